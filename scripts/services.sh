@@ -1,0 +1,136 @@
+# shellcheck shell=bash
+# Sourced helper: make sure the local services the test-suite talks to are up
+# (PostgreSQL, Redis, RabbitMQ on 127.0.0.1) and (re)create the test database.
+#
+# A missing binary is only a warning: tests needing that service skip locally
+# (and fail on their own in CI). A service that is installed but does not come
+# up is an error in CI (CI=true) and a warning elsewhere.
+
+# Seconds to wait for a started service to answer.
+SERVICES_WAIT_SECONDS="${SERVICES_WAIT_SECONDS:-60}"
+CONVEYOR_TEST_DB="${CONVEYOR_TEST_DB:-conveyor_test}"
+
+_svc_warn() { echo "warning: $*" >&2; }
+_svc_have() { command -v "$1" >/dev/null 2>&1; }
+
+# --- health checks (each bounded by a timeout so a hung server can't block) --
+_pg_up() {
+    timeout 10 pg_isready -q -h 127.0.0.1 -p 5432 >/dev/null 2>&1
+}
+_redis_up() {
+    [[ "$(timeout 5 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" == PONG ]]
+}
+_rabbit_up() {
+    # The AMQP listener opens only once the broker has booted, so a TCP
+    # connect is a fast, good-enough readiness check (rabbitmq-diagnostics
+    # ping spends seconds starting an Erlang VM on every call).
+    timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672' >/dev/null 2>&1
+}
+
+# --- start commands ---------------------------------------------------------
+_pg_start() {
+    # No systemd in containers/CI, hence the redirect skip. Assumes the one
+    # cluster version the Debian package installs under /etc/postgresql.
+    # shellcheck disable=SC2046
+    pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
+}
+_redis_start() {
+    # Throw-away instance: no persistence, so nothing accumulates on disk.
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+        --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+}
+_rabbit_start() {
+    rabbitmq-server -detached
+}
+
+# ensure_services: check all three, start every one that is down, then wait
+# for each started one. Starting them all before waiting lets the slow
+# RabbitMQ boot overlap with the others.
+ensure_services() {
+    local name check start bins bin missing pending=() failed=0
+    local -A label=([pg]=PostgreSQL [redis]=Redis [rabbit]=RabbitMQ)
+    local -A check_bins=([pg]="pg_isready" [redis]="redis-cli" [rabbit]="")
+    local -A start_bins=([pg]="pg_ctlcluster" [redis]="redis-server" [rabbit]="rabbitmq-server")
+
+    for name in pg redis rabbit; do
+        check="_${name}_up"
+        start="_${name}_start"
+        missing=""
+        for bin in ${check_bins[$name]}; do
+            _svc_have "$bin" || missing="$bin"
+        done
+        if [[ -n "$missing" ]]; then
+            _svc_warn "${label[$name]}: '$missing' not found, not checking/starting ${label[$name]}"
+            continue
+        fi
+        if "$check"; then
+            echo "==> ${label[$name]} is up" >&2
+            continue
+        fi
+        bins="${start_bins[$name]}"
+        if ! _svc_have "$bins"; then
+            _svc_warn "${label[$name]} is down and '$bins' is not installed, not starting it"
+            continue
+        fi
+        if [[ $name == pg && ! -d /etc/postgresql ]]; then
+            _svc_warn "PostgreSQL is down and /etc/postgresql is missing (no cluster to start)"
+            continue
+        fi
+        echo "==> ${label[$name]} is down, starting it" >&2
+        # A non-zero exit (e.g. "already starting") is not final: the wait
+        # below decides whether the service is usable.
+        "$start" >&2 || _svc_warn "${label[$name]}: start command exited with $?"
+        pending+=("$name")
+    done
+
+    local deadline=$((SECONDS + SERVICES_WAIT_SECONDS))
+    for name in "${pending[@]}"; do
+        check="_${name}_up"
+        until "$check"; do
+            if ((SECONDS >= deadline)); then
+                break
+            fi
+            sleep 1
+        done
+        if "$check"; then
+            echo "==> ${label[$name]} is up" >&2
+        else
+            echo "error: ${label[$name]} did not answer within ${SERVICES_WAIT_SECONDS}s" >&2
+            failed=1
+        fi
+    done
+
+    if ((failed)); then
+        [[ "${CI:-}" == true ]] && return 1
+        _svc_warn "continuing; tests needing the missing services will skip"
+    fi
+    return 0
+}
+
+# ensure_test_database: drop (forcibly, kicking leftover connections from an
+# earlier run) and recreate the test database, so every run starts clean.
+ensure_test_database() {
+    if ! _svc_have psql; then
+        _svc_warn "'psql' not found, not creating database $CONVEYOR_TEST_DB"
+        return 0
+    fi
+    if ! _svc_have pg_isready || ! _pg_up; then
+        if [[ "${CI:-}" == true ]]; then
+            echo "error: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
+            return 1
+        fi
+        _svc_warn "PostgreSQL not reachable, not creating database $CONVEYOR_TEST_DB"
+        return 0
+    fi
+    echo "==> recreating database $CONVEYOR_TEST_DB" >&2
+    # Separate -c commands run outside a transaction block, which DROP/CREATE
+    # DATABASE require. The SET hides the "does not exist, skipping" notice.
+    PGCONNECT_TIMEOUT=10 psql -X -q -v ON_ERROR_STOP=1 \
+        -h 127.0.0.1 -p 5432 -U postgres -d postgres \
+        -c 'SET client_min_messages = warning' \
+        -c "DROP DATABASE IF EXISTS \"$CONVEYOR_TEST_DB\" WITH (FORCE)" \
+        -c "CREATE DATABASE \"$CONVEYOR_TEST_DB\"" || {
+        echo "error: could not recreate database $CONVEYOR_TEST_DB" >&2
+        return 1
+    }
+}

@@ -1,0 +1,144 @@
+"""Configuration: defaults, then ``$CONVEYOR_HOME/conveyor.toml``, then ``CONVEYOR_*`` variables.
+
+Each value remembers where it came from, so ``conveyor config show`` can say. A value that
+does not validate stops the process with the key, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from conveyor.exceptions import ConfigError
+
+ENV_PREFIX = "CONVEYOR_"
+CONFIG_FILE_NAME = "conveyor.toml"
+SECRET_KEYS = frozenset({"database_url", "broker_url"})
+
+
+class Settings(BaseModel):
+    """Every setting, with its default. Paths left empty are derived from ``home``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    home: Path = Field(default=Path("~/.conveyor"), description="where state and logs live")
+    dags_folder: Path | None = Field(default=None, description="default: $home/dags")
+    database_url: str | None = Field(default=None, description="default: sqlite at $home")
+    executor: Literal["local", "celery"] = "local"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    parallelism: int = Field(default=8, ge=1, description="tries running at once per executor")
+    log_folder: Path | None = Field(default=None, description="default: $home/logs")
+    scheduler_loop_seconds: float = Field(default=1.0, gt=0, le=60)
+    dag_scan_seconds: float = Field(
+        default=1.0, gt=0, description="how often to look for changed DAG files"
+    )
+    parse_timeout_seconds: float = Field(default=30.0, gt=0)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    zombie_after_seconds: float = Field(
+        default=60.0, gt=0, description="no heartbeat for this long: the try is lost"
+    )
+    requeue_after_seconds: float = Field(
+        default=30.0, gt=0, description="queued but not started for this long: send again"
+    )
+    kill_grace_seconds: float = Field(default=5.0, ge=0)
+
+    def resolved(self) -> Settings:
+        home = self.home.expanduser().resolve()
+        return self.model_copy(
+            update={
+                "home": home,
+                "dags_folder": (self.dags_folder or home / "dags").expanduser().resolve(),
+                "log_folder": (self.log_folder or home / "logs").expanduser().resolve(),
+                "database_url": self.database_url or f"sqlite:///{home / 'conveyor.db'}",
+            }
+        )
+
+    # The properties below are what the rest of the code reads: always set after resolved().
+    @property
+    def dags_path(self) -> Path:
+        assert self.dags_folder is not None
+        return self.dags_folder
+
+    @property
+    def logs_path(self) -> Path:
+        assert self.log_folder is not None
+        return self.log_folder
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    settings: Settings
+    sources: dict[str, str] = field(default_factory=dict)  # key -> "default" | file | env var
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    section = data.get("conveyor", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: expected a [conveyor] table")
+    return section
+
+
+def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> LoadedConfig:
+    """Build the effective settings; ``overrides`` (from command-line flags) win over all."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    sources = {name: "default" for name in Settings.model_fields}
+    home = Path(env.get(f"{ENV_PREFIX}HOME", overrides.get("home") or "~/.conveyor"))
+    config_file = home.expanduser() / CONFIG_FILE_NAME
+    if config_file.is_file():
+        for key, value in _read_file(config_file).items():
+            values[key] = value
+            sources[key] = str(config_file)
+    for name in Settings.model_fields:
+        var = f"{ENV_PREFIX}{name.upper()}"
+        if var in env and env[var] != "":
+            values[name] = env[var]
+            sources[name] = f"env {var}"
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = value
+            sources[name] = "command line"
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, sources)) from None
+    return LoadedConfig(settings=settings.resolved(), sources=sources)
+
+
+def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        origin = sources.get(key, "")
+        where = f" (from {origin})" if origin and origin != "default" else ""
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {key!r}{where}")
+        else:
+            lines.append(f"setting {key!r}{where}: {err['msg']}, got {err.get('input')!r}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def mask(key: str, value: Any) -> str:
+    """Hide the password in URLs of secret settings."""
+    text = "" if value is None else str(value)
+    if key in SECRET_KEYS and "@" in text and "://" in text:
+        scheme, rest = text.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else text
+    return text

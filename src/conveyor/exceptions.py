@@ -1,0 +1,71 @@
+"""Conveyor's errors, all under one root.
+
+    ConveyorError
+    ├── ConfigError            a configuration key has a value we cannot use
+    ├── DagDefinitionError     the DAG as written is wrong (cycle, duplicate id, bad argument)
+    │   └── CycleError
+    ├── DagImportError         a DAG file could not be loaded (file, line, message)
+    ├── TemplateError          a templated field did not render
+    ├── NotFoundError          a DAG, run or task named by the user does not exist
+    ├── StoreError             the metadata store refused or is out of date
+    └── TaskError              raised inside a try by the engine (XCom not JSON, timeout)
+
+Signals that user code raises inside a task are not errors and have plain names:
+``Skip`` (mark this task skipped) and ``Fail`` (fail now, without retries).
+"""
+
+from __future__ import annotations
+
+
+class ConveyorError(Exception):
+    """The root of every error Conveyor raises on purpose."""
+
+
+class ConfigError(ConveyorError):
+    """A configuration value is missing or invalid; the message names the key and the value."""
+
+
+class DagDefinitionError(ConveyorError):
+    """A DAG or task definition is invalid."""
+
+
+class CycleError(DagDefinitionError):
+    """Task dependencies form a cycle; the message lists the tasks of the cycle in order."""
+
+
+class DagImportError(ConveyorError):
+    """A DAG file failed to load."""
+
+    def __init__(
+        self, fileloc: str, message: str, line: int | None = None, traceback: str | None = None
+    ) -> None:
+        self.fileloc = fileloc
+        self.line = line
+        self.message = message
+        self.traceback = traceback
+        where = f"{fileloc}:{line}" if line else fileloc
+        super().__init__(f"{where}: {message}")
+
+
+class TemplateError(ConveyorError):
+    """A Jinja template in a task field failed to render."""
+
+
+class NotFoundError(ConveyorError):
+    """Something the user named does not exist."""
+
+
+class StoreError(ConveyorError):
+    """The metadata store cannot be used as it is (schema out of date, wrong backend)."""
+
+
+class TaskError(ConveyorError):
+    """The engine failed a try for a reason of its own (return value not JSON, timeout)."""
+
+
+class Skip(Exception):
+    """Raise inside a task to mark it skipped instead of failed."""
+
+
+class Fail(Exception):
+    """Raise inside a task to fail it at once, without using its remaining retries."""

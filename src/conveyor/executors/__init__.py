@@ -1,0 +1,1 @@
+"""Executors hand queued tries to processes. See ``base.Executor`` for the contract."""

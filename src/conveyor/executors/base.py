@@ -1,0 +1,45 @@
+"""The executor contract.
+
+An executor takes tries that the store already holds as ``queued`` and makes a process run
+them; the process itself moves the try to running and records how it ended. So an executor
+can lose nothing that matters: a try it never starts stays queued, and the scheduler sends it
+again after ``requeue_after_seconds``.
+
+    submit(tries)   take these queued tries; never blocks
+    poll(timeout)   do the executor's work for up to ``timeout`` seconds: start, supervise,
+                    reap; return early when a try ends, so the scheduler can react
+    holds(ti_id)    whether this executor has the try in hand (so it is not sent again)
+    free_slots()    how many more tries it can start now
+    stop(grace)     stop taking tries; let running ones finish within ``grace`` seconds
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from conveyor.scheduler.progress import QueuedTry
+
+
+class Executor(ABC):
+    @abstractmethod
+    def start(self) -> None: ...
+
+    @abstractmethod
+    def submit(self, tries: list[QueuedTry]) -> None: ...
+
+    @abstractmethod
+    def poll(self, timeout: float) -> int:
+        """Returns the number of tries that ended."""
+
+    @abstractmethod
+    def holds(self, ti_id: int) -> bool: ...
+
+    @abstractmethod
+    def free_slots(self) -> int: ...
+
+    @abstractmethod
+    def stop(self, grace: float) -> None: ...
+
+    def idle(self) -> bool:
+        """True when nothing is running or waiting to run here."""
+        return False

@@ -1,0 +1,250 @@
+"""The local executor: each try in its own process, forked from a warm fork server.
+
+Starting a fresh interpreter and importing SQLAlchemy, Jinja and Conveyor costs more than all
+the rest of a hop between two tasks. So tries are forked from a fork server that imported
+them once (``multiprocessing``'s forkserver, with Conveyor preloaded): each try still gets a
+process of its own, and a crash or ``os._exit`` in user code cannot take the scheduler down.
+
+Supervision stays here, outside the user's code: the executor heartbeats the tries it runs,
+kills a try past its ``execution_timeout`` (SIGTERM, then SIGKILL after the grace period) and
+records a process that died without reporting, with its exit code and the tail of its log.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any
+
+from sqlalchemy import select
+
+from conveyor.config import Settings
+from conveyor.executors.base import Executor
+from conveyor.scheduler.progress import QueuedTry
+from conveyor.states import TaskState
+from conveyor.store import transitions
+from conveyor.store.tables import task_instance
+from conveyor.worker.runner import TryRunner, fail_from_outside, log_path_for
+
+log = logging.getLogger(__name__)
+
+PRELOAD = [
+    "conveyor.worker.runner",
+    "conveyor.operators",
+    "conveyor.decorators",
+    "sqlalchemy.dialects.sqlite",
+    "sqlalchemy.dialects.postgresql",
+]
+
+
+def _child_main(settings: Settings, ti_id: int, try_number: int) -> None:
+    """Entry point of a try's process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
+    TryRunner(settings).run(ti_id, try_number)
+
+
+def log_tail(path: str, lines: int = 20) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 16384))
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class _Running:
+    work: QueuedTry
+    process: Any
+    deadline: float | None
+    killed_for_timeout: bool = False
+    kill_at: float | None = None
+
+
+class LocalExecutor(Executor):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.slots = settings.parallelism
+        self.runner = TryRunner(settings)  # records crashes and timeouts; pooled connection
+        self._context = multiprocessing.get_context("forkserver")
+        self._backlog: deque[QueuedTry] = deque()
+        self._running: dict[int, _Running] = {}  # by sentinel
+        self._held: set[int] = set()
+        self._next_heartbeat = 0.0
+
+    def start(self) -> None:
+        self._context.set_forkserver_preload(PRELOAD)
+
+    def submit(self, tries: list[QueuedTry]) -> None:
+        for work in tries:
+            if work.ti_id not in self._held:
+                self._held.add(work.ti_id)
+                self._backlog.append(work)
+
+    def holds(self, ti_id: int) -> bool:
+        return ti_id in self._held
+
+    def free_slots(self) -> int:
+        return max(self.slots - len(self._running) - len(self._backlog), 0)
+
+    def idle(self) -> bool:
+        return not self._running and not self._backlog
+
+    def _launch(self) -> None:
+        while self._backlog and len(self._running) < self.slots:
+            work = self._backlog.popleft()
+            process = self._context.Process(
+                target=_child_main,
+                args=(self.settings, work.ti_id, work.try_number),
+                name=f"conveyor-try-{work.dag_id}.{work.task_id}",
+                daemon=False,
+            )
+            process.start()
+            deadline = None
+            if work.timeout_seconds is not None:
+                deadline = time.monotonic() + work.timeout_seconds
+            self._running[process.sentinel] = _Running(work, process, deadline)
+
+    def poll(self, timeout: float) -> int:
+        self._launch()
+        self._heartbeat()
+        if not self._running:
+            time.sleep(min(timeout, 0.05)) if self._backlog else time.sleep(timeout)
+            return 0
+        wake = time.monotonic() + timeout
+        for entry in self._running.values():
+            for moment in (entry.deadline, entry.kill_at):
+                if moment is not None:
+                    wake = min(wake, moment)
+        ended = wait(list(self._running), timeout=max(wake - time.monotonic(), 0))
+        self._enforce_timeouts()
+        for sentinel in ended:
+            self._reap(sentinel)  # type: ignore[arg-type]
+        self._launch()
+        return len(ended)
+
+    def _enforce_timeouts(self) -> None:
+        now = time.monotonic()
+        for entry in self._running.values():
+            if (
+                entry.deadline is not None
+                and now >= entry.deadline
+                and not entry.killed_for_timeout
+            ):
+                entry.killed_for_timeout = True
+                entry.kill_at = now + self.settings.kill_grace_seconds
+                log.info(
+                    "try %s of %s.%s passed its timeout; terminating",
+                    entry.work.try_number,
+                    entry.work.dag_id,
+                    entry.work.task_id,
+                )
+                _signal(entry.process, signal.SIGTERM)
+            elif entry.kill_at is not None and now >= entry.kill_at:
+                entry.kill_at = None
+                _signal(entry.process, signal.SIGKILL)
+
+    def _reap(self, sentinel: int) -> None:
+        entry = self._running.pop(sentinel)
+        entry.process.join()
+        code = entry.process.exitcode
+        work = entry.work
+        self._held.discard(work.ti_id)
+        if entry.killed_for_timeout:
+            error = f"execution_timeout of {work.timeout_seconds:g}s exceeded; the try was killed"
+            self._fail(work, "timeout", error)
+        elif code != 0:
+            path = str(
+                log_path_for(self.settings, work.dag_id, work.run_id, work.task_id, work.try_number)
+            )
+            how = (
+                f"killed by signal {signal.Signals(-code).name}"
+                if code and code < 0
+                else f"exited with status {code}"
+            )
+            tail = log_tail(path)
+            error = f"the task's process {how} without reporting" + (
+                f"; last lines of its log:\n{tail}" if tail else ""
+            )
+            self._fail(work, "signal" if code and code < 0 else "crash", error)
+        self._pick_up_fast_path(work.run_pk)
+
+    def _fail(self, work: QueuedTry, exit_kind: str, error: str) -> None:
+        result = fail_from_outside(
+            self.runner,
+            work.ti_id,
+            work.try_number,
+            exit_kind,
+            error,
+            expected=(TaskState.RUNNING, TaskState.QUEUED),
+        )
+        self.submit(result.queued)
+
+    def _pick_up_fast_path(self, run_pk: int) -> None:
+        """The finished try queued its ready downstream tasks; start them."""
+        ti = task_instance.c
+        with self.runner.store.read() as conn:
+            rows = conn.execute(
+                select(ti.id, ti.try_number, ti.queue, ti.dag_id, ti.run_id, ti.task_id)
+                .where(ti.run_pk == run_pk, ti.state == TaskState.QUEUED.value)
+                .order_by(ti.priority_weight.desc(), ti.id)
+            ).all()
+            if not rows:
+                return
+            from conveyor.store.runs import get_run, serialized_dag
+
+            structure = serialized_dag(conn, get_run(conn, run_pk).version_hash)
+        tries = []
+        for r in rows:
+            timeout = structure.tasks[r.task_id].execution_timeout
+            tries.append(
+                QueuedTry(
+                    ti_id=r.id,
+                    try_number=r.try_number,
+                    queue=r.queue,
+                    run_pk=run_pk,
+                    dag_id=r.dag_id,
+                    run_id=r.run_id,
+                    task_id=r.task_id,
+                    timeout_seconds=timeout.total_seconds() if timeout else None,
+                )
+            )
+        self.submit(tries)
+
+    def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if now < self._next_heartbeat or not self._running:
+            return
+        self._next_heartbeat = now + self.settings.heartbeat_seconds
+        with self.runner.store.write() as conn:
+            transitions.heartbeat(conn, [e.work.ti_id for e in self._running.values()])
+
+    def stop(self, grace: float) -> None:
+        """Let running tries finish within ``grace`` seconds, then kill and fail the rest."""
+        self._backlog.clear()
+        deadline = time.monotonic() + grace
+        while self._running and time.monotonic() < deadline:
+            for sentinel in wait(list(self._running), timeout=deadline - time.monotonic()):
+                self._reap(sentinel)  # type: ignore[arg-type]
+        for entry in list(self._running.values()):
+            _signal(entry.process, signal.SIGKILL)
+        for sentinel in list(self._running):
+            self._running[sentinel].process.join()
+            self._reap(sentinel)
+
+
+def _signal(process: Any, sig: int) -> None:
+    try:
+        if process.pid:
+            os.kill(process.pid, sig)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,96 @@
+"""Import one DAG file in this process and collect the DAGs it defines.
+
+Every DAG constructed while the file runs is collected (assigned to a name or not), so both
+``with DAG(...)`` blocks and ``@dag`` functions that are called count. A failure becomes a
+``DagImportError`` that points at the line in the user's file, not at our loader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from conveyor.exceptions import DagImportError
+from conveyor.model.dag import DAG, DagContext
+
+#: Files whose text lacks these words are not imported (helpers, scripts), as Airflow does.
+SAFE_MODE_WORDS = ("conveyor", "dag")
+
+
+def looks_like_dag_file(path: Path) -> bool:
+    if path.suffix != ".py":
+        return False
+    try:
+        text = path.read_text(errors="replace").lower()
+    except OSError:
+        return False
+    return all(word in text for word in SAFE_MODE_WORDS)
+
+
+def module_name_for(path: str, tag: str = "") -> str:
+    digest = hashlib.sha1(f"{path}{tag}".encode()).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() else "_" for c in Path(path).stem)
+    return f"conveyor_dags.{stem}_{digest}"
+
+
+@dataclass
+class ImportErrorInfo:
+    fileloc: str
+    line: int | None
+    message: str
+    traceback: str
+
+
+def describe_failure(path: str, exc: BaseException) -> ImportErrorInfo:
+    """Locate an exception raised while importing ``path`` in the user's own file."""
+    real = os.path.realpath(path)
+    line: int | None = None
+    if isinstance(exc, SyntaxError) and exc.filename and os.path.realpath(exc.filename) == real:
+        line = exc.lineno
+        message = f"{type(exc).__name__}: {exc.msg}"
+    else:
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if os.path.realpath(frame.filename) == real:
+                line = frame.lineno  # the last frame in the file is where it went wrong
+        message = f"{type(exc).__name__}: {exc}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "importlib" not in f.filename]
+    text = "".join(traceback.format_list(frames)) + "".join(
+        traceback.format_exception_only(type(exc), exc)
+    )
+    return ImportErrorInfo(fileloc=path, line=line, message=message, traceback=text)
+
+
+def import_dag_file(path: str, *, module_name: str | None = None) -> list[DAG]:
+    """Run a DAG file and return its DAGs; raise DagImportError on any failure."""
+    folder = str(Path(path).resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # let DAG files import helper modules beside them
+    name = module_name or module_name_for(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise DagImportError(path, "not a Python file that can be imported")
+    module = importlib.util.module_from_spec(spec)
+    created_before = len(DagContext.created)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # a DAG file may even call sys.exit()
+        sys.modules.pop(name, None)
+        info = describe_failure(path, exc)
+        raise DagImportError(path, info.message, info.line, info.traceback) from exc
+    finally:
+        DagContext._stack.clear()  # a file that failed inside "with DAG" leaves it open
+    dags = DagContext.created[created_before:]
+    del DagContext.created[created_before:]
+    seen: dict[str, DAG] = {}
+    for found in dags:
+        if found.dag_id in seen and seen[found.dag_id] is not found:
+            raise DagImportError(path, f"DAG id {found.dag_id!r} is defined twice in this file")
+        found.fileloc = path
+        seen[found.dag_id] = found
+    return list(seen.values())

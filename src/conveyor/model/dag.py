@@ -1,0 +1,233 @@
+"""The DAG definition: a named graph of tasks with a schedule.
+
+``DAG`` works as a context manager (tasks created inside join it) and through the ``@dag``
+decorator. Cycles and duplicate task ids are refused when they are written, with the tasks
+named, so the author sees the mistake at the line that made it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from conveyor.exceptions import CycleError, DagDefinitionError
+from conveyor.model.schedules import Schedule, schedule_from_arg
+from conveyor.model.task import BaseOperator
+
+DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+UTC = ZoneInfo("UTC")
+
+
+class DagContext:
+    """The stack of DAGs opened with ``with DAG(...)``; tasks join the innermost."""
+
+    _stack: ClassVar[list[DAG]] = []
+    #: Every DAG created since the last reset; the loader collects a file's DAGs from here.
+    created: ClassVar[list[DAG]] = []
+
+    @classmethod
+    def current(cls) -> DAG | None:
+        return cls._stack[-1] if cls._stack else None
+
+    @classmethod
+    def push(cls, dag: DAG) -> None:
+        cls._stack.append(dag)
+
+    @classmethod
+    def pop(cls) -> None:
+        cls._stack.pop()
+
+
+def _as_timezone(value: str | tzinfo | None, start_date: datetime | None) -> tzinfo:
+    if value is None:
+        if start_date is not None and isinstance(start_date.tzinfo, ZoneInfo):
+            return start_date.tzinfo
+        return UTC
+    if isinstance(value, str):
+        try:
+            return ZoneInfo(value)
+        except (KeyError, ValueError):
+            raise DagDefinitionError(f"unknown time zone {value!r}") from None
+    return value
+
+
+class DAG:
+    """A pipeline: tasks, their dependencies and when to run them."""
+
+    def __init__(
+        self,
+        dag_id: str,
+        *,
+        schedule: str | timedelta | Schedule | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        catchup: bool = False,
+        default_args: dict[str, Any] | None = None,
+        max_active_runs: int = 16,
+        max_active_tasks: int = 16,
+        params: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        description: str | None = None,
+        timezone: str | tzinfo | None = None,
+        doc_md: str | None = None,
+    ) -> None:
+        if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
+            raise DagDefinitionError(
+                f"invalid dag_id {dag_id!r}: use letters, digits, '_', '.' or '-' "
+                "(at most 250 characters)"
+            )
+        self.dag_id = dag_id
+        self.timezone = _as_timezone(timezone, start_date)
+        self.schedule: Schedule = schedule_from_arg(schedule, self.timezone)
+        self.start_date = self._aware(start_date)
+        self.end_date = self._aware(end_date)
+        self.catchup = bool(catchup)
+        self.default_args = dict(default_args or {})
+        for name, value in (
+            ("max_active_runs", max_active_runs),
+            ("max_active_tasks", max_active_tasks),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise DagDefinitionError(f"DAG {dag_id!r}: {name} must be >= 1, got {value!r}")
+        self.max_active_runs = max_active_runs
+        self.max_active_tasks = max_active_tasks
+        self.params = dict(params or {})
+        self.tags = list(tags or [])
+        self.description = description
+        self.doc_md = doc_md
+        self.task_dict: dict[str, BaseOperator] = {}
+        #: Where the DAG was defined; set by the loader.
+        self.fileloc: str | None = None
+        DagContext.created.append(self)
+
+    def _aware(self, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise DagDefinitionError(f"DAG {self.dag_id!r}: expected a datetime, got {value!r}")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.timezone)
+        return value.astimezone(UTC)
+
+    # -- context manager -------------------------------------------------------------------
+
+    def __enter__(self) -> DAG:
+        DagContext.push(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        DagContext.pop()
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    @property
+    def tasks(self) -> list[BaseOperator]:
+        return list(self.task_dict.values())
+
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self.task_dict)
+
+    def get_task(self, task_id: str) -> BaseOperator:
+        try:
+            return self.task_dict[task_id]
+        except KeyError:
+            raise DagDefinitionError(f"DAG {self.dag_id!r} has no task {task_id!r}") from None
+
+    def add_task(self, task: BaseOperator) -> None:
+        existing = self.task_dict.get(task.task_id)
+        if existing is task:
+            return
+        if existing is not None:
+            raise DagDefinitionError(
+                f"DAG {self.dag_id!r} already has a task {task.task_id!r} "
+                f"({existing.operator_name}); task ids must be unique within a DAG"
+            )
+        if task.dag is not None and task.dag is not self:
+            raise DagDefinitionError(
+                f"task {task.task_id!r} already belongs to DAG {task.dag.dag_id!r}"
+            )
+        task.dag = self
+        self.task_dict[task.task_id] = task
+
+    def add_edge(self, upstream_id: str, downstream_id: str) -> None:
+        """Add upstream >> downstream, refusing an edge that would close a cycle."""
+        if upstream_id == downstream_id:
+            raise CycleError(f"cycle in DAG {self.dag_id!r}: {upstream_id} depends on itself")
+        path = self._path(downstream_id, upstream_id)
+        if path is not None:
+            cycle = " >> ".join([upstream_id, *path])
+            raise CycleError(f"cycle in DAG {self.dag_id!r}: {cycle}")
+        self.task_dict[upstream_id].downstream_task_ids.add(downstream_id)
+        self.task_dict[downstream_id].upstream_task_ids.add(upstream_id)
+
+    def _path(self, start: str, goal: str) -> list[str] | None:
+        """A downstream path from start to goal, if there is one (depth first)."""
+        stack: list[tuple[str, list[str]]] = [(start, [start])]
+        seen = {start}
+        while stack:
+            node, path = stack.pop()
+            if node == goal:
+                return path
+            for nxt in sorted(self.task_dict[node].downstream_task_ids):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+        return None
+
+    def topological_order(self) -> list[str]:
+        """Task ids, every task after all of its upstream tasks (stable by definition order)."""
+        indegree = {tid: len(t.upstream_task_ids) for tid, t in self.task_dict.items()}
+        ready = [tid for tid, n in indegree.items() if n == 0]
+        order: list[str] = []
+        while ready:
+            tid = ready.pop(0)
+            order.append(tid)
+            for nxt in self.task_dict[tid].downstream_task_ids:
+                indegree[nxt] -= 1
+                if indegree[nxt] == 0:
+                    ready.append(nxt)
+        return order
+
+    def __iter__(self) -> Iterator[BaseOperator]:
+        return iter(self.task_dict.values())
+
+    def __repr__(self) -> str:
+        return f"<DAG {self.dag_id}>"
+
+
+def dag(dag_id: str | Callable[..., Any] | None = None, **dag_kwargs: Any) -> Callable[..., Any]:
+    """Decorate a function that builds tasks; calling it returns the DAG.
+
+    The function's own parameters with defaults become the DAG's params.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., DAG]:
+        @functools.wraps(func)
+        def build(*args: Any, **kwargs: Any) -> DAG:
+            signature = inspect.signature(func)
+            params = {
+                name: p.default
+                for name, p in signature.parameters.items()
+                if p.default is not inspect.Parameter.empty
+            }
+            params.update(dag_kwargs.get("params") or {})
+            options = {**dag_kwargs, "params": params}
+            if func.__doc__ and "description" not in options:
+                options["description"] = inspect.cleandoc(func.__doc__).splitlines()[0]
+            name = dag_id if isinstance(dag_id, str) else func.__name__
+            with DAG(name, **options) as new_dag:
+                func(*args, **kwargs)
+            return new_dag
+
+        return build
+
+    if callable(dag_id):  # used bare: @dag
+        func, dag_id = dag_id, None
+        return decorate(func)
+    return decorate

@@ -1,0 +1,439 @@
+"""When a DAG runs: schedules and the data intervals they cut time into.
+
+The scheduler never imports user code, so it cannot ask a DAG "what is next?"; it asks the
+DAG's ``Schedule``, rebuilt from JSON with :func:`deserialize_schedule`. Keeping this
+arithmetic in one pure module (no clock, no database) lets the scheduler, the CLI and the
+tests agree on exactly which runs exist, with Airflow's semantics that our users know:
+a run covers the data interval ``[start, end)`` and may only start once ``end`` has passed.
+
+All returned datetimes are aware and in UTC. Naive datetimes handed in are read in the
+schedule's time zone, which is also the zone cron expressions are evaluated in (so
+``0 0 * * *`` in Europe/Amsterdam fires at local midnight, across DST changes).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import CroniterBadDateError, CroniterError, croniter
+
+from conveyor.exceptions import DagDefinitionError
+
+UTC_ZONE = ZoneInfo("UTC")
+
+#: Presets that stand for a cron expression. ``@once`` is not here: it is its own schedule.
+CRON_PRESETS: dict[str, str] = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+PRESET_NAMES = ("@once", *CRON_PRESETS)
+
+_CRON_FIELDS = "minute hour day-of-month month day-of-week"
+_ONE_US = timedelta(microseconds=1)
+# A fixed start for croniter when only parsing, so that nothing here reads the clock.
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DataInterval:
+    """The slice of time a run processes: ``[start, end)``, both aware UTC."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run the scheduler may create once ``now >= run_after``."""
+
+    logical_date: datetime
+    data_interval: DataInterval
+    run_after: datetime
+
+
+def _as_zone(value: str | tzinfo | None) -> ZoneInfo:
+    """Normalise a time zone to a ZoneInfo, so that it can be serialized by name."""
+    if value is None:
+        return UTC_ZONE
+    if isinstance(value, ZoneInfo):
+        return value
+    if isinstance(value, str):
+        name: str | None = value
+    else:
+        # pytz zones carry ``zone``; datetime.timezone carries neither, only an offset.
+        name = getattr(value, "key", None) or getattr(value, "zone", None)
+        if name is None and value.utcoffset(None) is not None:
+            name = _fixed_offset_name(value, value.utcoffset(None) or timedelta(0))
+    try:
+        return ZoneInfo(name)  # type: ignore[arg-type]
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise DagDefinitionError(
+            f"unknown time zone {value!r}: expected an IANA name such as 'Europe/Amsterdam'"
+        ) from None
+
+
+def _fixed_offset_name(value: tzinfo, offset: timedelta) -> str:
+    hours, rest = divmod(offset, timedelta(hours=1))
+    if rest:
+        raise DagDefinitionError(
+            f"unsupported time zone {value!r}: a fixed offset must be whole hours; "
+            "use an IANA name such as 'Asia/Kolkata'"
+        )
+    # The Etc/GMT zones count the other way round: Etc/GMT-2 is UTC+02:00.
+    return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+
+
+class Schedule(ABC):
+    """Decides which runs a DAG gets. Subclasses are immutable value objects."""
+
+    description: str
+    timezone: ZoneInfo
+
+    @abstractmethod
+    def next_run(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime | None,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> RunInfo | None:
+        """The next scheduled run to create after the run whose data interval is ``last``.
+
+        ``last`` is None when no scheduled run exists yet. The result may lie in the future
+        (the caller waits until ``run_after``). None when there is no further run.
+        """
+
+    @abstractmethod
+    def serialize(self) -> dict[str, Any]:
+        """A JSON-ready dict that :func:`deserialize_schedule` turns back into this schedule."""
+
+    def manual_interval(self, logical_date: datetime) -> DataInterval:
+        """The data interval of a manually triggered run: the instant it was asked for."""
+        moment = self._utc(logical_date)
+        return DataInterval(moment, moment)
+
+    def _utc(self, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.timezone)
+        return value.astimezone(UTC)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Schedule) or type(other) is not type(self):
+            return NotImplemented
+        return self.serialize() == other.serialize()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(sorted(self.serialize().items()))))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.description!r}, timezone={self.timezone.key!r})"
+
+
+class _IntervalSchedule(Schedule):
+    """A schedule whose runs cover back-to-back intervals between successive fire times.
+
+    Subclasses only say where the fire times are; the catchup and end_date rules live here
+    once, so that cron and timedelta schedules cannot drift apart.
+    """
+
+    @abstractmethod
+    def _first_at_or_after(self, moment: datetime, anchor: datetime) -> datetime:
+        """The earliest fire time >= moment (all UTC; anchor is the start_date)."""
+
+    @abstractmethod
+    def _next_after(self, moment: datetime, anchor: datetime) -> datetime:
+        """The earliest fire time > moment."""
+
+    @abstractmethod
+    def _last_at_or_before(self, moment: datetime, anchor: datetime) -> datetime | None:
+        """The latest fire time <= moment, or None if there is none (not on or after anchor)."""
+
+    def next_run(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime | None,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> RunInfo | None:
+        if start_date is None:
+            return None
+        anchor = self._utc(start_date)
+        now = self._utc(now)
+        end_limit = self._utc(end_date) if end_date is not None else None
+
+        start = self._first_at_or_after(anchor, anchor)
+        if last is not None:
+            # Continue from where the last run stopped (even if a changed schedule left it off
+            # the grid: no data is skipped), unless start_date was moved past it.
+            start = max(start, _as_utc(last.end))
+
+        if not catchup:
+            latest = self._latest_complete_start(now, anchor, end_limit)
+            if latest is not None and latest > start:
+                start = latest
+
+        if end_limit is not None and start > end_limit:
+            return None
+        end = self._next_after(start, anchor)
+        return RunInfo(logical_date=start, data_interval=DataInterval(start, end), run_after=end)
+
+    def _latest_complete_start(
+        self, now: datetime, anchor: datetime, end_limit: datetime | None
+    ) -> datetime | None:
+        """Start of the latest interval with end <= now, among those starting by end_limit."""
+        last_end = self._last_at_or_before(now, anchor)
+        if last_end is None:
+            return None
+        start = self._last_at_or_before(last_end - _ONE_US, anchor)
+        if start is None or end_limit is None:
+            return start
+        # Skipping ahead must not jump past end_date: the DAG's final interval still runs.
+        final = self._last_at_or_before(end_limit, anchor)
+        if final is None:
+            return None
+        return min(start, final)
+
+
+class CronSchedule(_IntervalSchedule):
+    """Runs between consecutive fire times of a cron expression, evaluated in ``timezone``."""
+
+    def __init__(self, expression: str, timezone: str | tzinfo | None = None) -> None:
+        self.description = expression
+        self.timezone = _as_zone(timezone)
+        self.expression = _parse_cron(expression)
+        # Airflow's rule for the hour repeated when clocks go back: a cron that names its hours
+        # ("30 2 * * *") fires once, at the first of the two; one that fires every hour fires
+        # in both, since both hours really pass.
+        hours = croniter(self.expression, _EPOCH).expanded[1]
+        self._every_hour = hours == ["*"] or set(hours) == set(range(24))
+
+    def serialize(self) -> dict[str, Any]:
+        return {"type": "cron", "expression": self.description, "timezone": self.timezone.key}
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.timezone)
+
+    def _is_repeat(self, fire: datetime) -> bool:
+        """True for the second occurrence of a wall-clock time that we fire at only once."""
+        if self._every_hour:
+            return False
+        # Recompute fold from the instant: croniter's results do not always carry it.
+        local = fire.astimezone(UTC).astimezone(self.timezone)
+        return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+
+    def _step(self, moment: datetime, *, forward: bool) -> datetime:
+        it = croniter(self.expression, self._local(moment))
+        while True:
+            fire = it.get_next(datetime) if forward else it.get_prev(datetime)
+            if not self._is_repeat(fire):
+                return fire.astimezone(UTC)
+
+    def _next_after(self, moment: datetime, anchor: datetime) -> datetime:
+        return self._step(moment, forward=True)
+
+    def _first_at_or_after(self, moment: datetime, anchor: datetime) -> datetime:
+        # croniter's get_next is strictly after and drops sub-minute parts, so one
+        # microsecond back makes a moment exactly on a fire time count.
+        return self._step(moment - _ONE_US, forward=True)
+
+    def _last_at_or_before(self, moment: datetime, anchor: datetime) -> datetime | None:
+        fire = self._step(moment + _ONE_US, forward=False)
+        # Walk forward from croniter's answer: the forward direction defines the intervals,
+        # so this keeps both directions consistent even around DST changes.
+        while (following := self._next_after(fire, anchor)) <= moment:
+            fire = following
+        while fire > moment:  # defensive: never trust a "previous" that is not before
+            fire = self._step(fire, forward=False)
+        return fire
+
+
+class DeltaSchedule(_IntervalSchedule):
+    """Runs every ``delta`` of absolute time, counted from start_date."""
+
+    def __init__(self, delta: timedelta, timezone: str | tzinfo | None = None) -> None:
+        if not isinstance(delta, timedelta) or delta <= timedelta(0):
+            raise DagDefinitionError(
+                f"invalid schedule timedelta {delta!s}: expected a positive duration "
+                "such as timedelta(hours=1)"
+            )
+        self.delta = delta
+        self.timezone = _as_zone(timezone)
+        self.description = f"every {delta}"
+
+    def serialize(self) -> dict[str, Any]:
+        seconds = self.delta.total_seconds()
+        return {
+            "type": "timedelta",
+            "seconds": int(seconds) if seconds.is_integer() else seconds,
+            "timezone": self.timezone.key,
+        }
+
+    def __repr__(self) -> str:
+        return f"DeltaSchedule({self.delta!r}, timezone={self.timezone.key!r})"
+
+    # Fire times are anchor + k * delta for k >= 0; integer timedelta division keeps it exact.
+    def _first_at_or_after(self, moment: datetime, anchor: datetime) -> datetime:
+        if moment <= anchor:
+            return anchor
+        steps = -((anchor - moment) // self.delta)  # ceiling division
+        return anchor + steps * self.delta
+
+    def _next_after(self, moment: datetime, anchor: datetime) -> datetime:
+        return self._first_at_or_after(moment + _ONE_US, anchor)
+
+    def _last_at_or_before(self, moment: datetime, anchor: datetime) -> datetime | None:
+        if moment < anchor:
+            return None
+        return anchor + ((moment - anchor) // self.delta) * self.delta
+
+
+class OnceSchedule(Schedule):
+    """A single run at start_date, with the zero-length interval [start_date, start_date]."""
+
+    description = "@once"
+
+    def __init__(self, timezone: str | tzinfo | None = None) -> None:
+        self.timezone = _as_zone(timezone)
+
+    def next_run(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime | None,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> RunInfo | None:
+        if last is not None or start_date is None:
+            return None
+        start = self._utc(start_date)
+        if end_date is not None and start > self._utc(end_date):
+            return None
+        return RunInfo(
+            logical_date=start, data_interval=DataInterval(start, start), run_after=start
+        )
+
+    def serialize(self) -> dict[str, Any]:
+        return {"type": "once", "timezone": self.timezone.key}
+
+
+class NoSchedule(Schedule):
+    """Manual only: runs exist only when someone triggers them."""
+
+    description = "None"
+
+    def __init__(self, timezone: str | tzinfo | None = None) -> None:
+        self.timezone = _as_zone(timezone)
+
+    def next_run(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime | None,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> RunInfo | None:
+        return None
+
+    def serialize(self) -> dict[str, Any]:
+        return {"type": "none", "timezone": self.timezone.key}
+
+
+def _as_utc(value: datetime) -> datetime:
+    # DataInterval is UTC by contract; a naive one (e.g. read back from SQLite) is UTC too.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _parse_cron(expression: str) -> str:
+    """Resolve a preset and validate; returns the 5-field expression croniter will get."""
+    text = expression.strip()
+    if text.startswith("@"):
+        if text.lower() == "@once":
+            raise DagDefinitionError(
+                "'@once' is not a cron expression: use OnceSchedule() or schedule='@once'"
+            )
+        try:
+            return CRON_PRESETS[text.lower()]
+        except KeyError:
+            raise DagDefinitionError(
+                f"invalid schedule preset {expression!r}: expected one of {', '.join(PRESET_NAMES)}"
+            ) from None
+    fields = text.split()
+    if len(fields) != 5:
+        # croniter also takes seconds and years as extra fields; we do not, so that
+        # "0 0 * * * 5" cannot silently mean "at second 5".
+        raise DagDefinitionError(
+            f"invalid cron expression {expression!r}: expected 5 fields "
+            f"({_CRON_FIELDS}), got {len(fields)}"
+        )
+    text = " ".join(fields)
+    try:
+        # Probe one fire time too: "0 0 31 2 *" parses but never fires.
+        croniter(text, _EPOCH).get_next(datetime)
+    except CroniterBadDateError:
+        raise DagDefinitionError(
+            f"invalid cron expression {expression!r}: it never fires "
+            "(no date matches its day and month fields)"
+        ) from None
+    except CroniterError as exc:
+        raise DagDefinitionError(
+            f"invalid cron expression {expression!r}: {exc}; expected 5 fields: {_CRON_FIELDS}"
+        ) from None
+    return text
+
+
+def schedule_from_arg(
+    value: str | timedelta | Schedule | None, timezone: str | tzinfo | None = None
+) -> Schedule:
+    """Turn what a DAG author wrote as ``schedule=`` into a Schedule.
+
+    Accepts a cron expression, a preset (``@once``, ``@hourly``, ``@daily``, ...), a
+    timedelta, None (manual only) or a Schedule, which keeps its own time zone.
+    """
+    if isinstance(value, Schedule):
+        return value
+    if value is None:
+        return NoSchedule(timezone)
+    if isinstance(value, timedelta):
+        return DeltaSchedule(value, timezone)
+    if isinstance(value, str):
+        if value.strip().lower() == "@once":
+            return OnceSchedule(timezone)
+        return CronSchedule(value, timezone)
+    raise DagDefinitionError(
+        f"invalid schedule {value!r}: expected a cron expression, a preset "
+        f"({', '.join(PRESET_NAMES)}), a timedelta, None or a Schedule"
+    )
+
+
+def deserialize_schedule(data: dict[str, Any]) -> Schedule:
+    """Rebuild a schedule from :meth:`Schedule.serialize` output."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    timezone = data.get("timezone") if isinstance(data, dict) else None
+    if kind == "cron":
+        return CronSchedule(data["expression"], timezone)
+    if kind == "timedelta":
+        return DeltaSchedule(timedelta(seconds=data["seconds"]), timezone)
+    if kind == "once":
+        return OnceSchedule(timezone)
+    if kind == "none":
+        return NoSchedule(timezone)
+    raise DagDefinitionError(
+        f"cannot read schedule {data!r}: expected a dict with type cron, timedelta, once or none"
+    )

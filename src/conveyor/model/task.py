@@ -1,0 +1,280 @@
+"""The task definition: ``BaseOperator`` and the dependency operators ``>>`` and ``<<``.
+
+A task is a definition (what to run, how to retry); each run of its DAG makes a task instance
+of it, which lives in the store. Arguments left out of an operator's call are filled from the
+DAG's ``default_args`` when the operator's ``__init__`` accepts them, as in Airflow.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from conveyor.exceptions import DagDefinitionError
+from conveyor.model.trigger_rules import TriggerRule
+
+if TYPE_CHECKING:
+    from conveyor.model.dag import DAG
+
+TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+
+# Arguments of BaseOperator that the serialized DAG carries; the scheduler reads only these.
+SCHEDULING_FIELDS = (
+    "retries",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "max_retry_delay",
+    "execution_timeout",
+    "trigger_rule",
+    "queue",
+    "priority_weight",
+    "depends_on_past",
+)
+
+
+def _accepted_arguments(cls: type) -> frozenset[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        init = getattr(init, "__wrapped__", init)
+        names.update(
+            name
+            for name, p in inspect.signature(init).parameters.items()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name != "self"
+        )
+    return frozenset(names)
+
+
+def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap an operator's __init__ so that default_args fill what the caller left out."""
+
+    @functools.wraps(init)
+    def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "_defaults_applied", False):
+            init(self, *args, **kwargs)  # a subclass's __init__ calling super().__init__
+            return
+        self._defaults_applied = True
+        from conveyor.model.dag import DagContext
+
+        dag = kwargs.get("dag") or DagContext.current()
+        defaults = dict(dag.default_args) if dag is not None else {}
+        defaults.update(kwargs.pop("default_args", None) or {})
+        accepted = _accepted_arguments(type(self))
+        for key, value in defaults.items():
+            if key in accepted and key not in kwargs:
+                kwargs[key] = value
+        init(self, *args, **kwargs)
+
+    return wrapper
+
+
+def retry_delay_for(
+    base: timedelta, exponential: bool, cap: timedelta | None, try_number: int
+) -> timedelta:
+    """How long to wait after try ``try_number`` (1 for the first) failed."""
+    delay = base
+    if exponential:
+        # 2**(n-1) times the base delay; the exponent is capped so huge try numbers can't overflow.
+        delay = base * (2 ** min(try_number - 1, 30))
+    if cap is not None:
+        delay = min(delay, cap)
+    return delay
+
+
+def _as_timedelta(value: timedelta | float | int | None, name: str) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
+
+
+class BaseOperator:
+    """One task of a DAG. Subclasses implement :meth:`execute`.
+
+    ``template_fields`` names the attributes rendered with Jinja before ``execute`` runs.
+    """
+
+    template_fields: ClassVar[Sequence[str]] = ()
+    #: Shown in the UI and the graph.
+    ui_color: ClassVar[str] = "#ffffff"
+    #: A branching task returns the ids of the direct downstream tasks to follow.
+    is_branch: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _apply_defaults(cls.__dict__["__init__"])  # type: ignore[misc]
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        dag: DAG | None = None,
+        retries: int = 0,
+        retry_delay: timedelta | float = timedelta(seconds=300),
+        retry_exponential_backoff: bool = False,
+        max_retry_delay: timedelta | float | None = None,
+        execution_timeout: timedelta | float | None = None,
+        trigger_rule: TriggerRule | str = TriggerRule.ALL_SUCCESS,
+        queue: str = "default",
+        priority_weight: int = 1,
+        depends_on_past: bool = False,
+        doc: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        if not isinstance(task_id, str) or not TASK_ID_PATTERN.match(task_id):
+            raise DagDefinitionError(
+                f"invalid task_id {task_id!r}: use letters, digits, '_', '.' or '-' "
+                "(at most 250 characters)"
+            )
+        self.task_id = task_id
+        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+            raise DagDefinitionError(
+                f"task {task_id!r}: retries must be a whole number >= 0, got {retries!r}"
+            )
+        self.retries = retries
+        self.retry_delay = _as_timedelta(retry_delay, f"task {task_id!r}: retry_delay")
+        self.retry_exponential_backoff = bool(retry_exponential_backoff)
+        self.max_retry_delay = _as_timedelta(max_retry_delay, f"task {task_id!r}: max_retry_delay")
+        self.execution_timeout = _as_timedelta(
+            execution_timeout, f"task {task_id!r}: execution_timeout"
+        )
+        try:
+            self.trigger_rule = TriggerRule(trigger_rule)
+        except ValueError:
+            choices = ", ".join(r.value for r in TriggerRule)
+            raise DagDefinitionError(
+                f"task {task_id!r}: unknown trigger_rule {trigger_rule!r}; "
+                f"expected one of {choices}"
+            ) from None
+        self.queue = queue
+        self.priority_weight = int(priority_weight)
+        self.depends_on_past = bool(depends_on_past)
+        self.doc = doc
+        self.owner = owner
+        self.upstream_task_ids: set[str] = set()
+        self.downstream_task_ids: set[str] = set()
+        self.dag: DAG | None = None
+        from conveyor.model.dag import DagContext
+
+        dag = dag or DagContext.current()
+        if dag is not None:
+            dag.add_task(self)
+
+    # -- running -------------------------------------------------------------------------
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        """Do the work of one try. The return value is stored as the task's XCom."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
+
+    # -- dependencies --------------------------------------------------------------------
+
+    def set_downstream(self, other: DependencyTarget) -> None:
+        for task in _tasks_of(other):
+            self._link(self, task)
+
+    def set_upstream(self, other: DependencyTarget) -> None:
+        for task in _tasks_of(other):
+            self._link(task, self)
+
+    @staticmethod
+    def _link(upstream: BaseOperator, downstream: BaseOperator) -> None:
+        dag = upstream.dag or downstream.dag
+        if dag is None:
+            raise DagDefinitionError(
+                f"cannot link {upstream.task_id!r} >> {downstream.task_id!r}: "
+                "neither task belongs to a DAG"
+            )
+        for task in (upstream, downstream):
+            if task.dag is None:
+                dag.add_task(task)
+            elif task.dag is not dag:
+                raise DagDefinitionError(
+                    f"cannot link tasks of different DAGs: {upstream.task_id!r} "
+                    f"({upstream.dag and upstream.dag.dag_id}) >> {downstream.task_id!r} "
+                    f"({downstream.dag and downstream.dag.dag_id})"
+                )
+        dag.add_edge(upstream.task_id, downstream.task_id)
+
+    def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other: DependencyTarget) -> DependencyTarget:
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other: DependencyTarget) -> BaseOperator:
+        self.set_upstream(other)  # [a, b] >> self
+        return self
+
+    def __rlshift__(self, other: DependencyTarget) -> BaseOperator:
+        self.set_downstream(other)  # [a, b] << self
+        return self
+
+    @property
+    def operator_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.operator_name} {self.task_id}>"
+
+
+class DependencyMixin:
+    """Something that stands for a task in ``>>`` chains (an XComArg, say)."""
+
+    @property
+    def operator(self) -> BaseOperator:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
+        self.operator.set_downstream(other)
+        return other
+
+    def __lshift__(self, other: DependencyTarget) -> DependencyTarget:
+        self.operator.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other: DependencyTarget) -> DependencyMixin:
+        self.operator.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other: DependencyTarget) -> DependencyMixin:
+        self.operator.set_downstream(other)
+        return self
+
+
+DependencyTarget = BaseOperator | DependencyMixin | Iterable[Any]
+
+
+def _tasks_of(target: DependencyTarget) -> list[BaseOperator]:
+    if isinstance(target, BaseOperator):
+        return [target]
+    if isinstance(target, DependencyMixin):
+        return [target.operator]
+    if isinstance(target, str | bytes):
+        raise DagDefinitionError(f"cannot depend on {target!r}: expected a task, not a string")
+    try:
+        items = list(target)
+    except TypeError:
+        raise DagDefinitionError(f"cannot depend on {target!r}: expected a task") from None
+    return [task for item in items for task in _tasks_of(item)]
+
+
+def chain(*targets: DependencyTarget) -> None:
+    """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``."""
+    for up, down in itertools.pairwise(targets):
+        for upstream in _tasks_of(up):
+            upstream.set_downstream(down)
+
+
+# BaseOperator's own __init__ fills defaults too, for subclasses that do not define one.
+BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[method-assign]

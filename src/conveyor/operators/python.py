@@ -1,0 +1,90 @@
+"""``PythonOperator`` and ``BranchPythonOperator``: call a Python function.
+
+The task context reaches a callable that asks for it, as ``**context`` or by name
+(``ds``, ``ti``, ``run_id`` ...), as in Airflow.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from conveyor.exceptions import DagDefinitionError, TaskError
+from conveyor.model.task import BaseOperator
+from conveyor.model.xcom_arg import find_xcom_args, resolve_xcom_args
+
+
+def context_arguments(
+    func: Callable[..., Any], context: dict[str, Any], given: Iterable[str], n_positional: int
+) -> dict[str, Any]:
+    """The context entries a function asks for and was not given already."""
+    signature = inspect.signature(func)
+    params = list(signature.parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        taken = set(given) | {p.name for p in params[:n_positional]}
+        return {k: v for k, v in context.items() if k not in taken}
+    wanted = {
+        p.name for p in params[n_positional:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    return {k: context[k] for k in wanted - set(given) if k in context}
+
+
+class PythonOperator(BaseOperator):
+    template_fields = ("templates_dict", "op_args", "op_kwargs")
+    ui_color = "#ffefeb"
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: list[Any] | tuple[Any, ...] | None = None,
+        op_kwargs: dict[str, Any] | None = None,
+        templates_dict: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not callable(python_callable):
+            raise DagDefinitionError(
+                f"task {task_id!r}: python_callable must be callable, got {python_callable!r}"
+            )
+        super().__init__(task_id, **kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.templates_dict = templates_dict
+        for arg in find_xcom_args([self.op_args, self.op_kwargs]):
+            arg.operator.set_downstream(self)
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        ti = context["ti"]
+        args = resolve_xcom_args(self.op_args, ti.xcom_pull_one)
+        kwargs = resolve_xcom_args(self.op_kwargs, ti.xcom_pull_one)
+        context["templates_dict"] = self.templates_dict
+        extra = context_arguments(self.python_callable, context, kwargs, len(args))
+        return self.python_callable(*args, **kwargs, **extra)
+
+
+class BranchPythonOperator(PythonOperator):
+    """Call a function that returns the task id (or ids) of the downstream tasks to follow.
+
+    Direct downstream tasks that are not chosen are skipped; trigger rules carry on from there.
+    """
+
+    ui_color = "#ffe6a8"
+    is_branch = True
+
+    def execute(self, context: dict[str, Any]) -> list[str]:
+        chosen = super().execute(context)
+        if chosen is None:
+            chosen = []
+        if isinstance(chosen, str):
+            chosen = [chosen]
+        chosen = list(chosen)
+        unknown = [tid for tid in chosen if tid not in self.downstream_task_ids]
+        if unknown:
+            raise TaskError(
+                f"branch task {self.task_id!r} chose {unknown}, which are not its direct "
+                f"downstream tasks {sorted(self.downstream_task_ids)}"
+            )
+        return chosen

@@ -1,0 +1,373 @@
+"""The scheduler: the safety net around the fast path.
+
+Each loop it looks for changed DAG files, creates the runs schedules call for, starts queued
+runs within ``max_active_runs``, advances running runs (retries that came due, anything a
+crash interrupted), hands scheduled tries to the executor, sends again tries that stayed
+queued too long, and fails tries whose heartbeat stopped. Between loops it waits on the
+executor, which starts the tasks that finishing tries queued through the fast path at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from conveyor.config import Settings
+from conveyor.exceptions import ConveyorError
+from conveyor.executors.base import Executor
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.model.schedules import DataInterval
+from conveyor.scheduler.progress import QueuedTry, advance_run, queue_scheduled
+from conveyor.states import RunState, TaskState
+from conveyor.store import runs, transitions
+from conveyor.store.engine import Store
+from conveyor.store.sql import upsert
+from conveyor.store.tables import dag, dag_run, scheduler, task_instance, utcnow
+from conveyor.store.transitions import Actor
+from conveyor.worker.runner import TryRunner, fail_from_outside
+
+log = logging.getLogger(__name__)
+
+#: Runs a DAG with catchup may create per loop; the rest follow in the next loops.
+MAX_NEW_RUNS_PER_LOOP = 16
+
+
+class SchedulerAlreadyRunning(ConveyorError):
+    """A second scheduler on a SQLite store."""
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        executor: Executor,
+        processor: DagFileProcessor | None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+        self.processor = processor
+        self.hostname = socket.gethostname()
+        self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.actor = Actor(f"scheduler@{self.hostname}:{os.getpid()}")
+        self.runner = TryRunner(settings, store)
+        self._stopping = False
+        self._next_heartbeat = 0.0
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.store.is_sqlite and not self.store.in_memory:
+            self._refuse_second_sqlite_scheduler()
+        self._heartbeat(force=True)
+        self.executor.start()
+
+    def _refuse_second_sqlite_scheduler(self) -> None:
+        cutoff = utcnow() - timedelta(seconds=3 * self.settings.heartbeat_seconds)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(scheduler).where(
+                    scheduler.c.stopped_at.is_(None), scheduler.c.heartbeat_at > cutoff
+                )
+            ).all()
+        for row in rows:
+            if row.hostname == self.hostname and not _pid_alive(row.pid):
+                continue  # it crashed; nothing to clean up by hand
+            raise SchedulerAlreadyRunning(
+                f"another scheduler (pid {row.pid} on {row.hostname}) is running against "
+                f"{self.store.describe()}. SQLite allows one scheduler; stop it first, or use "
+                "PostgreSQL (CONVEYOR_DATABASE_URL=postgresql://...) to run several."
+            )
+
+    def request_stop(self, *_: Any) -> None:
+        self._stopping = True
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Loop until asked to stop (SIGTERM, SIGINT) or until ``until()`` is true."""
+        self.start()
+        next_step = 0.0
+        try:
+            while not self._stopping:
+                if time.monotonic() >= next_step:
+                    self.step()
+                    next_step = time.monotonic() + self.settings.scheduler_loop_seconds
+                    if until is not None and until():
+                        break
+                self.executor.poll(max(next_step - time.monotonic(), 0.0))
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self.executor.stop(grace=self.settings.kill_grace_seconds)
+        with self.store.write() as conn:
+            conn.execute(
+                update(scheduler).where(scheduler.c.id == self.id).values(stopped_at=utcnow())
+            )
+
+    # -- one loop --------------------------------------------------------------------------
+
+    def step(self) -> None:
+        if self.processor is not None:
+            self.processor.poll()
+        self._heartbeat()
+        now = utcnow()
+        self.create_scheduled_runs(now)
+        self.start_queued_runs(now)
+        self.advance_running_runs(now)
+        self.dispatch()
+        self.requeue_stuck(now)
+        self.reap_zombies(now)
+
+    def _heartbeat(self, force: bool = False) -> None:
+        if not force and time.monotonic() < self._next_heartbeat:
+            return
+        self._next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
+        now = utcnow()
+        with self.store.write() as conn:
+            upsert(
+                conn,
+                scheduler,
+                {
+                    "id": self.id,
+                    "hostname": self.hostname,
+                    "pid": os.getpid(),
+                    "started_at": now,
+                    "heartbeat_at": now,
+                },
+                key=["id"],
+                update=["heartbeat_at"],
+            )
+
+    def create_scheduled_runs(self, now: datetime) -> int:
+        created = 0
+        with self.store.read() as conn:
+            dags = conn.execute(
+                select(dag.c.dag_id, dag.c.version_hash).where(
+                    dag.c.is_active.is_(True), dag.c.is_paused.is_(False)
+                )
+            ).all()
+        for row in dags:
+            with self.store.write() as conn:
+                created += self._create_runs_for(conn, row.dag_id, row.version_hash, now)
+        return created
+
+    def _create_runs_for(self, conn: Connection, dag_id: str, version: str, now: datetime) -> int:
+        structure = runs.serialized_dag(conn, version)
+        last = conn.execute(
+            select(dag_run.c.data_interval_start, dag_run.c.data_interval_end)
+            .where(dag_run.c.dag_id == dag_id, dag_run.c.run_type == "scheduled")
+            .order_by(dag_run.c.logical_date.desc())
+            .limit(1)
+        ).first()
+        interval = DataInterval(last.data_interval_start, last.data_interval_end) if last else None
+        created = 0
+        next_after = None
+        for _ in range(MAX_NEW_RUNS_PER_LOOP):
+            info = structure.schedule.next_run(
+                last=interval,
+                start_date=structure.start_date,
+                end_date=structure.end_date,
+                catchup=structure.catchup,
+                now=now,
+            )
+            if info is None:
+                break
+            if info.run_after > now:
+                next_after = info.run_after
+                break
+            runs.create_run(
+                conn,
+                dag_id=dag_id,
+                version_hash=version,
+                structure=structure,
+                run_type="scheduled",
+                logical_date=info.logical_date,
+                interval=(info.data_interval.start, info.data_interval.end),
+                created_by=self.actor.name,
+            )
+            created += 1
+            interval = info.data_interval
+        conn.execute(update(dag).where(dag.c.dag_id == dag_id).values(next_run_after=next_after))
+        return created
+
+    def start_queued_runs(self, now: datetime) -> None:
+        with self.store.write() as conn:
+            queued = conn.execute(
+                select(dag_run.c.id, dag_run.c.dag_id, dag_run.c.version_hash)
+                .where(dag_run.c.state == RunState.QUEUED.value)
+                .order_by(dag_run.c.logical_date, dag_run.c.id)
+            ).all()
+            if not queued:
+                return
+            active = dict(
+                conn.execute(
+                    select(dag_run.c.dag_id, func.count())
+                    .where(dag_run.c.state == RunState.RUNNING.value)
+                    .group_by(dag_run.c.dag_id)
+                ).all()
+            )
+            for row in queued:
+                limit = runs.serialized_dag(conn, row.version_hash).max_active_runs
+                if active.get(row.dag_id, 0) >= limit:
+                    continue
+                if transitions.move_run(
+                    conn,
+                    row.id,
+                    expected=[RunState.QUEUED],
+                    to=RunState.RUNNING,
+                    values={"start_date": now},
+                ):
+                    active[row.dag_id] = active.get(row.dag_id, 0) + 1
+
+    def advance_running_runs(self, now: datetime) -> None:
+        with self.store.read() as conn:
+            run_ids = (
+                conn.execute(
+                    select(dag_run.c.id)
+                    .where(dag_run.c.state == RunState.RUNNING.value)
+                    .order_by(dag_run.c.id)
+                )
+                .scalars()
+                .all()
+            )
+        for run_pk in run_ids:
+            with self.store.write() as conn:
+                if self.store.supports_row_locks and not _claim(conn, run_pk):
+                    continue  # another scheduler or a finishing try is on it right now
+                advance_run(conn, run_pk, self.actor, queue_ready=False, now=now)
+
+    def dispatch(self) -> None:
+        slots = self.executor.free_slots()
+        if slots <= 0:
+            return
+        with self.store.read() as conn:
+            run_ids = (
+                conn.execute(
+                    select(task_instance.c.run_pk)
+                    .join(dag_run, dag_run.c.id == task_instance.c.run_pk)
+                    .where(
+                        task_instance.c.state == TaskState.SCHEDULED.value,
+                        dag_run.c.state == RunState.RUNNING.value,
+                    )
+                    .group_by(task_instance.c.run_pk)
+                    .order_by(
+                        func.max(task_instance.c.priority_weight).desc(), task_instance.c.run_pk
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        handed: list[QueuedTry] = []
+        for run_pk in run_ids:
+            if slots <= 0:
+                break
+            with self.store.write() as conn:
+                if self.store.supports_row_locks and not _claim(conn, run_pk):
+                    continue
+                run = runs.get_run(conn, run_pk)
+                structure = runs.serialized_dag(conn, run.version_hash)
+                tries = queue_scheduled(
+                    conn, run, structure, runs.task_instances(conn, run_pk), self.actor, limit=slots
+                )
+            handed.extend(tries)
+            slots -= len(tries)
+        self.executor.submit(handed)
+
+    def requeue_stuck(self, now: datetime) -> None:
+        cutoff = now - timedelta(seconds=self.settings.requeue_after_seconds)
+        ti = task_instance.c
+        with self.store.read() as conn:
+            stuck = conn.execute(
+                select(
+                    ti.id,
+                    ti.try_number,
+                    ti.queue,
+                    ti.run_pk,
+                    ti.dag_id,
+                    ti.run_id,
+                    ti.task_id,
+                    ti.queued_at,
+                ).where(ti.state == TaskState.QUEUED.value, ti.queued_at < cutoff)
+            ).all()
+        for row in stuck:
+            if self.executor.holds(row.id):
+                continue
+            with self.store.write() as conn:
+                waited = (now - row.queued_at).total_seconds()
+                if not transitions.note_requeued(conn, row.id, row.try_number, waited, self.actor):
+                    continue
+                structure = runs.serialized_dag(conn, runs.get_run(conn, row.run_pk).version_hash)
+            timeout = structure.tasks[row.task_id].execution_timeout
+            self.executor.submit(
+                [
+                    QueuedTry(
+                        ti_id=row.id,
+                        try_number=row.try_number,
+                        queue=row.queue,
+                        run_pk=row.run_pk,
+                        dag_id=row.dag_id,
+                        run_id=row.run_id,
+                        task_id=row.task_id,
+                        timeout_seconds=timeout.total_seconds() if timeout else None,
+                    )
+                ]
+            )
+
+    def reap_zombies(self, now: datetime) -> None:
+        cutoff = now - timedelta(seconds=self.settings.zombie_after_seconds)
+        ti = task_instance.c
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(ti.id, ti.try_number, ti.hostname, ti.pid, ti.heartbeat_at).where(
+                    ti.state == TaskState.RUNNING.value
+                )
+            ).all()
+        for row in rows:
+            if self.executor.holds(row.id):
+                continue
+            stale = row.heartbeat_at is None or row.heartbeat_at < cutoff
+            gone = row.hostname == self.hostname and row.pid and not _pid_alive(row.pid)
+            if not (stale or gone):
+                continue
+            why = (
+                f"its process (pid {row.pid} on {row.hostname}) is gone"
+                if gone
+                else f"no heartbeat since {row.heartbeat_at:%H:%M:%S} "
+                f"(limit {self.settings.zombie_after_seconds:g}s)"
+            )
+            result = fail_from_outside(
+                self.runner, row.id, row.try_number, "heartbeat", f"the try was lost: {why}"
+            )
+            self.executor.submit(result.queued)
+
+
+def _claim(conn: Connection, run_pk: int) -> bool:
+    """Lock a run row for this transaction, skipping it if someone else holds it."""
+    got = conn.execute(
+        select(dag_run.c.id).where(dag_run.c.id == run_pk).with_for_update(skip_locked=True)
+    ).first()
+    return got is not None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

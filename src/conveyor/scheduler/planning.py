@@ -1,0 +1,96 @@
+"""Pure planning: given a run's task states, what should happen next?
+
+No I/O here. ``plan_run`` walks the tasks in topological order, applies trigger rules, lets
+skips and upstream failures cascade within one call, and says whether the run is finished.
+Unit tests drive it with plain dicts; the scheduler and the fast path apply its answer with
+guarded transitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from conveyor.loading.serialize import SerializedDag
+from conveyor.model.trigger_rules import UpstreamSummary, Verdict, evaluate
+from conveyor.states import FAILED_LIKE, FINISHED, RunState, TaskState
+
+
+@dataclass
+class RunPlan:
+    to_schedule: list[tuple[str, str]] = field(default_factory=list)  # (task_id, reason)
+    to_skip: list[tuple[str, str]] = field(default_factory=list)
+    to_upstream_fail: list[tuple[str, str]] = field(default_factory=list)
+    waiting: dict[str, str] = field(default_factory=dict)  # task_id -> what it waits for
+    run_state: RunState | None = None  # set when the run is finished
+    run_reason: str = ""
+
+
+def _past_allows(task_id: str, past: Mapping[str, TaskState] | None) -> str | None:
+    """None if depends_on_past lets the task go; otherwise what it waits for."""
+    if past is None:
+        return None  # first run of the DAG: nothing to wait for
+    state = past.get(task_id)
+    if state is None or state in (TaskState.SUCCESS, TaskState.SKIPPED):
+        return None
+    return f"depends_on_past: the previous run's {task_id} is {state.value}"
+
+
+def plan_run(
+    dag: SerializedDag,
+    states: Mapping[str, TaskState],
+    *,
+    past_states: Mapping[str, TaskState] | None = None,
+) -> RunPlan:
+    """Decide the next moves for one run. ``states`` maps every task id to its state."""
+    plan = RunPlan()
+    current = dict(states)
+    for task_id, task in dag.tasks.items():
+        if current.get(task_id, TaskState.NONE) is not TaskState.NONE:
+            continue
+        upstream = [current.get(up, TaskState.NONE) for up in task.upstream]
+        decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream))
+        if decision.verdict is Verdict.WAIT:
+            pending = [up for up in task.upstream if current.get(up) not in FINISHED]
+            plan.waiting[task_id] = f"{decision.reason}: waiting for {', '.join(pending)}"
+        elif decision.verdict is Verdict.SKIP:
+            plan.to_skip.append((task_id, f"trigger rule {task.trigger_rule}: {decision.reason}"))
+            current[task_id] = TaskState.SKIPPED
+        elif decision.verdict is Verdict.UPSTREAM_FAILED:
+            plan.to_upstream_fail.append(
+                (task_id, f"trigger rule {task.trigger_rule}: {decision.reason}")
+            )
+            current[task_id] = TaskState.UPSTREAM_FAILED
+        else:
+            blocked = _past_allows(task_id, past_states) if task.depends_on_past else None
+            if blocked:
+                plan.waiting[task_id] = blocked
+            else:
+                plan.to_schedule.append(
+                    (task_id, f"trigger rule {task.trigger_rule}: {decision.reason}")
+                )
+                current[task_id] = TaskState.SCHEDULED
+    plan.run_state, plan.run_reason = run_outcome(dag, current, plan)
+    return plan
+
+
+def run_outcome(
+    dag: SerializedDag, states: Mapping[str, TaskState], plan: RunPlan
+) -> tuple[RunState | None, str]:
+    """The run's final state once no task can move any more, else (None, "")."""
+    unfinished = [tid for tid in dag.tasks if states.get(tid, TaskState.NONE) not in FINISHED]
+    if unfinished:
+        if any(states.get(tid, TaskState.NONE) is not TaskState.NONE for tid in unfinished):
+            return None, ""  # something is scheduled, queued, running or up for retry
+        if any(reason.startswith("depends_on_past") for reason in plan.waiting.values()):
+            return None, ""  # waits for an earlier run to finish
+        return RunState.FAILED, f"deadlock: {', '.join(unfinished)} can never run"
+    failed_leaves = [tid for tid in dag.leaves if states[tid] in FAILED_LIKE]
+    if failed_leaves:
+        return RunState.FAILED, f"failed: {', '.join(failed_leaves)}"
+    return RunState.SUCCESS, "every leaf task succeeded or was skipped"
+
+
+def branch_skips(dag: SerializedDag, branch_task_id: str, chosen: list[str]) -> list[str]:
+    """The direct downstream tasks of a branch task that it did not choose."""
+    return [tid for tid in dag.tasks[branch_task_id].downstream if tid not in chosen]

@@ -1,0 +1,147 @@
+"""Moving one run forward: the step shared by the scheduler loop and the fast path.
+
+When a try finishes, the worker calls :func:`advance_run` in the same transaction that
+records the outcome, so downstream tasks are queued at once instead of waiting for the next
+scheduler loop. The loop calls it too, for runs nobody advanced (retries that came due,
+new runs, anything a crash interrupted). The run's row is locked first on PostgreSQL, so
+two tries of one run finishing at the same moment cannot both miss that a join is ready.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from conveyor.loading.serialize import SerializedDag
+from conveyor.scheduler.planning import plan_run
+from conveyor.states import OCCUPYING, RunState, TaskState
+from conveyor.store import runs, transitions
+from conveyor.store.runs import RunRow, TiRow
+from conveyor.store.tables import utcnow
+from conveyor.store.transitions import Actor
+
+
+@dataclass(frozen=True)
+class QueuedTry:
+    """A try handed to an executor: what a broker message carries, plus local hints."""
+
+    ti_id: int
+    try_number: int
+    queue: str
+    run_pk: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    timeout_seconds: float | None
+
+
+@dataclass
+class Advance:
+    queued: list[QueuedTry]
+    run_state: RunState | None
+
+
+def advance_run(
+    conn: Connection, run_pk: int, actor: Actor, *, queue_ready: bool, now: datetime | None = None
+) -> Advance:
+    """Apply the plan for one running run; queue what became ready if ``queue_ready``."""
+    now = now or utcnow()
+    run = runs.get_run(conn, run_pk, lock=True)
+    if run.state is not RunState.RUNNING:
+        return Advance([], run.state)
+    structure = runs.serialized_dag(conn, run.version_hash)
+    tis = {ti.task_id: ti for ti in runs.task_instances(conn, run_pk)}
+    _schedule_due_retries(conn, tis, now, actor)
+    states = {task_id: ti.state for task_id, ti in tis.items()}
+    past = None
+    if any(t.depends_on_past for t in structure.tasks.values()):
+        past = runs.previous_run_states(conn, run)
+    plan = plan_run(structure, states, past_states=past)
+    for task_id, reason in plan.to_skip:
+        ti = tis[task_id]
+        transitions.finish_without_running(
+            conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
+        )
+    for task_id, reason in plan.to_upstream_fail:
+        ti = tis[task_id]
+        transitions.finish_without_running(
+            conn, ti.id, TaskState.UPSTREAM_FAILED, ti.try_number, reason, actor
+        )
+    for task_id, reason in plan.to_schedule:
+        ti = tis[task_id]
+        if transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor):
+            tis[task_id] = _bumped(ti, TaskState.SCHEDULED)
+    if plan.run_state is not None:
+        transitions.move_run(
+            conn,
+            run.id,
+            expected=[RunState.RUNNING],
+            to=plan.run_state,
+            values={"end_date": now, "note": plan.run_reason},
+        )
+        return Advance([], plan.run_state)
+    queued = queue_scheduled(conn, run, structure, list(tis.values()), actor) if queue_ready else []
+    return Advance(queued, None)
+
+
+def _schedule_due_retries(
+    conn: Connection, tis: dict[str, TiRow], now: datetime, actor: Actor
+) -> None:
+    for task_id, ti in list(tis.items()):
+        if ti.state is TaskState.UP_FOR_RETRY and (ti.retry_at is None or ti.retry_at <= now):
+            reason = f"retry delay elapsed; try {ti.try_number + 1} of {ti.max_tries}"
+            if transitions.schedule(
+                conn, ti.id, TaskState.UP_FOR_RETRY, ti.try_number, reason, actor
+            ):
+                tis[task_id] = _bumped(ti, TaskState.SCHEDULED)
+
+
+def _bumped(ti: TiRow, state: TaskState) -> TiRow:
+    return TiRow(
+        id=ti.id,
+        task_id=ti.task_id,
+        state=state,
+        try_number=ti.try_number + 1,
+        max_tries=ti.max_tries,
+        retry_at=None,
+        queue=ti.queue,
+        priority_weight=ti.priority_weight,
+    )
+
+
+def queue_scheduled(
+    conn: Connection,
+    run: RunRow,
+    structure: SerializedDag,
+    tis: list[TiRow],
+    actor: Actor,
+    limit: int | None = None,
+) -> list[QueuedTry]:
+    """scheduled -> queued for this run, by priority, within max_active_tasks (and ``limit``)."""
+    active = sum(1 for ti in tis if ti.state in OCCUPYING and ti.state is not TaskState.SCHEDULED)
+    room = structure.max_active_tasks - active
+    if limit is not None:
+        room = min(room, limit)
+    ready = sorted(
+        (ti for ti in tis if ti.state is TaskState.SCHEDULED),
+        key=lambda ti: -ti.priority_weight,
+    )
+    queued: list[QueuedTry] = []
+    for ti in ready[: max(room, 0)]:
+        if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor):
+            timeout = structure.tasks[ti.task_id].execution_timeout
+            queued.append(
+                QueuedTry(
+                    ti_id=ti.id,
+                    try_number=ti.try_number,
+                    queue=ti.queue,
+                    run_pk=run.id,
+                    dag_id=run.dag_id,
+                    run_id=run.run_id,
+                    task_id=ti.task_id,
+                    timeout_seconds=timeout.total_seconds() if timeout else None,
+                )
+            )
+    return queued

@@ -1,0 +1,50 @@
+"""The states a task instance and a DAG run move through, and the named sets the engine uses.
+
+The allowed moves between them are data in ``store/transitions.py``; this module only names them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskState(StrEnum):
+    """Where one task instance of one DAG run stands."""
+
+    NONE = "none"  # created with its run; its upstream has not let it go yet
+    SCHEDULED = "scheduled"  # ready to run; waits for a slot (parallelism, max_active_tasks)
+    QUEUED = "queued"  # handed to an executor; no process has started it yet
+    RUNNING = "running"  # exactly one process won queued -> running for this try
+    SUCCESS = "success"  # the try returned
+    FAILED = "failed"  # the try failed with no retries left, or was marked failed
+    UP_FOR_RETRY = "up_for_retry"  # the try failed; the next try waits for retry_at
+    SKIPPED = "skipped"  # not run: a branch went elsewhere, a trigger rule said so, or Skip
+    UPSTREAM_FAILED = "upstream_failed"  # not run because an upstream task failed
+
+
+class RunState(StrEnum):
+    """Where one DAG run stands."""
+
+    QUEUED = "queued"  # created; waits for max_active_runs
+    RUNNING = "running"  # its tasks are being scheduled
+    SUCCESS = "success"  # every leaf task succeeded or was skipped
+    FAILED = "failed"  # a leaf task failed, or nothing can move any more
+
+
+#: A task instance in one of these states will not change again unless a person clears it.
+FINISHED: frozenset[TaskState] = frozenset(
+    {TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED, TaskState.UPSTREAM_FAILED}
+)
+#: States in which a process owns, or is about to own, the task instance.
+IN_FLIGHT: frozenset[TaskState] = frozenset({TaskState.QUEUED, TaskState.RUNNING})
+#: States that count towards max_active_tasks and parallelism.
+OCCUPYING: frozenset[TaskState] = frozenset(
+    {TaskState.SCHEDULED, TaskState.QUEUED, TaskState.RUNNING}
+)
+#: Not finished: the run is still going while any task instance is in one of these.
+UNFINISHED: frozenset[TaskState] = frozenset(set(TaskState) - FINISHED)
+#: Upstream states that count as "failed" for trigger rules.
+FAILED_LIKE: frozenset[TaskState] = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED})
+
+RUN_FINISHED: frozenset[RunState] = frozenset({RunState.SUCCESS, RunState.FAILED})
+RUN_ACTIVE: frozenset[RunState] = frozenset({RunState.QUEUED, RunState.RUNNING})

@@ -1,0 +1,161 @@
+"""Saving what the DAG file processor found: sources, versions, DAG rows, import errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from conveyor.loading.serialize import source_hash, version_hash
+from conveyor.store.sql import upsert
+from conveyor.store.tables import dag, dag_file, dag_source, dag_version, import_error, utcnow
+
+
+@dataclass
+class ParsedFile:
+    """What parsing one file produced: its DAGs (serialized) or the error that stopped it."""
+
+    fileloc: str
+    source: str
+    dags: list[dict[str, Any]]
+    error: dict[str, Any] | None  # {"line", "message", "traceback"}
+    seconds: float
+
+
+def save_parsed_file(conn: Connection, parsed: ParsedFile) -> list[str]:
+    """Store one file's parse; returns the DAG ids now defined by it."""
+    now = utcnow()
+    src_hash = source_hash(parsed.source)
+    error = parsed.error
+    kept: list[str] = []
+    if error is None:
+        upsert(
+            conn,
+            dag_source,
+            {"source_hash": src_hash, "fileloc": parsed.fileloc, "source": parsed.source},
+            key=["source_hash"],
+            update=[],
+        )
+        for data in parsed.dags:
+            clash = conn.execute(
+                select(dag.c.fileloc).where(
+                    dag.c.dag_id == data["dag_id"],
+                    dag.c.is_active.is_(True),
+                    dag.c.fileloc != parsed.fileloc,
+                )
+            ).scalar()
+            if clash is not None:
+                error = {
+                    "line": None,
+                    "traceback": None,
+                    "message": f"DAG id {data['dag_id']!r} is already defined in {clash}",
+                }
+                continue
+            _save_dag(conn, data, parsed.fileloc, src_hash, now)
+            kept.append(data["dag_id"])
+    previous = (
+        conn.execute(
+            select(dag_file.c.dag_ids).where(dag_file.c.fileloc == parsed.fileloc)
+        ).scalar()
+        or []
+    )
+    if parsed.error is None:
+        # The file loaded: DAGs it no longer defines are gone. A file that fails to load
+        # keeps its DAGs running on their last good version instead.
+        gone = [d for d in previous if d not in kept]
+        if gone:
+            conn.execute(
+                update(dag)
+                .where(dag.c.dag_id.in_(gone), dag.c.fileloc == parsed.fileloc)
+                .values(is_active=False, updated_at=now)
+            )
+    else:
+        kept = list(previous)
+    if error is not None:
+        upsert(
+            conn,
+            import_error,
+            {
+                "fileloc": parsed.fileloc,
+                "line": error.get("line"),
+                "message": error["message"],
+                "traceback": error.get("traceback"),
+                "created_at": now,
+            },
+            key=["fileloc"],
+        )
+    else:
+        conn.execute(delete(import_error).where(import_error.c.fileloc == parsed.fileloc))
+    upsert(
+        conn,
+        dag_file,
+        {
+            "fileloc": parsed.fileloc,
+            "source_hash": src_hash,
+            "dag_ids": kept,
+            "parsed_at": now,
+            "parse_seconds": parsed.seconds,
+        },
+        key=["fileloc"],
+    )
+    return kept
+
+
+def _save_dag(
+    conn: Connection, data: dict[str, Any], fileloc: str, src_hash: str, now: Any
+) -> None:
+    v_hash = version_hash(data, src_hash)
+    upsert(
+        conn,
+        dag_version,
+        {
+            "version_hash": v_hash,
+            "dag_id": data["dag_id"],
+            "source_hash": src_hash,
+            "serialized": data,
+            "created_at": now,
+        },
+        key=["version_hash"],
+        update=[],
+    )
+    upsert(
+        conn,
+        dag,
+        {
+            "dag_id": data["dag_id"],
+            "fileloc": fileloc,
+            "version_hash": v_hash,
+            "is_paused": False,
+            "is_active": True,
+            "schedule": data["schedule_description"],
+            "description": data.get("description"),
+            "tags": data.get("tags") or [],
+            "updated_at": now,
+        },
+        key=["dag_id"],
+        update=[
+            "fileloc",
+            "version_hash",
+            "is_active",
+            "schedule",
+            "description",
+            "tags",
+            "updated_at",
+        ],
+    )
+
+
+def forget_file(conn: Connection, fileloc: str) -> None:
+    """A DAG file was deleted: its DAGs stop being scheduled; their history stays."""
+    now = utcnow()
+    conn.execute(
+        update(dag).where(dag.c.fileloc == fileloc).values(is_active=False, updated_at=now)
+    )
+    conn.execute(delete(import_error).where(import_error.c.fileloc == fileloc))
+    conn.execute(delete(dag_file).where(dag_file.c.fileloc == fileloc))
+
+
+def known_files(conn: Connection) -> dict[str, str]:
+    """fileloc -> source hash of every file parsed so far."""
+    return {row.fileloc: row.source_hash for row in conn.execute(select(dag_file))}

@@ -1,0 +1,203 @@
+"""Creating runs and reading what the engine needs about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from conveyor.exceptions import NotFoundError
+from conveyor.loading.serialize import SerializedDag
+from conveyor.states import RunState, TaskState
+from conveyor.store.tables import dag, dag_run, dag_version, task_instance, utcnow
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    dag_id: str
+    run_id: str
+    run_type: str
+    state: RunState
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    conf: dict[str, Any]
+    version_hash: str
+
+
+@dataclass(frozen=True)
+class TiRow:
+    id: int
+    task_id: str
+    state: TaskState
+    try_number: int
+    max_tries: int
+    retry_at: datetime | None
+    queue: str
+    priority_weight: int
+
+
+def make_run_id(run_type: str, logical_date: datetime) -> str:
+    return f"{run_type}__{logical_date.isoformat(timespec='seconds')}"
+
+
+_cache: dict[str, SerializedDag] = {}
+
+
+def serialized_dag(conn: Connection, version_hash: str) -> SerializedDag:
+    """The DAG structure of a version; versions never change, so each is parsed once here."""
+    found = _cache.get(version_hash)
+    if found is None:
+        data = conn.execute(
+            select(dag_version.c.serialized).where(dag_version.c.version_hash == version_hash)
+        ).scalar_one()
+        found = SerializedDag.from_dict(data)
+        if len(_cache) > 512:
+            _cache.clear()
+        _cache[version_hash] = found
+    return found
+
+
+def latest_version(conn: Connection, dag_id: str) -> tuple[str, SerializedDag]:
+    version = conn.execute(
+        select(dag.c.version_hash).where(dag.c.dag_id == dag_id, dag.c.is_active.is_(True))
+    ).scalar()
+    if version is None:
+        raise NotFoundError(f"no DAG {dag_id!r}: not in the DAG folder, or its file fails to load")
+    return version, serialized_dag(conn, version)
+
+
+def create_run(
+    conn: Connection,
+    *,
+    dag_id: str,
+    version_hash: str,
+    structure: SerializedDag,
+    run_type: str,
+    logical_date: datetime,
+    interval: tuple[datetime, datetime],
+    conf: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    created_by: str,
+) -> int | None:
+    """Insert a queued run and its task instances; None if that run already exists."""
+    now = utcnow()
+    run_id = run_id or make_run_id(run_type, logical_date)
+    try:
+        with conn.begin_nested():  # a lost race on the unique tick leaves the rest intact
+            run_pk = conn.execute(
+                insert(dag_run)
+                .values(
+                    dag_id=dag_id,
+                    run_id=run_id,
+                    run_type=run_type,
+                    state=RunState.QUEUED.value,
+                    logical_date=logical_date,
+                    data_interval_start=interval[0],
+                    data_interval_end=interval[1],
+                    conf=conf or {},
+                    version_hash=version_hash,
+                    created_by=created_by,
+                    queued_at=now,
+                )
+                .returning(dag_run.c.id)
+            ).scalar_one()
+    except IntegrityError:
+        return None
+    conn.execute(
+        insert(task_instance),
+        [
+            {
+                "run_pk": run_pk,
+                "dag_id": dag_id,
+                "run_id": run_id,
+                "task_id": task.task_id,
+                "state": TaskState.NONE.value,
+                "try_number": 0,
+                "max_tries": task.retries + 1,
+                "priority_weight": task.priority_weight,
+                "queue": task.queue,
+                "updated_at": now,
+            }
+            for task in structure.tasks.values()
+        ],
+    )
+    return run_pk
+
+
+def get_run(conn: Connection, run_pk: int, *, lock: bool = False) -> RunRow:
+    stmt = select(dag_run).where(dag_run.c.id == run_pk)
+    if lock:
+        stmt = stmt.with_for_update()  # serializes the fast paths of one run on PostgreSQL
+    row = conn.execute(stmt).one()
+    return _run_row(row)
+
+
+def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
+    row = conn.execute(
+        select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
+    return _run_row(row)
+
+
+def _run_row(row: Any) -> RunRow:
+    return RunRow(
+        id=row.id,
+        dag_id=row.dag_id,
+        run_id=row.run_id,
+        run_type=row.run_type,
+        state=RunState(row.state),
+        logical_date=row.logical_date,
+        data_interval_start=row.data_interval_start,
+        data_interval_end=row.data_interval_end,
+        conf=row.conf or {},
+        version_hash=row.version_hash,
+    )
+
+
+def task_instances(conn: Connection, run_pk: int) -> list[TiRow]:
+    ti = task_instance.c
+    rows = conn.execute(
+        select(
+            ti.id,
+            ti.task_id,
+            ti.state,
+            ti.try_number,
+            ti.max_tries,
+            ti.retry_at,
+            ti.queue,
+            ti.priority_weight,
+        ).where(ti.run_pk == run_pk)
+    )
+    return [
+        TiRow(
+            id=r.id,
+            task_id=r.task_id,
+            state=TaskState(r.state),
+            try_number=r.try_number,
+            max_tries=r.max_tries,
+            retry_at=r.retry_at,
+            queue=r.queue,
+            priority_weight=r.priority_weight,
+        )
+        for r in rows
+    ]
+
+
+def previous_run_states(conn: Connection, run: RunRow) -> dict[str, TaskState] | None:
+    """Task states of the run just before this one (by logical date), for depends_on_past."""
+    previous = conn.execute(
+        select(dag_run.c.id)
+        .where(and_(dag_run.c.dag_id == run.dag_id, dag_run.c.logical_date < run.logical_date))
+        .order_by(dag_run.c.logical_date.desc())
+        .limit(1)
+    ).scalar()
+    if previous is None:
+        return None
+    return {ti.task_id: ti.state for ti in task_instances(conn, previous)}

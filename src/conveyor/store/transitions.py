@@ -1,0 +1,425 @@
+"""The one module that writes task instance and run state.
+
+Every move is a single conditional UPDATE: ``WHERE id = :id AND state IN (:expected)
+AND try_number = :try``, and the row count says whether we won. Zero rows means another
+process moved the row first (a duplicated broker message, a second scheduler, a retried
+request, a timeout racing a finishing task): that is not an error, the loser does nothing.
+There is no read-modify-write of state in Python anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from conveyor.states import RunState, TaskState
+from conveyor.store.tables import dag_run, task_event, task_instance, task_try, utcnow
+
+log = logging.getLogger(__name__)
+
+S = TaskState
+
+#: Every move the engine makes, and why it exists. A move not listed here is refused.
+TASK_MOVES: Mapping[tuple[TaskState, TaskState], str] = {
+    (S.NONE, S.SCHEDULED): "upstream allows it; try_number is bumped here, once per try",
+    (S.UP_FOR_RETRY, S.SCHEDULED): "retry delay elapsed; the next try is numbered here",
+    (S.NONE, S.SKIPPED): "a branch chose another path or the trigger rule says skip",
+    (S.NONE, S.UPSTREAM_FAILED): "an upstream failure means this task cannot run",
+    (S.SCHEDULED, S.QUEUED): "handed to an executor; only one scheduler can hand it over",
+    (S.QUEUED, S.RUNNING): "exactly one process starts a try; duplicates lose here",
+    (S.RUNNING, S.SUCCESS): "the try returned",
+    (S.RUNNING, S.FAILED): "the try failed with no tries left, or raised Fail",
+    (S.RUNNING, S.UP_FOR_RETRY): "the try failed with tries left",
+    (S.RUNNING, S.SKIPPED): "the task raised Skip",
+    (S.QUEUED, S.FAILED): "the try could not start (its DAG or task vanished)",
+    (S.QUEUED, S.UP_FOR_RETRY): "the try could not start, with tries left",
+}
+#: Moves a person may make from the CLI, UI or API, from any state.
+MANUAL_TARGETS = frozenset({S.NONE, S.SUCCESS, S.FAILED})
+
+RUN_MOVES: Mapping[tuple[RunState, RunState], str] = {
+    (RunState.QUEUED, RunState.RUNNING): "max_active_runs leaves room",
+    (RunState.RUNNING, RunState.SUCCESS): "every leaf succeeded or was skipped",
+    (RunState.RUNNING, RunState.FAILED): "a leaf failed, or nothing can move any more",
+    (RunState.QUEUED, RunState.FAILED): "the run was failed by hand before it started",
+}
+
+
+class IllegalMove(AssertionError):
+    """The engine asked for a move that is not in TASK_MOVES: a bug, never a race."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a move, for the timeline: ``scheduler@host``, ``worker@host:pid``, ``user:x``."""
+
+    name: str
+
+
+def check_move(expected: Iterable[TaskState], to: TaskState) -> None:
+    for start in expected:
+        if (start, to) not in TASK_MOVES:
+            raise IllegalMove(f"task state move {start} -> {to} is not allowed")
+
+
+def move_task(
+    conn: Connection,
+    ti_id: int,
+    *,
+    expected: Iterable[TaskState],
+    to: TaskState,
+    try_number: int | None,
+    values: Mapping[str, Any] | None = None,
+) -> bool:
+    """Guarded move of one task instance; True if this call won."""
+    expected = list(expected)
+    check_move(expected, to)
+    stmt = (
+        update(task_instance)
+        .where(task_instance.c.id == ti_id)
+        .where(task_instance.c.state.in_([s.value for s in expected]))
+        .values(state=to.value, updated_at=utcnow(), **dict(values or {}))
+    )
+    if try_number is not None:
+        stmt = stmt.where(task_instance.c.try_number == try_number)
+    won = conn.execute(stmt).rowcount == 1
+    if not won and log.isEnabledFor(logging.DEBUG):
+        found = conn.execute(
+            select(task_instance.c.state, task_instance.c.try_number).where(
+                task_instance.c.id == ti_id
+            )
+        ).first()
+        log.debug(
+            "lost race on task instance %s: expected %s try %s -> %s, found %s",
+            ti_id,
+            [s.value for s in expected],
+            try_number,
+            to.value,
+            found,
+        )
+    return won
+
+
+def move_run(
+    conn: Connection,
+    run_pk: int,
+    *,
+    expected: Iterable[RunState],
+    to: RunState,
+    values: Mapping[str, Any] | None = None,
+) -> bool:
+    expected = list(expected)
+    for start in expected:
+        if (start, to) not in RUN_MOVES:
+            raise IllegalMove(f"run state move {start} -> {to} is not allowed")
+    stmt = (
+        update(dag_run)
+        .where(dag_run.c.id == run_pk)
+        .where(dag_run.c.state.in_([s.value for s in expected]))
+        .values(state=to.value, **dict(values or {}))
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def record_event(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    kind: str,
+    message: str,
+    actor: Actor,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Append one line to a task instance's timeline."""
+    conn.execute(
+        insert(task_event).values(
+            ti_id=ti_id,
+            try_number=try_number,
+            at=at or utcnow(),
+            kind=kind,
+            actor=actor.name,
+            message=message,
+            detail=detail,
+        )
+    )
+
+
+# -- the moves, each with its timeline entry --------------------------------------------------
+
+
+def schedule(
+    conn: Connection, ti_id: int, from_state: TaskState, try_number: int, reason: str, actor: Actor
+) -> bool:
+    """none/up_for_retry -> scheduled, starting try ``try_number + 1``."""
+    now = utcnow()
+    won = move_task(
+        conn,
+        ti_id,
+        expected=[from_state],
+        to=S.SCHEDULED,
+        try_number=try_number,
+        values={"try_number": try_number + 1, "scheduled_at": now, "retry_at": None},
+    )
+    if won:
+        record_event(conn, ti_id, try_number + 1, "scheduled", reason, actor, at=now)
+    return won
+
+
+def finish_without_running(
+    conn: Connection, ti_id: int, to: TaskState, try_number: int, reason: str, actor: Actor
+) -> bool:
+    """none -> skipped / upstream_failed."""
+    now = utcnow()
+    won = move_task(
+        conn,
+        ti_id,
+        expected=[S.NONE],
+        to=to,
+        try_number=try_number,
+        values={"end_date": now},
+    )
+    if won:
+        record_event(conn, ti_id, try_number, to.value, reason, actor, at=now)
+    return won
+
+
+def queue(conn: Connection, ti_id: int, try_number: int, queue_name: str, actor: Actor) -> bool:
+    now = utcnow()
+    won = move_task(
+        conn,
+        ti_id,
+        expected=[S.SCHEDULED],
+        to=S.QUEUED,
+        try_number=try_number,
+        values={"queued_at": now},
+    )
+    if won:
+        record_event(
+            conn,
+            ti_id,
+            try_number,
+            "queued",
+            f"sent to queue {queue_name!r}",
+            actor,
+            detail={"queue": queue_name},
+            at=now,
+        )
+    return won
+
+
+def note_requeued(
+    conn: Connection, ti_id: int, try_number: int, waited: float, actor: Actor
+) -> bool:
+    """A queued try that no process started is sent again; its timeline says so."""
+    now = utcnow()
+    won = (
+        conn.execute(
+            update(task_instance)
+            .where(task_instance.c.id == ti_id)
+            .where(task_instance.c.state == S.QUEUED.value)
+            .where(task_instance.c.try_number == try_number)
+            .values(queued_at=now, updated_at=now)
+        ).rowcount
+        == 1
+    )
+    if won:
+        record_event(
+            conn,
+            ti_id,
+            try_number,
+            "requeued",
+            f"queued for {waited:.0f}s without starting; sent again",
+            actor,
+            at=now,
+        )
+    return won
+
+
+def start(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    *,
+    hostname: str,
+    pid: int,
+    log_path: str | None,
+    actor: Actor,
+) -> bool:
+    """queued -> running: the step that lets exactly one process run a given try."""
+    now = utcnow()
+    won = move_task(
+        conn,
+        ti_id,
+        expected=[S.QUEUED],
+        to=S.RUNNING,
+        try_number=try_number,
+        values={
+            "start_date": now,
+            "end_date": None,
+            "hostname": hostname,
+            "pid": pid,
+            "heartbeat_at": now,
+        },
+    )
+    if won:
+        conn.execute(
+            insert(task_try).values(
+                ti_id=ti_id,
+                try_number=try_number,
+                state=S.RUNNING.value,
+                hostname=hostname,
+                pid=pid,
+                start_date=now,
+                log_path=log_path,
+            )
+        )
+        record_event(
+            conn,
+            ti_id,
+            try_number,
+            "started",
+            f"running on {hostname} as pid {pid}",
+            actor,
+            detail={"hostname": hostname, "pid": pid, "log_path": log_path},
+            at=now,
+        )
+    return won
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a try ended. ``exit_kind``: return, exception, timeout, signal, crash, heartbeat."""
+
+    state: TaskState
+    exit_kind: str
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+def finish(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    outcome: Outcome,
+    actor: Actor,
+    *,
+    expected: Iterable[TaskState] = (S.RUNNING,),
+) -> bool:
+    """running -> success / failed / up_for_retry / skipped, closing the try's record."""
+    now = utcnow()
+    won = move_task(
+        conn,
+        ti_id,
+        expected=expected,
+        to=outcome.state,
+        try_number=try_number,
+        values={"end_date": now, "retry_at": outcome.retry_at, "heartbeat_at": None},
+    )
+    if not won:
+        return False
+    started = conn.execute(
+        select(task_try.c.start_date).where(
+            task_try.c.ti_id == ti_id, task_try.c.try_number == try_number
+        )
+    ).scalar()
+    conn.execute(
+        update(task_try)
+        .where(task_try.c.ti_id == ti_id, task_try.c.try_number == try_number)
+        .values(
+            state=outcome.state.value,
+            end_date=now,
+            duration=(now - started).total_seconds() if started else None,
+            exit_kind=outcome.exit_kind,
+            error=outcome.error,
+        )
+    )
+    message = _finish_message(outcome)
+    record_event(
+        conn,
+        ti_id,
+        try_number,
+        outcome.state.value,
+        message,
+        actor,
+        detail={"exit_kind": outcome.exit_kind, "error": outcome.error},
+        at=now,
+    )
+    return True
+
+
+def _finish_message(outcome: Outcome) -> str:
+    how = {
+        "return": "returned",
+        "exception": "raised an exception",
+        "timeout": "timed out",
+        "signal": "was killed by a signal",
+        "crash": "its process died",
+        "heartbeat": "lost its heartbeat",
+        "skip": "asked to be skipped",
+        "not_started": "could not start",
+    }.get(outcome.exit_kind, outcome.exit_kind)
+    text = f"{outcome.state.value}: {how}"
+    if outcome.error:
+        text += f": {outcome.error.strip().splitlines()[-1][:300]}"
+    if outcome.retry_at is not None:
+        text += f"; next try at {outcome.retry_at.isoformat(timespec='seconds')}"
+    return text
+
+
+def heartbeat(conn: Connection, ti_ids: list[int]) -> None:
+    """Refresh the heartbeat of running tries this process supervises."""
+    if ti_ids:
+        conn.execute(
+            update(task_instance)
+            .where(task_instance.c.id.in_(ti_ids))
+            .where(task_instance.c.state == S.RUNNING.value)
+            .values(heartbeat_at=utcnow())
+        )
+
+
+def set_by_hand(
+    conn: Connection, ti_id: int, to: TaskState, actor: Actor, *, retries: int, note: str = ""
+) -> bool:
+    """A person clears (-> none) or marks (-> success/failed) a task instance."""
+    if to not in MANUAL_TARGETS:
+        raise IllegalMove(f"a task instance can be cleared or marked, not set to {to}")
+    now = utcnow()
+    row = conn.execute(
+        select(task_instance.c.try_number, task_instance.c.state, task_instance.c.max_tries).where(
+            task_instance.c.id == ti_id
+        )
+    ).first()
+    if row is None:
+        return False
+    values: dict[str, Any] = {"state": to.value, "updated_at": now, "retry_at": None}
+    if to is S.NONE:
+        # A cleared task gets its full number of retries again, as in Airflow.
+        values.update(max_tries=row.try_number + retries + 1, end_date=None, start_date=None)
+    else:
+        values.update(end_date=now)
+    won = (
+        conn.execute(
+            update(task_instance)
+            .where(task_instance.c.id == ti_id, task_instance.c.state == row.state)
+            .values(**values)
+        ).rowcount
+        == 1
+    )
+    if won:
+        verb = "cleared" if to is S.NONE else f"marked {to.value}"
+        record_event(
+            conn,
+            ti_id,
+            row.try_number,
+            "cleared" if to is S.NONE else "marked",
+            f"{verb} by hand (was {row.state}){': ' + note if note else ''}",
+            actor,
+            at=now,
+        )
+    return won

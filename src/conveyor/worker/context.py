@@ -1,0 +1,108 @@
+"""What a running task sees: the template/callable context and its ``ti`` handle."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from conveyor.exceptions import TaskError
+from conveyor.model.dag import DAG
+from conveyor.model.task import BaseOperator
+from conveyor.model.xcom_arg import RETURN_VALUE
+from conveyor.store.engine import Store
+from conveyor.store.runs import RunRow
+from conveyor.store.sql import upsert
+from conveyor.store.tables import utcnow, xcom
+
+
+def check_json(value: Any, what: str) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise TaskError(f"{what} is not JSON serializable ({exc}); return plain data") from exc
+    return value
+
+
+def upsert_xcom(conn: Connection, run_pk: int, task_id: str, key: str, value: Any) -> None:
+    """Insert or replace one XCom value."""
+    upsert(
+        conn,
+        xcom,
+        {"run_pk": run_pk, "task_id": task_id, "key": key, "value": value, "created_at": utcnow()},
+        key=["run_pk", "task_id", "key"],
+    )
+
+
+class TaskInstanceHandle:
+    """``context["ti"]``: the running try, with XCom push and pull."""
+
+    def __init__(
+        self,
+        store: Store,
+        run: RunRow,
+        task: BaseOperator,
+        try_number: int,
+        max_tries: int,
+        hostname: str,
+        log_path: str | None,
+    ) -> None:
+        self._store = store
+        self._run = run
+        self.task = task
+        self.dag_id = run.dag_id
+        self.run_id = run.run_id
+        self.task_id = task.task_id
+        self.try_number = try_number
+        self.max_tries = max_tries
+        self.hostname = hostname
+        self.log_path = log_path
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        check_json(value, f"XCom {key!r} of task {self.task_id!r}")
+        with self._store.write() as conn:
+            upsert_xcom(conn, self._run.id, self.task_id, key, value)
+
+    def xcom_pull_one(self, task_id: str, key: str = RETURN_VALUE) -> Any:
+        with self._store.read() as conn:
+            return conn.execute(
+                select(xcom.c.value).where(
+                    xcom.c.run_pk == self._run.id, xcom.c.task_id == task_id, xcom.c.key == key
+                )
+            ).scalar()
+
+    def xcom_pull(self, task_ids: str | list[str] | None = None, key: str = RETURN_VALUE) -> Any:
+        """One task id: its value. A list: a list of values. None: this task's upstream."""
+        if isinstance(task_ids, str):
+            return self.xcom_pull_one(task_ids, key)
+        ids = list(task_ids) if task_ids is not None else sorted(self.task.upstream_task_ids)
+        return [self.xcom_pull_one(tid, key) for tid in ids]
+
+    def __repr__(self) -> str:
+        return f"<TaskInstance {self.dag_id}.{self.task_id} {self.run_id} try {self.try_number}>"
+
+
+def build_context(
+    dag: DAG, task: BaseOperator, run: RunRow, ti: TaskInstanceHandle
+) -> dict[str, Any]:
+    logical = run.logical_date
+    params = {**dag.params, **(run.conf or {})}
+    return {
+        "dag": dag,
+        "task": task,
+        "ti": ti,
+        "task_instance": ti,
+        "dag_run": run,
+        "run_id": run.run_id,
+        "conf": run.conf,
+        "params": params,
+        "logical_date": logical,
+        "ds": logical.strftime("%Y-%m-%d"),
+        "ds_nodash": logical.strftime("%Y%m%d"),
+        "ts": logical.isoformat(),
+        "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
+        "data_interval_start": run.data_interval_start,
+        "data_interval_end": run.data_interval_end,
+        "try_number": ti.try_number,
+    }

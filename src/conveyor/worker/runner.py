@@ -1,0 +1,291 @@
+"""Run one try of one task instance in this process, from queued to its recorded outcome.
+
+The executor (local pool or Celery worker) decides which process this is; this module does
+the same thing in every one of them:
+
+1. win ``queued -> running`` (a duplicate message or a second worker loses here and stops),
+2. import the DAG version the run pinned and build the task's context,
+3. render templates and call ``execute``,
+4. in one transaction: record the outcome and XCom, skip branches not taken, and advance the
+   run (the fast path), which queues the downstream tasks that became ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from conveyor.config import Settings
+from conveyor.exceptions import Fail, Skip
+from conveyor.loading.code_cache import load_pinned_dag
+from conveyor.model.task import retry_delay_for
+from conveyor.model.templating import render_template_fields
+from conveyor.model.xcom_arg import RETURN_VALUE
+from conveyor.scheduler.planning import branch_skips
+from conveyor.scheduler.progress import QueuedTry, advance_run
+from conveyor.states import TaskState
+from conveyor.store import runs, transitions
+from conveyor.store.engine import Store
+from conveyor.store.tables import task_instance, utcnow
+from conveyor.store.transitions import Actor, Outcome
+from conveyor.worker.context import TaskInstanceHandle, build_context, check_json, upsert_xcom
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TryResult:
+    started: bool
+    state: TaskState | None = None
+    queued: list[QueuedTry] = field(default_factory=list)
+    error: str | None = None
+
+
+def log_path_for(
+    settings: Settings, dag_id: str, run_id: str, task_id: str, try_number: int
+) -> Path:
+    safe_run = run_id.replace(":", "_").replace("+", "_")
+    return settings.logs_path / dag_id / safe_run / task_id / f"try-{try_number}.log"
+
+
+def failure_outcome(
+    ti_try: int,
+    max_tries: int,
+    retry_delay: timedelta,
+    exit_kind: str,
+    error: str,
+    *,
+    fail_now: bool = False,
+) -> Outcome:
+    """up_for_retry while tries are left (and the task did not raise Fail), else failed."""
+    if ti_try < max_tries and not fail_now:
+        return Outcome(TaskState.UP_FOR_RETRY, exit_kind, error, retry_at=utcnow() + retry_delay)
+    return Outcome(TaskState.FAILED, exit_kind, error)
+
+
+def _describe_exception(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    # Keep the user's frames; our own runner frames only add noise to "why did it fail".
+    user = [f for f in frames if f"{os.sep}conveyor{os.sep}worker{os.sep}" not in f.filename]
+    text = "".join(traceback.format_list(user or frames))
+    return text + "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class TryRunner:
+    """Runs tries against one store; a Celery worker keeps one for its life."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store(settings.db_url, pool=False)
+        self.hostname = socket.gethostname()
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(f"worker@{self.hostname}:{os.getpid()}")
+
+    def run(self, ti_id: int, try_number: int, *, redirect_output: bool = True) -> TryResult:
+        with self.store.read() as conn:
+            row = conn.execute(
+                select(
+                    task_instance.c.dag_id,
+                    task_instance.c.run_id,
+                    task_instance.c.task_id,
+                    task_instance.c.run_pk,
+                    task_instance.c.max_tries,
+                ).where(task_instance.c.id == ti_id)
+            ).first()
+        if row is None:
+            return TryResult(started=False, error=f"task instance {ti_id} does not exist")
+        log_file = log_path_for(self.settings, row.dag_id, row.run_id, row.task_id, try_number)
+        with self.store.write() as conn:
+            started = transitions.start(
+                conn,
+                ti_id,
+                try_number,
+                hostname=self.hostname,
+                pid=os.getpid(),
+                log_path=str(log_file),
+                actor=self.actor,
+            )
+        if not started:
+            log.info(
+                "try %s of task instance %s was started elsewhere; not running it",
+                try_number,
+                ti_id,
+            )
+            return TryResult(started=False)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with _output_to(log_file, enabled=redirect_output):
+            print(
+                f"[conveyor] {row.dag_id}.{row.task_id} run {row.run_id} try {try_number} of "
+                f"{row.max_tries} on {self.hostname} pid {os.getpid()}",
+                flush=True,
+            )
+            return self._execute(
+                ti_id, try_number, row.run_pk, row.task_id, row.max_tries, log_file
+            )
+
+    def _execute(
+        self,
+        ti_id: int,
+        try_number: int,
+        run_pk: int,
+        task_id: str,
+        max_tries: int,
+        log_file: Path,
+    ) -> TryResult:
+        value: Any = None
+        chosen: list[str] | None = None
+        retry_delay = timedelta(0)
+        try:
+            with self.store.read() as conn:
+                run = runs.get_run(conn, run_pk)
+                dag = load_pinned_dag(
+                    conn, run.version_hash, run.dag_id, self.settings.home / "code"
+                )
+            task = dag.get_task(task_id)
+            retry_delay = retry_delay_for(
+                task.retry_delay or timedelta(0),
+                task.retry_exponential_backoff,
+                task.max_retry_delay,
+                try_number,
+            )
+            ti = TaskInstanceHandle(
+                self.store, run, task, try_number, max_tries, self.hostname, str(log_file)
+            )
+            context = build_context(dag, task, run, ti)
+            render_template_fields(task, context)
+            started_at = time.monotonic()
+            value = task.execute(context)
+            if task.is_branch:
+                chosen = list(value or [])
+            check_json(value, f"the return value of task {task_id!r}")
+            print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
+            outcome = Outcome(TaskState.SUCCESS, "return")
+        except Skip as exc:
+            print(f"[conveyor] skipped: {exc}", flush=True)
+            outcome = Outcome(TaskState.SKIPPED, "skip", str(exc) or None)
+        except Exception as exc:
+            error = _describe_exception(exc)
+            print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
+            outcome = failure_outcome(
+                try_number,
+                max_tries,
+                retry_delay,
+                "exception",
+                error,
+                fail_now=isinstance(exc, Fail),
+            )
+        return self.record(ti_id, try_number, run_pk, task_id, outcome, value, chosen)
+
+    def record(
+        self,
+        ti_id: int,
+        try_number: int,
+        run_pk: int,
+        task_id: str,
+        outcome: Outcome,
+        value: Any = None,
+        chosen: list[str] | None = None,
+    ) -> TryResult:
+        """Record how the try ended and move the run on, in one transaction."""
+        with self.store.write() as conn:
+            runs.get_run(conn, run_pk, lock=True)  # see scheduler.progress: one fast path at a time
+            if not transitions.finish(conn, ti_id, try_number, outcome, self.actor):
+                return TryResult(started=True, state=None)  # a timeout or a person got there first
+            if outcome.state is TaskState.SUCCESS:
+                upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value)
+                if chosen is not None:
+                    self._skip_unchosen(conn, run_pk, task_id, chosen)
+            advance = advance_run(conn, run_pk, self.actor, queue_ready=True)
+        return TryResult(
+            started=True, state=outcome.state, queued=advance.queued, error=outcome.error
+        )
+
+    def _skip_unchosen(self, conn: Any, run_pk: int, task_id: str, chosen: list[str]) -> None:
+        run = runs.get_run(conn, run_pk)
+        structure = runs.serialized_dag(conn, run.version_hash)
+        tis = {ti.task_id: ti for ti in runs.task_instances(conn, run_pk)}
+        for skipped in branch_skips(structure, task_id, chosen):
+            ti = tis[skipped]
+            transitions.finish_without_running(
+                conn,
+                ti.id,
+                TaskState.SKIPPED,
+                ti.try_number,
+                f"branch {task_id!r} chose {chosen}",
+                self.actor,
+            )
+
+
+class _output_to:
+    """Point this process's stdout and stderr (fd 1 and 2, so subprocesses too) at a file."""
+
+    def __init__(self, path: Path, *, enabled: bool) -> None:
+        self.path = path
+        self.enabled = enabled
+
+    def __enter__(self) -> None:
+        if not self.enabled:
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.saved = (os.dup(1), os.dup(2))
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.enabled:
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self.saved[0], 1)
+        os.dup2(self.saved[1], 2)
+        for fd in self.saved:
+            os.close(fd)
+
+
+def fail_from_outside(
+    runner: TryRunner,
+    ti_id: int,
+    try_number: int,
+    exit_kind: str,
+    error: str,
+    *,
+    expected: tuple[TaskState, ...] = (TaskState.RUNNING,),
+) -> TryResult:
+    """Fail a try whose process cannot report for itself (timeout, crash, lost heartbeat).
+
+    Retries apply as if the task had raised; a try that finished meanwhile is left alone.
+    """
+    with runner.store.read() as conn:
+        row = conn.execute(
+            select(
+                task_instance.c.run_pk, task_instance.c.task_id, task_instance.c.max_tries
+            ).where(task_instance.c.id == ti_id)
+        ).one()
+        run = runs.get_run(conn, row.run_pk)
+        task = runs.serialized_dag(conn, run.version_hash).tasks[row.task_id]
+    outcome = failure_outcome(
+        try_number, row.max_tries, task.retry_delay_for(try_number), exit_kind, error
+    )
+    with runner.store.write() as conn:
+        runs.get_run(conn, row.run_pk, lock=True)
+        if not transitions.finish(
+            conn, ti_id, try_number, outcome, runner.actor, expected=expected
+        ):
+            return TryResult(started=True, state=None)
+        advance = advance_run(conn, row.run_pk, runner.actor, queue_ready=True)
+    return TryResult(started=True, state=outcome.state, queued=advance.queued, error=error)
