@@ -16,14 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
-from conveyor.model.dag import DagContext
+from conveyor.model.dag import DAG, DagContext
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 
 
-def _unique_task_id(base: str) -> str:
+def _unique_task_id(base: str, dag: DAG | None) -> str:
     """Airflow's rule: a function used twice in one DAG gets ids base, base__1, base__2 ..."""
-    dag = DagContext.current()
     if dag is None or base not in dag.task_dict:
         return base
     n = 1
@@ -55,7 +54,8 @@ class TaskFunction:
                 "'with DAG(...)' or a function decorated with @dag"
             )
         operator = self.operator_class(
-            _unique_task_id(task_id),
+            # The DAG the task will join: an explicit dag= option, else the open one.
+            _unique_task_id(task_id, options.get("dag") or DagContext.current()),
             python_callable=self.function,
             op_args=list(args),
             op_kwargs=kwargs,

@@ -9,6 +9,7 @@
     ├── NotFoundError          a DAG, run or task named by the user does not exist
     ├── StoreError             the metadata store refused or is out of date
     └── TaskError              raised inside a try by the engine (XCom not JSON, timeout)
+        └── TaskTimeout
 
 Signals that user code raises inside a task are not errors and have plain names:
 ``Skip`` (mark this task skipped) and ``Fail`` (fail now, without retries).
@@ -61,6 +62,10 @@ class StoreError(ConveyorError):
 
 class TaskError(ConveyorError):
     """The engine failed a try for a reason of its own (return value not JSON, timeout)."""
+
+
+class TaskTimeout(TaskError):
+    """A try ran past its execution_timeout."""
 
 
 class Skip(Exception):

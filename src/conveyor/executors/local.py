@@ -43,9 +43,13 @@ PRELOAD = [
 ]
 
 
-def _child_main(settings: Settings, ti_id: int, try_number: int) -> None:
+def _child_main(settings: Settings, ti_id: int, try_number: int, environ: dict[str, str]) -> None:
     """Entry point of a try's process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
+    # A forkserver child inherits the environment the fork server started with, not the
+    # scheduler's current one; give the try the latter, as a plain fork would.
+    os.environ.clear()
+    os.environ.update(environ)
     TryRunner(settings).run(ti_id, try_number)
 
 
@@ -104,7 +108,7 @@ class LocalExecutor(Executor):
             work = self._backlog.popleft()
             process = self._context.Process(
                 target=_child_main,
-                args=(self.settings, work.ti_id, work.try_number),
+                args=(self.settings, work.ti_id, work.try_number, dict(os.environ)),
                 name=f"conveyor-try-{work.dag_id}.{work.task_id}",
                 daemon=False,
             )

@@ -35,7 +35,12 @@ LOADERS: dict[str, str] = {".py": "conveyor.loading.importer:import_dag_file"}
 
 
 def find_dag_files(folder: Path) -> list[Path]:
-    """DAG files under ``folder``: Python files that mention conveyor and dag, and YAML files."""
+    """DAG files under ``folder``: Python files that mention conveyor and dag, and YAML files.
+
+    ``folder`` may also be one file, which is then the only DAG file (``conveyor run FILE``).
+    """
+    if folder.is_file():
+        return [folder] if folder.suffix in LOADERS else []
     if not folder.is_dir():
         return []
     found: list[Path] = []

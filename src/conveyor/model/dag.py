@@ -8,6 +8,7 @@ named, so the author sees the mistake at the line that made it.
 from __future__ import annotations
 
 import functools
+import heapq
 import inspect
 import re
 from collections.abc import Callable, Iterator
@@ -45,8 +46,10 @@ class DagContext:
 
 def _as_timezone(value: str | tzinfo | None, start_date: datetime | None) -> tzinfo:
     if value is None:
-        if start_date is not None and isinstance(start_date.tzinfo, ZoneInfo):
-            return start_date.tzinfo
+        # getattr: a start_date that is not a datetime is reported by _aware, not here.
+        start_tz = getattr(start_date, "tzinfo", None)
+        if isinstance(start_tz, ZoneInfo):
+            return start_tz
         return UTC
     if isinstance(value, str):
         try:
@@ -182,16 +185,21 @@ class DAG:
 
     def topological_order(self) -> list[str]:
         """Task ids, every task after all of its upstream tasks (stable by definition order)."""
+        # The earliest-defined ready task goes next. Never follow set iteration order here: it
+        # changes with PYTHONHASHSEED, and this order feeds the serialized DAG and its version
+        # hash, so an unchanged file parsed in a new process would make a new version.
+        ids = self.task_ids
+        position = {tid: i for i, tid in enumerate(ids)}
         indegree = {tid: len(t.upstream_task_ids) for tid, t in self.task_dict.items()}
-        ready = [tid for tid, n in indegree.items() if n == 0]
+        ready = [position[tid] for tid, n in indegree.items() if n == 0]  # already a heap
         order: list[str] = []
         while ready:
-            tid = ready.pop(0)
+            tid = ids[heapq.heappop(ready)]
             order.append(tid)
             for nxt in self.task_dict[tid].downstream_task_ids:
                 indegree[nxt] -= 1
                 if indegree[nxt] == 0:
-                    ready.append(nxt)
+                    heapq.heappush(ready, position[nxt])
         return order
 
     def __iter__(self) -> Iterator[BaseOperator]:

@@ -120,11 +120,12 @@ class Scheduler:
 
     # -- one loop --------------------------------------------------------------------------
 
-    def step(self) -> None:
+    def step(self, now: datetime | None = None) -> None:
+        """One scheduling loop. ``now`` may be moved ahead by tests to skip retry delays."""
         if self.processor is not None:
             self.processor.poll()
         self._heartbeat()
-        now = utcnow()
+        now = now or utcnow()
         self.create_scheduled_runs(now)
         self.start_queued_runs(now)
         self.advance_running_runs(now)

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from conveyor.loading.serialize import SerializedDag
 from conveyor.scheduler.planning import plan_run
 from conveyor.states import OCCUPYING, RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.runs import RunRow, TiRow
-from conveyor.store.tables import utcnow
+from conveyor.store.tables import dag, utcnow
 from conveyor.store.transitions import Actor
 
 
@@ -51,6 +51,8 @@ def advance_run(
     run = runs.get_run(conn, run_pk, lock=True)
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
+    if conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == run.dag_id)).scalar():
+        return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
     structure = runs.serialized_dag(conn, run.version_hash)
     tis = {ti.task_id: ti for ti in runs.task_instances(conn, run_pk)}
     _schedule_due_retries(conn, tis, now, actor)

@@ -12,22 +12,28 @@ the same thing in every one of them:
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from conveyor.config import Settings
-from conveyor.exceptions import Fail, Skip
+from conveyor.exceptions import Fail, Skip, TaskTimeout
 from conveyor.loading.code_cache import load_pinned_dag
+from conveyor.model.dag import DAG
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
@@ -73,27 +79,53 @@ def failure_outcome(
     return Outcome(TaskState.FAILED, exit_kind, error)
 
 
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
+
+
 def _describe_exception(exc: BaseException) -> str:
+    """The traceback of the user's code: Conveyor's own frames only add noise to "why"."""
     frames = traceback.extract_tb(exc.__traceback__)
-    # Keep the user's frames; our own runner frames only add noise to "why did it fail".
-    user = [f for f in frames if f"{os.sep}conveyor{os.sep}worker{os.sep}" not in f.filename]
+    user = [f for f in frames if not f.filename.startswith(_PACKAGE_DIR)]
     text = "".join(traceback.format_list(user or frames))
     return text + "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
-class TryRunner:
-    """Runs tries against one store; a Celery worker keeps one for its life."""
+DagResolver = Callable[[Connection, str, str], DAG]
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+
+class TryRunner:
+    """Runs tries against one store; a Celery worker keeps one for its life.
+
+    ``resolve_dag(conn, version_hash, dag_id)`` finds the DAG object of a pinned version: by
+    default from the code cache; ``conveyor.testing`` hands in the DAG objects it was given.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        *,
+        resolve_dag: DagResolver | None = None,
+        output: str = "fd",
+        in_process_timeouts: bool = False,
+    ) -> None:
         self.settings = settings
         self.store = store or Store(settings.db_url, pool=False)
         self.hostname = socket.gethostname()
+        self.resolve_dag = resolve_dag or self._from_code_cache
+        self.output = output  # "fd": redirect file descriptors; "python": sys.stdout only
+        # Normally the supervising process enforces execution_timeout from outside; a try run
+        # inline (conveyor.testing) has no such supervisor, so it uses a timer signal instead.
+        self.in_process_timeouts = in_process_timeouts
+
+    def _from_code_cache(self, conn: Connection, version_hash: str, dag_id: str) -> DAG:
+        return load_pinned_dag(conn, version_hash, dag_id, self.settings.home / "code")
 
     @property
     def actor(self) -> Actor:
         return Actor(f"worker@{self.hostname}:{os.getpid()}")
 
-    def run(self, ti_id: int, try_number: int, *, redirect_output: bool = True) -> TryResult:
+    def run(self, ti_id: int, try_number: int) -> TryResult:
         with self.store.read() as conn:
             row = conn.execute(
                 select(
@@ -125,7 +157,7 @@ class TryRunner:
             )
             return TryResult(started=False)
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        with _output_to(log_file, enabled=redirect_output):
+        with _output_to(log_file, mode=self.output):
             print(
                 f"[conveyor] {row.dag_id}.{row.task_id} run {row.run_id} try {try_number} of "
                 f"{row.max_tries} on {self.hostname} pid {os.getpid()}",
@@ -150,10 +182,9 @@ class TryRunner:
         try:
             with self.store.read() as conn:
                 run = runs.get_run(conn, run_pk)
-                dag = load_pinned_dag(
-                    conn, run.version_hash, run.dag_id, self.settings.home / "code"
-                )
-            task = dag.get_task(task_id)
+                dag = self.resolve_dag(conn, run.version_hash, run.dag_id)
+            # A copy, so rendering templates never changes the definition a later try reuses.
+            task = copy.copy(dag.get_task(task_id))
             retry_delay = retry_delay_for(
                 task.retry_delay or timedelta(0),
                 task.retry_exponential_backoff,
@@ -166,12 +197,16 @@ class TryRunner:
             context = build_context(dag, task, run, ti)
             render_template_fields(task, context)
             started_at = time.monotonic()
-            value = task.execute(context)
+            with _time_limit(task.execution_timeout if self.in_process_timeouts else None):
+                value = task.execute(context)
             if task.is_branch:
                 chosen = list(value or [])
             check_json(value, f"the return value of task {task_id!r}")
             print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
             outcome = Outcome(TaskState.SUCCESS, "return")
+        except TaskTimeout as exc:
+            print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
+            outcome = failure_outcome(try_number, max_tries, retry_delay, "timeout", str(exc))
         except Skip as exc:
             print(f"[conveyor] skipped: {exc}", flush=True)
             outcome = Outcome(TaskState.SKIPPED, "skip", str(exc) or None)
@@ -228,33 +263,65 @@ class TryRunner:
             )
 
 
-class _output_to:
-    """Point this process's stdout and stderr (fd 1 and 2, so subprocesses too) at a file."""
+@contextlib.contextmanager
+def _time_limit(limit: timedelta | None) -> Iterator[None]:
+    if limit is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
-    def __init__(self, path: Path, *, enabled: bool) -> None:
+    def expire(_signum: int, _frame: Any) -> None:
+        raise TaskTimeout(f"execution_timeout of {limit.total_seconds():g}s exceeded")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit.total_seconds())
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class _output_to:
+    """Send the try's output to its log file.
+
+    Mode "fd" points file descriptors 1 and 2 at the file, so subprocesses write there too
+    (a try's own process). Mode "python" swaps only sys.stdout and sys.stderr, for tries run
+    inside a process that must keep its own descriptors (``conveyor.testing`` under pytest).
+    """
+
+    def __init__(self, path: Path, *, mode: str) -> None:
         self.path = path
-        self.enabled = enabled
+        self.mode = mode
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> None:
-        if not self.enabled:
-            return
         sys.stdout.flush()
         sys.stderr.flush()
-        self.saved = (os.dup(1), os.dup(2))
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.close(fd)
+        if self.mode == "fd":
+            saved = (os.dup(1), os.dup(2))
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+            self._stack.callback(self._restore, saved)
+        else:
+            handle = self._stack.enter_context(self.path.open("a", buffering=1))
+            self._stack.enter_context(contextlib.redirect_stdout(handle))
+            self._stack.enter_context(contextlib.redirect_stderr(handle))
+
+    @staticmethod
+    def _restore(saved: tuple[int, int]) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
 
     def __exit__(self, *exc: object) -> None:
-        if not self.enabled:
-            return
         sys.stdout.flush()
         sys.stderr.flush()
-        os.dup2(self.saved[0], 1)
-        os.dup2(self.saved[1], 2)
-        for fd in self.saved:
-            os.close(fd)
+        self._stack.close()
 
 
 def fail_from_outside(

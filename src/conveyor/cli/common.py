@@ -1,0 +1,111 @@
+"""What every command needs: settings, the store, DAG sync, output, one error surface."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import click
+from rich.console import Console
+
+from conveyor.config import Settings, load_config
+from conveyor.exceptions import ConveyorError, StoreError
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.store import schema
+from conveyor.store.engine import Store
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+STATE_STYLES = {
+    "success": "green",
+    "failed": "red",
+    "upstream_failed": "dark_orange",
+    "running": "cyan",
+    "queued": "grey62",
+    "scheduled": "tan",
+    "up_for_retry": "gold1",
+    "skipped": "magenta",
+    "none": "grey50",
+}
+
+
+def styled(state: str) -> str:
+    return f"[{STATE_STYLES.get(state, 'white')}]{state}[/]"
+
+
+class CliError(click.ClickException):
+    """An error the CLI prints as 'error: ...' with exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        err_console.print(f"[bold red]error:[/] {self.format_message()}")
+
+
+@cache
+def settings() -> Settings:
+    return load_config().settings
+
+
+def open_store(config: Settings | None = None) -> Store:
+    """The configured store; an embedded SQLite store is created or upgraded on first use."""
+    config = config or settings()
+    store = Store(config.db_url)
+    if not schema.is_current(store):
+        if store.is_sqlite:
+            schema.migrate(store)
+        else:
+            raise StoreError(
+                f"the database schema of {store.describe()} is not current: "
+                "run `conveyor db migrate`"
+            )
+    return store
+
+
+def sync_dags(store: Store, config: Settings | None = None) -> None:
+    """Bring the store's DAGs in step with the DAG folder (only changed files are parsed)."""
+    config = config or settings()
+    if config.dags_path.is_dir():
+        DagFileProcessor(
+            store,
+            config.dags_path,
+            timeout=config.parse_timeout_seconds,
+            scan_every=config.dag_scan_seconds,
+        ).sync()
+
+
+def parse_conf(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"--conf is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise CliError(f"--conf must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}s" if value < 60 else f"{value / 60:.1f}m"
+
+
+def translate_errors(func: Any) -> Any:
+    """Turn Conveyor's errors into CLI errors: the message, no traceback, exit code 1."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConveyorError as exc:
+            raise CliError(str(exc)) from exc
+
+    return wrapper

@@ -1,0 +1,205 @@
+"""``conveyor dags``: list, show, trigger, pause and check DAGs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from rich.table import Table
+from rich.tree import Tree
+from sqlalchemy import func, select, update
+
+from conveyor.cli.common import (
+    CliError,
+    console,
+    open_store,
+    parse_conf,
+    styled,
+    sync_dags,
+    translate_errors,
+    when,
+)
+from conveyor.store import runs
+from conveyor.store.tables import dag, dag_run, import_error, utcnow
+
+
+@click.group()
+def dags() -> None:
+    """Work with DAGs."""
+
+
+@dags.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include DAGs whose files are gone.")
+@translate_errors
+def list_dags(show_all: bool) -> None:
+    """Every DAG with its schedule, state and last run."""
+    store = open_store()
+    sync_dags(store)
+    with store.read() as conn:
+        query = select(dag).order_by(dag.c.dag_id)
+        if not show_all:
+            query = query.where(dag.c.is_active.is_(True))
+        rows = conn.execute(query).all()
+        last = {
+            r.dag_id: r
+            for r in conn.execute(
+                select(dag_run.c.dag_id, dag_run.c.state, dag_run.c.logical_date).where(
+                    dag_run.c.id.in_(select(func.max(dag_run.c.id)).group_by(dag_run.c.dag_id))
+                )
+            )
+        }
+        errors = conn.execute(select(func.count()).select_from(import_error)).scalar_one()
+    table = Table("dag", "schedule", "paused", "next run", "last run", "file", box=None)
+    for row in rows:
+        latest = last.get(row.dag_id)
+        table.add_row(
+            row.dag_id if row.is_active else f"[dim]{row.dag_id} (gone)[/]",
+            row.schedule,
+            "yes" if row.is_paused else "no",
+            when(row.next_run_after),
+            f"{styled(latest.state)} {when(latest.logical_date)}" if latest else "-",
+            row.fileloc,
+        )
+    console.print(table if rows else "no DAGs found in the DAG folder")
+    if errors:
+        console.print(f"[red]{errors} DAG file(s) fail to load:[/] see `conveyor dags errors`")
+
+
+@dags.command()
+@click.argument("dag_id")
+@translate_errors
+def show(dag_id: str) -> None:
+    """A DAG's tasks, dependencies and settings."""
+    store = open_store()
+    sync_dags(store)
+    with store.read() as conn:
+        _, structure = runs.latest_version(conn, dag_id)
+    raw = structure.raw
+    console.print(f"[bold]{dag_id}[/]  {raw.get('description') or ''}")
+    console.print(
+        f"schedule: {raw['schedule_description']} ({raw['timezone']}), "
+        f"catchup: {raw['catchup']}, max_active_runs: {raw['max_active_runs']}, "
+        f"max_active_tasks: {raw['max_active_tasks']}"
+    )
+    if raw.get("params"):
+        console.print(f"params: {raw['params']}")
+    tree = Tree("tasks")
+    for task in structure.tasks.values():
+        line = f"[bold]{task.task_id}[/] ({task.operator_name})"
+        if task.upstream:
+            line += f" after {', '.join(task.upstream)}"
+        extras = []
+        if task.retries:
+            extras.append(f"retries={task.retries}")
+        if task.trigger_rule != "all_success":
+            extras.append(f"trigger_rule={task.trigger_rule}")
+        if task.queue != "default":
+            extras.append(f"queue={task.queue}")
+        if task.execution_timeout:
+            extras.append(f"timeout={task.execution_timeout}")
+        tree.add(line + (f"  [dim]{' '.join(extras)}[/]" if extras else ""))
+    console.print(tree)
+
+
+@dags.command()
+@click.argument("dag_id")
+@click.option("--conf", help="JSON object for the run's conf (overrides params).")
+@click.option("--logical-date", type=click.DateTime(), help="Default: now (UTC).")
+@click.option("--run-id", help="Default: manual__<logical date>.")
+@translate_errors
+def trigger(
+    dag_id: str, conf: str | None, logical_date: datetime | None, run_id: str | None
+) -> None:
+    """Create a manual run; the scheduler picks it up."""
+    from datetime import UTC
+
+    payload = parse_conf(conf)
+    store = open_store()
+    sync_dags(store)
+    moment = logical_date.replace(tzinfo=UTC) if logical_date else utcnow()
+    with store.write() as conn:
+        version, structure = runs.latest_version(conn, dag_id)
+        _check_params(structure.params, payload)
+        created = runs.create_run(
+            conn,
+            dag_id=dag_id,
+            version_hash=version,
+            structure=structure,
+            run_type="manual",
+            logical_date=moment,
+            interval=(moment, moment),
+            conf=payload,
+            run_id=run_id,
+            created_by="cli",
+        )
+    if created is None:
+        raise CliError(f"DAG {dag_id!r} already has a run {run_id or moment.isoformat()!r}")
+    with store.read() as conn:
+        row = runs.get_run(conn, created)
+    console.print(
+        f"triggered {dag_id} run [bold]{row.run_id}[/] (queued; a running scheduler starts it)"
+    )
+
+
+def _check_params(params: dict[str, object], conf: dict[str, object]) -> None:
+    """Refuse conf keys of another type than the param's default, naming the key."""
+    for key, value in conf.items():
+        default = params.get(key)
+        if default is None or value is None:
+            continue
+        if (
+            isinstance(default, bool) != isinstance(value, bool)
+            or (isinstance(default, int | float) and not isinstance(value, int | float))
+            or (isinstance(default, str) and not isinstance(value, str))
+        ):
+            raise CliError(
+                f"--conf {key!r}: expected {type(default).__name__} like the param's default "
+                f"{default!r}, got {value!r}"
+            )
+
+
+def _set_paused(dag_id: str, paused: bool) -> None:
+    store = open_store()
+    sync_dags(store)
+    with store.write() as conn:
+        found = conn.execute(
+            update(dag).where(dag.c.dag_id == dag_id).values(is_paused=paused)
+        ).rowcount
+    if not found:
+        raise CliError(f"no DAG {dag_id!r}: see `conveyor dags list`")
+    console.print(f"{dag_id} is {'paused' if paused else 'unpaused'}")
+
+
+@dags.command()
+@click.argument("dag_id")
+@translate_errors
+def pause(dag_id: str) -> None:
+    """Stop creating and scheduling runs of a DAG."""
+    _set_paused(dag_id, True)
+
+
+@dags.command()
+@click.argument("dag_id")
+@translate_errors
+def unpause(dag_id: str) -> None:
+    """Let a paused DAG run again."""
+    _set_paused(dag_id, False)
+
+
+@dags.command()
+@translate_errors
+def errors() -> None:
+    """DAG files that fail to load, with file, line and message. Exit 1 if there are any."""
+    store = open_store()
+    sync_dags(store)
+    with store.read() as conn:
+        rows = conn.execute(select(import_error).order_by(import_error.c.fileloc)).all()
+    if not rows:
+        console.print("no import errors")
+        return
+    for row in rows:
+        where = f"{row.fileloc}:{row.line}" if row.line else row.fileloc
+        console.print(f"[bold red]{where}[/]: {row.message}")
+        if row.traceback:
+            console.print(f"[dim]{row.traceback.rstrip()}[/]")
+    raise SystemExit(1)

@@ -1,0 +1,73 @@
+"""The ``conveyor`` entry point: the command tree and the one top-level error handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from conveyor import __version__
+from conveyor.cli import dags, db, run, runs, serve, tasks
+from conveyor.cli.common import CliError, console, settings
+from conveyor.config import mask
+from conveyor.exceptions import ConveyorError
+
+
+class ConveyorGroup(click.Group):
+    """Maps every ConveyorError to a one-line message and exit code 1, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConveyorError as exc:
+            raise CliError(str(exc)) from exc
+
+
+@click.group(cls=ConveyorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
+def cli(verbose: bool) -> None:
+    """Conveyor: DAGs of tasks, scheduled and run on one machine or a cluster."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@cli.command()
+def version() -> None:
+    """Print Conveyor's version."""
+    click.echo(f"conveyor {__version__}")
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("show")
+def config_show() -> None:
+    """Print every setting, its value and where it came from."""
+    from rich.table import Table
+
+    from conveyor.config import load_config
+
+    loaded = load_config()
+    table = Table("setting", "value", "from", box=None)
+    for key, value in loaded.settings.model_dump().items():
+        table.add_row(key, mask(key, value), loaded.sources.get(key, "default"))
+    console.print(table)
+
+
+cli.add_command(run.run_command)
+cli.add_command(serve.scheduler_command)
+cli.add_command(serve.standalone_command)
+cli.add_command(dags.dags)
+cli.add_command(runs.runs_group)
+cli.add_command(tasks.tasks)
+cli.add_command(db.db)
+
+
+def main() -> None:
+    settings.cache_clear()
+    cli(prog_name="conveyor")

@@ -1,0 +1,77 @@
+"""``conveyor scheduler`` and ``conveyor standalone``: the long-running processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from conveyor.cli.common import CliError, console, open_store, settings, translate_errors
+from conveyor.config import Settings, load_config
+from conveyor.executors.base import Executor
+from conveyor.executors.local import LocalExecutor
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.loop import Scheduler
+from conveyor.store.engine import Store
+
+
+def _executor(config: Settings) -> Executor:
+    if config.executor == "local":
+        return LocalExecutor(config)
+    raise CliError(
+        f"executor {config.executor!r} is not available in this build; set CONVEYOR_EXECUTOR=local"
+    )
+
+
+def _serve(config: Settings, store: Store) -> None:
+    processor = DagFileProcessor(
+        store,
+        config.dags_path,
+        timeout=config.parse_timeout_seconds,
+        scan_every=config.dag_scan_seconds,
+    )
+    scheduler = Scheduler(config, store, _executor(config), processor)
+    scheduler.install_signal_handlers()
+    scheduler.run()
+    console.print("scheduler stopped")
+
+
+@click.command("scheduler")
+@translate_errors
+def scheduler_command() -> None:
+    """Schedule and run DAGs until stopped (SIGTERM or Ctrl-C)."""
+    config = settings()
+    store = open_store(config)
+    console.print(
+        f"scheduler: {store.describe()}, DAGs from {config.dags_path}, "
+        f"{config.executor} executor (parallelism {config.parallelism})"
+    )
+    _serve(config, store)
+
+
+@click.command("standalone")
+@click.option(
+    "--dags-folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Serve the DAGs of this folder (default: the configured dags_folder).",
+)
+@translate_errors
+def standalone_command(dags_folder: Path | None) -> None:
+    """Everything on one machine: SQLite store, scheduler and local executor."""
+    config = load_config(dags_folder=str(dags_folder.resolve()) if dags_folder else None).settings
+    config.dags_path.mkdir(parents=True, exist_ok=True)
+    store = open_store(config)
+    console.print("[bold]Conveyor standalone[/]")
+    for label, value in (
+        ("home", config.home),
+        ("database", store.describe()),
+        ("DAG folder", f"{config.dags_path}  (new files show up within a second)"),
+        ("task logs", config.logs_path),
+        ("executor", f"{config.executor}, {config.parallelism} tries at once"),
+    ):
+        console.print(f"  {label:<11} {value}")
+    console.print(
+        "  inspect with `conveyor dags list`, `conveyor runs list`, "
+        "`conveyor tasks why DAG latest TASK`; stop with Ctrl-C"
+    )
+    _serve(config, store)

@@ -1,0 +1,99 @@
+"""``conveyor tasks``: a task instance's logs and the story of why it is where it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from conveyor.cli.common import CliError, console, open_store, seconds, styled, translate_errors
+from conveyor.cli.runs import resolve_run
+from conveyor.scheduler.explain import explain
+from conveyor.store.tables import task_instance, task_try
+
+
+@click.group()
+def tasks() -> None:
+    """Inspect task instances."""
+
+
+@tasks.command()
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_id")
+@click.option("--try", "try_number", type=int, help="Default: the latest try.")
+@click.option("--tail", type=int, help="Only the last N lines.")
+@translate_errors
+def logs(dag_id: str, run_id: str, task_id: str, try_number: int | None, tail: int | None) -> None:
+    """Print the log of a try. RUN_ID may be 'latest'."""
+    store = open_store()
+    with store.read() as conn:
+        run = resolve_run(conn, dag_id, run_id)
+        query = (
+            select(
+                task_try.c.try_number, task_try.c.log_path, task_try.c.error, task_try.c.exit_kind
+            )
+            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+            .where(task_instance.c.run_pk == run.id, task_instance.c.task_id == task_id)
+            .order_by(task_try.c.try_number.desc())
+        )
+        if try_number is not None:
+            query = query.where(task_try.c.try_number == try_number)
+        row = conn.execute(query.limit(1)).first()
+    if row is None:
+        raise CliError(
+            f"{dag_id}.{task_id} in run {run.run_id} has not run yet"
+            + (f" (no try {try_number})" if try_number else "")
+        )
+    path = Path(row.log_path or "")
+    if not path.is_file():
+        raise CliError(f"the log of try {row.try_number} is not on this machine: {path}")
+    lines = path.read_text(errors="replace").splitlines()
+    if tail:
+        lines = lines[-tail:]
+    click.echo("\n".join(lines))
+    if row.error and row.exit_kind not in ("exception",):
+        # Timeouts, crashes and lost heartbeats are recorded by the supervisor, not the log.
+        click.echo(f"\n[conveyor] try {row.try_number} ended ({row.exit_kind}): {row.error}")
+
+
+@tasks.command()
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_id")
+@translate_errors
+def why(dag_id: str, run_id: str, task_id: str) -> None:
+    """Every try of a task instance, and what it waits for. RUN_ID may be 'latest'."""
+    store = open_store()
+    with store.read() as conn:
+        story = explain(conn, resolve_run(conn, dag_id, run_id), task_id)
+    console.print(
+        f"[bold]{dag_id}.{task_id}[/] in run {story.run_id}: {styled(story.state.value)}, "
+        f"try {story.try_number} of {story.max_tries} (run is {story.run_state.value})"
+    )
+    for t in story.tries:
+        if t.try_number == 0:
+            heading = "before any try"
+        else:
+            where = f" on {t.hostname} pid {t.pid}" if t.hostname else ""
+            ended = f", {t.exit_kind}" if t.exit_kind else ""
+            heading = (
+                f"try {t.try_number}{where}: {styled(t.state or 'not started')}"
+                f" ({seconds(t.duration)}{ended})"
+            )
+        console.print(f"\n[bold]{heading}[/]")
+        for ev in t.events:
+            console.print(
+                f"  {ev['at']:%H:%M:%S.%f}"[:-3] + f"  {ev['kind']:<15} {ev['actor']:<28} ", end=""
+            )
+            console.print(ev["message"], markup=False)
+        if t.error and t.state in ("failed", "up_for_retry"):
+            console.print("  [red]error:[/]")
+            console.print(
+                "\n".join("    " + line for line in t.error.splitlines()[-15:]), markup=False
+            )
+    if story.waiting_for:
+        console.print("\n[bold]waiting for:[/]")
+        for reason in story.waiting_for:
+            console.print(f"  - {reason}", markup=False)

@@ -1,0 +1,127 @@
+"""Why is this task instance in the state it is in? The timeline, as data.
+
+Shared by ``conveyor tasks why`` and (later) the web UI: every try with who scheduled and
+queued it, where it ran and how it ended, and for one that has not run yet, what it waits
+for, derived with the same planning code the scheduler uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from conveyor.scheduler.planning import plan_run
+from conveyor.states import RunState, TaskState
+from conveyor.store import runs
+from conveyor.store.runs import RunRow
+from conveyor.store.tables import dag, dag_run, task_event, task_instance, task_try
+
+
+@dataclass
+class TryStory:
+    try_number: int
+    state: str | None = None
+    hostname: str | None = None
+    pid: int | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    duration: float | None = None
+    exit_kind: str | None = None
+    error: str | None = None
+    log_path: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    dag_id: str
+    run_id: str
+    task_id: str
+    state: TaskState
+    try_number: int
+    max_tries: int
+    run_state: RunState
+    tries: list[TryStory]
+    waiting_for: list[str]
+
+
+def explain(conn: Connection, run: RunRow, task_id: str) -> Explanation:
+    ti = conn.execute(
+        select(task_instance).where(
+            task_instance.c.run_pk == run.id, task_instance.c.task_id == task_id
+        )
+    ).first()
+    if ti is None:
+        from conveyor.exceptions import NotFoundError
+
+        raise NotFoundError(f"run {run.run_id} of {run.dag_id!r} has no task {task_id!r}")
+    stories: dict[int, TryStory] = {}
+    for ev in conn.execute(
+        select(task_event).where(task_event.c.ti_id == ti.id).order_by(task_event.c.id)
+    ):
+        story = stories.setdefault(ev.try_number, TryStory(ev.try_number))
+        story.events.append(
+            {"at": ev.at, "kind": ev.kind, "actor": ev.actor, "message": ev.message}
+        )
+    for t in conn.execute(select(task_try).where(task_try.c.ti_id == ti.id)):
+        story = stories.setdefault(t.try_number, TryStory(t.try_number))
+        story.state, story.hostname, story.pid = t.state, t.hostname, t.pid
+        story.start_date, story.end_date, story.duration = t.start_date, t.end_date, t.duration
+        story.exit_kind, story.error, story.log_path = t.exit_kind, t.error, t.log_path
+    state = TaskState(ti.state)
+    return Explanation(
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        task_id=task_id,
+        state=state,
+        try_number=ti.try_number,
+        max_tries=ti.max_tries,
+        run_state=run.state,
+        tries=[stories[n] for n in sorted(stories)],
+        waiting_for=_waiting_for(conn, run, ti, state),
+    )
+
+
+def _waiting_for(conn: Connection, run: RunRow, ti: Any, state: TaskState) -> list[str]:
+    structure = runs.serialized_dag(conn, run.version_hash)
+    reasons: list[str] = []
+    paused = conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == run.dag_id)).scalar()
+    if state is TaskState.NONE:
+        if paused:
+            reasons.append(f"the DAG {run.dag_id!r} is paused: unpause it to let it run")
+        if run.state is RunState.QUEUED:
+            active = conn.execute(
+                select(func.count()).where(
+                    dag_run.c.dag_id == run.dag_id, dag_run.c.state == RunState.RUNNING.value
+                )
+            ).scalar_one()
+            reasons.append(
+                f"the run is queued: {active} of max_active_runs={structure.max_active_runs} "
+                "runs of this DAG are running"
+            )
+        else:
+            states = {t.task_id: t.state for t in runs.task_instances(conn, run.id)}
+            plan = plan_run(structure, states, past_states=runs.previous_run_states(conn, run))
+            if ti.task_id in plan.waiting:
+                reasons.append(plan.waiting[ti.task_id])
+            elif any(tid == ti.task_id for tid, _ in plan.to_schedule):
+                reasons.append("ready: the scheduler will schedule it on its next loop")
+    elif state is TaskState.SCHEDULED:
+        reasons.append(
+            "scheduled: waiting for a free executor slot (parallelism) or for "
+            f"max_active_tasks={structure.max_active_tasks} of this run"
+        )
+    elif state is TaskState.QUEUED:
+        reasons.append(
+            f"queued on {ti.queue!r} since {ti.queued_at:%Y-%m-%d %H:%M:%S} UTC: waiting for a "
+            "worker to start it (is a worker or scheduler running, and listening on that queue?)"
+        )
+    elif state is TaskState.UP_FOR_RETRY and ti.retry_at is not None:
+        reasons.append(
+            f"up for retry: try {ti.try_number + 1} of {ti.max_tries} starts after "
+            f"{ti.retry_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    return reasons

@@ -1,0 +1,198 @@
+"""Fixtures shared by the test layers: real stores, fast settings, a bounded scheduler run.
+
+Databases are real. PostgreSQL tests get a database of their own, cloned from a template that
+was migrated once per session (``CREATE DATABASE ... TEMPLATE`` takes tens of milliseconds,
+migrating takes longer), so tests never share rows and never need cleaning up.
+
+A PostgreSQL server that cannot be reached skips its tests locally but fails them when the
+environment variable ``CI`` is ``true``: a service missing from CI must not pass silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from conveyor.config import Settings, load_config
+from conveyor.executors.local import LocalExecutor
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.loop import Scheduler
+from conveyor.states import RUN_FINISHED, RunState
+from conveyor.store import schema
+from conveyor.store.engine import Store
+from conveyor.store.tables import dag_run, task_instance
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/conveyor_test"
+
+#: Loops fast enough that a whole run takes about a second, slow enough for a 2-core machine.
+FAST = {
+    "scheduler_loop_seconds": 0.1,
+    "dag_scan_seconds": 0.2,
+    "heartbeat_seconds": 0.5,
+    "zombie_after_seconds": 3,
+    "requeue_after_seconds": 3,
+    "kill_grace_seconds": 1,
+}
+
+
+def _with_database(url: str, name: str) -> str:
+    """The same server, another database; as a plain URL psycopg accepts."""
+    parsed = make_url(url).set(drivername="postgresql", database=name)
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The PostgreSQL server for tests (``CONVEYOR_TEST_PG_URL``), checked to answer."""
+    url = os.environ.get("CONVEYOR_TEST_PG_URL", DEFAULT_PG_URL)
+    try:
+        psycopg.connect(_with_database(url, "postgres"), connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_admin(pg_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to the ``postgres`` database, for CREATE/DROP DATABASE."""
+    with psycopg.connect(_with_database(pg_url, "postgres"), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_url: str, pg_admin: psycopg.Connection[Any]) -> Iterator[str]:
+    """Name of a database migrated to the newest schema, to clone per test."""
+    name = f"conveyor_tmpl_{os.getpid()}"
+    pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg_admin.execute(f"CREATE DATABASE {name}")
+    store = Store(_with_database(pg_url, name))
+    schema.migrate(store)
+    store.dispose()  # a template may have no open connections while it is cloned
+    yield name
+    pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+_clone_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def pg_database_url(
+    pg_url: str, pg_admin: psycopg.Connection[Any], pg_template: str
+) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test, dropped afterwards."""
+    name = f"conveyor_t_{os.getpid()}_{next(_clone_numbers)}"
+    pg_admin.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield _with_database(pg_url, name)
+    pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated store on each backend: the test runs once per backend."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_database_url"))
+    url = f"sqlite:///{tmp_path / 'conveyor.db'}"
+    store = Store(url)
+    schema.migrate(store)
+    store.dispose()
+    return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A Store on ``store_url``, disposed after the test."""
+    opened = Store(store_url)
+    yield opened
+    opened.dispose()
+
+
+def make_settings(
+    tmp_path: Path, dags_folder: Path, database_url: str, **overrides: Any
+) -> Settings:
+    """Settings for a test: home under ``tmp_path`` and the fast loops of :data:`FAST`."""
+    values = {**FAST, **overrides}
+    return load_config(
+        {"CONVEYOR_HOME": str(tmp_path / "home")},  # never the developer's own environment
+        home=tmp_path / "home",
+        dags_folder=dags_folder,
+        database_url=database_url,
+        **values,
+    ).settings
+
+
+def describe_runs(store: Store) -> str:
+    """Every run with its task states, for the message of a test that timed out."""
+    lines = []
+    with store.read() as conn:
+        for run in conn.execute(select(dag_run).order_by(dag_run.c.id)):
+            lines.append(f"run {run.id} {run.dag_id}/{run.run_id}: {run.state} {run.note or ''}")
+            tis = conn.execute(
+                select(task_instance.c.task_id, task_instance.c.state, task_instance.c.try_number)
+                .where(task_instance.c.run_pk == run.id)
+                .order_by(task_instance.c.id)
+            )
+            lines.extend(f"    {ti.task_id}: {ti.state} (try {ti.try_number})" for ti in tis)
+    return "\n".join(lines) or "no runs at all"
+
+
+def run_scheduler(
+    settings: Settings,
+    store: Store,
+    until: Callable[[], bool],
+    *,
+    limit: float = 30.0,
+    what: str = "the condition",
+) -> float:
+    """Run a real scheduler with the local executor until ``until()``; return the seconds taken.
+
+    Raises AssertionError, listing every run and task state, if ``limit`` seconds pass first.
+    """
+    processor = DagFileProcessor(
+        store,
+        settings.dags_path,
+        timeout=settings.parse_timeout_seconds,
+        scan_every=settings.dag_scan_seconds,
+    )
+    scheduler = Scheduler(settings, store, LocalExecutor(settings), processor)
+    started = time.monotonic()
+    deadline = started + limit
+    met = False
+
+    def check() -> bool:
+        nonlocal met
+        met = until()
+        return met or time.monotonic() > deadline
+
+    scheduler.run(until=check)
+    elapsed = time.monotonic() - started
+    if not met:
+        raise AssertionError(
+            f"{what} not reached within {limit:g}s; the store holds:\n{describe_runs(store)}"
+        )
+    return elapsed
+
+
+def runs_finished(store: Store, run_pks: list[int]) -> Callable[[], bool]:
+    """A condition for :func:`run_scheduler`: every one of these runs succeeded or failed."""
+
+    def check() -> bool:
+        with store.read() as conn:
+            states = conn.execute(select(dag_run.c.state).where(dag_run.c.id.in_(run_pks)))
+            found = [RunState(s) for s in states.scalars()]
+        return len(found) == len(run_pks) and all(s in RUN_FINISHED for s in found)
+
+    return check
