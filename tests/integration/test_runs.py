@@ -57,7 +57,7 @@ class Env:
     store: Store
 
     def write_dag(self, name: str, body: str, *, header: bool = True) -> Path:
-        text = textwrap.dedent(body).replace("@TMP@", str(self.tmp))
+        text = textwrap.dedent(body).lstrip("\n").replace("@TMP@", str(self.tmp))
         path = self.dags / name
         path.write_text((HEADER if header else "") + text)
         return path

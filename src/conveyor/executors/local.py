@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import time
@@ -35,6 +36,9 @@ from conveyor.worker.runner import TryRunner, fail_from_outside, log_path_for
 log = logging.getLogger(__name__)
 
 PRELOAD = [
+    # The main module too: otherwise every child re-runs the `conveyor` script (and imports
+    # the whole CLI) before it can start its try.
+    "__main__",
     "conveyor.worker.runner",
     "conveyor.operators",
     "conveyor.decorators",
@@ -87,6 +91,8 @@ class LocalExecutor(Executor):
 
     def start(self) -> None:
         self._context.set_forkserver_preload(PRELOAD)
+        # Start the fork server now, so its one-time import cost is not paid by the first try.
+        multiprocessing.forkserver.ensure_running()
 
     def submit(self, tries: list[QueuedTry]) -> None:
         for work in tries:
