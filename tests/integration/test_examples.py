@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from conftest import make_settings, run_scheduler, runs_finished
 from conveyor.config import Settings
 from conveyor.executors.local import PRELOAD
 from conveyor.loading.importer import import_dag_file, module_name_for
@@ -32,7 +33,6 @@ from conveyor.store import runs, schema
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag, dag_run, import_error, task_instance, xcom
 from conveyor.worker.runner import log_path_for
-from conftest import make_settings, run_scheduler, runs_finished
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dags"
 CSV_FILE = EXAMPLES / "data" / "orders.csv"

@@ -105,6 +105,30 @@ def test_xcom_arguments_serialize_deterministically() -> None:
     assert data["tasks"][1]["fields"]["op_args"] == ["XComArg('produce', key='return_value')"]
 
 
+def test_values_json_cannot_hold_serialize_the_same_on_every_parse() -> None:
+    # Each parse of a file makes new function objects at new addresses, and set order
+    # follows the hash seed; neither may leak into the version hash.
+    def make() -> DAG:
+        def transform(row: Any) -> Any:
+            return row
+
+        with DAG("d") as d:
+            PythonOperator(
+                task_id="t",
+                python_callable=transform,
+                op_kwargs={"fn": transform, "keys": {f"k{i}" for i in range(12)}},
+            )
+        return d
+
+    first, second = make(), make()  # both alive, so the two functions have two addresses
+    assert first.tasks[0].op_kwargs["fn"] is not second.tasks[0].op_kwargs["fn"]
+    assert vhash(first) == vhash(second)
+    fields = serialize_dag(first)["tasks"][0]["fields"]["op_kwargs"]
+    assert fields["fn"].startswith("<function test_values_json_cannot_hold")
+    assert fields["fn"].endswith(".<locals>.make.<locals>.transform>")
+    assert fields["keys"] == sorted(f"k{i}" for i in range(12))
+
+
 def test_round_trip_keeps_what_the_scheduler_reads() -> None:
     sd = SerializedDag.from_dict(json.loads(json.dumps(serialize_dag(build()))))
     assert sd.dag_id == "etl"

@@ -13,8 +13,6 @@ records a process that died without reporting, with its exit code and the tail o
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import multiprocessing.forkserver
 import os
 import signal
 import time
@@ -25,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from conveyor._processes import fork_context, warm_up
 from conveyor.config import Settings
 from conveyor.executors.base import Executor
 from conveyor.scheduler.progress import QueuedTry
@@ -35,16 +34,6 @@ from conveyor.worker.runner import TryRunner, fail_from_outside, log_path_for
 
 log = logging.getLogger(__name__)
 
-PRELOAD = [
-    # The main module too: otherwise every child re-runs the `conveyor` script (and imports
-    # the whole CLI) before it can start its try.
-    "__main__",
-    "conveyor.worker.runner",
-    "conveyor.operators",
-    "conveyor.decorators",
-    "sqlalchemy.dialects.sqlite",
-    "sqlalchemy.dialects.postgresql",
-]
 
 
 def _child_main(settings: Settings, ti_id: int, try_number: int, environ: dict[str, str]) -> None:
@@ -83,16 +72,14 @@ class LocalExecutor(Executor):
         self.settings = settings
         self.slots = settings.parallelism
         self.runner = TryRunner(settings)  # records crashes and timeouts; pooled connection
-        self._context = multiprocessing.get_context("forkserver")
+        self._context = fork_context()
         self._backlog: deque[QueuedTry] = deque()
         self._running: dict[int, _Running] = {}  # by sentinel
         self._held: set[int] = set()
         self._next_heartbeat = 0.0
 
     def start(self) -> None:
-        self._context.set_forkserver_preload(PRELOAD)
-        # Start the fork server now, so its one-time import cost is not paid by the first try.
-        multiprocessing.forkserver.ensure_running()
+        warm_up()
 
     def submit(self, tries: list[QueuedTry]) -> None:
         for work in tries:

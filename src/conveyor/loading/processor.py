@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import signal
 import time
@@ -21,6 +20,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from conveyor._processes import fork_context
 from conveyor.exceptions import DagImportError
 from conveyor.loading.importer import looks_like_dag_file
 from conveyor.store import dags as dag_store
@@ -122,7 +122,7 @@ class DagFileProcessor:
         self.timeout = timeout
         self.scan_every = scan_every
         self.max_parallel = max_parallel
-        self._context = multiprocessing.get_context("forkserver")
+        self._context = fork_context()
         self._stats: dict[str, tuple[int, int]] = {}
         self._pending: list[str] = []
         self._parsing: dict[int, _Parsing] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from conveyor.model.task import BaseOperator, retry_delay_for
 from conveyor.model.trigger_rules import TriggerRule
 
 FORMAT_VERSION = 1
+_MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def json_safe(value: Any) -> Any:
@@ -29,11 +31,16 @@ def json_safe(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
-    if isinstance(value, list | tuple | set | frozenset):
+    # This output feeds the version hash, so it must not vary between parses of one file:
+    # sets are sorted (their order follows PYTHONHASHSEED) and memory addresses in default
+    # reprs ("<function f at 0x7f...>") are dropped, or every parse would make a new version.
+    if isinstance(value, set | frozenset):
+        return sorted((json_safe(item) for item in value), key=repr)
+    if isinstance(value, list | tuple):
         return [json_safe(item) for item in value]
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
-    return repr(value)
+    return _MEMORY_ADDRESS.sub("", repr(value))
 
 
 def _seconds(value: timedelta | None) -> float | None:
