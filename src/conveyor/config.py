@@ -98,7 +98,9 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Load
     env = dict(os.environ if environ is None else environ)
     values: dict[str, Any] = {}
     sources = {name: "default" for name in Settings.model_fields}
-    home = Path(env.get(f"{ENV_PREFIX}HOME", overrides.get("home") or "~/.conveyor"))
+    # The same precedence as the home setting itself (override, then a non-empty variable),
+    # so the file read is always the one in the home that is used.
+    home = Path(overrides.get("home") or env.get(f"{ENV_PREFIX}HOME") or "~/.conveyor")
     config_file = home.expanduser() / CONFIG_FILE_NAME
     if config_file.is_file():
         for key, value in _read_file(config_file).items():

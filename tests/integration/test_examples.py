@@ -11,7 +11,6 @@ SQLite output.
 from __future__ import annotations
 
 import csv
-import multiprocessing
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -26,7 +25,6 @@ from sqlalchemy import select, update
 
 from conftest import make_settings, run_scheduler, runs_finished
 from conveyor.config import Settings
-from conveyor.executors.local import PRELOAD
 from conveyor.loading.importer import import_dag_file, module_name_for
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import runs, schema
@@ -120,10 +118,6 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finished]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CONVEYOR_HOME", str(tmp / "home"))
         env.setenv("CONVEYOR_EXAMPLE_OUTPUT", str(output))
-        # Whoever first starts the fork server fixes its preload; the DAG processor below
-        # starts it before the scheduler's executor could ask, and without the preload every
-        # try imports Conveyor afresh (about 6 s for these runs instead of 1 s).
-        multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
         settings = make_settings(
             tmp,
             EXAMPLES,
