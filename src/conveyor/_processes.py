@@ -6,15 +6,20 @@ whichever starts first, the fork server comes up with Conveyor already imported.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import multiprocessing.forkserver
-from multiprocessing.context import ForkServerContext
+import os
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
+from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
+from typing import Any
 
 PRELOAD = [
-    # The main module too: otherwise every child re-runs the `conveyor` script (and imports
-    # the whole CLI) before it can start its work.
+    # Only honoured from Python 3.13.8 on (CPython gh-126631); children skip re-running the
+    # main script anyway (see _Popen), so this just warms the fork server where it works.
     "__main__",
     "conveyor.worker.runner",
+    "conveyor.executors.local",  # where a try's entry point lives: unpickled by each child
     "conveyor.loading.processor",
     "conveyor.operators",
     "conveyor.decorators",
@@ -23,10 +28,59 @@ PRELOAD = [
 ]
 
 
+#: Preparation data that makes a child re-run the parent's main script.
+_MAIN_KEYS = ("init_main_from_name", "init_main_from_path")
+
+
+class _Popen(popen_forkserver.Popen):
+    """Starts a child of the fork server without re-running the parent's ``__main__`` in it.
+
+    multiprocessing re-runs the parent's main script in every forkserver child, in case the
+    target was defined there, and before Python 3.13.8 the fork server cannot preload it
+    (CPython gh-126631). Our targets never live in ``__main__``, and the re-run costs each
+    child the script's imports again: the whole CLI for ``conveyor scheduler``, about 70 ms
+    per try in bench/local_executor.py. The body is CPython's ``_launch`` (unchanged from 3.11
+    to 3.14) minus those keys, unless the target is in ``__main__``.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        target_module = getattr(process_obj._target, "__module__", None)
+        if target_module not in ("__main__", "__mp_main__"):
+            for key in _MAIN_KEYS:
+                prep_data.pop(key, None)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        parent_w = os.dup(w)  # the child watches this pipe to notice that its parent died
+        close = util.close_fds  # type: ignore[attr-defined]
+        self.finalizer = util.Finalize(self, close, (parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _Process(ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:  # type: ignore[override]
+        return _Popen(process_obj)
+
+
+class _Context(ForkServerContext):
+    Process = _Process  # type: ignore[assignment]
+
+
+_context = _Context()
+
+
 def fork_context() -> ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    return context  # type: ignore[return-value]
+    _context.set_forkserver_preload(PRELOAD)
+    return _context
 
 
 def warm_up() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from conftest import make_settings, run_scheduler, runs_finished
+from conftest import make_settings, run_scheduler
 from conveyor.config import Settings
 from conveyor.loading.importer import import_dag_file, module_name_for
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import runs, schema
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag, dag_run, import_error, task_instance, xcom
@@ -62,6 +63,7 @@ class Finished:
     run_states: dict[str, str] = field(default_factory=dict)
     task_states: dict[str, dict[str, str]] = field(default_factory=dict)
     xcoms: dict[str, dict[tuple[str, str], Any]] = field(default_factory=dict)
+    scheduled_runs: dict[str, str] = field(default_factory=dict)  # run_id -> state
 
     def log(self, name: str, task_id: str) -> str:
         dag_id = RUNS[name][0]
@@ -71,9 +73,6 @@ class Finished:
 def _create_runs(store: Store) -> dict[str, int]:
     created: dict[str, int] = {}
     with store.write() as conn:
-        # The examples' start dates lie in the past: paused, the scheduler adds no runs of its
-        # own, and manual runs still start.
-        conn.execute(update(dag).values(is_paused=True))
         for name, (dag_id, when, conf) in RUNS.items():
             version, structure = runs.latest_version(conn, dag_id)
             run_pk = runs.create_run(
@@ -92,6 +91,17 @@ def _create_runs(store: Store) -> dict[str, int]:
     return created
 
 
+def _all_runs_finished(store: Store) -> Callable[[], bool]:
+    """Ours and the scheduled runs the scheduler adds, as the examples' start dates are past."""
+
+    def check() -> bool:
+        with store.read() as conn:
+            states = conn.execute(select(dag_run.c.state)).scalars().all()
+        return len(states) >= len(RUNS) and all(RunState(s) in RUN_FINISHED for s in states)
+
+    return check
+
+
 def _read_back(store: Store, created: dict[str, int], found: Finished) -> None:
     with store.read() as conn:
         for name, run_pk in created.items():
@@ -108,6 +118,10 @@ def _read_back(store: Store, created: dict[str, int], found: Finished) -> None:
                 select(xcom.c.task_id, xcom.c.key, xcom.c.value).where(xcom.c.run_pk == run_pk)
             )
             found.xcoms[name] = {(x.task_id, x.key): x.value for x in values}
+        ours = set(created.values())
+        for run in conn.execute(select(dag_run.c.id, dag_run.c.run_id, dag_run.c.state)):
+            if run.id not in ours:
+                found.scheduled_runs[run.run_id] = run.state
 
 
 @pytest.fixture(scope="module")
@@ -138,11 +152,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finished]:
             if not found.import_errors:
                 created = _create_runs(store)
                 run_scheduler(
-                    settings,
-                    store,
-                    runs_finished(store, list(created.values())),
-                    limit=60,
-                    what="every example run finished",
+                    settings, store, _all_runs_finished(store), limit=60, what="every run finished"
                 )
                 _read_back(store, created, found)
             yield found
@@ -157,6 +167,12 @@ def test_every_example_parses_without_import_errors(finished: Finished) -> None:
 
 def test_every_run_and_every_task_that_ran_succeeded(finished: Finished) -> None:
     assert finished.run_states == dict.fromkeys(RUNS, "success")
+    # etl_orders and branching are scheduled with catchup=False: one run each, the latest.
+    assert sorted(run_id.split("__")[0] for run_id in finished.scheduled_runs) == [
+        "scheduled",
+        "scheduled",
+    ]
+    assert set(finished.scheduled_runs.values()) == {"success"}
     for name in ("hello", "etl", "etl_again"):
         states = set(finished.task_states[name].values())
         assert states == {"success"}, (name, finished.task_states[name])
@@ -208,10 +224,15 @@ def _expected_orders() -> tuple[int, dict[str, float]]:
 def test_etl_loads_the_good_rows_once_per_day(finished: Finished) -> None:
     good, _ = _expected_orders()
     with closing(sqlite3.connect(finished.output)) as db:
-        rows = db.execute("SELECT ds, order_id, amount, ordered_at FROM orders").fetchall()
+        rows = db.execute(
+            "SELECT ds, order_id, amount, ordered_at FROM orders WHERE ds = ?", (DS,)
+        ).fetchall()
+        per_day = dict(db.execute("SELECT ds, COUNT(*) FROM orders GROUP BY ds").fetchall())
     # Two runs of the same day: the second replaced the first's rows instead of adding to them.
     assert len(rows) == good == 19
-    assert {ds for ds, *_ in rows} == {DS}
+    # Our day and the day of the scheduler's own run, each loaded once.
+    assert len(per_day) == 2
+    assert set(per_day.values()) == {good}
     assert len({order_id for _, order_id, *_ in rows}) == good
     assert 1011 not in {order_id for _, order_id, *_ in rows}  # the row without an amount
     assert all(isinstance(amount, float) for _, _, amount, _ in rows)

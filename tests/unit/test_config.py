@@ -22,7 +22,10 @@ def write_config(home: Path, text: str) -> Path:
 
 
 def env_for(home: Path, **variables: str) -> dict[str, str]:
-    return {"CONVEYOR_HOME": str(home), **{f"CONVEYOR_{k.upper()}": v for k, v in variables.items()}}
+    return {
+        "CONVEYOR_HOME": str(home),
+        **{f"CONVEYOR_{k.upper()}": v for k, v in variables.items()},
+    }
 
 
 def test_defaults_and_paths_derived_from_home(tmp_path: Path) -> None:
@@ -48,7 +51,10 @@ def test_explicit_paths_are_not_derived_from_home(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["parallelism = 3\nexecutor = 'celery'\n", "[conveyor]\nparallelism = 3\nexecutor = 'celery'\n"],
+    [
+        "parallelism = 3\nexecutor = 'celery'\n",
+        "[conveyor]\nparallelism = 3\nexecutor = 'celery'\n",
+    ],
     ids=["top-level", "conveyor-table"],
 )
 def test_file_values_beat_defaults(tmp_path: Path, text: str) -> None:

@@ -212,8 +212,7 @@ def test_duplicate_task_id_names_the_dag_and_the_task() -> None:
         with pytest.raises(DagDefinitionError) as err:
             BashOperator(task_id="load", bash_command="true")
     assert str(err.value) == (
-        "DAG 'etl' already has a task 'load' (EmptyOperator); "
-        "task ids must be unique within a DAG"
+        "DAG 'etl' already has a task 'load' (EmptyOperator); task ids must be unique within a DAG"
     )
 
 

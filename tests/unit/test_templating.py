@@ -79,7 +79,9 @@ def test_undefined_variable_names_the_task_and_the_field() -> None:
         op = BashOperator(task_id="load", bash_command="echo {{ ds }} {{ nope }}")
     with pytest.raises(TemplateError) as err:
         render_template_fields(op, CONTEXT)
-    assert str(err.value) == "task 'load', field 'bash_command': UndefinedError: 'nope' is undefined"
+    assert (
+        str(err.value) == "task 'load', field 'bash_command': UndefinedError: 'nope' is undefined"
+    )
 
 
 def test_undefined_attribute_inside_a_nested_field_is_named_too() -> None:

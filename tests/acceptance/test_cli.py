@@ -1,0 +1,257 @@
+"""The `conveyor` command as a user runs it: real processes, a real SQLite store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dags"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    return {
+        **os.environ,
+        "CONVEYOR_HOME": str(tmp_path / "home"),
+        "CONVEYOR_DAGS_FOLDER": str(dags),
+        "CONVEYOR_SCHEDULER_LOOP_SECONDS": "0.2",
+        "CONVEYOR_DAG_SCAN_SECONDS": "0.2",
+        "CONVEYOR_EXAMPLE_OUTPUT": str(tmp_path / "out" / "orders.db"),
+        "COLUMNS": "200",
+    }
+
+
+def conveyor(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CONVEYOR, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def write_dag(env: dict[str, str], name: str, body: str) -> Path:
+    path = Path(env["CONVEYOR_DAGS_FOLDER"]) / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+GOOD = """
+    from conveyor import DAG, task
+
+    with DAG("good"):
+        @task
+        def one():
+            return 1
+
+        @task
+        def two(x):
+            print("two got", x)
+            return x + 1
+
+        two(one())
+"""
+
+FAILING = """
+    from conveyor import DAG, task
+
+    with DAG("failing"):
+        @task
+        def explode():
+            print("reading input")
+            raise ValueError("column 'amount' is missing")
+
+        @task
+        def after(x):
+            return x
+
+        after(explode())
+"""
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_run_each_example_exits_zero(env: dict[str, str], example: str) -> None:
+    result = conveyor(env, "run", str(EXAMPLES / example))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run success" in result.stdout
+
+
+def test_run_failing_dag_exits_nonzero_and_prints_exception(env: dict[str, str]) -> None:
+    path = write_dag(env, "failing.py", FAILING)
+    result = conveyor(env, "run", str(path))
+    assert result.returncode == 1
+    assert "explode failed" in result.stdout
+    assert "ValueError: column 'amount' is missing" in result.stdout
+    assert f'{path}", line 8, in explode' in result.stdout  # the user's frame, with its line
+    assert "reading input" in result.stdout  # what the task printed before it failed
+    assert "upstream_failed" in result.stdout
+
+
+def test_run_by_dag_id_from_the_dags_folder(env: dict[str, str]) -> None:
+    write_dag(env, "good.py", GOOD)
+    result = conveyor(env, "run", "good")
+    assert result.returncode == 0, result.stdout + result.stderr
+    missing = conveyor(env, "run", "nope")
+    assert missing.returncode == 1
+    assert "no DAG 'nope'" in missing.stderr
+
+
+def test_dags_errors_names_file_and_line(env: dict[str, str]) -> None:
+    write_dag(env, "good.py", GOOD)
+    broken = write_dag(env, "broken.py", "from conveyor import DAG\nx = 1\nundefined_name\n")
+    result = conveyor(env, "dags", "errors")
+    assert result.returncode == 1
+    assert f"{broken}:3" in result.stdout
+    assert "NameError: name 'undefined_name' is not defined" in result.stdout
+    listing = conveyor(env, "dags", "list")
+    assert "good" in listing.stdout
+    assert "1 DAG file(s) fail to load" in listing.stdout
+
+
+def test_trigger_scheduler_show_why_logs(env: dict[str, str]) -> None:
+    write_dag(env, "good.py", GOOD)
+    write_dag(env, "failing.py", FAILING)
+    assert conveyor(env, "dags", "trigger", "good", "--conf", '{"k": 1}').returncode == 0
+    assert conveyor(env, "dags", "trigger", "failing").returncode == 0
+    bad_conf = conveyor(env, "dags", "trigger", "good", "--conf", "{oops")
+    assert bad_conf.returncode == 1 and "--conf is not valid JSON" in bad_conf.stderr
+
+    scheduler = subprocess.Popen(
+        [CONVEYOR, "scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            listing = conveyor(env, "runs", "list").stdout
+            if listing.count("success") + listing.count("failed") >= 2:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"runs did not finish:\n{listing}")
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        output, _ = scheduler.communicate(timeout=20)
+    assert scheduler.returncode == 0, output
+    assert "scheduler stopped" in output
+
+    shown = conveyor(env, "runs", "show", "failing", "latest")
+    assert "failed" in shown.stdout
+    assert "ValueError: column 'amount' is missing" in shown.stdout
+
+    why = conveyor(env, "tasks", "why", "good", "latest", "two")
+    assert why.returncode == 0, why.stderr
+    for kind in ("scheduled", "queued", "started", "success"):
+        assert kind in why.stdout
+    assert "worker@" in why.stdout  # the fast path scheduled it, not the scheduler loop
+
+    waiting = conveyor(env, "tasks", "why", "failing", "latest", "after")
+    assert "upstream_failed" in waiting.stdout
+
+    logs = conveyor(env, "tasks", "logs", "good", "latest", "two")
+    assert "two got 1" in logs.stdout
+
+
+def test_pause_unpause_and_db_commands(env: dict[str, str]) -> None:
+    write_dag(env, "good.py", GOOD)
+    assert "good is paused" in conveyor(env, "dags", "pause", "good").stdout
+    assert "good is unpaused" in conveyor(env, "dags", "unpause", "good").stdout
+    assert conveyor(env, "dags", "pause", "nope").returncode == 1
+    assert conveyor(env, "db", "migrate").returncode == 0
+    again = conveyor(env, "db", "migrate")
+    assert "is current" in again.stdout
+    assert conveyor(env, "db", "check").returncode == 0
+    shown = conveyor(env, "dags", "show", "good")
+    assert "two (PythonOperator) after one" in shown.stdout
+
+
+def test_config_show_says_where_values_come_from(env: dict[str, str], tmp_path: Path) -> None:
+    home = Path(env["CONVEYOR_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "conveyor.toml").write_text("[conveyor]\nparallelism = 3\n")
+    env = {**env, "CONVEYOR_DATABASE_URL": "postgresql://u:secret@db/conveyor"}
+    result = conveyor(env, "config", "show")
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert "3" in lines["parallelism"] and "conveyor.toml" in lines["parallelism"]
+    assert "env CONVEYOR_DAGS_FOLDER" in lines["dags_folder"]
+    assert "secret" not in result.stdout and "u:***@db" in result.stdout
+    bad = conveyor({**env, "CONVEYOR_PARALLELISM": "zero"}, "config", "show")
+    assert bad.returncode == 1
+    assert "setting 'parallelism'" in bad.stderr and "'zero'" in bad.stderr
+
+
+def test_second_scheduler_on_sqlite_is_refused(env: dict[str, str]) -> None:
+    first = subprocess.Popen(
+        [CONVEYOR, "scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(2.5)
+        second = conveyor(env, "scheduler", timeout=30)
+        assert second.returncode == 1
+        assert "SQLite allows one scheduler" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=20)
+    # The first one stopped cleanly: a new scheduler may start at once, nothing to delete by hand.
+    again = subprocess.Popen(
+        [CONVEYOR, "scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(2.0)
+    assert again.poll() is None
+    again.send_signal(signal.SIGTERM)
+    again.communicate(timeout=20)
+    assert again.returncode == 0
+
+
+def test_new_dag_file_appears_while_standalone_runs(env: dict[str, str]) -> None:
+    process = subprocess.Popen(
+        [CONVEYOR, "standalone"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(2.0)
+        write_dag(
+            env,
+            "good.py",
+            GOOD.replace(
+                'DAG("good")',
+                'DAG("good", schedule="@once", '
+                'start_date=__import__("datetime").datetime(2026, 1, 1))',
+            ),
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if "success" in conveyor(env, "runs", "list", "--dag", "good").stdout:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the @once run of a new DAG file did not succeed")
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    assert "Conveyor standalone" in output
+    assert str(Path(env["CONVEYOR_DAGS_FOLDER"])) in output
