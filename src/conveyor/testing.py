@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,11 @@ def run_dag(
                 ),
             )
             version, structure = runs.latest_version(conn, dag.dag_id)
-            when = logical_date or utcnow()
+            when = utcnow()
+            if logical_date is not None:  # a naive date means the DAG's own time zone
+                if logical_date.tzinfo is None:
+                    logical_date = logical_date.replace(tzinfo=dag.timezone)
+                when = logical_date.astimezone(UTC)
             run_pk = runs.create_run(
                 conn,
                 dag_id=dag.dag_id,

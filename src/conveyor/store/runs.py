@@ -108,6 +108,8 @@ def create_run(
             ).scalar_one()
     except IntegrityError:
         return None
+    if not structure.tasks:
+        return run_pk  # a DAG without tasks: the scheduler finishes its run at once
     conn.execute(
         insert(task_instance),
         [
