@@ -136,9 +136,14 @@ def trigger(
         raise CliError(f"DAG {dag_id!r} already has a run {run_id or moment.isoformat()!r}")
     with store.read() as conn:
         row = runs.get_run(conn, created)
+        paused = conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == dag_id)).scalar()
     console.print(
         f"triggered {dag_id} run [bold]{row.run_id}[/] (queued; a running scheduler starts it)"
     )
+    if paused:
+        console.print(
+            f"[yellow]{dag_id} is paused:[/] the run waits until `conveyor dags unpause {dag_id}`"
+        )
 
 
 def _check_params(params: dict[str, object], conf: dict[str, object]) -> None:

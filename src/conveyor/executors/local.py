@@ -29,6 +29,7 @@ from conveyor.executors.base import Executor
 from conveyor.scheduler.progress import QueuedTry
 from conveyor.states import TaskState
 from conveyor.store import transitions
+from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance
 from conveyor.worker.runner import TryRunner, fail_from_outside, log_path_for
 
@@ -43,7 +44,14 @@ def _child_main(settings: Settings, ti_id: int, try_number: int, environ: dict[s
     # scheduler's current one; give the try the latter, as a plain fork would.
     os.environ.clear()
     os.environ.update(environ)
-    TryRunner(settings).run(ti_id, try_number)
+    # A pool made in this process (never inherited across the fork) lets the try's few
+    # transactions share one connection instead of opening one each; closed before exit so
+    # PostgreSQL sees a clean goodbye rather than a dropped connection.
+    store = Store(settings.db_url)
+    try:
+        TryRunner(settings, store).run(ti_id, try_number)
+    finally:
+        store.dispose()
 
 
 def log_tail(path: str, lines: int = 20) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 
 from conveyor.exceptions import DagImportError, NotFoundError
 from conveyor.loading.importer import import_dag_file, module_name_for
+from conveyor.loading.processor import loader_for
 from conveyor.model.dag import DAG
 from conveyor.store.tables import dag_source, dag_version
 
@@ -52,7 +53,10 @@ def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir:
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(row.source.encode())
             tmp.replace(path)  # atomic, so a concurrent worker never imports half a file
-    dags = import_dag_file(str(path), module_name=module_name_for(str(path), version_hash))
+    if path.suffix == ".py":
+        dags = import_dag_file(str(path), module_name=module_name_for(str(path), version_hash))
+    else:  # YAML and any other registered form
+        dags = loader_for(str(path))(str(path))
     for found in dags:
         found.fileloc = row.fileloc
         _loaded[(version_hash, found.dag_id)] = found

@@ -30,8 +30,12 @@ from conveyor.store.engine import Store
 log = logging.getLogger(__name__)
 
 YAML_SUFFIXES = (".yaml", ".yml")
-#: Loader per file suffix. The YAML loader registers itself here when it is importable.
-LOADERS: dict[str, str] = {".py": "conveyor.loading.importer:import_dag_file"}
+#: Loader per file suffix: "module:function" taking a path and returning its DAGs.
+LOADERS: dict[str, str] = {
+    ".py": "conveyor.loading.importer:import_dag_file",
+    ".yaml": "conveyor.loading.yaml.loader:load_yaml_dags",
+    ".yml": "conveyor.loading.yaml.loader:load_yaml_dags",
+}
 
 
 def find_dag_files(folder: Path) -> list[Path]:
@@ -56,7 +60,7 @@ def find_dag_files(folder: Path) -> list[Path]:
     return found
 
 
-def _loader_for(path: str) -> Callable[[str], list[Any]]:
+def loader_for(path: str) -> Callable[[str], list[Any]]:
     import importlib
 
     module_name, func = LOADERS[Path(path).suffix].split(":")
@@ -75,7 +79,7 @@ def parse_file(path: str) -> ParsedFile:
             path, "", [], {"line": None, "message": f"cannot read: {exc}", "traceback": None}, 0.0
         )
     try:
-        dags = _loader_for(path)(path)
+        dags = loader_for(path)(path)
         serialized = [serialize_dag(d) for d in dags]
         error = None
     except DagImportError as exc:
@@ -91,7 +95,11 @@ def parse_file(path: str) -> ParsedFile:
     return ParsedFile(path, source, serialized, error, time.monotonic() - started)
 
 
-def _parse_child(path: str, pipe: Pipe) -> None:
+def _parse_child(path: str, pipe: Pipe, environ: dict[str, str]) -> None:
+    # A fork server child has the environment the server started with; DAG files that read
+    # variables at import time must see the current one.
+    os.environ.clear()
+    os.environ.update(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pipe.send(parse_file(path))
     pipe.close()
@@ -152,7 +160,7 @@ class DagFileProcessor:
         if self._known_hashes is None:  # first scan: compare with what the store has
             with self.store.read() as conn:
                 self._known_hashes = dag_store.known_files(conn)
-            for path in [p for p in self._known_hashes if p not in files]:
+            for path in [p for p in self._known_hashes if p not in files and self._owns(p)]:
                 with self.store.write() as conn:  # removed while nobody was watching
                     dag_store.forget_file(conn, path)
         for path, p in files.items():
@@ -177,12 +185,21 @@ class DagFileProcessor:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
 
+    def _owns(self, path: str) -> bool:
+        """Whether a stored file belongs to this processor's folder.
+
+        Another folder's DAGs (a standalone serving examples/, a command run with other
+        settings) are not this processor's to retire.
+        """
+        root = self.folder.resolve()
+        return Path(path).resolve() == root or root in Path(path).resolve().parents
+
     def _start_parses(self) -> None:
         while self._pending and len(self._parsing) < self.max_parallel:
             path = self._pending.pop(0)
             receiver, sender = self._context.Pipe(duplex=False)
             process = self._context.Process(
-                target=_parse_child, args=(path, sender), name="conveyor-parse"
+                target=_parse_child, args=(path, sender, dict(os.environ)), name="conveyor-parse"
             )
             process.start()
             sender.close()

@@ -209,7 +209,8 @@ class Scheduler:
         with self.store.write() as conn:
             queued = conn.execute(
                 select(dag_run.c.id, dag_run.c.dag_id, dag_run.c.version_hash)
-                .where(dag_run.c.state == RunState.QUEUED.value)
+                .join(dag, dag.c.dag_id == dag_run.c.dag_id)
+                .where(dag_run.c.state == RunState.QUEUED.value, dag.c.is_paused.is_(False))
                 .order_by(dag_run.c.logical_date, dag_run.c.id)
             ).all()
             if not queued:
