@@ -196,3 +196,12 @@ def runs_finished(store: Store, run_pks: list[int]) -> Callable[[], bool]:
         return len(found) == len(run_pks) and all(s in RUN_FINISHED for s in found)
 
     return check
+
+
+def run_until_finished(
+    settings: Settings, store: Store, run_pks: list[int], *, limit: float = 30.0
+) -> float:
+    """Run a scheduler until every one of ``run_pks`` finished; return the seconds taken."""
+    return run_scheduler(
+        settings, store, runs_finished(store, run_pks), limit=limit, what=f"runs {run_pks} finished"
+    )

@@ -121,17 +121,18 @@ class Scheduler:
     # -- one loop --------------------------------------------------------------------------
 
     def step(self, now: datetime | None = None) -> None:
-        """One scheduling loop. ``now`` may be moved ahead by tests to skip retry delays."""
+        """One scheduling loop. ``now`` may be moved ahead by tests to skip retry delays;
+        otherwise every move reads the clock when it happens, so a run that finishes during
+        this loop never ends after its successor starts."""
         if self.processor is not None:
             self.processor.poll()
         self._heartbeat()
-        now = now or utcnow()
-        self.create_scheduled_runs(now)
-        self.start_queued_runs(now)
+        self.create_scheduled_runs(now or utcnow())
+        self.start_queued_runs()
         self.advance_running_runs(now)
         self.dispatch()
-        self.requeue_stuck(now)
-        self.reap_zombies(now)
+        self.requeue_stuck(now or utcnow())
+        self.reap_zombies(now or utcnow())
 
     def _heartbeat(self, force: bool = False) -> None:
         if not force and time.monotonic() < self._next_heartbeat:
@@ -205,7 +206,7 @@ class Scheduler:
         conn.execute(update(dag).where(dag.c.dag_id == dag_id).values(next_run_after=next_after))
         return created
 
-    def start_queued_runs(self, now: datetime) -> None:
+    def start_queued_runs(self) -> None:
         with self.store.write() as conn:
             queued = conn.execute(
                 select(dag_run.c.id, dag_run.c.dag_id, dag_run.c.version_hash)
@@ -231,11 +232,11 @@ class Scheduler:
                     row.id,
                     expected=[RunState.QUEUED],
                     to=RunState.RUNNING,
-                    values={"start_date": now},
+                    values={"start_date": utcnow()},
                 ):
                     active[row.dag_id] = active.get(row.dag_id, 0) + 1
 
-    def advance_running_runs(self, now: datetime) -> None:
+    def advance_running_runs(self, now: datetime | None = None) -> None:
         with self.store.read() as conn:
             run_ids = (
                 conn.execute(
