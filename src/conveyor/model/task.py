@@ -60,7 +60,7 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
         if getattr(self, "_defaults_applied", False):
             init(self, *args, **kwargs)  # a subclass's __init__ calling super().__init__
             return
-        self._defaults_applied = True
+        self._defaults_applied = True  # type: ignore[attr-defined]
         from conveyor.model.dag import DagContext
 
         dag = kwargs.get("dag") or DagContext.current()
@@ -111,7 +111,7 @@ class BaseOperator:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
-            cls.__init__ = _apply_defaults(cls.__dict__["__init__"])  # type: ignore[misc]
+            cls.__init__ = _apply_defaults(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
     def __init__(
         self,

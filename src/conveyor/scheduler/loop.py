@@ -216,7 +216,7 @@ class Scheduler:
             ).all()
             if not queued:
                 return
-            active = dict(
+            active: dict[str, int] = dict(
                 conn.execute(
                     select(dag_run.c.dag_id, func.count())
                     .where(dag_run.c.state == RunState.RUNNING.value)
