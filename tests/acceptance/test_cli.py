@@ -255,3 +255,54 @@ def test_new_dag_file_appears_while_standalone_runs(env: dict[str, str]) -> None
         output, _ = process.communicate(timeout=20)
     assert "Conveyor standalone" in output
     assert str(Path(env["CONVEYOR_DAGS_FOLDER"])) in output
+
+
+BROKEN_YAML = """\
+dags:
+  nightly:
+    schedule: "61 * * * *"
+    tasks:
+      extract:
+        operator: bash
+        bash_command: echo hi
+      load:
+        operator: bash
+        bash_command: echo hi
+        retries: many
+        depends_on: [extract, missing]
+"""
+
+
+def test_dags_validate_reports_every_problem_with_its_place(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "nightly.yaml"
+    bad.write_text(BROKEN_YAML)
+    result = conveyor(env, "dags", "validate", str(bad))
+    assert result.returncode == 1
+    out = result.stdout
+    # Every problem of the file at once, each at its line and column.
+    assert f"{bad}:3:15: DAG 'nightly': invalid cron expression" in out
+    assert f"{bad}:11:18: DAG 'nightly', task 'load': wrong type for 'retries'" in out
+    assert f"{bad}:12:31: DAG 'nightly', task 'load': unknown task 'missing'" in out
+    good = conveyor(env, "dags", "validate", str(EXAMPLES))
+    assert good.returncode == 0, good.stdout + good.stderr
+
+
+def test_dags_export_round_trips_and_refuses_what_yaml_cannot_say(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**env, "CONVEYOR_DAGS_FOLDER": str(EXAMPLES)}
+    exported = tmp_path / "hello_bash.yaml"
+    result = conveyor(env, "dags", "export", "hello_bash", "--format", "yaml", "-o", str(exported))
+    assert result.returncode == 0, result.stderr
+    assert "operator: bash" in exported.read_text()
+    assert conveyor(env, "dags", "validate", str(exported)).returncode == 0
+    refused = conveyor(env, "dags", "export", "etl_orders", "--format", "yaml")
+    assert refused.returncode == 1
+    assert "task 'extract'" in refused.stderr
+    schema = conveyor(env, "dags", "schema")
+    assert schema.returncode == 0
+    assert (
+        schema.stdout == (Path(__file__).parents[2] / "docs/conveyor-dag.schema.json").read_text()
+    )

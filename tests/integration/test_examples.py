@@ -40,6 +40,9 @@ DS = "2026-03-02"
 WEEKDAY_PATH = ("weekday_report", "weekday_publish")
 WEEKEND_PATH = ("weekend_report", "weekend_cleanup")
 
+#: DAGs the YAML examples define (examples/dags/yaml/): one template makes three.
+YAML_DAGS = {"orders_customers", "orders_invoices", "orders_refunds", "branching_yaml"}
+
 #: name -> (dag_id, logical date, conf). Two ETL runs share one ds to show the load is idempotent.
 RUNS: dict[str, tuple[str, datetime, dict[str, Any]]] = {
     "hello": ("hello_bash", datetime(2026, 3, 2, 9, tzinfo=UTC), {}),
@@ -162,14 +165,18 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finished]:
 
 def test_every_example_parses_without_import_errors(finished: Finished) -> None:
     assert finished.import_errors == []
-    assert finished.dag_ids == {"hello_bash", "etl_orders", "branching"}
+    assert finished.dag_ids == {"hello_bash", "etl_orders", "branching", *YAML_DAGS}
 
 
 def test_every_run_and_every_task_that_ran_succeeded(finished: Finished) -> None:
     assert finished.run_states == dict.fromkeys(RUNS, "success")
     # etl_orders and branching have start dates in the past and catchup=False, so the
     # scheduler adds the latest interval of each (two, should the test cross an hour).
-    assert {key.split("/")[0] for key in finished.scheduled_runs} == {"etl_orders", "branching"}
+    assert {key.split("/")[0] for key in finished.scheduled_runs} == {
+        "etl_orders",
+        "branching",
+        *YAML_DAGS,
+    }
     assert set(finished.scheduled_runs.values()) == {"success"}
     for name in ("hello", "etl", "etl_again"):
         states = set(finished.task_states[name].values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import click
 from rich.table import Table
@@ -208,3 +209,67 @@ def errors() -> None:
         if row.traceback:
             console.print(f"[dim]{row.traceback.rstrip()}[/]")
     raise SystemExit(1)
+
+
+@dags.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@translate_errors
+def validate(paths: tuple[str, ...]) -> None:
+    """Check DAG files (.py, .yaml, .yml) or folders without running anything.
+
+    Prints every problem as file:line:column: what was expected and what was found.
+    Exit 1 if there is any.
+    """
+    from conveyor.loading.yaml.validate import validate_paths
+
+    problems = validate_paths(list(paths))
+    for problem in problems:
+        console.print(f"[bold red]{problem.where}[/]: ", end="")
+        console.print(problem.detail, markup=False)
+    if problems:
+        raise SystemExit(1)
+    console.print(f"ok: {', '.join(paths)}")
+
+
+@dags.command()
+@click.argument("dag_id")
+@click.option(
+    "--format", "fmt", type=click.Choice(["yaml", "python"]), default="yaml", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@translate_errors
+def export(dag_id: str, fmt: str, output: Path | None) -> None:
+    """Write a DAG in the other form: a Python DAG as YAML, or a YAML DAG as Python."""
+    from conveyor.loading.processor import loader_for
+    from conveyor.loading.yaml.export import export_dag
+
+    store = open_store()
+    sync_dags(store)
+    with store.read() as conn:
+        fileloc = conn.execute(
+            select(dag.c.fileloc).where(dag.c.dag_id == dag_id, dag.c.is_active.is_(True))
+        ).scalar()
+    if fileloc is None:
+        raise CliError(f"no DAG {dag_id!r}: see `conveyor dags list`")
+    found = {d.dag_id: d for d in loader_for(fileloc)(fileloc)}
+    if dag_id not in found:
+        raise CliError(f"{fileloc} no longer defines DAG {dag_id!r}")
+    text = export_dag(found[dag_id], fmt)  # type: ignore[arg-type]
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        console.print(f"wrote {dag_id} as {fmt} to {output}")
+
+
+@dags.command()
+def schema() -> None:
+    """Print the JSON Schema of YAML DAG files (point an editor's YAML support at it)."""
+    from conveyor.loading.yaml.schema import schema_text
+
+    click.echo(schema_text(), nl=False)

@@ -1,0 +1,1 @@
+"""Python code that the YAML example pipelines call by import path."""

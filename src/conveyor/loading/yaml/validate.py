@@ -1,0 +1,86 @@
+"""``conveyor dags validate``: check DAG files without running any task.
+
+YAML files go through the YAML loader, Python files are imported as the DAG file processor
+would import them (which runs their top-level code, as parsing does, but no task). Every
+problem of every file is returned, so one command shows everything there is to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from conveyor.exceptions import DagImportError
+from conveyor.loading.processor import LOADERS, find_dag_files, loader_for
+from conveyor.loading.serialize import serialize_dag
+from conveyor.loading.yaml.errors import Problem, YamlDagError
+from conveyor.model.dag import DAG
+
+__all__ = ["validate_paths"]
+
+DAG_SUFFIXES = tuple(LOADERS)
+
+
+def validate_paths(paths: Iterable[str]) -> list[Problem]:
+    """Problems of the DAG files at ``paths`` (files, or folders searched like the DAG folder).
+
+    An empty list means every file loads. Besides each file's own problems, a DAG id that two
+    files define is reported at the second one.
+    """
+    problems: list[Problem] = []
+    first_file: dict[str, str] = {}
+    for path in _files(paths, problems):
+        dags = _load(path, problems)
+        for dag in dags:
+            earlier = first_file.setdefault(dag.dag_id, path)
+            if earlier != path:
+                problems.append(
+                    Problem(
+                        path,
+                        None,
+                        None,
+                        f"DAG id {dag.dag_id!r} is also defined in {earlier}",
+                        dag.dag_id,
+                        expected="DAG ids unique across the DAG folder",
+                        found="a second definition",
+                    )
+                )
+    return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0))
+
+
+def _files(paths: Iterable[str], problems: list[Problem]) -> list[str]:
+    found: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(str(p) for p in find_dag_files(path))
+        elif path.is_file() and path.suffix in DAG_SUFFIXES:
+            found.append(str(path))  # named by the user: checked even without the safe words
+        elif path.is_file():
+            problems.append(
+                Problem(
+                    raw,
+                    None,
+                    None,
+                    "not a DAG file",
+                    expected=f"a file ending in {', '.join(DAG_SUFFIXES)} or a folder",
+                    found=f"a {path.suffix or 'suffix-less'} file",
+                )
+            )
+        else:
+            problems.append(Problem(raw, None, None, "no such file or folder"))
+    return list(dict.fromkeys(found))
+
+
+def _load(path: str, problems: list[Problem]) -> list[DAG]:
+    try:
+        dags = loader_for(path)(path)
+        for dag in dags:
+            serialize_dag(dag)  # what the processor stores must be computable too
+    except YamlDagError as exc:
+        problems.extend(exc.problems)
+        return []
+    except DagImportError as exc:
+        problems.append(Problem(path, exc.line, None, exc.message))
+        return []
+    return dags
