@@ -15,9 +15,15 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess, set_sp
 from typing import Any
 
 PRELOAD = [
-    # Only honoured from Python 3.13.8 on (CPython gh-126631); children skip re-running the
-    # main script anyway (see _Popen), so this just warms the fork server where it works.
+    # Ignored by Python 3.11 and 3.12 (CPython gh-126631, fixed in later 3.13 releases);
+    # children skip re-running the main script anyway (see _Popen).
     "__main__",
+    # The drivers, first: SQLAlchemy imports them only when a store's engine is made, which in
+    # a try's process would cost ~2 ms (sqlite3) or ~40 ms (psycopg) on every hop; and
+    # executors.local warms the engine of each driver loaded before it. A missing one is
+    # skipped: the fork server ignores preload modules that fail to import.
+    "sqlite3",
+    "psycopg",
     "conveyor.worker.runner",
     "conveyor.executors.local",  # where a try's entry point lives: unpickled by each child
     "conveyor.loading.processor",
@@ -36,7 +42,7 @@ class _Popen(popen_forkserver.Popen):
     """Starts a child of the fork server without re-running the parent's ``__main__`` in it.
 
     multiprocessing re-runs the parent's main script in every forkserver child, in case the
-    target was defined there, and before Python 3.13.8 the fork server cannot preload it
+    target was defined there, and on Python 3.11 and 3.12 the fork server cannot preload it
     (CPython gh-126631). Our targets never live in ``__main__``, and the re-run costs each
     child the script's imports again: the whole CLI for ``conveyor scheduler``, about 70 ms
     per try in bench/local_executor.py. The body is CPython's ``_launch`` (unchanged from 3.11

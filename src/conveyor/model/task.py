@@ -37,6 +37,7 @@ SCHEDULING_FIELDS = (
 )
 
 
+@functools.cache  # per class: signatures do not change, and a DAG builds many operators
 def _accepted_arguments(cls: type) -> frozenset[str]:
     names: set[str] = set()
     for klass in cls.__mro__:

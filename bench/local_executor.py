@@ -1,0 +1,365 @@
+"""How long a hop between two tasks takes on the local executor, next to an interpreter start.
+
+The local executor runs every try in a process of its own, forked from a warm fork server, so
+that a hop between two tasks costs less than starting one Python interpreter. This benchmark
+checks that promise on the embedded setup (SQLite, LocalExecutor, real scheduler loop):
+
+- ``chain``: N no-op ``PythonOperator`` tasks in a line. Every hop is the fast path: the try
+  that finishes queues the next one in its own transaction, the executor forks the next try.
+- ``fanout``: one start task, M parallel no-op tasks, one end task: throughput.
+
+All figures come from the store (the run's and the tries' recorded start and end), not from
+timing the script, so they are what a user sees in the UI. Baselines are measured in the same
+process: a bare ``python -c pass`` and ``python -c "import conveyor.worker.runner"``.
+
+    .venv/bin/python bench/local_executor.py [--chain 50] [--fanout 200] [--repeat 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from conveyor.config import load_config
+from conveyor.executors.local import LocalExecutor
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.loop import Scheduler
+from conveyor.states import RunState
+from conveyor.store import runs, schema
+from conveyor.store.engine import Store
+from conveyor.store.tables import dag_run, task_instance, task_try, utcnow
+
+#: Published figures for Airflow 2 on one machine (LocalExecutor), for context only.
+AIRFLOW_HOP_SECONDS = 1.0
+AIRFLOW_FANOUT_TASKS_PER_SECOND = 9.5
+
+CHAIN_DAG = '''\
+"""Benchmark: {n} no-op Python tasks in a line (conveyor DAG)."""
+from datetime import datetime
+
+from conveyor import DAG, PythonOperator, chain
+
+
+def noop():
+    return None
+
+
+with DAG("bench_chain", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+    chain(*[PythonOperator(task_id=f"t{{i:04d}}", python_callable=noop) for i in range({n})])
+'''
+
+FANOUT_DAG = '''\
+"""Benchmark: one start task, {n} parallel no-op tasks, one end task (conveyor DAG)."""
+from datetime import datetime
+
+from conveyor import DAG, PythonOperator
+
+
+def noop():
+    return None
+
+
+with DAG(
+    "bench_fanout", schedule=None, start_date=datetime(2024, 1, 1), max_active_tasks={limit}
+) as dag:
+    start = PythonOperator(task_id="start", python_callable=noop)
+    end = PythonOperator(task_id="end", python_callable=noop)
+    for i in range({n}):
+        start >> PythonOperator(task_id=f"t{{i:04d}}", python_callable=noop) >> end
+'''
+
+
+@dataclass
+class Try:
+    task_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class RunTiming:
+    """What the store recorded about one benchmark run."""
+
+    dag_id: str
+    state: str
+    run_seconds: float  # the run's start_date to end_date
+    tries_seconds: float  # first try's start to last try's end
+    tries: list[Try]
+
+
+def run_dag(
+    dag_id: str,
+    source: str,
+    *,
+    parallelism: int,
+    loop_seconds: float,
+    timeout: float,
+    database_url: str | None = None,
+) -> RunTiming:
+    """One fresh home and store, one DAG file, one manual run through the real scheduler."""
+    with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as tmp:
+        home = Path(tmp)
+        dags = home / "dags"
+        dags.mkdir()
+        (dags / f"{dag_id}.py").write_text(source)
+        settings = load_config(
+            {"CONVEYOR_HOME": str(home), "CONVEYOR_DAGS_FOLDER": str(dags)},
+            parallelism=parallelism,
+            scheduler_loop_seconds=loop_seconds,
+            database_url=database_url,
+        ).settings
+        store = Store(settings.db_url)
+        if database_url:
+            schema.reset(store)  # a fresh store, as the SQLite default gets
+        else:
+            schema.migrate(store)
+        processor = DagFileProcessor(
+            store, settings.dags_path, timeout=settings.parse_timeout_seconds, scan_every=60
+        )
+        processor.sync()
+        with store.write() as conn:
+            version, structure = runs.latest_version(conn, dag_id)
+            now = utcnow()
+            run_pk = runs.create_run(
+                conn,
+                dag_id=dag_id,
+                version_hash=version,
+                structure=structure,
+                run_type="manual",
+                logical_date=now,
+                interval=(now, now),
+                created_by="bench",
+            )
+        assert run_pk is not None
+        scheduler = Scheduler(settings, store, LocalExecutor(settings), processor)
+        scheduler.run(until=_finished_or_late(store, run_pk, time.monotonic() + timeout))
+        timing = _read_timing(store, run_pk)
+        store.dispose()
+    return timing
+
+
+def _finished_or_late(store: Store, run_pk: int, deadline: float) -> Callable[[], bool]:
+    def until() -> bool:
+        if time.monotonic() > deadline:
+            return True
+        with store.read() as conn:
+            return runs.get_run(conn, run_pk).state in (RunState.SUCCESS, RunState.FAILED)
+
+    return until
+
+
+def _read_timing(store: Store, run_pk: int) -> RunTiming:
+    with store.read() as conn:
+        run = conn.execute(select(dag_run).where(dag_run.c.id == run_pk)).one()
+        rows = conn.execute(
+            select(task_instance.c.task_id, task_try.c.start_date, task_try.c.end_date)
+            .join(task_try, task_try.c.ti_id == task_instance.c.id)
+            .where(task_instance.c.run_pk == run_pk)
+        ).all()
+    if run.state != RunState.SUCCESS.value:
+        raise SystemExit(f"benchmark run of {run.dag_id} ended {run.state!r}: {run.note}")
+    tries = sorted((Try(r.task_id, r.start_date, r.end_date) for r in rows), key=lambda t: t.start)
+    first = min(t.start for t in tries)
+    last = max(t.end for t in tries)
+    return RunTiming(
+        dag_id=run.dag_id,
+        state=run.state,
+        run_seconds=(run.end_date - run.start_date).total_seconds(),
+        tries_seconds=(last - first).total_seconds(),
+        tries=tries,
+    )
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile; enough for a few dozen samples."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def chain_metrics(timing: RunTiming) -> dict[str, float]:
+    by_task = sorted(timing.tries, key=lambda t: t.task_id)  # t0000, t0001, ...
+    hops = [
+        (after.start - before.end).total_seconds() for before, after in itertools.pairwise(by_task)
+    ]
+    inside = [(t.end - t.start).total_seconds() for t in by_task]
+    return {
+        "chain_run_seconds": timing.run_seconds,
+        "chain_tries_seconds": timing.tries_seconds,
+        "chain_seconds_per_task": timing.tries_seconds / len(by_task),
+        "chain_hop_mean": statistics.fmean(hops),
+        "chain_hop_median": statistics.median(hops),
+        "chain_hop_p95": percentile(hops, 95),
+        "chain_try_median": statistics.median(inside),
+    }
+
+
+def fanout_metrics(timing: RunTiming) -> dict[str, float]:
+    n = len(timing.tries)
+    return {
+        "fanout_run_seconds": timing.run_seconds,
+        "fanout_tries_seconds": timing.tries_seconds,
+        "fanout_tasks_per_second": n / timing.tries_seconds,
+        "fanout_seconds_per_task": timing.tries_seconds / n,
+    }
+
+
+def interpreter_start(code: str, samples: int) -> float:
+    """Median wall time of ``python -c code`` in a fresh interpreter."""
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# -- report --------------------------------------------------------------------------------
+
+#: (key, label, unit); seconds are also shown as a ratio to a bare interpreter start.
+ROWS = [
+    ("python_bare_start", "python -c pass", "s"),
+    ("python_import_runner", "python -c 'import conveyor.worker.runner'", "s"),
+    ("chain_hop_median", "chain: hop between two tasks, median", "s"),
+    ("chain_hop_mean", "chain: hop between two tasks, mean", "s"),
+    ("chain_hop_p95", "chain: hop between two tasks, p95", "s"),
+    ("chain_try_median", "chain: one try start to end, median", "s"),
+    ("chain_seconds_per_task", "chain: wall time per task", "s"),
+    ("chain_tries_seconds", "chain: first try start to last try end", "s"),
+    ("chain_run_seconds", "chain: run start to run end", "s"),
+    ("fanout_seconds_per_task", "fanout: wall time per task (1 / throughput)", "s"),
+    ("fanout_tries_seconds", "fanout: first try start to last try end", "s"),
+    ("fanout_run_seconds", "fanout: run start to run end", "s"),
+    ("fanout_tasks_per_second", "fanout: tasks per second", "1/s"),
+]
+
+
+def summarize(samples: list[dict[str, float]]) -> dict[str, float]:
+    """The median of each metric over the repeats."""
+    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+
+
+def print_table(result: dict[str, Any]) -> None:
+    m = result["median"]
+    bare = m["python_bare_start"]
+    print(
+        f"\nconveyor local executor, {result['store']} store; chain {result['chain']} tasks, "
+        f"fanout {result['fanout']} tasks, parallelism {result['parallelism']}, "
+        f"median of {result['repeat']} run(s)\n"
+    )
+    width = max(len(label) for _, label, _ in ROWS)
+    print(f"{'metric':<{width}}  {'value':>12}  {'/ python start':>14}")
+    print(f"{'-' * width}  {'-' * 12}  {'-' * 14}")
+    for key, label, unit in ROWS:
+        if key not in m:
+            continue
+        value = m[key]
+        ratio = f"{value / bare:14.2f}" if unit == "s" else f"{'':14}"
+        shown = f"{value * 1000:9.1f} ms" if unit == "s" else f"{value:9.1f} /s"
+        print(f"{label:<{width}}  {shown:>12}  {ratio}")
+    if "chain_hop_median" in m:
+        verdict = "met" if m["chain_hop_median"] < bare else "NOT met"
+        print(f"\ntarget: a hop costs less than starting one interpreter (ratio < 1): {verdict}")
+    print(
+        f"for comparison, Airflow 2 on one machine: about {AIRFLOW_HOP_SECONDS:g} s between "
+        f"two chained tasks, about {AIRFLOW_FANOUT_TASKS_PER_SECOND:g} tasks/s fan-out"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chain", type=int, default=50, help="tasks in the chain (0: skip)")
+    parser.add_argument("--fanout", type=int, default=200, help="parallel tasks (0: skip)")
+    parser.add_argument("--parallelism", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each DAG; medians shown")
+    parser.add_argument(
+        "--loop-seconds", type=float, default=1.0, help="scheduler_loop_seconds (the safety net)"
+    )
+    parser.add_argument("--samples", type=int, default=20, help="interpreter starts to time")
+    parser.add_argument("--timeout", type=float, default=600, help="give up on a run after this")
+    parser.add_argument(
+        "--database-url",
+        help="use this store (e.g. postgresql://...) instead of a fresh SQLite file; "
+        "ITS CONVEYOR TABLES ARE DROPPED before each run",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    samples: list[dict[str, float]] = []
+    for _ in range(args.repeat):
+        sample: dict[str, float] = {
+            "python_bare_start": interpreter_start("pass", args.samples),
+            "python_import_runner": interpreter_start(
+                "import conveyor.worker.runner", max(args.samples // 2, 3)
+            ),
+        }
+        options = {
+            "parallelism": args.parallelism,
+            "loop_seconds": args.loop_seconds,
+            "timeout": args.timeout,
+            "database_url": args.database_url,
+        }
+        if args.chain > 1:
+            source = CHAIN_DAG.format(n=args.chain)
+            sample.update(chain_metrics(run_dag("bench_chain", source, **options)))
+        if args.fanout > 0:
+            source = FANOUT_DAG.format(n=args.fanout, limit=args.fanout + 2)
+            sample.update(fanout_metrics(run_dag("bench_fanout", source, **options)))
+        samples.append(sample)
+        if not args.json:
+            print(f"repeat {len(samples)}/{args.repeat}: " + _brief(sample), file=sys.stderr)
+
+    result = {
+        "chain": args.chain,
+        "fanout": args.fanout,
+        "parallelism": args.parallelism,
+        "repeat": args.repeat,
+        "python": sys.version.split()[0],
+        "store": "sqlite" if not args.database_url else args.database_url.split(":", 1)[0],
+        "cpus": os.cpu_count(),
+        "median": summarize(samples),
+        "samples": samples,
+        "reference": asdict(_Reference()),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_table(result)
+
+
+@dataclass(frozen=True)
+class _Reference:
+    airflow_hop_seconds: float = AIRFLOW_HOP_SECONDS
+    airflow_fanout_tasks_per_second: float = AIRFLOW_FANOUT_TASKS_PER_SECOND
+
+
+def _brief(sample: dict[str, float]) -> str:
+    parts = [f"python start {sample['python_bare_start'] * 1000:.0f} ms"]
+    if "chain_hop_median" in sample:
+        parts.append(f"hop median {sample['chain_hop_median'] * 1000:.0f} ms")
+    if "fanout_tasks_per_second" in sample:
+        parts.append(f"fanout {sample['fanout_tasks_per_second']:.1f} tasks/s")
+    return ", ".join(parts)
+
+
+if __name__ == "__main__":
+    main()
