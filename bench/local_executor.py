@@ -42,7 +42,7 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RunState
 from conveyor.store import runs, schema
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_instance, task_try, utcnow
+from conveyor.store.tables import dag_run, task_instance, task_try
 
 #: Airflow 3.3 measured on machines like these (the figures we aim past), for context only.
 AIRFLOW_HOP_SECONDS = 1.0
@@ -133,18 +133,7 @@ def run_dag(
         )
         processor.sync()
         with store.write() as conn:
-            version, structure = runs.latest_version(conn, dag_id)
-            now = utcnow()
-            run_pk = runs.create_run(
-                conn,
-                dag_id=dag_id,
-                version_hash=version,
-                structure=structure,
-                run_type="manual",
-                logical_date=now,
-                interval=(now, now),
-                created_by="bench",
-            )
+            run_pk = runs.create_manual_run(conn, dag_id, created_by="bench")
         assert run_pk is not None
         scheduler = Scheduler(settings, store, LocalExecutor(settings), processor)
         scheduler.run(until=_finished_or_late(store, run_pk, time.monotonic() + timeout))

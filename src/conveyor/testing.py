@@ -101,22 +101,14 @@ def run_dag(
                     dag.fileloc or f"<{dag.dag_id}>", source, [serialize_dag(dag)], None, 0.0
                 ),
             )
-            version, structure = runs.latest_version(conn, dag.dag_id)
-            when = utcnow()
-            if logical_date is not None:  # a naive date means the DAG's own time zone
-                if logical_date.tzinfo is None:
-                    logical_date = logical_date.replace(tzinfo=dag.timezone)
-                when = logical_date.astimezone(UTC)
-            run_pk = runs.create_run(
+            if logical_date is not None and logical_date.tzinfo is None:
+                logical_date = logical_date.replace(tzinfo=dag.timezone)  # the DAG's own zone
+            run_pk = runs.create_manual_run(
                 conn,
-                dag_id=dag.dag_id,
-                version_hash=version,
-                structure=structure,
-                run_type="manual",
-                logical_date=when,
-                interval=(when, when),
+                dag.dag_id,
                 conf=conf,
                 created_by="conveyor.testing",
+                logical_date=logical_date.astimezone(UTC) if logical_date else None,
             )
         assert run_pk is not None
         runner = TryRunner(

@@ -77,17 +77,8 @@ def _create_runs(store: Store) -> dict[str, int]:
     created: dict[str, int] = {}
     with store.write() as conn:
         for name, (dag_id, when, conf) in RUNS.items():
-            version, structure = runs.latest_version(conn, dag_id)
-            run_pk = runs.create_run(
-                conn,
-                dag_id=dag_id,
-                version_hash=version,
-                structure=structure,
-                run_type="manual",
-                logical_date=when,
-                interval=(when, when),
-                conf=conf,
-                created_by="test_examples",
+            run_pk = runs.create_manual_run(
+                conn, dag_id, conf=conf, logical_date=when, created_by="test_examples"
             )
             assert run_pk is not None
             created[name] = run_pk

@@ -75,19 +75,9 @@ class Env:
         self, dag_id: str, *, conf: dict[str, Any] | None = None, at: datetime | None = None
     ) -> int:
         """A manual run of a parsed DAG, as ``conveyor dags trigger`` makes one."""
-        logical = at or utcnow()
         with self.store.write() as conn:
-            version, structure = runs.latest_version(conn, dag_id)
-            run_pk = runs.create_run(
-                conn,
-                dag_id=dag_id,
-                version_hash=version,
-                structure=structure,
-                run_type="manual",
-                logical_date=logical,
-                interval=(logical, logical),
-                conf=conf,
-                created_by="test",
+            run_pk = runs.create_manual_run(
+                conn, dag_id, conf=conf, logical_date=at, created_by="test"
             )
         assert run_pk is not None
         return run_pk

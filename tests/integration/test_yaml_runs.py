@@ -139,16 +139,8 @@ def _create_manual_runs(store: Store, dag_ids: list[str]) -> list[int]:
     created = []
     with store.write() as conn:
         for dag_id in dag_ids:
-            version, structure = runs.latest_version(conn, dag_id)
-            run_pk = runs.create_run(
-                conn,
-                dag_id=dag_id,
-                version_hash=version,
-                structure=structure,
-                run_type="manual",
-                logical_date=WHEN,
-                interval=(WHEN, WHEN),
-                created_by="test_yaml_runs",
+            run_pk = runs.create_manual_run(
+                conn, dag_id, logical_date=WHEN, created_by="test_yaml_runs"
             )
             assert run_pk is not None
             created.append(run_pk)

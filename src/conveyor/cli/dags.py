@@ -119,19 +119,10 @@ def trigger(
     sync_dags(store)
     moment = logical_date.replace(tzinfo=UTC) if logical_date else utcnow()
     with store.write() as conn:
-        version, structure = runs.latest_version(conn, dag_id)
+        _, structure = runs.latest_version(conn, dag_id)
         _check_params(structure.params, payload)
-        created = runs.create_run(
-            conn,
-            dag_id=dag_id,
-            version_hash=version,
-            structure=structure,
-            run_type="manual",
-            logical_date=moment,
-            interval=(moment, moment),
-            conf=payload,
-            run_id=run_id,
-            created_by="cli",
+        created = runs.create_manual_run(
+            conn, dag_id, conf=payload, logical_date=moment, run_id=run_id, created_by="cli"
         )
     if created is None:
         raise CliError(f"DAG {dag_id!r} already has a run {run_id or moment.isoformat()!r}")

@@ -31,7 +31,7 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import runs, schema
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag, import_error, task_instance, task_try, utcnow
+from conveyor.store.tables import dag, import_error, task_instance, task_try
 
 
 @click.command("run")
@@ -56,19 +56,7 @@ def run_command(target: str, conf: str | None) -> None:
         DagFileProcessor(store, source, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
         dag_id = _pick_dag(store, target, is_file=path.is_file())
         with store.write() as conn:
-            version, structure = runs.latest_version(conn, dag_id)
-            now = utcnow()
-            run_pk = runs.create_run(
-                conn,
-                dag_id=dag_id,
-                version_hash=version,
-                structure=structure,
-                run_type="manual",
-                logical_date=now,
-                interval=(now, now),
-                conf=payload,
-                created_by="conveyor run",
-            )
+            run_pk = runs.create_manual_run(conn, dag_id, conf=payload, created_by="conveyor run")
         assert run_pk is not None
         state = _run_live(config, store, run_pk)
         _report(store, run_pk)

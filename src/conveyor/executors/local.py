@@ -22,12 +22,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from sqlalchemy import select
-
 from conveyor._processes import fork_context, warm_up
 from conveyor.config import Settings
 from conveyor.executors.base import Executor
-from conveyor.scheduler.progress import QueuedTry
+from conveyor.scheduler.progress import QueuedTry, queued_tries
 from conveyor.states import TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Store
@@ -248,35 +246,9 @@ class LocalExecutor(Executor):
         self.submit(result.queued)
 
     def _pick_up_fast_path(self, run_pk: int) -> None:
-        """The finished try queued its ready downstream tasks; start them."""
-        ti = task_instance.c
+        """A try ended without reporting what it queued: ask the store instead."""
         with self.runner.store.read() as conn:
-            rows = conn.execute(
-                select(ti.id, ti.try_number, ti.queue, ti.dag_id, ti.run_id, ti.task_id)
-                .where(ti.run_pk == run_pk, ti.state == TaskState.QUEUED.value)
-                .order_by(ti.priority_weight.desc(), ti.id)
-            ).all()
-            if not rows:
-                return
-            from conveyor.store.runs import get_run, serialized_dag
-
-            structure = serialized_dag(conn, get_run(conn, run_pk).version_hash)
-        tries = []
-        for r in rows:
-            timeout = structure.tasks[r.task_id].execution_timeout
-            tries.append(
-                QueuedTry(
-                    ti_id=r.id,
-                    try_number=r.try_number,
-                    queue=r.queue,
-                    run_pk=run_pk,
-                    dag_id=r.dag_id,
-                    run_id=r.run_id,
-                    task_id=r.task_id,
-                    timeout_seconds=timeout.total_seconds() if timeout else None,
-                )
-            )
-        self.submit(tries)
+            self.submit(queued_tries(conn, task_instance.c.run_pk == run_pk))
 
     def _heartbeat(self) -> None:
         now = time.monotonic()

@@ -26,7 +26,7 @@ from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.schedules import DataInterval
-from conveyor.scheduler.progress import QueuedTry, advance_run, queue_scheduled
+from conveyor.scheduler.progress import QueuedTry, advance_run, queue_scheduled, queued_tries
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
@@ -291,44 +291,27 @@ class Scheduler:
         self.executor.submit(handed)
 
     def requeue_stuck(self, now: datetime) -> None:
+        """Send again what stayed queued too long: a lost message, or an executor that died."""
         cutoff = now - timedelta(seconds=self.settings.requeue_after_seconds)
-        ti = task_instance.c
         with self.store.read() as conn:
-            stuck = conn.execute(
-                select(
-                    ti.id,
-                    ti.try_number,
-                    ti.queue,
-                    ti.run_pk,
-                    ti.dag_id,
-                    ti.run_id,
-                    ti.task_id,
-                    ti.queued_at,
-                ).where(ti.state == TaskState.QUEUED.value, ti.queued_at < cutoff)
-            ).all()
-        for row in stuck:
-            if self.executor.holds(row.id):
-                continue
-            with self.store.write() as conn:
-                waited = (now - row.queued_at).total_seconds()
-                if not transitions.note_requeued(conn, row.id, row.try_number, waited, self.actor):
-                    continue
-                structure = runs.serialized_dag(conn, runs.get_run(conn, row.run_pk).version_hash)
-            timeout = structure.tasks[row.task_id].execution_timeout
-            self.executor.submit(
-                [
-                    QueuedTry(
-                        ti_id=row.id,
-                        try_number=row.try_number,
-                        queue=row.queue,
-                        run_pk=row.run_pk,
-                        dag_id=row.dag_id,
-                        run_id=row.run_id,
-                        task_id=row.task_id,
-                        timeout_seconds=timeout.total_seconds() if timeout else None,
+            stuck = queued_tries(conn, task_instance.c.queued_at < cutoff)
+            since = dict(
+                conn.execute(
+                    select(task_instance.c.id, task_instance.c.queued_at).where(
+                        task_instance.c.id.in_([t.ti_id for t in stuck])
                     )
-                ]
+                ).all()
             )
+        for work in stuck:
+            if self.executor.holds(work.ti_id):
+                continue
+            waited = (now - since[work.ti_id]).total_seconds()
+            with self.store.write() as conn:
+                if not transitions.note_requeued(
+                    conn, work.ti_id, work.try_number, waited, self.actor
+                ):
+                    continue
+            self.executor.submit([work])
 
     def reap_zombies(self, now: datetime) -> None:
         cutoff = now - timedelta(seconds=self.settings.zombie_after_seconds)

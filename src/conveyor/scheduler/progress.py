@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -19,7 +20,7 @@ from conveyor.scheduler.planning import plan_run
 from conveyor.states import OCCUPYING, RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.runs import RunRow, TiRow
-from conveyor.store.tables import dag, utcnow
+from conveyor.store.tables import dag, dag_run, task_instance, utcnow
 from conveyor.store.transitions import Actor
 
 
@@ -35,6 +36,42 @@ class QueuedTry:
     run_id: str
     task_id: str
     timeout_seconds: float | None
+
+
+def queued_tries(conn: Connection, *conditions: Any) -> list[QueuedTry]:
+    """Queued task instances matching ``conditions``, as executors take them."""
+    ti = task_instance.c
+    rows = conn.execute(
+        select(
+            ti.id,
+            ti.try_number,
+            ti.queue,
+            ti.run_pk,
+            ti.dag_id,
+            ti.run_id,
+            ti.task_id,
+            dag_run.c.version_hash,
+        )
+        .join(dag_run, dag_run.c.id == ti.run_pk)
+        .where(ti.state == TaskState.QUEUED.value, *conditions)
+        .order_by(ti.priority_weight.desc(), ti.id)
+    ).all()
+    tries = []
+    for r in rows:
+        timeout = runs.serialized_dag(conn, r.version_hash).tasks[r.task_id].execution_timeout
+        tries.append(
+            QueuedTry(
+                ti_id=r.id,
+                try_number=r.try_number,
+                queue=r.queue,
+                run_pk=r.run_pk,
+                dag_id=r.dag_id,
+                run_id=r.run_id,
+                task_id=r.task_id,
+                timeout_seconds=timeout.total_seconds() if timeout else None,
+            )
+        )
+    return tries
 
 
 @dataclass

@@ -131,6 +131,33 @@ def create_run(
     return run_pk
 
 
+def create_manual_run(
+    conn: Connection,
+    dag_id: str,
+    *,
+    created_by: str,
+    conf: dict[str, Any] | None = None,
+    logical_date: datetime | None = None,
+    run_id: str | None = None,
+) -> int | None:
+    """Queue an on-demand run of the DAG's newest version (now, unless a date is given)."""
+    version, structure = latest_version(conn, dag_id)
+    when = logical_date or utcnow()
+    interval = structure.schedule.manual_interval(when)
+    return create_run(
+        conn,
+        dag_id=dag_id,
+        version_hash=version,
+        structure=structure,
+        run_type="manual",
+        logical_date=when,
+        interval=(interval.start, interval.end),
+        conf=conf,
+        run_id=run_id,
+        created_by=created_by,
+    )
+
+
 def get_run(conn: Connection, run_pk: int, *, lock: bool = False) -> RunRow:
     stmt = select(dag_run).where(dag_run.c.id == run_pk)
     if lock:
