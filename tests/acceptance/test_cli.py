@@ -85,6 +85,16 @@ def test_run_each_example_exits_zero(env: dict[str, str], example: str) -> None:
     assert "run success" in result.stdout
 
 
+def test_run_a_yaml_file_that_defines_several_dags(env: dict[str, str]) -> None:
+    path = str(EXAMPLES / "yaml" / "orders_by_table.yaml")
+    unnamed = conveyor(env, "run", path)
+    assert unnamed.returncode == 1
+    assert "defines 3 DAGs" in unnamed.stderr
+    named = conveyor(env, "run", path, "orders_invoices")
+    assert named.returncode == 0, named.stdout + named.stderr
+    assert "run success" in named.stdout
+
+
 def test_run_failing_dag_exits_nonzero_and_prints_exception(env: dict[str, str]) -> None:
     path = write_dag(env, "failing.py", FAILING)
     result = conveyor(env, "run", str(path))

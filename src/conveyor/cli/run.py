@@ -36,10 +36,12 @@ from conveyor.store.tables import dag, import_error, task_instance, task_try
 
 @click.command("run")
 @click.argument("target")
+@click.argument("dag_id", required=False)
 @click.option("--conf", help="JSON object for the run's conf (overrides params).")
 @translate_errors
-def run_command(target: str, conf: str | None) -> None:
-    """Run DAG TARGET (a DAG file, or a DAG id from the DAG folder) once, right here."""
+def run_command(target: str, dag_id: str | None, conf: str | None) -> None:
+    """Run a DAG once, right here: TARGET is a DAG file (add DAG_ID when the file defines
+    several) or a DAG id from the DAG folder."""
     payload = parse_conf(conf)
     base = settings()
     path = Path(target)
@@ -54,7 +56,7 @@ def run_command(target: str, conf: str | None) -> None:
         store = Store(config.db_url)
         schema.migrate(store)
         DagFileProcessor(store, source, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
-        dag_id = _pick_dag(store, target, is_file=path.is_file())
+        dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         with store.write() as conn:
             run_pk = runs.create_manual_run(conn, dag_id, conf=payload, created_by="conveyor run")
         assert run_pk is not None
@@ -64,7 +66,7 @@ def run_command(target: str, conf: str | None) -> None:
         raise SystemExit(1)
 
 
-def _pick_dag(store: Store, target: str, *, is_file: bool) -> str:
+def _pick_dag(store: Store, target: str, wanted: str | None, *, is_file: bool) -> str:
     with store.read() as conn:
         errors = conn.execute(select(import_error)).all()
         ids = (
@@ -79,9 +81,16 @@ def _pick_dag(store: Store, target: str, *, is_file: bool) -> str:
             e = errors[0]
             where = f"{e.fileloc}:{e.line}" if e.line else e.fileloc
             raise CliError(f"{where}: {e.message}")
+        listed = ", ".join(ids) or "none"
+        if wanted is not None:
+            if wanted not in ids:
+                raise CliError(f"{target} defines no DAG {wanted!r} (it defines {listed})")
+            return wanted
         if len(ids) != 1:
-            listed = ", ".join(ids) or "none"
-            raise CliError(f"{target} defines {len(ids)} DAGs ({listed}); run one by its id")
+            raise CliError(
+                f"{target} defines {len(ids)} DAGs ({listed}); name one: "
+                f"conveyor run {target} {ids[0] if ids else 'DAG_ID'}"
+            )
         return ids[0]
     if target not in ids:
         hint = f"; files failing to load: {', '.join(e.fileloc for e in errors)}" if errors else ""
