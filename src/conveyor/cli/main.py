@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from conveyor import __version__
-from conveyor.cli import dags, db, run, runs, serve, tasks
+from conveyor.cli import cluster, dags, db, run, runs, serve, tasks
 from conveyor.cli.common import CliError, console, settings
 from conveyor.config import mask
 from conveyor.exceptions import ConveyorError
@@ -66,6 +66,9 @@ cli.add_command(dags.dags)
 cli.add_command(runs.runs_group)
 cli.add_command(tasks.tasks)
 cli.add_command(db.db)
+cli.add_command(cluster.worker_command)
+cli.add_command(cluster.workers_command)
+cli.add_command(cluster.flower_command)
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from conveyor.cli.common import CliError, console, open_store, settings, translate_errors
+from conveyor.cli.common import console, open_store, settings, translate_errors
 from conveyor.config import Settings, load_config
 from conveyor.executors.base import Executor
 from conveyor.executors.local import LocalExecutor
@@ -16,11 +16,11 @@ from conveyor.store.engine import Store
 
 
 def _executor(config: Settings) -> Executor:
-    if config.executor == "local":
-        return LocalExecutor(config)
-    raise CliError(
-        f"executor {config.executor!r} is not available in this build; set CONVEYOR_EXECUTOR=local"
-    )
+    if config.executor == "celery":
+        from conveyor.executors.celery_executor import CeleryExecutor
+
+        return CeleryExecutor(config)
+    return LocalExecutor(config)
 
 
 def _serve(config: Settings, store: Store) -> None:

@@ -42,7 +42,10 @@ class TiRow:
 
 
 def make_run_id(run_type: str, logical_date: datetime) -> str:
-    return f"{run_type}__{logical_date.isoformat(timespec='seconds')}"
+    # Manual runs are made "now", often several a second (scripts, retried requests); a
+    # schedule tick is unique per logical date anyway and reads better without the fraction.
+    precision = "seconds" if run_type == "scheduled" else "microseconds"
+    return f"{run_type}__{logical_date.isoformat(timespec=precision)}"
 
 
 _cache: dict[str, SerializedDag] = {}

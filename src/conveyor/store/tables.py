@@ -225,3 +225,16 @@ scheduler = Table(
     Column("heartbeat_at", UtcDateTime, nullable=False),
     Column("stopped_at", UtcDateTime),
 )
+
+worker = Table(
+    "worker",
+    metadata,
+    Column("hostname", String(255), primary_key=True),  # the Celery node name, unique per worker
+    Column("queues", JSON, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+    Column("running", JSON, nullable=False, default=list),  # task instance ids in progress
+    Column("stopped_at", UtcDateTime),
+)

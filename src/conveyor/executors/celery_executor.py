@@ -1,0 +1,66 @@
+"""The Celery executor: hands tries to Celery workers over Redis or RabbitMQ.
+
+The scheduler publishes; workers run, heartbeat and record. This side holds nothing: a
+message the broker loses leaves its try queued in the store, and the scheduler's requeue
+step sends it again after ``requeue_after_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from kombu.exceptions import OperationalError as BrokerError
+
+from conveyor.config import Settings
+from conveyor.exceptions import ConveyorError
+from conveyor.executors.base import Executor
+from conveyor.scheduler.progress import QueuedTry
+from conveyor.worker.celery_app import make_app, send_try
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(ConveyorError):
+    """The broker cannot be reached; the message names it."""
+
+
+class CeleryExecutor(Executor):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = make_app(settings)
+
+    def start(self) -> None:
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=3)
+        except BrokerError as exc:
+            raise BrokerUnavailable(
+                f"cannot reach the broker at {self.settings.broker_url}: {exc}"
+            ) from exc
+
+    def submit(self, tries: list[QueuedTry]) -> None:
+        for work in tries:
+            try:
+                send_try(self.app, work)
+            except BrokerError as exc:
+                # The try stays queued in the store; the requeue step sends it again.
+                log.warning(
+                    "could not publish try %s of task instance %s: %s",
+                    work.try_number,
+                    work.ti_id,
+                    exc,
+                )
+
+    def poll(self, timeout: float) -> int:
+        time.sleep(timeout)
+        return 0
+
+    def holds(self, ti_id: int) -> bool:
+        return False
+
+    def free_slots(self) -> int:
+        return self.settings.parallelism
+
+    def stop(self, grace: float) -> None:
+        pass

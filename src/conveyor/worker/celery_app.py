@@ -1,0 +1,157 @@
+"""The Celery side of cluster mode: the app, the one task, and the worker's heartbeat.
+
+A broker message says only "run try N of task instance X" (JSON, ids only; the app refuses
+every other serializer). The store stays the one truth: the task runs the same ``TryRunner``
+as the local executor, whose ``queued -> running`` step makes a duplicated or redelivered
+message harmless, and after the outcome is committed it sends the messages for what the
+fast path queued. The worker's main process, outside user code, heartbeats the tries its
+pool children are running and records itself in the ``worker`` table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from celery import Celery, bootsteps
+from celery.signals import worker_process_init, worker_shutdown
+
+from conveyor.config import Settings, load_config
+from conveyor.scheduler.progress import QueuedTry
+from conveyor.store import transitions
+from conveyor.store.engine import Store
+from conveyor.store.sql import upsert
+from conveyor.store.tables import utcnow, worker
+from conveyor.worker.runner import TryRunner
+
+log = logging.getLogger(__name__)
+
+RUN_TRY = "conveyor.run_try"
+
+
+def make_app(settings: Settings) -> Celery:
+    app = Celery("conveyor", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],  # a worker refuses pickle and everything else
+        result_serializer="json",
+        task_ignore_result=True,  # outcomes live in the store, not in a result backend
+        worker_prefetch_multiplier=1,  # a long try must not hold messages others could run
+        task_acks_late=False,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_default_queue="default",
+        worker_soft_shutdown_timeout=settings.kill_grace_seconds,
+        # Redis: a message not acknowledged within this time is delivered again; harmless
+        # (queued -> running admits one), and tries are acknowledged when they start.
+        broker_transport_options={"visibility_timeout": 3600},
+    )
+    app.conveyor_settings = settings  # type: ignore[attr-defined]
+    app.task(name=RUN_TRY, bind=True)(_run_try)
+    app.steps["worker"].add(TryHeartbeat)
+    return app
+
+
+def send_try(app: Celery, work: QueuedTry) -> None:
+    """Publish one try on its queue. Celery's hard limit backs up our own timeout."""
+    options: dict[str, Any] = {"queue": work.queue}
+    if work.timeout_seconds is not None:
+        grace = app.conveyor_settings.kill_grace_seconds  # type: ignore[attr-defined]
+        options["time_limit"] = work.timeout_seconds + 2 * grace + 5
+    app.send_task(RUN_TRY, args=[work.ti_id, work.try_number], **options)
+
+
+_runner: TryRunner | None = None
+
+
+@worker_process_init.connect
+def _forget_inherited_runner(**_: Any) -> None:
+    global _runner
+    _runner = None  # a pool child makes its own connections; never share the parent's
+
+
+def _run_try(task: Any, ti_id: int, try_number: int) -> None:
+    global _runner
+    if _runner is None:
+        settings: Settings = task.app.conveyor_settings
+        _runner = TryRunner(settings, Store(settings.db_url), in_process_timeouts=True)
+    result = _runner.run(ti_id, try_number)
+    for work in result.queued:  # the fast path: downstream tries go out at once
+        send_try(task.app, work)
+
+
+class TryHeartbeat(bootsteps.StartStopStep):
+    """In the worker's main process: heartbeat running tries and this worker's own row."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.tref: Any = None
+        self.store: Store | None = None
+
+    def start(self, parent: Any) -> None:
+        settings: Settings = parent.app.conveyor_settings
+        self.store = Store(settings.db_url)
+        self.started_at = utcnow()
+        self.queues = (
+            sorted(q.name for q in parent.app.amqp.queues.consume_from.values())
+            if parent.app.amqp.queues.consume_from
+            else ["default"]
+        )
+        self.beat(parent)
+        self.tref = parent.timer.call_repeatedly(
+            settings.heartbeat_seconds, self.beat, (parent,), priority=10
+        )
+
+    def beat(self, parent: Any) -> None:
+        from celery.worker import state
+
+        running = [
+            int(req.args[0])
+            for req in list(state.active_requests)
+            if req.task_name == RUN_TRY and req.args
+        ]
+        assert self.store is not None
+        try:
+            with self.store.write() as conn:
+                transitions.heartbeat(conn, running)
+                upsert(
+                    conn,
+                    worker,
+                    {
+                        "hostname": parent.hostname,
+                        "queues": self.queues,
+                        "concurrency": parent.concurrency,
+                        "pid": os.getpid(),
+                        "started_at": self.started_at,
+                        "heartbeat_at": utcnow(),
+                        "running": running,
+                        "stopped_at": None,
+                    },
+                    key=["hostname"],
+                )
+        except Exception:  # a store hiccup must not kill the worker; the next beat retries
+            log.exception("worker heartbeat failed")
+
+    def stop(self, parent: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+        if self.store is not None:
+            with self.store.write() as conn:
+                conn.execute(
+                    worker.update()
+                    .where(worker.c.hostname == parent.hostname)
+                    .values(stopped_at=utcnow())
+                )
+
+
+def app_from_environment() -> Celery:
+    """The app a `celery -A conveyor.worker.celery_app` process or Flower loads."""
+    return make_app(load_config().settings)
+
+
+@worker_shutdown.connect
+def _log_shutdown(**_: Any) -> None:
+    log.info("conveyor worker stopped")
