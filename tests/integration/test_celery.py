@@ -14,14 +14,15 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import func, select
 
-from conftest import make_settings, runs_finished
+from conftest import describe_runs, make_settings, runs_finished
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
@@ -58,6 +59,38 @@ ROUTED = """
 """
 
 
+FAULTS = """
+    import os
+    import time
+    from datetime import timedelta
+    from conveyor import DAG, task
+
+    with DAG("faults") as dag:
+        @task(retries=1, retry_delay=0)
+        def survives_a_lost_worker(ti=None):
+            if ti.try_number == 1:
+                time.sleep(120)  # the worker running this is killed meanwhile
+            return os.environ["TEST_WORKER"]
+
+        survives_a_lost_worker()
+
+    with DAG("lonely") as lonely:
+        @task(queue="nobody")
+        def waits_for_a_worker():
+            return os.environ["TEST_WORKER"]
+
+        waits_for_a_worker()
+
+    with DAG("too_slow") as too_slow:
+        @task(execution_timeout=timedelta(seconds=1))
+        def sleeps():
+            print("starting a long sleep")
+            time.sleep(30)
+
+        sleeps()
+"""
+
+
 def _reachable(url: str) -> bool:
     parsed = urlparse(url)
     try:
@@ -81,10 +114,17 @@ def broker_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@dataclass
+class Cluster:
+    settings: Settings
+    logs: dict[str, Path]
+    workers: dict[str, subprocess.Popen[bytes]]
+    start_worker: Callable[[str, str], subprocess.Popen[bytes]]
+    env: dict[str, str]
+
+
 @pytest.fixture
-def cluster(
-    tmp_path: Path, pg_database_url: str, broker_url: str
-) -> Iterator[tuple[Settings, dict[str, Path]]]:
+def cluster(tmp_path: Path, pg_database_url: str, broker_url: str) -> Iterator[Cluster]:
     """Settings for a Celery cluster, and two running workers: w_default and w_etl."""
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -93,6 +133,7 @@ def cluster(
     (dags / "data").mkdir()
     (dags / "data" / "orders.csv").write_text((EXAMPLES / "data" / "orders.csv").read_text())
     (dags / "routed.py").write_text(textwrap.dedent(ROUTED))
+    (dags / "faults.py").write_text(textwrap.dedent(FAULTS))
     settings = make_settings(
         tmp_path, dags, pg_database_url, executor="celery", broker_url=broker_url
     )
@@ -105,31 +146,37 @@ def cluster(
         "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
         "CONVEYOR_EXAMPLE_OUTPUT": str(tmp_path / "out" / "orders.db"),
     }
-    logs = {name: tmp_path / f"{name}.log" for name in ("w_default", "w_etl")}
-    workers = []
-    handles = [logs[name].open("w") for name in logs]
-    for (name, queue), handle in zip(
-        (("w_default", "default"), ("w_etl", "etl")), handles, strict=True
-    ):
-        workers.append(
-            subprocess.Popen(
-                [CONVEYOR, "worker", "-q", queue, "-c", "2", "-n", f"{name}@test"],
-                env={**env, "TEST_WORKER": name},
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-            )
+    logs: dict[str, Path] = {}
+    workers: dict[str, subprocess.Popen[bytes]] = {}
+    handles = []
+
+    def start_worker(name: str, queue: str) -> subprocess.Popen[bytes]:
+        logs[name] = tmp_path / f"{name}.log"
+        handle = logs[name].open("w")
+        handles.append(handle)
+        workers[name] = subprocess.Popen(
+            [CONVEYOR, "worker", "-q", queue, "-c", "2", "-n", f"{name}@test"],
+            env={**env, "TEST_WORKER": name},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a test can kill it whole
         )
+        _wait_for_workers(settings, {f"{name}@test"})
+        return workers[name]
+
     try:
-        _wait_for_workers(settings, {"w_default@test", "w_etl@test"})
-        yield settings, logs
+        start_worker("w_default", "default")
+        start_worker("w_etl", "etl")
+        yield Cluster(settings, logs, workers, start_worker, env)
     finally:
-        for process in workers:
-            process.send_signal(signal.SIGTERM)
-        for process in workers:
+        for process in workers.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in workers.values():
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         for handle in handles:
             handle.close()
@@ -161,8 +208,8 @@ def _run(settings: Settings, store: Store, run_pks: list[int], limit: float = 60
     assert done(), f"runs {run_pks} did not finish within {limit}s"
 
 
-def test_examples_and_routing_on_real_workers(cluster: tuple[Settings, dict[str, Path]]) -> None:
-    settings, _ = cluster
+def test_examples_and_routing_on_real_workers(cluster: Cluster) -> None:
+    settings = cluster.settings
     store = Store(settings.db_url)
     try:
         DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
@@ -220,10 +267,8 @@ def _queued_try(store: Store) -> QueuedTry:
     )
 
 
-def test_duplicate_message_starts_once_and_pickle_is_refused(
-    cluster: tuple[Settings, dict[str, Path]],
-) -> None:
-    settings, logs = cluster
+def test_duplicate_message_starts_once_and_pickle_is_refused(cluster: Cluster) -> None:
+    settings, logs = cluster.settings, cluster.logs
     store = Store(settings.db_url)
     try:
         DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
@@ -263,3 +308,113 @@ def test_duplicate_message_starts_once_and_pickle_is_refused(
         assert "pickle" in logs["w_default"].read_text()  # and the worker said why
     finally:
         store.dispose()
+
+
+def _state_of(store: Store, dag_id: str, task_id: str) -> str:
+    with store.read() as conn:
+        state = conn.execute(
+            select(task_instance.c.state).where(
+                task_instance.c.dag_id == dag_id, task_instance.c.task_id == task_id
+            )
+        ).scalar()
+    return state or "absent"
+
+
+def _wait(condition: Callable[[], bool], limit: float, what: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {limit}s")
+
+
+def _wait_state(store: Store, dag_id: str, task_id: str, state: str, limit: float) -> float:
+    try:
+        return _wait(
+            lambda: _state_of(store, dag_id, task_id) == state,
+            limit,
+            f"{dag_id}.{task_id} reaching {state}",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the store holds:\n{describe_runs(store)}") from None
+
+
+def _scheduler(cluster: Cluster, tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **cluster.env,
+        "CONVEYOR_EXECUTOR": "celery",
+        "CONVEYOR_SCHEDULER_LOOP_SECONDS": "0.2",
+        "CONVEYOR_ZOMBIE_AFTER_SECONDS": "4",
+        "CONVEYOR_REQUEUE_AFTER_SECONDS": "3",
+    }
+    with (tmp_path / "s.log").open("w") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [CONVEYOR, "scheduler"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def test_faults_killed_worker_lost_message_and_timeout(cluster: Cluster, tmp_path: Path) -> None:
+    store = Store(cluster.settings.db_url)
+    scheduler = _scheduler(cluster, tmp_path)
+    try:
+        DagFileProcessor(store, cluster.settings.dags_path, timeout=10, scan_every=1).sync()
+        with store.write() as conn:
+            for dag_id in ("faults", "lonely"):
+                runs.create_manual_run(conn, dag_id, created_by="test")
+
+        # A worker dies (SIGKILL to it and its pool) in the middle of a try: the try is
+        # found lost and retried on another worker.
+        _wait_state(store, "faults", "survives_a_lost_worker", "running", 30)
+        os.killpg(cluster.workers["w_default"].pid, signal.SIGKILL)
+        cluster.workers["w_default"].wait()
+        cluster.start_worker("w_default2", "default")
+        _wait_state(store, "faults", "survives_a_lost_worker", "success", 60)
+        with store.write() as conn:  # now that no worker will be killed under it
+            runs.create_manual_run(conn, "too_slow", created_by="test")
+
+        # The broker loses a message (its queue purged before any worker took it): the
+        # scheduler sends it again, and the timeline says so.
+        _wait_state(store, "lonely", "waits_for_a_worker", "queued", 30)
+        app = make_app(cluster.settings)
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_declare("nobody", durable=True, auto_delete=False)
+            conn.default_channel.queue_purge("nobody")
+        cluster.start_worker("w_nobody", "nobody")
+        waited = _wait_state(store, "lonely", "waits_for_a_worker", "success", 60)
+
+        _wait_state(store, "too_slow", "sleeps", "failed", 60)
+        with store.read() as conn:
+            tries = {
+                (r.task_id, r.try_number): r
+                for r in conn.execute(
+                    select(
+                        task_instance.c.task_id,
+                        task_try.c.try_number,
+                        task_try.c.exit_kind,
+                        task_try.c.error,
+                        task_try.c.state,
+                    ).join(task_instance, task_instance.c.id == task_try.c.ti_id)
+                )
+            }
+            kinds = set(
+                conn.execute(
+                    select(task_event.c.kind)
+                    .join(task_instance, task_instance.c.id == task_event.c.ti_id)
+                    .where(task_instance.c.task_id == "waits_for_a_worker")
+                ).scalars()
+            )
+            values = dict(conn.execute(select(xcom.c.task_id, xcom.c.value)).all())
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        scheduler.wait(timeout=30)
+        store.dispose()
+
+    lost = tries[("survives_a_lost_worker", 1)]
+    assert lost.exit_kind == "heartbeat" and "lost" in lost.error
+    assert tries[("survives_a_lost_worker", 2)].state == "success"
+    assert values["survives_a_lost_worker"] == "w_default2"
+    assert "requeued" in kinds and values["waits_for_a_worker"] == "w_nobody"
+    assert waited < 30
+    slow = tries[("sleeps", 1)]
+    assert slow.exit_kind == "timeout" and "execution_timeout of 1s exceeded" in slow.error

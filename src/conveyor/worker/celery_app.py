@@ -41,6 +41,7 @@ def make_app(settings: Settings) -> Celery:
         task_acks_late=False,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,  # a try's output goes to its own log file, unwrapped
         task_default_queue="default",
         worker_soft_shutdown_timeout=settings.kill_grace_seconds,
         # Redis: a message not acknowledged within this time is delivered again; harmless
