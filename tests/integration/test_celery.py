@@ -81,6 +81,21 @@ FAULTS = """
 
         waits_for_a_worker()
 
+    with DAG("shutdown") as shutdown:
+        @task(retries=1, retry_delay=0)
+        def cut_off(ti=None):
+            if ti.try_number == 1:
+                time.sleep(120)  # longer than the worker's grace period
+            return os.environ["TEST_WORKER"]
+
+        @task
+        def quick_enough():
+            time.sleep(0.5)  # finishes within the grace period
+            return os.environ["TEST_WORKER"]
+
+        cut_off()
+        quick_enough()
+
     with DAG("too_slow") as too_slow:
         @task(execution_timeout=timedelta(seconds=1))
         def sleeps():
@@ -144,6 +159,7 @@ def cluster(tmp_path: Path, pg_database_url: str, broker_url: str) -> Iterator[C
         "CONVEYOR_DATABASE_URL": pg_database_url,
         "CONVEYOR_BROKER_URL": broker_url,
         "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
+        "CONVEYOR_KILL_GRACE_SECONDS": "1",
         "CONVEYOR_EXAMPLE_OUTPUT": str(tmp_path / "out" / "orders.db"),
     }
     logs: dict[str, Path] = {}
@@ -418,3 +434,38 @@ def test_faults_killed_worker_lost_message_and_timeout(cluster: Cluster, tmp_pat
     assert waited < 30
     slow = tries[("sleeps", 1)]
     assert slow.exit_kind == "timeout" and "execution_timeout of 1s exceeded" in slow.error
+
+
+def test_sigterm_lets_short_tries_finish_and_hands_the_rest_back(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    store = Store(cluster.settings.db_url)
+    scheduler = _scheduler(cluster, tmp_path)
+    try:
+        DagFileProcessor(store, cluster.settings.dags_path, timeout=10, scan_every=1).sync()
+        with store.write() as conn:
+            runs.create_manual_run(conn, "shutdown", created_by="test")
+        _wait_state(store, "shutdown", "cut_off", "running", 30)
+        _wait_state(store, "shutdown", "quick_enough", "running", 30)
+        worker = cluster.workers["w_default"]
+        stopping = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        stopped_after = time.monotonic() - stopping
+        cluster.start_worker("w_default2", "default")
+        _wait_state(store, "shutdown", "cut_off", "success", 60)
+        with store.read() as conn:
+            values = dict(conn.execute(select(xcom.c.task_id, xcom.c.value)).all())
+            quick_tries = conn.execute(
+                select(func.count())
+                .select_from(task_try)
+                .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+                .where(task_instance.c.task_id == "quick_enough")
+            ).scalar()
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        scheduler.wait(timeout=30)
+        store.dispose()
+    assert stopped_after < 15  # grace (1 s in these tests) plus Celery's own stop
+    assert values["quick_enough"] == "w_default" and quick_tries == 1  # finished, not rerun
+    assert values["cut_off"] == "w_default2"  # handed back and retried on another worker

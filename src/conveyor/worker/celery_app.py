@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from typing import Any
 
 from celery import Celery, bootsteps
-from celery.signals import worker_process_init, worker_shutdown
+from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
 
 from conveyor.config import Settings, load_config
 from conveyor.scheduler.progress import QueuedTry
@@ -28,6 +30,8 @@ from conveyor.worker.runner import TryRunner
 log = logging.getLogger(__name__)
 
 RUN_TRY = "conveyor.run_try"
+#: Seconds a warm shutdown lets running tries finish (kill_grace_seconds of the worker's app).
+_shutdown_grace = 5.0
 
 
 def make_app(settings: Settings) -> Celery:
@@ -43,12 +47,13 @@ def make_app(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,  # a try's output goes to its own log file, unwrapped
         task_default_queue="default",
-        worker_soft_shutdown_timeout=settings.kill_grace_seconds,
         # Redis: a message not acknowledged within this time is delivered again; harmless
         # (queued -> running admits one), and tries are acknowledged when they start.
         broker_transport_options={"visibility_timeout": 3600},
     )
     app.conveyor_settings = settings  # type: ignore[attr-defined]
+    global _shutdown_grace
+    _shutdown_grace = settings.kill_grace_seconds
     app.task(name=RUN_TRY, bind=True)(_run_try)
     app.steps["worker"].add(TryHeartbeat)
     return app
@@ -151,6 +156,23 @@ class TryHeartbeat(bootsteps.StartStopStep):
 def app_from_environment() -> Celery:
     """The app a `celery -A conveyor.worker.celery_app` process or Flower loads."""
     return make_app(load_config().settings)
+
+
+@worker_shutting_down.connect
+def _limit_the_wait(how: str = "", **_: Any) -> None:
+    """SIGTERM: take no new tries, let running ones finish within the grace period, then stop.
+
+    Celery's warm shutdown waits for running tasks however long they take; past the grace
+    period we ask for its cold shutdown, which ends the pool. The tries cut off there are
+    found lost by the scheduler (their process is gone, their heartbeat stops) and retried.
+    """
+    if how != "Warm":
+        return
+    grace = _shutdown_grace
+    log.info("warm shutdown: running tries get %.0fs to finish", grace)
+    timer = threading.Timer(grace, os.kill, args=(os.getpid(), signal.SIGQUIT))
+    timer.daemon = True
+    timer.start()
 
 
 @worker_shutdown.connect
