@@ -229,6 +229,10 @@ def test_examples_and_routing_on_real_workers(cluster: Cluster) -> None:
     store = Store(settings.db_url)
     try:
         DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+        # Change the file after it was parsed: the runs pinned the parsed version, so the
+        # workers must take that one from the store by its hash, not this file from disk.
+        routed_file = settings.dags_path / "routed.py"
+        routed_file.write_text(routed_file.read_text().replace('"TEST_WORKER"', '"NOPE"'))
         with store.write() as conn:
             run_pks = [
                 runs.create_manual_run(conn, dag_id, created_by="test")
@@ -252,6 +256,8 @@ def test_examples_and_routing_on_real_workers(cluster: Cluster) -> None:
             "routed": "success",
         }
         assert routed == ["w_etl", "w_default"]  # each task ran on the worker of its queue
+        cached = list((settings.home / "code").glob("*/routed.py"))
+        assert cached and '"TEST_WORKER"' in cached[0].read_text()  # the pinned source
         assert worker_pids and worker_pids >= 2
     finally:
         store.dispose()
@@ -469,3 +475,33 @@ def test_sigterm_lets_short_tries_finish_and_hands_the_rest_back(
     assert stopped_after < 15  # grace (1 s in these tests) plus Celery's own stop
     assert values["quick_enough"] == "w_default" and quick_tries == 1  # finished, not rerun
     assert values["cut_off"] == "w_default2"  # handed back and retried on another worker
+
+
+def test_flower_starts_on_the_same_broker(cluster: Cluster, tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    port = 5600 + os.getpid() % 300
+    with (tmp_path / "flower.log").open("w") as log:
+        flower = subprocess.Popen(
+            [CONVEYOR, "flower", f"--port={port}", "--address=127.0.0.1"],
+            env={**cluster.env, "FLOWER_UNAUTHENTICATED_API": "true"},  # Flower's API login
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def workers_listed() -> bool:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/workers?refresh=1", timeout=5
+                ) as response:
+                    names = set(json.load(response))
+            except OSError:
+                return False
+            return {"w_default@test", "w_etl@test"} <= names
+
+        _wait(workers_listed, 40, "Flower listing both workers")
+    finally:
+        flower.send_signal(signal.SIGTERM)
+        flower.wait(timeout=30)
