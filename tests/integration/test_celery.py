@@ -96,6 +96,15 @@ FAULTS = """
         cut_off()
         quick_enough()
 
+    with DAG("wide", max_active_tasks=50) as wide:
+        @task
+        def nap(i):
+            time.sleep(0.5)
+            return i
+
+        for i in range(6):
+            nap.override(task_id=f"nap_{i}")(i)
+
     with DAG("too_slow") as too_slow:
         @task(execution_timeout=timedelta(seconds=1))
         def sleeps():
@@ -134,7 +143,7 @@ class Cluster:
     settings: Settings
     logs: dict[str, Path]
     workers: dict[str, subprocess.Popen[bytes]]
-    start_worker: Callable[[str, str], subprocess.Popen[bytes]]
+    start_worker: Callable[..., subprocess.Popen[bytes]]
     env: dict[str, str]
 
 
@@ -166,13 +175,13 @@ def cluster(tmp_path: Path, pg_database_url: str, broker_url: str) -> Iterator[C
     workers: dict[str, subprocess.Popen[bytes]] = {}
     handles = []
 
-    def start_worker(name: str, queue: str) -> subprocess.Popen[bytes]:
+    def start_worker(name: str, queue: str, **extra_env: str) -> subprocess.Popen[bytes]:
         logs[name] = tmp_path / f"{name}.log"
         handle = logs[name].open("w")
         handles.append(handle)
         workers[name] = subprocess.Popen(
             [CONVEYOR, "worker", "-q", queue, "-c", "2", "-n", f"{name}@test"],
-            env={**env, "TEST_WORKER": name},
+            env={**env, "TEST_WORKER": name, **extra_env},
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: a test can kill it whole
@@ -505,3 +514,30 @@ def test_flower_starts_on_the_same_broker(cluster: Cluster, tmp_path: Path) -> N
     finally:
         flower.send_signal(signal.SIGTERM)
         flower.wait(timeout=30)
+
+
+def test_parallelism_caps_tries_in_flight_across_the_cluster(cluster: Cluster) -> None:
+    # Four worker slots on the queue, and every process configured with parallelism 2.
+    cluster.workers["w_default"].send_signal(signal.SIGTERM)
+    cluster.workers["w_default"].wait(timeout=30)
+    for name in ("w_cap1", "w_cap2"):
+        cluster.start_worker(name, "default", CONVEYOR_PARALLELISM="2")
+    settings = cluster.settings.model_copy(update={"parallelism": 2})
+    store = Store(settings.db_url)
+    try:
+        DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+        with store.write() as conn:
+            run_pk = runs.create_manual_run(conn, "wide", created_by="test")
+        assert run_pk is not None
+        _run(settings, store, [run_pk])
+        with store.read() as conn:
+            spans = conn.execute(
+                select(task_try.c.start_date, task_try.c.end_date)
+                .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+                .where(task_instance.c.run_pk == run_pk)
+            ).all()
+    finally:
+        store.dispose()
+    assert len(spans) == 6
+    most = max(sum(1 for o in spans if o.start_date <= s.start_date < o.end_date) for s in spans)
+    assert most <= 2  # four worker slots were free, but parallelism said two

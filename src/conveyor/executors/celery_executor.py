@@ -15,7 +15,8 @@ from kombu.exceptions import OperationalError as BrokerError
 from conveyor.config import Settings
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
-from conveyor.scheduler.progress import QueuedTry
+from conveyor.scheduler.progress import QueuedTry, in_flight
+from conveyor.store.engine import Store
 from conveyor.worker.celery_app import make_app, send_try
 
 log = logging.getLogger(__name__)
@@ -26,9 +27,10 @@ class BrokerUnavailable(ConveyorError):
 
 
 class CeleryExecutor(Executor):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.app = make_app(settings)
+        self.store = store or Store(settings.db_url)
 
     def start(self) -> None:
         try:
@@ -60,7 +62,14 @@ class CeleryExecutor(Executor):
         return False
 
     def free_slots(self) -> int:
-        return self.settings.parallelism
+        """``parallelism`` caps the tries in flight across the cluster (queued or running).
+
+        Without a cap, tries would wait in the broker behind busy workers, and those waiting
+        past ``requeue_after_seconds`` would be published again for nothing.
+        """
+        with self.store.read() as conn:
+            busy = in_flight(conn)
+        return max(self.settings.parallelism - busy, 0)
 
     def stop(self, grace: float) -> None:
-        pass
+        self.store.dispose()

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from conveyor.loading.serialize import SerializedDag
 from conveyor.scheduler.planning import plan_run
-from conveyor.states import OCCUPYING, RunState, TaskState
+from conveyor.states import IN_FLIGHT, OCCUPYING, RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.tables import dag, dag_run, task_instance, utcnow
@@ -81,9 +81,20 @@ class Advance:
 
 
 def advance_run(
-    conn: Connection, run_pk: int, actor: Actor, *, queue_ready: bool, now: datetime | None = None
+    conn: Connection,
+    run_pk: int,
+    actor: Actor,
+    *,
+    queue_ready: bool,
+    parallelism: int | None = None,
+    now: datetime | None = None,
 ) -> Advance:
-    """Apply the plan for one running run; queue what became ready if ``queue_ready``."""
+    """Apply the plan for one running run; queue what became ready if ``queue_ready``.
+
+    ``parallelism`` caps the tries in flight (queued or running) across the store: the fast
+    path queues only into the room left, and the scheduler loop hands out the rest as tries
+    finish, so a wide fan-out never floods the executor or the broker.
+    """
     now = now or utcnow()
     run = runs.get_run(conn, run_pk, lock=True)
     if run.state is not RunState.RUNNING:
@@ -121,7 +132,10 @@ def advance_run(
             values={"end_date": now, "note": plan.run_reason},
         )
         return Advance([], plan.run_state)
-    queued = queue_scheduled(conn, run, structure, list(tis.values()), actor) if queue_ready else []
+    queued: list[QueuedTry] = []
+    if queue_ready:
+        room = None if parallelism is None else parallelism - in_flight(conn)
+        queued = queue_scheduled(conn, run, structure, list(tis.values()), actor, limit=room)
     return Advance(queued, None)
 
 
@@ -147,6 +161,15 @@ def _bumped(ti: TiRow, state: TaskState) -> TiRow:
         retry_at=None,
         queue=ti.queue,
         priority_weight=ti.priority_weight,
+    )
+
+
+def in_flight(conn: Connection) -> int:
+    """Tries queued or running, in every run of every DAG."""
+    return int(
+        conn.execute(
+            select(func.count()).where(task_instance.c.state.in_([s.value for s in IN_FLIGHT]))
+        ).scalar_one()
     )
 
 

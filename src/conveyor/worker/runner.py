@@ -243,7 +243,13 @@ class TryRunner:
                 upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value)
                 if chosen is not None:
                     self._skip_unchosen(conn, run_pk, task_id, chosen)
-            advance = advance_run(conn, run_pk, self.actor, queue_ready=True)
+            advance = advance_run(
+                conn,
+                run_pk,
+                self.actor,
+                queue_ready=True,
+                parallelism=self.settings.parallelism,
+            )
         return TryResult(
             started=True, state=outcome.state, queued=advance.queued, error=outcome.error
         )
@@ -355,5 +361,11 @@ def fail_from_outside(
             conn, ti_id, try_number, outcome, runner.actor, expected=expected
         ):
             return TryResult(started=True, state=None)
-        advance = advance_run(conn, row.run_pk, runner.actor, queue_ready=True)
+        advance = advance_run(
+            conn,
+            row.run_pk,
+            runner.actor,
+            queue_ready=True,
+            parallelism=runner.settings.parallelism,
+        )
     return TryResult(started=True, state=outcome.state, queued=advance.queued, error=error)
