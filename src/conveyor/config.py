@@ -31,7 +31,7 @@ class Settings(BaseModel):
     database_url: str | None = Field(default=None, description="default: sqlite at $home")
     executor: Literal["local", "celery"] = "local"
     broker_url: str = "redis://127.0.0.1:6379/0"
-    parallelism: int = Field(default=8, ge=1, description="tries running at once per executor")
+    parallelism: int = Field(default=8, ge=1, description="tries queued or running at once")
     log_folder: Path | None = Field(default=None, description="default: $home/logs")
     scheduler_loop_seconds: float = Field(default=1.0, gt=0, le=60)
     dag_scan_seconds: float = Field(
