@@ -236,6 +236,7 @@ class TryRunner:
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction."""
         with self.store.write() as conn:
+            runs.get_run(conn, run_pk, lock=True)  # see scheduler.progress: one fast path at a time
             if not transitions.finish(conn, ti_id, try_number, outcome, self.actor):
                 return TryResult(started=True, state=None)  # a timeout or a person got there first
             if outcome.state is TaskState.SUCCESS:
@@ -355,6 +356,7 @@ def fail_from_outside(
         try_number, row.max_tries, task.retry_delay_for(try_number), exit_kind, error
     )
     with runner.store.write() as conn:
+        runs.get_run(conn, row.run_pk, lock=True)
         if not transitions.finish(
             conn, ti_id, try_number, outcome, runner.actor, expected=expected
         ):
