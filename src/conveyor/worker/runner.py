@@ -236,7 +236,10 @@ class TryRunner:
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction."""
         with self.store.write() as conn:
-            runs.get_run(conn, run_pk, lock=True)  # see scheduler.progress: one fast path at a time
+            # Lock the run before anything else in this transaction. The XCom insert below takes
+            # a foreign-key share lock on the run row; two tries of a run finishing at once
+            # would each hold that share lock and then deadlock on advance_run's FOR UPDATE.
+            runs.get_run(conn, run_pk, lock=True)
             if not transitions.finish(conn, ti_id, try_number, outcome, self.actor):
                 return TryResult(started=True, state=None)  # a timeout or a person got there first
             if outcome.state is TaskState.SUCCESS:
@@ -356,7 +359,7 @@ def fail_from_outside(
         try_number, row.max_tries, task.retry_delay_for(try_number), exit_kind, error
     )
     with runner.store.write() as conn:
-        runs.get_run(conn, row.run_pk, lock=True)
+        runs.get_run(conn, row.run_pk, lock=True)  # first: see TryRunner.record
         if not transitions.finish(
             conn, ti_id, try_number, outcome, runner.actor, expected=expected
         ):
