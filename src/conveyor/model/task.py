@@ -37,8 +37,14 @@ SCHEDULING_FIELDS = (
 )
 
 
-@functools.cache  # per class: signatures do not change, and a DAG builds many operators
+#: Per class: signatures do not change, and a DAG builds many operators of each class.
+_ACCEPTED: dict[type, frozenset[str]] = {}
+
+
 def _accepted_arguments(cls: type) -> frozenset[str]:
+    cached = _ACCEPTED.get(cls)
+    if cached is not None:
+        return cached
     names: set[str] = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
@@ -50,7 +56,8 @@ def _accepted_arguments(cls: type) -> frozenset[str]:
             for name, p in inspect.signature(init).parameters.items()
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name != "self"
         )
-    return frozenset(names)
+    _ACCEPTED[cls] = frozenset(names)
+    return _ACCEPTED[cls]
 
 
 def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
