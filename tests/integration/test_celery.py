@@ -82,7 +82,7 @@ FAULTS = """
         waits_for_a_worker()
 
     with DAG("shutdown") as shutdown:
-        @task(retries=1, retry_delay=0)
+        @task(retries=0)  # a shutdown must not use up retries it does not have
         def cut_off(ti=None):
             if ti.try_number == 1:
                 time.sleep(120)  # longer than the worker's grace period
@@ -471,6 +471,11 @@ def test_sigterm_lets_short_tries_finish_and_hands_the_rest_back(
         _wait_state(store, "shutdown", "cut_off", "success", 60)
         with store.read() as conn:
             values = dict(conn.execute(select(xcom.c.task_id, xcom.c.value)).all())
+            first = conn.execute(
+                select(task_try.c.exit_kind, task_try.c.state, task_try.c.error)
+                .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+                .where(task_instance.c.task_id == "cut_off", task_try.c.try_number == 1)
+            ).one()
             quick_tries = conn.execute(
                 select(func.count())
                 .select_from(task_try)
@@ -484,6 +489,8 @@ def test_sigterm_lets_short_tries_finish_and_hands_the_rest_back(
     assert stopped_after < 15  # grace (1 s in these tests) plus Celery's own stop
     assert values["quick_enough"] == "w_default" and quick_tries == 1  # finished, not rerun
     assert values["cut_off"] == "w_default2"  # handed back and retried on another worker
+    assert (first.exit_kind, first.state) == ("signal", "up_for_retry")
+    assert "handed back" in first.error
 
 
 def test_flower_starts_on_the_same_broker(cluster: Cluster, tmp_path: Path) -> None:

@@ -372,6 +372,23 @@ def _finish_message(outcome: Outcome) -> str:
     return text
 
 
+def hand_back(conn: Connection, ti_id: int, try_number: int, reason: str, actor: Actor) -> bool:
+    """running -> up_for_retry for a try its worker gave up on (shutdown), not its own fault.
+
+    The task is granted one more try, so a deploy or a scale-down never uses up its retries.
+    """
+    now = utcnow()
+    outcome = Outcome(TaskState.UP_FOR_RETRY, "signal", reason, retry_at=now)
+    if not finish(conn, ti_id, try_number, outcome, actor):
+        return False
+    conn.execute(
+        update(task_instance)
+        .where(task_instance.c.id == ti_id, task_instance.c.try_number == try_number)
+        .values(max_tries=task_instance.c.max_tries + 1)
+    )
+    return True
+
+
 def heartbeat(conn: Connection, ti_ids: list[int]) -> None:
     """Refresh the heartbeat of running tries this process supervises."""
     if ti_ids:

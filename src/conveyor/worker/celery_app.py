@@ -18,13 +18,14 @@ from typing import Any
 
 from celery import Celery, bootsteps
 from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
+from sqlalchemy import select
 
 from conveyor.config import Settings, load_config
 from conveyor.scheduler.progress import QueuedTry
-from conveyor.store import transitions
+from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.sql import upsert
-from conveyor.store.tables import utcnow, worker
+from conveyor.store.tables import task_instance, utcnow, worker
 from conveyor.worker.runner import TryRunner
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 RUN_TRY = "conveyor.run_try"
 #: Seconds a warm shutdown lets running tries finish (kill_grace_seconds of the worker's app).
 _shutdown_grace = 5.0
+_settings: Settings | None = None  # the settings of this worker process's app
 
 
 def make_app(settings: Settings) -> Celery:
@@ -52,8 +54,9 @@ def make_app(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": 3600},
     )
     app.conveyor_settings = settings  # type: ignore[attr-defined]
-    global _shutdown_grace
+    global _shutdown_grace, _settings
     _shutdown_grace = settings.kill_grace_seconds
+    _settings = settings
     app.task(name=RUN_TRY, bind=True)(_run_try)
     app.steps["worker"].add(TryHeartbeat)
     return app
@@ -162,17 +165,52 @@ def app_from_environment() -> Celery:
 def _limit_the_wait(how: str = "", **_: Any) -> None:
     """SIGTERM: take no new tries, let running ones finish within the grace period, then stop.
 
-    Celery's warm shutdown waits for running tasks however long they take; past the grace
-    period we ask for its cold shutdown, which ends the pool. The tries cut off there are
-    found lost by the scheduler (their process is gone, their heartbeat stops) and retried.
+    Celery's warm shutdown waits for running tasks however long they take. Past the grace
+    period the worker hands the tries still running back (up for retry at once, without using
+    one of the task's retries), then asks for Celery's cold shutdown, which ends the pool.
     """
     if how != "Warm":
         return
-    grace = _shutdown_grace
-    log.info("warm shutdown: running tries get %.0fs to finish", grace)
-    timer = threading.Timer(grace, os.kill, args=(os.getpid(), signal.SIGQUIT))
+    log.info("warm shutdown: running tries get %.0fs to finish", _shutdown_grace)
+    timer = threading.Timer(_shutdown_grace, _hand_back_and_stop)
     timer.daemon = True
     timer.start()
+
+
+def _hand_back_and_stop() -> None:
+    from celery.worker import state
+
+    running = [
+        (int(req.args[0]), int(req.args[1]))
+        for req in list(state.active_requests)
+        if req.task_name == RUN_TRY and len(req.args) >= 2
+    ]
+    if running and _settings is not None:
+        store = Store(_settings.db_url, pool=False)
+        actor = transitions.Actor(f"worker@{os.uname().nodename}:{os.getpid()}")
+        try:
+            for ti_id, try_number in running:
+                with store.write() as conn:
+                    runs.get_run(conn, _run_of(conn, ti_id), lock=True)
+                    transitions.hand_back(
+                        conn,
+                        ti_id,
+                        try_number,
+                        f"the worker shut down before the try finished (grace "
+                        f"{_shutdown_grace:g}s); handed back for another worker",
+                        actor,
+                    )
+        except Exception:  # stopping must go on even if the store is unreachable
+            log.exception("could not hand back the running tries")
+        finally:
+            store.dispose()
+    os.kill(os.getpid(), signal.SIGQUIT)
+
+
+def _run_of(conn: Any, ti_id: int) -> int:
+    return int(
+        conn.execute(select(task_instance.c.run_pk).where(task_instance.c.id == ti_id)).scalar_one()
+    )
 
 
 @worker_shutdown.connect
