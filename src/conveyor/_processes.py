@@ -93,3 +93,13 @@ def warm_up() -> None:
     """Start the fork server now, so its one-time import cost is not paid by the first child."""
     fork_context()
     multiprocessing.forkserver.ensure_running()
+
+
+def adopt_environment(environ: dict[str, str]) -> None:
+    """In a child: take the parent's current environment.
+
+    A fork server child inherits the environment the server started with, not the one its
+    parent has now; DAG files and tasks must see the latter, as after a plain fork.
+    """
+    os.environ.clear()
+    os.environ.update(environ)

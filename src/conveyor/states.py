@@ -35,16 +35,10 @@ class RunState(StrEnum):
 FINISHED: frozenset[TaskState] = frozenset(
     {TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED, TaskState.UPSTREAM_FAILED}
 )
-#: States in which a process owns, or is about to own, the task instance.
+#: A process owns, or is about to own, the task instance; these count towards
+#: max_active_tasks and parallelism.
 IN_FLIGHT: frozenset[TaskState] = frozenset({TaskState.QUEUED, TaskState.RUNNING})
-#: States that count towards max_active_tasks and parallelism.
-OCCUPYING: frozenset[TaskState] = frozenset(
-    {TaskState.SCHEDULED, TaskState.QUEUED, TaskState.RUNNING}
-)
-#: Not finished: the run is still going while any task instance is in one of these.
-UNFINISHED: frozenset[TaskState] = frozenset(set(TaskState) - FINISHED)
 #: Upstream states that count as "failed" for trigger rules.
 FAILED_LIKE: frozenset[TaskState] = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED})
 
 RUN_FINISHED: frozenset[RunState] = frozenset({RunState.SUCCESS, RunState.FAILED})
-RUN_ACTIVE: frozenset[RunState] = frozenset({RunState.QUEUED, RunState.RUNNING})

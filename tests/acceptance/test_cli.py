@@ -39,6 +39,13 @@ def conveyor(
     )
 
 
+def background(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """A long-running `conveyor` command, its output collected for the test to read."""
+    return subprocess.Popen(
+        [CONVEYOR, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
 def write_dag(env: dict[str, str], name: str, body: str) -> Path:
     path = Path(env["CONVEYOR_DAGS_FOLDER"]) / name
     path.write_text(textwrap.dedent(body))
@@ -135,13 +142,7 @@ def test_trigger_scheduler_show_why_logs(env: dict[str, str]) -> None:
     bad_conf = conveyor(env, "dags", "trigger", "good", "--conf", "{oops")
     assert bad_conf.returncode == 1 and "--conf is not valid JSON" in bad_conf.stderr
 
-    scheduler = subprocess.Popen(
-        [CONVEYOR, "scheduler"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    scheduler = background(env, "scheduler")
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -204,13 +205,7 @@ def test_config_show_says_where_values_come_from(env: dict[str, str], tmp_path: 
 
 
 def test_second_scheduler_on_sqlite_is_refused(env: dict[str, str]) -> None:
-    first = subprocess.Popen(
-        [CONVEYOR, "scheduler"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    first = background(env, "scheduler")
     try:
         time.sleep(2.5)
         second = conveyor(env, "scheduler", timeout=30)
@@ -220,13 +215,7 @@ def test_second_scheduler_on_sqlite_is_refused(env: dict[str, str]) -> None:
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=20)
     # The first one stopped cleanly: a new scheduler may start at once, nothing to delete by hand.
-    again = subprocess.Popen(
-        [CONVEYOR, "scheduler"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    again = background(env, "scheduler")
     time.sleep(2.0)
     assert again.poll() is None
     again.send_signal(signal.SIGTERM)
@@ -235,13 +224,7 @@ def test_second_scheduler_on_sqlite_is_refused(env: dict[str, str]) -> None:
 
 
 def test_new_dag_file_appears_while_standalone_runs(env: dict[str, str]) -> None:
-    process = subprocess.Popen(
-        [CONVEYOR, "standalone"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = background(env, "standalone")
     try:
         time.sleep(2.0)
         write_dag(

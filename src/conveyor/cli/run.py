@@ -25,6 +25,7 @@ from conveyor.cli.common import (
     styled,
     translate_errors,
 )
+from conveyor.config import Settings
 from conveyor.executors.local import LocalExecutor, log_tail
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
@@ -123,8 +124,8 @@ def _table(store: Store, run_pk: int) -> Table:
     return table
 
 
-def _run_live(config: object, store: Store, run_pk: int) -> RunState:
-    scheduler = Scheduler(config, store, LocalExecutor(config), processor=None)  # type: ignore[arg-type]
+def _run_live(config: Settings, store: Store, run_pk: int) -> RunState:
+    scheduler = Scheduler(config, store, LocalExecutor(config), processor=None)
     state = RunState.QUEUED
     started = time.monotonic()
     with Live(

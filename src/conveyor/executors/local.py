@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from conveyor._processes import fork_context, warm_up
+from conveyor._processes import adopt_environment, fork_context, warm_up
 from conveyor.config import Settings
 from conveyor.executors.base import Executor
 from conveyor.scheduler.progress import QueuedTry, queued_tries
@@ -60,10 +60,7 @@ def _child_main(
 ) -> None:
     """Entry point of a try's process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
-    # A forkserver child inherits the environment the fork server started with, not the
-    # scheduler's current one; give the try the latter, as a plain fork would.
-    os.environ.clear()
-    os.environ.update(environ)
+    adopt_environment(environ)
     # A pool made in this process (never inherited across the fork) lets the try's few
     # transactions share one connection instead of opening one each; closed before exit so
     # PostgreSQL sees a clean goodbye rather than a dropped connection.

@@ -20,7 +20,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from conveyor._processes import fork_context
+from conveyor._processes import adopt_environment, fork_context
 from conveyor.exceptions import DagImportError
 from conveyor.loading.importer import looks_like_dag_file
 from conveyor.store import dags as dag_store
@@ -96,10 +96,7 @@ def parse_file(path: str) -> ParsedFile:
 
 
 def _parse_child(path: str, pipe: Pipe, environ: dict[str, str]) -> None:
-    # A fork server child has the environment the server started with; DAG files that read
-    # variables at import time must see the current one.
-    os.environ.clear()
-    os.environ.update(environ)
+    adopt_environment(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pipe.send(parse_file(path))
     pipe.close()

@@ -25,7 +25,8 @@ from conveyor.config import Settings
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.model.schedules import DataInterval
+from conveyor.loading.serialize import SerializedDag
+from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler.progress import QueuedTry, advance_run, queue_scheduled, queued_tries
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
@@ -155,20 +156,43 @@ class Scheduler:
             )
 
     def create_scheduled_runs(self, now: datetime) -> int:
+        """Create the runs schedules call for; a write happens only when there is one to make
+        or a DAG's next run time changed, so an idle loop takes no write lock."""
         created = 0
         with self.store.read() as conn:
             dags = conn.execute(
-                select(dag.c.dag_id, dag.c.version_hash).where(
+                select(dag.c.dag_id, dag.c.version_hash, dag.c.next_run_after).where(
                     dag.c.is_active.is_(True), dag.c.is_paused.is_(False)
                 )
             ).all()
         for row in dags:
+            with self.store.read() as conn:
+                structure = runs.serialized_dag(conn, row.version_hash)
+                due, next_after = self._due_runs(conn, row.dag_id, structure, now)
+            if not due and next_after == row.next_run_after:
+                continue
             with self.store.write() as conn:
-                created += self._create_runs_for(conn, row.dag_id, row.version_hash, now)
+                for info in due:  # a tick another scheduler made already is skipped
+                    runs.create_run(
+                        conn,
+                        dag_id=row.dag_id,
+                        version_hash=row.version_hash,
+                        structure=structure,
+                        run_type="scheduled",
+                        logical_date=info.logical_date,
+                        interval=(info.data_interval.start, info.data_interval.end),
+                        created_by=self.actor.name,
+                    )
+                conn.execute(
+                    update(dag).where(dag.c.dag_id == row.dag_id).values(next_run_after=next_after)
+                )
+            created += len(due)
         return created
 
-    def _create_runs_for(self, conn: Connection, dag_id: str, version: str, now: datetime) -> int:
-        structure = runs.serialized_dag(conn, version)
+    def _due_runs(
+        self, conn: Connection, dag_id: str, structure: SerializedDag, now: datetime
+    ) -> tuple[list[RunInfo], datetime | None]:
+        """The scheduled runs due now (at most a loop's worth) and when the next one is."""
         last = conn.execute(
             select(dag_run.c.data_interval_start, dag_run.c.data_interval_end)
             .where(dag_run.c.dag_id == dag_id, dag_run.c.run_type == "scheduled")
@@ -176,9 +200,8 @@ class Scheduler:
             .limit(1)
         ).first()
         interval = DataInterval(last.data_interval_start, last.data_interval_end) if last else None
-        created = 0
-        next_after = None
-        for _ in range(MAX_NEW_RUNS_PER_LOOP):
+        due: list[RunInfo] = []
+        while len(due) < MAX_NEW_RUNS_PER_LOOP:
             info = structure.schedule.next_run(
                 last=interval,
                 start_date=structure.start_date,
@@ -187,24 +210,12 @@ class Scheduler:
                 now=now,
             )
             if info is None:
-                break
+                return due, None
             if info.run_after > now:
-                next_after = info.run_after
-                break
-            runs.create_run(
-                conn,
-                dag_id=dag_id,
-                version_hash=version,
-                structure=structure,
-                run_type="scheduled",
-                logical_date=info.logical_date,
-                interval=(info.data_interval.start, info.data_interval.end),
-                created_by=self.actor.name,
-            )
-            created += 1
+                return due, info.run_after
+            due.append(info)
             interval = info.data_interval
-        conn.execute(update(dag).where(dag.c.dag_id == dag_id).values(next_run_after=next_after))
-        return created
+        return due, None  # more are due: the next loop makes them
 
     def start_queued_runs(self) -> None:
         with self.store.write() as conn:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from conveyor.loading.serialize import SerializedDag
 from conveyor.scheduler.planning import plan_run
-from conveyor.states import IN_FLIGHT, OCCUPYING, RunState, TaskState
+from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.tables import dag, dag_run, task_instance, utcnow
@@ -56,22 +56,42 @@ def queued_tries(conn: Connection, *conditions: Any) -> list[QueuedTry]:
         .where(ti.state == TaskState.QUEUED.value, *conditions)
         .order_by(ti.priority_weight.desc(), ti.id)
     ).all()
-    tries = []
-    for r in rows:
-        timeout = runs.serialized_dag(conn, r.version_hash).tasks[r.task_id].execution_timeout
-        tries.append(
-            QueuedTry(
-                ti_id=r.id,
-                try_number=r.try_number,
-                queue=r.queue,
-                run_pk=r.run_pk,
-                dag_id=r.dag_id,
-                run_id=r.run_id,
-                task_id=r.task_id,
-                timeout_seconds=timeout.total_seconds() if timeout else None,
-            )
+    return [
+        _queued_try(
+            runs.serialized_dag(conn, r.version_hash),
+            r.id,
+            r.try_number,
+            r.queue,
+            r.run_pk,
+            r.dag_id,
+            r.run_id,
+            r.task_id,
         )
-    return tries
+        for r in rows
+    ]
+
+
+def _queued_try(
+    structure: SerializedDag,
+    ti_id: int,
+    try_number: int,
+    queue: str,
+    run_pk: int,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+) -> QueuedTry:
+    timeout = structure.tasks[task_id].execution_timeout
+    return QueuedTry(
+        ti_id=ti_id,
+        try_number=try_number,
+        queue=queue,
+        run_pk=run_pk,
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        timeout_seconds=timeout.total_seconds() if timeout else None,
+    )
 
 
 @dataclass
@@ -182,7 +202,7 @@ def queue_scheduled(
     limit: int | None = None,
 ) -> list[QueuedTry]:
     """scheduled -> queued for this run, by priority, within max_active_tasks (and ``limit``)."""
-    active = sum(1 for ti in tis if ti.state in OCCUPYING and ti.state is not TaskState.SCHEDULED)
+    active = sum(1 for ti in tis if ti.state in IN_FLIGHT)
     room = structure.max_active_tasks - active
     if limit is not None:
         room = min(room, limit)
@@ -193,17 +213,16 @@ def queue_scheduled(
     queued: list[QueuedTry] = []
     for ti in ready[: max(room, 0)]:
         if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor):
-            timeout = structure.tasks[ti.task_id].execution_timeout
             queued.append(
-                QueuedTry(
-                    ti_id=ti.id,
-                    try_number=ti.try_number,
-                    queue=ti.queue,
-                    run_pk=run.id,
-                    dag_id=run.dag_id,
-                    run_id=run.run_id,
-                    task_id=ti.task_id,
-                    timeout_seconds=timeout.total_seconds() if timeout else None,
+                _queued_try(
+                    structure,
+                    ti.id,
+                    ti.try_number,
+                    ti.queue,
+                    run.id,
+                    run.dag_id,
+                    run.run_id,
+                    ti.task_id,
                 )
             )
     return queued

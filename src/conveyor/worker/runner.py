@@ -42,6 +42,7 @@ from conveyor.scheduler.progress import QueuedTry, advance_run
 from conveyor.states import TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
+from conveyor.store.runs import RunRow
 from conveyor.store.tables import task_instance, utcnow
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.context import TaskInstanceHandle, build_context, check_json, upsert_xcom
@@ -239,13 +240,13 @@ class TryRunner:
             # Lock the run before anything else in this transaction. The XCom insert below takes
             # a foreign-key share lock on the run row; two tries of a run finishing at once
             # would each hold that share lock and then deadlock on advance_run's FOR UPDATE.
-            runs.get_run(conn, run_pk, lock=True)
+            run = runs.get_run(conn, run_pk, lock=True)
             if not transitions.finish(conn, ti_id, try_number, outcome, self.actor):
                 return TryResult(started=True, state=None)  # a timeout or a person got there first
             if outcome.state is TaskState.SUCCESS:
                 upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value)
                 if chosen is not None:
-                    self._skip_unchosen(conn, run_pk, task_id, chosen)
+                    self._skip_unchosen(conn, run, task_id, chosen)
             advance = advance_run(
                 conn,
                 run_pk,
@@ -257,10 +258,11 @@ class TryRunner:
             started=True, state=outcome.state, queued=advance.queued, error=outcome.error
         )
 
-    def _skip_unchosen(self, conn: Any, run_pk: int, task_id: str, chosen: list[str]) -> None:
-        run = runs.get_run(conn, run_pk)
+    def _skip_unchosen(
+        self, conn: Connection, run: RunRow, task_id: str, chosen: list[str]
+    ) -> None:
         structure = runs.serialized_dag(conn, run.version_hash)
-        tis = {ti.task_id: ti for ti in runs.task_instances(conn, run_pk)}
+        tis = {ti.task_id: ti for ti in runs.task_instances(conn, run.id)}
         for skipped in branch_skips(structure, task_id, chosen):
             ti = tis[skipped]
             transitions.finish_without_running(
