@@ -1,0 +1,104 @@
+"""Web users and their API tokens: the rows behind login and ``conveyor users``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from conveyor.store.tables import api_token, utcnow, web_user
+
+ROLES = ("viewer", "op", "admin")  # in increasing power
+
+
+@dataclass(frozen=True)
+class UserRow:
+    username: str
+    role: str
+    password_hash: str
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+def _row(row: object) -> UserRow:
+    m = row._mapping  # type: ignore[attr-defined]
+    return UserRow(
+        username=m["username"],
+        role=m["role"],
+        password_hash=m["password_hash"],
+        created_at=m["created_at"],
+        last_login_at=m["last_login_at"],
+    )
+
+
+def get_user(conn: Connection, username: str) -> UserRow | None:
+    row = conn.execute(select(web_user).where(web_user.c.username == username)).first()
+    return None if row is None else _row(row)
+
+
+def list_users(conn: Connection) -> list[UserRow]:
+    return [_row(r) for r in conn.execute(select(web_user).order_by(web_user.c.username))]
+
+
+def create_user(conn: Connection, username: str, role: str, password_hash: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+    conn.execute(
+        insert(web_user).values(
+            username=username, role=role, password_hash=password_hash, created_at=utcnow()
+        )
+    )
+
+
+def set_password(conn: Connection, username: str, password_hash: str) -> bool:
+    result = conn.execute(
+        update(web_user).where(web_user.c.username == username).values(password_hash=password_hash)
+    )
+    return result.rowcount > 0
+
+
+def delete_user(conn: Connection, username: str) -> bool:
+    conn.execute(delete(api_token).where(api_token.c.username == username))
+    return conn.execute(delete(web_user).where(web_user.c.username == username)).rowcount > 0
+
+
+def record_login(conn: Connection, username: str) -> None:
+    conn.execute(
+        update(web_user).where(web_user.c.username == username).values(last_login_at=utcnow())
+    )
+
+
+def count_admins(conn: Connection) -> int:
+    return len(conn.execute(select(web_user.c.username).where(web_user.c.role == "admin")).all())
+
+
+def add_token(conn: Connection, username: str, name: str, token_hash: str) -> None:
+    conn.execute(
+        insert(api_token).values(
+            username=username, name=name, token_hash=token_hash, created_at=utcnow()
+        )
+    )
+
+
+def user_for_token(
+    conn: Connection, token_hash: str
+) -> tuple[UserRow, int, datetime | None] | None:
+    """The token's user, the token's id and when it was last used."""
+    row = conn.execute(
+        select(web_user, api_token.c.id.label("token_id"), api_token.c.last_used_at)
+        .join(api_token, api_token.c.username == web_user.c.username)
+        .where(api_token.c.token_hash == token_hash)
+    ).first()
+    if row is None:
+        return None
+    return _row(row), row._mapping["token_id"], row._mapping["last_used_at"]
+
+
+def touch_token(conn: Connection, token_id: int) -> None:
+    conn.execute(update(api_token).where(api_token.c.id == token_id).values(last_used_at=utcnow()))
+
+
+def token_needs_touch(last_used_at: datetime | None) -> bool:
+    """Write the last use at most once a minute: a script polling the API stays read-only."""
+    return last_used_at is None or utcnow() - last_used_at > timedelta(minutes=1)

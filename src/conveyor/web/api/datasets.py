@@ -1,0 +1,52 @@
+"""Datasets over the API: every dataset with its newest update and the DAGs it schedules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from conveyor.store import datasets
+from conveyor.web.api.common import AUTH, Viewer
+from conveyor.web.deps import get_store
+
+router = APIRouter(tags=["datasets"], responses={**AUTH})
+
+
+class DatasetEventInfo(BaseModel):
+    source_dag_id: str
+    source_run_id: str
+    source_task_id: str
+    source_map_index: int = Field(description="-1 unless a mapped task's instance updated it")
+    at: datetime
+
+
+class DatasetInfo(BaseModel):
+    uri: str
+    created_at: datetime
+    events: int = Field(description="how many updates were recorded")
+    last_event: DatasetEventInfo | None
+    consumers: list[str] = Field(description="DAGs scheduled on this dataset")
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetInfo]
+
+
+@router.get("/datasets", response_model=DatasetList)
+def list_datasets(request: Request, user: Viewer) -> DatasetList:
+    with get_store(request).read() as conn:
+        found = datasets.list_datasets(conn)
+    return DatasetList(
+        datasets=[
+            DatasetInfo(
+                uri=d.uri,
+                created_at=d.created_at,
+                events=d.events,
+                last_event=DatasetEventInfo(**d.last_event) if d.last_event else None,
+                consumers=d.consumers,
+            )
+            for d in found
+        ]
+    )

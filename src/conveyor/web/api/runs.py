@@ -1,0 +1,97 @@
+"""Runs: list with filters and paging, trigger (conf checked against params), detail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from conveyor.states import RunState
+from conveyor.store import runs
+from conveyor.web import queries, schemas
+from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
+from conveyor.web.deps import get_store
+from conveyor.web.params import conf_errors
+
+router = APIRouter(tags=["runs"], responses=AUTH)
+
+StateFilter = Literal["queued", "running", "success", "failed"]
+assert set(StateFilter.__args__) == {s.value for s in RunState}  # type: ignore[attr-defined]
+Limit = Annotated[int, Query(ge=1, le=500, description="at most this many runs")]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many (newest first)")]
+
+
+@router.get("/runs", response_model=schemas.RunList)
+def list_all_runs(
+    request: Request,
+    user: Viewer,
+    state: StateFilter | None = None,
+    limit: Limit = 25,
+    offset: Offset = 0,
+) -> schemas.RunList:
+    """Runs of every DAG, newest first."""
+    with get_store(request).read() as conn:
+        return queries.list_runs(conn, None, state=state, limit=limit, offset=offset)
+
+
+@router.get("/dags/{dag_id}/runs", response_model=schemas.RunList, responses=NOT_FOUND)
+def list_runs(
+    request: Request,
+    dag_id: DagId,
+    user: Viewer,
+    state: StateFilter | None = None,
+    limit: Limit = 25,
+    offset: Offset = 0,
+) -> schemas.RunList:
+    """A DAG's runs, newest first; ``total`` counts every run that matches the filter."""
+    with get_store(request).read() as conn:
+        return queries.list_runs(conn, dag_id, state=state, limit=limit, offset=offset)
+
+
+@router.post(
+    "/dags/{dag_id}/runs",
+    response_model=schemas.RunDetail,
+    status_code=201,
+    responses={
+        **NOT_FOUND,
+        409: {"description": "a run with this run_id exists"},
+        422: {"description": "conf does not match the DAG's params"},
+    },
+)
+def trigger_run(
+    request: Request, dag_id: DagId, body: schemas.TriggerRun, user: Op
+) -> schemas.RunDetail:
+    """Queue a manual run (op). ``conf`` is checked against the DAG's params first."""
+    if body.logical_date is not None and body.logical_date.tzinfo is None:
+        raise HTTPException(422, "logical_date: give a time zone, e.g. 2026-01-01T00:00:00Z")
+    if body.run_id is not None and "/" in body.run_id:
+        raise HTTPException(422, "run_id: may not contain '/'")
+    store = get_store(request)
+    with store.write() as conn:
+        _version, structure = runs.latest_version(conn, dag_id)
+        errors = conf_errors(dag_id, structure.params, body.conf)
+        if errors:
+            raise HTTPException(422, "; ".join(errors))
+        try:
+            run_pk = runs.create_manual_run(
+                conn,
+                dag_id,
+                created_by=f"user:{user.username}",
+                conf=body.conf,
+                logical_date=body.logical_date,
+                run_id=body.run_id,
+            )
+        except (ValueError, OverflowError) as exc:  # a date the schedule cannot place
+            raise HTTPException(422, f"logical_date: {exc}") from None
+        if run_pk is None:
+            raise HTTPException(409, f"DAG {dag_id!r} already has a run {body.run_id!r}")
+        run_id = runs.get_run(conn, run_pk).run_id
+    with store.read() as conn:
+        return queries.get_run(conn, dag_id, run_id)
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}", response_model=schemas.RunDetail, responses=NOT_FOUND)
+def get_run(request: Request, dag_id: DagId, run_id: RunId, user: Viewer) -> schemas.RunDetail:
+    """One run, with how many of its task instances are in each state."""
+    with get_store(request).read() as conn:
+        return queries.get_run(conn, dag_id, run_id)

@@ -1,0 +1,167 @@
+"""The web app: the JSON API under ``/api/v1``, the UI's pages, login, health.
+
+The web process never imports DAG files: everything it shows comes from the store
+(serialized DAGs, runs, tries), so a broken DAG file cannot break it.
+
+Behind a reverse proxy the app lives under ``base_url`` (e.g. ``/conveyor``). It is set as
+the ASGI ``root_path``, so the app answers both a proxy that strips the prefix and one that
+passes it through, and every URL it writes carries the prefix.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.middleware.sessions import SessionMiddleware
+
+from conveyor import __version__
+from conveyor.config import Settings
+from conveyor.exceptions import NotFoundError
+from conveyor.store.engine import Store
+from conveyor.web.api import API_PREFIX, api_router
+from conveyor.web.auth import LoginRequired, login_url
+from conveyor.web.health import router as health_router
+from conveyor.web.login import router as login_router
+from conveyor.web.schemas import InvalidRequest
+from conveyor.web.security import secret_key
+
+SESSION_COOKIE = "conveyor_session"
+SESSION_MAX_AGE = 12 * 3600
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The app for ``settings`` (resolved); ``store`` defaults to one on ``database_url``."""
+    settings = settings.resolved()
+    app = FastAPI(
+        title="Conveyor",
+        version=__version__,
+        description="Conveyor's REST API: DAGs, runs, task instances, logs, workers.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = store or Store(settings.db_url)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        path=settings.base_url or "/",
+        same_site="lax",
+        https_only=False,  # the proxy may end TLS; the cookie is HttpOnly and SameSite either way
+    )
+    _add_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(login_router)
+    app.include_router(api_router, prefix=API_PREFIX)
+    _mount_optional(app, settings, "conveyor.metrics", "mount_metrics")
+    _mount_optional(app, settings, "conveyor.web.ui", "mount_ui")
+    _api_only_openapi(app)
+    if settings.base_url:
+        app.add_middleware(_PathPrefix, prefix=settings.base_url)
+    return app
+
+
+class _PathPrefix:
+    """Sets the ASGI ``root_path`` to ``base_url`` unless the server already did.
+
+    Starlette then routes ``/conveyor/x`` and ``/x`` alike (a proxy may strip the prefix or
+    not), and ``url_for`` and the OpenAPI ``servers`` carry the prefix.
+    """
+
+    def __init__(self, app: Any, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and not scope.get("root_path"):
+            scope = dict(scope, root_path=self.prefix)
+        await self.app(scope, receive, send)
+
+
+def _mount_optional(app: FastAPI, settings: Settings, module: str, function: str) -> None:
+    """Call ``module.function(app, settings)`` when another part of Conveyor provides it."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    if found:
+        mount = getattr(importlib.import_module(module), function, None)
+        if mount is not None:
+            mount(app, settings)
+
+
+def _api_only_openapi(app: FastAPI) -> None:
+    """The OpenAPI document describes the JSON API only, not the pages."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            document["paths"] = {
+                path: item
+                for path, item in document.get("paths", {}).items()
+                if path.startswith(API_PREFIX + "/")
+            }
+            # Errors are {"detail": "<reason>"} here, not the framework's list of errors.
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components["HTTPValidationError"] = InvalidRequest.model_json_schema()
+            components.pop("ValidationError", None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(login_url(request, exc.next_path), status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # One readable reason ("where: what"), plus the details for programs.
+        reasons = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+            reasons.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            status_code=422, content={"detail": "; ".join(reasons), "errors": errors}
+        )
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value (e.g. a NUL character): the input's fault, not ours.
+        return JSONResponse(status_code=400, content={"detail": "a value the store cannot hold"})
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": "conflicts with existing data"})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"detail": exc.detail},
+            headers=getattr(exc, "headers", None),
+        )

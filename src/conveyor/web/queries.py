@@ -1,0 +1,563 @@
+"""The read model of the web: what the API serves and the pages show, read from the store.
+
+Nothing here imports a DAG file: DAG structure comes from the serialized versions in the
+store. Every function takes an open connection (``store.read()``) and returns the
+pydantic shapes of :mod:`conveyor.web.schemas`; a missing DAG, run, task or try raises
+``NotFoundError`` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from conveyor.config import Settings
+from conveyor.exceptions import NotFoundError
+from conveyor.logs import open_try_log
+from conveyor.scheduler.explain import explain
+from conveyor.scheduler.mapping import aggregate
+from conveyor.states import FINISHED, TaskState
+from conveyor.store import runs
+from conveyor.store.runs import RunRow
+from conveyor.store.tables import (
+    dag,
+    dag_run,
+    dag_source,
+    dag_version,
+    import_error,
+    scheduler,
+    task_instance,
+    task_try,
+    utcnow,
+    worker,
+    xcom,
+)
+from conveyor.web import schemas
+
+RECENT_RUNS = 5
+
+
+# -- DAGs ---------------------------------------------------------------------------------
+
+
+def _dag_row(conn: Connection, dag_id: str) -> Any:
+    row = conn.execute(select(dag).where(dag.c.dag_id == dag_id)).first()
+    if row is None:
+        raise NotFoundError(f"no DAG {dag_id!r}")
+    return row
+
+
+def _owners(serialized: dict[str, Any]) -> str | None:
+    owners = sorted({t.get("owner") for t in serialized.get("tasks", []) if t.get("owner")})
+    return ", ".join(owners) or None
+
+
+def _recent_runs(conn: Connection, dag_ids: list[str]) -> dict[str, list[schemas.RecentRun]]:
+    if not dag_ids:
+        return {}
+    ranked = (
+        select(
+            dag_run.c.dag_id,
+            dag_run.c.run_id,
+            dag_run.c.state,
+            dag_run.c.logical_date,
+            func.row_number()
+            .over(partition_by=dag_run.c.dag_id, order_by=dag_run.c.id.desc())
+            .label("n"),
+        )
+        .where(dag_run.c.dag_id.in_(dag_ids))
+        .subquery()
+    )
+    found: dict[str, list[schemas.RecentRun]] = {d: [] for d in dag_ids}
+    for r in conn.execute(
+        select(ranked).where(ranked.c.n <= RECENT_RUNS).order_by(ranked.c.dag_id, ranked.c.n)
+    ):
+        found[r.dag_id].append(
+            schemas.RecentRun(run_id=r.run_id, state=r.state, logical_date=r.logical_date)
+        )
+    return found
+
+
+def _summary(
+    row: Any, serialized: dict[str, Any], recent: list[schemas.RecentRun]
+) -> dict[str, Any]:
+    return {
+        "dag_id": row.dag_id,
+        "description": row.description,
+        "schedule": serialized.get("schedule_description") or row.schedule,
+        "is_paused": row.is_paused,
+        "is_active": row.is_active,
+        "next_run_after": row.next_run_after,
+        "fileloc": row.fileloc,
+        "tags": list(row.tags or []),
+        "owner": _owners(serialized),
+        "recent_runs": recent,
+    }
+
+
+def list_dags(
+    conn: Connection, *, include_inactive: bool = False, tag: str | None = None
+) -> schemas.DagList:
+    query = (
+        select(dag, dag_version.c.serialized)
+        .join(dag_version, dag_version.c.version_hash == dag.c.version_hash)
+        .order_by(dag.c.dag_id)
+    )
+    if not include_inactive:
+        query = query.where(dag.c.is_active.is_(True))
+    rows = [r for r in conn.execute(query) if tag is None or tag in (r.tags or [])]
+    recent = _recent_runs(conn, [r.dag_id for r in rows])
+    dags = [schemas.DagSummary(**_summary(r, r.serialized, recent.get(r.dag_id, []))) for r in rows]
+    return schemas.DagList(total=len(dags), dags=dags)
+
+
+def json_type(value: Any) -> str | None:
+    """The JSON type of a param's default: what a conf value for it must be."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return None
+
+
+def param_infos(params: dict[str, Any]) -> list[schemas.ParamInfo]:
+    return [
+        schemas.ParamInfo(name=name, default=default, type=json_type(default))
+        for name, default in params.items()
+    ]
+
+
+def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
+    row = _dag_row(conn, dag_id)
+    data = runs.serialized_dag(conn, row.version_hash)
+    raw = data.raw
+    tasks = [
+        schemas.TaskInfo(
+            task_id=t.task_id,
+            operator=t.operator_name,
+            upstream=list(t.upstream),
+            downstream=list(t.downstream),
+            queue=t.queue,
+            retries=t.retries,
+            trigger_rule=t.trigger_rule.value,
+            priority_weight=t.priority_weight,
+            is_branch=t.is_branch,
+            doc=t.raw.get("doc"),
+            owner=t.raw.get("owner"),
+        )
+        for t in data.tasks.values()
+    ]
+    recent = _recent_runs(conn, [dag_id]).get(dag_id, [])
+    return schemas.DagDetail(
+        **_summary(row, raw, recent),
+        doc_md=raw.get("doc_md"),
+        timezone=raw.get("timezone"),
+        start_date=raw.get("start_date"),
+        end_date=raw.get("end_date"),
+        catchup=data.catchup,
+        max_active_runs=data.max_active_runs,
+        max_active_tasks=data.max_active_tasks,
+        version_hash=row.version_hash,
+        params=param_infos(data.params),
+        tasks=tasks,
+        task_groups=[schemas.TaskGroupInfo(**group) for group in data.task_groups],
+    )
+
+
+def get_source(conn: Connection, dag_id: str) -> schemas.DagSource:
+    row = _dag_row(conn, dag_id)
+    found = conn.execute(
+        select(dag_source.c.source, dag_source.c.fileloc)
+        .join(dag_version, dag_version.c.source_hash == dag_source.c.source_hash)
+        .where(dag_version.c.version_hash == row.version_hash)
+    ).first()
+    if found is None:
+        raise NotFoundError(f"the source of DAG {dag_id!r} is not in the store")
+    return schemas.DagSource(dag_id=dag_id, fileloc=found.fileloc, source=found.source)
+
+
+def list_import_errors(conn: Connection) -> schemas.ImportErrorList:
+    rows = conn.execute(select(import_error).order_by(import_error.c.fileloc)).all()
+    errors = [
+        schemas.DagImportError(
+            file=r.fileloc,
+            line=r.line,
+            message=r.message,
+            traceback=r.traceback,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+    return schemas.ImportErrorList(total=len(errors), import_errors=errors)
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+
+def _run(row: Any) -> dict[str, Any]:
+    return {
+        "dag_id": row.dag_id,
+        "run_id": row.run_id,
+        "run_type": row.run_type,
+        "state": row.state,
+        "logical_date": row.logical_date,
+        "data_interval_start": row.data_interval_start,
+        "data_interval_end": row.data_interval_end,
+        "conf": row.conf or {},
+        "created_by": row.created_by,
+        "queued_at": row.queued_at,
+        "start_date": row.start_date,
+        "end_date": row.end_date,
+        "note": row.note,
+    }
+
+
+def list_runs(
+    conn: Connection,
+    dag_id: str | None,
+    *,
+    state: str | None = None,
+    limit: int = 25,
+    offset: int = 0,
+) -> schemas.RunList:
+    """Runs, newest first; ``dag_id`` None lists every DAG's runs."""
+    if dag_id is not None:
+        _dag_row(conn, dag_id)
+    where = []
+    if dag_id is not None:
+        where.append(dag_run.c.dag_id == dag_id)
+    if state is not None:
+        where.append(dag_run.c.state == state)
+    total = conn.execute(select(func.count()).select_from(dag_run).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(dag_run).where(*where).order_by(dag_run.c.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return schemas.RunList(
+        total=total, limit=limit, offset=offset, runs=[schemas.Run(**_run(r)) for r in rows]
+    )
+
+
+def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
+    return runs.find_run(conn, dag_id, run_id)
+
+
+def get_run(conn: Connection, dag_id: str, run_id: str) -> schemas.RunDetail:
+    row = conn.execute(
+        select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
+    counts = {
+        state: n
+        for state, n in conn.execute(
+            select(task_instance.c.state, func.count())
+            .where(task_instance.c.run_pk == row.id)
+            .group_by(task_instance.c.state)
+        )
+    }
+    return schemas.RunDetail(**_run(row), task_states=counts)
+
+
+def grid(conn: Connection, dag_id: str, limit: int) -> schemas.Grid:
+    row = _dag_row(conn, dag_id)
+    order = list(runs.serialized_dag(conn, row.version_hash).tasks)
+    run_rows = conn.execute(
+        select(dag_run).where(dag_run.c.dag_id == dag_id).order_by(dag_run.c.id.desc()).limit(limit)
+    ).all()
+    states: dict[int, dict[str, str]] = {r.id: {} for r in run_rows}
+    mapped: dict[int, dict[str, list[str]]] = {r.id: {} for r in run_rows}
+    if run_rows:
+        for ti in conn.execute(
+            select(
+                task_instance.c.run_pk,
+                task_instance.c.task_id,
+                task_instance.c.state,
+                task_instance.c.map_index,
+            ).where(task_instance.c.run_pk.in_(list(states)))
+        ):
+            states[ti.run_pk][ti.task_id] = ti.state
+            if ti.map_index >= 0:  # an instance of a mapped task
+                mapped[ti.run_pk].setdefault(ti.task_id, []).append(ti.state)
+    for run_pk, by_task in mapped.items():  # a mapped task's cell: its aggregate state
+        for task_id, found in by_task.items():
+            states[run_pk][task_id] = aggregate([TaskState(s) for s in found]).value
+    seen = set(order)
+    for tasks in states.values():  # tasks of older versions, no longer in the DAG
+        for task_id in tasks:
+            if task_id not in seen:
+                seen.add(task_id)
+                order.append(task_id)
+    return schemas.Grid(
+        dag_id=dag_id,
+        task_order=order,
+        runs=[
+            schemas.GridRun(
+                run_id=r.run_id,
+                state=r.state,
+                run_type=r.run_type,
+                logical_date=r.logical_date,
+                start_date=r.start_date,
+                end_date=r.end_date,
+                tasks=states[r.id],
+                mapped={t: dict(Counter(found)) for t, found in mapped[r.id].items()},
+            )
+            for r in run_rows
+        ],
+    )
+
+
+# -- task instances -----------------------------------------------------------------------
+
+
+def _duration(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None:
+        return None
+    return ((end or utcnow()) - start).total_seconds()
+
+
+def _ti(row: Any) -> dict[str, Any]:
+    return {
+        "task_id": row.task_id,
+        "state": row.state,
+        "try_number": row.try_number,
+        "max_tries": row.max_tries,
+        "queue": row.queue,
+        "hostname": row.hostname,
+        "pid": row.pid,
+        "scheduled_at": row.scheduled_at,
+        "queued_at": row.queued_at,
+        "start_date": row.start_date,
+        "end_date": row.end_date,
+        "retry_at": row.retry_at,
+        "duration": _duration(row.start_date, row.end_date),
+        "map_index": row.map_index,
+    }
+
+
+def _order(conn: Connection, run: RunRow) -> dict[str, int]:
+    return {t: i for i, t in enumerate(runs.serialized_dag(conn, run.version_hash).tasks)}
+
+
+def list_task_instances(conn: Connection, dag_id: str, run_id: str) -> schemas.TaskInstanceList:
+    run = find_run(conn, dag_id, run_id)
+    rows = list(conn.execute(select(task_instance).where(task_instance.c.run_pk == run.id)))
+    order = _order(conn, run)
+    rows.sort(key=lambda r: (order.get(r.task_id, len(order)), r.task_id, r.map_index))
+    return schemas.TaskInstanceList(
+        dag_id=dag_id, run_id=run_id, task_instances=[schemas.TaskInstance(**_ti(r)) for r in rows]
+    )
+
+
+def _ti_row(conn: Connection, run: RunRow, task_id: str) -> Any:
+    row = conn.execute(
+        select(task_instance).where(
+            task_instance.c.run_pk == run.id, task_instance.c.task_id == task_id
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"run {run.run_id!r} of DAG {run.dag_id!r} has no task {task_id!r}")
+    return row
+
+
+def get_task_instance(
+    conn: Connection, dag_id: str, run_id: str, task_id: str
+) -> schemas.TaskInstanceDetail:
+    run = find_run(conn, dag_id, run_id)
+    row = _ti_row(conn, run, task_id)
+    story = explain(conn, run, task_id)
+    tries = [
+        schemas.Try(
+            number=t.try_number,
+            state=t.state,
+            host=t.hostname,
+            pid=t.pid,
+            queue=row.queue,
+            start=t.start_date,
+            end=t.end_date,
+            duration=t.duration,
+            exit_kind=t.exit_kind,
+            error=t.error,
+            has_log=bool(t.log_path),
+            events=[schemas.Event(**e) for e in t.events],
+        )
+        for t in story.tries
+    ]
+    return schemas.TaskInstanceDetail(
+        **_ti(row),
+        dag_id=dag_id,
+        run_id=run_id,
+        run_state=run.state.value,
+        tries=tries,
+        waiting_for=story.waiting_for,
+        instances=_instances(conn, run, task_id),
+    )
+
+
+def _instances(conn: Connection, run: RunRow, task_id: str) -> list[schemas.TaskInstance]:
+    """Every instance of a mapped task, by map_index; empty for any other task."""
+    rows = conn.execute(
+        select(task_instance)
+        .where(
+            task_instance.c.run_pk == run.id,
+            task_instance.c.task_id == task_id,
+            task_instance.c.map_index >= 0,
+        )
+        .order_by(task_instance.c.map_index)
+    )
+    return [schemas.TaskInstance(**_ti(r)) for r in rows]
+
+
+def read_log(
+    conn: Connection,
+    settings: Settings,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int,
+    *,
+    offset: int = 0,
+    limit: int = 65536,
+    tail: int | None = None,
+) -> schemas.LogChunk:
+    """A chunk of a try's log: ``limit`` bytes from ``offset``, or its last ``tail`` lines.
+
+    The log is read from this machine, else from the remote log location (``remote_logs_url``)
+    its worker copied it to."""
+    run = find_run(conn, dag_id, run_id)
+    ti = _ti_row(conn, run, task_id)
+    found = conn.execute(
+        select(task_try.c.log_path, task_try.c.end_date).where(
+            task_try.c.ti_id == ti.id, task_try.c.try_number == try_number
+        )
+    ).first()
+    if found is None:
+        raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
+    complete = found.end_date is not None
+    handle = open_try_log(settings, found.log_path)
+    if handle is None:
+        if complete or found.log_path is None:
+            raise NotFoundError(
+                f"the log of try {try_number} is neither on this machine ({found.log_path}) "
+                "nor in a remote log location (remote_logs_url)"
+            )
+        return schemas.LogChunk(
+            try_number=try_number, text="", offset=0, next_offset=0, size=0, complete=False
+        )
+    with handle:
+        size = handle.seek(0, 2)
+        if tail is not None:
+            start = _tail_start(handle, size, tail)
+            handle.seek(start)
+            data = handle.read(size - start)
+        else:
+            start = min(offset, size)
+            handle.seek(start)
+            data = handle.read(limit)
+    return schemas.LogChunk(
+        try_number=try_number,
+        text=data.decode("utf-8", errors="replace"),
+        offset=start,
+        next_offset=start + len(data),
+        size=size,
+        complete=complete,
+    )
+
+
+def _tail_start(handle: Any, size: int, lines: int) -> int:
+    """The byte offset where the last ``lines`` lines begin, reading backwards in blocks."""
+    if lines <= 0:
+        return size
+    position = size
+    newlines = 0
+    block = 8192
+    # A final newline ends the last line; it does not start another one.
+    handle.seek(max(size - 1, 0))
+    if size and handle.read(1) == b"\n":
+        position -= 1
+    while position > 0:
+        step = min(block, position)
+        position -= step
+        handle.seek(position)
+        chunk = handle.read(step)
+        for index in range(len(chunk) - 1, -1, -1):
+            if chunk[index : index + 1] == b"\n":
+                newlines += 1
+                if newlines == lines:
+                    return position + index + 1
+    return 0
+
+
+def list_xcom(conn: Connection, dag_id: str, run_id: str, task_id: str) -> schemas.XComList:
+    run = find_run(conn, dag_id, run_id)
+    _ti_row(conn, run, task_id)
+    rows = conn.execute(
+        select(xcom.c.key, xcom.c.value, xcom.c.created_at)
+        .where(xcom.c.run_pk == run.id, xcom.c.task_id == task_id)
+        .order_by(xcom.c.key)
+    ).all()
+    return schemas.XComList(
+        task_id=task_id,
+        xcom=[schemas.XComValue(key=r.key, value=r.value, created_at=r.created_at) for r in rows],
+    )
+
+
+def finished(state: str) -> bool:
+    return TaskState(state) in FINISHED
+
+
+# -- cluster ------------------------------------------------------------------------------
+
+
+def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerList:
+    stale = timedelta(seconds=3 * heartbeat_seconds)
+    now = utcnow()
+    return schemas.WorkerList(
+        workers=[
+            schemas.Worker(
+                hostname=r.hostname,
+                queues=list(r.queues or []),
+                concurrency=r.concurrency,
+                pid=r.pid,
+                running=len(r.running or []),
+                started_at=r.started_at,
+                heartbeat_at=r.heartbeat_at,
+                stopped_at=r.stopped_at,
+                alive=r.stopped_at is None and now - r.heartbeat_at < stale,
+            )
+            for r in conn.execute(select(worker).order_by(worker.c.hostname))
+        ]
+    )
+
+
+def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.SchedulerList:
+    stale = timedelta(seconds=3 * heartbeat_seconds)
+    now = utcnow()
+    return schemas.SchedulerList(
+        schedulers=[
+            schemas.SchedulerInfo(
+                id=r.id,
+                hostname=r.hostname,
+                pid=r.pid,
+                started_at=r.started_at,
+                heartbeat_at=r.heartbeat_at,
+                stopped_at=r.stopped_at,
+                alive=r.stopped_at is None and now - r.heartbeat_at < stale,
+            )
+            for r in conn.execute(
+                select(scheduler).order_by(scheduler.c.started_at.desc()).limit(100)
+            )
+        ]
+    )

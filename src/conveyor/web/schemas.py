@@ -1,0 +1,290 @@
+"""The JSON shapes of the API (pydantic), shared with the pages through ``queries``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RecentRun(BaseModel):
+    run_id: str
+    state: str
+    logical_date: datetime
+
+
+class DagSummary(BaseModel):
+    dag_id: str
+    description: str | None
+    schedule: str = Field(description="the schedule in words")
+    is_paused: bool
+    is_active: bool
+    next_run_after: datetime | None
+    fileloc: str
+    tags: list[str]
+    owner: str | None = Field(description="owners of the DAG's tasks, comma-separated")
+    recent_runs: list[RecentRun]
+
+
+class DagList(BaseModel):
+    total: int
+    dags: list[DagSummary]
+
+
+class ParamInfo(BaseModel):
+    name: str
+    default: Any
+    type: str | None = Field(description="JSON type a conf value must have; null: any")
+
+
+class TaskInfo(BaseModel):
+    task_id: str
+    operator: str
+    upstream: list[str]
+    downstream: list[str]
+    queue: str
+    retries: int
+    trigger_rule: str
+    priority_weight: int
+    is_branch: bool
+    doc: str | None = None
+    owner: str | None = None
+
+
+class TaskGroupInfo(BaseModel):
+    group_id: str = Field(description="full id: the ids of the groups around it, joined by '.'")
+    label: str
+    parent: str | None
+    tooltip: str
+    tasks: list[str] = Field(description="ids of the tasks directly in this group")
+    groups: list[str] = Field(description="ids of the groups directly in this group")
+
+
+class DagDetail(DagSummary):
+    doc_md: str | None
+    timezone: str | None
+    start_date: str | None
+    end_date: str | None
+    catchup: bool
+    max_active_runs: int
+    max_active_tasks: int
+    version_hash: str
+    params: list[ParamInfo]
+    tasks: list[TaskInfo]
+    task_groups: list[TaskGroupInfo] = Field(default_factory=list)
+
+
+class DagPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    is_paused: bool
+
+
+class DagSource(BaseModel):
+    dag_id: str
+    fileloc: str
+    source: str
+
+
+class DagImportError(BaseModel):
+    file: str
+    line: int | None
+    message: str
+    traceback: str | None
+    created_at: datetime
+
+
+class ImportErrorList(BaseModel):
+    total: int
+    import_errors: list[DagImportError]
+
+
+class Problem(BaseModel):
+    """Every error answer: the reason, for people and logs."""
+
+    detail: str
+
+
+class InvalidRequest(Problem):
+    """A 422: the reason names where the input is wrong; ``errors`` lists each problem."""
+
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Run(BaseModel):
+    dag_id: str
+    run_id: str
+    run_type: str
+    state: str
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    conf: dict[str, Any]
+    created_by: str | None
+    queued_at: datetime
+    start_date: datetime | None
+    end_date: datetime | None
+    note: str | None
+
+
+class RunDetail(Run):
+    task_states: dict[str, int] = Field(description="how many task instances are in each state")
+
+
+class RunList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    runs: list[Run]
+
+
+class TriggerRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    conf: dict[str, Any] = Field(default_factory=dict)
+    logical_date: datetime | None = Field(
+        default=None, description="ISO 8601 with a time zone; default: now"
+    )
+    run_id: str | None = Field(default=None, min_length=1, max_length=250)
+
+
+class TaskInstance(BaseModel):
+    task_id: str
+    state: str
+    try_number: int
+    max_tries: int
+    queue: str
+    hostname: str | None
+    pid: int | None
+    scheduled_at: datetime | None
+    queued_at: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
+    retry_at: datetime | None
+    duration: float | None
+    map_index: int = Field(-1, description="instance of a mapped task: 0..n-1; else -1")
+
+
+class TaskInstanceList(BaseModel):
+    dag_id: str
+    run_id: str
+    task_instances: list[TaskInstance]
+
+
+class Event(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    message: str
+
+
+class Try(BaseModel):
+    number: int
+    state: str | None
+    host: str | None
+    pid: int | None
+    queue: str
+    start: datetime | None
+    end: datetime | None
+    duration: float | None
+    exit_kind: str | None
+    error: str | None
+    has_log: bool
+    events: list[Event]
+
+
+class TaskInstanceDetail(TaskInstance):
+    dag_id: str
+    run_id: str
+    run_state: str
+    tries: list[Try]
+    waiting_for: list[str]
+    instances: list[TaskInstance] = Field(
+        default_factory=list, description="a mapped task's instances, by map_index"
+    )
+
+
+class LogChunk(BaseModel):
+    try_number: int
+    text: str
+    offset: int = Field(description="where this chunk starts, in bytes")
+    next_offset: int = Field(description="pass as offset to read on (grows while it runs)")
+    size: int = Field(description="the log's size in bytes now")
+    complete: bool = Field(description="the try has ended: the log will not grow")
+
+
+class ClearRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    downstream: bool = False
+    only_failed: bool = False
+
+
+class MarkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["success", "failed"]
+
+
+class ActionResult(BaseModel):
+    changed: list[str] = Field(description="task ids whose state changed")
+    run_state: str
+
+
+class XComValue(BaseModel):
+    key: str
+    value: Any
+    created_at: datetime
+
+
+class XComList(BaseModel):
+    task_id: str
+    xcom: list[XComValue]
+
+
+class GridRun(BaseModel):
+    run_id: str
+    state: str
+    run_type: str
+    logical_date: datetime
+    start_date: datetime | None
+    end_date: datetime | None
+    tasks: dict[str, str] = Field(description="task id -> state")
+    mapped: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="mapped task id -> {instance state: count}; its state in tasks aggregates",
+    )
+
+
+class Grid(BaseModel):
+    dag_id: str
+    task_order: list[str]
+    runs: list[GridRun] = Field(description="newest first")
+
+
+class Worker(BaseModel):
+    hostname: str
+    queues: list[str]
+    concurrency: int
+    pid: int
+    running: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+    alive: bool
+
+
+class SchedulerInfo(BaseModel):
+    model_config = ConfigDict(title="Scheduler")
+    id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+    alive: bool
+
+
+class WorkerList(BaseModel):
+    workers: list[Worker]
+
+
+class SchedulerList(BaseModel):
+    schedulers: list[SchedulerInfo]

@@ -1,0 +1,31 @@
+"""The web UI: server-rendered pages (Jinja2) that JavaScript keeps live from the JSON API.
+
+Pages never import DAG files: they show what the store holds (serialized DAGs, runs,
+tries), the same data the API serves, so a broken DAG file cannot break a page.
+``mount_ui`` is the one entry point; the app factory calls it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from conveyor.config import Settings
+from conveyor.web.ui.rendering import Renderer
+
+STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "mount_ui"]
+
+
+def mount_ui(app: FastAPI, settings: Settings) -> None:
+    """Serve the pages and ``/static`` on ``app``; links and assets carry ``base_url``."""
+    from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
+
+    renderer = Renderer(settings, TEMPLATES_DIR)
+    app.state.ui = renderer
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(router)

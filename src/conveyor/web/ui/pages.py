@@ -1,0 +1,190 @@
+"""The page routes: each renders the shell and the first paint; JavaScript keeps it live.
+
+A page reads through ``conveyor.web.queries``, the read model the JSON API serves, and
+embeds that JSON for its first paint; the page's script draws it at once and then polls
+the API for the same shape. So the first paint and every update come from one place.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from conveyor.exceptions import NotFoundError
+from conveyor.store import runs
+from conveyor.web import queries
+from conveyor.web.auth import User, page_user
+from conveyor.web.deps import get_settings, get_store
+from conveyor.web.ui.layout import LayoutError, layout_grouped
+from conveyor.web.ui.params import form_fields
+from conveyor.web.ui.rendering import Renderer
+
+router = APIRouter(include_in_schema=False)
+PageUser = Annotated[User, Depends(page_user)]  # logged in, or redirected to the login page
+
+DAG_TABS = ("grid", "graph", "durations", "source")
+GRID_RUNS = {"grid": 25, "graph": 25, "durations": 60}  # runs each tab shows (and polls)
+# (version hash, collapsed task groups) -> layout
+_layouts: OrderedDict[tuple[str, tuple[str, ...] | None], dict[str, Any]] = OrderedDict()
+
+
+def _renderer(request: Request) -> Renderer:
+    renderer: Renderer = request.app.state.ui
+    return renderer
+
+
+def _page(request: Request, name: str, user: User, **context: Any) -> HTMLResponse:
+    return _renderer(request).render(request, name, {"user": user, **context})
+
+
+def _not_found(request: Request, user: User, message: str) -> HTMLResponse:
+    return _renderer(request).render(
+        request, "not_found.html", {"user": user, "message": message}, status_code=404
+    )
+
+
+def _layout(
+    version_hash: str,
+    tasks: list[dict[str, Any]],
+    groups: list[dict[str, Any]] | None = None,
+    collapsed: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """The graph layout of a DAG version with these task groups collapsed (None: all);
+    versions never change, so each view of one is laid out once."""
+    key = (version_hash, collapsed)
+    found = _layouts.get(key)
+    if found is None:
+        try:
+            serialized = {"tasks": tasks, "task_groups": groups or []}
+            found = layout_grouped(serialized, collapsed).as_dict()
+        except LayoutError as exc:
+            found = {"error": str(exc), "nodes": [], "edges": [], "width": 0, "height": 0}
+        _layouts[key] = found
+        while len(_layouts) > 256:
+            _layouts.popitem(last=False)
+    else:
+        _layouts.move_to_end(key)
+    return found
+
+
+def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[str, Any]:
+    """What a DAG's pages show; NotFoundError when the store has no such DAG."""
+    with get_store(request).read() as conn:
+        detail = queries.get_dag(conn, dag_id).model_dump(mode="json")
+        context: dict[str, Any] = {"dag_id": dag_id, "dag": detail}
+        if tab in GRID_RUNS:
+            grid = queries.grid(conn, dag_id, GRID_RUNS[tab])
+            context["initial_grid"] = grid.model_dump(mode="json")
+        if tab == "source":
+            context["source"] = queries.get_source(conn, dag_id).model_dump()
+    tasks = [
+        {"task_id": t["task_id"], "operator_name": t["operator"], "upstream": t["upstream"]}
+        for t in detail["tasks"]
+    ]
+    context["tasks"] = tasks
+    if tab == "graph":
+        context["layout"] = _layout(detail["version_hash"], tasks, detail["task_groups"])
+    return context
+
+
+@router.get("/dags/{dag_id}/graph/layout")
+def graph_layout(
+    request: Request, dag_id: str, user: PageUser, collapsed: str | None = None
+) -> JSONResponse:
+    """The graph with these task groups collapsed (comma-separated; absent: all of them),
+    for the page's script when a group is clicked open or shut."""
+    with get_store(request).read() as conn:
+        try:
+            detail = queries.get_dag(conn, dag_id).model_dump(mode="json")
+        except NotFoundError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+    tasks = [
+        {"task_id": t["task_id"], "operator_name": t["operator"], "upstream": t["upstream"]}
+        for t in detail["tasks"]
+    ]
+    known = {g["group_id"] for g in detail["task_groups"]}
+    shut = None if collapsed is None else tuple(sorted(set(collapsed.split(",")) & known))
+    layout = _layout(detail["version_hash"], tasks, detail["task_groups"], shut)
+    return JSONResponse(layout)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dags_page(request: Request, user: PageUser) -> Response:
+    with get_store(request).read() as conn:
+        initial = {
+            "dags": queries.list_dags(conn).model_dump(mode="json"),
+            "errors": queries.list_import_errors(conn).model_dump(mode="json"),
+        }
+    return _page(request, "dags.html", user, nav="dags", initial=initial)
+
+
+@router.get("/workers", response_class=HTMLResponse)
+def workers_page(request: Request, user: PageUser) -> Response:
+    beat = get_settings(request).heartbeat_seconds
+    with get_store(request).read() as conn:
+        initial = {
+            "workers": queries.list_workers(conn, beat).model_dump(mode="json"),
+            "schedulers": queries.list_schedulers(conn, beat).model_dump(mode="json"),
+        }
+    return _page(request, "workers.html", user, nav="workers", initial=initial)
+
+
+@router.get("/dags/{dag_id}", response_class=HTMLResponse)
+def dag_page(request: Request, dag_id: str, user: PageUser) -> Response:
+    return _dag_tab(request, dag_id, "grid", user)
+
+
+@router.get("/dags/{dag_id}/trigger", response_class=HTMLResponse)
+def trigger_page(request: Request, dag_id: str, user: PageUser) -> Response:
+    """The trigger form; a viewer sees it read-only (the API refuses them anyway)."""
+    try:
+        context = _dag_context(request, dag_id)
+    except NotFoundError as exc:
+        return _not_found(request, user, str(exc))
+    params = {p["name"]: p["default"] for p in context["dag"]["params"]}
+    return _page(request, "trigger.html", user, nav="dags", fields=form_fields(params), **context)
+
+
+@router.get("/dags/{dag_id}/{tab}", response_class=HTMLResponse)
+def dag_tab_page(request: Request, dag_id: str, tab: str, user: PageUser) -> Response:
+    if tab not in DAG_TABS:
+        return _not_found(request, user, f"no page {tab!r} for a DAG (try: {', '.join(DAG_TABS)})")
+    return _dag_tab(request, dag_id, tab, user)
+
+
+def _dag_tab(request: Request, dag_id: str, tab: str, user: User) -> Response:
+    try:
+        context = _dag_context(request, dag_id, tab)
+    except NotFoundError as exc:
+        return _not_found(request, user, str(exc))
+    return _page(request, "dag.html", user, nav="dags", tab=tab, **context)
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, dag_id: str, run_id: str, user: PageUser) -> Response:
+    # A run is shown selected in its DAG's grid.
+    target = _renderer(request).url(f"/dags/{dag_id}") + "?" + urlencode({"run": run_id})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(
+    request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser
+) -> Response:
+    with get_store(request).read() as conn:
+        try:
+            run = queries.find_run(conn, dag_id, run_id)
+            initial = queries.get_task_instance(conn, dag_id, run_id, task_id)
+        except NotFoundError as exc:
+            return _not_found(request, user, str(exc))
+        # The task as the run's own DAG version defines it (the file may have changed since).
+        structure = runs.serialized_dag(conn, run.version_hash)
+    task = next(t for t in structure.raw["tasks"] if t["task_id"] == task_id)
+    return _page(
+        request, "task.html", user, nav="dags", dag_id=dag_id, run_id=run_id,
+        task_id=task_id, task=task, initial=initial.model_dump(mode="json"),
+    )

@@ -1,0 +1,57 @@
+"""The trigger form's fields, built from a DAG's params.
+
+A DAG's params are ``{name: default}``, and the default's JSON type is the type the API
+accepts for that key of a run's ``conf`` (``conveyor.web.params``). So the field follows
+the default: a checkbox for a boolean, a number input for a number, text for a string, a
+JSON editor for a list, an object, or a null default (which takes any JSON value).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("boolean", "integer", "number", "string", "json")
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    kind: str  # one of KINDS
+    default: Any
+
+    @property
+    def default_text(self) -> str:
+        """The default as the form's input shows it."""
+        if self.kind == "json":
+            return json.dumps(self.default, indent=2)
+        return "" if self.default is None else str(self.default)
+
+    @property
+    def hint(self) -> str:
+        return {
+            "boolean": "true or false",
+            "integer": "a whole number",
+            "number": "a number",
+            "string": "text",
+            "json": "any JSON value" if self.default is None else "JSON",
+        }[self.kind]
+
+
+def field_kind(default: Any) -> str:
+    """The form field for a param with this default."""
+    if isinstance(default, bool):
+        return "boolean"
+    if isinstance(default, int):
+        return "integer"
+    if isinstance(default, float):
+        return "number"
+    if isinstance(default, str):
+        return "string"
+    return "json"
+
+
+def form_fields(params: dict[str, Any]) -> list[FormField]:
+    """The trigger form's fields, in the order the DAG declares its params."""
+    return [FormField(name, field_kind(default), default) for name, default in params.items()]

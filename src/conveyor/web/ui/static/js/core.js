@@ -1,0 +1,256 @@
+// What every page shares: API calls (path prefix, CSRF), live polling, DOM building,
+// local times with relative hints, durations, and the state vocabulary.
+
+const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?? "";
+
+/** The app's path prefix behind a reverse proxy ("" or "/prefix"). */
+export const BASE = meta("base-url");
+
+/** A path inside the app as the browser must request it. */
+export const url = (path) => `${BASE}/${String(path).replace(/^\/+/, "")}`;
+
+export const enc = encodeURIComponent;
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/** Call the JSON API; state-changing calls carry the session's CSRF token. */
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = meta("csrf-token");
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url(`api/v1/${path.replace(/^\/+/, "")}`), {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) {
+    // The session ended (logged out elsewhere, or expired): go and log in again.
+    window.location.href = url(`login?next=${enc(location.pathname.slice(BASE.length) + location.search)}`);
+    throw new ApiError(401, "login required");
+  }
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!response.ok) throw new ApiError(response.status, data?.detail ?? data ?? response.statusText);
+  return data;
+}
+
+/** The JSON a page embedded for its first paint (<script type="application/json" id=...>). */
+export function embedded(id) {
+  const node = document.getElementById(id);
+  return node ? JSON.parse(node.textContent) : null;
+}
+
+const POLL_MS = 1500;
+
+/**
+ * Call `step` now and then every ~1.5 s while the tab is visible; the header's live dot turns
+ * amber while calls fail. `step` may return false to stop (e.g. nothing left to change).
+ */
+export function live(step, { interval = POLL_MS, now = true } = {}) {
+  const dot = document.getElementById("live-status");
+  let timer = null;
+  let stopped = false;
+  const tick = async () => {
+    timer = null;
+    if (stopped) return;
+    if (document.hidden) { schedule(); return; }
+    try {
+      const more = await step();
+      dot?.classList.remove("stale");
+      if (dot) dot.title = `Live: updated ${new Date().toLocaleTimeString()}`;
+      if (more === false) { stopped = true; return; }
+    } catch (error) {
+      if (dot) { dot.classList.add("stale"); dot.title = `Live updates failing: ${error.message}`; }
+      console.warn("live update failed", error);
+    }
+    schedule();
+  };
+  const schedule = () => { if (!stopped && timer === null) timer = setTimeout(tick, interval); };
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && timer !== null) { clearTimeout(timer); tick(); } });
+  if (now) tick(); else schedule();
+  return { stop() { stopped = true; if (timer) clearTimeout(timer); }, refresh: tick };
+}
+
+/** h("a.cls", {href}, child...) -> an element; children may be strings, nodes, arrays, null. */
+export function h(tag, attrs = {}, ...children) {
+  const [name, ...classes] = tag.split(".");
+  const node = document.createElement(name || "div");
+  if (classes.length) node.className = classes.join(" ");
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = [node.className, value].filter(Boolean).join(" ");
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value === true) node.setAttribute(key, "");
+    else node.setAttribute(key, String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(node, child);
+    else node.append(child instanceof Node ? child : String(child));
+  }
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Replace the children of `node` (by id or element). */
+export function fill(node, ...children) {
+  const target = typeof node === "string" ? document.getElementById(node) : node;
+  if (!target) return null;
+  target.replaceChildren();
+  append(target, children);
+  return target;
+}
+
+// ---- states ----
+
+export const TASK_STATES = [
+  "success", "running", "failed", "up_for_retry", "upstream_failed",
+  "skipped", "queued", "scheduled", "none",
+];
+export const STATE_LABELS = {
+  none: "no status", scheduled: "scheduled", queued: "queued", running: "running",
+  success: "success", failed: "failed", up_for_retry: "up for retry", skipped: "skipped",
+  upstream_failed: "upstream failed",
+};
+export const stateClass = (state) => `st-${state || "none"}`;
+export const stateBadge = (state, extra = "") =>
+  h(`span.state.${stateClass(state)}${extra ? "." + extra : ""}`, { "data-state": state || "none" }, STATE_LABELS[state] ?? state ?? "no status");
+
+// ---- time ----
+
+export const parseTime = (value) => (value ? new Date(value) : null);
+
+const pad = (n) => String(n).padStart(2, "0");
+
+/** Local time, compact: "14:03:27" today, "Nov 20, 14:03" this year, else with the year. */
+export function localTime(value, { seconds = true } = {}) {
+  const date = value instanceof Date ? value : parseTime(value);
+  if (!date || Number.isNaN(date.getTime())) return "";
+  const now = new Date();
+  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}${seconds ? ":" + pad(date.getSeconds()) : ""}`;
+  if (date.toDateString() === now.toDateString()) return time;
+  const day = date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  if (date.getFullYear() === now.getFullYear()) return `${day}, ${time}`;
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${time}`;
+}
+
+/** "12 s ago", "in 3 min", "2 h ago", "5 d ago". */
+export function relative(value) {
+  const date = value instanceof Date ? value : parseTime(value);
+  if (!date) return "";
+  const seconds = (date.getTime() - Date.now()) / 1000;
+  const abs = Math.abs(seconds);
+  let text;
+  if (abs < 45) text = `${Math.max(1, Math.round(abs))} s`;
+  else if (abs < 45 * 60) text = `${Math.round(abs / 60)} min`;
+  else if (abs < 36 * 3600) text = `${Math.round(abs / 3600)} h`;
+  else text = `${Math.round(abs / 86400)} d`;
+  return seconds > 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** A <time> element: local time, with the relative hint, full ISO on hover. */
+export function timeEl(value, { hint = true, seconds = true } = {}) {
+  if (!value) return h("span.faint", {}, "—");
+  const date = parseTime(value);
+  return h("time", { datetime: date.toISOString(), title: date.toString(), "data-relative": hint ? "1" : null },
+    localTime(date, { seconds }), hint ? h("span.faint", {}, ` (${relative(date)})`) : null);
+}
+
+/** "850 ms", "12.3 s", "4 min 05 s", "2 h 01 min". */
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m} min ${pad(Math.round(seconds % 60))} s`;
+  return `${Math.floor(m / 60)} h ${pad(m % 60)} min`;
+}
+
+/** Seconds between two timestamps; to now when the end is missing. */
+export function elapsed(start, end) {
+  if (!start) return null;
+  const stop = end ? parseTime(end) : new Date();
+  return (stop.getTime() - parseTime(start).getTime()) / 1000;
+}
+
+/** Keep server-rendered <time data-relative> hints fresh; localise server-rendered times. */
+export function localiseTimes(root = document) {
+  for (const node of root.querySelectorAll("time[datetime]:not([data-localised])")) {
+    const hint = node.dataset.relative === "1";
+    node.replaceWith(timeEl(node.getAttribute("datetime"), { hint }));
+  }
+}
+setInterval(() => {
+  for (const node of document.querySelectorAll("time[data-relative='1'] > span.faint")) {
+    node.textContent = ` (${relative(node.parentElement.getAttribute("datetime"))})`;
+  }
+}, 15000);
+
+// ---- feedback ----
+
+export function toast(message, { error = false, ms = 3500 } = {}) {
+  const node = h(`div.toast${error ? ".error" : ""}`, { role: "status" }, message);
+  document.body.append(node);
+  setTimeout(() => node.remove(), ms);
+}
+
+/** Run an action for a button: disabled while it runs, errors shown as a toast. */
+export async function act(button, action, done) {
+  button.disabled = true;
+  try {
+    const result = await action();
+    if (done) toast(done);
+    return result;
+  } catch (error) {
+    toast(error.message, { error: true, ms: 6000 });
+    return undefined;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export const can = (role) => {
+  const mine = document.body.dataset.role;
+  const order = ["viewer", "op", "admin"];
+  return order.indexOf(mine) >= order.indexOf(role) && order.indexOf(mine) >= 0;
+};
+
+localiseTimes();
+
+/** The list in an API answer: the answer itself, or its `key` (or `items`) member. */
+export const listOf = (data, key) =>
+  Array.isArray(data) ? data : (data?.[key] ?? data?.items ?? []);
+
+/** Links inside the app. */
+export const links = {
+  dag: (dagId, tab = "") => url(`dags/${enc(dagId)}${tab ? "/" + tab : ""}`),
+  run: (dagId, runId) => url(`dags/${enc(dagId)}?run=${enc(runId)}`),
+  task: (dagId, runId, taskId, tryNumber) =>
+    url(`dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}${tryNumber ? `?try=${tryNumber}` : ""}`),
+  trigger: (dagId) => url(`dags/${enc(dagId)}/trigger`),
+};

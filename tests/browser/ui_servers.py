@@ -1,0 +1,149 @@
+"""Real Conveyor processes for the browser tests and the screenshot script.
+
+A home with the DAGs of ``tests/browser/dags`` (and one broken file), a SQLite store
+(migrated by the first command), two users (op, viewer), then ``conveyor scheduler``
+(local executor) and ``conveyor web`` as subprocesses, exactly as a user starts them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
+DAGS = Path(__file__).parent / "dags"
+CHROMIUM = "/usr/bin/chromium"
+PASSWORDS = {"op": "op-secret-12", "viewer": "viewer-secret-1"}
+
+#: A DAG file with a syntax error: the DAG list must show it with its file and line.
+BROKEN_DAG = '''"""Forgot to close a parenthesis."""
+from conveyor import DAG, task
+
+with DAG("broken_dag", schedule=None):
+    @task
+    def oops() -> None:
+        pass
+
+    oops(
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Conveyor:
+    """A scheduler and a web server on one home; ``url`` is what a browser opens."""
+
+    root: Path
+    base_url: str = ""
+    port: int = field(default_factory=free_port)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
+    @property
+    def dags_folder(self) -> Path:
+        return self.root / "dags"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CONVEYOR_HOME": str(self.root / "home"),
+            "CONVEYOR_DAGS_FOLDER": str(self.dags_folder),
+            "CONVEYOR_BASE_URL": self.base_url,
+            "CONVEYOR_SCHEDULER_LOOP_SECONDS": "0.2",
+            "CONVEYOR_DAG_SCAN_SECONDS": "0.3",
+            "CONVEYOR_HEARTBEAT_SECONDS": "1",
+            "COLUMNS": "200",
+        }
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [CONVEYOR, *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"conveyor {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result
+
+    def start(self) -> Conveyor:
+        self.dags_folder.mkdir(parents=True)
+        for path in DAGS.glob("*.py"):
+            shutil.copy(path, self.dags_folder / path.name)
+        (self.dags_folder / "broken_dag.py").write_text(BROKEN_DAG)
+        for role, password in PASSWORDS.items():
+            self.cli("users", "create", role, "--role", role, "--password-stdin", stdin=password)
+        self._background("scheduler")
+        self._background("web", "--port", str(self.port))
+        self._wait_until_serving()
+        return self
+
+    def _background(self, *args: str) -> None:
+        # The child keeps its own copy of the file descriptor; ours is closed at once.
+        with (self.root / f"{args[0]}.log").open("w") as log:
+            self.processes.append(
+                subprocess.Popen(
+                    [CONVEYOR, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+
+    def _wait_until_serving(self, limit: float = 30.0) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{process.args} exited early:\n{self.logs()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/login", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"conveyor web did not answer within {limit:g}s:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text()[-4000:]}" for path in self.root.glob("*.log")
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+def chromium_missing_reason() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/test does it)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed: pip install -e '.[dev]'"
+    return None
