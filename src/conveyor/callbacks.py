@@ -1,0 +1,288 @@
+"""Task and DAG callbacks: user code called when a try or a run ends, or an SLA is missed.
+
+Task callbacks (``on_success_callback``, ``on_failure_callback``, ``on_retry_callback``) run in
+the try's own process right after its outcome is committed, so their output lands in the
+try's log. A callback that raises is logged there and changes nothing.
+
+DAG callbacks (``on_success_callback``, ``on_failure_callback``, ``sla_miss_callback``) must
+run exactly once per run, whichever process ends the run (a try's fast path, the scheduler
+loop, a run timeout). The process that wins the run's guarded move to success or failed
+inserts a ``callback_request`` row in the same transaction (one per run and kind: a unique
+key), and whoever claims it (``pending -> running``, a guarded update) runs it:
+
+- the try that ended the run, right after its commit, in its own process (the usual case);
+- otherwise a child process the scheduler starts (:class:`CallbackProcess`): the scheduler
+  never imports user code itself.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from conveyor.config import Settings
+from conveyor.connections import template_context, try_scope
+from conveyor.loading.serialize import SerializedDag
+from conveyor.model.dag import DAG
+from conveyor.model.task import BaseOperator
+from conveyor.states import RunState, TaskState
+from conveyor.store import runs
+from conveyor.store.engine import Store
+from conveyor.store.runs import RunRow
+from conveyor.store.sql import upsert
+from conveyor.store.tables import callback_request, utcnow
+
+DagResolver = Callable[[Connection, str, str], DAG]
+
+TASK_HOOKS = {
+    TaskState.SUCCESS: "on_success_callback",
+    TaskState.FAILED: "on_failure_callback",
+    TaskState.UP_FOR_RETRY: "on_retry_callback",
+}
+RUN_KINDS = {RunState.SUCCESS: "success", RunState.FAILED: "failure"}
+DAG_HOOKS = {
+    "success": "on_success_callback",
+    "failure": "on_failure_callback",
+    "sla_miss": "sla_miss_callback",
+}
+
+
+def _as_list(callbacks: Any) -> list[Callable[[dict[str, Any]], Any]]:
+    if callbacks is None:
+        return []
+    return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
+
+
+def call_all(callbacks: Any, context: dict[str, Any], what: str) -> list[str]:
+    """Call each callback with the context; an exception is printed (to the try's log) and
+    returned, never raised."""
+    errors = []
+    for callback in _as_list(callbacks):
+        try:
+            callback(context)
+        except Exception:
+            text = traceback.format_exc()
+            print(f"[conveyor] {what} {callback!r} raised:\n{text}", file=sys.stderr, flush=True)
+            errors.append(text.strip().splitlines()[-1])
+    return errors
+
+
+def run_task_callbacks(
+    task: BaseOperator, context: dict[str, Any], state: TaskState | None, error: str | None
+) -> None:
+    """After a try's outcome is committed: the callback for that outcome, if any."""
+    hook = TASK_HOOKS.get(state) if state is not None else None
+    callbacks = getattr(task, hook, None) if hook else None
+    if not callbacks:
+        return
+    context = {**context, "state": state.value if state else None, "exception": error}
+    call_all(callbacks, context, f"{hook} of task {task.task_id!r}")
+
+
+# -- requests: made once by whoever ends the run, run once by whoever claims them -------------
+
+
+def request(conn: Connection, run_pk: int, kind: str, reason: str, task_id: str = "") -> None:
+    """Ask for a DAG callback; a second request for the same run, kind and task is a no-op."""
+    upsert(
+        conn,
+        callback_request,
+        {
+            "run_pk": run_pk,
+            "kind": kind,
+            "task_id": task_id,
+            "reason": reason,
+            "state": "pending",
+            "created_at": utcnow(),
+        },
+        key=["run_pk", "kind", "task_id"],
+        update=[],
+    )
+
+
+def wants(structure: SerializedDag, kind: str) -> bool:
+    return DAG_HOOKS[kind] in structure.raw.get("callbacks", ())
+
+
+def request_run_end(
+    conn: Connection, run_pk: int, structure: SerializedDag, state: RunState, reason: str
+) -> None:
+    """Called by the process whose guarded move ended the run, in the same transaction."""
+    kind = RUN_KINDS.get(state)
+    if kind is not None and wants(structure, kind):
+        request(conn, run_pk, kind, reason)
+
+
+def pending_ids(conn: Connection, run_pk: int | None = None) -> list[int]:
+    stmt = select(callback_request.c.id).where(callback_request.c.state == "pending")
+    if run_pk is not None:
+        stmt = stmt.where(callback_request.c.run_pk == run_pk)
+    return list(conn.execute(stmt.order_by(callback_request.c.id)).scalars())
+
+
+def _claim(conn: Connection, request_id: int, by: str) -> Any:
+    won = conn.execute(
+        update(callback_request)
+        .where(callback_request.c.id == request_id, callback_request.c.state == "pending")
+        .values(state="running", claimed_by=by, claimed_at=utcnow())
+    ).rowcount
+    if won != 1:
+        return None
+    return conn.execute(select(callback_request).where(callback_request.c.id == request_id)).one()
+
+
+def run_context(dag: DAG, run: RunRow, reason: str | None) -> dict[str, Any]:
+    """What a DAG callback is called with."""
+    logical = run.logical_date
+    return {
+        "dag": dag,
+        "dag_run": run,
+        "run_id": run.run_id,
+        "conf": run.conf,
+        "params": {**dag.params, **(run.conf or {})},
+        "logical_date": logical,
+        "ds": logical.strftime("%Y-%m-%d"),
+        "data_interval_start": run.data_interval_start,
+        "data_interval_end": run.data_interval_end,
+        "state": run.state.value,
+        "reason": reason,
+        **template_context(),
+    }
+
+
+def run_pending(
+    store: Store,
+    resolve_dag: DagResolver,
+    *,
+    run_pk: int | None = None,
+    ids: Iterable[int] | None = None,
+) -> int:
+    """Claim and run pending DAG callbacks (of one run, or all); returns how many ran."""
+    by = f"{socket.gethostname()}:{os.getpid()}"
+    if ids is None:
+        with store.read() as conn:
+            ids = pending_ids(conn, run_pk)
+    done = 0
+    for request_id in ids:
+        with store.write() as conn:
+            row = _claim(conn, request_id, by)
+            if row is None:
+                continue  # another process took it
+            run = runs.get_run(conn, row.run_pk)
+        errors: list[str] = []
+        try:
+            with store.read() as conn:
+                dag = resolve_dag(conn, run.version_hash, run.dag_id)
+            context = run_context(dag, run, row.reason)
+            if row.task_id:
+                context["task_id"] = row.task_id
+                context["sla"] = dag.get_task(row.task_id).sla
+            hook = DAG_HOOKS[row.kind]
+            errors = call_all(getattr(dag, hook, None), context, f"{hook} of DAG {dag.dag_id!r}")
+        except Exception as exc:  # the DAG could not be loaded: say so on the request
+            errors = [f"{type(exc).__name__}: {exc}"]
+        with store.write() as conn:
+            conn.execute(
+                update(callback_request)
+                .where(callback_request.c.id == request_id)
+                .values(
+                    state="failed" if errors else "done",
+                    finished_at=utcnow(),
+                    error="\n".join(errors) or None,
+                )
+            )
+        done += 1
+    return done
+
+
+def after_try(
+    store: Store,
+    resolve_dag: DagResolver,
+    dag: DAG | None,
+    task: BaseOperator | None,
+    context: dict[str, Any] | None,
+    state: TaskState | None,
+    error: str | None,
+    run_pk: int,
+) -> None:
+    """The runner's one hook, after a try's outcome is committed: task callbacks, then the
+    DAG callbacks of a run this try ended."""
+    if task is not None and context is not None:
+        run_task_callbacks(task, context, state, error)
+    if dag is not None and any(getattr(dag, hook, None) for hook in DAG_HOOKS.values()):
+        with store.read() as conn:
+            if runs.get_run(conn, run_pk).state is RunState.RUNNING:
+                return
+        run_pending(store, resolve_dag, run_pk=run_pk)
+
+
+# -- the scheduler's side: leftovers run in a child process -----------------------------------
+
+
+def _child_main(settings: Settings, environ: dict[str, str]) -> None:
+    """A child of the scheduler: run every pending DAG callback, then exit."""
+    from conveyor._processes import adopt_environment
+    from conveyor.loading.code_cache import load_pinned_dag
+
+    adopt_environment(environ)
+    store = Store(settings.db_url, pool=False)
+
+    def resolve(conn: Connection, version_hash: str, dag_id: str) -> DAG:
+        return load_pinned_dag(conn, version_hash, dag_id, settings.home / "code")
+
+    try:
+        with try_scope(store, settings):
+            run_pending(store, resolve)
+    finally:
+        store.dispose()
+
+
+class CallbackProcess:
+    """Starts a child to run pending DAG callbacks when there are some; one at a time.
+
+    The scheduler calls :meth:`poll` every loop. A child that runs longer than ``limit``
+    seconds is killed; its claimed requests stay ``running`` with who claimed them.
+    """
+
+    def __init__(self, settings: Settings, store: Store, *, limit: float = 300.0) -> None:
+        self.settings = settings
+        self.store = store
+        self.limit = limit
+        self._child: Any = None
+        self._started = 0.0
+
+    def poll(self) -> None:
+        if self._child is not None:
+            if self._child.is_alive():
+                if time.monotonic() - self._started > self.limit:
+                    self._child.kill()
+                return
+            self._child.join()
+            self._child = None
+        with self.store.read() as conn:
+            if not pending_ids(conn):
+                return
+        from conveyor._processes import fork_context
+
+        self._child = fork_context().Process(
+            target=_child_main,
+            args=(self.settings, dict(os.environ)),
+            name="conveyor-callbacks",
+            daemon=True,
+        )
+        self._child.start()
+        self._started = time.monotonic()
+
+    def stop(self) -> None:
+        if self._child is not None:
+            self._child.join(timeout=5)
+            if self._child.is_alive():
+                self._child.kill()
+            self._child = None

@@ -1,0 +1,201 @@
+"""``conveyor connections`` and ``conveyor variables``: manage what tasks connect with.
+
+Secrets are shown as ``***`` unless ``--reveal`` is given.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+from conveyor.cli.common import CliError, console, open_store, settings, translate_errors
+from conveyor.connections import repository
+from conveyor.connections.masking import MASK, looks_secret
+from conveyor.connections.models import Connection
+from conveyor.exceptions import NotFoundError
+
+REVEAL = click.option("--reveal", is_flag=True, help="Show passwords and secret values.")
+
+
+@click.group("connections")
+def connections_group() -> None:
+    """Add, list, show and delete connections."""
+
+
+@connections_group.command("add")
+@click.argument("conn_id")
+@click.option("--uri", help="type://login:password@host:port/schema?extra_key=value")
+@click.option("--conn-type", help="The kind of system: postgresql, http, sqlite, smtp...")
+@click.option("--host")
+@click.option("--port", type=int)
+@click.option("--login")
+@click.option("--password")
+@click.option("--schema")
+@click.option("--extra", help="A JSON object of further settings.")
+@click.option("--description")
+@translate_errors
+def connections_add(
+    conn_id: str,
+    uri: str | None,
+    conn_type: str | None,
+    host: str | None,
+    port: int | None,
+    login: str | None,
+    password: str | None,
+    schema: str | None,
+    extra: str | None,
+    description: str | None,
+) -> None:
+    """Add a connection, or replace the one with this id."""
+    if uri and conn_type:
+        raise CliError("give either --uri or --conn-type with the other fields, not both")
+    if uri:
+        conn = Connection.from_uri(conn_id, uri, description)
+    elif conn_type:
+        conn = Connection(
+            conn_id=conn_id,
+            conn_type=conn_type,
+            host=host,
+            port=port,
+            login=login,
+            password=password,
+            schema=schema,
+            extra=_parse_extra(extra),
+            description=description,
+        )
+    else:
+        raise CliError("a connection needs --uri, or --conn-type and its fields")
+    config = settings()
+    repository.set_connection(open_store(config), config, conn)
+    console.print(f"connection {conn_id} saved: {conn.get_uri(reveal=False)}")
+
+
+def _parse_extra(text: str | None) -> dict[str, object]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"--extra is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise CliError(f"--extra must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+@connections_group.command("list")
+@REVEAL
+@translate_errors
+def connections_list(reveal: bool) -> None:
+    """Every connection (the store's and CONVEYOR_CONN_* variables)."""
+    config = settings()
+    table = Table("id", "type", "host", "port", "login", "password", "schema", box=None)
+    for conn in repository.list_connections(open_store(config), config):
+        shown = conn if reveal else conn.masked()
+        table.add_row(
+            conn.conn_id,
+            conn.conn_type,
+            conn.host or "",
+            "" if conn.port is None else str(conn.port),
+            conn.login or "",
+            shown.password or "",
+            conn.schema or "",
+        )
+    console.print(table)
+
+
+@connections_group.command("get")
+@click.argument("conn_id")
+@REVEAL
+@translate_errors
+def connections_get(conn_id: str, reveal: bool) -> None:
+    """Show one connection."""
+    config = settings()
+    conn = repository.get_connection(open_store(config), config, conn_id)
+    shown = conn if reveal else conn.masked()
+    for label, value in (
+        ("id", conn.conn_id),
+        ("type", conn.conn_type),
+        ("host", conn.host),
+        ("port", conn.port),
+        ("login", conn.login),
+        ("password", shown.password),
+        ("schema", conn.schema),
+        ("extra", json.dumps(shown.extra) if shown.extra else None),
+        ("description", conn.description),
+        ("uri", conn.get_uri(reveal=reveal)),
+    ):
+        console.print(f"{label:<12} {'' if value is None else value}", soft_wrap=True)
+
+
+@connections_group.command("delete")
+@click.argument("conn_id")
+@translate_errors
+def connections_delete(conn_id: str) -> None:
+    """Delete a connection from the store."""
+    if not repository.delete_connection(open_store(), conn_id):
+        raise CliError(f"no connection {conn_id!r} in the store")
+    console.print(f"connection {conn_id} deleted")
+
+
+@click.group("variables")
+def variables_group() -> None:
+    """Set, get, list and delete variables."""
+
+
+def _shown(key: str, value: str, reveal: bool) -> str:
+    return value if reveal or not looks_secret(key) else MASK
+
+
+@variables_group.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.option("--json", "as_json", is_flag=True, help="Check that VALUE is valid JSON.")
+@click.option("--description")
+@translate_errors
+def variables_set(key: str, value: str, as_json: bool, description: str | None) -> None:
+    """Set a variable (stored encrypted)."""
+    if as_json:
+        try:
+            json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise CliError(f"VALUE is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    config = settings()
+    repository.set_variable(open_store(config), config, key, value, description)
+    console.print(f"variable {key} set")
+
+
+@variables_group.command("get")
+@click.argument("key")
+@REVEAL
+@translate_errors
+def variables_get(key: str, reveal: bool) -> None:
+    """Print a variable's value (secret-looking keys masked unless --reveal)."""
+    config = settings()
+    value = repository.get_variable(open_store(config), config, key)
+    if value is None:
+        raise NotFoundError(f"no variable {key!r}")
+    click.echo(_shown(key, value, reveal))
+
+
+@variables_group.command("list")
+@REVEAL
+@translate_errors
+def variables_list(reveal: bool) -> None:
+    """Every variable (the store's and CONVEYOR_VAR_* variables)."""
+    config = settings()
+    table = Table("key", "value", "description", box=None)
+    for key, value, description in repository.list_variables(open_store(config), config):
+        table.add_row(key, _shown(key, value, reveal), description or "")
+    console.print(table)
+
+
+@variables_group.command("delete")
+@click.argument("key")
+@translate_errors
+def variables_delete(key: str) -> None:
+    """Delete a variable from the store."""
+    if not repository.delete_variable(open_store(), key):
+        raise CliError(f"no variable {key!r} in the store")
+    console.print(f"variable {key} deleted")

@@ -1,0 +1,142 @@
+"""Connections and variables: what tasks use to reach other systems, kept out of DAG files.
+
+Task code calls :func:`get_connection` and :meth:`Variable.get`; templates read
+``{{ conn.my_db.host }}``, ``{{ var.value.x }}`` and ``{{ var.json.x.y }}``. Inside a try
+these read the store the try runs against (the runner binds it); elsewhere, the configured
+store. Secrets a try reads are masked in its log (see ``masking``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from conveyor.config import Settings, load_config
+from conveyor.connections import masking, repository
+from conveyor.connections.models import Connection
+from conveyor.exceptions import NotFoundError
+from conveyor.store.engine import Store
+
+__all__ = ["Connection", "Variable", "get_connection"]
+
+_bound: list[tuple[Store, Settings]] = []
+_default: tuple[Store, Settings] | None = None
+
+
+def _active() -> tuple[Store, Settings]:
+    """The store bound for the running try, else the configured one (opened once)."""
+    global _default
+    if _bound:
+        return _bound[-1]
+    if _default is None:
+        settings = load_config().settings
+        _default = (Store(settings.db_url, pool=False), settings)
+    return _default
+
+
+@contextlib.contextmanager
+def bind(store: Store, settings: Settings) -> Iterator[None]:
+    """Make ``get_connection`` and ``Variable`` read this store (a try's, a test's)."""
+    _bound.append((store, settings))
+    try:
+        yield
+    finally:
+        _bound.pop()
+
+
+@contextlib.contextmanager
+def try_scope(store: Store, settings: Settings) -> Iterator[None]:
+    """What a try runs inside: this store bound, and secrets it reads masked in its output."""
+    with bind(store, settings), masking.masked_output():
+        yield
+
+
+def get_connection(conn_id: str) -> Connection:
+    """A connection by id: ``CONVEYOR_CONN_<ID>`` if set, else the store's."""
+    store, settings = _active()
+    found = repository.get_connection(store, settings, conn_id)
+    for secret in found.secret_values():
+        masking.register(secret)
+    return found
+
+
+_MISSING: Any = object()
+
+
+class Variable:
+    """Named values kept in the store (encrypted) or in ``CONVEYOR_VAR_<KEY>``."""
+
+    @staticmethod
+    def get(key: str, default: Any = _MISSING, *, deserialize_json: bool = False) -> Any:
+        store, settings = _active()
+        text = repository.get_variable(store, settings, key)
+        if text is None:
+            if default is _MISSING:
+                raise NotFoundError(
+                    f"no variable {key!r}: set it with `conveyor variables set {key} VALUE` "
+                    f"or {repository.VAR_ENV_PREFIX}{key.upper()}"
+                )
+            return default
+        if masking.looks_secret(key):
+            masking.register(text)
+        if not deserialize_json:
+            return text
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise NotFoundError(f"variable {key!r} is not JSON: {exc}") from None
+
+    @staticmethod
+    def set(
+        key: str, value: Any, *, serialize_json: bool = False, description: str | None = None
+    ) -> None:
+        store, settings = _active()
+        text = json.dumps(value) if serialize_json else value
+        repository.set_variable(store, settings, key, text, description)
+
+    @staticmethod
+    def delete(key: str) -> bool:
+        store, _ = _active()
+        return repository.delete_variable(store, key)
+
+
+# -- template access: {{ conn.x.host }}, {{ var.value.x }}, {{ var.json.x.y }} ----------------
+
+
+class ConnectionAccessor:
+    """``context["conn"]``: each attribute is the connection of that id."""
+
+    def __getattr__(self, conn_id: str) -> Connection:
+        if conn_id.startswith("__"):
+            raise AttributeError(conn_id)
+        return get_connection(conn_id)
+
+    def get(self, conn_id: str) -> Connection:
+        return get_connection(conn_id)
+
+
+class _VariableValues:
+    def __init__(self, deserialize_json: bool) -> None:
+        self._json = deserialize_json
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        return Variable.get(key, deserialize_json=self._json)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return Variable.get(key, default, deserialize_json=self._json)
+
+
+class VariableAccessor:
+    """``context["var"]``: ``var.value.<key>`` is the text, ``var.json.<key>`` the parsed JSON."""
+
+    value = _VariableValues(deserialize_json=False)
+    json = _VariableValues(deserialize_json=True)
+
+
+def template_context() -> dict[str, Any]:
+    """The entries a task's context gains: ``conn`` and ``var``."""
+    return {"conn": ConnectionAccessor(), "var": VariableAccessor()}

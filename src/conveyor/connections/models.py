@@ -1,0 +1,125 @@
+"""A connection: where and how to reach an external system, parsed from and written as a URI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from conveyor.connections.masking import MASK, looks_secret
+from conveyor.exceptions import ConfigError
+
+#: URI schemes that name the same kind of system as another.
+_SCHEME_ALIASES = {"postgres": "postgresql"}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One connection. ``extra`` holds anything else the system needs (JSON object)."""
+
+    conn_id: str
+    conn_type: str
+    host: str | None = None
+    port: int | None = None
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    schema: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    description: str | None = None
+
+    @classmethod
+    def from_uri(cls, conn_id: str, uri: str, description: str | None = None) -> Connection:
+        """``postgresql://user:pass@host:5432/db?sslmode=require`` -> a Connection.
+
+        Query parameters become ``extra``; a parameter ``__extra__`` holds a JSON object.
+        """
+        parts = urlsplit(uri)
+        if not parts.scheme:
+            raise ConfigError(
+                f"connection {conn_id!r}: {_hide(uri)!r} is not a URI "
+                "(expected type://login:password@host:port/schema?key=value)"
+            )
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ConfigError(
+                f"connection {conn_id!r}: bad port in {_hide(uri)!r}: {exc}"
+            ) from None
+        extra: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if "__extra__" in extra:
+            try:
+                extra = {**json.loads(extra.pop("__extra__")), **extra}
+            except (json.JSONDecodeError, TypeError) as exc:
+                raise ConfigError(f"connection {conn_id!r}: __extra__ is not JSON: {exc}") from None
+        scheme = parts.scheme.replace("-", "_")
+        return cls(
+            conn_id=conn_id,
+            conn_type=_SCHEME_ALIASES.get(scheme, scheme),
+            host=unquote(parts.hostname) if parts.hostname else None,
+            port=port,
+            login=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password is not None else None,
+            schema=unquote(parts.path.lstrip("/")) or None,
+            extra=extra,
+            description=description,
+        )
+
+    def get_uri(self, *, reveal: bool = True) -> str:
+        """The connection as a URI; ``reveal=False`` writes the password as ``***``."""
+        auth = ""
+        if self.login or self.password:
+            auth = quote(self.login or "", safe="")
+            if self.password is not None:
+                auth += ":" + (quote(self.password, safe="") if reveal else MASK)
+            auth += "@"
+        host = self.host or ""
+        if self.port is not None:
+            host += f":{self.port}"
+        uri = f"{self.conn_type.replace('_', '-')}://{auth}{host}"
+        if self.schema:
+            # sqlite: the schema is a file path, absolute once the URI's own "/" is read.
+            lead = "//" if self.conn_type == "sqlite" else "/"
+            uri += lead + quote(self.schema, safe="/")
+        if self.extra:
+            shown = self.extra if reveal else self.masked_extra()
+            if all(isinstance(v, str) for v in shown.values()):
+                uri += "?" + urlencode(shown)
+            else:
+                uri += "?" + urlencode({"__extra__": json.dumps(shown)})
+        return uri
+
+    @property
+    def uri(self) -> str:
+        return self.get_uri()
+
+    def masked_extra(self) -> dict[str, Any]:
+        return {k: (MASK if looks_secret(k) else v) for k, v in self.extra.items()}
+
+    def secret_values(self) -> list[str]:
+        """What must never be printed: the password and extra values under secret keys."""
+        values = [self.password] if self.password else []
+        values += [str(v) for k, v in self.extra.items() if looks_secret(k) and v]
+        return values
+
+    def masked(self) -> Connection:
+        return replace(self, password=MASK if self.password else None, extra=self.masked_extra())
+
+    def sqlalchemy_url(self) -> str:
+        """A SQLAlchemy URL for database connections (postgresql, sqlite, mysql...)."""
+        if self.conn_type == "sqlite":
+            return f"sqlite:///{self.host or ''}{'/' + self.schema if self.schema else ''}"
+        return self.get_uri().replace(
+            self.conn_type.replace("_", "-") + "://", self.conn_type + "://", 1
+        )
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.conn_id} {self.get_uri(reveal=False)}>"
+
+
+def _hide(uri: str) -> str:
+    """A URI with its password replaced, for error messages."""
+    parts = urlsplit(uri)
+    if parts.password:
+        return uri.replace(f":{parts.password}@", f":{MASK}@", 1)
+    return uri

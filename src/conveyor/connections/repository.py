@@ -1,0 +1,164 @@
+"""Connections and variables in the store, encrypted, with environment overrides on top.
+
+``CONVEYOR_CONN_<ID>`` (a URI) and ``CONVEYOR_VAR_<KEY>`` win over the store, so a deployment
+can pin a value without touching the database; ``<ID>`` is the id in upper case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from conveyor.config import Settings
+from conveyor.connections import crypto
+from conveyor.connections.models import Connection
+from conveyor.exceptions import ConfigError, NotFoundError
+from conveyor.model.task import TASK_ID_PATTERN
+from conveyor.store.engine import Store
+from conveyor.store.sql import upsert
+from conveyor.store.tables import connection, utcnow, variable
+
+CONN_ENV_PREFIX = "CONVEYOR_CONN_"
+VAR_ENV_PREFIX = "CONVEYOR_VAR_"
+
+
+def check_id(kind: str, value: str) -> str:
+    if not isinstance(value, str) or not TASK_ID_PATTERN.match(value):
+        raise ConfigError(
+            f"invalid {kind} {value!r}: use letters, digits, '_', '.' or '-' (at most 250)"
+        )
+    return value
+
+
+def _env_name(prefix: str, key: str) -> str:
+    return prefix + key.upper().replace(".", "_").replace("-", "_")
+
+
+# -- connections ------------------------------------------------------------------------------
+
+
+def env_connection(conn_id: str, environ: Mapping[str, str] | None = None) -> Connection | None:
+    uri = (os.environ if environ is None else environ).get(_env_name(CONN_ENV_PREFIX, conn_id))
+    return Connection.from_uri(conn_id, uri) if uri else None
+
+
+def set_connection(store: Store, settings: Settings, conn: Connection) -> None:
+    """Insert or replace a connection; its password and extra are encrypted."""
+    check_id("connection id", conn.conn_id)
+    row = {
+        "conn_id": conn.conn_id,
+        "conn_type": conn.conn_type,
+        "host": conn.host,
+        "port": conn.port,
+        "login": conn.login,
+        "password": crypto.encrypt(settings, conn.password) if conn.password else None,
+        "schema": conn.schema,
+        "extra": crypto.encrypt(settings, json.dumps(conn.extra)) if conn.extra else None,
+        "description": conn.description,
+        "updated_at": utcnow(),
+    }
+    with store.write() as db:
+        upsert(db, connection, row, key=["conn_id"])
+
+
+def _from_row(settings: Settings, row: Any) -> Connection:
+    what = f"connection {row.conn_id!r}"
+    extra = json.loads(crypto.decrypt(settings, row.extra, f"{what} extra")) if row.extra else {}
+    return Connection(
+        conn_id=row.conn_id,
+        conn_type=row.conn_type,
+        host=row.host,
+        port=row.port,
+        login=row.login,
+        password=crypto.decrypt(settings, row.password, f"{what} password")
+        if row.password
+        else None,
+        schema=row.schema,
+        extra=extra,
+        description=row.description,
+    )
+
+
+def get_connection(store: Store, settings: Settings, conn_id: str) -> Connection:
+    """The environment's connection if set, else the store's; NotFoundError if neither."""
+    found = env_connection(conn_id)
+    if found is not None:
+        return found
+    with store.read() as db:
+        row = db.execute(select(connection).where(connection.c.conn_id == conn_id)).first()
+    if row is None:
+        raise NotFoundError(
+            f"no connection {conn_id!r}: add it with `conveyor connections add {conn_id} "
+            f"--uri ...` or set {_env_name(CONN_ENV_PREFIX, conn_id)}"
+        )
+    return _from_row(settings, row)
+
+
+def list_connections(store: Store, settings: Settings) -> list[Connection]:
+    """The store's connections and the environment's, by id (the environment wins)."""
+    with store.read() as db:
+        rows = db.execute(select(connection).order_by(connection.c.conn_id)).all()
+    found = {row.conn_id: _from_row(settings, row) for row in rows}
+    for name, uri in os.environ.items():
+        if name.startswith(CONN_ENV_PREFIX) and uri:
+            conn_id = name[len(CONN_ENV_PREFIX) :].lower()
+            found[conn_id] = Connection.from_uri(conn_id, uri, description=f"from ${name}")
+    return [found[k] for k in sorted(found)]
+
+
+def delete_connection(store: Store, conn_id: str) -> bool:
+    with store.write() as db:
+        return db.execute(delete(connection).where(connection.c.conn_id == conn_id)).rowcount == 1
+
+
+# -- variables --------------------------------------------------------------------------------
+
+
+def set_variable(
+    store: Store, settings: Settings, key: str, value: str, description: str | None = None
+) -> None:
+    check_id("variable key", key)
+    if not isinstance(value, str):
+        raise ConfigError(f"variable {key!r}: the value must be a string, got {type(value)}")
+    row = {
+        "key": key,
+        "value": crypto.encrypt(settings, value),
+        "description": description,
+        "updated_at": utcnow(),
+    }
+    with store.write() as db:
+        upsert(db, variable, row, key=["key"])
+
+
+def get_variable(store: Store, settings: Settings, key: str) -> str | None:
+    """The raw text of a variable (environment first), or None if it is not set."""
+    from_env = os.environ.get(_env_name(VAR_ENV_PREFIX, key))
+    if from_env is not None:
+        return from_env
+    with store.read() as db:
+        token = db.execute(select(variable.c.value).where(variable.c.key == key)).scalar()
+    return None if token is None else crypto.decrypt(settings, token, f"variable {key!r}")
+
+
+def list_variables(store: Store, settings: Settings) -> list[tuple[str, str, str | None]]:
+    """(key, value, description) of every variable, the environment's included."""
+    with store.read() as db:
+        rows = db.execute(select(variable).order_by(variable.c.key)).all()
+    found = {
+        r.key: (r.key, crypto.decrypt(settings, r.value, f"variable {r.key!r}"), r.description)
+        for r in rows
+    }
+    for name, value in os.environ.items():
+        if name.startswith(VAR_ENV_PREFIX):
+            key = name[len(VAR_ENV_PREFIX) :].lower()
+            found[key] = (key, value, f"from ${name}")
+    return [found[k] for k in sorted(found)]
+
+
+def delete_variable(store: Store, key: str) -> bool:
+    with store.write() as db:
+        return db.execute(delete(variable).where(variable.c.key == key)).rowcount == 1

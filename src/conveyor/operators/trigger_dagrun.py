@@ -1,0 +1,74 @@
+"""``TriggerDagRunOperator``: start a run of another DAG, and optionally wait for it."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from conveyor.exceptions import Fail
+from conveyor.model.task import BaseOperator, _as_timedelta
+from conveyor.states import RunState
+from conveyor.store import runs
+
+
+class TriggerDagRunOperator(BaseOperator):
+    """Create a manual run of ``trigger_dag_id`` (its newest version) with ``conf``.
+
+    The run id defaults to one derived from this task's own run, so a retry of this task
+    finds the run it made before instead of starting a second one. With
+    ``wait_for_completion`` the task polls every ``poke_interval`` until that run ends and
+    fails if it failed. Returns ``{"dag_id", "run_id", "state"}``.
+    """
+
+    template_fields: ClassVar[tuple[str, ...]] = ("trigger_dag_id", "conf", "trigger_run_id")
+    ui_color = "#ffefeb"
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        trigger_dag_id: str,
+        conf: dict[str, Any] | None = None,
+        trigger_run_id: str | None = None,
+        logical_date: datetime | None = None,
+        wait_for_completion: bool = False,
+        poke_interval: timedelta | float = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.trigger_dag_id = trigger_dag_id
+        self.conf = dict(conf or {})
+        self.trigger_run_id = trigger_run_id
+        self.logical_date = logical_date
+        self.wait_for_completion = bool(wait_for_completion)
+        self.poke_interval = _as_timedelta(poke_interval, f"task {self.task_id!r}: poke_interval")
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        store = context["ti"]._store  # the store this try runs against
+        run_id = (
+            self.trigger_run_id
+            or (f"triggered__{context['dag'].dag_id}__{context['run_id']}__{self.task_id}")[:250]
+        )
+        with store.write() as conn:
+            run_pk = runs.create_manual_run(
+                conn,
+                self.trigger_dag_id,
+                created_by=f"task {context['dag'].dag_id}.{self.task_id} ({context['run_id']})",
+                conf=self.conf,
+                logical_date=self.logical_date,
+                run_id=run_id,
+            )
+        verb = "triggered" if run_pk is not None else "found (made by an earlier try)"
+        print(f"[conveyor] {verb} run {run_id} of DAG {self.trigger_dag_id}", flush=True)
+        state = self._state(store, run_id)
+        while self.wait_for_completion and state not in (RunState.SUCCESS, RunState.FAILED):
+            time.sleep(self.poke_interval.total_seconds() if self.poke_interval else 1)
+            state = self._state(store, run_id)
+        if self.wait_for_completion and state is RunState.FAILED:
+            raise Fail(f"the triggered run {run_id} of DAG {self.trigger_dag_id} failed")
+        return {"dag_id": self.trigger_dag_id, "run_id": run_id, "state": state.value}
+
+    def _state(self, store: Any, run_id: str) -> RunState:
+        with store.read() as conn:
+            return runs.find_run(conn, self.trigger_dag_id, run_id).state

@@ -1,0 +1,145 @@
+"""Run timeouts (``dagrun_timeout``) and SLA misses, checked by the scheduler loop.
+
+The decisions are pure functions of a run's start, its task states and the clock; ``check``
+applies them with guarded moves. A run past its ``dagrun_timeout`` fails with the reason
+"run timed out" and its failure callback is requested; a task with an ``sla`` that has not
+succeeded that long after its run started gets one ``sla_miss`` request (the request's
+unique key makes it once per run and task).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from conveyor import callbacks
+from conveyor.loading.serialize import SerializedDag
+from conveyor.states import RunState, TaskState
+from conveyor.store import runs, transitions
+from conveyor.store.engine import Store
+from conveyor.store.tables import callback_request, dag_run
+from conveyor.store.transitions import Actor
+
+#: States in which a task has met its SLA (or never will run for it to matter).
+SLA_MET = frozenset({TaskState.SUCCESS, TaskState.SKIPPED})
+
+
+def run_timeout(structure: SerializedDag) -> timedelta | None:
+    seconds = structure.raw.get("dagrun_timeout")
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+def timed_out(started: datetime | None, timeout: timedelta | None, now: datetime) -> bool:
+    return started is not None and timeout is not None and now - started > timeout
+
+
+def sla_misses(
+    structure: SerializedDag,
+    started: datetime | None,
+    states: Mapping[str, TaskState],
+    now: datetime,
+) -> list[tuple[str, timedelta]]:
+    """(task_id, sla) of tasks not yet successful ``sla`` after the run started."""
+    if started is None:
+        return []
+    missed = []
+    for task_id, task in structure.tasks.items():
+        seconds = task.raw.get("sla")
+        if seconds is None:
+            continue
+        sla = timedelta(seconds=seconds)
+        if now - started > sla and states.get(task_id, TaskState.NONE) not in SLA_MET:
+            missed.append((task_id, sla))
+    return missed
+
+
+@dataclass
+class Checked:
+    timed_out: list[int] = field(default_factory=list)  # run pks failed now
+    sla_missed: list[tuple[int, str]] = field(default_factory=list)  # (run pk, task id)
+
+
+def check(store: Store, actor: Actor, now: datetime) -> Checked:
+    """Fail runs past their dagrun_timeout and request SLA-miss alerts; once a loop."""
+    found = Checked()
+    with store.read() as conn:
+        rows = conn.execute(
+            select(dag_run.c.id, dag_run.c.version_hash, dag_run.c.start_date).where(
+                dag_run.c.state == RunState.RUNNING.value
+            )
+        ).all()
+        candidates = []
+        for row in rows:
+            structure = runs.serialized_dag(conn, row.version_hash)
+            wants_sla = callbacks.wants(structure, "sla_miss")
+            if timed_out(row.start_date, run_timeout(structure), now) or wants_sla:
+                candidates.append((row, structure, wants_sla))
+    for row, structure, wants_sla in candidates:
+        timeout = run_timeout(structure)
+        if timed_out(row.start_date, timeout, now):
+            assert timeout is not None
+            if _fail_timed_out(store, row.id, structure, timeout, actor, now):
+                found.timed_out.append(row.id)
+        elif wants_sla:
+            found.sla_missed += _request_sla_misses(store, row.id, structure, row.start_date, now)
+    return found
+
+
+def _fail_timed_out(
+    store: Store,
+    run_pk: int,
+    structure: SerializedDag,
+    timeout: timedelta,
+    actor: Actor,
+    now: datetime,
+) -> bool:
+    reason = f"run timed out: running longer than dagrun_timeout ({timeout.total_seconds():g}s)"
+    with store.write() as conn:
+        runs.get_run(conn, run_pk, lock=True)
+        if not transitions.move_run(
+            conn,
+            run_pk,
+            expected=[RunState.RUNNING],
+            to=RunState.FAILED,
+            values={"end_date": now, "note": reason},
+        ):
+            return False
+        # Tasks that never started will not now; running tries finish and are recorded.
+        for ti in runs.task_instances(conn, run_pk):
+            if ti.state is TaskState.NONE:
+                transitions.finish_without_running(
+                    conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
+                )
+        callbacks.request_run_end(conn, run_pk, structure, RunState.FAILED, reason)
+    return True
+
+
+def _request_sla_misses(
+    store: Store, run_pk: int, structure: SerializedDag, started: datetime | None, now: datetime
+) -> list[tuple[int, str]]:
+    with store.read() as conn:
+        states = {ti.task_id: ti.state for ti in runs.task_instances(conn, run_pk)}
+        already = set(
+            conn.execute(
+                select(callback_request.c.task_id).where(
+                    callback_request.c.run_pk == run_pk, callback_request.c.kind == "sla_miss"
+                )
+            ).scalars()
+        )
+    missed = [
+        (task_id, sla)
+        for task_id, sla in sla_misses(structure, started, states, now)
+        if task_id not in already
+    ]
+    if not missed:
+        return []
+    with store.write() as conn:
+        for task_id, sla in missed:
+            reason = (
+                f"task {task_id!r} has not succeeded {sla.total_seconds():g}s after the run began"
+            )
+            callbacks.request(conn, run_pk, "sla_miss", reason, task_id)
+    return [(run_pk, task_id) for task_id, _ in missed]

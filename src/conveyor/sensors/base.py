@@ -1,0 +1,120 @@
+"""``BaseSensor``: a task that waits for a condition, poking every ``poke_interval``.
+
+In ``poke`` mode the try loops in its own process (and holds its slot). In ``reschedule``
+mode each try pokes once; if the condition is not met it ends as ``up_for_reschedule``,
+which frees the slot, and the scheduler starts the next poke after ``poke_interval``. A
+poke is numbered as a try but does not use up a retry. ``timeout`` counts from the first
+poke, across reschedules; past it the sensor fails, or is skipped with ``soft_fail``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from conveyor.exceptions import DagDefinitionError, Skip, TaskError
+from conveyor.model.task import BaseOperator, _as_timedelta
+from conveyor.store.tables import task_instance, task_try, utcnow
+
+MODES = ("poke", "reschedule")
+
+
+class Reschedule(Exception):  # a signal to the runner, like Skip and Fail
+    """Raised by a sensor in reschedule mode: end this try, poke again at ``at``."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__(f"poking again at {at.isoformat(timespec='seconds')}")
+        self.at = at
+
+
+class SensorTimeout(TaskError):
+    """The condition was not met within the sensor's timeout."""
+
+
+class BaseSensor(BaseOperator):
+    """Subclasses implement :meth:`poke`, returning True once the condition holds.
+
+    ``poke`` may also return a non-boolean truthy value: it becomes the task's XCom.
+    """
+
+    ui_color = "#e6f1f2"
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        poke_interval: timedelta | float = 60,
+        timeout: timedelta | float = timedelta(days=7),
+        soft_fail: bool = False,
+        mode: str = "poke",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        interval = _as_timedelta(poke_interval, f"task {self.task_id!r}: poke_interval")
+        limit = _as_timedelta(timeout, f"task {self.task_id!r}: timeout")
+        if interval is None or interval.total_seconds() < 0:
+            raise DagDefinitionError(f"task {self.task_id!r}: poke_interval must be >= 0")
+        if limit is None:
+            raise DagDefinitionError(f"task {self.task_id!r}: timeout is required")
+        if mode not in MODES:
+            raise DagDefinitionError(
+                f"task {self.task_id!r}: mode must be one of {', '.join(MODES)}, got {mode!r}"
+            )
+        self.poke_interval = interval
+        self.timeout = limit
+        self.soft_fail = bool(soft_fail)
+        self.mode = mode
+
+    def poke(self, context: dict[str, Any]) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not implement poke()")
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        started = self._first_poke(context) if self.mode == "reschedule" else utcnow()
+        while True:
+            result = self.poke(context)
+            if result:
+                return None if result is True else result
+            waited = utcnow() - started
+            if waited >= self.timeout:
+                message = (
+                    f"sensor {self.task_id!r} timed out: condition not met after "
+                    f"{waited.total_seconds():.0f}s (timeout {self.timeout.total_seconds():g}s)"
+                )
+                if self.soft_fail:
+                    raise Skip(message)
+                raise SensorTimeout(message)
+            print(
+                f"[conveyor] {self.task_id}: condition not met; poking again in "
+                f"{self.poke_interval.total_seconds():g}s",
+                flush=True,
+            )
+            if self.mode == "reschedule":
+                raise Reschedule(utcnow() + self.poke_interval)
+            time.sleep(self.poke_interval.total_seconds())
+
+    def _first_poke(self, context: dict[str, Any]) -> datetime:
+        """When this series of pokes began: the start of the earliest try in the unbroken
+        chain of reschedules that led to this one (a retry after a failure starts anew)."""
+        ti = context["ti"]
+        store = ti._store
+        with store.read() as conn:
+            ti_id = conn.execute(
+                select(task_instance.c.id).where(
+                    task_instance.c.run_pk == context["dag_run"].id,
+                    task_instance.c.task_id == self.task_id,
+                )
+            ).scalar_one()
+            tries = conn.execute(
+                select(task_try.c.try_number, task_try.c.state, task_try.c.start_date)
+                .where(task_try.c.ti_id == ti_id, task_try.c.try_number <= ti.try_number)
+                .order_by(task_try.c.try_number.desc())
+            ).all()
+        first = utcnow()
+        for number, state, start in tries:
+            if number != ti.try_number and state != "up_for_reschedule":
+                break
+            first = start or first
+        return first

@@ -1,0 +1,66 @@
+"""``ExternalTaskSensor``: waits until a task of another DAG succeeded for the same date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from conveyor.exceptions import Fail
+from conveyor.sensors.base import BaseSensor
+from conveyor.states import TaskState
+from conveyor.store.tables import dag_run, task_instance
+
+
+class ExternalTaskSensor(BaseSensor):
+    """Done when ``external_task_id`` of ``external_dag_id`` succeeded in a run with this
+    run's logical date (shifted by ``execution_delta`` if given). Without a task id, when
+    such a run succeeded. Fails at once if that task failed, unless it will be retried."""
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        external_dag_id: str,
+        external_task_id: str | None = None,
+        execution_delta: timedelta | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.external_dag_id = external_dag_id
+        self.external_task_id = external_task_id
+        self.execution_delta = execution_delta or timedelta(0)
+
+    def poke(self, context: dict[str, Any]) -> Any:
+        when = context["logical_date"] - self.execution_delta
+        store = context["ti"]._store  # the store this try runs against
+        with store.read() as conn:
+            if self.external_task_id is None:
+                states = list(
+                    conn.execute(
+                        select(dag_run.c.state).where(
+                            dag_run.c.dag_id == self.external_dag_id,
+                            dag_run.c.logical_date == when,
+                        )
+                    ).scalars()
+                )
+            else:
+                states = list(
+                    conn.execute(
+                        select(task_instance.c.state)
+                        .join(dag_run, dag_run.c.id == task_instance.c.run_pk)
+                        .where(
+                            dag_run.c.dag_id == self.external_dag_id,
+                            dag_run.c.logical_date == when,
+                            task_instance.c.task_id == self.external_task_id,
+                        )
+                    ).scalars()
+                )
+        what = f"{self.external_dag_id}.{self.external_task_id or '(run)'} at {when.isoformat()}"
+        print(f"[conveyor] {self.task_id}: {what}: {states or 'no run yet'}", flush=True)
+        if TaskState.SUCCESS.value in states:
+            return True
+        if states and all(s in ("failed", "upstream_failed") for s in states):
+            raise Fail(f"{what} ended {states[0]}: it will not succeed")
+        return False

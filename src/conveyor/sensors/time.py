@@ -1,0 +1,66 @@
+"""``TimeSensor`` and ``DateTimeSensor``: wait until a moment is reached."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from conveyor.exceptions import DagDefinitionError
+from conveyor.sensors.base import BaseSensor
+from conveyor.store.tables import utcnow
+
+
+class DateTimeSensor(BaseSensor):
+    """Done once ``target_time`` has passed: a datetime, or an ISO text (templates allowed,
+    e.g. ``"{{ data_interval_end }}"``). A naive time is read in the DAG's time zone."""
+
+    template_fields: ClassVar[tuple[str, ...]] = ("target_time",)
+
+    def __init__(self, task_id: str, *, target_time: datetime | str, **kwargs: Any) -> None:
+        super().__init__(task_id, **kwargs)
+        self.target_time = target_time
+
+    def _target(self) -> datetime:
+        value = self.target_time
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise DagDefinitionError(
+                    f"task {self.task_id!r}: target_time {value!r} is not an ISO date-time"
+                ) from None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.dag.timezone if self.dag else ZoneInfo("UTC"))
+        return value
+
+    def poke(self, context: dict[str, Any]) -> Any:
+        target = self._target()
+        print(f"[conveyor] {self.task_id}: waiting until {target.isoformat()}", flush=True)
+        return utcnow() >= target
+
+
+class TimeSensor(BaseSensor):
+    """Done once the time of day ``target_time`` has passed on the day the run's data
+    interval ends, in the DAG's time zone."""
+
+    def __init__(self, task_id: str, *, target_time: time | str, **kwargs: Any) -> None:
+        super().__init__(task_id, **kwargs)
+        if isinstance(target_time, str):
+            try:
+                target_time = time.fromisoformat(target_time)
+            except ValueError:
+                raise DagDefinitionError(
+                    f"task {self.task_id!r}: target_time {target_time!r} is not HH:MM[:SS]"
+                ) from None
+        self.target_time = target_time
+
+    def poke(self, context: dict[str, Any]) -> Any:
+        zone = self.dag.timezone if self.dag else ZoneInfo("UTC")
+        day = context["data_interval_end"].astimezone(zone).date()
+        target = datetime.combine(day, self.target_time, tzinfo=zone)
+        if context["data_interval_end"] - context["data_interval_start"] <= timedelta(0):
+            day = utcnow().astimezone(zone).date()  # a manual run: today
+            target = datetime.combine(day, self.target_time, tzinfo=zone)
+        print(f"[conveyor] {self.task_id}: waiting until {target.isoformat()}", flush=True)
+        return utcnow() >= target

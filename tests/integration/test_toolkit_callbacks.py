@@ -1,0 +1,216 @@
+"""Callbacks and notifiers through the real scheduler: task callbacks in the try's process,
+DAG callbacks exactly once per run, run timeouts and SLA misses, a real HTTP endpoint and a
+real SMTP server receiving the alerts."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from test_runs import Env
+
+from conftest import run_scheduler
+from conveyor.states import RunState, TaskState
+from conveyor.store.engine import Store
+from conveyor.store.tables import callback_request, dag_run
+from conveyor.worker.runner import log_path_for
+
+
+@pytest.fixture
+def env(tmp_path: Path, store: Store) -> Env:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    return Env(tmp_path, dags, store)
+
+
+class Hook:
+    """A webhook endpoint on 127.0.0.1: remembers every JSON body posted to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def texts(self) -> list[str]:
+        return [b["text"] for b in self.bodies]
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    found = Hook()
+    yield found
+    found.server.shutdown()
+    found.server.server_close()
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content)
+        self.messages.append((envelope.rcpt_tos, message["Subject"], message.get_payload()))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    with socket.socket() as probe:  # a free port: the controller checks readiness by connecting
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+def _requests(store: Store) -> list[Any]:
+    with store.read() as conn:
+        return list(conn.execute(select(callback_request).order_by(callback_request.c.id)))
+
+
+def _settled(store: Store, run_pk: int, requests: int) -> Any:
+    """Until the run ended and that many callback requests were run."""
+
+    def check() -> bool:
+        with store.read() as conn:
+            state = conn.execute(select(dag_run.c.state).where(dag_run.c.id == run_pk)).scalar()
+        done = [r for r in _requests(store) if r.state in ("done", "failed")]
+        return state in ("success", "failed") and len(done) >= requests
+
+    return check
+
+
+CALLBACKS = """
+    from conveyor.notifiers import WebhookNotifier
+
+    URL = "@URL@"
+    OUT = Path("@TMP@")
+
+    def note(name):
+        def callback(context):
+            ti = context.get("ti")
+            line = f"{name} {context['state']} {ti.try_number if ti else '-'}\\n"
+            with open(OUT / "callbacks.txt", "a") as handle:
+                handle.write(line)
+        return callback
+
+    def broken(context):
+        raise RuntimeError("the alerting system is down")
+
+    with DAG(
+        "alerts",
+        start_date=START,
+        default_args={"on_retry_callback": note("retry")},
+        on_success_callback=note("dag-success"),
+        on_failure_callback=[note("dag-failure"), WebhookNotifier(URL)],
+    ):
+        @task(retries=1, retry_delay=0, on_success_callback=WebhookNotifier(URL))
+        def flaky(ti=None):
+            if ti.try_number == 1:
+                raise ValueError("first try fails")
+            return "ok"
+
+        @task(on_failure_callback=[broken, WebhookNotifier(URL, text="{{ task.task_id }} down")])
+        def boom():
+            raise ValueError("no luck")
+
+        flaky() >> boom()
+"""
+
+
+def test_task_and_dag_callbacks_run_once_each_and_a_broken_one_changes_nothing(
+    env: Env, hook: Hook
+) -> None:
+    env.write_dag("alerts.py", CALLBACKS.replace("@URL@", hook.url))
+    env.sync()
+    run_pk = env.trigger("alerts")
+    run_scheduler(env.settings(), env.store, _settled(env.store, run_pk, 1), limit=30)
+
+    assert env.states(run_pk) == {"flaky": TaskState.SUCCESS, "boom": TaskState.FAILED}
+    assert env.run_state(run_pk) is RunState.FAILED
+    lines = (env.tmp / "callbacks.txt").read_text().splitlines()
+    assert sorted(lines) == ["dag-failure failed -", "retry up_for_retry 1"]
+    texts = hook.texts()
+    assert "Conveyor: task alerts.flaky success (run " in texts[0] and "try 2)" in texts[0]
+    assert sorted(texts[1:]) == sorted(
+        [
+            "boom down",
+            f"Conveyor: DAG alerts run {env.dag_runs('alerts')[0].run_id} failed: failed: boom",
+        ]
+    )
+    requests = _requests(env.store)
+    assert [(r.kind, r.state) for r in requests] == [("failure", "done")]
+
+    run = env.dag_runs("alerts")[0]
+    log = log_path_for(env.settings(), "alerts", run.run_id, "boom", 1).read_text()
+    assert "on_failure_callback of task 'boom'" in log
+    assert "RuntimeError: the alerting system is down" in log
+
+
+TIMEOUTS = """
+    from conveyor.notifiers import EmailNotifier
+
+    mail = EmailNotifier(to="oncall@example.com", host="127.0.0.1", port=@PORT@)
+
+    with DAG(
+        "slow",
+        start_date=START,
+        dagrun_timeout=1.0,
+        on_failure_callback=mail,
+        sla_miss_callback=mail,
+    ):
+        @task(sla=0.2)
+        def crawl():
+            time.sleep(3)
+
+        crawl() >> EmptyOperator(task_id="after")
+"""
+
+
+def test_a_run_past_dagrun_timeout_fails_and_an_sla_miss_alerts_by_email(
+    env: Env, smtp: tuple[Mailbox, int]
+) -> None:
+    box, port = smtp
+    env.write_dag("slow.py", TIMEOUTS.replace("@PORT@", str(port)))
+    env.sync()
+    run_pk = env.trigger("slow")
+    run_scheduler(env.settings(), env.store, _settled(env.store, run_pk, 2), limit=30)
+
+    run = env.dag_runs("slow")[0]
+    assert run.state == "failed"
+    assert run.note.startswith("run timed out")
+    assert env.states(run_pk)["after"] is TaskState.SKIPPED
+    kinds = sorted((r.kind, r.task_id, r.state) for r in _requests(env.store))
+    assert kinds == [("failure", "", "done"), ("sla_miss", "crawl", "done")]
+    subjects = sorted(subject.replace("\r\n", "") for _, subject, _ in box.messages)
+    assert len(subjects) == 2
+    assert subjects[0].startswith(f"Conveyor: DAG slow run {run.run_id} failed: run timed out")
+    assert subjects[1].startswith("Conveyor: SLA missed in slow: task 'crawl' has not succeeded")
+    assert all(to == ["oncall@example.com"] for to, _, _ in box.messages)

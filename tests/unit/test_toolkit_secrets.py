@@ -1,0 +1,91 @@
+"""Connections as URIs, secret masking and Fernet keys: pure parts, no store."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from conveyor.config import Settings
+from conveyor.connections import crypto, masking
+from conveyor.connections.models import Connection
+from conveyor.exceptions import ConfigError
+
+
+def test_uri_round_trips_with_quoted_password_port_schema_and_extra() -> None:
+    conn = Connection.from_uri(
+        "db", "postgres://etl:p%40ss%2Fw@db.local:6543/sales?sslmode=require"
+    )
+    assert (conn.conn_type, conn.host, conn.port, conn.login) == (
+        "postgresql",
+        "db.local",
+        6543,
+        "etl",
+    )
+    assert (conn.password, conn.schema, conn.extra) == ("p@ss/w", "sales", {"sslmode": "require"})
+    assert Connection.from_uri("db", conn.get_uri()) == conn
+    assert "p@ss" not in repr(conn) and "etl:***@db.local" in repr(conn)
+
+
+def test_json_extra_and_sqlite_paths() -> None:
+    conn = Connection.from_uri("x", 'http://h?__extra__={"retries": 3, "token": "abcd1234"}')
+    assert conn.extra == {"retries": 3, "token": "abcd1234"}
+    assert conn.secret_values() == ["abcd1234"]
+    assert conn.masked().extra == {"retries": 3, "token": "***"}
+    lite = Connection.from_uri("lite", "sqlite:////tmp/data/x.db")
+    assert lite.sqlalchemy_url() == "sqlite:////tmp/data/x.db"
+    assert Connection.from_uri("lite", lite.get_uri()) == lite
+
+
+@pytest.mark.parametrize("uri", ["no-scheme-here", "http://h:notaport/x"])
+def test_bad_uris_are_refused_with_the_connection_named(uri: str) -> None:
+    with pytest.raises(ConfigError, match="connection 'bad'"):
+        Connection.from_uri("bad", uri)
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [("db_password", True), ("API_KEY", True), ("github_token", True), ("region", False)],
+)
+def test_secret_looking_keys(key: str, secret: bool) -> None:
+    assert masking.looks_secret(key) is secret
+
+
+def test_masked_output_hides_registered_secrets_in_prints_and_log_records() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    logger = logging.getLogger("toolkit-test")
+    logger.addHandler(handler)
+    saved = sys.stdout
+    sys.stdout = out
+    try:
+        with masking.masked_output():
+            masking.register("hunter22")
+            masking.register("ab")  # too short to mask: it would blank ordinary text
+            print("password is hunter22, ab stays")
+            logger.warning("token %s", "hunter22")
+        print("after the try: hunter22")
+    finally:
+        sys.stdout = saved
+        logger.removeHandler(handler)
+    text = out.getvalue()
+    assert "password is ***, ab stays" in text
+    assert "token ***" in text
+    assert "after the try: hunter22" in text  # the registry is per try
+
+
+def test_key_file_is_created_once_and_a_bad_key_is_reported(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path).resolved()
+    token = crypto.encrypt(settings, "s3cret")
+    key = (tmp_path / crypto.KEY_FILE_NAME).read_text().strip()
+    assert (
+        crypto.encrypt(settings, "x")
+        and (tmp_path / crypto.KEY_FILE_NAME).read_text().strip() == key
+    )
+    assert Fernet(key.encode()).decrypt(token.encode()) == b"s3cret"
+    with pytest.raises(ConfigError, match=r"setting 'fernet_key'.*not a Fernet key"):
+        crypto.cipher(settings.model_copy(update={"fernet_key": "short"}))
