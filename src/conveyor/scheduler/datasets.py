@@ -1,0 +1,82 @@
+"""Data-driven scheduling: hooks the worker and the scheduler loop call for datasets.
+
+The worker records a successful task's dataset updates in the transaction that records the
+success (:func:`record_task_outlets`); the scheduler loop turns full sets of pending updates
+into runs (:func:`create_dataset_runs`). The DAG's row is locked with SKIP LOCKED while its
+updates are consumed, so several schedulers create each dataset-triggered run once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from conveyor.model.schedules import DatasetSchedule
+from conveyor.store import datasets, runs
+from conveyor.store.engine import Store
+from conveyor.store.runs import RunRow
+from conveyor.store.tables import dag
+from conveyor.store.transitions import Actor
+
+log = logging.getLogger(__name__)
+
+RUN_TYPE = "dataset_triggered"
+
+
+def record_task_outlets(conn: Connection, run: RunRow, task_id: str, map_index: int) -> None:
+    """After a try succeeded: its outlets' updates. No statement for a task without outlets
+    (the DAG structure is cached, and the run's advance reads it anyway)."""
+    task = runs.serialized_dag(conn, run.version_hash).tasks.get(task_id)
+    uris = task.raw.get("outlets") if task is not None else None
+    if uris:
+        datasets.record_updates(conn, run, task_id, map_index, uris)
+
+
+def create_dataset_runs(store: Store, actor: Actor, now: datetime) -> int:
+    """A run for each DAG whose every dataset has a pending update; returns how many."""
+    with store.read() as conn:
+        dag_ids = datasets.queued_dag_ids(conn)
+    made = 0
+    for dag_id in dag_ids:
+        with store.write() as conn:
+            if _create_run(conn, store.supports_row_locks, dag_id, actor, now):
+                made += 1
+    return made
+
+
+def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: datetime) -> bool:
+    stmt = select(dag.c.version_hash, dag.c.is_paused).where(
+        dag.c.dag_id == dag_id, dag.c.is_active.is_(True)
+    )
+    if lock:  # FOR NO KEY UPDATE SKIP LOCKED: another scheduler is on it, or it waits
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
+    row = conn.execute(stmt).first()
+    if row is None or row.is_paused:
+        return False  # updates stay queued: a paused DAG runs once it is unpaused
+    structure = runs.serialized_dag(conn, row.version_hash)
+    schedule = structure.schedule
+    if not isinstance(schedule, DatasetSchedule):
+        return False
+    pending = datasets.pending_updates(conn, dag_id)
+    if any(uri not in pending for uri in schedule.uris):
+        return False
+    used = [pending[uri] for uri in schedule.uris]
+    interval = schedule.manual_interval(now)
+    run_pk = runs.create_run(
+        conn,
+        dag_id=dag_id,
+        version_hash=row.version_hash,
+        structure=structure,
+        run_type=RUN_TYPE,
+        logical_date=now,
+        interval=(interval.start, interval.end),
+        conf={"dataset_events": [update.as_conf() for update in used]},
+        created_by=actor.name,
+    )
+    if run_pk is None:
+        return False
+    datasets.consume(conn, dag_id, [update.dataset_id for update in used])
+    log.info("dataset-triggered run of %s: %s", dag_id, ", ".join(schedule.uris))
+    return True
