@@ -1,0 +1,202 @@
+"""Is this Conveyor installation working? The store, its schema, the broker, the schedulers.
+
+``check`` answers for ``conveyor health`` (a container health check: exit 0 or 1) and for the
+web process's ``/health``. Every check has a short time limit, so a hung dependency makes a
+prompt "unhealthy" rather than a hung probe.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from conveyor.config import Settings
+from conveyor.store import schema
+from conveyor.store.engine import Store, normalize_url
+from conveyor.store.tables import scheduler, utcnow
+
+CHECKS = ("store", "schema", "broker", "schedulers")
+TIMEOUT_SECONDS = 5
+#: A scheduler whose heartbeat is older than this many heartbeat periods is stale.
+STALE_AFTER_BEATS = 3
+#: A scheduler that crashed longer ago than this is no longer mentioned.
+FORGET_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    checks: tuple[Check, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": "ok" if self.healthy else "unhealthy",
+            "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.checks},
+        }
+
+
+def check(
+    settings: Settings, *, only: Iterable[str] | None = None, store: Store | None = None
+) -> HealthReport:
+    """Run the checks (all, or those named in ``only``) and report each one.
+
+    ``store``: an open store to reuse; by default each check opens a connection of its own,
+    with a connect timeout, and closes it.
+    """
+    wanted = set(CHECKS if only is None else only)
+    unknown = wanted - set(CHECKS)
+    if unknown:
+        raise ValueError(f"unknown health checks {sorted(unknown)}; choose from {list(CHECKS)}")
+    probe = store or _probe_store(settings.db_url)
+    checks: list[Check] = []
+    reachable = _check_store(probe)
+    if "store" in wanted:
+        checks.append(reachable)
+    if "schema" in wanted:
+        checks.append(_check_schema(probe) if reachable.ok else _skipped("schema"))
+    if "broker" in wanted and settings.executor == "celery":
+        checks.append(_check_broker(settings.broker_url))
+    if "schedulers" in wanted:
+        checks.append(
+            _check_schedulers(probe, settings) if reachable.ok else _skipped("schedulers")
+        )
+    return HealthReport(tuple(checks))
+
+
+def _skipped(name: str) -> Check:
+    return Check(name, False, "not checked: the store is unreachable")
+
+
+@functools.lru_cache(maxsize=8)
+def _probe_store(url: str) -> Store:
+    """A store without a pool whose connections give up after TIMEOUT_SECONDS.
+
+    One per URL and process: a probe runs every few seconds in the web process for its
+    whole life, and a new engine per probe would grow its memory.
+    """
+    store = Store(url, pool=False)
+    if not store.is_sqlite:
+        store.engine.dispose()
+        store.engine = create_engine(
+            normalize_url(url),
+            poolclass=NullPool,
+            connect_args={"connect_timeout": TIMEOUT_SECONDS},
+        )
+    return store
+
+
+def _check_store(store: Store) -> Check:
+    try:
+        with store.read() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # whatever the driver raises, the answer is "unreachable"
+        return Check("store", False, f"{store.describe()} unreachable: {_first_line(exc)}")
+    return Check("store", True, f"{store.describe()} reachable")
+
+
+@functools.cache
+def _head_revision() -> str:
+    # Alembic reads every migration file to find the head: once per process is enough (the
+    # code, and so the head, cannot change under a running process).
+    return schema.head_revision()
+
+
+def _current_revision(store: Store) -> str | None:
+    """The store's revision by a plain query: no new SQLAlchemy objects per probe."""
+    if store.in_memory:
+        return None
+    try:
+        with store.read() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return ",".join(sorted(rows)) or None
+    except DBAPIError:
+        return None  # no alembic_version table: an empty database
+
+
+def _check_schema(store: Store) -> Check:
+    try:
+        current, head = _current_revision(store), _head_revision()
+    except Exception as exc:
+        return Check("schema", False, f"cannot read the schema revision: {_first_line(exc)}")
+    if store.in_memory or current == head:
+        return Check("schema", True, f"current (revision {head})")
+    return Check(
+        "schema",
+        False,
+        f"at {current or 'empty'}, expected {head}: run `conveyor db migrate`",
+    )
+
+
+def _check_broker(url: str) -> Check:
+    shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    try:
+        from kombu import Connection
+    except ImportError:
+        return Check("broker", False, "the celery extra is not installed: conveyor[celery]")
+    try:
+        with Connection(url, connect_timeout=TIMEOUT_SECONDS) as conn:
+            conn.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
+    except Exception as exc:
+        return Check("broker", False, f"{shown} unreachable: {_first_line(exc)}")
+    return Check("broker", True, f"{shown} reachable")
+
+
+def _check_schedulers(store: Store, settings: Settings) -> Check:
+    """At least one scheduler beats; stale ones (crashed without stopping) are named."""
+    now = utcnow()
+    stale_after = timedelta(seconds=STALE_AFTER_BEATS * settings.heartbeat_seconds)
+    try:
+        with store.read() as conn:
+            rows = conn.execute(
+                select(scheduler).where(
+                    scheduler.c.stopped_at.is_(None),
+                    scheduler.c.heartbeat_at > now - FORGET_AFTER,
+                )
+            ).all()
+    except Exception as exc:
+        return Check("schedulers", False, f"cannot read heartbeats: {_first_line(exc)}")
+    alive = [r for r in rows if now - r.heartbeat_at <= stale_after]
+    stale = [r for r in rows if now - r.heartbeat_at > stale_after]
+    parts = [f"{len(alive)} alive"]
+    if alive:
+        parts.append(
+            ", ".join(
+                f"{r.hostname} pid {r.pid} ({(now - r.heartbeat_at).total_seconds():.0f}s ago)"
+                for r in alive
+            )
+        )
+    if stale:
+        parts.append(
+            "stale (no heartbeat for over "
+            f"{stale_after.total_seconds():g}s): "
+            + ", ".join(
+                f"{r.hostname} pid {r.pid} (last {(now - r.heartbeat_at).total_seconds():.0f}s ago)"
+                for r in stale
+            )
+        )
+    if not rows:
+        return Check("schedulers", False, "no scheduler is running: start `conveyor scheduler`")
+    return Check("schedulers", bool(alive), "; ".join(parts))
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    return message[0] if message else type(exc).__name__
