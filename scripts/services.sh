@@ -134,3 +134,32 @@ ensure_test_database() {
         return 1
     }
 }
+
+# ensure_chromium: the web UI's browser tests (tests/browser) drive Debian's
+# headless chromium through Playwright (Playwright's own download is not used).
+# Installs it with apt-get when it is missing; without it those tests skip
+# locally and fail in CI.
+ensure_chromium() {
+    [[ -x /usr/bin/chromium ]] && return 0
+    local sudo=""
+    if [[ $(id -u) -ne 0 ]] && _svc_have sudo; then
+        sudo="sudo -n"
+    fi
+    if _svc_have apt-get && [[ $(id -u) -eq 0 || -n "$sudo" ]]; then
+        echo "==> chromium is missing, installing it (apt-get install chromium)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        # A stale package index is the usual reason for a failed install: refresh once.
+        $sudo apt-get install -y --no-install-recommends chromium >&2 ||
+            { $sudo apt-get update >&2 &&
+                $sudo apt-get install -y --no-install-recommends chromium >&2; } ||
+            _svc_warn "apt-get could not install chromium"
+    fi
+    if [[ ! -x /usr/bin/chromium ]]; then
+        if [[ "${CI:-}" == true ]]; then
+            echo "error: /usr/bin/chromium is missing; the browser tests need it" >&2
+            return 1
+        fi
+        _svc_warn "/usr/bin/chromium is missing: the browser tests will skip"
+    fi
+    return 0
+}

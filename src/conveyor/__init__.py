@@ -3,7 +3,9 @@
 from conveyor.decorators import task
 from conveyor.exceptions import Fail, Skip
 from conveyor.model.dag import DAG, dag
+from conveyor.model.datasets import Dataset
 from conveyor.model.task import BaseOperator, chain
+from conveyor.model.task_group import TaskGroup, task_group
 from conveyor.model.trigger_rules import TriggerRule
 from conveyor.operators import BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator
 
@@ -14,13 +16,16 @@ __all__ = [
     "BaseOperator",
     "BashOperator",
     "BranchPythonOperator",
+    "Dataset",
     "EmptyOperator",
     "Fail",
     "PythonOperator",
     "Skip",
+    "TaskGroup",
     "TriggerRule",
     "__version__",
     "chain",
     "dag",
     "task",
+    "task_group",
 ]

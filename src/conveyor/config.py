@@ -7,18 +7,20 @@ does not validate stops the process with the key, the value and what was expecte
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from conveyor.exceptions import ConfigError
 
 ENV_PREFIX = "CONVEYOR_"
 CONFIG_FILE_NAME = "conveyor.toml"
-SECRET_KEYS = frozenset({"database_url", "broker_url"})
+_S3_URL = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
+SECRET_KEYS = frozenset({"database_url", "broker_url", "secret_key"})
 
 
 class Settings(BaseModel):
@@ -46,6 +48,65 @@ class Settings(BaseModel):
         default=30.0, gt=0, description="queued but not started for this long: send again"
     )
     kill_grace_seconds: float = Field(default=5.0, ge=0)
+    fernet_key: str | None = Field(
+        default=None,
+        description="encrypts connection secrets and variables in the store (Fernet; several "
+        "comma-separated keys rotate: the first encrypts); default: $home/fernet.key, "
+        "created on first use",
+    )
+    base_url: str = Field(
+        default="",
+        description="path prefix the web app is served under behind a proxy, e.g. /conveyor",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="signs web session cookies; default: generated once into $home/secret_key",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`conveyor scheduler` and `conveyor worker` serve Prometheus metrics on "
+        "this port (unset: not served; the web process always has /metrics)",
+    )
+    metrics_window_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="task duration and scheduling delay in /metrics cover tries started "
+        "within this many seconds",
+    )
+    remote_logs_url: str | None = Field(
+        default=None,
+        description="copy every try's log to this S3-compatible location, e.g. "
+        "s3://bucket/prefix (needs conveyor[s3]; credentials from AWS_* variables)",
+    )
+    remote_logs_endpoint_url: str | None = Field(
+        default=None,
+        description="endpoint of the S3-compatible service (default: AWS, or AWS_ENDPOINT_URL)",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _normalize_base_url(cls, value: str) -> str:
+        """``conveyor/`` and ``/conveyor`` mean the same prefix; ``/`` means none."""
+        text = value.strip().strip("/")
+        if any(c in text for c in "?#") or " " in text:
+            raise ValueError("a URL path such as /conveyor, without query or spaces")
+        return f"/{text}" if text else ""
+
+    @field_validator("remote_logs_url")
+    @classmethod
+    def _check_remote_logs_url(cls, value: str | None) -> str | None:
+        if value is not None and not _S3_URL.fullmatch(value):
+            raise ValueError("an S3 location such as s3://bucket or s3://bucket/prefix")
+        return value.rstrip("/") if value else None
+
+    @field_validator("remote_logs_endpoint_url")
+    @classmethod
+    def _check_endpoint_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/\s]+/?", value):
+            raise ValueError("an http:// or https:// URL such as http://minio:9000")
+        return value.rstrip("/") if value else None
 
     def resolved(self) -> Settings:
         home = self.home.expanduser().resolve()
@@ -138,6 +199,13 @@ def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
 def mask(key: str, value: Any) -> str:
     """Hide the password in URLs of secret settings."""
     text = "" if value is None else str(value)
+    if key == "fernet_key" and text:
+        return "***"
+    if key == "secret_key" and text:
+        return "***"
+    if key in SECRET_KEYS and "password=" in text:
+        # libpq and Redis also take the password as a query parameter: ?password=...
+        text = re.sub(r"(?<=[?&]password=)[^&]*", "***", text)
     if key in SECRET_KEYS and "@" in text and "://" in text:
         scheme, rest = text.split("://", 1)
         creds, host = rest.rsplit("@", 1)

@@ -17,16 +17,20 @@ from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import DAG, DagContext
+from conveyor.model.mapping import PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 
 
 def _unique_task_id(base: str, dag: DAG | None) -> str:
-    """Airflow's rule: a function used twice in one DAG gets ids base, base__1, base__2 ..."""
-    if dag is None or base not in dag.task_dict:
+    """The naming rule: a function used twice in one DAG gets ids base, base__1, base__2 ..."""
+    from conveyor.model.task_group import current_prefix
+
+    full = current_prefix(dag)  # inside a task group, ids are checked with its prefix
+    if dag is None or full(base) not in dag.task_dict:
         return base
     n = 1
-    while f"{base}__{n}" in dag.task_dict:
+    while full(f"{base}__{n}") in dag.task_dict:
         n += 1
     return f"{base}__{n}"
 
@@ -62,6 +66,28 @@ class TaskFunction:
             **options,
         )
         return XComArg(operator)
+
+    def partial(self, **constants: Any) -> PartialTask:
+        """Arguments every instance of a mapped task gets; ``.expand(...)`` maps the rest."""
+        options = dict(self.options)
+        task_id = options.pop("task_id", None) or self.function.__name__
+        dag = options.get("dag") or DagContext.current()
+        if dag is None:
+            raise DagDefinitionError(
+                f"@task {task_id!r} was mapped outside a DAG: call it inside 'with DAG(...)'"
+            )
+        kwargs = {
+            **options,
+            "task_id": _unique_task_id(task_id, dag),
+            "python_callable": self.function,
+            "op_kwargs": constants,
+        }
+        return PartialTask(self.operator_class, kwargs, expand_into="op_kwargs", returns=XComArg)
+
+    def expand(self, **lists: Any) -> XComArg:
+        """One task instance per element of each list; downstream gets the list of results."""
+        result: XComArg = self.partial().expand(**lists)
+        return result
 
     def override(self, **options: Any) -> TaskFunction:
         """The same function with other task options, e.g. ``extract.override(task_id="e2")``."""

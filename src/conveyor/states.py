@@ -18,6 +18,7 @@ class TaskState(StrEnum):
     SUCCESS = "success"  # the try returned
     FAILED = "failed"  # the try failed with no retries left, or was marked failed
     UP_FOR_RETRY = "up_for_retry"  # the try failed; the next try waits for retry_at
+    UP_FOR_RESCHEDULE = "up_for_reschedule"  # a sensor will poke again at retry_at; no slot held
     SKIPPED = "skipped"  # not run: a branch went elsewhere, a trigger rule said so, or Skip
     UPSTREAM_FAILED = "upstream_failed"  # not run because an upstream task failed
 

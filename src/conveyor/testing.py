@@ -27,9 +27,10 @@ from conveyor.exceptions import ConveyorError
 from conveyor.executors.inline import InlineExecutor
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.dag import DAG
+from conveyor.model.task import DEFAULT_POOL
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState, TaskState
-from conveyor.store import runs, schema
+from conveyor.store import pools, runs, schema
 from conveyor.store.dags import ParsedFile, save_parsed_file
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance, task_try, utcnow, xcom
@@ -100,6 +101,9 @@ def run_dag(
                 ParsedFile(
                     dag.fileloc or f"<{dag.dag_id}>", source, [serialize_dag(dag)], None, 0.0
                 ),
+            )
+            pools.create_missing(  # the DAG's pools, without limits: a test has no cluster
+                conn, {getattr(t, "pool", DEFAULT_POOL) for t in dag.tasks}, "conveyor.testing"
             )
             if logical_date is not None and logical_date.tzinfo is None:
                 logical_date = logical_date.replace(tzinfo=dag.timezone)  # the DAG's own zone

@@ -16,6 +16,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -29,7 +30,7 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.scheduler.progress import QueuedTry
 from conveyor.states import RunState, TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import pools, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_event, task_instance, task_try, xcom
 from conveyor.store.transitions import Actor
@@ -270,6 +271,79 @@ def test_examples_and_routing_on_real_workers(cluster: Cluster) -> None:
         assert worker_pids and worker_pids >= 2
     finally:
         store.dispose()
+
+
+TOOLKIT_EXAMPLES = (
+    "toolkit_connections",
+    "toolkit_sensors",
+    "toolkit_trigger",
+    "toolkit_alerts",
+    "mapping",
+    "datasets_export",
+    "groups_and_pools",
+)
+
+
+def test_toolkit_examples_on_real_workers(cluster: Cluster) -> None:
+    """Sensors, connections, a triggered DAG, mapping, datasets, groups and pools, on Celery."""
+    settings = cluster.settings
+    store = Store(settings.db_url)
+    when = datetime(2026, 3, 2, tzinfo=UTC)
+    try:
+        DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+        with store.write() as conn:
+            pools.set_pool(conn, "warehouse", 2)  # as groups_and_pools' docstring says
+            made = {
+                dag_id: runs.create_manual_run(conn, dag_id, logical_date=when, created_by="test")
+                for dag_id in TOOLKIT_EXAMPLES
+            }
+        _run(settings, store, [pk for pk in made.values() if pk is not None], limit=120)
+
+        def followers_done() -> bool:  # started by the examples: a trigger, dataset updates
+            with store.read() as conn:
+                found = dict(
+                    conn.execute(
+                        select(dag_run.c.dag_id, dag_run.c.state).where(
+                            dag_run.c.dag_id.in_(["toolkit_triggered", "datasets_report"])
+                        )
+                    ).all()
+                )
+            return len(found) == 2 and all(
+                state in ("success", "failed") for state in found.values()
+            )
+
+        _run_until(settings, store, followers_done, 60)
+        with store.read() as conn:
+            states = dict(
+                conn.execute(
+                    select(dag_run.c.dag_id, dag_run.c.state).where(
+                        dag_run.c.dag_id.in_(
+                            [*TOOLKIT_EXAMPLES, "toolkit_triggered", "datasets_report"]
+                        ),
+                        dag_run.c.run_type != "scheduled",
+                    )
+                ).all()
+            )
+            hosts = set(
+                conn.execute(
+                    select(task_try.c.hostname)
+                    .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+                    .where(task_instance.c.dag_id == "mapping")
+                ).scalars()
+            )
+    finally:
+        store.dispose()
+    assert states == {dag_id: "success" for dag_id in states}, describe_runs(store)
+    assert set(states) >= {*TOOLKIT_EXAMPLES, "toolkit_triggered", "datasets_report"}
+    assert hosts  # the mapped instances ran on the workers
+
+
+def _run_until(settings: Settings, store: Store, done: Callable[[], bool], limit: float) -> None:
+    processor = DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=0.2)
+    scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
+    deadline = time.monotonic() + limit
+    scheduler.run(until=lambda: done() or time.monotonic() > deadline)
+    assert done(), f"not done within {limit}s:\n{describe_runs(store)}"
 
 
 def _queued_try(store: Store) -> QueuedTry:

@@ -28,9 +28,9 @@ from conveyor.config import Settings
 from conveyor.loading.importer import import_dag_file, module_name_for
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RUN_FINISHED, RunState
-from conveyor.store import runs, schema
+from conveyor.store import pools, runs, schema
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag, dag_run, import_error, task_instance, xcom
+from conveyor.store.tables import dag, dag_run, import_error, task_instance, task_try, xcom
 from conveyor.worker.runner import log_path_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dags"
@@ -43,6 +43,24 @@ WEEKEND_PATH = ("weekend_report", "weekend_cleanup")
 #: DAGs the YAML examples define (examples/dags/yaml/): one template makes three.
 YAML_DAGS = {"orders_customers", "orders_invoices", "orders_refunds", "branching_yaml"}
 
+#: The toolkit's examples (examples/dags/toolkit_*.py); toolkit_trigger starts toolkit_triggered.
+TOOLKIT_DAGS = {
+    "toolkit_connections",
+    "toolkit_alerts",
+    "toolkit_sensors",
+    "toolkit_trigger",
+    "toolkit_triggered",
+    "toolkit_daily",
+}
+
+#: Dynamic task mapping and datasets (examples/dags/mapping.py, datasets.py); datasets_report
+#: runs when datasets_export has updated both its datasets.
+MAPPING_DATASET_DAGS = {"mapping", "datasets_export", "datasets_report"}
+
+#: Task groups and pools (examples/dags/groups_and_pools.py); its docstring has the user make
+#: the pool "warehouse" first, as _create_runs does.
+GROUPS_POOLS_DAGS = {"groups_and_pools"}
+
 #: name -> (dag_id, logical date, conf). Two ETL runs share one ds to show the load is idempotent.
 RUNS: dict[str, tuple[str, datetime, dict[str, Any]]] = {
     "hello": ("hello_bash", datetime(2026, 3, 2, 9, tzinfo=UTC), {}),
@@ -51,6 +69,13 @@ RUNS: dict[str, tuple[str, datetime, dict[str, Any]]] = {
     "wednesday": ("branching", datetime(2026, 3, 4, 10, tzinfo=UTC), {}),
     "saturday": ("branching", datetime(2026, 3, 7, 10, tzinfo=UTC), {}),
     "forced_weekend": ("branching", datetime(2026, 3, 4, 11, tzinfo=UTC), {"mode": "weekend"}),
+    **{
+        name: (name, datetime(2026, 3, 2, tzinfo=UTC), {})
+        for name in sorted(TOOLKIT_DAGS - {"toolkit_triggered"})
+    },
+    "mapping": ("mapping", datetime(2026, 3, 2, tzinfo=UTC), {}),
+    "datasets_export": ("datasets_export", datetime(2026, 3, 2, tzinfo=UTC), {}),
+    "groups_and_pools": ("groups_and_pools", datetime(2026, 3, 2, tzinfo=UTC), {}),
 }
 
 
@@ -76,6 +101,7 @@ class Finished:
 def _create_runs(store: Store) -> dict[str, int]:
     created: dict[str, int] = {}
     with store.write() as conn:
+        pools.set_pool(conn, "warehouse", 2)  # `conveyor pools set warehouse 2`
         for name, (dag_id, when, conf) in RUNS.items():
             run_pk = runs.create_manual_run(
                 conn, dag_id, conf=conf, logical_date=when, created_by="test_examples"
@@ -90,8 +116,14 @@ def _all_runs_finished(store: Store) -> Callable[[], bool]:
 
     def check() -> bool:
         with store.read() as conn:
-            states = conn.execute(select(dag_run.c.state)).scalars().all()
-        return len(states) >= len(RUNS) and all(RunState(s) in RUN_FINISHED for s in states)
+            found = conn.execute(select(dag_run.c.dag_id, dag_run.c.state)).all()
+        states = [row.state for row in found]
+        consumer_ran = "datasets_report" in {row.dag_id for row in found}  # made later
+        return (
+            len(states) >= len(RUNS)
+            and consumer_ran
+            and all(RunState(s) in RUN_FINISHED for s in states)
+        )
 
     return check
 
@@ -156,7 +188,15 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finished]:
 
 def test_every_example_parses_without_import_errors(finished: Finished) -> None:
     assert finished.import_errors == []
-    assert finished.dag_ids == {"hello_bash", "etl_orders", "branching", *YAML_DAGS}
+    assert finished.dag_ids == {
+        "hello_bash",
+        "etl_orders",
+        "branching",
+        *YAML_DAGS,
+        *TOOLKIT_DAGS,
+        *MAPPING_DATASET_DAGS,
+        *GROUPS_POOLS_DAGS,
+    }
 
 
 def test_every_run_and_every_task_that_ran_succeeded(finished: Finished) -> None:
@@ -167,6 +207,9 @@ def test_every_run_and_every_task_that_ran_succeeded(finished: Finished) -> None
         "etl_orders",
         "branching",
         *YAML_DAGS,
+        "toolkit_daily",  # scheduled, like the two above
+        "toolkit_triggered",  # started by toolkit_trigger
+        "datasets_report",  # started by datasets_export's dataset updates
     }
     assert set(finished.scheduled_runs.values()) == {"success"}
     for name in ("hello", "etl", "etl_again"):
@@ -260,3 +303,59 @@ def test_etl_output_defaults_to_conveyor_home(
     assert module.output_path() == tmp_path / "example-output" / "orders.db"
     monkeypatch.setenv("CONVEYOR_EXAMPLE_OUTPUT", str(tmp_path / "elsewhere.db"))
     assert module.output_path() == tmp_path / "elsewhere.db"
+
+
+def test_the_mapping_example_expands_and_collects_in_order(finished: Finished) -> None:
+    assert finished.xcoms["mapping"][("summarize", "return_value")] == "3 files, 340 lines"
+    assert finished.task_states["mapping"]["count_lines"] == "success"
+    settings = finished.settings
+    run_id = finished.run_ids["mapping"]
+    for index in range(2):
+        log = log_path_for(settings, "mapping", run_id, "ping_region", 1, index).read_text()
+        assert f"is instance {index}" in log
+
+
+def test_the_datasets_example_runs_its_report_after_both_exports(finished: Finished) -> None:
+    assert finished.run_states["datasets_export"] == "success"
+    reports = [k for k in finished.scheduled_runs if k.startswith("datasets_report/")]
+    assert len(reports) == 1 and reports[0].startswith("datasets_report/dataset_triggered__")
+    assert finished.scheduled_runs[reports[0]] == "success"
+
+
+def test_groups_and_pools_example_runs_its_loads_two_at_a_time(finished: Finished) -> None:
+    states = finished.task_states["groups_and_pools"]
+    assert set(states.values()) == {"success"}
+    assert {"extract.pull_orders", "load.load_orders", "report.checks.freshness"} <= set(states)
+    assert finished.xcoms["groups_and_pools"][("load.load_orders", "return_value")] == (
+        "loaded orders"
+    )
+    store = Store(finished.settings.db_url)
+    try:
+        with store.read() as conn:
+            ran = conn.execute(
+                select(task_instance.c.task_id, task_try.c.start_date, task_try.c.end_date)
+                .join(task_try, task_try.c.ti_id == task_instance.c.id)
+                .where(
+                    task_instance.c.run_pk == _run_pk(conn, finished.run_ids["groups_and_pools"]),
+                    task_instance.c.pool == "warehouse",
+                )
+                .order_by(task_try.c.start_date)
+            ).all()
+    finally:
+        store.dispose()
+    loads = [r for r in ran if r.task_id.startswith("load.load_")]
+    [rebuild] = [r for r in ran if r.task_id == "load.rebuild_indexes"]
+    # Two slots, the heaviest tables first: invoices (priority 1) waited for a free slot.
+    assert loads[2].task_id == "load.load_invoices"
+    assert loads[2].start_date >= min(loads[0].end_date, loads[1].end_date)
+    assert all(r.end_date <= rebuild.start_date for r in loads)
+
+
+def _run_pk(conn: Any, run_id: str) -> int:
+    return int(
+        conn.execute(
+            select(dag_run.c.id).where(
+                dag_run.c.dag_id == "groups_and_pools", dag_run.c.run_id == run_id
+            )
+        ).scalar_one()
+    )

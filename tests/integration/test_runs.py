@@ -23,7 +23,7 @@ from conftest import make_settings, run_scheduler, run_until_finished
 from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import manual, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import (
     dag,
@@ -214,6 +214,45 @@ def test_chain_passes_return_values_and_records_every_step(env: Env) -> None:
     # The fast path: the worker that finished extract scheduled double in the same commit.
     scheduled = next(e for e in env.events(run_pk, "double") if e.kind == "scheduled")
     assert scheduled.actor.startswith("worker@"), scheduled
+
+
+def test_a_cleared_task_that_now_returns_nothing_leaves_no_old_value(env: Env) -> None:
+    env.write_dag(
+        "rerun.py",
+        """
+        with DAG("rerun", start_date=START):
+            @task
+            def source(ti=None):
+                return 5 if ti.max_tries == 1 else None  # clearing grants the tries again
+
+            @task
+            def sink(value):
+                return {"got": value}
+
+            sink(source())
+        """,
+    )
+    run_pk = run_one(env, "rerun")
+
+    def sink_value() -> Any:
+        with env.store.read() as conn:
+            return conn.execute(
+                select(xcom.c.value).where(xcom.c.run_pk == run_pk, xcom.c.task_id == "sink")
+            ).scalar_one()
+
+    assert sink_value() == {"got": 5}
+    with env.store.write() as conn:
+        manual.clear(
+            conn,
+            "rerun",
+            runs.get_run(conn, run_pk).run_id,
+            "source",
+            transitions.Actor("user:test"),
+            downstream=True,
+        )
+    env.run(run_pk)
+    assert env.run_state(run_pk) is RunState.SUCCESS
+    assert sink_value() == {"got": None}
 
 
 # -- retries ----------------------------------------------------------------------------------

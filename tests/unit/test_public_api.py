@@ -13,15 +13,18 @@ EXPECTED = [
     "BashOperator",
     "BranchPythonOperator",
     "DAG",
+    "Dataset",
     "EmptyOperator",
     "Fail",
     "PythonOperator",
     "Skip",
+    "TaskGroup",
     "TriggerRule",
     "__version__",
     "chain",
     "dag",
     "task",
+    "task_group",
 ]
 
 

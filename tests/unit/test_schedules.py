@@ -1,6 +1,6 @@
 """Schedules decide which runs exist; a mistake here silently skips or duplicates user data.
 
-These tests pin Airflow's interval semantics (a run covers [start, end) and starts after end),
+These tests pin the interval semantics (a run covers [start, end) and starts after end),
 the catchup and end_date rules, DST behaviour and the error messages DAG authors see.
 """
 
@@ -403,7 +403,7 @@ def test_time_in_the_spring_forward_gap_neither_crashes_nor_duplicates() -> None
 def test_time_in_the_repeated_fall_back_hour_fires_once() -> None:
     schedule = CronSchedule("30 2 * * *", "Europe/Amsterdam")
     got = intervals(schedule, datetime(2024, 10, 26, tzinfo=AMS), 3)
-    # 02:30 happens twice on October 27th; like Airflow, a daily job runs once that day.
+    # 02:30 happens twice on October 27th; a daily job still runs once that day.
     assert [interval.start.astimezone(AMS).day for interval in got] == [26, 27, 28]
     assert got[1].end - got[1].start == timedelta(hours=25)
 

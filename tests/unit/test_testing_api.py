@@ -119,3 +119,17 @@ def test_templates_render_in_bash() -> None:
     result = run_dag(dag, logical_date=datetime(2026, 5, 4))
     assert result.xcom("echo") == "loading orders for 2026-05-04"
     assert "loading orders for 2026-05-04" in result.tasks["echo"].log
+
+
+def test_a_dag_that_names_pools_runs_without_anyone_making_them() -> None:
+    with DAG("pooled") as dag:
+
+        @task(pool="warehouse", pool_slots=2)
+        def load() -> str:
+            return "loaded"
+
+        load()
+
+    result = run_dag(dag)
+    assert result.state is RunState.SUCCESS
+    assert result.xcom("load") == "loaded"

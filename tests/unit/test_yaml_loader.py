@@ -454,8 +454,8 @@ def test_unknown_keys_name_the_key_and_what_was_allowed() -> None:
         "chain, found 'schedul'",
         f"{FILE}:8:9: DAG 'd', task 't': unknown key 'retires' (did you mean 'retries'?): "
         "expected one of depends_on, retries, retry_delay, retry_exponential_backoff, "
-        "max_retry_delay, execution_timeout, trigger_rule, queue, priority_weight, "
-        "depends_on_past, doc, owner, operator, found 'retires'",
+        "max_retry_delay, execution_timeout, trigger_rule, queue, priority_weight, pool, "
+        "pool_slots, depends_on_past, doc, owner, operator, found 'retires'",
     ]
 
 

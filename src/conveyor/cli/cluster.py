@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from conveyor.cli.common import CliError, console, open_store, settings, translate_errors, when
-from conveyor.store.tables import utcnow, worker
+from conveyor.store.tables import scheduler, utcnow, worker
 
 
 @click.command("worker")
@@ -26,6 +26,7 @@ from conveyor.store.tables import utcnow, worker
 @translate_errors
 def worker_command(queues: str, concurrency: int | None, hostname: str | None) -> None:
     """Run tries from the broker on this machine until SIGTERM (Celery prefork pool)."""
+    from conveyor.metrics import serve_process_metrics
     from conveyor.worker.celery_app import make_app
 
     config = settings()
@@ -34,6 +35,7 @@ def worker_command(queues: str, concurrency: int | None, hostname: str | None) -
     if not names:
         raise CliError("--queues needs at least one queue name")
     app = make_app(config)
+    serve_process_metrics(config)  # on metrics_port, when set
     app.worker_main(
         [
             "worker",
@@ -80,6 +82,40 @@ def workers_command() -> None:
             ",".join(row.queues),
             str(len(row.running or [])),
             str(row.concurrency),
+            f"{when(row.heartbeat_at)} ({(now - row.heartbeat_at).total_seconds():.0f}s ago)",
+        )
+    console.print(table)
+
+
+@click.command("schedulers")
+@translate_errors
+def schedulers_command() -> None:
+    """Schedulers seen by the store: host, process, last heartbeat, and which are alive."""
+    config = settings()
+    store = open_store(config)
+    with store.read() as conn:
+        rows = conn.execute(
+            select(scheduler).order_by(scheduler.c.stopped_at.is_not(None), scheduler.c.started_at)
+        ).all()
+    if not rows:
+        console.print("no scheduler has run against this store yet (start `conveyor scheduler`)")
+        return
+    stale = timedelta(seconds=3 * config.heartbeat_seconds)
+    now = utcnow()
+    table = Table("scheduler", "host", "pid", "state", "started", "last heartbeat", box=None)
+    for row in rows:
+        if row.stopped_at is not None:
+            state = "[dim]stopped[/]"
+        elif now - row.heartbeat_at < stale:
+            state = "[green]alive[/]"
+        else:
+            state = "[red]lost[/] (no heartbeat; its work goes on elsewhere)"
+        table.add_row(
+            row.id,
+            row.hostname,
+            str(row.pid),
+            state,
+            when(row.started_at),
             f"{when(row.heartbeat_at)} ({(now - row.heartbeat_at).total_seconds():.0f}s ago)",
         )
     console.print(table)

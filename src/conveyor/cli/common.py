@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import ConveyorError, StoreError
@@ -40,7 +41,7 @@ class CliError(click.ClickException):
     """An error the CLI prints as 'error: ...' with exit code 1."""
 
     def show(self, file: Any = None) -> None:
-        err_console.print(f"[bold red]error:[/] {self.format_message()}")
+        err_console.print("[bold red]error:[/]", escape(self.format_message()))
 
 
 @cache

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
-from conveyor.cli.common import CliError, console, settings
+from conveyor.cli.common import CliError, console, open_store, settings
 from conveyor.store import schema
 from conveyor.store.engine import Store
 
@@ -49,3 +51,38 @@ def reset(yes: bool) -> None:
         click.confirm(f"Delete all data in {store.describe()}?", abort=True)
     schema.reset(store)
     console.print(f"reset {store.describe()}")
+
+
+def _age(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
+    from conveyor.store.retention import parse_age
+
+    try:
+        return parse_age(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@db.command()
+@click.option(
+    "--older-than",
+    required=True,
+    callback=_age,
+    help="Age of the finished runs to delete: 30d, 12h, 90m, 2w.",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def clean(older_than: timedelta, dry_run: bool) -> None:
+    """Delete finished runs older than --older-than, with their tries, XCom and logs.
+
+    Queued and running runs are kept however old. Safe to run while the cluster runs and to
+    run again (e.g. daily from cron or a systemd timer).
+    """
+    from conveyor.store.retention import clean as clean_runs
+    from conveyor.store.tables import utcnow
+
+    config = settings()
+    store = open_store(config)
+    report = clean_runs(store, config, older_than, dry_run=dry_run)
+    counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in report.as_dict().items())
+    verb = "would delete" if dry_run else "deleted"
+    cutoff = utcnow() - older_than
+    console.print(f"{verb}: {counts} (runs that ended before {cutoff:%Y-%m-%d %H:%M} UTC)")

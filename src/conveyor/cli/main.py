@@ -8,8 +8,13 @@ from typing import Any
 import click
 
 from conveyor import __version__
-from conveyor.cli import cluster, dags, db, run, runs, serve, tasks
+from conveyor.cli import cluster, dags, db, ops, run, runs, serve, tasks
+from conveyor.cli import pools as pools_cli
+from conveyor.cli import users as users_cli
+from conveyor.cli import web as web_cli
+from conveyor.cli.backfill import backfill_command
 from conveyor.cli.common import CliError, console, settings
+from conveyor.cli.connections import connections_group, variables_group
 from conveyor.config import mask
 from conveyor.exceptions import ConveyorError
 
@@ -68,7 +73,15 @@ cli.add_command(tasks.tasks)
 cli.add_command(db.db)
 cli.add_command(cluster.worker_command)
 cli.add_command(cluster.workers_command)
+cli.add_command(cluster.schedulers_command)
 cli.add_command(cluster.flower_command)
+cli.add_command(connections_group)
+cli.add_command(variables_group)
+cli.add_command(backfill_command)
+cli.add_command(users_cli.users_group)
+cli.add_command(web_cli.web_command)
+cli.add_command(ops.health_command)
+cli.add_command(pools_cli.pools_group)
 
 
 def main() -> None:

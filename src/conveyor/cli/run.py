@@ -30,7 +30,7 @@ from conveyor.executors.local import LocalExecutor, log_tail
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
-from conveyor.store import runs, schema
+from conveyor.store import pools, runs, schema
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag, import_error, task_instance, task_try
 
@@ -59,6 +59,10 @@ def run_command(target: str, dag_id: str | None, conf: str | None) -> None:
         DagFileProcessor(store, source, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         with store.write() as conn:
+            _, structure = runs.latest_version(conn, dag_id)
+            pools.create_missing(  # a one-off run: the DAG's pools, without limits
+                conn, {t.pool for t in structure.tasks.values()}, "made by conveyor run"
+            )
             run_pk = runs.create_manual_run(conn, dag_id, conf=payload, created_by="conveyor run")
         assert run_pk is not None
         state = _run_live(config, store, run_pk)

@@ -81,7 +81,7 @@ def show(dag_id: str, run_id: str) -> None:
         tis = conn.execute(
             select(task_instance)
             .where(task_instance.c.run_pk == run.id)
-            .order_by(task_instance.c.id)
+            .order_by(task_instance.c.id, task_instance.c.map_index)
         ).all()
         tries = {
             (t.ti_id, t.try_number): t
@@ -102,15 +102,16 @@ def show(dag_id: str, run_id: str) -> None:
     failures = []
     for ti in tis:
         last = tries.get((ti.id, ti.try_number))
+        name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
         table.add_row(
-            ti.task_id,
+            name,
             styled(ti.state),
             f"{ti.try_number}/{ti.max_tries}",
             ti.hostname or "-",
             seconds(last.duration if last else None),
         )
         if last is not None and last.error and ti.state in ("failed", "up_for_retry"):
-            failures.append((ti.task_id, last))
+            failures.append((name, last))
     console.print(table)
     for task_id, last in failures:
         console.print(f"\n[bold red]{task_id}[/] try {last.try_number} ({last.exit_kind}):")

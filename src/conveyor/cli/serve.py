@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,6 +33,9 @@ def _serve(config: Settings, store: Store) -> None:
     )
     scheduler = Scheduler(config, store, _executor(config), processor)
     scheduler.install_signal_handlers()
+    from conveyor.metrics import instrument_scheduler
+
+    instrument_scheduler(scheduler, config)  # loop time on metrics_port, when set
     scheduler.run()
     console.print("scheduler stopped")
 
@@ -55,9 +59,11 @@ def scheduler_command() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Serve the DAGs of this folder (default: the configured dags_folder).",
 )
+@click.option("--host", default="127.0.0.1", show_default=True, help="Web UI address.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @translate_errors
-def standalone_command(dags_folder: Path | None) -> None:
-    """Everything on one machine: SQLite store, scheduler and local executor."""
+def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
+    """Everything on one machine: SQLite store, scheduler, local executor and web UI."""
     config = load_config(dags_folder=str(dags_folder.resolve()) if dags_folder else None).settings
     config.dags_path.mkdir(parents=True, exist_ok=True)
     store = open_store(config)
@@ -74,4 +80,26 @@ def standalone_command(dags_folder: Path | None) -> None:
         "  inspect with `conveyor dags list`, `conveyor runs list`, "
         "`conveyor tasks why DAG latest TASK`; stop with Ctrl-C"
     )
-    _serve(config, store)
+    web = _start_web(config, store, host, port)
+    try:
+        _serve(config, store)
+    finally:
+        web.should_exit = True
+
+
+def _start_web(config: Settings, store: Store, host: str, port: int) -> Any:
+    """The web UI in a thread beside the scheduler; on first start, an admin to log in with."""
+    from conveyor.cli.web import make_server, serve_in_thread, web_url
+    from conveyor.web.accounts import ensure_admin
+
+    password = ensure_admin(store)
+    console.print(f"  {'web UI':<11} {web_url(config, host, port)}")
+    if password is not None:
+        console.print(
+            f"  {'login':<11} admin / {password}  (shown this once; change it with "
+            "`conveyor users reset-password admin`)",
+            markup=False,
+        )
+    server = make_server(config, Store(config.db_url), host, port)  # its own connection pool
+    serve_in_thread(server)
+    return server

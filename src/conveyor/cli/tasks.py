@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
-from conveyor.cli.common import CliError, console, open_store, seconds, styled, translate_errors
+from conveyor.cli.common import (
+    CliError,
+    console,
+    open_store,
+    seconds,
+    settings,
+    styled,
+    translate_errors,
+)
 from conveyor.cli.runs import resolve_run
+from conveyor.logs import read_try_log
 from conveyor.scheduler.explain import explain
 from conveyor.store.tables import task_instance, task_try
 
@@ -24,8 +31,16 @@ def tasks() -> None:
 @click.argument("task_id")
 @click.option("--try", "try_number", type=int, help="Default: the latest try.")
 @click.option("--tail", type=int, help="Only the last N lines.")
+@click.option("--map-index", type=int, help="Which instance of a mapped task.")
 @translate_errors
-def logs(dag_id: str, run_id: str, task_id: str, try_number: int | None, tail: int | None) -> None:
+def logs(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int | None,
+    tail: int | None,
+    map_index: int | None,
+) -> None:
     """Print the log of a try. RUN_ID may be 'latest'."""
     store = open_store()
     with store.read() as conn:
@@ -40,16 +55,22 @@ def logs(dag_id: str, run_id: str, task_id: str, try_number: int | None, tail: i
         )
         if try_number is not None:
             query = query.where(task_try.c.try_number == try_number)
+        if map_index is not None:
+            query = query.where(task_instance.c.map_index == map_index)
+        else:
+            _refuse_ambiguous_instance(conn, run.id, dag_id, task_id)
         row = conn.execute(query.limit(1)).first()
     if row is None:
         raise CliError(
             f"{dag_id}.{task_id} in run {run.run_id} has not run yet"
             + (f" (no try {try_number})" if try_number else "")
         )
-    path = Path(row.log_path or "")
-    if not path.is_file():
-        raise CliError(f"the log of try {row.try_number} is not on this machine: {path}")
-    lines = path.read_text(errors="replace").splitlines()
+    data = read_try_log(settings(), row.log_path)  # the local file, else the remote copy
+    if data is None:
+        raise CliError(
+            f"the log of try {row.try_number} is not on this machine: {row.log_path or '-'}"
+        )
+    lines = data.decode(errors="replace").splitlines()
     if tail:
         lines = lines[-tail:]
     click.echo("\n".join(lines))
@@ -58,18 +79,36 @@ def logs(dag_id: str, run_id: str, task_id: str, try_number: int | None, tail: i
         click.echo(f"\n[conveyor] try {row.try_number} ended ({row.exit_kind}): {row.error}")
 
 
+def _refuse_ambiguous_instance(conn: Connection, run_pk: int, dag_id: str, task_id: str) -> None:
+    count = conn.execute(
+        select(func.count()).where(
+            task_instance.c.run_pk == run_pk,
+            task_instance.c.task_id == task_id,
+            task_instance.c.map_index >= 0,
+        )
+    ).scalar_one()
+    if count > 1:
+        raise CliError(
+            f"{dag_id}.{task_id} is a mapped task with {count} instances: "
+            f"pass --map-index 0..{count - 1}"
+        )
+
+
 @tasks.command()
 @click.argument("dag_id")
 @click.argument("run_id")
 @click.argument("task_id")
+@click.option("--map-index", type=int, help="Which instance of a mapped task (default: 0).")
 @translate_errors
-def why(dag_id: str, run_id: str, task_id: str) -> None:
+def why(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> None:
     """Every try of a task instance, and what it waits for. RUN_ID may be 'latest'."""
     store = open_store()
     with store.read() as conn:
-        story = explain(conn, resolve_run(conn, dag_id, run_id), task_id)
+        story = explain(conn, resolve_run(conn, dag_id, run_id), task_id, map_index)
+    instance = f"[{story.map_index}]" if story.map_index >= 0 else ""
     console.print(
-        f"[bold]{dag_id}.{task_id}[/] in run {story.run_id}: {styled(story.state.value)}, "
+        f"[bold]{dag_id}.{task_id}{instance}[/] in run {story.run_id}: "
+        f"{styled(story.state.value)}, "
         f"try {story.try_number} of {story.max_tries} (run is {story.run_state.value})"
     )
     for t in story.tries:

@@ -17,7 +17,7 @@ from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.scheduler.progress import QueuedTry, in_flight
 from conveyor.store.engine import Store
-from conveyor.worker.celery_app import make_app, send_try
+from conveyor.worker.celery_app import make_app, publish_tries
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +42,7 @@ class CeleryExecutor(Executor):
             ) from exc
 
     def submit(self, tries: list[QueuedTry]) -> None:
-        for work in tries:
-            try:
-                send_try(self.app, work)
-            except BrokerError as exc:
-                # The try stays queued in the store; the requeue step sends it again.
-                log.warning(
-                    "could not publish try %s of task instance %s: %s",
-                    work.try_number,
-                    work.ti_id,
-                    exc,
-                )
+        publish_tries(self.app, tries)
 
     def poll(self, timeout: float) -> int:
         time.sleep(timeout)

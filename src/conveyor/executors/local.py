@@ -216,7 +216,14 @@ class LocalExecutor(Executor):
             self._fail(work, "timeout", error)
         elif code != 0:
             path = str(
-                log_path_for(self.settings, work.dag_id, work.run_id, work.task_id, work.try_number)
+                log_path_for(
+                    self.settings,
+                    work.dag_id,
+                    work.run_id,
+                    work.task_id,
+                    work.try_number,
+                    work.map_index,
+                )
             )
             how = (
                 f"killed by signal {signal.Signals(-code).name}"

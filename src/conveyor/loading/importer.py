@@ -18,7 +18,7 @@ from pathlib import Path
 from conveyor.exceptions import DagImportError
 from conveyor.model.dag import DAG, DagContext
 
-#: Files whose text lacks these words are not imported (helpers, scripts), as Airflow does.
+#: Files whose text lacks these words are not imported (helpers, scripts).
 SAFE_MODE_WORDS = ("conveyor", "dag")
 
 

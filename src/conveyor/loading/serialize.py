@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor.model.dag import DAG
+from conveyor.model.mapping import serialize_expand_input
 from conveyor.model.schedules import Schedule, deserialize_schedule
-from conveyor.model.task import BaseOperator, retry_delay_for
+from conveyor.model.task import DEFAULT_POOL, BaseOperator, retry_delay_for
+from conveyor.model.task_group import TaskGroup
 from conveyor.model.trigger_rules import TriggerRule
 
 FORMAT_VERSION = 1
@@ -47,10 +49,49 @@ def _seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
 
 
+def _toolkit_task_fields(task: BaseOperator) -> dict[str, Any]:
+    """What the scheduler needs of sensors and SLAs; only when set, so other DAGs' versions
+    (their hashes) stay as they were."""
+    found: dict[str, Any] = {}
+    if getattr(task, "sla", None) is not None:
+        found["sla"] = _seconds(task.sla)
+    if getattr(task, "mode", None) == "reschedule":
+        found["mode"] = "reschedule"
+    return found
+
+
+def _toolkit_dag_fields(dag: DAG) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if getattr(dag, "dagrun_timeout", None) is not None:
+        found["dagrun_timeout"] = _seconds(dag.dagrun_timeout)
+    callbacks = [
+        kind
+        for kind in ("on_success_callback", "on_failure_callback", "sla_miss_callback")
+        if getattr(dag, kind, None)
+    ]
+    if callbacks:
+        found["callbacks"] = callbacks  # the scheduler asks for them; a worker runs them
+    return found
+
+
+def _pool_fields(task: BaseOperator) -> dict[str, Any]:
+    """A task's pool, only when not the default, so other DAGs' version hashes stay."""
+    found: dict[str, Any] = {}
+    if getattr(task, "pool", DEFAULT_POOL) != DEFAULT_POOL:
+        found["pool"] = task.pool
+    if getattr(task, "pool_slots", 1) != 1:
+        found["pool_slots"] = task.pool_slots
+    return found
+
+
 def serialize_task(task: BaseOperator) -> dict[str, Any]:
-    operator_class = type(task)
+    operator_class = getattr(task, "operator_class", type(task))  # a mapped task's operator
     callable_ = getattr(task, "python_callable", None)
     return {
+        **_pool_fields(task),
+        **_toolkit_task_fields(task),
+        **serialize_expand_input(task),
+        **({"outlets": [d.uri for d in task.outlets]} if getattr(task, "outlets", None) else {}),
         "task_id": task.task_id,
         "operator": f"{operator_class.__module__}.{operator_class.__qualname__}",
         "operator_name": task.operator_name,
@@ -73,8 +114,31 @@ def serialize_task(task: BaseOperator) -> dict[str, Any]:
     }
 
 
+def _group_fields(dag: DAG) -> dict[str, Any]:
+    """The task group tree (each group with its parent and direct members), only when the
+    DAG has groups, so other DAGs' version hashes stay as they were."""
+    groups = getattr(dag, "task_groups", None)
+    if not groups:
+        return {}
+    return {
+        "task_groups": [
+            {
+                "group_id": group.group_id,
+                "label": group.label,
+                "parent": group.parent.group_id if group.parent else None,
+                "tooltip": group.tooltip,
+                "tasks": [k for k, c in group.children.items() if not isinstance(c, TaskGroup)],
+                "groups": [k for k, c in group.children.items() if isinstance(c, TaskGroup)],
+            }
+            for group in groups.values()
+        ]
+    }
+
+
 def serialize_dag(dag: DAG) -> dict[str, Any]:
     return {
+        **_group_fields(dag),
+        **_toolkit_dag_fields(dag),
         "format": FORMAT_VERSION,
         "dag_id": dag.dag_id,
         "fileloc": dag.fileloc,
@@ -124,6 +188,14 @@ class SerializedTask:
     is_branch: bool
     raw: dict[str, Any] = field(repr=False, compare=False)
 
+    @property
+    def pool(self) -> str:
+        return str(self.raw.get("pool", DEFAULT_POOL))
+
+    @property
+    def pool_slots(self) -> int:
+        return int(self.raw.get("pool_slots", 1))
+
     def retry_delay_for(self, try_number: int) -> timedelta:
         return retry_delay_for(
             self.retry_delay, self.retry_exponential_backoff, self.max_retry_delay, try_number
@@ -146,10 +218,17 @@ class SerializedDag:
     params: dict[str, Any]
     tasks: dict[str, SerializedTask]  # in topological order
     raw: dict[str, Any] = field(repr=False, compare=False)
+    #: Ids of mapped tasks (expanded at run time); empty for most DAGs.
+    mapped: frozenset[str] = frozenset()
 
     @property
     def leaves(self) -> list[str]:
         return [tid for tid, t in self.tasks.items() if not t.downstream]
+
+    @property
+    def task_groups(self) -> list[dict[str, Any]]:
+        """The task group tree as serialized: group_id, label, parent, tooltip, tasks, groups."""
+        return list(self.raw.get("task_groups", []))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedDag:
@@ -189,4 +268,5 @@ class SerializedDag:
             params=data["params"],
             tasks=tasks,
             raw=data,
+            mapped=frozenset(t["task_id"] for t in data["tasks"] if "mapped" in t),
         )

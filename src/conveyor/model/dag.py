@@ -11,14 +11,18 @@ import functools
 import heapq
 import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from conveyor.exceptions import CycleError, DagDefinitionError
+from conveyor.model.datasets import Dataset
 from conveyor.model.schedules import Schedule, schedule_from_arg
-from conveyor.model.task import BaseOperator
+from conveyor.model.task import BaseOperator, Callback, _as_timedelta
+
+if TYPE_CHECKING:
+    from conveyor.model.task_group import TaskGroup
 
 DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 UTC = ZoneInfo("UTC")
@@ -66,7 +70,7 @@ class DAG:
         self,
         dag_id: str,
         *,
-        schedule: str | timedelta | Schedule | None = None,
+        schedule: str | timedelta | Schedule | Sequence[Dataset] | None = None,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         catchup: bool = False,
@@ -78,6 +82,10 @@ class DAG:
         description: str | None = None,
         timezone: str | tzinfo | None = None,
         doc_md: str | None = None,
+        on_success_callback: Callback | list[Callback] | None = None,
+        on_failure_callback: Callback | list[Callback] | None = None,
+        sla_miss_callback: Callback | list[Callback] | None = None,
+        dagrun_timeout: timedelta | float | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -103,7 +111,14 @@ class DAG:
         self.tags = list(tags or [])
         self.description = description
         self.doc_md = doc_md
+        # Run once per run when it ends (see conveyor.callbacks), with the run's context.
+        self.on_success_callback = on_success_callback
+        self.on_failure_callback = on_failure_callback
+        self.sla_miss_callback = sla_miss_callback
+        self.dagrun_timeout = _as_timedelta(dagrun_timeout, f"DAG {dag_id!r}: dagrun_timeout")
         self.task_dict: dict[str, BaseOperator] = {}
+        #: Task groups by id, in the order they were made (conveyor.model.task_group).
+        self.task_groups: dict[str, TaskGroup] = {}
         #: Where the DAG was defined; set by the loader.
         self.fileloc: str | None = None
         DagContext.created.append(self)

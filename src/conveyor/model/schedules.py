@@ -3,7 +3,7 @@
 The scheduler never imports user code, so it cannot ask a DAG "what is next?"; it asks the
 DAG's ``Schedule``, rebuilt from JSON with :func:`deserialize_schedule`. Keeping this
 arithmetic in one pure module (no clock, no database) lets the scheduler, the CLI and the
-tests agree on exactly which runs exist, with Airflow's semantics that our users know:
+tests agree on exactly which runs exist, with the interval semantics data engineers expect:
 a run covers the data interval ``[start, end)`` and may only start once ``end`` has passed.
 
 All returned datetimes are aware and in UTC. Naive datetimes handed in are read in the
@@ -14,6 +14,7 @@ schedule's time zone, which is also the zone cron expressions are evaluated in (
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.datasets import Dataset, as_datasets
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -214,7 +216,7 @@ class CronSchedule(_IntervalSchedule):
         self.description = expression
         self.timezone = _as_zone(timezone)
         self.expression = _parse_cron(expression)
-        # Airflow's rule for the hour repeated when clocks go back: a cron that names its hours
+        # The rule for the hour repeated when clocks go back: a cron that names its hours
         # ("30 2 * * *") fires once, at the first of the two; one that fires every hour fires
         # in both, since both hours really pass.
         hours = croniter(self.expression, _EPOCH).expanded[1]
@@ -353,6 +355,45 @@ class NoSchedule(Schedule):
         return {"type": "none", "timezone": self.timezone.key}
 
 
+class DatasetSchedule(Schedule):
+    """Runs when every one of its datasets was updated since the DAG's last such run.
+
+    Never yields a time-based run: the scheduler makes the runs from dataset events.
+    """
+
+    #: Every dataset schedule's description starts so; the store finds consumers by it.
+    PREFIX = "on dataset updates: "
+
+    def __init__(self, datasets: Iterable[Any], timezone: str | tzinfo | None = None) -> None:
+        self.datasets = tuple(as_datasets(datasets, "schedule"))
+        if not self.datasets:
+            raise DagDefinitionError(
+                "schedule=[] names no dataset: give Dataset objects, or None for manual only"
+            )
+        self.timezone = _as_zone(timezone)
+        text = self.PREFIX + ", ".join(d.uri for d in self.datasets)
+        # The dag table keeps 200 characters of it; the full list is in the serialized DAG.
+        self.description = text if len(text) <= 200 else text[:190] + f"... ({len(self.datasets)})"
+
+    @property
+    def uris(self) -> list[str]:
+        return [d.uri for d in self.datasets]
+
+    def next_run(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime | None,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> RunInfo | None:
+        return None
+
+    def serialize(self) -> dict[str, Any]:
+        return {"type": "datasets", "uris": self.uris, "timezone": self.timezone.key}
+
+
 def _as_utc(value: datetime) -> datetime:
     # DataInterval is UTC by contract; a naive one (e.g. read back from SQLite) is UTC too.
     if value.tzinfo is None:
@@ -399,17 +440,21 @@ def _parse_cron(expression: str) -> str:
 
 
 def schedule_from_arg(
-    value: str | timedelta | Schedule | None, timezone: str | tzinfo | None = None
+    value: str | timedelta | Schedule | Sequence[Dataset] | Dataset | None,
+    timezone: str | tzinfo | None = None,
 ) -> Schedule:
     """Turn what a DAG author wrote as ``schedule=`` into a Schedule.
 
     Accepts a cron expression, a preset (``@once``, ``@hourly``, ``@daily``, ...), a
-    timedelta, None (manual only) or a Schedule, which keeps its own time zone.
+    timedelta, None (manual only), a list of datasets or a Schedule, which keeps its own
+    time zone.
     """
     if isinstance(value, Schedule):
         return value
     if value is None:
         return NoSchedule(timezone)
+    if isinstance(value, list | tuple | Dataset):
+        return DatasetSchedule(value if isinstance(value, list | tuple) else [value], timezone)
     if isinstance(value, timedelta):
         return DeltaSchedule(value, timezone)
     if isinstance(value, str):
@@ -434,6 +479,8 @@ def deserialize_schedule(data: dict[str, Any]) -> Schedule:
         return OnceSchedule(timezone)
     if kind == "none":
         return NoSchedule(timezone)
+    if kind == "datasets":
+        return DatasetSchedule(data["uris"], timezone)
     raise DagDefinitionError(
         f"cannot read schedule {data!r}: expected a dict with type cron, timedelta, once or none"
     )

@@ -2,7 +2,7 @@
 
 A task is a definition (what to run, how to retry); each run of its DAG makes a task instance
 of it, which lives in the store. Arguments left out of an operator's call are filled from the
-DAG's ``default_args`` when the operator's ``__init__`` accepts them, as in Airflow.
+DAG's ``default_args`` when the operator's ``__init__`` accepts them.
 """
 
 from __future__ import annotations
@@ -13,15 +13,24 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.datasets import Dataset, as_datasets
 from conveyor.model.trigger_rules import TriggerRule
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+    from conveyor.model.mapping import PartialTask
+    from conveyor.model.task_group import TaskGroup
+
+#: A task or DAG callback: called with the context dict (a notifier is one too).
+Callback = Callable[[dict[str, Any]], Any]
 
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+
+#: The pool of tasks that name none; the store creates it with 128 slots.
+DEFAULT_POOL = "default_pool"
 
 # Arguments of BaseOperator that the serialized DAG carries; the scheduler reads only these.
 SCHEDULING_FIELDS = (
@@ -34,6 +43,8 @@ SCHEDULING_FIELDS = (
     "queue",
     "priority_weight",
     "depends_on_past",
+    "pool",
+    "pool_slots",
 )
 
 
@@ -70,9 +81,11 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
             return
         self._defaults_applied = True  # type: ignore[attr-defined]
         from conveyor.model.dag import DagContext
+        from conveyor.model.task_group import current_default_args
 
         dag = kwargs.get("dag") or DagContext.current()
         defaults = dict(dag.default_args) if dag is not None else {}
+        defaults.update(current_default_args(dag))  # an open task group's, over the DAG's
         defaults.update(kwargs.pop("default_args", None) or {})
         accepted = _accepted_arguments(type(self))
         for key, value in defaults.items():
@@ -135,9 +148,21 @@ class BaseOperator:
         queue: str = "default",
         priority_weight: int = 1,
         depends_on_past: bool = False,
+        pool: str = DEFAULT_POOL,
+        pool_slots: int = 1,
         doc: str | None = None,
         owner: str | None = None,
+        on_success_callback: Callback | list[Callback] | None = None,
+        on_failure_callback: Callback | list[Callback] | None = None,
+        on_retry_callback: Callback | list[Callback] | None = None,
+        sla: timedelta | float | None = None,
+        outlets: list[Dataset] | None = None,
     ) -> None:
+        from conveyor.model.dag import DagContext
+        from conveyor.model.task_group import current_prefix, join_current_group
+
+        if isinstance(task_id, str) and TASK_ID_PATTERN.match(task_id):
+            task_id = current_prefix(dag or DagContext.current())(task_id)  # "group.task"
         if not isinstance(task_id, str) or not TASK_ID_PATTERN.match(task_id):
             raise DagDefinitionError(
                 f"invalid task_id {task_id!r}: use letters, digits, '_', '.' or '-' "
@@ -166,16 +191,30 @@ class BaseOperator:
         self.queue = queue
         self.priority_weight = int(priority_weight)
         self.depends_on_past = bool(depends_on_past)
+        if not isinstance(pool, str) or not pool.strip():
+            raise DagDefinitionError(f"task {task_id!r}: pool must be a pool's name, got {pool!r}")
+        if isinstance(pool_slots, bool) or not isinstance(pool_slots, int) or pool_slots < 1:
+            raise DagDefinitionError(
+                f"task {task_id!r}: pool_slots must be a whole number >= 1, got {pool_slots!r}"
+            )
+        self.pool = pool  # the try holds pool_slots of it while queued or running
+        self.pool_slots = pool_slots
         self.doc = doc
         self.owner = owner
+        # Called with the context in the try's process once its outcome is recorded.
+        self.on_success_callback = on_success_callback
+        self.on_failure_callback = on_failure_callback
+        self.on_retry_callback = on_retry_callback
+        self.sla = _as_timedelta(sla, f"task {task_id!r}: sla")
+        # Datasets this task updates when it succeeds (conveyor.model.datasets).
+        self.outlets = as_datasets(outlets or [], f"task {task_id!r}: outlets")
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.dag: DAG | None = None
-        from conveyor.model.dag import DagContext
-
         dag = dag or DagContext.current()
         if dag is not None:
             dag.add_task(self)
+            join_current_group(self)
 
     # -- running -------------------------------------------------------------------------
 
@@ -186,11 +225,11 @@ class BaseOperator:
     # -- dependencies --------------------------------------------------------------------
 
     def set_downstream(self, other: DependencyTarget) -> None:
-        for task in _tasks_of(other):
+        for task in _tasks_of(other, downstream=True):
             self._link(self, task)
 
     def set_upstream(self, other: DependencyTarget) -> None:
-        for task in _tasks_of(other):
+        for task in _tasks_of(other, downstream=False):
             self._link(task, self)
 
     @staticmethod
@@ -228,6 +267,13 @@ class BaseOperator:
         self.set_downstream(other)  # [a, b] << self
         return self
 
+    @classmethod
+    def partial(cls, **kwargs: Any) -> PartialTask:
+        """The constant arguments of a mapped task; ``.expand(...)`` names the lists."""
+        from conveyor.model.mapping import PartialTask
+
+        return PartialTask(cls, kwargs)
+
     @property
     def operator_name(self) -> str:
         return type(self).__name__
@@ -260,27 +306,34 @@ class DependencyMixin:
         return self
 
 
-DependencyTarget = BaseOperator | DependencyMixin | Iterable[Any]
+# A task group stands for its roots or leaves (a string: task_group imports this module).
+DependencyTarget = Union[BaseOperator, DependencyMixin, "TaskGroup", Iterable[Any]]
 
 
-def _tasks_of(target: DependencyTarget) -> list[BaseOperator]:
+def _tasks_of(target: DependencyTarget, downstream: bool = True) -> list[BaseOperator]:
+    """The tasks a dependency target stands for; a task group stands for its roots when it
+    is downstream, and for its leaves when it is upstream."""
+    from conveyor.model.task_group import TaskGroup
+
     if isinstance(target, BaseOperator):
         return [target]
     if isinstance(target, DependencyMixin):
         return [target.operator]
+    if isinstance(target, TaskGroup):
+        return target.ends(downstream)
     if isinstance(target, str | bytes):
         raise DagDefinitionError(f"cannot depend on {target!r}: expected a task, not a string")
     try:
         items = list(target)
     except TypeError:
         raise DagDefinitionError(f"cannot depend on {target!r}: expected a task") from None
-    return [task for item in items for task in _tasks_of(item)]
+    return [task for item in items for task in _tasks_of(item, downstream)]
 
 
 def chain(*targets: DependencyTarget) -> None:
     """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``."""
     for up, down in itertools.pairwise(targets):
-        for upstream in _tasks_of(up):
+        for upstream in _tasks_of(up, downstream=False):
             upstream.set_downstream(down)
 
 

@@ -2,7 +2,7 @@
 
 Pure code. The scheduler calls :func:`evaluate` for every task that has not started yet; the
 answer is to wait, to run, or to finish the task without running it (skipped or
-upstream_failed). The semantics are Airflow's, which our users already know.
+upstream_failed). The names and meanings are the ones data engineers already use.
 """
 
 from __future__ import annotations

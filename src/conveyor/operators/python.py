@@ -1,7 +1,7 @@
 """``PythonOperator`` and ``BranchPythonOperator``: call a Python function.
 
 The task context reaches a callable that asks for it, as ``**context`` or by name
-(``ds``, ``ti``, ``run_id`` ...), as in Airflow.
+(``ds``, ``ti``, ``run_id`` ...).
 """
 
 from __future__ import annotations

@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from conveyor.scheduler.mapping import task_states, ti_key
 from conveyor.scheduler.planning import plan_run
-from conveyor.states import RunState, TaskState
+from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import dag, dag_run, task_event, task_instance, task_try
+from conveyor.store.tables import dag, dag_run, pool, task_event, task_instance, task_try
 
 
 @dataclass
@@ -46,18 +47,24 @@ class Explanation:
     run_state: RunState
     tries: list[TryStory]
     waiting_for: list[str]
+    map_index: int = -1  # an instance of a mapped task: 0..n-1
 
 
-def explain(conn: Connection, run: RunRow, task_id: str) -> Explanation:
-    ti = conn.execute(
-        select(task_instance).where(
-            task_instance.c.run_pk == run.id, task_instance.c.task_id == task_id
-        )
-    ).first()
+def explain(
+    conn: Connection, run: RunRow, task_id: str, map_index: int | None = None
+) -> Explanation:
+    """``map_index``: which instance of a mapped task (default: the first)."""
+    query = select(task_instance).where(
+        task_instance.c.run_pk == run.id, task_instance.c.task_id == task_id
+    )
+    if map_index is not None:
+        query = query.where(task_instance.c.map_index == map_index)
+    ti = conn.execute(query.order_by(task_instance.c.map_index)).first()
     if ti is None:
         from conveyor.exceptions import NotFoundError
 
-        raise NotFoundError(f"run {run.run_id} of {run.dag_id!r} has no task {task_id!r}")
+        instance = f" instance {map_index}" if map_index is not None else ""
+        raise NotFoundError(f"run {run.run_id} of {run.dag_id!r} has no task {task_id!r}{instance}")
     stories: dict[int, TryStory] = {}
     for ev in conn.execute(
         select(task_event).where(task_event.c.ti_id == ti.id).order_by(task_event.c.id)
@@ -82,6 +89,7 @@ def explain(conn: Connection, run: RunRow, task_id: str) -> Explanation:
         run_state=run.state,
         tries=[stories[n] for n in sorted(stories)],
         waiting_for=_waiting_for(conn, run, ti, state),
+        map_index=ti.map_index,
     )
 
 
@@ -103,17 +111,28 @@ def _waiting_for(conn: Connection, run: RunRow, ti: Any, state: TaskState) -> li
                 "runs of this DAG are running"
             )
         else:
-            states = {t.task_id: t.state for t in runs.task_instances(conn, run.id)}
-            plan = plan_run(structure, states, past_states=runs.previous_run_states(conn, run))
+            # Mapped tasks count as a whole, and downstream sees each of their instances.
+            tis = {ti_key(t): t for t in runs.task_instances(conn, run.id)}
+            states, instances = task_states(tis)
+            plan = plan_run(
+                structure,
+                states,
+                past_states=runs.previous_run_states(conn, run),
+                instances=instances,
+            )
             if ti.task_id in plan.waiting:
                 reasons.append(plan.waiting[ti.task_id])
             elif any(tid == ti.task_id for tid, _ in plan.to_schedule):
                 reasons.append("ready: the scheduler will schedule it on its next loop")
     elif state is TaskState.SCHEDULED:
-        reasons.append(
-            "scheduled: waiting for a free executor slot (parallelism) or for "
-            f"max_active_tasks={structure.max_active_tasks} of this run"
-        )
+        waiting_for_pool = pool_reason(conn, ti.pool, ti.pool_slots)
+        if waiting_for_pool:
+            reasons.append(waiting_for_pool)
+        else:
+            reasons.append(
+                "scheduled: waiting for a free executor slot (parallelism) or for "
+                f"max_active_tasks={structure.max_active_tasks} of this run"
+            )
     elif state is TaskState.QUEUED:
         reasons.append(
             f"queued on {ti.queue!r} since {ti.queued_at:%Y-%m-%d %H:%M:%S} UTC: waiting for a "
@@ -125,3 +144,31 @@ def _waiting_for(conn: Connection, run: RunRow, ti: Any, state: TaskState) -> li
             f"{ti.retry_at:%Y-%m-%d %H:%M:%S} UTC"
         )
     return reasons
+
+
+def pool_reason(conn: Connection, name: str, slots: int) -> str | None:
+    """What keeps a scheduled try of ``slots`` slots out of pool ``name``, if the pool does."""
+    row = conn.execute(select(pool.c.slots).where(pool.c.name == name)).first()
+    if row is not None and row.slots is None:
+        return None  # a pool without a limit keeps nobody waiting
+    found = None if row is None else int(row.slots)
+    if found is None:
+        return (
+            f"waiting for pool {name!r}, which does not exist: create it with "
+            f"`conveyor pools set {name} SLOTS`"
+        )
+    if slots > found:
+        return (
+            f"needs {slots} slot{'' if slots == 1 else 's'} of pool {name!r}, which has "
+            f"{found}: give the pool "
+            f"more slots (`conveyor pools set {name} {slots}`) or the task fewer pool_slots"
+        )
+    used = conn.execute(
+        select(func.coalesce(func.sum(task_instance.c.pool_slots), 0)).where(
+            task_instance.c.pool == name,
+            task_instance.c.state.in_([s.value for s in IN_FLIGHT]),
+        )
+    ).scalar_one()
+    if used + slots > found:
+        return f"waiting for a slot in pool {name!r} ({used} of {found} used)"
+    return None

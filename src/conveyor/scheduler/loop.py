@@ -20,14 +20,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from conveyor.callbacks import CallbackProcess
 from conveyor.config import Settings
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.loading.serialize import SerializedDag
 from conveyor.model.schedules import DataInterval, RunInfo
-from conveyor.scheduler.progress import QueuedTry, advance_run, queue_scheduled, queued_tries
+from conveyor.scheduler import datasets, timeouts
+from conveyor.scheduler.progress import advance_run, queue_scheduled, queued_tries
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
@@ -62,8 +65,10 @@ class Scheduler:
         self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.actor = Actor(f"scheduler@{self.hostname}:{os.getpid()}")
         self.runner = TryRunner(settings, store)
+        self.callbacks = CallbackProcess(settings, store)  # DAG callbacks no try ran
         self._stopping = False
         self._next_heartbeat = 0.0
+        self._store_failures = 0
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -104,20 +109,44 @@ class Scheduler:
         try:
             while not self._stopping:
                 if time.monotonic() >= next_step:
-                    self.step()
-                    next_step = time.monotonic() + self.settings.scheduler_loop_seconds
+                    pause = self._step_or_wait_for_the_store()
+                    next_step = time.monotonic() + max(self.settings.scheduler_loop_seconds, pause)
                     if until is not None and until():
                         break
                 self.executor.poll(max(next_step - time.monotonic(), 0.0))
         finally:
             self.stop()
 
+    def _step_or_wait_for_the_store(self) -> float:
+        """One loop; if the store is unreachable (a restart, a failover), the seconds to wait
+        before the next attempt. Everything a loop does is guarded by the store's state, so a
+        loop cut off half-way is simply done again."""
+        try:
+            self.step()
+        except (OperationalError, InterfaceError) as exc:
+            self._store_failures += 1
+            pause = min(0.5 * 2 ** (self._store_failures - 1), 5.0)
+            log.warning(
+                "the store is unreachable (%s); trying again in %.1fs",
+                str(exc).splitlines()[0],
+                pause,
+            )
+            return pause
+        if self._store_failures:
+            log.warning("the store is reachable again; carrying on")
+            self._store_failures = 0
+        return 0.0
+
     def stop(self) -> None:
         self.executor.stop(grace=self.settings.kill_grace_seconds)
-        with self.store.write() as conn:
-            conn.execute(
-                update(scheduler).where(scheduler.c.id == self.id).values(stopped_at=utcnow())
-            )
+        self.callbacks.stop()
+        try:
+            with self.store.write() as conn:
+                conn.execute(
+                    update(scheduler).where(scheduler.c.id == self.id).values(stopped_at=utcnow())
+                )
+        except (OperationalError, InterfaceError):
+            log.warning("could not record this scheduler's stop; its heartbeat will go stale")
 
     # -- one loop --------------------------------------------------------------------------
 
@@ -129,11 +158,14 @@ class Scheduler:
             self.processor.poll()
         self._heartbeat()
         self.create_scheduled_runs(now or utcnow())
+        datasets.create_dataset_runs(self.store, self.actor, now or utcnow())
         self.start_queued_runs()
         self.advance_running_runs(now)
         self.dispatch()
         self.requeue_stuck(now or utcnow())
         self.reap_zombies(now or utcnow())
+        timeouts.check(self.store, self.actor, now or utcnow())  # dagrun_timeout, SLA misses
+        self.callbacks.poll()
 
     def _heartbeat(self, force: bool = False) -> None:
         if not force and time.monotonic() < self._next_heartbeat:
@@ -172,6 +204,8 @@ class Scheduler:
             if not due and next_after == row.next_run_after:
                 continue
             with self.store.write() as conn:
+                if self.store.supports_row_locks and not _claim_dag(conn, row.dag_id):
+                    continue  # another scheduler is making this DAG's runs right now
                 for info in due:  # a tick another scheduler made already is skipped
                     runs.create_run(
                         conn,
@@ -218,34 +252,48 @@ class Scheduler:
         return due, None  # more are due: the next loop makes them
 
     def start_queued_runs(self) -> None:
-        with self.store.write() as conn:
-            queued = conn.execute(
-                select(dag_run.c.id, dag_run.c.dag_id, dag_run.c.version_hash)
-                .join(dag, dag.c.dag_id == dag_run.c.dag_id)
-                .where(dag_run.c.state == RunState.QUEUED.value, dag.c.is_paused.is_(False))
-                .order_by(dag_run.c.logical_date, dag_run.c.id)
-            ).all()
-            if not queued:
-                return
-            active: dict[str, int] = dict(
+        """queued -> running within each DAG's ``max_active_runs``. Schedulers count and
+        start a DAG's runs under a lock on its row, so two of them never both take the
+        last free place."""
+        with self.store.read() as conn:
+            waiting = (
                 conn.execute(
-                    select(dag_run.c.dag_id, func.count())
-                    .where(dag_run.c.state == RunState.RUNNING.value)
+                    select(dag_run.c.dag_id)
+                    .join(dag, dag.c.dag_id == dag_run.c.dag_id)
+                    .where(dag_run.c.state == RunState.QUEUED.value, dag.c.is_paused.is_(False))
                     .group_by(dag_run.c.dag_id)
-                ).all()
+                )
+                .scalars()
+                .all()
             )
-            for row in queued:
-                limit = runs.serialized_dag(conn, row.version_hash).max_active_runs
-                if active.get(row.dag_id, 0) >= limit:
+        for dag_id in waiting:
+            with self.store.write() as conn:
+                if self.store.supports_row_locks and not _claim_dag(conn, dag_id):
                     continue
-                if transitions.move_run(
-                    conn,
-                    row.id,
-                    expected=[RunState.QUEUED],
-                    to=RunState.RUNNING,
-                    values={"start_date": utcnow()},
-                ):
-                    active[row.dag_id] = active.get(row.dag_id, 0) + 1
+                self._start_runs_of(conn, dag_id)
+
+    def _start_runs_of(self, conn: Connection, dag_id: str) -> None:
+        queued = conn.execute(
+            select(dag_run.c.id, dag_run.c.version_hash)
+            .where(dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.QUEUED.value)
+            .order_by(dag_run.c.logical_date, dag_run.c.id)
+        ).all()
+        active = conn.execute(
+            select(func.count()).where(
+                dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.RUNNING.value
+            )
+        ).scalar_one()
+        for row in queued:
+            if active >= runs.serialized_dag(conn, row.version_hash).max_active_runs:
+                continue
+            if transitions.move_run(
+                conn,
+                row.id,
+                expected=[RunState.QUEUED],
+                to=RunState.RUNNING,
+                values={"start_date": utcnow()},
+            ):
+                active += 1
 
     def advance_running_runs(self, now: datetime | None = None) -> None:
         with self.store.read() as conn:
@@ -285,7 +333,6 @@ class Scheduler:
                 .scalars()
                 .all()
             )
-        handed: list[QueuedTry] = []
         for run_pk in run_ids:
             if slots <= 0:
                 break
@@ -297,9 +344,10 @@ class Scheduler:
                 tries = queue_scheduled(
                     conn, run, structure, runs.task_instances(conn, run_pk), self.actor, limit=slots
                 )
-            handed.extend(tries)
+                # Handed over before the commit: a scheduler killed after it cannot leave a
+                # try queued that no executor got (a receiver waits for the commit).
+                self.executor.submit(tries)
             slots -= len(tries)
-        self.executor.submit(handed)
 
     def requeue_stuck(self, now: datetime) -> None:
         """Send again what stayed queued too long: a lost message, or an executor that died."""
@@ -318,11 +366,8 @@ class Scheduler:
                 continue
             waited = (now - since[work.ti_id]).total_seconds()
             with self.store.write() as conn:
-                if not transitions.note_requeued(
-                    conn, work.ti_id, work.try_number, waited, self.actor
-                ):
-                    continue
-            self.executor.submit([work])
+                if transitions.note_requeued(conn, work.ti_id, work.try_number, waited, self.actor):
+                    self.executor.submit([work])
 
     def reap_zombies(self, now: datetime) -> None:
         cutoff = now - timedelta(seconds=self.settings.zombie_after_seconds)
@@ -350,6 +395,19 @@ class Scheduler:
                 self.runner, row.id, row.try_number, "heartbeat", f"the try was lost: {why}"
             )
             self.executor.submit(result.queued)
+
+
+def _claim_dag(conn: Connection, dag_id: str) -> bool:
+    """Lock a DAG's row for this transaction, skipping it if another scheduler holds it.
+
+    FOR NO KEY UPDATE, so inserting a run (a foreign key to the row) never waits on it.
+    """
+    got = conn.execute(
+        select(dag.c.dag_id)
+        .where(dag.c.dag_id == dag_id)
+        .with_for_update(skip_locked=True, key_share=True)
+    ).first()
+    return got is not None
 
 
 def _claim(conn: Connection, run_pk: int) -> bool:

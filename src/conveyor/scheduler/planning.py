@@ -8,7 +8,7 @@ guarded transitions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from conveyor.loading.serialize import SerializedDag
@@ -41,14 +41,21 @@ def plan_run(
     states: Mapping[str, TaskState],
     *,
     past_states: Mapping[str, TaskState] | None = None,
+    instances: Mapping[str, Sequence[TaskState]] | None = None,
 ) -> RunPlan:
-    """Decide the next moves for one run. ``states`` maps every task id to its state."""
+    """Decide the next moves for one run. ``states`` maps every task id to its state.
+
+    ``instances``: the instance states of expanded mapped tasks; downstream trigger rules
+    count each instance (``states`` holds the mapped task's aggregate).
+    """
     plan = RunPlan()
     current = dict(states)
     for task_id, task in dag.tasks.items():
         if current.get(task_id, TaskState.NONE) is not TaskState.NONE:
             continue
         upstream = [current.get(up, TaskState.NONE) for up in task.upstream]
+        if instances:
+            upstream = _with_instances(task.upstream, current, instances)
         decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream))
         if decision.verdict is Verdict.WAIT:
             pending = [up for up in task.upstream if current.get(up) not in FINISHED]
@@ -72,6 +79,20 @@ def plan_run(
                 current[task_id] = TaskState.SCHEDULED
     plan.run_state, plan.run_reason = run_outcome(dag, current, plan)
     return plan
+
+
+def _with_instances(
+    upstream: Sequence[str],
+    current: Mapping[str, TaskState],
+    instances: Mapping[str, Sequence[TaskState]],
+) -> list[TaskState]:
+    found: list[TaskState] = []
+    for up in upstream:
+        if up in instances:
+            found.extend(instances[up])
+        else:
+            found.append(current.get(up, TaskState.NONE))
+    return found
 
 
 def run_outcome(

@@ -15,12 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from conveyor import callbacks
 from conveyor.loading.serialize import SerializedDag
+from conveyor.scheduler.mapping import plan_mapped_run, ti_key
 from conveyor.scheduler.planning import plan_run
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import pools, runs, transitions
 from conveyor.store.runs import RunRow, TiRow
-from conveyor.store.tables import dag, dag_run, task_instance, utcnow
+from conveyor.store.tables import dag_run, task_instance, utcnow
 from conveyor.store.transitions import Actor
 
 
@@ -36,6 +38,7 @@ class QueuedTry:
     run_id: str
     task_id: str
     timeout_seconds: float | None
+    map_index: int = -1
 
 
 def queued_tries(conn: Connection, *conditions: Any) -> list[QueuedTry]:
@@ -50,6 +53,7 @@ def queued_tries(conn: Connection, *conditions: Any) -> list[QueuedTry]:
             ti.dag_id,
             ti.run_id,
             ti.task_id,
+            ti.map_index,
             dag_run.c.version_hash,
         )
         .join(dag_run, dag_run.c.id == ti.run_pk)
@@ -66,6 +70,7 @@ def queued_tries(conn: Connection, *conditions: Any) -> list[QueuedTry]:
             r.dag_id,
             r.run_id,
             r.task_id,
+            r.map_index,
         )
         for r in rows
     ]
@@ -80,9 +85,11 @@ def _queued_try(
     dag_id: str,
     run_id: str,
     task_id: str,
+    map_index: int = -1,
 ) -> QueuedTry:
     timeout = structure.tasks[task_id].execution_timeout
     return QueuedTry(
+        map_index=map_index,
         ti_id=ti_id,
         try_number=try_number,
         queue=queue,
@@ -108,27 +115,38 @@ def advance_run(
     queue_ready: bool,
     parallelism: int | None = None,
     now: datetime | None = None,
+    locked_run: RunRow | None = None,
 ) -> Advance:
     """Apply the plan for one running run; queue what became ready if ``queue_ready``.
 
     ``parallelism`` caps the tries in flight (queued or running) across the store: the fast
     path queues only into the room left, and the scheduler loop hands out the rest as tries
-    finish, so a wide fan-out never floods the executor or the broker.
+    finish, so a wide fan-out never floods the executor or the broker. ``locked_run``: the
+    run's row, when the caller has locked it in this transaction already.
     """
     now = now or utcnow()
-    run = runs.get_run(conn, run_pk, lock=True)
+    run = locked_run or runs.get_run(conn, run_pk, lock=True)
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
-    if conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == run.dag_id)).scalar():
+    if run.dag_paused:
         return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
     structure = runs.serialized_dag(conn, run.version_hash)
-    tis = {ti.task_id: ti for ti in runs.task_instances(conn, run_pk)}
+    room: tuple[int, dict[str, int | None]] | None = None
+    if queue_ready:  # the fast path: what queueing needs comes in the same round trip
+        rows, busy, limits = runs.task_instances_and_room(conn, run_pk)
+        room = (busy, limits)
+    else:
+        rows = runs.task_instances(conn, run_pk)
+    tis = {ti_key(ti): ti for ti in rows}
     _schedule_due_retries(conn, tis, now, actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
     past = None
     if any(t.depends_on_past for t in structure.tasks.values()):
         past = runs.previous_run_states(conn, run)
-    plan = plan_run(structure, states, past_states=past)
+    if structure.mapped:  # expands mapped tasks; the plan's moves name instances
+        plan = plan_mapped_run(conn, run, structure, tis, past, actor)
+    else:
+        plan = plan_run(structure, states, past_states=past)
     for task_id, reason in plan.to_skip:
         ti = tis[task_id]
         transitions.finish_without_running(
@@ -139,35 +157,104 @@ def advance_run(
         transitions.finish_without_running(
             conn, ti.id, TaskState.UPSTREAM_FAILED, ti.try_number, reason, actor
         )
-    for task_id, reason in plan.to_schedule:
-        ti = tis[task_id]
-        if transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor):
-            tis[task_id] = _bumped(ti, TaskState.SCHEDULED)
     if plan.run_state is not None:
-        transitions.move_run(
+        if transitions.move_run(
             conn,
             run.id,
             expected=[RunState.RUNNING],
             to=plan.run_state,
             values={"end_date": now, "note": plan.run_reason},
-        )
+        ):  # this process ended the run: it asks for the DAG's callback, exactly once
+            callbacks.request_run_end(conn, run.id, structure, plan.run_state, plan.run_reason)
         return Advance([], plan.run_state)
+    if not queue_ready:
+        for task_id, reason in plan.to_schedule:
+            ti = tis[task_id]
+            transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor)
+        return Advance([], None)
+    return Advance(
+        _schedule_and_queue(conn, run, structure, tis, plan.to_schedule, actor, parallelism, room),
+        None,
+    )
+
+
+def _schedule_and_queue(
+    conn: Connection,
+    run: RunRow,
+    structure: SerializedDag,
+    tis: dict[str, TiRow],
+    to_schedule: list[tuple[str, str]],
+    actor: Actor,
+    parallelism: int | None,
+    room_read: tuple[int, dict[str, int | None]] | None = None,
+) -> list[QueuedTry]:
+    """The fast path: tries waiting for room and newly ready tasks, by priority, go straight
+    to queued while there is room (newly ready ones in a single move); the rest wait as
+    scheduled for the scheduler loop."""
+    reasons = dict(to_schedule)
+    waiting = [ti for ti in tis.values() if ti.state is TaskState.SCHEDULED]
+    candidates = sorted(
+        [*waiting, *(tis[task_id] for task_id in reasons)], key=lambda ti: -ti.priority_weight
+    )
+    if not candidates:
+        return []
+    room = structure.max_active_tasks - sum(1 for ti in tis.values() if ti.state in IN_FLIGHT)
+    wanted = {ti.pool for ti in candidates}
+    busy, limits = room_read or pools.in_flight_and_limits(conn, wanted if room > 0 else ())
+    if parallelism is not None:
+        room = min(room, parallelism - busy)
+    # Locked after the run's row (the caller's), so queueing never overfills a pool.
+    room_in = pools.lock_pools(conn, wanted if room > 0 else (), run.id, limits=limits)
     queued: list[QueuedTry] = []
-    if queue_ready:
-        room = None if parallelism is None else parallelism - in_flight(conn)
-        queued = queue_scheduled(conn, run, structure, list(tis.values()), actor, limit=room)
-    return Advance(queued, None)
+    for ti in candidates:
+        key = ti_key(ti)
+        fresh = key in reasons
+        fits = room > 0 and room_in.fits(ti.pool, ti.pool_slots, ti.priority_weight)
+        if not fits:
+            if room > 0:  # waits for a slot in its pool
+                room_in.wait(ti.pool, ti.pool_slots, ti.priority_weight)
+            if fresh:
+                transitions.schedule(
+                    conn, ti.id, TaskState.NONE, ti.try_number, reasons[key], actor
+                )
+            continue
+        if fresh:
+            won = transitions.schedule_and_queue(
+                conn, ti.id, ti.try_number, reasons[key], ti.queue, actor
+            )
+            try_number = ti.try_number + 1
+        else:
+            won = transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor)
+            try_number = ti.try_number
+        if won:
+            room -= 1
+            room_in.take(ti.pool, ti.pool_slots)
+            queued.append(
+                _queued_try(
+                    structure,
+                    ti.id,
+                    try_number,
+                    ti.queue,
+                    run.id,
+                    run.dag_id,
+                    run.run_id,
+                    ti.task_id,
+                    ti.map_index,
+                )
+            )
+    return queued
 
 
 def _schedule_due_retries(
     conn: Connection, tis: dict[str, TiRow], now: datetime, actor: Actor
 ) -> None:
     for task_id, ti in list(tis.items()):
-        if ti.state is TaskState.UP_FOR_RETRY and (ti.retry_at is None or ti.retry_at <= now):
+        waiting = ti.state in (TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE)
+        if waiting and (ti.retry_at is None or ti.retry_at <= now):
             reason = f"retry delay elapsed; try {ti.try_number + 1} of {ti.max_tries}"
-            if transitions.schedule(
-                conn, ti.id, TaskState.UP_FOR_RETRY, ti.try_number, reason, actor
-            ):
+            if ti.state is TaskState.UP_FOR_RESCHEDULE:
+                reason = "sensor poke interval elapsed; poking again"
+            if transitions.schedule(conn, ti.id, ti.state, ti.try_number, reason, actor):
                 tis[task_id] = _bumped(ti, TaskState.SCHEDULED)
 
 
@@ -181,6 +268,9 @@ def _bumped(ti: TiRow, state: TaskState) -> TiRow:
         retry_at=None,
         queue=ti.queue,
         priority_weight=ti.priority_weight,
+        pool=ti.pool,
+        pool_slots=ti.pool_slots,
+        map_index=ti.map_index,
     )
 
 
@@ -201,7 +291,8 @@ def queue_scheduled(
     actor: Actor,
     limit: int | None = None,
 ) -> list[QueuedTry]:
-    """scheduled -> queued for this run, by priority, within max_active_tasks (and ``limit``)."""
+    """scheduled -> queued for this run, by priority, within max_active_tasks (and ``limit``)
+    and the room in each task's pool."""
     active = sum(1 for ti in tis if ti.state in IN_FLIGHT)
     room = structure.max_active_tasks - active
     if limit is not None:
@@ -210,9 +301,19 @@ def queue_scheduled(
         (ti for ti in tis if ti.state is TaskState.SCHEDULED),
         key=lambda ti: -ti.priority_weight,
     )
+    if room <= 0 or not ready:
+        return []
+    # Locked after the run's row (the caller claimed it), so queueing never overfills a pool.
+    room_in = pools.lock_pools(conn, {ti.pool for ti in ready}, run.id)
     queued: list[QueuedTry] = []
-    for ti in ready[: max(room, 0)]:
+    for ti in ready:
+        if len(queued) >= room:
+            break
+        if not room_in.fits(ti.pool, ti.pool_slots, ti.priority_weight):
+            room_in.wait(ti.pool, ti.pool_slots, ti.priority_weight)
+            continue
         if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor):
+            room_in.take(ti.pool, ti.pool_slots)
             queued.append(
                 _queued_try(
                     structure,
@@ -223,6 +324,7 @@ def queue_scheduled(
                     run.dag_id,
                     run.run_id,
                     ti.task_id,
+                    ti.map_index,
                 )
             )
     return queued

@@ -8,18 +8,51 @@ with "database is locked" instead of waiting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool, StaticPool
 
 from conveyor.exceptions import ConfigError
+from conveyor.store.sql import close_deferred, flush_deferred, open_deferred
 
 _READ_ONLY = "conveyor_read_only"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: What a store that went away (a restart, a failover, a network cut) raises.
+STORE_UNREACHABLE = (OperationalError, InterfaceError)
+
+
+def retrying(action: Callable[[], T], *, what: str, for_seconds: float = 120.0) -> T:
+    """Run ``action`` (a whole transaction) again while the store is unreachable.
+
+    Safe because every state move is guarded: a transaction that did commit before the
+    connection dropped finds its move made already and does nothing the second time.
+    """
+    deadline = time.monotonic() + for_seconds
+    pause = 0.2
+    while True:
+        try:
+            return action()
+        except STORE_UNREACHABLE as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning(
+                "%s: the store is unreachable (%s); trying again in %.1fs",
+                what,
+                str(exc).splitlines()[0],
+                pause,
+            )
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def normalize_url(url: str) -> str:
@@ -56,7 +89,9 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
 class Store:
     """The engine and the two ways in: :meth:`write` and :meth:`read` transactions."""
 
-    def __init__(self, url: str, *, pool: bool = True) -> None:
+    def __init__(self, url: str, *, pool: bool = True, pre_ping: bool = True) -> None:
+        """``pre_ping``: test a pooled PostgreSQL connection before each use. A process whose
+        every transaction goes through :func:`retrying` can do without that round trip."""
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -74,7 +109,7 @@ class Store:
                 self.url, poolclass=None if pool else NullPool, connect_args={"timeout": 30}
             )
         else:
-            options: dict[str, Any] = {"pool_pre_ping": True}
+            options: dict[str, Any] = {"pool_pre_ping": pre_ping}
             if pool:
                 options.update(pool_size=5, max_overflow=10)
             else:
@@ -89,9 +124,18 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A transaction that may write; committed when the block ends without error."""
+        """A transaction that may write; committed when the block ends without error.
+
+        Timeline rows and other inserts deferred with :func:`insert_later` go out together
+        just before the commit.
+        """
         with self.engine.begin() as conn:
-            yield conn
+            open_deferred(conn)
+            try:
+                yield conn
+                flush_deferred(conn)
+            finally:
+                close_deferred(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select
+from sqlalchemy import Connection, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from conveyor.exceptions import NotFoundError
 from conveyor.loading.serialize import SerializedDag
-from conveyor.states import RunState, TaskState
-from conveyor.store.tables import dag, dag_run, dag_version, task_instance, utcnow
+from conveyor.model.task import DEFAULT_POOL
+from conveyor.states import IN_FLIGHT, RunState, TaskState
+from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance, utcnow
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,10 @@ class RunRow:
     data_interval_end: datetime
     conf: dict[str, Any]
     version_hash: str
+    dag_paused: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TiRow:
     id: int
     task_id: str
@@ -39,6 +41,9 @@ class TiRow:
     retry_at: datetime | None
     queue: str
     priority_weight: int
+    pool: str = DEFAULT_POOL
+    pool_slots: int = 1
+    map_index: int = -1  # 0..n-1 for an instance of a mapped task
 
 
 def make_run_id(run_type: str, logical_date: datetime) -> str:
@@ -126,6 +131,8 @@ def create_run(
                 "max_tries": task.retries + 1,
                 "priority_weight": task.priority_weight,
                 "queue": task.queue,
+                "pool": task.pool,
+                "pool_slots": task.pool_slots,
                 "updated_at": now,
             }
             for task in structure.tasks.values()
@@ -161,11 +168,17 @@ def create_manual_run(
     )
 
 
+_RUN = (
+    select(dag_run, dag.c.is_paused)
+    .outerjoin(dag, dag.c.dag_id == dag_run.c.dag_id)
+    .where(dag_run.c.id == bindparam("run_pk"))
+)
+# Serializes the fast paths of one run on PostgreSQL; the DAG row is only read.
+_RUN_LOCKED = _RUN.with_for_update(of=dag_run)
+
+
 def get_run(conn: Connection, run_pk: int, *, lock: bool = False) -> RunRow:
-    stmt = select(dag_run).where(dag_run.c.id == run_pk)
-    if lock:
-        stmt = stmt.with_for_update()  # serializes the fast paths of one run on PostgreSQL
-    row = conn.execute(stmt).one()
+    row = conn.execute(_RUN_LOCKED if lock else _RUN, {"run_pk": run_pk}).one()
     return _run_row(row)
 
 
@@ -190,36 +203,91 @@ def _run_row(row: Any) -> RunRow:
         data_interval_end=row.data_interval_end,
         conf=row.conf or {},
         version_hash=row.version_hash,
+        dag_paused=bool(getattr(row, "is_paused", False)),
+    )
+
+
+_TI = task_instance.c
+#: Built once: this read is on the fast path of every hop, and a DAG's task instances are
+#: many rows, so the statement is not rebuilt and rows are unpacked by position.
+_TASK_INSTANCES = select(
+    _TI.id,
+    _TI.task_id,
+    _TI.state,
+    _TI.try_number,
+    _TI.max_tries,
+    _TI.retry_at,
+    _TI.queue,
+    _TI.priority_weight,
+    _TI.pool,
+    _TI.pool_slots,
+    _TI.map_index,
+).where(_TI.run_pk == bindparam("run_pk"))
+_STATES = {state.value: state for state in TaskState}
+#: The fast path's read in one round trip: the run's task instances, with the tries in flight
+#: in the whole store (for ``parallelism``) and the limit of each instance's pool beside them.
+_TASK_INSTANCES_AND_ROOM = (
+    select(
+        *_TASK_INSTANCES.selected_columns,
+        select(func.count())
+        .where(_TI.state.in_([s.value for s in IN_FLIGHT]))
+        .scalar_subquery()
+        .label("busy"),
+        pool.c.name.label("pool_found"),
+        pool.c.slots.label("pool_limit"),
+    )
+    .select_from(task_instance.outerjoin(pool, pool.c.name == _TI.pool))
+    .where(_TI.run_pk == bindparam("run_pk"))
+)
+
+
+def task_instances_and_room(
+    conn: Connection, run_pk: int
+) -> tuple[list[TiRow], int, dict[str, int | None]]:
+    """The run's task instances, the tries in flight in the store, and the slots of the
+    pools those instances use (None: no limit; a pool that does not exist is left out)."""
+    found: list[TiRow] = []
+    busy = 0
+    limits: dict[str, int | None] = {}
+    for row in conn.execute(_TASK_INSTANCES_AND_ROOM, {"run_pk": run_pk}):
+        found.append(_ti_row(row[:11]))
+        busy = row.busy
+        if row.pool_found is not None:
+            limits[row.pool_found] = row.pool_limit
+    return found, int(busy), limits
+
+
+def _ti_row(values: Any) -> TiRow:
+    (
+        id_,
+        task_id,
+        state,
+        try_number,
+        max_tries,
+        retry_at,
+        queue,
+        priority_weight,
+        pool_name,
+        pool_slots,
+        map_index,
+    ) = values
+    return TiRow(
+        id=id_,
+        task_id=task_id,
+        state=_STATES[state],
+        try_number=try_number,
+        max_tries=max_tries,
+        retry_at=retry_at,
+        queue=queue,
+        priority_weight=priority_weight,
+        pool=pool_name,
+        pool_slots=pool_slots,
+        map_index=map_index,
     )
 
 
 def task_instances(conn: Connection, run_pk: int) -> list[TiRow]:
-    ti = task_instance.c
-    rows = conn.execute(
-        select(
-            ti.id,
-            ti.task_id,
-            ti.state,
-            ti.try_number,
-            ti.max_tries,
-            ti.retry_at,
-            ti.queue,
-            ti.priority_weight,
-        ).where(ti.run_pk == run_pk)
-    )
-    return [
-        TiRow(
-            id=r.id,
-            task_id=r.task_id,
-            state=TaskState(r.state),
-            try_number=r.try_number,
-            max_tries=r.max_tries,
-            retry_at=r.retry_at,
-            queue=r.queue,
-            priority_weight=r.priority_weight,
-        )
-        for r in rows
-    ]
+    return [_ti_row(row) for row in conn.execute(_TASK_INSTANCES, {"run_pk": run_pk})]
 
 
 def previous_run_states(conn: Connection, run: RunRow) -> dict[str, TaskState] | None:

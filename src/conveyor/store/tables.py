@@ -22,10 +22,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from conveyor.model.task import DEFAULT_POOL
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -158,6 +161,9 @@ task_instance = Table(
     Column("max_tries", Integer, nullable=False),
     Column("priority_weight", Integer, nullable=False, default=1),
     Column("queue", String(200), nullable=False, default="default"),
+    # The pool the try takes slots of while queued or running (see conveyor.store.pools).
+    Column("pool", String(ID), nullable=False, server_default=DEFAULT_POOL),
+    Column("pool_slots", Integer, nullable=False, server_default="1"),
     Column("retry_at", UtcDateTime),
     Column("scheduled_at", UtcDateTime),
     Column("queued_at", UtcDateTime),
@@ -167,7 +173,9 @@ task_instance = Table(
     Column("pid", Integer),
     Column("heartbeat_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
-    UniqueConstraint("run_pk", "task_id"),
+    # An instance of a mapped task is numbered 0..n-1; every other task instance has -1.
+    Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
+    UniqueConstraint("run_pk", "task_id", "map_index"),
     Index("ix_task_instance_state", "state"),
 )
 
@@ -212,7 +220,8 @@ xcom = Table(
     Column("key", String(ID), nullable=False),
     Column("value", JSON),
     Column("created_at", UtcDateTime, nullable=False),
-    UniqueConstraint("run_pk", "task_id", "key"),
+    Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
+    UniqueConstraint("run_pk", "task_id", "key", "map_index"),
 )
 
 scheduler = Table(
@@ -237,4 +246,138 @@ worker = Table(
     Column("heartbeat_at", UtcDateTime, nullable=False),
     Column("running", JSON, nullable=False, default=list),  # task instance ids in progress
     Column("stopped_at", UtcDateTime),
+)
+
+# Web access: users and the API tokens scripts use. Browser sessions are signed cookies.
+web_user = Table(
+    "web_user",
+    metadata,
+    Column("username", String(200), primary_key=True),
+    Column("password_hash", String(200), nullable=False),  # argon2id, encoded with its salt
+    Column("role", String(20), nullable=False),  # admin | op | viewer
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_login_at", UtcDateTime),
+)
+
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256: tokens are random
+    Column(
+        "username", ForeignKey("web_user.username", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+)
+
+# Connections and variables (conveyor.connections). Secrets are Fernet tokens: the password
+# and extra of a connection, the value of every variable.
+connection = Table(
+    "connection",
+    metadata,
+    Column("conn_id", String(ID), primary_key=True),
+    Column("conn_type", String(100), nullable=False),
+    Column("host", String(500)),
+    Column("port", Integer),
+    Column("login", String(500)),
+    Column("password", Text),  # encrypted
+    Column("schema", String(500)),
+    Column("extra", Text),  # encrypted JSON object
+    Column("description", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+variable = Table(
+    "variable",
+    metadata,
+    Column("key", String(ID), primary_key=True),
+    Column("value", Text, nullable=False),  # encrypted
+    Column("description", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# DAG callbacks and SLA alerts to run (conveyor.callbacks). The process that moves a run to
+# its end inserts the request in the same transaction, so each is made once; whoever claims
+# it (pending -> running, a guarded update) runs it.
+callback_request = Table(
+    "callback_request",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_pk", ForeignKey("dag_run.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # success | failure | sla_miss
+    Column("task_id", String(ID), nullable=False, default=""),  # sla_miss: the late task
+    Column("reason", Text),
+    Column("state", String(20), nullable=False),  # pending | running | done | failed
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(255)),
+    Column("claimed_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("error", Text),
+    UniqueConstraint("run_pk", "kind", "task_id"),
+    Index("ix_callback_request_state", "state"),
+)
+
+# Pools: named sets of slots; a try holds its task's pool_slots while queued or running.
+# Whoever queues a try locks the pool's row first, so schedulers and workers never overfill it.
+pool = Table(
+    "pool",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    Column("slots", Integer),  # NULL: no limit of its own (parallelism still caps it)
+    Column("description", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Migration 0005 creates DEFAULT_POOL (tasks that name no pool) without a slot limit, so
+#: tasks that use no pool cost the queueing transaction no pool lock; a user may limit it.
+DEFAULT_POOL_SLOTS: int | None = None
+
+
+@event.listens_for(pool, "after_create")
+def _create_default_pool(target: Table, connection: Any, **_: Any) -> None:
+    """A store made straight from these tables (in memory) gets default_pool as well."""
+    connection.execute(
+        target.insert().values(
+            name=DEFAULT_POOL,
+            slots=DEFAULT_POOL_SLOTS,
+            description="tasks that name no pool (no limit until you set one)",
+            updated_at=utcnow(),
+        )
+    )
+
+# Datasets (conveyor.model.datasets): a task's success updates the datasets of its outlets;
+# each update is an event, queued for every DAG scheduled on that dataset in the same
+# transaction. A consuming DAG runs once its queue holds an update of each of its datasets.
+dataset = Table(
+    "dataset",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uri", String(1000), nullable=False, unique=True),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+dataset_event = Table(
+    "dataset_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False),
+    Column("source_dag_id", String(ID), nullable=False),
+    Column("source_run_id", String(ID), nullable=False),
+    Column("source_task_id", String(ID), nullable=False),
+    Column("source_map_index", Integer, nullable=False, default=-1),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_dataset_event_dataset_id", "dataset_id", "id"),
+)
+
+# The pending update of one dataset for one consuming DAG: the first event not yet consumed.
+dataset_dag_queue = Table(
+    "dataset_dag_queue",
+    metadata,
+    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    Column("target_dag_id", String(ID), primary_key=True),
+    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -10,15 +10,16 @@ There is no read-modify-write of state in Python anywhere.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from conveyor.states import RunState, TaskState
-from conveyor.store.tables import dag_run, task_event, task_instance, task_try, utcnow
+from conveyor.store.sql import insert_later
+from conveyor.store.tables import dag_run, task_event, task_instance, task_try, utcnow, xcom
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ TASK_MOVES: Mapping[tuple[TaskState, TaskState], str] = {
     (S.NONE, S.SKIPPED): "a branch chose another path or the trigger rule says skip",
     (S.NONE, S.UPSTREAM_FAILED): "an upstream failure means this task cannot run",
     (S.SCHEDULED, S.QUEUED): "handed to an executor; only one scheduler can hand it over",
+    (S.NONE, S.QUEUED): "the fast path: ready with room to run, scheduled and queued at once",
     (S.QUEUED, S.RUNNING): "exactly one process starts a try; duplicates lose here",
     (S.RUNNING, S.SUCCESS): "the try returned",
     (S.RUNNING, S.FAILED): "the try failed with no tries left, or raised Fail",
@@ -38,6 +40,8 @@ TASK_MOVES: Mapping[tuple[TaskState, TaskState], str] = {
     (S.RUNNING, S.SKIPPED): "the task raised Skip",
     (S.QUEUED, S.FAILED): "the try could not start (its DAG or task vanished)",
     (S.QUEUED, S.UP_FOR_RETRY): "the try could not start, with tries left",
+    (S.RUNNING, S.UP_FOR_RESCHEDULE): "a sensor in reschedule mode poked; it frees its slot",
+    (S.UP_FOR_RESCHEDULE, S.SCHEDULED): "the poke interval elapsed; the next poke is numbered",
 }
 #: Moves a person may make from the CLI, UI or API, from any state.
 MANUAL_TARGETS = frozenset({S.NONE, S.SUCCESS, S.FAILED})
@@ -47,6 +51,8 @@ RUN_MOVES: Mapping[tuple[RunState, RunState], str] = {
     (RunState.RUNNING, RunState.SUCCESS): "every leaf succeeded or was skipped",
     (RunState.RUNNING, RunState.FAILED): "a leaf failed, or nothing can move any more",
     (RunState.QUEUED, RunState.FAILED): "the run was failed by hand before it started",
+    (RunState.SUCCESS, RunState.QUEUED): "a person cleared or marked a task: the run goes on",
+    (RunState.FAILED, RunState.QUEUED): "a person cleared or marked a task: the run goes on",
 }
 
 
@@ -136,17 +142,19 @@ def record_event(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    """Append one line to a task instance's timeline."""
-    conn.execute(
-        insert(task_event).values(
-            ti_id=ti_id,
-            try_number=try_number,
-            at=at or utcnow(),
-            kind=kind,
-            actor=actor.name,
-            message=message,
-            detail=detail,
-        )
+    """Append one line to a task instance's timeline (sent with the transaction's commit)."""
+    insert_later(
+        conn,
+        task_event,
+        {
+            "ti_id": ti_id,
+            "try_number": try_number,
+            "at": at or utcnow(),
+            "kind": kind,
+            "actor": actor.name,
+            "message": message,
+            "detail": detail,
+        },
     )
 
 
@@ -186,6 +194,40 @@ def finish_without_running(
     )
     if won:
         record_event(conn, ti_id, try_number, to.value, reason, actor, at=now)
+    return won
+
+
+def schedule_and_queue(
+    conn: Connection, ti_id: int, try_number: int, reason: str, queue_name: str, actor: Actor
+) -> bool:
+    """none -> queued in one UPDATE, for a task that became ready where there is room to run
+    it. The timeline still shows both steps; the try is numbered ``try_number + 1``."""
+    now = utcnow()
+    won = move_task(
+        conn,
+        ti_id,
+        expected=[S.NONE],
+        to=S.QUEUED,
+        try_number=try_number,
+        values={
+            "try_number": try_number + 1,
+            "scheduled_at": now,
+            "queued_at": now,
+            "retry_at": None,
+        },
+    )
+    if won:
+        record_event(conn, ti_id, try_number + 1, "scheduled", reason, actor, at=now)
+        record_event(
+            conn,
+            ti_id,
+            try_number + 1,
+            "queued",
+            f"sent to queue {queue_name!r}",
+            actor,
+            detail={"queue": queue_name},
+            at=now,
+        )
     return won
 
 
@@ -241,6 +283,105 @@ def note_requeued(
     return won
 
 
+@dataclass(frozen=True)
+class StartedTry:
+    """What the process that won ``queued -> running`` needs to know about its try."""
+
+    ti_id: int
+    try_number: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    run_pk: int
+    max_tries: int
+    start_date: datetime
+    map_index: int = -1  # an instance of a mapped task: 0..n-1
+
+
+def start_try(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    *,
+    hostname: str,
+    pid: int,
+    actor: Actor,
+    log_path: Callable[[StartedTry], str | None] = lambda _: None,
+) -> StartedTry | None:
+    """queued -> running: the step that lets exactly one process run a given try.
+
+    One ``UPDATE ... RETURNING`` both wins the try and reads what running it needs, so the
+    start of the next task in a chain waits on no other statement.
+    """
+    check_move([S.QUEUED], S.RUNNING)
+    now = utcnow()
+    ti = task_instance.c
+    start = (
+        update(task_instance)
+        .where(ti.id == ti_id, ti.state == S.QUEUED.value, ti.try_number == try_number)
+        .values(
+            state=S.RUNNING.value,
+            updated_at=now,
+            start_date=now,
+            end_date=None,
+            hostname=hostname,
+            pid=pid,
+            heartbeat_at=now,
+        )
+        .returning(ti.dag_id, ti.run_id, ti.task_id, ti.run_pk, ti.max_tries, ti.map_index)
+    )
+    row = conn.execute(start).first()
+    if row is None and conn.dialect.name == "postgresql":
+        # Tries are published inside the transaction that queues them, so that no crash can
+        # fall between the commit and the send; a fast worker can get here before that
+        # commit, when the UPDATE still sees the try unqueued. Locking the row waits for
+        # the queuing transaction to end; then the try is either ours to start or not.
+        now_row = conn.execute(
+            select(ti.state, ti.try_number).where(ti.id == ti_id).with_for_update()
+        ).first()
+        if now_row is not None and (now_row.state, now_row.try_number) == (
+            S.QUEUED.value,
+            try_number,
+        ):
+            row = conn.execute(start).first()
+    if row is None:
+        return None
+    started = StartedTry(
+        ti_id,
+        try_number,
+        row.dag_id,
+        row.run_id,
+        row.task_id,
+        row.run_pk,
+        row.max_tries,
+        now,
+        row.map_index,
+    )
+    path = log_path(started)
+    conn.execute(
+        insert(task_try).values(
+            ti_id=ti_id,
+            try_number=try_number,
+            state=S.RUNNING.value,
+            hostname=hostname,
+            pid=pid,
+            start_date=now,
+            log_path=path,
+        )
+    )
+    record_event(
+        conn,
+        ti_id,
+        try_number,
+        "started",
+        f"running on {hostname} as pid {pid}",
+        actor,
+        detail={"hostname": hostname, "pid": pid, "log_path": path},
+        at=now,
+    )
+    return started
+
+
 def start(
     conn: Connection,
     ti_id: int,
@@ -251,45 +392,17 @@ def start(
     log_path: str | None,
     actor: Actor,
 ) -> bool:
-    """queued -> running: the step that lets exactly one process run a given try."""
-    now = utcnow()
-    won = move_task(
+    """queued -> running with a known log path; True if this call won."""
+    started = start_try(
         conn,
         ti_id,
-        expected=[S.QUEUED],
-        to=S.RUNNING,
-        try_number=try_number,
-        values={
-            "start_date": now,
-            "end_date": None,
-            "hostname": hostname,
-            "pid": pid,
-            "heartbeat_at": now,
-        },
+        try_number,
+        hostname=hostname,
+        pid=pid,
+        actor=actor,
+        log_path=lambda _: log_path,
     )
-    if won:
-        conn.execute(
-            insert(task_try).values(
-                ti_id=ti_id,
-                try_number=try_number,
-                state=S.RUNNING.value,
-                hostname=hostname,
-                pid=pid,
-                start_date=now,
-                log_path=log_path,
-            )
-        )
-        record_event(
-            conn,
-            ti_id,
-            try_number,
-            "started",
-            f"running on {hostname} as pid {pid}",
-            actor,
-            detail={"hostname": hostname, "pid": pid, "log_path": log_path},
-            at=now,
-        )
-    return won
+    return started is not None
 
 
 @dataclass(frozen=True)
@@ -310,8 +423,12 @@ def finish(
     actor: Actor,
     *,
     expected: Iterable[TaskState] = (S.RUNNING,),
+    started_at: datetime | None = None,
 ) -> bool:
-    """running -> success / failed / up_for_retry / skipped, closing the try's record."""
+    """running -> success / failed / up_for_retry / skipped, closing the try's record.
+
+    ``started_at``: when the try started, if the caller knows (saves reading it back).
+    """
     now = utcnow()
     won = move_task(
         conn,
@@ -319,15 +436,28 @@ def finish(
         expected=expected,
         to=outcome.state,
         try_number=try_number,
-        values={"end_date": now, "retry_at": outcome.retry_at, "heartbeat_at": None},
+        values={
+            "end_date": now,
+            "retry_at": outcome.retry_at,
+            "heartbeat_at": None,
+            # A reschedule's next poke is numbered as a try, but must not use up a retry.
+            **(
+                {"max_tries": task_instance.c.max_tries + 1}
+                if outcome.state is S.UP_FOR_RESCHEDULE
+                else {}
+            ),
+        },
     )
     if not won:
         return False
-    started = conn.execute(
-        select(task_try.c.start_date).where(
-            task_try.c.ti_id == ti_id, task_try.c.try_number == try_number
-        )
-    ).scalar()
+    started = (
+        started_at
+        or conn.execute(
+            select(task_try.c.start_date).where(
+                task_try.c.ti_id == ti_id, task_try.c.try_number == try_number
+            )
+        ).scalar()
+    )
     conn.execute(
         update(task_try)
         .where(task_try.c.ti_id == ti_id, task_try.c.try_number == try_number)
@@ -407,16 +537,17 @@ def set_by_hand(
     if to not in MANUAL_TARGETS:
         raise IllegalMove(f"a task instance can be cleared or marked, not set to {to}")
     now = utcnow()
+    ti = task_instance.c
     row = conn.execute(
-        select(task_instance.c.try_number, task_instance.c.state, task_instance.c.max_tries).where(
-            task_instance.c.id == ti_id
+        select(ti.try_number, ti.state, ti.max_tries, ti.run_pk, ti.task_id, ti.map_index).where(
+            ti.id == ti_id
         )
     ).first()
     if row is None:
         return False
     values: dict[str, Any] = {"state": to.value, "updated_at": now, "retry_at": None}
     if to is S.NONE:
-        # A cleared task gets its full number of retries again, as in Airflow.
+        # A cleared task gets its full number of retries again.
         values.update(max_tries=row.try_number + retries + 1, end_date=None, start_date=None)
     else:
         values.update(end_date=now)
@@ -428,6 +559,16 @@ def set_by_hand(
         ).rowcount
         == 1
     )
+    if won and to is S.NONE:
+        # What the cleared task returned is gone with it: a rerun that returns nothing (no
+        # row is written for None) must not leave downstream the old value.
+        conn.execute(
+            delete(xcom).where(
+                xcom.c.run_pk == row.run_pk,
+                xcom.c.task_id == row.task_id,
+                xcom.c.map_index == row.map_index,
+            )
+        )
     if won:
         verb = "cleared" if to is S.NONE else f"marked {to.value}"
         record_event(

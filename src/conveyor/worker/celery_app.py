@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import Celery, bootsteps
 from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import select
 
 from conveyor.config import Settings, load_config
@@ -84,10 +85,36 @@ def _run_try(task: Any, ti_id: int, try_number: int) -> None:
     global _runner
     if _runner is None:
         settings: Settings = task.app.conveyor_settings
-        _runner = TryRunner(settings, Store(settings.db_url), in_process_timeouts=True)
+        # No ping before each transaction: it would sit between one task's end and the next
+        # one's start; the runner retries a transaction that meets a dropped connection.
+        store = Store(settings.db_url, pre_ping=False)
+        app = task.app
+        _runner = TryRunner(
+            settings,
+            store,
+            in_process_timeouts=True,
+            # With row locks a receiver can wait for the commit, so the fast path's messages
+            # go out before it; on SQLite they go out right after.
+            publish=(lambda tries: publish_tries(app, tries)) if store.supports_row_locks else None,
+        )
     result = _runner.run(ti_id, try_number)
-    for work in result.queued:  # the fast path: downstream tries go out at once
-        send_try(task.app, work)
+    if _runner.publish is None:
+        publish_tries(task.app, result.queued)
+
+
+def publish_tries(app: Celery, tries: list[QueuedTry]) -> None:
+    """Send tries the store holds as queued; one the broker refuses stays queued there, and
+    the scheduler's requeue step sends it again."""
+    for work in tries:
+        try:
+            send_try(app, work)
+        except BrokerError as exc:
+            log.warning(
+                "could not publish try %s of task instance %s: %s",
+                work.try_number,
+                work.ti_id,
+                exc,
+            )
 
 
 class TryHeartbeat(bootsteps.StartStopStep):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
 from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.store.engine import Store
+from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
 from conveyor.store.tables import utcnow, xcom
@@ -25,13 +27,22 @@ def check_json(value: Any, what: str) -> Any:
     return value
 
 
-def upsert_xcom(conn: Connection, run_pk: int, task_id: str, key: str, value: Any) -> None:
-    """Insert or replace one XCom value."""
+def upsert_xcom(
+    conn: Connection, run_pk: int, task_id: str, key: str, value: Any, map_index: int = -1
+) -> None:
+    """Insert or replace one XCom value (of one instance, for a mapped task)."""
     upsert(
         conn,
         xcom,
-        {"run_pk": run_pk, "task_id": task_id, "key": key, "value": value, "created_at": utcnow()},
-        key=["run_pk", "task_id", "key"],
+        {
+            "run_pk": run_pk,
+            "task_id": task_id,
+            "key": key,
+            "value": value,
+            "created_at": utcnow(),
+            "map_index": map_index,
+        },
+        key=["run_pk", "task_id", "key", "map_index"],
     )
 
 
@@ -47,8 +58,10 @@ class TaskInstanceHandle:
         max_tries: int,
         hostname: str,
         log_path: str | None,
+        map_index: int = -1,
     ) -> None:
         self._store = store
+        self.map_index = map_index  # {{ ti.map_index }}: which instance of a mapped task
         self._run = run
         self.task = task
         self.dag_id = run.dag_id
@@ -62,15 +75,12 @@ class TaskInstanceHandle:
     def xcom_push(self, key: str, value: Any) -> None:
         check_json(value, f"XCom {key!r} of task {self.task_id!r}")
         with self._store.write() as conn:
-            upsert_xcom(conn, self._run.id, self.task_id, key, value)
+            upsert_xcom(conn, self._run.id, self.task_id, key, value, self.map_index)
 
     def xcom_pull_one(self, task_id: str, key: str = RETURN_VALUE) -> Any:
+        """A task's XCom; of a mapped task, the list of its instances' values in order."""
         with self._store.read() as conn:
-            return conn.execute(
-                select(xcom.c.value).where(
-                    xcom.c.run_pk == self._run.id, xcom.c.task_id == task_id, xcom.c.key == key
-                )
-            ).scalar()
+            return xcom_value(conn, self._run.id, task_id, key)
 
     def xcom_pull(self, task_ids: str | list[str] | None = None, key: str = RETURN_VALUE) -> Any:
         """One task id: its value. A list: a list of values. None: this task's upstream."""
@@ -105,4 +115,5 @@ def build_context(
         "data_interval_start": run.data_interval_start,
         "data_interval_end": run.data_interval_end,
         "try_number": ti.try_number,
+        **template_context(),  # conn and var: read lazily, only when a template uses them
     }

@@ -24,27 +24,34 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from conveyor.callbacks import after_try
 from conveyor.config import Settings
+from conveyor.connections import try_scope
 from conveyor.exceptions import Fail, Skip, TaskTimeout
 from conveyor.loading.code_cache import load_pinned_dag
+from conveyor.logs import upload_try_log
 from conveyor.model.dag import DAG
+from conveyor.model.mapping import unmap
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
+from conveyor.scheduler.datasets import record_task_outlets
 from conveyor.scheduler.planning import branch_skips
 from conveyor.scheduler.progress import QueuedTry, advance_run
+from conveyor.sensors.base import Reschedule
 from conveyor.states import TaskState
 from conveyor.store import runs, transitions
-from conveyor.store.engine import Store
+from conveyor.store.engine import Store, retrying
 from conveyor.store.runs import RunRow
+from conveyor.store.sql import before_commit
 from conveyor.store.tables import task_instance, utcnow
-from conveyor.store.transitions import Actor, Outcome
+from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.worker.context import TaskInstanceHandle, build_context, check_json, upsert_xcom
 
 log = logging.getLogger(__name__)
@@ -59,10 +66,13 @@ class TryResult:
 
 
 def log_path_for(
-    settings: Settings, dag_id: str, run_id: str, task_id: str, try_number: int
+    settings: Settings, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
 ) -> Path:
     safe_run = run_id.replace(":", "_").replace("+", "_")
-    return settings.logs_path / dag_id / safe_run / task_id / f"try-{try_number}.log"
+    folder = settings.logs_path / dag_id / safe_run / task_id
+    if map_index >= 0:  # each instance of a mapped task has its own logs
+        folder = folder / f"map_index={map_index}"
+    return folder / f"try-{try_number}.log"
 
 
 def failure_outcome(
@@ -109,8 +119,13 @@ class TryRunner:
         resolve_dag: DagResolver | None = None,
         output: str = "fd",
         in_process_timeouts: bool = False,
+        publish: Callable[[list[QueuedTry]], None] | None = None,
     ) -> None:
         self.settings = settings
+        # Sends what the fast path queued from inside the recording transaction, before its
+        # commit, so no crash can fall between the two (see transitions.start_try for how a
+        # receiver waits for the commit). Without it, the caller sends TryResult.queued.
+        self.publish = publish
         self.store = store or Store(settings.db_url, pool=False)
         self.hostname = socket.gethostname()
         self.resolve_dag = resolve_dag or self._from_code_cache
@@ -127,64 +142,65 @@ class TryRunner:
         return Actor(f"worker@{self.hostname}:{os.getpid()}")
 
     def run(self, ti_id: int, try_number: int) -> TryResult:
-        # One transaction for the lookup and the start: a commit less on every hop. The
-        # columns read never change, so reading them under the write lock changes nothing.
+        started = retrying(lambda: self._start(ti_id, try_number), what="starting a try")
+        if started is None:
+            log.info(
+                "try %s of task instance %s was started elsewhere (or does not exist); "
+                "not running it",
+                try_number,
+                ti_id,
+            )
+            return TryResult(started=False)
+        log_file = log_path_for(
+            self.settings,
+            started.dag_id,
+            started.run_id,
+            started.task_id,
+            try_number,
+            started.map_index,
+        )
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # try_scope: connections and variables read this store; secrets read are masked.
+        with _output_to(log_file, mode=self.output), try_scope(self.store, self.settings):
+            print(
+                f"[conveyor] {started.dag_id}.{started.task_id} run {started.run_id} try "
+                f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}",
+                flush=True,
+            )
+            result = self._execute(started, log_file)
+        upload_try_log(self.settings, log_file)  # to remote_logs_url, when set; never raises
+        return result
+
+    def _start(self, ti_id: int, try_number: int) -> StartedTry | None:
         with self.store.write() as conn:
-            row = conn.execute(
-                select(
-                    task_instance.c.dag_id,
-                    task_instance.c.run_id,
-                    task_instance.c.task_id,
-                    task_instance.c.run_pk,
-                    task_instance.c.max_tries,
-                ).where(task_instance.c.id == ti_id)
-            ).first()
-            if row is None:
-                return TryResult(started=False, error=f"task instance {ti_id} does not exist")
-            log_file = log_path_for(self.settings, row.dag_id, row.run_id, row.task_id, try_number)
-            started = transitions.start(
+            return transitions.start_try(
                 conn,
                 ti_id,
                 try_number,
                 hostname=self.hostname,
                 pid=os.getpid(),
-                log_path=str(log_file),
                 actor=self.actor,
-            )
-        if not started:
-            log.info(
-                "try %s of task instance %s was started elsewhere; not running it",
-                try_number,
-                ti_id,
-            )
-            return TryResult(started=False)
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        with _output_to(log_file, mode=self.output):
-            print(
-                f"[conveyor] {row.dag_id}.{row.task_id} run {row.run_id} try {try_number} of "
-                f"{row.max_tries} on {self.hostname} pid {os.getpid()}",
-                flush=True,
-            )
-            return self._execute(
-                ti_id, try_number, row.run_pk, row.task_id, row.max_tries, log_file
+                log_path=lambda t: str(
+                    log_path_for(
+                        self.settings, t.dag_id, t.run_id, t.task_id, try_number, t.map_index
+                    )
+                ),
             )
 
-    def _execute(
-        self,
-        ti_id: int,
-        try_number: int,
-        run_pk: int,
-        task_id: str,
-        max_tries: int,
-        log_file: Path,
-    ) -> TryResult:
+    def _pinned(self, run_pk: int) -> tuple[RunRow, DAG]:
+        with self.store.read() as conn:
+            run = runs.get_run(conn, run_pk)
+            return run, self.resolve_dag(conn, run.version_hash, run.dag_id)
+
+    def _execute(self, started: StartedTry, log_file: Path) -> TryResult:
+        ti_id, try_number, run_pk = started.ti_id, started.try_number, started.run_pk
+        task_id, max_tries = started.task_id, started.max_tries
         value: Any = None
         chosen: list[str] | None = None
         retry_delay = timedelta(0)
+        dag = task = context = None  # for the callbacks, once they exist
         try:
-            with self.store.read() as conn:
-                run = runs.get_run(conn, run_pk)
-                dag = self.resolve_dag(conn, run.version_hash, run.dag_id)
+            run, dag = retrying(lambda: self._pinned(run_pk), what="loading a try's DAG")
             # A copy, so rendering templates never changes the definition a later try reuses.
             task = copy.copy(dag.get_task(task_id))
             retry_delay = retry_delay_for(
@@ -194,8 +210,16 @@ class TryRunner:
                 try_number,
             )
             ti = TaskInstanceHandle(
-                self.store, run, task, try_number, max_tries, self.hostname, str(log_file)
+                self.store,
+                run,
+                task,
+                try_number,
+                max_tries,
+                self.hostname,
+                str(log_file),
+                started.map_index,
             )
+            task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)  # a mapped task
             context = build_context(dag, task, run, ti)
             render_template_fields(task, context)
             started_at = time.monotonic()
@@ -212,6 +236,8 @@ class TryRunner:
         except Skip as exc:
             print(f"[conveyor] skipped: {exc}", flush=True)
             outcome = Outcome(TaskState.SKIPPED, "skip", str(exc) or None)
+        except Reschedule as exc:  # a sensor in reschedule mode: free the slot, poke later
+            outcome = Outcome(TaskState.UP_FOR_RESCHEDULE, "reschedule", retry_at=exc.at)
         except Exception as exc:
             error = _describe_exception(exc)
             print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
@@ -223,7 +249,21 @@ class TryRunner:
                 error,
                 fail_now=isinstance(exc, Fail),
             )
-        return self.record(ti_id, try_number, run_pk, task_id, outcome, value, chosen)
+        result = self.record(
+            ti_id,
+            try_number,
+            run_pk,
+            task_id,
+            outcome,
+            value,
+            chosen,
+            started.start_date,
+            map_index=started.map_index,
+        )
+        after_try(  # task callbacks, and the DAG callbacks of a run this try ended
+            self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
+        )
+        return result
 
     def record(
         self,
@@ -234,17 +274,42 @@ class TryRunner:
         outcome: Outcome,
         value: Any = None,
         chosen: list[str] | None = None,
+        started_at: datetime | None = None,
+        map_index: int = -1,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction."""
+        return retrying(
+            lambda: self._record(
+                ti_id, try_number, run_pk, task_id, outcome, value, chosen, started_at, map_index
+            ),
+            what="recording a try's outcome",
+        )
+
+    def _record(
+        self,
+        ti_id: int,
+        try_number: int,
+        run_pk: int,
+        task_id: str,
+        outcome: Outcome,
+        value: Any,
+        chosen: list[str] | None,
+        started_at: datetime | None,
+        map_index: int = -1,
+    ) -> TryResult:
         with self.store.write() as conn:
             # Lock the run before anything else in this transaction. The XCom insert below takes
             # a foreign-key share lock on the run row; two tries of a run finishing at once
             # would each hold that share lock and then deadlock on advance_run's FOR UPDATE.
             run = runs.get_run(conn, run_pk, lock=True)
-            if not transitions.finish(conn, ti_id, try_number, outcome, self.actor):
+            if not transitions.finish(
+                conn, ti_id, try_number, outcome, self.actor, started_at=started_at
+            ):
                 return TryResult(started=True, state=None)  # a timeout or a person got there first
             if outcome.state is TaskState.SUCCESS:
-                upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value)
+                if value is not None or map_index >= 0:  # None is what a missing XCom reads as
+                    upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
+                record_task_outlets(conn, run, task_id, map_index)  # datasets it updated
                 if chosen is not None:
                     self._skip_unchosen(conn, run, task_id, chosen)
             advance = advance_run(
@@ -253,7 +318,12 @@ class TryRunner:
                 self.actor,
                 queue_ready=True,
                 parallelism=self.settings.parallelism,
+                locked_run=run,
             )
+            if advance.queued and self.publish is not None:
+                publish, queued = self.publish, advance.queued
+                # Last thing before the commit, so a message rarely reaches a worker first.
+                before_commit(conn, lambda: publish(queued))
         return TryResult(
             started=True, state=outcome.state, queued=advance.queued, error=outcome.error
         )

@@ -31,7 +31,13 @@ from conveyor.loading.yaml._nodes import Dumper
 from conveyor.loading.yaml.errors import ExportError, YamlDagError
 from conveyor.loading.yaml.loader import load_yaml_text
 from conveyor.model.dag import DAG, DagContext
-from conveyor.model.schedules import CronSchedule, DeltaSchedule, NoSchedule, OnceSchedule
+from conveyor.model.schedules import (
+    CronSchedule,
+    DatasetSchedule,
+    DeltaSchedule,
+    NoSchedule,
+    OnceSchedule,
+)
 from conveyor.model.task import BaseOperator
 from conveyor.model.trigger_rules import TriggerRule
 from conveyor.model.xcom_arg import RETURN_VALUE, XComArg, find_xcom_args
@@ -52,6 +58,7 @@ _NORMALIZE: dict[str, Callable[[Any], Any]] = {
     "trigger_rule": lambda v: TriggerRule(v),
     "op_args": lambda v: list(v or []),
     "op_kwargs": lambda v: dict(v or {}),
+    "outlets": lambda v: list(v or []),  # BaseOperator keeps [] for "no outlets"
     "retry_exponential_backoff": bool,
     "depends_on_past": bool,
 }
@@ -194,10 +201,12 @@ def _local(value: datetime, zone: tzinfo) -> datetime:
 
 class _Yaml(_Export):
     def text(self) -> str:
+        # Tasks first: a task's reason for refusing is the more telling one.
+        tasks = {task.task_id: self.task(task) for task in self.dag.tasks}
         options = {k: self.option(k, v) for k, v in self.dag_options().items()}
-        entry: dict[str, Any] = {**options, "tasks": {}}
-        for task in self.dag.tasks:
-            entry["tasks"][task.task_id] = self.task(task)
+        entry: dict[str, Any] = {**options, "tasks": tasks}
+        if self.dag.task_groups:  # after the tasks, whose reasons are the more telling
+            raise self.fail(None, "a YAML file cannot express task groups (TaskGroup)")
         header = f"# DAG {self.dag.dag_id!r}, exported by conveyor dags export.\n"
         body = yaml.dump(
             {"dags": {self.dag.dag_id: entry}},
@@ -211,6 +220,8 @@ class _Yaml(_Export):
 
     def option(self, name: str, value: Any) -> Any:
         if name == "schedule":
+            if isinstance(value, DatasetSchedule):
+                raise self.fail(None, "a YAML file cannot express a schedule on datasets")
             return _schedule_text(value)
         if name == "default_args":
             return {k: self.value(None, k, v) for k, v in value.items()}

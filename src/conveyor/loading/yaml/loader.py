@@ -368,7 +368,8 @@ class _Builder:
                 own = [
                     a
                     for a in accepted
-                    if a not in models.TaskOptions.model_fields and a not in ("doc", "owner")
+                    if a not in models.TaskOptions.model_fields
+                    and a not in operator_parameters(BaseOperator)  # doc, owner, callbacks...
                 ]
                 self._at_key(
                     loc,

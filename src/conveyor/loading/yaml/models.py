@@ -336,6 +336,10 @@ class TaskOptions(_Model):
     """The executor queue the task's tries go to."""
     priority_weight: int = 1
     """Tasks with a higher weight start first when slots are scarce."""
+    pool: str = Field("default_pool", min_length=1)
+    """The pool whose slots the task's tries take while queued or running."""
+    pool_slots: int = Field(1, ge=1)
+    """How many slots of the pool one try takes."""
     depends_on_past: bool = False
     """Run only if this task succeeded (or was skipped) in the previous run of the DAG."""
     doc: str | None = None
@@ -444,6 +448,8 @@ class DefaultArgs(_Model):
     trigger_rule: TriggerRuleName = "all_success"
     queue: str = "default"
     priority_weight: int = 1
+    pool: str = Field("default_pool", min_length=1)
+    pool_slots: int = Field(1, ge=1)
     depends_on_past: bool = False
     owner: str | None = None
 

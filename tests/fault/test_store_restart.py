@@ -1,0 +1,144 @@
+"""Restart PostgreSQL under running schedulers and workers: they reconnect and carry on.
+
+The test starts a PostgreSQL server of its own (``initdb`` and ``pg_ctl`` from the machine's
+PostgreSQL packages, on a free port), so stopping it disturbs nothing else on the machine.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from faultlib import (
+    all_runs_finished,
+    dag_parsed,
+    make_cluster,
+    report,
+    running,
+    runs_by_state,
+    tally,
+    wait_for,
+)
+
+from conveyor.store import schema
+from conveyor.store.engine import Store
+
+
+@dataclass
+class PrivatePostgres:
+    bin: Path
+    data: Path
+    port: int
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.data / "server.log"),
+            "-o",
+            f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-w",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        message = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    data = Path(tempfile.mkdtemp(prefix="conveyor-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+    server = PrivatePostgres(Path(found[-1]).parent, data, _free_port())
+    server._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    server.start()
+    try:
+        with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE conveyor")
+        store = Store(server.url("conveyor"))
+        schema.migrate(store)
+        store.dispose()
+        yield server
+    finally:
+        try:
+            server.stop("immediate")
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.mark.timeout(300)
+def test_restarting_postgresql_under_a_running_cluster_loses_nothing(
+    tmp_path: Path, private_postgres: PrivatePostgres
+) -> None:
+    cluster = make_cluster(tmp_path, private_postgres.url("conveyor"), width=40, length=40, ticks=8)
+    with running(cluster):
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_scheduler("s1")
+        cluster.start_scheduler("s2")
+        wait_for(dag_parsed(cluster.store, {"wide", "chain", "ticks"}), 60, "DAGs parsed", cluster)
+        for dag_id in ("wide", "chain"):
+            cluster.trigger(dag_id)
+
+        def chain_under_way() -> bool:
+            text = cluster.count_file.read_text() if cluster.count_file.exists() else ""
+            return text.count(" link_") >= 8
+
+        wait_for(chain_under_way, 60, "the chain under way", cluster)
+        cluster.store.dispose()  # the test's own connections must not hold the server up
+        stopped = time.monotonic()
+        private_postgres.stop("fast")  # every connection is cut, transactions in flight fail
+        time.sleep(3)
+        private_postgres.start()
+        outage = time.monotonic() - stopped
+        took = wait_for(all_runs_finished(cluster.store, 2 + 8), 120, "every run", cluster)
+
+        counted = tally(cluster)
+        states = runs_by_state(cluster.store)
+        processes = [*cluster.schedulers.values(), *cluster.workers.values()]
+        report(
+            "PostgreSQL restarted under the cluster",
+            outage_s=f"{outage:.1f}",
+            seconds_to_finish_after_restart=f"{took:.1f}",
+            runs=dict(states),
+            tasks_run_twice=len(counted.twice),
+            tasks_lost=len(counted.lost),
+        )
+        assert all(p.poll() is None for p in processes), "a process died with the store"
+        assert counted.twice == [], f"ran twice: {counted.twice}"
+        assert counted.lost == [], f"never ran: {counted.lost}"
+        assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"
