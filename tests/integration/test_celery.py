@@ -27,6 +27,7 @@ from conftest import describe_runs, make_settings, runs_finished
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.explain import explain
 from conveyor.scheduler.loop import Scheduler
 from conveyor.scheduler.progress import QueuedTry
 from conveyor.states import RunState, TaskState
@@ -481,6 +482,17 @@ def test_faults_killed_worker_lost_message_and_timeout(cluster: Cluster, tmp_pat
         # The broker loses a message (its queue purged before any worker took it): the
         # scheduler sends it again, and the timeline says so.
         _wait_state(store, "lonely", "waits_for_a_worker", "queued", 30)
+        with store.read() as conn:  # what `tasks why` and the UI say while nobody takes it
+            lonely = runs.get_run(
+                conn,
+                conn.execute(select(dag_run.c.id).where(dag_run.c.dag_id == "lonely")).scalar_one(),
+            )
+            waiting = explain(conn, lonely, "waits_for_a_worker").waiting_for
+        assert any(
+            "no live worker listens on queue 'nobody'" in reason
+            and "conveyor worker -q nobody" in reason
+            for reason in waiting
+        ), waiting
         app = make_app(cluster.settings)
         with app.connection_for_write() as conn:
             conn.default_channel.queue_declare("nobody", durable=True, auto_delete=False)

@@ -92,6 +92,9 @@ def _drive(config: Settings, store: Store, job: Backfill) -> bool:
 
         def tick() -> bool:
             job.feed()
+            # Whether all ended, asked before the counts are read: the bar's last state then
+            # always shows every run that made the backfill done.
+            done = job.done()
             counts = job.progress()
             states = job.states()
             for item in job.items:
@@ -111,7 +114,7 @@ def _drive(config: Settings, store: Store, job: Backfill) -> bool:
             finished = counts.get("success", 0) + counts.get("failed", 0)
             detail = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             bar.update(task, completed=finished, detail=detail)
-            return job.done()
+            return done
 
         if live_scheduler(store, config.heartbeat_seconds):
             bar.console.print("a scheduler is running: handing the runs to it")

@@ -8,7 +8,7 @@ for, derived with the same planning code the scheduler uses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -18,7 +18,16 @@ from conveyor.scheduler.planning import plan_run
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import dag, dag_run, pool, task_event, task_instance, task_try
+from conveyor.store.tables import (
+    dag,
+    dag_run,
+    pool,
+    task_event,
+    task_instance,
+    task_try,
+    utcnow,
+    worker,
+)
 
 
 @dataclass
@@ -135,8 +144,8 @@ def _waiting_for(conn: Connection, run: RunRow, ti: Any, state: TaskState) -> li
             )
     elif state is TaskState.QUEUED:
         reasons.append(
-            f"queued on {ti.queue!r} since {ti.queued_at:%Y-%m-%d %H:%M:%S} UTC: waiting for a "
-            "worker to start it (is a worker or scheduler running, and listening on that queue?)"
+            f"queued on {ti.queue!r} since {ti.queued_at:%Y-%m-%d %H:%M:%S} UTC: "
+            + _who_takes(conn, ti.queue)
         )
     elif state is TaskState.UP_FOR_RETRY and ti.retry_at is not None:
         reasons.append(
@@ -144,6 +153,36 @@ def _waiting_for(conn: Connection, run: RunRow, ti: Any, state: TaskState) -> li
             f"{ti.retry_at:%Y-%m-%d %H:%M:%S} UTC"
         )
     return reasons
+
+
+#: A worker whose last heartbeat is older than this is not counted as listening.
+WORKER_ALIVE_SECONDS = 60
+
+
+def _who_takes(conn: Connection, queue: str) -> str:
+    """Which workers could start a try queued on ``queue``, and what to do if none can."""
+    cutoff = utcnow() - timedelta(seconds=WORKER_ALIVE_SECONDS)
+    alive = conn.execute(
+        select(worker.c.hostname, worker.c.queues).where(
+            worker.c.stopped_at.is_(None), worker.c.heartbeat_at > cutoff
+        )
+    ).all()
+    listening = [row.hostname for row in alive if queue in (row.queues or [])]
+    if listening:
+        return (
+            f"waiting for a free slot on the worker{'s' if len(listening) > 1 else ''} "
+            f"listening on it ({', '.join(sorted(listening))})"
+        )
+    if alive:
+        served = sorted({q for row in alive for q in (row.queues or [])})
+        return (
+            f"no live worker listens on queue {queue!r} (they listen on {', '.join(served)}): "
+            f"start one with `conveyor worker -q {queue}`"
+        )
+    return (
+        "waiting for the executor to start it (with the Celery executor: no worker has sent "
+        f"a heartbeat in the last minute; start one with `conveyor worker -q {queue}`)"
+    )
 
 
 def pool_reason(conn: Connection, name: str, slots: int) -> str | None:

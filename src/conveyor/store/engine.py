@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.pool import NullPool, StaticPool
 
 from conveyor.exceptions import ConfigError
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: What a store that went away (a restart, a failover, a network cut) raises.
-STORE_UNREACHABLE = (OperationalError, InterfaceError)
+STORE_UNREACHABLE = (OperationalError, InterfaceError, PendingRollbackError)
 
 
 def retrying(action: Callable[[], T], *, what: str, for_seconds: float = 120.0) -> T:
@@ -135,7 +135,10 @@ class Store:
                 yield conn
                 flush_deferred(conn)
             finally:
-                close_deferred(conn)
+                # A connection the server dropped is invalid: asking it anything would try to
+                # reconnect inside the failed transaction and hide the real error.
+                if not conn.invalidated:
+                    close_deferred(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
