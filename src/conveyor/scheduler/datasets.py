@@ -47,12 +47,13 @@ def create_dataset_runs(store: Store, actor: Actor, now: datetime) -> int:
 
 
 def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: datetime) -> bool:
-    stmt = select(dag.c.version_hash, dag.c.is_paused).where(
-        dag.c.dag_id == dag_id, dag.c.is_active.is_(True)
-    )
-    if lock:  # FOR NO KEY UPDATE SKIP LOCKED: another scheduler is on it, or it waits
-        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
-    row = conn.execute(stmt).first()
+    if lock and not runs.claim_dag(conn, dag_id):
+        return False  # another scheduler is on it; its updates wait for the next loop
+    row = conn.execute(
+        select(dag.c.version_hash, dag.c.is_paused).where(
+            dag.c.dag_id == dag_id, dag.c.is_active.is_(True)
+        )
+    ).first()
     if row is None or row.is_paused:
         return False  # updates stay queued: a paused DAG runs once it is unpaused
     structure = runs.serialized_dag(conn, row.version_hash)

@@ -204,7 +204,7 @@ class Scheduler:
             if not due and next_after == row.next_run_after:
                 continue
             with self.store.write() as conn:
-                if self.store.supports_row_locks and not _claim_dag(conn, row.dag_id):
+                if self.store.supports_row_locks and not runs.claim_dag(conn, row.dag_id):
                     continue  # another scheduler is making this DAG's runs right now
                 for info in due:  # a tick another scheduler made already is skipped
                     runs.create_run(
@@ -268,7 +268,7 @@ class Scheduler:
             )
         for dag_id in waiting:
             with self.store.write() as conn:
-                if self.store.supports_row_locks and not _claim_dag(conn, dag_id):
+                if self.store.supports_row_locks and not runs.claim_dag(conn, dag_id):
                     continue
                 self._start_runs_of(conn, dag_id)
 
@@ -395,19 +395,6 @@ class Scheduler:
                 self.runner, row.id, row.try_number, "heartbeat", f"the try was lost: {why}"
             )
             self.executor.submit(result.queued)
-
-
-def _claim_dag(conn: Connection, dag_id: str) -> bool:
-    """Lock a DAG's row for this transaction, skipping it if another scheduler holds it.
-
-    FOR NO KEY UPDATE, so inserting a run (a foreign key to the row) never waits on it.
-    """
-    got = conn.execute(
-        select(dag.c.dag_id)
-        .where(dag.c.dag_id == dag_id)
-        .with_for_update(skip_locked=True, key_share=True)
-    ).first()
-    return got is not None
 
 
 def _claim(conn: Connection, run_pk: int) -> bool:

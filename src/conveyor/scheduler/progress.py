@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from conveyor import callbacks
 from conveyor.loading.serialize import SerializedDag
@@ -131,7 +131,7 @@ def advance_run(
     if run.dag_paused:
         return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
     structure = runs.serialized_dag(conn, run.version_hash)
-    room: tuple[int, dict[str, int | None]] | None = None
+    room: tuple[int, dict[str, int | None]] = (0, {})
     if queue_ready:  # the fast path: what queueing needs comes in the same round trip
         rows, busy, limits = runs.task_instances_and_room(conn, run_pk)
         room = (busy, limits)
@@ -186,7 +186,7 @@ def _schedule_and_queue(
     to_schedule: list[tuple[str, str]],
     actor: Actor,
     parallelism: int | None,
-    room_read: tuple[int, dict[str, int | None]] | None = None,
+    room_read: tuple[int, dict[str, int | None]],
 ) -> list[QueuedTry]:
     """The fast path: tries waiting for room and newly ready tasks, by priority, go straight
     to queued while there is room (newly ready ones in a single move); the rest wait as
@@ -200,7 +200,7 @@ def _schedule_and_queue(
         return []
     room = structure.max_active_tasks - sum(1 for ti in tis.values() if ti.state in IN_FLIGHT)
     wanted = {ti.pool for ti in candidates}
-    busy, limits = room_read or pools.in_flight_and_limits(conn, wanted if room > 0 else ())
+    busy, limits = room_read
     if parallelism is not None:
         room = min(room, parallelism - busy)
     # Locked after the run's row (the caller's), so queueing never overfills a pool.
@@ -276,11 +276,7 @@ def _bumped(ti: TiRow, state: TaskState) -> TiRow:
 
 def in_flight(conn: Connection) -> int:
     """Tries queued or running, in every run of every DAG."""
-    return int(
-        conn.execute(
-            select(func.count()).where(task_instance.c.state.in_([s.value for s in IN_FLIGHT]))
-        ).scalar_one()
-    )
+    return int(conn.execute(select(runs.IN_FLIGHT_COUNT)).scalar_one())
 
 
 def queue_scheduled(

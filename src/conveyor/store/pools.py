@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, false, func, insert, literal, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from conveyor.exceptions import ConveyorError, NotFoundError
 from conveyor.model.task import DEFAULT_POOL
@@ -90,26 +90,6 @@ class PoolRoom:
         self._waiting.setdefault(name, []).append((priority, slots))
 
 
-def in_flight_and_limits(
-    conn: Connection, names: Iterable[str]
-) -> tuple[int, dict[str, int | None]]:
-    """Tries in flight in the whole store, and the slots of these pools (None: no limit; a
-    missing pool is left out), in one round trip: both sit on the fast path of every hop."""
-    busy = (
-        select(func.count())
-        .where(task_instance.c.state.in_([s.value for s in IN_FLIGHT]))
-        .scalar_subquery()
-    )
-    wanted = sorted(set(names))
-    one = select(literal(1).label("one")).subquery()
-    rows = conn.execute(
-        select(busy.label("busy"), pool.c.name, pool.c.slots).select_from(
-            one.outerjoin(pool, pool.c.name.in_(wanted) if wanted else false())
-        )
-    ).all()
-    return int(rows[0].busy), {r.name: r.slots for r in rows if r.name is not None}
-
-
 def lock_pools(
     conn: Connection,
     names: Iterable[str],
@@ -121,7 +101,7 @@ def lock_pools(
 
     Call it after locking the run's row (``run_pk``), the order every queueing transaction
     follows, so that two of them never wait on each other. ``limits``: the pools' slots as
-    :func:`in_flight_and_limits` read them, to save reading them again.
+    :func:`runs.task_instances_and_room` read them, to save reading them again.
     """
     wanted = sorted(set(names))
     if not wanted:

@@ -177,6 +177,19 @@ _RUN = (
 _RUN_LOCKED = _RUN.with_for_update(of=dag_run)
 
 
+def claim_dag(conn: Connection, dag_id: str) -> bool:
+    """Lock a DAG's row for this transaction, skipping it if another scheduler holds it.
+
+    FOR NO KEY UPDATE, so inserting a run (a foreign key to the row) never waits on it.
+    """
+    got = conn.execute(
+        select(dag.c.dag_id)
+        .where(dag.c.dag_id == dag_id)
+        .with_for_update(skip_locked=True, key_share=True)
+    ).first()
+    return got is not None
+
+
 def get_run(conn: Connection, run_pk: int, *, lock: bool = False) -> RunRow:
     row = conn.execute(_RUN_LOCKED if lock else _RUN, {"run_pk": run_pk}).one()
     return _run_row(row)
@@ -224,15 +237,16 @@ _TASK_INSTANCES = select(
     _TI.map_index,
 ).where(_TI.run_pk == bindparam("run_pk"))
 _STATES = {state.value: state for state in TaskState}
+#: Tries queued or running in the whole store: what ``parallelism`` caps.
+IN_FLIGHT_COUNT = (
+    select(func.count()).where(_TI.state.in_([s.value for s in IN_FLIGHT])).scalar_subquery()
+)
 #: The fast path's read in one round trip: the run's task instances, with the tries in flight
 #: in the whole store (for ``parallelism``) and the limit of each instance's pool beside them.
 _TASK_INSTANCES_AND_ROOM = (
     select(
         *_TASK_INSTANCES.selected_columns,
-        select(func.count())
-        .where(_TI.state.in_([s.value for s in IN_FLIGHT]))
-        .scalar_subquery()
-        .label("busy"),
+        IN_FLIGHT_COUNT.label("busy"),
         pool.c.name.label("pool_found"),
         pool.c.slots.label("pool_limit"),
     )
