@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from conveyor._processes import fork_context
 from conveyor.config import Settings, load_config
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
@@ -48,6 +49,18 @@ def _with_database(url: str, name: str) -> str:
     """The same server, another database; as a plain URL psycopg accepts."""
     parsed = make_url(url).set(drivername="postgresql", database=name)
     return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def preloaded_fork_server() -> None:
+    """Conveyor's preload for the session's one fork server, set before any test starts it.
+
+    ``multiprocessing`` keeps a single fork server per process. A test that starts it through
+    a plain ``get_context("forkserver")`` would otherwise start it without Conveyor preloaded,
+    and every later DAG parse and try would pay the imports: hundreds of milliseconds each on
+    a busy 2-core machine, enough to break the timing that the scheduler tests check.
+    """
+    fork_context()  # sets the preload only; the server starts when a child first needs it
 
 
 @pytest.fixture(scope="session")
