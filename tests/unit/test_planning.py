@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from conveyor import DAG, BranchPythonOperator, EmptyOperator, TriggerRule, chain
 from conveyor.loading.serialize import SerializedDag, serialize_dag
 from conveyor.scheduler.planning import RunPlan, branch_skips, plan_run
@@ -217,3 +220,28 @@ def test_past_states_are_ignored_for_tasks_without_depends_on_past() -> None:
     sd = linear("a")
     p = plan_run(sd, {"a": N}, past_states={"a": F})
     assert ids(p.to_schedule) == ["a"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rules=st.lists(st.sampled_from(list(TriggerRule)), min_size=6, max_size=6),
+    states=st.lists(st.sampled_from(list(TaskState)), min_size=6, max_size=6),
+)
+def test_a_hop_plans_the_same_moves_without_the_explanations(
+    rules: list[TriggerRule], states: list[TaskState]
+) -> None:
+    """``explain=False`` (every hop) skips counting for tasks that plainly wait; the moves and
+    the run's outcome must be exactly those of the full plan, for any rules and states."""
+    with DAG("diamonds") as d:
+        t = [EmptyOperator(task_id=f"t{i}", trigger_rule=rule) for i, rule in enumerate(rules)]
+        t[0] >> [t[1], t[2]] >> t[3]
+        [t[0], t[3]] >> t[4] >> t[5]
+    sd = structure(d)
+    current = {f"t{i}": state for i, state in enumerate(states)}
+    full, lean = plan_run(sd, current), plan_run(sd, current, explain=False)
+    assert (lean.to_schedule, lean.to_skip, lean.to_upstream_fail) == (
+        full.to_schedule,
+        full.to_skip,
+        full.to_upstream_fail,
+    )
+    assert (lean.run_state, lean.run_reason) == (full.run_state, full.run_reason)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from conveyor.loading.serialize import SerializedDag
-from conveyor.model.trigger_rules import UpstreamSummary, Verdict, evaluate
+from conveyor.model.trigger_rules import TriggerRule, UpstreamSummary, Verdict, evaluate
 from conveyor.states import FAILED_LIKE, FINISHED, RunState, TaskState
 
 
@@ -42,11 +42,14 @@ def plan_run(
     *,
     past_states: Mapping[str, TaskState] | None = None,
     instances: Mapping[str, Sequence[TaskState]] | None = None,
+    explain: bool = True,
 ) -> RunPlan:
     """Decide the next moves for one run. ``states`` maps every task id to its state.
 
     ``instances``: the instance states of expanded mapped tasks; downstream trigger rules
-    count each instance (``states`` holds the mapped task's aggregate).
+    count each instance (``states`` holds the mapped task's aggregate). ``explain=False``
+    leaves out what each waiting task waits for (``waiting``): a hop plans the whole run and
+    needs only the moves.
     """
     plan = RunPlan()
     current = dict(states)
@@ -56,6 +59,12 @@ def plan_run(
         upstream = [current.get(up, TaskState.NONE) for up in task.upstream]
         if instances:
             upstream = _with_instances(task.upstream, current, instances)
+        elif (
+            not explain
+            and task.trigger_rule is TriggerRule.ALL_SUCCESS
+            and _all_success_waits(upstream)
+        ):
+            continue  # the common case, decided without counting
         decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream))
         if decision.verdict is Verdict.WAIT:
             pending = [up for up in task.upstream if current.get(up) not in FINISHED]
@@ -79,6 +88,19 @@ def plan_run(
                 current[task_id] = TaskState.SCHEDULED
     plan.run_state, plan.run_reason = run_outcome(dag, current, plan)
     return plan
+
+
+def _all_success_waits(upstream: Sequence[TaskState]) -> bool:
+    """What ``all_success`` says for these upstream states is "wait": some have not
+    finished, and every one that has, succeeded."""
+    waits = False
+    for state in upstream:
+        if state is TaskState.SUCCESS:
+            continue
+        if state in FINISHED:
+            return False  # failed or skipped: the rule itself decides
+        waits = True
+    return waits
 
 
 def _with_instances(
