@@ -23,6 +23,11 @@ from conveyor.store.tables import dag_source, dag_version
 _loaded: dict[tuple[str, str], DAG] = {}
 
 
+def loaded_dag(version_hash: str, dag_id: str) -> DAG | None:
+    """The DAG of that version if this process has imported it already (no store access)."""
+    return _loaded.get((version_hash, dag_id))
+
+
 def _file_matches(path: Path, src_hash: str) -> bool:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest() == src_hash

@@ -9,7 +9,7 @@ two tries of one run finishing at the same moment cannot both miss that a join i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from conveyor.loading.serialize import SerializedDag
 from conveyor.scheduler.mapping import plan_mapped_run, ti_key
 from conveyor.scheduler.planning import plan_run
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store import pools, runs, transitions
+from conveyor.store import hop, pools, runs, transitions
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.tables import dag_run, task_instance, utcnow
 from conveyor.store.transitions import Actor
@@ -116,13 +116,15 @@ def advance_run(
     parallelism: int | None = None,
     now: datetime | None = None,
     locked_run: RunRow | None = None,
+    read: runs.TasksAndRoom | None = None,
 ) -> Advance:
     """Apply the plan for one running run; queue what became ready if ``queue_ready``.
 
     ``parallelism`` caps the tries in flight (queued or running) across the store: the fast
     path queues only into the room left, and the scheduler loop hands out the rest as tries
     finish, so a wide fan-out never floods the executor or the broker. ``locked_run``: the
-    run's row, when the caller has locked it in this transaction already.
+    run's row, when the caller has locked it in this transaction already; ``read``: the
+    run's task instances and room, when the caller read them after that lock.
     """
     now = now or utcnow()
     run = locked_run or runs.get_run(conn, run_pk, lock=True)
@@ -133,10 +135,10 @@ def advance_run(
     structure = runs.serialized_dag(conn, run.version_hash)
     room: tuple[int, dict[str, int | None]] = (0, {})
     if queue_ready:  # the fast path: what queueing needs comes in the same round trip
-        rows, busy, limits = runs.task_instances_and_room(conn, run_pk)
-        room = (busy, limits)
+        read = read or runs.task_instances_and_room(conn, run_pk)
+        rows, room = read.tis, (read.busy, read.limits)
     else:
-        rows = runs.task_instances(conn, run_pk)
+        rows = read.tis if read else runs.task_instances(conn, run_pk)
     tis = {ti_key(ti): ti for ti in rows}
     _schedule_due_retries(conn, tis, now, actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
@@ -146,7 +148,7 @@ def advance_run(
     if structure.mapped:  # expands mapped tasks; the plan's moves name instances
         plan = plan_mapped_run(conn, run, structure, tis, past, actor)
     else:
-        plan = plan_run(structure, states, past_states=past)
+        plan = plan_run(structure, states, past_states=past, explain=False)
     for task_id, reason in plan.to_skip:
         ti = tis[task_id]
         transitions.finish_without_running(
@@ -205,7 +207,9 @@ def _schedule_and_queue(
         room = min(room, parallelism - busy)
     # Locked after the run's row (the caller's), so queueing never overfills a pool.
     room_in = pools.lock_pools(conn, wanted if room > 0 else (), run.id, limits=limits)
-    queued: list[QueuedTry] = []
+    ready: list[hop.Ready] = []  # fresh ones that fit: queued below in one move
+    later: list[hop.Ready] = []  # fresh ones without room: scheduled below in one move
+    taken: list[TiRow] = []
     for ti in candidates:
         key = ti_key(ti)
         fresh = key in reasons
@@ -214,35 +218,32 @@ def _schedule_and_queue(
             if room > 0:  # waits for a slot in its pool
                 room_in.wait(ti.pool, ti.pool_slots, ti.priority_weight)
             if fresh:
-                transitions.schedule(
-                    conn, ti.id, TaskState.NONE, ti.try_number, reasons[key], actor
-                )
+                later.append(hop.Ready(ti.id, ti.try_number, reasons[key], ti.queue))
             continue
+        # Under the run's lock these moves do not lose (every writer of a run takes it).
+        room -= 1
+        room_in.take(ti.pool, ti.pool_slots)
         if fresh:
-            won = transitions.schedule_and_queue(
-                conn, ti.id, ti.try_number, reasons[key], ti.queue, actor
-            )
-            try_number = ti.try_number + 1
-        else:
-            won = transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor)
-            try_number = ti.try_number
-        if won:
-            room -= 1
-            room_in.take(ti.pool, ti.pool_slots)
-            queued.append(
-                _queued_try(
-                    structure,
-                    ti.id,
-                    try_number,
-                    ti.queue,
-                    run.id,
-                    run.dag_id,
-                    run.run_id,
-                    ti.task_id,
-                    ti.map_index,
-                )
-            )
-    return queued
+            ready.append(hop.Ready(ti.id, ti.try_number, reasons[key], ti.queue))
+        elif transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor):
+            taken.append(ti)
+    hop.schedule_ready(conn, later, actor)
+    moved = hop.queue_ready(conn, ready, actor)
+    taken += [replace(ti, try_number=ti.try_number + 1) for ti in candidates if ti.id in moved]
+    return [
+        _queued_try(
+            structure,
+            ti.id,
+            ti.try_number,
+            ti.queue,
+            run.id,
+            run.dag_id,
+            run.run_id,
+            ti.task_id,
+            ti.map_index,
+        )
+        for ti in sorted(taken, key=lambda ti: -ti.priority_weight)
+    ]
 
 
 def _schedule_due_retries(

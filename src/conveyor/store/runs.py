@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -192,7 +193,7 @@ def claim_dag(conn: Connection, dag_id: str) -> bool:
 
 def get_run(conn: Connection, run_pk: int, *, lock: bool = False) -> RunRow:
     row = conn.execute(_RUN_LOCKED if lock else _RUN, {"run_pk": run_pk}).one()
-    return _run_row(row)
+    return run_row(row)
 
 
 def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
@@ -201,10 +202,11 @@ def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
     ).first()
     if row is None:
         raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
-    return _run_row(row)
+    return run_row(row)
 
 
-def _run_row(row: Any) -> RunRow:
+def run_row(row: Any) -> RunRow:
+    """A run from a row holding ``dag_run``'s columns (and the DAG's ``is_paused``)."""
     return RunRow(
         id=row.id,
         dag_id=row.dag_id,
@@ -243,7 +245,7 @@ IN_FLIGHT_COUNT = (
 )
 #: The fast path's read in one round trip: the run's task instances, with the tries in flight
 #: in the whole store (for ``parallelism``) and the limit of each instance's pool beside them.
-_TASK_INSTANCES_AND_ROOM = (
+TASK_INSTANCES_AND_ROOM = (
     select(
         *_TASK_INSTANCES.selected_columns,
         IN_FLIGHT_COUNT.label("busy"),
@@ -251,24 +253,67 @@ _TASK_INSTANCES_AND_ROOM = (
         pool.c.slots.label("pool_limit"),
     )
     .select_from(task_instance.outerjoin(pool, pool.c.name == _TI.pool))
-    .where(_TI.run_pk == bindparam("run_pk"))
+    # Not named after a column: the statement also heads UPDATEs (transitions.finish_and_read)
+    .where(_TI.run_pk == bindparam("room_of_run"))
 )
 
 
-def task_instances_and_room(
-    conn: Connection, run_pk: int
-) -> tuple[list[TiRow], int, dict[str, int | None]]:
-    """The run's task instances, the tries in flight in the store, and the slots of the
-    pools those instances use (None: no limit; a pool that does not exist is left out)."""
-    found: list[TiRow] = []
-    busy = 0
-    limits: dict[str, int | None] = {}
-    for row in conn.execute(_TASK_INSTANCES_AND_ROOM, {"run_pk": run_pk}):
-        found.append(_ti_row(row[:11]))
-        busy = row.busy
-        if row.pool_found is not None:
-            limits[row.pool_found] = row.pool_limit
-    return found, int(busy), limits
+@dataclass
+class TasksAndRoom:
+    """A run's task instances, the tries in flight in the store (what ``parallelism`` caps),
+    and the slots of the pools those instances use (None: no limit; a pool that does not
+    exist is left out)."""
+
+    tis: list[TiRow]
+    busy: int
+    limits: dict[str, int | None]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Any]) -> TasksAndRoom:
+        """From rows of :data:`TASK_INSTANCES_AND_ROOM` (further columns may follow)."""
+        read = cls([], 0, {})
+        tis, limits, states = read.tis, read.limits, _STATES
+        # By position, in one pass: this runs for every row of a run on every hop.
+        for (
+            id_,
+            task_id,
+            state,
+            try_number,
+            max_tries,
+            retry_at,
+            queue,
+            priority_weight,
+            pool_name,
+            pool_slots,
+            map_index,
+            busy,
+            pool_found,
+            pool_limit,
+            *_,
+        ) in rows:
+            tis.append(
+                TiRow(
+                    id_,
+                    task_id,
+                    states[state],
+                    try_number,
+                    max_tries,
+                    retry_at,
+                    queue,
+                    priority_weight,
+                    pool_name,
+                    pool_slots,
+                    map_index,
+                )
+            )
+            read.busy = busy
+            if pool_found is not None:
+                limits[pool_found] = pool_limit
+        return read
+
+
+def task_instances_and_room(conn: Connection, run_pk: int) -> TasksAndRoom:
+    return TasksAndRoom.from_rows(conn.execute(TASK_INSTANCES_AND_ROOM, {"room_of_run": run_pk}))
 
 
 def _ti_row(values: Any) -> TiRow:

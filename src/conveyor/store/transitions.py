@@ -1,10 +1,12 @@
-"""The one module that writes task instance and run state.
+"""The one module that says how task instance and run state moves.
 
 Every move is a single conditional UPDATE: ``WHERE id = :id AND state IN (:expected)
 AND try_number = :try``, and the row count says whether we won. Zero rows means another
 process moved the row first (a duplicated broker message, a second scheduler, a retried
 request, a timeout racing a finishing task): that is not an error, the loser does nothing.
-There is no read-modify-write of state in Python anywhere.
+There is no read-modify-write of state in Python anywhere. :mod:`conveyor.store.hop` sends
+a hop's moves folded into fewer statements on PostgreSQL, with the same guards and timeline
+entries; nothing else writes state.
 """
 
 from __future__ import annotations
@@ -15,11 +17,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from conveyor.states import RunState, TaskState
 from conveyor.store.sql import insert_later
-from conveyor.store.tables import dag_run, task_event, task_instance, task_try, utcnow, xcom
+from conveyor.store.tables import (
+    dag_run,
+    task_event,
+    task_instance,
+    task_try,
+    utcnow,
+    xcom,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +89,16 @@ def check_move(expected: Iterable[TaskState], to: TaskState) -> None:
             raise IllegalMove(f"task state move {start} -> {to} is not allowed")
 
 
+#: Every guarded move is one of these two statements, built once: building an UPDATE costs
+#: more than sending it on these machines, and a hop makes several moves. The columns to
+#: set come as parameters named after them.
+_MOVE = update(task_instance).where(
+    task_instance.c.id == bindparam("move_id"),
+    task_instance.c.state.in_(bindparam("move_from", expanding=True)),
+)
+_MOVE_TRY = _MOVE.where(task_instance.c.try_number == bindparam("move_try"))
+
+
 def move_task(
     conn: Connection,
     ti_id: int,
@@ -82,18 +108,24 @@ def move_task(
     try_number: int | None,
     values: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Guarded move of one task instance; True if this call won."""
+    """Guarded move of one task instance; True if this call won.
+
+    ``values``: further columns to set, as plain values (a column set from itself, like
+    ``max_tries``, has its own statement: see :func:`_grant_one_more_try`).
+    """
     expected = list(expected)
     check_move(expected, to)
-    stmt = (
-        update(task_instance)
-        .where(task_instance.c.id == ti_id)
-        .where(task_instance.c.state.in_([s.value for s in expected]))
-        .values(state=to.value, updated_at=utcnow(), **dict(values or {}))
-    )
-    if try_number is not None:
-        stmt = stmt.where(task_instance.c.try_number == try_number)
-    won = conn.execute(stmt).rowcount == 1
+    params: dict[str, Any] = {
+        "state": to.value,
+        "updated_at": utcnow(),
+        **(values or {}),
+        "move_id": ti_id,
+        "move_from": [s.value for s in expected],
+    }
+    if try_number is None:
+        won = conn.execute(_MOVE, params).rowcount == 1
+    else:
+        won = conn.execute(_MOVE_TRY, {**params, "move_try": try_number}).rowcount == 1
     if not won and log.isEnabledFor(logging.DEBUG):
         found = conn.execute(
             select(task_instance.c.state, task_instance.c.try_number).where(
@@ -223,12 +255,16 @@ def schedule_and_queue(
             ti_id,
             try_number + 1,
             "queued",
-            f"sent to queue {queue_name!r}",
+            queued_message(queue_name),
             actor,
             detail={"queue": queue_name},
             at=now,
         )
     return won
+
+
+def queued_message(queue_name: str) -> str:
+    return f"sent to queue {queue_name!r}"
 
 
 def queue(conn: Connection, ti_id: int, try_number: int, queue_name: str, actor: Actor) -> bool:
@@ -247,7 +283,7 @@ def queue(conn: Connection, ti_id: int, try_number: int, queue_name: str, actor:
             ti_id,
             try_number,
             "queued",
-            f"sent to queue {queue_name!r}",
+            queued_message(queue_name),
             actor,
             detail={"queue": queue_name},
             at=now,
@@ -283,6 +319,39 @@ def note_requeued(
     return won
 
 
+_TRY = (task_try.c.ti_id == bindparam("try_ti"), task_try.c.try_number == bindparam("try_number_"))
+_TRY_START = select(task_try.c.start_date).where(*_TRY)
+_CLOSE_TRY = update(task_try).where(*_TRY)  # the columns come as parameters
+_OPEN_TRY = insert(task_try)
+_TI = task_instance.c
+_START = (
+    update(task_instance)
+    .where(
+        _TI.id == bindparam("start_ti"),
+        _TI.state == S.QUEUED.value,
+        _TI.try_number == bindparam("start_try"),
+    )
+    .returning(_TI.dag_id, _TI.run_id, _TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
+)
+_WAIT_FOR_QUEUING = (
+    select(_TI.state, _TI.try_number).where(_TI.id == bindparam("start_ti")).with_for_update()
+)
+
+
+def wait_for_queuing(conn: Connection, ti_id: int, try_number: int) -> bool:
+    """After a start found the try not queued: whether it is queued now, on PostgreSQL.
+
+    Tries are published inside the transaction that queues them, so that no crash can fall
+    between the commit and the send; a fast worker can try to start one before that commit,
+    when its UPDATE still sees the try unqueued. Locking the row waits for the queuing
+    transaction to end; then the try is either there to start or not.
+    """
+    if conn.dialect.name != "postgresql":
+        return False
+    row = conn.execute(_WAIT_FOR_QUEUING, {"start_ti": ti_id}).first()
+    return row is not None and (row.state, row.try_number) == (S.QUEUED.value, try_number)
+
+
 @dataclass(frozen=True)
 class StartedTry:
     """What the process that won ``queued -> running`` needs to know about its try."""
@@ -315,35 +384,20 @@ def start_try(
     """
     check_move([S.QUEUED], S.RUNNING)
     now = utcnow()
-    ti = task_instance.c
-    start = (
-        update(task_instance)
-        .where(ti.id == ti_id, ti.state == S.QUEUED.value, ti.try_number == try_number)
-        .values(
-            state=S.RUNNING.value,
-            updated_at=now,
-            start_date=now,
-            end_date=None,
-            hostname=hostname,
-            pid=pid,
-            heartbeat_at=now,
-        )
-        .returning(ti.dag_id, ti.run_id, ti.task_id, ti.run_pk, ti.max_tries, ti.map_index)
-    )
-    row = conn.execute(start).first()
-    if row is None and conn.dialect.name == "postgresql":
-        # Tries are published inside the transaction that queues them, so that no crash can
-        # fall between the commit and the send; a fast worker can get here before that
-        # commit, when the UPDATE still sees the try unqueued. Locking the row waits for
-        # the queuing transaction to end; then the try is either ours to start or not.
-        now_row = conn.execute(
-            select(ti.state, ti.try_number).where(ti.id == ti_id).with_for_update()
-        ).first()
-        if now_row is not None and (now_row.state, now_row.try_number) == (
-            S.QUEUED.value,
-            try_number,
-        ):
-            row = conn.execute(start).first()
+    params = {
+        "start_ti": ti_id,
+        "start_try": try_number,
+        "state": S.RUNNING.value,
+        "updated_at": now,
+        "start_date": now,
+        "end_date": None,
+        "hostname": hostname,
+        "pid": pid,
+        "heartbeat_at": now,
+    }
+    row = conn.execute(_START, params).first()
+    if row is None and wait_for_queuing(conn, ti_id, try_number):
+        row = conn.execute(_START, params).first()
     if row is None:
         return None
     started = StartedTry(
@@ -359,27 +413,28 @@ def start_try(
     )
     path = log_path(started)
     conn.execute(
-        insert(task_try).values(
-            ti_id=ti_id,
-            try_number=try_number,
-            state=S.RUNNING.value,
-            hostname=hostname,
-            pid=pid,
-            start_date=now,
-            log_path=path,
-        )
+        _OPEN_TRY,
+        {
+            "ti_id": ti_id,
+            "try_number": try_number,
+            "state": S.RUNNING.value,
+            "hostname": hostname,
+            "pid": pid,
+            "start_date": now,
+            "log_path": path,
+        },
     )
-    record_event(
-        conn,
-        ti_id,
-        try_number,
-        "started",
-        f"running on {hostname} as pid {pid}",
-        actor,
-        detail={"hostname": hostname, "pid": pid, "log_path": path},
-        at=now,
-    )
+    message, detail = started_note(hostname, pid, path)
+    record_event(conn, ti_id, try_number, "started", message, actor, detail=detail, at=now)
     return started
+
+
+def started_note(hostname: str, pid: int, log_path: str | None) -> tuple[str, dict[str, Any]]:
+    """The timeline entry of a started try: its message and detail."""
+    return (
+        f"running on {hostname} as pid {pid}",
+        {"hostname": hostname, "pid": pid, "log_path": log_path},
+    )
 
 
 def start(
@@ -436,54 +491,48 @@ def finish(
         expected=expected,
         to=outcome.state,
         try_number=try_number,
-        values={
-            "end_date": now,
-            "retry_at": outcome.retry_at,
-            "heartbeat_at": None,
-            # A reschedule's next poke is numbered as a try, but must not use up a retry.
-            **(
-                {"max_tries": task_instance.c.max_tries + 1}
-                if outcome.state is S.UP_FOR_RESCHEDULE
-                else {}
-            ),
-        },
+        values={"end_date": now, "retry_at": outcome.retry_at, "heartbeat_at": None},
     )
     if not won:
         return False
+    if outcome.state is S.UP_FOR_RESCHEDULE:
+        _grant_one_more_try(conn, ti_id, try_number)  # a poke is numbered, but is no retry
     started = (
         started_at
-        or conn.execute(
-            select(task_try.c.start_date).where(
-                task_try.c.ti_id == ti_id, task_try.c.try_number == try_number
-            )
-        ).scalar()
+        or conn.execute(_TRY_START, {"try_ti": ti_id, "try_number_": try_number}).scalar()
     )
     conn.execute(
-        update(task_try)
-        .where(task_try.c.ti_id == ti_id, task_try.c.try_number == try_number)
-        .values(
-            state=outcome.state.value,
-            end_date=now,
-            duration=(now - started).total_seconds() if started else None,
-            exit_kind=outcome.exit_kind,
-            error=outcome.error,
-        )
+        _CLOSE_TRY,
+        {
+            "try_ti": ti_id,
+            "try_number_": try_number,
+            "state": outcome.state.value,
+            "end_date": now,
+            "duration": (now - started).total_seconds() if started else None,
+            "exit_kind": outcome.exit_kind,
+            "error": outcome.error,
+        },
     )
-    message = _finish_message(outcome)
+    record_finish(conn, ti_id, try_number, outcome, actor, now)
+    return True
+
+
+def record_finish(
+    conn: Connection, ti_id: int, try_number: int, outcome: Outcome, actor: Actor, at: datetime
+) -> None:
     record_event(
         conn,
         ti_id,
         try_number,
         outcome.state.value,
-        message,
+        finish_message(outcome),
         actor,
         detail={"exit_kind": outcome.exit_kind, "error": outcome.error},
-        at=now,
+        at=at,
     )
-    return True
 
 
-def _finish_message(outcome: Outcome) -> str:
+def finish_message(outcome: Outcome) -> str:
     how = {
         "return": "returned",
         "exception": "raised an exception",
@@ -511,12 +560,20 @@ def hand_back(conn: Connection, ti_id: int, try_number: int, reason: str, actor:
     outcome = Outcome(TaskState.UP_FOR_RETRY, "signal", reason, retry_at=now)
     if not finish(conn, ti_id, try_number, outcome, actor):
         return False
-    conn.execute(
-        update(task_instance)
-        .where(task_instance.c.id == ti_id, task_instance.c.try_number == try_number)
-        .values(max_tries=task_instance.c.max_tries + 1)
-    )
+    _grant_one_more_try(conn, ti_id, try_number)
     return True
+
+
+_ONE_MORE_TRY = (
+    update(task_instance)
+    .where(task_instance.c.id == bindparam("grant_ti"))
+    .where(task_instance.c.try_number == bindparam("grant_try"))
+    .values(max_tries=task_instance.c.max_tries + 1)
+)
+
+
+def _grant_one_more_try(conn: Connection, ti_id: int, try_number: int) -> None:
+    conn.execute(_ONE_MORE_TRY, {"grant_ti": ti_id, "grant_try": try_number})
 
 
 def heartbeat(conn: Connection, ti_ids: list[int]) -> None:

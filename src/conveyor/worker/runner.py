@@ -34,7 +34,7 @@ from conveyor.callbacks import after_try
 from conveyor.config import Settings
 from conveyor.connections import try_scope
 from conveyor.exceptions import Fail, Skip, TaskTimeout
-from conveyor.loading.code_cache import load_pinned_dag
+from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
@@ -46,7 +46,7 @@ from conveyor.scheduler.planning import branch_skips
 from conveyor.scheduler.progress import QueuedTry, advance_run
 from conveyor.sensors.base import Reschedule
 from conveyor.states import TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import hop, runs, transitions
 from conveyor.store.engine import Store, retrying
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import before_commit
@@ -142,8 +142,8 @@ class TryRunner:
         return Actor(f"worker@{self.hostname}:{os.getpid()}")
 
     def run(self, ti_id: int, try_number: int) -> TryResult:
-        started = retrying(lambda: self._start(ti_id, try_number), what="starting a try")
-        if started is None:
+        won = retrying(lambda: self._start(ti_id, try_number), what="starting a try")
+        if won is None:
             log.info(
                 "try %s of task instance %s was started elsewhere (or does not exist); "
                 "not running it",
@@ -151,6 +151,7 @@ class TryRunner:
                 ti_id,
             )
             return TryResult(started=False)
+        started, run = won
         log_file = log_path_for(
             self.settings,
             started.dag_id,
@@ -167,13 +168,14 @@ class TryRunner:
                 f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}",
                 flush=True,
             )
-            result = self._execute(started, log_file)
+            result = self._execute(started, run, log_file)
         upload_try_log(self.settings, log_file)  # to remote_logs_url, when set; never raises
         return result
 
-    def _start(self, ti_id: int, try_number: int) -> StartedTry | None:
+    def _start(self, ti_id: int, try_number: int) -> tuple[StartedTry, RunRow] | None:
+        """Win the try; the run comes in the same transaction, saving one of its own."""
         with self.store.write() as conn:
-            return transitions.start_try(
+            return hop.start_and_read(
                 conn,
                 ti_id,
                 try_number,
@@ -187,12 +189,16 @@ class TryRunner:
                 ),
             )
 
-    def _pinned(self, run_pk: int) -> tuple[RunRow, DAG]:
+    def _pinned(self, run: RunRow) -> DAG:
+        """The DAG version the run pinned: imported once per process, then kept."""
+        if self.resolve_dag == self._from_code_cache:
+            found = loaded_dag(run.version_hash, run.dag_id)
+            if found is not None:
+                return found
         with self.store.read() as conn:
-            run = runs.get_run(conn, run_pk)
-            return run, self.resolve_dag(conn, run.version_hash, run.dag_id)
+            return self.resolve_dag(conn, run.version_hash, run.dag_id)
 
-    def _execute(self, started: StartedTry, log_file: Path) -> TryResult:
+    def _execute(self, started: StartedTry, run: RunRow, log_file: Path) -> TryResult:
         ti_id, try_number, run_pk = started.ti_id, started.try_number, started.run_pk
         task_id, max_tries = started.task_id, started.max_tries
         value: Any = None
@@ -200,7 +206,7 @@ class TryRunner:
         retry_delay = timedelta(0)
         dag = task = context = None  # for the callbacks, once they exist
         try:
-            run, dag = retrying(lambda: self._pinned(run_pk), what="loading a try's DAG")
+            dag = retrying(lambda: self._pinned(run), what="loading a try's DAG")
             # A copy, so rendering templates never changes the definition a later try reuses.
             task = copy.copy(dag.get_task(task_id))
             retry_delay = retry_delay_for(
@@ -302,16 +308,18 @@ class TryRunner:
             # a foreign-key share lock on the run row; two tries of a run finishing at once
             # would each hold that share lock and then deadlock on advance_run's FOR UPDATE.
             run = runs.get_run(conn, run_pk, lock=True)
-            if not transitions.finish(
-                conn, ti_id, try_number, outcome, self.actor, started_at=started_at
-            ):
+            read = hop.finish_and_read(
+                conn, ti_id, try_number, outcome, self.actor, run_pk=run_pk, started_at=started_at
+            )
+            if read is None:
                 return TryResult(started=True, state=None)  # a timeout or a person got there first
             if outcome.state is TaskState.SUCCESS:
                 if value is not None or map_index >= 0:  # None is what a missing XCom reads as
                     upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
                 record_task_outlets(conn, run, task_id, map_index)  # datasets it updated
                 if chosen is not None:
-                    self._skip_unchosen(conn, run, task_id, chosen)
+                    self._skip_unchosen(conn, run, task_id, chosen, read)
+                    read = None  # the skips changed task instances: read them again
             advance = advance_run(
                 conn,
                 run_pk,
@@ -319,6 +327,7 @@ class TryRunner:
                 queue_ready=True,
                 parallelism=self.settings.parallelism,
                 locked_run=run,
+                read=read,
             )
             if advance.queued and self.publish is not None:
                 publish, queued = self.publish, advance.queued
@@ -329,10 +338,15 @@ class TryRunner:
         )
 
     def _skip_unchosen(
-        self, conn: Connection, run: RunRow, task_id: str, chosen: list[str]
+        self,
+        conn: Connection,
+        run: RunRow,
+        task_id: str,
+        chosen: list[str],
+        read: runs.TasksAndRoom,
     ) -> None:
         structure = runs.serialized_dag(conn, run.version_hash)
-        tis = {ti.task_id: ti for ti in runs.task_instances(conn, run.id)}
+        tis = {ti.task_id: ti for ti in read.tis}
         for skipped in branch_skips(structure, task_id, chosen):
             ti = tis[skipped]
             transitions.finish_without_running(

@@ -1,0 +1,437 @@
+"""A hop's transaction in as few round trips as the store allows.
+
+When a try finishes, its process records the outcome and queues what became ready, in one
+transaction under the run's lock (see ``TryRunner.record``). The moves are the ones in
+:mod:`conveyor.store.transitions`, guarded the same way; on PostgreSQL this module sends
+them as two statements with data-modifying CTEs instead of one statement per move:
+
+1. :func:`finish_and_read`: the task instance and its try closed, the timeline entry, and
+   the run's task instances with the room to queue in (``runs.TASK_INSTANCES_AND_ROOM``);
+2. :func:`queue_ready`: every task that became ready moved ``none -> queued``, with its
+   timeline entries written only for the moves that won.
+
+The next try's process starts it the same way (:func:`start_and_read`): ``queued ->
+running`` with the run's row in one statement, then its try row and timeline entry in one.
+
+Every round trip to the store sits between one task's end and the next one's start, and
+each costs a good part of a bare broker round trip, so this is where a chain's latency
+goes. On SQLite the same functions make the moves one statement at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    case,
+    column,
+    exists,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from conveyor.states import TaskState
+from conveyor.store import runs, transitions
+from conveyor.store.tables import (
+    UtcDateTime,
+    dag,
+    dag_run,
+    task_event,
+    task_instance,
+    task_try,
+    utcnow,
+)
+from conveyor.store.transitions import Actor, Outcome
+
+S = TaskState
+_TI = task_instance.c
+_EVENT_COLUMNS = ["ti_id", "try_number", "at", "kind", "actor", "message", "detail"]
+_DETAIL = task_event.c.detail.type
+
+# -- 1. finish and read --------------------------------------------------------------------
+
+_FINISHED_TI = (
+    update(task_instance)
+    .where(
+        _TI.id == bindparam("fin_ti"),
+        _TI.state == S.RUNNING.value,
+        _TI.try_number == bindparam("fin_try"),
+    )
+    .values(
+        state=bindparam("fin_state", type_=String),
+        updated_at=bindparam("fin_now", type_=UtcDateTime),
+        end_date=bindparam("fin_now", type_=UtcDateTime),
+        retry_at=bindparam("fin_retry_at", type_=UtcDateTime),
+        heartbeat_at=null(),
+    )
+    .returning(_TI.id)
+    .cte("finished_ti")
+)
+_CLOSED_TRY = (
+    update(task_try)
+    .where(
+        task_try.c.ti_id == bindparam("fin_ti"),
+        task_try.c.try_number == bindparam("fin_try"),
+        exists(select(_FINISHED_TI.c.id)),
+    )
+    .values(
+        state=bindparam("fin_state", type_=String),
+        end_date=bindparam("fin_now", type_=UtcDateTime),
+        duration=func.extract(
+            "epoch", bindparam("fin_now", type_=UtcDateTime) - task_try.c.start_date
+        ),
+        exit_kind=bindparam("fin_exit_kind", type_=String),
+        error=bindparam("fin_error", type_=Text),
+    )
+    .cte("closed_try")
+)
+_FINISH_EVENT = (
+    insert(task_event)
+    .from_select(
+        _EVENT_COLUMNS,
+        select(
+            _FINISHED_TI.c.id,
+            bindparam("fin_try", type_=Integer),
+            bindparam("fin_now", type_=UtcDateTime),
+            bindparam("fin_state", type_=String),
+            bindparam("fin_actor", type_=String),
+            bindparam("fin_message", type_=Text),
+            bindparam("fin_detail", type_=_DETAIL),
+        ),
+    )
+    .cte("finish_event")
+)
+# The read sees the statement's snapshot, from before the UPDATEs in front of it.
+_FINISH_AND_READ = (
+    runs.TASK_INSTANCES_AND_ROOM.add_columns(
+        select(func.count()).select_from(_FINISHED_TI).scalar_subquery().label("finished")
+    )
+    .add_cte(_CLOSED_TRY)
+    .add_cte(_FINISH_EVENT)
+)
+
+
+def finish_and_read(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    outcome: Outcome,
+    actor: Actor,
+    *,
+    run_pk: int,
+    started_at: datetime | None = None,
+) -> runs.TasksAndRoom | None:
+    """``transitions.finish`` of a running try, then the run's task instances and room; None
+    if the try was no longer this process's to finish. The caller holds the run's lock, so
+    the read sees every other finish of the run that committed before."""
+    if conn.dialect.name != "postgresql" or outcome.state is S.UP_FOR_RESCHEDULE:
+        if not transitions.finish(conn, ti_id, try_number, outcome, actor, started_at=started_at):
+            return None
+        return runs.task_instances_and_room(conn, run_pk)
+    transitions.check_move([S.RUNNING], outcome.state)
+    now = utcnow()
+    rows = conn.execute(
+        _FINISH_AND_READ,
+        {
+            "room_of_run": run_pk,
+            "fin_ti": ti_id,
+            "fin_try": try_number,
+            "fin_state": outcome.state.value,
+            "fin_now": now,
+            "fin_retry_at": outcome.retry_at,
+            "fin_exit_kind": outcome.exit_kind,
+            "fin_error": outcome.error,
+            "fin_actor": actor.name,
+            "fin_message": transitions.finish_message(outcome),
+            "fin_detail": {"exit_kind": outcome.exit_kind, "error": outcome.error},
+        },
+    ).all()
+    if not rows or not rows[0].finished:
+        return None
+    read = runs.TasksAndRoom.from_rows(rows)
+    # The read saw this try still running; show it as it is now.
+    read.tis = [
+        replace(ti, state=outcome.state, retry_at=outcome.retry_at) if ti.id == ti_id else ti
+        for ti in read.tis
+    ]
+    read.busy -= 1
+    return read
+
+
+# -- 2. queue what became ready ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A task instance in ``none`` that its trigger rule lets run, with room to run it."""
+
+    ti_id: int
+    try_number: int  # the current one; the queued try is numbered one more
+    reason: str
+    queue: str
+
+
+_WANTED = (
+    func.unnest(
+        bindparam("q_ids", type_=ARRAY(Integer)), bindparam("q_tries", type_=ARRAY(Integer))
+    )
+    .table_valued(column("ti_id", Integer), column("try_number", Integer))
+    .render_derived(name="wanted")
+)
+_NOTES = (
+    func.unnest(
+        bindparam("e_ids", type_=ARRAY(Integer)),
+        bindparam("e_kinds", type_=ARRAY(String)),
+        bindparam("e_messages", type_=ARRAY(Text)),
+        bindparam("e_queues", type_=ARRAY(String)),
+    )
+    .table_valued(
+        column("ti_id", Integer),
+        column("kind", String),
+        column("message", Text),
+        column("queue", String),
+        with_ordinality="n",
+    )
+    .render_derived(name="notes")
+)
+
+
+def _move_ready_statement(to: TaskState) -> Select[tuple[int]]:
+    """``none -> to`` for the wanted task instances, numbering their next try, with the
+    timeline entries of the moves that won; selects the ids it moved."""
+    now = bindparam("m_now", type_=UtcDateTime)
+    values: dict[str, Any] = {
+        "state": to.value,
+        "try_number": _TI.try_number + 1,
+        "scheduled_at": now,
+        "updated_at": now,
+        "retry_at": null(),
+    }
+    if to is S.QUEUED:
+        values["queued_at"] = now
+    moved = (
+        update(task_instance)
+        .where(
+            _TI.id == _WANTED.c.ti_id,
+            _TI.try_number == _WANTED.c.try_number,
+            _TI.state == S.NONE.value,
+        )
+        .values(**values)
+        .returning(_TI.id, _TI.try_number)
+        .cte("moved")
+    )
+    notes = (
+        insert(task_event)
+        .from_select(
+            _EVENT_COLUMNS,
+            select(
+                moved.c.id,
+                moved.c.try_number,
+                now,
+                _NOTES.c.kind,
+                bindparam("m_actor", type_=String),
+                _NOTES.c.message,
+                # Only "queued" entries carry the queue, as transitions.queue writes them.
+                case(
+                    (_NOTES.c.queue.is_(None), null()),
+                    else_=func.json_build_object("queue", _NOTES.c.queue),
+                ),
+            )
+            .join_from(moved, _NOTES, _NOTES.c.ti_id == moved.c.id)
+            .order_by(_NOTES.c.n),
+        )
+        .cte("moved_notes")
+    )
+    return select(moved.c.id).add_cte(notes)
+
+
+_QUEUE_READY = _move_ready_statement(S.QUEUED)
+_SCHEDULE_READY = _move_ready_statement(S.SCHEDULED)
+
+
+def queue_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[int]:
+    """``none -> queued`` for each of ``ready`` (``transitions.schedule_and_queue``); the ids
+    of the task instances this call moved."""
+    if conn.dialect.name != "postgresql":
+        return {
+            r.ti_id
+            for r in ready
+            if transitions.schedule_and_queue(conn, r.ti_id, r.try_number, r.reason, r.queue, actor)
+        }
+    return _move_ready(conn, ready, actor, S.QUEUED)
+
+
+def schedule_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[int]:
+    """``none -> scheduled`` for each of ``ready`` that has no room to run yet
+    (``transitions.schedule``); the ids of the task instances this call moved."""
+    if conn.dialect.name != "postgresql":
+        return {
+            r.ti_id
+            for r in ready
+            if transitions.schedule(conn, r.ti_id, S.NONE, r.try_number, r.reason, actor)
+        }
+    return _move_ready(conn, ready, actor, S.SCHEDULED)
+
+
+def _move_ready(conn: Connection, ready: list[Ready], actor: Actor, to: TaskState) -> set[int]:
+    if not ready:
+        return set()
+    transitions.check_move([S.NONE], to)
+    ids: list[int] = []
+    kinds: list[str] = []
+    messages: list[str] = []
+    queues: list[str | None] = []
+    for r in ready:
+        ids.append(r.ti_id)
+        kinds.append("scheduled")
+        messages.append(r.reason)
+        queues.append(None)
+        if to is S.QUEUED:  # the timeline shows both steps of the one move
+            ids.append(r.ti_id)
+            kinds.append("queued")
+            messages.append(transitions.queued_message(r.queue))
+            queues.append(r.queue)
+    moved = conn.execute(
+        _QUEUE_READY if to is S.QUEUED else _SCHEDULE_READY,
+        {
+            "q_ids": [r.ti_id for r in ready],
+            "q_tries": [r.try_number for r in ready],
+            "m_now": utcnow(),
+            "m_actor": actor.name,
+            "e_ids": ids,
+            "e_kinds": kinds,
+            "e_messages": messages,
+            "e_queues": queues,
+        },
+    )
+    return {row.id for row in moved}
+
+
+# -- 3. the next try starts ------------------------------------------------------------------
+
+_STARTED = (
+    update(task_instance)
+    .where(
+        _TI.id == bindparam("s_ti"),
+        _TI.state == S.QUEUED.value,
+        _TI.try_number == bindparam("s_try"),
+    )
+    .values(
+        state=S.RUNNING.value,
+        updated_at=bindparam("s_now", type_=UtcDateTime),
+        start_date=bindparam("s_now", type_=UtcDateTime),
+        end_date=null(),
+        hostname=bindparam("s_host", type_=String),
+        pid=bindparam("s_pid", type_=Integer),
+        heartbeat_at=bindparam("s_now", type_=UtcDateTime),
+    )
+    .returning(_TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
+    .cte("started")
+)
+_START_AND_READ = (
+    select(
+        _STARTED.c.task_id.label("started_task_id"),
+        _STARTED.c.max_tries.label("started_max_tries"),
+        _STARTED.c.map_index.label("started_map_index"),
+        dag_run,
+        dag.c.is_paused,
+    )
+    .select_from(_STARTED)
+    .join(dag_run, dag_run.c.id == _STARTED.c.run_pk)
+    .outerjoin(dag, dag.c.dag_id == dag_run.c.dag_id)
+)
+_OPENED_TRY = (
+    insert(task_try)
+    .values(
+        ti_id=bindparam("o_ti", type_=Integer),
+        try_number=bindparam("o_try", type_=Integer),
+        state=S.RUNNING.value,
+        hostname=bindparam("o_host", type_=String),
+        pid=bindparam("o_pid", type_=Integer),
+        start_date=bindparam("o_now", type_=UtcDateTime),
+        log_path=bindparam("o_log", type_=Text),
+    )
+    .cte("opened_try")
+)
+_OPEN_TRY_AND_NOTE = (
+    insert(task_event)
+    .values(
+        ti_id=bindparam("o_ti", type_=Integer),
+        try_number=bindparam("o_try", type_=Integer),
+        at=bindparam("o_now", type_=UtcDateTime),
+        kind="started",
+        actor=bindparam("o_actor", type_=String),
+        message=bindparam("o_message", type_=Text),
+        detail=bindparam("o_detail", type_=_DETAIL),
+    )
+    .add_cte(_OPENED_TRY)
+)
+
+
+def start_and_read(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    *,
+    hostname: str,
+    pid: int,
+    actor: Actor,
+    log_path: Callable[[transitions.StartedTry], str | None],
+) -> tuple[transitions.StartedTry, runs.RunRow] | None:
+    """``transitions.start_try``, and the try's run; None if the try was not this process's
+    to start (a duplicate message, or started elsewhere)."""
+    if conn.dialect.name != "postgresql":
+        started = transitions.start_try(
+            conn, ti_id, try_number, hostname=hostname, pid=pid, actor=actor, log_path=log_path
+        )
+        return None if started is None else (started, runs.get_run(conn, started.run_pk))
+    transitions.check_move([S.QUEUED], S.RUNNING)
+    now = utcnow()
+    params = {"s_ti": ti_id, "s_try": try_number, "s_now": now, "s_host": hostname, "s_pid": pid}
+    row = conn.execute(_START_AND_READ, params).first()
+    if row is None and transitions.wait_for_queuing(conn, ti_id, try_number):
+        row = conn.execute(_START_AND_READ, params).first()
+    if row is None:
+        return None
+    run = runs.run_row(row)
+    started = transitions.StartedTry(
+        ti_id,
+        try_number,
+        run.dag_id,
+        run.run_id,
+        row.started_task_id,
+        run.id,
+        row.started_max_tries,
+        now,
+        row.started_map_index,
+    )
+    path = log_path(started)
+    message, detail = transitions.started_note(hostname, pid, path)
+    conn.execute(
+        _OPEN_TRY_AND_NOTE,
+        {
+            "o_ti": ti_id,
+            "o_try": try_number,
+            "o_host": hostname,
+            "o_pid": pid,
+            "o_now": now,
+            "o_log": path,
+            "o_actor": actor.name,
+            "o_message": message,
+            "o_detail": detail,
+        },
+    )
+    return started, run

@@ -1,0 +1,174 @@
+"""A hop's transactions (store.hop) write the same rows on both stores.
+
+On PostgreSQL a hop is a few statements with data-modifying CTEs; on SQLite the same
+functions make one move per statement. Each test drives a real try through the runner's
+start and record steps and checks what the store holds: states, try rows and the timeline.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from conftest import make_settings
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.states import RunState, TaskState
+from conveyor.store import runs, transitions
+from conveyor.store.engine import Store
+from conveyor.store.tables import task_event, task_instance, task_try
+from conveyor.store.transitions import Actor, Outcome
+from conveyor.worker.runner import TryRunner
+
+DAG_FILE = """
+    from conveyor import DAG, EmptyOperator
+
+    with DAG("hops") as dag:
+        first = EmptyOperator(task_id="first", queue="etl")
+        first >> [EmptyOperator(task_id="left", queue="etl"), EmptyOperator(task_id="right")]
+"""
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    store = Store(store_url)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def runner(tmp_path: Path, store: Store) -> TryRunner:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "hops.py").write_text(textwrap.dedent(DAG_FILE))
+    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    return TryRunner(make_settings(tmp_path, dags, store.url), store)
+
+
+def _first_queued(store: Store) -> tuple[int, int]:
+    """A run of ``hops`` with its root queued, as the scheduler leaves it."""
+    actor = Actor("test")
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "hops", created_by="test")
+        assert run_pk is not None
+        transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
+        first = next(t for t in runs.task_instances(conn, run_pk) if t.task_id == "first")
+        assert transitions.schedule_and_queue(conn, first.id, 0, "root", "etl", actor)
+    return run_pk, first.id
+
+
+def _timeline(store: Store, run_pk: int) -> dict[str, list[tuple[int, str, object]]]:
+    with store.read() as conn:
+        rows = conn.execute(
+            select(task_instance.c.task_id, task_event.c.try_number, task_event.c.kind)
+            .add_columns(task_event.c.detail)
+            .join(task_event, task_event.c.ti_id == task_instance.c.id)
+            .where(task_instance.c.run_pk == run_pk)
+            .order_by(task_event.c.id)
+        ).all()
+    found: dict[str, list[tuple[int, str, object]]] = {}
+    for task_id, try_number, kind, detail in rows:
+        found.setdefault(task_id, []).append((try_number, kind, detail))
+    return found
+
+
+def test_a_hop_records_the_try_and_queues_what_became_ready(
+    store: Store, runner: TryRunner
+) -> None:
+    run_pk, first_id = _first_queued(store)
+    won = runner._start(first_id, 1)
+    assert won is not None
+    started, run = won
+    assert (started.task_id, started.max_tries, run.id, run.state) == (
+        "first",
+        1,
+        run_pk,
+        RunState.RUNNING,
+    )
+    assert runner._start(first_id, 1) is None  # a duplicate message starts nothing
+
+    result = runner.record(
+        first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"), None, None
+    )
+
+    assert result.state is TaskState.SUCCESS
+    assert sorted((q.task_id, q.queue, q.try_number) for q in result.queued) == [
+        ("left", "etl", 1),
+        ("right", "default", 1),
+    ]
+    with store.read() as conn:
+        states = {t.task_id: (t.state, t.try_number) for t in runs.task_instances(conn, run_pk)}
+        closed = conn.execute(
+            select(task_try.c.state, task_try.c.exit_kind, task_try.c.duration).where(
+                task_try.c.ti_id == first_id
+            )
+        ).one()
+    assert states == {
+        "first": (TaskState.SUCCESS, 1),
+        "left": (TaskState.QUEUED, 1),
+        "right": (TaskState.QUEUED, 1),
+    }
+    assert closed.state == "success" and closed.exit_kind == "return"
+    assert closed.duration is not None and closed.duration >= 0
+    timeline = _timeline(store, run_pk)
+    assert [(n, kind) for n, kind, _ in timeline["first"]] == [
+        (1, "scheduled"),
+        (1, "queued"),
+        (1, "started"),
+        (1, "success"),
+    ]
+    started_detail = timeline["first"][2][2]
+    assert isinstance(started_detail, dict) and started_detail["log_path"].endswith("try-1.log")
+    assert timeline["first"][3][2] == {"exit_kind": "return", "error": None}
+    for task_id, queue in (("left", "etl"), ("right", "default")):
+        assert timeline[task_id] == [(1, "scheduled", None), (1, "queued", {"queue": queue})]
+
+
+def test_a_try_no_longer_running_is_not_finished_again(store: Store, runner: TryRunner) -> None:
+    """A timeout or a person got there first: the hop writes nothing and queues nothing."""
+    run_pk, first_id = _first_queued(store)
+    assert runner._start(first_id, 1) is not None
+    with store.write() as conn:
+        transitions.set_by_hand(conn, first_id, TaskState.FAILED, Actor("user:ann"), retries=0)
+    before = _timeline(store, run_pk)
+
+    result = runner.record(
+        first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"), None, None
+    )
+
+    assert result.state is None and result.queued == []
+    assert _timeline(store, run_pk) == before
+    with store.read() as conn:
+        states = {t.task_id: t.state for t in runs.task_instances(conn, run_pk)}
+    assert states == {
+        "first": TaskState.FAILED,
+        "left": TaskState.NONE,
+        "right": TaskState.NONE,
+    }
+
+
+def test_ready_tasks_beyond_the_room_wait_as_scheduled(tmp_path: Path, store: Store) -> None:
+    """With room for one more try in the store, one ready task is queued and the other waits
+    as scheduled for the scheduler loop, numbered and explained the same on both stores."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "hops.py").write_text(textwrap.dedent(DAG_FILE))
+    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    runner = TryRunner(make_settings(tmp_path, dags, store.url, parallelism=1), store)
+    run_pk, first_id = _first_queued(store)
+    assert runner._start(first_id, 1) is not None
+
+    result = runner.record(
+        first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"), None, None
+    )
+
+    assert len(result.queued) == 1
+    with store.read() as conn:
+        states = {t.task_id: (t.state, t.try_number) for t in runs.task_instances(conn, run_pk)}
+    waiting = ({"left", "right"} - {result.queued[0].task_id}).pop()
+    assert states[result.queued[0].task_id] == (TaskState.QUEUED, 1)
+    assert states[waiting] == (TaskState.SCHEDULED, 1)
+    assert [(n, kind) for n, kind, _ in _timeline(store, run_pk)[waiting]] == [(1, "scheduled")]
