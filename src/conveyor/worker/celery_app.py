@@ -69,7 +69,18 @@ def send_try(app: Celery, work: QueuedTry) -> None:
     if work.timeout_seconds is not None:
         grace = app.conveyor_settings.kill_grace_seconds  # type: ignore[attr-defined]
         options["time_limit"] = work.timeout_seconds + 2 * grace + 5
-    app.send_task(RUN_TRY, args=[work.ti_id, work.try_number], **options)
+    app.send_task(RUN_TRY, args=[work.ti_id, work.try_number], producer=_producer(app), **options)
+
+
+def _producer(app: Celery) -> Any:
+    """This process's producer, kept for its life: taking one from the pool and giving it
+    back costs a good part of a publish, which sits between one task and the next. Its
+    publishes retry and reconnect by themselves; a forked child takes its own."""
+    held = getattr(app, "_conveyor_producer", None)
+    if held is None or held[0] != os.getpid():
+        held = (os.getpid(), app.producer_pool.acquire(block=True))
+        app._conveyor_producer = held  # type: ignore[attr-defined]
+    return held[1]
 
 
 _runner: TryRunner | None = None
