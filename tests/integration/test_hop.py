@@ -8,6 +8,8 @@ start and record steps and checks what the store holds: states, try rows and the
 from __future__ import annotations
 
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from sqlalchemy import select
 
 from conftest import make_settings
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.progress import QueuedTry
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
@@ -172,3 +175,53 @@ def test_ready_tasks_beyond_the_room_wait_as_scheduled(tmp_path: Path, store: St
     assert states[result.queued[0].task_id] == (TaskState.QUEUED, 1)
     assert states[waiting] == (TaskState.SCHEDULED, 1)
     assert [(n, kind) for n, kind, _ in _timeline(store, run_pk)[waiting]] == [(1, "scheduled")]
+
+
+@pytest.mark.postgres
+def test_a_message_that_comes_before_its_try_is_queued_waits_for_it(
+    tmp_path: Path, pg_database_url: str
+) -> None:
+    """Tries are published before the statement that queues them, inside that transaction.
+    A worker that gets the message first must wait for the transaction, then start the try,
+    and never give it up as "started elsewhere"."""
+    store = Store(pg_database_url)
+    try:
+        dags = tmp_path / "dags"
+        dags.mkdir()
+        (dags / "hops.py").write_text(textwrap.dedent(DAG_FILE))
+        DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+        settings = make_settings(tmp_path, dags, store.url, parallelism=1)
+        receiver = TryRunner(settings, store)
+        started: list[object] = []
+        committed_at: list[float] = []
+
+        def receive_early(tries: list[QueuedTry]) -> None:
+            """The broker delivers at once; the sender stays slow until its commit."""
+            work = tries[0]
+
+            def start() -> None:
+                won = receiver._start(work.ti_id, work.try_number)
+                started.append((time.monotonic(), won))
+
+            thread = threading.Thread(target=start)
+            thread.start()
+            threads.append(thread)
+            time.sleep(0.3)
+
+        threads: list[threading.Thread] = []
+        sender = TryRunner(settings, store, publish=receive_early)
+        run_pk, first_id = _first_queued(store)
+        assert sender._start(first_id, 1) is not None
+        result = sender.record(
+            first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"), None, None
+        )
+        committed_at.append(time.monotonic())
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        store.dispose()
+    [work] = result.queued
+    [(returned_at, won)] = started
+    assert won is not None, "the early receiver gave the try up"
+    assert won[0].ti_id == work.ti_id and won[0].try_number == 1
+    assert returned_at >= committed_at[0] - 0.05  # it waited for the sender's commit

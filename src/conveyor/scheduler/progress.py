@@ -9,6 +9,7 @@ two tries of one run finishing at the same moment cannot both miss that a join i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -117,6 +118,7 @@ def advance_run(
     now: datetime | None = None,
     locked_run: RunRow | None = None,
     read: runs.TasksAndRoom | None = None,
+    announce: Callable[[list[QueuedTry]], None] | None = None,
 ) -> Advance:
     """Apply the plan for one running run; queue what became ready if ``queue_ready``.
 
@@ -124,7 +126,9 @@ def advance_run(
     path queues only into the room left, and the scheduler loop hands out the rest as tries
     finish, so a wide fan-out never floods the executor or the broker. ``locked_run``: the
     run's row, when the caller has locked it in this transaction already; ``read``: the
-    run's task instances and room, when the caller read them after that lock.
+    run's task instances and room, when the caller read them after that lock; ``announce``:
+    called with the tries about to be queued, before the statements that queue them (the
+    caller publishes them then, inside this transaction).
     """
     now = now or utcnow()
     run = locked_run or runs.get_run(conn, run_pk, lock=True)
@@ -175,7 +179,9 @@ def advance_run(
             transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor)
         return Advance([], None)
     return Advance(
-        _schedule_and_queue(conn, run, structure, tis, plan.to_schedule, actor, parallelism, room),
+        _schedule_and_queue(
+            conn, run, structure, tis, plan.to_schedule, actor, parallelism, room, announce
+        ),
         None,
     )
 
@@ -189,6 +195,7 @@ def _schedule_and_queue(
     actor: Actor,
     parallelism: int | None,
     room_read: tuple[int, dict[str, int | None]],
+    announce: Callable[[list[QueuedTry]], None] | None = None,
 ) -> list[QueuedTry]:
     """The fast path: tries waiting for room and newly ready tasks, by priority, go straight
     to queued while there is room (newly ready ones in a single move); the rest wait as
@@ -207,30 +214,26 @@ def _schedule_and_queue(
         room = min(room, parallelism - busy)
     # Locked after the run's row (the caller's), so queueing never overfills a pool.
     room_in = pools.lock_pools(conn, wanted if room > 0 else (), run.id, limits=limits)
-    ready: list[hop.Ready] = []  # fresh ones that fit: queued below in one move
+    ready: list[TiRow] = []  # fresh ones that fit: queued below in one move
     later: list[hop.Ready] = []  # fresh ones without room: scheduled below in one move
-    taken: list[TiRow] = []
+    waiting_fits: list[TiRow] = []  # scheduled ones that fit now
     for ti in candidates:
         key = ti_key(ti)
-        fresh = key in reasons
         fits = room > 0 and room_in.fits(ti.pool, ti.pool_slots, ti.priority_weight)
         if not fits:
             if room > 0:  # waits for a slot in its pool
                 room_in.wait(ti.pool, ti.pool_slots, ti.priority_weight)
-            if fresh:
+            if key in reasons:
                 later.append(hop.Ready(ti.id, ti.try_number, reasons[key], ti.queue))
             continue
-        # Under the run's lock these moves do not lose (every writer of a run takes it).
         room -= 1
         room_in.take(ti.pool, ti.pool_slots)
-        if fresh:
-            ready.append(hop.Ready(ti.id, ti.try_number, reasons[key], ti.queue))
-        elif transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor):
-            taken.append(ti)
-    hop.schedule_ready(conn, later, actor)
-    moved = hop.queue_ready(conn, ready, actor)
-    taken += [replace(ti, try_number=ti.try_number + 1) for ti in candidates if ti.id in moved]
-    return [
+        (ready if key in reasons else waiting_fits).append(ti)
+    # The tries as they will be queued; under the run's lock these moves do not lose (every
+    # writer of a run takes it), and a receiver that comes early waits for that lock.
+    planned = [replace(ti, try_number=ti.try_number + 1) for ti in ready] + waiting_fits
+    planned.sort(key=lambda ti: -ti.priority_weight)
+    queued = [
         _queued_try(
             structure,
             ti.id,
@@ -242,8 +245,22 @@ def _schedule_and_queue(
             ti.task_id,
             ti.map_index,
         )
-        for ti in sorted(taken, key=lambda ti: -ti.priority_weight)
+        for ti in planned
     ]
+    if announce is not None and queued:
+        announce(queued)
+    hop.schedule_ready(conn, later, actor)
+    moved = hop.queue_ready(
+        conn,
+        [hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in ready],
+        actor,
+    )
+    moved |= {
+        ti.id
+        for ti in waiting_fits
+        if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor)
+    }
+    return [work for work in queued if work.ti_id in moved]
 
 
 def _schedule_due_retries(

@@ -402,7 +402,7 @@ def start_and_read(
     now = utcnow()
     params = {"s_ti": ti_id, "s_try": try_number, "s_now": now, "s_host": hostname, "s_pid": pid}
     row = conn.execute(_START_AND_READ, params).first()
-    if row is None and transitions.wait_for_queuing(conn, ti_id, try_number):
+    if row is None and transitions.wait_for_queuing(conn, ti_id):
         row = conn.execute(_START_AND_READ, params).first()
     if row is None:
         return None

@@ -333,23 +333,30 @@ _START = (
     )
     .returning(_TI.dag_id, _TI.run_id, _TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
 )
+# KEY SHARE: conflicts with the FOR UPDATE a queuing transaction holds on the run's row, and
+# with nothing a reader or another starting try takes.
 _WAIT_FOR_QUEUING = (
-    select(_TI.state, _TI.try_number).where(_TI.id == bindparam("start_ti")).with_for_update()
+    select(dag_run.c.id)
+    .where(
+        dag_run.c.id == select(_TI.run_pk).where(_TI.id == bindparam("start_ti")).scalar_subquery()
+    )
+    .with_for_update(read=True, key_share=True)
 )
 
 
-def wait_for_queuing(conn: Connection, ti_id: int, try_number: int) -> bool:
-    """After a start found the try not queued: whether it is queued now, on PostgreSQL.
+def wait_for_queuing(conn: Connection, ti_id: int) -> bool:
+    """After a start found its try not queued: wait until no transaction can still be queuing
+    it, on PostgreSQL; True if the caller should try the start once more.
 
-    Tries are published inside the transaction that queues them, so that no crash can fall
-    between the commit and the send; a fast worker can try to start one before that commit,
-    when its UPDATE still sees the try unqueued. Locking the row waits for the queuing
-    transaction to end; then the try is either there to start or not.
+    A try's message is published inside the transaction that queues it, before the commit
+    and even before the queuing statement (so the broker's delivery overlaps the rest of that
+    transaction), so that no crash can fall between the commit and the send. Every such
+    transaction holds its run's row locked from its start, so waiting for that lock waits for
+    it to end; then the try is either there to start or not.
     """
     if conn.dialect.name != "postgresql":
         return False
-    row = conn.execute(_WAIT_FOR_QUEUING, {"start_ti": ti_id}).first()
-    return row is not None and (row.state, row.try_number) == (S.QUEUED.value, try_number)
+    return conn.execute(_WAIT_FOR_QUEUING, {"start_ti": ti_id}).first() is not None
 
 
 @dataclass(frozen=True)
@@ -396,7 +403,7 @@ def start_try(
         "heartbeat_at": now,
     }
     row = conn.execute(_START, params).first()
-    if row is None and wait_for_queuing(conn, ti_id, try_number):
+    if row is None and wait_for_queuing(conn, ti_id):
         row = conn.execute(_START, params).first()
     if row is None:
         return None

@@ -49,7 +49,6 @@ from conveyor.states import TaskState
 from conveyor.store import hop, runs, transitions
 from conveyor.store.engine import Store, retrying
 from conveyor.store.runs import RunRow
-from conveyor.store.sql import before_commit
 from conveyor.store.tables import task_instance, utcnow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.worker.context import TaskInstanceHandle, build_context, check_json, upsert_xcom
@@ -122,9 +121,9 @@ class TryRunner:
         publish: Callable[[list[QueuedTry]], None] | None = None,
     ) -> None:
         self.settings = settings
-        # Sends what the fast path queued from inside the recording transaction, before its
-        # commit, so no crash can fall between the two (see transitions.start_try for how a
-        # receiver waits for the commit). Without it, the caller sends TryResult.queued.
+        # Sends what the fast path queues from inside the recording transaction, before its
+        # commit, so no crash can fall between the two (see transitions.wait_for_queuing for
+        # how a receiver waits for the commit). Without it, the caller sends TryResult.queued.
         self.publish = publish
         self.store = store or Store(settings.db_url, pool=False)
         self.hostname = socket.gethostname()
@@ -328,11 +327,11 @@ class TryRunner:
                 parallelism=self.settings.parallelism,
                 locked_run=run,
                 read=read,
+                # Sent before the statement that queues them: the broker's delivery overlaps
+                # the rest of this transaction, and a receiver that comes before the commit
+                # waits for the run's lock (transitions.wait_for_queuing).
+                announce=self.publish,
             )
-            if advance.queued and self.publish is not None:
-                publish, queued = self.publish, advance.queued
-                # Last thing before the commit, so a message rarely reaches a worker first.
-                before_commit(conn, lambda: publish(queued))
         return TryResult(
             started=True, state=outcome.state, queued=advance.queued, error=outcome.error
         )
