@@ -272,43 +272,11 @@ class TasksAndRoom:
     def from_rows(cls, rows: Iterable[Any]) -> TasksAndRoom:
         """From rows of :data:`TASK_INSTANCES_AND_ROOM` (further columns may follow)."""
         read = cls([], 0, {})
-        tis, limits, states = read.tis, read.limits, _STATES
-        # By position, in one pass: this runs for every row of a run on every hop.
-        for (
-            id_,
-            task_id,
-            state,
-            try_number,
-            max_tries,
-            retry_at,
-            queue,
-            priority_weight,
-            pool_name,
-            pool_slots,
-            map_index,
-            busy,
-            pool_found,
-            pool_limit,
-            *_,
-        ) in rows:
-            tis.append(
-                TiRow(
-                    id_,
-                    task_id,
-                    states[state],
-                    try_number,
-                    max_tries,
-                    retry_at,
-                    queue,
-                    priority_weight,
-                    pool_name,
-                    pool_slots,
-                    map_index,
-                )
-            )
-            read.busy = busy
+        for row in rows:  # by position: this runs for every row of a run on every hop
+            read.tis.append(_ti_row(row[:11]))
+            read.busy, pool_found, pool_limit = row[11:14]
             if pool_found is not None:
-                limits[pool_found] = pool_limit
+                read.limits[pool_found] = pool_limit
         return read
 
 
@@ -317,32 +285,9 @@ def task_instances_and_room(conn: Connection, run_pk: int) -> TasksAndRoom:
 
 
 def _ti_row(values: Any) -> TiRow:
-    (
-        id_,
-        task_id,
-        state,
-        try_number,
-        max_tries,
-        retry_at,
-        queue,
-        priority_weight,
-        pool_name,
-        pool_slots,
-        map_index,
-    ) = values
-    return TiRow(
-        id=id_,
-        task_id=task_id,
-        state=_STATES[state],
-        try_number=try_number,
-        max_tries=max_tries,
-        retry_at=retry_at,
-        queue=queue,
-        priority_weight=priority_weight,
-        pool=pool_name,
-        pool_slots=pool_slots,
-        map_index=map_index,
-    )
+    """From the columns of ``_TASK_INSTANCES``, in the order of ``TiRow``'s fields."""
+    id_, task_id, state, *rest = values
+    return TiRow(id_, task_id, _STATES[state], *rest)
 
 
 def task_instances(conn: Connection, run_pk: int) -> list[TiRow]:

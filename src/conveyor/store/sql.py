@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -46,27 +46,12 @@ def insert_later(conn: Connection, table: Table, row: Mapping[str, Any]) -> None
         pending.append((table, row))
 
 
-_BEFORE_COMMIT = "conveyor_before_commit"
-
-
-def before_commit(conn: Connection, action: Callable[[], None]) -> None:
-    """Call ``action`` as late as possible inside the transaction: after the deferred rows
-    are sent, just before the commit (at once outside :meth:`Store.write`)."""
-    pending: list[Callable[[], None]] | None = conn.info.get(_BEFORE_COMMIT)
-    if pending is None:
-        action()
-    else:
-        pending.append(action)
-
-
 def open_deferred(conn: Connection) -> None:
     conn.info[_DEFERRED] = []
-    conn.info[_BEFORE_COMMIT] = []
 
 
 def flush_deferred(conn: Connection) -> None:
-    """Send the deferred rows, in the order they were deferred, table by table; then run
-    the actions kept for just before the commit."""
+    """Send the deferred rows, in the order they were deferred, table by table."""
     pending: list[tuple[Table, Mapping[str, Any]]] = conn.info.get(_DEFERRED) or []
     conn.info[_DEFERRED] = []
     batch: list[Mapping[str, Any]] = []
@@ -79,12 +64,7 @@ def flush_deferred(conn: Connection) -> None:
         batch.append(row)
     if batch:
         conn.execute(table.insert(), batch)  # type: ignore[union-attr]
-    actions: list[Callable[[], None]] = conn.info.get(_BEFORE_COMMIT) or []
-    conn.info[_BEFORE_COMMIT] = []
-    for action in actions:
-        action()
 
 
 def close_deferred(conn: Connection) -> None:
     conn.info.pop(_DEFERRED, None)
-    conn.info.pop(_BEFORE_COMMIT, None)

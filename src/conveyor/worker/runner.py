@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from conveyor.callbacks import after_try
+from conveyor.callbacks import DagResolver, after_try
 from conveyor.config import Settings
 from conveyor.connections import try_scope
 from conveyor.exceptions import Fail, Skip, TaskTimeout
@@ -98,9 +98,6 @@ def _describe_exception(exc: BaseException) -> str:
     user = [f for f in frames if not f.filename.startswith(_PACKAGE_DIR)]
     text = "".join(traceback.format_list(user or frames))
     return text + "".join(traceback.format_exception_only(type(exc), exc)).strip()
-
-
-DagResolver = Callable[[Connection, str, str], DAG]
 
 
 class TryRunner:
