@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
+from datetime import datetime
 
 import click
-from rich.table import Table
-from sqlalchemy import select
 
-from conveyor.cli.common import CliError, console, open_store, settings, translate_errors, when
-from conveyor.store.tables import scheduler, utcnow, worker
+from conveyor.cli.common import CliError, open_store, settings, translate_errors, when
+from conveyor.cli.output import output_option, write_data, write_rows
+from conveyor.logs.task_logs import remote_logs
+from conveyor.store.tables import utcnow
+from conveyor.web import queries
 
 
 @click.command("worker")
@@ -31,6 +32,7 @@ def worker_command(queues: str, concurrency: int | None, hostname: str | None) -
 
     config = settings()
     open_store(config)  # fail early, with the reason, if the store is unreachable or stale
+    remote_logs(config)  # and if remote_logs_url is set without the S3 client
     names = [q.strip() for q in queues.split(",") if q.strip()]
     if not names:
         raise CliError("--queues needs at least one queue name")
@@ -55,70 +57,78 @@ def worker_command(queues: str, concurrency: int | None, hostname: str | None) -
     )
 
 
+def _ago(now: datetime, at: datetime) -> str:
+    return f"{when(at)} ({(now - at).total_seconds():.0f}s ago)"
+
+
+def _liveness(text: str) -> str:
+    colour = {"alive": "green", "stopped": "dim", "lost": "red"}.get(text.split()[0], "white")
+    return f"[{colour}]{text}[/]"
+
+
 @click.command("workers")
+@output_option
 @translate_errors
-def workers_command() -> None:
+def workers_command(output: str) -> None:
     """Workers seen by the store: queues, what they run, their last heartbeat."""
     config = settings()
     store = open_store(config)
     with store.read() as conn:
-        rows = conn.execute(select(worker).order_by(worker.c.hostname)).all()
-    if not rows:
-        console.print("no workers have reported yet (start one with `conveyor worker`)")
+        found = queries.list_workers(conn, config.heartbeat_seconds)
+    if write_data(output, found):
         return
-    stale = timedelta(seconds=3 * config.heartbeat_seconds)
     now = utcnow()
-    table = Table("worker", "state", "queues", "running", "concurrency", "last heartbeat", box=None)
-    for row in rows:
-        alive = row.stopped_at is None and now - row.heartbeat_at < stale
-        state = (
-            "[green]alive[/]"
-            if alive
-            else ("[dim]stopped[/]" if row.stopped_at else "[red]lost[/]")
-        )
-        table.add_row(
-            row.hostname,
-            state,
-            ",".join(row.queues),
-            str(len(row.running or [])),
-            str(row.concurrency),
-            f"{when(row.heartbeat_at)} ({(now - row.heartbeat_at).total_seconds():.0f}s ago)",
-        )
-    console.print(table)
+    write_rows(
+        output,
+        ["worker", "state", "queues", "running", "concurrency", "last heartbeat"],
+        [
+            [
+                w.hostname,
+                "alive" if w.alive else ("stopped" if w.stopped_at else "lost"),
+                ",".join(w.queues),
+                w.running,
+                w.concurrency,
+                _ago(now, w.heartbeat_at) if output == "table" else w.heartbeat_at,
+            ]
+            for w in found.workers
+        ],
+        styles={"state": _liveness},
+        empty="no workers have reported yet (start one with `conveyor worker`)",
+    )
 
 
 @click.command("schedulers")
+@output_option
 @translate_errors
-def schedulers_command() -> None:
+def schedulers_command(output: str) -> None:
     """Schedulers seen by the store: host, process, last heartbeat, and which are alive."""
     config = settings()
     store = open_store(config)
     with store.read() as conn:
-        rows = conn.execute(
-            select(scheduler).order_by(scheduler.c.stopped_at.is_not(None), scheduler.c.started_at)
-        ).all()
-    if not rows:
-        console.print("no scheduler has run against this store yet (start `conveyor scheduler`)")
+        found = queries.list_schedulers(conn, config.heartbeat_seconds)
+    if write_data(output, found):
         return
-    stale = timedelta(seconds=3 * config.heartbeat_seconds)
+    # The live first, then the stopped, each oldest first: who has been in charge longest.
+    ordered = sorted(found.schedulers, key=lambda s: (s.stopped_at is not None, s.started_at))
     now = utcnow()
-    table = Table("scheduler", "host", "pid", "state", "started", "last heartbeat", box=None)
-    for row in rows:
-        if row.stopped_at is not None:
-            state = "[dim]stopped[/]"
-        elif now - row.heartbeat_at < stale:
-            state = "[green]alive[/]"
-        else:
-            state = "[red]lost[/] (no heartbeat; its work goes on elsewhere)"
-        table.add_row(
-            row.id,
-            row.hostname,
-            str(row.pid),
-            state,
-            when(row.started_at),
-            f"{when(row.heartbeat_at)} ({(now - row.heartbeat_at).total_seconds():.0f}s ago)",
-        )
-    console.print(table)
+    lost = "lost (no heartbeat; its work goes on elsewhere)" if output == "table" else "lost"
+    write_rows(
+        output,
+        ["scheduler", "host", "pid", "state", "started", "last heartbeat"],
+        [
+            [
+                s.id,
+                s.hostname,
+                s.pid,
+                "stopped" if s.stopped_at else ("alive" if s.alive else lost),
+                s.started_at,
+                _ago(now, s.heartbeat_at) if output == "table" else s.heartbeat_at,
+            ]
+            for s in ordered
+        ],
+        styles={"state": _liveness},
+        empty="no scheduler has run against this store yet (start `conveyor scheduler`)",
+    )
 
 
 @click.command("flower", context_settings={"ignore_unknown_options": True})
@@ -126,10 +136,8 @@ def schedulers_command() -> None:
 @translate_errors
 def flower_command(flower_args: tuple[str, ...]) -> None:
     """Start Celery's Flower monitor on Conveyor's broker (extra arguments go to Flower)."""
-    try:
-        import flower  # noqa: F401
-    except ImportError:
-        raise CliError("Flower is not installed: pip install 'conveyor[flower]'") from None
+    import flower  # noqa: F401  # the top-level handler names the extra when it is missing
+
     from conveyor.worker.celery_app import make_app
 
     app = make_app(settings())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from rich.console import Console
@@ -17,8 +18,18 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import schema
 from conveyor.store.engine import Store
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+#: Without a terminal (a pipe, a file, a script) nothing is wrapped or cut to 80 columns:
+#: a line is as long as its content, so ids, paths and error lines survive ``grep``.
+UNLIMITED_WIDTH = 100_000
+
+
+def _console(stream: TextIO, *, stderr: bool = False) -> Console:
+    width = None if stream.isatty() else UNLIMITED_WIDTH
+    return Console(highlight=False, stderr=stderr, width=width)
+
+
+console = _console(sys.stdout)
+err_console = _console(sys.stderr, stderr=True)
 
 STATE_STYLES = {
     "success": "green",

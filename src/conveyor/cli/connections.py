@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 
 import click
-from rich.table import Table
 
 from conveyor.cli.common import CliError, console, open_store, settings, translate_errors
+from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.connections import repository
-from conveyor.connections.masking import MASK, looks_secret
 from conveyor.connections.models import Connection
 from conveyor.exceptions import NotFoundError
+from conveyor.web import queries, schemas
 
 REVEAL = click.option("--reveal", is_flag=True, help="Show passwords and secret values.")
 
@@ -86,47 +86,60 @@ def _parse_extra(text: str | None) -> dict[str, object]:
 
 @connections_group.command("list")
 @REVEAL
+@output_option
 @translate_errors
-def connections_list(reveal: bool) -> None:
+def connections_list(reveal: bool, output: str) -> None:
     """Every connection (the store's and CONVEYOR_CONN_* variables)."""
     config = settings()
-    table = Table("id", "type", "host", "port", "login", "password", "schema", box=None)
-    for conn in repository.list_connections(open_store(config), config):
-        shown = conn if reveal else conn.masked()
-        table.add_row(
-            conn.conn_id,
-            conn.conn_type,
-            conn.host or "",
-            "" if conn.port is None else str(conn.port),
-            conn.login or "",
-            shown.password or "",
-            conn.schema or "",
-        )
-    console.print(table)
+    found = schemas.ConnectionList(
+        connections=[
+            queries.connection_info(c, reveal)
+            for c in repository.list_connections(open_store(config), config)
+        ]
+    )
+    if write_data(output, found):
+        return
+    write_rows(
+        output,
+        ["id", "type", "host", "port", "login", "password", "schema"],
+        [
+            [c.conn_id, c.conn_type, c.host, c.port, c.login, c.password, c.schema_]
+            for c in found.connections
+        ],
+        empty="no connections",
+    )
 
 
 @connections_group.command("get")
 @click.argument("conn_id")
 @REVEAL
+@output_option
 @translate_errors
-def connections_get(conn_id: str, reveal: bool) -> None:
+def connections_get(conn_id: str, reveal: bool, output: str) -> None:
     """Show one connection."""
     config = settings()
-    conn = repository.get_connection(open_store(config), config, conn_id)
-    shown = conn if reveal else conn.masked()
-    for label, value in (
-        ("id", conn.conn_id),
-        ("type", conn.conn_type),
-        ("host", conn.host),
-        ("port", conn.port),
-        ("login", conn.login),
-        ("password", shown.password),
-        ("schema", conn.schema),
-        ("extra", json.dumps(shown.extra) if shown.extra else None),
-        ("description", conn.description),
-        ("uri", conn.get_uri(reveal=reveal)),
-    ):
-        console.print(f"{label:<12} {'' if value is None else value}", soft_wrap=True)
+    info = queries.connection_info(
+        repository.get_connection(open_store(config), config, conn_id), reveal
+    )
+    if write_data(output, info):
+        return
+    fields = [
+        ("id", info.conn_id),
+        ("type", info.conn_type),
+        ("host", info.host),
+        ("port", info.port),
+        ("login", info.login),
+        ("password", info.password),
+        ("schema", info.schema_),
+        ("extra", json.dumps(info.extra) if info.extra else None),
+        ("description", info.description),
+        ("uri", info.uri),
+    ]
+    if output == "plain":
+        write_rows(output, ["field", "value"], fields)
+        return
+    for label, value in fields:
+        console.print(f"{label:<12} {'' if value is None else value}", soft_wrap=True, markup=False)
 
 
 @connections_group.command("delete")
@@ -142,10 +155,6 @@ def connections_delete(conn_id: str) -> None:
 @click.group("variables")
 def variables_group() -> None:
     """Set, get, list and delete variables."""
-
-
-def _shown(key: str, value: str, reveal: bool) -> str:
-    return value if reveal or not looks_secret(key) else MASK
 
 
 @variables_group.command("set")
@@ -169,26 +178,40 @@ def variables_set(key: str, value: str, as_json: bool, description: str | None) 
 @variables_group.command("get")
 @click.argument("key")
 @REVEAL
+@output_option
 @translate_errors
-def variables_get(key: str, reveal: bool) -> None:
-    """Print a variable's value (secret-looking keys masked unless --reveal)."""
+def variables_get(key: str, reveal: bool, output: str) -> None:
+    """Print a variable's value (secret-looking keys masked unless --reveal).
+
+    The table and plain forms print the value alone, as scripts have always read it.
+    """
     config = settings()
     value = repository.get_variable(open_store(config), config, key)
     if value is None:
         raise NotFoundError(f"no variable {key!r}")
-    click.echo(_shown(key, value, reveal))
+    info = schemas.VariableInfo(
+        key=key, value=queries.shown_value(key, value, reveal), description=None
+    )
+    if not write_data(output, info):
+        click.echo(info.value)
 
 
 @variables_group.command("list")
 @REVEAL
+@output_option
 @translate_errors
-def variables_list(reveal: bool) -> None:
+def variables_list(reveal: bool, output: str) -> None:
     """Every variable (the store's and CONVEYOR_VAR_* variables)."""
     config = settings()
-    table = Table("key", "value", "description", box=None)
-    for key, value, description in repository.list_variables(open_store(config), config):
-        table.add_row(key, _shown(key, value, reveal), description or "")
-    console.print(table)
+    found = queries.list_variables(repository.list_variables(open_store(config), config), reveal)
+    if write_data(output, found):
+        return
+    write_rows(
+        output,
+        ["key", "value", "description"],
+        [[v.key, v.value, v.description] for v in found.variables],
+        empty="no variables",
+    )
 
 
 @variables_group.command("delete")

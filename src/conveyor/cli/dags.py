@@ -6,13 +6,14 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.table import Table
+from rich.markup import escape
 from rich.tree import Tree
 from sqlalchemy import func, select, update
 
 from conveyor.cli.common import (
     CliError,
     console,
+    err_console,
     open_store,
     parse_conf,
     styled,
@@ -20,8 +21,10 @@ from conveyor.cli.common import (
     translate_errors,
     when,
 )
+from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.store import runs
-from conveyor.store.tables import dag, dag_run, import_error, utcnow
+from conveyor.store.tables import dag, import_error, utcnow
+from conveyor.web import queries
 
 
 @click.group()
@@ -31,64 +34,86 @@ def dags() -> None:
 
 @dags.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include DAGs whose files are gone.")
+@output_option
 @translate_errors
-def list_dags(show_all: bool) -> None:
+def list_dags(show_all: bool, output: str) -> None:
     """Every DAG with its schedule, state and last run."""
     store = open_store()
     sync_dags(store)
     with store.read() as conn:
-        query = select(dag).order_by(dag.c.dag_id)
-        if not show_all:
-            query = query.where(dag.c.is_active.is_(True))
-        rows = conn.execute(query).all()
-        last = {
-            r.dag_id: r
-            for r in conn.execute(
-                select(dag_run.c.dag_id, dag_run.c.state, dag_run.c.logical_date).where(
-                    dag_run.c.id.in_(select(func.max(dag_run.c.id)).group_by(dag_run.c.dag_id))
-                )
-            )
-        }
+        listing = queries.list_dags(conn, include_inactive=show_all)
         errors = conn.execute(select(func.count()).select_from(import_error)).scalar_one()
-    table = Table("dag", "schedule", "paused", "next run", "last run", "file", box=None)
-    for row in rows:
-        latest = last.get(row.dag_id)
-        table.add_row(
-            row.dag_id if row.is_active else f"[dim]{row.dag_id} (gone)[/]",
-            row.schedule,
-            "yes" if row.is_paused else "no",
-            when(row.next_run_after),
-            f"{styled(latest.state)} {when(latest.logical_date)}" if latest else "-",
-            row.fileloc,
+    if not write_data(output, listing):
+        columns = ["dag", "schedule", "paused", "next run", "last run", "file"]
+        rows: list[list[Cell]] = []
+        for item in listing.dags:
+            latest = item.recent_runs[0] if item.recent_runs else None
+            last = f"{latest.state} {when(latest.logical_date)}" if latest else None
+            row: list[Cell] = [
+                item.dag_id,
+                item.schedule,
+                item.is_paused,
+                item.next_run_after,
+                last,
+                item.fileloc,
+            ]
+            rows.append([*row, item.is_active] if show_all else row)
+        write_rows(
+            output,
+            [*columns, "active"] if show_all else columns,
+            rows,
+            styles={"last run": _styled_last_run},
+            empty="no DAGs found in the DAG folder",
         )
-    console.print(table if rows else "no DAGs found in the DAG folder")
-    if errors:
+    if errors and output == "table":
         console.print(f"[red]{errors} DAG file(s) fail to load:[/] see `conveyor dags errors`")
+    elif errors:  # scripts read stdout: the warning goes to stderr
+        err_console.print(f"{errors} DAG file(s) fail to load: see `conveyor dags errors`")
+
+
+def _styled_last_run(text: str) -> str:
+    state, _, rest = text.partition(" ")
+    return f"{styled(state)} {rest}"
 
 
 @dags.command()
 @click.argument("dag_id")
+@output_option
 @translate_errors
-def show(dag_id: str) -> None:
+def show(dag_id: str, output: str) -> None:
     """A DAG's tasks, dependencies and settings."""
     store = open_store()
     sync_dags(store)
     with store.read() as conn:
+        detail = queries.get_dag(conn, dag_id)
         _, structure = runs.latest_version(conn, dag_id)
+    if write_data(output, detail):
+        return
+    if output == "plain":
+        write_rows(
+            output,
+            ["task", "operator", "upstream", "retries", "trigger rule", "queue"],
+            [
+                [t.task_id, t.operator, ",".join(t.upstream), t.retries, t.trigger_rule, t.queue]
+                for t in detail.tasks
+            ],
+        )
+        return
     raw = structure.raw
-    console.print(f"[bold]{dag_id}[/]  {raw.get('description') or ''}")
+    console.print(f"[bold]{escape(dag_id)}[/]  {escape(raw.get('description') or '')}")
     console.print(
         f"schedule: {raw['schedule_description']} ({raw['timezone']}), "
         f"catchup: {raw['catchup']}, max_active_runs: {raw['max_active_runs']}, "
-        f"max_active_tasks: {raw['max_active_tasks']}"
+        f"max_active_tasks: {raw['max_active_tasks']}",
+        markup=False,
     )
     if raw.get("params"):
-        console.print(f"params: {raw['params']}")
+        console.print(f"params: {raw['params']}", markup=False)
     tree = Tree("tasks")
     for task in structure.tasks.values():
-        line = f"[bold]{task.task_id}[/] ({task.operator_name})"
+        line = f"[bold]{escape(task.task_id)}[/] ({task.operator_name})"
         if task.upstream:
-            line += f" after {', '.join(task.upstream)}"
+            line += f" after {escape(', '.join(task.upstream))}"
         extras = []
         if task.retries:
             extras.append(f"retries={task.retries}")
@@ -98,7 +123,7 @@ def show(dag_id: str) -> None:
             extras.append(f"queue={task.queue}")
         if task.execution_timeout:
             extras.append(f"timeout={task.execution_timeout}")
-        tree.add(line + (f"  [dim]{' '.join(extras)}[/]" if extras else ""))
+        tree.add(line + (f"  [dim]{escape(' '.join(extras))}[/]" if extras else ""))
     console.print(tree)
 
 
@@ -184,22 +209,32 @@ def unpause(dag_id: str) -> None:
 
 
 @dags.command()
+@output_option
 @translate_errors
-def errors() -> None:
+def errors(output: str) -> None:
     """DAG files that fail to load, with file, line and message. Exit 1 if there are any."""
     store = open_store()
     sync_dags(store)
     with store.read() as conn:
-        rows = conn.execute(select(import_error).order_by(import_error.c.fileloc)).all()
-    if not rows:
+        found = queries.list_import_errors(conn)
+    if write_data(output, found):
+        pass
+    elif output == "plain":
+        write_rows(
+            output,
+            ["file", "line", "message"],
+            [[e.file, e.line, e.message] for e in found.import_errors],
+        )
+    elif not found.import_errors:
         console.print("no import errors")
-        return
-    for row in rows:
-        where = f"{row.fileloc}:{row.line}" if row.line else row.fileloc
-        console.print(f"[bold red]{where}[/]: {row.message}")
-        if row.traceback:
-            console.print(f"[dim]{row.traceback.rstrip()}[/]")
-    raise SystemExit(1)
+    for e in found.import_errors if output == "table" else ():
+        where = f"{e.file}:{e.line}" if e.line else e.file
+        console.print(f"[bold red]{escape(where)}[/]: ", end="")
+        console.print(e.message, markup=False)
+        if e.traceback:
+            console.print(e.traceback.rstrip(), style="dim", markup=False)
+    if found.import_errors:
+        raise SystemExit(1)
 
 
 @dags.command()

@@ -13,20 +13,29 @@ from conveyor.cli import pools as pools_cli
 from conveyor.cli import users as users_cli
 from conveyor.cli import web as web_cli
 from conveyor.cli.backfill import backfill_command
-from conveyor.cli.common import CliError, console, settings
+from conveyor.cli.common import CliError, settings
 from conveyor.cli.connections import connections_group, variables_group
+from conveyor.cli.extras import extra_for, missing_extra_message
+from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.config import mask
 from conveyor.exceptions import ConveyorError
 
 
 class ConveyorGroup(click.Group):
-    """Maps every ConveyorError to a one-line message and exit code 1, in one place."""
+    """Maps every ConveyorError, and a missing optional dependency, to a one-line message
+    and exit code 1, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ConveyorError as exc:
             raise CliError(str(exc)) from exc
+        except ModuleNotFoundError as exc:
+            extra = extra_for(exc.name)
+            if extra is None or exc.name is None:
+                raise  # not an optional dependency: a bug worth its traceback
+            command = f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
+            raise CliError(missing_extra_message(command, exc.name, extra)) from None
 
 
 @click.group(cls=ConveyorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,17 +60,50 @@ def config() -> None:
 
 
 @config.command("show")
-def config_show() -> None:
-    """Print every setting, its value and where it came from."""
-    from rich.table import Table
+@output_option
+def config_show(output: str) -> None:
+    """Print every setting, its value and where it came from.
 
+    With -o json or yaml: {"settings": {NAME: {"value": ..., "source": ...}}}, secrets masked.
+    """
     from conveyor.config import load_config
 
     loaded = load_config()
-    table = Table("setting", "value", "from", box=None)
-    for key, value in loaded.settings.model_dump().items():
-        table.add_row(key, mask(key, value), loaded.sources.get(key, "default"))
-    console.print(table)
+    found: dict[str, dict[str, Any]] = {}
+    for key, value in loaded.settings.model_dump(mode="json").items():
+        shown = mask(key, value)
+        found[key] = {
+            # Native JSON values (numbers, booleans, null) unless masking changed the text.
+            "value": value if shown == ("" if value is None else str(value)) else shown,
+            "source": loaded.sources.get(key, "default"),
+        }
+    if write_data(output, {"settings": found}):
+        return
+    write_rows(
+        output,
+        ["setting", "value", "from"],
+        [[key, mask(key, item["value"]), item["source"]] for key, item in found.items()],
+    )
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@click.pass_context
+def completion(ctx: click.Context, shell: str) -> None:
+    """Print the shell completion script for SHELL.
+
+    \b
+    bash: eval "$(conveyor completion bash)"   (in ~/.bashrc)
+    zsh:  eval "$(conveyor completion zsh)"    (in ~/.zshrc)
+    fish: conveyor completion fish > ~/.config/fish/completions/conveyor.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    found = get_completion_class(shell)
+    assert found is not None  # click knows every shell the Choice allows
+    root = ctx.find_root()
+    script = found(root.command, {}, root.info_name or "conveyor", "_CONVEYOR_COMPLETE")
+    click.echo(script.source())
 
 
 cli.add_command(run.run_command)

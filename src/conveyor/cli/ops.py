@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from rich.markup import escape
 
 from conveyor.cli.common import console, settings, translate_errors
+from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.health import CHECKS, check
 
 
@@ -19,13 +18,21 @@ from conveyor.health import CHECKS, check
     type=click.Choice(CHECKS),
     help="Run only this check (repeatable); e.g. a worker's probe skips the schedulers.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="The same as -o json.")
+@output_option
 @translate_errors
-def health_command(only: tuple[str, ...], as_json: bool) -> None:
-    """Check the store, its schema, the broker and the schedulers; exit 1 if one fails."""
+def health_command(only: tuple[str, ...], as_json: bool, output: str) -> None:
+    """Check the store, its schema, the broker and the schedulers; exit 1 if one fails.
+
+    With -o json or yaml: the body of the web's /health.
+    """
     report = check(settings(), only=only or None)
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
+    if write_data("json" if as_json else output, report.as_dict()):
+        pass
+    elif output == "plain":
+        write_rows(
+            output, ["check", "ok", "detail"], [[c.name, c.ok, c.detail] for c in report.checks]
+        )
     else:
         for item in report.checks:
             mark = "[green]ok[/]  " if item.ok else "[red]FAIL[/]"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from conveyor.cli.common import console, open_store, translate_errors
+from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.store import pools
+from conveyor.web import queries
 
 
 @click.group("pools")
@@ -40,24 +41,30 @@ def _slots(text: str) -> int | None:
 
 
 @pools_group.command("list")
+@output_option
 @translate_errors
-def pools_list() -> None:
+def pools_list(output: str) -> None:
     """Every pool: its slots, and the slots its tries use (queued + running) or wait for."""
-    table = Table("pool", "slots", "used", "queued", "running", "scheduled", "description")
-    table.box = None
     with open_store().read() as conn:
-        found = pools.list_pools(conn)
-    for p in found:
-        table.add_row(
-            p.name,
-            "unlimited" if p.slots is None else str(p.slots),
-            str(p.used),
-            str(p.queued),
-            str(p.running),
-            str(p.scheduled),
-            p.description or "",
-        )
-    console.print(table)
+        found = queries.list_pools(conn)
+    if write_data(output, found):
+        return
+    write_rows(
+        output,
+        ["pool", "slots", "used", "queued", "running", "scheduled", "description"],
+        [
+            [
+                p.name,
+                "unlimited" if p.slots is None else p.slots,
+                p.used,
+                p.queued,
+                p.running,
+                p.scheduled,
+                p.description,
+            ]
+            for p in found.pools
+        ],
+    )
 
 
 @pools_group.command("delete")

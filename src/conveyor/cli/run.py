@@ -1,14 +1,17 @@
 """``conveyor run``: run one DAG once in the foreground, for development.
 
 No scheduler or server is needed: the DAG runs on a throwaway SQLite store with the local
-executor (each try in its own process, as in production), with a live table of task states,
-and the failing task's exception at the end. Exit status 1 if the run failed.
+executor (each try in its own process, as in production), with a live table of task states
+(one line per state change without a terminal), and each failed try's error as it happens.
+No schedule is followed: the run asked for is the only run made (besides those its own tasks
+trigger). Exit status 1 if the run failed.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -25,8 +28,9 @@ from conveyor.cli.common import (
     styled,
     translate_errors,
 )
+from conveyor.cli.run_watch import RunWatcher
 from conveyor.config import Settings
-from conveyor.executors.local import LocalExecutor, log_tail
+from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
@@ -39,8 +43,13 @@ from conveyor.store.tables import dag, import_error, task_instance, task_try
 @click.argument("target")
 @click.argument("dag_id", required=False)
 @click.option("--conf", help="JSON object for the run's conf (overrides params).")
+@click.option(
+    "--no-retry-delay",
+    is_flag=True,
+    help="Start a failed task's next try at once instead of after its retry_delay.",
+)
 @translate_errors
-def run_command(target: str, dag_id: str | None, conf: str | None) -> None:
+def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_delay: bool) -> None:
     """Run a DAG once, right here: TARGET is a DAG file (add DAG_ID when the file defines
     several) or a DAG id from the DAG folder."""
     payload = parse_conf(conf)
@@ -65,7 +74,7 @@ def run_command(target: str, dag_id: str | None, conf: str | None) -> None:
             )
             run_pk = runs.create_manual_run(conn, dag_id, conf=payload, created_by="conveyor run")
         assert run_pk is not None
-        state = _run_live(config, store, run_pk)
+        state = _run_live(config, store, run_pk, no_retry_delay=no_retry_delay)
         _report(store, run_pk)
     if state is not RunState.SUCCESS:
         raise SystemExit(1)
@@ -128,54 +137,68 @@ def _table(store: Store, run_pk: int) -> Table:
     return table
 
 
-def _run_live(config: Settings, store: Store, run_pk: int) -> RunState:
-    scheduler = Scheduler(config, store, LocalExecutor(config), processor=None)
+class OneRunScheduler(Scheduler):
+    """The scheduler of ``conveyor run``: it drives the run it was given and makes no runs
+    of its own. A scheduled DAG would otherwise get its latest interval's run too, at the
+    same time as the one asked for."""
+
+    def create_scheduled_runs(self, now: datetime) -> int:
+        return 0
+
+
+def _run_live(config: Settings, store: Store, run_pk: int, *, no_retry_delay: bool) -> RunState:
+    scheduler = OneRunScheduler(config, store, LocalExecutor(config), processor=None)
+    terminal = console.is_terminal
+    watcher = RunWatcher(
+        store, run_pk, console, progress_lines=not terminal, no_retry_delay=no_retry_delay
+    )
     state = RunState.QUEUED
     started = time.monotonic()
-    with Live(
-        _table(store, run_pk), console=console, refresh_per_second=8, transient=False
-    ) as live:
+    live = Live(
+        _table(store, run_pk),
+        console=console,
+        refresh_per_second=8,
+        transient=False,
+        auto_refresh=terminal,
+    )
 
-        def finished() -> bool:
-            nonlocal state
-            with store.read() as conn:
-                state = runs.get_run(conn, run_pk).state
+    def finished() -> bool:
+        nonlocal state
+        with store.read() as conn:
+            state = runs.get_run(conn, run_pk).state
+        watcher.look()
+        if terminal:
             live.update(_table(store, run_pk))
-            return state in RUN_FINISHED
+        return state in RUN_FINISHED
 
+    if terminal:
+        with live:
+            scheduler.run(until=finished)
+    else:
         scheduler.run(until=finished)
+        console.print()
+        console.print(_table(store, run_pk))
     console.print()
     console.print(f"run {styled(state.value)} in {time.monotonic() - started:.2f}s")
     return state
 
 
 def _report(store: Store, run_pk: int) -> None:
+    """Where the failed tasks' logs are; their errors were printed when each try failed."""
     with store.read() as conn:
         failed = conn.execute(
-            select(
-                task_instance.c.task_id,
-                task_try.c.error,
-                task_try.c.exit_kind,
-                task_try.c.log_path,
-                task_try.c.try_number,
-            )
+            select(task_instance.c.task_id, task_instance.c.try_number, task_try.c.log_path)
             .join(
                 task_try,
                 (task_try.c.ti_id == task_instance.c.id)
                 & (task_try.c.try_number == task_instance.c.try_number),
             )
             .where(task_instance.c.run_pk == run_pk, task_instance.c.state == "failed")
+            .order_by(task_instance.c.id)
         ).all()
     for row in failed:
         console.print(
-            f"\n[bold red]{row.task_id} failed[/] on try {row.try_number} ({row.exit_kind}):"
+            f"{row.task_id} failed on try {row.try_number} (error above); log: {row.log_path}",
+            style="red",
+            markup=False,
         )
-        console.print((row.error or "").rstrip(), markup=False)
-        tail = ""
-        if row.exit_kind == "exception":  # the traceback is shown above; show what led to it
-            tail = log_tail(row.log_path or "", 40).split("[conveyor] failed:")[0]
-            tail = "\n".join(tail.strip().splitlines()[-10:])
-        if tail:
-            console.print("[dim]last lines of its log:[/]")
-            console.print(tail, markup=False)
-        console.print(f"[dim]log: {row.log_path}[/]")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
+from rich.markup import escape
 from sqlalchemy import select
 
 from conveyor.cli.common import (
@@ -14,11 +14,13 @@ from conveyor.cli.common import (
     translate_errors,
     when,
 )
+from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.exceptions import NotFoundError
 from conveyor.states import RunState
 from conveyor.store import runs
 from conveyor.store.runs import RunRow
 from conveyor.store.tables import dag_run, task_instance, task_try
+from conveyor.web import queries
 
 
 def resolve_run(conn: object, dag_id: str, run_id: str) -> RunRow:
@@ -44,40 +46,40 @@ def runs_group() -> None:
 @runs_group.command("list")
 @click.option("--dag", "dag_id", help="Only this DAG.")
 @click.option("--state", type=click.Choice([s.value for s in RunState]))
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@output_option
 @translate_errors
-def list_runs(dag_id: str | None, state: str | None, limit: int) -> None:
+def list_runs(dag_id: str | None, state: str | None, limit: int, output: str) -> None:
     """The newest runs first."""
     store = open_store()
-    query = select(dag_run).order_by(dag_run.c.id.desc()).limit(limit)
-    if dag_id:
-        query = query.where(dag_run.c.dag_id == dag_id)
-    if state:
-        query = query.where(dag_run.c.state == state)
     with store.read() as conn:
-        rows = conn.execute(query).all()
-    table = Table("dag", "run id", "state", "type", "started", "ended", box=None)
-    for row in rows:
-        table.add_row(
-            row.dag_id,
-            row.run_id,
-            styled(row.state),
-            row.run_type,
-            when(row.start_date),
-            when(row.end_date),
-        )
-    console.print(table if rows else "no runs")
+        found = queries.list_runs(conn, dag_id, state=state, limit=limit)
+    if write_data(output, found):
+        return
+    write_rows(
+        output,
+        ["dag", "run id", "state", "type", "started", "ended"],
+        [[r.dag_id, r.run_id, r.state, r.run_type, r.start_date, r.end_date] for r in found.runs],
+        styles={"state": styled},
+        empty="no runs",
+    )
 
 
 @runs_group.command()
 @click.argument("dag_id")
 @click.argument("run_id", default="latest")
+@output_option
 @translate_errors
-def show(dag_id: str, run_id: str) -> None:
-    """A run's task instances; the errors of failed tasks at the end. RUN_ID may be 'latest'."""
+def show(dag_id: str, run_id: str, output: str) -> None:
+    """A run's task instances; the errors of failed tasks at the end. RUN_ID may be 'latest'.
+
+    With -o json or yaml: the run as the API's GET /dags/{dag}/runs/{run} returns it
+    (`conveyor tasks list` gives its task instances).
+    """
     store = open_store()
     with store.read() as conn:
         run = resolve_run(conn, dag_id, run_id)
+        detail = queries.get_run(conn, dag_id, run.run_id)
         tis = conn.execute(
             select(task_instance)
             .where(task_instance.c.run_pk == run.id)
@@ -89,33 +91,43 @@ def show(dag_id: str, run_id: str) -> None:
                 select(task_try).where(task_try.c.ti_id.in_([ti.id for ti in tis]))
             )
         }
-        note = conn.execute(select(dag_run.c.note).where(dag_run.c.id == run.id)).scalar()
-    console.print(
-        f"[bold]{run.dag_id}[/] run [bold]{run.run_id}[/]: {styled(run.state.value)}"
-        + (f" ({note})" if note else "")
-    )
-    console.print(
-        f"data interval {when(run.data_interval_start)} -> "
-        f"{when(run.data_interval_end)}; conf {run.conf or {}}"
-    )
-    table = Table("task", "state", "try", "host", "duration", box=None)
+    if write_data(output, detail):
+        return
+    rows: list[list[Cell]] = []
     failures = []
     for ti in tis:
         last = tries.get((ti.id, ti.try_number))
         name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-        table.add_row(
-            name,
-            styled(ti.state),
-            f"{ti.try_number}/{ti.max_tries}",
-            ti.hostname or "-",
-            seconds(last.duration if last else None),
+        rows.append(
+            [
+                name,
+                ti.state,
+                f"{ti.try_number}/{ti.max_tries}",
+                ti.hostname,
+                seconds(last.duration) if last and last.duration is not None else None,
+            ]
         )
         if last is not None and last.error and ti.state in ("failed", "up_for_retry"):
             failures.append((name, last))
-    console.print(table)
+    columns = ["task", "state", "try", "host", "duration"]
+    if output == "plain":
+        write_rows(output, columns, rows)
+        return
+    console.print(
+        f"[bold]{escape(run.dag_id)}[/] run [bold]{escape(run.run_id)}[/]: "
+        f"{styled(run.state.value)}" + (f" ({escape(detail.note)})" if detail.note else "")
+    )
+    console.print(
+        f"data interval {when(run.data_interval_start)} -> "
+        f"{when(run.data_interval_end)}; conf {run.conf or {}}",
+        markup=False,
+    )
+    write_rows(output, columns, rows, styles={"state": styled})
     for task_id, last in failures:
-        console.print(f"\n[bold red]{task_id}[/] try {last.try_number} ({last.exit_kind}):")
+        console.print(f"\n[bold red]{escape(task_id)}[/] try {last.try_number} ({last.exit_kind}):")
         console.print(last.error.rstrip(), markup=False)
         console.print(
-            f"[dim]log: {last.log_path}  (conveyor tasks logs {dag_id} {run.run_id} {task_id})[/]"
+            f"log: {last.log_path}  (conveyor tasks logs {dag_id} {run.run_id} {task_id})",
+            style="dim",
+            markup=False,
         )

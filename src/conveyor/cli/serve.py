@@ -12,6 +12,7 @@ from conveyor.config import Settings, load_config
 from conveyor.executors.base import Executor
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.logs.task_logs import remote_logs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store.engine import Store
 
@@ -25,6 +26,7 @@ def _executor(config: Settings) -> Executor:
 
 
 def _serve(config: Settings, store: Store) -> None:
+    remote_logs(config)  # a missing S3 client fails now, not at the end of the first try
     processor = DagFileProcessor(
         store,
         config.dags_path,

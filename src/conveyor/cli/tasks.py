@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from sqlalchemy import Connection, func, select
 
 from conveyor.cli.common import (
@@ -14,10 +15,12 @@ from conveyor.cli.common import (
     styled,
     translate_errors,
 )
+from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.cli.runs import resolve_run
 from conveyor.logs import read_try_log
 from conveyor.scheduler.explain import explain
 from conveyor.store.tables import task_instance, task_try
+from conveyor.web import queries
 
 
 @click.group()
@@ -94,20 +97,78 @@ def _refuse_ambiguous_instance(conn: Connection, run_pk: int, dag_id: str, task_
         )
 
 
+@tasks.command("list")
+@click.argument("dag_id")
+@click.argument("run_id", default="latest")
+@output_option
+@translate_errors
+def list_command(dag_id: str, run_id: str, output: str) -> None:
+    """A run's task instances in the DAG's order. RUN_ID may be 'latest'."""
+    store = open_store()
+    with store.read() as conn:
+        run = resolve_run(conn, dag_id, run_id)
+        found = queries.list_task_instances(conn, dag_id, run.run_id)
+    if write_data(output, found):
+        return
+    write_rows(
+        output,
+        ["task", "map index", "state", "try", "host", "started", "ended", "next try"],
+        [
+            [
+                t.task_id,
+                t.map_index if t.map_index >= 0 else None,
+                t.state,
+                f"{t.try_number}/{t.max_tries}",
+                t.hostname,
+                t.start_date,
+                t.end_date,
+                t.retry_at,
+            ]
+            for t in found.task_instances
+        ],
+        styles={"state": styled},
+        empty=f"run {run.run_id} has no task instances yet",
+    )
+
+
 @tasks.command()
 @click.argument("dag_id")
 @click.argument("run_id")
 @click.argument("task_id")
 @click.option("--map-index", type=int, help="Which instance of a mapped task (default: 0).")
+@output_option
 @translate_errors
-def why(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> None:
-    """Every try of a task instance, and what it waits for. RUN_ID may be 'latest'."""
+def why(dag_id: str, run_id: str, task_id: str, map_index: int | None, output: str) -> None:
+    """Every try of a task instance, and what it waits for. RUN_ID may be 'latest'.
+
+    With -o json or yaml: the task instance as the API's GET .../tasks/{task} returns it.
+    """
     store = open_store()
     with store.read() as conn:
-        story = explain(conn, resolve_run(conn, dag_id, run_id), task_id, map_index)
+        run = resolve_run(conn, dag_id, run_id)
+        if output in ("json", "yaml"):
+            if map_index is not None:
+                raise CliError(
+                    "--map-index is for the table form: with -o json or yaml a mapped task's "
+                    "instances are listed under 'instances'"
+                )
+            write_data(output, queries.get_task_instance(conn, dag_id, run.run_id, task_id))
+            return
+        story = explain(conn, run, task_id, map_index)
+    if output == "plain":
+        write_rows(
+            output,
+            ["try", "at", "kind", "actor", "message"],
+            [
+                [t.try_number, ev["at"], ev["kind"], ev["actor"], ev["message"]]
+                for t in story.tries
+                for ev in t.events
+            ],
+        )
+        return
     instance = f"[{story.map_index}]" if story.map_index >= 0 else ""
     console.print(
-        f"[bold]{dag_id}.{task_id}{instance}[/] in run {story.run_id}: "
+        f"[bold]{escape(dag_id)}.{escape(task_id)}{instance}[/] in run {escape(story.run_id)}: "
         f"{styled(story.state.value)}, "
         f"try {story.try_number} of {story.max_tries} (run is {story.run_state.value})"
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.table import Table
 
-from conveyor.cli.common import CliError, console, open_store, translate_errors, when
+from conveyor.cli.common import CliError, console, open_store, translate_errors
+from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.store import users as user_rows
-from conveyor.web import accounts
+from conveyor.web import accounts, queries
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -53,18 +53,20 @@ def create(username: str, role: str, password_stdin: bool) -> None:
 
 
 @users_group.command("list")
+@output_option
 @translate_errors
-def list_command() -> None:
+def list_command(output: str) -> None:
     """Every user, with role and last login."""
     with open_store().read() as conn:
-        rows = user_rows.list_users(conn)
-    if not rows:
-        console.print("no users yet: conveyor users create NAME --role admin")
+        found = queries.list_users(conn)
+    if write_data(output, found):
         return
-    table = Table("user", "role", "created", "last login", box=None)
-    for row in rows:
-        table.add_row(row.username, row.role, when(row.created_at), when(row.last_login_at))
-    console.print(table)
+    write_rows(
+        output,
+        ["user", "role", "created", "last login"],
+        [[u.username, u.role, u.created_at, u.last_login_at] for u in found.users],
+        empty="no users yet: conveyor users create NAME --role admin",
+    )
 
 
 @users_group.command("delete")

@@ -15,12 +15,15 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from conveyor.config import Settings
+from conveyor.connections.masking import MASK, looks_secret
+from conveyor.connections.models import Connection as ConnectionModel
 from conveyor.exceptions import NotFoundError
 from conveyor.logs import open_try_log
 from conveyor.scheduler.explain import explain
 from conveyor.scheduler.mapping import aggregate
 from conveyor.states import FINISHED, TaskState
-from conveyor.store import runs
+from conveyor.store import pools, runs
+from conveyor.store import users as user_rows
 from conveyor.store.runs import RunRow
 from conveyor.store.tables import (
     dag,
@@ -559,5 +562,70 @@ def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.Sched
             for r in conn.execute(
                 select(scheduler).order_by(scheduler.c.started_at.desc()).limit(100)
             )
+        ]
+    )
+
+
+# -- pools, connections, variables, users -------------------------------------------------
+
+
+def pool_info(usage: pools.PoolUsage) -> schemas.PoolInfo:
+    return schemas.PoolInfo(
+        name=usage.name,
+        slots=usage.slots,
+        description=usage.description,
+        used=usage.used,
+        queued=usage.queued,
+        running=usage.running,
+        scheduled=usage.scheduled,
+        free=usage.free,
+    )
+
+
+def list_pools(conn: Connection) -> schemas.PoolList:
+    return schemas.PoolList(pools=[pool_info(p) for p in pools.list_pools(conn)])
+
+
+def connection_info(found: ConnectionModel, reveal: bool) -> schemas.ConnectionInfo:
+    """A connection with its password and secret extras masked unless ``reveal``."""
+    shown = found if reveal else found.masked()
+    return schemas.ConnectionInfo(
+        conn_id=found.conn_id,
+        conn_type=found.conn_type,
+        host=found.host,
+        port=found.port,
+        login=found.login,
+        password=shown.password,
+        schema=found.schema,
+        extra=shown.extra,
+        description=found.description,
+        uri=found.get_uri(reveal=reveal),
+    )
+
+
+def shown_value(key: str, value: str, reveal: bool) -> str:
+    """A variable's value, masked when its key looks secret unless ``reveal``."""
+    return value if reveal or not looks_secret(key) else MASK
+
+
+def list_variables(found: list[tuple[str, str, str | None]], reveal: bool) -> schemas.VariableList:
+    return schemas.VariableList(
+        variables=[
+            schemas.VariableInfo(key=k, value=shown_value(k, v, reveal), description=d)
+            for k, v, d in found
+        ]
+    )
+
+
+def list_users(conn: Connection) -> schemas.UserList:
+    return schemas.UserList(
+        users=[
+            schemas.UserInfo(
+                username=r.username,
+                role=r.role,
+                created_at=r.created_at,
+                last_login_at=r.last_login_at,
+            )
+            for r in user_rows.list_users(conn)
         ]
     )

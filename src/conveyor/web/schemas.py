@@ -288,3 +288,58 @@ class WorkerList(BaseModel):
 
 class SchedulerList(BaseModel):
     schedulers: list[SchedulerInfo]
+
+
+class PoolInfo(BaseModel):
+    name: str
+    slots: int | None = Field(description="null: no limit of its own")
+    description: str | None
+    used: int = Field(description="slots held by queued and running tries")
+    queued: int
+    running: int
+    scheduled: int = Field(description="slots asked for by scheduled tries")
+    free: int | None
+
+
+class PoolList(BaseModel):
+    pools: list[PoolInfo]
+
+
+class ConnectionInfo(BaseModel):
+    conn_id: str
+    conn_type: str
+    host: str | None
+    port: int | None
+    login: str | None
+    password: str | None = Field(description="'***' unless revealed")
+    schema_: str | None = Field(alias="schema")
+    extra: dict[str, Any]
+    description: str | None
+    uri: str
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ConnectionList(BaseModel):
+    connections: list[ConnectionInfo]
+
+
+class VariableInfo(BaseModel):
+    key: str
+    value: str = Field(description="'***' for secret-looking keys unless revealed")
+    description: str | None
+
+
+class VariableList(BaseModel):
+    variables: list[VariableInfo]
+
+
+class UserInfo(BaseModel):
+    username: str
+    role: str
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserList(BaseModel):
+    users: list[UserInfo]

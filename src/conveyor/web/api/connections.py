@@ -12,9 +12,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.connections import repository
-from conveyor.connections.masking import MASK, looks_secret
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
+from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, NOT_FOUND, Admin, Op
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
@@ -25,25 +25,6 @@ KEY_PATTERN = r"^[A-Za-z0-9_.\-]{1,250}$"
 ConnId = Annotated[str, Path(pattern=KEY_PATTERN, description="the connection's id")]
 VarKey = Annotated[str, Path(pattern=KEY_PATTERN, description="the variable's key")]
 Reveal = Annotated[bool, Query(description="show secrets (admin only)")]
-
-
-class ConnectionInfo(BaseModel):
-    conn_id: str
-    conn_type: str
-    host: str | None
-    port: int | None
-    login: str | None
-    password: str | None = Field(description="'***' unless revealed")
-    schema_: str | None = Field(alias="schema")
-    extra: dict[str, Any]
-    description: str | None
-    uri: str
-
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class ConnectionList(BaseModel):
-    connections: list[ConnectionInfo]
 
 
 class ConnectionBody(BaseModel):
@@ -59,16 +40,6 @@ class ConnectionBody(BaseModel):
     description: str | None = Field(default=None, max_length=4000)
 
 
-class VariableInfo(BaseModel):
-    key: str
-    value: str = Field(description="'***' for secret-looking keys unless revealed")
-    description: str | None
-
-
-class VariableList(BaseModel):
-    variables: list[VariableInfo]
-
-
 class VariableBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: str = Field(max_length=1_000_000)
@@ -81,52 +52,36 @@ def _may_reveal(reveal: bool, user: User) -> bool:
     return reveal
 
 
-def _info(conn: Connection, reveal: bool) -> ConnectionInfo:
-    shown = conn if reveal else conn.masked()
-    return ConnectionInfo(
-        conn_id=conn.conn_id,
-        conn_type=conn.conn_type,
-        host=conn.host,
-        port=conn.port,
-        login=conn.login,
-        password=shown.password,
-        schema=conn.schema,
-        extra=shown.extra,
-        description=conn.description,
-        uri=conn.get_uri(reveal=reveal),
-    )
-
-
 def _bad_input(exc: ConfigError) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
-@router.get("/connections", response_model=ConnectionList)
-def list_connections(request: Request, user: Op, reveal: Reveal = False) -> ConnectionList:
+@router.get("/connections", response_model=schemas.ConnectionList)
+def list_connections(request: Request, user: Op, reveal: Reveal = False) -> schemas.ConnectionList:
     reveal = _may_reveal(reveal, user)
     try:
         found = repository.list_connections(get_store(request), get_settings(request))
     except ConfigError as exc:
         raise HTTPException(409, str(exc)) from None  # stored under another key
-    return ConnectionList(connections=[_info(c, reveal) for c in found])
+    return schemas.ConnectionList(connections=[queries.connection_info(c, reveal) for c in found])
 
 
-@router.get("/connections/{conn_id}", response_model=ConnectionInfo)
+@router.get("/connections/{conn_id}", response_model=schemas.ConnectionInfo)
 def get_connection(
     request: Request, conn_id: ConnId, user: Op, reveal: Reveal = False
-) -> ConnectionInfo:
+) -> schemas.ConnectionInfo:
     reveal = _may_reveal(reveal, user)
     try:
         conn = repository.get_connection(get_store(request), get_settings(request), conn_id)
     except ConfigError as exc:
         raise HTTPException(409, str(exc)) from None
-    return _info(conn, reveal)
+    return queries.connection_info(conn, reveal)
 
 
-@router.put("/connections/{conn_id}", response_model=ConnectionInfo)
+@router.put("/connections/{conn_id}", response_model=schemas.ConnectionInfo)
 def put_connection(
     request: Request, conn_id: ConnId, body: ConnectionBody, user: Admin
-) -> ConnectionInfo:
+) -> schemas.ConnectionInfo:
     try:
         if body.uri:
             conn = Connection.from_uri(conn_id, body.uri, body.description)
@@ -147,7 +102,7 @@ def put_connection(
         repository.set_connection(get_store(request), get_settings(request), conn)
     except ConfigError as exc:
         raise _bad_input(exc) from None
-    return _info(conn, reveal=False)
+    return queries.connection_info(conn, reveal=False)
 
 
 @router.delete("/connections/{conn_id}", status_code=204)
@@ -156,26 +111,20 @@ def delete_connection(request: Request, conn_id: ConnId, user: Admin) -> None:
         raise HTTPException(404, f"no connection {conn_id!r} in the store")
 
 
-def _shown(key: str, value: str, reveal: bool) -> str:
-    return value if reveal or not looks_secret(key) else MASK
-
-
-@router.get("/variables", response_model=VariableList)
-def list_variables(request: Request, user: Op, reveal: Reveal = False) -> VariableList:
+@router.get("/variables", response_model=schemas.VariableList)
+def list_variables(request: Request, user: Op, reveal: Reveal = False) -> schemas.VariableList:
     reveal = _may_reveal(reveal, user)
     try:
         found = repository.list_variables(get_store(request), get_settings(request))
     except ConfigError as exc:
         raise HTTPException(409, str(exc)) from None
-    return VariableList(
-        variables=[
-            VariableInfo(key=k, value=_shown(k, v, reveal), description=d) for k, v, d in found
-        ]
-    )
+    return queries.list_variables(found, reveal)
 
 
-@router.get("/variables/{key}", response_model=VariableInfo)
-def get_variable(request: Request, key: VarKey, user: Op, reveal: Reveal = False) -> VariableInfo:
+@router.get("/variables/{key}", response_model=schemas.VariableInfo)
+def get_variable(
+    request: Request, key: VarKey, user: Op, reveal: Reveal = False
+) -> schemas.VariableInfo:
     reveal = _may_reveal(reveal, user)
     try:
         value = repository.get_variable(get_store(request), get_settings(request), key)
@@ -183,18 +132,24 @@ def get_variable(request: Request, key: VarKey, user: Op, reveal: Reveal = False
         raise HTTPException(409, str(exc)) from None
     if value is None:
         raise HTTPException(404, f"no variable {key!r}")
-    return VariableInfo(key=key, value=_shown(key, value, reveal), description=None)
+    return schemas.VariableInfo(
+        key=key, value=queries.shown_value(key, value, reveal), description=None
+    )
 
 
-@router.put("/variables/{key}", response_model=VariableInfo)
-def put_variable(request: Request, key: VarKey, body: VariableBody, user: Admin) -> VariableInfo:
+@router.put("/variables/{key}", response_model=schemas.VariableInfo)
+def put_variable(
+    request: Request, key: VarKey, body: VariableBody, user: Admin
+) -> schemas.VariableInfo:
     try:
         repository.set_variable(
             get_store(request), get_settings(request), key, body.value, body.description
         )
     except ConfigError as exc:
         raise _bad_input(exc) from None
-    return VariableInfo(key=key, value=_shown(key, body.value, False), description=body.description)
+    return schemas.VariableInfo(
+        key=key, value=queries.shown_value(key, body.value, False), description=body.description
+    )
 
 
 @router.delete("/variables/{key}", status_code=204)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import pools
+from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, Admin, Viewer
 from conveyor.web.deps import get_store
 
@@ -16,59 +17,31 @@ router = APIRouter(tags=["pools"], responses={**AUTH, **NOT_FOUND})
 PoolName = Annotated[str, Path(pattern=r"^[^\x00/]{1,250}$", description="the pool's name")]
 
 
-class PoolInfo(BaseModel):
-    name: str
-    slots: int | None = Field(description="null: no limit of its own")
-    description: str | None
-    used: int = Field(description="slots held by queued and running tries")
-    queued: int
-    running: int
-    scheduled: int = Field(description="slots asked for by scheduled tries")
-    free: int | None
-
-
-class PoolList(BaseModel):
-    pools: list[PoolInfo]
-
-
 class PoolBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slots: int | None = Field(ge=0, le=MAX_INT, description="null: no limit of its own")
     description: str | None = Field(default=None, max_length=4000)
 
 
-def _info(usage: pools.PoolUsage) -> PoolInfo:
-    return PoolInfo(
-        name=usage.name,
-        slots=usage.slots,
-        description=usage.description,
-        used=usage.used,
-        queued=usage.queued,
-        running=usage.running,
-        scheduled=usage.scheduled,
-        free=usage.free,
-    )
-
-
-@router.get("/pools", response_model=PoolList)
-def list_pools(request: Request, user: Viewer) -> PoolList:
+@router.get("/pools", response_model=schemas.PoolList)
+def list_pools(request: Request, user: Viewer) -> schemas.PoolList:
     with get_store(request).read() as conn:
-        return PoolList(pools=[_info(p) for p in pools.list_pools(conn)])
+        return queries.list_pools(conn)
 
 
-@router.get("/pools/{name}", response_model=PoolInfo)
-def get_pool(request: Request, name: PoolName, user: Viewer) -> PoolInfo:
+@router.get("/pools/{name}", response_model=schemas.PoolInfo)
+def get_pool(request: Request, name: PoolName, user: Viewer) -> schemas.PoolInfo:
     with get_store(request).read() as conn:
-        return _info(pools.get_pool(conn, name))
+        return queries.pool_info(pools.get_pool(conn, name))
 
 
-@router.put("/pools/{name}", response_model=PoolInfo)
-def put_pool(request: Request, name: PoolName, body: PoolBody, user: Admin) -> PoolInfo:
+@router.put("/pools/{name}", response_model=schemas.PoolInfo)
+def put_pool(request: Request, name: PoolName, body: PoolBody, user: Admin) -> schemas.PoolInfo:
     """Create the pool or change its slots (and description, when given)."""
     try:
         with get_store(request).write() as conn:
             pools.set_pool(conn, name, body.slots, body.description)
-            return _info(pools.get_pool(conn, name))
+            return queries.pool_info(pools.get_pool(conn, name))
     except pools.PoolError as exc:
         raise HTTPException(422, str(exc)) from None
 

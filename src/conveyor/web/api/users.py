@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import users as user_rows
-from conveyor.web import accounts
+from conveyor.web import accounts, queries, schemas
 from conveyor.web.api.common import AUTH, Admin, Viewer
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["users"], responses=AUTH)
 
 Username = Annotated[str, Path(max_length=200, pattern=accounts.USERNAME.pattern)]
-
-
-class UserInfo(BaseModel):
-    username: str
-    role: str
-    created_at: datetime
-    last_login_at: datetime | None
-
-
-class UserList(BaseModel):
-    users: list[UserInfo]
 
 
 class NewUser(BaseModel):
@@ -57,21 +45,10 @@ class CreatedToken(BaseModel):
     token: str = Field(description="send as 'Authorization: Bearer <token>'; shown once")
 
 
-@router.get("/users", response_model=UserList)
-def list_users(request: Request, user: Admin) -> UserList:
+@router.get("/users", response_model=schemas.UserList)
+def list_users(request: Request, user: Admin) -> schemas.UserList:
     with get_store(request).read() as conn:
-        rows = user_rows.list_users(conn)
-    return UserList(
-        users=[
-            UserInfo(
-                username=r.username,
-                role=r.role,
-                created_at=r.created_at,
-                last_login_at=r.last_login_at,
-            )
-            for r in rows
-        ]
-    )
+        return queries.list_users(conn)
 
 
 @router.post(

@@ -1,0 +1,33 @@
+"""Which ``pip install 'conveyor[...]'`` extra brings a missing optional package.
+
+A plain install has no Celery, Flower or S3 client. A command that needs one must not die
+with an import traceback: the top-level handler (``main.ConveyorGroup``) asks ``extra_for``
+about any ``ModuleNotFoundError`` and prints one line naming the extra instead.
+"""
+
+from __future__ import annotations
+
+#: Top-level module -> the extra that installs it (see pyproject.toml).
+EXTRAS = {
+    "celery": "celery",
+    "kombu": "celery",
+    "billiard": "celery",
+    "redis": "celery",
+    "flower": "flower",
+    "tornado": "flower",
+    "obstore": "s3",
+}
+
+
+def extra_for(module: str | None) -> str | None:
+    """The extra that provides ``module`` (a dotted name is judged by its package), or None."""
+    if not module:
+        return None
+    return EXTRAS.get(module.partition(".")[0])
+
+
+def missing_extra_message(command: str, module: str, extra: str) -> str:
+    return (
+        f"{command} needs the Python package {module.partition('.')[0]!r}, which is not "
+        f"installed: pip install 'conveyor[{extra}]'"
+    )

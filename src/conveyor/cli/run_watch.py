@@ -1,0 +1,150 @@
+"""What ``conveyor run`` tells its user while the run goes on.
+
+A failed try is reported the moment it fails (its error, the last lines of its log, and when
+the next try starts), not after every retry is spent. Without a terminal there is no live
+table to look at, so every change of a task's state becomes one line instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import select, update
+
+from conveyor.cli.common import styled
+from conveyor.executors.local import log_tail
+from conveyor.states import TaskState
+from conveyor.store.engine import Store
+from conveyor.store.tables import task_instance, task_try, utcnow
+
+#: Lines of a failed try's log shown with its error.
+LOG_LINES = 10
+
+
+@dataclass
+class RunWatcher:
+    """Looks at one run after every scheduler loop and prints what changed."""
+
+    store: Store
+    run_pk: int
+    console: Console
+    progress_lines: bool  # one line per state change (no terminal, no live table)
+    no_retry_delay: bool = False
+    _reported: set[int] = field(default_factory=set)  # task_try ids already printed
+    _states: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+
+    def look(self) -> None:
+        if self.progress_lines:
+            self._print_changes()
+        self._print_failed_tries()
+        if self.no_retry_delay:
+            self._retry_now()
+
+    def _print_changes(self) -> None:
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(
+                    task_instance.c.task_id,
+                    task_instance.c.map_index,
+                    task_instance.c.state,
+                    task_instance.c.try_number,
+                    task_instance.c.max_tries,
+                )
+                .where(task_instance.c.run_pk == self.run_pk)
+                .order_by(task_instance.c.id)
+            ).all()
+        for r in rows:
+            key = (r.task_id, r.map_index)
+            if self._states.get(key) == (r.state, r.try_number):
+                continue
+            self._states[key] = (r.state, r.try_number)
+            name = r.task_id if r.map_index < 0 else f"{r.task_id}[{r.map_index}]"
+            self.console.print(
+                f"{utcnow():%H:%M:%S} {escape(name)} {styled(r.state)} "
+                f"(try {r.try_number}/{r.max_tries})"
+            )
+
+    def _print_failed_tries(self) -> None:
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(
+                    task_try.c.id,
+                    task_try.c.try_number,
+                    task_try.c.exit_kind,
+                    task_try.c.error,
+                    task_try.c.log_path,
+                    task_instance.c.task_id,
+                    task_instance.c.map_index,
+                    task_instance.c.max_tries,
+                    task_instance.c.state.label("ti_state"),
+                    task_instance.c.try_number.label("ti_try"),
+                    task_instance.c.retry_at,
+                )
+                .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+                .where(
+                    task_instance.c.run_pk == self.run_pk,
+                    task_try.c.end_date.is_not(None),
+                    task_try.c.state.in_([TaskState.FAILED.value, TaskState.UP_FOR_RETRY.value]),
+                )
+                .order_by(task_try.c.id)
+            ).all()
+        for row in rows:
+            if row.id in self._reported:
+                continue
+            self._reported.add(row.id)
+            name = row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"
+            self.console.print(
+                f"\n[bold red]{escape(name)} failed[/] on try {row.try_number} of "
+                f"{row.max_tries} ({row.exit_kind}):"
+            )
+            self.console.print((row.error or "").rstrip(), markup=False)
+            tail = _tail_before_traceback(row.log_path, row.exit_kind)
+            if tail:
+                self.console.print("last lines of its log:", style="dim")
+                self.console.print(tail, markup=False)
+            self.console.print(f"log: {row.log_path}", style="dim", markup=False)
+            waiting = row.ti_state == TaskState.UP_FOR_RETRY.value and row.ti_try == row.try_number
+            if waiting and row.retry_at is not None:
+                self.console.print(self._next_try(row.retry_at), markup=False)
+            self.console.print()
+
+    def _next_try(self, at: datetime) -> str:
+        if self.no_retry_delay:
+            return f"next try: now (--no-retry-delay; it was due at {at:%H:%M:%S} UTC)"
+        wait = max((at - utcnow()).total_seconds(), 0.0)
+        return f"next try at {at:%H:%M:%S} UTC (in {_duration(wait)})"
+
+    def _retry_now(self) -> None:
+        """Make the run's waiting retries due now: this is conveyor run's own throwaway store,
+        and the scheduler starts a retry as soon as its time has come."""
+        now = utcnow()
+        with self.store.write() as conn:
+            conn.execute(
+                update(task_instance)
+                .where(
+                    task_instance.c.run_pk == self.run_pk,
+                    task_instance.c.state == TaskState.UP_FOR_RETRY.value,
+                    task_instance.c.retry_at > now,
+                )
+                .values(retry_at=now)
+            )
+
+
+def _tail_before_traceback(log_path: str | None, exit_kind: str | None) -> str:
+    """The last lines the task wrote; for an exception, those before the traceback (which
+    the error already shows)."""
+    text = log_tail(log_path or "", 40)
+    if exit_kind == "exception":
+        text = text.split("[conveyor] failed:")[0]
+    return "\n".join(text.strip().splitlines()[-LOG_LINES:])
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
