@@ -18,12 +18,17 @@ EXTRAS = {
     "obstore": "s3",
 }
 
+#: Commands whose extra brings more than the missing package: Flower also needs Celery, and
+#: its extra installs both.
+COMMAND_EXTRAS = {"flower": "flower"}
 
-def extra_for(module: str | None) -> str | None:
-    """The extra that provides ``module`` (a dotted name is judged by its package), or None."""
-    if not module:
+
+def extra_for(module: str | None, command: str | None = None) -> str | None:
+    """The extra that provides ``module`` (a dotted name is judged by its package), or None;
+    ``command``, the subcommand that needed it, may call for a larger extra."""
+    if not module or module.partition(".")[0] not in EXTRAS:
         return None
-    return EXTRAS.get(module.partition(".")[0])
+    return COMMAND_EXTRAS.get(command or "") or EXTRAS[module.partition(".")[0]]
 
 
 def missing_extra_message(command: str, module: str, extra: str) -> str:

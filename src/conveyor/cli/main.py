@@ -31,7 +31,7 @@ class ConveyorGroup(click.Group):
         except ConveyorError as exc:
             raise CliError(str(exc)) from exc
         except ModuleNotFoundError as exc:
-            extra = extra_for(exc.name)
+            extra = extra_for(exc.name, ctx.invoked_subcommand)
             if extra is None or exc.name is None:
                 raise  # not an optional dependency: a bug worth its traceback
             command = f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
