@@ -70,6 +70,21 @@ def test_scheduler_with_the_celery_executor_without_celery(without_celery: dict[
     assert "Traceback" not in flower.stderr
 
 
+def test_remote_logs_without_the_s3_client_stop_the_scheduler_at_once(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    shadow = tmp_path / "no-obstore"
+    (shadow / "obstore").mkdir(parents=True)
+    (shadow / "obstore" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'obstore'\", name='obstore')\n"
+    )
+    broken = {**env, "PYTHONPATH": str(shadow), "CONVEYOR_REMOTE_LOGS_URL": "s3://logs/conveyor"}
+    result = conveyor(broken, "scheduler", timeout=30)
+    assert result.returncode == 1
+    assert "pip install 'conveyor[s3]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 SCHEDULED = """
     from datetime import datetime
 
