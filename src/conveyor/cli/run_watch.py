@@ -12,6 +12,7 @@ from datetime import datetime
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 from sqlalchemy import select, update
 
 from conveyor.cli.common import styled
@@ -100,15 +101,17 @@ class RunWatcher:
                 f"\n[bold red]{escape(name)} failed[/] on try {row.try_number} of "
                 f"{row.max_tries} ({row.exit_kind}):"
             )
-            self.console.print((row.error or "").rstrip(), markup=False)
+            # Text, not print options: under the live table, options such as markup=False
+            # or style= would apply to the table rendered with this print too.
+            self.console.print(Text((row.error or "").rstrip()))
             tail = _tail_before_traceback(row.log_path, row.exit_kind)
             if tail:
-                self.console.print("last lines of its log:", style="dim")
-                self.console.print(tail, markup=False)
-            self.console.print(f"log: {row.log_path}", style="dim", markup=False)
+                self.console.print(Text("last lines of its log:", style="dim"))
+                self.console.print(Text(tail))
+            self.console.print(Text(f"log: {row.log_path}", style="dim"))
             waiting = row.ti_state == TaskState.UP_FOR_RETRY.value and row.ti_try == row.try_number
             if waiting and row.retry_at is not None:
-                self.console.print(self._next_try(row.retry_at), markup=False)
+                self.console.print(Text(self._next_try(row.retry_at)))
             self.console.print()
 
     def _next_try(self, at: datetime) -> str:
