@@ -27,10 +27,12 @@ from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import Store
 from conveyor.web.api import API_PREFIX, api_router
 from conveyor.web.auth import LoginRequired, login_url
+from conveyor.web.guards import BodyLimit, SecurityHeaders
 from conveyor.web.health import router as health_router
 from conveyor.web.login import router as login_router
 from conveyor.web.schemas import InvalidRequest
 from conveyor.web.security import secret_key
+from conveyor.web.transaction import CommitWithResponse
 
 SESSION_COOKIE = "conveyor_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -49,6 +51,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store or Store(settings.db_url)
+    # Middlewares run outermost last-added: headers and the body cap see every request; the
+    # request's transaction commits inside them, once the app's handlers set the status.
+    app.add_middleware(CommitWithResponse, state=app.state)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key(settings),
@@ -56,8 +61,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_age=SESSION_MAX_AGE,
         path=settings.base_url or "/",
         same_site="lax",
-        https_only=False,  # the proxy may end TLS; the cookie is HttpOnly and SameSite either way
+        https_only=False,  # SecurityHeaders adds Secure on HTTPS requests (or always)
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders, always_secure=settings.secure_cookies)
     _add_error_handlers(app)
     app.include_router(health_router)
     app.include_router(login_router)

@@ -10,15 +10,18 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from conveyor.config import Settings
+from conveyor.exceptions import ConfigError
 
 TOKEN_PREFIX = "cvy_"
 SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_BYTES = 32
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -50,22 +53,51 @@ def secret_key(settings: Settings) -> str:
     """The configured key, or one generated on first use and kept in ``$home/secret_key``.
 
     Keeping it in a file means sessions survive a restart and every web process of one home
-    signs cookies alike.
+    signs cookies alike. A key shorter than :data:`MIN_SECRET_KEY_BYTES` is refused, never
+    used: an empty file would otherwise sign every session with "".
     """
     if settings.secret_key:
-        return settings.secret_key
+        return _long_enough(settings.secret_key, "the setting secret_key")
     path = Path(settings.home) / SECRET_KEY_FILE
-    if path.is_file():
-        text = path.read_text().strip()
-        if text:
-            return text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    # O_EXCL: two processes starting at once agree on the first key written.
+    if not path.exists():
+        _write_new_key(path)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+        text = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the session key file {path}: {exc}") from None
+    return _long_enough(text, f"the session key file {path}")
+
+
+def _long_enough(key: str, where: str) -> str:
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"{where} holds a key of {len(key.encode())} bytes; session keys need at least "
+            f"{MIN_SECRET_KEY_BYTES}: put a long random string there (e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`), or delete the file "
+            "to have one generated"
+        )
     return key
+
+
+def _write_new_key(path: Path) -> None:
+    """Write a fresh key to ``path`` atomically (mode 0600): a reader sees all of it or none.
+
+    The key goes to a private temporary file first, which is then linked into place: unlike
+    a rename, a link never replaces a file, so when two processes start at once both use the
+    key that was linked first.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # another process was first: its key is the one
+        except OSError:  # a file system without hard links
+            os.replace(temp, path)
+    finally:
+        Path(temp).unlink(missing_ok=True)
