@@ -27,6 +27,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import Store
 from conveyor.web.api import API_PREFIX, api_router
 from conveyor.web.auth import LoginRequired, login_url
+from conveyor.web.docs_page import docs_router
 from conveyor.web.guards import BodyLimit, SecurityHeaders
 from conveyor.web.health import router as health_router
 from conveyor.web.login import router as login_router
@@ -46,7 +47,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description="Conveyor's REST API: DAGs, runs, task instances, logs, workers.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by conveyor.web.docs_page, from local assets
         redoc_url=None,
     )
     app.state.settings = settings
@@ -69,6 +70,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(login_router)
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(docs_router(API_PREFIX))
     _mount_optional(app, settings, "conveyor.metrics", "mount_metrics")
     _mount_optional(app, settings, "conveyor.web.ui", "mount_ui")
     _api_only_openapi(app)
