@@ -6,9 +6,12 @@ logout (10).
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+import pytest
 from api_helpers import PASSWORDS, PREFIX, World, csrf_from, fresh_fixture  # noqa: F401
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -16,8 +19,9 @@ from test_cli_web import conveyor, env  # noqa: F401  (env is a fixture)
 
 from conveyor.store.engine import Store
 from conveyor.store.tables import api_token, utcnow
-from conveyor.web import accounts
+from conveyor.web import accounts, login
 from conveyor.web.app import create_app
+from conveyor.web.security import verify_password
 
 
 def _try_login(client: TestClient, username: str, password: str) -> int:
@@ -196,3 +200,38 @@ def test_cli_creates_lists_and_revokes_tokens(env: dict[str, str]) -> None:  # n
     assert revoked.returncode == 0, revoked.stderr
     assert "has no API tokens" in conveyor(env, "users", "tokens", "ann").stdout
     assert conveyor(env, "users", "revoke-token", token_id).returncode != 0
+
+
+def test_password_checks_run_at_most_login_concurrent_checks_at_once(
+    fresh: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = fresh.settings.model_copy(
+        update={"login_concurrent_checks": 1, "login_max_failures": 100}
+    )
+    app = create_app(settings, Store(fresh.store.url))
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def counted_verify(password_hash: str, password: str) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.05)  # long enough for the other logins to arrive meanwhile
+            return verify_password(password_hash, password)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(login, "verify_password", counted_verify)
+    clients = [TestClient(app, base_url=f"http://testserver{PREFIX}") for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(lambda c: _try_login(c, "viewer", "wrong-password"), clients))
+
+    assert codes == [401] * 4
+    assert most == 1
+    for client in clients:
+        client.close()
+    app.state.store.dispose()
