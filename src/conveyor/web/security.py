@@ -8,9 +8,7 @@ nothing to guess, and a lookup by hash stays one indexed query.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -18,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
+from conveyor.keyfiles import create_key_file
 
 TOKEN_PREFIX = "cvy_"
 SECRET_KEY_FILE = "secret_key"
@@ -60,7 +59,7 @@ def secret_key(settings: Settings) -> str:
         return _long_enough(settings.secret_key, "the setting secret_key")
     path = Path(settings.home) / SECRET_KEY_FILE
     if not path.exists():
-        _write_new_key(path)
+        create_key_file(path, secrets.token_hex(32) + "\n")
     try:
         text = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -77,27 +76,3 @@ def _long_enough(key: str, where: str) -> str:
             "to have one generated"
         )
     return key
-
-
-def _write_new_key(path: Path) -> None:
-    """Write a fresh key to ``path`` atomically (mode 0600): a reader sees all of it or none.
-
-    The key goes to a private temporary file first, which is then linked into place: unlike
-    a rename, a link never replaces a file, so when two processes start at once both use the
-    key that was linked first.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)  # mode 0600
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            pass  # another process was first: its key is the one
-        except OSError:  # a file system without hard links
-            os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
