@@ -96,6 +96,7 @@ def test_a_request_that_fails_after_writing_commits_nothing(fresh: World) -> Non
 
     failed = client.get("/test-write-then-fail")
     assert failed.status_code == 500
+    assert failed.headers["x-frame-options"] == "DENY"  # an error page is framed by no one
     assert _run_count(fresh) == before
 
     succeeded = client.get("/test-write-then-succeed")

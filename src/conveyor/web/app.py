@@ -65,7 +65,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         https_only=False,  # SecurityHeaders adds Secure on HTTPS requests (or always)
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(SecurityHeaders, always_secure=settings.secure_cookies)
+    _outermost(app, SecurityHeaders, always_secure=settings.secure_cookies)
     _add_error_handlers(app)
     app.include_router(health_router)
     app.include_router(login_router)
@@ -77,6 +77,17 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     if settings.base_url:
         app.add_middleware(_PathPrefix, prefix=settings.base_url)
     return app
+
+
+def _outermost(app: FastAPI, middleware: Any, **options: Any) -> None:
+    """Wrap ``middleware`` around the whole stack, outside even the framework's handler of
+    unexpected errors, so that its 500 answers pass through it too."""
+    build = app.build_middleware_stack
+
+    def build_wrapped() -> Any:
+        return middleware(build(), **options)
+
+    app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]
 
 
 class _PathPrefix:
