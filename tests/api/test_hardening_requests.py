@@ -115,12 +115,16 @@ def test_large_bodies_and_confs_are_refused_and_lists_stay_small(fresh: World) -
     huge = op.post("/api/v1/dags/pipeline/runs", json={"conf": {"blob": "x" * (50 << 20)}})
     large_conf = op.post("/api/v1/dags/pipeline/runs", json={"conf": {"blob": "x" * (100 << 10)}})
     fine = op.post("/api/v1/dags/pipeline/runs", json={"conf": {"label": "x" * 1000}})
+    # Sent in chunks, without a Content-Length: counted as it arrives.
+    chunks = [b'{"conf": {"label": "', *[b"x" * (256 << 10)] * 8, b'"}}']
+    chunked = op.post("/api/v1/dags/pipeline/runs", content=iter(chunks), headers=JSON)
 
     assert huge.status_code == 413, huge.text[:300]
     assert "max_request_bytes" in huge.json()["detail"]
     assert large_conf.status_code == 422, large_conf.text[:300]
     assert "max_conf_bytes" in large_conf.json()["detail"]
     assert fine.status_code == 201, fine.text[:300]
+    assert chunked.status_code == 413, chunked.text[:300]
     assert _run_count(fresh) == before + 1
     assert len(op.get("/api/v1/runs?limit=1").content) < 64 << 10
 
