@@ -100,6 +100,10 @@ class SharedTransaction:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.conn: Connection | None = None
+        self.finished = False  # after it, blocks use their own transactions again
+
+    def joins(self, store: Store) -> bool:
+        return store is self.store and not self.finished
 
     def connection(self) -> Connection:
         """The shared connection, in a write transaction begun on first use."""
@@ -109,7 +113,10 @@ class SharedTransaction:
         return self.conn
 
     def finish(self, commit: bool) -> None:
-        """Commit (``commit``) or roll back what the joined blocks wrote; idempotent."""
+        """Commit (``commit``) or roll back what the joined blocks wrote; idempotent.
+
+        Writes after it (work a response does once sent) commit on their own."""
+        self.finished = True
         conn, self.conn = self.conn, None
         if conn is None:
             return
@@ -185,7 +192,7 @@ class Store:
         transaction as a savepoint, and the commit waits for the owner.
         """
         shared = _shared.get()
-        if shared is not None and shared.store is self:
+        if shared is not None and shared.joins(self):
             conn = shared.connection()
             with conn.begin_nested():
                 open_deferred(conn)
@@ -215,7 +222,7 @@ class Store:
         it sees what was written and not yet committed.
         """
         shared = _shared.get()
-        if shared is not None and shared.store is self and shared.conn is not None:
+        if shared is not None and shared.joins(self) and shared.conn is not None:
             yield shared.conn
             return
         with self.engine.connect() as raw:
