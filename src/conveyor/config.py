@@ -62,6 +62,36 @@ class Settings(BaseModel):
         default=None,
         description="signs web session cookies; default: generated once into $home/secret_key",
     )
+    secure_cookies: bool = Field(
+        default=False,
+        description="always mark the session cookie Secure (it is anyway on a request that "
+        "came over HTTPS, also as a trusted proxy's X-Forwarded-Proto)",
+    )
+    max_request_bytes: int = Field(
+        default=1 << 20, ge=1024, description="larger request bodies are refused (413)"
+    )
+    max_conf_bytes: int = Field(
+        default=64 << 10, ge=2, description="a larger run conf, as JSON, is refused (422)"
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="failed logins per user and per client address before logins wait",
+    )
+    login_backoff_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="the first wait after login_max_failures; it doubles with each failure after",
+    )
+    login_backoff_max_seconds: float = Field(
+        default=900.0, gt=0, description="the longest wait between failed logins"
+    )
+    login_concurrent_checks: int = Field(
+        default=4, ge=1, description="password hashes checked at once per web process"
+    )
+    token_expiry_days: float = Field(
+        default=90.0, gt=0, description="an API token's lifetime unless its creator gives one"
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=1,

@@ -34,7 +34,10 @@ def admin_headers(world: World) -> dict[str, str]:
 def _schema_app() -> Any:
     """An app only to read the document from; the requests go to the ``world`` fixture's."""
     settings = Settings(
-        home=Path(tempfile.gettempdir()), database_url="sqlite://", secret_key="s", base_url=PREFIX
+        home=Path(tempfile.gettempdir()),
+        database_url="sqlite://",
+        secret_key="s" * 32,  # session keys are at least 32 bytes
+        base_url=PREFIX,
     )
     return create_app(settings)
 

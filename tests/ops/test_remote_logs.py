@@ -29,10 +29,12 @@ from conveyor.logs import (
     remote_key,
     upload_try_log,
 )
+from conveyor.logs.task_logs import RemoteLogs
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run
 from conveyor.web import accounts
 from conveyor.web.app import create_app
+from conveyor.web.queries import LOG_READ_CAP, _tail_start
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "conveyor-test",
@@ -130,6 +132,44 @@ def test_upload_read_and_delete(tmp_path: Path, s3_endpoint: str, bucket_url: st
     assert _keys(s3_endpoint, bucket_url) == []
     assert not (settings.logs_path / "d").exists()  # empty folders go too
     assert read_try_log(settings, str(log)) is None
+
+
+def test_a_remote_log_tail_fetches_only_what_it_returns(
+    tmp_path: Path, s3_endpoint: str, bucket_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        tmp_path / "dags",
+        f"sqlite:///{tmp_path / 'c.db'}",
+        remote_logs_url=bucket_url,
+        remote_logs_endpoint_url=s3_endpoint,
+    )
+    log = settings.logs_path / "d" / "r" / "t" / "try-1.log"
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"BEGIN" + b"x" * (6 << 20) + b"END\n")  # one 6 MB line
+    assert upload_try_log(settings, log) is True
+    log.unlink()
+    fetched: list[int] = []
+    read_range = RemoteLogs.read_range
+
+    def counted(self: RemoteLogs, key: str, start: int, length: int) -> bytes:
+        data = read_range(self, key, start, length)
+        fetched.append(len(data))
+        return data
+
+    monkeypatch.setattr(RemoteLogs, "read_range", counted)
+
+    handle = open_try_log(settings, str(log))
+    assert handle is not None
+    with handle:
+        size = handle.seek(0, 2)
+        start, truncated = _tail_start(handle, size, 10, LOG_READ_CAP)
+        handle.seek(start)
+        data = handle.read(size - start)
+
+    assert size == (6 << 20) + 9
+    assert truncated and len(data) == LOG_READ_CAP and data.endswith(b"xEND\n")
+    assert sum(fetched) <= 3 * LOG_READ_CAP  # the tail's blocks and the answer, not 6 MB
 
 
 def test_unreachable_bucket_never_fails_the_upload_call(tmp_path: Path) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 
-from conveyor.cli.common import CliError, console, open_store, translate_errors
+from conveyor.cli.common import CliError, console, open_store, settings, translate_errors, when
 from conveyor.cli.output import output_option, write_data, write_rows
+from conveyor.loading.yaml.models import DURATION_TEXT, parse_duration
 from conveyor.store import users as user_rows
-from conveyor.web import accounts, queries
+from conveyor.web import accounts, queries, schemas
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -86,7 +88,10 @@ def delete(username: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
 @translate_errors
 def reset_password(username: str, password_stdin: bool) -> None:
-    """Give a user a new password (generated and printed once, unless read from stdin)."""
+    """Give a user a new password (generated and printed once, unless read from stdin).
+
+    Their sessions end and their API tokens are revoked.
+    """
     given = _read_password(password_stdin)
     try:
         password = accounts.set_password(open_store(), username, given)
@@ -100,11 +105,63 @@ def reset_password(username: str, password_stdin: bool) -> None:
 @users_group.command("token")
 @click.argument("username")
 @click.option("--name", default="script", show_default=True, help="What the token is for.")
+@click.option(
+    "--expires-in",
+    metavar="DURATION",
+    help="Lifetime, e.g. 30d, 12h or 1w (default: the setting token_expiry_days, 90 days).",
+)
 @translate_errors
-def token(username: str, name: str) -> None:
-    """Create an API token for scripts: send it as 'Authorization: Bearer <token>'."""
+def token(username: str, name: str, expires_in: str | None) -> None:
+    """Create an API token for scripts: send it as 'Authorization: Bearer <token>'.
+
+    Only the token is printed (on stdout, for scripts); when it expires goes to stderr.
+    """
+    if expires_in is None:
+        lifetime = timedelta(days=settings().token_expiry_days)
+    else:
+        parsed = parse_duration(expires_in)
+        if parsed is None or parsed <= timedelta(0):
+            raise CliError(f"--expires-in {expires_in!r}: expected {DURATION_TEXT}, above zero")
+        lifetime = parsed
     try:
-        value = accounts.create_token(open_store(), username, name)
+        value, row = accounts.issue_token(open_store(), username, name, lifetime)
     except accounts.AccountError as exc:
         raise CliError(str(exc)) from None
     click.echo(value)
+    click.echo(f"token {row.id} of {username} expires {when(row.expires_at)}", err=True)
+
+
+@users_group.command("tokens")
+@click.argument("username")
+@output_option
+@translate_errors
+def tokens(username: str, output: str) -> None:
+    """A user's API tokens: id, name, created, last used, expires (values are never shown)."""
+    try:
+        rows = accounts.list_tokens(open_store(), username)
+    except accounts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    found = schemas.TokenList(tokens=[queries.token_info(row) for row in rows])
+    if write_data(output, found):
+        return
+    write_rows(
+        output,
+        ["id", "name", "created", "last used", "expires", "expired"],
+        [
+            [t.id, t.name, t.created_at, t.last_used_at, t.expires_at or "never", t.expired]
+            for t in found.tokens
+        ],
+        empty=f"{username} has no API tokens",
+    )
+
+
+@users_group.command("revoke-token")
+@click.argument("token_id", type=click.IntRange(min=1))
+@translate_errors
+def revoke_token(token_id: int) -> None:
+    """Revoke an API token by its id (see `conveyor users tokens NAME`): it stops at once."""
+    try:
+        row = accounts.revoke_token(open_store(), token_id)
+    except accounts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    console.print(f"revoked token {row.id} ({row.name}) of [bold]{row.username}[/]")

@@ -8,7 +8,6 @@ reported with what it was and how to fix it, never silently dropped.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
+from conveyor.keyfiles import create_key_file
 
 KEY_FILE_NAME = "fernet.key"
 
@@ -23,15 +23,8 @@ KEY_FILE_NAME = "fernet.key"
 def _key_file_value(home: Path) -> str:
     path = home / KEY_FILE_NAME
     if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        try:
-            # O_EXCL: two processes starting at once must not end up with two different keys.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(Fernet.generate_key().decode() + "\n")
+        # Atomic and never replacing: two processes starting at once agree on one key.
+        create_key_file(path, Fernet.generate_key().decode() + "\n")
     return path.read_text().strip()
 
 

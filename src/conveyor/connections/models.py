@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -12,6 +13,11 @@ from conveyor.exceptions import ConfigError
 
 #: URI schemes that name the same kind of system as another.
 _SCHEME_ALIASES = {"postgres": "postgresql"}
+#: A URI scheme (RFC 3986): a letter, then letters, digits, "+", "-", ".".
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+#: The password of ``scheme://login:password@host``: from the first ":" after the login to the
+#: last "@" before the path (a password may hold "@" and ":").
+_PASSWORD = re.compile(r"^([^:/?#]*://[^:/?#@]*:)[^/?#]*@")
 
 
 @dataclass(frozen=True)
@@ -34,18 +40,18 @@ class Connection:
 
         Query parameters become ``extra``; a parameter ``__extra__`` holds a JSON object.
         """
-        parts = urlsplit(uri)
-        if not parts.scheme:
+        where = f"connection {conn_id!r}: {_hide(uri)!r}"
+        try:
+            parts = urlsplit(uri)
+            port = parts.port
+            host, login, password = parts.hostname, parts.username, parts.password
+        except ValueError as exc:  # a bad port or IPv6 bracket; the message names no secret
+            raise ConfigError(f"{where} is not a valid URI: {exc}") from None
+        if not _SCHEME.fullmatch(parts.scheme):
             raise ConfigError(
-                f"connection {conn_id!r}: {_hide(uri)!r} is not a URI "
+                f"{where} is not a URI: it needs a type before '://' "
                 "(expected type://login:password@host:port/schema?key=value)"
             )
-        try:
-            port = parts.port
-        except ValueError as exc:
-            raise ConfigError(
-                f"connection {conn_id!r}: bad port in {_hide(uri)!r}: {exc}"
-            ) from None
         extra: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
         if "__extra__" in extra:
             try:
@@ -56,10 +62,10 @@ class Connection:
         return cls(
             conn_id=conn_id,
             conn_type=_SCHEME_ALIASES.get(scheme, scheme),
-            host=unquote(parts.hostname) if parts.hostname else None,
+            host=unquote(host) if host else None,
             port=port,
-            login=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password is not None else None,
+            login=unquote(login) if login else None,
+            password=unquote(password) if password is not None else None,
             schema=unquote(parts.path.lstrip("/")) or None,
             extra=extra,
             description=description,
@@ -118,8 +124,6 @@ class Connection:
 
 
 def _hide(uri: str) -> str:
-    """A URI with its password replaced, for error messages."""
-    parts = urlsplit(uri)
-    if parts.password:
-        return uri.replace(f":{parts.password}@", f":{MASK}@", 1)
-    return uri
+    """A URI with its password replaced, for error messages: by pattern, not by parsing, so
+    that a URI too broken to parse is masked all the same."""
+    return _PASSWORD.sub(rf"\g<1>{MASK}@", uri)

@@ -21,6 +21,8 @@ LAYOUT_DEPTH = 4
 MAPPED_FOLDER = "map_index="
 #: Keys per delete request (S3 takes at most 1000).
 DELETE_BATCH = 500
+#: Bytes fetched per ranged request when a remote log is read in small steps.
+TAIL_BLOCK = 64 << 10
 
 
 def remote_key(log_path: str | PurePath) -> str:
@@ -64,6 +66,21 @@ class RemoteLogs:
             return bytes(obstore.get(self._store, key).bytes())
         except FileNotFoundError:
             return None
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None if there is no such object."""
+        import obstore
+
+        try:
+            return int(obstore.head(self._store, key)["size"])
+        except FileNotFoundError:
+            return None
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """``length`` bytes from ``start`` (fewer at the end), fetched as one ranged GET."""
+        import obstore
+
+        return bytes(obstore.get_range(self._store, key, start=start, length=length))
 
     def delete(self, keys: list[str]) -> None:
         import obstore
@@ -123,12 +140,60 @@ def read_try_log(settings: Settings, log_path: str | None) -> bytes | None:
 def open_try_log(settings: Settings, log_path: str | None) -> BinaryIO | None:
     """A try's log as a seekable binary file (the local file, else the remote copy), or None.
 
-    For readers that page through a log by offset or read its tail.
+    For readers that page through a log by offset or read its tail: a remote copy is read by
+    ranged requests, so a reader that asks for a megabyte fetches a megabyte, never the whole
+    object.
     """
-    if log_path and Path(log_path).is_file():
+    if not log_path:
+        return None
+    if Path(log_path).is_file():
         return Path(log_path).open("rb")
-    data = read_try_log(settings, log_path)
-    return None if data is None else io.BytesIO(data)
+    remote = remote_logs(settings)
+    if remote is None:
+        return None
+    key = remote_key(log_path)
+    try:
+        size = remote.size(key)
+    except Exception as exc:  # the bucket being unreachable is "no log here", with a warning
+        log.warning("could not read task log %s from %s: %s", log_path, remote.url, exc)
+        return None
+    if size is None:
+        return None
+    return io.BufferedReader(_RangedObject(remote, key, size), buffer_size=TAIL_BLOCK)
+
+
+class _RangedObject(io.RawIOBase):
+    """A remote object as a read-only, seekable raw file: each read is one ranged GET."""
+
+    def __init__(self, remote: RemoteLogs, key: str, size: int) -> None:
+        super().__init__()
+        self._remote = remote
+        self._key = key
+        self._size = size
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        data = self._remote.read_range(self._key, self._position, wanted)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
 
 
 def delete_try_logs(settings: Settings, log_paths: Iterable[str]) -> tuple[int, int]:

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,6 +87,66 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+class SharedTransaction:
+    """One transaction that every :meth:`Store.write` (and later :meth:`Store.read`) of a store
+    joins while it is active in this context; the owner commits or rolls it back at the end.
+
+    The web app opens one per request and commits only once the response is rendered and its
+    status is known, so a request that ends in a 5xx leaves nothing behind. Each joined write
+    block is a savepoint: a block that raises (an error the handler turns into a 409, say)
+    undoes only its own writes.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn: Connection | None = None
+        self.finished = False  # after it, blocks use their own transactions again
+
+    def joins(self, store: Store) -> bool:
+        return store is self.store and not self.finished
+
+    def connection(self) -> Connection:
+        """The shared connection, in a write transaction begun on first use."""
+        if self.conn is None:
+            self.conn = self.store.engine.connect()
+            self.conn.begin()
+        return self.conn
+
+    def finish(self, commit: bool) -> None:
+        """Commit (``commit``) or roll back what the joined blocks wrote; idempotent.
+
+        Writes after it (work a response does once sent) commit on their own."""
+        self.finished = True
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
+        finally:
+            conn.close()
+
+
+_shared: ContextVar[SharedTransaction | None] = ContextVar("conveyor_shared", default=None)
+
+
+@contextmanager
+def shared_transaction(store: Store) -> Iterator[SharedTransaction]:
+    """Make ``store``'s writes in this context join one transaction; see SharedTransaction.
+
+    The caller calls ``finish``; leaving the block without it rolls back.
+    """
+    shared = SharedTransaction(store)
+    token = _shared.set(shared)
+    try:
+        yield shared
+    finally:
+        _shared.reset(token)
+        shared.finish(commit=False)
+
+
 class Store:
     """The engine and the two ways in: :meth:`write` and :meth:`read` transactions."""
 
@@ -127,8 +188,21 @@ class Store:
         """A transaction that may write; committed when the block ends without error.
 
         Timeline rows and other inserts deferred with :func:`insert_later` go out together
-        just before the commit.
+        just before the commit. Inside :func:`shared_transaction` the block joins the shared
+        transaction as a savepoint, and the commit waits for the owner.
         """
+        shared = _shared.get()
+        if shared is not None and shared.joins(self):
+            conn = shared.connection()
+            with conn.begin_nested():
+                open_deferred(conn)
+                try:
+                    yield conn
+                    flush_deferred(conn)
+                finally:
+                    if not conn.invalidated:
+                        close_deferred(conn)
+            return
         with self.engine.begin() as conn:
             open_deferred(conn)
             try:
@@ -142,7 +216,15 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A transaction that only reads (on SQLite, it does not take the write lock)."""
+        """A transaction that only reads (on SQLite, it does not take the write lock).
+
+        Inside :func:`shared_transaction`, after a write, it reads in the shared transaction:
+        it sees what was written and not yet committed.
+        """
+        shared = _shared.get()
+        if shared is not None and shared.joins(self) and shared.conn is not None:
+            yield shared.conn
+            return
         with self.engine.connect() as raw:
             conn = raw.execution_options(**{_READ_ONLY: True})
             with conn.begin():

@@ -257,6 +257,9 @@ web_user = Table(
     Column("role", String(20), nullable=False),  # admin | op | viewer
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_login_at", UtcDateTime),
+    # Bumped at logout and on a new password: a session cookie carries the epoch it began in,
+    # so a copied cookie stops working when its user logs out.
+    Column("session_epoch", Integer, nullable=False, server_default="0"),
 )
 
 api_token = Table(
@@ -264,12 +267,21 @@ api_token = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), nullable=False, unique=True),  # sha256: tokens are random
-    Column(
-        "username", ForeignKey("web_user.username", ondelete="CASCADE"), nullable=False
-    ),
+    Column("username", ForeignKey("web_user.username", ondelete="CASCADE"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),  # NULL: never (only tokens made before expiry existed)
+)
+
+# Failed logins by key ("user:<name>" or "addr:<ip>"), shared by every web process: after
+# login_max_failures, logins under that key wait (exponential backoff). A success clears it.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UtcDateTime, nullable=False),
 )
 
 # Connections and variables (conveyor.connections). Secrets are Fernet tokens: the password
@@ -346,6 +358,7 @@ def _create_default_pool(target: Table, connection: Any, **_: Any) -> None:
             updated_at=utcnow(),
         )
     )
+
 
 # Datasets (conveyor.model.datasets): a task's success updates the datasets of its outlets;
 # each update is an event, queued for every DAG scheduled on that dataset in the same

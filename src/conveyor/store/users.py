@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from conveyor.store.tables import api_token, utcnow, web_user
 
@@ -19,6 +19,20 @@ class UserRow:
     password_hash: str
     created_at: datetime
     last_login_at: datetime | None
+    session_epoch: int = 0
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None  # None: made before tokens expired; never
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 def _row(row: object) -> UserRow:
@@ -29,6 +43,7 @@ def _row(row: object) -> UserRow:
         password_hash=m["password_hash"],
         created_at=m["created_at"],
         last_login_at=m["last_login_at"],
+        session_epoch=m["session_epoch"],
     )
 
 
@@ -52,10 +67,25 @@ def create_user(conn: Connection, username: str, role: str, password_hash: str) 
 
 
 def set_password(conn: Connection, username: str, password_hash: str) -> bool:
+    """A new password: ends the user's sessions (new epoch) and revokes their API tokens."""
     result = conn.execute(
-        update(web_user).where(web_user.c.username == username).values(password_hash=password_hash)
+        update(web_user)
+        .where(web_user.c.username == username)
+        .values(password_hash=password_hash, session_epoch=web_user.c.session_epoch + 1)
     )
-    return result.rowcount > 0
+    if result.rowcount == 0:
+        return False
+    conn.execute(delete(api_token).where(api_token.c.username == username))
+    return True
+
+
+def end_sessions(conn: Connection, username: str) -> None:
+    """Every session cookie of ``username`` issued so far stops working (logout)."""
+    conn.execute(
+        update(web_user)
+        .where(web_user.c.username == username)
+        .values(session_epoch=web_user.c.session_epoch + 1)
+    )
 
 
 def delete_user(conn: Connection, username: str) -> bool:
@@ -73,26 +103,69 @@ def count_admins(conn: Connection) -> int:
     return len(conn.execute(select(web_user.c.username).where(web_user.c.role == "admin")).all())
 
 
-def add_token(conn: Connection, username: str, name: str, token_hash: str) -> None:
-    conn.execute(
+def add_token(
+    conn: Connection, username: str, name: str, token_hash: str, expires_at: datetime | None
+) -> int:
+    """Store a token's hash; returns the token's id."""
+    result = conn.execute(
         insert(api_token).values(
-            username=username, name=name, token_hash=token_hash, created_at=utcnow()
+            username=username,
+            name=name,
+            token_hash=token_hash,
+            created_at=utcnow(),
+            expires_at=expires_at,
         )
     )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def user_for_token(
     conn: Connection, token_hash: str
 ) -> tuple[UserRow, int, datetime | None] | None:
-    """The token's user, the token's id and when it was last used."""
+    """The token's user, the token's id and when it was last used; None when unknown or
+    expired."""
     row = conn.execute(
         select(web_user, api_token.c.id.label("token_id"), api_token.c.last_used_at)
         .join(api_token, api_token.c.username == web_user.c.username)
-        .where(api_token.c.token_hash == token_hash)
+        .where(
+            api_token.c.token_hash == token_hash,
+            or_(api_token.c.expires_at.is_(None), api_token.c.expires_at > utcnow()),
+        )
     ).first()
     if row is None:
         return None
     return _row(row), row._mapping["token_id"], row._mapping["last_used_at"]
+
+
+def _token(row: object) -> TokenRow:
+    m = row._mapping  # type: ignore[attr-defined]
+    return TokenRow(
+        id=m["id"],
+        username=m["username"],
+        name=m["name"],
+        created_at=m["created_at"],
+        last_used_at=m["last_used_at"],
+        expires_at=m["expires_at"],
+    )
+
+
+def list_tokens(conn: Connection, username: str) -> list[TokenRow]:
+    """A user's tokens, newest first (expired ones too, until revoked)."""
+    query = (
+        select(api_token)
+        .where(api_token.c.username == username)
+        .order_by(api_token.c.created_at.desc(), api_token.c.id.desc())
+    )
+    return [_token(r) for r in conn.execute(query)]
+
+
+def get_token(conn: Connection, token_id: int) -> TokenRow | None:
+    row = conn.execute(select(api_token).where(api_token.c.id == token_id)).first()
+    return None if row is None else _token(row)
+
+
+def revoke_token(conn: Connection, token_id: int) -> bool:
+    return conn.execute(delete(api_token).where(api_token.c.id == token_id)).rowcount > 0
 
 
 def touch_token(conn: Connection, token_id: int) -> None:

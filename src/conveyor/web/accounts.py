@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from conveyor.exceptions import ConveyorError
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
+from conveyor.store.tables import utcnow
 from conveyor.web.security import generate_password, generate_token, hash_password, hash_token
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,200}$")
 MIN_PASSWORD = 8
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
 
 
 class AccountError(ConveyorError):
@@ -40,7 +44,10 @@ def create_user(store: Store, username: str, role: str, password: str | None = N
 
 
 def set_password(store: Store, username: str, password: str | None = None) -> str:
-    """Replace a user's password; returns it (generated when none is given)."""
+    """Replace a user's password; returns it (generated when none is given).
+
+    Whoever knew the old one is shut out: the user's sessions end and API tokens are revoked.
+    """
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
     password = password or generate_password()
@@ -60,14 +67,48 @@ def delete_user(store: Store, username: str) -> None:
         user_rows.delete_user(conn, username)
 
 
-def create_token(store: Store, username: str, name: str) -> str:
+def create_token(
+    store: Store, username: str, name: str, expires_in: timedelta | None = None
+) -> str:
     """A new API token for ``username``; only its hash is stored, so it is shown once."""
+    return issue_token(store, username, name, expires_in)[0]
+
+
+def issue_token(
+    store: Store, username: str, name: str, expires_in: timedelta | None = None
+) -> tuple[str, user_rows.TokenRow]:
+    """A new token (shown once) and its row; it expires after ``expires_in`` (default
+    :data:`DEFAULT_TOKEN_LIFETIME`)."""
+    lifetime = DEFAULT_TOKEN_LIFETIME if expires_in is None else expires_in
+    if lifetime <= timedelta(0) or lifetime > MAX_TOKEN_LIFETIME:
+        raise AccountError(
+            f"a token's lifetime must be more than 0 and at most {MAX_TOKEN_LIFETIME.days} days"
+        )
     token = generate_token()
     with store.write() as conn:
         if user_rows.get_user(conn, username) is None:
             raise AccountError(f"no user {username!r}")
-        user_rows.add_token(conn, username, name, hash_token(token))
-    return token
+        token_id = user_rows.add_token(conn, username, name, hash_token(token), utcnow() + lifetime)
+        row = user_rows.get_token(conn, token_id)
+    assert row is not None
+    return token, row
+
+
+def list_tokens(store: Store, username: str) -> list[user_rows.TokenRow]:
+    with store.read() as conn:
+        if user_rows.get_user(conn, username) is None:
+            raise AccountError(f"no user {username!r}")
+        return user_rows.list_tokens(conn, username)
+
+
+def revoke_token(store: Store, token_id: int, owner: str | None = None) -> user_rows.TokenRow:
+    """Delete token ``token_id`` (only ``owner``'s, when given); returns what it was."""
+    with store.write() as conn:
+        row = user_rows.get_token(conn, token_id)
+        if row is None or (owner is not None and row.username != owner):
+            raise AccountError(f"no token {token_id}" + (f" of user {owner!r}" if owner else ""))
+        user_rows.revoke_token(conn, token_id)
+    return row
 
 
 def ensure_admin(store: Store, username: str = "admin") -> str | None:

@@ -27,10 +27,13 @@ from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import Store
 from conveyor.web.api import API_PREFIX, api_router
 from conveyor.web.auth import LoginRequired, login_url
+from conveyor.web.docs_page import docs_router
+from conveyor.web.guards import BodyLimit, SecurityHeaders
 from conveyor.web.health import router as health_router
 from conveyor.web.login import router as login_router
 from conveyor.web.schemas import InvalidRequest
 from conveyor.web.security import secret_key
+from conveyor.web.transaction import CommitWithResponse
 
 SESSION_COOKIE = "conveyor_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -44,11 +47,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description="Conveyor's REST API: DAGs, runs, task instances, logs, workers.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by conveyor.web.docs_page, from local assets
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store or Store(settings.db_url)
+    # Middlewares run outermost last-added: headers and the body cap see every request; the
+    # request's transaction commits inside them, once the app's handlers set the status.
+    app.add_middleware(CommitWithResponse, state=app.state)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key(settings),
@@ -56,18 +62,32 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_age=SESSION_MAX_AGE,
         path=settings.base_url or "/",
         same_site="lax",
-        https_only=False,  # the proxy may end TLS; the cookie is HttpOnly and SameSite either way
+        https_only=False,  # SecurityHeaders adds Secure on HTTPS requests (or always)
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    _outermost(app, SecurityHeaders, always_secure=settings.secure_cookies)
     _add_error_handlers(app)
     app.include_router(health_router)
     app.include_router(login_router)
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(docs_router(API_PREFIX))
     _mount_optional(app, settings, "conveyor.metrics", "mount_metrics")
     _mount_optional(app, settings, "conveyor.web.ui", "mount_ui")
     _api_only_openapi(app)
     if settings.base_url:
         app.add_middleware(_PathPrefix, prefix=settings.base_url)
     return app
+
+
+def _outermost(app: FastAPI, middleware: Any, **options: Any) -> None:
+    """Wrap ``middleware`` around the whole stack, outside even the framework's handler of
+    unexpected errors, so that its 500 answers pass through it too."""
+    build = app.build_middleware_stack
+
+    def build_wrapped() -> Any:
+        return middleware(build(), **options)
+
+    app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]
 
 
 class _PathPrefix:

@@ -7,7 +7,9 @@ send ``Authorization: Bearer <token>`` instead and need no CSRF token, since a b
 never adds that header by itself.
 
 The user is read from the store on each request, so deleting a user or changing a role
-takes effect at once, session or token alike.
+takes effect at once, session or token alike. The cookie is signed, not stored, so what ends
+it on the server is the user's session epoch: logging out (or a new password) bumps it, and
+every cookie issued before, a copied one too, stops working. API tokens expire.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ ROLES = user_rows.ROLES
 SESSION_USER = "user"
 SESSION_CSRF = "csrf"
 SESSION_PASSWORD = "pw"  # a fingerprint of the password hash: a new password ends old sessions
+SESSION_EPOCH = "epoch"  # the user's session epoch at login: logout bumps it, ending the session
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -88,9 +91,11 @@ def _resolve_user(request: Request) -> User | None:
         return None
     with store.read() as conn:
         session_row = user_rows.get_user(conn, username)
-    if session_row is None or request.session.get(SESSION_PASSWORD) != password_fingerprint(
-        session_row.password_hash
-    ):  # deleted, or given a new password, since this session logged in
+    if (
+        session_row is None
+        or request.session.get(SESSION_PASSWORD) != password_fingerprint(session_row.password_hash)
+        or request.session.get(SESSION_EPOCH) != session_row.session_epoch
+    ):  # deleted, given a new password, or logged out since this session logged in
         request.session.clear()
         return None
     return User(session_row.username, session_row.role)
@@ -100,11 +105,12 @@ def password_fingerprint(password_hash: str) -> str:
     return hash_token(password_hash)[:16]
 
 
-def start_session(request: Request, username: str, password_hash: str) -> None:
-    """Log ``username`` in: a fresh session, so a token planted before login is worthless."""
+def start_session(request: Request, row: user_rows.UserRow) -> None:
+    """Log ``row``'s user in: a fresh session, so a token planted before login is worthless."""
     request.session.clear()
-    request.session[SESSION_USER] = username
-    request.session[SESSION_PASSWORD] = password_fingerprint(password_hash)
+    request.session[SESSION_USER] = row.username
+    request.session[SESSION_PASSWORD] = password_fingerprint(row.password_hash)
+    request.session[SESSION_EPOCH] = row.session_epoch
     csrf_token(request)
 
 

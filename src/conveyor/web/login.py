@@ -1,11 +1,16 @@
 """The ``/login`` and ``/logout`` pages: a plain form, a session cookie, nothing else.
 
 A failed login says only that the name or password is wrong, never which, and takes the
-same argon2 time whether or not the user exists.
+same argon2 time whether or not the user exists. Failures are counted in the store per user
+name and per client address: after ``login_max_failures`` a login there waits (429 with
+Retry-After), the wait doubling with each failure after. At most ``login_concurrent_checks``
+argon2 checks run at once per process, so a flood of logins cannot eat every core.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from conveyor import __version__
+from conveyor.store import login_throttle
 from conveyor.store import users as user_rows
 from conveyor.web import auth
 from conveyor.web.deps import get_settings, get_store, prefixed
@@ -22,6 +28,8 @@ from conveyor.web.security import hash_password, verify_password
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _DUMMY_HASH = hash_password("not a real password")  # verify against it when no such user
+
+_SEMAPHORE_LOCK = threading.Lock()
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,23 +90,73 @@ def login_submit(
             status_code=403,
         )
     store = get_store(request)
+    settings = get_settings(request)
+    policy = login_throttle.Policy(
+        settings.login_max_failures,
+        settings.login_backoff_seconds,
+        settings.login_backoff_max_seconds,
+    )
+    keys = _throttle_keys(request, username)
     with store.read() as conn:
+        wait = login_throttle.wait_seconds(conn, keys, policy)
         row = user_rows.get_user(conn, username)
-    valid = verify_password(row.password_hash if row else _DUMMY_HASH, password)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        response = _render(
+            request,
+            {
+                "next": target,
+                "username": username,
+                "error": f"Too many failed logins: try again in {seconds} seconds.",
+            },
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    with _hash_checks(request):
+        valid = verify_password(row.password_hash if row else _DUMMY_HASH, password)
     if row is None or not valid:
+        with store.write() as conn:
+            login_throttle.record_failure(conn, keys, policy)
         return _render(
             request,
             {"next": target, "username": username, "error": "Wrong username or password."},
             status_code=401,
         )
     with store.write() as conn:
+        login_throttle.clear(conn, keys)
         user_rows.record_login(conn, row.username)
-    auth.start_session(request, row.username, row.password_hash)
+    auth.start_session(request, row)
     return RedirectResponse(prefixed(request, target), status_code=303)
+
+
+def _throttle_keys(request: Request, username: str) -> list[str]:
+    """Failures count per user name and per client address (the proxy's, when uvicorn
+    trusts its X-Forwarded-For, is the browser's)."""
+    address = request.client.host if request.client else "unknown"
+    return [f"user:{username}", f"addr:{address}"]
+
+
+def _hash_checks(request: Request) -> threading.BoundedSemaphore:
+    """Bounds the argon2 checks running at once (each takes ~50 ms of CPU and 64 MiB)."""
+    state = request.app.state
+    semaphore = getattr(state, "login_checks", None)
+    if semaphore is None:
+        with _SEMAPHORE_LOCK:
+            semaphore = getattr(state, "login_checks", None)
+            if semaphore is None:
+                limit = get_settings(request).login_concurrent_checks
+                semaphore = state.login_checks = threading.BoundedSemaphore(limit)
+    return semaphore
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: str = Form("")) -> Response:
     auth.check_csrf(request, csrf_token or request.headers.get(auth.CSRF_HEADER))
+    user = auth.current_user(request)
+    if user is not None and not user.via_token:
+        # Ends this session on the server, and every copy of its cookie.
+        with get_store(request).write() as conn:
+            user_rows.end_sessions(conn, user.username)
     request.session.clear()
     return RedirectResponse(prefixed(request, "/login"), status_code=303)

@@ -423,6 +423,11 @@ def _instances(conn: Connection, run: RunRow, task_id: str) -> list[schemas.Task
     return [schemas.TaskInstance(**_ti(r)) for r in rows]
 
 
+#: The most bytes of a log one request reads and returns, whatever it asks for.
+LOG_READ_CAP = 1 << 20
+TAIL_BLOCK = 64 << 10
+
+
 def read_log(
     conn: Connection,
     settings: Settings,
@@ -435,7 +440,8 @@ def read_log(
     limit: int = 65536,
     tail: int | None = None,
 ) -> schemas.LogChunk:
-    """A chunk of a try's log: ``limit`` bytes from ``offset``, or its last ``tail`` lines.
+    """A chunk of a try's log: ``limit`` bytes from ``offset``, or its last ``tail`` lines;
+    never more than :data:`LOG_READ_CAP` bytes (a cut tail says ``truncated``).
 
     The log is read from this machine, else from the remote log location (``remote_logs_url``)
     its worker copied it to."""
@@ -459,12 +465,14 @@ def read_log(
         return schemas.LogChunk(
             try_number=try_number, text="", offset=0, next_offset=0, size=0, complete=False
         )
+    limit = min(limit, LOG_READ_CAP)
+    truncated = False
     with handle:
         size = handle.seek(0, 2)
         if tail is not None:
-            start = _tail_start(handle, size, tail)
+            start, truncated = _tail_start(handle, size, tail, LOG_READ_CAP)
             handle.seek(start)
-            data = handle.read(size - start)
+            data = handle.read(min(size - start, LOG_READ_CAP))
         else:
             start = min(offset, size)
             handle.seek(start)
@@ -476,31 +484,36 @@ def read_log(
         next_offset=start + len(data),
         size=size,
         complete=complete,
+        truncated=truncated,
     )
 
 
-def _tail_start(handle: Any, size: int, lines: int) -> int:
-    """The byte offset where the last ``lines`` lines begin, reading backwards in blocks."""
-    if lines <= 0:
-        return size
-    position = size
-    newlines = 0
-    block = 8192
+def _tail_start(handle: Any, size: int, lines: int, cap: int) -> tuple[int, bool]:
+    """Where the last ``lines`` lines begin, and whether that is cut at ``cap`` bytes.
+
+    Reads backwards in blocks and counts newlines with bytes methods, so a log of one huge
+    line costs at most ``cap`` bytes read, never a pass over the whole file.
+    """
+    if lines <= 0 or size == 0:
+        return size, False
+    floor = max(size - cap, 0)
     # A final newline ends the last line; it does not start another one.
-    handle.seek(max(size - 1, 0))
-    if size and handle.read(1) == b"\n":
-        position -= 1
-    while position > 0:
-        step = min(block, position)
+    handle.seek(size - 1)
+    position = size - 1 if handle.read(1) == b"\n" else size
+    wanted = lines
+    while position > floor:
+        step = min(TAIL_BLOCK, position - floor)
         position -= step
         handle.seek(position)
         chunk = handle.read(step)
-        for index in range(len(chunk) - 1, -1, -1):
-            if chunk[index : index + 1] == b"\n":
-                newlines += 1
-                if newlines == lines:
-                    return position + index + 1
-    return 0
+        found = chunk.count(b"\n")
+        if found >= wanted:
+            index = len(chunk)
+            for _ in range(wanted):
+                index = chunk.rfind(b"\n", 0, index)
+            return position + index + 1, False
+        wanted -= found
+    return floor, floor > 0
 
 
 def list_xcom(conn: Connection, dag_id: str, run_id: str, task_id: str) -> schemas.XComList:
@@ -628,4 +641,16 @@ def list_users(conn: Connection) -> schemas.UserList:
             )
             for r in user_rows.list_users(conn)
         ]
+    )
+
+
+def token_info(row: user_rows.TokenRow) -> schemas.TokenInfo:
+    return schemas.TokenInfo(
+        id=row.id,
+        username=row.username,
+        name=row.name,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        expired=row.expired(utcnow()),
     )

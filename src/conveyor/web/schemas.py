@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.web.strict_json import StrictDict
+
 
 class RecentRun(BaseModel):
     run_id: str
@@ -140,7 +142,11 @@ class RunList(BaseModel):
 
 class TriggerRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    conf: dict[str, Any] = Field(default_factory=dict)
+    conf: StrictDict = Field(
+        default_factory=dict,
+        description="strict JSON (no NaN, Infinity or lone surrogates), at most "
+        "max_conf_bytes (64 KiB by default)",
+    )
     logical_date: datetime | None = Field(
         default=None, description="ISO 8601 with a time zone; default: now"
     )
@@ -210,6 +216,11 @@ class LogChunk(BaseModel):
     next_offset: int = Field(description="pass as offset to read on (grows while it runs)")
     size: int = Field(description="the log's size in bytes now")
     complete: bool = Field(description="the try has ended: the log will not grow")
+    truncated: bool = Field(
+        default=False,
+        description="the asked-for tail was longer than the 1 MiB a read returns: this chunk "
+        "is its last 1 MiB (offset says where it starts)",
+    )
 
 
 class ClearRequest(BaseModel):
@@ -343,3 +354,17 @@ class UserInfo(BaseModel):
 
 class UserList(BaseModel):
     users: list[UserInfo]
+
+
+class TokenInfo(BaseModel):
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None = Field(description="null: never (tokens made before expiry)")
+    expired: bool
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenInfo]

@@ -8,7 +8,6 @@ nothing to guess, and a lookup by hash stays one indexed query.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from pathlib import Path
 
@@ -16,9 +15,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from conveyor.config import Settings
+from conveyor.exceptions import ConfigError
+from conveyor.keyfiles import create_key_file
 
 TOKEN_PREFIX = "cvy_"
 SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_BYTES = 32
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -50,22 +52,27 @@ def secret_key(settings: Settings) -> str:
     """The configured key, or one generated on first use and kept in ``$home/secret_key``.
 
     Keeping it in a file means sessions survive a restart and every web process of one home
-    signs cookies alike.
+    signs cookies alike. A key shorter than :data:`MIN_SECRET_KEY_BYTES` is refused, never
+    used: an empty file would otherwise sign every session with "".
     """
     if settings.secret_key:
-        return settings.secret_key
+        return _long_enough(settings.secret_key, "the setting secret_key")
     path = Path(settings.home) / SECRET_KEY_FILE
-    if path.is_file():
-        text = path.read_text().strip()
-        if text:
-            return text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    # O_EXCL: two processes starting at once agree on the first key written.
+    if not path.exists():
+        create_key_file(path, secrets.token_hex(32) + "\n")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+        text = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the session key file {path}: {exc}") from None
+    return _long_enough(text, f"the session key file {path}")
+
+
+def _long_enough(key: str, where: str) -> str:
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"{where} holds a key of {len(key.encode())} bytes; session keys need at least "
+            f"{MIN_SECRET_KEY_BYTES}: put a long random string there (e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`), or delete the file "
+            "to have one generated"
+        )
     return key

@@ -6,18 +6,19 @@ admin may ask for ``?reveal=true``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from conveyor.connections import repository
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
-from conveyor.web import queries, schemas
+from conveyor.web import queries, schemas, strict_json
 from conveyor.web.api.common import AUTH, NOT_FOUND, Admin, Op
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
+from conveyor.web.strict_json import StrictDict, StrictText
 
 router = APIRouter(tags=["connections"], responses={**AUTH, **NOT_FOUND})
 
@@ -36,14 +37,21 @@ class ConnectionBody(BaseModel):
     login: str | None = Field(default=None, max_length=500)
     password: str | None = Field(default=None, max_length=4000)
     schema_: str | None = Field(default=None, alias="schema", max_length=500)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: StrictDict = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _strict_text(self) -> ConnectionBody:
+        found = strict_json.problem(self.model_dump(by_alias=True))
+        if found:
+            raise ValueError(found)
+        return self
 
 
 class VariableBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    value: str = Field(max_length=1_000_000)
-    description: str | None = Field(default=None, max_length=4000)
+    value: StrictText = Field(max_length=1_000_000)
+    description: StrictText | None = Field(default=None, max_length=4000)
 
 
 def _may_reveal(reveal: bool, user: User) -> bool:
@@ -99,6 +107,8 @@ def put_connection(
             )
         else:
             raise HTTPException(422, "give 'uri', or 'conn_type' and the other fields")
+        if found := strict_json.problem(conn.extra, "extra"):  # also what a URI's query held
+            raise HTTPException(422, found)
         repository.set_connection(get_store(request), get_settings(request), conn)
     except ConfigError as exc:
         raise _bad_input(exc) from None

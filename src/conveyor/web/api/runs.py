@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from conveyor.states import RunState
 from conveyor.store import runs
-from conveyor.web import queries, schemas
+from conveyor.web import queries, schemas, strict_json
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
-from conveyor.web.deps import get_store
+from conveyor.web.deps import get_settings, get_store
 from conveyor.web.params import conf_errors
 
 router = APIRouter(tags=["runs"], responses=AUTH)
@@ -66,6 +66,9 @@ def trigger_run(
         raise HTTPException(422, "logical_date: give a time zone, e.g. 2026-01-01T00:00:00Z")
     if body.run_id is not None and "/" in body.run_id:
         raise HTTPException(422, "run_id: may not contain '/'")
+    limit = get_settings(request).max_conf_bytes
+    if (size := strict_json.encoded_size(body.conf)) > limit:
+        raise HTTPException(422, f"conf: {size} bytes of JSON; at most {limit} (max_conf_bytes)")
     store = get_store(request)
     with store.write() as conn:
         _version, structure = runs.latest_version(conn, dag_id)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import users as user_rows
 from conveyor.web import accounts, queries, schemas
-from conveyor.web.api.common import AUTH, Admin, Viewer
-from conveyor.web.deps import get_store
+from conveyor.web.api.common import AUTH, MAX_INT, Admin, Viewer
+from conveyor.web.auth import User
+from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(tags=["users"], responses=AUTH)
 
+NO_USER: dict[int | str, dict[str, Any]] = {404: {"description": "no such user"}}
+NO_TOKEN: dict[int | str, dict[str, Any]] = {404: {"description": "no such token of yours"}}
 Username = Annotated[str, Path(max_length=200, pattern=accounts.USERNAME.pattern)]
 
 
@@ -38,10 +42,15 @@ class CreatedUser(BaseModel):
 class NewToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200, description="what the token is for")
+    expires_in_days: float | None = Field(
+        default=None,
+        gt=0,
+        le=accounts.MAX_TOKEN_LIFETIME.days,
+        description="lifetime in days; default: the setting token_expiry_days (90)",
+    )
 
 
-class CreatedToken(BaseModel):
-    name: str
+class CreatedToken(schemas.TokenInfo):
     token: str = Field(description="send as 'Authorization: Bearer <token>'; shown once")
 
 
@@ -83,6 +92,51 @@ def delete_user(request: Request, username: Username, user: Admin) -> None:
 
 @router.post("/tokens", response_model=CreatedToken, status_code=201)
 def create_token(request: Request, body: NewToken, user: Viewer) -> CreatedToken:
-    """A new API token for the calling user, with the same role."""
-    token = accounts.create_token(get_store(request), user.username, body.name)
-    return CreatedToken(name=body.name, token=token)
+    """A new API token for the calling user, with the same role, expiring in
+    ``expires_in_days`` (default: the setting ``token_expiry_days``)."""
+    days = body.expires_in_days or get_settings(request).token_expiry_days
+    try:
+        token, row = accounts.issue_token(
+            get_store(request), user.username, body.name, timedelta(days=days)
+        )
+    except accounts.AccountError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return CreatedToken(**queries.token_info(row).model_dump(), token=token)
+
+
+@router.get("/tokens", response_model=schemas.TokenList, responses=NO_USER)
+def list_tokens(
+    request: Request,
+    user: Viewer,
+    username: Annotated[
+        str | None,
+        Query(max_length=200, description="another user's tokens (admin only); default: yours"),
+    ] = None,
+) -> schemas.TokenList:
+    """The calling user's API tokens (never their values: those were shown once)."""
+    owner = _owner(user, username)
+    try:
+        rows = accounts.list_tokens(get_store(request), owner)
+    except accounts.AccountError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return schemas.TokenList(tokens=[queries.token_info(r) for r in rows])
+
+
+@router.delete("/tokens/{token_id}", status_code=204, responses=NO_TOKEN)
+def revoke_token(
+    request: Request, token_id: Annotated[int, Path(ge=1, le=MAX_INT)], user: Viewer
+) -> None:
+    """Revoke one of the calling user's tokens (an admin: anyone's); it stops working at once."""
+    owner = None if user.can("admin") else user.username
+    try:
+        accounts.revoke_token(get_store(request), token_id, owner)
+    except accounts.AccountError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _owner(user: User, username: str | None) -> str:
+    if username is None or username == user.username:
+        return user.username
+    if not user.can("admin"):
+        raise HTTPException(403, "only an admin may list another user's tokens")
+    return username

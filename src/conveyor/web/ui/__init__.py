@@ -24,8 +24,10 @@ __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "mount_ui"]
 def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the pages and ``/static`` on ``app``; links and assets carry ``base_url``."""
     from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
+    from conveyor.web.ui.tokens import router as tokens_router
 
     renderer = Renderer(settings, TEMPLATES_DIR)
     app.state.ui = renderer
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
+    app.include_router(tokens_router)

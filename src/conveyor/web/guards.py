@@ -1,0 +1,124 @@
+"""What every response and request passes through: security headers, a body size cap, and
+the ``Secure`` flag on cookies sent over HTTPS.
+
+Pure ASGI middlewares (no buffering of responses), added once in ``create_app``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import HTTPException
+
+#: The UI's pages load scripts, styles and images from the app only and fetch only its API.
+#: Inline ``style=""`` attributes are allowed (the templates use a few for layout); inline
+#: scripts are not (the pages' data travels in ``<script type="application/json">``, which a
+#: browser never runs).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every response that does not set them itself.
+
+    With ``always_secure`` (the ``secure_cookies`` setting), or when the request came over
+    HTTPS (directly, or as a trusted proxy's ``X-Forwarded-Proto`` that uvicorn honours),
+    every ``Set-Cookie`` gets the ``Secure`` flag.
+    """
+
+    def __init__(self, app: Any, *, always_secure: bool = False) -> None:
+        self.app = app
+        self.always_secure = always_secure
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        secure = self.always_secure or scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                if secure:
+                    headers = [_secure_cookie(name, value) for name, value in headers]
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _secure_cookie(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    if name.lower() == b"set-cookie" and b"; secure" not in value.lower():
+        return name, value + b"; Secure"
+    return name, value
+
+
+class BodyLimit:
+    """Refuses a request body over ``max_bytes`` with 413, before a handler reads it whole.
+
+    A declared ``Content-Length`` over the cap is refused at once; a body sent in chunks is
+    counted as it arrives and refused (an HTTPException the app's handler renders) when it
+    passes the cap.
+    """
+
+    def __init__(self, app: Any, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self._reason())
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def _reason(self) -> str:
+        return f"the request body is larger than {self.max_bytes} bytes (max_request_bytes)"
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps({"detail": self._reason()}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

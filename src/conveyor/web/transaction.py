@@ -1,0 +1,39 @@
+"""One transaction per request, committed with the response: a 5xx leaves nothing behind.
+
+Handlers write through ``store.write()`` blocks as everywhere else; inside a request those
+blocks join one shared transaction (see ``conveyor.store.engine.SharedTransaction``). It is
+committed just before the response's status line goes out, when the body has been rendered,
+and only if the status is below 500; an exception that escapes the app rolls it back. So a
+run whose conf cannot be rendered, or any write followed by a crash, is never stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+
+from conveyor.store.engine import Store, shared_transaction
+
+
+class CommitWithResponse:
+    """ASGI middleware around the app; ``store`` is read from ``app.state`` per request."""
+
+    def __init__(self, app: Any, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        store: Store = self.state.store
+        with shared_transaction(store) as shared:
+
+            async def send_after_commit(message: Any) -> None:
+                if message["type"] == "http.response.start" and shared.conn is not None:
+                    # A failed commit raises here, before the status went out: a 500.
+                    await anyio.to_thread.run_sync(shared.finish, message["status"] < 500)
+                await send(message)
+
+            await self.app(scope, receive, send_after_commit)

@@ -1,0 +1,93 @@
+"""The Content-Security-Policy against the UI's own pages, in a real browser.
+
+The app sends ``script-src 'self'``, ``frame-ancestors 'none'`` and the rest on every
+response (conveyor.web.guards). A page that relied on an inline script, a CDN or an
+``eval`` would break silently under it; here chromium visits every page and the API docs,
+and any CSP report in its console fails the test. The docs page must also render offline:
+every request it makes stays on the server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
+
+_missing = chromium_missing_reason()
+if _missing is not None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(_missing, pytrace=False)
+    pytest.skip(_missing, allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.timeout(180)
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
+    started = Conveyor(tmp_path_factory.mktemp("conveyor"))
+    try:
+        yield started.start()
+    finally:
+        started.stop()
+
+
+def test_every_page_and_the_api_docs_work_under_the_csp(
+    browser: Browser, servers: Conveyor
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page: Page = context.new_page()
+    console: list[str] = []
+    errors: list[str] = []
+    hosts: set[str] = set()
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
+
+    page.goto(f"{servers.url}/login")
+    page.fill("#username", "op")
+    page.fill("#password", PASSWORDS["op"])
+    page.click("button[type=submit]")
+    expect(page.locator("#dag-table")).to_be_visible(timeout=WAIT_MS)
+    page.goto(f"{servers.url}/dags/hourly_sync/trigger")
+    page.click("#trigger-submit")
+    expect(page).to_have_url(re.compile(r"/dags/hourly_sync\?run="), timeout=WAIT_MS)
+    run_id = page.evaluate("new URLSearchParams(location.search).get('run')")
+    for path in (
+        "/",
+        "/dags/hourly_sync",
+        "/dags/hourly_sync/graph",
+        "/dags/hourly_sync/durations",
+        "/dags/hourly_sync/source",
+        f"/dags/hourly_sync/runs/{run_id}/tasks/pull",
+        "/workers",
+        "/tokens",
+    ):
+        page.goto(f"{servers.url}{path}")
+        page.wait_for_load_state("networkidle")
+    page.fill("#token-name", "from the browser")
+    page.click("#token-form button[type=submit]")
+    expect(page.locator("#new-token-value")).to_contain_text("cvy_")
+    page.goto(f"{servers.url}/api/v1/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Conveyor", timeout=WAIT_MS)
+    expect(page.locator(".opblock").first).to_be_visible()
+    context.close()
+
+    violations = [m for m in console if "Content Security Policy" in m]
+    assert not violations, violations
+    assert not errors, errors
+    assert hosts == {urlsplit(servers.url).netloc}, hosts
