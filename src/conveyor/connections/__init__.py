@@ -69,7 +69,17 @@ class Variable:
     """Named values kept in the store (encrypted) or in ``CONVEYOR_VAR_<KEY>``."""
 
     @staticmethod
-    def get(key: str, default: Any = _MISSING, *, deserialize_json: bool = False) -> Any:
+    def get(
+        key: str,
+        default: Any = _MISSING,
+        *,
+        deserialize_json: bool = False,
+        default_var: Any = _MISSING,
+    ) -> Any:
+        """The variable's text (parsed, with ``deserialize_json``); ``default`` (Airflow's
+        ``default_var``) when it is not set, else an error that says how to set it."""
+        if default is _MISSING:
+            default = default_var
         store, settings = _active()
         text = repository.get_variable(store, settings, key)
         if text is None:

@@ -1,0 +1,170 @@
+"""The Airflow import hook: resolution through the table, the setting, and a real Airflow.
+
+Pure tests: each installs the hook (or not) in this process and removes it afterwards, so no
+``airflow`` module leaks into other tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import conveyor
+from conveyor import airflow_compat
+from conveyor.airflow_compat import AirflowNameError, table
+from conveyor.exceptions import DagDefinitionError
+from conveyor.loading.processor import find_dag_files
+from conveyor.model.dag import DagContext
+
+
+@pytest.fixture
+def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
+    assert airflow_compat.activate() is True
+    yield
+    airflow_compat.uninstall()
+    DagContext.created.clear()
+
+
+@pytest.fixture
+def real_airflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A stand-in for an Airflow installed in site-packages: a package that says it is real."""
+    site = tmp_path / "site"
+    (site / "airflow" / "operators").mkdir(parents=True)
+    (site / "airflow" / "__init__.py").write_text("REAL = True\n")
+    (site / "airflow" / "operators" / "__init__.py").write_text("")
+    (site / "airflow" / "operators" / "bash.py").write_text("class BashOperator:\n    REAL = 1\n")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    yield site
+    for name in [n for n in sys.modules if n == "airflow" or n.startswith("airflow.")]:
+        del sys.modules[name]
+
+
+def test_names_resolve_to_conveyor_objects(hook: None) -> None:
+    from airflow import DAG
+    from airflow.operators.bash import BashOperator
+    from airflow.operators.dummy_operator import DummyOperator
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.utils.trigger_rule import TriggerRule
+
+    assert issubclass(DAG, conveyor.DAG)
+    assert issubclass(BashOperator, conveyor.BashOperator)
+    assert issubclass(DummyOperator, conveyor.EmptyOperator)
+    assert issubclass(PythonOperator, conveyor.PythonOperator)
+    assert TriggerRule is conveyor.TriggerRule
+    assert BashOperator.__name__ == "BashOperator"  # graphs and logs read the same
+
+
+def test_airflow_keywords_are_taken_with_their_meaning(hook: None) -> None:
+    from airflow import DAG
+    from airflow.operators.bash import BashOperator
+
+    with DAG("kw", schedule_interval="@hourly", default_args={"provide_context": True}) as dag:
+        quiet = BashOperator(task_id="quiet", bash_command="true", do_xcom_push=False)
+    assert dag.schedule == conveyor.DAG("kw2", schedule="@hourly").schedule
+    assert quiet.do_xcom_push is False
+    with pytest.raises(DagDefinitionError, match="keep schedule="):
+        DAG("both", schedule="@daily", schedule_interval="@daily")
+    with pytest.raises(DagDefinitionError, match=r"timetable=.*write schedule="):
+        DAG("tt", timetable=object())
+
+
+def test_airflow_2_dag_defaults_to_daily_and_airflow_3_to_none(hook: None) -> None:
+    from datetime import timedelta
+
+    from airflow import DAG
+    from airflow.sdk import DAG as SdkDAG
+
+    assert DAG("two").schedule == conveyor.DAG("d", schedule=timedelta(days=1)).schedule
+    assert SdkDAG("three").schedule == conveyor.DAG("n").schedule
+
+
+def test_an_unsupported_provider_fails_at_import_with_the_name_and_the_docs(hook: None) -> None:
+    with pytest.raises(AirflowNameError) as caught:
+        importlib.import_module("airflow.providers.amazon.aws.operators.s3")
+    message = str(caught.value)
+    assert "airflow.providers.amazon" in message
+    assert "not provided by Conveyor" in message and "'amazon' provider" in message
+    assert table.DOCS in message
+
+
+def test_an_unknown_name_of_a_known_module_says_what_and_where(hook: None) -> None:
+    with pytest.raises(ImportError, match=r"airflow\.operators\.python\.NoSuchOperator.*"
+                       r"docs/airflow\.md"):
+        exec("from airflow.operators.python import NoSuchOperator", {})
+    with pytest.raises(ImportError, match="use a TaskGroup"):
+        exec("from airflow.operators.subdag import SubDagOperator", {})
+
+
+def test_a_target_missing_from_conveyor_fails_only_when_imported(
+    hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(table.MODULES, "airflow.operators.later", {"Later": "conveyor:NotYet"})
+    module = importlib.import_module("airflow.operators.later")  # the module itself loads
+    with pytest.raises(ImportError, match=r"airflow\.operators\.later\.Later maps to "
+                       r"conveyor\.NotYet, which this installation of Conveyor does not have"):
+        module.Later  # noqa: B018
+
+
+def test_the_setting_turns_the_hook_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CONVEYOR_AIRFLOW_COMPAT", "false")
+    assert airflow_compat.activate() is False
+    assert not airflow_compat.is_installed()
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("airflow.operators.bash")
+
+
+def test_a_real_airflow_is_used_when_the_hook_is_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, real_airflow: Path
+) -> None:
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CONVEYOR_AIRFLOW_COMPAT", "0")
+    airflow_compat.activate()
+    assert importlib.import_module("airflow").REAL is True
+
+
+def test_a_real_airflow_never_shadows_the_hook(
+    hook: None, real_airflow: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    airflow_compat.uninstall()
+    assert importlib.import_module("airflow.operators.bash").BashOperator.REAL == 1
+    airflow_compat.install()  # imported before the hook: those modules are dropped
+    from airflow.operators.bash import BashOperator
+
+    assert issubclass(BashOperator, conveyor.BashOperator)
+    assert "REAL" not in vars(importlib.import_module("airflow"))
+
+
+def test_airflow_files_are_scanned_only_with_the_setting_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    (tmp_path / "dags").mkdir()
+    dag_file = tmp_path / "dags" / "old.py"
+    dag_file.write_text("from airflow import DAG\nDAG('old')\n")
+    (tmp_path / "dags" / "helper.py").write_text("def helper():\n    return 1\n")
+    monkeypatch.setenv("CONVEYOR_AIRFLOW_COMPAT", "true")
+    assert find_dag_files(tmp_path / "dags") == [dag_file]
+    monkeypatch.setenv("CONVEYOR_AIRFLOW_COMPAT", "false")
+    assert find_dag_files(tmp_path / "dags") == []
+
+
+def test_days_ago_and_helpers(hook: None) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.macros import ds_add, ds_format
+    from airflow.utils.dates import days_ago
+
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert days_ago(2) == midnight - timedelta(days=2)
+    assert ds_add("2026-01-05", -2) == "2026-01-03"
+    assert ds_format("2026-01-05", "%Y-%m-%d", "%d/%m/%Y") == "05/01/2026"
