@@ -8,8 +8,10 @@ schedule. The rest are helpers Airflow files call: ``days_ago``, ``BaseHook.get_
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
+import types
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -30,6 +32,7 @@ __all__ = [
     "PokeReturnValue",
     "SdkDAG",
     "State",
+    "WeekDay",
     "apply_defaults",
     "cross_downstream",
     "dag",
@@ -38,6 +41,7 @@ __all__ = [
     "ds_format",
     "get_current_context",
     "sdk_dag",
+    "timezone",
     "utc_datetime",
     "utcnow",
 ]
@@ -134,6 +138,22 @@ def utc_datetime(*args: Any, **kwargs: Any) -> datetime:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+#: ``from airflow.providers.common.compat.sdk import timezone``: ``timezone.datetime(...)``.
+timezone = types.SimpleNamespace(datetime=utc_datetime, utcnow=utcnow, utc=UTC)
+
+
+class WeekDay(enum.IntEnum):
+    """Days of the week as ISO numbers (Monday is 1), as Airflow's ``WeekDay``."""
+
+    MONDAY = 1
+    TUESDAY = 2
+    WEDNESDAY = 3
+    THURSDAY = 4
+    FRIDAY = 5
+    SATURDAY = 6
+    SUNDAY = 7
 
 
 def apply_defaults(func: Callable[..., Any]) -> Callable[..., Any]:

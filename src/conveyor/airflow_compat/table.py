@@ -122,7 +122,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.timezone": {
         "datetime": f"{_SHIMS}:utc_datetime",
         "utcnow": f"{_SHIMS}:utcnow",
+        "utc": "conveyor.model.dag:UTC",
     },
+    "airflow.utils.weekday": {"WeekDay": f"{_SHIMS}:WeekDay"},
     "airflow.utils.decorators": {"apply_defaults": f"{_SHIMS}:apply_defaults"},
     "airflow.exceptions": _EXCEPTIONS,
     "airflow.datasets": {"Dataset": "conveyor:Dataset"},
@@ -167,6 +169,19 @@ MODULES: dict[str, dict[str, str]] = {
         "teardown": "conveyor:teardown",
         **_CHAIN,
     },
+    "airflow.sdk.exceptions": _EXCEPTIONS,
+    "airflow.providers.common.compat.sdk": {
+        "TriggerRule": "conveyor:TriggerRule",
+        "Context": f"{_SHIMS}:Context",
+        "timezone": f"{_SHIMS}:timezone",
+        "BaseOperator": "conveyor:BaseOperator",
+        "BaseSensorOperator": "conveyor.sensors:BaseSensor",
+        "AirflowSkipException": "conveyor:Skip",
+        "AirflowFailException": "conveyor:Fail",
+        "AirflowException": f"{_EXC}:AirflowException",
+        "get_current_context": f"{_SHIMS}:get_current_context",
+    },
+    "airflow.providers.standard.utils.weekday": {"WeekDay": f"{_SHIMS}:WeekDay"},
     "airflow.providers.standard.operators.bash": _BASH,
     "airflow.providers.standard.operators.python": _PYTHON,
     "airflow.providers.standard.operators.empty": _EMPTY,
@@ -180,7 +195,6 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.date_time": _DATE_TIME,
     "airflow.providers.standard.sensors.filesystem": _FILE,
     "airflow.providers.standard.sensors.external_task": _EXTERNAL,
-    "airflow.providers.standard.utils.python_virtualenv": {},
 }
 
 #: Names Airflow had that Conveyor does not provide, with what to write instead.
