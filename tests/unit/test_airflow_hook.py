@@ -168,3 +168,12 @@ def test_days_ago_and_helpers(hook: None) -> None:
     assert days_ago(2) == midnight - timedelta(days=2)
     assert ds_add("2026-01-05", -2) == "2026-01-03"
     assert ds_format("2026-01-05", "%Y-%m-%d", "%d/%m/%Y") == "05/01/2026"
+
+
+def test_an_operator_keyword_conveyor_lacks_names_itself(hook: None) -> None:
+    from airflow import DAG
+    from airflow.operators.bash import BashOperator
+
+    with DAG("kw3"), pytest.raises(DagDefinitionError, match=r"task 'b': Conveyor's "
+                                   r"BashOperator does not take output_encoding="):
+        BashOperator(task_id="b", bash_command="true", output_encoding="utf-8")

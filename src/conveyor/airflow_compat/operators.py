@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from typing import Any
 
+from conveyor.airflow_compat.table import DOCS
+from conveyor.exceptions import DagDefinitionError
 from conveyor.model.task import BaseOperator
 
 #: Airflow operator keywords the subclass takes itself, with what it keeps of them.
@@ -64,6 +67,18 @@ def _task_logger(self: BaseOperator) -> logging.Logger:
     return logging.getLogger(f"airflow.task.operators.{cls.__module__}.{cls.__name__}")
 
 
+def _explain_keyword(cls: type, kwargs: dict[str, Any], exc: TypeError) -> None:
+    """An Airflow keyword the Conveyor class does not take: say which, and where to look."""
+    found = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+    if found is None or found[1] not in kwargs:
+        return
+    task_id = kwargs.get("task_id", "?")
+    raise DagDefinitionError(
+        f"task {task_id!r}: Conveyor's {cls.__name__} does not take {found[1]}= "
+        f"(an Airflow keyword it has no use for; supported keywords: {DOCS})"
+    ) from None
+
+
 def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
     """The Airflow-facing subclass of a Conveyor operator class (made once per class)."""
     if getattr(cls, "__airflow_compat__", False):
@@ -74,7 +89,11 @@ def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
 
     def __init__(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
         _absorb(self, kwargs)
-        cls.__init__(self, *args, **kwargs)
+        try:
+            cls.__init__(self, *args, **kwargs)
+        except TypeError as exc:
+            _explain_keyword(cls, kwargs, exc)
+            raise
 
     # Named in the signature so that default_args entries with these keys reach __init__.
     keywords = [
