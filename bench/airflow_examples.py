@@ -42,7 +42,11 @@ OUTSIDE = {
     "example_asset_with_watchers.py": "an asset watcher on a message queue",
     "example_hitl_operator.py": "a person answering in Airflow's UI (human-in-the-loop)",
     "tutorial_taskflow_api_virtualenv.py": "pandas installed in a virtualenv from PyPI",
+    "example_dag_decorator.py": "an HTTP API (httpx)",
 }
+
+#: Examples that run together with another example's DAG (it triggers that DAG).
+COMPANIONS = {"example_trigger_controller_dag.py": ["example_trigger_target_dag.py"]}
 
 #: Examples written to end other than all-green: file -> {task_id: state} they must show.
 EXPECTED: dict[str, dict[str, str]] = {
@@ -108,11 +112,31 @@ def dag_ids(path: Path, env: dict[str, str]) -> tuple[list[str], str]:
     return (found, "") if isinstance(found, list) else ([], found)
 
 
-def run_one(path: Path, dag_id: str, env: dict[str, str], timeout: float) -> Row:
+def last_error(home: Path, dag_id: str) -> str:
+    """The last error line in the try logs of a DAG (why a run that timed out was stuck)."""
+    lines: list[str] = []
+    logs = sorted((home / "logs" / dag_id).glob("*/*/try-*.log"), key=lambda p: p.stat().st_mtime)
+    for log in logs:
+        lines += [ln for ln in log.read_text(errors="replace").splitlines() if "Error" in ln]
+    return lines[-1].strip() if lines else ""
+
+
+def run_one(
+    path: Path, dag_id: str, env: dict[str, str], timeout: float, all_paths: list[Path]
+) -> Row:
     row = Row(path.name, dag_id, loaded="yes")
+    command = [CONVEYOR, "run", str(path), dag_id]
+    companions = [p for p in all_paths if p.name in COMPANIONS.get(path.name, [])]
+    if companions:  # a folder of the example and the DAGs it triggers; run by DAG id
+        folder = Path(env["CONVEYOR_HOME"]) / f"folder_{path.stem}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for p in [path, *companions]:
+            (folder / p.name).write_text(p.read_text())
+        env = {**env, "CONVEYOR_DAGS_FOLDER": str(folder)}
+        command = [CONVEYOR, "run", dag_id]
     try:
         done = subprocess.run(
-            [CONVEYOR, "run", str(path), dag_id],
+            command,
             capture_output=True,
             text=True,
             env=env,
@@ -120,7 +144,9 @@ def run_one(path: Path, dag_id: str, env: dict[str, str], timeout: float) -> Row
             check=False,
         )
     except subprocess.TimeoutExpired:
-        row.ran, row.note = "timeout", f"still running after {timeout:g}s"
+        stuck = last_error(Path(env["CONVEYOR_HOME"]), dag_id)
+        row.ran, row.note = "timeout", f"not done after {timeout:g}s; {stuck}".strip("; ")
+        row.matches = "no"
         return row
     row.ran = "success" if done.returncode == 0 else "failed"
     row.states = {m[1]: m[2] for line in done.stdout.splitlines() if (m := ROW.match(line))}
@@ -148,6 +174,7 @@ def main() -> int:
         env = {**os.environ, "CONVEYOR_HOME": str(root / "home"), "PYTHONWARNINGS": "ignore"}
         env.pop("CONVEYOR_AIRFLOW_COMPAT", None)
         started = time.monotonic()
+        every = [p for folder in folders for p in sorted(folder.glob("*.py"))]
         for folder in folders:
             for path in sorted(folder.glob("*.py")):
                 if path.name.startswith("_") or (args.only and path.name not in args.only):
@@ -159,7 +186,7 @@ def main() -> int:
                 if not ids:
                     rows.append(Row(path.name, note=error[:160]))
                     continue
-                rows.extend(run_one(path, dag_id, env, args.timeout) for dag_id in ids)
+                rows.extend(run_one(path, d, env, args.timeout, every) for d in ids)
         elapsed = time.monotonic() - started
     print_table(rows, elapsed)
     return 0

@@ -177,3 +177,29 @@ def test_an_operator_keyword_conveyor_lacks_names_itself(hook: None) -> None:
     with DAG("kw3"), pytest.raises(DagDefinitionError, match=r"task 'b': Conveyor's "
                                    r"BashOperator does not take output_encoding="):
         BashOperator(task_id="b", bash_command="true", output_encoding="utf-8")
+
+
+def test_task_functions_take_airflow_operator_keywords(hook: None) -> None:
+    from airflow.decorators import dag, task
+    from airflow.operators.bash import BashOperator
+    from airflow.sdk import Asset
+
+    @dag(schedule=None)
+    def shown() -> None:
+        @task(task_display_name="Nice name", inlets=[], email="a@example.com")
+        def work() -> int:
+            return 1
+
+        @task.branch(task_display_name="Pick")
+        def pick() -> str:
+            return "work"
+
+        pick() >> work()
+        BashOperator(task_id="js", bash_command="echo {}", multiple_outputs=True,
+                     output_processor=len)
+
+    built = shown()
+    assert built.task_dict["work"].on_failure_callback  # email= became the mail callback
+    assert built.task_dict["js"].multiple_outputs is True
+    assert built.task_dict["pick"].is_branch
+    assert Asset(name="orders", uri="s3://b/orders").uri == "s3://b/orders"

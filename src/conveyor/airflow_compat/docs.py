@@ -1,10 +1,15 @@
 """The table of supported Airflow modules and names, as Markdown, for docs/airflow.md.
 
-``python -m conveyor.airflow_compat.docs`` prints it; a test checks that docs/airflow.md holds
-exactly this text, so the page and the mapping cannot drift apart.
+``python -m conveyor.airflow_compat.docs --write`` puts it into docs/airflow.md (between the
+``<!-- generated: ... -->`` markers); a test checks that the page holds exactly this text, so
+the page and the mapping cannot drift apart.
 """
 
 from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
 
 from conveyor.airflow_compat.table import INSTEAD, MODULES
 
@@ -33,6 +38,22 @@ def render_instead() -> str:
     return "\n".join(lines) + "\n"
 
 
+def write(doc: Path) -> None:
+    """Replace the generated tables of ``doc`` with the current ones."""
+    text = doc.read_text()
+    for name, table in (("modules", render_table()), ("instead", render_instead())):
+        text = re.sub(
+            rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)",
+            lambda m, t=table: m[1] + t + m[2],
+            text,
+            flags=re.DOTALL,
+        )
+    doc.write_text(text)
+
+
 if __name__ == "__main__":  # pragma: no cover - a maintainer's command
-    print(render_table())
-    print(render_instead())
+    if sys.argv[1:] == ["--write"]:
+        write(Path(__file__).resolve().parents[3] / "docs" / "airflow.md")
+    else:
+        print(render_table())
+        print(render_instead())

@@ -36,7 +36,14 @@ _DISPLAY_ONLY = (
     "provide_context",
 )
 _DOCS = ("doc_md", "doc_rst", "doc_json", "doc_yaml")
-_KEPT = ("email", "email_on_failure", "email_on_retry", "do_xcom_push", "params")
+_KEPT = (
+    "email",
+    "email_on_failure",
+    "email_on_retry",
+    "do_xcom_push",
+    "params",
+    "multiple_outputs",
+)
 AIRFLOW_OPERATOR_KEYWORDS = (*_DISPLAY_ONLY, *_DOCS, *_KEPT)
 
 _made: dict[type, type] = {}
@@ -87,13 +94,20 @@ def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
     if made is not None:
         return made
 
+    takes_multiple_outputs = "multiple_outputs" in inspect.signature(cls.__init__).parameters
+
     def __init__(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
         _absorb(self, kwargs)
+        # Any Airflow operator may push a returned dict key by key; Conveyor's runner does it
+        # for every task whose multiple_outputs is set.
+        multiple = None if takes_multiple_outputs else kwargs.pop("multiple_outputs", None)
         try:
             cls.__init__(self, *args, **kwargs)
         except TypeError as exc:
             _explain_keyword(cls, kwargs, exc)
             raise
+        if multiple is not None:
+            self.multiple_outputs = bool(multiple)  # type: ignore[attr-defined]
 
     # Named in the signature so that default_args entries with these keys reach __init__.
     keywords = [

@@ -21,12 +21,14 @@ from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWO
 from conveyor.connections import Connection, get_connection
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
+from conveyor.model.datasets import Dataset
 from conveyor.model.task import DependencyTarget, _tasks_of
 from conveyor.states import TaskState
 from conveyor.worker.context import get_current_context
 
 __all__ = [
     "DAG",
+    "Asset",
     "BaseHook",
     "Context",
     "PokeReturnValue",
@@ -41,6 +43,7 @@ __all__ = [
     "ds_format",
     "get_current_context",
     "sdk_dag",
+    "task",
     "timezone",
     "utc_datetime",
     "utcnow",
@@ -122,6 +125,52 @@ def _dag_decorator(dag_class: type[DAG]) -> Callable[..., Any]:
 
 dag = _dag_decorator(DAG)
 sdk_dag = _dag_decorator(SdkDAG)
+
+
+def _adapt(made: Any) -> Any:
+    """A task function made by Conveyor's decorators, building Airflow-keyword operators."""
+    from conveyor.airflow_compat.operators import airflow_operator_class
+    from conveyor.decorators import TaskFunction
+
+    if isinstance(made, TaskFunction):
+        made.operator_class = airflow_operator_class(made.operator_class)  # type: ignore[assignment]
+        return made
+    if callable(made) and not isinstance(made, type):  # @task(...) returns a decorator
+        return lambda *a, **kw: _adapt(made(*a, **kw))
+    return made
+
+
+class _AirflowTask:
+    """``@task`` as Airflow files use it: Conveyor's decorator (and its ``.branch`` ...),
+    whose tasks also take Airflow's operator keywords (``task_display_name``, ``email`` ...)."""
+
+    def __call__(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
+        return _adapt(conveyor.task(python_callable, **options))
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(conveyor.task, name)
+        if not callable(found):
+            return found
+
+        @functools.wraps(found)
+        def variant(*args: Any, **kwargs: Any) -> Any:
+            return _adapt(found(*args, **kwargs))
+
+        return variant
+
+
+task = _AirflowTask()
+
+
+def Asset(
+    name: str | None = None, uri: str | None = None, *, extra: dict[str, Any] | None = None,
+    **_display: Any,
+) -> Dataset:
+    """Airflow 3's ``Asset(name=..., uri=...)``: a Dataset named by its URI (else its name)."""
+    target = uri or name
+    if not target:
+        raise DagDefinitionError("Asset needs a name or a uri")
+    return Dataset(target, extra=dict(extra or {}))
 
 
 def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:

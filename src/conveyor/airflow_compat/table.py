@@ -47,7 +47,7 @@ _CHAIN = {
 }
 _DECORATORS = {
     "dag": f"{_SHIMS}:dag",
-    "task": "conveyor:task",
+    "task": f"{_SHIMS}:task",
     "task_group": "conveyor:task_group",
     "setup": "conveyor:setup",
     "teardown": "conveyor:teardown",
@@ -149,7 +149,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sdk": {
         "DAG": f"{_SHIMS}:SdkDAG",
         "dag": f"{_SHIMS}:sdk_dag",
-        "task": "conveyor:task",
+        "task": f"{_SHIMS}:task",
         "task_group": "conveyor:task_group",
         "TaskGroup": "conveyor:TaskGroup",
         "BaseOperator": "conveyor:BaseOperator",
@@ -159,7 +159,7 @@ MODULES: dict[str, dict[str, str]] = {
         "Connection": "conveyor.connections:Connection",
         "BaseHook": f"{_SHIMS}:BaseHook",
         "Param": "conveyor:Param",
-        "Asset": "conveyor:Dataset",
+        "Asset": f"{_SHIMS}:Asset",
         "Label": "conveyor:Label",
         "TriggerRule": "conveyor:TriggerRule",
         "XComArg": "conveyor.model.xcom_arg:XComArg",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from conveyor.exceptions import Skip, TaskError
@@ -29,6 +30,7 @@ class BashOperator(BaseOperator):
         append_env: bool = True,
         cwd: str | None = None,
         skip_on_exit_code: int | None = 99,
+        output_processor: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
@@ -37,8 +39,10 @@ class BashOperator(BaseOperator):
         self.append_env = append_env
         self.cwd = cwd
         self.skip_on_exit_code = skip_on_exit_code
+        # Turns the last line into the XCom (e.g. json.loads), as Airflow's BashOperator does.
+        self.output_processor = output_processor
 
-    def execute(self, context: dict[str, Any]) -> str | None:
+    def execute(self, context: dict[str, Any]) -> Any:
         env = None
         if self.env is not None:
             env = {**os.environ, **self.env} if self.append_env else dict(self.env)
@@ -66,4 +70,6 @@ class BashOperator(BaseOperator):
             raise Skip(f"bash exited with {code}")
         if code != 0:
             raise TaskError(f"bash command exited with status {code}")
+        if self.output_processor is not None and last_line is not None:
+            return self.output_processor(last_line)
         return last_line
