@@ -203,3 +203,30 @@ def test_task_functions_take_airflow_operator_keywords(hook: None) -> None:
     assert built.task_dict["js"].multiple_outputs is True
     assert built.task_dict["pick"].is_branch
     assert Asset(name="orders", uri="s3://b/orders").uri == "s3://b/orders"
+
+
+def test_task_bash_runs_the_command_its_function_returns(
+    hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime
+
+    from airflow.decorators import dag, task
+
+    from conveyor.testing import run_dag
+
+    @dag(schedule=None)
+    def shell() -> None:
+        @task.bash(env={"WHO": "{{ params.who }}"}, params={"who": "ops"})
+        def greet(word: str) -> str:
+            return f"echo {word} $WHO on {{{{ ds }}}}"
+
+        @task.bash
+        def skip_me() -> str:
+            return "exit 99"
+
+        greet("hello")
+        skip_me()
+
+    result = run_dag(shell(), logical_date=datetime(2026, 1, 2))
+    assert result.xcom("greet") == "hello ops on 2026-01-02"
+    assert result.task_state("skip_me") == "skipped"

@@ -42,12 +42,11 @@ def write(doc: Path) -> None:
     """Replace the generated tables of ``doc`` with the current ones."""
     text = doc.read_text()
     for name, table in (("modules", render_table()), ("instead", render_instead())):
-        text = re.sub(
-            rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)",
-            lambda m, t=table: m[1] + t + m[2],
-            text,
-            flags=re.DOTALL,
-        )
+        pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", re.DOTALL)
+        found = pattern.search(text)
+        if found is None:
+            raise SystemExit(f"{doc}: no <!-- generated: {name} --> marker")
+        text = text[: found.start(1)] + found[1] + table + found[2] + text[found.end(2) :]
     doc.write_text(text)
 
 

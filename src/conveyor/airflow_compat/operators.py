@@ -1,5 +1,7 @@
 """Conveyor's operator classes as Airflow files use them: Airflow's extra keywords accepted.
 
+Also ``BashTaskOperator``, what ``@task.bash`` builds.
+
 ``airflow_operator_class(BashOperator)`` is a subclass that takes the keywords Airflow
 operators take and Conveyor's do not (``provide_context``, ``email_on_failure``,
 ``do_xcom_push`` ...), gives each its Airflow meaning where that is cheap (table.py's
@@ -13,11 +15,15 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from conveyor.airflow_compat.table import DOCS
-from conveyor.exceptions import DagDefinitionError
+from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.model.templating import render_value
+from conveyor.operators.bash import run_bash
+from conveyor.operators.python import PythonOperator
 
 #: Airflow operator keywords the subclass takes itself, with what it keeps of them.
 _DISPLAY_ONLY = (
@@ -136,3 +142,49 @@ def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
     )
     _made[cls] = made
     return made
+
+
+class BashTaskOperator(PythonOperator):
+    """``@task.bash``: the function returns a shell command, which is rendered and run.
+
+    As Airflow's: the returned text is a Jinja template like ``bash_command``; its output goes
+    to the try's log and its last line is the XCom (through ``output_processor`` if given).
+    """
+
+    # PythonOperator's fields and the shell's; mypy reads the parent's as a 3-tuple.
+    template_fields = (*PythonOperator.template_fields, "env", "cwd")  # type: ignore[assignment]
+    ui_color = "#f0ede4"
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        env: dict[str, str] | None = None,
+        append_env: bool = True,
+        cwd: str | None = None,
+        skip_on_exit_code: int | None = 99,
+        output_processor: Callable[[str], Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.env, self.append_env, self.cwd = env, append_env, cwd
+        self.skip_on_exit_code = skip_on_exit_code
+        self.output_processor = output_processor
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        command = super().execute(context)
+        if not isinstance(command, str) or not command.strip():
+            raise TaskError(
+                f"@task.bash {self.task_id!r} must return a non-empty command, got {command!r}"
+            )
+        last_line = run_bash(
+            render_value(command, context),
+            task_id=self.task_id,
+            env=self.env,
+            append_env=self.append_env,
+            cwd=self.cwd,
+            skip_on_exit_code=self.skip_on_exit_code,
+        )
+        if self.output_processor is not None and last_line is not None:
+            return self.output_processor(last_line)
+        return last_line

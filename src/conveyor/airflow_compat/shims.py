@@ -147,6 +147,15 @@ class _AirflowTask:
     def __call__(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         return _adapt(conveyor.task(python_callable, **options))
 
+    def bash(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
+        """``@task.bash``: the function returns the shell command to run."""
+        from conveyor.airflow_compat.operators import BashTaskOperator
+        from conveyor.decorators import TaskFunction
+
+        if python_callable is not None:
+            return _adapt(TaskFunction(python_callable, BashTaskOperator, options))
+        return lambda func: _adapt(TaskFunction(func, BashTaskOperator, options))
+
     def __getattr__(self, name: str) -> Any:
         found = getattr(conveyor.task, name)
         if not callable(found):
