@@ -230,3 +230,34 @@ def test_task_bash_runs_the_command_its_function_returns(
     result = run_dag(shell(), logical_date=datetime(2026, 1, 2))
     assert result.xcom("greet") == "hello ops on 2026-01-02"
     assert result.task_state("skip_me") == "skipped"
+
+
+def test_a_users_operator_with_its_own_first_argument_maps(hook: None) -> None:
+    from airflow import DAG
+    from airflow.models import BaseOperator
+
+    from conveyor.testing import run_dag
+
+    class AddOne(BaseOperator):
+        def __init__(self, value, **kwargs):  # type: ignore[no-untyped-def]
+            super().__init__(**kwargs)
+            self.value = value
+
+        def execute(self, context):  # type: ignore[no-untyped-def]
+            return self.value + 1
+
+    class Total(BaseOperator):
+        template_fields = ("values",)
+
+        def __init__(self, values, **kwargs):  # type: ignore[no-untyped-def]
+            super().__init__(**kwargs)
+            self.values = values
+
+        def execute(self, context):  # type: ignore[no-untyped-def]
+            return sum(self.values)
+
+    with DAG("mapped_own", schedule=None) as dag:
+        added = AddOne.partial(task_id="add").expand(value=[1, 2, 3])
+        Total(task_id="total", values=added.output)
+    assert dag.task_dict["total"].upstream_task_ids == {"add"}
+    assert run_dag(dag).xcom("total") == 9
