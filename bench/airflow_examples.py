@@ -51,7 +51,12 @@ COMPANIONS = {"example_trigger_controller_dag.py": ["example_trigger_target_dag.
 #: Examples written to end other than all-green: file -> {task_id: state} they must show.
 EXPECTED: dict[str, dict[str, str]] = {
     "example_failed_dag.py": {"fail_task": "failed"},
-    "example_skip_dag.py": {"always_true_1": "success"},
+    # Written to be run with `airflow tasks test ... -t '{"foo": "bar"}'`: without it the
+    # template {{ params.foo }} fails, in Airflow too (StrictUndefined).
+    "example_passing_params_via_test_command.py": {
+        "run_this": "success",
+        "also_run_this": "failed",
+    },
 }
 
 

@@ -261,3 +261,39 @@ def test_a_users_operator_with_its_own_first_argument_maps(hook: None) -> None:
         Total(task_id="total", values=added.output)
     assert dag.task_dict["total"].upstream_task_ids == {"add"}
     assert run_dag(dag).xcom("total") == 9
+
+
+def test_date_branches_follow_the_logical_date(hook: None) -> None:
+    from datetime import datetime, time
+
+    from airflow import DAG
+    from airflow.operators.empty import EmptyOperator
+    from airflow.providers.standard.operators.datetime import BranchDateTimeOperator
+    from airflow.providers.standard.operators.weekday import BranchDayOfWeekOperator
+    from airflow.providers.standard.sensors.external_task import ExternalTaskMarker
+    from airflow.providers.standard.utils.weekday import WeekDay
+
+    from conveyor.testing import run_dag
+
+    with DAG("when", schedule=None) as dag:
+        by_time = BranchDateTimeOperator(
+            task_id="by_time", use_task_logical_date=True, target_lower=time(22),
+            target_upper=time(2), follow_task_ids_if_true="night",
+            follow_task_ids_if_false=["day"],
+        )
+        by_day = BranchDayOfWeekOperator(
+            task_id="by_day", use_task_logical_date=True,
+            week_day={WeekDay.SATURDAY, "sunday"},
+            follow_task_ids_if_true="weekend", follow_task_ids_if_false="weekday",
+        )
+        by_time >> [EmptyOperator(task_id="night"), EmptyOperator(task_id="day")]
+        by_day >> [EmptyOperator(task_id="weekend"), EmptyOperator(task_id="weekday")]
+        ExternalTaskMarker(task_id="mark", external_dag_id="x", external_task_id="y")
+    saturday_night = run_dag(dag, logical_date=datetime(2026, 3, 7, 23, 30))
+    assert saturday_night.task_state("night") == "success"
+    assert saturday_night.task_state("day") == "skipped"
+    assert saturday_night.task_state("weekend") == "success"
+    assert saturday_night.task_state("mark") == "success"
+    monday_noon = run_dag(dag, logical_date=datetime(2026, 3, 9, 12))
+    assert monday_noon.task_state("night") == "skipped"
+    assert monday_noon.task_state("weekday") == "success"

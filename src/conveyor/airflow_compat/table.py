@@ -40,7 +40,16 @@ _WEEKDAY = {"DayOfWeekSensor": "conveyor:DayOfWeekSensor"}
 _TIME = {"TimeSensor": "conveyor.sensors:TimeSensor"}
 _DATE_TIME = {"DateTimeSensor": "conveyor.sensors:DateTimeSensor"}
 _FILE = {"FileSensor": "conveyor.sensors:FileSensor"}
-_EXTERNAL = {"ExternalTaskSensor": "conveyor.sensors:ExternalTaskSensor"}
+_EXTERNAL = {
+    "ExternalTaskSensor": "conveyor.sensors:ExternalTaskSensor",
+    "ExternalTaskMarker": "conveyor.airflow_compat.branching:ExternalTaskMarker",
+}
+_BRANCH_DATETIME = {
+    "BranchDateTimeOperator": "conveyor.airflow_compat.branching:BranchDateTimeOperator"
+}
+_BRANCH_WEEKDAY = {
+    "BranchDayOfWeekOperator": "conveyor.airflow_compat.branching:BranchDayOfWeekOperator"
+}
 _CHAIN = {
     "chain": "conveyor:chain",
     "cross_downstream": f"{_SHIMS}:cross_downstream",
@@ -103,6 +112,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.operators.dummy": _DUMMY,
     "airflow.operators.trigger_dagrun": _TRIGGER,
     "airflow.operators.latest_only": _LATEST_ONLY,
+    "airflow.operators.datetime": _BRANCH_DATETIME,
+    "airflow.operators.weekday": _BRANCH_WEEKDAY,
     "airflow.decorators": _DECORATORS,
     "airflow.sensors.base": _BASE_SENSOR,
     "airflow.sensors.bash": _BASH_SENSOR,
@@ -187,6 +198,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.operators.empty": _EMPTY,
     "airflow.providers.standard.operators.trigger_dagrun": _TRIGGER,
     "airflow.providers.standard.operators.latest_only": _LATEST_ONLY,
+    "airflow.providers.standard.operators.datetime": _BRANCH_DATETIME,
+    "airflow.providers.standard.operators.weekday": _BRANCH_WEEKDAY,
     "airflow.providers.standard.sensors.bash": _BASH_SENSOR,
     "airflow.providers.standard.sensors.python": _PYTHON_SENSOR,
     "airflow.providers.standard.sensors.time_delta": _TIME_DELTA,
