@@ -297,3 +297,35 @@ def test_date_branches_follow_the_logical_date(hook: None) -> None:
     monday_noon = run_dag(dag, logical_date=datetime(2026, 3, 9, 12))
     assert monday_noon.task_state("night") == "skipped"
     assert monday_noon.task_state("weekday") == "success"
+
+
+def test_task_variants_build_on_the_conveyor_class_of_that_name(
+    hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.decorators import dag, task
+
+    with pytest.raises(AttributeError, match=r"@task\.sensor needs conveyor\.PythonSensor"):
+        task.sensor  # noqa: B018
+
+    class StandIn(conveyor.PythonOperator):
+        pass
+
+    monkeypatch.setattr(conveyor, "PythonSensor", StandIn, raising=False)
+
+    @dag(schedule=None)
+    def variants() -> None:
+        @task.sensor(poke_interval=1)  # an option the class must accept: StandIn refuses it
+        def ready() -> bool:
+            return True
+
+        with pytest.raises(DagDefinitionError, match="does not take poke_interval="):
+            ready()
+
+        @task.sensor
+        def plain() -> bool:
+            return True
+
+        plain()
+
+    built = variants()
+    assert type(built.task_dict["plain"]).__mro__[1] is StandIn
