@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,48 @@ with DAG("af_resources", start_date=datetime(2024, 1, 1), schedule_interval=None
     c, d = EmptyOperator(task_id="c"), EmptyOperator(task_id="d")
     cross_downstream([a, b], [c, d])
     greet >> a
+'''
+
+SHELL = '''
+from datetime import datetime
+
+from airflow.decorators import task
+from airflow.models import BaseOperator
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.weekday import BranchDayOfWeekOperator
+from airflow.sdk import DAG
+
+
+class Double(BaseOperator):
+    def __init__(self, number, **kwargs):
+        super().__init__(**kwargs)
+        self.number = number
+
+    def execute(self, context):
+        return self.number * 2
+
+
+with DAG("af_shell", start_date=datetime(2024, 1, 1), schedule_interval=None, concurrency=4,
+         dag_display_name="Shell things") as dag:
+    stats = BashOperator(
+        task_id="stats", bash_command="echo files=3 lines=40", multiple_outputs=True,
+        output_processor=lambda line: {k: int(v) for k, v in (p.split("=") for p in line.split())},
+    )
+
+    @task.bash(task_display_name="Report")
+    def report(files):
+        return f"echo files={files} day={{{{ ds }}}}"
+
+    report(stats.output["files"])
+    monday = BranchDayOfWeekOperator(
+        task_id="monday", week_day="Monday", use_task_logical_date=True,
+        follow_task_ids_if_true="start_week", follow_task_ids_if_false="carry_on",
+    )
+    monday >> [EmptyOperator(task_id="start_week"), EmptyOperator(task_id="carry_on")]
+    doubled = Double.partial(task_id="double").expand(number=[1, 2, 3])
+    BashOperator(task_id="sum", bash_command="echo {{ ti.xcom_pull(task_ids='double') | sum }}")
+    doubled >> dag.get_task("sum")
 '''
 
 STARTER = '''
@@ -205,3 +248,38 @@ def test_an_once_dag_triggers_a_dag_that_is_parsed_later(
     assert found["af_starter"].state == RunState.SUCCESS
     assert found["af_late_target"].state == RunState.SUCCESS
     assert _states(store, found["af_starter"].id) == {"kick": "success"}
+
+
+
+def test_task_bash_date_branch_and_a_mapped_operator_of_ones_own(
+    tmp_path: Path, store_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "dags"
+    _write(folder, "shell.py", SHELL, tmp_path)
+    settings = make_settings(tmp_path, folder, store_url)
+    DagFileProcessor(store, folder, timeout=20, scan_every=60).sync()
+    monday = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with store.write() as conn:
+        shell = runs.create_manual_run(conn, "af_shell", logical_date=monday, created_by="test")
+    assert shell is not None
+    run_until_finished(settings, store, [shell], limit=60)
+
+    # @task.bash, output_processor with multiple_outputs, a date branch, a mapped own operator.
+    assert _states(store, shell) == {
+        "stats": "success",
+        "report": "success",
+        "monday": "success",
+        "start_week": "success",
+        "carry_on": "skipped",
+        "double": "success",
+        "sum": "success",
+    }
+    with store.read() as conn:
+        values = {
+            (r.task_id, r.key): r.value
+            for r in conn.execute(select(xcom).where(xcom.c.run_pk == shell))
+        }
+    assert values[("stats", "files")] == 3 and values[("stats", "lines")] == 40
+    assert values[("report", "return_value")] == "files=3 day=2026-03-02"
+    assert values[("sum", "return_value")] == "12"
