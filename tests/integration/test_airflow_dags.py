@@ -78,6 +78,10 @@ class GreetOperator(BaseOperator):
         settings = Variable.get("greeting", deserialize_json=True)
         host = BaseHook.get_connection("warehouse").host
         self.log.info("greeting %s from %s", self.who, host)
+        try:
+            Variable.get("never_set")
+        except KeyError:  # what Airflow code catches for a missing variable
+            host += " (no never_set)"
         return f"{settings['word']} {self.who} at {host}"
 
 
@@ -217,7 +221,7 @@ def test_callbacks_failure_and_resources(
             select(xcom.c.value).where(xcom.c.run_pk == greeting, xcom.c.task_id == "greet")
         ).scalar()
         run = conn.execute(select(dag_run).where(dag_run.c.id == greeting)).one()
-    assert value == "hello ops at db.internal"
+    assert value == "hello ops at db.internal (no never_set)"
     greet_log = log_path_for(settings, "af_resources", run.run_id, "greet", 1).read_text()
     assert "INFO - greeting ops from db.internal" in greet_log
     with store.read() as conn:

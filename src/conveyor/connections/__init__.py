@@ -65,6 +65,12 @@ def get_connection(conn_id: str) -> Connection:
 _MISSING: Any = object()
 
 
+class VariableNotFoundError(NotFoundError, KeyError):
+    """No such variable. Also a ``KeyError``, which is what code written for Airflow catches."""
+
+    __str__ = Exception.__str__  # KeyError would quote the message
+
+
 class Variable:
     """Named values kept in the store (encrypted) or in ``CONVEYOR_VAR_<KEY>``."""
 
@@ -84,7 +90,7 @@ class Variable:
         text = repository.get_variable(store, settings, key)
         if text is None:
             if default is _MISSING:
-                raise NotFoundError(
+                raise VariableNotFoundError(
                     f"no variable {key!r}: set it with `conveyor variables set {key} VALUE` "
                     f"or {repository.VAR_ENV_PREFIX}{key.upper()}"
                 )
