@@ -160,8 +160,9 @@ def run_one(
         errors = [ln for ln in tail if "Error" in ln or "error" in ln]
         row.note = (errors or tail or [""])[-1].strip()[:160]
     expected = EXPECTED.get(path.name)
-    if expected is None:
-        row.matches = "yes" if row.ran == "success" else "no"
+    if expected is None:  # all green: the run succeeded and no task failed
+        failed = {"failed", "upstream_failed"} & set(row.states.values())
+        row.matches = "yes" if row.ran == "success" and not failed else "no"
     else:
         row.matches = "yes" if all(row.states.get(t) == s for t, s in expected.items()) else "no"
     return row

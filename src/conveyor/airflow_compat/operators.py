@@ -80,12 +80,14 @@ def _task_logger(self: BaseOperator) -> logging.Logger:
     return logging.getLogger(f"airflow.task.operators.{cls.__module__}.{cls.__name__}")
 
 
-def _explain_keyword(cls: type, kwargs: dict[str, Any], exc: TypeError) -> None:
+def _explain_keyword(
+    cls: type, args: tuple[Any, ...], kwargs: dict[str, Any], exc: TypeError
+) -> None:
     """An Airflow keyword the Conveyor class does not take: say which, and where to look."""
     found = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
     if found is None or found[1] not in kwargs:
         return
-    task_id = kwargs.get("task_id", "?")
+    task_id = kwargs.get("task_id", args[0] if args else "?")
     raise DagDefinitionError(
         f"task {task_id!r}: Conveyor's {cls.__name__} does not take {found[1]}= "
         f"(an Airflow keyword it has no use for; supported keywords: {DOCS})"
@@ -110,7 +112,7 @@ def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
         try:
             cls.__init__(self, *args, **kwargs)
         except TypeError as exc:
-            _explain_keyword(cls, kwargs, exc)
+            _explain_keyword(cls, args, kwargs, exc)
             raise
         if multiple is not None:
             self.multiple_outputs = bool(multiple)  # type: ignore[attr-defined]
