@@ -136,6 +136,28 @@ with DAG("af_shell", start_date=datetime(2024, 1, 1), schedule_interval=None, co
     doubled >> dag.get_task("sum")
 '''
 
+WATCHED = '''
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+from airflow.providers.standard.sensors.external_task import ExternalTaskMarker, ExternalTaskSensor
+from airflow.utils.task_group import TaskGroup
+
+with DAG("af_parent", start_date=datetime(2024, 1, 1), schedule=None) as parent:
+    with TaskGroup("load"):
+        BashOperator(task_id="one", bash_command="sleep 1")
+        BashOperator(task_id="two", bash_command="sleep 1")
+    ExternalTaskMarker(task_id="mark", external_dag_id="af_child", external_task_id="wait")
+
+with DAG("af_child", start_date=datetime(2024, 1, 1), schedule=None) as child:
+    ExternalTaskSensor(
+        task_id="wait", external_dag_id="af_parent", external_task_group_id="load",
+        allowed_states=["success"], failed_states=["failed", "skipped"],
+        poke_interval=0.2, timeout=30, mode="reschedule",
+    )
+'''
+
 STARTER = '''
 from datetime import datetime
 
@@ -261,13 +283,19 @@ def test_task_bash_date_branch_and_a_mapped_operator_of_ones_own(
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     folder = tmp_path / "dags"
     _write(folder, "shell.py", SHELL, tmp_path)
+    _write(folder, "watched.py", WATCHED, tmp_path)
     settings = make_settings(tmp_path, folder, store_url)
     DagFileProcessor(store, folder, timeout=20, scan_every=60).sync()
     monday = datetime(2026, 3, 2, 9, tzinfo=UTC)
     with store.write() as conn:
         shell = runs.create_manual_run(conn, "af_shell", logical_date=monday, created_by="test")
-    assert shell is not None
-    run_until_finished(settings, store, [shell], limit=60)
+        child = runs.create_manual_run(conn, "af_child", logical_date=monday, created_by="test")
+        parent = runs.create_manual_run(conn, "af_parent", logical_date=monday, created_by="t")
+    assert shell is not None and child is not None and parent is not None
+    run_until_finished(settings, store, [shell, child, parent], limit=60)
+    # The sensor waited for every task of the parent's group, then succeeded.
+    assert _states(store, child) == {"wait": "success"}
+    assert set(_states(store, parent).values()) == {"success"}
 
     # @task.bash, output_processor with multiple_outputs, a date branch, a mapped own operator.
     assert _states(store, shell) == {
