@@ -82,6 +82,7 @@ class GreetOperator(BaseOperator):
             Variable.get("never_set")
         except KeyError:  # what Airflow code catches for a missing variable
             host += " (no never_set)"
+        self.xcom_push(context, key="host", value=host)  # Airflow 1.10's operator method
         return f"{settings['word']} {self.who} at {host}"
 
 
@@ -240,10 +241,19 @@ def test_callbacks_failure_and_resources(
     assert set(states.values()) == {"success"}
     with store.read() as conn:
         value = conn.execute(
-            select(xcom.c.value).where(xcom.c.run_pk == greeting, xcom.c.task_id == "greet")
+            select(xcom.c.value).where(
+                xcom.c.run_pk == greeting,
+                xcom.c.task_id == "greet",
+                xcom.c.key == "return_value",
+            )
         ).scalar()
         run = conn.execute(select(dag_run).where(dag_run.c.id == greeting)).one()
     assert value == "hello ops at db.internal (no never_set)"
+    with store.read() as conn:
+        pushed = conn.execute(
+            select(xcom.c.value).where(xcom.c.run_pk == greeting, xcom.c.key == "host")
+        ).scalar()
+    assert pushed == "db.internal (no never_set)"
     greet_log = log_path_for(settings, "af_resources", run.run_id, "greet", 1).read_text()
     assert "INFO - greeting ops from db.internal" in greet_log
     with store.read() as conn:

@@ -80,6 +80,19 @@ def _task_logger(self: BaseOperator) -> logging.Logger:
     return logging.getLogger(f"airflow.task.operators.{cls.__module__}.{cls.__name__}")
 
 
+def _xcom_push(self: BaseOperator, context: dict[str, Any], key: str, value: Any) -> None:
+    """Airflow 1.10's ``self.xcom_push(context, key, value)`` in an operator of one's own."""
+    context["ti"].xcom_push(key, value)
+
+
+def _xcom_pull(
+    self: BaseOperator, context: dict[str, Any], task_ids: Any = None, key: str = "return_value",
+    **airflow: Any,
+) -> Any:
+    """Airflow 1.10's ``self.xcom_pull(context, task_ids=..., key=...)``."""
+    return context["ti"].xcom_pull(task_ids=task_ids, key=key, **airflow)
+
+
 def _explain_keyword(
     cls: type, args: tuple[Any, ...], kwargs: dict[str, Any], exc: TypeError
 ) -> None:
@@ -140,6 +153,8 @@ def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
             "__doc__": cls.__doc__,
             "__airflow_compat__": True,
             "log": property(_task_logger),
+            "xcom_push": _xcom_push,
+            "xcom_pull": _xcom_pull,
         },
     )
     _made[cls] = made
