@@ -135,9 +135,9 @@ def _adapt(made: Any) -> Any:
     if isinstance(made, TaskFunction):
         made.operator_class = airflow_operator_class(made.operator_class)  # type: ignore[assignment]
         return made
-    if callable(made) and not isinstance(made, type):  # @task(...) returns a decorator
+    if isinstance(made, types.FunctionType):  # @task(...) returns a decorator: adapt its result
         return lambda *a, **kw: _adapt(made(*a, **kw))
-    return made
+    return made  # anything else (an object with methods of its own) is left as it is
 
 
 class _AirflowTask:
