@@ -105,6 +105,11 @@ class Settings(BaseModel):
         description="task duration and scheduling delay in /metrics cover tries started "
         "within this many seconds",
     )
+    airflow_compat: bool = Field(
+        default=True,
+        description="`import airflow...` in DAG files resolves to Conveyor, and Python files "
+        "that mention airflow and dag are scanned as DAG files (docs/airflow.md)",
+    )
     remote_logs_url: str | None = Field(
         default=None,
         description="copy every try's log to this S3-compatible location, e.g. "

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from conveyor import airflow_compat
 from conveyor.config import load_config
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.inline import InlineExecutor
@@ -37,6 +38,9 @@ from conveyor.store.tables import task_instance, task_try, utcnow, xcom
 from conveyor.worker.runner import TryRunner
 
 __all__ = ["DagRunResult", "TaskResult", "run_dag"]
+
+# A test module imports its DAG files itself; Airflow-style ones need the import hook.
+airflow_compat.activate()
 
 
 @dataclass(frozen=True)

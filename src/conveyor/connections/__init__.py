@@ -65,16 +65,32 @@ def get_connection(conn_id: str) -> Connection:
 _MISSING: Any = object()
 
 
+class VariableNotFoundError(NotFoundError, KeyError):
+    """No such variable. Also a ``KeyError``, which is what code written for Airflow catches."""
+
+    __str__ = Exception.__str__  # KeyError would quote the message
+
+
 class Variable:
     """Named values kept in the store (encrypted) or in ``CONVEYOR_VAR_<KEY>``."""
 
     @staticmethod
-    def get(key: str, default: Any = _MISSING, *, deserialize_json: bool = False) -> Any:
+    def get(
+        key: str,
+        default: Any = _MISSING,
+        *,
+        deserialize_json: bool = False,
+        default_var: Any = _MISSING,
+    ) -> Any:
+        """The variable's text (parsed, with ``deserialize_json``); ``default`` (Airflow's
+        ``default_var``) when it is not set, else an error that says how to set it."""
+        if default is _MISSING:
+            default = default_var
         store, settings = _active()
         text = repository.get_variable(store, settings, key)
         if text is None:
             if default is _MISSING:
-                raise NotFoundError(
+                raise VariableNotFoundError(
                     f"no variable {key!r}: set it with `conveyor variables set {key} VALUE` "
                     f"or {repository.VAR_ENV_PREFIX}{key.upper()}"
                 )

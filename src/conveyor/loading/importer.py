@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from conveyor.airflow_compat import AIRFLOW_WORDS, activate
 from conveyor.exceptions import DagImportError
 from conveyor.model.dag import DAG, DagContext
 
@@ -22,14 +23,17 @@ from conveyor.model.dag import DAG, DagContext
 SAFE_MODE_WORDS = ("conveyor", "dag")
 
 
-def looks_like_dag_file(path: Path) -> bool:
+def looks_like_dag_file(path: Path, *, airflow: bool = False) -> bool:
+    """A Python file mentioning conveyor and dag; with ``airflow``, also airflow and dag."""
     if path.suffix != ".py":
         return False
     try:
         text = path.read_text(errors="replace").lower()
     except OSError:
         return False
-    return all(word in text for word in SAFE_MODE_WORDS)
+    if all(word in text for word in SAFE_MODE_WORDS):
+        return True
+    return airflow and all(word in text for word in AIRFLOW_WORDS)
 
 
 def module_name_for(path: str, tag: str = "") -> str:
@@ -67,6 +71,7 @@ def describe_failure(path: str, exc: BaseException) -> ImportErrorInfo:
 
 def import_dag_file(path: str, *, module_name: str | None = None) -> list[DAG]:
     """Run a DAG file and return its DAGs; raise DagImportError on any failure."""
+    activate()  # `import airflow...` resolves to Conveyor unless airflow_compat is off
     folder = str(Path(path).resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)  # let DAG files import helper modules beside them

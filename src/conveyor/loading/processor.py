@@ -20,6 +20,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from conveyor import airflow_compat
 from conveyor._processes import adopt_environment, fork_context
 from conveyor.exceptions import DagImportError
 from conveyor.loading.importer import looks_like_dag_file
@@ -39,10 +40,12 @@ LOADERS: dict[str, str] = {
 
 
 def find_dag_files(folder: Path) -> list[Path]:
-    """DAG files under ``folder``: Python files that mention conveyor and dag, and YAML files.
+    """DAG files under ``folder``: Python files that mention conveyor and dag (or airflow and
+    dag, with the setting airflow_compat on), and YAML files.
 
     ``folder`` may also be one file, which is then the only DAG file (``conveyor run FILE``).
     """
+    airflow = airflow_compat.enabled()
     if folder.is_file():
         return [folder] if folder.suffix in LOADERS else []
     if not folder.is_dir():
@@ -55,7 +58,7 @@ def find_dag_files(folder: Path) -> list[Path]:
                 continue
             path = Path(root) / name
             is_yaml = path.suffix in YAML_SUFFIXES and path.suffix in LOADERS
-            if is_yaml or looks_like_dag_file(path):
+            if is_yaml or looks_like_dag_file(path, airflow=airflow):
                 found.append(path)
     return found
 

@@ -93,12 +93,19 @@ class DAG:
                 "(at most 250 characters)"
             )
         self.dag_id = dag_id
+        default_args = dict(default_args or {})
+        # The DAG-level keys people put in default_args (Airflow's idiom) count for the DAG.
+        if start_date is None:
+            start_date = default_args.get("start_date")
+        if end_date is None:
+            end_date = default_args.get("end_date")
+        params = {**(params or {}), **(default_args.pop("params", None) or {})}
         self.timezone = _as_timezone(timezone, start_date)
         self.schedule: Schedule = schedule_from_arg(schedule, self.timezone)
         self.start_date = self._aware(start_date)
         self.end_date = self._aware(end_date)
         self.catchup = bool(catchup)
-        self.default_args = dict(default_args or {})
+        self.default_args = default_args
         for name, value in (
             ("max_active_runs", max_active_runs),
             ("max_active_tasks", max_active_tasks),

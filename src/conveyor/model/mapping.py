@@ -153,7 +153,8 @@ def unmap(task: BaseOperator, map_index: int, pull: Callable[[str, str], Any]) -
         kwargs[task.expand_into] = {**kwargs.get(task.expand_into, {}), **chosen}
     else:
         kwargs.update(chosen)
-    concrete = task.operator_class(task.task_id, **kwargs)
+    # task_id by keyword: an operator of its own may take other arguments first (Airflow style)
+    concrete = task.operator_class(task_id=task.task_id, **kwargs)
     concrete.dag = task.dag
     concrete.upstream_task_ids = set(task.upstream_task_ids)
     concrete.downstream_task_ids = set(task.downstream_task_ids)

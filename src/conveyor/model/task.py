@@ -92,8 +92,22 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
             if key in accepted and key not in kwargs:
                 kwargs[key] = value
         init(self, *args, **kwargs)
+        _depend_on_templated_xcom_args(self)
 
     return wrapper
+
+
+def _depend_on_templated_xcom_args(task: BaseOperator) -> None:
+    """An XComArg given as a templated field's value makes its task upstream of this one
+    (the worker replaces it with the value when it renders the field)."""
+    if task.dag is None:
+        return
+    from conveyor.model.xcom_arg import find_xcom_args
+
+    fields = [getattr(task, name, None) for name in task.template_fields]
+    for arg in find_xcom_args(fields):
+        if arg.operator is not task:
+            arg.operator.set_downstream(task)
 
 
 def retry_delay_for(
@@ -273,6 +287,13 @@ class BaseOperator:
         from conveyor.model.mapping import PartialTask
 
         return PartialTask(cls, kwargs)
+
+    @property
+    def output(self) -> Any:
+        """This task's return value, for another task's arguments (an ``XComArg``)."""
+        from conveyor.model.xcom_arg import XComArg
+
+        return XComArg(self)
 
     @property
     def operator_name(self) -> str:

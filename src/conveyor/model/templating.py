@@ -8,12 +8,18 @@ import jinja2
 
 from conveyor.exceptions import TemplateError
 from conveyor.model.task import BaseOperator
+from conveyor.model.xcom_arg import XComArg, pull_xcom_arg
 
 _ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 def render_value(value: Any, context: dict[str, Any]) -> Any:
-    """Render strings inside a value made of strings, lists, tuples and dicts."""
+    """Render strings inside a value made of strings, lists, tuples and dicts.
+
+    An ``XComArg`` becomes the value it stands for (not rendered again, as it is data).
+    """
+    if isinstance(value, XComArg):
+        return pull_xcom_arg(value, context["ti"].xcom_pull_one)
     if isinstance(value, str):
         if "{{" not in value and "{%" not in value:
             return value  # nothing to render; skip compiling

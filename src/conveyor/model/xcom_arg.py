@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator, DependencyMixin
 
 RETURN_VALUE = "return_value"
@@ -30,6 +31,31 @@ class XComArg(DependencyMixin):
     def __repr__(self) -> str:
         return f"XComArg({self._operator.task_id!r}, key={self.key!r})"
 
+    def __str__(self) -> str:
+        """The Jinja expression that pulls the value, so ``f"echo {arg}"`` works in templates."""
+        return (
+            f"{{{{ task_instance.xcom_pull(task_ids={self._operator.task_id!r}, "
+            f"key={self.key!r}) }}}}"
+        )
+
+
+def pull_xcom_arg(arg: XComArg, pull: Callable[[str, str], Any]) -> Any:
+    """The value ``arg`` stands for. ``result["key"]`` is the XCom pushed under that key, or
+    else that key of the dict the task returned; neither is an error, never a silent None."""
+    task_id = arg.operator.task_id
+    value = pull(task_id, arg.key)
+    if value is not None or arg.key == RETURN_VALUE:
+        return value
+    returned = pull(task_id, RETURN_VALUE)
+    if isinstance(returned, dict) and arg.key in returned:
+        return returned[arg.key]
+    what = (
+        f"returned a dict without that key (keys: {sorted(returned)})"
+        if isinstance(returned, dict)
+        else f"returned {type(returned).__name__}, not a dict"
+    )
+    raise TaskError(f"task {task_id!r} pushed no XCom {arg.key!r} and {what}")
+
 
 def find_xcom_args(value: Any) -> list[XComArg]:
     """Every XComArg nested in a value made of lists, tuples and dicts."""
@@ -45,7 +71,7 @@ def find_xcom_args(value: Any) -> list[XComArg]:
 def resolve_xcom_args(value: Any, pull: Callable[[str, str], Any]) -> Any:
     """Replace each XComArg in a value by ``pull(task_id, key)``."""
     if isinstance(value, XComArg):
-        return pull(value.operator.task_id, value.key)
+        return pull_xcom_arg(value, pull)
     if isinstance(value, list):
         return [resolve_xcom_args(item, pull) for item in value]
     if isinstance(value, tuple):

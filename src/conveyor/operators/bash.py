@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from conveyor.exceptions import Skip, TaskError
@@ -29,6 +30,7 @@ class BashOperator(BaseOperator):
         append_env: bool = True,
         cwd: str | None = None,
         skip_on_exit_code: int | None = 99,
+        output_processor: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
@@ -37,33 +39,60 @@ class BashOperator(BaseOperator):
         self.append_env = append_env
         self.cwd = cwd
         self.skip_on_exit_code = skip_on_exit_code
+        # Turns the last line into the XCom (e.g. json.loads), as Airflow's BashOperator does.
+        self.output_processor = output_processor
 
-    def execute(self, context: dict[str, Any]) -> str | None:
-        env = None
-        if self.env is not None:
-            env = {**os.environ, **self.env} if self.append_env else dict(self.env)
-        if self.cwd is not None and not os.path.isdir(self.cwd):
-            raise TaskError(f"cwd {self.cwd!r} of task {self.task_id!r} is not a directory")
-        sys.stdout.flush()
-        last_line: str | None = None
-        with subprocess.Popen(
-            ["bash", "-c", self.bash_command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
+    def execute(self, context: dict[str, Any]) -> Any:
+        last_line = run_bash(
+            self.bash_command,
+            task_id=self.task_id,
+            env=self.env,
+            append_env=self.append_env,
             cwd=self.cwd,
-            text=True,
-            errors="replace",
-        ) as process:
-            assert process.stdout is not None
-            for line in process.stdout:
-                sys.stdout.write(line)
-                if line.strip():
-                    last_line = line.rstrip("\n")
-            code = process.wait()
-        sys.stdout.flush()
-        if code == self.skip_on_exit_code:
-            raise Skip(f"bash exited with {code}")
-        if code != 0:
-            raise TaskError(f"bash command exited with status {code}")
+            skip_on_exit_code=self.skip_on_exit_code,
+        )
+        if self.output_processor is not None and last_line is not None:
+            return self.output_processor(last_line)
         return last_line
+
+
+def run_bash(
+    command: str,
+    *,
+    task_id: str,
+    env: dict[str, str] | None = None,
+    append_env: bool = True,
+    cwd: str | None = None,
+    skip_on_exit_code: int | None = 99,
+) -> str | None:
+    """Run ``bash -c command`` with its output in the try's log; return the last line.
+
+    Exit status ``skip_on_exit_code`` raises Skip, any other non-zero status a TaskError.
+    """
+    if env is not None:
+        env = {**os.environ, **env} if append_env else dict(env)
+    if cwd is not None and not os.path.isdir(cwd):
+        raise TaskError(f"cwd {cwd!r} of task {task_id!r} is not a directory")
+    sys.stdout.flush()
+    last_line: str | None = None
+    with subprocess.Popen(
+        ["bash", "-c", command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=cwd,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            sys.stdout.write(line)
+            if line.strip():
+                last_line = line.rstrip("\n")
+        code = process.wait()
+    sys.stdout.flush()
+    if code == skip_on_exit_code:
+        raise Skip(f"bash exited with {code}")
+    if code != 0:
+        raise TaskError(f"bash command exited with status {code}")
+    return last_line

@@ -42,6 +42,7 @@ class PythonOperator(BaseOperator):
         op_args: list[Any] | tuple[Any, ...] | None = None,
         op_kwargs: dict[str, Any] | None = None,
         templates_dict: dict[str, Any] | None = None,
+        multiple_outputs: bool = False,
         **kwargs: Any,
     ) -> None:
         if not callable(python_callable):
@@ -53,6 +54,8 @@ class PythonOperator(BaseOperator):
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = templates_dict
+        # A returned dict is stored key by key too, as well as whole.
+        self.multiple_outputs = bool(multiple_outputs)
         for arg in find_xcom_args([self.op_args, self.op_kwargs]):
             arg.operator.set_downstream(self)
 

@@ -6,10 +6,14 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from conveyor.exceptions import Fail
+from conveyor.exceptions import Fail, NotFoundError
 from conveyor.model.task import BaseOperator, _as_timedelta
 from conveyor.states import RunState
 from conveyor.store import runs
+
+#: How long a trigger waits for its target DAG to be registered, and how often it looks.
+TARGET_WAIT_SECONDS = 60.0
+TARGET_POLL_SECONDS = 1.0
 
 
 class TriggerDagRunOperator(BaseOperator):
@@ -50,15 +54,7 @@ class TriggerDagRunOperator(BaseOperator):
             self.trigger_run_id
             or (f"triggered__{context['dag'].dag_id}__{context['run_id']}__{self.task_id}")[:250]
         )
-        with store.write() as conn:
-            run_pk = runs.create_manual_run(
-                conn,
-                self.trigger_dag_id,
-                created_by=f"task {context['dag'].dag_id}.{self.task_id} ({context['run_id']})",
-                conf=self.conf,
-                logical_date=self.logical_date,
-                run_id=run_id,
-            )
+        run_pk = self._create_run(store, context, run_id)
         verb = "triggered" if run_pk is not None else "found (made by an earlier try)"
         print(f"[conveyor] {verb} run {run_id} of DAG {self.trigger_dag_id}", flush=True)
         state = self._state(store, run_id)
@@ -68,6 +64,33 @@ class TriggerDagRunOperator(BaseOperator):
         if self.wait_for_completion and state is RunState.FAILED:
             raise Fail(f"the triggered run {run_id} of DAG {self.trigger_dag_id} failed")
         return {"dag_id": self.trigger_dag_id, "run_id": run_id, "state": state.value}
+
+    def _create_run(self, store: Any, context: dict[str, Any], run_id: str) -> int | None:
+        """Make the run, waiting up to ``TARGET_WAIT_SECONDS`` for a target DAG not parsed
+        yet: at scheduler start an ``@once`` DAG can run before the folder is all parsed."""
+        deadline = time.monotonic() + TARGET_WAIT_SECONDS
+        while True:
+            try:
+                with store.write() as conn:
+                    return runs.create_manual_run(
+                        conn,
+                        self.trigger_dag_id,
+                        created_by=(
+                            f"task {context['dag'].dag_id}.{self.task_id} ({context['run_id']})"
+                        ),
+                        conf=self.conf,
+                        logical_date=self.logical_date,
+                        run_id=run_id,
+                    )
+            except NotFoundError:
+                if time.monotonic() >= deadline:
+                    raise
+                print(
+                    f"[conveyor] DAG {self.trigger_dag_id!r} is not registered yet; "
+                    "waiting for it to be parsed",
+                    flush=True,
+                )
+                time.sleep(TARGET_POLL_SECONDS)
 
     def _state(self, store: Any, run_id: str) -> RunState:
         with store.read() as conn:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection
@@ -17,6 +19,29 @@ from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
 from conveyor.store.tables import utcnow, xcom
+
+#: The contexts of the tries running in this process (one, but a callback may nest).
+_current: list[dict[str, Any]] = []
+
+
+def get_current_context() -> dict[str, Any]:
+    """The running task's context, from anywhere in its code (Airflow's function of this name)."""
+    if not _current:
+        raise TaskError(
+            "get_current_context() was called outside a running task: call it inside the "
+            "task's callable (or code it calls), not at the top of the DAG file"
+        )
+    return _current[-1]
+
+
+@contextlib.contextmanager
+def current_context(context: dict[str, Any]) -> Iterator[None]:
+    """Make ``context`` what :func:`get_current_context` returns while the try runs."""
+    _current.append(context)
+    try:
+        yield
+    finally:
+        _current.pop()
 
 
 def check_json(value: Any, what: str) -> Any:
@@ -82,22 +107,52 @@ class TaskInstanceHandle:
         with self._store.read() as conn:
             return xcom_value(conn, self._run.id, task_id, key)
 
-    def xcom_pull(self, task_ids: str | list[str] | None = None, key: str = RETURN_VALUE) -> Any:
-        """One task id: its value. A list: a list of values. None: this task's upstream."""
+    def xcom_pull(
+        self,
+        task_ids: str | list[str] | None = None,
+        key: str = RETURN_VALUE,
+        **_airflow: Any,  # dag_id=, include_prior_dates=, map_indexes=: this run's, as given
+    ) -> Any:
+        """One task id: its value. A list: a list of values. None: this task's upstream.
+
+        A key the task did not push is looked up in the dict the task returned, if any.
+        """
         if isinstance(task_ids, str):
-            return self.xcom_pull_one(task_ids, key)
+            return self._pull_key(task_ids, key)
         ids = list(task_ids) if task_ids is not None else sorted(self.task.upstream_task_ids)
-        return [self.xcom_pull_one(tid, key) for tid in ids]
+        return [self._pull_key(tid, key) for tid in ids]
+
+    def _pull_key(self, task_id: str, key: str) -> Any:
+        value = self.xcom_pull_one(task_id, key)
+        if value is None and key != RETURN_VALUE:
+            returned = self.xcom_pull_one(task_id, RETURN_VALUE)
+            if isinstance(returned, dict):
+                return returned.get(key)
+        return value
 
     def __repr__(self) -> str:
         return f"<TaskInstance {self.dag_id}.{self.task_id} {self.run_id} try {self.try_number}>"
+
+
+def push_each_key(ti: TaskInstanceHandle, value: Any, task_id: str) -> None:
+    """``multiple_outputs``: each key of the returned dict is an XCom of its own too."""
+    if not isinstance(value, dict):
+        raise TaskError(
+            f"task {task_id!r} has multiple_outputs=True but returned "
+            f"{type(value).__name__}, not a dict"
+        )
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TaskError(f"task {task_id!r}: multiple_outputs keys must be strings, got {key!r}")
+        ti.xcom_push(key, item)
 
 
 def build_context(
     dag: DAG, task: BaseOperator, run: RunRow, ti: TaskInstanceHandle
 ) -> dict[str, Any]:
     logical = run.logical_date
-    params = {**dag.params, **(run.conf or {})}
+    # A task's own params (Airflow's operator params=) sit between the DAG's and the run's.
+    params = {**dag.params, **(getattr(task, "params", None) or {}), **(run.conf or {})}
     return {
         "dag": dag,
         "task": task,

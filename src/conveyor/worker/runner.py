@@ -51,7 +51,14 @@ from conveyor.store.engine import Store, retrying
 from conveyor.store.runs import RunRow
 from conveyor.store.tables import task_instance, utcnow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
-from conveyor.worker.context import TaskInstanceHandle, build_context, check_json, upsert_xcom
+from conveyor.worker.context import (
+    TaskInstanceHandle,
+    build_context,
+    check_json,
+    current_context,
+    push_each_key,
+    upsert_xcom,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +165,11 @@ class TryRunner:
         )
         log_file.parent.mkdir(parents=True, exist_ok=True)
         # try_scope: connections and variables read this store; secrets read are masked.
-        with _output_to(log_file, mode=self.output), try_scope(self.store, self.settings):
+        with (
+            _output_to(log_file, mode=self.output),
+            _task_logging(),
+            try_scope(self.store, self.settings),
+        ):
             print(
                 f"[conveyor] {started.dag_id}.{started.task_id} run {started.run_id} try "
                 f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}",
@@ -223,13 +234,20 @@ class TryRunner:
             )
             task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)  # a mapped task
             context = build_context(dag, task, run, ti)
-            render_template_fields(task, context)
             started_at = time.monotonic()
-            with _time_limit(task.execution_timeout if self.in_process_timeouts else None):
+            with (
+                current_context(context),
+                _time_limit(task.execution_timeout if self.in_process_timeouts else None),
+            ):
+                render_template_fields(task, context)
                 value = task.execute(context)
             if task.is_branch:
                 chosen = list(value or [])
+            if not getattr(task, "do_xcom_push", True):
+                value = None  # Airflow's do_xcom_push=False: the return value is not kept
             check_json(value, f"the return value of task {task_id!r}")
+            if getattr(task, "multiple_outputs", False):
+                push_each_key(ti, value, task_id)
             print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
             outcome = Outcome(TaskState.SUCCESS, "return")
         except TaskTimeout as exc:
@@ -371,6 +389,40 @@ def _time_limit(limit: timedelta | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+#: As Airflow writes task log lines, so a log reads the same after a move.
+TASK_LOG_FORMAT = "[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s"
+
+
+class _UserRecords(logging.Filter):
+    """Records of the task's code and libraries; Conveyor's own stay in the process log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "conveyor" or record.name.startswith("conveyor."))
+
+
+@contextlib.contextmanager
+def _task_logging() -> Iterator[None]:
+    """``logging.info(...)`` from task code (any logger) lands in the try's log.
+
+    A handler on the root logger writes to the current stderr, which the try's output
+    already points at the log file; the root level is INFO for the try's duration.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(TASK_LOG_FORMAT))
+    handler.addFilter(_UserRecords())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    if level > logging.INFO or level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.flush()
 
 
 class _output_to:

@@ -73,6 +73,10 @@ def _files(paths: Iterable[str], problems: list[Problem]) -> list[str]:
 
 
 def _load(path: str, problems: list[Problem]) -> list[DAG]:
+    # Python files: first everything a read of the source finds (imports, keywords), as an
+    # import stops at the first error; the import's own error is added when it is another.
+    found = _lint(path) if path.endswith(".py") else []
+    problems.extend(found)
     try:
         dags = loader_for(path)(path)
         for dag in dags:
@@ -81,6 +85,35 @@ def _load(path: str, problems: list[Problem]) -> list[DAG]:
         problems.extend(exc.problems)
         return []
     except DagImportError as exc:
-        problems.append(Problem(path, exc.line, None, exc.message))
+        if not any(p.line == exc.line for p in found):
+            problems.append(Problem(path, exc.line, None, exc.message))
         return []
+    problems.extend(_never_runs(path, dags))
     return dags
+
+
+def _lint(path: str) -> list[Problem]:
+    from conveyor.airflow_compat.lint import check_source
+
+    try:
+        source = Path(path).read_text(errors="replace")
+    except OSError as exc:
+        return [Problem(path, None, None, f"cannot read: {exc}")]
+    return [Problem(path, f.line, f.column, f.message) for f in check_source(source, path)]
+
+
+def _never_runs(path: str, dags: list[DAG]) -> list[Problem]:
+    """A DAG with a schedule but no start_date is never scheduled: say so, not "ok"."""
+    return [
+        Problem(
+            path,
+            None,
+            None,
+            f"DAG {d.dag_id!r} has a schedule but no start_date, so it never runs on schedule",
+            d.dag_id,
+            expected="start_date= on the DAG or in its default_args",
+            found="none",
+        )
+        for d in dags
+        if d.start_date is None and d.schedule.serialize()["type"] in ("cron", "timedelta", "once")
+    ]

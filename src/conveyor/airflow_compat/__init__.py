@@ -1,0 +1,34 @@
+"""Airflow compatibility: DAG files written for Airflow 1.10, 2.x or 3.x run unchanged.
+
+Every process that imports user DAG files calls :func:`activate` first (the loader does it
+for parsing, tries and ``conveyor run``; ``conveyor.testing`` on import). With the setting
+``airflow_compat`` on (the default) it installs the import hook (``hook.py``) that makes
+``import airflow...`` resolve to Conveyor through the table in ``table.py``; off, it removes
+the hook, and ``import airflow`` finds whatever is installed. docs/airflow.md is the user's
+side of it.
+"""
+
+from __future__ import annotations
+
+from conveyor.airflow_compat.hook import AirflowNameError, install, is_installed, uninstall
+
+__all__ = ["AirflowNameError", "activate", "enabled", "install", "is_installed", "uninstall"]
+
+#: Words a Python file must contain (lower-cased) to be scanned as an Airflow DAG file.
+AIRFLOW_WORDS = ("airflow", "dag")
+
+
+def enabled() -> bool:
+    """The ``airflow_compat`` setting (conveyor.toml or CONVEYOR_AIRFLOW_COMPAT)."""
+    from conveyor.config import load_config
+
+    return load_config().settings.airflow_compat
+
+
+def activate() -> bool:
+    """Install or remove the hook as the setting says; returns whether it is installed."""
+    if enabled():
+        install()
+        return True
+    uninstall()
+    return False

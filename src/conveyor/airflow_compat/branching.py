@@ -1,0 +1,132 @@
+"""Airflow's date branches and the external task marker, for Airflow files.
+
+``BranchDateTimeOperator`` follows one list of tasks when the time (now, or the run's
+logical date) is within ``[target_lower, target_upper]``, the other list otherwise;
+``BranchDayOfWeekOperator`` does the same for days of the week. ``ExternalTaskMarker`` only
+marks, for Airflow's "clear downstream in other DAGs"; Conveyor runs it as an empty task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from conveyor.airflow_compat.shims import WeekDay
+from conveyor.exceptions import DagDefinitionError
+from conveyor.model.dag import UTC
+from conveyor.model.task import BaseOperator
+from conveyor.operators.empty import EmptyOperator
+
+Moment = datetime | time | None
+
+
+def _ids(value: str | Iterable[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _now(context: dict[str, Any], use_logical_date: bool) -> datetime:
+    moment = context["logical_date"] if use_logical_date else datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class _FollowBranch(BaseOperator):
+    is_branch = True
+    ui_color = "#ffe6a8"
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        follow_task_ids_if_true: str | Iterable[str],
+        follow_task_ids_if_false: str | Iterable[str],
+        use_task_logical_date: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.follow_task_ids_if_true = _ids(follow_task_ids_if_true)
+        self.follow_task_ids_if_false = _ids(follow_task_ids_if_false)
+        self.use_task_logical_date = bool(use_task_logical_date)
+
+    def holds(self, now: datetime) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def execute(self, context: dict[str, Any]) -> list[str]:
+        now = _now(context, self.use_task_logical_date)
+        chosen = self.follow_task_ids_if_true if self.holds(now) else self.follow_task_ids_if_false
+        print(f"[conveyor] {now.isoformat()}: following {chosen}", flush=True)
+        return chosen
+
+
+def _as_datetime(value: Moment, base: datetime) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(base.date(), value, tzinfo=value.tzinfo or base.tzinfo)
+
+
+class BranchDateTimeOperator(_FollowBranch):
+    """Follow ``follow_task_ids_if_true`` when the time is within the targets (datetimes, or
+    times of day; an upper time before the lower one means the next day)."""
+
+    def __init__(
+        self, task_id: str, *, target_lower: Moment = None, target_upper: Moment = None,
+        **kwargs: Any,
+    ) -> None:
+        if target_lower is None and target_upper is None:
+            raise DagDefinitionError(
+                f"task {task_id!r}: give target_lower=, target_upper= or both"
+            )
+        super().__init__(task_id, **kwargs)
+        self.target_lower, self.target_upper = target_lower, target_upper
+
+    def holds(self, now: datetime) -> bool:
+        lower = _as_datetime(self.target_lower, now)
+        upper = _as_datetime(self.target_upper, now)
+        if lower is not None and upper is not None and upper < lower:
+            upper += timedelta(days=1)
+        return (lower is None or lower <= now) and (upper is None or now <= upper)
+
+
+def _weekdays(value: Any) -> set[int]:
+    items: list[Any] = [value] if isinstance(value, str | int) else list(value)
+    days: set[int] = set()
+    for item in items:
+        if isinstance(item, str):
+            try:
+                days.add(WeekDay[item.strip().upper()].value)
+            except KeyError:
+                raise DagDefinitionError(f"unknown week day {item!r}") from None
+        else:
+            days.add(int(item))
+    return days
+
+
+class BranchDayOfWeekOperator(_FollowBranch):
+    """Follow ``follow_task_ids_if_true`` on the given week day(s): names, ``WeekDay`` values."""
+
+    def __init__(self, task_id: str, *, week_day: Any, **kwargs: Any) -> None:
+        super().__init__(task_id, **kwargs)
+        self.week_days = _weekdays(week_day)
+
+    def holds(self, now: datetime) -> bool:
+        return now.isoweekday() in self.week_days
+
+
+class ExternalTaskMarker(EmptyOperator):
+    """Marks a task another DAG's ``ExternalTaskSensor`` waits for; runs as an empty task."""
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        external_dag_id: str,
+        external_task_id: str,
+        logical_date: str | None = None,
+        recursion_depth: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.external_dag_id, self.external_task_id = external_dag_id, external_task_id
+        self.logical_date, self.recursion_depth = logical_date, recursion_depth

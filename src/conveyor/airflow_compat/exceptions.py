@@ -1,0 +1,16 @@
+"""Airflow's exception names that have no Conveyor twin of their own.
+
+``AirflowSkipException`` and ``AirflowFailException`` are Conveyor's ``Skip`` and ``Fail``
+(table.py); the ones here are plain errors: raised in a task, they fail the try (with
+retries), as in Airflow.
+"""
+
+from __future__ import annotations
+
+
+class AirflowException(Exception):
+    """Raised by task code written for Airflow: fails the try, retries apply."""
+
+
+class ParamValidationError(AirflowException, ValueError):
+    """A param's value does not fit its declared type."""

@@ -1,0 +1,120 @@
+"""The import hook: ``import airflow...`` gives Conveyor's objects, in processes that import DAGs.
+
+A finder on ``sys.meta_path`` (first, so an Airflow installed in site-packages never shadows
+it) answers every ``airflow`` and ``airflow.*`` module with a module built from the table in
+``table.py``. Names resolve on first access, so a file pays only for what it imports, and a
+name whose Conveyor target is missing fails only in files that import it. A module or name
+the table lacks fails at import with the name and where the supported list is.
+
+Conveyor's own code never imports ``airflow``; without the hook (``airflow_compat = false``),
+``import airflow`` finds whatever is installed, or nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import types
+from typing import Any
+
+from conveyor.airflow_compat import table
+
+
+class AirflowNameError(ImportError):
+    """An Airflow module or name that Conveyor does not provide; the message says what to do."""
+
+
+class CompatModule(types.ModuleType):
+    """An ``airflow...`` module whose names are looked up in the table on first access."""
+
+    __conveyor_compat__ = True
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        module = self.__name__
+        target = table.lookup(module, name)
+        if target is None:
+            if table.known_module(f"{module}.{name}"):
+                raise AttributeError(name)  # a submodule: the import system loads it next
+            raise AirflowNameError(table.why_missing(module, name), name=module)
+        value = resolve(target, f"{module}.{name}")
+        setattr(self, name, value)  # cached: the next access is a plain attribute
+        return value
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(table.MODULES.get(self.__name__, {})))
+
+
+def resolve(target: str, airflow_name: str) -> Any:
+    """The Conveyor object ``"module:attribute"`` stands for, fitted for Airflow callers."""
+    module_name, _, attribute = target.partition(":")
+    try:
+        value = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        raise AirflowNameError(
+            f"{airflow_name} maps to {module_name}.{attribute}, which this installation of "
+            f"Conveyor does not have yet (supported names: {table.DOCS})",
+            name=airflow_name.rpartition(".")[0],
+        ) from None
+    from conveyor.airflow_compat.operators import airflow_operator_class
+    from conveyor.model.task import BaseOperator
+
+    if isinstance(value, type) and issubclass(value, BaseOperator):
+        return airflow_operator_class(value)
+    return value
+
+
+class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds and builds every ``airflow...`` module while installed."""
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "airflow" and not fullname.startswith("airflow."):
+            return None
+        package = fullname == "airflow" or table.is_package(fullname)
+        return importlib.util.spec_from_loader(fullname, self, is_package=package)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return CompatModule(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        if not table.known_module(module.__name__):
+            parent, _, name = module.__name__.rpartition(".")
+            raise AirflowNameError(table.why_missing(parent, name), name=module.__name__)
+        module.__doc__ = f"Conveyor's stand-in for {module.__name__} (see {table.DOCS})."
+
+
+_FINDER = AirflowFinder()
+
+
+def is_installed() -> bool:
+    return _FINDER in sys.meta_path
+
+
+def install() -> None:
+    """Put the finder first, and drop any real Airflow modules imported before it."""
+    if sys.meta_path and sys.meta_path[0] is _FINDER:
+        return
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+    sys.meta_path.insert(0, _FINDER)
+    _forget_airflow_modules(keep_ours=True)
+
+
+def uninstall() -> None:
+    """Remove the finder and the modules it made; ``import airflow`` finds the real one again."""
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+    _forget_airflow_modules(keep_ours=False)
+
+
+def _forget_airflow_modules(*, keep_ours: bool) -> None:
+    for name in [n for n in sys.modules if n == "airflow" or n.startswith("airflow.")]:
+        ours = getattr(sys.modules[name], "__conveyor_compat__", False)
+        if ours != keep_ours:
+            del sys.modules[name]

@@ -1,0 +1,148 @@
+"""Every Airflow import and keyword of a Python DAG file that Conveyor would refuse, at once.
+
+Importing a file stops at its first error; ``conveyor dags validate`` wants them all. This pass
+reads the file's syntax tree without running it: each ``airflow...`` import is checked against
+the table (and its Conveyor target must exist), each ``from conveyor... import`` name must
+exist, and keywords Airflow takes but Conveyor refuses, or spells differently, are reported
+with what to write instead. Each finding carries its line and column.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+from dataclasses import dataclass
+
+from conveyor.airflow_compat import table
+
+#: In files that do not import airflow: Airflow's spelling, Conveyor's spelling.
+CONVEYOR_SPELLING = {
+    "schedule_interval": "write schedule= (Conveyor's name for it)",
+    "concurrency": "write max_active_tasks=",
+    "provide_context": "remove it: the context reaches a callable that asks for it",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    line: int
+    column: int
+    message: str
+
+
+def _target_exists(target: str) -> bool:
+    module_name, _, attribute = target.partition(":")
+    try:
+        return hasattr(importlib.import_module(module_name), attribute)
+    except ImportError:
+        return False
+
+
+def _check_airflow_name(module: str, name: str) -> str | None:
+    target = table.lookup(module, name)
+    if target is None:
+        if table.known_module(f"{module}.{name}"):
+            return None  # a submodule
+        return table.why_missing(module, name)
+    if not _target_exists(target):
+        return (
+            f"{module}.{name} maps to {target.replace(':', '.')}, which this installation of "
+            f"Conveyor does not have yet (supported names: {table.DOCS})"
+        )
+    return None
+
+
+def _check_module(module: str) -> str | None:
+    parts = module.split(".")
+    for i in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:i])
+        if not table.known_module(prefix):
+            parent, _, name = prefix.rpartition(".")
+            return table.why_missing(parent, name) if parent else table.why_missing(prefix)
+    return None
+
+
+def _imports(tree: ast.Module) -> list[Finding]:
+    found: list[Finding] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "airflow" or alias.name.startswith("airflow."):
+                    problem = _check_module(alias.name)
+                    if problem:
+                        found.append(Finding(node.lineno, node.col_offset + 1, problem))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            module = node.module
+            if module == "airflow" or module.startswith("airflow."):
+                if _check_module(module):  # say which names the line wanted, in full
+                    found.extend(
+                        Finding(node.lineno, node.col_offset + 1, table.why_missing(module, a.name))
+                        for a in node.names
+                    )
+                    continue
+                for alias in node.names:
+                    problem = _check_airflow_name(module, alias.name)
+                    if problem:
+                        found.append(Finding(node.lineno, node.col_offset + 1, problem))
+            elif module == "conveyor" or module.startswith("conveyor."):
+                found.extend(_conveyor_names(node, module))
+    return found
+
+
+def _conveyor_names(node: ast.ImportFrom, module: str) -> list[Finding]:
+    try:
+        imported = importlib.import_module(module)
+    except ImportError:
+        return [Finding(node.lineno, node.col_offset + 1, f"no module {module!r} in Conveyor")]
+    return [
+        Finding(node.lineno, node.col_offset + 1, f"{module} has no name {alias.name!r}")
+        for alias in node.names
+        if alias.name != "*"
+        and not hasattr(imported, alias.name)
+        and not _is_submodule(f"{module}.{alias.name}")
+    ]
+
+
+def _is_submodule(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _keywords(tree: ast.Module, airflow_file: bool) -> list[Finding]:
+    refused = table.REFUSED_KEYWORDS if airflow_file else {**CONVEYOR_SPELLING}
+    found: list[Finding] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        names = {k.arg for k in node.keywords if k.arg}
+        for keyword in node.keywords:
+            if keyword.arg in refused:
+                message = f"keyword {keyword.arg}= is not taken by Conveyor: {refused[keyword.arg]}"
+                found.append(Finding(keyword.lineno, keyword.col_offset + 1, message))
+        if airflow_file and {"schedule", "schedule_interval"} <= names:
+            found.append(
+                Finding(
+                    node.lineno,
+                    node.col_offset + 1,
+                    "both schedule= and schedule_interval= are given; keep schedule=",
+                )
+            )
+    return found
+
+
+def check_source(source: str, filename: str = "<dag file>") -> list[Finding]:
+    """Every finding of the file, in line order; a syntax error is the one finding then."""
+    try:
+        tree = ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        return [Finding(exc.lineno or 1, exc.offset or 1, f"SyntaxError: {exc.msg}")]
+    airflow_file = any(
+        (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "airflow")
+        or (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "airflow" for a in n.names))
+        for n in ast.walk(tree)
+    )
+    findings = _imports(tree) + _keywords(tree, airflow_file)
+    return sorted(set(findings), key=lambda f: (f.line, f.column, f.message))

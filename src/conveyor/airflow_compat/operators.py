@@ -1,0 +1,207 @@
+"""Conveyor's operator classes as Airflow files use them: Airflow's extra keywords accepted.
+
+Also ``BashTaskOperator``, what ``@task.bash`` builds.
+
+``airflow_operator_class(BashOperator)`` is a subclass that takes the keywords Airflow
+operators take and Conveyor's do not (``provide_context``, ``email_on_failure``,
+``do_xcom_push`` ...), gives each its Airflow meaning where that is cheap (table.py's
+``ACCEPTED_KEYWORDS`` says which) and drops the display-only ones, then builds the Conveyor
+operator. It keeps the class's name, so graphs, logs and the serialized DAG read the same.
+A user's own operator that subclasses ``airflow.models.BaseOperator`` inherits all of it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from conveyor.airflow_compat.table import DOCS
+from conveyor.exceptions import DagDefinitionError, TaskError
+from conveyor.model.task import BaseOperator
+from conveyor.model.templating import render_value
+from conveyor.operators.bash import run_bash
+from conveyor.operators.python import PythonOperator
+
+#: Airflow operator keywords the subclass takes itself, with what it keeps of them.
+_DISPLAY_ONLY = (
+    "task_display_name",
+    "weight_rule",
+    "run_as_user",
+    "executor_config",
+    "resources",
+    "inlets",
+    "wait_for_downstream",
+    "max_active_tis_per_dag",
+    "max_active_tis_per_dagrun",
+    "map_index_template",
+    "start_date",
+    "end_date",
+    "provide_context",
+)
+_DOCS = ("doc_md", "doc_rst", "doc_json", "doc_yaml")
+_KEPT = (
+    "email",
+    "email_on_failure",
+    "email_on_retry",
+    "do_xcom_push",
+    "params",
+    "multiple_outputs",
+)
+AIRFLOW_OPERATOR_KEYWORDS = (*_DISPLAY_ONLY, *_DOCS, *_KEPT)
+
+_made: dict[type, type] = {}
+
+
+def _absorb(operator: BaseOperator, kwargs: dict[str, Any]) -> None:
+    """Take Airflow's keywords out of ``kwargs``, keeping the ones that mean something."""
+    for key in _DISPLAY_ONLY:
+        kwargs.pop(key, None)
+    for key in _DOCS:
+        text = kwargs.pop(key, None)
+        if text and not kwargs.get("doc"):
+            kwargs["doc"] = text
+    email = kwargs.pop("email", None)
+    on_failure = bool(kwargs.pop("email_on_failure", True))
+    on_retry = bool(kwargs.pop("email_on_retry", True))
+    operator.do_xcom_push = bool(kwargs.pop("do_xcom_push", True))  # type: ignore[attr-defined]
+    operator.params = dict(kwargs.pop("params", None) or {})  # type: ignore[attr-defined]
+    if email:
+        from conveyor.airflow_compat.email import add_email_callbacks
+
+        add_email_callbacks(kwargs, email, on_failure=on_failure, on_retry=on_retry)
+
+
+def _task_logger(self: BaseOperator) -> logging.Logger:
+    """``self.log`` in an operator: Airflow's per-class logger, which lands in the try's log."""
+    cls = type(self)
+    return logging.getLogger(f"airflow.task.operators.{cls.__module__}.{cls.__name__}")
+
+
+def _xcom_push(self: BaseOperator, context: dict[str, Any], key: str, value: Any) -> None:
+    """Airflow 1.10's ``self.xcom_push(context, key, value)`` in an operator of one's own."""
+    context["ti"].xcom_push(key, value)
+
+
+def _xcom_pull(
+    self: BaseOperator, context: dict[str, Any], task_ids: Any = None, key: str = "return_value",
+    **airflow: Any,
+) -> Any:
+    """Airflow 1.10's ``self.xcom_pull(context, task_ids=..., key=...)``."""
+    return context["ti"].xcom_pull(task_ids=task_ids, key=key, **airflow)
+
+
+def _explain_keyword(
+    cls: type, args: tuple[Any, ...], kwargs: dict[str, Any], exc: TypeError
+) -> None:
+    """An Airflow keyword the Conveyor class does not take: say which, and where to look."""
+    found = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+    if found is None or found[1] not in kwargs:
+        return
+    task_id = kwargs.get("task_id", args[0] if args else "?")
+    raise DagDefinitionError(
+        f"task {task_id!r}: Conveyor's {cls.__name__} does not take {found[1]}= "
+        f"(an Airflow keyword it has no use for; supported keywords: {DOCS})"
+    ) from None
+
+
+def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
+    """The Airflow-facing subclass of a Conveyor operator class (made once per class)."""
+    if getattr(cls, "__airflow_compat__", False):
+        return cls
+    made = _made.get(cls)
+    if made is not None:
+        return made
+
+    takes_multiple_outputs = "multiple_outputs" in inspect.signature(cls.__init__).parameters
+
+    def __init__(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
+        _absorb(self, kwargs)
+        # Any Airflow operator may push a returned dict key by key; Conveyor's runner does it
+        # for every task whose multiple_outputs is set.
+        multiple = None if takes_multiple_outputs else kwargs.pop("multiple_outputs", None)
+        try:
+            cls.__init__(self, *args, **kwargs)
+        except TypeError as exc:
+            _explain_keyword(cls, args, kwargs, exc)
+            raise
+        if multiple is not None:
+            self.multiple_outputs = bool(multiple)  # type: ignore[attr-defined]
+
+    # Named in the signature so that default_args entries with these keys reach __init__.
+    keywords = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+        for name in AIRFLOW_OPERATOR_KEYWORDS
+    ]
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+            *keywords,
+            inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+        ]
+    )
+    made = type(
+        cls.__name__,
+        (cls,),
+        {
+            "__init__": __init__,
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+            "__airflow_compat__": True,
+            "log": property(_task_logger),
+            "xcom_push": _xcom_push,
+            "xcom_pull": _xcom_pull,
+        },
+    )
+    _made[cls] = made
+    return made
+
+
+class BashTaskOperator(PythonOperator):
+    """``@task.bash``: the function returns a shell command, which is rendered and run.
+
+    As Airflow's: the returned text is a Jinja template like ``bash_command``; its output goes
+    to the try's log and its last line is the XCom (through ``output_processor`` if given).
+    """
+
+    # PythonOperator's fields and the shell's; mypy reads the parent's as a 3-tuple.
+    template_fields = (*PythonOperator.template_fields, "env", "cwd")  # type: ignore[assignment]
+    ui_color = "#f0ede4"
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        env: dict[str, str] | None = None,
+        append_env: bool = True,
+        cwd: str | None = None,
+        skip_on_exit_code: int | None = 99,
+        output_processor: Callable[[str], Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.env, self.append_env, self.cwd = env, append_env, cwd
+        self.skip_on_exit_code = skip_on_exit_code
+        self.output_processor = output_processor
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        command = super().execute(context)
+        if not isinstance(command, str) or not command.strip():
+            raise TaskError(
+                f"@task.bash {self.task_id!r} must return a non-empty command, got {command!r}"
+            )
+        last_line = run_bash(
+            render_value(command, context),
+            task_id=self.task_id,
+            env=self.env,
+            append_env=self.append_env,
+            cwd=self.cwd,
+            skip_on_exit_code=self.skip_on_exit_code,
+        )
+        if self.output_processor is not None and last_line is not None:
+            return self.output_processor(last_line)
+        return last_line

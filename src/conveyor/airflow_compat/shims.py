@@ -1,0 +1,310 @@
+"""The few Airflow objects that are more than a Conveyor name: small adapters, no engine code.
+
+``DAG`` and ``dag`` take Airflow's keywords (``schedule_interval`` ...) and Airflow 2's
+default schedule (daily); ``SdkDAG`` / ``sdk_dag`` are Airflow 3's, whose default is no
+schedule. The rest are helpers Airflow files call: ``days_ago``, ``BaseHook.get_connection``,
+``get_current_context``, ``cross_downstream``, the date macros.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+import types
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import conveyor
+from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWORDS
+from conveyor.connections import Connection, get_connection
+from conveyor.exceptions import DagDefinitionError
+from conveyor.model.dag import UTC
+from conveyor.model.datasets import Dataset
+from conveyor.model.task import DependencyTarget, _tasks_of
+from conveyor.states import TaskState
+from conveyor.worker.context import get_current_context
+
+__all__ = [
+    "DAG",
+    "Asset",
+    "BaseHook",
+    "Context",
+    "PokeReturnValue",
+    "SdkDAG",
+    "State",
+    "WeekDay",
+    "apply_defaults",
+    "cross_downstream",
+    "dag",
+    "days_ago",
+    "ds_add",
+    "ds_format",
+    "get_current_context",
+    "sdk_dag",
+    "task",
+    "timezone",
+    "utc_datetime",
+    "utcnow",
+]
+
+_DROPPED_DAG_KEYS = (
+    "dag_display_name",
+    "default_view",
+    "orientation",
+    "owner_links",
+    "access_control",
+    "is_paused_upon_creation",
+    "fail_stop",
+    "fail_fast",
+)
+_DAG_ACCEPTS = frozenset(inspect.signature(conveyor.DAG.__init__).parameters) - {"self"}
+
+
+def dag_kwargs(dag_id: str, kwargs: dict[str, Any], default_schedule: Any) -> dict[str, Any]:
+    """Airflow's DAG keywords in Conveyor's spelling; a keyword with no meaning here is an
+    error that says what to write instead."""
+    options = dict(kwargs)
+    if "schedule_interval" in options:
+        if "schedule" in options:
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: both schedule= and schedule_interval= are given; keep schedule="
+            )
+        options["schedule"] = options.pop("schedule_interval")
+    if "concurrency" in options:
+        options.setdefault("max_active_tasks", options.pop("concurrency"))
+    for key in _DROPPED_DAG_KEYS:
+        options.pop(key, None)
+    options.setdefault("schedule", default_schedule)
+    for key in options:
+        if key in _DAG_ACCEPTS:
+            continue
+        hint = REFUSED_KEYWORDS.get(key) or ACCEPTED_KEYWORDS.get(key)
+        instead = f": {hint}" if hint else ""
+        raise DagDefinitionError(
+            f"DAG {dag_id!r}: Conveyor does not take the keyword {key}={options[key]!r}"
+            f"{instead} (see {DOCS})"
+        )
+    return options
+
+
+class DAG(conveyor.DAG):
+    """Airflow 2's ``DAG``: Airflow's keywords, and a daily schedule unless one is given."""
+
+    default_schedule: ClassVar[Any] = timedelta(days=1)
+
+    def __init__(self, dag_id: str, description: str | None = None, **kwargs: Any) -> None:
+        if description is not None:
+            kwargs["description"] = description
+        super().__init__(dag_id, **dag_kwargs(dag_id, kwargs, self.default_schedule))
+
+
+class SdkDAG(DAG):
+    """Airflow 3's ``DAG``: no schedule unless one is given."""
+
+    default_schedule: ClassVar[Any] = None
+
+
+def _dag_decorator(dag_class: type[DAG]) -> Callable[..., Any]:
+    def decorator(dag_id: Any = None, **kwargs: Any) -> Any:
+        """``@dag`` / ``@dag(...)``: calling the function builds the DAG (Airflow's keywords)."""
+        explicit = kwargs.pop("dag_id", None)
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            name = explicit or (dag_id if isinstance(dag_id, str) else func.__name__)
+            options = dag_kwargs(name, kwargs, dag_class.default_schedule)
+            return conveyor.dag(name, **options)(func)
+
+        if callable(dag_id):
+            return decorate(dag_id)
+        return decorate
+
+    return decorator
+
+
+dag = _dag_decorator(DAG)
+sdk_dag = _dag_decorator(SdkDAG)
+
+
+def _adapt(made: Any) -> Any:
+    """A task function made by Conveyor's decorators, building Airflow-keyword operators."""
+    from conveyor.airflow_compat.operators import airflow_operator_class
+    from conveyor.decorators import TaskFunction
+
+    if isinstance(made, TaskFunction):
+        made.operator_class = airflow_operator_class(made.operator_class)  # type: ignore[assignment]
+        return made
+    if isinstance(made, types.FunctionType):  # @task(...) returns a decorator: adapt its result
+        return lambda *a, **kw: _adapt(made(*a, **kw))
+    return made  # anything else (an object with methods of its own) is left as it is
+
+
+class _AirflowTask:
+    """``@task`` as Airflow files use it: Conveyor's decorator (and its ``.branch`` ...),
+    whose tasks also take Airflow's operator keywords (``task_display_name``, ``email`` ...)."""
+
+    def __call__(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
+        return _adapt(conveyor.task(python_callable, **options))
+
+    def bash(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
+        """``@task.bash``: the function returns the shell command to run."""
+        from conveyor.airflow_compat.operators import BashTaskOperator
+        from conveyor.decorators import TaskFunction
+
+        if python_callable is not None:
+            return _adapt(TaskFunction(python_callable, BashTaskOperator, options))
+        return lambda func: _adapt(TaskFunction(func, BashTaskOperator, options))
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(conveyor.task, name, None)
+        if found is None and name in _TASK_VARIANTS:
+            return self._variant_of(name, _TASK_VARIANTS[name])
+        if found is None:
+            raise AttributeError(f"@task.{name} is not provided by Conveyor (see {DOCS})")
+        if not callable(found):
+            return found
+
+        @functools.wraps(found)
+        def variant(*args: Any, **kwargs: Any) -> Any:
+            return _adapt(found(*args, **kwargs))
+
+        return variant
+
+
+    @staticmethod
+    def _variant_of(name: str, class_name: str) -> Callable[..., Any]:
+        """``@task.<name>``: a task function built on ``conveyor.<class_name>``."""
+        from conveyor.decorators import TaskFunction
+
+        operator_class = getattr(conveyor, class_name, None)
+        if operator_class is None:
+            raise AttributeError(
+                f"@task.{name} needs conveyor.{class_name}, which this installation of "
+                f"Conveyor does not have yet (see {DOCS})"
+            )
+
+        def decorate(python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
+            if python_callable is not None:
+                return _adapt(TaskFunction(python_callable, operator_class, options))
+            return lambda func: _adapt(TaskFunction(func, operator_class, options))
+
+        return decorate
+
+
+#: ``@task.<variant>`` Conveyor's ``task`` may not have itself: the operator class it builds.
+_TASK_VARIANTS = {
+    "sensor": "PythonSensor",
+    "short_circuit": "ShortCircuitOperator",
+    "virtualenv": "PythonVirtualenvOperator",
+    "external_python": "ExternalPythonOperator",
+}
+
+task = _AirflowTask()
+
+
+def Asset(
+    name: str | None = None, uri: str | None = None, *, extra: dict[str, Any] | None = None,
+    **_display: Any,
+) -> Dataset:
+    """Airflow 3's ``Asset(name=..., uri=...)``: a Dataset named by its URI (else its name)."""
+    target = uri or name
+    if not target:
+        raise DagDefinitionError("Asset needs a name or a uri")
+    return Dataset(target, extra=dict(extra or {}))
+
+
+def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    """Midnight (UTC) ``n`` days ago, as Airflow 1.10 and 2 computed it."""
+    today = datetime.now(UTC).replace(hour=hour, minute=minute, second=second, microsecond=0)
+    return today - timedelta(days=n)
+
+
+def utc_datetime(*args: Any, **kwargs: Any) -> datetime:
+    """``airflow.utils.timezone.datetime``: a datetime in UTC unless a tzinfo is given."""
+    kwargs.setdefault("tzinfo", UTC)
+    return datetime(*args, **kwargs)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+#: ``from airflow.providers.common.compat.sdk import timezone``: ``timezone.datetime(...)``.
+timezone = types.SimpleNamespace(datetime=utc_datetime, utcnow=utcnow, utc=UTC)
+
+
+class WeekDay(enum.IntEnum):
+    """Days of the week as ISO numbers (Monday is 1), as Airflow's ``WeekDay``."""
+
+    MONDAY = 1
+    TUESDAY = 2
+    WEDNESDAY = 3
+    THURSDAY = 4
+    FRIDAY = 5
+    SATURDAY = 6
+    SUNDAY = 7
+
+
+def apply_defaults(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Airflow 1.10's decorator for operator ``__init__``: Conveyor applies defaults itself."""
+    return func
+
+
+def cross_downstream(from_tasks: DependencyTarget, to_tasks: DependencyTarget) -> None:
+    """Every task of ``from_tasks`` upstream of every task of ``to_tasks``."""
+    for upstream in _tasks_of(from_tasks, downstream=False):
+        upstream.set_downstream(to_tasks)
+
+
+class BaseHook:
+    """``BaseHook.get_connection(conn_id)``: Conveyor's connection of that id."""
+
+    @staticmethod
+    def get_connection(conn_id: str) -> Connection:
+        return get_connection(conn_id)
+
+
+#: The type of the context dict, for annotations (``context: Context``).
+Context = dict[str, Any]
+
+
+class PokeReturnValue:
+    """What a sensor's poke may return: done or not, and the value to push when done."""
+
+    def __init__(self, is_done: bool, xcom_value: Any = None) -> None:
+        self.is_done = bool(is_done)
+        self.xcom_value = xcom_value
+
+    def __bool__(self) -> bool:
+        return self.is_done
+
+
+class State:
+    """Airflow's state names, as Conveyor's values."""
+
+    SUCCESS = TaskState.SUCCESS.value
+    FAILED = TaskState.FAILED.value
+    SKIPPED = TaskState.SKIPPED.value
+    UPSTREAM_FAILED = TaskState.UPSTREAM_FAILED.value
+    UP_FOR_RETRY = TaskState.UP_FOR_RETRY.value
+    UP_FOR_RESCHEDULE = TaskState.UP_FOR_RESCHEDULE.value
+    QUEUED = TaskState.QUEUED.value
+    RUNNING = TaskState.RUNNING.value
+    SCHEDULED = TaskState.SCHEDULED.value
+    NONE = None
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(ds: str, fmt: str) -> datetime:
+    return datetime.strptime(ds, fmt)
+
+
+def ds_add(ds: str, days: int) -> str:
+    """``ds_add("2026-01-05", -2)`` is ``"2026-01-03"``."""
+    return (_parse(ds, "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def ds_format(ds: str, input_format: str, output_format: str) -> str:
+    """Re-format a date string: ``ds_format("2026-01-05", "%Y-%m-%d", "%d/%m")``."""
+    return _parse(ds, input_format).strftime(output_format)

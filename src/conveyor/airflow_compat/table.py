@@ -1,0 +1,305 @@
+"""The one table of Airflow module paths and names, and the Conveyor object each stands for.
+
+Data only: the import hook (``hook.py``) reads it to build the ``airflow...`` modules, the
+validator (``lint.py``) to check a file's imports before it runs, and docs/airflow.md lists it
+(a test keeps the two in step). A target is ``"module:attribute"``, resolved only when a DAG
+file imports the name, so a target that this Conveyor does not have yet fails then, clearly,
+and nothing else.
+"""
+
+from __future__ import annotations
+
+#: Where the list of supported names is, for error messages.
+DOCS = "docs/airflow.md"
+
+_SHIMS = "conveyor.airflow_compat.shims"
+_EXC = "conveyor.airflow_compat.exceptions"
+
+# Groups of names that several module paths export (Airflow moved them between versions).
+_BASH = {"BashOperator": "conveyor:BashOperator"}
+_PYTHON = {
+    "PythonOperator": "conveyor:PythonOperator",
+    "BranchPythonOperator": "conveyor:BranchPythonOperator",
+    "ShortCircuitOperator": "conveyor:ShortCircuitOperator",
+    "PythonVirtualenvOperator": "conveyor:PythonVirtualenvOperator",
+    "ExternalPythonOperator": "conveyor:ExternalPythonOperator",
+    "get_current_context": f"{_SHIMS}:get_current_context",
+}
+_EMPTY = {"EmptyOperator": "conveyor:EmptyOperator"}
+_DUMMY = {"DummyOperator": "conveyor:EmptyOperator"}  # Airflow's old name, same meaning
+_TRIGGER = {"TriggerDagRunOperator": "conveyor.operators.trigger_dagrun:TriggerDagRunOperator"}
+_LATEST_ONLY = {"LatestOnlyOperator": "conveyor:LatestOnlyOperator"}
+_BASE_SENSOR = {
+    "BaseSensorOperator": "conveyor.sensors:BaseSensor",
+    "PokeReturnValue": f"{_SHIMS}:PokeReturnValue",
+}
+_BASH_SENSOR = {"BashSensor": "conveyor:BashSensor"}
+_PYTHON_SENSOR = {"PythonSensor": "conveyor:PythonSensor"}
+_TIME_DELTA = {"TimeDeltaSensor": "conveyor:TimeDeltaSensor"}
+_WEEKDAY = {"DayOfWeekSensor": "conveyor:DayOfWeekSensor"}
+_TIME = {"TimeSensor": "conveyor.sensors:TimeSensor"}
+_DATE_TIME = {"DateTimeSensor": "conveyor.sensors:DateTimeSensor"}
+_FILE = {"FileSensor": "conveyor.sensors:FileSensor"}
+_EXTERNAL = {
+    "ExternalTaskSensor": "conveyor.sensors:ExternalTaskSensor",
+    "ExternalTaskMarker": "conveyor.airflow_compat.branching:ExternalTaskMarker",
+}
+_BRANCH_DATETIME = {
+    "BranchDateTimeOperator": "conveyor.airflow_compat.branching:BranchDateTimeOperator"
+}
+_BRANCH_WEEKDAY = {
+    "BranchDayOfWeekOperator": "conveyor.airflow_compat.branching:BranchDayOfWeekOperator"
+}
+_CHAIN = {
+    "chain": "conveyor:chain",
+    "cross_downstream": f"{_SHIMS}:cross_downstream",
+}
+_DECORATORS = {
+    "dag": f"{_SHIMS}:dag",
+    "task": f"{_SHIMS}:task",
+    "task_group": "conveyor:task_group",
+    "setup": "conveyor:setup",
+    "teardown": "conveyor:teardown",
+}
+_EXCEPTIONS = {
+    "AirflowException": f"{_EXC}:AirflowException",
+    "AirflowSkipException": "conveyor:Skip",
+    "AirflowFailException": "conveyor:Fail",
+    "AirflowSensorTimeout": "conveyor.sensors:SensorTimeout",
+    "AirflowTaskTimeout": "conveyor.exceptions:TaskTimeout",
+    "AirflowNotFoundException": "conveyor.exceptions:NotFoundError",
+    "AirflowConfigException": "conveyor.exceptions:ConfigError",
+    "DuplicateTaskIdFound": "conveyor.exceptions:DagDefinitionError",
+    "AirflowDagCycleException": "conveyor.exceptions:CycleError",
+    "ParamValidationError": f"{_EXC}:ParamValidationError",
+}
+_STATES = {
+    "State": f"{_SHIMS}:State",
+    "TaskInstanceState": "conveyor.states:TaskState",
+    "DagRunState": "conveyor.states:RunState",
+}
+
+#: Airflow module -> {name -> "conveyor.module:attribute"}. Packages on the way to a module
+#: here (``airflow.providers``, ...) exist too, with no names of their own.
+MODULES: dict[str, dict[str, str]] = {
+    # -- Airflow 2.x ------------------------------------------------------------------------
+    "airflow": {
+        "DAG": f"{_SHIMS}:DAG",
+        "Dataset": "conveyor:Dataset",
+        "XComArg": "conveyor.model.xcom_arg:XComArg",
+    },
+    "airflow.models": {
+        "DAG": f"{_SHIMS}:DAG",
+        "BaseOperator": "conveyor:BaseOperator",
+        "Variable": "conveyor.connections:Variable",
+        "Param": "conveyor:Param",
+        "Connection": "conveyor.connections:Connection",
+        "TaskInstance": "conveyor.worker.context:TaskInstanceHandle",
+        "DagRun": "conveyor.store.runs:RunRow",
+        "XComArg": "conveyor.model.xcom_arg:XComArg",
+    },
+    "airflow.models.dag": {"DAG": f"{_SHIMS}:DAG"},
+    "airflow.models.baseoperator": {"BaseOperator": "conveyor:BaseOperator", **_CHAIN},
+    "airflow.models.param": {"Param": "conveyor:Param"},
+    "airflow.models.variable": {"Variable": "conveyor.connections:Variable"},
+    "airflow.models.connection": {"Connection": "conveyor.connections:Connection"},
+    "airflow.models.xcom_arg": {"XComArg": "conveyor.model.xcom_arg:XComArg"},
+    "airflow.models.taskinstance": {"TaskInstance": "conveyor.worker.context:TaskInstanceHandle"},
+    "airflow.models.dagrun": {"DagRun": "conveyor.store.runs:RunRow"},
+    "airflow.operators.bash": _BASH,
+    "airflow.operators.python": _PYTHON,
+    "airflow.operators.empty": _EMPTY,
+    "airflow.operators.dummy": _DUMMY,
+    "airflow.operators.trigger_dagrun": _TRIGGER,
+    "airflow.operators.latest_only": _LATEST_ONLY,
+    "airflow.operators.datetime": _BRANCH_DATETIME,
+    "airflow.operators.weekday": _BRANCH_WEEKDAY,
+    "airflow.decorators": _DECORATORS,
+    "airflow.sensors.base": _BASE_SENSOR,
+    "airflow.sensors.bash": _BASH_SENSOR,
+    "airflow.sensors.python": _PYTHON_SENSOR,
+    "airflow.sensors.time_delta": _TIME_DELTA,
+    "airflow.sensors.weekday": _WEEKDAY,
+    "airflow.sensors.time_sensor": _TIME,
+    "airflow.sensors.date_time": _DATE_TIME,
+    "airflow.sensors.filesystem": _FILE,
+    "airflow.sensors.external_task": _EXTERNAL,
+    "airflow.utils.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
+    "airflow.utils.task_group": {"TaskGroup": "conveyor:TaskGroup"},
+    "airflow.utils.edgemodifier": {"Label": "conveyor:Label"},
+    "airflow.utils.dates": {"days_ago": f"{_SHIMS}:days_ago"},
+    "airflow.utils.helpers": _CHAIN,
+    "airflow.utils.state": _STATES,
+    "airflow.utils.timezone": {
+        "datetime": f"{_SHIMS}:utc_datetime",
+        "utcnow": f"{_SHIMS}:utcnow",
+        "utc": "conveyor.model.dag:UTC",
+    },
+    "airflow.utils.weekday": {"WeekDay": f"{_SHIMS}:WeekDay"},
+    "airflow.utils.decorators": {"apply_defaults": f"{_SHIMS}:apply_defaults"},
+    "airflow.exceptions": _EXCEPTIONS,
+    "airflow.datasets": {"Dataset": "conveyor:Dataset"},
+    "airflow.hooks.base": {"BaseHook": f"{_SHIMS}:BaseHook"},
+    "airflow.macros": {
+        "ds_add": f"{_SHIMS}:ds_add",
+        "ds_format": f"{_SHIMS}:ds_format",
+        "datetime": "datetime:datetime",
+        "timedelta": "datetime:timedelta",
+    },
+    # -- Airflow 1.10 -----------------------------------------------------------------------
+    "airflow.operators.bash_operator": _BASH,
+    "airflow.operators.python_operator": {
+        k: v for k, v in _PYTHON.items() if k != "ExternalPythonOperator"
+    },
+    "airflow.operators.dummy_operator": _DUMMY,
+    "airflow.operators.dagrun_operator": _TRIGGER,
+    "airflow.operators.latest_only_operator": _LATEST_ONLY,
+    "airflow.sensors.external_task_sensor": _EXTERNAL,
+    "airflow.hooks.base_hook": {"BaseHook": f"{_SHIMS}:BaseHook"},
+    # -- Airflow 3.x ------------------------------------------------------------------------
+    "airflow.sdk": {
+        "DAG": f"{_SHIMS}:SdkDAG",
+        "dag": f"{_SHIMS}:sdk_dag",
+        "task": f"{_SHIMS}:task",
+        "task_group": "conveyor:task_group",
+        "TaskGroup": "conveyor:TaskGroup",
+        "BaseOperator": "conveyor:BaseOperator",
+        "BaseSensorOperator": "conveyor.sensors:BaseSensor",
+        "PokeReturnValue": f"{_SHIMS}:PokeReturnValue",
+        "Variable": "conveyor.connections:Variable",
+        "Connection": "conveyor.connections:Connection",
+        "BaseHook": f"{_SHIMS}:BaseHook",
+        "Param": "conveyor:Param",
+        "Asset": f"{_SHIMS}:Asset",
+        "Label": "conveyor:Label",
+        "TriggerRule": "conveyor:TriggerRule",
+        "XComArg": "conveyor.model.xcom_arg:XComArg",
+        "Context": f"{_SHIMS}:Context",
+        "get_current_context": f"{_SHIMS}:get_current_context",
+        "setup": "conveyor:setup",
+        "teardown": "conveyor:teardown",
+        **_CHAIN,
+    },
+    "airflow.sdk.exceptions": _EXCEPTIONS,
+    "airflow.providers.common.compat.sdk": {
+        "TriggerRule": "conveyor:TriggerRule",
+        "Context": f"{_SHIMS}:Context",
+        "timezone": f"{_SHIMS}:timezone",
+        "BaseOperator": "conveyor:BaseOperator",
+        "BaseSensorOperator": "conveyor.sensors:BaseSensor",
+        "AirflowSkipException": "conveyor:Skip",
+        "AirflowFailException": "conveyor:Fail",
+        "AirflowException": f"{_EXC}:AirflowException",
+        "get_current_context": f"{_SHIMS}:get_current_context",
+    },
+    "airflow.providers.standard.utils.weekday": {"WeekDay": f"{_SHIMS}:WeekDay"},
+    "airflow.providers.standard.operators.bash": _BASH,
+    "airflow.providers.standard.operators.python": _PYTHON,
+    "airflow.providers.standard.operators.empty": _EMPTY,
+    "airflow.providers.standard.operators.trigger_dagrun": _TRIGGER,
+    "airflow.providers.standard.operators.latest_only": _LATEST_ONLY,
+    "airflow.providers.standard.operators.datetime": _BRANCH_DATETIME,
+    "airflow.providers.standard.operators.weekday": _BRANCH_WEEKDAY,
+    "airflow.providers.standard.sensors.bash": _BASH_SENSOR,
+    "airflow.providers.standard.sensors.python": _PYTHON_SENSOR,
+    "airflow.providers.standard.sensors.time_delta": _TIME_DELTA,
+    "airflow.providers.standard.sensors.weekday": _WEEKDAY,
+    "airflow.providers.standard.sensors.time": _TIME,
+    "airflow.providers.standard.sensors.date_time": _DATE_TIME,
+    "airflow.providers.standard.sensors.filesystem": _FILE,
+    "airflow.providers.standard.sensors.external_task": _EXTERNAL,
+}
+
+#: Names Airflow had that Conveyor does not provide, with what to write instead.
+INSTEAD: dict[str, str] = {
+    "airflow.operators.subdag.SubDagOperator": (
+        "use a TaskGroup (from airflow.utils.task_group import TaskGroup)"
+    ),
+    "airflow.operators.email.EmailOperator": (
+        "send mail from a callback: conveyor.notifiers.EmailNotifier (docs/toolkit.md)"
+    ),
+    "airflow.providers.smtp.operators.smtp.EmailOperator": (
+        "send mail from a callback: conveyor.notifiers.EmailNotifier (docs/toolkit.md)"
+    ),
+    "airflow.models.DagBag": "Conveyor loads DAG folders itself; `conveyor dags validate PATH`",
+}
+
+#: Keywords of ``DAG(...)`` / ``@dag(...)`` and of operators that Airflow takes and Conveyor
+#: accepts with Airflow's meaning (a note says what it does here).
+ACCEPTED_KEYWORDS: dict[str, str] = {
+    "schedule_interval": "read as schedule=",
+    "concurrency": "read as max_active_tasks=",
+    "dag_display_name": "accepted; the DAG id is shown",
+    "task_display_name": "accepted; the task id is shown",
+    "provide_context": "accepted and ignored: the context always reaches a callable asking for it",
+    "do_xcom_push": "False: the return value is not stored",
+    "multiple_outputs": "a returned dict is also stored key by key",
+    "email": "the addresses email_on_failure / email_on_retry send to",
+    "email_on_failure": "sent through the smtp_default connection when it exists",
+    "email_on_retry": "sent through the smtp_default connection when it exists",
+    "default_view": "accepted; display only",
+    "orientation": "accepted; display only",
+    "owner_links": "accepted; display only",
+    "access_control": "accepted and ignored: Conveyor's web roles apply",
+    "is_paused_upon_creation": "accepted and ignored: new DAGs start unpaused",
+    "weight_rule": "accepted and ignored: priority_weight is used as given",
+    "run_as_user": "accepted and ignored",
+    "executor_config": "accepted and ignored",
+    "resources": "accepted and ignored",
+    "inlets": "accepted and ignored",
+    "wait_for_downstream": "accepted and ignored",
+    "max_active_tis_per_dag": "accepted and ignored",
+    "max_active_tis_per_dagrun": "accepted and ignored",
+    "map_index_template": "accepted and ignored",
+    "start_date": "on a task: accepted and ignored (the DAG's start_date applies)",
+    "end_date": "on a task: accepted and ignored (the DAG's end_date applies)",
+    "doc_md": "the task's doc",
+    "doc_rst": "the task's doc",
+    "doc_json": "the task's doc",
+    "doc_yaml": "the task's doc",
+    "fail_stop": "accepted and ignored",
+    "fail_fast": "accepted and ignored",
+}
+
+#: Keywords Airflow takes that Conveyor refuses, with what to write instead.
+REFUSED_KEYWORDS: dict[str, str] = {
+    "timetable": "write schedule= with a cron expression, preset, timedelta or datasets",
+    "user_defined_macros": "put the values in params= and use {{ params.name }}",
+    "user_defined_filters": "compute the value in a @task and pass it on",
+    "jinja_environment_kwargs": "not supported; templates use Conveyor's Jinja settings",
+    "sla_miss_callback": "",  # Conveyor has it: listed so the linter never flags it
+}
+REFUSED_KEYWORDS = {k: v for k, v in REFUSED_KEYWORDS.items() if v}
+
+
+def lookup(module: str, name: str) -> str | None:
+    """The target of ``from module import name``, or None when the table has none."""
+    return MODULES.get(module, {}).get(name)
+
+
+def is_package(module: str) -> bool:
+    """Whether ``module`` is on the way to a mapped module (``airflow.providers`` ...)."""
+    prefix = module + "."
+    return any(m.startswith(prefix) for m in MODULES)
+
+
+def known_module(module: str) -> bool:
+    """A module the hook builds: mapped, a package of mapped ones, or one whose names
+    ``INSTEAD`` explains (so the error names what to write)."""
+    hinted = any(name.rpartition(".")[0] == module for name in INSTEAD)
+    return module in MODULES or is_package(module) or hinted
+
+
+def why_missing(module: str, name: str | None = None) -> str:
+    """The error text for an Airflow module or name the table does not map."""
+    what = f"{module}.{name}" if name else module
+    hint = INSTEAD.get(what)
+    if hint:
+        return f"{what} is not provided by Conveyor: {hint} (supported names: {DOCS})"
+    if what.startswith("airflow.providers.") and not what.startswith("airflow.providers.standard"):
+        provider = what.split(".")[2]
+        return (
+            f"{what} is not provided by Conveyor: operators of the {provider!r} provider "
+            f"talk to outside services, which Conveyor does not ship (supported names: {DOCS})"
+        )
+    return f"{what} is not provided by Conveyor (supported modules and names: {DOCS})"

@@ -1,0 +1,183 @@
+"""An Airflow-style DAG on a real Celery worker, its code pulled from the store by hash.
+
+The DAG file is parsed, then moved away, so the worker cannot import it from the DAG folder:
+its try processes write the stored source under ``$CONVEYOR_HOME/code/<hash>/`` and import
+it there, with the Airflow import hook installed. Redis DB 10, a queue of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from conftest import make_settings, runs_finished
+from conveyor.config import Settings
+from conveyor.executors.celery_executor import CeleryExecutor
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.loop import Scheduler
+from conveyor.store import runs
+from conveyor.store.engine import Store
+from conveyor.store.tables import dag_run, task_instance, task_try, worker, xcom
+from conveyor.worker.celery_app import make_app
+from conveyor.worker.runner import log_path_for
+
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
+BROKER = "redis://127.0.0.1:6379/10"
+QUEUE = "airflow_q"
+WORKER_NAME = "airflow@test"
+
+DAG_FILE = """
+    import logging
+    from datetime import datetime
+
+    from airflow.decorators import dag, task
+    from airflow.operators.bash import BashOperator
+
+    @dag(schedule_interval=None, start_date=datetime(2024, 1, 1), catchup=False,
+         default_args={"queue": "@QUEUE@", "provide_context": True})
+    def airflow_on_celery():
+        @task(multiple_outputs=True)
+        def measure():
+            logging.info("measuring on a worker")
+            return {"rows": 42, "table": "orders", "command": "echo 42 rows counted"}
+
+        sizes = measure()
+        report = BashOperator(
+            task_id="report", bash_command=f"echo {sizes['table']} has {sizes['rows']}"
+        )
+        count = BashOperator(task_id="count", bash_command=sizes["command"])  # a dependency
+        sizes >> report  # text pulls no dependency in: stated, as in Airflow
+        count >> report
+
+    airflow_on_celery()
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
+    except OSError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis is unreachable")
+        pytest.skip("redis is unreachable")
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (tmp_path / "empty").mkdir()
+    (dags / "airflow_on_celery.py").write_text(
+        textwrap.dedent(DAG_FILE.replace("@QUEUE@", QUEUE))
+    )
+    found = make_settings(
+        tmp_path, tmp_path / "empty", pg_database_url, executor="celery", broker_url=BROKER
+    )
+    make_app(found).control.purge()
+    yield found
+
+
+@pytest.fixture
+def worker_process(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "CONVEYOR_HOME": str(tmp_path / "worker_home"),  # its own code cache
+        "CONVEYOR_DAGS_FOLDER": str(tmp_path / "empty"),
+        "CONVEYOR_DATABASE_URL": settings.db_url,
+        "CONVEYOR_BROKER_URL": BROKER,
+        "CONVEYOR_LOG_FOLDER": str(settings.logs_path),
+        "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
+    }
+    env.pop("CONVEYOR_AIRFLOW_COMPAT", None)  # the default: on
+    with (tmp_path / "worker.log").open("w") as log:
+        process = subprocess.Popen(
+            [CONVEYOR, "worker", "-q", QUEUE, "-c", "2", "-n", WORKER_NAME],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_for_worker(settings)
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _wait_for_worker(settings: Settings, limit: float = 40) -> None:
+    store = Store(settings.db_url)
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline:
+            with store.read() as conn:
+                if WORKER_NAME in set(conn.execute(select(worker.c.hostname)).scalars()):
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"the worker did not report within {limit}s")
+    finally:
+        store.dispose()
+
+
+def test_an_airflow_dag_runs_on_a_celery_worker_from_the_stored_code(
+    tmp_path: Path, settings: Settings, worker_process: subprocess.Popen[bytes]
+) -> None:
+    store = Store(settings.db_url)
+    try:
+        DagFileProcessor(store, tmp_path / "dags", timeout=20, scan_every=60).sync()
+        (tmp_path / "dags").rename(tmp_path / "moved_away")  # only the store has the code now
+        with store.write() as conn:
+            run_pk = runs.create_manual_run(conn, "airflow_on_celery", created_by="test")
+        assert run_pk is not None
+        processor = DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=0.5)
+        scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
+        done = runs_finished(store, [run_pk])
+        deadline = time.monotonic() + 60
+        scheduler.run(until=lambda: done() or time.monotonic() > deadline)
+        assert done(), (tmp_path / "worker.log").read_text()[-3000:]
+        with store.read() as conn:
+            states = dict(
+                conn.execute(
+                    select(task_instance.c.task_id, task_instance.c.state).where(
+                        task_instance.c.run_pk == run_pk
+                    )
+                ).all()
+            )
+            hosts = set(
+                conn.execute(
+                    select(task_try.c.hostname)
+                    .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+                    .where(task_instance.c.run_pk == run_pk)
+                ).scalars()
+            )
+            rows = conn.execute(
+                select(xcom.c.value).where(
+                    xcom.c.run_pk == run_pk, xcom.c.task_id == "measure", xcom.c.key == "rows"
+                )
+            ).scalar()
+            run_id = conn.execute(select(dag_run.c.run_id).where(dag_run.c.id == run_pk)).scalar()
+    finally:
+        store.dispose()
+    assert states == {"measure": "success", "report": "success", "count": "success"}
+    assert hosts == {socket.gethostname()}
+    assert rows == 42
+    cached = list((tmp_path / "worker_home" / "code").glob("*/airflow_on_celery.py"))
+    assert len(cached) == 1, "the worker imported the DAG from the store's copy"
+    assert run_id is not None
+    report = log_path_for(settings, "airflow_on_celery", run_id, "report", 1).read_text()
+    assert "orders has 42" in report
+    measure = log_path_for(settings, "airflow_on_celery", run_id, "measure", 1).read_text()
+    assert "INFO - measuring on a worker" in measure
+    count = log_path_for(settings, "airflow_on_celery", run_id, "count", 1).read_text()
+    assert "42 rows counted" in count
