@@ -7,6 +7,7 @@ table to look at, so every change of a task's state becomes one line instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,13 +39,21 @@ class RunWatcher:
     _states: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
 
     def look(self) -> None:
-        if self.progress_lines:
-            self._print_changes()
+        # A retry can start between two looks; its try's failure is told before its lines.
+        changes = self._changes() if self.progress_lines else []
+        self._print(line for line, next_try in changes if not next_try)
         self._print_failed_tries()
+        self._print(line for line, next_try in changes if next_try)
         if self.no_retry_delay:
             self._retry_now()
 
-    def _print_changes(self) -> None:
+    def _print(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.console.print(line)
+
+    def _changes(self) -> list[tuple[str, bool]]:
+        """A line per task whose state changed since the last look, and whether it is about
+        a later try than the one last seen."""
         with self.store.read() as conn:
             rows = conn.execute(
                 select(
@@ -57,16 +66,20 @@ class RunWatcher:
                 .where(task_instance.c.run_pk == self.run_pk)
                 .order_by(task_instance.c.id)
             ).all()
+        changes = []
         for r in rows:
             key = (r.task_id, r.map_index)
-            if self._states.get(key) == (r.state, r.try_number):
+            seen = self._states.get(key)
+            if seen == (r.state, r.try_number):
                 continue
             self._states[key] = (r.state, r.try_number)
             name = r.task_id if r.map_index < 0 else f"{r.task_id}[{r.map_index}]"
-            self.console.print(
+            line = (
                 f"{utcnow():%H:%M:%S} {escape(name)} {styled(r.state)} "
                 f"(try {r.try_number}/{r.max_tries})"
             )
+            changes.append((line, seen is not None and r.try_number > seen[1]))
+        return changes
 
     def _print_failed_tries(self) -> None:
         with self.store.read() as conn:
