@@ -20,6 +20,7 @@ from conveyor.cli.common import (
     translate_errors,
     when,
 )
+from conveyor.run_ids import check_run_id
 from conveyor.store import runs
 from conveyor.store.tables import dag, dag_run, import_error, utcnow
 
@@ -106,7 +107,10 @@ def show(dag_id: str) -> None:
 @click.argument("dag_id")
 @click.option("--conf", help="JSON object for the run's conf (overrides params).")
 @click.option("--logical-date", type=click.DateTime(), help="Default: now (UTC).")
-@click.option("--run-id", help="Default: manual__<logical date>.")
+@click.option(
+    "--run-id",
+    help="Default: manual__<logical date>. No control characters or '/', not '.' or '..'.",
+)
 @translate_errors
 def trigger(
     dag_id: str, conf: str | None, logical_date: datetime | None, run_id: str | None
@@ -114,6 +118,8 @@ def trigger(
     """Create a manual run; the scheduler picks it up."""
     from datetime import UTC
 
+    if run_id is not None:
+        check_run_id(run_id)  # before anything is loaded or written
     payload = parse_conf(conf)
     store = open_store()
     sync_dags(store)

@@ -17,6 +17,7 @@ from conveyor.cli.common import CliError, console, settings
 from conveyor.cli.connections import connections_group, variables_group
 from conveyor.config import mask
 from conveyor.exceptions import ConveyorError
+from conveyor.private_files import restrict_umask
 
 
 class ConveyorGroup(click.Group):
@@ -33,6 +34,7 @@ class ConveyorGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
 def cli(verbose: bool) -> None:
     """Conveyor: DAGs of tasks, scheduled and run on one machine or a cluster."""
+    restrict_umask()  # keys, the store, logs and the code cache: for this user only
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
+from conveyor.private_files import private_dir
 
 KEY_FILE_NAME = "fernet.key"
 
@@ -23,7 +24,7 @@ KEY_FILE_NAME = "fernet.key"
 def _key_file_value(home: Path) -> str:
     path = home / KEY_FILE_NAME
     if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
+        private_dir(home)
         try:
             # O_EXCL: two processes starting at once must not end up with two different keys.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -264,9 +264,7 @@ api_token = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), nullable=False, unique=True),  # sha256: tokens are random
-    Column(
-        "username", ForeignKey("web_user.username", ondelete="CASCADE"), nullable=False
-    ),
+    Column("username", ForeignKey("web_user.username", ondelete="CASCADE"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime),
@@ -346,6 +344,7 @@ def _create_default_pool(target: Table, connection: Any, **_: Any) -> None:
             updated_at=utcnow(),
         )
     )
+
 
 # Datasets (conveyor.model.datasets): a task's success updates the datasets of its outlets;
 # each update is an event, queued for every DAG scheduled on that dataset in the same
