@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
 import os
 import signal
@@ -32,7 +33,7 @@ from sqlalchemy import Connection, select
 
 from conveyor.callbacks import DagResolver, after_try
 from conveyor.config import Settings
-from conveyor.connections import try_scope
+from conveyor.connections import masking, try_scope
 from conveyor.exceptions import Fail, Skip, TaskTimeout
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
@@ -262,6 +263,10 @@ class TryRunner:
                 error,
                 fail_now=isinstance(exc, Fail),
             )
+        if outcome.error:
+            # The error leaves the try (its record, the timeline, callbacks, notifiers):
+            # the secrets the try read are masked in it as in its log.
+            outcome = dataclasses.replace(outcome, error=masking.redact(outcome.error))
         result = self.record(
             ti_id,
             try_number,
