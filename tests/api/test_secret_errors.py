@@ -109,3 +109,28 @@ def test_a_failed_tries_error_shows_secrets_masked_everywhere_it_goes(world: Wor
     assert "etl:*** with token ***" in notified["exception"]
     assert "***" in notified["text"] and "leaky.connect failed" in notified["text"]
     assert PASSWORD not in json.dumps(notified) and TOKEN not in json.dumps(notified)
+
+
+def test_an_admin_marks_a_variable_and_connection_fields_secret_for_ops(world: World) -> None:
+    admin, op = world.client("admin"), world.client("op")
+    put = admin.put("/api/v1/variables/seed", json={"value": "s33d-91", "secret": True})
+    assert put.status_code == 200, put.text
+    assert put.json()["value"] == "***" and put.json()["secret"] is True
+    seen = op.get("/api/v1/variables/seed").json()
+    assert seen["value"] == "***" and seen["secret"] is True
+    assert "s33d-91" not in op.get("/api/v1/variables").text
+    assert admin.get("/api/v1/variables/seed?reveal=true").json()["value"] == "s33d-91"
+
+    body = {
+        "conn_type": "http",
+        "host": "api.example",
+        "login": "robot-7788",
+        "extra": {"tenant": "acme-42917", "region": "eu"},
+        "secret_fields": ["tenant", "login"],
+    }
+    assert admin.put("/api/v1/connections/svc", json=body).status_code == 200
+    shown = op.get("/api/v1/connections/svc")
+    assert shown.status_code == 200, shown.text
+    assert "acme-42917" not in shown.text and "robot-7788" not in shown.text
+    assert shown.json()["extra"] == {"tenant": "***", "region": "eu"}
+    assert shown.json()["secret_fields"] == ["login", "tenant"]

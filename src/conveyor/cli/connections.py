@@ -6,13 +6,14 @@ Secrets are shown as ``***`` unless ``--reveal`` is given.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import click
 from rich.table import Table
 
 from conveyor.cli.common import CliError, console, open_store, settings, translate_errors
 from conveyor.connections import repository
-from conveyor.connections.masking import MASK, looks_secret
+from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection
 from conveyor.exceptions import NotFoundError
 
@@ -35,6 +36,12 @@ def connections_group() -> None:
 @click.option("--schema")
 @click.option("--extra", help="A JSON object of further settings.")
 @click.option("--description")
+@click.option(
+    "--secret-field",
+    "secret_fields",
+    multiple=True,
+    help="Mask this field (login or an extra key) whatever its name; repeatable.",
+)
 @translate_errors
 def connections_add(
     conn_id: str,
@@ -47,12 +54,14 @@ def connections_add(
     schema: str | None,
     extra: str | None,
     description: str | None,
+    secret_fields: tuple[str, ...],
 ) -> None:
     """Add a connection, or replace the one with this id."""
     if uri and conn_type:
         raise CliError("give either --uri or --conn-type with the other fields, not both")
     if uri:
         conn = Connection.from_uri(conn_id, uri, description)
+        conn = replace(conn, secret_fields=(*conn.secret_fields, *secret_fields))
     elif conn_type:
         conn = Connection(
             conn_id=conn_id,
@@ -64,6 +73,7 @@ def connections_add(
             schema=schema,
             extra=_parse_extra(extra),
             description=description,
+            secret_fields=secret_fields,
         )
     else:
         raise CliError("a connection needs --uri, or --conn-type and its fields")
@@ -98,7 +108,7 @@ def connections_list(reveal: bool) -> None:
             conn.conn_type,
             conn.host or "",
             "" if conn.port is None else str(conn.port),
-            conn.login or "",
+            shown.login or "",
             shown.password or "",
             conn.schema or "",
         )
@@ -119,7 +129,7 @@ def connections_get(conn_id: str, reveal: bool) -> None:
         ("type", conn.conn_type),
         ("host", conn.host),
         ("port", conn.port),
-        ("login", conn.login),
+        ("login", shown.login),
         ("password", shown.password),
         ("schema", conn.schema),
         ("extra", json.dumps(shown.extra) if shown.extra else None),
@@ -144,8 +154,8 @@ def variables_group() -> None:
     """Set, get, list and delete variables."""
 
 
-def _shown(key: str, value: str, reveal: bool) -> str:
-    return value if reveal or not looks_secret(key) else MASK
+def _shown(entry: repository.VariableEntry, reveal: bool) -> str:
+    return entry.value if reveal or not entry.masked else MASK
 
 
 @variables_group.command("set")
@@ -153,8 +163,11 @@ def _shown(key: str, value: str, reveal: bool) -> str:
 @click.argument("value")
 @click.option("--json", "as_json", is_flag=True, help="Check that VALUE is valid JSON.")
 @click.option("--description")
+@click.option("--secret", is_flag=True, help="Mask it in listings and logs whatever its key.")
 @translate_errors
-def variables_set(key: str, value: str, as_json: bool, description: str | None) -> None:
+def variables_set(
+    key: str, value: str, as_json: bool, description: str | None, secret: bool
+) -> None:
     """Set a variable (stored encrypted)."""
     if as_json:
         try:
@@ -162,8 +175,8 @@ def variables_set(key: str, value: str, as_json: bool, description: str | None) 
         except json.JSONDecodeError as exc:
             raise CliError(f"VALUE is not valid JSON: {exc.msg} at column {exc.colno}") from None
     config = settings()
-    repository.set_variable(open_store(config), config, key, value, description)
-    console.print(f"variable {key} set")
+    repository.set_variable(open_store(config), config, key, value, description, secret=secret)
+    console.print(f"variable {key} set" + (" (secret)" if secret else ""))
 
 
 @variables_group.command("get")
@@ -173,10 +186,10 @@ def variables_set(key: str, value: str, as_json: bool, description: str | None) 
 def variables_get(key: str, reveal: bool) -> None:
     """Print a variable's value (secret-looking keys masked unless --reveal)."""
     config = settings()
-    value = repository.get_variable(open_store(config), config, key)
-    if value is None:
+    entry = repository.get_variable_entry(open_store(config), config, key)
+    if entry is None:
         raise NotFoundError(f"no variable {key!r}")
-    click.echo(_shown(key, value, reveal))
+    click.echo(_shown(entry, reveal))
 
 
 @variables_group.command("list")
@@ -186,8 +199,8 @@ def variables_list(reveal: bool) -> None:
     """Every variable (the store's and CONVEYOR_VAR_* variables)."""
     config = settings()
     table = Table("key", "value", "description", box=None)
-    for key, value, description in repository.list_variables(open_store(config), config):
-        table.add_row(key, _shown(key, value, reveal), description or "")
+    for entry in repository.list_variables(open_store(config), config):
+        table.add_row(entry.key, _shown(entry, reveal), entry.description or "")
     console.print(table)
 
 

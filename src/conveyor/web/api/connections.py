@@ -1,18 +1,19 @@
 """Connections and variables over the API: ops read them (secrets masked), admins change them.
 
-Passwords, secret extra values and secret-looking variables are returned as ``***``; an
-admin may ask for ``?reveal=true``.
+Passwords, secret extra values (by name or marked in ``secret_fields``) and secret variables
+(by key or marked ``secret``) are returned as ``***``; an admin may ask for ``?reveal=true``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.connections import repository
-from conveyor.connections.masking import MASK, looks_secret
+from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
 from conveyor.web.api.common import AUTH, NOT_FOUND, Admin, Op
@@ -38,6 +39,7 @@ class ConnectionInfo(BaseModel):
     extra: dict[str, Any]
     description: str | None
     uri: str
+    secret_fields: list[str] = Field(description="fields masked whatever their name")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -57,12 +59,18 @@ class ConnectionBody(BaseModel):
     schema_: str | None = Field(default=None, alias="schema", max_length=500)
     extra: dict[str, Any] = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=4000)
+    secret_fields: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="'login' or extra keys to mask whatever their name",
+    )
 
 
 class VariableInfo(BaseModel):
     key: str
-    value: str = Field(description="'***' for secret-looking keys unless revealed")
+    value: str = Field(description="'***' for secret variables unless revealed")
     description: str | None
+    secret: bool = Field(default=False, description="marked secret when it was set")
 
 
 class VariableList(BaseModel):
@@ -73,6 +81,7 @@ class VariableBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: str = Field(max_length=1_000_000)
     description: str | None = Field(default=None, max_length=4000)
+    secret: bool = Field(default=False, description="mask it whatever its key")
 
 
 def _may_reveal(reveal: bool, user: User) -> bool:
@@ -88,12 +97,13 @@ def _info(conn: Connection, reveal: bool) -> ConnectionInfo:
         conn_type=conn.conn_type,
         host=conn.host,
         port=conn.port,
-        login=conn.login,
+        login=shown.login,
         password=shown.password,
         schema=conn.schema,
         extra=shown.extra,
         description=conn.description,
         uri=conn.get_uri(reveal=reveal),
+        secret_fields=list(conn.secret_fields),
     )
 
 
@@ -130,6 +140,9 @@ def put_connection(
     try:
         if body.uri:
             conn = Connection.from_uri(conn_id, body.uri, body.description)
+            if body.secret_fields:
+                fields = (*conn.secret_fields, *body.secret_fields)
+                conn = dataclasses.replace(conn, secret_fields=fields)
         elif body.conn_type:
             conn = Connection(
                 conn_id=conn_id,
@@ -141,6 +154,7 @@ def put_connection(
                 schema=body.schema_,
                 extra=body.extra,
                 description=body.description,
+                secret_fields=tuple(body.secret_fields),
             )
         else:
             raise HTTPException(422, "give 'uri', or 'conn_type' and the other fields")
@@ -156,8 +170,11 @@ def delete_connection(request: Request, conn_id: ConnId, user: Admin) -> None:
         raise HTTPException(404, f"no connection {conn_id!r} in the store")
 
 
-def _shown(key: str, value: str, reveal: bool) -> str:
-    return value if reveal or not looks_secret(key) else MASK
+def _shown(entry: repository.VariableEntry, reveal: bool) -> VariableInfo:
+    value = entry.value if reveal or not entry.masked else MASK
+    return VariableInfo(
+        key=entry.key, value=value, description=entry.description, secret=entry.secret
+    )
 
 
 @router.get("/variables", response_model=VariableList)
@@ -167,34 +184,36 @@ def list_variables(request: Request, user: Op, reveal: Reveal = False) -> Variab
         found = repository.list_variables(get_store(request), get_settings(request))
     except ConfigError as exc:
         raise HTTPException(409, str(exc)) from None
-    return VariableList(
-        variables=[
-            VariableInfo(key=k, value=_shown(k, v, reveal), description=d) for k, v, d in found
-        ]
-    )
+    return VariableList(variables=[_shown(entry, reveal) for entry in found])
 
 
 @router.get("/variables/{key}", response_model=VariableInfo)
 def get_variable(request: Request, key: VarKey, user: Op, reveal: Reveal = False) -> VariableInfo:
     reveal = _may_reveal(reveal, user)
     try:
-        value = repository.get_variable(get_store(request), get_settings(request), key)
+        entry = repository.get_variable_entry(get_store(request), get_settings(request), key)
     except ConfigError as exc:
         raise HTTPException(409, str(exc)) from None
-    if value is None:
+    if entry is None:
         raise HTTPException(404, f"no variable {key!r}")
-    return VariableInfo(key=key, value=_shown(key, value, reveal), description=None)
+    return _shown(entry, reveal)
 
 
 @router.put("/variables/{key}", response_model=VariableInfo)
 def put_variable(request: Request, key: VarKey, body: VariableBody, user: Admin) -> VariableInfo:
     try:
         repository.set_variable(
-            get_store(request), get_settings(request), key, body.value, body.description
+            get_store(request),
+            get_settings(request),
+            key,
+            body.value,
+            body.description,
+            secret=body.secret,
         )
     except ConfigError as exc:
         raise _bad_input(exc) from None
-    return VariableInfo(key=key, value=_shown(key, body.value, False), description=body.description)
+    entry = repository.VariableEntry(key, body.value, body.description, body.secret)
+    return _shown(entry, reveal=False)
 
 
 @router.delete("/variables/{key}", status_code=204)
