@@ -66,6 +66,8 @@ def folder_name(run_id: str) -> str:
     ends with ``~`` and a hash of the whole id (``~`` never appears in an encoded name).
     """
     data = run_id.encode("utf-8", "surrogatepass")
+    if not data:
+        return "%"  # never an encoded name (those have two digits after every %)
     name = "".join(chr(b) if b in _PLAIN else f"%{b:02X}" for b in data)
     if len(name) <= _FOLDER_LIMIT:
         return name
