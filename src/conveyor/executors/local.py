@@ -171,17 +171,21 @@ class LocalExecutor(Executor):
     def _reap_guarded(self, sentinel: int) -> None:
         """Reap one try; an error in its bookkeeping is that try's problem, never the loop's.
 
-        Its record stays as it is (running, or failed if that got written) and the
-        scheduler's zombie check fails it once its heartbeat goes stale.
+        Its record stays as it is (running, or failed if that got written), and the
+        scheduler's zombie check fails it once its heartbeat is stale.
         """
+        entry = self._running.get(sentinel)
         try:
             self._reap(sentinel)
         except Exception:
-            entry = self._running.pop(sentinel, None)
             what = f"{entry.work.dag_id}.{entry.work.task_id}" if entry else f"process {sentinel}"
             log.exception("could not record how the try of %s ended; carrying on", what)
+            self._running.pop(sentinel, None)
             if entry is not None:
                 self._held.discard(entry.work.ti_id)
+                if entry.report is not None:
+                    self._reports.pop(entry.report, None)
+                    entry.report.close()
 
     def _take_report(self, entry: _Running) -> None:
         """Start what a finished try queued; only called once its pipe is readable."""

@@ -17,7 +17,6 @@ from conveyor.exceptions import TemplateError
 from conveyor.model.task import BaseOperator
 
 
-
 def shell_quote(value: Any) -> str:
     """``{{ x | shell_quote }}``: the value as one shell word that the shell never expands."""
     return shlex.quote(value if isinstance(value, str) else str(value))
