@@ -21,7 +21,7 @@ RULE = (
     "and no '/', and is not '.' or '..'"
 )
 #: Bytes kept as they are in a folder name; every other byte becomes %XX.
-_PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 #: Longer encoded names are cut and given a hash suffix: a file name holds at most 255 bytes.
 _FOLDER_LIMIT = 200
 _FOLDER_KEEP = 120
@@ -61,13 +61,16 @@ def check_run_id(run_id: str) -> str:
 def folder_name(run_id: str) -> str:
     """A file name for the run's log folder: different for every run id, never '.' or '..'.
 
-    Each byte outside ``[A-Za-z0-9_-]`` is written ``%XX`` (so ``a:b+c`` and ``a_b_c`` differ,
-    and ``..`` is ``%2E%2E``). A name too long for the file system keeps its first part and
-    ends with ``~`` and a hash of the whole id (``~`` never appears in an encoded name).
+    Each byte outside ``[A-Za-z0-9._-]`` is written ``%XX`` (so ``a:b+c`` and ``a_b_c``
+    differ), and so is every byte of ``.`` and ``..`` (``%2E%2E``). A name too long for the
+    file system keeps its first part and ends with ``~`` and a hash of the whole id (``~``
+    never appears in an encoded name).
     """
     data = run_id.encode("utf-8", "surrogatepass")
     if not data:
         return "%"  # never an encoded name (those have two digits after every %)
+    if data in (b".", b".."):
+        return "%2E" * len(data)
     name = "".join(chr(b) if b in _PLAIN else f"%{b:02X}" for b in data)
     if len(name) <= _FOLDER_LIMIT:
         return name

@@ -184,3 +184,35 @@ def test_the_cli_refuses_a_bad_run_id_naming_the_rule(env: Env) -> None:
     assert done.returncode == 1
     assert "bad run id '..'" in done.stderr and "no control characters" in done.stderr
     assert env.dag_runs("echo") == []
+
+
+CRASHES = """
+    with DAG("crashes", start_date=START):
+        @task(retries=0)
+        def dies():
+            os._exit(3)  # no outcome recorded: the executor looks at its log's tail
+
+        dies()
+"""
+
+
+def test_an_error_while_reaping_one_try_does_not_end_the_executor(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.executors import local
+
+    def broken_tail(path: str, lines: int = 20) -> str:
+        raise ValueError(f"cannot read the tail of {path!r}")  # as NUL in a path once did
+
+    monkeypatch.setattr(local, "log_tail", broken_tail)
+    env.write_dag("echo.py", ECHO)
+    env.write_dag("crashes.py", CRASHES)
+    env.sync()
+    crashed = env.trigger("crashes")
+    good = env.trigger("other")
+    env.run(crashed, good, limit=40)  # the crashed try is failed by the zombie check
+    assert env.run_state(good) is RunState.SUCCESS, env.states(good)
+    assert env.states(crashed) == {"dies": TaskState.FAILED}
+    later = env.trigger("other")  # and the loop still takes new work afterwards
+    env.run(later)
+    assert env.run_state(later) is RunState.SUCCESS
