@@ -172,7 +172,9 @@ def run_page(request: Request, dag_id: str, run_id: str, user: PageUser) -> Resp
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser) -> Response:
+def task_page(
+    request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser
+) -> Response:
     with get_store(request).read() as conn:
         try:
             run = queries.find_run(conn, dag_id, run_id)
@@ -183,13 +185,6 @@ def task_page(request: Request, dag_id: str, run_id: str, task_id: str, user: Pa
         structure = runs.serialized_dag(conn, run.version_hash)
     task = next(t for t in structure.raw["tasks"] if t["task_id"] == task_id)
     return _page(
-        request,
-        "task.html",
-        user,
-        nav="dags",
-        dag_id=dag_id,
-        run_id=run_id,
-        task_id=task_id,
-        task=task,
-        initial=initial.model_dump(mode="json"),
+        request, "task.html", user, nav="dags", dag_id=dag_id, run_id=run_id,
+        task_id=task_id, task=task, initial=initial.model_dump(mode="json"),
     )
