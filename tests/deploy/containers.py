@@ -13,13 +13,13 @@ import hashlib
 import os
 import shutil
 import subprocess
-import textwrap
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,10 +48,12 @@ IMAGE_UID = 10001
 #: Where the counted DAG notes its tries, inside the containers.
 COUNT_DIR = "/opt/conveyor/count"
 
-COUNTED_DAGS = '''
+#: Each counted DAG file starts with this: tries note their start and end.
+COUNTING = '''
 """Tries that note their start and end, for the container tests (tests/deploy)."""
 import os
 import time
+from datetime import datetime
 
 from conveyor import DAG, task
 
@@ -72,7 +74,9 @@ def work(ti, seconds):
     note(ti, "start")
     time.sleep(seconds)
     note(ti, "done")
+'''
 
+COUNTED_DAGS = """
 
 with DAG("deploy_wide", max_active_tasks=64, default_args=RETRIED):
     @task
@@ -101,7 +105,7 @@ with DAG("deploy_graceful", default_args={{"queue": "graceful", "retries": 0}}):
         work(ti, {graceful_seconds})
 
     short()
-'''
+"""
 
 
 def podman_path() -> str:
@@ -179,6 +183,16 @@ def _remove_other_test_images(keep: str) -> None:
     for name in listed.stdout.split():
         if name != keep:
             podman("rmi", "--force", name, check=False)
+
+
+def remove_leftover_containers() -> None:
+    """Containers of a test session that died without removing them (its process is gone):
+    left running, their workers would take tries from this session's broker database."""
+    listed = podman("ps", "--all", "--format", "{{.Names}}", "--filter", "name=^conveyor-test-")
+    for name in listed.stdout.split():
+        pid = name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            podman("rm", "--force", "--time", "0", name, check=False, timeout=60)
 
 
 def free_port() -> int:
@@ -383,16 +397,35 @@ def write_dags(folder: Path, *, width: int, length: int, graceful_seconds: float
     shutil.copytree(
         ROOT / "examples" / "dags", folder, ignore=shutil.ignore_patterns("__pycache__")
     )
-    (folder / "deploy_counted.py").write_text(
-        textwrap.dedent(
-            COUNTED_DAGS.format(
-                count_file=f"{COUNT_DIR}/executions.txt",
-                width=width,
-                length=length,
-                graceful_seconds=graceful_seconds,
-            )
-        )
-    )
+    counting = COUNTING.format(count_file=f"{COUNT_DIR}/executions.txt")
+    counted = COUNTED_DAGS.format(width=width, length=length, graceful_seconds=graceful_seconds)
+    (folder / "deploy_counted.py").write_text(counting + counted)
+
+
+#: An hourly DAG catching up on its missed hours: runs that only schedulers create and start.
+TICKS_DAG = """
+with DAG(
+    "deploy_ticks",
+    schedule="@hourly",
+    start_date=datetime.fromisoformat({start!r}),
+    catchup=True,
+    max_active_runs=2,
+    default_args=RETRIED,
+):
+    @task
+    def tick(ti=None):
+        work(ti, 0.5)
+
+    tick()
+"""
+
+
+def write_ticks_dag(folder: Path, hours: int) -> None:
+    """deploy_ticks, from ``hours`` whole hours ago: the schedulers start on it at once."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = (now - timedelta(hours=hours)).isoformat()
+    counting = COUNTING.format(count_file=f"{COUNT_DIR}/executions.txt")
+    (folder / "deploy_ticks.py").write_text(counting + TICKS_DAG.format(start=start))
 
 
 def give_to_image_user(*folders: Path) -> None:

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,9 @@ from containers import (
     free_port,
     give_to_image_user,
     podman,
+    remove_leftover_containers,
     write_dags,
+    write_ticks_dag,
 )
 from cryptography.fernet import Fernet
 from sqlalchemy import select
@@ -41,7 +44,7 @@ from sqlalchemy import select
 from conftest import _with_database
 from conveyor.store import pools, runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_instance
+from conveyor.store.tables import dag_run
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]
 
@@ -55,6 +58,7 @@ ROLES: dict[str, list[str]] = {
 }
 WIDE = 16
 CHAIN = 10
+TICKS = 12
 GRACEFUL_SECONDS = 4
 #: Example DAGs that need nothing outside the cluster; each gets a manual run.
 EXAMPLES = ("hello_bash", "etl_orders", "branching", "mapping", "groups_and_pools")
@@ -90,6 +94,7 @@ def cluster(
     database = f"conveyor_deploy_{os.getpid()}"
     pg_admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     pg_admin.execute(f"CREATE DATABASE {database}")
+    remove_leftover_containers()
     redis.Redis.from_url(BROKER).flushdb()  # no messages left from an earlier session
     tmp = tmp_path_factory.mktemp("deploy")
     tmp.chmod(0o755)
@@ -251,25 +256,59 @@ def test_killing_a_worker_mid_try_loses_and_repeats_nothing(cluster: Cluster) ->
 
 
 def test_killing_a_scheduler_mid_run_loses_and_repeats_nothing(cluster: Cluster) -> None:
+    """Hourly runs catching up are created and started by schedulers only: kill one while
+    they are under way (with a chain running too) and count what ran."""
     _trigger(cluster, "deploy_chain")
+    write_ticks_dag(cluster.tmp / "dags", TICKS)
 
-    def links_done(n: int) -> bool:
-        with cluster.store.read() as conn:
-            states = conn.execute(
-                select(task_instance.c.state).where(task_instance.c.dag_id == "deploy_chain")
-            ).scalars()
-            return sum(s == "success" for s in states) >= n
+    def ticks_done(n: int) -> bool:
+        states = cluster.run_states({"deploy_ticks"})
+        return sum(s == "success" for s in states.values()) >= n
 
-    cluster.wait_for(lambda: links_done(3), 120, "three links done")
+    cluster.wait_for(lambda: ticks_done(3), 120, "three hourly runs done")
     podman("kill", "--signal", "KILL", cluster.name("scheduler1"))
-    waited = cluster.wait_for(cluster.runs_finished({"deploy_chain"}, 1), 120, "the chain finished")
-    counted = cluster.tally({"deploy_chain"})
-    report("scheduler killed", tries_started=counted.tries_started, seconds=f"{waited:.0f}")
-    assert counted.task_instances == CHAIN
+    killed_at = datetime.now(UTC)
+    waited = cluster.wait_for(
+        lambda: (
+            cluster.runs_finished({"deploy_ticks"}, TICKS)()
+            and cluster.runs_finished({"deploy_chain"}, 1)()
+        ),
+        180,
+        "the hourly runs and the chain finished",
+    )
+    counted = cluster.tally({"deploy_ticks", "deploy_chain"})
+    with cluster.store.read() as conn:
+        ticks = conn.execute(
+            select(
+                dag_run.c.logical_date,
+                dag_run.c.created_by,
+                dag_run.c.queued_at,
+                dag_run.c.start_date,
+            ).where(dag_run.c.dag_id == "deploy_ticks")
+        ).all()
+    creators = Counter(t.created_by.split(":")[0] for t in ticks)
+    # A scheduler starts a queued run when max_active_runs leaves room: after the kill, only
+    # the survivor could.
+    started_after_kill = sum(t.start_date > killed_at for t in ticks)
+    report(
+        "scheduler killed",
+        hourly_runs=len(ticks),
+        created_by=dict(creators),
+        started_after_kill=started_after_kill,
+        tries_started=counted.tries_started,
+        seconds_to_finish=f"{waited:.0f}",
+    )
+    assert len(ticks) in (TICKS, TICKS + 1)  # one more if an hour ended during the test
+    assert len({t.logical_date for t in ticks}) == len(ticks), "an hour with two runs"
+    assert counted.task_instances == len(ticks) + CHAIN
     assert counted.not_succeeded == []
     assert counted.tries_started_twice == []
     assert counted.succeeded_without_a_finished_try == []
     assert counted.retried == []  # no worker died: no try needed a second one
+    assert started_after_kill >= 1  # the kill came mid-way: the survivor went on
+    # After the kill, only the survivor created runs.
+    late = {t.created_by.split(":")[0] for t in ticks if t.queued_at > killed_at}
+    assert late <= {f"scheduler@{cluster.name('scheduler2')}"}, late
     # The survivor reports the dead one as stale and stays healthy itself.
     probe = cluster.exec("scheduler2", "conveyor-entrypoint", "health")
     assert probe.returncode == 0 and "stale" in probe.stdout, probe.stdout
@@ -318,7 +357,11 @@ def _entrypoint_probe(role: str) -> list[str]:
 
 
 def test_compose_runs_the_roles_the_tests_run() -> None:
-    services = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+    spec = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    services = spec["services"]
+    # compose builds the image the tests build, from the same Dockerfile and base argument.
+    build = spec["x-conveyor"]["build"]
+    assert build["dockerfile"] == "deploy/Dockerfile" and "BASE" in build["args"]
     assert services["migrate"]["command"] == ["migrate"]
     tested = {command[0] for command in ROLES.values()}
     for role in tested:
