@@ -44,7 +44,7 @@ from sqlalchemy import select
 from conftest import _with_database
 from conveyor.store import pools, runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run
+from conveyor.store.tables import dag_run, scheduler
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]
 
@@ -334,6 +334,36 @@ def test_stopping_a_worker_lets_its_short_try_finish(cluster: Cluster) -> None:
     assert counted.tries_started == 1
     assert exit_code == "0"  # SIGTERM reached the worker, which exited by itself
     assert stopped_after < 60  # not killed at the end of the stop timeout
+
+
+def test_a_scheduler_and_the_web_stop_cleanly_on_sigterm(cluster: Cluster) -> None:
+    """`podman stop` sends SIGTERM; with no shell in between, each process ends by itself."""
+    codes: dict[str, str] = {}
+    for role in ("scheduler2", "web"):
+        started = time.monotonic()
+        podman("stop", "--time", "30", cluster.name(role), timeout=60)
+        seconds = time.monotonic() - started
+        exit_code = podman(
+            "inspect", "--format", "{{.State.ExitCode}}", cluster.name(role)
+        ).stdout.strip()
+        # Ended by itself well before the stop timeout's SIGKILL (which gives 137). The web
+        # server shuts down, then ends by the signal it caught, as uvicorn does: 143.
+        assert exit_code in ("0", "143") and seconds < 30, (role, exit_code, seconds)
+        codes[role] = exit_code
+    assert codes["scheduler2"] == "0"
+    # The scheduler marked itself stopped: `conveyor health` leaves it out instead of naming
+    # it stale.
+    with cluster.store.read() as conn:
+        stopped = (
+            conn.execute(
+                select(scheduler.c.stopped_at).where(
+                    scheduler.c.hostname == cluster.name("scheduler2")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert stopped and all(at is not None for at in stopped), stopped
 
 
 # -- compose --------------------------------------------------------------------------------
