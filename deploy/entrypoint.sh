@@ -1,9 +1,12 @@
 #!/bin/sh
-# Conveyor's container entrypoint: the first argument picks the role.
+# Conveyor's container entrypoint: the first argument picks the role; without arguments,
+# CONVEYOR_ROLE does (default: standalone).
 #
 #   scheduler | worker | web | flower | standalone   a long-running process
 #   migrate                                          create or upgrade the schema, then exit
-#   health                                           `conveyor health` (the container probe)
+#   health                                           `conveyor health`; without arguments, the
+#                                                    checks the running role depends on (the
+#                                                    image's HEALTHCHECK)
 #   <any other conveyor command>                     e.g. `dags list`, `db clean --older-than 30d`
 #
 # Long-running roles first wait (up to CONVEYOR_WAIT_SECONDS, default 120) until the store
@@ -13,9 +16,12 @@ set -eu
 
 CONVEYOR="${CONVEYOR_BIN:-conveyor}"
 WAIT_SECONDS="${CONVEYOR_WAIT_SECONDS:-120}"
+# Where the running role is noted for the health probe, which starts as a separate process
+# and cannot see the command the container was started with.
+ROLE_FILE="${CONVEYOR_ROLE_FILE:-/tmp/conveyor-role}"
 
 usage() {
-    echo "usage: entrypoint ROLE [ARGS...]" >&2
+    echo "usage: entrypoint [ROLE [ARGS...]]  (no ROLE: \$CONVEYOR_ROLE, else standalone)" >&2
     echo "roles: scheduler, worker, web, flower, standalone, migrate, health," >&2
     echo "       or any conveyor command (see: entrypoint --help)" >&2
 }
@@ -33,13 +39,38 @@ wait_for() {
     done
 }
 
-if [ "$#" -eq 0 ]; then
-    usage
-    exit 2
-fi
+# The checks a role depends on: a worker needs no scheduler to be healthy, nor the web a broker.
+probe() {
+    running=$(cat "$ROLE_FILE" 2>/dev/null || echo "${CONVEYOR_ROLE:-}")
+    case "$running" in
+        scheduler) exec "$CONVEYOR" health ;;
+        worker) exec "$CONVEYOR" health --only store --only broker ;;
+        web|standalone) exec "$CONVEYOR" health --only store --only schema ;;
+        flower) exec "$CONVEYOR" health --only broker ;;
+        "") exec "$CONVEYOR" health ;;
+        *) exec "$CONVEYOR" health --only store ;;
+    esac
+}
 
-role="$1"
-shift
+# A role listening for connections listens on every interface unless --host is given.
+listen_everywhere() {
+    name="$1"
+    shift
+    case " $* " in
+        *" --host "*|*" --host="*) exec "$CONVEYOR" "$name" "$@" ;;
+        *) exec "$CONVEYOR" "$name" --host 0.0.0.0 "$@" ;;
+    esac
+}
+
+if [ "$#" -eq 0 ]; then
+    role="${CONVEYOR_ROLE:-standalone}"
+else
+    role="$1"
+    shift
+fi
+case "$role" in
+    scheduler|worker|flower|web|standalone) echo "$role" >"$ROLE_FILE" 2>/dev/null || true ;;
+esac
 case "$role" in
     scheduler|worker|flower)
         wait_for --only store --only schema
@@ -47,21 +78,20 @@ case "$role" in
         ;;
     web)
         wait_for --only store --only schema
-        # In a container the web process must listen on every interface to be reachable.
-        case " $* " in
-            *" --host "*|*" --host="*) exec "$CONVEYOR" web "$@" ;;
-            *) exec "$CONVEYOR" web --host 0.0.0.0 "$@" ;;
-        esac
+        listen_everywhere web "$@"
         ;;
     standalone)
         # SQLite under CONVEYOR_HOME by default: the process migrates its own store.
-        exec "$CONVEYOR" standalone "$@"
+        listen_everywhere standalone "$@"
         ;;
     migrate)
         wait_for --only store
         exec "$CONVEYOR" db migrate "$@"
         ;;
     health)
+        if [ "$#" -eq 0 ]; then
+            probe
+        fi
         exec "$CONVEYOR" health "$@"
         ;;
     -h|--help|help)

@@ -163,3 +163,46 @@ ensure_chromium() {
     fi
     return 0
 }
+
+# ensure_podman: the container tests (tests/deploy) build Conveyor's image and run it with
+# podman and runc; without registry access the image's base is made with mmdebstrap, and
+# catatonit is the small init (`--init`) the containers run under. Installs what is missing
+# with apt-get and writes the engine settings these hosts need when containers.conf has none.
+# Quick when everything is there; without it the container tests skip locally and fail in CI.
+ensure_podman() {
+    local sudo="" missing=() pkg
+    if [[ $(id -u) -ne 0 ]] && _svc_have sudo; then
+        sudo="sudo -n"
+    fi
+    for pkg in podman runc uidmap mmdebstrap catatonit; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
+            missing+=("$pkg")
+    done
+    if ((${#missing[@]})) && _svc_have apt-get && [[ $(id -u) -eq 0 || -n "$sudo" ]]; then
+        echo "==> installing ${missing[*]} (apt-get) for the container tests" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        # Other apt users on the machine: wait for the lock rather than fail.
+        $sudo apt-get -o DPkg::Lock::Timeout=300 update -q >&2 &&
+            $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+                "${missing[@]}" >&2 ||
+            _svc_warn "apt-get could not install ${missing[*]}"
+    fi
+    if ! _svc_have podman; then
+        if [[ "${CI:-}" == true ]]; then
+            echo "error: podman is missing; the container tests need it" >&2
+            return 1
+        fi
+        _svc_warn "podman is missing: the container tests will skip"
+        return 0
+    fi
+    # No systemd to delegate cgroups to, and no raised ulimits allowed: the engine settings
+    # that work here (docs/deploy.md). An existing file is the administrator's: left alone.
+    local conf=/etc/containers/containers.conf
+    if [[ ! -e $conf && ( $(id -u) -eq 0 || -n "$sudo" ) ]]; then
+        echo "==> writing $conf (cgroupfs, no default ulimits)" >&2
+        $sudo mkdir -p /etc/containers
+        printf '%s\n' '[containers]' 'default_ulimits = []' '' '[engine]' \
+            'cgroup_manager = "cgroupfs"' | $sudo tee "$conf" >/dev/null
+    fi
+    return 0
+}

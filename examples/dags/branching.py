@@ -38,10 +38,13 @@ with DAG(
             raise Fail(f"param 'mode' must be 'auto', 'weekday' or 'weekend', got {mode!r}")
         return f"{mode}_report"  # must be a task directly downstream of this one
 
-    # Fields like bash_command are Jinja templates, rendered just before the task runs.
+    # Fields like bash_command are Jinja templates, rendered just before the task runs. A
+    # run's conf overrides params and reaches templates unquoted: a value meant for the shell
+    # goes through env (the shell reads "$GREETING" as data) or the shell_quote filter.
     weekday_report = BashOperator(
         task_id="weekday_report",
-        bash_command='echo "{{ params.greeting }}: weekday report for {{ ds }}"',
+        bash_command='echo "$GREETING: weekday report for {{ ds }}"',
+        env={"GREETING": "{{ params.greeting }}"},
     )
 
     @task
@@ -54,7 +57,9 @@ with DAG(
 
     weekend_cleanup = BashOperator(
         task_id="weekend_cleanup",
-        bash_command='echo "{{ params.greeting }}: clearing scratch space of {{ ds_nodash }}"',
+        bash_command=(
+            "echo {{ params.greeting | shell_quote }}: clearing scratch space of {{ ds_nodash }}"
+        ),
     )
 
     join = EmptyOperator(task_id="join", trigger_rule="none_failed_min_one_success")

@@ -3,7 +3,9 @@
 from conveyor import DAG, BashOperator
 
 with DAG("hello_bash", schedule=None, tags=["example"], description="Three shell steps"):
-    hello = BashOperator(task_id="hello", bash_command='echo "hello from run {{ run_id }}"')
+    hello = BashOperator(
+        task_id="hello", bash_command="echo hello from run {{ run_id | shell_quote }}"
+    )
     work = BashOperator(task_id="work", bash_command='echo "working on {{ ds }}"; date')
     bye = BashOperator(task_id="bye", bash_command='echo "bye from {{ task.task_id }}"')
 

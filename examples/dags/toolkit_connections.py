@@ -31,8 +31,8 @@ with DAG("toolkit_connections", schedule=None, tags=["example", "toolkit"]):
     show = BashOperator(
         task_id="show",
         bash_command=(
-            "echo rows={{ var.value.get('example_rows', '3') }} "
-            "greeting={{ var.value.get('example_greeting', 'hello') }}"
+            "echo rows={{ var.value.get('example_rows', '3') | shell_quote }} "
+            "greeting={{ var.value.get('example_greeting', 'hello') | shell_quote }}"
         ),
     )
     read_settings() >> show

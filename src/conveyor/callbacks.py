@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from conveyor.config import Settings
-from conveyor.connections import template_context, try_scope
+from conveyor.connections import masking, template_context, try_scope
 from conveyor.loading.serialize import SerializedDag
 from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
@@ -68,7 +68,7 @@ def call_all(callbacks: Any, context: dict[str, Any], what: str) -> list[str]:
         try:
             callback(context)
         except Exception:
-            text = traceback.format_exc()
+            text = masking.redact(traceback.format_exc())  # stored on the callback request
             print(f"[conveyor] {what} {callback!r} raised:\n{text}", file=sys.stderr, flush=True)
             errors.append(text.strip().splitlines()[-1])
     return errors
@@ -82,7 +82,8 @@ def run_task_callbacks(
     callbacks = getattr(task, hook, None) if hook else None
     if not callbacks:
         return
-    context = {**context, "state": state.value if state else None, "exception": error}
+    exception = masking.redact(error) if error else error  # as masked as the try's log
+    context = {**context, "state": state.value if state else None, "exception": exception}
     call_all(callbacks, context, f"{hook} of task {task.task_id!r}")
 
 
@@ -190,7 +191,7 @@ def run_pending(
             hook = DAG_HOOKS[row.kind]
             errors = call_all(getattr(dag, hook, None), context, f"{hook} of DAG {dag.dag_id!r}")
         except Exception as exc:  # the DAG could not be loaded: say so on the request
-            errors = [f"{type(exc).__name__}: {exc}"]
+            errors = [masking.redact(f"{type(exc).__name__}: {exc}")]
         with store.write() as conn:
             conn.execute(
                 update(callback_request)

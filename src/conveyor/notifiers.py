@@ -18,7 +18,7 @@ import urllib.request
 from email.message import EmailMessage
 from typing import Any
 
-from conveyor.connections import get_connection
+from conveyor.connections import get_connection, masking
 from conveyor.model.templating import render_value
 
 DEFAULT_MESSAGE = (
@@ -33,8 +33,9 @@ DEFAULT_MESSAGE = (
 
 
 def render_message(template: str, context: dict[str, Any]) -> str:
+    """The message, with every secret this process read masked (it leaves for other eyes)."""
     values = {"exception": None, "reason": None, "state": None, **context}
-    return str(render_value(template, values))
+    return masking.redact(str(render_value(template, values)))
 
 
 class WebhookNotifier:

@@ -199,9 +199,16 @@ def test_the_same_pipeline_in_python_and_yaml_runs_the_same(tmp_path: Path) -> N
             stored = {row.dag_id: row.version_hash for row in conn.execute(select(dag))}
             assert set(stored) == {"pipeline_py", "pipeline_yaml"}
             in_store = {d: runs.serialized_dag(conn, v).raw for d, v in stored.items()}
-        assert {
-            k: v for k, v in in_store["pipeline_yaml"].items() if k not in ("fileloc", "dag_id")
-        } == {k: v for k, v in in_store["pipeline_py"].items() if k not in ("fileloc", "dag_id")}
+        # Where each came from differs: its file, and the place of that file beside the
+        # helper module both ship with (loading.shipping).
+        per_file = ("fileloc", "dag_id", "shipped")
+        assert {k: v for k, v in in_store["pipeline_yaml"].items() if k not in per_file} == {
+            k: v for k, v in in_store["pipeline_py"].items() if k not in per_file
+        }
+        assert (
+            in_store["pipeline_yaml"]["shipped"]["files"]
+            == in_store["pipeline_py"]["shipped"]["files"]
+        )
         _create_manual_runs(store, ["pipeline_py", "pipeline_yaml"])
         # The scheduler adds each DAG's latest daily interval too (catchup is off): 4 runs.
         run_scheduler(settings, store, _all_finished(store, 4), limit=60, what="all four runs")

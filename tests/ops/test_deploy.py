@@ -1,7 +1,7 @@
 """The deployment files: the entrypoint's roles run for real, compose validates, units name
 real commands, and the Dockerfile copies only what exists in the repository.
 
-No container engine runs here, so the image itself is not built; what it runs is.
+The image itself is built and run in tests/deploy; these check its parts without an engine.
 """
 
 from __future__ import annotations
@@ -30,11 +30,15 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 def entrypoint(
     env: dict[str, str], *args: str, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """deploy/entrypoint.sh with this virtualenv's `conveyor` first on PATH, as in the image."""
+    """deploy/entrypoint.sh with this virtualenv's `conveyor` first on PATH, as in the image.
+
+    The running role is noted beside the home, not in the machine's /tmp.
+    """
     path = f"{Path(CONVEYOR).parent}{os.pathsep}{env.get('PATH', '')}"
+    role_file = str(Path(env.get("CONVEYOR_HOME", "/nonexistent")).parent / "role")
     return subprocess.run(
         ["sh", str(ENTRYPOINT), *args],
-        env={**env, "PATH": path},
+        env={"CONVEYOR_ROLE_FILE": role_file, **env, "PATH": path},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -58,10 +62,50 @@ def test_unknown_role_is_refused_with_the_roles(tmp_path: Path) -> None:
     assert "scheduler, worker, web, flower, standalone, migrate, health" in result.stderr
 
 
-def test_no_role_prints_the_usage(tmp_path: Path) -> None:
-    result = entrypoint(clean_env(tmp_path / "home"))
-    assert result.returncode == 2
-    assert "usage: entrypoint ROLE" in result.stderr
+def test_without_a_command_the_role_comes_from_the_environment(tmp_path: Path) -> None:
+    env = clean_env(tmp_path / "home")
+    result = entrypoint({**env, "CONVEYOR_ROLE": "version"})
+    assert result.returncode == 0 and result.stdout.startswith("conveyor "), result.stderr
+    refused = entrypoint({**env, "CONVEYOR_ROLE": "schedular"})
+    assert refused.returncode == 2
+    assert "unknown role or command 'schedular'" in refused.stderr
+    assert "usage: entrypoint [ROLE [ARGS...]]" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("role", "probe"),
+    [
+        ("scheduler", "health"),
+        ("worker", "health --only store --only broker"),
+        ("web", "health --only store --only schema"),
+        ("standalone", "health --only store --only schema"),
+        ("flower", "health --only broker"),
+        ("", "health"),
+    ],
+)
+def test_health_without_arguments_probes_what_the_running_role_needs(
+    tmp_path: Path, role: str, probe: str
+) -> None:
+    """The image's HEALTHCHECK: the role noted by the entrypoint at start picks the checks."""
+    role_file = tmp_path / "role"
+    env = {
+        **clean_env(tmp_path / "home"),
+        "CONVEYOR_BIN": "echo",
+        "CONVEYOR_ROLE_FILE": str(role_file),
+    }
+    if role:
+        started = entrypoint({**env, "CONVEYOR_WAIT_SECONDS": "0"}, role)
+        assert started.returncode == 0, started.stderr  # `echo` stands in for conveyor
+        assert role_file.read_text().strip() == role
+    result = entrypoint(env, "health")
+    assert result.returncode == 0
+    assert result.stdout.split() == probe.split()
+    # Given checks are run as given, whatever the role.
+    assert entrypoint(env, "health", "--only", "store").stdout.split() == [
+        "health",
+        "--only",
+        "store",
+    ]
 
 
 def test_any_conveyor_command_passes_through(tmp_path: Path) -> None:
@@ -182,14 +226,16 @@ def test_health_probes_in_compose_name_real_checks() -> None:
 
 def test_dockerfile_copies_only_what_the_repository_has() -> None:
     text = DOCKERFILE.read_text()
-    assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
+    assert re.search(r"^ARG BASE=python:3\.11-slim$", text, re.M)
+    assert re.findall(r"^FROM (\S+)", text, re.M) == ["${BASE}", "${BASE}"]
     assert re.search(r'^ENTRYPOINT \["conveyor-entrypoint"\]$', text, re.M)
     assert re.search(r"^USER conveyor$", text, re.M)
-    assert "HEALTHCHECK" in text and '"conveyor", "health"' in text
+    assert "HEALTHCHECK" in text and '["conveyor-entrypoint", "health"]' in text
     default_dags = re.search(r"^ARG DAGS=(\S+)$", text, re.M)
     assert default_dags is not None
     ignore = (DOCKERFILE.parent / "Dockerfile.dockerignore").read_text()
-    for line in re.findall(r"^COPY (?:--\S+ )*(.+) \S+$", text, re.M):
+    # Sources from the build context (not from the build stage: COPY --from=...).
+    for line in re.findall(r"^COPY (?!--from)(?:--\S+ )*(.+) \S+$", text, re.M):
         for source in line.split():
             source = source.replace("${DAGS}", default_dags.group(1))
             assert (ROOT / source).exists(), source

@@ -6,6 +6,7 @@ Secrets are shown as ``***`` unless ``--reveal`` is given.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import click
 
@@ -35,6 +36,12 @@ def connections_group() -> None:
 @click.option("--schema")
 @click.option("--extra", help="A JSON object of further settings.")
 @click.option("--description")
+@click.option(
+    "--secret-field",
+    "secret_fields",
+    multiple=True,
+    help="Mask this field (login or an extra key) whatever its name; repeatable.",
+)
 @translate_errors
 def connections_add(
     conn_id: str,
@@ -47,12 +54,14 @@ def connections_add(
     schema: str | None,
     extra: str | None,
     description: str | None,
+    secret_fields: tuple[str, ...],
 ) -> None:
     """Add a connection, or replace the one with this id."""
     if uri and conn_type:
         raise CliError("give either --uri or --conn-type with the other fields, not both")
     if uri:
         conn = Connection.from_uri(conn_id, uri, description)
+        conn = replace(conn, secret_fields=(*conn.secret_fields, *secret_fields))
     elif conn_type:
         conn = Connection(
             conn_id=conn_id,
@@ -64,6 +73,7 @@ def connections_add(
             schema=schema,
             extra=_parse_extra(extra),
             description=description,
+            secret_fields=secret_fields,
         )
     else:
         raise CliError("a connection needs --uri, or --conn-type and its fields")
@@ -162,8 +172,11 @@ def variables_group() -> None:
 @click.argument("value")
 @click.option("--json", "as_json", is_flag=True, help="Check that VALUE is valid JSON.")
 @click.option("--description")
+@click.option("--secret", is_flag=True, help="Mask it in listings and logs whatever its key.")
 @translate_errors
-def variables_set(key: str, value: str, as_json: bool, description: str | None) -> None:
+def variables_set(
+    key: str, value: str, as_json: bool, description: str | None, secret: bool
+) -> None:
     """Set a variable (stored encrypted)."""
     if as_json:
         try:
@@ -171,8 +184,8 @@ def variables_set(key: str, value: str, as_json: bool, description: str | None) 
         except json.JSONDecodeError as exc:
             raise CliError(f"VALUE is not valid JSON: {exc.msg} at column {exc.colno}") from None
     config = settings()
-    repository.set_variable(open_store(config), config, key, value, description)
-    console.print(f"variable {key} set")
+    repository.set_variable(open_store(config), config, key, value, description, secret=secret)
+    console.print(f"variable {key} set" + (" (secret)" if secret else ""))
 
 
 @variables_group.command("get")
@@ -186,12 +199,10 @@ def variables_get(key: str, reveal: bool, output: str) -> None:
     The table and plain forms print the value alone, as scripts have always read it.
     """
     config = settings()
-    value = repository.get_variable(open_store(config), config, key)
-    if value is None:
+    entry = repository.get_variable_entry(open_store(config), config, key)
+    if entry is None:
         raise NotFoundError(f"no variable {key!r}")
-    info = schemas.VariableInfo(
-        key=key, value=queries.shown_value(key, value, reveal), description=None
-    )
+    info = queries.variable_info(entry, reveal)
     if not write_data(output, info):
         click.echo(info.value)
 

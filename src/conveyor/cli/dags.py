@@ -22,6 +22,7 @@ from conveyor.cli.common import (
     when,
 )
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
+from conveyor.run_ids import check_run_id
 from conveyor.store import runs
 from conveyor.store.tables import dag, import_error, utcnow
 from conveyor.web import queries
@@ -131,7 +132,10 @@ def show(dag_id: str, output: str) -> None:
 @click.argument("dag_id")
 @click.option("--conf", help="JSON object for the run's conf (overrides params).")
 @click.option("--logical-date", type=click.DateTime(), help="Default: now (UTC).")
-@click.option("--run-id", help="Default: manual__<logical date>.")
+@click.option(
+    "--run-id",
+    help="Default: manual__<logical date>. No control characters or '/', not '.' or '..'.",
+)
 @translate_errors
 def trigger(
     dag_id: str, conf: str | None, logical_date: datetime | None, run_id: str | None
@@ -139,6 +143,8 @@ def trigger(
     """Create a manual run; the scheduler picks it up."""
     from datetime import UTC
 
+    if run_id is not None:
+        check_run_id(run_id)  # before anything is loaded or written
     payload = parse_conf(conf)
     store = open_store()
     sync_dags(store)

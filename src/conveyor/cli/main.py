@@ -19,6 +19,7 @@ from conveyor.cli.extras import extra_for, missing_extra_message
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.config import mask
 from conveyor.exceptions import ConveyorError
+from conveyor.private_files import restrict_umask
 
 
 class ConveyorGroup(click.Group):
@@ -42,6 +43,7 @@ class ConveyorGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
 def cli(verbose: bool) -> None:
     """Conveyor: DAGs of tasks, scheduled and run on one machine or a cluster."""
+    restrict_umask()  # keys, the store, logs and the code cache: for this user only
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -87,15 +87,16 @@ class Variable:
         if default is _MISSING:
             default = default_var
         store, settings = _active()
-        text = repository.get_variable(store, settings, key)
-        if text is None:
+        entry = repository.get_variable_entry(store, settings, key)
+        if entry is None:
             if default is _MISSING:
                 raise VariableNotFoundError(
                     f"no variable {key!r}: set it with `conveyor variables set {key} VALUE` "
                     f"or {repository.VAR_ENV_PREFIX}{key.upper()}"
                 )
             return default
-        if masking.looks_secret(key):
+        text = entry.value
+        if entry.masked:
             masking.register(text)
         if not deserialize_json:
             return text
@@ -106,11 +107,16 @@ class Variable:
 
     @staticmethod
     def set(
-        key: str, value: Any, *, serialize_json: bool = False, description: str | None = None
+        key: str,
+        value: Any,
+        *,
+        serialize_json: bool = False,
+        description: str | None = None,
+        secret: bool = False,
     ) -> None:
         store, settings = _active()
         text = json.dumps(value) if serialize_json else value
-        repository.set_variable(store, settings, key, text, description)
+        repository.set_variable(store, settings, key, text, description, secret=secret)
 
     @staticmethod
     def delete(key: str) -> bool:

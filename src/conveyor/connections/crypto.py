@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
 from conveyor.keyfiles import create_key_file
+from conveyor.private_files import private_dir
 
 KEY_FILE_NAME = "fernet.key"
 
@@ -23,6 +24,7 @@ KEY_FILE_NAME = "fernet.key"
 def _key_file_value(home: Path) -> str:
     path = home / KEY_FILE_NAME
     if not path.exists():
+        private_dir(home)
         # Atomic and never replacing: two processes starting at once agree on one key.
         create_key_file(path, Fernet.generate_key().decode() + "\n")
     return path.read_text().strip()

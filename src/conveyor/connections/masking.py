@@ -21,10 +21,14 @@ from typing import Any, TextIO
 MASK = "***"
 #: Shorter values would mask ordinary words and numbers all over a log.
 MIN_LENGTH = 4
+#: Matched against a key in lower case with '-', '_', '.' and spaces taken out, so
+#: ``private-key``, ``Private_Key`` and ``privatekey`` are alike. Anything else can be marked
+#: secret explicitly (a variable's ``secret`` flag, a connection's ``secret_fields``).
 SECRET_KEY_WORDS = re.compile(
-    r"password|passwd|secret|token|api_?key|private_?key|credential|access_?key|auth",
-    re.IGNORECASE,
+    r"pass(word|wd|phrase)|pwd|secret|token|credential|auth|dsn"
+    r"|(api|private|access|signing|ssh|client|encryption|master)key"
 )
+_SEPARATORS = re.compile(r"[-_.\s]")
 
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
@@ -33,7 +37,7 @@ _lock = threading.Lock()
 
 def looks_secret(key: str) -> bool:
     """Whether a variable or extra key names a secret (password, token, api_key, ...)."""
-    return bool(SECRET_KEY_WORDS.search(key))
+    return bool(SECRET_KEY_WORDS.search(_SEPARATORS.sub("", key.lower())))
 
 
 def register(value: Any) -> None:

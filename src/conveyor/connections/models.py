@@ -33,12 +33,29 @@ class Connection:
     schema: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
     description: str | None = None
+    #: Fields masked whatever their name: ``login`` or keys of ``extra`` (the password is
+    #: always secret, and so are extra keys that look secret: see ``masking.looks_secret``).
+    secret_fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        fields = self.secret_fields
+        if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
+            raise ConfigError(
+                f"connection {self.conn_id!r}: secret_fields must be a list of field names, "
+                f"got {fields!r}"
+            )
+        object.__setattr__(self, "secret_fields", tuple(sorted(set(fields))))
+
+    def is_secret(self, key: str) -> bool:
+        """Whether the value of extra key (or field) ``key`` is masked."""
+        return key in self.secret_fields or looks_secret(key)
 
     @classmethod
     def from_uri(cls, conn_id: str, uri: str, description: str | None = None) -> Connection:
         """``postgresql://user:pass@host:5432/db?sslmode=require`` -> a Connection.
 
-        Query parameters become ``extra``; a parameter ``__extra__`` holds a JSON object.
+        Query parameters become ``extra``; a parameter ``__extra__`` holds a JSON object, and
+        ``__secret__`` names fields to mask (comma-separated).
         """
         where = f"connection {conn_id!r}: {_hide(uri)!r}"
         try:
@@ -58,6 +75,7 @@ class Connection:
                 extra = {**json.loads(extra.pop("__extra__")), **extra}
             except (json.JSONDecodeError, TypeError) as exc:
                 raise ConfigError(f"connection {conn_id!r}: __extra__ is not JSON: {exc}") from None
+        secret_fields = tuple(f for f in str(extra.pop("__secret__", "")).split(",") if f)
         scheme = parts.scheme.replace("-", "_")
         return cls(
             conn_id=conn_id,
@@ -69,13 +87,15 @@ class Connection:
             schema=unquote(parts.path.lstrip("/")) or None,
             extra=extra,
             description=description,
+            secret_fields=secret_fields,
         )
 
     def get_uri(self, *, reveal: bool = True) -> str:
         """The connection as a URI; ``reveal=False`` writes the password as ``***``."""
         auth = ""
         if self.login or self.password:
-            auth = quote(self.login or "", safe="")
+            login = MASK if self.login and not reveal and "login" in self.secret_fields else None
+            auth = quote(login or self.login or "", safe="*")
             if self.password is not None:
                 auth += ":" + (quote(self.password, safe="") if reveal else MASK)
             auth += "@"
@@ -87,12 +107,13 @@ class Connection:
             # sqlite: the schema is a file path, absolute once the URI's own "/" is read.
             lead = "//" if self.conn_type == "sqlite" else "/"
             uri += lead + quote(self.schema, safe="/")
-        if self.extra:
+        if self.extra or self.secret_fields:
             shown = self.extra if reveal else self.masked_extra()
+            marks = {"__secret__": ",".join(self.secret_fields)} if self.secret_fields else {}
             if all(isinstance(v, str) for v in shown.values()):
-                uri += "?" + urlencode(shown)
+                uri += "?" + urlencode({**shown, **marks})
             else:
-                uri += "?" + urlencode({"__extra__": json.dumps(shown)})
+                uri += "?" + urlencode({"__extra__": json.dumps(shown), **marks})
         return uri
 
     @property
@@ -100,16 +121,24 @@ class Connection:
         return self.get_uri()
 
     def masked_extra(self) -> dict[str, Any]:
-        return {k: (MASK if looks_secret(k) else v) for k, v in self.extra.items()}
+        return {k: (MASK if self.is_secret(k) else v) for k, v in self.extra.items()}
 
     def secret_values(self) -> list[str]:
-        """What must never be printed: the password and extra values under secret keys."""
+        """What must never be printed: the password, and the values of secret fields."""
         values = [self.password] if self.password else []
-        values += [str(v) for k, v in self.extra.items() if looks_secret(k) and v]
+        if self.login and "login" in self.secret_fields:
+            values.append(self.login)
+        values += [str(v) for k, v in self.extra.items() if self.is_secret(k) and v]
         return values
 
     def masked(self) -> Connection:
-        return replace(self, password=MASK if self.password else None, extra=self.masked_extra())
+        login = MASK if self.login and "login" in self.secret_fields else self.login
+        return replace(
+            self,
+            login=login,
+            password=MASK if self.password else None,
+            extra=self.masked_extra(),
+        )
 
     def sqlalchemy_url(self) -> str:
         """A SQLAlchemy URL for database connections (postgresql, sqlite, mysql...)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 
 from conveyor.config import Settings
 from conveyor.connections import crypto
+from conveyor.connections.masking import looks_secret
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.model.task import TASK_ID_PATTERN
@@ -60,6 +61,7 @@ def set_connection(store: Store, settings: Settings, conn: Connection) -> None:
         "extra": crypto.encrypt(settings, json.dumps(conn.extra)) if conn.extra else None,
         "description": conn.description,
         "updated_at": utcnow(),
+        "secret_fields": list(conn.secret_fields) or None,
     }
     with store.write() as db:
         upsert(db, connection, row, key=["conn_id"])
@@ -80,6 +82,7 @@ def _from_row(settings: Settings, row: Any) -> Connection:
         schema=row.schema,
         extra=extra,
         description=row.description,
+        secret_fields=tuple(row.secret_fields or ()),
     )
 
 
@@ -118,9 +121,29 @@ def delete_connection(store: Store, conn_id: str) -> bool:
 # -- variables --------------------------------------------------------------------------------
 
 
+class VariableEntry(NamedTuple):
+    key: str
+    value: str
+    description: str | None
+    #: Marked secret when set; a key that looks secret is masked whatever this says.
+    secret: bool = False
+
+    @property
+    def masked(self) -> bool:
+        """Whether the value is shown as ``***`` and masked in task logs."""
+        return self.secret or looks_secret(self.key)
+
+
 def set_variable(
-    store: Store, settings: Settings, key: str, value: str, description: str | None = None
+    store: Store,
+    settings: Settings,
+    key: str,
+    value: str,
+    description: str | None = None,
+    *,
+    secret: bool = False,
 ) -> None:
+    """Insert or replace a variable; ``secret`` masks it whatever its key."""
     check_id("variable key", key)
     if not isinstance(value, str):
         raise ConfigError(f"variable {key!r}: the value must be a string, got {type(value)}")
@@ -129,33 +152,52 @@ def set_variable(
         "value": crypto.encrypt(settings, value),
         "description": description,
         "updated_at": utcnow(),
+        "is_secret": bool(secret),
     }
     with store.write() as db:
         upsert(db, variable, row, key=["key"])
 
 
-def get_variable(store: Store, settings: Settings, key: str) -> str | None:
-    """The raw text of a variable (environment first), or None if it is not set."""
+def get_variable_entry(store: Store, settings: Settings, key: str) -> VariableEntry | None:
+    """A variable (environment first) with its secret mark, or None if it is not set."""
     from_env = os.environ.get(_env_name(VAR_ENV_PREFIX, key))
     if from_env is not None:
-        return from_env
+        return VariableEntry(key, from_env, None)
     with store.read() as db:
-        token = db.execute(select(variable.c.value).where(variable.c.key == key)).scalar()
-    return None if token is None else crypto.decrypt(settings, token, f"variable {key!r}")
+        row = db.execute(
+            select(variable.c.value, variable.c.description, variable.c.is_secret).where(
+                variable.c.key == key
+            )
+        ).first()
+    if row is None:
+        return None
+    value = crypto.decrypt(settings, row.value, f"variable {key!r}")
+    return VariableEntry(key, value, row.description, bool(row.is_secret))
 
 
-def list_variables(store: Store, settings: Settings) -> list[tuple[str, str, str | None]]:
-    """(key, value, description) of every variable, the environment's included."""
+def get_variable(store: Store, settings: Settings, key: str) -> str | None:
+    """The raw text of a variable (environment first), or None if it is not set."""
+    entry = get_variable_entry(store, settings, key)
+    return None if entry is None else entry.value
+
+
+def list_variables(store: Store, settings: Settings) -> list[VariableEntry]:
+    """Every variable, the environment's included."""
     with store.read() as db:
         rows = db.execute(select(variable).order_by(variable.c.key)).all()
     found = {
-        r.key: (r.key, crypto.decrypt(settings, r.value, f"variable {r.key!r}"), r.description)
+        r.key: VariableEntry(
+            r.key,
+            crypto.decrypt(settings, r.value, f"variable {r.key!r}"),
+            r.description,
+            bool(r.is_secret),
+        )
         for r in rows
     }
     for name, value in os.environ.items():
         if name.startswith(VAR_ENV_PREFIX):
             key = name[len(VAR_ENV_PREFIX) :].lower()
-            found[key] = (key, value, f"from ${name}")
+            found[key] = VariableEntry(key, value, f"from ${name}")
     return [found[k] for k in sorted(found)]
 
 

@@ -83,7 +83,7 @@ def log_tail(path: str, lines: int = 20) -> str:
             size = handle.tell()
             handle.seek(max(0, size - 16384))
             text = handle.read().decode(errors="replace")
-    except OSError:
+    except (OSError, ValueError):  # no log, or a path the file system cannot hold
         return ""
     return "\n".join(text.splitlines()[-lines:])
 
@@ -164,9 +164,28 @@ class LocalExecutor(Executor):
             self._take_report(self._running[self._reports[report]])
         ended = [r for r in ready if not isinstance(r, Connection)]
         for sentinel in ended:
-            self._reap(sentinel)  # type: ignore[arg-type]
+            self._reap_guarded(sentinel)  # type: ignore[arg-type]
         self._launch()
         return len(ended)
+
+    def _reap_guarded(self, sentinel: int) -> None:
+        """Reap one try; an error in its bookkeeping is that try's problem, never the loop's.
+
+        Its record stays as it is (running, or failed if that got written), and the
+        scheduler's zombie check fails it once its heartbeat is stale.
+        """
+        entry = self._running.get(sentinel)
+        try:
+            self._reap(sentinel)
+        except Exception:
+            what = f"{entry.work.dag_id}.{entry.work.task_id}" if entry else f"process {sentinel}"
+            log.exception("could not record how the try of %s ended; carrying on", what)
+            self._running.pop(sentinel, None)
+            if entry is not None:
+                self._held.discard(entry.work.ti_id)
+                if entry.report is not None:
+                    self._reports.pop(entry.report, None)
+                    entry.report.close()
 
     def _take_report(self, entry: _Running) -> None:
         """Start what a finished try queued; only called once its pipe is readable."""
@@ -268,12 +287,12 @@ class LocalExecutor(Executor):
         deadline = time.monotonic() + grace
         while self._running and time.monotonic() < deadline:
             for sentinel in wait(list(self._running), timeout=deadline - time.monotonic()):
-                self._reap(sentinel)  # type: ignore[arg-type]
+                self._reap_guarded(sentinel)  # type: ignore[arg-type]
         for entry in list(self._running.values()):
             _signal(entry.process, signal.SIGKILL)
         for sentinel in list(self._running):
             self._running[sentinel].process.join()
-            self._reap(sentinel)
+            self._reap_guarded(sentinel)
 
 
 def _signal(process: Any, sig: int) -> None:

@@ -1,23 +1,34 @@
 """Get the DAG object of a pinned version inside a worker.
 
 A run pins the DAG version it started with. If the DAG file on this machine still has that
-version's source, it is imported from its own path (so ``__file__`` points where the author
-expects). Otherwise the source is taken from the store by its hash, written once to
-``$CONVEYOR_HOME/code/<hash>/`` and imported from there: no DAG folder needs copying to
-workers.
+version's source (and its helper modules theirs), it is imported from its own path (so
+``__file__`` points where the author expects). Otherwise the source and the helper modules
+it shipped with (``shipping``) are taken from the store by hash, written once to
+``$CONVEYOR_HOME/code/<bundle>/`` in the same layout as in the DAG folder, and imported from
+there: no DAG folder needs copying to workers.
+
+Many processes on one host may write the same bundle at once (a new version's first tries):
+each writes its own temporary file and renames it into place, so a reader never sees half a
+file and a process that loses the race has nothing to undo.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from conveyor.exceptions import DagImportError, NotFoundError
+from conveyor.loading import shipping
 from conveyor.loading.importer import import_dag_file, module_name_for
 from conveyor.loading.processor import loader_for
 from conveyor.model.dag import DAG
+from conveyor.private_files import PRIVATE_FILE, private_dir
 from conveyor.store.tables import dag_source, dag_version
 
 _loaded: dict[tuple[str, str], DAG] = {}
@@ -35,29 +46,92 @@ def _file_matches(path: Path, src_hash: str) -> bool:
         return False
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all, under a temporary name of this writer's own."""
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode())
+        os.replace(tmp, path)  # atomic; a concurrent writer's file has the same bytes
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _sources(conn: Connection, hashes: list[str]) -> dict[str, str]:
+    rows = conn.execute(
+        select(dag_source.c.source_hash, dag_source.c.source).where(
+            dag_source.c.source_hash.in_(hashes)
+        )
+    )
+    return {row.source_hash: row.source for row in rows}
+
+
+def _place(conn: Connection, row: Any, shipped: dict[str, Any] | None, cache_dir: Path) -> Path:
+    """The path to import the version's file from: its own, or one in the code cache."""
+    original = Path(row.fileloc)
+    files = shipped["files"] if shipped else {}
+    root = original
+    if shipped is not None:
+        for _ in shipping.safe_relative(shipped["path"]).parts:
+            root = root.parent
+    if _file_matches(original, row.source_hash) and all(
+        _file_matches(root / rel, h) for rel, h in files.items()
+    ):
+        return original
+    folder = cache_dir / shipping.bundle_key(row.source_hash, shipped)
+    path = folder / (shipping.safe_relative(shipped["path"]) if shipped else original.name)
+    wanted = {path: row.source_hash}
+    wanted.update({folder / shipping.safe_relative(rel): h for rel, h in files.items()})
+    missing = {p: h for p, h in wanted.items() if not _file_matches(p, h)}
+    if missing:
+        found = _sources(conn, sorted(set(missing.values())))
+        found[row.source_hash] = row.source
+        for target, src_hash in sorted(missing.items(), key=lambda item: item[0] != path):
+            if src_hash not in found:
+                raise NotFoundError(f"the shipped module {target.name} is not in the store")
+            write_atomically(target, found[src_hash])
+    _forget_stale_helpers(folder, shipped)
+    return path
+
+
+def _forget_stale_helpers(folder: Path, shipped: dict[str, Any] | None) -> None:
+    """Import this bundle's helpers, not modules of the same name another version loaded."""
+    if shipped is None:
+        return
+    dag_dir = Path(shipped["path"]).parent
+    tops: set[str] = set()
+    for rel in map(Path, shipped["files"]):
+        tops.add(rel.parts[0].removesuffix(".py"))  # as imported from the DAG folder
+        if dag_dir in rel.parents:  # as imported from the DAG file's own folder
+            tops.add(rel.relative_to(dag_dir).parts[0].removesuffix(".py"))
+    for name in [n for n in sys.modules if n.split(".")[0] in tops]:
+        del sys.modules[name]
+    for parent in (str(folder), str(folder / dag_dir)):
+        if parent in sys.path:
+            sys.path.remove(parent)
+        sys.path.insert(0, parent)
+
+
 def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir: Path) -> DAG:
     """The DAG ``dag_id`` as it was in version ``version_hash``."""
     key = (version_hash, dag_id)
     if key in _loaded:
         return _loaded[key]
     row = conn.execute(
-        select(dag_source.c.source_hash, dag_source.c.fileloc, dag_source.c.source)
+        select(
+            dag_source.c.source_hash,
+            dag_source.c.fileloc,
+            dag_source.c.source,
+            dag_version.c.serialized,
+        )
         .join(dag_version, dag_version.c.source_hash == dag_source.c.source_hash)
         .where(dag_version.c.version_hash == version_hash)
     ).first()
     if row is None:
         raise NotFoundError(f"DAG version {version_hash[:12]} of {dag_id!r} is not in the store")
-    original = Path(row.fileloc)
-    if _file_matches(original, row.source_hash):
-        path = original
-    else:
-        folder = cache_dir / row.source_hash
-        path = folder / original.name
-        if not _file_matches(path, row.source_hash):
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(row.source.encode())
-            tmp.replace(path)  # atomic, so a concurrent worker never imports half a file
+    path = _place(conn, row, shipping.read_manifest(row.serialized or {}), cache_dir)
     if path.suffix == ".py":
         dags = import_dag_file(str(path), module_name=module_name_for(str(path), version_hash))
     else:  # YAML and any other registered form

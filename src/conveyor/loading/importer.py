@@ -36,6 +36,11 @@ def looks_like_dag_file(path: Path, *, airflow: bool = False) -> bool:
     return airflow and all(word in text for word in AIRFLOW_WORDS)
 
 
+def read_source(path: str) -> str:
+    """A DAG file's text, as it is stored and hashed (bytes that are not UTF-8 replaced)."""
+    return Path(path).read_bytes().decode("utf-8", errors="replace")
+
+
 def module_name_for(path: str, tag: str = "") -> str:
     digest = hashlib.sha1(f"{path}{tag}".encode()).hexdigest()[:12]
     stem = "".join(c if c.isalnum() else "_" for c in Path(path).stem)
@@ -69,8 +74,15 @@ def describe_failure(path: str, exc: BaseException) -> ImportErrorInfo:
     return ImportErrorInfo(fileloc=path, line=line, message=message, traceback=text)
 
 
-def import_dag_file(path: str, *, module_name: str | None = None) -> list[DAG]:
-    """Run a DAG file and return its DAGs; raise DagImportError on any failure."""
+def import_dag_file(
+    path: str, *, module_name: str | None = None, source: str | None = None
+) -> list[DAG]:
+    """Run a DAG file and return its DAGs; raise DagImportError on any failure.
+
+    ``source`` is the file's text as the caller read (and hashed) it; by default the file is
+    read now. The text itself is compiled, never a cached ``.pyc``: a file rewritten within
+    the same second at the same size would otherwise run the old bytecode.
+    """
     activate()  # `import airflow...` resolves to Conveyor unless airflow_compat is off
     folder = str(Path(path).resolve().parent)
     if folder not in sys.path:
@@ -83,7 +95,8 @@ def import_dag_file(path: str, *, module_name: str | None = None) -> list[DAG]:
     created_before = len(DagContext.created)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        text = source if source is not None else read_source(path)
+        exec(compile(text, path, "exec", dont_inherit=True), module.__dict__)
     except BaseException as exc:  # a DAG file may even call sys.exit()
         sys.modules.pop(name, None)
         info = describe_failure(path, exc)

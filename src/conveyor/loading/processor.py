@@ -23,7 +23,8 @@ from typing import Any
 from conveyor import airflow_compat
 from conveyor._processes import adopt_environment, fork_context
 from conveyor.exceptions import DagImportError
-from conveyor.loading.importer import looks_like_dag_file
+from conveyor.loading import shipping
+from conveyor.loading.importer import import_dag_file, looks_like_dag_file, read_source
 from conveyor.store import dags as dag_store
 from conveyor.store.dags import ParsedFile
 from conveyor.store.engine import Store
@@ -70,21 +71,35 @@ def loader_for(path: str) -> Callable[[str], list[Any]]:
     return getattr(importlib.import_module(module_name), func)  # type: ignore[no-any-return]
 
 
-def parse_file(path: str) -> ParsedFile:
-    """Load one file in this process and serialize its DAGs (the child's work)."""
+def parse_file(path: str, root: Path | None = None) -> ParsedFile:
+    """Load one file in this process and serialize its DAGs (the child's work).
+
+    ``root`` is the DAG folder (default: the file's own folder): the Python modules the file
+    loads from it are shipped with its source (see ``shipping``).
+    """
     from conveyor.loading.serialize import serialize_dag
 
     started = time.monotonic()
     try:
-        source = Path(path).read_text(errors="replace")
+        source = read_source(path)
     except OSError as exc:
         return ParsedFile(
             path, "", [], {"line": None, "message": f"cannot read: {exc}", "traceback": None}, 0.0
         )
+    helpers: dict[str, str] = {}
     try:
-        dags = loader_for(path)(path)
+        if Path(path).suffix == ".py":  # run exactly the text that is stored and hashed
+            dags = import_dag_file(path, source=source)
+        else:
+            dags = loader_for(path)(path)
         serialized = [serialize_dag(d) for d in dags]
         error = None
+        folder = root if root is not None else Path(path).parent
+        helpers = shipping.helper_files(path, folder)
+        if helpers:
+            shipped = shipping.manifest(path, folder, helpers)
+            for data in serialized:
+                data[shipping.MANIFEST_KEY] = shipped
     except DagImportError as exc:
         serialized, error = (
             [],
@@ -95,13 +110,23 @@ def parse_file(path: str) -> ParsedFile:
             [],
             {"line": None, "message": f"{type(exc).__name__}: {exc}", "traceback": None},
         )
-    return ParsedFile(path, source, serialized, error, time.monotonic() - started)
+    if error is not None:
+        helpers = {}
+    root_path = (root if root is not None else Path(path).parent).resolve()
+    return ParsedFile(
+        path,
+        source,
+        serialized,
+        error,
+        time.monotonic() - started,
+        helpers={str(root_path / rel): text for rel, text in helpers.items()},
+    )
 
 
-def _parse_child(path: str, pipe: Pipe, environ: dict[str, str]) -> None:
+def _parse_child(path: str, pipe: Pipe, environ: dict[str, str], root: Path) -> None:
     adopt_environment(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pipe.send(parse_file(path))
+    pipe.send(parse_file(path, root))
     pipe.close()
 
 
@@ -185,6 +210,10 @@ class DagFileProcessor:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
 
+    def _root(self) -> Path:
+        """The DAG folder whose modules are shipped with the files in it."""
+        return self.folder if self.folder.is_dir() else self.folder.parent
+
     def _owns(self, path: str) -> bool:
         """Whether a stored file belongs to this processor's folder.
 
@@ -199,7 +228,9 @@ class DagFileProcessor:
             path = self._pending.pop(0)
             receiver, sender = self._context.Pipe(duplex=False)
             process = self._context.Process(
-                target=_parse_child, args=(path, sender, dict(os.environ)), name="conveyor-parse"
+                target=_parse_child,
+                args=(path, sender, dict(os.environ), self._root()),
+                name="conveyor-parse",
             )
             process.start()
             sender.close()

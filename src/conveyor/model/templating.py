@@ -1,7 +1,14 @@
-"""Jinja rendering of the fields an operator declares in ``template_fields``."""
+"""Jinja rendering of the fields an operator declares in ``template_fields``.
+
+Values reach templates as they are: a run's conf (which overrides ``params``) is typed by
+whoever triggers the run, and nothing quotes it. A template that puts a value into a shell
+command writes ``{{ params.x | shell_quote }}`` (one shell word, whatever it holds), or
+passes the value through the operator's ``env``.
+"""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import jinja2
@@ -10,7 +17,14 @@ from conveyor.exceptions import TemplateError
 from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import XComArg, pull_xcom_arg
 
+
+def shell_quote(value: Any) -> str:
+    """``{{ x | shell_quote }}``: the value as one shell word that the shell never expands."""
+    return shlex.quote(value if isinstance(value, str) else str(value))
+
+
 _ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_ENVIRONMENT.filters["shell_quote"] = shell_quote
 
 
 def render_value(value: Any, context: dict[str, Any]) -> Any:

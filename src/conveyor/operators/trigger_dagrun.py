@@ -6,8 +6,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from conveyor.exceptions import Fail, NotFoundError
+from conveyor.exceptions import DagDefinitionError, Fail, NotFoundError
 from conveyor.model.task import BaseOperator, _as_timedelta
+from conveyor.run_ids import check_run_id, run_id_problem
 from conveyor.states import RunState
 from conveyor.store import runs
 
@@ -43,6 +44,10 @@ class TriggerDagRunOperator(BaseOperator):
         super().__init__(task_id, **kwargs)
         self.trigger_dag_id = trigger_dag_id
         self.conf = dict(conf or {})
+        if trigger_run_id is not None and "{" not in trigger_run_id:  # a template: when run
+            problem = run_id_problem(trigger_run_id)
+            if problem is not None:
+                raise DagDefinitionError(f"task {task_id!r}: trigger_run_id: {problem}")
         self.trigger_run_id = trigger_run_id
         self.logical_date = logical_date
         self.wait_for_completion = bool(wait_for_completion)
@@ -50,7 +55,7 @@ class TriggerDagRunOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> Any:
         store = context["ti"]._store  # the store this try runs against
-        run_id = (
+        run_id = check_run_id(
             self.trigger_run_id
             or (f"triggered__{context['dag'].dag_id}__{context['run_id']}__{self.task_id}")[:250]
         )

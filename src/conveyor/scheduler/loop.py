@@ -113,9 +113,19 @@ class Scheduler:
                     next_step = time.monotonic() + max(self.settings.scheduler_loop_seconds, pause)
                     if until is not None and until():
                         break
-                self.executor.poll(max(next_step - time.monotonic(), 0.0))
+                self._poll_executor(max(next_step - time.monotonic(), 0.0))
         finally:
             self.stop()
+
+    def _poll_executor(self, timeout: float) -> None:
+        """One executor poll. An error while handling one try (its log, its record) is
+        logged and the loop goes on: that try is failed by its own process, or by the zombie
+        check once its heartbeat stops; the others run on."""
+        try:
+            self.executor.poll(timeout)
+        except Exception:
+            log.exception("the executor failed while handling a try; carrying on")
+            time.sleep(min(timeout, 0.5))  # never spin on an error that repeats
 
     def _step_or_wait_for_the_store(self) -> float:
         """One loop; if the store is unreachable (a restart, a failover), the seconds to wait

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -21,6 +21,8 @@ class ParsedFile:
     dags: list[dict[str, Any]]
     error: dict[str, Any] | None  # {"line", "message", "traceback"}
     seconds: float
+    #: Helper modules the file loaded from its folder: path -> text (loading.shipping).
+    helpers: dict[str, str] = field(default_factory=dict)
 
 
 def save_parsed_file(conn: Connection, parsed: ParsedFile) -> list[str]:
@@ -37,6 +39,14 @@ def save_parsed_file(conn: Connection, parsed: ParsedFile) -> list[str]:
             key=["source_hash"],
             update=[],
         )
+        for path, text in parsed.helpers.items():  # shipped to workers by hash
+            upsert(
+                conn,
+                dag_source,
+                {"source_hash": source_hash(text), "fileloc": path, "source": text},
+                key=["source_hash"],
+                update=[],
+            )
         for data in parsed.dags:
             clash = conn.execute(
                 select(dag.c.fileloc).where(

@@ -22,6 +22,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackErro
 from sqlalchemy.pool import NullPool, StaticPool
 
 from conveyor.exceptions import ConfigError
+from conveyor.private_files import private_file
 from conveyor.store.sql import close_deferred, flush_deferred, open_deferred
 
 _READ_ONLY = "conveyor_read_only"
@@ -165,7 +166,9 @@ class Store:
                 connect_args={"check_same_thread": False},
             )
         elif self.is_sqlite:
-            Path(str(parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # The store holds every connection and run: private to this user from the start
+            # (SQLite gives its journal files the database file's mode).
+            private_file(Path(str(parsed.database)).expanduser())
             self.engine = create_engine(
                 self.url, poolclass=None if pool else NullPool, connect_args={"timeout": 30}
             )

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from conveyor.exceptions import NotFoundError
 from conveyor.loading.serialize import SerializedDag
 from conveyor.model.task import DEFAULT_POOL
+from conveyor.run_ids import check_run_id
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance, utcnow
 
@@ -95,7 +96,7 @@ def create_run(
 ) -> int | None:
     """Insert a queued run and its task instances; None if that run already exists."""
     now = utcnow()
-    run_id = run_id or make_run_id(run_type, logical_date)
+    run_id = check_run_id(run_id) if run_id is not None else make_run_id(run_type, logical_date)
     try:
         with conn.begin_nested():  # a lost race on the unique tick leaves the rest intact
             run_pk = conn.execute(

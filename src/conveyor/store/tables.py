@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -299,6 +300,7 @@ connection = Table(
     Column("extra", Text),  # encrypted JSON object
     Column("description", Text),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("secret_fields", JSON),  # names of fields masked whatever their name (a list)
 )
 
 variable = Table(
@@ -308,6 +310,8 @@ variable = Table(
     Column("value", Text, nullable=False),  # encrypted
     Column("description", Text),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Masked in logs and listings whatever its key (keys that look secret are anyway).
+    Column("is_secret", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 # DAG callbacks and SLA alerts to run (conveyor.callbacks). The process that moves a run to

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from conveyor.config import Settings
-from conveyor.connections.masking import MASK, looks_secret
+from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection as ConnectionModel
+from conveyor.connections.repository import VariableEntry
 from conveyor.exceptions import NotFoundError
 from conveyor.logs import open_try_log
 from conveyor.scheduler.explain import explain
@@ -607,27 +608,28 @@ def connection_info(found: ConnectionModel, reveal: bool) -> schemas.ConnectionI
         conn_type=found.conn_type,
         host=found.host,
         port=found.port,
-        login=found.login,
+        login=shown.login,
         password=shown.password,
         schema=found.schema,
         extra=shown.extra,
         description=found.description,
         uri=found.get_uri(reveal=reveal),
+        secret_fields=list(found.secret_fields),
     )
 
 
-def shown_value(key: str, value: str, reveal: bool) -> str:
-    """A variable's value, masked when its key looks secret unless ``reveal``."""
-    return value if reveal or not looks_secret(key) else MASK
-
-
-def list_variables(found: list[tuple[str, str, str | None]], reveal: bool) -> schemas.VariableList:
-    return schemas.VariableList(
-        variables=[
-            schemas.VariableInfo(key=k, value=shown_value(k, v, reveal), description=d)
-            for k, v, d in found
-        ]
+def variable_info(entry: VariableEntry, reveal: bool) -> schemas.VariableInfo:
+    """A variable, its value masked when it is marked or looks secret, unless ``reveal``."""
+    return schemas.VariableInfo(
+        key=entry.key,
+        value=entry.value if reveal or not entry.masked else MASK,
+        description=entry.description,
+        secret=entry.secret,
     )
+
+
+def list_variables(found: list[VariableEntry], reveal: bool) -> schemas.VariableList:
+    return schemas.VariableList(variables=[variable_info(entry, reveal) for entry in found])
 
 
 def list_users(conn: Connection) -> schemas.UserList:

@@ -327,6 +327,7 @@ class ConnectionInfo(BaseModel):
     extra: dict[str, Any]
     description: str | None
     uri: str
+    secret_fields: list[str] = Field(description="fields masked whatever their name")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -337,8 +338,9 @@ class ConnectionList(BaseModel):
 
 class VariableInfo(BaseModel):
     key: str
-    value: str = Field(description="'***' for secret-looking keys unless revealed")
+    value: str = Field(description="'***' for secret variables unless revealed")
     description: str | None
+    secret: bool = Field(default=False, description="marked secret when it was set")
 
 
 class VariableList(BaseModel):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
 import os
 import signal
@@ -32,7 +33,7 @@ from sqlalchemy import Connection, select
 
 from conveyor.callbacks import DagResolver, after_try
 from conveyor.config import Settings
-from conveyor.connections import try_scope
+from conveyor.connections import masking, try_scope
 from conveyor.exceptions import Fail, Skip, TaskTimeout
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
@@ -41,6 +42,8 @@ from conveyor.model.mapping import unmap
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
+from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
+from conveyor.run_ids import check_run_id, folder_name
 from conveyor.scheduler.datasets import record_task_outlets
 from conveyor.scheduler.planning import branch_skips
 from conveyor.scheduler.progress import QueuedTry, advance_run
@@ -74,8 +77,8 @@ class TryResult:
 def log_path_for(
     settings: Settings, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
 ) -> Path:
-    safe_run = run_id.replace(":", "_").replace("+", "_")
-    folder = settings.logs_path / dag_id / safe_run / task_id
+    # folder_name is injective and never leaves the DAG's folder, whatever the run id.
+    folder = settings.logs_path / dag_id / folder_name(run_id) / task_id
     if map_index >= 0:  # each instance of a mapped task has its own logs
         folder = folder / f"map_index={map_index}"
     return folder / f"try-{try_number}.log"
@@ -163,13 +166,18 @@ class TryRunner:
             try_number,
             started.map_index,
         )
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        output = contextlib.ExitStack()
+        try:
+            # A run stored around the rule (straight into the store) is refused here.
+            check_run_id(started.run_id)
+            private_dir(log_file.parent)
+            output.enter_context(_output_to(log_file, mode=self.output))
+        except Exception as exc:  # this try's bookkeeping failed: fail the try, say why
+            reason = f"the try could not start its log {str(log_file)!r}: {exc}"
+            log.error("%s.%s: %s", started.dag_id, started.task_id, reason)
+            return fail_from_outside(self, ti_id, try_number, "bookkeeping", reason)
         # try_scope: connections and variables read this store; secrets read are masked.
-        with (
-            _output_to(log_file, mode=self.output),
-            _task_logging(),
-            try_scope(self.store, self.settings),
-        ):
+        with output, _task_logging(), try_scope(self.store, self.settings):
             print(
                 f"[conveyor] {started.dag_id}.{started.task_id} run {started.run_id} try "
                 f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}",
@@ -269,6 +277,10 @@ class TryRunner:
                 error,
                 fail_now=isinstance(exc, Fail),
             )
+        if outcome.error:
+            # The error leaves the try (its record, the timeline, callbacks, notifiers):
+            # the secrets the try read are masked in it as in its log.
+            outcome = dataclasses.replace(outcome, error=masking.redact(outcome.error))
         result = self.record(
             ti_id,
             try_number,
@@ -443,13 +455,13 @@ class _output_to:
         sys.stderr.flush()
         if self.mode == "fd":
             saved = (os.dup(1), os.dup(2))
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             os.close(fd)
             self._stack.callback(self._restore, saved)
         else:
-            handle = self._stack.enter_context(self.path.open("a", buffering=1))
+            handle = self._stack.enter_context(private_open(self.path, "a", buffering=1))
             self._stack.enter_context(contextlib.redirect_stdout(handle))
             self._stack.enter_context(contextlib.redirect_stderr(handle))
 

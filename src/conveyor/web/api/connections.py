@@ -1,11 +1,12 @@
 """Connections and variables over the API: ops read them (secrets masked), admins change them.
 
-Passwords, secret extra values and secret-looking variables are returned as ``***``; an
-admin may ask for ``?reveal=true``.
+Passwords, secret extra values (by name or marked in ``secret_fields``) and secret variables
+(by key or marked ``secret``) are returned as ``***``; an admin may ask for ``?reveal=true``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -39,6 +40,11 @@ class ConnectionBody(BaseModel):
     schema_: str | None = Field(default=None, alias="schema", max_length=500)
     extra: StrictDict = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=4000)
+    secret_fields: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="'login' or extra keys to mask whatever their name",
+    )
 
     @model_validator(mode="after")
     def _strict_text(self) -> ConnectionBody:
@@ -52,6 +58,7 @@ class VariableBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: StrictText = Field(max_length=1_000_000)
     description: StrictText | None = Field(default=None, max_length=4000)
+    secret: bool = Field(default=False, description="mask it whatever its key")
 
 
 def _may_reveal(reveal: bool, user: User) -> bool:
@@ -93,6 +100,9 @@ def put_connection(
     try:
         if body.uri:
             conn = Connection.from_uri(conn_id, body.uri, body.description)
+            if body.secret_fields:
+                fields = (*conn.secret_fields, *body.secret_fields)
+                conn = dataclasses.replace(conn, secret_fields=fields)
         elif body.conn_type:
             conn = Connection(
                 conn_id=conn_id,
@@ -104,6 +114,7 @@ def put_connection(
                 schema=body.schema_,
                 extra=body.extra,
                 description=body.description,
+                secret_fields=tuple(body.secret_fields),
             )
         else:
             raise HTTPException(422, "give 'uri', or 'conn_type' and the other fields")
@@ -137,14 +148,12 @@ def get_variable(
 ) -> schemas.VariableInfo:
     reveal = _may_reveal(reveal, user)
     try:
-        value = repository.get_variable(get_store(request), get_settings(request), key)
+        entry = repository.get_variable_entry(get_store(request), get_settings(request), key)
     except ConfigError as exc:
         raise HTTPException(409, str(exc)) from None
-    if value is None:
+    if entry is None:
         raise HTTPException(404, f"no variable {key!r}")
-    return schemas.VariableInfo(
-        key=key, value=queries.shown_value(key, value, reveal), description=None
-    )
+    return queries.variable_info(entry, reveal)
 
 
 @router.put("/variables/{key}", response_model=schemas.VariableInfo)
@@ -153,13 +162,17 @@ def put_variable(
 ) -> schemas.VariableInfo:
     try:
         repository.set_variable(
-            get_store(request), get_settings(request), key, body.value, body.description
+            get_store(request),
+            get_settings(request),
+            key,
+            body.value,
+            body.description,
+            secret=body.secret,
         )
     except ConfigError as exc:
         raise _bad_input(exc) from None
-    return schemas.VariableInfo(
-        key=key, value=queries.shown_value(key, body.value, False), description=body.description
-    )
+    entry = repository.VariableEntry(key, body.value, body.description, body.secret)
+    return queries.variable_info(entry, reveal=False)
 
 
 @router.delete("/variables/{key}", status_code=204)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from conveyor.run_ids import RULE, run_id_problem
 from conveyor.states import RunState
 from conveyor.store import runs
 from conveyor.web import queries, schemas, strict_json
@@ -64,8 +65,9 @@ def trigger_run(
     """Queue a manual run (op). ``conf`` is checked against the DAG's params first."""
     if body.logical_date is not None and body.logical_date.tzinfo is None:
         raise HTTPException(422, "logical_date: give a time zone, e.g. 2026-01-01T00:00:00Z")
-    if body.run_id is not None and "/" in body.run_id:
-        raise HTTPException(422, "run_id: may not contain '/'")
+    problem = run_id_problem(body.run_id) if body.run_id is not None else None
+    if problem is not None:
+        raise HTTPException(422, f"run_id: {problem}; {RULE}")
     limit = get_settings(request).max_conf_bytes
     if (size := strict_json.encoded_size(body.conf)) > limit:
         raise HTTPException(422, f"conf: {size} bytes of JSON; at most {limit} (max_conf_bytes)")

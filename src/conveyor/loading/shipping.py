@@ -1,0 +1,88 @@
+"""The helper modules a DAG file imports from its folder travel with its source.
+
+A worker that has no DAG folder runs a pinned version from the store (``code_cache``). A
+DAG file that imports ``helpers.py`` beside it, or a YAML file naming
+``helpers.yaml_callables:choose_path``, needs those modules too, at the version that was
+parsed. So while a file is parsed, every Python module it loaded from the DAG folder is
+noted; their sources are stored by hash like the DAG file's own, and each DAG of the file
+carries a manifest (its path and theirs below the folder, with their hashes) in its
+serialized form, which the version hash covers. A worker lays them out in the same shape in
+its code cache and imports from there.
+
+What is found is what the file imported while it was parsed: a module imported only later,
+inside a task, is not shipped (import it at the top of the file or its helpers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+#: The key of the manifest in a DAG's serialized form.
+MANIFEST_KEY = "shipped"
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    return folder in path.parents
+
+
+def helper_files(dag_path: str, root: Path) -> dict[str, str]:
+    """Relative path below ``root`` -> text, of each Python module loaded from ``root``.
+
+    Call it in the process that just loaded ``dag_path`` (a parse child, where nothing else
+    from the folder was imported before).
+    """
+    root = root.resolve()
+    own = Path(dag_path).resolve()
+    found: dict[str, str] = {}
+    for module in list(sys.modules.values()):
+        filename = getattr(module, "__file__", None)
+        if not isinstance(filename, str) or not filename.endswith(".py"):
+            continue
+        path = Path(filename).resolve()
+        if path == own or not _is_inside(path, root) or _is_inside(path, _PACKAGE_DIR):
+            continue
+        if "site-packages" in path.parts:  # a virtualenv kept inside the DAG folder
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        found[path.relative_to(root).as_posix()] = text
+    return dict(sorted(found.items()))
+
+
+def manifest(dag_path: str, root: Path, helpers: dict[str, str]) -> dict[str, Any]:
+    """What a DAG's serialized form records: its file's place and its helpers' hashes."""
+    return {
+        "path": Path(dag_path).resolve().relative_to(root.resolve()).as_posix(),
+        "files": {rel: text_hash(text) for rel, text in helpers.items()},
+    }
+
+
+def read_manifest(serialized: dict[str, Any]) -> dict[str, Any] | None:
+    found = serialized.get(MANIFEST_KEY)
+    return found if isinstance(found, dict) and found.get("files") else None
+
+
+def bundle_key(source_hash: str, shipped: dict[str, Any] | None) -> str:
+    """The code cache folder of a DAG file's source with its helpers."""
+    if shipped is None:
+        return source_hash
+    files = "".join(f"{rel}\n{h}\n" for rel, h in sorted(shipped["files"].items()))
+    return hashlib.sha256(f"{source_hash}\n{shipped['path']}\n{files}".encode()).hexdigest()
+
+
+def safe_relative(rel: str) -> Path:
+    """A manifest path as a relative path that stays inside its bundle, else ValueError."""
+    path = Path(rel)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise ValueError(f"a shipped file's path must stay inside its bundle: {rel!r}")
+    return path

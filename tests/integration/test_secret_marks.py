@@ -1,0 +1,145 @@
+"""Masking by name covers the usual spellings of secret keys, and anything else can be marked
+secret: a variable (``--secret``, the API's ``secret``) or a connection field
+(``--secret-field``, ``secret_fields``). A try that prints them writes ``***``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_runs import Env
+
+from conveyor.connections import repository
+from conveyor.connections.masking import looks_secret
+from conveyor.connections.models import Connection
+from conveyor.states import RunState
+from conveyor.store.engine import Store
+from conveyor.worker.runner import log_path_for
+
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
+#: Extra keys an op got back in clear before the rule was widened.
+SECRET_KEYS = [
+    "passphrase",
+    "pwd",
+    "private-key",
+    "private_key",
+    "Private.Key",
+    "signing_key",
+    "ssh_key",
+    "dsn",
+    "token",
+    "secret",
+    "credential",
+    "api_key",
+    "apikey",
+    "API-KEY",
+    "auth",
+    "client_secret",
+]
+
+
+@pytest.mark.parametrize("key", SECRET_KEYS)
+def test_secret_looking_keys_are_masked_whatever_their_spelling(key: str) -> None:
+    assert looks_secret(key)
+    conn = Connection("c", "http", extra={key: "value-123456", "region": "eu"})
+    assert conn.masked().extra == {key: "***", "region": "eu"}
+    assert "value-123456" in conn.secret_values()
+    assert "value-123456" not in conn.get_uri(reveal=False)
+
+
+@pytest.mark.parametrize("key", ["host", "region", "sslmode", "keyspace", "timeout", "schema"])
+def test_ordinary_keys_stay_readable(key: str) -> None:
+    assert not looks_secret(key)
+
+
+def test_marked_fields_survive_the_uri_and_the_store(tmp_path: Path, store: Store) -> None:
+    from conftest import make_settings
+
+    settings = make_settings(tmp_path, tmp_path, store.url)
+    conn = Connection.from_uri("svc", "http://robot-7788@api.example/v1?tenant=acme-42917&x=1")
+    conn = Connection(**{**conn.__dict__, "secret_fields": ("login", "tenant")})
+    assert "acme-42917" not in conn.get_uri(reveal=False)
+    assert "robot-7788" not in conn.get_uri(reveal=False)
+    assert Connection.from_uri("svc", conn.get_uri()).secret_fields == ("login", "tenant")
+    repository.set_connection(store, settings, conn)
+    read = repository.get_connection(store, settings, "svc")
+    assert read.secret_fields == ("login", "tenant")
+    assert sorted(read.secret_values()) == ["acme-42917", "robot-7788"]
+    assert read.masked().extra == {"tenant": "***", "x": "1"}
+
+
+MARKED = """
+    from conveyor.connections import Variable, get_connection
+
+    with DAG("marked", start_date=START):
+        @task
+        def show():
+            svc = get_connection("svc")
+            print(f"tenant={svc.extra['tenant']} seed={Variable.get('seed')}")
+            print(f"ssh={svc.extra['ssh-key']} login={svc.login}")
+        show()
+"""
+
+
+def test_marked_secrets_are_masked_in_a_tries_log(tmp_path: Path, store: Store) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    env = Env(tmp_path, dags, store)
+    settings = env.settings()
+    uri = "http://robot-7788@api.example/v1?tenant=acme-42917&ssh-key=AAAAB3Nza-k3y"
+    conn = Connection.from_uri("svc", uri + "&__secret__=login,tenant")
+    repository.set_connection(store, settings, conn)
+    repository.set_variable(store, settings, "seed", "s33d-value-91", secret=True)
+    env.write_dag("marked.py", MARKED)
+    env.sync()
+    run_pk = env.trigger("marked")
+    env.run(run_pk)
+    assert env.run_state(run_pk) is RunState.SUCCESS, env.states(run_pk)
+    run = env.dag_runs("marked")[0]
+    log = log_path_for(settings, "marked", run.run_id, "show", 1).read_text()
+    assert "tenant=*** seed=***" in log and "ssh=*** login=***" in log, log
+    for secret in ("acme-42917", "s33d-value-91", "AAAAB3Nza-k3y", "robot-7788"):
+        assert secret not in log
+
+
+def _cli(tmp: Path, store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "CONVEYOR_HOME": str(tmp / "home"),
+        "CONVEYOR_DATABASE_URL": store_url,
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [CONVEYOR, *args], env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_cli_marks_variables_and_connection_fields_secret(
+    tmp_path: Path, store_url: str
+) -> None:
+    assert (
+        _cli(tmp_path, store_url, "variables", "set", "seed", "s33d-91", "--secret").returncode == 0
+    )
+    assert _cli(tmp_path, store_url, "variables", "set", "rows", "42").returncode == 0
+    assert _cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "***"
+    assert _cli(tmp_path, store_url, "variables", "get", "seed", "--reveal").stdout.strip() == (
+        "s33d-91"
+    )
+    listed = _cli(tmp_path, store_url, "variables", "list").stdout
+    assert "s33d-91" not in listed and "42" in listed
+
+    extra = json.dumps({"tenant": "acme-42917", "region": "eu"})
+    added = _cli(
+        tmp_path, store_url, "connections", "add", "svc", "--conn-type", "http",
+        "--host", "api.example", "--login", "robot-7788", "--extra", extra,
+        "--secret-field", "tenant", "--secret-field", "login",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    shown = _cli(tmp_path, store_url, "connections", "get", "svc").stdout
+    assert "acme-42917" not in shown and "robot-7788" not in shown and "eu" in shown
+    revealed = _cli(tmp_path, store_url, "connections", "get", "svc", "--reveal").stdout
+    assert "acme-42917" in revealed and "robot-7788" in revealed
