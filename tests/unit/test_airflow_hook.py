@@ -67,8 +67,10 @@ def test_airflow_keywords_are_taken_with_their_meaning(hook: None) -> None:
 
     with DAG("kw", schedule_interval="@hourly", default_args={"provide_context": True}) as dag:
         quiet = BashOperator(task_id="quiet", bash_command="true", do_xcom_push=False)
+        legacy = BashOperator(task_id="legacy", bash_command="true", xcom_push=False)
     assert dag.schedule == conveyor.DAG("kw2", schedule="@hourly").schedule
     assert quiet.do_xcom_push is False
+    assert legacy.do_xcom_push is False  # Airflow 1.10's spelling
     with pytest.raises(DagDefinitionError, match="keep schedule="):
         DAG("both", schedule="@daily", schedule_interval="@daily")
     with pytest.raises(DagDefinitionError, match=r"timetable=.*write schedule="):

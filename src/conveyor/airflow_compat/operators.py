@@ -47,6 +47,7 @@ _KEPT = (
     "email_on_failure",
     "email_on_retry",
     "do_xcom_push",
+    "xcom_push",
     "params",
     "multiple_outputs",
 )
@@ -66,7 +67,9 @@ def _absorb(operator: BaseOperator, kwargs: dict[str, Any]) -> None:
     email = kwargs.pop("email", None)
     on_failure = bool(kwargs.pop("email_on_failure", True))
     on_retry = bool(kwargs.pop("email_on_retry", True))
-    operator.do_xcom_push = bool(kwargs.pop("do_xcom_push", True))  # type: ignore[attr-defined]
+    legacy_push = kwargs.pop("xcom_push", None)  # Airflow 1.10's spelling of do_xcom_push
+    push = kwargs.pop("do_xcom_push", True if legacy_push is None else legacy_push)
+    operator.do_xcom_push = bool(push)  # type: ignore[attr-defined]
     operator.params = dict(kwargs.pop("params", None) or {})  # type: ignore[attr-defined]
     if email:
         from conveyor.airflow_compat.email import add_email_callbacks

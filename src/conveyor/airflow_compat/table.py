@@ -233,6 +233,7 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "task_display_name": "accepted; the task id is shown",
     "provide_context": "accepted and ignored: the context always reaches a callable asking for it",
     "do_xcom_push": "False: the return value is not stored",
+    "xcom_push": "Airflow 1.10's name of do_xcom_push",
     "multiple_outputs": "a returned dict is also stored key by key",
     "email": "the addresses email_on_failure / email_on_retry send to",
     "email_on_failure": "sent through the smtp_default connection when it exists",
