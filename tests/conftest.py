@@ -63,6 +63,17 @@ def preloaded_fork_server() -> None:
     fork_context()  # sets the preload only; the server starts when a child first needs it
 
 
+@pytest.fixture(autouse=True)
+def keep_umask() -> Iterator[None]:
+    """The umask as it was before each test: the CLI's ``main`` restricts it (077) for the
+    process it runs in, and a test that calls it in-process must not make every file the
+    later tests write, such as DAG folders that containers mount, unreadable to others."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """The PostgreSQL server for tests (``CONVEYOR_TEST_PG_URL``), checked to answer."""

@@ -327,7 +327,9 @@ class ConnectionInfo(BaseModel):
     extra: dict[str, Any]
     description: str | None
     uri: str
-    secret_fields: list[str] = Field(description="fields masked whatever their name")
+    secret_fields: list[str] = Field(
+        default_factory=list, description="fields masked whatever their name"
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 
