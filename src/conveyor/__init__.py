@@ -1,13 +1,22 @@
 """Conveyor: a workflow orchestrator. Author DAGs with the names exported here."""
 
-from conveyor.decorators import task
+from conveyor.decorators import setup, task, teardown
 from conveyor.exceptions import Fail, Skip
 from conveyor.model.dag import DAG, dag
 from conveyor.model.datasets import Dataset
+from conveyor.model.params import Param
 from conveyor.model.task import BaseOperator, chain
 from conveyor.model.task_group import TaskGroup, task_group
 from conveyor.model.trigger_rules import TriggerRule
-from conveyor.operators import BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator
+from conveyor.operators import (
+    BashOperator,
+    BranchPythonOperator,
+    EmptyOperator,
+    LatestOnlyOperator,
+    PythonOperator,
+    ShortCircuitOperator,
+)
+from conveyor.sensors import BashSensor, DayOfWeekSensor, PythonSensor, TimeDeltaSensor
 
 __version__ = "0.1.0"
 
@@ -15,17 +24,26 @@ __all__ = [
     "DAG",
     "BaseOperator",
     "BashOperator",
+    "BashSensor",
     "BranchPythonOperator",
     "Dataset",
+    "DayOfWeekSensor",
     "EmptyOperator",
     "Fail",
+    "LatestOnlyOperator",
+    "Param",
     "PythonOperator",
+    "PythonSensor",
+    "ShortCircuitOperator",
     "Skip",
     "TaskGroup",
+    "TimeDeltaSensor",
     "TriggerRule",
     "__version__",
     "chain",
     "dag",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]

@@ -20,6 +20,10 @@ from conveyor.model.dag import DAG, DagContext
 from conveyor.model.mapping import PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
+from conveyor.operators.short_circuit import ShortCircuitOperator
+
+#: ("setup", None) or ("teardown", on_failure_fail_dagrun).
+Role = tuple[str, bool | None]
 
 
 def _unique_task_id(base: str, dag: DAG | None) -> str:
@@ -43,11 +47,15 @@ class TaskFunction:
         func: Callable[..., Any],
         operator_class: type[PythonOperator],
         options: dict[str, Any],
+        *,
+        role: Role | None = None,
     ) -> None:
         functools.update_wrapper(self, func)
         self.function = func
         self.operator_class = operator_class
         self.options = options
+        #: ("setup",) or ("teardown", on_failure_fail_dagrun): the task's role when called.
+        self.role = role
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         options = dict(self.options)
@@ -65,6 +73,10 @@ class TaskFunction:
             op_kwargs=kwargs,
             **options,
         )
+        if self.role is not None and self.role[0] == "setup":
+            operator.as_setup()
+        elif self.role is not None:
+            operator.as_teardown(on_failure_fail_dagrun=self.role[1])
         return XComArg(operator)
 
     def partial(self, **constants: Any) -> PartialTask:
@@ -91,7 +103,9 @@ class TaskFunction:
 
     def override(self, **options: Any) -> TaskFunction:
         """The same function with other task options, e.g. ``extract.override(task_id="e2")``."""
-        return TaskFunction(self.function, self.operator_class, {**self.options, **options})
+        return TaskFunction(
+            self.function, self.operator_class, {**self.options, **options}, role=self.role
+        )
 
 
 def _decorator(
@@ -105,11 +119,40 @@ def _decorator(
     return decorate
 
 
+def _with_role(role: Role, target: Callable[..., Any]) -> TaskFunction:
+    if isinstance(target, TaskFunction):  # @setup over @task(...) or @task.bash ...
+        return TaskFunction(target.function, target.operator_class, target.options, role=role)
+    if not callable(target):
+        raise DagDefinitionError(f"@{role[0]} decorates a function, got {target!r}")
+    return TaskFunction(target, PythonOperator, {}, role=role)
+
+
+def setup(python_callable: Callable[..., Any]) -> TaskFunction:
+    """``@setup``: a task that prepares what later tasks use; its teardowns run only if it
+    succeeded."""
+    return _with_role(("setup", None), python_callable)
+
+
+def teardown(
+    python_callable: Callable[..., Any] | None = None, *, on_failure_fail_dagrun: bool = False
+) -> Any:
+    """``@teardown`` or ``@teardown(on_failure_fail_dagrun=True)``: a task that cleans up
+    after its setups' work, run even when that work failed; its own failure fails the run
+    only with ``on_failure_fail_dagrun``."""
+    role: Role = ("teardown", on_failure_fail_dagrun)
+    if python_callable is not None:
+        return _with_role(role, python_callable)
+    return lambda func: _with_role(role, func)
+
+
 class _TaskDecorator:
-    """``@task``, ``@task(...)``, and ``@task.branch``."""
+    """``@task``, ``@task(...)``, ``@task.branch``, ``@task.setup``, ``@task.teardown`` ..."""
 
     python = staticmethod(_decorator(PythonOperator))
     branch = staticmethod(_decorator(BranchPythonOperator))
+    short_circuit = staticmethod(_decorator(ShortCircuitOperator))
+    setup = staticmethod(setup)
+    teardown = staticmethod(teardown)
 
     def __call__(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         return self.python(python_callable, **options)

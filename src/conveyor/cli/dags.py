@@ -20,6 +20,7 @@ from conveyor.cli.common import (
     translate_errors,
     when,
 )
+from conveyor.model.params import conf_errors
 from conveyor.store import runs
 from conveyor.store.tables import dag, dag_run, import_error, utcnow
 
@@ -120,7 +121,9 @@ def trigger(
     moment = logical_date.replace(tzinfo=UTC) if logical_date else utcnow()
     with store.write() as conn:
         _, structure = runs.latest_version(conn, dag_id)
-        _check_params(structure.params, payload)
+        errors = conf_errors(dag_id, structure.params, payload, structure.param_specs)
+        if errors:
+            raise CliError("; ".join(errors))
         created = runs.create_manual_run(
             conn, dag_id, conf=payload, logical_date=moment, run_id=run_id, created_by="cli"
         )
@@ -136,23 +139,6 @@ def trigger(
         console.print(
             f"[yellow]{dag_id} is paused:[/] the run waits until `conveyor dags unpause {dag_id}`"
         )
-
-
-def _check_params(params: dict[str, object], conf: dict[str, object]) -> None:
-    """Refuse conf keys of another type than the param's default, naming the key."""
-    for key, value in conf.items():
-        default = params.get(key)
-        if default is None or value is None:
-            continue
-        if (
-            isinstance(default, bool) != isinstance(value, bool)
-            or (isinstance(default, int | float) and not isinstance(value, int | float))
-            or (isinstance(default, str) and not isinstance(value, str))
-        ):
-            raise CliError(
-                f"--conf {key!r}: expected {type(default).__name__} like the param's default "
-                f"{default!r}, got {value!r}"
-            )
 
 
 def _set_paused(dag_id: str, paused: bool) -> None:

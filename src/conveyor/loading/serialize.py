@@ -7,6 +7,7 @@ makes a new version, and a run keeps the one it started with.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -57,6 +58,9 @@ def _toolkit_task_fields(task: BaseOperator) -> dict[str, Any]:
         found["sla"] = _seconds(task.sla)
     if getattr(task, "mode", None) == "reschedule":
         found["mode"] = "reschedule"
+    for role in ("is_setup", "is_teardown", "on_failure_fail_dagrun"):
+        if getattr(task, role, False):
+            found[role] = True
     return found
 
 
@@ -71,6 +75,8 @@ def _toolkit_dag_fields(dag: DAG) -> dict[str, Any]:
     ]
     if callbacks:
         found["callbacks"] = callbacks  # the scheduler asks for them; a worker runs them
+    if getattr(dag, "param_specs", None):
+        found["param_specs"] = json_safe(dag.param_specs)  # Param(...) schemas, by name
     return found
 
 
@@ -196,6 +202,18 @@ class SerializedTask:
     def pool_slots(self) -> int:
         return int(self.raw.get("pool_slots", 1))
 
+    @property
+    def is_setup(self) -> bool:
+        return bool(self.raw.get("is_setup"))
+
+    @property
+    def is_teardown(self) -> bool:
+        return bool(self.raw.get("is_teardown"))
+
+    @property
+    def on_failure_fail_dagrun(self) -> bool:
+        return bool(self.raw.get("on_failure_fail_dagrun"))
+
     def retry_delay_for(self, try_number: int) -> timedelta:
         return retry_delay_for(
             self.retry_delay, self.retry_exponential_backoff, self.max_retry_delay, try_number
@@ -224,6 +242,23 @@ class SerializedDag:
     @property
     def leaves(self) -> list[str]:
         return [tid for tid, t in self.tasks.items() if not t.downstream]
+
+    @functools.cached_property
+    def outcome_leaves(self) -> list[str]:
+        """The tasks whose states decide the run's outcome: the leaves once teardowns are
+        set aside, and the teardowns with on_failure_fail_dagrun."""
+        found = [
+            tid
+            for tid, t in self.tasks.items()
+            if (t.on_failure_fail_dagrun if t.is_teardown else True)
+            and (t.is_teardown or all(self.tasks[d].is_teardown for d in t.downstream))
+        ]
+        return found or self.leaves  # a DAG of teardowns only
+
+    @property
+    def param_specs(self) -> dict[str, Any]:
+        """The schema, description and whether it is required, of each Param(...) param."""
+        return dict(self.raw.get("param_specs", {}))
 
     @property
     def task_groups(self) -> list[dict[str, Any]]:

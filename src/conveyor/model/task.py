@@ -124,10 +124,15 @@ class BaseOperator:
     """
 
     template_fields: ClassVar[Sequence[str]] = ()
+    #: A templated value ending in one of these names a template file to read and render.
+    template_ext: Sequence[str] = ()
     #: Shown in the UI and the graph.
     ui_color: ClassVar[str] = "#ffffff"
     #: A branching task returns the ids of the direct downstream tasks to follow.
     is_branch: ClassVar[bool] = False
+    #: Set by ``execute`` to skip downstream tasks once the try succeeded: "direct" (trigger
+    #: rules decide beyond them) or "all" (see ShortCircuitOperator).
+    skip_downstream: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -210,6 +215,11 @@ class BaseOperator:
         self.outlets = as_datasets(outlets or [], f"task {task_id!r}: outlets")
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
+        # Setup / teardown roles (as_setup, as_teardown); a teardown's own failure fails the
+        # run only with on_failure_fail_dagrun.
+        self.is_setup = False
+        self.is_teardown = False
+        self.on_failure_fail_dagrun = False
         self.dag: DAG | None = None
         dag = dag or DagContext.current()
         if dag is not None:
@@ -221,6 +231,37 @@ class BaseOperator:
     def execute(self, context: dict[str, Any]) -> Any:
         """Do the work of one try. The return value is stored as the task's XCom."""
         raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
+
+    # -- setup and teardown ----------------------------------------------------------------
+
+    def as_setup(self) -> BaseOperator:
+        """Mark this task as a setup: teardowns after it run only if it succeeded."""
+        if self.is_teardown:
+            raise DagDefinitionError(f"task {self.task_id!r} is a teardown; it cannot be a setup")
+        self.is_setup = True
+        return self
+
+    def as_teardown(
+        self,
+        *,
+        setups: DependencyTarget | None = None,
+        on_failure_fail_dagrun: bool | None = None,
+    ) -> BaseOperator:
+        """Mark this task as a teardown of ``setups`` (made its upstream): it runs once its
+        upstream tasks are done, even if they failed, provided a setup succeeded; its own
+        failure fails the run only with ``on_failure_fail_dagrun=True``."""
+        if self.is_setup:
+            raise DagDefinitionError(f"task {self.task_id!r} is a setup; it cannot be a teardown")
+        self.is_teardown = True
+        self.trigger_rule = TriggerRule.ALL_DONE_SETUP_SUCCESS
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = bool(on_failure_fail_dagrun)
+        if setups is not None:
+            for setup in _tasks_of(setups, downstream=False):
+                if not setup.is_setup:
+                    setup.as_setup()
+                setup.set_downstream(self)
+        return self
 
     # -- dependencies --------------------------------------------------------------------
 
@@ -303,6 +344,19 @@ class DependencyMixin:
 
     def __rlshift__(self, other: DependencyTarget) -> DependencyMixin:
         self.operator.set_downstream(other)
+        return self
+
+    def as_setup(self) -> DependencyMixin:
+        self.operator.as_setup()
+        return self
+
+    def as_teardown(
+        self,
+        *,
+        setups: DependencyTarget | None = None,
+        on_failure_fail_dagrun: bool | None = None,
+    ) -> DependencyMixin:
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
         return self
 
 

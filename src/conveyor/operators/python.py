@@ -7,7 +7,7 @@ The task context reaches a callable that asks for it, as ``**context`` or by nam
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError, TaskError
@@ -42,6 +42,7 @@ class PythonOperator(BaseOperator):
         op_args: list[Any] | tuple[Any, ...] | None = None,
         op_kwargs: dict[str, Any] | None = None,
         templates_dict: dict[str, Any] | None = None,
+        templates_exts: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if not callable(python_callable):
@@ -53,6 +54,8 @@ class PythonOperator(BaseOperator):
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = templates_dict
+        if templates_exts:  # templates_dict values ending in these are template files
+            self.template_ext = tuple(templates_exts)
         for arg in find_xcom_args([self.op_args, self.op_kwargs]):
             arg.operator.set_downstream(self)
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from conveyor.exceptions import Fail
+from conveyor.model.params import conf_errors
 from conveyor.model.task import BaseOperator, _as_timedelta
 from conveyor.states import RunState
 from conveyor.store import runs
@@ -51,6 +52,10 @@ class TriggerDagRunOperator(BaseOperator):
             or (f"triggered__{context['dag'].dag_id}__{context['run_id']}__{self.task_id}")[:250]
         )
         with store.write() as conn:
+            _version, target = runs.latest_version(conn, self.trigger_dag_id)
+            errors = conf_errors(self.trigger_dag_id, target.params, self.conf, target.param_specs)
+            if errors:  # the same check as the web, the API and the CLI: retrying won't help
+                raise Fail(f"conf for DAG {self.trigger_dag_id!r} refused: {'; '.join(errors)}")
             run_pk = runs.create_manual_run(
                 conn,
                 self.trigger_dag_id,

@@ -65,7 +65,12 @@ def plan_run(
             and _all_success_waits(upstream)
         ):
             continue  # the common case, decided without counting
-        decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream))
+        setups: list[TaskState] = []
+        if task.trigger_rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:  # a teardown
+            setups = [
+                current.get(up, TaskState.NONE) for up in task.upstream if dag.tasks[up].is_setup
+            ]
+        decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
         if decision.verdict is Verdict.WAIT:
             pending = [up for up in task.upstream if current.get(up) not in FINISHED]
             plan.waiting[task_id] = f"{decision.reason}: waiting for {', '.join(pending)}"
@@ -128,7 +133,9 @@ def run_outcome(
         if any(reason.startswith("depends_on_past") for reason in plan.waiting.values()):
             return None, ""  # waits for an earlier run to finish
         return RunState.FAILED, f"deadlock: {', '.join(unfinished)} can never run"
-    failed_leaves = [tid for tid in dag.leaves if states[tid] in FAILED_LIKE]
+    # Teardowns do not decide the outcome (unless on_failure_fail_dagrun): a failed work task
+    # before a teardown that succeeded still fails the run.
+    failed_leaves = [tid for tid in dag.outcome_leaves if states[tid] in FAILED_LIKE]
     if failed_leaves:
         return RunState.FAILED, f"failed: {', '.join(failed_leaves)}"
     return RunState.SUCCESS, "every leaf task succeeded or was skipped"
@@ -137,3 +144,15 @@ def run_outcome(
 def branch_skips(dag: SerializedDag, branch_task_id: str, chosen: list[str]) -> list[str]:
     """The direct downstream tasks of a branch task that it did not choose."""
     return [tid for tid in dag.tasks[branch_task_id].downstream if tid not in chosen]
+
+
+def all_downstream(dag: SerializedDag, task_id: str) -> list[str]:
+    """Every task downstream of ``task_id``, directly or not, in topological order."""
+    found: set[str] = set()
+    stack = list(dag.tasks[task_id].downstream)
+    while stack:
+        tid = stack.pop()
+        if tid not in found:
+            found.add(tid)
+            stack.extend(dag.tasks[tid].downstream)
+    return [tid for tid in dag.tasks if tid in found]

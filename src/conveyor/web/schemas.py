@@ -36,6 +36,11 @@ class ParamInfo(BaseModel):
     name: str
     default: Any
     type: str | None = Field(description="JSON type a conf value must have; null: any")
+    description: str | None = None
+    param_schema: dict[str, Any] | None = Field(
+        default=None, description="the JSON Schema of a Param(...) param"
+    )
+    required: bool = Field(default=False, description="no default: the conf must give it")
 
 
 class TaskInfo(BaseModel):

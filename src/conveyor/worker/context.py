@@ -11,6 +11,7 @@ from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
 from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
+from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
@@ -98,7 +99,7 @@ def build_context(
 ) -> dict[str, Any]:
     logical = run.logical_date
     params = {**dag.params, **(run.conf or {})}
-    return {
+    context = {
         "dag": dag,
         "task": task,
         "ti": ti,
@@ -117,3 +118,4 @@ def build_context(
         "try_number": ti.try_number,
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
+    return {**standard_context(context), **context}

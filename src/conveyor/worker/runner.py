@@ -42,7 +42,7 @@ from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.scheduler.datasets import record_task_outlets
-from conveyor.scheduler.planning import branch_skips
+from conveyor.scheduler.planning import all_downstream, branch_skips
 from conveyor.scheduler.progress import QueuedTry, advance_run
 from conveyor.sensors.base import Reschedule
 from conveyor.states import TaskState
@@ -199,6 +199,7 @@ class TryRunner:
         task_id, max_tries = started.task_id, started.max_tries
         value: Any = None
         chosen: list[str] | None = None
+        skip_all = False  # skip every downstream task, not only the direct ones not chosen
         retry_delay = timedelta(0)
         dag = task = context = None  # for the callbacks, once they exist
         try:
@@ -229,6 +230,9 @@ class TryRunner:
                 value = task.execute(context)
             if task.is_branch:
                 chosen = list(value or [])
+            elif task.skip_downstream is not None:  # a short circuit that said stop
+                chosen = []
+                skip_all = task.skip_downstream == "all"
             check_json(value, f"the return value of task {task_id!r}")
             print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
             outcome = Outcome(TaskState.SUCCESS, "return")
@@ -261,6 +265,7 @@ class TryRunner:
             chosen,
             started.start_date,
             map_index=started.map_index,
+            skip_all=skip_all,
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
@@ -278,11 +283,21 @@ class TryRunner:
         chosen: list[str] | None = None,
         started_at: datetime | None = None,
         map_index: int = -1,
+        skip_all: bool = False,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction."""
         return retrying(
             lambda: self._record(
-                ti_id, try_number, run_pk, task_id, outcome, value, chosen, started_at, map_index
+                ti_id,
+                try_number,
+                run_pk,
+                task_id,
+                outcome,
+                value,
+                chosen,
+                started_at,
+                map_index,
+                skip_all,
             ),
             what="recording a try's outcome",
         )
@@ -298,6 +313,7 @@ class TryRunner:
         chosen: list[str] | None,
         started_at: datetime | None,
         map_index: int = -1,
+        skip_all: bool = False,
     ) -> TryResult:
         with self.store.write() as conn:
             # Lock the run before anything else in this transaction. The XCom insert below takes
@@ -314,7 +330,7 @@ class TryRunner:
                     upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
                 record_task_outlets(conn, run, task_id, map_index)  # datasets it updated
                 if chosen is not None:
-                    self._skip_unchosen(conn, run, task_id, chosen, read)
+                    self._skip_unchosen(conn, run, task_id, chosen, read, skip_all)
                     read = None  # the skips changed task instances: read them again
             advance = advance_run(
                 conn,
@@ -340,18 +356,21 @@ class TryRunner:
         task_id: str,
         chosen: list[str],
         read: runs.TasksAndRoom,
+        skip_all: bool = False,
     ) -> None:
         structure = runs.serialized_dag(conn, run.version_hash)
         tis = {ti.task_id: ti for ti in read.tis}
-        for skipped in branch_skips(structure, task_id, chosen):
-            ti = tis[skipped]
+        if skip_all:
+            found, reason = all_downstream(structure, task_id), f"{task_id!r} short-circuited"
+        else:
+            found = branch_skips(structure, task_id, chosen)
+            reason = f"branch {task_id!r} chose {chosen}"
+        for skipped in found:
+            ti = tis.get(skipped)
+            if ti is None:
+                continue  # not made yet (a mapped task): trigger rules skip it when it is
             transitions.finish_without_running(
-                conn,
-                ti.id,
-                TaskState.SKIPPED,
-                ti.try_number,
-                f"branch {task_id!r} chose {chosen}",
-                self.actor,
+                conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, self.actor
             )
 
 

@@ -145,8 +145,8 @@ def trigger_page(request: Request, dag_id: str, user: PageUser) -> Response:
         context = _dag_context(request, dag_id)
     except NotFoundError as exc:
         return _not_found(request, user, str(exc))
-    params = {p["name"]: p["default"] for p in context["dag"]["params"]}
-    return _page(request, "trigger.html", user, nav="dags", fields=form_fields(params), **context)
+    fields = form_fields(context["dag"]["params"])
+    return _page(request, "trigger.html", user, nav="dags", fields=fields, **context)
 
 
 @router.get("/dags/{dag_id}/{tab}", response_class=HTMLResponse)
@@ -172,9 +172,7 @@ def run_page(request: Request, dag_id: str, run_id: str, user: PageUser) -> Resp
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(
-    request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser
-) -> Response:
+def task_page(request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser) -> Response:
     with get_store(request).read() as conn:
         try:
             run = queries.find_run(conn, dag_id, run_id)
@@ -185,6 +183,13 @@ def task_page(
         structure = runs.serialized_dag(conn, run.version_hash)
     task = next(t for t in structure.raw["tasks"] if t["task_id"] == task_id)
     return _page(
-        request, "task.html", user, nav="dags", dag_id=dag_id, run_id=run_id,
-        task_id=task_id, task=task, initial=initial.model_dump(mode="json"),
+        request,
+        "task.html",
+        user,
+        nav="dags",
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        task=task,
+        initial=initial.model_dump(mode="json"),
     )

@@ -1,0 +1,53 @@
+"""``BashSensor``: done once a shell command exits with status 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any, ClassVar
+
+from conveyor.exceptions import TaskError
+from conveyor.sensors.base import BaseSensor
+
+
+class BashSensor(BaseSensor):
+    """Run ``bash -c bash_command`` at each poke: exit status 0 means done, any other means
+    poke again, except ``retry_exit_code`` when given: then only that status pokes again and
+    any other non-zero status fails the try."""
+
+    template_fields: ClassVar[tuple[str, ...]] = ("bash_command", "env", "cwd")
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        bash_command: str,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        retry_exit_code: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.bash_command = bash_command
+        self.env = env
+        self.cwd = cwd
+        self.retry_exit_code = retry_exit_code
+
+    def poke(self, context: dict[str, Any]) -> bool:
+        sys.stdout.flush()
+        completed = subprocess.run(
+            ["bash", "-c", self.bash_command],
+            stdout=sys.stdout,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env} if self.env is not None else None,
+            cwd=self.cwd,
+            check=False,
+        )
+        code = completed.returncode
+        print(f"[conveyor] {self.task_id}: command exited with {code}", flush=True)
+        if code == 0:
+            return True
+        if self.retry_exit_code is not None and code != self.retry_exit_code:
+            raise TaskError(f"bash command exited with status {code}")
+        return False

@@ -1,0 +1,192 @@
+"""Setup / teardown, short circuit and latest-only, where their logic is pure: the teardown
+trigger rule, the run outcome that sets teardowns aside, and the serialized roles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conveyor import (
+    DAG,
+    EmptyOperator,
+    ShortCircuitOperator,
+    TriggerRule,
+    setup,
+    task,
+    teardown,
+)
+from conveyor.exceptions import DagDefinitionError
+from conveyor.loading.serialize import SerializedDag, serialize_dag
+from conveyor.model.trigger_rules import UpstreamSummary, Verdict, evaluate
+from conveyor.operators.latest_only import is_latest_interval
+from conveyor.scheduler.planning import RunPlan, all_downstream, plan_run
+from conveyor.states import RunState, TaskState
+
+S, F, SK, UF, N = (
+    TaskState.SUCCESS,
+    TaskState.FAILED,
+    TaskState.SKIPPED,
+    TaskState.UPSTREAM_FAILED,
+    TaskState.NONE,
+)
+FINISHED = [S, F, SK, UF]
+
+
+def structure(d: DAG) -> SerializedDag:
+    return SerializedDag.from_dict(json.loads(json.dumps(serialize_dag(d))))
+
+
+def plan(sd: SerializedDag, **states: TaskState) -> RunPlan:
+    full: Mapping[str, TaskState] = {tid: states.get(tid, N) for tid in sd.tasks}
+    return plan_run(sd, full)
+
+
+def setup_work_teardown(**teardown_kwargs: bool) -> SerializedDag:
+    with DAG("st") as d:
+        create = EmptyOperator(task_id="create").as_setup()
+        work = EmptyOperator(task_id="work")
+        delete = EmptyOperator(task_id="delete").as_teardown(setups=create, **teardown_kwargs)
+        create >> work >> delete
+    return structure(d)
+
+
+def test_as_teardown_sets_rule_role_and_links_the_setup() -> None:
+    sd = setup_work_teardown()
+    assert sd.tasks["create"].is_setup and not sd.tasks["create"].is_teardown
+    assert sd.tasks["delete"].is_teardown
+    assert sd.tasks["delete"].trigger_rule is TriggerRule.ALL_DONE_SETUP_SUCCESS
+    assert set(sd.tasks["delete"].upstream) == {"create", "work"}
+    assert not sd.tasks["work"].raw.get("is_setup")  # only set roles are serialized
+
+
+def test_teardown_runs_after_failed_work_and_the_run_still_fails() -> None:
+    sd = setup_work_teardown()
+    p = plan(sd, create=S, work=F)
+    assert [t for t, _ in p.to_schedule] == ["delete"]
+    done = plan(sd, create=S, work=F, delete=S)
+    assert done.run_state is RunState.FAILED
+    assert "work" in done.run_reason
+
+
+def test_teardown_failure_alone_does_not_fail_the_run() -> None:
+    sd = setup_work_teardown()
+    assert plan(sd, create=S, work=S, delete=F).run_state is RunState.SUCCESS
+
+
+def test_on_failure_fail_dagrun_makes_the_teardown_count() -> None:
+    sd = setup_work_teardown(on_failure_fail_dagrun=True)
+    result = plan(sd, create=S, work=S, delete=F)
+    assert result.run_state is RunState.FAILED
+    assert "delete" in result.run_reason
+
+
+def test_teardown_is_upstream_failed_when_its_setup_failed_and_skipped_when_skipped() -> None:
+    sd = setup_work_teardown()
+    failed = plan(sd, create=F)
+    assert [t for t, _ in failed.to_upstream_fail] == ["work", "delete"]
+    assert failed.run_state is RunState.FAILED
+    skipped = plan(sd, create=SK)
+    assert [t for t, _ in skipped.to_skip] == ["work", "delete"]
+
+
+def test_teardown_waits_for_the_work_between() -> None:
+    sd = setup_work_teardown()
+    p = plan(sd, create=S, work=TaskState.RUNNING)
+    assert "delete" in p.waiting and p.to_schedule == []
+
+
+def test_decorators_make_setup_and_teardown_tasks() -> None:
+    with DAG("deco") as d:
+
+        @setup
+        def make() -> str:
+            return "x"
+
+        @task
+        def use(x: str) -> None: ...
+
+        @teardown(on_failure_fail_dagrun=True)
+        def clean(x: str) -> None: ...
+
+        @task.teardown
+        def clean2() -> None: ...
+
+        made = make()
+        used = use(made)
+        cleaned = clean(made)
+        used >> cleaned
+        used >> clean2()
+    sd = structure(d)
+    assert sd.tasks["make"].is_setup
+    assert sd.tasks["clean"].is_teardown and sd.tasks["clean"].on_failure_fail_dagrun
+    assert sd.tasks["clean2"].is_teardown and not sd.tasks["clean2"].on_failure_fail_dagrun
+    # clean2 has no setup upstream: it runs once its upstream is done, whatever the outcome
+    assert [t for t, _ in plan(sd, make=S, use=F, clean=S).to_schedule] == ["clean2"]
+
+
+def test_a_setup_cannot_also_be_a_teardown() -> None:
+    with DAG("bad"):
+        a = EmptyOperator(task_id="a").as_setup()
+        with pytest.raises(DagDefinitionError, match="'a' is a setup"):
+            a.as_teardown()
+
+
+@given(
+    up=st.lists(st.sampled_from([*FINISHED, N, TaskState.RUNNING]), min_size=1, max_size=5),
+    n_setups=st.integers(min_value=0, max_value=5),
+)
+def test_teardown_rule_properties(up: list[TaskState], n_setups: int) -> None:
+    setups = up[: min(n_setups, len(up))]
+    decision = evaluate(TriggerRule.ALL_DONE_SETUP_SUCCESS, UpstreamSummary.of(up, setups))
+    finished = all(s in FINISHED for s in up)
+    if not finished:
+        assert decision.verdict is Verdict.WAIT  # never before all upstream is done
+    elif not setups or S in setups:
+        assert decision.verdict is Verdict.RUN  # failures of work never stop it
+    elif all(s is SK for s in setups):
+        assert decision.verdict is Verdict.SKIP
+    else:
+        assert decision.verdict is Verdict.UPSTREAM_FAILED
+
+
+@given(
+    work=st.sampled_from(FINISHED),
+    teardown_state=st.sampled_from(FINISHED),
+    fail_dagrun=st.booleans(),
+)
+def test_run_outcome_is_decided_by_work_not_teardown(
+    work: TaskState, teardown_state: TaskState, fail_dagrun: bool
+) -> None:
+    sd = setup_work_teardown(on_failure_fail_dagrun=fail_dagrun)
+    outcome = plan(sd, create=S, work=work, delete=teardown_state).run_state
+    failed = work in (F, UF) or (fail_dagrun and teardown_state in (F, UF))
+    assert outcome is (RunState.FAILED if failed else RunState.SUCCESS)
+
+
+def test_short_circuit_skip_all_reaches_every_downstream_task() -> None:
+    with DAG("sc") as d:
+        check = ShortCircuitOperator(task_id="check", python_callable=lambda: False)
+        a, b, c = (EmptyOperator(task_id=n) for n in "abc")
+        check >> a >> b >> c
+        EmptyOperator(task_id="other") >> c
+    sd = structure(d)
+    assert all_downstream(sd, "check") == ["a", "b", "c"]
+    assert sd.tasks["check"].operator_name == "ShortCircuitOperator"
+
+
+def test_latest_only_knows_the_latest_interval() -> None:
+    with DAG("daily", schedule="@daily", start_date=datetime(2026, 1, 1)) as d:
+        pass
+    day = timedelta(days=1)
+    start = datetime(2026, 1, 10, tzinfo=UTC)
+    context = {"dag": d, "data_interval_start": start, "data_interval_end": start + day}
+    assert is_latest_interval(context, start + day + timedelta(hours=3))  # the newest run
+    assert not is_latest_interval(context, start + 3 * day)  # a later interval has ended
+    with DAG("once", schedule="@once", start_date=datetime(2026, 1, 1)) as once:
+        pass
+    assert is_latest_interval({**context, "dag": once}, start + 30 * day)
