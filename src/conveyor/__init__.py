@@ -4,6 +4,7 @@ from conveyor.decorators import setup, task, teardown
 from conveyor.exceptions import Fail, Skip
 from conveyor.model.dag import DAG, dag
 from conveyor.model.datasets import Dataset
+from conveyor.model.edges import Label
 from conveyor.model.params import Param
 from conveyor.model.task import BaseOperator, chain
 from conveyor.model.task_group import TaskGroup, task_group
@@ -30,6 +31,7 @@ __all__ = [
     "DayOfWeekSensor",
     "EmptyOperator",
     "Fail",
+    "Label",
     "LatestOnlyOperator",
     "Param",
     "PythonOperator",

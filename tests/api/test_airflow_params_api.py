@@ -76,3 +76,25 @@ def test_dag_detail_and_trigger_form_show_each_param_with_type_and_description(
     assert 'data-param="n"' in html and 'data-kind="integer"' in html
     assert "How many rows to load" in html
     assert "minimum 1" in html and "enum [&#39;fast&#39;, &#39;slow&#39;]" in html
+
+
+LABELS_DAG = """
+from conveyor import DAG, EmptyOperator, Label
+
+with DAG("labelled"):
+    check = EmptyOperator(task_id="check")
+    check >> Label("rows found") >> EmptyOperator(task_id="load")
+    check >> EmptyOperator(task_id="plain")
+"""
+
+
+def test_edge_labels_reach_the_api_and_the_graph_layout(world: World) -> None:
+    (world.tmp / "dags" / "labelled.py").write_text(LABELS_DAG)
+    DagFileProcessor(world.store, world.tmp / "dags", timeout=30, scan_every=1).sync()
+    client = world.client("viewer")
+    tasks = {t["task_id"]: t for t in client.get("/api/v1/dags/labelled").json()["tasks"]}
+    assert tasks["load"]["upstream_labels"] == {"check": "rows found"}
+    assert tasks["plain"]["upstream_labels"] == {}
+    layout = client.get("/dags/labelled/graph/layout").json()
+    labels = {(e["source"], e["target"]): e.get("label") for e in layout["edges"]}
+    assert labels == {("check", "load"): "rows found", ("check", "plain"): None}

@@ -190,3 +190,35 @@ def test_latest_only_knows_the_latest_interval() -> None:
     with DAG("once", schedule="@once", start_date=datetime(2026, 1, 1)) as once:
         pass
     assert is_latest_interval({**context, "dag": once}, start + 30 * day)
+
+
+def test_labels_sit_on_the_edges_they_were_written_on() -> None:
+    from conveyor import Label, TaskGroup
+
+    with DAG("labels") as d:
+        check, load, skip, report, a, b = (
+            EmptyOperator(task_id=n) for n in ("check", "load", "skip", "report", "a", "b")
+        )
+        check >> Label("rows found") >> load
+        check.set_downstream(skip, edge_modifier=Label("empty"))
+        [load, skip] >> Label("then") >> report
+        report << Label("back") << a
+        with TaskGroup("g") as g:
+            EmptyOperator(task_id="inner")
+        g >> Label("from group") >> b
+    sd = structure(d)
+    assert sd.tasks["load"].raw["edge_labels"] == {"check": "rows found"}
+    assert sd.tasks["skip"].raw["edge_labels"] == {"check": "empty"}
+    assert sd.tasks["report"].raw["edge_labels"] == {"a": "back", "load": "then", "skip": "then"}
+    assert sd.tasks["b"].raw["edge_labels"] == {"g.inner": "from group"}
+    assert set(sd.tasks["report"].upstream) == {"a", "load", "skip"}
+    assert "edge_labels" not in sd.tasks["check"].raw  # only tasks with labelled edges
+
+
+def test_a_label_with_nothing_before_it_is_an_error() -> None:
+    from conveyor import Label
+
+    with DAG("bad_label"):
+        b = EmptyOperator(task_id="b")
+        with pytest.raises(DagDefinitionError, match="no task before the label"):
+            Label("x") >> b

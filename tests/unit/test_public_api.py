@@ -18,6 +18,7 @@ EXPECTED = [
     "DayOfWeekSensor",
     "EmptyOperator",
     "Fail",
+    "Label",
     "LatestOnlyOperator",
     "Param",
     "PythonOperator",

@@ -90,6 +90,12 @@ def _pool_fields(task: BaseOperator) -> dict[str, Any]:
     return found
 
 
+def _edge_label_fields(task: BaseOperator) -> dict[str, Any]:
+    """The labels on this task's upstream edges (Label), only when it has some."""
+    labels = getattr(task.dag, "edge_labels", {}).get(task.task_id) if task.dag else None
+    return {"edge_labels": dict(sorted(labels.items()))} if labels else {}
+
+
 def serialize_task(task: BaseOperator) -> dict[str, Any]:
     operator_class = getattr(task, "operator_class", type(task))  # a mapped task's operator
     callable_ = getattr(task, "python_callable", None)
@@ -98,6 +104,7 @@ def serialize_task(task: BaseOperator) -> dict[str, Any]:
         **_toolkit_task_fields(task),
         **serialize_expand_input(task),
         **({"outlets": [d.uri for d in task.outlets]} if getattr(task, "outlets", None) else {}),
+        **_edge_label_fields(task),
         "task_id": task.task_id,
         "operator": f"{operator_class.__module__}.{operator_class.__qualname__}",
         "operator_name": task.operator_name,

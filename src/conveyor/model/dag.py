@@ -128,6 +128,8 @@ class DAG:
         self.user_defined_macros = dict(user_defined_macros or {})
         self.user_defined_filters = dict(user_defined_filters or {})
         self.task_dict: dict[str, BaseOperator] = {}
+        #: Edge labels (Label): downstream task id -> {upstream task id: label}.
+        self.edge_labels: dict[str, dict[str, str]] = {}
         #: Task groups by id, in the order they were made (conveyor.model.task_group).
         self.task_groups: dict[str, TaskGroup] = {}
         #: Where the DAG was defined; set by the loader.

@@ -21,6 +21,7 @@ from conveyor.model.trigger_rules import TriggerRule
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+    from conveyor.model.edges import Label
     from conveyor.model.mapping import PartialTask
     from conveyor.model.task_group import TaskGroup
 
@@ -265,16 +266,28 @@ class BaseOperator:
 
     # -- dependencies --------------------------------------------------------------------
 
-    def set_downstream(self, other: DependencyTarget) -> None:
-        for task in _tasks_of(other, downstream=True):
-            self._link(self, task)
+    def set_downstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
+        from conveyor.model.edges import Label
 
-    def set_upstream(self, other: DependencyTarget) -> None:
+        if isinstance(other, Label):  # a >> Label("...") >> b: the label links on to b
+            other.add_upstream(self)
+            return
+        for task in _tasks_of(other, downstream=True):
+            self._link(self, task, edge_modifier)
+
+    def set_upstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
+        from conveyor.model.edges import Label
+
+        if isinstance(other, Label):  # b << Label("...") << a
+            other.add_downstream(self)
+            return
         for task in _tasks_of(other, downstream=False):
-            self._link(task, self)
+            self._link(task, self, edge_modifier)
 
     @staticmethod
-    def _link(upstream: BaseOperator, downstream: BaseOperator) -> None:
+    def _link(
+        upstream: BaseOperator, downstream: BaseOperator, edge_modifier: Label | None = None
+    ) -> None:
         dag = upstream.dag or downstream.dag
         if dag is None:
             raise DagDefinitionError(
@@ -291,6 +304,10 @@ class BaseOperator:
                     f"({downstream.dag and downstream.dag.dag_id})"
                 )
         dag.add_edge(upstream.task_id, downstream.task_id)
+        if edge_modifier is not None:
+            dag.edge_labels.setdefault(downstream.task_id, {})[upstream.task_id] = (
+                edge_modifier.label
+            )
 
     def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
         self.set_downstream(other)

@@ -29,6 +29,7 @@ from conveyor.exceptions import DagDefinitionError
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+    from conveyor.model.edges import Label
     from conveyor.model.task import BaseOperator, DependencyTarget
 
 GROUP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
@@ -152,13 +153,13 @@ class TaskGroup:
             raise DagDefinitionError(f"task group {self.group_id!r} has no tasks to depend on")
         return found
 
-    def set_downstream(self, other: DependencyTarget) -> None:
+    def set_downstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
         for leaf in self.ends(downstream=False):
-            leaf.set_downstream(other)
+            leaf.set_downstream(other, edge_modifier)
 
-    def set_upstream(self, other: DependencyTarget) -> None:
+    def set_upstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
         for root in self.ends(downstream=True):
-            root.set_upstream(other)
+            root.set_upstream(other, edge_modifier)
 
     def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
         self.set_downstream(other)

@@ -156,6 +156,9 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
             is_branch=t.is_branch,
             doc=t.raw.get("doc"),
             owner=t.raw.get("owner"),
+            upstream_labels=t.raw.get("edge_labels", {}),
+            is_setup=t.is_setup,
+            is_teardown=t.is_teardown,
         )
         for t in data.tasks.values()
     ]

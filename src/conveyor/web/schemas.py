@@ -55,6 +55,11 @@ class TaskInfo(BaseModel):
     is_branch: bool
     doc: str | None = None
     owner: str | None = None
+    upstream_labels: dict[str, str] = Field(
+        default_factory=dict, description="edge labels (Label) by upstream task id"
+    )
+    is_setup: bool = False
+    is_teardown: bool = False
 
 
 class TaskGroupInfo(BaseModel):
