@@ -21,6 +21,7 @@ from conveyor.model.mapping import PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 from conveyor.operators.short_circuit import ShortCircuitOperator
+from conveyor.operators.virtualenv import ExternalPythonOperator, PythonVirtualenvOperator
 
 #: ("setup", None) or ("teardown", on_failure_fail_dagrun).
 Role = tuple[str, bool | None]
@@ -151,6 +152,8 @@ class _TaskDecorator:
     python = staticmethod(_decorator(PythonOperator))
     branch = staticmethod(_decorator(BranchPythonOperator))
     short_circuit = staticmethod(_decorator(ShortCircuitOperator))
+    virtualenv = staticmethod(_decorator(PythonVirtualenvOperator))
+    external_python = staticmethod(_decorator(ExternalPythonOperator))
     setup = staticmethod(setup)
     teardown = staticmethod(teardown)
 

@@ -5,12 +5,15 @@ from conveyor.operators.empty import EmptyOperator
 from conveyor.operators.latest_only import LatestOnlyOperator
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 from conveyor.operators.short_circuit import ShortCircuitOperator
+from conveyor.operators.virtualenv import ExternalPythonOperator, PythonVirtualenvOperator
 
 __all__ = [
     "BashOperator",
     "BranchPythonOperator",
     "EmptyOperator",
+    "ExternalPythonOperator",
     "LatestOnlyOperator",
     "PythonOperator",
+    "PythonVirtualenvOperator",
     "ShortCircuitOperator",
 ]

@@ -1,14 +1,15 @@
 """``PythonOperator`` and ``BranchPythonOperator``: call a Python function.
 
 The task context reaches a callable that asks for it, as ``**context`` or by name
-(``ds``, ``ti``, ``run_id`` ...).
+(``ds``, ``ti``, ``run_id`` ...). An ``async def`` callable runs with asyncio in the try.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.task import BaseOperator
@@ -31,7 +32,7 @@ def context_arguments(
 
 
 class PythonOperator(BaseOperator):
-    template_fields = ("templates_dict", "op_args", "op_kwargs")
+    template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
     ui_color = "#ffefeb"
 
     def __init__(
@@ -65,7 +66,10 @@ class PythonOperator(BaseOperator):
         kwargs = resolve_xcom_args(self.op_kwargs, ti.xcom_pull_one)
         context["templates_dict"] = self.templates_dict
         extra = context_arguments(self.python_callable, context, kwargs, len(args))
-        return self.python_callable(*args, **kwargs, **extra)
+        result = self.python_callable(*args, **kwargs, **extra)
+        if inspect.iscoroutine(result):  # an async def callable: run it to its end here
+            result = asyncio.run(result)
+        return result
 
 
 class BranchPythonOperator(PythonOperator):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from typing import Any, ClassVar
 
 from conveyor.exceptions import TaskError
+from conveyor.operators._subprocess import run_streaming
 from conveyor.sensors.base import BaseSensor
 
 
@@ -35,16 +34,11 @@ class BashSensor(BaseSensor):
         self.retry_exit_code = retry_exit_code
 
     def poke(self, context: dict[str, Any]) -> bool:
-        sys.stdout.flush()
-        completed = subprocess.run(
+        code = run_streaming(
             ["bash", "-c", self.bash_command],
-            stdout=sys.stdout,
-            stderr=subprocess.STDOUT,
             env={**os.environ, **self.env} if self.env is not None else None,
             cwd=self.cwd,
-            check=False,
         )
-        code = completed.returncode
         print(f"[conveyor] {self.task_id}: command exited with {code}", flush=True)
         if code == 0:
             return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -60,8 +61,10 @@ class TaskInstanceHandle:
         hostname: str,
         log_path: str | None,
         map_index: int = -1,
+        home: Path | None = None,
     ) -> None:
         self._store = store
+        self.home = home  # the worker's $CONVEYOR_HOME (virtualenv caches live there)
         self.map_index = map_index  # {{ ti.map_index }}: which instance of a mapped task
         self._run = run
         self.task = task

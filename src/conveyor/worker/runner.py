@@ -221,6 +221,7 @@ class TryRunner:
                 self.hostname,
                 str(log_file),
                 started.map_index,
+                home=self.settings.home,
             )
             task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)  # a mapped task
             context = build_context(dag, task, run, ti)
