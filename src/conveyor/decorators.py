@@ -12,11 +12,13 @@ load(extract())          # extract >> load, rows = extract's return value
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import DAG, DagContext
+from conveyor.model.group_mapping import split_mapped
 from conveyor.model.mapping import PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
@@ -66,6 +68,9 @@ class TaskFunction:
                 f"@task {task_id!r} was called outside a DAG: call it inside "
                 "'with DAG(...)' or a function decorated with @dag"
             )
+        mapped = self._in_mapped_group(args, kwargs)
+        if mapped is not None:
+            return mapped
         operator = self.operator_class(
             # The DAG the task will join: an explicit dag= option, else the open one.
             _unique_task_id(task_id, options.get("dag") or DagContext.current()),
@@ -79,6 +84,23 @@ class TaskFunction:
         elif self.role is not None:
             operator.as_teardown(on_failure_fail_dagrun=self.role[1])
         return XComArg(operator)
+
+    def _in_mapped_group(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> XComArg | None:
+        """A call inside a mapped task group, with one of its mapped arguments: the task
+        becomes mapped, index by index (conveyor.model.group_mapping); else None."""
+        try:
+            bound = inspect.signature(self.function).bind_partial(*args, **kwargs).arguments
+        except TypeError:
+            return None  # the ordinary call reports the wrong arguments
+        constants, lists = split_mapped(dict(bound))
+        if not lists:
+            return None
+        if self.role is not None:
+            raise DagDefinitionError(
+                f"@{self.role[0]} {self.function.__name__!r} cannot be mapped in a task group"
+            )
+        result: XComArg = self.partial(**constants).expand_zipped(**lists)
+        return result
 
     def partial(self, **constants: Any) -> PartialTask:
         """Arguments every instance of a mapped task gets; ``.expand(...)`` maps the rest."""

@@ -181,3 +181,98 @@ def test_latest_only_runs_downstream_only_in_the_latest_interval(env: Env) -> No
     manual = env.trigger("latest")
     env.run(manual)
     assert env.states(manual)["report"] is S  # a manual run always goes on
+
+
+def test_a_task_group_mapped_over_a_list_runs_its_tasks_per_element(env: Env) -> None:
+    env.write_dag(
+        "groups.py",
+        """
+        from conveyor import task_group
+
+        with DAG("mapped_group", start_date=START):
+            @task
+            def files():
+                return ["a", "bb", "ccc"]
+
+            @task
+            def extract(path, suffix):
+                return path + suffix
+
+            @task
+            def measure(text):
+                return len(text)
+
+            @task_group
+            def per_file(path, suffix):
+                return measure(extract(path, suffix))
+
+            @task
+            def total(lengths):
+                return sum(lengths)
+
+            total(per_file.partial(suffix="!").expand(path=files()))
+
+            @task
+            def pair(x, y):
+                return f"{x}-{y}"
+
+            @task_group
+            def per_pair(x, y):
+                pair(x, y)
+
+            per_pair.expand_kwargs([{"x": 1, "y": "one"}, {"x": 2, "y": "two"}])
+        """,
+    )
+    run_pk = run_one(env, "mapped_group")
+    assert env.run_state(run_pk) is RunState.SUCCESS
+    assert xcom_value_list(env, run_pk, "per_file.extract") == ["a!", "bb!", "ccc!"]
+    assert xcom_value_list(env, run_pk, "per_file.measure") == [2, 3, 4]
+    assert xcom_value(env, run_pk, "total") == 9
+    assert xcom_value_list(env, run_pk, "per_pair.pair") == ["1-one", "2-two"]
+    with env.store.read() as conn:
+        from conveyor.store.tables import task_instance
+
+        instances = conn.execute(
+            select(task_instance.c.task_id, task_instance.c.map_index).where(
+                task_instance.c.run_pk == run_pk, task_instance.c.task_id == "per_file.measure"
+            )
+        ).all()
+    assert sorted(i.map_index for i in instances) == [0, 1, 2]
+
+
+def xcom_value_list(env: Env, run_pk: int, task_id: str) -> list[Any]:
+    with env.store.read() as conn:
+        rows = conn.execute(
+            select(xcom.c.value)
+            .where(xcom.c.run_pk == run_pk, xcom.c.task_id == task_id)
+            .order_by(xcom.c.map_index)
+        )
+        return list(rows.scalars())
+
+
+def test_templates_see_macros_and_read_script_files(env: Env) -> None:
+    (env.dags / "scripts").mkdir()
+    (env.dags / "scripts" / "report.sh").write_text(
+        'echo "{{ task_instance_key_str }} {{ macros.ds_add(ds, 1) }} {{ params.who }}"\n'
+    )
+    env.write_dag(
+        "templated.py",
+        """
+        with DAG("templated", start_date=START, params={"who": "ops"},
+                 template_searchpath="@TMP@/dags/scripts"):
+            BashOperator(task_id="report", bash_command="report.sh")
+            BashOperator(task_id="dates", bash_command="echo {{ execution_date.year }}")
+        """,
+    )
+    env.sync()
+    run_pk = env.trigger("templated", at=datetime_at(2026, 2, 28))
+    env.run(run_pk)
+    assert env.states(run_pk) == {"report": S, "dates": S}
+    assert xcom_value(env, run_pk, "report") == "templated__report__20260228 2026-03-01 ops"
+    assert xcom_value(env, run_pk, "dates") == "2026"
+
+
+def datetime_at(year: int, month: int, day: int) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(year, month, day, tzinfo=UTC)

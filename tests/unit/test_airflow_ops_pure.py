@@ -222,3 +222,40 @@ def test_a_label_with_nothing_before_it_is_an_error() -> None:
         b = EmptyOperator(task_id="b")
         with pytest.raises(DagDefinitionError, match="no task before the label"):
             Label("x") >> b
+
+
+def test_a_mapped_group_makes_zipped_mapped_tasks_and_checks_its_input() -> None:
+    from conveyor import task_group
+    from conveyor.model.mapping import expansion_length
+
+    with DAG("mg") as d:
+
+        @task
+        def double(x: int) -> int:
+            return x * 2
+
+        @task
+        def show(y: int, label: str) -> str:
+            return f"{label}{y}"
+
+        @task_group
+        def per_item(x: int, label: str) -> None:
+            show(double(x), label)
+
+        per_item.expand(x=[1, 2], label=["a", "b"])  # the cross product: 4 combinations
+        with pytest.raises(DagDefinitionError, match="takes literal lists"):
+            per_item.expand(x=double(1), label=["a"])
+        with pytest.raises(DagDefinitionError, match="same keys"):
+            per_item.expand_kwargs([{"x": 1, "label": "a"}, {"x": 2}])
+    sd = structure(d)
+    mapped = sd.tasks["per_item.show"].raw["mapped"]
+    assert mapped["zip"] is True
+    assert mapped["expand"] == {
+        "y": {"xcom": ["per_item.double", "return_value"]},
+        "label": {"length": 4},
+    }
+    assert sd.tasks["per_item.double"].raw["mapped"]["expand"] == {"x": {"length": 4}}
+    zipped = {"a": {"length": 3}, "b": {"xcom": ["t", "k"]}}
+    assert expansion_length(zipped, lambda *_: [1, 2, 3], zipped=True) == 3
+    assert "differ in length" in str(expansion_length(zipped, lambda *_: [1], zipped=True))
+    assert expansion_length(zipped, lambda *_: [1, 2, 3]) == 9  # not zipped: the product

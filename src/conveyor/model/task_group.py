@@ -228,12 +228,51 @@ def task_group(
                 result = func(*args, **kwargs)
             return group if result is None else result
 
-        return build
+        return GroupFunction(build, func)
 
     if callable(group_id):  # used bare: @task_group
         func, group_id = group_id, None
         return decorate(func)
     return decorate
+
+
+class GroupFunction:
+    """A ``@task_group`` function: call it for one group, or map it with ``expand`` /
+    ``expand_kwargs`` (after ``partial`` for constant arguments); see
+    conveyor.model.group_mapping."""
+
+    def __init__(
+        self,
+        build: Callable[..., Any],
+        func: Callable[..., Any],
+        constants: dict[str, Any] | None = None,
+    ) -> None:
+        functools.update_wrapper(self, func)
+        self._build = build
+        self._func = func
+        self._constants = dict(constants or {})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._build(*args, **{**self._constants, **kwargs})
+
+    def partial(self, **constants: Any) -> GroupFunction:
+        return GroupFunction(self._build, self._func, {**self._constants, **constants})
+
+    def expand(self, **lists: Any) -> Any:
+        from conveyor.model.group_mapping import building_mapped_group, group_arguments
+
+        if not lists:
+            raise DagDefinitionError(f"task group {self._func.__name__!r}: expand() needs a list")
+        arguments = group_arguments(self._func.__name__, lists)
+        with building_mapped_group():
+            return self._build(**self._constants, **arguments)
+
+    def expand_kwargs(self, items: Any) -> Any:
+        from conveyor.model.group_mapping import building_mapped_group, kwargs_arguments
+
+        arguments = kwargs_arguments(self._func.__name__, items)
+        with building_mapped_group():
+            return self._build(**self._constants, **arguments)
 
 
 def _unique_group_label(base: str, dag: DAG | None) -> str:
