@@ -118,6 +118,14 @@ def test_cli_trigger_refuses_conf_the_web_refuses(tmp_path: Path) -> None:
     assert "conf.n" in refused.stderr and "integer" in refused.stderr
     plain = trigger('{"plain": "text"}')  # a plain param: the default's type, as the web
     assert plain.returncode == 1 and "conf.plain" in plain.stderr
+    one_off = subprocess.run(
+        [cli, "run", str(dags / "typed.py"), "--conf", '{"n": 0}'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert one_off.returncode == 1 and "conf.n" in one_off.stderr and "minimum" in one_off.stderr
     accepted = trigger('{"n": 3}')
     assert accepted.returncode == 0, accepted.stderr
     assert "triggered typed run" in accepted.stdout
