@@ -259,3 +259,49 @@ def test_a_mapped_group_makes_zipped_mapped_tasks_and_checks_its_input() -> None
     assert expansion_length(zipped, lambda *_: [1, 2, 3], zipped=True) == 3
     assert "differ in length" in str(expansion_length(zipped, lambda *_: [1], zipped=True))
     assert expansion_length(zipped, lambda *_: [1, 2, 3]) == 9  # not zipped: the product
+
+
+def scoped() -> SerializedDag:
+    """s >> a >> [b (one_success), c] ; b >> t ; c >> b ; t is s's teardown."""
+    with DAG("scoped") as d:
+        s = EmptyOperator(task_id="s").as_setup()
+        a = EmptyOperator(task_id="a")
+        b = EmptyOperator(task_id="b", trigger_rule="all_done")
+        c = EmptyOperator(task_id="c")
+        t = EmptyOperator(task_id="t").as_teardown(setups=s)
+        s >> a >> c >> b >> t
+    return structure(d)
+
+
+def test_setup_scope_and_indirect_setups_are_serialized() -> None:
+    sd = scoped()
+    assert sd.tasks["t"].teardown_scope == ["a", "c"]
+    assert sd.tasks["b"].indirect_setups == ["s"]  # all_done, but it needs s to succeed
+    assert sd.tasks["a"].indirect_setups == []  # s is its direct upstream
+    assert "indirect_setups" not in sd.tasks["a"].raw
+
+
+def test_a_work_task_in_a_failed_setups_scope_is_upstream_failed_despite_all_done() -> None:
+    sd = scoped()
+    p = plan(sd, s=F)
+    assert [t for t, _ in p.to_upstream_fail] == ["a", "c", "b", "t"]
+    skipped = plan(sd, s=SK)
+    assert [t for t, _ in skipped.to_skip] == ["a", "c", "b", "t"]
+    # the setup succeeded: all_done lets b run after c failed, and t tears down after
+    ok = plan(sd, s=S, a=S, c=F)
+    assert [t for t, _ in ok.to_schedule] == ["b"]
+
+
+def test_a_teardown_waits_for_its_whole_scope() -> None:
+    with DAG("scope_wait") as d:
+        s = EmptyOperator(task_id="s").as_setup()
+        slow = EmptyOperator(task_id="slow")
+        quick = EmptyOperator(task_id="quick", trigger_rule="one_success")
+        t = EmptyOperator(task_id="t").as_teardown(setups=s)
+        s >> slow >> quick >> t
+        s >> quick
+    sd = structure(d)
+    assert sd.tasks["t"].teardown_scope == ["slow"]
+    p = plan(sd, s=S, slow=TaskState.RUNNING, quick=S)
+    assert p.to_schedule == [] and "slow" in p.waiting["t"]
+    assert [t for t, _ in plan(sd, s=S, slow=F, quick=S).to_schedule] == ["t"]

@@ -18,6 +18,7 @@ from typing import Any
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import serialize_expand_input
 from conveyor.model.schedules import Schedule, deserialize_schedule
+from conveyor.model.setup_teardown import setup_teardown_fields
 from conveyor.model.task import DEFAULT_POOL, BaseOperator, retry_delay_for
 from conveyor.model.task_group import TaskGroup
 from conveyor.model.trigger_rules import TriggerRule
@@ -167,8 +168,18 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "max_active_tasks": dag.max_active_tasks,
         "params": json_safe(dag.params),
         "tags": list(dag.tags),
-        "tasks": [serialize_task(dag.task_dict[tid]) for tid in dag.topological_order()],
+        "tasks": _with_setup_fields(
+            dag, [serialize_task(dag.task_dict[tid]) for tid in dag.topological_order()]
+        ),
     }
+
+
+def _with_setup_fields(dag: DAG, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each task with its teardown scope or indirect setups, where it has any."""
+    extra = setup_teardown_fields(dag)
+    return [
+        {**task, **extra[task["task_id"]]} if task["task_id"] in extra else task for task in tasks
+    ]
 
 
 def canonical_json(data: Any) -> str:
@@ -220,6 +231,16 @@ class SerializedTask:
     @property
     def on_failure_fail_dagrun(self) -> bool:
         return bool(self.raw.get("on_failure_fail_dagrun"))
+
+    @property
+    def teardown_scope(self) -> list[str]:
+        """A teardown's indirect upstream tasks after its setups: it waits for them too."""
+        return list(self.raw.get("teardown_scope", ()))
+
+    @property
+    def indirect_setups(self) -> list[str]:
+        """Setups upstream of this task, not directly, whose teardowns come after it."""
+        return list(self.raw.get("indirect_setups", ()))
 
     def retry_delay_for(self, try_number: int) -> timedelta:
         return retry_delay_for(

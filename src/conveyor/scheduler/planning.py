@@ -11,8 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from conveyor.loading.serialize import SerializedDag
-from conveyor.model.trigger_rules import TriggerRule, UpstreamSummary, Verdict, evaluate
+from conveyor.loading.serialize import SerializedDag, SerializedTask
+from conveyor.model.trigger_rules import (
+    Decision,
+    TriggerRule,
+    UpstreamSummary,
+    Verdict,
+    evaluate,
+)
 from conveyor.states import FAILED_LIKE, FINISHED, RunState, TaskState
 
 
@@ -71,9 +77,15 @@ def plan_run(
                 current.get(up, TaskState.NONE) for up in task.upstream if dag.tasks[up].is_setup
             ]
         decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
+        if "teardown_scope" in task.raw or "indirect_setups" in task.raw:
+            decision = _setup_constraints(task, current, decision)
         if decision.verdict is Verdict.WAIT:
             pending = [up for up in task.upstream if current.get(up) not in FINISHED]
-            plan.waiting[task_id] = f"{decision.reason}: waiting for {', '.join(pending)}"
+            plan.waiting[task_id] = (
+                f"{decision.reason}: waiting for {', '.join(pending)}"
+                if pending
+                else decision.reason
+            )
         elif decision.verdict is Verdict.SKIP:
             plan.to_skip.append((task_id, f"trigger rule {task.trigger_rule}: {decision.reason}"))
             current[task_id] = TaskState.SKIPPED
@@ -93,6 +105,26 @@ def plan_run(
                 current[task_id] = TaskState.SCHEDULED
     plan.run_state, plan.run_reason = run_outcome(dag, current, plan)
     return plan
+
+
+def _setup_constraints(
+    task: SerializedTask, current: Mapping[str, TaskState], decision: Decision
+) -> Decision:
+    """A teardown also waits for the tasks between its setups and itself; a work task also
+    needs the setups it depends on indirectly to have succeeded (model.setup_teardown)."""
+    pending = [t for t in task.teardown_scope if current.get(t, TaskState.NONE) not in FINISHED]
+    if pending and decision.verdict is not Verdict.WAIT:
+        return Decision(Verdict.WAIT, f"tasks between its setups and it not finished: {pending}")
+    setups = [current.get(t, TaskState.NONE) for t in task.indirect_setups]
+    if not setups:
+        return decision
+    if any(state in FAILED_LIKE for state in setups):
+        return Decision(Verdict.UPSTREAM_FAILED, "a setup it depends on did not succeed")
+    if TaskState.SKIPPED in setups:
+        return Decision(Verdict.SKIP, "a setup it depends on was skipped")
+    if any(state is not TaskState.SUCCESS for state in setups) and decision.verdict is Verdict.RUN:
+        return Decision(Verdict.WAIT, "waiting for the setups it depends on")
+    return decision
 
 
 def _all_success_waits(upstream: Sequence[TaskState]) -> bool:
