@@ -305,3 +305,20 @@ def test_a_teardown_waits_for_its_whole_scope() -> None:
     p = plan(sd, s=S, slow=TaskState.RUNNING, quick=S)
     assert p.to_schedule == [] and "slow" in p.waiting["t"]
     assert [t for t, _ in plan(sd, s=S, slow=F, quick=S).to_schedule] == ["t"]
+
+
+def test_a_short_circuit_leaves_teardowns_to_run() -> None:
+    from conveyor.scheduler.planning import short_circuit_skips
+
+    with DAG("sc_td") as d:
+        s = EmptyOperator(task_id="s").as_setup()
+        check = ShortCircuitOperator(task_id="check", python_callable=lambda: False)
+        work = EmptyOperator(task_id="work")
+        t = EmptyOperator(task_id="t").as_teardown(setups=s)
+        s >> check >> work >> t
+        check >> t
+    sd = structure(d)
+    assert short_circuit_skips(sd, "check", every=True) == ["work"]
+    assert short_circuit_skips(sd, "check", every=False) == ["work"]
+    # work skipped, its setup succeeded: the teardown still runs
+    assert [t for t, _ in plan(sd, s=S, check=S, work=SK).to_schedule] == ["t"]

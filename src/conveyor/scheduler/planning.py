@@ -188,3 +188,10 @@ def all_downstream(dag: SerializedDag, task_id: str) -> list[str]:
             found.add(tid)
             stack.extend(dag.tasks[tid].downstream)
     return [tid for tid in dag.tasks if tid in found]
+
+
+def short_circuit_skips(dag: SerializedDag, task_id: str, *, every: bool) -> list[str]:
+    """What a short circuit that said stop skips: every downstream task (``every``) or the
+    direct ones; teardowns are left to run, to clean up after their setups."""
+    found = all_downstream(dag, task_id) if every else list(dag.tasks[task_id].downstream)
+    return [tid for tid in found if not dag.tasks[tid].is_teardown]

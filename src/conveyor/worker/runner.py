@@ -42,7 +42,7 @@ from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.scheduler.datasets import record_task_outlets
-from conveyor.scheduler.planning import all_downstream, branch_skips
+from conveyor.scheduler.planning import branch_skips, short_circuit_skips
 from conveyor.scheduler.progress import QueuedTry, advance_run
 from conveyor.sensors.base import Reschedule
 from conveyor.states import TaskState
@@ -199,7 +199,8 @@ class TryRunner:
         task_id, max_tries = started.task_id, started.max_tries
         value: Any = None
         chosen: list[str] | None = None
-        skip_all = False  # skip every downstream task, not only the direct ones not chosen
+        # A short circuit's skips: "direct" or "all" downstream tasks, teardowns left to run.
+        short_circuit: str | None = None
         retry_delay = timedelta(0)
         dag = task = context = None  # for the callbacks, once they exist
         try:
@@ -233,7 +234,7 @@ class TryRunner:
                 chosen = list(value or [])
             elif task.skip_downstream is not None:  # a short circuit that said stop
                 chosen = []
-                skip_all = task.skip_downstream == "all"
+                short_circuit = task.skip_downstream
             check_json(value, f"the return value of task {task_id!r}")
             print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
             outcome = Outcome(TaskState.SUCCESS, "return")
@@ -266,7 +267,7 @@ class TryRunner:
             chosen,
             started.start_date,
             map_index=started.map_index,
-            skip_all=skip_all,
+            short_circuit=short_circuit,
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
@@ -284,7 +285,7 @@ class TryRunner:
         chosen: list[str] | None = None,
         started_at: datetime | None = None,
         map_index: int = -1,
-        skip_all: bool = False,
+        short_circuit: str | None = None,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction."""
         return retrying(
@@ -298,7 +299,7 @@ class TryRunner:
                 chosen,
                 started_at,
                 map_index,
-                skip_all,
+                short_circuit,
             ),
             what="recording a try's outcome",
         )
@@ -314,7 +315,7 @@ class TryRunner:
         chosen: list[str] | None,
         started_at: datetime | None,
         map_index: int = -1,
-        skip_all: bool = False,
+        short_circuit: str | None = None,
     ) -> TryResult:
         with self.store.write() as conn:
             # Lock the run before anything else in this transaction. The XCom insert below takes
@@ -331,7 +332,7 @@ class TryRunner:
                     upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
                 record_task_outlets(conn, run, task_id, map_index)  # datasets it updated
                 if chosen is not None:
-                    self._skip_unchosen(conn, run, task_id, chosen, read, skip_all)
+                    self._skip_unchosen(conn, run, task_id, chosen, read, short_circuit)
                     read = None  # the skips changed task instances: read them again
             advance = advance_run(
                 conn,
@@ -357,12 +358,13 @@ class TryRunner:
         task_id: str,
         chosen: list[str],
         read: runs.TasksAndRoom,
-        skip_all: bool = False,
+        short_circuit: str | None = None,
     ) -> None:
         structure = runs.serialized_dag(conn, run.version_hash)
         tis = {ti.task_id: ti for ti in read.tis}
-        if skip_all:
-            found, reason = all_downstream(structure, task_id), f"{task_id!r} short-circuited"
+        if short_circuit is not None:
+            found = short_circuit_skips(structure, task_id, every=short_circuit == "all")
+            reason = f"{task_id!r} short-circuited"
         else:
             found = branch_skips(structure, task_id, chosen)
             reason = f"branch {task_id!r} chose {chosen}"
