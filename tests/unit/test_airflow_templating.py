@@ -118,3 +118,15 @@ def test_user_defined_macros_and_filters() -> None:
     start = datetime(2026, 3, 10, tzinfo=UTC)
     render_template_fields(task, context_for(d, task, start, start))
     assert task.bash_command == "DATA"
+
+
+def test_prev_ds_follows_the_schedule_not_the_interval_length() -> None:
+    with DAG("monthly", schedule="@monthly", start_date=datetime(2026, 1, 1)) as d:
+        t = BashOperator(task_id="t", bash_command="{{ prev_ds }} {{ ds }} {{ next_ds }}")
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    task = copy.copy(t)
+    render_template_fields(task, context_for(d, task, start, datetime(2026, 4, 1, tzinfo=UTC)))
+    assert task.bash_command == "2026-02-01 2026-03-01 2026-04-01"
+    manual = copy.copy(t)
+    render_template_fields(manual, context_for(d, manual, start, start))  # no interval
+    assert manual.bash_command == "2026-03-01 2026-03-01 2026-03-01"

@@ -151,12 +151,17 @@ def standard_context(context: dict[str, Any]) -> dict[str, Any]:
     start: _datetime.datetime = context["data_interval_start"]
     end: _datetime.datetime = context["data_interval_end"]
     interval = end - start
-    # A scheduled run's next logical date is its interval's end; a manual run has no interval.
+    dag, task = context.get("dag"), context.get("task")
+    # A scheduled run's next logical date is its interval's end, its previous one the fire
+    # time before its own; a manual run (no interval) gets its own logical date for both.
     following = end if interval else logical
-    previous = logical - interval if interval else logical
+    previous = logical
+    if interval and dag is not None:
+        schedule = getattr(dag, "schedule", None)
+        found = schedule.previous_logical_date(logical, dag.start_date) if schedule else None
+        previous = found or logical - interval
     day = _datetime.timedelta(days=1)
     ds_nodash = logical.strftime("%Y%m%d")
-    dag, task = context.get("dag"), context.get("task")
     dag_id = getattr(dag, "dag_id", "")
     task_id = getattr(task, "task_id", "")
     return {

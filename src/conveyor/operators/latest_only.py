@@ -2,11 +2,13 @@
 
 A scheduled run whose interval is not the most recent one (a catchup or backfill run, or a
 run that started late) skips its direct downstream tasks; trigger rules carry on from there.
-A manual run always goes on, as does a DAG whose schedule has no next interval.
+A manual run always goes on, as do a run without an interval (a point in time) and a run
+of a DAG whose schedule has no next interval.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from conveyor.model.schedules import DataInterval
@@ -31,10 +33,12 @@ class LatestOnlyOperator(BaseOperator):
         return []
 
 
-def is_latest_interval(context: dict[str, Any], now: Any) -> bool:
+def is_latest_interval(context: dict[str, Any], now: datetime) -> bool:
     """Whether ``now`` lies within the interval after the run's (so no later one is due)."""
     dag = context["dag"]
     interval = DataInterval(context["data_interval_start"], context["data_interval_end"])
+    if interval.start == interval.end:
+        return True  # a point in time (a dataset-triggered run, say): each run is the latest
     following = dag.schedule.next_run(
         last=interval, start_date=dag.start_date, end_date=None, catchup=True, now=now
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar
 
-from conveyor.exceptions import TaskError
+from conveyor.exceptions import Fail
 from conveyor.operators._subprocess import run_streaming
 from conveyor.sensors.base import BaseSensor
 
@@ -13,7 +13,7 @@ from conveyor.sensors.base import BaseSensor
 class BashSensor(BaseSensor):
     """Run ``bash -c bash_command`` at each poke: exit status 0 means done, any other means
     poke again, except ``retry_exit_code`` when given: then only that status pokes again and
-    any other non-zero status fails the try."""
+    any other non-zero status fails the task (without retrying)."""
 
     template_fields: ClassVar[tuple[str, ...]] = ("bash_command", "env", "cwd")
 
@@ -43,5 +43,5 @@ class BashSensor(BaseSensor):
         if code == 0:
             return True
         if self.retry_exit_code is not None and code != self.retry_exit_code:
-            raise TaskError(f"bash command exited with status {code}")
+            raise Fail(f"bash command exited with status {code}, not {self.retry_exit_code}")
         return False
