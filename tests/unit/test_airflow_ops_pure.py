@@ -322,3 +322,46 @@ def test_a_short_circuit_leaves_teardowns_to_run() -> None:
     assert short_circuit_skips(sd, "check", every=False) == ["work"]
     # work skipped, its setup succeeded: the teardown still runs
     assert [t for t, _ in plan(sd, s=S, check=S, work=SK).to_schedule] == ["t"]
+
+
+def test_a_with_block_puts_its_tasks_between_setup_and_teardown() -> None:
+    from conveyor import TaskGroup
+
+    with DAG("with_block") as d:
+
+        @setup
+        def make() -> str:
+            return "id"
+
+        @teardown
+        def drop(cluster: str) -> None: ...
+
+        with drop(make()):
+            first = EmptyOperator(task_id="first")
+            first >> EmptyOperator(task_id="second")
+            with TaskGroup("inner"):
+                s = EmptyOperator(task_id="s").as_setup()
+                w = EmptyOperator(task_id="w")
+                t = EmptyOperator(task_id="t").as_teardown(setups=s)
+                s >> w >> t
+        after = EmptyOperator(task_id="after")
+        with pytest.raises(DagDefinitionError, match="needs a setup or teardown"), after:
+            pass
+    sd = structure(d)
+    assert set(sd.tasks["first"].upstream) == {"make"}
+    assert set(sd.tasks["inner.s"].upstream) == {"make"}
+    assert set(sd.tasks["drop"].upstream) == {"make", "second", "inner.t"}
+    assert sd.tasks["after"].upstream == ()
+
+
+def test_a_group_ending_in_a_teardown_hands_its_work_to_what_follows() -> None:
+    from conveyor import TaskGroup
+
+    with DAG("group_leaves") as d:
+        with TaskGroup("g") as g:
+            s = EmptyOperator(task_id="s").as_setup()
+            w = EmptyOperator(task_id="w")
+            t = EmptyOperator(task_id="t").as_teardown(setups=s)
+            s >> w >> t
+        g >> EmptyOperator(task_id="next")
+    assert structure(d).tasks["next"].upstream == ("g.w",)

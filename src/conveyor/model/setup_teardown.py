@@ -1,4 +1,10 @@
-"""What the scheduler needs to know of setups and teardowns beyond direct upstream states.
+"""Setups and teardowns: the ``with teardown:`` block, and what the scheduler needs to know
+beyond direct upstream states.
+
+``with teardown_task:`` (also ``with setup >> teardown:`` and with a setup): the tasks made
+inside the block go between the setups and the teardown: every setup (of the teardown, or
+the setup itself) is made upstream of the block's first tasks, and the block's last tasks
+upstream of the teardown (of each teardown after the setup).
 
 Pure graph work, done once when a DAG is serialized (only for DAGs that have setups):
 
@@ -15,8 +21,52 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from conveyor.exceptions import DagDefinitionError
+
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+    from conveyor.model.task import BaseOperator
+
+#: Per open ``with`` block: the task and the ids its DAG had when the block began.
+_scopes: list[tuple[BaseOperator, set[str]]] = []
+
+
+def enter_scope(task: BaseOperator) -> None:
+    if not (task.is_setup or task.is_teardown) or task.dag is None:
+        raise DagDefinitionError(
+            f"'with {task.task_id}:' needs a setup or teardown task of a DAG "
+            "(mark it with as_setup(), as_teardown(), @setup or @teardown)"
+        )
+    _scopes.append((task, set(task.dag.task_dict)))
+
+
+def exit_scope(task: BaseOperator, *, failed: bool) -> None:
+    opened, before = _scopes.pop()
+    if failed or opened is not task or task.dag is None:
+        return  # an error in the block is reported as it is
+    dag = task.dag
+    made = {tid: t for tid, t in dag.task_dict.items() if tid not in before}
+    made.pop(task.task_id, None)
+    if task.is_teardown:
+        setups = [dag.task_dict[u] for u in task.upstream_task_ids if dag.task_dict[u].is_setup]
+        teardowns = [task]
+    else:
+        setups = [task]
+        teardowns = [
+            dag.task_dict[d] for d in task.downstream_task_ids if dag.task_dict[d].is_teardown
+        ]
+    for setup in setups:
+        made.pop(setup.task_id, None)
+    roots = [t for t in made.values() if not t.upstream_task_ids & made.keys()]
+    leaves = [t for t in made.values() if not t.downstream_task_ids & made.keys()]
+    for setup in setups:
+        for root in roots:
+            if root.task_id not in setup.downstream_task_ids:
+                setup.set_downstream(root)
+    for teardown in teardowns:
+        for leaf in leaves:
+            if leaf.task_id not in teardown.upstream_task_ids and leaf is not teardown:
+                leaf.set_downstream(teardown)
 
 
 def _closure(dag: DAG, start: str, step: Callable[[str], set[str]]) -> set[str]:

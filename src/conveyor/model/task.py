@@ -264,6 +264,19 @@ class BaseOperator:
                 setup.set_downstream(self)
         return self
 
+    def __enter__(self) -> BaseOperator:
+        """``with teardown_task:`` (or ``with setup >> teardown:``): tasks made in the block
+        go between the task's setups and itself (see conveyor.model.setup_teardown)."""
+        from conveyor.model.setup_teardown import enter_scope
+
+        enter_scope(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from conveyor.model.setup_teardown import exit_scope
+
+        exit_scope(self, failed=exc[0] is not None)
+
     # -- dependencies --------------------------------------------------------------------
 
     def set_downstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
@@ -366,6 +379,13 @@ class DependencyMixin:
     def as_setup(self) -> DependencyMixin:
         self.operator.as_setup()
         return self
+
+    def __enter__(self) -> DependencyMixin:
+        self.operator.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.operator.__exit__(*exc)
 
     def as_teardown(
         self,

@@ -140,9 +140,33 @@ class TaskGroup:
 
     @property
     def leaves(self) -> list[BaseOperator]:
-        """The tasks of the group with no downstream task inside it (``group >> x`` follows)."""
-        inside = {t.task_id for t in self.tasks()}
-        return [t for t in self.tasks() if not t.downstream_task_ids & inside]
+        """The tasks of the group with no downstream task inside it (``group >> x`` follows).
+
+        A teardown at the end stands aside: the work before it is the leaf, so what follows
+        the group does not wait for the cleanup (setups are not followed back through it)."""
+        members = {t.task_id: t for t in self.tasks()}
+        found: dict[str, BaseOperator] = {}
+
+        def more_work_below(task: BaseOperator, besides: str) -> bool:
+            return any(
+                d in members and d != besides and not members[d].is_teardown
+                for d in task.downstream_task_ids
+            )
+
+        def work_above(teardown: BaseOperator) -> Iterator[BaseOperator]:
+            for up_id in sorted(teardown.upstream_task_ids & members.keys()):
+                up = members[up_id]
+                if up.is_teardown:
+                    yield from work_above(up)
+                elif not up.is_setup and not more_work_below(up, teardown.task_id):
+                    yield up
+
+        for task in members.values():
+            if task.downstream_task_ids & members.keys():
+                continue
+            for leaf in work_above(task) if task.is_teardown else [task]:
+                found.setdefault(leaf.task_id, leaf)
+        return list(found.values())
 
     # -- dependencies ----------------------------------------------------------------------
 
