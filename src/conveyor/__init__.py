@@ -19,7 +19,13 @@ from conveyor.operators import (
     PythonVirtualenvOperator,
     ShortCircuitOperator,
 )
-from conveyor.sensors import BashSensor, DayOfWeekSensor, PythonSensor, TimeDeltaSensor
+from conveyor.sensors import (
+    BashSensor,
+    DayOfWeekSensor,
+    PokeReturnValue,
+    PythonSensor,
+    TimeDeltaSensor,
+)
 
 __version__ = "0.1.0"
 
@@ -37,6 +43,7 @@ __all__ = [
     "Label",
     "LatestOnlyOperator",
     "Param",
+    "PokeReturnValue",
     "PythonOperator",
     "PythonSensor",
     "PythonVirtualenvOperator",

@@ -24,6 +24,7 @@ from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 from conveyor.operators.short_circuit import ShortCircuitOperator
 from conveyor.operators.virtualenv import ExternalPythonOperator, PythonVirtualenvOperator
+from conveyor.sensors.python import PythonSensor
 
 #: ("setup", None) or ("teardown", on_failure_fail_dagrun).
 Role = tuple[str, bool | None]
@@ -48,7 +49,7 @@ class TaskFunction:
     def __init__(
         self,
         func: Callable[..., Any],
-        operator_class: type[PythonOperator],
+        operator_class: type[PythonOperator] | type[PythonSensor],
         options: dict[str, Any],
         *,
         role: Role | None = None,
@@ -132,7 +133,7 @@ class TaskFunction:
 
 
 def _decorator(
-    operator_class: type[PythonOperator],
+    operator_class: type[PythonOperator] | type[PythonSensor],
 ) -> Callable[..., Any]:
     def decorate(python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         if python_callable is not None:
@@ -176,6 +177,8 @@ class _TaskDecorator:
     short_circuit = staticmethod(_decorator(ShortCircuitOperator))
     virtualenv = staticmethod(_decorator(PythonVirtualenvOperator))
     external_python = staticmethod(_decorator(ExternalPythonOperator))
+    #: The function is the poke: truthy (or a PokeReturnValue that is done) ends the wait.
+    sensor = staticmethod(_decorator(PythonSensor))
     setup = staticmethod(setup)
     teardown = staticmethod(teardown)
 

@@ -34,8 +34,9 @@ def test_sensors_wait_for_their_conditions(env: Env) -> None:
     env.write_dag(
         "sensors.py",
         f"""
-        from conveyor import BashSensor, DayOfWeekSensor, PythonSensor, TimeDeltaSensor
-        from conveyor.sensors import PokeReturnValue
+        from conveyor import (
+            BashSensor, DayOfWeekSensor, PokeReturnValue, PythonSensor, TimeDeltaSensor,
+        )
 
         with DAG("sensors", start_date=START):
             @task
@@ -69,8 +70,14 @@ def test_sensors_wait_for_their_conditions(env: Env) -> None:
             )
             BashSensor(
                 task_id="bash_fails", bash_command="exit 4", retry_exit_code=1,
-                poke_interval=0.1, timeout=5,
+                poke_interval=0.1, timeout=5, retries=2,
             )
+
+            @task.sensor(poke_interval=0.1, timeout=20, mode="reschedule")
+            def decorated():
+                return PokeReturnValue(Path("@TMP@/flag").exists(), xcom_value="flag seen")
+
+            decorated()
         """,
     )
     env.sync()
@@ -86,6 +93,7 @@ def test_sensors_wait_for_their_conditions(env: Env) -> None:
         "today": S,
         "not_today": SK,
         "bash_fails": TaskState.FAILED,  # not the retry code: a real failure, not "not yet"
+        "decorated": S,
     }
     assert env.run_state(run_pk) is RunState.FAILED
     [bash] = env.tries(run_pk, "bash_waits")
@@ -97,6 +105,13 @@ def test_sensors_wait_for_their_conditions(env: Env) -> None:
             select(xcom.c.value).where(xcom.c.run_pk == run_pk, xcom.c.task_id == "python_waits")
         ).scalar_one()
     assert value == {"pokes": 3}
+    with env.store.read() as conn:
+        seen = conn.execute(
+            select(xcom.c.value).where(xcom.c.run_pk == run_pk, xcom.c.task_id == "decorated")
+        ).scalar_one()
+    assert seen == "flag seen"
+    [failed] = env.tries(run_pk, "bash_fails")  # one try: Fail does not retry
+    assert "exited with status 4, not 1" in failed.error
     [delta] = env.tries(run_pk, "delta_waits")
     assert delta.end_date - started >= timedelta(seconds=1)
 

@@ -22,6 +22,7 @@ EXPECTED = [
     "Label",
     "LatestOnlyOperator",
     "Param",
+    "PokeReturnValue",
     "PythonOperator",
     "PythonSensor",
     "PythonVirtualenvOperator",
