@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from conveyor.exceptions import CycleError, DagDefinitionError
 from conveyor.model.datasets import Dataset
 from conveyor.model.params import split_params
-from conveyor.model.schedules import Schedule, schedule_from_arg
+from conveyor.model.schedules import NoSchedule, Schedule, schedule_from_arg
 from conveyor.model.task import BaseOperator, Callback, _as_timedelta
 
 if TYPE_CHECKING:
@@ -113,6 +113,12 @@ class DAG:
         self.max_active_tasks = max_active_tasks
         # Plain defaults (what templates and tasks see) and the specs of Param(...) params.
         self.params, self.param_specs = split_params(dag_id, dict(params or {}))
+        required = [name for name, spec in self.param_specs.items() if spec["required"]]
+        if required and not isinstance(self.schedule, NoSchedule):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: params {', '.join(required)} have no default, so only a "
+                "person can give them: use schedule=None, or give each a default"
+            )
         self.tags = list(tags or [])
         self.description = description
         self.doc_md = doc_md
