@@ -23,7 +23,12 @@ from conveyor.model.mapping import PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 from conveyor.operators.short_circuit import ShortCircuitOperator
-from conveyor.operators.virtualenv import ExternalPythonOperator, PythonVirtualenvOperator
+from conveyor.operators.virtualenv import (
+    BranchExternalPythonOperator,
+    BranchPythonVirtualenvOperator,
+    ExternalPythonOperator,
+    PythonVirtualenvOperator,
+)
 from conveyor.sensors.python import PythonSensor
 
 #: ("setup", None) or ("teardown", on_failure_fail_dagrun).
@@ -177,6 +182,8 @@ class _TaskDecorator:
     short_circuit = staticmethod(_decorator(ShortCircuitOperator))
     virtualenv = staticmethod(_decorator(PythonVirtualenvOperator))
     external_python = staticmethod(_decorator(ExternalPythonOperator))
+    branch_virtualenv = staticmethod(_decorator(BranchPythonVirtualenvOperator))
+    branch_external_python = staticmethod(_decorator(BranchExternalPythonOperator))
     #: The function is the poke: truthy (or a PokeReturnValue that is done) ends the wait.
     sensor = staticmethod(_decorator(PythonSensor))
     setup = staticmethod(setup)

@@ -130,3 +130,44 @@ def test_functions_run_in_a_cached_virtualenv_and_an_external_python(env: Env) -
 def test_a_lambda_cannot_run_in_another_python() -> None:
     with DAG("lam"), pytest.raises(DagDefinitionError, match="a lambda cannot run"):
         PythonVirtualenvOperator(task_id="x", python_callable=lambda: 1)
+
+
+def test_branches_decided_in_another_python(env: Env) -> None:
+    env.write_dag(
+        "branch_py.py",
+        f"""
+        from conveyor import Label
+        from conveyor.operators import BranchExternalPythonOperator
+
+        with DAG("branch_py", start_date=START):
+            def pick(options):
+                return "ext_" + options[1]
+
+            ext = BranchExternalPythonOperator(
+                task_id="ext", python={sys.executable!r}, python_callable=pick,
+                op_args=[["a", "b"]],
+            )
+            for option in ("a", "b"):
+                ext >> Label(option) >> EmptyOperator(task_id="ext_" + option)
+
+            @task.branch_virtualenv(venv_cache_path="@TMP@/cache")
+            def venv_pick():
+                return ["venv_a", "venv_b"]
+
+            chosen = venv_pick()
+            for option in ("a", "b", "c"):
+                chosen >> EmptyOperator(task_id="venv_" + option)
+        """,
+    )
+    run_pk = run_one(env, "branch_py", limit=120.0)
+    assert env.states(run_pk) == {
+        "ext": S,
+        "ext_a": TaskState.SKIPPED,
+        "ext_b": S,
+        "venv_pick": S,
+        "venv_a": S,
+        "venv_b": S,
+        "venv_c": TaskState.SKIPPED,
+    }
+    assert list((env.tmp / "cache").glob("*/.conveyor-ready"))  # venv_cache_path was used
+    assert not (env.tmp / "home" / "venvs").exists()

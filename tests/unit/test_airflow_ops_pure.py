@@ -370,7 +370,7 @@ def test_a_group_ending_in_a_teardown_hands_its_work_to_what_follows() -> None:
 def test_params_without_default_need_an_unscheduled_dag() -> None:
     from conveyor import Param
 
-    with pytest.raises(DagDefinitionError, match="params who have no default.*schedule=None"):
+    with pytest.raises(DagDefinitionError, match=r"params who have no default.*schedule=None"):
         DAG("sched", schedule="@daily", params={"who": Param(type="string")})
     d = DAG("manual_only", params={"who": Param(type="string")})
     assert d.param_specs["who"]["required"] is True and d.params == {"who": None}

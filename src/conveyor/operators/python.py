@@ -82,16 +82,21 @@ class BranchPythonOperator(PythonOperator):
     is_branch = True
 
     def execute(self, context: dict[str, Any]) -> list[str]:
-        chosen = super().execute(context)
-        if chosen is None:
-            chosen = []
-        if isinstance(chosen, str):
-            chosen = [chosen]
-        chosen = list(chosen)
-        unknown = [tid for tid in chosen if tid not in self.downstream_task_ids]
-        if unknown:
-            raise TaskError(
-                f"branch task {self.task_id!r} chose {unknown}, which are not its direct "
-                f"downstream tasks {sorted(self.downstream_task_ids)}"
-            )
-        return chosen
+        return branch_choice(self, super().execute(context))
+
+
+def branch_choice(task: BaseOperator, chosen: Any) -> list[str]:
+    """What a branch callable returned (an id, a list of ids, or None) as a list of ids,
+    each checked to be a direct downstream task."""
+    if chosen is None:
+        chosen = []
+    if isinstance(chosen, str):
+        chosen = [chosen]
+    chosen = list(chosen)
+    unknown = [tid for tid in chosen if tid not in task.downstream_task_ids]
+    if unknown:
+        raise TaskError(
+            f"branch task {task.task_id!r} chose {unknown}, which are not its direct "
+            f"downstream tasks {sorted(task.downstream_task_ids)}"
+        )
+    return chosen

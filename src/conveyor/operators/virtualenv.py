@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.xcom_arg import resolve_xcom_args
 from conveyor.operators._subprocess import run_streaming
-from conveyor.operators.python import PythonOperator
+from conveyor.operators.python import PythonOperator, branch_choice
 
 #: Written last into a cached virtualenv: without it the folder is an unfinished creation.
 READY = ".conveyor-ready"
@@ -148,26 +148,38 @@ class PythonVirtualenvOperator(ExternalPythonOperator):
         python_version: str | None = None,
         system_site_packages: bool = True,
         pip_install_options: Sequence[str] | None = None,
+        index_urls: Sequence[str] | None = None,
+        venv_cache_path: str | Path | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, python="", **kwargs)
+        # Where the virtualenvs are cached; default: $CONVEYOR_HOME/venvs.
+        self.venv_cache_path = Path(venv_cache_path) if venv_cache_path else None
         if isinstance(requirements, str):
             requirements = [line for line in requirements.splitlines() if line.strip()]
         self.requirements = [str(r).strip() for r in requirements or []]
         self.python_version = str(python_version) if python_version else None
         self.system_site_packages = bool(system_site_packages)
         self.pip_install_options = list(pip_install_options or [])
+        if index_urls:  # the first is the index, the others extra indexes
+            urls = list(index_urls)
+            self.pip_install_options += ["--index-url", urls[0]]
+            for url in urls[1:]:
+                self.pip_install_options += ["--extra-index-url", url]
 
     def interpreter(self, context: dict[str, Any]) -> str:
-        home = getattr(context["ti"], "home", None)
-        if home is None:
-            from conveyor.config import load_config
+        cache = self.venv_cache_path
+        if cache is None:
+            home = getattr(context["ti"], "home", None)
+            if home is None:
+                from conveyor.config import load_config
 
-            home = load_config().settings.home
+                home = load_config().settings.home
+            cache = Path(home) / "venvs"
         base = self._base_python()
         return str(
             ensure_venv(
-                Path(home) / "venvs",
+                cache,
                 base,
                 self.requirements,
                 system_site_packages=self.system_site_packages,
@@ -261,3 +273,22 @@ def _run(command: list[str], what: str) -> None:
     code = run_streaming(command)
     if code != 0:
         raise TaskError(f"{what} failed (exit {code})")
+
+
+class BranchExternalPythonOperator(ExternalPythonOperator):
+    """A branch whose function runs with another interpreter: it returns the ids of the
+    direct downstream tasks to follow; the others are skipped."""
+
+    is_branch = True
+
+    def execute(self, context: dict[str, Any]) -> list[str]:
+        return branch_choice(self, super().execute(context))
+
+
+class BranchPythonVirtualenvOperator(PythonVirtualenvOperator):
+    """A branch whose function runs in a cached virtualenv (see PythonVirtualenvOperator)."""
+
+    is_branch = True
+
+    def execute(self, context: dict[str, Any]) -> list[str]:
+        return branch_choice(self, super().execute(context))
