@@ -374,3 +374,14 @@ def test_params_without_default_need_an_unscheduled_dag() -> None:
         DAG("sched", schedule="@daily", params={"who": Param(type="string")})
     d = DAG("manual_only", params={"who": Param(type="string")})
     assert d.param_specs["who"]["required"] is True and d.params == {"who": None}
+
+
+def test_chain_passes_labels_on() -> None:
+    from conveyor import Label, chain
+
+    with DAG("chained") as d:
+        a, b, c = (EmptyOperator(task_id=n) for n in "abc")
+        chain(a, Label("first"), b, c)
+    sd = structure(d)
+    assert sd.tasks["b"].raw["edge_labels"] == {"a": "first"}
+    assert sd.tasks["c"].upstream == ("b",) and "edge_labels" not in sd.tasks["c"].raw

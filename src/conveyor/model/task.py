@@ -279,7 +279,9 @@ class BaseOperator:
 
     # -- dependencies --------------------------------------------------------------------
 
-    def set_downstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
+    def set_downstream(
+        self, other: DependencyTarget | Label, edge_modifier: Label | None = None
+    ) -> None:
         from conveyor.model.edges import Label
 
         if isinstance(other, Label):  # a >> Label("...") >> b: the label links on to b
@@ -288,7 +290,9 @@ class BaseOperator:
         for task in _tasks_of(other, downstream=True):
             self._link(self, task, edge_modifier)
 
-    def set_upstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
+    def set_upstream(
+        self, other: DependencyTarget | Label, edge_modifier: Label | None = None
+    ) -> None:
         from conveyor.model.edges import Label
 
         if isinstance(other, Label):  # b << Label("...") << a
@@ -421,9 +425,15 @@ def _tasks_of(target: DependencyTarget, downstream: bool = True) -> list[BaseOpe
     return [task for item in items for task in _tasks_of(item, downstream)]
 
 
-def chain(*targets: DependencyTarget) -> None:
-    """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``."""
+def chain(*targets: DependencyTarget | Label) -> None:
+    """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``; a ``Label`` may stand
+    between two of them: ``chain(a, Label("ok"), b)``."""
+    from conveyor.model.edges import Label
+
     for up, down in itertools.pairwise(targets):
+        if isinstance(up, Label):
+            up >> down
+            continue
         for upstream in _tasks_of(up, downstream=False):
             upstream.set_downstream(down)
 
