@@ -37,7 +37,9 @@ class Param:
     other than ``description`` are JSON Schema keywords.
     """
 
-    def __init__(self, default: Any = NOTSET, description: str | None = None, **schema: Any):
+    def __init__(
+        self, default: Any = NOTSET, description: str | None = None, **schema: Any
+    ) -> None:
         self.value = default
         self.description = description
         self.schema = schema
