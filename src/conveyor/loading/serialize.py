@@ -272,6 +272,15 @@ class SerializedDag:
         return [tid for tid, t in self.tasks.items() if not t.downstream]
 
     @functools.cached_property
+    def setup_constrained(self) -> frozenset[str]:
+        """Tasks with a teardown scope or indirect setups (planning checks them more)."""
+        return frozenset(
+            tid
+            for tid, t in self.tasks.items()
+            if "teardown_scope" in t.raw or "indirect_setups" in t.raw
+        )
+
+    @functools.cached_property
     def outcome_leaves(self) -> list[str]:
         """The tasks whose states decide the run's outcome: the leaves once teardowns are
         set aside, and the teardowns with on_failure_fail_dagrun."""

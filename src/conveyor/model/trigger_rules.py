@@ -7,6 +7,7 @@ upstream_failed). The names and meanings are the ones data engineers already use
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -64,12 +65,17 @@ class UpstreamSummary:
     ) -> UpstreamSummary:
         """Count upstream states; ``setup_states`` are those of the upstream setups."""
         counts = Counter(states)
-        setups = Counter(setup_states)
-        return cls(
+        summary = cls(
             total=sum(counts.values()),
             success=counts[TaskState.SUCCESS],
             failed=counts[TaskState.FAILED] + counts[TaskState.UPSTREAM_FAILED],
             skipped=counts[TaskState.SKIPPED],
+        )
+        if not setup_states:
+            return summary  # the common case: planning calls this for every waiting task
+        setups = Counter(setup_states)
+        return dataclasses.replace(
+            summary,
             setup_total=sum(setups.values()),
             setup_success=setups[TaskState.SUCCESS],
             setup_skipped=setups[TaskState.SKIPPED],

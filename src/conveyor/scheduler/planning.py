@@ -77,7 +77,7 @@ def plan_run(
                 current.get(up, TaskState.NONE) for up in task.upstream if dag.tasks[up].is_setup
             ]
         decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
-        if "teardown_scope" in task.raw or "indirect_setups" in task.raw:
+        if task_id in dag.setup_constrained:
             decision = _setup_constraints(task, current, decision)
         if decision.verdict is Verdict.WAIT:
             pending = [up for up in task.upstream if current.get(up) not in FINISHED]
