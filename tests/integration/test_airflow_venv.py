@@ -171,3 +171,14 @@ def test_branches_decided_in_another_python(env: Env) -> None:
     }
     assert list((env.tmp / "cache").glob("*/.conveyor-ready"))  # venv_cache_path was used
     assert not (env.tmp / "home" / "venvs").exists()
+
+
+def test_a_serializer_is_accepted_by_name_and_an_unknown_one_refused() -> None:
+    def f() -> int:
+        return 1
+
+    with DAG("ser"):
+        op = PythonVirtualenvOperator(task_id="a", python_callable=f, serializer="dill")
+        assert op.serializer == "dill"
+        with pytest.raises(DagDefinitionError, match="serializer 'yaml'"):
+            PythonVirtualenvOperator(task_id="b", python_callable=f, serializer="yaml")

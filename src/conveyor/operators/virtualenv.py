@@ -82,14 +82,33 @@ def function_source(func: Callable[..., Any], task_id: str) -> str:
     return "\n".join(lines[starts[0] :]) + "\n"
 
 
+#: Accepted for files written for other orchestrators; arguments and results travel as JSON
+#: whichever is named, so what JSON cannot hold fails with a clear error either way.
+SERIALIZERS = ("pickle", "dill", "cloudpickle", "json")
+
+
 class ExternalPythonOperator(PythonOperator):
     """Call ``python_callable`` with the interpreter at ``python`` (a path)."""
 
     ui_color = "#f4e4ff"
 
-    def __init__(self, task_id: str, *, python: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        python: str = "",
+        serializer: str | None = None,
+        use_dill: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if serializer is not None and serializer not in SERIALIZERS:
+            raise DagDefinitionError(
+                f"task {task_id!r}: serializer {serializer!r}: expected one of "
+                f"{', '.join(SERIALIZERS)} (values travel as JSON in any case)"
+            )
         super().__init__(task_id, **kwargs)
         self.python = python
+        self.serializer = serializer or ("dill" if use_dill else "json")
         function_source(self.python_callable, self.task_id)  # fail at load, not at run
 
     def interpreter(self, context: dict[str, Any]) -> str:
