@@ -12,14 +12,27 @@ load(extract())          # extract >> load, rows = extract's return value
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import DAG, DagContext
+from conveyor.model.group_mapping import split_mapped
 from conveyor.model.mapping import PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
+from conveyor.operators.short_circuit import ShortCircuitOperator
+from conveyor.operators.virtualenv import (
+    BranchExternalPythonOperator,
+    BranchPythonVirtualenvOperator,
+    ExternalPythonOperator,
+    PythonVirtualenvOperator,
+)
+from conveyor.sensors.python import PythonSensor
+
+#: ("setup", None) or ("teardown", on_failure_fail_dagrun).
+Role = tuple[str, bool | None]
 
 
 def _unique_task_id(base: str, dag: DAG | None) -> str:
@@ -41,13 +54,17 @@ class TaskFunction:
     def __init__(
         self,
         func: Callable[..., Any],
-        operator_class: type[PythonOperator],
+        operator_class: type[PythonOperator] | type[PythonSensor],
         options: dict[str, Any],
+        *,
+        role: Role | None = None,
     ) -> None:
         functools.update_wrapper(self, func)
         self.function = func
         self.operator_class = operator_class
         self.options = options
+        #: ("setup",) or ("teardown", on_failure_fail_dagrun): the task's role when called.
+        self.role = role
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         options = dict(self.options)
@@ -57,6 +74,9 @@ class TaskFunction:
                 f"@task {task_id!r} was called outside a DAG: call it inside "
                 "'with DAG(...)' or a function decorated with @dag"
             )
+        mapped = self._in_mapped_group(args, kwargs)
+        if mapped is not None:
+            return mapped
         operator = self.operator_class(
             # The DAG the task will join: an explicit dag= option, else the open one.
             _unique_task_id(task_id, options.get("dag") or DagContext.current()),
@@ -65,7 +85,28 @@ class TaskFunction:
             op_kwargs=kwargs,
             **options,
         )
+        if self.role is not None and self.role[0] == "setup":
+            operator.as_setup()
+        elif self.role is not None:
+            operator.as_teardown(on_failure_fail_dagrun=self.role[1])
         return XComArg(operator)
+
+    def _in_mapped_group(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> XComArg | None:
+        """A call inside a mapped task group, with one of its mapped arguments: the task
+        becomes mapped, index by index (conveyor.model.group_mapping); else None."""
+        try:
+            bound = inspect.signature(self.function).bind_partial(*args, **kwargs).arguments
+        except TypeError:
+            return None  # the ordinary call reports the wrong arguments
+        constants, lists = split_mapped(dict(bound))
+        if not lists:
+            return None
+        if self.role is not None:
+            raise DagDefinitionError(
+                f"@{self.role[0]} {self.function.__name__!r} cannot be mapped in a task group"
+            )
+        result: XComArg = self.partial(**constants).expand_zipped(**lists)
+        return result
 
     def partial(self, **constants: Any) -> PartialTask:
         """Arguments every instance of a mapped task gets; ``.expand(...)`` maps the rest."""
@@ -91,11 +132,13 @@ class TaskFunction:
 
     def override(self, **options: Any) -> TaskFunction:
         """The same function with other task options, e.g. ``extract.override(task_id="e2")``."""
-        return TaskFunction(self.function, self.operator_class, {**self.options, **options})
+        return TaskFunction(
+            self.function, self.operator_class, {**self.options, **options}, role=self.role
+        )
 
 
 def _decorator(
-    operator_class: type[PythonOperator],
+    operator_class: type[PythonOperator] | type[PythonSensor],
 ) -> Callable[..., Any]:
     def decorate(python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         if python_callable is not None:
@@ -105,11 +148,46 @@ def _decorator(
     return decorate
 
 
+def _with_role(role: Role, target: Callable[..., Any]) -> TaskFunction:
+    if isinstance(target, TaskFunction):  # @setup over @task(...) or @task.bash ...
+        return TaskFunction(target.function, target.operator_class, target.options, role=role)
+    if not callable(target):
+        raise DagDefinitionError(f"@{role[0]} decorates a function, got {target!r}")
+    return TaskFunction(target, PythonOperator, {}, role=role)
+
+
+def setup(python_callable: Callable[..., Any]) -> TaskFunction:
+    """``@setup``: a task that prepares what later tasks use; its teardowns run only if it
+    succeeded."""
+    return _with_role(("setup", None), python_callable)
+
+
+def teardown(
+    python_callable: Callable[..., Any] | None = None, *, on_failure_fail_dagrun: bool = False
+) -> Any:
+    """``@teardown`` or ``@teardown(on_failure_fail_dagrun=True)``: a task that cleans up
+    after its setups' work, run even when that work failed; its own failure fails the run
+    only with ``on_failure_fail_dagrun``."""
+    role: Role = ("teardown", on_failure_fail_dagrun)
+    if python_callable is not None:
+        return _with_role(role, python_callable)
+    return lambda func: _with_role(role, func)
+
+
 class _TaskDecorator:
-    """``@task``, ``@task(...)``, and ``@task.branch``."""
+    """``@task``, ``@task(...)``, ``@task.branch``, ``@task.setup``, ``@task.teardown`` ..."""
 
     python = staticmethod(_decorator(PythonOperator))
     branch = staticmethod(_decorator(BranchPythonOperator))
+    short_circuit = staticmethod(_decorator(ShortCircuitOperator))
+    virtualenv = staticmethod(_decorator(PythonVirtualenvOperator))
+    external_python = staticmethod(_decorator(ExternalPythonOperator))
+    branch_virtualenv = staticmethod(_decorator(BranchPythonVirtualenvOperator))
+    branch_external_python = staticmethod(_decorator(BranchExternalPythonOperator))
+    #: The function is the poke: truthy (or a PokeReturnValue that is done) ends the wait.
+    sensor = staticmethod(_decorator(PythonSensor))
+    setup = staticmethod(setup)
+    teardown = staticmethod(teardown)
 
     def __call__(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         return self.python(python_callable, **options)

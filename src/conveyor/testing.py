@@ -28,6 +28,7 @@ from conveyor.exceptions import ConveyorError
 from conveyor.executors.inline import InlineExecutor
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.dag import DAG
+from conveyor.model.params import conf_errors
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState, TaskState
@@ -91,7 +92,11 @@ def run_dag(
     skip_retry_delays: bool = True,
     timeout: float = 300.0,
 ) -> DagRunResult:
-    """Run ``dag`` once, to the end, and return what happened."""
+    """Run ``dag`` once, to the end, and return what happened. A ``conf`` its params
+    refuse raises ValueError naming the key, as triggering it would."""
+    errors = conf_errors(dag.dag_id, dag.params, conf or {}, dag.param_specs)
+    if errors:
+        raise ValueError("; ".join(errors))
     with tempfile.TemporaryDirectory(prefix="conveyor-test-") as home:
         settings = load_config(
             {}, home=home, database_url="sqlite://", scheduler_loop_seconds=0.01

@@ -53,7 +53,14 @@ def test_dag_detail_has_tasks_in_order_and_typed_params(world: World) -> None:
     assert tasks["talk"]["retries"] == 0
     assert tasks["talk"]["trigger_rule"] == "all_success"
     params = {p["name"]: p for p in body["params"]}
-    assert params["n"] == {"name": "n", "default": 3, "type": "integer"}
+    assert params["n"] == {
+        "name": "n",
+        "default": 3,
+        "type": "integer",
+        "description": None,  # a plain default: no Param schema or description
+        "param_schema": None,
+        "required": False,
+    }
     assert params["label"]["type"] == "string"
     assert params["ratio"]["type"] == "number"
 

@@ -55,6 +55,8 @@ TABLE: dict[TriggerRule, str] = {
     TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: "R   R   W   U   U   R   S   U   U   U   W   W",
     TriggerRule.NONE_SKIPPED:                "R   R   W   R   R   S   S   R   S   W   S   W",
     TriggerRule.ALWAYS:                      "R   R   R   R   R   R   R   R   R   R   R   R",
+    # A teardown without setup upstream (those are in test_airflow_ops_pure): like all_done.
+    TriggerRule.ALL_DONE_SETUP_SUCCESS:      "R   R   W   R   R   R   R   R   R   W   W   W",
 }
 # fmt: on
 

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from conveyor.airflow_compat.shims import WeekDay
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
 from conveyor.model.task import BaseOperator
 from conveyor.operators.empty import EmptyOperator
+from conveyor.sensors import WeekDay
 
 Moment = datetime | time | None
 

@@ -8,7 +8,6 @@ schedule. The rest are helpers Airflow files call: ``days_ago``, ``BaseHook.get_
 
 from __future__ import annotations
 
-import enum
 import functools
 import inspect
 import types
@@ -31,16 +30,12 @@ __all__ = [
     "Asset",
     "BaseHook",
     "Context",
-    "PokeReturnValue",
     "SdkDAG",
     "State",
-    "WeekDay",
     "apply_defaults",
     "cross_downstream",
     "dag",
     "days_ago",
-    "ds_add",
-    "ds_format",
     "get_current_context",
     "sdk_dag",
     "task",
@@ -234,18 +229,6 @@ def utcnow() -> datetime:
 timezone = types.SimpleNamespace(datetime=utc_datetime, utcnow=utcnow, utc=UTC)
 
 
-class WeekDay(enum.IntEnum):
-    """Days of the week as ISO numbers (Monday is 1), as Airflow's ``WeekDay``."""
-
-    MONDAY = 1
-    TUESDAY = 2
-    WEDNESDAY = 3
-    THURSDAY = 4
-    FRIDAY = 5
-    SATURDAY = 6
-    SUNDAY = 7
-
-
 def apply_defaults(func: Callable[..., Any]) -> Callable[..., Any]:
     """Airflow 1.10's decorator for operator ``__init__``: Conveyor applies defaults itself."""
     return func
@@ -269,17 +252,6 @@ class BaseHook:
 Context = dict[str, Any]
 
 
-class PokeReturnValue:
-    """What a sensor's poke may return: done or not, and the value to push when done."""
-
-    def __init__(self, is_done: bool, xcom_value: Any = None) -> None:
-        self.is_done = bool(is_done)
-        self.xcom_value = xcom_value
-
-    def __bool__(self) -> bool:
-        return self.is_done
-
-
 class State:
     """Airflow's state names, as Conveyor's values."""
 
@@ -295,16 +267,3 @@ class State:
     NONE = None
 
 
-@functools.lru_cache(maxsize=64)
-def _parse(ds: str, fmt: str) -> datetime:
-    return datetime.strptime(ds, fmt)
-
-
-def ds_add(ds: str, days: int) -> str:
-    """``ds_add("2026-01-05", -2)`` is ``"2026-01-03"``."""
-    return (_parse(ds, "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
-
-
-def ds_format(ds: str, input_format: str, output_format: str) -> str:
-    """Re-format a date string: ``ds_format("2026-01-05", "%Y-%m-%d", "%d/%m")``."""
-    return _parse(ds, input_format).strftime(output_format)

@@ -23,6 +23,8 @@ _PYTHON = {
     "ShortCircuitOperator": "conveyor:ShortCircuitOperator",
     "PythonVirtualenvOperator": "conveyor:PythonVirtualenvOperator",
     "ExternalPythonOperator": "conveyor:ExternalPythonOperator",
+    "BranchPythonVirtualenvOperator": "conveyor.operators:BranchPythonVirtualenvOperator",
+    "BranchExternalPythonOperator": "conveyor.operators:BranchExternalPythonOperator",
     "get_current_context": f"{_SHIMS}:get_current_context",
 }
 _EMPTY = {"EmptyOperator": "conveyor:EmptyOperator"}
@@ -31,7 +33,7 @@ _TRIGGER = {"TriggerDagRunOperator": "conveyor.operators.trigger_dagrun:TriggerD
 _LATEST_ONLY = {"LatestOnlyOperator": "conveyor:LatestOnlyOperator"}
 _BASE_SENSOR = {
     "BaseSensorOperator": "conveyor.sensors:BaseSensor",
-    "PokeReturnValue": f"{_SHIMS}:PokeReturnValue",
+    "PokeReturnValue": "conveyor:PokeReturnValue",
 }
 _BASH_SENSOR = {"BashSensor": "conveyor:BashSensor"}
 _PYTHON_SENSOR = {"PythonSensor": "conveyor:PythonSensor"}
@@ -135,14 +137,14 @@ MODULES: dict[str, dict[str, str]] = {
         "utcnow": f"{_SHIMS}:utcnow",
         "utc": "conveyor.model.dag:UTC",
     },
-    "airflow.utils.weekday": {"WeekDay": f"{_SHIMS}:WeekDay"},
+    "airflow.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},
     "airflow.utils.decorators": {"apply_defaults": f"{_SHIMS}:apply_defaults"},
     "airflow.exceptions": _EXCEPTIONS,
     "airflow.datasets": {"Dataset": "conveyor:Dataset"},
     "airflow.hooks.base": {"BaseHook": f"{_SHIMS}:BaseHook"},
     "airflow.macros": {
-        "ds_add": f"{_SHIMS}:ds_add",
-        "ds_format": f"{_SHIMS}:ds_format",
+        "ds_add": "conveyor.model.templating:ds_add",
+        "ds_format": "conveyor.model.templating:ds_format",
         "datetime": "datetime:datetime",
         "timedelta": "datetime:timedelta",
     },
@@ -165,7 +167,7 @@ MODULES: dict[str, dict[str, str]] = {
         "TaskGroup": "conveyor:TaskGroup",
         "BaseOperator": "conveyor:BaseOperator",
         "BaseSensorOperator": "conveyor.sensors:BaseSensor",
-        "PokeReturnValue": f"{_SHIMS}:PokeReturnValue",
+        "PokeReturnValue": "conveyor:PokeReturnValue",
         "Variable": "conveyor.connections:Variable",
         "Connection": "conveyor.connections:Connection",
         "BaseHook": f"{_SHIMS}:BaseHook",
@@ -192,7 +194,7 @@ MODULES: dict[str, dict[str, str]] = {
         "AirflowException": f"{_EXC}:AirflowException",
         "get_current_context": f"{_SHIMS}:get_current_context",
     },
-    "airflow.providers.standard.utils.weekday": {"WeekDay": f"{_SHIMS}:WeekDay"},
+    "airflow.providers.standard.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},
     "airflow.providers.standard.operators.bash": _BASH,
     "airflow.providers.standard.operators.python": _PYTHON,
     "airflow.providers.standard.operators.empty": _EMPTY,

@@ -22,6 +22,7 @@ from conveyor.cli.common import (
     when,
 )
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
+from conveyor.model.params import conf_errors
 from conveyor.run_ids import check_run_id
 from conveyor.store import runs
 from conveyor.store.tables import dag, import_error, utcnow
@@ -151,7 +152,9 @@ def trigger(
     moment = logical_date.replace(tzinfo=UTC) if logical_date else utcnow()
     with store.write() as conn:
         _, structure = runs.latest_version(conn, dag_id)
-        _check_params(structure.params, payload)
+        errors = conf_errors(dag_id, structure.params, payload, structure.param_specs)
+        if errors:
+            raise CliError("; ".join(errors))
         created = runs.create_manual_run(
             conn, dag_id, conf=payload, logical_date=moment, run_id=run_id, created_by="cli"
         )
@@ -167,23 +170,6 @@ def trigger(
         console.print(
             f"[yellow]{dag_id} is paused:[/] the run waits until `conveyor dags unpause {dag_id}`"
         )
-
-
-def _check_params(params: dict[str, object], conf: dict[str, object]) -> None:
-    """Refuse conf keys of another type than the param's default, naming the key."""
-    for key, value in conf.items():
-        default = params.get(key)
-        if default is None or value is None:
-            continue
-        if (
-            isinstance(default, bool) != isinstance(value, bool)
-            or (isinstance(default, int | float) and not isinstance(value, int | float))
-            or (isinstance(default, str) and not isinstance(value, str))
-        ):
-            raise CliError(
-                f"--conf {key!r}: expected {type(default).__name__} like the param's default "
-                f"{default!r}, got {value!r}"
-            )
 
 
 def _set_paused(dag_id: str, paused: bool) -> None:

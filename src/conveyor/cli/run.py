@@ -32,6 +32,7 @@ from conveyor.cli.run_watch import RunWatcher
 from conveyor.config import Settings
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.model.params import conf_errors
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import pools, runs, schema
@@ -69,6 +70,9 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         with store.write() as conn:
             _, structure = runs.latest_version(conn, dag_id)
+            errors = conf_errors(dag_id, structure.params, payload, structure.param_specs)
+            if errors:  # the check every way of making a run applies
+                raise CliError("; ".join(errors))
             pools.create_missing(  # a one-off run: the DAG's pools, without limits
                 conn, {t.pool for t in structure.tasks.values()}, "made by conveyor run"
             )

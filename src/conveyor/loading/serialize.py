@@ -7,6 +7,7 @@ makes a new version, and a run keeps the one it started with.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -17,6 +18,7 @@ from typing import Any
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import serialize_expand_input
 from conveyor.model.schedules import Schedule, deserialize_schedule
+from conveyor.model.setup_teardown import setup_teardown_fields
 from conveyor.model.task import DEFAULT_POOL, BaseOperator, retry_delay_for
 from conveyor.model.task_group import TaskGroup
 from conveyor.model.trigger_rules import TriggerRule
@@ -57,6 +59,9 @@ def _toolkit_task_fields(task: BaseOperator) -> dict[str, Any]:
         found["sla"] = _seconds(task.sla)
     if getattr(task, "mode", None) == "reschedule":
         found["mode"] = "reschedule"
+    for role in ("is_setup", "is_teardown", "on_failure_fail_dagrun"):
+        if getattr(task, role, False):
+            found[role] = True
     return found
 
 
@@ -71,6 +76,8 @@ def _toolkit_dag_fields(dag: DAG) -> dict[str, Any]:
     ]
     if callbacks:
         found["callbacks"] = callbacks  # the scheduler asks for them; a worker runs them
+    if getattr(dag, "param_specs", None):
+        found["param_specs"] = json_safe(dag.param_specs)  # Param(...) schemas, by name
     return found
 
 
@@ -84,6 +91,12 @@ def _pool_fields(task: BaseOperator) -> dict[str, Any]:
     return found
 
 
+def _edge_label_fields(task: BaseOperator) -> dict[str, Any]:
+    """The labels on this task's upstream edges (Label), only when it has some."""
+    labels = getattr(task.dag, "edge_labels", {}).get(task.task_id) if task.dag else None
+    return {"edge_labels": dict(sorted(labels.items()))} if labels else {}
+
+
 def serialize_task(task: BaseOperator) -> dict[str, Any]:
     operator_class = getattr(task, "operator_class", type(task))  # a mapped task's operator
     callable_ = getattr(task, "python_callable", None)
@@ -92,6 +105,7 @@ def serialize_task(task: BaseOperator) -> dict[str, Any]:
         **_toolkit_task_fields(task),
         **serialize_expand_input(task),
         **({"outlets": [d.uri for d in task.outlets]} if getattr(task, "outlets", None) else {}),
+        **_edge_label_fields(task),
         "task_id": task.task_id,
         "operator": f"{operator_class.__module__}.{operator_class.__qualname__}",
         "operator_name": task.operator_name,
@@ -154,8 +168,18 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "max_active_tasks": dag.max_active_tasks,
         "params": json_safe(dag.params),
         "tags": list(dag.tags),
-        "tasks": [serialize_task(dag.task_dict[tid]) for tid in dag.topological_order()],
+        "tasks": _with_setup_fields(
+            dag, [serialize_task(dag.task_dict[tid]) for tid in dag.topological_order()]
+        ),
     }
+
+
+def _with_setup_fields(dag: DAG, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each task with its teardown scope or indirect setups, where it has any."""
+    extra = setup_teardown_fields(dag)
+    return [
+        {**task, **extra[task["task_id"]]} if task["task_id"] in extra else task for task in tasks
+    ]
 
 
 def canonical_json(data: Any) -> str:
@@ -196,6 +220,28 @@ class SerializedTask:
     def pool_slots(self) -> int:
         return int(self.raw.get("pool_slots", 1))
 
+    @property
+    def is_setup(self) -> bool:
+        return bool(self.raw.get("is_setup"))
+
+    @property
+    def is_teardown(self) -> bool:
+        return bool(self.raw.get("is_teardown"))
+
+    @property
+    def on_failure_fail_dagrun(self) -> bool:
+        return bool(self.raw.get("on_failure_fail_dagrun"))
+
+    @property
+    def teardown_scope(self) -> list[str]:
+        """A teardown's indirect upstream tasks after its setups: it waits for them too."""
+        return list(self.raw.get("teardown_scope", ()))
+
+    @property
+    def indirect_setups(self) -> list[str]:
+        """Setups upstream of this task, not directly, whose teardowns come after it."""
+        return list(self.raw.get("indirect_setups", ()))
+
     def retry_delay_for(self, try_number: int) -> timedelta:
         return retry_delay_for(
             self.retry_delay, self.retry_exponential_backoff, self.max_retry_delay, try_number
@@ -224,6 +270,32 @@ class SerializedDag:
     @property
     def leaves(self) -> list[str]:
         return [tid for tid, t in self.tasks.items() if not t.downstream]
+
+    @functools.cached_property
+    def setup_constrained(self) -> frozenset[str]:
+        """Tasks with a teardown scope or indirect setups (planning checks them more)."""
+        return frozenset(
+            tid
+            for tid, t in self.tasks.items()
+            if "teardown_scope" in t.raw or "indirect_setups" in t.raw
+        )
+
+    @functools.cached_property
+    def outcome_leaves(self) -> list[str]:
+        """The tasks whose states decide the run's outcome: the leaves once teardowns are
+        set aside, and the teardowns with on_failure_fail_dagrun."""
+        found = [
+            tid
+            for tid, t in self.tasks.items()
+            if (t.on_failure_fail_dagrun if t.is_teardown else True)
+            and (t.is_teardown or all(self.tasks[d].is_teardown for d in t.downstream))
+        ]
+        return found or self.leaves  # a DAG of teardowns only
+
+    @property
+    def param_specs(self) -> dict[str, Any]:
+        """The schema, description and whether it is required, of each Param(...) param."""
+        return dict(self.raw.get("param_specs", {}))
 
     @property
     def task_groups(self) -> list[dict[str, Any]]:

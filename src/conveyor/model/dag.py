@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from conveyor.exceptions import CycleError, DagDefinitionError
 from conveyor.model.datasets import Dataset
-from conveyor.model.schedules import Schedule, schedule_from_arg
+from conveyor.model.params import split_params
+from conveyor.model.schedules import NoSchedule, Schedule, schedule_from_arg
 from conveyor.model.task import BaseOperator, Callback, _as_timedelta
 
 if TYPE_CHECKING:
@@ -86,6 +87,9 @@ class DAG:
         on_failure_callback: Callback | list[Callback] | None = None,
         sla_miss_callback: Callback | list[Callback] | None = None,
         dagrun_timeout: timedelta | float | None = None,
+        template_searchpath: str | Sequence[str] | None = None,
+        user_defined_macros: dict[str, Any] | None = None,
+        user_defined_filters: dict[str, Callable[..., Any]] | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -114,7 +118,14 @@ class DAG:
                 raise DagDefinitionError(f"DAG {dag_id!r}: {name} must be >= 1, got {value!r}")
         self.max_active_runs = max_active_runs
         self.max_active_tasks = max_active_tasks
-        self.params = dict(params or {})
+        # Plain defaults (what templates and tasks see) and the specs of Param(...) params.
+        self.params, self.param_specs = split_params(dag_id, dict(params or {}))
+        required = [name for name, spec in self.param_specs.items() if spec["required"]]
+        if required and not isinstance(self.schedule, NoSchedule):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: params {', '.join(required)} have no default, so only a "
+                "person can give them: use schedule=None, or give each a default"
+            )
         self.tags = list(tags or [])
         self.description = description
         self.doc_md = doc_md
@@ -123,7 +134,15 @@ class DAG:
         self.on_failure_callback = on_failure_callback
         self.sla_miss_callback = sla_miss_callback
         self.dagrun_timeout = _as_timedelta(dagrun_timeout, f"DAG {dag_id!r}: dagrun_timeout")
+        # Template files are found here, then in the DAG file's folder (model.templating).
+        if isinstance(template_searchpath, str):
+            template_searchpath = [template_searchpath]
+        self.template_searchpath = list(template_searchpath or [])
+        self.user_defined_macros = dict(user_defined_macros or {})
+        self.user_defined_filters = dict(user_defined_filters or {})
         self.task_dict: dict[str, BaseOperator] = {}
+        #: Edge labels (Label): downstream task id -> {upstream task id: label}.
+        self.edge_labels: dict[str, dict[str, str]] = {}
         #: Task groups by id, in the order they were made (conveyor.model.task_group).
         self.task_groups: dict[str, TaskGroup] = {}
         #: Where the DAG was defined; set by the loader.

@@ -38,6 +38,9 @@ class MappedOperator(BaseOperator):
     expand_input: dict[str, ExpandSource]
     #: ``op_kwargs`` for @task functions (expanded names are the function's arguments).
     expand_into: str | None
+    #: Instance i takes element i of every list (they must be as long), instead of the cross
+    #: product: the tasks of a mapped task group (conveyor.model.group_mapping).
+    zip_lists: bool = False
 
     @property
     def operator_name(self) -> str:
@@ -70,7 +73,11 @@ class PartialTask:
         self.expand_into = expand_into
         self._returns = returns
 
-    def expand(self, **lists: ExpandSource) -> Any:
+    def expand_zipped(self, **lists: ExpandSource) -> Any:
+        """One instance per index of the lists, which must be as long as one another."""
+        return self.expand(_zip=True, **lists)
+
+    def expand(self, _zip: bool = False, **lists: ExpandSource) -> Any:
         """One instance per element of each list (the cross product when there are several)."""
         task_id = self.kwargs["task_id"]
         if not lists:
@@ -93,6 +100,7 @@ class PartialTask:
                     f"{name!r} to expand"
                 )
         mapped = _mapped_operator(self.operator_class, self.kwargs, lists, self.expand_into)
+        mapped.zip_lists = _zip
         return self._returns(mapped) if self._returns else mapped
 
 
@@ -146,7 +154,10 @@ def unmap(task: BaseOperator, map_index: int, pull: Callable[[str, str], Any]) -
     lists = {
         name: list(resolve_xcom_args(source, pull)) for name, source in task.expand_input.items()
     }
-    indexes = instance_indexes(map_index, [len(values) for values in lists.values()])
+    if task.zip_lists:
+        indexes = [map_index] * len(lists)
+    else:
+        indexes = instance_indexes(map_index, [len(values) for values in lists.values()])
     chosen = {name: values[i] for (name, values), i in zip(lists.items(), indexes, strict=True)}
     kwargs = resolve_xcom_args(dict(task.partial_kwargs), pull)
     if task.expand_into:
@@ -171,18 +182,23 @@ def serialize_expand_input(task: BaseOperator) -> dict[str, Any]:
             sources[name] = {"xcom": [source.operator.task_id, source.key]}
         else:
             sources[name] = {"length": len(source)}
+    if task.zip_lists:
+        return {"mapped": {"expand": sources, "zip": True}}
     return {"mapped": {"expand": sources}}
 
 
-def expansion_length(sources: Mapping[str, Any], value_of: Callable[[str, str], Any]) -> int | str:
+def expansion_length(
+    sources: Mapping[str, Any], value_of: Callable[[str, str], Any], *, zipped: bool = False
+) -> int | str:
     """How many instances a mapped task gets, or why it cannot be expanded (a message).
 
     ``sources`` is the serialized ``expand`` mapping; ``value_of(task_id, key)`` an XCom.
+    ``zipped``: the lists are taken index by index, so they must be as long as one another.
     """
-    total = 1
+    lengths: dict[str, int] = {}
     for name, source in sources.items():
         if "length" in source:
-            total *= int(source["length"])
+            lengths[name] = int(source["length"])
             continue
         task_id, key = source["xcom"]
         value = value_of(task_id, key)
@@ -191,5 +207,12 @@ def expansion_length(sources: Mapping[str, Any], value_of: Callable[[str, str], 
                 f"cannot expand {name!r} over the XCom {key!r} of {task_id!r}: it is "
                 f"{type(value).__name__}, not a list"
             )
-        total *= len(value)
+        lengths[name] = len(value)
+    if zipped:
+        if len(set(lengths.values())) > 1:
+            return f"cannot expand a mapped task group's task: its lists differ in length {lengths}"
+        return next(iter(lengths.values()), 0)
+    total = 1
+    for length in lengths.values():
+        total *= length
     return total

@@ -120,6 +120,13 @@ class Schedule(ABC):
     def serialize(self) -> dict[str, Any]:
         """A JSON-ready dict that :func:`deserialize_schedule` turns back into this schedule."""
 
+    def previous_logical_date(
+        self, logical_date: datetime, start_date: datetime | None
+    ) -> datetime | None:
+        """The logical date of the scheduled run before the one at ``logical_date``; None
+        when the schedule has no regular intervals or no earlier run."""
+        return None
+
     def manual_interval(self, logical_date: datetime) -> DataInterval:
         """The data interval of a manually triggered run: the instant it was asked for."""
         moment = self._utc(logical_date)
@@ -191,6 +198,14 @@ class _IntervalSchedule(Schedule):
             return None
         end = self._next_after(start, anchor)
         return RunInfo(logical_date=start, data_interval=DataInterval(start, end), run_after=end)
+
+    def previous_logical_date(
+        self, logical_date: datetime, start_date: datetime | None
+    ) -> datetime | None:
+        if start_date is None:
+            return None
+        anchor = self._utc(start_date)
+        return self._last_at_or_before(self._utc(logical_date) - _ONE_US, anchor)
 
     def _latest_complete_start(
         self, now: datetime, anchor: datetime, end_limit: datetime | None

@@ -21,6 +21,7 @@ from conveyor.model.trigger_rules import TriggerRule
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+    from conveyor.model.edges import Label
     from conveyor.model.mapping import PartialTask
     from conveyor.model.task_group import TaskGroup
 
@@ -138,10 +139,15 @@ class BaseOperator:
     """
 
     template_fields: ClassVar[Sequence[str]] = ()
+    #: A templated value ending in one of these names a template file to read and render.
+    template_ext: Sequence[str] = ()
     #: Shown in the UI and the graph.
     ui_color: ClassVar[str] = "#ffffff"
     #: A branching task returns the ids of the direct downstream tasks to follow.
     is_branch: ClassVar[bool] = False
+    #: Set by ``execute`` to skip downstream tasks once the try succeeded: "direct" (trigger
+    #: rules decide beyond them) or "all" (see ShortCircuitOperator).
+    skip_downstream: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -224,6 +230,11 @@ class BaseOperator:
         self.outlets = as_datasets(outlets or [], f"task {task_id!r}: outlets")
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
+        # Setup / teardown roles (as_setup, as_teardown); a teardown's own failure fails the
+        # run only with on_failure_fail_dagrun.
+        self.is_setup = False
+        self.is_teardown = False
+        self.on_failure_fail_dagrun = False
         self.dag: DAG | None = None
         dag = dag or DagContext.current()
         if dag is not None:
@@ -236,18 +247,78 @@ class BaseOperator:
         """Do the work of one try. The return value is stored as the task's XCom."""
         raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
 
+    # -- setup and teardown ----------------------------------------------------------------
+
+    def as_setup(self) -> BaseOperator:
+        """Mark this task as a setup: teardowns after it run only if it succeeded."""
+        if self.is_teardown:
+            raise DagDefinitionError(f"task {self.task_id!r} is a teardown; it cannot be a setup")
+        self.is_setup = True
+        return self
+
+    def as_teardown(
+        self,
+        *,
+        setups: DependencyTarget | None = None,
+        on_failure_fail_dagrun: bool | None = None,
+    ) -> BaseOperator:
+        """Mark this task as a teardown of ``setups`` (made its upstream): it runs once its
+        upstream tasks are done, even if they failed, provided a setup succeeded; its own
+        failure fails the run only with ``on_failure_fail_dagrun=True``."""
+        if self.is_setup:
+            raise DagDefinitionError(f"task {self.task_id!r} is a setup; it cannot be a teardown")
+        self.is_teardown = True
+        self.trigger_rule = TriggerRule.ALL_DONE_SETUP_SUCCESS
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = bool(on_failure_fail_dagrun)
+        if setups is not None:
+            for setup in _tasks_of(setups, downstream=False):
+                if not setup.is_setup:
+                    setup.as_setup()
+                setup.set_downstream(self)
+        return self
+
+    def __enter__(self) -> BaseOperator:
+        """``with teardown_task:`` (or ``with setup >> teardown:``): tasks made in the block
+        go between the task's setups and itself (see conveyor.model.setup_teardown)."""
+        from conveyor.model.setup_teardown import enter_scope
+
+        enter_scope(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from conveyor.model.setup_teardown import exit_scope
+
+        exit_scope(self, failed=exc[0] is not None)
+
     # -- dependencies --------------------------------------------------------------------
 
-    def set_downstream(self, other: DependencyTarget) -> None:
-        for task in _tasks_of(other, downstream=True):
-            self._link(self, task)
+    def set_downstream(
+        self, other: DependencyTarget | Label, edge_modifier: Label | None = None
+    ) -> None:
+        from conveyor.model.edges import Label
 
-    def set_upstream(self, other: DependencyTarget) -> None:
+        if isinstance(other, Label):  # a >> Label("...") >> b: the label links on to b
+            other.add_upstream(self)
+            return
+        for task in _tasks_of(other, downstream=True):
+            self._link(self, task, edge_modifier)
+
+    def set_upstream(
+        self, other: DependencyTarget | Label, edge_modifier: Label | None = None
+    ) -> None:
+        from conveyor.model.edges import Label
+
+        if isinstance(other, Label):  # b << Label("...") << a
+            other.add_downstream(self)
+            return
         for task in _tasks_of(other, downstream=False):
-            self._link(task, self)
+            self._link(task, self, edge_modifier)
 
     @staticmethod
-    def _link(upstream: BaseOperator, downstream: BaseOperator) -> None:
+    def _link(
+        upstream: BaseOperator, downstream: BaseOperator, edge_modifier: Label | None = None
+    ) -> None:
         dag = upstream.dag or downstream.dag
         if dag is None:
             raise DagDefinitionError(
@@ -264,6 +335,10 @@ class BaseOperator:
                     f"({downstream.dag and downstream.dag.dag_id})"
                 )
         dag.add_edge(upstream.task_id, downstream.task_id)
+        if edge_modifier is not None:
+            dag.edge_labels.setdefault(downstream.task_id, {})[upstream.task_id] = (
+                edge_modifier.label
+            )
 
     def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
         self.set_downstream(other)
@@ -326,6 +401,26 @@ class DependencyMixin:
         self.operator.set_downstream(other)
         return self
 
+    def as_setup(self) -> DependencyMixin:
+        self.operator.as_setup()
+        return self
+
+    def __enter__(self) -> DependencyMixin:
+        self.operator.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.operator.__exit__(*exc)
+
+    def as_teardown(
+        self,
+        *,
+        setups: DependencyTarget | None = None,
+        on_failure_fail_dagrun: bool | None = None,
+    ) -> DependencyMixin:
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
+
 
 # A task group stands for its roots or leaves (a string: task_group imports this module).
 DependencyTarget = Union[BaseOperator, DependencyMixin, "TaskGroup", Iterable[Any]]
@@ -351,9 +446,15 @@ def _tasks_of(target: DependencyTarget, downstream: bool = True) -> list[BaseOpe
     return [task for item in items for task in _tasks_of(item, downstream)]
 
 
-def chain(*targets: DependencyTarget) -> None:
-    """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``."""
+def chain(*targets: DependencyTarget | Label) -> None:
+    """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``; a ``Label`` may stand
+    between two of them: ``chain(a, Label("ok"), b)``."""
+    from conveyor.model.edges import Label
+
     for up, down in itertools.pairwise(targets):
+        if isinstance(up, Label):
+            up >> down
+            continue
         for upstream in _tasks_of(up, downstream=False):
             upstream.set_downstream(down)
 

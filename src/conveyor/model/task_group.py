@@ -29,6 +29,7 @@ from conveyor.exceptions import DagDefinitionError
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+    from conveyor.model.edges import Label
     from conveyor.model.task import BaseOperator, DependencyTarget
 
 GROUP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
@@ -139,9 +140,33 @@ class TaskGroup:
 
     @property
     def leaves(self) -> list[BaseOperator]:
-        """The tasks of the group with no downstream task inside it (``group >> x`` follows)."""
-        inside = {t.task_id for t in self.tasks()}
-        return [t for t in self.tasks() if not t.downstream_task_ids & inside]
+        """The tasks of the group with no downstream task inside it (``group >> x`` follows).
+
+        A teardown at the end stands aside: the work before it is the leaf, so what follows
+        the group does not wait for the cleanup (setups are not followed back through it)."""
+        members = {t.task_id: t for t in self.tasks()}
+        found: dict[str, BaseOperator] = {}
+
+        def more_work_below(task: BaseOperator, besides: str) -> bool:
+            return any(
+                d in members and d != besides and not members[d].is_teardown
+                for d in task.downstream_task_ids
+            )
+
+        def work_above(teardown: BaseOperator) -> Iterator[BaseOperator]:
+            for up_id in sorted(teardown.upstream_task_ids & members.keys()):
+                up = members[up_id]
+                if up.is_teardown:
+                    yield from work_above(up)
+                elif not up.is_setup and not more_work_below(up, teardown.task_id):
+                    yield up
+
+        for task in members.values():
+            if task.downstream_task_ids & members.keys():
+                continue
+            for leaf in work_above(task) if task.is_teardown else [task]:
+                found.setdefault(leaf.task_id, leaf)
+        return list(found.values())
 
     # -- dependencies ----------------------------------------------------------------------
 
@@ -152,13 +177,13 @@ class TaskGroup:
             raise DagDefinitionError(f"task group {self.group_id!r} has no tasks to depend on")
         return found
 
-    def set_downstream(self, other: DependencyTarget) -> None:
+    def set_downstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
         for leaf in self.ends(downstream=False):
-            leaf.set_downstream(other)
+            leaf.set_downstream(other, edge_modifier)
 
-    def set_upstream(self, other: DependencyTarget) -> None:
+    def set_upstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
         for root in self.ends(downstream=True):
-            root.set_upstream(other)
+            root.set_upstream(other, edge_modifier)
 
     def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
         self.set_downstream(other)
@@ -227,12 +252,51 @@ def task_group(
                 result = func(*args, **kwargs)
             return group if result is None else result
 
-        return build
+        return GroupFunction(build, func)
 
     if callable(group_id):  # used bare: @task_group
         func, group_id = group_id, None
         return decorate(func)
     return decorate
+
+
+class GroupFunction:
+    """A ``@task_group`` function: call it for one group, or map it with ``expand`` /
+    ``expand_kwargs`` (after ``partial`` for constant arguments); see
+    conveyor.model.group_mapping."""
+
+    def __init__(
+        self,
+        build: Callable[..., Any],
+        func: Callable[..., Any],
+        constants: dict[str, Any] | None = None,
+    ) -> None:
+        functools.update_wrapper(self, func)
+        self._build = build
+        self._func = func
+        self._constants = dict(constants or {})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._build(*args, **{**self._constants, **kwargs})
+
+    def partial(self, **constants: Any) -> GroupFunction:
+        return GroupFunction(self._build, self._func, {**self._constants, **constants})
+
+    def expand(self, **lists: Any) -> Any:
+        from conveyor.model.group_mapping import building_mapped_group, group_arguments
+
+        if not lists:
+            raise DagDefinitionError(f"task group {self._func.__name__!r}: expand() needs a list")
+        arguments = group_arguments(self._func.__name__, lists)
+        with building_mapped_group():
+            return self._build(**self._constants, **arguments)
+
+    def expand_kwargs(self, items: Any) -> Any:
+        from conveyor.model.group_mapping import building_mapped_group, kwargs_arguments
+
+        arguments = kwargs_arguments(self._func.__name__, items)
+        with building_mapped_group():
+            return self._build(**self._constants, **arguments)
 
 
 def _unique_group_label(base: str, dag: DAG | None) -> str:

@@ -1,4 +1,11 @@
-"""Jinja rendering of the fields an operator declares in ``template_fields``.
+"""Jinja rendering of the fields an operator declares in ``template_fields``, and the template
+context data engineers know from other orchestrators.
+
+:func:`standard_context` adds to a run's context the names such templates use (``macros``,
+``execution_date``, ``next_ds``, ``prev_ds``, ``ts_nodash_with_tz``, ``task_instance_key_str``
+...). A templated field whose value ends in one of the operator's ``template_ext`` (``.sh``
+for BashOperator, ``templates_exts=`` on a PythonOperator) is the name of a template file,
+looked up in the DAG's ``template_searchpath`` and the DAG file's folder, read and rendered.
 
 Values reach templates as they are: a run's conf (which overrides ``params``) is typed by
 whoever triggers the run, and nothing quotes it. A template that puts a value into a shell
@@ -8,7 +15,16 @@ passes the value through the operator's ``env``.
 
 from __future__ import annotations
 
+import datetime as _datetime
+import functools
+import json
+import os
+import random
 import shlex
+import time
+import uuid
+from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -27,31 +43,74 @@ _ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailin
 _ENVIRONMENT.filters["shell_quote"] = shell_quote
 
 
-def render_value(value: Any, context: dict[str, Any]) -> Any:
-    """Render strings inside a value made of strings, lists, tuples and dicts.
+@functools.lru_cache(maxsize=64)
+def _environment(searchpath: tuple[str, ...]) -> jinja2.Environment:
+    """An environment that finds template files (and ``{% include %}``s) in ``searchpath``."""
+    if not searchpath:
+        return _ENVIRONMENT
+    return _ENVIRONMENT.overlay(loader=jinja2.FileSystemLoader(list(searchpath)))
 
-    An ``XComArg`` becomes the value it stands for (not rendered again, as it is data).
-    """
+
+def render_value(
+    value: Any,
+    context: dict[str, Any],
+    *,
+    env: jinja2.Environment | None = None,
+    exts: Sequence[str] = (),
+) -> Any:
+    """Render strings inside a value made of strings, lists, tuples and dicts. A string that
+    ends in one of ``exts`` names a template file, which ``env``'s loader reads."""
+    env = env or _ENVIRONMENT
     if isinstance(value, XComArg):
         return pull_xcom_arg(value, context["ti"].xcom_pull_one)
     if isinstance(value, str):
+        if exts and env.loader is not None and value.endswith(tuple(exts)):
+            return env.get_template(value).render(context)
         if "{{" not in value and "{%" not in value:
             return value  # nothing to render; skip compiling
-        return _ENVIRONMENT.from_string(value).render(context)
+        return env.from_string(value).render(context)
     if isinstance(value, list):
-        return [render_value(item, context) for item in value]
+        return [render_value(item, context, env=env, exts=exts) for item in value]
     if isinstance(value, tuple):
-        return tuple(render_value(item, context) for item in value)
+        return tuple(render_value(item, context, env=env, exts=exts) for item in value)
     if isinstance(value, dict):
-        return {key: render_value(item, context) for key, item in value.items()}
+        return {key: render_value(item, context, env=env, exts=exts) for key, item in value.items()}
     return value
+
+
+def template_searchpath(task: BaseOperator) -> tuple[str, ...]:
+    """Where a task's template files are found: the DAG's template_searchpath, then the
+    folder of the DAG's file."""
+    dag = task.dag
+    if dag is None:
+        return ()
+    paths = list(getattr(dag, "template_searchpath", None) or [])
+    if dag.fileloc:
+        paths.append(os.path.dirname(os.path.abspath(dag.fileloc)))
+    return tuple(paths)
 
 
 def render_template_fields(task: BaseOperator, context: dict[str, Any]) -> None:
     """Render every declared template field of the task in place, naming the field on error."""
+    exts = tuple(getattr(task, "template_ext", ()) or ())
+    env = _environment(template_searchpath(task)) if exts else _ENVIRONMENT
+    dag = task.dag
+    extra_macros = getattr(dag, "user_defined_macros", None) if dag else None
+    filters = getattr(dag, "user_defined_filters", None) if dag else None
+    if extra_macros:
+        context = {**context, **extra_macros}
+    if filters:
+        env = env.overlay()
+        env.filters.update(filters)
     for field in task.template_fields:
         try:
-            setattr(task, field, render_value(getattr(task, field), context))
+            setattr(task, field, render_value(getattr(task, field), context, env=env, exts=exts))
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(
+                f"task {task.task_id!r}, field {field!r}: template file {exc.name!r} not found "
+                f"in {', '.join(template_searchpath(task)) or 'no folder'} (a value ending in "
+                f"{', '.join(exts)} names a template file; add a space at its end if it does not)"
+            ) from exc
         except jinja2.TemplateError as exc:
             where = f"task {task.task_id!r}, field {field!r}"
             lineno = getattr(exc, "lineno", None)
@@ -59,3 +118,80 @@ def render_template_fields(task: BaseOperator, context: dict[str, Any]) -> None:
             raise TemplateError(
                 f"{where}: {type(exc).__name__}: {exc.message or exc}{detail}"
             ) from exc
+
+
+# -- the standard context ---------------------------------------------------------------------
+
+
+def ds_add(ds: str, days: int) -> str:
+    """``ds_add("2026-01-05", -4)`` is ``"2026-01-01"``."""
+    moment = _datetime.datetime.strptime(ds, "%Y-%m-%d") + _datetime.timedelta(days=days)
+    return moment.strftime("%Y-%m-%d")
+
+
+def ds_format(ds: str, input_format: str, output_format: str) -> str:
+    """``ds_format("2026-01-05", "%Y-%m-%d", "%m-%d-%y")`` is ``"01-05-26"``."""
+    return _datetime.datetime.strptime(ds, input_format).strftime(output_format)
+
+
+def _macros() -> SimpleNamespace:
+    try:
+        import dateutil  # optional: present when the user's environment has it
+    except ImportError:  # pragma: no cover - depends on the environment
+        dateutil = None
+    return SimpleNamespace(
+        ds_add=ds_add,
+        ds_format=ds_format,
+        datetime=_datetime.datetime,
+        timedelta=_datetime.timedelta,
+        date=_datetime.date,
+        dateutil=dateutil,
+        random=random.random,
+        time=time,
+        uuid=uuid,
+        json=json,
+    )
+
+
+MACROS = _macros()
+
+
+def standard_context(context: dict[str, Any]) -> dict[str, Any]:
+    """The names templates commonly use, computed from ``logical_date``, the data interval,
+    ``dag`` and ``task`` of a context; to be merged under the run's own entries."""
+    logical: _datetime.datetime = context["logical_date"]
+    start: _datetime.datetime = context["data_interval_start"]
+    end: _datetime.datetime = context["data_interval_end"]
+    interval = end - start
+    dag, task = context.get("dag"), context.get("task")
+    # A scheduled run's next logical date is its interval's end, its previous one the fire
+    # time before its own; a manual run (no interval) gets its own logical date for both.
+    following = end if interval else logical
+    previous = logical
+    if interval and dag is not None:
+        schedule = getattr(dag, "schedule", None)
+        found = schedule.previous_logical_date(logical, dag.start_date) if schedule else None
+        previous = found or logical - interval
+    day = _datetime.timedelta(days=1)
+    ds_nodash = logical.strftime("%Y%m%d")
+    dag_id = getattr(dag, "dag_id", "")
+    task_id = getattr(task, "task_id", "")
+    return {
+        "macros": MACROS,
+        "execution_date": logical,
+        "next_execution_date": following,
+        "prev_execution_date": previous,
+        "next_ds": following.strftime("%Y-%m-%d"),
+        "next_ds_nodash": following.strftime("%Y%m%d"),
+        "prev_ds": previous.strftime("%Y-%m-%d"),
+        "prev_ds_nodash": previous.strftime("%Y%m%d"),
+        "tomorrow_ds": (logical + day).strftime("%Y-%m-%d"),
+        "tomorrow_ds_nodash": (logical + day).strftime("%Y%m%d"),
+        "yesterday_ds": (logical - day).strftime("%Y-%m-%d"),
+        "yesterday_ds_nodash": (logical - day).strftime("%Y%m%d"),
+        "ts_nodash_with_tz": logical.isoformat().replace("-", "").replace(":", ""),
+        "task_instance_key_str": f"{dag_id}__{task_id}__{ds_nodash}",
+        "inlets": list(getattr(task, "inlets", None) or []),
+        "outlets": list(getattr(task, "outlets", None) or []),
+        "test_mode": False,
+    }

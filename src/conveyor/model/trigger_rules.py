@@ -7,6 +7,7 @@ upstream_failed). The names and meanings are the ones data engineers already use
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ class TriggerRule(StrEnum):
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
+    #: A teardown's rule: run once every upstream task is done, unless its setups all
+    #: skipped (skip) or none succeeded (upstream_failed).
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
 
 
 class Verdict(StrEnum):
@@ -46,19 +50,35 @@ class UpstreamSummary:
     success: int
     failed: int  # failed or upstream_failed
     skipped: int
+    # The upstream tasks that are setups (counted again here); only teardowns look at them.
+    setup_total: int = 0
+    setup_success: int = 0
+    setup_skipped: int = 0
 
     @property
     def done(self) -> int:
         return self.success + self.failed + self.skipped
 
     @classmethod
-    def of(cls, states: Iterable[TaskState]) -> UpstreamSummary:
+    def of(
+        cls, states: Iterable[TaskState], setup_states: Iterable[TaskState] = ()
+    ) -> UpstreamSummary:
+        """Count upstream states; ``setup_states`` are those of the upstream setups."""
         counts = Counter(states)
-        return cls(
+        summary = cls(
             total=sum(counts.values()),
             success=counts[TaskState.SUCCESS],
             failed=counts[TaskState.FAILED] + counts[TaskState.UPSTREAM_FAILED],
             skipped=counts[TaskState.SKIPPED],
+        )
+        if not setup_states:
+            return summary  # the common case: planning calls this for every waiting task
+        setups = Counter(setup_states)
+        return dataclasses.replace(
+            summary,
+            setup_total=sum(setups.values()),
+            setup_success=setups[TaskState.SUCCESS],
+            setup_skipped=setups[TaskState.SKIPPED],
         )
 
 
@@ -133,6 +153,16 @@ def _none_skipped(up: UpstreamSummary) -> Decision:
     return _when(up.done == up.total, "no upstream skipped", _waiting(up))
 
 
+def _all_done_setup_success(up: UpstreamSummary) -> Decision:
+    if up.done < up.total:
+        return Decision(Verdict.WAIT, _waiting(up))
+    if up.setup_total and up.setup_skipped == up.setup_total:
+        return Decision(Verdict.SKIP, "every setup upstream was skipped")
+    if up.setup_total and not up.setup_success:
+        return Decision(Verdict.UPSTREAM_FAILED, "no setup upstream succeeded")
+    return Decision(Verdict.RUN, "all upstream finished and a setup succeeded")
+
+
 def _when(ready: bool, run_reason: str, wait_reason: str) -> Decision:
     return Decision(Verdict.RUN, run_reason) if ready else Decision(Verdict.WAIT, wait_reason)
 
@@ -146,4 +176,5 @@ _RULES: dict[TriggerRule, Callable[[UpstreamSummary], Decision]] = {
     TriggerRule.NONE_FAILED: _none_failed,
     TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: _none_failed_min_one_success,
     TriggerRule.NONE_SKIPPED: _none_skipped,
+    TriggerRule.ALL_DONE_SETUP_SUCCESS: _all_done_setup_success,
 }

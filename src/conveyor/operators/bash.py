@@ -16,9 +16,12 @@ class BashOperator(BaseOperator):
     """Run ``bash -c bash_command``. Its output goes to the try's log; the last line is the XCom.
 
     Exit status ``skip_on_exit_code`` (99 by default) marks the task skipped instead of failed.
+    A command ending in ``.sh`` or ``.bash`` is a script file, rendered as a template (see
+    ``conveyor.model.templating``); end it with a space to run it as it is.
     """
 
     template_fields = ("bash_command", "env", "cwd")
+    template_ext = (".sh", ".bash")  # bash_command="run.sh" renders the script file
     ui_color = "#f0ede4"
 
     def __init__(

@@ -1,14 +1,15 @@
 """``PythonOperator`` and ``BranchPythonOperator``: call a Python function.
 
 The task context reaches a callable that asks for it, as ``**context`` or by name
-(``ds``, ``ti``, ``run_id`` ...).
+(``ds``, ``ti``, ``run_id`` ...). An ``async def`` callable runs with asyncio in the try.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.task import BaseOperator
@@ -31,7 +32,7 @@ def context_arguments(
 
 
 class PythonOperator(BaseOperator):
-    template_fields = ("templates_dict", "op_args", "op_kwargs")
+    template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
     ui_color = "#ffefeb"
 
     def __init__(
@@ -43,6 +44,7 @@ class PythonOperator(BaseOperator):
         op_kwargs: dict[str, Any] | None = None,
         templates_dict: dict[str, Any] | None = None,
         multiple_outputs: bool = False,
+        templates_exts: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if not callable(python_callable):
@@ -56,6 +58,8 @@ class PythonOperator(BaseOperator):
         self.templates_dict = templates_dict
         # A returned dict is stored key by key too, as well as whole.
         self.multiple_outputs = bool(multiple_outputs)
+        if templates_exts:  # templates_dict values ending in these are template files
+            self.template_ext = tuple(templates_exts)
         for arg in find_xcom_args([self.op_args, self.op_kwargs]):
             arg.operator.set_downstream(self)
 
@@ -65,7 +69,10 @@ class PythonOperator(BaseOperator):
         kwargs = resolve_xcom_args(self.op_kwargs, ti.xcom_pull_one)
         context["templates_dict"] = self.templates_dict
         extra = context_arguments(self.python_callable, context, kwargs, len(args))
-        return self.python_callable(*args, **kwargs, **extra)
+        result = self.python_callable(*args, **kwargs, **extra)
+        if inspect.iscoroutine(result):  # an async def callable: run it to its end here
+            result = asyncio.run(result)
+        return result
 
 
 class BranchPythonOperator(PythonOperator):
@@ -78,16 +85,21 @@ class BranchPythonOperator(PythonOperator):
     is_branch = True
 
     def execute(self, context: dict[str, Any]) -> list[str]:
-        chosen = super().execute(context)
-        if chosen is None:
-            chosen = []
-        if isinstance(chosen, str):
-            chosen = [chosen]
-        chosen = list(chosen)
-        unknown = [tid for tid in chosen if tid not in self.downstream_task_ids]
-        if unknown:
-            raise TaskError(
-                f"branch task {self.task_id!r} chose {unknown}, which are not its direct "
-                f"downstream tasks {sorted(self.downstream_task_ids)}"
-            )
-        return chosen
+        return branch_choice(self, super().execute(context))
+
+
+def branch_choice(task: BaseOperator, chosen: Any) -> list[str]:
+    """What a branch callable returned (an id, a list of ids, or None) as a list of ids,
+    each checked to be a direct downstream task."""
+    if chosen is None:
+        chosen = []
+    if isinstance(chosen, str):
+        chosen = [chosen]
+    chosen = list(chosen)
+    unknown = [tid for tid in chosen if tid not in task.downstream_task_ids]
+    if unknown:
+        raise TaskError(
+            f"branch task {task.task_id!r} chose {unknown}, which are not its direct "
+            f"downstream tasks {sorted(task.downstream_task_ids)}"
+        )
+    return chosen

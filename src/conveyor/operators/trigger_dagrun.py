@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, Fail, NotFoundError
+from conveyor.model.params import conf_errors
 from conveyor.model.task import BaseOperator, _as_timedelta
 from conveyor.run_ids import check_run_id, run_id_problem
 from conveyor.states import RunState
@@ -77,6 +78,14 @@ class TriggerDagRunOperator(BaseOperator):
         while True:
             try:
                 with store.write() as conn:
+                    _version, target = runs.latest_version(conn, self.trigger_dag_id)
+                    errors = conf_errors(
+                        self.trigger_dag_id, target.params, self.conf, target.param_specs
+                    )
+                    if errors:  # the same check as the web, the API and the CLI: no retry helps
+                        raise Fail(
+                            f"conf for DAG {self.trigger_dag_id!r} refused: {'; '.join(errors)}"
+                        )
                     return runs.create_manual_run(
                         conn,
                         self.trigger_dag_id,

@@ -120,8 +120,12 @@ def _expand(
     actor: Actor,
 ) -> bool:
     placeholder = tis[task_id]
-    sources = structure.tasks[task_id].raw["mapped"]["expand"]
-    count = expansion_length(sources, lambda up, key: mapping.xcom_value(conn, run.id, up, key))
+    mapped = structure.tasks[task_id].raw["mapped"]
+    count = expansion_length(
+        mapped["expand"],
+        lambda up, key: mapping.xcom_value(conn, run.id, up, key),
+        zipped=bool(mapped.get("zip")),
+    )
     if isinstance(count, str) or count == 0:
         to = S.UPSTREAM_FAILED if isinstance(count, str) else S.SKIPPED
         reason = count if isinstance(count, str) else "mapped over an empty list: nothing to run"

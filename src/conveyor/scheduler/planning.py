@@ -11,8 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from conveyor.loading.serialize import SerializedDag
-from conveyor.model.trigger_rules import TriggerRule, UpstreamSummary, Verdict, evaluate
+from conveyor.loading.serialize import SerializedDag, SerializedTask
+from conveyor.model.trigger_rules import (
+    Decision,
+    TriggerRule,
+    UpstreamSummary,
+    Verdict,
+    evaluate,
+)
 from conveyor.states import FAILED_LIKE, FINISHED, RunState, TaskState
 
 
@@ -65,10 +71,21 @@ def plan_run(
             and _all_success_waits(upstream)
         ):
             continue  # the common case, decided without counting
-        decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream))
+        setups: list[TaskState] = []
+        if task.trigger_rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:  # a teardown
+            setups = [
+                current.get(up, TaskState.NONE) for up in task.upstream if dag.tasks[up].is_setup
+            ]
+        decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
+        if task_id in dag.setup_constrained:
+            decision = _setup_constraints(task, current, decision)
         if decision.verdict is Verdict.WAIT:
             pending = [up for up in task.upstream if current.get(up) not in FINISHED]
-            plan.waiting[task_id] = f"{decision.reason}: waiting for {', '.join(pending)}"
+            plan.waiting[task_id] = (
+                f"{decision.reason}: waiting for {', '.join(pending)}"
+                if pending
+                else decision.reason
+            )
         elif decision.verdict is Verdict.SKIP:
             plan.to_skip.append((task_id, f"trigger rule {task.trigger_rule}: {decision.reason}"))
             current[task_id] = TaskState.SKIPPED
@@ -88,6 +105,26 @@ def plan_run(
                 current[task_id] = TaskState.SCHEDULED
     plan.run_state, plan.run_reason = run_outcome(dag, current, plan)
     return plan
+
+
+def _setup_constraints(
+    task: SerializedTask, current: Mapping[str, TaskState], decision: Decision
+) -> Decision:
+    """A teardown also waits for the tasks between its setups and itself; a work task also
+    needs the setups it depends on indirectly to have succeeded (model.setup_teardown)."""
+    pending = [t for t in task.teardown_scope if current.get(t, TaskState.NONE) not in FINISHED]
+    if pending and decision.verdict is not Verdict.WAIT:
+        return Decision(Verdict.WAIT, f"tasks between its setups and it not finished: {pending}")
+    setups = [current.get(t, TaskState.NONE) for t in task.indirect_setups]
+    if not setups:
+        return decision
+    if any(state in FAILED_LIKE for state in setups):
+        return Decision(Verdict.UPSTREAM_FAILED, "a setup it depends on did not succeed")
+    if TaskState.SKIPPED in setups:
+        return Decision(Verdict.SKIP, "a setup it depends on was skipped")
+    if any(state is not TaskState.SUCCESS for state in setups) and decision.verdict is Verdict.RUN:
+        return Decision(Verdict.WAIT, "waiting for the setups it depends on")
+    return decision
 
 
 def _all_success_waits(upstream: Sequence[TaskState]) -> bool:
@@ -128,7 +165,9 @@ def run_outcome(
         if any(reason.startswith("depends_on_past") for reason in plan.waiting.values()):
             return None, ""  # waits for an earlier run to finish
         return RunState.FAILED, f"deadlock: {', '.join(unfinished)} can never run"
-    failed_leaves = [tid for tid in dag.leaves if states[tid] in FAILED_LIKE]
+    # Teardowns do not decide the outcome (unless on_failure_fail_dagrun): a failed work task
+    # before a teardown that succeeded still fails the run.
+    failed_leaves = [tid for tid in dag.outcome_leaves if states[tid] in FAILED_LIKE]
     if failed_leaves:
         return RunState.FAILED, f"failed: {', '.join(failed_leaves)}"
     return RunState.SUCCESS, "every leaf task succeeded or was skipped"
@@ -137,3 +176,22 @@ def run_outcome(
 def branch_skips(dag: SerializedDag, branch_task_id: str, chosen: list[str]) -> list[str]:
     """The direct downstream tasks of a branch task that it did not choose."""
     return [tid for tid in dag.tasks[branch_task_id].downstream if tid not in chosen]
+
+
+def all_downstream(dag: SerializedDag, task_id: str) -> list[str]:
+    """Every task downstream of ``task_id``, directly or not, in topological order."""
+    found: set[str] = set()
+    stack = list(dag.tasks[task_id].downstream)
+    while stack:
+        tid = stack.pop()
+        if tid not in found:
+            found.add(tid)
+            stack.extend(dag.tasks[tid].downstream)
+    return [tid for tid in dag.tasks if tid in found]
+
+
+def short_circuit_skips(dag: SerializedDag, task_id: str, *, every: bool) -> list[str]:
+    """What a short circuit that said stop skips: every downstream task (``every``) or the
+    direct ones; teardowns are left to run, to clean up after their setups."""
+    found = all_downstream(dag, task_id) if every else list(dag.tasks[task_id].downstream)
+    return [tid for tid in found if not dag.tasks[tid].is_teardown]

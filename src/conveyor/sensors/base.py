@@ -34,10 +34,22 @@ class SensorTimeout(TaskError):
     """The condition was not met within the sensor's timeout."""
 
 
+class PokeReturnValue:
+    """What ``poke`` may return to say whether it is done and what the task's XCom is."""
+
+    def __init__(self, is_done: bool, xcom_value: Any = None) -> None:
+        self.is_done = bool(is_done)
+        self.xcom_value = xcom_value
+
+    def __bool__(self) -> bool:
+        return self.is_done
+
+
 class BaseSensor(BaseOperator):
     """Subclasses implement :meth:`poke`, returning True once the condition holds.
 
-    ``poke`` may also return a non-boolean truthy value: it becomes the task's XCom.
+    ``poke`` may also return a non-boolean truthy value: it becomes the task's XCom (or a
+    :class:`PokeReturnValue`). ``deferrable=True`` runs the sensor in reschedule mode.
     """
 
     ui_color = "#e6f1f2"
@@ -50,9 +62,12 @@ class BaseSensor(BaseOperator):
         timeout: timedelta | float = timedelta(days=7),
         soft_fail: bool = False,
         mode: str = "poke",
+        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
+        if deferrable:
+            mode = "reschedule"  # waits without holding a slot, which is what deferring buys
         interval = _as_timedelta(poke_interval, f"task {self.task_id!r}: poke_interval")
         limit = _as_timedelta(timeout, f"task {self.task_id!r}: timeout")
         if interval is None or interval.total_seconds() < 0:
@@ -75,7 +90,10 @@ class BaseSensor(BaseOperator):
         started = self._first_poke(context) if self.mode == "reschedule" else utcnow()
         while True:
             result = self.poke(context)
-            if result:
+            if isinstance(result, PokeReturnValue):
+                if result.is_done:
+                    return result.xcom_value
+            elif result:
                 return None if result is True else result
             waited = utcnow() - started
             if waited >= self.timeout:

@@ -1,4 +1,4 @@
-"""``TimeSensor`` and ``DateTimeSensor``: wait until a moment is reached."""
+"""``TimeSensor``, ``DateTimeSensor`` and ``TimeDeltaSensor``: wait until a moment is reached."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.task import _as_timedelta
 from conveyor.sensors.base import BaseSensor
 from conveyor.store.tables import utcnow
 
@@ -36,6 +37,22 @@ class DateTimeSensor(BaseSensor):
 
     def poke(self, context: dict[str, Any]) -> Any:
         target = self._target()
+        print(f"[conveyor] {self.task_id}: waiting until {target.isoformat()}", flush=True)
+        return utcnow() >= target
+
+
+class TimeDeltaSensor(BaseSensor):
+    """Done once ``delta`` has passed after the end of the run's data interval."""
+
+    def __init__(self, task_id: str, *, delta: timedelta | float, **kwargs: Any) -> None:
+        super().__init__(task_id, **kwargs)
+        found = _as_timedelta(delta, f"task {self.task_id!r}: delta")
+        if found is None:
+            raise DagDefinitionError(f"task {self.task_id!r}: delta is required")
+        self.delta = found
+
+    def poke(self, context: dict[str, Any]) -> Any:
+        target = context["data_interval_end"] + self.delta
         print(f"[conveyor] {self.task_id}: waiting until {target.isoformat()}", flush=True)
         return utcnow() >= target
 

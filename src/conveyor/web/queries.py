@@ -20,6 +20,7 @@ from conveyor.connections.models import Connection as ConnectionModel
 from conveyor.connections.repository import VariableEntry
 from conveyor.exceptions import NotFoundError
 from conveyor.logs import open_try_log
+from conveyor.model.params import json_type
 from conveyor.scheduler.explain import explain
 from conveyor.scheduler.mapping import aggregate
 from conveyor.states import FINISHED, TaskState
@@ -118,30 +119,28 @@ def list_dags(
     return schemas.DagList(total=len(dags), dags=dags)
 
 
-def json_type(value: Any) -> str | None:
-    """The JSON type of a param's default: what a conf value for it must be."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return None
-
-
-def param_infos(params: dict[str, Any]) -> list[schemas.ParamInfo]:
-    return [
-        schemas.ParamInfo(name=name, default=default, type=json_type(default))
-        for name, default in params.items()
-    ]
+def param_infos(
+    params: dict[str, Any], specs: dict[str, Any] | None = None
+) -> list[schemas.ParamInfo]:
+    """Each param with its default, the JSON type a conf value must have, and for a
+    Param(...) its schema and description."""
+    specs = specs or {}
+    infos = []
+    for name, default in params.items():
+        spec = specs.get(name) or {}
+        schema = spec.get("schema") or {}
+        declared = schema.get("type")
+        infos.append(
+            schemas.ParamInfo(
+                name=name,
+                default=default,
+                type=declared if isinstance(declared, str) else json_type(default),
+                description=spec.get("description"),
+                param_schema=schema or None,
+                required=bool(spec.get("required")),
+            )
+        )
+    return infos
 
 
 def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
@@ -161,6 +160,9 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
             is_branch=t.is_branch,
             doc=t.raw.get("doc"),
             owner=t.raw.get("owner"),
+            upstream_labels=t.raw.get("edge_labels", {}),
+            is_setup=t.is_setup,
+            is_teardown=t.is_teardown,
         )
         for t in data.tasks.values()
     ]
@@ -175,7 +177,7 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
         max_active_runs=data.max_active_runs,
         max_active_tasks=data.max_active_tasks,
         version_hash=row.version_hash,
-        params=param_infos(data.params),
+        params=param_infos(data.params, data.param_specs),
         tasks=tasks,
         task_groups=[schemas.TaskGroupInfo(**group) for group in data.task_groups],
     )

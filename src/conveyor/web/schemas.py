@@ -38,6 +38,11 @@ class ParamInfo(BaseModel):
     name: str
     default: Any
     type: str | None = Field(description="JSON type a conf value must have; null: any")
+    description: str | None = None
+    param_schema: dict[str, Any] | None = Field(
+        default=None, description="the JSON Schema of a Param(...) param"
+    )
+    required: bool = Field(default=False, description="no default: the conf must give it")
 
 
 class TaskInfo(BaseModel):
@@ -52,6 +57,11 @@ class TaskInfo(BaseModel):
     is_branch: bool
     doc: str | None = None
     owner: str | None = None
+    upstream_labels: dict[str, str] = Field(
+        default_factory=dict, description="edge labels (Label) by upstream task id"
+    )
+    is_setup: bool = False
+    is_teardown: bool = False
 
 
 class TaskGroupInfo(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -13,6 +14,7 @@ from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
 from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
+from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
@@ -84,8 +86,10 @@ class TaskInstanceHandle:
         hostname: str,
         log_path: str | None,
         map_index: int = -1,
+        home: Path | None = None,
     ) -> None:
         self._store = store
+        self.home = home  # the worker's $CONVEYOR_HOME (virtualenv caches live there)
         self.map_index = map_index  # {{ ti.map_index }}: which instance of a mapped task
         self._run = run
         self.task = task
@@ -153,7 +157,7 @@ def build_context(
     logical = run.logical_date
     # A task's own params (Airflow's operator params=) sit between the DAG's and the run's.
     params = {**dag.params, **(getattr(task, "params", None) or {}), **(run.conf or {})}
-    return {
+    context = {
         "dag": dag,
         "task": task,
         "ti": ti,
@@ -172,3 +176,4 @@ def build_context(
         "try_number": ti.try_number,
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
+    return {**standard_context(context), **context}

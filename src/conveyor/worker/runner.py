@@ -45,7 +45,7 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.scheduler.datasets import record_task_outlets
-from conveyor.scheduler.planning import branch_skips
+from conveyor.scheduler.planning import branch_skips, short_circuit_skips
 from conveyor.scheduler.progress import QueuedTry, advance_run
 from conveyor.sensors.base import Reschedule
 from conveyor.states import TaskState
@@ -218,6 +218,8 @@ class TryRunner:
         task_id, max_tries = started.task_id, started.max_tries
         value: Any = None
         chosen: list[str] | None = None
+        # A short circuit's skips: "direct" or "all" downstream tasks, teardowns left to run.
+        short_circuit: str | None = None
         retry_delay = timedelta(0)
         dag = task = context = None  # for the callbacks, once they exist
         try:
@@ -239,6 +241,7 @@ class TryRunner:
                 self.hostname,
                 str(log_file),
                 started.map_index,
+                home=self.settings.home,
             )
             task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)  # a mapped task
             context = build_context(dag, task, run, ti)
@@ -251,6 +254,9 @@ class TryRunner:
                 value = task.execute(context)
             if task.is_branch:
                 chosen = list(value or [])
+            elif task.skip_downstream is not None:  # a short circuit that said stop
+                chosen = []
+                short_circuit = task.skip_downstream
             if not getattr(task, "do_xcom_push", True):
                 value = None  # Airflow's do_xcom_push=False: the return value is not kept
             check_json(value, f"the return value of task {task_id!r}")
@@ -291,6 +297,7 @@ class TryRunner:
             chosen,
             started.start_date,
             map_index=started.map_index,
+            short_circuit=short_circuit,
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
@@ -308,11 +315,21 @@ class TryRunner:
         chosen: list[str] | None = None,
         started_at: datetime | None = None,
         map_index: int = -1,
+        short_circuit: str | None = None,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction."""
         return retrying(
             lambda: self._record(
-                ti_id, try_number, run_pk, task_id, outcome, value, chosen, started_at, map_index
+                ti_id,
+                try_number,
+                run_pk,
+                task_id,
+                outcome,
+                value,
+                chosen,
+                started_at,
+                map_index,
+                short_circuit,
             ),
             what="recording a try's outcome",
         )
@@ -328,6 +345,7 @@ class TryRunner:
         chosen: list[str] | None,
         started_at: datetime | None,
         map_index: int = -1,
+        short_circuit: str | None = None,
     ) -> TryResult:
         with self.store.write() as conn:
             # Lock the run before anything else in this transaction. The XCom insert below takes
@@ -344,7 +362,7 @@ class TryRunner:
                     upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
                 record_task_outlets(conn, run, task_id, map_index)  # datasets it updated
                 if chosen is not None:
-                    self._skip_unchosen(conn, run, task_id, chosen, read)
+                    self._skip_unchosen(conn, run, task_id, chosen, read, short_circuit)
                     read = None  # the skips changed task instances: read them again
             advance = advance_run(
                 conn,
@@ -370,18 +388,22 @@ class TryRunner:
         task_id: str,
         chosen: list[str],
         read: runs.TasksAndRoom,
+        short_circuit: str | None = None,
     ) -> None:
         structure = runs.serialized_dag(conn, run.version_hash)
         tis = {ti.task_id: ti for ti in read.tis}
-        for skipped in branch_skips(structure, task_id, chosen):
-            ti = tis[skipped]
+        if short_circuit is not None:
+            found = short_circuit_skips(structure, task_id, every=short_circuit == "all")
+            reason = f"{task_id!r} short-circuited"
+        else:
+            found = branch_skips(structure, task_id, chosen)
+            reason = f"branch {task_id!r} chose {chosen}"
+        for skipped in found:
+            ti = tis.get(skipped)
+            if ti is None:
+                continue  # not made yet (a mapped task): trigger rules skip it when it is
             transitions.finish_without_running(
-                conn,
-                ti.id,
-                TaskState.SKIPPED,
-                ti.try_number,
-                f"branch {task_id!r} chose {chosen}",
-                self.actor,
+                conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, self.actor
             )
 
 

@@ -306,7 +306,10 @@ TriggerRuleName = Literal[
     "always",
 ]
 # Spelled out for type checkers and the schema; it must list exactly the engine's rules.
-assert set(typing.get_args(TriggerRuleName)) == {rule.value for rule in TriggerRule}
+# all_done_setup_success is set by as_teardown() only, not written by hand.
+assert set(typing.get_args(TriggerRuleName)) == {rule.value for rule in TriggerRule} - {
+    TriggerRule.ALL_DONE_SETUP_SUCCESS.value
+}
 
 # -- models ----------------------------------------------------------------------------------
 

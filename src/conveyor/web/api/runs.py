@@ -74,7 +74,7 @@ def trigger_run(
     store = get_store(request)
     with store.write() as conn:
         _version, structure = runs.latest_version(conn, dag_id)
-        errors = conf_errors(dag_id, structure.params, body.conf)
+        errors = conf_errors(dag_id, structure.params, body.conf, structure.param_specs)
         if errors:
             raise HTTPException(422, "; ".join(errors))
         try:

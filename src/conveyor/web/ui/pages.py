@@ -47,6 +47,19 @@ def _not_found(request: Request, user: User, message: str) -> HTMLResponse:
     )
 
 
+def _label_edges(layout: dict[str, Any], tasks: list[dict[str, Any]]) -> None:
+    """Put each edge's Label text (if it has one) on the laid-out edge, for graph.js."""
+    labels = {
+        (up, t["task_id"]): text for t in tasks for up, text in (t.get("edge_labels") or {}).items()
+    }
+    if not labels:
+        return
+    for edge in layout["edges"]:
+        text = labels.get((edge["source"], edge["target"]))
+        if text:
+            edge["label"] = text
+
+
 def _layout(
     version_hash: str,
     tasks: list[dict[str, Any]],
@@ -61,6 +74,7 @@ def _layout(
         try:
             serialized = {"tasks": tasks, "task_groups": groups or []}
             found = layout_grouped(serialized, collapsed).as_dict()
+            _label_edges(found, tasks)
         except LayoutError as exc:
             found = {"error": str(exc), "nodes": [], "edges": [], "width": 0, "height": 0}
         _layouts[key] = found
@@ -82,7 +96,12 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
         if tab == "source":
             context["source"] = queries.get_source(conn, dag_id).model_dump()
     tasks = [
-        {"task_id": t["task_id"], "operator_name": t["operator"], "upstream": t["upstream"]}
+        {
+            "task_id": t["task_id"],
+            "operator_name": t["operator"],
+            "upstream": t["upstream"],
+            "edge_labels": t["upstream_labels"],
+        }
         for t in detail["tasks"]
     ]
     context["tasks"] = tasks
@@ -103,7 +122,12 @@ def graph_layout(
         except NotFoundError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=404)
     tasks = [
-        {"task_id": t["task_id"], "operator_name": t["operator"], "upstream": t["upstream"]}
+        {
+            "task_id": t["task_id"],
+            "operator_name": t["operator"],
+            "upstream": t["upstream"],
+            "edge_labels": t["upstream_labels"],
+        }
         for t in detail["tasks"]
     ]
     known = {g["group_id"] for g in detail["task_groups"]}
@@ -145,8 +169,8 @@ def trigger_page(request: Request, dag_id: str, user: PageUser) -> Response:
         context = _dag_context(request, dag_id)
     except NotFoundError as exc:
         return _not_found(request, user, str(exc))
-    params = {p["name"]: p["default"] for p in context["dag"]["params"]}
-    return _page(request, "trigger.html", user, nav="dags", fields=form_fields(params), **context)
+    fields = form_fields(context["dag"]["params"])
+    return _page(request, "trigger.html", user, nav="dags", fields=fields, **context)
 
 
 @router.get("/dags/{dag_id}/{tab}", response_class=HTMLResponse)
@@ -172,9 +196,7 @@ def run_page(request: Request, dag_id: str, run_id: str, user: PageUser) -> Resp
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(
-    request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser
-) -> Response:
+def task_page(request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser) -> Response:
     with get_store(request).read() as conn:
         try:
             run = queries.find_run(conn, dag_id, run_id)
@@ -185,6 +207,13 @@ def task_page(
         structure = runs.serialized_dag(conn, run.version_hash)
     task = next(t for t in structure.raw["tasks"] if t["task_id"] == task_id)
     return _page(
-        request, "task.html", user, nav="dags", dag_id=dag_id, run_id=run_id,
-        task_id=task_id, task=task, initial=initial.model_dump(mode="json"),
+        request,
+        "task.html",
+        user,
+        nav="dags",
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        task=task,
+        initial=initial.model_dump(mode="json"),
     )

@@ -20,6 +20,9 @@ class FormField:
     name: str
     kind: str  # one of KINDS
     default: Any
+    description: str | None = None
+    #: A Param(...)'s constraints, shown beside the field (the API checks them).
+    constraints: str = ""
 
     @property
     def default_text(self) -> str:
@@ -52,6 +55,19 @@ def field_kind(default: Any) -> str:
     return "json"
 
 
-def form_fields(params: dict[str, Any]) -> list[FormField]:
-    """The trigger form's fields, in the order the DAG declares its params."""
-    return [FormField(name, field_kind(default), default) for name, default in params.items()]
+_SHOWN = ("enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "format")
+
+
+def form_fields(params: list[dict[str, Any]]) -> list[FormField]:
+    """The trigger form's fields, in the order the DAG declares its params, from the DAG's
+    ``params`` as the API gives them (name, default, type, description, param_schema)."""
+    fields = []
+    for param in params:
+        schema = param.get("param_schema") or {}
+        declared = schema.get("type")
+        kind = declared if declared in KINDS else field_kind(param["default"])
+        shown = ", ".join(f"{key} {schema[key]!r}" for key in _SHOWN if key in schema)
+        fields.append(
+            FormField(param["name"], kind, param["default"], param.get("description"), shown)
+        )
+    return fields

@@ -57,6 +57,15 @@ export function renderGraph(container, layout, dagId, onToggle = null) {
   }, svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#9aa3ad" }));
   const edges = layout.edges.map((edge) =>
     svg("path", { class: "edge", d: edgePath(edge.points), "marker-end": "url(#arrow)", "data-source": edge.source, "data-target": edge.target }));
+  // A Label on an edge: its text at the middle of the edge's path.
+  const edgeLabels = layout.edges.filter((edge) => edge.label).map((edge) => {
+    const [x0, y0] = edge.points[0];
+    const [x1, y1] = edge.points[edge.points.length - 1];
+    return svg("text", {
+      class: "edge-label", x: (x0 + x1) / 2, y: (y0 + y1) / 2 - 4, "text-anchor": "middle",
+      "data-source": edge.source, "data-target": edge.target,
+    }, edge.label);
+  });
   const nodes = layout.nodes.map((node) => {
     const title = svg("title", {}, node.id);
     if (node.kind === "group") {
@@ -88,7 +97,7 @@ export function renderGraph(container, layout, dagId, onToggle = null) {
     class: "graph", width: layout.width, height: layout.height,
     viewBox: `0 0 ${layout.width} ${layout.height}`, role: "img", "aria-label": `Tasks of ${dagId}`,
   }, svg("defs", {}, marker), ...(layout.groups ?? []).map((g) => groupBox(g, onToggle)),
-  ...edges, ...nodes);
+  ...edges, ...edgeLabels, ...nodes);
   container.replaceChildren(picture);
 }
 

@@ -1,0 +1,63 @@
+"""``Label``: a name on a dependency edge, shown on the graph.
+
+    check >> Label("rows found") >> load
+    [a, b] >> Label("then") >> c
+    check.set_downstream(load, edge_modifier=Label("rows found"))
+
+A label stands between the tasks of a ``>>`` chain: the tasks before it are remembered, and
+the tasks after it are linked to them with the label on each edge. It changes nothing about
+when tasks run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from conveyor.exceptions import DagDefinitionError
+
+if TYPE_CHECKING:
+    from conveyor.model.task import BaseOperator
+
+
+class Label:
+    def __init__(self, label: str) -> None:
+        if not isinstance(label, str) or not label.strip():
+            raise DagDefinitionError(f"Label needs some text, got {label!r}")
+        self.label = label
+        self._upstream: list[BaseOperator] = []  # tasks written before it: a >> Label
+        self._downstream: list[BaseOperator] = []  # tasks written after it: b << Label
+
+    def add_upstream(self, task: BaseOperator) -> None:
+        self._upstream.append(task)
+
+    def add_downstream(self, task: BaseOperator) -> None:
+        self._downstream.append(task)
+
+    def __rshift__(self, other: Any) -> Any:
+        if not self._upstream:
+            raise DagDefinitionError(f"Label({self.label!r}) >> ...: no task before the label")
+        for task in self._upstream:
+            task.set_downstream(other, edge_modifier=self)
+        return other
+
+    def __rrshift__(self, other: Any) -> Label:
+        from conveyor.model.task import _tasks_of
+
+        self._upstream.extend(_tasks_of(other, downstream=False))  # [a, b] >> Label
+        return self
+
+    def __lshift__(self, other: Any) -> Any:
+        if not self._downstream:
+            raise DagDefinitionError(f"Label({self.label!r}) << ...: no task after the label")
+        for task in self._downstream:
+            task.set_upstream(other, edge_modifier=self)
+        return other
+
+    def __rlshift__(self, other: Any) -> Label:
+        from conveyor.model.task import _tasks_of
+
+        self._downstream.extend(_tasks_of(other, downstream=True))  # [a, b] << Label
+        return self
+
+    def __repr__(self) -> str:
+        return f"Label({self.label!r})"

@@ -1,0 +1,151 @@
+"""DAG params and the one check of a run's ``conf`` against them.
+
+A DAG's params are ``{name: default}``, or ``{name: Param(default, type=..., ...)}`` for a
+param with a JSON Schema (``type``, ``minimum``/``maximum``, ``enum``, ``minLength`` ...) and
+a description. Every way of making a run (the web form, the REST API, ``conveyor dags
+trigger``, ``TriggerDagRunOperator``, ``conveyor.testing``) checks its conf with
+:func:`conf_errors`, so a value one refuses is refused by all, with the key named.
+
+For a plain default, the default's JSON type is the type a conf value must have (an integer
+is fine where a number is expected; a default of null takes anything). When a DAG declares
+params, a conf key it does not declare is refused: it is most likely a typo, and silently
+ignoring it would run the DAG with the default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from conveyor.exceptions import DagDefinitionError
+
+
+class _NotSet:
+    def __repr__(self) -> str:
+        return "NOTSET"
+
+
+#: The default of a Param that has none: the run's conf must give the value.
+NOTSET: Any = _NotSet()
+
+
+class Param:
+    """A DAG param with a default, a JSON Schema and a description.
+
+    ``Param(5, type="integer", minimum=1, description="how many")``; the keyword arguments
+    other than ``description`` are JSON Schema keywords.
+    """
+
+    def __init__(
+        self, default: Any = NOTSET, description: str | None = None, **schema: Any
+    ) -> None:
+        self.value = default
+        self.description = description
+        self.schema = schema
+        try:
+            jsonschema.validators.validator_for(schema).check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise DagDefinitionError(
+                f"Param schema {schema!r} is not valid: {exc.message}"
+            ) from None
+
+    @property
+    def has_default(self) -> bool:
+        return self.value is not NOTSET
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "description": self.description,
+            "required": not self.has_default,
+        }
+
+    def __repr__(self) -> str:
+        return f"Param({self.value!r}, {self.schema!r})"
+
+
+def split_params(dag_id: str, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(defaults, specs)``: the plain default of each param, and the serialized spec of
+    each :class:`Param`. A Param whose default breaks its own schema is refused here."""
+    defaults: dict[str, Any] = {}
+    specs: dict[str, Any] = {}
+    for name, value in params.items():
+        if not isinstance(value, Param):
+            defaults[name] = value
+            continue
+        defaults[name] = value.value if value.has_default else None
+        specs[name] = value.serialize()
+        if value.has_default:
+            problem = _schema_error(value.schema, value.value)
+            if problem:
+                raise DagDefinitionError(
+                    f"DAG {dag_id!r}: the default of param {name!r} ({value.value!r}) {problem}"
+                )
+    return defaults, specs
+
+
+def json_type(value: Any) -> str | None:
+    """The JSON type name of a value; None for null."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return None
+
+
+def _schema_error(schema: dict[str, Any], value: Any) -> str | None:
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        return f"does not match its schema: {exc.message}"
+    return None
+
+
+def conf_errors(
+    dag_id: str,
+    params: dict[str, Any],
+    conf: dict[str, Any],
+    specs: dict[str, Any] | None = None,
+) -> list[str]:
+    """Every problem with ``conf``, each naming the param; empty when it is valid.
+
+    ``params`` are the defaults, ``specs`` the serialized :class:`Param` specs by name.
+    """
+    specs = specs or {}
+    errors: list[str] = []
+    for name, value in conf.items():
+        if name not in params:
+            if params:
+                known = ", ".join(sorted(params))
+                errors.append(
+                    f"conf.{name}: DAG {dag_id!r} has no param {name!r} (params: {known})"
+                )
+            continue
+        if name in specs:
+            problem = _schema_error(specs[name]["schema"], value)
+            if problem:
+                errors.append(f"conf.{name}: {value!r} {problem}"[:500])
+            continue
+        expected = json_type(params[name])
+        if expected is None:
+            continue
+        got = json_type(value)
+        if got == expected or (expected == "number" and got == "integer"):
+            continue
+        errors.append(
+            f"conf.{name}: param {name!r} expects {expected} "
+            f"(like its default {params[name]!r}), got {got or 'null'} {value!r}"[:500]
+        )
+    for name, spec in specs.items():
+        if spec.get("required") and name not in conf:
+            errors.append(f"conf.{name}: param {name!r} has no default; the conf must give it")
+    return errors

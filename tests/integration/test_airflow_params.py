@@ -1,0 +1,131 @@
+"""``Param``: typed DAG params, their defaults in ``params``, and the one conf check that
+``conveyor dags trigger``, TriggerDagRunOperator and ``conveyor.testing`` apply as the REST
+API does (tests/api/test_airflow_params_api.py): real scheduler, both backends, the CLI as a
+subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from test_runs import Env, run_one
+
+from conveyor import DAG, Param, task
+from conveyor.states import TaskState
+from conveyor.store.engine import Store
+from conveyor.store.tables import xcom
+from conveyor.testing import run_dag
+
+PARAMS_DAG = """
+from conveyor import DAG, Param, task
+from datetime import datetime
+
+with DAG(
+    "typed",
+    start_date=datetime(2024, 1, 1),
+    params={
+        "n": Param(5, type="integer", minimum=1, description="How many rows to load"),
+        "mode": Param("fast", enum=["fast", "slow"]),
+        "name": Param("x", type="string", minLength=1, maxLength=8),
+        "plain": 1.5,
+    },
+):
+    @task
+    def show(params=None):
+        return params
+
+    show()
+"""
+
+
+def test_a_run_gets_param_defaults_overridden_by_conf(tmp_path: Path, store: Store) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    env = Env(tmp_path, dags, store)
+    (dags / "typed.py").write_text(PARAMS_DAG)
+    env.sync()
+    run_pk = env.trigger("typed", conf={"n": 9})
+    env.run(run_pk)
+    with store.read() as conn:
+        value = conn.execute(select(xcom.c.value).where(xcom.c.run_pk == run_pk)).scalar_one()
+    assert value == {"n": 9, "mode": "fast", "name": "x", "plain": 1.5}
+
+
+def test_trigger_dagrun_operator_applies_the_same_check(tmp_path: Path, store: Store) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    env = Env(tmp_path, dags, store)
+    (dags / "typed.py").write_text(PARAMS_DAG)
+    env.write_dag(
+        "caller.py",
+        """
+        from conveyor.operators.trigger_dagrun import TriggerDagRunOperator
+
+        with DAG("caller", start_date=START):
+            TriggerDagRunOperator(task_id="bad", trigger_dag_id="typed", conf={"n": 1.5})
+            TriggerDagRunOperator(task_id="good", trigger_dag_id="typed", conf={"n": 2})
+        """,
+    )
+    run_pk = run_one(env, "caller")
+    states = env.states(run_pk)
+    assert states == {"bad": TaskState.FAILED, "good": TaskState.SUCCESS}
+    [bad_try] = env.tries(run_pk, "bad")  # Fail: no retry would help
+    assert "conf.n" in bad_try.error and "integer" in bad_try.error
+
+
+def test_testing_run_dag_refuses_bad_conf_and_a_bad_default_fails_at_definition() -> None:
+    with DAG("t", params={"n": Param(2, type="integer", minimum=1)}) as d:
+
+        @task
+        def double(params=None):
+            return params["n"] * 2
+
+        double()
+    with pytest.raises(ValueError, match=r"conf\.n: 1\.5 does not match its schema"):
+        run_dag(d, conf={"n": 1.5})
+    assert run_dag(d, conf={"n": 4}).xcom("double") == 8
+    with pytest.raises(Exception, match="default of param 'n' \\(0\\) does not match"):
+        DAG("bad", params={"n": Param(0, type="integer", minimum=1)})
+
+
+def test_cli_trigger_refuses_conf_the_web_refuses(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "typed.py").write_text(textwrap.dedent(PARAMS_DAG))
+    env = {
+        **os.environ,
+        "CONVEYOR_HOME": str(tmp_path / "home"),
+        "CONVEYOR_DAGS_FOLDER": str(dags),
+    }
+    cli = str(Path(sys.executable).parent / "conveyor")
+
+    def trigger(conf: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [cli, "dags", "trigger", "typed", "--conf", conf],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    refused = trigger('{"n": 1.5}')
+    assert refused.returncode == 1, refused.stdout
+    assert "conf.n" in refused.stderr and "integer" in refused.stderr
+    plain = trigger('{"plain": "text"}')  # a plain param: the default's type, as the web
+    assert plain.returncode == 1 and "conf.plain" in plain.stderr
+    one_off = subprocess.run(
+        [cli, "run", str(dags / "typed.py"), "--conf", '{"n": 0}'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert one_off.returncode == 1 and "conf.n" in one_off.stderr and "minimum" in one_off.stderr
+    accepted = trigger('{"n": 3}')
+    assert accepted.returncode == 0, accepted.stderr
+    assert "triggered typed run" in accepted.stdout

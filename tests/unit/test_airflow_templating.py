@@ -1,0 +1,132 @@
+"""The standard template context (``macros``, ``execution_date``, ``next_ds`` ...) and template
+files (``template_ext`` / ``templates_exts`` with ``template_searchpath``), rendered as the
+worker renders them."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conveyor import DAG, BashOperator, PythonOperator
+from conveyor.exceptions import TemplateError
+from conveyor.model.templating import (
+    ds_add,
+    ds_format,
+    render_template_fields,
+    standard_context,
+)
+
+
+def context_for(dag: DAG, task: Any, start: datetime, end: datetime) -> dict[str, Any]:
+    base = {
+        "dag": dag,
+        "task": task,
+        "logical_date": start,
+        "data_interval_start": start,
+        "data_interval_end": end,
+        "ds": start.strftime("%Y-%m-%d"),
+        "ds_nodash": start.strftime("%Y%m%d"),
+    }
+    return {**standard_context(base), **base}
+
+
+def test_macros_and_dates_of_a_daily_run() -> None:
+    with DAG("daily", schedule="@daily", start_date=datetime(2026, 1, 1)) as d:
+        t = BashOperator(
+            task_id="t",
+            bash_command=(
+                "{{ macros.ds_add(ds, 7) }} {{ macros.ds_format(ds, '%Y-%m-%d', '%d/%m') }} "
+                "{{ execution_date.year }} {{ prev_ds }} {{ next_ds }} {{ next_ds_nodash }} "
+                "{{ yesterday_ds }} {{ tomorrow_ds_nodash }} {{ ts_nodash_with_tz }} "
+                "{{ task_instance_key_str }} "
+                "{{ (macros.datetime(2026, 1, 1) + macros.timedelta(days=1)).day }} "
+                "{{ macros.uuid.uuid4() | string | length }}"
+            ),
+        )
+    start = datetime(2026, 3, 10, tzinfo=UTC)
+    task = copy.copy(t)
+    render_template_fields(task, context_for(d, task, start, start + timedelta(days=1)))
+    assert task.bash_command.split() == [
+        "2026-03-17",
+        "10/03",
+        "2026",
+        "2026-03-09",
+        "2026-03-11",
+        "20260311",
+        "2026-03-09",
+        "20260311",
+        "20260310T000000+0000",
+        "daily__t__20260310",
+        "2",
+        "36",
+    ]
+
+
+def test_ds_helpers() -> None:
+    assert ds_add("2026-01-05", -4) == "2026-01-01"
+    assert ds_format("2026-01-05", "%Y-%m-%d", "%m-%d-%y") == "01-05-26"
+
+
+def test_a_value_ending_in_a_template_ext_is_read_from_the_searchpath(tmp_path: Path) -> None:
+    (tmp_path / "dag_folder").mkdir()
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "dag_folder" / "run.sh").write_text("echo {{ ds }} {{ params.who }}\n")
+    (tmp_path / "sql" / "q.sql").write_text("select * from t where day = '{{ ds_nodash }}'")
+    with DAG("files", template_searchpath=str(tmp_path / "sql"), params={"who": "me"}) as d:
+        bash = BashOperator(task_id="bash", bash_command="run.sh")
+        literal = BashOperator(task_id="literal", bash_command="run.sh ")  # a space: no file
+        py = PythonOperator(
+            task_id="py",
+            python_callable=lambda: None,
+            templates_dict={"query": "q.sql"},
+            templates_exts=[".sql"],
+        )
+    d.fileloc = str(tmp_path / "dag_folder" / "files.py")
+    start = datetime(2026, 3, 10, tzinfo=UTC)
+    rendered = []
+    for original in (bash, literal, py):
+        task = copy.copy(original)
+        ctx = context_for(d, task, start, start)
+        ctx["params"] = d.params
+        render_template_fields(task, ctx)
+        rendered.append(task)
+    assert rendered[0].bash_command == "echo 2026-03-10 me\n"
+    assert rendered[1].bash_command == "run.sh "
+    assert rendered[2].templates_dict == {"query": "select * from t where day = '20260310'"}
+
+
+def test_a_missing_template_file_says_where_it_looked(tmp_path: Path) -> None:
+    with DAG("missing") as d:
+        BashOperator(task_id="b", bash_command="nope.sh")
+    d.fileloc = str(tmp_path / "missing.py")
+    task = copy.copy(d.get_task("b"))
+    start = datetime(2026, 3, 10, tzinfo=UTC)
+    with pytest.raises(TemplateError, match=r"template file 'nope\.sh' not found in .*add a space"):
+        render_template_fields(task, context_for(d, task, start, start))
+
+
+def test_user_defined_macros_and_filters() -> None:
+    with DAG(
+        "udm", user_defined_macros={"team": "data"}, user_defined_filters={"shout": str.upper}
+    ) as d:
+        BashOperator(task_id="b", bash_command="{{ team | shout }}")
+    task = copy.copy(d.get_task("b"))
+    start = datetime(2026, 3, 10, tzinfo=UTC)
+    render_template_fields(task, context_for(d, task, start, start))
+    assert task.bash_command == "DATA"
+
+
+def test_prev_ds_follows_the_schedule_not_the_interval_length() -> None:
+    with DAG("monthly", schedule="@monthly", start_date=datetime(2026, 1, 1)) as d:
+        t = BashOperator(task_id="t", bash_command="{{ prev_ds }} {{ ds }} {{ next_ds }}")
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    task = copy.copy(t)
+    render_template_fields(task, context_for(d, task, start, datetime(2026, 4, 1, tzinfo=UTC)))
+    assert task.bash_command == "2026-02-01 2026-03-01 2026-04-01"
+    manual = copy.copy(t)
+    render_template_fields(manual, context_for(d, manual, start, start))  # no interval
+    assert manual.bash_command == "2026-03-01 2026-03-01 2026-03-01"
