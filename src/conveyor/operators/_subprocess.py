@@ -7,13 +7,20 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import NamedTuple
+
+
+class Finished(NamedTuple):
+    status: int
+    last_line: str | None  # the last line of output that was not blank
 
 
 def run_streaming(
     command: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None
-) -> int:
-    """Run ``command``, copy its output (stderr merged) to sys.stdout; return its status."""
+) -> Finished:
+    """Run ``command``, copy its output (stderr merged) to sys.stdout as it comes."""
     sys.stdout.flush()
+    last_line: str | None = None
     with subprocess.Popen(
         list(command),
         stdout=subprocess.PIPE,
@@ -26,6 +33,8 @@ def run_streaming(
         assert process.stdout is not None
         for line in process.stdout:
             sys.stdout.write(line)
+            if line.strip():
+                last_line = line.rstrip("\n")
         code = process.wait()
     sys.stdout.flush()
-    return code
+    return Finished(code, last_line)

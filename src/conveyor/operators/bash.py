@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.operators._subprocess import run_streaming
 
 
 class BashOperator(BaseOperator):
@@ -76,24 +75,7 @@ def run_bash(
         env = {**os.environ, **env} if append_env else dict(env)
     if cwd is not None and not os.path.isdir(cwd):
         raise TaskError(f"cwd {cwd!r} of task {task_id!r} is not a directory")
-    sys.stdout.flush()
-    last_line: str | None = None
-    with subprocess.Popen(
-        ["bash", "-c", command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=cwd,
-        text=True,
-        errors="replace",
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            sys.stdout.write(line)
-            if line.strip():
-                last_line = line.rstrip("\n")
-        code = process.wait()
-    sys.stdout.flush()
+    code, last_line = run_streaming(["bash", "-c", command], env=env, cwd=cwd)
     if code == skip_on_exit_code:
         raise Skip(f"bash exited with {code}")
     if code != 0:

@@ -146,7 +146,7 @@ def run_in_interpreter(
         except TypeError as exc:
             raise TaskError(f"task {task_id!r}: arguments must be JSON ({exc})") from None
         (folder / "script.py").write_text(script)
-        code = run_streaming(
+        code, _ = run_streaming(
             [python, str(folder / "script.py"), str(folder / "call.json"), str(folder / "out.json")]
         )
         if code != 0:
@@ -289,7 +289,7 @@ def _create(
 
 
 def _run(command: list[str], what: str) -> None:
-    code = run_streaming(command)
+    code, _ = run_streaming(command)
     if code != 0:
         raise TaskError(f"{what} failed (exit {code})")
 

@@ -34,7 +34,7 @@ class BashSensor(BaseSensor):
         self.retry_exit_code = retry_exit_code
 
     def poke(self, context: dict[str, Any]) -> bool:
-        code = run_streaming(
+        code, _ = run_streaming(
             ["bash", "-c", self.bash_command],
             env={**os.environ, **self.env} if self.env is not None else None,
             cwd=self.cwd,
