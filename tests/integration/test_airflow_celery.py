@@ -8,10 +8,8 @@ it there, with the Airflow import hook installed. Redis DB 10, a queue of its ow
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from celery_workers import require_redis, start_worker
 from conftest import make_settings, runs_finished
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
@@ -27,11 +26,10 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_instance, task_try, worker, xcom
+from conveyor.store.tables import dag_run, task_instance, task_try, xcom
 from conveyor.worker.celery_app import make_app
 from conveyor.worker.runner import log_path_for
 
-CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 BROKER = "redis://127.0.0.1:6379/10"
 QUEUE = "airflow_q"
 WORKER_NAME = "airflow@test"
@@ -65,12 +63,7 @@ DAG_FILE = """
 
 @pytest.fixture
 def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis is unreachable")
-        pytest.skip("redis is unreachable")
+    require_redis()
     dags = tmp_path / "dags"
     dags.mkdir()
     (tmp_path / "empty").mkdir()
@@ -96,38 +89,9 @@ def worker_process(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Po
         "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
     }
     env.pop("CONVEYOR_AIRFLOW_COMPAT", None)  # the default: on
-    with (tmp_path / "worker.log").open("w") as log:
-        process = subprocess.Popen(
-            [CONVEYOR, "worker", "-q", QUEUE, "-c", "2", "-n", WORKER_NAME],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_for_worker(settings)
-            yield process
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def _wait_for_worker(settings: Settings, limit: float = 40) -> None:
-    store = Store(settings.db_url)
-    deadline = time.monotonic() + limit
-    try:
-        while time.monotonic() < deadline:
-            with store.read() as conn:
-                if WORKER_NAME in set(conn.execute(select(worker.c.hostname)).scalars()):
-                    return
-            time.sleep(0.2)
-        raise AssertionError(f"the worker did not report within {limit}s")
-    finally:
-        store.dispose()
+    log = tmp_path / "worker.log"
+    with start_worker(QUEUE, WORKER_NAME, env, log, db_url=settings.db_url) as process:
+        yield process
 
 
 def test_an_airflow_dag_runs_on_a_celery_worker_from_the_stored_code(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,11 +17,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import func, select
 
+from celery_workers import reachable, spawn_worker, stop_workers, wait_for_worker
 from conftest import describe_runs, make_settings, runs_finished
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
@@ -117,19 +116,10 @@ FAULTS = """
 """
 
 
-def _reachable(url: str) -> bool:
-    parsed = urlparse(url)
-    try:
-        socket.create_connection((parsed.hostname, parsed.port), timeout=2).close()
-    except OSError:
-        return False
-    return True
-
-
 @pytest.fixture(params=sorted(BROKERS))
 def broker_url(request: pytest.FixtureRequest) -> str:
     url = BROKERS[request.param]
-    if not _reachable(url):
+    if not reachable(url):
         message = f"{request.param} broker at {url} is unreachable"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
@@ -181,14 +171,11 @@ def cluster(tmp_path: Path, pg_database_url: str, broker_url: str) -> Iterator[C
         logs[name] = tmp_path / f"{name}.log"
         handle = logs[name].open("w")
         handles.append(handle)
-        workers[name] = subprocess.Popen(
-            [CONVEYOR, "worker", "-q", queue, "-c", "2", "-n", f"{name}@test"],
-            env={**env, "TEST_WORKER": name, **extra_env},
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: a test can kill it whole
+        # Its own process group: a test can kill it whole.
+        workers[name] = spawn_worker(
+            queue, f"{name}@test", {**env, "TEST_WORKER": name, **extra_env}, handle
         )
-        _wait_for_workers(settings, {f"{name}@test"})
+        wait_for_worker(settings.db_url, f"{name}@test")
         return workers[name]
 
     try:
@@ -196,34 +183,9 @@ def cluster(tmp_path: Path, pg_database_url: str, broker_url: str) -> Iterator[C
         start_worker("w_etl", "etl")
         yield Cluster(settings, logs, workers, start_worker, env)
     finally:
-        for process in workers.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in workers.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_workers(workers.values())
         for handle in handles:
             handle.close()
-
-
-def _wait_for_workers(settings: Settings, names: set[str], limit: float = 40) -> None:
-    from conveyor.store.tables import worker
-
-    store = Store(settings.db_url)
-    deadline = time.monotonic() + limit
-    try:
-        while time.monotonic() < deadline:
-            with store.read() as conn:
-                seen = set(conn.execute(select(worker.c.hostname)).scalars())
-            if names <= seen:
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"workers {names - seen} did not report within {limit}s")
-    finally:
-        store.dispose()
 
 
 def _run(settings: Settings, store: Store, run_pks: list[int], limit: float = 60) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from celery_workers import require_redis, start_worker
 from conftest import make_settings, runs_finished
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading import code_cache
@@ -237,12 +237,7 @@ def worker_without_dags(
     tmp_path: Path, pg_database_url: str
 ) -> Iterator[tuple[Store, dict[str, str], Path]]:
     """The folder parsed into PostgreSQL, removed, and a worker started far from it."""
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
-    except OSError:
-        pytest.skip("redis is unreachable")
+    require_redis(fail_in_ci=False)
     dags = tmp_path / "dags"
     _write_dag_folder(dags)
     store = Store(pg_database_url)
@@ -264,25 +259,11 @@ def worker_without_dags(
         CONVEYOR_BROKER_URL=BROKER,
         CONVEYOR_HEARTBEAT_SECONDS="0.5",
     )
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [CONVEYOR, "worker", "-q", "default", "-c", "2", "-n", "w_nodags@test"],
-        cwd=cwd,
-        env=environ,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    log = tmp_path / "worker.log"
     try:
-        yield store, versions, worker_home
+        with start_worker("default", "w_nodags@test", environ, log, db_url=None, cwd=cwd):
+            yield store, versions, worker_home
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
         store.dispose()
 
 

@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -16,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from celery_workers import WorkerSpec, require_redis, start_workers
 from conftest import make_settings, runs_finished
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
@@ -25,10 +23,9 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.states import TaskState
 from conveyor.store import pools, runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import task_instance, task_try, worker
+from conveyor.store.tables import task_instance, task_try
 from conveyor.worker.celery_app import make_app
 
-CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 BROKER = "redis://127.0.0.1:6379/3"
 QUEUE = "pools_q"
 WORKERS = ("pools1@test", "pools2@test")
@@ -49,12 +46,7 @@ DAG_FILE = """
 
 @pytest.fixture
 def settings(tmp_path: Path, pg_database_url: str) -> Settings:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis is unreachable")
-        pytest.skip("redis is unreachable")
+    require_redis()
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "pooled.py").write_text(textwrap.dedent(DAG_FILE.replace("@QUEUE@", QUEUE)))
@@ -76,48 +68,11 @@ def workers(tmp_path: Path, settings: Settings) -> Iterator[list[subprocess.Pope
         "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
         "CONVEYOR_KILL_GRACE_SECONDS": "1",
     }
-    started: list[subprocess.Popen[bytes]] = []
-    logs = []
-    try:
-        for name in WORKERS:
-            log = (tmp_path / f"{name}.log").open("w")
-            logs.append(log)
-            started.append(
-                subprocess.Popen(
-                    [CONVEYOR, "worker", "-q", QUEUE, "-c", "3", "-n", name],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        _wait_for_workers(settings)
+    specs = [
+        WorkerSpec(name, QUEUE, env, tmp_path / f"{name}.log", concurrency=3) for name in WORKERS
+    ]
+    with start_workers(specs, settings.db_url) as started:
         yield started
-    finally:
-        for process in started:
-            process.send_signal(signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        for log in logs:
-            log.close()
-
-
-def _wait_for_workers(settings: Settings, limit: float = 40) -> None:
-    store = Store(settings.db_url)
-    deadline = time.monotonic() + limit
-    try:
-        while time.monotonic() < deadline:
-            with store.read() as conn:
-                if set(WORKERS) <= set(conn.execute(select(worker.c.hostname)).scalars()):
-                    return
-            time.sleep(0.2)
-        raise AssertionError(f"the workers did not report within {limit}s")
-    finally:
-        store.dispose()
 
 
 def test_a_pool_holds_on_celery_workers(

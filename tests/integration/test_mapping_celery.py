@@ -8,10 +8,6 @@ other queue collects the results in order, and the DAG's dataset update starts i
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -20,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from celery_workers import WorkerSpec, require_redis, start_workers
 from conftest import make_settings
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
@@ -29,10 +26,9 @@ from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
-from conveyor.store.tables import dag_run, task_instance, task_try, worker
+from conveyor.store.tables import dag_run, task_instance, task_try
 from conveyor.worker.celery_app import make_app
 
-CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 BROKER = "redis://127.0.0.1:6379/2"
 QUEUES = ("mapping_a", "mapping_b")
 
@@ -71,12 +67,7 @@ DAG_FILE = """
 
 @pytest.fixture
 def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis is unreachable")
-        pytest.skip("redis is unreachable")
+    require_redis()
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "celery_mapped.py").write_text(textwrap.dedent(DAG_FILE))
@@ -98,49 +89,12 @@ def workers(tmp_path: Path, settings: Settings) -> Iterator[dict[str, Path]]:
         "CONVEYOR_KILL_GRACE_SECONDS": "1",
     }
     logs = {f"w_{queue}": tmp_path / f"w_{queue}.log" for queue in QUEUES}
-    processes = []
-    handles = []
-    try:
-        for queue in QUEUES:
-            name = f"w_{queue}"
-            handle = logs[name].open("w")
-            handles.append(handle)
-            processes.append(
-                subprocess.Popen(
-                    [CONVEYOR, "worker", "-q", queue, "-c", "2", "-n", f"{name}@test"],
-                    env={**env, "TEST_WORKER": name},
-                    stdout=handle,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        _wait_for_workers(settings, {f"w_{queue}@test" for queue in QUEUES})
+    specs = [
+        WorkerSpec(f"{name}@test", queue, {**env, "TEST_WORKER": name}, logs[name])
+        for queue, name in zip(QUEUES, logs, strict=True)
+    ]
+    with start_workers(specs, settings.db_url):
         yield logs
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        for handle in handles:
-            handle.close()
-
-
-def _wait_for_workers(settings: Settings, names: set[str], limit: float = 40) -> None:
-    store = Store(settings.db_url)
-    deadline = time.monotonic() + limit
-    try:
-        while time.monotonic() < deadline:
-            with store.read() as conn:
-                if names <= set(conn.execute(select(worker.c.hostname)).scalars()):
-                    return
-            time.sleep(0.2)
-        raise AssertionError(f"workers {names} did not all report within {limit}s")
-    finally:
-        store.dispose()
 
 
 def _both_finished(store: Store) -> bool:
