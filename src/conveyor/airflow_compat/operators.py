@@ -21,7 +21,7 @@ from typing import Any
 from conveyor.airflow_compat.table import DOCS
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.model.templating import render_value
+from conveyor.model.templating import render_template, render_value
 from conveyor.operators.bash import run_bash
 from conveyor.operators.python import PythonOperator
 
@@ -96,6 +96,11 @@ def _xcom_pull(
     return context["ti"].xcom_pull(task_ids=task_ids, key=key, **airflow)
 
 
+def _render_template(self: BaseOperator, content: Any, context: dict[str, Any]) -> Any:
+    """``self.render_template(text, context)``: rendered as the task's own fields are."""
+    return render_template(self, content, context)
+
+
 def _explain_keyword(
     cls: type, args: tuple[Any, ...], kwargs: dict[str, Any], exc: TypeError
 ) -> None:
@@ -158,6 +163,7 @@ def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
             "log": property(_task_logger),
             "xcom_push": _xcom_push,
             "xcom_pull": _xcom_pull,
+            "render_template": _render_template,
         },
     )
     _made[cls] = made

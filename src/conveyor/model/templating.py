@@ -90,8 +90,11 @@ def template_searchpath(task: BaseOperator) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def render_template_fields(task: BaseOperator, context: dict[str, Any]) -> None:
-    """Render every declared template field of the task in place, naming the field on error."""
+def _task_environment(
+    task: BaseOperator, context: dict[str, Any]
+) -> tuple[jinja2.Environment, dict[str, Any], tuple[str, ...]]:
+    """The environment, context and template-file endings a task's templates render with:
+    its DAG's macros and filters, and its template search path when it reads files."""
     exts = tuple(getattr(task, "template_ext", ()) or ())
     env = _environment(template_searchpath(task)) if exts else _ENVIRONMENT
     dag = task.dag
@@ -102,6 +105,18 @@ def render_template_fields(task: BaseOperator, context: dict[str, Any]) -> None:
     if filters:
         env = env.overlay()
         env.filters.update(filters)
+    return env, context, exts
+
+
+def render_template(task: BaseOperator, value: Any, context: dict[str, Any]) -> Any:
+    """Render ``value`` (text, or lists and dicts of it) as the task's own fields render."""
+    env, context, exts = _task_environment(task, context)
+    return render_value(value, context, env=env, exts=exts)
+
+
+def render_template_fields(task: BaseOperator, context: dict[str, Any]) -> None:
+    """Render every declared template field of the task in place, naming the field on error."""
+    env, context, exts = _task_environment(task, context)
     for field in task.template_fields:
         try:
             setattr(task, field, render_value(getattr(task, field), context, env=env, exts=exts))
