@@ -301,33 +301,29 @@ def test_date_branches_follow_the_logical_date(hook: None) -> None:
     assert monday_noon.task_state("weekday") == "success"
 
 
-def test_task_variants_build_on_the_conveyor_class_of_that_name(
-    hook: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_task_variants_build_on_the_conveyor_class_of_that_name(hook: None) -> None:
     from airflow.decorators import dag, task
 
-    with pytest.raises(AttributeError, match=r"@task\.sensor needs conveyor\.PythonSensor"):
-        task.sensor  # noqa: B018
-
-    class StandIn(conveyor.PythonOperator):
-        pass
-
-    monkeypatch.setattr(conveyor, "PythonSensor", StandIn, raising=False)
+    with pytest.raises(AttributeError, match=r"@task\.kubernetes is not provided by Conveyor"):
+        task.kubernetes  # noqa: B018
 
     @dag(schedule=None)
     def variants() -> None:
-        @task.sensor(poke_interval=1)  # an option the class must accept: StandIn refuses it
+        @task.sensor(poke_interval=1, timeout=5)
         def ready() -> bool:
             return True
 
-        with pytest.raises(DagDefinitionError, match="does not take poke_interval="):
-            ready()
+        @task.short_circuit
+        def go_on() -> bool:
+            return True
 
-        @task.sensor
+        @task.sensor(email_on_retry=False)  # an Airflow keyword the sensor takes as Airflow does
         def plain() -> bool:
             return True
 
-        plain()
+        ready() >> go_on() >> plain()
 
     built = variants()
-    assert type(built.task_dict["plain"]).__mro__[1] is StandIn
+    assert type(built.task_dict["ready"]).__mro__[1] is conveyor.PythonSensor
+    assert type(built.task_dict["go_on"]).__mro__[1] is conveyor.ShortCircuitOperator
+    assert type(built.task_dict["plain"]).__mro__[1] is conveyor.PythonSensor

@@ -153,8 +153,6 @@ class _AirflowTask:
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(conveyor.task, name, None)
-        if found is None and name in _TASK_VARIANTS:
-            return self._variant_of(name, _TASK_VARIANTS[name])
         if found is None:
             raise AttributeError(f"@task.{name} is not provided by Conveyor (see {DOCS})")
         if not callable(found):
@@ -166,34 +164,6 @@ class _AirflowTask:
 
         return variant
 
-
-    @staticmethod
-    def _variant_of(name: str, class_name: str) -> Callable[..., Any]:
-        """``@task.<name>``: a task function built on ``conveyor.<class_name>``."""
-        from conveyor.decorators import TaskFunction
-
-        operator_class = getattr(conveyor, class_name, None)
-        if operator_class is None:
-            raise AttributeError(
-                f"@task.{name} needs conveyor.{class_name}, which this installation of "
-                f"Conveyor does not have yet (see {DOCS})"
-            )
-
-        def decorate(python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
-            if python_callable is not None:
-                return _adapt(TaskFunction(python_callable, operator_class, options))
-            return lambda func: _adapt(TaskFunction(func, operator_class, options))
-
-        return decorate
-
-
-#: ``@task.<variant>`` Conveyor's ``task`` may not have itself: the operator class it builds.
-_TASK_VARIANTS = {
-    "sensor": "PythonSensor",
-    "short_circuit": "ShortCircuitOperator",
-    "virtualenv": "PythonVirtualenvOperator",
-    "external_python": "ExternalPythonOperator",
-}
 
 task = _AirflowTask()
 
