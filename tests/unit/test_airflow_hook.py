@@ -327,3 +327,13 @@ def test_task_variants_build_on_the_conveyor_class_of_that_name(hook: None) -> N
     assert type(built.task_dict["ready"]).__mro__[1] is conveyor.PythonSensor
     assert type(built.task_dict["go_on"]).__mro__[1] is conveyor.ShortCircuitOperator
     assert type(built.task_dict["plain"]).__mro__[1] is conveyor.PythonSensor
+
+
+def test_every_target_in_the_table_resolves() -> None:
+    missing = []
+    for module, names in table.MODULES.items():
+        for name, target in names.items():
+            module_name, _, attribute = target.partition(":")
+            if not hasattr(importlib.import_module(module_name), attribute):
+                missing.append(f"{module}.{name} -> {target}")
+    assert missing == []
