@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from conveyor.exceptions import ConfigError
-from conveyor.loading.serialize import SerializedDag
 from conveyor.model.schedules import DataInterval, RunInfo
+from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import manual, runs
 from conveyor.store.engine import Store

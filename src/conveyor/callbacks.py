@@ -29,9 +29,9 @@ from sqlalchemy import Connection, select, update
 
 from conveyor.config import Settings
 from conveyor.connections import masking, template_context, try_scope
-from conveyor.loading.serialize import SerializedDag
 from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
+from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.engine import Store

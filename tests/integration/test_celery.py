@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 from celery_workers import reachable, spawn_worker, stop_workers, wait_for_worker
 from conftest import describe_runs, make_settings, runs_finished
 from conveyor.config import Settings
+from conveyor.engine.progress import QueuedTry
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.explain import explain
 from conveyor.scheduler.loop import Scheduler
-from conveyor.scheduler.progress import QueuedTry
 from conveyor.states import RunState, TaskState
 from conveyor.store import pools, runs, transitions
 from conveyor.store.engine import Store

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from conftest import make_settings
+from conveyor.engine.progress import QueuedTry
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.scheduler.progress import QueuedTry
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store

@@ -20,11 +20,12 @@ from conveyor import (
     task,
     teardown,
 )
+from conveyor.engine.planning import RunPlan, all_downstream, plan_run
 from conveyor.exceptions import DagDefinitionError
-from conveyor.loading.serialize import SerializedDag, serialize_dag
+from conveyor.loading.serialize import serialize_dag
 from conveyor.model.trigger_rules import UpstreamSummary, Verdict, evaluate
 from conveyor.operators.latest_only import is_latest_interval
-from conveyor.scheduler.planning import RunPlan, all_downstream, plan_run
+from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 
 S, F, SK, UF, N = (
@@ -308,7 +309,7 @@ def test_a_teardown_waits_for_its_whole_scope() -> None:
 
 
 def test_a_short_circuit_leaves_teardowns_to_run() -> None:
-    from conveyor.scheduler.planning import short_circuit_skips
+    from conveyor.engine.planning import short_circuit_skips
 
     with DAG("sc_td") as d:
         s = EmptyOperator(task_id="s").as_setup()

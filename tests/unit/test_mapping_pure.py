@@ -12,12 +12,13 @@ import pytest
 
 from conveyor import DAG, BashOperator, EmptyOperator, PythonOperator, task
 from conveyor.datasets import Dataset
+from conveyor.engine.mapping import aggregate, per_instance, task_states, ti_key
+from conveyor.engine.planning import plan_run
 from conveyor.exceptions import DagDefinitionError
-from conveyor.loading.serialize import SerializedDag, serialize_dag
+from conveyor.loading.serialize import serialize_dag
 from conveyor.model.mapping import MappedOperator, expansion_length, instance_indexes, unmap
 from conveyor.model.schedules import DatasetSchedule, deserialize_schedule
-from conveyor.scheduler.mapping import aggregate, per_instance, task_states, ti_key
-from conveyor.scheduler.planning import plan_run
+from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store.runs import TiRow
 

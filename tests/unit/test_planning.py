@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conveyor import DAG, BranchPythonOperator, EmptyOperator, TriggerRule, chain
-from conveyor.loading.serialize import SerializedDag, serialize_dag
-from conveyor.scheduler.planning import RunPlan, branch_skips, plan_run
+from conveyor.engine.planning import RunPlan, branch_skips, plan_run
+from conveyor.loading.serialize import serialize_dag
+from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 
 S = TaskState.SUCCESS

@@ -14,14 +14,9 @@ from typing import Any
 import pytest
 
 from conveyor import DAG, BashOperator, EmptyOperator, PythonOperator, TriggerRule, task
-from conveyor.loading.serialize import (
-    SerializedDag,
-    canonical_json,
-    serialize_dag,
-    source_hash,
-    version_hash,
-)
+from conveyor.loading.serialize import serialize_dag
 from conveyor.model.task import retry_delay_for
+from conveyor.serialized import SerializedDag, canonical_json, source_hash, version_hash
 
 SOURCE = "# the file's text\n"
 

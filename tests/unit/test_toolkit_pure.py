@@ -10,10 +10,11 @@ import pytest
 from conveyor import DAG, BashOperator
 from conveyor.backfill import ticks
 from conveyor.exceptions import DagDefinitionError
-from conveyor.loading.serialize import SerializedDag, serialize_dag
+from conveyor.loading.serialize import serialize_dag
 from conveyor.notifiers import DEFAULT_MESSAGE, render_message
 from conveyor.scheduler.timeouts import run_timeout, sla_misses, timed_out
 from conveyor.sensors import FileSensor
+from conveyor.serialized import SerializedDag
 from conveyor.states import TaskState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from conveyor.scheduler.progress import QueuedTry
+from conveyor.engine.progress import QueuedTry
 
 
 class Executor(ABC):

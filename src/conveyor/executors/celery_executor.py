@@ -13,9 +13,9 @@ import time
 from kombu.exceptions import OperationalError as BrokerError
 
 from conveyor.config import Settings
+from conveyor.engine.progress import QueuedTry, in_flight
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
-from conveyor.scheduler.progress import QueuedTry, in_flight
 from conveyor.store.engine import Store
 from conveyor.worker.celery_app import make_app, publish_tries
 

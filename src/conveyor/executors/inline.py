@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from conveyor.engine.progress import QueuedTry
 from conveyor.executors.base import Executor
-from conveyor.scheduler.progress import QueuedTry
 from conveyor.worker.runner import TryRunner
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from conveyor._processes import adopt_environment, fork_context, warm_up
 from conveyor.config import Settings
+from conveyor.engine.progress import QueuedTry, queued_tries
 from conveyor.executors.base import Executor
-from conveyor.scheduler.progress import QueuedTry, queued_tries
 from conveyor.states import TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Store

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from conveyor.scheduler.mapping import task_states, ti_key
-from conveyor.scheduler.planning import plan_run
+from conveyor.engine.mapping import task_states, ti_key
+from conveyor.engine.planning import plan_run
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.runs import RunRow

@@ -24,13 +24,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from conveyor.callbacks import CallbackProcess
 from conveyor.config import Settings
+from conveyor.engine.progress import advance_run, queue_scheduled, queued_tries
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.loading.serialize import SerializedDag
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler import datasets, timeouts
-from conveyor.scheduler.progress import advance_run, queue_scheduled, queued_tries
+from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store

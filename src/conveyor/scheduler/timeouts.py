@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from conveyor import callbacks
-from conveyor.loading.serialize import SerializedDag
+from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store

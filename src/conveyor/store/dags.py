@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from conveyor.loading.serialize import source_hash, version_hash
+from conveyor.serialized import source_hash, version_hash
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dag, dag_file, dag_source, dag_version, import_error, utcnow
 

@@ -11,9 +11,9 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from conveyor.exceptions import NotFoundError
-from conveyor.loading.serialize import SerializedDag
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
+from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance, utcnow
 

@@ -18,11 +18,11 @@ from conveyor.config import Settings
 from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection as ConnectionModel
 from conveyor.connections.repository import VariableEntry
+from conveyor.engine.mapping import aggregate
 from conveyor.exceptions import NotFoundError
 from conveyor.logs import open_try_log
 from conveyor.model.params import json_type
 from conveyor.scheduler.explain import explain
-from conveyor.scheduler.mapping import aggregate
 from conveyor.states import FINISHED, TaskState
 from conveyor.store import pools, runs
 from conveyor.store import users as user_rows

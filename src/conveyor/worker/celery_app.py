@@ -22,7 +22,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import select
 
 from conveyor.config import Settings, load_config
-from conveyor.scheduler.progress import QueuedTry
+from conveyor.engine.progress import QueuedTry
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.sql import upsert

@@ -34,6 +34,8 @@ from sqlalchemy import Connection, select
 from conveyor.callbacks import DagResolver, after_try
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
+from conveyor.engine.planning import branch_skips, short_circuit_skips
+from conveyor.engine.progress import QueuedTry, advance_run
 from conveyor.exceptions import Fail, Skip, TaskTimeout
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
@@ -45,8 +47,6 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.scheduler.datasets import record_task_outlets
-from conveyor.scheduler.planning import branch_skips, short_circuit_skips
-from conveyor.scheduler.progress import QueuedTry, advance_run
 from conveyor.sensors.base import Reschedule
 from conveyor.states import TaskState
 from conveyor.store import hop, runs, transitions

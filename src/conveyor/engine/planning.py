@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from conveyor.loading.serialize import SerializedDag, SerializedTask
 from conveyor.model.trigger_rules import (
     Decision,
     TriggerRule,
@@ -19,6 +18,7 @@ from conveyor.model.trigger_rules import (
     Verdict,
     evaluate,
 )
+from conveyor.serialized import SerializedDag, SerializedTask
 from conveyor.states import FAILED_LIKE, FINISHED, RunState, TaskState
 
 

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection
 
-from conveyor.loading.serialize import SerializedDag
+from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.model.mapping import expansion_length
-from conveyor.scheduler.planning import RunPlan, plan_run
+from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, TaskState
 from conveyor.store import mapping, transitions
 from conveyor.store.runs import RunRow, TiRow

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from conveyor import callbacks
-from conveyor.loading.serialize import SerializedDag
-from conveyor.scheduler.mapping import plan_mapped_run, ti_key
-from conveyor.scheduler.planning import plan_run
+from conveyor.engine.mapping import plan_mapped_run, ti_key
+from conveyor.engine.planning import plan_run
+from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import hop, pools, runs, transitions
 from conveyor.store.runs import RunRow, TiRow
