@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
 from sqlalchemy.pool import NullPool, StaticPool
 
 from conveyor.exceptions import ConfigError
@@ -28,6 +34,13 @@ from conveyor.store.sql import close_deferred, flush_deferred, open_deferred
 _READ_ONLY = "conveyor_read_only"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# Code above the store types a transaction as ``conveyor.store.engine.Connection`` and catches
+# the store's errors by these names, so that only store/ imports SQLAlchemy.
+__all__ = ["STORE_CONFLICT", "STORE_UNREACHABLE", "Connection", "Store", "retrying"]
+
+#: What a write that breaks a constraint or a column's type raises (a 409 / 422 in the API).
+STORE_CONFLICT = (IntegrityError, DataError)
 
 #: What a store that went away (a restart, a failover, a network cut) raises.
 STORE_UNREACHABLE = (OperationalError, InterfaceError, PendingRollbackError)
