@@ -1,0 +1,77 @@
+"""The layer contracts of docs/architecture.md hold, and each one catches what it forbids.
+
+``scripts/test`` runs ``lint-imports`` on the tree; these tests copy the package, add one
+forbidden import at a time and check that the contract that names it fails, so a contract
+that silently stopped checking anything would be noticed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
+
+#: (contract id, module to add, its source): each line is forbidden by that contract alone.
+VIOLATIONS = [
+    ("layers", "conveyor/store/_upward.py", "import conveyor.scheduler.loop\n"),
+    ("layers", "conveyor/worker/_upward.py", "from conveyor.executors import base\n"),
+    ("layers", "conveyor/engine/_upward.py", "import conveyor.worker.runner\n"),
+    ("sql-in-store", "conveyor/web/_sql.py", "from sqlalchemy import select\n"),
+    ("sql-in-store", "conveyor/engine/_sql.py", "import sqlalchemy\n"),
+    ("ti-handle", "conveyor/sensors/_store.py", "from conveyor.store import tables\n"),
+    ("model-imports-nothing-above", "conveyor/model/_above.py", "import conveyor.store.runs\n"),
+]
+
+
+def _lint(src: Path, contract: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    return subprocess.run(
+        [
+            LINT_IMPORTS,
+            "--no-cache",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "--contract",
+            contract,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("src")
+    shutil.copytree(
+        ROOT / "src" / "conveyor", src / "conveyor", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return src
+
+
+@pytest.mark.parametrize(("contract", "module", "source"), VIOLATIONS)
+def test_a_forbidden_import_breaks_its_contract(
+    package_copy: Path, contract: str, module: str, source: str
+) -> None:
+    clean = _lint(package_copy, contract)
+    assert clean.returncode == 0, (
+        f"contract {contract} is broken on the tree itself:\n{clean.stdout}"
+    )
+    added = package_copy / module
+    added.write_text(source)
+    try:
+        broken = _lint(package_copy, contract)
+    finally:
+        added.unlink()
+    assert broken.returncode != 0, f"{contract} did not catch {module}: {source}"
+    assert "BROKEN" in broken.stdout
+    assert module.removesuffix(".py").replace("/", ".") in broken.stdout
