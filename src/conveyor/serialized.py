@@ -121,6 +121,19 @@ class SerializedDag:
         )
 
     @functools.cached_property
+    def topological_index(self) -> dict[str, int]:
+        """Each task's place in ``tasks`` (a topological order), for planning in that order."""
+        return {task_id: index for index, task_id in enumerate(self.tasks)}
+
+    @functools.cached_property
+    def any_depends_on_past(self) -> bool:
+        return any(task.depends_on_past for task in self.tasks.values())
+
+    @functools.cached_property
+    def any_setup_or_teardown(self) -> bool:
+        return any(task.is_setup or task.is_teardown for task in self.tasks.values())
+
+    @functools.cached_property
     def outcome_leaves(self) -> list[str]:
         """The tasks whose states decide the run's outcome: the leaves once teardowns are
         set aside, and the teardowns with on_failure_fail_dagrun."""

@@ -62,49 +62,61 @@ def plan_run(
     for task_id, task in dag.tasks.items():
         if current.get(task_id, TaskState.NONE) is not TaskState.NONE:
             continue
-        upstream = [current.get(up, TaskState.NONE) for up in task.upstream]
-        if instances:
-            upstream = _with_instances(task.upstream, current, instances)
-        elif (
-            not explain
-            and task.trigger_rule is TriggerRule.ALL_SUCCESS
-            and _all_success_waits(upstream)
-        ):
-            continue  # the common case, decided without counting
-        setups: list[TaskState] = []
-        if task.trigger_rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:  # a teardown
-            setups = [
-                current.get(up, TaskState.NONE) for up in task.upstream if dag.tasks[up].is_setup
-            ]
-        decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
-        if task_id in dag.setup_constrained:
-            decision = _setup_constraints(task, current, decision)
-        if decision.verdict is Verdict.WAIT:
-            pending = [up for up in task.upstream if current.get(up) not in FINISHED]
-            plan.waiting[task_id] = (
-                f"{decision.reason}: waiting for {', '.join(pending)}"
-                if pending
-                else decision.reason
-            )
-        elif decision.verdict is Verdict.SKIP:
-            plan.to_skip.append((task_id, f"trigger rule {task.trigger_rule}: {decision.reason}"))
-            current[task_id] = TaskState.SKIPPED
-        elif decision.verdict is Verdict.UPSTREAM_FAILED:
-            plan.to_upstream_fail.append(
-                (task_id, f"trigger rule {task.trigger_rule}: {decision.reason}")
-            )
-            current[task_id] = TaskState.UPSTREAM_FAILED
-        else:
-            blocked = _past_allows(task_id, past_states) if task.depends_on_past else None
-            if blocked:
-                plan.waiting[task_id] = blocked
-            else:
-                plan.to_schedule.append(
-                    (task_id, f"trigger rule {task.trigger_rule}: {decision.reason}")
-                )
-                current[task_id] = TaskState.SCHEDULED
+        decide_task(task, dag, current, plan, past_states, instances, explain)
     plan.run_state, plan.run_reason = run_outcome(dag, current, plan)
     return plan
+
+
+def decide_task(
+    task: SerializedTask,
+    dag: SerializedDag,
+    current: dict[str, TaskState],
+    plan: RunPlan,
+    past_states: Mapping[str, TaskState] | None = None,
+    instances: Mapping[str, Sequence[TaskState]] | None = None,
+    explain: bool = True,
+) -> TaskState | None:
+    """Apply one ``none`` task's trigger rule to ``current`` (its upstream states): add its
+    move to ``plan``, record its new state in ``current``, and return that state (None: it
+    waits). The one decision both the whole-run plan and the hop's frontier make."""
+    task_id = task.task_id
+    upstream = [current.get(up, TaskState.NONE) for up in task.upstream]
+    if instances:
+        upstream = _with_instances(task.upstream, current, instances)
+    elif (
+        not explain
+        and task.trigger_rule is TriggerRule.ALL_SUCCESS
+        and _all_success_waits(upstream)
+    ):
+        return None  # the common case, decided without counting
+    setups: list[TaskState] = []
+    if task.trigger_rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:  # a teardown
+        setups = [current.get(up, TaskState.NONE) for up in task.upstream if dag.tasks[up].is_setup]
+    decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
+    if task_id in dag.setup_constrained:
+        decision = _setup_constraints(task, current, decision)
+    if decision.verdict is Verdict.WAIT:
+        pending = [up for up in task.upstream if current.get(up) not in FINISHED]
+        plan.waiting[task_id] = (
+            f"{decision.reason}: waiting for {', '.join(pending)}" if pending else decision.reason
+        )
+        return None
+    if decision.verdict is Verdict.SKIP:
+        plan.to_skip.append((task_id, f"trigger rule {task.trigger_rule}: {decision.reason}"))
+        current[task_id] = TaskState.SKIPPED
+    elif decision.verdict is Verdict.UPSTREAM_FAILED:
+        plan.to_upstream_fail.append(
+            (task_id, f"trigger rule {task.trigger_rule}: {decision.reason}")
+        )
+        current[task_id] = TaskState.UPSTREAM_FAILED
+    else:
+        blocked = _past_allows(task_id, past_states) if task.depends_on_past else None
+        if blocked:
+            plan.waiting[task_id] = blocked
+            return None
+        plan.to_schedule.append((task_id, f"trigger rule {task.trigger_rule}: {decision.reason}"))
+        current[task_id] = TaskState.SCHEDULED
+    return current[task_id]
 
 
 def _setup_constraints(
