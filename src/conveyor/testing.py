@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from conveyor import airflow_compat
+from conveyor.clock import utcnow
 from conveyor.config import load_config
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.inline import InlineExecutor
@@ -35,7 +36,7 @@ from conveyor.states import RUN_FINISHED, RunState, TaskState
 from conveyor.store import pools, runs, schema
 from conveyor.store.dags import ParsedFile, save_parsed_file
 from conveyor.store.engine import Store
-from conveyor.store.tables import task_instance, task_try, utcnow, xcom
+from conveyor.store.tables import task_instance, task_try, xcom
 from conveyor.worker.runner import TryRunner
 
 __all__ = ["DagRunResult", "TaskResult", "run_dag"]

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import DagDefinitionError, Skip, TaskError
 from conveyor.model.task import BaseOperator, _as_timedelta
-from conveyor.store.tables import task_instance, task_try, utcnow
+from conveyor.store.tables import task_instance, task_try
 
 MODES = ("poke", "reschedule")
 

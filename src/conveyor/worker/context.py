@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from conveyor.clock import utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
 from conveyor.model.dag import DAG
@@ -20,7 +21,7 @@ from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
-from conveyor.store.tables import utcnow, xcom
+from conveyor.store.tables import xcom
 
 #: The contexts of the tries running in this process (one, but a callback may nest).
 _current: list[dict[str, Any]] = []

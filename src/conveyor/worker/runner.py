@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from conveyor.callbacks import DagResolver, after_try
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
 from conveyor.engine.planning import branch_skips, short_circuit_skips
@@ -52,7 +53,7 @@ from conveyor.states import TaskState
 from conveyor.store import hop, runs, transitions
 from conveyor.store.engine import Store, retrying
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import task_instance, utcnow
+from conveyor.store.tables import task_instance
 from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.worker.context import (
     TaskInstanceHandle,
