@@ -17,13 +17,14 @@ from typing import Any, ClassVar
 
 import conveyor
 from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWORDS
+from conveyor.clock import utcnow
 from conveyor.connections import Connection, get_connection
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
 from conveyor.model.datasets import Dataset
+from conveyor.model.runtime import get_current_context
 from conveyor.model.task import DependencyTarget, _tasks_of
 from conveyor.states import TaskState
-from conveyor.worker.context import get_current_context
 
 __all__ = [
     "DAG",
@@ -169,7 +170,10 @@ task = _AirflowTask()
 
 
 def Asset(
-    name: str | None = None, uri: str | None = None, *, extra: dict[str, Any] | None = None,
+    name: str | None = None,
+    uri: str | None = None,
+    *,
+    extra: dict[str, Any] | None = None,
     **_display: Any,
 ) -> Dataset:
     """Airflow 3's ``Asset(name=..., uri=...)``: a Dataset named by its URI (else its name)."""
@@ -189,10 +193,6 @@ def utc_datetime(*args: Any, **kwargs: Any) -> datetime:
     """``airflow.utils.timezone.datetime``: a datetime in UTC unless a tzinfo is given."""
     kwargs.setdefault("tzinfo", UTC)
     return datetime(*args, **kwargs)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 #: ``from airflow.providers.common.compat.sdk import timezone``: ``timezone.datetime(...)``.
@@ -235,5 +235,3 @@ class State:
     RUNNING = TaskState.RUNNING.value
     SCHEDULED = TaskState.SCHEDULED.value
     NONE = None
-
-

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +20,6 @@ from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
 from conveyor.store.tables import xcom
-
-#: The contexts of the tries running in this process (one, but a callback may nest).
-_current: list[dict[str, Any]] = []
-
-
-def get_current_context() -> dict[str, Any]:
-    """The running task's context, from anywhere in its code (Airflow's function of this name)."""
-    if not _current:
-        raise TaskError(
-            "get_current_context() was called outside a running task: call it inside the "
-            "task's callable (or code it calls), not at the top of the DAG file"
-        )
-    return _current[-1]
-
-
-@contextlib.contextmanager
-def current_context(context: dict[str, Any]) -> Iterator[None]:
-    """Make ``context`` what :func:`get_current_context` returns while the try runs."""
-    _current.append(context)
-    try:
-        yield
-    finally:
-        _current.pop()
 
 
 def check_json(value: Any, what: str) -> Any:

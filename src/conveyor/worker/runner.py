@@ -42,6 +42,7 @@ from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
+from conveyor.model.runtime import current_context
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
@@ -59,7 +60,6 @@ from conveyor.worker.context import (
     TaskInstanceHandle,
     build_context,
     check_json,
-    current_context,
     push_each_key,
     upsert_xcom,
 )
