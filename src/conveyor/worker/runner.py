@@ -56,12 +56,12 @@ from conveyor.store.engine import Store, retrying
 from conveyor.store.runs import RunRow
 from conveyor.store.tables import task_instance
 from conveyor.store.transitions import Actor, Outcome, StartedTry
+from conveyor.store.xcom import upsert_xcom
 from conveyor.worker.context import (
     TaskInstanceHandle,
     build_context,
     check_json,
     push_each_key,
-    upsert_xcom,
 )
 
 log = logging.getLogger(__name__)
