@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, update
 from conveyor import DAG, EmptyOperator
 from conveyor.clock import utcnow
 from conveyor.loading.serialize import serialize_dag
-from conveyor.model.dag import DagContext
+from conveyor.model.context import DagContext
 from conveyor.states import TaskState
 from conveyor.store import dags, runs, schema, transitions
 from conveyor.store.dags import ParsedFile

@@ -22,8 +22,8 @@ from conveyor.connections import Connection, get_connection
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
 from conveyor.model.datasets import Dataset
+from conveyor.model.dependencies import DependencyTarget, tasks_of
 from conveyor.model.runtime import get_current_context
-from conveyor.model.task import DependencyTarget, _tasks_of
 from conveyor.states import TaskState
 
 __all__ = [
@@ -206,7 +206,7 @@ def apply_defaults(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def cross_downstream(from_tasks: DependencyTarget, to_tasks: DependencyTarget) -> None:
     """Every task of ``from_tasks`` upstream of every task of ``to_tasks``."""
-    for upstream in _tasks_of(from_tasks, downstream=False):
+    for upstream in tasks_of(from_tasks, downstream=False):
         upstream.set_downstream(to_tasks)
 
 
