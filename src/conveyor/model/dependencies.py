@@ -34,13 +34,14 @@ class DependencyMixin:
         """``self >> other``: each task this ends with goes upstream of what ``other``
         begins with (a Label in between remembers them instead)."""
         ends = self.dependency_ends(downstream=False)
-        targets = None if isinstance(other, DependencyMixin) else tasks_of(other, downstream=True)
+        if isinstance(other, DependencyMixin):
+            for task in ends:
+                other.add_upstream(task, edge_modifier)
+            return
+        targets = tasks_of(other, downstream=True)
         for task in ends:
-            if targets is None:
-                other.add_upstream(task, edge_modifier)  # type: ignore[union-attr]
-            else:
-                for target in targets:
-                    link(task, target, edge_modifier)
+            for target in targets:
+                link(task, target, edge_modifier)
 
     def set_upstream(
         self, other: DependencyTarget | Label, edge_modifier: Label | None = None
@@ -48,13 +49,14 @@ class DependencyMixin:
         """``self << other``: what ``other`` ends with goes upstream of each task this
         begins with."""
         ends = self.dependency_ends(downstream=True)
-        sources = None if isinstance(other, DependencyMixin) else tasks_of(other, downstream=False)
+        if isinstance(other, DependencyMixin):
+            for task in ends:
+                other.add_downstream(task, edge_modifier)
+            return
+        sources = tasks_of(other, downstream=False)
         for task in ends:
-            if sources is None:
-                other.add_downstream(task, edge_modifier)  # type: ignore[union-attr]
-            else:
-                for source in sources:
-                    link(source, task, edge_modifier)
+            for source in sources:
+                link(source, task, edge_modifier)
 
     def add_upstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
         """``task >> self``, for one task."""
@@ -75,11 +77,13 @@ class DependencyMixin:
         return other
 
     def __rrshift__(self, other: Any) -> Any:
-        self.set_upstream(other)  # [a, b] >> self
+        for task in tasks_of(other, downstream=False):  # [a, b] >> self
+            self.add_upstream(task)
         return self
 
     def __rlshift__(self, other: Any) -> Any:
-        self.set_downstream(other)  # [a, b] << self
+        for task in tasks_of(other, downstream=True):  # [a, b] << self
+            self.add_downstream(task)
         return self
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conveyor.exceptions import DagDefinitionError
-from conveyor.model.dependencies import DependencyMixin, tasks_of
+from conveyor.model.dependencies import DependencyMixin
 
 if TYPE_CHECKING:
     from conveyor.model.task import BaseOperator
@@ -29,12 +29,15 @@ class Label(DependencyMixin):
         self._downstream: list[BaseOperator] = []  # tasks written after it: b << Label
 
     def dependency_ends(self, downstream: bool) -> list[BaseOperator]:
+        # A label stands for no task: in a list, or linked directly, it is a mistake.
         raise DagDefinitionError(f"cannot depend on {self!r}: expected a task")
 
     def add_upstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
+        """``task >> Label``: remembered until the label is linked on."""
         self._upstream.append(task)
 
     def add_downstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
+        """``task << Label``: remembered until the label is linked on."""
         self._downstream.append(task)
 
     def set_downstream(self, other: Any, edge_modifier: Label | None = None) -> None:
@@ -50,14 +53,6 @@ class Label(DependencyMixin):
             raise DagDefinitionError(f"Label({self.label!r}) << ...: no task after the label")
         for task in self._downstream:
             task.set_upstream(other, edge_modifier=self)
-
-    def __rrshift__(self, other: Any) -> Label:
-        self._upstream.extend(tasks_of(other, downstream=False))  # [a, b] >> Label
-        return self
-
-    def __rlshift__(self, other: Any) -> Label:
-        self._downstream.extend(tasks_of(other, downstream=True))  # [a, b] << Label
-        return self
 
     def __repr__(self) -> str:
         return f"Label({self.label!r})"
