@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import conveyor
+from conveyor.airflow_compat.operators import BashTaskOperator, airflow_operator_class
 from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWORDS
 from conveyor.clock import utcnow
 from conveyor.connections import Connection, get_connection
+from conveyor.decorators import TaskFunction
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
 from conveyor.model.datasets import Dataset
@@ -125,9 +127,6 @@ sdk_dag = _dag_decorator(SdkDAG)
 
 def _adapt(made: Any) -> Any:
     """A task function made by Conveyor's decorators, building Airflow-keyword operators."""
-    from conveyor.airflow_compat.operators import airflow_operator_class
-    from conveyor.decorators import TaskFunction
-
     if isinstance(made, TaskFunction):
         made.operator_class = airflow_operator_class(made.operator_class)  # type: ignore[assignment]
         return made
@@ -145,9 +144,6 @@ class _AirflowTask:
 
     def bash(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         """``@task.bash``: the function returns the shell command to run."""
-        from conveyor.airflow_compat.operators import BashTaskOperator
-        from conveyor.decorators import TaskFunction
-
         if python_callable is not None:
             return _adapt(TaskFunction(python_callable, BashTaskOperator, options))
         return lambda func: _adapt(TaskFunction(func, BashTaskOperator, options))

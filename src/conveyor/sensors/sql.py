@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from conveyor.connections import get_connection
+from conveyor.exceptions import DagDefinitionError
 from conveyor.sensors.base import BaseSensor
 
 
@@ -27,8 +28,6 @@ class SqlSensor(BaseSensor):
     ) -> None:
         super().__init__(task_id, **kwargs)
         if (conn_id is None) == (url is None):
-            from conveyor.exceptions import DagDefinitionError
-
             raise DagDefinitionError(f"task {self.task_id!r}: give one of conn_id or url")
         self.sql = sql
         self.conn_id = conn_id
