@@ -4,9 +4,10 @@ from conveyor.decorators import setup, task, teardown
 from conveyor.exceptions import Fail, Skip
 from conveyor.model.dag import DAG, dag
 from conveyor.model.datasets import Dataset
+from conveyor.model.dependencies import chain
 from conveyor.model.edges import Label
 from conveyor.model.params import Param
-from conveyor.model.task import BaseOperator, chain
+from conveyor.model.task import BaseOperator
 from conveyor.model.task_group import TaskGroup, task_group
 from conveyor.model.trigger_rules import TriggerRule
 from conveyor.operators import (

@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import ConfigError
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import manual, runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, scheduler, task_event, task_instance, utcnow
+from conveyor.store.tables import dag_run, scheduler, task_event, task_instance
 from conveyor.store.transitions import Actor
 
 REPROCESS = ("none", "failed", "all")

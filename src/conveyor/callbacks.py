@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, template_context, try_scope
 from conveyor.model.dag import DAG
@@ -37,7 +38,7 @@ from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
-from conveyor.store.tables import callback_request, utcnow
+from conveyor.store.tables import callback_request
 
 DagResolver = Callable[[Connection, str, str], DAG]
 

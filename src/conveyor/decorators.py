@@ -17,9 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
-from conveyor.model.dag import DAG, DagContext
+from conveyor.model.context import DagContext, current_prefix
+from conveyor.model.dag import DAG
 from conveyor.model.group_mapping import split_mapped
-from conveyor.model.mapping import PartialTask
+from conveyor.model.task import PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 from conveyor.operators.short_circuit import ShortCircuitOperator
@@ -37,7 +38,6 @@ Role = tuple[str, bool | None]
 
 def _unique_task_id(base: str, dag: DAG | None) -> str:
     """The naming rule: a function used twice in one DAG gets ids base, base__1, base__2 ..."""
-    from conveyor.model.task_group import current_prefix
 
     full = current_prefix(dag)  # inside a task group, ids are checked with its prefix
     if dag is None or full(base) not in dag.task_dict:

@@ -18,10 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.store import schema
 from conveyor.store.engine import Store, normalize_url
-from conveyor.store.tables import scheduler, utcnow
+from conveyor.store.tables import scheduler
 
 CHECKS = ("store", "schema", "broker", "schedulers")
 TIMEOUT_SECONDS = 5

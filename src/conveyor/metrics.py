@@ -34,6 +34,7 @@ from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, and_, func, select
 
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
 from conveyor.states import RunState, TaskState
@@ -44,7 +45,6 @@ from conveyor.store.tables import (
     task_event,
     task_instance,
     task_try,
-    utcnow,
     worker,
 )
 

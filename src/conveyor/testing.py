@@ -23,19 +23,19 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from conveyor import airflow_compat
+from conveyor.clock import utcnow
 from conveyor.config import load_config
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.inline import InlineExecutor
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.dag import DAG
-from conveyor.model.params import conf_errors
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState, TaskState
-from conveyor.store import pools, runs, schema
+from conveyor.store import pools, runs, schema, trigger
 from conveyor.store.dags import ParsedFile, save_parsed_file
 from conveyor.store.engine import Store
-from conveyor.store.tables import task_instance, task_try, utcnow, xcom
+from conveyor.store.tables import task_instance, task_try, xcom
 from conveyor.worker.runner import TryRunner
 
 __all__ = ["DagRunResult", "TaskResult", "run_dag"]
@@ -94,9 +94,6 @@ def run_dag(
 ) -> DagRunResult:
     """Run ``dag`` once, to the end, and return what happened. A ``conf`` its params
     refuse raises ValueError naming the key, as triggering it would."""
-    errors = conf_errors(dag.dag_id, dag.params, conf or {}, dag.param_specs)
-    if errors:
-        raise ValueError("; ".join(errors))
     with tempfile.TemporaryDirectory(prefix="conveyor-test-") as home:
         settings = load_config(
             {}, home=home, database_url="sqlite://", scheduler_loop_seconds=0.01
@@ -116,7 +113,7 @@ def run_dag(
             )
             if logical_date is not None and logical_date.tzinfo is None:
                 logical_date = logical_date.replace(tzinfo=dag.timezone)  # the DAG's own zone
-            run_pk = runs.create_manual_run(
+            run_pk = trigger.trigger_run(  # conf refused: ConfRefused, a ValueError
                 conn,
                 dag.dag_id,
                 conf=conf,

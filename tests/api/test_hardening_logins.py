@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from test_cli_web import conveyor, env  # noqa: F401  (env is a fixture)
 
+from conveyor.clock import utcnow
 from conveyor.store.engine import Store
-from conveyor.store.tables import api_token, utcnow
+from conveyor.store.tables import api_token
 from conveyor.web import accounts, login
 from conveyor.web.app import create_app
 from conveyor.web.security import verify_password

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from test_runs import Env, run_one
 
 from conftest import run_scheduler
+from conveyor.clock import utcnow
 from conveyor.states import RunState, TaskState
 from conveyor.store.engine import Store
-from conveyor.store.tables import utcnow, xcom
+from conveyor.store.tables import xcom
 
 S, F, SK, UF = (
     TaskState.SUCCESS,

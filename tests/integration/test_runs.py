@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import make_settings, run_scheduler, run_until_finished
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
@@ -32,7 +33,6 @@ from conveyor.store.tables import (
     task_event,
     task_instance,
     task_try,
-    utcnow,
     xcom,
 )
 

@@ -18,13 +18,14 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from conveyor import DAG, EmptyOperator
+from conveyor.clock import utcnow
 from conveyor.loading.serialize import serialize_dag
-from conveyor.model.dag import DagContext
+from conveyor.model.context import DagContext
 from conveyor.states import TaskState
 from conveyor.store import dags, runs, schema, transitions
 from conveyor.store.dags import ParsedFile
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, scheduler, task_event, task_instance, task_try, utcnow
+from conveyor.store.tables import dag_run, scheduler, task_event, task_instance, task_try
 from conveyor.store.transitions import TASK_MOVES, Actor, IllegalMove
 
 ACTOR = Actor("test")

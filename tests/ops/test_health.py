@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from ops_helpers import CONVEYOR, clean_env, conveyor, wait_until
 
 from conftest import make_settings
+from conveyor.clock import utcnow
 from conveyor.health import check
 from conveyor.store.engine import Store
-from conveyor.store.tables import scheduler, utcnow
+from conveyor.store.tables import scheduler
 from conveyor.web.app import create_app
 
 BROKER = "redis://127.0.0.1:6379/7"

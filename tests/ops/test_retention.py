@@ -12,11 +12,12 @@ from ops_helpers import clean_env, conveyor
 from sqlalchemy import func, select, update
 
 from conftest import make_settings, run_until_finished
+from conveyor.clock import utcnow
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.retention import clean, parse_age
-from conveyor.store.tables import dag_run, task_event, task_instance, task_try, utcnow, xcom
+from conveyor.store.tables import dag_run, task_event, task_instance, task_try, xcom
 
 DAG = """
 from conveyor import DAG, task

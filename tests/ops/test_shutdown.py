@@ -21,11 +21,12 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from conveyor.clock import utcnow
 from conveyor.config import load_config
 from conveyor.metrics import registry_for
 from conveyor.store import schema
 from conveyor.store.engine import Store
-from conveyor.store.tables import scheduler, utcnow, worker
+from conveyor.store.tables import scheduler, worker
 
 BROKER = "redis://127.0.0.1:6379/7"
 #: Seconds a clean stop may take: a scheduler loop plus the executor's grace.

@@ -19,10 +19,10 @@ from conveyor import DAG, BashOperator, PythonOperator, task
 from conveyor.airflow_compat.lint import check_source
 from conveyor.exceptions import TaskError
 from conveyor.loading.yaml.validate import validate_paths
+from conveyor.model.runtime import get_current_context
 from conveyor.model.templating import render_value
 from conveyor.model.xcom_arg import XComArg, pull_xcom_arg
 from conveyor.testing import run_dag
-from conveyor.worker.context import get_current_context
 
 
 def test_dag_level_keys_come_from_default_args() -> None:

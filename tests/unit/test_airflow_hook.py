@@ -18,7 +18,7 @@ from conveyor import airflow_compat
 from conveyor.airflow_compat import AirflowNameError, table
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.processor import find_dag_files
-from conveyor.model.dag import DagContext
+from conveyor.model.context import DagContext
 
 
 @pytest.fixture
@@ -97,8 +97,11 @@ def test_an_unsupported_provider_fails_at_import_with_the_name_and_the_docs(hook
 
 
 def test_an_unknown_name_of_a_known_module_says_what_and_where(hook: None) -> None:
-    with pytest.raises(ImportError, match=r"airflow\.operators\.python\.NoSuchOperator.*"
-                       r"docs/airflow\.md"):
+    with pytest.raises(
+        ImportError,
+        match=r"airflow\.operators\.python\.NoSuchOperator.*"
+        r"docs/airflow\.md",
+    ):
         exec("from airflow.operators.python import NoSuchOperator", {})
     with pytest.raises(ImportError, match="use a TaskGroup"):
         exec("from airflow.operators.subdag import SubDagOperator", {})
@@ -109,14 +112,15 @@ def test_a_target_missing_from_conveyor_fails_only_when_imported(
 ) -> None:
     monkeypatch.setitem(table.MODULES, "airflow.operators.later", {"Later": "conveyor:NotYet"})
     module = importlib.import_module("airflow.operators.later")  # the module itself loads
-    with pytest.raises(ImportError, match=r"airflow\.operators\.later\.Later maps to "
-                       r"conveyor\.NotYet, which this installation of Conveyor does not have"):
+    with pytest.raises(
+        ImportError,
+        match=r"airflow\.operators\.later\.Later maps to "
+        r"conveyor\.NotYet, which this installation of Conveyor does not have",
+    ):
         module.Later  # noqa: B018
 
 
-def test_the_setting_turns_the_hook_off(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_the_setting_turns_the_hook_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CONVEYOR_AIRFLOW_COMPAT", "false")
     assert airflow_compat.activate() is False
@@ -176,8 +180,14 @@ def test_an_operator_keyword_conveyor_lacks_names_itself(hook: None) -> None:
     from airflow import DAG
     from airflow.operators.bash import BashOperator
 
-    with DAG("kw3"), pytest.raises(DagDefinitionError, match=r"task 'b': Conveyor's "
-                                   r"BashOperator does not take output_encoding="):
+    with (
+        DAG("kw3"),
+        pytest.raises(
+            DagDefinitionError,
+            match=r"task 'b': Conveyor's "
+            r"BashOperator does not take output_encoding=",
+        ),
+    ):
         BashOperator(task_id="b", bash_command="true", output_encoding="utf-8")
 
 
@@ -197,8 +207,9 @@ def test_task_functions_take_airflow_operator_keywords(hook: None) -> None:
             return "work"
 
         pick() >> work()
-        BashOperator(task_id="js", bash_command="echo {}", multiple_outputs=True,
-                     output_processor=len)
+        BashOperator(
+            task_id="js", bash_command="echo {}", multiple_outputs=True, output_processor=len
+        )
 
     built = shown()
     assert built.task_dict["work"].on_failure_callback  # email= became the mail callback
@@ -279,14 +290,19 @@ def test_date_branches_follow_the_logical_date(hook: None) -> None:
 
     with DAG("when", schedule=None) as dag:
         by_time = BranchDateTimeOperator(
-            task_id="by_time", use_task_logical_date=True, target_lower=time(22),
-            target_upper=time(2), follow_task_ids_if_true="night",
+            task_id="by_time",
+            use_task_logical_date=True,
+            target_lower=time(22),
+            target_upper=time(2),
+            follow_task_ids_if_true="night",
             follow_task_ids_if_false=["day"],
         )
         by_day = BranchDayOfWeekOperator(
-            task_id="by_day", use_task_logical_date=True,
+            task_id="by_day",
+            use_task_logical_date=True,
             week_day={WeekDay.SATURDAY, "sunday"},
-            follow_task_ids_if_true="weekend", follow_task_ids_if_false="weekday",
+            follow_task_ids_if_true="weekend",
+            follow_task_ids_if_false="weekday",
         )
         by_time >> [EmptyOperator(task_id="night"), EmptyOperator(task_id="day")]
         by_day >> [EmptyOperator(task_id="weekend"), EmptyOperator(task_id="weekday")]

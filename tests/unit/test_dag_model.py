@@ -24,7 +24,7 @@ from conveyor import (
     task,
 )
 from conveyor.exceptions import CycleError, DagDefinitionError
-from conveyor.model.dag import DagContext
+from conveyor.model.context import DagContext
 from conveyor.model.xcom_arg import XComArg
 
 AMS = ZoneInfo("Europe/Amsterdam")

@@ -15,7 +15,7 @@ import pytest
 
 from conveyor.exceptions import DagImportError
 from conveyor.loading.importer import import_dag_file, looks_like_dag_file
-from conveyor.model.dag import DagContext
+from conveyor.model.context import DagContext
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,9 @@ from conveyor.engine.mapping import aggregate, per_instance, task_states, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.serialize import serialize_dag
-from conveyor.model.mapping import MappedOperator, expansion_length, instance_indexes, unmap
+from conveyor.model.mapping import expansion_length, instance_indexes, unmap
 from conveyor.model.schedules import DatasetSchedule, deserialize_schedule
+from conveyor.model.task import MappedOperator
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store.runs import TiRow

@@ -28,7 +28,8 @@ from conveyor.loading.yaml import ExportError, YamlDagError, load_yaml_dags, loa
 from conveyor.loading.yaml.export import export_dag
 from conveyor.loading.yaml.schema import json_schema, schema_text
 from conveyor.loading.yaml.validate import validate_paths
-from conveyor.model.dag import DAG, DagContext
+from conveyor.model.context import DagContext
+from conveyor.model.dag import DAG
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators import BashOperator, PythonOperator
 

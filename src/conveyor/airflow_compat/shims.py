@@ -16,14 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import conveyor
+from conveyor.airflow_compat.operators import BashTaskOperator, airflow_operator_class
 from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWORDS
+from conveyor.clock import utcnow
 from conveyor.connections import Connection, get_connection
+from conveyor.decorators import TaskFunction
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
 from conveyor.model.datasets import Dataset
-from conveyor.model.task import DependencyTarget, _tasks_of
+from conveyor.model.dependencies import DependencyTarget, tasks_of
+from conveyor.model.runtime import get_current_context
 from conveyor.states import TaskState
-from conveyor.worker.context import get_current_context
 
 __all__ = [
     "DAG",
@@ -124,9 +127,6 @@ sdk_dag = _dag_decorator(SdkDAG)
 
 def _adapt(made: Any) -> Any:
     """A task function made by Conveyor's decorators, building Airflow-keyword operators."""
-    from conveyor.airflow_compat.operators import airflow_operator_class
-    from conveyor.decorators import TaskFunction
-
     if isinstance(made, TaskFunction):
         made.operator_class = airflow_operator_class(made.operator_class)  # type: ignore[assignment]
         return made
@@ -144,9 +144,6 @@ class _AirflowTask:
 
     def bash(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         """``@task.bash``: the function returns the shell command to run."""
-        from conveyor.airflow_compat.operators import BashTaskOperator
-        from conveyor.decorators import TaskFunction
-
         if python_callable is not None:
             return _adapt(TaskFunction(python_callable, BashTaskOperator, options))
         return lambda func: _adapt(TaskFunction(func, BashTaskOperator, options))
@@ -169,7 +166,10 @@ task = _AirflowTask()
 
 
 def Asset(
-    name: str | None = None, uri: str | None = None, *, extra: dict[str, Any] | None = None,
+    name: str | None = None,
+    uri: str | None = None,
+    *,
+    extra: dict[str, Any] | None = None,
     **_display: Any,
 ) -> Dataset:
     """Airflow 3's ``Asset(name=..., uri=...)``: a Dataset named by its URI (else its name)."""
@@ -191,10 +191,6 @@ def utc_datetime(*args: Any, **kwargs: Any) -> datetime:
     return datetime(*args, **kwargs)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 #: ``from airflow.providers.common.compat.sdk import timezone``: ``timezone.datetime(...)``.
 timezone = types.SimpleNamespace(datetime=utc_datetime, utcnow=utcnow, utc=UTC)
 
@@ -206,7 +202,7 @@ def apply_defaults(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def cross_downstream(from_tasks: DependencyTarget, to_tasks: DependencyTarget) -> None:
     """Every task of ``from_tasks`` upstream of every task of ``to_tasks``."""
-    for upstream in _tasks_of(from_tasks, downstream=False):
+    for upstream in tasks_of(from_tasks, downstream=False):
         upstream.set_downstream(to_tasks)
 
 
@@ -235,5 +231,3 @@ class State:
     RUNNING = TaskState.RUNNING.value
     SCHEDULED = TaskState.SCHEDULED.value
     NONE = None
-
-

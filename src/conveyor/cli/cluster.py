@@ -9,8 +9,8 @@ import click
 
 from conveyor.cli.common import CliError, open_store, settings, translate_errors, when
 from conveyor.cli.output import output_option, write_data, write_rows
+from conveyor.clock import utcnow
 from conveyor.logs.task_logs import remote_logs
-from conveyor.store.tables import utcnow
 from conveyor.web import queries
 
 

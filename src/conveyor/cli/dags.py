@@ -22,10 +22,11 @@ from conveyor.cli.common import (
     when,
 )
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
+from conveyor.clock import utcnow
 from conveyor.model.params import conf_errors
 from conveyor.run_ids import check_run_id
 from conveyor.store import runs
-from conveyor.store.tables import dag, import_error, utcnow
+from conveyor.store.tables import dag, import_error
 from conveyor.web import queries
 
 

@@ -76,8 +76,8 @@ def clean(older_than: timedelta, dry_run: bool) -> None:
     Queued and running runs are kept however old. Safe to run while the cluster runs and to
     run again (e.g. daily from cron or a systemd timer).
     """
+    from conveyor.clock import utcnow
     from conveyor.store.retention import clean as clean_runs
-    from conveyor.store.tables import utcnow
 
     config = settings()
     store = open_store(config)

@@ -17,10 +17,11 @@ from rich.text import Text
 from sqlalchemy import select, update
 
 from conveyor.cli.common import styled
+from conveyor.clock import utcnow
 from conveyor.executors.local import log_tail
 from conveyor.states import TaskState
 from conveyor.store.engine import Store
-from conveyor.store.tables import task_instance, task_try, utcnow
+from conveyor.store.tables import task_instance, task_try
 
 #: Lines of a failed try's log shown with its error.
 LOG_LINES = 10

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import crypto
 from conveyor.connections.masking import looks_secret
@@ -21,7 +22,7 @@ from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.model.task import TASK_ID_PATTERN
 from conveyor.store.engine import Store
 from conveyor.store.sql import upsert
-from conveyor.store.tables import connection, utcnow, variable
+from conveyor.store.tables import connection, variable
 
 CONN_ENV_PREFIX = "CONVEYOR_CONN_"
 VAR_ENV_PREFIX = "CONVEYOR_VAR_"

@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from conveyor import callbacks
+from conveyor.clock import utcnow
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import hop, pools, runs, transitions
 from conveyor.store.runs import RunRow, TiRow
-from conveyor.store.tables import dag_run, task_instance, utcnow
+from conveyor.store.tables import dag_run, task_instance
 from conveyor.store.transitions import Actor
 
 

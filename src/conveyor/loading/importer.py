@@ -17,7 +17,8 @@ from pathlib import Path
 
 from conveyor.airflow_compat import AIRFLOW_WORDS, activate
 from conveyor.exceptions import DagImportError
-from conveyor.model.dag import DAG, DagContext
+from conveyor.model.context import DagContext
+from conveyor.model.dag import DAG
 
 #: Files whose text lacks these words are not imported (helpers, scripts).
 SAFE_MODE_WORDS = ("conveyor", "dag")

@@ -13,10 +13,11 @@ import inspect
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from conveyor.exceptions import CycleError, DagDefinitionError
+from conveyor.model.context import DagContext
 from conveyor.model.datasets import Dataset
 from conveyor.model.params import split_params
 from conveyor.model.schedules import NoSchedule, Schedule, schedule_from_arg
@@ -27,26 +28,6 @@ if TYPE_CHECKING:
 
 DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 UTC = ZoneInfo("UTC")
-
-
-class DagContext:
-    """The stack of DAGs opened with ``with DAG(...)``; tasks join the innermost."""
-
-    _stack: ClassVar[list[DAG]] = []
-    #: Every DAG created since the last reset; the loader collects a file's DAGs from here.
-    created: ClassVar[list[DAG]] = []
-
-    @classmethod
-    def current(cls) -> DAG | None:
-        return cls._stack[-1] if cls._stack else None
-
-    @classmethod
-    def push(cls, dag: DAG) -> None:
-        cls._stack.append(dag)
-
-    @classmethod
-    def pop(cls) -> None:
-        cls._stack.pop()
 
 
 def _as_timezone(value: str | tzinfo | None, start_date: datetime | None) -> tzinfo:

@@ -14,12 +14,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.dependencies import DependencyMixin
 
 if TYPE_CHECKING:
     from conveyor.model.task import BaseOperator
 
 
-class Label:
+class Label(DependencyMixin):
     def __init__(self, label: str) -> None:
         if not isinstance(label, str) or not label.strip():
             raise DagDefinitionError(f"Label needs some text, got {label!r}")
@@ -27,37 +28,31 @@ class Label:
         self._upstream: list[BaseOperator] = []  # tasks written before it: a >> Label
         self._downstream: list[BaseOperator] = []  # tasks written after it: b << Label
 
-    def add_upstream(self, task: BaseOperator) -> None:
+    def dependency_ends(self, downstream: bool) -> list[BaseOperator]:
+        # A label stands for no task: in a list, or linked directly, it is a mistake.
+        raise DagDefinitionError(f"cannot depend on {self!r}: expected a task")
+
+    def add_upstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
+        """``task >> Label``: remembered until the label is linked on."""
         self._upstream.append(task)
 
-    def add_downstream(self, task: BaseOperator) -> None:
+    def add_downstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
+        """``task << Label``: remembered until the label is linked on."""
         self._downstream.append(task)
 
-    def __rshift__(self, other: Any) -> Any:
+    def set_downstream(self, other: Any, edge_modifier: Label | None = None) -> None:
+        """``Label >> other``: the tasks before the label, linked to ``other`` with it."""
         if not self._upstream:
             raise DagDefinitionError(f"Label({self.label!r}) >> ...: no task before the label")
         for task in self._upstream:
             task.set_downstream(other, edge_modifier=self)
-        return other
 
-    def __rrshift__(self, other: Any) -> Label:
-        from conveyor.model.task import _tasks_of
-
-        self._upstream.extend(_tasks_of(other, downstream=False))  # [a, b] >> Label
-        return self
-
-    def __lshift__(self, other: Any) -> Any:
+    def set_upstream(self, other: Any, edge_modifier: Label | None = None) -> None:
+        """``Label << other``: ``other`` linked to the tasks after the label, with it."""
         if not self._downstream:
             raise DagDefinitionError(f"Label({self.label!r}) << ...: no task after the label")
         for task in self._downstream:
             task.set_upstream(other, edge_modifier=self)
-        return other
-
-    def __rlshift__(self, other: Any) -> Label:
-        from conveyor.model.task import _tasks_of
-
-        self._downstream.extend(_tasks_of(other, downstream=True))  # [a, b] << Label
-        return self
 
     def __repr__(self) -> str:
         return f"Label({self.label!r})"

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
-from conveyor.model.mapping import ExpandSource, MappedOperator
+from conveyor.model.task import ExpandSource, MappedOperator
 from conveyor.model.xcom_arg import XComArg
 
 

@@ -8,7 +8,9 @@ A mapped task is one node of the DAG (a :class:`MappedOperator`). When its upstr
 to run, the scheduler reads the length of each list (an upstream XCom, or the literal's length
 serialized with the DAG) and makes one task instance per element, numbered by ``map_index``;
 several expanded arguments make the cross product. The worker then builds the real operator
-of one instance with :func:`unmap`. Everything here is pure.
+of one instance with :func:`unmap`. The mapped task itself (``MappedOperator``, what
+``partial`` returns) is defined with ``BaseOperator`` in conveyor.model.task; this module is
+what the scheduler and the worker do with it. Everything here is pure.
 """
 
 from __future__ import annotations
@@ -16,123 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from conveyor.exceptions import DagDefinitionError
-from conveyor.model.task import BaseOperator, _accepted_arguments
-from conveyor.model.xcom_arg import XComArg, find_xcom_args, resolve_xcom_args
-
-#: Where an expanded argument's list comes from, as the serialized DAG tells the scheduler.
-ExpandSource = list[Any] | tuple[Any, ...] | XComArg
-
-_BASE_ARGUMENTS = _accepted_arguments(BaseOperator)
-
-
-class MappedOperator(BaseOperator):
-    """A task that becomes one instance per element (or combination) of its expanded lists.
-
-    It carries the scheduling fields (retries, queue, trigger rule, ...) of the operator it
-    stands for; each instance runs a fresh ``operator_class`` built by :func:`unmap`.
-    """
-
-    operator_class: type[BaseOperator]
-    partial_kwargs: dict[str, Any]
-    expand_input: dict[str, ExpandSource]
-    #: ``op_kwargs`` for @task functions (expanded names are the function's arguments).
-    expand_into: str | None
-    #: Instance i takes element i of every list (they must be as long), instead of the cross
-    #: product: the tasks of a mapped task group (conveyor.model.group_mapping).
-    zip_lists: bool = False
-
-    @property
-    def operator_name(self) -> str:
-        return self.operator_class.__name__
-
-    def execute(self, context: dict[str, Any]) -> Any:
-        raise DagDefinitionError(
-            f"mapped task {self.task_id!r} runs as its instances; use unmap() to build one"
-        )
-
-
-class PartialTask:
-    """The constant arguments of a mapped task, waiting for :meth:`expand`."""
-
-    def __init__(
-        self,
-        operator_class: type[BaseOperator],
-        kwargs: dict[str, Any],
-        *,
-        expand_into: str | None = None,
-        returns: Callable[[MappedOperator], Any] | None = None,
-    ) -> None:
-        task_id = kwargs.get("task_id")
-        if not isinstance(task_id, str):
-            raise DagDefinitionError(
-                f"{operator_class.__name__}.partial() needs task_id=..., got {task_id!r}"
-            )
-        self.operator_class = operator_class
-        self.kwargs = kwargs
-        self.expand_into = expand_into
-        self._returns = returns
-
-    def expand_zipped(self, **lists: ExpandSource) -> Any:
-        """One instance per index of the lists, which must be as long as one another."""
-        return self.expand(_zip=True, **lists)
-
-    def expand(self, _zip: bool = False, **lists: ExpandSource) -> Any:
-        """One instance per element of each list (the cross product when there are several)."""
-        task_id = self.kwargs["task_id"]
-        if not lists:
-            raise DagDefinitionError(f"task {task_id!r}: expand() needs at least one list")
-        accepted = _accepted_arguments(self.operator_class)
-        constants = self.kwargs.get(self.expand_into, {}) if self.expand_into else self.kwargs
-        for name, source in lists.items():
-            if not isinstance(source, list | tuple | XComArg):
-                raise DagDefinitionError(
-                    f"task {task_id!r}: expand({name}=...) needs a list or the output of an "
-                    f"upstream task, got {type(source).__name__} {source!r}"
-                )
-            if name in constants:
-                raise DagDefinitionError(
-                    f"task {task_id!r}: {name!r} is given to both partial() and expand()"
-                )
-            if self.expand_into is None and (name not in accepted or name == "task_id"):
-                raise DagDefinitionError(
-                    f"task {task_id!r}: {self.operator_class.__name__} has no argument "
-                    f"{name!r} to expand"
-                )
-        mapped = _mapped_operator(self.operator_class, self.kwargs, lists, self.expand_into)
-        mapped.zip_lists = _zip
-        return self._returns(mapped) if self._returns else mapped
-
-
-def _mapped_operator(
-    operator_class: type[BaseOperator],
-    kwargs: dict[str, Any],
-    lists: dict[str, ExpandSource],
-    expand_into: str | None,
-) -> MappedOperator:
-    from conveyor.model.dag import DagContext
-
-    kwargs = dict(kwargs)
-    dag = kwargs.pop("dag", None) or DagContext.current()
-    # Defaults are taken now: the instances are built where no DAG context is open.
-    accepted = _accepted_arguments(operator_class)
-    defaults = dict(dag.default_args) if dag is not None else {}
-    defaults.update(kwargs.pop("default_args", None) or {})
-    for key, value in defaults.items():
-        if key in accepted and key not in kwargs:
-            kwargs[key] = value
-    task_id = kwargs.pop("task_id")
-    base = {k: v for k, v in kwargs.items() if k in _BASE_ARGUMENTS}
-    mapped = MappedOperator(task_id, dag=dag, **base)
-    mapped.operator_class = operator_class
-    mapped.partial_kwargs = kwargs
-    mapped.expand_input = dict(lists)
-    mapped.expand_into = expand_into
-    if "python_callable" in kwargs:
-        mapped.python_callable = kwargs["python_callable"]  # type: ignore[attr-defined]
-    for arg in find_xcom_args([kwargs, list(lists.values())]):
-        arg.operator.set_downstream(mapped)
-    return mapped
+from conveyor.model.task import BaseOperator, MappedOperator
+from conveyor.model.xcom_arg import XComArg, resolve_xcom_args
 
 
 def instance_indexes(map_index: int, lengths: list[int]) -> list[int]:

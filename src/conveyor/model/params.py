@@ -110,6 +110,14 @@ def _schema_error(schema: dict[str, Any], value: Any) -> str | None:
     return None
 
 
+class ConfRefused(ValueError):
+    """A run's conf that the DAG's params refuse; the message lists every problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
 def conf_errors(
     dag_id: str,
     params: dict[str, Any],

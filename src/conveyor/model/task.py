@@ -1,29 +1,37 @@
-"""The task definition: ``BaseOperator`` and the dependency operators ``>>`` and ``<<``.
+"""The task definition: ``BaseOperator``, and the mapped task ``Op.partial(...).expand(...)``
+makes of it.
 
 A task is a definition (what to run, how to retry); each run of its DAG makes a task instance
 of it, which lives in the store. Arguments left out of an operator's call are filled from the
-DAG's ``default_args`` when the operator's ``__init__`` accepts them.
+DAG's ``default_args`` when the operator's ``__init__`` accepts them. ``>>`` and ``<<`` come
+from conveyor.model.dependencies; what a mapped task becomes at run time is in
+conveyor.model.mapping.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.context import (
+    DagContext,
+    current_default_args,
+    current_prefix,
+    join_current_group,
+)
 from conveyor.model.datasets import Dataset, as_datasets
+from conveyor.model.dependencies import DependencyMixin, DependencyTarget, tasks_of
+from conveyor.model.setup_teardown import enter_scope, exit_scope
 from conveyor.model.trigger_rules import TriggerRule
+from conveyor.model.xcom_arg import XComArg, find_xcom_args
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
-    from conveyor.model.edges import Label
-    from conveyor.model.mapping import PartialTask
-    from conveyor.model.task_group import TaskGroup
 
 #: A task or DAG callback: called with the context dict (a notifier is one too).
 Callback = Callable[[dict[str, Any]], Any]
@@ -81,9 +89,6 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
             init(self, *args, **kwargs)  # a subclass's __init__ calling super().__init__
             return
         self._defaults_applied = True  # type: ignore[attr-defined]
-        from conveyor.model.dag import DagContext
-        from conveyor.model.task_group import current_default_args
-
         dag = kwargs.get("dag") or DagContext.current()
         defaults = dict(dag.default_args) if dag is not None else {}
         defaults.update(current_default_args(dag))  # an open task group's, over the DAG's
@@ -103,8 +108,6 @@ def _depend_on_templated_xcom_args(task: BaseOperator) -> None:
     (the worker replaces it with the value when it renders the field)."""
     if task.dag is None:
         return
-    from conveyor.model.xcom_arg import find_xcom_args
-
     fields = [getattr(task, name, None) for name in task.template_fields]
     for arg in find_xcom_args(fields):
         if arg.operator is not task:
@@ -132,7 +135,7 @@ def _as_timedelta(value: timedelta | float | int | None, name: str) -> timedelta
     raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
 
 
-class BaseOperator:
+class BaseOperator(DependencyMixin):
     """One task of a DAG. Subclasses implement :meth:`execute`.
 
     ``template_fields`` names the attributes rendered with Jinja before ``execute`` runs.
@@ -178,9 +181,6 @@ class BaseOperator:
         sla: timedelta | float | None = None,
         outlets: list[Dataset] | None = None,
     ) -> None:
-        from conveyor.model.dag import DagContext
-        from conveyor.model.task_group import current_prefix, join_current_group
-
         if isinstance(task_id, str) and TASK_ID_PATTERN.match(task_id):
             task_id = current_prefix(dag or DagContext.current())(task_id)  # "group.task"
         if not isinstance(task_id, str) or not TASK_ID_PATTERN.match(task_id):
@@ -272,7 +272,7 @@ class BaseOperator:
         if on_failure_fail_dagrun is not None:
             self.on_failure_fail_dagrun = bool(on_failure_fail_dagrun)
         if setups is not None:
-            for setup in _tasks_of(setups, downstream=False):
+            for setup in tasks_of(setups, downstream=False):
                 if not setup.is_setup:
                     setup.as_setup()
                 setup.set_downstream(self)
@@ -281,93 +281,25 @@ class BaseOperator:
     def __enter__(self) -> BaseOperator:
         """``with teardown_task:`` (or ``with setup >> teardown:``): tasks made in the block
         go between the task's setups and itself (see conveyor.model.setup_teardown)."""
-        from conveyor.model.setup_teardown import enter_scope
-
         enter_scope(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from conveyor.model.setup_teardown import exit_scope
-
         exit_scope(self, failed=exc[0] is not None)
 
-    # -- dependencies --------------------------------------------------------------------
+    # -- dependencies (>>, << and set_*stream: conveyor.model.dependencies) ---------------
 
-    def set_downstream(
-        self, other: DependencyTarget | Label, edge_modifier: Label | None = None
-    ) -> None:
-        from conveyor.model.edges import Label
-
-        if isinstance(other, Label):  # a >> Label("...") >> b: the label links on to b
-            other.add_upstream(self)
-            return
-        for task in _tasks_of(other, downstream=True):
-            self._link(self, task, edge_modifier)
-
-    def set_upstream(
-        self, other: DependencyTarget | Label, edge_modifier: Label | None = None
-    ) -> None:
-        from conveyor.model.edges import Label
-
-        if isinstance(other, Label):  # b << Label("...") << a
-            other.add_downstream(self)
-            return
-        for task in _tasks_of(other, downstream=False):
-            self._link(task, self, edge_modifier)
-
-    @staticmethod
-    def _link(
-        upstream: BaseOperator, downstream: BaseOperator, edge_modifier: Label | None = None
-    ) -> None:
-        dag = upstream.dag or downstream.dag
-        if dag is None:
-            raise DagDefinitionError(
-                f"cannot link {upstream.task_id!r} >> {downstream.task_id!r}: "
-                "neither task belongs to a DAG"
-            )
-        for task in (upstream, downstream):
-            if task.dag is None:
-                dag.add_task(task)
-            elif task.dag is not dag:
-                raise DagDefinitionError(
-                    f"cannot link tasks of different DAGs: {upstream.task_id!r} "
-                    f"({upstream.dag and upstream.dag.dag_id}) >> {downstream.task_id!r} "
-                    f"({downstream.dag and downstream.dag.dag_id})"
-                )
-        dag.add_edge(upstream.task_id, downstream.task_id)
-        if edge_modifier is not None:
-            dag.edge_labels.setdefault(downstream.task_id, {})[upstream.task_id] = (
-                edge_modifier.label
-            )
-
-    def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: DependencyTarget) -> DependencyTarget:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: DependencyTarget) -> BaseOperator:
-        self.set_upstream(other)  # [a, b] >> self
-        return self
-
-    def __rlshift__(self, other: DependencyTarget) -> BaseOperator:
-        self.set_downstream(other)  # [a, b] << self
-        return self
+    def dependency_ends(self, downstream: bool) -> list[BaseOperator]:
+        return [self]
 
     @classmethod
     def partial(cls, **kwargs: Any) -> PartialTask:
         """The constant arguments of a mapped task; ``.expand(...)`` names the lists."""
-        from conveyor.model.mapping import PartialTask
-
         return PartialTask(cls, kwargs)
 
     @property
     def output(self) -> Any:
         """This task's return value, for another task's arguments (an ``XComArg``)."""
-        from conveyor.model.xcom_arg import XComArg
-
         return XComArg(self)
 
     @property
@@ -378,86 +310,118 @@ class BaseOperator:
         return f"<{self.operator_name} {self.task_id}>"
 
 
-class DependencyMixin:
-    """Something that stands for a task in ``>>`` chains (an XComArg, say)."""
-
-    @property
-    def operator(self) -> BaseOperator:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
-        self.operator.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: DependencyTarget) -> DependencyTarget:
-        self.operator.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: DependencyTarget) -> DependencyMixin:
-        self.operator.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: DependencyTarget) -> DependencyMixin:
-        self.operator.set_downstream(other)
-        return self
-
-    def as_setup(self) -> DependencyMixin:
-        self.operator.as_setup()
-        return self
-
-    def __enter__(self) -> DependencyMixin:
-        self.operator.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.operator.__exit__(*exc)
-
-    def as_teardown(
-        self,
-        *,
-        setups: DependencyTarget | None = None,
-        on_failure_fail_dagrun: bool | None = None,
-    ) -> DependencyMixin:
-        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
-        return self
-
-
-# A task group stands for its roots or leaves (a string: task_group imports this module).
-DependencyTarget = Union[BaseOperator, DependencyMixin, "TaskGroup", Iterable[Any]]
-
-
-def _tasks_of(target: DependencyTarget, downstream: bool = True) -> list[BaseOperator]:
-    """The tasks a dependency target stands for; a task group stands for its roots when it
-    is downstream, and for its leaves when it is upstream."""
-    from conveyor.model.task_group import TaskGroup
-
-    if isinstance(target, BaseOperator):
-        return [target]
-    if isinstance(target, DependencyMixin):
-        return [target.operator]
-    if isinstance(target, TaskGroup):
-        return target.ends(downstream)
-    if isinstance(target, str | bytes):
-        raise DagDefinitionError(f"cannot depend on {target!r}: expected a task, not a string")
-    try:
-        items = list(target)
-    except TypeError:
-        raise DagDefinitionError(f"cannot depend on {target!r}: expected a task") from None
-    return [task for item in items for task in _tasks_of(item, downstream)]
-
-
-def chain(*targets: DependencyTarget | Label) -> None:
-    """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``; a ``Label`` may stand
-    between two of them: ``chain(a, Label("ok"), b)``."""
-    from conveyor.model.edges import Label
-
-    for up, down in itertools.pairwise(targets):
-        if isinstance(up, Label):
-            up >> down
-            continue
-        for upstream in _tasks_of(up, downstream=False):
-            upstream.set_downstream(down)
-
-
 # BaseOperator's own __init__ fills defaults too, for subclasses that do not define one.
 BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[method-assign]
+
+
+# -- mapped tasks: Op.partial(...).expand(...) ---------------------------------------------
+
+#: Where an expanded argument's list comes from, as the serialized DAG tells the scheduler.
+ExpandSource = list[Any] | tuple[Any, ...] | XComArg
+
+
+class MappedOperator(BaseOperator):
+    """A task that becomes one instance per element (or combination) of its expanded lists.
+
+    It carries the scheduling fields (retries, queue, trigger rule, ...) of the operator it
+    stands for; each instance runs a fresh ``operator_class`` built by :func:`unmap`.
+    """
+
+    operator_class: type[BaseOperator]
+    partial_kwargs: dict[str, Any]
+    expand_input: dict[str, ExpandSource]
+    #: ``op_kwargs`` for @task functions (expanded names are the function's arguments).
+    expand_into: str | None
+    #: Instance i takes element i of every list (they must be as long), instead of the cross
+    #: product: the tasks of a mapped task group (conveyor.model.group_mapping).
+    zip_lists: bool = False
+
+    @property
+    def operator_name(self) -> str:
+        return self.operator_class.__name__
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        raise DagDefinitionError(
+            f"mapped task {self.task_id!r} runs as its instances; use unmap() to build one"
+        )
+
+
+class PartialTask:
+    """The constant arguments of a mapped task, waiting for :meth:`expand`."""
+
+    def __init__(
+        self,
+        operator_class: type[BaseOperator],
+        kwargs: dict[str, Any],
+        *,
+        expand_into: str | None = None,
+        returns: Callable[[MappedOperator], Any] | None = None,
+    ) -> None:
+        task_id = kwargs.get("task_id")
+        if not isinstance(task_id, str):
+            raise DagDefinitionError(
+                f"{operator_class.__name__}.partial() needs task_id=..., got {task_id!r}"
+            )
+        self.operator_class = operator_class
+        self.kwargs = kwargs
+        self.expand_into = expand_into
+        self._returns = returns
+
+    def expand_zipped(self, **lists: ExpandSource) -> Any:
+        """One instance per index of the lists, which must be as long as one another."""
+        return self.expand(_zip=True, **lists)
+
+    def expand(self, _zip: bool = False, **lists: ExpandSource) -> Any:
+        """One instance per element of each list (the cross product when there are several)."""
+        task_id = self.kwargs["task_id"]
+        if not lists:
+            raise DagDefinitionError(f"task {task_id!r}: expand() needs at least one list")
+        accepted = _accepted_arguments(self.operator_class)
+        constants = self.kwargs.get(self.expand_into, {}) if self.expand_into else self.kwargs
+        for name, source in lists.items():
+            if not isinstance(source, list | tuple | XComArg):
+                raise DagDefinitionError(
+                    f"task {task_id!r}: expand({name}=...) needs a list or the output of an "
+                    f"upstream task, got {type(source).__name__} {source!r}"
+                )
+            if name in constants:
+                raise DagDefinitionError(
+                    f"task {task_id!r}: {name!r} is given to both partial() and expand()"
+                )
+            if self.expand_into is None and (name not in accepted or name == "task_id"):
+                raise DagDefinitionError(
+                    f"task {task_id!r}: {self.operator_class.__name__} has no argument "
+                    f"{name!r} to expand"
+                )
+        mapped = _mapped_operator(self.operator_class, self.kwargs, lists, self.expand_into)
+        mapped.zip_lists = _zip
+        return self._returns(mapped) if self._returns else mapped
+
+
+def _mapped_operator(
+    operator_class: type[BaseOperator],
+    kwargs: dict[str, Any],
+    lists: dict[str, ExpandSource],
+    expand_into: str | None,
+) -> MappedOperator:
+    kwargs = dict(kwargs)
+    dag = kwargs.pop("dag", None) or DagContext.current()
+    # Defaults are taken now: the instances are built where no DAG context is open.
+    accepted = _accepted_arguments(operator_class)
+    defaults = dict(dag.default_args) if dag is not None else {}
+    defaults.update(kwargs.pop("default_args", None) or {})
+    for key, value in defaults.items():
+        if key in accepted and key not in kwargs:
+            kwargs[key] = value
+    task_id = kwargs.pop("task_id")
+    base = {k: v for k, v in kwargs.items() if k in _accepted_arguments(BaseOperator)}
+    mapped = MappedOperator(task_id, dag=dag, **base)
+    mapped.operator_class = operator_class
+    mapped.partial_kwargs = kwargs
+    mapped.expand_input = dict(lists)
+    mapped.expand_into = expand_into
+    if "python_callable" in kwargs:
+        mapped.python_callable = kwargs["python_callable"]  # type: ignore[attr-defined]
+    for arg in find_xcom_args([kwargs, list(lists.values())]):
+        arg.operator.set_downstream(mapped)
+    return mapped

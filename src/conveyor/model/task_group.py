@@ -23,33 +23,21 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.context import DagContext, TaskGroupContext
+from conveyor.model.dependencies import DependencyMixin
+from conveyor.model.group_mapping import building_mapped_group, group_arguments, kwargs_arguments
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
-    from conveyor.model.edges import Label
-    from conveyor.model.task import BaseOperator, DependencyTarget
+    from conveyor.model.task import BaseOperator
 
 GROUP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
 
 
-class TaskGroupContext:
-    """The stack of groups opened with ``with TaskGroup(...)``; tasks join the innermost."""
-
-    _stack: ClassVar[list[TaskGroup]] = []
-
-    @classmethod
-    def current(cls, dag: DAG | None = None) -> TaskGroup | None:
-        """The innermost open group (of ``dag``, when given)."""
-        if not cls._stack:
-            return None
-        group = cls._stack[-1]
-        return group if dag is None or group.dag is dag else None
-
-
-class TaskGroup:
+class TaskGroup(DependencyMixin):
     """A group of tasks (and groups) within a DAG; see the module's description."""
 
     def __init__(
@@ -62,8 +50,6 @@ class TaskGroup:
         dag: DAG | None = None,
         parent_group: TaskGroup | None = None,
     ) -> None:
-        from conveyor.model.dag import DagContext
-
         if not isinstance(group_id, str) or not GROUP_ID_PATTERN.match(group_id):
             raise DagDefinitionError(
                 f"invalid group_id {group_id!r}: use letters, digits, '_' or '-' "
@@ -113,11 +99,11 @@ class TaskGroup:
     # -- context manager -------------------------------------------------------------------
 
     def __enter__(self) -> TaskGroup:
-        TaskGroupContext._stack.append(self)
+        TaskGroupContext.push(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        TaskGroupContext._stack.pop()
+        TaskGroupContext.pop()
 
     # -- members ---------------------------------------------------------------------------
 
@@ -177,29 +163,8 @@ class TaskGroup:
             raise DagDefinitionError(f"task group {self.group_id!r} has no tasks to depend on")
         return found
 
-    def set_downstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
-        for leaf in self.ends(downstream=False):
-            leaf.set_downstream(other, edge_modifier)
-
-    def set_upstream(self, other: DependencyTarget, edge_modifier: Label | None = None) -> None:
-        for root in self.ends(downstream=True):
-            root.set_upstream(other, edge_modifier)
-
-    def __rshift__(self, other: DependencyTarget) -> DependencyTarget:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: DependencyTarget) -> DependencyTarget:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: DependencyTarget) -> TaskGroup:
-        self.set_upstream(other)  # [a, b] >> group
-        return self
-
-    def __rlshift__(self, other: DependencyTarget) -> TaskGroup:
-        self.set_downstream(other)  # [a, b] << group
-        return self
+    def dependency_ends(self, downstream: bool) -> list[BaseOperator]:
+        return self.ends(downstream)
 
     def __repr__(self) -> str:
         return f"<TaskGroup {self.group_id}>"
@@ -208,24 +173,6 @@ class TaskGroup:
 def groups_of(dag: DAG) -> dict[str, TaskGroup]:
     """The DAG's task groups by id, in the order they were made."""
     return dag.task_groups
-
-
-def join_current_group(task: BaseOperator) -> None:
-    """Called as a task joins its DAG: it becomes a member of the innermost open group."""
-    group = TaskGroupContext.current(task.dag)
-    if group is not None:
-        group.add(task)
-
-
-def current_prefix(dag: DAG | None) -> Callable[[str], str]:
-    """How a task made now gets its id: prefixed by the innermost open group, if any."""
-    group = TaskGroupContext.current(dag)
-    return group.child_id if group is not None else (lambda label: label)
-
-
-def current_default_args(dag: DAG | None) -> dict[str, Any]:
-    group = TaskGroupContext.current(dag)
-    return group.merged_default_args() if group is not None else {}
 
 
 def task_group(
@@ -241,8 +188,6 @@ def task_group(
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
         def build(*args: Any, **kwargs: Any) -> Any:
-            from conveyor.model.dag import DagContext
-
             dag = group_kwargs.get("dag") or DagContext.current()
             base = group_id if isinstance(group_id, str) else func.__name__
             options = dict(group_kwargs)
@@ -283,8 +228,6 @@ class GroupFunction:
         return GroupFunction(self._build, self._func, {**self._constants, **constants})
 
     def expand(self, **lists: Any) -> Any:
-        from conveyor.model.group_mapping import building_mapped_group, group_arguments
-
         if not lists:
             raise DagDefinitionError(f"task group {self._func.__name__!r}: expand() needs a list")
         arguments = group_arguments(self._func.__name__, lists)
@@ -292,8 +235,6 @@ class GroupFunction:
             return self._build(**self._constants, **arguments)
 
     def expand_kwargs(self, items: Any) -> Any:
-        from conveyor.model.group_mapping import building_mapped_group, kwargs_arguments
-
         arguments = kwargs_arguments(self._func.__name__, items)
         with building_mapped_group():
             return self._build(**self._constants, **arguments)

@@ -7,10 +7,13 @@ worker replaces it with the upstream task's stored value.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conveyor.exceptions import TaskError
-from conveyor.model.task import BaseOperator, DependencyMixin
+from conveyor.model.dependencies import DependencyMixin, DependencyTarget
+
+if TYPE_CHECKING:
+    from conveyor.model.task import BaseOperator
 
 RETURN_VALUE = "return_value"
 
@@ -23,6 +26,31 @@ class XComArg(DependencyMixin):
     @property
     def operator(self) -> BaseOperator:
         return self._operator
+
+    def dependency_ends(self, downstream: bool) -> list[BaseOperator]:
+        return [self._operator]
+
+    # -- the task's setup / teardown role, as on the task itself ---------------------------
+
+    def as_setup(self) -> XComArg:
+        self._operator.as_setup()
+        return self
+
+    def as_teardown(
+        self,
+        *,
+        setups: DependencyTarget | None = None,
+        on_failure_fail_dagrun: bool | None = None,
+    ) -> XComArg:
+        self._operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self) -> XComArg:
+        self._operator.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._operator.__exit__(*exc)
 
     def __getitem__(self, key: str) -> XComArg:
         """``extract()["rows"]``: the XCom pushed under another key."""

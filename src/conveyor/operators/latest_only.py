@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from conveyor.clock import utcnow
 from conveyor.model.schedules import DataInterval
 from conveyor.model.task import BaseOperator
-from conveyor.store.tables import utcnow
 
 
 class LatestOnlyOperator(BaseOperator):

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, Fail, NotFoundError
-from conveyor.model.params import conf_errors
+from conveyor.model.params import ConfRefused
 from conveyor.model.task import BaseOperator, _as_timedelta
 from conveyor.run_ids import check_run_id, run_id_problem
 from conveyor.states import RunState
-from conveyor.store import runs
 
 #: How long a trigger waits for its target DAG to be registered, and how often it looks.
 TARGET_WAIT_SECONDS = 60.0
@@ -55,47 +54,36 @@ class TriggerDagRunOperator(BaseOperator):
         self.poke_interval = _as_timedelta(poke_interval, f"task {self.task_id!r}: poke_interval")
 
     def execute(self, context: dict[str, Any]) -> Any:
-        store = context["ti"]._store  # the store this try runs against
+        ti = context["ti"]
         run_id = check_run_id(
             self.trigger_run_id
             or (f"triggered__{context['dag'].dag_id}__{context['run_id']}__{self.task_id}")[:250]
         )
-        run_pk = self._create_run(store, context, run_id)
+        run_pk = self._create_run(ti, run_id)
         verb = "triggered" if run_pk is not None else "found (made by an earlier try)"
         print(f"[conveyor] {verb} run {run_id} of DAG {self.trigger_dag_id}", flush=True)
-        state = self._state(store, run_id)
+        state = ti.dag_run_state(self.trigger_dag_id, run_id)
         while self.wait_for_completion and state not in (RunState.SUCCESS, RunState.FAILED):
             time.sleep(self.poke_interval.total_seconds() if self.poke_interval else 1)
-            state = self._state(store, run_id)
+            state = ti.dag_run_state(self.trigger_dag_id, run_id)
         if self.wait_for_completion and state is RunState.FAILED:
             raise Fail(f"the triggered run {run_id} of DAG {self.trigger_dag_id} failed")
         return {"dag_id": self.trigger_dag_id, "run_id": run_id, "state": state.value}
 
-    def _create_run(self, store: Any, context: dict[str, Any], run_id: str) -> int | None:
+    def _create_run(self, ti: Any, run_id: str) -> int | None:
         """Make the run, waiting up to ``TARGET_WAIT_SECONDS`` for a target DAG not parsed
         yet: at scheduler start an ``@once`` DAG can run before the folder is all parsed."""
         deadline = time.monotonic() + TARGET_WAIT_SECONDS
         while True:
             try:
-                with store.write() as conn:
-                    _version, target = runs.latest_version(conn, self.trigger_dag_id)
-                    errors = conf_errors(
-                        self.trigger_dag_id, target.params, self.conf, target.param_specs
-                    )
-                    if errors:  # the same check as the web, the API and the CLI: no retry helps
-                        raise Fail(
-                            f"conf for DAG {self.trigger_dag_id!r} refused: {'; '.join(errors)}"
-                        )
-                    return runs.create_manual_run(
-                        conn,
-                        self.trigger_dag_id,
-                        created_by=(
-                            f"task {context['dag'].dag_id}.{self.task_id} ({context['run_id']})"
-                        ),
-                        conf=self.conf,
-                        logical_date=self.logical_date,
-                        run_id=run_id,
-                    )
+                return ti.trigger_dag_run(
+                    self.trigger_dag_id,
+                    run_id=run_id,
+                    conf=self.conf,
+                    logical_date=self.logical_date,
+                )
+            except ConfRefused as refused:  # the check every trigger makes: no retry helps
+                raise Fail(f"conf for DAG {self.trigger_dag_id!r} refused: {refused}") from None
             except NotFoundError:
                 if time.monotonic() >= deadline:
                     raise
@@ -105,7 +93,3 @@ class TriggerDagRunOperator(BaseOperator):
                     flush=True,
                 )
                 time.sleep(TARGET_POLL_SECONDS)
-
-    def _state(self, store: Any, run_id: str) -> RunState:
-        with store.read() as conn:
-            return runs.find_run(conn, self.trigger_dag_id, run_id).state

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from conveyor.clock import utcnow
 from conveyor.engine.mapping import task_states, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.states import IN_FLIGHT, RunState, TaskState
@@ -25,7 +26,6 @@ from conveyor.store.tables import (
     task_event,
     task_instance,
     task_try,
-    utcnow,
     worker,
 )
 

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from conveyor.callbacks import CallbackProcess
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.engine.progress import advance_run, queue_scheduled, queued_tries
 from conveyor.exceptions import ConveyorError
@@ -35,7 +36,7 @@ from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.sql import upsert
-from conveyor.store.tables import dag, dag_run, scheduler, task_instance, utcnow
+from conveyor.store.tables import dag, dag_run, scheduler, task_instance
 from conveyor.store.transitions import Actor
 from conveyor.worker.runner import TryRunner, fail_from_outside
 

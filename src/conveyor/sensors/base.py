@@ -13,11 +13,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
+from conveyor.clock import utcnow
 from conveyor.exceptions import DagDefinitionError, Skip, TaskError
 from conveyor.model.task import BaseOperator, _as_timedelta
-from conveyor.store.tables import task_instance, task_try, utcnow
 
 MODES = ("poke", "reschedule")
 
@@ -87,7 +85,7 @@ class BaseSensor(BaseOperator):
         raise NotImplementedError(f"{type(self).__name__} does not implement poke()")
 
     def execute(self, context: dict[str, Any]) -> Any:
-        started = self._first_poke(context) if self.mode == "reschedule" else utcnow()
+        started = context["ti"].first_poke_time() if self.mode == "reschedule" else utcnow()
         while True:
             result = self.poke(context)
             if isinstance(result, PokeReturnValue):
@@ -112,27 +110,3 @@ class BaseSensor(BaseOperator):
             if self.mode == "reschedule":
                 raise Reschedule(utcnow() + self.poke_interval)
             time.sleep(self.poke_interval.total_seconds())
-
-    def _first_poke(self, context: dict[str, Any]) -> datetime:
-        """When this series of pokes began: the start of the earliest try in the unbroken
-        chain of reschedules that led to this one (a retry after a failure starts anew)."""
-        ti = context["ti"]
-        store = ti._store
-        with store.read() as conn:
-            ti_id = conn.execute(
-                select(task_instance.c.id).where(
-                    task_instance.c.run_pk == context["dag_run"].id,
-                    task_instance.c.task_id == self.task_id,
-                )
-            ).scalar_one()
-            tries = conn.execute(
-                select(task_try.c.try_number, task_try.c.state, task_try.c.start_date)
-                .where(task_try.c.ti_id == ti_id, task_try.c.try_number <= ti.try_number)
-                .order_by(task_try.c.try_number.desc())
-            ).all()
-        first = utcnow()
-        for number, state, start in tries:
-            if number != ti.try_number and state != "up_for_reschedule":
-                break
-            first = start or first
-        return first

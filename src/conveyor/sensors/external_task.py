@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from conveyor.exceptions import DagDefinitionError, Fail
 from conveyor.sensors.base import BaseSensor
 from conveyor.states import TaskState
-from conveyor.store.tables import dag_run, task_instance
 
 
 class ExternalTaskSensor(BaseSensor):
@@ -51,34 +48,12 @@ class ExternalTaskSensor(BaseSensor):
 
     def poke(self, context: dict[str, Any]) -> Any:
         when = context["logical_date"] - self.execution_delta
-        store = context["ti"]._store  # the store this try runs against
-        with store.read() as conn:
-            if self.external_task_id is None:
-                states = list(
-                    conn.execute(
-                        select(dag_run.c.state).where(
-                            dag_run.c.dag_id == self.external_dag_id,
-                            dag_run.c.logical_date == when,
-                        )
-                    ).scalars()
-                )
-            else:
-                which = (
-                    task_instance.c.task_id.startswith(f"{self.external_task_group_id}.")
-                    if self.external_task_group_id
-                    else task_instance.c.task_id == self.external_task_id
-                )
-                states = list(
-                    conn.execute(
-                        select(task_instance.c.state)
-                        .join(dag_run, dag_run.c.id == task_instance.c.run_pk)
-                        .where(
-                            dag_run.c.dag_id == self.external_dag_id,
-                            dag_run.c.logical_date == when,
-                            which,
-                        )
-                    ).scalars()
-                )
+        states = context["ti"].external_states(
+            self.external_dag_id,
+            when,
+            task_id=self.external_task_id,
+            group_id=self.external_task_group_id,
+        )
         target = self.external_task_id or self.external_task_group_id or "(run)"
         what = f"{self.external_dag_id}.{target} at {when.isoformat()}"
         print(f"[conveyor] {self.task_id}: {what}: {states or 'no run yet'}", flush=True)

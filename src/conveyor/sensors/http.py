@@ -8,6 +8,7 @@ import urllib.request
 from typing import Any, ClassVar
 
 from conveyor.connections import get_connection
+from conveyor.exceptions import DagDefinitionError
 from conveyor.sensors.base import BaseSensor
 
 
@@ -32,8 +33,6 @@ class HttpSensor(BaseSensor):
     ) -> None:
         super().__init__(task_id, **kwargs)
         if (conn_id is None) == (url is None):
-            from conveyor.exceptions import DagDefinitionError
-
             raise DagDefinitionError(f"task {self.task_id!r}: give one of conn_id or url")
         self.url = url
         self.conn_id = conn_id

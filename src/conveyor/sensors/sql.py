@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
-
 from conveyor.connections import get_connection
+from conveyor.exceptions import DagDefinitionError
 from conveyor.sensors.base import BaseSensor
 
 
@@ -30,8 +28,6 @@ class SqlSensor(BaseSensor):
     ) -> None:
         super().__init__(task_id, **kwargs)
         if (conn_id is None) == (url is None):
-            from conveyor.exceptions import DagDefinitionError
-
             raise DagDefinitionError(f"task {self.task_id!r}: give one of conn_id or url")
         self.sql = sql
         self.conn_id = conn_id
@@ -47,11 +43,6 @@ class SqlSensor(BaseSensor):
         return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
     def poke(self, context: dict[str, Any]) -> Any:
-        engine = create_engine(self._url(), poolclass=NullPool)
-        try:
-            with engine.connect() as conn:
-                row = conn.execute(text(self.sql), self.parameters).first()
-        finally:
-            engine.dispose()
+        row = context["ti"].first_row(self._url(), self.sql, self.parameters)
         print(f"[conveyor] {self.task_id}: query returned {row!r}", flush=True)
         return bool(row and row[0])

@@ -6,10 +6,10 @@ from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.task import _as_timedelta
 from conveyor.sensors.base import BaseSensor
-from conveyor.store.tables import utcnow
 
 
 class DateTimeSensor(BaseSensor):

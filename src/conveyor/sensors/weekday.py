@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from enum import IntEnum
 from typing import Any
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import DagDefinitionError
 from conveyor.sensors.base import BaseSensor
-from conveyor.store.tables import utcnow
 
 
 class WeekDay(IntEnum):

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
+from conveyor.clock import utcnow
 from conveyor.serialized import source_hash, version_hash
 from conveyor.store.sql import upsert
-from conveyor.store.tables import dag, dag_file, dag_source, dag_version, import_error, utcnow
+from conveyor.store.tables import dag, dag_file, dag_source, dag_version, import_error
 
 
 @dataclass

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
+from conveyor.clock import utcnow
 from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import runs
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
-from conveyor.store.tables import dag, dataset, dataset_dag_queue, dataset_event, utcnow
+from conveyor.store.tables import dag, dataset, dataset_dag_queue, dataset_event
 
 
 def dataset_id(conn: Connection, uri: str) -> int:

@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from conveyor.clock import utcnow
 from conveyor.states import TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.tables import (
@@ -52,7 +53,6 @@ from conveyor.store.tables import (
     task_event,
     task_instance,
     task_try,
-    utcnow,
 )
 from conveyor.store.transitions import Actor, Outcome
 

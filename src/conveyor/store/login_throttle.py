@@ -14,7 +14,8 @@ from datetime import timedelta
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from conveyor.store.tables import login_throttle, utcnow
+from conveyor.clock import utcnow
+from conveyor.store.tables import login_throttle
 
 KEY_LENGTH = 300
 

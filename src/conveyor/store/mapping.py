@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from conveyor.clock import utcnow
 from conveyor.states import TaskState
-from conveyor.store.tables import task_instance, utcnow, xcom
+from conveyor.store.tables import task_instance, xcom
 
 
 def xcom_value(conn: Connection, run_pk: int, task_id: str, key: str) -> Any:

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError, NotFoundError
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store.tables import dag, dag_run, pool, task_instance, utcnow
+from conveyor.store.tables import dag, dag_run, pool, task_instance
 
 POOL_NAME_MAX = 250
 

@@ -17,11 +17,12 @@ from pathlib import Path
 from sqlalchemy import Connection, Table, delete, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.logs import delete_try_logs
 from conveyor.states import RUN_FINISHED
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_event, task_instance, task_try, utcnow, xcom
+from conveyor.store.tables import dag_run, task_event, task_instance, task_try, xcom
 
 BATCH = 500
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
 from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance, utcnow
+from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 
+from conveyor.clock import utcnow
 from conveyor.states import RunState, TaskState
 from conveyor.store.sql import insert_later
 from conveyor.store.tables import (
@@ -33,7 +34,6 @@ from conveyor.store.tables import (
     task_event,
     task_instance,
     task_try,
-    utcnow,
     xcom,
 )
 

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
-from conveyor.store.tables import api_token, utcnow, web_user
+from conveyor.clock import utcnow
+from conveyor.store.tables import api_token, web_user
 
 ROLES = ("viewer", "op", "admin")  # in increasing power
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.store.tables import utcnow
 from conveyor.web.security import generate_password, generate_token, hash_password, hash_token
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,200}$")

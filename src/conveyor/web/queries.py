@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection as ConnectionModel
@@ -36,7 +37,6 @@ from conveyor.store.tables import (
     scheduler,
     task_instance,
     task_try,
-    utcnow,
     worker,
     xcom,
 )

@@ -21,12 +21,13 @@ from celery.signals import worker_process_init, worker_shutdown, worker_shutting
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import select
 
+from conveyor.clock import utcnow
 from conveyor.config import Settings, load_config
 from conveyor.engine.progress import QueuedTry
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.sql import upsert
-from conveyor.store.tables import task_instance, utcnow, worker
+from conveyor.store.tables import task_instance, worker
 from conveyor.worker.runner import TryRunner
 
 log = logging.getLogger(__name__)

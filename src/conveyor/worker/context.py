@@ -2,48 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
+from conveyor.clock import utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
 from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
 from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
+from conveyor.states import RunState
+from conveyor.store import foreign, runs, sensing, trigger
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
-from conveyor.store.sql import upsert
-from conveyor.store.tables import utcnow, xcom
-
-#: The contexts of the tries running in this process (one, but a callback may nest).
-_current: list[dict[str, Any]] = []
-
-
-def get_current_context() -> dict[str, Any]:
-    """The running task's context, from anywhere in its code (Airflow's function of this name)."""
-    if not _current:
-        raise TaskError(
-            "get_current_context() was called outside a running task: call it inside the "
-            "task's callable (or code it calls), not at the top of the DAG file"
-        )
-    return _current[-1]
-
-
-@contextlib.contextmanager
-def current_context(context: dict[str, Any]) -> Iterator[None]:
-    """Make ``context`` what :func:`get_current_context` returns while the try runs."""
-    _current.append(context)
-    try:
-        yield
-    finally:
-        _current.pop()
+from conveyor.store.xcom import upsert_xcom
 
 
 def check_json(value: Any, what: str) -> Any:
@@ -52,25 +28,6 @@ def check_json(value: Any, what: str) -> Any:
     except (TypeError, ValueError) as exc:
         raise TaskError(f"{what} is not JSON serializable ({exc}); return plain data") from exc
     return value
-
-
-def upsert_xcom(
-    conn: Connection, run_pk: int, task_id: str, key: str, value: Any, map_index: int = -1
-) -> None:
-    """Insert or replace one XCom value (of one instance, for a mapped task)."""
-    upsert(
-        conn,
-        xcom,
-        {
-            "run_pk": run_pk,
-            "task_id": task_id,
-            "key": key,
-            "value": value,
-            "created_at": utcnow(),
-            "map_index": map_index,
-        },
-        key=["run_pk", "task_id", "key", "map_index"],
-    )
 
 
 class TaskInstanceHandle:
@@ -133,6 +90,65 @@ class TaskInstanceHandle:
             if isinstance(returned, dict):
                 return returned.get(key)
         return value
+
+    # -- what operators and sensors ask of the store (they never reach it themselves) ----
+
+    def first_poke_time(self) -> datetime:
+        """When this series of reschedule pokes began: the start of the earliest try in the
+        unbroken chain of reschedules that led to this one (a retry after a failure starts
+        anew); now, if none has a start recorded."""
+        with self._store.read() as conn:
+            start = sensing.reschedule_series_start(
+                conn, self._run.id, self.task_id, self.map_index, self.try_number
+            )
+        return start or utcnow()
+
+    def external_states(
+        self,
+        dag_id: str,
+        logical_date: datetime,
+        *,
+        task_id: str | None = None,
+        group_id: str | None = None,
+    ) -> list[str]:
+        """The states of another DAG's runs at ``logical_date`` (no task or group given), or
+        of its task ``task_id``, or of every task of its group ``group_id``, in those runs."""
+        with self._store.read() as conn:
+            if task_id is None and group_id is None:
+                return sensing.run_states(conn, dag_id, logical_date)
+            return sensing.task_states(
+                conn, dag_id, logical_date, task_id=task_id, group_id=group_id
+            )
+
+    def trigger_dag_run(
+        self,
+        dag_id: str,
+        *,
+        run_id: str,
+        conf: dict[str, Any] | None = None,
+        logical_date: datetime | None = None,
+    ) -> int | None:
+        """Queue a manual run of ``dag_id``, made by this try; None if that run id exists.
+        Its conf is checked as every trigger checks it (ConfRefused); NotFoundError while
+        the DAG is not registered."""
+        with self._store.write() as conn:
+            return trigger.trigger_run(
+                conn,
+                dag_id,
+                created_by=f"task {self.dag_id}.{self.task_id} ({self.run_id})",
+                conf=conf,
+                logical_date=logical_date,
+                run_id=run_id,
+            )
+
+    def dag_run_state(self, dag_id: str, run_id: str) -> RunState:
+        """The state of a run of any DAG."""
+        with self._store.read() as conn:
+            return runs.find_run(conn, dag_id, run_id).state
+
+    def first_row(self, url: str, sql: str, parameters: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a query against another database (a SqlSensor's), or None."""
+        return foreign.first_row(url, sql, parameters)
 
     def __repr__(self) -> str:
         return f"<TaskInstance {self.dag_id}.{self.task_id} {self.run_id} try {self.try_number}>"

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from conveyor.callbacks import DagResolver, after_try
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
 from conveyor.engine.planning import branch_skips, short_circuit_skips
@@ -41,6 +42,7 @@ from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
+from conveyor.model.runtime import current_context
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
@@ -52,15 +54,14 @@ from conveyor.states import TaskState
 from conveyor.store import hop, runs, transitions
 from conveyor.store.engine import Store, retrying
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import task_instance, utcnow
+from conveyor.store.tables import task_instance
 from conveyor.store.transitions import Actor, Outcome, StartedTry
+from conveyor.store.xcom import upsert_xcom
 from conveyor.worker.context import (
     TaskInstanceHandle,
     build_context,
     check_json,
-    current_context,
     push_each_key,
-    upsert_xcom,
 )
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,8 @@ from conveyor.loading.yaml._imports import ImportProblem, operator_parameters, p
 from conveyor.loading.yaml._nodes import Dumper
 from conveyor.loading.yaml.errors import ExportError, YamlDagError
 from conveyor.loading.yaml.loader import load_yaml_text
-from conveyor.model.dag import DAG, DagContext
+from conveyor.model.context import DagContext
+from conveyor.model.dag import DAG
 from conveyor.model.schedules import (
     CronSchedule,
     DatasetSchedule,

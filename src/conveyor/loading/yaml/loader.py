@@ -40,7 +40,8 @@ from conveyor.loading.yaml._imports import (
 )
 from conveyor.loading.yaml._nodes import Reading, column_in, is_tag, locate
 from conveyor.loading.yaml.errors import Problem, YamlDagError
-from conveyor.model.dag import DAG, DagContext
+from conveyor.model.context import DagContext
+from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import RETURN_VALUE, XComArg
 from conveyor.operators.python import PythonOperator

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from conveyor.store.tables import utcnow
+from conveyor.clock import utcnow
 from conveyor.web import accounts
 from conveyor.web.api.common import MAX_INT
 from conveyor.web.auth import User, check_csrf, page_user

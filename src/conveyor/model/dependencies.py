@@ -1,0 +1,140 @@
+"""``>>``, ``<<``, ``set_upstream`` and ``set_downstream``, written once for everything that
+stands in a dependency chain: a task, a task's output (``XComArg``), a task group, an edge
+``Label``.
+
+Each says which tasks it stands for (:meth:`DependencyMixin.dependency_ends`): a task stands
+for itself; a group for its roots when it is downstream and for its leaves when it is
+upstream. A ``Label`` stands for no task: it remembers the tasks written before (or after)
+it, and links them on with the label on each edge (conveyor.model.edges).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from conveyor.exceptions import DagDefinitionError
+
+if TYPE_CHECKING:
+    from conveyor.model.edges import Label
+    from conveyor.model.task import BaseOperator
+
+
+class DependencyMixin:
+    """Something that stands for tasks in ``>>`` / ``<<`` chains."""
+
+    def dependency_ends(self, downstream: bool) -> list[BaseOperator]:  # pragma: no cover
+        """The tasks this stands for: its roots when it is downstream, else its leaves."""
+        raise NotImplementedError
+
+    def set_downstream(
+        self, other: DependencyTarget | Label, edge_modifier: Label | None = None
+    ) -> None:
+        """``self >> other``: each task this ends with goes upstream of what ``other``
+        begins with (a Label in between remembers them instead)."""
+        ends = self.dependency_ends(downstream=False)
+        if isinstance(other, DependencyMixin):
+            for task in ends:
+                other.add_upstream(task, edge_modifier)
+            return
+        targets = tasks_of(other, downstream=True)
+        for task in ends:
+            for target in targets:
+                link(task, target, edge_modifier)
+
+    def set_upstream(
+        self, other: DependencyTarget | Label, edge_modifier: Label | None = None
+    ) -> None:
+        """``self << other``: what ``other`` ends with goes upstream of each task this
+        begins with."""
+        ends = self.dependency_ends(downstream=True)
+        if isinstance(other, DependencyMixin):
+            for task in ends:
+                other.add_downstream(task, edge_modifier)
+            return
+        sources = tasks_of(other, downstream=False)
+        for task in ends:
+            for source in sources:
+                link(source, task, edge_modifier)
+
+    def add_upstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
+        """``task >> self``, for one task."""
+        for target in self.dependency_ends(downstream=True):
+            link(task, target, edge_modifier)
+
+    def add_downstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
+        """``self >> task``, for one task."""
+        for source in self.dependency_ends(downstream=False):
+            link(source, task, edge_modifier)
+
+    def __rshift__(self, other: Any) -> Any:
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other: Any) -> Any:
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other: Any) -> Any:
+        for task in tasks_of(other, downstream=False):  # [a, b] >> self
+            self.add_upstream(task)
+        return self
+
+    def __rlshift__(self, other: Any) -> Any:
+        for task in tasks_of(other, downstream=True):  # [a, b] << self
+            self.add_downstream(task)
+        return self
+
+
+#: What ``>>`` takes: a task, an output, a group, or a list of them.
+DependencyTarget = DependencyMixin | Iterable[Any]
+
+
+def tasks_of(target: DependencyTarget, downstream: bool = True) -> list[BaseOperator]:
+    """The tasks a dependency target stands for; a task group stands for its roots when it
+    is downstream, and for its leaves when it is upstream."""
+    if isinstance(target, DependencyMixin):
+        return target.dependency_ends(downstream)
+    if isinstance(target, str | bytes):
+        raise DagDefinitionError(f"cannot depend on {target!r}: expected a task, not a string")
+    try:
+        items = list(target)
+    except TypeError:
+        raise DagDefinitionError(f"cannot depend on {target!r}: expected a task") from None
+    return [task for item in items for task in tasks_of(item, downstream)]
+
+
+def link(
+    upstream: BaseOperator, downstream: BaseOperator, edge_modifier: Label | None = None
+) -> None:
+    """One edge ``upstream >> downstream`` in their DAG (a task of no DAG joins the other's)."""
+    dag = upstream.dag or downstream.dag
+    if dag is None:
+        raise DagDefinitionError(
+            f"cannot link {upstream.task_id!r} >> {downstream.task_id!r}: "
+            "neither task belongs to a DAG"
+        )
+    for task in (upstream, downstream):
+        if task.dag is None:
+            dag.add_task(task)
+        elif task.dag is not dag:
+            raise DagDefinitionError(
+                f"cannot link tasks of different DAGs: {upstream.task_id!r} "
+                f"({upstream.dag and upstream.dag.dag_id}) >> {downstream.task_id!r} "
+                f"({downstream.dag and downstream.dag.dag_id})"
+            )
+    dag.add_edge(upstream.task_id, downstream.task_id)
+    if edge_modifier is not None:
+        dag.edge_labels.setdefault(downstream.task_id, {})[upstream.task_id] = edge_modifier.label
+
+
+def chain(*targets: DependencyTarget | Label) -> None:
+    """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``; a ``Label`` may stand
+    between two of them: ``chain(a, Label("ok"), b)``."""
+    for up, down in itertools.pairwise(targets):
+        if isinstance(up, DependencyMixin):
+            up.set_downstream(down)
+            continue
+        for upstream in tasks_of(up, downstream=False):
+            upstream.set_downstream(down)

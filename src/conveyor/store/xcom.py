@@ -1,0 +1,30 @@
+"""The SQL of a try's XComs: what a running task pushes (pulling is in store.mapping)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from conveyor.clock import utcnow
+from conveyor.store.sql import upsert
+from conveyor.store.tables import xcom
+
+
+def upsert_xcom(
+    conn: Connection, run_pk: int, task_id: str, key: str, value: Any, map_index: int = -1
+) -> None:
+    """Insert or replace one XCom value (of one instance, for a mapped task)."""
+    upsert(
+        conn,
+        xcom,
+        {
+            "run_pk": run_pk,
+            "task_id": task_id,
+            "key": key,
+            "value": value,
+            "created_at": utcnow(),
+            "map_index": map_index,
+        },
+        key=["run_pk", "task_id", "key", "map_index"],
+    )
