@@ -1,0 +1,112 @@
+"""The reads of a hop planned from its frontier: a few task instances, never the whole run.
+
+Each statement is bounded by what the finished task touches (the instances it names, a
+sample of a few unfinished ones, the tries waiting for room up to the room there is) and
+uses the ``(run_pk, state)`` or ``(run_pk, task_id, map_index)`` index, so a hop costs the
+same in a run of 50 tasks as in one of 10,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, exists, func, select
+
+from conveyor.states import FINISHED, IN_FLIGHT, TaskState
+from conveyor.store.runs import TiRow
+from conveyor.store.runs import _ti_row as ti_row  # the one row shape of an instance
+from conveyor.store.tables import task_instance
+
+_TI = task_instance.c
+_UNFINISHED = [state.value for state in TaskState if state not in FINISHED]
+_ACTIVE = [s for s in _UNFINISHED if s != TaskState.NONE.value]
+#: Bound parameters per statement when naming instances (SQLite allows 32,766 by default).
+_CHUNK = 500
+#: How many unfinished instances a wide fan-in is checked against.
+SAMPLE = 16
+
+_COLUMNS = (
+    _TI.id,
+    _TI.task_id,
+    _TI.state,
+    _TI.try_number,
+    _TI.max_tries,
+    _TI.retry_at,
+    _TI.queue,
+    _TI.priority_weight,
+    _TI.pool,
+    _TI.pool_slots,
+    _TI.map_index,
+)
+_NAMED = select(*_COLUMNS).where(
+    _TI.run_pk == bindparam("run_pk"),
+    _TI.map_index == -1,
+    _TI.task_id.in_(bindparam("task_ids", expanding=True)),
+)
+_UNFINISHED_SAMPLE = (
+    select(_TI.task_id)
+    .where(_TI.run_pk == bindparam("run_pk"), _TI.state.in_(_UNFINISHED))
+    .limit(SAMPLE)
+)
+_ANY_ACTIVE = select(exists().where(_TI.run_pk == bindparam("run_pk"), _TI.state.in_(_ACTIVE)))
+_IN_FLIGHT_OF_RUN = select(func.count()).where(
+    _TI.run_pk == bindparam("run_pk"), _TI.state.in_([s.value for s in IN_FLIGHT])
+)
+_WAITING_FOR_ROOM = (
+    select(*_COLUMNS)
+    .where(_TI.run_pk == bindparam("run_pk"), _TI.state == TaskState.SCHEDULED.value)
+    .order_by(_TI.priority_weight.desc(), _TI.id)
+    .limit(bindparam("room"))
+)
+_DUE_RETRIES = select(*_COLUMNS).where(
+    _TI.run_pk == bindparam("run_pk"),
+    _TI.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
+    (_TI.retry_at.is_(None)) | (_TI.retry_at <= bindparam("now")),
+)
+
+
+class FrontierReads:
+    """A run's instances read on demand, by task id, in the transaction holding its lock."""
+
+    def __init__(self, conn: Connection, run_pk: int) -> None:
+        self.conn = conn
+        self.run_pk = run_pk
+        self.rows: dict[str, TiRow] = {}
+
+    def states(self, task_ids: Collection[str]) -> Mapping[str, TaskState]:
+        wanted = [tid for tid in task_ids if tid not in self.rows]
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            for row in self.conn.execute(_NAMED, {"run_pk": self.run_pk, "task_ids": chunk}):
+                ti = ti_row(row)
+                self.rows[ti.task_id] = ti
+        return {tid: self.rows[tid].state for tid in task_ids if tid in self.rows}
+
+    def unfinished_sample(self) -> Collection[str]:
+        found = self.conn.execute(_UNFINISHED_SAMPLE, {"run_pk": self.run_pk}).scalars()
+        return set(found)
+
+
+def anything_active(conn: Connection, run_pk: int) -> bool:
+    """Whether an instance of the run is scheduled, queued, running or waiting to retry."""
+    return bool(conn.execute(_ANY_ACTIVE, {"run_pk": run_pk}).scalar_one())
+
+
+def in_flight_of_run(conn: Connection, run_pk: int) -> int:
+    """The run's tries queued or running (what ``max_active_tasks`` caps)."""
+    return int(conn.execute(_IN_FLIGHT_OF_RUN, {"run_pk": run_pk}).scalar_one())
+
+
+def waiting_for_room(conn: Connection, run_pk: int, room: int) -> list[TiRow]:
+    """Up to ``room`` of the run's scheduled instances, the highest priority first."""
+    if room <= 0:
+        return []
+    return [
+        ti_row(row) for row in conn.execute(_WAITING_FOR_ROOM, {"run_pk": run_pk, "room": room})
+    ]
+
+
+def due_retries(conn: Connection, run_pk: int, now: datetime) -> list[TiRow]:
+    """The run's instances waiting to retry or to poke again whose time has come."""
+    return [ti_row(row) for row in conn.execute(_DUE_RETRIES, {"run_pk": run_pk, "now": now})]
