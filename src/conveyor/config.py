@@ -48,6 +48,15 @@ class Settings(BaseModel):
         default=30.0, gt=0, description="queued but not started for this long: send again"
     )
     kill_grace_seconds: float = Field(default=5.0, ge=0)
+    local_reuse_processes: bool = Field(
+        default=True,
+        description="the local executor runs tries one after another in long-lived runner "
+        "processes that keep the DAG versions they imported, as Celery pool processes do; "
+        "false: a fresh process per try, for tries that must not share one",
+    )
+    local_runner_max_tries: int = Field(
+        default=500, ge=1, description="tries a runner process runs before it is replaced"
+    )
     fernet_key: str | None = Field(
         default=None,
         description="encrypts connection secrets and variables in the store (Fernet; several "

@@ -1,9 +1,15 @@
-"""The local executor: each try in its own process, forked from a warm fork server.
+"""The local executor: tries run in runner processes forked from a warm fork server.
 
 Starting a fresh interpreter and importing SQLAlchemy, Jinja and Conveyor costs more than all
-the rest of a hop between two tasks. So tries are forked from a fork server that imported
-them once (``multiprocessing``'s forkserver, with Conveyor preloaded): each try still gets a
-process of its own, and a crash or ``os._exit`` in user code cannot take the scheduler down.
+the rest of a hop between two tasks. So processes are forked from a fork server that imported
+them once (``multiprocessing``'s forkserver, with Conveyor preloaded), and a crash or
+``os._exit`` in user code cannot take the scheduler down.
+
+By default a runner process is long-lived, as a Celery pool process is: it runs tries one
+after another and keeps its store connection, its compiled statements and the DAG versions
+it imported, so a hop costs a message on a pipe rather than a fork, a connection and an
+import. A runner that dies, is killed for a timeout, or has run ``local_runner_max_tries``
+tries is replaced. ``local_reuse_processes = false`` gives every try a fresh process instead.
 
 Supervision stays here, outside the user's code: the executor heartbeats the tries it runs,
 kills a try past its ``execution_timeout`` (SIGTERM, then SIGKILL after the grace period) and
@@ -76,6 +82,46 @@ def _child_main(
         report.close()
 
 
+def _runner_main(
+    settings: Settings, environ: dict[str, str], inbox: Connection, outbox: Connection
+) -> None:
+    """Entry point of a long-lived runner: tries one after another, until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
+    adopt_environment(environ)
+    store = Store(settings.db_url)
+    runner = TryRunner(settings, store)
+    # Each try starts where a fresh process would: the same working folder and environment.
+    folder, environment = os.getcwd(), dict(os.environ)
+    try:
+        while True:
+            try:
+                message = inbox.recv()
+            except (EOFError, OSError):
+                break  # the executor is gone
+            if message is None:
+                break
+            ti_id, try_number = message
+            os.chdir(folder)
+            if os.environ != environment:
+                os.environ.clear()
+                os.environ.update(environment)
+            result = runner.run(ti_id, try_number)
+            outbox.send(result.queued)
+    finally:
+        store.dispose()
+
+
+@dataclass
+class _Runner:
+    """A long-lived runner process and its two pipes."""
+
+    process: Any
+    inbox: Connection  # the executor sends (ti_id, try_number), or None to stop it
+    outbox: Connection  # the runner sends what each try queued, once its outcome is recorded
+    tries: int = 0
+    idle_since: float = 0.0
+
+
 def log_tail(path: str, lines: int = 20) -> str:
     try:
         with open(path, "rb") as handle:
@@ -94,6 +140,7 @@ class _Running:
     process: Any
     deadline: float | None
     report: Connection | None  # what the try queued arrives here before the process ends
+    runner: _Runner | None = None  # a long-lived runner: the try ends with its report
     killed_for_timeout: bool = False
     kill_at: float | None = None
     reported: bool = False
@@ -109,6 +156,7 @@ class LocalExecutor(Executor):
         self._running: dict[int, _Running] = {}  # by sentinel
         self._reports: dict[Connection, int] = {}  # report pipe -> sentinel of its try
         self._held: set[int] = set()
+        self._idle: list[_Runner] = []  # long-lived runners waiting for a try
         self._next_heartbeat = 0.0
 
     def start(self) -> None:
@@ -132,6 +180,9 @@ class LocalExecutor(Executor):
     def _launch(self) -> None:
         while self._backlog and len(self._running) < self.slots:
             work = self._backlog.popleft()
+            if self.settings.local_reuse_processes:
+                self._hand_to_runner(work)
+                continue
             report, report_end = self._context.Pipe(duplex=False)
             process = self._context.Process(
                 target=_child_main,
@@ -147,7 +198,84 @@ class LocalExecutor(Executor):
             self._running[process.sentinel] = _Running(work, process, deadline, report)
             self._reports[report] = process.sentinel
 
+    def _deadline(self, work: QueuedTry) -> float | None:
+        if work.timeout_seconds is None:
+            return None
+        return time.monotonic() + work.timeout_seconds
+
+    def _hand_to_runner(self, work: QueuedTry) -> None:
+        """Send a try to an idle runner, or to a new one if none is idle (or one died)."""
+        while True:
+            runner = self._idle.pop() if self._idle else self._spawn_runner()
+            try:
+                runner.inbox.send((work.ti_id, work.try_number))
+            except OSError:  # it died while idle: let it go, take another
+                self._retire(runner)
+                continue
+            break
+        sentinel = runner.process.sentinel
+        self._running[sentinel] = _Running(
+            work, runner.process, self._deadline(work), runner.outbox, runner=runner
+        )
+        self._reports[runner.outbox] = sentinel
+
+    def _spawn_runner(self) -> _Runner:
+        inbox_end, inbox = self._context.Pipe(duplex=False)
+        outbox, outbox_end = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=_runner_main,
+            args=(self.settings, dict(os.environ), inbox_end, outbox_end),
+            name="conveyor-runner",
+            daemon=False,
+        )
+        process.start()
+        inbox_end.close()
+        outbox_end.close()
+        return _Runner(process, inbox, outbox)
+
+    def _retire(self, runner: _Runner, *, kill: bool = False) -> None:
+        """Stop a runner: ask it to exit (or kill it), and reap it."""
+        try:
+            if kill:
+                _signal(runner.process, signal.SIGKILL)
+            else:
+                runner.inbox.send(None)
+        except OSError:
+            pass
+        runner.inbox.close()
+        runner.outbox.close()
+        runner.process.join(timeout=None if kill else 5)
+        if runner.process.exitcode is None:
+            _signal(runner.process, signal.SIGKILL)
+            runner.process.join()
+
+    def _retire_idle(self) -> None:
+        """Runners idle for a minute exit, so a quiet executor holds no memory for them."""
+        now = time.monotonic()
+        for runner in [r for r in self._idle if now - r.idle_since > _RUNNER_IDLE_SECONDS]:
+            self._idle.remove(runner)
+            self._retire(runner)
+
+    def _runner_done(self, entry: _Running) -> None:
+        """A runner reported its try: the try is over, and the runner takes the next one."""
+        runner = entry.runner
+        assert runner is not None
+        self._running.pop(runner.process.sentinel, None)
+        self._held.discard(entry.work.ti_id)
+        runner.tries += 1
+        if entry.killed_for_timeout:
+            # It reported despite the SIGTERM; record the timeout as the per-try process
+            # would be recorded (a lost race when the outcome is in), and replace it.
+            self._retire(runner, kill=True)
+            self._fail(entry.work, "timeout", _timeout_error(entry.work))
+        elif runner.tries >= self.settings.local_runner_max_tries:
+            self._retire(runner)
+        else:
+            runner.idle_since = time.monotonic()
+            self._idle.append(runner)
+
     def poll(self, timeout: float) -> int:
+        self._retire_idle()
         self._launch()
         self._heartbeat()
         if not self._running:
@@ -160,13 +288,18 @@ class LocalExecutor(Executor):
                     wake = min(wake, moment)
         ready = wait([*self._running, *self._reports], timeout=max(wake - time.monotonic(), 0))
         self._enforce_timeouts()
+        finished = 0
         for report in [r for r in ready if isinstance(r, Connection)]:
-            self._take_report(self._running[self._reports[report]])
-        ended = [r for r in ready if not isinstance(r, Connection)]
+            entry = self._running[self._reports[report]]
+            self._take_report(entry)
+            if entry.runner is not None and entry.reported:
+                self._runner_done(entry)
+                finished += 1
+        ended = [r for r in ready if not isinstance(r, Connection) and r in self._running]
         for sentinel in ended:
             self._reap_guarded(sentinel)  # type: ignore[arg-type]
         self._launch()
-        return len(ended)
+        return finished + len(ended)
 
     def _reap_guarded(self, sentinel: int) -> None:
         """Reap one try; an error in its bookkeeping is that try's problem, never the loop's.
@@ -186,6 +319,8 @@ class LocalExecutor(Executor):
                 if entry.report is not None:
                     self._reports.pop(entry.report, None)
                     entry.report.close()
+                if entry.runner is not None:
+                    self._retire(entry.runner, kill=True)
 
     def _take_report(self, entry: _Running) -> None:
         """Start what a finished try queued; only called once its pipe is readable."""
@@ -198,7 +333,8 @@ class LocalExecutor(Executor):
         except (EOFError, OSError):
             return  # it ended without reporting: the reap looks at how
         finally:
-            report.close()
+            if entry.runner is None:
+                report.close()  # a runner's pipe stays open for its next try
         entry.reported = True
         self.submit(queued)
 
@@ -227,12 +363,14 @@ class LocalExecutor(Executor):
         entry = self._running.pop(sentinel)
         self._take_report(entry)  # the process is gone: its pipe holds the report or EOF
         entry.process.join()
+        if entry.runner is not None:  # the runner died with it: its pipes go too
+            entry.runner.inbox.close()
+            entry.runner.outbox.close()
         code = entry.process.exitcode
         work = entry.work
         self._held.discard(work.ti_id)
         if entry.killed_for_timeout:
-            error = f"execution_timeout of {work.timeout_seconds:g}s exceeded; the try was killed"
-            self._fail(work, "timeout", error)
+            self._fail(work, "timeout", _timeout_error(work))
         elif code != 0:
             path = str(
                 log_path_for(
@@ -286,13 +424,29 @@ class LocalExecutor(Executor):
         self._backlog.clear()
         deadline = time.monotonic() + grace
         while self._running and time.monotonic() < deadline:
-            for sentinel in wait(list(self._running), timeout=deadline - time.monotonic()):
-                self._reap_guarded(sentinel)  # type: ignore[arg-type]
+            ready = wait([*self._running, *self._reports], timeout=deadline - time.monotonic())
+            for report in [r for r in ready if isinstance(r, Connection)]:
+                entry = self._running[self._reports[report]]
+                self._take_report(entry)
+                if entry.runner is not None and entry.reported:
+                    self._runner_done(entry)
+            for sentinel in [r for r in ready if not isinstance(r, Connection)]:
+                if sentinel in self._running:
+                    self._reap_guarded(sentinel)  # type: ignore[arg-type]
         for entry in list(self._running.values()):
             _signal(entry.process, signal.SIGKILL)
         for sentinel in list(self._running):
             self._running[sentinel].process.join()
             self._reap_guarded(sentinel)
+        while self._idle:
+            self._retire(self._idle.pop())
+
+
+_RUNNER_IDLE_SECONDS = 60.0
+
+
+def _timeout_error(work: QueuedTry) -> str:
+    return f"execution_timeout of {work.timeout_seconds:g}s exceeded; the try was killed"
 
 
 def _signal(process: Any, sig: int) -> None:

@@ -1,0 +1,144 @@
+"""The local executor's long-lived runner processes.
+
+By default tries run one after another in runner processes that keep what they imported; a
+try still starts in the folder and environment a fresh process would, a runner that dies
+fails only its own try and is replaced, and ``local_reuse_processes = false`` gives every
+try a process of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from test_runs import Env
+
+from conveyor.states import RunState, TaskState
+from conveyor.store.engine import Store
+from conveyor.store.tables import xcom
+
+CHAIN = """
+    @task
+    def first():
+        os.environ["LEFT_BEHIND"] = "by first"
+        os.chdir("/")
+        return os.getpid()
+
+    @task
+    def second(first_pid):
+        return {
+            "pid": os.getpid(),
+            "first_pid": first_pid,
+            "env": os.environ.get("LEFT_BEHIND"),
+            "cwd": os.getcwd(),
+        }
+
+    with DAG("chain", start_date=START):
+        second(first())
+"""
+
+CRASH_THEN_GO_ON = """
+    @task(retries=1, retry_delay=timedelta(seconds=0))
+    def dies_once():
+        marker = Path("@TMP@") / "died"
+        if not marker.exists():
+            marker.write_text("x")
+            os._exit(3)
+        return os.getpid()
+
+    @task
+    def after(pid):
+        return os.getpid()
+
+    with DAG("crash", start_date=START):
+        after(dies_once())
+"""
+
+TIMEOUT = """
+    @task(execution_timeout=timedelta(seconds=1))
+    def hangs():
+        time.sleep(60)
+
+    @task(trigger_rule="all_done")
+    def next_one():
+        return os.getpid()
+
+    with DAG("slow", start_date=START):
+        hangs() >> next_one()
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path, store: Store) -> Env:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    return Env(tmp_path, dags, store)
+
+
+def _returned(env: Env, run_pk: int, task_id: str) -> object:
+    """What the task returned (its return_value XCom)."""
+    with env.store.read() as conn:
+        return conn.execute(
+            select(xcom.c.value).where(
+                xcom.c.run_pk == run_pk,
+                xcom.c.task_id == task_id,
+                xcom.c.key == "return_value",
+            )
+        ).scalar_one()
+
+
+def test_a_runner_runs_the_next_try_as_a_fresh_process_would_start_it(env: Env) -> None:
+    env.write_dag("chain.py", CHAIN)
+    env.sync()
+    run_pk = env.trigger("chain")
+    env.run(run_pk, parallelism=1)
+    assert env.run_state(run_pk) is RunState.SUCCESS
+    seen = _returned(env, run_pk, "second")
+    assert isinstance(seen, dict)
+    assert seen["pid"] == seen["first_pid"], "the second try ran in the same runner"
+    assert seen["env"] is None, "an environment variable a try set leaked into the next"
+    assert seen["cwd"] != "/", "a folder a try changed to leaked into the next"
+
+
+def test_a_process_per_try_when_reuse_is_off(env: Env) -> None:
+    env.write_dag("chain.py", CHAIN)
+    env.sync()
+    run_pk = env.trigger("chain")
+    env.run(run_pk, parallelism=1, local_reuse_processes=False)
+    seen = _returned(env, run_pk, "second")
+    assert isinstance(seen, dict) and seen["pid"] != seen["first_pid"]
+
+
+def test_a_runner_is_replaced_after_its_last_try(env: Env) -> None:
+    env.write_dag("chain.py", CHAIN)
+    env.sync()
+    run_pk = env.trigger("chain")
+    env.run(run_pk, parallelism=1, local_runner_max_tries=1)
+    seen = _returned(env, run_pk, "second")
+    assert isinstance(seen, dict) and seen["pid"] != seen["first_pid"]
+
+
+def test_a_runner_that_dies_fails_its_try_and_a_new_one_runs_the_retry(env: Env) -> None:
+    env.write_dag("crash.py", CRASH_THEN_GO_ON)
+    env.sync()
+    run_pk = env.trigger("crash")
+    env.run(run_pk, parallelism=1)
+    assert env.run_state(run_pk) is RunState.SUCCESS
+    first, second = env.tries(run_pk, "dies_once")
+    assert first.exit_kind == "crash"
+    assert "exited with status 3" in (first.error or "")
+    assert second.pid != first.pid
+
+
+def test_a_try_past_its_timeout_kills_its_runner_and_the_run_goes_on(env: Env) -> None:
+    env.write_dag("slow.py", TIMEOUT)
+    env.sync()
+    run_pk = env.trigger("slow")
+    env.run(run_pk, parallelism=1, limit=40)
+    states = env.states(run_pk)
+    assert states["hangs"] is TaskState.FAILED
+    assert states["next_one"] is TaskState.SUCCESS
+    (hung,) = env.tries(run_pk, "hangs")
+    assert hung.exit_kind == "timeout"
+    assert (_returned(env, run_pk, "next_one")) != hung.pid
