@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -77,12 +77,11 @@ def clean(older_than: timedelta, dry_run: bool) -> None:
     run again (e.g. daily from cron or a systemd timer).
     """
     from conveyor.store.retention import clean as clean_runs
-    from conveyor.store.tables import utcnow
 
     config = settings()
     store = open_store(config)
     report = clean_runs(store, config, older_than, dry_run=dry_run)
     counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in report.as_dict().items())
     verb = "would delete" if dry_run else "deleted"
-    cutoff = utcnow() - older_than
+    cutoff = datetime.now(UTC) - older_than
     console.print(f"{verb}: {counts} (runs that ended before {cutoff:%Y-%m-%d %H:%M} UTC)")
