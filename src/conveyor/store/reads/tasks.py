@@ -80,6 +80,22 @@ class XComRow:
     created_at: datetime
 
 
+#: The columns of a FailedTry: the try's, and its task instance's as they are now.
+_FAILED_TRY_COLUMNS = (
+    task_try.c.id.label("try_id"),
+    task_try.c.try_number,
+    task_try.c.exit_kind,
+    task_try.c.error,
+    task_try.c.log_path,
+    task_instance.c.task_id,
+    task_instance.c.map_index,
+    task_instance.c.max_tries,
+    task_instance.c.state.label("ti_state"),
+    task_instance.c.try_number.label("ti_try"),
+    task_instance.c.retry_at,
+)
+
+
 def instances(conn: Connection, run_pk: int) -> list[InstanceRow]:
     """The run's task instances in the order they were made."""
     rows = conn.execute(
@@ -180,19 +196,7 @@ def latest_try(
 def failed_tries(conn: Connection, run_pk: int) -> list[FailedTry]:
     """The run's tries that ended failed or up for retry, oldest first."""
     rows = conn.execute(
-        select(
-            task_try.c.id.label("try_id"),
-            task_try.c.try_number,
-            task_try.c.exit_kind,
-            task_try.c.error,
-            task_try.c.log_path,
-            task_instance.c.task_id,
-            task_instance.c.map_index,
-            task_instance.c.max_tries,
-            task_instance.c.state.label("ti_state"),
-            task_instance.c.try_number.label("ti_try"),
-            task_instance.c.retry_at,
-        )
+        select(*_FAILED_TRY_COLUMNS)
         .join(task_instance, task_instance.c.id == task_try.c.ti_id)
         .where(
             task_instance.c.run_pk == run_pk,
@@ -207,19 +211,8 @@ def failed_tries(conn: Connection, run_pk: int) -> list[FailedTry]:
 def failed_instances_last_tries(conn: Connection, run_pk: int) -> list[FailedTry]:
     """The run's failed task instances, each with its last try, in the order they were made."""
     rows = conn.execute(
-        select(
-            task_try.c.id.label("try_id"),
-            task_try.c.try_number,
-            task_try.c.exit_kind,
-            task_try.c.error,
-            task_try.c.log_path,
-            task_instance.c.task_id,
-            task_instance.c.map_index,
-            task_instance.c.max_tries,
-            task_instance.c.state.label("ti_state"),
-            task_instance.c.try_number.label("ti_try"),
-            task_instance.c.retry_at,
-        )
+        select(*_FAILED_TRY_COLUMNS)
+        .select_from(task_instance)
         .join(
             task_try,
             (task_try.c.ti_id == task_instance.c.id)
