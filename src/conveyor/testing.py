@@ -119,7 +119,7 @@ def run_dag(
                 conf=conf,
                 created_by="conveyor.testing",
                 logical_date=logical_date.astimezone(UTC) if logical_date else None,
-            )
+            ).id
         assert run_pk is not None
         runner = TryRunner(
             settings, store, resolve_dag=lambda *_: dag, output="python", in_process_timeouts=True

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 
 from conveyor.cli.common import CliError, open_store, settings, translate_errors, when
 from conveyor.cli.output import output_option, write_data, write_rows
-from conveyor.clock import utcnow
 from conveyor.logs.task_logs import remote_logs
 from conveyor.web import queries
 
@@ -77,7 +76,7 @@ def workers_command(output: str) -> None:
         found = queries.list_workers(conn, config.heartbeat_seconds)
     if write_data(output, found):
         return
-    now = utcnow()
+    now = datetime.now(UTC)
     write_rows(
         output,
         ["worker", "state", "queues", "running", "concurrency", "last heartbeat"],
@@ -110,7 +109,7 @@ def schedulers_command(output: str) -> None:
         return
     # The live first, then the stopped, each oldest first: who has been in charge longest.
     ordered = sorted(found.schedulers, key=lambda s: (s.stopped_at is not None, s.started_at))
-    now = utcnow()
+    now = datetime.now(UTC)
     lost = "lost (no heartbeat; its work goes on elsewhere)" if output == "table" else "lost"
     write_rows(
         output,

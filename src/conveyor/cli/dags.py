@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.markup import escape
 from rich.tree import Tree
-from sqlalchemy import func, select, update
 
 from conveyor.cli.common import (
     CliError,
@@ -22,11 +21,10 @@ from conveyor.cli.common import (
     when,
 )
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
-from conveyor.clock import utcnow
-from conveyor.model.params import conf_errors
-from conveyor.run_ids import check_run_id
-from conveyor.store import runs
-from conveyor.store.tables import dag, import_error
+from conveyor.exceptions import NotFoundError
+from conveyor.store import dag_actions, runs
+from conveyor.store.reads import dags as dag_reads
+from conveyor.store.trigger import trigger_run
 from conveyor.web import queries
 
 
@@ -45,7 +43,7 @@ def list_dags(show_all: bool, output: str) -> None:
     sync_dags(store)
     with store.read() as conn:
         listing = queries.list_dags(conn, include_inactive=show_all)
-        errors = conn.execute(select(func.count()).select_from(import_error)).scalar_one()
+        errors = dag_reads.count_import_errors(conn)
     if not write_data(output, listing):
         columns = ["dag", "schedule", "paused", "next run", "last run", "file"]
         rows: list[list[Cell]] = []
@@ -143,31 +141,18 @@ def trigger(
     dag_id: str, conf: str | None, logical_date: datetime | None, run_id: str | None
 ) -> None:
     """Create a manual run; the scheduler picks it up."""
-    from datetime import UTC
-
-    if run_id is not None:
-        check_run_id(run_id)  # before anything is loaded or written
     payload = parse_conf(conf)
     store = open_store()
     sync_dags(store)
-    moment = logical_date.replace(tzinfo=UTC) if logical_date else utcnow()
+    moment = logical_date.replace(tzinfo=UTC) if logical_date else None
     with store.write() as conn:
-        _, structure = runs.latest_version(conn, dag_id)
-        errors = conf_errors(dag_id, structure.params, payload, structure.param_specs)
-        if errors:
-            raise CliError("; ".join(errors))
-        created = runs.create_manual_run(
-            conn, dag_id, conf=payload, logical_date=moment, run_id=run_id, created_by="cli"
+        row = trigger_run(
+            conn, dag_id, created_by="cli", conf=payload, logical_date=moment, run_id=run_id
         )
-    if created is None:
-        raise CliError(f"DAG {dag_id!r} already has a run {run_id or moment.isoformat()!r}")
-    with store.read() as conn:
-        row = runs.get_run(conn, created)
-        paused = conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == dag_id)).scalar()
     console.print(
         f"triggered {dag_id} run [bold]{row.run_id}[/] (queued; a running scheduler starts it)"
     )
-    if paused:
+    if row.dag_paused:
         console.print(
             f"[yellow]{dag_id} is paused:[/] the run waits until `conveyor dags unpause {dag_id}`"
         )
@@ -176,12 +161,11 @@ def trigger(
 def _set_paused(dag_id: str, paused: bool) -> None:
     store = open_store()
     sync_dags(store)
-    with store.write() as conn:
-        found = conn.execute(
-            update(dag).where(dag.c.dag_id == dag_id).values(is_paused=paused)
-        ).rowcount
-    if not found:
-        raise CliError(f"no DAG {dag_id!r}: see `conveyor dags list`")
+    try:
+        with store.write() as conn:
+            dag_actions.set_paused(conn, dag_id, paused)
+    except NotFoundError:
+        raise CliError(f"no DAG {dag_id!r}: see `conveyor dags list`") from None
     console.print(f"{dag_id} is {'paused' if paused else 'unpaused'}")
 
 
@@ -270,9 +254,7 @@ def export(dag_id: str, fmt: str, output: Path | None) -> None:
     store = open_store()
     sync_dags(store)
     with store.read() as conn:
-        fileloc = conn.execute(
-            select(dag.c.fileloc).where(dag.c.dag_id == dag_id, dag.c.is_active.is_(True))
-        ).scalar()
+        fileloc = dag_reads.active_fileloc(conn, dag_id)
     if fileloc is None:
         raise CliError(f"no DAG {dag_id!r}: see `conveyor dags list`")
     found = {d.dag_id: d for d in loader_for(fileloc)(fileloc)}

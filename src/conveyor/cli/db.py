@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -76,7 +76,6 @@ def clean(older_than: timedelta, dry_run: bool) -> None:
     Queued and running runs are kept however old. Safe to run while the cluster runs and to
     run again (e.g. daily from cron or a systemd timer).
     """
-    from conveyor.clock import utcnow
     from conveyor.store.retention import clean as clean_runs
 
     config = settings()
@@ -84,5 +83,5 @@ def clean(older_than: timedelta, dry_run: bool) -> None:
     report = clean_runs(store, config, older_than, dry_run=dry_run)
     counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in report.as_dict().items())
     verb = "would delete" if dry_run else "deleted"
-    cutoff = utcnow() - older_than
+    cutoff = datetime.now(UTC) - older_than
     console.print(f"{verb}: {counts} (runs that ended before {cutoff:%Y-%m-%d %H:%M} UTC)")

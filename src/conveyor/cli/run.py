@@ -17,7 +17,6 @@ from pathlib import Path
 import click
 from rich.live import Live
 from rich.table import Table
-from sqlalchemy import select
 
 from conveyor.cli.common import (
     CliError,
@@ -32,12 +31,12 @@ from conveyor.cli.run_watch import RunWatcher
 from conveyor.config import Settings
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.model.params import conf_errors
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
-from conveyor.store import pools, runs, schema
+from conveyor.store import pools, runs, schema, trigger
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag, import_error, task_instance, task_try
+from conveyor.store.reads import dags as dag_reads
+from conveyor.store.reads import tasks as task_reads
 
 
 @click.command("run")
@@ -69,31 +68,21 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         DagFileProcessor(store, source, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         with store.write() as conn:
-            _, structure = runs.latest_version(conn, dag_id)
-            errors = conf_errors(dag_id, structure.params, payload, structure.param_specs)
-            if errors:  # the check every way of making a run applies
-                raise CliError("; ".join(errors))
+            run = trigger.trigger_run(conn, dag_id, conf=payload, created_by="conveyor run")
+            structure = runs.serialized_dag(conn, run.version_hash)
             pools.create_missing(  # a one-off run: the DAG's pools, without limits
                 conn, {t.pool for t in structure.tasks.values()}, "made by conveyor run"
             )
-            run_pk = runs.create_manual_run(conn, dag_id, conf=payload, created_by="conveyor run")
-        assert run_pk is not None
-        state = _run_live(config, store, run_pk, no_retry_delay=no_retry_delay)
-        _report(store, run_pk)
+        state = _run_live(config, store, run.id, no_retry_delay=no_retry_delay)
+        _report(store, run.id)
     if state is not RunState.SUCCESS:
         raise SystemExit(1)
 
 
 def _pick_dag(store: Store, target: str, wanted: str | None, *, is_file: bool) -> str:
     with store.read() as conn:
-        errors = conn.execute(select(import_error)).all()
-        ids = (
-            conn.execute(
-                select(dag.c.dag_id).where(dag.c.is_active.is_(True)).order_by(dag.c.dag_id)
-            )
-            .scalars()
-            .all()
-        )
+        errors = dag_reads.import_errors(conn)
+        ids = dag_reads.active_dag_ids(conn)
     if is_file:
         if errors:
             e = errors[0]
@@ -118,18 +107,7 @@ def _pick_dag(store: Store, target: str, wanted: str | None, *, is_file: bool) -
 
 def _table(store: Store, run_pk: int) -> Table:
     with store.read() as conn:
-        rows = conn.execute(
-            select(
-                task_instance.c.task_id,
-                task_instance.c.state,
-                task_instance.c.try_number,
-                task_instance.c.max_tries,
-                task_instance.c.start_date,
-                task_instance.c.end_date,
-            )
-            .where(task_instance.c.run_pk == run_pk)
-            .order_by(task_instance.c.id)
-        ).all()
+        rows = task_reads.instances(conn, run_pk)
     table = Table("task", "state", "try", "duration", box=None)
     for r in rows:
         duration = (
@@ -190,16 +168,7 @@ def _run_live(config: Settings, store: Store, run_pk: int, *, no_retry_delay: bo
 def _report(store: Store, run_pk: int) -> None:
     """Where the failed tasks' logs are; their errors were printed when each try failed."""
     with store.read() as conn:
-        failed = conn.execute(
-            select(task_instance.c.task_id, task_instance.c.try_number, task_try.c.log_path)
-            .join(
-                task_try,
-                (task_try.c.ti_id == task_instance.c.id)
-                & (task_try.c.try_number == task_instance.c.try_number),
-            )
-            .where(task_instance.c.run_pk == run_pk, task_instance.c.state == "failed")
-            .order_by(task_instance.c.id)
-        ).all()
+        failed = task_reads.failed_instances_last_tries(conn, run_pk)
     for row in failed:
         console.print(
             f"{row.task_id} failed on try {row.try_number} (error above); log: {row.log_path}",

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
-from sqlalchemy import select, update
 
 from conveyor.cli.common import styled
-from conveyor.clock import utcnow
 from conveyor.executors.local import log_tail
 from conveyor.states import TaskState
+from conveyor.store import retries
 from conveyor.store.engine import Store
-from conveyor.store.tables import task_instance, task_try
+from conveyor.store.reads import tasks as task_reads
 
 #: Lines of a failed try's log shown with its error.
 LOG_LINES = 10
@@ -56,17 +55,7 @@ class RunWatcher:
         """A line per task whose state changed since the last look, and whether it is about
         a later try than the one last seen."""
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(
-                    task_instance.c.task_id,
-                    task_instance.c.map_index,
-                    task_instance.c.state,
-                    task_instance.c.try_number,
-                    task_instance.c.max_tries,
-                )
-                .where(task_instance.c.run_pk == self.run_pk)
-                .order_by(task_instance.c.id)
-            ).all()
+            rows = task_reads.instances(conn, self.run_pk)
         changes = []
         for r in rows:
             key = (r.task_id, r.map_index)
@@ -76,7 +65,7 @@ class RunWatcher:
             self._states[key] = (r.state, r.try_number)
             name = r.task_id if r.map_index < 0 else f"{r.task_id}[{r.map_index}]"
             line = (
-                f"{utcnow():%H:%M:%S} {escape(name)} {styled(r.state)} "
+                f"{_utcnow():%H:%M:%S} {escape(name)} {styled(r.state)} "
                 f"(try {r.try_number}/{r.max_tries})"
             )
             changes.append((line, seen is not None and r.try_number > seen[1]))
@@ -84,32 +73,11 @@ class RunWatcher:
 
     def _print_failed_tries(self) -> None:
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(
-                    task_try.c.id,
-                    task_try.c.try_number,
-                    task_try.c.exit_kind,
-                    task_try.c.error,
-                    task_try.c.log_path,
-                    task_instance.c.task_id,
-                    task_instance.c.map_index,
-                    task_instance.c.max_tries,
-                    task_instance.c.state.label("ti_state"),
-                    task_instance.c.try_number.label("ti_try"),
-                    task_instance.c.retry_at,
-                )
-                .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-                .where(
-                    task_instance.c.run_pk == self.run_pk,
-                    task_try.c.end_date.is_not(None),
-                    task_try.c.state.in_([TaskState.FAILED.value, TaskState.UP_FOR_RETRY.value]),
-                )
-                .order_by(task_try.c.id)
-            ).all()
+            rows = task_reads.failed_tries(conn, self.run_pk)
         for row in rows:
-            if row.id in self._reported:
+            if row.try_id in self._reported:
                 continue
-            self._reported.add(row.id)
+            self._reported.add(row.try_id)
             name = row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"
             self.console.print(
                 f"\n[bold red]{escape(name)} failed[/] on try {row.try_number} of "
@@ -131,23 +99,14 @@ class RunWatcher:
     def _next_try(self, at: datetime) -> str:
         if self.no_retry_delay:
             return f"next try: now (--no-retry-delay; it was due at {at:%H:%M:%S} UTC)"
-        wait = max((at - utcnow()).total_seconds(), 0.0)
+        wait = max((at - _utcnow()).total_seconds(), 0.0)
         return f"next try at {at:%H:%M:%S} UTC (in {_duration(wait)})"
 
     def _retry_now(self) -> None:
         """Make the run's waiting retries due now: this is conveyor run's own throwaway store,
         and the scheduler starts a retry as soon as its time has come."""
-        now = utcnow()
         with self.store.write() as conn:
-            conn.execute(
-                update(task_instance)
-                .where(
-                    task_instance.c.run_pk == self.run_pk,
-                    task_instance.c.state == TaskState.UP_FOR_RETRY.value,
-                    task_instance.c.retry_at > now,
-                )
-                .values(retry_at=now)
-            )
+            retries.make_retries_due(conn, self.run_pk)
 
 
 def _tail_before_traceback(log_path: str | None, exit_kind: str | None) -> str:
@@ -157,6 +116,10 @@ def _tail_before_traceback(log_path: str | None, exit_kind: str | None) -> str:
     if exit_kind == "exception":
         text = text.split("[conveyor] failed:")[0]
     return "\n".join(text.strip().splitlines()[-LOG_LINES:])
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _duration(seconds: float) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 from rich.markup import escape
-from sqlalchemy import select
 
 from conveyor.cli.common import (
     console,
@@ -18,24 +17,21 @@ from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.exceptions import NotFoundError
 from conveyor.states import RunState
 from conveyor.store import runs
+from conveyor.store.engine import Connection
+from conveyor.store.reads import runs as run_reads
+from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import dag_run, task_instance, task_try
 from conveyor.web import queries
 
 
-def resolve_run(conn: object, dag_id: str, run_id: str) -> RunRow:
+def resolve_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
     """A run by id; ``latest`` names the newest run of the DAG."""
     if run_id == "latest":
-        pk = conn.execute(  # type: ignore[attr-defined]
-            select(dag_run.c.id)
-            .where(dag_run.c.dag_id == dag_id)
-            .order_by(dag_run.c.id.desc())
-            .limit(1)
-        ).scalar()
+        pk = run_reads.latest_run_pk(conn, dag_id)
         if pk is None:
             raise NotFoundError(f"DAG {dag_id!r} has no runs yet")
-        return runs.get_run(conn, pk)  # type: ignore[arg-type]
-    return runs.find_run(conn, dag_id, run_id)  # type: ignore[arg-type]
+        return runs.get_run(conn, pk)
+    return runs.find_run(conn, dag_id, run_id)
 
 
 @click.group("runs")
@@ -80,17 +76,8 @@ def show(dag_id: str, run_id: str, output: str) -> None:
     with store.read() as conn:
         run = resolve_run(conn, dag_id, run_id)
         detail = queries.get_run(conn, dag_id, run.run_id)
-        tis = conn.execute(
-            select(task_instance)
-            .where(task_instance.c.run_pk == run.id)
-            .order_by(task_instance.c.id, task_instance.c.map_index)
-        ).all()
-        tries = {
-            (t.ti_id, t.try_number): t
-            for t in conn.execute(
-                select(task_try).where(task_try.c.ti_id.in_([ti.id for ti in tis]))
-            )
-        }
+        tis = task_reads.instances(conn, run.id)
+        tries = {(t.ti_id, t.try_number): t for t in task_reads.tries(conn, [ti.id for ti in tis])}
     if write_data(output, detail):
         return
     rows: list[list[Cell]] = []
@@ -125,7 +112,7 @@ def show(dag_id: str, run_id: str, output: str) -> None:
     write_rows(output, columns, rows, styles={"state": styled})
     for task_id, last in failures:
         console.print(f"\n[bold red]{escape(task_id)}[/] try {last.try_number} ({last.exit_kind}):")
-        console.print(last.error.rstrip(), markup=False)
+        console.print((last.error or "").rstrip(), markup=False)
         console.print(
             f"log: {last.log_path}  (conveyor tasks logs {dag_id} {run.run_id} {task_id})",
             style="dim",

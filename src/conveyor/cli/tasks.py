@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 from rich.markup import escape
-from sqlalchemy import Connection, func, select
 
 from conveyor.cli.common import (
     CliError,
@@ -19,7 +18,8 @@ from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.cli.runs import resolve_run
 from conveyor.logs import read_try_log
 from conveyor.scheduler.explain import explain
-from conveyor.store.tables import task_instance, task_try
+from conveyor.store.engine import Connection
+from conveyor.store.reads import tasks as task_reads
 from conveyor.web import queries
 
 
@@ -48,21 +48,11 @@ def logs(
     store = open_store()
     with store.read() as conn:
         run = resolve_run(conn, dag_id, run_id)
-        query = (
-            select(
-                task_try.c.try_number, task_try.c.log_path, task_try.c.error, task_try.c.exit_kind
-            )
-            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-            .where(task_instance.c.run_pk == run.id, task_instance.c.task_id == task_id)
-            .order_by(task_try.c.try_number.desc())
-        )
-        if try_number is not None:
-            query = query.where(task_try.c.try_number == try_number)
-        if map_index is not None:
-            query = query.where(task_instance.c.map_index == map_index)
-        else:
+        if map_index is None:
             _refuse_ambiguous_instance(conn, run.id, dag_id, task_id)
-        row = conn.execute(query.limit(1)).first()
+        row = task_reads.latest_try(
+            conn, run.id, task_id, try_number=try_number, map_index=map_index
+        )
     if row is None:
         raise CliError(
             f"{dag_id}.{task_id} in run {run.run_id} has not run yet"
@@ -83,13 +73,7 @@ def logs(
 
 
 def _refuse_ambiguous_instance(conn: Connection, run_pk: int, dag_id: str, task_id: str) -> None:
-    count = conn.execute(
-        select(func.count()).where(
-            task_instance.c.run_pk == run_pk,
-            task_instance.c.task_id == task_id,
-            task_instance.c.map_index >= 0,
-        )
-    ).scalar_one()
+    count = task_reads.count_mapped(conn, run_pk, task_id)
     if count > 1:
         raise CliError(
             f"{dag_id}.{task_id} is a mapped task with {count} instances: "

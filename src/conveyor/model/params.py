@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from conveyor.exceptions import DagDefinitionError
+from conveyor.exceptions import ConveyorError, DagDefinitionError
 
 
 class _NotSet:
@@ -110,8 +110,9 @@ def _schema_error(schema: dict[str, Any], value: Any) -> str | None:
     return None
 
 
-class ConfRefused(ValueError):
-    """A run's conf that the DAG's params refuse; the message lists every problem."""
+class ConfRefused(ConveyorError, ValueError):
+    """A run's conf that the DAG's params refuse; the message lists every problem (a
+    ConveyorError, so the CLI prints it as one line; a ValueError, as it always was)."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("; ".join(errors))

@@ -42,6 +42,9 @@ __all__ = ["STORE_CONFLICT", "STORE_UNREACHABLE", "Connection", "Store", "retryi
 #: What a write that breaks a constraint or a column's type raises (a 409 / 422 in the API).
 STORE_CONFLICT = (IntegrityError, DataError)
 
+#: The part of STORE_CONFLICT that is a value the store cannot hold (a 400, not a 409).
+STORE_BAD_VALUE = DataError
+
 #: What a store that went away (a restart, a failover, a network cut) raises.
 STORE_UNREACHABLE = (OperationalError, InterfaceError, PendingRollbackError)
 

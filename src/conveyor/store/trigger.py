@@ -1,5 +1,11 @@
-"""The one way a manual run is made: its conf checked against the DAG's params and its run
-id against the rule, then the run created (see conveyor.model.params)."""
+"""Triggering a run by hand: the one way the API (and the UI's trigger form, which posts to
+it), ``conveyor dags trigger`` and ``conveyor run`` make a manual run.
+
+Every one of them applies the same checks in the same order, so a run id or a conf that one
+refuses, all refuse with the same message: the run id rule (:mod:`conveyor.run_ids`), then
+the DAG's existence, then the conf against the DAG's params
+(:func:`conveyor.model.params.conf_errors`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,22 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from conveyor.clock import utcnow
+from conveyor.exceptions import ConveyorError
 from conveyor.model.params import ConfRefused, conf_errors
 from conveyor.run_ids import check_run_id
 from conveyor.store import runs
+from conveyor.store.runs import RunRow
+
+__all__ = ["ConfRefused", "LogicalDateRefused", "RunExists", "trigger_run"]
+
+
+class LogicalDateRefused(ConveyorError):
+    """The DAG's schedule cannot place a run at the logical date asked for."""
+
+
+class RunExists(ConveyorError):
+    """The DAG already has a run with this run id."""
 
 
 def trigger_run(
@@ -21,21 +40,28 @@ def trigger_run(
     conf: dict[str, Any] | None = None,
     logical_date: datetime | None = None,
     run_id: str | None = None,
-) -> int | None:
-    """Queue a manual run of the DAG's newest version; its pk, or None if the DAG already
-    has a run of that id. Raises ConfRefused (a ValueError) for a conf its params refuse,
-    NotFoundError for a DAG that is not registered."""
+) -> RunRow:
+    """Queue a manual run of the DAG's newest version (at ``logical_date``, default now).
+
+    Raises ``InvalidRunId`` (a run id breaking the rule), ``NotFoundError`` (no such DAG, or
+    its file fails to load), :class:`ConfRefused` (a ValueError), :class:`LogicalDateRefused` or
+    :class:`RunExists`; nothing is written then.
+    """
     if run_id is not None:
         check_run_id(run_id)
+    conf = conf or {}
     _version, structure = runs.latest_version(conn, dag_id)
-    errors = conf_errors(dag_id, structure.params, conf or {}, structure.param_specs)
+    errors = conf_errors(dag_id, structure.params, conf, structure.param_specs)
     if errors:
         raise ConfRefused(errors)
-    return runs.create_manual_run(
-        conn,
-        dag_id,
-        created_by=created_by,
-        conf=conf,
-        logical_date=logical_date,
-        run_id=run_id,
-    )
+    when = logical_date or utcnow()
+    try:
+        run_pk = runs.create_manual_run(
+            conn, dag_id, created_by=created_by, conf=conf, logical_date=when, run_id=run_id
+        )
+    except (ValueError, OverflowError) as exc:  # a date the schedule cannot place
+        raise LogicalDateRefused(f"logical_date: {exc}") from None
+    if run_pk is None:
+        made = run_id or runs.make_run_id("manual", when)
+        raise RunExists(f"DAG {dag_id!r} already has a run {made!r}")
+    return runs.get_run(conn, run_pk)

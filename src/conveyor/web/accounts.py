@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
@@ -88,7 +87,9 @@ def issue_token(
     with store.write() as conn:
         if user_rows.get_user(conn, username) is None:
             raise AccountError(f"no user {username!r}")
-        token_id = user_rows.add_token(conn, username, name, hash_token(token), utcnow() + lifetime)
+        token_id = user_rows.add_token(
+            conn, username, name, hash_token(token), datetime.now(UTC) + lifetime
+        )
         row = user_rows.get_token(conn, token_id)
     assert row is not None
     return token, row

@@ -18,13 +18,12 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy.exc import DataError, IntegrityError
 from starlette.middleware.sessions import SessionMiddleware
 
 from conveyor import __version__
 from conveyor.config import Settings
 from conveyor.exceptions import NotFoundError
-from conveyor.store.engine import Store
+from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT, Store
 from conveyor.web.api import API_PREFIX, api_router
 from conveyor.web.auth import LoginRequired, login_url
 from conveyor.web.docs_page import docs_router
@@ -169,14 +168,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
 
-    @app.exception_handler(DataError)
-    async def bad_value(request: Request, exc: DataError) -> JSONResponse:
-        # The database refused a value (e.g. a NUL character): the input's fault, not ours.
-        return JSONResponse(status_code=400, content={"detail": "a value the store cannot hold"})
-
-    @app.exception_handler(IntegrityError)
-    async def conflict(request: Request, exc: IntegrityError) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"detail": "conflicts with existing data"})
+    for error in STORE_CONFLICT:
+        app.add_exception_handler(error, _store_conflict)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -185,3 +178,11 @@ def _add_error_handlers(app: FastAPI) -> None:
             content={"detail": exc.detail},
             headers=getattr(exc, "headers", None),
         )
+
+
+async def _store_conflict(request: Request, exc: Exception) -> JSONResponse:
+    """The store refused a write: a value it cannot hold (e.g. a NUL character, 400: the
+    input's fault, not ours) or a row that breaks a constraint (409)."""
+    if isinstance(exc, STORE_BAD_VALUE):
+        return JSONResponse(status_code=400, content={"detail": "a value the store cannot hold"})
+    return JSONResponse(status_code=409, content={"detail": "conflicts with existing data"})

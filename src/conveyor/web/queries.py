@@ -1,20 +1,18 @@
 """The read model of the web: what the API serves and the pages show, read from the store.
 
 Nothing here imports a DAG file: DAG structure comes from the serialized versions in the
-store. Every function takes an open connection (``store.read()``) and returns the
-pydantic shapes of :mod:`conveyor.web.schemas`; a missing DAG, run, task or try raises
-``NotFoundError`` with the reason.
+store. Every function takes an open connection (``store.read()``), reads the rows of
+:mod:`conveyor.store.reads` and returns them as the pydantic shapes of
+:mod:`conveyor.web.schemas`; a missing DAG, run, task or try raises ``NotFoundError`` with
+the reason.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
-from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection as ConnectionModel
@@ -27,19 +25,15 @@ from conveyor.scheduler.explain import explain
 from conveyor.states import FINISHED, TaskState
 from conveyor.store import pools, runs
 from conveyor.store import users as user_rows
+from conveyor.store.engine import Connection
+from conveyor.store.reads import cluster
+from conveyor.store.reads import dags as dag_reads
+from conveyor.store.reads import runs as run_reads
+from conveyor.store.reads import tasks as task_reads
+from conveyor.store.reads.dags import DagRow
+from conveyor.store.reads.runs import RunListing
+from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import (
-    dag,
-    dag_run,
-    dag_source,
-    dag_version,
-    import_error,
-    scheduler,
-    task_instance,
-    task_try,
-    worker,
-    xcom,
-)
 from conveyor.web import schemas
 
 RECENT_RUNS = 5
@@ -48,11 +42,8 @@ RECENT_RUNS = 5
 # -- DAGs ---------------------------------------------------------------------------------
 
 
-def _dag_row(conn: Connection, dag_id: str) -> Any:
-    row = conn.execute(select(dag).where(dag.c.dag_id == dag_id)).first()
-    if row is None:
-        raise NotFoundError(f"no DAG {dag_id!r}")
-    return row
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _owners(serialized: dict[str, Any]) -> str | None:
@@ -61,33 +52,17 @@ def _owners(serialized: dict[str, Any]) -> str | None:
 
 
 def _recent_runs(conn: Connection, dag_ids: list[str]) -> dict[str, list[schemas.RecentRun]]:
-    if not dag_ids:
-        return {}
-    ranked = (
-        select(
-            dag_run.c.dag_id,
-            dag_run.c.run_id,
-            dag_run.c.state,
-            dag_run.c.logical_date,
-            func.row_number()
-            .over(partition_by=dag_run.c.dag_id, order_by=dag_run.c.id.desc())
-            .label("n"),
-        )
-        .where(dag_run.c.dag_id.in_(dag_ids))
-        .subquery()
-    )
-    found: dict[str, list[schemas.RecentRun]] = {d: [] for d in dag_ids}
-    for r in conn.execute(
-        select(ranked).where(ranked.c.n <= RECENT_RUNS).order_by(ranked.c.dag_id, ranked.c.n)
-    ):
-        found[r.dag_id].append(
+    return {
+        dag_id: [
             schemas.RecentRun(run_id=r.run_id, state=r.state, logical_date=r.logical_date)
-        )
-    return found
+            for r in found
+        ]
+        for dag_id, found in dag_reads.recent_runs(conn, dag_ids, RECENT_RUNS).items()
+    }
 
 
 def _summary(
-    row: Any, serialized: dict[str, Any], recent: list[schemas.RecentRun]
+    row: DagRow, serialized: dict[str, Any], recent: list[schemas.RecentRun]
 ) -> dict[str, Any]:
     return {
         "dag_id": row.dag_id,
@@ -97,7 +72,7 @@ def _summary(
         "is_active": row.is_active,
         "next_run_after": row.next_run_after,
         "fileloc": row.fileloc,
-        "tags": list(row.tags or []),
+        "tags": list(row.tags),
         "owner": _owners(serialized),
         "recent_runs": recent,
     }
@@ -106,16 +81,13 @@ def _summary(
 def list_dags(
     conn: Connection, *, include_inactive: bool = False, tag: str | None = None
 ) -> schemas.DagList:
-    query = (
-        select(dag, dag_version.c.serialized)
-        .join(dag_version, dag_version.c.version_hash == dag.c.version_hash)
-        .order_by(dag.c.dag_id)
-    )
-    if not include_inactive:
-        query = query.where(dag.c.is_active.is_(True))
-    rows = [r for r in conn.execute(query) if tag is None or tag in (r.tags or [])]
-    recent = _recent_runs(conn, [r.dag_id for r in rows])
-    dags = [schemas.DagSummary(**_summary(r, r.serialized, recent.get(r.dag_id, []))) for r in rows]
+    listed = dag_reads.list_dags(conn, include_inactive=include_inactive)
+    rows = [r for r in listed if tag is None or tag in r.dag.tags]
+    recent = _recent_runs(conn, [r.dag.dag_id for r in rows])
+    dags = [
+        schemas.DagSummary(**_summary(r.dag, r.serialized, recent.get(r.dag.dag_id, [])))
+        for r in rows
+    ]
     return schemas.DagList(total=len(dags), dags=dags)
 
 
@@ -144,7 +116,7 @@ def param_infos(
 
 
 def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
-    row = _dag_row(conn, dag_id)
+    row = dag_reads.get_dag(conn, dag_id)
     data = runs.serialized_dag(conn, row.version_hash)
     raw = data.raw
     tasks = [
@@ -184,19 +156,15 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
 
 
 def get_source(conn: Connection, dag_id: str) -> schemas.DagSource:
-    row = _dag_row(conn, dag_id)
-    found = conn.execute(
-        select(dag_source.c.source, dag_source.c.fileloc)
-        .join(dag_version, dag_version.c.source_hash == dag_source.c.source_hash)
-        .where(dag_version.c.version_hash == row.version_hash)
-    ).first()
+    row = dag_reads.get_dag(conn, dag_id)
+    found = dag_reads.version_source(conn, row.version_hash)
     if found is None:
         raise NotFoundError(f"the source of DAG {dag_id!r} is not in the store")
     return schemas.DagSource(dag_id=dag_id, fileloc=found.fileloc, source=found.source)
 
 
 def list_import_errors(conn: Connection) -> schemas.ImportErrorList:
-    rows = conn.execute(select(import_error).order_by(import_error.c.fileloc)).all()
+    rows = dag_reads.import_errors(conn)
     errors = [
         schemas.DagImportError(
             file=r.fileloc,
@@ -213,7 +181,7 @@ def list_import_errors(conn: Connection) -> schemas.ImportErrorList:
 # -- runs ---------------------------------------------------------------------------------
 
 
-def _run(row: Any) -> dict[str, Any]:
+def _run(row: RunListing) -> dict[str, Any]:
     return {
         "dag_id": row.dag_id,
         "run_id": row.run_id,
@@ -241,16 +209,9 @@ def list_runs(
 ) -> schemas.RunList:
     """Runs, newest first; ``dag_id`` None lists every DAG's runs."""
     if dag_id is not None:
-        _dag_row(conn, dag_id)
-    where = []
-    if dag_id is not None:
-        where.append(dag_run.c.dag_id == dag_id)
-    if state is not None:
-        where.append(dag_run.c.state == state)
-    total = conn.execute(select(func.count()).select_from(dag_run).where(*where)).scalar_one()
-    rows = conn.execute(
-        select(dag_run).where(*where).order_by(dag_run.c.id.desc()).limit(limit).offset(offset)
-    ).all()
+        dag_reads.get_dag(conn, dag_id)
+    total = run_reads.count_runs(conn, dag_id=dag_id, state=state)
+    rows = run_reads.list_runs(conn, dag_id=dag_id, state=state, limit=limit, offset=offset)
     return schemas.RunList(
         total=total, limit=limit, offset=offset, runs=[schemas.Run(**_run(r)) for r in rows]
     )
@@ -261,42 +222,21 @@ def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
 
 
 def get_run(conn: Connection, dag_id: str, run_id: str) -> schemas.RunDetail:
-    row = conn.execute(
-        select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
-    ).first()
-    if row is None:
-        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
-    counts = {
-        state: n
-        for state, n in conn.execute(
-            select(task_instance.c.state, func.count())
-            .where(task_instance.c.run_pk == row.id)
-            .group_by(task_instance.c.state)
-        )
-    }
+    row = run_reads.get_run(conn, dag_id, run_id)
+    counts = run_reads.task_state_counts(conn, row.id)
     return schemas.RunDetail(**_run(row), task_states=counts)
 
 
 def grid(conn: Connection, dag_id: str, limit: int) -> schemas.Grid:
-    row = _dag_row(conn, dag_id)
+    row = dag_reads.get_dag(conn, dag_id)
     order = list(runs.serialized_dag(conn, row.version_hash).tasks)
-    run_rows = conn.execute(
-        select(dag_run).where(dag_run.c.dag_id == dag_id).order_by(dag_run.c.id.desc()).limit(limit)
-    ).all()
+    run_rows = run_reads.list_runs(conn, dag_id=dag_id, limit=limit)
     states: dict[int, dict[str, str]] = {r.id: {} for r in run_rows}
     mapped: dict[int, dict[str, list[str]]] = {r.id: {} for r in run_rows}
-    if run_rows:
-        for ti in conn.execute(
-            select(
-                task_instance.c.run_pk,
-                task_instance.c.task_id,
-                task_instance.c.state,
-                task_instance.c.map_index,
-            ).where(task_instance.c.run_pk.in_(list(states)))
-        ):
-            states[ti.run_pk][ti.task_id] = ti.state
-            if ti.map_index >= 0:  # an instance of a mapped task
-                mapped[ti.run_pk].setdefault(ti.task_id, []).append(ti.state)
+    for ti in task_reads.instance_states(conn, list(states)):
+        states[ti.run_pk][ti.task_id] = ti.state
+        if ti.map_index >= 0:  # an instance of a mapped task
+            mapped[ti.run_pk].setdefault(ti.task_id, []).append(ti.state)
     for run_pk, by_task in mapped.items():  # a mapped task's cell: its aggregate state
         for task_id, found in by_task.items():
             states[run_pk][task_id] = aggregate([TaskState(s) for s in found]).value
@@ -331,10 +271,10 @@ def grid(conn: Connection, dag_id: str, limit: int) -> schemas.Grid:
 def _duration(start: datetime | None, end: datetime | None) -> float | None:
     if start is None:
         return None
-    return ((end or utcnow()) - start).total_seconds()
+    return ((end or _utcnow()) - start).total_seconds()
 
 
-def _ti(row: Any) -> dict[str, Any]:
+def _ti(row: InstanceRow) -> dict[str, Any]:
     return {
         "task_id": row.task_id,
         "state": row.state,
@@ -359,7 +299,7 @@ def _order(conn: Connection, run: RunRow) -> dict[str, int]:
 
 def list_task_instances(conn: Connection, dag_id: str, run_id: str) -> schemas.TaskInstanceList:
     run = find_run(conn, dag_id, run_id)
-    rows = list(conn.execute(select(task_instance).where(task_instance.c.run_pk == run.id)))
+    rows = task_reads.instances(conn, run.id)
     order = _order(conn, run)
     rows.sort(key=lambda r: (order.get(r.task_id, len(order)), r.task_id, r.map_index))
     return schemas.TaskInstanceList(
@@ -367,12 +307,8 @@ def list_task_instances(conn: Connection, dag_id: str, run_id: str) -> schemas.T
     )
 
 
-def _ti_row(conn: Connection, run: RunRow, task_id: str) -> Any:
-    row = conn.execute(
-        select(task_instance).where(
-            task_instance.c.run_pk == run.id, task_instance.c.task_id == task_id
-        )
-    ).first()
+def _ti_row(conn: Connection, run: RunRow, task_id: str) -> InstanceRow:
+    row = task_reads.instance(conn, run.id, task_id)
     if row is None:
         raise NotFoundError(f"run {run.run_id!r} of DAG {run.dag_id!r} has no task {task_id!r}")
     return row
@@ -414,15 +350,7 @@ def get_task_instance(
 
 def _instances(conn: Connection, run: RunRow, task_id: str) -> list[schemas.TaskInstance]:
     """Every instance of a mapped task, by map_index; empty for any other task."""
-    rows = conn.execute(
-        select(task_instance)
-        .where(
-            task_instance.c.run_pk == run.id,
-            task_instance.c.task_id == task_id,
-            task_instance.c.map_index >= 0,
-        )
-        .order_by(task_instance.c.map_index)
-    )
+    rows = task_reads.mapped_instances(conn, run.id, task_id)
     return [schemas.TaskInstance(**_ti(r)) for r in rows]
 
 
@@ -450,11 +378,7 @@ def read_log(
     its worker copied it to."""
     run = find_run(conn, dag_id, run_id)
     ti = _ti_row(conn, run, task_id)
-    found = conn.execute(
-        select(task_try.c.log_path, task_try.c.end_date).where(
-            task_try.c.ti_id == ti.id, task_try.c.try_number == try_number
-        )
-    ).first()
+    found = task_reads.get_try(conn, ti.id, try_number)
     if found is None:
         raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
     complete = found.end_date is not None
@@ -522,11 +446,7 @@ def _tail_start(handle: Any, size: int, lines: int, cap: int) -> tuple[int, bool
 def list_xcom(conn: Connection, dag_id: str, run_id: str, task_id: str) -> schemas.XComList:
     run = find_run(conn, dag_id, run_id)
     _ti_row(conn, run, task_id)
-    rows = conn.execute(
-        select(xcom.c.key, xcom.c.value, xcom.c.created_at)
-        .where(xcom.c.run_pk == run.id, xcom.c.task_id == task_id)
-        .order_by(xcom.c.key)
-    ).all()
+    rows = task_reads.xcom_values(conn, run.id, task_id)
     return schemas.XComList(
         task_id=task_id,
         xcom=[schemas.XComValue(key=r.key, value=r.value, created_at=r.created_at) for r in rows],
@@ -542,28 +462,28 @@ def finished(state: str) -> bool:
 
 def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerList:
     stale = timedelta(seconds=3 * heartbeat_seconds)
-    now = utcnow()
+    now = _utcnow()
     return schemas.WorkerList(
         workers=[
             schemas.Worker(
                 hostname=r.hostname,
-                queues=list(r.queues or []),
+                queues=r.queues,
                 concurrency=r.concurrency,
                 pid=r.pid,
-                running=len(r.running or []),
+                running=len(r.running),
                 started_at=r.started_at,
                 heartbeat_at=r.heartbeat_at,
                 stopped_at=r.stopped_at,
                 alive=r.stopped_at is None and now - r.heartbeat_at < stale,
             )
-            for r in conn.execute(select(worker).order_by(worker.c.hostname))
+            for r in cluster.workers(conn)
         ]
     )
 
 
 def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.SchedulerList:
     stale = timedelta(seconds=3 * heartbeat_seconds)
-    now = utcnow()
+    now = _utcnow()
     return schemas.SchedulerList(
         schedulers=[
             schemas.SchedulerInfo(
@@ -575,9 +495,7 @@ def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.Sched
                 stopped_at=r.stopped_at,
                 alive=r.stopped_at is None and now - r.heartbeat_at < stale,
             )
-            for r in conn.execute(
-                select(scheduler).order_by(scheduler.c.started_at.desc()).limit(100)
-            )
+            for r in cluster.schedulers(conn, limit=100)
         ]
     )
 
@@ -656,5 +574,5 @@ def token_info(row: user_rows.TokenRow) -> schemas.TokenInfo:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,
-        expired=row.expired(utcnow()),
+        expired=row.expired(_utcnow()),
     )

@@ -132,14 +132,18 @@ class TaskInstanceHandle:
         Its conf is checked as every trigger checks it (ConfRefused); NotFoundError while
         the DAG is not registered."""
         with self._store.write() as conn:
-            return trigger.trigger_run(
-                conn,
-                dag_id,
-                created_by=f"task {self.dag_id}.{self.task_id} ({self.run_id})",
-                conf=conf,
-                logical_date=logical_date,
-                run_id=run_id,
-            )
+            try:
+                made = trigger.trigger_run(
+                    conn,
+                    dag_id,
+                    created_by=f"task {self.dag_id}.{self.task_id} ({self.run_id})",
+                    conf=conf,
+                    logical_date=logical_date,
+                    run_id=run_id,
+                )
+            except trigger.RunExists:
+                return None
+        return made.id
 
     def dag_run_state(self, dag_id: str, run_id: str) -> RunState:
         """The state of a run of any DAG."""

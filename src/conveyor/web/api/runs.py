@@ -6,13 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from conveyor.run_ids import RULE, run_id_problem
+from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import RunState
-from conveyor.store import runs
+from conveyor.store import trigger
 from conveyor.web import queries, schemas, strict_json
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
 from conveyor.web.deps import get_settings, get_store
-from conveyor.web.params import conf_errors
 
 router = APIRouter(tags=["runs"], responses=AUTH)
 
@@ -65,20 +64,13 @@ def trigger_run(
     """Queue a manual run (op). ``conf`` is checked against the DAG's params first."""
     if body.logical_date is not None and body.logical_date.tzinfo is None:
         raise HTTPException(422, "logical_date: give a time zone, e.g. 2026-01-01T00:00:00Z")
-    problem = run_id_problem(body.run_id) if body.run_id is not None else None
-    if problem is not None:
-        raise HTTPException(422, f"run_id: {problem}; {RULE}")
     limit = get_settings(request).max_conf_bytes
     if (size := strict_json.encoded_size(body.conf)) > limit:
         raise HTTPException(422, f"conf: {size} bytes of JSON; at most {limit} (max_conf_bytes)")
     store = get_store(request)
-    with store.write() as conn:
-        _version, structure = runs.latest_version(conn, dag_id)
-        errors = conf_errors(dag_id, structure.params, body.conf, structure.param_specs)
-        if errors:
-            raise HTTPException(422, "; ".join(errors))
-        try:
-            run_pk = runs.create_manual_run(
+    try:
+        with store.write() as conn:
+            run = trigger.trigger_run(
                 conn,
                 dag_id,
                 created_by=f"user:{user.username}",
@@ -86,13 +78,14 @@ def trigger_run(
                 logical_date=body.logical_date,
                 run_id=body.run_id,
             )
-        except (ValueError, OverflowError) as exc:  # a date the schedule cannot place
-            raise HTTPException(422, f"logical_date: {exc}") from None
-        if run_pk is None:
-            raise HTTPException(409, f"DAG {dag_id!r} already has a run {body.run_id!r}")
-        run_id = runs.get_run(conn, run_pk).run_id
+    except InvalidRunId:
+        raise HTTPException(422, f"run_id: {run_id_problem(body.run_id)}; {RULE}") from None
+    except (trigger.ConfRefused, trigger.LogicalDateRefused) as exc:
+        raise HTTPException(422, str(exc)) from None
+    except trigger.RunExists as exc:
+        raise HTTPException(409, str(exc)) from None
     with store.read() as conn:
-        return queries.get_run(conn, dag_id, run_id)
+        return queries.get_run(conn, dag_id, run.run_id)
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}", response_model=schemas.RunDetail, responses=NOT_FOUND)

@@ -1,7 +1,7 @@
 """The trigger form's fields, built from a DAG's params.
 
 A DAG's params are ``{name: default}``, and the default's JSON type is the type the API
-accepts for that key of a run's ``conf`` (``conveyor.web.params``). So the field follows
+accepts for that key of a run's ``conf`` (``conveyor.model.params``). So the field follows
 the default: a checkbox for a boolean, a number input for a number, text for a string, a
 JSON editor for a list, an object, or a null default (which takes any JSON value).
 """

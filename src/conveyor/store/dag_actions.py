@@ -1,0 +1,29 @@
+"""What is done to a DAG as a whole: pause or unpause it, set when its next run is due.
+
+One function per action, so the API, the UI and the CLI (and the scheduler, for the next
+run) write the same statement.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, update
+
+from conveyor.exceptions import NotFoundError
+from conveyor.store.tables import dag
+
+
+def set_paused(conn: Connection, dag_id: str, paused: bool) -> None:
+    """Pause (no new runs, no tries started) or unpause a DAG; NotFoundError if there is
+    no such DAG."""
+    changed = conn.execute(
+        update(dag).where(dag.c.dag_id == dag_id).values(is_paused=paused)
+    ).rowcount
+    if not changed:
+        raise NotFoundError(f"no DAG {dag_id!r}")
+
+
+def set_next_run(conn: Connection, dag_id: str, next_run_after: datetime | None) -> None:
+    """Record when the DAG's schedule makes its next run (None: never again)."""
+    conn.execute(update(dag).where(dag.c.dag_id == dag_id).values(next_run_after=next_run_after))

@@ -1,0 +1,95 @@
+"""Runs as they are listed and shown: every column a person reads, and paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, func, select
+
+from conveyor.exceptions import NotFoundError
+from conveyor.store.reads._rows import row_as
+from conveyor.store.tables import dag_run, task_instance
+
+
+@dataclass(frozen=True)
+class RunListing:
+    id: int
+    dag_id: str
+    run_id: str
+    run_type: str
+    state: str
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    conf: dict[str, Any]
+    created_by: str | None
+    queued_at: datetime
+    start_date: datetime | None
+    end_date: datetime | None
+    note: str | None
+
+
+def _filters(dag_id: str | None, state: str | None) -> list[ColumnElement[bool]]:
+    where = []
+    if dag_id is not None:
+        where.append(dag_run.c.dag_id == dag_id)
+    if state is not None:
+        where.append(dag_run.c.state == state)
+    return where
+
+
+def count_runs(conn: Connection, *, dag_id: str | None = None, state: str | None = None) -> int:
+    """How many runs match (``None``: any DAG, any state)."""
+    query = select(func.count()).select_from(dag_run).where(*_filters(dag_id, state))
+    return int(conn.execute(query).scalar_one())
+
+
+def list_runs(
+    conn: Connection,
+    *,
+    dag_id: str | None = None,
+    state: str | None = None,
+    limit: int = 25,
+    offset: int = 0,
+) -> list[RunListing]:
+    """The runs that match, newest first."""
+    rows = conn.execute(
+        select(dag_run)
+        .where(*_filters(dag_id, state))
+        .order_by(dag_run.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [row_as(RunListing, r) for r in rows]
+
+
+def get_run(conn: Connection, dag_id: str, run_id: str) -> RunListing:
+    row = conn.execute(
+        select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
+    return row_as(RunListing, row)
+
+
+def latest_run_pk(conn: Connection, dag_id: str) -> int | None:
+    """The newest run of the DAG, if it has any."""
+    query = (
+        select(dag_run.c.id)
+        .where(dag_run.c.dag_id == dag_id)
+        .order_by(dag_run.c.id.desc())
+        .limit(1)
+    )
+    return conn.execute(query).scalar()
+
+
+def task_state_counts(conn: Connection, run_pk: int) -> dict[str, int]:
+    """How many of the run's task instances are in each state (states with none left out)."""
+    rows = conn.execute(
+        select(task_instance.c.state, func.count())
+        .where(task_instance.c.run_pk == run_pk)
+        .group_by(task_instance.c.state)
+    )
+    return {state: n for state, n in rows}

@@ -1,0 +1,237 @@
+"""Task instances, their tries and XCom as they are listed and shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from conveyor.states import TaskState
+from conveyor.store.reads._rows import row_as
+from conveyor.store.tables import task_instance, task_try, xcom
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    id: int
+    run_pk: int
+    task_id: str
+    map_index: int  # -1, or 0..n-1 for an instance of a mapped task
+    state: str
+    try_number: int
+    max_tries: int
+    queue: str
+    hostname: str | None
+    pid: int | None
+    scheduled_at: datetime | None
+    queued_at: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    run_pk: int
+    task_id: str
+    map_index: int
+    state: str
+
+
+@dataclass(frozen=True)
+class TryRow:
+    id: int
+    ti_id: int
+    try_number: int
+    state: str
+    hostname: str | None
+    pid: int | None
+    start_date: datetime | None
+    end_date: datetime | None
+    duration: float | None
+    exit_kind: str | None
+    error: str | None
+    log_path: str | None
+
+
+@dataclass(frozen=True)
+class FailedTry:
+    """A try that ended failed or up for retry, and where its task instance is now."""
+
+    try_id: int
+    try_number: int
+    exit_kind: str | None
+    error: str | None
+    log_path: str | None
+    task_id: str
+    map_index: int
+    max_tries: int
+    ti_state: str
+    ti_try: int
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
+class XComRow:
+    key: str
+    value: Any
+    created_at: datetime
+
+
+#: The columns of a FailedTry: the try's, and its task instance's as they are now.
+_FAILED_TRY_COLUMNS = (
+    task_try.c.id.label("try_id"),
+    task_try.c.try_number,
+    task_try.c.exit_kind,
+    task_try.c.error,
+    task_try.c.log_path,
+    task_instance.c.task_id,
+    task_instance.c.map_index,
+    task_instance.c.max_tries,
+    task_instance.c.state.label("ti_state"),
+    task_instance.c.try_number.label("ti_try"),
+    task_instance.c.retry_at,
+)
+
+
+def instances(conn: Connection, run_pk: int) -> list[InstanceRow]:
+    """The run's task instances in the order they were made."""
+    rows = conn.execute(
+        select(task_instance)
+        .where(task_instance.c.run_pk == run_pk)
+        .order_by(task_instance.c.id, task_instance.c.map_index)
+    )
+    return [row_as(InstanceRow, r) for r in rows]
+
+
+def instance(conn: Connection, run_pk: int, task_id: str) -> InstanceRow | None:
+    """The task's instance in the run (a mapped task's first one), if it has any."""
+    row = conn.execute(
+        select(task_instance)
+        .where(task_instance.c.run_pk == run_pk, task_instance.c.task_id == task_id)
+        .order_by(task_instance.c.map_index)
+    ).first()
+    return None if row is None else row_as(InstanceRow, row)
+
+
+def mapped_instances(conn: Connection, run_pk: int, task_id: str) -> list[InstanceRow]:
+    """Every instance of a mapped task, by map_index; empty for any other task."""
+    rows = conn.execute(
+        select(task_instance)
+        .where(
+            task_instance.c.run_pk == run_pk,
+            task_instance.c.task_id == task_id,
+            task_instance.c.map_index >= 0,
+        )
+        .order_by(task_instance.c.map_index)
+    )
+    return [row_as(InstanceRow, r) for r in rows]
+
+
+def count_mapped(conn: Connection, run_pk: int, task_id: str) -> int:
+    """How many instances a mapped task has in the run (0 for any other task)."""
+    query = select(func.count()).where(
+        task_instance.c.run_pk == run_pk,
+        task_instance.c.task_id == task_id,
+        task_instance.c.map_index >= 0,
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def instance_states(conn: Connection, run_pks: list[int]) -> list[InstanceState]:
+    """The state of every task instance of these runs."""
+    if not run_pks:
+        return []
+    rows = conn.execute(
+        select(
+            task_instance.c.run_pk,
+            task_instance.c.task_id,
+            task_instance.c.map_index,
+            task_instance.c.state,
+        ).where(task_instance.c.run_pk.in_(run_pks))
+    )
+    return [row_as(InstanceState, r) for r in rows]
+
+
+def tries(conn: Connection, ti_ids: list[int]) -> list[TryRow]:
+    """Every try of these task instances."""
+    if not ti_ids:
+        return []
+    rows = conn.execute(select(task_try).where(task_try.c.ti_id.in_(ti_ids)))
+    return [row_as(TryRow, r) for r in rows]
+
+
+def get_try(conn: Connection, ti_id: int, try_number: int) -> TryRow | None:
+    row = conn.execute(
+        select(task_try).where(task_try.c.ti_id == ti_id, task_try.c.try_number == try_number)
+    ).first()
+    return None if row is None else row_as(TryRow, row)
+
+
+def latest_try(
+    conn: Connection,
+    run_pk: int,
+    task_id: str,
+    *,
+    try_number: int | None = None,
+    map_index: int | None = None,
+) -> TryRow | None:
+    """The task's newest try in the run (or try ``try_number``; of instance ``map_index``)."""
+    query = (
+        select(task_try)
+        .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+        .where(task_instance.c.run_pk == run_pk, task_instance.c.task_id == task_id)
+        .order_by(task_try.c.try_number.desc())
+    )
+    if try_number is not None:
+        query = query.where(task_try.c.try_number == try_number)
+    if map_index is not None:
+        query = query.where(task_instance.c.map_index == map_index)
+    row = conn.execute(query.limit(1)).first()
+    return None if row is None else row_as(TryRow, row)
+
+
+def failed_tries(conn: Connection, run_pk: int) -> list[FailedTry]:
+    """The run's tries that ended failed or up for retry, oldest first."""
+    rows = conn.execute(
+        select(*_FAILED_TRY_COLUMNS)
+        .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+        .where(
+            task_instance.c.run_pk == run_pk,
+            task_try.c.end_date.is_not(None),
+            task_try.c.state.in_([TaskState.FAILED.value, TaskState.UP_FOR_RETRY.value]),
+        )
+        .order_by(task_try.c.id)
+    )
+    return [row_as(FailedTry, r) for r in rows]
+
+
+def failed_instances_last_tries(conn: Connection, run_pk: int) -> list[FailedTry]:
+    """The run's failed task instances, each with its last try, in the order they were made."""
+    rows = conn.execute(
+        select(*_FAILED_TRY_COLUMNS)
+        .select_from(task_instance)
+        .join(
+            task_try,
+            (task_try.c.ti_id == task_instance.c.id)
+            & (task_try.c.try_number == task_instance.c.try_number),
+        )
+        .where(
+            task_instance.c.run_pk == run_pk,
+            task_instance.c.state == TaskState.FAILED.value,
+        )
+        .order_by(task_instance.c.id)
+    )
+    return [row_as(FailedTry, r) for r in rows]
+
+
+def xcom_values(conn: Connection, run_pk: int, task_id: str) -> list[XComRow]:
+    """What the task pushed in the run, by key."""
+    rows = conn.execute(
+        select(xcom.c.key, xcom.c.value, xcom.c.created_at)
+        .where(xcom.c.run_pk == run_pk, xcom.c.task_id == task_id)
+        .order_by(xcom.c.key)
+    )
+    return [row_as(XComRow, r) for r in rows]
