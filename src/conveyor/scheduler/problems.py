@@ -59,11 +59,15 @@ class Problems:
         except STORE_UNREACHABLE:
             raise
         except Exception as exc:
-            log.exception(
-                "scheduler: %s failed (DAG %s, run %s); carrying on with the others",
+            # The traceback once; a unit that fails every loop would flood the log with it.
+            log.log(
+                logging.WARNING if unit in self._open else logging.ERROR,
+                "scheduler: %s failed (DAG %s, run %s): %s; carrying on with the others",
                 action,
                 dag_id or "-",
                 run_pk if run_pk is not None else "-",
+                _one_line(exc),
+                exc_info=unit not in self._open,
             )
             self._record(unit, action, dag_id, run_pk, exc)
         else:
@@ -76,7 +80,7 @@ class Problems:
     def _record(
         self, unit: str, action: str, dag_id: str | None, run_pk: int | None, exc: Exception
     ) -> None:
-        error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+        error = _one_line(exc)
         trace = "".join(traceback.format_exception(exc))
         try:
             with self.store.write() as conn:
@@ -97,6 +101,11 @@ class Problems:
             log.exception("scheduler: could not record the failure of %s", unit)
             return
         self._open.add(unit)
+
+
+def _one_line(exc: Exception) -> str:
+    lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _unit(action: str, dag_id: str | None, run_pk: int | None, key: object) -> str:
