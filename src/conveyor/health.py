@@ -3,6 +3,10 @@
 ``check`` answers for ``conveyor health`` (a container health check: exit 0 or 1) and for the
 web process's ``/health``. Every check has a short time limit, so a hung dependency makes a
 prompt "unhealthy" rather than a hung probe.
+
+Beside the checks, the report lists the scheduler's problems: units of its loop (a DAG's new
+runs, a run's advance...) that raise. They are shown, not counted against health: one DAG's
+error is no reason to restart the scheduler that keeps running all the others.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from conveyor.clock import utcnow
 from conveyor.config import Settings
-from conveyor.store import schema
+from conveyor.store import problems, schema
 from conveyor.store.engine import Store, normalize_url
 from conveyor.store.tables import scheduler
 
@@ -40,8 +44,21 @@ class Check:
 
 
 @dataclass(frozen=True)
+class SchedulerProblem:
+    """A unit of the scheduler loop that keeps failing (see conveyor.scheduler.problems)."""
+
+    action: str
+    dag_id: str | None
+    run_id: str | None
+    error: str
+    occurrences: int
+    last_seen: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
 class HealthReport:
     checks: tuple[Check, ...]
+    scheduler_problems: tuple[SchedulerProblem, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -51,6 +68,7 @@ class HealthReport:
         return {
             "status": "ok" if self.healthy else "unhealthy",
             "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.checks},
+            "scheduler_problems": [vars(p) for p in self.scheduler_problems],
         }
 
 
@@ -79,7 +97,8 @@ def check(
         checks.append(
             _check_schedulers(probe, settings) if reachable.ok else _skipped("schedulers")
         )
-    return HealthReport(tuple(checks))
+    found = _scheduler_problems(probe) if "schedulers" in wanted and reachable.ok else ()
+    return HealthReport(tuple(checks), found)
 
 
 def _skipped(name: str) -> Check:
@@ -196,6 +215,31 @@ def _check_schedulers(store: Store, settings: Settings) -> Check:
     if not rows:
         return Check("schedulers", False, "no scheduler is running: start `conveyor scheduler`")
     return Check("schedulers", bool(alive), "; ".join(parts))
+
+
+#: Problems listed in a report at most (the most recent); the web lists every one.
+PROBLEMS_SHOWN = 20
+
+
+def _scheduler_problems(store: Store) -> tuple[SchedulerProblem, ...]:
+    """The scheduler's failing units, the most recent first; none if they cannot be read
+    (a schema not yet migrated: the schema check says so)."""
+    try:
+        with store.read() as conn:
+            found = problems.list_problems(conn)
+    except Exception:
+        return ()
+    return tuple(
+        SchedulerProblem(
+            action=p.action,
+            dag_id=p.dag_id,
+            run_id=p.run_id,
+            error=p.error,
+            occurrences=p.occurrences,
+            last_seen=p.last_seen.isoformat(timespec="seconds"),
+        )
+        for p in found[:PROBLEMS_SHOWN]
+    )
 
 
 def _first_line(exc: BaseException) -> str:

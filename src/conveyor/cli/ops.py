@@ -7,7 +7,7 @@ from rich.markup import escape
 
 from conveyor.cli.common import console, settings, translate_errors
 from conveyor.cli.output import output_option, write_data, write_rows
-from conveyor.health import CHECKS, check
+from conveyor.health import CHECKS, HealthReport, check
 
 
 @click.command("health")
@@ -37,5 +37,24 @@ def health_command(only: tuple[str, ...], as_json: bool, output: str) -> None:
         for item in report.checks:
             mark = "[green]ok[/]  " if item.ok else "[red]FAIL[/]"
             console.print(f"{mark} {item.name:<10} {escape(item.detail)}", soft_wrap=True)
+        _print_scheduler_problems(report)
     if not report.healthy:
         raise SystemExit(1)
+
+
+def _print_scheduler_problems(report: HealthReport) -> None:
+    """Failing units of the scheduler's loop: shown, but they do not fail the check."""
+    for problem in report.scheduler_problems:
+        where = " ".join(
+            part
+            for part in (
+                f"DAG {problem.dag_id}" if problem.dag_id else "",
+                f"run {problem.run_id}" if problem.run_id else "",
+            )
+            if part
+        )
+        console.print(
+            f"[yellow]warn[/] {problem.action:<10} {escape(where or 'the scheduler')}: "
+            f"{escape(problem.error)} ({problem.occurrences}x, last {problem.last_seen})",
+            soft_wrap=True,
+        )

@@ -9,15 +9,14 @@ updates are consumed, so several schedulers create each dataset-triggered run on
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import datetime
 
-from sqlalchemy import Connection, select
-
 from conveyor.model.schedules import DatasetSchedule
-from conveyor.store import datasets, runs
-from conveyor.store.engine import Store
+from conveyor.scheduler.problems import Problems
+from conveyor.store import datasets, runs, scheduling
+from conveyor.store.engine import Connection, Store
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import dag
 from conveyor.store.transitions import Actor
 
 log = logging.getLogger(__name__)
@@ -34,13 +33,18 @@ def record_task_outlets(conn: Connection, run: RunRow, task_id: str, map_index: 
         datasets.record_updates(conn, run, task_id, map_index, uris)
 
 
-def create_dataset_runs(store: Store, actor: Actor, now: datetime) -> int:
-    """A run for each DAG whose every dataset has a pending update; returns how many."""
+def create_dataset_runs(
+    store: Store, actor: Actor, now: datetime, problems: Problems | None = None
+) -> int:
+    """A run for each DAG whose every dataset has a pending update; returns how many.
+
+    ``problems``: each DAG is a unit of its own (one that raises is recorded and skipped)."""
     with store.read() as conn:
         dag_ids = datasets.queued_dag_ids(conn)
     made = 0
     for dag_id in dag_ids:
-        with store.write() as conn:
+        unit = problems.guard("dataset_run", dag_id=dag_id) if problems else nullcontext()
+        with unit, store.write() as conn:
             if _create_run(conn, store.supports_row_locks, dag_id, actor, now):
                 made += 1
     return made
@@ -49,14 +53,11 @@ def create_dataset_runs(store: Store, actor: Actor, now: datetime) -> int:
 def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: datetime) -> bool:
     if lock and not runs.claim_dag(conn, dag_id):
         return False  # another scheduler is on it; its updates wait for the next loop
-    row = conn.execute(
-        select(dag.c.version_hash, dag.c.is_paused).where(
-            dag.c.dag_id == dag_id, dag.c.is_active.is_(True)
-        )
-    ).first()
-    if row is None or row.is_paused:
+    found = scheduling.active_dag_version(conn, dag_id)
+    if found is None or found[1]:
         return False  # updates stay queued: a paused DAG runs once it is unpaused
-    structure = runs.serialized_dag(conn, row.version_hash)
+    version_hash = found[0]
+    structure = runs.serialized_dag(conn, version_hash)
     schedule = structure.schedule
     if not isinstance(schedule, DatasetSchedule):
         return False
@@ -68,7 +69,7 @@ def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: da
     run_pk = runs.create_run(
         conn,
         dag_id=dag_id,
-        version_hash=row.version_hash,
+        version_hash=version_hash,
         structure=structure,
         run_type=RUN_TYPE,
         logical_date=now,

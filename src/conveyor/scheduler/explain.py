@@ -11,23 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
 from conveyor.clock import utcnow
 from conveyor.engine.mapping import task_states, ti_key
 from conveyor.engine.planning import plan_run
-from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store import runs
+from conveyor.exceptions import NotFoundError
+from conveyor.states import RunState, TaskState
+from conveyor.store import pools, runs, scheduling, timeline
+from conveyor.store.engine import Connection
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import (
-    dag,
-    dag_run,
-    pool,
-    task_event,
-    task_instance,
-    task_try,
-    worker,
-)
+from conveyor.store.timeline import InstanceRow
 
 
 @dataclass
@@ -63,31 +55,22 @@ def explain(
     conn: Connection, run: RunRow, task_id: str, map_index: int | None = None
 ) -> Explanation:
     """``map_index``: which instance of a mapped task (default: the first)."""
-    query = select(task_instance).where(
-        task_instance.c.run_pk == run.id, task_instance.c.task_id == task_id
-    )
-    if map_index is not None:
-        query = query.where(task_instance.c.map_index == map_index)
-    ti = conn.execute(query.order_by(task_instance.c.map_index)).first()
+    ti = timeline.find_instance(conn, run.id, task_id, map_index)
     if ti is None:
-        from conveyor.exceptions import NotFoundError
-
         instance = f" instance {map_index}" if map_index is not None else ""
         raise NotFoundError(f"run {run.run_id} of {run.dag_id!r} has no task {task_id!r}{instance}")
     stories: dict[int, TryStory] = {}
-    for ev in conn.execute(
-        select(task_event).where(task_event.c.ti_id == ti.id).order_by(task_event.c.id)
-    ):
+    for ev in timeline.events(conn, ti.id):
         story = stories.setdefault(ev.try_number, TryStory(ev.try_number))
         story.events.append(
             {"at": ev.at, "kind": ev.kind, "actor": ev.actor, "message": ev.message}
         )
-    for t in conn.execute(select(task_try).where(task_try.c.ti_id == ti.id)):
+    for t in timeline.tries(conn, ti.id):
         story = stories.setdefault(t.try_number, TryStory(t.try_number))
         story.state, story.hostname, story.pid = t.state, t.hostname, t.pid
         story.start_date, story.end_date, story.duration = t.start_date, t.end_date, t.duration
         story.exit_kind, story.error, story.log_path = t.exit_kind, t.error, t.log_path
-    state = TaskState(ti.state)
+    state = ti.state
     return Explanation(
         dag_id=run.dag_id,
         run_id=run.run_id,
@@ -102,19 +85,14 @@ def explain(
     )
 
 
-def _waiting_for(conn: Connection, run: RunRow, ti: Any, state: TaskState) -> list[str]:
+def _waiting_for(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskState) -> list[str]:
     structure = runs.serialized_dag(conn, run.version_hash)
     reasons: list[str] = []
-    paused = conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == run.dag_id)).scalar()
     if state is TaskState.NONE:
-        if paused:
+        if timeline.dag_is_paused(conn, run.dag_id):
             reasons.append(f"the DAG {run.dag_id!r} is paused: unpause it to let it run")
         if run.state is RunState.QUEUED:
-            active = conn.execute(
-                select(func.count()).where(
-                    dag_run.c.dag_id == run.dag_id, dag_run.c.state == RunState.RUNNING.value
-                )
-            ).scalar_one()
+            active = scheduling.count_running_runs(conn, run.dag_id)
             reasons.append(
                 f"the run is queued: {active} of max_active_runs={structure.max_active_runs} "
                 "runs of this DAG are running"
@@ -162,19 +140,15 @@ WORKER_ALIVE_SECONDS = 60
 def _who_takes(conn: Connection, queue: str) -> str:
     """Which workers could start a try queued on ``queue``, and what to do if none can."""
     cutoff = utcnow() - timedelta(seconds=WORKER_ALIVE_SECONDS)
-    alive = conn.execute(
-        select(worker.c.hostname, worker.c.queues).where(
-            worker.c.stopped_at.is_(None), worker.c.heartbeat_at > cutoff
-        )
-    ).all()
-    listening = [row.hostname for row in alive if queue in (row.queues or [])]
+    alive = timeline.live_workers(conn, since=cutoff)
+    listening = [row.hostname for row in alive if queue in row.queues]
     if listening:
         return (
             f"waiting for a free slot on the worker{'s' if len(listening) > 1 else ''} "
             f"listening on it ({', '.join(sorted(listening))})"
         )
     if alive:
-        served = sorted({q for row in alive for q in (row.queues or [])})
+        served = sorted({q for row in alive for q in row.queues})
         return (
             f"no live worker listens on queue {queue!r} (they listen on {', '.join(served)}): "
             f"start one with `conveyor worker -q {queue}`"
@@ -187,27 +161,25 @@ def _who_takes(conn: Connection, queue: str) -> str:
 
 def pool_reason(conn: Connection, name: str, slots: int) -> str | None:
     """What keeps a scheduled try of ``slots`` slots out of pool ``name``, if the pool does."""
-    row = conn.execute(select(pool.c.slots).where(pool.c.name == name)).first()
-    if row is not None and row.slots is None:
+    try:
+        usage = pools.get_pool(conn, name)
+    except NotFoundError:
+        usage = None
+    if usage is not None and usage.slots is None:
         return None  # a pool without a limit keeps nobody waiting
-    found = None if row is None else int(row.slots)
-    if found is None:
+    if usage is None or usage.slots is None:
         return (
             f"waiting for pool {name!r}, which does not exist: create it with "
             f"`conveyor pools set {name} SLOTS`"
         )
+    found = usage.slots
     if slots > found:
         return (
             f"needs {slots} slot{'' if slots == 1 else 's'} of pool {name!r}, which has "
             f"{found}: give the pool "
             f"more slots (`conveyor pools set {name} {slots}`) or the task fewer pool_slots"
         )
-    used = conn.execute(
-        select(func.coalesce(func.sum(task_instance.c.pool_slots), 0)).where(
-            task_instance.c.pool == name,
-            task_instance.c.state.in_([s.value for s in IN_FLIGHT]),
-        )
-    ).scalar_one()
+    used = usage.used
     if used + slots > found:
         return f"waiting for a slot in pool {name!r} ({used} of {found} used)"
     return None

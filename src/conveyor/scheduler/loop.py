@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+# select/update serve create_scheduled_runs and _due_runs alone, whose SQL moves separately.
+from sqlalchemy import select, update
 
 from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
@@ -31,12 +31,12 @@ from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler import datasets, timeouts
+from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
-from conveyor.states import RunState, TaskState
-from conveyor.store import runs, transitions
-from conveyor.store.engine import Store
-from conveyor.store.sql import upsert
-from conveyor.store.tables import dag, dag_run, scheduler, task_instance
+from conveyor.states import RunState
+from conveyor.store import runs, scheduling, transitions
+from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
+from conveyor.store.tables import dag, dag_run, task_instance
 from conveyor.store.transitions import Actor
 from conveyor.worker.runner import TryRunner, fail_from_outside
 
@@ -67,6 +67,7 @@ class Scheduler:
         self.actor = Actor(f"scheduler@{self.hostname}:{os.getpid()}")
         self.runner = TryRunner(settings, store)
         self.callbacks = CallbackProcess(settings, store)  # DAG callbacks no try ran
+        self.problems = Problems(store, self.id)
         self._stopping = False
         self._next_heartbeat = 0.0
         self._store_failures = 0
@@ -82,11 +83,7 @@ class Scheduler:
     def _refuse_second_sqlite_scheduler(self) -> None:
         cutoff = utcnow() - timedelta(seconds=3 * self.settings.heartbeat_seconds)
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(scheduler).where(
-                    scheduler.c.stopped_at.is_(None), scheduler.c.heartbeat_at > cutoff
-                )
-            ).all()
+            rows = scheduling.beating_schedulers(conn, since=cutoff)
         for row in rows:
             if row.hostname == self.hostname and not _pid_alive(row.pid):
                 continue  # it crashed; nothing to clean up by hand
@@ -134,7 +131,7 @@ class Scheduler:
         loop cut off half-way is simply done again."""
         try:
             self.step()
-        except (OperationalError, InterfaceError) as exc:
+        except STORE_UNREACHABLE as exc:
             self._store_failures += 1
             pause = min(0.5 * 2 ** (self._store_failures - 1), 5.0)
             log.warning(
@@ -153,10 +150,8 @@ class Scheduler:
         self.callbacks.stop()
         try:
             with self.store.write() as conn:
-                conn.execute(
-                    update(scheduler).where(scheduler.c.id == self.id).values(stopped_at=utcnow())
-                )
-        except (OperationalError, InterfaceError):
+                scheduling.record_stop(conn, self.id, utcnow())
+        except STORE_UNREACHABLE:
             log.warning("could not record this scheduler's stop; its heartbeat will go stale")
 
     # -- one loop --------------------------------------------------------------------------
@@ -164,39 +159,41 @@ class Scheduler:
     def step(self, now: datetime | None = None) -> None:
         """One scheduling loop. ``now`` may be moved ahead by tests to skip retry delays;
         otherwise every move reads the clock when it happens, so a run that finishes during
-        this loop never ends after its successor starts."""
+        this loop never ends after its successor starts.
+
+        A unit of work that raises (see :mod:`conveyor.scheduler.problems`) is recorded and
+        skipped; the phases below guard their DAGs, runs and tries one by one, and each phase
+        as a whole is guarded too, so nothing but a lost store ends a loop early."""
         if self.processor is not None:
-            self.processor.poll()
+            with self.problems.guard("parse_dags"):
+                self.processor.poll()
         self._heartbeat()
-        self.create_scheduled_runs(now or utcnow())
-        datasets.create_dataset_runs(self.store, self.actor, now or utcnow())
-        self.start_queued_runs()
-        self.advance_running_runs(now)
-        self.dispatch()
-        self.requeue_stuck(now or utcnow())
-        self.reap_zombies(now or utcnow())
-        timeouts.check(self.store, self.actor, now or utcnow())  # dagrun_timeout, SLA misses
-        self.callbacks.poll()
+        self.problems.refresh()
+        with self.problems.guard("create_scheduled_runs"):
+            self.create_scheduled_runs(now or utcnow())
+        with self.problems.guard("create_dataset_runs"):
+            datasets.create_dataset_runs(self.store, self.actor, now or utcnow(), self.problems)
+        with self.problems.guard("start_queued_runs"):
+            self.start_queued_runs()
+        with self.problems.guard("advance_running_runs"):
+            self.advance_running_runs(now)
+        with self.problems.guard("dispatch"):
+            self.dispatch()
+        with self.problems.guard("requeue_stuck"):
+            self.requeue_stuck(now or utcnow())
+        with self.problems.guard("reap_zombies"):
+            self.reap_zombies(now or utcnow())
+        with self.problems.guard("check_timeouts"):  # dagrun_timeout, SLA misses
+            timeouts.check(self.store, self.actor, now or utcnow(), self.problems)
+        with self.problems.guard("callbacks"):
+            self.callbacks.poll()
 
     def _heartbeat(self, force: bool = False) -> None:
         if not force and time.monotonic() < self._next_heartbeat:
             return
         self._next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
-        now = utcnow()
         with self.store.write() as conn:
-            upsert(
-                conn,
-                scheduler,
-                {
-                    "id": self.id,
-                    "hostname": self.hostname,
-                    "pid": os.getpid(),
-                    "started_at": now,
-                    "heartbeat_at": now,
-                },
-                key=["id"],
-                update=["heartbeat_at"],
-            )
+            scheduling.record_heartbeat(conn, self.id, self.hostname, os.getpid(), utcnow())
 
     def create_scheduled_runs(self, now: datetime) -> int:
         """Create the runs schedules call for; a write happens only when there is one to make
@@ -267,39 +264,22 @@ class Scheduler:
         start a DAG's runs under a lock on its row, so two of them never both take the
         last free place."""
         with self.store.read() as conn:
-            waiting = (
-                conn.execute(
-                    select(dag_run.c.dag_id)
-                    .join(dag, dag.c.dag_id == dag_run.c.dag_id)
-                    .where(dag_run.c.state == RunState.QUEUED.value, dag.c.is_paused.is_(False))
-                    .group_by(dag_run.c.dag_id)
-                )
-                .scalars()
-                .all()
-            )
+            waiting = scheduling.dags_with_queued_runs(conn)
         for dag_id in waiting:
-            with self.store.write() as conn:
+            with self.problems.guard("start_runs", dag_id=dag_id), self.store.write() as conn:
                 if self.store.supports_row_locks and not runs.claim_dag(conn, dag_id):
                     continue
                 self._start_runs_of(conn, dag_id)
 
     def _start_runs_of(self, conn: Connection, dag_id: str) -> None:
-        queued = conn.execute(
-            select(dag_run.c.id, dag_run.c.version_hash)
-            .where(dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.QUEUED.value)
-            .order_by(dag_run.c.logical_date, dag_run.c.id)
-        ).all()
-        active = conn.execute(
-            select(func.count()).where(
-                dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.RUNNING.value
-            )
-        ).scalar_one()
-        for row in queued:
-            if active >= runs.serialized_dag(conn, row.version_hash).max_active_runs:
+        queued = scheduling.queued_runs(conn, dag_id)
+        active = scheduling.count_running_runs(conn, dag_id)
+        for run in queued:
+            if active >= runs.serialized_dag(conn, run.version_hash).max_active_runs:
                 continue
             if transitions.move_run(
                 conn,
-                row.id,
+                run.id,
                 expected=[RunState.QUEUED],
                 to=RunState.RUNNING,
                 values={"start_date": utcnow()},
@@ -308,112 +288,87 @@ class Scheduler:
 
     def advance_running_runs(self, now: datetime | None = None) -> None:
         with self.store.read() as conn:
-            run_ids = (
-                conn.execute(
-                    select(dag_run.c.id)
-                    .where(dag_run.c.state == RunState.RUNNING.value)
-                    .order_by(dag_run.c.id)
-                )
-                .scalars()
-                .all()
-            )
-        for run_pk in run_ids:
-            with self.store.write() as conn:
-                if self.store.supports_row_locks and not _claim(conn, run_pk):
+            running = scheduling.running_runs(conn)
+        for run in running:
+            with (
+                self.problems.guard("advance_run", dag_id=run.dag_id, run_pk=run.id),
+                self.store.write() as conn,
+            ):
+                if self.store.supports_row_locks and not scheduling.claim_run(conn, run.id):
                     continue  # another scheduler or a finishing try is on it right now
-                advance_run(conn, run_pk, self.actor, queue_ready=False, now=now)
+                advance_run(conn, run.id, self.actor, queue_ready=False, now=now)
 
     def dispatch(self) -> None:
         slots = self.executor.free_slots()
         if slots <= 0:
             return
         with self.store.read() as conn:
-            run_ids = (
-                conn.execute(
-                    select(task_instance.c.run_pk)
-                    .join(dag_run, dag_run.c.id == task_instance.c.run_pk)
-                    .where(
-                        task_instance.c.state == TaskState.SCHEDULED.value,
-                        dag_run.c.state == RunState.RUNNING.value,
-                    )
-                    .group_by(task_instance.c.run_pk)
-                    .order_by(
-                        func.max(task_instance.c.priority_weight).desc(), task_instance.c.run_pk
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        for run_pk in run_ids:
+            waiting = scheduling.runs_with_scheduled_tries(conn)
+        for run_pk, dag_id in waiting:
             if slots <= 0:
                 break
-            with self.store.write() as conn:
-                if self.store.supports_row_locks and not _claim(conn, run_pk):
-                    continue
-                run = runs.get_run(conn, run_pk)
-                structure = runs.serialized_dag(conn, run.version_hash)
-                tries = queue_scheduled(
-                    conn, run, structure, runs.task_instances(conn, run_pk), self.actor, limit=slots
-                )
-                # Handed over before the commit: a scheduler killed after it cannot leave a
-                # try queued that no executor got (a receiver waits for the commit).
-                self.executor.submit(tries)
-            slots -= len(tries)
+            with self.problems.guard("dispatch", dag_id=dag_id, run_pk=run_pk):
+                slots -= self._dispatch_run(run_pk, slots)
+
+    def _dispatch_run(self, run_pk: int, slots: int) -> int:
+        """Queue up to ``slots`` scheduled tries of a run and hand them over; how many."""
+        with self.store.write() as conn:
+            if self.store.supports_row_locks and not scheduling.claim_run(conn, run_pk):
+                return 0
+            run = runs.get_run(conn, run_pk)
+            structure = runs.serialized_dag(conn, run.version_hash)
+            tries = queue_scheduled(
+                conn, run, structure, runs.task_instances(conn, run_pk), self.actor, limit=slots
+            )
+            # Handed over before the commit: a scheduler killed after it cannot leave a
+            # try queued that no executor got (a receiver waits for the commit).
+            self.executor.submit(tries)
+        return len(tries)
 
     def requeue_stuck(self, now: datetime) -> None:
         """Send again what stayed queued too long: a lost message, or an executor that died."""
         cutoff = now - timedelta(seconds=self.settings.requeue_after_seconds)
         with self.store.read() as conn:
             stuck = queued_tries(conn, task_instance.c.queued_at < cutoff)
-            since = dict(
-                conn.execute(
-                    select(task_instance.c.id, task_instance.c.queued_at).where(
-                        task_instance.c.id.in_([t.ti_id for t in stuck])
-                    )
-                ).all()
-            )
+            since = scheduling.queued_at(conn, [t.ti_id for t in stuck])
         for work in stuck:
             if self.executor.holds(work.ti_id):
                 continue
             waited = (now - since[work.ti_id]).total_seconds()
-            with self.store.write() as conn:
+            with (
+                self.problems.guard(
+                    "requeue", dag_id=work.dag_id, run_pk=work.run_pk, key=work.ti_id
+                ),
+                self.store.write() as conn,
+            ):
                 if transitions.note_requeued(conn, work.ti_id, work.try_number, waited, self.actor):
                     self.executor.submit([work])
 
     def reap_zombies(self, now: datetime) -> None:
         cutoff = now - timedelta(seconds=self.settings.zombie_after_seconds)
-        ti = task_instance.c
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(ti.id, ti.try_number, ti.hostname, ti.pid, ti.heartbeat_at).where(
-                    ti.state == TaskState.RUNNING.value
-                )
-            ).all()
-        for row in rows:
+            running = scheduling.running_tries(conn)
+        for row in running:
             if self.executor.holds(row.id):
                 continue
-            stale = row.heartbeat_at is None or row.heartbeat_at < cutoff
-            gone = row.hostname == self.hostname and row.pid and not _pid_alive(row.pid)
-            if not (stale or gone):
-                continue
-            why = (
-                f"its process (pid {row.pid} on {row.hostname}) is gone"
-                if gone
-                else f"no heartbeat since {row.heartbeat_at:%H:%M:%S} "
-                f"(limit {self.settings.zombie_after_seconds:g}s)"
-            )
-            result = fail_from_outside(
-                self.runner, row.id, row.try_number, "heartbeat", f"the try was lost: {why}"
-            )
-            self.executor.submit(result.queued)
+            with self.problems.guard("reap", dag_id=row.dag_id, run_pk=row.run_pk, key=row.id):
+                self._reap_if_lost(row, cutoff)
 
-
-def _claim(conn: Connection, run_pk: int) -> bool:
-    """Lock a run row for this transaction, skipping it if someone else holds it."""
-    got = conn.execute(
-        select(dag_run.c.id).where(dag_run.c.id == run_pk).with_for_update(skip_locked=True)
-    ).first()
-    return got is not None
+    def _reap_if_lost(self, row: scheduling.RunningTry, cutoff: datetime) -> None:
+        stale = row.heartbeat_at is None or row.heartbeat_at < cutoff
+        gone = row.hostname == self.hostname and row.pid and not _pid_alive(row.pid)
+        if not (stale or gone):
+            return
+        why = (
+            f"its process (pid {row.pid} on {row.hostname}) is gone"
+            if gone
+            else f"no heartbeat since {row.heartbeat_at:%H:%M:%S} "
+            f"(limit {self.settings.zombie_after_seconds:g}s)"
+        )
+        result = fail_from_outside(
+            self.runner, row.id, row.try_number, "heartbeat", f"the try was lost: {why}"
+        )
+        self.executor.submit(result.queued)
 
 
 def _pid_alive(pid: int) -> bool:

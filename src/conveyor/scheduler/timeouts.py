@@ -10,17 +10,16 @@ unique key makes it once per run and task).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from conveyor import callbacks
+from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import runs, scheduling, transitions
 from conveyor.store.engine import Store
-from conveyor.store.tables import callback_request, dag_run
 from conveyor.store.transitions import Actor
 
 #: States in which a task has met its SLA (or never will run for it to matter).
@@ -62,30 +61,38 @@ class Checked:
     sla_missed: list[tuple[int, str]] = field(default_factory=list)  # (run pk, task id)
 
 
-def check(store: Store, actor: Actor, now: datetime) -> Checked:
-    """Fail runs past their dagrun_timeout and request SLA-miss alerts; once a loop."""
+def check(store: Store, actor: Actor, now: datetime, problems: Problems | None = None) -> Checked:
+    """Fail runs past their dagrun_timeout and request SLA-miss alerts; once a loop.
+
+    ``problems``: check each run as a unit of its own (a run that raises is recorded and
+    skipped); without it, the first error ends the check."""
     found = Checked()
     with store.read() as conn:
-        rows = conn.execute(
-            select(dag_run.c.id, dag_run.c.version_hash, dag_run.c.start_date).where(
-                dag_run.c.state == RunState.RUNNING.value
-            )
-        ).all()
         candidates = []
-        for row in rows:
-            structure = runs.serialized_dag(conn, row.version_hash)
-            wants_sla = callbacks.wants(structure, "sla_miss")
-            if timed_out(row.start_date, run_timeout(structure), now) or wants_sla:
-                candidates.append((row, structure, wants_sla))
+        for row in scheduling.running_runs(conn):
+            with _unit(problems, row):
+                structure = runs.serialized_dag(conn, row.version_hash)
+                wants_sla = callbacks.wants(structure, "sla_miss")
+                if timed_out(row.start_date, run_timeout(structure), now) or wants_sla:
+                    candidates.append((row, structure, wants_sla))
     for row, structure, wants_sla in candidates:
-        timeout = run_timeout(structure)
-        if timed_out(row.start_date, timeout, now):
-            assert timeout is not None
-            if _fail_timed_out(store, row.id, structure, timeout, actor, now):
-                found.timed_out.append(row.id)
-        elif wants_sla:
-            found.sla_missed += _request_sla_misses(store, row.id, structure, row.start_date, now)
+        with _unit(problems, row):
+            timeout = run_timeout(structure)
+            if timed_out(row.start_date, timeout, now):
+                assert timeout is not None
+                if _fail_timed_out(store, row.id, structure, timeout, actor, now):
+                    found.timed_out.append(row.id)
+            elif wants_sla:
+                found.sla_missed += _request_sla_misses(
+                    store, row.id, structure, row.start_date, now
+                )
     return found
+
+
+def _unit(problems: Problems | None, run: scheduling.RunRef) -> AbstractContextManager[None]:
+    if problems is None:
+        return nullcontext()
+    return problems.guard("check_timeouts", dag_id=run.dag_id, run_pk=run.id)
 
 
 def _fail_timed_out(
@@ -122,13 +129,7 @@ def _request_sla_misses(
 ) -> list[tuple[int, str]]:
     with store.read() as conn:
         states = {ti.task_id: ti.state for ti in runs.task_instances(conn, run_pk)}
-        already = set(
-            conn.execute(
-                select(callback_request.c.task_id).where(
-                    callback_request.c.run_pk == run_pk, callback_request.c.kind == "sla_miss"
-                )
-            ).scalars()
-        )
+        already = scheduling.requested_callback_tasks(conn, run_pk, "sla_miss")
     missed = [
         (task_id, sla)
         for task_id, sla in sla_misses(structure, started, states, now)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, update
 
+from conveyor.clock import utcnow
 from conveyor.states import TaskState
-from conveyor.store.tables import task_instance, utcnow
+from conveyor.store.tables import task_instance
 
 
 def make_retries_due(conn: Connection, run_pk: int) -> None:

@@ -233,6 +233,25 @@ scheduler = Table(
     Column("stopped_at", UtcDateTime),
 )
 
+# A unit of a scheduler's loop (a DAG's new runs, a run's advance, a try's dispatch...) that
+# raised: the loop logs it, goes on with the others, and keeps the latest failure here for
+# `conveyor health` and the web. ``unit`` names the work ("advance_run:42"); the row goes
+# once that unit succeeds again (or its run is deleted).
+scheduler_problem = Table(
+    "scheduler_problem",
+    metadata,
+    Column("unit", String(300), primary_key=True),
+    Column("scheduler_id", String(64), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("dag_id", String(ID), index=True),
+    Column("run_pk", ForeignKey("dag_run.id", ondelete="CASCADE")),
+    Column("error", Text, nullable=False),
+    Column("traceback", Text),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("occurrences", Integer, nullable=False),
+)
+
 worker = Table(
     "worker",
     metadata,

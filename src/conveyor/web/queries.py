@@ -23,7 +23,7 @@ from conveyor.logs import open_try_log
 from conveyor.model.params import json_type
 from conveyor.scheduler.explain import explain
 from conveyor.states import FINISHED, TaskState
-from conveyor.store import pools, runs
+from conveyor.store import pools, problems, runs
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Connection
 from conveyor.store.reads import cluster
@@ -496,6 +496,28 @@ def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.Sched
                 alive=r.stopped_at is None and now - r.heartbeat_at < stale,
             )
             for r in cluster.schedulers(conn, limit=100)
+        ]
+    )
+
+
+def list_scheduler_problems(
+    conn: Connection, dag_id: str | None = None
+) -> schemas.SchedulerProblemList:
+    """Units of the scheduler loop that keep failing (of one DAG, if given)."""
+    return schemas.SchedulerProblemList(
+        problems=[
+            schemas.SchedulerProblemInfo(
+                action=p.action,
+                dag_id=p.dag_id,
+                run_id=p.run_id,
+                error=p.error,
+                traceback=p.traceback,
+                scheduler_id=p.scheduler_id,
+                first_seen=p.first_seen,
+                last_seen=p.last_seen,
+                occurrences=p.occurrences,
+            )
+            for p in problems.list_problems(conn, dag_id)
         ]
     )
 

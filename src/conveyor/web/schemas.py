@@ -303,6 +303,23 @@ class SchedulerInfo(BaseModel):
     alive: bool
 
 
+class SchedulerProblemInfo(BaseModel):
+    model_config = ConfigDict(title="SchedulerProblem")
+    action: str = Field(description="the part of the loop that failed, e.g. advance_run")
+    dag_id: str | None
+    run_id: str | None
+    error: str = Field(description="the exception, one line")
+    traceback: str | None
+    scheduler_id: str = Field(description="the scheduler that saw it last")
+    first_seen: datetime
+    last_seen: datetime
+    occurrences: int
+
+
+class SchedulerProblemList(BaseModel):
+    problems: list[SchedulerProblemInfo] = Field(description="the most recent first")
+
+
 class WorkerList(BaseModel):
     workers: list[Worker]
 

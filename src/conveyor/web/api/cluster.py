@@ -1,8 +1,11 @@
-"""Workers and schedulers, with their heartbeats and whether they look alive."""
+"""Workers and schedulers, with their heartbeats and whether they look alive, and the
+scheduler loop's problems (units of work that keep failing)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, Viewer
@@ -23,3 +26,15 @@ def list_schedulers(request: Request, user: Viewer) -> schemas.SchedulerList:
     """Scheduler processes (the newest 100); alive: a heartbeat within 3 heartbeat periods."""
     with get_store(request).read() as conn:
         return queries.list_schedulers(conn, get_settings(request).heartbeat_seconds)
+
+
+@router.get("/scheduler-problems", response_model=schemas.SchedulerProblemList)
+def list_scheduler_problems(
+    request: Request,
+    user: Viewer,
+    dag_id: Annotated[str | None, Query(max_length=250)] = None,
+) -> schemas.SchedulerProblemList:
+    """Parts of the scheduler loop that keep failing (a DAG's new runs, a run's advance...),
+    the most recent first; each goes once it works again. ``dag_id``: of one DAG only."""
+    with get_store(request).read() as conn:
+        return queries.list_scheduler_problems(conn, dag_id)

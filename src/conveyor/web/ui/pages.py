@@ -90,6 +90,8 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
     with get_store(request).read() as conn:
         detail = queries.get_dag(conn, dag_id).model_dump(mode="json")
         context: dict[str, Any] = {"dag_id": dag_id, "dag": detail}
+        found = queries.list_scheduler_problems(conn, dag_id).model_dump(mode="json")
+        context["problems"] = found["problems"]
         if tab in GRID_RUNS:
             grid = queries.grid(conn, dag_id, GRID_RUNS[tab])
             context["initial_grid"] = grid.model_dump(mode="json")
@@ -143,7 +145,8 @@ def dags_page(request: Request, user: PageUser) -> Response:
             "dags": queries.list_dags(conn).model_dump(mode="json"),
             "errors": queries.list_import_errors(conn).model_dump(mode="json"),
         }
-    return _page(request, "dags.html", user, nav="dags", initial=initial)
+        problems = queries.list_scheduler_problems(conn).model_dump(mode="json")["problems"]
+    return _page(request, "dags.html", user, nav="dags", initial=initial, problems=problems)
 
 
 @router.get("/workers", response_class=HTMLResponse)

@@ -1,0 +1,216 @@
+"""What the scheduler loop reads and writes besides state moves: its own heartbeat row, the
+work each loop looks for (queued runs, running runs, scheduled and stuck tries), and the row
+locks that keep two schedulers off the same run or DAG.
+
+Every function takes an open transaction and returns plain values or small frozen rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select, update
+
+from conveyor.states import RunState, TaskState
+from conveyor.store.sql import upsert
+from conveyor.store.tables import callback_request, dag, dag_run, scheduler, task_instance
+
+# -- the scheduler's own row -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchedulerBeat:
+    id: str
+    hostname: str
+    pid: int
+    heartbeat_at: datetime
+
+
+def record_heartbeat(
+    conn: Connection, scheduler_id: str, hostname: str, pid: int, now: datetime
+) -> None:
+    """Insert this scheduler's row on its first beat, move its heartbeat on the next ones."""
+    upsert(
+        conn,
+        scheduler,
+        {
+            "id": scheduler_id,
+            "hostname": hostname,
+            "pid": pid,
+            "started_at": now,
+            "heartbeat_at": now,
+        },
+        key=["id"],
+        update=["heartbeat_at"],
+    )
+
+
+def record_stop(conn: Connection, scheduler_id: str, now: datetime) -> None:
+    conn.execute(update(scheduler).where(scheduler.c.id == scheduler_id).values(stopped_at=now))
+
+
+def beating_schedulers(conn: Connection, since: datetime) -> list[SchedulerBeat]:
+    """Schedulers not stopped whose last heartbeat is after ``since``."""
+    return [
+        SchedulerBeat(row.id, row.hostname, row.pid, row.heartbeat_at)
+        for row in conn.execute(
+            select(
+                scheduler.c.id, scheduler.c.hostname, scheduler.c.pid, scheduler.c.heartbeat_at
+            ).where(scheduler.c.stopped_at.is_(None), scheduler.c.heartbeat_at > since)
+        )
+    ]
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """A run as the loop lists it: enough to claim it and to name it in a problem."""
+
+    id: int
+    dag_id: str
+    version_hash: str
+
+
+@dataclass(frozen=True)
+class RunningSince(RunRef):
+    start_date: datetime | None
+
+
+def claim_run(conn: Connection, run_pk: int) -> bool:
+    """Lock a run row for this transaction, skipping it if someone else holds it."""
+    got = conn.execute(
+        select(dag_run.c.id).where(dag_run.c.id == run_pk).with_for_update(skip_locked=True)
+    ).first()
+    return got is not None
+
+
+def dags_with_queued_runs(conn: Connection) -> list[str]:
+    """Unpaused DAGs that have a queued run."""
+    return list(
+        conn.execute(
+            select(dag_run.c.dag_id)
+            .join(dag, dag.c.dag_id == dag_run.c.dag_id)
+            .where(dag_run.c.state == RunState.QUEUED.value, dag.c.is_paused.is_(False))
+            .group_by(dag_run.c.dag_id)
+        ).scalars()
+    )
+
+
+def queued_runs(conn: Connection, dag_id: str) -> list[RunRef]:
+    """A DAG's queued runs, oldest logical date first: the order they start in."""
+    return [
+        RunRef(row.id, dag_id, row.version_hash)
+        for row in conn.execute(
+            select(dag_run.c.id, dag_run.c.version_hash)
+            .where(dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.QUEUED.value)
+            .order_by(dag_run.c.logical_date, dag_run.c.id)
+        )
+    ]
+
+
+def count_running_runs(conn: Connection, dag_id: str) -> int:
+    """What ``max_active_runs`` caps."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.RUNNING.value
+            )
+        ).scalar_one()
+    )
+
+
+def running_runs(conn: Connection) -> list[RunningSince]:
+    """Every running run, by id, with when it started."""
+    return [
+        RunningSince(row.id, row.dag_id, row.version_hash, row.start_date)
+        for row in conn.execute(
+            select(dag_run.c.id, dag_run.c.dag_id, dag_run.c.version_hash, dag_run.c.start_date)
+            .where(dag_run.c.state == RunState.RUNNING.value)
+            .order_by(dag_run.c.id)
+        )
+    ]
+
+
+def runs_with_scheduled_tries(conn: Connection) -> list[tuple[int, str]]:
+    """(run pk, dag id) of running runs with scheduled tries, the highest priority first."""
+    ti = task_instance.c
+    return [
+        (row.run_pk, row.dag_id)
+        for row in conn.execute(
+            select(ti.run_pk, dag_run.c.dag_id)
+            .join(dag_run, dag_run.c.id == ti.run_pk)
+            .where(
+                ti.state == TaskState.SCHEDULED.value,
+                dag_run.c.state == RunState.RUNNING.value,
+            )
+            .group_by(ti.run_pk, dag_run.c.dag_id)
+            .order_by(func.max(ti.priority_weight).desc(), ti.run_pk)
+        )
+    ]
+
+
+def active_dag_version(conn: Connection, dag_id: str) -> tuple[str, bool] | None:
+    """(version hash, is paused) of an active DAG; None for a DAG gone from its folder."""
+    row = conn.execute(
+        select(dag.c.version_hash, dag.c.is_paused).where(
+            dag.c.dag_id == dag_id, dag.c.is_active.is_(True)
+        )
+    ).first()
+    return None if row is None else (row.version_hash, bool(row.is_paused))
+
+
+# -- tries ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunningTry:
+    id: int  # the task instance
+    dag_id: str
+    run_pk: int
+    try_number: int
+    hostname: str | None
+    pid: int | None
+    heartbeat_at: datetime | None
+
+
+def queued_at(conn: Connection, ti_ids: list[int]) -> dict[int, datetime]:
+    """When each of these task instances was queued."""
+    if not ti_ids:
+        return {}
+    return {
+        row.id: row.queued_at
+        for row in conn.execute(
+            select(task_instance.c.id, task_instance.c.queued_at).where(
+                task_instance.c.id.in_(ti_ids)
+            )
+        )
+    }
+
+
+def running_tries(conn: Connection) -> list[RunningTry]:
+    """Every running try with its host, pid and last heartbeat: what the zombie check reads."""
+    ti = task_instance.c
+    return [
+        RunningTry(
+            row.id, row.dag_id, row.run_pk, row.try_number, row.hostname, row.pid, row.heartbeat_at
+        )
+        for row in conn.execute(
+            select(
+                ti.id, ti.dag_id, ti.run_pk, ti.try_number, ti.hostname, ti.pid, ti.heartbeat_at
+            ).where(ti.state == TaskState.RUNNING.value)
+        )
+    ]
+
+
+def requested_callback_tasks(conn: Connection, run_pk: int, kind: str) -> set[str]:
+    """Task ids of a run for which a ``kind`` callback (e.g. ``sla_miss``) was requested."""
+    return set(
+        conn.execute(
+            select(callback_request.c.task_id).where(
+                callback_request.c.run_pk == run_pk, callback_request.c.kind == kind
+            )
+        ).scalars()
+    )

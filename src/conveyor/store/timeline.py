@@ -1,0 +1,165 @@
+"""What a task instance went through, as ``conveyor tasks why`` and the web explain it: its
+row, the events of its timeline, its tries; and the few facts around it that say what it
+waits for (is its DAG paused, which workers are alive and on which queues).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from conveyor.states import TaskState
+from conveyor.store.tables import dag, task_event, task_instance, task_try, worker
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """A task instance with the columns that say where it is in its life."""
+
+    id: int
+    task_id: str
+    state: TaskState
+    try_number: int
+    max_tries: int
+    map_index: int
+    queue: str
+    pool: str
+    pool_slots: int
+    queued_at: datetime | None
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    try_number: int
+    at: datetime
+    kind: str
+    actor: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class TryRow:
+    try_number: int
+    state: str
+    hostname: str | None
+    pid: int | None
+    start_date: datetime | None
+    end_date: datetime | None
+    duration: float | None
+    exit_kind: str | None
+    error: str | None
+    log_path: str | None
+
+
+@dataclass(frozen=True)
+class LiveWorker:
+    hostname: str
+    queues: list[str]
+
+
+def find_instance(
+    conn: Connection, run_pk: int, task_id: str, map_index: int | None = None
+) -> InstanceRow | None:
+    """A task's instance in a run: the one of ``map_index``, else the first."""
+    ti = task_instance.c
+    query = select(
+        ti.id,
+        ti.task_id,
+        ti.state,
+        ti.try_number,
+        ti.max_tries,
+        ti.map_index,
+        ti.queue,
+        ti.pool,
+        ti.pool_slots,
+        ti.queued_at,
+        ti.retry_at,
+    ).where(ti.run_pk == run_pk, ti.task_id == task_id)
+    if map_index is not None:
+        query = query.where(ti.map_index == map_index)
+    row = conn.execute(query.order_by(ti.map_index)).first()
+    if row is None:
+        return None
+    return InstanceRow(
+        id=row.id,
+        task_id=row.task_id,
+        state=TaskState(row.state),
+        try_number=row.try_number,
+        max_tries=row.max_tries,
+        map_index=row.map_index,
+        queue=row.queue,
+        pool=row.pool,
+        pool_slots=row.pool_slots,
+        queued_at=row.queued_at,
+        retry_at=row.retry_at,
+    )
+
+
+def events(conn: Connection, ti_id: int) -> list[EventRow]:
+    """A task instance's timeline, oldest first."""
+    return [
+        EventRow(row.try_number, row.at, row.kind, row.actor, row.message)
+        for row in conn.execute(
+            select(
+                task_event.c.try_number,
+                task_event.c.at,
+                task_event.c.kind,
+                task_event.c.actor,
+                task_event.c.message,
+            )
+            .where(task_event.c.ti_id == ti_id)
+            .order_by(task_event.c.id)
+        )
+    ]
+
+
+def tries(conn: Connection, ti_id: int) -> list[TryRow]:
+    """The records of a task instance's tries."""
+    t = task_try.c
+    return [
+        TryRow(
+            row.try_number,
+            row.state,
+            row.hostname,
+            row.pid,
+            row.start_date,
+            row.end_date,
+            row.duration,
+            row.exit_kind,
+            row.error,
+            row.log_path,
+        )
+        for row in conn.execute(
+            select(
+                t.try_number,
+                t.state,
+                t.hostname,
+                t.pid,
+                t.start_date,
+                t.end_date,
+                t.duration,
+                t.exit_kind,
+                t.error,
+                t.log_path,
+            ).where(t.ti_id == ti_id)
+        )
+    ]
+
+
+def dag_is_paused(conn: Connection, dag_id: str) -> bool:
+    return bool(conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == dag_id)).scalar())
+
+
+def live_workers(conn: Connection, since: datetime) -> list[LiveWorker]:
+    """Workers not stopped whose last heartbeat is after ``since``."""
+    return [
+        LiveWorker(row.hostname, list(row.queues or []))
+        for row in conn.execute(
+            select(worker.c.hostname, worker.c.queues).where(
+                worker.c.stopped_at.is_(None), worker.c.heartbeat_at > since
+            )
+        )
+    ]
