@@ -25,6 +25,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from conveyor.callbacks import CallbackProcess
 from conveyor.config import Settings
 from conveyor.engine.progress import advance_run, queue_scheduled, queued_tries
+from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
@@ -37,7 +38,6 @@ from conveyor.store.engine import Store
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dag, dag_run, scheduler, task_instance, utcnow
 from conveyor.store.transitions import Actor
-from conveyor.worker.runner import TryRunner, fail_from_outside
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,6 @@ class Scheduler:
         self.hostname = socket.gethostname()
         self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.actor = Actor(f"scheduler@{self.hostname}:{os.getpid()}")
-        self.runner = TryRunner(settings, store)
         self.callbacks = CallbackProcess(settings, store)  # DAG callbacks no try ran
         self._stopping = False
         self._next_heartbeat = 0.0
@@ -318,9 +317,8 @@ class Scheduler:
             )
         for run_pk in run_ids:
             with self.store.write() as conn:
-                if self.store.supports_row_locks and not _claim(conn, run_pk):
-                    continue  # another scheduler or a finishing try is on it right now
-                advance_run(conn, run_pk, self.actor, queue_ready=False, now=now)
+                # skip_locked: another scheduler or a finishing try is on it right now
+                advance_run(conn, run_pk, self.actor, queue_ready=False, now=now, skip_locked=True)
 
     def dispatch(self) -> None:
         slots = self.executor.free_slots()
@@ -347,13 +345,7 @@ class Scheduler:
             if slots <= 0:
                 break
             with self.store.write() as conn:
-                if self.store.supports_row_locks and not _claim(conn, run_pk):
-                    continue
-                run = runs.get_run(conn, run_pk)
-                structure = runs.serialized_dag(conn, run.version_hash)
-                tries = queue_scheduled(
-                    conn, run, structure, runs.task_instances(conn, run_pk), self.actor, limit=slots
-                )
+                tries = queue_scheduled(conn, run_pk, self.actor, limit=slots)
                 # Handed over before the commit: a scheduler killed after it cannot leave a
                 # try queued that no executor got (a receiver waits for the commit).
                 self.executor.submit(tries)
@@ -363,7 +355,7 @@ class Scheduler:
         """Send again what stayed queued too long: a lost message, or an executor that died."""
         cutoff = now - timedelta(seconds=self.settings.requeue_after_seconds)
         with self.store.read() as conn:
-            stuck = queued_tries(conn, task_instance.c.queued_at < cutoff)
+            stuck = queued_tries(conn, queued_before=cutoff)
             since = dict(
                 conn.execute(
                     select(task_instance.c.id, task_instance.c.queued_at).where(
@@ -401,18 +393,16 @@ class Scheduler:
                 else f"no heartbeat since {row.heartbeat_at:%H:%M:%S} "
                 f"(limit {self.settings.zombie_after_seconds:g}s)"
             )
-            result = fail_from_outside(
-                self.runner, row.id, row.try_number, "heartbeat", f"the try was lost: {why}"
+            result = end_from_outside(
+                self.store,
+                row.id,
+                row.try_number,
+                "heartbeat",
+                f"the try was lost: {why}",
+                worker_actor(),
+                parallelism=self.settings.parallelism,
             )
             self.executor.submit(result.queued)
-
-
-def _claim(conn: Connection, run_pk: int) -> bool:
-    """Lock a run row for this transaction, skipping it if someone else holds it."""
-    got = conn.execute(
-        select(dag_run.c.id).where(dag_run.c.id == run_pk).with_for_update(skip_locked=True)
-    ).first()
-    return got is not None
 
 
 def _pid_alive(pid: int) -> bool:
