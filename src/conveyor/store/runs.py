@@ -205,9 +205,9 @@ def claim_dag(conn: Connection, dag_id: str) -> bool:
     return got is not None
 
 
-def get_run(conn: Connection, run_pk: int, *, lock: bool = False) -> RunRow:
-    row = conn.execute(_RUN_LOCKED if lock else _RUN, {"run_pk": run_pk}).one()
-    return run_row(row)
+def get_run(conn: Connection, run_pk: int) -> RunRow:
+    """The run as it is now; to write its moves, :func:`lock_run` it instead."""
+    return run_row(conn.execute(_RUN, {"run_pk": run_pk}).one())
 
 
 def lock_run(conn: Connection, run_pk: int) -> LockedRun:
