@@ -17,7 +17,8 @@ from sqlalchemy import event, select, update
 from test_runs import Env
 
 from conftest import run_scheduler
-from conveyor.scheduler.datasets import RUN_TYPE, create_dataset_runs, record_task_outlets
+from conveyor.engine.outlets import record_task_outlets
+from conveyor.scheduler.datasets import RUN_TYPE, create_dataset_runs
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import datasets, runs
 from conveyor.store.engine import Store

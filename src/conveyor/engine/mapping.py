@@ -13,14 +13,13 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection
-
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.model.mapping import expansion_length
 from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, TaskState
 from conveyor.store import mapping, transitions
-from conveyor.store.runs import RunRow, TiRow
+from conveyor.store.engine import Connection
+from conveyor.store.runs import LockedRun, TiRow
 from conveyor.store.transitions import Actor
 
 S = TaskState
@@ -85,7 +84,7 @@ def per_instance(plan: RunPlan, tis: Mapping[str, TiRow]) -> RunPlan:
 
 def plan_mapped_run(
     conn: Connection,
-    run: RunRow,
+    run: LockedRun,
     structure: SerializedDag,
     tis: dict[str, TiRow],
     past: Mapping[str, TaskState] | None,
@@ -113,7 +112,7 @@ def plan_mapped_run(
 
 def _expand(
     conn: Connection,
-    run: RunRow,
+    run: LockedRun,
     structure: SerializedDag,
     tis: dict[str, TiRow],
     task_id: str,

@@ -1,30 +1,30 @@
 """Moving one run forward: the step shared by the scheduler loop and the fast path.
 
-When a try finishes, the worker calls :func:`advance_run` in the same transaction that
-records the outcome, so downstream tasks are queued at once instead of waiting for the next
-scheduler loop. The loop calls it too, for runs nobody advanced (retries that came due,
-new runs, anything a crash interrupted). The run's row is locked first on PostgreSQL, so
-two tries of one run finishing at the same moment cannot both miss that a join is ready.
+When a try finishes, its end (``engine.tries``) calls :func:`advance_run` in the same
+transaction that records the outcome, so downstream tasks are queued at once instead of
+waiting for the next scheduler loop. The loop calls it too, for runs nobody advanced (retries
+that came due, new runs, anything a crash interrupted), and :func:`queue_scheduled` to hand
+out the tries that waited for room. Both lock the run's row first (a
+:class:`~conveyor.store.runs.LockedRun`), so two tries of one run finishing at the same moment
+cannot both miss that a join is ready. What may be queued is ``engine.admission``'s decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Connection, select
 
 from conveyor import callbacks
 from conveyor.clock import utcnow
+from conveyor.engine import admission
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.serialized import SerializedDag
-from conveyor.states import IN_FLIGHT, RunState, TaskState
+from conveyor.states import RunState, TaskState
 from conveyor.store import hop, pools, runs, transitions
-from conveyor.store.runs import RunRow, TiRow
-from conveyor.store.tables import dag_run, task_instance
+from conveyor.store.engine import Connection
+from conveyor.store.runs import LockedRun, TiRow
 from conveyor.store.transitions import Actor
 
 
@@ -43,38 +43,23 @@ class QueuedTry:
     map_index: int = -1
 
 
-def queued_tries(conn: Connection, *conditions: Any) -> list[QueuedTry]:
-    """Queued task instances matching ``conditions``, as executors take them."""
-    ti = task_instance.c
-    rows = conn.execute(
-        select(
-            ti.id,
-            ti.try_number,
-            ti.queue,
-            ti.run_pk,
-            ti.dag_id,
-            ti.run_id,
-            ti.task_id,
-            ti.map_index,
-            dag_run.c.version_hash,
-        )
-        .join(dag_run, dag_run.c.id == ti.run_pk)
-        .where(ti.state == TaskState.QUEUED.value, *conditions)
-        .order_by(ti.priority_weight.desc(), ti.id)
-    ).all()
+def queued_tries(
+    conn: Connection, *, run_pk: int | None = None, queued_before: datetime | None = None
+) -> list[QueuedTry]:
+    """Queued tries (of one run, or queued before a time), as executors take them."""
     return [
         _queued_try(
-            runs.serialized_dag(conn, r.version_hash),
-            r.id,
-            r.try_number,
-            r.queue,
-            r.run_pk,
-            r.dag_id,
-            r.run_id,
-            r.task_id,
-            r.map_index,
+            runs.serialized_dag(conn, row.version_hash),
+            row.ti_id,
+            row.try_number,
+            row.queue,
+            row.run_pk,
+            row.dag_id,
+            row.run_id,
+            row.task_id,
+            row.map_index,
         )
-        for r in rows
+        for row in runs.queued_task_instances(conn, run_pk=run_pk, queued_before=queued_before)
     ]
 
 
@@ -107,43 +92,60 @@ def _queued_try(
 class Advance:
     queued: list[QueuedTry]
     run_state: RunState | None
+    skipped: bool = False  # another writer held the run: nothing was done
 
 
 def advance_run(
     conn: Connection,
-    run_pk: int,
+    run: int | LockedRun,
     actor: Actor,
     *,
     queue_ready: bool,
     parallelism: int | None = None,
     now: datetime | None = None,
-    locked_run: RunRow | None = None,
+    skip_locked: bool = False,
     read: runs.TasksAndRoom | None = None,
     announce: Callable[[list[QueuedTry]], None] | None = None,
 ) -> Advance:
     """Apply the plan for one running run; queue what became ready if ``queue_ready``.
 
+    ``run``: the run's pk, whose row is locked here first (waiting for another writer, or
+    with ``skip_locked`` leaving the run to it: ``Advance.skipped``); or the run already
+    locked in this transaction (a try's end locks it before recording the outcome).
+
     ``parallelism`` caps the tries in flight (queued or running) across the store: the fast
     path queues only into the room left, and the scheduler loop hands out the rest as tries
-    finish, so a wide fan-out never floods the executor or the broker. ``locked_run``: the
-    run's row, when the caller has locked it in this transaction already; ``read``: the
-    run's task instances and room, when the caller read them after that lock; ``announce``:
-    called with the tries about to be queued, before the statements that queue them (the
-    caller publishes them then, inside this transaction).
+    finish, so a wide fan-out never floods the executor or the broker. ``read``: the run's
+    task instances and room, when the caller read them under the lock; ``announce``: called
+    with the tries about to be queued, before the statements that queue them (the caller
+    publishes them then, inside this transaction).
     """
-    now = now or utcnow()
-    run = locked_run or runs.get_run(conn, run_pk, lock=True)
+    if not isinstance(run, LockedRun):
+        claimed = runs.claim_run(conn, run) if skip_locked else runs.lock_run(conn, run)
+        if claimed is None:
+            return Advance([], None, skipped=True)
+        run = claimed
+    return _advance(conn, run, actor, queue_ready, parallelism, now or utcnow(), read, announce)
+
+
+def _advance(
+    conn: Connection,
+    run: LockedRun,
+    actor: Actor,
+    queue_ready: bool,
+    parallelism: int | None,
+    now: datetime,
+    read: runs.TasksAndRoom | None,
+    announce: Callable[[list[QueuedTry]], None] | None,
+) -> Advance:
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
     if run.dag_paused:
         return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
     structure = runs.serialized_dag(conn, run.version_hash)
-    room: tuple[int, dict[str, int | None]] = (0, {})
     if queue_ready:  # the fast path: what queueing needs comes in the same round trip
-        read = read or runs.task_instances_and_room(conn, run_pk)
-        rows, room = read.tis, (read.busy, read.limits)
-    else:
-        rows = read.tis if read else runs.task_instances(conn, run_pk)
+        read = read or runs.task_instances_and_room(conn, run.id)
+    rows = read.tis if read else runs.task_instances(conn, run.id)
     tis = {ti_key(ti): ti for ti in rows}
     _schedule_due_retries(conn, tis, now, actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
@@ -179,9 +181,11 @@ def advance_run(
             ti = tis[task_id]
             transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor)
         return Advance([], None)
+    assert read is not None  # read above when queue_ready
+    cap = None if parallelism is None else parallelism - read.busy
     return Advance(
         _schedule_and_queue(
-            conn, run, structure, tis, plan.to_schedule, actor, parallelism, room, announce
+            conn, run, structure, tis, plan.to_schedule, actor, cap, read.limits, announce
         ),
         None,
     )
@@ -189,71 +193,43 @@ def advance_run(
 
 def _schedule_and_queue(
     conn: Connection,
-    run: RunRow,
+    run: LockedRun,
     structure: SerializedDag,
     tis: dict[str, TiRow],
     to_schedule: list[tuple[str, str]],
     actor: Actor,
-    parallelism: int | None,
-    room_read: tuple[int, dict[str, int | None]],
+    cap: int | None,
+    limits: dict[str, int | None],
     announce: Callable[[list[QueuedTry]], None] | None = None,
 ) -> list[QueuedTry]:
     """The fast path: tries waiting for room and newly ready tasks, by priority, go straight
-    to queued while there is room (newly ready ones in a single move); the rest wait as
-    scheduled for the scheduler loop."""
+    to queued while admission lets them (newly ready ones in a single move); the rest wait
+    as scheduled for the scheduler loop."""
     reasons = dict(to_schedule)
     waiting = [ti for ti in tis.values() if ti.state is TaskState.SCHEDULED]
-    candidates = sorted(
-        [*waiting, *(tis[task_id] for task_id in reasons)], key=lambda ti: -ti.priority_weight
-    )
+    candidates = [*waiting, *(tis[task_id] for task_id in reasons)]
     if not candidates:
         return []
-    room = structure.max_active_tasks - sum(1 for ti in tis.values() if ti.state in IN_FLIGHT)
-    wanted = {ti.pool for ti in candidates}
-    busy, limits = room_read
-    if parallelism is not None:
-        room = min(room, parallelism - busy)
-    # Locked after the run's row (the caller's), so queueing never overfills a pool.
-    room_in = pools.lock_pools(conn, wanted if room > 0 else (), run.id, limits=limits)
-    ready: list[TiRow] = []  # fresh ones that fit: queued below in one move
-    later: list[hop.Ready] = []  # fresh ones without room: scheduled below in one move
-    waiting_fits: list[TiRow] = []  # scheduled ones that fit now
-    for ti in candidates:
-        key = ti_key(ti)
-        fits = room > 0 and room_in.fits(ti.pool, ti.pool_slots, ti.priority_weight)
-        if not fits:
-            if room > 0:  # waits for a slot in its pool
-                room_in.wait(ti.pool, ti.pool_slots, ti.priority_weight)
-            if key in reasons:
-                later.append(hop.Ready(ti.id, ti.try_number, reasons[key], ti.queue))
-            continue
-        room -= 1
-        room_in.take(ti.pool, ti.pool_slots)
-        (ready if key in reasons else waiting_fits).append(ti)
+    admitted = _admit(conn, run, structure, tis.values(), candidates, cap, limits)
+    fresh = [ti for ti in admitted.now if ti_key(ti) in reasons]  # queued below in one move
+    waiting_fits = [ti for ti in admitted.now if ti_key(ti) not in reasons]
+    later = [  # fresh ones without room: scheduled below in one move
+        hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue)
+        for ti in admitted.later
+        if ti_key(ti) in reasons
+    ]
     # The tries as they will be queued; under the run's lock these moves do not lose (every
     # writer of a run takes it), and a receiver that comes early waits for that lock.
-    planned = [replace(ti, try_number=ti.try_number + 1) for ti in ready] + waiting_fits
-    planned.sort(key=lambda ti: -ti.priority_weight)
-    queued = [
-        _queued_try(
-            structure,
-            ti.id,
-            ti.try_number,
-            ti.queue,
-            run.id,
-            run.dag_id,
-            run.run_id,
-            ti.task_id,
-            ti.map_index,
-        )
-        for ti in planned
-    ]
+    planned = admission.by_priority(
+        [*(replace(ti, try_number=ti.try_number + 1) for ti in fresh), *waiting_fits]
+    )
+    queued = [_queued_try_of(structure, run, ti) for ti in planned]
     if announce is not None and queued:
         announce(queued)
     hop.schedule_ready(conn, later, actor)
     moved = hop.queue_ready(
         conn,
-        [hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in ready],
+        [hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in fresh],
         actor,
     )
     moved |= {
@@ -262,6 +238,56 @@ def _schedule_and_queue(
         if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor)
     }
     return [work for work in queued if work.ti_id in moved]
+
+
+def queue_scheduled(
+    conn: Connection, run_pk: int, actor: Actor, *, limit: int | None = None
+) -> list[QueuedTry]:
+    """The scheduler loop's dispatch of one run: scheduled -> queued, as admission lets them
+    (``limit``: the executor's free slots). A run another writer holds is left to it."""
+    run = runs.claim_run(conn, run_pk)
+    if run is None:
+        return []
+    structure = runs.serialized_dag(conn, run.version_hash)
+    tis = runs.task_instances(conn, run_pk)
+    ready = [ti for ti in tis if ti.state is TaskState.SCHEDULED]
+    if not ready:
+        return []
+    admitted = _admit(conn, run, structure, tis, ready, limit)
+    return [
+        _queued_try_of(structure, run, ti)
+        for ti in admitted.now
+        if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor)
+    ]
+
+
+def _admit(
+    conn: Connection,
+    run: LockedRun,
+    structure: SerializedDag,
+    tis: Iterable[TiRow],
+    candidates: list[TiRow],
+    cap: int | None,
+    limits: dict[str, int | None] | None = None,
+) -> admission.Admitted:
+    """Admission for one run; its pools are locked (after the run) only if it has room."""
+    room = admission.run_room(structure.max_active_tasks, tis, cap)
+    wanted = {ti.pool for ti in candidates} if room > 0 else set()
+    return admission.admit(candidates, room, pools.lock_pools(conn, wanted, run, limits=limits))
+
+
+def _queued_try_of(structure: SerializedDag, run: LockedRun, ti: TiRow) -> QueuedTry:
+    return _queued_try(
+        structure,
+        ti.id,
+        ti.try_number,
+        ti.queue,
+        run.id,
+        run.dag_id,
+        run.run_id,
+        ti.task_id,
+        ti.map_index,
+    )
 
 
 def _schedule_due_retries(
@@ -291,55 +317,3 @@ def _bumped(ti: TiRow, state: TaskState) -> TiRow:
         pool_slots=ti.pool_slots,
         map_index=ti.map_index,
     )
-
-
-def in_flight(conn: Connection) -> int:
-    """Tries queued or running, in every run of every DAG."""
-    return int(conn.execute(select(runs.IN_FLIGHT_COUNT)).scalar_one())
-
-
-def queue_scheduled(
-    conn: Connection,
-    run: RunRow,
-    structure: SerializedDag,
-    tis: list[TiRow],
-    actor: Actor,
-    limit: int | None = None,
-) -> list[QueuedTry]:
-    """scheduled -> queued for this run, by priority, within max_active_tasks (and ``limit``)
-    and the room in each task's pool."""
-    active = sum(1 for ti in tis if ti.state in IN_FLIGHT)
-    room = structure.max_active_tasks - active
-    if limit is not None:
-        room = min(room, limit)
-    ready = sorted(
-        (ti for ti in tis if ti.state is TaskState.SCHEDULED),
-        key=lambda ti: -ti.priority_weight,
-    )
-    if room <= 0 or not ready:
-        return []
-    # Locked after the run's row (the caller claimed it), so queueing never overfills a pool.
-    room_in = pools.lock_pools(conn, {ti.pool for ti in ready}, run.id)
-    queued: list[QueuedTry] = []
-    for ti in ready:
-        if len(queued) >= room:
-            break
-        if not room_in.fits(ti.pool, ti.pool_slots, ti.priority_weight):
-            room_in.wait(ti.pool, ti.pool_slots, ti.priority_weight)
-            continue
-        if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor):
-            room_in.take(ti.pool, ti.pool_slots)
-            queued.append(
-                _queued_try(
-                    structure,
-                    ti.id,
-                    ti.try_number,
-                    ti.queue,
-                    run.id,
-                    run.dag_id,
-                    run.run_id,
-                    ti.task_id,
-                    ti.map_index,
-                )
-            )
-    return queued

@@ -13,9 +13,10 @@ import time
 from kombu.exceptions import OperationalError as BrokerError
 
 from conveyor.config import Settings
-from conveyor.engine.progress import QueuedTry, in_flight
+from conveyor.engine.progress import QueuedTry
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
+from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.worker.celery_app import make_app, publish_tries
 
@@ -58,7 +59,7 @@ class CeleryExecutor(Executor):
         past ``requeue_after_seconds`` would be published again for nothing.
         """
         with self.store.read() as conn:
-            busy = in_flight(conn)
+            busy = runs.in_flight(conn)
         return max(self.settings.parallelism - busy, 0)
 
     def stop(self, grace: float) -> None:

@@ -31,12 +31,12 @@ from typing import Any
 from conveyor._processes import adopt_environment, fork_context, warm_up
 from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry, queued_tries
+from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.executors.base import Executor
 from conveyor.states import TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Store
-from conveyor.store.tables import task_instance
-from conveyor.worker.runner import TryRunner, fail_from_outside, log_path_for
+from conveyor.worker.runner import TryRunner, log_path_for
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class LocalExecutor(Executor):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.slots = settings.parallelism
-        self.runner = TryRunner(settings)  # records crashes and timeouts
+        self.store = Store(settings.db_url, pool=False)  # records crashes and timeouts
         self._context = fork_context()
         self._backlog: deque[QueuedTry] = deque()
         self._running: dict[int, _Running] = {}  # by sentinel
@@ -396,27 +396,29 @@ class LocalExecutor(Executor):
             self._pick_up_fast_path(work.run_pk)
 
     def _fail(self, work: QueuedTry, exit_kind: str, error: str) -> None:
-        result = fail_from_outside(
-            self.runner,
+        result = end_from_outside(
+            self.store,
             work.ti_id,
             work.try_number,
             exit_kind,
             error,
+            worker_actor(),
+            parallelism=self.settings.parallelism,
             expected=(TaskState.RUNNING, TaskState.QUEUED),
         )
         self.submit(result.queued)
 
     def _pick_up_fast_path(self, run_pk: int) -> None:
         """A try ended without reporting what it queued: ask the store instead."""
-        with self.runner.store.read() as conn:
-            self.submit(queued_tries(conn, task_instance.c.run_pk == run_pk))
+        with self.store.read() as conn:
+            self.submit(queued_tries(conn, run_pk=run_pk))
 
     def _heartbeat(self) -> None:
         now = time.monotonic()
         if now < self._next_heartbeat or not self._running:
             return
         self._next_heartbeat = now + self.settings.heartbeat_seconds
-        with self.runner.store.write() as conn:
+        with self.store.write() as conn:
             transitions.heartbeat(conn, [e.work.ti_id for e in self._running.values()])
 
     def stop(self, grace: float) -> None:

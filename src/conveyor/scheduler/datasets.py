@@ -1,8 +1,8 @@
-"""Data-driven scheduling: hooks the worker and the scheduler loop call for datasets.
+"""Data-driven scheduling: the scheduler loop's part for datasets.
 
-The worker records a successful task's dataset updates in the transaction that records the
-success (:func:`record_task_outlets`); the scheduler loop turns full sets of pending updates
-into runs (:func:`create_dataset_runs`). The DAG's row is locked with SKIP LOCKED while its
+A try's end records a successful task's dataset updates in the transaction that records the
+success (``engine.outlets``); the scheduler loop turns full sets of pending updates into
+runs (:func:`create_dataset_runs`). The DAG's row is locked with SKIP LOCKED while its
 updates are consumed, so several schedulers create each dataset-triggered run once.
 """
 
@@ -16,21 +16,11 @@ from conveyor.model.schedules import DatasetSchedule
 from conveyor.scheduler.problems import Problems
 from conveyor.store import datasets, runs, scheduling
 from conveyor.store.engine import Connection, Store
-from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor
 
 log = logging.getLogger(__name__)
 
 RUN_TYPE = "dataset_triggered"
-
-
-def record_task_outlets(conn: Connection, run: RunRow, task_id: str, map_index: int) -> None:
-    """After a try succeeded: its outlets' updates. No statement for a task without outlets
-    (the DAG structure is cached, and the run's advance reads it anyway)."""
-    task = runs.serialized_dag(conn, run.version_hash).tasks.get(task_id)
-    uris = task.raw.get("outlets") if task is not None else None
-    if uris:
-        datasets.record_updates(conn, run, task_id, map_index, uris)
 
 
 def create_dataset_runs(

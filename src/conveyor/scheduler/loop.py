@@ -26,6 +26,7 @@ from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.engine.progress import advance_run, queue_scheduled, queued_tries
+from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
@@ -36,9 +37,8 @@ from conveyor.serialized import SerializedDag
 from conveyor.states import RunState
 from conveyor.store import runs, scheduling, transitions
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
-from conveyor.store.tables import dag, dag_run, task_instance
+from conveyor.store.tables import dag, dag_run
 from conveyor.store.transitions import Actor
-from conveyor.worker.runner import TryRunner, fail_from_outside
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ class Scheduler:
         self.hostname = socket.gethostname()
         self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.actor = Actor(f"scheduler@{self.hostname}:{os.getpid()}")
-        self.runner = TryRunner(settings, store)
         self.callbacks = CallbackProcess(settings, store)  # DAG callbacks no try ran
         self.problems = Problems(store, self.id)
         self._stopping = False
@@ -294,9 +293,8 @@ class Scheduler:
                 self.problems.guard("advance_run", dag_id=run.dag_id, run_pk=run.id),
                 self.store.write() as conn,
             ):
-                if self.store.supports_row_locks and not scheduling.claim_run(conn, run.id):
-                    continue  # another scheduler or a finishing try is on it right now
-                advance_run(conn, run.id, self.actor, queue_ready=False, now=now)
+                # skip_locked: another scheduler or a finishing try is on it right now
+                advance_run(conn, run.id, self.actor, queue_ready=False, now=now, skip_locked=True)
 
     def dispatch(self) -> None:
         slots = self.executor.free_slots()
@@ -313,13 +311,7 @@ class Scheduler:
     def _dispatch_run(self, run_pk: int, slots: int) -> int:
         """Queue up to ``slots`` scheduled tries of a run and hand them over; how many."""
         with self.store.write() as conn:
-            if self.store.supports_row_locks and not scheduling.claim_run(conn, run_pk):
-                return 0
-            run = runs.get_run(conn, run_pk)
-            structure = runs.serialized_dag(conn, run.version_hash)
-            tries = queue_scheduled(
-                conn, run, structure, runs.task_instances(conn, run_pk), self.actor, limit=slots
-            )
+            tries = queue_scheduled(conn, run_pk, self.actor, limit=slots)
             # Handed over before the commit: a scheduler killed after it cannot leave a
             # try queued that no executor got (a receiver waits for the commit).
             self.executor.submit(tries)
@@ -329,7 +321,7 @@ class Scheduler:
         """Send again what stayed queued too long: a lost message, or an executor that died."""
         cutoff = now - timedelta(seconds=self.settings.requeue_after_seconds)
         with self.store.read() as conn:
-            stuck = queued_tries(conn, task_instance.c.queued_at < cutoff)
+            stuck = queued_tries(conn, queued_before=cutoff)
             since = scheduling.queued_at(conn, [t.ti_id for t in stuck])
         for work in stuck:
             if self.executor.holds(work.ti_id):
@@ -365,8 +357,14 @@ class Scheduler:
             else f"no heartbeat since {row.heartbeat_at:%H:%M:%S} "
             f"(limit {self.settings.zombie_after_seconds:g}s)"
         )
-        result = fail_from_outside(
-            self.runner, row.id, row.try_number, "heartbeat", f"the try was lost: {why}"
+        result = end_from_outside(
+            self.store,
+            row.id,
+            row.try_number,
+            "heartbeat",
+            f"the try was lost: {why}",
+            worker_actor(),
+            parallelism=self.settings.parallelism,
         )
         self.executor.submit(result.queued)
 

@@ -105,7 +105,7 @@ def _fail_timed_out(
 ) -> bool:
     reason = f"run timed out: running longer than dagrun_timeout ({timeout.total_seconds():g}s)"
     with store.write() as conn:
-        runs.get_run(conn, run_pk, lock=True)
+        runs.lock_run(conn, run_pk)
         if not transitions.move_run(
             conn,
             run_pk,

@@ -43,7 +43,7 @@ def _downstream(run: RunRow, conn: Connection, task_id: str) -> list[str]:
 
 def _locked_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
     run = runs.find_run(conn, dag_id, run_id)
-    return runs.get_run(conn, run.id, lock=True)
+    return runs.lock_run(conn, run.id)
 
 
 def _rerun(conn: Connection, run: RunRow, what: str) -> RunState:

@@ -6,7 +6,8 @@ ends, whichever way it ends. Whoever queues a try (the scheduler's dispatch, a f
 try's fast path, on any machine) first locks the rows of the pools it queues into, in name
 order, after the run's row, and counts and queues under that lock in one transaction: two
 schedulers or workers can never both take a pool's last slot. On SQLite the single writer
-serializes them already.
+serializes them already. What fits is decided above the store, in
+``conveyor.engine.admission``; this module reads and locks what that decision needs.
 
 When slots are scarce, higher ``priority_weight`` goes first across runs and DAGs: a try does
 not take a slot that a scheduled try of higher priority elsewhere is waiting for.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -24,6 +25,7 @@ from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError, NotFoundError
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.states import IN_FLIGHT, RunState, TaskState
+from conveyor.store.runs import LockedRun
 from conveyor.store.tables import dag, dag_run, pool, task_instance
 
 POOL_NAME_MAX = 250
@@ -54,59 +56,36 @@ class PoolUsage:
 # -- enforcement (called inside the transaction that queues) ------------------------------------
 
 
-class PoolRoom:
-    """The free slots of some pools, locked for this transaction, as tries are queued."""
+@dataclass
+class PoolCounts:
+    """Some pools as one queueing transaction found them, their rows locked: the decision of
+    what fits is ``conveyor.engine.admission``'s."""
 
-    def __init__(
-        self,
-        slots: dict[str, int | None],
-        used: dict[str, int],
-        waiting_elsewhere: dict[str, list[tuple[int, int]]],
-    ) -> None:
-        self._slots = slots
-        self._used = used
-        # (priority_weight, pool_slots) of scheduled tries that want these pools and would go
-        # first by priority: those of other runs, and those of this run that did not fit.
-        self._waiting = waiting_elsewhere
-
-    def exists(self, name: str) -> bool:
-        return name in self._slots
-
-    def fits(self, name: str, slots: int, priority: int) -> bool:
-        """Whether a try of this priority may take ``slots`` of pool ``name`` now."""
-        if name not in self._slots:
-            return False  # no such pool: the try waits; `conveyor tasks why` says so
-        size = self._slots[name]
-        if size is None:
-            return True  # a pool without a limit of its own
-        # A try asking for more slots than the pool has never runs: it holds nobody back.
-        ahead = sum(s for p, s in self._waiting.get(name, ()) if p > priority and s <= size)
-        return self._used.get(name, 0) + ahead + slots <= size
-
-    def take(self, name: str, slots: int) -> None:
-        self._used[name] = self._used.get(name, 0) + slots
-
-    def wait(self, name: str, slots: int, priority: int) -> None:
-        """A try that did not fit: lower priorities must not take its slots before it."""
-        self._waiting.setdefault(name, []).append((priority, slots))
+    #: Each pool's slots (None: no limit of its own); a pool that does not exist is absent.
+    slots: dict[str, int | None] = field(default_factory=dict)
+    #: Slots held by queued and running tries, per pool with a limit.
+    used: dict[str, int] = field(default_factory=dict)
+    #: (priority_weight, pool_slots) of the scheduled tries of other running runs, per pool
+    #: with a limit: they go first when their priority is higher.
+    waiting_elsewhere: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def lock_pools(
     conn: Connection,
     names: Iterable[str],
-    run_pk: int,
+    run: LockedRun,
     *,
     limits: dict[str, int | None] | None = None,
-) -> PoolRoom:
+) -> PoolCounts:
     """Lock these pools' rows (name order) and count what they hold, for queueing into them.
 
-    Call it after locking the run's row (``run_pk``), the order every queueing transaction
+    After the run's row (``run``, locked already), the order every queueing transaction
     follows, so that two of them never wait on each other. ``limits``: the pools' slots as
     :func:`runs.task_instances_and_room` read them, to save reading them again.
     """
     wanted = sorted(set(names))
     if not wanted:
-        return PoolRoom({}, {}, {})
+        return PoolCounts()
     # Only pools with a limit are locked and counted: tasks in an unlimited pool (default_pool
     # unless a user limits it) queue without waiting on each other across the cluster.
     slots: dict[str, int | None] = (
@@ -118,7 +97,7 @@ def lock_pools(
     )
     wanted = sorted(name for name, size in slots.items() if size is not None)
     if not wanted:
-        return PoolRoom(slots, {}, {})
+        return PoolCounts(slots)
     slots.update(
         conn.execute(
             select(pool.c.name, pool.c.slots)
@@ -143,13 +122,13 @@ def lock_pools(
         .where(
             ti.pool.in_(wanted),
             ti.state == TaskState.SCHEDULED.value,
-            ti.run_pk != run_pk,
+            ti.run_pk != run.id,
             dag_run.c.state == RunState.RUNNING.value,
             dag.c.is_paused.is_(False),
         )
     ):
         waiting[name].append((priority, n))
-    return PoolRoom(slots, {k: int(v) for k, v in used.items()}, dict(waiting))
+    return PoolCounts(slots, {k: int(v) for k, v in used.items()}, dict(waiting))
 
 
 # -- reading and managing pools ------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,18 @@ class RunRow:
     conf: dict[str, Any]
     version_hash: str
     dag_paused: bool = False
+
+
+@dataclass(frozen=True)
+class LockedRun(RunRow):
+    """A run whose row this transaction holds locked (FOR UPDATE on PostgreSQL; SQLite's
+    single writer serializes transactions anyway).
+
+    Only :func:`lock_run` and :func:`claim_run` make one. Every writer of a run locks its row
+    first, before any other lock, so that two of them never wait on each other; the functions
+    that rely on that order take a ``LockedRun``, so a call that skipped the lock is a type
+    error rather than a deadlock or a lost join under load.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +190,7 @@ _RUN = (
 )
 # Serializes the fast paths of one run on PostgreSQL; the DAG row is only read.
 _RUN_LOCKED = _RUN.with_for_update(of=dag_run)
+_RUN_CLAIMED = _RUN.with_for_update(of=dag_run, skip_locked=True)
 
 
 def claim_dag(conn: Connection, dag_id: str) -> bool:
@@ -193,9 +206,25 @@ def claim_dag(conn: Connection, dag_id: str) -> bool:
     return got is not None
 
 
-def get_run(conn: Connection, run_pk: int, *, lock: bool = False) -> RunRow:
-    row = conn.execute(_RUN_LOCKED if lock else _RUN, {"run_pk": run_pk}).one()
-    return run_row(row)
+def get_run(conn: Connection, run_pk: int) -> RunRow:
+    """The run as it is now; to write its moves, :func:`lock_run` it instead."""
+    return run_row(conn.execute(_RUN, {"run_pk": run_pk}).one())
+
+
+def lock_run(conn: Connection, run_pk: int) -> LockedRun:
+    """The run, its row locked for this transaction: waits while another writer holds it."""
+    return _locked(run_row(conn.execute(_RUN_LOCKED, {"run_pk": run_pk}).one()))
+
+
+def claim_run(conn: Connection, run_pk: int) -> LockedRun | None:
+    """The run, its row locked for this transaction; None if another writer holds it now (or
+    it is gone): for the scheduler, which comes back to the run in its next loop."""
+    row = conn.execute(_RUN_CLAIMED, {"run_pk": run_pk}).first()
+    return None if row is None else _locked(run_row(row))
+
+
+def _locked(run: RunRow) -> LockedRun:
+    return LockedRun(**{f.name: getattr(run, f.name) for f in fields(RunRow)})
 
 
 def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
@@ -307,3 +336,64 @@ def previous_run_states(conn: Connection, run: RunRow) -> dict[str, TaskState] |
     if previous is None:
         return None
     return {ti.task_id: ti.state for ti in task_instances(conn, previous)}
+
+
+def in_flight(conn: Connection) -> int:
+    """Tries queued or running, in every run of every DAG: what ``parallelism`` caps."""
+    return int(conn.execute(select(IN_FLIGHT_COUNT)).scalar_one())
+
+
+@dataclass(frozen=True)
+class QueuedRow:
+    """A queued task instance, with the DAG version its run pinned."""
+
+    ti_id: int
+    try_number: int
+    queue: str
+    run_pk: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    version_hash: str
+
+
+def queued_task_instances(
+    conn: Connection, *, run_pk: int | None = None, queued_before: datetime | None = None
+) -> list[QueuedRow]:
+    """Queued task instances (of one run, or queued before a time), highest priority first."""
+    query = (
+        select(
+            _TI.id,
+            _TI.try_number,
+            _TI.queue,
+            _TI.run_pk,
+            _TI.dag_id,
+            _TI.run_id,
+            _TI.task_id,
+            _TI.map_index,
+            dag_run.c.version_hash,
+        )
+        .join(dag_run, dag_run.c.id == _TI.run_pk)
+        .where(_TI.state == TaskState.QUEUED.value)
+        .order_by(_TI.priority_weight.desc(), _TI.id)
+    )
+    if run_pk is not None:
+        query = query.where(_TI.run_pk == run_pk)
+    if queued_before is not None:
+        query = query.where(_TI.queued_at < queued_before)
+    return [QueuedRow(*row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class TryOwner:
+    """Which run and task a task instance belongs to, and how many tries it may have."""
+
+    run_pk: int
+    task_id: str
+    max_tries: int
+
+
+def try_owner(conn: Connection, ti_id: int) -> TryOwner:
+    row = conn.execute(select(_TI.run_pk, _TI.task_id, _TI.max_tries).where(_TI.id == ti_id)).one()
+    return TryOwner(row.run_pk, row.task_id, row.max_tries)

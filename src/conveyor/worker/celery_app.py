@@ -230,7 +230,7 @@ def _hand_back_and_stop() -> None:
         try:
             for ti_id, try_number in running:
                 with store.write() as conn:
-                    runs.get_run(conn, _run_of(conn, ti_id), lock=True)
+                    runs.lock_run(conn, _run_of(conn, ti_id))
                     transitions.hand_back(
                         conn,
                         ti_id,

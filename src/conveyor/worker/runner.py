@@ -6,8 +6,8 @@ the same thing in every one of them:
 1. win ``queued -> running`` (a duplicate message or a second worker loses here and stops),
 2. import the DAG version the run pinned and build the task's context,
 3. render templates and call ``execute``,
-4. in one transaction: record the outcome and XCom, skip branches not taken, and advance the
-   run (the fast path), which queues the downstream tasks that became ready.
+4. hand the outcome and the return value to ``engine.tries.try_ended``, which records them,
+   skips branches not taken, and advances the run (the fast path) in one transaction.
 """
 
 from __future__ import annotations
@@ -24,19 +24,22 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from conveyor.callbacks import DagResolver, after_try
-from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
-from conveyor.engine.planning import branch_skips, short_circuit_skips
-from conveyor.engine.progress import QueuedTry, advance_run
+from conveyor.engine.progress import QueuedTry
+from conveyor.engine.tries import (
+    TryEnd,
+    TryResult,
+    end_from_outside,
+    failure_outcome,
+    try_ended,
+    worker_actor,
+)
 from conveyor.exceptions import Fail, Skip, TaskTimeout
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
@@ -48,13 +51,11 @@ from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
-from conveyor.scheduler.datasets import record_task_outlets
 from conveyor.sensors.base import Reschedule
 from conveyor.states import TaskState
-from conveyor.store import hop, runs, transitions
-from conveyor.store.engine import Store, retrying
+from conveyor.store import hop
+from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.runs import RunRow
-from conveyor.store.tables import task_instance
 from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.store.xcom import upsert_xcom
 from conveyor.worker.context import (
@@ -67,14 +68,6 @@ from conveyor.worker.context import (
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class TryResult:
-    started: bool
-    state: TaskState | None = None
-    queued: list[QueuedTry] = field(default_factory=list)
-    error: str | None = None
-
-
 def log_path_for(
     settings: Settings, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
 ) -> Path:
@@ -83,21 +76,6 @@ def log_path_for(
     if map_index >= 0:  # each instance of a mapped task has its own logs
         folder = folder / f"map_index={map_index}"
     return folder / f"try-{try_number}.log"
-
-
-def failure_outcome(
-    ti_try: int,
-    max_tries: int,
-    retry_delay: timedelta,
-    exit_kind: str,
-    error: str,
-    *,
-    fail_now: bool = False,
-) -> Outcome:
-    """up_for_retry while tries are left (and the task did not raise Fail), else failed."""
-    if ti_try < max_tries and not fail_now:
-        return Outcome(TaskState.UP_FOR_RETRY, exit_kind, error, retry_at=utcnow() + retry_delay)
-    return Outcome(TaskState.FAILED, exit_kind, error)
 
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
@@ -146,7 +124,7 @@ class TryRunner:
 
     @property
     def actor(self) -> Actor:
-        return Actor(f"worker@{self.hostname}:{os.getpid()}")
+        return worker_actor()
 
     def run(self, ti_id: int, try_number: int) -> TryResult:
         won = retrying(lambda: self._start(ti_id, try_number), what="starting a try")
@@ -176,7 +154,15 @@ class TryRunner:
         except Exception as exc:  # this try's bookkeeping failed: fail the try, say why
             reason = f"the try could not start its log {str(log_file)!r}: {exc}"
             log.error("%s.%s: %s", started.dag_id, started.task_id, reason)
-            return fail_from_outside(self, ti_id, try_number, "bookkeeping", reason)
+            return end_from_outside(
+                self.store,
+                ti_id,
+                try_number,
+                "bookkeeping",
+                reason,
+                self.actor,
+                parallelism=self.settings.parallelism,
+            )
         # try_scope: connections and variables read this store; secrets read are masked.
         with output, _task_logging(), try_scope(self.store, self.settings):
             print(
@@ -348,63 +334,33 @@ class TryRunner:
         map_index: int = -1,
         short_circuit: str | None = None,
     ) -> TryResult:
+        def keep_return_value(conn: Connection) -> None:
+            upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
+
+        # None is what a missing XCom reads as; each mapped instance keeps its own.
+        kept = value is not None or map_index >= 0
+        end = TryEnd(
+            ti_id,
+            try_number,
+            run_pk,
+            task_id,
+            outcome,
+            started_at,
+            map_index,
+            chosen,
+            short_circuit,
+        )
         with self.store.write() as conn:
-            # Lock the run before anything else in this transaction. The XCom insert below takes
-            # a foreign-key share lock on the run row; two tries of a run finishing at once
-            # would each hold that share lock and then deadlock on advance_run's FOR UPDATE.
-            run = runs.get_run(conn, run_pk, lock=True)
-            read = hop.finish_and_read(
-                conn, ti_id, try_number, outcome, self.actor, run_pk=run_pk, started_at=started_at
-            )
-            if read is None:
-                return TryResult(started=True, state=None)  # a timeout or a person got there first
-            if outcome.state is TaskState.SUCCESS:
-                if value is not None or map_index >= 0:  # None is what a missing XCom reads as
-                    upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
-                record_task_outlets(conn, run, task_id, map_index)  # datasets it updated
-                if chosen is not None:
-                    self._skip_unchosen(conn, run, task_id, chosen, read, short_circuit)
-                    read = None  # the skips changed task instances: read them again
-            advance = advance_run(
+            return try_ended(
                 conn,
-                run_pk,
+                end,
                 self.actor,
-                queue_ready=True,
                 parallelism=self.settings.parallelism,
-                locked_run=run,
-                read=read,
+                keep_return_value=keep_return_value if kept else None,
                 # Sent before the statement that queues them: the broker's delivery overlaps
                 # the rest of this transaction, and a receiver that comes before the commit
                 # waits for the run's lock (transitions.wait_for_queuing).
                 announce=self.publish,
-            )
-        return TryResult(
-            started=True, state=outcome.state, queued=advance.queued, error=outcome.error
-        )
-
-    def _skip_unchosen(
-        self,
-        conn: Connection,
-        run: RunRow,
-        task_id: str,
-        chosen: list[str],
-        read: runs.TasksAndRoom,
-        short_circuit: str | None = None,
-    ) -> None:
-        structure = runs.serialized_dag(conn, run.version_hash)
-        tis = {ti.task_id: ti for ti in read.tis}
-        if short_circuit is not None:
-            found = short_circuit_skips(structure, task_id, every=short_circuit == "all")
-            reason = f"{task_id!r} short-circuited"
-        else:
-            found = branch_skips(structure, task_id, chosen)
-            reason = f"branch {task_id!r} chose {chosen}"
-        for skipped in found:
-            ti = tis.get(skipped)
-            if ti is None:
-                continue  # not made yet (a mapped task): trigger rules skip it when it is
-            transitions.finish_without_running(
-                conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, self.actor
             )
 
 
@@ -501,43 +457,3 @@ class _output_to:
         sys.stdout.flush()
         sys.stderr.flush()
         self._stack.close()
-
-
-def fail_from_outside(
-    runner: TryRunner,
-    ti_id: int,
-    try_number: int,
-    exit_kind: str,
-    error: str,
-    *,
-    expected: tuple[TaskState, ...] = (TaskState.RUNNING,),
-) -> TryResult:
-    """Fail a try whose process cannot report for itself (timeout, crash, lost heartbeat).
-
-    Retries apply as if the task had raised; a try that finished meanwhile is left alone.
-    """
-    with runner.store.read() as conn:
-        row = conn.execute(
-            select(
-                task_instance.c.run_pk, task_instance.c.task_id, task_instance.c.max_tries
-            ).where(task_instance.c.id == ti_id)
-        ).one()
-        run = runs.get_run(conn, row.run_pk)
-        task = runs.serialized_dag(conn, run.version_hash).tasks[row.task_id]
-    outcome = failure_outcome(
-        try_number, row.max_tries, task.retry_delay_for(try_number), exit_kind, error
-    )
-    with runner.store.write() as conn:
-        runs.get_run(conn, row.run_pk, lock=True)  # first: see TryRunner.record
-        if not transitions.finish(
-            conn, ti_id, try_number, outcome, runner.actor, expected=expected
-        ):
-            return TryResult(started=True, state=None)
-        advance = advance_run(
-            conn,
-            row.run_pk,
-            runner.actor,
-            queue_ready=True,
-            parallelism=runner.settings.parallelism,
-        )
-    return TryResult(started=True, state=outcome.state, queued=advance.queued, error=error)

@@ -1,0 +1,91 @@
+"""Admission: which waiting tries of a run may be queued now. One decision, pure.
+
+Both queueing paths ask it: a finishing try's fast path (``progress.advance_locked``) and
+the scheduler loop's dispatch (``progress.queue_scheduled``). The rules:
+
+- a run has ``max_active_tasks`` places, less its tries in flight (queued or running), and
+  never more than the caller's cap: the room left under ``parallelism`` on the fast path,
+  the executor's free slots in the loop;
+- candidates go by ``priority_weight``, highest first (ties keep the caller's order);
+- a try takes its task's ``pool_slots`` of its pool, which must exist and have room for
+  them after the slots held by tries in flight and those asked for by scheduled tries of
+  higher priority elsewhere (a try asking for more than its pool has holds nobody back);
+- a try that does not fit its pool waits, and lower priorities must not take its slots.
+
+The store reads and locks what the decision needs (``store.pools.lock_pools``) in the same
+transaction, under the run's lock, so that what is admitted here is what gets queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from conveyor.states import IN_FLIGHT
+from conveyor.store.pools import PoolCounts
+from conveyor.store.runs import TiRow
+
+
+def run_room(max_active_tasks: int, tis: Iterable[TiRow], cap: int | None = None) -> int:
+    """The places left in a run under ``max_active_tasks`` (and ``cap``); may be <= 0."""
+    room = max_active_tasks - sum(1 for ti in tis if ti.state in IN_FLIGHT)
+    return room if cap is None else min(room, cap)
+
+
+class PoolRoom:
+    """The free slots of some pools, as tries are admitted one after another."""
+
+    def __init__(self, counts: PoolCounts) -> None:
+        self._slots = counts.slots
+        self._used = dict(counts.used)
+        # Scheduled tries that want these pools and would go first by priority: those of
+        # other runs, then those of this run that did not fit.
+        self._waiting = {name: list(w) for name, w in counts.waiting_elsewhere.items()}
+
+    def fits(self, name: str, slots: int, priority: int) -> bool:
+        """Whether a try of this priority may take ``slots`` of pool ``name`` now."""
+        if name not in self._slots:
+            return False  # no such pool: the try waits; `conveyor tasks why` says so
+        size = self._slots[name]
+        if size is None:
+            return True  # a pool without a limit of its own
+        # A try asking for more slots than the pool has never runs: it holds nobody back.
+        ahead = sum(s for p, s in self._waiting.get(name, ()) if p > priority and s <= size)
+        return self._used.get(name, 0) + ahead + slots <= size
+
+    def take(self, name: str, slots: int) -> None:
+        self._used[name] = self._used.get(name, 0) + slots
+
+    def wait(self, name: str, slots: int, priority: int) -> None:
+        """A try that did not fit: lower priorities must not take its slots before it."""
+        self._waiting.setdefault(name, []).append((priority, slots))
+
+
+@dataclass
+class Admitted:
+    """The candidates split: those to queue now and those left to wait, each by priority."""
+
+    now: list[TiRow] = field(default_factory=list)
+    later: list[TiRow] = field(default_factory=list)
+
+
+def by_priority(candidates: Iterable[TiRow]) -> list[TiRow]:
+    """Highest ``priority_weight`` first; ties keep their order."""
+    return sorted(candidates, key=lambda ti: -ti.priority_weight)
+
+
+def admit(candidates: Sequence[TiRow], room: int, pools: PoolCounts) -> Admitted:
+    """Which ``candidates`` may be queued now, given the run's ``room`` (see
+    :func:`run_room`) and the ``pools`` they use."""
+    room_in = PoolRoom(pools)
+    admitted = Admitted()
+    for ti in by_priority(candidates):
+        if room > 0 and room_in.fits(ti.pool, ti.pool_slots, ti.priority_weight):
+            room -= 1
+            room_in.take(ti.pool, ti.pool_slots)
+            admitted.now.append(ti)
+            continue
+        if room > 0:  # it waits for a slot in its pool
+            room_in.wait(ti.pool, ti.pool_slots, ti.priority_weight)
+        admitted.later.append(ti)
+    return admitted

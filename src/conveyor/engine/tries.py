@@ -1,0 +1,171 @@
+"""A try ended: the one way its end is recorded and its run moved on.
+
+Whoever learns that a try ended comes here: the try's own process with its outcome
+(:func:`try_ended`, from ``worker.runner``), or a supervisor for a process that cannot report
+for itself (:func:`end_from_outside`: the local executor for a child that died or ran past its
+timeout, the scheduler loop for a try whose heartbeat stopped, the worker when a try cannot
+even start its log). Either way, in one transaction: the run's row is locked first, the try's
+move is made (it loses, and nothing more happens, if someone else ended the try meanwhile),
+and the run is advanced, queueing what became ready (the fast path).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from conveyor.clock import utcnow
+from conveyor.engine.outlets import record_task_outlets
+from conveyor.engine.planning import branch_skips, short_circuit_skips
+from conveyor.engine.progress import QueuedTry, advance_run
+from conveyor.states import TaskState
+from conveyor.store import hop, runs, transitions
+from conveyor.store.engine import Connection, Store
+from conveyor.store.runs import LockedRun
+from conveyor.store.transitions import Actor, Outcome
+
+
+@dataclass
+class TryResult:
+    started: bool
+    state: TaskState | None = None  # None: the try was not this caller's to end
+    queued: list[QueuedTry] = field(default_factory=list)
+    error: str | None = None
+
+
+def worker_actor() -> Actor:
+    """Who records a try's end in the timeline: the worker of this process."""
+    return Actor(f"worker@{socket.gethostname()}:{os.getpid()}")
+
+
+def failure_outcome(
+    ti_try: int,
+    max_tries: int,
+    retry_delay: timedelta,
+    exit_kind: str,
+    error: str,
+    *,
+    fail_now: bool = False,
+) -> Outcome:
+    """up_for_retry while tries are left (and the task did not raise Fail), else failed."""
+    if ti_try < max_tries and not fail_now:
+        return Outcome(TaskState.UP_FOR_RETRY, exit_kind, error, retry_at=utcnow() + retry_delay)
+    return Outcome(TaskState.FAILED, exit_kind, error)
+
+
+@dataclass(frozen=True)
+class TryEnd:
+    """How a try ended, as its own process saw it."""
+
+    ti_id: int
+    try_number: int
+    run_pk: int
+    task_id: str
+    outcome: Outcome
+    started_at: datetime | None = None
+    map_index: int = -1
+    #: A branch's choice of downstream tasks; [] for a short circuit that said stop.
+    chosen: list[str] | None = None
+    #: A short circuit's skips: "direct" or "all" downstream tasks (teardowns left to run).
+    short_circuit: str | None = None
+
+
+def try_ended(
+    conn: Connection,
+    end: TryEnd,
+    actor: Actor,
+    *,
+    parallelism: int | None,
+    keep_return_value: Callable[[Connection], None] | None = None,
+    announce: Callable[[list[QueuedTry]], None] | None = None,
+) -> TryResult:
+    """Record a try's end as its own process saw it and move the run on, in ``conn``'s
+    transaction. On success: ``keep_return_value(conn)`` writes its XCom, its dataset
+    updates are recorded, and a branch's or short circuit's skips made. ``announce``: see
+    :func:`~conveyor.engine.progress.advance_run`."""
+    # The run's row first. The XCom insert takes a foreign-key share lock on that row; two
+    # tries of a run ending at once would each hold it and deadlock on the row lock after.
+    run = runs.lock_run(conn, end.run_pk)
+    outcome = end.outcome
+    read = hop.finish_and_read(
+        conn,
+        end.ti_id,
+        end.try_number,
+        outcome,
+        actor,
+        run_pk=end.run_pk,
+        started_at=end.started_at,
+    )
+    if read is None:
+        return TryResult(started=True, state=None)  # a timeout or a person got there first
+    if outcome.state is TaskState.SUCCESS:
+        if keep_return_value is not None:
+            keep_return_value(conn)
+        record_task_outlets(conn, run, end.task_id, end.map_index)
+        if end.chosen is not None:
+            _skip_unchosen(conn, run, end, read, actor)
+            read = None  # the skips changed task instances: read them again
+    advance = advance_run(
+        conn,
+        run,
+        actor,
+        queue_ready=True,
+        parallelism=parallelism,
+        read=read,
+        announce=announce,
+    )
+    return TryResult(started=True, state=outcome.state, queued=advance.queued, error=outcome.error)
+
+
+def end_from_outside(
+    store: Store,
+    ti_id: int,
+    try_number: int,
+    exit_kind: str,
+    error: str,
+    actor: Actor,
+    *,
+    parallelism: int | None,
+    expected: Sequence[TaskState] = (TaskState.RUNNING,),
+) -> TryResult:
+    """Fail a try whose process cannot report for itself (timeout, crash, lost heartbeat).
+
+    Retries apply as if the task had raised; a try that ended meanwhile is left alone.
+    """
+    with store.read() as conn:
+        owner = runs.try_owner(conn, ti_id)
+        run = runs.get_run(conn, owner.run_pk)
+        task = runs.serialized_dag(conn, run.version_hash).tasks[owner.task_id]
+    outcome = failure_outcome(
+        try_number, owner.max_tries, task.retry_delay_for(try_number), exit_kind, error
+    )
+    with store.write() as conn:
+        locked = runs.lock_run(conn, owner.run_pk)
+        if not transitions.finish(conn, ti_id, try_number, outcome, actor, expected=expected):
+            return TryResult(started=True, state=None)
+        advance = advance_run(conn, locked, actor, queue_ready=True, parallelism=parallelism)
+    return TryResult(started=True, state=outcome.state, queued=advance.queued, error=error)
+
+
+def _skip_unchosen(
+    conn: Connection, run: LockedRun, end: TryEnd, read: runs.TasksAndRoom, actor: Actor
+) -> None:
+    """The downstream tasks a branch did not choose, or a short circuit cut off: skipped."""
+    structure = runs.serialized_dag(conn, run.version_hash)
+    tis = {ti.task_id: ti for ti in read.tis}
+    if end.short_circuit is not None:
+        found = short_circuit_skips(structure, end.task_id, every=end.short_circuit == "all")
+        reason = f"{end.task_id!r} short-circuited"
+    else:
+        found = branch_skips(structure, end.task_id, end.chosen or [])
+        reason = f"branch {end.task_id!r} chose {end.chosen}"
+    for skipped in found:
+        ti = tis.get(skipped)
+        if ti is None:
+            continue  # not made yet (a mapped task): trigger rules skip it when it is
+        transitions.finish_without_running(
+            conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
+        )

@@ -1,0 +1,109 @@
+"""Advancing a run takes its row's lock first: "lock the run" is a type, ``LockedRun``.
+
+The functions that write a run's moves under its lock take a ``LockedRun``, which only
+``runs.lock_run`` / ``runs.claim_run`` make; ``advance_run`` takes the lock itself when given
+a run's pk. On PostgreSQL a second advance of a run another transaction holds waits for it,
+or, as the scheduler loop asks, skips it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+import threading
+import typing
+from pathlib import Path
+
+import pytest
+
+import conveyor
+from conveyor.engine import mapping, progress, tries
+from conveyor.engine.progress import advance_run
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.states import RunState, TaskState
+from conveyor.store import pools, runs, transitions
+from conveyor.store.engine import Store
+from conveyor.store.runs import LockedRun
+from conveyor.store.transitions import Actor
+
+PAIR = """
+    from conveyor import DAG, EmptyOperator
+
+    with DAG("pair") as dag:
+        EmptyOperator(task_id="first") >> EmptyOperator(task_id="second")
+"""
+
+
+def test_the_functions_that_write_under_the_lock_require_a_locked_run() -> None:
+    for function, parameter in [
+        (pools.lock_pools, "run"),
+        (mapping.plan_mapped_run, "run"),
+        (progress._advance, "run"),
+        (progress._schedule_and_queue, "run"),
+        (progress._admit, "run"),
+        (tries._skip_unchosen, "run"),
+    ]:
+        hints = typing.get_type_hints(function)
+        assert hints[parameter] is LockedRun, function.__qualname__
+
+
+def test_only_the_store_makes_a_locked_run() -> None:
+    """Nothing above the store builds a LockedRun from a run it did not lock."""
+    source = Path(inspect.getfile(conveyor)).parent
+    makers = [
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        if re.search(r"\bLockedRun\(", path.read_text())
+    ]
+    assert makers == ["store/runs.py"]
+
+
+@pytest.mark.postgres
+def test_a_second_advance_of_a_locked_run_waits_or_skips(
+    tmp_path: Path, pg_database_url: str
+) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "pair.py").write_text(textwrap.dedent(PAIR))
+    store = Store(pg_database_url, pool=True)
+    actor = Actor("test")
+    try:
+        DagFileProcessor(store, dags, timeout=10, scan_every=1).sync()
+        with store.write() as conn:
+            run_pk = runs.create_manual_run(conn, "pair", created_by="test")
+            assert run_pk is not None
+            transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
+
+        def first_state() -> TaskState:
+            with store.read() as conn:
+                states = {ti.task_id: ti.state for ti in runs.task_instances(conn, run_pk)}
+            return states["first"]
+
+        waited: list[progress.Advance] = []
+        with store.write() as holder:
+            held = runs.lock_run(holder, run_pk)
+            assert held.id == run_pk and held.state is RunState.RUNNING
+
+            with store.write() as conn:  # the scheduler loop's way: leave it to the holder
+                skipped = advance_run(conn, run_pk, actor, queue_ready=False, skip_locked=True)
+                assert runs.claim_run(conn, run_pk) is None
+            assert skipped.skipped
+            assert first_state() is TaskState.NONE  # nothing was planned or moved
+
+            def advance() -> None:
+                with store.write() as conn:
+                    waited.append(advance_run(conn, run_pk, actor, queue_ready=True))
+
+            waiter = threading.Thread(target=advance)
+            waiter.start()
+            waiter.join(timeout=1.0)
+            assert waiter.is_alive(), "the advance went on without the run's lock"
+            assert first_state() is TaskState.NONE
+        waiter.join(timeout=30)  # the holder committed: the advance takes the lock and runs
+        assert not waiter.is_alive()
+        assert len(waited) == 1 and not waited[0].skipped
+        assert [work.task_id for work in waited[0].queued] == ["first"]
+        assert first_state() is TaskState.QUEUED
+    finally:
+        store.dispose()
