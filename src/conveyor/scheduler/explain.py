@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select
 from conveyor.engine.mapping import task_states, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store import runs
+from conveyor.store import liveness, runs
 from conveyor.store.runs import RunRow
 from conveyor.store.tables import (
     dag,
@@ -26,7 +26,6 @@ from conveyor.store.tables import (
     task_instance,
     task_try,
     utcnow,
-    worker,
 )
 
 
@@ -161,20 +160,15 @@ WORKER_ALIVE_SECONDS = 60
 
 def _who_takes(conn: Connection, queue: str) -> str:
     """Which workers could start a try queued on ``queue``, and what to do if none can."""
-    cutoff = utcnow() - timedelta(seconds=WORKER_ALIVE_SECONDS)
-    alive = conn.execute(
-        select(worker.c.hostname, worker.c.queues).where(
-            worker.c.stopped_at.is_(None), worker.c.heartbeat_at > cutoff
-        )
-    ).all()
-    listening = [row.hostname for row in alive if queue in (row.queues or [])]
+    alive = liveness.live_workers(conn, utcnow(), timedelta(seconds=WORKER_ALIVE_SECONDS))
+    listening = [row.hostname for row in alive if queue in row.queues]
     if listening:
         return (
             f"waiting for a free slot on the worker{'s' if len(listening) > 1 else ''} "
             f"listening on it ({', '.join(sorted(listening))})"
         )
     if alive:
-        served = sorted({q for row in alive for q in (row.queues or [])})
+        served = sorted({q for row in alive for q in row.queues})
         return (
             f"no live worker listens on queue {queue!r} (they listen on {', '.join(served)}): "
             f"start one with `conveyor worker -q {queue}`"

@@ -32,7 +32,7 @@ from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler import datasets, timeouts
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import liveness, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dag, dag_run, scheduler, task_instance, utcnow
@@ -79,13 +79,9 @@ class Scheduler:
         self.executor.start()
 
     def _refuse_second_sqlite_scheduler(self) -> None:
-        cutoff = utcnow() - timedelta(seconds=3 * self.settings.heartbeat_seconds)
+        threshold = liveness.stale_after(self.settings.heartbeat_seconds)
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(scheduler).where(
-                    scheduler.c.stopped_at.is_(None), scheduler.c.heartbeat_at > cutoff
-                )
-            ).all()
+            rows = liveness.live_schedulers(conn, utcnow(), threshold)
         for row in rows:
             if row.hostname == self.hostname and not _pid_alive(row.pid):
                 continue  # it crashed; nothing to clean up by hand
@@ -380,7 +376,7 @@ class Scheduler:
                     self.executor.submit([work])
 
     def reap_zombies(self, now: datetime) -> None:
-        cutoff = now - timedelta(seconds=self.settings.zombie_after_seconds)
+        limit = timedelta(seconds=self.settings.zombie_after_seconds)
         ti = task_instance.c
         with self.store.read() as conn:
             rows = conn.execute(
@@ -391,7 +387,7 @@ class Scheduler:
         for row in rows:
             if self.executor.holds(row.id):
                 continue
-            stale = row.heartbeat_at is None or row.heartbeat_at < cutoff
+            stale = not liveness.is_alive(row.heartbeat_at, now, limit)
             gone = row.hostname == self.hostname and row.pid and not _pid_alive(row.pid)
             if not (stale or gone):
                 continue

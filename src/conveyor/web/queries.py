@@ -9,7 +9,7 @@ pydantic shapes of :mod:`conveyor.web.schemas`; a missing DAG, run, task or try 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -24,7 +24,7 @@ from conveyor.logs import open_try_log
 from conveyor.model.params import json_type
 from conveyor.scheduler.explain import explain
 from conveyor.states import FINISHED, TaskState
-from conveyor.store import pools, runs
+from conveyor.store import liveness, pools, runs
 from conveyor.store import users as user_rows
 from conveyor.store.runs import RunRow
 from conveyor.store.tables import (
@@ -541,7 +541,7 @@ def finished(state: str) -> bool:
 
 
 def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerList:
-    stale = timedelta(seconds=3 * heartbeat_seconds)
+    stale = liveness.stale_after(heartbeat_seconds)
     now = utcnow()
     return schemas.WorkerList(
         workers=[
@@ -554,7 +554,7 @@ def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerLi
                 started_at=r.started_at,
                 heartbeat_at=r.heartbeat_at,
                 stopped_at=r.stopped_at,
-                alive=r.stopped_at is None and now - r.heartbeat_at < stale,
+                alive=liveness.is_alive(r.heartbeat_at, now, stale, r.stopped_at),
             )
             for r in conn.execute(select(worker).order_by(worker.c.hostname))
         ]
@@ -562,7 +562,7 @@ def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerLi
 
 
 def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.SchedulerList:
-    stale = timedelta(seconds=3 * heartbeat_seconds)
+    stale = liveness.stale_after(heartbeat_seconds)
     now = utcnow()
     return schemas.SchedulerList(
         schedulers=[
@@ -573,7 +573,7 @@ def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.Sched
                 started_at=r.started_at,
                 heartbeat_at=r.heartbeat_at,
                 stopped_at=r.stopped_at,
-                alive=r.stopped_at is None and now - r.heartbeat_at < stale,
+                alive=liveness.is_alive(r.heartbeat_at, now, stale, r.stopped_at),
             )
             for r in conn.execute(
                 select(scheduler).order_by(scheduler.c.started_at.desc()).limit(100)
