@@ -183,4 +183,3 @@ class Backfill:
             i.started and i.run_pk is not None and states.get(i.run_pk) in RUN_FINISHED
             for i in self.items
         )
-
