@@ -18,16 +18,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from conveyor.clock import utcnow
 from conveyor.exceptions import ConfigError
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
-from conveyor.store import manual, runs
+from conveyor.store import backfills, manual, runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, scheduler, task_event, task_instance
 from conveyor.store.transitions import Actor
 
 REPROCESS = ("none", "failed", "all")
@@ -103,32 +99,16 @@ class Backfill:
 
     def _plan(self, info: RunInfo) -> Item:
         with self.store.read() as conn:
-            row = conn.execute(
-                select(dag_run.c.id, dag_run.c.state)
-                .where(dag_run.c.dag_id == self.dag_id, dag_run.c.logical_date == info.logical_date)
-                .order_by(dag_run.c.id)
-                .limit(1)
-            ).first()
-            if row is None:
+            found = backfills.first_run_at(conn, self.dag_id, info.logical_date)
+            if found is None:
                 return Item(info, None, "create")
-            state = RunState(row.state)
+            run_pk, state = found
             wanted = (self.reprocess == "all" and state in RUN_FINISHED) or (
                 self.reprocess == "failed" and state is RunState.FAILED
             )
-            if wanted and not self._cleared_before(conn, row.id):
-                return Item(info, row.id, "clear")
-        return Item(info, row.id, "keep", started=True)
-
-    def _cleared_before(self, conn: object, run_pk: int) -> bool:
-        return (
-            conn.execute(  # type: ignore[attr-defined]
-                select(task_event.c.id)
-                .join(task_instance, task_instance.c.id == task_event.c.ti_id)
-                .where(task_instance.c.run_pk == run_pk, task_event.c.actor == self.actor.name)
-                .limit(1)
-            ).first()
-            is not None
-        )
+            if wanted and not backfills.acted_on_run(conn, run_pk, self.actor.name):
+                return Item(info, run_pk, "clear")
+        return Item(info, run_pk, "keep", started=True)
 
     # -- feeding runs, max_active at a time --------------------------------------------------
 
@@ -137,8 +117,7 @@ class Backfill:
         if not pks:
             return {}
         with self.store.read() as conn:
-            rows = conn.execute(select(dag_run.c.id, dag_run.c.state).where(dag_run.c.id.in_(pks)))
-            return {r.id: RunState(r.state) for r in rows}
+            return backfills.run_states(conn, pks)
 
     def feed(self) -> list[Item]:
         """Start the next dates while fewer than max_active of ours are unfinished."""
@@ -203,18 +182,4 @@ class Backfill:
         return all(
             i.started and i.run_pk is not None and states.get(i.run_pk) in RUN_FINISHED
             for i in self.items
-        )
-
-
-def live_scheduler(store: Store, heartbeat_seconds: float) -> bool:
-    """Whether a scheduler is running against this store (its heartbeat is fresh)."""
-    cutoff = utcnow() - timedelta(seconds=3 * heartbeat_seconds)
-    with store.read() as conn:
-        return (
-            conn.execute(
-                select(scheduler.c.id).where(
-                    scheduler.c.stopped_at.is_(None), scheduler.c.heartbeat_at > cutoff
-                )
-            ).first()
-            is not None
         )

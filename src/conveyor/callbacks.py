@@ -25,20 +25,15 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-
-from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, template_context, try_scope
 from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import runs
-from conveyor.store.engine import Store
+from conveyor.store import callback_requests, runs
+from conveyor.store.engine import Connection, Store
 from conveyor.store.runs import RunRow
-from conveyor.store.sql import upsert
-from conveyor.store.tables import callback_request
 
 DagResolver = Callable[[Connection, str, str], DAG]
 
@@ -91,24 +86,6 @@ def run_task_callbacks(
 # -- requests: made once by whoever ends the run, run once by whoever claims them -------------
 
 
-def request(conn: Connection, run_pk: int, kind: str, reason: str, task_id: str = "") -> None:
-    """Ask for a DAG callback; a second request for the same run, kind and task is a no-op."""
-    upsert(
-        conn,
-        callback_request,
-        {
-            "run_pk": run_pk,
-            "kind": kind,
-            "task_id": task_id,
-            "reason": reason,
-            "state": "pending",
-            "created_at": utcnow(),
-        },
-        key=["run_pk", "kind", "task_id"],
-        update=[],
-    )
-
-
 def wants(structure: SerializedDag, kind: str) -> bool:
     return DAG_HOOKS[kind] in structure.raw.get("callbacks", ())
 
@@ -119,25 +96,7 @@ def request_run_end(
     """Called by the process whose guarded move ended the run, in the same transaction."""
     kind = RUN_KINDS.get(state)
     if kind is not None and wants(structure, kind):
-        request(conn, run_pk, kind, reason)
-
-
-def pending_ids(conn: Connection, run_pk: int | None = None) -> list[int]:
-    stmt = select(callback_request.c.id).where(callback_request.c.state == "pending")
-    if run_pk is not None:
-        stmt = stmt.where(callback_request.c.run_pk == run_pk)
-    return list(conn.execute(stmt.order_by(callback_request.c.id)).scalars())
-
-
-def _claim(conn: Connection, request_id: int, by: str) -> Any:
-    won = conn.execute(
-        update(callback_request)
-        .where(callback_request.c.id == request_id, callback_request.c.state == "pending")
-        .values(state="running", claimed_by=by, claimed_at=utcnow())
-    ).rowcount
-    if won != 1:
-        return None
-    return conn.execute(select(callback_request).where(callback_request.c.id == request_id)).one()
+        callback_requests.request(conn, run_pk, kind, reason)
 
 
 def run_context(dag: DAG, run: RunRow, reason: str | None) -> dict[str, Any]:
@@ -173,11 +132,11 @@ def run_pending(
     by = f"{socket.gethostname()}:{os.getpid()}"
     if ids is None:
         with store.read() as conn:
-            ids = pending_ids(conn, run_pk)
+            ids = callback_requests.pending_ids(conn, run_pk)
     done = 0
     for request_id in ids:
         with store.write() as conn:
-            row = _claim(conn, request_id, by)
+            row = callback_requests.claim(conn, request_id, by)
             if row is None:
                 continue  # another process took it
             run = runs.get_run(conn, row.run_pk)
@@ -194,15 +153,7 @@ def run_pending(
         except Exception as exc:  # the DAG could not be loaded: say so on the request
             errors = [masking.redact(f"{type(exc).__name__}: {exc}")]
         with store.write() as conn:
-            conn.execute(
-                update(callback_request)
-                .where(callback_request.c.id == request_id)
-                .values(
-                    state="failed" if errors else "done",
-                    finished_at=utcnow(),
-                    error="\n".join(errors) or None,
-                )
-            )
+            callback_requests.finish(conn, request_id, errors)
         done += 1
     return done
 
@@ -272,7 +223,7 @@ class CallbackProcess:
             self._child.join()
             self._child = None
         with self.store.read() as conn:
-            if not pending_ids(conn):
+            if not callback_requests.pending_ids(conn):
                 return
         from conveyor._processes import fork_context
 

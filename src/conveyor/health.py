@@ -17,21 +17,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
-
 from conveyor.clock import utcnow
 from conveyor.config import Settings
-from conveyor.store import problems, schema
-from conveyor.store.engine import Store, normalize_url
-from conveyor.store.tables import scheduler
+from conveyor.store import liveness, problems, schema
+from conveyor.store.engine import Store, hide_password
 
 CHECKS = ("store", "schema", "broker", "schedulers")
 TIMEOUT_SECONDS = 5
-#: A scheduler whose heartbeat is older than this many heartbeat periods is stale.
-STALE_AFTER_BEATS = 3
 #: A scheduler that crashed longer ago than this is no longer mentioned.
 FORGET_AFTER = timedelta(days=1)
 
@@ -112,21 +104,12 @@ def _probe_store(url: str) -> Store:
     One per URL and process: a probe runs every few seconds in the web process for its
     whole life, and a new engine per probe would grow its memory.
     """
-    store = Store(url, pool=False)
-    if not store.is_sqlite:
-        store.engine.dispose()
-        store.engine = create_engine(
-            normalize_url(url),
-            poolclass=NullPool,
-            connect_args={"connect_timeout": TIMEOUT_SECONDS},
-        )
-    return store
+    return Store(url, pool=False, pre_ping=False, connect_timeout=TIMEOUT_SECONDS)
 
 
 def _check_store(store: Store) -> Check:
     try:
-        with store.read() as conn:
-            conn.execute(text("SELECT 1"))
+        store.ping()
     except Exception as exc:  # whatever the driver raises, the answer is "unreachable"
         return Check("store", False, f"{store.describe()} unreachable: {_first_line(exc)}")
     return Check("store", True, f"{store.describe()} reachable")
@@ -139,21 +122,9 @@ def _head_revision() -> str:
     return schema.head_revision()
 
 
-def _current_revision(store: Store) -> str | None:
-    """The store's revision by a plain query: no new SQLAlchemy objects per probe."""
-    if store.in_memory:
-        return None
-    try:
-        with store.read() as conn:
-            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
-            return ",".join(sorted(rows)) or None
-    except DBAPIError:
-        return None  # no alembic_version table: an empty database
-
-
 def _check_schema(store: Store) -> Check:
     try:
-        current, head = _current_revision(store), _head_revision()
+        current, head = schema.recorded_revision(store), _head_revision()
     except Exception as exc:
         return Check("schema", False, f"cannot read the schema revision: {_first_line(exc)}")
     if store.in_memory or current == head:
@@ -166,7 +137,7 @@ def _check_schema(store: Store) -> Check:
 
 
 def _check_broker(url: str) -> Check:
-    shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    shown = hide_password(url)
     try:
         from kombu import Connection
     except ImportError:
@@ -182,19 +153,14 @@ def _check_broker(url: str) -> Check:
 def _check_schedulers(store: Store, settings: Settings) -> Check:
     """At least one scheduler beats; stale ones (crashed without stopping) are named."""
     now = utcnow()
-    stale_after = timedelta(seconds=STALE_AFTER_BEATS * settings.heartbeat_seconds)
+    stale_after = liveness.stale_after(settings.heartbeat_seconds)
     try:
         with store.read() as conn:
-            rows = conn.execute(
-                select(scheduler).where(
-                    scheduler.c.stopped_at.is_(None),
-                    scheduler.c.heartbeat_at > now - FORGET_AFTER,
-                )
-            ).all()
+            rows = liveness.running_schedulers(conn, since=now - FORGET_AFTER)
     except Exception as exc:
         return Check("schedulers", False, f"cannot read heartbeats: {_first_line(exc)}")
-    alive = [r for r in rows if now - r.heartbeat_at <= stale_after]
-    stale = [r for r in rows if now - r.heartbeat_at > stale_after]
+    alive = [r for r in rows if r.alive(now, stale_after)]
+    stale = [r for r in rows if not r.alive(now, stale_after)]
     parts = [f"{len(alive)} alive"]
     if alive:
         parts.append(

@@ -17,7 +17,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import (
@@ -32,21 +32,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, and_, func, select
 
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
 from conveyor.states import RunState, TaskState
-from conveyor.store.engine import Store
-from conveyor.store.tables import (
-    dag_run,
-    scheduler,
-    task_event,
-    task_instance,
-    task_try,
-    worker,
-)
+from conveyor.store import figures, liveness
+from conveyor.store.engine import Connection, Store
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +78,20 @@ class StoreCollector(Collector):
 
     def _from_store(self, conn: Connection) -> Iterator[Metric]:
         yield _by_state(
-            conn,
-            dag_run.c.state,
+            figures.runs_by_state(conn),
             [s.value for s in RunState],
             "conveyor_dag_runs",
             "DAG runs in the store, by state",
         )
         yield _by_state(
-            conn,
-            task_instance.c.state,
+            figures.task_instances_by_state(conn),
             [s.value for s in TaskState],
             "conveyor_task_instances",
             "Task instances in the store, by state",
         )
-        yield _by_state(conn, task_try.c.state, TRY_STATES, "conveyor_task_tries", "Tries by state")
+        yield _by_state(
+            figures.tries_by_state(conn), TRY_STATES, "conveyor_task_tries", "Tries by state"
+        )
         yield _queue_depth(conn)
         yield from _heartbeats(conn)
         cutoff = utcnow() - self.window
@@ -108,11 +100,10 @@ class StoreCollector(Collector):
 
 
 def _by_state(
-    conn: Connection, column: Any, states: Iterable[str], name: str, doc: str
+    found: dict[str, int], states: Iterable[str], name: str, doc: str
 ) -> GaugeMetricFamily:
     counts = dict.fromkeys(states, 0)
-    for state, count in conn.execute(select(column, func.count()).group_by(column)):
-        counts[state] = count
+    counts.update(found)
     family = GaugeMetricFamily(name, doc, labels=["state"])
     for state, count in counts.items():
         family.add_metric([state], count)
@@ -123,12 +114,7 @@ def _queue_depth(conn: Connection) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "conveyor_queue_depth", "Tries queued and not yet started, by queue", labels=["queue"]
     )
-    rows = conn.execute(
-        select(task_instance.c.queue, func.count())
-        .where(task_instance.c.state == TaskState.QUEUED.value)
-        .group_by(task_instance.c.queue)
-    )
-    for queue_name, count in rows:
+    for queue_name, count in figures.queue_depth(conn).items():
         family.add_metric([queue_name], count)
     return family
 
@@ -143,73 +129,39 @@ def _heartbeats(conn: Connection) -> Iterator[GaugeMetricFamily]:
     running = GaugeMetricFamily(
         "conveyor_worker_running_tries", "Tries each running worker runs", labels=["worker"]
     )
-    for row in conn.execute(
-        select(worker.c.hostname, worker.c.heartbeat_at, worker.c.running).where(
-            worker.c.stopped_at.is_(None)
-        )
-    ):
-        workers.add_metric([row.hostname], (now - row.heartbeat_at).total_seconds())
-        running.add_metric([row.hostname], len(row.running or []))
+    for found in liveness.running_workers(conn):
+        workers.add_metric([found.hostname], (now - found.heartbeat_at).total_seconds())
+        running.add_metric([found.hostname], len(found.running))
     schedulers = GaugeMetricFamily(
         "conveyor_scheduler_heartbeat_age_seconds",
         "Seconds since each running scheduler's last heartbeat",
         labels=["scheduler", "hostname"],
     )
-    for row in conn.execute(
-        select(scheduler.c.id, scheduler.c.hostname, scheduler.c.heartbeat_at).where(
-            scheduler.c.stopped_at.is_(None)
-        )
-    ):
-        schedulers.add_metric([row.id, row.hostname], (now - row.heartbeat_at).total_seconds())
+    for beat in liveness.running_schedulers(conn):
+        schedulers.add_metric([beat.id, beat.hostname], (now - beat.heartbeat_at).total_seconds())
     yield workers
     yield running
     yield schedulers
 
 
-def _durations(conn: Connection, cutoff: Any, window: float) -> GaugeHistogramMetricFamily:
-    rows = conn.execute(
-        select(task_instance.c.dag_id, task_try.c.duration)
-        .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-        .where(task_try.c.start_date >= cutoff, task_try.c.duration.is_not(None))
-    )
-    by_dag: dict[str, list[float]] = defaultdict(list)
-    for dag_id, duration in rows:
-        by_dag[dag_id].append(float(duration))
+def _durations(conn: Connection, cutoff: datetime, window: float) -> GaugeHistogramMetricFamily:
     family = GaugeHistogramMetricFamily(
         "conveyor_task_duration_seconds",
         f"Duration of the tries that started in the last {window:g}s and ended, by DAG",
         labels=["dag_id"],
     )
-    for dag_id, values in sorted(by_dag.items()):
+    for dag_id, values in sorted(figures.durations_by_dag(conn, cutoff).items()):
         family.add_metric([dag_id], *_buckets(values, DURATION_BUCKETS))
     return family
 
 
-def _delays(conn: Connection, cutoff: Any, window: float) -> GaugeHistogramMetricFamily:
+def _delays(conn: Connection, cutoff: datetime, window: float) -> GaugeHistogramMetricFamily:
     """Ready (the try's ``scheduled`` timeline entry) to running (the try's start)."""
-    ready = (
-        select(
-            task_event.c.ti_id,
-            task_event.c.try_number,
-            func.min(task_event.c.at).label("ready_at"),
-        )
-        .where(task_event.c.kind == "scheduled", task_event.c.at >= cutoff - timedelta(days=1))
-        .group_by(task_event.c.ti_id, task_event.c.try_number)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(task_instance.c.queue, task_try.c.start_date, ready.c.ready_at)
-        .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-        .join(
-            ready,
-            and_(ready.c.ti_id == task_try.c.ti_id, ready.c.try_number == task_try.c.try_number),
-        )
-        .where(task_try.c.start_date >= cutoff)
-    )
     by_queue: dict[str, list[float]] = defaultdict(list)
-    for queue_name, start, ready_at in rows:
+    for start in figures.try_starts(conn, cutoff):
         # Clocks of different machines: a negative delay is a skew, not a time machine.
-        by_queue[queue_name].append(max((start - ready_at).total_seconds(), 0.0))
+        delay = (start.started_at - start.ready_at).total_seconds()
+        by_queue[start.queue].append(max(delay, 0.0))
     family = GaugeHistogramMetricFamily(
         "conveyor_scheduling_delay_seconds",
         f"Ready to running, for the tries that started in the last {window:g}s, by queue",

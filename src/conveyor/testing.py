@@ -20,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
 from conveyor import airflow_compat
 from conveyor.clock import utcnow
 from conveyor.config import load_config
@@ -32,10 +30,9 @@ from conveyor.model.dag import DAG
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState, TaskState
-from conveyor.store import pools, runs, schema, trigger
+from conveyor.store import pools, run_results, runs, schema, trigger
 from conveyor.store.dags import ParsedFile, save_parsed_file
-from conveyor.store.engine import Store
-from conveyor.store.tables import task_instance, task_try, xcom
+from conveyor.store.engine import Connection, Store
 from conveyor.worker.runner import TryRunner
 
 __all__ = ["DagRunResult", "TaskResult", "run_dag"]
@@ -165,25 +162,20 @@ def _drive(
 
 
 def _next_retry(conn: Connection, run_pk: int) -> datetime | None:
-    return conn.execute(
-        select(func.min(task_instance.c.retry_at)).where(
-            task_instance.c.run_pk == run_pk,
-            task_instance.c.state == TaskState.UP_FOR_RETRY.value,
-        )
-    ).scalar()
+    waiting = [
+        ti.retry_at
+        for ti in runs.task_instances(conn, run_pk)
+        if ti.state is TaskState.UP_FOR_RETRY and ti.retry_at is not None
+    ]
+    return min(waiting, default=None)
 
 
 def _collect(store: Store, run_pk: int) -> DagRunResult:
     with store.read() as conn:
         run = runs.get_run(conn, run_pk)
-        tis = conn.execute(select(task_instance).where(task_instance.c.run_pk == run_pk)).all()
-        tries = conn.execute(
-            select(task_try)
-            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-            .where(task_instance.c.run_pk == run_pk)
-            .order_by(task_try.c.try_number)
-        ).all()
-        values = conn.execute(select(xcom).where(xcom.c.run_pk == run_pk)).all()
+        tis = runs.task_instances(conn, run_pk)
+        tries = run_results.tries_of_run(conn, run_pk)
+        values = run_results.xcoms_of_run(conn, run_pk)
     last_try = {t.ti_id: t for t in tries}
     tasks = {}
     for ti in tis:
@@ -194,7 +186,7 @@ def _collect(store: Store, run_pk: int) -> DagRunResult:
             log_text = path.read_text(errors="replace") if path.exists() else ""
         tasks[ti.task_id] = TaskResult(
             task_id=ti.task_id,
-            state=TaskState(ti.state),
+            state=ti.state,
             tries=ti.try_number,
             error=last.error if last is not None else None,
             log=log_text,

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from conveyor.backfill import REPROCESS, Backfill, live_scheduler
+from conveyor.backfill import REPROCESS, Backfill
 from conveyor.cli.common import console, open_store, settings, styled, sync_dags, translate_errors
 from conveyor.config import Settings
 from conveyor.states import RunState
+from conveyor.store import liveness
 from conveyor.store.engine import Store
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
@@ -116,7 +117,11 @@ def _drive(config: Settings, store: Store, job: Backfill) -> bool:
             bar.update(task, completed=finished, detail=detail)
             return done
 
-        if live_scheduler(store, config.heartbeat_seconds):
+        with store.read() as conn:
+            scheduler_running = liveness.any_live_scheduler(
+                conn, liveness.stale_after(config.heartbeat_seconds)
+            )
+        if scheduler_running:
             bar.console.print("a scheduler is running: handing the runs to it")
             try:
                 while not tick():

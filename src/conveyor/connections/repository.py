@@ -9,20 +9,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from sqlalchemy import delete, select
-
-from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import crypto
 from conveyor.connections.masking import looks_secret
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.model.task import TASK_ID_PATTERN
+from conveyor.store import secrets
 from conveyor.store.engine import Store
-from conveyor.store.sql import upsert
-from conveyor.store.tables import connection, variable
+from conveyor.store.secrets import StoredConnection, StoredVariable
 
 CONN_ENV_PREFIX = "CONVEYOR_CONN_"
 VAR_ENV_PREFIX = "CONVEYOR_VAR_"
@@ -51,24 +48,23 @@ def env_connection(conn_id: str, environ: Mapping[str, str] | None = None) -> Co
 def set_connection(store: Store, settings: Settings, conn: Connection) -> None:
     """Insert or replace a connection; its password and extra are encrypted."""
     check_id("connection id", conn.conn_id)
-    row = {
-        "conn_id": conn.conn_id,
-        "conn_type": conn.conn_type,
-        "host": conn.host,
-        "port": conn.port,
-        "login": conn.login,
-        "password": crypto.encrypt(settings, conn.password) if conn.password else None,
-        "schema": conn.schema,
-        "extra": crypto.encrypt(settings, json.dumps(conn.extra)) if conn.extra else None,
-        "description": conn.description,
-        "updated_at": utcnow(),
-        "secret_fields": list(conn.secret_fields) or None,
-    }
+    row = StoredConnection(
+        conn_id=conn.conn_id,
+        conn_type=conn.conn_type,
+        host=conn.host,
+        port=conn.port,
+        login=conn.login,
+        password=crypto.encrypt(settings, conn.password) if conn.password else None,
+        schema=conn.schema,
+        extra=crypto.encrypt(settings, json.dumps(conn.extra)) if conn.extra else None,
+        description=conn.description,
+        secret_fields=list(conn.secret_fields) or None,
+    )
     with store.write() as db:
-        upsert(db, connection, row, key=["conn_id"])
+        secrets.put_connection(db, row)
 
 
-def _from_row(settings: Settings, row: Any) -> Connection:
+def _from_row(settings: Settings, row: StoredConnection) -> Connection:
     what = f"connection {row.conn_id!r}"
     extra = json.loads(crypto.decrypt(settings, row.extra, f"{what} extra")) if row.extra else {}
     return Connection(
@@ -93,7 +89,7 @@ def get_connection(store: Store, settings: Settings, conn_id: str) -> Connection
     if found is not None:
         return found
     with store.read() as db:
-        row = db.execute(select(connection).where(connection.c.conn_id == conn_id)).first()
+        row = secrets.get_connection(db, conn_id)
     if row is None:
         raise NotFoundError(
             f"no connection {conn_id!r}: add it with `conveyor connections add {conn_id} "
@@ -105,7 +101,7 @@ def get_connection(store: Store, settings: Settings, conn_id: str) -> Connection
 def list_connections(store: Store, settings: Settings) -> list[Connection]:
     """The store's connections and the environment's, by id (the environment wins)."""
     with store.read() as db:
-        rows = db.execute(select(connection).order_by(connection.c.conn_id)).all()
+        rows = secrets.list_connections(db)
     found = {row.conn_id: _from_row(settings, row) for row in rows}
     for name, uri in os.environ.items():
         if name.startswith(CONN_ENV_PREFIX) and uri:
@@ -116,7 +112,7 @@ def list_connections(store: Store, settings: Settings) -> list[Connection]:
 
 def delete_connection(store: Store, conn_id: str) -> bool:
     with store.write() as db:
-        return db.execute(delete(connection).where(connection.c.conn_id == conn_id)).rowcount == 1
+        return secrets.delete_connection(db, conn_id)
 
 
 # -- variables --------------------------------------------------------------------------------
@@ -148,15 +144,9 @@ def set_variable(
     check_id("variable key", key)
     if not isinstance(value, str):
         raise ConfigError(f"variable {key!r}: the value must be a string, got {type(value)}")
-    row = {
-        "key": key,
-        "value": crypto.encrypt(settings, value),
-        "description": description,
-        "updated_at": utcnow(),
-        "is_secret": bool(secret),
-    }
+    row = StoredVariable(key, crypto.encrypt(settings, value), description, bool(secret))
     with store.write() as db:
-        upsert(db, variable, row, key=["key"])
+        secrets.put_variable(db, row)
 
 
 def get_variable_entry(store: Store, settings: Settings, key: str) -> VariableEntry | None:
@@ -165,15 +155,11 @@ def get_variable_entry(store: Store, settings: Settings, key: str) -> VariableEn
     if from_env is not None:
         return VariableEntry(key, from_env, None)
     with store.read() as db:
-        row = db.execute(
-            select(variable.c.value, variable.c.description, variable.c.is_secret).where(
-                variable.c.key == key
-            )
-        ).first()
+        row = secrets.get_variable(db, key)
     if row is None:
         return None
     value = crypto.decrypt(settings, row.value, f"variable {key!r}")
-    return VariableEntry(key, value, row.description, bool(row.is_secret))
+    return VariableEntry(key, value, row.description, row.is_secret)
 
 
 def get_variable(store: Store, settings: Settings, key: str) -> str | None:
@@ -185,13 +171,13 @@ def get_variable(store: Store, settings: Settings, key: str) -> str | None:
 def list_variables(store: Store, settings: Settings) -> list[VariableEntry]:
     """Every variable, the environment's included."""
     with store.read() as db:
-        rows = db.execute(select(variable).order_by(variable.c.key)).all()
+        rows = secrets.list_variables(db)
     found = {
         r.key: VariableEntry(
             r.key,
             crypto.decrypt(settings, r.value, f"variable {r.key!r}"),
             r.description,
-            bool(r.is_secret),
+            r.is_secret,
         )
         for r in rows
     }
@@ -204,4 +190,4 @@ def list_variables(store: Store, settings: Settings) -> list[VariableEntry]:
 
 def delete_variable(store: Store, key: str) -> bool:
     with store.write() as db:
-        return db.execute(delete(variable).where(variable.c.key == key)).rowcount == 1
+        return secrets.delete_variable(db, key)

@@ -21,15 +21,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from conveyor.exceptions import DagImportError, NotFoundError
 from conveyor.loading import shipping
 from conveyor.loading.importer import import_dag_file, module_name_for
 from conveyor.loading.processor import loader_for
 from conveyor.model.dag import DAG
 from conveyor.private_files import PRIVATE_FILE, private_dir
-from conveyor.store.tables import dag_source, dag_version
+from conveyor.store import pinned_sources
+from conveyor.store.engine import Connection
+from conveyor.store.pinned_sources import PinnedSource
 
 _loaded: dict[tuple[str, str], DAG] = {}
 
@@ -59,16 +59,9 @@ def write_atomically(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _sources(conn: Connection, hashes: list[str]) -> dict[str, str]:
-    rows = conn.execute(
-        select(dag_source.c.source_hash, dag_source.c.source).where(
-            dag_source.c.source_hash.in_(hashes)
-        )
-    )
-    return {row.source_hash: row.source for row in rows}
-
-
-def _place(conn: Connection, row: Any, shipped: dict[str, Any] | None, cache_dir: Path) -> Path:
+def _place(
+    conn: Connection, row: PinnedSource, shipped: dict[str, Any] | None, cache_dir: Path
+) -> Path:
     """The path to import the version's file from: its own, or one in the code cache."""
     original = Path(row.fileloc)
     files = shipped["files"] if shipped else {}
@@ -86,7 +79,7 @@ def _place(conn: Connection, row: Any, shipped: dict[str, Any] | None, cache_dir
     wanted.update({folder / shipping.safe_relative(rel): h for rel, h in files.items()})
     missing = {p: h for p, h in wanted.items() if not _file_matches(p, h)}
     if missing:
-        found = _sources(conn, sorted(set(missing.values())))
+        found = pinned_sources.sources(conn, sorted(set(missing.values())))
         found[row.source_hash] = row.source
         for target, src_hash in sorted(missing.items(), key=lambda item: item[0] != path):
             if src_hash not in found:
@@ -119,16 +112,7 @@ def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir:
     key = (version_hash, dag_id)
     if key in _loaded:
         return _loaded[key]
-    row = conn.execute(
-        select(
-            dag_source.c.source_hash,
-            dag_source.c.fileloc,
-            dag_source.c.source,
-            dag_version.c.serialized,
-        )
-        .join(dag_version, dag_version.c.source_hash == dag_source.c.source_hash)
-        .where(dag_version.c.version_hash == version_hash)
-    ).first()
+    row = pinned_sources.pinned_source(conn, version_hash)
     if row is None:
         raise NotFoundError(f"DAG version {version_hash[:12]} of {dag_id!r} is not in the store")
     path = _place(conn, row, shipping.read_manifest(row.serialized or {}), cache_dir)

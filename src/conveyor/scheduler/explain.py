@@ -16,7 +16,7 @@ from conveyor.engine.mapping import task_states, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.exceptions import NotFoundError
 from conveyor.states import RunState, TaskState
-from conveyor.store import pools, runs, scheduling, timeline
+from conveyor.store import liveness, pools, runs, scheduling, timeline
 from conveyor.store.engine import Connection
 from conveyor.store.runs import RunRow
 from conveyor.store.timeline import InstanceRow
@@ -139,8 +139,7 @@ WORKER_ALIVE_SECONDS = 60
 
 def _who_takes(conn: Connection, queue: str) -> str:
     """Which workers could start a try queued on ``queue``, and what to do if none can."""
-    cutoff = utcnow() - timedelta(seconds=WORKER_ALIVE_SECONDS)
-    alive = timeline.live_workers(conn, since=cutoff)
+    alive = liveness.live_workers(conn, utcnow(), timedelta(seconds=WORKER_ALIVE_SECONDS))
     listening = [row.hostname for row in alive if queue in row.queues]
     if listening:
         return (

@@ -35,7 +35,7 @@ from conveyor.scheduler import datasets, timeouts
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState
-from conveyor.store import runs, scheduling, transitions
+from conveyor.store import liveness, runs, scheduling, transitions
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
 from conveyor.store.tables import dag, dag_run
 from conveyor.store.transitions import Actor
@@ -80,9 +80,9 @@ class Scheduler:
         self.executor.start()
 
     def _refuse_second_sqlite_scheduler(self) -> None:
-        cutoff = utcnow() - timedelta(seconds=3 * self.settings.heartbeat_seconds)
+        threshold = liveness.stale_after(self.settings.heartbeat_seconds)
         with self.store.read() as conn:
-            rows = scheduling.beating_schedulers(conn, since=cutoff)
+            rows = liveness.live_schedulers(conn, utcnow(), threshold)
         for row in rows:
             if row.hostname == self.hostname and not _pid_alive(row.pid):
                 continue  # it crashed; nothing to clean up by hand
@@ -337,17 +337,17 @@ class Scheduler:
                     self.executor.submit([work])
 
     def reap_zombies(self, now: datetime) -> None:
-        cutoff = now - timedelta(seconds=self.settings.zombie_after_seconds)
+        limit = timedelta(seconds=self.settings.zombie_after_seconds)
         with self.store.read() as conn:
             running = scheduling.running_tries(conn)
         for row in running:
             if self.executor.holds(row.id):
                 continue
             with self.problems.guard("reap", dag_id=row.dag_id, run_pk=row.run_pk, key=row.id):
-                self._reap_if_lost(row, cutoff)
+                self._reap_if_lost(row, now, limit)
 
-    def _reap_if_lost(self, row: scheduling.RunningTry, cutoff: datetime) -> None:
-        stale = row.heartbeat_at is None or row.heartbeat_at < cutoff
+    def _reap_if_lost(self, row: scheduling.RunningTry, now: datetime, limit: timedelta) -> None:
+        stale = not liveness.is_alive(row.heartbeat_at, now, limit)
         gone = row.hostname == self.hostname and row.pid and not _pid_alive(row.pid)
         if not (stale or gone):
             return

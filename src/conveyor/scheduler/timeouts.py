@@ -18,7 +18,7 @@ from conveyor import callbacks
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import runs, scheduling, transitions
+from conveyor.store import callback_requests, runs, scheduling, transitions
 from conveyor.store.engine import Store
 from conveyor.store.transitions import Actor
 
@@ -142,5 +142,5 @@ def _request_sla_misses(
             reason = (
                 f"task {task_id!r} has not succeeded {sla.total_seconds():g}s after the run began"
             )
-            callbacks.request(conn, run_pk, "sla_miss", reason, task_id)
+            callback_requests.request(conn, run_pk, "sla_miss", reason, task_id)
     return [(run_pk, task_id) for task_id, _ in missed]

@@ -86,6 +86,11 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def hide_password(url: str) -> str:
+    """A URL (the store's, a broker's) fit to show: its password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True) if "://" in url else url
+
+
 def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -167,9 +172,17 @@ def shared_transaction(store: Store) -> Iterator[SharedTransaction]:
 class Store:
     """The engine and the two ways in: :meth:`write` and :meth:`read` transactions."""
 
-    def __init__(self, url: str, *, pool: bool = True, pre_ping: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool: bool = True,
+        pre_ping: bool = True,
+        connect_timeout: float | None = None,
+    ) -> None:
         """``pre_ping``: test a pooled PostgreSQL connection before each use. A process whose
-        every transaction goes through :func:`retrying` can do without that round trip."""
+        every transaction goes through :func:`retrying` can do without that round trip.
+        ``connect_timeout``: seconds a PostgreSQL connection attempt may take (a probe's)."""
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -190,6 +203,8 @@ class Store:
             )
         else:
             options: dict[str, Any] = {"pool_pre_ping": pre_ping}
+            if connect_timeout is not None:
+                options["connect_args"] = {"connect_timeout": connect_timeout}
             if pool:
                 options.update(pool_size=5, max_overflow=10)
             else:
@@ -248,6 +263,11 @@ class Store:
             conn = raw.execution_options(**{_READ_ONLY: True})
             with conn.begin():
                 yield conn
+
+    def ping(self) -> None:
+        """One round trip to the database; raises whatever the driver raises if it fails."""
+        with self.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,7 +10,7 @@ the reason.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from conveyor.config import Settings
@@ -23,7 +23,7 @@ from conveyor.logs import open_try_log
 from conveyor.model.params import json_type
 from conveyor.scheduler.explain import explain
 from conveyor.states import FINISHED, TaskState
-from conveyor.store import pools, problems, runs
+from conveyor.store import liveness, pools, problems, runs
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Connection
 from conveyor.store.reads import cluster
@@ -461,7 +461,7 @@ def finished(state: str) -> bool:
 
 
 def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerList:
-    stale = timedelta(seconds=3 * heartbeat_seconds)
+    stale = liveness.stale_after(heartbeat_seconds)
     now = _utcnow()
     return schemas.WorkerList(
         workers=[
@@ -474,7 +474,7 @@ def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerLi
                 started_at=r.started_at,
                 heartbeat_at=r.heartbeat_at,
                 stopped_at=r.stopped_at,
-                alive=r.stopped_at is None and now - r.heartbeat_at < stale,
+                alive=liveness.is_alive(r.heartbeat_at, now, stale, r.stopped_at),
             )
             for r in cluster.workers(conn)
         ]
@@ -482,7 +482,7 @@ def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerLi
 
 
 def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.SchedulerList:
-    stale = timedelta(seconds=3 * heartbeat_seconds)
+    stale = liveness.stale_after(heartbeat_seconds)
     now = _utcnow()
     return schemas.SchedulerList(
         schedulers=[
@@ -493,7 +493,7 @@ def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.Sched
                 started_at=r.started_at,
                 heartbeat_at=r.heartbeat_at,
                 stopped_at=r.stopped_at,
-                alive=r.stopped_at is None and now - r.heartbeat_at < stale,
+                alive=liveness.is_alive(r.heartbeat_at, now, stale, r.stopped_at),
             )
             for r in cluster.schedulers(conn, limit=100)
         ]

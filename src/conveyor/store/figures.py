@@ -1,0 +1,94 @@
+"""Cluster-wide figures the Prometheus metrics report: counts by state, queue depth, and the
+durations and scheduling delays of recent tries.
+
+Read at each scrape from the store, so every web replica reports the same figures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from conveyor.states import TaskState
+from conveyor.store.tables import dag_run, task_event, task_instance, task_try
+
+
+def _count_by(conn: Connection, column: Any) -> dict[str, int]:
+    return {
+        state: count for state, count in conn.execute(select(column, func.count()).group_by(column))
+    }
+
+
+def runs_by_state(conn: Connection) -> dict[str, int]:
+    """How many DAG runs are in each state (states with none are absent)."""
+    return _count_by(conn, dag_run.c.state)
+
+
+def task_instances_by_state(conn: Connection) -> dict[str, int]:
+    """How many task instances are in each state (states with none are absent)."""
+    return _count_by(conn, task_instance.c.state)
+
+
+def tries_by_state(conn: Connection) -> dict[str, int]:
+    """How many tries are running or ended in each state (states with none are absent)."""
+    return _count_by(conn, task_try.c.state)
+
+
+def queue_depth(conn: Connection) -> dict[str, int]:
+    """Queued task instances (queued, not yet started), by queue."""
+    rows = conn.execute(
+        select(task_instance.c.queue, func.count())
+        .where(task_instance.c.state == TaskState.QUEUED.value)
+        .group_by(task_instance.c.queue)
+    )
+    return {queue: count for queue, count in rows}
+
+
+def durations_by_dag(conn: Connection, since: datetime) -> dict[str, list[float]]:
+    """Durations in seconds of the tries that started at or after ``since`` and ended."""
+    rows = conn.execute(
+        select(task_instance.c.dag_id, task_try.c.duration)
+        .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+        .where(task_try.c.start_date >= since, task_try.c.duration.is_not(None))
+    )
+    by_dag: dict[str, list[float]] = defaultdict(list)
+    for dag_id, duration in rows:
+        by_dag[dag_id].append(float(duration))
+    return dict(by_dag)
+
+
+@dataclass(frozen=True)
+class TryStart:
+    """When a try was ready (its ``scheduled`` timeline entry) and when it started."""
+
+    queue: str
+    ready_at: datetime
+    started_at: datetime
+
+
+def try_starts(conn: Connection, since: datetime) -> list[TryStart]:
+    """The tries that started at or after ``since``, with when each became ready."""
+    ready = (
+        select(
+            task_event.c.ti_id,
+            task_event.c.try_number,
+            func.min(task_event.c.at).label("ready_at"),
+        )
+        .where(task_event.c.kind == "scheduled", task_event.c.at >= since - timedelta(days=1))
+        .group_by(task_event.c.ti_id, task_event.c.try_number)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(task_instance.c.queue, task_try.c.start_date, ready.c.ready_at)
+        .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+        .join(
+            ready,
+            and_(ready.c.ti_id == task_try.c.ti_id, ready.c.try_number == task_try.c.try_number),
+        )
+        .where(task_try.c.start_date >= since)
+    )
+    return [TryStart(queue, ready_at, start) for queue, start, ready_at in rows]

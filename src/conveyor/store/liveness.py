@@ -1,0 +1,124 @@
+"""Is a scheduler, a worker or a try alive? One rule for every place that asks.
+
+A process is alive while it has not recorded its stop and its last heartbeat is younger
+than a threshold: for schedulers and workers, ``STALE_AFTER_BEATS`` heartbeat periods (a
+process that missed that many beats is taken for dead). ``conveyor health``, the metrics,
+the web and CLI cluster views, ``conveyor backfill`` and the scheduler's own checks all read
+it here, so they never disagree about the same row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from conveyor.store.tables import scheduler, utcnow, worker
+
+#: A scheduler or worker that missed this many heartbeats is no longer alive.
+STALE_AFTER_BEATS = 3
+
+
+def stale_after(heartbeat_seconds: float) -> timedelta:
+    """How old a scheduler's or worker's heartbeat may be while it still counts as alive."""
+    return timedelta(seconds=STALE_AFTER_BEATS * heartbeat_seconds)
+
+
+def is_alive(
+    heartbeat_at: datetime | None,
+    now: datetime,
+    threshold: timedelta,
+    stopped_at: datetime | None = None,
+) -> bool:
+    """The rule: not stopped, and a heartbeat younger than ``threshold`` at ``now``."""
+    return stopped_at is None and heartbeat_at is not None and now - heartbeat_at < threshold
+
+
+@dataclass(frozen=True)
+class SchedulerBeat:
+    """A scheduler process as its row in the store shows it."""
+
+    id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+
+    def alive(self, now: datetime, threshold: timedelta) -> bool:
+        return is_alive(self.heartbeat_at, now, threshold, self.stopped_at)
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    """A Celery worker as its row in the store shows it."""
+
+    hostname: str
+    queues: list[str]
+    concurrency: int | None
+    pid: int | None
+    running: list[int]
+    started_at: datetime | None
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+
+    def alive(self, now: datetime, threshold: timedelta) -> bool:
+        return is_alive(self.heartbeat_at, now, threshold, self.stopped_at)
+
+
+def _scheduler_beat(row: Any) -> SchedulerBeat:
+    return SchedulerBeat(
+        id=row.id,
+        hostname=row.hostname,
+        pid=row.pid,
+        started_at=row.started_at,
+        heartbeat_at=row.heartbeat_at,
+        stopped_at=row.stopped_at,
+    )
+
+
+def _worker_beat(row: Any) -> WorkerBeat:
+    return WorkerBeat(
+        hostname=row.hostname,
+        queues=list(row.queues or []),
+        concurrency=row.concurrency,
+        pid=row.pid,
+        running=list(row.running or []),
+        started_at=row.started_at,
+        heartbeat_at=row.heartbeat_at,
+        stopped_at=row.stopped_at,
+    )
+
+
+def running_schedulers(conn: Connection, since: datetime | None = None) -> list[SchedulerBeat]:
+    """Schedulers that have not recorded a stop (alive or crashed), with a heartbeat after
+    ``since`` if given."""
+    stmt = select(scheduler).where(scheduler.c.stopped_at.is_(None))
+    if since is not None:
+        stmt = stmt.where(scheduler.c.heartbeat_at > since)
+    return [_scheduler_beat(row) for row in conn.execute(stmt.order_by(scheduler.c.id))]
+
+
+def live_schedulers(conn: Connection, now: datetime, threshold: timedelta) -> list[SchedulerBeat]:
+    """Schedulers alive at ``now``."""
+    return running_schedulers(conn, since=now - threshold)
+
+
+def any_live_scheduler(conn: Connection, threshold: timedelta) -> bool:
+    """Whether a scheduler is running against this store right now."""
+    return bool(live_schedulers(conn, utcnow(), threshold))
+
+
+def running_workers(conn: Connection, since: datetime | None = None) -> list[WorkerBeat]:
+    """Workers that have not recorded a stop, with a heartbeat after ``since`` if given."""
+    stmt = select(worker).where(worker.c.stopped_at.is_(None))
+    if since is not None:
+        stmt = stmt.where(worker.c.heartbeat_at > since)
+    return [_worker_beat(row) for row in conn.execute(stmt.order_by(worker.c.hostname))]
+
+
+def live_workers(conn: Connection, now: datetime, threshold: timedelta) -> list[WorkerBeat]:
+    """Workers alive at ``now``."""
+    return running_workers(conn, since=now - threshold)
