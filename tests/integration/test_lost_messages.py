@@ -48,6 +48,10 @@ def test_gone_workers_are_reported_once_each(store: Store) -> None:
     assert gone["silent@a"] == now - timedelta(seconds=5) + timedelta(seconds=BEAT)
     assert gone["stopped@a"] == now
     assert watch.gone_since_last_look(now + timedelta(seconds=1)) == []
+    _worker(store, "silent@a", now)  # it was only slow: it beats again...
+    assert watch.gone_since_last_look(now) == []
+    later = now + timedelta(seconds=10)  # ...and dies, as the one alive at first did by then
+    assert sorted(w.hostname for w in watch.gone_since_last_look(later)) == ["alive@a", "silent@a"]
     _worker(store, "alive@a", now - timedelta(seconds=1))  # restarted under the same name...
     with store.write() as conn:
         conn.execute(

@@ -73,7 +73,7 @@ def _redis_client(broker_url: str) -> Any:
         return None
     import redis
 
-    return redis.Redis.from_url(broker_url, socket_timeout=2, socket_connect_timeout=2)
+    return redis.Redis.from_url(broker_url, socket_timeout=1, socket_connect_timeout=1)
 
 
 class GoneWorkers:
@@ -83,7 +83,9 @@ class GoneWorkers:
         self.store = store
         self.beat = heartbeat_seconds
         self.horizon = requeue_after_seconds  # older losses the usual requeue has covered
-        self.reported: dict[tuple[str, datetime], datetime] = {}
+        #: (name, started, gone at): a worker that beats again and then goes silent again,
+        #: or one restarted under the same name, is another loss.
+        self.reported: set[tuple[str, datetime, datetime]] = set()
 
     def gone_since_last_look(self, now: datetime) -> list[workers.GoneWorker]:
         since = now - timedelta(seconds=self.horizon)
@@ -94,10 +96,8 @@ class GoneWorkers:
                 since=since,
                 beat_seconds=self.beat,
             )
-        new = [w for w in gone if (w.hostname, w.started_at) not in self.reported]
-        for w in new:
-            self.reported[(w.hostname, w.started_at)] = w.gone_at
-        self.reported = {k: at for k, at in self.reported.items() if at >= since}
+        new = [w for w in gone if (w.hostname, w.started_at, w.gone_at) not in self.reported]
+        self.reported = {(w.hostname, w.started_at, w.gone_at) for w in gone}
         return new
 
 
