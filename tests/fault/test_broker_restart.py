@@ -333,9 +333,10 @@ def test_a_lost_connection_holding_prefetched_messages_closes_without_error(
     def lost_connection() -> Connection:
         connection = Connection(redis.url)
         queue = Queue("prefetched", Exchange("prefetched"), "prefetched")
-        Producer(connection.channel()).publish(
-            {"n": 1}, exchange=queue.exchange, routing_key="prefetched", declare=[queue]
-        )
+        with connection.channel() as channel:
+            Producer(channel).publish(
+                {"n": 1}, exchange=queue.exchange, routing_key="prefetched", declare=[queue]
+            )
         held: list[object] = []
         consumer = Consumer(
             connection.default_channel, [queue], callbacks=[lambda _, m: held.append(m)]
