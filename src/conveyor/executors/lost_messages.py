@@ -117,8 +117,10 @@ class LostMessages:
 
     def resend_queued_before(self, now: datetime) -> datetime | None:
         moments = []
-        if self.epoch.came_back_empty():
-            log.warning("the broker came back empty: sending every queued try again")
+        seen_before = self.epoch.seen is not None  # else a new broker, or one that lost its
+        if self.epoch.came_back_empty():  # data while no scheduler ran: no news worth a warning
+            say = log.warning if seen_before else log.info
+            say("the broker came back empty: sending every queued try again")
             moments.append(now)
         for gone in self.workers.gone_since_last_look(now):
             log.warning(
