@@ -67,9 +67,7 @@ def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
     dags = tmp_path / "dags"
     dags.mkdir()
     (tmp_path / "empty").mkdir()
-    (dags / "airflow_on_celery.py").write_text(
-        textwrap.dedent(DAG_FILE.replace("@QUEUE@", QUEUE))
-    )
+    (dags / "airflow_on_celery.py").write_text(textwrap.dedent(DAG_FILE.replace("@QUEUE@", QUEUE)))
     found = make_settings(
         tmp_path, tmp_path / "empty", pg_database_url, executor="celery", broker_url=BROKER
     )

@@ -26,7 +26,7 @@ from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance, task_try, xcom
 from conveyor.worker.runner import log_path_for
 
-CALLBACKS = '''
+CALLBACKS = """
 import json
 from datetime import datetime
 
@@ -53,9 +53,9 @@ with DAG("af_callbacks", start_date=datetime(2024, 1, 1), schedule_interval=None
          default_args={"retries": 3, "email": ["ops@example.com"], "email_on_failure": True,
                        "on_failure_callback": remember}) as dag:
     PythonOperator(task_id="explode", python_callable=explode)
-'''
+"""
 
-RESOURCES = '''
+RESOURCES = """
 from datetime import datetime
 
 from airflow import DAG
@@ -93,9 +93,9 @@ with DAG("af_resources", start_date=datetime(2024, 1, 1), schedule_interval=None
     c, d = EmptyOperator(task_id="c"), EmptyOperator(task_id="d")
     cross_downstream([a, b], [c, d])
     greet >> a
-'''
+"""
 
-SHELL = '''
+SHELL = """
 from datetime import datetime
 
 from airflow.decorators import task
@@ -135,9 +135,9 @@ with DAG("af_shell", start_date=datetime(2024, 1, 1), schedule_interval=None, co
     doubled = Double.partial(task_id="double").expand(number=[1, 2, 3])
     BashOperator(task_id="sum", bash_command="echo {{ ti.xcom_pull(task_ids='double') | sum }}")
     doubled >> dag.get_task("sum")
-'''
+"""
 
-WATCHED = '''
+WATCHED = """
 from datetime import datetime
 
 from airflow import DAG
@@ -157,9 +157,9 @@ with DAG("af_child", start_date=datetime(2024, 1, 1), schedule=None) as child:
         allowed_states=["success"], failed_states=["failed", "skipped"],
         poke_interval=0.2, timeout=30, mode="reschedule",
     )
-'''
+"""
 
-STARTER = '''
+STARTER = """
 from datetime import datetime
 
 from airflow import DAG
@@ -167,9 +167,9 @@ from airflow.operators.trigger_dagrun import TriggerDagRunOperator
 
 with DAG("af_starter", schedule="@once", start_date=datetime(2024, 1, 1)) as dag:
     TriggerDagRunOperator(task_id="kick", trigger_dag_id="af_late_target")
-'''
+"""
 
-LATE_TARGET = '''
+LATE_TARGET = """
 import time
 from datetime import datetime
 
@@ -180,7 +180,7 @@ time.sleep(3)  # a slow file: the starter's trigger runs before this one is regi
 
 with DAG("af_late_target", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
     BashOperator(task_id="hello", bash_command="echo late target ran")
-'''
+"""
 
 
 def _write(folder: Path, name: str, text: str, tmp: Path) -> None:
@@ -227,8 +227,18 @@ def test_callbacks_failure_and_resources(
     seen = json.loads((tmp_path / "callback.json").read_text())
     assert seen["task"] == "explode" and "no retry for this" in seen["error"]
     assert seen["keys"] == sorted(
-        ["dag", "task", "ti", "task_instance", "dag_run", "run_id", "ds", "params",
-         "exception", "logical_date"]
+        [
+            "dag",
+            "task",
+            "ti",
+            "task_instance",
+            "dag_run",
+            "run_id",
+            "ds",
+            "params",
+            "exception",
+            "logical_date",
+        ]
     )
     with store.read() as conn:
         run = conn.execute(select(dag_run).where(dag_run.c.id == failing)).one()
@@ -284,7 +294,6 @@ def test_an_once_dag_triggers_a_dag_that_is_parsed_later(
     assert found["af_starter"].state == RunState.SUCCESS
     assert found["af_late_target"].state == RunState.SUCCESS
     assert _states(store, found["af_starter"].id) == {"kick": "success"}
-
 
 
 def test_task_bash_date_branch_and_a_mapped_operator_of_ones_own(

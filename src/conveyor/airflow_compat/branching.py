@@ -71,13 +71,15 @@ class BranchDateTimeOperator(_FollowBranch):
     times of day; an upper time before the lower one means the next day)."""
 
     def __init__(
-        self, task_id: str, *, target_lower: Moment = None, target_upper: Moment = None,
+        self,
+        task_id: str,
+        *,
+        target_lower: Moment = None,
+        target_upper: Moment = None,
         **kwargs: Any,
     ) -> None:
         if target_lower is None and target_upper is None:
-            raise DagDefinitionError(
-                f"task {task_id!r}: give target_lower=, target_upper= or both"
-            )
+            raise DagDefinitionError(f"task {task_id!r}: give target_lower=, target_upper= or both")
         super().__init__(task_id, **kwargs)
         self.target_lower, self.target_upper = target_lower, target_upper
 

@@ -35,9 +35,11 @@ class EmailAlert:
                 flush=True,
             )
             return
-        subject = "[conveyor] {{ ti.dag_id }}.{{ ti.task_id }} " + (
-            "failed" if self.what == "failure" else "is up for retry"
-        ) + " (run {{ run_id }}, try {{ ti.try_number }})"
+        subject = (
+            "[conveyor] {{ ti.dag_id }}.{{ ti.task_id }} "
+            + ("failed" if self.what == "failure" else "is up for retry")
+            + " (run {{ run_id }}, try {{ ti.try_number }})"
+        )
         EmailNotifier(self.to, conn_id=SMTP_CONN_ID, subject=subject, body=subject)(context)
         print(f"[conveyor] email_on_{self.what}: sent to {', '.join(self.to)}", flush=True)
 

@@ -89,7 +89,10 @@ def _xcom_push(self: BaseOperator, context: dict[str, Any], key: str, value: Any
 
 
 def _xcom_pull(
-    self: BaseOperator, context: dict[str, Any], task_ids: Any = None, key: str = "return_value",
+    self: BaseOperator,
+    context: dict[str, Any],
+    task_ids: Any = None,
+    key: str = "return_value",
     **airflow: Any,
 ) -> Any:
     """Airflow 1.10's ``self.xcom_pull(context, task_ids=..., key=...)``."""

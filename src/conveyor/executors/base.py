@@ -11,11 +11,16 @@ again after ``requeue_after_seconds``.
     holds(ti_id)    whether this executor has the try in hand (so it is not sent again)
     free_slots()    how many more tries it can start now
     stop(grace)     stop taking tries; let running ones finish within ``grace`` seconds
+    resend_queued_before(now)
+                    optional: a moment before which queued tries lost their messages (the
+                    executor saw it happen), to send them again now rather than after
+                    ``requeue_after_seconds``
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 
 from conveyor.engine.progress import QueuedTry
 
@@ -43,3 +48,8 @@ class Executor(ABC):
     def idle(self) -> bool:
         """True when nothing is running or waiting to run here."""
         return False
+
+    def resend_queued_before(self, now: datetime) -> datetime | None:
+        """Tries queued before the moment returned lost their messages: send them again now.
+        ``None``: no loss seen; tries still go again after ``requeue_after_seconds``."""
+        return None

@@ -2,13 +2,15 @@
 
 The scheduler publishes; workers run, heartbeat and record. This side holds nothing: a
 message the broker loses leaves its try queued in the store, and the scheduler's requeue
-step sends it again after ``requeue_after_seconds``.
+step sends it again after ``requeue_after_seconds``, or at once when the loss is seen: a broker
+that came back empty, a worker that died (``lost_messages``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -16,6 +18,7 @@ from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
+from conveyor.executors.lost_messages import LostMessages
 from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.worker.celery_app import make_app, publish_tries
@@ -32,6 +35,12 @@ class CeleryExecutor(Executor):
         self.settings = settings
         self.app = make_app(settings)
         self.store = store or Store(settings.db_url)
+        self.lost = LostMessages(
+            self.store,
+            settings.broker_url,
+            settings.heartbeat_seconds,
+            settings.requeue_after_seconds,
+        )
 
     def start(self) -> None:
         try:
@@ -62,5 +71,15 @@ class CeleryExecutor(Executor):
             busy = runs.in_flight(conn)
         return max(self.settings.parallelism - busy, 0)
 
+    def resend_queued_before(self, now: datetime) -> datetime | None:
+        """A broker that came back empty, or a worker that died with tries it had taken:
+        see ``lost_messages``."""
+        try:
+            return self.lost.resend_queued_before(now)
+        except Exception:  # the check is an optimisation; the usual requeue still works
+            log.exception("could not check for lost broker messages")
+            return None
+
     def stop(self, grace: float) -> None:
+        self.lost.close()
         self.store.dispose()

@@ -320,6 +320,9 @@ class Scheduler:
     def requeue_stuck(self, now: datetime) -> None:
         """Send again what stayed queued too long: a lost message, or an executor that died."""
         cutoff = now - timedelta(seconds=self.settings.requeue_after_seconds)
+        lost_before = self.executor.resend_queued_before(now)  # a broker or worker loss seen
+        if lost_before is not None:
+            cutoff = max(cutoff, lost_before)
         with self.store.read() as conn:
             stuck = queued_tries(conn, queued_before=cutoff)
             since = scheduling.queued_at(conn, [t.ti_id for t in stuck])

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
+from conveyor.clock import utcnow
 from conveyor.store.sql import upsert
-from conveyor.store.tables import callback_request, utcnow
+from conveyor.store.tables import callback_request
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from conveyor.store.tables import scheduler, utcnow, worker
+from conveyor.clock import utcnow
+from conveyor.store.tables import scheduler, worker
 
 #: A scheduler or worker that missed this many heartbeats is no longer alive.
 STALE_AFTER_BEATS = 3

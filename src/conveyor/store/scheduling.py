@@ -19,14 +19,6 @@ from conveyor.store.tables import callback_request, dag, dag_run, scheduler, tas
 # -- the scheduler's own row -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SchedulerBeat:
-    id: str
-    hostname: str
-    pid: int
-    heartbeat_at: datetime
-
-
 def record_heartbeat(
     conn: Connection, scheduler_id: str, hostname: str, pid: int, now: datetime
 ) -> None:
@@ -48,18 +40,6 @@ def record_heartbeat(
 
 def record_stop(conn: Connection, scheduler_id: str, now: datetime) -> None:
     conn.execute(update(scheduler).where(scheduler.c.id == scheduler_id).values(stopped_at=now))
-
-
-def beating_schedulers(conn: Connection, since: datetime) -> list[SchedulerBeat]:
-    """Schedulers not stopped whose last heartbeat is after ``since``."""
-    return [
-        SchedulerBeat(row.id, row.hostname, row.pid, row.heartbeat_at)
-        for row in conn.execute(
-            select(
-                scheduler.c.id, scheduler.c.hostname, scheduler.c.pid, scheduler.c.heartbeat_at
-            ).where(scheduler.c.stopped_at.is_(None), scheduler.c.heartbeat_at > since)
-        )
-    ]
 
 
 # -- runs ----------------------------------------------------------------------------------------

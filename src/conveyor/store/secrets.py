@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
+from conveyor.clock import utcnow
 from conveyor.store.sql import upsert
-from conveyor.store.tables import connection, utcnow, variable
+from conveyor.store.tables import connection, variable
 
 
 @dataclass(frozen=True)

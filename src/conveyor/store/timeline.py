@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from conveyor.states import TaskState
-from conveyor.store.tables import dag, task_event, task_instance, task_try, worker
+from conveyor.store.tables import dag, task_event, task_instance, task_try
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,6 @@ class TryRow:
     exit_kind: str | None
     error: str | None
     log_path: str | None
-
-
-@dataclass(frozen=True)
-class LiveWorker:
-    hostname: str
-    queues: list[str]
 
 
 def find_instance(
@@ -151,15 +145,3 @@ def tries(conn: Connection, ti_id: int) -> list[TryRow]:
 
 def dag_is_paused(conn: Connection, dag_id: str) -> bool:
     return bool(conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == dag_id)).scalar())
-
-
-def live_workers(conn: Connection, since: datetime) -> list[LiveWorker]:
-    """Workers not stopped whose last heartbeat is after ``since``."""
-    return [
-        LiveWorker(row.hostname, list(row.queues or []))
-        for row in conn.execute(
-            select(worker.c.hostname, worker.c.queues).where(
-                worker.c.stopped_at.is_(None), worker.c.heartbeat_at > since
-            )
-        )
-    ]

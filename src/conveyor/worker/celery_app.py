@@ -10,6 +10,7 @@ pool children are running and records itself in the ``worker`` table.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -18,16 +19,14 @@ from typing import Any
 
 from celery import Celery, bootsteps
 from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
+from celery.worker.consumer import Consumer
 from kombu.exceptions import OperationalError as BrokerError
-from sqlalchemy import select
 
 from conveyor.clock import utcnow
 from conveyor.config import Settings, load_config
 from conveyor.engine.progress import QueuedTry
-from conveyor.store import runs, transitions
+from conveyor.store import runs, transitions, workers
 from conveyor.store.engine import Store
-from conveyor.store.sql import upsert
-from conveyor.store.tables import task_instance, worker
 from conveyor.worker.runner import TryRunner
 
 log = logging.getLogger(__name__)
@@ -48,6 +47,14 @@ def make_app(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,  # a long try must not hold messages others could run
         task_acks_late=False,
         broker_connection_retry_on_startup=True,
+        # A broker restart, however long, must not end the worker: retry for ever (Celery's
+        # default gives up after 100 attempts), every couple of seconds at most.
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        worker_consumer=f"{__name__}:QuickReconnectConsumer",
+        # Only cancels late-acknowledged tasks, and ours are acknowledged when they start;
+        # set so that Celery does not warn on every reconnect.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,  # a try's output goes to its own log file, unwrapped
         task_default_queue="default",
@@ -129,14 +136,65 @@ def publish_tries(app: Celery, tries: list[QueuedTry]) -> None:
             )
 
 
+#: How a worker retries the broker after losing it: the first attempt at once, then waits
+#: growing by half a second up to 2 s (Celery waits 2 s, growing by 2 s up to 30 s), so a
+#: worker is back within about 2 s of the broker's return.
+RECONNECT_INTERVALS = {"interval_start": 0.0, "interval_step": 0.5, "interval_max": 2.0}
+
+
+class QuickReconnectConsumer(Consumer):
+    """Celery's consumer, reconnecting to the broker on a short interval, and surviving the
+    loss of a Redis connection while it held prefetched messages."""
+
+    def ensure_connected(self, conn: Any) -> Any:
+        conn.ensure_connection = functools.partial(conn.ensure_connection, **RECONNECT_INTERVALS)
+        return super().ensure_connected(conn)
+
+    def on_connection_error_after_connected(self, exc: Exception) -> None:
+        if self.connection is not None:
+            guard_close_after_collect(self.connection)
+        super().on_connection_error_after_connected(exc)
+
+
+def guard_close_after_collect(connection: Any) -> None:
+    """Make ``connection.close()`` survive the AttributeError kombu's Redis transport raises
+    when the connection was collected first, as Celery's consumer does on a connection error.
+
+    ``collect()`` detaches the transport (its ``client`` becomes None) but can leave the task
+    channel open: closing it stops at the first error, the BRPOP read on the dead socket. The
+    ``close()`` that follows closes that channel again; if it held prefetched, unacknowledged
+    messages, the channel tries to put them back through a new Redis pool, built from the
+    detached transport's ``client``: ``'NoneType' object has no attribute 'hostname'``.
+    Celery ignores only connection errors there, so the worker used to exit
+    ("Unrecoverable error"). Those messages cannot be put back through a dead connection
+    anyway: they stay unacknowledged in Redis (or went with it), and their tries stay queued in
+    the store, where the scheduler sends them again.
+    """
+    close = connection.close
+
+    def close_tolerating_a_detached_transport() -> None:
+        try:
+            close()
+        except AttributeError as exc:
+            log.info("the lost broker connection could not be closed cleanly: %r", exc)
+
+    connection.close = connection.release = close_tolerating_a_detached_transport
+
+
 class TryHeartbeat(bootsteps.StartStopStep):
-    """In the worker's main process: heartbeat running tries and this worker's own row."""
+    """In the worker's main process: heartbeat running tries and this worker's own row.
+
+    The beats come from a thread of their own, not from Celery's timer: that timer runs in the
+    consumer's event loop, which stands still while the consumer reconnects to a broker that
+    went away, and a worker waiting for its broker is alive, and so are its running tries.
+    """
 
     requires = {"celery.worker.components:Timer"}
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
-        self.tref: Any = None
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
         self.store: Store | None = None
 
     def start(self, parent: Any) -> None:
@@ -149,50 +207,57 @@ class TryHeartbeat(bootsteps.StartStopStep):
             else ["default"]
         )
         self.beat(parent)
-        self.tref = parent.timer.call_repeatedly(
-            settings.heartbeat_seconds, self.beat, (parent,), priority=10
+        self.thread = threading.Thread(
+            target=self._beat_until_stopped,
+            args=(parent, settings.heartbeat_seconds),
+            name="conveyor-heartbeat",
+            daemon=True,
         )
+        self.thread.start()
+
+    def _beat_until_stopped(self, parent: Any, every: float) -> None:
+        while not self.stopping.wait(every):
+            self.beat(parent)
 
     def beat(self, parent: Any) -> None:
-        from celery.worker import state
-
-        running = [
-            int(req.args[0])
-            for req in list(state.active_requests)
-            if req.task_name == RUN_TRY and req.args
-        ]
         assert self.store is not None
         try:
+            running = _running_tries()
             with self.store.write() as conn:
                 transitions.heartbeat(conn, running)
-                upsert(
+                workers.record_heartbeat(
                     conn,
-                    worker,
-                    {
-                        "hostname": parent.hostname,
-                        "queues": self.queues,
-                        "concurrency": parent.concurrency,
-                        "pid": os.getpid(),
-                        "started_at": self.started_at,
-                        "heartbeat_at": utcnow(),
-                        "running": running,
-                        "stopped_at": None,
-                    },
-                    key=["hostname"],
+                    parent.hostname,
+                    queues=self.queues,
+                    concurrency=parent.concurrency,
+                    pid=os.getpid(),
+                    started_at=self.started_at,
+                    running=running,
                 )
         except Exception:  # a store hiccup must not kill the worker; the next beat retries
             log.exception("worker heartbeat failed")
 
     def stop(self, parent: Any) -> None:
-        if self.tref is not None:
-            self.tref.cancel()
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
         if self.store is not None:
             with self.store.write() as conn:
-                conn.execute(
-                    worker.update()
-                    .where(worker.c.hostname == parent.hostname)
-                    .values(stopped_at=utcnow())
-                )
+                workers.record_stopped(conn, parent.hostname)
+
+
+def _running_tries() -> list[int]:
+    """Task instance ids of the tries the pool is running. The set changes under this thread's
+    feet: copying it can fail half-way, and is simply done again."""
+    from celery.worker import state
+
+    for _ in range(10):
+        try:
+            requests = list(state.active_requests)
+        except RuntimeError:  # "Set changed size during iteration"
+            continue
+        return [int(req.args[0]) for req in requests if req.task_name == RUN_TRY and req.args]
+    return []
 
 
 def app_from_environment() -> Celery:
@@ -230,7 +295,7 @@ def _hand_back_and_stop() -> None:
         try:
             for ti_id, try_number in running:
                 with store.write() as conn:
-                    runs.lock_run(conn, _run_of(conn, ti_id))
+                    runs.lock_run(conn, workers.run_of_task_instance(conn, ti_id))
                     transitions.hand_back(
                         conn,
                         ti_id,
@@ -244,12 +309,6 @@ def _hand_back_and_stop() -> None:
         finally:
             store.dispose()
     os.kill(os.getpid(), signal.SIGQUIT)
-
-
-def _run_of(conn: Any, ti_id: int) -> int:
-    return int(
-        conn.execute(select(task_instance.c.run_pk).where(task_instance.c.id == ti_id)).scalar_one()
-    )
 
 
 @worker_shutdown.connect
