@@ -11,18 +11,18 @@ cannot both miss that a join is ready. What may be queued is ``engine.admission`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from conveyor import callbacks
 from conveyor.clock import utcnow
-from conveyor.engine import admission
+from conveyor.engine import admission, frontier
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import hop, pools, runs, transitions
+from conveyor.store import frontier_reads, hop, pools, runs, transitions
 from conveyor.store.engine import Connection
 from conveyor.store.runs import LockedRun, TiRow
 from conveyor.store.transitions import Actor
@@ -191,6 +191,61 @@ def _advance(
     )
 
 
+def advance_from_frontier(
+    conn: Connection,
+    run: LockedRun,
+    structure: SerializedDag,
+    finished: Mapping[str, TaskState],
+    actor: Actor,
+    *,
+    parallelism: int | None,
+    now: datetime | None = None,
+    announce: Callable[[list[QueuedTry]], None] | None = None,
+) -> Advance:
+    """The fast path for a DAG the frontier can plan (``frontier.plans_incrementally``): only
+    what ``finished`` (task id -> the state it just reached) touches is read and planned,
+    with the tries waiting for room and the retries that came due. Once nothing of the run is
+    moving any more, the run is planned whole, once, to end it (or find it deadlocked)."""
+    now = now or utcnow()
+    if run.state is not RunState.RUNNING:
+        return Advance([], run.state)
+    if run.dag_paused:
+        return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
+    due = frontier_reads.due_retries(conn, run.id, now)
+    if due:
+        _schedule_due_retries(conn, {ti_key(ti): ti for ti in due}, now, actor)
+    reads = frontier_reads.FrontierReads(conn, run.id)
+    plan = frontier.plan_after(structure, finished, reads)
+    assert plan is not None, "the caller checked frontier.plans_incrementally"
+    rows = reads.rows
+    for task_id, reason in plan.to_skip:
+        ti = rows[task_id]
+        transitions.finish_without_running(
+            conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
+        )
+    for task_id, reason in plan.to_upstream_fail:
+        ti = rows[task_id]
+        transitions.finish_without_running(
+            conn, ti.id, TaskState.UPSTREAM_FAILED, ti.try_number, reason, actor
+        )
+    room = structure.max_active_tasks - frontier_reads.in_flight_of_run(conn, run.id)
+    if parallelism is not None:
+        room = min(room, parallelism - runs.in_flight(conn))
+    reasons = dict(plan.to_schedule)
+    fresh = [rows[task_id] for task_id in reasons]
+    waiting = frontier_reads.waiting_for_room(conn, run.id, room)
+    queued = (
+        _queue_admitted(
+            conn, run, structure, [*waiting, *fresh], reasons, room, actor, None, announce
+        )
+        if waiting or fresh
+        else []
+    )
+    if not reasons and not queued and not frontier_reads.anything_active(conn, run.id):
+        return _advance(conn, run, actor, True, parallelism, now, None, announce)
+    return Advance(queued, None)
+
+
 def _schedule_and_queue(
     conn: Connection,
     run: LockedRun,
@@ -210,7 +265,24 @@ def _schedule_and_queue(
     candidates = [*waiting, *(tis[task_id] for task_id in reasons)]
     if not candidates:
         return []
-    admitted = _admit(conn, run, structure, tis.values(), candidates, cap, limits)
+    room = admission.run_room(structure.max_active_tasks, tis.values(), cap)
+    return _queue_admitted(conn, run, structure, candidates, reasons, room, actor, limits, announce)
+
+
+def _queue_admitted(
+    conn: Connection,
+    run: LockedRun,
+    structure: SerializedDag,
+    candidates: list[TiRow],
+    reasons: dict[str, str],
+    room: int,
+    actor: Actor,
+    limits: dict[str, int | None] | None,
+    announce: Callable[[list[QueuedTry]], None] | None,
+) -> list[QueuedTry]:
+    """Admit ``candidates`` (scheduled ones waiting for room, and the newly ready ones named
+    in ``reasons``) into ``room``; queue the admitted, schedule the newly ready rest."""
+    admitted = _admit_into(conn, run, candidates, room, limits)
     fresh = [ti for ti in admitted.now if ti_key(ti) in reasons]  # queued below in one move
     waiting_fits = [ti for ti in admitted.now if ti_key(ti) not in reasons]
     later = [  # fresh ones without room: scheduled below in one move
@@ -272,6 +344,16 @@ def _admit(
 ) -> admission.Admitted:
     """Admission for one run; its pools are locked (after the run) only if it has room."""
     room = admission.run_room(structure.max_active_tasks, tis, cap)
+    return _admit_into(conn, run, candidates, room, limits)
+
+
+def _admit_into(
+    conn: Connection,
+    run: LockedRun,
+    candidates: list[TiRow],
+    room: int,
+    limits: dict[str, int | None] | None = None,
+) -> admission.Admitted:
     wanted = {ti.pool for ti in candidates} if room > 0 else set()
     return admission.admit(candidates, room, pools.lock_pools(conn, wanted, run, limits=limits))
 

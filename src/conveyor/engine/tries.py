@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from conveyor.clock import utcnow
+from conveyor.engine import frontier
 from conveyor.engine.outlets import record_task_outlets
 from conveyor.engine.planning import branch_skips, short_circuit_skips
-from conveyor.engine.progress import QueuedTry, advance_run
+from conveyor.engine.progress import QueuedTry, advance_from_frontier, advance_run
+from conveyor.serialized import SerializedDag
 from conveyor.states import TaskState
 from conveyor.store import hop, runs, transitions
 from conveyor.store.engine import Connection, Store
@@ -90,6 +92,11 @@ def try_ended(
     # tries of a run ending at once would each hold it and deadlock on the row lock after.
     run = runs.lock_run(conn, end.run_pk)
     outcome = end.outcome
+    structure = runs.serialized_dag(conn, run.version_hash)  # cached per version
+    if end.chosen is None and frontier.plans_incrementally(structure):
+        return _ended_on_frontier(
+            conn, run, structure, end, actor, parallelism, keep_return_value, announce
+        )
     read = hop.finish_and_read(
         conn,
         end.ti_id,
@@ -115,6 +122,39 @@ def try_ended(
         queue_ready=True,
         parallelism=parallelism,
         read=read,
+        announce=announce,
+    )
+    return TryResult(started=True, state=outcome.state, queued=advance.queued, error=outcome.error)
+
+
+def _ended_on_frontier(
+    conn: Connection,
+    run: LockedRun,
+    structure: SerializedDag,
+    end: TryEnd,
+    actor: Actor,
+    parallelism: int | None,
+    keep_return_value: Callable[[Connection], None] | None,
+    announce: Callable[[list[QueuedTry]], None] | None,
+) -> TryResult:
+    """:func:`try_ended` for a run the frontier plans: the try's move, then only what it
+    touches (``progress.advance_from_frontier``), so a hop costs the same in any size of run."""
+    outcome = end.outcome
+    if not transitions.finish(
+        conn, end.ti_id, end.try_number, outcome, actor, started_at=end.started_at
+    ):
+        return TryResult(started=True, state=None)  # a timeout or a person got there first
+    if outcome.state is TaskState.SUCCESS:
+        if keep_return_value is not None:
+            keep_return_value(conn)
+        record_task_outlets(conn, run, end.task_id, end.map_index)
+    advance = advance_from_frontier(
+        conn,
+        run,
+        structure,
+        {end.task_id: outcome.state},
+        actor,
+        parallelism=parallelism,
         announce=announce,
     )
     return TryResult(started=True, state=outcome.state, queued=advance.queued, error=outcome.error)

@@ -14,8 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, exists, func, select
 
 from conveyor.states import FINISHED, IN_FLIGHT, TaskState
-from conveyor.store.runs import TiRow
-from conveyor.store.runs import _ti_row as ti_row  # the one row shape of an instance
+from conveyor.store.runs import TiRow, ti_row
 from conveyor.store.tables import task_instance
 
 _TI = task_instance.c

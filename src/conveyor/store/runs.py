@@ -304,7 +304,7 @@ class TasksAndRoom:
         """From rows of :data:`TASK_INSTANCES_AND_ROOM` (further columns may follow)."""
         read = cls([], 0, {})
         for row in rows:  # by position: this runs for every row of a run on every hop
-            read.tis.append(_ti_row(row[:11]))
+            read.tis.append(ti_row(row[:11]))
             read.busy, pool_found, pool_limit = row[11:14]
             if pool_found is not None:
                 read.limits[pool_found] = pool_limit
@@ -315,14 +315,14 @@ def task_instances_and_room(conn: Connection, run_pk: int) -> TasksAndRoom:
     return TasksAndRoom.from_rows(conn.execute(TASK_INSTANCES_AND_ROOM, {"room_of_run": run_pk}))
 
 
-def _ti_row(values: Any) -> TiRow:
+def ti_row(values: Any) -> TiRow:
     """From the columns of ``_TASK_INSTANCES``, in the order of ``TiRow``'s fields."""
     id_, task_id, state, *rest = values
     return TiRow(id_, task_id, _STATES[state], *rest)
 
 
 def task_instances(conn: Connection, run_pk: int) -> list[TiRow]:
-    return [_ti_row(row) for row in conn.execute(_TASK_INSTANCES, {"run_pk": run_pk})]
+    return [ti_row(row) for row in conn.execute(_TASK_INSTANCES, {"run_pk": run_pk})]
 
 
 def previous_run_states(conn: Connection, run: RunRow) -> dict[str, TaskState] | None:

@@ -175,6 +175,8 @@ task_instance = Table(
     Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
     UniqueConstraint("run_pk", "task_id", "map_index"),
     Index("ix_task_instance_state", "state"),
+    # A hop reads a few instances of its run by state (store/frontier_reads.py), by priority.
+    Index("ix_task_instance_run_state", "run_pk", "state", "priority_weight"),
 )
 
 task_try = Table(

@@ -1,0 +1,131 @@
+"""A finishing try reads and plans only what it touches, on both stores.
+
+The whole-run reads (``runs.task_instances_and_room``, ``runs.task_instances``) are made to
+fail while tries of a 60-task run finish: the hop must still queue what became ready, take
+the room each try frees, and leave the wide join waiting, all without them. Only the end of
+the run, when nothing of it moves any more, plans the run whole, once, to end it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import make_settings
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.states import RunState, TaskState
+from conveyor.store import runs, transitions
+from conveyor.store.engine import Store
+from conveyor.store.transitions import Actor, Outcome
+from conveyor.worker.runner import TryRunner
+
+WIDE = 60
+DAG_FILE = f"""
+    from conveyor import DAG, EmptyOperator
+
+    with DAG("wide", max_active_tasks=100) as dag:
+        start, end = EmptyOperator(task_id="start"), EmptyOperator(task_id="end")
+        for i in range({WIDE}):
+            start >> EmptyOperator(task_id=f"t{{i:02d}}") >> end
+"""
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    store = Store(store_url)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def runner(tmp_path: Path, store: Store) -> TryRunner:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "wide.py").write_text(textwrap.dedent(DAG_FILE))
+    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    return TryRunner(make_settings(tmp_path, dags, store.url, parallelism=8), store)
+
+
+def _states(store: Store, run_pk: int) -> dict[str, TaskState]:
+    with store.read() as conn:
+        return {ti.task_id: ti.state for ti in runs.task_instances(conn, run_pk)}
+
+
+_IDS: dict[tuple[int, str], int] = {}
+
+
+def _whole_run(*_: object, **__: object) -> None:
+    raise AssertionError("a hop read every task instance of its run")
+
+
+def _finish(runner: TryRunner, run_pk: int, task_id: str, state: TaskState) -> list[str]:
+    """Run the first try of a queued task and record ``state`` as its outcome."""
+    if (run_pk, task_id) not in _IDS:
+        with runner.store.read() as conn:
+            _IDS.update({(run_pk, t.task_id): t.id for t in runs.task_instances(conn, run_pk)})
+    ti_id = _IDS[(run_pk, task_id)]
+    assert runner._start(ti_id, 1) is not None
+    result = runner.record(ti_id, 1, run_pk, task_id, Outcome(state, "return"))
+    return sorted(q.task_id for q in result.queued)
+
+
+def test_tries_of_a_wide_run_finish_without_reading_the_whole_run(
+    store: Store, runner: TryRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "wide", created_by="test")
+        assert run_pk is not None
+        transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
+        start = next(t for t in runs.task_instances(conn, run_pk) if t.task_id == "start")
+        assert transitions.schedule_and_queue(conn, start.id, 0, "root", "default", Actor("t"))
+
+    with store.read() as conn:
+        _IDS.update({(run_pk, t.task_id): t.id for t in runs.task_instances(conn, run_pk)})
+    with monkeypatch.context() as patch:
+        patch.setattr(runs, "task_instances_and_room", _whole_run)
+        patch.setattr(runs, "task_instances", _whole_run)
+        first_wave = _finish(runner, run_pk, "start", TaskState.SUCCESS)
+    assert len(first_wave) == 8  # parallelism: the rest wait as scheduled
+    states = _states(store, run_pk)
+    assert sum(s is TaskState.SCHEDULED for s in states.values()) == WIDE - 8
+    assert states["end"] is TaskState.NONE
+
+    for finished in range(1, WIDE + 1):
+        queued_now = [t for t, s in _states(store, run_pk).items() if s is TaskState.QUEUED]
+        with monkeypatch.context() as patch:
+            patch.setattr(runs, "task_instances_and_room", _whole_run)
+            patch.setattr(runs, "task_instances", _whole_run)
+            queued = _finish(runner, run_pk, sorted(queued_now)[0], TaskState.SUCCESS)
+        if finished <= WIDE - 8:
+            assert len(queued) == 1, "the room a finished try frees goes to a waiting one"
+        elif finished < WIDE:
+            assert queued == [], "the join waits while one of its upstream tasks runs"
+        else:
+            assert queued == ["end"]
+    states = _states(store, run_pk)
+    assert states["end"] is TaskState.QUEUED  # the join became ready once all had succeeded
+    assert _finish(runner, run_pk, "end", TaskState.SUCCESS) == []
+    with store.read() as conn:
+        assert runs.get_run(conn, run_pk).state is RunState.SUCCESS
+
+
+def test_a_failure_upstream_of_the_join_fails_it_at_once(
+    store: Store, runner: TryRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "wide", created_by="test")
+        assert run_pk is not None
+        transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
+        start = next(t for t in runs.task_instances(conn, run_pk) if t.task_id == "start")
+        assert transitions.schedule_and_queue(conn, start.id, 0, "root", "default", Actor("t"))
+    _finish(runner, run_pk, "start", TaskState.SUCCESS)
+    failing = sorted(t for t, s in _states(store, run_pk).items() if s is TaskState.QUEUED)[0]
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            runs, "task_instances_and_room", lambda *_: (_ for _ in ()).throw(AssertionError)
+        )
+        _finish(runner, run_pk, failing, TaskState.FAILED)
+    assert _states(store, run_pk)["end"] is TaskState.UPSTREAM_FAILED
