@@ -15,19 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from conveyor.exceptions import DagDefinitionError, Skip, TaskError
+from conveyor.exceptions import DagDefinitionError, Reschedule, Skip, TaskError
 from conveyor.model.task import BaseOperator, _as_timedelta
 from conveyor.store.tables import task_instance, task_try, utcnow
 
 MODES = ("poke", "reschedule")
-
-
-class Reschedule(Exception):  # a signal to the runner, like Skip and Fail
-    """Raised by a sensor in reschedule mode: end this try, poke again at ``at``."""
-
-    def __init__(self, at: datetime) -> None:
-        super().__init__(f"poking again at {at.isoformat(timespec='seconds')}")
-        self.at = at
 
 
 class SensorTimeout(TaskError):
