@@ -26,7 +26,7 @@ from conveyor._processes import adopt_environment, fork_context, warm_up
 from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry, queued_tries
 from conveyor.executors.base import Executor
-from conveyor.states import TaskState
+from conveyor.states import ExitKind, TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance
@@ -232,7 +232,7 @@ class LocalExecutor(Executor):
         self._held.discard(work.ti_id)
         if entry.killed_for_timeout:
             error = f"execution_timeout of {work.timeout_seconds:g}s exceeded; the try was killed"
-            self._fail(work, "timeout", error)
+            self._fail(work, ExitKind.TIMEOUT, error)
         elif code != 0:
             path = str(
                 log_path_for(
@@ -253,11 +253,11 @@ class LocalExecutor(Executor):
             error = f"the task's process {how} without reporting" + (
                 f"; last lines of its log:\n{tail}" if tail else ""
             )
-            self._fail(work, "signal" if code and code < 0 else "crash", error)
+            self._fail(work, ExitKind.SIGNAL if code and code < 0 else ExitKind.CRASH, error)
         if not entry.reported:
             self._pick_up_fast_path(work.run_pk)
 
-    def _fail(self, work: QueuedTry, exit_kind: str, error: str) -> None:
+    def _fail(self, work: QueuedTry, exit_kind: ExitKind, error: str) -> None:
         result = fail_from_outside(
             self.runner,
             work.ti_id,

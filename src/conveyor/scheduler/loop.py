@@ -31,7 +31,7 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler import datasets, timeouts
 from conveyor.serialized import SerializedDag
-from conveyor.states import RunState, TaskState
+from conveyor.states import ExitKind, RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.sql import upsert
@@ -402,7 +402,7 @@ class Scheduler:
                 f"(limit {self.settings.zombie_after_seconds:g}s)"
             )
             result = fail_from_outside(
-                self.runner, row.id, row.try_number, "heartbeat", f"the try was lost: {why}"
+                self.runner, row.id, row.try_number, ExitKind.HEARTBEAT, f"the try was lost: {why}"
             )
             self.executor.submit(result.queued)
 

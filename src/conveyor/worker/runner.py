@@ -36,7 +36,7 @@ from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
 from conveyor.engine.planning import branch_skips, short_circuit_skips
 from conveyor.engine.progress import QueuedTry, advance_run
-from conveyor.exceptions import Fail, Skip, TaskTimeout
+from conveyor.exceptions import Fail, Reschedule, Skip, TaskTimeout
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
 from conveyor.model.dag import DAG
@@ -47,8 +47,7 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.scheduler.datasets import record_task_outlets
-from conveyor.sensors.base import Reschedule
-from conveyor.states import TaskState
+from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop, runs, transitions
 from conveyor.store.engine import Store, retrying
 from conveyor.store.runs import RunRow
@@ -88,7 +87,7 @@ def failure_outcome(
     ti_try: int,
     max_tries: int,
     retry_delay: timedelta,
-    exit_kind: str,
+    exit_kind: ExitKind,
     error: str,
     *,
     fail_now: bool = False,
@@ -175,7 +174,7 @@ class TryRunner:
         except Exception as exc:  # this try's bookkeeping failed: fail the try, say why
             reason = f"the try could not start its log {str(log_file)!r}: {exc}"
             log.error("%s.%s: %s", started.dag_id, started.task_id, reason)
-            return fail_from_outside(self, ti_id, try_number, "bookkeeping", reason)
+            return fail_from_outside(self, ti_id, try_number, ExitKind.BOOKKEEPING, reason)
         # try_scope: connections and variables read this store; secrets read are masked.
         with output, _task_logging(), try_scope(self.store, self.settings):
             print(
@@ -263,15 +262,17 @@ class TryRunner:
             if getattr(task, "multiple_outputs", False):
                 push_each_key(ti, value, task_id)
             print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
-            outcome = Outcome(TaskState.SUCCESS, "return")
+            outcome = Outcome(TaskState.SUCCESS, ExitKind.RETURN)
         except TaskTimeout as exc:
             print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
-            outcome = failure_outcome(try_number, max_tries, retry_delay, "timeout", str(exc))
+            outcome = failure_outcome(
+                try_number, max_tries, retry_delay, ExitKind.TIMEOUT, str(exc)
+            )
         except Skip as exc:
             print(f"[conveyor] skipped: {exc}", flush=True)
-            outcome = Outcome(TaskState.SKIPPED, "skip", str(exc) or None)
+            outcome = Outcome(TaskState.SKIPPED, ExitKind.SKIP, str(exc) or None)
         except Reschedule as exc:  # a sensor in reschedule mode: free the slot, poke later
-            outcome = Outcome(TaskState.UP_FOR_RESCHEDULE, "reschedule", retry_at=exc.at)
+            outcome = Outcome(TaskState.UP_FOR_RESCHEDULE, ExitKind.RESCHEDULE, retry_at=exc.at)
         except Exception as exc:
             error = _describe_exception(exc)
             print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
@@ -279,7 +280,7 @@ class TryRunner:
                 try_number,
                 max_tries,
                 retry_delay,
-                "exception",
+                ExitKind.EXCEPTION,
                 error,
                 fail_now=isinstance(exc, Fail),
             )
@@ -506,7 +507,7 @@ def fail_from_outside(
     runner: TryRunner,
     ti_id: int,
     try_number: int,
-    exit_kind: str,
+    exit_kind: ExitKind,
     error: str,
     *,
     expected: tuple[TaskState, ...] = (TaskState.RUNNING,),
