@@ -9,7 +9,14 @@ import pytest
 from conveyor.exceptions import Reschedule
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import moves
-from conveyor.store.transitions import FINISH_MESSAGES, TASK_MOVES, Outcome, finish_message
+from conveyor.store.transitions import (
+    FINISH_MESSAGES,
+    TASK_MOVES,
+    IllegalMove,
+    Outcome,
+    finish_message,
+    make_move,
+)
 
 
 @pytest.mark.parametrize("kind", list(ExitKind))
@@ -61,3 +68,17 @@ def test_a_move_is_truthy_only_when_it_won() -> None:
     lost = moves.Moved(7, (TaskState.NONE,), TaskState.QUEUED, False, TaskState.RUNNING, 1)
     assert won and won.found is TaskState.QUEUED
     assert not lost and lost.found is TaskState.RUNNING
+
+
+def test_a_move_refuses_a_start_it_does_not_declare() -> None:
+    """Checked before any statement is sent: no connection is needed to be refused."""
+    with pytest.raises(IllegalMove):
+        make_move(
+            None,  # type: ignore[arg-type]
+            moves.FINISH,
+            1,
+            1,
+            now=datetime.now(UTC),
+            to=TaskState.SKIPPED,
+            expected=[TaskState.NONE],
+        )

@@ -235,6 +235,8 @@ def make_move(
     states to move from (default: all of the move's); ``given``: its :class:`Given` values."""
     target = move.target(to)
     starts = sorted(move.from_states if expected is None else expected)
+    if not set(starts) <= move.from_states:
+        raise IllegalMove(f"move {move.name} does not start from {starts}")
     check_move(starts, target)
     params = {
         "move_id": ti_id,
