@@ -12,10 +12,13 @@
         └── TaskTimeout
 
 Signals that user code raises inside a task are not errors and have plain names:
-``Skip`` (mark this task skipped) and ``Fail`` (fail now, without retries).
+``Skip`` (mark this task skipped), ``Fail`` (fail now, without retries) and ``Reschedule``
+(a sensor in reschedule mode: end this try, poke again later).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class ConveyorError(Exception):
@@ -74,3 +77,11 @@ class Skip(Exception):
 
 class Fail(Exception):
     """Raise inside a task to fail it at once, without using its remaining retries."""
+
+
+class Reschedule(Exception):
+    """Raised by a sensor in reschedule mode: end this try, poke again at ``at``."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__(f"poking again at {at.isoformat(timespec='seconds')}")
+        self.at = at

@@ -23,6 +23,22 @@ class TaskState(StrEnum):
     UPSTREAM_FAILED = "upstream_failed"  # not run because an upstream task failed
 
 
+class ExitKind(StrEnum):
+    """How a try ended. Stored in ``task_try.exit_kind`` and shown by the API and the UI, so
+    the values never change."""
+
+    RETURN = "return"  # the task returned
+    EXCEPTION = "exception"  # the task raised (Fail included)
+    TIMEOUT = "timeout"  # it ran past its execution_timeout
+    SIGNAL = "signal"  # its process was killed by a signal, or its worker handed it back
+    CRASH = "crash"  # its process exited without reporting
+    HEARTBEAT = "heartbeat"  # its process stopped sending heartbeats (a zombie)
+    SKIP = "skip"  # the task raised Skip
+    RESCHEDULE = "reschedule"  # a sensor in reschedule mode will poke again
+    BOOKKEEPING = "bookkeeping"  # the engine could not prepare the try (its log, its run id)
+    NOT_STARTED = "not_started"  # the try could not start
+
+
 class RunState(StrEnum):
     """Where one DAG run stands."""
 

@@ -139,7 +139,7 @@ def _race_to_start(store: Store, ti_id: int, try_number: int) -> list[bool]:
             won = transitions.start(
                 conn, ti_id, try_number, hostname="h", pid=pid, log_path=None, actor=ACTOR
             )
-        results.append(won)
+        results.append(bool(won))  # whether it won; the Moved says what it found
 
     threads = [threading.Thread(target=start, args=(pid,)) for pid in (1, 2)]
     for thread in threads:

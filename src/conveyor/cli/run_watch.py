@@ -17,7 +17,7 @@ from rich.text import Text
 
 from conveyor.cli.common import styled
 from conveyor.executors.local import log_tail
-from conveyor.states import TaskState
+from conveyor.states import ExitKind, TaskState
 from conveyor.store import retries
 from conveyor.store.engine import Store
 from conveyor.store.reads import tasks as task_reads
@@ -113,7 +113,7 @@ def _tail_before_traceback(log_path: str | None, exit_kind: str | None) -> str:
     """The last lines the task wrote; for an exception, those before the traceback (which
     the error already shows)."""
     text = log_tail(log_path or "", 40)
-    if exit_kind == "exception":
+    if exit_kind == ExitKind.EXCEPTION:
         text = text.split("[conveyor] failed:")[0]
     return "\n".join(text.strip().splitlines()[-LOG_LINES:])
 

@@ -18,6 +18,7 @@ from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.cli.runs import resolve_run
 from conveyor.logs import read_try_log
 from conveyor.scheduler.explain import explain
+from conveyor.states import ExitKind
 from conveyor.store.engine import Connection
 from conveyor.store.reads import tasks as task_reads
 from conveyor.web import queries
@@ -67,7 +68,7 @@ def logs(
     if tail:
         lines = lines[-tail:]
     click.echo("\n".join(lines))
-    if row.error and row.exit_kind not in ("exception",):
+    if row.error and row.exit_kind != ExitKind.EXCEPTION:
         # Timeouts, crashes and lost heartbeats are recorded by the supervisor, not the log.
         click.echo(f"\n[conveyor] try {row.try_number} ended ({row.exit_kind}): {row.error}")
 

@@ -23,7 +23,7 @@ from conveyor.engine.outlets import record_task_outlets
 from conveyor.engine.planning import branch_skips, short_circuit_skips
 from conveyor.engine.progress import QueuedTry, advance_from_frontier, advance_run
 from conveyor.serialized import SerializedDag
-from conveyor.states import TaskState
+from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.runs import LockedRun
@@ -47,7 +47,7 @@ def failure_outcome(
     ti_try: int,
     max_tries: int,
     retry_delay: timedelta,
-    exit_kind: str,
+    exit_kind: ExitKind,
     error: str,
     *,
     fail_now: bool = False,
@@ -164,7 +164,7 @@ def end_from_outside(
     store: Store,
     ti_id: int,
     try_number: int,
-    exit_kind: str,
+    exit_kind: ExitKind,
     error: str,
     actor: Actor,
     *,

@@ -33,7 +33,7 @@ from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry, queued_tries
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.executors.base import Executor
-from conveyor.states import TaskState
+from conveyor.states import ExitKind, TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner, log_path_for
@@ -267,7 +267,7 @@ class LocalExecutor(Executor):
             # It reported despite the SIGTERM; record the timeout as the per-try process
             # would be recorded (a lost race when the outcome is in), and replace it.
             self._retire(runner, kill=True)
-            self._fail(entry.work, "timeout", _timeout_error(entry.work))
+            self._fail(entry.work, ExitKind.TIMEOUT, _timeout_error(entry.work))
         elif runner.tries >= self.settings.local_runner_max_tries:
             self._retire(runner)
         else:
@@ -370,7 +370,7 @@ class LocalExecutor(Executor):
         work = entry.work
         self._held.discard(work.ti_id)
         if entry.killed_for_timeout:
-            self._fail(work, "timeout", _timeout_error(work))
+            self._fail(work, ExitKind.TIMEOUT, _timeout_error(work))
         elif code != 0:
             path = str(
                 log_path_for(
@@ -391,11 +391,11 @@ class LocalExecutor(Executor):
             error = f"the task's process {how} without reporting" + (
                 f"; last lines of its log:\n{tail}" if tail else ""
             )
-            self._fail(work, "signal" if code and code < 0 else "crash", error)
+            self._fail(work, ExitKind.SIGNAL if code and code < 0 else ExitKind.CRASH, error)
         if not entry.reported:
             self._pick_up_fast_path(work.run_pk)
 
-    def _fail(self, work: QueuedTry, exit_kind: str, error: str) -> None:
+    def _fail(self, work: QueuedTry, exit_kind: ExitKind, error: str) -> None:
         result = end_from_outside(
             self.store,
             work.ti_id,

@@ -34,7 +34,7 @@ from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler import datasets, timeouts
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
-from conveyor.states import RunState
+from conveyor.states import ExitKind, RunState
 from conveyor.store import liveness, runs, scheduling, transitions
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
 from conveyor.store.tables import dag, dag_run
@@ -364,7 +364,7 @@ class Scheduler:
             self.store,
             row.id,
             row.try_number,
-            "heartbeat",
+            ExitKind.HEARTBEAT,
             f"the try was lost: {why}",
             worker_actor(),
             parallelism=self.settings.parallelism,

@@ -1,7 +1,8 @@
 """Sensors: tasks that wait for a condition (a file, a query, an endpoint, a time, a task,
 a command, a callable, a day of the week)."""
 
-from conveyor.sensors.base import BaseSensor, PokeReturnValue, Reschedule, SensorTimeout
+from conveyor.exceptions import Reschedule
+from conveyor.sensors.base import BaseSensor, PokeReturnValue, SensorTimeout
 from conveyor.sensors.bash import BashSensor
 from conveyor.sensors.external_task import ExternalTaskSensor
 from conveyor.sensors.file import FileSensor

@@ -10,22 +10,14 @@ poke, across reschedules; past it the sensor fails, or is skipped with ``soft_fa
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from conveyor.clock import utcnow
-from conveyor.exceptions import DagDefinitionError, Skip, TaskError
+from conveyor.exceptions import DagDefinitionError, Reschedule, Skip, TaskError
 from conveyor.model.task import BaseOperator, _as_timedelta
 
 MODES = ("poke", "reschedule")
-
-
-class Reschedule(Exception):  # a signal to the runner, like Skip and Fail
-    """Raised by a sensor in reschedule mode: end this try, poke again at ``at``."""
-
-    def __init__(self, at: datetime) -> None:
-        super().__init__(f"poking again at {at.isoformat(timespec='seconds')}")
-        self.at = at
 
 
 class SensorTimeout(TaskError):

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Integer,
     Select,
@@ -37,6 +38,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     null,
     select,
     update,
@@ -45,7 +47,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from conveyor.clock import utcnow
 from conveyor.states import TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import moves, runs, transitions
 from conveyor.store.tables import (
     UtcDateTime,
     dag,
@@ -61,21 +63,29 @@ _TI = task_instance.c
 _EVENT_COLUMNS = ["ti_id", "try_number", "at", "kind", "actor", "message", "detail"]
 _DETAIL = task_event.c.detail.type
 
+
+def _event_kind(move: moves.Move, render: moves.Render) -> ColumnElement[Any]:
+    """The kind of a move's one timeline entry, as the CTE writes it."""
+    (kind,) = move.events
+    return render(moves.TO) if kind is None else literal(kind, String)
+
+
 # -- 1. finish and read --------------------------------------------------------------------
 
+_FIN_NOW = bindparam("fin_now", type_=UtcDateTime)
+_FIN = moves.renderer(
+    now=_FIN_NOW,
+    given=lambda name: moves.given_param("fin_", name),
+    to=bindparam("fin_state", type_=String),
+    duration=func.extract("epoch", _FIN_NOW - task_try.c.start_date),
+)
 _FINISHED_TI = (
-    update(task_instance)
-    .where(
-        _TI.id == bindparam("fin_ti"),
-        _TI.state == S.RUNNING.value,
-        _TI.try_number == bindparam("fin_try"),
-    )
-    .values(
-        state=bindparam("fin_state", type_=String),
-        updated_at=bindparam("fin_now", type_=UtcDateTime),
-        end_date=bindparam("fin_now", type_=UtcDateTime),
-        retry_at=bindparam("fin_retry_at", type_=UtcDateTime),
-        heartbeat_at=null(),
+    moves.update_of(
+        moves.FINISH,
+        _FIN,
+        ti_id=bindparam("fin_ti", type_=Integer),
+        try_number=bindparam("fin_try", type_=Integer),
+        from_states=[S.RUNNING],
     )
     .returning(_TI.id)
     .cte("finished_ti")
@@ -87,15 +97,7 @@ _CLOSED_TRY = (
         task_try.c.try_number == bindparam("fin_try"),
         exists(select(_FINISHED_TI.c.id)),
     )
-    .values(
-        state=bindparam("fin_state", type_=String),
-        end_date=bindparam("fin_now", type_=UtcDateTime),
-        duration=func.extract(
-            "epoch", bindparam("fin_now", type_=UtcDateTime) - task_try.c.start_date
-        ),
-        exit_kind=bindparam("fin_exit_kind", type_=String),
-        error=bindparam("fin_error", type_=Text),
-    )
+    .values(**moves.columns(moves.FINISH.closes_try, _FIN))
     .cte("closed_try")
 )
 _FINISH_EVENT = (
@@ -105,8 +107,8 @@ _FINISH_EVENT = (
         select(
             _FINISHED_TI.c.id,
             bindparam("fin_try", type_=Integer),
-            bindparam("fin_now", type_=UtcDateTime),
-            bindparam("fin_state", type_=String),
+            _FIN_NOW,
+            _event_kind(moves.FINISH, _FIN),
             bindparam("fin_actor", type_=String),
             bindparam("fin_message", type_=Text),
             bindparam("fin_detail", type_=_DETAIL),
@@ -156,10 +158,11 @@ def finish_and_read(
             "fin_error": outcome.error,
             "fin_actor": actor.name,
             "fin_message": transitions.finish_message(outcome),
-            "fin_detail": {"exit_kind": outcome.exit_kind, "error": outcome.error},
+            "fin_detail": transitions.finish_detail(outcome),
         },
     ).all()
     if not rows or not rows[0].finished:
+        moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
         return None
     read = runs.TasksAndRoom.from_rows(rows)
     # The read saw this try still running; show it as it is now.
@@ -209,27 +212,24 @@ _NOTES = (
 )
 
 
-def _move_ready_statement(to: TaskState) -> Select[tuple[int]]:
-    """``none -> to`` for the wanted task instances, numbering their next try, with the
-    timeline entries of the moves that won; selects the ids it moved."""
+def _move_ready_statement(move: moves.Move) -> Select[tuple[int]]:
+    """``move`` (``none -> ...``) for the wanted task instances, numbering their next try,
+    with the timeline entries of the moves that won; selects the ids it moved."""
+    assert move.to is not None and move.numbers_next_try
     now = bindparam("m_now", type_=UtcDateTime)
-    values: dict[str, Any] = {
-        "state": to.value,
-        "try_number": _TI.try_number + 1,
-        "scheduled_at": now,
-        "updated_at": now,
-        "retry_at": null(),
-    }
-    if to is S.QUEUED:
-        values["queued_at"] = now
+    render = moves.renderer(
+        now=now,
+        given=lambda name: moves.given_param("m_", name),
+        to=literal(move.to.value, String),
+    )
     moved = (
-        update(task_instance)
-        .where(
-            _TI.id == _WANTED.c.ti_id,
-            _TI.try_number == _WANTED.c.try_number,
-            _TI.state == S.NONE.value,
+        moves.update_of(
+            move,
+            render,
+            ti_id=_WANTED.c.ti_id,
+            try_number=_WANTED.c.try_number,
+            from_states=[S.NONE],
         )
-        .values(**values)
         .returning(_TI.id, _TI.try_number)
         .cte("moved")
     )
@@ -258,8 +258,9 @@ def _move_ready_statement(to: TaskState) -> Select[tuple[int]]:
     return select(moved.c.id).add_cte(notes)
 
 
-_QUEUE_READY = _move_ready_statement(S.QUEUED)
-_SCHEDULE_READY = _move_ready_statement(S.SCHEDULED)
+_READY_STATEMENTS = {
+    move.name: _move_ready_statement(move) for move in (moves.SCHEDULE_AND_QUEUE, moves.SCHEDULE)
+}
 
 
 def queue_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[int]:
@@ -271,7 +272,7 @@ def queue_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[int]:
             for r in ready
             if transitions.schedule_and_queue(conn, r.ti_id, r.try_number, r.reason, r.queue, actor)
         }
-    return _move_ready(conn, ready, actor, S.QUEUED)
+    return _move_ready(conn, ready, actor, moves.SCHEDULE_AND_QUEUE)
 
 
 def schedule_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[int]:
@@ -283,60 +284,56 @@ def schedule_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[in
             for r in ready
             if transitions.schedule(conn, r.ti_id, S.NONE, r.try_number, r.reason, actor)
         }
-    return _move_ready(conn, ready, actor, S.SCHEDULED)
+    return _move_ready(conn, ready, actor, moves.SCHEDULE)
 
 
-def _move_ready(conn: Connection, ready: list[Ready], actor: Actor, to: TaskState) -> set[int]:
+def _move_ready(conn: Connection, ready: list[Ready], actor: Actor, move: moves.Move) -> set[int]:
     if not ready:
         return set()
-    transitions.check_move([S.NONE], to)
+    assert move.to is not None
+    transitions.check_move([S.NONE], move.to)
+    kinds = move.event_kinds(move.to)
     ids: list[int] = []
-    kinds: list[str] = []
-    messages: list[str] = []
-    queues: list[str | None] = []
+    notes: list[tuple[str, str, dict[str, Any] | None]] = []
     for r in ready:
-        ids.append(r.ti_id)
-        kinds.append("scheduled")
-        messages.append(r.reason)
-        queues.append(None)
-        if to is S.QUEUED:  # the timeline shows both steps of the one move
+        for kind in kinds:  # the timeline shows both steps of none -> queued
             ids.append(r.ti_id)
-            kinds.append("queued")
-            messages.append(transitions.queued_message(r.queue))
-            queues.append(r.queue)
-    moved = conn.execute(
-        _QUEUE_READY if to is S.QUEUED else _SCHEDULE_READY,
-        {
-            "q_ids": [r.ti_id for r in ready],
-            "q_tries": [r.try_number for r in ready],
-            "m_now": utcnow(),
-            "m_actor": actor.name,
-            "e_ids": ids,
-            "e_kinds": kinds,
-            "e_messages": messages,
-            "e_queues": queues,
-        },
-    )
-    return {row.id for row in moved}
+            notes.append((kind, *transitions.ready_note(kind, r.reason, r.queue)))
+    moved = {
+        row.id
+        for row in conn.execute(
+            _READY_STATEMENTS[move.name],
+            {
+                "q_ids": [r.ti_id for r in ready],
+                "q_tries": [r.try_number for r in ready],
+                "m_now": utcnow(),
+                "m_actor": actor.name,
+                "e_ids": ids,
+                "e_kinds": [kind for kind, _, _ in notes],
+                "e_messages": [message for _, message, _ in notes],
+                "e_queues": [detail["queue"] if detail else None for _, _, detail in notes],
+            },
+        )
+    }
+    for r in ready:
+        if r.ti_id not in moved:
+            moves.lost(conn, r.ti_id, [S.NONE], move.to, r.try_number)
+    return moved
 
 
 # -- 3. the next try starts ------------------------------------------------------------------
 
 _STARTED = (
-    update(task_instance)
-    .where(
-        _TI.id == bindparam("s_ti"),
-        _TI.state == S.QUEUED.value,
-        _TI.try_number == bindparam("s_try"),
-    )
-    .values(
-        state=S.RUNNING.value,
-        updated_at=bindparam("s_now", type_=UtcDateTime),
-        start_date=bindparam("s_now", type_=UtcDateTime),
-        end_date=null(),
-        hostname=bindparam("s_host", type_=String),
-        pid=bindparam("s_pid", type_=Integer),
-        heartbeat_at=bindparam("s_now", type_=UtcDateTime),
+    moves.update_of(
+        moves.START,
+        moves.renderer(
+            now=bindparam("s_now", type_=UtcDateTime),
+            given=lambda name: moves.given_param("s_", name),
+            to=literal(S.RUNNING.value, String),
+        ),
+        ti_id=bindparam("s_ti", type_=Integer),
+        try_number=bindparam("s_try", type_=Integer),
+        from_states=[S.QUEUED],
     )
     .returning(_TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
     .cte("started")
@@ -353,16 +350,17 @@ _START_AND_READ = (
     .join(dag_run, dag_run.c.id == _STARTED.c.run_pk)
     .outerjoin(dag, dag.c.dag_id == dag_run.c.dag_id)
 )
+_OPEN = moves.renderer(
+    now=bindparam("o_now", type_=UtcDateTime),
+    given=lambda name: moves.given_param("o_", name),
+    to=literal(S.RUNNING.value, String),
+)
 _OPENED_TRY = (
     insert(task_try)
     .values(
         ti_id=bindparam("o_ti", type_=Integer),
         try_number=bindparam("o_try", type_=Integer),
-        state=S.RUNNING.value,
-        hostname=bindparam("o_host", type_=String),
-        pid=bindparam("o_pid", type_=Integer),
-        start_date=bindparam("o_now", type_=UtcDateTime),
-        log_path=bindparam("o_log", type_=Text),
+        **moves.columns(moves.START.opens_try, _OPEN),
     )
     .cte("opened_try")
 )
@@ -372,7 +370,7 @@ _OPEN_TRY_AND_NOTE = (
         ti_id=bindparam("o_ti", type_=Integer),
         try_number=bindparam("o_try", type_=Integer),
         at=bindparam("o_now", type_=UtcDateTime),
-        kind="started",
+        kind=_event_kind(moves.START, _OPEN),
         actor=bindparam("o_actor", type_=String),
         message=bindparam("o_message", type_=Text),
         detail=bindparam("o_detail", type_=_DETAIL),
@@ -400,11 +398,18 @@ def start_and_read(
         return None if started is None else (started, runs.get_run(conn, started.run_pk))
     transitions.check_move([S.QUEUED], S.RUNNING)
     now = utcnow()
-    params = {"s_ti": ti_id, "s_try": try_number, "s_now": now, "s_host": hostname, "s_pid": pid}
+    params = {
+        "s_ti": ti_id,
+        "s_try": try_number,
+        "s_now": now,
+        "s_hostname": hostname,
+        "s_pid": pid,
+    }
     row = conn.execute(_START_AND_READ, params).first()
     if row is None and transitions.wait_for_queuing(conn, ti_id):
         row = conn.execute(_START_AND_READ, params).first()
     if row is None:
+        moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
         return None
     run = runs.run_row(row)
     started = transitions.StartedTry(
@@ -425,10 +430,10 @@ def start_and_read(
         {
             "o_ti": ti_id,
             "o_try": try_number,
-            "o_host": hostname,
+            "o_hostname": hostname,
             "o_pid": pid,
             "o_now": now,
-            "o_log": path,
+            "o_log_path": path,
             "o_actor": actor.name,
             "o_message": message,
             "o_detail": detail,

@@ -3,15 +3,16 @@
 Every move is a single conditional UPDATE: ``WHERE id = :id AND state IN (:expected)
 AND try_number = :try``, and the row count says whether we won. Zero rows means another
 process moved the row first (a duplicated broker message, a second scheduler, a retried
-request, a timeout racing a finishing task): that is not an error, the loser does nothing.
-There is no read-modify-write of state in Python anywhere. :mod:`conveyor.store.hop` sends
-a hop's moves folded into fewer statements on PostgreSQL, with the same guards and timeline
-entries; nothing else writes state.
+request, a timeout racing a finishing task): that is not an error, the loser does nothing
+but log what it found (a :class:`~conveyor.store.moves.Moved`, falsy, says so to its caller).
+There is no read-modify-write of state in Python anywhere. The engine's moves are declared
+once in :mod:`conveyor.store.moves`; this module renders each as one statement, and
+:mod:`conveyor.store.hop` folds a hop's moves into fewer statements on PostgreSQL from the
+same declarations; nothing else writes state.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,9 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Float,
+    Integer,
+    String,
     bindparam,
     delete,
     insert,
@@ -27,17 +31,18 @@ from sqlalchemy import (
 )
 
 from conveyor.clock import utcnow
-from conveyor.states import RunState, TaskState
+from conveyor.states import ExitKind, RunState, TaskState
+from conveyor.store import moves
+from conveyor.store.moves import Moved
 from conveyor.store.sql import insert_later
 from conveyor.store.tables import (
+    UtcDateTime,
     dag_run,
     task_event,
     task_instance,
     task_try,
     xcom,
 )
-
-log = logging.getLogger(__name__)
 
 S = TaskState
 
@@ -107,8 +112,10 @@ def move_task(
     to: TaskState,
     try_number: int | None,
     values: Mapping[str, Any] | None = None,
-) -> bool:
-    """Guarded move of one task instance; True if this call won.
+) -> Moved:
+    """Guarded move of one task instance, with columns the caller names; truthy if this call
+    won. The engine's own moves are declared in :mod:`conveyor.store.moves`
+    (:func:`make_move`).
 
     ``values``: further columns to set, as plain values (a column set from itself, like
     ``max_tries``, has its own statement: see :func:`_grant_one_more_try`).
@@ -126,21 +133,9 @@ def move_task(
         won = conn.execute(_MOVE, params).rowcount == 1
     else:
         won = conn.execute(_MOVE_TRY, {**params, "move_try": try_number}).rowcount == 1
-    if not won and log.isEnabledFor(logging.DEBUG):
-        found = conn.execute(
-            select(task_instance.c.state, task_instance.c.try_number).where(
-                task_instance.c.id == ti_id
-            )
-        ).first()
-        log.debug(
-            "lost race on task instance %s: expected %s try %s -> %s, found %s",
-            ti_id,
-            [s.value for s in expected],
-            try_number,
-            to.value,
-            found,
-        )
-    return won
+    if won:
+        return moves.won(ti_id, expected, to, try_number)
+    return moves.lost(conn, ti_id, expected, to, try_number)
 
 
 def move_run(
@@ -190,105 +185,147 @@ def record_event(
     )
 
 
-# -- the moves, each with its timeline entry --------------------------------------------------
+# -- the moves, each with its timeline entries ------------------------------------------------
+#
+# Each move is declared once in conveyor.store.moves; here it is rendered as one statement,
+# built once at import (building an UPDATE costs more than sending it on these machines, and
+# a hop makes several moves). A move's values come as parameters named ``move_*``.
+
+_SINGLE = moves.renderer(
+    now=bindparam("move_now", type_=UtcDateTime),
+    given=lambda name: moves.given_param("move_", name),
+    to=bindparam("move_to", type_=String),
+    duration=bindparam("move_duration", type_=Float),
+)
+_ID, _TRY_NUMBER = bindparam("move_id", type_=Integer), bindparam("move_try", type_=Integer)
+_STATEMENTS = {
+    move.name: moves.update_of(
+        move,
+        _SINGLE,
+        ti_id=_ID,
+        try_number=_TRY_NUMBER,
+        from_states=bindparam("move_from", expanding=True),
+    )
+    for move in moves.MOVES
+}
+_TI = task_instance.c
+_START = moves.update_of(
+    moves.START, _SINGLE, ti_id=_ID, try_number=_TRY_NUMBER, from_states=[S.QUEUED]
+).returning(_TI.dag_id, _TI.run_id, _TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
+_OPEN_TRY = insert(task_try).values(
+    ti_id=_ID, try_number=_TRY_NUMBER, **moves.columns(moves.START.opens_try, _SINGLE)
+)
+_TRY = (task_try.c.ti_id == _ID, task_try.c.try_number == _TRY_NUMBER)
+_TRY_START = select(task_try.c.start_date).where(*_TRY)
+_CLOSE_TRY = update(task_try).where(*_TRY).values(**moves.columns(moves.FINISH.closes_try, _SINGLE))
+
+
+def make_move(
+    conn: Connection,
+    move: moves.Move,
+    ti_id: int,
+    try_number: int,
+    *,
+    now: datetime,
+    to: TaskState | None = None,
+    expected: Iterable[TaskState] | None = None,
+    given: Mapping[str, Any] | None = None,
+) -> Moved:
+    """``move`` of one task instance, as one statement; what it found. ``expected``: the
+    states to move from (default: all of the move's); ``given``: its :class:`Given` values."""
+    target = move.target(to)
+    starts = sorted(move.from_states if expected is None else expected)
+    if not set(starts) <= move.from_states:
+        raise IllegalMove(f"move {move.name} does not start from {starts}")
+    check_move(starts, target)
+    params = {
+        "move_id": ti_id,
+        "move_try": try_number,
+        "move_from": [state.value for state in starts],
+        "move_to": target.value,
+        "move_now": now,
+        **{f"move_{name}": value for name, value in (given or {}).items()},
+    }
+    if conn.execute(_STATEMENTS[move.name], params).rowcount == 1:
+        return moves.won(ti_id, starts, target, try_number + move.numbers_next_try)
+    return moves.lost(conn, ti_id, starts, target, try_number)
+
+
+def record_notes(
+    conn: Connection,
+    move: moves.Move,
+    moved: Moved,
+    notes: Iterable[tuple[str, dict[str, Any] | None]],
+    actor: Actor,
+    at: datetime,
+) -> None:
+    """The timeline entries of a won move, one per kind it declares, in order."""
+    event_try = moved.found_try or 0  # the try the move left: the next one, if it numbered it
+    for kind, (message, detail) in zip(move.event_kinds(moved.to), notes, strict=True):
+        record_event(conn, moved.ti_id, event_try, kind, message, actor, detail=detail, at=at)
+
+
+def ready_note(kind: str, reason: str, queue_name: str) -> tuple[str, dict[str, Any] | None]:
+    """The message and detail of a ``scheduled`` or ``queued`` timeline entry."""
+    if kind == "queued":
+        return queued_message(queue_name), {"queue": queue_name}
+    return reason, None
 
 
 def schedule(
     conn: Connection, ti_id: int, from_state: TaskState, try_number: int, reason: str, actor: Actor
-) -> bool:
-    """none/up_for_retry -> scheduled, starting try ``try_number + 1``."""
+) -> Moved:
+    """none/up_for_retry/up_for_reschedule -> scheduled, starting try ``try_number + 1``."""
     now = utcnow()
-    won = move_task(
-        conn,
-        ti_id,
-        expected=[from_state],
-        to=S.SCHEDULED,
-        try_number=try_number,
-        values={"try_number": try_number + 1, "scheduled_at": now, "retry_at": None},
-    )
-    if won:
-        record_event(conn, ti_id, try_number + 1, "scheduled", reason, actor, at=now)
-    return won
+    moved = make_move(conn, moves.SCHEDULE, ti_id, try_number, now=now, expected=[from_state])
+    if moved:
+        record_notes(conn, moves.SCHEDULE, moved, [(reason, None)], actor, now)
+    return moved
 
 
 def finish_without_running(
     conn: Connection, ti_id: int, to: TaskState, try_number: int, reason: str, actor: Actor
-) -> bool:
+) -> Moved:
     """none -> skipped / upstream_failed."""
     now = utcnow()
-    won = move_task(
-        conn,
-        ti_id,
-        expected=[S.NONE],
-        to=to,
-        try_number=try_number,
-        values={"end_date": now},
-    )
-    if won:
-        record_event(conn, ti_id, try_number, to.value, reason, actor, at=now)
-    return won
+    moved = make_move(conn, moves.FINISH_WITHOUT_RUNNING, ti_id, try_number, now=now, to=to)
+    if moved:
+        record_notes(conn, moves.FINISH_WITHOUT_RUNNING, moved, [(reason, None)], actor, now)
+    return moved
 
 
 def schedule_and_queue(
     conn: Connection, ti_id: int, try_number: int, reason: str, queue_name: str, actor: Actor
-) -> bool:
+) -> Moved:
     """none -> queued in one UPDATE, for a task that became ready where there is room to run
     it. The timeline still shows both steps; the try is numbered ``try_number + 1``."""
-    now = utcnow()
-    won = move_task(
-        conn,
-        ti_id,
-        expected=[S.NONE],
-        to=S.QUEUED,
-        try_number=try_number,
-        values={
-            "try_number": try_number + 1,
-            "scheduled_at": now,
-            "queued_at": now,
-            "retry_at": None,
-        },
-    )
-    if won:
-        record_event(conn, ti_id, try_number + 1, "scheduled", reason, actor, at=now)
-        record_event(
-            conn,
-            ti_id,
-            try_number + 1,
-            "queued",
-            queued_message(queue_name),
-            actor,
-            detail={"queue": queue_name},
-            at=now,
-        )
-    return won
+    return _ready_move(conn, moves.SCHEDULE_AND_QUEUE, ti_id, try_number, reason, queue_name, actor)
 
 
 def queued_message(queue_name: str) -> str:
     return f"sent to queue {queue_name!r}"
 
 
-def queue(conn: Connection, ti_id: int, try_number: int, queue_name: str, actor: Actor) -> bool:
+def queue(conn: Connection, ti_id: int, try_number: int, queue_name: str, actor: Actor) -> Moved:
+    """scheduled -> queued."""
+    return _ready_move(conn, moves.QUEUE, ti_id, try_number, "", queue_name, actor)
+
+
+def _ready_move(
+    conn: Connection,
+    move: moves.Move,
+    ti_id: int,
+    try_number: int,
+    reason: str,
+    queue_name: str,
+    actor: Actor,
+) -> Moved:
     now = utcnow()
-    won = move_task(
-        conn,
-        ti_id,
-        expected=[S.SCHEDULED],
-        to=S.QUEUED,
-        try_number=try_number,
-        values={"queued_at": now},
-    )
-    if won:
-        record_event(
-            conn,
-            ti_id,
-            try_number,
-            "queued",
-            queued_message(queue_name),
-            actor,
-            detail={"queue": queue_name},
-            at=now,
-        )
-    return won
+    moved = make_move(conn, move, ti_id, try_number, now=now)
+    if moved:
+        notes = [ready_note(kind, reason, queue_name) for kind in move.event_kinds(moved.to)]
+        record_notes(conn, move, moved, notes, actor, now)
+    return moved
 
 
 def note_requeued(
@@ -319,20 +356,6 @@ def note_requeued(
     return won
 
 
-_TRY = (task_try.c.ti_id == bindparam("try_ti"), task_try.c.try_number == bindparam("try_number_"))
-_TRY_START = select(task_try.c.start_date).where(*_TRY)
-_CLOSE_TRY = update(task_try).where(*_TRY)  # the columns come as parameters
-_OPEN_TRY = insert(task_try)
-_TI = task_instance.c
-_START = (
-    update(task_instance)
-    .where(
-        _TI.id == bindparam("start_ti"),
-        _TI.state == S.QUEUED.value,
-        _TI.try_number == bindparam("start_try"),
-    )
-    .returning(_TI.dag_id, _TI.run_id, _TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
-)
 # KEY SHARE: conflicts with the FOR UPDATE a queuing transaction holds on the run's row, and
 # with nothing a reader or another starting try takes.
 _WAIT_FOR_QUEUING = (
@@ -389,24 +412,37 @@ def start_try(
     One ``UPDATE ... RETURNING`` both wins the try and reads what running it needs, so the
     start of the next task in a chain waits on no other statement.
     """
+    started = _start_or_lose(
+        conn, ti_id, try_number, hostname=hostname, pid=pid, actor=actor, log_path=log_path
+    )
+    return started if isinstance(started, StartedTry) else None
+
+
+def _start_or_lose(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    *,
+    hostname: str,
+    pid: int,
+    actor: Actor,
+    log_path: Callable[[StartedTry], str | None],
+) -> StartedTry | Moved:
     check_move([S.QUEUED], S.RUNNING)
     now = utcnow()
     params = {
-        "start_ti": ti_id,
-        "start_try": try_number,
-        "state": S.RUNNING.value,
-        "updated_at": now,
-        "start_date": now,
-        "end_date": None,
-        "hostname": hostname,
-        "pid": pid,
-        "heartbeat_at": now,
+        "move_id": ti_id,
+        "move_try": try_number,
+        "move_to": S.RUNNING.value,
+        "move_now": now,
+        "move_hostname": hostname,
+        "move_pid": pid,
     }
     row = conn.execute(_START, params).first()
     if row is None and wait_for_queuing(conn, ti_id):
         row = conn.execute(_START, params).first()
     if row is None:
-        return None
+        return moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
     started = StartedTry(
         ti_id,
         try_number,
@@ -419,18 +455,7 @@ def start_try(
         row.map_index,
     )
     path = log_path(started)
-    conn.execute(
-        _OPEN_TRY,
-        {
-            "ti_id": ti_id,
-            "try_number": try_number,
-            "state": S.RUNNING.value,
-            "hostname": hostname,
-            "pid": pid,
-            "start_date": now,
-            "log_path": path,
-        },
-    )
+    conn.execute(_OPEN_TRY, {**params, "move_log_path": path})
     message, detail = started_note(hostname, pid, path)
     record_event(conn, ti_id, try_number, "started", message, actor, detail=detail, at=now)
     return started
@@ -453,9 +478,9 @@ def start(
     pid: int,
     log_path: str | None,
     actor: Actor,
-) -> bool:
-    """queued -> running with a known log path; True if this call won."""
-    started = start_try(
+) -> Moved:
+    """queued -> running with a known log path; truthy if this call won."""
+    started = _start_or_lose(
         conn,
         ti_id,
         try_number,
@@ -464,15 +489,17 @@ def start(
         actor=actor,
         log_path=lambda _: log_path,
     )
-    return started is not None
+    if isinstance(started, Moved):
+        return started
+    return moves.won(ti_id, [S.QUEUED], S.RUNNING, try_number)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a try ended. ``exit_kind``: return, exception, timeout, signal, crash, heartbeat."""
+    """How a try ended, and how it says so (see :class:`ExitKind`)."""
 
     state: TaskState
-    exit_kind: str
+    exit_kind: ExitKind
     error: str | None = None
     retry_at: datetime | None = None
 
@@ -486,42 +513,44 @@ def finish(
     *,
     expected: Iterable[TaskState] = (S.RUNNING,),
     started_at: datetime | None = None,
-) -> bool:
-    """running -> success / failed / up_for_retry / skipped, closing the try's record.
+) -> Moved:
+    """running -> success / failed / up_for_retry / skipped / up_for_reschedule, closing the
+    try's record.
 
     ``started_at``: when the try started, if the caller knows (saves reading it back).
     """
     now = utcnow()
-    won = move_task(
+    moved = make_move(
         conn,
+        moves.FINISH,
         ti_id,
-        expected=expected,
+        try_number,
+        now=now,
         to=outcome.state,
-        try_number=try_number,
-        values={"end_date": now, "retry_at": outcome.retry_at, "heartbeat_at": None},
+        expected=expected,
+        given={"retry_at": outcome.retry_at},
     )
-    if not won:
-        return False
+    if not moved:
+        return moved
     if outcome.state is S.UP_FOR_RESCHEDULE:
         _grant_one_more_try(conn, ti_id, try_number)  # a poke is numbered, but is no retry
     started = (
-        started_at
-        or conn.execute(_TRY_START, {"try_ti": ti_id, "try_number_": try_number}).scalar()
+        started_at or conn.execute(_TRY_START, {"move_id": ti_id, "move_try": try_number}).scalar()
     )
     conn.execute(
         _CLOSE_TRY,
         {
-            "try_ti": ti_id,
-            "try_number_": try_number,
-            "state": outcome.state.value,
-            "end_date": now,
-            "duration": (now - started).total_seconds() if started else None,
-            "exit_kind": outcome.exit_kind,
-            "error": outcome.error,
+            "move_id": ti_id,
+            "move_try": try_number,
+            "move_to": outcome.state.value,
+            "move_now": now,
+            "move_duration": (now - started).total_seconds() if started else None,
+            "move_exit_kind": outcome.exit_kind,
+            "move_error": outcome.error,
         },
     )
     record_finish(conn, ti_id, try_number, outcome, actor, now)
-    return True
+    return moved
 
 
 def record_finish(
@@ -534,22 +563,32 @@ def record_finish(
         outcome.state.value,
         finish_message(outcome),
         actor,
-        detail={"exit_kind": outcome.exit_kind, "error": outcome.error},
+        detail=finish_detail(outcome),
         at=at,
     )
 
 
+def finish_detail(outcome: Outcome) -> dict[str, Any]:
+    return {"exit_kind": str(outcome.exit_kind), "error": outcome.error}
+
+
+#: How the timeline says a try ended, per exit kind.
+FINISH_MESSAGES: Mapping[ExitKind, str] = {
+    ExitKind.RETURN: "returned",
+    ExitKind.EXCEPTION: "raised an exception",
+    ExitKind.TIMEOUT: "timed out",
+    ExitKind.SIGNAL: "was killed by a signal",
+    ExitKind.CRASH: "its process died",
+    ExitKind.HEARTBEAT: "lost its heartbeat",
+    ExitKind.SKIP: "asked to be skipped",
+    ExitKind.RESCHEDULE: "poked, the condition is not met yet",
+    ExitKind.BOOKKEEPING: "could not be prepared",
+    ExitKind.NOT_STARTED: "could not start",
+}
+
+
 def finish_message(outcome: Outcome) -> str:
-    how = {
-        "return": "returned",
-        "exception": "raised an exception",
-        "timeout": "timed out",
-        "signal": "was killed by a signal",
-        "crash": "its process died",
-        "heartbeat": "lost its heartbeat",
-        "skip": "asked to be skipped",
-        "not_started": "could not start",
-    }.get(outcome.exit_kind, outcome.exit_kind)
+    how = FINISH_MESSAGES.get(outcome.exit_kind, outcome.exit_kind)
     text = f"{outcome.state.value}: {how}"
     if outcome.error:
         text += f": {outcome.error.strip().splitlines()[-1][:300]}"
@@ -558,17 +597,17 @@ def finish_message(outcome: Outcome) -> str:
     return text
 
 
-def hand_back(conn: Connection, ti_id: int, try_number: int, reason: str, actor: Actor) -> bool:
+def hand_back(conn: Connection, ti_id: int, try_number: int, reason: str, actor: Actor) -> Moved:
     """running -> up_for_retry for a try its worker gave up on (shutdown), not its own fault.
 
     The task is granted one more try, so a deploy or a scale-down never uses up its retries.
     """
     now = utcnow()
-    outcome = Outcome(TaskState.UP_FOR_RETRY, "signal", reason, retry_at=now)
-    if not finish(conn, ti_id, try_number, outcome, actor):
-        return False
-    _grant_one_more_try(conn, ti_id, try_number)
-    return True
+    outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.SIGNAL, reason, retry_at=now)
+    moved = finish(conn, ti_id, try_number, outcome, actor)
+    if moved:
+        _grant_one_more_try(conn, ti_id, try_number)
+    return moved
 
 
 _ONE_MORE_TRY = (

@@ -40,7 +40,7 @@ from conveyor.engine.tries import (
     try_ended,
     worker_actor,
 )
-from conveyor.exceptions import Fail, Skip, TaskTimeout
+from conveyor.exceptions import Fail, Reschedule, Skip, TaskTimeout
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
 from conveyor.model.dag import DAG
@@ -51,8 +51,7 @@ from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
-from conveyor.sensors.base import Reschedule
-from conveyor.states import TaskState
+from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop
 from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.runs import RunRow
@@ -158,7 +157,7 @@ class TryRunner:
                 self.store,
                 ti_id,
                 try_number,
-                "bookkeeping",
+                ExitKind.BOOKKEEPING,
                 reason,
                 self.actor,
                 parallelism=self.settings.parallelism,
@@ -250,15 +249,17 @@ class TryRunner:
             if getattr(task, "multiple_outputs", False):
                 push_each_key(ti, value, task_id)
             print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
-            outcome = Outcome(TaskState.SUCCESS, "return")
+            outcome = Outcome(TaskState.SUCCESS, ExitKind.RETURN)
         except TaskTimeout as exc:
             print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
-            outcome = failure_outcome(try_number, max_tries, retry_delay, "timeout", str(exc))
+            outcome = failure_outcome(
+                try_number, max_tries, retry_delay, ExitKind.TIMEOUT, str(exc)
+            )
         except Skip as exc:
             print(f"[conveyor] skipped: {exc}", flush=True)
-            outcome = Outcome(TaskState.SKIPPED, "skip", str(exc) or None)
+            outcome = Outcome(TaskState.SKIPPED, ExitKind.SKIP, str(exc) or None)
         except Reschedule as exc:  # a sensor in reschedule mode: free the slot, poke later
-            outcome = Outcome(TaskState.UP_FOR_RESCHEDULE, "reschedule", retry_at=exc.at)
+            outcome = Outcome(TaskState.UP_FOR_RESCHEDULE, ExitKind.RESCHEDULE, retry_at=exc.at)
         except Exception as exc:
             error = _describe_exception(exc)
             print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
@@ -266,7 +267,7 @@ class TryRunner:
                 try_number,
                 max_tries,
                 retry_delay,
-                "exception",
+                ExitKind.EXCEPTION,
                 error,
                 fail_now=isinstance(exc, Fail),
             )

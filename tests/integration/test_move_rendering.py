@@ -1,0 +1,146 @@
+"""A move rendered one statement at a time and folded into CTEs writes the same rows, and a
+move that lost its race says what it found, on both stores.
+
+On SQLite both forms are the single statements; on PostgreSQL the hop's forms are the
+folded ones (store/hop.py), and these tests hold them to the single statements.
+"""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Table, select
+
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.states import ExitKind, TaskState
+from conveyor.store import hop, runs, transitions
+from conveyor.store.engine import Store
+from conveyor.store.tables import task_event, task_instance, task_try
+from conveyor.store.transitions import Actor, Outcome
+
+DAG_FILE = """
+    from conveyor import DAG, EmptyOperator
+
+    with DAG("pairs") as dag:
+        for name in ("single", "folded"):
+            EmptyOperator(task_id=name, queue="etl", retries=1)
+"""
+ACTOR = Actor("test")
+NOW = datetime(2024, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
+LATER = datetime(2024, 3, 1, 12, 0, 1, 500000, tzinfo=UTC)
+
+
+@pytest.fixture
+def pair(tmp_path: Path, store: Store) -> tuple[int, int, int]:
+    """A run with two task instances in ``none``: one for each form of every move."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "pairs.py").write_text(textwrap.dedent(DAG_FILE))
+    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "pairs", created_by="test")
+        assert run_pk is not None
+        tis = {t.task_id: t.id for t in runs.task_instances(conn, run_pk)}
+    return run_pk, tis["single"], tis["folded"]
+
+
+def _at(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
+    for module in (transitions, hop):
+        monkeypatch.setattr(module, "utcnow", lambda: when)
+
+
+def _rows(conn: Connection, table: Table, key: Any, ti_id: int) -> list[dict[str, Any]]:
+    skip = {"id", "ti_id", "task_id"}
+    found = conn.execute(select(table).where(key == ti_id).order_by(table.c.id)).mappings()
+    return [{k: v for k, v in row.items() if k not in skip} for row in found]
+
+
+def _same_rows(store: Store, single: int, folded: int, *, tried: bool = True) -> None:
+    with store.read() as conn:
+        for table, key in (
+            (task_instance, task_instance.c.id),
+            *([(task_try, task_try.c.ti_id)] if tried else []),
+            (task_event, task_event.c.ti_id),
+        ):
+            found = _rows(conn, table, key, single)
+            assert found, table.name
+            assert found == _rows(conn, table, key, folded), table.name
+
+
+def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_write(
+    store: Store, pair: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_pk, single, folded = pair
+    _at(monkeypatch, NOW)
+    with store.write() as conn:
+        assert transitions.schedule_and_queue(conn, single, 0, "upstream done", "etl", ACTOR)
+        ready = hop.Ready(folded, 0, "upstream done", "etl")
+        assert hop.queue_ready(conn, [ready], ACTOR) == {folded}
+    _same_rows(store, single, folded, tried=False)
+
+    with store.write() as conn:
+        assert transitions.start_try(conn, single, 1, hostname="h", pid=9, actor=ACTOR)
+        assert hop.start_and_read(
+            conn, folded, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: None
+        )
+    _same_rows(store, single, folded)
+
+    _at(monkeypatch, LATER)
+    outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=LATER)
+    with store.write() as conn:
+        assert transitions.finish(conn, single, 1, outcome, ACTOR)
+        assert hop.finish_and_read(conn, folded, 1, outcome, ACTOR, run_pk=run_pk) is not None
+    _same_rows(store, single, folded)
+
+
+def test_the_hop_form_of_schedule_writes_what_the_single_move_writes(
+    store: Store, pair: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, single, folded = pair
+    _at(monkeypatch, NOW)
+    with store.write() as conn:
+        assert transitions.schedule(conn, single, TaskState.NONE, 0, "no room yet", ACTOR)
+        ready = hop.Ready(folded, 0, "no room yet", "etl")
+        assert hop.schedule_ready(conn, [ready], ACTOR) == {folded}
+    _same_rows(store, single, folded, tried=False)
+
+
+def test_a_lost_race_returns_and_logs_the_state_it_found(
+    store: Store, pair: tuple[int, int, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, ti_id, other = pair
+    with store.write() as conn:
+        assert transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
+        assert transitions.start(conn, ti_id, 1, hostname="h", pid=1, log_path=None, actor=ACTOR)
+
+    caplog.set_level(logging.INFO, logger="conveyor.store.moves")
+    with store.write() as conn:
+        again = transitions.start(conn, ti_id, 1, hostname="h", pid=2, log_path=None, actor=ACTOR)
+        queued = transitions.queue(conn, ti_id, 1, "etl", ACTOR)
+        early = transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
+        stale = transitions.finish(
+            conn, ti_id, 0, Outcome(TaskState.SUCCESS, ExitKind.RETURN), ACTOR
+        )
+        folded = hop.queue_ready(conn, [hop.Ready(ti_id, 0, "ready", "etl")], ACTOR)
+        skipped = transitions.finish_without_running(
+            conn, other + 1000, TaskState.SKIPPED, 0, "gone", ACTOR
+        )
+
+    for moved in (again, queued, early, stale):
+        assert not moved and not moved.won
+        assert (moved.ti_id, moved.found, moved.found_try) == (ti_id, TaskState.RUNNING, 1)
+    assert again.expected == (TaskState.QUEUED,) and again.to is TaskState.RUNNING
+    assert queued.expected == (TaskState.SCHEDULED,)
+    assert stale.expected == (TaskState.RUNNING,) and stale.to is TaskState.SUCCESS
+    assert folded == set()
+    assert not skipped and skipped.found is None  # no such task instance
+    lost = [r for r in caplog.records if r.levelno == logging.INFO and "lost race" in r.message]
+    assert len(lost) == 6
+    assert f"task instance {ti_id}: expected ['queued'] try 1 -> running, found running" in (
+        lost[0].message
+    )
