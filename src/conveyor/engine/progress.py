@@ -19,7 +19,7 @@ from conveyor import callbacks
 from conveyor.clock import utcnow
 from conveyor.engine import admission, frontier
 from conveyor.engine.mapping import plan_mapped_run, ti_key
-from conveyor.engine.planning import plan_run
+from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import frontier_reads, hop, pools, runs, transitions
@@ -156,16 +156,7 @@ def _advance(
         plan = plan_mapped_run(conn, run, structure, tis, past, actor)
     else:
         plan = plan_run(structure, states, past_states=past, explain=False)
-    for task_id, reason in plan.to_skip:
-        ti = tis[task_id]
-        transitions.finish_without_running(
-            conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
-        )
-    for task_id, reason in plan.to_upstream_fail:
-        ti = tis[task_id]
-        transitions.finish_without_running(
-            conn, ti.id, TaskState.UPSTREAM_FAILED, ti.try_number, reason, actor
-        )
+    _finish_unrun(conn, plan, tis, actor)
     if plan.run_state is not None:
         if transitions.move_run(
             conn,
@@ -218,16 +209,7 @@ def advance_from_frontier(
     plan = frontier.plan_after(structure, finished, reads)
     assert plan is not None, "the caller checked frontier.plans_incrementally"
     rows = reads.rows
-    for task_id, reason in plan.to_skip:
-        ti = rows[task_id]
-        transitions.finish_without_running(
-            conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
-        )
-    for task_id, reason in plan.to_upstream_fail:
-        ti = rows[task_id]
-        transitions.finish_without_running(
-            conn, ti.id, TaskState.UPSTREAM_FAILED, ti.try_number, reason, actor
-        )
+    _finish_unrun(conn, plan, rows, actor)
     room = structure.max_active_tasks - frontier_reads.in_flight_of_run(conn, run.id)
     if parallelism is not None:
         room = min(room, parallelism - runs.in_flight(conn))
@@ -244,6 +226,17 @@ def advance_from_frontier(
     if not reasons and not queued and not frontier_reads.anything_active(conn, run.id):
         return _advance(conn, run, actor, True, parallelism, now, None, announce)
     return Advance(queued, None)
+
+
+def _finish_unrun(conn: Connection, plan: RunPlan, tis: Mapping[str, TiRow], actor: Actor) -> None:
+    """The plan's skips and upstream failures: tasks that end without running."""
+    for moves, state in (
+        (plan.to_skip, TaskState.SKIPPED),
+        (plan.to_upstream_fail, TaskState.UPSTREAM_FAILED),
+    ):
+        for task_id, reason in moves:
+            ti = tis[task_id]
+            transitions.finish_without_running(conn, ti.id, state, ti.try_number, reason, actor)
 
 
 def _schedule_and_queue(

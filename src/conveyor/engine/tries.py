@@ -22,7 +22,6 @@ from conveyor.engine import frontier
 from conveyor.engine.outlets import record_task_outlets
 from conveyor.engine.planning import branch_skips, short_circuit_skips
 from conveyor.engine.progress import QueuedTry, advance_from_frontier, advance_run
-from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop, runs, transitions
 from conveyor.store.engine import Connection, Store
@@ -93,70 +92,56 @@ def try_ended(
     run = runs.lock_run(conn, end.run_pk)
     outcome = end.outcome
     structure = runs.serialized_dag(conn, run.version_hash)  # cached per version
-    if end.chosen is None and frontier.plans_incrementally(structure):
-        return _ended_on_frontier(
-            conn, run, structure, end, actor, parallelism, keep_return_value, announce
+    # A run the frontier plans reads only what the try touches: the move alone, here. The
+    # others read the whole run with the move (one statement on PostgreSQL), to plan it.
+    on_frontier = end.chosen is None and frontier.plans_incrementally(structure)
+    read: runs.TasksAndRoom | None = None
+    if on_frontier:
+        ended = bool(
+            transitions.finish(
+                conn, end.ti_id, end.try_number, outcome, actor, started_at=end.started_at
+            )
         )
-    read = hop.finish_and_read(
-        conn,
-        end.ti_id,
-        end.try_number,
-        outcome,
-        actor,
-        run_pk=end.run_pk,
-        started_at=end.started_at,
-    )
-    if read is None:
+    else:
+        read = hop.finish_and_read(
+            conn,
+            end.ti_id,
+            end.try_number,
+            outcome,
+            actor,
+            run_pk=end.run_pk,
+            started_at=end.started_at,
+        )
+        ended = read is not None
+    if not ended:
         return TryResult(started=True, state=None)  # a timeout or a person got there first
     if outcome.state is TaskState.SUCCESS:
         if keep_return_value is not None:
             keep_return_value(conn)
         record_task_outlets(conn, run, end.task_id, end.map_index)
-        if end.chosen is not None:
+        if end.chosen is not None and read is not None:
             _skip_unchosen(conn, run, end, read, actor)
             read = None  # the skips changed task instances: read them again
-    advance = advance_run(
-        conn,
-        run,
-        actor,
-        queue_ready=True,
-        parallelism=parallelism,
-        read=read,
-        announce=announce,
-    )
-    return TryResult(started=True, state=outcome.state, queued=advance.queued, error=outcome.error)
-
-
-def _ended_on_frontier(
-    conn: Connection,
-    run: LockedRun,
-    structure: SerializedDag,
-    end: TryEnd,
-    actor: Actor,
-    parallelism: int | None,
-    keep_return_value: Callable[[Connection], None] | None,
-    announce: Callable[[list[QueuedTry]], None] | None,
-) -> TryResult:
-    """:func:`try_ended` for a run the frontier plans: the try's move, then only what it
-    touches (``progress.advance_from_frontier``), so a hop costs the same in any size of run."""
-    outcome = end.outcome
-    if not transitions.finish(
-        conn, end.ti_id, end.try_number, outcome, actor, started_at=end.started_at
-    ):
-        return TryResult(started=True, state=None)  # a timeout or a person got there first
-    if outcome.state is TaskState.SUCCESS:
-        if keep_return_value is not None:
-            keep_return_value(conn)
-        record_task_outlets(conn, run, end.task_id, end.map_index)
-    advance = advance_from_frontier(
-        conn,
-        run,
-        structure,
-        {end.task_id: outcome.state},
-        actor,
-        parallelism=parallelism,
-        announce=announce,
-    )
+    if on_frontier:
+        advance = advance_from_frontier(
+            conn,
+            run,
+            structure,
+            {end.task_id: outcome.state},
+            actor,
+            parallelism=parallelism,
+            announce=announce,
+        )
+    else:
+        advance = advance_run(
+            conn,
+            run,
+            actor,
+            queue_ready=True,
+            parallelism=parallelism,
+            read=read,
+            announce=announce,
+        )
     return TryResult(started=True, state=outcome.state, queued=advance.queued, error=outcome.error)
 
 

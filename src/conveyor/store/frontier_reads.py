@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, exists, func, select
 
 from conveyor.states import FINISHED, IN_FLIGHT, TaskState
-from conveyor.store.runs import TiRow, ti_row
+from conveyor.store.runs import TI_COLUMNS, TiRow, ti_row
 from conveyor.store.tables import task_instance
 
 _TI = task_instance.c
@@ -25,20 +25,7 @@ _CHUNK = 500
 #: How many unfinished instances a wide fan-in is checked against.
 SAMPLE = 16
 
-_COLUMNS = (
-    _TI.id,
-    _TI.task_id,
-    _TI.state,
-    _TI.try_number,
-    _TI.max_tries,
-    _TI.retry_at,
-    _TI.queue,
-    _TI.priority_weight,
-    _TI.pool,
-    _TI.pool_slots,
-    _TI.map_index,
-)
-_NAMED = select(*_COLUMNS).where(
+_NAMED = select(*TI_COLUMNS).where(
     _TI.run_pk == bindparam("run_pk"),
     _TI.map_index == -1,
     _TI.task_id.in_(bindparam("task_ids", expanding=True)),
@@ -53,12 +40,12 @@ _IN_FLIGHT_OF_RUN = select(func.count()).where(
     _TI.run_pk == bindparam("run_pk"), _TI.state.in_([s.value for s in IN_FLIGHT])
 )
 _WAITING_FOR_ROOM = (
-    select(*_COLUMNS)
+    select(*TI_COLUMNS)
     .where(_TI.run_pk == bindparam("run_pk"), _TI.state == TaskState.SCHEDULED.value)
     .order_by(_TI.priority_weight.desc(), _TI.id)
     .limit(bindparam("room"))
 )
-_DUE_RETRIES = select(*_COLUMNS).where(
+_DUE_RETRIES = select(*TI_COLUMNS).where(
     _TI.run_pk == bindparam("run_pk"),
     _TI.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
     (_TI.retry_at.is_(None)) | (_TI.retry_at <= bindparam("now")),

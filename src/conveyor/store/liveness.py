@@ -58,10 +58,10 @@ class WorkerBeat:
 
     hostname: str
     queues: list[str]
-    concurrency: int | None
-    pid: int | None
-    running: list[int]
-    started_at: datetime | None
+    concurrency: int
+    pid: int
+    running: list[int]  # the task instance ids it runs now
+    started_at: datetime
     heartbeat_at: datetime
     stopped_at: datetime | None
 
@@ -69,7 +69,7 @@ class WorkerBeat:
         return is_alive(self.heartbeat_at, now, threshold, self.stopped_at)
 
 
-def _scheduler_beat(row: Any) -> SchedulerBeat:
+def scheduler_beat(row: Any) -> SchedulerBeat:
     return SchedulerBeat(
         id=row.id,
         hostname=row.hostname,
@@ -80,7 +80,7 @@ def _scheduler_beat(row: Any) -> SchedulerBeat:
     )
 
 
-def _worker_beat(row: Any) -> WorkerBeat:
+def worker_beat(row: Any) -> WorkerBeat:
     return WorkerBeat(
         hostname=row.hostname,
         queues=list(row.queues or []),
@@ -99,7 +99,7 @@ def running_schedulers(conn: Connection, since: datetime | None = None) -> list[
     stmt = select(scheduler).where(scheduler.c.stopped_at.is_(None))
     if since is not None:
         stmt = stmt.where(scheduler.c.heartbeat_at > since)
-    return [_scheduler_beat(row) for row in conn.execute(stmt.order_by(scheduler.c.id))]
+    return [scheduler_beat(row) for row in conn.execute(stmt.order_by(scheduler.c.id))]
 
 
 def live_schedulers(conn: Connection, now: datetime, threshold: timedelta) -> list[SchedulerBeat]:
@@ -117,7 +117,7 @@ def running_workers(conn: Connection, since: datetime | None = None) -> list[Wor
     stmt = select(worker).where(worker.c.stopped_at.is_(None))
     if since is not None:
         stmt = stmt.where(worker.c.heartbeat_at > since)
-    return [_worker_beat(row) for row in conn.execute(stmt.order_by(worker.c.hostname))]
+    return [worker_beat(row) for row in conn.execute(stmt.order_by(worker.c.hostname))]
 
 
 def live_workers(conn: Connection, now: datetime, threshold: timedelta) -> list[WorkerBeat]:

@@ -256,7 +256,8 @@ def run_row(row: Any) -> RunRow:
 _TI = task_instance.c
 #: Built once: this read is on the fast path of every hop, and a DAG's task instances are
 #: many rows, so the statement is not rebuilt and rows are unpacked by position.
-_TASK_INSTANCES = select(
+#: The columns of a ``TiRow``, in the order of its fields (``ti_row`` unpacks them).
+TI_COLUMNS = (
     _TI.id,
     _TI.task_id,
     _TI.state,
@@ -268,7 +269,8 @@ _TASK_INSTANCES = select(
     _TI.pool,
     _TI.pool_slots,
     _TI.map_index,
-).where(_TI.run_pk == bindparam("run_pk"))
+)
+_TASK_INSTANCES = select(*TI_COLUMNS).where(_TI.run_pk == bindparam("run_pk"))
 _STATES = {state.value: state for state in TaskState}
 #: Tries queued or running in the whole store: what ``parallelism`` caps.
 IN_FLIGHT_COUNT = (
