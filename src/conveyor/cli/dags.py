@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 from rich.tree import Tree
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from conveyor.cli.common import (
     CliError,
@@ -24,6 +24,7 @@ from conveyor.cli.common import (
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.model.params import conf_errors
 from conveyor.run_ids import check_run_id
+from conveyor.store import dags as dag_store
 from conveyor.store import runs
 from conveyor.store.tables import dag, import_error, utcnow
 from conveyor.web import queries
@@ -176,9 +177,7 @@ def _set_paused(dag_id: str, paused: bool) -> None:
     store = open_store()
     sync_dags(store)
     with store.write() as conn:
-        found = conn.execute(
-            update(dag).where(dag.c.dag_id == dag_id).values(is_paused=paused)
-        ).rowcount
+        found = dag_store.set_paused(conn, dag_id, paused)
     if not found:
         raise CliError(f"no DAG {dag_id!r}: see `conveyor dags list`")
     console.print(f"{dag_id} is {'paused' if paused else 'unpaused'}")

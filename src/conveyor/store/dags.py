@@ -142,6 +142,8 @@ def _save_dag(
             "description": data.get("description"),
             "tags": data.get("tags") or [],
             "updated_at": now,
+            # New or changed: due now, so the scheduler works out its runs in the next loop.
+            "next_dagrun_create_after": now,
         },
         key=["dag_id"],
         update=[
@@ -152,6 +154,7 @@ def _save_dag(
             "description",
             "tags",
             "updated_at",
+            "next_dagrun_create_after",
         ],
     )
 
@@ -164,6 +167,17 @@ def forget_file(conn: Connection, fileloc: str) -> None:
     )
     conn.execute(delete(import_error).where(import_error.c.fileloc == fileloc))
     conn.execute(delete(dag_file).where(dag_file.c.fileloc == fileloc))
+
+
+def set_paused(conn: Connection, dag_id: str, paused: bool) -> bool:
+    """Pause or unpause a DAG; returns whether it exists. An unpaused DAG is due at once, so
+    the scheduler works out the runs it missed (with catchup) or its latest one in the next
+    loop."""
+    values: dict[str, Any] = {"is_paused": paused}
+    if not paused:
+        values["next_dagrun_create_after"] = utcnow()
+    done = conn.execute(update(dag).where(dag.c.dag_id == dag_id).values(**values))
+    return done.rowcount > 0
 
 
 def known_files(conn: Connection) -> dict[str, str]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import update
 
 from conveyor.exceptions import NotFoundError
-from conveyor.store.tables import dag
+from conveyor.store import dags as dag_store
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, Op, Viewer
 from conveyor.web.deps import get_store
@@ -49,10 +48,7 @@ def patch_dag(
     """Pause or unpause a DAG (op)."""
     store = get_store(request)
     with store.write() as conn:
-        changed = conn.execute(
-            update(dag).where(dag.c.dag_id == dag_id).values(is_paused=body.is_paused)
-        ).rowcount
-        if not changed:
+        if not dag_store.set_paused(conn, dag_id, body.is_paused):
             raise NotFoundError(f"no DAG {dag_id!r}")
     with store.read() as conn:
         return queries.get_dag(conn, dag_id)
