@@ -2,8 +2,10 @@
 
 A file that hangs, crashes the interpreter or calls ``sys.exit`` at import becomes an import
 error for that file alone; the scheduler keeps scheduling everything else meanwhile, because
-parsing is polled, never waited on. Files are found by a cheap stat scan every
-``dag_scan_seconds``, so a new file shows up within about a second.
+parsing is polled: each loop takes in parsed files for at most ``dag_parse_loop_seconds``, with
+up to ``dag_parse_processes`` files parsing at once. Files are found by a cheap stat scan every
+``dag_scan_seconds``, so a new file shows up within about a second; a file is read again only
+when its size or modification time changed, and parsed again only when its text did.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
@@ -46,7 +49,15 @@ def find_dag_files(folder: Path) -> list[Path]:
 
     ``folder`` may also be one file, which is then the only DAG file (``conveyor run FILE``).
     """
+    if folder.is_file():
+        return [folder] if folder.suffix in LOADERS else []
     airflow = airflow_compat.enabled()
+    return [p for p in candidate_files(folder) if _is_dag_file(p, airflow=airflow)]
+
+
+def candidate_files(folder: Path) -> list[Path]:
+    """Files under ``folder`` that may be DAG files, by name alone (hidden and ``_`` names are
+    skipped); ``folder`` may be one file."""
     if folder.is_file():
         return [folder] if folder.suffix in LOADERS else []
     if not folder.is_dir():
@@ -55,13 +66,15 @@ def find_dag_files(folder: Path) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         for name in sorted(files):
-            if name.startswith((".", "_")):
-                continue
-            path = Path(root) / name
-            is_yaml = path.suffix in YAML_SUFFIXES and path.suffix in LOADERS
-            if is_yaml or looks_like_dag_file(path, airflow=airflow):
-                found.append(path)
+            if not name.startswith((".", "_")):
+                found.append(Path(root) / name)
     return found
+
+
+def _is_dag_file(path: Path, *, airflow: bool) -> bool:
+    if path.suffix in YAML_SUFFIXES and path.suffix in LOADERS:
+        return True
+    return looks_like_dag_file(path, airflow=airflow)
 
 
 def loader_for(path: str) -> Callable[[str], list[Any]]:
@@ -139,7 +152,8 @@ class _Parsing:
 
 
 class DagFileProcessor:
-    """Keeps the store's DAGs in step with a folder. Call :meth:`poll` often; it never blocks."""
+    """Keeps the store's DAGs in step with a folder. Call :meth:`poll` often; it returns
+    within about ``loop_budget`` seconds."""
 
     def __init__(
         self,
@@ -149,15 +163,19 @@ class DagFileProcessor:
         timeout: float,
         scan_every: float,
         max_parallel: int = 2,
+        loop_budget: float = 0.5,
     ) -> None:
         self.store = store
         self.folder = folder
         self.timeout = timeout
         self.scan_every = scan_every
         self.max_parallel = max_parallel
+        self.loop_budget = loop_budget
         self._context = fork_context()
         self._stats: dict[str, tuple[int, int]] = {}
-        self._pending: list[str] = []
+        #: path -> (size and mtime, whether it is a DAG file): files are read only on change.
+        self._candidates: dict[str, tuple[tuple[int, int], bool]] = {}
+        self._pending: deque[str] = deque()
         self._parsing: dict[int, _Parsing] = {}
         self._next_scan = 0.0
         self._known_hashes: dict[str, str] | None = None
@@ -166,12 +184,19 @@ class DagFileProcessor:
         return bool(self._pending or self._parsing)
 
     def poll(self) -> int:
-        """Scan if due, start parses, collect finished ones. Returns files saved."""
-        if time.monotonic() >= self._next_scan:
+        """Scan if due, then start parses and take in finished ones until none are left or
+        ``loop_budget`` seconds have passed. Returns files saved."""
+        started = time.monotonic()
+        if started >= self._next_scan:
             self._scan()
             self._next_scan = time.monotonic() + self.scan_every
-        self._start_parses()
-        return self._collect(block=0.0)
+        saved = 0
+        while True:
+            self._start_parses()
+            left = self.loop_budget - (time.monotonic() - started)
+            saved += self._collect(block=max(left, 0.0))
+            if not self.busy() or time.monotonic() - started >= self.loop_budget:
+                return saved
 
     def sync(self) -> None:
         """Parse every changed file now and wait for all of them (for the CLI and tests)."""
@@ -181,34 +206,53 @@ class DagFileProcessor:
             self._collect(block=0.05)
 
     def _scan(self) -> None:
-        files = {str(p): p for p in find_dag_files(self.folder)}
+        files = self._dag_files()
         if self._known_hashes is None:  # first scan: compare with what the store has
             with self.store.read() as conn:
                 self._known_hashes = dag_store.known_files(conn)
             for path in [p for p in self._known_hashes if p not in files and self._owns(p)]:
                 with self.store.write() as conn:  # removed while nobody was watching
                     dag_store.forget_file(conn, path)
-        for path, p in files.items():
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            stat = (st.st_mtime_ns, st.st_size)
+        queued = set(self._pending) | {j.path for j in self._parsing.values()}
+        for path, stat in files.items():
             if self._stats.get(path) == stat:
                 continue
             self._stats[path] = stat
             known = self._known_hashes.pop(path, None)
-            if known is not None and known == _hash_file(p):
+            if known is not None and known == _hash_file(Path(path)):
                 continue  # unchanged since the last time anyone parsed it
-            if path not in self._pending and not any(
-                j.path == path for j in self._parsing.values()
-            ):
+            if path not in queued:
                 self._pending.append(path)
         for path in [p for p in self._stats if p not in files]:
             del self._stats[path]
             with self.store.write() as conn:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
+
+    def _dag_files(self) -> dict[str, tuple[int, int]]:
+        """The folder's DAG files with their (mtime, size); a file's text is read to tell
+        whether it is a DAG file only when it is new or its stat changed."""
+        if self.folder.is_file():
+            candidates = find_dag_files(self.folder)
+        else:
+            candidates = candidate_files(self.folder)
+        airflow = airflow_compat.enabled()
+        found: dict[str, tuple[int, int]] = {}
+        seen: dict[str, tuple[tuple[int, int], bool]] = {}
+        for p in candidates:
+            path = str(p)
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            stat = (st.st_mtime_ns, st.st_size)
+            cached = self._candidates.get(path)
+            is_dag = cached[1] if cached and cached[0] == stat else _is_dag_file(p, airflow=airflow)
+            seen[path] = (stat, is_dag)
+            if is_dag:
+                found[path] = stat
+        self._candidates = seen
+        return found
 
     def _root(self) -> Path:
         """The DAG folder whose modules are shipped with the files in it."""
@@ -224,13 +268,14 @@ class DagFileProcessor:
         return Path(path).resolve() == root or root in Path(path).resolve().parents
 
     def _start_parses(self) -> None:
+        if not self._pending:
+            return
+        environ, root = dict(os.environ), self._root()
         while self._pending and len(self._parsing) < self.max_parallel:
-            path = self._pending.pop(0)
+            path = self._pending.popleft()
             receiver, sender = self._context.Pipe(duplex=False)
             process = self._context.Process(
-                target=_parse_child,
-                args=(path, sender, dict(os.environ), self._root()),
-                name="conveyor-parse",
+                target=_parse_child, args=(path, sender, environ, root), name="conveyor-parse"
             )
             process.start()
             sender.close()
@@ -239,16 +284,19 @@ class DagFileProcessor:
             )
 
     def _collect(self, block: float) -> int:
+        """Take in the parses that finished (waiting up to ``block`` seconds for one) and save
+        them in one transaction. Returns files saved."""
         if not self._parsing:
             return 0
-        saved = 0
-        ready = wait(
-            [j.pipe for j in self._parsing.values()]
-            + [j.process.sentinel for j in self._parsing.values()],
-            timeout=block,
+        ready_set = set(
+            wait(
+                [j.pipe for j in self._parsing.values()]
+                + [j.process.sentinel for j in self._parsing.values()],
+                timeout=min(block, self._next_deadline()),
+            )
         )
-        ready_set = set(ready)
         now = time.monotonic()
+        results: list[ParsedFile] = []
         for key, job in list(self._parsing.items()):
             result: ParsedFile | None = None
             if job.pipe in ready_set:
@@ -266,12 +314,20 @@ class DagFileProcessor:
             if job.process.is_alive():
                 job.process.kill()
                 job.process.join()
+            results.append(result)
+        if results:
             with self.store.write() as conn:
-                dag_store.save_parsed_file(conn, result)
-            saved += 1
+                for result in results:
+                    dag_store.save_parsed_file(conn, result)
+        for result in results:
             if result.error:
                 log.warning("DAG file %s: %s", result.fileloc, result.error["message"])
-        return saved
+        return len(results)
+
+    def _next_deadline(self) -> float:
+        """Seconds until the first parse in flight times out (never negative)."""
+        first = min(j.deadline for j in self._parsing.values())
+        return max(first - time.monotonic(), 0.0)
 
     def _failed(self, job: _Parsing, timed_out: bool) -> ParsedFile:
         if timed_out:
