@@ -46,8 +46,8 @@ class Settings(BaseModel):
     dag_parse_loop_seconds: float = Field(
         default=0.5,
         gt=0,
-        description="the most of each scheduler loop spent taking in parsed DAG files while "
-        "some wait; the rest follow in the next loops",
+        description="the most of each scheduler loop spent saving parsed DAG files (parsing "
+        "itself runs between loops); the rest are saved in the next loops",
     )
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     zombie_after_seconds: float = Field(

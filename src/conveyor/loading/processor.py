@@ -2,8 +2,8 @@
 
 A file that hangs, crashes the interpreter or calls ``sys.exit`` at import becomes an import
 error for that file alone; the scheduler keeps scheduling everything else meanwhile, because
-parsing is polled: each loop takes in parsed files for at most ``dag_parse_loop_seconds``, with
-up to ``dag_parse_processes`` files parsing at once. Files are found by a cheap stat scan every
+parsing runs on the processor's own thread, up to ``dag_parse_processes`` files at once, and
+each loop only saves what finished (for at most ``dag_parse_loop_seconds``). Files are found by a cheap stat scan every
 ``dag_scan_seconds``, so a new file shows up within about a second; a file is read again only
 when its size or modification time changed, and parsed again only when its text did.
 """
