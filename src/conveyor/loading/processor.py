@@ -3,9 +3,10 @@
 A file that hangs, crashes the interpreter or calls ``sys.exit`` at import becomes an import
 error for that file alone; the scheduler keeps scheduling everything else meanwhile, because
 parsing runs on the processor's own thread, up to ``dag_parse_processes`` files at once, and
-each loop only saves what finished (for at most ``dag_parse_loop_seconds``). Files are found by a cheap stat scan every
-``dag_scan_seconds``, so a new file shows up within about a second; a file is read again only
-when its size or modification time changed, and parsed again only when its text did.
+each loop only saves what finished (for at most ``dag_parse_loop_seconds``). Files are found
+by a cheap stat scan every ``dag_scan_seconds``, so a new file shows up within about a
+second; a file is read again only when its size or modification time changed, and parsed
+again only when its text did.
 """
 
 from __future__ import annotations
@@ -371,7 +372,7 @@ class DagFileProcessor:
             candidates = find_dag_files(self.folder)
         else:
             candidates = candidate_files(self.folder)
-        airflow = airflow_compat.enabled()
+        airflow: bool | None = None  # the setting is read only when a file must be checked
         found: dict[str, tuple[int, int]] = {}
         seen: dict[str, tuple[tuple[int, int], bool]] = {}
         for p in candidates:
@@ -382,7 +383,12 @@ class DagFileProcessor:
                 continue
             stat = (st.st_mtime_ns, st.st_size)
             cached = self._candidates.get(path)
-            is_dag = cached[1] if cached and cached[0] == stat else _is_dag_file(p, airflow=airflow)
+            if cached and cached[0] == stat:
+                is_dag = cached[1]
+            else:
+                if airflow is None:
+                    airflow = airflow_compat.enabled()
+                is_dag = _is_dag_file(p, airflow=airflow)
             seen[path] = (stat, is_dag)
             if is_dag:
                 found[path] = stat
