@@ -40,6 +40,15 @@ class Settings(BaseModel):
         default=1.0, gt=0, description="how often to look for changed DAG files"
     )
     parse_timeout_seconds: float = Field(default=30.0, gt=0)
+    dag_parse_processes: int = Field(
+        default=2, ge=1, description="DAG files parsed at once, each in a process of its own"
+    )
+    dag_parse_loop_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="the most of each scheduler loop spent saving parsed DAG files (parsing "
+        "itself runs between loops); the rest are saved in the next loops",
+    )
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     zombie_after_seconds: float = Field(
         default=60.0, gt=0, description="no heartbeat for this long: the try is lost"

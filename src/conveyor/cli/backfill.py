@@ -142,6 +142,8 @@ def _in_process(config: Settings, store: Store, tick: Any) -> bool:
         config.dags_path,
         timeout=config.parse_timeout_seconds,
         scan_every=config.dag_scan_seconds,
+        max_parallel=config.dag_parse_processes,
+        loop_budget=config.dag_parse_loop_seconds,
     )
     scheduler = Scheduler(config, store, _executor(config), processor)
     stopped = {"by_signal": False}

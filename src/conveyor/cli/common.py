@@ -84,6 +84,7 @@ def sync_dags(store: Store, config: Settings | None = None) -> None:
             config.dags_path,
             timeout=config.parse_timeout_seconds,
             scan_every=config.dag_scan_seconds,
+            max_parallel=config.dag_parse_processes,
         ).sync()
 
 

@@ -32,6 +32,8 @@ def _serve(config: Settings, store: Store) -> None:
         config.dags_path,
         timeout=config.parse_timeout_seconds,
         scan_every=config.dag_scan_seconds,
+        max_parallel=config.dag_parse_processes,
+        loop_budget=config.dag_parse_loop_seconds,
     )
     scheduler = Scheduler(config, store, _executor(config), processor)
     scheduler.install_signal_handlers()

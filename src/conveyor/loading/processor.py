@@ -2,17 +2,24 @@
 
 A file that hangs, crashes the interpreter or calls ``sys.exit`` at import becomes an import
 error for that file alone; the scheduler keeps scheduling everything else meanwhile, because
-parsing is polled, never waited on. Files are found by a cheap stat scan every
-``dag_scan_seconds``, so a new file shows up within about a second.
+parsing runs on the processor's own thread, up to ``dag_parse_processes`` files at once, and
+each loop only saves what finished (for at most ``dag_parse_loop_seconds``). Files are found
+by a cheap stat scan every ``dag_scan_seconds``, so a new file shows up within about a
+second; a file is read again only when its size or modification time changed, and parsed
+again only when its text did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import signal
+import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
@@ -46,7 +53,15 @@ def find_dag_files(folder: Path) -> list[Path]:
 
     ``folder`` may also be one file, which is then the only DAG file (``conveyor run FILE``).
     """
+    if folder.is_file():
+        return [folder] if folder.suffix in LOADERS else []
     airflow = airflow_compat.enabled()
+    return [p for p in candidate_files(folder) if _is_dag_file(p, airflow=airflow)]
+
+
+def candidate_files(folder: Path) -> list[Path]:
+    """Files under ``folder`` that may be DAG files, by name alone (hidden and ``_`` names are
+    skipped); ``folder`` may be one file."""
     if folder.is_file():
         return [folder] if folder.suffix in LOADERS else []
     if not folder.is_dir():
@@ -55,13 +70,15 @@ def find_dag_files(folder: Path) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         for name in sorted(files):
-            if name.startswith((".", "_")):
-                continue
-            path = Path(root) / name
-            is_yaml = path.suffix in YAML_SUFFIXES and path.suffix in LOADERS
-            if is_yaml or looks_like_dag_file(path, airflow=airflow):
-                found.append(path)
+            if not name.startswith((".", "_")):
+                found.append(Path(root) / name)
     return found
+
+
+def _is_dag_file(path: Path, *, airflow: bool) -> bool:
+    if path.suffix in YAML_SUFFIXES and path.suffix in LOADERS:
+        return True
+    return looks_like_dag_file(path, airflow=airflow)
 
 
 def loader_for(path: str) -> Callable[[str], list[Any]]:
@@ -139,7 +156,13 @@ class _Parsing:
 
 
 class DagFileProcessor:
-    """Keeps the store's DAGs in step with a folder. Call :meth:`poll` often; it never blocks."""
+    """Keeps the store's DAGs in step with a folder. Call :meth:`poll` often; it never waits
+    on a parse.
+
+    The children are started and collected on a thread of the processor's own, so parsing
+    goes on at full speed between the scheduler's loops; the loop's thread only scans and
+    saves what was parsed (the store is used from that thread alone).
+    """
 
     def __init__(
         self,
@@ -149,66 +172,228 @@ class DagFileProcessor:
         timeout: float,
         scan_every: float,
         max_parallel: int = 2,
+        loop_budget: float = 0.5,
     ) -> None:
         self.store = store
         self.folder = folder
         self.timeout = timeout
         self.scan_every = scan_every
         self.max_parallel = max_parallel
+        self.loop_budget = loop_budget
         self._context = fork_context()
         self._stats: dict[str, tuple[int, int]] = {}
-        self._pending: list[str] = []
-        self._parsing: dict[int, _Parsing] = {}
+        #: path -> (size and mtime, whether it is a DAG file): files are read only on change.
+        self._candidates: dict[str, tuple[tuple[int, int], bool]] = {}
         self._next_scan = 0.0
         self._known_hashes: dict[str, str] | None = None
+        # Shared with the parsing thread, under _lock: paths to parse, parses in flight,
+        # parses finished and not saved yet.
+        self._lock = threading.Lock()
+        self._pending: deque[str] = deque()
+        self._starting: set[str] = set()
+        self._parsing: dict[int, _Parsing] = {}
+        self._done: deque[ParsedFile] = deque()
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = os.pipe()  # wakes the thread for new files
+        os.set_blocking(self._wake_w, False)
+        weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
 
     def busy(self) -> bool:
-        return bool(self._pending or self._parsing)
+        with self._lock:
+            return bool(self._pending or self._starting or self._parsing or self._done)
 
     def poll(self) -> int:
-        """Scan if due, start parses, collect finished ones. Returns files saved."""
-        if time.monotonic() >= self._next_scan:
+        """Scan if due, hand new and changed files to the parsing thread, and save the
+        parses that finished, for at most ``loop_budget`` seconds (the rest are saved in the
+        next loops). Returns files saved."""
+        started = time.monotonic()
+        if started >= self._next_scan:
             self._scan()
             self._next_scan = time.monotonic() + self.scan_every
-        self._start_parses()
-        return self._collect(block=0.0)
+        self._ensure_thread()
+        saved = 0
+        while time.monotonic() - started < self.loop_budget or not saved:
+            batch = self._take_done(limit=20)
+            if not batch:
+                break
+            self._save(batch)
+            saved += len(batch)
+        return saved
 
     def sync(self) -> None:
         """Parse every changed file now and wait for all of them (for the CLI and tests)."""
         self._scan()
         while self.busy():
-            self._start_parses()
-            self._collect(block=0.05)
+            if self._thread is None:
+                self._parse_step(block=0.05)
+            else:
+                time.sleep(0.02)
+            batch = self._take_done(limit=50)
+            if batch:
+                self._save(batch)
+
+    # -- the parsing thread ----------------------------------------------------------------
+
+    def _ensure_thread(self) -> None:
+        """A parsing thread while there is work; it ends when there is none left."""
+        with self._lock:
+            if not self._has_work():
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._parse_while_needed, name="conveyor-dag-parse", daemon=True
+                )
+                self._thread.start()
+                return
+        with contextlib.suppress(BlockingIOError):  # a byte is there already: it is awake
+            os.write(self._wake_w, b"x")
+
+    def _has_work(self) -> bool:
+        return bool(self._pending or self._starting or self._parsing)
+
+    def _parse_while_needed(self) -> None:
+        while True:
+            with self._lock:
+                if not self._has_work():
+                    self._thread = None
+                    return
+            try:
+                self._parse_step(block=1.0)
+            except Exception:  # carry on: the files in flight must still end
+                log.exception("the DAG file processor failed; carrying on")
+                time.sleep(0.5)
+
+    def _parse_step(self, block: float) -> None:
+        """Start parses while there is room, then wait up to ``block`` seconds for one to end
+        (or for new work) and move the finished ones to the done queue."""
+        self._start_parses()
+        with self._lock:
+            jobs = list(self._parsing.values())
+        waiting: list[Any] = [self._wake_r]
+        waiting += [j.pipe for j in jobs] + [j.process.sentinel for j in jobs]
+        if jobs:
+            block = min(block, max(min(j.deadline for j in jobs) - time.monotonic(), 0.0))
+        ready = set(wait(waiting, timeout=block))
+        if self._wake_r in ready:
+            os.read(self._wake_r, 4096)
+        self._collect(jobs, ready)
+
+    def _start_parses(self) -> None:
+        environ, root = dict(os.environ), self._root()
+        while True:
+            with self._lock:
+                in_flight = len(self._parsing) + len(self._starting)
+                if not self._pending or in_flight >= self.max_parallel:
+                    return
+                path = self._pending.popleft()
+                self._starting.add(path)
+            receiver, sender = self._context.Pipe(duplex=False)
+            process = self._context.Process(
+                target=_parse_child, args=(path, sender, environ, root), name="conveyor-parse"
+            )
+            _start_unlisted(process)
+            sender.close()
+            with self._lock:
+                self._parsing[receiver.fileno()] = _Parsing(
+                    path, process, receiver, time.monotonic() + self.timeout
+                )
+                self._starting.discard(path)
+
+    def _collect(self, jobs: list[_Parsing], ready: set[Any]) -> None:
+        now = time.monotonic()
+        for job in jobs:
+            result: ParsedFile | None = None
+            if job.pipe in ready:
+                try:
+                    result = job.pipe.recv()
+                except (EOFError, OSError):
+                    result = None
+            if result is None and job.process.sentinel not in ready and now < job.deadline:
+                continue
+            if result is None:
+                result = self._failed(job, now >= job.deadline)
+            job.pipe.close()
+            job.process.join(timeout=0.5)
+            if job.process.is_alive():
+                job.process.kill()
+                job.process.join()
+            with self._lock:
+                self._parsing = {k: j for k, j in self._parsing.items() if j is not job}
+                self._done.append(result)
+
+    # -- the loop's thread -----------------------------------------------------------------
+
+    def _take_done(self, limit: int) -> list[ParsedFile]:
+        with self._lock:
+            return [self._done.popleft() for _ in range(min(limit, len(self._done)))]
+
+    def _save(self, results: list[ParsedFile]) -> None:
+        """Save parses in one transaction."""
+        with self.store.write() as conn:
+            for result in results:
+                dag_store.save_parsed_file(conn, result)
+        for result in results:
+            if result.error:
+                log.warning("DAG file %s: %s", result.fileloc, result.error["message"])
 
     def _scan(self) -> None:
-        files = {str(p): p for p in find_dag_files(self.folder)}
+        files = self._dag_files()
         if self._known_hashes is None:  # first scan: compare with what the store has
             with self.store.read() as conn:
                 self._known_hashes = dag_store.known_files(conn)
             for path in [p for p in self._known_hashes if p not in files and self._owns(p)]:
                 with self.store.write() as conn:  # removed while nobody was watching
                     dag_store.forget_file(conn, path)
-        for path, p in files.items():
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            stat = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            queued = set(self._pending) | self._starting
+            queued |= {j.path for j in self._parsing.values()}
+        changed: list[str] = []
+        for path, stat in files.items():
             if self._stats.get(path) == stat:
                 continue
             self._stats[path] = stat
             known = self._known_hashes.pop(path, None)
-            if known is not None and known == _hash_file(p):
+            if known is not None and known == _hash_file(Path(path)):
                 continue  # unchanged since the last time anyone parsed it
-            if path not in self._pending and not any(
-                j.path == path for j in self._parsing.values()
-            ):
-                self._pending.append(path)
+            if path not in queued:
+                changed.append(path)
+        with self._lock:
+            self._pending.extend(changed)
         for path in [p for p in self._stats if p not in files]:
             del self._stats[path]
             with self.store.write() as conn:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
+
+    def _dag_files(self) -> dict[str, tuple[int, int]]:
+        """The folder's DAG files with their (mtime, size); a file's text is read to tell
+        whether it is a DAG file only when it is new or its stat changed."""
+        if self.folder.is_file():
+            candidates = find_dag_files(self.folder)
+        else:
+            candidates = candidate_files(self.folder)
+        airflow: bool | None = None  # the setting is read only when a file must be checked
+        found: dict[str, tuple[int, int]] = {}
+        seen: dict[str, tuple[tuple[int, int], bool]] = {}
+        for p in candidates:
+            path = str(p)
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            stat = (st.st_mtime_ns, st.st_size)
+            cached = self._candidates.get(path)
+            if cached and cached[0] == stat:
+                is_dag = cached[1]
+            else:
+                if airflow is None:
+                    airflow = airflow_compat.enabled()
+                is_dag = _is_dag_file(p, airflow=airflow)
+            seen[path] = (stat, is_dag)
+            if is_dag:
+                found[path] = stat
+        self._candidates = seen
+        return found
 
     def _root(self) -> Path:
         """The DAG folder whose modules are shipped with the files in it."""
@@ -222,56 +407,6 @@ class DagFileProcessor:
         """
         root = self.folder.resolve()
         return Path(path).resolve() == root or root in Path(path).resolve().parents
-
-    def _start_parses(self) -> None:
-        while self._pending and len(self._parsing) < self.max_parallel:
-            path = self._pending.pop(0)
-            receiver, sender = self._context.Pipe(duplex=False)
-            process = self._context.Process(
-                target=_parse_child,
-                args=(path, sender, dict(os.environ), self._root()),
-                name="conveyor-parse",
-            )
-            process.start()
-            sender.close()
-            self._parsing[receiver.fileno()] = _Parsing(
-                path, process, receiver, time.monotonic() + self.timeout
-            )
-
-    def _collect(self, block: float) -> int:
-        if not self._parsing:
-            return 0
-        saved = 0
-        ready = wait(
-            [j.pipe for j in self._parsing.values()]
-            + [j.process.sentinel for j in self._parsing.values()],
-            timeout=block,
-        )
-        ready_set = set(ready)
-        now = time.monotonic()
-        for key, job in list(self._parsing.items()):
-            result: ParsedFile | None = None
-            if job.pipe in ready_set:
-                try:
-                    result = job.pipe.recv()
-                except (EOFError, OSError):
-                    result = None
-            if result is None and job.process.sentinel not in ready_set and now < job.deadline:
-                continue
-            if result is None:
-                result = self._failed(job, now >= job.deadline)
-            del self._parsing[key]
-            job.pipe.close()
-            job.process.join(timeout=0.5)
-            if job.process.is_alive():
-                job.process.kill()
-                job.process.join()
-            with self.store.write() as conn:
-                dag_store.save_parsed_file(conn, result)
-            saved += 1
-            if result.error:
-                log.warning("DAG file %s: %s", result.fileloc, result.error["message"])
-        return saved
 
     def _failed(self, job: _Parsing, timed_out: bool) -> ParsedFile:
         if timed_out:
@@ -291,6 +426,27 @@ class DagFileProcessor:
         return ParsedFile(
             job.path, source, [], {"line": None, "message": message, "traceback": None}, 0.0
         )
+
+
+def _start_unlisted(process: Any) -> None:
+    """``process.start()`` without multiprocessing's bookkeeping of children.
+
+    ``start()`` first polls every child of this process for its exit status, and lists the
+    new one for the same polls in later starts. From the parsing thread that would race the
+    local executor, on the loop's thread, reading its tries' exit statuses (of two readers
+    one gets the status, the other EOF, recorded as 255). Parse children are joined by the
+    parsing thread alone, so they are left out of that list, and this thread reaps no one
+    else's.
+    """
+    process._popen = process._Popen(process)
+    process._sentinel = process._popen.sentinel
+    del process._target, process._args, process._kwargs
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _hash_file(path: Path) -> str:

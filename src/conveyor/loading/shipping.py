@@ -16,6 +16,7 @@ inside a task, is not shipped (import it at the top of the file or its helpers).
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,8 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _is_inside(path: Path, folder: Path) -> bool:
-    return folder in path.parents
+def _is_inside(path: str, folder: str) -> bool:
+    return path.startswith(folder + os.sep)
 
 
 def helper_files(dag_path: str, root: Path) -> dict[str, str]:
@@ -39,23 +40,37 @@ def helper_files(dag_path: str, root: Path) -> dict[str, str]:
     Call it in the process that just loaded ``dag_path`` (a parse child, where nothing else
     from the folder was imported before).
     """
-    root = root.resolve()
-    own = Path(dag_path).resolve()
+    root_dir = str(root.resolve())
+    package_dir = str(_PACKAGE_DIR)
+    own = os.path.realpath(dag_path)
+    # Hundreds of modules are loaded, from a few dozen folders: each folder is resolved once
+    # (resolving every file cost a tenth of a second per parse), and a file only when it
+    # sits in the DAG folder, where it may be a link to somewhere else.
+    real_dirs: dict[str, tuple[str, bool]] = {}
     found: dict[str, str] = {}
     for module in list(sys.modules.values()):
         filename = getattr(module, "__file__", None)
         if not isinstance(filename, str) or not filename.endswith(".py"):
             continue
-        path = Path(filename).resolve()
-        if path == own or not _is_inside(path, root) or _is_inside(path, _PACKAGE_DIR):
+        folder, name = os.path.split(filename)
+        known = real_dirs.get(folder)
+        if known is None:
+            real_dir = os.path.realpath(folder)
+            known = real_dirs[folder] = (real_dir, _is_inside(real_dir + os.sep, root_dir))
+        real_dir, inside = known
+        if not inside:
             continue
+        real = os.path.realpath(os.path.join(real_dir, name))
+        if real == own or not _is_inside(real, root_dir) or _is_inside(real, package_dir):
+            continue
+        path = Path(real)
         if "site-packages" in path.parts:  # a virtualenv kept inside the DAG folder
             continue
         try:
             text = path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
-        found[path.relative_to(root).as_posix()] = text
+        found[path.relative_to(root_dir).as_posix()] = text
     return dict(sorted(found.items()))
 
 

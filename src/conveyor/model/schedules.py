@@ -13,6 +13,8 @@ schedule's time zone, which is also the zone cron expressions are evaluated in (
 
 from __future__ import annotations
 
+import functools
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -483,7 +485,24 @@ def schedule_from_arg(
 
 
 def deserialize_schedule(data: dict[str, Any]) -> Schedule:
-    """Rebuild a schedule from :meth:`Schedule.serialize` output."""
+    """Rebuild a schedule from :meth:`Schedule.serialize` output.
+
+    Schedules are immutable, so one object serves every DAG version with the same schedule:
+    a cron expression is parsed (and probed with croniter) once, not once per version.
+    """
+    try:
+        key = json.dumps(data, sort_keys=True)
+    except (TypeError, ValueError):
+        return _build_schedule(data)
+    return _cached_schedule(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_schedule(key: str) -> Schedule:
+    return _build_schedule(json.loads(key))
+
+
+def _build_schedule(data: dict[str, Any]) -> Schedule:
     kind = data.get("type") if isinstance(data, dict) else None
     timezone = data.get("timezone") if isinstance(data, dict) else None
     if kind == "cron":

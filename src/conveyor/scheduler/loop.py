@@ -20,8 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 # select/update serve create_scheduled_runs and _due_runs alone, whose SQL moves separately.
-from sqlalchemy import select, update
-
 from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
 from conveyor.config import Settings
@@ -32,12 +30,12 @@ from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler import datasets, timeouts
+from conveyor.scheduler.due import due_runs
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind, RunState
-from conveyor.store import liveness, runs, scheduling, transitions
+from conveyor.store import due_times, liveness, runs, scheduling, transitions
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
-from conveyor.store.tables import dag, dag_run
 from conveyor.store.transitions import Actor
 
 log = logging.getLogger(__name__)
@@ -195,21 +193,16 @@ class Scheduler:
             scheduling.record_heartbeat(conn, self.id, self.hostname, os.getpid(), utcnow())
 
     def create_scheduled_runs(self, now: datetime) -> int:
-        """Create the runs schedules call for; a write happens only when there is one to make
-        or a DAG's next run time changed, so an idle loop takes no write lock."""
+        """Create the runs schedules call for, for the DAGs whose due time has come (an
+        indexed read; an idle loop reads nothing else and takes no write lock). Each DAG
+        looked at gets its next due time: its next run's, or now while more are due."""
         created = 0
         with self.store.read() as conn:
-            dags = conn.execute(
-                select(dag.c.dag_id, dag.c.version_hash, dag.c.next_run_after).where(
-                    dag.c.is_active.is_(True), dag.c.is_paused.is_(False)
-                )
-            ).all()
-        for row in dags:
+            due_now = due_times.due_dags(conn, now)
+        for row in due_now:
             with self.store.read() as conn:
                 structure = runs.serialized_dag(conn, row.version_hash)
                 due, next_after = self._due_runs(conn, row.dag_id, structure, now)
-            if not due and next_after == row.next_run_after:
-                continue
             with self.store.write() as conn:
                 if self.store.supports_row_locks and not runs.claim_dag(conn, row.dag_id):
                     continue  # another scheduler is making this DAG's runs right now
@@ -224,8 +217,12 @@ class Scheduler:
                         interval=(info.data_interval.start, info.data_interval.end),
                         created_by=self.actor.name,
                     )
-                conn.execute(
-                    update(dag).where(dag.c.dag_id == row.dag_id).values(next_run_after=next_after)
+                due_times.set_due_time(
+                    conn,
+                    row.dag_id,
+                    version_hash=row.version_hash,
+                    create_after=next_after,
+                    next_run_after=next_after,
                 )
             created += len(due)
         return created
@@ -233,30 +230,11 @@ class Scheduler:
     def _due_runs(
         self, conn: Connection, dag_id: str, structure: SerializedDag, now: datetime
     ) -> tuple[list[RunInfo], datetime | None]:
-        """The scheduled runs due now (at most a loop's worth) and when the next one is."""
-        last = conn.execute(
-            select(dag_run.c.data_interval_start, dag_run.c.data_interval_end)
-            .where(dag_run.c.dag_id == dag_id, dag_run.c.run_type == "scheduled")
-            .order_by(dag_run.c.logical_date.desc())
-            .limit(1)
-        ).first()
-        interval = DataInterval(last.data_interval_start, last.data_interval_end) if last else None
-        due: list[RunInfo] = []
-        while len(due) < MAX_NEW_RUNS_PER_LOOP:
-            info = structure.schedule.next_run(
-                last=interval,
-                start_date=structure.start_date,
-                end_date=structure.end_date,
-                catchup=structure.catchup,
-                now=now,
-            )
-            if info is None:
-                return due, None
-            if info.run_after > now:
-                return due, info.run_after
-            due.append(info)
-            interval = info.data_interval
-        return due, None  # more are due: the next loop makes them
+        """The scheduled runs due now (at most a loop's worth) and when the next one is
+        due: ``now`` when more are due already, None when no further run will come."""
+        last = due_times.last_scheduled_interval(conn, dag_id)
+        interval = DataInterval(*last) if last else None
+        return due_runs(structure, interval, now, MAX_NEW_RUNS_PER_LOOP)
 
     def start_queued_runs(self) -> None:
         """queued -> running within each DAG's ``max_active_runs``. Schedulers count and

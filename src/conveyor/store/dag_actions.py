@@ -7,19 +7,23 @@ run) write the same statement.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, update
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
 from conveyor.store.tables import dag
 
 
 def set_paused(conn: Connection, dag_id: str, paused: bool) -> None:
     """Pause (no new runs, no tries started) or unpause a DAG; NotFoundError if there is
-    no such DAG."""
-    changed = conn.execute(
-        update(dag).where(dag.c.dag_id == dag_id).values(is_paused=paused)
-    ).rowcount
+    no such DAG. An unpaused DAG is due at once, so the scheduler works out the runs it
+    missed (with catchup) or its latest one in its next loop."""
+    values: dict[str, Any] = {"is_paused": paused}
+    if not paused:
+        values["next_dagrun_create_after"] = utcnow()
+    changed = conn.execute(update(dag).where(dag.c.dag_id == dag_id).values(**values)).rowcount
     if not changed:
         raise NotFoundError(f"no DAG {dag_id!r}")
 

@@ -143,6 +143,8 @@ def _save_dag(
             "description": data.get("description"),
             "tags": data.get("tags") or [],
             "updated_at": now,
+            # New or changed: due now, so the scheduler works out its runs in the next loop.
+            "next_dagrun_create_after": now,
         },
         key=["dag_id"],
         update=[
@@ -153,6 +155,7 @@ def _save_dag(
             "description",
             "tags",
             "updated_at",
+            "next_dagrun_create_after",
         ],
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -68,20 +70,28 @@ def make_run_id(run_type: str, logical_date: datetime) -> str:
     return f"{run_type}__{logical_date.isoformat(timespec=precision)}"
 
 
-_cache: dict[str, SerializedDag] = {}
+#: DAG versions kept parsed: enough for every live DAG of a large deployment, so a loop over
+#: all of them never parses one again; the least recently used goes first past it.
+SERIALIZED_CACHE_SIZE = 4096
+_cache: OrderedDict[str, SerializedDag] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def serialized_dag(conn: Connection, version_hash: str) -> SerializedDag:
     """The DAG structure of a version; versions never change, so each is parsed once here."""
-    found = _cache.get(version_hash)
-    if found is None:
-        data = conn.execute(
-            select(dag_version.c.serialized).where(dag_version.c.version_hash == version_hash)
-        ).scalar_one()
-        found = SerializedDag.from_dict(data)
-        if len(_cache) > 512:
-            _cache.clear()
+    with _cache_lock:  # the web app reads from several threads
+        found = _cache.get(version_hash)
+        if found is not None:
+            _cache.move_to_end(version_hash)
+            return found
+    data = conn.execute(
+        select(dag_version.c.serialized).where(dag_version.c.version_hash == version_hash)
+    ).scalar_one()
+    found = SerializedDag.from_dict(data)
+    with _cache_lock:
         _cache[version_hash] = found
+        while len(_cache) > SERIALIZED_CACHE_SIZE:
+            _cache.popitem(last=False)
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,17 +18,24 @@ def upsert(
     update: Iterable[str] | None = None,
 ) -> None:
     """INSERT, or on a conflict on ``key`` UPDATE ``update`` (default: all other columns)."""
-    key = list(key)
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = module.insert(table).values(**values)
-    columns = list(update) if update is not None else [c for c in values if c not in key]
-    if columns:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key, set_={c: stmt.excluded[c] for c in columns}
+    key = tuple(key)
+    columns = tuple(update) if update is not None else tuple(c for c in values if c not in key)
+    stmt = _upsert_statement(conn.dialect.name, table, key, columns)
+    conn.execute(stmt, dict(values))
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_statement(
+    dialect: str, table: Table, key: tuple[str, ...], update: tuple[str, ...]
+) -> Any:
+    """One statement per shape, built once: building it costs more than running it."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    if update:
+        return stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in update}
         )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=key)
-    conn.execute(stmt)
+    return stmt.on_conflict_do_nothing(index_elements=list(key))
 
 
 _DEFERRED = "conveyor_deferred_inserts"

@@ -74,6 +74,8 @@ dag = Table(
     Column("description", Text),
     Column("tags", JSON, nullable=False, default=list),
     Column("next_run_after", UtcDateTime),
+    # When the scheduler next has to look at this DAG (store/due_times.py); NULL: never.
+    Column("next_dagrun_create_after", UtcDateTime, index=True),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
