@@ -91,6 +91,19 @@ def plan_after(
     return plan
 
 
+def first_reads(dag: SerializedDag, finished: Mapping[str, TaskState]) -> list[str]:
+    """The instances :func:`plan_after` reads first: the finished tasks' downstream, and the
+    upstream of each that is not a wide fan-in. Read ahead in the hop's one round trip."""
+    names: dict[str, None] = {}
+    for task_id in finished:
+        for down in dag.tasks[task_id].downstream:
+            names[down] = None
+            upstream = dag.tasks[down].upstream
+            if len(upstream) <= WIDE_FAN_IN:
+                names.update(dict.fromkeys(upstream))
+    return [name for name in names if name not in finished]
+
+
 def _waits_on_wide_fan_in(task: SerializedTask, current: Mapping[str, TaskState]) -> bool:
     """A wide ``all_success`` fan-in whose upstream states known so far are all successes:
     the one case where a sample of unfinished tasks can settle that it waits."""

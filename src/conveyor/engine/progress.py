@@ -202,25 +202,33 @@ def advance_from_frontier(
         return Advance([], run.state)
     if run.dag_paused:
         return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
-    due = frontier_reads.due_retries(conn, run.id, now)
-    if due:
-        _schedule_due_retries(conn, {ti_key(ti): ti for ti in due}, now, actor)
     reads = frontier_reads.FrontierReads(conn, run.id)
+    bound = structure.max_active_tasks
+    if parallelism is not None:
+        bound = min(bound, parallelism)
+    read = reads.read_hop(frontier.first_reads(structure, finished), now, bound)
+    due = {ti_key(ti): ti for ti in read.due}
+    _schedule_due_retries(conn, due, now, actor)  # those that moved come back as scheduled
     plan = frontier.plan_after(structure, finished, reads)
     assert plan is not None, "the caller checked frontier.plans_incrementally"
     rows = reads.rows
     _finish_unrun(conn, plan, rows, actor)
-    room = structure.max_active_tasks - frontier_reads.in_flight_of_run(conn, run.id)
+    in_flight_of_run = read.in_flight_of_run
+    if in_flight_of_run is None:  # no row came back to carry the counts
+        in_flight_of_run = frontier_reads.in_flight_of_run(conn, run.id)
+    room = structure.max_active_tasks - in_flight_of_run
     if parallelism is not None:
-        room = min(room, parallelism - runs.in_flight(conn))
+        busy = read.in_flight if read.in_flight is not None else runs.in_flight(conn)
+        room = min(room, parallelism - busy)
     reasons = dict(plan.to_schedule)
     fresh = [rows[task_id] for task_id in reasons]
-    waiting = frontier_reads.waiting_for_room(conn, run.id, room)
+    retried = [ti for ti in due.values() if ti.state is TaskState.SCHEDULED]
+    waiting = [*read.waiting, *(ti for ti in retried if ti.id not in {w.id for w in read.waiting})]
     queued = (
         _queue_admitted(
             conn, run, structure, [*waiting, *fresh], reasons, room, actor, None, announce
         )
-        if waiting or fresh
+        if (waiting or fresh) and (room > 0 or fresh)
         else []
     )
     if not reasons and not queued and not frontier_reads.anything_active(conn, run.id):

@@ -9,9 +9,10 @@ same in a run of 50 tasks as in one of 10,000.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, exists, func, select
+from sqlalchemy import Connection, bindparam, exists, func, literal, select, union_all
 
 from conveyor.states import FINISHED, IN_FLIGHT, TaskState
 from conveyor.store.runs import TI_COLUMNS, TiRow, ti_row
@@ -45,11 +46,53 @@ _WAITING_FOR_ROOM = (
     .order_by(_TI.priority_weight.desc(), _TI.id)
     .limit(bindparam("room"))
 )
-_DUE_RETRIES = select(*TI_COLUMNS).where(
+_DUE = (
     _TI.run_pk == bindparam("run_pk"),
     _TI.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
     (_TI.retry_at.is_(None)) | (_TI.retry_at <= bindparam("now")),
 )
+_DUE_RETRIES = select(*TI_COLUMNS).where(*_DUE)
+
+
+# One round trip for a hop: the named instances (part 0), the retries that came due (1), the
+# tries waiting for room (2, the highest priority first, up to a bound), each row with the
+# run's tries in flight and the store's. A round trip costs more than these index reads.
+_NAMED_PART, _DUE_PART, _WAITING_PART = 0, 1, 2
+_COUNTS = (
+    select(func.count())
+    .where(_TI.run_pk == bindparam("run_pk"), _TI.state.in_([s.value for s in IN_FLIGHT]))
+    .scalar_subquery()
+    .label("in_flight_of_run"),
+    select(func.count())
+    .where(_TI.state.in_([s.value for s in IN_FLIGHT]))
+    .scalar_subquery()
+    .label("in_flight"),
+)
+_WAITING_PART_ROWS = _WAITING_FOR_ROOM.where(_TI.map_index == -1).subquery()
+_HOP_READ = union_all(
+    select(*TI_COLUMNS, literal(_NAMED_PART).label("part"), *_COUNTS).where(
+        _TI.run_pk == bindparam("run_pk"),
+        _TI.map_index == -1,
+        _TI.task_id.in_(bindparam("task_ids", expanding=True)),
+    ),
+    select(*TI_COLUMNS, literal(_DUE_PART).label("part"), *_COUNTS).where(*_DUE),
+    select(
+        *(_WAITING_PART_ROWS.c[c.name] for c in TI_COLUMNS),
+        literal(_WAITING_PART).label("part"),
+        *_COUNTS,
+    ),
+)
+
+
+@dataclass
+class HopRead:
+    """What a hop reads in its one round trip (besides the named instances, kept by
+    :class:`FrontierReads`): counts are None when no row came back to carry them."""
+
+    due: list[TiRow] = field(default_factory=list)
+    waiting: list[TiRow] = field(default_factory=list)
+    in_flight_of_run: int | None = None
+    in_flight: int | None = None
 
 
 class FrontierReads:
@@ -68,6 +111,29 @@ class FrontierReads:
                 ti = ti_row(row)
                 self.rows[ti.task_id] = ti
         return {tid: self.rows[tid].state for tid in task_ids if tid in self.rows}
+
+    def read_hop(self, task_ids: Collection[str], now: datetime, waiting_bound: int) -> HopRead:
+        """The named instances (kept here), the run's due retries, up to ``waiting_bound`` of
+        its tries waiting for room, and the tries in flight: one statement."""
+        found = HopRead()
+        params = {
+            "run_pk": self.run_pk,
+            "task_ids": list(task_ids)[:_CHUNK],
+            "now": now,
+            "room": max(waiting_bound, 0),
+        }
+        for row in self.conn.execute(_HOP_READ, params):
+            ti = ti_row(row[: len(TI_COLUMNS)])
+            part, found.in_flight_of_run, found.in_flight = row[len(TI_COLUMNS) :]
+            if part == _NAMED_PART:
+                self.rows[ti.task_id] = ti
+            elif part == _DUE_PART:
+                found.due.append(ti)
+            else:
+                found.waiting.append(ti)
+        if len(task_ids) > _CHUNK:
+            self.states(task_ids)
+        return found
 
     def unfinished_sample(self) -> Collection[str]:
         found = self.conn.execute(_UNFINISHED_SAMPLE, {"run_pk": self.run_pk}).scalars()
