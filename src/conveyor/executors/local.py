@@ -88,6 +88,12 @@ def _runner_main(
     """Entry point of a long-lived runner: tries one after another, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
     adopt_environment(environ)
+    # A try writes to its own log (the fds are pointed there for the try); between tries the
+    # runner has nothing to say on stdout, and must not keep the parent's stdout pipe open
+    # for as long as it lives (a caller waiting for that pipe's end would wait for it too).
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.close(quiet)
     store = Store(settings.db_url)
     runner = TryRunner(settings, store)
     # Each try starts where a fresh process would: the same working folder and environment.
