@@ -51,7 +51,6 @@ _DUE = (
     _TI.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
     (_TI.retry_at.is_(None)) | (_TI.retry_at <= bindparam("now")),
 )
-_DUE_RETRIES = select(*TI_COLUMNS).where(*_DUE)
 
 
 # One round trip for a hop: the named instances (part 0), the retries that came due (1), the
@@ -148,17 +147,3 @@ def anything_active(conn: Connection, run_pk: int) -> bool:
 def in_flight_of_run(conn: Connection, run_pk: int) -> int:
     """The run's tries queued or running (what ``max_active_tasks`` caps)."""
     return int(conn.execute(_IN_FLIGHT_OF_RUN, {"run_pk": run_pk}).scalar_one())
-
-
-def waiting_for_room(conn: Connection, run_pk: int, room: int) -> list[TiRow]:
-    """Up to ``room`` of the run's scheduled instances, the highest priority first."""
-    if room <= 0:
-        return []
-    return [
-        ti_row(row) for row in conn.execute(_WAITING_FOR_ROOM, {"run_pk": run_pk, "room": room})
-    ]
-
-
-def due_retries(conn: Connection, run_pk: int, now: datetime) -> list[TiRow]:
-    """The run's instances waiting to retry or to poke again whose time has come."""
-    return [ti_row(row) for row in conn.execute(_DUE_RETRIES, {"run_pk": run_pk, "now": now})]

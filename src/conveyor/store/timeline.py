@@ -11,7 +11,9 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from conveyor.states import TaskState
-from conveyor.store.tables import dag, task_event, task_instance, task_try
+from conveyor.store.reads import tasks as task_reads
+from conveyor.store.reads.tasks import TryRow
+from conveyor.store.tables import dag, task_event, task_instance
 
 
 @dataclass(frozen=True)
@@ -38,20 +40,6 @@ class EventRow:
     kind: str
     actor: str | None
     message: str | None
-
-
-@dataclass(frozen=True)
-class TryRow:
-    try_number: int
-    state: str
-    hostname: str | None
-    pid: int | None
-    start_date: datetime | None
-    end_date: datetime | None
-    duration: float | None
-    exit_kind: str | None
-    error: str | None
-    log_path: str | None
 
 
 def find_instance(
@@ -111,36 +99,8 @@ def events(conn: Connection, ti_id: int) -> list[EventRow]:
 
 
 def tries(conn: Connection, ti_id: int) -> list[TryRow]:
-    """The records of a task instance's tries."""
-    t = task_try.c
-    return [
-        TryRow(
-            row.try_number,
-            row.state,
-            row.hostname,
-            row.pid,
-            row.start_date,
-            row.end_date,
-            row.duration,
-            row.exit_kind,
-            row.error,
-            row.log_path,
-        )
-        for row in conn.execute(
-            select(
-                t.try_number,
-                t.state,
-                t.hostname,
-                t.pid,
-                t.start_date,
-                t.end_date,
-                t.duration,
-                t.exit_kind,
-                t.error,
-                t.log_path,
-            ).where(t.ti_id == ti_id)
-        )
-    ]
+    """The records of a task instance's tries, in order (the read model's rows)."""
+    return sorted(task_reads.tries(conn, [ti_id]), key=lambda row: row.try_number)
 
 
 def dag_is_paused(conn: Connection, dag_id: str) -> bool:
