@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, select
 
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import hop, runs, transitions
+from conveyor.store import frontier_reads, hop, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_event, task_instance, task_try
 from conveyor.store.transitions import Actor, Outcome
@@ -96,6 +96,41 @@ def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_wri
         assert transitions.finish(conn, single, 1, outcome, ACTOR)
         assert hop.finish_and_read(conn, folded, 1, outcome, ACTOR, run_pk=run_pk) is not None
     _same_rows(store, single, folded)
+
+
+def test_a_finish_folded_into_the_hops_read_writes_and_reads_what_the_two_steps_do(
+    store: Store, pair: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``finish_and_read_hop`` (one statement on PostgreSQL) leaves the rows the single
+    finish leaves, and reads as a read after the finish would: the try no longer in flight,
+    its retry due at once when its delay is over."""
+    run_pk, single, folded = pair
+    _at(monkeypatch, NOW)
+    with store.write() as conn:
+        for ti_id in (single, folded):
+            assert transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
+            assert transitions.start_try(conn, ti_id, 1, hostname="h", pid=9, actor=ACTOR)
+
+    _at(monkeypatch, LATER)
+    outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=LATER)
+    with store.write() as conn:
+        assert transitions.finish(conn, single, 1, outcome, ACTOR)
+        reads = frontier_reads.FrontierReads(conn, run_pk)
+        read = hop.finish_and_read_hop(
+            conn, reads, folded, 1, outcome, ACTOR, task_ids=["single"], waiting_bound=8, now=LATER
+        )
+        assert read is not None
+        again = hop.finish_and_read_hop(
+            conn, reads, folded, 1, outcome, ACTOR, task_ids=[], waiting_bound=8, now=LATER
+        )
+    _same_rows(store, single, folded)
+    if store.engine.dialect.name == "postgresql":  # the row the folded finish returned
+        assert read.finished is not None and read.finished.state is TaskState.UP_FOR_RETRY
+    assert (read.in_flight_of_run, read.in_flight) == (0, 0)
+    assert sorted(ti.id for ti in read.due) == sorted([single, folded])
+    assert reads.rows["single"].state is TaskState.UP_FOR_RETRY
+    assert read.limits == {"default_pool": None}
+    assert again is None  # the try was finished already: nothing read, nothing written twice
 
 
 def test_the_hop_form_of_schedule_writes_what_the_single_move_writes(

@@ -192,48 +192,62 @@ def advance_from_frontier(
     parallelism: int | None,
     now: datetime | None = None,
     announce: Callable[[list[QueuedTry]], None] | None = None,
+    read: tuple[frontier_reads.FrontierReads, frontier_reads.HopRead] | None = None,
 ) -> Advance:
     """The fast path for a DAG the frontier can plan (``frontier.plans_incrementally``): only
     what ``finished`` (task id -> the state it just reached) touches is read and planned,
     with the tries waiting for room and the retries that came due. Once nothing of the run is
-    moving any more, the run is planned whole, once, to end it (or find it deadlocked)."""
+    moving any more, the run is planned whole, once, to end it (or find it deadlocked).
+
+    ``read``: the hop's read, when the caller made it already (with the finish, in one
+    statement: ``hop.finish_and_read_hop``) from :func:`hop_reads` and at ``now``."""
     now = now or utcnow()
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
     if run.dag_paused:
         return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
-    reads = frontier_reads.FrontierReads(conn, run.id)
-    bound = structure.max_active_tasks
-    if parallelism is not None:
-        bound = min(bound, parallelism)
-    read = reads.read_hop(frontier.first_reads(structure, finished), now, bound)
-    due = {ti_key(ti): ti for ti in read.due}
+    if read is None:
+        reads = frontier_reads.FrontierReads(conn, run.id)
+        hop_read = reads.read_hop(
+            frontier.first_reads(structure, finished), now, waiting_bound(structure, parallelism)
+        )
+    else:
+        reads, hop_read = read
+    due = {ti_key(ti): ti for ti in hop_read.due}
     _schedule_due_retries(conn, due, now, actor)  # those that moved come back as scheduled
     plan = frontier.plan_after(structure, finished, reads)
     assert plan is not None, "the caller checked frontier.plans_incrementally"
     rows = reads.rows
     _finish_unrun(conn, plan, rows, actor)
-    in_flight_of_run = read.in_flight_of_run
+    in_flight_of_run = hop_read.in_flight_of_run
     if in_flight_of_run is None:  # no row came back to carry the counts
         in_flight_of_run = frontier_reads.in_flight_of_run(conn, run.id)
     room = structure.max_active_tasks - in_flight_of_run
     if parallelism is not None:
-        busy = read.in_flight if read.in_flight is not None else runs.in_flight(conn)
+        busy = hop_read.in_flight if hop_read.in_flight is not None else runs.in_flight(conn)
         room = min(room, parallelism - busy)
     reasons = dict(plan.to_schedule)
     fresh = [rows[task_id] for task_id in reasons]
     retried = [ti for ti in due.values() if ti.state is TaskState.SCHEDULED]
-    waiting = [*read.waiting, *(ti for ti in retried if ti.id not in {w.id for w in read.waiting})]
+    waiting_ids = {w.id for w in hop_read.waiting}
+    waiting = [*hop_read.waiting, *(ti for ti in retried if ti.id not in waiting_ids)]
+    candidates = [*waiting, *fresh]
+    # Every candidate's row came with its pool's slots, unless a cascade read it afterwards.
+    limits = hop_read.limits if all(ti.pool in hop_read.limits for ti in candidates) else None
     queued = (
-        _queue_admitted(
-            conn, run, structure, [*waiting, *fresh], reasons, room, actor, None, announce
-        )
+        _queue_admitted(conn, run, structure, candidates, reasons, room, actor, limits, announce)
         if (waiting or fresh) and (room > 0 or fresh)
         else []
     )
     if not reasons and not queued and not frontier_reads.anything_active(conn, run.id):
         return _advance(conn, run, actor, True, parallelism, now, None, announce)
     return Advance(queued, None)
+
+
+def waiting_bound(structure: SerializedDag, parallelism: int | None) -> int:
+    """How many of a run's tries waiting for room a hop reads: as many as could be queued."""
+    bound = structure.max_active_tasks
+    return bound if parallelism is None else min(bound, parallelism)
 
 
 def _finish_unrun(conn: Connection, plan: RunPlan, tis: Mapping[str, TiRow], actor: Actor) -> None:

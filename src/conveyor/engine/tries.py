@@ -21,9 +21,14 @@ from conveyor.clock import utcnow
 from conveyor.engine import frontier
 from conveyor.engine.outlets import record_task_outlets
 from conveyor.engine.planning import branch_skips, short_circuit_skips
-from conveyor.engine.progress import QueuedTry, advance_from_frontier, advance_run
+from conveyor.engine.progress import (
+    QueuedTry,
+    advance_from_frontier,
+    advance_run,
+    waiting_bound,
+)
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import hop, runs, transitions
+from conveyor.store import frontier_reads, hop, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.runs import LockedRun
 from conveyor.store.transitions import Actor, Outcome
@@ -96,12 +101,24 @@ def try_ended(
     # others read the whole run with the move (one statement on PostgreSQL), to plan it.
     on_frontier = end.chosen is None and frontier.plans_incrementally(structure)
     read: runs.TasksAndRoom | None = None
+    hop_read: tuple[frontier_reads.FrontierReads, frontier_reads.HopRead] | None = None
+    now = utcnow()  # the hop's read time: after the outcome's, so a retry due now is due
     if on_frontier:
-        ended = bool(
-            transitions.finish(
-                conn, end.ti_id, end.try_number, outcome, actor, started_at=end.started_at
-            )
+        reads = frontier_reads.FrontierReads(conn, run.id)
+        found = hop.finish_and_read_hop(
+            conn,
+            reads,
+            end.ti_id,
+            end.try_number,
+            outcome,
+            actor,
+            task_ids=frontier.first_reads(structure, {end.task_id: outcome.state}),
+            waiting_bound=waiting_bound(structure, parallelism),
+            now=now,
+            started_at=end.started_at,
         )
+        ended = found is not None
+        hop_read = None if found is None else (reads, found)
     else:
         read = hop.finish_and_read(
             conn,
@@ -130,7 +147,9 @@ def try_ended(
             {end.task_id: outcome.state},
             actor,
             parallelism=parallelism,
+            now=now,
             announce=announce,
+            read=hop_read,
         )
     else:
         advance = advance_run(

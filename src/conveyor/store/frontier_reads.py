@@ -11,12 +11,25 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, literal, select, union_all
+from sqlalchemy import (
+    Connection,
+    Executable,
+    FromClause,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 
 from conveyor.states import FINISHED, IN_FLIGHT, TaskState
 from conveyor.store.runs import TI_COLUMNS, TiRow, ti_row
-from conveyor.store.tables import task_instance
+from conveyor.store.tables import pool, task_instance
 
 _TI = task_instance.c
 _UNFINISHED = [state.value for state in TaskState if state not in FINISHED]
@@ -26,28 +39,30 @@ _CHUNK = 500
 #: How many unfinished instances a wide fan-in is checked against.
 SAMPLE = 16
 
+# Parameters are never named after a column: the hop's read also heads an UPDATE
+# (``hop.finish_and_read_hop``), which would take such a parameter as a value to set.
 _NAMED = select(*TI_COLUMNS).where(
-    _TI.run_pk == bindparam("run_pk"),
+    _TI.run_pk == bindparam("of_run"),
     _TI.map_index == -1,
     _TI.task_id.in_(bindparam("task_ids", expanding=True)),
 )
 _UNFINISHED_SAMPLE = (
     select(_TI.task_id)
-    .where(_TI.run_pk == bindparam("run_pk"), _TI.state.in_(_UNFINISHED))
+    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_UNFINISHED))
     .limit(SAMPLE)
 )
-_ANY_ACTIVE = select(exists().where(_TI.run_pk == bindparam("run_pk"), _TI.state.in_(_ACTIVE)))
+_ANY_ACTIVE = select(exists().where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_ACTIVE)))
 _IN_FLIGHT_OF_RUN = select(func.count()).where(
-    _TI.run_pk == bindparam("run_pk"), _TI.state.in_([s.value for s in IN_FLIGHT])
+    _TI.run_pk == bindparam("of_run"), _TI.state.in_([s.value for s in IN_FLIGHT])
 )
 _WAITING_FOR_ROOM = (
     select(*TI_COLUMNS)
-    .where(_TI.run_pk == bindparam("run_pk"), _TI.state == TaskState.SCHEDULED.value)
+    .where(_TI.run_pk == bindparam("of_run"), _TI.state == TaskState.SCHEDULED.value)
     .order_by(_TI.priority_weight.desc(), _TI.id)
     .limit(bindparam("room"))
 )
 _DUE = (
-    _TI.run_pk == bindparam("run_pk"),
+    _TI.run_pk == bindparam("of_run"),
     _TI.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
     (_TI.retry_at.is_(None)) | (_TI.retry_at <= bindparam("now")),
 )
@@ -55,11 +70,13 @@ _DUE = (
 
 # One round trip for a hop: the named instances (part 0), the retries that came due (1), the
 # tries waiting for room (2, the highest priority first, up to a bound), each row with the
-# run's tries in flight and the store's. A round trip costs more than these index reads.
-_NAMED_PART, _DUE_PART, _WAITING_PART = 0, 1, 2
+# run's tries in flight, the store's, and the slots of its pool (what admission needs of the
+# pools, so the queueing that follows reads no pool row). A round trip costs more than these
+# index reads. ``hop.finish_and_read_hop`` adds a part (3) on PostgreSQL: the finished row.
+NAMED_PART, DUE_PART, WAITING_PART, FINISHED_PART = 0, 1, 2, 3
 _COUNTS = (
     select(func.count())
-    .where(_TI.run_pk == bindparam("run_pk"), _TI.state.in_([s.value for s in IN_FLIGHT]))
+    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_([s.value for s in IN_FLIGHT]))
     .scalar_subquery()
     .label("in_flight_of_run"),
     select(func.count())
@@ -67,20 +84,34 @@ _COUNTS = (
     .scalar_subquery()
     .label("in_flight"),
 )
+_WITH_POOL = task_instance.outerjoin(pool, pool.c.name == _TI.pool)
 _WAITING_PART_ROWS = _WAITING_FOR_ROOM.where(_TI.map_index == -1).subquery()
-_HOP_READ = union_all(
-    select(*TI_COLUMNS, literal(_NAMED_PART).label("part"), *_COUNTS).where(
-        _TI.run_pk == bindparam("run_pk"),
+
+
+def hop_part(rows: FromClause, part: int) -> Select[Any]:
+    """One part of the hop's read: task instance rows of ``rows`` (a table, subquery or CTE
+    with the columns of ``TI_COLUMNS``), tagged ``part``, with the counts and their pool."""
+    columns = [rows.c[c.name] for c in TI_COLUMNS]
+    pool_column = rows.c[_TI.pool.name]
+    return select(
+        *columns,
+        literal_column(str(part), Integer).label("part"),
+        *_COUNTS,
+        pool.c.name.label("pool_found"),
+        pool.c.slots.label("pool_limit"),
+    ).select_from(rows.outerjoin(pool, pool.c.name == pool_column))
+
+
+HOP_READ_PARTS = (
+    hop_part(task_instance, NAMED_PART).where(
+        _TI.run_pk == bindparam("of_run"),
         _TI.map_index == -1,
         _TI.task_id.in_(bindparam("task_ids", expanding=True)),
     ),
-    select(*TI_COLUMNS, literal(_DUE_PART).label("part"), *_COUNTS).where(*_DUE),
-    select(
-        *(_WAITING_PART_ROWS.c[c.name] for c in TI_COLUMNS),
-        literal(_WAITING_PART).label("part"),
-        *_COUNTS,
-    ),
+    hop_part(task_instance, DUE_PART).where(*_DUE),
+    hop_part(_WAITING_PART_ROWS, WAITING_PART),
 )
+_HOP_READ = union_all(*HOP_READ_PARTS)
 
 
 @dataclass
@@ -92,6 +123,10 @@ class HopRead:
     waiting: list[TiRow] = field(default_factory=list)
     in_flight_of_run: int | None = None
     in_flight: int | None = None
+    #: The slots of the pools of the rows read (None: no limit); a missing pool is absent.
+    limits: dict[str, int | None] = field(default_factory=dict)
+    #: The finished try's instance as its finish left it (the one-statement finish only).
+    finished: TiRow | None = None
 
 
 class FrontierReads:
@@ -106,44 +141,59 @@ class FrontierReads:
         wanted = [tid for tid in task_ids if tid not in self.rows]
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            for row in self.conn.execute(_NAMED, {"run_pk": self.run_pk, "task_ids": chunk}):
+            for row in self.conn.execute(_NAMED, {"of_run": self.run_pk, "task_ids": chunk}):
                 ti = ti_row(row)
                 self.rows[ti.task_id] = ti
         return {tid: self.rows[tid].state for tid in task_ids if tid in self.rows}
 
-    def read_hop(self, task_ids: Collection[str], now: datetime, waiting_bound: int) -> HopRead:
+    def read_hop(
+        self,
+        task_ids: Collection[str],
+        now: datetime,
+        waiting_bound: int,
+        *,
+        statement: Executable = _HOP_READ,
+        params: Mapping[str, Any] | None = None,
+    ) -> HopRead:
         """The named instances (kept here), the run's due retries, up to ``waiting_bound`` of
-        its tries waiting for room, and the tries in flight: one statement."""
+        its tries waiting for room, the tries in flight and their pools' slots: one statement
+        (``statement``: this read with more in front of it, ``params`` its own values)."""
         found = HopRead()
-        params = {
-            "run_pk": self.run_pk,
+        values = {
+            "of_run": self.run_pk,
             "task_ids": list(task_ids)[:_CHUNK],
             "now": now,
             "room": max(waiting_bound, 0),
+            **(params or {}),
         }
-        for row in self.conn.execute(_HOP_READ, params):
-            ti = ti_row(row[: len(TI_COLUMNS)])
-            part, found.in_flight_of_run, found.in_flight = row[len(TI_COLUMNS) :]
-            if part == _NAMED_PART:
+        width = len(TI_COLUMNS)
+        for row in self.conn.execute(statement, values):
+            ti = ti_row(row[:width])
+            part, found.in_flight_of_run, found.in_flight, pool_found, pool_limit = row[width:]
+            if pool_found is not None:
+                found.limits[pool_found] = pool_limit
+            if part == NAMED_PART:
                 self.rows[ti.task_id] = ti
-            elif part == _DUE_PART:
+            elif part == DUE_PART:
                 found.due.append(ti)
-            else:
+            elif part == WAITING_PART:
                 found.waiting.append(ti)
+            else:
+                found.finished = ti
         if len(task_ids) > _CHUNK:
             self.states(task_ids)
         return found
 
     def unfinished_sample(self) -> Collection[str]:
-        found = self.conn.execute(_UNFINISHED_SAMPLE, {"run_pk": self.run_pk}).scalars()
+        found = self.conn.execute(_UNFINISHED_SAMPLE, {"of_run": self.run_pk}).scalars()
         return set(found)
 
 
 def anything_active(conn: Connection, run_pk: int) -> bool:
     """Whether an instance of the run is scheduled, queued, running or waiting to retry."""
-    return bool(conn.execute(_ANY_ACTIVE, {"run_pk": run_pk}).scalar_one())
+    return bool(conn.execute(_ANY_ACTIVE, {"of_run": run_pk}).scalar_one())
 
 
 def in_flight_of_run(conn: Connection, run_pk: int) -> int:
     """The run's tries queued or running (what ``max_active_tasks`` caps)."""
-    return int(conn.execute(_IN_FLIGHT_OF_RUN, {"run_pk": run_pk}).scalar_one())
+    return int(conn.execute(_IN_FLIGHT_OF_RUN, {"of_run": run_pk}).scalar_one())

@@ -20,7 +20,7 @@ goes. On SQLite the same functions make the moves one statement at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -41,13 +41,14 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from conveyor.clock import utcnow
 from conveyor.states import TaskState
-from conveyor.store import moves, runs, transitions
+from conveyor.store import frontier_reads, moves, runs, transitions
 from conveyor.store.tables import (
     UtcDateTime,
     dag,
@@ -87,7 +88,7 @@ _FINISHED_TI = (
         try_number=bindparam("fin_try", type_=Integer),
         from_states=[S.RUNNING],
     )
-    .returning(_TI.id)
+    .returning(*runs.TI_COLUMNS)
     .cte("finished_ti")
 )
 _CLOSED_TRY = (
@@ -171,6 +172,68 @@ def finish_and_read(
         for ti in read.tis
     ]
     read.busy -= 1
+    return read
+
+
+# A run planned from its frontier reads only what the finished task touches, and the finish
+# goes in front of that read: the move, then the hop's one read with the finished row added.
+_FINISH_AND_READ_HOP = union_all(
+    *frontier_reads.HOP_READ_PARTS,
+    frontier_reads.hop_part(_FINISHED_TI, frontier_reads.FINISHED_PART),
+).add_cte(_CLOSED_TRY, _FINISH_EVENT)
+
+
+def finish_and_read_hop(
+    conn: Connection,
+    reads: frontier_reads.FrontierReads,
+    ti_id: int,
+    try_number: int,
+    outcome: Outcome,
+    actor: Actor,
+    *,
+    task_ids: Collection[str],
+    waiting_bound: int,
+    now: datetime,
+    started_at: datetime | None = None,
+) -> frontier_reads.HopRead | None:
+    """``transitions.finish`` of a running try, then ``reads.read_hop`` as it would read
+    after it (one statement on PostgreSQL); None if the try was no longer this process's to
+    finish. The caller holds the run's lock. ``now``: the read's time, after the outcome's."""
+    if conn.dialect.name != "postgresql" or outcome.state is S.UP_FOR_RESCHEDULE:
+        if not transitions.finish(conn, ti_id, try_number, outcome, actor, started_at=started_at):
+            return None
+        return reads.read_hop(task_ids, now, waiting_bound)
+    transitions.check_move([S.RUNNING], outcome.state)
+    read = reads.read_hop(
+        task_ids,
+        now,
+        waiting_bound,
+        statement=_FINISH_AND_READ_HOP,
+        params={
+            "fin_ti": ti_id,
+            "fin_try": try_number,
+            "fin_state": outcome.state.value,
+            "fin_now": utcnow(),
+            "fin_retry_at": outcome.retry_at,
+            "fin_exit_kind": outcome.exit_kind,
+            "fin_error": outcome.error,
+            "fin_actor": actor.name,
+            "fin_message": transitions.finish_message(outcome),
+            "fin_detail": transitions.finish_detail(outcome),
+        },
+    )
+    finished = read.finished
+    if finished is None:
+        moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
+        return None
+    # The rest of the read saw the statement's snapshot, with this try still running.
+    if finished.task_id in reads.rows:
+        reads.rows[finished.task_id] = finished
+    if finished.state is S.UP_FOR_RETRY and (finished.retry_at is None or finished.retry_at <= now):
+        read.due.append(finished)
+    if read.in_flight is not None and read.in_flight_of_run is not None:
+        read.in_flight -= 1
+        read.in_flight_of_run -= 1
     return read
 
 
