@@ -1,4 +1,5 @@
-"""Many DAG files: how long the scheduler takes to register them, and what it costs idle.
+"""Many DAG files: how long the scheduler takes to register them, what it costs idle, and
+(``--workload``) the tasks/s of their runs against the same runs over few DAGs.
 
 For each size N (default 20, 200 and 1,000) and each store (SQLite, PostgreSQL) this writes N
 DAG files to a temporary folder, each an hourly DAG of 3 tasks whose start date lies tomorrow
@@ -324,8 +325,8 @@ class WorkloadResult:
 
 
 def spread(dag_ids: list[str], count: int) -> dict[str, int]:
-    """``count`` runs over the DAGs, evenly: every k-th DAG when there are more DAGs than
-    runs, round robin otherwise."""
+    """``count`` runs over the DAGs, evenly: every k-th DAG gets one when there are more DAGs
+    than runs, each DAG an equal share otherwise."""
     runs = dict.fromkeys(dag_ids, 0)
     for i in range(count):
         runs[dag_ids[i * len(dag_ids) // count]] += 1
@@ -579,7 +580,7 @@ def print_table(results: list[Result], limit: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="20,200,1000")
     parser.add_argument(
         "--stores", help="default: sqlite,postgres; with --workload: sqlite (the embedded default)"
