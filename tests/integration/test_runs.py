@@ -537,6 +537,34 @@ def test_max_active_tasks_caps_a_fan_out(env: Env) -> None:
     assert max_overlap([(t.start_date, t.end_date) for t in naps]) == 2
 
 
+def test_a_slot_freed_by_a_finished_run_goes_to_a_waiting_run_before_the_next_loop(
+    env: Env,
+) -> None:
+    """Runs of one short task, one slot: each run's end hands the slot to the next run's
+    waiting try at once, instead of leaving it idle until the next scheduler loop."""
+    env.write_dag(
+        "short.py",
+        """
+        with DAG("short", start_date=START):
+            @task
+            def one():
+                return 1
+
+            one()
+        """,
+    )
+    env.sync()
+    first = datetime(2024, 1, 1, tzinfo=UTC)
+    run_pks = [env.trigger("short", at=first + timedelta(days=day)) for day in range(4)]
+    loop = 4.0  # far longer than a try: a slot that waited for a loop would show
+    env.run(*run_pks, limit=60, parallelism=1, scheduler_loop_seconds=loop)
+
+    tries = sorted((env.tries(pk, "one")[0] for pk in run_pks), key=lambda t: t.start_date)
+    gaps = [(b.start_date - a.end_date).total_seconds() for a, b in itertools.pairwise(tries)]
+    # The first loop plans every run; after that no slot may wait for the next loop.
+    assert max(gaps) < loop / 2, gaps
+
+
 def test_depends_on_past_waits_for_the_previous_run(env: Env) -> None:
     env.write_dag(
         "past.py",

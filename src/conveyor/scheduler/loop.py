@@ -68,6 +68,8 @@ class Scheduler:
         self._stopping = False
         self._next_heartbeat = 0.0
         self._store_failures = 0
+        #: The last dispatch ran out of executor slots: tries may wait for the next free one.
+        self._tries_wait_for_slots = False
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -108,19 +110,34 @@ class Scheduler:
                     next_step = time.monotonic() + max(self.settings.scheduler_loop_seconds, pause)
                     if until is not None and until():
                         break
-                self._poll_executor(max(next_step - time.monotonic(), 0.0))
+                ended = self._poll_executor(max(next_step - time.monotonic(), 0.0))
+                if ended and self._tries_wait_for_slots:
+                    self._dispatch_into_freed_slots()
         finally:
             self.stop()
 
-    def _poll_executor(self, timeout: float) -> None:
-        """One executor poll. An error while handling one try (its log, its record) is
-        logged and the loop goes on: that try is failed by its own process, or by the zombie
-        check once its heartbeat stops; the others run on."""
+    def _poll_executor(self, timeout: float) -> int:
+        """One executor poll; how many tries it saw end. An error while handling one try
+        (its log, its record) is logged and the loop goes on: that try is failed by its own
+        process, or by the zombie check once its heartbeat stops; the others run on."""
         try:
-            self.executor.poll(timeout)
+            return self.executor.poll(timeout)
         except Exception:
             log.exception("the executor failed while handling a try; carrying on")
             time.sleep(min(timeout, 0.5))  # never spin on an error that repeats
+            return 0
+
+    def _dispatch_into_freed_slots(self) -> None:
+        """A try ended while others waited for a slot (another run's, or one its own fast
+        path had no room for): hand them the slot now, not at the next loop. Short runs
+        would otherwise leave slots idle for most of a loop each time one of them ends."""
+        if self.executor.free_slots() <= 0:
+            return
+        try:
+            with self.problems.guard("dispatch"):
+                self.dispatch()
+        except STORE_UNREACHABLE:
+            pass  # the next loop finds the store gone and waits for it
 
     def _step_or_wait_for_the_store(self) -> float:
         """One loop; if the store is unreachable (a restart, a failover), the seconds to wait
@@ -276,6 +293,7 @@ class Scheduler:
 
     def dispatch(self) -> None:
         slots = self.executor.free_slots()
+        self._tries_wait_for_slots = slots <= 0
         if slots <= 0:
             return
         with self.store.read() as conn:
@@ -285,6 +303,7 @@ class Scheduler:
                 break
             with self.problems.guard("dispatch", dag_id=dag_id, run_pk=run_pk):
                 slots -= self._dispatch_run(run_pk, slots)
+        self._tries_wait_for_slots = slots <= 0  # every slot taken: more may be waiting
 
     def _dispatch_run(self, run_pk: int, slots: int) -> int:
         """Queue up to ``slots`` scheduled tries of a run and hand them over; how many."""
