@@ -9,10 +9,12 @@ the run, when nothing of it moves any more, plans the run whole, once, to end it
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from conftest import make_settings
 from conveyor.loading.processor import DagFileProcessor
@@ -110,6 +112,46 @@ def test_tries_of_a_wide_run_finish_without_reading_the_whole_run(
     assert _finish(runner, run_pk, "end", TaskState.SUCCESS) == []
     with store.read() as conn:
         assert runs.get_run(conn, run_pk).state is RunState.SUCCESS
+
+
+def _statements_of(store: Store, action: Callable[[], object]) -> list[str]:
+    sent: list[str] = []
+
+    def count(_c: object, _cur: object, statement: str, *_: object) -> None:
+        sent.append(statement.split(None, 1)[0].upper())
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    return sent
+
+
+def test_a_fan_out_tries_hop_costs_the_same_few_statements_all_through_the_run(
+    store: Store, runner: TryRunner
+) -> None:
+    """Each finishing try of the fan-out (while others wait for room, a wide join below it)
+    sends the same statements, whatever is left of the run; on PostgreSQL its finish, the
+    reads its plan needs and the sample of the join's unfinished upstream are one of them."""
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "wide", created_by="test")
+        assert run_pk is not None
+        transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
+        start = next(t for t in runs.task_instances(conn, run_pk) if t.task_id == "start")
+        assert transitions.schedule_and_queue(conn, start.id, 0, "root", "default", Actor("t"))
+    _finish(runner, run_pk, "start", TaskState.SUCCESS)
+
+    sent = []
+    for _ in range(WIDE - 8):  # each one frees the room for one waiting try
+        queued_now = sorted(t for t, s in _states(store, run_pk).items() if s is TaskState.QUEUED)
+        hop = partial(_finish, runner, run_pk, queued_now[0], TaskState.SUCCESS)
+        sent.append(_statements_of(store, hop))
+    assert all(hop == sent[0] for hop in sent), "a hop's statements changed with the run"
+    if store.engine.dialect.name == "postgresql":
+        # The try's start and its try row; the hop: the run's lock, the finish with every
+        # read its plan needs, the waiting try queued, and the timeline entries at commit.
+        assert sent[0] == ["WITH", "WITH", "SELECT", "WITH", "UPDATE", "INSERT"]
 
 
 def test_a_failure_upstream_of_the_join_fails_it_at_once(

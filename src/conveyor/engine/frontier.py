@@ -104,6 +104,16 @@ def first_reads(dag: SerializedDag, finished: Mapping[str, TaskState]) -> list[s
     return [name for name in names if name not in finished]
 
 
+def reaches_wide_fan_in(dag: SerializedDag, finished: Mapping[str, TaskState]) -> bool:
+    """Whether :func:`plan_after` will want the run's unfinished sample for a downstream task
+    of ``finished``: read it ahead, in the hop's one round trip."""
+    return any(
+        _waits_on_wide_fan_in(dag.tasks[down], finished)
+        for task_id in finished
+        for down in dag.tasks[task_id].downstream
+    )
+
+
 def _waits_on_wide_fan_in(task: SerializedTask, current: Mapping[str, TaskState]) -> bool:
     """A wide ``all_success`` fan-in whose upstream states known so far are all successes:
     the one case where a sample of unfinished tasks can settle that it waits."""

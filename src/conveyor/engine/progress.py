@@ -209,7 +209,10 @@ def advance_from_frontier(
     if read is None:
         reads = frontier_reads.FrontierReads(conn, run.id)
         hop_read = reads.read_hop(
-            frontier.first_reads(structure, finished), now, waiting_bound(structure, parallelism)
+            frontier.first_reads(structure, finished),
+            now,
+            waiting_bound(structure, parallelism),
+            sample=frontier.reaches_wide_fan_in(structure, finished),
         )
     else:
         reads, hop_read = read

@@ -114,6 +114,7 @@ def try_ended(
             actor,
             task_ids=frontier.first_reads(structure, {end.task_id: outcome.state}),
             waiting_bound=waiting_bound(structure, parallelism),
+            sample=frontier.reaches_wide_fan_in(structure, {end.task_id: outcome.state}),
             now=now,
             started_at=end.started_at,
         )

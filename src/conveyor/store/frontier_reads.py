@@ -69,11 +69,12 @@ _DUE = (
 
 
 # One round trip for a hop: the named instances (part 0), the retries that came due (1), the
-# tries waiting for room (2, the highest priority first, up to a bound), each row with the
+# tries waiting for room (2, the highest priority first, up to a bound), a sample of unfinished
+# instances when a wide fan-in is downstream (3, see ``unfinished_sample``), each row with the
 # run's tries in flight, the store's, and the slots of its pool (what admission needs of the
 # pools, so the queueing that follows reads no pool row). A round trip costs more than these
-# index reads. ``hop.finish_and_read_hop`` adds a part (3) on PostgreSQL: the finished row.
-NAMED_PART, DUE_PART, WAITING_PART, FINISHED_PART = 0, 1, 2, 3
+# index reads. ``hop.finish_and_read_hop`` adds a part (4) on PostgreSQL: the finished row.
+NAMED_PART, DUE_PART, WAITING_PART, SAMPLE_PART, FINISHED_PART = 0, 1, 2, 3, 4
 _COUNTS = (
     select(func.count())
     .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_([s.value for s in IN_FLIGHT]))
@@ -86,6 +87,12 @@ _COUNTS = (
 )
 _WITH_POOL = task_instance.outerjoin(pool, pool.c.name == _TI.pool)
 _WAITING_PART_ROWS = _WAITING_FOR_ROOM.where(_TI.map_index == -1).subquery()
+_SAMPLE_PART_ROWS = (
+    select(*TI_COLUMNS)
+    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_UNFINISHED))
+    .limit(bindparam("sample_size"))
+    .subquery()
+)
 
 
 def hop_part(rows: FromClause, part: int) -> Select[Any]:
@@ -110,6 +117,7 @@ HOP_READ_PARTS = (
     ),
     hop_part(task_instance, DUE_PART).where(*_DUE),
     hop_part(_WAITING_PART_ROWS, WAITING_PART),
+    hop_part(_SAMPLE_PART_ROWS, SAMPLE_PART),  # only when asked for: LIMIT 0 otherwise
 )
 _HOP_READ = union_all(*HOP_READ_PARTS)
 
@@ -136,6 +144,7 @@ class FrontierReads:
         self.conn = conn
         self.run_pk = run_pk
         self.rows: dict[str, TiRow] = {}
+        self._sample: set[str] | None = None
 
     def states(self, task_ids: Collection[str]) -> Mapping[str, TaskState]:
         wanted = [tid for tid in task_ids if tid not in self.rows]
@@ -152,18 +161,21 @@ class FrontierReads:
         now: datetime,
         waiting_bound: int,
         *,
+        sample: bool = False,
         statement: Executable = _HOP_READ,
         params: Mapping[str, Any] | None = None,
     ) -> HopRead:
         """The named instances (kept here), the run's due retries, up to ``waiting_bound`` of
-        its tries waiting for room, the tries in flight and their pools' slots: one statement
-        (``statement``: this read with more in front of it, ``params`` its own values)."""
+        its tries waiting for room, the tries in flight and their pools' slots, and with
+        ``sample`` the :meth:`unfinished_sample`: one statement (``statement``: this read with
+        more in front of it, ``params`` its own values)."""
         found = HopRead()
         values = {
             "of_run": self.run_pk,
             "task_ids": list(task_ids)[:_CHUNK],
             "now": now,
             "room": max(waiting_bound, 0),
+            "sample_size": SAMPLE if sample else 0,
             **(params or {}),
         }
         width = len(TI_COLUMNS)
@@ -178,15 +190,24 @@ class FrontierReads:
                 found.due.append(ti)
             elif part == WAITING_PART:
                 found.waiting.append(ti)
+            elif part == SAMPLE_PART:
+                self._sample = (self._sample or set()) | {ti.task_id}
             else:
                 found.finished = ti
+        if sample and self._sample is None:
+            self._sample = set()  # nothing of the run is unfinished
         if len(task_ids) > _CHUNK:
             self.states(task_ids)
         return found
 
     def unfinished_sample(self) -> Collection[str]:
-        found = self.conn.execute(_UNFINISHED_SAMPLE, {"of_run": self.run_pk}).scalars()
-        return set(found)
+        """Up to ``SAMPLE`` task ids of unfinished instances of the run; read once. Read with
+        a finish in front of it, it may name the try that just finished: the planner knows
+        that task's new state, and only counts a sampled task that it has not seen finish."""
+        if self._sample is None:
+            found = self.conn.execute(_UNFINISHED_SAMPLE, {"of_run": self.run_pk}).scalars()
+            self._sample = set(found)
+        return self._sample
 
 
 def anything_active(conn: Connection, run_pk: int) -> bool:

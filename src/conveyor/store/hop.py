@@ -194,6 +194,7 @@ def finish_and_read_hop(
     task_ids: Collection[str],
     waiting_bound: int,
     now: datetime,
+    sample: bool = False,
     started_at: datetime | None = None,
 ) -> frontier_reads.HopRead | None:
     """``transitions.finish`` of a running try, then ``reads.read_hop`` as it would read
@@ -202,12 +203,13 @@ def finish_and_read_hop(
     if conn.dialect.name != "postgresql" or outcome.state is S.UP_FOR_RESCHEDULE:
         if not transitions.finish(conn, ti_id, try_number, outcome, actor, started_at=started_at):
             return None
-        return reads.read_hop(task_ids, now, waiting_bound)
+        return reads.read_hop(task_ids, now, waiting_bound, sample=sample)
     transitions.check_move([S.RUNNING], outcome.state)
     read = reads.read_hop(
         task_ids,
         now,
         waiting_bound,
+        sample=sample,
         statement=_FINISH_AND_READ_HOP,
         params={
             "fin_ti": ti_id,

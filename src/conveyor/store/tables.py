@@ -177,8 +177,15 @@ task_instance = Table(
     Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
     UniqueConstraint("run_pk", "task_id", "map_index"),
     Index("ix_task_instance_state", "state"),
-    # A hop reads a few instances of its run by state (store/frontier_reads.py), by priority.
-    Index("ix_task_instance_run_state", "run_pk", "state", "priority_weight"),
+)
+# A hop reads a few instances of its run by state (store/frontier_reads.py), those waiting for
+# room in the order they are queued: the highest priority first, then the oldest.
+Index(
+    "ix_task_instance_run_state",
+    task_instance.c.run_pk,
+    task_instance.c.state,
+    task_instance.c.priority_weight.desc(),
+    task_instance.c.id,
 )
 
 task_try = Table(
