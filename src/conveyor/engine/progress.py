@@ -22,7 +22,7 @@ from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import frontier_reads, hop, pools, runs, transitions
+from conveyor.store import frontier_reads, hop, plan_requests, pools, runs, transitions
 from conveyor.store.engine import Connection
 from conveyor.store.runs import LockedRun, TiRow
 from conveyor.store.transitions import Actor
@@ -156,6 +156,8 @@ def _advance(
         plan = plan_mapped_run(conn, run, structure, tis, past, actor)
     else:
         plan = plan_run(structure, states, past_states=past, explain=False)
+    if structure.any_depends_on_past:
+        _ask_next_run_to_look(conn, run, plan, queue_ready)
     _finish_unrun(conn, plan, tis, actor)
     if plan.run_state is not None:
         if transitions.move_run(
@@ -234,6 +236,13 @@ def advance_from_frontier(
     if not reasons and not queued and not frontier_reads.anything_active(conn, run.id):
         return _advance(conn, run, actor, True, parallelism, now, None, announce)
     return Advance(queued, None)
+
+
+def _ask_next_run_to_look(conn: Connection, run: LockedRun, plan: RunPlan, ended: bool) -> None:
+    """``depends_on_past``: the next run's tasks wait on this run's, which just moved (a try
+    ``ended``, or the plan ends some), so the scheduler plans that run whole next loop."""
+    if ended or plan.to_skip or plan.to_upstream_fail or plan.run_state is not None:
+        plan_requests.request_plan_of_next_run(conn, run)
 
 
 def _finish_unrun(conn: Connection, plan: RunPlan, tis: Mapping[str, TiRow], actor: Actor) -> None:
