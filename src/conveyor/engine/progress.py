@@ -93,6 +93,7 @@ class Advance:
     queued: list[QueuedTry]
     run_state: RunState | None
     skipped: bool = False  # another writer held the run: nothing was done
+    idle: bool = False  # the run was planned and nothing of it could move
 
 
 def advance_run(
@@ -140,14 +141,14 @@ def _advance(
 ) -> Advance:
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
-    if run.dag_paused:
-        return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
+    if run.dag_paused:  # a paused DAG's running tries finish; nothing new starts
+        return Advance([], None, idle=True)
     structure = runs.serialized_dag(conn, run.version_hash)
     if queue_ready:  # the fast path: what queueing needs comes in the same round trip
         read = read or runs.task_instances_and_room(conn, run.id)
     rows = read.tis if read else runs.task_instances(conn, run.id)
     tis = {ti_key(ti): ti for ti in rows}
-    _schedule_due_retries(conn, tis, now, actor)
+    retried = _schedule_due_retries(conn, tis, now, actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
     past = None
     if any(t.depends_on_past for t in structure.tasks.values()):
@@ -173,7 +174,8 @@ def _advance(
         for task_id, reason in plan.to_schedule:
             ti = tis[task_id]
             transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor)
-        return Advance([], None)
+        moved = retried or plan.to_schedule or plan.to_skip or plan.to_upstream_fail
+        return Advance([], None, idle=not moved)
     assert read is not None  # read above when queue_ready
     cap = None if parallelism is None else parallelism - read.busy
     return Advance(
@@ -384,7 +386,9 @@ def _queued_try_of(structure: SerializedDag, run: LockedRun, ti: TiRow) -> Queue
 
 def _schedule_due_retries(
     conn: Connection, tis: dict[str, TiRow], now: datetime, actor: Actor
-) -> None:
+) -> int:
+    """Schedule the retries and pokes whose time came; how many."""
+    scheduled = 0
     for task_id, ti in list(tis.items()):
         waiting = ti.state in (TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE)
         if waiting and (ti.retry_at is None or ti.retry_at <= now):
@@ -393,6 +397,8 @@ def _schedule_due_retries(
                 reason = "sensor poke interval elapsed; poking again"
             if transitions.schedule(conn, ti.id, ti.state, ti.try_number, reason, actor):
                 tis[task_id] = _bumped(ti, TaskState.SCHEDULED)
+                scheduled += 1
+    return scheduled
 
 
 def _bumped(ti: TiRow, state: TaskState) -> TiRow:

@@ -288,7 +288,7 @@ class Scheduler:
                     if not advance.skipped:
                         plan_requests.met(conn, requested.pop(run.id, []))
                 if not advance.skipped:
-                    self.safety_net.planned(run, seen, at)
+                    self.safety_net.planned(run, seen, at, idle=advance.idle)
         self._forget_requests_of_runs_not_running(requested, {run.id for run in running})
 
     def _forget_requests_of_runs_not_running(

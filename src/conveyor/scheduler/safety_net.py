@@ -89,8 +89,10 @@ class SafetyNet:
             return Why.SWEEP
         return None
 
-    def planned(self, run: RunningSince, seen: Seen, now: datetime) -> None:
-        """The loop planned ``run`` whole (its transaction committed)."""
+    def planned(self, run: RunningSince, seen: Seen, now: datetime, *, idle: bool) -> None:
+        """The loop planned ``run`` whole (its transaction committed); ``idle``: the plan
+        found nothing of it that could move. A quiet run planned idle stays so until one of
+        the other reasons comes; one whose plan moved something is looked at again."""
         self._planned[run.id] = _Planned(run.start_date, now)
-        if run.id in seen.quiet:
+        if idle and run.id in seen.quiet:
             self._planned_quiet.add(run.id)
