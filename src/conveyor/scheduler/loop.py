@@ -1,10 +1,11 @@
 """The scheduler: the safety net around the fast path.
 
 Each loop it looks for changed DAG files, creates the runs schedules call for, starts queued
-runs within ``max_active_runs``, advances running runs (retries that came due, anything a
-crash interrupted), hands scheduled tries to the executor, sends again tries that stayed
-queued too long, and fails tries whose heartbeat stopped. Between loops it waits on the
-executor, which starts the tasks that finishing tries queued through the fast path at once.
+runs within ``max_active_runs``, plans whole the running runs that need it (new ones, retries
+that came due, changes made outside a try's end, the periodic sweep: ``safety_net``), hands
+scheduled tries to the executor, sends again tries that stayed queued too long, and fails
+tries whose heartbeat stopped. Between loops it waits on the executor, which starts the
+tasks that finishing tries queued through the fast path at once.
 """
 
 from __future__ import annotations
