@@ -284,3 +284,24 @@ def test_a_run_with_nothing_moving_is_ended_by_the_loop(net: Net) -> None:
         plan_requests.request_plan(conn, run_pk)
     net.loop(now)
     assert net.requests() == 0
+
+
+def test_a_run_another_writer_holds_keeps_its_request_for_the_next_loop(net: Net) -> None:
+    if net.store.is_sqlite:
+        pytest.skip("row locks: SQLite's single writer serializes the loop behind the holder")
+    run_pk, now = net.start_run("chain"), utcnow()
+    net.loop(now)
+    net.finish(run_pk, "a", SUCCESS)
+    net.finish(run_pk, "b", SUCCESS)
+    with net.store.write() as conn:
+        run_id = runs.get_run(conn, run_pk).run_id
+        manual.clear(conn, "chain", run_id, "b", ACTOR)
+    other = net.new_scheduler()  # a second scheduler: it takes the request when it can
+    with net.store.write() as conn:
+        runs.lock_run(conn, run_pk)  # a finishing try, or the first scheduler, holds the run
+        net.loop(now, other)
+    assert net.states(run_pk)["b"] is TaskState.NONE
+    assert net.requests() == 1  # skipped, not met
+    net.loop(now, other)
+    assert net.states(run_pk)["b"] is TaskState.QUEUED
+    assert net.requests() == 0
