@@ -57,6 +57,12 @@ class Settings(BaseModel):
         default=30.0, gt=0, description="queued but not started for this long: send again"
     )
     kill_grace_seconds: float = Field(default=5.0, ge=0)
+    run_sweep_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="the scheduler plans each running run whole at least this often, as a "
+        "last resort; in between it plans only the runs that changed or came due",
+    )
     local_reuse_processes: bool = Field(
         default=True,
         description="the local executor runs tries one after another in long-lived runner "

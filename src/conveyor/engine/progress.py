@@ -2,11 +2,12 @@
 
 When a try finishes, its end (``engine.tries``) calls :func:`advance_run` in the same
 transaction that records the outcome, so downstream tasks are queued at once instead of
-waiting for the next scheduler loop. The loop calls it too, for runs nobody advanced (retries
-that came due, new runs, anything a crash interrupted), and :func:`queue_scheduled` to hand
-out the tries that waited for room. Both lock the run's row first (a
-:class:`~conveyor.store.runs.LockedRun`), so two tries of one run finishing at the same moment
-cannot both miss that a join is ready. What may be queued is ``engine.admission``'s decision.
+waiting for the next scheduler loop. The loop calls it too, for the runs its safety net picks
+(new runs, retries that came due, changes made outside a try's end, the periodic sweep), and
+:func:`queue_scheduled` to hand out the tries that waited for room. Both lock the run's row
+first (a :class:`~conveyor.store.runs.LockedRun`), so two tries of one run finishing at the
+same moment cannot both miss that a join is ready. What may be queued is
+``engine.admission``'s decision.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import frontier_reads, hop, pools, runs, transitions
+from conveyor.store import frontier_reads, hop, plan_requests, pools, runs, transitions
 from conveyor.store.engine import Connection
 from conveyor.store.runs import LockedRun, TiRow
 from conveyor.store.transitions import Actor
@@ -93,6 +94,7 @@ class Advance:
     queued: list[QueuedTry]
     run_state: RunState | None
     skipped: bool = False  # another writer held the run: nothing was done
+    idle: bool = False  # the run was planned and nothing of it could move
 
 
 def advance_run(
@@ -140,14 +142,14 @@ def _advance(
 ) -> Advance:
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
-    if run.dag_paused:
-        return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
+    if run.dag_paused:  # a paused DAG's running tries finish; nothing new starts
+        return Advance([], None, idle=True)
     structure = runs.serialized_dag(conn, run.version_hash)
     if queue_ready:  # the fast path: what queueing needs comes in the same round trip
         read = read or runs.task_instances_and_room(conn, run.id)
     rows = read.tis if read else runs.task_instances(conn, run.id)
     tis = {ti_key(ti): ti for ti in rows}
-    _schedule_due_retries(conn, tis, now, actor)
+    retried = _schedule_due_retries(conn, tis, now, actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
     past = None
     if any(t.depends_on_past for t in structure.tasks.values()):
@@ -156,6 +158,8 @@ def _advance(
         plan = plan_mapped_run(conn, run, structure, tis, past, actor)
     else:
         plan = plan_run(structure, states, past_states=past, explain=False)
+    if structure.any_depends_on_past:
+        _ask_next_run_to_look(conn, run, plan, queue_ready)
     _finish_unrun(conn, plan, tis, actor)
     if plan.run_state is not None:
         if transitions.move_run(
@@ -171,7 +175,8 @@ def _advance(
         for task_id, reason in plan.to_schedule:
             ti = tis[task_id]
             transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor)
-        return Advance([], None)
+        moved = retried or plan.to_schedule or plan.to_skip or plan.to_upstream_fail
+        return Advance([], None, idle=not moved)
     assert read is not None  # read above when queue_ready
     cap = None if parallelism is None else parallelism - read.busy
     return Advance(
@@ -251,6 +256,13 @@ def waiting_bound(structure: SerializedDag, parallelism: int | None) -> int:
     """How many of a run's tries waiting for room a hop reads: as many as could be queued."""
     bound = structure.max_active_tasks
     return bound if parallelism is None else min(bound, parallelism)
+
+
+def _ask_next_run_to_look(conn: Connection, run: LockedRun, plan: RunPlan, ended: bool) -> None:
+    """``depends_on_past``: the next run's tasks wait on this run's, which just moved (a try
+    ``ended``, or the plan ends some), so the scheduler plans that run whole next loop."""
+    if ended or plan.to_skip or plan.to_upstream_fail or plan.run_state is not None:
+        plan_requests.request_plan_of_next_run(conn, run)
 
 
 def _finish_unrun(conn: Connection, plan: RunPlan, tis: Mapping[str, TiRow], actor: Actor) -> None:
@@ -392,7 +404,9 @@ def _queued_try_of(structure: SerializedDag, run: LockedRun, ti: TiRow) -> Queue
 
 def _schedule_due_retries(
     conn: Connection, tis: dict[str, TiRow], now: datetime, actor: Actor
-) -> None:
+) -> int:
+    """Schedule the retries and pokes whose time came; how many."""
+    scheduled = 0
     for task_id, ti in list(tis.items()):
         waiting = ti.state in (TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE)
         if waiting and (ti.retry_at is None or ti.retry_at <= now):
@@ -401,6 +415,8 @@ def _schedule_due_retries(
                 reason = "sensor poke interval elapsed; poking again"
             if transitions.schedule(conn, ti.id, ti.state, ti.try_number, reason, actor):
                 tis[task_id] = _bumped(ti, TaskState.SCHEDULED)
+                scheduled += 1
+    return scheduled
 
 
 def _bumped(ti: TiRow, state: TaskState) -> TiRow:

@@ -1,10 +1,11 @@
 """The scheduler: the safety net around the fast path.
 
 Each loop it looks for changed DAG files, creates the runs schedules call for, starts queued
-runs within ``max_active_runs``, advances running runs (retries that came due, anything a
-crash interrupted), hands scheduled tries to the executor, sends again tries that stayed
-queued too long, and fails tries whose heartbeat stopped. Between loops it waits on the
-executor, which starts the tasks that finishing tries queued through the fast path at once.
+runs within ``max_active_runs``, plans whole the running runs that need it (new ones, retries
+that came due, changes made outside a try's end, the periodic sweep: ``safety_net``), hands
+scheduled tries to the executor, sends again tries that stayed queued too long, and fails
+tries whose heartbeat stopped. Between loops it waits on the executor, which starts the
+tasks that finishing tries queued through the fast path at once.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.schedules import DataInterval, RunInfo
-from conveyor.scheduler import datasets, timeouts
+from conveyor.scheduler import datasets, safety_net, timeouts
 from conveyor.scheduler.due import due_runs
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind, RunState
-from conveyor.store import due_times, liveness, runs, scheduling, transitions
+from conveyor.store import due_times, liveness, plan_requests, runs, scheduling, transitions
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
 from conveyor.store.transitions import Actor
 
@@ -65,6 +66,7 @@ class Scheduler:
         self.actor = Actor(f"scheduler@{self.hostname}:{os.getpid()}")
         self.callbacks = CallbackProcess(settings, store)  # DAG callbacks no try ran
         self.problems = Problems(store, self.id)
+        self.safety_net = safety_net.SafetyNet(settings.run_sweep_seconds)
         self._stopping = False
         self._next_heartbeat = 0.0
         self._store_failures = 0
@@ -281,15 +283,41 @@ class Scheduler:
                 active += 1
 
     def advance_running_runs(self, now: datetime | None = None) -> None:
+        """Plan whole the running runs the safety net picks (:mod:`.safety_net`): those
+        something outside the fast path changed, or that came due; not every run each loop."""
+        at = now or utcnow()
         with self.store.read() as conn:
             running = scheduling.running_runs(conn)
-        for run in running:
-            with (
-                self.problems.guard("advance_run", dag_id=run.dag_id, run_pk=run.id),
-                self.store.write() as conn,
-            ):
-                # skip_locked: another scheduler or a finishing try is on it right now
-                advance_run(conn, run.id, self.actor, queue_ready=False, now=now, skip_locked=True)
+            requested = plan_requests.pending(conn)
+            seen = safety_net.Seen(
+                running,
+                requested,
+                scheduling.runs_with_due_retries(conn, at) if running else set(),
+                scheduling.quiet_runs(conn) if running else set(),
+            )
+        for run, why in self.safety_net.choose(seen, at):
+            with self.problems.guard("advance_run", dag_id=run.dag_id, run_pk=run.id):
+                log.debug("planning run %s of %s whole: %s", run.id, run.dag_id, why)
+                with self.store.write() as conn:
+                    # skip_locked: another scheduler or a finishing try is on it right now
+                    advance = advance_run(
+                        conn, run.id, self.actor, queue_ready=False, now=now, skip_locked=True
+                    )
+                    if not advance.skipped:
+                        plan_requests.met(conn, requested.pop(run.id, []))
+                if not advance.skipped:
+                    self.safety_net.planned(run, seen, at, idle=advance.idle)
+        self._forget_requests_of_runs_not_running(requested, {run.id for run in running})
+
+    def _forget_requests_of_runs_not_running(
+        self, requested: dict[int, list[int]], running: set[int]
+    ) -> None:
+        """A queued run is planned whole once it starts, a finished one never: their
+        requests are met already."""
+        stale = [i for run_pk, ids in requested.items() if run_pk not in running for i in ids]
+        if stale:
+            with self.store.write() as conn:
+                plan_requests.met(conn, stale)
 
     def dispatch(self) -> None:
         slots = self.executor.free_slots()

@@ -18,7 +18,7 @@ from conveyor import callbacks
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import callback_requests, runs, scheduling, transitions
+from conveyor.store import callback_requests, plan_requests, runs, scheduling, transitions
 from conveyor.store.engine import Store
 from conveyor.store.transitions import Actor
 
@@ -105,7 +105,7 @@ def _fail_timed_out(
 ) -> bool:
     reason = f"run timed out: running longer than dagrun_timeout ({timeout.total_seconds():g}s)"
     with store.write() as conn:
-        runs.lock_run(conn, run_pk)
+        run = runs.lock_run(conn, run_pk)
         if not transitions.move_run(
             conn,
             run_pk,
@@ -121,6 +121,8 @@ def _fail_timed_out(
                     conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
                 )
         callbacks.request_run_end(conn, run_pk, structure, RunState.FAILED, reason)
+        if structure.any_depends_on_past:
+            plan_requests.request_plan_of_next_run(conn, run)
     return True
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, update
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
+from conveyor.store import plan_requests
 from conveyor.store.tables import dag
 
 
@@ -26,6 +27,8 @@ def set_paused(conn: Connection, dag_id: str, paused: bool) -> None:
     changed = conn.execute(update(dag).where(dag.c.dag_id == dag_id).values(**values)).rowcount
     if not changed:
         raise NotFoundError(f"no DAG {dag_id!r}")
+    if not paused:  # tries that ended while it was paused queued nothing after them
+        plan_requests.request_plans_of_dag(conn, dag_id)
 
 
 def set_next_run(conn: Connection, dag_id: str, next_run_after: datetime | None) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from conveyor.exceptions import NotFoundError
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import plan_requests, runs, transitions
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.transitions import Actor
 
@@ -93,6 +93,8 @@ def clear(
                 changed.append(tid)
     changed = list(dict.fromkeys(changed))
     in_flight = list(dict.fromkeys(in_flight))
+    if changed:
+        _ask_for_plans(conn, run)
     state = (
         _rerun(conn, run, f"cleared {', '.join(changed)} by {actor.name}") if changed else run.state
     )
@@ -123,8 +125,16 @@ def mark(
     ]
     if not moved:
         return ManualResult([], [], run.state)
+    _ask_for_plans(conn, run)
     state = _rerun(conn, run, f"{task_id} marked {to.value} by {actor.name}")
     return ManualResult([task_id], [], state)
+
+
+def _ask_for_plans(conn: Connection, run: RunRow) -> None:
+    """A running run is not sent back: the scheduler plans it whole in its next loop, and
+    the run after it, whose ``depends_on_past`` tasks look at this one's."""
+    plan_requests.request_plan(conn, run.id)
+    plan_requests.request_plan_of_next_run(conn, run)
 
 
 def _instances_by_task(conn: Connection, run: RunRow) -> dict[str, list[TiRow]]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, exists, func, or_, select, update
 
-from conveyor.states import RunState, TaskState
+from conveyor.states import FINISHED, RunState, TaskState
 from conveyor.store.sql import upsert
 from conveyor.store.tables import callback_request, dag, dag_run, scheduler, task_instance
 
@@ -112,6 +112,36 @@ def running_runs(conn: Connection) -> list[RunningSince]:
             .order_by(dag_run.c.id)
         )
     ]
+
+
+_WAITING = [TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]
+#: States in which an instance is still moving: a try waits, runs or will come again.
+_ACTIVE = [s.value for s in TaskState if s is not TaskState.NONE and s not in FINISHED]
+
+
+def runs_with_due_retries(conn: Connection, now: datetime) -> set[int]:
+    """Runs with a retry or a sensor's next poke whose time has come (read through the index
+    on state: only the instances waiting for a next try)."""
+    ti = task_instance.c
+    return set(
+        conn.execute(
+            select(ti.run_pk)
+            .where(ti.state.in_(_WAITING), or_(ti.retry_at.is_(None), ti.retry_at <= now))
+            .distinct()
+        ).scalars()
+    )
+
+
+def quiet_runs(conn: Connection) -> set[int]:
+    """Running runs none of whose instances is moving any more: they must end, or wait for
+    something outside them. One probe of the (run, state) index per running run."""
+    ti = task_instance.c
+    moving = exists().where(ti.run_pk == dag_run.c.id, ti.state.in_(_ACTIVE))
+    return set(
+        conn.execute(
+            select(dag_run.c.id).where(dag_run.c.state == RunState.RUNNING.value, ~moving)
+        ).scalars()
+    )
 
 
 def runs_with_scheduled_tries(conn: Connection) -> list[tuple[int, str]]:

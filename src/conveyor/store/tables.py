@@ -148,6 +148,18 @@ dag_run = Table(
     ),
 )
 
+# Something outside a try's end changed what a running run may do next (a clear, a mark, an
+# unpause, the run before it): the scheduler plans the run whole in its next loop and deletes
+# the rows it saw (store/plan_requests.py). No foreign key: an insert takes no lock on the
+# run's row, which the writer of another run may not wait for.
+run_plan_request = Table(
+    "run_plan_request",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_pk", Integer, nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+)
+
 task_instance = Table(
     "task_instance",
     metadata,

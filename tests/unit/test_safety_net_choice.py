@@ -1,0 +1,68 @@
+"""The safety net's choice of runs to plan whole, on its own (no store)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+
+from conveyor.scheduler.safety_net import SafetyNet, Seen, Why
+from conveyor.store.scheduling import RunningSince
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+RUN = RunningSince(1, "d", "v", T0)
+
+
+def _seen(
+    *, requested: Collection[int] = (), due: Collection[int] = (), quiet: Collection[int] = ()
+) -> Seen:
+    return Seen([RUN], set(requested), set(due), set(quiet))
+
+
+def _choice(net: SafetyNet, seen: Seen, now: datetime = T0) -> list[Why]:
+    return [why for _, why in net.choose(seen, now)]
+
+
+def _planned(net: SafetyNet, seen: Seen | None = None, *, idle: bool = False) -> SafetyNet:
+    seen = seen or _seen()
+    net.choose(seen, T0)
+    net.planned(RUN, seen, T0, idle=idle)
+    return net
+
+
+def test_a_run_new_to_this_scheduler_is_planned_then_left_alone() -> None:
+    net = SafetyNet(30)
+    assert _choice(net, _seen()) == [Why.NEW]
+    net.planned(RUN, _seen(), T0, idle=False)
+    assert _choice(net, _seen()) == []
+
+
+def test_a_run_that_started_again_is_new_again() -> None:
+    net = _planned(SafetyNet(30))
+    restarted = RunningSince(1, "d", "v", T0 + timedelta(hours=1))
+    assert net.choose(Seen([restarted], set(), set(), set()), T0) == [(restarted, Why.NEW)]
+
+
+def test_requests_due_retries_and_the_sweep_each_bring_a_plan() -> None:
+    net = _planned(SafetyNet(30))
+    assert _choice(net, _seen(requested={1})) == [Why.REQUESTED]
+    assert _choice(net, _seen(due={1})) == [Why.RETRY_DUE]
+    assert _choice(net, _seen(), T0 + timedelta(seconds=29)) == []
+    assert _choice(net, _seen(), T0 + timedelta(seconds=30)) == [Why.SWEEP]
+
+
+def test_a_quiet_run_is_planned_until_a_plan_finds_nothing_to_move() -> None:
+    quiet = _seen(quiet={1})
+    net = _planned(SafetyNet(30))
+    assert _choice(net, quiet) == [Why.QUIET]
+    net.planned(RUN, quiet, T0, idle=False)  # its plan moved something: look again
+    assert _choice(net, quiet) == [Why.QUIET]
+    net.planned(RUN, quiet, T0, idle=True)
+    assert _choice(net, quiet) == []
+    assert _choice(net, _seen()) == []  # it moved again (a request, a retry)...
+    assert _choice(net, quiet) == [Why.QUIET]  # ...and went quiet again
+
+
+def test_runs_no_longer_running_are_forgotten() -> None:
+    net = _planned(SafetyNet(30))
+    net.choose(Seen([], set(), set(), set()), T0)
+    assert _choice(net, _seen()) == [Why.NEW]
