@@ -52,6 +52,11 @@ class SerializedTask:
     is_branch: bool
     raw: dict[str, Any] = field(repr=False, compare=False)
 
+    @functools.cached_property
+    def upstream_set(self) -> frozenset[str]:
+        """``upstream`` for membership tests (a wide join has thousands)."""
+        return frozenset(self.upstream)
+
     @property
     def pool(self) -> str:
         return str(self.raw.get("pool", DEFAULT_POOL))

@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import event
 
 from conftest import make_settings
+from conveyor.engine import progress
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import frontier_reads, pools, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
@@ -74,15 +75,21 @@ def _finish(runner: TryRunner, run_pk: int, task_id: str, state: TaskState) -> l
     return sorted(q.task_id for q in result.queued)
 
 
-def test_tries_of_a_wide_run_finish_without_reading_the_whole_run(
-    store: Store, runner: TryRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _running_wide_run(store: Store) -> int:
+    """A running run of the wide DAG with its ``start`` queued; its pk."""
     with store.write() as conn:
         run_pk = runs.create_manual_run(conn, "wide", created_by="test")
         assert run_pk is not None
         transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
         start = next(t for t in runs.task_instances(conn, run_pk) if t.task_id == "start")
         assert transitions.schedule_and_queue(conn, start.id, 0, "root", "default", Actor("t"))
+    return run_pk
+
+
+def test_tries_of_a_wide_run_finish_without_reading_the_whole_run(
+    store: Store, runner: TryRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_pk = _running_wide_run(store)
 
     with store.read() as conn:
         _IDS.update({(run_pk, t.task_id): t.id for t in runs.task_instances(conn, run_pk)})
@@ -134,12 +141,7 @@ def test_a_fan_out_tries_hop_costs_the_same_few_statements_all_through_the_run(
     """Each finishing try of the fan-out (while others wait for room, a wide join below it)
     sends the same statements, whatever is left of the run; on PostgreSQL its finish, the
     reads its plan needs and the sample of the join's unfinished upstream are one of them."""
-    with store.write() as conn:
-        run_pk = runs.create_manual_run(conn, "wide", created_by="test")
-        assert run_pk is not None
-        transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
-        start = next(t for t in runs.task_instances(conn, run_pk) if t.task_id == "start")
-        assert transitions.schedule_and_queue(conn, start.id, 0, "root", "default", Actor("t"))
+    run_pk = _running_wide_run(store)
     _finish(runner, run_pk, "start", TaskState.SUCCESS)
 
     sent = []
@@ -157,12 +159,7 @@ def test_a_fan_out_tries_hop_costs_the_same_few_statements_all_through_the_run(
 def test_a_failure_upstream_of_the_join_fails_it_at_once(
     store: Store, runner: TryRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with store.write() as conn:
-        run_pk = runs.create_manual_run(conn, "wide", created_by="test")
-        assert run_pk is not None
-        transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
-        start = next(t for t in runs.task_instances(conn, run_pk) if t.task_id == "start")
-        assert transitions.schedule_and_queue(conn, start.id, 0, "root", "default", Actor("t"))
+    run_pk = _running_wide_run(store)
     _finish(runner, run_pk, "start", TaskState.SUCCESS)
     failing = sorted(t for t, s in _states(store, run_pk).items() if s is TaskState.QUEUED)[0]
     with monkeypatch.context() as patch:
@@ -171,3 +168,60 @@ def test_a_failure_upstream_of_the_join_fails_it_at_once(
         )
         _finish(runner, run_pk, failing, TaskState.FAILED)
     assert _states(store, run_pk)["end"] is TaskState.UPSTREAM_FAILED
+
+
+POOLED_DAG = f"""
+    from conveyor import DAG, EmptyOperator
+
+    with DAG("pooled", max_active_tasks=100) as dag:
+        for i in range({WIDE}):
+            # The highest priorities all want a pool that has no slot free.
+            pool = "shut" if i < 40 else "default_pool"
+            EmptyOperator(task_id=f"t{{i:02d}}", pool=pool, priority_weight=100 - i)
+"""
+
+
+def test_the_loops_dispatch_reads_no_more_scheduled_tries_than_it_needs(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dispatch reads the run's scheduled tries by priority, as many as there is room for,
+    and reads further only past tries that wait on a pool: it never reads the whole run,
+    and still admits what admission over every try would."""
+    dags = tmp_path / "pooled"
+    dags.mkdir()
+    (dags / "pooled.py").write_text(textwrap.dedent(POOLED_DAG))
+    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    with store.write() as conn:
+        pools.set_pool(conn, "shut", 0)
+        run_pk = runs.create_manual_run(conn, "pooled", created_by="test")
+        assert run_pk is not None
+        transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
+        for ti in runs.task_instances(conn, run_pk):
+            assert transitions.schedule(conn, ti.id, TaskState.NONE, 0, "ready", Actor("t"))
+
+    read: list[int] = []
+    waiting_for_room = frontier_reads.waiting_for_room
+
+    def counted(conn: object, run: int, limit: int) -> list[object]:
+        found = waiting_for_room(conn, run, limit)  # type: ignore[arg-type]
+        read.append(len(found))
+        return found  # type: ignore[return-value]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runs, "task_instances", _whole_run)
+        patch.setattr(frontier_reads, "waiting_for_room", counted)
+        with store.write() as conn:
+            queued = progress.queue_scheduled(conn, run_pk, Actor("t"), limit=3)
+    # The 40 highest priorities wait on the shut pool; the next three by priority go.
+    assert sorted(q.task_id for q in queued) == ["t40", "t41", "t42"]
+    assert read == [3, 12, 48]  # widened only while the first ones waited on their pool
+
+    read.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(runs, "task_instances", _whole_run)
+        patch.setattr(frontier_reads, "waiting_for_room", counted)
+        with store.write() as conn:
+            pools.set_pool(conn, "shut", 5)
+            queued = progress.queue_scheduled(conn, run_pk, Actor("t"), limit=2)
+    assert sorted(q.task_id for q in queued) == ["t00", "t01"]
+    assert read == [2]  # room filled by the first tries read: nothing more was read

@@ -78,7 +78,8 @@ def plan_after(
             if current[task_id] is not TaskState.NONE:
                 continue
             sample = reads.unfinished_sample() if sample is None else sample
-            if any(up in sample and current.get(up) not in FINISHED for up in task.upstream):
+            upstream = task.upstream_set  # the sample is small; the join's upstream is not
+            if any(up in upstream and current.get(up) not in FINISHED for up in sample):
                 continue  # an upstream task has not finished: all_success waits
         missing = [tid for tid in (task_id, *task.upstream) if tid not in current]
         if missing:
@@ -119,7 +120,8 @@ def _waits_on_wide_fan_in(task: SerializedTask, current: Mapping[str, TaskState]
     the one case where a sample of unfinished tasks can settle that it waits."""
     if task.trigger_rule is not TriggerRule.ALL_SUCCESS or len(task.upstream) <= WIDE_FAN_IN:
         return False
-    return all(current.get(up, TaskState.SUCCESS) is TaskState.SUCCESS for up in task.upstream)
+    upstream = task.upstream_set  # what is known is few states; the upstream may be 10,000
+    return all(state is TaskState.SUCCESS for tid, state in current.items() if tid in upstream)
 
 
 def _push_downstream(

@@ -12,7 +12,7 @@ same moment cannot both miss that a join is ready. What may be queued is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -346,35 +346,31 @@ def queue_scheduled(
     conn: Connection, run_pk: int, actor: Actor, *, limit: int | None = None
 ) -> list[QueuedTry]:
     """The scheduler loop's dispatch of one run: scheduled -> queued, as admission lets them
-    (``limit``: the executor's free slots). A run another writer holds is left to it."""
+    (``limit``: the executor's free slots). A run another writer holds is left to it.
+
+    Only as many scheduled tries are read as could be queued, the first by priority; more
+    only while some of those wait on a pool and room is left, so that a fan-out of 10,000
+    costs a dispatch the same few rows as one of 200 and admission decides as over them all."""
     run = runs.claim_run(conn, run_pk)
     if run is None:
         return []
     structure = runs.serialized_dag(conn, run.version_hash)
-    tis = runs.task_instances(conn, run_pk)
-    ready = [ti for ti in tis if ti.state is TaskState.SCHEDULED]
-    if not ready:
+    room = structure.max_active_tasks - frontier_reads.in_flight_of_run(conn, run.id)
+    room = room if limit is None else min(room, limit)
+    if room <= 0:
         return []
-    admitted = _admit(conn, run, structure, tis, ready, limit)
+    wanted = room
+    while True:
+        ready = frontier_reads.waiting_for_room(conn, run.id, wanted)
+        admitted = _admit_into(conn, run, ready, room)
+        if len(admitted.now) >= room or len(ready) < wanted:
+            break  # room filled, or every scheduled try was a candidate
+        wanted *= 4
     return [
         _queued_try_of(structure, run, ti)
         for ti in admitted.now
         if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor)
     ]
-
-
-def _admit(
-    conn: Connection,
-    run: LockedRun,
-    structure: SerializedDag,
-    tis: Iterable[TiRow],
-    candidates: list[TiRow],
-    cap: int | None,
-    limits: dict[str, int | None] | None = None,
-) -> admission.Admitted:
-    """Admission for one run; its pools are locked (after the run) only if it has room."""
-    room = admission.run_room(structure.max_active_tasks, tis, cap)
-    return _admit_into(conn, run, candidates, room, limits)
 
 
 def _admit_into(

@@ -218,3 +218,10 @@ def anything_active(conn: Connection, run_pk: int) -> bool:
 def in_flight_of_run(conn: Connection, run_pk: int) -> int:
     """The run's tries queued or running (what ``max_active_tasks`` caps)."""
     return int(conn.execute(_IN_FLIGHT_OF_RUN, {"of_run": run_pk}).scalar_one())
+
+
+def waiting_for_room(conn: Connection, run_pk: int, limit: int) -> list[TiRow]:
+    """Up to ``limit`` of the run's scheduled tries (mapped ones too), in the order they are
+    queued: the highest priority first, then the oldest."""
+    rows = conn.execute(_WAITING_FOR_ROOM, {"of_run": run_pk, "room": limit})
+    return [ti_row(row) for row in rows]

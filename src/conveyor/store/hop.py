@@ -127,6 +127,24 @@ _FINISH_AND_READ = (
 )
 
 
+def _finish_params(
+    ti_id: int, try_number: int, outcome: Outcome, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    """The values of the finish CTEs (``fin_*``)."""
+    return {
+        "fin_ti": ti_id,
+        "fin_try": try_number,
+        "fin_state": outcome.state.value,
+        "fin_now": now,
+        "fin_retry_at": outcome.retry_at,
+        "fin_exit_kind": outcome.exit_kind,
+        "fin_error": outcome.error,
+        "fin_actor": actor.name,
+        "fin_message": transitions.finish_message(outcome),
+        "fin_detail": transitions.finish_detail(outcome),
+    }
+
+
 def finish_and_read(
     conn: Connection,
     ti_id: int,
@@ -148,19 +166,7 @@ def finish_and_read(
     now = utcnow()
     rows = conn.execute(
         _FINISH_AND_READ,
-        {
-            "room_of_run": run_pk,
-            "fin_ti": ti_id,
-            "fin_try": try_number,
-            "fin_state": outcome.state.value,
-            "fin_now": now,
-            "fin_retry_at": outcome.retry_at,
-            "fin_exit_kind": outcome.exit_kind,
-            "fin_error": outcome.error,
-            "fin_actor": actor.name,
-            "fin_message": transitions.finish_message(outcome),
-            "fin_detail": transitions.finish_detail(outcome),
-        },
+        {"room_of_run": run_pk, **_finish_params(ti_id, try_number, outcome, actor, now)},
     ).all()
     if not rows or not rows[0].finished:
         moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
@@ -211,18 +217,7 @@ def finish_and_read_hop(
         waiting_bound,
         sample=sample,
         statement=_FINISH_AND_READ_HOP,
-        params={
-            "fin_ti": ti_id,
-            "fin_try": try_number,
-            "fin_state": outcome.state.value,
-            "fin_now": utcnow(),
-            "fin_retry_at": outcome.retry_at,
-            "fin_exit_kind": outcome.exit_kind,
-            "fin_error": outcome.error,
-            "fin_actor": actor.name,
-            "fin_message": transitions.finish_message(outcome),
-            "fin_detail": transitions.finish_detail(outcome),
-        },
+        params=_finish_params(ti_id, try_number, outcome, actor, utcnow()),
     )
     finished = read.finished
     if finished is None:
