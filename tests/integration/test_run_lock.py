@@ -41,7 +41,7 @@ def test_the_functions_that_write_under_the_lock_require_a_locked_run() -> None:
         (mapping.plan_mapped_run, "run"),
         (progress._advance, "run"),
         (progress._schedule_and_queue, "run"),
-        (progress._admit, "run"),
+        (progress._admit_into, "run"),
         (tries._skip_unchosen, "run"),
     ]:
         hints = typing.get_type_hints(function)
