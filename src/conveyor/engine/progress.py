@@ -152,7 +152,7 @@ def _advance(
     retried = _schedule_due_retries(conn, tis, now, actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
     past = None
-    if any(t.depends_on_past for t in structure.tasks.values()):
+    if structure.any_depends_on_past:
         past = runs.previous_run_states(conn, run)
     if structure.mapped:  # expands mapped tasks; the plan's moves name instances
         plan = plan_mapped_run(conn, run, structure, tis, past, actor)
@@ -205,7 +205,7 @@ def advance_from_frontier(
     moving any more, the run is planned whole, once, to end it (or find it deadlocked).
 
     ``read``: the hop's read, when the caller made it already (with the finish, in one
-    statement: ``hop.finish_and_read_hop``) from :func:`hop_reads` and at ``now``."""
+    statement: ``hop.finish_and_read_hop``), bounded by :func:`waiting_bound`, at ``now``."""
     now = now or utcnow()
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)

@@ -133,8 +133,6 @@ class Scheduler:
         """A try ended while others waited for a slot (another run's, or one its own fast
         path had no room for): hand them the slot now, not at the next loop. Short runs
         would otherwise leave slots idle for most of a loop each time one of them ends."""
-        if self.executor.free_slots() <= 0:
-            return
         try:
             with self.problems.guard("dispatch"):
                 self.dispatch()
@@ -321,16 +319,14 @@ class Scheduler:
 
     def dispatch(self) -> None:
         slots = self.executor.free_slots()
-        self._tries_wait_for_slots = slots <= 0
-        if slots <= 0:
-            return
-        with self.store.read() as conn:
-            waiting = scheduling.runs_with_scheduled_tries(conn)
-        for run_pk, dag_id in waiting:
-            if slots <= 0:
-                break
-            with self.problems.guard("dispatch", dag_id=dag_id, run_pk=run_pk):
-                slots -= self._dispatch_run(run_pk, slots)
+        if slots > 0:
+            with self.store.read() as conn:
+                waiting = scheduling.runs_with_scheduled_tries(conn)
+            for run_pk, dag_id in waiting:
+                if slots <= 0:
+                    break
+                with self.problems.guard("dispatch", dag_id=dag_id, run_pk=run_pk):
+                    slots -= self._dispatch_run(run_pk, slots)
         self._tries_wait_for_slots = slots <= 0  # every slot taken: more may be waiting
 
     def _dispatch_run(self, run_pk: int, slots: int) -> int:

@@ -228,9 +228,9 @@ def finish_and_read_hop(
         reads.rows[finished.task_id] = finished
     if finished.state is S.UP_FOR_RETRY and (finished.retry_at is None or finished.retry_at <= now):
         read.due.append(finished)
-    if read.in_flight is not None and read.in_flight_of_run is not None:
-        read.in_flight -= 1
-        read.in_flight_of_run -= 1
+    assert read.in_flight is not None and read.in_flight_of_run is not None  # on its row
+    read.in_flight -= 1
+    read.in_flight_of_run -= 1
     return read
 
 
