@@ -35,7 +35,15 @@ from conveyor.scheduler.due import due_runs
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind, RunState
-from conveyor.store import due_times, liveness, plan_requests, runs, scheduling, transitions
+from conveyor.store import (
+    due_times,
+    liveness,
+    plan_requests,
+    planner_statistics,
+    runs,
+    scheduling,
+    transitions,
+)
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
 from conveyor.store.transitions import Actor
 
@@ -256,20 +264,28 @@ class Scheduler:
     def start_queued_runs(self) -> None:
         """queued -> running within each DAG's ``max_active_runs``. Schedulers count and
         start a DAG's runs under a lock on its row, so two of them never both take the
-        last free place."""
+        last free place. Runs that add much to the task instance table get its planner
+        statistics refreshed before their tries start (:mod:`.planner_statistics`)."""
         with self.store.read() as conn:
             waiting = scheduling.dags_with_queued_runs(conn)
+        started_tasks = 0
         for dag_id in waiting:
             with self.problems.guard("start_runs", dag_id=dag_id), self.store.write() as conn:
                 if self.store.supports_row_locks and not runs.claim_dag(conn, dag_id):
                     continue
-                self._start_runs_of(conn, dag_id)
+                started_tasks += self._start_runs_of(conn, dag_id)
+        if started_tasks >= planner_statistics.MIN_ADDED_ROWS:
+            with self.store.write() as conn:
+                planner_statistics.refresh_if_outgrown(conn, started_tasks)
 
-    def _start_runs_of(self, conn: Connection, dag_id: str) -> None:
+    def _start_runs_of(self, conn: Connection, dag_id: str) -> int:
+        """Start the DAG's queued runs it has room for; how many tasks they hold."""
         queued = scheduling.queued_runs(conn, dag_id)
         active = scheduling.count_running_runs(conn, dag_id)
+        tasks = 0
         for run in queued:
-            if active >= runs.serialized_dag(conn, run.version_hash).max_active_runs:
+            structure = runs.serialized_dag(conn, run.version_hash)
+            if active >= structure.max_active_runs:
                 continue
             if transitions.move_run(
                 conn,
@@ -279,6 +295,8 @@ class Scheduler:
                 values={"start_date": utcnow()},
             ):
                 active += 1
+                tasks += len(structure.tasks)
+        return tasks
 
     def advance_running_runs(self, now: datetime | None = None) -> None:
         """Plan whole the running runs the safety net picks (:mod:`.safety_net`): those
