@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Executable, text
 from test_safety_net import Holding
 
 from conftest import make_settings
@@ -65,7 +66,29 @@ def _known_rows(store: Store) -> float:
         return float(conn.execute(query).scalar_one())
 
 
-def _rows_filtered_out(plan: dict) -> int:
+def _explain(store: Store, statement: Executable, **params: object) -> dict[str, Any]:
+    """The plan PostgreSQL ran ``statement`` by, with what each step read."""
+    compiled = statement.params(**params).compile(  # type: ignore[attr-defined]
+        dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}
+    )
+    with store.read() as conn:
+        found = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}").scalar_one()
+    return dict((found if isinstance(found, list) else json.loads(found))[0]["Plan"])
+
+
+def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in _nodes(child))]
+
+
+def _move_all(store: Store, run_pk: int, state: str) -> None:
+    with store.write() as conn:
+        conn.execute(
+            text("UPDATE task_instance SET state = :state WHERE run_pk = :run"),
+            {"state": state, "run": run_pk},
+        )
+
+
+def _rows_filtered_out(plan: dict[str, Any]) -> int:
     below = sum(_rows_filtered_out(child) for child in plan.get("Plans", []))
     return int(plan.get("Rows Removed by Filter", 0)) + below
 
@@ -79,14 +102,36 @@ def test_a_big_run_gets_the_table_analyzed_and_hops_read_only_in_flight_tries(
     run_pk = _start(pg_store, scheduler, "wide")
 
     assert _known_rows(pg_store) >= 1000
-    count = frontier_reads._IN_FLIGHT_OF_RUN.params(of_run=run_pk).compile(
-        dialect=pg_store.engine.dialect, compile_kwargs={"literal_binds": True}
-    )
-    with pg_store.read() as conn:
-        explained = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {count}").scalar_one()
-    plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
+    plan = _explain(pg_store, frontier_reads._IN_FLIGHT_OF_RUN, of_run=run_pk)
     # Unanalyzed, the count walks all 1,000 instances of the run and filters them by state.
     assert _rows_filtered_out(plan) < 100, plan
+
+
+def test_a_run_read_by_state_touches_only_what_it_returns_whatever_the_statistics_say(
+    tmp_path: Path, pg_store: Store
+) -> None:
+    """Analyzed while every instance was ``none``, the statistics hold ``scheduled`` and
+    ``running`` for empty states: the reads must still not walk the run."""
+    scheduler = _scheduler(tmp_path, pg_store)
+    run_pk = _start(pg_store, scheduler, "wide")
+    _move_all(pg_store, run_pk, "scheduled")
+
+    waiting = _explain(pg_store, frontier_reads._WAITING_FOR_ROOM, of_run=run_pk, room=8)
+    assert not [n for n in _nodes(waiting) if n["Node Type"] == "Sort"], waiting
+    assert max(n["Actual Rows"] for n in _nodes(waiting)) == 8
+
+    _move_all(pg_store, run_pk, "success")
+    with pg_store.write() as conn:
+        conn.execute(
+            text(
+                "UPDATE task_instance SET state = 'running' WHERE run_pk = :run AND id IN "
+                "(SELECT max(id) FROM task_instance WHERE run_pk = :run)"
+            ),
+            {"run": run_pk},
+        )
+    sample = _explain(pg_store, frontier_reads._UNFINISHED_SAMPLE, of_run=run_pk)
+    assert max(n["Actual Rows"] for n in _nodes(sample)) == 1
+    assert _rows_filtered_out(sample) < 100, sample
 
 
 def test_small_runs_leave_the_statistics_to_autovacuum(tmp_path: Path, pg_store: Store) -> None:

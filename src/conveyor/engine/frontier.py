@@ -8,8 +8,9 @@ that of the tasks it touches: a chain of 3,000 pays for one task per hop, not 3,
 
 A wide fan-in (the ``end`` of a fan-out of 10,000) would still need every upstream state on
 every hop. For its usual rule, ``all_success``, after a success, one unfinished upstream is
-enough to know it waits; ``unfinished_sample`` gives a few unfinished tasks of the run, and
-only when none of them is upstream of it are all its upstream states read.
+enough to know it waits; ``unfinished_sample`` gives a few unfinished tasks of the run (its
+tries in flight, which in a fan-out are its members), and only when none of them is
+upstream of it are all its upstream states read.
 
 Runs that need more than this are planned whole, as before (``None``): mapped tasks,
 ``depends_on_past``, and setups and teardowns, whose scopes reach past direct edges.

@@ -1,9 +1,9 @@
 """The reads of a hop planned from its frontier: a few task instances, never the whole run.
 
 Each statement is bounded by what the finished task touches (the instances it names, a
-sample of a few unfinished ones, the tries waiting for room up to the room there is) and
-uses the ``(run_pk, state)`` or ``(run_pk, task_id, map_index)`` index, so a hop costs the
-same in a run of 50 tasks as in one of 10,000.
+sample of a few tries in flight, the tries waiting for room up to the room there is) and
+uses a state index or the ``(run_pk, task_id, map_index)`` index, so a hop costs the same
+in a run of 50 tasks as in one of 10,000.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from conveyor.store.tables import pool, task_instance
 _TI = task_instance.c
 _UNFINISHED = [state.value for state in TaskState if state not in FINISHED]
 _ACTIVE = [s for s in _UNFINISHED if s != TaskState.NONE.value]
+_IN_FLIGHT_STATES = [s.value for s in IN_FLIGHT]
 #: Bound parameters per statement when naming instances (SQLite allows 32,766 by default).
 _CHUNK = 500
 #: How many unfinished instances a wide fan-in is checked against.
@@ -46,20 +47,24 @@ _NAMED = select(*TI_COLUMNS).where(
     _TI.map_index == -1,
     _TI.task_id.in_(bindparam("task_ids", expanding=True)),
 )
+# The sample is drawn from the tries in flight: unfinished, few across the whole store, and
+# found through either state index. Drawn from every unfinished state, PostgreSQL read it by
+# scanning the table from its start when its statistics held the run to be all unfinished,
+# past every instance that had finished: a cost that grew with the run.
 _UNFINISHED_SAMPLE = (
     select(_TI.task_id)
-    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_UNFINISHED))
+    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES))
     .limit(SAMPLE)
 )
 _ANY_ACTIVE = select(exists().where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_ACTIVE)))
 _IN_FLIGHT_OF_RUN = select(func.count()).where(
-    _TI.run_pk == bindparam("of_run"), _TI.state.in_([s.value for s in IN_FLIGHT])
+    _TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES)
 )
 _WAITING_FOR_ROOM = (
     select(*TI_COLUMNS)
     .where(_TI.run_pk == bindparam("of_run"), _TI.state == TaskState.SCHEDULED.value)
     .order_by(_TI.priority_weight.desc(), _TI.id)
-    .limit(bindparam("room"))
+    .limit(bindparam("room", type_=Integer))
 )
 _DUE = (
     _TI.run_pk == bindparam("of_run"),
@@ -69,19 +74,19 @@ _DUE = (
 
 
 # One round trip for a hop: the named instances (part 0), the retries that came due (1), the
-# tries waiting for room (2, the highest priority first, up to a bound), a sample of unfinished
-# instances when a wide fan-in is downstream (3, see ``unfinished_sample``), each row with the
+# tries waiting for room (2, the highest priority first, up to a bound), a sample of the tries
+# in flight when a wide fan-in is downstream (3, see ``unfinished_sample``), each row with the
 # run's tries in flight, the store's, and the slots of its pool (what admission needs of the
 # pools, so the queueing that follows reads no pool row). A round trip costs more than these
 # index reads. ``hop.finish_and_read_hop`` adds a part (4) on PostgreSQL: the finished row.
 NAMED_PART, DUE_PART, WAITING_PART, SAMPLE_PART, FINISHED_PART = 0, 1, 2, 3, 4
 _COUNTS = (
     select(func.count())
-    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_([s.value for s in IN_FLIGHT]))
+    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES))
     .scalar_subquery()
     .label("in_flight_of_run"),
     select(func.count())
-    .where(_TI.state.in_([s.value for s in IN_FLIGHT]))
+    .where(_TI.state.in_(_IN_FLIGHT_STATES))
     .scalar_subquery()
     .label("in_flight"),
 )
@@ -89,7 +94,7 @@ _WITH_POOL = task_instance.outerjoin(pool, pool.c.name == _TI.pool)
 _WAITING_PART_ROWS = _WAITING_FOR_ROOM.where(_TI.map_index == -1).subquery()
 _SAMPLE_PART_ROWS = (
     select(*TI_COLUMNS)
-    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_UNFINISHED))
+    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES))
     .limit(bindparam("sample_size"))
     .subquery()
 )
@@ -201,7 +206,7 @@ class FrontierReads:
         return found
 
     def unfinished_sample(self) -> Collection[str]:
-        """Up to ``SAMPLE`` task ids of unfinished instances of the run; read once. Read with
+        """Up to ``SAMPLE`` task ids of the run's tries in flight; read once. Read with
         a finish in front of it, it may name the try that just finished: the planner knows
         that task's new state, and only counts a sampled task that it has not seen finish."""
         if self._sample is None:
