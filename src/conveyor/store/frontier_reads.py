@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    true,
     union_all,
 )
 
@@ -80,17 +81,21 @@ _DUE = (
 # pools, so the queueing that follows reads no pool row). A round trip costs more than these
 # index reads. ``hop.finish_and_read_hop`` adds a part (4) on PostgreSQL: the finished row.
 NAMED_PART, DUE_PART, WAITING_PART, SAMPLE_PART, FINISHED_PART = 0, 1, 2, 3, 4
+# Counted once per statement, not once per part: every subquery is planned again on each
+# hop (PostgreSQL keeps custom plans for these statements), and planning was most of the
+# read's time.
 _COUNTS = (
-    select(func.count())
-    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES))
-    .scalar_subquery()
-    .label("in_flight_of_run"),
-    select(func.count())
-    .where(_TI.state.in_(_IN_FLIGHT_STATES))
-    .scalar_subquery()
-    .label("in_flight"),
-)
-_WITH_POOL = task_instance.outerjoin(pool, pool.c.name == _TI.pool)
+    select(
+        select(func.count())
+        .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES))
+        .scalar_subquery()
+        .label("in_flight_of_run"),
+        select(func.count())
+        .where(_TI.state.in_(_IN_FLIGHT_STATES))
+        .scalar_subquery()
+        .label("in_flight"),
+    )
+).cte("in_flight_counts")
 _WAITING_PART_ROWS = _WAITING_FOR_ROOM.where(_TI.map_index == -1).subquery()
 _SAMPLE_PART_ROWS = (
     select(*TI_COLUMNS)
@@ -108,10 +113,11 @@ def hop_part(rows: FromClause, part: int) -> Select[Any]:
     return select(
         *columns,
         literal_column(str(part), Integer).label("part"),
-        *_COUNTS,
+        _COUNTS.c.in_flight_of_run,
+        _COUNTS.c.in_flight,
         pool.c.name.label("pool_found"),
         pool.c.slots.label("pool_limit"),
-    ).select_from(rows.outerjoin(pool, pool.c.name == pool_column))
+    ).select_from(rows.outerjoin(pool, pool.c.name == pool_column).join(_COUNTS, true()))
 
 
 HOP_READ_PARTS = (
