@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Executable,
     FromClause,
     Integer,
     Select,
+    String,
     bindparam,
     exists,
     func,
@@ -36,6 +38,14 @@ _TI = task_instance.c
 _UNFINISHED = [state.value for state in TaskState if state not in FINISHED]
 _ACTIVE = [s for s in _UNFINISHED if s != TaskState.NONE.value]
 _IN_FLIGHT_STATES = [s.value for s in IN_FLIGHT]
+
+
+def _state_in(states: Collection[str]) -> ColumnElement[bool]:
+    """``state IN (...)`` with the states written into the statement: an expanding parameter
+    is rendered into the statement again on every execution, and these lists never change."""
+    return _TI.state.in_([literal_column(f"'{state}'", String) for state in states])
+
+
 #: Bound parameters per statement when naming instances (SQLite allows 32,766 by default).
 _CHUNK = 500
 #: How many unfinished instances a wide fan-in is checked against.
@@ -54,12 +64,12 @@ _NAMED = select(*TI_COLUMNS).where(
 # past every instance that had finished: a cost that grew with the run.
 _UNFINISHED_SAMPLE = (
     select(_TI.task_id)
-    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES))
+    .where(_TI.run_pk == bindparam("of_run"), _state_in(_IN_FLIGHT_STATES))
     .limit(SAMPLE)
 )
-_ANY_ACTIVE = select(exists().where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_ACTIVE)))
+_ANY_ACTIVE = select(exists().where(_TI.run_pk == bindparam("of_run"), _state_in(_ACTIVE)))
 _IN_FLIGHT_OF_RUN = select(func.count()).where(
-    _TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES)
+    _TI.run_pk == bindparam("of_run"), _state_in(_IN_FLIGHT_STATES)
 )
 _WAITING_FOR_ROOM = (
     select(*TI_COLUMNS)
@@ -69,7 +79,7 @@ _WAITING_FOR_ROOM = (
 )
 _DUE = (
     _TI.run_pk == bindparam("of_run"),
-    _TI.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
+    _state_in([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
     (_TI.retry_at.is_(None)) | (_TI.retry_at <= bindparam("now")),
 )
 
@@ -87,11 +97,11 @@ NAMED_PART, DUE_PART, WAITING_PART, SAMPLE_PART, FINISHED_PART = 0, 1, 2, 3, 4
 _COUNTS = (
     select(
         select(func.count())
-        .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES))
+        .where(_TI.run_pk == bindparam("of_run"), _state_in(_IN_FLIGHT_STATES))
         .scalar_subquery()
         .label("in_flight_of_run"),
         select(func.count())
-        .where(_TI.state.in_(_IN_FLIGHT_STATES))
+        .where(_state_in(_IN_FLIGHT_STATES))
         .scalar_subquery()
         .label("in_flight"),
     )
@@ -99,7 +109,7 @@ _COUNTS = (
 _WAITING_PART_ROWS = _WAITING_FOR_ROOM.where(_TI.map_index == -1).subquery()
 _SAMPLE_PART_ROWS = (
     select(*TI_COLUMNS)
-    .where(_TI.run_pk == bindparam("of_run"), _TI.state.in_(_IN_FLIGHT_STATES))
+    .where(_TI.run_pk == bindparam("of_run"), _state_in(_IN_FLIGHT_STATES))
     .limit(bindparam("sample_size"))
     .subquery()
 )
