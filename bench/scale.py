@@ -10,10 +10,12 @@ back from the store (see ``local_executor.py``). The floors are measured in the 
   broker, by a worker with the same concurrency (the cluster's hop and fan-out are held to
   them).
 
-Each figure is printed as a ratio: a fan-out's tasks/s against the fan-out of the smallest
-size, a chain's hop p50 against the shortest chain's, and both against the floors.
+Each size runs ``--rounds`` times (3) and the median round is reported, with every round's
+figure beside it. Each figure is printed as a ratio: a fan-out's tasks/s against the fan-out
+of the smallest size, a chain's hop p50 against the shortest chain's, and both against the
+floors.
 
-    .venv/bin/python bench/scale.py                                  # every size (an hour)
+    .venv/bin/python bench/scale.py                                  # every size, 3 rounds (20 min)
     .venv/bin/python bench/scale.py --fanouts 200,1000 --chains 50,1000 --executors celery
     .venv/bin/python bench/scale.py --json > /tmp/scale.json
 """
@@ -104,6 +106,36 @@ def run_one(executor: str, shape: str, size: int, args: argparse.Namespace) -> R
     )
 
 
+#: The figure each shape is judged by, and whether more is better.
+FIGURE = {"fanout": ("fanout_tasks_per_second", True), "chain": ("chain_hop_median", False)}
+
+
+def median_round(executor: str, shape: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
+    """``args.rounds`` runs of one size; the median one, with every round's figure. A fan-out
+    of 200 lasts about a second, so one round of it is at the mercy of the machine's noise."""
+    metric, _ = FIGURE[shape]
+    to_metrics = fanout_metrics if shape == "fanout" else chain_metrics
+    rounds = [to_metrics(run_one(executor, shape, size, args)) for _ in range(args.rounds)]
+    rounds.sort(key=lambda metrics: metrics[metric])
+    middle = rounds[(len(rounds) - 1) // 2]
+    return {
+        "executor": executor,
+        "shape": shape,
+        "size": size,
+        **middle,
+        "rounds": [metrics[metric] for metrics in rounds],
+    }
+
+
+def _describe(row: dict[str, Any]) -> str:
+    metric, _ = FIGURE[row["shape"]]
+    if row["shape"] == "fanout":
+        spread = ", ".join(f"{value:.1f}" for value in row["rounds"])
+        return f"{row[metric]:.1f} tasks/s (rounds: {spread})"
+    spread = ", ".join(f"{value * 1000:.1f}" for value in row["rounds"])
+    return f"hop p50 {row[metric] * 1000:.1f} ms (rounds: {spread})"
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"floors": {}, "runs": []}
     result["floors"]["python_c_pass"] = interpreter_start("pass", args.samples // 10 or 1)
@@ -113,22 +145,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             raw_floors(args.broker, args.concurrency, args.samples, args.fanouts[0])
         )
     for executor in args.executors:
-        for size in args.fanouts:
-            metrics = fanout_metrics(run_one(executor, "fanout", size, args))
-            result["runs"].append(
-                {"executor": executor, "shape": "fanout", "size": size, **metrics}
-            )
-            print(
-                f"  {executor} fan-out {size}: {metrics['fanout_tasks_per_second']:.1f} tasks/s",
-                file=sys.stderr,
-            )
-        for size in args.chains:
-            metrics = chain_metrics(run_one(executor, "chain", size, args))
-            result["runs"].append({"executor": executor, "shape": "chain", "size": size, **metrics})
-            print(
-                f"  {executor} chain {size}: hop p50 {metrics['chain_hop_median'] * 1000:.1f} ms",
-                file=sys.stderr,
-            )
+        for shape, sizes in (("fanout", args.fanouts), ("chain", args.chains)):
+            for size in sizes:
+                row = median_round(executor, shape, size, args)
+                result["runs"].append(row)
+                print(f"  {executor} {shape} {size}: {_describe(row)}", file=sys.stderr)
     return result
 
 
@@ -204,6 +225,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="the Celery worker's pool")
     parser.add_argument("--parallelism", type=int, default=8, help="the local executor's slots")
     parser.add_argument("--samples", type=int, default=100, help="raw round trips to time")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each size; the median one is reported"
+    )
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument(
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/conveyor_bench"
