@@ -21,7 +21,7 @@ from conveyor.executors.base import Executor
 from conveyor.executors.lost_messages import LostMessages
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.worker.celery_app import make_app, publish_tries
+from conveyor.worker.celery_app import make_app, publish_tries, release_producer
 
 log = logging.getLogger(__name__)
 
@@ -81,5 +81,6 @@ class CeleryExecutor(Executor):
             return None
 
     def stop(self, grace: float) -> None:
+        release_producer(self.app)
         self.lost.close()
         self.store.dispose()

@@ -91,6 +91,17 @@ def _producer(app: Celery) -> Any:
     return held[1]
 
 
+def release_producer(app: Celery) -> None:
+    """Give this process's producer back to the pool. Producer pools are shared by every app
+    on the same broker in a process (kombu keys them by connection), so an app that is done
+    with must return its producer: the eleventh executor made in a process would otherwise
+    wait for ever for one."""
+    held = getattr(app, "_conveyor_producer", None)
+    if held is not None and held[0] == os.getpid():
+        held[1].release()
+    app._conveyor_producer = None  # type: ignore[attr-defined]
+
+
 _runner: TryRunner | None = None
 
 
