@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -126,6 +126,7 @@ class _Runner:
     outbox: Connection  # the runner sends what each try queued, once its outcome is recorded
     tries: int = 0
     idle_since: float = 0.0
+    dag_ids: set[str] = field(default_factory=set)  # DAGs whose versions it has imported
 
 
 def log_tail(path: str, lines: int = 20) -> str:
@@ -212,18 +213,30 @@ class LocalExecutor(Executor):
     def _hand_to_runner(self, work: QueuedTry) -> None:
         """Send a try to an idle runner, or to a new one if none is idle (or one died)."""
         while True:
-            runner = self._idle.pop() if self._idle else self._spawn_runner()
+            runner = self._take_idle_runner(work.dag_id) or self._spawn_runner()
             try:
                 runner.inbox.send((work.ti_id, work.try_number))
             except OSError:  # it died while idle: let it go, take another
                 self._retire(runner)
                 continue
             break
+        runner.dag_ids.add(work.dag_id)
         sentinel = runner.process.sentinel
         self._running[sentinel] = _Running(
             work, runner.process, self._deadline(work), runner.outbox, runner=runner
         )
         self._reports[runner.outbox] = sentinel
+
+    def _take_idle_runner(self, dag_id: str) -> _Runner | None:
+        """An idle runner that has imported ``dag_id`` already, else the one idle last.
+
+        With many DAGs, a try sent to any runner would make every runner import every DAG
+        file in the end: a file's import costs more than the try of a small task.
+        """
+        for index in range(len(self._idle) - 1, -1, -1):
+            if dag_id in self._idle[index].dag_ids:
+                return self._idle.pop(index)
+        return self._idle.pop() if self._idle else None
 
     def _spawn_runner(self) -> _Runner:
         inbox_end, inbox = self._context.Pipe(duplex=False)
