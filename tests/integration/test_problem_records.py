@@ -6,17 +6,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from test_runs import Env
 
+from conveyor.executors.local import LocalExecutor
+from conveyor.scheduler.loop import Scheduler
 from conveyor.scheduler.problems import Problems
 from conveyor.states import RunState
-from conveyor.store import problems
+from conveyor.store import due_times, problems
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, utcnow
+from conveyor.store.sql import insert_later, savepoint
+from conveyor.store.tables import dag_run, task_instance, utcnow, variable
 
 
 @pytest.fixture
@@ -75,3 +79,69 @@ def test_problems_of_a_finished_run_are_forgotten(env: Env) -> None:
         )
     guarded.refresh()
     assert _listed(env.store) == {}
+
+
+SCHEDULED = """
+    with DAG("{dag_id}", schedule="@daily", start_date=START, catchup=False):
+        EmptyOperator(task_id="t")
+"""
+
+
+def _scheduled_runs(store: Store) -> dict[str, int]:
+    with store.read() as conn:
+        rows = conn.execute(
+            select(dag_run.c.dag_id, func.count())
+            .where(dag_run.c.run_type == "scheduled")
+            .group_by(dag_run.c.dag_id)
+        ).all()
+    return {dag_id: count for dag_id, count in rows}
+
+
+def test_a_dag_whose_runs_fail_to_be_made_undoes_only_its_own_writes(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Due DAGs are taken many to a transaction; one that raises half-way (its run and task
+    instances written, its due time not) is rolled back alone and recorded, the others'
+    runs are made, and it gets its run once it works again."""
+    for dag_id in ("a", "b", "c"):
+        env.write_dag(f"{dag_id}.py", SCHEDULED.format(dag_id=dag_id))
+    env.sync()
+    scheduler = Scheduler(env.settings(), env.store, LocalExecutor(env.settings()), None)
+    set_due_time = due_times.set_due_time
+
+    def fails_for_b(conn: Any, dag_id: str, **kwargs: Any) -> None:
+        if dag_id == "b":
+            raise RuntimeError("no due time for b")
+        set_due_time(conn, dag_id, **kwargs)
+
+    monkeypatch.setattr(due_times, "set_due_time", fails_for_b)
+    assert scheduler.create_scheduled_runs(utcnow()) == 2  # b's run was rolled back
+    assert _scheduled_runs(env.store) == {"a": 1, "c": 1}
+    with env.store.read() as conn:
+        orphans = conn.execute(
+            select(func.count()).select_from(task_instance).where(task_instance.c.dag_id == "b")
+        ).scalar_one()
+    assert orphans == 0, "b's task instances outlived its rolled-back run"
+    assert _listed(env.store) == {"create_scheduled_runs:b": ("RuntimeError: no due time for b", 1)}
+
+    monkeypatch.setattr(due_times, "set_due_time", set_due_time)
+    assert scheduler.create_scheduled_runs(utcnow()) == 1
+    assert _scheduled_runs(env.store) == {"a": 1, "b": 1, "c": 1}
+    assert _listed(env.store) == {}
+
+
+def _variable(key: str) -> dict[str, Any]:
+    return {"key": key, "value": "-", "updated_at": utcnow()}
+
+
+def test_a_savepoint_that_raises_drops_the_rows_it_deferred(store: Store) -> None:
+    with store.write() as conn:
+        insert_later(conn, variable, _variable("kept"))
+        with pytest.raises(RuntimeError), savepoint(conn):
+            insert_later(conn, variable, _variable("dropped"))
+            raise RuntimeError("undo")
+        with savepoint(conn):
+            insert_later(conn, variable, _variable("also kept"))
+    with store.read() as conn:
+        keys = set(conn.execute(select(variable.c.key)).scalars())
+    assert keys == {"kept", "also kept"}

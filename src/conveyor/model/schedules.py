@@ -13,6 +13,7 @@ schedule's time zone, which is also the zone cron expressions are evaluated in (
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from abc import ABC, abstractmethod
@@ -236,7 +237,9 @@ class CronSchedule(_IntervalSchedule):
         # The rule for the hour repeated when clocks go back: a cron that names its hours
         # ("30 2 * * *") fires once, at the first of the two; one that fires every hour fires
         # in both, since both hours really pass.
-        hours = croniter(self.expression, _EPOCH).expanded[1]
+        # Parsing the expression costs most of a step: each step copies this one instead.
+        self._parsed = croniter(self.expression, _EPOCH)
+        hours = self._parsed.expanded[1]
         self._every_hour = hours == ["*"] or set(hours) == set(range(24))
 
     def serialize(self) -> dict[str, Any]:
@@ -254,7 +257,8 @@ class CronSchedule(_IntervalSchedule):
         return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
 
     def _step(self, moment: datetime, *, forward: bool) -> datetime:
-        it = croniter(self.expression, self._local(moment))
+        it = copy.copy(self._parsed)  # a copy of its own: schedules are shared by threads
+        it.set_current(self._local(moment), force=True)
         while True:
             fire = it.get_next(datetime) if forward else it.get_prev(datetime)
             if not self._is_repeat(fire):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -76,3 +77,18 @@ def flush_deferred(conn: Connection) -> None:
 
 def close_deferred(conn: Connection) -> None:
     conn.info.pop(_DEFERRED, None)
+
+
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[None]:
+    """A savepoint: if the block raises, its writes are undone, rows it deferred with
+    :func:`insert_later` included (they would otherwise go out with the commit)."""
+    pending: list[tuple[Table, Mapping[str, Any]]] | None = conn.info.get(_DEFERRED)
+    mark = len(pending) if pending is not None else 0
+    try:
+        with conn.begin_nested():
+            yield
+    except BaseException:
+        if pending is not None:
+            del pending[mark:]
+        raise
