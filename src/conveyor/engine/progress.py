@@ -334,11 +334,9 @@ def _queue_admitted(
         [hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in fresh],
         actor,
     )
-    moved |= {
-        ti.id
-        for ti in waiting_fits
-        if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor)
-    }
+    moved |= hop.queue_waiting(
+        conn, [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in waiting_fits], actor
+    )
     return [work for work in queued if work.ti_id in moved]
 
 
@@ -366,11 +364,10 @@ def queue_scheduled(
         if len(admitted.now) >= room or len(ready) < wanted:
             break  # room filled, or every scheduled try was a candidate
         wanted *= 4
-    return [
-        _queued_try_of(structure, run, ti)
-        for ti in admitted.now
-        if transitions.queue(conn, ti.id, ti.try_number, ti.queue, actor)
-    ]
+    moved = hop.queue_waiting(
+        conn, [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in admitted.now], actor
+    )
+    return [_queued_try_of(structure, run, ti) for ti in admitted.now if ti.id in moved]
 
 
 def _admit_into(

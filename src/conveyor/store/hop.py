@@ -272,10 +272,19 @@ _NOTES = (
 )
 
 
+def _ready_from(move: moves.Move) -> TaskState:
+    """The one state a move of ready tries leaves: ``none`` for the moves that number the
+    next try, ``scheduled`` for the queueing of a try that waited for room."""
+    if move.numbers_next_try:
+        return S.NONE
+    (state,) = move.from_states
+    return state
+
+
 def _move_ready_statement(move: moves.Move) -> Select[tuple[int]]:
-    """``move`` (``none -> ...``) for the wanted task instances, numbering their next try,
-    with the timeline entries of the moves that won; selects the ids it moved."""
-    assert move.to is not None and move.numbers_next_try
+    """``move`` for the wanted task instances (numbering their next try if it does), with
+    the timeline entries of the moves that won; selects the ids it moved."""
+    assert move.to is not None
     now = bindparam("m_now", type_=UtcDateTime)
     render = moves.renderer(
         now=now,
@@ -288,7 +297,7 @@ def _move_ready_statement(move: moves.Move) -> Select[tuple[int]]:
             render,
             ti_id=_WANTED.c.ti_id,
             try_number=_WANTED.c.try_number,
-            from_states=[S.NONE],
+            from_states=[_ready_from(move)],
         )
         .returning(_TI.id, _TI.try_number)
         .cte("moved")
@@ -319,7 +328,8 @@ def _move_ready_statement(move: moves.Move) -> Select[tuple[int]]:
 
 
 _READY_STATEMENTS = {
-    move.name: _move_ready_statement(move) for move in (moves.SCHEDULE_AND_QUEUE, moves.SCHEDULE)
+    move.name: _move_ready_statement(move)
+    for move in (moves.SCHEDULE_AND_QUEUE, moves.SCHEDULE, moves.QUEUE)
 }
 
 
@@ -347,11 +357,25 @@ def schedule_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[in
     return _move_ready(conn, ready, actor, moves.SCHEDULE)
 
 
+def queue_waiting(conn: Connection, waiting: list[Ready], actor: Actor) -> set[int]:
+    """``scheduled -> queued`` for each of ``waiting``, tries that waited for room
+    (``transitions.queue``); the ids of the task instances this call moved. On PostgreSQL,
+    one statement for all of them and their timeline entries."""
+    if conn.dialect.name != "postgresql":
+        return {
+            w.ti_id
+            for w in waiting
+            if transitions.queue(conn, w.ti_id, w.try_number, w.queue, actor)
+        }
+    return _move_ready(conn, waiting, actor, moves.QUEUE)
+
+
 def _move_ready(conn: Connection, ready: list[Ready], actor: Actor, move: moves.Move) -> set[int]:
     if not ready:
         return set()
     assert move.to is not None
-    transitions.check_move([S.NONE], move.to)
+    from_state = _ready_from(move)
+    transitions.check_move([from_state], move.to)
     kinds = move.event_kinds(move.to)
     ids: list[int] = []
     notes: list[tuple[str, str, dict[str, Any] | None]] = []
@@ -377,7 +401,7 @@ def _move_ready(conn: Connection, ready: list[Ready], actor: Actor, move: moves.
     }
     for r in ready:
         if r.ti_id not in moved:
-            moves.lost(conn, r.ti_id, [S.NONE], move.to, r.try_number)
+            moves.lost(conn, r.ti_id, [from_state], move.to, r.try_number)
     return moved
 
 
