@@ -7,6 +7,7 @@ Pure tests: each installs the hook (or not) in this process and removes it after
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,27 @@ def test_the_setting_turns_the_hook_off(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert not airflow_compat.is_installed()
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("airflow.operators.bash")
+
+
+def test_the_setting_is_read_again_when_its_file_or_variable_changes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """It is asked before every DAG import and kept between; an edit must still count."""
+    home = tmp_path / "home"
+    home.mkdir()
+    config = home / "conveyor.toml"
+    monkeypatch.setenv("CONVEYOR_HOME", str(home))
+    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
+    assert airflow_compat.enabled() is True  # the default, no file
+
+    config.write_text("airflow_compat = false\n")
+    assert airflow_compat.enabled() is False
+    config.write_text("airflow_compat = true\n")
+    stamp = config.stat().st_mtime_ns + 1_000_000  # a rewrite within the clock's tick
+    os.utime(config, ns=(stamp, stamp))
+    assert airflow_compat.enabled() is True
+    monkeypatch.setenv("CONVEYOR_AIRFLOW_COMPAT", "false")
+    assert airflow_compat.enabled() is False
 
 
 def test_a_real_airflow_is_used_when_the_hook_is_off(

@@ -556,3 +556,18 @@ def test_successive_intervals_are_contiguous_and_increasing(
         assert interval.start < interval.end
     for previous, following in pairwise(got):
         assert following.start == previous.end
+
+
+def test_a_cron_schedule_that_kept_its_steps_answers_as_a_new_one() -> None:
+    """Steps are kept between calls (and forgotten past a bound); the answers must be the
+    ones a schedule that never ran would give, around a DST change included."""
+    used = CronSchedule("30 1 * * *", timezone="Europe/Berlin")
+    start = datetime(2024, 3, 20, tzinfo=UTC)
+    moments = [start + timedelta(hours=7 * i) for i in range(400)]  # past the bound kept
+    for _ in range(2):
+        for moment in moments:
+            fresh = CronSchedule("30 1 * * *", timezone="Europe/Berlin")
+            assert used.previous_logical_date(moment, start) == fresh.previous_logical_date(
+                moment, start
+            )
+            assert used._next_after(moment, start) == fresh._next_after(moment, start)

@@ -10,6 +10,10 @@ side of it.
 
 from __future__ import annotations
 
+import functools
+import os
+from pathlib import Path
+
 from conveyor.airflow_compat.hook import AirflowNameError, install, is_installed, uninstall
 
 __all__ = ["AirflowNameError", "activate", "enabled", "install", "is_installed", "uninstall"]
@@ -19,7 +23,26 @@ AIRFLOW_WORDS = ("airflow", "dag")
 
 
 def enabled() -> bool:
-    """The ``airflow_compat`` setting (conveyor.toml or CONVEYOR_AIRFLOW_COMPAT)."""
+    """The ``airflow_compat`` setting (conveyor.toml or CONVEYOR_AIRFLOW_COMPAT).
+
+    Asked before every DAG file import; reading the whole configuration each time cost a
+    runner more than importing the file. It is read again when what it comes from changes:
+    the variable, the home, or the file's modification time."""
+    from conveyor.config import CONFIG_FILE_NAME, ENV_PREFIX
+
+    home = os.environ.get(f"{ENV_PREFIX}HOME") or "~/.conveyor"
+    config_file = Path(home).expanduser() / CONFIG_FILE_NAME
+    try:
+        stamp: int | None = config_file.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    variable = os.environ.get(f"{ENV_PREFIX}AIRFLOW_COMPAT", "")
+    return _read_enabled(variable, str(config_file), stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_enabled(variable: str, config_file: str, stamp: int | None) -> bool:
+    """The setting as the configuration gives it; the arguments are only the cache's key."""
     from conveyor.config import load_config
 
     return load_config().settings.airflow_compat

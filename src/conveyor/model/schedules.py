@@ -227,6 +227,10 @@ class _IntervalSchedule(Schedule):
         return min(start, final)
 
 
+#: Cron steps a schedule keeps the answers of (see ``CronSchedule._step``).
+_STEPS_KEPT = 256
+
+
 class CronSchedule(_IntervalSchedule):
     """Runs between consecutive fire times of a cron expression, evaluated in ``timezone``."""
 
@@ -239,6 +243,7 @@ class CronSchedule(_IntervalSchedule):
         # in both, since both hours really pass.
         # Parsing the expression costs most of a step: each step copies this one instead.
         self._parsed = croniter(self.expression, _EPOCH)
+        self._steps: dict[tuple[datetime, bool], datetime] = {}
         hours = self._parsed.expanded[1]
         self._every_hour = hours == ["*"] or set(hours) == set(range(24))
 
@@ -257,6 +262,18 @@ class CronSchedule(_IntervalSchedule):
         return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
 
     def _step(self, moment: datetime, *, forward: bool) -> datetime:
+        """The fire time after (or before) ``moment``. A run's next interval, its previous
+        logical date for each of its tasks' contexts, and the scheduler's next due time ask
+        for the same few steps again; each costs a croniter walk, so answers are kept."""
+        key = (moment, forward)
+        found = self._steps.get(key)
+        if found is None:
+            if len(self._steps) >= _STEPS_KEPT:
+                self._steps.clear()
+            found = self._steps[key] = self._walk(moment, forward=forward)
+        return found
+
+    def _walk(self, moment: datetime, *, forward: bool) -> datetime:
         it = copy.copy(self._parsed)  # a copy of its own: schedules are shared by threads
         it.set_current(self._local(moment), force=True)
         while True:
