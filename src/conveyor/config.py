@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -213,15 +214,20 @@ def _read_file(path: Path) -> dict[str, Any]:
     return section
 
 
+def config_file_path(env: Mapping[str, str], home: str | Path | None = None) -> Path:
+    """The configuration file: ``conveyor.toml`` in the home. The same precedence as the home
+    setting itself (override, then a non-empty variable), so the file read is always the one
+    in the home that is used."""
+    folder = Path(home or env.get(f"{ENV_PREFIX}HOME") or "~/.conveyor")
+    return folder.expanduser() / CONFIG_FILE_NAME
+
+
 def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> LoadedConfig:
     """Build the effective settings; ``overrides`` (from command-line flags) win over all."""
     env = dict(os.environ if environ is None else environ)
     values: dict[str, Any] = {}
     sources = {name: "default" for name in Settings.model_fields}
-    # The same precedence as the home setting itself (override, then a non-empty variable),
-    # so the file read is always the one in the home that is used.
-    home = Path(overrides.get("home") or env.get(f"{ENV_PREFIX}HOME") or "~/.conveyor")
-    config_file = home.expanduser() / CONFIG_FILE_NAME
+    config_file = config_file_path(env, overrides.get("home"))
     if config_file.is_file():
         for key, value in _read_file(config_file).items():
             values[key] = value

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-from pathlib import Path
 
 from conveyor.airflow_compat.hook import AirflowNameError, install, is_installed, uninstall
 
@@ -28,10 +27,9 @@ def enabled() -> bool:
     Asked before every DAG file import; reading the whole configuration each time cost a
     runner more than importing the file. It is read again when what it comes from changes:
     the variable, the home, or the file's modification time."""
-    from conveyor.config import CONFIG_FILE_NAME, ENV_PREFIX
+    from conveyor.config import ENV_PREFIX, config_file_path
 
-    home = os.environ.get(f"{ENV_PREFIX}HOME") or "~/.conveyor"
-    config_file = Path(home).expanduser() / CONFIG_FILE_NAME
+    config_file = config_file_path(os.environ)
     try:
         stamp: int | None = config_file.stat().st_mtime_ns
     except OSError:

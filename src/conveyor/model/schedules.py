@@ -238,12 +238,12 @@ class CronSchedule(_IntervalSchedule):
         self.description = expression
         self.timezone = _as_zone(timezone)
         self.expression = _parse_cron(expression)
-        # The rule for the hour repeated when clocks go back: a cron that names its hours
-        # ("30 2 * * *") fires once, at the first of the two; one that fires every hour fires
-        # in both, since both hours really pass.
         # Parsing the expression costs most of a step: each step copies this one instead.
         self._parsed = croniter(self.expression, _EPOCH)
         self._steps: dict[tuple[datetime, bool], datetime] = {}
+        # The rule for the hour repeated when clocks go back: a cron that names its hours
+        # ("30 2 * * *") fires once, at the first of the two; one that fires every hour fires
+        # in both, since both hours really pass.
         hours = self._parsed.expanded[1]
         self._every_hour = hours == ["*"] or set(hours) == set(range(24))
 

@@ -17,9 +17,8 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 # select/update serve create_scheduled_runs and _due_runs alone, whose SQL moves separately.
 from conveyor.callbacks import CallbackProcess
@@ -56,19 +55,6 @@ MAX_NEW_RUNS_PER_LOOP = 16
 #: DAGs whose runs one write transaction creates or starts. More would hold SQLite's write
 #: lock longer than a try's end waits for it; one each costs a commit per DAG.
 DAGS_PER_TRANSACTION = 50
-
-
-class _OfDag(Protocol):
-    @property
-    def dag_id(self) -> str: ...
-
-
-D = TypeVar("D", bound=_OfDag)
-
-
-@dataclass(frozen=True)
-class _Dag:
-    dag_id: str
 
 
 class SchedulerAlreadyRunning(ConveyorError):
@@ -240,11 +226,11 @@ class Scheduler:
         indexed read; an idle loop reads nothing else and takes no write lock). Each DAG
         looked at gets its next due time: its next run's, or now while more are due."""
         with self.store.read() as conn:
-            due_now = due_times.due_dags(conn, now)
+            due_now = {row.dag_id: row for row in due_times.due_dags(conn, now)}
         return self._each_dag_in_batches(
             "create_scheduled_runs",
-            due_now,
-            lambda conn, row: self._create_due_runs_of(conn, row, now),
+            list(due_now),
+            lambda conn, dag_id: self._create_due_runs_of(conn, due_now[dag_id], now),
         )
 
     def _create_due_runs_of(self, conn: Connection, row: due_times.DueDag, now: datetime) -> int:
@@ -273,47 +259,47 @@ class Scheduler:
         return len(due)
 
     def _each_dag_in_batches(
-        self, action: str, items: Sequence[D], work: Callable[[Connection, D], int]
+        self, action: str, dag_ids: Sequence[str], work: Callable[[Connection, str], int]
     ) -> int:
-        """``work`` for each item (it has a ``dag_id``), up to ``DAGS_PER_TRANSACTION`` of
-        them in one write transaction; the sum of what it returned. With 1,000 DAGs due at
-        once, a transaction each made the first loop take 20 s.
+        """``work`` for each DAG, up to ``DAGS_PER_TRANSACTION`` of them in one write
+        transaction; the sum of what it returned. With 1,000 DAGs due at once, a transaction
+        each made the first loop take 20 s.
 
-        A batch in which an item raises is rolled back and done again with each item in a
-        savepoint, so that the item's writes alone are undone. Its problem is recorded once
+        A batch in which a DAG raises is rolled back and done again with each DAG in a
+        savepoint, so that the DAG's writes alone are undone. Its problem is recorded once
         the batch has committed: the guard cannot write while this transaction holds
         SQLite's lock."""
         done = 0
-        for first in range(0, len(items), DAGS_PER_TRANSACTION):
-            batch = items[first : first + DAGS_PER_TRANSACTION]
+        for first in range(0, len(dag_ids), DAGS_PER_TRANSACTION):
+            batch = dag_ids[first : first + DAGS_PER_TRANSACTION]
             try:
                 with self.store.write() as conn:
-                    done += sum(work(conn, item) for item in batch)
+                    done += sum(work(conn, dag_id) for dag_id in batch)
                 failed: dict[str, Exception] = {}
             except STORE_UNREACHABLE:
                 raise
             except Exception:
                 done_in_batch, failed = self._each_in_a_savepoint(batch, work)
                 done += done_in_batch
-            for dag_id in dict.fromkeys(item.dag_id for item in batch):
+            for dag_id in batch:
                 with self.problems.guard(action, dag_id=dag_id):
                     if dag_id in failed:
                         raise failed[dag_id]
         return done
 
     def _each_in_a_savepoint(
-        self, batch: Sequence[D], work: Callable[[Connection, D], int]
+        self, dag_ids: Sequence[str], work: Callable[[Connection, str], int]
     ) -> tuple[int, dict[str, Exception]]:
         done, failed = 0, {}
         with self.store.write() as conn:
-            for item in batch:
+            for dag_id in dag_ids:
                 try:
                     with savepoint(conn):
-                        done += work(conn, item)
+                        done += work(conn, dag_id)
                 except STORE_UNREACHABLE:
                     raise
                 except Exception as exc:
-                    failed[item.dag_id] = exc
+                    failed[dag_id] = exc
         return done, failed
 
     def _due_runs(
@@ -331,12 +317,12 @@ class Scheduler:
         last free place. Runs that add much to the task instance table get its planner
         statistics refreshed before their tries start (:mod:`.planner_statistics`)."""
         with self.store.read() as conn:
-            waiting = [_Dag(dag_id) for dag_id in scheduling.dags_with_queued_runs(conn)]
+            waiting = scheduling.dags_with_queued_runs(conn)
 
-        def start_runs(conn: Connection, dag: _Dag) -> int:
-            if self.store.supports_row_locks and not runs.claim_dag(conn, dag.dag_id):
+        def start_runs(conn: Connection, dag_id: str) -> int:
+            if self.store.supports_row_locks and not runs.claim_dag(conn, dag_id):
                 return 0
-            return self._start_runs_of(conn, dag.dag_id)
+            return self._start_runs_of(conn, dag_id)
 
         started_tasks = self._each_dag_in_batches("start_runs", waiting, start_runs)
         if started_tasks >= planner_statistics.MIN_ADDED_ROWS:
