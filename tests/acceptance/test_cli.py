@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -212,10 +213,26 @@ def test_config_show_says_where_values_come_from(env: dict[str, str], tmp_path: 
     assert "setting 'parallelism'" in bad.stderr and "'zero'" in bad.stderr
 
 
+def _wait_for_a_scheduler_row(env: dict[str, str], limit: float = 60.0) -> None:
+    """Until a scheduler has written its first heartbeat (a fixed sleep was too short on a
+    loaded machine: the second scheduler then found no first one to be refused by)."""
+    database = Path(env["CONVEYOR_HOME"]) / "conveyor.db"
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:  # never creates it
+                if conn.execute("SELECT count(*) FROM scheduler").fetchone()[0]:
+                    return
+        except sqlite3.Error:
+            pass  # not created or migrated yet
+        time.sleep(0.1)
+    raise AssertionError(f"no scheduler heartbeat in {database} after {limit:g} s")
+
+
 def test_second_scheduler_on_sqlite_is_refused(env: dict[str, str]) -> None:
     first = background(env, "scheduler")
     try:
-        time.sleep(2.5)
+        _wait_for_a_scheduler_row(env)
         second = conveyor(env, "scheduler", timeout=30)
         assert second.returncode == 1
         assert "SQLite allows one scheduler" in second.stderr
