@@ -213,15 +213,18 @@ def test_config_show_says_where_values_come_from(env: dict[str, str], tmp_path: 
     assert "setting 'parallelism'" in bad.stderr and "'zero'" in bad.stderr
 
 
-def _wait_for_a_scheduler_row(env: dict[str, str], limit: float = 60.0) -> None:
-    """Until a scheduler has written its first heartbeat (a fixed sleep was too short on a
-    loaded machine: the second scheduler then found no first one to be refused by)."""
+def _wait_for_its_heartbeat(
+    env: dict[str, str], process: subprocess.Popen[str], limit: float = 60.0
+) -> None:
+    """Until the scheduler ``process`` has written its first heartbeat, so it has started (a
+    fixed sleep was too short on a loaded machine)."""
     database = Path(env["CONVEYOR_HOME"]) / "conveyor.db"
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
             with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:  # never creates it
-                if conn.execute("SELECT count(*) FROM scheduler").fetchone()[0]:
+                found = "SELECT count(*) FROM scheduler WHERE pid = ?"
+                if conn.execute(found, (process.pid,)).fetchone()[0]:
                     return
         except sqlite3.Error:
             pass  # not created or migrated yet
@@ -232,7 +235,7 @@ def _wait_for_a_scheduler_row(env: dict[str, str], limit: float = 60.0) -> None:
 def test_second_scheduler_on_sqlite_is_refused(env: dict[str, str]) -> None:
     first = background(env, "scheduler")
     try:
-        _wait_for_a_scheduler_row(env)
+        _wait_for_its_heartbeat(env, first)
         second = conveyor(env, "scheduler", timeout=30)
         assert second.returncode == 1
         assert "SQLite allows one scheduler" in second.stderr
@@ -241,7 +244,7 @@ def test_second_scheduler_on_sqlite_is_refused(env: dict[str, str]) -> None:
         first.communicate(timeout=20)
     # The first one stopped cleanly: a new scheduler may start at once, nothing to delete by hand.
     again = background(env, "scheduler")
-    time.sleep(2.0)
+    _wait_for_its_heartbeat(env, again)
     assert again.poll() is None
     again.send_signal(signal.SIGTERM)
     again.communicate(timeout=20)
