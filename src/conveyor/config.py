@@ -58,6 +58,13 @@ class Settings(BaseModel):
         default=30.0, gt=0, description="queued but not started for this long: send again"
     )
     kill_grace_seconds: float = Field(default=5.0, ge=0)
+    worker_streak_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="a Celery pool process that finishes a try starts the next try it queued "
+        "itself, without the broker, for up to this long after taking a message; then it "
+        "sends that try through the broker and takes the next message (0: always the broker)",
+    )
     run_sweep_seconds: float = Field(
         default=30.0,
         gt=0,

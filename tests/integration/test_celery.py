@@ -596,3 +596,61 @@ def test_parallelism_caps_tries_in_flight_across_the_cluster(cluster: Cluster) -
     assert len(spans) == 6
     most = max(sum(1 for o in spans if o.start_date <= s.start_date < o.end_date) for s in spans)
     assert most <= 2  # four worker slots were free, but parallelism said two
+
+
+STREAKS = """
+    import os
+    from datetime import timedelta
+    from conveyor import DAG, task
+
+    for queue in ("keep", "plain"):
+        with DAG(f"streak_{queue}", default_args={"queue": queue}) as dag:
+            @task
+            def step(_previous=None):
+                return os.getpid()
+
+            @task(execution_timeout=timedelta(seconds=60))
+            def limited(_previous=None):
+                return os.getpid()
+
+            last = step.override(task_id="s0")()
+            for number in range(1, 5):
+                last = step.override(task_id=f"s{number}")(last)
+            limited(last)
+        globals()[f"streak_{queue}"] = dag
+"""
+
+
+def test_a_pool_process_runs_the_next_try_of_its_chain_without_the_broker(
+    cluster: Cluster,
+) -> None:
+    # w_keep keeps going (worker_streak_seconds defaults to 1 s); w_plain never does. Each
+    # has a queue of its own: the example DAGs' scheduled runs go to w_default.
+    cluster.start_worker("w_keep", "keep")
+    cluster.start_worker("w_plain", "plain", CONVEYOR_WORKER_STREAK_SECONDS="0")
+    (cluster.settings.dags_path / "streaks.py").write_text(textwrap.dedent(STREAKS))
+    settings = cluster.settings
+    store = Store(settings.db_url)
+    try:
+        DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+        with store.write() as conn:
+            run_pks = [
+                runs.create_manual_run(conn, f"streak_{queue}", created_by="test")
+                for queue in ("keep", "plain")
+            ]
+        _run(settings, store, [pk for pk in run_pks if pk is not None])
+        with store.read() as conn:
+            pids = {
+                (row.run_pk, row.task_id): row.value
+                for row in conn.execute(select(xcom.c.run_pk, xcom.c.task_id, xcom.c.value))
+            }
+    finally:
+        store.dispose()
+    kept = [pids[(run_pks[0], f"s{number}")] for number in range(5)]
+    assert len(set(kept)) == 1, kept  # one pool process ran the chain's steps back to back
+    stats = make_app(settings).control.inspect(timeout=5).stats() or {}
+    received = {name: info["total"].get(RUN_TRY, 0) for name, info in stats.items()}
+    # Through the broker: the first step (from the scheduler) and the task with a time
+    # limit, which only a message of its own carries; w_plain took all six.
+    assert received["w_keep@test"] == 2, received
+    assert received["w_plain@test"] == 6, received

@@ -231,3 +231,44 @@ def test_sqlite_takes_concurrent_writers_and_readers(tmp_path: Path) -> None:
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(scheduler)).scalar() == total
     store.dispose()
+
+
+def test_a_worker_heartbeats_the_tries_its_messages_name_and_its_busy_processes_hold(
+    store: Store,
+) -> None:
+    _save_dag(store)
+    days = [datetime(2024, 1, day, tzinfo=UTC) for day in range(1, 6)]
+    ids = []
+    for day in days:
+        run_pk = _create_run(store, "manual", day)
+        assert run_pk is not None
+        with store.read() as conn:
+            ids.append(runs.task_instances(conn, run_pk)[0].id)
+    named, kept, other_host, idle_process, finished = ids
+    holders = {
+        named: ("here", 10, TaskState.RUNNING),
+        kept: ("here", 11, TaskState.RUNNING),  # started by a busy process after its message
+        other_host: ("there", 11, TaskState.RUNNING),
+        idle_process: ("here", 12, TaskState.RUNNING),  # left by a process with no message
+        finished: ("here", 11, TaskState.SUCCESS),
+    }
+    with store.write() as conn:
+        for ti_id, (hostname, pid, state) in holders.items():
+            conn.execute(
+                update(task_instance)
+                .where(task_instance.c.id == ti_id)
+                .values(state=state.value, try_number=1, hostname=hostname, pid=pid)
+            )
+    with store.write() as conn:
+        refreshed = transitions.heartbeat_held(conn, [named], "here", [11])
+    with store.read() as conn:
+        held = transitions.tries_held(conn, [named], "here", [11])
+        beats = {
+            row.id: row.heartbeat_at
+            for row in conn.execute(select(task_instance.c.id, task_instance.c.heartbeat_at))
+        }
+    assert sorted(refreshed) == sorted([named, kept])
+    assert sorted(held) == sorted([(named, 1), (kept, 1)])
+    assert {ti_id for ti_id, beat in beats.items() if beat is not None} == {named, kept}
+    with store.write() as conn:
+        assert transitions.heartbeat_held(conn, [], "here", []) == []

@@ -19,13 +19,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Float,
     Integer,
     String,
+    and_,
     bindparam,
     delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -631,6 +634,47 @@ def heartbeat(conn: Connection, ti_ids: list[int]) -> None:
             .where(task_instance.c.state == S.RUNNING.value)
             .values(heartbeat_at=utcnow())
         )
+
+
+def heartbeat_held(
+    conn: Connection, ti_ids: list[int], hostname: str, pids: list[int]
+) -> list[int]:
+    """Refresh the heartbeat of the running tries a Celery worker's pool holds: those its
+    messages name (``ti_ids``), and those the pool processes ``pids`` of ``hostname`` started;
+    return their task instance ids."""
+    held = _held(ti_ids, hostname, pids)
+    if held is None:
+        return []
+    return list(
+        conn.execute(
+            update(task_instance)
+            .where(task_instance.c.state == S.RUNNING.value, held)
+            .values(heartbeat_at=utcnow())
+            .returning(task_instance.c.id)
+        ).scalars()
+    )
+
+
+def tries_held(
+    conn: Connection, ti_ids: list[int], hostname: str, pids: list[int]
+) -> list[tuple[int, int]]:
+    """``(ti_id, try_number)`` of the running tries :func:`heartbeat_held` refreshes."""
+    held = _held(ti_ids, hostname, pids)
+    if held is None:
+        return []
+    ti = task_instance.c
+    rows = conn.execute(select(ti.id, ti.try_number).where(ti.state == S.RUNNING.value, held))
+    return [(row.id, row.try_number) for row in rows]
+
+
+def _held(ti_ids: list[int], hostname: str, pids: list[int]) -> ColumnElement[bool] | None:
+    ti = task_instance.c
+    held: list[ColumnElement[bool]] = []
+    if ti_ids:
+        held.append(ti.id.in_(ti_ids))
+    if pids:
+        held.append(and_(ti.hostname == hostname, ti.pid.in_(pids)))
+    return or_(*held) if held else None
 
 
 def set_by_hand(

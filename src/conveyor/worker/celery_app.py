@@ -14,7 +14,10 @@ import functools
 import logging
 import os
 import signal
+import socket
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, bootsteps
@@ -127,9 +130,35 @@ def _run_try(task: Any, ti_id: int, try_number: int) -> None:
             # go out before it; on SQLite they go out right after.
             publish=(lambda tries: publish_tries(app, tries)) if store.supports_row_locks else None,
         )
-    result = _runner.run(ti_id, try_number)
+    result = _runner.run(ti_id, try_number, keep=_keeper(task))
     if _runner.publish is None:
         publish_tries(task.app, result.queued)
+
+
+def _keeper(task: Any) -> Callable[[QueuedTry], bool] | None:
+    """Which tries this pool process may start itself, without the broker, right after the
+    try that queued them: for up to ``worker_streak_seconds`` from the message's start, so
+    that messages waiting in the broker (other runs', or a wide fan-out's) are taken at least
+    that often; never a try with a time limit, which only a message of its own carries."""
+    settings: Settings = task.app.conveyor_settings
+    if settings.worker_streak_seconds <= 0 or any(task.request.timelimit or ()):
+        return None
+    return functools.partial(
+        may_keep,
+        queues=_consumed_queues(task.app),
+        until=time.monotonic() + settings.worker_streak_seconds,
+    )
+
+
+def may_keep(work: QueuedTry, *, queues: frozenset[str], until: float) -> bool:
+    """Whether a pool process may start ``work`` itself: a try of a queue this worker takes,
+    with no time limit, while the process's streak lasts."""
+    return work.timeout_seconds is None and work.queue in queues and time.monotonic() < until
+
+
+def _consumed_queues(app: Celery) -> frozenset[str]:
+    selected = app.amqp.queues.consume_from
+    return frozenset(selected) if selected else frozenset({app.conf.task_default_queue})
 
 
 def publish_tries(app: Celery, tries: list[QueuedTry]) -> None:
@@ -212,11 +241,7 @@ class TryHeartbeat(bootsteps.StartStopStep):
         settings: Settings = parent.app.conveyor_settings
         self.store = Store(settings.db_url)
         self.started_at = utcnow()
-        self.queues = (
-            sorted(q.name for q in parent.app.amqp.queues.consume_from.values())
-            if parent.app.amqp.queues.consume_from
-            else ["default"]
-        )
+        self.queues = sorted(_consumed_queues(parent.app))
         self.beat(parent)
         self.thread = threading.Thread(
             target=self._beat_until_stopped,
@@ -233,9 +258,8 @@ class TryHeartbeat(bootsteps.StartStopStep):
     def beat(self, parent: Any) -> None:
         assert self.store is not None
         try:
-            running = _running_tries()
             with self.store.write() as conn:
-                transitions.heartbeat(conn, running)
+                running = transitions.heartbeat_held(conn, *_held_by_pool())
                 workers.record_heartbeat(
                     conn,
                     parent.hostname,
@@ -257,18 +281,23 @@ class TryHeartbeat(bootsteps.StartStopStep):
                 workers.record_stopped(conn, parent.hostname)
 
 
-def _running_tries() -> list[int]:
-    """Task instance ids of the tries the pool is running. The set changes under this thread's
-    feet: copying it can fail half-way, and is simply done again."""
+def _held_by_pool() -> tuple[list[int], str, list[int]]:
+    """What the pool is running: the task instances its messages name, and this host's name
+    and the pids of the pool processes busy with a message, whose running tries (those they
+    started themselves after the message's, see ``_keeper``) are theirs too. A process whose
+    message ended holds nothing, whatever it left running. The set of requests changes under
+    this thread's feet: copying it can fail half-way, and is simply done again."""
     from celery.worker import state
 
     for _ in range(10):
         try:
-            requests = list(state.active_requests)
+            requests = [req for req in list(state.active_requests) if req.task_name == RUN_TRY]
         except RuntimeError:  # "Set changed size during iteration"
             continue
-        return [int(req.args[0]) for req in requests if req.task_name == RUN_TRY and req.args]
-    return []
+        ti_ids = [int(req.args[0]) for req in requests if req.args]
+        pids = [req.worker_pid for req in requests if req.worker_pid]
+        return ti_ids, socket.gethostname(), pids
+    return [], socket.gethostname(), []
 
 
 def app_from_environment() -> Celery:
@@ -295,15 +324,12 @@ def _limit_the_wait(how: str = "", **_: Any) -> None:
 def _hand_back_and_stop() -> None:
     from celery.worker import state
 
-    running = [
-        (int(req.args[0]), int(req.args[1]))
-        for req in list(state.active_requests)
-        if req.task_name == RUN_TRY and len(req.args) >= 2
-    ]
-    if running and _settings is not None:
+    if state.active_requests and _settings is not None:
         store = Store(_settings.db_url, pool=False)
         actor = transitions.Actor(f"worker@{os.uname().nodename}:{os.getpid()}")
         try:
+            with store.read() as conn:
+                running = transitions.tries_held(conn, *_held_by_pool())
             for ti_id, try_number in running:
                 with store.write() as conn:
                     runs.lock_run(conn, workers.run_of_task_instance(conn, ti_id))

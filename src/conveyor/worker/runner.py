@@ -117,6 +117,10 @@ class TryRunner:
         # Normally the supervising process enforces execution_timeout from outside; a try run
         # inline (conveyor.testing) has no such supervisor, so it uses a timer signal instead.
         self.in_process_timeouts = in_process_timeouts
+        # For the try being run: which of the tries its fast path queues this process may
+        # start itself (see run); and the one it did start, with its run.
+        self.keep: Callable[[QueuedTry], bool] | None = None
+        self._kept: tuple[StartedTry, RunRow] | None = None
 
     def _from_code_cache(self, conn: Connection, version_hash: str, dag_id: str) -> DAG:
         return load_pinned_dag(conn, version_hash, dag_id, self.settings.home / "code")
@@ -125,7 +129,12 @@ class TryRunner:
     def actor(self) -> Actor:
         return worker_actor()
 
-    def run(self, ti_id: int, try_number: int) -> TryResult:
+    def run(
+        self, ti_id: int, try_number: int, *, keep: Callable[[QueuedTry], bool] | None = None
+    ) -> TryResult:
+        """Run the try; then, while ``keep`` says yes to a try that the fast path queued,
+        that try too, started in the transaction that queued it (see :meth:`record`). The
+        result is the last try's."""
         won = retrying(lambda: self._start(ti_id, try_number), what="starting a try")
         if won is None:
             log.info(
@@ -135,7 +144,18 @@ class TryRunner:
                 ti_id,
             )
             return TryResult(started=False)
-        started, run = won
+        self.keep = keep if self.publish is not None else None
+        try:
+            result = self._run_started(*won)
+            while self._kept is not None:
+                won, self._kept = self._kept, None
+                result = self._run_started(*won)
+        finally:
+            self.keep, self._kept = None, None
+        return result
+
+    def _run_started(self, started: StartedTry, run: RunRow) -> TryResult:
+        try_number = started.try_number
         log_file = log_path_for(
             self.settings,
             started.dag_id,
@@ -155,7 +175,7 @@ class TryRunner:
             log.error("%s.%s: %s", started.dag_id, started.task_id, reason)
             return end_from_outside(
                 self.store,
-                ti_id,
+                started.ti_id,
                 try_number,
                 ExitKind.BOOKKEEPING,
                 reason,
@@ -176,19 +196,22 @@ class TryRunner:
     def _start(self, ti_id: int, try_number: int) -> tuple[StartedTry, RunRow] | None:
         """Win the try; the run comes in the same transaction, saving one of its own."""
         with self.store.write() as conn:
-            return hop.start_and_read(
-                conn,
-                ti_id,
-                try_number,
-                hostname=self.hostname,
-                pid=os.getpid(),
-                actor=self.actor,
-                log_path=lambda t: str(
-                    log_path_for(
-                        self.settings, t.dag_id, t.run_id, t.task_id, try_number, t.map_index
-                    )
-                ),
-            )
+            return self._start_in(conn, ti_id, try_number)
+
+    def _start_in(
+        self, conn: Connection, ti_id: int, try_number: int
+    ) -> tuple[StartedTry, RunRow] | None:
+        return hop.start_and_read(
+            conn,
+            ti_id,
+            try_number,
+            hostname=self.hostname,
+            pid=os.getpid(),
+            actor=self.actor,
+            log_path=lambda t: str(
+                log_path_for(self.settings, t.dag_id, t.run_id, t.task_id, try_number, t.map_index)
+            ),
+        )
 
     def _pinned(self, run: RunRow) -> DAG:
         """The DAG version the run pinned: imported once per process, then kept."""
@@ -351,8 +374,21 @@ class TryRunner:
             chosen,
             short_circuit,
         )
+        keeping: QueuedTry | None = None
+
+        def announce(tries: list[QueuedTry]) -> None:
+            # One try the fast path queues may be kept: this process starts it below, in
+            # this transaction, instead of sending it through the broker.
+            nonlocal keeping
+            if self.keep is not None and keeping is None:
+                keeping = next((work for work in tries if self.keep(work)), None)
+                tries = [work for work in tries if work is not keeping]
+            if tries and self.publish is not None:
+                self.publish(tries)
+
+        self._kept = None
         with self.store.write() as conn:
-            return try_ended(
+            result = try_ended(
                 conn,
                 end,
                 self.actor,
@@ -361,8 +397,17 @@ class TryRunner:
                 # Sent before the statement that queues them: the broker's delivery overlaps
                 # the rest of this transaction, and a receiver that comes before the commit
                 # waits for the run's lock (transitions.wait_for_queuing).
-                announce=self.publish,
+                announce=announce,
             )
+            if keeping is not None and keeping in result.queued:
+                result.queued.remove(keeping)
+                # Queued by this transaction under the run's lock: the start cannot lose. A
+                # crash after the commit leaves it running with this process's pid, which
+                # the worker's heartbeat then no longer covers: the zombie step retries it.
+                self._kept = self._start_in(conn, keeping.ti_id, keeping.try_number)
+                if self._kept is None and self.publish is not None:
+                    self.publish([keeping])
+            return result
 
 
 @contextlib.contextmanager
