@@ -139,9 +139,12 @@ def _keeper(task: Any) -> Callable[[QueuedTry], bool] | None:
     """Which tries this pool process may start itself, without the broker, right after the
     try that queued them: for up to ``worker_streak_seconds`` from the message's start, so
     that messages waiting in the broker (other runs', or a wide fan-out's) are taken at least
-    that often; never a try with a time limit, which only a message of its own carries."""
+    that often; never a try with a time limit, which only a message of its own carries, nor
+    after a try whose callbacks or log upload come after the commit that would start it."""
     settings: Settings = task.app.conveyor_settings
     if settings.worker_streak_seconds <= 0 or any(task.request.timelimit or ()):
+        return None
+    if settings.remote_logs_url:  # uploaded after the commit: the next try would wait for it
         return None
     return functools.partial(
         may_keep,

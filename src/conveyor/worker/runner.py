@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conveyor.callbacks import DagResolver, after_try
+from conveyor.callbacks import TASK_HOOKS, DagResolver, after_try
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
 from conveyor.engine.progress import QueuedTry
@@ -294,6 +294,10 @@ class TryRunner:
                 error,
                 fail_now=isinstance(exc, Fail),
             )
+        if task is not None and any(getattr(task, hook, None) for hook in TASK_HOOKS.values()):
+            # Its callbacks run after the commit that would start the next try: that try's
+            # recorded start and duration would include them. It goes through the broker.
+            self.keep = None
         if outcome.error:
             # The error leaves the try (its record, the timeline, callbacks, notifiers):
             # the secrets the try read are masked in it as in its log.
