@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from test_safety_net import Holding
 from conftest import make_settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
-from conveyor.store import frontier_reads, runs
+from conveyor.store import frontier_reads, hop, runs
 from conveyor.store.engine import Store
 
 DAG = """
@@ -132,6 +133,38 @@ def test_a_run_read_by_state_touches_only_what_it_returns_whatever_the_statistic
     sample = _explain(pg_store, frontier_reads._UNFINISHED_SAMPLE, of_run=run_pk)
     assert max(n["Actual Rows"] for n in _nodes(sample)) == 1
     assert _rows_filtered_out(sample) < 100, sample
+
+
+def test_queueing_a_waiting_try_reads_it_by_id_whatever_the_statistics_say(
+    tmp_path: Path, pg_store: Store
+) -> None:
+    """The same statistics make ``scheduled`` look empty: queueing one waiting try must find
+    it by its id, not walk the run's scheduled instances through the state index."""
+    scheduler = _scheduler(tmp_path, pg_store)
+    run_pk = _start(pg_store, scheduler, "wide")
+    _move_all(pg_store, run_pk, "scheduled")
+    with pg_store.read() as conn:
+        waiting = runs.task_instances(conn, run_pk)[500]
+    statement = hop._READY_STATEMENTS["queue"].compile(dialect=pg_store.engine.dialect)
+    params = statement.construct_params(
+        {
+            "q_ids": [waiting.id],
+            "q_tries": [waiting.try_number],
+            "q_from": ["scheduled"],
+            "m_now": datetime.now(UTC),
+            "m_actor": "test",
+            "e_ids": [waiting.id],
+            "e_kinds": ["queued"],
+            "e_messages": ["sent to queue 'default'"],
+            "e_queues": ["default"],
+        }
+    )
+    with pg_store.write() as conn:
+        found = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params)
+        plan = found.scalar_one()
+    plan = dict((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+    assert _rows_filtered_out(plan) < 100, plan
+    assert {n.get("Index Name") for n in _nodes(plan)} & {"pk_task_instance"}, plan
 
 
 def test_small_runs_leave_the_statistics_to_autovacuum(tmp_path: Path, pg_store: Store) -> None:

@@ -208,19 +208,22 @@ def update_of(
     *,
     ti_id: ColumnElement[Any],
     try_number: ColumnElement[Any],
-    from_states: Iterable[TaskState] | BindParameter[Any] | None = None,
+    from_states: Iterable[TaskState] | BindParameter[Any] | ColumnElement[Any] | None = None,
 ) -> Update:
     """The guarded UPDATE of ``move``: ``WHERE id = ti_id AND state IN from_states AND
     try_number = try_number``, setting the state, ``updated_at`` and the move's columns.
 
-    ``from_states``: a subset of the move's (fixed in the statement), or an expanding
-    parameter the caller fills and :func:`conveyor.store.transitions.check_move` checks.
+    ``from_states``: a subset of the move's (fixed in the statement), an expanding parameter,
+    or a column of the rows the statement moves (one state each); the caller fills the last
+    two and :func:`conveyor.store.transitions.check_move` checks them.
     """
     if from_states is None:
         from_states = move.from_states
     guard: ColumnElement[bool]
     if isinstance(from_states, BindParameter):
         guard = _TI.state.in_(from_states)
+    elif isinstance(from_states, ColumnElement):
+        guard = _TI.state == from_states
     else:
         states = sorted(from_states)
         assert set(states) <= move.from_states, (move.name, states)
