@@ -26,7 +26,7 @@ from conveyor.scheduler.explain import explain
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import pools, runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_instance, task_try
+from conveyor.store.tables import dag_run, scheduler, task_instance, task_try
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
@@ -361,9 +361,6 @@ def test_two_schedulers_never_overfill_a_pool(tmp_path: Path, pg_database_url: s
     try:
         set_pool(store, "narrow", 3)
         sync(store, dags)
-        run_pks = [trigger(store, f"many_{n}") for n in range(3) for _ in range(2)]
-        watcher = threading.Thread(target=sample, daemon=True)
-        watcher.start()
         for name in ("s1", "s2"):
             log = (tmp_path / f"{name}.log").open("w")
             logs.append(log)
@@ -372,6 +369,12 @@ def test_two_schedulers_never_overfill_a_pool(tmp_path: Path, pg_database_url: s
                     [CONVEYOR, "scheduler"], env=env, stdout=log, stderr=subprocess.STDOUT
                 )
             )
+        # Both schedulers looping before there is work: on a loaded machine the one that came
+        # up first used to dispatch every try before the other one started, racing nobody.
+        _wait_for_schedulers(store, [process.pid for process in schedulers])
+        run_pks = [trigger(store, f"many_{n}") for n in range(3) for _ in range(2)]
+        watcher = threading.Thread(target=sample, daemon=True)
+        watcher.start()
         started = time.monotonic()
         finished = runs_finished(store, run_pks)
         deadline = time.monotonic() + 90
@@ -403,6 +406,18 @@ def test_two_schedulers_never_overfill_a_pool(tmp_path: Path, pg_database_url: s
         for log in logs:
             log.close()
         store.dispose()
+
+
+def _wait_for_schedulers(store: Store, pids: list[int], limit: float = 60) -> None:
+    """Until each of these scheduler processes has written its heartbeat row."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with store.read() as conn:
+            beating = set(conn.execute(select(scheduler.c.pid)).scalars())
+        if set(pids) <= beating:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"schedulers {pids} did not heartbeat within {limit}s")
 
 
 def _schedulers_that_queued(store: Store) -> set[str]:
