@@ -260,7 +260,7 @@ def test_a_worker_heartbeats_the_tries_its_messages_name_and_its_busy_processes_
                 .values(state=state.value, try_number=1, hostname=hostname, pid=pid)
             )
     with store.write() as conn:
-        refreshed = transitions.heartbeat_held(conn, [named], "here", [11])
+        refreshed = transitions.heartbeat(conn, [named], "here", [11])
     with store.read() as conn:
         held = transitions.tries_held(conn, [named], "here", [11])
         beats = {
@@ -271,4 +271,4 @@ def test_a_worker_heartbeats_the_tries_its_messages_name_and_its_busy_processes_
     assert sorted(held) == sorted([(named, 1), (kept, 1)])
     assert {ti_id for ti_id, beat in beats.items() if beat is not None} == {named, kept}
     with store.write() as conn:
-        assert transitions.heartbeat_held(conn, [], "here", []) == []
+        assert transitions.heartbeat(conn, [], "here", []) == []

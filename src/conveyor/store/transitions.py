@@ -625,24 +625,13 @@ def _grant_one_more_try(conn: Connection, ti_id: int, try_number: int) -> None:
     conn.execute(_ONE_MORE_TRY, {"grant_ti": ti_id, "grant_try": try_number})
 
 
-def heartbeat(conn: Connection, ti_ids: list[int]) -> None:
-    """Refresh the heartbeat of running tries this process supervises."""
-    if ti_ids:
-        conn.execute(
-            update(task_instance)
-            .where(task_instance.c.id.in_(ti_ids))
-            .where(task_instance.c.state == S.RUNNING.value)
-            .values(heartbeat_at=utcnow())
-        )
-
-
-def heartbeat_held(
-    conn: Connection, ti_ids: list[int], hostname: str, pids: list[int]
+def heartbeat(
+    conn: Connection, ti_ids: list[int], hostname: str = "", pids: Iterable[int] = ()
 ) -> list[int]:
-    """Refresh the heartbeat of the running tries a Celery worker's pool holds: those its
-    messages name (``ti_ids``), and those the pool processes ``pids`` of ``hostname`` started;
-    return their task instance ids."""
-    held = _held(ti_ids, hostname, pids)
+    """Refresh the heartbeat of the running tries this process supervises: those of
+    ``ti_ids``, and those the processes ``pids`` of ``hostname`` started (a Celery worker's
+    busy pool processes); return their task instance ids."""
+    held = _held(ti_ids, hostname, list(pids))
     if held is None:
         return []
     return list(
@@ -658,7 +647,7 @@ def heartbeat_held(
 def tries_held(
     conn: Connection, ti_ids: list[int], hostname: str, pids: list[int]
 ) -> list[tuple[int, int]]:
-    """``(ti_id, try_number)`` of the running tries :func:`heartbeat_held` refreshes."""
+    """``(ti_id, try_number)`` of the running tries :func:`heartbeat` refreshes."""
     held = _held(ti_ids, hostname, pids)
     if held is None:
         return []

@@ -262,7 +262,7 @@ class TryHeartbeat(bootsteps.StartStopStep):
         assert self.store is not None
         try:
             with self.store.write() as conn:
-                running = transitions.heartbeat_held(conn, *_held_by_pool())
+                running = transitions.heartbeat(conn, *_held_by_pool())
                 workers.record_heartbeat(
                     conn,
                     parent.hostname,

@@ -409,8 +409,6 @@ class TryRunner:
                 # crash after the commit leaves it running with this process's pid, which
                 # the worker's heartbeat then no longer covers: the zombie step retries it.
                 self._kept = self._start_in(conn, keeping.ti_id, keeping.try_number)
-                if self._kept is None and self.publish is not None:
-                    self.publish([keeping])
             return result
 
 
