@@ -102,7 +102,13 @@ def run_one(executor: str, shape: str, size: int, args: argparse.Namespace) -> R
             dag_id, source, parallelism=args.parallelism, loop_seconds=0.2, timeout=args.timeout
         )
     return run_on_cluster(  # type: ignore[return-value]
-        dag_id, source, args.database_url, args.broker, args.concurrency, args.timeout
+        dag_id,
+        source,
+        args.database_url,
+        args.broker,
+        args.concurrency,
+        args.timeout,
+        warm=args.warm,
     )
 
 
@@ -233,6 +239,11 @@ def main() -> None:
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/conveyor_bench"
     )
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/9")
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="cluster: measure each DAG's second run on its worker, as on a long-lived worker",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = measure(args)

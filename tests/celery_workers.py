@@ -180,3 +180,40 @@ def start_worker(
     spec = WorkerSpec(name, queue, env, log, concurrency, cwd)
     with start_workers([spec], db_url, limit) as (process,):
         yield process
+
+
+def pool_processes(worker_pid: int) -> list[int]:
+    """The pids of a worker's pool processes: its main process's children."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == worker_pid:
+            found.append(int(entry.name))
+    return found
+
+
+def remote_ports(pid: int) -> set[int]:
+    """The remote TCP ports of the connections process ``pid`` holds open (IPv4 and IPv6)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            remote, state, inode = fields[2], fields[3], fields[9]
+            if inode in inodes and state == "01":  # ESTABLISHED
+                ports.add(int(remote.rsplit(":", 1)[1], 16))
+    return ports

@@ -17,11 +17,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import func, select
 
-from celery_workers import reachable, spawn_worker, stop_workers, wait_for_worker
+from celery_workers import (
+    pool_processes,
+    reachable,
+    remote_ports,
+    spawn_worker,
+    stop_workers,
+    wait_for_worker,
+)
 from conftest import describe_runs, make_settings, runs_finished
 from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry
@@ -657,3 +665,21 @@ def test_a_pool_process_runs_the_next_try_of_its_chain_without_the_broker(
     # w_plain took all six.
     assert received["w_keep@test"] == 3, received
     assert received["w_plain@test"] == 6, received
+
+
+def test_a_new_pool_process_connects_to_the_store_and_broker_before_its_first_try(
+    cluster: Cluster,
+) -> None:
+    # No message is sent to the queue "warm": whatever the pool processes hold open, they
+    # opened while waiting for their first try, which would otherwise pay for it.
+    worker = cluster.start_worker("w_warm", "warm")
+    store_port = urlparse(cluster.settings.db_url).port or 5432
+    broker_port = urlparse(cluster.settings.broker_url).port
+    # The worker registers before its pool has forked.
+    _wait(lambda: len(pool_processes(worker.pid)) == 2, 10, "the pool's two processes forking")
+    pool = pool_processes(worker.pid)
+
+    def connected() -> bool:
+        return all({store_port, broker_port} <= remote_ports(pid) for pid in pool)
+
+    _wait(connected, 10, f"pool processes {pool} connected to ports {store_port}, {broker_port}")

@@ -38,6 +38,7 @@ RUN_TRY = "conveyor.run_try"
 #: Seconds a warm shutdown lets running tries finish (kill_grace_seconds of the worker's app).
 _shutdown_grace = 5.0
 _settings: Settings | None = None  # the settings of this worker process's app
+_app: Celery | None = None  # this worker process's app
 
 
 def make_app(settings: Settings) -> Celery:
@@ -66,9 +67,10 @@ def make_app(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": 3600},
     )
     app.conveyor_settings = settings  # type: ignore[attr-defined]
-    global _shutdown_grace, _settings
+    global _shutdown_grace, _settings, _app
     _shutdown_grace = settings.kill_grace_seconds
     _settings = settings
+    _app = app
     app.task(name=RUN_TRY, bind=True)(_run_try)
     app.steps["worker"].add(TryHeartbeat)
     return app
@@ -106,22 +108,48 @@ def release_producer(app: Celery) -> None:
 
 
 _runner: TryRunner | None = None
+#: Held while a pool process readies itself (see _warm_up); its first try waits for it.
+_warming = threading.Lock()
 
 
 @worker_process_init.connect
 def _forget_inherited_runner(**_: Any) -> None:
     global _runner
     _runner = None  # a pool child makes its own connections; never share the parent's
+    if _app is not None:
+        _warming.acquire()
+        threading.Thread(
+            target=_warm_up, args=(_app,), name="conveyor-warm-up", daemon=True
+        ).start()
 
 
-def _run_try(task: Any, ti_id: int, try_number: int) -> None:
+def _warm_up(app: Celery) -> None:
+    """Ready a new pool process while it waits for its first message: the store's connection
+    (with SQLAlchemy's first look at the server), the broker connection of its producer, and
+    Celery's lookup of the result backend (a scan of every installed package's entry points).
+    Together about 60 ms that otherwise fall inside the first try each process runs after
+    the worker starts. In a thread, so that a store or broker slow to answer never holds up
+    the pool's start; what fails here is done again by the first try."""
+    try:
+        runner = _runner_for(app)
+        runner.store.ping()
+        app.backend  # noqa: B018 (loaded once, on first use)
+        if runner.publish is not None:
+            _producer(app).connection.ensure_connection(max_retries=1)
+    except Exception as exc:
+        log.info("a pool process could not ready itself before its first try: %r", exc)
+    finally:
+        _warming.release()
+
+
+def _runner_for(app: Celery) -> TryRunner:
+    """This process's runner, made on first use."""
     global _runner
     if _runner is None:
-        settings: Settings = task.app.conveyor_settings
+        settings: Settings = app.conveyor_settings  # type: ignore[attr-defined]
         # No ping before each transaction: it would sit between one task's end and the next
         # one's start; the runner retries a transaction that meets a dropped connection.
         store = Store(settings.db_url, pre_ping=False)
-        app = task.app
         _runner = TryRunner(
             settings,
             store,
@@ -130,8 +158,14 @@ def _run_try(task: Any, ti_id: int, try_number: int) -> None:
             # go out before it; on SQLite they go out right after.
             publish=(lambda tries: publish_tries(app, tries)) if store.supports_row_locks else None,
         )
-    result = _runner.run(ti_id, try_number, keep=_keeper(task))
-    if _runner.publish is None:
+    return _runner
+
+
+def _run_try(task: Any, ti_id: int, try_number: int) -> None:
+    with _warming:  # taken at once, but by the first try while the process readies itself
+        runner = _runner_for(task.app)
+    result = runner.run(ti_id, try_number, keep=_keeper(task))
+    if runner.publish is None:
         publish_tries(task.app, result.queued)
 
 
