@@ -7,6 +7,7 @@ folded ones (store/hop.py), and these tests hold them to the single statements.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import textwrap
 from datetime import UTC, datetime
@@ -96,6 +97,55 @@ def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_wri
         assert transitions.finish(conn, single, 1, outcome, ACTOR)
         assert hop.finish_and_read(conn, folded, 1, outcome, ACTOR, run_pk=run_pk) is not None
     _same_rows(store, single, folded)
+
+
+def test_a_start_whose_run_and_names_are_known_writes_what_the_single_start_writes(
+    store: Store, pair: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``start_known`` (one statement on PostgreSQL, for a try a process's own hop queued)
+    leaves the rows ``start_try`` leaves, and says what running the try needs; a second
+    start loses and writes nothing."""
+    run_pk, single, folded = pair
+    _at(monkeypatch, NOW)
+    with store.write() as conn:
+        run = runs.get_run(conn, run_pk)
+        for ti_id in (single, folded):
+            assert transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
+    with store.write() as conn:
+        one = transitions.start_try(
+            conn, single, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: "/logs/1.log"
+        )
+        known = hop.start_known(
+            conn,
+            folded,
+            1,
+            run=run,
+            task_id="folded",
+            map_index=-1,
+            hostname="h",
+            pid=9,
+            actor=ACTOR,
+            log_path="/logs/1.log",
+        )
+    _same_rows(store, single, folded)
+    assert one is not None and known is not None
+    assert known == dataclasses.replace(one, ti_id=folded, task_id="folded")
+
+    with store.write() as conn:
+        again = hop.start_known(
+            conn,
+            folded,
+            1,
+            run=run,
+            task_id="folded",
+            map_index=-1,
+            hostname="h",
+            pid=10,
+            actor=ACTOR,
+            log_path="/logs/1.log",
+        )
+    assert again is None
+    _same_rows(store, single, folded)  # nothing more written for the lost start
 
 
 def test_a_finish_folded_into_the_hops_read_writes_and_reads_what_the_two_steps_do(

@@ -40,6 +40,9 @@ class TryResult:
     state: TaskState | None = None  # None: the try was not this caller's to end
     queued: list[QueuedTry] = field(default_factory=list)
     error: str | None = None
+    #: The run as the recording transaction read it under its lock: what a try of the run
+    #: started in that transaction runs with (see ``TryRunner.record``).
+    run: runs.RunRow | None = None
 
 
 def worker_actor() -> Actor:
@@ -162,7 +165,9 @@ def try_ended(
             read=read,
             announce=announce,
         )
-    return TryResult(started=True, state=outcome.state, queued=advance.queued, error=outcome.error)
+    return TryResult(
+        started=True, state=outcome.state, queued=advance.queued, error=outcome.error, run=run
+    )
 
 
 def end_from_outside(

@@ -12,6 +12,8 @@ them as two statements with data-modifying CTEs instead of one statement per mov
 
 The next try's process starts it the same way (:func:`start_and_read`): ``queued ->
 running`` with the run's row in one statement, then its try row and timeline entry in one.
+A process that starts a try its own hop just queued knows the run and the try's names
+already, so :func:`start_known` makes all three writes in one statement.
 
 Every round trip to the store sits between one task's end and the next one's start, and
 each costs a good part of a bare broker round trip, so this is where a chain's latency
@@ -534,3 +536,104 @@ def start_and_read(
         },
     )
     return started, run
+
+
+# -- 4. a try whose run and names the starting process knows ---------------------------------
+
+_KNOWN = moves.renderer(
+    now=bindparam("k_now", type_=UtcDateTime),
+    given=lambda name: moves.given_param("k_", name),
+    to=literal(S.RUNNING.value, String),
+)
+_KNOWN_TRY_NUMBER = bindparam("k_try", type_=Integer)
+_KNOWN_STARTED = (
+    moves.update_of(
+        moves.START,
+        _KNOWN,
+        ti_id=bindparam("k_ti", type_=Integer),
+        try_number=_KNOWN_TRY_NUMBER,
+        from_states=[S.QUEUED],
+    )
+    .returning(_TI.id, _TI.max_tries)
+    .cte("known_started")
+)
+_KNOWN_TRY_COLUMNS = moves.columns(moves.START.opens_try, _KNOWN)
+_KNOWN_OPENED_TRY = (
+    insert(task_try)
+    .from_select(
+        ["ti_id", "try_number", *_KNOWN_TRY_COLUMNS],
+        select(_KNOWN_STARTED.c.id, _KNOWN_TRY_NUMBER, *_KNOWN_TRY_COLUMNS.values()),
+    )
+    .cte("known_opened_try")
+)
+_KNOWN_NOTE = (
+    insert(task_event)
+    .from_select(
+        _EVENT_COLUMNS,
+        select(
+            _KNOWN_STARTED.c.id,
+            _KNOWN_TRY_NUMBER,
+            bindparam("k_now", type_=UtcDateTime),
+            _event_kind(moves.START, _KNOWN),
+            bindparam("k_actor", type_=String),
+            bindparam("k_message", type_=Text),
+            bindparam("k_detail", type_=_DETAIL),
+        ),
+    )
+    .cte("known_note")
+)
+# The writes in CTEs run whether or not the outer select reads them; both inserts read the
+# update's row, so they write only if the start won.
+_START_KNOWN = select(_KNOWN_STARTED.c.max_tries).add_cte(_KNOWN_OPENED_TRY).add_cte(_KNOWN_NOTE)
+
+
+def start_known(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    *,
+    run: runs.RunRow,
+    task_id: str,
+    map_index: int,
+    hostname: str,
+    pid: int,
+    actor: Actor,
+    log_path: str | None,
+) -> transitions.StartedTry | None:
+    """``queued -> running`` of a try of ``run`` whose task the caller knows, its try row and
+    timeline entry: what ``start_and_read`` writes, in one statement on PostgreSQL instead of
+    two, the second of which waits for the first to name the run and task. For a try the
+    caller's own hop queued, in the same transaction. None if it lost (and nothing written)."""
+    if conn.dialect.name != "postgresql":
+        return transitions.start_try(
+            conn,
+            ti_id,
+            try_number,
+            hostname=hostname,
+            pid=pid,
+            actor=actor,
+            log_path=lambda _: log_path,
+        )
+    transitions.check_move([S.QUEUED], S.RUNNING)
+    now = utcnow()
+    message, detail = transitions.started_note(hostname, pid, log_path)
+    max_tries = conn.execute(
+        _START_KNOWN,
+        {
+            "k_ti": ti_id,
+            "k_try": try_number,
+            "k_now": now,
+            "k_hostname": hostname,
+            "k_pid": pid,
+            "k_log_path": log_path,
+            "k_actor": actor.name,
+            "k_message": message,
+            "k_detail": detail,
+        },
+    ).scalar()
+    if max_tries is None:
+        moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
+        return None
+    return transitions.StartedTry(
+        ti_id, try_number, run.dag_id, run.run_id, task_id, run.id, max_tries, now, map_index
+    )

@@ -408,8 +408,38 @@ class TryRunner:
                 # Queued by this transaction under the run's lock: the start cannot lose. A
                 # crash after the commit leaves it running with this process's pid, which
                 # the worker's heartbeat then no longer covers: the zombie step retries it.
-                self._kept = self._start_in(conn, keeping.ti_id, keeping.try_number)
+                self._kept = self._start_kept(conn, keeping, result.run)
             return result
+
+    def _start_kept(
+        self, conn: Connection, work: QueuedTry, run: RunRow | None
+    ) -> tuple[StartedTry, RunRow] | None:
+        """Start a try this process's hop queued: the run, read under its lock in this
+        transaction, and the try's names are known, so the start is one statement."""
+        if run is None or run.id != work.run_pk:
+            return self._start_in(conn, work.ti_id, work.try_number)
+        started = hop.start_known(
+            conn,
+            work.ti_id,
+            work.try_number,
+            run=run,
+            task_id=work.task_id,
+            map_index=work.map_index,
+            hostname=self.hostname,
+            pid=os.getpid(),
+            actor=self.actor,
+            log_path=str(
+                log_path_for(
+                    self.settings,
+                    run.dag_id,
+                    run.run_id,
+                    work.task_id,
+                    work.try_number,
+                    work.map_index,
+                )
+            ),
+        )
+        return None if started is None else (started, run)
 
 
 @contextlib.contextmanager
