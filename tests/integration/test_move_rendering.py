@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import textwrap
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -229,3 +231,45 @@ def test_a_lost_race_returns_and_logs_the_state_it_found(
     assert f"task instance {ti_id}: expected ['queued'] try 1 -> running, found running" in (
         lost[0].message
     )
+
+
+def test_a_start_that_waited_for_its_queuing_commit_records_its_start_after_the_wait(
+    store: Store, pair: tuple[int, int, int]
+) -> None:
+    """A message can arrive before the transaction that queued its try commits; the start
+    waits for that commit (``wait_for_queuing``). The try's recorded start is when it won,
+    after the wait, so its duration does not include the sender's transaction."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL lets a start wait for the queuing transaction")
+    run_pk, single, folded = pair
+    queued = threading.Event()
+    started: dict[int, Any] = {}
+
+    def start(ti_id: int) -> None:  # a receiver: each start form in a transaction of its own
+        queued.wait(10)
+        with store.write() as conn:
+            if ti_id == folded:
+                read = hop.start_and_read(
+                    conn, ti_id, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: None
+                )
+                started[ti_id] = None if read is None else read[0]
+            else:
+                started[ti_id] = transitions.start_try(
+                    conn, ti_id, 1, hostname="h", pid=9, actor=ACTOR
+                )
+
+    receivers = [threading.Thread(target=start, args=(ti_id,)) for ti_id in (single, folded)]
+    for receiver in receivers:
+        receiver.start()
+    with store.write() as conn:  # the sender: the run's lock, the queuing, then a pause
+        runs.lock_run(conn, run_pk)
+        for ti_id in (single, folded):
+            assert transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
+        queued.set()
+        time.sleep(0.5)
+        committing = datetime.now(UTC)
+    for receiver in receivers:
+        receiver.join(10)
+    for ti_id in (single, folded):
+        assert started[ti_id] is not None, ti_id
+        assert started[ti_id].start_date >= committing, ti_id

@@ -503,6 +503,7 @@ def start_and_read(
     }
     row = conn.execute(_START_AND_READ, params).first()
     if row is None and transitions.wait_for_queuing(conn, ti_id):
+        now = params["s_now"] = utcnow()  # the try starts now, not before the wait
         row = conn.execute(_START_AND_READ, params).first()
     if row is None:
         moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)

@@ -443,6 +443,7 @@ def _start_or_lose(
     }
     row = conn.execute(_START, params).first()
     if row is None and wait_for_queuing(conn, ti_id):
+        now = params["move_now"] = utcnow()  # the try starts now, not before the wait
         row = conn.execute(_START, params).first()
     if row is None:
         return moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
