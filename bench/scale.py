@@ -6,9 +6,11 @@ of each size and chains of each length through the real scheduler, and reads eve
 back from the store (see ``local_executor.py``). The floors are measured in the same run:
 
 - ``python -c pass`` in a fresh interpreter (the embedded default's hop is held to it);
-- a raw Celery round trip, and a raw Celery group of the largest "floor" size, on the same
-  broker, by a worker with the same concurrency (the cluster's hop and fan-out are held to
-  them).
+- a raw Celery round trip, and a raw Celery group of the smallest fan-out's size, on the
+  same broker, by a worker with the same concurrency (the cluster's hop and fan-out are held
+  to them);
+- and before each round of a cluster fan-out, a raw Celery group of the same size: the
+  fan-out's "/ floor" is the median of the rounds' ratios to the group just before them.
 
 Each size runs ``--rounds`` times (3) and the median round is reported, with every round's
 figure beside it. Each figure is printed as a ratio: a fan-out's tasks/s against the fan-out
@@ -92,6 +94,15 @@ def raw_floors(broker: str, concurrency: int, samples: int, group_size: int) -> 
     }
 
 
+def raw_group_rate(broker: str, concurrency: int, size: int) -> float:
+    """The tasks/s of one raw Celery group of ``size`` no-ops, on a worker of its own."""
+    with raw_worker(broker, concurrency) as app:
+        noop = app.signature("raw.noop", queue="raw")
+        started = time.perf_counter()
+        group(noop.clone() for _ in range(size)).apply_async().get(timeout=3600)
+        return size / (time.perf_counter() - started)
+
+
 def run_one(executor: str, shape: str, size: int, args: argparse.Namespace) -> RunTiming:
     dag_id = f"bench_{shape}"
     source = (
@@ -121,23 +132,50 @@ def median_round(executor: str, shape: str, size: int, args: argparse.Namespace)
     of 200 lasts about a second, so one round of it is at the mercy of the machine's noise."""
     metric, _ = FIGURE[shape]
     to_metrics = fanout_metrics if shape == "fanout" else chain_metrics
-    rounds = [to_metrics(run_one(executor, shape, size, args)) for _ in range(args.rounds)]
+    paired = executor == "celery" and shape == "fanout"
+    rounds = []
+    for _ in range(args.rounds):
+        # A cluster fan-out's round follows a raw Celery group of the same size, measured
+        # just before it: the machine's speed swings between rounds (a fan-out of 200 from
+        # 143 to 215 tasks/s in one run), and a ratio to a floor taken minutes earlier
+        # carries that swing.
+        raw = raw_group_rate(args.broker, args.concurrency, size) if paired else None
+        metrics = to_metrics(run_one(executor, shape, size, args))
+        if raw is not None:
+            metrics["raw_group_tasks_per_second"] = raw
+            metrics["against_raw_group"] = metrics[metric] / raw
+        rounds.append(metrics)
     rounds.sort(key=lambda metrics: metrics[metric])
     middle = rounds[(len(rounds) - 1) // 2]
-    return {
+    row = {
         "executor": executor,
         "shape": shape,
         "size": size,
         **middle,
         "rounds": [metrics[metric] for metrics in rounds],
     }
+    if paired:
+        row["raw_groups"] = [metrics["raw_group_tasks_per_second"] for metrics in rounds]
+        row["against_raw_group_rounds"] = [metrics["against_raw_group"] for metrics in rounds]
+        row["against_raw_group_median"] = statistics.median(row["against_raw_group_rounds"])
+    return row
 
 
 def _describe(row: dict[str, Any]) -> str:
     metric, _ = FIGURE[row["shape"]]
     if row["shape"] == "fanout":
         spread = ", ".join(f"{value:.1f}" for value in row["rounds"])
-        return f"{row[metric]:.1f} tasks/s (rounds: {spread})"
+        described = f"{row[metric]:.1f} tasks/s (rounds: {spread})"
+        if "raw_groups" in row:
+            pairs = ", ".join(
+                f"{value:.1f}/{raw:.1f}"
+                for value, raw in zip(row["rounds"], row["raw_groups"], strict=True)
+            )
+            described += (
+                f"; against the raw group just before: {row['against_raw_group_median']:.2f}"
+                f" (rounds: {pairs})"
+            )
+        return described
     spread = ", ".join(f"{value * 1000:.1f}" for value in row["rounds"])
     return f"hop p50 {row[metric] * 1000:.1f} ms (rounds: {spread})"
 
@@ -185,6 +223,8 @@ def print_table(result: dict[str, Any]) -> None:
                     floor = (
                         floors.get("raw_group_tasks_per_second") if executor == "celery" else None
                     )
+                    if "against_raw_group_median" in row:  # paired rounds: their median ratio
+                        floor = value / row["against_raw_group_median"]
                     figure = f"{value:8.1f} tasks/s"
                 else:
                     value = row["chain_hop_median"]
