@@ -654,8 +654,20 @@ def test_a_pool_process_runs_the_next_try_of_its_chain_without_the_broker(
                 (row.run_pk, row.task_id): row.value
                 for row in conn.execute(select(xcom.c.run_pk, xcom.c.task_id, xcom.c.value))
             }
+            queued_entries = conn.execute(
+                select(task_instance.c.run_pk, task_instance.c.task_id, task_event.c.detail)
+                .join(task_event, task_event.c.ti_id == task_instance.c.id)
+                .where(task_event.c.kind == "queued")
+            ).all()
     finally:
         store.dispose()
+    # The timeline tells the tries a pool process took itself from the ones sent to a queue.
+    taken = {
+        (pk, task_id)
+        for pk, task_id, detail in queued_entries
+        if pk in run_pks and detail.get("kept")
+    }
+    assert taken == {(run_pks[0], task_id) for task_id in ("s1", "s2", "s4")}, taken
     kept = [pids[(run_pks[0], f"s{number}")] for number in range(3)]
     assert len(set(kept)) == 1, kept  # one pool process ran the chain's steps back to back
     stats = make_app(settings).control.inspect(timeout=5).stats() or {}

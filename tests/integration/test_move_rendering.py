@@ -7,7 +7,6 @@ folded ones (store/hop.py), and these tests hold them to the single statements.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import textwrap
 import threading
@@ -101,53 +100,55 @@ def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_wri
     _same_rows(store, single, folded)
 
 
-def test_a_start_whose_run_and_names_are_known_writes_what_the_single_start_writes(
-    store: Store, pair: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("from_state", [TaskState.NONE, TaskState.SCHEDULED])
+def test_a_queue_and_start_in_one_move_writes_what_the_single_moves_write(
+    store: Store,
+    pair: tuple[int, int, int],
+    monkeypatch: pytest.MonkeyPatch,
+    from_state: TaskState,
 ) -> None:
-    """``start_known`` (one statement on PostgreSQL, for a try a process's own hop queued)
-    leaves the rows ``start_try`` leaves, and says what running the try needs; a second
-    start loses and writes nothing."""
-    run_pk, single, folded = pair
+    """``queue_and_start`` (one statement on PostgreSQL, for a try that the process whose
+    hop made it ready starts itself) leaves the rows the queueing move and ``start_try``
+    leave, the timeline showing each step; a second one loses and writes nothing."""
+    _, single, folded = pair
     _at(monkeypatch, NOW)
+    if from_state is TaskState.SCHEDULED:  # a try that waited for room
+        with store.write() as conn:
+            for ti_id in (single, folded):
+                assert transitions.schedule(conn, ti_id, TaskState.NONE, 0, "no room", ACTOR)
+    current = 0 if from_state is TaskState.NONE else 1
     with store.write() as conn:
-        run = runs.get_run(conn, run_pk)
-        for ti_id in (single, folded):
-            assert transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
-    with store.write() as conn:
+        assert transitions.queue_kept(
+            conn, from_state, single, current, "upstream done", "etl", ACTOR
+        )
         one = transitions.start_try(
             conn, single, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: "/logs/1.log"
         )
-        known = hop.start_known(
-            conn,
-            folded,
-            1,
-            run=run,
-            task_id="folded",
-            map_index=-1,
-            hostname="h",
-            pid=9,
-            actor=ACTOR,
-            log_path="/logs/1.log",
+    ready = hop.Ready(folded, current, "upstream done", "etl")
+    with store.write() as conn:
+        started = hop.queue_and_start(
+            conn, ready, from_state, hostname="h", pid=9, actor=ACTOR, log_path="/logs/1.log"
         )
     _same_rows(store, single, folded)
-    assert one is not None and known is not None
-    assert known == dataclasses.replace(one, ti_id=folded, task_id="folded")
+    with store.read() as conn:
+        timeline = _rows(conn, task_event, task_event.c.ti_id, folded)
+    kinds = [entry["kind"] for entry in timeline][-3 if from_state is TaskState.NONE else -2 :]
+    assert kinds == (["scheduled"] if from_state is TaskState.NONE else []) + ["queued", "started"]
+    queued = next(entry for entry in timeline if entry["kind"] == "queued")
+    assert queued["detail"] == {"queue": "etl", "kept": True}, queued  # not sent to the broker
+    assert one is not None and started is not None
+    assert (started.try_number, started.max_tries, started.start_date) == (
+        one.try_number,
+        one.max_tries,
+        one.start_date,
+    )
 
     with store.write() as conn:
-        again = hop.start_known(
-            conn,
-            folded,
-            1,
-            run=run,
-            task_id="folded",
-            map_index=-1,
-            hostname="h",
-            pid=10,
-            actor=ACTOR,
-            log_path="/logs/1.log",
+        again = hop.queue_and_start(
+            conn, ready, from_state, hostname="h", pid=10, actor=ACTOR, log_path="/logs/1.log"
         )
     assert again is None
-    _same_rows(store, single, folded)  # nothing more written for the lost start
+    _same_rows(store, single, folded)  # nothing more written for the lost move
 
 
 def test_a_finish_folded_into_the_hops_read_writes_and_reads_what_the_two_steps_do(

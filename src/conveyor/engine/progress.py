@@ -44,6 +44,21 @@ class QueuedTry:
     map_index: int = -1
 
 
+@dataclass(frozen=True)
+class KeptTry:
+    """Of the tries announced, the one the announcing process starts itself in this
+    transaction: ``start(conn, ready, from_state)`` queues and starts it in one move
+    (``hop.queue_and_start``) instead of the queueing move, and says whether it won."""
+
+    ti_id: int
+    start: Callable[[Connection, hop.Ready, TaskState], bool]
+
+
+#: Called with the tries about to be queued, before the statements that queue them; what it
+#: returns is the try, if any, that its caller starts itself (see :class:`KeptTry`).
+Announce = Callable[[list[QueuedTry]], "KeptTry | None"]
+
+
 def queued_tries(
     conn: Connection, *, run_pk: int | None = None, queued_before: datetime | None = None
 ) -> list[QueuedTry]:
@@ -107,7 +122,7 @@ def advance_run(
     now: datetime | None = None,
     skip_locked: bool = False,
     read: runs.TasksAndRoom | None = None,
-    announce: Callable[[list[QueuedTry]], None] | None = None,
+    announce: Announce | None = None,
 ) -> Advance:
     """Apply the plan for one running run; queue what became ready if ``queue_ready``.
 
@@ -138,7 +153,7 @@ def _advance(
     parallelism: int | None,
     now: datetime,
     read: runs.TasksAndRoom | None,
-    announce: Callable[[list[QueuedTry]], None] | None,
+    announce: Announce | None,
 ) -> Advance:
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
@@ -196,7 +211,7 @@ def advance_from_frontier(
     *,
     parallelism: int | None,
     now: datetime | None = None,
-    announce: Callable[[list[QueuedTry]], None] | None = None,
+    announce: Announce | None = None,
     read: tuple[frontier_reads.FrontierReads, frontier_reads.HopRead] | None = None,
 ) -> Advance:
     """The fast path for a DAG the frontier can plan (``frontier.plans_incrementally``): only
@@ -285,7 +300,7 @@ def _schedule_and_queue(
     actor: Actor,
     cap: int | None,
     limits: dict[str, int | None],
-    announce: Callable[[list[QueuedTry]], None] | None = None,
+    announce: Announce | None = None,
 ) -> list[QueuedTry]:
     """The fast path: tries waiting for room and newly ready tasks, by priority, go straight
     to queued while admission lets them (newly ready ones in a single move); the rest wait
@@ -308,7 +323,7 @@ def _queue_admitted(
     room: int,
     actor: Actor,
     limits: dict[str, int | None] | None,
-    announce: Callable[[list[QueuedTry]], None] | None,
+    announce: Announce | None,
 ) -> list[QueuedTry]:
     """Admit ``candidates`` (scheduled ones waiting for room, and the newly ready ones named
     in ``reasons``) into ``room``; queue the admitted, schedule the newly ready rest."""
@@ -326,17 +341,19 @@ def _queue_admitted(
         [*(replace(ti, try_number=ti.try_number + 1) for ti in fresh), *waiting_fits]
     )
     queued = [_queued_try_of(structure, run, ti) for ti in planned]
-    if announce is not None and queued:
-        announce(queued)
+    kept = announce(queued) if announce is not None and queued else None
+    kept_id = None if kept is None else kept.ti_id
+    fresh_ready = [hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in fresh]
+    waiting_ready = [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in waiting_fits]
     hop.schedule_ready(conn, later, actor)
-    moved = hop.queue_ready(
-        conn,
-        [hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in fresh],
-        actor,
-    )
-    moved |= hop.queue_waiting(
-        conn, [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in waiting_fits], actor
-    )
+    moved = hop.queue_ready(conn, [r for r in fresh_ready if r.ti_id != kept_id], actor)
+    moved |= hop.queue_waiting(conn, [r for r in waiting_ready if r.ti_id != kept_id], actor)
+    if kept is not None:
+        from_none = [(r, TaskState.NONE) for r in fresh_ready if r.ti_id == kept_id]
+        from_scheduled = [(r, TaskState.SCHEDULED) for r in waiting_ready if r.ti_id == kept_id]
+        for ready, from_state in from_none + from_scheduled:
+            if kept.start(conn, ready, from_state):
+                moved.add(ready.ti_id)
     return [work for work in queued if work.ti_id in moved]
 
 

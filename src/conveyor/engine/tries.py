@@ -22,6 +22,7 @@ from conveyor.engine import frontier
 from conveyor.engine.outlets import record_task_outlets
 from conveyor.engine.planning import branch_skips, short_circuit_skips
 from conveyor.engine.progress import (
+    Announce,
     QueuedTry,
     advance_from_frontier,
     advance_run,
@@ -89,7 +90,7 @@ def try_ended(
     *,
     parallelism: int | None,
     keep_return_value: Callable[[Connection], None] | None = None,
-    announce: Callable[[list[QueuedTry]], None] | None = None,
+    announce: Announce | None = None,
 ) -> TryResult:
     """Record a try's end as its own process saw it and move the run on, in ``conn``'s
     transaction. On success: ``keep_return_value(conn)`` writes its XCom, its dataset

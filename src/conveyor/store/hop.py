@@ -539,102 +539,157 @@ def start_and_read(
     return started, run
 
 
-# -- 4. a try whose run and names the starting process knows ---------------------------------
+# -- 4. a try queued and started by the process whose hop made it ready ----------------------
 
-_KNOWN = moves.renderer(
-    now=bindparam("k_now", type_=UtcDateTime),
-    given=lambda name: moves.given_param("k_", name),
-    to=literal(S.RUNNING.value, String),
-)
-_KNOWN_TRY_NUMBER = bindparam("k_try", type_=Integer)
-_KNOWN_STARTED = (
-    moves.update_of(
-        moves.START,
-        _KNOWN,
-        ti_id=bindparam("k_ti", type_=Integer),
-        try_number=_KNOWN_TRY_NUMBER,
-        from_states=[S.QUEUED],
-    )
-    .returning(_TI.id, _TI.max_tries)
-    .cte("known_started")
-)
-_KNOWN_TRY_COLUMNS = moves.columns(moves.START.opens_try, _KNOWN)
-_KNOWN_OPENED_TRY = (
-    insert(task_try)
-    .from_select(
-        ["ti_id", "try_number", *_KNOWN_TRY_COLUMNS],
-        select(_KNOWN_STARTED.c.id, _KNOWN_TRY_NUMBER, *_KNOWN_TRY_COLUMNS.values()),
-    )
-    .cte("known_opened_try")
-)
-_KNOWN_NOTE = (
-    insert(task_event)
-    .from_select(
-        _EVENT_COLUMNS,
-        select(
-            _KNOWN_STARTED.c.id,
-            _KNOWN_TRY_NUMBER,
-            bindparam("k_now", type_=UtcDateTime),
-            _event_kind(moves.START, _KNOWN),
-            bindparam("k_actor", type_=String),
-            bindparam("k_message", type_=Text),
-            bindparam("k_detail", type_=_DETAIL),
-        ),
-    )
-    .cte("known_note")
-)
-# The writes in CTEs run whether or not the outer select reads them; both inserts read the
-# update's row, so they write only if the start won.
-_START_KNOWN = select(_KNOWN_STARTED.c.max_tries).add_cte(_KNOWN_OPENED_TRY).add_cte(_KNOWN_NOTE)
+_QS_NOW = bindparam("qs_now", type_=UtcDateTime)
+_QS_TRY = bindparam("qs_try", type_=Integer)  # the try number the task instance has now
 
 
-def start_known(
+def _queue_and_start_statement(move: moves.Move) -> Select[tuple[int, int]]:
+    """``move`` (a queueing and START as one update) for one task instance, its try row and
+    its timeline entries, written only if it won; selects the try's number and max_tries."""
+    render = moves.renderer(
+        now=_QS_NOW,
+        given=lambda name: moves.given_param("qs_", name),
+        to=literal(S.RUNNING.value, String),
+    )
+    moved = (
+        moves.update_of(move, render, ti_id=bindparam("qs_ti", type_=Integer), try_number=_QS_TRY)
+        .returning(_TI.id, _TI.try_number, _TI.max_tries)
+        .cte("queued_and_started")
+    )
+    try_columns = moves.columns(move.opens_try, render)
+    opened = (
+        insert(task_try)
+        .from_select(
+            ["ti_id", "try_number", *try_columns],
+            select(moved.c.id, moved.c.try_number, *try_columns.values()),
+        )
+        .cte("queued_and_started_try")
+    )
+    kinds = move.event_kinds(S.RUNNING)
+    notes = union_all(
+        *(
+            select(
+                literal(n, Integer).label("n"),
+                literal(kind, String).label("kind"),
+                bindparam(f"qs_message_{n}", type_=Text).label("message"),
+                (
+                    null() if kind == "scheduled" else bindparam(f"qs_detail_{n}", type_=_DETAIL)
+                ).label("detail"),
+            )
+            for n, kind in enumerate(kinds)
+        )
+    ).subquery("notes")
+    noted = (
+        insert(task_event)
+        .from_select(
+            _EVENT_COLUMNS,
+            select(
+                moved.c.id,
+                moved.c.try_number,
+                _QS_NOW,
+                notes.c.kind,
+                bindparam("qs_actor", type_=String),
+                notes.c.message,
+                notes.c.detail,
+            )
+            .join_from(moved, notes, literal(True))
+            .order_by(notes.c.n),
+        )
+        .cte("queued_and_started_notes")
+    )
+    # Data-modifying CTEs run whether or not the outer select reads them; the inserts read
+    # the update's row, so they write only if it won.
+    return select(moved.c.try_number, moved.c.max_tries).add_cte(opened).add_cte(noted)
+
+
+_QUEUE_AND_START = {
+    move.name: _queue_and_start_statement(move)
+    for move in (moves.SCHEDULE_QUEUE_AND_START, moves.QUEUE_AND_START)
+}
+
+
+@dataclass(frozen=True)
+class Started:
+    """What a won :func:`queue_and_start` tells its caller."""
+
+    try_number: int
+    max_tries: int
+    start_date: datetime
+
+
+def queue_and_start(
     conn: Connection,
-    ti_id: int,
-    try_number: int,
+    ready: Ready,
+    from_state: TaskState,
     *,
-    run: runs.RunRow,
-    task_id: str,
-    map_index: int,
     hostname: str,
     pid: int,
     actor: Actor,
     log_path: str | None,
-) -> transitions.StartedTry | None:
-    """``queued -> running`` of a try of ``run`` whose task the caller knows, its try row and
-    timeline entry: what ``start_and_read`` writes, in one statement on PostgreSQL instead of
-    two, the second of which waits for the first to name the run and task. For a try the
-    caller's own hop queued, in the same transaction. None if it lost (and nothing written)."""
-    if conn.dialect.name != "postgresql":
-        return transitions.start_try(
-            conn,
-            ti_id,
-            try_number,
-            hostname=hostname,
-            pid=pid,
-            actor=actor,
-            log_path=lambda _: log_path,
-        )
+) -> Started | None:
+    """Queue ``ready`` (``none -> queued`` as :func:`queue_ready`, or ``scheduled -> queued``
+    as :func:`queue_waiting`, by ``from_state``) and start it (``queued -> running``): for a
+    try that the process whose hop made it ready starts itself, in that transaction. On
+    PostgreSQL one statement, with the try's row and every step's timeline entry; None if
+    it lost (and nothing written)."""
+    move = moves.SCHEDULE_QUEUE_AND_START if from_state is S.NONE else moves.QUEUE_AND_START
+    transitions.check_move([from_state], S.QUEUED)
     transitions.check_move([S.QUEUED], S.RUNNING)
+    if conn.dialect.name != "postgresql":
+        return _queue_then_start(conn, ready, from_state, hostname, pid, actor, log_path)
     now = utcnow()
-    message, detail = transitions.started_note(hostname, pid, log_path)
-    max_tries = conn.execute(
-        _START_KNOWN,
-        {
-            "k_ti": ti_id,
-            "k_try": try_number,
-            "k_now": now,
-            "k_hostname": hostname,
-            "k_pid": pid,
-            "k_log_path": log_path,
-            "k_actor": actor.name,
-            "k_message": message,
-            "k_detail": detail,
-        },
-    ).scalar()
-    if max_tries is None:
-        moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
+    params: dict[str, Any] = {
+        "qs_ti": ready.ti_id,
+        "qs_try": ready.try_number,
+        "qs_now": now,
+        "qs_hostname": hostname,
+        "qs_pid": pid,
+        "qs_log_path": log_path,
+        "qs_actor": actor.name,
+    }
+    for n, kind in enumerate(move.event_kinds(S.RUNNING)):
+        detail: dict[str, Any] | None
+        if kind == "started":
+            message, detail = transitions.started_note(hostname, pid, log_path)
+        elif kind == "queued":
+            message, detail = transitions.kept_note(ready.queue)
+        else:
+            message, detail = transitions.ready_note(kind, ready.reason, ready.queue)
+        params[f"qs_message_{n}"] = message
+        if detail is not None:
+            params[f"qs_detail_{n}"] = detail
+    row = conn.execute(_QUEUE_AND_START[move.name], params).first()
+    if row is None:
+        moves.lost(conn, ready.ti_id, [from_state], S.RUNNING, ready.try_number)
         return None
-    return transitions.StartedTry(
-        ti_id, try_number, run.dag_id, run.run_id, task_id, run.id, max_tries, now, map_index
+    return Started(row.try_number, row.max_tries, now)
+
+
+def _queue_then_start(
+    conn: Connection,
+    ready: Ready,
+    from_state: TaskState,
+    hostname: str,
+    pid: int,
+    actor: Actor,
+    log_path: str | None,
+) -> Started | None:
+    """:func:`queue_and_start` one move at a time (SQLite)."""
+    queued = transitions.queue_kept(
+        conn, from_state, ready.ti_id, ready.try_number, ready.reason, ready.queue, actor
     )
+    try_number = ready.try_number + 1 if from_state is S.NONE else ready.try_number
+    if not queued:
+        return None
+    started = transitions.start_try(
+        conn,
+        ready.ti_id,
+        try_number,
+        hostname=hostname,
+        pid=pid,
+        actor=actor,
+        log_path=lambda _: log_path,
+    )
+    return None if started is None else Started(try_number, started.max_tries, started.start_date)

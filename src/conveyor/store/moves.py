@@ -135,6 +135,24 @@ START = Move(
         "log_path": Given("log_path"),
     },
 )
+#: A try that the process whose hop queued it starts at once, in the same transaction: the
+#: queueing move and START as one update, the timeline showing every step.
+SCHEDULE_QUEUE_AND_START = Move(
+    "schedule_queue_and_start",
+    SCHEDULE_AND_QUEUE.from_states,
+    S.RUNNING,
+    {**SCHEDULE_AND_QUEUE.sets, **START.sets},
+    (*SCHEDULE_AND_QUEUE.events, *START.events),
+    opens_try=START.opens_try,
+)
+QUEUE_AND_START = Move(
+    "queue_and_start",
+    QUEUE.from_states,
+    S.RUNNING,
+    {**QUEUE.sets, **START.sets},
+    (*QUEUE.events, *START.events),
+    opens_try=START.opens_try,
+)
 FINISH = Move(  # from queued: a try that could not start
     "finish",
     frozenset({S.RUNNING, S.QUEUED}),

@@ -309,6 +309,15 @@ def queued_message(queue_name: str) -> str:
     return f"sent to queue {queue_name!r}"
 
 
+def kept_note(queue_name: str) -> tuple[str, dict[str, Any]]:
+    """The ``queued`` timeline entry of a try that the process whose hop made it ready
+    started itself, with no message through the broker (``hop.queue_and_start``)."""
+    return (
+        f"queued on {queue_name!r} and taken at once by the process that ran its upstream task",
+        {"queue": queue_name, "kept": True},
+    )
+
+
 def queue(conn: Connection, ti_id: int, try_number: int, queue_name: str, actor: Actor) -> Moved:
     """scheduled -> queued."""
     return _ready_move(conn, moves.QUEUE, ti_id, try_number, "", queue_name, actor)
@@ -322,13 +331,35 @@ def _ready_move(
     reason: str,
     queue_name: str,
     actor: Actor,
+    *,
+    kept: bool = False,
 ) -> Moved:
     now = utcnow()
     moved = make_move(conn, move, ti_id, try_number, now=now)
     if moved:
-        notes = [ready_note(kind, reason, queue_name) for kind in move.event_kinds(moved.to)]
+        notes = [
+            kept_note(queue_name)
+            if kept and kind == "queued"
+            else ready_note(kind, reason, queue_name)
+            for kind in move.event_kinds(moved.to)
+        ]
         record_notes(conn, move, moved, notes, actor, now)
     return moved
+
+
+def queue_kept(
+    conn: Connection,
+    from_state: TaskState,
+    ti_id: int,
+    try_number: int,
+    reason: str,
+    queue_name: str,
+    actor: Actor,
+) -> Moved:
+    """:func:`schedule_and_queue` (from ``none``) or :func:`queue` (from ``scheduled``) of a
+    try that the process queuing it starts itself at once; its ``queued`` entry says so."""
+    move = moves.SCHEDULE_AND_QUEUE if from_state is S.NONE else moves.QUEUE
+    return _ready_move(conn, move, ti_id, try_number, reason, queue_name, actor, kept=True)
 
 
 def note_requeued(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import logging
 import os
 import signal
@@ -31,7 +32,7 @@ from typing import Any
 from conveyor.callbacks import TASK_HOOKS, DagResolver, after_try
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
-from conveyor.engine.progress import QueuedTry
+from conveyor.engine.progress import KeptTry, QueuedTry
 from conveyor.engine.tries import (
     TryEnd,
     TryResult,
@@ -52,7 +53,7 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import hop
+from conveyor.store import hop, runs
 from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
@@ -121,6 +122,7 @@ class TryRunner:
         # start itself (see run); and the one it did start, with its run.
         self.keep: Callable[[QueuedTry], bool] | None = None
         self._kept: tuple[StartedTry, RunRow] | None = None
+        self._kept_start: StartedTry | None = None  # set while the recording transaction runs
 
     def _from_code_cache(self, conn: Connection, version_hash: str, dag_id: str) -> DAG:
         return load_pinned_dag(conn, version_hash, dag_id, self.settings.home / "code")
@@ -378,19 +380,22 @@ class TryRunner:
             chosen,
             short_circuit,
         )
-        keeping: QueuedTry | None = None
+        self._kept, self._kept_start = None, None
 
-        def announce(tries: list[QueuedTry]) -> None:
-            # One try the fast path queues may be kept: this process starts it below, in
-            # this transaction, instead of sending it through the broker.
-            nonlocal keeping
-            if self.keep is not None and keeping is None:
+        def announce(tries: list[QueuedTry]) -> KeptTry | None:
+            # One try the fast path queues may be kept: this process queues and starts it
+            # in this transaction (see _queue_and_start) instead of sending it through the
+            # broker; the others are sent now, before the statements that queue them.
+            keeping = None
+            if self.keep is not None:
                 keeping = next((work for work in tries if self.keep(work)), None)
-                tries = [work for work in tries if work is not keeping]
-            if tries and self.publish is not None:
-                self.publish(tries)
+            rest = [work for work in tries if work is not keeping]
+            if rest and self.publish is not None:
+                self.publish(rest)
+            if keeping is None:
+                return None
+            return KeptTry(keeping.ti_id, functools.partial(self._queue_and_start, keeping))
 
-        self._kept = None
         with self.store.write() as conn:
             result = try_ended(
                 conn,
@@ -403,43 +408,48 @@ class TryRunner:
                 # waits for the run's lock (transitions.wait_for_queuing).
                 announce=announce,
             )
-            if keeping is not None and keeping in result.queued:
-                result.queued.remove(keeping)
-                # Queued by this transaction under the run's lock: the start cannot lose. A
-                # crash after the commit leaves it running with this process's pid, which
-                # the worker's heartbeat then no longer covers: the zombie step retries it.
-                self._kept = self._start_kept(conn, keeping, result.run)
+            if self._kept_start is not None:
+                started, self._kept_start = self._kept_start, None
+                result.queued = [w for w in result.queued if w.ti_id != started.ti_id]
+                # The run as this transaction read it under its lock.
+                run = result.run or runs.get_run(conn, started.run_pk)
+                self._kept = (started, run)
             return result
 
-    def _start_kept(
-        self, conn: Connection, work: QueuedTry, run: RunRow | None
-    ) -> tuple[StartedTry, RunRow] | None:
-        """Start a try this process's hop queued: the run, read under its lock in this
-        transaction, and the try's names are known, so the start is one statement."""
-        if run is None or run.id != work.run_pk:
-            return self._start_in(conn, work.ti_id, work.try_number)
-        started = hop.start_known(
+    def _queue_and_start(
+        self, work: QueuedTry, conn: Connection, ready: hop.Ready, from_state: TaskState
+    ) -> bool:
+        """Queue and start a try this process's hop made ready, under the run's lock the
+        recording transaction holds: the move cannot lose. A crash after the commit leaves
+        it running with this process's pid, which the worker's heartbeat then no longer
+        covers: the zombie step retries it."""
+        log_path = log_path_for(
+            self.settings, work.dag_id, work.run_id, work.task_id, work.try_number, work.map_index
+        )
+        started = hop.queue_and_start(
             conn,
-            work.ti_id,
-            work.try_number,
-            run=run,
-            task_id=work.task_id,
-            map_index=work.map_index,
+            ready,
+            from_state,
             hostname=self.hostname,
             pid=os.getpid(),
             actor=self.actor,
-            log_path=str(
-                log_path_for(
-                    self.settings,
-                    run.dag_id,
-                    run.run_id,
-                    work.task_id,
-                    work.try_number,
-                    work.map_index,
-                )
-            ),
+            log_path=str(log_path),
         )
-        return None if started is None else (started, run)
+        if started is None:
+            return False
+        try_ = StartedTry(
+            work.ti_id,
+            started.try_number,
+            work.dag_id,
+            work.run_id,
+            work.task_id,
+            work.run_pk,
+            started.max_tries,
+            started.start_date,
+            work.map_index,
+        )
+        self._kept_start = try_
+        return True
 
 
 @contextlib.contextmanager
