@@ -12,8 +12,9 @@ them as two statements with data-modifying CTEs instead of one statement per mov
 
 The next try's process starts it the same way (:func:`start_and_read`): ``queued ->
 running`` with the run's row in one statement, then its try row and timeline entry in one.
-A process that starts a try its own hop just queued knows the run and the try's names
-already, so :func:`start_known` makes all three writes in one statement.
+A process that starts a try its own hop makes ready (``TryRunner``'s kept try) queues and
+starts it with :func:`queue_and_start`: one statement instead of the queueing move and the
+start's two, since it holds the run's lock and knows the run and the try's names already.
 
 Every round trip to the store sits between one task's end and the next one's start, and
 each costs a good part of a bare broker round trip, so this is where a chain's latency
