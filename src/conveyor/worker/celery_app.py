@@ -10,6 +10,7 @@ pool children are running and records itself in the ``worker`` table.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -23,7 +24,6 @@ from typing import Any
 from celery import Celery, bootsteps
 from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
 from celery.worker.consumer import Consumer
-from kombu.exceptions import OperationalError as BrokerError
 
 from conveyor.clock import utcnow
 from conveyor.config import Settings, load_config
@@ -200,17 +200,40 @@ def _consumed_queues(app: Celery) -> frozenset[str]:
 
 def publish_tries(app: Celery, tries: list[QueuedTry]) -> None:
     """Send tries the store holds as queued; one the broker refuses stays queued there, and
-    the scheduler's requeue step sends it again."""
+    the scheduler's requeue step sends it again. Never raises: this runs inside the
+    transaction that records a try's outcome, which a broker must not undo."""
     for work in tries:
         try:
-            send_try(app, work)
-        except BrokerError as exc:
+            _send_on_a_live_producer(app, work)
+        except Exception as exc:  # a broker error, or whatever a broken transport raises
+            _drop_producer(app)
             log.warning(
-                "could not publish try %s of task instance %s: %s",
+                "could not publish try %s of task instance %s: %r",
                 work.try_number,
                 work.ti_id,
                 exc,
             )
+
+
+def _send_on_a_live_producer(app: Celery, work: QueuedTry) -> None:
+    """``send_try``; once more on a new producer if this one's channel was left detached.
+
+    When the broker is lost and kombu cannot reconnect within a publish's retries, kombu's
+    Redis transport leaves the producer's channel without its connection, and every later
+    publish on it raises AttributeError, even once the broker is back."""
+    try:
+        send_try(app, work)
+    except AttributeError:
+        _drop_producer(app)
+        send_try(app, work)
+
+
+def _drop_producer(app: Celery) -> None:
+    """Give this process's producer back to the pool, which revives it on a fresh channel
+    when it is next taken."""
+    with contextlib.suppress(Exception):
+        release_producer(app)
+    app._conveyor_producer = None  # type: ignore[attr-defined]
 
 
 #: How a worker retries the broker after losing it: the first attempt at once, then waits
