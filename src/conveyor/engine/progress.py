@@ -56,7 +56,7 @@ class KeptTry:
 
 #: Called with the tries about to be queued, before the statements that queue them; what it
 #: returns is the try, if any, that its caller starts itself (see :class:`KeptTry`).
-Announce = Callable[[list[QueuedTry]], "KeptTry | None"]
+Announce = Callable[[list[QueuedTry]], KeptTry | None]
 
 
 def queued_tries(
@@ -349,11 +349,11 @@ def _queue_admitted(
     moved = hop.queue_ready(conn, [r for r in fresh_ready if r.ti_id != kept_id], actor)
     moved |= hop.queue_waiting(conn, [r for r in waiting_ready if r.ti_id != kept_id], actor)
     if kept is not None:
-        from_none = [(r, TaskState.NONE) for r in fresh_ready if r.ti_id == kept_id]
-        from_scheduled = [(r, TaskState.SCHEDULED) for r in waiting_ready if r.ti_id == kept_id]
-        for ready, from_state in from_none + from_scheduled:
-            if kept.start(conn, ready, from_state):
-                moved.add(ready.ti_id)
+        by_state = ((TaskState.NONE, fresh_ready), (TaskState.SCHEDULED, waiting_ready))
+        for from_state, readies in by_state:
+            for ready in readies:
+                if ready.ti_id == kept_id and kept.start(conn, ready, from_state):
+                    moved.add(ready.ti_id)
     return [work for work in queued if work.ti_id in moved]
 
 

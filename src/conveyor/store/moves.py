@@ -135,24 +135,23 @@ START = Move(
         "log_path": Given("log_path"),
     },
 )
-#: A try that the process whose hop queued it starts at once, in the same transaction: the
-#: queueing move and START as one update, the timeline showing every step.
-SCHEDULE_QUEUE_AND_START = Move(
-    "schedule_queue_and_start",
-    SCHEDULE_AND_QUEUE.from_states,
-    S.RUNNING,
-    {**SCHEDULE_AND_QUEUE.sets, **START.sets},
-    (*SCHEDULE_AND_QUEUE.events, *START.events),
-    opens_try=START.opens_try,
-)
-QUEUE_AND_START = Move(
-    "queue_and_start",
-    QUEUE.from_states,
-    S.RUNNING,
-    {**QUEUE.sets, **START.sets},
-    (*QUEUE.events, *START.events),
-    opens_try=START.opens_try,
-)
+
+
+def _then_start(name: str, queueing: Move) -> Move:
+    """``queueing`` and START as one update, the timeline showing every step: for a try that
+    the process whose hop queued it starts at once, in the same transaction."""
+    return Move(
+        name,
+        queueing.from_states,
+        S.RUNNING,
+        {**queueing.sets, **START.sets},
+        (*queueing.events, *START.events),
+        opens_try=START.opens_try,
+    )
+
+
+SCHEDULE_QUEUE_AND_START = _then_start("schedule_queue_and_start", SCHEDULE_AND_QUEUE)
+QUEUE_AND_START = _then_start("queue_and_start", QUEUE)
 FINISH = Move(  # from queued: a try that could not start
     "finish",
     frozenset({S.RUNNING, S.QUEUED}),

@@ -53,7 +53,7 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import hop, runs
+from conveyor.store import hop
 from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
@@ -411,9 +411,8 @@ class TryRunner:
             if self._kept_start is not None:
                 started, self._kept_start = self._kept_start, None
                 result.queued = [w for w in result.queued if w.ti_id != started.ti_id]
-                # The run as this transaction read it under its lock.
-                run = result.run or runs.get_run(conn, started.run_pk)
-                self._kept = (started, run)
+                assert result.run is not None  # the run this transaction read under its lock
+                self._kept = (started, result.run)
             return result
 
     def _queue_and_start(
