@@ -166,6 +166,7 @@ class FrontierReads:
         self.run_pk = run_pk
         self.rows: dict[str, TiRow] = {}
         self._sample: set[str] | None = None
+        self._waiting: set[str] = set()  # scheduled instances the hop's read came across
 
     def states(self, task_ids: Collection[str]) -> Mapping[str, TaskState]:
         wanted = [tid for tid in task_ids if tid not in self.rows]
@@ -211,6 +212,7 @@ class FrontierReads:
                 found.due.append(ti)
             elif part == WAITING_PART:
                 found.waiting.append(ti)
+                self._waiting.add(ti.task_id)
             elif part == SAMPLE_PART:
                 self._sample = (self._sample or set()) | {ti.task_id}
             else:
@@ -222,13 +224,18 @@ class FrontierReads:
         return found
 
     def unfinished_sample(self) -> Collection[str]:
-        """Up to ``SAMPLE`` task ids of the run's tries in flight; read once. Read with
-        a finish in front of it, it may name the try that just finished: the planner knows
-        that task's new state, and only counts a sampled task that it has not seen finish."""
+        """Up to ``SAMPLE`` task ids of the run's tries in flight, read once, and the tries
+        waiting for room that the hop's read came across. Read with a finish in front of it,
+        it may name the try that just finished: the planner knows that task's new state, and
+        only counts a sampled task that it has not seen finish.
+
+        The waiting tries matter where the finished try was the run's only one in flight
+        (a parallelism or ``max_active_tasks`` of 1): without them the sample is empty, and
+        a wide fan-in's whole upstream would be read on every hop."""
         if self._sample is None:
             found = self.conn.execute(_UNFINISHED_SAMPLE, {"of_run": self.run_pk}).scalars()
             self._sample = set(found)
-        return self._sample
+        return self._sample | self._waiting
 
 
 def anything_active(conn: Connection, run_pk: int) -> bool:
