@@ -69,6 +69,51 @@ TIMEOUT = """
 """
 
 
+KEPT_TIMEOUT = """
+    @task
+    def first():
+        return os.getpid()
+
+    @task(execution_timeout=timedelta(seconds=1))
+    def hangs(pid):
+        time.sleep(60)
+
+    @task(trigger_rule="all_done")
+    def next_one():
+        return os.getpid()
+
+    with DAG("kept_slow", start_date=START):
+        hangs(first()) >> next_one()
+"""
+
+KEPT_CRASH = """
+    @task
+    def first():
+        return os.getpid()
+
+    @task(retries=1, retry_delay=timedelta(seconds=0))
+    def dies_once(pid):
+        marker = Path("@TMP@") / "died"
+        if not marker.exists():
+            marker.write_text("x")
+            os._exit(3)
+        return os.getpid()
+
+    with DAG("kept_crash", start_date=START):
+        dies_once(first())
+"""
+
+LONG_CHAIN = """
+    from conveyor import PythonOperator, chain
+
+    def nap():
+        time.sleep(0.02)
+
+    with DAG("long", start_date=START):
+        chain(*[PythonOperator(task_id=f"s{i:03d}", python_callable=nap) for i in range(300)])
+"""
+
+
 @pytest.fixture
 def env(tmp_path: Path, store: Store) -> Env:
     dags = tmp_path / "dags"
@@ -142,3 +187,67 @@ def test_a_try_past_its_timeout_kills_its_runner_and_the_run_goes_on(env: Env) -
     (hung,) = env.tries(run_pk, "hangs")
     assert hung.exit_kind == "timeout"
     assert (_returned(env, run_pk, "next_one")) != hung.pid
+
+
+def _kept(env: Env, run_pk: int, task_id: str) -> bool:
+    """Whether the try's queued entry says its runner took it at once (see hop.queue_and_start)."""
+    return any(
+        e.kind == "queued" and "taken at once" in (e.message or "")
+        for e in env.events(run_pk, task_id)
+    )
+
+
+def test_a_runner_starts_the_next_try_of_a_chain_in_the_transaction_that_recorded_the_last(
+    env: Env,
+) -> None:
+    env.write_dag("chain.py", CHAIN)
+    env.sync()
+    run_pk = env.trigger("chain")
+    env.run(run_pk, parallelism=4)
+    assert env.run_state(run_pk) is RunState.SUCCESS
+    assert not _kept(env, run_pk, "first")  # handed out by the executor
+    assert _kept(env, run_pk, "second")
+    ((first,), (second,)) = env.tries(run_pk, "first"), env.tries(run_pk, "second")
+    assert first.pid == second.pid
+    assert second.start_date >= first.end_date
+
+
+def test_a_kept_try_past_its_timeout_is_killed_as_a_handed_out_one_is(env: Env) -> None:
+    env.write_dag("kept_slow.py", KEPT_TIMEOUT)
+    env.sync()
+    run_pk = env.trigger("kept_slow")
+    env.run(run_pk, parallelism=1, limit=40)
+    assert _kept(env, run_pk, "hangs")
+    states = env.states(run_pk)
+    assert states["hangs"] is TaskState.FAILED
+    assert states["next_one"] is TaskState.SUCCESS
+    (hung,) = env.tries(run_pk, "hangs")
+    assert hung.exit_kind == "timeout"
+
+
+def test_a_runner_that_dies_in_a_kept_try_fails_it_and_the_retry_runs(env: Env) -> None:
+    env.write_dag("kept_crash.py", KEPT_CRASH)
+    env.sync()
+    run_pk = env.trigger("kept_crash")
+    env.run(run_pk, parallelism=1)
+    assert env.run_state(run_pk) is RunState.SUCCESS
+    assert _kept(env, run_pk, "dies_once")
+    first, second = env.tries(run_pk, "dies_once")
+    assert first.exit_kind == "crash"
+    assert "exited with status 3" in (first.error or "")
+    assert second.pid != first.pid
+
+
+def test_a_stopping_executor_lets_a_runner_finish_its_try_but_keep_no_more(env: Env) -> None:
+    """A runner in a long chain goes on by itself; asked to stop, it ends with its try, so
+    the scheduler stops within a try's time and kills nothing."""
+    env.write_dag("long.py", LONG_CHAIN)
+    env.sync()
+    run_pk = env.trigger("long")
+    env.run_for(2.0, parallelism=1)
+    states = env.states(run_pk)
+    done = [tid for tid, state in states.items() if state is TaskState.SUCCESS]
+    assert 5 < len(done) < 300
+    # The last try recorded may have queued the next one, for the next start to send.
+    finished_or_waiting = {TaskState.SUCCESS, TaskState.NONE, TaskState.SCHEDULED, TaskState.QUEUED}
+    assert set(states.values()) <= finished_or_waiting

@@ -18,6 +18,8 @@ records a process that died without reporting, with its exit code and the tail o
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -31,11 +33,12 @@ from typing import Any
 from conveyor._processes import adopt_environment, fork_context, warm_up
 from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry, queued_tries
-from conveyor.engine.tries import end_from_outside, worker_actor
+from conveyor.engine.tries import TryResult, end_from_outside, worker_actor
 from conveyor.executors.base import Executor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Store
+from conveyor.store.transitions import StartedTry
 from conveyor.worker.runner import TryRunner, log_path_for
 
 log = logging.getLogger(__name__)
@@ -78,14 +81,20 @@ def _child_main(
     if report is not None:
         # The outcome is committed: tell the executor what it queued now, so the next tries
         # start while this process is still exiting (a few ms of every hop otherwise).
-        report.send(result.queued)
+        report.send(Report(result.queued))
         report.close()
 
 
 def _runner_main(
     settings: Settings, environ: dict[str, str], inbox: Connection, outbox: Connection
 ) -> None:
-    """Entry point of a long-lived runner: tries one after another, until told to stop."""
+    """Entry point of a long-lived runner: tries one after another, until told to stop.
+
+    Of the tries a try's outcome queues, the runner starts one itself in the transaction
+    that records it, as a Celery pool process does (``TryRunner.run``'s ``keep``): one write
+    transaction a try instead of two. Each report tells the executor what the try queued for
+    others and which try the runner kept, so that the executor times and heartbeats it.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
     adopt_environment(environ)
     # A try writes to its own log (the fds are pointed there for the try); between tries the
@@ -98,8 +107,22 @@ def _runner_main(
     runner = TryRunner(settings, store)
     # Each try starts where a fresh process would: the same working folder and environment.
     folder, environment = os.getcwd(), dict(os.environ)
+    streak = _Streak(settings, inbox)
+
+    def fresh_start() -> None:
+        os.chdir(folder)
+        if os.environ != environment:
+            os.environ.clear()
+            os.environ.update(environment)
+
+    def recorded(result: TryResult, kept: StartedTry | None) -> None:
+        streak.tries += 1
+        outbox.send(Report(result.queued, streak.taken(kept)))
+        if kept is not None:
+            fresh_start()
+
     try:
-        while True:
+        while not streak.stopping:
             try:
                 message = inbox.recv()
             except (EOFError, OSError):
@@ -107,14 +130,53 @@ def _runner_main(
             if message is None:
                 break
             ti_id, try_number = message
-            os.chdir(folder)
-            if os.environ != environment:
-                os.environ.clear()
-                os.environ.update(environment)
-            result = runner.run(ti_id, try_number)
-            outbox.send(result.queued)
+            fresh_start()
+            result = runner.run(ti_id, try_number, keep=streak.keep, recorded=recorded)
+            if not result.started:
+                outbox.send(Report([], None))
     finally:
         store.dispose()
+
+
+@dataclass
+class Report:
+    """What a try's process tells the executor once the try's outcome is committed."""
+
+    queued: list[QueuedTry]  # for the executor to hand out
+    kept: QueuedTry | None = None  # started by this runner in that transaction: it runs now
+
+
+class _Streak:
+    """Which tries a runner starts itself: any, until it has run ``local_runner_max_tries``
+    or the executor asks it to stop (the only message a busy runner is ever sent). Not when
+    logs are uploaded after the commit that would start the next try."""
+
+    def __init__(self, settings: Settings, inbox: Connection) -> None:
+        self.limit = settings.local_runner_max_tries
+        self.allowed = not settings.remote_logs_url
+        self.inbox = inbox
+        self.tries = 0
+        self.stopping = False
+        self._offered: QueuedTry | None = None
+
+    def keep(self, work: QueuedTry) -> bool:
+        """Asked inside the recording transaction: never raises."""
+        try:
+            if self.inbox.poll():
+                self.stopping = self.inbox.recv() is None or self.stopping
+        except (EOFError, OSError):  # the executor is gone
+            self.stopping = True
+        if self.stopping or not self.allowed or self.tries + 1 >= self.limit:
+            return False
+        self._offered = work
+        return True
+
+    def taken(self, started: StartedTry | None) -> QueuedTry | None:
+        """The try the transaction just committed started here, as the executor knows it."""
+        offered, self._offered = self._offered, None
+        if started is None or offered is None or offered.ti_id != started.ti_id:
+            return None
+        return dataclasses.replace(offered, try_number=started.try_number)
 
 
 @dataclass
@@ -151,6 +213,7 @@ class _Running:
     killed_for_timeout: bool = False
     kill_at: float | None = None
     reported: bool = False
+    kept: QueuedTry | None = None  # the try its runner started in the recording transaction
 
 
 class LocalExecutor(Executor):
@@ -220,6 +283,11 @@ class LocalExecutor(Executor):
                 self._retire(runner)
                 continue
             break
+        self._run_on(runner, work)
+
+    def _run_on(self, runner: _Runner, work: QueuedTry) -> None:
+        """Time and heartbeat ``work`` as the try ``runner`` runs now."""
+        self._held.add(work.ti_id)
         runner.dag_ids.add(work.dag_id)
         sentinel = runner.process.sentinel
         self._running[sentinel] = _Running(
@@ -284,12 +352,21 @@ class LocalExecutor(Executor):
             self._retire(runner)
 
     def _runner_done(self, entry: _Running) -> None:
-        """A runner reported its try: the try is over, and the runner takes the next one."""
+        """A runner reported its try: the try is over, and the runner goes on with the try
+        it kept, or takes the next one."""
         runner = entry.runner
         assert runner is not None
         self._running.pop(runner.process.sentinel, None)
         self._held.discard(entry.work.ti_id)
         runner.tries += 1
+        if entry.kept is not None:
+            # Started and committed already: it is this runner's now, timed from here. A
+            # runner killed for the try before it takes this one down with it (see _reap).
+            self._run_on(runner, entry.kept)
+            if entry.killed_for_timeout:
+                self._fail(entry.work, ExitKind.TIMEOUT, _timeout_error(entry.work))
+                _signal(runner.process, signal.SIGKILL)
+            return
         if entry.killed_for_timeout:
             # It reported despite the SIGTERM; record the timeout as the per-try process
             # would be recorded (a lost race when the outcome is in), and replace it.
@@ -356,14 +433,15 @@ class LocalExecutor(Executor):
             return
         del self._reports[report]
         try:
-            queued: list[QueuedTry] = report.recv()
+            told: Report = report.recv()
         except (EOFError, OSError):
             return  # it ended without reporting: the reap looks at how
         finally:
             if entry.runner is None:
                 report.close()  # a runner's pipe stays open for its next try
         entry.reported = True
-        self.submit(queued)
+        entry.kept = told.kept
+        self.submit(told.queued)
 
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()
@@ -419,6 +497,8 @@ class LocalExecutor(Executor):
                 f"; last lines of its log:\n{tail}" if tail else ""
             )
             self._fail(work, ExitKind.SIGNAL if code and code < 0 else ExitKind.CRASH, error)
+        if entry.kept is not None:  # started in the runner's last commit, never run
+            self._fail(entry.kept, *_ended_before_running(code))
         if not entry.reported:
             self._pick_up_fast_path(work.run_pk)
 
@@ -451,6 +531,10 @@ class LocalExecutor(Executor):
     def stop(self, grace: float) -> None:
         """Let running tries finish within ``grace`` seconds, then kill and fail the rest."""
         self._backlog.clear()
+        for entry in self._running.values():  # keep no more tries: finish this one, and exit
+            if entry.runner is not None:
+                with contextlib.suppress(OSError):
+                    entry.runner.inbox.send(None)
         deadline = time.monotonic() + grace
         while self._running and time.monotonic() < deadline:
             ready = wait([*self._running, *self._reports], timeout=deadline - time.monotonic())
@@ -478,6 +562,17 @@ _RUNNER_EXIT_SECONDS = 3.0
 
 def _timeout_error(work: QueuedTry) -> str:
     return f"execution_timeout of {work.timeout_seconds:g}s exceeded; the try was killed"
+
+
+def _ended_before_running(code: int | None) -> tuple[ExitKind, str]:
+    """How a runner that had started a try, and died before running it, failed that try."""
+    if code is not None and code < 0:
+        how = f"was killed by signal {signal.Signals(-code).name}"
+        return ExitKind.SIGNAL, f"the runner process that started this try {how} before running it"
+    return (
+        ExitKind.CRASH,
+        f"the runner process that started this try exited ({code}) before running it",
+    )
 
 
 def _signal(process: Any, sig: int) -> None:

@@ -132,11 +132,22 @@ class TryRunner:
         return worker_actor()
 
     def run(
-        self, ti_id: int, try_number: int, *, keep: Callable[[QueuedTry], bool] | None = None
+        self,
+        ti_id: int,
+        try_number: int,
+        *,
+        keep: Callable[[QueuedTry], bool] | None = None,
+        recorded: Callable[[TryResult, StartedTry | None], None] | None = None,
     ) -> TryResult:
         """Run the try; then, while ``keep`` says yes to a try that the fast path queued,
         that try too, started in the transaction that queued it (see :meth:`record`). The
-        result is the last try's."""
+        result is the last try's.
+
+        ``recorded(result, kept)`` is told of each try once its outcome is committed, with
+        the try that transaction started (None at the end of the streak), before that try
+        runs: a supervisor that times each try learns of it there. Without a ``publish``
+        hook, nothing is kept unless ``recorded`` is given, since the tries a streak's
+        earlier tries queued would otherwise wait for its end."""
         won = retrying(lambda: self._start(ti_id, try_number), what="starting a try")
         if won is None:
             log.info(
@@ -146,12 +157,16 @@ class TryRunner:
                 ti_id,
             )
             return TryResult(started=False)
-        self.keep = keep if self.publish is not None else None
+        self.keep = keep if self.publish is not None or recorded is not None else None
         try:
             result = self._run_started(*won)
-            while self._kept is not None:
-                won, self._kept = self._kept, None
-                result = self._run_started(*won)
+            while True:
+                kept, self._kept = self._kept, None
+                if recorded is not None:
+                    recorded(result, kept[0] if kept is not None else None)
+                if kept is None:
+                    break
+                result = self._run_started(*kept)
         finally:
             self.keep, self._kept = None, None
         return result
