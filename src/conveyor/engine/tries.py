@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from conveyor.clock import utcnow
@@ -81,6 +81,9 @@ class TryEnd:
     chosen: list[str] | None = None
     #: A short circuit's skips: "direct" or "all" downstream tasks (teardowns left to run).
     short_circuit: str | None = None
+    #: When the try's process decided the outcome: a retry's delay then counts from the
+    #: recorded end, however long the transaction waited for the store's lock.
+    decided_at: datetime | None = None
 
 
 def try_ended(
@@ -100,6 +103,10 @@ def try_ended(
     # tries of a run ending at once would each hold it and deadlock on the row lock after.
     run = runs.lock_run(conn, end.run_pk)
     outcome = end.outcome
+    if outcome.retry_at is not None and end.decided_at is not None:
+        waited = utcnow() - end.decided_at
+        if outcome.state is TaskState.UP_FOR_RETRY and waited > timedelta(0):
+            outcome = replace(outcome, retry_at=outcome.retry_at + waited)
     structure = runs.serialized_dag(conn, run.version_hash)  # cached per version
     # A run the frontier plans reads only what the try touches: the move alone, here. The
     # others read the whole run with the move (one statement on PostgreSQL), to plan it.

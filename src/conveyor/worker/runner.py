@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.callbacks import TASK_HOOKS, DagResolver, after_try
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
 from conveyor.engine.progress import KeptTry, QueuedTry
@@ -350,6 +351,7 @@ class TryRunner:
         short_circuit: str | None = None,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction."""
+        decided_at = utcnow()
         return retrying(
             lambda: self._record(
                 ti_id,
@@ -362,6 +364,7 @@ class TryRunner:
                 started_at,
                 map_index,
                 short_circuit,
+                decided_at,
             ),
             what="recording a try's outcome",
         )
@@ -378,6 +381,7 @@ class TryRunner:
         started_at: datetime | None,
         map_index: int = -1,
         short_circuit: str | None = None,
+        decided_at: datetime | None = None,
     ) -> TryResult:
         def keep_return_value(conn: Connection) -> None:
             upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
@@ -394,6 +398,7 @@ class TryRunner:
             map_index,
             chosen,
             short_circuit,
+            decided_at,
         )
         self._kept, self._kept_start = None, None
 

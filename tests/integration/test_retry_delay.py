@@ -1,0 +1,56 @@
+"""A retry's delay counts from the try's recorded end, on both stores: a recording
+transaction that waited for the store's lock does not shorten it."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from conveyor.clock import utcnow
+from conveyor.engine.tries import TryEnd, try_ended
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.states import ExitKind, TaskState
+from conveyor.store import runs, transitions
+from conveyor.store.engine import Store
+from conveyor.store.tables import task_try
+from conveyor.store.transitions import Actor, Outcome
+
+DAG_FILE = """
+    from conveyor import DAG, EmptyOperator
+
+    with DAG("flaky") as dag:
+        EmptyOperator(task_id="once", retries=1)
+"""
+ACTOR = Actor("test")
+
+
+def test_a_retry_waits_its_delay_after_the_recorded_end(tmp_path: Path, store: Store) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "flaky.py").write_text(textwrap.dedent(DAG_FILE))
+    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "flaky", created_by="test")
+        assert run_pk is not None
+        (ti,) = runs.task_instances(conn, run_pk)
+        assert transitions.schedule_and_queue(conn, ti.id, 0, "ready", "default", ACTOR)
+        assert transitions.start_try(conn, ti.id, 1, hostname="h", pid=1, actor=ACTOR)
+
+    delay = timedelta(seconds=5)
+    decided = utcnow() - timedelta(seconds=2)  # the outcome waited two seconds to be recorded
+    outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=decided + delay)
+    end = TryEnd(ti.id, 1, run_pk, "once", outcome, decided_at=decided)
+    with store.write() as conn:
+        result = try_ended(conn, end, ACTOR, parallelism=None)
+    assert result.state is TaskState.UP_FOR_RETRY
+
+    with store.read() as conn:
+        (after,) = runs.task_instances(conn, run_pk)
+        ended = conn.execute(
+            select(task_try.c.end_date).where(task_try.c.ti_id == ti.id)
+        ).scalar_one()
+    assert after.retry_at is not None
+    assert after.retry_at - ended >= delay - timedelta(milliseconds=50)
