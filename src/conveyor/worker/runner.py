@@ -331,6 +331,7 @@ class TryRunner:
             started.start_date,
             map_index=started.map_index,
             short_circuit=short_circuit,
+            decided_at=utcnow(),
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
@@ -349,9 +350,10 @@ class TryRunner:
         started_at: datetime | None = None,
         map_index: int = -1,
         short_circuit: str | None = None,
+        decided_at: datetime | None = None,
     ) -> TryResult:
-        """Record how the try ended and move the run on, in one transaction."""
-        decided_at = utcnow()
+        """Record how the try ended and move the run on, in one transaction. ``decided_at``:
+        when the outcome was decided; a retry's delay then counts from the recorded end."""
         return retrying(
             lambda: self._record(
                 ti_id,
