@@ -103,10 +103,9 @@ def try_ended(
     # tries of a run ending at once would each hold it and deadlock on the row lock after.
     run = runs.lock_run(conn, end.run_pk)
     outcome = end.outcome
-    if outcome.retry_at is not None and end.decided_at is not None:
-        waited = utcnow() - end.decided_at
-        if outcome.state is TaskState.UP_FOR_RETRY and waited > timedelta(0):
-            outcome = replace(outcome, retry_at=outcome.retry_at + waited)
+    if outcome.state is TaskState.UP_FOR_RETRY and outcome.retry_at and end.decided_at:
+        # The delay counts from the end recorded now, not from the wait for the lock.
+        outcome = replace(outcome, retry_at=outcome.retry_at + (utcnow() - end.decided_at))
     structure = runs.serialized_dag(conn, run.version_hash)  # cached per version
     # A run the frontier plans reads only what the try touches: the move alone, here. The
     # others read the whole run with the move (one statement on PostgreSQL), to plan it.

@@ -133,7 +133,7 @@ def _runner_main(
             fresh_start()
             result = runner.run(ti_id, try_number, keep=streak.keep, recorded=recorded)
             if not result.started:
-                outbox.send(Report([], None))
+                outbox.send(Report([]))
     finally:
         store.dispose()
 
@@ -487,18 +487,15 @@ class LocalExecutor(Executor):
                     work.map_index,
                 )
             )
-            how = (
-                f"killed by signal {signal.Signals(-code).name}"
-                if code and code < 0
-                else f"exited with status {code}"
-            )
             tail = log_tail(path)
-            error = f"the task's process {how} without reporting" + (
+            error = f"the task's process {_how_it_ended(code)} without reporting" + (
                 f"; last lines of its log:\n{tail}" if tail else ""
             )
-            self._fail(work, ExitKind.SIGNAL if code and code < 0 else ExitKind.CRASH, error)
+            self._fail(work, _exit_kind(code), error)
         if entry.kept is not None:  # started in the runner's last commit, never run
-            self._fail(entry.kept, *_ended_before_running(code))
+            how = _how_it_ended(code)
+            error = f"the runner process that started this try {how} before running it"
+            self._fail(entry.kept, _exit_kind(code), error)
         if not entry.reported:
             self._pick_up_fast_path(work.run_pk)
 
@@ -564,15 +561,14 @@ def _timeout_error(work: QueuedTry) -> str:
     return f"execution_timeout of {work.timeout_seconds:g}s exceeded; the try was killed"
 
 
-def _ended_before_running(code: int | None) -> tuple[ExitKind, str]:
-    """How a runner that had started a try, and died before running it, failed that try."""
+def _how_it_ended(code: int | None) -> str:
     if code is not None and code < 0:
-        how = f"was killed by signal {signal.Signals(-code).name}"
-        return ExitKind.SIGNAL, f"the runner process that started this try {how} before running it"
-    return (
-        ExitKind.CRASH,
-        f"the runner process that started this try exited ({code}) before running it",
-    )
+        return f"killed by signal {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+def _exit_kind(code: int | None) -> ExitKind:
+    return ExitKind.SIGNAL if code is not None and code < 0 else ExitKind.CRASH
 
 
 def _signal(process: Any, sig: int) -> None:
