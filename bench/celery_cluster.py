@@ -33,6 +33,7 @@ from local_executor import (  # the same DAGs and metrics as the local benchmark
     _read_timing,
     chain_metrics,
     fanout_metrics,
+    with_marks,
 )
 from sqlalchemy.engine import make_url
 
@@ -125,6 +126,7 @@ def run_on_cluster(
     with tempfile.TemporaryDirectory(prefix="conveyor-cluster-bench-") as tmp:
         home, dags = Path(tmp), Path(tmp) / "dags"
         dags.mkdir()
+        source, marks = with_marks(source, home)
         (dags / f"{dag_id}.py").write_text(source)
         env = {
             **os.environ,
@@ -154,7 +156,7 @@ def run_on_cluster(
                 assert run_pk is not None
                 scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
                 scheduler.run(until=_finished_or_late(store, run_pk, time.monotonic() + timeout))
-            return _read_timing(store, run_pk)
+            return _read_timing(store, run_pk, marks)
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=60)
