@@ -8,7 +8,9 @@ checks that promise on the embedded setup (SQLite, LocalExecutor, real scheduler
   that finishes queues the next one in its own transaction, the executor forks the next try.
 - ``fanout``: one start task, M parallel no-op tasks, one end task: throughput.
 
-All figures come from the store (the run's and the tries' recorded start and end), not from
+A chain's hop is measured between the tasks' own code: each task writes when its code started
+and ended, so a hop is all that Conveyor does between one task's code and the next one's. The
+other figures come from the store (the run's and the tries' recorded start and end), not from
 timing the script, so they are what a user sees in the UI. Baselines are measured in the same
 process: a bare ``python -c pass`` and ``python -c "import conveyor.worker.runner"``.
 

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from test_runs import Env
 
 from conveyor.states import RunState, TaskState
+from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import xcom
+from conveyor.worker.runner import log_path_for
 
 CHAIN = """
     @task
@@ -210,6 +212,28 @@ def test_a_runner_starts_the_next_try_of_a_chain_in_the_transaction_that_recorde
     ((first,), (second,)) = env.tries(run_pk, "first"), env.tries(run_pk, "second")
     assert first.pid == second.pid
     assert second.start_date >= first.end_date
+
+
+def test_a_kept_try_whose_log_cannot_be_made_fails_saying_so(env: Env) -> None:
+    """The kept try's log file is made while the transaction that starts it runs: a failure
+    to make it still fails that try, with the reason, and the try before keeps its log."""
+    env.write_dag("chain.py", CHAIN)
+    env.sync()
+    run_pk = env.trigger("chain")
+    with env.store.read() as conn:
+        run_id = runs.get_run(conn, run_pk).run_id
+    settings = env.settings()
+    blocked = log_path_for(settings, "chain", run_id, "second", 1).parent
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the task's log folder goes")
+    env.run(run_pk, parallelism=1)
+    assert _kept(env, run_pk, "second")
+    assert env.states(run_pk)["second"] is TaskState.FAILED
+    (second,) = env.tries(run_pk, "second")
+    assert second.exit_kind == "bookkeeping"
+    assert str(blocked) in (second.error or "") and "could not start its log" in second.error
+    first_log = log_path_for(settings, "chain", run_id, "first", 1).read_text()
+    assert "[conveyor] chain.first run" in first_log
 
 
 def test_a_kept_try_past_its_timeout_is_killed_as_a_handed_out_one_is(env: Env) -> None:

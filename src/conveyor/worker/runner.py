@@ -25,6 +25,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ from conveyor.model.runtime import current_context
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
-from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
+from conveyor.private_files import PRIVATE_FILE, private_file, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop
@@ -124,6 +125,10 @@ class TryRunner:
         self.keep: Callable[[QueuedTry], bool] | None = None
         self._kept: tuple[StartedTry, RunRow] | None = None
         self._kept_start: StartedTry | None = None  # set while the recording transaction runs
+        # The log file of the try being started, made in a thread while the transaction that
+        # starts it waits for the store (see _prepare_log); the thread is this process's own.
+        self._log_maker: tuple[int, ThreadPoolExecutor] | None = None
+        self._log_made: tuple[Path, Future[Path]] | None = None
 
     def _from_code_cache(self, conn: Connection, version_hash: str, dag_id: str) -> DAG:
         return load_pinned_dag(conn, version_hash, dag_id, self.settings.home / "code")
@@ -186,7 +191,7 @@ class TryRunner:
         try:
             # A run stored around the rule (straight into the store) is refused here.
             check_run_id(started.run_id)
-            private_dir(log_file.parent)
+            self._log_ready(log_file)
             output.enter_context(_output_to(log_file, mode=self.output))
         except Exception as exc:  # this try's bookkeeping failed: fail the try, say why
             reason = f"the try could not start its log {str(log_file)!r}: {exc}"
@@ -227,9 +232,33 @@ class TryRunner:
             pid=os.getpid(),
             actor=self.actor,
             log_path=lambda t: str(
-                log_path_for(self.settings, t.dag_id, t.run_id, t.task_id, try_number, t.map_index)
+                self._prepare_log(
+                    log_path_for(
+                        self.settings, t.dag_id, t.run_id, t.task_id, try_number, t.map_index
+                    )
+                )
             ),
         )
+
+    def _prepare_log(self, path: Path) -> Path:
+        """Start making the try's log folder and file in this process's log thread, so that
+        it overlaps the rest of the transaction starting the try: a folder and a file cost
+        two journaled writes of the file system, as much as the rest of a hop on some disks.
+        A file made for a try whose start is then rolled back stays empty; the try's next
+        start appends to it."""
+        pid = os.getpid()
+        if self._log_maker is None or self._log_maker[0] != pid:  # none yet, or forked
+            self._log_maker = (pid, ThreadPoolExecutor(1, thread_name_prefix="conveyor-log"))
+        self._log_made = (path, self._log_maker[1].submit(private_file, path))
+        return path
+
+    def _log_ready(self, path: Path) -> None:
+        """The try's log file exists: made by :meth:`_prepare_log`, or now."""
+        made, self._log_made = self._log_made, None
+        if made is not None and made[0] == path:
+            made[1].result()  # raises what making it raised
+        else:
+            private_file(path)
 
     def _pinned(self, run: RunRow) -> DAG:
         """The DAG version the run pinned: imported once per process, then kept."""
@@ -444,8 +473,15 @@ class TryRunner:
         recording transaction holds: the move cannot lose. A crash after the commit leaves
         it running with this process's pid, which the worker's heartbeat then no longer
         covers: the zombie step retries it."""
-        log_path = log_path_for(
-            self.settings, work.dag_id, work.run_id, work.task_id, work.try_number, work.map_index
+        log_path = self._prepare_log(
+            log_path_for(
+                self.settings,
+                work.dag_id,
+                work.run_id,
+                work.task_id,
+                work.try_number,
+                work.map_index,
+            )
         )
         started = hop.queue_and_start(
             conn,
