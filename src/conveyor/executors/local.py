@@ -39,7 +39,7 @@ from conveyor.states import ExitKind, TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Store
 from conveyor.store.transitions import StartedTry
-from conveyor.worker.runner import TryRunner, log_path_for
+from conveyor.worker.runner import TryRunner, queued_log_path
 
 log = logging.getLogger(__name__)
 
@@ -477,16 +477,7 @@ class LocalExecutor(Executor):
         if entry.killed_for_timeout:
             self._fail(work, ExitKind.TIMEOUT, _timeout_error(work))
         elif code != 0:
-            path = str(
-                log_path_for(
-                    self.settings,
-                    work.dag_id,
-                    work.run_id,
-                    work.task_id,
-                    work.try_number,
-                    work.map_index,
-                )
-            )
+            path = str(queued_log_path(self.settings, work))
             tail = log_tail(path)
             error = f"the task's process {_how_it_ended(code)} without reporting" + (
                 f"; last lines of its log:\n{tail}" if tail else ""

@@ -80,6 +80,13 @@ def log_path_for(
     return folder / f"try-{try_number}.log"
 
 
+def queued_log_path(settings: Settings, work: QueuedTry) -> Path:
+    """The log file of a queued try (:func:`log_path_for`)."""
+    return log_path_for(
+        settings, work.dag_id, work.run_id, work.task_id, work.try_number, work.map_index
+    )
+
+
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
 
 
@@ -473,16 +480,7 @@ class TryRunner:
         recording transaction holds: the move cannot lose. A crash after the commit leaves
         it running with this process's pid, which the worker's heartbeat then no longer
         covers: the zombie step retries it."""
-        log_path = self._prepare_log(
-            log_path_for(
-                self.settings,
-                work.dag_id,
-                work.run_id,
-                work.task_id,
-                work.try_number,
-                work.map_index,
-            )
-        )
+        log_path = self._prepare_log(queued_log_path(self.settings, work))
         started = hop.queue_and_start(
             conn,
             ready,
