@@ -553,8 +553,9 @@ def _timeout_error(work: QueuedTry) -> str:
 
 
 def _how_it_ended(code: int | None) -> str:
+    """How a process ended, to follow "the ... process" in a try's error."""
     if code is not None and code < 0:
-        return f"killed by signal {signal.Signals(-code).name}"
+        return f"was killed by signal {signal.Signals(-code).name}"
     return f"exited with status {code}"
 
 
