@@ -34,29 +34,45 @@ WIDE = """
 """
 
 
+def _running_run(
+    store: Store, dags: Path, dag_id: str, running: list[str], done: tuple[str, ...] = ()
+) -> tuple[int, dict[str, runs.TiRow], str]:
+    """A running run of ``dag_id`` with ``done`` succeeded and each of ``running`` running
+    its first try, as a worker would leave it: its pk, task instances and DAG version."""
+    actor = Actor("test")
+    DagFileProcessor(store, dags, timeout=10, scan_every=1).sync()
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, dag_id, created_by="test")
+        assert run_pk is not None
+        transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
+        tis = {t.task_id: t for t in runs.task_instances(conn, run_pk)}
+        for name in done:
+            transitions.set_by_hand(conn, tis[name].id, TaskState.SUCCESS, actor, retries=0)
+        for name in running:
+            ti = tis[name]
+            transitions.schedule(conn, ti.id, TaskState.NONE, 0, "test", actor)
+            transitions.queue(conn, ti.id, 1, "default", actor)
+            transitions.start(conn, ti.id, 1, hostname="h", pid=1, log_path=None, actor=actor)
+        return run_pk, tis, runs.get_run(conn, run_pk).version_hash
+
+
 @pytest.mark.postgres
+@pytest.mark.parametrize("sent_with_the_lock", [True, False], ids=["pipelined", "apart"])
 def test_simultaneous_finishes_neither_deadlock_nor_miss_the_join(
-    tmp_path: Path, pg_database_url: str
+    tmp_path: Path, pg_database_url: str, sent_with_the_lock: bool
 ) -> None:
+    """A worker's record knows the run's DAG version and sends the run's lock with the
+    finish; a caller that does not know it locks first. Both hold up under the race."""
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "wide.py").write_text(textwrap.dedent(WIDE))
     settings = make_settings(tmp_path, dags, pg_database_url, parallelism=64)
     store = Store(pg_database_url, pool=True)
-    actor = Actor("test")
     try:
-        DagFileProcessor(store, dags, timeout=10, scan_every=1).sync()
-        with store.write() as conn:
-            run_pk = runs.create_manual_run(conn, "wide", created_by="test")
-            assert run_pk is not None
-            transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
-            tis = {t.task_id: t for t in runs.task_instances(conn, run_pk)}
-            transitions.set_by_hand(conn, tis["start"].id, TaskState.SUCCESS, actor, retries=0)
-            middle = [t for name, t in tis.items() if name.startswith("mid_")]
-            for ti in middle:  # each one running its first try, as a worker would leave it
-                transitions.schedule(conn, ti.id, TaskState.NONE, 0, "test", actor)
-                transitions.queue(conn, ti.id, 1, "default", actor)
-                transitions.start(conn, ti.id, 1, hostname="h", pid=1, log_path=None, actor=actor)
+        mids = [f"mid_{i:02d}" for i in range(16)]
+        run_pk, tis, pinned = _running_run(store, dags, "wide", mids, done=("start",))
+        version = pinned if sent_with_the_lock else None
+        middle = [tis[name] for name in mids]
 
         barrier = threading.Barrier(len(middle))
         errors: list[BaseException] = []
@@ -65,7 +81,14 @@ def test_simultaneous_finishes_neither_deadlock_nor_miss_the_join(
             runner = TryRunner(settings, store)
             barrier.wait()
             try:
-                runner.record(ti_id, 1, run_pk, task_id, Outcome(TaskState.SUCCESS, "return"))
+                runner.record(
+                    ti_id,
+                    1,
+                    run_pk,
+                    task_id,
+                    Outcome(TaskState.SUCCESS, "return"),
+                    version_hash=version,
+                )
             except BaseException as exc:
                 errors.append(exc)
 
@@ -89,3 +112,67 @@ def test_simultaneous_finishes_neither_deadlock_nor_miss_the_join(
     assert errors == []
     assert join_state in (TaskState.QUEUED.value, TaskState.SCHEDULED.value)
     assert scheduled_events == 1
+
+
+PAIR_INTO_JOIN = """
+    from conveyor import DAG, EmptyOperator
+
+    with DAG("pair") as dag:
+        [EmptyOperator(task_id="left"), EmptyOperator(task_id="right")] >> EmptyOperator(
+            task_id="join"
+        )
+"""
+
+
+@pytest.mark.postgres
+def test_a_finish_sent_with_the_lock_waits_for_it_and_sees_what_its_holder_committed(
+    tmp_path: Path, pg_database_url: str
+) -> None:
+    """The lock and the finish go to PostgreSQL together: the finish must still wait for a
+    holder of the run's lock, and then read what the holder committed (its own snapshot is
+    taken after the lock). Here the holder finishes ``left``; the waiting record of ``right``
+    must find ``left`` done and queue the join."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "pair.py").write_text(textwrap.dedent(PAIR_INTO_JOIN))
+    settings = make_settings(tmp_path, dags, pg_database_url, parallelism=8)
+    store = Store(pg_database_url, pool=True)
+    try:
+        run_pk, tis, version = _running_run(store, dags, "pair", ["left", "right"])
+
+        recorded = threading.Event()
+        results = []
+
+        def record_right() -> None:
+            runner = TryRunner(settings, store)
+            outcome = Outcome(TaskState.SUCCESS, "return")
+            right = tis["right"]
+            results.append(
+                runner.record(right.id, 1, run_pk, "right", outcome, version_hash=version)
+            )
+            recorded.set()
+
+        with store.write() as holder:
+            runs.lock_run(holder, run_pk)
+            waiting = threading.Thread(target=record_right)
+            waiting.start()
+            assert not recorded.wait(0.5), "the finish did not wait for the run's lock"
+            outcome = Outcome(TaskState.SUCCESS, "return")
+            assert transitions.finish(holder, tis["left"].id, 1, outcome, Actor("test"))
+        waiting.join(timeout=30)
+        assert recorded.is_set()
+
+        (result,) = results
+        assert result.state is TaskState.SUCCESS
+        assert [q.task_id for q in result.queued] == ["join"]
+        assert result.run is not None and result.run.id == run_pk
+        assert result.run.logical_date.tzinfo is not None  # read by the driver, made aware
+        with store.read() as conn:
+            states = {t.task_id: t.state for t in runs.task_instances(conn, run_pk)}
+        assert states == {
+            "left": TaskState.SUCCESS,
+            "right": TaskState.SUCCESS,
+            "join": TaskState.QUEUED,
+        }
+    finally:
+        store.dispose()

@@ -46,9 +46,10 @@ class TryResult:
     run: runs.RunRow | None = None
 
 
-def worker_actor() -> Actor:
-    """Who records a try's end in the timeline: the worker of this process."""
-    return Actor(f"worker@{socket.gethostname()}:{os.getpid()}")
+def worker_actor(hostname: str | None = None) -> Actor:
+    """Who records a try's end in the timeline: the worker of this process, on ``hostname``
+    (this machine's name when not given)."""
+    return Actor(f"worker@{hostname or socket.gethostname()}:{os.getpid()}")
 
 
 def failure_outcome(
@@ -84,6 +85,9 @@ class TryEnd:
     #: When the try's process decided the outcome: a retry's delay then counts from the
     #: recorded end, however long the transaction waited for the store's lock.
     decided_at: datetime | None = None
+    #: The DAG version the run pinned, when the try's process knows it: the hop is then
+    #: planned before the run's lock is taken, and sent with it (see below).
+    version_hash: str | None = None
 
 
 def try_ended(
@@ -101,21 +105,26 @@ def try_ended(
     :func:`~conveyor.engine.progress.advance_run`."""
     # The run's row first. The XCom insert takes a foreign-key share lock on that row; two
     # tries of a run ending at once would each hold it and deadlock on the row lock after.
-    run = runs.lock_run(conn, end.run_pk)
+    # A try whose process knows the run's DAG version plans its read before the lock, and a
+    # run the frontier plans then sends the lock with the finish (hop.lock_finish_and_read_hop).
+    run = None if end.version_hash else runs.lock_run(conn, end.run_pk)
     outcome = end.outcome
     if outcome.state is TaskState.UP_FOR_RETRY and outcome.retry_at and end.decided_at:
         # The delay counts from the end recorded now, not from the wait for the lock.
         outcome = replace(outcome, retry_at=outcome.retry_at + (utcnow() - end.decided_at))
-    structure = runs.serialized_dag(conn, run.version_hash)  # cached per version
+    # The version a run pinned never changes; each is read once per process, then cached.
+    structure = runs.serialized_dag(conn, end.version_hash or _locked(run).version_hash)
     # A run the frontier plans reads only what the try touches: the move alone, here. The
     # others read the whole run with the move (one statement on PostgreSQL), to plan it.
     on_frontier = end.chosen is None and frontier.plans_incrementally(structure)
+    if run is None and not on_frontier:
+        run = runs.lock_run(conn, end.run_pk)
     read: runs.TasksAndRoom | None = None
     hop_read: tuple[frontier_reads.FrontierReads, frontier_reads.HopRead] | None = None
     now = utcnow()  # the hop's read time: after the outcome's, so a retry due now is due
     if on_frontier:
-        reads = frontier_reads.FrontierReads(conn, run.id)
-        found = hop.finish_and_read_hop(
+        reads = frontier_reads.FrontierReads(conn, end.run_pk)
+        run, found = hop.lock_finish_and_read_hop(
             conn,
             reads,
             end.ti_id,
@@ -127,6 +136,7 @@ def try_ended(
             sample=frontier.reaches_wide_fan_in(structure, {end.task_id: outcome.state}),
             now=now,
             started_at=end.started_at,
+            locked=run,
         )
         ended = found is not None
         hop_read = None if found is None else (reads, found)
@@ -141,6 +151,7 @@ def try_ended(
             started_at=end.started_at,
         )
         ended = read is not None
+    run = _locked(run)
     if not ended:
         return TryResult(started=True, state=None)  # a timeout or a person got there first
     if outcome.state is TaskState.SUCCESS:
@@ -175,6 +186,11 @@ def try_ended(
     return TryResult(
         started=True, state=outcome.state, queued=advance.queued, error=outcome.error, run=run
     )
+
+
+def _locked(run: runs.LockedRun | None) -> runs.LockedRun:
+    assert run is not None, "the run's lock comes before any plan"
+    return run
 
 
 def end_from_outside(

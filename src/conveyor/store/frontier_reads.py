@@ -17,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Executable,
-    FromClause,
     Integer,
     Select,
     String,
@@ -77,11 +76,6 @@ _WAITING_FOR_ROOM = (
     .order_by(_TI.priority_weight.desc(), _TI.id)
     .limit(bindparam("room", type_=Integer))
 )
-_DUE = (
-    _TI.run_pk == bindparam("of_run"),
-    _state_in([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
-    (_TI.retry_at.is_(None)) | (_TI.retry_at <= bindparam("now")),
-)
 
 
 # One round trip for a hop: the named instances (part 0), the retries that came due (1), the
@@ -105,42 +99,83 @@ _COUNTS = (
         .scalar_subquery()
         .label("in_flight"),
     )
-).cte("in_flight_counts")
-_WAITING_PART_ROWS = _WAITING_FOR_ROOM.where(_TI.map_index == -1).subquery()
-_SAMPLE_PART_ROWS = (
-    select(*TI_COLUMNS)
-    .where(_TI.run_pk == bindparam("of_run"), _state_in(_IN_FLIGHT_STATES))
-    .limit(bindparam("sample_size"))
-    .subquery()
-)
+).cte("counts")
+# The parts read a short alias of the table, and the counts and pools are joined once, to
+# all of them: the statement's text stays under the length up to which psycopg keeps its
+# parsed form (4 kB). At 5.6 kB, it was parsed again on every hop.
+_HOP_TI = task_instance.alias("ti")
+_H = hop_ti = _HOP_TI.c
+_HOP_COLUMNS = [_H[c.name] for c in TI_COLUMNS]
 
 
-def hop_part(rows: FromClause, part: int) -> Select[Any]:
-    """One part of the hop's read: task instance rows of ``rows`` (a table, subquery or CTE
-    with the columns of ``TI_COLUMNS``), tagged ``part``, with the counts and their pool."""
-    columns = [rows.c[c.name] for c in TI_COLUMNS]
-    pool_column = rows.c[_TI.pool.name]
-    return select(
-        *columns,
-        literal_column(str(part), Integer).label("part"),
-        _COUNTS.c.in_flight_of_run,
-        _COUNTS.c.in_flight,
-        pool.c.name.label("pool_found"),
-        pool.c.slots.label("pool_limit"),
-    ).select_from(rows.outerjoin(pool, pool.c.name == pool_column).join(_COUNTS, true()))
+def _hop_state_in(states: Collection[str]) -> ColumnElement[bool]:
+    return _H.state.in_([literal_column(f"'{state}'", String) for state in states])
 
 
-HOP_READ_PARTS = (
-    hop_part(task_instance, NAMED_PART).where(
-        _TI.run_pk == bindparam("of_run"),
-        _TI.map_index == -1,
-        _TI.task_id.in_(bindparam("task_ids", expanding=True)),
-    ),
-    hop_part(task_instance, DUE_PART).where(*_DUE),
-    hop_part(_WAITING_PART_ROWS, WAITING_PART),
-    hop_part(_SAMPLE_PART_ROWS, SAMPLE_PART),  # only when asked for: LIMIT 0 otherwise
-)
-_HOP_READ = union_all(*HOP_READ_PARTS)
+#: Constants written into the statement, as ``_hop_state_in`` writes its states.
+_TOP_LEVEL = literal_column("-1", Integer)
+_SCHEDULED = literal_column(f"'{TaskState.SCHEDULED.value}'", String)
+
+
+def hop_part(part: int, *where: ColumnElement[bool]) -> Select[Any]:
+    """One part of the hop's read: the task instances ``where`` says, tagged ``part``."""
+    return select(*_HOP_COLUMNS, literal_column(str(part), Integer).label("part")).where(*where)
+
+
+def hop_parts(*, limits_in_subqueries: bool) -> tuple[Select[Any], ...]:
+    """The hop's parts. ``limits_in_subqueries``: the two with a LIMIT of their own are read
+    from a subquery (SQLite has no parenthesized UNION member; PostgreSQL does, and the text
+    is shorter without)."""
+
+    def limited(part: Select[Any]) -> Select[Any]:
+        if not limits_in_subqueries:
+            return part
+        rows = part.subquery()
+        return select(*rows.c)
+
+    return (
+        hop_part(
+            NAMED_PART,
+            _H.run_pk == bindparam("of_run"),
+            _H.map_index == _TOP_LEVEL,
+            _H.task_id.in_(bindparam("task_ids", expanding=True)),
+        ),
+        hop_part(
+            DUE_PART,
+            _H.run_pk == bindparam("of_run"),
+            _hop_state_in([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
+            (_H.retry_at.is_(None)) | (_H.retry_at <= bindparam("now")),
+        ),
+        limited(
+            hop_part(
+                WAITING_PART,
+                _H.run_pk == bindparam("of_run"),
+                _H.state == _SCHEDULED,
+                _H.map_index == _TOP_LEVEL,
+            )
+            .order_by(_H.priority_weight.desc(), _H.id)
+            .limit(bindparam("room", type_=Integer))
+        ),
+        limited(  # only when asked for: LIMIT 0 otherwise
+            hop_part(
+                SAMPLE_PART,
+                _H.run_pk == bindparam("of_run"),
+                _hop_state_in(_IN_FLIGHT_STATES),
+            ).limit(bindparam("sample_size"))
+        ),
+    )
+
+
+def hop_read(*parts: Select[Any]) -> Select[Any]:
+    """The hop's read of ``parts``: each task instance with its part, the counts, and the
+    slots of its pool."""
+    rows = union_all(*parts).subquery("h")
+    return select(*rows.c, *_COUNTS.c, pool.c.name, pool.c.slots).select_from(
+        rows.outerjoin(pool, pool.c.name == rows.c.pool).join(_COUNTS, true())
+    )
+
+
+_HOP_READ = hop_read(*hop_parts(limits_in_subqueries=True))
 
 
 @dataclass
@@ -216,7 +251,7 @@ class FrontierReads:
             elif part == SAMPLE_PART:
                 self._sample = (self._sample or set()) | {ti.task_id}
             else:
-                found.finished = ti
+                found.finished = ti  # as the snapshot saw it: the caller knows its end
         if sample and self._sample is None:
             self._sample = set()  # nothing of the run is unfinished
         if len(task_ids) > _CHUNK:

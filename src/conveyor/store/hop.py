@@ -51,7 +51,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from conveyor.clock import utcnow
 from conveyor.states import TaskState
-from conveyor.store import frontier_reads, moves, runs, transitions
+from conveyor.store import frontier_reads, moves, pipeline, runs, transitions
 from conveyor.store.tables import (
     UtcDateTime,
     dag,
@@ -91,8 +91,8 @@ _FINISHED_TI = (
         try_number=bindparam("fin_try", type_=Integer),
         from_states=[S.RUNNING],
     )
-    .returning(*runs.TI_COLUMNS)
-    .cte("finished_ti")
+    .returning(task_instance.c.id)
+    .cte("fin")
 )
 _CLOSED_TRY = (
     update(task_try)
@@ -186,9 +186,12 @@ def finish_and_read(
 
 # A run planned from its frontier reads only what the finished task touches, and the finish
 # goes in front of that read: the move, then the hop's one read with the finished row added.
-_FINISH_AND_READ_HOP = union_all(
-    *frontier_reads.HOP_READ_PARTS,
-    frontier_reads.hop_part(_FINISHED_TI, frontier_reads.FINISHED_PART),
+_FINISH_AND_READ_HOP = frontier_reads.hop_read(
+    *frontier_reads.hop_parts(limits_in_subqueries=False),
+    frontier_reads.hop_part(
+        frontier_reads.FINISHED_PART,
+        frontier_reads.hop_ti.id.in_(select(_FINISHED_TI.c.id)),  # as the snapshot saw it
+    ),
 ).add_cte(_CLOSED_TRY, _FINISH_EVENT)
 
 
@@ -209,7 +212,7 @@ def finish_and_read_hop(
     """``transitions.finish`` of a running try, then ``reads.read_hop`` as it would read
     after it (one statement on PostgreSQL); None if the try was no longer this process's to
     finish. The caller holds the run's lock. ``now``: the read's time, after the outcome's."""
-    if conn.dialect.name != "postgresql" or outcome.state is S.UP_FOR_RESCHEDULE:
+    if not _finishes_in_one_statement(conn, outcome):
         if not transitions.finish(conn, ti_id, try_number, outcome, actor, started_at=started_at):
             return None
         return reads.read_hop(task_ids, now, waiting_bound, sample=sample)
@@ -222,11 +225,13 @@ def finish_and_read_hop(
         statement=_FINISH_AND_READ_HOP,
         params=_finish_params(ti_id, try_number, outcome, actor, utcnow()),
     )
-    finished = read.finished
-    if finished is None:
+    if read.finished is None:
         moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
         return None
-    # The rest of the read saw the statement's snapshot, with this try still running.
+    # The read saw the statement's snapshot, with this try still running; the finish set
+    # these two (see moves.FINISH).
+    finished = replace(read.finished, state=outcome.state, retry_at=outcome.retry_at)
+    read.finished = finished
     if finished.task_id in reads.rows:
         reads.rows[finished.task_id] = finished
     if finished.state is S.UP_FOR_RETRY and (finished.retry_at is None or finished.retry_at <= now):
@@ -235,6 +240,54 @@ def finish_and_read_hop(
     read.in_flight -= 1
     read.in_flight_of_run -= 1
     return read
+
+
+def lock_finish_and_read_hop(
+    conn: Connection,
+    reads: frontier_reads.FrontierReads,
+    ti_id: int,
+    try_number: int,
+    outcome: Outcome,
+    actor: Actor,
+    *,
+    task_ids: Collection[str],
+    waiting_bound: int,
+    now: datetime,
+    sample: bool = False,
+    started_at: datetime | None = None,
+    locked: runs.LockedRun | None = None,
+) -> tuple[runs.LockedRun, frontier_reads.HopRead | None]:
+    """``runs.lock_run`` of ``reads``' run (unless the caller holds it: ``locked``), then
+    :func:`finish_and_read_hop`. On PostgreSQL the two go together with the transaction's
+    BEGIN: one round trip where there were three, and the run is not locked while this
+    process wakes up to send the finish. The finish's snapshot is taken once the lock is
+    granted, so it sees every finish of the run committed before."""
+
+    def finish() -> frontier_reads.HopRead | None:
+        return finish_and_read_hop(
+            conn,
+            reads,
+            ti_id,
+            try_number,
+            outcome,
+            actor,
+            task_ids=task_ids,
+            waiting_bound=waiting_bound,
+            now=now,
+            sample=sample,
+            started_at=started_at,
+        )
+
+    if locked is not None or not _finishes_in_one_statement(conn, outcome):
+        return locked or runs.lock_run(conn, reads.run_pk), finish()
+    with pipeline.in_front(conn, runs.lock_run_text(conn), {"run_pk": reads.run_pk}) as lock:
+        found = finish()
+    return runs.locked_run_from_driver(lock.fetchone(), reads.run_pk, conn.dialect), found
+
+
+def _finishes_in_one_statement(conn: Connection, outcome: Outcome) -> bool:
+    """Whether :func:`finish_and_read_hop` records ``outcome`` in one statement."""
+    return conn.dialect.name == "postgresql" and outcome.state is not S.UP_FOR_RESCHEDULE
 
 
 # -- 2. queue what became ready ------------------------------------------------------------

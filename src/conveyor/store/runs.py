@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -9,8 +10,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Dialect, and_, bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
@@ -18,7 +19,7 @@ from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
 from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance
+from conveyor.store.tables import UtcDateTime, dag, dag_run, dag_version, pool, task_instance
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,30 @@ def get_run(conn: Connection, run_pk: int) -> RunRow:
 def lock_run(conn: Connection, run_pk: int) -> LockedRun:
     """The run, its row locked for this transaction: waits while another writer holds it."""
     return _locked(run_row(conn.execute(_RUN_LOCKED, {"run_pk": run_pk}).one()))
+
+
+def lock_run_text(conn: Connection) -> str:
+    """The text of :func:`lock_run`'s statement in ``conn``'s dialect (parameter ``run_pk``),
+    for a caller that sends it to the driver itself (see ``hop.lock_finish_and_read_hop``)."""
+    return _lock_run_text(conn.dialect)
+
+
+@functools.lru_cache(maxsize=4)
+def _lock_run_text(dialect: Dialect) -> str:
+    return _RUN_LOCKED.compile(dialect=dialect).string
+
+
+def locked_run_from_driver(row: Any, run_pk: int, dialect: Dialect) -> LockedRun:
+    """The run from the driver's own row of :func:`lock_run_text` (named columns, without
+    SQLAlchemy's types); raises as :func:`lock_run` does when the run is gone."""
+    if row is None:
+        raise NoResultFound(f"run {run_pk} does not exist")
+    utc = UtcDateTime()
+    dates = {
+        name: utc.process_result_value(getattr(row, name), dialect)
+        for name in ("logical_date", "data_interval_start", "data_interval_end")
+    }
+    return _locked(run_row(row._replace(**dates)))
 
 
 def claim_run(conn: Connection, run_pk: int) -> LockedRun | None:

@@ -142,7 +142,7 @@ class TryRunner:
 
     @property
     def actor(self) -> Actor:
-        return worker_actor()
+        return worker_actor(self.hostname)  # asked on every hop: the name is not asked again
 
     def run(
         self,
@@ -368,6 +368,7 @@ class TryRunner:
             map_index=started.map_index,
             short_circuit=short_circuit,
             decided_at=utcnow(),
+            version_hash=run.version_hash,
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
@@ -387,9 +388,11 @@ class TryRunner:
         map_index: int = -1,
         short_circuit: str | None = None,
         decided_at: datetime | None = None,
+        version_hash: str | None = None,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction. ``decided_at``:
-        when the outcome was decided; a retry's delay then counts from the recorded end."""
+        when the outcome was decided; a retry's delay then counts from the recorded end.
+        ``version_hash``: the DAG version the run pinned (see ``TryEnd.version_hash``)."""
         return retrying(
             lambda: self._record(
                 ti_id,
@@ -403,6 +406,7 @@ class TryRunner:
                 map_index,
                 short_circuit,
                 decided_at,
+                version_hash,
             ),
             what="recording a try's outcome",
         )
@@ -420,6 +424,7 @@ class TryRunner:
         map_index: int = -1,
         short_circuit: str | None = None,
         decided_at: datetime | None = None,
+        version_hash: str | None = None,
     ) -> TryResult:
         def keep_return_value(conn: Connection) -> None:
             upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
@@ -437,6 +442,7 @@ class TryRunner:
             chosen,
             short_circuit,
             decided_at,
+            version_hash,
         )
         self._kept, self._kept_start = None, None
 
