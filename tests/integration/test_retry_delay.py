@@ -4,6 +4,7 @@ transaction that waited for the store's lock does not shorten it."""
 from __future__ import annotations
 
 import textwrap
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +47,52 @@ def test_a_retry_waits_its_delay_after_the_recorded_end(tmp_path: Path, store: S
     with store.write() as conn:
         result = try_ended(conn, end, ACTOR, parallelism=None)
     assert result.state is TaskState.UP_FOR_RETRY
+
+    with store.read() as conn:
+        (after,) = runs.task_instances(conn, run_pk)
+        ended = conn.execute(
+            select(task_try.c.end_date).where(task_try.c.ti_id == ti.id)
+        ).scalar_one()
+    assert after.retry_at is not None
+    assert after.retry_at - ended >= delay - timedelta(milliseconds=50)
+
+
+def test_a_record_that_waits_for_the_runs_lock_keeps_the_whole_delay(
+    tmp_path: Path, store: Store
+) -> None:
+    """A worker's record (the run's DAG version known: on PostgreSQL the lock goes with the
+    finish) that waits for another writer of the run still leaves the whole delay between
+    the recorded end and the retry."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "flaky.py").write_text(textwrap.dedent(DAG_FILE))
+    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "flaky", created_by="test")
+        assert run_pk is not None
+        version = runs.get_run(conn, run_pk).version_hash
+        (ti,) = runs.task_instances(conn, run_pk)
+        assert transitions.schedule_and_queue(conn, ti.id, 0, "ready", "default", ACTOR)
+        assert transitions.start_try(conn, ti.id, 1, hostname="h", pid=1, actor=ACTOR)
+
+    delay = timedelta(seconds=5)
+    decided = utcnow()
+    outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=decided + delay)
+    end = TryEnd(ti.id, 1, run_pk, "once", outcome, decided_at=decided, version_hash=version)
+    recorded = threading.Event()
+
+    def record() -> None:
+        with store.write() as conn:
+            assert try_ended(conn, end, ACTOR, parallelism=None).state is TaskState.UP_FOR_RETRY
+        recorded.set()
+
+    with store.write() as holder:
+        runs.lock_run(holder, run_pk)
+        waiting = threading.Thread(target=record)
+        waiting.start()
+        assert not recorded.wait(1.0)  # it waits for the holder
+    waiting.join(timeout=30)
+    assert recorded.is_set()
 
     with store.read() as conn:
         (after,) = runs.task_instances(conn, run_pk)
