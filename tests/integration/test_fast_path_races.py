@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from conftest import make_settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
-from conveyor.store import runs, transitions
+from conveyor.store import pipeline, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_event, task_instance
 from conveyor.store.transitions import Actor, Outcome
@@ -125,13 +125,16 @@ PAIR_INTO_JOIN = """
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("pipeline_mode", [True, False], ids=["pipelined", "old-libpq"])
 def test_a_finish_sent_with_the_lock_waits_for_it_and_sees_what_its_holder_committed(
-    tmp_path: Path, pg_database_url: str
+    tmp_path: Path, pg_database_url: str, pipeline_mode: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The lock and the finish go to PostgreSQL together: the finish must still wait for a
     holder of the run's lock, and then read what the holder committed (its own snapshot is
     taken after the lock). Here the holder finishes ``left``; the waiting record of ``right``
-    must find ``left`` done and queue the join."""
+    must find ``left`` done and queue the join. A libpq without pipeline mode sends them
+    apart, with the same outcome."""
+    monkeypatch.setattr(pipeline, "supported", lambda: pipeline_mode)
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "pair.py").write_text(textwrap.dedent(PAIR_INTO_JOIN))

@@ -278,7 +278,9 @@ def lock_finish_and_read_hop(
             started_at=started_at,
         )
 
-    if locked is not None or not _finishes_in_one_statement(conn, outcome):
+    if locked is not None or not (
+        _finishes_in_one_statement(conn, outcome) and pipeline.supported()
+    ):
         return locked or runs.lock_run(conn, reads.run_pk), finish()
     with pipeline.in_front(conn, runs.lock_run_text(conn), {"run_pk": reads.run_pk}) as lock:
         found = finish()

@@ -11,6 +11,7 @@ the lock's answer woke the process, which then sent the record while the run sta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -18,6 +19,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection
+
+
+@functools.cache
+def supported() -> bool:
+    """Whether the libpq psycopg runs on has pipeline mode (14 and later; the binary
+    package brings its own). Without it, the statements go one round trip each."""
+    return psycopg.capabilities.has_pipeline()
+
 
 #: The open pipeline of each driver connection in :func:`in_front`, by the connection's id.
 _open: dict[int, ExitStack] = {}
