@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -28,19 +28,25 @@ def supported() -> bool:
     return psycopg.capabilities.has_pipeline()
 
 
-#: The open pipeline of each driver connection in :func:`in_front`, by the connection's id.
-_open: dict[int, ExitStack] = {}
+#: What goes in front of the next statement of each driver connection, by its id.
+_fronts: dict[int, tuple[psycopg.Cursor[Any], str, Mapping[str, Any]]] = {}
 
 
-class _EndsPipeline(psycopg.Cursor[Any]):
-    """The cursor SQLAlchemy executes the statement behind with: once that statement is
-    queued, it ends the pipeline, so that SQLAlchemy finds the statement's answer there."""
+class _SendsFrontFirst(psycopg.Cursor[Any]):
+    """The cursor SQLAlchemy executes the statement behind with. It opens the pipeline, sends
+    the front statement and its own, and closes the pipeline, which waits for both answers:
+    all inside SQLAlchemy's execution, so that an error of either (a lost connection, a
+    deadlock) reaches the caller as SQLAlchemy's, and a lost connection is discarded."""
 
-    def execute(self, *args: Any, **kwargs: Any) -> _EndsPipeline:
-        super().execute(*args, **kwargs)
-        pipeline = _open.pop(id(self.connection), None)
-        if pipeline is not None:
-            pipeline.close()  # sends the Sync; both answers come back
+    def execute(self, *args: Any, **kwargs: Any) -> _SendsFrontFirst:
+        front = _fronts.pop(id(self.connection), None)
+        if front is None:
+            super().execute(*args, **kwargs)
+            return self
+        cursor, sql, params = front
+        with self.connection.pipeline():
+            cursor.execute(sql, params)
+            super().execute(*args, **kwargs)
         return self
 
 
@@ -49,21 +55,17 @@ def in_front(
     conn: Connection, sql: str, params: Mapping[str, Any]
 ) -> Iterator[psycopg.Cursor[Any]]:
     """Send ``sql`` (PostgreSQL's text, ``%(name)s`` parameters) in front of the next
-    statement ``conn`` executes in the block; yields the cursor whose row is ``sql``'s answer
-    (as the driver reads it: rows as named tuples, no SQLAlchemy type processing), to be
-    fetched after that statement. The transaction's BEGIN, if it is due, goes first."""
+    statement ``conn`` executes in the block, in one round trip with it (and with the
+    transaction's BEGIN, if it is due). Yields the cursor whose row is ``sql``'s answer, as
+    the driver reads it (named tuples, no SQLAlchemy types), to fetch after that statement."""
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection), "a pipeline needs psycopg"
-    pipeline = ExitStack()
-    pipeline.enter_context(raw.pipeline())
     factory = raw.cursor_factory
+    front = raw.cursor(row_factory=namedtuple_row)
+    _fronts[id(raw)] = (front, sql, params)
+    raw.cursor_factory = _SendsFrontFirst
     try:
-        front = raw.cursor(row_factory=namedtuple_row)
-        front.execute(sql, params)
-        _open[id(raw)] = pipeline
-        raw.cursor_factory = _EndsPipeline
         yield front
     finally:
         raw.cursor_factory = factory
-        _open.pop(id(raw), None)
-        pipeline.close()  # a block that executed nothing still gets its answer
+        _fronts.pop(id(raw), None)
