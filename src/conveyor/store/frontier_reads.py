@@ -85,9 +85,9 @@ _WAITING_FOR_ROOM = (
 # pools, so the queueing that follows reads no pool row). A round trip costs more than these
 # index reads. ``hop.finish_and_read_hop`` adds a part (4) on PostgreSQL: the finished row.
 NAMED_PART, DUE_PART, WAITING_PART, SAMPLE_PART, FINISHED_PART = 0, 1, 2, 3, 4
-# Counted once per statement, not once per part: every subquery is planned again on each
-# hop (PostgreSQL keeps custom plans for these statements), and planning was most of the
-# read's time.
+# Counted once per statement, not once per part: each subquery adds to the statement's
+# planning, which was most of the read's time while PostgreSQL planned it on every hop (it
+# now runs on its generic plan: see ``hop._FINISH_AND_READ_HOP``'s shape).
 _COUNTS = (
     select(
         select(func.count())
