@@ -28,7 +28,9 @@ DAG_FILE = """
 ACTOR = Actor("test")
 
 
-def test_a_retry_waits_its_delay_after_the_recorded_end(tmp_path: Path, store: Store) -> None:
+def _first_try_running(tmp_path: Path, store: Store) -> tuple[int, runs.TiRow, str]:
+    """A run of ``flaky`` with its task's first try running: its pk, that task instance, and
+    the DAG version the run pinned."""
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "flaky.py").write_text(textwrap.dedent(DAG_FILE))
@@ -39,6 +41,11 @@ def test_a_retry_waits_its_delay_after_the_recorded_end(tmp_path: Path, store: S
         (ti,) = runs.task_instances(conn, run_pk)
         assert transitions.schedule_and_queue(conn, ti.id, 0, "ready", "default", ACTOR)
         assert transitions.start_try(conn, ti.id, 1, hostname="h", pid=1, actor=ACTOR)
+        return run_pk, ti, runs.get_run(conn, run_pk).version_hash
+
+
+def test_a_retry_waits_its_delay_after_the_recorded_end(tmp_path: Path, store: Store) -> None:
+    run_pk, ti, _ = _first_try_running(tmp_path, store)
 
     delay = timedelta(seconds=5)
     decided = utcnow() - timedelta(seconds=2)  # the outcome waited two seconds to be recorded
@@ -48,13 +55,7 @@ def test_a_retry_waits_its_delay_after_the_recorded_end(tmp_path: Path, store: S
         result = try_ended(conn, end, ACTOR, parallelism=None)
     assert result.state is TaskState.UP_FOR_RETRY
 
-    with store.read() as conn:
-        (after,) = runs.task_instances(conn, run_pk)
-        ended = conn.execute(
-            select(task_try.c.end_date).where(task_try.c.ti_id == ti.id)
-        ).scalar_one()
-    assert after.retry_at is not None
-    assert after.retry_at - ended >= delay - timedelta(milliseconds=50)
+    assert _retry_after_the_recorded_end(store, run_pk, ti.id) >= delay - timedelta(milliseconds=50)
 
 
 def test_a_record_that_waits_for_the_runs_lock_keeps_the_whole_delay(
@@ -63,17 +64,7 @@ def test_a_record_that_waits_for_the_runs_lock_keeps_the_whole_delay(
     """A worker's record (the run's DAG version known: on PostgreSQL the lock goes with the
     finish) that waits for another writer of the run still leaves the whole delay between
     the recorded end and the retry."""
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "flaky.py").write_text(textwrap.dedent(DAG_FILE))
-    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
-    with store.write() as conn:
-        run_pk = runs.create_manual_run(conn, "flaky", created_by="test")
-        assert run_pk is not None
-        version = runs.get_run(conn, run_pk).version_hash
-        (ti,) = runs.task_instances(conn, run_pk)
-        assert transitions.schedule_and_queue(conn, ti.id, 0, "ready", "default", ACTOR)
-        assert transitions.start_try(conn, ti.id, 1, hostname="h", pid=1, actor=ACTOR)
+    run_pk, ti, version = _first_try_running(tmp_path, store)
 
     delay = timedelta(seconds=5)
     decided = utcnow()
@@ -94,10 +85,15 @@ def test_a_record_that_waits_for_the_runs_lock_keeps_the_whole_delay(
     waiting.join(timeout=30)
     assert recorded.is_set()
 
+    assert _retry_after_the_recorded_end(store, run_pk, ti.id) >= delay - timedelta(milliseconds=50)
+
+
+def _retry_after_the_recorded_end(store: Store, run_pk: int, ti_id: int) -> timedelta:
+    """How long after its try's recorded end the (only) task instance's retry is due."""
     with store.read() as conn:
         (after,) = runs.task_instances(conn, run_pk)
         ended = conn.execute(
-            select(task_try.c.end_date).where(task_try.c.ti_id == ti.id)
+            select(task_try.c.end_date).where(task_try.c.ti_id == ti_id)
         ).scalar_one()
     assert after.retry_at is not None
-    assert after.retry_at - ended >= delay - timedelta(milliseconds=50)
+    return after.retry_at - ended

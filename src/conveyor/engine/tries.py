@@ -11,6 +11,7 @@ and the run is advanced, queueing what became ready (the fast path).
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -106,7 +107,7 @@ def try_ended(
     # The run's row first. The XCom insert takes a foreign-key share lock on that row; two
     # tries of a run ending at once would each hold it and deadlock on the row lock after.
     # A try whose process knows the run's DAG version plans its read before the lock, and a
-    # run the frontier plans then sends the lock with the finish (hop.lock_finish_and_read_hop).
+    # run the frontier plans then sends the lock with the finish (hop.lock_run_then).
     run = None if end.version_hash else runs.lock_run(conn, end.run_pk)
     outcome = end.outcome
     if outcome.state is TaskState.UP_FOR_RETRY and outcome.retry_at and end.decided_at:
@@ -124,7 +125,8 @@ def try_ended(
     now = utcnow()  # the hop's read time: after the outcome's, so a retry due now is due
     if on_frontier:
         reads = frontier_reads.FrontierReads(conn, end.run_pk)
-        run, found = hop.lock_finish_and_read_hop(
+        finish = functools.partial(
+            hop.finish_and_read_hop,
             conn,
             reads,
             end.ti_id,
@@ -136,8 +138,12 @@ def try_ended(
             sample=frontier.reaches_wide_fan_in(structure, {end.task_id: outcome.state}),
             now=now,
             started_at=end.started_at,
-            locked=run,
         )
+        if run is None:
+            together = hop.finishes_in_one_statement(conn, outcome)
+            run, found = hop.lock_run_then(conn, end.run_pk, finish, sent_together=together)
+        else:
+            found = finish()
         ended = found is not None
         hop_read = None if found is None else (reads, found)
     else:

@@ -103,8 +103,8 @@ _COUNTS = (
 # The parts read a short alias of the table, and the counts and pools are joined once, to
 # all of them: the statement's text stays under the length up to which psycopg keeps its
 # parsed form (4 kB). At 5.6 kB, it was parsed again on every hop.
-_HOP_TI = task_instance.alias("ti")
-_H = hop_ti = _HOP_TI.c
+HOP_TI = task_instance.alias("ti")
+_H = HOP_TI.c
 _HOP_COLUMNS = [_H[c.name] for c in TI_COLUMNS]
 
 

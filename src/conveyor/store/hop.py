@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -63,6 +63,7 @@ from conveyor.store.tables import (
 from conveyor.store.transitions import Actor, Outcome
 
 S = TaskState
+T = TypeVar("T")
 _TI = task_instance.c
 _EVENT_COLUMNS = ["ti_id", "try_number", "at", "kind", "actor", "message", "detail"]
 _DETAIL = task_event.c.detail.type
@@ -190,7 +191,7 @@ _FINISH_AND_READ_HOP = frontier_reads.hop_read(
     *frontier_reads.hop_parts(limits_in_subqueries=False),
     frontier_reads.hop_part(
         frontier_reads.FINISHED_PART,
-        frontier_reads.hop_ti.id.in_(select(_FINISHED_TI.c.id)),  # as the snapshot saw it
+        frontier_reads.HOP_TI.c.id.in_(select(_FINISHED_TI.c.id)),  # as the snapshot saw it
     ),
 ).add_cte(_CLOSED_TRY, _FINISH_EVENT)
 
@@ -212,7 +213,7 @@ def finish_and_read_hop(
     """``transitions.finish`` of a running try, then ``reads.read_hop`` as it would read
     after it (one statement on PostgreSQL); None if the try was no longer this process's to
     finish. The caller holds the run's lock. ``now``: the read's time, after the outcome's."""
-    if not _finishes_in_one_statement(conn, outcome):
+    if not finishes_in_one_statement(conn, outcome):
         if not transitions.finish(conn, ti_id, try_number, outcome, actor, started_at=started_at):
             return None
         return reads.read_hop(task_ids, now, waiting_bound, sample=sample)
@@ -242,52 +243,23 @@ def finish_and_read_hop(
     return read
 
 
-def lock_finish_and_read_hop(
-    conn: Connection,
-    reads: frontier_reads.FrontierReads,
-    ti_id: int,
-    try_number: int,
-    outcome: Outcome,
-    actor: Actor,
-    *,
-    task_ids: Collection[str],
-    waiting_bound: int,
-    now: datetime,
-    sample: bool = False,
-    started_at: datetime | None = None,
-    locked: runs.LockedRun | None = None,
-) -> tuple[runs.LockedRun, frontier_reads.HopRead | None]:
-    """``runs.lock_run`` of ``reads``' run (unless the caller holds it: ``locked``), then
-    :func:`finish_and_read_hop`. On PostgreSQL the two go together with the transaction's
-    BEGIN: one round trip where there were three, and the run is not locked while this
-    process wakes up to send the finish. The finish's snapshot is taken once the lock is
-    granted, so it sees every finish of the run committed before."""
-
-    def finish() -> frontier_reads.HopRead | None:
-        return finish_and_read_hop(
-            conn,
-            reads,
-            ti_id,
-            try_number,
-            outcome,
-            actor,
-            task_ids=task_ids,
-            waiting_bound=waiting_bound,
-            now=now,
-            sample=sample,
-            started_at=started_at,
-        )
-
-    if locked is not None or not (
-        _finishes_in_one_statement(conn, outcome) and pipeline.supported()
-    ):
-        return locked or runs.lock_run(conn, reads.run_pk), finish()
-    with pipeline.in_front(conn, runs.lock_run_text(conn), {"run_pk": reads.run_pk}) as lock:
-        found = finish()
-    return runs.locked_run_from_driver(lock.fetchone(), reads.run_pk, conn.dialect), found
+def lock_run_then(
+    conn: Connection, run_pk: int, then: Callable[[], T], *, sent_together: bool
+) -> tuple[runs.LockedRun, T]:
+    """``runs.lock_run``, then ``then()``. With ``sent_together`` (``then`` begins with one
+    statement, as :func:`finish_and_read_hop` does where :func:`finishes_in_one_statement`),
+    on PostgreSQL the lock goes in front of that statement, with the transaction's BEGIN:
+    one round trip where there were three, and the run is not locked while this process
+    wakes up to send the statement. Its snapshot is taken once the lock is granted, so it
+    sees everything committed under the lock before."""
+    if not (sent_together and pipeline.supported()):
+        return runs.lock_run(conn, run_pk), then()
+    with pipeline.in_front(conn, runs.lock_run_text(conn), {"run_pk": run_pk}) as lock:
+        done = then()
+    return runs.locked_run_from_driver(lock.fetchone(), run_pk, conn.dialect), done
 
 
-def _finishes_in_one_statement(conn: Connection, outcome: Outcome) -> bool:
+def finishes_in_one_statement(conn: Connection, outcome: Outcome) -> bool:
     """Whether :func:`finish_and_read_hop` records ``outcome`` in one statement."""
     return conn.dialect.name == "postgresql" and outcome.state is not S.UP_FOR_RESCHEDULE
 

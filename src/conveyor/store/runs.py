@@ -227,9 +227,12 @@ def lock_run(conn: Connection, run_pk: int) -> LockedRun:
     return _locked(run_row(conn.execute(_RUN_LOCKED, {"run_pk": run_pk}).one()))
 
 
+_UTC = UtcDateTime()
+
+
 def lock_run_text(conn: Connection) -> str:
     """The text of :func:`lock_run`'s statement in ``conn``'s dialect (parameter ``run_pk``),
-    for a caller that sends it to the driver itself (see ``hop.lock_finish_and_read_hop``)."""
+    for a caller that sends it to the driver itself (see ``hop.lock_run_then``)."""
     return _lock_run_text(conn.dialect)
 
 
@@ -243,9 +246,8 @@ def locked_run_from_driver(row: Any, run_pk: int, dialect: Dialect) -> LockedRun
     SQLAlchemy's types); raises as :func:`lock_run` does when the run is gone."""
     if row is None:
         raise NoResultFound(f"run {run_pk} does not exist")
-    utc = UtcDateTime()
     dates = {
-        name: utc.process_result_value(getattr(row, name), dialect)
+        name: _UTC.process_result_value(getattr(row, name), dialect)
         for name in ("logical_date", "data_interval_start", "data_interval_end")
     }
     return _locked(run_row(row._replace(**dates)))
