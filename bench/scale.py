@@ -12,10 +12,12 @@ back from the store (see ``local_executor.py``). The floors are measured in the 
 - and before each round of a cluster fan-out, a raw Celery group of the same size: the
   fan-out's "/ floor" is the median of the rounds' ratios to the group just before them.
 
-Each size runs ``--rounds`` times (3) and the median round is reported, with every round's
-figure beside it. Each figure is printed as a ratio: a fan-out's tasks/s against the fan-out
-of the smallest size, a chain's hop p50 against the shortest chain's, and both against the
-floors.
+A round runs every size of every shape on every executor once, and there are ``--rounds``
+of them (3). Each ratio is taken within a round (a size against the smallest size, the
+embedded default against the cluster, a cluster fan-out against its raw group) and the
+median of the rounds' ratios is reported: this machine's speed drifts over minutes, and a
+ratio between two runs half an hour apart measured the drift as much as the code. The
+figure shown for a size is its median round, with every round's beside it.
 
     .venv/bin/python bench/scale.py                                  # every size, 3 rounds (20 min)
     .venv/bin/python bench/scale.py --fanouts 200,1000 --chains 50,1000 --executors celery
@@ -127,26 +129,41 @@ def run_one(executor: str, shape: str, size: int, args: argparse.Namespace) -> R
 FIGURE = {"fanout": ("fanout_tasks_per_second", True), "chain": ("chain_hop_median", False)}
 
 
-def median_round(executor: str, shape: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
-    """``args.rounds`` runs of one size; the median one, with every round's figure. A fan-out
-    of 200 lasts about a second, so one round of it is at the mercy of the machine's noise."""
+def one_round(executor: str, shape: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One run of one size. A cluster fan-out follows a raw Celery group of the same size,
+    measured just before it: the machine's speed swings between rounds (a fan-out of 200 from
+    143 to 215 tasks/s in one run), and a ratio to a floor taken minutes earlier carries that
+    swing."""
     metric, _ = FIGURE[shape]
     to_metrics = fanout_metrics if shape == "fanout" else chain_metrics
     paired = executor == "celery" and shape == "fanout"
-    rounds = []
-    for _ in range(args.rounds):
-        # A cluster fan-out's round follows a raw Celery group of the same size, measured
-        # just before it: the machine's speed swings between rounds (a fan-out of 200 from
-        # 143 to 215 tasks/s in one run), and a ratio to a floor taken minutes earlier
-        # carries that swing.
-        raw = raw_group_rate(args.broker, args.concurrency, size) if paired else None
-        metrics = to_metrics(run_one(executor, shape, size, args))
-        if raw is not None:
-            metrics["raw_group_tasks_per_second"] = raw
-            metrics["against_raw_group"] = metrics[metric] / raw
-        rounds.append(metrics)
-    rounds.sort(key=lambda metrics: metrics[metric])
-    middle = rounds[(len(rounds) - 1) // 2]
+    raw = raw_group_rate(args.broker, args.concurrency, size) if paired else None
+    metrics = to_metrics(run_one(executor, shape, size, args))
+    if raw is not None:
+        metrics["raw_group_tasks_per_second"] = raw
+        metrics["against_raw_group"] = metrics[metric] / raw
+    return metrics
+
+
+def _paired(
+    rounds: list[dict[str, Any]], baseline: list[dict[str, Any]], metric: str
+) -> tuple[list[float], float]:
+    """Each round's figure against the baseline's in the same round, and their median."""
+    ratios = [mine[metric] / base[metric] for mine, base in zip(rounds, baseline, strict=True)]
+    return ratios, statistics.median(ratios)
+
+
+def summarize(
+    executor: str,
+    shape: str,
+    size: int,
+    rounds: list[dict[str, Any]],
+    smallest: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One size's row: the median round, every round's figure, and the ratios paired by round
+    (to the smallest size's run and, for a cluster fan-out, to the raw group just before)."""
+    metric, _ = FIGURE[shape]
+    middle = sorted(rounds, key=lambda metrics: metrics[metric])[(len(rounds) - 1) // 2]
     row = {
         "executor": executor,
         "shape": shape,
@@ -154,33 +171,30 @@ def median_round(executor: str, shape: str, size: int, args: argparse.Namespace)
         **middle,
         "rounds": [metrics[metric] for metrics in rounds],
     }
-    if paired:
+    row["against_smallest_rounds"], row["against_smallest_median"] = _paired(
+        rounds, smallest, metric
+    )
+    if "against_raw_group" in middle:
         row["raw_groups"] = [metrics["raw_group_tasks_per_second"] for metrics in rounds]
         row["against_raw_group_rounds"] = [metrics["against_raw_group"] for metrics in rounds]
         row["against_raw_group_median"] = statistics.median(row["against_raw_group_rounds"])
     return row
 
 
-def _describe(row: dict[str, Any]) -> str:
-    metric, _ = FIGURE[row["shape"]]
-    if row["shape"] == "fanout":
-        spread = ", ".join(f"{value:.1f}" for value in row["rounds"])
-        described = f"{row[metric]:.1f} tasks/s (rounds: {spread})"
-        if "raw_groups" in row:
-            pairs = ", ".join(
-                f"{value:.1f}/{raw:.1f}"
-                for value, raw in zip(row["rounds"], row["raw_groups"], strict=True)
-            )
-            described += (
-                f"; against the raw group just before: {row['against_raw_group_median']:.2f}"
-                f" (rounds: {pairs})"
-            )
+def _describe(metrics: dict[str, Any], shape: str) -> str:
+    if shape == "fanout":
+        described = f"{metrics['fanout_tasks_per_second']:.1f} tasks/s"
+        if "raw_group_tasks_per_second" in metrics:
+            described += f" (raw group just before: {metrics['raw_group_tasks_per_second']:.1f})"
         return described
-    spread = ", ".join(f"{value * 1000:.1f}" for value in row["rounds"])
-    return f"hop p50 {row[metric] * 1000:.1f} ms (rounds: {spread})"
+    return f"hop p50 {metrics['chain_hop_median'] * 1000:.1f} ms"
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Every size of every shape on every executor, round after round: a round runs each of
+    them once, so the figures a ratio compares (a size against the smallest, the embedded
+    default against the cluster) are measured minutes apart, not half an hour apart, and
+    each ratio is taken within a round before the median is taken across rounds."""
     result: dict[str, Any] = {"floors": {}, "runs": []}
     result["floors"]["python_c_pass"] = interpreter_start("pass", args.samples // 10 or 1)
     if "celery" in args.executors:
@@ -188,16 +202,42 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         result["floors"].update(
             raw_floors(args.broker, args.concurrency, args.samples, args.fanouts[0])
         )
-    for executor in args.executors:
-        for shape, sizes in (("fanout", args.fanouts), ("chain", args.chains)):
-            for size in sizes:
-                row = median_round(executor, shape, size, args)
-                result["runs"].append(row)
-                print(f"  {executor} {shape} {size}: {_describe(row)}", file=sys.stderr)
+    plan = [
+        (executor, shape, size)
+        for executor in args.executors
+        for shape, sizes in (("fanout", args.fanouts), ("chain", args.chains))
+        for size in sizes
+    ]
+    rounds: dict[tuple[str, str, int], list[dict[str, Any]]] = {key: [] for key in plan}
+    for number in range(1, args.rounds + 1):
+        for executor, shape, size in plan:
+            metrics = one_round(executor, shape, size, args)
+            rounds[(executor, shape, size)].append(metrics)
+            print(
+                f"  round {number}: {executor} {shape} {size}: {_describe(metrics, shape)}",
+                file=sys.stderr,
+            )
+    for executor, shape, size in plan:
+        sizes = args.fanouts if shape == "fanout" else args.chains
+        smallest = rounds[(executor, shape, sizes[0])]
+        row = summarize(executor, shape, size, rounds[(executor, shape, size)], smallest)
+        cluster = rounds.get(("celery", shape, size))
+        if executor == "local" and cluster is not None:
+            metric, _ = FIGURE[shape]
+            row["against_cluster_rounds"], row["against_cluster_median"] = _paired(
+                rounds[(executor, shape, size)], cluster, metric
+            )
+        result["runs"].append(row)
     return result
 
 
+def _rounds(values: list[float], scale: float = 1.0) -> str:
+    return ", ".join(f"{value * scale:.2f}" for value in values)
+
+
 def print_table(result: dict[str, Any]) -> None:
+    """The figure of each size is its median round; "/ smallest" and "/ floor" are medians of
+    ratios taken within each round (the rounds' ratios follow the table)."""
     floors = result["floors"]
     print("floors, measured in this run:")
     print(f"  python -c pass                 {floors['python_c_pass'] * 1000:8.1f} ms")
@@ -210,52 +250,49 @@ def print_table(result: dict[str, Any]) -> None:
     print(
         f"{'executor':<8} {'shape':<7} {'size':>6} {'figure':>16} {'/ smallest':>11} {'/ floor':>8}"
     )
-    for executor in dict.fromkeys(r["executor"] for r in result["runs"]):
-        for shape in ("fanout", "chain"):
-            rows = [r for r in result["runs"] if r["executor"] == executor and r["shape"] == shape]
-            if not rows:
-                continue
-            first = rows[0]
-            for row in rows:
-                if shape == "fanout":
-                    value = row["fanout_tasks_per_second"]
-                    against_first = value / first["fanout_tasks_per_second"]
-                    floor = (
-                        floors.get("raw_group_tasks_per_second") if executor == "celery" else None
-                    )
-                    if "against_raw_group_median" in row:  # paired rounds: their median ratio
-                        floor = value / row["against_raw_group_median"]
-                    figure = f"{value:8.1f} tasks/s"
-                else:
-                    value = row["chain_hop_median"]
-                    against_first = value / first["chain_hop_median"]
-                    floor = (
-                        floors.get("raw_round_trip")
-                        if executor == "celery"
-                        else floors["python_c_pass"]
-                    )
-                    figure = f"{value * 1000:8.1f} ms hop"
-                ratio = f"{value / floor:8.2f}" if floor else f"{'':>8}"
-                label = f"{executor:<8} {shape:<7} {row['size']:>6}"
-                print(f"{label} {figure:>16} {against_first:>11.2f} {ratio}")
+    notes = []
+    for row in result["runs"]:
+        executor, shape, size = row["executor"], row["shape"], row["size"]
+        if shape == "fanout":
+            value = row["fanout_tasks_per_second"]
+            figure = f"{value:8.1f} tasks/s"
+            ratio = row.get("against_raw_group_median")
+            rounds = f"tasks/s {_rounds(row['rounds'])}"
+        else:
+            value = row["chain_hop_median"]
+            figure = f"{value * 1000:8.1f} ms hop"
+            floor = (
+                floors.get("raw_round_trip") if executor == "celery" else floors["python_c_pass"]
+            )
+            ratio = value / floor if floor else None
+            rounds = f"hop ms {_rounds(row['rounds'], 1000)}"
+        shown = f"{ratio:8.2f}" if ratio is not None else f"{'':>8}"
+        label = f"{executor:<8} {shape:<7} {size:>6}"
+        print(f"{label} {figure:>16} {row['against_smallest_median']:>11.2f} {shown}")
+        note = f"  {label}: {rounds}; / smallest {_rounds(row['against_smallest_rounds'])}"
+        if "against_raw_group_rounds" in row:
+            note += f"; / raw group {_rounds(row['against_raw_group_rounds'])}"
+        notes.append(note)
+    print("\nrounds, in order:")
+    print("\n".join(notes))
 
 
 def print_embedded_against_cluster(result: dict[str, Any]) -> None:
-    """The embedded default is held to the cluster: its fan-out against Celery's, size by size."""
-    by_key = {(r["executor"], r["shape"], r["size"]): r for r in result["runs"]}
+    """The embedded default is held to the cluster: size by size, the median of the rounds'
+    ratios (each round ran both)."""
     lines = []
-    for (executor, shape, size), row in by_key.items():
-        cluster = by_key.get(("celery", shape, size))
-        if executor != "local" or cluster is None:
+    for row in result["runs"]:
+        if "against_cluster_median" not in row:
             continue
-        if shape == "fanout":
-            ratio = row["fanout_tasks_per_second"] / cluster["fanout_tasks_per_second"]
-            lines.append(f"  fan-out {size}: embedded tasks/s / cluster tasks/s = {ratio:.2f}")
-        else:
-            ratio = row["chain_hop_median"] / cluster["chain_hop_median"]
-            lines.append(f"  chain {size}: embedded hop / cluster hop = {ratio:.2f}")
+        shape, size = row["shape"], row["size"]
+        what = "tasks/s" if shape == "fanout" else "hop"
+        lines.append(
+            f"  {'fan-out' if shape == 'fanout' else 'chain'} {size}: embedded {what} / cluster"
+            f" {what} = {row['against_cluster_median']:.2f}"
+            f" (rounds: {_rounds(row['against_cluster_rounds'])})"
+        )
     if lines:
-        print("\nembedded default against the cluster, same sizes:")
+        print("\nembedded default against the cluster, same sizes, paired by round:")
         print("\n".join(lines))
 
 
