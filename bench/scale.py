@@ -125,8 +125,8 @@ def run_one(executor: str, shape: str, size: int, args: argparse.Namespace) -> R
     )
 
 
-#: The figure each shape is judged by, and whether more is better.
-FIGURE = {"fanout": ("fanout_tasks_per_second", True), "chain": ("chain_hop_median", False)}
+#: The figure each shape is judged by.
+FIGURE = {"fanout": "fanout_tasks_per_second", "chain": "chain_hop_median"}
 
 
 def one_round(executor: str, shape: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def one_round(executor: str, shape: str, size: int, args: argparse.Namespace) ->
     measured just before it: the machine's speed swings between rounds (a fan-out of 200 from
     143 to 215 tasks/s in one run), and a ratio to a floor taken minutes earlier carries that
     swing."""
-    metric, _ = FIGURE[shape]
+    metric = FIGURE[shape]
     to_metrics = fanout_metrics if shape == "fanout" else chain_metrics
     paired = executor == "celery" and shape == "fanout"
     raw = raw_group_rate(args.broker, args.concurrency, size) if paired else None
@@ -159,10 +159,12 @@ def summarize(
     size: int,
     rounds: list[dict[str, Any]],
     smallest: list[dict[str, Any]],
+    cluster: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
-    """One size's row: the median round, every round's figure, and the ratios paired by round
-    (to the smallest size's run and, for a cluster fan-out, to the raw group just before)."""
-    metric, _ = FIGURE[shape]
+    """One size's row: the median round, every round's figure, and the ratios paired by round:
+    to the smallest size's run, to the cluster's run of the same size (``cluster``, for the
+    embedded default) and, for a cluster fan-out, to the raw group just before."""
+    metric = FIGURE[shape]
     middle = sorted(rounds, key=lambda metrics: metrics[metric])[(len(rounds) - 1) // 2]
     row = {
         "executor": executor,
@@ -174,6 +176,10 @@ def summarize(
     row["against_smallest_rounds"], row["against_smallest_median"] = _paired(
         rounds, smallest, metric
     )
+    if cluster is not None:
+        row["against_cluster_rounds"], row["against_cluster_median"] = _paired(
+            rounds, cluster, metric
+        )
     if "against_raw_group" in middle:
         row["raw_groups"] = [metrics["raw_group_tasks_per_second"] for metrics in rounds]
         row["against_raw_group_rounds"] = [metrics["against_raw_group"] for metrics in rounds]
@@ -220,14 +226,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     for executor, shape, size in plan:
         sizes = args.fanouts if shape == "fanout" else args.chains
         smallest = rounds[(executor, shape, sizes[0])]
-        row = summarize(executor, shape, size, rounds[(executor, shape, size)], smallest)
-        cluster = rounds.get(("celery", shape, size))
-        if executor == "local" and cluster is not None:
-            metric, _ = FIGURE[shape]
-            row["against_cluster_rounds"], row["against_cluster_median"] = _paired(
-                rounds[(executor, shape, size)], cluster, metric
-            )
-        result["runs"].append(row)
+        cluster = rounds.get(("celery", shape, size)) if executor == "local" else None
+        result["runs"].append(
+            summarize(executor, shape, size, rounds[(executor, shape, size)], smallest, cluster)
+        )
     return result
 
 
@@ -236,8 +238,9 @@ def _rounds(values: list[float], scale: float = 1.0) -> str:
 
 
 def print_table(result: dict[str, Any]) -> None:
-    """The figure of each size is its median round; "/ smallest" and "/ floor" are medians of
-    ratios taken within each round (the rounds' ratios follow the table)."""
+    """The figure of each size is its median round; "/ smallest", and a cluster fan-out's
+    "/ floor" (its raw group), are medians of ratios taken within each round (the rounds'
+    ratios follow the table). A chain's "/ floor" is against the floor measured at the start."""
     floors = result["floors"]
     print("floors, measured in this run:")
     print(f"  python -c pass                 {floors['python_c_pass'] * 1000:8.1f} ms")
