@@ -18,6 +18,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conveyor.config import load_config
+from conveyor.store import dags
+from conveyor.store.engine import Store
+
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 DAGS = Path(__file__).parent / "dags"
 CHROMIUM = "/usr/bin/chromium"
@@ -95,6 +99,7 @@ class Conveyor:
         self._background("scheduler")
         self._background("web", "--port", str(self.port))
         self._wait_until_serving()
+        self._wait_until_parsed()
         return self
 
     def _background(self, *args: str) -> None:
@@ -120,6 +125,22 @@ class Conveyor:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"conveyor web did not answer within {limit:g}s:\n{self.logs()}")
+
+    def _wait_until_parsed(self, limit: float = 60.0) -> None:
+        """Until the scheduler has taken in every file of the DAG folder: a page of a DAG
+        opened before that is a "no such DAG" page, on a machine slow enough."""
+        wanted = {path.name for path in self.dags_folder.glob("*.py")}
+        store = Store(load_config(self.env).settings.db_url)
+        try:
+            deadline = time.monotonic() + limit
+            while time.monotonic() < deadline:
+                with store.read() as conn:
+                    if wanted <= {Path(fileloc).name for fileloc in dags.known_files(conn)}:
+                        return
+                time.sleep(0.1)
+        finally:
+            store.dispose()
+        raise RuntimeError(f"the scheduler did not parse {sorted(wanted)} within {limit:g}s")
 
     def logs(self) -> str:
         return "\n".join(
