@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from conftest import make_settings
 from conveyor.engine.progress import QueuedTry
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
-from conveyor.store.engine import Store
+from conveyor.store.engine import _READ_ONLY, Store
 from conveyor.store.tables import task_event, task_instance, task_try
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
@@ -225,3 +225,36 @@ def test_a_message_that_comes_before_its_try_is_queued_waits_for_it(
     assert won is not None, "the early receiver gave the try up"
     assert won[0].ti_id == work.ti_id and won[0].try_number == 1
     assert returned_at >= committed_at[0] - 0.05  # it waited for the sender's commit
+
+
+def test_a_try_reads_its_dag_structure_before_its_record_takes_the_write_lock(
+    store: Store, runner: TryRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process's first try of a DAG version parses the version's structure while it loads
+    the DAG, in a read transaction: the record plans with it under the store's write lock,
+    where parsing a DAG of thousands of tasks held every other process up."""
+    run_pk, first_id = _first_queued(store)
+    monkeypatch.setattr(runs, "_cache", type(runs._cache)())  # as a new process has it
+    version_reads: list[bool] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "FROM dag_version" in statement and "serialized" in statement:
+            version_reads.append(bool(conn.get_execution_options().get(_READ_ONLY)))
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        runner.output = "python"
+        result = runner.run(first_id, 1)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+
+    assert result.state is TaskState.SUCCESS
+    assert version_reads, "the try never read its DAG version"
+    assert all(version_reads), "a write transaction parsed the DAG version"
+    with store.read() as conn:
+        states = {t.task_id: t.state for t in runs.task_instances(conn, run_pk)}
+    assert states == {
+        "first": TaskState.SUCCESS,
+        "left": TaskState.QUEUED,
+        "right": TaskState.QUEUED,
+    }

@@ -96,6 +96,12 @@ def serialized_dag(conn: Connection, version_hash: str) -> SerializedDag:
     return found
 
 
+def is_parsed(version_hash: str) -> bool:
+    """Whether :func:`serialized_dag` has the version parsed already (no store needed)."""
+    with _cache_lock:
+        return version_hash in _cache
+
+
 def latest_version(conn: Connection, dag_id: str) -> tuple[str, SerializedDag]:
     version = conn.execute(
         select(dag.c.version_hash).where(dag.c.dag_id == dag_id, dag.c.is_active.is_(True))

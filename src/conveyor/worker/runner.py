@@ -54,7 +54,7 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_file, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import hop
+from conveyor.store import hop, runs
 from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
@@ -243,13 +243,19 @@ class TryRunner:
         )
 
     def _pinned(self, run: RunRow) -> DAG:
-        """The DAG version the run pinned: imported once per process, then kept."""
+        """The DAG version the run pinned: imported once per process, then kept. Its
+        structure is parsed here too, in a read transaction: the try's record plans with it
+        while it holds the store's write lock, where parsing a DAG of thousands of tasks
+        (a quarter of a second) held every other process up."""
+        found = None
         if self.resolve_dag == self._from_code_cache:
             found = loaded_dag(run.version_hash, run.dag_id)
-            if found is not None:
-                return found
+        if found is not None and runs.is_parsed(run.version_hash):
+            return found
         with self.store.read() as conn:
-            return self.resolve_dag(conn, run.version_hash, run.dag_id)
+            dag = found or self.resolve_dag(conn, run.version_hash, run.dag_id)
+            runs.serialized_dag(conn, run.version_hash)
+            return dag
 
     def _execute(self, started: StartedTry, run: RunRow, log_file: Path) -> TryResult:
         ti_id, try_number, run_pk = started.ti_id, started.try_number, started.run_pk
