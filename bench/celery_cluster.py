@@ -33,6 +33,7 @@ from local_executor import (  # the same DAGs and metrics as the local benchmark
     _read_timing,
     chain_metrics,
     fanout_metrics,
+    log_folder,
     with_marks,
 )
 from sqlalchemy.engine import make_url
@@ -119,11 +120,16 @@ def run_on_cluster(
     timeout: float,
     *,
     warm: bool = False,
+    logs_under: Path | None = None,
 ) -> object:
     """One run of ``dag_id`` on a new cluster; its timing. ``warm``: one run of the same DAG
     before it, unmeasured, so that the measured one meets the worker as a long-lived worker
-    is: its pool processes have imported the DAG and made their connections."""
-    with tempfile.TemporaryDirectory(prefix="conveyor-cluster-bench-") as tmp:
+    is: its pool processes have imported the DAG and made their connections. ``logs_under``:
+    see ``local_executor.log_folder``."""
+    with (
+        tempfile.TemporaryDirectory(prefix="conveyor-cluster-bench-") as tmp,
+        log_folder(logs_under) as logs,
+    ):
         home, dags = Path(tmp), Path(tmp) / "dags"
         dags.mkdir()
         source, marks = with_marks(source, home)
@@ -133,6 +139,7 @@ def run_on_cluster(
             "CONVEYOR_HOME": str(home),
             "CONVEYOR_DAGS_FOLDER": str(dags),
             "CONVEYOR_DATABASE_URL": database_url,
+            **logs,
             "CONVEYOR_BROKER_URL": broker,
         }
         settings = load_config(

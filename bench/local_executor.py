@@ -20,6 +20,7 @@ process: a bare ``python -c pass`` and ``python -c "import conveyor.worker.runne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +110,18 @@ with DAG(
 )
 
 
+@contextlib.contextmanager
+def log_folder(logs_under: Path | None) -> Iterator[dict[str, str]]:
+    """The settings that send a run's task logs to a fresh folder under ``logs_under`` (on
+    tmpfs, say: a hop without this disk's file-system costs), removed afterwards; none, and
+    the logs stay in the run's home, where users have them."""
+    if logs_under is None:
+        yield {}
+        return
+    with tempfile.TemporaryDirectory(prefix="conveyor-bench-logs-", dir=logs_under) as folder:
+        yield {"CONVEYOR_LOG_FOLDER": folder}
+
+
 def with_marks(source: str, home: Path) -> tuple[str, Path]:
     """The DAG source with its marks file in ``home``; and that file."""
     marks = home / "marks.txt"
@@ -143,16 +156,21 @@ def run_dag(
     loop_seconds: float,
     timeout: float,
     database_url: str | None = None,
+    logs_under: Path | None = None,
 ) -> RunTiming:
-    """One fresh home and store, one DAG file, one manual run through the real scheduler."""
-    with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as tmp:
+    """One fresh home and store, one DAG file, one manual run through the real scheduler.
+    ``logs_under``: see :func:`log_folder`."""
+    with (
+        tempfile.TemporaryDirectory(prefix="conveyor-bench-") as tmp,
+        log_folder(logs_under) as logs,
+    ):
         home = Path(tmp)
         dags = home / "dags"
         dags.mkdir()
         source, marks = with_marks(source, home)
         (dags / f"{dag_id}.py").write_text(source)
         settings = load_config(
-            {"CONVEYOR_HOME": str(home), "CONVEYOR_DAGS_FOLDER": str(dags)},
+            {"CONVEYOR_HOME": str(home), "CONVEYOR_DAGS_FOLDER": str(dags), **logs},
             parallelism=parallelism,
             scheduler_loop_seconds=loop_seconds,
             database_url=database_url,
@@ -242,6 +260,15 @@ def chain_metrics(timing: RunTiming) -> dict[str, float]:
         "chain_recorded_hop_median": statistics.median(recorded),
         "chain_try_median": statistics.median(inside),
     }
+
+
+def hop_by_tenth(timing: RunTiming) -> list[float]:
+    """A chain's hop p50 in each tenth of the chain, in order: whether the hop drifts as the
+    chain goes on, or moves in blocks."""
+    by_task = sorted(timing.tries, key=lambda t: t.task_id)
+    hops = [after.code_start - before.code_end for before, after in itertools.pairwise(by_task)]
+    step = max(-(-len(hops) // 10), 1)  # rounded up: ten parts at most
+    return [statistics.median(hops[start : start + step]) for start in range(0, len(hops), step)]
 
 
 def fanout_metrics(timing: RunTiming) -> dict[str, float]:
