@@ -243,10 +243,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
+def chain_hops(timing: RunTiming) -> list[float]:
+    """A chain's hops in order: one task's code end to the next one's code start."""
+    by_task = sorted(timing.tries, key=lambda t: t.task_id)  # t0000, t0001, ...
+    return [after.code_start - before.code_end for before, after in itertools.pairwise(by_task)]
+
+
 def chain_metrics(timing: RunTiming) -> dict[str, float]:
     by_task = sorted(timing.tries, key=lambda t: t.task_id)  # t0000, t0001, ...
     pairs = list(itertools.pairwise(by_task))
-    hops = [after.code_start - before.code_end for before, after in pairs]
+    hops = chain_hops(timing)
     recorded = [(after.start - before.end).total_seconds() for before, after in pairs]
     inside = [(t.end - t.start).total_seconds() for t in by_task]
     return {
@@ -265,8 +271,7 @@ def chain_metrics(timing: RunTiming) -> dict[str, float]:
 def hop_by_tenth(timing: RunTiming) -> list[float]:
     """A chain's hop p50 in each tenth of the chain, in order: whether the hop drifts as the
     chain goes on, or moves in blocks."""
-    by_task = sorted(timing.tries, key=lambda t: t.task_id)
-    hops = [after.code_start - before.code_end for before, after in itertools.pairwise(by_task)]
+    hops = chain_hops(timing)
     step = max(-(-len(hops) // 10), 1)  # rounded up: ten parts at most
     return [statistics.median(hops[start : start + step]) for start in range(0, len(hops), step)]
 

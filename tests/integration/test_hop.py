@@ -63,6 +63,11 @@ def _first_queued(store: Store) -> tuple[int, int]:
     return run_pk, first.id
 
 
+def _states(store: Store, run_pk: int) -> dict[str, TaskState]:
+    with store.read() as conn:
+        return {t.task_id: t.state for t in runs.task_instances(conn, run_pk)}
+
+
 def _timeline(store: Store, run_pk: int) -> dict[str, list[tuple[int, str, object]]]:
     with store.read() as conn:
         rows = conn.execute(
@@ -144,9 +149,7 @@ def test_a_try_no_longer_running_is_not_finished_again(store: Store, runner: Try
 
     assert result.state is None and result.queued == []
     assert _timeline(store, run_pk) == before
-    with store.read() as conn:
-        states = {t.task_id: t.state for t in runs.task_instances(conn, run_pk)}
-    assert states == {
+    assert _states(store, run_pk) == {
         "first": TaskState.FAILED,
         "left": TaskState.NONE,
         "right": TaskState.NONE,
@@ -251,9 +254,7 @@ def test_a_try_reads_its_dag_structure_before_its_record_takes_the_write_lock(
     assert result.state is TaskState.SUCCESS
     assert version_reads, "the try never read its DAG version"
     assert all(version_reads), "a write transaction parsed the DAG version"
-    with store.read() as conn:
-        states = {t.task_id: t.state for t in runs.task_instances(conn, run_pk)}
-    assert states == {
+    assert _states(store, run_pk) == {
         "first": TaskState.SUCCESS,
         "left": TaskState.QUEUED,
         "right": TaskState.QUEUED,

@@ -253,9 +253,10 @@ class TryRunner:
         if found is not None and runs.is_parsed(run.version_hash):
             return found
         with self.store.read() as conn:
-            dag = found or self.resolve_dag(conn, run.version_hash, run.dag_id)
+            if found is None:
+                found = self.resolve_dag(conn, run.version_hash, run.dag_id)
             runs.serialized_dag(conn, run.version_hash)
-            return dag
+            return found
 
     def _execute(self, started: StartedTry, run: RunRow, log_file: Path) -> TryResult:
         ti_id, try_number, run_pk = started.ti_id, started.try_number, started.run_pk
