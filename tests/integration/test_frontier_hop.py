@@ -175,6 +175,34 @@ def test_a_failure_upstream_of_the_join_fails_it_at_once(
     assert _states(store, run_pk)["end"] is TaskState.UPSTREAM_FAILED
 
 
+def test_a_hop_that_saw_other_tries_in_flight_asks_nothing_more_before_the_run_ends(
+    store: Store, runner: TryRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finishing try that makes nothing ready asks whether anything of its run still moves
+    only when its hop's read saw nothing else in flight or waiting: the fan-out's tries skip
+    that query (a round trip on PostgreSQL), and the run still ends with its last try."""
+    run_pk = _running_wide_run(store)
+    asked: list[str] = []
+    anything_active = frontier_reads.anything_active
+
+    def spy(conn: object, of_run: int) -> bool:
+        active = anything_active(conn, of_run)  # type: ignore[arg-type]
+        asked.append(f"{len(finished)}:{active}")
+        return active
+
+    monkeypatch.setattr(frontier_reads, "anything_active", spy)
+    finished: list[str] = []
+    _finish(runner, run_pk, "start", TaskState.SUCCESS)
+    while queued := sorted(t for t, s in _states(store, run_pk).items() if s is TaskState.QUEUED):
+        _finish(runner, run_pk, queued[0], TaskState.SUCCESS)
+        finished.append(queued[0])
+    assert finished[-1] == "end" and len(finished) == WIDE + 1
+    # Only the run's last try, seeing nothing else in flight, asked; and it found nothing.
+    assert asked == [f"{WIDE}:False"]
+    with store.read() as conn:
+        assert runs.get_run(conn, run_pk).state is RunState.SUCCESS
+
+
 POOLED_DAG = f"""
     from conveyor import DAG, EmptyOperator
 

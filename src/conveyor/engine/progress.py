@@ -262,7 +262,12 @@ def advance_from_frontier(
         if (waiting or fresh) and (room > 0 or fresh)
         else []
     )
-    if not reasons and not queued and not frontier_reads.anything_active(conn, run.id):
+    if (
+        not reasons
+        and not queued
+        and not hop_read.saw_the_run_moving()
+        and not frontier_reads.anything_active(conn, run.id)
+    ):
         return _advance(conn, run, actor, True, parallelism, now, None, announce)
     return Advance(queued, None)
 

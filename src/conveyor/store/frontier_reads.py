@@ -192,6 +192,19 @@ class HopRead:
     #: The finished try's instance as its finish left it (the one-statement finish only).
     finished: TiRow | None = None
 
+    def saw_the_run_moving(self) -> bool:
+        """Whether the read saw another try of the run in flight, waiting for room or due
+        to retry: then the run goes on, and no query need ask (:func:`anything_active`).
+
+        A finish in the same statement is not in that statement's snapshot: the finished try
+        is then counted as in flight, and does not count here."""
+        if self.waiting or self.due:
+            return True
+        others = self.in_flight_of_run or 0
+        if self.finished is not None and self.finished.state in IN_FLIGHT:
+            others -= 1
+        return others > 0
+
 
 class FrontierReads:
     """A run's instances read on demand, by task id, in the transaction holding its lock."""
