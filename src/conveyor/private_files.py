@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,20 +26,24 @@ def restrict_umask() -> None:
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` and any missing parents as 0700 folders; existing ones stay as they are."""
-    missing: list[Path] = []
-    current = path
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for folder in reversed(missing):
+    """Create ``path`` and any missing parents as 0700 folders; existing ones stay as they are.
+
+    A try's log folder is made on every hop: the common case (only the last folder missing)
+    costs one ``mkdir`` and one ``stat``, no ``chmod`` unless the umask cut the mode."""
+    try:
+        path.mkdir(mode=PRIVATE_DIR)
+    except FileExistsError:  # there already, or another process made it first
+        return path
+    except FileNotFoundError:  # a parent is missing: make it first, then this one
+        if path.parent == path:
+            raise
+        private_dir(path.parent)
         try:
-            folder.mkdir(mode=PRIVATE_DIR)
-        except FileExistsError:  # another process made it first
-            continue
-        os.chmod(folder, PRIVATE_DIR)  # mkdir's mode is cut by the umask; never widened
+            path.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            return path
+    if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR:
+        os.chmod(path, PRIVATE_DIR)  # mkdir's mode is cut by the umask; never widened
     return path
 
 

@@ -51,7 +51,7 @@ from conveyor.model.runtime import current_context
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
-from conveyor.private_files import PRIVATE_FILE, private_file, private_open
+from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop, runs
@@ -196,8 +196,9 @@ class TryRunner:
             # Made here, once the start is committed, and never in a thread beside the
             # transaction: such a thread took the interpreter's lock from the transaction
             # between its statements, and the store's lock was held that much longer (a
-            # fan-out ran 15 to 25 % faster without it, see bench/README.md).
-            private_file(log_file)
+            # fan-out ran 15 to 25 % faster without it, see bench/README.md). The folder
+            # costs one mkdir; the file is created 0600 as the output opens it.
+            private_dir(log_file.parent)
             output.enter_context(_output_to(log_file, mode=self.output))
         except Exception as exc:  # this try's bookkeeping failed: fail the try, say why
             reason = f"the try could not start its log {str(log_file)!r}: {exc}"
