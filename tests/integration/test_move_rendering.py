@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, event, select
 
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import ExitKind, TaskState
@@ -125,10 +125,22 @@ def test_a_queue_and_start_in_one_move_writes_what_the_single_moves_write(
             conn, single, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: "/logs/1.log"
         )
     ready = hop.Ready(folded, current, "upstream done", "etl")
+    sent: list[str] = []
+
+    def note(_c: object, _cur: object, statement: str, *_: object) -> None:
+        sent.append(statement.split(None, 1)[0].upper())
+
     with store.write() as conn:
-        started = hop.queue_and_start(
-            conn, ready, from_state, hostname="h", pid=9, actor=ACTOR, log_path="/logs/1.log"
-        )
+        event.listen(store.engine, "before_cursor_execute", note)
+        try:
+            started = hop.queue_and_start(
+                conn, ready, from_state, hostname="h", pid=9, actor=ACTOR, log_path="/logs/1.log"
+            )
+        finally:
+            event.remove(store.engine, "before_cursor_execute", note)
+    # One guarded update wins the try (and on PostgreSQL writes the rest with it); SQLite's
+    # try row follows, its timeline entries go with the commit.
+    assert sent == (["WITH"] if store.engine.dialect.name == "postgresql" else ["UPDATE", "INSERT"])
     _same_rows(store, single, folded)
     with store.read() as conn:
         timeline = _rows(conn, task_event, task_event.c.ti_id, folded)

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    Update,
     bindparam,
     case,
     column,
@@ -573,19 +574,26 @@ _QS_NOW = bindparam("qs_now", type_=UtcDateTime)
 _QS_TRY = bindparam("qs_try", type_=Integer)  # the try number the task instance has now
 
 
+_QS_RENDER = moves.renderer(
+    now=_QS_NOW,
+    given=lambda name: moves.given_param("qs_", name),
+    to=literal(S.RUNNING.value, String),
+)
+
+
+def _queue_and_start_update(move: moves.Move) -> Update:
+    """``move`` (a queueing and START as one update) of one task instance, returning its id,
+    its try's number and max_tries: alone on SQLite, the first CTE on PostgreSQL."""
+    return moves.update_of(
+        move, _QS_RENDER, ti_id=bindparam("qs_ti", type_=Integer), try_number=_QS_TRY
+    ).returning(_TI.id, _TI.try_number, _TI.max_tries)
+
+
 def _queue_and_start_statement(move: moves.Move) -> Select[tuple[int, int]]:
-    """``move`` (a queueing and START as one update) for one task instance, its try row and
-    its timeline entries, written only if it won; selects the try's number and max_tries."""
-    render = moves.renderer(
-        now=_QS_NOW,
-        given=lambda name: moves.given_param("qs_", name),
-        to=literal(S.RUNNING.value, String),
-    )
-    moved = (
-        moves.update_of(move, render, ti_id=bindparam("qs_ti", type_=Integer), try_number=_QS_TRY)
-        .returning(_TI.id, _TI.try_number, _TI.max_tries)
-        .cte("queued_and_started")
-    )
+    """``move`` for one task instance, its try row and its timeline entries, written only if
+    it won; selects the try's number and max_tries."""
+    render = _QS_RENDER
+    moved = _queue_and_start_update(move).cte("queued_and_started")
     try_columns = moves.columns(move.opens_try, render)
     opened = (
         insert(task_try)
@@ -636,6 +644,16 @@ _QUEUE_AND_START = {
     move.name: _queue_and_start_statement(move)
     for move in (moves.SCHEDULE_QUEUE_AND_START, moves.QUEUE_AND_START)
 }
+# SQLite: the same update alone, then the try's row; the timeline entries go with the commit.
+_QUEUE_AND_START_UPDATE = {
+    move.name: _queue_and_start_update(move)
+    for move in (moves.SCHEDULE_QUEUE_AND_START, moves.QUEUE_AND_START)
+}
+_QS_OPEN_TRY = insert(task_try).values(
+    ti_id=bindparam("qs_ti", type_=Integer),
+    try_number=bindparam("qs_new_try", type_=Integer),
+    **moves.columns(moves.START.opens_try, _QS_RENDER),
+)
 
 
 @dataclass(frozen=True)
@@ -665,8 +683,6 @@ def queue_and_start(
     move = moves.SCHEDULE_QUEUE_AND_START if from_state is S.NONE else moves.QUEUE_AND_START
     transitions.check_move([from_state], S.QUEUED)
     transitions.check_move([S.QUEUED], S.RUNNING)
-    if conn.dialect.name != "postgresql":
-        return _queue_then_start(conn, ready, from_state, hostname, pid, actor, log_path)
     now = utcnow()
     params: dict[str, Any] = {
         "qs_ti": ready.ti_id,
@@ -677,14 +693,13 @@ def queue_and_start(
         "qs_log_path": log_path,
         "qs_actor": actor.name,
     }
-    for n, kind in enumerate(move.event_kinds(S.RUNNING)):
-        detail: dict[str, Any] | None
-        if kind == "started":
-            message, detail = transitions.started_note(hostname, pid, log_path)
-        elif kind == "queued":
-            message, detail = transitions.kept_note(ready.queue)
-        else:
-            message, detail = transitions.ready_note(kind, ready.reason, ready.queue)
+    notes = [
+        _queue_and_start_note(kind, ready, hostname, pid, log_path)
+        for kind in move.event_kinds(S.RUNNING)
+    ]
+    if conn.dialect.name != "postgresql":
+        return _queue_then_start(conn, move, params, notes, ready, from_state, actor)
+    for n, (message, detail) in enumerate(notes):
         params[f"qs_message_{n}"] = message
         if detail is not None:
             params[f"qs_detail_{n}"] = detail
@@ -695,29 +710,36 @@ def queue_and_start(
     return Started(row.try_number, row.max_tries, now)
 
 
+def _queue_and_start_note(
+    kind: str, ready: Ready, hostname: str, pid: int, log_path: str | None
+) -> tuple[str, dict[str, Any] | None]:
+    """The message and detail of one of :func:`queue_and_start`'s timeline entries."""
+    if kind == "started":
+        return transitions.started_note(hostname, pid, log_path)
+    if kind == "queued":
+        return transitions.kept_note(ready.queue)
+    return transitions.ready_note(kind, ready.reason, ready.queue)
+
+
 def _queue_then_start(
     conn: Connection,
+    move: moves.Move,
+    params: dict[str, Any],
+    notes: list[tuple[str, dict[str, Any] | None]],
     ready: Ready,
     from_state: TaskState,
-    hostname: str,
-    pid: int,
     actor: Actor,
-    log_path: str | None,
 ) -> Started | None:
-    """:func:`queue_and_start` one move at a time (SQLite)."""
-    queued = transitions.queue_kept(
-        conn, from_state, ready.ti_id, ready.try_number, ready.reason, ready.queue, actor
-    )
-    try_number = ready.try_number + 1 if from_state is S.NONE else ready.try_number
-    if not queued:
+    """:func:`queue_and_start` on SQLite: the one guarded update, then the try's row; the
+    timeline entries are written with the commit."""
+    row = conn.execute(_QUEUE_AND_START_UPDATE[move.name], params).first()
+    if row is None:
+        moves.lost(conn, ready.ti_id, [from_state], S.RUNNING, ready.try_number)
         return None
-    started = transitions.start_try(
-        conn,
-        ready.ti_id,
-        try_number,
-        hostname=hostname,
-        pid=pid,
-        actor=actor,
-        log_path=lambda _: log_path,
-    )
-    return None if started is None else Started(try_number, started.max_tries, started.start_date)
+    conn.execute(_QS_OPEN_TRY, {**params, "qs_new_try": row.try_number})
+    now = params["qs_now"]
+    for kind, (message, detail) in zip(move.event_kinds(S.RUNNING), notes, strict=True):
+        transitions.record_event(
+            conn, ready.ti_id, row.try_number, kind, message, actor, detail=detail, at=now
+        )
+    return Started(row.try_number, row.max_tries, now)

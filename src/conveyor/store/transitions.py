@@ -357,7 +357,9 @@ def queue_kept(
     actor: Actor,
 ) -> Moved:
     """:func:`schedule_and_queue` (from ``none``) or :func:`queue` (from ``scheduled``) of a
-    try that the process queuing it starts itself at once; its ``queued`` entry says so."""
+    try that the process queuing it starts itself at once; its ``queued`` entry says so.
+    The hop folds it with the start (``hop.queue_and_start``), which writes what this move
+    and :func:`start_try` write, one after the other."""
     move = moves.SCHEDULE_AND_QUEUE if from_state is S.NONE else moves.QUEUE
     return _ready_move(conn, move, ti_id, try_number, reason, queue_name, actor, kept=True)
 
