@@ -34,14 +34,11 @@ def private_dir(path: Path) -> Path:
         path.mkdir(mode=PRIVATE_DIR)
     except FileExistsError:  # there already, or another process made it first
         return path
-    except FileNotFoundError:  # a parent is missing: make it first, then this one
+    except FileNotFoundError:  # a parent is missing: make the parents, then this one
         if path.parent == path:
             raise
         private_dir(path.parent)
-        try:
-            path.mkdir(mode=PRIVATE_DIR)
-        except FileExistsError:
-            return path
+        return private_dir(path)
     if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR:
         os.chmod(path, PRIVATE_DIR)  # mkdir's mode is cut by the umask; never widened
     return path

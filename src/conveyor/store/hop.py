@@ -592,9 +592,8 @@ def _queue_and_start_update(move: moves.Move) -> Update:
 def _queue_and_start_statement(move: moves.Move) -> Select[tuple[int, int]]:
     """``move`` for one task instance, its try row and its timeline entries, written only if
     it won; selects the try's number and max_tries."""
-    render = _QS_RENDER
     moved = _queue_and_start_update(move).cte("queued_and_started")
-    try_columns = moves.columns(move.opens_try, render)
+    try_columns = moves.columns(move.opens_try, _QS_RENDER)
     opened = (
         insert(task_try)
         .from_select(
@@ -640,15 +639,10 @@ def _queue_and_start_statement(move: moves.Move) -> Select[tuple[int, int]]:
     return select(moved.c.try_number, moved.c.max_tries).add_cte(opened).add_cte(noted)
 
 
-_QUEUE_AND_START = {
-    move.name: _queue_and_start_statement(move)
-    for move in (moves.SCHEDULE_QUEUE_AND_START, moves.QUEUE_AND_START)
-}
+_KEPT_MOVES = (moves.SCHEDULE_QUEUE_AND_START, moves.QUEUE_AND_START)
+_QUEUE_AND_START = {move.name: _queue_and_start_statement(move) for move in _KEPT_MOVES}
 # SQLite: the same update alone, then the try's row; the timeline entries go with the commit.
-_QUEUE_AND_START_UPDATE = {
-    move.name: _queue_and_start_update(move)
-    for move in (moves.SCHEDULE_QUEUE_AND_START, moves.QUEUE_AND_START)
-}
+_QUEUE_AND_START_UPDATE = {move.name: _queue_and_start_update(move) for move in _KEPT_MOVES}
 _QS_OPEN_TRY = insert(task_try).values(
     ti_id=bindparam("qs_ti", type_=Integer),
     try_number=bindparam("qs_new_try", type_=Integer),
@@ -738,8 +732,6 @@ def _queue_then_start(
         return None
     conn.execute(_QS_OPEN_TRY, {**params, "qs_new_try": row.try_number})
     now = params["qs_now"]
-    for kind, (message, detail) in zip(move.event_kinds(S.RUNNING), notes, strict=True):
-        transitions.record_event(
-            conn, ready.ti_id, row.try_number, kind, message, actor, detail=detail, at=now
-        )
+    won = moves.won(ready.ti_id, [from_state], S.RUNNING, row.try_number)
+    transitions.record_notes(conn, move, won, notes, actor, now)
     return Started(row.try_number, row.max_tries, now)
