@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from conveyor.states import FINISHED, IN_FLIGHT, TaskState
+from conveyor.store import prepared
 from conveyor.store.runs import TI_COLUMNS, TiRow, ti_row
 from conveyor.store.tables import pool, task_instance
 
@@ -220,7 +221,8 @@ class FrontierReads:
         wanted = [tid for tid in task_ids if tid not in self.rows]
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            for row in self.conn.execute(_NAMED, {"of_run": self.run_pk, "task_ids": chunk}):
+            named = prepared.execute(self.conn, _NAMED, {"of_run": self.run_pk, "task_ids": chunk})
+            for row in named:
                 ti = ti_row(row)
                 self.rows[ti.task_id] = ti
         return {tid: self.rows[tid].state for tid in task_ids if tid in self.rows}
@@ -249,7 +251,7 @@ class FrontierReads:
             **(params or {}),
         }
         width = len(TI_COLUMNS)
-        for row in self.conn.execute(statement, values):
+        for row in prepared.execute(self.conn, statement, values):
             ti = ti_row(row[:width])
             part, found.in_flight_of_run, found.in_flight, pool_found, pool_limit = row[width:]
             if pool_found is not None:
@@ -288,16 +290,16 @@ class FrontierReads:
 
 def anything_active(conn: Connection, run_pk: int) -> bool:
     """Whether an instance of the run is scheduled, queued, running or waiting to retry."""
-    return bool(conn.execute(_ANY_ACTIVE, {"of_run": run_pk}).scalar_one())
+    return bool(prepared.execute(conn, _ANY_ACTIVE, {"of_run": run_pk}).scalar_one())
 
 
 def in_flight_of_run(conn: Connection, run_pk: int) -> int:
     """The run's tries queued or running (what ``max_active_tasks`` caps)."""
-    return int(conn.execute(_IN_FLIGHT_OF_RUN, {"of_run": run_pk}).scalar_one())
+    return int(prepared.execute(conn, _IN_FLIGHT_OF_RUN, {"of_run": run_pk}).scalar_one())
 
 
 def waiting_for_room(conn: Connection, run_pk: int, limit: int) -> list[TiRow]:
     """Up to ``limit`` of the run's scheduled tries (mapped ones too), in the order they are
     queued: the highest priority first, then the oldest."""
-    rows = conn.execute(_WAITING_FOR_ROOM, {"of_run": run_pk, "room": limit})
+    rows = prepared.execute(conn, _WAITING_FOR_ROOM, {"of_run": run_pk, "room": limit})
     return [ti_row(row) for row in rows]

@@ -52,7 +52,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from conveyor.clock import utcnow
 from conveyor.states import TaskState
-from conveyor.store import frontier_reads, moves, pipeline, runs, transitions
+from conveyor.store import frontier_reads, moves, pipeline, prepared, runs, transitions
 from conveyor.store.tables import (
     UtcDateTime,
     dag,
@@ -726,11 +726,11 @@ def _queue_then_start(
 ) -> Started | None:
     """:func:`queue_and_start` on SQLite: the one guarded update, then the try's row; the
     timeline entries are written with the commit."""
-    row = conn.execute(_QUEUE_AND_START_UPDATE[move.name], params).first()
+    row = prepared.execute(conn, _QUEUE_AND_START_UPDATE[move.name], params).first()
     if row is None:
         moves.lost(conn, ready.ti_id, [from_state], S.RUNNING, ready.try_number)
         return None
-    conn.execute(_QS_OPEN_TRY, {**params, "qs_new_try": row.try_number})
+    prepared.execute(conn, _QS_OPEN_TRY, {**params, "qs_new_try": row.try_number})
     now = params["qs_now"]
     won = moves.won(ready.ti_id, [from_state], S.RUNNING, row.try_number)
     transitions.record_notes(conn, move, won, notes, actor, now)

@@ -19,6 +19,7 @@ from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
 from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
+from conveyor.store import prepared
 from conveyor.store.tables import UtcDateTime, dag, dag_run, dag_version, pool, task_instance
 
 
@@ -225,12 +226,12 @@ def claim_dag(conn: Connection, dag_id: str) -> bool:
 
 def get_run(conn: Connection, run_pk: int) -> RunRow:
     """The run as it is now; to write its moves, :func:`lock_run` it instead."""
-    return run_row(conn.execute(_RUN, {"run_pk": run_pk}).one())
+    return run_row(prepared.execute(conn, _RUN, {"run_pk": run_pk}).one())
 
 
 def lock_run(conn: Connection, run_pk: int) -> LockedRun:
     """The run, its row locked for this transaction: waits while another writer holds it."""
-    return _locked(run_row(conn.execute(_RUN_LOCKED, {"run_pk": run_pk}).one()))
+    return _locked(run_row(prepared.execute(conn, _RUN_LOCKED, {"run_pk": run_pk}).one()))
 
 
 _UTC = UtcDateTime()

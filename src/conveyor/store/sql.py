@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from conveyor.store import prepared
+
 
 def upsert(
     conn: Connection,
@@ -67,12 +69,18 @@ def flush_deferred(conn: Connection) -> None:
     table: Table | None = None
     for next_table, row in pending:
         if next_table is not table and batch:
-            conn.execute(table.insert(), batch)  # type: ignore[union-attr]
+            prepared.execute_many(conn, _insert_of(table), batch)  # type: ignore[arg-type]
             batch = []
         table = next_table
         batch.append(row)
     if batch:
-        conn.execute(table.insert(), batch)  # type: ignore[union-attr]
+        prepared.execute_many(conn, _insert_of(table), batch)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_of(table: Table) -> Any:
+    """The table's INSERT, one object per table: prepared.execute_many compiles it once."""
+    return table.insert()
 
 
 def close_deferred(conn: Connection) -> None:

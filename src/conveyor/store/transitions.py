@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from conveyor.clock import utcnow
 from conveyor.states import ExitKind, RunState, TaskState
-from conveyor.store import moves
+from conveyor.store import moves, prepared
 from conveyor.store.moves import Moved
 from conveyor.store.sql import insert_later
 from conveyor.store.tables import (
@@ -249,7 +249,7 @@ def make_move(
         "move_now": now,
         **{f"move_{name}": value for name, value in (given or {}).items()},
     }
-    if conn.execute(_STATEMENTS[move.name], params).rowcount == 1:
+    if prepared.execute(conn, _STATEMENTS[move.name], params).rowcount == 1:
         return moves.won(ti_id, starts, target, try_number + move.numbers_next_try)
     return moves.lost(conn, ti_id, starts, target, try_number)
 
@@ -474,10 +474,10 @@ def _start_or_lose(
         "move_hostname": hostname,
         "move_pid": pid,
     }
-    row = conn.execute(_START, params).first()
+    row = prepared.execute(conn, _START, params).first()
     if row is None and wait_for_queuing(conn, ti_id):
         now = params["move_now"] = utcnow()  # the try starts now, not before the wait
-        row = conn.execute(_START, params).first()
+        row = prepared.execute(conn, _START, params).first()
     if row is None:
         return moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
     started = StartedTry(
@@ -492,7 +492,7 @@ def _start_or_lose(
         row.map_index,
     )
     path = log_path(started)
-    conn.execute(_OPEN_TRY, {**params, "move_log_path": path})
+    prepared.execute(conn, _OPEN_TRY, {**params, "move_log_path": path})
     message, detail = started_note(hostname, pid, path)
     record_event(conn, ti_id, try_number, "started", message, actor, detail=detail, at=now)
     return started
@@ -572,9 +572,11 @@ def finish(
     if outcome.state is S.UP_FOR_RESCHEDULE:
         _grant_one_more_try(conn, ti_id, try_number)  # a poke is numbered, but is no retry
     started = (
-        started_at or conn.execute(_TRY_START, {"move_id": ti_id, "move_try": try_number}).scalar()
+        started_at
+        or prepared.execute(conn, _TRY_START, {"move_id": ti_id, "move_try": try_number}).scalar()
     )
-    conn.execute(
+    prepared.execute(
+        conn,
         _CLOSE_TRY,
         {
             "move_id": ti_id,

@@ -1,0 +1,254 @@
+"""The hop's statements on SQLite, sent straight to the driver.
+
+On SQLite a try's record holds the store's one write lock from its first statement to its
+commit, and every other process that records a try waits for it. Executing a cached Core
+statement through SQLAlchemy costs about four times what the driver then spends running it
+(an execution context, the parameters processed by name, a result object): eight statements
+a hop, a third of the time the lock was held. :func:`execute` compiles each statement once
+per process, binds its parameters with the statement's own type processors and reads its
+rows with its columns' result processors, and calls the driver itself. Rows are named
+tuples, read by position or by column name as SQLAlchemy's are.
+
+For statements built once (module constants, cached builders): each is compiled the first
+time it is seen, and kept. Anywhere else, :func:`execute` is ``conn.execute``: PostgreSQL
+(whose hop goes through a pipeline of its own, see ``pipeline``), a connection not yet in a
+transaction, an engine with cursor listeners (tests count statements with them), an INSERT
+with defaults computed in Python, and a statement the compiler marks for SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict, namedtuple
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import SelectBase
+
+
+class Result(Protocol):
+    """What callers of :func:`execute` read: a ``CursorResult`` has it too."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def first(self) -> Any | None: ...
+
+    def one(self) -> Any: ...
+
+    def all(self) -> Sequence[Any]: ...
+
+    def scalar_one(self) -> Any: ...
+
+    def scalar(self) -> Any: ...
+
+
+class Rows:
+    """The rows of a statement :func:`execute` ran on the driver, all fetched."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def first(self) -> Any | None:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if len(self._rows) != 1:
+            raise ValueError(f"one row expected, {len(self._rows)} found")
+        return self._rows[0]
+
+    def all(self) -> list[Any]:
+        return list(self._rows)
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalar(self) -> Any:
+        """The first row's first value; None without rows."""
+        return self._rows[0][0] if self._rows else None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled for SQLite, with what binding and reading it need."""
+
+    statement: Executable  # kept, so that the id it is found by stays its own
+    compiled: SQLCompiler
+    sql: str
+    names: tuple[str, ...]  # the parameters, in their positions
+    binds: dict[str, Any]  # processors by parameter name, where its type has one
+    expanding: bool  # an IN list: the text is made for each execution's number of values
+    row: type | None  # of the rows it returns; None: it returns none
+    converting: tuple[tuple[int, Any], ...]  # the columns' result processors, where needed
+
+    def arguments(self, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        """The text to run and its positional values, from ``params`` (by name)."""
+        if self.expanding:
+            state = self.compiled.construct_expanded_state(params)
+            binds = {**self.binds, **state.processors}
+            values, names, sql = state.parameters, state.positiontup or (), state.statement
+        else:
+            values = self.compiled.construct_params(params)
+            binds, names, sql = self.binds, self.names, self.sql
+        bound = []
+        for name in names:
+            value = values[name]
+            bind = binds.get(name)
+            bound.append(value if bind is None or value is None else bind(value))
+        return sql, tuple(bound)
+
+    def read(self, cursor: sqlite3.Cursor) -> list[Any]:
+        if self.row is None:
+            return []
+        make, converting = self.row, self.converting
+        if not converting:
+            return [make(*raw) for raw in cursor.fetchall()]
+        rows = []
+        for raw in cursor.fetchall():
+            values = list(raw)
+            for i, convert in converting:
+                if values[i] is not None:
+                    values[i] = convert(values[i])
+            rows.append(make(*values))
+        return rows
+
+
+#: Per process: a statement's plan by its id (and for DML, the names of its values).
+_PLANS: OrderedDict[tuple[int, tuple[str, ...] | None], _Prepared | None] = OrderedDict()
+_KEPT = 512
+
+
+def execute(
+    conn: Connection, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Result:
+    """``conn.execute(statement, params)``, on SQLite straight on the driver (see above)."""
+    params = params or {}
+    prepared = _prepared_for(conn, statement, params)
+    if prepared is None:
+        return conn.execute(statement, dict(params))
+    sql, values = prepared.arguments(params)
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    try:
+        cursor = driver.execute(sql, values)
+        rows = prepared.read(cursor)
+    except sqlite3.Error as exc:
+        raise _wrapped(sql, values, exc, conn.dialect) from exc
+    return Rows(rows, cursor.rowcount)
+
+
+def execute_many(
+    conn: Connection, statement: Executable, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """``conn.execute(statement, rows)`` for a statement that returns nothing (an INSERT of
+    several rows), on SQLite straight on the driver when every row names the same columns."""
+    first = rows[0] if rows else None
+    prepared = _prepared_for(conn, statement, first) if first is not None else None
+    if prepared is None or prepared.expanding or prepared.row is not None:
+        conn.execute(statement, [dict(row) for row in rows])
+        return
+    keys = first.keys()  # type: ignore[union-attr]
+    if any(row.keys() != keys for row in rows):
+        conn.execute(statement, [dict(row) for row in rows])
+        return
+    bound = [prepared.arguments(row)[1] for row in rows]
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    try:
+        driver.executemany(prepared.sql, bound)
+    except sqlite3.Error as exc:
+        raise _wrapped(prepared.sql, bound, exc, conn.dialect) from exc
+
+
+def _prepared_for(
+    conn: Connection, statement: Executable, params: Mapping[str, Any]
+) -> _Prepared | None:
+    if conn.dialect.name != "sqlite" or not conn.in_transaction() or _listened(conn):
+        return None
+    # A DML statement's text depends on the columns it is given values for.
+    keys = tuple(params) if isinstance(statement, UpdateBase) else None
+    key = (id(statement), keys)
+    if key in _PLANS:
+        found = _PLANS[key]
+        if found is None or found.statement is statement:
+            _PLANS.move_to_end(key)
+            return found
+    prepared = _prepare(statement, conn.dialect, keys)
+    _PLANS[key] = prepared
+    if len(_PLANS) > _KEPT:
+        _PLANS.popitem(last=False)
+    return prepared
+
+
+def _listened(conn: Connection) -> bool:
+    dispatch = conn.engine.dispatch
+    return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
+
+
+def _prepare(
+    statement: Executable, dialect: Dialect, keys: tuple[str, ...] | None
+) -> _Prepared | None:
+    """The statement's plan; None where SQLAlchemy must run it (see the module's text)."""
+    if not isinstance(statement, SelectBase | UpdateBase):
+        return None
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+    if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+        return None
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None  # defaults computed in Python, by SQLAlchemy's execution
+    if compiled.has_out_parameters:
+        return None
+    binds: dict[str, Any] = {}
+    for bind, name in compiled.bind_names.items():
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            binds[name] = processor
+    expanding = any(bind.expanding or bind.literal_execute for bind in compiled.bind_names)
+    columns = _result_columns(statement)
+    row: type | None = None
+    converting = []
+    if columns is not None:
+        for i, column in enumerate(columns):
+            processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if processor is not None:
+                converting.append((i, processor))
+        names = [column.key or f"_{i}" for i, column in enumerate(columns)]
+        row = namedtuple("Row", names, rename=True)  # type: ignore[misc,no-redef]
+    return _Prepared(
+        statement,
+        compiled,
+        compiled.string,
+        tuple(compiled.positiontup),
+        binds,
+        expanding,
+        row,
+        tuple(converting),
+    )
+
+
+def _result_columns(statement: Executable) -> list[Any] | None:
+    if isinstance(statement, SelectBase):
+        return list(statement.selected_columns)
+    assert isinstance(statement, UpdateBase)
+    returning = list(statement.exported_columns)
+    return returning or None
+
+
+def _wrapped(sql: str, values: Any, exc: sqlite3.Error, dialect: Dialect) -> StatementError:
+    """The driver's error as SQLAlchemy raises it (``OperationalError`` for a locked
+    store, ``IntegrityError`` for a broken constraint), so callers catch the same class."""
+    return DBAPIError.instance(sql, values, exc, sqlite3.Error, dialect=dialect)
