@@ -10,6 +10,7 @@ rule existed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 
@@ -35,6 +36,12 @@ def run_id_problem(run_id: object) -> str | None:
     """What is wrong with this run id, or None if it follows the rule."""
     if not isinstance(run_id, str):
         return f"a run id is text, not {type(run_id).__name__}"
+    return _text_problem(run_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_problem(run_id: str) -> str | None:
+    """:func:`run_id_problem` of a text; each try of a run asks it of the same id again."""
     if not run_id:
         return "it is empty"
     if len(run_id) > MAX_LENGTH:
@@ -58,6 +65,7 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+@functools.lru_cache(maxsize=1024)
 def folder_name(run_id: str) -> str:
     """A file name for the run's log folder: different for every run id, never '.' or '..'.
 

@@ -91,7 +91,7 @@ def test_rows_read_by_the_driver_are_the_rows_sqlalchemy_reads(sqlite_store: Sto
         assert fast_row.run_id.startswith("manual__2024-05-01")
 
 
-@pytest.mark.parametrize("task_ids", [["t2"], ["t1", "t3", "t5"], ["t4", "gone"]])
+@pytest.mark.parametrize("task_ids", [["t2"], ["t1", "t3", "t5"], ["t4", "gone"], []])
 def test_an_in_list_is_expanded_for_each_number_of_values(
     sqlite_store: Store, task_ids: list[str]
 ) -> None:
@@ -100,6 +100,15 @@ def test_an_in_list_is_expanded_for_each_number_of_values(
         assert isinstance(fast, prepared.Rows)
         assert sorted(fast.all()) == sorted(tuple(row) for row in slow.all())
         assert {row.task_id for row in fast} == set(task_ids) - {"gone"}
+
+
+def test_a_text_made_for_a_list_s_length_is_bound_with_each_call_s_values(
+    sqlite_store: Store,
+) -> None:
+    with sqlite_store.read() as conn:
+        for task_ids in (["t1", "t2"], ["t3", "t4"], ["t5", "t1"], ["t2"], ["t3", "t5"]):
+            found = prepared.execute(conn, _NAMED, {"of_run": 1, "task_ids": task_ids})
+            assert sorted(row.task_id for row in found) == sorted(task_ids)
 
 
 def test_an_update_returns_its_rows_and_counts_them(sqlite_store: Store) -> None:

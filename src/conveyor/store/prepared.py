@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 from collections import OrderedDict, namedtuple
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Executable
@@ -83,6 +83,16 @@ class Rows:
 
 
 @dataclass(frozen=True)
+class _Expanded:
+    """A statement's text for one number of values in each of its IN lists."""
+
+    sql: str
+    names: tuple[str, ...]
+    expansion: dict[str, list[str]]  # each list's parameter -> the names of its values
+    binds: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class _Prepared:
     """A statement compiled for SQLite, with what binding and reading it need."""
 
@@ -91,25 +101,53 @@ class _Prepared:
     sql: str
     names: tuple[str, ...]  # the parameters, in their positions
     binds: dict[str, Any]  # processors by parameter name, where its type has one
-    expanding: bool  # an IN list: the text is made for each execution's number of values
+    #: The IN lists' parameters: the text depends on how many values each has.
+    lists: tuple[str, ...]
+    #: Values written into the text itself (``literal_execute``): made anew each time.
+    literal: bool
     row: type | None  # of the rows it returns; None: it returns none
     converting: tuple[tuple[int, Any], ...]  # the columns' result processors, where needed
+    #: The texts made for the IN lists, by their numbers of values (None: not reusable).
+    shapes: dict[tuple[int, ...], _Expanded | None] = field(default_factory=dict)
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
         """The text to run and its positional values, from ``params`` (by name)."""
-        if self.expanding:
+        if not self.lists and not self.literal:
+            values = self.compiled.construct_params(params)
+            return self.sql, _bound(values, self.names, self.binds)
+        expanded = None
+        if not self.literal and all(name in params for name in self.lists):
+            expanded = self._expanded(params)
+        if expanded is None:
             state = self.compiled.construct_expanded_state(params)
             binds = {**self.binds, **state.processors}
-            values, names, sql = state.parameters, state.positiontup or (), state.statement
-        else:
-            values = self.compiled.construct_params(params)
-            binds, names, sql = self.binds, self.names, self.sql
-        bound = []
-        for name in names:
-            value = values[name]
-            bind = binds.get(name)
-            bound.append(value if bind is None or value is None else bind(value))
-        return sql, tuple(bound)
+            return state.statement, _bound(state.parameters, state.positiontup or (), binds)
+        values = dict(self.compiled.construct_params(params))
+        for name, names in expanded.expansion.items():
+            values.update(zip(names, values[name], strict=True))
+        return expanded.sql, _bound(values, expanded.names, expanded.binds)
+
+    def _expanded(self, params: Mapping[str, Any]) -> _Expanded | None:
+        """The text for these lists' lengths, made once: it depends on nothing else, where
+        each value of a list is one parameter (not a tuple's several)."""
+        shape = tuple(len(params[name]) for name in self.lists)
+        if shape in self.shapes:
+            return self.shapes[shape]
+        state = self.compiled.construct_expanded_state(params)
+        expansion = {name: list(state.parameter_expansion.get(name, ())) for name in self.lists}
+        one_each = all(len(expansion[name]) == len(params[name]) for name in self.lists)
+        found = (
+            _Expanded(
+                state.statement,
+                tuple(state.positiontup or ()),
+                expansion,
+                {**self.binds, **state.processors},
+            )
+            if one_each
+            else None
+        )
+        self.shapes[shape] = found
+        return found
 
     def read(self, cursor: sqlite3.Cursor) -> list[Any]:
         if self.row is None:
@@ -158,7 +196,7 @@ def execute_many(
     several rows), on SQLite straight on the driver when every row names the same columns."""
     first = rows[0] if rows else None
     prepared = _prepared_for(conn, statement, first) if first is not None else None
-    if prepared is None or prepared.expanding or prepared.row is not None:
+    if prepared is None or prepared.lists or prepared.literal or prepared.row is not None:
         conn.execute(statement, [dict(row) for row in rows])
         return
     keys = first.keys()  # type: ignore[union-attr]
@@ -172,6 +210,18 @@ def execute_many(
         driver.executemany(prepared.sql, bound)
     except sqlite3.Error as exc:
         raise _wrapped(prepared.sql, bound, exc, conn.dialect) from exc
+
+
+def _bound(
+    values: Mapping[str, Any], names: Sequence[str], binds: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    """The values in their positions, each through its type's processor (None as it is)."""
+    bound = []
+    for name in names:
+        value = values[name]
+        bind = binds.get(name)
+        bound.append(value if bind is None or value is None else bind(value))
+    return tuple(bound)
 
 
 def _prepared_for(
@@ -217,7 +267,8 @@ def _prepare(
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             binds[name] = processor
-    expanding = any(bind.expanding or bind.literal_execute for bind in compiled.bind_names)
+    lists = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
+    literal = any(bind.literal_execute for bind in compiled.bind_names)
     columns = _result_columns(statement)
     row: type | None = None
     converting = []
@@ -234,7 +285,8 @@ def _prepare(
         compiled.string,
         tuple(compiled.positiontup),
         binds,
-        expanding,
+        lists,
+        literal,
         row,
         tuple(converting),
     )

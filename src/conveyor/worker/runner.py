@@ -538,13 +538,15 @@ def _task_logging() -> Iterator[None]:
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)
+    # Setting a level clears every logger's cache: only when it changes, not twice a try.
     if level > logging.INFO or level == logging.NOTSET:
         root.setLevel(logging.INFO)
     try:
         yield
     finally:
         root.removeHandler(handler)
-        root.setLevel(level)
+        if root.level != level:  # raised above, or changed by the task's code
+            root.setLevel(level)
         handler.flush()
 
 
