@@ -89,6 +89,10 @@ def test_rows_read_by_the_driver_are_the_rows_sqlalchemy_reads(sqlite_store: Sto
         assert fast_row.conf["names"] == ["a"]
         assert fast_row.is_paused is False
         assert fast_row.run_id.startswith("manual__2024-05-01")
+        # A missing row is reported as SQLAlchemy reports it: callers catch that class.
+        with pytest.raises(sqlalchemy.exc.NoResultFound):
+            prepared.execute(conn, _RUN_WITH_DAG, {"run_pk": 99}).one()
+        assert prepared.execute(conn, _RUN_WITH_DAG, {"run_pk": 99}).first() is None
 
 
 @pytest.mark.parametrize("task_ids", [["t2"], ["t1", "t3", "t5"], ["t4", "gone"], []])

@@ -19,14 +19,14 @@ with defaults computed in Python, and a statement the compiler marks for SQLAlch
 from __future__ import annotations
 
 import sqlite3
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
@@ -67,8 +67,11 @@ class Rows:
         return self._rows[0] if self._rows else None
 
     def one(self) -> Any:
-        if len(self._rows) != 1:
-            raise ValueError(f"one row expected, {len(self._rows)} found")
+        """The one row; raises as SQLAlchemy's result does (callers catch those)."""
+        if not self._rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
         return self._rows[0]
 
     def all(self) -> list[Any]:
@@ -165,9 +168,12 @@ class _Prepared:
         return rows
 
 
-#: Per process: a statement's plan by its id (and for DML, the names of its values).
-_PLANS: OrderedDict[tuple[int, tuple[str, ...] | None], _Prepared | None] = OrderedDict()
+#: Per process: a statement's plan by its id (and for DML, the names of its values). The
+#: statements are few and built once; past this many, something builds them per call, and
+#: the plans start over rather than grow.
+_PLANS: dict[tuple[int, tuple[str, ...] | None], _Prepared | None] = {}
 _KEPT = 512
+_UNSEEN = object()
 
 
 def execute(
@@ -232,15 +238,13 @@ def _prepared_for(
     # A DML statement's text depends on the columns it is given values for.
     keys = tuple(params) if isinstance(statement, UpdateBase) else None
     key = (id(statement), keys)
-    if key in _PLANS:
-        found = _PLANS[key]
-        if found is None or found.statement is statement:
-            _PLANS.move_to_end(key)
-            return found
+    found = _PLANS.get(key, _UNSEEN)
+    if found is None or (isinstance(found, _Prepared) and found.statement is statement):
+        return found
+    if len(_PLANS) >= _KEPT:
+        _PLANS.clear()
     prepared = _prepare(statement, conn.dialect, keys)
     _PLANS[key] = prepared
-    if len(_PLANS) > _KEPT:
-        _PLANS.popitem(last=False)
     return prepared
 
 
