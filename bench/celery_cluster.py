@@ -34,6 +34,7 @@ from local_executor import (  # the same DAGs and metrics as the local benchmark
     chain_metrics,
     fanout_metrics,
     log_folder,
+    run_home,
     with_marks,
 )
 from sqlalchemy.engine import make_url
@@ -127,7 +128,7 @@ def run_on_cluster(
     is: its pool processes have imported the DAG and made their connections. ``logs_under``:
     see ``local_executor.log_folder``."""
     with (
-        tempfile.TemporaryDirectory(prefix="conveyor-cluster-bench-") as tmp,
+        run_home("conveyor-cluster-bench-") as tmp,
         log_folder(logs_under) as logs,
     ):
         home, dags = Path(tmp), Path(tmp) / "dags"

@@ -20,11 +20,13 @@ process: a bare ``python -c pass`` and ``python -c "import conveyor.worker.runne
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import itertools
 import json
 import logging
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -110,6 +112,34 @@ with DAG(
 )
 
 
+#: Homes of the runs measured so far, removed when the benchmark ends (see :func:`run_home`).
+_HOMES: list[str] = []
+
+
+@contextlib.contextmanager
+def run_home(prefix: str, under: Path | None = None) -> Iterator[str]:
+    """A fresh folder for one measured run, removed when the benchmark process ends rather
+    than when the run does.
+
+    Removing a run's thousands of log files and folders just before the next run slowed that
+    run: on a file system without a journal (these machines' ext4), making a file or folder
+    skips each inode freed in the last one to six minutes, checking it on the way (a profile
+    of a fan-out found a fifth of both cores in ``recently_deleted``, under ``mkdir`` and
+    ``open``). The run that came after a removal paid for it: the order effect seen between
+    paired runs (bench/README.md).
+    """
+    if not _HOMES:
+        atexit.register(_remove_homes)
+    folder = tempfile.mkdtemp(prefix=prefix, dir=under)
+    _HOMES.append(folder)
+    yield folder
+
+
+def _remove_homes() -> None:
+    while _HOMES:
+        shutil.rmtree(_HOMES.pop(), ignore_errors=True)
+
+
 @contextlib.contextmanager
 def log_folder(logs_under: Path | None) -> Iterator[dict[str, str]]:
     """The settings that send a run's task logs to a fresh folder under ``logs_under`` (on
@@ -118,7 +148,7 @@ def log_folder(logs_under: Path | None) -> Iterator[dict[str, str]]:
     if logs_under is None:
         yield {}
         return
-    with tempfile.TemporaryDirectory(prefix="conveyor-bench-logs-", dir=logs_under) as folder:
+    with run_home("conveyor-bench-logs-", logs_under) as folder:
         yield {"CONVEYOR_LOG_FOLDER": folder}
 
 
@@ -161,7 +191,7 @@ def run_dag(
     """One fresh home and store, one DAG file, one manual run through the real scheduler.
     ``logs_under``: see :func:`log_folder`."""
     with (
-        tempfile.TemporaryDirectory(prefix="conveyor-bench-") as tmp,
+        run_home("conveyor-bench-") as tmp,
         log_folder(logs_under) as logs,
     ):
         home = Path(tmp)
