@@ -13,7 +13,8 @@ For statements built once (module constants, cached builders): each is compiled 
 time it is seen, and kept. Anywhere else, :func:`execute` is ``conn.execute``: PostgreSQL
 (whose hop goes through a pipeline of its own, see ``pipeline``), a connection not yet in a
 transaction, an engine with cursor listeners (tests count statements with them), an INSERT
-with defaults computed in Python, and a statement the compiler marks for SQLAlchemy.
+with defaults computed in Python, a statement whose values are written into its text, and
+one that is neither a SELECT nor DML.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from __future__ import annotations
 import sqlite3
 from collections import namedtuple
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
@@ -106,8 +108,6 @@ class _Prepared:
     binds: dict[str, Any]  # processors by parameter name, where its type has one
     #: The IN lists' parameters: the text depends on how many values each has.
     lists: tuple[str, ...]
-    #: Values written into the text itself (``literal_execute``): made anew each time.
-    literal: bool
     row: type | None  # of the rows it returns; None: it returns none
     converting: tuple[tuple[int, Any], ...]  # the columns' result processors, where needed
     #: The texts made for the IN lists, by their numbers of values (None: not reusable).
@@ -115,12 +115,10 @@ class _Prepared:
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
         """The text to run and its positional values, from ``params`` (by name)."""
-        if not self.lists and not self.literal:
+        if not self.lists:
             values = self.compiled.construct_params(params)
             return self.sql, _bound(values, self.names, self.binds)
-        expanded = None
-        if not self.literal and all(name in params for name in self.lists):
-            expanded = self._expanded(params)
+        expanded = self._expanded(params) if all(n in params for n in self.lists) else None
         if expanded is None:
             state = self.compiled.construct_expanded_state(params)
             binds = {**self.binds, **state.processors}
@@ -185,13 +183,9 @@ def execute(
     if prepared is None:
         return conn.execute(statement, dict(params))
     sql, values = prepared.arguments(params)
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection)
-    try:
-        cursor = driver.execute(sql, values)
+    with _errors_as_sqlalchemy(conn, sql, values):
+        cursor = _driver(conn).execute(sql, values)
         rows = prepared.read(cursor)
-    except sqlite3.Error as exc:
-        raise _wrapped(sql, values, exc, conn.dialect) from exc
     return Rows(rows, cursor.rowcount)
 
 
@@ -200,22 +194,14 @@ def execute_many(
 ) -> None:
     """``conn.execute(statement, rows)`` for a statement that returns nothing (an INSERT of
     several rows), on SQLite straight on the driver when every row names the same columns."""
-    first = rows[0] if rows else None
-    prepared = _prepared_for(conn, statement, first) if first is not None else None
-    if prepared is None or prepared.lists or prepared.literal or prepared.row is not None:
-        conn.execute(statement, [dict(row) for row in rows])
-        return
-    keys = first.keys()  # type: ignore[union-attr]
-    if any(row.keys() != keys for row in rows):
+    same_columns = bool(rows) and all(row.keys() == rows[0].keys() for row in rows)
+    prepared = _prepared_for(conn, statement, rows[0]) if same_columns else None
+    if prepared is None or prepared.lists or prepared.row is not None:
         conn.execute(statement, [dict(row) for row in rows])
         return
     bound = [prepared.arguments(row)[1] for row in rows]
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection)
-    try:
-        driver.executemany(prepared.sql, bound)
-    except sqlite3.Error as exc:
-        raise _wrapped(prepared.sql, bound, exc, conn.dialect) from exc
+    with _errors_as_sqlalchemy(conn, prepared.sql, bound):
+        _driver(conn).executemany(prepared.sql, bound)
 
 
 def _bound(
@@ -271,8 +257,9 @@ def _prepare(
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             binds[name] = processor
+    if any(bind.literal_execute for bind in compiled.bind_names):
+        return None  # values written into the text itself, anew for each execution
     lists = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
-    literal = any(bind.literal_execute for bind in compiled.bind_names)
     columns = _result_columns(statement)
     row: type | None = None
     converting = []
@@ -290,7 +277,6 @@ def _prepare(
         tuple(compiled.positiontup),
         binds,
         lists,
-        literal,
         row,
         tuple(converting),
     )
@@ -304,7 +290,17 @@ def _result_columns(statement: Executable) -> list[Any] | None:
     return returning or None
 
 
-def _wrapped(sql: str, values: Any, exc: sqlite3.Error, dialect: Dialect) -> StatementError:
-    """The driver's error as SQLAlchemy raises it (``OperationalError`` for a locked
-    store, ``IntegrityError`` for a broken constraint), so callers catch the same class."""
-    return DBAPIError.instance(sql, values, exc, sqlite3.Error, dialect=dialect)
+def _driver(conn: Connection) -> sqlite3.Connection:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+@contextmanager
+def _errors_as_sqlalchemy(conn: Connection, sql: str, values: Any) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy raises them (``OperationalError`` for a
+    locked store, ``IntegrityError`` for a broken constraint), so callers catch the same."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, values, exc, sqlite3.Error, dialect=conn.dialect) from exc
