@@ -31,6 +31,8 @@ PRELOAD = [
     "conveyor.decorators",
     "sqlalchemy.dialects.sqlite",
     "sqlalchemy.dialects.postgresql",
+    # Last: it runs a hop once, so that children start with its statements compiled.
+    "conveyor.executors.fork_server_warmup",
 ]
 
 
