@@ -78,7 +78,10 @@ class Settings(BaseModel):
         "false: a fresh process per try, for tries that must not share one",
     )
     local_runner_max_tries: int = Field(
-        default=500, ge=1, description="tries a runner process runs before it is replaced"
+        default=10_000,
+        ge=1,
+        description="tries a runner process runs before it is replaced (a bound on what user "
+        "code leaks; each replacement imports its DAG files again)",
     )
     fernet_key: str | None = Field(
         default=None,
