@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conveyor._processes import fork_context
+from conveyor.model.context import DagContext
 from conveyor.states import RunState
 from conveyor.worker import rehearsal
 
@@ -26,8 +27,10 @@ def _python(code: str) -> str:
     return done.stdout
 
 
-def test_the_rehearsal_runs_its_dag_to_success() -> None:
+def test_the_rehearsal_runs_its_dag_to_success_and_leaves_it_behind() -> None:
     assert rehearsal.rehearse_hop() is RunState.SUCCESS
+    # The loader takes a file's DAGs from DagContext.created: the rehearsal's is not there.
+    assert all(dag.dag_id != rehearsal.REHEARSAL_DAG_ID for dag in DagContext.created)
 
 
 def test_after_the_rehearsal_a_real_stores_hop_compiles_nothing_new(tmp_path: Path) -> None:
