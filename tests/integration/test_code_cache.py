@@ -180,6 +180,55 @@ def _run_speak(url: str, versions: dict[str, str], tmp: Path, out: Any) -> None:
         store.dispose()
 
 
+def test_a_process_keeps_its_newest_versions_and_lets_the_oldest_go(
+    tmp_path: Path, parsed: tuple[Store, dict[str, str]]
+) -> None:
+    store, versions = parsed
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=_load_past_the_bound, args=(store.url, versions, tmp_path, out))
+    child.start()
+    result = out.get(timeout=60)
+    child.join(timeout=30)
+    assert result == {
+        "plain kept": True,
+        "plain let go": True,
+        "its module let go": True,
+        "loaded again": ["only"],
+        "yaml let go in turn": True,
+    }, result
+
+
+def _load_past_the_bound(url: str, versions: dict[str, str], tmp: Path, out: Any) -> None:
+    """With room for one version: a second version pushes the first (and its module) out,
+    and the first loads again when asked for."""
+    code_cache.KEPT_VERSIONS = 1
+    store = Store(url, pool=False)
+    cache = tmp / "home" / "code"
+    plain, yaml = versions["plain"], versions["branching_yaml"]
+    try:
+        with store.read() as conn:
+            before = set(sys.modules)
+            code_cache.load_pinned_dag(conn, plain, "plain", cache)
+            kept = code_cache.loaded_dag(plain, "plain") is not None
+            (module,) = [n for n in set(sys.modules) - before if n.startswith("conveyor_dags.")]
+            code_cache.load_pinned_dag(conn, yaml, "branching_yaml", cache)
+            result = {
+                "plain kept": kept,
+                "plain let go": code_cache.loaded_dag(plain, "plain") is None,
+                "its module let go": module not in sys.modules,
+                "loaded again": sorted(
+                    code_cache.load_pinned_dag(conn, plain, "plain", cache).task_ids
+                ),
+                "yaml let go in turn": code_cache.loaded_dag(yaml, "branching_yaml") is None,
+            }
+        out.put(result)
+    except BaseException as exc:
+        out.put(f"{type(exc).__name__}: {exc}")
+    finally:
+        store.dispose()
+
+
 def _parse_in_child(path: str, root: Path, out: Any) -> None:
     out.put(parse_file(path, root))
 

@@ -18,6 +18,7 @@ import hashlib
 import os
 import sys
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,32 @@ from conveyor.store import pinned_sources
 from conveyor.store.engine import Connection
 from conveyor.store.pinned_sources import PinnedSource
 
-_loaded: dict[tuple[str, str], DAG] = {}
+#: How many DAG versions a process keeps imported. A runner or pool process lives for
+#: thousands of tries: past this many versions, the one used least recently is let go (its
+#: module too), so a process's memory follows the DAGs it runs now, not every version it
+#: ever ran. A version let go is imported again if a try needs it.
+KEPT_VERSIONS = 512
+
+#: By version: its DAGs by id, and the module its file was imported as (None: not Python).
+_loaded: OrderedDict[str, tuple[dict[str, DAG], str | None]] = OrderedDict()
 
 
 def loaded_dag(version_hash: str, dag_id: str) -> DAG | None:
     """The DAG of that version if this process has imported it already (no store access)."""
-    return _loaded.get((version_hash, dag_id))
+    found = _loaded.get(version_hash)
+    if found is None:
+        return None
+    _loaded.move_to_end(version_hash)
+    return found[0].get(dag_id)
+
+
+def _keep(version_hash: str, dags: list[DAG], module: str | None) -> None:
+    _loaded[version_hash] = ({found.dag_id: found for found in dags}, module)
+    _loaded.move_to_end(version_hash)
+    while len(_loaded) > KEPT_VERSIONS:
+        _old, (_dags, old_module) = _loaded.popitem(last=False)
+        if old_module is not None:
+            sys.modules.pop(old_module, None)
 
 
 def _file_matches(path: Path, src_hash: str) -> bool:
@@ -109,20 +130,23 @@ def _forget_stale_helpers(folder: Path, shipped: dict[str, Any] | None) -> None:
 
 def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir: Path) -> DAG:
     """The DAG ``dag_id`` as it was in version ``version_hash``."""
-    key = (version_hash, dag_id)
-    if key in _loaded:
-        return _loaded[key]
+    kept = loaded_dag(version_hash, dag_id)
+    if kept is not None:
+        return kept
     row = pinned_sources.pinned_source(conn, version_hash)
     if row is None:
         raise NotFoundError(f"DAG version {version_hash[:12]} of {dag_id!r} is not in the store")
     path = _place(conn, row, shipping.read_manifest(row.serialized or {}), cache_dir)
+    module = None
     if path.suffix == ".py":
-        dags = import_dag_file(str(path), module_name=module_name_for(str(path), version_hash))
+        module = module_name_for(str(path), version_hash)
+        dags = import_dag_file(str(path), module_name=module)
     else:  # YAML and any other registered form
         dags = loader_for(str(path))(str(path))
     for found in dags:
         found.fileloc = row.fileloc
-        _loaded[(version_hash, found.dag_id)] = found
-    if key not in _loaded:
+    _keep(version_hash, dags, module)
+    wanted = loaded_dag(version_hash, dag_id)
+    if wanted is None:
         raise DagImportError(row.fileloc, f"the file no longer defines DAG {dag_id!r}")
-    return _loaded[key]
+    return wanted
