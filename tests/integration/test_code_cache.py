@@ -157,13 +157,19 @@ def test_helpers_are_loaded_from_the_store_without_the_dag_folder(
     tmp_path: Path, parsed: tuple[Store, dict[str, str]]
 ) -> None:
     store, versions = parsed
+    assert _in_a_forked_child(_run_speak, store.url, versions, tmp_path) == "[HELLO!]"
+
+
+def _in_a_forked_child(target: Any, *args: Any) -> Any:
+    """What ``target(*args, out)`` puts on ``out``, run in a forked child: what it imports
+    from a DAG folder or the code cache stays out of this test process."""
     context = multiprocessing.get_context("fork")
     out = context.Queue()
-    child = context.Process(target=_run_speak, args=(store.url, versions, tmp_path, out))
+    child = context.Process(target=target, args=(*args, out))
     child.start()
     result = out.get(timeout=60)
     child.join(timeout=30)
-    assert result == "[HELLO!]"
+    return result
 
 
 def _run_speak(url: str, versions: dict[str, str], tmp: Path, out: Any) -> None:
@@ -184,12 +190,7 @@ def test_a_process_keeps_its_newest_versions_and_lets_the_oldest_go(
     tmp_path: Path, parsed: tuple[Store, dict[str, str]]
 ) -> None:
     store, versions = parsed
-    context = multiprocessing.get_context("fork")
-    out = context.Queue()
-    child = context.Process(target=_load_past_the_bound, args=(store.url, versions, tmp_path, out))
-    child.start()
-    result = out.get(timeout=60)
-    child.join(timeout=30)
+    result = _in_a_forked_child(_load_past_the_bound, store.url, versions, tmp_path)
     assert result == {
         "plain kept": True,
         "plain let go": True,
