@@ -20,7 +20,7 @@ PRELOAD = [
     "__main__",
     # The drivers, first: SQLAlchemy imports them only when a store's engine is made, which in
     # a try's process would cost ~2 ms (sqlite3) or ~40 ms (psycopg) on every hop; and
-    # executors.local warms the engine of each driver loaded before it. A missing one is
+    # executors.fork_server_warmup warms the engine of each driver loaded. A missing one is
     # skipped: the fork server ignores preload modules that fail to import.
     "sqlite3",
     "psycopg",

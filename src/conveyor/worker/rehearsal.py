@@ -6,7 +6,7 @@ process, against about 1 ms for a warm one. When a fan-out brings up eight runne
 first hops held every other writer up for most of the run's first tenth of a second.
 
 The fork server runs :func:`rehearse_hop` once, when it starts (see
-``conveyor.executors.warm_fork_server``): a small fan-out, run to its end through the real
+``conveyor.executors.fork_server_warmup``): a small fan-out, run to its end through the real
 ``TryRunner`` on an in-memory store, with the runner keeping tries as a long-lived runner
 does. The statements it compiles (``store.prepared`` keeps them per process, by statement
 object) are inherited by every process the fork server forks, and a new runner's first
