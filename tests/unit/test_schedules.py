@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model import schedules
 from conveyor.model.schedules import (
     CronSchedule,
     DataInterval,
@@ -566,8 +567,40 @@ def test_a_cron_schedule_that_kept_its_steps_answers_as_a_new_one() -> None:
     moments = [start + timedelta(hours=7 * i) for i in range(400)]  # past the bound kept
     for _ in range(2):
         for moment in moments:
+            schedules._rules.clear()  # a rule parsed anew, with no steps kept
             fresh = CronSchedule("30 1 * * *", timezone="Europe/Berlin")
             assert used.previous_logical_date(moment, start) == fresh.previous_logical_date(
                 moment, start
             )
             assert used._next_after(moment, start) == fresh._next_after(moment, start)
+
+
+def test_schedules_of_one_cron_rule_parse_it_once_and_share_its_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A folder of 1,000 DAGs on "@daily" costs one parse, and their runs on the same tick
+    one walk; a time zone of its own is a rule of its own, and a bad expression is never
+    kept (it raises each time it is used)."""
+    schedules._rules.clear()
+    parses, walks = [], []
+    real_croniter, real_walk = schedules.croniter, CronSchedule._walk
+    monkeypatch.setattr(schedules, "croniter", lambda *a: parses.append(a) or real_croniter(*a))
+    monkeypatch.setattr(
+        CronSchedule, "_walk", lambda self, *a, **k: walks.append(a) or real_walk(self, *a, **k)
+    )
+    tick = datetime(2024, 5, 2, 12, tzinfo=UTC)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+
+    daily = [CronSchedule("@daily") for _ in range(100)]
+    parsed_once = len(parses)
+    answers = {s.previous_logical_date(tick, start) for s in daily}
+
+    assert parsed_once <= 2  # the expression's check, and the rule kept
+    assert answers == {datetime(2024, 5, 2, tzinfo=UTC)}
+    assert len(walks) <= 2  # one schedule walked; the other 99 read its steps
+    tokyo = CronSchedule("@daily", timezone="Asia/Tokyo")
+    assert len(parses) > parsed_once
+    assert tokyo.previous_logical_date(tick, start) == datetime(2024, 5, 1, 15, tzinfo=UTC)
+    for _ in range(2):
+        with pytest.raises(DagDefinitionError, match="never fires"):
+            CronSchedule("0 0 31 2 *")

@@ -227,8 +227,43 @@ class _IntervalSchedule(Schedule):
         return min(start, final)
 
 
-#: Cron steps a schedule keeps the answers of (see ``CronSchedule._step``).
+#: Cron steps a rule keeps the answers of (see ``CronSchedule._step``).
 _STEPS_KEPT = 256
+#: Cron rules a process keeps parsed (see ``_cron_rule``).
+_RULES_KEPT = 1024
+
+
+class _CronRule:
+    """A cron expression in one time zone, parsed once per process and shared by every
+    schedule that says the same: a folder of 1,000 DAGs "@daily" parses it once (twice
+    croniter's expansion a DAG otherwise, in every process that imports the files), and
+    their runs, on the same ticks, ask for the same steps."""
+
+    def __init__(self, expression: str, zone: ZoneInfo) -> None:
+        self.expression = _parse_cron(expression)
+        # Parsing the expression costs most of a step: each step copies this one instead.
+        self.parsed = croniter(self.expression, _EPOCH)
+        self.steps: dict[tuple[datetime, bool], datetime] = {}
+        # The rule for the hour repeated when clocks go back: a cron that names its hours
+        # ("30 2 * * *") fires once, at the first of the two; one that fires every hour fires
+        # in both, since both hours really pass.
+        hours = self.parsed.expanded[1]
+        self.every_hour = hours == ["*"] or set(hours) == set(range(24))
+
+
+_rules: dict[tuple[str, str], _CronRule] = {}
+
+
+def _cron_rule(expression: str, zone: ZoneInfo) -> _CronRule:
+    """The shared rule for ``expression`` in ``zone``; an invalid one raises, and is not kept."""
+    key = (expression, zone.key)
+    rule = _rules.get(key)
+    if rule is None:
+        rule = _CronRule(expression, zone)
+        if len(_rules) >= _RULES_KEPT:
+            _rules.clear()
+        _rules[key] = rule
+    return rule
 
 
 class CronSchedule(_IntervalSchedule):
@@ -237,15 +272,8 @@ class CronSchedule(_IntervalSchedule):
     def __init__(self, expression: str, timezone: str | tzinfo | None = None) -> None:
         self.description = expression
         self.timezone = _as_zone(timezone)
-        self.expression = _parse_cron(expression)
-        # Parsing the expression costs most of a step: each step copies this one instead.
-        self._parsed = croniter(self.expression, _EPOCH)
-        self._steps: dict[tuple[datetime, bool], datetime] = {}
-        # The rule for the hour repeated when clocks go back: a cron that names its hours
-        # ("30 2 * * *") fires once, at the first of the two; one that fires every hour fires
-        # in both, since both hours really pass.
-        hours = self._parsed.expanded[1]
-        self._every_hour = hours == ["*"] or set(hours) == set(range(24))
+        self._rule = _cron_rule(expression, self.timezone)
+        self.expression = self._rule.expression
 
     def serialize(self) -> dict[str, Any]:
         return {"type": "cron", "expression": self.description, "timezone": self.timezone.key}
@@ -255,7 +283,7 @@ class CronSchedule(_IntervalSchedule):
 
     def _is_repeat(self, fire: datetime) -> bool:
         """True for the second occurrence of a wall-clock time that we fire at only once."""
-        if self._every_hour:
+        if self._rule.every_hour:
             return False
         # Recompute fold from the instant: croniter's results do not always carry it.
         local = fire.astimezone(UTC).astimezone(self.timezone)
@@ -264,17 +292,18 @@ class CronSchedule(_IntervalSchedule):
     def _step(self, moment: datetime, *, forward: bool) -> datetime:
         """The fire time after (or before) ``moment``. A run's next interval, its previous
         logical date for each of its tasks' contexts, and the scheduler's next due time ask
-        for the same few steps again; each costs a croniter walk, so answers are kept."""
-        key = (moment, forward)
-        found = self._steps.get(key)
+        for the same few steps again; each costs a croniter walk, so answers are kept, for
+        every schedule of the same rule."""
+        steps, key = self._rule.steps, (moment, forward)
+        found = steps.get(key)
         if found is None:
-            if len(self._steps) >= _STEPS_KEPT:
-                self._steps.clear()
-            found = self._steps[key] = self._walk(moment, forward=forward)
+            if len(steps) >= _STEPS_KEPT:
+                steps.clear()
+            found = steps[key] = self._walk(moment, forward=forward)
         return found
 
     def _walk(self, moment: datetime, *, forward: bool) -> datetime:
-        it = copy.copy(self._parsed)  # a copy of its own: schedules are shared by threads
+        it = copy.copy(self._rule.parsed)  # a copy of its own: rules are shared by threads
         it.set_current(self._local(moment), force=True)
         while True:
             fire = it.get_next(datetime) if forward else it.get_prev(datetime)
