@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from celery_workers import require_redis, start_worker
 from conftest import make_settings, runs_finished
@@ -224,6 +224,42 @@ def _load_past_the_bound(url: str, versions: dict[str, str], tmp: Path, out: Any
                 "yaml let go in turn": code_cache.loaded_dag(yaml, "branching_yaml") is None,
             }
         out.put(result)
+    except BaseException as exc:
+        out.put(f"{type(exc).__name__}: {exc}")
+    finally:
+        store.dispose()
+
+
+def test_a_first_load_reads_the_version_once_and_keeps_its_structure(
+    tmp_path: Path, parsed: tuple[Store, dict[str, str]]
+) -> None:
+    """A runner meets each DAG of a folder of 1,000 once: the source and the serialized DAG
+    come in one read, and the structure the try's record plans with is parsed from it."""
+    store, versions = parsed
+    result = _in_a_forked_child(_load_and_count_reads, store.url, versions, tmp_path)
+    assert result == {"dag": "plain", "tasks": ["only"], "version reads": 1}, result
+
+
+def _load_and_count_reads(url: str, versions: dict[str, str], tmp: Path, out: Any) -> None:
+    store = Store(url, pool=False)
+    reads: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "dag_version" in statement:
+            reads.append(statement)
+
+    try:
+        event.listen(store.engine, "before_cursor_execute", note)
+        with store.read() as conn:
+            loaded = code_cache.load_pinned_dag(conn, versions["plain"], "plain", tmp / "code")
+            structure = runs.serialized_dag(conn, versions["plain"])
+        out.put(
+            {
+                "dag": structure.dag_id,
+                "tasks": sorted(loaded.task_ids),
+                "version reads": len(reads),
+            }
+        )
     except BaseException as exc:
         out.put(f"{type(exc).__name__}: {exc}")
     finally:

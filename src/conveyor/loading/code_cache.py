@@ -28,7 +28,7 @@ from conveyor.loading.importer import import_dag_file, module_name_for
 from conveyor.loading.processor import loader_for
 from conveyor.model.dag import DAG
 from conveyor.private_files import PRIVATE_FILE, private_dir
-from conveyor.store import pinned_sources
+from conveyor.store import pinned_sources, runs
 from conveyor.store.engine import Connection
 from conveyor.store.pinned_sources import PinnedSource
 
@@ -136,11 +136,14 @@ def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir:
     row = pinned_sources.pinned_source(conn, version_hash)
     if row is None:
         raise NotFoundError(f"DAG version {version_hash[:12]} of {dag_id!r} is not in the store")
+    if row.serialized is not None:  # read with the source: the try's record plans with it
+        runs.keep_serialized(version_hash, row.serialized)
     path = _place(conn, row, shipping.read_manifest(row.serialized or {}), cache_dir)
     module = None
     if path.suffix == ".py":
         module = module_name_for(str(path), version_hash)
-        dags = import_dag_file(str(path), module_name=module)
+        # The text at ``path`` is the version's (placed by hash): compiled without a re-read.
+        dags = import_dag_file(str(path), module_name=module, source=row.source)
     else:  # YAML and any other registered form
         dags = loader_for(str(path))(str(path))
     for found in dags:

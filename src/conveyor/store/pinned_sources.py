@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
+from conveyor.store import prepared
 from conveyor.store.tables import dag_source, dag_version
 
 
@@ -21,18 +22,22 @@ class PinnedSource:
     serialized: dict[str, Any] | None  # the version's serialized DAG (with its manifest)
 
 
+# Read by every process the first time it runs a version (a runner, once per DAG it meets).
+_PINNED = (
+    select(
+        dag_source.c.source_hash,
+        dag_source.c.fileloc,
+        dag_source.c.source,
+        dag_version.c.serialized,
+    )
+    .join(dag_version, dag_version.c.source_hash == dag_source.c.source_hash)
+    .where(dag_version.c.version_hash == bindparam("version_hash"))
+)
+
+
 def pinned_source(conn: Connection, version_hash: str) -> PinnedSource | None:
     """The file a DAG version came from; None if the store does not know that version."""
-    row = conn.execute(
-        select(
-            dag_source.c.source_hash,
-            dag_source.c.fileloc,
-            dag_source.c.source,
-            dag_version.c.serialized,
-        )
-        .join(dag_version, dag_version.c.source_hash == dag_source.c.source_hash)
-        .where(dag_version.c.version_hash == version_hash)
-    ).first()
+    row = prepared.execute(conn, _PINNED, {"version_hash": version_hash}).first()
     return None if row is None else PinnedSource(*row)
 
 

@@ -89,9 +89,16 @@ def serialized_dag(conn: Connection, version_hash: str) -> SerializedDag:
     data = conn.execute(
         select(dag_version.c.serialized).where(dag_version.c.version_hash == version_hash)
     ).scalar_one()
+    return keep_serialized(version_hash, data)
+
+
+def keep_serialized(version_hash: str, data: dict[str, Any]) -> SerializedDag:
+    """Parse a version's serialized DAG read by the caller (with its source, say), and keep
+    it for :func:`serialized_dag`."""
     found = SerializedDag.from_dict(data)
     with _cache_lock:
         _cache[version_hash] = found
+        _cache.move_to_end(version_hash)
         while len(_cache) > SERIALIZED_CACHE_SIZE:
             _cache.popitem(last=False)
     return found
