@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
@@ -64,15 +64,40 @@ def candidate_files(folder: Path) -> list[Path]:
     skipped); ``folder`` may be one file."""
     if folder.is_file():
         return [folder] if folder.suffix in LOADERS else []
-    if not folder.is_dir():
-        return []
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        for name in sorted(files):
-            if not name.startswith((".", "_")):
-                found.append(Path(root) / name)
+    return [Path(path) for path in candidate_stats(folder)]
+
+
+def candidate_stats(folder: Path) -> dict[str, tuple[int, int]]:
+    """:func:`candidate_files` of a folder, each with its (mtime_ns, size), folder by folder
+    in name order. Looked at every ``dag_scan_seconds``: the stats come from ``scandir``'s
+    entries, a third of the cost of a ``Path`` and its ``stat()`` for each of 1,000 files."""
+    found: dict[str, tuple[int, int]] = {}
+    _add_candidate_stats(str(folder), found)
     return found
+
+
+def _add_candidate_stats(folder: str, found: dict[str, tuple[int, int]]) -> None:
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return
+    subfolders = []
+    for entry in entries:
+        if entry.name.startswith((".", "_")):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                subfolders.append(entry.path)
+                continue
+            if entry.is_dir():  # a link to a folder is not followed
+                continue
+            st = entry.stat()  # a broken link fails here, and is no candidate
+        except OSError:
+            continue
+        found[entry.path] = (st.st_mtime_ns, st.st_size)
+    for subfolder in subfolders:
+        _add_candidate_stats(subfolder, found)
 
 
 def _is_dag_file(path: Path, *, airflow: bool) -> bool:
@@ -368,27 +393,24 @@ class DagFileProcessor:
     def _dag_files(self) -> dict[str, tuple[int, int]]:
         """The folder's DAG files with their (mtime, size); a file's text is read to tell
         whether it is a DAG file only when it is new or its stat changed."""
+        candidates: Mapping[str, tuple[int, int] | None]
         if self.folder.is_file():
-            candidates = find_dag_files(self.folder)
+            candidates = {str(p): _stat_of(p) for p in find_dag_files(self.folder)}
         else:
-            candidates = candidate_files(self.folder)
+            candidates = candidate_stats(self.folder)
         airflow: bool | None = None  # the setting is read only when a file must be checked
         found: dict[str, tuple[int, int]] = {}
         seen: dict[str, tuple[tuple[int, int], bool]] = {}
-        for p in candidates:
-            path = str(p)
-            try:
-                st = p.stat()
-            except OSError:
+        for path, stat in candidates.items():
+            if stat is None:
                 continue
-            stat = (st.st_mtime_ns, st.st_size)
             cached = self._candidates.get(path)
             if cached and cached[0] == stat:
                 is_dag = cached[1]
             else:
                 if airflow is None:
                     airflow = airflow_compat.enabled()
-                is_dag = _is_dag_file(p, airflow=airflow)
+                is_dag = _is_dag_file(Path(path), airflow=airflow)
             seen[path] = (stat, is_dag)
             if is_dag:
                 found[path] = stat
@@ -447,6 +469,14 @@ def _close_fds(*fds: int) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+def _stat_of(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _hash_file(path: Path) -> str:
