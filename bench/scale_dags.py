@@ -56,12 +56,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,6 +67,7 @@ from pathlib import Path
 from typing import IO
 
 import psycopg
+from local_executor import run_home
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import make_url
 
@@ -207,7 +206,13 @@ def conveyor(*args: str) -> list[str]:
 
 
 def measure(store: str, count: int, pg_url: str, limit: float, idle_seconds: float) -> Result:
-    tmp = Path(tempfile.mkdtemp(prefix=f"scale_dags_{store}_{count}_"))
+    with run_home(f"scale_dags_{store}_{count}_") as home:
+        return _measure(Path(home), store, count, pg_url, limit, idle_seconds)
+
+
+def _measure(
+    tmp: Path, store: str, count: int, pg_url: str, limit: float, idle_seconds: float
+) -> Result:
     db_name = f"conveyor_bench_dags_{os.getpid()}_{count}"
     try:
         write_dags(tmp / "dags", count)
@@ -256,7 +261,6 @@ def measure(store: str, count: int, pg_url: str, limit: float, idle_seconds: flo
     finally:
         if store == "postgres":
             drop_pg_database(pg_url, db_name)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # -- --workload: the same runs over many DAGs and over few -----------------------------------
@@ -447,8 +451,16 @@ def _utc(moment: datetime) -> datetime:
 def run_workload(
     store: str, workload: Workload, round_: int, args: argparse.Namespace
 ) -> WorkloadResult:
-    """One layout on a fresh store: register, trigger, run the scheduler until all finished."""
-    tmp = Path(tempfile.mkdtemp(prefix=f"scale_dags_{workload.layout}_"))
+    """One layout on a fresh store: register, trigger, run the scheduler until all finished.
+    Its folder (thousands of logs) is removed when the benchmark ends, not before the next
+    layout runs: see ``run_home``."""
+    with run_home(f"scale_dags_{workload.layout}_") as home:
+        return _run_workload(Path(home), store, workload, round_, args)
+
+
+def _run_workload(
+    tmp: Path, store: str, workload: Workload, round_: int, args: argparse.Namespace
+) -> WorkloadResult:
     db_name = f"conveyor_bench_dagsrun_{os.getpid()}_{workload.layout}_{round_}"
     try:
         write_workload(tmp / "dags", workload, args.operator)
@@ -476,7 +488,6 @@ def run_workload(
     finally:
         if store == "postgres":
             drop_pg_database(args.pg_url, db_name)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _run_scheduler(
