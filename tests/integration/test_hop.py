@@ -241,7 +241,7 @@ def test_a_try_reads_its_dag_structure_before_its_record_takes_the_write_lock(
     version_reads: list[bool] = []
 
     def note(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        if "FROM dag_version" in statement and "serialized" in statement:
+        if "dag_version" in statement and "serialized" in statement:
             version_reads.append(bool(conn.get_execution_options().get(_READ_ONLY)))
 
     event.listen(store.engine, "before_cursor_execute", note)
