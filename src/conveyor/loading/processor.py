@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
@@ -62,16 +62,20 @@ def find_dag_files(folder: Path) -> list[Path]:
 def candidate_files(folder: Path) -> list[Path]:
     """Files under ``folder`` that may be DAG files, by name alone (hidden and ``_`` names are
     skipped); ``folder`` may be one file."""
-    if folder.is_file():
-        return [folder] if folder.suffix in LOADERS else []
     return [Path(path) for path in candidate_stats(folder)]
 
 
 def candidate_stats(folder: Path) -> dict[str, tuple[int, int]]:
-    """:func:`candidate_files` of a folder, each with its (mtime_ns, size), folder by folder
-    in name order. Looked at every ``dag_scan_seconds``: the stats come from ``scandir``'s
-    entries, a third of the cost of a ``Path`` and its ``stat()`` for each of 1,000 files."""
+    """:func:`candidate_files`, each with its (mtime_ns, size), folder by folder in name
+    order. Looked at every ``dag_scan_seconds``: the stats come from ``scandir``'s entries,
+    a third of the cost of a ``Path`` and its ``stat()`` for each of 1,000 files."""
     found: dict[str, tuple[int, int]] = {}
+    if folder.is_file():  # one file (``conveyor run FILE``): the only candidate
+        with contextlib.suppress(OSError):  # removed since
+            if folder.suffix in LOADERS:
+                st = folder.stat()
+                found[str(folder)] = (st.st_mtime_ns, st.st_size)
+        return found
     _add_candidate_stats(str(folder), found)
     return found
 
@@ -393,17 +397,10 @@ class DagFileProcessor:
     def _dag_files(self) -> dict[str, tuple[int, int]]:
         """The folder's DAG files with their (mtime, size); a file's text is read to tell
         whether it is a DAG file only when it is new or its stat changed."""
-        candidates: Mapping[str, tuple[int, int] | None]
-        if self.folder.is_file():
-            candidates = {str(p): _stat_of(p) for p in find_dag_files(self.folder)}
-        else:
-            candidates = candidate_stats(self.folder)
         airflow: bool | None = None  # the setting is read only when a file must be checked
         found: dict[str, tuple[int, int]] = {}
         seen: dict[str, tuple[tuple[int, int], bool]] = {}
-        for path, stat in candidates.items():
-            if stat is None:
-                continue
+        for path, stat in candidate_stats(self.folder).items():
             cached = self._candidates.get(path)
             if cached and cached[0] == stat:
                 is_dag = cached[1]
@@ -469,14 +466,6 @@ def _close_fds(*fds: int) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-
-
-def _stat_of(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size)
 
 
 def _hash_file(path: Path) -> str:

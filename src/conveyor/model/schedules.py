@@ -239,7 +239,7 @@ class _CronRule:
     croniter's expansion a DAG otherwise, in every process that imports the files), and
     their runs, on the same ticks, ask for the same steps."""
 
-    def __init__(self, expression: str, zone: ZoneInfo) -> None:
+    def __init__(self, expression: str) -> None:
         self.expression = _parse_cron(expression)
         # Parsing the expression costs most of a step: each step copies this one instead.
         self.parsed = croniter(self.expression, _EPOCH)
@@ -255,11 +255,12 @@ _rules: dict[tuple[str, str], _CronRule] = {}
 
 
 def _cron_rule(expression: str, zone: ZoneInfo) -> _CronRule:
-    """The shared rule for ``expression`` in ``zone``; an invalid one raises, and is not kept."""
+    """The shared rule for ``expression`` in ``zone`` (the steps it keeps are the zone's);
+    an invalid one raises, and is not kept."""
     key = (expression, zone.key)
     rule = _rules.get(key)
     if rule is None:
-        rule = _CronRule(expression, zone)
+        rule = _CronRule(expression)
         if len(_rules) >= _RULES_KEPT:
             _rules.clear()
         _rules[key] = rule
