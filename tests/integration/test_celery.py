@@ -679,6 +679,41 @@ def test_a_pool_process_runs_the_next_try_of_its_chain_without_the_broker(
     assert received["w_plain@test"] == 6, received
 
 
+FROZEN = """
+    import gc
+    from conveyor import DAG, task
+
+    with DAG("frozen_on_celery") as dag:
+        @task
+        def frozen():
+            return gc.get_freeze_count()
+
+        frozen()
+"""
+
+
+def test_a_pool_process_keeps_what_it_inherited_out_of_the_collectors_reach(
+    cluster: Cluster,
+) -> None:
+    # Frozen as the pool process starts: a full collection never walks the parent's imports.
+    (cluster.settings.dags_path / "frozen.py").write_text(textwrap.dedent(FROZEN))
+    settings = cluster.settings
+    store = Store(settings.db_url)
+    try:
+        DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+        with store.write() as conn:
+            run_pk = runs.create_manual_run(conn, "frozen_on_celery", created_by="test")
+        assert run_pk is not None
+        _run(settings, store, [run_pk])
+        with store.read() as conn:
+            frozen = conn.execute(
+                select(xcom.c.value).where(xcom.c.run_pk == run_pk, xcom.c.task_id == "frozen")
+            ).scalar_one()
+    finally:
+        store.dispose()
+    assert isinstance(frozen, int) and frozen > 10_000, frozen
+
+
 def test_a_new_pool_process_connects_to_the_store_and_broker_before_its_first_try(
     cluster: Cluster,
 ) -> None:

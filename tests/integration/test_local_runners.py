@@ -105,6 +105,17 @@ KEPT_CRASH = """
         dies_once(first())
 """
 
+FROZEN = """
+    import gc
+
+    @task
+    def frozen():
+        return gc.get_freeze_count()
+
+    with DAG("frozen", start_date=START):
+        frozen()
+"""
+
 LONG_CHAIN = """
     from conveyor import PythonOperator, chain
 
@@ -146,6 +157,19 @@ def test_a_runner_runs_the_next_try_as_a_fresh_process_would_start_it(env: Env) 
     assert seen["pid"] == seen["first_pid"], "the second try ran in the same runner"
     assert seen["env"] is None, "an environment variable a try set leaked into the next"
     assert seen["cwd"] != "/", "a folder a try changed to leaked into the next"
+
+
+@pytest.mark.parametrize("reuse", [True, False], ids=["runner", "process-per-try"])
+def test_a_try_starts_with_what_its_process_inherited_out_of_the_collectors_reach(
+    env: Env, reuse: bool
+) -> None:
+    # Frozen in the fork server: a full collection in the child never walks the imports.
+    env.write_dag("frozen.py", FROZEN)
+    env.sync()
+    run_pk = env.trigger("frozen")
+    env.run(run_pk, parallelism=1, local_reuse_processes=reuse)
+    frozen = _returned(env, run_pk, "frozen")
+    assert isinstance(frozen, int) and frozen > 10_000, frozen
 
 
 def test_a_process_per_try_when_reuse_is_off(env: Env) -> None:

@@ -28,6 +28,7 @@ from celery.worker.consumer import Consumer
 from conveyor.clock import utcnow
 from conveyor.config import Settings, load_config
 from conveyor.engine.progress import QueuedTry
+from conveyor.gc_tuning import freeze_what_was_loaded
 from conveyor.store import runs, transitions, workers
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner
@@ -110,6 +111,13 @@ def release_producer(app: Celery) -> None:
 _runner: TryRunner | None = None
 #: Held while a pool process readies itself (see _warm_up); its first try waits for it.
 _warming = threading.Lock()
+
+
+@worker_process_init.connect
+def _freeze_inherited_objects(**_: Any) -> None:
+    """The parent's imports, out of this pool process's collections (see conveyor.gc_tuning).
+    Frozen in the child, since the pool forks again whenever it replaces a process."""
+    freeze_what_was_loaded()
 
 
 @worker_process_init.connect
