@@ -205,6 +205,16 @@ def _run(settings: Settings, store: Store, run_pks: list[int], limit: float = 60
     assert done(), f"runs {run_pks} did not finish within {limit}s"
 
 
+def _sync_and_run(settings: Settings, store: Store, dag_id: str) -> int:
+    """Register the DAG folder, make one manual run of ``dag_id`` and run it to its end."""
+    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, dag_id, created_by="test")
+    assert run_pk is not None
+    _run(settings, store, [run_pk])
+    return run_pk
+
+
 def test_examples_and_routing_on_real_workers(cluster: Cluster) -> None:
     settings = cluster.settings
     store = Store(settings.db_url)
@@ -588,11 +598,7 @@ def test_parallelism_caps_tries_in_flight_across_the_cluster(cluster: Cluster) -
     settings = cluster.settings.model_copy(update={"parallelism": 2})
     store = Store(settings.db_url)
     try:
-        DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
-        with store.write() as conn:
-            run_pk = runs.create_manual_run(conn, "wide", created_by="test")
-        assert run_pk is not None
-        _run(settings, store, [run_pk])
+        run_pk = _sync_and_run(settings, store, "wide")
         with store.read() as conn:
             spans = conn.execute(
                 select(task_try.c.start_date, task_try.c.end_date)
@@ -700,11 +706,7 @@ def test_a_pool_process_keeps_what_it_inherited_out_of_the_collectors_reach(
     settings = cluster.settings
     store = Store(settings.db_url)
     try:
-        DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
-        with store.write() as conn:
-            run_pk = runs.create_manual_run(conn, "frozen_on_celery", created_by="test")
-        assert run_pk is not None
-        _run(settings, store, [run_pk])
+        run_pk = _sync_and_run(settings, store, "frozen_on_celery")
         with store.read() as conn:
             frozen = conn.execute(
                 select(xcom.c.value).where(xcom.c.run_pk == run_pk, xcom.c.task_id == "frozen")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import logging
 import os
 import signal
@@ -28,7 +29,6 @@ from celery.worker.consumer import Consumer
 from conveyor.clock import utcnow
 from conveyor.config import Settings, load_config
 from conveyor.engine.progress import QueuedTry
-from conveyor.gc_tuning import freeze_what_was_loaded
 from conveyor.store import runs, transitions, workers
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner
@@ -115,9 +115,10 @@ _warming = threading.Lock()
 
 @worker_process_init.connect
 def _freeze_inherited_objects(**_: Any) -> None:
-    """The parent's imports, out of this pool process's collections (see conveyor.gc_tuning).
-    Frozen in the child, since the pool forks again whenever it replaces a process."""
-    freeze_what_was_loaded()
+    """The parent's imports, out of this pool process's full collections, as in the fork
+    server (executors/fork_server_warmup.py). Frozen in the child, since the pool forks again
+    whenever it replaces a process."""
+    gc.freeze()
 
 
 @worker_process_init.connect
