@@ -316,6 +316,24 @@ def fanout_metrics(timing: RunTiming) -> dict[str, float]:
     }
 
 
+def folder_and_file(samples: int = 200) -> float:
+    """Median wall time to make a folder and an empty file in it, beside the runs' homes:
+    what each try does for its log. After many files were removed nearby, ext4 without a
+    journal makes each one many times slower for minutes (see :func:`run_home`), and every
+    try pays it; this figure tells a run measured in that state. What it makes is removed
+    with the homes, at the end, so that measuring it slows nothing after it."""
+    times = []
+    with run_home("conveyor-bench-disk-") as home:
+        for index in range(samples):
+            started = time.perf_counter()
+            folder = os.path.join(home, f"t{index:04d}")
+            os.mkdir(folder, 0o700)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+            os.close(os.open(os.path.join(folder, "try-1.log"), flags, 0o600))
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def interpreter_start(code: str, samples: int) -> float:
     """Median wall time of ``python -c code`` in a fresh interpreter."""
     times = []

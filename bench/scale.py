@@ -6,6 +6,9 @@ of each size and chains of each length through the real scheduler, and reads eve
 back from the store (see ``local_executor.py``). The floors are measured in the same run:
 
 - ``python -c pass`` in a fresh interpreter (the embedded default's hop is held to it);
+- a folder and a file made beside the runs' homes, at the start and at the end, as each try
+  makes its log's (not a floor the figures are held to: it tells a disk slowed by files
+  removed nearby, which every try pays; see ``local_executor.run_home``);
 - a raw Celery round trip, and a raw Celery group of the smallest fan-out's size, on the
   same broker, by a worker with the same concurrency (the cluster's hop and fan-out are held
   to them);
@@ -47,6 +50,7 @@ from local_executor import (
     RunTiming,
     chain_metrics,
     fanout_metrics,
+    folder_and_file,
     hop_by_tenth,
     interpreter_start,
     run_dag,
@@ -216,6 +220,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     each ratio is taken within a round before the median is taken across rounds."""
     result: dict[str, Any] = {"floors": {}, "runs": []}
     result["floors"]["python_c_pass"] = interpreter_start("pass", args.samples // 10 or 1)
+    result["floors"]["folder_and_file_start"] = folder_and_file()
     if "celery" in args.executors:
         ensure_database(args.database_url)
         result["floors"].update(
@@ -241,6 +246,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 f"  round {number}: {executor} {shape} {size}: {_describe(metrics, shape)}",
                 file=sys.stderr,
             )
+    result["floors"]["folder_and_file_end"] = folder_and_file()
     for executor, shape, size in plan:
         sizes = args.fanouts if shape == "fanout" else args.chains
         smallest = rounds[(executor, shape, sizes[0])]
@@ -262,6 +268,11 @@ def print_table(result: dict[str, Any]) -> None:
     floors = result["floors"]
     print("floors, measured in this run:")
     print(f"  python -c pass                 {floors['python_c_pass'] * 1000:8.1f} ms")
+    disk = floors["folder_and_file_start"], floors["folder_and_file_end"]
+    print(
+        f"  a log's folder and file        {disk[0] * 1e6:8.0f} µs at the start, "
+        f"{disk[1] * 1e6:.0f} µs at the end"
+    )
     if "raw_round_trip" in floors:
         print(f"  raw Celery round trip          {floors['raw_round_trip'] * 1000:8.1f} ms")
     if "raw_group_tasks_per_second" in floors:
