@@ -43,6 +43,7 @@ from sqlalchemy import select
 from conveyor.config import load_config
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.private_files import private_file
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RunState
 from conveyor.store import runs, schema
@@ -326,10 +327,7 @@ def folder_and_file(samples: int = 200) -> float:
     with run_home("conveyor-bench-disk-") as home:
         for index in range(samples):
             started = time.perf_counter()
-            folder = os.path.join(home, f"t{index:04d}")
-            os.mkdir(folder, 0o700)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-            os.close(os.open(os.path.join(folder, "try-1.log"), flags, 0o600))
+            private_file(Path(home) / f"t{index:04d}" / "try-1.log")  # a try's log, made so
             times.append(time.perf_counter() - started)
     return statistics.median(times)
 
