@@ -172,7 +172,15 @@ class Cluster:
         return "\n".join(parts)
 
 
-def make_cluster(tmp: Path, database_url: str, *, width: int, length: int, ticks: int) -> Cluster:
+def make_cluster(
+    tmp: Path,
+    database_url: str,
+    *,
+    width: int,
+    length: int,
+    ticks: int,
+    executor: str = "celery",
+) -> Cluster:
     queue = f"fault-{uuid.uuid4().hex[:8]}"
     dags = tmp / "dags"
     dags.mkdir()
@@ -194,7 +202,7 @@ def make_cluster(tmp: Path, database_url: str, *, width: int, length: int, ticks
         "CONVEYOR_DAGS_FOLDER": str(dags),
         "CONVEYOR_DATABASE_URL": database_url,
         "CONVEYOR_BROKER_URL": BROKER,
-        "CONVEYOR_EXECUTOR": "celery",
+        "CONVEYOR_EXECUTOR": executor,
         "CONVEYOR_PARALLELISM": "16",
         "CONVEYOR_SCHEDULER_LOOP_SECONDS": "0.2",
         "CONVEYOR_DAG_SCAN_SECONDS": "0.5",

@@ -13,8 +13,9 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -29,9 +30,11 @@ from faultlib import (
     tally,
     wait_for,
 )
+from sqlalchemy import func, select
 
 from conveyor.store import schema
 from conveyor.store.engine import Store
+from conveyor.store.tables import dag_run, task_try
 
 
 @dataclass
@@ -142,3 +145,66 @@ def test_restarting_postgresql_under_a_running_cluster_loses_nothing(
         assert counted.twice == [], f"ran twice: {counted.twice}"
         assert counted.lost == [], f"never ran: {counted.lost}"
         assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"
+
+
+@pytest.mark.timeout(300)
+def test_restarting_postgresql_under_the_local_executors_runners_loses_nothing(
+    tmp_path: Path, private_postgres: PrivatePostgres
+) -> None:
+    """The local executor's long-lived runners keep pooled connections and do not test them
+    before use. The server cuts them all, one runner in the middle of recording a try and
+    the others idle after a wide run: each one's next transaction fails on its dead
+    connection and is asked again on a new one, and every run finishes as if nothing
+    happened, in the same runners."""
+    cluster = make_cluster(
+        tmp_path, private_postgres.url("conveyor"), width=40, length=40, ticks=4, executor="local"
+    )
+    with running(cluster):
+        cluster.start_scheduler("s1")
+        wait_for(dag_parsed(cluster.store, {"wide", "chain", "ticks"}), 60, "DAGs parsed", cluster)
+        cluster.trigger("wide")
+        wait_for(_succeeded(cluster.store, "wide", 1), 60, "the wide run", cluster)
+        cluster.trigger("chain")
+
+        def chain_under_way() -> bool:
+            text = cluster.count_file.read_text() if cluster.count_file.exists() else ""
+            return text.count(" link_") >= 8
+
+        wait_for(chain_under_way, 60, "the chain under way", cluster)
+        cluster.store.dispose()
+        stopped = datetime.now(UTC)
+        private_postgres.stop("fast")  # every runner's pooled connection is cut
+        time.sleep(3)
+        private_postgres.start()
+        back = datetime.now(UTC)
+        cluster.trigger("wide")  # its tries go to the runners idle since the first one
+        wait_for(all_runs_finished(cluster.store, 3 + 4), 120, "every run", cluster)
+
+        counted = tally(cluster)
+        states = runs_by_state(cluster.store)
+        assert cluster.schedulers["s1"].poll() is None, "the scheduler died with the store"
+        assert counted.twice == [], f"ran twice: {counted.twice}"
+        assert counted.lost == [], f"never ran: {counted.lost}"
+        assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"
+        before, after = _runner_pids(cluster.store, stopped, back)
+        assert len(before & after) >= 2, "the runners from before the restart did not go on"
+
+
+def _succeeded(store: Store, dag_id: str, count: int) -> Callable[[], bool]:
+    def check() -> bool:
+        with store.read() as conn:
+            done = conn.execute(
+                select(func.count()).where(dag_run.c.dag_id == dag_id, dag_run.c.state == "success")
+            ).scalar_one()
+        return bool(done >= count)
+
+    return check
+
+
+def _runner_pids(store: Store, stopped: datetime, back: datetime) -> tuple[set[int], set[int]]:
+    """The processes that started tries before the server stopped, and after it was back."""
+    with store.read() as conn:
+        tries = conn.execute(select(task_try.c.pid, task_try.c.start_date)).all()
+    before = {t.pid for t in tries if t.start_date is not None and t.start_date < stopped}
+    after = {t.pid for t in tries if t.start_date is not None and t.start_date > back}
+    return before, after

@@ -55,8 +55,9 @@ def _child_main(
     adopt_environment(environ)
     # A pool made in this process (never inherited across the fork) lets the try's few
     # transactions share one connection instead of opening one each; closed before exit so
-    # PostgreSQL sees a clean goodbye rather than a dropped connection.
-    store = Store(settings.db_url)
+    # PostgreSQL sees a clean goodbye rather than a dropped connection. No test before each
+    # use: every transaction of a try goes through ``retrying`` (see _runner_main).
+    store = Store(settings.db_url, pre_ping=False)
     try:
         result = TryRunner(settings, store).run(ti_id, try_number)
     finally:
@@ -86,7 +87,11 @@ def _runner_main(
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)
     os.close(quiet)
-    store = Store(settings.db_url)
+    # As in a Celery pool process: every transaction of a try goes through ``retrying``,
+    # which takes a connection the server dropped as "unreachable" and asks again on a new
+    # one, so the round trip that would test each connection before use is saved (on
+    # PostgreSQL, a sixth of a runner's time in a workload of small tasks).
+    store = Store(settings.db_url, pre_ping=False)
     runner = TryRunner(settings, store)
     # Each try starts where a fresh process would: the same working folder and environment.
     folder, environment = os.getcwd(), dict(os.environ)
