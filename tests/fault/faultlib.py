@@ -247,6 +247,27 @@ def all_runs_finished(store: Store, expected: int) -> Callable[[], bool]:
     return check
 
 
+def runs_succeeded(store: Store, dag_id: str, count: int) -> Callable[[], bool]:
+    def check() -> bool:
+        with store.read() as conn:
+            done = conn.execute(
+                select(func.count()).where(dag_run.c.dag_id == dag_id, dag_run.c.state == "success")
+            ).scalar_one()
+        return bool(done >= count)
+
+    return check
+
+
+def links_started(cluster: Cluster, count: int) -> Callable[[], bool]:
+    """At least ``count`` tries of the chain DAG's links have started."""
+
+    def check() -> bool:
+        text = cluster.count_file.read_text() if cluster.count_file.exists() else ""
+        return text.count(" link_") >= count
+
+    return check
+
+
 def dag_parsed(store: Store, dag_ids: set[str]) -> Callable[[], bool]:
     from conveyor.store.tables import dag
 

@@ -20,6 +20,7 @@ from faultlib import (
     dag_parsed,
     expected_ticks,
     first_scheduler_move_after,
+    links_started,
     make_cluster,
     report,
     running,
@@ -117,12 +118,7 @@ def test_both_schedulers_killed_then_one_restarted_continues_every_run(
     cluster = make_cluster(tmp_path, pg_database_url, width=40, length=30, ticks=TICKS)
     with running(cluster):
         _start(cluster, ("s1", "s2"))
-
-        def chain_half_way() -> bool:
-            text = cluster.count_file.read_text() if cluster.count_file.exists() else ""
-            return text.count(" link_") >= 10
-
-        wait_for(chain_half_way, 60, "the chains half-way", cluster)
+        wait_for(links_started(cluster, 10), 60, "the chains half-way", cluster)
         for name in ("s1", "s2"):
             cluster.kill(cluster.schedulers[name])
         before = tally(cluster).executions

@@ -13,9 +13,9 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -23,18 +23,21 @@ import pytest
 from faultlib import (
     all_runs_finished,
     dag_parsed,
+    links_started,
     make_cluster,
     report,
     running,
     runs_by_state,
+    runs_succeeded,
     tally,
+    utc_now,
     wait_for,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from conveyor.store import schema
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_try
+from conveyor.store.tables import task_try
 
 
 @dataclass
@@ -64,6 +67,12 @@ class PrivatePostgres:
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def restart(self, *, down: float) -> None:
+        """Stop the server fast (every connection cut), and start it ``down`` seconds later."""
+        self.stop("fast")
+        time.sleep(down)
+        self.start()
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -116,17 +125,10 @@ def test_restarting_postgresql_under_a_running_cluster_loses_nothing(
         wait_for(dag_parsed(cluster.store, {"wide", "chain", "ticks"}), 60, "DAGs parsed", cluster)
         for dag_id in ("wide", "chain"):
             cluster.trigger(dag_id)
-
-        def chain_under_way() -> bool:
-            text = cluster.count_file.read_text() if cluster.count_file.exists() else ""
-            return text.count(" link_") >= 8
-
-        wait_for(chain_under_way, 60, "the chain under way", cluster)
+        wait_for(links_started(cluster, 8), 60, "the chain under way", cluster)
         cluster.store.dispose()  # the test's own connections must not hold the server up
         stopped = time.monotonic()
-        private_postgres.stop("fast")  # every connection is cut, transactions in flight fail
-        time.sleep(3)
-        private_postgres.start()
+        private_postgres.restart(down=3)  # every connection is cut, transactions in flight fail
         outage = time.monotonic() - stopped
         took = wait_for(all_runs_finished(cluster.store, 2 + 8), 120, "every run", cluster)
 
@@ -163,20 +165,13 @@ def test_restarting_postgresql_under_the_local_executors_runners_loses_nothing(
         cluster.start_scheduler("s1")
         wait_for(dag_parsed(cluster.store, {"wide", "chain", "ticks"}), 60, "DAGs parsed", cluster)
         cluster.trigger("wide")
-        wait_for(_succeeded(cluster.store, "wide", 1), 60, "the wide run", cluster)
+        wait_for(runs_succeeded(cluster.store, "wide", 1), 60, "the wide run", cluster)
         cluster.trigger("chain")
-
-        def chain_under_way() -> bool:
-            text = cluster.count_file.read_text() if cluster.count_file.exists() else ""
-            return text.count(" link_") >= 8
-
-        wait_for(chain_under_way, 60, "the chain under way", cluster)
+        wait_for(links_started(cluster, 8), 60, "the chain under way", cluster)
         cluster.store.dispose()
-        stopped = datetime.now(UTC)
-        private_postgres.stop("fast")  # every runner's pooled connection is cut
-        time.sleep(3)
-        private_postgres.start()
-        back = datetime.now(UTC)
+        stopped = utc_now()
+        private_postgres.restart(down=3)  # every runner's pooled connection is cut
+        back = utc_now()
         cluster.trigger("wide")  # its tries go to the runners idle since the first one
         wait_for(all_runs_finished(cluster.store, 3 + 4), 120, "every run", cluster)
 
@@ -188,17 +183,6 @@ def test_restarting_postgresql_under_the_local_executors_runners_loses_nothing(
         assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"
         before, after = _runner_pids(cluster.store, stopped, back)
         assert len(before & after) >= 2, "the runners from before the restart did not go on"
-
-
-def _succeeded(store: Store, dag_id: str, count: int) -> Callable[[], bool]:
-    def check() -> bool:
-        with store.read() as conn:
-            done = conn.execute(
-                select(func.count()).where(dag_run.c.dag_id == dag_id, dag_run.c.state == "success")
-            ).scalar_one()
-        return bool(done >= count)
-
-    return check
 
 
 def _runner_pids(store: Store, stopped: datetime, back: datetime) -> tuple[set[int], set[int]]:
