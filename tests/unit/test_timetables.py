@@ -390,3 +390,14 @@ def test_schedule_from_a_dag_file_keyword_any() -> None:
     d = DAG("kw", schedule=daily, start_date=datetime(2024, 1, 1))
     assert d.schedule is daily
     assert deserialize_schedule(daily.serialize()) == daily
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "python"])
+def test_exporting_a_dag_on_a_timetable_says_it_cannot(fmt: str) -> None:
+    from conveyor.loading.yaml.errors import ExportError
+    from conveyor.loading.yaml.export import export_dag
+
+    with DAG("tt", schedule=CronTriggerTimetable("0 1 * * *", timezone="UTC")) as d:
+        EmptyOperator(task_id="t")
+    with pytest.raises(ExportError, match="cannot express the timetable"):
+        export_dag(d, fmt)  # type: ignore[arg-type]
