@@ -122,6 +122,9 @@ dag("events", EventsTimetable(event_dates=[START + timedelta(hours=30), START + 
 dag("events_latest", EventsTimetable([START + timedelta(hours=5),
     datetime.fromisoformat("@FUTURE@")], restrict_to_events=True), False)
 dag("weekdays", WeekdayTimetable(hour=6), True, end_date=START + timedelta(days=6))
+# Thirty crons: a summary longer than the dag table's schedule column.
+dag("many_crons", MultipleCronTriggerTimetable(*[f"{m} 4 * * *" for m in range(0, 60, 2)],
+    timezone="UTC"), True, end_date=START - timedelta(days=1))
 
 with DAG("orders_or_yearly", timetable=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 0 1 1 *", timezone="UTC"), assets=[ORDERS]),
@@ -239,6 +242,8 @@ def test_each_timetable_makes_the_runs_airflow_would(folder: Folder) -> None:
     assert aware(shown["events"][1]) == folder.future
     assert shown["events_latest"][0] == "2 events"
     assert shown["weekdays"] == ("weekdays 06:00", None)
+    many = ", ".join(f"{m} 4 * * *" for m in range(0, 60, 2))
+    assert len(many) > 200 and shown["many_crons"] == (many, None)
     assert shown["orders_or_yearly"][0] == "on dataset updates: s3://shop/orders; or 0 0 1 1 *"
     assert aware(shown["orders_or_yearly"][1]) == utc(year + 1, 1, 1)
 
@@ -304,3 +309,13 @@ def test_dags_list_shows_each_timetable_and_its_next_run(folder: Folder) -> None
     assert listed["weekdays"]["schedule"] == "weekdays 06:00"
     assert listed["cron_interval_latest"]["schedule"] == "0 0 1 1 *"
     assert listed["cron_interval_latest"]["next_run_after"].startswith(f"{year + 1}-01-01T00:00:00")
+    shown = subprocess.run(
+        [CONVEYOR, "dags", "show", "events_latest"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "schedule: 2 events (UTC)" in shown.stdout
+    assert f"2 events between {folder.start + timedelta(hours=5):%Y-%m-%dT%H:%M:%S}" in shown.stdout
