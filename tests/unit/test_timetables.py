@@ -307,6 +307,11 @@ def test_each_timetable_survives_the_stored_dag_and_keeps_its_runs(schedule: Sch
     assert runs(stored.schedule, now=now, catchup=True) == runs(schedule, now=now, catchup=True)
 
 
+def test_airflow_presets_are_their_cron_expressions() -> None:
+    assert CronTriggerTimetable("@quarterly", timezone="UTC").description == "0 0 1 */3 *"
+    assert CronDataIntervalTimetable("@daily", "UTC").description == "0 0 * * *"
+
+
 def test_a_bad_argument_is_refused_with_what_to_write() -> None:
     with pytest.raises(DagDefinitionError, match="positive timedelta"):
         DeltaTriggerTimetable(timedelta(0))

@@ -35,6 +35,13 @@ from conveyor.model.schedules import (
 
 _ZERO = timedelta(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: A preset Airflow's timetables take that Conveyor's schedule= presets do not.
+_MORE_PRESETS = {"@quarterly": "0 0 1 */3 *"}
+
+
+def _cron(expression: str, timezone: str | tzinfo | None) -> CronSchedule:
+    text = expression.strip()
+    return CronSchedule(_MORE_PRESETS.get(text.lower(), text), timezone)
 
 
 def _duration(value: Any, what: str, *, positive: bool) -> timedelta:
@@ -154,7 +161,7 @@ class CronTriggerTimetable(_TriggerTimetable):
         interval: timedelta = _ZERO,
         run_immediately: bool | timedelta = False,
     ) -> None:
-        self._cron = CronSchedule(cron, timezone)
+        self._cron = _cron(cron, timezone)
         self.timezone = self._cron.timezone
         self.expression = self._cron.expression
         self.interval = _duration(interval, "interval", positive=False)
@@ -387,7 +394,7 @@ class CronDataIntervalTimetable(_DataIntervalTimetable):
     what ``schedule="<cron>"`` means in Airflow."""
 
     def __init__(self, cron: str, timezone: str | tzinfo | None = None) -> None:
-        self._cron = CronSchedule(cron, timezone)
+        self._cron = _cron(cron, timezone)
         self.timezone = self._cron.timezone
         self.expression = self._cron.expression
         self.description = self.expression
