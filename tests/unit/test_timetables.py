@@ -21,7 +21,11 @@ from hypothesis import strategies as st
 from conveyor import DAG, Dataset, EmptyOperator
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.serialize import serialize_dag
-from conveyor.model.event_timetables import AssetOrTimeSchedule, EventsTimetable
+from conveyor.model.event_timetables import (
+    AssetOrTimeSchedule,
+    DatasetOrTimeSchedule,
+    EventsTimetable,
+)
 from conveyor.model.schedules import DataInterval, Schedule, deserialize_schedule
 from conveyor.model.timetables import (
     CronDataIntervalTimetable,
@@ -279,6 +283,12 @@ def test_asset_or_time_runs_on_its_timetable_and_is_a_dataset_schedule() -> None
     assert following == utc(2024, 1, 3, 1)
     with pytest.raises(DagDefinitionError, match="time-based"):
         AssetOrTimeSchedule(timetable=both, assets=[Dataset("s3://x")])
+    # Airflow 2.9's spelling, one dataset given alone.
+    older = DatasetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 1 * * *", timezone="UTC"),
+        datasets=Dataset("s3://shop/orders"),
+    )
+    assert older.serialize() == both.serialize()
 
 
 # -- through the stored DAG --------------------------------------------------------------------

@@ -34,6 +34,7 @@ TIMETABLE_MODULES: dict[str, dict[str, str]] = {
     "airflow.timetables.interval": _INTERVAL,
     "airflow.timetables.events": _EVENTS_NAMES,
     "airflow.timetables.assets": _ASSETS,
+    "airflow.timetables.datasets": {"DatasetOrTimeSchedule": f"{_EVENTS}:DatasetOrTimeSchedule"},
     "airflow.timetables.simple": {
         "NullTimetable": "conveyor.model.schedules:NoSchedule",
         "OnceTimetable": "conveyor.model.schedules:OnceSchedule",

@@ -174,5 +174,12 @@ class AssetOrTimeSchedule(DatasetSchedule):
         return cls(timetable=deserialize_schedule(data["timetable"]), assets=data["uris"])
 
 
+class DatasetOrTimeSchedule(AssetOrTimeSchedule):
+    """Airflow 2.9's name for it: ``DatasetOrTimeSchedule(timetable=, datasets=)``."""
+
+    def __init__(self, *, timetable: Any, datasets: Any) -> None:
+        super().__init__(timetable=timetable, assets=datasets)
+
+
 register_kind("events", EventsTimetable.from_dict)
 register_kind("datasets_or_time", AssetOrTimeSchedule.from_dict)
