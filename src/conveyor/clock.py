@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+# Set while the scheduler asks a schedule for its next run (scheduler/due.py): a user's own
+# timetable that reads the clock must decide as of the moment asked about.
+_frozen: ContextVar[datetime | None] = ContextVar("conveyor_frozen_now", default=None)
 
 
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime (the store refuses naive ones)."""
-    return datetime.now(UTC)
+    frozen = _frozen.get()
+    return datetime.now(UTC) if frozen is None else frozen
+
+
+@contextmanager
+def frozen_at(moment: datetime) -> Iterator[None]:
+    """Within the block, :func:`utcnow` (and so Airflow's ``timezone.utcnow``) is ``moment``,
+    and so is pendulum's ``now()`` where a timetable's module loaded pendulum."""
+    token = _frozen.set(moment.astimezone(UTC))
+    pendulum = sys.modules.get("pendulum")
+    travel = getattr(pendulum, "travel_to", None)
+    try:
+        if travel is None:
+            yield
+            return
+        travel(pendulum.instance(moment), freeze=True)  # type: ignore[union-attr]
+        try:
+            yield
+        finally:
+            pendulum.travel_back()  # type: ignore[union-attr]
+    finally:
+        _frozen.reset(token)

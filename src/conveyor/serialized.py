@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+# Airflow's timetables register their kinds of schedule with deserialize_schedule on import.
+from conveyor.model import event_timetables, timetable_protocol, timetables  # noqa: F401
 from conveyor.model.schedules import Schedule, deserialize_schedule
 from conveyor.model.task import DEFAULT_POOL, retry_delay_for
 from conveyor.model.trigger_rules import TriggerRule

@@ -74,8 +74,13 @@ def test_airflow_keywords_are_taken_with_their_meaning(hook: None) -> None:
     assert legacy.do_xcom_push is False  # Airflow 1.10's spelling
     with pytest.raises(DagDefinitionError, match="keep schedule="):
         DAG("both", schedule="@daily", schedule_interval="@daily")
-    with pytest.raises(DagDefinitionError, match=r"timetable=.*write schedule="):
-        DAG("tt", timetable=object())
+    # Airflow 2's timetable= is schedule= too: a timetable object, kept as it is.
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    daily = CronTriggerTimetable("0 1 * * *", timezone="UTC")
+    assert DAG("tt", timetable=daily).schedule is daily
+    with pytest.raises(DagDefinitionError, match="both schedule= and timetable="):
+        DAG("tt2", schedule="@daily", timetable=daily)
 
 
 def test_airflow_2_dag_defaults_to_daily_and_airflow_3_to_none(hook: None) -> None:

@@ -461,7 +461,8 @@ def test_hourly_cron_runs_both_repeated_hours_on_fall_back() -> None:
         (
             42,
             "invalid schedule 42: expected a cron expression, a preset (@once, @hourly, @daily, "
-            "@midnight, @weekly, @monthly, @yearly, @annually), a timedelta, None or a Schedule",
+            "@midnight, @weekly, @monthly, @yearly, @annually), a timedelta, None, a Schedule "
+            "or a timetable",
         ),
     ],
 )

@@ -122,14 +122,15 @@ def _keywords(tree: ast.Module, airflow_file: bool) -> list[Finding]:
             if keyword.arg in refused:
                 message = f"keyword {keyword.arg}= is not taken by Conveyor: {refused[keyword.arg]}"
                 found.append(Finding(keyword.lineno, keyword.col_offset + 1, message))
-        if airflow_file and {"schedule", "schedule_interval"} <= names:
-            found.append(
-                Finding(
-                    node.lineno,
-                    node.col_offset + 1,
-                    "both schedule= and schedule_interval= are given; keep schedule=",
+        for older in ("schedule_interval", "timetable"):
+            if airflow_file and {"schedule", older} <= names:
+                found.append(
+                    Finding(
+                        node.lineno,
+                        node.col_offset + 1,
+                        f"both schedule= and {older}= are given; keep schedule=",
+                    )
                 )
-            )
     return found
 
 

@@ -64,12 +64,13 @@ def dag_kwargs(dag_id: str, kwargs: dict[str, Any], default_schedule: Any) -> di
     """Airflow's DAG keywords in Conveyor's spelling; a keyword with no meaning here is an
     error that says what to write instead."""
     options = dict(kwargs)
-    if "schedule_interval" in options:
-        if "schedule" in options:
-            raise DagDefinitionError(
-                f"DAG {dag_id!r}: both schedule= and schedule_interval= are given; keep schedule="
-            )
-        options["schedule"] = options.pop("schedule_interval")
+    for older in ("schedule_interval", "timetable"):  # Airflow 2's names for schedule=
+        if older in options:
+            if "schedule" in options:
+                raise DagDefinitionError(
+                    f"DAG {dag_id!r}: both schedule= and {older}= are given; keep schedule="
+                )
+            options["schedule"] = options.pop(older)
     if "concurrency" in options:
         options.setdefault("max_active_tasks", options.pop("concurrency"))
     for key in _DROPPED_DAG_KEYS:

@@ -9,6 +9,8 @@ checks that every target resolves.
 
 from __future__ import annotations
 
+from conveyor.airflow_compat.timetable_names import SDK_TIMETABLE_NAMES, TIMETABLE_MODULES
+
 #: Where the list of supported names is, for error messages.
 DOCS = "docs/airflow.md"
 
@@ -212,6 +214,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.external_task": _EXTERNAL,
 }
 
+MODULES.update(TIMETABLE_MODULES)
+MODULES["airflow.sdk"] = {**MODULES["airflow.sdk"], **SDK_TIMETABLE_NAMES}
+
 #: Names Airflow had that Conveyor does not provide, with what to write instead.
 INSTEAD: dict[str, str] = {
     "airflow.operators.subdag.SubDagOperator": (
@@ -230,6 +235,7 @@ INSTEAD: dict[str, str] = {
 #: accepts with Airflow's meaning (a note says what it does here).
 ACCEPTED_KEYWORDS: dict[str, str] = {
     "schedule_interval": "read as schedule=",
+    "timetable": "read as schedule= (a timetable object)",
     "concurrency": "read as max_active_tasks=",
     "dag_display_name": "accepted; the DAG id is shown",
     "task_display_name": "accepted; the task id is shown",
@@ -266,7 +272,6 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
 
 #: Keywords Airflow takes that Conveyor refuses, with what to write instead.
 REFUSED_KEYWORDS: dict[str, str] = {
-    "timetable": "write schedule= with a cron expression, preset, timedelta or datasets",
     "user_defined_macros": "put the values in params= and use {{ params.name }}",
     "user_defined_filters": "compute the value in a @task and pass it on",
     "jinja_environment_kwargs": "not supported; templates use Conveyor's Jinja settings",

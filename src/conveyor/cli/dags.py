@@ -108,6 +108,8 @@ def show(dag_id: str, output: str) -> None:
         f"max_active_tasks: {raw['max_active_tasks']}",
         markup=False,
     )
+    if raw.get("schedule_details"):  # a timetable's own description
+        console.print(f"  {raw['schedule_details']}", markup=False)
     if raw.get("params"):
         console.print(f"params: {raw['params']}", markup=False)
     tree = Tree("tasks")

@@ -19,6 +19,11 @@ from conveyor.airflow_compat import AIRFLOW_WORDS, activate
 from conveyor.exceptions import DagImportError
 from conveyor.model.context import DagContext
 from conveyor.model.dag import DAG
+from conveyor.model.timetable_protocol import before_class_import
+
+# A user's timetable class, imported where its DAG file is not (the scheduler, a manual run's
+# interval), may subclass airflow.timetables.base.Timetable: the hook must be on for it.
+before_class_import(activate)
 
 #: Files whose text lacks these words are not imported (helpers, scripts).
 SAFE_MODE_WORDS = ("conveyor", "dag")

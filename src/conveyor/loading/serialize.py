@@ -138,9 +138,16 @@ def _group_fields(dag: DAG) -> dict[str, Any]:
     }
 
 
+def _schedule_fields(dag: DAG) -> dict[str, Any]:
+    """A timetable's longer description, only when it has one (other DAGs' hashes stay)."""
+    details = dag.schedule.details
+    return {"schedule_details": details} if details else {}
+
+
 def serialize_dag(dag: DAG) -> dict[str, Any]:
     return {
         **_group_fields(dag),
+        **_schedule_fields(dag),
         **_toolkit_dag_fields(dag),
         "format": FORMAT_VERSION,
         "dag_id": dag.dag_id,

@@ -22,6 +22,7 @@ from conveyor.model.datasets import Dataset
 from conveyor.model.params import split_params
 from conveyor.model.schedules import NoSchedule, Schedule, schedule_from_arg
 from conveyor.model.task import BaseOperator, Callback, _as_timedelta
+from conveyor.model.timetable_protocol import as_schedule
 
 if TYPE_CHECKING:
     from conveyor.model.task_group import TaskGroup
@@ -86,7 +87,7 @@ class DAG:
             end_date = default_args.get("end_date")
         params = {**(params or {}), **(default_args.pop("params", None) or {})}
         self.timezone = _as_timezone(timezone, start_date)
-        self.schedule: Schedule = schedule_from_arg(schedule, self.timezone)
+        self.schedule: Schedule = schedule_from_arg(as_schedule(schedule), self.timezone)
         self.start_date = self._aware(start_date)
         self.end_date = self._aware(end_date)
         self.catchup = bool(catchup)

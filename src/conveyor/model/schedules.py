@@ -17,7 +17,7 @@ import copy
 import functools
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -102,6 +102,12 @@ class Schedule(ABC):
 
     description: str
     timezone: ZoneInfo
+    #: True for Airflow's timetables: their next run is decided as soon as the run before it
+    #: is made, so once that run comes due the scheduler asks as of just before its time
+    #: (``scheduler.due``); asking later could decide differently where ``now`` counts.
+    decided_ahead: bool = False
+    #: A longer description than ``description`` (a timetable's own), for the DAG's page.
+    details: str = ""
 
     @abstractmethod
     def next_run(
@@ -313,6 +319,25 @@ class CronSchedule(_IntervalSchedule):
 
     def _next_after(self, moment: datetime, anchor: datetime) -> datetime:
         return self._step(moment, forward=True)
+
+    # The fire times around a moment, for schedules built on this one (Airflow's timetables).
+    def fire_after(self, moment: datetime) -> datetime:
+        """The earliest fire time strictly after ``moment``."""
+        return self._next_after(self._utc(moment), moment)
+
+    def fire_at_or_after(self, moment: datetime) -> datetime:
+        """``moment`` itself when it is a fire time, else the next one."""
+        return self._first_at_or_after(self._utc(moment), moment)
+
+    def fire_before(self, moment: datetime) -> datetime:
+        """The latest fire time strictly before ``moment``."""
+        return self.fire_at_or_before(self._utc(moment) - _ONE_US)
+
+    def fire_at_or_before(self, moment: datetime) -> datetime:
+        """``moment`` itself when it is a fire time, else the one before."""
+        found = self._last_at_or_before(self._utc(moment), moment)
+        assert found is not None  # a cron rule always has an earlier fire time
+        return found
 
     def _first_at_or_after(self, moment: datetime, anchor: datetime) -> datetime:
         # croniter's get_next is strictly after and drops sub-minute parts, so one
@@ -531,7 +556,7 @@ def schedule_from_arg(
         return CronSchedule(value, timezone)
     raise DagDefinitionError(
         f"invalid schedule {value!r}: expected a cron expression, a preset "
-        f"({', '.join(PRESET_NAMES)}), a timedelta, None or a Schedule"
+        f"({', '.join(PRESET_NAMES)}), a timedelta, None, a Schedule or a timetable"
     )
 
 
@@ -553,9 +578,20 @@ def _cached_schedule(key: str) -> Schedule:
     return _build_schedule(json.loads(key))
 
 
+#: Schedule kinds defined in other modules (Airflow's timetables): ``type`` -> builder.
+_KINDS: dict[str, Callable[[dict[str, Any]], Schedule]] = {}
+
+
+def register_kind(kind: str, build: Callable[[dict[str, Any]], Schedule]) -> None:
+    """Let :func:`deserialize_schedule` rebuild schedules whose ``type`` is ``kind``."""
+    _KINDS[kind] = build
+
+
 def _build_schedule(data: dict[str, Any]) -> Schedule:
     kind = data.get("type") if isinstance(data, dict) else None
     timezone = data.get("timezone") if isinstance(data, dict) else None
+    if isinstance(kind, str) and kind in _KINDS:
+        return _KINDS[kind](data)
     if kind == "cron":
         return CronSchedule(data["expression"], timezone)
     if kind == "timedelta":
@@ -567,5 +603,6 @@ def _build_schedule(data: dict[str, Any]) -> Schedule:
     if kind == "datasets":
         return DatasetSchedule(data["uris"], timezone)
     raise DagDefinitionError(
-        f"cannot read schedule {data!r}: expected a dict with type cron, timedelta, once or none"
+        f"cannot read schedule {data!r}: expected a dict with type cron, timedelta, once, "
+        f"none, datasets or one of {', '.join(sorted(_KINDS))}"
     )

@@ -12,7 +12,7 @@ import logging
 from contextlib import nullcontext
 from datetime import datetime
 
-from conveyor.model.schedules import DatasetSchedule
+from conveyor.model.schedules import DataInterval, DatasetSchedule
 from conveyor.scheduler.problems import Problems
 from conveyor.store import datasets, runs, scheduling
 from conveyor.store.engine import Connection, Store
@@ -55,7 +55,7 @@ def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: da
     if any(uri not in pending for uri in schedule.uris):
         return False
     used = [pending[uri] for uri in schedule.uris]
-    interval = schedule.manual_interval(now)
+    interval = DataInterval(now, now)  # the moment its datasets were all updated
     run_pk = runs.create_run(
         conn,
         dag_id=dag_id,

@@ -237,7 +237,7 @@ class Scheduler:
         if self.store.supports_row_locks and not runs.claim_dag(conn, row.dag_id):
             return 0  # another scheduler is making this DAG's runs right now
         structure = runs.serialized_dag(conn, row.version_hash)
-        due, next_after = self._due_runs(conn, row.dag_id, structure, now)
+        due, next_after = self._due_runs(conn, row, structure, now)
         for info in due:  # a tick another scheduler made already is skipped
             runs.create_run(
                 conn,
@@ -303,13 +303,13 @@ class Scheduler:
         return done, failed
 
     def _due_runs(
-        self, conn: Connection, dag_id: str, structure: SerializedDag, now: datetime
+        self, conn: Connection, row: due_times.DueDag, structure: SerializedDag, now: datetime
     ) -> tuple[list[RunInfo], datetime | None]:
         """The scheduled runs due now (at most a loop's worth) and when the next one is
         due: ``now`` when more are due already, None when no further run will come."""
-        last = due_times.last_scheduled_interval(conn, dag_id)
+        last = due_times.last_scheduled_interval(conn, row.dag_id)
         interval = DataInterval(*last) if last else None
-        return due_runs(structure, interval, now, MAX_NEW_RUNS_PER_LOOP)
+        return due_runs(structure, interval, now, MAX_NEW_RUNS_PER_LOOP, row.next_run_after)
 
     def start_queued_runs(self) -> None:
         """queued -> running within each DAG's ``max_active_runs``. Schedulers count and

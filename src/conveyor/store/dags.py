@@ -139,7 +139,9 @@ def _save_dag(
             "version_hash": v_hash,
             "is_paused": False,
             "is_active": True,
-            "schedule": data["schedule_description"],
+            # The column keeps 200 characters (a timetable's summary may be longer); the
+            # DAG list shows the whole text from the serialized DAG.
+            "schedule": data["schedule_description"][:200],
             "description": data.get("description"),
             "tags": data.get("tags") or [],
             "updated_at": now,

@@ -223,6 +223,10 @@ class _Yaml(_Export):
         if name == "schedule":
             if isinstance(value, DatasetSchedule):
                 raise self.fail(None, "a YAML file cannot express a schedule on datasets")
+            if value is not None and not isinstance(
+                value, CronSchedule | DeltaSchedule | OnceSchedule | NoSchedule
+            ):
+                raise self.fail(None, f"a YAML file cannot express the timetable {value!r}")
             return _schedule_text(value)
         if name == "default_args":
             return {k: self.value(None, k, v) for k, v in value.items()}
@@ -399,6 +403,10 @@ class _Python(_Export):
     def schedule(self, schedule: Any) -> str:
         if isinstance(schedule, DeltaSchedule):
             return self.literal(None, "schedule", schedule.delta)
+        if schedule is not None and not isinstance(
+            schedule, CronSchedule | OnceSchedule | NoSchedule
+        ):
+            raise self.fail(None, f"an exported file cannot express the timetable {schedule!r}")
         return _py_repr(_schedule_text(schedule))
 
     def task(self, task: BaseOperator) -> str:
