@@ -18,7 +18,7 @@ from typing import Any
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import ConfigError
 
-__all__ = ["AIRFLOW_VERSION", "SETTINGS", "AirflowConfig", "conf"]
+__all__ = ["AIRFLOW_VERSION", "FIXED", "SETTINGS", "AirflowConfig", "conf"]
 
 #: What ``airflow.version.version`` and ``airflow.__version__`` say: Conveyor takes every name
 #: of Airflow 2 (and of 3), so a file that tests the version takes its Airflow 2 path.
@@ -26,21 +26,32 @@ AIRFLOW_VERSION = "2.10.5"
 
 _EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 
-#: (section, key) -> the value from Conveyor's settings. Airflow moved some keys between
-#: sections (core -> database, core -> logging); both places read the same setting.
-SETTINGS: dict[tuple[str, str], Callable[[Settings], Any]] = {
-    ("core", "dags_folder"): lambda s: str(s.dags_path),
-    ("core", "executor"): lambda s: _EXECUTORS[s.executor],
-    ("core", "parallelism"): lambda s: s.parallelism,
-    ("core", "default_timezone"): lambda s: "utc",
-    ("core", "load_examples"): lambda s: False,
-    ("core", "dagbag_import_timeout"): lambda s: s.parse_timeout_seconds,
-    ("core", "sql_alchemy_conn"): lambda s: s.db_url,
-    ("database", "sql_alchemy_conn"): lambda s: s.db_url,
-    ("core", "base_log_folder"): lambda s: str(s.logs_path),
-    ("logging", "base_log_folder"): lambda s: str(s.logs_path),
-    ("celery", "broker_url"): lambda s: s.broker_url,
+#: (section, key) -> the Conveyor setting it reads. Airflow moved some keys between sections
+#: (core -> database, core -> logging); both places read the same setting.
+SETTINGS: dict[tuple[str, str], str] = {
+    ("core", "dags_folder"): "dags_folder",
+    ("core", "executor"): "executor",
+    ("core", "parallelism"): "parallelism",
+    ("core", "dagbag_import_timeout"): "parse_timeout_seconds",
+    ("core", "sql_alchemy_conn"): "database_url",
+    ("database", "sql_alchemy_conn"): "database_url",
+    ("core", "base_log_folder"): "log_folder",
+    ("logging", "base_log_folder"): "log_folder",
+    ("celery", "broker_url"): "broker_url",
 }
+#: (section, key) -> what it always is here, and why.
+FIXED: dict[tuple[str, str], tuple[str, str]] = {
+    ("core", "default_timezone"): ("utc", "Conveyor's times are UTC"),
+    ("core", "load_examples"): ("False", "Conveyor loads no example DAGs"),
+}
+
+
+def _setting(name: str, settings: Settings) -> Any:
+    value = getattr(settings, name)
+    if name == "executor":
+        return _EXECUTORS[value]  # Airflow's class name for it
+    return str(value) if isinstance(value, os.PathLike) else value
+
 
 _TRUE = {"true", "t", "1", "yes", "y", "on"}
 _FALSE = {"false", "f", "0", "no", "n", "off"}
@@ -64,8 +75,10 @@ class AirflowConfig:
         variable = f"AIRFLOW__{section.upper()}__{key.upper()}"
         if variable in os.environ:
             return os.environ[variable]
-        read = SETTINGS.get((section, key))
-        return read(_settings()) if read is not None else _MISSING
+        if (section, key) in FIXED:
+            return FIXED[(section, key)][0]
+        name = SETTINGS.get((section, key))
+        return _setting(name, _settings()) if name is not None else _MISSING
 
     def has_option(self, section: str, key: str) -> bool:
         return self._find(section, key) is not _MISSING
