@@ -45,9 +45,6 @@ OUTSIDE = {
     "example_dag_decorator.py": "an HTTP API (httpx)",
 }
 
-#: Examples that run together with another example's DAG (it triggers that DAG).
-COMPANIONS = {"example_trigger_controller_dag.py": ["example_trigger_target_dag.py"]}
-
 #: Examples written to end other than all-green: file -> {task_id: state} they must show.
 EXPECTED: dict[str, dict[str, str]] = {
     "example_failed_dag.py": {"fail_task": "failed"},
@@ -126,19 +123,11 @@ def last_error(home: Path, dag_id: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def run_one(
-    path: Path, dag_id: str, env: dict[str, str], timeout: float, all_paths: list[Path]
-) -> Row:
+def run_one(path: Path, dag_id: str, env: dict[str, str], timeout: float) -> Row:
     row = Row(path.name, dag_id, loaded="yes")
+    # The DAGs an example triggers or waits for are in other files of its folder, which
+    # `conveyor run FILE` finds there.
     command = [CONVEYOR, "run", str(path), dag_id]
-    companions = [p for p in all_paths if p.name in COMPANIONS.get(path.name, [])]
-    if companions:  # a folder of the example and the DAGs it triggers; run by DAG id
-        folder = Path(env["CONVEYOR_HOME"]) / f"folder_{path.stem}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for p in [path, *companions]:
-            (folder / p.name).write_text(p.read_text())
-        env = {**env, "CONVEYOR_DAGS_FOLDER": str(folder)}
-        command = [CONVEYOR, "run", dag_id]
     try:
         done = subprocess.run(
             command,
@@ -180,7 +169,6 @@ def main() -> int:
         env = {**os.environ, "CONVEYOR_HOME": str(root / "home"), "PYTHONWARNINGS": "ignore"}
         env.pop("CONVEYOR_AIRFLOW_COMPAT", None)
         started = time.monotonic()
-        every = [p for folder in folders for p in sorted(folder.glob("*.py"))]
         for folder in folders:
             for path in sorted(folder.glob("*.py")):
                 if path.name.startswith("_") or (args.only and path.name not in args.only):
@@ -192,7 +180,7 @@ def main() -> int:
                 if not ids:
                     rows.append(Row(path.name, note=error[:160]))
                     continue
-                rows.extend(run_one(path, d, env, args.timeout, every) for d in ids)
+                rows.extend(run_one(path, d, env, args.timeout) for d in ids)
         elapsed = time.monotonic() - started
     print_table(rows, elapsed)
     return 0
@@ -208,11 +196,18 @@ def print_table(rows: list[Row], elapsed: float) -> None:
         states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         detail = "; ".join(x for x in (states, r.note.replace("|", "/")) if x)
         print(f"| {r.file} | {r.dag_id} | {r.loaded} | {r.ran} | {r.matches} | {detail} |")
+    print("\n" + summary(rows, elapsed))
+
+
+def summary(rows: list[Row], elapsed: float) -> str:
+    """The counts docs/airflow.md quotes. A row is a DAG of a file that loads, or a file
+    that does not (or is skipped); the loaded and matching counts are of the rows not
+    skipped, which is the denominator printed."""
     runnable = [r for r in rows if r.ran != "skipped"]
-    print(
-        f"\n{sum(r.loaded == 'yes' for r in runnable)} of {len(runnable)} files/DAGs loaded, "
-        f"{sum(r.matches == 'yes' for r in runnable)} ran as expected, "
-        f"{len(rows) - len(runnable)} skipped (outside services); {elapsed:.0f}s"
+    return (
+        f"{len(rows)} files and DAGs: {len(rows) - len(runnable)} skipped (outside services); "
+        f"of the other {len(runnable)}, {sum(r.loaded == 'yes' for r in runnable)} load and "
+        f"{sum(r.matches == 'yes' for r in runnable)} run as expected; {elapsed:.0f}s"
     )
 
 

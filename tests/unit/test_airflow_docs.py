@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from conveyor.airflow_compat import table
-from conveyor.airflow_compat.docs import render_instead, render_table
+from conveyor.airflow_compat.configuration import SETTINGS
+from conveyor.airflow_compat.docs import render_configuration, render_instead, render_table
+from conveyor.config import Settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "airflow.md"
 
@@ -14,6 +16,11 @@ def test_the_doc_holds_the_generated_tables() -> None:
     text = DOC.read_text()
     assert render_table() in text, "run: python -m conveyor.airflow_compat.docs"
     assert render_instead() in text
+    assert render_configuration() in text
+
+
+def test_every_configuration_key_reads_a_setting_conveyor_has() -> None:
+    assert set(SETTINGS.values()) <= set(Settings.model_fields)
 
 
 def test_the_doc_lists_every_mapped_module_name_and_keyword() -> None:

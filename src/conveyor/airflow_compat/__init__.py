@@ -50,6 +50,23 @@ def activate() -> bool:
     """Install or remove the hook as the setting says; returns whether it is installed."""
     if enabled():
         install()
+        _export_airflow_home()
         return True
     uninstall()
     return False
+
+
+_exported_home: str | None = None
+
+
+def _export_airflow_home() -> None:
+    """``AIRFLOW_HOME`` for files that read it at import (``os.environ["AIRFLOW_HOME"]``), as
+    Airflow's processes have it: Conveyor's home, unless the environment sets it."""
+    global _exported_home
+    from conveyor.config import config_file_path
+
+    current = os.environ.get("AIRFLOW_HOME")
+    if current is not None and current != _exported_home:
+        return  # the user's own
+    home = str(config_file_path(os.environ).parent.resolve())
+    os.environ["AIRFLOW_HOME"] = _exported_home = home

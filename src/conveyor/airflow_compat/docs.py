@@ -11,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+from conveyor.airflow_compat.configuration import FIXED, SETTINGS
 from conveyor.airflow_compat.table import INSTEAD, MODULES
 
 
@@ -38,10 +39,31 @@ def render_instead() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_configuration() -> str:
+    """The Airflow configuration keys ``conf`` reads from Conveyor's settings."""
+    lines = ["| Airflow key | Conveyor |", "|---|---|"]
+    keys = sorted({**SETTINGS, **FIXED})
+    for section, key in keys:
+        if (section, key) in SETTINGS:
+            what = f"the setting `{SETTINGS[(section, key)]}`"
+            if key == "executor":
+                what += " (as `LocalExecutor` or `CeleryExecutor`)"
+        else:
+            value, why = FIXED[(section, key)]
+            what = f"`{value}`: {why}"
+        lines.append(f"| `[{section}] {key}` | {what} |")
+    return "\n".join(lines) + "\n"
+
+
 def write(doc: Path) -> None:
     """Replace the generated tables of ``doc`` with the current ones."""
     text = doc.read_text()
-    for name, table in (("modules", render_table()), ("instead", render_instead())):
+    generated = (
+        ("modules", render_table()),
+        ("instead", render_instead()),
+        ("configuration", render_configuration()),
+    )
+    for name, table in generated:
         pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", re.DOTALL)
         found = pattern.search(text)
         if found is None:
@@ -56,3 +78,4 @@ if __name__ == "__main__":  # pragma: no cover - a maintainer's command
     else:
         print(render_table())
         print(render_instead())
+        print(render_configuration())

@@ -7,6 +7,8 @@ retries), as in Airflow.
 
 from __future__ import annotations
 
+from conveyor.exceptions import NotFoundError
+
 
 class AirflowException(Exception):
     """Raised by task code written for Airflow: fails the try, retries apply."""
@@ -14,3 +16,12 @@ class AirflowException(Exception):
 
 class ParamValidationError(AirflowException, ValueError):
     """A param's value does not fit its declared type."""
+
+
+class DagNotFound(AirflowException, NotFoundError):
+    """``trigger_dag`` for a DAG id no DAG file defines (also ``AirflowNotFoundException``,
+    as in Airflow)."""
+
+
+class DagRunAlreadyExists(AirflowException):
+    """``trigger_dag`` for a run id (or logical date) the DAG already has a run of."""

@@ -33,20 +33,28 @@ class CompatModule(types.ModuleType):
     __conveyor_compat__ = True
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
         module = self.__name__
         target = table.lookup(module, name)
+        if name.startswith("__") and target is None:  # ``__version__`` is in the table
+            raise AttributeError(name)
         if target is None:
             if table.known_module(f"{module}.{name}"):
-                raise AttributeError(name)  # a submodule: the import system loads it next
-            raise AirflowNameError(table.why_missing(module, name), name=module)
+                # A submodule: ``airflow.utils.dates.days_ago`` works after ``import airflow``
+                # alone, as in Airflow, whose package imports its submodules on the way.
+                return importlib.import_module(f"{module}.{name}")
+            message = table.why_missing(module, name)
+            if hasattr(self, "__path__"):
+                # A package: ``getattr(airflow, "x", None)`` works as on any module, and
+                # ``from airflow import x`` goes on to import airflow.x, which says the same.
+                has = ", ".join(table.members(module))
+                raise AttributeError(f"{message}; {module} has: {has}", name=name, obj=self)
+            raise AirflowNameError(message, name=module)  # ``from`` would hide an AttributeError
         value = resolve(target, f"{module}.{name}")
         setattr(self, name, value)  # cached: the next access is a plain attribute
         return value
 
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(table.MODULES.get(self.__name__, {})))
+        return sorted(set(super().__dir__()) | set(table.members(self.__name__)))
 
 
 def resolve(target: str, airflow_name: str) -> Any:

@@ -137,7 +137,8 @@ def _keywords(tree: ast.Module, airflow_file: bool) -> list[Finding]:
 def check_source(source: str, filename: str = "<dag file>") -> list[Finding]:
     """Every finding of the file, in line order; a syntax error is the one finding then."""
     try:
-        tree = ast.parse(source, filename=filename)
+        # A byte order mark opens files saved by some Windows editors; Python skips it.
+        tree = ast.parse(source.removeprefix("\ufeff"), filename=filename)
     except SyntaxError as exc:
         return [Finding(exc.lineno or 1, exc.offset or 1, f"SyntaxError: {exc.msg}")]
     airflow_file = any(

@@ -52,6 +52,11 @@ _KEPT = (
     "multiple_outputs",
 )
 AIRFLOW_OPERATOR_KEYWORDS = (*_DISPLAY_ONLY, *_DOCS, *_KEPT)
+#: Airflow 2's deprecated trigger rule names, with the rule each stood for.
+TRIGGER_RULE_ALIASES = {
+    "none_failed_or_skipped": "none_failed_min_one_success",
+    "dummy": "always",
+}
 
 _made: dict[type, type] = {}
 
@@ -60,6 +65,9 @@ def _absorb(operator: BaseOperator, kwargs: dict[str, Any]) -> None:
     """Take Airflow's keywords out of ``kwargs``, keeping the ones that mean something."""
     for key in _DISPLAY_ONLY:
         kwargs.pop(key, None)
+    rule = kwargs.get("trigger_rule")
+    if isinstance(rule, str) and rule in TRIGGER_RULE_ALIASES:
+        kwargs["trigger_rule"] = TRIGGER_RULE_ALIASES[rule]
     for key in _DOCS:
         text = kwargs.pop(key, None)
         if text and not kwargs.get("doc"):

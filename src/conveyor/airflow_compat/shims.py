@@ -98,6 +98,11 @@ class DAG(conveyor.DAG):
             kwargs["description"] = description
         super().__init__(dag_id, **dag_kwargs(dag_id, kwargs, self.default_schedule))
 
+    @property
+    def task(self) -> Any:
+        """``@dag.task`` / ``@dag.task(...)``: ``@task`` whose tasks join this DAG."""
+        return functools.partial(task, dag=self)
+
 
 class SdkDAG(DAG):
     """Airflow 3's ``DAG``: no schedule unless one is given."""

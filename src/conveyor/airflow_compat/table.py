@@ -16,6 +16,7 @@ DOCS = "docs/airflow.md"
 
 _SHIMS = "conveyor.airflow_compat.shims"
 _EXC = "conveyor.airflow_compat.exceptions"
+_CONF = "conveyor.airflow_compat.configuration"
 
 # Groups of names that several module paths export (Airflow moved them between versions).
 _BASH = {"BashOperator": "conveyor:BashOperator"}
@@ -29,6 +30,8 @@ _PYTHON = {
     "BranchExternalPythonOperator": "conveyor.operators:BranchExternalPythonOperator",
     "get_current_context": f"{_SHIMS}:get_current_context",
 }
+#: The Python operators Airflow 1.10 had (the others came in 2.x).
+_PYTHON_1_10 = ("PythonOperator", "BranchPythonOperator", "ShortCircuitOperator")
 _EMPTY = {"EmptyOperator": "conveyor:EmptyOperator"}
 _DUMMY = {"DummyOperator": "conveyor:EmptyOperator"}  # Airflow's old name, same meaning
 _TRIGGER = {"TriggerDagRunOperator": "conveyor.operators.trigger_dagrun:TriggerDagRunOperator"}
@@ -76,6 +79,8 @@ _EXCEPTIONS = {
     "DuplicateTaskIdFound": "conveyor.exceptions:DagDefinitionError",
     "AirflowDagCycleException": "conveyor.exceptions:CycleError",
     "ParamValidationError": f"{_EXC}:ParamValidationError",
+    "DagRunAlreadyExists": f"{_EXC}:DagRunAlreadyExists",
+    "DagNotFound": f"{_EXC}:DagNotFound",
 }
 _STATES = {
     "State": f"{_SHIMS}:State",
@@ -91,6 +96,22 @@ MODULES: dict[str, dict[str, str]] = {
         "DAG": f"{_SHIMS}:DAG",
         "Dataset": "conveyor:Dataset",
         "XComArg": "conveyor.model.xcom_arg:XComArg",
+        "AirflowException": f"{_EXC}:AirflowException",
+        "__version__": f"{_CONF}:AIRFLOW_VERSION",
+    },
+    "airflow.version": {"version": f"{_CONF}:AIRFLOW_VERSION"},
+    "airflow.configuration": {
+        "conf": f"{_CONF}:conf",
+        "AIRFLOW_HOME": f"{_CONF}:AIRFLOW_HOME",
+    },
+    "airflow.settings": {
+        "AIRFLOW_HOME": f"{_CONF}:AIRFLOW_HOME",
+        "DAGS_FOLDER": f"{_CONF}:DAGS_FOLDER",
+        "PLUGINS_FOLDER": f"{_CONF}:PLUGINS_FOLDER",
+        "SQL_ALCHEMY_CONN": f"{_CONF}:SQL_ALCHEMY_CONN",
+    },
+    "airflow.api.common.trigger_dag": {
+        "trigger_dag": "conveyor.airflow_compat.triggering:trigger_dag",
     },
     "airflow.models": {
         "DAG": f"{_SHIMS}:DAG",
@@ -131,7 +152,11 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
     "airflow.utils.task_group": {"TaskGroup": "conveyor:TaskGroup"},
     "airflow.utils.edgemodifier": {"Label": "conveyor:Label"},
-    "airflow.utils.dates": {"days_ago": f"{_SHIMS}:days_ago"},
+    "airflow.utils.dates": {
+        "days_ago": f"{_SHIMS}:days_ago",
+        "datetime": "datetime:datetime",
+        "timedelta": "datetime:timedelta",
+    },
     "airflow.utils.helpers": _CHAIN,
     "airflow.utils.state": _STATES,
     "airflow.utils.timezone": {
@@ -151,6 +176,27 @@ MODULES: dict[str, dict[str, str]] = {
         "timedelta": "datetime:timedelta",
     },
     # -- Airflow 1.10 -----------------------------------------------------------------------
+    # ``from airflow.operators import BashOperator``: 1.10 took operators from the package.
+    "airflow.operators": {
+        **_BASH,
+        **{k: v for k, v in _PYTHON.items() if k in _PYTHON_1_10},
+        **_DUMMY,
+        **_TRIGGER,
+        **_LATEST_ONLY,
+    },
+    "airflow.operators.sensors": {
+        "BaseSensorOperator": "conveyor.sensors:BaseSensor",
+        **{k: v for k, v in _EXTERNAL.items() if k == "ExternalTaskSensor"},
+        **_TIME_DELTA,
+        **_TIME,
+    },
+    "airflow.sensors.base_sensor_operator": {"BaseSensorOperator": "conveyor.sensors:BaseSensor"},
+    "airflow.sensors.time_delta_sensor": _TIME_DELTA,
+    "airflow.sensors.date_time_sensor": _DATE_TIME,
+    "airflow.contrib.sensors.file_sensor": _FILE,
+    "airflow.contrib.sensors.bash_sensor": _BASH_SENSOR,
+    "airflow.contrib.sensors.python_sensor": _PYTHON_SENSOR,
+    "airflow.contrib.sensors.weekday_sensor": _WEEKDAY,
     "airflow.operators.bash_operator": _BASH,
     "airflow.operators.python_operator": {
         k: v for k, v in _PYTHON.items() if k != "ExternalPythonOperator"
@@ -185,6 +231,8 @@ MODULES: dict[str, dict[str, str]] = {
         **_CHAIN,
     },
     "airflow.sdk.exceptions": _EXCEPTIONS,
+    "airflow.sdk.definitions.decorators": {**_DECORATORS, "dag": f"{_SHIMS}:sdk_dag"},
+    "airflow.task.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
     "airflow.providers.common.compat.sdk": {
         "TriggerRule": "conveyor:TriggerRule",
         "Context": f"{_SHIMS}:Context",
@@ -217,11 +265,16 @@ MODULES: dict[str, dict[str, str]] = {
 MODULES.update(TIMETABLE_MODULES)
 MODULES["airflow.sdk"] = {**MODULES["airflow.sdk"], **SDK_TIMETABLE_NAMES}
 
+_SUBDAG = (
+    "use a TaskGroup: make the sub-DAG's tasks inside `with TaskGroup(task_id):` in the "
+    "parent DAG (from airflow.utils.task_group import TaskGroup)"
+)
+
 #: Names Airflow had that Conveyor does not provide, with what to write instead.
 INSTEAD: dict[str, str] = {
-    "airflow.operators.subdag.SubDagOperator": (
-        "use a TaskGroup (from airflow.utils.task_group import TaskGroup)"
-    ),
+    "airflow.operators.subdag.SubDagOperator": _SUBDAG,
+    "airflow.operators.subdag_operator.SubDagOperator": _SUBDAG,
+    "airflow.operators.SubDagOperator": _SUBDAG,
     "airflow.operators.email.EmailOperator": (
         "send mail from a callback: conveyor.notifiers.EmailNotifier (docs/toolkit.md)"
     ),
@@ -272,8 +325,6 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
 
 #: Keywords Airflow takes that Conveyor refuses, with what to write instead.
 REFUSED_KEYWORDS: dict[str, str] = {
-    "user_defined_macros": "put the values in params= and use {{ params.name }}",
-    "user_defined_filters": "compute the value in a @task and pass it on",
     "jinja_environment_kwargs": "not supported; templates use Conveyor's Jinja settings",
     "sla_miss_callback": "",  # Conveyor has it: listed so the linter never flags it
 }
@@ -296,6 +347,13 @@ def known_module(module: str) -> bool:
     ``INSTEAD`` explains (so the error names what to write)."""
     hinted = any(name.rpartition(".")[0] == module for name in INSTEAD)
     return module in MODULES or is_package(module) or hinted
+
+
+def members(module: str) -> list[str]:
+    """The names and submodules the hook gives ``module``, for messages and ``dir()``."""
+    prefix = module + "."
+    below = {m[len(prefix) :].split(".")[0] for m in MODULES if m.startswith(prefix)}
+    return sorted(set(MODULES.get(module, {})) | below)
 
 
 def why_missing(module: str, name: str | None = None) -> str:

@@ -4,7 +4,9 @@ No scheduler or server is needed: the DAG runs on a throwaway SQLite store with 
 executor (each try in its own process, as in production), with a live table of task states
 (one line per state change without a terminal), and each failed try's error as it happens.
 No schedule is followed: the run asked for is the only run made (besides those its own tasks
-trigger). Exit status 1 if the run failed.
+trigger, and a run of each DAG its sensors wait for, at the same logical date). The DAGs its
+tasks trigger or wait for are found in the file's folder (``run_neighbours``). Exit status 1
+if the run failed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from conveyor.cli.common import (
     styled,
     translate_errors,
 )
+from conveyor.cli.run_neighbours import add_neighbours
 from conveyor.cli.run_watch import RunWatcher
 from conveyor.config import Settings
 from conveyor.executors.local import LocalExecutor
@@ -34,9 +37,10 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import pools, runs, schema, trigger
-from conveyor.store.engine import Store
+from conveyor.store.engine import Connection, Store
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import tasks as task_reads
+from conveyor.store.runs import RunRow
 
 
 @click.command("run")
@@ -67,11 +71,12 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         schema.migrate(store)
         DagFileProcessor(store, source, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
+        awaited = add_neighbours(config, store, source, dag_id) if path.is_file() else {}
         with store.write() as conn:
             run = trigger.trigger_run(conn, dag_id, conf=payload, created_by="conveyor run")
-            structure = runs.serialized_dag(conn, run.version_hash)
-            pools.create_missing(  # a one-off run: the DAG's pools, without limits
-                conn, {t.pool for t in structure.tasks.values()}, "made by conveyor run"
+            _run_awaited(conn, run, awaited)
+            pools.create_missing(  # a one-off run: the pools of its DAGs, without limits
+                conn, _pools(conn), "made by conveyor run"
             )
         state = _run_live(config, store, run.id, no_retry_delay=no_retry_delay)
         _report(store, run.id)
@@ -79,11 +84,36 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         raise SystemExit(1)
 
 
+def _pools(conn: Connection) -> set[str]:
+    found: set[str] = set()
+    for dag_id in dag_reads.active_dag_ids(conn):
+        _version, structure = runs.latest_version(conn, dag_id)
+        found |= {t.pool for t in structure.tasks.values()}
+    return found
+
+
+def _run_awaited(conn: Connection, run: RunRow, awaited: dict[str, list[str]]) -> None:
+    """A run of each DAG the run's sensors wait for, at the same logical date: on a
+    schedule both would run for that date."""
+    for other, waiting in sorted(awaited.items()):
+        if other == run.dag_id:
+            continue
+        made = runs.create_manual_run(
+            conn, other, logical_date=run.logical_date, created_by="conveyor run"
+        )
+        if made is not None:
+            console.print(
+                f"also running DAG {other} at {run.logical_date.isoformat()}: "
+                f"{', '.join(waiting)} of {run.dag_id} waits for it",
+                markup=False,
+            )
+
+
 def _pick_dag(store: Store, target: str, wanted: str | None, *, is_file: bool) -> str:
     with store.read() as conn:
         errors = dag_reads.import_errors(conn)
         ids = dag_reads.active_dag_ids(conn)
-    if is_file:
+    if is_file:  # only the file itself is parsed yet
         if errors:
             e = errors[0]
             where = f"{e.fileloc}:{e.line}" if e.line else e.fileloc

@@ -19,7 +19,7 @@ from conveyor.connections.models import Connection
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import Store
 
-__all__ = ["Connection", "Variable", "get_connection"]
+__all__ = ["Connection", "Variable", "current_store", "get_connection"]
 
 _bound: list[tuple[Store, Settings]] = []
 _default: tuple[Store, Settings] | None = None
@@ -34,6 +34,29 @@ def _active() -> tuple[Store, Settings]:
         settings = load_config().settings
         _default = (Store(settings.db_url, pool=False), settings)
     return _default
+
+
+_with_schema: set[str] = set()
+
+
+def _readable(store: Store) -> Store | None:
+    """The store to read variables and connections from; None for a configured store whose
+    schema is not there yet (a fresh home: it holds none, and a DAG file that reads one at
+    import gets its default or a not-found error naming it, not a missing table)."""
+    if _bound or store.in_memory or store.url in _with_schema:
+        return store
+    from conveyor.store import schema
+
+    if schema.recorded_revision(store) is None:
+        return None  # asked again next time: `conveyor db migrate` may run meanwhile
+    _with_schema.add(store.url)
+    return store
+
+
+def current_store() -> tuple[Store, Settings]:
+    """The store the running try reads and writes (else the configured one), and its
+    settings: for helpers that act on runs, such as Airflow's ``trigger_dag``."""
+    return _active()
 
 
 @contextlib.contextmanager
@@ -56,7 +79,7 @@ def try_scope(store: Store, settings: Settings) -> Iterator[None]:
 def get_connection(conn_id: str) -> Connection:
     """A connection by id: ``CONVEYOR_CONN_<ID>`` if set, else the store's."""
     store, settings = _active()
-    found = repository.get_connection(store, settings, conn_id)
+    found = repository.get_connection(_readable(store), settings, conn_id)
     for secret in found.secret_values():
         masking.register(secret)
     return found
@@ -87,7 +110,7 @@ class Variable:
         if default is _MISSING:
             default = default_var
         store, settings = _active()
-        entry = repository.get_variable_entry(store, settings, key)
+        entry = repository.get_variable_entry(_readable(store), settings, key)
         if entry is None:
             if default is _MISSING:
                 raise VariableNotFoundError(

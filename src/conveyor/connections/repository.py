@@ -83,13 +83,16 @@ def _from_row(settings: Settings, row: StoredConnection) -> Connection:
     )
 
 
-def get_connection(store: Store, settings: Settings, conn_id: str) -> Connection:
-    """The environment's connection if set, else the store's; NotFoundError if neither."""
+def get_connection(store: Store | None, settings: Settings, conn_id: str) -> Connection:
+    """The environment's connection if set, else the store's; NotFoundError if neither.
+    ``store`` None: a store with no schema yet, which holds no connections."""
     found = env_connection(conn_id)
     if found is not None:
         return found
-    with store.read() as db:
-        row = secrets.get_connection(db, conn_id)
+    row = None
+    if store is not None:
+        with store.read() as db:
+            row = secrets.get_connection(db, conn_id)
     if row is None:
         raise NotFoundError(
             f"no connection {conn_id!r}: add it with `conveyor connections add {conn_id} "
@@ -149,11 +152,14 @@ def set_variable(
         secrets.put_variable(db, row)
 
 
-def get_variable_entry(store: Store, settings: Settings, key: str) -> VariableEntry | None:
-    """A variable (environment first) with its secret mark, or None if it is not set."""
+def get_variable_entry(store: Store | None, settings: Settings, key: str) -> VariableEntry | None:
+    """A variable (environment first) with its secret mark, or None if it is not set.
+    ``store`` None: a store with no schema yet, which holds no variables."""
     from_env = os.environ.get(_env_name(VAR_ENV_PREFIX, key))
     if from_env is not None:
         return VariableEntry(key, from_env, None)
+    if store is None:
+        return None
     with store.read() as db:
         row = secrets.get_variable(db, key)
     if row is None:

@@ -102,7 +102,10 @@ def import_dag_file(
     sys.modules[name] = module
     try:
         text = source if source is not None else read_source(path)
-        exec(compile(text, path, "exec", dont_inherit=True), module.__dict__)
+        # The text keeps a leading byte order mark (it is hashed as the file's bytes are);
+        # Python skips one when it reads a file, so it is skipped here too.
+        code = compile(text.removeprefix("\ufeff"), path, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
     except BaseException as exc:  # a DAG file may even call sys.exit()
         sys.modules.pop(name, None)
         info = describe_failure(path, exc)

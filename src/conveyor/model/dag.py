@@ -72,6 +72,7 @@ class DAG:
         template_searchpath: str | Sequence[str] | None = None,
         user_defined_macros: dict[str, Any] | None = None,
         user_defined_filters: dict[str, Callable[..., Any]] | None = None,
+        render_template_as_native_obj: bool = False,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -122,6 +123,8 @@ class DAG:
         self.template_searchpath = list(template_searchpath or [])
         self.user_defined_macros = dict(user_defined_macros or {})
         self.user_defined_filters = dict(user_defined_filters or {})
+        # Rendered fields become the Python values their text spells (model.templating).
+        self.render_template_as_native_obj = bool(render_template_as_native_obj)
         self.task_dict: dict[str, BaseOperator] = {}
         #: Edge labels (Label): downstream task id -> {upstream task id: label}.
         self.edge_labels: dict[str, dict[str, str]] = {}

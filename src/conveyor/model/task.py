@@ -178,6 +178,7 @@ class BaseOperator(DependencyMixin):
         on_success_callback: Callback | list[Callback] | None = None,
         on_failure_callback: Callback | list[Callback] | None = None,
         on_retry_callback: Callback | list[Callback] | None = None,
+        on_execute_callback: Callback | list[Callback] | None = None,
         sla: timedelta | float | None = None,
         outlets: list[Dataset] | None = None,
     ) -> None:
@@ -225,6 +226,8 @@ class BaseOperator(DependencyMixin):
         self.on_success_callback = on_success_callback
         self.on_failure_callback = on_failure_callback
         self.on_retry_callback = on_retry_callback
+        # Called with the context just before each try's execute (templates rendered).
+        self.on_execute_callback = on_execute_callback
         self.sla = _as_timedelta(sla, f"task {task_id!r}: sla")
         # Datasets this task updates when it succeeds (conveyor.model.datasets).
         self.outlets = as_datasets(outlets or [], f"task {task_id!r}: outlets")

@@ -28,6 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import jinja2
+from jinja2.nativetypes import NativeEnvironment
 
 from conveyor.exceptions import TemplateError
 from conveyor.model.task import BaseOperator
@@ -41,14 +42,19 @@ def shell_quote(value: Any) -> str:
 
 _ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 _ENVIRONMENT.filters["shell_quote"] = shell_quote
+#: A DAG's ``render_template_as_native_obj=True``: a rendered field is the Python value its
+#: text spells (``"{{ [1, 2] }}"`` gives a list), as in Airflow.
+_NATIVE = NativeEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_NATIVE.filters["shell_quote"] = shell_quote
 
 
 @functools.lru_cache(maxsize=64)
-def _environment(searchpath: tuple[str, ...]) -> jinja2.Environment:
+def _environment(searchpath: tuple[str, ...], native: bool = False) -> jinja2.Environment:
     """An environment that finds template files (and ``{% include %}``s) in ``searchpath``."""
+    base = _NATIVE if native else _ENVIRONMENT
     if not searchpath:
-        return _ENVIRONMENT
-    return _ENVIRONMENT.overlay(loader=jinja2.FileSystemLoader(list(searchpath)))
+        return base
+    return base.overlay(loader=jinja2.FileSystemLoader(list(searchpath)))
 
 
 def render_value(
@@ -66,8 +72,8 @@ def render_value(
     if isinstance(value, str):
         if exts and env.loader is not None and value.endswith(tuple(exts)):
             return env.get_template(value).render(context)
-        if "{{" not in value and "{%" not in value:
-            return value  # nothing to render; skip compiling
+        if "{{" not in value and "{%" not in value and not isinstance(env, NativeEnvironment):
+            return value  # nothing to render; skip compiling (native: "1" still becomes 1)
         return env.from_string(value).render(context)
     if isinstance(value, list):
         return [render_value(item, context, env=env, exts=exts) for item in value]
@@ -96,8 +102,9 @@ def _task_environment(
     """The environment, context and template-file endings a task's templates render with:
     its DAG's macros and filters, and its template search path when it reads files."""
     exts = tuple(getattr(task, "template_ext", ()) or ())
-    env = _environment(template_searchpath(task)) if exts else _ENVIRONMENT
     dag = task.dag
+    native = bool(getattr(dag, "render_template_as_native_obj", False))
+    env = _environment(template_searchpath(task) if exts else (), native)
     extra_macros = getattr(dag, "user_defined_macros", None) if dag else None
     filters = getattr(dag, "user_defined_filters", None) if dag else None
     if extra_macros:

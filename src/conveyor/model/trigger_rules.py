@@ -29,6 +29,8 @@ class TriggerRule(StrEnum):
     #: A teardown's rule: run once every upstream task is done, unless its setups all
     #: skipped (skip) or none succeeded (upstream_failed).
     ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
+    #: Airflow 2's older name of NONE_FAILED_MIN_ONE_SUCCESS (an alias: the same member).
+    NONE_FAILED_OR_SKIPPED = "none_failed_min_one_success"
 
 
 class Verdict(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, Fail
 from conveyor.sensors.base import BaseSensor
@@ -19,6 +19,13 @@ class ExternalTaskSensor(BaseSensor):
     (default success) and ``failed_states`` (default failed, upstream_failed) say which
     states count as done and as failed.
     """
+
+    #: Templated as in Airflow; ``conveyor run`` also reads the DAG id from here.
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "external_dag_id",
+        "external_task_id",
+        "external_task_group_id",
+    )
 
     def __init__(
         self,

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conveyor.callbacks import TASK_HOOKS, DagResolver, after_try
+from conveyor.callbacks import TASK_HOOKS, DagResolver, after_try, call_all
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
@@ -297,6 +297,9 @@ class TryRunner:
                 _time_limit(task.execution_timeout if self.in_process_timeouts else None),
             ):
                 render_template_fields(task, context)
+                on_execute = getattr(task, "on_execute_callback", None)
+                if on_execute:  # as in Airflow: its errors are logged, the try goes on
+                    call_all(on_execute, context, "on_execute_callback")
                 value = task.execute(context)
             if task.is_branch:
                 chosen = list(value or [])

@@ -1,0 +1,137 @@
+"""Airflow's configuration as DAG files read it: ``conf.get("core", "dags_folder")``, the
+``airflow.settings`` constants, ``airflow.version``.
+
+An ``AIRFLOW__SECTION__KEY`` variable wins, as in Airflow. Otherwise the keys that name
+something Conveyor has (the DAG folder, the executor, the store ...) read Conveyor's own
+setting (``SETTINGS`` below; docs/airflow.md lists them); any other key gives ``fallback=``
+when given, else a ``ConfigError`` (``AirflowConfigException``) that names the key and says
+how to set it. Values are read when asked, so a file sees the configuration of the process
+that imports it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from conveyor.config import Settings, load_config
+from conveyor.exceptions import ConfigError
+
+__all__ = ["AIRFLOW_VERSION", "FIXED", "SETTINGS", "AirflowConfig", "conf"]
+
+#: What ``airflow.version.version`` and ``airflow.__version__`` say: Conveyor takes every name
+#: of Airflow 2 (and of 3), so a file that tests the version takes its Airflow 2 path.
+AIRFLOW_VERSION = "2.10.5"
+
+_EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+
+#: (section, key) -> the Conveyor setting it reads. Airflow moved some keys between sections
+#: (core -> database, core -> logging); both places read the same setting.
+SETTINGS: dict[tuple[str, str], str] = {
+    ("core", "dags_folder"): "dags_folder",
+    ("core", "executor"): "executor",
+    ("core", "parallelism"): "parallelism",
+    ("core", "dagbag_import_timeout"): "parse_timeout_seconds",
+    ("core", "sql_alchemy_conn"): "database_url",
+    ("database", "sql_alchemy_conn"): "database_url",
+    ("core", "base_log_folder"): "log_folder",
+    ("logging", "base_log_folder"): "log_folder",
+    ("celery", "broker_url"): "broker_url",
+}
+#: (section, key) -> what it always is here, and why.
+FIXED: dict[tuple[str, str], tuple[str, str]] = {
+    ("core", "default_timezone"): ("utc", "Conveyor's times are UTC"),
+    ("core", "load_examples"): ("False", "Conveyor loads no example DAGs"),
+}
+
+
+def _setting(name: str, settings: Settings) -> Any:
+    value = getattr(settings, name)
+    if name == "executor":
+        return _EXECUTORS[value]  # Airflow's class name for it
+    return str(value) if isinstance(value, os.PathLike) else value
+
+
+_TRUE = {"true", "t", "1", "yes", "y", "on"}
+_FALSE = {"false", "f", "0", "no", "n", "off"}
+_MISSING: Any = object()
+
+
+def _settings() -> Settings:
+    return load_config().settings
+
+
+def airflow_home() -> str:
+    """``AIRFLOW_HOME`` when set, else Conveyor's home (where its DAG folder is by default)."""
+    return os.environ.get("AIRFLOW_HOME") or str(_settings().home)
+
+
+class AirflowConfig:
+    """``airflow.configuration.conf``: Airflow's getters over Conveyor's settings."""
+
+    def _find(self, section: str, key: str) -> Any:
+        section, key = section.lower(), key.lower()
+        variable = f"AIRFLOW__{section.upper()}__{key.upper()}"
+        if variable in os.environ:
+            return os.environ[variable]
+        if (section, key) in FIXED:
+            return FIXED[(section, key)][0]
+        name = SETTINGS.get((section, key))
+        return _setting(name, _settings()) if name is not None else _MISSING
+
+    def has_option(self, section: str, key: str) -> bool:
+        return self._find(section, key) is not _MISSING
+
+    def get(self, section: str, key: str, fallback: Any = _MISSING, **_: Any) -> Any:
+        """The value as text (Airflow's ``get``); ``fallback`` when Conveyor has no such key."""
+        value = self._find(section, key)
+        if value is _MISSING:
+            if fallback is not _MISSING:
+                return fallback
+            raise ConfigError(
+                f"Airflow setting [{section}] {key} has no Conveyor equivalent: give "
+                f"fallback=, or set AIRFLOW__{section.upper()}__{key.upper()} "
+                "(Airflow settings Conveyor reads: docs/airflow.md)"
+            )
+        return value if isinstance(value, str) else str(value)
+
+    def getboolean(self, section: str, key: str, fallback: Any = _MISSING, **_: Any) -> bool:
+        text = self.get(section, key, fallback=fallback)
+        if isinstance(text, bool):
+            return text
+        lowered = str(text).strip().lower()
+        if lowered in _TRUE | _FALSE:
+            return lowered in _TRUE
+        raise ConfigError(f"Airflow setting [{section}] {key}: {text!r} is not true or false")
+
+    def getint(self, section: str, key: str, fallback: Any = _MISSING, **_: Any) -> int:
+        return int(self._number(section, key, fallback, int))
+
+    def getfloat(self, section: str, key: str, fallback: Any = _MISSING, **_: Any) -> float:
+        return float(self._number(section, key, fallback, float))
+
+    def _number(self, section: str, key: str, fallback: Any, kind: type) -> Any:
+        text = self.get(section, key, fallback=fallback)
+        try:
+            return kind(float(text)) if kind is int and "." in str(text) else kind(text)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"Airflow setting [{section}] {key}: {text!r} is not a {kind.__name__}"
+            ) from None
+
+
+conf = AirflowConfig()
+
+
+def __getattr__(name: str) -> Any:
+    """The ``airflow.settings`` / ``airflow.configuration`` constants, read when asked."""
+    values: dict[str, Callable[[], Any]] = {
+        "AIRFLOW_HOME": airflow_home,
+        "DAGS_FOLDER": lambda: str(_settings().dags_path),
+        "PLUGINS_FOLDER": lambda: os.path.join(airflow_home(), "plugins"),
+        "SQL_ALCHEMY_CONN": lambda: _settings().db_url,
+    }
+    if name in values:
+        return values[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
