@@ -68,7 +68,13 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         DagFileProcessor(store, source, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         with store.write() as conn:
-            run = trigger.trigger_run(conn, dag_id, conf=payload, created_by="conveyor run")
+            run = trigger.trigger_run(
+                conn,
+                dag_id,
+                conf=payload,
+                created_by="conveyor run",
+                max_conf_bytes=config.max_conf_bytes,
+            )
             structure = runs.serialized_dag(conn, run.version_hash)
             pools.create_missing(  # a one-off run: the DAG's pools, without limits
                 conn, {t.pool for t in structure.tasks.values()}, "made by conveyor run"

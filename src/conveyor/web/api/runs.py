@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import RunState
 from conveyor.store import trigger
-from conveyor.web import queries, schemas, strict_json
+from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
 from conveyor.web.deps import get_settings, get_store
 
@@ -64,9 +64,6 @@ def trigger_run(
     """Queue a manual run (op). ``conf`` is checked against the DAG's params first."""
     if body.logical_date is not None and body.logical_date.tzinfo is None:
         raise HTTPException(422, "logical_date: give a time zone, e.g. 2026-01-01T00:00:00Z")
-    limit = get_settings(request).max_conf_bytes
-    if (size := strict_json.encoded_size(body.conf)) > limit:
-        raise HTTPException(422, f"conf: {size} bytes of JSON; at most {limit} (max_conf_bytes)")
     store = get_store(request)
     try:
         with store.write() as conn:
@@ -77,6 +74,7 @@ def trigger_run(
                 conf=body.conf,
                 logical_date=body.logical_date,
                 run_id=body.run_id,
+                max_conf_bytes=get_settings(request).max_conf_bytes,
             )
     except InvalidRunId:
         raise HTTPException(422, f"run_id: {run_id_problem(body.run_id)}; {RULE}") from None
