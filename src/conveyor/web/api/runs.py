@@ -1,14 +1,15 @@
-"""Runs: list with filters and paging, trigger (conf checked against params), detail."""
+"""Runs: list with filters and paging, trigger (conf checked against params), detail, delete."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
 
+from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import RunState
-from conveyor.store import trigger
+from conveyor.store import run_deletion, trigger
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
 from conveyor.web.deps import get_settings, get_store
@@ -91,3 +92,30 @@ def get_run(request: Request, dag_id: DagId, run_id: RunId, user: Viewer) -> sch
     """One run, with how many of its task instances are in each state."""
     with get_store(request).read() as conn:
         return queries.get_run(conn, dag_id, run_id)
+
+
+@router.delete(
+    "/dags/{dag_id}/runs/{run_id}",
+    response_model=schemas.DeletedRun,
+    responses={**NOT_FOUND, 409: {"description": "the run is queued or running"}},
+)
+def delete_run(
+    request: Request, dag_id: DagId, run_id: RunId, user: Op, after: BackgroundTasks
+) -> schemas.DeletedRun:
+    """Delete a finished run with its task instances, tries, timeline, XComs and logs (op).
+
+    A queued or running run is refused (409): mark its task instances failed first.
+    """
+    try:
+        with get_store(request).write() as conn:
+            gone = run_deletion.delete_run(conn, dag_id, run_id)
+    except run_deletion.RunNotFinished as exc:
+        raise HTTPException(409, str(exc)) from None
+    # Once the answer is sent, so after the commit: a log without its run is harmless.
+    after.add_task(delete_try_logs, get_settings(request), gone.log_paths)
+    counts = gone.deleted.as_dict()
+    return schemas.DeletedRun(
+        dag_id=dag_id,
+        run_id=run_id,
+        deleted={k: v for k, v in counts.items() if k not in ("local_logs", "remote_logs")},
+    )
