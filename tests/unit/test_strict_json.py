@@ -8,6 +8,7 @@ import math
 import pytest
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.loading.yaml.loader import YamlDagError, load_yaml_text
 from conveyor.operators.trigger_dagrun import TriggerDagRunOperator
 from conveyor.strict_json import NotStrictJson, check, check_conf, problem, shown
 from conveyor.worker.context import check_json
@@ -70,3 +71,20 @@ def test_a_return_value_that_is_not_strict_json_fails_the_try_with_the_reason(ba
 def test_trigger_dagrun_refuses_a_conf_that_is_not_strict_json_when_the_dag_is_defined() -> None:
     with pytest.raises(DagDefinitionError, match=r"task 'kick': conf.x: nan is not a JSON number"):
         TriggerDagRunOperator(task_id="kick", trigger_dag_id="other", conf={"x": math.nan})
+
+
+def test_a_yaml_trigger_with_a_nan_conf_is_an_error_at_its_file_and_line() -> None:
+    text = (
+        "dags:\n"
+        "  kicker:\n"
+        "    tasks:\n"
+        "      kick:\n"
+        "        operator: conveyor.operators.trigger_dagrun.TriggerDagRunOperator\n"
+        "        arguments:\n"
+        "          trigger_dag_id: target\n"
+        "          conf: {ratio: .nan}\n"
+    )
+    with pytest.raises(YamlDagError) as caught:
+        load_yaml_text(text, "dags/kicker.yaml")
+    assert "dags/kicker.yaml:4:7: DAG 'kicker', task 'kick'" in str(caught.value)
+    assert "conf.ratio: nan is not a JSON number" in str(caught.value)
