@@ -53,6 +53,8 @@ def test_ordinary_run_ids_pass(good: str) -> None:
 def test_trigger_dagrun_refuses_a_bad_fixed_run_id_when_the_dag_is_defined() -> None:
     with pytest.raises(DagDefinitionError, match=r"trigger_run_id: it is '\.\.'"):
         TriggerDagRunOperator(task_id="t", trigger_dag_id="other", trigger_run_id="..")
+    with pytest.raises(DagDefinitionError, match=r"trigger_run_id: it contains the invisible"):
+        TriggerDagRunOperator(task_id="t", trigger_dag_id="other", trigger_run_id="a\u200bb")
     # A template is checked once rendered, when the task runs.
     TriggerDagRunOperator(task_id="t", trigger_dag_id="other", trigger_run_id="{{ run_id }}")
 
