@@ -18,9 +18,21 @@ from conveyor.exceptions import ConveyorError
 
 MAX_LENGTH = 250  # the width of the run_id column
 RULE = (
-    f"a run id is 1 to {MAX_LENGTH} characters, with no control characters (NUL, newline, tab...) "
-    "and no '/', and is not '.' or '..'"
+    f"a run id is 1 to {MAX_LENGTH} characters, with no control characters (NUL, newline, "
+    "tab...), no line or paragraph separators (U+2028, U+2029), no invisible formatting "
+    "characters (bidi controls such as U+202E, zero-width ones such as U+200B, the BOM "
+    "U+FEFF...) and no '/', and is not '.' or '..'"
 )
+#: Unicode categories a run id may not hold, each with what it is called in a message. Such
+#: a character is invisible or moves the text around it: an id that holds one can look like
+#: another id, or break the line of a log or a terminal it is printed in.
+_REFUSED = {
+    "Cc": "the control character",
+    "Cs": "the lone surrogate",
+    "Cf": "the invisible formatting character",
+    "Zl": "the line separator",
+    "Zp": "the paragraph separator",
+}
 #: Bytes kept as they are in a folder name; every other byte becomes %XX.
 _PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 #: Longer encoded names are cut and given a hash suffix: a file name holds at most 255 bytes.
@@ -51,8 +63,9 @@ def _text_problem(run_id: str) -> str | None:
     if "/" in run_id:
         return "it contains '/'"
     for position, char in enumerate(run_id):
-        if unicodedata.category(char) in ("Cc", "Cs"):  # controls and lone surrogates
-            return f"it contains the control character U+{ord(char):04X} at position {position}"
+        kind = _REFUSED.get(unicodedata.category(char))
+        if kind is not None:
+            return f"it contains {kind} U+{ord(char):04X} at position {position}"
     return None
 
 

@@ -116,6 +116,7 @@ def run_dag(
                 conf=conf,
                 created_by="conveyor.testing",
                 logical_date=logical_date.astimezone(UTC) if logical_date else None,
+                max_conf_bytes=settings.max_conf_bytes,
             ).id
         assert run_pk is not None
         runner = TryRunner(

@@ -3,6 +3,9 @@ The attack: a run id with NUL was accepted (201) on SQLite and took standalone d
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +14,8 @@ from api_helpers import World, close, make_world
 from sqlalchemy import func, select
 
 from conveyor.store.tables import dag_run
+
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
 
 @pytest.fixture
@@ -31,6 +36,11 @@ def world(tmp_path: Path, store_url: str) -> Iterator[World]:
         (".", "it is '.'"),
         ("a/b", "contains '/'"),
         ("x" * 251, "251 characters"),
+        ("line\u2028sep", "the line separator U+2028 at position 4"),
+        ("para\u2029sep", "the paragraph separator U+2029 at position 4"),
+        ("evil\u202efdp.exe", "the invisible formatting character U+202E at position 4"),
+        ("zero\u200bwidth", "the invisible formatting character U+200B at position 4"),
+        ("\ufeffbom", "the invisible formatting character U+FEFF at position 0"),
     ],
 )
 def test_a_bad_run_id_is_a_422_naming_the_rule(world: World, run_id: str, why: str) -> None:
@@ -47,3 +57,28 @@ def test_an_unusual_but_valid_run_id_is_accepted(world: World) -> None:
     response = client.post("/api/v1/dags/pipeline/runs", json={"run_id": "a:b+c ü"})
     assert response.status_code == 201, response.text
     assert response.json()["run_id"] == "a:b+c ü"
+
+
+@pytest.mark.parametrize("run_id", ["a\u2028b", "a\u202eb", "a\u200bb", "\ufeffa"])
+def test_the_cli_refuses_invisible_and_separator_characters_in_a_run_id(
+    world: World, run_id: str
+) -> None:
+    environ = {
+        **os.environ,
+        "CONVEYOR_HOME": str(world.tmp / "cli-home"),
+        "CONVEYOR_DATABASE_URL": world.store.url,
+        "CONVEYOR_DAGS_FOLDER": str(world.settings.dags_path),
+    }
+    done = subprocess.run(
+        [CONVEYOR, "dags", "trigger", "pipeline", "--run-id", run_id],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    bad = next(char for char in run_id if char != "a")
+    assert f"U+{ord(bad):04X} at position {run_id.index(bad)}" in done.stderr
+    assert "no invisible formatting characters" in done.stderr
+    with world.store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(dag_run)).scalar() == 0

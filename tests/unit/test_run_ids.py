@@ -23,6 +23,12 @@ from conveyor.worker.runner import log_path_for
         ("tab\there", "U+0009"),
         ("del\x7f", "U+007F"),
         ("lone\ud800", "U+D800"),
+        ("line\u2028separator", "the line separator U+2028 at position 4"),
+        ("para\u2029graph", "the paragraph separator U+2029 at position 4"),
+        ("right\u202eto-left", "the invisible formatting character U+202E at position 5"),
+        ("zero\u200bwidth", "the invisible formatting character U+200B at position 4"),
+        ("\ufeffbom", "the invisible formatting character U+FEFF at position 0"),
+        ("soft\u00adhyphen", "U+00AD"),
         (".", "'.'"),
         ("..", "'..'"),
         ("a/b", "'/'"),
@@ -47,6 +53,8 @@ def test_ordinary_run_ids_pass(good: str) -> None:
 def test_trigger_dagrun_refuses_a_bad_fixed_run_id_when_the_dag_is_defined() -> None:
     with pytest.raises(DagDefinitionError, match=r"trigger_run_id: it is '\.\.'"):
         TriggerDagRunOperator(task_id="t", trigger_dag_id="other", trigger_run_id="..")
+    with pytest.raises(DagDefinitionError, match=r"trigger_run_id: it contains the invisible"):
+        TriggerDagRunOperator(task_id="t", trigger_dag_id="other", trigger_run_id="a\u200bb")
     # A template is checked once rendered, when the task runs.
     TriggerDagRunOperator(task_id="t", trigger_dag_id="other", trigger_run_id="{{ run_id }}")
 

@@ -15,6 +15,7 @@ from conveyor.cli.common import (
     err_console,
     open_store,
     parse_conf,
+    settings,
     styled,
     sync_dags,
     translate_errors,
@@ -136,7 +137,8 @@ def show(dag_id: str, output: str) -> None:
 @click.option("--logical-date", type=click.DateTime(), help="Default: now (UTC).")
 @click.option(
     "--run-id",
-    help="Default: manual__<logical date>. No control characters or '/', not '.' or '..'.",
+    help="Default: manual__<logical date>. No control, separator or invisible formatting "
+    "characters, no '/', not '.' or '..'.",
 )
 @translate_errors
 def trigger(
@@ -149,7 +151,13 @@ def trigger(
     moment = logical_date.replace(tzinfo=UTC) if logical_date else None
     with store.write() as conn:
         row = trigger_run(
-            conn, dag_id, created_by="cli", conf=payload, logical_date=moment, run_id=run_id
+            conn,
+            dag_id,
+            created_by="cli",
+            conf=payload,
+            logical_date=moment,
+            run_id=run_id,
+            max_conf_bytes=settings().max_conf_bytes,
         )
     console.print(
         f"triggered {dag_id} run [bold]{row.run_id}[/] (queued; a running scheduler starts it)"

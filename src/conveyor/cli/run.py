@@ -73,7 +73,13 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         awaited = add_neighbours(config, store, source, dag_id) if path.is_file() else {}
         with store.write() as conn:
-            run = trigger.trigger_run(conn, dag_id, conf=payload, created_by="conveyor run")
+            run = trigger.trigger_run(
+                conn,
+                dag_id,
+                conf=payload,
+                created_by="conveyor run",
+                max_conf_bytes=config.max_conf_bytes,
+            )
             _run_awaited(conn, run, awaited)
             pools.create_missing(  # a one-off run: the pools of its DAGs, without limits
                 conn, _pools(conn), "made by conveyor run"

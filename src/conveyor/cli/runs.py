@@ -1,4 +1,4 @@
-"""``conveyor runs``: list runs and show one with its task instances."""
+"""``conveyor runs``: list runs, show one with its task instances, delete one."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from conveyor.cli.common import (
     console,
     open_store,
     seconds,
+    settings,
     styled,
     translate_errors,
     when,
 )
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.exceptions import NotFoundError
+from conveyor.logs import delete_try_logs
 from conveyor.states import RunState
-from conveyor.store import runs
+from conveyor.store import run_deletion, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
@@ -118,3 +120,30 @@ def show(dag_id: str, run_id: str, output: str) -> None:
             style="dim",
             markup=False,
         )
+
+
+@runs_group.command()
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@translate_errors
+def delete(dag_id: str, run_id: str, yes: bool) -> None:
+    """Delete a finished run with its task instances, tries, timeline, XComs and logs.
+
+    A queued or running run is refused: mark its task instances failed first.
+    """
+    config = settings()
+    store = open_store(config)
+    if not yes:
+        click.confirm(
+            f"Delete run {run_id!r} of DAG {dag_id!r} and everything it recorded?", abort=True
+        )
+    with store.write() as conn:
+        gone = run_deletion.delete_run(conn, dag_id, run_id)
+    local, remote = delete_try_logs(config, gone.log_paths)  # after the commit
+    counts = gone.deleted
+    console.print(
+        f"deleted run {escape(run_id)} of {escape(dag_id)}: {counts.task_instances} task "
+        f"instances, {counts.tries} tries, {counts.events} timeline events, {counts.xcoms} "
+        f"XComs, {local + remote} log files"
+    )

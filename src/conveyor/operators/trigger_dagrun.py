@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from conveyor import strict_json
 from conveyor.exceptions import DagDefinitionError, Fail, NotFoundError
 from conveyor.model.params import ConfRefused
 from conveyor.model.task import BaseOperator, _as_timedelta
@@ -44,6 +45,10 @@ class TriggerDagRunOperator(BaseOperator):
         super().__init__(task_id, **kwargs)
         self.trigger_dag_id = trigger_dag_id
         self.conf = dict(conf or {})
+        # NaN or a lone surrogate: no template rendering makes it strict JSON later.
+        found = strict_json.problem(self.conf, "conf")
+        if found is not None:
+            raise DagDefinitionError(f"task {task_id!r}: {found} ({strict_json.RULE})")
         if trigger_run_id is not None and "{" not in trigger_run_id:  # a template: when run
             problem = run_id_problem(trigger_run_id)
             if problem is not None:

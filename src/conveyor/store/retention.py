@@ -22,7 +22,14 @@ from conveyor.config import Settings
 from conveyor.logs import delete_try_logs
 from conveyor.states import RUN_FINISHED
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_event, task_instance, task_try, xcom
+from conveyor.store.tables import (
+    dag_run,
+    run_plan_request,
+    task_event,
+    task_instance,
+    task_try,
+    xcom,
+)
 
 BATCH = 500
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -93,7 +100,7 @@ def clean(
         batch = _count_or_delete(store, settings, run_ids, cutoff, dry_run)
         if dry_run:
             with store.read() as conn:
-                paths = _log_paths(conn, run_ids)
+                paths = log_paths(conn, run_ids)
             batch.local_logs = sum(1 for p in paths if Path(p).is_file())
         total.add(batch)
         if progress is not None:
@@ -103,42 +110,54 @@ def clean(
 def _count_or_delete(
     store: Store, settings: Settings, run_ids: list[int], cutoff: datetime, dry_run: bool
 ) -> CleanReport:
-    ti_ids = select(task_instance.c.id).where(task_instance.c.run_pk.in_(run_ids))
     report = CleanReport()
     context = store.read() if dry_run else store.write()
     with context as conn:
-        if not dry_run:
-            # Checked again inside the transaction: a run cleared since it was listed is
-            # running again and stays.
-            run_ids = list(
-                conn.execute(
-                    select(dag_run.c.id).where(
-                        dag_run.c.id.in_(run_ids), _old_finished_runs(cutoff)
-                    )
-                ).scalars()
-            )
-            ti_ids = select(task_instance.c.id).where(task_instance.c.run_pk.in_(run_ids))
-            paths = _log_paths(conn, run_ids)
-        steps: list[tuple[str, Table, ColumnElement[bool]]] = [
-            ("events", task_event, task_event.c.ti_id.in_(ti_ids)),
-            ("tries", task_try, task_try.c.ti_id.in_(ti_ids)),
-            ("xcoms", xcom, xcom.c.run_pk.in_(run_ids)),
-            ("task_instances", task_instance, task_instance.c.run_pk.in_(run_ids)),
-            ("runs", dag_run, dag_run.c.id.in_(run_ids)),
-        ]
-        for name, table, where in steps:
-            if dry_run:
+        if dry_run:
+            for name, table, where in _steps(run_ids):
                 count = conn.execute(select(func.count()).select_from(table).where(where))
                 setattr(report, name, count.scalar_one())
-            else:
-                setattr(report, name, conn.execute(delete(table).where(where)).rowcount)
-    if not dry_run:
-        # After the commit: a log without its run is harmless, a run without its log is not.
-        report.local_logs, report.remote_logs = delete_try_logs(settings, paths)
+            return report
+        # Checked again inside the transaction: a run cleared since it was listed is
+        # running again and stays.
+        run_ids = list(
+            conn.execute(
+                select(dag_run.c.id).where(dag_run.c.id.in_(run_ids), _old_finished_runs(cutoff))
+            ).scalars()
+        )
+        paths = log_paths(conn, run_ids)
+        report = delete_runs(conn, run_ids)
+    # After the commit: a log without its run is harmless, a run without its log is not.
+    report.local_logs, report.remote_logs = delete_try_logs(settings, paths)
     return report
 
 
-def _log_paths(conn: Connection, run_ids: list[int]) -> list[str]:
+def _steps(run_ids: list[int]) -> list[tuple[str, Table, ColumnElement[bool]]]:
+    """What belongs to these runs, table by table, children first."""
+    ti_ids = select(task_instance.c.id).where(task_instance.c.run_pk.in_(run_ids))
+    return [
+        ("events", task_event, task_event.c.ti_id.in_(ti_ids)),
+        ("tries", task_try, task_try.c.ti_id.in_(ti_ids)),
+        ("xcoms", xcom, xcom.c.run_pk.in_(run_ids)),
+        ("task_instances", task_instance, task_instance.c.run_pk.in_(run_ids)),
+        ("runs", dag_run, dag_run.c.id.in_(run_ids)),
+    ]
+
+
+def delete_runs(conn: Connection, run_ids: list[int]) -> CleanReport:
+    """Delete these runs and their task instances, tries, timeline events and XComs in
+    ``conn``'s transaction (their callback requests and scheduler problems go with them by
+    foreign key); the caller deletes the log files, after the commit (:func:`log_paths`)."""
+    report = CleanReport()
+    for name, table, where in _steps(run_ids):
+        setattr(report, name, conn.execute(delete(table).where(where)).rowcount)
+    # No foreign key (see tables.run_plan_request): the scheduler would drop them anyway.
+    conn.execute(delete(run_plan_request).where(run_plan_request.c.run_pk.in_(run_ids)))
+    return report
+
+
+def log_paths(conn: Connection, run_ids: list[int]) -> list[str]:
+    """The log files of every try of these runs."""
     rows = conn.execute(
         select(task_try.c.log_path)
         .join(task_instance, task_instance.c.id == task_try.c.ti_id)

@@ -21,6 +21,7 @@ from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import prepared
 from conveyor.store.tables import UtcDateTime, dag, dag_run, dag_version, pool, task_instance
+from conveyor.strict_json import check, shown
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,14 @@ def create_run(
     run_id: str | None = None,
     created_by: str,
 ) -> int | None:
-    """Insert a queued run and its task instances; None if that run already exists."""
+    """Insert a queued run and its task instances; None if that run already exists.
+
+    The last line of the run-id rule and of strict JSON: whoever made the run and its conf
+    (checked before with their own messages), the store keeps only what every reader can
+    show (``InvalidRunId``, ``NotStrictJson``)."""
     now = utcnow()
     run_id = check_run_id(run_id) if run_id is not None else make_run_id(run_type, logical_date)
+    check(conf or {}, f"run {run_id!r} of DAG {dag_id!r}", "conf")
     try:
         with conn.begin_nested():  # a lost race on the unique tick leaves the rest intact
             run_pk = conn.execute(
@@ -298,7 +304,7 @@ def run_row(row: Any) -> RunRow:
         logical_date=row.logical_date,
         data_interval_start=row.data_interval_start,
         data_interval_end=row.data_interval_end,
-        conf=row.conf or {},
+        conf=shown(row.conf or {}),  # a row stored before strict JSON: its bad parts marked
         version_hash=row.version_hash,
         dag_paused=bool(getattr(row, "is_paused", False)),
     )

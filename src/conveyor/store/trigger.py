@@ -3,7 +3,8 @@ it), ``conveyor dags trigger`` and ``conveyor run`` make a manual run.
 
 Every one of them applies the same checks in the same order, so a run id or a conf that one
 refuses, all refuse with the same message: the run id rule (:mod:`conveyor.run_ids`), then
-the DAG's existence, then the conf against the DAG's params
+strict JSON and the size cap (:mod:`conveyor.strict_json`, ``max_conf_bytes``), then the
+DAG's existence, then the conf against the DAG's params
 (:func:`conveyor.model.params.conf_errors`).
 """
 
@@ -20,6 +21,7 @@ from conveyor.model.params import ConfRefused, conf_errors
 from conveyor.run_ids import check_run_id
 from conveyor.store import runs
 from conveyor.store.runs import RunRow
+from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, NotStrictJson, check_conf
 
 __all__ = ["ConfRefused", "LogicalDateRefused", "RunExists", "trigger_run"]
 
@@ -40,16 +42,22 @@ def trigger_run(
     conf: dict[str, Any] | None = None,
     logical_date: datetime | None = None,
     run_id: str | None = None,
+    max_conf_bytes: int = DEFAULT_MAX_CONF_BYTES,
 ) -> RunRow:
     """Queue a manual run of the DAG's newest version (at ``logical_date``, default now).
 
     Raises ``InvalidRunId`` (a run id breaking the rule), ``NotFoundError`` (no such DAG, or
-    its file fails to load), :class:`ConfRefused` (a ValueError), :class:`LogicalDateRefused` or
+    its file fails to load), :class:`ConfRefused` (a ValueError: not strict JSON, larger than
+    ``max_conf_bytes`` as JSON, or refused by the params), :class:`LogicalDateRefused` or
     :class:`RunExists`; nothing is written then.
     """
     if run_id is not None:
         check_run_id(run_id)
     conf = conf or {}
+    try:
+        check_conf(conf, max_conf_bytes)
+    except NotStrictJson as exc:
+        raise ConfRefused([str(exc)]) from None
     _version, structure = runs.latest_version(conn, dag_id)
     errors = conf_errors(dag_id, structure.params, conf, structure.param_specs)
     if errors:

@@ -9,12 +9,18 @@ from sqlalchemy import Connection
 from conveyor.clock import utcnow
 from conveyor.store.sql import upsert
 from conveyor.store.tables import xcom
+from conveyor.strict_json import check
 
 
 def upsert_xcom(
     conn: Connection, run_pk: int, task_id: str, key: str, value: Any, map_index: int = -1
 ) -> None:
-    """Insert or replace one XCom value (of one instance, for a mapped task)."""
+    """Insert or replace one XCom value (of one instance, for a mapped task).
+
+    The value must be strict JSON (``NotStrictJson`` otherwise): the try's own process checks
+    it first with a message for the task's author; this is the last line."""
+    check(key, f"an XCom key of task {task_id!r}")
+    check(value, f"XCom {key!r} of task {task_id!r}")
     upsert(
         conn,
         xcom,

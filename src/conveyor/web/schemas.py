@@ -249,6 +249,15 @@ class ActionResult(BaseModel):
     run_state: str
 
 
+class DeletedRun(BaseModel):
+    dag_id: str
+    run_id: str
+    deleted: dict[str, int] = Field(
+        description="rows deleted with the run: runs, task_instances, tries, events, xcoms "
+        "(its tries' log files are deleted once the answer is sent)"
+    )
+
+
 class XComValue(BaseModel):
     key: str
     value: Any

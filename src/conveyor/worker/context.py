@@ -20,13 +20,23 @@ from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
 from conveyor.store.xcom import upsert_xcom
+from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
 
 
 def check_json(value: Any, what: str) -> Any:
+    """``value`` if the store can keep it as an XCom: plain data, and strict JSON (no NaN,
+    Infinity or lone surrogates, which no reader could be sent); else TaskError, which
+    fails the try with the reason."""
     try:
         json.dumps(value)
     except (TypeError, ValueError) as exc:
         raise TaskError(f"{what} is not JSON serializable ({exc}); return plain data") from exc
+    found = problem(value)
+    if found is not None:
+        raise TaskError(
+            f"{what} is not strict JSON: {found}; JSON has no NaN or Infinity and text "
+            "no lone surrogates (return None, a string, or a finite number instead)"
+        )
     return value
 
 
@@ -44,8 +54,10 @@ class TaskInstanceHandle:
         log_path: str | None,
         map_index: int = -1,
         home: Path | None = None,
+        max_conf_bytes: int = DEFAULT_MAX_CONF_BYTES,
     ) -> None:
         self._store = store
+        self._max_conf_bytes = max_conf_bytes  # for the runs this try triggers
         self.home = home  # the worker's $CONVEYOR_HOME (virtualenv caches live there)
         self.map_index = map_index  # {{ ti.map_index }}: which instance of a mapped task
         self._run = run
@@ -140,6 +152,7 @@ class TaskInstanceHandle:
                     conf=conf,
                     logical_date=logical_date,
                     run_id=run_id,
+                    max_conf_bytes=self._max_conf_bytes,
                 )
             except trigger.RunExists:
                 return None

@@ -288,6 +288,7 @@ class TryRunner:
                 str(log_file),
                 started.map_index,
                 home=self.settings.home,
+                max_conf_bytes=self.settings.max_conf_bytes,
             )
             task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)  # a mapped task
             context = build_context(dag, task, run, ti)

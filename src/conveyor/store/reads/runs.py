@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, func, select
 from conveyor.exceptions import NotFoundError
 from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import dag_run, task_instance
+from conveyor.strict_json import shown
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def list_runs(
         .limit(limit)
         .offset(offset)
     )
-    return [row_as(RunListing, r) for r in rows]
+    return [_listing(r) for r in rows]
 
 
 def get_run(conn: Connection, dag_id: str, run_id: str) -> RunListing:
@@ -71,7 +72,15 @@ def get_run(conn: Connection, dag_id: str, run_id: str) -> RunListing:
     ).first()
     if row is None:
         raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
-    return row_as(RunListing, row)
+    return _listing(row)
+
+
+def _listing(row: Any) -> RunListing:
+    """A run as it is shown: a conf stored before strict JSON has its bad parts marked, so
+    the lists and pages that hold it still answer."""
+    found = row_as(RunListing, row)
+    conf = shown(found.conf)
+    return found if conf is found.conf else replace(found, conf=conf)
 
 
 def latest_run_pk(conn: Connection, dag_id: str) -> int | None:

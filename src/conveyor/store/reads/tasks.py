@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 from conveyor.states import TaskState
 from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import task_instance, task_try, xcom
+from conveyor.strict_json import shown
 
 
 @dataclass(frozen=True)
@@ -228,10 +229,11 @@ def failed_instances_last_tries(conn: Connection, run_pk: int) -> list[FailedTry
 
 
 def xcom_values(conn: Connection, run_pk: int, task_id: str) -> list[XComRow]:
-    """What the task pushed in the run, by key."""
+    """What the task pushed in the run, by key; a value stored before strict JSON has its
+    bad parts marked (``strict_json.shown``)."""
     rows = conn.execute(
         select(xcom.c.key, xcom.c.value, xcom.c.created_at)
         .where(xcom.c.run_pk == run_pk, xcom.c.task_id == task_id)
         .order_by(xcom.c.key)
     )
-    return [row_as(XComRow, r) for r in rows]
+    return [XComRow(r.key, shown(r.value), r.created_at) for r in rows]

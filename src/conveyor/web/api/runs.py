@@ -1,15 +1,16 @@
-"""Runs: list with filters and paging, trigger (conf checked against params), detail."""
+"""Runs: list with filters and paging, trigger (conf checked against params), detail, delete."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
 
+from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import RunState
-from conveyor.store import trigger
-from conveyor.web import queries, schemas, strict_json
+from conveyor.store import run_deletion, trigger
+from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
 from conveyor.web.deps import get_settings, get_store
 
@@ -64,9 +65,6 @@ def trigger_run(
     """Queue a manual run (op). ``conf`` is checked against the DAG's params first."""
     if body.logical_date is not None and body.logical_date.tzinfo is None:
         raise HTTPException(422, "logical_date: give a time zone, e.g. 2026-01-01T00:00:00Z")
-    limit = get_settings(request).max_conf_bytes
-    if (size := strict_json.encoded_size(body.conf)) > limit:
-        raise HTTPException(422, f"conf: {size} bytes of JSON; at most {limit} (max_conf_bytes)")
     store = get_store(request)
     try:
         with store.write() as conn:
@@ -77,6 +75,7 @@ def trigger_run(
                 conf=body.conf,
                 logical_date=body.logical_date,
                 run_id=body.run_id,
+                max_conf_bytes=get_settings(request).max_conf_bytes,
             )
     except InvalidRunId:
         raise HTTPException(422, f"run_id: {run_id_problem(body.run_id)}; {RULE}") from None
@@ -93,3 +92,30 @@ def get_run(request: Request, dag_id: DagId, run_id: RunId, user: Viewer) -> sch
     """One run, with how many of its task instances are in each state."""
     with get_store(request).read() as conn:
         return queries.get_run(conn, dag_id, run_id)
+
+
+@router.delete(
+    "/dags/{dag_id}/runs/{run_id}",
+    response_model=schemas.DeletedRun,
+    responses={**NOT_FOUND, 409: {"description": "the run is queued or running"}},
+)
+def delete_run(
+    request: Request, dag_id: DagId, run_id: RunId, user: Op, after: BackgroundTasks
+) -> schemas.DeletedRun:
+    """Delete a finished run with its task instances, tries, timeline, XComs and logs (op).
+
+    A queued or running run is refused (409): mark its task instances failed first.
+    """
+    try:
+        with get_store(request).write() as conn:
+            gone = run_deletion.delete_run(conn, dag_id, run_id)
+    except run_deletion.RunNotFinished as exc:
+        raise HTTPException(409, str(exc)) from None
+    # Once the answer is sent, so after the commit: a log without its run is harmless.
+    after.add_task(delete_try_logs, get_settings(request), gone.log_paths)
+    counts = gone.deleted.as_dict()
+    return schemas.DeletedRun(
+        dag_id=dag_id,
+        run_id=run_id,
+        deleted={k: v for k, v in counts.items() if k not in ("local_logs", "remote_logs")},
+    )

@@ -126,7 +126,8 @@ function showRun(run, dagId) {
       ["Tasks", h("span", {}, Object.entries(counts).map(([s, n]) => [stateBadge(s), ` ${n} `]))],
     ]),
     more,
-    h("p", {}, h("a", { href: links.dag(dagId, "graph") + `?run=${enc(run.run_id)}` }, "Show in graph ›")));
+    h("p", {}, h("a", { href: links.dag(dagId, "graph") + `?run=${enc(run.run_id)}` }, "Show in graph ›")),
+    can("op") ? runActions(dagId, run) : null);
   withExtra(`run:${run.run_id}:${run.state}`, `dags/${enc(dagId)}/runs/${enc(run.run_id)}`, (detail) => {
     fill(more, facts([
       detail.created_by ? ["Triggered by", detail.created_by] : null,
@@ -166,6 +167,25 @@ function showTaskInstance(run, task, ti, dagId) {
         h("span", { title: `map_index ${i.map_index}: ${i.state}, try ${i.try_number}` }, [stateBadge(i.state), ` ${i.map_index} `])))] : null,
     ]));
   });
+}
+
+/** The delete button of a run (for op and admin); only a finished run can be deleted. */
+function runActions(dagId, run) {
+  const finished = ["success", "failed"].includes(run.state);
+  return h("div.actions", {},
+    h("button.danger", {
+      type: "button", "data-action": "delete-run", disabled: !finished,
+      title: finished ? "Delete the run with its task instances, tries, XComs and logs"
+        : "Only a finished run can be deleted: mark its tasks failed, or wait for it to end",
+      onclick: (event) => act(event.currentTarget, async () => {
+        if (!confirm(`Delete run ${run.run_id} with its task instances, tries, XComs and logs? This cannot be undone.`)) return undefined;
+        const result = await api(`dags/${enc(dagId)}/runs/${enc(run.run_id)}`, { method: "DELETE" });
+        history.replaceState(null, "", links.dag(dagId));
+        fill("details-title", "Details");
+        fill("details-body", h("p.muted", { id: "run-deleted" }, `Run ${run.run_id} was deleted.`));
+        return result;
+      }, `run ${run.run_id} deleted`),
+    }, "Delete run"));
 }
 
 /** Clear and mark buttons (for op and admin; a viewer is not offered them). */
