@@ -228,10 +228,11 @@ def failed_instances_last_tries(conn: Connection, run_pk: int) -> list[FailedTry
 
 
 def xcom_values(conn: Connection, run_pk: int, task_id: str) -> list[XComRow]:
-    """What the task pushed in the run, by key."""
+    """What the task pushed in the run, by key, as readers see it: a value that holds a
+    secret its try read is its masked copy (``shown``), never the value itself."""
     rows = conn.execute(
-        select(xcom.c.key, xcom.c.value, xcom.c.created_at)
+        select(xcom.c.key, xcom.c.value, xcom.c.shown, xcom.c.created_at)
         .where(xcom.c.run_pk == run_pk, xcom.c.task_id == task_id)
         .order_by(xcom.c.key)
     )
-    return [row_as(XComRow, r) for r in rows]
+    return [XComRow(r.key, r.value if r.shown is None else r.shown, r.created_at) for r in rows]
