@@ -33,7 +33,7 @@ SECRET_KEY_WORDS = re.compile(
     r"pass(word|wd|phrase|code)|pass$|pwd|pw$|^(key|pin)$|secret|token|credential|auth|dsn"
     r"|jwt|cookie|bearer|webhook|keyfile|keydata|serviceaccount|conn(ection)?str(ing)?"
     r"|(api|private|access|signing|ssh|client|encryption|master|account|hmac|storage|shared"
-    r"|sas|app|deploy|license|gpg|pgp)key|privkey|certkey|sessionid|saslpass"
+    r"|sas|app|deploy|license|gpg|pgp)key|privkey|sessionid"
 )
 _SEPARATORS = re.compile(r"[-_.\s]")
 
