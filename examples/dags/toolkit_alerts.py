@@ -1,9 +1,12 @@
 """Callbacks and alerts: who hears about a failure, a retry, a slow run.
 
 The notifiers post to a webhook (Slack-compatible JSON) or send an email, with their
-targets in connections so no secret sits in this file:
+targets in connections so no secret sits in this file. A webhook's secret is its path, so
+the connection marks ``schema`` (the path) secret: listings show it as ``***``, and a try
+that reads it has it masked in its log:
 
-    conveyor connections add alerts_webhook --uri https://hooks.slack.com/services/T000/B000/XXX
+    conveyor connections add alerts_webhook \
+        --uri 'https://hooks.slack.com/services/T000/B000/XXX?__secret__=schema'
     conveyor connections add alerts_smtp --uri smtp://bot:password@smtp.example.com:587?starttls=true
 
 They are only called on failure, an SLA miss or a run timeout, so this example runs green

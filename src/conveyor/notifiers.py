@@ -12,6 +12,7 @@ DAG files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import smtplib
 import urllib.request
@@ -63,7 +64,9 @@ class WebhookNotifier:
             return self.url
         assert self.conn_id is not None
         conn = get_connection(self.conn_id)  # http(s)://host/path, or any type with extra url
-        return str(conn.extra.get("url") or conn.get_uri())
+        found = conn.extra.get("webhook_url") or conn.extra.get("url")
+        # The URI without its marks: "__secret__" is Conveyor's, not the webhook's.
+        return str(found or dataclasses.replace(conn, secret_fields=()).get_uri())
 
     def __call__(self, context: dict[str, Any]) -> None:
         body = json.dumps({"text": render_message(self.text, context), **self.extra_payload})

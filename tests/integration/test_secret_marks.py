@@ -39,6 +39,25 @@ SECRET_KEYS = [
     "API-KEY",
     "auth",
     "client_secret",
+    # Spellings the rule missed before it was widened.
+    "pass",
+    "db_pass",
+    "pw",
+    "db_pw",
+    "passcode",
+    "keyfile_dict",
+    "key_file",
+    "service_account",
+    "connection_string",
+    "conn_str",
+    "account_key",
+    "hmac_key",
+    "jwt",
+    "cookie",
+    "webhook_url",
+    "bearer",
+    "sas_key",
+    "key",
 ]
 
 
@@ -51,7 +70,10 @@ def test_secret_looking_keys_are_masked_whatever_their_spelling(key: str) -> Non
     assert "value-123456" not in conn.get_uri(reveal=False)
 
 
-@pytest.mark.parametrize("key", ["host", "region", "sslmode", "keyspace", "timeout", "schema"])
+@pytest.mark.parametrize(
+    "key",
+    ["host", "region", "sslmode", "keyspace", "timeout", "schema", "passenger", "port", "bucket"],
+)
 def test_ordinary_keys_stay_readable(key: str) -> None:
     assert not looks_secret(key)
 
@@ -143,3 +165,62 @@ def test_the_cli_marks_variables_and_connection_fields_secret(
     assert "acme-42917" not in shown and "robot-7788" not in shown and "eu" in shown
     revealed = _cli(tmp_path, store_url, "connections", "get", "svc", "--reveal").stdout
     assert "acme-42917" in revealed and "robot-7788" in revealed
+
+
+def test_a_new_value_for_a_secret_variable_stays_secret(tmp_path: Path, store_url: str) -> None:
+    """The attack: an admin (or a task's Variable.set) updates a marked variable without
+    repeating the mark, and every op and viewer reads the new value in clear."""
+    assert (
+        _cli(tmp_path, store_url, "variables", "set", "seed", "s33d-91", "--secret").returncode == 0
+    )
+    assert _cli(tmp_path, store_url, "variables", "set", "seed", "s33d-92").returncode == 0
+    assert _cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "***"
+    store = Store(store_url)
+    try:
+        from conftest import make_settings
+
+        settings = make_settings(tmp_path, tmp_path, store_url)
+        entry = repository.get_variable_entry(store, settings, "seed")
+        assert entry is not None and entry.secret and entry.value == "s33d-92"
+        # Unmarking is said out loud.
+        assert repository.set_variable(store, settings, "seed", "s33d-93", secret=False) is False
+        assert _cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "s33d-93"
+    finally:
+        store.dispose()
+
+
+def test_secret_fields_mask_host_and_schema_and_refuse_what_they_cannot_mask(
+    tmp_path: Path, store: Store
+) -> None:
+    """A webhook's secret is its path: marking ``schema`` masks it, in listings and in a
+    try's log; a name that would mask nothing is refused rather than silently ignored."""
+    from conftest import make_settings
+    from conveyor.connections import masking
+    from conveyor.exceptions import ConfigError
+
+    settings = make_settings(tmp_path, tmp_path, store.url)
+    hook = Connection.from_uri(
+        "hook", "https://hooks.example.com/services/T0/B0/Xk29sQ?__secret__=schema"
+    )
+    assert hook.masked().schema == "***"
+    assert "T0/B0/Xk29sQ" not in hook.get_uri(reveal=False)
+    assert "services/T0/B0/Xk29sQ" in hook.secret_values()
+    with masking.masked_output():
+        masking.register(hook.secret_values())
+        assert masking.redact(hook.get_uri()) == "https://hooks.example.com/***?__secret__=schema"
+    private = Connection("p", "http", host="10.1.2.3-internal", secret_fields=("host",))
+    assert "10.1.2.3-internal" not in private.get_uri(reveal=False)
+
+    with pytest.raises(ConfigError, match="cannot mask port"):
+        Connection("c", "http", port=80, secret_fields=("port",))
+    typo = Connection("c", "http", extra={"tenant": "acme-42917"}, secret_fields=("tenat",))
+    with pytest.raises(ConfigError, match="tenat, which is neither"):
+        repository.set_connection(store, settings, typo)
+
+
+def test_a_uri_refused_for_nfkc_never_quotes_its_password() -> None:
+    from conveyor.exceptions import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        Connection.from_uri("c", "postgresql://etl:s3cr\uff03et-pw@db.internal/x")
+    assert "s3cr" not in str(refused.value) and "NFKC" in str(refused.value)

@@ -46,3 +46,52 @@ def test_postgres_upgrade_from_empty_matches_tables(pg_database_url: str) -> Non
         assert _differences(store) == []
     finally:
         store.dispose()
+
+
+def _fill(table: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """A row of ``table`` (reflected at an old revision): ``given``, and a plain value for
+    every other column that must have one."""
+    import datetime as dt
+
+    row = dict(given)
+    for column in table.columns:
+        if column.name in row or column.nullable or column.server_default is not None:
+            continue
+        if column.primary_key and column.autoincrement is not False and column.name == "id":
+            continue
+        try:
+            kind = column.type.python_type
+        except NotImplementedError:
+            kind = str
+        samples = {int: 1, str: "x", dict: {}, dt.datetime: dt.datetime(2026, 1, 1)}
+        row[column.name] = samples.get(kind, "x")
+    return row
+
+
+def test_xcom_rows_written_before_shown_read_as_they_were(tmp_path: Path) -> None:
+    """0015 adds ``xcom.shown``; a value stored before it has none and is shown as it is."""
+    from alembic import command
+    from sqlalchemy import MetaData
+
+    from conveyor.store.reads.tasks import xcom_values
+
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        with store.engine.begin() as conn:
+            command.upgrade(schema._alembic_config(conn), "0014")
+            old = MetaData()
+            old.reflect(conn)
+            assert "shown" not in old.tables["xcom"].columns
+            rows = {
+                "dag_source": {"source_hash": "s"},
+                "dag_version": {"version_hash": "v", "source_hash": "s"},
+                "dag_run": {"id": 1, "version_hash": "v"},
+                "xcom": {"run_pk": 1, "task_id": "t", "key": "return_value", "value": {"n": 3}},
+            }
+            for name, given in rows.items():
+                conn.execute(old.tables[name].insert().values(**_fill(old.tables[name], given)))
+        schema.migrate(store)
+        with store.read() as conn:
+            assert [r.value for r in xcom_values(conn, 1, "t")] == [{"n": 3}]
+    finally:
+        store.dispose()

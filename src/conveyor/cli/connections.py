@@ -40,7 +40,7 @@ def connections_group() -> None:
     "--secret-field",
     "secret_fields",
     multiple=True,
-    help="Mask this field (login or an extra key) whatever its name; repeatable.",
+    help="Mask this field (login, host, schema or an extra key) whatever its name; repeatable.",
 )
 @translate_errors
 def connections_add(
@@ -172,10 +172,15 @@ def variables_group() -> None:
 @click.argument("value")
 @click.option("--json", "as_json", is_flag=True, help="Check that VALUE is valid JSON.")
 @click.option("--description")
-@click.option("--secret", is_flag=True, help="Mask it in listings and logs whatever its key.")
+@click.option(
+    "--secret/--not-secret",
+    default=None,
+    help="Mask it in listings and logs whatever its key (--not-secret: unmark it). "
+    "Left out, a variable keeps the mark it has.",
+)
 @translate_errors
 def variables_set(
-    key: str, value: str, as_json: bool, description: str | None, secret: bool
+    key: str, value: str, as_json: bool, description: str | None, secret: bool | None
 ) -> None:
     """Set a variable (stored encrypted)."""
     if as_json:
@@ -184,8 +189,10 @@ def variables_set(
         except json.JSONDecodeError as exc:
             raise CliError(f"VALUE is not valid JSON: {exc.msg} at column {exc.colno}") from None
     config = settings()
-    repository.set_variable(open_store(config), config, key, value, description, secret=secret)
-    console.print(f"variable {key} set" + (" (secret)" if secret else ""))
+    marked = repository.set_variable(
+        open_store(config), config, key, value, description, secret=secret
+    )
+    console.print(f"variable {key} set" + (" (secret)" if marked else ""))
 
 
 @variables_group.command("get")

@@ -119,7 +119,7 @@ class Variable:
                 )
             return default
         text = entry.value
-        if entry.masked:
+        if entry.masked:  # the text, and each string inside it when it is JSON
             masking.register(text)
         if not deserialize_json:
             return text
@@ -135,8 +135,9 @@ class Variable:
         *,
         serialize_json: bool = False,
         description: str | None = None,
-        secret: bool = False,
+        secret: bool | None = None,
     ) -> None:
+        """Store a variable; ``secret=None`` keeps the secret mark it has."""
         store, settings = _active()
         text = json.dumps(value) if serialize_json else value
         repository.set_variable(store, settings, key, text, description, secret=secret)

@@ -18,6 +18,11 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 #: The password of ``scheme://login:password@host``: from the first ":" after the login to the
 #: last "@" before the path (a password may hold "@" and ":").
 _PASSWORD = re.compile(r"^([^:/?#]*://[^:/?#@]*:)[^/?#]*@")
+#: The fields of a connection that ``secret_fields`` may name, besides the keys of ``extra``
+#: (the password is always secret). A webhook's secret is often its path (``schema``).
+SECRET_MAY_BE = ("login", "password", "host", "schema")
+#: Fields that never hold a secret worth masking: naming them is a mistake, refused.
+_NEVER_SECRET = ("conn_id", "conn_type", "port", "description", "extra")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,24 @@ class Connection:
                 f"connection {self.conn_id!r}: secret_fields must be a list of field names, "
                 f"got {fields!r}"
             )
+        never = sorted(set(fields) & set(_NEVER_SECRET))
+        if never:
+            raise ConfigError(
+                f"connection {self.conn_id!r}: secret_fields cannot mask {', '.join(never)}; "
+                f"they name {', '.join(SECRET_MAY_BE)} or keys of extra"
+            )
         object.__setattr__(self, "secret_fields", tuple(sorted(set(fields))))
+
+    def check_secret_fields(self) -> None:
+        """Refuse a mark that would mask nothing: a name that is neither a field that may be
+        secret nor a key of ``extra`` (a typo would leave the value it meant in clear)."""
+        unknown = [f for f in self.secret_fields if f not in SECRET_MAY_BE and f not in self.extra]
+        if unknown:
+            keys = ", ".join(sorted(self.extra)) or "none"
+            raise ConfigError(
+                f"connection {self.conn_id!r}: secret_fields names {', '.join(unknown)}, which "
+                f"is neither one of {', '.join(SECRET_MAY_BE)} nor a key of extra ({keys})"
+            )
 
     def is_secret(self, key: str) -> bool:
         """Whether the value of extra key (or field) ``key`` is masked."""
@@ -62,8 +84,8 @@ class Connection:
             parts = urlsplit(uri)
             port = parts.port
             host, login, password = parts.hostname, parts.username, parts.password
-        except ValueError as exc:  # a bad port or IPv6 bracket; the message names no secret
-            raise ConfigError(f"{where} is not a valid URI: {exc}") from None
+        except ValueError as exc:  # a bad port, an IPv6 bracket, an NFKC netloc
+            raise ConfigError(f"{where} is not a valid URI: {_reason(exc)}") from None
         if not _SCHEME.fullmatch(parts.scheme):
             raise ConfigError(
                 f"{where} is not a URI: it needs a type before '://' "
@@ -100,13 +122,16 @@ class Connection:
                 auth += ":" + (quote(self.password, safe="") if reveal else MASK)
             auth += "@"
         host = self.host or ""
+        if host and not reveal and "host" in self.secret_fields:
+            host = MASK
         if self.port is not None:
             host += f":{self.port}"
         uri = f"{self.conn_type.replace('_', '-')}://{auth}{host}"
         if self.schema:
             # sqlite: the schema is a file path, absolute once the URI's own "/" is read.
             lead = "//" if self.conn_type == "sqlite" else "/"
-            uri += lead + quote(self.schema, safe="/")
+            hidden = not reveal and "schema" in self.secret_fields
+            uri += lead + (MASK if hidden else quote(self.schema, safe="/"))
         if self.extra or self.secret_fields:
             shown = self.extra if reveal else self.masked_extra()
             marks = {"__secret__": ",".join(self.secret_fields)} if self.secret_fields else {}
@@ -123,19 +148,26 @@ class Connection:
     def masked_extra(self) -> dict[str, Any]:
         return {k: (MASK if self.is_secret(k) else v) for k, v in self.extra.items()}
 
-    def secret_values(self) -> list[str]:
-        """What must never be printed: the password, and the values of secret fields."""
-        values = [self.password] if self.password else []
-        if self.login and "login" in self.secret_fields:
-            values.append(self.login)
-        values += [str(v) for k, v in self.extra.items() if self.is_secret(k) and v]
+    def secret_values(self) -> list[Any]:
+        """What must never be printed: the password, and the values of secret fields (an
+        extra value may be JSON: each string inside it is a secret too)."""
+        values: list[Any] = [self.password] if self.password else []
+        for name in ("login", "host", "schema"):
+            if getattr(self, name) and name in self.secret_fields:
+                values.append(getattr(self, name))
+        values += [v for k, v in self.extra.items() if self.is_secret(k) and v]
         return values
 
     def masked(self) -> Connection:
-        login = MASK if self.login and "login" in self.secret_fields else self.login
+        def hide(name: str) -> Any:
+            value = getattr(self, name)
+            return MASK if value and name in self.secret_fields else value
+
         return replace(
             self,
-            login=login,
+            login=hide("login"),
+            host=hide("host"),
+            schema=hide("schema"),
             password=MASK if self.password else None,
             extra=self.masked_extra(),
         )
@@ -150,6 +182,17 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<Connection {self.conn_id} {self.get_uri(reveal=False)}>"
+
+
+def _reason(exc: ValueError) -> str:
+    """Why ``urlsplit`` refused a URI, without the text it quotes: its NFKC check quotes the
+    whole netloc, password included."""
+    if "NFKC" in str(exc):
+        return (
+            "its login, password or host holds characters that Unicode NFKC normalization "
+            "changes (percent-encode them)"
+        )
+    return str(exc)
 
 
 def _hide(uri: str) -> str:

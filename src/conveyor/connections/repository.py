@@ -48,6 +48,7 @@ def env_connection(conn_id: str, environ: Mapping[str, str] | None = None) -> Co
 def set_connection(store: Store, settings: Settings, conn: Connection) -> None:
     """Insert or replace a connection; its password and extra are encrypted."""
     check_id("connection id", conn.conn_id)
+    conn.check_secret_fields()
     row = StoredConnection(
         conn_id=conn.conn_id,
         conn_type=conn.conn_type,
@@ -141,15 +142,17 @@ def set_variable(
     value: str,
     description: str | None = None,
     *,
-    secret: bool = False,
-) -> None:
-    """Insert or replace a variable; ``secret`` masks it whatever its key."""
+    secret: bool | None = None,
+) -> bool:
+    """Insert or replace a variable; ``secret`` masks it whatever its key. ``None`` keeps the
+    mark the variable has (a new value for a secret stays secret until someone says
+    ``secret=False``). Returns the mark it was stored with."""
     check_id("variable key", key)
     if not isinstance(value, str):
         raise ConfigError(f"variable {key!r}: the value must be a string, got {type(value)}")
     row = StoredVariable(key, crypto.encrypt(settings, value), description, bool(secret))
     with store.write() as db:
-        secrets.put_variable(db, row)
+        return secrets.put_variable(db, row, keep_mark=secret is None)
 
 
 def get_variable_entry(store: Store | None, settings: Settings, key: str) -> VariableEntry | None:

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 
 from conveyor.exceptions import ConveyorError, DagDefinitionError
+from conveyor.model import param_patterns
 
 
 class _NotSet:
@@ -45,10 +46,13 @@ class Param:
         self.schema = schema
         try:
             jsonschema.validators.validator_for(schema).check_schema(schema)
+            param_patterns.validator_for(schema)  # its patterns compile in RE2
         except jsonschema.SchemaError as exc:
             raise DagDefinitionError(
                 f"Param schema {schema!r} is not valid: {exc.message}"
             ) from None
+        except param_patterns.PatternError as exc:
+            raise DagDefinitionError(f"Param schema {schema!r}: {exc}") from None
 
     @property
     def has_default(self) -> bool:
@@ -103,11 +107,14 @@ def json_type(value: Any) -> str | None:
 
 
 def _schema_error(schema: dict[str, Any], value: Any) -> str | None:
+    """Why ``value`` breaks ``schema``, or None. Patterns are searched by RE2 (linear time,
+    see ``param_patterns``); a pattern RE2 cannot run refuses the value with the reason."""
     try:
-        jsonschema.validate(value, schema)
-    except jsonschema.ValidationError as exc:
-        return f"does not match its schema: {exc.message}"
-    return None
+        validator = param_patterns.validator_for(schema)
+    except param_patterns.PatternError as exc:
+        return f"cannot be checked: {exc}"
+    found = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    return None if found is None else f"does not match its schema: {found.message}"
 
 
 class ConfRefused(ConveyorError, ValueError):

@@ -9,7 +9,13 @@ function must be self-contained: it imports what it needs inside its body.
 installed, cached under ``$CONVEYOR_HOME/venvs`` by a hash of what defines it (Python
 version, requirements, system_site_packages, pip options). The first try that needs one
 creates it under a file lock and writes a marker file last, so concurrent tries wait
-for it instead of racing, and a creation that died is started over.
+for it instead of racing, and a creation that died is started over. A virtualenv is code
+that tries run: the cache folder must be the user's own and writable by no one else, each
+virtualenv in it a real folder of the user's, and the lock file is never opened through a
+symbolic link; otherwise the try fails and says why.
+
+Requirements that a template produced (``requirements`` is a templated field, and
+templates read a run's conf) must be package requirements: see ``_requirements``.
 ``ExternalPythonOperator`` uses an interpreter that already exists (``python=``).
 """
 
@@ -21,6 +27,7 @@ import inspect
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,8 +38,10 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.xcom_arg import resolve_xcom_args
+from conveyor.operators._requirements import checked_requirements
 from conveyor.operators._subprocess import run_streaming
 from conveyor.operators.python import PythonOperator, branch_choice
+from conveyor.private_files import private_dir
 
 #: Written last into a cached virtualenv: without it the folder is an unfinished creation.
 READY = ".conveyor-ready"
@@ -169,14 +178,21 @@ class PythonVirtualenvOperator(ExternalPythonOperator):
         pip_install_options: Sequence[str] | None = None,
         index_urls: Sequence[str] | None = None,
         venv_cache_path: str | Path | None = None,
+        trust_templated_requirements: bool = False,
         **kwargs: Any,
     ) -> None:
+        """``trust_templated_requirements`` lets requirements that templates produce be pip
+        options, paths and URLs: only for a DAG whose templates no one who triggers its runs
+        can steer (a run's conf reaches templates)."""
         super().__init__(task_id, python="", **kwargs)
         # Where the virtualenvs are cached; default: $CONVEYOR_HOME/venvs.
         self.venv_cache_path = Path(venv_cache_path) if venv_cache_path else None
         if isinstance(requirements, str):
             requirements = [line for line in requirements.splitlines() if line.strip()]
         self.requirements = [str(r).strip() for r in requirements or []]
+        # As the DAG wrote them: what templates produced is told apart from this.
+        self.declared_requirements = tuple(self.requirements)
+        self.trust_templated_requirements = bool(trust_templated_requirements)
         self.python_version = str(python_version) if python_version else None
         self.system_site_packages = bool(system_site_packages)
         self.pip_install_options = list(pip_install_options or [])
@@ -195,12 +211,18 @@ class PythonVirtualenvOperator(ExternalPythonOperator):
 
                 home = load_config().settings.home
             cache = Path(home) / "venvs"
+        requirements = checked_requirements(
+            self.task_id,
+            self.declared_requirements,
+            self.requirements,
+            trusted=self.trust_templated_requirements,
+        )
         base = self._base_python()
         return str(
             ensure_venv(
                 cache,
                 base,
-                self.requirements,
+                requirements,
                 system_site_packages=self.system_site_packages,
                 pip_options=self.pip_install_options,
             )
@@ -247,26 +269,76 @@ def ensure_venv(
 ) -> Path:
     """The interpreter of the cached virtualenv for these inputs, creating it once."""
     key = venv_key(base_python, requirements, system_site_packages, pip_options)
+    _own_private_folder(cache, "the virtualenv cache")
     folder = cache / key
     ready = folder / READY
-    if ready.exists():
+    if _is_ready(folder):
         print(f"[conveyor] reusing virtualenv {folder}", flush=True)
         return folder / "bin" / "python"
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / f"{key}.lock", "w") as lock:
+    with _open_lock(cache / f"{key}.lock") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another try creating it: wait, then reuse it
-        if ready.exists():
+        if _is_ready(folder):
             print(f"[conveyor] reusing virtualenv {folder} (made meanwhile)", flush=True)
             return folder / "bin" / "python"
-        shutil.rmtree(folder, ignore_errors=True)  # what a creation that died left behind
+        _remove(folder)  # what a creation that died left behind
         try:
             _create(folder, base_python, requirements, system_site_packages, pip_options)
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
             raise
         ready.write_text(json.dumps({"requirements": list(requirements)}))
     print(f"[conveyor] created virtualenv {folder}", flush=True)
     return folder / "bin" / "python"
+
+
+def _own_private_folder(path: Path, what: str) -> None:
+    """Make ``path`` (0700) or check that it is a folder of this user's that no one else may
+    write to: whoever can write there chooses the code every try in it runs."""
+    private_dir(path)
+    found = os.lstat(path)
+    problem = None
+    if not stat.S_ISDIR(found.st_mode):
+        problem = "is not a folder (a symbolic link?)"
+    elif found.st_uid != os.geteuid():
+        problem = f"belongs to user id {found.st_uid}, not to this user ({os.geteuid()})"
+    elif found.st_mode & 0o022:
+        problem = f"may be written by others (mode {stat.S_IMODE(found.st_mode):o})"
+    if problem:
+        raise TaskError(
+            f"{what} {path} {problem}; Conveyor runs no code from it. Use a folder of your "
+            f"own (chmod 700 {path}) or another venv_cache_path."
+        )
+
+
+def _is_ready(folder: Path) -> bool:
+    """A finished virtualenv: a real folder of this user's with the ready marker in it."""
+    try:
+        found = os.lstat(folder)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid():
+        raise TaskError(
+            f"the cached virtualenv {folder} is not a folder of this user's; Conveyor runs no "
+            "code from it (remove it and run the try again)"
+        )
+    return os.path.lexists(folder / READY)
+
+
+def _open_lock(path: Path) -> Any:
+    """The lock file, created 0600, never through a symbolic link (one could point the
+    open at a file of the user's choosing elsewhere)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise TaskError(f"the virtualenv lock {path} cannot be opened safely: {exc}") from None
+    return os.fdopen(fd, "r+")
+
+
+def _remove(folder: Path) -> None:
+    if folder.is_symlink():
+        folder.unlink()
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _create(

@@ -63,8 +63,10 @@ def delete_connection(conn: Connection, conn_id: str) -> bool:
     return conn.execute(delete(connection).where(connection.c.conn_id == conn_id)).rowcount == 1
 
 
-def put_variable(conn: Connection, row: StoredVariable) -> None:
-    """Insert or replace a variable."""
+def put_variable(conn: Connection, row: StoredVariable, *, keep_mark: bool = False) -> bool:
+    """Insert or replace a variable; ``keep_mark`` leaves the secret mark of a variable that
+    exists as it is (one statement, so no concurrent write can slip between a read and it).
+    Returns the mark the row has now."""
     values = {
         "key": row.key,
         "value": row.value,
@@ -72,7 +74,10 @@ def put_variable(conn: Connection, row: StoredVariable) -> None:
         "updated_at": utcnow(),
         "is_secret": row.is_secret,
     }
-    upsert(conn, variable, values, key=["key"])
+    update = ("value", "description", "updated_at") if keep_mark else None
+    upsert(conn, variable, values, key=["key"], update=update)
+    mark = conn.execute(select(variable.c.is_secret).where(variable.c.key == row.key)).scalar()
+    return bool(mark)
 
 
 def get_variable(conn: Connection, key: str) -> StoredVariable | None:

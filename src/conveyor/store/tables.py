@@ -251,6 +251,8 @@ xcom = Table(
     Column("value", JSON),
     Column("created_at", UtcDateTime, nullable=False),
     Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
+    # The value with the secrets its try read masked, for readers; NULL: shown as it is.
+    Column("shown", JSON),
     UniqueConstraint("run_pk", "task_id", "key", "map_index"),
 )
 

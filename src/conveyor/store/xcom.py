@@ -13,9 +13,17 @@ from conveyor.strict_json import check
 
 
 def upsert_xcom(
-    conn: Connection, run_pk: int, task_id: str, key: str, value: Any, map_index: int = -1
+    conn: Connection,
+    run_pk: int,
+    task_id: str,
+    key: str,
+    value: Any,
+    map_index: int = -1,
+    *,
+    shown: Any = None,
 ) -> None:
-    """Insert or replace one XCom value (of one instance, for a mapped task).
+    """Insert or replace one XCom value (of one instance, for a mapped task). ``shown`` is
+    what readers see instead when the value holds a secret (None: the value itself).
 
     The value must be strict JSON (``NotStrictJson`` otherwise): the try's own process checks
     it first with a message for the task's author; this is the last line."""
@@ -31,6 +39,7 @@ def upsert_xcom(
             "value": value,
             "created_at": utcnow(),
             "map_index": map_index,
+            "shown": shown,
         },
         key=["run_pk", "task_id", "key", "map_index"],
     )

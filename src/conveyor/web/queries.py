@@ -548,11 +548,11 @@ def connection_info(found: ConnectionModel, reveal: bool) -> schemas.ConnectionI
     return schemas.ConnectionInfo(
         conn_id=found.conn_id,
         conn_type=found.conn_type,
-        host=found.host,
+        host=shown.host,
         port=found.port,
         login=shown.login,
         password=shown.password,
-        schema=found.schema,
+        schema=shown.schema,
         extra=shown.extra,
         description=found.description,
         uri=found.get_uri(reveal=reveal),

@@ -21,6 +21,7 @@ from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
 from conveyor.store.xcom import upsert_xcom
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
+from conveyor.worker.xcom_masking import shown_xcom
 
 
 def check_json(value: Any, what: str) -> Any:
@@ -73,7 +74,8 @@ class TaskInstanceHandle:
     def xcom_push(self, key: str, value: Any) -> None:
         check_json(value, f"XCom {key!r} of task {self.task_id!r}")
         with self._store.write() as conn:
-            upsert_xcom(conn, self._run.id, self.task_id, key, value, self.map_index)
+            shown = shown_xcom(value)  # what readers see: the secrets this try read masked
+            upsert_xcom(conn, self._run.id, self.task_id, key, value, self.map_index, shown=shown)
 
     def xcom_pull_one(self, task_id: str, key: str = RETURN_VALUE) -> Any:
         """A task's XCom; of a mapped task, the list of its instances' values in order."""

@@ -65,6 +65,7 @@ from conveyor.worker.context import (
     check_json,
     push_each_key,
 )
+from conveyor.worker.xcom_masking import shown_xcom
 
 log = logging.getLogger(__name__)
 
@@ -413,8 +414,10 @@ class TryRunner:
         decided_at: datetime | None = None,
         version_hash: str | None = None,
     ) -> TryResult:
+        shown = shown_xcom(value)  # here, while the secrets the try read are known
+
         def keep_return_value(conn: Connection) -> None:
-            upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index)
+            upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index, shown=shown)
 
         # None is what a missing XCom reads as; each mapped instance keeps its own.
         kept = value is not None or map_index >= 0

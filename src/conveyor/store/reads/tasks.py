@@ -229,11 +229,15 @@ def failed_instances_last_tries(conn: Connection, run_pk: int) -> list[FailedTry
 
 
 def xcom_values(conn: Connection, run_pk: int, task_id: str) -> list[XComRow]:
-    """What the task pushed in the run, by key; a value stored before strict JSON has its
-    bad parts marked (``strict_json.shown``)."""
+    """What the task pushed in the run, by key, as readers see it: a value that holds a
+    secret its try read is its masked copy (``shown``), never the value itself; a value stored
+    before strict JSON has its bad parts marked (``strict_json.shown``)."""
     rows = conn.execute(
-        select(xcom.c.key, xcom.c.value, xcom.c.created_at)
+        select(xcom.c.key, xcom.c.value, xcom.c.shown, xcom.c.created_at)
         .where(xcom.c.run_pk == run_pk, xcom.c.task_id == task_id)
         .order_by(xcom.c.key)
     )
-    return [XComRow(r.key, shown(r.value), r.created_at) for r in rows]
+    return [
+        XComRow(r.key, shown(r.value if r.shown is None else r.shown), r.created_at)
+        for r in rows
+    ]

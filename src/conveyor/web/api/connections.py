@@ -43,7 +43,7 @@ class ConnectionBody(BaseModel):
     secret_fields: list[str] = Field(
         default_factory=list,
         max_length=100,
-        description="'login' or extra keys to mask whatever their name",
+        description="'login', 'host', 'schema' or extra keys to mask whatever their name",
     )
 
     @model_validator(mode="after")
@@ -58,7 +58,10 @@ class VariableBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: StrictText = Field(max_length=1_000_000)
     description: StrictText | None = Field(default=None, max_length=4000)
-    secret: bool = Field(default=False, description="mask it whatever its key")
+    secret: bool | None = Field(
+        default=None,
+        description="mask it whatever its key; left out, a variable keeps the mark it has",
+    )
 
 
 def _may_reveal(reveal: bool, user: User) -> bool:
@@ -161,7 +164,7 @@ def put_variable(
     request: Request, key: VarKey, body: VariableBody, user: Admin
 ) -> schemas.VariableInfo:
     try:
-        repository.set_variable(
+        secret = repository.set_variable(
             get_store(request),
             get_settings(request),
             key,
@@ -171,7 +174,7 @@ def put_variable(
         )
     except ConfigError as exc:
         raise _bad_input(exc) from None
-    entry = repository.VariableEntry(key, body.value, body.description, body.secret)
+    entry = repository.VariableEntry(key, body.value, body.description, secret)
     return queries.variable_info(entry, reveal=False)
 
 
