@@ -223,9 +223,12 @@ class TryRunner:
             try:
                 result = self._execute(started, run, log_file)
             finally:
-                # The helper modules its DAG imported go back to their namespace, and what
-                # its code rebound in airflow.* is put back: the next try is another DAG's.
-                namespaces.leave()
+                if self.resolve_dag == self._from_code_cache:
+                    # The helper modules its DAG imported go back to their namespace, and
+                    # what its code rebound in airflow.* is put back: the next try may be
+                    # another DAG's. (DAG objects handed in, as by conveyor.testing, were
+                    # imported by the caller, who keeps what they import.)
+                    namespaces.leave()
         upload_try_log(self.settings, log_file)  # to remote_logs_url, when set; never raises
         return result
 
