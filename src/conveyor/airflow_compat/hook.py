@@ -21,14 +21,16 @@ import types
 from typing import Any
 
 from conveyor.airflow_compat import table
+from conveyor.airflow_compat.rebinding import RecordedRebinding
 
 
 class AirflowNameError(ImportError):
     """An Airflow module or name that Conveyor does not provide; the message says what to do."""
 
 
-class CompatModule(types.ModuleType):
-    """An ``airflow...`` module whose names are looked up in the table on first access."""
+class CompatModule(RecordedRebinding):
+    """An ``airflow...`` module whose names are looked up in the table on first access; what
+    a DAG file rebinds in it lasts until its try ends (``rebinding``)."""
 
     __conveyor_compat__ = True
 

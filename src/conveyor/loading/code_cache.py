@@ -19,12 +19,14 @@ import os
 import sys
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from conveyor.exceptions import DagImportError, NotFoundError
-from conveyor.loading import shipping
+from conveyor.loading import namespaces, shipping
 from conveyor.loading.importer import import_dag_file, module_name_for
+from conveyor.loading.namespaces import Namespace
 from conveyor.loading.processor import loader_for
 from conveyor.model.dag import DAG
 from conveyor.private_files import PRIVATE_FILE, private_dir
@@ -38,26 +40,40 @@ from conveyor.store.pinned_sources import PinnedSource
 #: ever ran. A version let go is imported again if a try needs it.
 KEPT_VERSIONS = 512
 
-#: By version: its DAGs by id, and the module its file was imported as (None: not Python).
-_loaded: OrderedDict[str, tuple[dict[str, DAG], str | None]] = OrderedDict()
+
+@dataclass
+class _Version:
+    dags: dict[str, DAG]
+    module: str | None  # the module its file was imported as (None: not Python)
+    namespace: namespaces.Namespace  # where its helper modules are kept
+
+
+#: The versions this process imported, least recently used first.
+_loaded: OrderedDict[str, _Version] = OrderedDict()
 
 
 def loaded_dag(version_hash: str, dag_id: str) -> DAG | None:
-    """The DAG of that version if this process has imported it already (no store access)."""
+    """The DAG of that version if this process has imported it already (no store access).
+
+    Its namespace is entered: until ``namespaces.leave`` (the try's end), ``import`` finds
+    the helper modules of its folder, not another DAG's of the same name."""
     found = _loaded.get(version_hash)
     if found is None:
         return None
     _loaded.move_to_end(version_hash)
-    return found[0].get(dag_id)
+    namespaces.enter(found.namespace)
+    return found.dags.get(dag_id)
 
 
-def _keep(version_hash: str, dags: list[DAG], module: str | None) -> None:
-    _loaded[version_hash] = ({found.dag_id: found for found in dags}, module)
+def _keep(version_hash: str, dags: list[DAG], module: str | None, space: Namespace) -> None:
+    _loaded[version_hash] = _Version({found.dag_id: found for found in dags}, module, space)
     _loaded.move_to_end(version_hash)
     while len(_loaded) > KEPT_VERSIONS:
-        _old, (_dags, old_module) = _loaded.popitem(last=False)
-        if old_module is not None:
-            sys.modules.pop(old_module, None)
+        _old, old = _loaded.popitem(last=False)
+        if old.module is not None:
+            sys.modules.pop(old.module, None)
+        if all(kept.namespace is not old.namespace for kept in _loaded.values()):
+            namespaces.forget(old.namespace)  # a bundle's, or a folder no kept DAG is from
 
 
 def _file_matches(path: Path, src_hash: str) -> bool:
@@ -82,8 +98,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 def _place(
     conn: Connection, row: PinnedSource, shipped: dict[str, Any] | None, cache_dir: Path
-) -> Path:
-    """The path to import the version's file from: its own, or one in the code cache."""
+) -> tuple[Path, list[str]]:
+    """The path to import the version's file from (its own, or one in the code cache), and
+    the folders its helper modules are imported from (its namespace's)."""
     original = Path(row.fileloc)
     files = shipped["files"] if shipped else {}
     root = original
@@ -93,7 +110,7 @@ def _place(
     if _file_matches(original, row.source_hash) and all(
         _file_matches(root / rel, h) for rel, h in files.items()
     ):
-        return original
+        return original, [str(original.resolve().parent)]
     folder = cache_dir / shipping.bundle_key(row.source_hash, shipped)
     path = folder / (shipping.safe_relative(shipped["path"]) if shipped else original.name)
     wanted = {path: row.source_hash}
@@ -106,26 +123,10 @@ def _place(
             if src_hash not in found:
                 raise NotFoundError(f"the shipped module {target.name} is not in the store")
             write_atomically(target, found[src_hash])
-    _forget_stale_helpers(folder, shipped)
-    return path
-
-
-def _forget_stale_helpers(folder: Path, shipped: dict[str, Any] | None) -> None:
-    """Import this bundle's helpers, not modules of the same name another version loaded."""
-    if shipped is None:
-        return
-    dag_dir = Path(shipped["path"]).parent
-    tops: set[str] = set()
-    for rel in map(Path, shipped["files"]):
-        tops.add(rel.parts[0].removesuffix(".py"))  # as imported from the DAG folder
-        if dag_dir in rel.parents:  # as imported from the DAG file's own folder
-            tops.add(rel.relative_to(dag_dir).parts[0].removesuffix(".py"))
-    for name in [n for n in sys.modules if n.split(".")[0] in tops]:
-        del sys.modules[name]
-    for parent in (str(folder), str(folder / dag_dir)):
-        if parent in sys.path:
-            sys.path.remove(parent)
-        sys.path.insert(0, parent)
+    # A bundle is a namespace of its own: its helpers as imported from the DAG file's folder,
+    # then from the DAG folder's root (``common.text``), as in the DAG folder.
+    folders = [str(path.parent), str(folder)] if path.parent != folder else [str(folder)]
+    return path, folders
 
 
 def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir: Path) -> DAG:
@@ -138,17 +139,20 @@ def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir:
         raise NotFoundError(f"DAG version {version_hash[:12]} of {dag_id!r} is not in the store")
     if row.serialized is not None:  # read with the source: the try's record plans with it
         runs.keep_serialized(version_hash, row.serialized)
-    path = _place(conn, row, shipping.read_manifest(row.serialized or {}), cache_dir)
+    path, folders = _place(conn, row, shipping.read_manifest(row.serialized or {}), cache_dir)
+    space = namespaces.for_folders(folders)
     module = None
     if path.suffix == ".py":
         module = module_name_for(str(path), version_hash)
         # The text at ``path`` is the version's (placed by hash): compiled without a re-read.
-        dags = import_dag_file(str(path), module_name=module, source=row.source)
+        dags = import_dag_file(str(path), module_name=module, source=row.source, folders=folders)
     else:  # YAML and any other registered form
+        namespaces.refresh(space)
+        namespaces.enter(space)
         dags = loader_for(str(path))(str(path))
     for found in dags:
         found.fileloc = row.fileloc
-    _keep(version_hash, dags, module)
+    _keep(version_hash, dags, module, space)
     wanted = loaded_dag(version_hash, dag_id)
     if wanted is None:
         raise DagImportError(row.fileloc, f"the file no longer defines DAG {dag_id!r}")

@@ -12,11 +12,13 @@ import importlib.util
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.airflow_compat import AIRFLOW_WORDS, activate
 from conveyor.exceptions import DagImportError
+from conveyor.loading import namespaces
 from conveyor.model.context import DagContext
 from conveyor.model.dag import DAG
 from conveyor.model.timetable_protocol import before_class_import
@@ -81,18 +83,25 @@ def describe_failure(path: str, exc: BaseException) -> ImportErrorInfo:
 
 
 def import_dag_file(
-    path: str, *, module_name: str | None = None, source: str | None = None
+    path: str,
+    *,
+    module_name: str | None = None,
+    source: str | None = None,
+    folders: Sequence[str] | None = None,
 ) -> list[DAG]:
     """Run a DAG file and return its DAGs; raise DagImportError on any failure.
 
     ``source`` is the file's text as the caller read (and hashed) it; by default the file is
     read now. The text itself is compiled, never a cached ``.pyc``: a file rewritten within
     the same second at the same size would otherwise run the old bytecode.
+
+    The file runs in the namespace of ``folders`` (by default its own folder), which is left
+    entered: its helper modules are found there, apart from other folders' (``namespaces``).
     """
     activate()  # `import airflow...` resolves to Conveyor unless airflow_compat is off
-    folder = str(Path(path).resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)  # let DAG files import helper modules beside them
+    space = namespaces.for_folders(folders or [str(Path(path).resolve().parent)])
+    namespaces.refresh(space)
+    namespaces.enter(space)  # let DAG files import helper modules beside them
     name = module_name or module_name_for(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:

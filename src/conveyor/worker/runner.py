@@ -43,6 +43,7 @@ from conveyor.engine.tries import (
     worker_actor,
 )
 from conveyor.exceptions import Fail, Reschedule, Skip, TaskTimeout
+from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
 from conveyor.model.dag import DAG
@@ -220,7 +221,15 @@ class TryRunner:
                 f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}",
                 flush=True,
             )
-            result = self._execute(started, run, log_file)
+            try:
+                result = self._execute(started, run, log_file)
+            finally:
+                if self.resolve_dag == self._from_code_cache:
+                    # The helper modules its DAG imported go back to their namespace, and
+                    # what its code rebound in airflow.* is put back: the next try may be
+                    # another DAG's. (DAG objects handed in, as by conveyor.testing, were
+                    # imported by the caller, who keeps what they import.)
+                    namespaces.leave()
         upload_try_log(self.settings, log_file)  # to remote_logs_url, when set; never raises
         return result
 
