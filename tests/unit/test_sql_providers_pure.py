@@ -349,3 +349,12 @@ def test_the_import_commands_store_what_the_files_hold(
     missing = runner.invoke(cli, ["connections", "import", str(tmp_path / "none.json")])
     assert missing.exit_code != 0 and "no such file" in missing.output
     assert table.lookup("airflow.hooks.postgres_hook", "PostgresHook") is not None
+
+
+def test_docs_list_each_provider_name_by_name() -> None:
+    from conveyor.airflow_compat.docs import render_providers
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "airflow.md").read_text()
+    assert render_providers() in doc, "run: python -m conveyor.airflow_compat.docs --write"
+    for name in ("PostgresHook", "MySqlOperator", "SQLExecuteQueryOperator", "SqlSensor"):
+        assert f"`{name}` →" in render_providers()
