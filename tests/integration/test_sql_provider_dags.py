@@ -56,6 +56,8 @@ def check(ti):
     assert old.get_first("SELECT current_database()") == ("@DATABASE@",)
     counted = ti.xcom_pull(task_ids="count_rows")
     assert counted == [[2]], counted
+    setting = ti.xcom_pull(task_ids="with_settings")
+    assert setting == [["3s"]], setting
     hook.run(f"INSERT INTO {TABLE}_seen VALUES (%(what)s)", parameters={"what": "checked"})
 
 
@@ -70,12 +72,17 @@ with DAG("pg_provider", start_date=datetime(2024, 1, 1), schedule_interval=None,
         task_id="count_rows", postgres_conn_id="warehouse",
         sql="SELECT count(*) FROM {{ params.table }}", params={"table": TABLE},
     )
+    with_settings = PostgresOperator(
+        task_id="with_settings", postgres_conn_id="warehouse",
+        runtime_parameters={"statement_timeout": "3000"},
+        sql="SELECT current_setting('statement_timeout')",
+    )
     check_it = PythonOperator(task_id="check", python_callable=check)
     mark = PostgresOperator110(
         task_id="mark", postgres_conn_id="warehouse", database="@DATABASE@",
         sql="INSERT INTO @TABLE@_seen VALUES ('{{ ds }}')", autocommit=True,
     )
-    create >> fill >> count_rows >> check_it >> mark
+    create >> fill >> [count_rows, with_settings] >> check_it >> mark
 '''
 
 CREATE_SQL = """
