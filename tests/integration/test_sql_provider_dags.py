@@ -406,3 +406,10 @@ def test_bad_connections_fail_naming_the_connection_never_the_password(
         "failure_met",
     ):
         assert f"{task_id} failed on try 1" in output, task_id
+
+
+def test_conveyor_dags_validate_finds_nothing_to_change_in_these_files() -> None:
+    from conveyor.airflow_compat.lint import check_source
+
+    for source in (POSTGRES_DAG, MYSQL_DAG, COMMON_SQL_DAG, BAD_DAG):
+        assert check_source(source) == []
