@@ -109,5 +109,5 @@ def run_dag_file(
         env={**clean, "CONVEYOR_HOME": str(tmp_path / "home"), **env},
         capture_output=True,
         text=True,
-        timeout=100,
+        timeout=200,
     )
