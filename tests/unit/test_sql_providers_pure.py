@@ -358,3 +358,16 @@ def test_docs_list_each_provider_name_by_name() -> None:
     assert render_providers() in doc, "run: python -m conveyor.airflow_compat.docs --write"
     for name in ("PostgresHook", "MySqlOperator", "SQLExecuteQueryOperator", "SqlSensor"):
         assert f"`{name}` →" in render_providers()
+
+
+def test_base_hook_gives_the_hook_of_the_connections_type(
+    hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.hooks.base import BaseHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_SOME_DB", "postgres://u:pw@h:5432/db")
+    monkeypatch.setenv("AIRFLOW_CONN_SOME_SHOP", "mysql://u@h/db")
+    found = BaseHook.get_hook("some_db", hook_params={"database": "other"})
+    assert isinstance(found, postgres.PostgresHook) and found.database == "other"
+    assert found.get_conn_id() == "some_db" and found.connection.host == "h"
+    assert isinstance(BaseHook.get_hook("some_shop"), mysql.MySqlHook)
