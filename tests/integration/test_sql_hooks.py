@@ -108,6 +108,10 @@ def test_insert_rows_replace_and_commit_every(hook_and_table: tuple[DbApiHook, s
     hook.insert_rows(
         table, [(3, "three", 3.5)], ["id", "name", "weight"], replace=True, replace_index="id"
     )
+    # One statement for all rows, in one transaction (commit_every=0).
+    hook.insert_rows(
+        table, iter([(5, "n5", None), (6, "n6", 6.5)]), executemany=True, commit_every=0
+    )
     found = list(hook.get_records(f"SELECT id, name, weight FROM {table} ORDER BY id"))
     assert found == [
         (0, "n0", 0.0),
@@ -115,6 +119,8 @@ def test_insert_rows_replace_and_commit_every(hook_and_table: tuple[DbApiHook, s
         (2, "n2", 2.0),
         (3, "three", 3.5),
         (4, "n4", 4.0),
+        (5, "n5", None),
+        (6, "n6", 6.5),
     ]
 
 

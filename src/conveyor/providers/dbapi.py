@@ -319,19 +319,24 @@ class DbApiHook:
         """Insert rows, committing every ``commit_every`` rows (0: once at the end);
         ``replace=True`` writes an upsert in the database's spelling."""
         fields = list(target_fields) if target_fields else None
+        make = self._replace_statement if replace else self._insert_statement
+        batched = executemany or self.supports_executemany
         written = 0
         with self._autocommit_connection(autocommit) as conn:
             cursor = conn.cursor()
             try:
-                for row in rows:
-                    values = tuple(self._serialize_cell(cell, conn) for cell in row)
-                    make = self._replace_statement if replace else self._insert_statement
-                    cursor.execute(make(table, len(values), fields, **kwargs), values)
-                    written += 1
-                    if commit_every and written % commit_every == 0:
-                        conn.commit()
-                        self.log.info("Loaded %s rows into %s so far", written, table)
-                conn.commit()
+                for chunk in _chunks(rows, commit_every):
+                    values = [tuple(self._serialize_cell(c, conn) for c in row) for row in chunk]
+                    if batched:  # one statement for the chunk (every row of one width)
+                        cursor.executemany(make(table, len(values[0]), fields, **kwargs), values)
+                    else:
+                        for row_values in values:
+                            cursor.execute(
+                                make(table, len(row_values), fields, **kwargs), row_values
+                            )
+                    conn.commit()
+                    written += len(values)
+                    self.log.info("Loaded %s rows into %s so far", written, table)
             finally:
                 cursor.close()
         self.log.info("Done loading. Loaded a total of %s rows into %s", written, table)
@@ -341,3 +346,15 @@ class DbApiHook:
 
     def bulk_load(self, table: str, tmp_file: str) -> None:
         raise NotImplementedError(f"{type(self).__name__} has no bulk_load")
+
+
+def _chunks(rows: Iterable[Iterable[Any]], size: int) -> Iterator[list[Iterable[Any]]]:
+    """``rows`` in lists of ``size`` (all in one list when ``size`` is 0)."""
+    chunk: list[Iterable[Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if size and len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
