@@ -206,3 +206,75 @@ ensure_podman() {
     fi
     return 0
 }
+
+# ensure_mariadb: the MySQL provider's tests (tests/integration/test_sql_providers*.py) talk
+# to a real MariaDB on 127.0.0.1:3306 as root without a password, in the database
+# $CONVEYOR_TEST_MYSQL_DB. Installs Debian's mariadb-server with apt-get when the server is
+# missing, starts it when it is down (no systemd here: the socket's folder is made by hand),
+# then, through the local socket as the system's root, creates the database and lets root
+# in over TCP from 127.0.0.1 (a fresh install admits root on the socket only). Without it
+# those tests skip locally and fail in CI.
+CONVEYOR_TEST_MYSQL_DB="${CONVEYOR_TEST_MYSQL_DB:-test}"
+_mariadb_up() {
+    timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/3306' >/dev/null 2>&1
+}
+_mariadb_start() {
+    local sudo="$1"
+    $sudo install -d -o mysql -g mysql /run/mysqld
+    $sudo start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+}
+_mariadb_fail() {
+    if [[ "${CI:-}" == true ]]; then
+        echo "error: $*" >&2
+        return 1
+    fi
+    _svc_warn "$*: the MySQL provider tests will skip"
+    return 0
+}
+ensure_mariadb() {
+    local sudo=""
+    if [[ $(id -u) -ne 0 ]] && _svc_have sudo; then
+        sudo="sudo -n"
+    fi
+    if [[ ! -x /usr/sbin/mariadbd ]] && _svc_have apt-get && [[ $(id -u) -eq 0 || -n "$sudo" ]]; then
+        echo "==> MariaDB is missing, installing it (apt-get install mariadb-server)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+            mariadb-server >&2 ||
+            { $sudo apt-get -o DPkg::Lock::Timeout=300 update -q >&2 &&
+                $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+                    mariadb-server >&2; } ||
+            _svc_warn "apt-get could not install mariadb-server"
+    fi
+    if [[ ! -x /usr/sbin/mariadbd ]]; then
+        _mariadb_fail "/usr/sbin/mariadbd is missing"
+        return
+    fi
+    if _mariadb_up; then
+        echo "==> MariaDB is up" >&2
+    else
+        echo "==> MariaDB is down, starting it" >&2
+        _mariadb_start "$sudo" >&2 || _svc_warn "MariaDB: start command exited with $?"
+        local deadline=$((SECONDS + SERVICES_WAIT_SECONDS))
+        until _mariadb_up || ((SECONDS >= deadline)); do
+            sleep 1
+        done
+        if ! _mariadb_up; then
+            _mariadb_fail "MariaDB did not answer on 127.0.0.1:3306 within ${SERVICES_WAIT_SECONDS}s"
+            return
+        fi
+        echo "==> MariaDB is up" >&2
+    fi
+    # The socket answers a little after the TCP port on a fresh start: a few tries.
+    local try
+    for try in 1 2 3 4 5; do
+        if $sudo timeout 20 mariadb -u root --protocol=socket -e "
+            CREATE DATABASE IF NOT EXISTS \`$CONVEYOR_TEST_MYSQL_DB\`;
+            CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+            GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" >&2; then
+            return 0
+        fi
+        sleep "$try"
+    done
+    _mariadb_fail "could not create the MariaDB database $CONVEYOR_TEST_MYSQL_DB"
+}

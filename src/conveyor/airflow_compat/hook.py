@@ -61,9 +61,13 @@ class CompatModule(RecordedRebinding):
 
 def resolve(target: str, airflow_name: str) -> Any:
     """The Conveyor object ``"module:attribute"`` stands for, fitted for Airflow callers."""
+    from conveyor.providers._extras import MissingExtraError
+
     module_name, _, attribute = target.partition(":")
     try:
         value = getattr(importlib.import_module(module_name), attribute)
+    except MissingExtraError as exc:  # the one line that names the extra to install
+        raise AirflowNameError(f"{airflow_name}: {exc}", name=exc.name) from None
     except (ImportError, AttributeError):
         raise AirflowNameError(
             f"{airflow_name} maps to {module_name}.{attribute}, which this installation of "

@@ -15,6 +15,7 @@ import importlib.util
 from dataclasses import dataclass
 
 from conveyor.airflow_compat import table
+from conveyor.providers._extras import MissingExtraError
 
 #: In files that do not import airflow: Airflow's spelling, Conveyor's spelling.
 CONVEYOR_SPELLING = {
@@ -35,6 +36,8 @@ def _target_exists(target: str) -> bool:
     module_name, _, attribute = target.partition(":")
     try:
         return hasattr(importlib.import_module(module_name), attribute)
+    except MissingExtraError:
+        raise
     except ImportError:
         return False
 
@@ -45,7 +48,11 @@ def _check_airflow_name(module: str, name: str) -> str | None:
         if table.known_module(f"{module}.{name}"):
             return None  # a submodule
         return table.why_missing(module, name)
-    if not _target_exists(target):
+    try:
+        exists = _target_exists(target)
+    except MissingExtraError as exc:
+        return f"{module}.{name}: {exc}"
+    if not exists:
         return (
             f"{module}.{name} maps to {target.replace(':', '.')}, which this installation of "
             f"Conveyor does not have yet (supported names: {table.DOCS})"

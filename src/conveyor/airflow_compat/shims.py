@@ -219,6 +219,13 @@ class BaseHook:
     def get_connection(conn_id: str) -> Connection:
         return get_connection(conn_id)
 
+    @staticmethod
+    def get_hook(conn_id: str, hook_params: dict[str, Any] | None = None) -> Any:
+        """The SQL hook for the connection's type (``PostgresHook``, ``MySqlHook``)."""
+        from conveyor.providers.registry import get_hook
+
+        return get_hook(conn_id, hook_params)
+
 
 #: The type of the context dict, for annotations (``context: Context``).
 Context = dict[str, Any]

@@ -10,6 +10,7 @@ checks that every target resolves.
 from __future__ import annotations
 
 from conveyor.airflow_compat.timetable_names import SDK_TIMETABLE_NAMES, TIMETABLE_MODULES
+from conveyor.airflow_compat.table_providers import PROVIDER_MODULES, PROVIDERS, provider_of
 
 #: Where the list of supported names is, for error messages.
 DOCS = "docs/airflow.md"
@@ -362,10 +363,26 @@ def why_missing(module: str, name: str | None = None) -> str:
     hint = INSTEAD.get(what)
     if hint:
         return f"{what} is not provided by Conveyor: {hint} (supported names: {DOCS})"
-    if what.startswith("airflow.providers.") and not what.startswith("airflow.providers.standard"):
-        provider = what.split(".")[2]
+    provider = provider_of(what)
+    if provider in PROVIDERS:
+        names = sorted({n for m in PROVIDERS[provider] for n in MODULES[m]})
+        return (
+            f"{what} is not provided by Conveyor: of the {provider!r} provider it has "
+            f"{', '.join(names)} (supported names: {DOCS})"
+        )
+    if provider and provider != "standard":
         return (
             f"{what} is not provided by Conveyor: operators of the {provider!r} provider "
             f"talk to outside services, which Conveyor does not ship (supported names: {DOCS})"
         )
     return f"{what} is not provided by Conveyor (supported modules and names: {DOCS})"
+
+
+def _merge(extra: dict[str, dict[str, str]]) -> None:
+    for module, names in extra.items():
+        MODULES[module] = {**MODULES.get(module, {}), **names}
+
+
+# The providers' paths live in their own module (one provider's rows beside the others'),
+# and are part of this table from here on.
+_merge(PROVIDER_MODULES)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
 from conveyor.cli.common import CliError, console, open_store, settings, translate_errors
 from conveyor.cli.output import output_option, write_data, write_rows
-from conveyor.connections import repository
+from conveyor.connections import files, repository
 from conveyor.connections.models import Connection
 from conveyor.exceptions import NotFoundError
 from conveyor.web import queries, schemas
@@ -162,6 +163,25 @@ def connections_delete(conn_id: str) -> None:
     console.print(f"connection {conn_id} deleted")
 
 
+@connections_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace connections that exist already.")
+@translate_errors
+def connections_import(file: Path, overwrite: bool) -> None:
+    """Add the connections of FILE (.json, .yaml or .env, as `airflow connections export`
+    writes them); existing ids are kept unless --overwrite."""
+    found = files.read_connections(file)
+    config = settings()
+    store = open_store(config)
+    existing = repository.stored_connection_ids(store)
+    for conn_id, conn in found.items():
+        if conn_id in existing and not overwrite:
+            console.print(f"connection {conn_id} exists, not imported (--overwrite replaces it)")
+            continue
+        repository.set_connection(store, config, conn)
+        console.print(f"connection {conn_id} imported: {conn.get_uri(reveal=False)}")
+
+
 @click.group("variables")
 def variables_group() -> None:
     """Set, get, list and delete variables."""
@@ -230,6 +250,35 @@ def variables_list(reveal: bool, output: str) -> None:
         [[v.key, v.value, v.description] for v in found.variables],
         empty="no variables",
     )
+
+
+@variables_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--action-on-existing-key",
+    type=click.Choice(["overwrite", "fail", "skip"]),
+    default="overwrite",
+    show_default=True,
+    help="What to do with keys that are set already.",
+)
+@translate_errors
+def variables_import(file: Path, action_on_existing_key: str) -> None:
+    """Set the variables of FILE (.json, .yaml or .env, as `airflow variables export`
+    writes them); values that are not text are stored as JSON."""
+    found = files.read_variables(file)
+    config = settings()
+    store = open_store(config)
+    existing = repository.stored_variable_keys(store) & set(found)
+    if existing and action_on_existing_key == "fail":
+        raise CliError(f"variables already set: {', '.join(sorted(existing))}; nothing imported")
+    imported = 0
+    for key, entry in found.items():
+        if key in existing and action_on_existing_key == "skip":
+            console.print(f"variable {key} exists, skipped")
+            continue
+        repository.set_variable(store, config, key, entry.value, entry.description)
+        imported += 1
+    console.print(f"{imported} of {len(found)} variables imported")
 
 
 @variables_group.command("delete")

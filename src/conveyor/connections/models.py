@@ -145,6 +145,19 @@ class Connection:
     def uri(self) -> str:
         return self.get_uri()
 
+    # Airflow's spellings, which DAG code and hooks written for Airflow call.
+    @property
+    def extra_dejson(self) -> dict[str, Any]:
+        """``extra`` as a dict (Airflow keeps it as JSON text and parses it here)."""
+        return dict(self.extra)
+
+    def get_extra(self) -> str:
+        """``extra`` as JSON text."""
+        return json.dumps(self.extra)
+
+    def get_password(self) -> str | None:
+        return self.password
+
     def masked_extra(self) -> dict[str, Any]:
         return {k: (MASK if self.is_secret(k) else v) for k, v in self.extra.items()}
 

@@ -1,7 +1,9 @@
 """Connections and variables in the store, encrypted, with environment overrides on top.
 
-``CONVEYOR_CONN_<ID>`` (a URI) and ``CONVEYOR_VAR_<KEY>`` win over the store, so a deployment
-can pin a value without touching the database; ``<ID>`` is the id in upper case.
+``CONVEYOR_CONN_<ID>`` (a URI or the JSON form) and ``CONVEYOR_VAR_<KEY>`` win over the
+store, so a deployment can pin a value without touching the database; ``<ID>`` is the id in
+upper case. Airflow's ``AIRFLOW_CONN_<ID>`` and ``AIRFLOW_VAR_<KEY>`` are read too, after
+Conveyor's own, so an environment set up for Airflow works as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import NamedTuple
 
 from conveyor.config import Settings
 from conveyor.connections import crypto
+from conveyor.connections.forms import connection_from_text
 from conveyor.connections.masking import looks_secret
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
@@ -23,6 +26,9 @@ from conveyor.store.secrets import StoredConnection, StoredVariable
 
 CONN_ENV_PREFIX = "CONVEYOR_CONN_"
 VAR_ENV_PREFIX = "CONVEYOR_VAR_"
+#: Airflow's names for the same, read after Conveyor's (``<ID>`` upper-cased as Airflow does).
+AIRFLOW_CONN_ENV_PREFIX = "AIRFLOW_CONN_"
+AIRFLOW_VAR_ENV_PREFIX = "AIRFLOW_VAR_"
 
 
 def check_id(kind: str, value: str) -> str:
@@ -41,8 +47,12 @@ def _env_name(prefix: str, key: str) -> str:
 
 
 def env_connection(conn_id: str, environ: Mapping[str, str] | None = None) -> Connection | None:
-    uri = (os.environ if environ is None else environ).get(_env_name(CONN_ENV_PREFIX, conn_id))
-    return Connection.from_uri(conn_id, uri) if uri else None
+    """``CONVEYOR_CONN_<ID>``, else ``AIRFLOW_CONN_<ID>``: a URI or the JSON form."""
+    env = os.environ if environ is None else environ
+    text = env.get(_env_name(CONN_ENV_PREFIX, conn_id)) or env.get(
+        AIRFLOW_CONN_ENV_PREFIX + conn_id.upper()
+    )
+    return connection_from_text(conn_id, text) if text else None
 
 
 def set_connection(store: Store, settings: Settings, conn: Connection) -> None:
@@ -107,11 +117,19 @@ def list_connections(store: Store, settings: Settings) -> list[Connection]:
     with store.read() as db:
         rows = secrets.list_connections(db)
     found = {row.conn_id: _from_row(settings, row) for row in rows}
-    for name, uri in os.environ.items():
-        if name.startswith(CONN_ENV_PREFIX) and uri:
-            conn_id = name[len(CONN_ENV_PREFIX) :].lower()
-            found[conn_id] = Connection.from_uri(conn_id, uri, description=f"from ${name}")
+    # Airflow's variables first, so that Conveyor's own win where both name an id.
+    for prefix in (AIRFLOW_CONN_ENV_PREFIX, CONN_ENV_PREFIX):
+        for name, text in os.environ.items():
+            if name.startswith(prefix) and text:
+                conn_id = name[len(prefix) :].lower()
+                found[conn_id] = connection_from_text(conn_id, text, description=f"from ${name}")
     return [found[k] for k in sorted(found)]
+
+
+def stored_connection_ids(store: Store) -> set[str]:
+    """The ids of the store's connections (the environment's are not counted)."""
+    with store.read() as db:
+        return {row.conn_id for row in secrets.list_connections(db)}
 
 
 def delete_connection(store: Store, conn_id: str) -> bool:
@@ -159,6 +177,8 @@ def get_variable_entry(store: Store | None, settings: Settings, key: str) -> Var
     """A variable (environment first) with its secret mark, or None if it is not set.
     ``store`` None: a store with no schema yet, which holds no variables."""
     from_env = os.environ.get(_env_name(VAR_ENV_PREFIX, key))
+    if from_env is None:
+        from_env = os.environ.get(AIRFLOW_VAR_ENV_PREFIX + key.upper())
     if from_env is not None:
         return VariableEntry(key, from_env, None)
     if store is None:
@@ -190,11 +210,18 @@ def list_variables(store: Store, settings: Settings) -> list[VariableEntry]:
         )
         for r in rows
     }
-    for name, value in os.environ.items():
-        if name.startswith(VAR_ENV_PREFIX):
-            key = name[len(VAR_ENV_PREFIX) :].lower()
-            found[key] = VariableEntry(key, value, f"from ${name}")
+    for prefix in (AIRFLOW_VAR_ENV_PREFIX, VAR_ENV_PREFIX):  # Conveyor's own win
+        for name, value in os.environ.items():
+            if name.startswith(prefix):
+                key = name[len(prefix) :].lower()
+                found[key] = VariableEntry(key, value, f"from ${name}")
     return [found[k] for k in sorted(found)]
+
+
+def stored_variable_keys(store: Store) -> set[str]:
+    """The keys of the store's variables (the environment's are not counted)."""
+    with store.read() as db:
+        return {row.key for row in secrets.list_variables(db)}
 
 
 def delete_variable(store: Store, key: str) -> bool:

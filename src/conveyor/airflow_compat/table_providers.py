@@ -1,0 +1,92 @@
+"""The Airflow provider modules Conveyor answers, part of the one table (``table.py`` merges
+them into ``MODULES``): each provider's paths, Airflow 1.10's among them.
+
+``PROVIDERS`` names what Conveyor ships of each provider, for the per-provider lists in
+docs/airflow.md and for the error naming what there is when a file asks for a name of a
+shipped provider that Conveyor lacks.
+"""
+
+from __future__ import annotations
+
+_P = "conveyor.providers"
+
+_DBAPI = {"DbApiHook": f"{_P}.dbapi:DbApiHook"}
+_HANDLERS = {
+    "fetch_all_handler": f"{_P}.handlers:fetch_all_handler",
+    "fetch_one_handler": f"{_P}.handlers:fetch_one_handler",
+    "return_single_query_results": f"{_P}.handlers:return_single_query_results",
+}
+_SQL_OPERATORS = {
+    "BaseSQLOperator": f"{_P}.sql_operators:BaseSQLOperator",
+    "SQLExecuteQueryOperator": f"{_P}.sql_operators:SQLExecuteQueryOperator",
+    "BranchSQLOperator": f"{_P}.sql_operators:BranchSQLOperator",
+}
+_SQL_SENSOR = {"SqlSensor": f"{_P}.sql_sensor:SqlSensor"}
+_POSTGRES_HOOK = {"PostgresHook": f"{_P}.postgres:PostgresHook"}
+_POSTGRES_OPERATOR = {"PostgresOperator": f"{_P}.postgres:PostgresOperator"}
+_MYSQL_HOOK = {"MySqlHook": f"{_P}.mysql:MySqlHook"}
+_MYSQL_OPERATOR = {"MySqlOperator": f"{_P}.mysql:MySqlOperator"}
+
+#: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
+PROVIDER_MODULES: dict[str, dict[str, str]] = {
+    # -- the providers' own paths (Airflow 2.x and 3.x) ------------------------------------
+    "airflow.providers.common.sql.hooks.sql": {**_DBAPI, **_HANDLERS},
+    "airflow.providers.common.sql.hooks.handlers": _HANDLERS,
+    "airflow.providers.common.sql.operators.sql": _SQL_OPERATORS,
+    "airflow.providers.common.sql.sensors.sql": _SQL_SENSOR,
+    "airflow.providers.postgres.hooks.postgres": _POSTGRES_HOOK,
+    "airflow.providers.postgres.operators.postgres": _POSTGRES_OPERATOR,
+    "airflow.providers.mysql.hooks.mysql": _MYSQL_HOOK,
+    "airflow.providers.mysql.operators.mysql": _MYSQL_OPERATOR,
+    # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
+    "airflow.hooks.dbapi": _DBAPI,
+    "airflow.operators.sql": {
+        "BaseSQLOperator": _SQL_OPERATORS["BaseSQLOperator"],
+        "BranchSQLOperator": _SQL_OPERATORS["BranchSQLOperator"],
+    },
+    "airflow.sensors.sql": _SQL_SENSOR,
+    # -- Airflow 1.10 ------------------------------------------------------------------------
+    "airflow.hooks.dbapi_hook": _DBAPI,
+    "airflow.hooks.postgres_hook": _POSTGRES_HOOK,
+    "airflow.hooks.mysql_hook": _MYSQL_HOOK,
+    "airflow.operators.postgres_operator": _POSTGRES_OPERATOR,
+    "airflow.operators.mysql_operator": _MYSQL_OPERATOR,
+    "airflow.operators.sql_branch_operator": {
+        "BranchSqlOperator": _SQL_OPERATORS["BranchSQLOperator"],
+    },
+    "airflow.sensors.sql_sensor": _SQL_SENSOR,
+    # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
+    "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK},
+    "airflow.operators": {**_POSTGRES_OPERATOR, **_MYSQL_OPERATOR},
+    "airflow.sensors": _SQL_SENSOR,
+}
+
+#: Provider (as Airflow names its package) -> the module paths that belong to it.
+PROVIDERS: dict[str, tuple[str, ...]] = {
+    "common.sql": (
+        "airflow.providers.common.sql.hooks.sql",
+        "airflow.providers.common.sql.hooks.handlers",
+        "airflow.providers.common.sql.operators.sql",
+        "airflow.providers.common.sql.sensors.sql",
+    ),
+    "postgres": (
+        "airflow.providers.postgres.hooks.postgres",
+        "airflow.providers.postgres.operators.postgres",
+    ),
+    "mysql": (
+        "airflow.providers.mysql.hooks.mysql",
+        "airflow.providers.mysql.operators.mysql",
+    ),
+}
+
+#: The extra each provider needs beyond a plain install (None: nothing more; psycopg, the
+#: PostgreSQL driver, comes with every install).
+EXTRAS: dict[str, str | None] = {"common.sql": None, "postgres": None, "mysql": "mysql"}
+
+
+def provider_of(module: str) -> str | None:
+    """The provider an ``airflow.providers...`` module belongs to (``common.sql``, ...)."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[:2] != ["airflow", "providers"]:
+        return None
+    return ".".join(parts[2:4]) if parts[2] == "common" else parts[2]

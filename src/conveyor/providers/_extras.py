@@ -1,0 +1,26 @@
+"""A provider whose driver is not installed fails at import with one line naming the extra."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+
+
+class MissingExtraError(ImportError):
+    """A provider's library is not installed; the message names the extra that brings it."""
+
+
+def require(module: str, extra: str, provider: str) -> None:
+    """Fail now, naming ``conveyor[extra]``, when ``module`` cannot be imported."""
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(
+            f"the {provider} provider needs the {module} library: pip install 'conveyor[{extra}]'",
+            name=module,
+        )
+
+
+def load(module: str, extra: str, provider: str) -> ModuleType:
+    """Import ``module``, or fail as :func:`require` does."""
+    require(module, extra, provider)
+    return importlib.import_module(module)

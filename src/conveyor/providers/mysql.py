@@ -1,0 +1,167 @@
+"""MySQL and MariaDB: ``MySqlHook`` and ``MySqlOperator``, as Airflow's mysql provider.
+
+The driver is PyMySQL (the extra ``conveyor[mysql]``): pure Python, so it installs anywhere
+without a compiler or the MySQL client headers that mysqlclient needs. Its cursors give
+what mysqlclient's give: ``get_records`` is a tuple of row tuples, as Airflow's MySqlHook
+returns with mysqlclient. The connection extras Airflow reads are honoured: ``charset``,
+``cursor`` (``sscursor``, ``dictcursor``, ``ssdictcursor``), ``ssl``, ``unix_socket``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any, ClassVar
+from urllib.parse import quote_plus, urlencode
+
+from conveyor.connections import Connection
+from conveyor.exceptions import TaskError
+from conveyor.providers._extras import load
+from conveyor.providers.dbapi import DbApiHook
+from conveyor.providers.sql_operators import SQLExecuteQueryOperator
+
+pymysql = load("pymysql", "mysql", "mysql")
+
+_CURSORS = {
+    "sscursor": pymysql.cursors.SSCursor,
+    "dictcursor": pymysql.cursors.DictCursor,
+    "ssdictcursor": pymysql.cursors.SSDictCursor,
+}
+#: A table name ``bulk_load`` / ``bulk_dump`` put into their statement.
+_TABLE = re.compile(r"[A-Za-z0-9_.]+")
+
+
+class MySqlHook(DbApiHook):
+    """A MySQL or MariaDB database: ``MySqlHook(mysql_conn_id="...", schema=...)``;
+    ``schema`` overrides the connection's database."""
+
+    conn_name_attr: ClassVar[str] = "mysql_conn_id"
+    default_conn_name: ClassVar[str] = "mysql_default"
+    conn_type: ClassVar[str] = "mysql"
+    hook_name: ClassVar[str] = "MySQL"
+    supports_autocommit: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *args: Any,
+        schema: str | None = None,
+        local_infile: bool = False,
+        init_command: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, schema=schema, **kwargs)
+        self.local_infile = local_infile
+        self.init_command = init_command
+
+    def _connect_args(self, conn: Connection) -> dict[str, Any]:
+        extra = conn.extra
+        args: dict[str, Any] = {
+            "user": conn.login,
+            "password": conn.password or "",
+            "host": conn.host or "localhost",
+            "database": self.schema or conn.schema or None,
+            "port": int(conn.port) if conn.port else 3306,
+            "connect_timeout": 10,
+        }
+        if extra.get("charset"):
+            args["charset"] = extra["charset"]
+        cursor = str(extra.get("cursor", "")).lower()
+        if cursor:
+            if cursor not in _CURSORS:
+                raise TaskError(
+                    f"connection {conn.conn_id!r}: extra cursor={cursor!r} is not one of "
+                    f"{', '.join(sorted(_CURSORS))}"
+                )
+            args["cursorclass"] = _CURSORS[cursor]
+        if extra.get("ssl"):
+            ssl = extra["ssl"]
+            args["ssl"] = json.loads(ssl) if isinstance(ssl, str) else ssl
+        if extra.get("unix_socket"):
+            args["unix_socket"] = extra["unix_socket"]
+        if self.local_infile or extra.get("local_infile"):
+            args["local_infile"] = True
+        if self.init_command:
+            args["init_command"] = self.init_command
+        return args
+
+    def _connect(self, conn: Connection) -> Any:
+        return pymysql.connect(**self._connect_args(conn))
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        return (pymysql.err.OperationalError, pymysql.err.InternalError)
+
+    def set_autocommit(self, conn: Any, autocommit: bool) -> None:
+        conn.autocommit(autocommit)  # a method on PyMySQL's (and mysqlclient's) connections
+
+    def get_autocommit(self, conn: Any) -> bool:
+        return bool(conn.get_autocommit())
+
+    def get_uri(self) -> str:
+        """``mysql+pymysql://login:password@host:port/schema``: SQLAlchemy's URL for the
+        driver installed, extras (but ``cursor``) as query parameters."""
+        conn = self.connection
+        auth = ""
+        if conn.login:
+            auth = quote_plus(conn.login)
+            if conn.password:
+                auth += ":" + quote_plus(conn.password)
+            auth += "@"
+        host = conn.host or "localhost"
+        if conn.port:
+            host += f":{conn.port}"
+        schema = self.schema or conn.schema or ""
+        uri = f"mysql+pymysql://{auth}{host}" + (f"/{quote_plus(schema)}" if schema else "")
+        query = {
+            k: v
+            for k, v in conn.extra.items()
+            if k in ("charset", "unix_socket") and isinstance(v, str)
+        }
+        return uri + ("?" + urlencode(query) if query else "")
+
+    @staticmethod
+    def _serialize_cell(cell: Any, conn: Any = None) -> Any:
+        """Values go to PyMySQL as they are: it writes each as a literal itself."""
+        return cell
+
+    def _replace_statement(
+        self, table: str, width: int, target_fields: Iterable[str] | None, **kwargs: Any
+    ) -> str:
+        return "REPLACE" + self._insert_statement(table, width, target_fields)[len("INSERT") :]
+
+    def _checked_table(self, table: str) -> str:
+        if not _TABLE.fullmatch(table):
+            raise ValueError(f"Invalid table name: {table}")
+        return table
+
+    def bulk_load(self, table: str, tmp_file: str) -> None:
+        """``LOAD DATA LOCAL INFILE``: a tab-separated file into ``table`` (the server must
+        allow ``local_infile``; the hook asks for it)."""
+        self.local_infile = True
+        self._execute_and_commit(
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{self._checked_table(table)}`", tmp_file
+        )
+
+    def bulk_dump(self, table: str, tmp_file: str) -> None:
+        """``SELECT ... INTO OUTFILE``: the server writes ``table`` to a file on its host."""
+        self._execute_and_commit(
+            f"SELECT * INTO OUTFILE %s FROM `{self._checked_table(table)}`", tmp_file
+        )
+
+    def _execute_and_commit(self, statement: str, path: str) -> None:
+        conn = self.get_conn()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(statement, (path,))
+            conn.commit()
+        finally:
+            conn.close()
+
+
+class MySqlOperator(SQLExecuteQueryOperator):
+    """Airflow's ``MySqlOperator``: SQL on ``mysql_conn_id`` (``database`` overrides the
+    connection's schema)."""
+
+    def __init__(self, *args: Any, mysql_conn_id: str = "mysql_default", **kwargs: Any) -> None:
+        kwargs.setdefault("conn_id", mysql_conn_id)
+        super().__init__(*args, **kwargs)
