@@ -35,10 +35,11 @@ def create_user(store: Store, username: str, role: str, password: str | None = N
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
     password = password or generate_password()
+    password_hash = hash_password(password)  # before the transaction: argon2 takes a while
     with store.write() as conn:
         if user_rows.get_user(conn, username) is not None:
             raise AccountError(f"user {username!r} exists already")
-        user_rows.create_user(conn, username, role, hash_password(password))
+        user_rows.create_user(conn, username, role, password_hash)
     return password
 
 
@@ -50,8 +51,9 @@ def set_password(store: Store, username: str, password: str | None = None) -> st
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
     password = password or generate_password()
+    password_hash = hash_password(password)  # before the transaction: argon2 takes a while
     with store.write() as conn:
-        if not user_rows.set_password(conn, username, hash_password(password)):
+        if not user_rows.set_password(conn, username, password_hash):
             raise AccountError(f"no user {username!r}")
     return password
 

@@ -83,7 +83,8 @@ def _resolve_user(request: Request) -> User | None:
             return None
         row, token_id, last_used = found
         if user_rows.token_needs_touch(last_used):
-            with store.write() as conn:
+            # Committed at once: a GET must not hold the write lock for its whole handler.
+            with store.write(own=True) as conn:
                 user_rows.touch_token(conn, token_id)
         return User(row.username, row.role, via_token=True)
     username = request.session.get(SESSION_USER) if "session" in request.scope else None
