@@ -108,6 +108,18 @@ class Settings(BaseModel):
     max_conf_bytes: int = Field(
         default=64 << 10, ge=2, description="a larger run conf, as JSON, is refused (422)"
     )
+    max_requests_per_address: int = Field(
+        default=16,
+        ge=1,
+        description="requests in flight at once from one client address per web process; "
+        "more are answered 429 with Retry-After",
+    )
+    max_expensive_requests_per_address: int = Field(
+        default=2,
+        ge=1,
+        description="logins, new users and log reads in flight at once from one client "
+        "address per web process; more are answered 429 with Retry-After",
+    )
     login_max_failures: int = Field(
         default=5,
         ge=1,

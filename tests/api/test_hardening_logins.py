@@ -207,7 +207,11 @@ def test_password_checks_run_at_most_login_concurrent_checks_at_once(
     fresh: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = fresh.settings.model_copy(
-        update={"login_concurrent_checks": 1, "login_max_failures": 100}
+        update={
+            "login_concurrent_checks": 1,
+            "login_max_failures": 100,
+            "max_expensive_requests_per_address": 10,  # the test client has one address
+        }
     )
     app = create_app(settings, Store(fresh.store.url))
     running = 0

@@ -218,15 +218,21 @@ class Store:
         return not self.is_sqlite
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, own: bool = False) -> Iterator[Connection]:
         """A transaction that may write; committed when the block ends without error.
 
         Timeline rows and other inserts deferred with :func:`insert_later` go out together
         just before the commit. Inside :func:`shared_transaction` the block joins the shared
         transaction as a savepoint, and the commit waits for the owner.
+
+        ``own``: a transaction of its own, committed when the block ends, even inside a shared
+        transaction, for bookkeeping that must hold whatever the response turns out (a login
+        attempt's count, a token's last use) and must not keep the write lock while the
+        request goes on. Once the shared transaction has written, the block joins it anyway:
+        on SQLite a second transaction would wait for the request's own lock.
         """
         shared = _shared.get()
-        if shared is not None and shared.joins(self):
+        if shared is not None and shared.joins(self) and (not own or shared.conn is not None):
             conn = shared.connection()
             with conn.begin_nested():
                 open_deferred(conn)

@@ -323,6 +323,9 @@ api_token = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime),
     Column("expires_at", UtcDateTime),  # NULL: never (only tokens made before expiry existed)
+    # The token whose request made this one (NULL: a session or the CLI): revoking a token
+    # revokes every token made with it, and theirs.
+    Column("parent_id", ForeignKey("api_token.id", ondelete="CASCADE")),
 )
 
 # Failed logins by key ("user:<name>" or "addr:<ip>"), shared by every web process: after

@@ -31,6 +31,7 @@ class TokenRow:
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime | None  # None: made before tokens expired; never
+    parent_id: int | None = None  # the token whose request made this one
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -105,9 +106,15 @@ def count_admins(conn: Connection) -> int:
 
 
 def add_token(
-    conn: Connection, username: str, name: str, token_hash: str, expires_at: datetime | None
+    conn: Connection,
+    username: str,
+    name: str,
+    token_hash: str,
+    expires_at: datetime | None,
+    parent_id: int | None = None,
 ) -> int:
-    """Store a token's hash; returns the token's id."""
+    """Store a token's hash; returns the token's id. ``parent_id``: the token that made it
+    (deleting that one deletes this one)."""
     result = conn.execute(
         insert(api_token).values(
             username=username,
@@ -115,6 +122,7 @@ def add_token(
             token_hash=token_hash,
             created_at=utcnow(),
             expires_at=expires_at,
+            parent_id=parent_id,
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -147,6 +155,7 @@ def _token(row: object) -> TokenRow:
         created_at=m["created_at"],
         last_used_at=m["last_used_at"],
         expires_at=m["expires_at"],
+        parent_id=m["parent_id"],
     )
 
 

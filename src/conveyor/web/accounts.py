@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from conveyor.exceptions import ConveyorError
 from conveyor.store import users as user_rows
-from conveyor.store.engine import Store
+from conveyor.store.engine import Connection, Store
 from conveyor.web.security import generate_password, generate_token, hash_password, hash_token
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,200}$")
@@ -35,10 +35,11 @@ def create_user(store: Store, username: str, role: str, password: str | None = N
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
     password = password or generate_password()
+    password_hash = hash_password(password)  # before the transaction: argon2 takes a while
     with store.write() as conn:
         if user_rows.get_user(conn, username) is not None:
             raise AccountError(f"user {username!r} exists already")
-        user_rows.create_user(conn, username, role, hash_password(password))
+        user_rows.create_user(conn, username, role, password_hash)
     return password
 
 
@@ -50,8 +51,9 @@ def set_password(store: Store, username: str, password: str | None = None) -> st
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
     password = password or generate_password()
+    password_hash = hash_password(password)  # before the transaction: argon2 takes a while
     with store.write() as conn:
-        if not user_rows.set_password(conn, username, hash_password(password)):
+        if not user_rows.set_password(conn, username, password_hash):
             raise AccountError(f"no user {username!r}")
     return password
 
@@ -74,11 +76,23 @@ def create_token(
 
 
 def issue_token(
-    store: Store, username: str, name: str, expires_in: timedelta | None = None
+    store: Store,
+    username: str,
+    name: str,
+    expires_in: timedelta | None = None,
+    *,
+    made_with: int | None = None,
+    default: timedelta = DEFAULT_TOKEN_LIFETIME,
 ) -> tuple[str, user_rows.TokenRow]:
-    """A new token (shown once) and its row; it expires after ``expires_in`` (default
-    :data:`DEFAULT_TOKEN_LIFETIME`)."""
-    lifetime = DEFAULT_TOKEN_LIFETIME if expires_in is None else expires_in
+    """A new token (shown once) and its row; it expires after ``expires_in`` (none given:
+    ``default``).
+
+    ``made_with``: the id of the API token the request came with. A token may make tokens
+    for its own user only (the same rights: tokens carry their user's role), never one that
+    outlives it (without ``expires_in``, the new one expires with it at the latest), and
+    revoking it revokes them: a leaked token cannot leave a longer-lived copy behind.
+    """
+    lifetime = default if expires_in is None else expires_in
     if lifetime <= timedelta(0) or lifetime > MAX_TOKEN_LIFETIME:
         raise AccountError(
             f"a token's lifetime must be more than 0 and at most {MAX_TOKEN_LIFETIME.days} days"
@@ -87,12 +101,40 @@ def issue_token(
     with store.write() as conn:
         if user_rows.get_user(conn, username) is None:
             raise AccountError(f"no user {username!r}")
+        expires_at = datetime.now(UTC) + lifetime
+        if made_with is not None:
+            expires_at = _within_parent(conn, made_with, username, expires_at, expires_in)
         token_id = user_rows.add_token(
-            conn, username, name, hash_token(token), datetime.now(UTC) + lifetime
+            conn, username, name, hash_token(token), expires_at, parent_id=made_with
         )
         row = user_rows.get_token(conn, token_id)
     assert row is not None
     return token, row
+
+
+def _within_parent(
+    conn: Connection,
+    parent_id: int,
+    username: str,
+    expires_at: datetime,
+    asked: timedelta | None,
+) -> datetime:
+    """``expires_at``, or the parent token's end when no lifetime was asked for; refused
+    when the asked one outlives the parent."""
+    parent = user_rows.get_token(conn, parent_id)
+    if parent is None or parent.username != username:
+        raise AccountError(f"token {parent_id} of user {username!r} was revoked meanwhile")
+    if parent.expires_at is None or expires_at <= parent.expires_at:
+        return expires_at
+    if asked is None:
+        return parent.expires_at
+    left = parent.expires_at - datetime.now(UTC)
+    raise AccountError(
+        f"a token cannot make a token that outlives it: this one expires at "
+        f"{parent.expires_at.isoformat(timespec='seconds')} (in {left.days} days); ask for "
+        "a shorter lifetime, or make a longer-lived token in a browser session or with "
+        "`conveyor users token`"
+    )
 
 
 def list_tokens(store: Store, username: str) -> list[user_rows.TokenRow]:

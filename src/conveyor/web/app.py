@@ -30,6 +30,7 @@ from conveyor.web.docs_page import docs_router
 from conveyor.web.guards import BodyLimit, SecurityHeaders
 from conveyor.web.health import router as health_router
 from conveyor.web.login import router as login_router
+from conveyor.web.request_limits import PerAddressLimit
 from conveyor.web.schemas import InvalidRequest
 from conveyor.web.security import secret_key
 from conveyor.web.transaction import CommitWithResponse
@@ -64,6 +65,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         https_only=False,  # SecurityHeaders adds Secure on HTTPS requests (or always)
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    # Outside the rest: a request over its address's limit costs no session, store or thread.
+    app.add_middleware(
+        PerAddressLimit,
+        max_requests=settings.max_requests_per_address,
+        max_expensive=settings.max_expensive_requests_per_address,
+    )
     _outermost(app, SecurityHeaders, always_secure=settings.secure_cookies)
     _add_error_handlers(app)
     app.include_router(health_router)

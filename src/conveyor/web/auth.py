@@ -41,6 +41,7 @@ class User:
     username: str
     role: str  # admin | op | viewer
     via_token: bool = False  # authenticated by an API token, not a browser session
+    token_id: int | None = None  # that token's id
 
     def can(self, role: str) -> bool:
         """Whether this user has ``role``'s rights (admin > op > viewer)."""
@@ -83,9 +84,10 @@ def _resolve_user(request: Request) -> User | None:
             return None
         row, token_id, last_used = found
         if user_rows.token_needs_touch(last_used):
-            with store.write() as conn:
+            # Committed at once: a GET must not hold the write lock for its whole handler.
+            with store.write(own=True) as conn:
                 user_rows.touch_token(conn, token_id)
-        return User(row.username, row.role, via_token=True)
+        return User(row.username, row.role, via_token=True, token_id=token_id)
     username = request.session.get(SESSION_USER) if "session" in request.scope else None
     if not isinstance(username, str):
         return None

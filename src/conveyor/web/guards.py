@@ -1,5 +1,5 @@
-"""What every response and request passes through: security headers, a body size cap, and
-the ``Secure`` flag on cookies sent over HTTPS.
+"""What every response and request passes through: security headers, redirects that never
+name a host, a body size cap, and the ``Secure`` flag on cookies sent over HTTPS.
 
 Pure ASGI middlewares (no buffering of responses), added once in ``create_app``.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import HTTPException
 
@@ -37,7 +38,8 @@ SECURITY_HEADERS = [
 
 
 class SecurityHeaders:
-    """Adds :data:`SECURITY_HEADERS` to every response that does not set them itself.
+    """Adds :data:`SECURITY_HEADERS` to every response that does not set them itself, and
+    makes every redirect's ``Location`` a path on this site.
 
     With ``always_secure`` (the ``secure_cookies`` setting), or when the request came over
     HTTPS (directly, or as a trusted proxy's ``X-Forwarded-Proto`` that uvicorn honours),
@@ -59,12 +61,27 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                headers = [_relative_location(name, value) for name, value in headers]
                 if secure:
                     headers = [_secure_cookie(name, value) for name, value in headers]
                 message = dict(message, headers=headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _relative_location(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    """A redirect's target as a path on this site. The app only ever redirects to itself, but
+    the framework's trailing-slash redirects name the request's ``Host`` header, which the
+    client chose: ``Host: evil.example`` would send a browser (or a cache) elsewhere."""
+    if name.lower() != b"location":
+        return name, value
+    parts = urlsplit(value.decode("latin-1"))
+    if not parts.scheme and not parts.netloc:
+        return name, value
+    path = "/" + parts.path.lstrip("/")  # never "//host/...": a browser reads that as a site
+    relative = urlunsplit(("", "", path, parts.query, parts.fragment))
+    return name, relative.encode("latin-1")
 
 
 def _secure_cookie(name: bytes, value: bytes) -> tuple[bytes, bytes]:

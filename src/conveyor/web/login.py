@@ -3,14 +3,20 @@
 A failed login says only that the name or password is wrong, never which, and takes the
 same argon2 time whether or not the user exists. Failures are counted in the store per user
 name and per client address: after ``login_max_failures`` a login there waits (429 with
-Retry-After), the wait doubling with each failure after. At most ``login_concurrent_checks``
-argon2 checks run at once per process, so a flood of logins cannot eat every core.
+Retry-After), the wait doubling with each failure after. An attempt is counted before its
+password is checked, in a transaction committed at once, so a burst of guesses is counted as
+it arrives and no login holds the store's write lock while argon2 runs. At most
+``login_concurrent_checks`` argon2 checks run at once per process, so a flood of logins
+cannot eat every core.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +24,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
+from starlette.concurrency import run_in_threadpool
 
 from conveyor import __version__
 from conveyor.store import login_throttle
 from conveyor.store import users as user_rows
+from conveyor.store.engine import Store
 from conveyor.web import auth
 from conveyor.web.deps import get_settings, get_store, prefixed
 from conveyor.web.security import hash_password, verify_password
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _DUMMY_HASH = hash_password("not a real password")  # verify against it when no such user
-
-_SEMAPHORE_LOCK = threading.Lock()
+_CHECKS_LOCK = threading.Lock()
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,13 +82,15 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login_submit(
+async def login_submit(
     request: Request,
     username: str = Form(""),
     password: str = Form(""),
     csrf_token: str = Form(""),
     next: str = Form("/"),
 ) -> Response:
+    # Async, so that a login waiting for its turn at argon2 holds no thread of the pool that
+    # every other request needs; its store work runs in that pool, briefly.
     target = auth.safe_next(next)
     if not auth.csrf_ok(request, csrf_token):
         return _render(
@@ -90,16 +99,8 @@ def login_submit(
             status_code=403,
         )
     store = get_store(request)
-    settings = get_settings(request)
-    policy = login_throttle.Policy(
-        settings.login_max_failures,
-        settings.login_backoff_seconds,
-        settings.login_backoff_max_seconds,
-    )
     keys = _throttle_keys(request, username)
-    with store.read() as conn:
-        wait = login_throttle.wait_seconds(conn, keys, policy)
-        row = user_rows.get_user(conn, username)
+    wait, row = await run_in_threadpool(_reserve, store, keys, _policy(request), username)
     if wait > 0:
         seconds = math.ceil(wait)
         response = _render(
@@ -113,21 +114,43 @@ def login_submit(
         )
         response.headers["Retry-After"] = str(seconds)
         return response
-    with _hash_checks(request):
-        valid = verify_password(row.password_hash if row else _DUMMY_HASH, password)
+    valid = await _check_password(request, row.password_hash if row else _DUMMY_HASH, password)
     if row is None or not valid:
-        with store.write() as conn:
-            login_throttle.record_failure(conn, keys, policy)
         return _render(
             request,
             {"next": target, "username": username, "error": "Wrong username or password."},
             status_code=401,
         )
-    with store.write() as conn:
-        login_throttle.clear(conn, keys)
-        user_rows.record_login(conn, row.username)
+    await run_in_threadpool(_succeeded, store, keys, row.username)
     auth.start_session(request, row)
     return RedirectResponse(prefixed(request, target), status_code=303)
+
+
+def _policy(request: Request) -> login_throttle.Policy:
+    settings = get_settings(request)
+    return login_throttle.Policy(
+        settings.login_max_failures,
+        settings.login_backoff_seconds,
+        settings.login_backoff_max_seconds,
+    )
+
+
+def _reserve(
+    store: Store, keys: list[str], policy: login_throttle.Policy, username: str
+) -> tuple[float, user_rows.UserRow | None]:
+    """The attempt counted (committed at once, before argon2), or the wait; and the user."""
+    with store.write(own=True) as conn:
+        wait = login_throttle.reserve(conn, keys, policy)
+    if wait > 0:
+        return wait, None
+    with store.read() as conn:
+        return 0.0, user_rows.get_user(conn, username)
+
+
+def _succeeded(store: Store, keys: list[str], username: str) -> None:
+    with store.write() as conn:
+        login_throttle.clear(conn, keys)
+        user_rows.record_login(conn, username)
 
 
 def _throttle_keys(request: Request, username: str) -> list[str]:
@@ -137,17 +160,20 @@ def _throttle_keys(request: Request, username: str) -> list[str]:
     return [f"user:{username}", f"addr:{address}"]
 
 
-def _hash_checks(request: Request) -> threading.BoundedSemaphore:
-    """Bounds the argon2 checks running at once (each takes ~50 ms of CPU and 64 MiB)."""
+def _check_password(request: Request, password_hash: str, password: str) -> Awaitable[bool]:
+    """``verify_password`` in the process's argon2 threads: at most
+    ``login_concurrent_checks`` run at once (each takes ~50 ms of CPU and 64 MiB), and the
+    logins waiting for a turn wait in the event loop, holding no thread."""
     state = request.app.state
-    semaphore = getattr(state, "login_checks", None)
-    if semaphore is None:
-        with _SEMAPHORE_LOCK:
-            semaphore = getattr(state, "login_checks", None)
-            if semaphore is None:
-                limit = get_settings(request).login_concurrent_checks
-                semaphore = state.login_checks = threading.BoundedSemaphore(limit)
-    return semaphore
+    checks: ThreadPoolExecutor | None = getattr(state, "login_checks", None)
+    if checks is None:
+        with _CHECKS_LOCK:  # one app may serve from several event loops (test clients do)
+            checks = getattr(state, "login_checks", None)
+            if checks is None:
+                checks = state.login_checks = ThreadPoolExecutor(
+                    get_settings(request).login_concurrent_checks, "conveyor-argon2"
+                )
+    return asyncio.wrap_future(checks.submit(verify_password, password_hash, password))
 
 
 @router.post("/logout")

@@ -597,4 +597,5 @@ def token_info(row: user_rows.TokenRow) -> schemas.TokenInfo:
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,
         expired=row.expired(_utcnow()),
+        parent_id=row.parent_id,
     )

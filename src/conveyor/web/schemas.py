@@ -404,6 +404,11 @@ class TokenInfo(BaseModel):
     last_used_at: datetime | None
     expires_at: datetime | None = Field(description="null: never (tokens made before expiry)")
     expired: bool
+    parent_id: int | None = Field(
+        default=None,
+        description="the token whose request made this one (null: made in a browser session "
+        "or by the CLI); revoking it revokes this one",
+    )
 
 
 class TokenList(BaseModel):

@@ -21,6 +21,7 @@ from conveyor.keyfiles import create_key_file
 TOKEN_PREFIX = "cvy_"
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_BYTES = 32
+MIN_SECRET_KEY_KINDS = 8
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -68,10 +69,21 @@ def secret_key(settings: Settings) -> str:
 
 
 def _long_enough(key: str, where: str) -> str:
-    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+    """``key``, unless it is too short or too plain to sign with: whitespace does not count
+    (a key of 40 spaces is no key), and a key of fewer than :data:`MIN_SECRET_KEY_KINDS`
+    different characters ("aaaa...", "1212...") can be guessed."""
+    counted = "".join(key.split())
+    size = len(counted.encode())
+    if size < MIN_SECRET_KEY_BYTES or len(set(counted)) < MIN_SECRET_KEY_KINDS:
+        what = (
+            f"a key of {size} bytes besides whitespace"
+            if size < MIN_SECRET_KEY_BYTES
+            else f"a key of only {len(set(counted))} different characters"
+        )
         raise ConfigError(
-            f"{where} holds a key of {len(key.encode())} bytes; session keys need at least "
-            f"{MIN_SECRET_KEY_BYTES}: put a long random string there (e.g. the output of "
+            f"{where} holds {what}; session keys need at least {MIN_SECRET_KEY_BYTES} bytes "
+            f"of at least {MIN_SECRET_KEY_KINDS} different characters: put a long random "
+            "string there (e.g. the output of "
             "`python -c 'import secrets; print(secrets.token_hex(32))'`), or delete the file "
             "to have one generated"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import users as user_rows
@@ -18,6 +18,7 @@ router = APIRouter(tags=["users"], responses=AUTH)
 
 NO_USER: dict[int | str, dict[str, Any]] = {404: {"description": "no such user"}}
 NO_TOKEN: dict[int | str, dict[str, Any]] = {404: {"description": "no such token of yours"}}
+NO_STORE = "no-store"  # answers that carry a secret shown once: kept in no cache
 Username = Annotated[str, Path(max_length=200, pattern=accounts.USERNAME.pattern)]
 
 
@@ -66,7 +67,8 @@ def list_users(request: Request, user: Admin) -> schemas.UserList:
     status_code=201,
     responses={409: {"description": "the user exists"}},
 )
-def create_user(request: Request, body: NewUser, user: Admin) -> CreatedUser:
+def create_user(request: Request, response: Response, body: NewUser, user: Admin) -> CreatedUser:
+    response.headers["Cache-Control"] = NO_STORE
     try:
         password = accounts.create_user(get_store(request), body.username, body.role, body.password)
     except accounts.AccountError as exc:
@@ -91,13 +93,24 @@ def delete_user(request: Request, username: Username, user: Admin) -> None:
 
 
 @router.post("/tokens", response_model=CreatedToken, status_code=201)
-def create_token(request: Request, body: NewToken, user: Viewer) -> CreatedToken:
+def create_token(
+    request: Request, response: Response, body: NewToken, user: Viewer
+) -> CreatedToken:
     """A new API token for the calling user, with the same role, expiring in
-    ``expires_in_days`` (default: the setting ``token_expiry_days``)."""
-    days = body.expires_in_days or get_settings(request).token_expiry_days
+    ``expires_in_days`` (default: the setting ``token_expiry_days``).
+
+    Asked with an API token, the new token never outlives that one (422 when asked to; by
+    default it expires with it at the latest), and revoking that one revokes it."""
+    response.headers["Cache-Control"] = NO_STORE
+    asked = timedelta(days=body.expires_in_days) if body.expires_in_days else None
     try:
         token, row = accounts.issue_token(
-            get_store(request), user.username, body.name, timedelta(days=days)
+            get_store(request),
+            user.username,
+            body.name,
+            asked,
+            made_with=user.token_id,
+            default=timedelta(days=get_settings(request).token_expiry_days),
         )
     except accounts.AccountError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -68,9 +68,20 @@ def create_token(
             error=f"Expires in: a number of days above 0, at most "
             f"{accounts.MAX_TOKEN_LIFETIME.days}.",
         )
-    lifetime = timedelta(days=days or get_settings(request).token_expiry_days)
-    token, row = accounts.issue_token(get_store(request), user.username, name, lifetime)
-    return _render(request, user, 201, created={"token": token, "row": row})
+    try:
+        token, row = accounts.issue_token(
+            get_store(request),
+            user.username,
+            name,
+            timedelta(days=days) if days else None,
+            made_with=user.token_id,
+            default=timedelta(days=get_settings(request).token_expiry_days),
+        )
+    except accounts.AccountError as exc:
+        return _render(request, user, 422, error=str(exc))
+    response = _render(request, user, 201, created={"token": token, "row": row})
+    response.headers["Cache-Control"] = "no-store"  # the token is on this page, once
+    return response
 
 
 @router.post("/tokens/{token_id}/revoke")
