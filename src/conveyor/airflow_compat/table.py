@@ -9,8 +9,8 @@ checks that every target resolves.
 
 from __future__ import annotations
 
-from conveyor.airflow_compat.timetable_names import SDK_TIMETABLE_NAMES, TIMETABLE_MODULES
 from conveyor.airflow_compat.table_providers import PROVIDER_MODULES, PROVIDERS, provider_of
+from conveyor.airflow_compat.timetable_names import SDK_TIMETABLE_NAMES, TIMETABLE_MODULES
 
 #: Where the list of supported names is, for error messages.
 DOCS = "docs/airflow.md"
