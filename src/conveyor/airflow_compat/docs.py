@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from conveyor.airflow_compat.table import INSTEAD, MODULES
-from conveyor.airflow_compat.table_providers import EXTRAS, PROVIDERS
 
 
 def _target(target: str) -> str:
@@ -42,6 +41,8 @@ def render_instead() -> str:
 def render_providers() -> str:
     """Each provider Conveyor ships, name by name: the Conveyor object, every Airflow path
     it is imported from (the provider's own and older core ones), and the extra to install."""
+    from conveyor.airflow_compat.table_providers import EXTRAS, PROVIDERS
+
     lines = ["| provider | name → Conveyor | imported from |", "|---|---|---|"]
     for provider, modules in PROVIDERS.items():
         extra = EXTRAS.get(provider)
