@@ -358,10 +358,11 @@ def test_the_import_commands_store_what_the_files_hold(
 
 
 def test_docs_list_each_provider_name_by_name() -> None:
-    from conveyor.airflow_compat.docs import render_providers
+    from conveyor.airflow_compat.docs_providers import render_providers
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "airflow.md").read_text()
-    assert render_providers() in doc, "run: python -m conveyor.airflow_compat.docs --write"
+    hint = "run: python -m conveyor.airflow_compat.docs_providers --write"
+    assert render_providers() in doc, hint
     for name in ("PostgresHook", "MySqlOperator", "SQLExecuteQueryOperator", "SqlSensor"):
         assert f"`{name}` →" in render_providers()
 

@@ -38,39 +38,10 @@ def render_instead() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_providers() -> str:
-    """Each provider Conveyor ships, name by name: the Conveyor object, every Airflow path
-    it is imported from (the provider's own and older core ones), and the extra to install."""
-    from conveyor.airflow_compat.table_providers import EXTRAS, PROVIDERS
-
-    lines = ["| provider | name → Conveyor | imported from |", "|---|---|---|"]
-    for provider, modules in PROVIDERS.items():
-        extra = EXTRAS.get(provider)
-        label = f"`{provider}`<br>" + (f"`conveyor[{extra}]`" if extra else "(plain install)")
-        targets = sorted({t for m in modules for t in MODULES[m].values()})
-        for target in targets:
-            spellings = sorted(
-                f"`{module}.{name}`"
-                for module, mapped in MODULES.items()
-                for name, found in mapped.items()
-                if found == target
-            )
-            names = sorted({n for m in modules for n, t in MODULES[m].items() if t == target})
-            row = f"`{'`, `'.join(names)}` → `{_target(target)}`"
-            lines.append(f"| {label} | {row} | {'<br>'.join(spellings)} |")
-            label = ""
-    return "\n".join(lines) + "\n"
-
-
 def write(doc: Path) -> None:
     """Replace the generated tables of ``doc`` with the current ones."""
     text = doc.read_text()
-    tables = (
-        ("modules", render_table()),
-        ("instead", render_instead()),
-        ("providers", render_providers()),
-    )
-    for name, table in tables:
+    for name, table in (("modules", render_table()), ("instead", render_instead())):
         pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", re.DOTALL)
         found = pattern.search(text)
         if found is None:
@@ -85,4 +56,3 @@ if __name__ == "__main__":  # pragma: no cover - a maintainer's command
     else:
         print(render_table())
         print(render_instead())
-        print(render_providers())
