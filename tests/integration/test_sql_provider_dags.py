@@ -245,7 +245,7 @@ def record(ti):
 
     hook = PostgresHook(postgres_conn_id="warehouse")
     assert isinstance(hook, DbApiHook)
-    for task_id in ("every_result", "first_row", "from_file", "on_mysql"):
+    for task_id in ("every_result", "first_row", "from_file", "on_mysql", "quiet", "columns"):
         hook.insert_rows(f"{TABLE}_xcom", [(task_id, __import__("json").dumps(
             ti.xcom_pull(task_ids=task_id)))])
 
@@ -275,6 +275,13 @@ with DAG("common_sql", start_date=datetime(2024, 1, 1), schedule=None,
     on_mysql = SQLExecuteQueryOperator(
         task_id="on_mysql", conn_id="shop", sql="SELECT 1 + %s, 'x'", parameters=(1,),
     )
+    quiet = SQLExecuteQueryOperator(
+        task_id="quiet", conn_id="warehouse", sql="SELECT 1", do_xcom_push=False,
+    )
+    columns = SQLExecuteQueryOperator(
+        task_id="columns", conn_id="warehouse", sql=f"SELECT id, name FROM {TABLE}",
+        output_processor=lambda results, descriptions: [[c[0] for c in d] for d in descriptions],
+    )
     branch = BranchSQLOperator(
         task_id="branch", conn_id="warehouse", sql=f"SELECT count(*) > 1 FROM {TABLE}",
         follow_task_ids_if_true="many", follow_task_ids_if_false=["few"],
@@ -294,12 +301,13 @@ with DAG("common_sql", start_date=datetime(2024, 1, 1), schedule=None,
     )
     record_xcoms = PythonOperator(task_id="record", python_callable=record)
 
-    create >> [every_result, first_row, on_mysql, branch, wait_poke, wait_reschedule]
+    create >> [every_result, first_row, on_mysql, quiet, columns, branch, wait_poke,
+               wait_reschedule]
     branch >> [many, few]
     # The third row comes after the count it would change, and before the file's query.
     every_result >> insert_later
     wait_poke >> from_file
-    [every_result, first_row, from_file, on_mysql] >> record_xcoms
+    [every_result, first_row, from_file, on_mysql, quiet, columns] >> record_xcoms
 '''
 
 
@@ -341,6 +349,8 @@ def test_a_common_sql_dag_runs_to_success(tmp_path: Path, pg_sql_url: str, mysql
         "first_row": [2, "bee"],
         "from_file": [["ant"], ["bee"], ["cat"]],
         "on_mysql": [[2, "x"]],
+        "quiet": None,  # do_xcom_push=False
+        "columns": ["id", "name"],  # output_processor(results, descriptions), last statement's
     }
     assert _log_mentions(tmp_path, "every_result", "Operator output is:")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from conveyor import airflow_compat
 from conveyor.airflow_compat import AirflowNameError, table
 from conveyor.airflow_compat.lint import check_source
+from conveyor.cli.common import settings
 from conveyor.cli.main import cli
 from conveyor.connections import files, repository
 from conveyor.connections.forms import connection_from_text
@@ -310,11 +312,15 @@ def test_exported_variable_files_read_as_airflow_imports_them(tmp_path: Path) ->
 
 
 def test_the_import_commands_store_what_the_files_hold(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    for name in [n for n in list(__import__("os").environ) if n.startswith("AIRFLOW_")]:
+    monkeypatch.delenv("CONVEYOR_DATABASE_URL", raising=False)
+    for name in [n for n in list(os.environ) if n.startswith("AIRFLOW_")]:
         monkeypatch.delenv(name)
+    # The CLI keeps its settings for the process; this test's home must be the one read.
+    settings.cache_clear()
+    request.addfinalizer(settings.cache_clear)
     conns = tmp_path / "connections.json"
     conns.write_text(json.dumps(EXPORTED_CONNECTIONS))
     runner = CliRunner()
@@ -352,10 +358,11 @@ def test_the_import_commands_store_what_the_files_hold(
 
 
 def test_docs_list_each_provider_name_by_name() -> None:
-    from conveyor.airflow_compat.docs import render_providers
+    from conveyor.airflow_compat.docs_providers import render_providers
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "airflow.md").read_text()
-    assert render_providers() in doc, "run: python -m conveyor.airflow_compat.docs --write"
+    hint = "run: python -m conveyor.airflow_compat.docs_providers --write"
+    assert render_providers() in doc, hint
     for name in ("PostgresHook", "MySqlOperator", "SQLExecuteQueryOperator", "SqlSensor"):
         assert f"`{name}` →" in render_providers()
 

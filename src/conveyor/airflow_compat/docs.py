@@ -13,7 +13,6 @@ from pathlib import Path
 
 from conveyor.airflow_compat.configuration import FIXED, SETTINGS
 from conveyor.airflow_compat.table import INSTEAD, MODULES
-from conveyor.airflow_compat.table_providers import EXTRAS, PROVIDERS
 
 
 def _target(target: str) -> str:
@@ -56,28 +55,6 @@ def render_configuration() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_providers() -> str:
-    """Each provider Conveyor ships, name by name: the Conveyor object, every Airflow path
-    it is imported from (the provider's own and older core ones), and the extra to install."""
-    lines = ["| provider | name → Conveyor | imported from |", "|---|---|---|"]
-    for provider, modules in PROVIDERS.items():
-        extra = EXTRAS.get(provider)
-        label = f"`{provider}`<br>" + (f"`conveyor[{extra}]`" if extra else "(plain install)")
-        targets = sorted({t for m in modules for t in MODULES[m].values()})
-        for target in targets:
-            spellings = sorted(
-                f"`{module}.{name}`"
-                for module, mapped in MODULES.items()
-                for name, found in mapped.items()
-                if found == target
-            )
-            names = sorted({n for m in modules for n, t in MODULES[m].items() if t == target})
-            row = f"`{'`, `'.join(names)}` → `{_target(target)}`"
-            lines.append(f"| {label} | {row} | {'<br>'.join(spellings)} |")
-            label = ""
-    return "\n".join(lines) + "\n"
-
-
 def write(doc: Path) -> None:
     """Replace the generated tables of ``doc`` with the current ones."""
     text = doc.read_text()
@@ -85,7 +62,6 @@ def write(doc: Path) -> None:
         ("modules", render_table()),
         ("instead", render_instead()),
         ("configuration", render_configuration()),
-        ("providers", render_providers()),
     )
     for name, table in generated:
         pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", re.DOTALL)
@@ -103,4 +79,3 @@ if __name__ == "__main__":  # pragma: no cover - a maintainer's command
         print(render_table())
         print(render_instead())
         print(render_configuration())
-        print(render_providers())

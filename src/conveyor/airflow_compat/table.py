@@ -9,7 +9,6 @@ checks that every target resolves.
 
 from __future__ import annotations
 
-from conveyor.airflow_compat.table_providers import PROVIDER_MODULES, PROVIDERS, provider_of
 from conveyor.airflow_compat.timetable_names import SDK_TIMETABLE_NAMES, TIMETABLE_MODULES
 
 #: Where the list of supported names is, for error messages.
@@ -363,9 +362,9 @@ def why_missing(module: str, name: str | None = None) -> str:
     hint = INSTEAD.get(what)
     if hint:
         return f"{what} is not provided by Conveyor: {hint} (supported names: {DOCS})"
-    provider = provider_of(what)
-    if provider in PROVIDERS:
-        names = sorted({n for m in PROVIDERS[provider] for n in MODULES[m]})
+    provider = _providers.provider_of(what)
+    if provider in _providers.PROVIDERS:
+        names = sorted({n for m in _providers.PROVIDERS[provider] for n in MODULES[m]})
         return (
             f"{what} is not provided by Conveyor: of the {provider!r} provider it has "
             f"{', '.join(names)} (supported names: {DOCS})"
@@ -385,4 +384,6 @@ def _merge(extra: dict[str, dict[str, str]]) -> None:
 
 # The providers' paths live in their own module (one provider's rows beside the others'),
 # and are part of this table from here on.
-_merge(PROVIDER_MODULES)
+from conveyor.airflow_compat import table_providers as _providers  # noqa: E402
+
+_merge(_providers.PROVIDER_MODULES)

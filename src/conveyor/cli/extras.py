@@ -16,6 +16,7 @@ EXTRAS = {
     "flower": "flower",
     "tornado": "flower",
     "obstore": "s3",
+    "pymysql": "mysql",
 }
 
 #: Commands whose extra brings more than the missing package: Flower also needs Celery, and
