@@ -15,6 +15,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -228,6 +229,23 @@ def test_delta_data_interval_without_catchup_lines_up_with_the_epoch() -> None:
     )
 
 
+def test_delta_timetables_take_calendar_months() -> None:
+    monthly = DeltaDataIntervalTimetable(relativedelta(months=1))
+    made, following = runs(monthly, now=utc(2024, 4, 15), start=utc(2024, 1, 31), catchup=True)
+    # Each month from the one before, as dateutil counts: Jan 31, Feb 29, Mar 29.
+    assert made == [(utc(2024, 1, 31), utc(2024, 2, 29)), (utc(2024, 2, 29), utc(2024, 3, 29))]
+    assert following == utc(2024, 4, 29)
+    # Without catchup: the latest month that ended, on the same steps from start_date.
+    made, _ = runs(monthly, now=utc(2024, 6, 15), start=utc(2024, 1, 31), catchup=False)
+    assert made == [(utc(2024, 4, 29), utc(2024, 5, 29))]
+    trigger = CronTriggerTimetable("0 0 1 * *", timezone="UTC", interval=relativedelta(months=1))
+    assert runs(trigger, now=utc(2024, 3, 2), start=utc(2024, 2, 15), catchup=True)[0] == [
+        (utc(2024, 2, 1), utc(2024, 3, 1))
+    ]
+    with pytest.raises(DagDefinitionError, match="years, months, days, hours"):
+        DeltaTriggerTimetable(relativedelta(day=1))
+
+
 # -- EventsTimetable ---------------------------------------------------------------------------
 
 EVENTS = [utc(2024, 3, 9, 15), utc(2024, 1, 6, 15), utc(2024, 2, 3, 20), utc(2024, 1, 6, 15)]
@@ -299,6 +317,7 @@ ALL: list[Schedule] = [
     MultipleCronTriggerTimetable("0 1 * * *", "0 2 * * 1", timezone="UTC", run_immediately=True),
     CronDataIntervalTimetable("*/15 * * * *", "Asia/Tokyo"),
     DeltaDataIntervalTimetable(timedelta(days=2)),
+    DeltaTriggerTimetable(relativedelta(months=1, days=2), interval=relativedelta(years=1)),
     EventsTimetable(EVENTS, restrict_to_events=True, description="matches"),
     AssetOrTimeSchedule(
         timetable=CronDataIntervalTimetable("0 0 * * *", "UTC"), assets=[Dataset("s3://a")]
