@@ -30,6 +30,13 @@ CRONS = ["0 * * * *", "*/20 * * * *", "30 2 * * *", "0 9 * * 1-5", "0 0 */5 * *"
 ZONES = ["UTC", "Europe/Amsterdam", "America/New_York", "Asia/Kolkata"]
 KINDS = ["cron_trigger", "delta_trigger", "cron_interval", "delta_interval", "events", "multi"]
 STEPS = 8
+#: Days clocks change in the zones above (Europe, then the United States), 2024.
+CLOCK_CHANGES = [
+    datetime(2024, 3, 31, tzinfo=UTC),
+    datetime(2024, 10, 27, tzinfo=UTC),
+    datetime(2024, 3, 10, 6, tzinfo=UTC),
+    datetime(2024, 11, 3, 6, tzinfo=UTC),
+]
 #: Calendar deltas (dateutil's relativedelta), as keyword arguments.
 RELATIVE = [{"months": 1}, {"days": 1, "hours": 2}, {"years": 1}, {"months": 2, "days": 3}]
 
@@ -87,6 +94,9 @@ def draw(count: int, seed: int) -> list[dict[str, Any]]:
     cases = []
     for _ in range(count):
         start = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(60 * 24 * 365))
+        if rng.random() < 0.4:  # a few days before a clock change, more often than by chance
+            change = rng.choice(CLOCK_CHANGES)
+            start = change - timedelta(minutes=rng.randrange(60 * 24 * 4))
         now = start + timedelta(minutes=rng.randrange(1, 60 * 24 * 20))
         kind = rng.choice(KINDS)
         without_start = kind not in ("cron_interval", "delta_interval") and rng.random() < 0.2

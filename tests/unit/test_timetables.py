@@ -390,7 +390,7 @@ moments = st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2025, 
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.sampled_from(CRONS), moments)
 def test_cron_data_intervals_are_back_to_back_from_start_date(cron: str, start: datetime) -> None:
     schedule = CronDataIntervalTimetable(cron, "Europe/Amsterdam")
@@ -403,7 +403,7 @@ def test_cron_data_intervals_are_back_to_back_from_start_date(cron: str, start: 
     assert following is not None and following > now
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.sampled_from(CRONS), moments, st.integers(0, 3))
 def test_cron_trigger_runs_are_the_fire_times_with_the_interval_before(
     cron: str, start: datetime, hours: int
@@ -435,3 +435,17 @@ def test_exporting_a_dag_on_a_timetable_says_it_cannot(fmt: str) -> None:
         EmptyOperator(task_id="t")
     with pytest.raises(ExportError, match="cannot express the timetable"):
         export_dag(d, fmt)  # type: ignore[arg-type]
+
+
+def test_clock_changes_follow_airflows_rule() -> None:
+    # 02:30 does not exist in Amsterdam on 2024-03-31: Airflow fires at 03:30 CEST.
+    nightly = CronTriggerTimetable("30 2 * * *", timezone="Europe/Amsterdam")
+    made, _ = runs(nightly, now=utc(2024, 4, 1, 12), start=utc(2024, 3, 30), catchup=True)
+    assert made == at(utc(2024, 3, 30, 1, 30), utc(2024, 3, 31, 1, 30), utc(2024, 4, 1, 0, 30))
+    # 02:30 happens twice on 2024-10-27: a cron naming its hour fires in the second (CET).
+    made, _ = runs(nightly, now=utc(2024, 10, 28, 12), start=utc(2024, 10, 26), catchup=True)
+    assert made == at(utc(2024, 10, 26, 0, 30), utc(2024, 10, 27, 1, 30), utc(2024, 10, 28, 1, 30))
+    # One that fires every hour fires in both.
+    hourly = CronTriggerTimetable("30 * * * *", timezone="Europe/Amsterdam")
+    made, _ = runs(hourly, now=utc(2024, 10, 27, 2), start=utc(2024, 10, 26, 23, 45), catchup=True)
+    assert made == at(utc(2024, 10, 27, 0, 30), utc(2024, 10, 27, 1, 30))

@@ -26,8 +26,8 @@ from typing import Any, TypeAlias
 from dateutil.relativedelta import relativedelta
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.airflow_cron import AirflowCron
 from conveyor.model.schedules import (
-    CronSchedule,
     DataInterval,
     RunInfo,
     Schedule,
@@ -41,9 +41,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MORE_PRESETS = {"@quarterly": "0 0 1 */3 *"}
 
 
-def _cron(expression: str, timezone: str | tzinfo | None) -> CronSchedule:
+def _cron(expression: str, timezone: str | tzinfo | None) -> AirflowCron:
     text = expression.strip()
-    return CronSchedule(_MORE_PRESETS.get(text.lower(), text), timezone)
+    return AirflowCron(_MORE_PRESETS.get(text.lower(), text), _as_zone(timezone))
 
 
 def _duration(value: Any, what: str, *, positive: bool) -> timedelta:
@@ -201,20 +201,20 @@ class CronTriggerTimetable(_TriggerTimetable):
         run_immediately: bool | timedelta = False,
     ) -> None:
         self._cron = _cron(cron, timezone)
-        self.timezone = self._cron.timezone
+        self.timezone = self._cron.zone
         self.expression = self._cron.expression
         self.interval = _step(interval, "interval", positive=False)
         self.run_immediately = _run_immediately(run_immediately)
         self.description = self.expression
 
     def _after(self, moment: datetime) -> datetime:
-        return self._cron.fire_after(moment)
+        return self._cron.after(moment)
 
     def _align_next(self, moment: datetime) -> datetime:
-        return self._cron.fire_at_or_after(moment)
+        return self._cron.at_or_after(moment)
 
     def _align_prev(self, moment: datetime) -> datetime:
-        return self._cron.fire_at_or_before(moment)
+        return self._cron.at_or_before(moment)
 
     def _first_run(self, now: datetime) -> datetime:
         past, following = self._align_prev(now), self._align_next(now)
@@ -434,28 +434,28 @@ class CronDataIntervalTimetable(_DataIntervalTimetable):
 
     def __init__(self, cron: str, timezone: str | tzinfo | None = None) -> None:
         self._cron = _cron(cron, timezone)
-        self.timezone = self._cron.timezone
+        self.timezone = self._cron.zone
         self.expression = self._cron.expression
         self.description = self.expression
 
     def _after(self, moment: datetime) -> datetime:
-        return self._cron.fire_after(moment)
+        return self._cron.after(moment)
 
     def _align_next(self, moment: datetime) -> datetime:
-        return self._cron.fire_at_or_after(moment)
+        return self._cron.at_or_after(moment)
 
     def _align_prev(self, moment: datetime) -> datetime:
-        return self._cron.fire_at_or_before(moment)
+        return self._cron.at_or_before(moment)
 
     def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
-        last_start = self._cron.fire_before(now)
+        last_start = self._cron.before(now)
         # On a fire time, the interval that ends now; between two, the one before.
-        start = last_start if self._after(last_start) == now else self._cron.fire_before(last_start)
+        start = last_start if self._after(last_start) == now else self._cron.before(last_start)
         return start if earliest is None else max(start, self._align_next(earliest))
 
     def manual_interval(self, logical_date: datetime) -> DataInterval:
         end = self._align_prev(self._utc(logical_date))
-        return DataInterval(self._cron.fire_before(end), end)
+        return DataInterval(self._cron.before(end), end)
 
     def serialize(self) -> dict[str, Any]:
         return {
