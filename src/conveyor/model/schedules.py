@@ -108,6 +108,8 @@ class Schedule(ABC):
     decided_ahead: bool = False
     #: A longer description than ``description`` (a timetable's own), for the DAG's page.
     details: str = ""
+    #: True for a user's own timetable, which may read the clock (scheduler/due.py sets it).
+    reads_clock: bool = False
 
     @abstractmethod
     def next_run(
