@@ -4,13 +4,13 @@
 
 Makes a scratch virtualenv in a temporary folder and installs ``apache-airflow-core`` there
 (or uses ``--venv``, one that has it already), then draws random cases (a timetable of each
-kind with random cron expressions, time zones, deltas, intervals and event dates; a random
-start_date, end_date, catchup and "now") and asks both sides the same questions: the runs
-due at "now" one after the other, as a scheduler walks them, with the next one after those;
-and a manual run's data interval. Airflow's side runs in the scratch virtualenv, its clock
-set to the case's "now"; nothing of Airflow is kept or copied into this repository. Prints
-how many cases agree and each one that does not. A benchmark, not a test: it needs the
-network (for the install) and takes a few minutes.
+kind with random cron expressions, time zones, deltas and intervals, in calendar units too,
+and event dates; a random start_date, end_date, catchup and "now") and asks both sides the
+same questions: the runs due at "now" one after the other, as a scheduler walks them, with
+the next one after those; and a manual run's data interval. Airflow's side runs in the
+scratch virtualenv, its clock set to the case's "now"; nothing of Airflow is kept or copied
+into this repository. Prints how many cases agree and each one that does not. A benchmark,
+not a test: it needs the network (for the install) and takes a few minutes.
 """
 
 from __future__ import annotations
@@ -30,11 +30,21 @@ CRONS = ["0 * * * *", "*/20 * * * *", "30 2 * * *", "0 9 * * 1-5", "0 0 */5 * *"
 ZONES = ["UTC", "Europe/Amsterdam", "America/New_York", "Asia/Kolkata"]
 KINDS = ["cron_trigger", "delta_trigger", "cron_interval", "delta_interval", "events", "multi"]
 STEPS = 8
+#: Days clocks change in the zones above (Europe, then the United States), 2024.
+CLOCK_CHANGES = [
+    datetime(2024, 3, 31, tzinfo=UTC),
+    datetime(2024, 10, 27, tzinfo=UTC),
+    datetime(2024, 3, 10, 6, tzinfo=UTC),
+    datetime(2024, 11, 3, 6, tzinfo=UTC),
+]
+#: Calendar deltas (dateutil's relativedelta), as keyword arguments.
+RELATIVE = [{"months": 1}, {"days": 1, "hours": 2}, {"years": 1}, {"months": 2, "days": 3}]
 
 # The Airflow side, run by the scratch virtualenv's interpreter: cases on stdin, answers out.
 AIRFLOW_SIDE = r"""
 import datetime as dt, json, sys, time
 import pendulum
+from dateutil.relativedelta import relativedelta
 import airflow.timetables.events as E
 import airflow.timetables.interval as I
 import airflow.timetables.trigger as T
@@ -46,8 +56,8 @@ T.time.time = lambda: NOW[0].timestamp()
 P = lambda s: None if s is None else pendulum.parse(s)
 answers = []
 for c in json.load(sys.stdin):
-    iv, k, zone = dt.timedelta(seconds=c["interval"]), c["kind"], c["zone"]
-    delta = dt.timedelta(seconds=c["delta"])
+    step = lambda v: relativedelta(**v) if isinstance(v, dict) else dt.timedelta(seconds=v)
+    iv, k, zone, delta = step(c["interval"]), c["kind"], c["zone"], step(c["delta"])
     tt = {
         "cron_trigger": lambda: T.CronTriggerTimetable(c["cron"], timezone=zone, interval=iv),
         "delta_trigger": lambda: T.DeltaTriggerTimetable(delta, interval=iv),
@@ -84,6 +94,9 @@ def draw(count: int, seed: int) -> list[dict[str, Any]]:
     cases = []
     for _ in range(count):
         start = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(60 * 24 * 365))
+        if rng.random() < 0.4:  # a few days before a clock change, more often than by chance
+            change = rng.choice(CLOCK_CHANGES)
+            start = change - timedelta(minutes=rng.randrange(60 * 24 * 4))
         now = start + timedelta(minutes=rng.randrange(1, 60 * 24 * 20))
         kind = rng.choice(KINDS)
         without_start = kind not in ("cron_interval", "delta_interval") and rng.random() < 0.2
@@ -99,8 +112,8 @@ def draw(count: int, seed: int) -> list[dict[str, Any]]:
                 "cron": rng.choice(CRONS),
                 "cron2": rng.choice(CRONS),
                 "zone": rng.choice(ZONES),
-                "delta": rng.choice([1800, 3600, 5400, 7200, 86400]),
-                "interval": rng.choice([0, 0, 3600, 86400]),
+                "delta": rng.choice([1800, 3600, 5400, 7200, 86400, *RELATIVE]),
+                "interval": rng.choice([0, 0, 3600, 86400, {"months": 1}]),
                 "events": [e.isoformat() for e in events],
                 "restrict": rng.random() < 0.5,
             }
@@ -109,15 +122,20 @@ def draw(count: int, seed: int) -> list[dict[str, Any]]:
 
 
 def conveyor_side(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from dateutil.relativedelta import relativedelta
+
     from conveyor import timetables as tts
 
     def parse(text: str | None) -> datetime | None:
         return None if text is None else datetime.fromisoformat(text)
 
     answers = []
+
+    def step(value: Any) -> Any:
+        return relativedelta(**value) if isinstance(value, dict) else timedelta(seconds=value)
+
     for c in cases:
-        iv = timedelta(seconds=c["interval"])
-        delta = timedelta(seconds=c["delta"])
+        iv, delta = step(c["interval"]), step(c["delta"])
         kind = c["kind"]
         tt: Any
         if kind == "cron_trigger":

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-# Set while the scheduler asks a schedule for its next run (scheduler/due.py): a user's own
+# Set while the scheduler asks a user's own timetable for its next run (scheduler/due.py): a
 # timetable that reads the clock must decide as of the moment asked about.
 _frozen: ContextVar[datetime | None] = ContextVar("conveyor_frozen_now", default=None)
 
@@ -21,19 +20,9 @@ def utcnow() -> datetime:
 
 @contextmanager
 def frozen_at(moment: datetime) -> Iterator[None]:
-    """Within the block, :func:`utcnow` (and so Airflow's ``timezone.utcnow``) is ``moment``,
-    and so is pendulum's ``now()`` where a timetable's module loaded pendulum."""
+    """Within the block, :func:`utcnow` (and so Airflow's ``timezone.utcnow``) is ``moment``."""
     token = _frozen.set(moment.astimezone(UTC))
-    pendulum = sys.modules.get("pendulum")
-    travel = getattr(pendulum, "travel_to", None)
     try:
-        if travel is None:
-            yield
-            return
-        travel(pendulum.instance(moment), freeze=True)  # type: ignore[union-attr]
-        try:
-            yield
-        finally:
-            pendulum.travel_back()  # type: ignore[union-attr]
+        yield
     finally:
         _frozen.reset(token)

@@ -15,6 +15,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -228,6 +229,23 @@ def test_delta_data_interval_without_catchup_lines_up_with_the_epoch() -> None:
     )
 
 
+def test_delta_timetables_take_calendar_months() -> None:
+    monthly = DeltaDataIntervalTimetable(relativedelta(months=1))
+    made, following = runs(monthly, now=utc(2024, 4, 15), start=utc(2024, 1, 31), catchup=True)
+    # Each month from the one before, as dateutil counts: Jan 31, Feb 29, Mar 29.
+    assert made == [(utc(2024, 1, 31), utc(2024, 2, 29)), (utc(2024, 2, 29), utc(2024, 3, 29))]
+    assert following == utc(2024, 4, 29)
+    # Without catchup: the latest month that ended, on the same steps from start_date.
+    made, _ = runs(monthly, now=utc(2024, 6, 15), start=utc(2024, 1, 31), catchup=False)
+    assert made == [(utc(2024, 4, 29), utc(2024, 5, 29))]
+    trigger = CronTriggerTimetable("0 0 1 * *", timezone="UTC", interval=relativedelta(months=1))
+    assert runs(trigger, now=utc(2024, 3, 2), start=utc(2024, 2, 15), catchup=True)[0] == [
+        (utc(2024, 2, 1), utc(2024, 3, 1))
+    ]
+    with pytest.raises(DagDefinitionError, match="years, months, days, hours"):
+        DeltaTriggerTimetable(relativedelta(day=1))
+
+
 # -- EventsTimetable ---------------------------------------------------------------------------
 
 EVENTS = [utc(2024, 3, 9, 15), utc(2024, 1, 6, 15), utc(2024, 2, 3, 20), utc(2024, 1, 6, 15)]
@@ -299,6 +317,7 @@ ALL: list[Schedule] = [
     MultipleCronTriggerTimetable("0 1 * * *", "0 2 * * 1", timezone="UTC", run_immediately=True),
     CronDataIntervalTimetable("*/15 * * * *", "Asia/Tokyo"),
     DeltaDataIntervalTimetable(timedelta(days=2)),
+    DeltaTriggerTimetable(relativedelta(months=1, days=2), interval=relativedelta(years=1)),
     EventsTimetable(EVENTS, restrict_to_events=True, description="matches"),
     AssetOrTimeSchedule(
         timetable=CronDataIntervalTimetable("0 0 * * *", "UTC"), assets=[Dataset("s3://a")]
@@ -371,7 +390,7 @@ moments = st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2025, 
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.sampled_from(CRONS), moments)
 def test_cron_data_intervals_are_back_to_back_from_start_date(cron: str, start: datetime) -> None:
     schedule = CronDataIntervalTimetable(cron, "Europe/Amsterdam")
@@ -384,7 +403,7 @@ def test_cron_data_intervals_are_back_to_back_from_start_date(cron: str, start: 
     assert following is not None and following > now
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.sampled_from(CRONS), moments, st.integers(0, 3))
 def test_cron_trigger_runs_are_the_fire_times_with_the_interval_before(
     cron: str, start: datetime, hours: int
@@ -416,3 +435,17 @@ def test_exporting_a_dag_on_a_timetable_says_it_cannot(fmt: str) -> None:
         EmptyOperator(task_id="t")
     with pytest.raises(ExportError, match="cannot express the timetable"):
         export_dag(d, fmt)  # type: ignore[arg-type]
+
+
+def test_clock_changes_follow_airflows_rule() -> None:
+    # 02:30 does not exist in Amsterdam on 2024-03-31: Airflow fires at 03:30 CEST.
+    nightly = CronTriggerTimetable("30 2 * * *", timezone="Europe/Amsterdam")
+    made, _ = runs(nightly, now=utc(2024, 4, 1, 12), start=utc(2024, 3, 30), catchup=True)
+    assert made == at(utc(2024, 3, 30, 1, 30), utc(2024, 3, 31, 1, 30), utc(2024, 4, 1, 0, 30))
+    # 02:30 happens twice on 2024-10-27: a cron naming its hour fires in the second (CET).
+    made, _ = runs(nightly, now=utc(2024, 10, 28, 12), start=utc(2024, 10, 26), catchup=True)
+    assert made == at(utc(2024, 10, 26, 0, 30), utc(2024, 10, 27, 1, 30), utc(2024, 10, 28, 1, 30))
+    # One that fires every hour fires in both.
+    hourly = CronTriggerTimetable("30 * * * *", timezone="Europe/Amsterdam")
+    made, _ = runs(hourly, now=utc(2024, 10, 27, 2), start=utc(2024, 10, 26, 23, 45), catchup=True)
+    assert made == at(utc(2024, 10, 27, 0, 30), utc(2024, 10, 27, 1, 30))

@@ -149,3 +149,56 @@ def test_a_class_the_scheduler_cannot_import_is_an_error_naming_it() -> None:
         schedule.next_run(
             last=None, start_date=None, end_date=None, catchup=True, now=utc(2024, 1, 1)
         )
+
+
+# Written as Airflow's docs write a timetable: pendulum's DateTime, Airflow's clock.
+PENDULUM_MODULE = """
+import pendulum
+from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
+from airflow.utils.timezone import utcnow
+
+
+class PendulumToday(Timetable):
+    def infer_manual_data_interval(self, *, run_after):
+        return DataInterval(run_after.subtract(days=1), run_after)
+
+    def next_dagrun_info(self, *, last_automated_data_interval, restriction):
+        today = pendulum.instance(utcnow()).start_of("day")
+        if last_automated_data_interval is not None:
+            start = max(today, last_automated_data_interval.end)
+        else:
+            start = max(today, restriction.earliest.start_of("day"))
+        return DagRunInfo.interval(start=start, end=start.add(days=1))
+"""
+
+
+def test_a_timetable_on_pendulum_gets_pendulum_times_and_airflows_clock_frozen(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("pendulum")
+    (tmp_path / "pendulum_today.py").write_text(textwrap.dedent(PENDULUM_MODULE))
+    dag_file = tmp_path / "pendulum_dag.py"
+    dag_file.write_text(
+        "from datetime import datetime\nfrom airflow import DAG\n"
+        "from pendulum_today import PendulumToday\n"
+        "with DAG('pt', schedule=PendulumToday(), start_date=datetime(2024, 1, 1)):\n"
+        "    pass\n"
+    )
+    try:
+        (dag,) = import_dag_file(str(dag_file))
+        stored = SerializedDag.from_dict(json.loads(json.dumps(serialize_dag(dag))))
+        due, following = due_runs(
+            stored, None, utc(2024, 3, 2, 0, 0, 5), limit=16, pending=utc(2024, 3, 2)
+        )
+        assert [(i.data_interval.start, i.data_interval.end) for i in due] == [
+            (utc(2024, 3, 1), utc(2024, 3, 2))
+        ]
+        assert type(due[0].data_interval.start) is datetime  # no pendulum in the store
+        assert following == utc(2024, 3, 3)
+        assert stored.schedule.manual_interval(utc(2024, 3, 5)) == DataInterval(
+            utc(2024, 3, 4), utc(2024, 3, 5)
+        )
+    finally:
+        sys.modules.pop("pendulum_today", None)
+        while str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))

@@ -138,6 +138,7 @@ class AssetOrTimeSchedule(DatasetSchedule):
         super().__init__(assets if isinstance(assets, list | tuple) else [assets], inner.timezone)
         self.timetable = inner
         self.decided_ahead = inner.decided_ahead
+        self.reads_clock = inner.reads_clock
         uris = ", ".join(self.uris)
         text = f"{self.PREFIX}{uris}; or {inner.description}"
         if len(text) > _COLUMN:

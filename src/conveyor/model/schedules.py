@@ -108,6 +108,8 @@ class Schedule(ABC):
     decided_ahead: bool = False
     #: A longer description than ``description`` (a timetable's own), for the DAG's page.
     details: str = ""
+    #: True for a user's own timetable, which may read the clock (scheduler/due.py sets it).
+    reads_clock: bool = False
 
     @abstractmethod
     def next_run(
@@ -319,25 +321,6 @@ class CronSchedule(_IntervalSchedule):
 
     def _next_after(self, moment: datetime, anchor: datetime) -> datetime:
         return self._step(moment, forward=True)
-
-    # The fire times around a moment, for schedules built on this one (Airflow's timetables).
-    def fire_after(self, moment: datetime) -> datetime:
-        """The earliest fire time strictly after ``moment``."""
-        return self._next_after(self._utc(moment), moment)
-
-    def fire_at_or_after(self, moment: datetime) -> datetime:
-        """``moment`` itself when it is a fire time, else the next one."""
-        return self._first_at_or_after(self._utc(moment), moment)
-
-    def fire_before(self, moment: datetime) -> datetime:
-        """The latest fire time strictly before ``moment``."""
-        return self.fire_at_or_before(self._utc(moment) - _ONE_US)
-
-    def fire_at_or_before(self, moment: datetime) -> datetime:
-        """``moment`` itself when it is a fire time, else the one before."""
-        found = self._last_at_or_before(self._utc(moment), moment)
-        assert found is not None  # a cron rule always has an earlier fire time
-        return found
 
     def _first_at_or_after(self, moment: datetime, anchor: datetime) -> datetime:
         # croniter's get_next is strictly after and drops sub-minute parts, so one

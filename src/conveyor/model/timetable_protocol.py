@@ -181,15 +181,13 @@ def _aware(value: Any) -> datetime:
 
 
 def _handed(value: datetime | None) -> Any:
-    """A datetime as Airflow hands it to timetables: pendulum's, where pendulum is there."""
+    """A datetime as Airflow hands it to timetables: pendulum's, where the timetable's
+    module loaded pendulum (and so may call its methods)."""
     if value is None:
         return None
     moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    try:
-        import pendulum
-    except ImportError:
-        return moment
-    return pendulum.instance(moment)
+    pendulum = sys.modules.get("pendulum")
+    return moment if pendulum is None else pendulum.instance(moment)
 
 
 class UserTimetable(Schedule):
@@ -197,6 +195,7 @@ class UserTimetable(Schedule):
     the DAG was read from the store it makes the object again on first use."""
 
     decided_ahead = True
+    reads_clock = True
 
     def __init__(self, data: dict[str, Any], timetable: Any = None) -> None:
         self._data = data

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeAlias
+
+from dateutil.relativedelta import relativedelta
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.airflow_cron import AirflowCron
 from conveyor.model.schedules import (
-    CronSchedule,
     DataInterval,
     RunInfo,
     Schedule,
@@ -39,9 +41,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MORE_PRESETS = {"@quarterly": "0 0 1 */3 *"}
 
 
-def _cron(expression: str, timezone: str | tzinfo | None) -> CronSchedule:
+def _cron(expression: str, timezone: str | tzinfo | None) -> AirflowCron:
     text = expression.strip()
-    return CronSchedule(_MORE_PRESETS.get(text.lower(), text), timezone)
+    return AirflowCron(_MORE_PRESETS.get(text.lower(), text), _as_zone(timezone))
 
 
 def _duration(value: Any, what: str, *, positive: bool) -> timedelta:
@@ -52,6 +54,43 @@ def _duration(value: Any, what: str, *, positive: bool) -> timedelta:
             "(relativedelta is not supported)"
         )
     return value
+
+
+#: A timetable's delta or interval: a timedelta, or dateutil's ``relativedelta`` for calendar
+#: units (``relativedelta(months=1)``), which has no type information.
+Step: TypeAlias = Any
+_RELATIVE = ("years", "months", "days", "hours", "minutes", "seconds", "microseconds")
+_ABSOLUTE = ("year", "month", "day", "weekday", "hour", "minute", "second", "microsecond")
+_PROBE = datetime(2000, 1, 1)
+
+
+def _step(value: Any, what: str, *, positive: bool) -> Step:
+    if not isinstance(value, relativedelta):
+        return _duration(value, what, positive=positive)
+    if value.leapdays or any(getattr(value, name) is not None for name in _ABSOLUTE):
+        raise DagDefinitionError(
+            f"invalid {what} {value!r}: expected a relativedelta of years, months, days, "
+            "hours, minutes and seconds only"
+        )
+    if _PROBE + value < _PROBE or (positive and _PROBE + value == _PROBE):
+        need = "positive" if positive else "zero or more"
+        raise DagDefinitionError(f"invalid {what} {value!r}: expected a {need} relativedelta")
+    return value
+
+
+def _encode(step: Step) -> float | int | dict[str, int]:
+    if isinstance(step, relativedelta):
+        return {name: getattr(step, name) for name in _RELATIVE if getattr(step, name)}
+    return _seconds(step)
+
+
+def _decode(value: Any) -> Step:
+    return relativedelta(**value) if isinstance(value, dict) else timedelta(seconds=value)
+
+
+def _before(moment: datetime, step: Step) -> datetime:
+    found: datetime = moment - step
+    return found
 
 
 def _seconds(value: timedelta) -> float | int:
@@ -87,7 +126,7 @@ class _Timetable(Schedule):
 class _TriggerTimetable(_Timetable):
     """Runs at fire times; the data interval is the ``interval`` before each one."""
 
-    interval: timedelta
+    interval: Step
     run_immediately: bool | timedelta = False
 
     @abstractmethod
@@ -139,12 +178,12 @@ class _TriggerTimetable(_Timetable):
         latest = self._when(end_date)
         if latest is not None and fire > latest:
             return None
-        start = fire - self.interval
+        start = _before(fire, self.interval)
         return RunInfo(logical_date=start, data_interval=DataInterval(start, fire), run_after=fire)
 
     def manual_interval(self, logical_date: datetime) -> DataInterval:
         moment = self._utc(logical_date)
-        return DataInterval(moment - self.interval, moment)
+        return DataInterval(_before(moment, self.interval), moment)
 
 
 class CronTriggerTimetable(_TriggerTimetable):
@@ -158,24 +197,24 @@ class CronTriggerTimetable(_TriggerTimetable):
         cron: str,
         timezone: str | tzinfo | None = None,
         *,
-        interval: timedelta = _ZERO,
+        interval: Step = _ZERO,
         run_immediately: bool | timedelta = False,
     ) -> None:
         self._cron = _cron(cron, timezone)
-        self.timezone = self._cron.timezone
+        self.timezone = self._cron.zone
         self.expression = self._cron.expression
-        self.interval = _duration(interval, "interval", positive=False)
+        self.interval = _step(interval, "interval", positive=False)
         self.run_immediately = _run_immediately(run_immediately)
         self.description = self.expression
 
     def _after(self, moment: datetime) -> datetime:
-        return self._cron.fire_after(moment)
+        return self._cron.after(moment)
 
     def _align_next(self, moment: datetime) -> datetime:
-        return self._cron.fire_at_or_after(moment)
+        return self._cron.at_or_after(moment)
 
     def _align_prev(self, moment: datetime) -> datetime:
-        return self._cron.fire_at_or_before(moment)
+        return self._cron.at_or_before(moment)
 
     def _first_run(self, now: datetime) -> datetime:
         past, following = self._align_prev(now), self._align_next(now)
@@ -193,7 +232,7 @@ class CronTriggerTimetable(_TriggerTimetable):
             "type": "cron_trigger",
             "expression": self.expression,
             "timezone": self.timezone.key,
-            "interval": _seconds(self.interval),
+            "interval": _encode(self.interval),
             "run_immediately": immediately
             if isinstance(immediately, bool)
             else {"seconds": _seconds(immediately)},
@@ -207,7 +246,7 @@ class CronTriggerTimetable(_TriggerTimetable):
         return cls(
             data["expression"],
             data["timezone"],
-            interval=timedelta(seconds=data.get("interval", 0)),
+            interval=_decode(data.get("interval", 0)),
             run_immediately=immediately,
         )
 
@@ -218,13 +257,13 @@ class DeltaTriggerTimetable(_TriggerTimetable):
 
     def __init__(
         self,
-        delta: timedelta,
+        delta: Step,
         *,
-        interval: timedelta = _ZERO,
+        interval: Step = _ZERO,
         timezone: str | tzinfo | None = None,
     ) -> None:
-        self.delta = _duration(delta, "delta", positive=True)
-        self.interval = _duration(interval, "interval", positive=False)
+        self.delta = _step(delta, "delta", positive=True)
+        self.interval = _step(interval, "interval", positive=False)
         self.timezone = _as_zone(timezone)
         self.description = str(self.delta)
 
@@ -240,16 +279,16 @@ class DeltaTriggerTimetable(_TriggerTimetable):
     def serialize(self) -> dict[str, Any]:
         return {
             "type": "delta_trigger",
-            "delta": _seconds(self.delta),
-            "interval": _seconds(self.interval),
+            "delta": _encode(self.delta),
+            "interval": _encode(self.interval),
             "timezone": self.timezone.key,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeltaTriggerTimetable:
         return cls(
-            timedelta(seconds=data["delta"]),
-            interval=timedelta(seconds=data.get("interval", 0)),
+            _decode(data["delta"]),
+            interval=_decode(data.get("interval", 0)),
             timezone=data.get("timezone"),
         )
 
@@ -261,7 +300,7 @@ class MultipleCronTriggerTimetable(_Timetable):
         self,
         *crons: str,
         timezone: str | tzinfo | None = None,
-        interval: timedelta = _ZERO,
+        interval: Step = _ZERO,
         run_immediately: bool | timedelta = False,
     ) -> None:
         if not crons:
@@ -329,7 +368,7 @@ class MultipleCronTriggerTimetable(_Timetable):
         return cls(
             *data["expressions"],
             timezone=data["timezone"],
-            interval=timedelta(seconds=data.get("interval", 0)),
+            interval=_decode(data.get("interval", 0)),
             run_immediately=immediately,
         )
 
@@ -395,28 +434,28 @@ class CronDataIntervalTimetable(_DataIntervalTimetable):
 
     def __init__(self, cron: str, timezone: str | tzinfo | None = None) -> None:
         self._cron = _cron(cron, timezone)
-        self.timezone = self._cron.timezone
+        self.timezone = self._cron.zone
         self.expression = self._cron.expression
         self.description = self.expression
 
     def _after(self, moment: datetime) -> datetime:
-        return self._cron.fire_after(moment)
+        return self._cron.after(moment)
 
     def _align_next(self, moment: datetime) -> datetime:
-        return self._cron.fire_at_or_after(moment)
+        return self._cron.at_or_after(moment)
 
     def _align_prev(self, moment: datetime) -> datetime:
-        return self._cron.fire_at_or_before(moment)
+        return self._cron.at_or_before(moment)
 
     def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
-        last_start = self._cron.fire_before(now)
+        last_start = self._cron.before(now)
         # On a fire time, the interval that ends now; between two, the one before.
-        start = last_start if self._after(last_start) == now else self._cron.fire_before(last_start)
+        start = last_start if self._after(last_start) == now else self._cron.before(last_start)
         return start if earliest is None else max(start, self._align_next(earliest))
 
     def manual_interval(self, logical_date: datetime) -> DataInterval:
         end = self._align_prev(self._utc(logical_date))
-        return DataInterval(self._cron.fire_before(end), end)
+        return DataInterval(self._cron.before(end), end)
 
     def serialize(self) -> dict[str, Any]:
         return {
@@ -435,8 +474,8 @@ class DeltaDataIntervalTimetable(_DataIntervalTimetable):
     means in Airflow. With catchup off it starts from the latest whole multiple of the delta
     since 1970 (as Airflow does), not from start_date."""
 
-    def __init__(self, delta: timedelta, timezone: str | tzinfo | None = None) -> None:
-        self.delta = _duration(delta, "delta", positive=True)
+    def __init__(self, delta: Step, timezone: str | tzinfo | None = None) -> None:
+        self.delta = _step(delta, "delta", positive=True)
         self.timezone = _as_zone(timezone)
         self.description = str(self.delta)
 
@@ -450,9 +489,24 @@ class DeltaDataIntervalTimetable(_DataIntervalTimetable):
         return moment
 
     def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
-        floor = _EPOCH + ((now - _EPOCH) // self.delta) * self.delta
-        start = floor - self.delta
+        start = self._floor(now, earliest or now) - self.delta
         return start if earliest is None else max(start, earliest)
+
+    def _floor(self, moment: datetime, anchor: datetime) -> datetime:
+        """The latest boundary at or before ``moment``: on the grid of whole deltas since
+        1970, or, for months and years (which have no fixed length), stepping from
+        ``anchor`` (start_date) as catchup does, as Airflow does."""
+        delta = self.delta
+        if isinstance(delta, relativedelta) and (delta.months or delta.years):
+            boundary = anchor
+            while boundary + delta <= moment:
+                boundary = boundary + delta
+            return boundary
+        if isinstance(delta, relativedelta):  # days and less: a fixed length after all
+            delta = timedelta(
+                days=delta.days, hours=delta.hours, minutes=delta.minutes, seconds=delta.seconds
+            )
+        return _EPOCH + ((moment - _EPOCH) // delta) * delta
 
     def manual_interval(self, logical_date: datetime) -> DataInterval:
         moment = self._utc(logical_date)
@@ -461,13 +515,13 @@ class DeltaDataIntervalTimetable(_DataIntervalTimetable):
     def serialize(self) -> dict[str, Any]:
         return {
             "type": "delta_interval",
-            "delta": _seconds(self.delta),
+            "delta": _encode(self.delta),
             "timezone": self.timezone.key,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeltaDataIntervalTimetable:
-        return cls(timedelta(seconds=data["delta"]), data.get("timezone"))
+        return cls(_decode(data["delta"]), data.get("timezone"))
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -6,6 +6,7 @@ stores in the DAG's row (store/due_times.py) can be tested on its own.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from conveyor.clock import frozen_at
@@ -39,7 +40,8 @@ def due_runs(
         if pending <= now:
             asked = pending - _ONE_US
     while len(due) < limit:
-        with frozen_at(asked):  # for a user's timetable that reads the clock
+        # A user's timetable that reads the clock reads the moment asked about.
+        with frozen_at(asked) if structure.schedule.reads_clock else nullcontext():
             info = structure.schedule.next_run(
                 last=interval,
                 start_date=structure.start_date,
