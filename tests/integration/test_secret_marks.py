@@ -211,8 +211,9 @@ def test_secret_fields_mask_host_and_schema_and_refuse_what_they_cannot_mask(
     private = Connection("p", "http", host="10.1.2.3-internal", secret_fields=("host",))
     assert "10.1.2.3-internal" not in private.get_uri(reveal=False)
 
+    port = Connection("c", "http", port=80, secret_fields=("port",))
     with pytest.raises(ConfigError, match="cannot mask port"):
-        Connection("c", "http", port=80, secret_fields=("port",))
+        repository.set_connection(store, settings, port)
     typo = Connection("c", "http", extra={"tenant": "acme-42917"}, secret_fields=("tenat",))
     with pytest.raises(ConfigError, match="tenat, which is neither"):
         repository.set_connection(store, settings, typo)
