@@ -211,8 +211,9 @@ def test_secret_fields_mask_host_and_schema_and_refuse_what_they_cannot_mask(
     private = Connection("p", "http", host="10.1.2.3-internal", secret_fields=("host",))
     assert "10.1.2.3-internal" not in private.get_uri(reveal=False)
 
+    port = Connection("c", "http", port=80, secret_fields=("port",))
     with pytest.raises(ConfigError, match="cannot mask port"):
-        Connection("c", "http", port=80, secret_fields=("port",))
+        repository.set_connection(store, settings, port)
     typo = Connection("c", "http", extra={"tenant": "acme-42917"}, secret_fields=("tenat",))
     with pytest.raises(ConfigError, match="tenat, which is neither"):
         repository.set_connection(store, settings, typo)
@@ -224,3 +225,23 @@ def test_a_uri_refused_for_nfkc_never_quotes_its_password() -> None:
     with pytest.raises(ConfigError) as refused:
         Connection.from_uri("c", "postgresql://etl:s3cr\uff03et-pw@db.internal/x")
     assert "s3cr" not in str(refused.value) and "NFKC" in str(refused.value)
+
+
+def test_the_shipped_webhook_connection_hides_its_path_and_still_posts_to_it(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """toolkit_alerts' webhook connection marks its path secret: the notifier posts to the
+    URL without Conveyor's mark, and a try that prints it writes ``***``."""
+    from conftest import make_settings
+    from conveyor.connections import bind, masking
+    from conveyor.notifiers import WebhookNotifier
+
+    url = "https://hooks.example.com/services/T0/B0/Xk29sQ"
+    monkeypatch.setenv("CONVEYOR_CONN_ALERTS_WEBHOOK", url + "?__secret__=schema")
+    settings = make_settings(tmp_path, tmp_path, store.url)
+    with bind(store, settings), masking.masked_output():
+        target = WebhookNotifier(conn_id="alerts_webhook").target()
+        assert target == url
+        assert masking.redact(f"posting to {target}") == "posting to https://hooks.example.com/***"
+    shown = repository.list_connections(store, settings)[0].get_uri(reveal=False)
+    assert "Xk29sQ" not in shown

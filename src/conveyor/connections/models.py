@@ -49,17 +49,19 @@ class Connection:
                 f"connection {self.conn_id!r}: secret_fields must be a list of field names, "
                 f"got {fields!r}"
             )
-        never = sorted(set(fields) & set(_NEVER_SECRET))
+        object.__setattr__(self, "secret_fields", tuple(sorted(set(fields))))
+
+    def check_secret_fields(self) -> None:
+        """Refuse a mark that would mask nothing: a field that holds no secret, or a name that
+        is neither a field that may be secret nor a key of ``extra`` (a typo would leave the
+        value it meant in clear). Checked when a connection is stored, not when one stored
+        before the rule is read, so such a row stays readable."""
+        never = sorted(set(self.secret_fields) & set(_NEVER_SECRET))
         if never:
             raise ConfigError(
                 f"connection {self.conn_id!r}: secret_fields cannot mask {', '.join(never)}; "
                 f"they name {', '.join(SECRET_MAY_BE)} or keys of extra"
             )
-        object.__setattr__(self, "secret_fields", tuple(sorted(set(fields))))
-
-    def check_secret_fields(self) -> None:
-        """Refuse a mark that would mask nothing: a name that is neither a field that may be
-        secret nor a key of ``extra`` (a typo would leave the value it meant in clear)."""
         unknown = [f for f in self.secret_fields if f not in SECRET_MAY_BE and f not in self.extra]
         if unknown:
             keys = ", ".join(sorted(self.extra)) or "none"
