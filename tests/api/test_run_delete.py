@@ -112,7 +112,8 @@ def test_an_op_deletes_a_finished_run_with_everything_that_belongs_to_it(world: 
     logs = _log_files(world, doomed_pk)
     assert len(logs) == 3 and all(p.is_file() for p in logs)
     before_kept = _belongings(world, kept_pk)
-    assert _belongings(world, doomed_pk)["xcoms"] > 0
+    before = _belongings(world, doomed_pk)
+    assert before["xcoms"] > 0 and before["events"] > 0
 
     answer = world.client("op").delete(f"/api/v1/dags/pipeline/runs/{doomed}")
 
@@ -124,8 +125,8 @@ def test_an_op_deletes_a_finished_run_with_everything_that_belongs_to_it(world: 
             "runs": 1,
             "task_instances": 3,
             "tries": 3,
-            "events": before_kept["events"],
-            "xcoms": before_kept["xcoms"],
+            "events": before["events"],  # each try's timeline: how many varies with timing
+            "xcoms": before["xcoms"],
         },
     }
     assert set(_belongings(world, doomed_pk).values()) == {0}
