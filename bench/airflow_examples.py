@@ -45,6 +45,10 @@ OUTSIDE = {
     "example_dag_decorator.py": "an HTTP API (httpx)",
 }
 
+#: Examples that trigger a DAG of an example of the other wheel. A DAG folder holds both;
+#: here the other one is copied beside it, where `conveyor run FILE` finds it.
+COMPANIONS = {"example_trigger_controller_dag.py": ["example_trigger_target_dag.py"]}
+
 #: Examples written to end other than all-green: file -> {task_id: state} they must show.
 EXPECTED: dict[str, dict[str, str]] = {
     "example_failed_dag.py": {"fail_task": "failed"},
@@ -86,6 +90,18 @@ def extract_examples(wheels: list[Path], into: Path) -> list[Path]:
                     archive.extract(name, into)
                     folders.append(into / name.split("/example_dags/")[0] / "example_dags")
     return sorted(set(folders))
+
+
+def place_companions(folders: list[Path]) -> None:
+    """Copy each example's companions (see COMPANIONS) into the example's folder."""
+    every = {p.name: p for folder in folders for p in folder.glob("*.py")}
+    for name, companions in COMPANIONS.items():
+        if name not in every:
+            continue
+        for companion in companions:
+            beside = every[name].parent / companion
+            if companion in every and not beside.exists():
+                beside.write_text(every[companion].read_text())
 
 
 def dag_ids(path: Path, env: dict[str, str]) -> tuple[list[str], str]:
@@ -166,11 +182,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="conveyor-airflow-bench-") as tmp:
         root = Path(tmp)
         folders = extract_examples(download(root / "wheels"), root / "extracted")
+        originals = {folder: sorted(folder.glob("*.py")) for folder in folders}
+        place_companions(folders)
         env = {**os.environ, "CONVEYOR_HOME": str(root / "home"), "PYTHONWARNINGS": "ignore"}
         env.pop("CONVEYOR_AIRFLOW_COMPAT", None)
         started = time.monotonic()
         for folder in folders:
-            for path in sorted(folder.glob("*.py")):
+            for path in originals[folder]:  # a companion copy is not an example twice
                 if path.name.startswith("_") or (args.only and path.name not in args.only):
                     continue
                 if path.name in OUTSIDE:

@@ -239,3 +239,25 @@ def test_every_new_module_resolves_without_the_hook_knowing_more(home: Path) -> 
         "airflow.operators.sensors",
     ):
         importlib.import_module(module)
+
+
+def test_an_execute_callback_that_raises_is_logged_and_the_try_goes_on(home: Path) -> None:
+    from airflow import DAG
+    from airflow.operators.python import PythonOperator
+
+    from conveyor.testing import run_dag
+
+    def broken(context: dict[str, object]) -> None:
+        raise RuntimeError("callback broke")
+
+    with DAG("execute_callbacks", schedule=None) as dag:
+        PythonOperator(
+            task_id="work",
+            python_callable=lambda: 7,
+            on_execute_callback=broken,
+        )
+    outcome = run_dag(dag)
+    outcome.raise_for_failure()
+    assert outcome.xcom("work") == 7
+    assert "on_execute_callback" in outcome.tasks["work"].log
+    assert "callback broke" in outcome.tasks["work"].log

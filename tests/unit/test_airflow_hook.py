@@ -26,6 +26,7 @@ from conveyor.model.context import DagContext
 def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
+    monkeypatch.delenv("AIRFLOW_HOME", raising=False)  # activate() sets it; gone after
     assert airflow_compat.activate() is True
     yield
     airflow_compat.uninstall()

@@ -67,13 +67,16 @@ with DAG("af_legacy_names", start_date=START, schedule_interval=None,
     info = PythonOperator(task_id="facts", python_callable=facts)
     pick = BranchPythonOperator(task_id="pick", python_callable=lambda: "left")
     left, right = DummyOperator(task_id="left"), DummyOperator(task_id="right")
-    ready = FileSensor(task_id="ready", filepath="@TMP@/ready.flag", poke_interval=0.2, timeout=20)
+    ready = FileSensor(task_id="ready", filepath="@TMP@/ready.flag", fs_conn_id="fs_default",
+                       poke_interval=0.2, timeout=20)
+    landed = FileSensor(task_id="landed", filepath="in/*.csv", fs_conn_id="landing",
+                        poke_interval=0.2, timeout=20)
     join = BashOperator(task_id="join", bash_command="echo joined",
                         trigger_rule="none_failed_or_skipped")
     broken = PythonOperator(task_id="broken", python_callable=refuse)
     after_broken = DummyOperator(task_id="after_broken", trigger_rule="none_failed_or_skipped")
     info >> pick >> [left, right] >> join
-    ready >> join
+    [ready, landed] >> join
     [broken, left] >> after_broken
 """
 
@@ -182,6 +185,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("AIRFLOW_HOME", raising=False)
     monkeypatch.setenv("AIRFLOW__PIPELINE__TEAM", "analytics")
+    monkeypatch.setenv("CONVEYOR_CONN_LANDING", f"fs://?path={tmp_path / 'landing'}")
     dags = tmp_path / "dags"
     dags.mkdir()
     monkeypatch.setenv("CONVEYOR_DAGS_FOLDER", str(dags))  # what conf and settings read
@@ -194,6 +198,8 @@ def test_legacy_names_configuration_and_trigger_rules(
     _write(folder, "legacy.py", LEGACY, tmp_path)
     _write(folder, "needs_variable.py", NEEDS_VARIABLE, tmp_path)
     (tmp_path / "ready.flag").write_text("")
+    (tmp_path / "landing" / "in").mkdir(parents=True)
+    (tmp_path / "landing" / "in" / "orders.csv").write_text("id\n1\n")
     settings = make_settings(tmp_path, folder, store_url)
     DagFileProcessor(store, folder, timeout=20, scan_every=60).sync()
     with store.read() as conn:
@@ -213,6 +219,7 @@ def test_legacy_names_configuration_and_trigger_rules(
         "left": "success",
         "right": "skipped",
         "ready": "success",
+        "landed": "success",  # in/*.csv under the landing connection's path
         "join": "success",  # none_failed_or_skipped: one skipped upstream does not skip it
         "broken": "failed",
         "after_broken": "upstream_failed",
@@ -229,7 +236,9 @@ def test_legacy_names_configuration_and_trigger_rules(
         "greeting": "hello",
     }
     executed = (tmp_path / "executed.txt").read_text().split()
-    assert sorted(executed) == sorted(["facts", "pick", "left", "ready", "join", "broken"])
+    assert sorted(executed) == sorted(
+        ["facts", "pick", "left", "ready", "landed", "join", "broken"]
+    )
 
 
 def test_templates_dag_task_and_trigger_dag_from_a_file_with_a_bom(
