@@ -7,6 +7,7 @@ runs, tries, logs and XCom.
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def _schema_app() -> Any:
     settings = Settings(
         home=Path(tempfile.gettempdir()),
         database_url="sqlite://",
-        secret_key="s" * 32,  # session keys are at least 32 bytes
+        secret_key=secrets.token_hex(32),  # a real key: one repeated character is refused
         base_url=PREFIX,
     )
     return create_app(settings)
