@@ -198,10 +198,6 @@ def forget(namespace: Namespace) -> None:
     namespace.modules.clear()
 
 
-def entered() -> Namespace | None:
-    return _entered.namespace if _entered is not None else None
-
-
 class _Finder(importlib.abc.MetaPathFinder):
     """Notes each module found on a ``sys.path`` entry added since the namespace was entered
     (or below a module so found), so that ``leave`` knows it for the namespace's own."""
