@@ -112,3 +112,17 @@ def test_a_helper_named_like_a_standard_module_stands_in_for_it_in_its_own_folde
     b = _dag_file(tmp_path / "team_b", "b", "import wave", seen)
     # team_b first: the standard module is loaded, and shared, before team_a's folder is.
     assert [_seen(p) for p in (b, a, b, a)] == ["the standard wave", "team_a"] * 2
+
+
+def test_a_new_version_of_a_dag_file_imports_a_helper_that_changed_anew(tmp_path: Path) -> None:
+    folder = tmp_path / "team_a"
+    folder.mkdir()
+    (folder / "utils.py").write_text("WHO = 'first'\n")
+    (folder / "same.py").write_text("WHO = 'unchanged'\n")
+    path = _dag_file(folder, "a", "import utils, same", "utils.WHO + ' ' + same.WHO")
+    assert _seen(path) == "first unchanged"
+    namespace = namespaces.for_folders([str(folder)])
+    unchanged = namespace.modules["same"]
+    (folder / "utils.py").write_text("WHO = 'second, longer'\n")
+    assert _seen(path) == "second, longer unchanged"
+    assert namespace.modules["same"] is unchanged  # imported once all the same

@@ -48,6 +48,8 @@ class Namespace:
     #: Top-level names of its folders' modules that a shared module may also have.
     shadows: frozenset[str] = frozenset()
     stamps: tuple[int, ...] = ()  # its folders' modification times when shadows was made
+    #: By module: its file's (modification time, size) when the module joined it.
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 _namespaces: dict[tuple[str, ...], Namespace] = {}
@@ -79,8 +81,11 @@ def for_folders(folders: Sequence[str]) -> Namespace:
 
 
 def refresh(namespace: Namespace) -> None:
-    """Look again at which of the namespace's top-level modules a shared one may also have,
-    if its folders changed since (asked when a DAG file is imported into it)."""
+    """Look at the namespace's folders again, as a DAG file is imported into it (a new
+    version, perhaps with new helpers): a module whose file changed since it was imported is
+    let go, to be imported anew; and, if the folders changed, which of their top-level
+    modules a shared one may also have."""
+    _drop_changed(namespace)
     stamps = tuple(_mtime(folder) for folder in namespace.folders)
     if stamps == namespace.stamps:
         return
@@ -104,6 +109,29 @@ def refresh(namespace: Namespace) -> None:
         if name in sys.builtin_module_names
         or importlib.machinery.PathFinder.find_spec(name, shared) is not None
     )
+
+
+def _drop_changed(namespace: Namespace) -> None:
+    for name, stamp in list(namespace.files.items()):
+        module = namespace.modules.get(name)
+        if module is not None and _file_stamp(module) == stamp:
+            continue
+        namespace.files.pop(name)
+        namespace.modules.pop(name, None)
+        in_use = _entered is not None and _entered.namespace is namespace
+        if in_use and module is not None and sys.modules.get(name) is module:
+            del sys.modules[name]
+
+
+def _file_stamp(module: types.ModuleType) -> tuple[int, int] | None:
+    filename = getattr(module, "__file__", None)
+    if not isinstance(filename, str):
+        return None  # a namespace package: nothing of its own to change
+    try:
+        st = os.stat(filename)
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _mtime(folder: str) -> int:
@@ -151,8 +179,13 @@ def leave() -> None:
         module = sys.modules.pop(name, None)
         if module is None:  # removed by the DAG's code, or failed to import
             namespace.modules.pop(name, None)
-        else:
-            namespace.modules[name] = module
+            namespace.files.pop(name, None)
+            continue
+        if namespace.modules.get(name) is not module:
+            stamp = _file_stamp(module)
+            if stamp is not None:
+                namespace.files[name] = stamp
+        namespace.modules[name] = module
     sys.modules.update(entered.hidden)
     sys.path[:] = entered.path
 
@@ -163,10 +196,6 @@ def forget(namespace: Namespace) -> None:
         leave()
     _namespaces.pop(namespace.folders, None)
     namespace.modules.clear()
-
-
-def entered() -> Namespace | None:
-    return _entered.namespace if _entered is not None else None
 
 
 class _Finder(importlib.abc.MetaPathFinder):
