@@ -29,6 +29,7 @@ import contextlib
 import os
 import select
 import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -47,7 +48,7 @@ FORCE_AFTER_SECONDS = 4.0
 #: Exit status after a forced stop, as a shell reports a process ended by SIGINT.
 INTERRUPTED_EXIT_STATUS = 130
 
-_state: dict[str, Any] = {"signal": None, "wake": None}
+_state: dict[str, Any] = {"signal": None, "wake": None, "done": None}
 
 
 def install() -> None:
@@ -81,6 +82,16 @@ def interrupted() -> bool:
 def stop_grace(configured: float) -> float:
     """Seconds running tries get to finish now: ``configured``, less after a Ctrl-C."""
     return min(configured, INTERRUPT_GRACE_SECONDS) if interrupted() else configured
+
+
+def stop_done(status: int) -> None:
+    """The command has stopped and will exit with ``status``: what it printed is flushed, and
+    if the interpreter's own exit (a second or more on a busy machine) is still going on at
+    the deadline, the process ends there with this status, not as a stop cut short."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    _state["done"] = status
 
 
 def wait(objects: Sequence[Any], timeout: float) -> list[Any]:
@@ -126,6 +137,8 @@ def _watch(arrived: int) -> None:
         if interrupted_at is not None:
             timeout = max(interrupted_at + FORCE_AFTER_SECONDS - time.monotonic(), 0.0)
         if not select.select([arrived], [], [], timeout)[0]:
+            if _state["done"] is not None:
+                os._exit(_state["done"])
             _force_exit(f"not stopped {FORCE_AFTER_SECONDS:g}s after Ctrl-C; stopped at once")
         with contextlib.suppress(BlockingIOError):
             for signum in os.read(arrived, 512):

@@ -86,6 +86,7 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
 def _exit_if_interrupted() -> None:
     if interrupts.requested():
         console.print("stopped by Ctrl-C or SIGTERM", style="yellow")
+        interrupts.stop_done(interrupts.INTERRUPTED_EXIT_STATUS)
         raise SystemExit(interrupts.INTERRUPTED_EXIT_STATUS)
 
 
