@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -42,25 +43,40 @@ class CliProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
             start_new_session=True,  # its own group: a Ctrl-C and the cleanup reach it all
         )
         self.pid = self.popen.pid
         self._lines: list[str] = []
         self._changed = threading.Condition()
         self._closed_at: float | None = None
+        self._stop_reading = threading.Event()
         self._reader = threading.Thread(target=self._read, name=f"output of {self.pid}")
         self._reader.start()
         _running.add(self)
         _started[0] += 1
 
     def _read(self) -> None:
+        """Gather the output by lines until its end, or until ``end`` gives up on it (a
+        process that left the group would keep it open; a read blocked on it could not be
+        stopped, and closing the pipe under it would wait for the read)."""
         assert self.popen.stdout is not None
-        for line in self.popen.stdout:
+        fd = self.popen.stdout.fileno()
+        partial = b""
+        while not self._stop_reading.is_set():
+            if not select.select([fd], [], [], 0.1)[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            *complete, partial = (partial + chunk).split(b"\n")
             with self._changed:
-                self._lines.append(line)
+                self._lines += [line.decode(errors="replace") + "\n" for line in complete]
                 self._changed.notify_all()
+        else:
+            return  # given up on: the output never ended
         with self._changed:
+            if partial:
+                self._lines.append(partial.decode(errors="replace"))
             self._closed_at = time.monotonic()
             self._changed.notify_all()
 
@@ -132,6 +148,8 @@ class CliProcess:
             os.killpg(self.pid, signal.SIGKILL)
         self.popen.wait()
         self._reader.join(timeout=10)  # EOF once the group is gone
+        self._stop_reading.set()
+        self._reader.join()
         if self.popen.stdout is not None:
             self.popen.stdout.close()
         _running.discard(self)
