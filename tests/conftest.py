@@ -10,6 +10,7 @@ environment variable ``CI`` is ``true``: a service missing from CI must not pass
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import time
@@ -22,6 +23,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+import cli_processes
 from conveyor._processes import fork_context
 from conveyor.config import Settings, load_config
 from conveyor.executors.local import LocalExecutor
@@ -61,6 +63,21 @@ def preloaded_fork_server() -> None:
     a busy 2-core machine, enough to break the timing that the scheduler tests check.
     """
     fork_context()  # sets the preload only; the server starts when a child first needs it
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_cli_processes() -> Iterator[None]:
+    """A ``conveyor`` process (``cli_processes``) that a test left running is ended with its
+    group after that test, and that test fails for it; its pipes' garbage is collected
+    there too, so an unclosed pipe is reported on the test that leaked it, never the next.
+    Tests that started no such process pay nothing."""
+    before = cli_processes.started_count()
+    yield
+    if cli_processes.started_count() == before:
+        return
+    left = cli_processes.end_leftovers()
+    gc.collect()
+    assert not left, f"the test left conveyor processes running: {left}"
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,12 @@ whichever starts first, the fork server comes up with Conveyor already imported.
 
 from __future__ import annotations
 
+import contextlib
 import io
-import multiprocessing
-import multiprocessing.forkserver
 import os
+import signal
+import threading
+import weakref
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import Any
@@ -64,6 +66,7 @@ class _Popen(popen_forkserver.Popen):
             reduction.dump(process_obj, buf)
         finally:
             set_spawning_popen(None)
+        _start_server_deaf_to_ctrl_c()
         self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
         parent_w = os.dup(w)  # the child watches this pipe to notice that its parent died
         close = util.close_fds  # type: ignore[attr-defined]
@@ -71,6 +74,11 @@ class _Popen(popen_forkserver.Popen):
         with open(w, "wb", closefd=True) as f:
             f.write(buf.getbuffer())
         self.pid = forkserver.read_signed(self.sentinel)
+        _started.add(self)
+
+
+#: Children started and not yet collected, for :func:`kill_children`.
+_started: weakref.WeakSet[_Popen] = weakref.WeakSet()
 
 
 class _Process(ForkServerProcess):
@@ -94,7 +102,29 @@ def fork_context() -> ForkServerContext:
 def warm_up() -> None:
     """Start the fork server now, so its one-time import cost is not paid by the first child."""
     fork_context()
-    multiprocessing.forkserver.ensure_running()
+    _start_server_deaf_to_ctrl_c()
+
+
+def _start_server_deaf_to_ctrl_c() -> None:
+    """Start the fork server (and multiprocessing's resource tracker) if it is not running,
+    with SIGINT ignored from their first instruction.
+
+    A terminal's Ctrl-C goes to the whole process group. The fork server ignores SIGINT only
+    once its preload is imported, seconds on a busy machine; a Ctrl-C before that killed it
+    with a KeyboardInterrupt, and the command then failed on a closed pipe instead of
+    stopping. An ignored signal stays ignored across ``exec``, so it is ignored while it
+    starts. Only the main thread may change a handler; another thread starts it as before.
+    """
+    if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def adopt_environment(environ: dict[str, str]) -> None:
@@ -105,3 +135,16 @@ def adopt_environment(environ: dict[str, str]) -> None:
     """
     os.environ.clear()
     os.environ.update(environ)
+
+
+def kill_children() -> None:
+    """SIGKILL every child started through this module that has not been reaped, and the
+    fork server: for a forced exit (a second Ctrl-C), so none lives on with our pipes."""
+    for popen in list(_started):
+        if popen.returncode is None and popen.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(popen.pid, signal.SIGKILL)
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if server:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGKILL)

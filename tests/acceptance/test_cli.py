@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from cli_processes import cli_process
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dags"
@@ -38,13 +39,6 @@ def conveyor(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [CONVEYOR, *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def background(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    """A long-running `conveyor` command, its output collected for the test to read."""
-    return subprocess.Popen(
-        [CONVEYOR, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 
@@ -151,8 +145,7 @@ def test_trigger_scheduler_show_why_logs(env: dict[str, str]) -> None:
     bad_conf = conveyor(env, "dags", "trigger", "good", "--conf", "{oops")
     assert bad_conf.returncode == 1 and "--conf is not valid JSON" in bad_conf.stderr
 
-    scheduler = background(env, "scheduler")
-    try:
+    with cli_process(["scheduler"], env) as scheduler:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             listing = conveyor(env, "runs", "list").stdout
@@ -161,11 +154,9 @@ def test_trigger_scheduler_show_why_logs(env: dict[str, str]) -> None:
             time.sleep(0.3)
         else:
             pytest.fail(f"runs did not finish:\n{listing}")
-    finally:
-        scheduler.send_signal(signal.SIGTERM)
-        output, _ = scheduler.communicate(timeout=20)
-    assert scheduler.returncode == 0, output
-    assert "scheduler stopped" in output
+        scheduler.seconds_to_end(scheduler.terminate(), limit=20)
+    assert scheduler.returncode == 0, scheduler.output
+    assert "scheduler stopped" in scheduler.output
 
     shown = conveyor(env, "runs", "show", "failing", "latest")
     assert "failed" in shown.stdout
@@ -233,27 +224,22 @@ def _wait_for_its_heartbeat(
 
 
 def test_second_scheduler_on_sqlite_is_refused(env: dict[str, str]) -> None:
-    first = background(env, "scheduler")
-    try:
-        _wait_for_its_heartbeat(env, first)
+    with cli_process(["scheduler"], env) as first:
+        _wait_for_its_heartbeat(env, first.popen)
         second = conveyor(env, "scheduler", timeout=30)
         assert second.returncode == 1
         assert "SQLite allows one scheduler" in second.stderr
-    finally:
-        first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=20)
+        first.seconds_to_end(first.terminate(), limit=20)
     # The first one stopped cleanly: a new scheduler may start at once, nothing to delete by hand.
-    again = background(env, "scheduler")
-    _wait_for_its_heartbeat(env, again)
-    assert again.poll() is None
-    again.send_signal(signal.SIGTERM)
-    again.communicate(timeout=20)
-    assert again.returncode == 0
+    with cli_process(["scheduler"], env) as again:
+        _wait_for_its_heartbeat(env, again.popen)
+        assert again.returncode is None
+        again.seconds_to_end(again.terminate(), limit=20)
+        assert again.returncode == 0
 
 
 def test_new_dag_file_appears_while_standalone_runs(env: dict[str, str]) -> None:
-    process = background(env, "standalone")
-    try:
+    with cli_process(["standalone"], env) as process:
         time.sleep(2.0)
         write_dag(
             env,
@@ -271,11 +257,9 @@ def test_new_dag_file_appears_while_standalone_runs(env: dict[str, str]) -> None
             time.sleep(0.3)
         else:
             pytest.fail("the @once run of a new DAG file did not succeed")
-    finally:
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=20)
-    assert "Conveyor standalone" in output
-    assert str(Path(env["CONVEYOR_DAGS_FOLDER"])) in output
+        process.seconds_to_end(process.ctrl_c(), limit=20)
+    assert "Conveyor standalone" in process.output
+    assert str(Path(env["CONVEYOR_DAGS_FOLDER"])) in process.output
 
 
 BROKEN_YAML = """\

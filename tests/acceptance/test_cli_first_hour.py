@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import textwrap
@@ -13,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from cli_processes import CTRL_C_LIMIT_SECONDS, cli_process
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
@@ -132,29 +133,20 @@ def test_run_prints_a_failed_try_at_once_with_the_time_of_the_next(
 ) -> None:
     path = tmp_path / "flaky.py"
     path.write_text(textwrap.dedent(RETRIED.format(minutes=10)))
-    process = subprocess.Popen(
-        [CONVEYOR, "run", str(path)], env=env, stdout=subprocess.PIPE, text=True
-    )
-    seen: list[str] = []
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            seen.append(line)
-            if line.startswith("next try at") or not line:
-                break
+    with cli_process(["run", str(path)], env) as run:
+        last = run.wait_for_line(r"^next try at", timeout=60)
         # The retry is ten minutes away and the run still going: the error came first.
-        assert process.poll() is None, "".join(seen)
-        text = "".join(seen)
+        assert run.returncode is None, run.output
+        text = run.output
         assert "load failed on try 1 of 2 (exception)" in text
         assert "ValueError: column 'amount' is missing" in text
         assert "connecting to the warehouse" in text  # the log's last lines
         next_try = r"next try at \d\d:\d\d:\d\d UTC \(in (9m \d+|10m 0)s\)\n"
-        assert re.fullmatch(next_try, seen[-1]), text
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+        assert re.fullmatch(next_try, last), text
+        # Waiting for the retry, Ctrl-C stops it.
+        took = run.seconds_to_end(run.ctrl_c(), limit=30)
+        assert took < CTRL_C_LIMIT_SECONDS, run.output
+        assert run.returncode == 130, run.output
 
 
 def test_run_with_no_retry_delay_retries_at_once_after_printing_the_error(

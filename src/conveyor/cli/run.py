@@ -20,6 +20,7 @@ import click
 from rich.live import Live
 from rich.table import Table
 
+from conveyor import interrupts
 from conveyor.cli.common import (
     CliError,
     console,
@@ -58,6 +59,7 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
     several) or a DAG id from the DAG folder."""
     payload = parse_conf(conf)
     base = settings()
+    interrupts.install()  # Ctrl-C stops between two steps; a second one at once
     path = Path(target)
     source = path.resolve() if path.is_file() else base.dags_path
     with tempfile.TemporaryDirectory(prefix="conveyor-run-") as tmp:
@@ -70,6 +72,7 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         store = Store(config.db_url)
         schema.migrate(store)
         DagFileProcessor(store, source, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
+        _exit_if_interrupted()
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         awaited = add_neighbours(config, store, source, dag_id) if path.is_file() else {}
         with store.write() as conn:
@@ -86,6 +89,7 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
             )
         state = _run_live(config, store, run.id, no_retry_delay=no_retry_delay)
         _report(store, run.id)
+    _exit_if_interrupted()
     if state is not RunState.SUCCESS:
         raise SystemExit(1)
 
@@ -113,6 +117,13 @@ def _run_awaited(conn: Connection, run: RunRow, awaited: dict[str, list[str]]) -
                 f"{', '.join(waiting)} of {run.dag_id} waits for it",
                 markup=False,
             )
+
+
+def _exit_if_interrupted() -> None:
+    if interrupts.requested():
+        console.print("stopped by Ctrl-C or SIGTERM", style="yellow")
+        interrupts.stop_done(interrupts.INTERRUPTED_EXIT_STATUS)
+        raise SystemExit(interrupts.INTERRUPTED_EXIT_STATUS)
 
 
 def _pick_dag(store: Store, target: str, wanted: str | None, *, is_file: bool) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from conveyor import interrupts
 from conveyor.cli.common import console, open_store, settings, translate_errors
 from conveyor.config import Settings, load_config
 from conveyor.executors.base import Executor
@@ -42,6 +43,7 @@ def _serve(config: Settings, store: Store) -> None:
     instrument_scheduler(scheduler, config)  # loop time on metrics_port, when set
     scheduler.run()
     console.print("scheduler stopped")
+    interrupts.stop_done(0)
 
 
 @click.command("scheduler")

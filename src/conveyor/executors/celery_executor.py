@@ -9,11 +9,11 @@ that came back empty, a worker that died (``lost_messages``).
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 
 from kombu.exceptions import OperationalError as BrokerError
 
+from conveyor import interrupts
 from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry
 from conveyor.exceptions import ConveyorError
@@ -55,7 +55,7 @@ class CeleryExecutor(Executor):
         publish_tries(self.app, tries)
 
     def poll(self, timeout: float) -> int:
-        time.sleep(timeout)
+        interrupts.sleep(timeout)
         return 0
 
     def holds(self, ti_id: int) -> bool:

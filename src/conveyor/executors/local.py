@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from conveyor import interrupts
 from conveyor._processes import adopt_environment, fork_context, warm_up
 from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry, queued_tries
@@ -371,14 +372,16 @@ class LocalExecutor(Executor):
         self._launch()
         self._heartbeat()
         if not self._running:
-            time.sleep(min(timeout, 0.05)) if self._backlog else time.sleep(timeout)
+            interrupts.sleep(min(timeout, 0.05) if self._backlog else timeout)
             return 0
         wake = time.monotonic() + timeout
         for entry in self._running.values():
             for moment in (entry.deadline, entry.kill_at):
                 if moment is not None:
                     wake = min(wake, moment)
-        ready = wait([*self._running, *self._reports], timeout=max(wake - time.monotonic(), 0))
+        ready = interrupts.wait(
+            [*self._running, *self._reports], timeout=max(wake - time.monotonic(), 0)
+        )
         self._enforce_timeouts()
         finished = 0
         for report in [r for r in ready if isinstance(r, Connection)]:

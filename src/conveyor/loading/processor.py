@@ -27,7 +27,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from conveyor import airflow_compat
+from conveyor import airflow_compat, interrupts
 from conveyor._processes import adopt_environment, fork_context
 from conveyor.exceptions import DagImportError
 from conveyor.loading import shipping
@@ -223,6 +223,7 @@ class DagFileProcessor:
         self._parsing: dict[int, _Parsing] = {}
         self._done: deque[ParsedFile] = deque()
         self._thread: threading.Thread | None = None
+        self._stopped = False  # see stop()
         self._wake_r, self._wake_w = os.pipe()  # wakes the thread for new files
         os.set_blocking(self._wake_w, False)
         weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
@@ -236,6 +237,7 @@ class DagFileProcessor:
         parses that finished, for at most ``loop_budget`` seconds (the rest are saved in the
         next loops). Returns files saved."""
         started = time.monotonic()
+        self._stopped = False  # polled again after a stop: in use again
         if started >= self._next_scan:
             self._scan()
             self._next_scan = time.monotonic() + self.scan_every
@@ -250,9 +252,16 @@ class DagFileProcessor:
         return saved
 
     def sync(self) -> None:
-        """Parse every changed file now and wait for all of them (for the CLI and tests)."""
+        """Parse every changed file now and wait for all of them (for the CLI and tests).
+
+        A stop request (SIGTERM, Ctrl-C: :mod:`conveyor.interrupts`) ends the wait, and the
+        parses in flight are killed."""
+        self._stopped = False
         self._scan()
         while self.busy():
+            if interrupts.requested():
+                self.stop()
+                return
             if self._thread is None:
                 self._parse_step(block=0.05)
             else:
@@ -260,6 +269,16 @@ class DagFileProcessor:
             batch = self._take_done(limit=50)
             if batch:
                 self._save(batch)
+
+    def stop(self) -> None:
+        """Start no more parses and kill those in flight: a parse of a file that hangs at
+        import would otherwise outlive the process that asked for it, holding its pipes."""
+        with self._lock:
+            self._stopped = True
+            self._pending.clear()
+            jobs = list(self._parsing.values())
+        for job in jobs:
+            job.process.kill()
 
     # -- the parsing thread ----------------------------------------------------------------
 
@@ -327,6 +346,9 @@ class DagFileProcessor:
                     path, process, receiver, time.monotonic() + self.timeout
                 )
                 self._starting.discard(path)
+                if self._stopped:  # stop() came while it started: it missed this one
+                    process.kill()
+                    return
 
     def _collect(self, jobs: list[_Parsing], ready: set[Any]) -> None:
         now = time.monotonic()

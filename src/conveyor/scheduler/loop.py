@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+
+from conveyor import interrupts
 
 # select/update serve create_scheduled_runs and _due_runs alone, whose SQL moves separately.
 from conveyor.callbacks import CallbackProcess
@@ -110,15 +111,18 @@ class Scheduler:
         self._stopping = True
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
+        """SIGTERM and Ctrl-C stop the loop between two steps (see :mod:`conveyor.interrupts`)."""
+        interrupts.install()
+
+    def _should_stop(self) -> bool:
+        return self._stopping or interrupts.requested()
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Loop until asked to stop (SIGTERM, SIGINT) or until ``until()`` is true."""
         self.start()
         next_step = 0.0
         try:
-            while not self._stopping:
+            while not self._should_stop():
                 if time.monotonic() >= next_step:
                     pause = self._step_or_wait_for_the_store()
                     next_step = time.monotonic() + max(self.settings.scheduler_loop_seconds, pause)
@@ -138,7 +142,7 @@ class Scheduler:
             return self.executor.poll(timeout)
         except Exception:
             log.exception("the executor failed while handling a try; carrying on")
-            time.sleep(min(timeout, 0.5))  # never spin on an error that repeats
+            interrupts.sleep(min(timeout, 0.5))  # never spin on an error that repeats
             return 0
 
     def _dispatch_into_freed_slots(self) -> None:
@@ -172,7 +176,9 @@ class Scheduler:
         return 0.0
 
     def stop(self) -> None:
-        self.executor.stop(grace=self.settings.kill_grace_seconds)
+        if self.processor is not None:
+            self.processor.stop()  # a parse in flight must not outlive the scheduler
+        self.executor.stop(grace=interrupts.stop_grace(self.settings.kill_grace_seconds))
         self.callbacks.stop()
         try:
             with self.store.write() as conn:

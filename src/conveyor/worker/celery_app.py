@@ -26,6 +26,7 @@ from celery import Celery, bootsteps
 from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
 from celery.worker.consumer import Consumer
 
+from conveyor import interrupts
 from conveyor.clock import utcnow
 from conveyor.config import Settings, load_config
 from conveyor.engine.progress import QueuedTry
@@ -375,22 +376,28 @@ def app_from_environment() -> Celery:
 
 
 @worker_shutting_down.connect
-def _limit_the_wait(how: str = "", **_: Any) -> None:
-    """SIGTERM: take no new tries, let running ones finish within the grace period, then stop.
+def _limit_the_wait(how: str = "", sig: str = "", **_: Any) -> None:
+    """SIGTERM or Ctrl-C: take no new tries, let running ones finish within the grace
+    period, then stop.
 
     Celery's warm shutdown waits for running tasks however long they take. Past the grace
     period the worker hands the tries still running back (up for retry at once, without using
     one of the task's retries), then asks for Celery's cold shutdown, which ends the pool.
+    After Ctrl-C the grace is shorter (``interrupts.INTERRUPT_GRACE_SECONDS``): someone waits
+    at the terminal. A second Ctrl-C is Celery's cold shutdown at once.
     """
     if how != "Warm":
         return
-    log.info("warm shutdown: running tries get %.0fs to finish", _shutdown_grace)
-    timer = threading.Timer(_shutdown_grace, _hand_back_and_stop)
+    grace = _shutdown_grace
+    if sig == "SIGINT":
+        grace = min(grace, interrupts.INTERRUPT_GRACE_SECONDS)
+    log.info("warm shutdown: running tries get %.0fs to finish", grace)
+    timer = threading.Timer(grace, _hand_back_and_stop, kwargs={"grace": grace})
     timer.daemon = True
     timer.start()
 
 
-def _hand_back_and_stop() -> None:
+def _hand_back_and_stop(grace: float) -> None:
     from celery.worker import state
 
     if state.active_requests and _settings is not None:
@@ -407,7 +414,7 @@ def _hand_back_and_stop() -> None:
                         ti_id,
                         try_number,
                         f"the worker shut down before the try finished (grace "
-                        f"{_shutdown_grace:g}s); handed back for another worker",
+                        f"{grace:g}s); handed back for another worker",
                         actor,
                     )
         except Exception:  # stopping must go on even if the store is unreachable

@@ -1,0 +1,186 @@
+"""Real ``conveyor`` processes for tests, always stopped with everything they started.
+
+A test that starts a command and stops it by hand leaks it when an assertion fails first,
+or when the command does not stop: a ``communicate(timeout=...)`` that raises leaves the
+process running and its pipe to be closed by the garbage collector, in whichever test runs
+next (an unclosed-file ``ResourceWarning``, which ``filterwarnings = error`` turns into that
+other test's failure). So each command runs here in a session (process group) of its own,
+its output is read by a thread (a full pipe never blocks it) and kept, and on the way out
+its whole group gets SIGKILL and its pipe is closed, whatever happened.
+``end_leftovers`` is the conftest's guard for a process a test left behind all the same.
+
+Imported as ``cli_processes`` (``tests/`` is on ``sys.path``, as for ``conftest``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
+
+#: What Conveyor promises: Ctrl-C stops a command within this many seconds, whatever it does.
+CTRL_C_LIMIT_SECONDS = 5.0
+
+
+class CliProcess:
+    """One running ``conveyor`` command, its output gathered as it comes."""
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str], cwd: Path | None) -> None:
+        self.popen = subprocess.Popen(
+            [CONVEYOR, *args],
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: a Ctrl-C and the cleanup reach it all
+        )
+        self.pid = self.popen.pid
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._closed_at: float | None = None
+        self._stop_reading = threading.Event()
+        self._reader = threading.Thread(target=self._read, name=f"output of {self.pid}")
+        self._reader.start()
+        _running.add(self)
+        _started[0] += 1
+
+    def _read(self) -> None:
+        """Gather the output by lines until its end, or until ``end`` gives up on it (a
+        process that left the group would keep it open; a read blocked on it could not be
+        stopped, and closing the pipe under it would wait for the read)."""
+        assert self.popen.stdout is not None
+        fd = self.popen.stdout.fileno()
+        partial = b""
+        while not self._stop_reading.is_set():
+            if not select.select([fd], [], [], 0.1)[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            *complete, partial = (partial + chunk).split(b"\n")
+            with self._changed:
+                self._lines += [line.decode(errors="replace") + "\n" for line in complete]
+                self._changed.notify_all()
+        else:
+            return  # given up on: the output never ended
+        with self._changed:
+            if partial:
+                self._lines.append(partial.decode(errors="replace"))
+            self._closed_at = time.monotonic()
+            self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self._changed:
+            return "".join(self._lines)
+
+    def wait_for_line(self, pattern: str, timeout: float) -> str:
+        """The first output line matching ``pattern`` (a regular expression); AssertionError
+        with the output so far if none comes within ``timeout`` seconds or the output ends."""
+        found = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._changed:
+            while True:
+                for line in self._lines[seen:]:
+                    if found.search(line):
+                        return line
+                seen = len(self._lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed_at is not None:
+                    raise AssertionError(
+                        f"no line matching {pattern!r} within {timeout:g}s; output:\n"
+                        + "".join(self._lines)
+                    )
+                self._changed.wait(left)
+
+    def terminate(self) -> float:
+        """SIGTERM to the command itself, as a service manager stops it; when it was sent."""
+        sent = time.monotonic()
+        self.popen.send_signal(signal.SIGTERM)
+        return sent
+
+    def ctrl_c(self) -> float:
+        """SIGINT to the whole process group, as a terminal's Ctrl-C; the moment it was sent."""
+        sent = time.monotonic()
+        os.killpg(self.pid, signal.SIGINT)
+        return sent
+
+    def seconds_to_end(self, since: float, limit: float) -> float:
+        """Seconds from ``since`` until the command exited and its output closed (every
+        process it started let go of it), as whoever runs it sees its end; ``limit`` is
+        the most that is waited for (AssertionError after it, with the output)."""
+        try:
+            self.popen.wait(timeout=max(since + limit - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"conveyor (pid {self.pid}) still running {limit:g}s on; output:\n{self.output}"
+            ) from None
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._closed_at is not None, max(since + limit - time.monotonic(), 0)
+            )
+            if self._closed_at is None:
+                raise AssertionError(
+                    f"conveyor exited, but something it started still held its output "
+                    f"{limit:g}s on; output:\n{''.join(self._lines)}"
+                )
+            return max(self._closed_at, since) - since
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def end(self) -> None:
+        """SIGKILL the whole group (whatever is left of it), reap, and close the pipe."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        self.popen.wait()
+        self._reader.join(timeout=10)  # EOF once the group is gone
+        self._stop_reading.set()
+        self._reader.join()
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        _running.discard(self)
+
+
+_running: set[CliProcess] = set()
+
+
+@contextlib.contextmanager
+def cli_process(
+    args: Sequence[str], env: Mapping[str, str], *, cwd: Path | None = None
+) -> Iterator[CliProcess]:
+    """``conveyor ARGS...`` running for the block; ended with its group on the way out."""
+    process = CliProcess(args, env, cwd)
+    try:
+        yield process
+    finally:
+        process.end()
+
+
+def end_leftovers() -> list[str]:
+    """End every process started here and still running; what they were, for a message."""
+    left = list(_running)
+    for process in left:
+        process.end()
+    return [" ".join(process.popen.args[1:]) for process in left]  # type: ignore[index]
+
+
+def started_count() -> int:
+    """How many processes were started here so far (the conftest's guard compares)."""
+    return _started[0]
+
+
+_started = [0]
