@@ -1,0 +1,131 @@
+"""The one HTTP client of the providers: a request with httpx, and what goes wrong with it.
+
+``HttpHook`` and the Slack hooks send through :func:`send`. A request that never got an
+answer (no such host, refused, timed out) raises ``HttpConnectionError``; an answer of 4xx
+or 5xx raises ``HttpStatusError`` when checked. Both messages name the connection and the
+URL with every secret the try read masked (a webhook's URL is itself a secret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conveyor.connections.masking import redact
+from conveyor.exceptions import TaskError
+from conveyor.providers._extras import require
+
+require("httpx", "http", "http")
+import httpx  # noqa: E402  (after the check, so that a missing httpx names the extra)
+
+
+class HttpConnectionError(TaskError):
+    """No answer from the server; names the connection and where it points."""
+
+
+class HttpStatusError(TaskError):
+    """The server answered 4xx or 5xx. The message starts with the status and the reason
+    (``404:Not Found``), as Airflow's does, so code that reads it keeps working."""
+
+    def __init__(self, message: str, response: HttpResponse) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class HttpResponse:
+    """An answer in the shape of ``requests.Response`` (what Airflow's hooks return), over
+    httpx's: ``text``, ``json()``, ``status_code``, ``headers``, ``content``, ``reason``,
+    ``ok``, ``url`` (text) and ``raise_for_status()``; the rest is httpx's."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.raw = response
+
+    @property
+    def text(self) -> str:
+        return str(self.raw.text)
+
+    def json(self, **kwargs: Any) -> Any:
+        return self.raw.json(**kwargs)
+
+    @property
+    def status_code(self) -> int:
+        return int(self.raw.status_code)
+
+    @property
+    def headers(self) -> Any:
+        return self.raw.headers
+
+    @property
+    def content(self) -> bytes:
+        return bytes(self.raw.content)
+
+    @property
+    def reason(self) -> str:
+        return str(self.raw.reason_phrase)
+
+    @property
+    def url(self) -> str:
+        return str(self.raw.url)
+
+    @property
+    def ok(self) -> bool:
+        """True below 400, as in ``requests`` (a redirect is not an error)."""
+        return self.status_code < 400
+
+    def raise_for_status(self) -> None:
+        """Raise ``HttpStatusError`` for 4xx and 5xx (``requests``' rule: 3xx passes)."""
+        if not self.ok:
+            kind = "Client" if self.status_code < 500 else "Server"
+            raise HttpStatusError(
+                f"{self.status_code}:{self.reason} ({kind} Error for url: {redact(self.url)})",
+                self,
+            )
+
+    def __getattr__(self, name: str) -> Any:  # elapsed, cookies, encoding, iter_bytes, ...
+        return getattr(self.raw, name)
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    conn_id: str,
+    options: Mapping[str, Any] | None = None,
+    auth: Any = None,
+    headers: Mapping[str, str] | None = None,
+    **request: Any,
+) -> HttpResponse:
+    """One request; ``request`` holds httpx's ``params``, ``data``, ``content``, ``json``.
+
+    ``options`` are Airflow's ``extra_options``: ``timeout``, ``verify`` (``verify_ssl``),
+    ``cert``, ``proxy`` (``proxies``), ``allow_redirects``, ``max_redirects``, ``trust_env``.
+    """
+    given = dict(options or {})
+    verify = given.get("verify", given.get("verify_ssl", True))
+    client_args: dict[str, Any] = {
+        "auth": auth,
+        "headers": dict(headers or {}),
+        "verify": verify,
+        "cert": given.get("cert"),
+        "timeout": given.get("timeout"),
+        "follow_redirects": bool(given.get("allow_redirects", True)),
+        "trust_env": bool(given.get("trust_env", True)),
+    }
+    if given.get("max_redirects") is not None:
+        client_args["max_redirects"] = int(given["max_redirects"])
+    proxy = given.get("proxy", given.get("proxies"))
+    if isinstance(proxy, Mapping):  # requests' {"https": url}: the URL of the request's scheme
+        proxy = proxy.get(url.partition(":")[0]) or next(iter(proxy.values()), None)
+    if proxy:
+        client_args["proxy"] = proxy
+    try:
+        with httpx.Client(**client_args) as client:
+            return HttpResponse(client.request(method, url, **request))
+    except httpx.TransportError as exc:
+        detail = str(exc).strip() or type(exc).__name__
+        raise HttpConnectionError(
+            redact(f"connection {conn_id!r}: {method} {url} got no answer: {detail}")
+        ) from None
