@@ -46,6 +46,23 @@ def url_from_endpoint(base_url: str, endpoint: str | None) -> str:
     return base_url + (endpoint or "")
 
 
+def base_url(conn: Connection, *, default_host: str = "", default_scheme: str = "http") -> str:
+    """The URL a connection names (the module docstring says how); ``default_host`` when it
+    has no host, ``default_scheme`` when neither its type nor its schema is a scheme."""
+    host, path = conn.host or default_host, ""
+    if "://" in host:
+        base = host
+    else:
+        kind = conn.conn_type.lower()
+        scheme, path = (kind if kind in ("http", "https") else default_scheme), conn.schema or ""
+        if path.lower() in ("http", "https"):
+            scheme, path = path.lower(), ""
+        base = f"{scheme}://{host}"
+    if conn.port:
+        base += f":{conn.port}"
+    return base + ("/" + path.strip("/") if path.strip("/") else "")
+
+
 class HttpHook:
     """``HttpHook(method="POST", http_conn_id="http_default")``; ``run`` sends one request."""
 
@@ -84,18 +101,7 @@ class HttpHook:
         return conn
 
     def _set_base_url(self, conn: Connection) -> None:
-        host, path = conn.host or "", ""
-        if "://" in host:
-            base = host
-        else:
-            kind = conn.conn_type.lower()
-            scheme, path = (kind if kind in ("http", "https") else "http"), conn.schema or ""
-            if path.lower() in ("http", "https"):
-                scheme, path = path.lower(), ""
-            base = f"{scheme}://{host}"
-        if conn.port:
-            base += f":{conn.port}"
-        self.base_url = base + ("/" + path.strip("/") if path.strip("/") else "")
+        self.base_url = base_url(conn)
 
     def url_from_endpoint(self, endpoint: str | None) -> str:
         if not self.base_url:
