@@ -24,6 +24,7 @@ import json
 from datetime import datetime
 
 from airflow import DAG
+from airflow.exceptions import AirflowException
 from airflow.hooks import HttpHook as HttpHookFromPackage
 from airflow.hooks.http_hook import HttpHook as HttpHook110
 from airflow.operators.http_operator import SimpleHttpOperator as SimpleHttpOperator110
@@ -52,7 +53,7 @@ def use_hook(ti, ds):
     assert broken.status_code == 500 and not broken.ok and broken.text == "it broke"
     try:
         HttpHookFromPackage(method="GET", http_conn_id="api").run("broken")
-    except Exception as exc:
+    except AirflowException as exc:
         message = str(exc)
         assert message.startswith("500:Internal Server Error"), message
         assert "/api/v2/broken" in message and "'api'" in message, message

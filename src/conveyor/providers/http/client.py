@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor.connections.masking import redact
-from conveyor.exceptions import TaskError
+from conveyor.exceptions import AirflowException, TaskError
 from conveyor.providers._extras import require
 
 require("httpx", "http", "http")
@@ -23,9 +23,10 @@ class HttpConnectionError(TaskError):
     """No answer from the server; names the connection and where it points."""
 
 
-class HttpStatusError(TaskError):
+class HttpStatusError(TaskError, AirflowException):
     """The server answered 4xx or 5xx. The message starts with the status and the reason
-    (``404:Not Found``), as Airflow's does, so code that reads it keeps working."""
+    (``404:Not Found``), and ``except AirflowException`` catches it, as Airflow's, so code
+    that reads it keeps working."""
 
     def __init__(self, message: str, response: HttpResponse) -> None:
         super().__init__(message)

@@ -21,13 +21,17 @@ from conveyor.providers._extras import require
 require("httpx", "slack", "slack")
 
 from conveyor.connections import Connection, get_connection, masking  # noqa: E402
-from conveyor.exceptions import TaskError  # noqa: E402
+from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
 from conveyor.providers.http.hook import base_url  # noqa: E402
 
 DEFAULT_HOST = "hooks.slack.com/services"
 #: The connection types a webhook is read from.
 CONN_TYPES = ("slackwebhook", "slack_webhook", "http", "https")
+
+
+class SlackWebhookError(TaskError, AirflowException):
+    """The webhook answered other than 200 (an ``AirflowException``, as in Airflow)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class SlackWebhookHook:
         )
         found = WebhookResponse(url, response.status_code, response.text, dict(response.headers))
         if found.status_code != 200:
-            raise TaskError(
+            raise SlackWebhookError(
                 f"connection {conn.conn_id!r}: Slack webhook answered {found.status_code} "
                 f"with body {masking.redact(found.body)!r}"
             )
