@@ -111,9 +111,14 @@ class HttpHook:
     def _auth(self, conn: Connection) -> Any:
         if not (conn.login or conn.password):
             return None
-        if self.auth_type is not None:
-            return self.auth_type(conn.login or "", conn.password or "")
-        return httpx.BasicAuth(conn.login or "", conn.password or "")
+        login, password = conn.login or "", conn.password or ""
+        # requests' classes, which Airflow files pass, stand for httpx's of the same scheme.
+        name = getattr(self.auth_type, "__name__", None)
+        if self.auth_type is None or name == "HTTPBasicAuth":
+            return httpx.BasicAuth(login, password)
+        if name == "HTTPDigestAuth":
+            return httpx.DigestAuth(login, password)
+        return self.auth_type(login, password)
 
     def _split_extra(
         self, conn: Connection, extra_options: Mapping[str, Any]
