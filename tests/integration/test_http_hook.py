@@ -9,11 +9,20 @@ from pathlib import Path
 
 import http_servers
 import pytest
-from http_servers import Recorder
+from http_servers import Answer, Recorder, Seen
 
 from conveyor.exceptions import AirflowException
 from conveyor.providers.http.client import HttpStatusError
 from conveyor.providers.http.hook import HttpHook
+
+
+def _digest(seen: Seen) -> Answer:
+    """Challenge once; then a Digest answer for the connection's login passes."""
+    given = seen.headers.get("authorization", "")
+    if given.startswith("Digest ") and 'username="robot"' in given:
+        return 200, "digested", {}
+    challenge = 'Digest realm="api", nonce="0123456789abcdef", qop="auth"'
+    return 401, b"", {"WWW-Authenticate": challenge}
 
 
 @pytest.fixture
@@ -24,6 +33,7 @@ def api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Recorder]:
         ("GET", "/v1/old"): lambda seen: (302, b"", {"Location": "/v1/new"}),
         ("GET", "/v1/new"): lambda seen: (200, "moved here", {}),
         ("GET", "/v1/gone"): lambda seen: (410, "gone", {}),
+        ("GET", "/v1/digest"): _digest,
     }
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     for recorder in http_servers.serve(Recorder(routes=routes)):  # type: ignore[arg-type]
@@ -61,3 +71,13 @@ def test_an_error_status_raises_unless_the_check_is_off(api: Recorder) -> None:
     assert gone.status_code == 410 and not gone.ok
     with pytest.raises(HttpStatusError, match=r"^410:Gone"):
         gone.raise_for_status()
+
+
+def test_requests_auth_classes_stand_for_httpx_ones(api: Recorder) -> None:
+    requests_auth = pytest.importorskip("requests.auth")
+    digest = HttpHook("GET", http_conn_id="api", auth_type=requests_auth.HTTPDigestAuth)
+    assert digest.run("digest").text == "digested"
+    assert [s.headers.get("authorization", "")[:7] for s in api.seen] == ["", "Digest "]
+    basic = HttpHook("POST", http_conn_id="api", auth_type=requests_auth.HTTPBasicAuth)
+    basic.run("echo", json={})
+    assert api.seen[-1].headers["authorization"].startswith("Basic ")
