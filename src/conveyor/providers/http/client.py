@@ -111,7 +111,8 @@ def send(
         "headers": dict(headers or {}),
         "verify": verify,
         "cert": given.get("cert"),
-        "timeout": given.get("timeout"),
+        # A connection's extra may hold the timeout as text ("30").
+        "timeout": float(given["timeout"]) if given.get("timeout") not in (None, "") else None,
         "follow_redirects": bool(given.get("allow_redirects", True)),
         "trust_env": bool(given.get("trust_env", True)),
     }

@@ -83,9 +83,9 @@ class SlackWebhookHook:
             )
         return conn
 
-    def webhook_url(self) -> str:
+    def webhook_url(self, conn: Connection | None = None) -> str:
         """The webhook's URL, registered as a secret of this try (it is one)."""
-        conn = self._connection()
+        conn = conn or self._connection()
         token = (self.webhook_token or conn.password or "").strip()
         if "://" in token:
             url = token
@@ -120,7 +120,7 @@ class SlackWebhookHook:
         options = {"timeout": self.timeout or conn.extra.get("timeout"), "proxy": self.proxy}
         if options["proxy"] is None:
             options["proxy"] = conn.extra.get("proxy")
-        url = self.webhook_url()
+        url = self.webhook_url(conn)
         response = send(
             "POST",
             url,
