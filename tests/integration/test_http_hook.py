@@ -81,3 +81,22 @@ def test_requests_auth_classes_stand_for_httpx_ones(api: Recorder) -> None:
     basic = HttpHook("POST", http_conn_id="api", auth_type=requests_auth.HTTPBasicAuth)
     basic.run("echo", json={})
     assert api.seen[-1].headers["authorization"].startswith("Basic ")
+
+
+def test_get_conn_is_a_client_on_the_base_url(api: Recorder) -> None:
+    with HttpHook(http_conn_id="api").get_conn(headers={"X-Trace": "c"}) as client:
+        answer = client.post("echo", json={"b": 1})
+    assert answer.json() == {"b": 1}
+    seen = api.seen[-1]
+    assert seen.path == "/v1/echo" and seen.headers["x-trace"] == "c"
+    assert seen.headers["x-tenant"] == "acme" and seen.headers["authorization"].startswith("Basic")
+
+
+def test_options_written_as_text_in_the_extra_are_read(
+    api: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = f"{api.url}/v1?allow_redirects=false&timeout=5"
+    monkeypatch.setenv("CONVEYOR_CONN_TEXTUAL", uri)
+    kept = HttpHook("GET", http_conn_id="textual").run("old")
+    assert kept.status_code == 302 and kept.headers["location"] == "/v1/new"
+    assert "allow_redirects" not in api.seen[-1].headers  # options are not headers

@@ -89,6 +89,37 @@ class HttpResponse:
         return f"<Response [{self.status_code}]>"
 
 
+def flag(value: Any) -> bool:
+    """A flag from code (a bool) or from a connection's extra (text such as "false")."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "off", "")
+    return bool(value)
+
+
+def client_options(options: Mapping[str, Any] | None, url: str = "") -> dict[str, Any]:
+    """httpx's client arguments for Airflow's ``extra_options``: ``timeout``, ``verify``
+    (``verify_ssl``), ``cert``, ``proxy`` (``proxies``), ``allow_redirects``,
+    ``max_redirects``, ``trust_env``; values from a connection's extra may be text."""
+    given = dict(options or {})
+    verify = given.get("verify", given.get("verify_ssl", True))
+    found: dict[str, Any] = {
+        # A CA bundle's path, or a flag.
+        "verify": verify if isinstance(verify, str) and "/" in verify else flag(verify),
+        "cert": given.get("cert"),
+        "timeout": float(given["timeout"]) if given.get("timeout") not in (None, "") else None,
+        "follow_redirects": flag(given.get("allow_redirects", True)),
+        "trust_env": flag(given.get("trust_env", True)),
+    }
+    if given.get("max_redirects") not in (None, ""):
+        found["max_redirects"] = int(given["max_redirects"])
+    proxy = given.get("proxy", given.get("proxies"))
+    if isinstance(proxy, Mapping):  # requests' {"https": url}: the URL of the request's scheme
+        proxy = proxy.get(url.partition(":")[0]) or next(iter(proxy.values()), None)
+    if proxy:
+        found["proxy"] = proxy
+    return found
+
+
 def send(
     method: str,
     url: str,
@@ -99,32 +130,11 @@ def send(
     headers: Mapping[str, str] | None = None,
     **request: Any,
 ) -> HttpResponse:
-    """One request; ``request`` holds httpx's ``params``, ``data``, ``content``, ``json``.
-
-    ``options`` are Airflow's ``extra_options``: ``timeout``, ``verify`` (``verify_ssl``),
-    ``cert``, ``proxy`` (``proxies``), ``allow_redirects``, ``max_redirects``, ``trust_env``.
-    """
-    given = dict(options or {})
-    verify = given.get("verify", given.get("verify_ssl", True))
-    client_args: dict[str, Any] = {
-        "auth": auth,
-        "headers": dict(headers or {}),
-        "verify": verify,
-        "cert": given.get("cert"),
-        # A connection's extra may hold the timeout as text ("30").
-        "timeout": float(given["timeout"]) if given.get("timeout") not in (None, "") else None,
-        "follow_redirects": bool(given.get("allow_redirects", True)),
-        "trust_env": bool(given.get("trust_env", True)),
-    }
-    if given.get("max_redirects") is not None:
-        client_args["max_redirects"] = int(given["max_redirects"])
-    proxy = given.get("proxy", given.get("proxies"))
-    if isinstance(proxy, Mapping):  # requests' {"https": url}: the URL of the request's scheme
-        proxy = proxy.get(url.partition(":")[0]) or next(iter(proxy.values()), None)
-    if proxy:
-        client_args["proxy"] = proxy
+    """One request; ``request`` holds httpx's ``params``, ``data``, ``content``, ``json``,
+    ``options`` Airflow's ``extra_options`` (see :func:`client_options`)."""
+    arguments = client_options(options, url)
     try:
-        with httpx.Client(**client_args) as client:
+        with httpx.Client(auth=auth, headers=dict(headers or {}), **arguments) as client:
             return HttpResponse(client.request(method, url, **request))
     except httpx.TransportError as exc:
         detail = str(exc).strip() or type(exc).__name__

@@ -16,7 +16,14 @@ from typing import Any, ClassVar
 
 from conveyor.connections import Connection, get_connection
 from conveyor.exceptions import TaskError
-from conveyor.providers.http.client import HttpResponse, HttpStatusError, httpx, send
+from conveyor.providers.http.client import (
+    HttpResponse,
+    HttpStatusError,
+    client_options,
+    flag,
+    httpx,
+    send,
+)
 
 #: Extra keys that are request options, not headers (Airflow's list).
 OPTION_KEYS = frozenset(
@@ -128,17 +135,23 @@ class HttpHook:
         options = {k: v for k, v in conn.extra.items() if k in OPTION_KEYS}
         return headers, {**options, **extra_options}
 
-    def get_conn(self, headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """What a request is made with: ``base_url``, ``headers``, ``auth`` (httpx opens a
-        client per request, so there is no session to hand out)."""
+    def get_conn(
+        self,
+        headers: Mapping[str, Any] | None = None,
+        extra_options: Mapping[str, Any] | None = None,
+    ) -> httpx.Client:
+        """An httpx client on the base URL with the connection's auth, headers and options:
+        what Airflow's ``requests.Session`` is to code that sends its own requests
+        (``client.get("items")``). The caller closes it."""
         conn = self._connection()
         self._set_base_url(conn)
-        found, _ = self._split_extra(conn, {})
-        return {
-            "base_url": self.base_url,
-            "headers": {**found, **(headers or {})},
-            "auth": self._auth(conn),
-        }
+        conn_headers, options = self._split_extra(conn, dict(extra_options or {}))
+        return httpx.Client(
+            base_url=self.base_url,
+            auth=self._auth(conn),
+            headers={**conn_headers, **{str(k): str(v) for k, v in (headers or {}).items()}},
+            **client_options(options, self.base_url),
+        )
 
     def run(
         self,
@@ -171,7 +184,7 @@ class HttpHook:
             headers={**conn_headers, **{str(k): str(v) for k, v in (headers or {}).items()}},
             **request,
         )
-        if _true(options.get("check_response", True)):
+        if flag(options.get("check_response", True)):
             self.check_response(response)
         return response
 
@@ -204,10 +217,3 @@ class HttpHook:
         except TaskError as exc:
             return False, str(exc)
         return True, "Connection successfully tested"
-
-
-def _true(value: Any) -> bool:
-    """A flag from code (a bool) or from a connection's extra (text)."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "0", "no", "off", "")
-    return bool(value)
