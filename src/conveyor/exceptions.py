@@ -11,6 +11,10 @@
     └── TaskError              raised inside a try by the engine (XCom not JSON, timeout)
         └── TaskTimeout
 
+``AirflowException`` is Airflow's root error, kept apart from ``ConveyorError``: code
+written for Airflow raises and catches it, and the errors of Airflow's providers (an HTTP
+4xx, Slack's ``"ok": false``) descend from it as well as from ``TaskError``.
+
 Signals that user code raises inside a task are not errors and have plain names:
 ``Skip`` (mark this task skipped), ``Fail`` (fail now, without retries) and ``Reschedule``
 (a sensor in reschedule mode: end this try, poke again later).
@@ -69,6 +73,12 @@ class TaskError(ConveyorError):
 
 class TaskTimeout(TaskError):
     """A try ran past its execution_timeout."""
+
+
+class AirflowException(Exception):  # Airflow's name (not ...Error): DAG files import it
+    """Airflow's root error (``airflow.exceptions.AirflowException``): raised in a task it
+    fails the try, retries apply. It lives here, below every layer, so that the providers'
+    errors can descend from it and ``except AirflowException`` catches them as in Airflow."""
 
 
 class Skip(Exception):

@@ -7,11 +7,9 @@ retries), as in Airflow.
 
 from __future__ import annotations
 
-from conveyor.exceptions import NotFoundError
+from conveyor.exceptions import AirflowException, NotFoundError
 
-
-class AirflowException(Exception):
-    """Raised by task code written for Airflow: fails the try, retries apply."""
+__all__ = ["AirflowException", "DagNotFound", "DagRunAlreadyExists", "ParamValidationError"]
 
 
 class ParamValidationError(AirflowException, ValueError):

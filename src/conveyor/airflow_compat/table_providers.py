@@ -26,6 +26,27 @@ _POSTGRES_HOOK = {"PostgresHook": f"{_P}.postgres:PostgresHook"}
 _POSTGRES_OPERATOR = {"PostgresOperator": f"{_P}.postgres:PostgresOperator"}
 _MYSQL_HOOK = {"MySqlHook": f"{_P}.mysql:MySqlHook"}
 _MYSQL_OPERATOR = {"MySqlOperator": f"{_P}.mysql:MySqlOperator"}
+_HTTP_HOOK = {"HttpHook": f"{_P}.http.hook:HttpHook"}
+_HTTP_OPERATOR = {
+    "HttpOperator": f"{_P}.http.operator:HttpOperator",
+    "SimpleHttpOperator": f"{_P}.http.operator:SimpleHttpOperator",
+}
+_HTTP_SENSOR = {"HttpSensor": f"{_P}.http.sensor:HttpSensor"}
+_SLACK_WEBHOOK_HOOK = {"SlackWebhookHook": f"{_P}.slack.webhook:SlackWebhookHook"}
+_SLACK_HOOK = {"SlackHook": f"{_P}.slack.api:SlackHook"}
+_SLACK_WEBHOOK_OPERATOR = {"SlackWebhookOperator": f"{_P}.slack.operators:SlackWebhookOperator"}
+_SLACK_OPERATORS = {
+    "SlackAPIOperator": f"{_P}.slack.operators:SlackAPIOperator",
+    "SlackAPIPostOperator": f"{_P}.slack.operators:SlackAPIPostOperator",
+}
+_SLACK_NOTIFIERS = {
+    "SlackNotifier": f"{_P}.slack.notifiers:SlackNotifier",
+    "send_slack_notification": f"{_P}.slack.notifiers:send_slack_notification",
+}
+_SLACK_WEBHOOK_NOTIFIERS = {
+    "SlackWebhookNotifier": f"{_P}.slack.notifiers:SlackWebhookNotifier",
+    "send_slack_webhook_notification": f"{_P}.slack.notifiers:send_slack_webhook_notification",
+}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -38,6 +59,15 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.postgres.operators.postgres": _POSTGRES_OPERATOR,
     "airflow.providers.mysql.hooks.mysql": _MYSQL_HOOK,
     "airflow.providers.mysql.operators.mysql": _MYSQL_OPERATOR,
+    "airflow.providers.http.hooks.http": _HTTP_HOOK,
+    "airflow.providers.http.operators.http": _HTTP_OPERATOR,
+    "airflow.providers.http.sensors.http": _HTTP_SENSOR,
+    "airflow.providers.slack.hooks.slack_webhook": _SLACK_WEBHOOK_HOOK,
+    "airflow.providers.slack.hooks.slack": _SLACK_HOOK,
+    "airflow.providers.slack.operators.slack_webhook": _SLACK_WEBHOOK_OPERATOR,
+    "airflow.providers.slack.operators.slack": _SLACK_OPERATORS,
+    "airflow.providers.slack.notifications.slack": _SLACK_NOTIFIERS,
+    "airflow.providers.slack.notifications.slack_webhook": _SLACK_WEBHOOK_NOTIFIERS,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -55,10 +85,23 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
         "BranchSqlOperator": _SQL_OPERATORS["BranchSQLOperator"],
     },
     "airflow.sensors.sql_sensor": _SQL_SENSOR,
+    "airflow.hooks.http_hook": _HTTP_HOOK,
+    "airflow.operators.http_operator": {
+        "SimpleHttpOperator": _HTTP_OPERATOR["SimpleHttpOperator"],
+    },
+    "airflow.sensors.http_sensor": _HTTP_SENSOR,
+    "airflow.contrib.hooks.slack_webhook_hook": _SLACK_WEBHOOK_HOOK,
+    "airflow.contrib.operators.slack_webhook_operator": _SLACK_WEBHOOK_OPERATOR,
+    "airflow.hooks.slack_hook": _SLACK_HOOK,
+    "airflow.operators.slack_operator": _SLACK_OPERATORS,
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
-    "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK},
-    "airflow.operators": {**_POSTGRES_OPERATOR, **_MYSQL_OPERATOR},
-    "airflow.sensors": _SQL_SENSOR,
+    "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK, **_HTTP_HOOK},
+    "airflow.operators": {
+        **_POSTGRES_OPERATOR,
+        **_MYSQL_OPERATOR,
+        "SimpleHttpOperator": _HTTP_OPERATOR["SimpleHttpOperator"],
+    },
+    "airflow.sensors": {**_SQL_SENSOR, **_HTTP_SENSOR},
 }
 
 #: Provider (as Airflow names its package) -> the module paths that belong to it.
@@ -77,11 +120,30 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.mysql.hooks.mysql",
         "airflow.providers.mysql.operators.mysql",
     ),
+    "http": (
+        "airflow.providers.http.hooks.http",
+        "airflow.providers.http.operators.http",
+        "airflow.providers.http.sensors.http",
+    ),
+    "slack": (
+        "airflow.providers.slack.hooks.slack_webhook",
+        "airflow.providers.slack.hooks.slack",
+        "airflow.providers.slack.operators.slack_webhook",
+        "airflow.providers.slack.operators.slack",
+        "airflow.providers.slack.notifications.slack",
+        "airflow.providers.slack.notifications.slack_webhook",
+    ),
 }
 
 #: The extra each provider needs beyond a plain install (None: nothing more; psycopg, the
 #: PostgreSQL driver, comes with every install).
-EXTRAS: dict[str, str | None] = {"common.sql": None, "postgres": None, "mysql": "mysql"}
+EXTRAS: dict[str, str | None] = {
+    "common.sql": None,
+    "postgres": None,
+    "mysql": "mysql",
+    "http": "http",
+    "slack": "slack",
+}
 
 
 def provider_of(module: str) -> str | None:

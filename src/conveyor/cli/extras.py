@@ -17,6 +17,7 @@ EXTRAS = {
     "tornado": "flower",
     "obstore": "s3",
     "pymysql": "mysql",
+    "httpx": "http",
 }
 
 #: Commands whose extra brings more than the missing package: Flower also needs Celery, and

@@ -21,6 +21,9 @@ _PASSWORD = re.compile(r"^([^:/?#]*://[^:/?#@]*:)[^/?#]*@")
 #: The fields of a connection that ``secret_fields`` may name, besides the keys of ``extra``
 #: (the password is always secret). A webhook's secret is often its path (``schema``).
 SECRET_MAY_BE = ("login", "password", "host", "schema")
+#: Fields that are secret in every connection of a type, marked or not: a Slack incoming
+#: webhook's URL path is its token.
+TYPE_SECRET_FIELDS: dict[str, tuple[str, ...]] = {"slackwebhook": ("schema",)}
 #: Fields that never hold a secret worth masking: naming them is a mistake, refused.
 _NEVER_SECRET = ("conn_id", "conn_type", "port", "description", "extra")
 
@@ -72,7 +75,11 @@ class Connection:
 
     def is_secret(self, key: str) -> bool:
         """Whether the value of extra key (or field) ``key`` is masked."""
-        return key in self.secret_fields or looks_secret(key)
+        return self._marked(key) or looks_secret(key)
+
+    def _marked(self, name: str) -> bool:
+        """Whether ``name`` is secret by a mark on this connection or by its type."""
+        return name in self.secret_fields or name in TYPE_SECRET_FIELDS.get(self.conn_type, ())
 
     @classmethod
     def from_uri(cls, conn_id: str, uri: str, description: str | None = None) -> Connection:
@@ -118,13 +125,13 @@ class Connection:
         """The connection as a URI; ``reveal=False`` writes the password as ``***``."""
         auth = ""
         if self.login or self.password:
-            login = MASK if self.login and not reveal and "login" in self.secret_fields else None
+            login = MASK if self.login and not reveal and self._marked("login") else None
             auth = quote(login or self.login or "", safe="*")
             if self.password is not None:
                 auth += ":" + (quote(self.password, safe="") if reveal else MASK)
             auth += "@"
         host = self.host or ""
-        if host and not reveal and "host" in self.secret_fields:
+        if host and not reveal and self._marked("host"):
             host = MASK
         if self.port is not None:
             host += f":{self.port}"
@@ -132,7 +139,7 @@ class Connection:
         if self.schema:
             # sqlite: the schema is a file path, absolute once the URI's own "/" is read.
             lead = "//" if self.conn_type == "sqlite" else "/"
-            hidden = not reveal and "schema" in self.secret_fields
+            hidden = not reveal and self._marked("schema")
             uri += lead + (MASK if hidden else quote(self.schema, safe="/"))
         if self.extra or self.secret_fields:
             shown = self.extra if reveal else self.masked_extra()
@@ -168,7 +175,7 @@ class Connection:
         extra value may be JSON: each string inside it is a secret too)."""
         values: list[Any] = [self.password] if self.password else []
         for name in ("login", "host", "schema"):
-            if getattr(self, name) and name in self.secret_fields:
+            if getattr(self, name) and self._marked(name):
                 values.append(getattr(self, name))
         values += [v for k, v in self.extra.items() if self.is_secret(k) and v]
         return values
@@ -176,7 +183,7 @@ class Connection:
     def masked(self) -> Connection:
         def hide(name: str) -> Any:
             value = getattr(self, name)
-            return MASK if value and name in self.secret_fields else value
+            return MASK if value and self._marked(name) else value
 
         return replace(
             self,

@@ -6,6 +6,9 @@ what their database does differently. ``sql_operators.py`` and ``sql_sensor.py``
 any of them, picked by the connection's type (``registry.py``). A provider whose driver is
 an optional extra says which extra to install when it is imported (``_extras.py``).
 
+``http/`` (Airflow's http provider) and ``slack/`` (its slack provider) are packages of their
+own; both send through one HTTP client, ``http/client.py``.
+
 DAG files written for Airflow reach these classes through the compat layer's table; the
 classes keep Airflow's names, keywords and return shapes so those files run unchanged.
 """

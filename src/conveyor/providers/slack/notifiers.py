@@ -1,0 +1,163 @@
+"""Slack notifiers, as Airflow's: callbacks that post when a task or a run ends.
+
+``SlackWebhookNotifier`` (also ``send_slack_webhook_notification``) posts to an incoming
+webhook; ``SlackNotifier`` (``send_slack_notification``) calls ``chat.postMessage`` with a
+token. Each is a callable taking the context, so it goes wherever a callback goes
+(``on_failure_callback=send_slack_webhook_notification(text="{{ ti.task_id }} failed")``);
+its templated fields are rendered with that context, and secrets the process read are
+masked in the message, which leaves for other eyes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from conveyor.connections import masking
+from conveyor.model.templating import render_value
+from conveyor.providers.slack.api import SlackHook
+from conveyor.providers.slack.operators import ICON_URL, post_message_params
+from conveyor.providers.slack.webhook import SlackWebhookHook
+
+
+class _Notifier:
+    """Render ``template_fields`` with the context, then ``notify``."""
+
+    template_fields: ClassVar[tuple[str, ...]] = ()
+
+    def render(self, context: dict[str, Any]) -> dict[str, Any]:
+        return {
+            name: masking.redact_value(render_value(getattr(self, name), context))
+            for name in self.template_fields
+        }
+
+    def __call__(self, context: dict[str, Any]) -> None:
+        self.notify(context)
+
+    def notify(self, context: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class SlackWebhookNotifier(_Notifier):
+    """Post ``text`` (and ``blocks``, ``attachments``) to the webhook of
+    ``slack_webhook_conn_id``."""
+
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "slack_webhook_conn_id",
+        "text",
+        "attachments",
+        "blocks",
+        "proxy",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        *,
+        slack_webhook_conn_id: str = SlackWebhookHook.default_conn_name,
+        text: str,
+        blocks: list[Any] | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        proxy: str | None = None,
+        timeout: float | None = None,
+        attachments: list[Any] | None = None,
+        retry_handlers: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.slack_webhook_conn_id = slack_webhook_conn_id
+        self.text = text
+        self.blocks = blocks
+        self.attachments = attachments
+        self.unfurl_links = unfurl_links
+        self.unfurl_media = unfurl_media
+        self.proxy = proxy
+        self.timeout = timeout
+
+    def notify(self, context: dict[str, Any]) -> None:
+        found = self.render(context)
+        hook = SlackWebhookHook(
+            slack_webhook_conn_id=found["slack_webhook_conn_id"],
+            proxy=found["proxy"],
+            timeout=found["timeout"],
+        )
+        hook.send(
+            text=found["text"],
+            blocks=found["blocks"],
+            attachments=found["attachments"],
+            unfurl_links=self.unfurl_links,
+            unfurl_media=self.unfurl_media,
+        )
+
+    def __repr__(self) -> str:
+        return f"SlackWebhookNotifier({self.slack_webhook_conn_id})"
+
+
+class SlackNotifier(_Notifier):
+    """Post ``text`` to ``channel`` with ``chat.postMessage`` on ``slack_conn_id``."""
+
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "text",
+        "channel",
+        "username",
+        "attachments",
+        "blocks",
+    )
+
+    def __init__(
+        self,
+        *,
+        slack_conn_id: str = SlackHook.default_conn_name,
+        text: str = "This is a default message",
+        channel: str = "#general",
+        username: str = "Airflow",
+        icon_url: str = ICON_URL,
+        attachments: Sequence[Any] = (),
+        blocks: Sequence[Any] = (),
+        base_url: str | None = None,
+        proxy: str | None = None,
+        timeout: float | None = None,
+        retry_handlers: Any = None,
+        unfurl_links: bool = True,
+        unfurl_media: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.slack_conn_id = slack_conn_id
+        self.text = text
+        self.channel = channel
+        self.username = username
+        self.icon_url = icon_url
+        self.attachments = list(attachments)
+        self.blocks = list(blocks)
+        self.base_url = base_url
+        self.proxy = proxy
+        self.timeout = timeout
+        self.unfurl_links = unfurl_links
+        self.unfurl_media = unfurl_media
+
+    def notify(self, context: dict[str, Any]) -> None:
+        found = self.render(context)
+        hook = SlackHook(
+            slack_conn_id=self.slack_conn_id,
+            base_url=self.base_url,
+            proxy=self.proxy,
+            timeout=self.timeout,
+        )
+        params = post_message_params(
+            found["channel"],
+            found["username"],
+            found["text"],
+            self.icon_url,
+            found["attachments"],
+            found["blocks"],
+        )
+        params.update(unfurl_links=self.unfurl_links, unfurl_media=self.unfurl_media)
+        hook.call("chat.postMessage", json=params)
+
+    def __repr__(self) -> str:
+        return f"SlackNotifier({self.slack_conn_id})"
+
+
+#: Airflow's lower-case names of the notifiers.
+send_slack_webhook_notification = SlackWebhookNotifier
+send_slack_notification = SlackNotifier

@@ -1,0 +1,113 @@
+"""The http provider's pure parts: every import path, the missing-extra line, and how the
+base URL is made from a connection."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conveyor import airflow_compat
+from conveyor.airflow_compat import AirflowNameError
+from conveyor.airflow_compat.lint import check_source
+from conveyor.connections.forms import connection_from_text
+from conveyor.model.context import DagContext
+from conveyor.providers.http import hook as http_hook
+from conveyor.providers.http import operator as http_operator
+from conveyor.providers.http import sensor as http_sensor
+
+
+@pytest.fixture
+def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
+    assert airflow_compat.activate() is True
+    yield
+    airflow_compat.uninstall()
+    DagContext.created.clear()
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "found"),
+    [
+        ("airflow.providers.http.hooks.http", "HttpHook", http_hook.HttpHook),
+        ("airflow.providers.http.operators.http", "HttpOperator", http_operator.HttpOperator),
+        (
+            "airflow.providers.http.operators.http",
+            "SimpleHttpOperator",
+            http_operator.SimpleHttpOperator,
+        ),
+        ("airflow.providers.http.sensors.http", "HttpSensor", http_sensor.HttpSensor),
+        ("airflow.hooks.http_hook", "HttpHook", http_hook.HttpHook),
+        ("airflow.hooks", "HttpHook", http_hook.HttpHook),
+        (
+            "airflow.operators.http_operator",
+            "SimpleHttpOperator",
+            http_operator.SimpleHttpOperator,
+        ),
+        ("airflow.sensors.http_sensor", "HttpSensor", http_sensor.HttpSensor),
+    ],
+)
+def test_every_airflow_path_gives_the_provider_class(
+    hook: None, module: str, name: str, found: type
+) -> None:
+    assert issubclass(getattr(importlib.import_module(module), name), found)
+
+
+def test_a_missing_httpx_fails_the_import_naming_the_extra(
+    hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    for module in ("client", "hook", "operator", "sensor"):
+        monkeypatch.delitem(sys.modules, f"conveyor.providers.http.{module}")
+    with pytest.raises(AirflowNameError) as failed:
+        from airflow.providers.http.operators.http import HttpOperator  # noqa: F401
+    message = str(failed.value)
+    assert "\n" not in message and "HttpOperator" in message and "conveyor[http]" in message
+    found = check_source("from airflow.providers.http.hooks.http import HttpHook\n")
+    assert len(found) == 1 and "conveyor[http]" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("uri", "base"),
+    [
+        # Airflow's URI: the path is a base path, the type the scheme.
+        ("http://u:p@api.local:8080/v2", "http://api.local:8080/v2"),
+        ("https://api.local", "https://api.local"),
+        # Airflow's form: the schema field holds the scheme.
+        ("http://api.local:443/https", "https://api.local:443"),
+        # A host that holds the whole base URL.
+        ("http://https%3A%2F%2Fapi.local%2Fbase", "https://api.local/base"),
+    ],
+)
+def test_the_base_url_comes_from_the_connection(uri: str, base: str) -> None:
+    hook = http_hook.HttpHook()
+    hook._set_base_url(connection_from_text("api", uri))
+    assert hook.base_url == base
+
+
+@pytest.mark.parametrize(
+    ("base", "endpoint", "url"),
+    [
+        ("http://h/v2", "items", "http://h/v2/items"),
+        ("http://h/v2/", "items", "http://h/v2/items"),
+        ("http://h/v2", "/items", "http://h/v2/items"),
+        ("http://h", None, "http://h"),
+    ],
+)
+def test_endpoints_join_the_base_as_airflow_joins_them(
+    base: str, endpoint: str | None, url: str
+) -> None:
+    assert http_hook.url_from_endpoint(base, endpoint) == url
+
+
+def test_extra_keys_are_headers_except_request_options() -> None:
+    conn = connection_from_text(
+        "api", 'http://api.local?__extra__={"X-Tenant": "acme", "timeout": 5, "verify": false}'
+    )
+    headers, options = http_hook.HttpHook()._split_extra(conn, {"timeout": 9})
+    assert headers == {"X-Tenant": "acme"}
+    assert options == {"timeout": 9, "verify": False}
