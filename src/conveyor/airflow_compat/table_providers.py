@@ -26,6 +26,8 @@ _POSTGRES_HOOK = {"PostgresHook": f"{_P}.postgres:PostgresHook"}
 _POSTGRES_OPERATOR = {"PostgresOperator": f"{_P}.postgres:PostgresOperator"}
 _MYSQL_HOOK = {"MySqlHook": f"{_P}.mysql:MySqlHook"}
 _MYSQL_OPERATOR = {"MySqlOperator": f"{_P}.mysql:MySqlOperator"}
+_AWS_BASE_HOOK = {"AwsBaseHook": f"{_P}.amazon.base_aws:AwsBaseHook"}
+_S3_HOOK = {"S3Hook": f"{_P}.amazon.s3:S3Hook"}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -38,6 +40,8 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.postgres.operators.postgres": _POSTGRES_OPERATOR,
     "airflow.providers.mysql.hooks.mysql": _MYSQL_HOOK,
     "airflow.providers.mysql.operators.mysql": _MYSQL_OPERATOR,
+    "airflow.providers.amazon.aws.hooks.base_aws": _AWS_BASE_HOOK,
+    "airflow.providers.amazon.aws.hooks.s3": _S3_HOOK,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -55,6 +59,8 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
         "BranchSqlOperator": _SQL_OPERATORS["BranchSQLOperator"],
     },
     "airflow.sensors.sql_sensor": _SQL_SENSOR,
+    "airflow.hooks.S3_hook": _S3_HOOK,
+    "airflow.contrib.hooks.aws_hook": {"AwsHook": _AWS_BASE_HOOK["AwsBaseHook"]},
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK},
     "airflow.operators": {**_POSTGRES_OPERATOR, **_MYSQL_OPERATOR},
@@ -77,11 +83,18 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.mysql.hooks.mysql",
         "airflow.providers.mysql.operators.mysql",
     ),
+    "amazon": (
+        "airflow.providers.amazon.aws.hooks.base_aws",
+        "airflow.providers.amazon.aws.hooks.s3",
+    ),
 }
 
 #: The extra each provider needs beyond a plain install (None: nothing more; psycopg, the
 #: PostgreSQL driver, comes with every install).
 EXTRAS: dict[str, str | None] = {"common.sql": None, "postgres": None, "mysql": "mysql"}
+EXTRAS["amazon"] = "amazon"  # boto3
+# ``from airflow.hooks import S3Hook``: 1.10 answered the amazon names from the packages too.
+PROVIDER_MODULES["airflow.hooks"] = {**PROVIDER_MODULES["airflow.hooks"], **_S3_HOOK}
 
 
 def provider_of(module: str) -> str | None:

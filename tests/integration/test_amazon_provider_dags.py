@@ -1,0 +1,213 @@
+"""DAG files in Airflow's spelling that use the amazon provider's S3 hook, sensor and
+operators, run to their end with ``conveyor run`` against moto's S3 server; each test then
+reads what the bucket holds. Connections come from ``AIRFLOW_CONN_<ID>`` (a URI, or the
+JSON form) as an Airflow deployment would set them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import s3_server
+from s3_server import ISOLATED, SECRET_ACCESS_KEY, aws_uri, bucket_contents, bucket_name
+from sql_servers import run_dag_file
+
+# The server's fixture, used by name below.
+s3_endpoint = s3_server.s3_endpoint
+
+# A DAG run in a process of its own: slower than the default per-test limit on a busy machine.
+pytestmark = pytest.mark.timeout(300)
+
+HOOK_DAG = '''
+"""Write, read, list, copy and delete objects with the S3 hook; record what it returned."""
+import json
+import os
+import tempfile
+from datetime import datetime
+
+import boto3
+from airflow import DAG
+from airflow.contrib.hooks.aws_hook import AwsHook
+from airflow.hooks.S3_hook import S3Hook as S3Hook110
+from airflow.operators.python import PythonOperator
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from botocore.exceptions import ClientError
+
+BUCKET = "@BUCKET@"
+
+
+def write():
+    hook = S3Hook(aws_conn_id="lake")
+    hook.create_bucket(bucket_name=BUCKET)
+    hook.load_string("a,b\\n1,2\\n", key="raw/one.csv", bucket_name=BUCKET)
+    hook.load_bytes(b"\\x00\\x01", key=f"s3://{BUCKET}/raw/two.bin")  # the bucket from the URL
+    try:
+        hook.load_string("again", "raw/one.csv", BUCKET)
+        raise AssertionError("an existing key was overwritten without replace=True")
+    except ValueError as exc:
+        assert str(exc) == "The key raw/one.csv already exists.", exc
+    hook.load_string("a,b\\n3,4\\n", "raw/one.csv", BUCKET, replace=True, encrypt=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as local:
+        local.write("from disk\\n")
+        local.flush()
+        hook.load_file(local.name, "raw/sub/disk.txt", BUCKET)
+        hook.load_file(local.name, "raw/sub/disk.txt.gz", BUCKET, gzip=True)
+    # The JSON-form connection names the bucket in service_config: no bucket_name needed.
+    S3Hook110("lake_json").load_string("defaulted", "by-default.txt")
+    hook.copy_object("raw/one.csv", "copied/one.csv", BUCKET, BUCKET)
+    hook.load_string("gone soon", "tmp/x.txt", BUCKET)
+    hook.load_string("gone soon", "tmp/y.txt", BUCKET)
+    hook.delete_objects(BUCKET, ["tmp/x.txt", "tmp/y.txt"])
+
+
+def read():
+    hook = S3Hook(aws_conn_id="lake")
+    got = {}
+    got["read_key"] = hook.read_key("raw/one.csv", BUCKET)
+    got["read_url"] = hook.read_key(f"s3://{BUCKET}/raw/one.csv", bucket_name=None)
+    obj = hook.get_key("raw/two.bin", BUCKET)
+    got["get_key"] = [type(obj).__name__, obj.bucket_name, obj.key, obj.content_length,
+                      obj.get()["Body"].read().hex()]
+    got["encrypted"] = hook.get_key("raw/one.csv", BUCKET).server_side_encryption
+    got["list_keys"] = hook.list_keys(BUCKET, prefix="raw/")
+    got["list_keys_delimited"] = hook.list_keys(bucket_name=BUCKET, prefix="raw/", delimiter="/")
+    got["list_prefixes"] = hook.list_prefixes(BUCKET, prefix="", delimiter="/")
+    got["check_for_key"] = [hook.check_for_key("raw/one.csv", BUCKET),
+                            hook.check_for_key(f"s3://{BUCKET}/nope.csv")]
+    got["check_for_bucket"] = [hook.check_for_bucket(BUCKET),
+                               hook.check_for_bucket(BUCKET + "-missing")]
+    got["check_for_wildcard_key"] = hook.check_for_wildcard_key("raw/*.csv", BUCKET)
+    got["parse_s3_url"] = list(S3Hook.parse_s3_url("s3://some-bucket/a/b.csv"))
+    path = hook.download_file("raw/sub/disk.txt", BUCKET, local_path=tempfile.gettempdir())
+    with open(path) as downloaded:
+        got["download_file"] = [isinstance(path, str), downloaded.read()]
+    os.remove(path)
+    try:
+        hook.read_key("no/such.key", BUCKET)
+        got["missing"] = "read"
+    except ClientError as exc:  # a request's error stays botocore's, as in Airflow
+        got["missing"] = exc.response["Error"]["Code"]
+    client = hook.get_conn()
+    got["client"] = [type(client).__name__, client.meta.service_model.service_name]
+    base = AwsBaseHook(aws_conn_id="lake", client_type="s3")
+    got["base_session"] = isinstance(base.get_session(), boto3.session.Session)
+    names = [b["Name"] for b in base.get_conn().list_buckets()["Buckets"]]
+    got["base_buckets"] = BUCKET in names
+    old = AwsHook("lake").get_client_type("s3")  # Airflow 1.10 named the service first
+    got["aws_hook"] = old.head_object(Bucket=BUCKET, Key="copied/one.csv")["ContentLength"]
+    hook.load_string(json.dumps(got, sort_keys=True), "results/hook.json", BUCKET)
+
+
+with DAG("s3_hook", start_date=datetime(2024, 1, 1), schedule_interval=None) as dag:
+    PythonOperator(task_id="write", python_callable=write) >> PythonOperator(
+        task_id="read", python_callable=read
+    )
+'''
+
+
+def _connections(endpoint: str, bucket: str) -> dict[str, str]:
+    as_json = json.dumps(
+        {
+            "conn_type": "aws",
+            "extra": {
+                "aws_access_key_id": s3_server.ACCESS_KEY_ID,
+                "aws_secret_access_key": SECRET_ACCESS_KEY,
+                "region_name": s3_server.REGION,
+                "service_config": {"s3": {"endpoint_url": endpoint, "bucket_name": bucket}},
+            },
+        }
+    )
+    return {
+        **ISOLATED,
+        "AIRFLOW_CONN_LAKE": aws_uri(endpoint),
+        "AIRFLOW_CONN_LAKE_JSON": as_json,
+    }
+
+
+def test_an_s3_hook_dag_runs_to_success(tmp_path: Path, s3_endpoint: str) -> None:
+    bucket = bucket_name()
+    done = run_dag_file(
+        tmp_path,
+        "s3_hook.py",
+        HOOK_DAG.replace("@BUCKET@", bucket),
+        _connections(s3_endpoint, bucket),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    contents = bucket_contents(s3_endpoint, bucket)
+    got = json.loads(contents.pop("results/hook.json"))
+    assert contents["raw/one.csv"] == contents["copied/one.csv"] == b"a,b\n3,4\n"
+    assert contents["raw/two.bin"] == b"\x00\x01"
+    assert contents["raw/sub/disk.txt"] == b"from disk\n"
+    assert __import__("gzip").decompress(contents["raw/sub/disk.txt.gz"]) == b"from disk\n"
+    assert contents["by-default.txt"] == b"defaulted"
+    assert not any(k.startswith("tmp/") for k in contents)
+    assert got == {
+        "read_key": "a,b\n3,4\n",
+        "read_url": "a,b\n3,4\n",
+        "get_key": ["s3.Object", bucket, "raw/two.bin", 2, "0001"],
+        "encrypted": "AES256",
+        "list_keys": ["raw/one.csv", "raw/sub/disk.txt", "raw/sub/disk.txt.gz", "raw/two.bin"],
+        "list_keys_delimited": ["raw/one.csv", "raw/two.bin"],
+        "list_prefixes": ["copied/", "raw/"],
+        "check_for_key": [True, False],
+        "check_for_bucket": [True, False],
+        "check_for_wildcard_key": True,
+        "parse_s3_url": ["some-bucket", "a/b.csv"],
+        "download_file": [True, "from disk\n"],
+        "missing": "404",
+        "client": ["S3", "s3"],
+        "base_session": True,
+        "base_buckets": True,
+        "aws_hook": 8,
+    }
+
+
+BAD_DAG = """
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+
+def unreachable():
+    S3Hook(aws_conn_id="aws_down").read_key("a/b.txt", "some-bucket")
+
+
+def no_bucket():
+    S3Hook(aws_conn_id="lake").load_string("x", "only/a/key.txt")
+
+
+with DAG("bad_aws", start_date=datetime(2024, 1, 1), schedule=None) as dag:
+    PythonOperator(task_id="unreachable", python_callable=unreachable)
+    PythonOperator(task_id="no_bucket", python_callable=no_bucket)
+"""
+
+
+def test_a_bad_connection_fails_naming_it_never_the_secret_key(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    secret = "Wr0ng-Secret-Access-Key-42"
+    # Port 1 of the loopback: nothing listens there. One attempt: botocore retries otherwise.
+    down = aws_uri(
+        "http://127.0.0.1:1",
+        secret=secret,
+        __extra__=json.dumps({"config_kwargs": {"retries": {"max_attempts": 1}}}),
+    )
+    done = run_dag_file(
+        tmp_path,
+        "bad_aws.py",
+        BAD_DAG,
+        {**ISOLATED, "AIRFLOW_CONN_AWS_DOWN": down, "AIRFLOW_CONN_LAKE": aws_uri(s3_endpoint)},
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    assert secret not in output and secret not in logs
+    assert "Amazon Web Services connection 'aws_down' (http://127.0.0.1:1" in output
+    assert "could not be used" in output and s3_server.ACCESS_KEY_ID in output
+    assert "no bucket for key 'only/a/key.txt'" in output
+    for task_id in ("unreachable", "no_bucket"):
+        assert f"{task_id} failed on try 1" in output, task_id
