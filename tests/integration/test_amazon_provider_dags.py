@@ -211,3 +211,105 @@ def test_a_bad_connection_fails_naming_it_never_the_secret_key(
     assert "no bucket for key 'only/a/key.txt'" in output
     for task_id in ("unreachable", "no_bucket"):
         assert f"{task_id} failed on try 1" in output, task_id
+
+
+SENSOR_DAG = '''
+"""S3KeySensor in both modes: each pokes before its keys are there, and once more after."""
+import os
+import time
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator, get_current_context
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.sensors.s3_key_sensor import S3KeySensor as S3KeySensor110
+
+BUCKET = "@BUCKET@"
+
+
+def checked(name):
+    """A check_fn that leaves a mark for each call: done once every file has content."""
+    def check_fn(files, **context):
+        with open(f"@TMP@/{name}", "a") as marks:
+            sizes = ",".join(str(f["Size"]) for f in files)
+            marks.write(f"{context['ti'].try_number} {sizes}\\n")
+        return all(f["Size"] > 0 for f in files)
+    return check_fn
+
+
+def plain_check(files):
+    return [f["Key"] for f in files] == ["incoming/a.csv"]
+
+
+def saw_empty(name):
+    if not os.path.exists(f"@TMP@/{name}"):
+        return False
+    with open(f"@TMP@/{name}") as marks:
+        return any("0" in line.split()[1].split(",") for line in marks)
+
+
+def arrive():
+    hook = S3Hook(aws_conn_id="lake")
+    # b.csv first, empty: no sensor is done while it is. It gets its content only once both
+    # sensors have seen it empty.
+    hook.load_string("", "incoming/b.csv", BUCKET)
+    hook.load_string("1", "incoming/a.csv", BUCKET)
+    deadline = time.monotonic() + 60
+    while not (saw_empty("poke") and saw_empty("reschedule")):
+        assert time.monotonic() < deadline, "the sensors never saw the files"
+        time.sleep(0.1)
+    hook.load_string("2", "incoming/b.csv", BUCKET, replace=True)
+
+
+def record():
+    get_current_context()  # the sensors are done: leave a mark in the bucket
+    S3Hook(aws_conn_id="lake").load_string("seen", "results/sensed.txt", BUCKET)
+
+
+with DAG("s3_sensors", start_date=datetime(2024, 1, 1), schedule=None,
+         params={"bucket": BUCKET}) as dag:
+    create = PythonOperator(
+        task_id="create", python_callable=lambda: S3Hook("lake").create_bucket(BUCKET)
+    )
+    wait_poke = S3KeySensor(
+        task_id="wait_poke", aws_conn_id="lake", poke_interval=0.2, timeout=60,
+        bucket_key=["s3://{{ params.bucket }}/incoming/a.csv",
+                    "s3://{{ params.bucket }}/incoming/b.csv"],
+        check_fn=checked("poke"),
+    )
+    wait_reschedule = S3KeySensor110(
+        task_id="wait_reschedule", aws_conn_id="lake", mode="reschedule", poke_interval=0.3,
+        timeout=60, bucket_name=BUCKET, bucket_key="incoming/*.csv", wildcard_match=True,
+        check_fn=checked("reschedule"),
+    )
+    wait_plain = S3KeySensor(
+        task_id="wait_plain", aws_conn_id="lake", poke_interval=0.2, timeout=60,
+        bucket_name=BUCKET, bucket_key="incoming/a.csv", check_fn=plain_check,
+    )
+    arrive_later = PythonOperator(task_id="arrive", python_callable=arrive)
+    done = PythonOperator(task_id="record", python_callable=record)
+    create >> [wait_poke, wait_reschedule, wait_plain, arrive_later]
+    [wait_poke, wait_reschedule, wait_plain] >> done
+'''
+
+
+def test_s3_key_sensors_wait_in_both_modes(tmp_path: Path, s3_endpoint: str) -> None:
+    bucket = bucket_name()
+    done = run_dag_file(
+        tmp_path,
+        "s3_sensors.py",
+        SENSOR_DAG.replace("@BUCKET@", bucket).replace("@TMP@", str(tmp_path)),
+        _connections(s3_endpoint, bucket),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert bucket_contents(s3_endpoint, bucket)["results/sensed.txt"] == b"seen"
+    # In poke mode every poke is in one try; in reschedule mode each poke is a try of its own.
+    # The list's keys are checked one by one (check_fn sees one file at a time), the
+    # pattern's together.
+    poke = [line.split() for line in (tmp_path / "poke").read_text().splitlines()]
+    assert ["0"] in [sizes.split(",") for _, sizes in poke] and poke[-2:] == [poke[0]] * 2
+    assert poke[0] == ["1", "1"] and len({t for t, _ in poke}) == 1
+    rescheduled = [line.split() for line in (tmp_path / "reschedule").read_text().splitlines()]
+    assert "0" in rescheduled[0][1].split(",") and rescheduled[-1][1] == "1,1"
+    assert len({t for t, _ in rescheduled}) == len(rescheduled) >= 2

@@ -28,6 +28,7 @@ _MYSQL_HOOK = {"MySqlHook": f"{_P}.mysql:MySqlHook"}
 _MYSQL_OPERATOR = {"MySqlOperator": f"{_P}.mysql:MySqlOperator"}
 _AWS_BASE_HOOK = {"AwsBaseHook": f"{_P}.amazon.base_aws:AwsBaseHook"}
 _S3_HOOK = {"S3Hook": f"{_P}.amazon.s3:S3Hook"}
+_S3_KEY_SENSOR = {"S3KeySensor": f"{_P}.amazon.s3_sensor:S3KeySensor"}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -42,6 +43,7 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.mysql.operators.mysql": _MYSQL_OPERATOR,
     "airflow.providers.amazon.aws.hooks.base_aws": _AWS_BASE_HOOK,
     "airflow.providers.amazon.aws.hooks.s3": _S3_HOOK,
+    "airflow.providers.amazon.aws.sensors.s3": _S3_KEY_SENSOR,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -60,6 +62,7 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     },
     "airflow.sensors.sql_sensor": _SQL_SENSOR,
     "airflow.hooks.S3_hook": _S3_HOOK,
+    "airflow.sensors.s3_key_sensor": _S3_KEY_SENSOR,
     "airflow.contrib.hooks.aws_hook": {"AwsHook": _AWS_BASE_HOOK["AwsBaseHook"]},
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK},
@@ -86,6 +89,7 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     "amazon": (
         "airflow.providers.amazon.aws.hooks.base_aws",
         "airflow.providers.amazon.aws.hooks.s3",
+        "airflow.providers.amazon.aws.sensors.s3",
     ),
 }
 
@@ -95,6 +99,7 @@ EXTRAS: dict[str, str | None] = {"common.sql": None, "postgres": None, "mysql": 
 EXTRAS["amazon"] = "amazon"  # boto3
 # ``from airflow.hooks import S3Hook``: 1.10 answered the amazon names from the packages too.
 PROVIDER_MODULES["airflow.hooks"] = {**PROVIDER_MODULES["airflow.hooks"], **_S3_HOOK}
+PROVIDER_MODULES["airflow.sensors"] = {**PROVIDER_MODULES["airflow.sensors"], **_S3_KEY_SENSOR}
 
 
 def provider_of(module: str) -> str | None:
