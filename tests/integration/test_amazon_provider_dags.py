@@ -313,3 +313,109 @@ def test_s3_key_sensors_wait_in_both_modes(tmp_path: Path, s3_endpoint: str) -> 
     rescheduled = [line.split() for line in (tmp_path / "reschedule").read_text().splitlines()]
     assert "0" in rescheduled[0][1].split(",") and rescheduled[-1][1] == "1,1"
     assert len({t for t, _ in rescheduled}) == len(rescheduled) >= 2
+
+
+OPERATORS_DAG = '''
+"""A bucket's life with the S3 operators: create, fill, copy, list, delete."""
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.operators.s3 import (
+    S3CopyObjectOperator,
+    S3CreateBucketOperator,
+    S3CreateObjectOperator,
+    S3DeleteBucketOperator,
+    S3DeleteObjectsOperator,
+    S3ListOperator,
+)
+from airflow.providers.amazon.aws.transfers.local_to_s3 import LocalFilesystemToS3Operator
+
+BUCKET = "@BUCKET@"
+SCRATCH = BUCKET + "-scratch"
+
+
+def record(ti):
+    listed = ti.xcom_pull(task_ids="list_incoming")
+    hook = S3Hook(aws_conn_id="lake")
+    assert not hook.check_for_bucket(SCRATCH)
+    hook.load_string(",".join(listed), "results/listed.txt", BUCKET)
+
+
+with DAG("s3_operators", start_date=datetime(2024, 1, 1), schedule=None, catchup=False) as dag:
+    create = S3CreateBucketOperator(task_id="create", bucket_name=BUCKET, aws_conn_id="lake")
+    create_again = S3CreateBucketOperator(  # exists already: nothing to do
+        task_id="create_again", bucket_name=BUCKET, aws_conn_id="lake"
+    )
+    hello = S3CreateObjectOperator(
+        task_id="hello", aws_conn_id="lake", s3_bucket=BUCKET,
+        s3_key="daily/{{ ds }}/hello.txt", data="hello {{ dag.dag_id }}",
+    )
+    raw = S3CreateObjectOperator(
+        task_id="raw", aws_conn_id="lake", s3_key=f"s3://{BUCKET}/incoming/raw.bin",
+        data=b"\\x00\\xff", replace=True,
+    )
+    local = LocalFilesystemToS3Operator(
+        task_id="local", aws_conn_id="lake", filename="@TMP@/local.csv",
+        dest_key="incoming/local.csv", dest_bucket=BUCKET,
+    )
+    copy = S3CopyObjectOperator(
+        task_id="copy", aws_conn_id="lake", source_bucket_name=BUCKET,
+        source_bucket_key="incoming/local.csv", dest_bucket_key=f"s3://{BUCKET}/kept/local.csv",
+    )
+    list_incoming = S3ListOperator(
+        task_id="list_incoming", aws_conn_id="lake", bucket=BUCKET, prefix="incoming/",
+        delimiter="/",
+    )
+    delete_one = S3DeleteObjectsOperator(
+        task_id="delete_one", aws_conn_id="lake", bucket=BUCKET, keys="incoming/raw.bin",
+    )
+    delete_rest = S3DeleteObjectsOperator(
+        task_id="delete_rest", aws_conn_id="lake", bucket=BUCKET, prefix="incoming/",
+    )
+    scratch = S3CreateBucketOperator(
+        task_id="scratch", bucket_name=SCRATCH, aws_conn_id="lake", region_name="eu-west-1"
+    )
+    fill_scratch = S3CreateObjectOperator(
+        task_id="fill_scratch", aws_conn_id="lake", s3_bucket=SCRATCH, s3_key="x", data="x"
+    )
+    drop_scratch = S3DeleteBucketOperator(
+        task_id="drop_scratch", bucket_name=SCRATCH, force_delete=True, aws_conn_id="lake"
+    )
+    check = PythonOperator(task_id="record", python_callable=record)
+
+    create >> create_again >> [hello, raw, local, scratch]
+    local >> copy
+    [hello, raw, copy] >> list_incoming >> delete_one >> delete_rest
+    scratch >> fill_scratch >> drop_scratch
+    [delete_rest, drop_scratch] >> check
+'''
+
+
+def test_an_s3_operators_dag_runs_to_success(tmp_path: Path, s3_endpoint: str) -> None:
+    bucket = bucket_name()
+    (tmp_path / "local.csv").write_text("id\n1\n")
+    done = run_dag_file(
+        tmp_path,
+        "s3_operators.py",
+        OPERATORS_DAG.replace("@BUCKET@", bucket).replace("@TMP@", str(tmp_path)),
+        _connections(s3_endpoint, bucket),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    contents = bucket_contents(s3_endpoint, bucket)
+    # The list is the XCom: the keys directly under incoming/, not those of its folders.
+    assert contents.pop("results/listed.txt") == b"incoming/local.csv,incoming/raw.bin"
+    daily = [k for k in contents if k.startswith("daily/")]
+    assert len(daily) == 1 and daily[0].endswith("/hello.txt") and daily[0][6:8] == "20"
+    assert contents.pop(daily[0]) == b"hello s3_operators"  # key and data were templated
+    assert contents == {"kept/local.csv": b"id\n1\n"}
+    buckets = [b["Name"] for b in s3_server.client(s3_endpoint).list_buckets()["Buckets"]]
+    assert bucket in buckets and f"{bucket}-scratch" not in buckets
+
+
+def test_conveyor_dags_validate_finds_nothing_to_change_in_these_files() -> None:
+    from conveyor.airflow_compat.lint import check_source
+
+    for source in (HOOK_DAG, BAD_DAG, SENSOR_DAG, OPERATORS_DAG):
+        assert check_source(source) == []

@@ -29,6 +29,20 @@ _MYSQL_OPERATOR = {"MySqlOperator": f"{_P}.mysql:MySqlOperator"}
 _AWS_BASE_HOOK = {"AwsBaseHook": f"{_P}.amazon.base_aws:AwsBaseHook"}
 _S3_HOOK = {"S3Hook": f"{_P}.amazon.s3:S3Hook"}
 _S3_KEY_SENSOR = {"S3KeySensor": f"{_P}.amazon.s3_sensor:S3KeySensor"}
+_S3_OPERATORS = {
+    name: f"{_P}.amazon.s3_operators:{name}"
+    for name in (
+        "S3CreateBucketOperator",
+        "S3DeleteBucketOperator",
+        "S3CreateObjectOperator",
+        "S3CopyObjectOperator",
+        "S3DeleteObjectsOperator",
+        "S3ListOperator",
+    )
+}
+_LOCAL_TO_S3 = {
+    "LocalFilesystemToS3Operator": f"{_P}.amazon.local_to_s3:LocalFilesystemToS3Operator"
+}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -44,6 +58,8 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.amazon.aws.hooks.base_aws": _AWS_BASE_HOOK,
     "airflow.providers.amazon.aws.hooks.s3": _S3_HOOK,
     "airflow.providers.amazon.aws.sensors.s3": _S3_KEY_SENSOR,
+    "airflow.providers.amazon.aws.operators.s3": _S3_OPERATORS,
+    "airflow.providers.amazon.aws.transfers.local_to_s3": _LOCAL_TO_S3,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -90,6 +106,8 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.amazon.aws.hooks.base_aws",
         "airflow.providers.amazon.aws.hooks.s3",
         "airflow.providers.amazon.aws.sensors.s3",
+        "airflow.providers.amazon.aws.operators.s3",
+        "airflow.providers.amazon.aws.transfers.local_to_s3",
     ),
 }
 
