@@ -17,6 +17,8 @@ EXTRAS = {
     "tornado": "flower",
     "obstore": "s3",
     "pymysql": "mysql",
+    "boto3": "amazon",
+    "botocore": "amazon",
 }
 
 #: Commands whose extra brings more than the missing package: Flower also needs Celery, and
