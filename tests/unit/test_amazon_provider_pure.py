@@ -115,3 +115,14 @@ def test_a_missing_boto3_fails_the_import_naming_the_extra(
     assert "\n" not in message and "S3Hook" in message and "conveyor[amazon]" in message
     found = check_source("from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n")
     assert len(found) == 1 and "conveyor[amazon]" in found[0].message
+
+
+def test_an_aws_connection_masks_its_secret_key_and_session_token() -> None:
+    as_login = Connection.from_uri("a", "aws://KEYID:the-secret@/?aws_session_token=the-token")
+    in_extra = Connection(
+        conn_id="b",
+        conn_type="aws",
+        extra={"aws_access_key_id": "KEYID", "aws_secret_access_key": "the-secret"},
+    )
+    assert sorted(as_login.secret_values()) == ["the-secret", "the-token"]
+    assert "the-secret" in in_extra.secret_values()
