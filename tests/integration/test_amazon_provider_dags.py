@@ -176,12 +176,17 @@ def unreachable():
     S3Hook(aws_conn_id="aws_down").read_key("a/b.txt", "some-bucket")
 
 
+def client_unreachable():
+    S3Hook(aws_conn_id="aws_down").get_conn().list_buckets()
+
+
 def no_bucket():
     S3Hook(aws_conn_id="lake").load_string("x", "only/a/key.txt")
 
 
 with DAG("bad_aws", start_date=datetime(2024, 1, 1), schedule=None) as dag:
     PythonOperator(task_id="unreachable", python_callable=unreachable)
+    PythonOperator(task_id="client_unreachable", python_callable=client_unreachable)
     PythonOperator(task_id="no_bucket", python_callable=no_bucket)
 """
 
@@ -206,10 +211,13 @@ def test_a_bad_connection_fails_naming_it_never_the_secret_key(
     assert done.returncode == 1, output
     logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
     assert secret not in output and secret not in logs
-    assert "Amazon Web Services connection 'aws_down' (http://127.0.0.1:1" in output
+    named = "Amazon Web Services connection 'aws_down' (http://127.0.0.1:1"
+    for task_id in ("unreachable", "client_unreachable"):  # the hook's method, its client's
+        log = "".join(p.read_text() for p in (tmp_path / "home").rglob(f"{task_id}/try-*.log"))
+        assert named in log, task_id
     assert "could not be used" in output and s3_server.ACCESS_KEY_ID in output
     assert "no bucket for key 'only/a/key.txt'" in output
-    for task_id in ("unreachable", "no_bucket"):
+    for task_id in ("unreachable", "client_unreachable", "no_bucket"):
         assert f"{task_id} failed on try 1" in output, task_id
 
 

@@ -220,12 +220,14 @@ class AwsBaseHook:
         hook's ``client_type``: a first argument spelled as a region is one."""
         client_type, region_name = _service_and_region(client_type, region_name)
         service = client_type or self.service_name
-        return self.get_session(region_name).client(
+        client = self.get_session(region_name).client(
             service,
             endpoint_url=self.conn_config.endpoint_for(service),
             config=config or self.config,
             verify=self.verify,
         )
+        self._name_failures(client)
+        return client
 
     def get_resource_type(
         self,
@@ -236,12 +238,33 @@ class AwsBaseHook:
         """A boto3 resource (``boto3.resource("s3")``) on the connection."""
         resource_type, region_name = _service_and_region(resource_type, region_name)
         service = resource_type or self.service_name
-        return self.get_session(region_name).resource(
+        resource = self.get_session(region_name).resource(
             service,
             endpoint_url=self.conn_config.endpoint_for(service),
             config=config or self.config,
             verify=self.verify,
         )
+        self._name_failures(resource.meta.client)
+        return resource
+
+    def _name_failures(self, client: Any) -> None:
+        """Make the client itself fail with ``AwsConnectionError`` when its endpoint cannot
+        be reached or its credentials are refused: DAG code often calls ``get_conn()``'s
+        methods directly, and botocore's own errors do not say which connection it was."""
+
+        def unreachable(exception: BaseException, **_: Any) -> None:
+            if refused(exception):
+                raise self.failure(exception) from None
+
+        def refused_answer(
+            http_response: Any, parsed: dict[str, Any], model: Any, **_: Any
+        ) -> None:
+            code = parsed.get("Error", {}).get("Code")
+            if http_response.status_code >= 300 and code in _REFUSED_CODES:
+                raise self.failure(botocore_errors.ClientError(parsed, model.name))
+
+        client.meta.events.register("after-call-error", unreachable)
+        client.meta.events.register("after-call", refused_answer)
 
     @property
     def conn(self) -> Any:
