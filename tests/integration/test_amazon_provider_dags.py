@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import s3_server
+from moto.core.authorization import enable_iam_authentication
 from s3_server import ISOLATED, SECRET_ACCESS_KEY, aws_uri, bucket_contents, bucket_name
 from sql_servers import run_dag_file
 
@@ -168,12 +169,22 @@ BAD_DAG = """
 from datetime import datetime
 
 from airflow import DAG
+from botocore.exceptions import ClientError
 from airflow.operators.python import PythonOperator
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 
 def unreachable():
     S3Hook(aws_conn_id="aws_down").read_key("a/b.txt", "some-bucket")
+
+
+def refused():
+    hook = S3Hook(aws_conn_id="aws_refused")
+    try:
+        hook.check_for_key("a/b.txt", "some-bucket")
+    except ClientError as exc:  # still botocore's error, which code written for Airflow catches
+        print("caught", exc.response["Error"]["Code"], flush=True)
+    hook.get_conn().get_object(Bucket="some-bucket", Key="a/b.txt")
 
 
 def client_unreachable():
@@ -187,6 +198,7 @@ def no_bucket():
 with DAG("bad_aws", start_date=datetime(2024, 1, 1), schedule=None) as dag:
     PythonOperator(task_id="unreachable", python_callable=unreachable)
     PythonOperator(task_id="client_unreachable", python_callable=client_unreachable)
+    PythonOperator(task_id="refused", python_callable=refused)
     PythonOperator(task_id="no_bucket", python_callable=no_bucket)
 """
 
@@ -201,12 +213,16 @@ def test_a_bad_connection_fails_naming_it_never_the_secret_key(
         secret=secret,
         __extra__=json.dumps({"config_kwargs": {"retries": {"max_attempts": 1}}}),
     )
-    done = run_dag_file(
-        tmp_path,
-        "bad_aws.py",
-        BAD_DAG,
-        {**ISOLATED, "AIRFLOW_CONN_AWS_DOWN": down, "AIRFLOW_CONN_LAKE": aws_uri(s3_endpoint)},
-    )
+    connections = {
+        **ISOLATED,
+        "AIRFLOW_CONN_AWS_DOWN": down,
+        "AIRFLOW_CONN_AWS_REFUSED": aws_uri(s3_endpoint, secret=secret),
+        "AIRFLOW_CONN_LAKE": aws_uri(s3_endpoint),
+    }
+    # The server checks credentials for this test only: it knows no access key, so it
+    # refuses every one, as AWS refuses a key that is not there.
+    with enable_iam_authentication():
+        done = run_dag_file(tmp_path, "bad_aws.py", BAD_DAG, connections)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
@@ -217,7 +233,11 @@ def test_a_bad_connection_fails_naming_it_never_the_secret_key(
         assert named in log, task_id
     assert "could not be used" in output and s3_server.ACCESS_KEY_ID in output
     assert "no bucket for key 'only/a/key.txt'" in output
-    for task_id in ("unreachable", "client_unreachable", "no_bucket"):
+    refused_log = "".join(p.read_text() for p in (tmp_path / "home").rglob("refused/try-*.log"))
+    assert "caught 403" in refused_log
+    assert "Amazon Web Services connection 'aws_refused' (http://127.0.0.1:" in refused_log
+    assert "(InvalidAccessKeyId) when calling the GetObject operation" in refused_log
+    for task_id in ("unreachable", "client_unreachable", "refused", "no_bucket"):
         assert f"{task_id} failed on try 1" in output, task_id
 
 

@@ -31,9 +31,12 @@ boto3 = load("boto3", "amazon", "amazon")
 from botocore import exceptions as botocore_errors  # noqa: E402 - boto3 brings botocore
 from botocore.config import Config  # noqa: E402
 
-#: Error codes AWS answers a request with when the credentials, not the request, are wrong.
+#: Error codes AWS answers a request with when the credentials, not the request, are wrong
+#: or may not do this; "403" is how S3 answers a HEAD request so (its answer has no body).
 _REFUSED_CODES = frozenset(
     {
+        "403",
+        "AccessDenied",
         "InvalidAccessKeyId",
         "SignatureDoesNotMatch",
         "InvalidClientTokenId",
@@ -62,6 +65,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 class AwsConnectionError(TaskError):
     """AWS could not be reached with a connection, or refused its credentials; the message
     names the connection and never shows the secret access key."""
+
+
+class AwsRefusedError(AwsConnectionError, botocore_errors.ClientError):
+    """AWS answered that the connection's credentials are wrong or may not do this. Still a
+    botocore ``ClientError`` with its ``response``: code written for Airflow catches that
+    (``check_for_bucket`` answers False to a refused HEAD, as Airflow's does)."""
+
+    def __init__(self, message: str, response: dict[str, Any], operation_name: str) -> None:
+        Exception.__init__(self, message)
+        self.response = response  # type: ignore[assignment]
+        self.operation_name = operation_name
 
 
 @dataclass(frozen=True)
@@ -261,7 +275,8 @@ class AwsBaseHook:
         ) -> None:
             code = parsed.get("Error", {}).get("Code")
             if http_response.status_code >= 300 and code in _REFUSED_CODES:
-                raise self.failure(botocore_errors.ClientError(parsed, model.name))
+                message = str(self.failure(botocore_errors.ClientError(parsed, model.name)))
+                raise AwsRefusedError(message, parsed, model.name)
 
         client.meta.events.register("after-call-error", unreachable)
         client.meta.events.register("after-call", refused_answer)
@@ -318,6 +333,8 @@ def _service_and_region(
 
 def refused(exc: BaseException) -> bool:
     """Whether ``exc`` says the connection, not the request, is wrong."""
+    if isinstance(exc, AwsConnectionError):
+        return False  # named already
     if isinstance(exc, _UNREACHABLE):
         return True
     if isinstance(exc, botocore_errors.ClientError):
