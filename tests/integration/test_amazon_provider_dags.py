@@ -354,11 +354,15 @@ from airflow.providers.amazon.aws.operators.s3 import (
     S3CopyObjectOperator,
     S3CreateBucketOperator,
     S3CreateObjectOperator,
-    S3DeleteBucketOperator,
     S3DeleteObjectsOperator,
-    S3ListOperator,
 )
 from airflow.providers.amazon.aws.transfers.local_to_s3 import LocalFilesystemToS3Operator
+
+# The provider's module names before 4.0, and Airflow 1.10's.
+from airflow.contrib.operators.s3_list_operator import S3ListOperator as S3ListOperator110
+from airflow.providers.amazon.aws.operators.s3_bucket import (
+    S3DeleteBucketOperator as S3DeleteBucketOperatorOld,
+)
 
 BUCKET = "@BUCKET@"
 SCRATCH = BUCKET + "-scratch"
@@ -392,7 +396,7 @@ with DAG("s3_operators", start_date=datetime(2024, 1, 1), schedule=None, catchup
         task_id="copy", aws_conn_id="lake", source_bucket_name=BUCKET,
         source_bucket_key="incoming/local.csv", dest_bucket_key=f"s3://{BUCKET}/kept/local.csv",
     )
-    list_incoming = S3ListOperator(
+    list_incoming = S3ListOperator110(
         task_id="list_incoming", aws_conn_id="lake", bucket=BUCKET, prefix="incoming/",
         delimiter="/",
     )
@@ -408,7 +412,7 @@ with DAG("s3_operators", start_date=datetime(2024, 1, 1), schedule=None, catchup
     fill_scratch = S3CreateObjectOperator(
         task_id="fill_scratch", aws_conn_id="lake", s3_bucket=SCRATCH, s3_key="x", data="x"
     )
-    drop_scratch = S3DeleteBucketOperator(
+    drop_scratch = S3DeleteBucketOperatorOld(
         task_id="drop_scratch", bucket_name=SCRATCH, force_delete=True, aws_conn_id="lake"
     )
     check = PythonOperator(task_id="record", python_callable=record)

@@ -60,6 +60,20 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.amazon.aws.sensors.s3": _S3_KEY_SENSOR,
     "airflow.providers.amazon.aws.operators.s3": _S3_OPERATORS,
     "airflow.providers.amazon.aws.transfers.local_to_s3": _LOCAL_TO_S3,
+    # The amazon provider's module names before 4.0 (Airflow 2.0-2.3 era files).
+    "airflow.providers.amazon.aws.operators.s3_bucket": {
+        n: _S3_OPERATORS[n] for n in ("S3CreateBucketOperator", "S3DeleteBucketOperator")
+    },
+    "airflow.providers.amazon.aws.operators.s3_copy_object": {
+        "S3CopyObjectOperator": _S3_OPERATORS["S3CopyObjectOperator"]
+    },
+    "airflow.providers.amazon.aws.operators.s3_delete_objects": {
+        "S3DeleteObjectsOperator": _S3_OPERATORS["S3DeleteObjectsOperator"]
+    },
+    "airflow.providers.amazon.aws.operators.s3_list": {
+        "S3ListOperator": _S3_OPERATORS["S3ListOperator"]
+    },
+    "airflow.providers.amazon.aws.sensors.s3_key": _S3_KEY_SENSOR,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -80,6 +94,15 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.hooks.S3_hook": _S3_HOOK,
     "airflow.sensors.s3_key_sensor": _S3_KEY_SENSOR,
     "airflow.contrib.hooks.aws_hook": {"AwsHook": _AWS_BASE_HOOK["AwsBaseHook"]},
+    "airflow.contrib.operators.s3_list_operator": {
+        "S3ListOperator": _S3_OPERATORS["S3ListOperator"]
+    },
+    "airflow.contrib.operators.s3_copy_object_operator": {
+        "S3CopyObjectOperator": _S3_OPERATORS["S3CopyObjectOperator"]
+    },
+    "airflow.contrib.operators.s3_delete_objects_operator": {
+        "S3DeleteObjectsOperator": _S3_OPERATORS["S3DeleteObjectsOperator"]
+    },
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK},
     "airflow.operators": {**_POSTGRES_OPERATOR, **_MYSQL_OPERATOR},
@@ -108,6 +131,11 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.amazon.aws.sensors.s3",
         "airflow.providers.amazon.aws.operators.s3",
         "airflow.providers.amazon.aws.transfers.local_to_s3",
+        "airflow.providers.amazon.aws.operators.s3_bucket",
+        "airflow.providers.amazon.aws.operators.s3_copy_object",
+        "airflow.providers.amazon.aws.operators.s3_delete_objects",
+        "airflow.providers.amazon.aws.operators.s3_list",
+        "airflow.providers.amazon.aws.sensors.s3_key",
     ),
 }
 
