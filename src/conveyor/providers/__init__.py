@@ -6,6 +6,8 @@ what their database does differently. ``sql_operators.py`` and ``sql_sensor.py``
 any of them, picked by the connection's type (``registry.py``). A provider whose driver is
 an optional extra says which extra to install when it is imported (``_extras.py``).
 
+``amazon/`` is the S3 part of Airflow's amazon provider (hook, sensor, operators) on boto3.
+
 DAG files written for Airflow reach these classes through the compat layer's table; the
 classes keep Airflow's names, keywords and return shapes so those files run unchanged.
 """
