@@ -96,10 +96,10 @@ def test_airflow_2_dag_defaults_to_daily_and_airflow_3_to_none(hook: None) -> No
 
 def test_an_unsupported_provider_fails_at_import_with_the_name_and_the_docs(hook: None) -> None:
     with pytest.raises(AirflowNameError) as caught:
-        importlib.import_module("airflow.providers.amazon.aws.operators.s3")
+        importlib.import_module("airflow.providers.google.cloud.operators.gcs")
     message = str(caught.value)
-    assert "airflow.providers.amazon" in message
-    assert "not provided by Conveyor" in message and "'amazon' provider" in message
+    assert "airflow.providers.google" in message
+    assert "not provided by Conveyor" in message and "'google' provider" in message
     assert table.DOCS in message
 
 

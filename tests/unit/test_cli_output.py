@@ -71,6 +71,7 @@ def test_extra_for_names_the_extra_of_optional_packages_only() -> None:
     assert extra_for("celery") == "celery"
     assert extra_for("kombu.exceptions") == "celery"
     assert extra_for("obstore") == "s3"
+    assert extra_for("botocore.exceptions") == "amazon"
     assert extra_for("celery", "flower") == "flower"
     assert extra_for("pendulum") is None
     assert extra_for(None) is None

@@ -47,6 +47,23 @@ _SLACK_WEBHOOK_NOTIFIERS = {
     "SlackWebhookNotifier": f"{_P}.slack.notifiers:SlackWebhookNotifier",
     "send_slack_webhook_notification": f"{_P}.slack.notifiers:send_slack_webhook_notification",
 }
+_AWS_BASE_HOOK = {"AwsBaseHook": f"{_P}.amazon.base_aws:AwsBaseHook"}
+_S3_HOOK = {"S3Hook": f"{_P}.amazon.s3:S3Hook"}
+_S3_KEY_SENSOR = {"S3KeySensor": f"{_P}.amazon.s3_sensor:S3KeySensor"}
+_S3_OPERATORS = {
+    name: f"{_P}.amazon.s3_operators:{name}"
+    for name in (
+        "S3CreateBucketOperator",
+        "S3DeleteBucketOperator",
+        "S3CreateObjectOperator",
+        "S3CopyObjectOperator",
+        "S3DeleteObjectsOperator",
+        "S3ListOperator",
+    )
+}
+_LOCAL_TO_S3 = {
+    "LocalFilesystemToS3Operator": f"{_P}.amazon.local_to_s3:LocalFilesystemToS3Operator"
+}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -68,6 +85,25 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.slack.operators.slack": _SLACK_OPERATORS,
     "airflow.providers.slack.notifications.slack": _SLACK_NOTIFIERS,
     "airflow.providers.slack.notifications.slack_webhook": _SLACK_WEBHOOK_NOTIFIERS,
+    "airflow.providers.amazon.aws.hooks.base_aws": _AWS_BASE_HOOK,
+    "airflow.providers.amazon.aws.hooks.s3": _S3_HOOK,
+    "airflow.providers.amazon.aws.sensors.s3": _S3_KEY_SENSOR,
+    "airflow.providers.amazon.aws.operators.s3": _S3_OPERATORS,
+    "airflow.providers.amazon.aws.transfers.local_to_s3": _LOCAL_TO_S3,
+    # The amazon provider's module names before 4.0 (Airflow 2.0-2.3 era files).
+    "airflow.providers.amazon.aws.operators.s3_bucket": {
+        n: _S3_OPERATORS[n] for n in ("S3CreateBucketOperator", "S3DeleteBucketOperator")
+    },
+    "airflow.providers.amazon.aws.operators.s3_copy_object": {
+        "S3CopyObjectOperator": _S3_OPERATORS["S3CopyObjectOperator"]
+    },
+    "airflow.providers.amazon.aws.operators.s3_delete_objects": {
+        "S3DeleteObjectsOperator": _S3_OPERATORS["S3DeleteObjectsOperator"]
+    },
+    "airflow.providers.amazon.aws.operators.s3_list": {
+        "S3ListOperator": _S3_OPERATORS["S3ListOperator"]
+    },
+    "airflow.providers.amazon.aws.sensors.s3_key": _S3_KEY_SENSOR,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -94,6 +130,18 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.contrib.operators.slack_webhook_operator": _SLACK_WEBHOOK_OPERATOR,
     "airflow.hooks.slack_hook": _SLACK_HOOK,
     "airflow.operators.slack_operator": _SLACK_OPERATORS,
+    "airflow.hooks.S3_hook": _S3_HOOK,
+    "airflow.sensors.s3_key_sensor": _S3_KEY_SENSOR,
+    "airflow.contrib.hooks.aws_hook": {"AwsHook": _AWS_BASE_HOOK["AwsBaseHook"]},
+    "airflow.contrib.operators.s3_list_operator": {
+        "S3ListOperator": _S3_OPERATORS["S3ListOperator"]
+    },
+    "airflow.contrib.operators.s3_copy_object_operator": {
+        "S3CopyObjectOperator": _S3_OPERATORS["S3CopyObjectOperator"]
+    },
+    "airflow.contrib.operators.s3_delete_objects_operator": {
+        "S3DeleteObjectsOperator": _S3_OPERATORS["S3DeleteObjectsOperator"]
+    },
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK, **_HTTP_HOOK},
     "airflow.operators": {
@@ -133,6 +181,18 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.slack.notifications.slack",
         "airflow.providers.slack.notifications.slack_webhook",
     ),
+    "amazon": (
+        "airflow.providers.amazon.aws.hooks.base_aws",
+        "airflow.providers.amazon.aws.hooks.s3",
+        "airflow.providers.amazon.aws.sensors.s3",
+        "airflow.providers.amazon.aws.operators.s3",
+        "airflow.providers.amazon.aws.transfers.local_to_s3",
+        "airflow.providers.amazon.aws.operators.s3_bucket",
+        "airflow.providers.amazon.aws.operators.s3_copy_object",
+        "airflow.providers.amazon.aws.operators.s3_delete_objects",
+        "airflow.providers.amazon.aws.operators.s3_list",
+        "airflow.providers.amazon.aws.sensors.s3_key",
+    ),
 }
 
 #: The extra each provider needs beyond a plain install (None: nothing more; psycopg, the
@@ -143,7 +203,11 @@ EXTRAS: dict[str, str | None] = {
     "mysql": "mysql",
     "http": "http",
     "slack": "slack",
+    "amazon": "amazon",  # boto3
 }
+# ``from airflow.hooks import S3Hook``: 1.10 answered the amazon names from the packages too.
+PROVIDER_MODULES["airflow.hooks"] = {**PROVIDER_MODULES["airflow.hooks"], **_S3_HOOK}
+PROVIDER_MODULES["airflow.sensors"] = {**PROVIDER_MODULES["airflow.sensors"], **_S3_KEY_SENSOR}
 
 
 def provider_of(module: str) -> str | None:

@@ -18,6 +18,8 @@ EXTRAS = {
     "obstore": "s3",
     "pymysql": "mysql",
     "httpx": "http",
+    "boto3": "amazon",
+    "botocore": "amazon",
 }
 
 #: Commands whose extra brings more than the missing package: Flower also needs Celery, and

@@ -9,6 +9,8 @@ an optional extra says which extra to install when it is imported (``_extras.py`
 ``http/`` (Airflow's http provider) and ``slack/`` (its slack provider) are packages of their
 own; both send through one HTTP client, ``http/client.py``.
 
+``amazon/`` is the S3 part of Airflow's amazon provider (hook, sensor, operators) on boto3.
+
 DAG files written for Airflow reach these classes through the compat layer's table; the
 classes keep Airflow's names, keywords and return shapes so those files run unchanged.
 """

@@ -1,0 +1,62 @@
+"""Airflow's ``LocalFilesystemToS3Operator``: upload a file of the worker's disk to S3."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from conveyor.model.task import BaseOperator
+from conveyor.providers.amazon.s3 import S3Hook
+
+
+class LocalFilesystemToS3Operator(BaseOperator):
+    """Upload ``filename`` to ``dest_key`` (relative to ``dest_bucket``, or a full ``s3://``
+    URL); an existing key is an error unless ``replace``."""
+
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "filename",
+        "dest_key",
+        "dest_bucket",
+        "aws_conn_id",
+    )
+    ui_color = "#ff9900"
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        filename: str,
+        dest_key: str,
+        dest_bucket: str | None = None,
+        aws_conn_id: str | None = "aws_default",
+        verify: str | bool | None = None,
+        replace: bool = False,
+        encrypt: bool = False,
+        gzip: bool = False,
+        acl_policy: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.filename = filename
+        self.dest_key = dest_key
+        self.dest_bucket = dest_bucket
+        self.aws_conn_id = aws_conn_id
+        self.verify = verify
+        self.replace = replace
+        self.encrypt = encrypt
+        self.gzip = gzip
+        self.acl_policy = acl_policy
+
+    def execute(self, context: dict[str, Any]) -> None:
+        hook = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
+        bucket, key = hook.get_s3_bucket_key(
+            self.dest_bucket, self.dest_key, "dest_bucket", "dest_key"
+        )
+        hook.load_file(
+            self.filename,
+            key,
+            bucket,
+            self.replace,
+            self.encrypt,
+            self.gzip,
+            self.acl_policy,
+        )
