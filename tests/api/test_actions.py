@@ -165,3 +165,14 @@ def test_naive_logical_date_is_422(world: World) -> None:
     )
     assert response.status_code == 422
     assert "time zone" in response.json()["detail"]
+
+
+def test_clear_upstream_also_clears_what_the_task_depends_on(fresh: World) -> None:
+    client = fresh.client("op")
+    run_id = fresh.run_ids["failing"]
+    response = client.post(
+        f"/api/v1/dags/failing/runs/{run_id}/tasks/after/clear", json={"upstream": True}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"changed": ["explode", "after"], "run_state": "queued"}
+    assert _task(client, fresh, "failing", run_id, "explode")["state"] == "none"

@@ -235,6 +235,7 @@ class LogChunk(BaseModel):
 
 class ClearRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    upstream: bool = False
     downstream: bool = False
     only_failed: bool = False
 

@@ -102,7 +102,7 @@ def clear_task(
     body: schemas.ClearRequest,
     user: Op,
 ) -> schemas.ActionResult:
-    """Clear the task (and its downstream, or only the failed ones) so it runs again (op).
+    """Clear the task so it runs again (op): also its upstream or downstream, or only failed.
 
     A finished run goes back to ``queued`` and the scheduler runs the cleared tasks.
     """
@@ -113,6 +113,7 @@ def clear_task(
             run_id,
             task_id,
             Actor(f"user:{user.username}"),
+            upstream=body.upstream,
             downstream=body.downstream,
             only_failed=body.only_failed,
         )
