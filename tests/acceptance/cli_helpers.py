@@ -41,9 +41,9 @@ class Cli:
         (self.dags / name).write_text(textwrap.dedent(body))
         DagFileProcessor(self.store, self.dags, timeout=60, scan_every=0).sync()
 
-    def trigger(self, dag_id: str) -> str:
+    def trigger(self, dag_id: str, run_id: str | None = None) -> str:
         with self.store.write() as conn:
-            return trigger.trigger_run(conn, dag_id, created_by="test").run_id
+            return trigger.trigger_run(conn, dag_id, created_by="test", run_id=run_id).run_id
 
     def states(self, dag_id: str, run_id: str) -> dict[str, TaskState]:
         with self.store.read() as conn:
