@@ -14,8 +14,10 @@ from conveyor.cli import users as users_cli
 from conveyor.cli import web as web_cli
 from conveyor.cli.backfill import backfill_command
 from conveyor.cli.common import CliError, settings
+from conveyor.cli.config_values import get_value
 from conveyor.cli.connections import connections_group, variables_group
 from conveyor.cli.extras import extra_for, missing_extra_message
+from conveyor.cli.info import info_command
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.config import mask
 from conveyor.exceptions import ConveyorError
@@ -131,6 +133,8 @@ cli.add_command(users_cli.users_group)
 cli.add_command(web_cli.web_command)
 cli.add_command(ops.health_command)
 cli.add_command(pools_cli.pools_group)
+cli.add_command(info_command)
+config.add_command(get_value)
 
 
 def main() -> None:
