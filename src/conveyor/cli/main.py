@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from conveyor import __version__
-from conveyor.cli import cluster, dags, db, manual, ops, run, runs, serve, tasks
+from conveyor.cli import cluster, dags, db, manual, ops, run, runs, serve, tasks, test_runs
 from conveyor.cli import pools as pools_cli
 from conveyor.cli import users as users_cli
 from conveyor.cli import web as web_cli
@@ -115,12 +115,14 @@ cli.add_command(serve.scheduler_command)
 cli.add_command(serve.standalone_command)
 cli.add_command(dags.dags)
 dags.dags.add_command(runs.dags_list_runs)
+dags.dags.add_command(test_runs.dags_test)
 cli.add_command(runs.runs_group)
 runs.runs_group.add_command(manual.runs_clear)
 runs.runs_group.add_command(manual.runs_mark)
 cli.add_command(tasks.tasks)
 tasks.tasks.add_command(manual.tasks_clear)
 tasks.tasks.add_command(manual.tasks_mark)
+tasks.tasks.add_command(test_runs.tasks_test)
 cli.add_command(db.db)
 cli.add_command(cluster.worker_command)
 cli.add_command(cluster.workers_command)
