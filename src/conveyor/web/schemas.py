@@ -240,6 +240,11 @@ class ClearRequest(BaseModel):
     only_failed: bool = False
 
 
+class RunClearRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    only_failed: bool = False
+
+
 class MarkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: Literal["success", "failed"]

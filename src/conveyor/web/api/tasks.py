@@ -81,7 +81,8 @@ def get_xcom(
         return queries.list_xcom(conn, dag_id, run_id, task_id)
 
 
-def _result(result: manual.ManualResult, what: str) -> schemas.ActionResult:
+def action_result(result: manual.ManualResult, what: str) -> schemas.ActionResult:
+    """The answer to a clear or a mark: 409 when only in-flight task instances were hit."""
     if not result.changed and result.skipped_in_flight:
         raise HTTPException(
             409,
@@ -117,7 +118,7 @@ def clear_task(
             downstream=body.downstream,
             only_failed=body.only_failed,
         )
-    return _result(result, "clear")
+    return action_result(result, "clear")
 
 
 @router.post(
@@ -136,4 +137,4 @@ def mark_task(
         result = manual.mark(
             conn, dag_id, run_id, task_id, TaskState(body.state), Actor(f"user:{user.username}")
         )
-    return _result(result, "mark")
+    return action_result(result, "mark")
