@@ -31,12 +31,15 @@ READS = [
 
 
 def _writes(world: World) -> list[tuple[str, str, dict[str, object]]]:
-    run = f"/api/v1/dags/failing/runs/{world.run_ids['failing']}/tasks/explode"
+    whole = f"/api/v1/dags/failing/runs/{world.run_ids['failing']}"
+    run = f"{whole}/tasks/explode"
     return [
         ("PATCH", "/api/v1/dags/pipeline", {"is_paused": True}),
         ("POST", "/api/v1/dags/pipeline/runs", {"conf": {}}),
         ("POST", f"{run}/clear", {}),
         ("POST", f"{run}/mark", {"state": "success"}),
+        ("POST", f"{whole}/clear", {}),
+        ("POST", f"{whole}/mark", {"state": "failed"}),
         ("POST", "/api/v1/users", {"username": "someone", "role": "viewer"}),
     ]
 

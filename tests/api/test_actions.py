@@ -165,3 +165,33 @@ def test_naive_logical_date_is_422(world: World) -> None:
     )
     assert response.status_code == 422
     assert "time zone" in response.json()["detail"]
+
+
+def test_clear_upstream_also_clears_what_the_task_depends_on(fresh: World) -> None:
+    client = fresh.client("op")
+    run_id = fresh.run_ids["failing"]
+    response = client.post(
+        f"/api/v1/dags/failing/runs/{run_id}/tasks/after/clear", json={"upstream": True}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"changed": ["explode", "after"], "run_state": "queued"}
+    assert _task(client, fresh, "failing", run_id, "explode")["state"] == "none"
+
+
+def test_clear_and_mark_a_whole_run(fresh: World) -> None:
+    client = fresh.client("op")
+    run_id = fresh.run_ids["failing"]
+    run = f"/api/v1/dags/failing/runs/{run_id}"
+    marked = client.post(f"{run}/mark", json={"state": "success"})
+    assert marked.status_code == 200, marked.text
+    assert marked.json() == {"changed": ["explode", "after"], "run_state": "queued"}
+    assert _task(client, fresh, "failing", run_id, "after")["state"] == "success"
+
+    cleared = client.post(f"{run}/clear", json={"only_failed": True})
+    assert cleared.json()["changed"] == []  # nothing failed any more
+    cleared = client.post(f"{run}/clear", json={})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["changed"] == ["explode", "after"]
+    assert _task(client, fresh, "failing", run_id, "explode")["state"] == "none"
+    assert client.post(f"{run}/mark", json={"state": "running"}).status_code == 422
+    assert client.post("/api/v1/dags/failing/runs/nope/clear", json={}).status_code == 404

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from conveyor.cli.common import CliError, console, open_store, settings, translate_errors
+from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.connections import files, repository
 from conveyor.connections.models import Connection
@@ -182,6 +183,20 @@ def connections_import(file: Path, overwrite: bool) -> None:
         console.print(f"connection {conn_id} imported: {conn.get_uri(reveal=False)}")
 
 
+@connections_group.command("export")
+@click.argument("file")
+@REVEAL
+@translate_errors
+def connections_export(file: str, reveal: bool) -> None:
+    """Write the store's connections to FILE (.json, or - for stdout) in the form
+    `airflow connections export` writes; passwords and secret fields are *** unless --reveal."""
+    config = settings()
+    store = open_store(config)
+    stored = repository.stored_connection_ids(store)
+    found = [c for c in repository.list_connections(store, config) if c.conn_id in stored]
+    write_json(file, files.connections_document(found, reveal=reveal), "connections")
+
+
 @click.group("variables")
 def variables_group() -> None:
     """Set, get, list and delete variables."""
@@ -279,6 +294,24 @@ def variables_import(file: Path, action_on_existing_key: str) -> None:
         repository.set_variable(store, config, key, entry.value, entry.description)
         imported += 1
     console.print(f"{imported} of {len(found)} variables imported")
+
+
+@variables_group.command("export")
+@click.argument("file")
+@REVEAL
+@translate_errors
+def variables_export(file: str, reveal: bool) -> None:
+    """Write the store's variables to FILE (.json, or - for stdout) as `airflow variables
+    export` writes them; secret ones are *** unless --reveal."""
+    config = settings()
+    store = open_store(config)
+    stored = repository.stored_variable_keys(store)
+    shown = {
+        entry.key: queries.variable_info(entry, reveal).value
+        for entry in repository.list_variables(store, config)
+        if entry.key in stored
+    }
+    write_json(file, files.variables_document(shown), "variables")
 
 
 @variables_group.command("delete")

@@ -8,14 +8,16 @@ from typing import Any
 import click
 
 from conveyor import __version__
-from conveyor.cli import cluster, dags, db, ops, run, runs, serve, tasks
+from conveyor.cli import cluster, dags, db, manual, ops, run, runs, serve, tasks, test_runs
 from conveyor.cli import pools as pools_cli
 from conveyor.cli import users as users_cli
 from conveyor.cli import web as web_cli
 from conveyor.cli.backfill import backfill_command
 from conveyor.cli.common import CliError, settings
+from conveyor.cli.config_values import get_value
 from conveyor.cli.connections import connections_group, variables_group
 from conveyor.cli.extras import extra_for, missing_extra_message
+from conveyor.cli.info import info_command
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.config import mask
 from conveyor.exceptions import ConveyorError
@@ -112,8 +114,15 @@ cli.add_command(run.run_command)
 cli.add_command(serve.scheduler_command)
 cli.add_command(serve.standalone_command)
 cli.add_command(dags.dags)
+dags.dags.add_command(runs.dags_list_runs)
+dags.dags.add_command(test_runs.dags_test)
 cli.add_command(runs.runs_group)
+runs.runs_group.add_command(manual.runs_clear)
+runs.runs_group.add_command(manual.runs_mark)
 cli.add_command(tasks.tasks)
+tasks.tasks.add_command(manual.tasks_clear)
+tasks.tasks.add_command(manual.tasks_mark)
+tasks.tasks.add_command(test_runs.tasks_test)
 cli.add_command(db.db)
 cli.add_command(cluster.worker_command)
 cli.add_command(cluster.workers_command)
@@ -126,6 +135,8 @@ cli.add_command(users_cli.users_group)
 cli.add_command(web_cli.web_command)
 cli.add_command(ops.health_command)
 cli.add_command(pools_cli.pools_group)
+cli.add_command(info_command)
+config.add_command(get_value)
 
 
 def main() -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from conveyor.cli import pool_files
 from conveyor.cli.common import console, open_store, translate_errors
+from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.store import pools
 from conveyor.web import queries
@@ -12,7 +16,7 @@ from conveyor.web import queries
 
 @click.group("pools")
 def pools_group() -> None:
-    """Create, change, list and delete pools."""
+    """Create, change, list, delete, import and export pools."""
 
 
 @pools_group.command("set")
@@ -75,3 +79,28 @@ def pools_delete(name: str) -> None:
     with open_store().write() as conn:
         pools.delete_pool(conn, name)
     console.print(f"pool {name} deleted")
+
+
+@pools_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@translate_errors
+def pools_import(file: Path) -> None:
+    """Create or update the pools of FILE, as `airflow pools export` writes it:
+    {"name": {"slots": N, "description": "..."}}, -1 slots for no limit. All or none."""
+    entries = pool_files.read_pools(file)
+    with open_store().write() as conn:  # one transaction: a bad name writes nothing
+        created = [pools.set_pool(conn, e.name, e.slots, e.description) for e in entries]
+    console.print(
+        f"{len(entries)} pools imported: {sum(created)} created, "
+        f"{len(entries) - sum(created)} updated"
+    )
+
+
+@pools_group.command("export")
+@click.argument("file")
+@translate_errors
+def pools_export(file: str) -> None:
+    """Write every pool to FILE (.json, or - for stdout) as `airflow pools export` does."""
+    with open_store().read() as conn:
+        found = pools.list_pools(conn)
+    write_json(file, pool_files.pools_document(found), "pools")

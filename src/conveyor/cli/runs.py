@@ -49,6 +49,21 @@ def runs_group() -> None:
 @translate_errors
 def list_runs(dag_id: str | None, state: str | None, limit: int, output: str) -> None:
     """The newest runs first."""
+    _list_runs(dag_id, state, limit, output)
+
+
+@click.command("list-runs")
+@click.option("-d", "--dag-id", "dag_id", required=True, help="The DAG.")
+@click.option("--state", type=click.Choice([s.value for s in RunState]))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@output_option
+@translate_errors
+def dags_list_runs(dag_id: str, state: str | None, limit: int, output: str) -> None:
+    """A DAG's runs, newest first: `conveyor runs list --dag` in Airflow's spelling."""
+    _list_runs(dag_id, state, limit, output)
+
+
+def _list_runs(dag_id: str | None, state: str | None, limit: int, output: str) -> None:
     store = open_store()
     with store.read() as conn:
         found = queries.list_runs(conn, dag_id, state=state, limit=limit)

@@ -10,7 +10,6 @@ import click
 from conveyor.cli.common import CliError, console, open_store, settings, translate_errors, when
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.loading.yaml.models import DURATION_TEXT, parse_duration
-from conveyor.store import users as user_rows
 from conveyor.web import accounts, queries, schemas
 
 
@@ -28,30 +27,82 @@ def users_group() -> None:
     """Manage web users: admin (everything), op (trigger, clear, pause), viewer (read)."""
 
 
+#: Airflow's role names, as its ``users create --role`` takes them (any case).
+AIRFLOW_ROLES = {"admin": "admin", "op": "op", "user": "op", "viewer": "viewer"}
+
+
+def _role(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    found = AIRFLOW_ROLES.get(value.strip().lower())
+    if found is None:
+        raise click.BadParameter(
+            f"{value!r}: use admin, op or viewer (Airflow's Admin, Op, User (= op) and Viewer "
+            "are accepted in any case)"
+        )
+    return found
+
+
 @users_group.command("create")
-@click.argument("username")
+@click.argument("username", required=False)
+@click.option("-u", "--username", "username_option", help="The user name (Airflow's spelling).")
 @click.option(
+    "-r",
     "--role",
-    type=click.Choice(user_rows.ROLES),
     required=True,
-    help="admin, op or viewer.",
+    callback=_role,
+    help="admin, op or viewer; Airflow's Admin, Op, User (= op) and Viewer too.",
 )
 @click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from standard input (default: generate one and print it once).",
 )
+@click.option(
+    "-p",
+    "--password",
+    "password_option",
+    help="The password (Airflow's flag; others on this machine may see it: prefer stdin).",
+)
+@click.option("--use-random-password", is_flag=True, help="Airflow's flag; the default here.")
+@click.option("-e", "--email", help="Accepted for Airflow's scripts; not stored.")
+@click.option("-f", "--firstname", help="Accepted for Airflow's scripts; not stored.")
+@click.option("-l", "--lastname", help="Accepted for Airflow's scripts; not stored.")
 @translate_errors
-def create(username: str, role: str, password_stdin: bool) -> None:
-    """Create a user."""
-    given = _read_password(password_stdin)
+def create(
+    username: str | None,
+    username_option: str | None,
+    role: str,
+    password_stdin: bool,
+    password_option: str | None,
+    use_random_password: bool,
+    email: str | None,
+    firstname: str | None,
+    lastname: str | None,
+) -> None:
+    """Create a user: USERNAME or --username, and a role.
+
+    Airflow's `users create -u NAME -r Admin -p PASS -e ... -f ... -l ...` works as written;
+    the e-mail and names are not kept, as Conveyor's users have none.
+    """
+    name = _one_username(username, username_option)
+    if sum([password_stdin, password_option is not None, use_random_password]) > 1:
+        raise click.UsageError("give one of --password, --password-stdin and --use-random-password")
+    given = password_option if password_option is not None else _read_password(password_stdin)
     try:
-        password = accounts.create_user(open_store(), username, role, given)
+        password = accounts.create_user(open_store(), name, role, given)
     except accounts.AccountError as exc:
         raise CliError(str(exc)) from None
-    console.print(f"created user [bold]{username}[/] with role {role}")
+    console.print(f"created user [bold]{name}[/] with role {role}")
     if given is None:
         console.print(f"password: {password}  (shown once: only its hash is kept)", markup=False)
+
+
+def _one_username(argument: str | None, option: str | None) -> str:
+    if argument and option and argument != option:
+        raise click.UsageError(f"two user names: {argument!r} and --username {option!r}")
+    name = argument or option
+    if not name:
+        raise click.UsageError("missing the user name: USERNAME or --username")
+    return name
 
 
 @users_group.command("list")

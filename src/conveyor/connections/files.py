@@ -1,10 +1,13 @@
-"""Read the files ``airflow connections export`` and ``airflow variables export`` write.
+"""Read and write the files of ``airflow connections export`` and ``airflow variables export``.
 
 Connections: a JSON or YAML object of ``conn_id -> the JSON form or a URI``, or an ``.env``
 file of ``conn_id=URI`` (or ``conn_id={...}``) lines. Variables: a JSON or YAML object of
 ``key -> value`` (a value that is not text is stored as its JSON; ``{"value": ...,
 "description": ...}`` carries a description), or ``key=value`` lines in an ``.env`` file.
 The file's format is its extension's. Errors name the file, and the line where there is one.
+
+Writing gives Airflow's JSON form, which both Airflow's and Conveyor's import read; secrets
+are ``***`` unless revealed (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -93,3 +96,38 @@ def read_variables(path: Path) -> dict[str, VariableValue]:
         text = value if isinstance(value, str) else json.dumps(value)
         found[key] = VariableValue(text, description)
     return found
+
+
+def connections_document(conns: list[Connection], *, reveal: bool) -> dict[str, Any]:
+    """``conn_id -> Airflow's JSON form``, as ``airflow connections export`` writes it (the
+    extra as a JSON string); passwords and secret fields masked unless ``reveal``."""
+    found: dict[str, Any] = {}
+    for conn in conns:
+        shown = conn if reveal else conn.masked()
+        found[conn.conn_id] = {
+            "conn_type": conn.conn_type,
+            "description": conn.description,
+            "host": shown.host,
+            "login": shown.login,
+            "password": shown.password,
+            "schema": shown.schema,
+            "port": conn.port,
+            "extra": json.dumps(shown.extra) if shown.extra else None,
+        }
+    return found
+
+
+def variables_document(values: dict[str, str]) -> dict[str, Any]:
+    """``key -> value``, as ``airflow variables export`` writes it: a value that is JSON is
+    written as that JSON, any other as text."""
+    found: dict[str, Any] = {}
+    for key, text in values.items():
+        try:
+            found[key] = json.loads(text, parse_constant=_not_json)
+        except ValueError:
+            found[key] = text
+    return found
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: kept as text

@@ -1,5 +1,8 @@
 """What a person does to a run by hand: clear task instances or mark them success/failed.
 
+The web API and the CLI both call these functions, so a clear or a mark follows the same
+rules whichever surface a person uses.
+
 Each action locks the run first (the order every writer of a run keeps), moves each task
 instance with ``transitions.set_by_hand`` (so the timeline says who and why), and sends a
 finished run back to ``queued`` so the scheduler takes it up again: a cleared task runs
@@ -11,12 +14,14 @@ one under its process would start a second try beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
 from conveyor.exceptions import NotFoundError
-from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
+from conveyor.serialized import SerializedDag
+from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import plan_requests, runs, transitions
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.transitions import Actor
@@ -29,16 +34,30 @@ class ManualResult:
     run_state: RunState
 
 
-def _downstream(run: RunRow, conn: Connection, task_id: str) -> list[str]:
-    """``task_id`` and everything downstream of it, in the DAG's order."""
-    structure = runs.serialized_dag(conn, run.version_hash)
-    found = {task_id}
-    for tid, task in structure.tasks.items():  # topological order: upstream first
-        if any(up in found for up in task.upstream):
-            found.add(tid)
-    return [tid for tid in structure.tasks if tid in found] + (
-        [task_id] if task_id not in structure.tasks else []
-    )
+def related_tasks(
+    structure: SerializedDag,
+    task_ids: Sequence[str],
+    *,
+    upstream: bool = False,
+    downstream: bool = False,
+) -> list[str]:
+    """``task_ids`` with, if asked, everything upstream and/or downstream of them, in the
+    DAG's order (ids the structure does not know come last, as given)."""
+    found = set(task_ids)
+    order = list(structure.tasks)  # topological: upstream first
+    if downstream:
+        for tid in order:
+            if any(up in found for up in structure.tasks[tid].upstream):
+                found.add(tid)
+    if upstream:
+        above = set(task_ids)
+        for tid in reversed(order):
+            if tid in above:
+                above.update(structure.tasks[tid].upstream)
+        found |= above
+    return [tid for tid in order if tid in found] + [
+        tid for tid in dict.fromkeys(task_ids) if tid not in structure.tasks
+    ]
 
 
 def _locked_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
@@ -60,6 +79,46 @@ def _rerun(conn: Connection, run: RunRow, what: str) -> RunState:
     return RunState.QUEUED if moved else runs.get_run(conn, run.id).state
 
 
+@dataclass(frozen=True)
+class ClearPlan:
+    """What a clear would do: the task instances it would reset, and those it must skip."""
+
+    targets: list[TiRow]
+    in_flight: list[TiRow]
+
+
+def plan_clear(
+    conn: Connection,
+    run: RunRow,
+    task_ids: Sequence[str] | None,
+    *,
+    upstream: bool = False,
+    downstream: bool = False,
+    only_failed: bool = False,
+) -> ClearPlan:
+    """The task instances that clearing ``task_ids`` (None: every task of the run) would
+    reset, without writing; the CLI lists them before it asks, and :func:`clear_tasks`
+    resets exactly these."""
+    tis = _instances_by_task(conn, run)
+    chosen = list(tis) if task_ids is None else list(task_ids)
+    missing = [tid for tid in chosen if tid not in tis]
+    if missing:
+        raise NotFoundError(
+            f"run {run.run_id!r} of DAG {run.dag_id!r} has no task {', '.join(map(repr, missing))}"
+        )
+    structure = runs.serialized_dag(conn, run.version_hash)
+    selected = related_tasks(structure, chosen, upstream=upstream, downstream=downstream)
+    targets: list[TiRow] = []
+    in_flight: list[TiRow] = []
+    for tid in selected:
+        for ti in tis.get(tid, []):  # a mapped task: each of its instances
+            if ti.state in IN_FLIGHT:
+                in_flight.append(ti)
+            elif ti.state is not TaskState.NONE and (not only_failed or ti.state in FAILED_LIKE):
+                targets.append(ti)
+    return ClearPlan(targets, in_flight)
+
+
 def clear(
     conn: Connection,
     dag_id: str,
@@ -67,32 +126,48 @@ def clear(
     task_id: str,
     actor: Actor,
     *,
+    upstream: bool = False,
     downstream: bool = False,
     only_failed: bool = False,
 ) -> ManualResult:
-    """Clear a task instance (and its downstream) so that it runs again."""
+    """Clear a task instance (and its upstream or downstream) so that it runs again."""
+    return clear_tasks(
+        conn,
+        dag_id,
+        run_id,
+        [task_id],
+        actor,
+        upstream=upstream,
+        downstream=downstream,
+        only_failed=only_failed,
+    )
+
+
+def clear_tasks(
+    conn: Connection,
+    dag_id: str,
+    run_id: str,
+    task_ids: Sequence[str] | None,
+    actor: Actor,
+    *,
+    upstream: bool = False,
+    downstream: bool = False,
+    only_failed: bool = False,
+) -> ManualResult:
+    """Clear task instances (None: every task of the run) so that they run again."""
     run = _locked_run(conn, dag_id, run_id)
-    tis = _instances_by_task(conn, run)
-    if task_id not in tis:
-        raise NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
-    targets = _downstream(run, conn, task_id) if downstream else [task_id]
+    plan = plan_clear(
+        conn, run, task_ids, upstream=upstream, downstream=downstream, only_failed=only_failed
+    )
     structure = runs.serialized_dag(conn, run.version_hash)
     changed: list[str] = []
-    in_flight: list[str] = []
-    for tid in targets:
-        for ti in tis.get(tid, []):  # a mapped task: each of its instances
-            if ti.state in IN_FLIGHT:
-                in_flight.append(tid)
-                continue
-            if only_failed and ti.state not in FAILED_LIKE:
-                continue
-            if ti.state is TaskState.NONE:
-                continue
-            retries = structure.tasks[tid].retries if tid in structure.tasks else 0
-            if transitions.set_by_hand(conn, ti.id, TaskState.NONE, actor, retries=retries):
-                changed.append(tid)
+    for ti in plan.targets:
+        task = structure.tasks.get(ti.task_id)
+        retries = task.retries if task is not None else 0
+        if transitions.set_by_hand(conn, ti.id, TaskState.NONE, actor, retries=retries):
+            changed.append(ti.task_id)
     changed = list(dict.fromkeys(changed))
-    in_flight = list(dict.fromkeys(in_flight))
+    in_flight = list(dict.fromkeys(ti.task_id for ti in plan.in_flight))
     if changed:
         _ask_for_plans(conn, run)
     state = (
@@ -128,6 +203,37 @@ def mark(
     _ask_for_plans(conn, run)
     state = _rerun(conn, run, f"{task_id} marked {to.value} by {actor.name}")
     return ManualResult([task_id], [], state)
+
+
+def mark_run(
+    conn: Connection, dag_id: str, run_id: str, to: TaskState, actor: Actor
+) -> ManualResult:
+    """Mark a whole run success or failed through its task instances, as Airflow does.
+
+    ``success`` marks every task instance success; ``failed`` marks those not finished yet
+    failed and keeps what already ended. Queued and running ones are left to their process;
+    the scheduler then works out the run's state from its tasks.
+    """
+    if to not in (TaskState.SUCCESS, TaskState.FAILED):
+        raise ValueError(f"a run can be marked success or failed, not {to}")
+    run = _locked_run(conn, dag_id, run_id)
+    changed: list[str] = []
+    in_flight: list[str] = []
+    for task_id, instances in _instances_by_task(conn, run).items():
+        for ti in instances:
+            if ti.state in IN_FLIGHT:
+                in_flight.append(task_id)
+                continue
+            wanted = ti.state is not to and (to is TaskState.SUCCESS or ti.state not in FINISHED)
+            if wanted and transitions.set_by_hand(conn, ti.id, to, actor, retries=0):
+                changed.append(task_id)
+    changed = list(dict.fromkeys(changed))
+    in_flight = list(dict.fromkeys(in_flight))
+    if not changed:
+        return ManualResult([], in_flight, run.state)
+    _ask_for_plans(conn, run)
+    state = _rerun(conn, run, f"run marked {to.value} by {actor.name}")
+    return ManualResult(changed, in_flight, state)
 
 
 def _ask_for_plans(conn: Connection, run: RunRow) -> None:

@@ -235,7 +235,13 @@ class LogChunk(BaseModel):
 
 class ClearRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    upstream: bool = False
     downstream: bool = False
+    only_failed: bool = False
+
+
+class RunClearRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     only_failed: bool = False
 
 

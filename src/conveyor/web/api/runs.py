@@ -1,4 +1,5 @@
-"""Runs: list with filters and paging, trigger (conf checked against params), detail, delete."""
+"""Runs: list with filters and paging, trigger (conf checked against params), detail, delete,
+clear and mark."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
 
 from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
-from conveyor.states import RunState
-from conveyor.store import run_deletion, trigger
+from conveyor.states import RunState, TaskState
+from conveyor.store import manual, run_deletion, trigger
+from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
+from conveyor.web.api.tasks import IN_FLIGHT, action_result
 from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(tags=["runs"], responses=AUTH)
@@ -119,3 +122,35 @@ def delete_run(
         run_id=run_id,
         deleted={k: v for k, v in counts.items() if k not in ("local_logs", "remote_logs")},
     )
+
+
+@router.post(
+    "/dags/{dag_id}/runs/{run_id}/clear",
+    response_model=schemas.ActionResult,
+    responses={**NOT_FOUND, **IN_FLIGHT},
+)
+def clear_run(
+    request: Request, dag_id: DagId, run_id: RunId, body: schemas.RunClearRequest, user: Op
+) -> schemas.ActionResult:
+    """Clear every task instance of the run, or only the failed ones, so they run again (op)."""
+    with get_store(request).write() as conn:
+        result = manual.clear_tasks(
+            conn, dag_id, run_id, None, Actor(f"user:{user.username}"), only_failed=body.only_failed
+        )
+    return action_result(result, "clear")
+
+
+@router.post(
+    "/dags/{dag_id}/runs/{run_id}/mark",
+    response_model=schemas.ActionResult,
+    responses={**NOT_FOUND, **IN_FLIGHT},
+)
+def mark_run(
+    request: Request, dag_id: DagId, run_id: RunId, body: schemas.MarkRequest, user: Op
+) -> schemas.ActionResult:
+    """Mark the run success (every task) or failed (every unfinished task) (op)."""
+    with get_store(request).write() as conn:
+        result = manual.mark_run(
+            conn, dag_id, run_id, TaskState(body.state), Actor(f"user:{user.username}")
+        )
+    return action_result(result, "mark")

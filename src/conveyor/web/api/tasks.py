@@ -81,7 +81,8 @@ def get_xcom(
         return queries.list_xcom(conn, dag_id, run_id, task_id)
 
 
-def _result(result: manual.ManualResult, what: str) -> schemas.ActionResult:
+def action_result(result: manual.ManualResult, what: str) -> schemas.ActionResult:
+    """The answer to a clear or a mark: 409 when only in-flight task instances were hit."""
     if not result.changed and result.skipped_in_flight:
         raise HTTPException(
             409,
@@ -102,7 +103,7 @@ def clear_task(
     body: schemas.ClearRequest,
     user: Op,
 ) -> schemas.ActionResult:
-    """Clear the task (and its downstream, or only the failed ones) so it runs again (op).
+    """Clear the task so it runs again (op): also its upstream or downstream, or only failed.
 
     A finished run goes back to ``queued`` and the scheduler runs the cleared tasks.
     """
@@ -113,10 +114,11 @@ def clear_task(
             run_id,
             task_id,
             Actor(f"user:{user.username}"),
+            upstream=body.upstream,
             downstream=body.downstream,
             only_failed=body.only_failed,
         )
-    return _result(result, "clear")
+    return action_result(result, "clear")
 
 
 @router.post(
@@ -135,4 +137,4 @@ def mark_task(
         result = manual.mark(
             conn, dag_id, run_id, task_id, TaskState(body.state), Actor(f"user:{user.username}")
         )
-    return _result(result, "mark")
+    return action_result(result, "mark")

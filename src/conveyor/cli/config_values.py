@@ -1,0 +1,45 @@
+"""``conveyor config get-value``: one setting, by Airflow's ``SECTION KEY`` or Conveyor's name.
+
+Airflow's keys are read through ``airflow_compat.configuration.conf``, the object DAG files
+read, so the command prints what a DAG file would see (an ``AIRFLOW__SECTION__KEY``
+variable wins, as in Airflow).
+"""
+
+from __future__ import annotations
+
+import click
+
+from conveyor.airflow_compat.configuration import FIXED, SETTINGS, conf
+from conveyor.cli.common import CliError, settings
+from conveyor.config import SECRET_KEYS, Settings, mask
+
+
+@click.command("get-value")
+@click.argument("section_or_name")
+@click.argument("key", required=False)
+@click.option("--reveal", is_flag=True, help="Print passwords and keys in clear.")
+def get_value(section_or_name: str, key: str | None, reveal: bool) -> None:
+    """Print one setting: Airflow's SECTION KEY (core dags_folder) or Conveyor's NAME.
+
+    Passwords in URLs and keys are masked unless --reveal.
+    """
+    if key is None:
+        name = section_or_name.lower()
+        if name not in Settings.model_fields:
+            raise CliError(
+                f"no setting {section_or_name!r}: `conveyor config show` lists them, or give "
+                "Airflow's SECTION KEY"
+            )
+        value = getattr(settings(), name)
+    else:
+        where = (section_or_name.lower(), key.lower())
+        if where not in SETTINGS and where not in FIXED:
+            known = ", ".join(f"{s} {k}" for s, k in sorted({*SETTINGS, *FIXED}))
+            raise CliError(
+                f"Airflow setting [{section_or_name}] {key} has no Conveyor equivalent; "
+                f"known: {known}"
+            )
+        name = SETTINGS.get(where, "")
+        value = conf.get(*where)
+    text = "" if value is None else str(value)
+    click.echo(text if reveal or name not in SECRET_KEYS | {"fernet_key"} else mask(name, text))

@@ -1,0 +1,174 @@
+"""``conveyor tasks clear|mark`` and ``conveyor runs clear|mark``: a run changed by hand.
+
+Each command calls the use case the web API's clear and mark actions call
+(``conveyor.store.manual``), so the same rules hold: queued and running task instances are
+left to their process, and a finished run goes back to the scheduler.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Sequence
+
+import click
+from rich.markup import escape
+
+from conveyor.cli.common import CliError, console, open_store, styled, translate_errors
+from conveyor.cli.runs import resolve_run
+from conveyor.states import TaskState
+from conveyor.store import manual
+from conveyor.store.transitions import Actor
+
+_STATE = click.Choice(["success", "failed"])
+
+
+def _actor() -> Actor:
+    """The timeline names the account that ran the command."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, as in some containers
+        name = "unknown"
+    return Actor(f"cli:{name}")
+
+
+def _report(result: manual.ManualResult, verb: str) -> None:
+    if not result.changed and result.skipped_in_flight:
+        raise CliError(
+            f"cannot {verb} {', '.join(result.skipped_in_flight)}: queued or running right now; "
+            "wait for the try to end"
+        )
+    done = ", ".join(result.changed) if result.changed else "nothing"
+    console.print(f"{verb}: {escape(done)}; run is {styled(result.run_state.value)}")
+    if result.skipped_in_flight:
+        console.print(
+            f"left alone (queued or running): {escape(', '.join(result.skipped_in_flight))}"
+        )
+
+
+def _clear(
+    dag_id: str,
+    run_id: str,
+    task_ids: Sequence[str] | None,
+    *,
+    upstream: bool,
+    downstream: bool,
+    only_failed: bool,
+    yes: bool,
+) -> None:
+    """List what a clear resets, ask, then clear exactly through the use case."""
+    store = open_store()
+    with store.read() as conn:
+        run = resolve_run(conn, dag_id, run_id)
+        plan = manual.plan_clear(
+            conn, run, task_ids, upstream=upstream, downstream=downstream, only_failed=only_failed
+        )
+    if not plan.targets and not plan.in_flight:
+        console.print(f"nothing to clear in run {escape(run.run_id)} of {escape(dag_id)}")
+        return
+    if not yes:
+        console.print(f"run {escape(run.run_id)} of {escape(dag_id)}: will clear")
+        for ti in plan.targets:
+            index = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
+            console.print(f"  {escape(ti.task_id + index)}  {styled(ti.state.value)}")
+        for ti in plan.in_flight:
+            console.print(f"  {escape(ti.task_id)}  {styled(ti.state.value)} (left alone)")
+        click.confirm("Clear these task instances?", abort=True)
+    with store.write() as conn:
+        result = manual.clear_tasks(
+            conn,
+            dag_id,
+            run.run_id,
+            task_ids,
+            _actor(),
+            upstream=upstream,
+            downstream=downstream,
+            only_failed=only_failed,
+        )
+    _report(result, "cleared")
+
+
+@click.command("clear")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_ids", nargs=-1)
+@click.option("-u", "--upstream", is_flag=True, help="Also the tasks upstream of these.")
+@click.option("-d", "--downstream", is_flag=True, help="Also the tasks downstream of these.")
+@click.option("-f", "--only-failed", is_flag=True, help="Only failed and upstream_failed ones.")
+@click.option("-y", "--yes", is_flag=True, help="Do not list and ask first.")
+@translate_errors
+def tasks_clear(
+    dag_id: str,
+    run_id: str,
+    task_ids: tuple[str, ...],
+    upstream: bool,
+    downstream: bool,
+    only_failed: bool,
+    yes: bool,
+) -> None:
+    """Clear task instances of a run so they run again (Airflow: tasks clear).
+
+    No TASK_IDS: every task of the run. RUN_ID may be 'latest'.
+    """
+    _clear(
+        dag_id,
+        run_id,
+        list(task_ids) or None,
+        upstream=upstream,
+        downstream=downstream,
+        only_failed=only_failed,
+        yes=yes,
+    )
+
+
+@click.command("mark")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_id")
+@click.option("--state", "state", type=_STATE, required=True)
+@translate_errors
+def tasks_mark(dag_id: str, run_id: str, task_id: str, state: str) -> None:
+    """Mark a task instance success or failed (all instances of a mapped task).
+
+    RUN_ID may be 'latest'.
+    """
+    store = open_store()
+    with store.write() as conn:
+        run = resolve_run(conn, dag_id, run_id)
+        result = manual.mark(conn, dag_id, run.run_id, task_id, TaskState(state), _actor())
+    _report(result, f"marked {state}")
+
+
+@click.command("clear")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.option("-f", "--only-failed", is_flag=True, help="Only failed and upstream_failed ones.")
+@click.option("-y", "--yes", is_flag=True, help="Do not list and ask first.")
+@translate_errors
+def runs_clear(dag_id: str, run_id: str, only_failed: bool, yes: bool) -> None:
+    """Clear every task instance of a run so the run starts again. RUN_ID may be 'latest'."""
+    _clear(
+        dag_id,
+        run_id,
+        None,
+        upstream=False,
+        downstream=False,
+        only_failed=only_failed,
+        yes=yes,
+    )
+
+
+@click.command("mark")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.option("--state", "state", type=_STATE, required=True)
+@translate_errors
+def runs_mark(dag_id: str, run_id: str, state: str) -> None:
+    """Mark a run success (every task) or failed (every unfinished task).
+
+    RUN_ID may be 'latest'. The scheduler then works out the run's state.
+    """
+    store = open_store()
+    with store.write() as conn:
+        run = resolve_run(conn, dag_id, run_id)
+        result = manual.mark_run(conn, dag_id, run.run_id, TaskState(state), _actor())
+    _report(result, f"marked {state}")

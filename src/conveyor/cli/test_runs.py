@@ -1,0 +1,126 @@
+"""``conveyor dags test`` and ``conveyor tasks test``: Airflow's try-it-once commands.
+
+Both run in the foreground on a throwaway SQLite store, as ``conveyor run`` does, so the
+configured store is never touched and no state is recorded (Airflow's semantics).
+``tasks test`` runs one task alone: every other task of the run is marked success first,
+so the task runs whatever its upstream's state, and nothing after it runs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from conveyor.cli.common import CliError, console, parse_conf, settings, styled, translate_errors
+from conveyor.cli.run import _pick_dag, _report, _run_live
+from conveyor.config import Settings
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.states import RunState, TaskState
+from conveyor.store import pools, runs, schema, transitions, trigger
+from conveyor.store.engine import Store
+from conveyor.store.runs import RunRow
+
+_DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+_ACTOR = transitions.Actor("conveyor tasks test")
+
+
+@contextmanager
+def _throwaway(source: Path) -> Iterator[tuple[Settings, Store]]:
+    """A migrated SQLite store in a temporary folder, with the DAGs of ``source``."""
+    with tempfile.TemporaryDirectory(prefix="conveyor-test-") as tmp:
+        config = settings().model_copy(
+            update={
+                "database_url": f"sqlite:///{Path(tmp) / 'test.db'}",
+                "scheduler_loop_seconds": 0.1,
+            }
+        )
+        store = Store(config.db_url)
+        try:
+            schema.migrate(store)
+            DagFileProcessor(
+                store, source, timeout=config.parse_timeout_seconds, scan_every=1.0
+            ).sync()
+            yield config, store
+        finally:
+            store.dispose()
+
+
+def _start(store: Store, dag_id: str, when: datetime | None, conf: str | None) -> RunRow:
+    with store.write() as conn:
+        run = trigger.trigger_run(
+            conn,
+            dag_id,
+            conf=parse_conf(conf),
+            created_by="conveyor test",
+            logical_date=when.replace(tzinfo=UTC) if when else None,
+        )
+        structure = runs.serialized_dag(conn, run.version_hash)
+        pools.create_missing(conn, {t.pool for t in structure.tasks.values()}, "conveyor test")
+    return run
+
+
+def _source(target: str) -> tuple[Path, bool]:
+    path = Path(target)
+    return (path.resolve(), True) if path.is_file() else (settings().dags_path, False)
+
+
+@click.command("test")
+@click.argument("dag_id")
+@click.argument("logical_date", type=_DATE, required=False)
+@click.option("--conf", help="JSON object for the run's conf (overrides params).")
+@translate_errors
+def dags_test(dag_id: str, logical_date: datetime | None, conf: str | None) -> None:
+    """Run the whole DAG once here, on a throwaway store (Airflow: dags test).
+
+    DAG_ID is a DAG of the DAG folder, or a DAG file defining one DAG; LOGICAL_DATE
+    (YYYY-MM-DD or ISO, UTC) defaults to now. Exit 1 if the run failed.
+    """
+    source, is_file = _source(dag_id)
+    with _throwaway(source) as (config, store):
+        found = _pick_dag(store, dag_id, None, is_file=is_file)
+        run = _start(store, found, logical_date, conf)
+        state = _run_live(config, store, run.id, no_retry_delay=False)
+        _report(store, run.id)
+    if state is not RunState.SUCCESS:
+        raise SystemExit(1)
+
+
+@click.command("test")
+@click.argument("dag_id")
+@click.argument("task_id")
+@click.argument("logical_date", type=_DATE, required=False)
+@translate_errors
+def tasks_test(dag_id: str, task_id: str, logical_date: datetime | None) -> None:
+    """Run one task once here, alone, on a throwaway store (Airflow: tasks test).
+
+    Its upstream is not run (its XComs are not there) and nothing downstream runs.
+    LOGICAL_DATE (YYYY-MM-DD or ISO, UTC) defaults to now. Exit 1 if the task failed.
+    """
+    source, is_file = _source(dag_id)
+    with _throwaway(source) as (config, store):
+        found = _pick_dag(store, dag_id, None, is_file=is_file)
+        run = _start(store, found, logical_date, None)
+        _only(store, run, task_id)
+        _run_live(config, store, run.id, no_retry_delay=False)
+        _report(store, run.id)
+        with store.read() as conn:
+            states = {ti.state for ti in runs.task_instances(conn, run.id) if ti.task_id == task_id}
+    console.print(f"{task_id}: {', '.join(styled(s.value) for s in sorted(states))}")
+    if states != {TaskState.SUCCESS}:
+        raise SystemExit(1)
+
+
+def _only(store: Store, run: RunRow, task_id: str) -> None:
+    """Every task of the run but ``task_id`` marked success, so only it runs."""
+    with store.write() as conn:
+        instances = runs.task_instances(conn, run.id)
+        if task_id not in {ti.task_id for ti in instances}:
+            raise CliError(f"DAG {run.dag_id!r} has no task {task_id!r}")
+        for ti in instances:
+            if ti.task_id != task_id:
+                transitions.set_by_hand(conn, ti.id, TaskState.SUCCESS, _ACTOR, retries=0)
