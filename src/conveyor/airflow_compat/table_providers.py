@@ -26,6 +26,8 @@ _POSTGRES_HOOK = {"PostgresHook": f"{_P}.postgres:PostgresHook"}
 _POSTGRES_OPERATOR = {"PostgresOperator": f"{_P}.postgres:PostgresOperator"}
 _MYSQL_HOOK = {"MySqlHook": f"{_P}.mysql:MySqlHook"}
 _MYSQL_OPERATOR = {"MySqlOperator": f"{_P}.mysql:MySqlOperator"}
+_SSH_HOOK = {"SSHHook": f"{_P}.ssh.hook:SSHHook"}
+_SSH_OPERATOR = {"SSHOperator": f"{_P}.ssh.operator:SSHOperator"}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -38,6 +40,8 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.postgres.operators.postgres": _POSTGRES_OPERATOR,
     "airflow.providers.mysql.hooks.mysql": _MYSQL_HOOK,
     "airflow.providers.mysql.operators.mysql": _MYSQL_OPERATOR,
+    "airflow.providers.ssh.hooks.ssh": _SSH_HOOK,
+    "airflow.providers.ssh.operators.ssh": _SSH_OPERATOR,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -55,6 +59,8 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
         "BranchSqlOperator": _SQL_OPERATORS["BranchSQLOperator"],
     },
     "airflow.sensors.sql_sensor": _SQL_SENSOR,
+    "airflow.contrib.hooks.ssh_hook": _SSH_HOOK,
+    "airflow.contrib.operators.ssh_operator": _SSH_OPERATOR,
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK},
     "airflow.operators": {**_POSTGRES_OPERATOR, **_MYSQL_OPERATOR},
@@ -77,12 +83,15 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.mysql.hooks.mysql",
         "airflow.providers.mysql.operators.mysql",
     ),
+    "ssh": ("airflow.providers.ssh.hooks.ssh", "airflow.providers.ssh.operators.ssh"),
 }
 
 #: The extra each provider needs beyond a plain install (None: nothing more; psycopg, the
 #: PostgreSQL driver, comes with every install).
 EXTRAS: dict[str, str | None] = {"common.sql": None, "postgres": None, "mysql": "mysql"}
 
+#: The ssh and sftp providers both run on paramiko.
+EXTRAS["ssh"] = "ssh"
 
 def provider_of(module: str) -> str | None:
     """The provider an ``airflow.providers...`` module belongs to (``common.sql``, ...)."""
