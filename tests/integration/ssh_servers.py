@@ -1,4 +1,5 @@
-"""A real OpenSSH server for the ssh and sftp provider tests, private to the test module.
+"""A real OpenSSH server for the ssh and sftp provider tests, private to the test module,
+and the connections and DAG runs that use it.
 
 Debian's ``/usr/sbin/sshd`` runs in the foreground on a free loopback port with a config,
 host key and ``authorized_keys`` made for it in a temporary folder (SFTP through its
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import json
 import os
 import signal
 import socket
@@ -21,8 +23,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sql_servers import run_dag_file
 
 SSHD = "/usr/sbin/sshd"
 #: Seconds for sshd to answer with its banner once started.
@@ -49,6 +53,26 @@ class SSHServer:
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def connection(server: SSHServer, **extra: Any) -> str:
+    """An ``ssh`` connection to the test server as ``AIRFLOW_CONN_<ID>`` holds it."""
+    fields: dict[str, Any] = {
+        "conn_type": "ssh",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "login": server.user,
+        "extra": extra,
+    }
+    return json.dumps(fields)
+
+
+def run(tmp_path: Path, name: str, source: str, env: dict[str, str]) -> Any:
+    """``conveyor run`` on a DAG file (``sql_servers.run_dag_file``) with a HOME of its own,
+    so that nothing of the user's ~/.ssh (keys, known_hosts) takes part."""
+    home = tmp_path / "user"
+    home.mkdir(exist_ok=True)
+    return run_dag_file(tmp_path, name, source, {"HOME": str(home), **env})
 
 
 def _unavailable(message: str) -> None:

@@ -8,36 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import ssh_servers
-from sql_servers import run_dag_file
-from ssh_servers import PASSPHRASE, SSHServer
+from ssh_servers import PASSPHRASE, SSHServer, connection, run
 
 ssh_server = ssh_servers.ssh_server
 
 # A DAG run in a process of its own: slower than the default per-test limit on a busy machine.
 pytestmark = [pytest.mark.timeout(300)]
-
-
-def connection(server: SSHServer, **extra: Any) -> str:
-    """An ``ssh`` connection to the test server as ``AIRFLOW_CONN_<ID>`` holds it."""
-    fields: dict[str, Any] = {
-        "conn_type": "ssh",
-        "host": "127.0.0.1",
-        "port": server.port,
-        "login": server.user,
-        "extra": extra,
-    }
-    return json.dumps(fields)
-
-
-def run(tmp_path: Path, name: str, source: str, env: dict[str, str]) -> Any:
-    # HOME of its own: nothing of the user's ~/.ssh (keys, known_hosts) takes part.
-    home = tmp_path / "user"
-    home.mkdir(exist_ok=True)
-    return run_dag_file(tmp_path, name, source, {"HOME": str(home), **env})
 
 
 SSH_DAG = '''

@@ -1,6 +1,7 @@
-"""The ssh provider's parts that need no server: every import path, the missing-extra line,
-and how ``SSHHook`` reads its keywords and an ``ssh`` connection (keys, host keys,
-timeouts), with errors that name the connection and never show a key or passphrase."""
+"""The ssh and sftp providers' parts that need no server: every import path, the
+missing-extra line, and how ``SSHHook`` reads its keywords and an ``ssh`` connection (keys,
+host keys, timeouts), with errors that name the connection and never show a key or
+passphrase; the SFTP operator's checks of its arguments."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from conveyor.airflow_compat import AirflowNameError
 from conveyor.airflow_compat.lint import check_source
 from conveyor.exceptions import TaskError
 from conveyor.model.context import DagContext
+from conveyor.providers.sftp import operator as sftp_operator
+from conveyor.providers.sftp import sensor as sftp_sensor
+from conveyor.providers.sftp.hook import SFTPHook, SFTPOperation
 from conveyor.providers.ssh import hook as ssh_hook
 from conveyor.providers.ssh import operator as ssh_operator
 from conveyor.providers.ssh.hook import SSHConnectionError, SSHHook
@@ -30,6 +34,12 @@ AIRFLOW_PATHS: dict[str, dict[str, type]] = {
     "airflow.providers.ssh.operators.ssh": {"SSHOperator": ssh_operator.SSHOperator},
     "airflow.contrib.hooks.ssh_hook": {"SSHHook": SSHHook},
     "airflow.contrib.operators.ssh_operator": {"SSHOperator": ssh_operator.SSHOperator},
+    "airflow.providers.sftp.hooks.sftp": {"SFTPHook": SFTPHook},
+    "airflow.providers.sftp.operators.sftp": {"SFTPOperator": sftp_operator.SFTPOperator},
+    "airflow.providers.sftp.sensors.sftp": {"SFTPSensor": sftp_sensor.SFTPSensor},
+    "airflow.contrib.hooks.sftp_hook": {"SFTPHook": SFTPHook},
+    "airflow.contrib.operators.sftp_operator": {"SFTPOperator": sftp_operator.SFTPOperator},
+    "airflow.contrib.sensors.sftp_sensor": {"SFTPSensor": sftp_sensor.SFTPSensor},
 }
 
 
@@ -65,6 +75,8 @@ def test_every_path_users_import_from_gives_conveyors_class(hook: None) -> None:
         module = importlib.import_module(module_name)
         for name, cls in names.items():
             assert issubclass(getattr(module, name), cls), f"{module_name}.{name}"
+    operators = importlib.import_module("airflow.providers.sftp.operators.sftp")
+    assert operators.SFTPOperation.PUT == "put" and operators.SFTPOperation is SFTPOperation
 
 
 def test_a_missing_paramiko_fails_the_import_naming_the_extra(
@@ -188,3 +200,23 @@ def test_the_operator_takes_airflows_keywords(hook: None, monkeypatch: pytest.Mo
     assert ssh_hook.NOTSET is not None
     with pytest.raises(TaskError, match="needs ssh_hook or ssh_conn_id"):
         _ = SSHOperator(task_id="u", command="ls").hook
+
+
+def test_sftp_hook_and_operator_take_airflows_keywords(
+    hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_connection(monkeypatch, "sftp_default", port=2200)
+    set_connection(monkeypatch, "files", conn_type="sftp", login="u")
+    assert SFTPHook().ssh_conn_id == "sftp_default" and SFTPHook().port == 2200
+    assert SFTPHook(ftp_conn_id="files").username == "u"
+    assert SFTPHook(sftp_conn_id="files").ssh_conn_id == "files"
+    from airflow.providers.sftp.operators.sftp import SFTPOperator
+
+    with pytest.raises(TaskError, match="unsupported operation 'copy'"):
+        SFTPOperator(task_id="t", ssh_conn_id="files", remote_filepath="/r", operation="copy")
+    uneven = SFTPOperator(
+        task_id="u", ssh_conn_id="files", local_filepath=["/a", "/b"], remote_filepath="/r"
+    )
+    with pytest.raises(TaskError, match="2 paths in local_filepath != 1 paths"):
+        uneven.execute({})
+    assert uneven.operation == "put"

@@ -28,6 +28,10 @@ _MYSQL_HOOK = {"MySqlHook": f"{_P}.mysql:MySqlHook"}
 _MYSQL_OPERATOR = {"MySqlOperator": f"{_P}.mysql:MySqlOperator"}
 _SSH_HOOK = {"SSHHook": f"{_P}.ssh.hook:SSHHook"}
 _SSH_OPERATOR = {"SSHOperator": f"{_P}.ssh.operator:SSHOperator"}
+_SFTP_OPERATION = {"SFTPOperation": f"{_P}.sftp.hook:SFTPOperation"}
+_SFTP_HOOK = {"SFTPHook": f"{_P}.sftp.hook:SFTPHook", **_SFTP_OPERATION}
+_SFTP_OPERATOR = {"SFTPOperator": f"{_P}.sftp.operator:SFTPOperator", **_SFTP_OPERATION}
+_SFTP_SENSOR = {"SFTPSensor": f"{_P}.sftp.sensor:SFTPSensor"}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -42,6 +46,9 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.mysql.operators.mysql": _MYSQL_OPERATOR,
     "airflow.providers.ssh.hooks.ssh": _SSH_HOOK,
     "airflow.providers.ssh.operators.ssh": _SSH_OPERATOR,
+    "airflow.providers.sftp.hooks.sftp": _SFTP_HOOK,
+    "airflow.providers.sftp.operators.sftp": _SFTP_OPERATOR,
+    "airflow.providers.sftp.sensors.sftp": _SFTP_SENSOR,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -61,6 +68,9 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.sql_sensor": _SQL_SENSOR,
     "airflow.contrib.hooks.ssh_hook": _SSH_HOOK,
     "airflow.contrib.operators.ssh_operator": _SSH_OPERATOR,
+    "airflow.contrib.hooks.sftp_hook": _SFTP_HOOK,
+    "airflow.contrib.operators.sftp_operator": _SFTP_OPERATOR,
+    "airflow.contrib.sensors.sftp_sensor": _SFTP_SENSOR,
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK},
     "airflow.operators": {**_POSTGRES_OPERATOR, **_MYSQL_OPERATOR},
@@ -84,6 +94,11 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.mysql.operators.mysql",
     ),
     "ssh": ("airflow.providers.ssh.hooks.ssh", "airflow.providers.ssh.operators.ssh"),
+    "sftp": (
+        "airflow.providers.sftp.hooks.sftp",
+        "airflow.providers.sftp.operators.sftp",
+        "airflow.providers.sftp.sensors.sftp",
+    ),
 }
 
 #: The extra each provider needs beyond a plain install (None: nothing more; psycopg, the
@@ -92,6 +107,7 @@ EXTRAS: dict[str, str | None] = {"common.sql": None, "postgres": None, "mysql": 
 
 #: The ssh and sftp providers both run on paramiko.
 EXTRAS["ssh"] = "ssh"
+EXTRAS["sftp"] = "ssh"
 
 def provider_of(module: str) -> str | None:
     """The provider an ``airflow.providers...`` module belongs to (``common.sql``, ...)."""

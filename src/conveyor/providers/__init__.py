@@ -5,6 +5,8 @@ The SQL family shares one DB-API hook (``dbapi.py``) that owns ``run``, ``get_re
 what their database does differently. ``sql_operators.py`` and ``sql_sensor.py`` work with
 any of them, picked by the connection's type (``registry.py``). A provider whose driver is
 an optional extra says which extra to install when it is imported (``_extras.py``).
+``ssh/`` (``SSHHook``, ``SSHOperator``) and ``sftp/`` (``SFTPHook``, ``SFTPOperator``,
+``SFTPSensor``) run on paramiko, the extra ``conveyor[ssh]``.
 
 DAG files written for Airflow reach these classes through the compat layer's table; the
 classes keep Airflow's names, keywords and return shapes so those files run unchanged.
