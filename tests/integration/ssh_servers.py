@@ -56,7 +56,9 @@ class SSHServer:
 
 
 def connection(server: SSHServer, **extra: Any) -> str:
-    """An ``ssh`` connection to the test server as ``AIRFLOW_CONN_<ID>`` holds it."""
+    """An ``ssh`` connection to the test server as ``AIRFLOW_CONN_<ID>`` holds it, with
+    timeouts long enough for a busy machine (Airflow's 10 seconds are short there)."""
+    extra = {"conn_timeout": "60", "cmd_timeout": "60", **extra}
     fields: dict[str, Any] = {
         "conn_type": "ssh",
         "host": "127.0.0.1",
@@ -108,14 +110,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _answers(port: int) -> bool:
-    """Whether an SSH server greets on ``port`` (its banner starts with ``SSH-``)."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
-            conn.settimeout(2)
-            return conn.recv(4).startswith(b"SSH-")
-    except OSError:
-        return False
+def _listening(log: Path, port: int) -> bool:
+    """Whether this sshd says it listens: a probe of the port could reach another process
+    that took the port first."""
+    return log.exists() and f"Server listening on 127.0.0.1 port {port}." in log.read_text()
 
 
 def _config(folder: Path, port: int, user: str) -> Path:
@@ -143,13 +141,13 @@ MaxStartups 50:30:100
     return config
 
 
-def _start(folder: Path, user: str) -> tuple[subprocess.Popen[bytes], int]:
-    """sshd on a free port; another process may take the port between the probe and the
-    bind, so a server that exits at once is started again on another."""
+def _start(folder: Path, user: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """sshd on a free port, and its log; another process may take the port between the probe
+    and the bind, so a server that exits at once is started again on another."""
     for _ in range(5):
         port = _free_port()
         config = _config(folder, port, user)
-        log = folder / "sshd.log"
+        log = folder / f"sshd-{port}.log"
         server = subprocess.Popen(
             [SSHD, "-D", "-f", str(config), "-E", str(log)],
             stdin=subprocess.DEVNULL,
@@ -159,8 +157,8 @@ def _start(folder: Path, user: str) -> tuple[subprocess.Popen[bytes], int]:
         )
         deadline = time.monotonic() + START_SECONDS
         while server.poll() is None and time.monotonic() < deadline:
-            if _answers(port):
-                return server, port
+            if _listening(log, port):
+                return server, port, log
             time.sleep(0.1)
         _stop(server)
     raise RuntimeError(f"sshd did not start: {log.read_text(errors='replace')[-2000:]}")
@@ -195,7 +193,7 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
         (folder / "client_key.pub").read_text() + (folder / "pem_key.pub").read_text()
     )
     host_key = " ".join((folder / "host_key.pub").read_text().split()[:2])
-    server, port = _start(folder, user)
+    server, port, log = _start(folder, user)
     try:
         yield SSHServer(
             port=port,
@@ -204,7 +202,7 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
             private_key=(folder / "pem_key").read_text(),
             host_key=host_key,
             stranger_key_file=folder / "stranger_key",
-            log=folder / "sshd.log",
+            log=log,
         )
     finally:
         _stop(server)
