@@ -44,6 +44,12 @@ def use_hook():
             get_pty=False, environment=None, timeout=20,
         )
         assert (status, out, err) == (3, b"one\\ntwo", b"warn"), (status, out, err)
+        try:  # no output and no end within the timeout
+            hook.exec_ssh_client_command(client, "sleep 3", False, None, timeout=1)
+        except Exception as exc:
+            assert "timed out" in str(exc), exc
+        else:
+            raise AssertionError("sleep 3 did not time out after 1 second")
         _, stdout, _ = client.exec_command(f"echo by-client > {OUT}/client.txt")
         assert stdout.channel.recv_exit_status() == 0
     assert hook.test_connection() == (True, "Connection successfully tested")

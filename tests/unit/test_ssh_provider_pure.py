@@ -190,6 +190,8 @@ def test_the_operator_takes_airflows_keywords(hook: None, monkeypatch: pytest.Mo
         do_xcom_push=True,
     )
     assert task.hook.remote_host == "other.example" and task.hook.cmd_timeout == 3
+    old = SSHOperator(task_id="old", ssh_conn_id="box", command="ls", timeout=4)
+    assert old.hook.conn_timeout == 4
     assert 3 in task.skip_on_exit_code
     assert set(SSHOperator.template_fields) == {
         "command",

@@ -46,7 +46,9 @@ class SSHOperator(BaseOperator):
         skip_on_exit_code: int | Container[int] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.pop("timeout", None)  # Airflow 2's deprecated name of conn_timeout
+        # Airflow 1.10's and 2's older name of conn_timeout.
+        timeout = kwargs.pop("timeout", None)
+        conn_timeout = timeout if conn_timeout is None else conn_timeout
         super().__init__(task_id, **kwargs)
         self.ssh_hook = ssh_hook if isinstance(ssh_hook, SSHHook) else None
         self.ssh_conn_id = ssh_conn_id
