@@ -54,6 +54,8 @@ def use_hook():
     assert hook.retrieve_file(f"{REMOTE}/in/deep/a.csv", f"{LOCAL}/fetched_a.csv") is None
     assert hook.get_file_by_pattern(f"{REMOTE}/in/deep", "*.csv") == "a.csv"
     hook.store_file(f"{REMOTE}/made/gone.txt", f"{LOCAL}/report.txt")
+    hook.create_directory(f"{REMOTE}/trash/sub")
+    hook.store_file(f"{REMOTE}/trash/sub/x.txt", f"{LOCAL}/report.txt")
     assert hook.delete_file(f"{REMOTE}/made/gone.txt") is None
     old = SFTPHook110(ftp_conn_id="files")
     client = old.get_conn()  # a paramiko SFTPClient, kept open until close_conn
@@ -104,9 +106,13 @@ with DAG("sftp_dag", start_date=datetime(2024, 1, 1), schedule_interval=None) as
     )
     hooked = PythonOperator(task_id="use_hook", python_callable=use_hook)
     check_it = PythonOperator(task_id="check", python_callable=check)
+    delete = SFTPOperator(
+        task_id="delete", ssh_conn_id="files", operation=SFTPOperation.DELETE,
+        remote_filepath=[f"{REMOTE}/trash", f"{REMOTE}/no-such-file"],
+    )
     put_one >> wait_file
     put_many >> wait_pattern >> get_back
-    [wait_file, get_back] >> hooked >> check_it
+    [wait_file, get_back] >> hooked >> check_it >> delete
 '''
 
 
@@ -134,6 +140,7 @@ def test_an_sftp_dag_runs_to_success(tmp_path: Path, ssh_server: SSHServer) -> N
     assert (remote / "in" / "deep" / "a.csv").read_text() == "a,1\n"
     assert (remote / "made" / "by" / "hook" / "copy.txt").read_text() == "sixteen bytes!!\n"
     assert not (remote / "made" / "gone.txt").exists()
+    assert not (remote / "trash").exists()
     assert (local / "back" / "again" / "b.csv").read_text() == "b,2\n"
     assert (local / "fetched_a.csv").read_text() == "a,1\n"
     assert "Starting session: subsystem 'sftp'" in ssh_server.logs()

@@ -157,9 +157,16 @@ class SFTPHook(SSHHook):
                 self.log.info("Creating %s", path)
                 self.mkdir(path, mode)
 
-    def delete_directory(self, path: str) -> None:
-        """Remove an empty directory."""
+    def delete_directory(self, path: str, include_files: bool = False) -> None:
+        """Remove a directory: an empty one, or with ``include_files`` all it holds too."""
         with self.get_managed_conn() as sftp:
+            if include_files:
+                for entry in sftp.listdir_attr(path):
+                    inside = f"{path.rstrip('/')}/{entry.filename}"
+                    if stat.S_ISDIR(entry.st_mode or 0):
+                        self.delete_directory(inside, include_files=True)
+                    else:
+                        sftp.remove(inside)
             sftp.rmdir(path)
 
     # -- files -----------------------------------------------------------------------------

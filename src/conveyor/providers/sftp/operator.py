@@ -2,8 +2,10 @@
 
 ``local_filepath`` and ``remote_filepath`` are one path each or lists of the same length,
 paired in order; ``create_intermediate_dirs`` makes the missing folders on the receiving
-side. The return value (the XCom) is ``local_filepath``, as in Airflow. A file that cannot
-be copied fails the try naming the operation and the paths.
+side. ``delete`` removes remote files, and directories with all they hold; a path that is
+not there is skipped with a warning, as in Airflow. The return value (the XCom) is
+``local_filepath``, as in Airflow. A file that cannot be copied or deleted fails the try
+naming the operation and the paths.
 """
 
 from __future__ import annotations
@@ -118,6 +120,11 @@ class SFTPOperator(BaseOperator):
                 hook.create_directory(os.path.dirname(remote_path))
             _log.info("Starting to transfer file from %s to %s", local_path, remote_path)
             hook.store_file(remote_path, local_path, confirm=self.confirm)
-        else:
+        elif hook.isdir(remote_path):
+            _log.info("Deleting %s and all it holds", remote_path)
+            hook.delete_directory(remote_path, include_files=True)
+        elif hook.path_exists(remote_path):
             _log.info("Deleting %s", remote_path)
             hook.delete_file(remote_path)
+        else:
+            _log.warning("Remote file %s does not exist. Skipping delete.", remote_path)
