@@ -92,7 +92,8 @@ with DAG("sftp_dag", start_date=datetime(2024, 1, 1), schedule_interval=None) as
     )
     wait_file = SFTPSensor(
         task_id="wait_file", sftp_conn_id="files", path=f"{REMOTE}/in/report.txt",
-        newer_than="{{ data_interval_start }}", poke_interval=0.2, timeout=60,
+        # The day the run is for: modification times have whole seconds only.
+        newer_than="{{ ds }}", poke_interval=0.2, timeout=60,
     )
     wait_pattern = SFTPSensor110(
         task_id="wait_pattern", sftp_conn_id="files", path=f"{REMOTE}/in/deep",
