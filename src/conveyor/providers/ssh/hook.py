@@ -41,6 +41,8 @@ CMD_TIMEOUT = 10
 SSH_PORT = 22
 #: Seconds between two connection attempts when the server did not answer.
 _RETRY_WAIT = 1.0
+#: Seconds to wait for output after the exit status came, for a channel still open.
+_LAST_OUTPUT_WAIT = 2.0
 
 
 class _Unset:
@@ -364,12 +366,21 @@ class SSHHook:
                 self._read_ready(channel, out, err)
                 if _finished(channel):
                     break
-                if not selector.select(limit):
-                    channel.close()
-                    raise SSHCommandError(
-                        f"SSH command timed out: no output or end within {limit} seconds "
-                        f"(cmd_timeout): {command}"
-                    )
+                # The exit status may come before the last output (sshd sends it when the
+                # process ends, stderr still unread): wait a little more for the rest.
+                ended = channel.exit_status_ready()
+                wait = limit
+                if ended:
+                    wait = _LAST_OUTPUT_WAIT if limit is None else min(limit, _LAST_OUTPUT_WAIT)
+                if selector.select(wait):
+                    continue
+                if ended:
+                    break  # a process it started in the background holds the output open
+                channel.close()
+                raise SSHCommandError(
+                    f"SSH command timed out: no output or end within {limit} seconds "
+                    f"(cmd_timeout): {command}"
+                )
         status = channel.recv_exit_status()
         stdout.close()
         stderr.close()
@@ -390,6 +401,8 @@ class SSHHook:
 
 
 def _finished(channel: Any) -> bool:
-    """The command ended and all its output was read (a closed channel sends no more)."""
-    drained = not channel.recv_ready() and not channel.recv_stderr_ready()
-    return drained and (channel.exit_status_ready() or channel.closed or channel.eof_received)
+    """All the command's output was read. The server sends none after its end of file (or
+    closing the channel), so that is asked first: asked the other way round, output that
+    arrives between the two questions would be lost."""
+    ended = channel.eof_received or channel.closed
+    return bool(ended) and not channel.recv_ready() and not channel.recv_stderr_ready()
