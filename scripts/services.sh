@@ -278,3 +278,38 @@ ensure_mariadb() {
     done
     _mariadb_fail "could not create the MariaDB database $CONVEYOR_TEST_MYSQL_DB"
 }
+
+# ensure_sshd: the ssh and sftp providers' tests start their own OpenSSH server
+# (/usr/sbin/sshd, on a private port with a throw-away config and keys) and stop
+# it after, so only the package is needed: install openssh-server when missing.
+# Its package scripts may start a system sshd on port 22; the tests do not use it.
+# As root, sshd also wants its privilege separation folder, which only the
+# init system makes.
+ensure_sshd() {
+    local sudo=""
+    if [[ $(id -u) -ne 0 ]] && _svc_have sudo; then
+        sudo="sudo -n"
+    fi
+    if [[ ! -x /usr/sbin/sshd ]] && _svc_have apt-get && [[ $(id -u) -eq 0 || -n "$sudo" ]]; then
+        echo "==> sshd is missing, installing it (apt-get install openssh-server)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+            openssh-server >&2 ||
+            { $sudo apt-get -o DPkg::Lock::Timeout=300 update -q >&2 &&
+                $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+                    openssh-server >&2; } ||
+            _svc_warn "apt-get could not install openssh-server"
+    fi
+    if [[ ! -x /usr/sbin/sshd ]]; then
+        if [[ "${CI:-}" == true ]]; then
+            echo "error: /usr/sbin/sshd is missing; the ssh and sftp provider tests need it" >&2
+            return 1
+        fi
+        _svc_warn "/usr/sbin/sshd is missing: the ssh and sftp provider tests will skip"
+        return 0
+    fi
+    if [[ $(id -u) -eq 0 && ! -d /run/sshd ]]; then
+        mkdir -p -m 0755 /run/sshd
+    fi
+    echo "==> sshd is installed" >&2
+}

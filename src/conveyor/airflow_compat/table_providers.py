@@ -64,6 +64,12 @@ _S3_OPERATORS = {
 _LOCAL_TO_S3 = {
     "LocalFilesystemToS3Operator": f"{_P}.amazon.local_to_s3:LocalFilesystemToS3Operator"
 }
+_SSH_HOOK = {"SSHHook": f"{_P}.ssh.hook:SSHHook"}
+_SSH_OPERATOR = {"SSHOperator": f"{_P}.ssh.operator:SSHOperator"}
+_SFTP_OPERATION = {"SFTPOperation": f"{_P}.sftp.hook:SFTPOperation"}
+_SFTP_HOOK = {"SFTPHook": f"{_P}.sftp.hook:SFTPHook", **_SFTP_OPERATION}
+_SFTP_OPERATOR = {"SFTPOperator": f"{_P}.sftp.operator:SFTPOperator", **_SFTP_OPERATION}
+_SFTP_SENSOR = {"SFTPSensor": f"{_P}.sftp.sensor:SFTPSensor"}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -104,6 +110,11 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
         "S3ListOperator": _S3_OPERATORS["S3ListOperator"]
     },
     "airflow.providers.amazon.aws.sensors.s3_key": _S3_KEY_SENSOR,
+    "airflow.providers.ssh.hooks.ssh": _SSH_HOOK,
+    "airflow.providers.ssh.operators.ssh": _SSH_OPERATOR,
+    "airflow.providers.sftp.hooks.sftp": _SFTP_HOOK,
+    "airflow.providers.sftp.operators.sftp": _SFTP_OPERATOR,
+    "airflow.providers.sftp.sensors.sftp": _SFTP_SENSOR,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -142,6 +153,11 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.contrib.operators.s3_delete_objects_operator": {
         "S3DeleteObjectsOperator": _S3_OPERATORS["S3DeleteObjectsOperator"]
     },
+    "airflow.contrib.hooks.ssh_hook": _SSH_HOOK,
+    "airflow.contrib.operators.ssh_operator": _SSH_OPERATOR,
+    "airflow.contrib.hooks.sftp_hook": _SFTP_HOOK,
+    "airflow.contrib.operators.sftp_operator": _SFTP_OPERATOR,
+    "airflow.contrib.sensors.sftp_sensor": _SFTP_SENSOR,
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK, **_HTTP_HOOK},
     "airflow.operators": {
@@ -193,6 +209,12 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.amazon.aws.operators.s3_list",
         "airflow.providers.amazon.aws.sensors.s3_key",
     ),
+    "ssh": ("airflow.providers.ssh.hooks.ssh", "airflow.providers.ssh.operators.ssh"),
+    "sftp": (
+        "airflow.providers.sftp.hooks.sftp",
+        "airflow.providers.sftp.operators.sftp",
+        "airflow.providers.sftp.sensors.sftp",
+    ),
 }
 
 #: The extra each provider needs beyond a plain install (None: nothing more; psycopg, the
@@ -208,6 +230,10 @@ EXTRAS: dict[str, str | None] = {
 # ``from airflow.hooks import S3Hook``: 1.10 answered the amazon names from the packages too.
 PROVIDER_MODULES["airflow.hooks"] = {**PROVIDER_MODULES["airflow.hooks"], **_S3_HOOK}
 PROVIDER_MODULES["airflow.sensors"] = {**PROVIDER_MODULES["airflow.sensors"], **_S3_KEY_SENSOR}
+
+#: The ssh and sftp providers both run on paramiko.
+EXTRAS["ssh"] = "ssh"
+EXTRAS["sftp"] = "ssh"
 
 
 def provider_of(module: str) -> str | None:

@@ -20,6 +20,7 @@ EXTRAS = {
     "httpx": "http",
     "boto3": "amazon",
     "botocore": "amazon",
+    "paramiko": "ssh",
 }
 
 #: Commands whose extra brings more than the missing package: Flower also needs Celery, and

@@ -5,6 +5,8 @@ The SQL family shares one DB-API hook (``dbapi.py``) that owns ``run``, ``get_re
 what their database does differently. ``sql_operators.py`` and ``sql_sensor.py`` work with
 any of them, picked by the connection's type (``registry.py``). A provider whose driver is
 an optional extra says which extra to install when it is imported (``_extras.py``).
+``ssh/`` (``SSHHook``, ``SSHOperator``) and ``sftp/`` (``SFTPHook``, ``SFTPOperator``,
+``SFTPSensor``) run on paramiko, the extra ``conveyor[ssh]``.
 
 ``http/`` (Airflow's http provider) and ``slack/`` (its slack provider) are packages of their
 own; both send through one HTTP client, ``http/client.py``.
