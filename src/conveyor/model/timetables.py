@@ -186,7 +186,37 @@ class _TriggerTimetable(_Timetable):
         return DataInterval(_before(moment, self.interval), moment)
 
 
-class CronTriggerTimetable(_TriggerTimetable):
+class _CronSteps:
+    """Fire times from a cron expression (``self._cron``), for the timetables built on one."""
+
+    _cron: AirflowCron
+
+    def _after(self, moment: datetime) -> datetime:
+        return self._cron.after(moment)
+
+    def _align_next(self, moment: datetime) -> datetime:
+        return self._cron.at_or_after(moment)
+
+    def _align_prev(self, moment: datetime) -> datetime:
+        return self._cron.at_or_before(moment)
+
+
+class _DeltaSteps:
+    """Fire times every ``self.delta``, from wherever the count starts."""
+
+    delta: Step
+
+    def _after(self, moment: datetime) -> datetime:
+        return moment + self.delta
+
+    def _align_next(self, moment: datetime) -> datetime:
+        return moment
+
+    def _align_prev(self, moment: datetime) -> datetime:
+        return moment
+
+
+class CronTriggerTimetable(_CronSteps, _TriggerTimetable):
     """Runs at each fire time of a cron expression (as cron itself does), for the
     ``interval`` that ends there. ``run_immediately`` says whether a DAG without start_date
     runs the latest fire time at once: True, False (only within a tenth of the time between
@@ -206,15 +236,6 @@ class CronTriggerTimetable(_TriggerTimetable):
         self.interval = _step(interval, "interval", positive=False)
         self.run_immediately = _run_immediately(run_immediately)
         self.description = self.expression
-
-    def _after(self, moment: datetime) -> datetime:
-        return self._cron.after(moment)
-
-    def _align_next(self, moment: datetime) -> datetime:
-        return self._cron.at_or_after(moment)
-
-    def _align_prev(self, moment: datetime) -> datetime:
-        return self._cron.at_or_before(moment)
 
     def _first_run(self, now: datetime) -> datetime:
         past, following = self._align_prev(now), self._align_next(now)
@@ -251,7 +272,7 @@ class CronTriggerTimetable(_TriggerTimetable):
         )
 
 
-class DeltaTriggerTimetable(_TriggerTimetable):
+class DeltaTriggerTimetable(_DeltaSteps, _TriggerTimetable):
     """Runs every ``delta``, counted from start_date (or from the first run), for the
     ``interval`` that ends at each run."""
 
@@ -266,15 +287,6 @@ class DeltaTriggerTimetable(_TriggerTimetable):
         self.interval = _step(interval, "interval", positive=False)
         self.timezone = _as_zone(timezone)
         self.description = str(self.delta)
-
-    def _after(self, moment: datetime) -> datetime:
-        return moment + self.delta
-
-    def _align_next(self, moment: datetime) -> datetime:
-        return moment
-
-    def _align_prev(self, moment: datetime) -> datetime:
-        return moment
 
     def serialize(self) -> dict[str, Any]:
         return {
@@ -428,7 +440,7 @@ class _DataIntervalTimetable(_Timetable):
         return RunInfo(logical_date=start, data_interval=DataInterval(start, end), run_after=end)
 
 
-class CronDataIntervalTimetable(_DataIntervalTimetable):
+class CronDataIntervalTimetable(_CronSteps, _DataIntervalTimetable):
     """Runs for each interval between two fire times of a cron expression, once it ended:
     what ``schedule="<cron>"`` means in Airflow."""
 
@@ -437,15 +449,6 @@ class CronDataIntervalTimetable(_DataIntervalTimetable):
         self.timezone = self._cron.zone
         self.expression = self._cron.expression
         self.description = self.expression
-
-    def _after(self, moment: datetime) -> datetime:
-        return self._cron.after(moment)
-
-    def _align_next(self, moment: datetime) -> datetime:
-        return self._cron.at_or_after(moment)
-
-    def _align_prev(self, moment: datetime) -> datetime:
-        return self._cron.at_or_before(moment)
 
     def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
         last_start = self._cron.before(now)
@@ -469,7 +472,7 @@ class CronDataIntervalTimetable(_DataIntervalTimetable):
         return cls(data["expression"], data["timezone"])
 
 
-class DeltaDataIntervalTimetable(_DataIntervalTimetable):
+class DeltaDataIntervalTimetable(_DeltaSteps, _DataIntervalTimetable):
     """Runs for each ``delta`` since start_date, once it ended: what ``schedule=<timedelta>``
     means in Airflow. With catchup off it starts from the latest whole multiple of the delta
     since 1970 (as Airflow does), not from start_date."""
@@ -478,15 +481,6 @@ class DeltaDataIntervalTimetable(_DataIntervalTimetable):
         self.delta = _step(delta, "delta", positive=True)
         self.timezone = _as_zone(timezone)
         self.description = str(self.delta)
-
-    def _after(self, moment: datetime) -> datetime:
-        return moment + self.delta
-
-    def _align_next(self, moment: datetime) -> datetime:
-        return moment
-
-    def _align_prev(self, moment: datetime) -> datetime:
-        return moment
 
     def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
         start = self._floor(now, earliest or now) - self.delta
