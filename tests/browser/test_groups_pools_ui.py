@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ui_servers import Conveyor, chromium_missing_reason
+from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
 
 _missing = chromium_missing_reason()
 if _missing is not None:
@@ -19,8 +19,7 @@ if _missing is not None:
         pytest.fail(_missing, pytrace=False)
     pytest.skip(_missing, allow_module_level=True)
 
-from browser_steps import log_in  # noqa: E402
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 WAIT_MS = 30_000
@@ -41,6 +40,14 @@ with DAG("grouped_ui", schedule=None):
 with DAG("pool_wait_ui", schedule=None):
     EmptyOperator(task_id="gated", pool="ui_pool")
 """
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +74,14 @@ def page(browser: Browser) -> Iterator[Page]:
     yield opened
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def log_in(page: Page, servers: Conveyor) -> None:
+    page.goto(f"{servers.url}/login")
+    page.fill("#username", "op")
+    page.fill("#password", PASSWORDS["op"])
+    page.click("button[type=submit]")
+    expect(page.locator("#dag-table")).to_be_visible()
 
 
 def inside(inner: dict[str, Any] | None, outer: dict[str, Any] | None) -> bool:

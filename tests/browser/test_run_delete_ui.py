@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from ui_servers import Conveyor, chromium_missing_reason
+from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
 
 _missing = chromium_missing_reason()
 if _missing is not None:
@@ -21,13 +21,21 @@ if _missing is not None:
         pytest.fail(_missing, pytrace=False)
     pytest.skip(_missing, allow_module_level=True)
 
-from browser_steps import log_in  # noqa: E402
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
 #: Long enough for a slow, shared 2-core machine; a green run takes about 2 s.
 WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +56,14 @@ def page(browser: Browser) -> Iterator[Page]:
     yield opened
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def log_in(page: Page, servers: Conveyor, role: str) -> None:
+    page.goto(f"{servers.url}/login")
+    page.fill("#username", role)
+    page.fill("#password", PASSWORDS[role])
+    page.click("button[type=submit]")
+    expect(page.locator("#dag-table")).to_be_visible()
 
 
 def finished_run(page: Page, servers: Conveyor) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason
+from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
 
 _missing = chromium_missing_reason()
 if _missing is not None:
@@ -27,12 +27,21 @@ if _missing is not None:
         pytest.fail(_missing, pytrace=False)
     pytest.skip(_missing, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
 #: Long enough for a slow, shared 2-core machine; a green run takes about 2 s.
 WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 def _servers(tmp_path_factory: pytest.TempPathFactory, base_url: str) -> Iterator[Conveyor]:
