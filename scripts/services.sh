@@ -166,7 +166,9 @@ ensure_chromium() {
 
 # ensure_podman: the container tests (tests/deploy) build Conveyor's image and run it with
 # podman and runc; without registry access the image's base is made with mmdebstrap, and
-# catatonit is the small init (`--init`) the containers run under. Installs what is missing
+# catatonit is the small init (`--init`) the containers run under; busybox-static is the whole
+# of the small image the container providers' tests run (tests/integration/container_engine.py).
+# Installs what is missing
 # with apt-get and writes the engine settings these hosts need when containers.conf has none.
 # Quick when everything is there; without it the container tests skip locally and fail in CI.
 ensure_podman() {
@@ -174,7 +176,7 @@ ensure_podman() {
     if [[ $(id -u) -ne 0 ]] && _svc_have sudo; then
         sudo="sudo -n"
     fi
-    for pkg in podman runc uidmap mmdebstrap catatonit; do
+    for pkg in podman runc uidmap mmdebstrap catatonit busybox-static; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
             missing+=("$pkg")
     done

@@ -70,6 +70,10 @@ _SFTP_OPERATION = {"SFTPOperation": f"{_P}.sftp.hook:SFTPOperation"}
 _SFTP_HOOK = {"SFTPHook": f"{_P}.sftp.hook:SFTPHook", **_SFTP_OPERATION}
 _SFTP_OPERATOR = {"SFTPOperator": f"{_P}.sftp.operator:SFTPOperator", **_SFTP_OPERATION}
 _SFTP_SENSOR = {"SFTPSensor": f"{_P}.sftp.sensor:SFTPSensor"}
+_DOCKER_HOOK = {"DockerHook": f"{_P}.docker.hook:DockerHook"}
+_DOCKER_OPERATOR = {"DockerOperator": f"{_P}.docker.operator:DockerOperator"}
+_K8S_POD_OPERATOR = {"KubernetesPodOperator": f"{_P}.kubernetes.operator:KubernetesPodOperator"}
+_K8S_SECRET = {"Secret": f"{_P}.kubernetes.secret:Secret"}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
@@ -115,6 +119,14 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.sftp.hooks.sftp": _SFTP_HOOK,
     "airflow.providers.sftp.operators.sftp": _SFTP_OPERATOR,
     "airflow.providers.sftp.sensors.sftp": _SFTP_SENSOR,
+    "airflow.providers.docker.hooks.docker": _DOCKER_HOOK,
+    "airflow.providers.docker.operators.docker": _DOCKER_OPERATOR,
+    "airflow.providers.cncf.kubernetes.operators.pod": _K8S_POD_OPERATOR,
+    # The cncf.kubernetes provider's module name before 7.0.
+    "airflow.providers.cncf.kubernetes.operators.kubernetes_pod": _K8S_POD_OPERATOR,
+    "airflow.providers.cncf.kubernetes.secret": _K8S_SECRET,
+    # Airflow 2's core path of Secret (the provider's since).
+    "airflow.kubernetes.secret": _K8S_SECRET,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
@@ -158,6 +170,10 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.contrib.hooks.sftp_hook": _SFTP_HOOK,
     "airflow.contrib.operators.sftp_operator": _SFTP_OPERATOR,
     "airflow.contrib.sensors.sftp_sensor": _SFTP_SENSOR,
+    "airflow.hooks.docker_hook": _DOCKER_HOOK,
+    "airflow.operators.docker_operator": _DOCKER_OPERATOR,
+    "airflow.contrib.operators.kubernetes_pod_operator": _K8S_POD_OPERATOR,
+    "airflow.contrib.kubernetes.secret": _K8S_SECRET,
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK, **_HTTP_HOOK},
     "airflow.operators": {
@@ -215,6 +231,15 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.sftp.operators.sftp",
         "airflow.providers.sftp.sensors.sftp",
     ),
+    "docker": (
+        "airflow.providers.docker.hooks.docker",
+        "airflow.providers.docker.operators.docker",
+    ),
+    "cncf.kubernetes": (
+        "airflow.providers.cncf.kubernetes.operators.pod",
+        "airflow.providers.cncf.kubernetes.operators.kubernetes_pod",
+        "airflow.providers.cncf.kubernetes.secret",
+    ),
 }
 
 #: The extra each provider needs beyond a plain install (None: nothing more; psycopg, the
@@ -234,6 +259,8 @@ PROVIDER_MODULES["airflow.sensors"] = {**PROVIDER_MODULES["airflow.sensors"], **
 #: The ssh and sftp providers both run on paramiko.
 EXTRAS["ssh"] = "ssh"
 EXTRAS["sftp"] = "ssh"
+EXTRAS["docker"] = "docker"
+EXTRAS["cncf.kubernetes"] = "kubernetes"
 
 
 def provider_of(module: str) -> str | None:
@@ -241,4 +268,4 @@ def provider_of(module: str) -> str | None:
     parts = module.split(".")
     if len(parts) < 3 or parts[:2] != ["airflow", "providers"]:
         return None
-    return ".".join(parts[2:4]) if parts[2] == "common" else parts[2]
+    return ".".join(parts[2:4]) if parts[2] in ("common", "cncf") else parts[2]
