@@ -76,7 +76,10 @@ def _absorb(operator: BaseOperator, kwargs: dict[str, Any]) -> None:
     on_failure = bool(kwargs.pop("email_on_failure", True))
     on_retry = bool(kwargs.pop("email_on_retry", True))
     legacy_push = kwargs.pop("xcom_push", None)  # Airflow 1.10's spelling of do_xcom_push
-    push = kwargs.pop("do_xcom_push", True if legacy_push is None else legacy_push)
+    # Most operators push their return value unless told not to; a few (Airflow's
+    # KubernetesPodOperator) only when asked, which their class says.
+    default = getattr(operator, "default_do_xcom_push", True)
+    push = kwargs.pop("do_xcom_push", default if legacy_push is None else legacy_push)
     operator.do_xcom_push = bool(push)  # type: ignore[attr-defined]
     operator.params = dict(kwargs.pop("params", None) or {})  # type: ignore[attr-defined]
     if email:

@@ -1,0 +1,140 @@
+"""The pod a ``KubernetesPodOperator`` asks for, built as Airflow builds it: one container
+named ``base`` (image, cmds as its command, arguments as its args, env, resources, volume
+mounts), the pod's volumes, labels and annotations, ``restartPolicy: Never``, a name made
+unique with a random suffix, the secrets attached, the try's identifying labels, and the
+XCom sidecar when ``do_xcom_push`` is on."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from conveyor.exceptions import TaskError
+from conveyor.providers._extras import load
+
+k8s = load("kubernetes.client.models", "kubernetes", "cncf.kubernetes")
+
+BASE_CONTAINER_NAME = "base"
+XCOM_MOUNT_PATH = "/airflow/xcom"
+XCOM_VOLUME = "xcom"
+SIDECAR_CONTAINER_NAME = "airflow-xcom-sidecar"
+#: The sidecar keeps the pod up until the XCom is read, then exits on SIGINT.
+SIDECAR_COMMAND = 'trap "exit 0" INT; while true; do sleep 1; done;'
+DEFAULT_SIDECAR_IMAGE = "alpine"
+#: A pod's name is a DNS label of the cluster: at most 63 characters.
+POD_NAME_MAX_LENGTH = 63
+_LABEL_MAX = 63
+_SUFFIX_CHARS = string.ascii_lowercase + string.digits
+
+
+def random_suffix(length: int = 8) -> str:
+    return "".join(secrets.choice(_SUFFIX_CHARS) for _ in range(length))
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a DNS label: lower case, runs of other characters turned into one "-"."""
+    cleaned = re.sub(r"[^a-z0-9.-]+", "-", name.lower()).strip("-.")
+    return cleaned or "pod"
+
+
+def unique_pod_name(task_id: str, unique: bool = True) -> str:
+    """A pod name from the task id (Airflow's ``create_unique_id``)."""
+    name = safe_name(task_id)
+    if not unique:
+        return name[:POD_NAME_MAX_LENGTH].strip("-.")
+    return f"{name[: POD_NAME_MAX_LENGTH - 9].strip('-.')}-{random_suffix()}"
+
+
+def add_unique_suffix(name: str) -> str:
+    """A user's pod name with "-" and 8 random characters after it, kept within 63."""
+    return f"{name[: POD_NAME_MAX_LENGTH - 9].rstrip('-.')}-{random_suffix()}"
+
+
+def safe_label_value(value: str) -> str:
+    """A label value Kubernetes takes (<= 63 of ``[A-Za-z0-9._-]``, alphanumeric at both
+    ends); a value that had to change gets a short hash of the original, so two never meet."""
+    cleaned = re.sub(r"^[^a-zA-Z0-9]+|[^a-zA-Z0-9._-]|[^a-zA-Z0-9]+$", "", value)
+    if len(cleaned) > _LABEL_MAX or cleaned != value:
+        digest = hashlib.md5(value.encode(), usedforsecurity=False).hexdigest()[:9]
+        cleaned = f"{cleaned[: _LABEL_MAX - 10].rstrip('._-')}-{digest}"
+    return cleaned
+
+
+def env_vars_of(value: Any) -> list[Any]:
+    """``env_vars`` as a list of ``V1EnvVar``: a dict of names to values, or the list."""
+    if not value:
+        return []
+    if isinstance(value, Mapping):
+        return [k8s.V1EnvVar(name=str(k), value=None if v is None else str(v)) for k, v in value.items()]
+    if isinstance(value, list | tuple) and all(isinstance(e, k8s.V1EnvVar) for e in value):
+        return list(value)
+    raise TaskError(f"env_vars must be a dict or a list of V1EnvVar, got {type(value).__name__}")
+
+
+def try_labels(context: Mapping[str, Any] | None) -> dict[str, str]:
+    """Labels naming the try a pod belongs to (dag_id, task_id, run_id, try_number...)."""
+    if not context:
+        return {}
+    ti = context["ti"]
+    labels = {
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "run_id": context.get("run_id") or ti.run_id,
+        "kubernetes_pod_operator": "True",
+        "try_number": str(ti.try_number),
+    }
+    map_index = getattr(ti, "map_index", -1)
+    if map_index is not None and map_index >= 0:
+        labels["map_index"] = str(map_index)
+    return {key: safe_label_value(str(value)) for key, value in labels.items()}
+
+
+def add_xcom_sidecar(pod: Any, image: str = DEFAULT_SIDECAR_IMAGE) -> Any:
+    """The base container writes its XCom to ``/airflow/xcom/return.json``, on a volume the
+    sidecar shares; the sidecar stays up until the file is read."""
+    mount = k8s.V1VolumeMount(name=XCOM_VOLUME, mount_path=XCOM_MOUNT_PATH)
+    pod.spec.volumes = [
+        *(pod.spec.volumes or []),
+        k8s.V1Volume(name=XCOM_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource()),
+    ]
+    base = pod.spec.containers[0]
+    base.volume_mounts = [*(base.volume_mounts or []), mount]
+    sidecar = k8s.V1Container(
+        name=SIDECAR_CONTAINER_NAME,
+        image=image,
+        command=["sh", "-c", SIDECAR_COMMAND],
+        volume_mounts=[mount],
+        resources=k8s.V1ResourceRequirements(requests={"cpu": "1m", "memory": "10Mi"}),
+    )
+    pod.spec.containers.append(sidecar)
+    return pod
+
+
+def check_models(field: str, value: Any, model: type) -> list[Any]:
+    """A list of ``model`` (V1Volume, V1VolumeMount...); a dict is read as the model's
+    fields, as Airflow reads a rendered template."""
+    found = []
+    for item in value or []:
+        if isinstance(item, model):
+            found.append(item)
+        elif isinstance(item, Mapping):
+            found.append(_from_dict(item, model))
+        else:
+            raise TaskError(f"{field} must hold {model.__name__} objects, got {item!r}")
+    return found
+
+
+def _from_dict(data: Mapping[str, Any], model: type) -> Any:
+    from kubernetes.client import ApiClient
+
+    class _Response:
+        def __init__(self, text: str) -> None:
+            self.data = text
+
+    import json
+
+    return ApiClient().deserialize(_Response(json.dumps(data)), model.__name__)
