@@ -80,6 +80,23 @@ with DAG("k8s_dag", start_date=datetime(2024, 1, 1), schedule=None) as dag:
         is_delete_operator_pod=False,
     )
     [produce, old_path] >> PythonOperator(task_id="check", python_callable=check)
+
+    # Failures, in the same run: each fails (or skips) its own try only.
+    boom = KubernetesPodOperator(
+        task_id="boom",
+        image=IMAGE,
+        cmds=["sh", "-c", "for i in 1 2 3; do echo step-$i; done; echo broke-at-end >&2; exit 3"],
+        labels={"conveyor_test": MARK},
+        on_finish_action="delete_succeeded_pod",
+    )
+    skipped = KubernetesPodOperator(
+        task_id="skipped",
+        image=IMAGE,
+        cmds=["sh", "-c", "exit 42"],
+        skip_on_exit_code=42,
+        labels={"conveyor_test": MARK},
+        on_finish_action="delete_succeeded_pod",
+    )
 '''
 
 
@@ -88,6 +105,12 @@ def _try_logs(tmp_path: Path) -> dict[str, str]:
         str(p.relative_to(tmp_path)): p.read_text(errors="replace")
         for p in (tmp_path / "home").rglob("try-*.log")
     }
+
+
+def _summary(output: str) -> list[str]:
+    """The rows of ``conveyor run``'s closing table: task, state, try, duration."""
+    rows = output.split(" task ")[-1].splitlines()[1:]
+    return [row for row in rows if len(row.split()) >= 3 and "/" in row.split()[2]]
 
 
 def _pods(mark: str) -> list[str]:
@@ -100,7 +123,7 @@ def _remove_pods(mark: str) -> None:
         podman("pod", "rm", "--force", pod, check=False)
 
 
-def test_a_pod_dag_runs_to_success_on_podman(tmp_path: Path) -> None:
+def test_a_pod_dag_runs_its_pods_on_podman(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "in.txt").write_text("from-the-host\n")
@@ -112,61 +135,29 @@ def test_a_pod_dag_runs_to_success_on_podman(tmp_path: Path) -> None:
         # HOME without a kube config: no cluster is configured, so podman runs the pods.
         done = run_dag_file(tmp_path, "k8s_dag.py", source, {"HOME": str(tmp_path)})
         output = done.stdout + done.stderr
-        assert done.returncode == 0, output
+        states = {line.split()[0]: line.split()[1] for line in _summary(output)}
+        assert states == {
+            "produce": "success",
+            "old_path": "success",
+            "check": "success",
+            "boom": "failed",
+            "skipped": "skipped",
+        }, output
         # The env var rendered, the host's folder mounted, the pod's log in the try's log.
         assert (data / "out.txt").read_text().startswith("old path on 20")
         logs = _try_logs(tmp_path)
-        produce = next(text for path, text in logs.items() if "produce" in path)
+        produce = next(text for path, text in logs.items() if "/produce/" in path)
         assert "say hello k8s_dag" in produce, produce
         assert "podman kube play" in produce
-        # delete_pod (the default) removed the producer; is_delete_operator_pod=False kept one.
-        kept = _pods(mark)
-        assert len(kept) == 1 and kept[0].startswith("old-path-"), kept
-        labels = podman("pod", "inspect", kept[0], "--format", "{{json .Labels}}").stdout
-        assert '"dag_id":"k8s_dag"' in labels and '"task_id":"old_path"' in labels, labels
-    finally:
-        _remove_pods(mark)
-
-
-FAILING_DAG = '''
-from datetime import datetime
-
-from airflow import DAG
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-
-with DAG("k8s_fails", start_date=datetime(2024, 1, 1), schedule=None) as dag:
-    KubernetesPodOperator(
-        task_id="boom",
-        image="@IMAGE@",
-        cmds=["sh", "-c", "for i in 1 2 3; do echo step-$i; done; echo broke-at-end >&2; exit 3"],
-        labels={"conveyor_test": "@MARK@"},
-        on_finish_action="delete_succeeded_pod",
-    )
-    KubernetesPodOperator(
-        task_id="skipped",
-        image="@IMAGE@",
-        cmds=["sh", "-c", "exit 42"],
-        skip_on_exit_code=42,
-        labels={"conveyor_test": "@MARK@"},
-        on_finish_action="delete_succeeded_pod",
-    )
-'''
-
-
-def test_a_failing_pod_fails_the_try_with_the_end_of_its_log(tmp_path: Path) -> None:
-    mark = f"fail-{os.getpid()}"
-    source = FAILING_DAG.replace("@IMAGE@", box_image()).replace("@MARK@", mark)
-    try:
-        done = run_dag_file(tmp_path, "k8s_fails.py", source, {"HOME": str(tmp_path)})
-        output = done.stdout + done.stderr
-        assert done.returncode != 0, output
-        logs = _try_logs(tmp_path)
-        boom = next(text for path, text in logs.items() if "boom" in path)
+        # A failure names the exit code and ends with the pod's log, stderr included.
+        boom = next(text for path, text in logs.items() if "/boom/" in path)
         assert "returned a failure: container 'base' exited with code 3" in boom, boom
         assert "step-3" in boom and "broke-at-end" in boom
-        assert "skipped" in output
-        # delete_succeeded_pod: the failed pod stays for a look, the skipped one is gone.
+        # delete_pod (the default) removed the producer; is_delete_operator_pod=False kept
+        # its pod; delete_succeeded_pod kept the failed pod and removed the skipped one.
         kept = _pods(mark)
-        assert len(kept) == 1 and kept[0].startswith("boom-"), kept
+        assert [pod.rsplit("-", 1)[0] for pod in kept] == ["boom", "old-path"], kept
+        labels = podman("pod", "inspect", kept[1], "--format", "{{json .Labels}}").stdout
+        assert '"dag_id":"k8s_dag"' in labels and '"task_id":"old_path"' in labels, labels
     finally:
         _remove_pods(mark)
