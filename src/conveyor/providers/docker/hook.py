@@ -4,6 +4,7 @@ connection is given, as Airflow's docker provider's.
 The engine is ``docker_url`` when given, else ``DOCKER_HOST``, else the first socket of a
 running service on this machine: Docker's ``/var/run/docker.sock``, then podman's
 (``$XDG_RUNTIME_DIR/podman/podman.sock`` for a user, ``/run/podman/podman.sock`` for root).
+A ``docker_url`` naming Docker's socket where there is none falls back to podman's.
 The connection (type ``docker``) is the registry's, as in Airflow: host (and port), login,
 password, and the extras ``email`` and ``reauth``. An engine that cannot be reached, or a
 registry that refuses the login, fails with a ``TaskError`` naming the URL or the connection,
@@ -27,6 +28,8 @@ _DOCKER_SOCKET = "/var/run/docker.sock"
 _ROOT_PODMAN_SOCKET = "/run/podman/podman.sock"
 #: The API version to speak when none is given: the SDK asks the engine for its own.
 AUTO = "auto"
+#: The API version of the first question to an engine (/_ping answers in every version).
+_PROBE_VERSION = "1.40"
 
 
 def local_sockets() -> list[str]:
@@ -47,6 +50,12 @@ def default_docker_url() -> str:
         if Path(socket).is_socket():
             return f"unix://{socket}"
     return f"unix://{_DOCKER_SOCKET}"
+
+
+def _socket_path(url: str) -> str:
+    """The socket of a ``unix://`` URL; ``unix://var/run/docker.sock`` (two slashes, as Airflow
+    spells its default) is absolute too, as the Docker SDK reads it."""
+    return "/" + url.removeprefix("unix://").lstrip("/")
 
 
 class DockerHook:
@@ -87,15 +96,25 @@ class DockerHook:
         if self._client is not None:
             return self._client
         failures = []
-        for url in self.base_urls:
+        for url in self._candidates():
+            if url.startswith("unix://") and not Path(_socket_path(url)).exists():
+                failures.append(f"{url}: no such socket")
+                continue
+            # Asked first with a fixed API version, so that an engine that does not answer
+            # leaves no open client behind; then the client speaks the version asked for.
+            probe = docker.APIClient(
+                base_url=url, version=_PROBE_VERSION, tls=self.tls or False, timeout=self.timeout
+            )
             try:
-                client = docker.APIClient(
-                    base_url=url, version=self.version, tls=self.tls or False, timeout=self.timeout
-                )
-                client.ping()
-            except docker.errors.DockerException as exc:
+                probe.ping()
+            except (docker.errors.DockerException, OSError) as exc:
                 failures.append(f"{url}: {exc}")
                 continue
+            finally:
+                probe.close()
+            client = docker.APIClient(
+                base_url=url, version=self.version, tls=self.tls or False, timeout=self.timeout
+            )
             self._login(client)
             self._client = client
             return client
@@ -104,6 +123,14 @@ class DockerHook:
             + "; ".join(failures)
             + "); give docker_url, set DOCKER_HOST, or start one (podman system service)"
         )
+
+    def _candidates(self) -> list[str]:
+        """The URLs given; and, where one is Docker's usual socket, the local podman sockets
+        after it (DAG files often name Docker's socket on machines that run podman)."""
+        found = list(self.base_urls)
+        if any(url.startswith("unix://") and _socket_path(url) == _DOCKER_SOCKET for url in found):
+            found += [f"unix://{p}" for p in local_sockets()[1:] if Path(p).is_socket()]
+        return found
 
     def _login(self, client: Any) -> None:
         """Log in to the connection's registry, as Airflow's hook does on connecting."""

@@ -16,7 +16,8 @@ from typing import Any
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
 
-k8s = load("kubernetes.client.models", "kubernetes", "cncf.kubernetes")
+load("kubernetes", "kubernetes", "cncf.kubernetes")
+from kubernetes.client import models as k8s  # noqa: E402
 
 BASE_CONTAINER_NAME = "base"
 XCOM_MOUNT_PATH = "/airflow/xcom"

@@ -10,7 +10,8 @@ from typing import Any
 from conveyor.exceptions import DagDefinitionError
 from conveyor.providers._extras import load
 
-k8s = load("kubernetes.client.models", "kubernetes", "cncf.kubernetes")
+load("kubernetes", "kubernetes", "cncf.kubernetes")
+from kubernetes.client import models as k8s  # noqa: E402
 
 
 class Secret:
