@@ -145,7 +145,9 @@ class ClusterEngine:
 
     def _xcom(self, name: str, namespace: str) -> str | None:
         path = f"{XCOM_MOUNT_PATH}/return.json"
-        text = self._exec(name, namespace, f"if [ -s {path} ]; then cat {path}; else echo {_EMPTY}; fi")
+        text = self._exec(
+            name, namespace, f"if [ -s {path} ]; then cat {path}; else echo {_EMPTY}; fi"
+        )
         self._exec(name, namespace, "kill -s SIGINT 1")
         return None if text.strip() == _EMPTY else text
 
@@ -161,7 +163,9 @@ class ClusterEngine:
             self.api.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
         except k8s_client.ApiException as exc:
             if exc.status != 404:
-                raise TaskError(f"pod {pod.metadata.name} could not be deleted: {exc.reason}") from None
+                raise TaskError(
+                    f"pod {pod.metadata.name} could not be deleted: {exc.reason}"
+                ) from None
 
     def close(self) -> None:
         return None

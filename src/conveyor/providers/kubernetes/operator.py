@@ -132,14 +132,17 @@ class KubernetesPodOperator(BaseOperator):
         node_selector = node_selector or kwargs.pop("node_selectors", None)
         for ignored in (
             "reattach_on_restart", "log_events_on_failure", "poll_interval", "deferrable",
-            "startup_check_interval_seconds", "log_pod_spec_on_failure", "termination_message_policy",
+            "startup_check_interval_seconds", "log_pod_spec_on_failure",
+            "termination_message_policy",
             "container_logs", "init_container_logs", "schedule_timeout_seconds",
             "automount_service_account_token",
         ):  # fmt: skip
             kwargs.pop(ignored, None)
         for unsupported in ("full_pod_spec", "pod_template_file", "pod_template_dict", "callbacks"):
             if kwargs.pop(unsupported, None) is not None:
-                raise TaskError(f"task {task_id!r}: KubernetesPodOperator does not support {unsupported}")
+                raise TaskError(
+                    f"task {task_id!r}: KubernetesPodOperator does not support {unsupported}"
+                )
         super().__init__(task_id, **kwargs)
         if not hasattr(self, "do_xcom_push"):
             self.do_xcom_push = False
@@ -211,7 +214,8 @@ class KubernetesPodOperator(BaseOperator):
             ports=self.ports or None,
             image_pull_policy=self.image_pull_policy,
             resources=self.container_resources,
-            volume_mounts=check_models("volume_mounts", self.volume_mounts, k8s.V1VolumeMount) or None,
+            volume_mounts=check_models("volume_mounts", self.volume_mounts, k8s.V1VolumeMount)
+            or None,
             env=env_vars_of(self.env_vars) or None,
             env_from=self.env_from or None,
             security_context=self.container_security_context,
@@ -256,8 +260,12 @@ class KubernetesPodOperator(BaseOperator):
             extra = self._connection_extra() or {}
             image = extra.get("xcom_sidecar_container_image") or "alpine"
             pod = add_xcom_sidecar(pod, image=str(image))
-        pod.metadata.labels.update(try_labels(context))
-        pod.metadata.labels["airflow_version"] = safe_label_value("conveyor")
+        metadata: Any = pod.metadata
+        metadata.labels = {
+            **(metadata.labels or {}),
+            **try_labels(context),
+            "airflow_version": safe_label_value("conveyor"),
+        }
         return pod
 
     def _default_namespace(self) -> str:
@@ -329,8 +337,10 @@ class KubernetesPodOperator(BaseOperator):
             )
 
     def _finish(self, engine: Any, outcome: PodOutcome | None) -> None:
-        succeeded = outcome is not None and outcome.reason is None and (
-            outcome.exit_code == 0 or outcome.exit_code in self.skip_on_exit_code
+        succeeded = (
+            outcome is not None
+            and outcome.reason is None
+            and (outcome.exit_code == 0 or outcome.exit_code in self.skip_on_exit_code)
         )
         try:
             if self.on_finish_action == "delete_pod" or (
@@ -339,7 +349,11 @@ class KubernetesPodOperator(BaseOperator):
                 _log.info("Deleting pod %s", self.pod.metadata.name)
                 engine.delete(self.pod)
             else:
-                _log.info("Keeping pod %s (on_finish_action=%s)", self.pod.metadata.name, self.on_finish_action)
+                _log.info(
+                    "Keeping pod %s (on_finish_action=%s)",
+                    self.pod.metadata.name,
+                    self.on_finish_action,
+                )
         finally:
             engine.close()
 

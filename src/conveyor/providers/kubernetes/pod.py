@@ -70,7 +70,9 @@ def env_vars_of(value: Any) -> list[Any]:
     if not value:
         return []
     if isinstance(value, Mapping):
-        return [k8s.V1EnvVar(name=str(k), value=None if v is None else str(v)) for k, v in value.items()]
+        return [
+            k8s.V1EnvVar(name=str(k), value=None if v is None else str(v)) for k, v in value.items()
+        ]
     if isinstance(value, list | tuple) and all(isinstance(e, k8s.V1EnvVar) for e in value):
         return list(value)
     raise TaskError(f"env_vars must be a dict or a list of V1EnvVar, got {type(value).__name__}")
@@ -130,12 +132,8 @@ def check_models(field: str, value: Any, model: type) -> list[Any]:
 
 
 def _from_dict(data: Mapping[str, Any], model: type) -> Any:
-    from kubernetes.client import ApiClient
-
-    class _Response:
-        def __init__(self, text: str) -> None:
-            self.data = text
-
-    import json
-
-    return ApiClient().deserialize(_Response(json.dumps(data)), model.__name__)
+    """A model from a dict of its fields (``{"name": ..., "mount_path": ...}``)."""
+    try:
+        return model(**data)
+    except TypeError as exc:
+        raise TaskError(f"cannot read {dict(data)!r} as a {model.__name__}: {exc}") from None

@@ -56,7 +56,9 @@ class PodmanEngine:
         self.startup_timeout = startup_timeout
         self.folder = Path(tempfile.mkdtemp(prefix="conveyor-kube-"))
 
-    def _podman(self, *args: str, timeout: float | None = _QUICK) -> subprocess.CompletedProcess[str]:
+    def _podman(
+        self, *args: str, timeout: float | None = _QUICK
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.podman, *args], capture_output=True, text=True, timeout=timeout, check=False
         )

@@ -28,13 +28,22 @@ class Secret:
         items: list[Any] | None = None,
     ) -> None:
         if deploy_type not in ("env", "volume"):
-            raise DagDefinitionError(f"Secret: deploy_type must be 'env' or 'volume', got {deploy_type!r}")
+            raise DagDefinitionError(
+                f"Secret: deploy_type must be 'env' or 'volume', got {deploy_type!r}"
+            )
         if deploy_type == "volume" and not deploy_target:
-            raise DagDefinitionError(f"Secret {secret!r}: a volume secret needs deploy_target (a folder)")
+            raise DagDefinitionError(
+                f"Secret {secret!r}: a volume secret needs deploy_target (a folder)"
+            )
         if key is not None and deploy_target is None:
-            raise DagDefinitionError(f"Secret {secret!r}: a key needs deploy_target (where it goes)")
+            raise DagDefinitionError(
+                f"Secret {secret!r}: a key needs deploy_target (where it goes)"
+            )
         self.deploy_type = deploy_type
-        self.deploy_target = deploy_target.upper() if deploy_type == "env" and deploy_target else deploy_target
+        # As in Airflow: an environment variable's name is upper-cased.
+        if deploy_type == "env" and deploy_target:
+            deploy_target = deploy_target.upper()
+        self.deploy_target = deploy_target
         self.secret = secret
         self.key = key
         self.items = items or []
@@ -42,9 +51,9 @@ class Secret:
 
     def to_env_secret(self) -> Any:
         return k8s.V1EnvVar(
-            name=self.deploy_target,
+            name=str(self.deploy_target),
             value_from=k8s.V1EnvVarSource(
-                secret_key_ref=k8s.V1SecretKeySelector(name=self.secret, key=self.key)
+                secret_key_ref=k8s.V1SecretKeySelector(name=self.secret, key=str(self.key))
             ),
         )
 
@@ -56,7 +65,9 @@ class Secret:
             name=self.secret_name,
             secret=k8s.V1SecretVolumeSource(secret_name=self.secret, items=self.items or None),
         )
-        mount = k8s.V1VolumeMount(mount_path=self.deploy_target, name=self.secret_name, read_only=True)
+        mount = k8s.V1VolumeMount(
+            mount_path=str(self.deploy_target), name=self.secret_name, read_only=True
+        )
         return volume, mount
 
     def attach_to_pod(self, pod: Any) -> Any:
@@ -76,8 +87,10 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
-        mine = (self.deploy_type, self.deploy_target, self.secret, self.key, self.items)
-        return mine == (other.deploy_type, other.deploy_target, other.secret, other.key, other.items)
+        return self._fields() == other._fields()
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.deploy_type, self.deploy_target, self.secret, self.key, self.items)
 
     def __repr__(self) -> str:
         return f"Secret({self.deploy_type}, {self.deploy_target}, {self.secret}, {self.key})"
