@@ -56,7 +56,7 @@ with DAG("k8s_dag", start_date=datetime(2024, 1, 1), schedule=None) as dag:
         arguments=[
             "echo \\"say $GREETING\\"; "
             "printf \\'{\\"greeting\\": \\"%s\\", \\"read\\": \\"%s\\", \\"n\\": [1, 2]}\\' "
-            "\\"$GREETING\\" \\"$(cat /data/in.txt)\\" > /airflow/xcom/return.json; echo pushed"
+            "\\"$GREETING\\" \\"$(cat /data/in.txt)\\" > /airflow/xcom/return.json"
         ],
         env_vars={"GREETING": "hello {{ dag.dag_id }}"},
         volumes=[data_volume],

@@ -78,7 +78,7 @@ class KubernetesPodOperator(BaseOperator):
         "node_selector",
         "kubernetes_conn_id",
     )
-    template_ext = (".yaml", ".yml", ".json")
+    # No template_ext, as in Airflow: an argument ending in ".json" is text, not a file's name.
     #: Airflow's KubernetesPodOperator pushes nothing unless asked (airflow_compat reads this).
     default_do_xcom_push: ClassVar[bool] = False
 
