@@ -68,8 +68,8 @@ with DAG("docker_dag", start_date=datetime(2024, 1, 1), schedule=None) as dag:
         container_name=NAME + "-greet",
         command="sh -c 'echo \\"$GREETING\\" > /out/greeting.txt; echo one; echo two'",
         environment={"GREETING": "hello {{ dag.dag_id }} {{ params.who }}"},
-        params={"who": "there"},
-        mounts=[Mount(source=OUT, target="/out", type="bind")],
+        params={"who": "there", "out": OUT},
+        mounts=[Mount(source="{{ params.out }}", target="/out", type="bind")],
         auto_remove="success",
     )
     all_lines = DockerOperator110(

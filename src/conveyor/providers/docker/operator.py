@@ -72,6 +72,10 @@ class DockerOperator(BaseOperator):
         "environment",
         "env_file",
         "container_name",
+        # A Mount is a dict: rendering gives back a plain dict in the API's spelling, which
+        # the SDK takes as it is.
+        "mounts",
+        "docker_conn_id",
     )
     template_ext = (".sh", ".bash", ".env")
 
