@@ -32,7 +32,6 @@ _DISPLAY_ONLY = (
     "run_as_user",
     "executor_config",
     "resources",
-    "inlets",
     "wait_for_downstream",
     "max_active_tis_per_dag",
     "max_active_tis_per_dagrun",

@@ -308,7 +308,7 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "run_as_user": "accepted and ignored",
     "executor_config": "accepted and ignored",
     "resources": "accepted and ignored",
-    "inlets": "accepted and ignored",
+    "inlets": "kept: the task reads their events as inlet_events",
     "wait_for_downstream": "accepted and ignored",
     "max_active_tis_per_dag": "accepted and ignored",
     "max_active_tis_per_dagrun": "accepted and ignored",
