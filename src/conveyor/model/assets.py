@@ -132,7 +132,9 @@ class OutletEvents(Mapping[Any, OutletEventAccessor]):
         for key, accessor in self._found.items():
             if key not in outlets:
                 if accessor.extra or accessor.added:
-                    print(f"[conveyor] outlet_events[{key!r}] is not an outlet of this task: ignored")
+                    print(
+                        f"[conveyor] outlet_events[{key!r}] is not an outlet of this task: ignored"
+                    )
                 continue
             if isinstance(key, AssetAlias):
                 through.extend((key.name, uri, extra) for uri, extra in accessor.added)
@@ -249,7 +251,8 @@ def triggering_events(events: list[dict[str, Any]]) -> EventsByAsset:
     found = [AssetEvent.from_conf(e) for e in events if isinstance(e, dict) and "uri" in e]
     keys: list[Dataset | AssetAlias] = []
     for event in found:
-        for key in (event.asset, *event.source_aliases):
+        found_keys: list[Dataset | AssetAlias] = [event.asset, *event.source_aliases]
+        for key in found_keys:
             if key not in keys:
                 keys.append(key)
 

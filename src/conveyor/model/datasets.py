@@ -40,7 +40,7 @@ class _Condition:
     def __or__(self, other: Any) -> AssetAny:
         return AssetAny(self, _as_condition(other, "|"))
 
-    def keys(self) -> Iterator[str]:
+    def schedule_keys(self) -> Iterator[str]:
         """The schedule keys it names: URIs and alias keys, in order."""
         raise NotImplementedError
 
@@ -83,7 +83,7 @@ class Dataset(_Condition):
     def __hash__(self) -> int:
         return hash(("dataset", self.uri))
 
-    def keys(self) -> Iterator[str]:
+    def schedule_keys(self) -> Iterator[str]:
         yield self.uri
 
     def holds(self, updated: set[str]) -> bool:
@@ -110,7 +110,7 @@ class AssetAlias(_Condition):
     def key(self) -> str:
         return ALIAS_PREFIX + self.name
 
-    def keys(self) -> Iterator[str]:
+    def schedule_keys(self) -> Iterator[str]:
         yield self.key
 
     def holds(self, updated: set[str]) -> bool:
@@ -128,10 +128,10 @@ class _Combination(_Condition):
             raise DagDefinitionError(f"{type(self).__name__}() needs at least one asset")
         self.objects = tuple(_as_condition(o, type(self).__name__) for o in objects)
 
-    def keys(self) -> Iterator[str]:
+    def schedule_keys(self) -> Iterator[str]:
         seen: set[str] = set()
         for obj in self.objects:
-            for key in obj.keys():
+            for key in obj.schedule_keys():
                 if key not in seen:
                     seen.add(key)
                     yield key
@@ -195,7 +195,8 @@ def condition_from_dict(data: Any) -> _Condition:
         return AssetAlias(data["alias"])
     if isinstance(data, dict) and ("all" in data or "any" in data):
         kind = AssetAll if "all" in data else AssetAny
-        return kind(*(condition_from_dict(d) for d in data.get("all", data.get("any"))))
+        parts = data["all"] if "all" in data else data["any"]
+        return kind(*(condition_from_dict(d) for d in parts))
     raise DagDefinitionError(f"cannot read dataset condition {data!r}")
 
 

@@ -17,7 +17,7 @@ import copy
 import functools
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -472,7 +472,7 @@ class DatasetSchedule(Schedule):
     @property
     def uris(self) -> list[str]:
         """Every key the condition names: dataset URIs and alias keys."""
-        return list(self.condition.keys())
+        return list(self.condition.schedule_keys())
 
     def ready(self, updated: set[str]) -> bool:
         """Whether a run is due, given the keys with a pending update."""

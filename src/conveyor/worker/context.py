@@ -10,12 +10,20 @@ from typing import Any
 from conveyor.clock import utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
+from conveyor.model.assets import (
+    Asset,
+    AssetEvent,
+    EventsByAsset,
+    OutletEvents,
+    triggering_events,
+)
 from conveyor.model.dag import DAG
+from conveyor.model.datasets import AssetAlias
 from conveyor.model.task import BaseOperator
 from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.states import RunState
-from conveyor.store import foreign, runs, sensing, trigger
+from conveyor.store import datasets, foreign, runs, sensing, trigger
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
@@ -165,6 +173,26 @@ class TaskInstanceHandle:
         with self._store.read() as conn:
             return runs.find_run(conn, dag_id, run_id).state
 
+    def asset_events(self, key: str) -> list[AssetEvent]:
+        """The events of a dataset (by URI) or through an alias (by its key), oldest first:
+        what ``inlet_events[...]`` lists."""
+        with self._store.read() as conn:
+            rows = datasets.events_of(conn, key)
+        return [
+            AssetEvent(
+                id=r.id,
+                asset=Asset(uri=r.uri),
+                extra=r.extra,
+                timestamp=r.at,
+                source_dag_id=r.source_dag_id,
+                source_run_id=r.source_run_id,
+                source_task_id=r.source_task_id,
+                source_map_index=r.source_map_index,
+                source_aliases=[AssetAlias(r.source_alias)] if r.source_alias else [],
+            )
+            for r in rows
+        ]
+
     def first_row(self, url: str, sql: str, parameters: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a query against another database (a SqlSensor's), or None."""
         return foreign.first_row(url, sql, parameters)
@@ -184,6 +212,10 @@ def push_each_key(ti: TaskInstanceHandle, value: Any, task_id: str) -> None:
         if not isinstance(key, str):
             raise TaskError(f"task {task_id!r}: multiple_outputs keys must be strings, got {key!r}")
         ti.xcom_push(key, item)
+
+
+#: The run type of a run its datasets' updates made (``scheduler.datasets.RUN_TYPE``).
+DATASET_TRIGGERED = "dataset_triggered"
 
 
 def build_context(
@@ -209,6 +241,16 @@ def build_context(
         "data_interval_start": run.data_interval_start,
         "data_interval_end": run.data_interval_end,
         "try_number": ti.try_number,
+        # Airflow 3's asset events: what this try emits, and what it reads.
+        "outlet_events": OutletEvents(),
+        "inlet_events": EventsByAsset(
+            list(getattr(task, "inlets", None) or []), ti.asset_events, "inlet_events"
+        ),
+        "triggering_asset_events": triggering_events(
+            list((run.conf or {}).get("dataset_events") or [])
+            if run.run_type == DATASET_TRIGGERED
+            else []
+        ),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
     return {**standard_context(context), **context}
