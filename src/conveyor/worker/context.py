@@ -23,10 +23,11 @@ from conveyor.model.task import BaseOperator
 from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.states import RunState
-from conveyor.store import datasets, foreign, runs, sensing, trigger
+from conveyor.store import datasets, foreign, manual, runs, sensing, trigger
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
+from conveyor.store.transitions import Actor
 from conveyor.store.xcom import upsert_xcom
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
 from conveyor.worker.xcom_masking import shown_xcom
@@ -158,7 +159,7 @@ class TaskInstanceHandle:
                 made = trigger.trigger_run(
                     conn,
                     dag_id,
-                    created_by=f"task {self.dag_id}.{self.task_id} ({self.run_id})",
+                    created_by=self._trigger_creator,
                     conf=conf,
                     logical_date=logical_date,
                     run_id=run_id,
@@ -167,6 +168,21 @@ class TaskInstanceHandle:
             except trigger.RunExists:
                 return None
         return made.id
+
+    @property
+    def _trigger_creator(self) -> str:
+        return f"task {self.dag_id}.{self.task_id} ({self.run_id})"
+
+    def made_dag_run(self, dag_id: str, run_id: str) -> bool:
+        """Whether this task instance (an earlier try of it) made that run."""
+        with self._store.read() as conn:
+            return trigger.run_creator(conn, dag_id, run_id) == self._trigger_creator
+
+    def reset_dag_run(self, dag_id: str, run_id: str) -> None:
+        """Clear every task of that run, so that it runs again (``reset_dag_run=True``)."""
+        actor = Actor(f"task {self.dag_id}.{self.task_id}")
+        with self._store.write() as conn:
+            manual.clear_tasks(conn, dag_id, run_id, None, actor)
 
     def dag_run_state(self, dag_id: str, run_id: str) -> RunState:
         """The state of a run of any DAG."""
