@@ -335,6 +335,8 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "executor_config": "accepted and ignored",
     "resources": "accepted and ignored",
     "inlets": "kept: the task reads their events as inlet_events",
+    "pre_execute": "called with the context before execute",
+    "post_execute": "called with the context and the result after execute",
     "wait_for_downstream": "accepted and ignored",
     "max_active_tis_per_dag": "accepted and ignored",
     "max_active_tis_per_dagrun": "accepted and ignored",

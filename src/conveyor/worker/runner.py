@@ -313,7 +313,13 @@ class TryRunner:
                 on_execute = getattr(task, "on_execute_callback", None)
                 if on_execute:  # as in Airflow: its errors are logged, the try goes on
                     call_all(on_execute, context, "on_execute_callback")
+                pre = getattr(task, "airflow_pre_execute", None)  # Airflow's pre_execute=
+                if pre is not None:
+                    pre(context)
                 value = task.execute(context)
+                post = getattr(task, "airflow_post_execute", None)  # and post_execute=
+                if post is not None:
+                    post(context, value)
             if task.is_branch:
                 chosen = list(value or [])
             elif task.skip_downstream is not None:  # a short circuit that said stop
