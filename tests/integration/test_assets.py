@@ -67,6 +67,19 @@ with DAG("shipped_and_raw", schedule=SHIPPED & raw_orders):
 
 ALIASES = """
 from airflow.sdk import DAG, Asset, AssetAlias, task
+from airflow.providers.standard.operators.bash import BashOperator
+
+CLASSIC = Asset("s3://classic")
+
+with DAG("classic", schedule=None):
+    BashOperator(
+        task_id="echo",
+        bash_command="echo hi",
+        outlets=[CLASSIC],
+        post_execute=lambda context, result: context["outlet_events"][CLASSIC].extra.update(
+            said=result
+        ),
+    )
 
 EXPORTS = AssetAlias("daily-export")
 FILE = Asset("s3://exports/2024-01-01")
@@ -167,7 +180,8 @@ def test_an_alias_resolving_to_an_asset_runs_the_dags_on_the_asset_and_on_the_al
 ) -> None:
     env.trigger("quiet_exporter")  # adds nothing to the alias: nothing runs
     env.trigger("exporter")
-    wait_for(env, {"quiet_exporter": 1, "exporter": 1, "on_file": 1, "on_alias": 1})
+    env.trigger("classic")  # a classic operator's post_execute sets the extra
+    wait_for(env, {"quiet_exporter": 1, "exporter": 1, "on_file": 1, "on_alias": 1, "classic": 1})
     assert result(env, "on_file", "read") == [{"day": "2024-01-01"}, ["daily-export"]]
     assert result(env, "on_alias", "seen") == [["s3://exports/2024-01-01", {"day": "2024-01-01"}]]
     env.run_for(0.5)
@@ -186,3 +200,4 @@ def test_an_alias_resolving_to_an_asset_runs_the_dags_on_the_asset_and_on_the_al
     event = by_uri["s3://exports/2024-01-01"]["last_event"]
     assert event["extra"] == {"day": "2024-01-01"} and event["source_alias"] == "daily-export"
     assert by_uri["s3://exports/2024-01-01"]["consumers"] == ["on_file"]
+    assert by_uri["s3://classic"]["last_event"]["extra"] == {"said": "hi"}
