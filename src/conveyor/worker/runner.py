@@ -313,13 +313,7 @@ class TryRunner:
                 on_execute = getattr(task, "on_execute_callback", None)
                 if on_execute:  # as in Airflow: its errors are logged, the try goes on
                     call_all(on_execute, context, "on_execute_callback")
-                pre = getattr(task, "airflow_pre_execute", None)  # Airflow's pre_execute=
-                if pre is not None:
-                    pre(context)
-                value = task.execute(context)
-                post = getattr(task, "airflow_post_execute", None)  # and post_execute=
-                if post is not None:
-                    post(context, value)
+                value = _call_execute(task, context)
             if task.is_branch:
                 chosen = list(value or [])
             elif task.skip_downstream is not None:  # a short circuit that said stop
@@ -524,6 +518,18 @@ class TryRunner:
         )
         self._kept_start = try_
         return True
+
+
+def _call_execute(task: Any, context: dict[str, Any]) -> Any:
+    """``execute``, between Airflow's ``pre_execute=`` and ``post_execute=`` when given."""
+    pre = getattr(task, "airflow_pre_execute", None)
+    if pre is not None:
+        pre(context)
+    value = task.execute(context)
+    post = getattr(task, "airflow_post_execute", None)
+    if post is not None:
+        post(context, value)
+    return value
 
 
 @contextlib.contextmanager
