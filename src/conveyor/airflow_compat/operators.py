@@ -32,7 +32,6 @@ _DISPLAY_ONLY = (
     "run_as_user",
     "executor_config",
     "resources",
-    "inlets",
     "wait_for_downstream",
     "max_active_tis_per_dag",
     "max_active_tis_per_dagrun",
@@ -41,6 +40,8 @@ _DISPLAY_ONLY = (
     "end_date",
     "provide_context",
 )
+#: pre_execute(context) and post_execute(context, result), called around execute.
+_HOOKS = ("pre_execute", "post_execute")
 _DOCS = ("doc_md", "doc_rst", "doc_json", "doc_yaml")
 _KEPT = (
     "email",
@@ -51,7 +52,7 @@ _KEPT = (
     "params",
     "multiple_outputs",
 )
-AIRFLOW_OPERATOR_KEYWORDS = (*_DISPLAY_ONLY, *_DOCS, *_KEPT)
+AIRFLOW_OPERATOR_KEYWORDS = (*_DISPLAY_ONLY, *_HOOKS, *_DOCS, *_KEPT)
 #: Airflow 2's deprecated trigger rule names, with the rule each stood for.
 TRIGGER_RULE_ALIASES = {
     "none_failed_or_skipped": "none_failed_min_one_success",
@@ -65,6 +66,10 @@ def _absorb(operator: BaseOperator, kwargs: dict[str, Any]) -> None:
     """Take Airflow's keywords out of ``kwargs``, keeping the ones that mean something."""
     for key in _DISPLAY_ONLY:
         kwargs.pop(key, None)
+    for hook in _HOOKS:  # callables the runner calls around execute (worker.runner)
+        found = kwargs.pop(hook, None)
+        if found is not None:
+            setattr(operator, f"airflow_{hook}", found)
     rule = kwargs.get("trigger_rule")
     if isinstance(rule, str) and rule in TRIGGER_RULE_ALIASES:
         kwargs["trigger_rule"] = TRIGGER_RULE_ALIASES[rule]

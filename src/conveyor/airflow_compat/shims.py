@@ -23,14 +23,12 @@ from conveyor.connections import Connection, get_connection
 from conveyor.decorators import TaskFunction
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
-from conveyor.model.datasets import Dataset
 from conveyor.model.dependencies import DependencyTarget, tasks_of
 from conveyor.model.runtime import get_current_context
 from conveyor.states import TaskState
 
 __all__ = [
     "DAG",
-    "Asset",
     "BaseHook",
     "Context",
     "SdkDAG",
@@ -169,20 +167,6 @@ class _AirflowTask:
 
 
 task = _AirflowTask()
-
-
-def Asset(
-    name: str | None = None,
-    uri: str | None = None,
-    *,
-    extra: dict[str, Any] | None = None,
-    **_display: Any,
-) -> Dataset:
-    """Airflow 3's ``Asset(name=..., uri=...)``: a Dataset named by its URI (else its name)."""
-    target = uri or name
-    if not target:
-        raise DagDefinitionError("Asset needs a name or a uri")
-    return Dataset(target, extra=dict(extra or {}))
 
 
 def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:

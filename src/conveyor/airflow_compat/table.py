@@ -88,6 +88,25 @@ _STATES = {
     "DagRunState": "conveyor.states:RunState",
 }
 
+_ASSETS = "conveyor.model.assets"
+_DS = "conveyor.model.datasets"
+#: Airflow 3's asset names.
+_ASSET_NAMES = {
+    "Asset": f"{_ASSETS}:Asset",
+    "AssetAlias": f"{_DS}:AssetAlias",
+    "AssetAll": f"{_DS}:AssetAll",
+    "AssetAny": f"{_DS}:AssetAny",
+}
+_ASSET_DECORATOR = {"asset": "conveyor.airflow_compat.asset_decorator:asset"}
+_METADATA = {"Metadata": f"{_ASSETS}:Metadata"}
+#: Airflow 2.9 / 2.10's names of the same.
+_DATASET_NAMES = {
+    "Dataset": "conveyor:Dataset",
+    "DatasetAlias": f"{_DS}:AssetAlias",
+    "DatasetAll": f"{_DS}:AssetAll",
+    "DatasetAny": f"{_DS}:AssetAny",
+}
+
 #: Airflow module -> {name -> "conveyor.module:attribute"}. Packages on the way to a module
 #: here (``airflow.providers``, ...) exist too, with no names of their own.
 MODULES: dict[str, dict[str, str]] = {
@@ -167,7 +186,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},
     "airflow.utils.decorators": {"apply_defaults": f"{_SHIMS}:apply_defaults"},
     "airflow.exceptions": _EXCEPTIONS,
-    "airflow.datasets": {"Dataset": "conveyor:Dataset"},
+    "airflow.datasets": _DATASET_NAMES,
+    "airflow.datasets.metadata": _METADATA,
     "airflow.hooks.base": {"BaseHook": f"{_SHIMS}:BaseHook"},
     "airflow.macros": {
         "ds_add": "conveyor.model.templating:ds_add",
@@ -220,7 +240,9 @@ MODULES: dict[str, dict[str, str]] = {
         "Connection": "conveyor.connections:Connection",
         "BaseHook": f"{_SHIMS}:BaseHook",
         "Param": "conveyor:Param",
-        "Asset": f"{_SHIMS}:Asset",
+        **_ASSET_NAMES,
+        **_ASSET_DECORATOR,
+        **_METADATA,
         "Label": "conveyor:Label",
         "TriggerRule": "conveyor:TriggerRule",
         "XComArg": "conveyor.model.xcom_arg:XComArg",
@@ -231,6 +253,10 @@ MODULES: dict[str, dict[str, str]] = {
         **_CHAIN,
     },
     "airflow.sdk.exceptions": _EXCEPTIONS,
+    "airflow.sdk.definitions.asset": {**_ASSET_NAMES, "Dataset": "conveyor:Dataset"},
+    "airflow.sdk.definitions.asset.decorators": _ASSET_DECORATOR,
+    "airflow.sdk.definitions.asset.metadata": _METADATA,
+    "airflow.assets": _ASSET_NAMES,
     "airflow.sdk.definitions.decorators": {**_DECORATORS, "dag": f"{_SHIMS}:sdk_dag"},
     "airflow.task.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
     "airflow.providers.common.compat.sdk": {
@@ -308,7 +334,9 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "run_as_user": "accepted and ignored",
     "executor_config": "accepted and ignored",
     "resources": "accepted and ignored",
-    "inlets": "accepted and ignored",
+    "inlets": "kept: the task reads their events as inlet_events",
+    "pre_execute": "called with the context before execute",
+    "post_execute": "called with the context and the result after execute",
     "wait_for_downstream": "accepted and ignored",
     "max_active_tis_per_dag": "accepted and ignored",
     "max_active_tis_per_dagrun": "accepted and ignored",

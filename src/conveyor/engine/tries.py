@@ -29,6 +29,7 @@ from conveyor.engine.progress import (
     advance_run,
     waiting_bound,
 )
+from conveyor.model.assets import Emitted
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import frontier_reads, hop, runs, transitions
 from conveyor.store.engine import Connection, Store
@@ -89,6 +90,8 @@ class TryEnd:
     #: The DAG version the run pinned, when the try's process knows it: the hop is then
     #: planned before the run's lock is taken, and sent with it (see below).
     version_hash: str | None = None
+    #: What the try's ``outlet_events`` hold: its datasets' extras, events through aliases.
+    emitted: Emitted | None = None
 
 
 def try_ended(
@@ -163,7 +166,7 @@ def try_ended(
     if outcome.state is TaskState.SUCCESS:
         if keep_return_value is not None:
             keep_return_value(conn)
-        record_task_outlets(conn, run, end.task_id, end.map_index)
+        record_task_outlets(conn, run, end.task_id, end.map_index, end.emitted)
         if end.chosen is not None and read is not None:
             _skip_unchosen(conn, run, end, read, actor)
             read = None  # the skips changed task instances: read them again

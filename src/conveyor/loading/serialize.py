@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor.model.dag import DAG
+from conveyor.model.datasets import Dataset
 from conveyor.model.mapping import serialize_expand_input
 from conveyor.model.setup_teardown import setup_teardown_fields
 from conveyor.model.task import DEFAULT_POOL, BaseOperator
@@ -86,6 +87,12 @@ def _edge_label_fields(task: BaseOperator) -> dict[str, Any]:
     return {"edge_labels": dict(sorted(labels.items()))} if labels else {}
 
 
+def _outlet_fields(task: BaseOperator) -> dict[str, Any]:
+    """The datasets a success updates; an alias updates only what the try adds to it."""
+    uris = [d.uri for d in getattr(task, "outlets", None) or [] if isinstance(d, Dataset)]
+    return {"outlets": uris} if uris else {}
+
+
 def serialize_task(task: BaseOperator) -> dict[str, Any]:
     operator_class = getattr(task, "operator_class", type(task))  # a mapped task's operator
     callable_ = getattr(task, "python_callable", None)
@@ -93,7 +100,7 @@ def serialize_task(task: BaseOperator) -> dict[str, Any]:
         **_pool_fields(task),
         **_toolkit_task_fields(task),
         **serialize_expand_input(task),
-        **({"outlets": [d.uri for d in task.outlets]} if getattr(task, "outlets", None) else {}),
+        **_outlet_fields(task),
         **_edge_label_fields(task),
         "task_id": task.task_id,
         "operator": f"{operator_class.__module__}.{operator_class.__qualname__}",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.datasets import condition_from_dict
 from conveyor.model.schedules import (
     UTC_ZONE,
     DataInterval,
@@ -135,7 +136,7 @@ class AssetOrTimeSchedule(DatasetSchedule):
                 f"AssetOrTimeSchedule(timetable={timetable!r}): expected a time-based "
                 "timetable (a CronTriggerTimetable, say), not datasets or assets"
             )
-        super().__init__(assets if isinstance(assets, list | tuple) else [assets], inner.timezone)
+        super().__init__(assets, inner.timezone)
         self.timetable = inner
         self.decided_ahead = inner.decided_ahead
         self.reads_clock = inner.reads_clock
@@ -168,11 +169,13 @@ class AssetOrTimeSchedule(DatasetSchedule):
             "uris": self.uris,
             "timetable": self.timetable.serialize(),
             "timezone": self.timezone.key,
+            **{k: v for k, v in super().serialize().items() if k == "condition"},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AssetOrTimeSchedule:
-        return cls(timetable=deserialize_schedule(data["timetable"]), assets=data["uris"])
+        assets = condition_from_dict(data["condition"]) if "condition" in data else data["uris"]
+        return cls(timetable=deserialize_schedule(data["timetable"]), assets=assets)
 
 
 class DatasetOrTimeSchedule(AssetOrTimeSchedule):

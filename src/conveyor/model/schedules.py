@@ -17,7 +17,7 @@ import copy
 import functools
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -26,7 +26,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 from conveyor.exceptions import DagDefinitionError
-from conveyor.model.datasets import Dataset, as_datasets
+from conveyor.model.datasets import (
+    AssetAll,
+    Condition,
+    Dataset,
+    as_condition,
+    as_datasets,
+    condition_from_dict,
+    is_alias_key,
+)
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -432,7 +440,8 @@ class NoSchedule(Schedule):
 
 
 class DatasetSchedule(Schedule):
-    """Runs when every one of its datasets was updated since the DAG's last such run.
+    """Runs when its datasets' condition holds over the updates since the DAG's last such
+    run: every one of a list, or ``a & b``, ``a | b`` (aliases too, see model.datasets).
 
     Never yields a time-based run: the scheduler makes the runs from dataset events.
     """
@@ -440,20 +449,34 @@ class DatasetSchedule(Schedule):
     #: Every dataset schedule's description starts so; the store finds consumers by it.
     PREFIX = "on dataset updates: "
 
-    def __init__(self, datasets: Iterable[Any], timezone: str | tzinfo | None = None) -> None:
-        self.datasets = tuple(as_datasets(datasets, "schedule"))
-        if not self.datasets:
+    def __init__(self, datasets: Any, timezone: str | tzinfo | None = None) -> None:
+        if isinstance(datasets, list | tuple) and not datasets:
             raise DagDefinitionError(
                 "schedule=[] names no dataset: give Dataset objects, or None for manual only"
             )
+        if isinstance(datasets, str | Dataset):
+            datasets = [datasets]
+        self.condition = as_condition(datasets, "schedule")
+        #: A plain "all of these datasets" (the shape stored before conditions existed).
+        self._plain = isinstance(self.condition, AssetAll) and all(
+            isinstance(o, Dataset) for o in self.condition.objects
+        )
+        self.datasets = tuple(as_datasets([k for k in self.uris if not is_alias_key(k)], "s"))
         self.timezone = _as_zone(timezone)
-        text = self.PREFIX + ", ".join(d.uri for d in self.datasets)
+        text = self.PREFIX + ", ".join(self.uris)
+        if not self._plain:
+            text = self.PREFIX + _describe(self.condition.as_dict())
         # The dag table keeps 200 characters of it; the full list is in the serialized DAG.
-        self.description = text if len(text) <= 200 else text[:190] + f"... ({len(self.datasets)})"
+        self.description = text if len(text) <= 200 else text[:190] + f"... ({len(self.uris)})"
 
     @property
     def uris(self) -> list[str]:
-        return [d.uri for d in self.datasets]
+        """Every key the condition names: dataset URIs and alias keys."""
+        return list(self.condition.schedule_keys())
+
+    def ready(self, updated: set[str]) -> bool:
+        """Whether a run is due, given the keys with a pending update."""
+        return self.condition.holds(updated)
 
     def next_run(
         self,
@@ -467,7 +490,20 @@ class DatasetSchedule(Schedule):
         return None
 
     def serialize(self) -> dict[str, Any]:
-        return {"type": "datasets", "uris": self.uris, "timezone": self.timezone.key}
+        found = {"type": "datasets", "uris": self.uris, "timezone": self.timezone.key}
+        if not self._plain:
+            found["condition"] = self.condition.as_dict()
+        return found
+
+
+def _describe(data: Any) -> str:
+    if isinstance(data, str):
+        return data
+    if "alias" in data:
+        return f"alias {data['alias']}"
+    kind, parts = next(iter(data.items()))
+    joined = (" & " if kind == "all" else " | ").join(_describe(p) for p in parts)
+    return f"({joined})" if len(parts) > 1 else joined
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -529,8 +565,8 @@ def schedule_from_arg(
         return value
     if value is None:
         return NoSchedule(timezone)
-    if isinstance(value, list | tuple | Dataset):
-        return DatasetSchedule(value if isinstance(value, list | tuple) else [value], timezone)
+    if isinstance(value, list | tuple | Condition):
+        return DatasetSchedule(value, timezone)
     if isinstance(value, timedelta):
         return DeltaSchedule(value, timezone)
     if isinstance(value, str):
@@ -584,6 +620,8 @@ def _build_schedule(data: dict[str, Any]) -> Schedule:
     if kind == "none":
         return NoSchedule(timezone)
     if kind == "datasets":
+        if "condition" in data:
+            return DatasetSchedule(condition_from_dict(data["condition"]), timezone)
         return DatasetSchedule(data["uris"], timezone)
     raise DagDefinitionError(
         f"cannot read schedule {data!r}: expected a dict with type cron, timedelta, once, "

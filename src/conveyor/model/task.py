@@ -24,7 +24,7 @@ from conveyor.model.context import (
     current_prefix,
     join_current_group,
 )
-from conveyor.model.datasets import Dataset, as_datasets
+from conveyor.model.datasets import AssetAlias, Dataset, as_outlets
 from conveyor.model.dependencies import DependencyMixin, DependencyTarget, tasks_of
 from conveyor.model.setup_teardown import enter_scope, exit_scope
 from conveyor.model.trigger_rules import TriggerRule
@@ -180,7 +180,8 @@ class BaseOperator(DependencyMixin):
         on_retry_callback: Callback | list[Callback] | None = None,
         on_execute_callback: Callback | list[Callback] | None = None,
         sla: timedelta | float | None = None,
-        outlets: list[Dataset] | None = None,
+        outlets: list[Dataset | AssetAlias] | None = None,
+        inlets: list[Dataset | AssetAlias] | None = None,
     ) -> None:
         if isinstance(task_id, str) and TASK_ID_PATTERN.match(task_id):
             task_id = current_prefix(dag or DagContext.current())(task_id)  # "group.task"
@@ -230,7 +231,10 @@ class BaseOperator(DependencyMixin):
         self.on_execute_callback = on_execute_callback
         self.sla = _as_timedelta(sla, f"task {task_id!r}: sla")
         # Datasets this task updates when it succeeds (conveyor.model.datasets).
-        self.outlets = as_datasets(outlets or [], f"task {task_id!r}: outlets")
+        # Aliases among them name, at run time, datasets of the task's choosing.
+        self.outlets = as_outlets(outlets, f"task {task_id!r}: outlets")
+        # Datasets whose events the task reads (``inlet_events``); they schedule nothing.
+        self.inlets = as_outlets(inlets, f"task {task_id!r}: inlets")
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         # Setup / teardown roles (as_setup, as_teardown); a teardown's own failure fails the

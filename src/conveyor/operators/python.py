@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, TaskError
+from conveyor.model.assets import drain_metadata
 from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import find_xcom_args, resolve_xcom_args
 
@@ -72,6 +73,8 @@ class PythonOperator(BaseOperator):
         result = self.python_callable(*args, **kwargs, **extra)
         if inspect.iscoroutine(result):  # an async def callable: run it to its end here
             result = asyncio.run(result)
+        if inspect.isgenerator(result):  # yields Metadata(asset, extra); returns the value
+            result = drain_metadata(result, context.get("outlet_events"))
         return result
 
 

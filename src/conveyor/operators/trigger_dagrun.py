@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from conveyor import strict_json
-from conveyor.exceptions import DagDefinitionError, Fail, NotFoundError
+from conveyor.exceptions import DagDefinitionError, Fail, NotFoundError, Skip, TaskError
 from conveyor.model.params import ConfRefused
 from conveyor.model.task import BaseOperator, _as_timedelta
 from conveyor.run_ids import check_run_id, run_id_problem
-from conveyor.states import RunState
+from conveyor.states import RUN_FINISHED, RunState
 
 #: How long a trigger waits for its target DAG to be registered, and how often it looks.
 TARGET_WAIT_SECONDS = 60.0
@@ -22,9 +22,14 @@ class TriggerDagRunOperator(BaseOperator):
     """Create a manual run of ``trigger_dag_id`` (its newest version) with ``conf``.
 
     The run id defaults to one derived from this task's own run, so a retry of this task
-    finds the run it made before instead of starting a second one. With
-    ``wait_for_completion`` the task polls every ``poke_interval`` until that run ends and
-    fails if it failed. Returns ``{"dag_id", "run_id", "state"}``.
+    finds the run it made before instead of starting a second one. A run of that id made by
+    anyone else is Airflow's "already exists": ``reset_dag_run=True`` clears it so that it
+    runs again, else ``skip_when_already_exists=True`` skips this task, else the try fails.
+
+    With ``wait_for_completion`` the task polls every ``poke_interval`` until the run's state
+    is in ``allowed_states`` (default success) or ``failed_states`` (default failed), and
+    fails in the latter case, or when the run ended in a state neither lists. Returns
+    ``{"dag_id", "run_id", "state"}``.
     """
 
     template_fields: ClassVar[tuple[str, ...]] = ("trigger_dag_id", "conf", "trigger_run_id")
@@ -40,9 +45,22 @@ class TriggerDagRunOperator(BaseOperator):
         logical_date: datetime | None = None,
         wait_for_completion: bool = False,
         poke_interval: timedelta | float = 10,
+        allowed_states: list[str] | None = None,
+        failed_states: list[str] | None = None,
+        reset_dag_run: bool = False,
+        skip_when_already_exists: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
+        where = f"task {task_id!r}"
+        self.allowed_states = _run_states(
+            allowed_states, [RunState.SUCCESS], f"{where}: allowed_states"
+        )
+        self.failed_states = _run_states(
+            failed_states, [RunState.FAILED], f"{where}: failed_states"
+        )
+        self.reset_dag_run = bool(reset_dag_run)
+        self.skip_when_already_exists = bool(skip_when_already_exists)
         self.trigger_dag_id = trigger_dag_id
         self.conf = dict(conf or {})
         # NaN or a lone surrogate: no template rendering makes it strict JSON later.
@@ -65,15 +83,46 @@ class TriggerDagRunOperator(BaseOperator):
             or (f"triggered__{context['dag'].dag_id}__{context['run_id']}__{self.task_id}")[:250]
         )
         run_pk = self._create_run(ti, run_id)
-        verb = "triggered" if run_pk is not None else "found (made by an earlier try)"
+        verb = "triggered"
+        if run_pk is None:
+            verb = self._when_it_exists(ti, run_id)
         print(f"[conveyor] {verb} run {run_id} of DAG {self.trigger_dag_id}", flush=True)
         state = ti.dag_run_state(self.trigger_dag_id, run_id)
-        while self.wait_for_completion and state not in (RunState.SUCCESS, RunState.FAILED):
+        if self.wait_for_completion:
+            state = self._wait(ti, run_id, state)
+        return {"dag_id": self.trigger_dag_id, "run_id": run_id, "state": state.value}
+
+    def _when_it_exists(self, ti: Any, run_id: str) -> str:
+        """The run id is taken: by an earlier try of this task (use it), or else as
+        ``reset_dag_run`` and ``skip_when_already_exists`` say."""
+        if ti.made_dag_run(self.trigger_dag_id, run_id):
+            return "found (made by an earlier try)"
+        if self.reset_dag_run:
+            ti.reset_dag_run(self.trigger_dag_id, run_id)
+            return "cleared (reset_dag_run) the existing"
+        if self.skip_when_already_exists:
+            raise Skip(f"DAG {self.trigger_dag_id!r} already has a run {run_id!r}")
+        raise TaskError(
+            f"DAG {self.trigger_dag_id!r} already has a run {run_id!r} (DagRunAlreadyExists): "
+            "give reset_dag_run=True to run it again, or skip_when_already_exists=True"
+        )
+
+    def _wait(self, ti: Any, run_id: str, state: RunState) -> RunState:
+        while True:
+            if state in self.failed_states:
+                raise Fail(
+                    f"the triggered run {run_id} of DAG {self.trigger_dag_id} ended "
+                    f"{state.value}, one of failed_states"
+                )
+            if state in self.allowed_states:
+                return state
+            if state in RUN_FINISHED:  # it will not change again: waiting would be forever
+                raise Fail(
+                    f"the triggered run {run_id} of DAG {self.trigger_dag_id} ended "
+                    f"{state.value}, in neither allowed_states nor failed_states"
+                )
             time.sleep(self.poke_interval.total_seconds() if self.poke_interval else 1)
             state = ti.dag_run_state(self.trigger_dag_id, run_id)
-        if self.wait_for_completion and state is RunState.FAILED:
-            raise Fail(f"the triggered run {run_id} of DAG {self.trigger_dag_id} failed")
-        return {"dag_id": self.trigger_dag_id, "run_id": run_id, "state": state.value}
 
     def _create_run(self, ti: Any, run_id: str) -> int | None:
         """Make the run, waiting up to ``TARGET_WAIT_SECONDS`` for a target DAG not parsed
@@ -98,3 +147,21 @@ class TriggerDagRunOperator(BaseOperator):
                     flush=True,
                 )
                 time.sleep(TARGET_POLL_SECONDS)
+
+
+def _run_states(values: Any, default: list[RunState], where: str) -> list[RunState]:
+    """Airflow's run states, as given (strings or states); ``default`` when None."""
+    if values is None:
+        return list(default)
+    if isinstance(values, str):
+        values = [values]
+    found = []
+    for value in values:
+        try:
+            found.append(RunState(getattr(value, "value", value)))
+        except ValueError:
+            names = ", ".join(s.value for s in RunState)
+            raise DagDefinitionError(
+                f"{where}: {value!r} is no run state; expected {names}"
+            ) from None
+    return found

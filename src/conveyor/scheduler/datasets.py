@@ -26,7 +26,8 @@ RUN_TYPE = "dataset_triggered"
 def create_dataset_runs(
     store: Store, actor: Actor, now: datetime, problems: Problems | None = None
 ) -> int:
-    """A run for each DAG whose every dataset has a pending update; returns how many.
+    """A run for each DAG whose datasets' condition holds over its pending updates (all of
+    them, for a list); returns how many.
 
     ``problems``: each DAG is a unit of its own (one that raises is recorded and skipped)."""
     with store.read() as conn:
@@ -52,9 +53,11 @@ def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: da
     if not isinstance(schedule, DatasetSchedule):
         return False
     pending = datasets.pending_updates(conn, dag_id)
-    if any(uri not in pending for uri in schedule.uris):
+    if not schedule.ready(set(pending)):
         return False
-    used = [pending[uri] for uri in schedule.uris]
+    used = [pending[key] for key in schedule.uris if key in pending]
+    # One event can be queued twice: under its dataset and under the alias it went through.
+    events = list({update.event_id: update.as_conf() for update in used}.values())
     interval = DataInterval(now, now)  # the moment its datasets were all updated
     run_pk = runs.create_run(
         conn,
@@ -64,11 +67,11 @@ def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: da
         run_type=RUN_TYPE,
         logical_date=now,
         interval=(interval.start, interval.end),
-        conf={"dataset_events": [update.as_conf() for update in used]},
+        conf={"dataset_events": events},
         created_by=actor.name,
     )
     if run_pk is None:
         return False
     datasets.consume(conn, dag_id, [update.dataset_id for update in used])
-    log.info("dataset-triggered run of %s: %s", dag_id, ", ".join(schedule.uris))
+    log.info("dataset-triggered run of %s: %s", dag_id, ", ".join(u.uri for u in used))
     return True

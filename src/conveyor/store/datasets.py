@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from conveyor.clock import utcnow
+from conveyor.model.datasets import ALIAS_PREFIX
 from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import runs
 from conveyor.store.runs import RunRow
@@ -38,16 +39,29 @@ def consumers(conn: Connection) -> dict[str, list[str]]:
 
 
 def record_updates(
-    conn: Connection, run: RunRow, task_id: str, map_index: int, uris: list[str]
+    conn: Connection,
+    run: RunRow,
+    task_id: str,
+    map_index: int,
+    uris: list[str],
+    extras: dict[str, dict[str, Any]] | None = None,
+    through_aliases: list[tuple[str, str, dict[str, Any]]] | None = None,
 ) -> None:
     """One event per dataset the task updated, queued for every DAG that consumes it.
+
+    ``extras``: the extra of each URI's event (``outlet_events[...].extra``).
+    ``through_aliases``: (alias name, URI, extra) of each event emitted through an alias;
+    queued for the DAGs on that URI and for those on the alias.
 
     A consumer's queue keeps the first update it has not consumed yet; later ones are events
     too but do not add runs: the DAG runs once per "all of my datasets were updated".
     """
     now = utcnow()
     wanted_by = consumers(conn)
-    for uri in uris:
+    emitted: list[tuple[str | None, str, dict[str, Any] | None]]
+    emitted = [(None, uri, (extras or {}).get(uri)) for uri in uris]
+    emitted += [(alias, uri, extra or None) for alias, uri, extra in through_aliases or []]
+    for alias, uri, extra in emitted:
         ds_id = dataset_id(conn, uri)
         event_id = conn.execute(
             insert(dataset_event)
@@ -58,16 +72,24 @@ def record_updates(
                 source_task_id=task_id,
                 source_map_index=map_index,
                 created_at=now,
+                extra=extra,
+                source_alias=alias,
             )
             .returning(dataset_event.c.id)
         ).scalar_one()
-        for dag_id, dag_uris in wanted_by.items():
-            if uri in dag_uris:
+        keys = [uri] if alias is None else [uri, ALIAS_PREFIX + alias]
+        for key in keys:
+            queued_as = ds_id if key == uri else None
+            for dag_id, dag_uris in wanted_by.items():
+                if key not in dag_uris:
+                    continue
+                if queued_as is None:
+                    queued_as = dataset_id(conn, key)  # the alias's own row
                 upsert(
                     conn,
                     dataset_dag_queue,
                     {
-                        "dataset_id": ds_id,
+                        "dataset_id": queued_as,
                         "target_dag_id": dag_id,
                         "event_id": event_id,
                         "created_at": now,
@@ -85,25 +107,34 @@ def queued_dag_ids(conn: Connection) -> list[str]:
 @dataclass(frozen=True)
 class PendingUpdate:
     dataset_id: int
-    uri: str
+    uri: str  # the schedule key it is queued under: a dataset's URI or an alias's key
     event_id: int
     source_dag_id: str
     source_run_id: str
     source_task_id: str
     at: datetime
+    event_uri: str = ""  # the updated dataset's URI (another than ``uri`` for an alias)
+    extra: dict[str, Any] | None = None
+    source_alias: str | None = None
+    source_map_index: int = -1
 
     def as_conf(self) -> dict[str, Any]:
         return {
-            "uri": self.uri,
+            "id": self.event_id,
+            "uri": self.event_uri or self.uri,
+            "extra": dict(self.extra or {}),
             "source_dag_id": self.source_dag_id,
             "source_run_id": self.source_run_id,
             "source_task_id": self.source_task_id,
+            "source_map_index": self.source_map_index,
+            "source_aliases": [self.source_alias] if self.source_alias else [],
             "at": self.at.isoformat(),
         }
 
 
 def pending_updates(conn: Connection, dag_id: str) -> dict[str, PendingUpdate]:
-    """The pending update of each dataset for this DAG, by URI."""
+    """The pending update of each dataset (or alias) for this DAG, by its schedule key."""
+    updated = dataset.alias("updated")
     rows = conn.execute(
         select(
             dataset.c.id,
@@ -112,11 +143,16 @@ def pending_updates(conn: Connection, dag_id: str) -> dict[str, PendingUpdate]:
             dataset_event.c.source_dag_id,
             dataset_event.c.source_run_id,
             dataset_event.c.source_task_id,
+            dataset_event.c.source_map_index,
             dataset_event.c.created_at,
+            dataset_event.c.extra,
+            dataset_event.c.source_alias,
+            updated.c.uri.label("event_uri"),
         )
         .select_from(dataset_dag_queue)
         .join(dataset, dataset.c.id == dataset_dag_queue.c.dataset_id)
         .join(dataset_event, dataset_event.c.id == dataset_dag_queue.c.event_id)
+        .join(updated, updated.c.id == dataset_event.c.dataset_id)
         .where(dataset_dag_queue.c.target_dag_id == dag_id)
     )
     return {
@@ -128,9 +164,53 @@ def pending_updates(conn: Connection, dag_id: str) -> dict[str, PendingUpdate]:
             r.source_run_id,
             r.source_task_id,
             r.created_at,
+            event_uri=r.event_uri,
+            extra=r.extra,
+            source_alias=r.source_alias,
+            source_map_index=r.source_map_index,
         )
         for r in rows
     }
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    uri: str
+    extra: dict[str, Any]
+    at: datetime
+    source_dag_id: str
+    source_run_id: str
+    source_task_id: str
+    source_map_index: int
+    source_alias: str | None
+
+
+def events_of(conn: Connection, key: str, limit: int = 1000) -> list[EventRow]:
+    """The newest ``limit`` events of a dataset (by URI) or emitted through an alias (by its
+    key), oldest first."""
+    query = select(dataset_event, dataset.c.uri).join(
+        dataset, dataset.c.id == dataset_event.c.dataset_id
+    )
+    if key.startswith(ALIAS_PREFIX):
+        query = query.where(dataset_event.c.source_alias == key[len(ALIAS_PREFIX) :])
+    else:
+        query = query.where(dataset.c.uri == key)
+    rows = conn.execute(query.order_by(dataset_event.c.id.desc()).limit(limit)).all()
+    return [
+        EventRow(
+            r.id,
+            r.uri,
+            dict(r.extra or {}),
+            r.created_at,
+            r.source_dag_id,
+            r.source_run_id,
+            r.source_task_id,
+            r.source_map_index,
+            r.source_alias,
+        )
+        for r in reversed(rows)
+    ]
 
 
 def consume(conn: Connection, dag_id: str, dataset_ids: list[int]) -> int:
@@ -173,7 +253,10 @@ def list_datasets(conn: Connection) -> list[DatasetSummary]:
         for uri in uris:
             by_uri.setdefault(uri, []).append(dag_id)
     summaries = []
-    for row in conn.execute(select(dataset).order_by(dataset.c.uri)):
+    rows = conn.execute(
+        select(dataset).where(~dataset.c.uri.startswith(ALIAS_PREFIX)).order_by(dataset.c.uri)
+    )
+    for row in rows:
         event = last.get(row.id)
         summaries.append(
             DatasetSummary(
@@ -187,6 +270,8 @@ def list_datasets(conn: Connection) -> list[DatasetSummary]:
                     "source_task_id": event.source_task_id,
                     "source_map_index": event.source_map_index,
                     "at": event.created_at,
+                    "extra": dict(event.extra or {}),
+                    "source_alias": event.source_alias,
                 },
                 events=int(counts.get(row.id, 0)),
                 consumers=sorted(by_uri.get(row.uri, [])),

@@ -439,10 +439,15 @@ dataset_event = Table(
     Column("source_task_id", String(ID), nullable=False),
     Column("source_map_index", Integer, nullable=False, default=-1),
     Column("created_at", UtcDateTime, nullable=False),
+    # What the try set in outlet_events (NULL: nothing), and the alias it was emitted through.
+    Column("extra", JSON, nullable=True),
+    Column("source_alias", String(1000), nullable=True),
     Index("ix_dataset_event_dataset_id", "dataset_id", "id"),
 )
 
 # The pending update of one dataset for one consuming DAG: the first event not yet consumed.
+# An alias has a dataset row of its own (its key, model.datasets.ALIAS_PREFIX + name), so a
+# DAG scheduled on it queues the events emitted through it under that row.
 dataset_dag_queue = Table(
     "dataset_dag_queue",
     metadata,

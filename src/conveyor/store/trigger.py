@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError
@@ -21,6 +21,7 @@ from conveyor.model.params import ConfRefused, conf_errors
 from conveyor.run_ids import check_run_id
 from conveyor.store import runs
 from conveyor.store.runs import RunRow
+from conveyor.store.tables import dag_run
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, NotStrictJson, check_conf
 
 __all__ = ["ConfRefused", "LogicalDateRefused", "RunExists", "trigger_run"]
@@ -32,6 +33,14 @@ class LogicalDateRefused(ConveyorError):
 
 class RunExists(ConveyorError):
     """The DAG already has a run with this run id."""
+
+
+def run_creator(conn: Connection, dag_id: str, run_id: str) -> str | None:
+    """Who made a run (its ``created_by``); None when there is no such run."""
+    found = conn.execute(
+        select(dag_run.c.created_by).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
+    ).first()
+    return None if found is None else found.created_by
 
 
 def trigger_run(

@@ -10,15 +10,24 @@ from typing import Any
 from conveyor.clock import utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
+from conveyor.model.assets import (
+    Asset,
+    AssetEvent,
+    EventsByAsset,
+    OutletEvents,
+    triggering_events,
+)
 from conveyor.model.dag import DAG
+from conveyor.model.datasets import AssetAlias
 from conveyor.model.task import BaseOperator
 from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.states import RunState
-from conveyor.store import foreign, runs, sensing, trigger
+from conveyor.store import datasets, foreign, manual, runs, sensing, trigger
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
+from conveyor.store.transitions import Actor
 from conveyor.store.xcom import upsert_xcom
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
 from conveyor.worker.xcom_masking import shown_xcom
@@ -150,7 +159,7 @@ class TaskInstanceHandle:
                 made = trigger.trigger_run(
                     conn,
                     dag_id,
-                    created_by=f"task {self.dag_id}.{self.task_id} ({self.run_id})",
+                    created_by=self._trigger_creator,
                     conf=conf,
                     logical_date=logical_date,
                     run_id=run_id,
@@ -160,10 +169,45 @@ class TaskInstanceHandle:
                 return None
         return made.id
 
+    @property
+    def _trigger_creator(self) -> str:
+        return f"task {self.dag_id}.{self.task_id} ({self.run_id})"
+
+    def made_dag_run(self, dag_id: str, run_id: str) -> bool:
+        """Whether this task instance (an earlier try of it) made that run."""
+        with self._store.read() as conn:
+            return trigger.run_creator(conn, dag_id, run_id) == self._trigger_creator
+
+    def reset_dag_run(self, dag_id: str, run_id: str) -> None:
+        """Clear every task of that run, so that it runs again (``reset_dag_run=True``)."""
+        actor = Actor(f"task {self.dag_id}.{self.task_id}")
+        with self._store.write() as conn:
+            manual.clear_tasks(conn, dag_id, run_id, None, actor)
+
     def dag_run_state(self, dag_id: str, run_id: str) -> RunState:
         """The state of a run of any DAG."""
         with self._store.read() as conn:
             return runs.find_run(conn, dag_id, run_id).state
+
+    def asset_events(self, key: str) -> list[AssetEvent]:
+        """The events of a dataset (by URI) or through an alias (by its key), oldest first:
+        what ``inlet_events[...]`` lists."""
+        with self._store.read() as conn:
+            rows = datasets.events_of(conn, key)
+        return [
+            AssetEvent(
+                id=r.id,
+                asset=Asset(uri=r.uri),
+                extra=r.extra,
+                timestamp=r.at,
+                source_dag_id=r.source_dag_id,
+                source_run_id=r.source_run_id,
+                source_task_id=r.source_task_id,
+                source_map_index=r.source_map_index,
+                source_aliases=[AssetAlias(r.source_alias)] if r.source_alias else [],
+            )
+            for r in rows
+        ]
 
     def first_row(self, url: str, sql: str, parameters: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a query against another database (a SqlSensor's), or None."""
@@ -184,6 +228,10 @@ def push_each_key(ti: TaskInstanceHandle, value: Any, task_id: str) -> None:
         if not isinstance(key, str):
             raise TaskError(f"task {task_id!r}: multiple_outputs keys must be strings, got {key!r}")
         ti.xcom_push(key, item)
+
+
+#: The run type of a run its datasets' updates made (``scheduler.datasets.RUN_TYPE``).
+DATASET_TRIGGERED = "dataset_triggered"
 
 
 def build_context(
@@ -209,6 +257,16 @@ def build_context(
         "data_interval_start": run.data_interval_start,
         "data_interval_end": run.data_interval_end,
         "try_number": ti.try_number,
+        # Airflow 3's asset events: what this try emits, and what it reads.
+        "outlet_events": OutletEvents(),
+        "inlet_events": EventsByAsset(
+            list(getattr(task, "inlets", None) or []), ti.asset_events, "inlet_events"
+        ),
+        "triggering_asset_events": triggering_events(
+            list((run.conf or {}).get("dataset_events") or [])
+            if run.run_type == DATASET_TRIGGERED
+            else []
+        ),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
     return {**standard_context(context), **context}

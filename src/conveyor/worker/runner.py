@@ -46,6 +46,7 @@ from conveyor.exceptions import Fail, Reschedule, Skip, TaskTimeout
 from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
+from conveyor.model.assets import Emitted
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
 from conveyor.model.runtime import current_context
@@ -278,6 +279,7 @@ class TryRunner:
         short_circuit: str | None = None
         retry_delay = timedelta(0)
         dag = task = context = None  # for the callbacks, once they exist
+        emitted: Emitted | None = None  # a success's outlet_events
         try:
             dag = retrying(lambda: self._pinned(run), what="loading a try's DAG")
             # A copy, so rendering templates never changes the definition a later try reuses.
@@ -311,7 +313,7 @@ class TryRunner:
                 on_execute = getattr(task, "on_execute_callback", None)
                 if on_execute:  # as in Airflow: its errors are logged, the try goes on
                     call_all(on_execute, context, "on_execute_callback")
-                value = task.execute(context)
+                value = _call_execute(task, context)
             if task.is_branch:
                 chosen = list(value or [])
             elif task.skip_downstream is not None:  # a short circuit that said stop
@@ -323,6 +325,7 @@ class TryRunner:
             if getattr(task, "multiple_outputs", False):
                 push_each_key(ti, value, task_id)
             print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
+            emitted = context["outlet_events"].emitted(task.outlets)
             outcome = Outcome(TaskState.SUCCESS, ExitKind.RETURN)
         except TaskTimeout as exc:
             print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
@@ -366,6 +369,7 @@ class TryRunner:
             short_circuit=short_circuit,
             decided_at=utcnow(),
             version_hash=run.version_hash,
+            emitted=emitted,
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
@@ -386,6 +390,7 @@ class TryRunner:
         short_circuit: str | None = None,
         decided_at: datetime | None = None,
         version_hash: str | None = None,
+        emitted: Emitted | None = None,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction. ``decided_at``:
         when the outcome was decided; a retry's delay then counts from the recorded end.
@@ -404,6 +409,7 @@ class TryRunner:
                 short_circuit,
                 decided_at,
                 version_hash,
+                emitted,
             ),
             what="recording a try's outcome",
         )
@@ -422,6 +428,7 @@ class TryRunner:
         short_circuit: str | None = None,
         decided_at: datetime | None = None,
         version_hash: str | None = None,
+        emitted: Emitted | None = None,
     ) -> TryResult:
         shown = shown_xcom(value)  # here, while the secrets the try read are known
 
@@ -442,6 +449,7 @@ class TryRunner:
             short_circuit,
             decided_at,
             version_hash,
+            emitted,
         )
         self._kept, self._kept_start = None, None
 
@@ -510,6 +518,18 @@ class TryRunner:
         )
         self._kept_start = try_
         return True
+
+
+def _call_execute(task: Any, context: dict[str, Any]) -> Any:
+    """``execute``, between Airflow's ``pre_execute=`` and ``post_execute=`` when given."""
+    pre = getattr(task, "airflow_pre_execute", None)
+    if pre is not None:
+        pre(context)
+    value = task.execute(context)
+    post = getattr(task, "airflow_post_execute", None)
+    if post is not None:
+        post(context, value)
+    return value
 
 
 @contextlib.contextmanager

@@ -60,6 +60,7 @@ _NORMALIZE: dict[str, Callable[[Any], Any]] = {
     "op_args": lambda v: list(v or []),
     "op_kwargs": lambda v: dict(v or {}),
     "outlets": lambda v: list(v or []),  # BaseOperator keeps [] for "no outlets"
+    "inlets": lambda v: list(v or []),
     "retry_exponential_backoff": bool,
     "depends_on_past": bool,
 }

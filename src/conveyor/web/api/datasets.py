@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -20,6 +21,12 @@ class DatasetEventInfo(BaseModel):
     source_task_id: str
     source_map_index: int = Field(description="-1 unless a mapped task's instance updated it")
     at: datetime
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="what the task set in outlet_events (or yielded)"
+    )
+    source_alias: str | None = Field(
+        default=None, description="the asset alias the event was emitted through, if any"
+    )
 
 
 class DatasetInfo(BaseModel):

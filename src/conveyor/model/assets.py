@@ -1,0 +1,277 @@
+"""Airflow 3's assets as a running task sees them, over Conveyor's datasets.
+
+- :class:`Asset` is a :class:`~conveyor.model.datasets.Dataset` with Airflow's ``name`` and
+  ``group``; its URI is its identity (the name when no URI is given), and ``Asset.ref(name=)``
+  finds an asset of that name made earlier in the same process.
+- :class:`OutletEvents` is the context's ``outlet_events``: the extra of each dataset's event,
+  and the datasets added to an alias. The try's end records them with its success.
+- :class:`AssetEvent` is one recorded event, as ``inlet_events`` and
+  ``triggering_asset_events`` list them; :class:`EventsByAsset` is such a mapping.
+- :class:`Metadata` is what a task function may ``yield`` to set an event's extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from conveyor.exceptions import DagDefinitionError, TaskError
+from conveyor.model.datasets import ALIAS_PREFIX, AssetAlias, Dataset
+
+#: Assets made in this process by name, for ``Asset.ref(name=...)``.
+_BY_NAME: dict[str, str] = {}
+
+
+class Asset(Dataset):
+    """``Asset(name=..., uri=..., group=..., extra=...)``: a dataset with Airflow's name."""
+
+    name: str
+    group: str
+
+    def __init__(
+        self,
+        name: str | None = None,
+        uri: str | None = None,
+        *,
+        group: str = "asset",
+        extra: dict[str, Any] | None = None,
+        **_display: Any,  # watchers=: Conveyor has no asset watchers; accepted
+    ) -> None:
+        if name is not None and not isinstance(name, str):
+            uri, name = str(name), None  # Asset(ObjectStoragePath(...)): its URI
+        target = uri if uri is not None else name
+        if not target:
+            raise DagDefinitionError("Asset needs a name or a uri")
+        object.__setattr__(self, "uri", str(target))
+        object.__setattr__(self, "extra", dict(extra or {}))
+        object.__setattr__(self, "name", name or str(target))
+        object.__setattr__(self, "group", group)
+        self.__post_init__()
+        _BY_NAME[self.name] = self.uri
+
+    def __repr__(self) -> str:
+        return f"Asset(name={self.name!r}, uri={self.uri!r})"
+
+    @staticmethod
+    def ref(*, name: str | None = None, uri: str | None = None) -> Asset:
+        """The asset of this name (made earlier in this process), or of this URI."""
+        if uri is not None:
+            return Asset(uri=uri, name=name)
+        if not name:
+            raise DagDefinitionError("Asset.ref needs name= or uri=")
+        return Asset(name=name, uri=_BY_NAME.get(name, name))
+
+
+def as_asset(value: Any, where: str) -> Dataset | AssetAlias:
+    """An ``outlet_events`` / ``inlet_events`` key: an asset, an alias, or a URI."""
+    if isinstance(value, str):
+        return Dataset(value)
+    if isinstance(value, Dataset | AssetAlias):
+        return value
+    raise TaskError(f"{where}: expected an Asset, Dataset or AssetAlias, got {value!r}")
+
+
+@dataclass
+class OutletEventAccessor:
+    """``outlet_events[x]``: the extra of ``x``'s event, or the datasets added to alias ``x``."""
+
+    key: Dataset | AssetAlias
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: (uri, extra) of each dataset added to an alias.
+    added: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, asset: Any, extra: dict[str, Any] | None = None) -> None:
+        """An event of ``asset``, emitted through this alias, with ``extra``."""
+        if not isinstance(self.key, AssetAlias):
+            return  # as in Airflow: add() means something on an alias only
+        target = as_asset(asset, f"outlet_events[{self.key!r}].add")
+        if not isinstance(target, Dataset):
+            raise TaskError(f"outlet_events[{self.key!r}].add: an alias adds datasets, not aliases")
+        self.added.append((target.uri, dict(extra or {})))
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """What a try's ``outlet_events`` hold at its end, for the store."""
+
+    extras: dict[str, dict[str, Any]]  # uri -> extra, of the task's dataset outlets
+    through_aliases: list[tuple[str, str, dict[str, Any]]]  # (alias name, uri, extra)
+
+
+class OutletEvents(Mapping[Any, OutletEventAccessor]):
+    """``context["outlet_events"]``: an accessor per asset or alias, made on first use."""
+
+    def __init__(self) -> None:
+        self._found: dict[Dataset | AssetAlias, OutletEventAccessor] = {}
+
+    def __getitem__(self, key: Any) -> OutletEventAccessor:
+        target = as_asset(key, "outlet_events[...]")
+        if target not in self._found:
+            self._found[target] = OutletEventAccessor(target)
+        return self._found[target]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def for_asset(self, *, name: str | None = None, uri: str | None = None) -> OutletEventAccessor:
+        return self[Asset.ref(name=name, uri=uri)]
+
+    def for_asset_alias(self, *, name: str) -> OutletEventAccessor:
+        return self[AssetAlias(name)]
+
+    def emitted(self, outlets: list[Any]) -> Emitted:
+        """The events to record for a task with these outlets: undeclared keys are ignored
+        (Airflow records events of a task's outlets only), and said so in the try's log."""
+        extras: dict[str, dict[str, Any]] = {}
+        through: list[tuple[str, str, dict[str, Any]]] = []
+        for key, accessor in self._found.items():
+            if key not in outlets:
+                if accessor.extra or accessor.added:
+                    print(
+                        f"[conveyor] outlet_events[{key!r}] is not an outlet of this task: ignored"
+                    )
+                continue
+            if isinstance(key, AssetAlias):
+                through.extend((key.name, uri, extra) for uri, extra in accessor.added)
+            elif accessor.extra:
+                extras[key.uri] = dict(accessor.extra)
+        return Emitted(extras, through)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """``yield Metadata(asset, extra)`` from a task: the extra of ``asset``'s event (through
+    ``alias`` when given, which adds ``asset`` to it)."""
+
+    asset: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+    alias: AssetAlias | None = None
+
+    def apply(self, events: OutletEvents) -> None:
+        if self.alias is not None:
+            events[self.alias].add(self.asset, self.extra)
+        else:
+            events[self.asset].extra.update(self.extra)
+
+
+@dataclass(frozen=True)
+class AssetEvent:
+    """One recorded update of a dataset, as a task reads it."""
+
+    id: int
+    asset: Asset
+    extra: dict[str, Any]
+    timestamp: datetime
+    source_dag_id: str | None
+    source_run_id: str | None
+    source_task_id: str | None
+    source_map_index: int
+    source_aliases: list[AssetAlias]
+
+    @property
+    def uri(self) -> str:
+        return self.asset.uri
+
+    def as_conf(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "uri": self.asset.uri,
+            "extra": self.extra,
+            "at": self.timestamp.isoformat(),
+            "source_dag_id": self.source_dag_id,
+            "source_run_id": self.source_run_id,
+            "source_task_id": self.source_task_id,
+            "source_map_index": self.source_map_index,
+            "source_aliases": [a.name for a in self.source_aliases],
+        }
+
+    @classmethod
+    def from_conf(cls, data: dict[str, Any]) -> AssetEvent:
+        return cls(
+            id=int(data.get("id", 0)),
+            asset=Asset(uri=data["uri"]),
+            extra=dict(data.get("extra") or {}),
+            timestamp=datetime.fromisoformat(data["at"]),
+            source_dag_id=data.get("source_dag_id"),
+            source_run_id=data.get("source_run_id"),
+            source_task_id=data.get("source_task_id"),
+            source_map_index=int(data.get("source_map_index", -1)),
+            source_aliases=[AssetAlias(n) for n in data.get("source_aliases", [])],
+        )
+
+
+class EventsByAsset(Mapping[Any, list[AssetEvent]]):
+    """``inlet_events`` and ``triggering_asset_events``: the events of an asset or an alias,
+    oldest first, read by ``read(uri_or_alias_key)`` when first asked."""
+
+    def __init__(
+        self,
+        keys: list[Dataset | AssetAlias],
+        read: Callable[[str], list[AssetEvent]],
+        what: str,
+    ) -> None:
+        self._keys = keys
+        self._read = read
+        self._what = what
+        self._cache: dict[str, list[AssetEvent]] = {}
+
+    def __getitem__(self, key: Any) -> list[AssetEvent]:
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not 0 <= key < len(self._keys):
+                raise IndexError(f"{self._what}[{key}]: the task has {len(self._keys)}")
+            key = self._keys[key]
+        target = as_asset(key, f"{self._what}[...]")
+        if target not in self._keys:
+            raise KeyError(f"{self._what}[{target!r}]: not one of {self._keys}")
+        name = target.key if isinstance(target, AssetAlias) else target.uri
+        if name not in self._cache:
+            self._cache[name] = self._read(name)
+        return self._cache[name]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def for_asset(self, *, name: str | None = None, uri: str | None = None) -> list[AssetEvent]:
+        return self[Asset.ref(name=name, uri=uri)]
+
+    def for_asset_alias(self, *, name: str) -> list[AssetEvent]:
+        return self[AssetAlias(name)]
+
+
+def triggering_events(events: list[dict[str, Any]]) -> EventsByAsset:
+    """A dataset-triggered run's events (its conf keeps them), by asset and by alias."""
+    found = [AssetEvent.from_conf(e) for e in events if isinstance(e, dict) and "uri" in e]
+    keys: list[Dataset | AssetAlias] = []
+    for event in found:
+        found_keys: list[Dataset | AssetAlias] = [event.asset, *event.source_aliases]
+        for key in found_keys:
+            if key not in keys:
+                keys.append(key)
+
+    def read(name: str) -> list[AssetEvent]:
+        if name.startswith(ALIAS_PREFIX):
+            alias = name[len(ALIAS_PREFIX) :]
+            return [e for e in found if any(a.name == alias for a in e.source_aliases)]
+        return [e for e in found if e.asset.uri == name]
+
+    return EventsByAsset(keys, read, "triggering_asset_events")
+
+
+def drain_metadata(generator: Iterator[Any], events: OutletEvents | None) -> Any:
+    """Run a task function that is a generator: each ``Metadata`` it yields goes into
+    ``events``; other values are ignored, as Airflow does; its ``return`` is the result."""
+    while True:
+        try:
+            item = next(generator)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(item, Metadata) and events is not None:
+            item.apply(events)
