@@ -1,7 +1,8 @@
-"""``conveyor scheduler`` and ``conveyor standalone``: the long-running processes."""
+"""``conveyor scheduler``, ``triggerer`` and ``standalone``: the long-running processes."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.logs.task_logs import remote_logs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store.engine import Store
+from conveyor.triggerer import Triggerer
 
 
 def _executor(config: Settings) -> Executor:
@@ -26,7 +28,7 @@ def _executor(config: Settings) -> Executor:
     return LocalExecutor(config)
 
 
-def _serve(config: Settings, store: Store) -> None:
+def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> None:
     remote_logs(config)  # a missing S3 client fails now, not at the end of the first try
     processor = DagFileProcessor(
         store,
@@ -41,7 +43,12 @@ def _serve(config: Settings, store: Store) -> None:
     from conveyor.metrics import instrument_scheduler
 
     instrument_scheduler(scheduler, config)  # loop time on metrics_port, when set
-    scheduler.run()
+    triggerer = _start_triggerer(config) if with_triggerer else None
+    try:
+        scheduler.run()
+    finally:
+        if triggerer is not None:
+            triggerer.request_stop()
     console.print("scheduler stopped")
     interrupts.stop_done(0)
 
@@ -57,6 +64,33 @@ def scheduler_command() -> None:
         f"{config.executor} executor (parallelism {config.parallelism})"
     )
     _serve(config, store)
+
+
+@click.command("triggerer")
+@click.option(
+    "--capacity",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The most triggers this triggerer runs at once.",
+)
+@translate_errors
+def triggerer_command(capacity: int) -> None:
+    """Run deferred tasks' triggers until stopped (SIGTERM or Ctrl-C)."""
+    config = settings()
+    store = open_store(config)
+    console.print(f"triggerer: {store.describe()}, up to {capacity} triggers")
+    interrupts.install()
+    Triggerer(config, store, capacity=capacity).run()
+    console.print("triggerer stopped")
+    interrupts.stop_done(0)
+
+
+def _start_triggerer(config: Settings) -> Triggerer:
+    """A triggerer in a thread beside the scheduler (standalone), with its own store pool."""
+    triggerer = Triggerer(config, Store(config.db_url))
+    threading.Thread(target=triggerer.run, name="triggerer", daemon=True).start()
+    return triggerer
 
 
 @click.command("standalone")
@@ -88,7 +122,7 @@ def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
     )
     web = _start_web(config, store, host, port)
     try:
-        _serve(config, store)
+        _serve(config, store, with_triggerer=True)
     finally:
         web.should_exit = True
 
