@@ -18,7 +18,9 @@ from test_runs import Env
 
 from cli_processes import CTRL_C_LIMIT_SECONDS, CliProcess, cli_process
 from conftest import describe_runs, run_scheduler
+from conveyor.scheduler.explain import explain
 from conveyor.states import RunState, TaskState
+from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_event, task_instance, task_try, trigger, triggerer, xcom
 
@@ -297,6 +299,7 @@ def test_a_deferral_past_its_timeout_fails_the_try(env: Env) -> None:
         assert conn.execute(select(trigger.c.id)).all() == []
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # the store plays no part
 def test_ctrl_c_stops_a_triggerer_running_a_trigger(
     env: Env, start_triggerer: Callable[[], CliProcess]
 ) -> None:
@@ -318,9 +321,27 @@ def test_ctrl_c_stops_a_triggerer_running_a_trigger(
             )
 
     run_scheduler(env.settings(), env.store, running, limit=60, what="the trigger running")
+    assert why(env.store, run_pk, "waits") == [
+        "waiting for trigger Appears(path={!r}) (#1), run by triggerer {}".format(
+            str(env.tmp / "go"), running_triggerer(env.store)
+        )
+    ]
     took = process.seconds_to_end(process.ctrl_c(), limit=30)
     assert took < CTRL_C_LIMIT_SECONDS, process.output()
     assert process.returncode == 0, process.output()
     with env.store.read() as conn:  # its stop released the trigger for the others at once
         assert conn.execute(select(trigger.c.triggerer_id)).scalars().all() == [None]
     assert env.states(run_pk) == {"waits": TaskState.DEFERRED}
+    [reason] = why(env.store, run_pk, "waits")
+    assert reason.endswith("no live triggerer runs it yet (start one with `conveyor triggerer`)")
+
+
+def why(store: Store, run_pk: int, task_id: str) -> list[str]:
+    """What ``conveyor tasks why`` and the API say the task waits for."""
+    with store.read() as conn:
+        return explain(conn, runs.get_run(conn, run_pk), task_id).waiting_for
+
+
+def running_triggerer(store: Store) -> str:
+    with store.read() as conn:
+        return str(conn.execute(select(triggerer.c.id)).scalar_one())
