@@ -131,9 +131,13 @@ def fire(conn: Connection, fired: Iterable[Fired], actor: Actor) -> list[int]:
     """Move each fired trigger's try ``deferred -> scheduled`` with its event, in ``conn``'s
     transaction (runs locked in order of their ids); the trigger ids whose try moved."""
     moved_ids = []
+    locked: set[int] = set()
+    gone: list[int] = []
     for item in sorted(fired, key=lambda f: (f.trigger.run_pk, f.trigger.id)):
         t = item.trigger
-        runs.lock_run(conn, t.run_pk)
+        if t.run_pk not in locked:  # once a run: many triggers of one run fire together
+            runs.lock_run(conn, t.run_pk)
+            locked.add(t.run_pk)
         kwargs = dict(t.method_kwargs or {})
         kwargs["event"] = serialization.encode(item.payload, f"{t.classpath} event payload")
         now = utcnow()
@@ -156,7 +160,8 @@ def fire(conn: Connection, fired: Iterable[Fired], actor: Actor) -> list[int]:
                 now,
             )
             moved_ids.append(t.id)
-        triggers.remove(conn, t.id)
+        gone.append(t.id)
+    triggers.remove(conn, *gone)
     return moved_ids
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, not_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, not_, or_, select, update
 
 from conveyor.states import TaskState
 from conveyor.store.sql import upsert
@@ -70,8 +70,12 @@ def add(
     return int(inserted[0])
 
 
-def remove(conn: Connection, trigger_id: int) -> None:
-    conn.execute(delete(trigger).where(_T.id == trigger_id))
+_REMOVE = delete(trigger).where(_T.id.in_(bindparam("trigger_ids", expanding=True)))
+
+
+def remove(conn: Connection, *trigger_ids: int) -> None:
+    if trigger_ids:
+        conn.execute(_REMOVE, {"trigger_ids": list(trigger_ids)})
 
 
 def _waiting() -> Any:
