@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from test_runs import Env
 
-from cli_processes import CTRL_C_LIMIT_SECONDS, CliProcess, cli_process
+from cli_processes import CONVEYOR, CTRL_C_LIMIT_SECONDS, CliProcess, cli_process
 from conftest import describe_runs, run_scheduler
 from conveyor.scheduler.explain import explain
 from conveyor.states import RunState, TaskState
@@ -345,3 +346,21 @@ def why(store: Store, run_pk: int, task_id: str) -> list[str]:
 def running_triggerer(store: Store) -> str:
     with store.read() as conn:
         return str(conn.execute(select(triggerer.c.id)).scalar_one())
+
+
+def test_conveyor_run_runs_a_deferring_dag_with_its_own_triggerer(tmp_path: Path) -> None:
+    dag_file = tmp_path / "deferring.py"
+    dag_file.write_text(AIRFLOW_DAG.replace("@TMP@", str(tmp_path)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AIRFLOW"))}
+    env["CONVEYOR_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [CONVEYOR, "run", str(dag_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "run success" in done.stdout
+    assert (tmp_path / "go").read_text() == "hello"

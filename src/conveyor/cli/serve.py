@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from conveyor.logs.task_logs import remote_logs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store.engine import Store
 from conveyor.triggerer import Triggerer
+from conveyor.triggerer.process import beside as triggerer_beside
 
 
 def _executor(config: Settings) -> Executor:
@@ -43,12 +44,8 @@ def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> N
     from conveyor.metrics import instrument_scheduler
 
     instrument_scheduler(scheduler, config)  # loop time on metrics_port, when set
-    triggerer = _start_triggerer(config) if with_triggerer else None
-    try:
+    with triggerer_beside(config) if with_triggerer else contextlib.nullcontext():
         scheduler.run()
-    finally:
-        if triggerer is not None:
-            triggerer.request_stop()
     console.print("scheduler stopped")
     interrupts.stop_done(0)
 
@@ -84,13 +81,6 @@ def triggerer_command(capacity: int) -> None:
     Triggerer(config, store, capacity=capacity).run()
     console.print("triggerer stopped")
     interrupts.stop_done(0)
-
-
-def _start_triggerer(config: Settings) -> Triggerer:
-    """A triggerer in a thread beside the scheduler (standalone), with its own store pool."""
-    triggerer = Triggerer(config, Store(config.db_url))
-    threading.Thread(target=triggerer.run, name="triggerer", daemon=True).start()
-    return triggerer
 
 
 @click.command("standalone")

@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -268,3 +268,20 @@ class Triggerer:
                             failed.append((item.trigger, str(exc)))
             for row, error in failed:
                 deferral.fail_deferral(conn, row, error, self.actor)
+
+
+@contextlib.contextmanager
+def beside(settings: Settings) -> Iterator[Triggerer]:
+    """A triggerer in a thread of this process for the block (``standalone``, ``conveyor
+    run``), on a connection pool of its own; stopped, and its stop recorded, on the way out."""
+    store = Store(settings.db_url)
+    triggerer = Triggerer(settings, store)
+    thread = threading.Thread(target=triggerer.run, name="triggerer", daemon=True)
+    thread.start()
+    try:
+        yield triggerer
+    finally:
+        triggerer.request_stop()
+        thread.join(timeout=interrupts.FORCE_AFTER_SECONDS / 2)
+        if not thread.is_alive():
+            store.dispose()
