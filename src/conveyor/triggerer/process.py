@@ -123,7 +123,7 @@ class Triggerer:
         self._running.clear()
         if self._thread.is_alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout=2)
+            self._thread.join(timeout=1)
         try:
             with self.store.write() as conn:
                 triggers.record_stop(conn, self.id, utcnow())
@@ -282,6 +282,8 @@ def beside(settings: Settings) -> Iterator[Triggerer]:
         yield triggerer
     finally:
         triggerer.request_stop()
-        thread.join(timeout=interrupts.FORCE_AFTER_SECONDS / 2)
+        # After a Ctrl-C the command's whole stop has 5 s: the triggerer's is not waited for
+        # long (a trigger left claimed is taken over once the heartbeat is stale).
+        thread.join(timeout=0.5 if interrupts.requested() else 5)
         if not thread.is_alive():
             store.dispose()
