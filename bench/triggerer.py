@@ -48,7 +48,6 @@ from conveyor.triggers.serialization import serialize
 from conveyor.triggers.temporal import DateTimeTrigger
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
-TRIGGERER = [sys.executable, os.environ["BENCH_DEBUG"]] if os.environ.get("BENCH_DEBUG") else [CONVEYOR]
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -174,9 +173,9 @@ def measure(n: int, spread: float, database_url: str | None) -> Figures:
             "CONVEYOR_HEARTBEAT_SECONDS": "1",
         }
         process = subprocess.Popen(
-            [*TRIGGERER, "triggerer", "--capacity", str(2 * n)],
+            [CONVEYOR, "triggerer", "--capacity", str(2 * n)],
             env=env,
-            stdout=None if os.environ.get("BENCH_DEBUG") else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
