@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,9 @@ def triggerer_command(capacity: int) -> None:
     store = open_store(config)
     console.print(f"triggerer: {store.describe()}, up to {capacity} triggers")
     interrupts.install()
+    # Its two threads (the store's and the triggers' loop) hand the interpreter's lock back
+    # and forth all the time; the default 5 ms switch held an event's record up that long.
+    sys.setswitchinterval(0.0005)
     Triggerer(config, store, capacity=capacity).run()
     console.print("triggerer stopped")
     interrupts.stop_done(0)
