@@ -2,7 +2,8 @@
 # Conveyor's container entrypoint: the first argument picks the role; without arguments,
 # CONVEYOR_ROLE does (default: standalone).
 #
-#   scheduler | worker | web | flower | standalone   a long-running process
+#   scheduler | worker | triggerer | web | flower | standalone
+#                                                    a long-running process
 #   migrate                                          create or upgrade the schema, then exit
 #   health                                           `conveyor health`; without arguments, the
 #                                                    checks the running role depends on (the
@@ -22,7 +23,7 @@ ROLE_FILE="${CONVEYOR_ROLE_FILE:-/tmp/conveyor-role}"
 
 usage() {
     echo "usage: entrypoint [ROLE [ARGS...]]  (no ROLE: \$CONVEYOR_ROLE, else standalone)" >&2
-    echo "roles: scheduler, worker, web, flower, standalone, migrate, health," >&2
+    echo "roles: scheduler, worker, triggerer, web, flower, standalone, migrate, health," >&2
     echo "       or any conveyor command (see: entrypoint --help)" >&2
 }
 
@@ -69,10 +70,10 @@ else
     shift
 fi
 case "$role" in
-    scheduler|worker|flower|web|standalone) echo "$role" >"$ROLE_FILE" 2>/dev/null || true ;;
+    scheduler|worker|triggerer|flower|web|standalone) echo "$role" >"$ROLE_FILE" 2>/dev/null || true ;;
 esac
 case "$role" in
-    scheduler|worker|flower)
+    scheduler|worker|triggerer|flower)
         wait_for --only store --only schema
         exec "$CONVEYOR" "$role" "$@"
         ;;

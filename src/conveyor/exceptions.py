@@ -22,7 +22,8 @@ Signals that user code raises inside a task are not errors and have plain names:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 
 class ConveyorError(Exception):
@@ -95,3 +96,27 @@ class Reschedule(Exception):
     def __init__(self, at: datetime) -> None:
         super().__init__(f"poking again at {at.isoformat(timespec='seconds')}")
         self.at = at
+
+
+class TaskDeferred(Exception):
+    """Raised by ``BaseOperator.defer``: end this try as ``deferred``, hand ``trigger`` to a
+    triggerer, and resume the task at ``method_name(context, event=..., **kwargs)`` on the
+    trigger's first event. ``timeout``: how long the deferral may last (None: no limit)."""
+
+    def __init__(
+        self,
+        *,
+        trigger: Any,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | None = None,
+    ) -> None:
+        super().__init__(f"deferred to {type(trigger).__name__}, resuming at {method_name}")
+        self.trigger = trigger
+        self.method_name = method_name
+        self.kwargs = kwargs
+        self.timeout = timeout
+
+
+class TaskDeferralTimeout(TaskError):
+    """A deferred try's trigger did not fire within the deferral's timeout."""

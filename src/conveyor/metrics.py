@@ -46,7 +46,15 @@ DURATION_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 LOOP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 #: Try states: a try is running, or ended as one of these.
-TRY_STATES = ("running", "success", "failed", "up_for_retry", "up_for_reschedule", "skipped")
+TRY_STATES = (
+    "running",
+    "success",
+    "failed",
+    "up_for_retry",
+    "up_for_reschedule",
+    "deferred",
+    "skipped",
+)
 
 SCHEDULER_LOOP = Histogram(
     "conveyor_scheduler_loop_seconds",

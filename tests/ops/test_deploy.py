@@ -59,7 +59,7 @@ def test_unknown_role_is_refused_with_the_roles(tmp_path: Path) -> None:
     result = entrypoint(clean_env(tmp_path / "home"), "schedular")
     assert result.returncode == 2
     assert "unknown role or command 'schedular'" in result.stderr
-    assert "scheduler, worker, web, flower, standalone, migrate, health" in result.stderr
+    assert "scheduler, worker, triggerer, web, flower, standalone, migrate, health" in result.stderr
 
 
 def test_without_a_command_the_role_comes_from_the_environment(tmp_path: Path) -> None:
@@ -195,12 +195,14 @@ def test_compose_describes_the_cluster() -> None:
         "scheduler",
         "web",
         "worker",
+        "triggerer",
         "flower",
     }
+    assert services["triggerer"]["command"] == ["triggerer"]
     assert services["scheduler"]["deploy"]["replicas"] == 2
     assert services["worker"]["deploy"]["replicas"] == 2
     assert services["migrate"]["command"] == ["migrate"]
-    for name in ("scheduler", "web", "worker", "flower"):
+    for name in ("scheduler", "web", "worker", "triggerer", "flower"):
         service = services[name]
         assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert service["healthcheck"]["test"][:3] == ["CMD", "conveyor", "health"]
@@ -215,7 +217,7 @@ def test_health_probes_in_compose_name_real_checks() -> None:
         s["healthcheck"].get("test", []) for s in spec["services"].values() if "healthcheck" in s
     ]
     conveyor_probes = [t for t in probes if t[1:3] == ["conveyor", "health"]]
-    assert len(conveyor_probes) == 4
+    assert len(conveyor_probes) == 5
     for test in conveyor_probes:
         named = [test[i + 1] for i, word in enumerate(test) if word == "--only"]
         assert set(named) <= set(CHECKS), test

@@ -36,6 +36,7 @@ def test_exit_kinds_keep_the_stored_values() -> None:
         "heartbeat",
         "skip",
         "reschedule",
+        "deferred",
         "bookkeeping",
         "not_started",
     }

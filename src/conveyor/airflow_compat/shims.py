@@ -224,6 +224,7 @@ class State:
     UPSTREAM_FAILED = TaskState.UPSTREAM_FAILED.value
     UP_FOR_RETRY = TaskState.UP_FOR_RETRY.value
     UP_FOR_RESCHEDULE = TaskState.UP_FOR_RESCHEDULE.value
+    DEFERRED = TaskState.DEFERRED.value
     QUEUED = TaskState.QUEUED.value
     RUNNING = TaskState.RUNNING.value
     SCHEDULED = TaskState.SCHEDULED.value

@@ -42,10 +42,25 @@ _BASE_SENSOR = {
 }
 _BASH_SENSOR = {"BashSensor": "conveyor:BashSensor"}
 _PYTHON_SENSOR = {"PythonSensor": "conveyor:PythonSensor"}
-_TIME_DELTA = {"TimeDeltaSensor": "conveyor:TimeDeltaSensor"}
+_TIME_DELTA = {
+    "TimeDeltaSensor": "conveyor:TimeDeltaSensor",
+    "TimeDeltaSensorAsync": "conveyor.sensors:TimeDeltaSensorAsync",
+}
 _WEEKDAY = {"DayOfWeekSensor": "conveyor:DayOfWeekSensor"}
 _TIME = {"TimeSensor": "conveyor.sensors:TimeSensor"}
-_DATE_TIME = {"DateTimeSensor": "conveyor.sensors:DateTimeSensor"}
+_DATE_TIME = {
+    "DateTimeSensor": "conveyor.sensors:DateTimeSensor",
+    "DateTimeSensorAsync": "conveyor.sensors:DateTimeSensorAsync",
+}
+_TRIGGER_BASE = {
+    "BaseTrigger": "conveyor.triggers:BaseTrigger",
+    "TriggerEvent": "conveyor.triggers:TriggerEvent",
+}
+_TEMPORAL_TRIGGERS = {
+    "DateTimeTrigger": "conveyor.triggers:DateTimeTrigger",
+    "TimeDeltaTrigger": "conveyor.triggers:TimeDeltaTrigger",
+}
+_FILE_TRIGGER = {"FileTrigger": "conveyor.triggers:FileTrigger"}
 _FILE = {"FileSensor": "conveyor.sensors:FileSensor"}
 _EXTERNAL = {
     "ExternalTaskSensor": "conveyor.sensors:ExternalTaskSensor",
@@ -81,6 +96,8 @@ _EXCEPTIONS = {
     "ParamValidationError": f"{_EXC}:ParamValidationError",
     "DagRunAlreadyExists": f"{_EXC}:DagRunAlreadyExists",
     "DagNotFound": f"{_EXC}:DagNotFound",
+    "TaskDeferred": "conveyor.exceptions:TaskDeferred",
+    "TaskDeferralTimeout": "conveyor.exceptions:TaskDeferralTimeout",
 }
 _STATES = {
     "State": f"{_SHIMS}:State",
@@ -188,6 +205,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.exceptions": _EXCEPTIONS,
     "airflow.datasets": _DATASET_NAMES,
     "airflow.datasets.metadata": _METADATA,
+    "airflow.triggers.base": _TRIGGER_BASE,
+    "airflow.triggers.temporal": _TEMPORAL_TRIGGERS,
+    "airflow.triggers.file": _FILE_TRIGGER,
     "airflow.hooks.base": {"BaseHook": f"{_SHIMS}:BaseHook"},
     "airflow.macros": {
         "ds_add": "conveyor.model.templating:ds_add",
@@ -285,6 +305,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.time": _TIME,
     "airflow.providers.standard.sensors.date_time": _DATE_TIME,
     "airflow.providers.standard.sensors.filesystem": _FILE,
+    "airflow.providers.standard.triggers.temporal": _TEMPORAL_TRIGGERS,
+    "airflow.providers.standard.triggers.file": _FILE_TRIGGER,
     "airflow.providers.standard.sensors.external_task": _EXTERNAL,
 }
 

@@ -113,6 +113,7 @@ def completion(ctx: click.Context, shell: str) -> None:
 cli.add_command(run.run_command)
 cli.add_command(serve.scheduler_command)
 cli.add_command(serve.standalone_command)
+cli.add_command(serve.triggerer_command)
 cli.add_command(dags.dags)
 dags.dags.add_command(runs.dags_list_runs)
 dags.dags.add_command(test_runs.dags_test)

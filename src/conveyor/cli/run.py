@@ -42,6 +42,7 @@ from conveyor.store.engine import Connection, Store
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
+from conveyor.triggerer.process import beside as triggerer_beside
 
 
 @click.command("run")
@@ -200,11 +201,14 @@ def _run_live(config: Settings, store: Store, run_pk: int, *, no_retry_delay: bo
             live.update(_table(store, run_pk))
         return state in RUN_FINISHED
 
-    if terminal:
-        with live:
+    # A try that defers waits for its trigger: a triggerer beside the scheduler runs it.
+    with triggerer_beside(config):
+        if terminal:
+            with live:
+                scheduler.run(until=finished)
+        else:
             scheduler.run(until=finished)
-    else:
-        scheduler.run(until=finished)
+    if not terminal:
         console.print()
         console.print(_table(store, run_pk))
     console.print()

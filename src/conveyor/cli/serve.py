@@ -1,7 +1,9 @@
-"""``conveyor scheduler`` and ``conveyor standalone``: the long-running processes."""
+"""``conveyor scheduler``, ``triggerer`` and ``standalone``: the long-running processes."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.logs.task_logs import remote_logs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store.engine import Store
+from conveyor.triggerer import Triggerer
+from conveyor.triggerer.process import beside as triggerer_beside
 
 
 def _executor(config: Settings) -> Executor:
@@ -26,7 +30,7 @@ def _executor(config: Settings) -> Executor:
     return LocalExecutor(config)
 
 
-def _serve(config: Settings, store: Store) -> None:
+def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> None:
     remote_logs(config)  # a missing S3 client fails now, not at the end of the first try
     processor = DagFileProcessor(
         store,
@@ -41,7 +45,8 @@ def _serve(config: Settings, store: Store) -> None:
     from conveyor.metrics import instrument_scheduler
 
     instrument_scheduler(scheduler, config)  # loop time on metrics_port, when set
-    scheduler.run()
+    with triggerer_beside(config) if with_triggerer else contextlib.nullcontext():
+        scheduler.run()
     console.print("scheduler stopped")
     interrupts.stop_done(0)
 
@@ -57,6 +62,29 @@ def scheduler_command() -> None:
         f"{config.executor} executor (parallelism {config.parallelism})"
     )
     _serve(config, store)
+
+
+@click.command("triggerer")
+@click.option(
+    "--capacity",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The most triggers this triggerer runs at once.",
+)
+@translate_errors
+def triggerer_command(capacity: int) -> None:
+    """Run deferred tasks' triggers until stopped (SIGTERM or Ctrl-C)."""
+    config = settings()
+    store = open_store(config)
+    console.print(f"triggerer: {store.describe()}, up to {capacity} triggers")
+    interrupts.install()
+    # Its two threads (the store's and the triggers' loop) hand the interpreter's lock back
+    # and forth all the time; the default 5 ms switch held an event's record up that long.
+    sys.setswitchinterval(0.0005)
+    Triggerer(config, store, capacity=capacity).run()
+    console.print("triggerer stopped")
+    interrupts.stop_done(0)
 
 
 @click.command("standalone")
@@ -88,7 +116,7 @@ def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
     )
     web = _start_web(config, store, host, port)
     try:
-        _serve(config, store)
+        _serve(config, store, with_triggerer=True)
     finally:
         web.should_exit = True
 

@@ -65,6 +65,13 @@ def loaded_dag(version_hash: str, dag_id: str) -> DAG | None:
     return found.dags.get(dag_id)
 
 
+def version_module(version_hash: str) -> str | None:
+    """The module name this process imported a kept version's file as (None: not kept, or
+    not Python): where a class the file defines is found again, by its own name."""
+    found = _loaded.get(version_hash)
+    return None if found is None else found.module
+
+
 def _keep(version_hash: str, dags: list[DAG], module: str | None, space: Namespace) -> None:
     _loaded[version_hash] = _Version({found.dag_id: found for found in dags}, module, space)
     _loaded.move_to_end(version_hash)

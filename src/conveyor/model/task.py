@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from conveyor.exceptions import DagDefinitionError
+from conveyor.exceptions import DagDefinitionError, TaskDeferred
 from conveyor.model.context import (
     DagContext,
     current_default_args,
@@ -253,6 +253,20 @@ class BaseOperator(DependencyMixin):
     def execute(self, context: dict[str, Any]) -> Any:
         """Do the work of one try. The return value is stored as the task's XCom."""
         raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
+
+    def defer(
+        self,
+        *,
+        trigger: Any,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> None:
+        """End this try as ``deferred``: a triggerer runs ``trigger``, and on its first event
+        a later try calls ``method_name(context, event=..., **kwargs)`` instead of
+        ``execute``. The try's worker slot and pool slot are free meanwhile."""
+        limit = _as_timedelta(timeout, f"task {self.task_id!r}: defer timeout")
+        raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=limit)
 
     # -- setup and teardown ----------------------------------------------------------------
 

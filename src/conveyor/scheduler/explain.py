@@ -16,7 +16,7 @@ from conveyor.engine.mapping import task_states, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.exceptions import NotFoundError
 from conveyor.states import RunState, TaskState
-from conveyor.store import liveness, pools, runs, scheduling, timeline
+from conveyor.store import liveness, pools, runs, scheduling, timeline, triggers
 from conveyor.store.engine import Connection
 from conveyor.store.runs import RunRow
 from conveyor.store.timeline import InstanceRow
@@ -130,7 +130,32 @@ def _waiting_for(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskStat
             f"up for retry: try {ti.try_number + 1} of {ti.max_tries} starts after "
             f"{ti.retry_at:%Y-%m-%d %H:%M:%S} UTC"
         )
+    elif state is TaskState.DEFERRED:
+        reasons.append(_deferred_reason(conn, ti.id))
     return reasons
+
+
+def _deferred_reason(conn: Connection, ti_id: int) -> str:
+    """What a deferred try waits for: its trigger, who runs it, and its deadline."""
+    found = triggers.waiting_for(conn, ti_id)
+    if found is None:
+        return "deferred: its trigger is gone; clear the task to run it again"
+    name = found.classpath.rsplit(".", 1)[-1]
+    args = ", ".join(f"{k}={v!r}" for k, v in found.kwargs.items())
+    if len(args) > 120:
+        args = args[:117] + "..."
+    text = f"waiting for trigger {name}({args}) (#{found.trigger_id})"
+    alive = {
+        row.id
+        for row in liveness.live_triggerers(conn, utcnow(), timedelta(seconds=WORKER_ALIVE_SECONDS))
+    }
+    if found.triggerer_id in alive:
+        text += f", run by triggerer {found.triggerer_id}"
+    else:
+        text += ": no live triggerer runs it yet (start one with `conveyor triggerer`)"
+    if found.timeout_at is not None:
+        text += f"; times out at {found.timeout_at:%Y-%m-%d %H:%M:%S} UTC"
+    return text
 
 
 #: A worker whose last heartbeat is older than this is not counted as listening.

@@ -217,6 +217,14 @@ class Scheduler:
             self.reap_zombies(now or utcnow())
         with self.problems.guard("check_timeouts"):  # dagrun_timeout, SLA misses
             timeouts.check(self.store, self.actor, now or utcnow(), self.problems)
+        with self.problems.guard("check_deferral_timeouts"):
+            timeouts.check_deferrals(
+                self.store,
+                self.actor,
+                now or utcnow(),
+                self.problems,
+                parallelism=self.settings.parallelism,
+            )
         with self.problems.guard("callbacks"):
             self.callbacks.poll()
 

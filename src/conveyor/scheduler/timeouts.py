@@ -15,10 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from conveyor import callbacks
+from conveyor.engine import deferral
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import callback_requests, plan_requests, runs, scheduling, transitions
+from conveyor.store import (
+    callback_requests,
+    plan_requests,
+    runs,
+    scheduling,
+    transitions,
+    triggers,
+)
 from conveyor.store.engine import Store
 from conveyor.store.transitions import Actor
 
@@ -146,3 +154,28 @@ def _request_sla_misses(
             )
             callback_requests.request(conn, run_pk, "sla_miss", reason, task_id)
     return [(run_pk, task_id) for task_id, _ in missed]
+
+
+def check_deferrals(
+    store: Store,
+    actor: Actor,
+    now: datetime,
+    problems: Problems | None = None,
+    *,
+    parallelism: int | None = None,
+) -> list[int]:
+    """Fail (or retry) deferred tries past their deferral's timeout, as Airflow's
+    ``TaskDeferralTimeout`` does; the task instance ids moved."""
+    with store.read() as conn:
+        overdue = triggers.overdue(conn, now)
+    moved = []
+    for item in overdue:
+        guard: AbstractContextManager[object] = (
+            problems.guard("deferral_timeout", dag_id=item.dag_id, run_pk=item.run_pk)
+            if problems is not None
+            else nullcontext()
+        )
+        with guard:
+            if deferral.time_out(store, item, actor, parallelism=parallelism).state is not None:
+                moved.append(item.ti_id)
+    return moved

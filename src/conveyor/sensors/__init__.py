@@ -9,13 +9,20 @@ from conveyor.sensors.file import FileSensor
 from conveyor.sensors.http import HttpSensor
 from conveyor.sensors.python import PythonSensor
 from conveyor.sensors.sql import SqlSensor
-from conveyor.sensors.time import DateTimeSensor, TimeDeltaSensor, TimeSensor
+from conveyor.sensors.time import (
+    DateTimeSensor,
+    DateTimeSensorAsync,
+    TimeDeltaSensor,
+    TimeDeltaSensorAsync,
+    TimeSensor,
+)
 from conveyor.sensors.weekday import DayOfWeekSensor, WeekDay
 
 __all__ = [
     "BaseSensor",
     "BashSensor",
     "DateTimeSensor",
+    "DateTimeSensorAsync",
     "DayOfWeekSensor",
     "ExternalTaskSensor",
     "FileSensor",
@@ -26,6 +33,7 @@ __all__ = [
     "SensorTimeout",
     "SqlSensor",
     "TimeDeltaSensor",
+    "TimeDeltaSensorAsync",
     "TimeSensor",
     "WeekDay",
 ]

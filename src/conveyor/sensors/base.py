@@ -5,6 +5,11 @@ mode each try pokes once; if the condition is not met it ends as ``up_for_resche
 which frees the slot, and the scheduler starts the next poke after ``poke_interval``. A
 poke is numbered as a try but does not use up a retry. ``timeout`` counts from the first
 poke, across reschedules; past it the sensor fails, or is skipped with ``soft_fail``.
+
+``deferrable=True``: a sensor that has a trigger for its condition (:meth:`trigger_for`:
+the time sensors, ``FileSensor``) pokes once, then defers to the trigger, which a triggerer
+runs without holding any slot (``engine/deferral.py``); on its event the sensor pokes once
+more for its return value. A sensor with no trigger runs in reschedule mode instead.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class BaseSensor(BaseOperator):
     """Subclasses implement :meth:`poke`, returning True once the condition holds.
 
     ``poke`` may also return a non-boolean truthy value: it becomes the task's XCom (or a
-    :class:`PokeReturnValue`). ``deferrable=True`` runs the sensor in reschedule mode.
+    :class:`PokeReturnValue`). ``deferrable=True``: see the module's description.
     """
 
     ui_color = "#e6f1f2"
@@ -56,8 +61,10 @@ class BaseSensor(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
+        self.deferrable = bool(deferrable)
         if deferrable:
-            mode = "reschedule"  # waits without holding a slot, which is what deferring buys
+            # Without a trigger, waits without holding a slot, which is what deferring buys.
+            mode = "reschedule"
         interval = _as_timedelta(poke_interval, f"task {self.task_id!r}: poke_interval")
         limit = _as_timedelta(timeout, f"task {self.task_id!r}: timeout")
         if interval is None or interval.total_seconds() < 0:
@@ -76,7 +83,34 @@ class BaseSensor(BaseOperator):
     def poke(self, context: dict[str, Any]) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not implement poke()")
 
+    def trigger_for(self, context: dict[str, Any]) -> Any:
+        """The trigger that fires once the condition may hold (None: this sensor has none)."""
+        return None
+
     def execute(self, context: dict[str, Any]) -> Any:
+        if self.deferrable:
+            trigger = self.trigger_for(context)
+            if trigger is not None:
+                done, value = self._poked(context)
+                if done:
+                    return value
+                self.defer(trigger=trigger, method_name="execute_complete", timeout=self.timeout)
+        return self._wait(context)
+
+    def execute_complete(self, context: dict[str, Any], event: Any = None) -> Any:
+        """Where a deferred sensor resumes: its trigger fired; one more poke gives the value."""
+        done, value = self._poked(context)
+        if not done:
+            print(f"[conveyor] {self.task_id}: the trigger fired ({event!r})", flush=True)
+        return value
+
+    def _poked(self, context: dict[str, Any]) -> tuple[bool, Any]:
+        result = self.poke(context)
+        if isinstance(result, PokeReturnValue):
+            return result.is_done, result.xcom_value
+        return bool(result), None if result is True or not result else result
+
+    def _wait(self, context: dict[str, Any]) -> Any:
         started = context["ti"].first_poke_time() if self.mode == "reschedule" else utcnow()
         while True:
             result = self.poke(context)

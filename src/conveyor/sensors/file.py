@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from conveyor.connections import get_connection
 from conveyor.exceptions import NotFoundError
 from conveyor.sensors.base import BaseSensor
+from conveyor.triggers.file import FileTrigger
 
 #: The connection Airflow's FileSensor names by default; without it, paths are as given.
 DEFAULT_FS_CONNECTION = "fs_default"
@@ -59,3 +60,8 @@ class FileSensor(BaseSensor):
         found = [m for m in matches if Path(m).exists()]
         print(f"[conveyor] {self.task_id}: looking for {path}: {len(found)} found", flush=True)
         return found or False
+
+    def trigger_for(self, context: dict[str, Any]) -> Any:
+        path = str(Path(os.path.join(self._base(), self.filepath)).expanduser())
+        interval = self.poke_interval.total_seconds()
+        return FileTrigger(path, recursive=self.recursive, poke_interval=interval)

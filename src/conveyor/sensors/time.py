@@ -10,6 +10,7 @@ from conveyor.clock import utcnow
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.task import _as_timedelta
 from conveyor.sensors.base import BaseSensor
+from conveyor.triggers.temporal import DateTimeTrigger
 
 
 class DateTimeSensor(BaseSensor):
@@ -40,6 +41,9 @@ class DateTimeSensor(BaseSensor):
         print(f"[conveyor] {self.task_id}: waiting until {target.isoformat()}", flush=True)
         return utcnow() >= target
 
+    def trigger_for(self, context: dict[str, Any]) -> Any:
+        return DateTimeTrigger(self._target())
+
 
 class TimeDeltaSensor(BaseSensor):
     """Done once ``delta`` has passed after the end of the run's data interval."""
@@ -55,6 +59,25 @@ class TimeDeltaSensor(BaseSensor):
         target = context["data_interval_end"] + self.delta
         print(f"[conveyor] {self.task_id}: waiting until {target.isoformat()}", flush=True)
         return utcnow() >= target
+
+    def trigger_for(self, context: dict[str, Any]) -> Any:
+        return DateTimeTrigger(context["data_interval_end"] + self.delta)
+
+
+class TimeDeltaSensorAsync(TimeDeltaSensor):
+    """``TimeDeltaSensor`` that defers to a trigger (Airflow's name for it)."""
+
+    def __init__(self, task_id: str, **kwargs: Any) -> None:
+        kwargs.setdefault("deferrable", True)
+        super().__init__(task_id, **kwargs)
+
+
+class DateTimeSensorAsync(DateTimeSensor):
+    """``DateTimeSensor`` that defers to a trigger (Airflow's name for it)."""
+
+    def __init__(self, task_id: str, **kwargs: Any) -> None:
+        kwargs.setdefault("deferrable", True)
+        super().__init__(task_id, **kwargs)
 
 
 class TimeSensor(BaseSensor):

@@ -1,4 +1,4 @@
-"""Is a scheduler, a worker or a try alive? One rule for every place that asks.
+"""Is a scheduler, a worker, a triggerer or a try alive? One rule for every place that asks.
 
 A process is alive while it has not recorded its stop and its last heartbeat is younger
 than a threshold: for schedulers and workers, ``STALE_AFTER_BEATS`` heartbeat periods (a
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from conveyor.clock import utcnow
-from conveyor.store.tables import scheduler, worker
+from conveyor.store.tables import scheduler, triggerer, worker
 
 #: A scheduler or worker that missed this many heartbeats is no longer alive.
 STALE_AFTER_BEATS = 3
@@ -123,3 +123,40 @@ def running_workers(conn: Connection, since: datetime | None = None) -> list[Wor
 def live_workers(conn: Connection, now: datetime, threshold: timedelta) -> list[WorkerBeat]:
     """Workers alive at ``now``."""
     return running_workers(conn, since=now - threshold)
+
+
+@dataclass(frozen=True)
+class TriggererBeat:
+    """A triggerer process as its row in the store shows it."""
+
+    id: str
+    hostname: str
+    pid: int
+    capacity: int
+    running: int  # the triggers it runs now
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+
+    def alive(self, now: datetime, threshold: timedelta) -> bool:
+        return is_alive(self.heartbeat_at, now, threshold, self.stopped_at)
+
+
+def live_triggerers(conn: Connection, now: datetime, threshold: timedelta) -> list[TriggererBeat]:
+    """Triggerers alive at ``now``."""
+    stmt = select(triggerer).where(
+        triggerer.c.stopped_at.is_(None), triggerer.c.heartbeat_at > now - threshold
+    )
+    return [
+        TriggererBeat(
+            id=row.id,
+            hostname=row.hostname,
+            pid=row.pid,
+            capacity=row.capacity,
+            running=row.running,
+            started_at=row.started_at,
+            heartbeat_at=row.heartbeat_at,
+            stopped_at=row.stopped_at,
+        )
+        for row in conn.execute(stmt.order_by(triggerer.c.id))
+    ]

@@ -104,14 +104,20 @@ SCHEDULE = Move(
     "schedule",
     frozenset({S.NONE, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE}),
     S.SCHEDULED,
-    {"try_number": NEXT_TRY, "scheduled_at": NOW, "retry_at": NULL},
+    {"try_number": NEXT_TRY, "scheduled_at": NOW, "retry_at": NULL, "next_method": NULL},
     ("scheduled",),
 )
 SCHEDULE_AND_QUEUE = Move(  # the fast path: the timeline still shows both steps
     "schedule_and_queue",
     frozenset({S.NONE}),
     S.QUEUED,
-    {"try_number": NEXT_TRY, "scheduled_at": NOW, "queued_at": NOW, "retry_at": NULL},
+    {
+        "try_number": NEXT_TRY,
+        "scheduled_at": NOW,
+        "queued_at": NOW,
+        "retry_at": NULL,
+        "next_method": NULL,
+    },
     ("scheduled", "queued"),
 )
 QUEUE = Move("queue", frozenset({S.SCHEDULED}), S.QUEUED, {"queued_at": NOW}, ("queued",))
@@ -152,9 +158,9 @@ def _then_start(name: str, queueing: Move) -> Move:
 
 SCHEDULE_QUEUE_AND_START = _then_start("schedule_queue_and_start", SCHEDULE_AND_QUEUE)
 QUEUE_AND_START = _then_start("queue_and_start", QUEUE)
-FINISH = Move(  # from queued: a try that could not start
+FINISH = Move(  # from queued: a try that could not start; from deferred: its timeout
     "finish",
-    frozenset({S.RUNNING, S.QUEUED}),
+    frozenset({S.RUNNING, S.QUEUED, S.DEFERRED}),
     None,
     {"end_date": NOW, "retry_at": Given("retry_at"), "heartbeat_at": NULL},
     (None,),
@@ -170,7 +176,24 @@ FINISH_WITHOUT_RUNNING = Move(
     "finish_without_running", frozenset({S.NONE}), None, {"end_date": NOW}, (None,)
 )
 
-MOVES = (SCHEDULE, SCHEDULE_AND_QUEUE, QUEUE, START, FINISH, FINISH_WITHOUT_RUNNING)
+#: A deferred try's trigger fired: the next try is numbered, and resumes at the trigger's
+#: method with the event (engine/deferral.py). Every other move to scheduled clears
+#: ``next_method``, so only the try after a deferral resumes.
+RESUME = Move(
+    "resume",
+    frozenset({S.DEFERRED}),
+    S.SCHEDULED,
+    {
+        "try_number": NEXT_TRY,
+        "scheduled_at": NOW,
+        "retry_at": NULL,
+        "next_method": Given("next_method"),
+        "next_kwargs": Given("next_kwargs"),
+    },
+    ("scheduled",),
+)
+
+MOVES = (SCHEDULE, SCHEDULE_AND_QUEUE, QUEUE, START, FINISH, FINISH_WITHOUT_RUNNING, RESUME)
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -187,6 +187,11 @@ task_instance = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # An instance of a mapped task is numbered 0..n-1; every other task instance has -1.
     Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
+    # A try that resumes a deferral calls this method with these keyword arguments (the
+    # trigger's event among them) instead of ``execute``; set on the move out of deferred,
+    # cleared by every other move to scheduled (engine/deferral.py).
+    Column("next_method", String(255)),
+    Column("next_kwargs", JSON),
     UniqueConstraint("run_pk", "task_id", "map_index"),
 )
 # A hop reads a few instances of its run by state (store/frontier_reads.py), those waiting for
@@ -455,4 +460,41 @@ dataset_dag_queue = Table(
     Column("target_dag_id", String(ID), primary_key=True),
     Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The trigger a deferred try waits for (engine/deferral.py): the class by its import path and
+# the keyword arguments its ``serialize()`` gave, the method and arguments the try resumes
+# with, and when the deferral times out. ``triggerer_id``: the triggerer that runs it, or
+# None while no live one has claimed it (store/triggers.py). Deleted when it fires, times
+# out, or its try leaves ``deferred`` another way.
+trigger = Table(
+    "trigger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ti_id", ForeignKey("task_instance.id", ondelete="CASCADE"), nullable=False),
+    Column("try_number", Integer, nullable=False),
+    Column("classpath", String(1000), nullable=False),
+    Column("kwargs", JSON, nullable=False),
+    Column("method_name", String(255), nullable=False),
+    Column("method_kwargs", JSON),
+    Column("timeout_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("triggerer_id", String(64)),
+    Index("ix_trigger_ti_id", "ti_id"),
+    Index("ix_trigger_triggerer_id", "triggerer_id"),
+)
+
+# Triggerer processes and their heartbeats: the liveness rule (store/liveness.py) says
+# whose triggers another triggerer may take over.
+triggerer = Table(
+    "triggerer",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("running", Integer, nullable=False, default=0),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime),
 )

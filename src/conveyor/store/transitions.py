@@ -66,6 +66,10 @@ TASK_MOVES: Mapping[tuple[TaskState, TaskState], str] = {
     (S.QUEUED, S.UP_FOR_RETRY): "the try could not start, with tries left",
     (S.RUNNING, S.UP_FOR_RESCHEDULE): "a sensor in reschedule mode poked; it frees its slot",
     (S.UP_FOR_RESCHEDULE, S.SCHEDULED): "the poke interval elapsed; the next poke is numbered",
+    (S.RUNNING, S.DEFERRED): "the task deferred to a trigger; it frees its slots",
+    (S.DEFERRED, S.SCHEDULED): "the trigger fired; the next try resumes the task with its event",
+    (S.DEFERRED, S.FAILED): "the deferral timed out, with no tries left",
+    (S.DEFERRED, S.UP_FOR_RETRY): "the deferral timed out, with tries left",
 }
 #: Moves a person may make from the CLI, UI or API, from any state.
 MANUAL_TARGETS = frozenset({S.NONE, S.SUCCESS, S.FAILED})
@@ -569,8 +573,9 @@ def finish(
     )
     if not moved:
         return moved
-    if outcome.state is S.UP_FOR_RESCHEDULE:
-        _grant_one_more_try(conn, ti_id, try_number)  # a poke is numbered, but is no retry
+    if outcome.state in (S.UP_FOR_RESCHEDULE, S.DEFERRED):
+        # A poke, and a deferral's resumption, are numbered, but are no retry.
+        _grant_one_more_try(conn, ti_id, try_number)
     started = (
         started_at
         or prepared.execute(conn, _TRY_START, {"move_id": ti_id, "move_try": try_number}).scalar()
@@ -621,6 +626,7 @@ FINISH_MESSAGES: Mapping[ExitKind, str] = {
     ExitKind.HEARTBEAT: "lost its heartbeat",
     ExitKind.SKIP: "asked to be skipped",
     ExitKind.RESCHEDULE: "poked, the condition is not met yet",
+    ExitKind.DEFERRED: "handed to a trigger",
     ExitKind.BOOKKEEPING: "could not be prepared",
     ExitKind.NOT_STARTED: "could not start",
 }

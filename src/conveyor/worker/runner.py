@@ -33,6 +33,7 @@ from conveyor.callbacks import TASK_HOOKS, DagResolver, after_try, call_all
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
+from conveyor.engine import deferral
 from conveyor.engine.progress import KeptTry, QueuedTry
 from conveyor.engine.tries import (
     TryEnd,
@@ -42,7 +43,7 @@ from conveyor.engine.tries import (
     try_ended,
     worker_actor,
 )
-from conveyor.exceptions import Fail, Reschedule, Skip, TaskTimeout
+from conveyor.exceptions import Fail, Reschedule, Skip, TaskDeferred, TaskTimeout
 from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
@@ -70,6 +71,20 @@ from conveyor.worker.context import (
 from conveyor.worker.xcom_masking import shown_xcom
 
 log = logging.getLogger(__name__)
+
+
+def _waiting(
+    exc: Reschedule | TaskDeferred,
+    task: Any,
+    try_number: int,
+    max_tries: int,
+    retry_delay: timedelta,
+) -> tuple[Outcome, deferral.Deferral | None]:
+    """A sensor in reschedule mode pokes later; a deferred task waits for its trigger
+    (``engine/deferral.py``). Either frees its slots."""
+    if isinstance(exc, Reschedule):
+        return Outcome(TaskState.UP_FOR_RESCHEDULE, ExitKind.RESCHEDULE, retry_at=exc.at), None
+    return deferral.outcome_of(exc, task, try_number, max_tries, retry_delay)
 
 
 def log_path_for(
@@ -275,6 +290,7 @@ class TryRunner:
         task_id, max_tries = started.task_id, started.max_tries
         value: Any = None
         chosen: list[str] | None = None
+        deferred: deferral.Deferral | None = None
         # A short circuit's skips: "direct" or "all" downstream tasks, teardowns left to run.
         short_circuit: str | None = None
         retry_delay = timedelta(0)
@@ -313,7 +329,9 @@ class TryRunner:
                 on_execute = getattr(task, "on_execute_callback", None)
                 if on_execute:  # as in Airflow: its errors are logged, the try goes on
                     call_all(on_execute, context, "on_execute_callback")
-                value = _call_execute(task, context)
+                value = deferral.call_task(
+                    self.store, task, context, ti_id, try_number, lambda: _call_execute(task, context)
+                )
             if task.is_branch:
                 chosen = list(value or [])
             elif task.skip_downstream is not None:  # a short circuit that said stop
@@ -335,8 +353,8 @@ class TryRunner:
         except Skip as exc:
             print(f"[conveyor] skipped: {exc}", flush=True)
             outcome = Outcome(TaskState.SKIPPED, ExitKind.SKIP, str(exc) or None)
-        except Reschedule as exc:  # a sensor in reschedule mode: free the slot, poke later
-            outcome = Outcome(TaskState.UP_FOR_RESCHEDULE, ExitKind.RESCHEDULE, retry_at=exc.at)
+        except (Reschedule, TaskDeferred) as exc:  # the try waits without holding a slot
+            outcome, deferred = _waiting(exc, task, try_number, max_tries, retry_delay)
         except Exception as exc:
             error = _describe_exception(exc)
             print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
@@ -356,20 +374,26 @@ class TryRunner:
             # The error leaves the try (its record, the timeline, callbacks, notifiers):
             # the secrets the try read are masked in it as in its log.
             outcome = dataclasses.replace(outcome, error=masking.redact(outcome.error))
-        result = self.record(
-            ti_id,
-            try_number,
-            run_pk,
-            task_id,
-            outcome,
-            value,
-            chosen,
-            started.start_date,
-            map_index=started.map_index,
-            short_circuit=short_circuit,
-            decided_at=utcnow(),
-            version_hash=run.version_hash,
-            emitted=emitted,
+        result = (
+            deferral.record_deferral(
+                self.store, ti_id, try_number, run_pk, deferred, self.actor, started.start_date
+            )
+            if deferred is not None
+            else self.record(
+                ti_id,
+                try_number,
+                run_pk,
+                task_id,
+                outcome,
+                value,
+                chosen,
+                started.start_date,
+                map_index=started.map_index,
+                short_circuit=short_circuit,
+                decided_at=utcnow(),
+                version_hash=run.version_hash,
+                emitted=emitted,
+            )
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk

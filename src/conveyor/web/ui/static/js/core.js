@@ -129,13 +129,13 @@ export function fill(node, ...children) {
 // ---- states ----
 
 export const TASK_STATES = [
-  "success", "running", "failed", "up_for_retry", "upstream_failed",
+  "success", "running", "failed", "up_for_retry", "deferred", "upstream_failed",
   "skipped", "queued", "scheduled", "none",
 ];
 export const STATE_LABELS = {
   none: "no status", scheduled: "scheduled", queued: "queued", running: "running",
   success: "success", failed: "failed", up_for_retry: "up for retry", skipped: "skipped",
-  upstream_failed: "upstream failed",
+  upstream_failed: "upstream failed", deferred: "deferred", up_for_reschedule: "up for reschedule",
 };
 export const stateClass = (state) => `st-${state || "none"}`;
 export const stateBadge = (state, extra = "") =>

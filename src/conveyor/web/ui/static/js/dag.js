@@ -111,7 +111,7 @@ document.getElementById("duration-task")?.addEventListener("change", () => {
 function poll(data) {
   const text = JSON.stringify(data);
   // Running tries' durations grow on their own, so redraw anyway when something runs.
-  const active = /"(running|queued|scheduled|up_for_retry)"/.test(text);
+  const active = /"(running|queued|scheduled|up_for_retry|deferred)"/.test(text);
   if (text !== last || active) { last = text; onGrid(data); }
 }
 

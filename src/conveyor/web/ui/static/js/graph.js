@@ -38,7 +38,7 @@ function groupBox(group, onToggle) {
 
 // What a collapsed group shows: the most telling state among its tasks.
 const GROUP_STATE_ORDER = ["failed", "upstream_failed", "up_for_retry", "running", "queued",
-  "scheduled", "up_for_reschedule"];
+  "scheduled", "up_for_reschedule", "deferred"];
 
 /** The aggregate state of a collapsed group's tasks in one run. */
 export function groupState(states) {

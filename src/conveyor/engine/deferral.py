@@ -1,0 +1,268 @@
+"""Deferral: a try hands its wait to a trigger, and a later try resumes it with the event.
+
+The moves, each in one transaction under the run's lock (taken first, as every writer of a
+run's moves does):
+
+- **defer** (the try's own process): ``running -> deferred`` closes the try (its worker slot
+  and pool slot are free: neither counts ``deferred``), grants the try back as a poke does,
+  and stores the trigger (``store/triggers.py``);
+- **fire** (a triggerer, on the trigger's first event): ``deferred -> scheduled``
+  (``moves.RESUME``), numbering the next try and giving it the method and arguments to
+  resume at, the event among them; the trigger row goes. The scheduler's dispatch queues
+  the try like any scheduled one;
+- **time out** (the scheduler, ``scheduler/timeouts.py``): past the deferral's timeout the
+  try fails as Airflow's ``TaskDeferralTimeout`` does, retries applying.
+
+A person's clear or mark moves the try out of ``deferred`` by hand; its trigger is then an
+orphan, removed by the next triggerer's loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from conveyor.clock import utcnow
+from conveyor.engine.progress import advance_run
+from conveyor.engine.tries import TryResult, failure_outcome
+from conveyor.exceptions import TaskDeferred
+from conveyor.states import ExitKind, TaskState
+from conveyor.store import moves, runs, transitions, triggers
+from conveyor.store.engine import Connection, Store, retrying
+from conveyor.store.transitions import Actor, Outcome
+from conveyor.triggers import serialization
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """A ``TaskDeferred`` checked and made storable, in the try's process."""
+
+    classpath: str
+    kwargs: dict[str, Any]
+    method_name: str
+    method_kwargs: dict[str, Any] | None
+    timeout_at: datetime | None
+
+    @property
+    def trigger_name(self) -> str:
+        return self.classpath.rsplit(".", 1)[-1]
+
+
+def deferral_of(exc: TaskDeferred, task: Any) -> Deferral:
+    """What ``exc`` asks for, refused here (the try fails) if it cannot be stored or resumed."""
+    classpath, kwargs = serialization.serialize(exc.trigger)
+    if not isinstance(exc.method_name, str) or not callable(getattr(task, exc.method_name, None)):
+        raise serialization.TriggerSerializationError(
+            f"defer(method_name={exc.method_name!r}): task {task.task_id!r} has no such method"
+        )
+    method_kwargs = None
+    if exc.kwargs is not None:
+        method_kwargs = serialization.encode(dict(exc.kwargs), "defer(kwargs=...)")
+    timeout_at = utcnow() + exc.timeout if exc.timeout is not None else None
+    return Deferral(classpath, kwargs, exc.method_name, method_kwargs, timeout_at)
+
+
+def record_deferral(
+    store: Store,
+    ti_id: int,
+    try_number: int,
+    run_pk: int,
+    deferral: Deferral,
+    actor: Actor,
+    started_at: datetime | None = None,
+) -> TryResult:
+    """``running -> deferred`` with its trigger stored, in one transaction."""
+
+    def record() -> TryResult:
+        with store.write() as conn:
+            runs.lock_run(conn, run_pk)
+            outcome = Outcome(TaskState.DEFERRED, ExitKind.DEFERRED)
+            moved = transitions.finish(
+                conn, ti_id, try_number, outcome, actor, started_at=started_at
+            )
+            if not moved:
+                return TryResult(started=True, state=None)  # a timeout or a person was first
+            now = utcnow()
+            trigger_id = triggers.add(
+                conn,
+                ti_id,
+                try_number,
+                deferral.classpath,
+                deferral.kwargs,
+                deferral.method_name,
+                deferral.method_kwargs,
+                deferral.timeout_at,
+                now,
+            )
+            limit = (
+                f"; times out at {deferral.timeout_at.isoformat(timespec='seconds')}"
+                if deferral.timeout_at
+                else ""
+            )
+            transitions.record_event(
+                conn,
+                ti_id,
+                try_number,
+                "trigger",
+                f"waiting for trigger {deferral.trigger_name} (#{trigger_id}) to resume at "
+                f"{deferral.method_name}{limit}",
+                actor,
+                detail={"trigger_id": trigger_id, "classpath": deferral.classpath},
+                at=now,
+            )
+            return TryResult(started=True, state=TaskState.DEFERRED)
+
+    return retrying(record, what="recording a try's deferral")
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A trigger's first event, as a triggerer saw it."""
+
+    trigger: triggers.TriggerRow
+    payload: Any
+
+
+def fire(conn: Connection, fired: Iterable[Fired], actor: Actor) -> list[int]:
+    """Move each fired trigger's try ``deferred -> scheduled`` with its event, in ``conn``'s
+    transaction (runs locked in order of their ids); the trigger ids whose try moved."""
+    moved_ids = []
+    locked: set[int] = set()
+    gone: list[int] = []
+    for item in sorted(fired, key=lambda f: (f.trigger.run_pk, f.trigger.id)):
+        t = item.trigger
+        if t.run_pk not in locked:  # once a run: many triggers of one run fire together
+            runs.lock_run(conn, t.run_pk)
+            locked.add(t.run_pk)
+        kwargs = dict(t.method_kwargs or {})
+        kwargs["event"] = serialization.encode(item.payload, f"{t.classpath} event payload")
+        now = utcnow()
+        moved = transitions.make_move(
+            conn,
+            moves.RESUME,
+            t.ti_id,
+            t.try_number,
+            now=now,
+            given={"next_method": t.method_name, "next_kwargs": kwargs},
+        )
+        if moved:
+            name = t.classpath.rsplit(".", 1)[-1]
+            transitions.record_notes(
+                conn,
+                moves.RESUME,
+                moved,
+                [(f"trigger {name} (#{t.id}) fired; resuming at {t.method_name}", None)],
+                actor,
+                now,
+            )
+            moved_ids.append(t.id)
+        gone.append(t.id)
+    triggers.remove(conn, *gone)
+    return moved_ids
+
+
+def fail_deferral(
+    conn: Connection, trigger: triggers.TriggerRow, error: str, actor: Actor
+) -> list[int]:
+    """A trigger that cannot be built or raised: its try resumes at a method that fails it
+    with ``error`` (as Airflow's triggerer fails a try whose trigger failed)."""
+    failed = Fired(dataclasses.replace(trigger, method_name=FAIL_METHOD), {"error": error})
+    return fire(conn, [failed], actor)
+
+
+#: The method a resumed try "calls" when its trigger failed or it timed out: it raises.
+FAIL_METHOD = "__fail__"
+
+
+def time_out(
+    store: Store, overdue: triggers.Overdue, actor: Actor, *, parallelism: int | None
+) -> TryResult:
+    """A deferral past its timeout: the try fails (or retries), as if it had raised
+    ``TaskDeferralTimeout``."""
+    name = overdue.classpath.rsplit(".", 1)[-1]
+    error = (
+        f"TaskDeferralTimeout: trigger {name} (#{overdue.trigger_id}) did not fire by "
+        f"{overdue.timeout_at.isoformat(timespec='seconds')}"
+    )
+    with store.read() as conn:
+        owner = runs.try_owner(conn, overdue.ti_id)
+        run = runs.get_run(conn, owner.run_pk)
+        task = runs.serialized_dag(conn, run.version_hash).tasks[owner.task_id]
+    # The deferral was granted a try for its resumption, which never comes: not a retry.
+    outcome = failure_outcome(
+        overdue.try_number,
+        owner.max_tries - 1,
+        task.retry_delay_for(overdue.try_number),
+        ExitKind.TIMEOUT,
+        error,
+    )
+    with store.write() as conn:
+        locked = runs.lock_run(conn, owner.run_pk)
+        expected = (TaskState.DEFERRED,)
+        if not transitions.finish(
+            conn, overdue.ti_id, overdue.try_number, outcome, actor, expected=expected
+        ):
+            return TryResult(started=True, state=None)  # it fired, or a person moved it
+        triggers.take_back_try(conn, overdue.ti_id)
+        triggers.remove(conn, overdue.trigger_id)
+        # What became ready is left scheduled: the scheduler's dispatch hands it over.
+        advance_run(conn, locked, actor, queue_ready=False, parallelism=parallelism)
+    return TryResult(started=True, state=outcome.state, error=error)
+
+
+def call_task(
+    store: Store,
+    task: Any,
+    context: dict[str, Any],
+    ti_id: int,
+    try_number: int,
+    execute: Callable[[], Any],
+) -> Any:
+    """Run the try's work: ``execute``, or the method a deferral resumes at. Only a try after
+    a deferral resumes, and it is never a first try: a first try reads nothing more."""
+    if try_number > 1:
+        with store.read() as conn:
+            found = triggers.next_call(conn, ti_id)
+        if found is not None:
+            method, kwargs = resume_call(task, *found)
+            print(f"[conveyor] resuming at {found[0]} after a deferral", flush=True)
+            return method(context, **kwargs)
+    return execute()
+
+
+def outcome_of(
+    exc: TaskDeferred, task: Any, try_number: int, max_tries: int, retry_delay: timedelta
+) -> tuple[Outcome, Deferral | None]:
+    """The outcome of a try that raised ``TaskDeferred``: deferred, or failed if the
+    deferral cannot be stored (a trigger whose arguments are not JSON, a missing method)."""
+    try:
+        found = deferral_of(exc, task)
+    except Exception as error:
+        message = f"{type(error).__name__}: {error}"
+        print(f"[conveyor] could not defer: {message}", file=sys.stderr, flush=True)
+        failed = failure_outcome(try_number, max_tries, retry_delay, ExitKind.EXCEPTION, message)
+        return failed, None
+    print(f"[conveyor] deferred to {found.trigger_name}; resumes at {found.method_name}")
+    return Outcome(TaskState.DEFERRED, ExitKind.DEFERRED), found
+
+
+def resume_call(
+    task: Any, next_method: str, next_kwargs: dict[str, Any] | None
+) -> tuple[Any, dict[str, Any]]:
+    """The bound method a resumed try calls with its context, and its keyword arguments."""
+    kwargs = serialization.decode(next_kwargs or {})
+    if next_method == FAIL_METHOD:
+        error = (kwargs.get("event") or {}).get("error", "the trigger failed")
+        raise TriggerFailed(error)
+    method = getattr(task, next_method, None)
+    if method is None:
+        raise TriggerFailed(f"task {task.task_id!r} has no method {next_method!r} to resume at")
+    return method, kwargs
+
+
+class TriggerFailed(Exception):
+    """A deferred try's trigger could not be built, or raised."""

@@ -1,0 +1,67 @@
+"""deferral: the trigger table, triggerers' heartbeats, a resumed try's method and kwargs
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-11-25 12:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from conveyor.store.tables import UtcDateTime
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("task_instance", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("next_method", sa.String(255), nullable=True))
+        batch_op.add_column(sa.Column("next_kwargs", sa.JSON(), nullable=True))
+    op.create_table(
+        "trigger",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column(
+            "ti_id",
+            sa.Integer(),
+            sa.ForeignKey(
+                "task_instance.id", ondelete="CASCADE", name="fk_trigger_ti_id_task_instance"
+            ),
+            nullable=False,
+        ),
+        sa.Column("try_number", sa.Integer(), nullable=False),
+        sa.Column("classpath", sa.String(1000), nullable=False),
+        sa.Column("kwargs", sa.JSON(), nullable=False),
+        sa.Column("method_name", sa.String(255), nullable=False),
+        sa.Column("method_kwargs", sa.JSON(), nullable=True),
+        sa.Column("timeout_at", UtcDateTime(), nullable=True),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("triggerer_id", sa.String(64), nullable=True),
+    )
+    op.create_index("ix_trigger_ti_id", "trigger", ["ti_id"])
+    op.create_index("ix_trigger_triggerer_id", "trigger", ["triggerer_id"])
+    op.create_table(
+        "triggerer",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("hostname", sa.String(255), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("capacity", sa.Integer(), nullable=False),
+        sa.Column("running", sa.Integer(), nullable=False),
+        sa.Column("started_at", UtcDateTime(), nullable=False),
+        sa.Column("heartbeat_at", UtcDateTime(), nullable=False),
+        sa.Column("stopped_at", UtcDateTime(), nullable=True),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("triggerer")
+    op.drop_index("ix_trigger_triggerer_id", table_name="trigger")
+    op.drop_index("ix_trigger_ti_id", table_name="trigger")
+    op.drop_table("trigger")
+    with op.batch_alter_table("task_instance", schema=None) as batch_op:
+        batch_op.drop_column("next_kwargs")
+        batch_op.drop_column("next_method")

@@ -1,0 +1,309 @@
+"""A triggerer process: claim triggers, run them on one asyncio loop, resume their tries.
+
+The main thread does everything that touches the store or imports user code: it heartbeats,
+claims triggers no live triggerer holds (``store/triggers.py``; several triggerers share
+them, and a dead one's go to whoever claims next), builds each trigger from its stored form
+(a user's class imported from its DAG's folder through the code cache, as a try imports its
+DAG), and records each first event (``engine/deferral.fire``: the try back to scheduled).
+A second thread runs the asyncio loop where every trigger's ``run()`` waits; an event is
+handed back through a queue, and a byte on a pipe wakes the main thread at once.
+
+Ctrl-C and SIGTERM ask for a stop (``interrupts``): the triggers are cancelled, the stop is
+recorded, and the triggers are released for the other triggerers at once. A triggerer
+killed outright holds its triggers until its heartbeat is stale; then another takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from conveyor import airflow_compat, interrupts
+from conveyor.clock import utcnow
+from conveyor.config import Settings
+from conveyor.engine import deferral
+from conveyor.loading import code_cache, namespaces
+from conveyor.store import liveness, triggers
+from conveyor.store.engine import STORE_UNREACHABLE, Store
+from conveyor.store.transitions import Actor
+from conveyor.triggers import serialization
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two claims of new triggers when nothing wakes the loop earlier.
+CLAIM_SECONDS = 1.0
+#: Seconds between two reads of the triggers this triggerer holds (to stop those whose try
+#: moved on without them) and two sweeps of orphaned triggers.
+SYNC_SECONDS = 5.0
+
+
+@dataclass
+class _Report:
+    trigger_id: int
+    payload: Any = None
+    error: str | None = None
+
+
+class Triggerer:
+    """One triggerer: ``run()`` until asked to stop."""
+
+    def __init__(self, settings: Settings, store: Store, *, capacity: int = 1000) -> None:
+        self.settings = settings
+        self.store = store
+        self.capacity = capacity
+        self.hostname = socket.gethostname()
+        self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.actor = Actor(f"triggerer@{self.hostname}:{os.getpid()}")
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="triggers", daemon=True)
+        self._running: set[int] = set()  # ids of the triggers running (main thread's view)
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # the loop thread's own
+        self._rows: dict[int, triggers.TriggerRow] = {}
+        self._reports: queue.SimpleQueue[_Report] = queue.SimpleQueue()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._stopping = False
+        self._next_heartbeat = 0.0
+        self._next_claim = 0.0
+        self._next_sync = 0.0
+        self.fired = 0  # events recorded by this process
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+
+    def _should_stop(self) -> bool:
+        return self._stopping or interrupts.requested()
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Run triggers until a stop is asked (or ``until()`` is true)."""
+        airflow_compat.activate()  # a user's trigger may import Airflow's names
+        self._thread.start()
+        try:
+            while not self._should_stop():
+                try:
+                    self.step()
+                except STORE_UNREACHABLE as exc:
+                    log.warning("the store is unreachable (%s); trying again", exc)
+                    interrupts.sleep(1.0)
+                    continue
+                if until is not None and until():
+                    break
+                self._wait(max(min(self._next_claim, self._next_heartbeat) - time.monotonic(), 0))
+        finally:
+            self.stop()
+
+    def _wait(self, timeout: float) -> None:
+        if not self._reports.empty():
+            return
+        ready = interrupts.wait([self._wake_read], timeout)
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_read, 4096):
+                    pass
+
+    def stop(self) -> None:
+        self._running.clear()
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self._cancel, None)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=1)
+        try:
+            with self.store.write() as conn:
+                triggers.record_stop(conn, self.id, utcnow())
+        except STORE_UNREACHABLE:
+            log.warning("could not record this triggerer's stop; its heartbeat will go stale")
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Record the events that came, heartbeat, claim and start triggers when due."""
+        self._record_reports()
+        now = time.monotonic()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.settings.heartbeat_seconds
+            with self.store.write() as conn:
+                triggers.record_heartbeat(
+                    conn,
+                    self.id,
+                    self.hostname,
+                    os.getpid(),
+                    self.capacity,
+                    len(self._running),
+                    utcnow(),
+                )
+        if now >= self._next_claim:
+            self._next_claim = now + CLAIM_SECONDS
+            self._claim_and_sync(sync=now >= self._next_sync)
+
+    def _claim_and_sync(self, *, sync: bool) -> None:
+        threshold = liveness.stale_after(self.settings.heartbeat_seconds)
+        with self.store.write() as conn:
+            if sync:
+                triggers.remove_orphans(conn)
+            claimed = triggers.claim(
+                conn, self.id, utcnow(), threshold, self.capacity - len(self._running)
+            )
+        if not (claimed or sync):
+            return
+        if sync:
+            self._next_sync = time.monotonic() + SYNC_SECONDS
+        with self.store.read() as conn:
+            held = {row.id: row for row in triggers.held_by(conn, self.id)}
+        gone = [trigger_id for trigger_id in self._running if trigger_id not in held]
+        for trigger_id in gone:  # its try moved on, or another triggerer has it
+            self._running.discard(trigger_id)
+            self._rows.pop(trigger_id, None)
+        if gone:
+            self.loop.call_soon_threadsafe(self._cancel, gone)
+        built = [
+            found
+            for trigger_id, row in held.items()
+            if trigger_id not in self._running and (found := self._start(row)) is not None
+        ]
+        if built:
+            # One hand-over to the loop for them all: one per trigger woke the loop's
+            # thread each time, and the two threads passed the interpreter's lock back and
+            # forth (about 5 ms a trigger on a busy machine).
+            self.loop.call_soon_threadsafe(self._spawn, built)
+
+    def _spawn(self, built: list[tuple[int, Any]]) -> None:
+        """In the loop's thread: a task for each trigger."""
+        for trigger_id, trigger in built:
+            self._tasks[trigger_id] = self.loop.create_task(self._watch(trigger_id, trigger))
+
+    def _cancel(self, trigger_ids: list[int] | None) -> None:
+        """In the loop's thread: stop these triggers (None: all)."""
+        for trigger_id in list(self._tasks) if trigger_ids is None else trigger_ids:
+            task = self._tasks.pop(trigger_id, None)
+            if task is not None:
+                task.cancel()
+
+    def _start(self, row: triggers.TriggerRow) -> tuple[int, Any] | None:
+        try:
+            trigger = self._build(row)
+        except Exception as exc:
+            error = f"trigger {row.classpath} could not be built: {type(exc).__name__}: {exc}"
+            log.warning("%s (task %s of %s)", error, row.task_id, row.dag_id)
+            self._rows[row.id] = row
+            self._reports.put(_Report(row.id, error=error))
+            return None
+        trigger.trigger_id = row.id
+        self._rows[row.id] = row
+        self._running.add(row.id)
+        return row.id, trigger
+
+    def _build(self, row: triggers.TriggerRow) -> Any:
+        """The trigger from its stored form. A class of Conveyor's (or Airflow's names for
+        them) is imported at once; any other from its DAG's folder, in that DAG's namespace."""
+        if row.classpath.startswith(("conveyor.", "airflow.")):
+            return serialization.build(row.classpath, row.kwargs)
+        try:
+            with self.store.read() as conn:
+                code_cache.load_pinned_dag(
+                    conn, row.version_hash, row.dag_id, self.settings.home / "code"
+                )
+            return serialization.build(row.classpath, row.kwargs, self._user_class(row))
+        finally:
+            namespaces.leave()
+
+    @staticmethod
+    def _user_class(row: triggers.TriggerRow) -> type:
+        try:
+            return serialization.resolve(row.classpath)
+        except (ImportError, AttributeError):
+            # A class of the DAG file itself: its module's name depends on where the file
+            # was placed, so the try's process may have named it otherwise.
+            module = code_cache.version_module(row.version_hash)
+            if module is None or not row.classpath.startswith("conveyor_dags."):
+                raise
+            name = row.classpath.split(".", 2)[2]
+            return serialization.resolve(f"{module}.{name}")
+
+    async def _watch(self, trigger_id: int, trigger: Any) -> None:
+        report = _Report(trigger_id, error="the trigger's run() ended without an event")
+        try:
+            async for event in trigger.run():
+                report = _Report(trigger_id, payload=getattr(event, "payload", event))
+                break
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            report = _Report(trigger_id, error="the trigger raised:\n" + traceback.format_exc())
+        finally:
+            self._tasks.pop(trigger_id, None)
+            with contextlib.suppress(Exception):
+                await trigger.cleanup()
+        self._reports.put(report)
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+
+    def _record_reports(self) -> None:
+        """Every event (or failure) reported since the last step, in one transaction."""
+        reports: list[_Report] = []
+        while not self._reports.empty():
+            reports.append(self._reports.get_nowait())
+        if not reports:
+            return
+        fired, failed = [], []
+        for report in reports:
+            self._running.discard(report.trigger_id)
+            row = self._rows.pop(report.trigger_id, None)
+            if row is None:
+                continue
+            if report.error is None:
+                fired.append(deferral.Fired(row, report.payload))
+            else:
+                failed.append((row, report.error))
+        with self.store.write() as conn:
+            if fired:
+                try:
+                    with conn.begin_nested():
+                        self.fired += len(deferral.fire(conn, fired, self.actor))
+                except serialization.TriggerSerializationError:
+                    for item in fired:  # one payload JSON cannot hold: find it, fail that try
+                        try:
+                            with conn.begin_nested():
+                                self.fired += len(deferral.fire(conn, [item], self.actor))
+                        except serialization.TriggerSerializationError as exc:
+                            failed.append((item.trigger, str(exc)))
+            for row, error in failed:
+                deferral.fail_deferral(conn, row, error, self.actor)
+
+
+@contextlib.contextmanager
+def beside(settings: Settings) -> Iterator[Triggerer]:
+    """A triggerer in a thread of this process for the block (``standalone``, ``conveyor
+    run``), on a connection pool of its own; stopped, and its stop recorded, on the way out."""
+    store = Store(settings.db_url)
+    triggerer = Triggerer(settings, store)
+    thread = threading.Thread(target=triggerer.run, name="triggerer", daemon=True)
+    thread.start()
+    try:
+        yield triggerer
+    finally:
+        triggerer.request_stop()
+        # After a Ctrl-C the command's whole stop has 5 s: the triggerer's is not waited for
+        # long (a trigger left claimed is taken over once the heartbeat is stale).
+        thread.join(timeout=0.5 if interrupts.requested() else 5)
+        if not thread.is_alive():
+            store.dispose()
