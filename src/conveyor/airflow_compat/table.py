@@ -275,12 +275,6 @@ INSTEAD: dict[str, str] = {
     "airflow.operators.subdag.SubDagOperator": _SUBDAG,
     "airflow.operators.subdag_operator.SubDagOperator": _SUBDAG,
     "airflow.operators.SubDagOperator": _SUBDAG,
-    "airflow.operators.email.EmailOperator": (
-        "send mail from a callback: conveyor.notifiers.EmailNotifier (docs/toolkit.md)"
-    ),
-    "airflow.providers.smtp.operators.smtp.EmailOperator": (
-        "send mail from a callback: conveyor.notifiers.EmailNotifier (docs/toolkit.md)"
-    ),
     "airflow.models.DagBag": "Conveyor loads DAG folders itself; `conveyor dags validate PATH`",
 }
 
