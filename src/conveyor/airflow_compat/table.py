@@ -231,6 +231,11 @@ MODULES: dict[str, dict[str, str]] = {
         **_CHAIN,
     },
     "airflow.sdk.exceptions": _EXCEPTIONS,
+    # Airflow 3.3's task state store: the retention that never expires, and its class.
+    "airflow.sdk.execution_time.context": {
+        "NEVER_EXPIRE": "conveyor.worker.task_state:NEVER_EXPIRE",
+        "TaskStateStore": "conveyor.worker.task_state:TaskStateStore",
+    },
     "airflow.sdk.definitions.decorators": {**_DECORATORS, "dag": f"{_SHIMS}:sdk_dag"},
     "airflow.task.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
     "airflow.providers.common.compat.sdk": {

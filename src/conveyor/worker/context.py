@@ -189,6 +189,8 @@ def push_each_key(ti: TaskInstanceHandle, value: Any, task_id: str) -> None:
 def build_context(
     dag: DAG, task: BaseOperator, run: RunRow, ti: TaskInstanceHandle
 ) -> dict[str, Any]:
+    from conveyor.worker.task_state import TaskStateStore  # it builds on this module
+
     logical = run.logical_date
     # A task's own params (Airflow's operator params=) sit between the DAG's and the run's.
     params = {**dag.params, **(getattr(task, "params", None) or {}), **(run.conf or {})}
@@ -209,6 +211,7 @@ def build_context(
         "data_interval_start": run.data_interval_start,
         "data_interval_end": run.data_interval_end,
         "try_number": ti.try_number,
+        "task_state_store": TaskStateStore(ti),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
     return {**standard_context(context), **context}
