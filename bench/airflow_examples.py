@@ -184,7 +184,7 @@ def run_one(path: Path, dag_id: str, env: dict[str, str], timeout: float) -> Row
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="example file names to run (default: all)")
-    parser.add_argument("--timeout", type=float, default=90.0, help="seconds per DAG run")
+    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per DAG run")
     args = parser.parse_args()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="conveyor-airflow-bench-") as tmp:
