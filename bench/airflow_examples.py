@@ -49,6 +49,12 @@ OUTSIDE = {
 #: here the other one is copied beside it, where `conveyor run FILE` finds it.
 COMPANIONS = {"example_trigger_controller_dag.py": ["example_trigger_target_dag.py"]}
 
+#: Examples with a param that is required and has no default: a person answers Airflow's
+#: trigger form; the bench gives the answer with ``--conf``, as a person would.
+CONF: dict[str, dict[str, object]] = {
+    "example_params_ui_tutorial.py": {"required_field": "given by the bench"},
+}
+
 #: Examples written to end other than all-green: file -> {task_id: state} they must show.
 EXPECTED: dict[str, dict[str, str]] = {
     "example_failed_dag.py": {"fail_task": "failed"},
@@ -144,6 +150,8 @@ def run_one(path: Path, dag_id: str, env: dict[str, str], timeout: float) -> Row
     # The DAGs an example triggers or waits for are in other files of its folder, which
     # `conveyor run FILE` finds there.
     command = [CONVEYOR, "run", str(path), dag_id]
+    if path.name in CONF:
+        command += ["--conf", json.dumps(CONF[path.name])]
     try:
         done = subprocess.run(
             command,
@@ -176,7 +184,7 @@ def run_one(path: Path, dag_id: str, env: dict[str, str], timeout: float) -> Row
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="example file names to run (default: all)")
-    parser.add_argument("--timeout", type=float, default=90.0, help="seconds per DAG run")
+    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per DAG run")
     args = parser.parse_args()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="conveyor-airflow-bench-") as tmp:

@@ -109,6 +109,19 @@ def test_a_cache_others_may_write_to_is_not_trusted(tmp_path: Path) -> None:
     assert not (tmp_path / "ran").exists()
 
 
+def test_a_shared_sticky_cache_gets_a_private_folder_of_this_users(tmp_path: Path) -> None:
+    # /tmp as Airflow files name it (venv_cache_path=tempfile.gettempdir()): mode 1777.
+    cache = tmp_path / "like-tmp"
+    cache.mkdir()
+    _planted(cache, tmp_path / "ran")  # what another user put in the shared folder itself
+    cache.chmod(0o1777)
+    python = ensure_venv(cache, sys.executable, [])
+    own = cache / f"conveyor-venvs-{os.geteuid()}"
+    assert python.is_relative_to(own) and python.exists()
+    assert stat.S_IMODE(own.stat().st_mode) == 0o700
+    assert not (tmp_path / "ran").exists()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
 def test_a_cache_or_virtualenv_of_another_user_is_not_trusted(tmp_path: Path) -> None:
     cache = tmp_path / "venvs"

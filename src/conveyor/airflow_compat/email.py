@@ -1,9 +1,10 @@
-"""``email=`` with ``email_on_failure`` / ``email_on_retry``: mail through Conveyor's notifier.
+"""``email=`` with ``email_on_failure`` / ``email_on_retry``: mail through the smtp provider.
 
-Airflow sends these through its configured SMTP server; Conveyor sends them with
-``conveyor.notifiers.EmailNotifier`` through the connection ``smtp_default`` (Airflow's
-name for it) when that connection exists. Without it, the try's log says the mail was not
-sent and why, instead of failing the callback.
+Airflow sends these through its configured SMTP server; Conveyor sends them the way
+``airflow.utils.email.send_email`` and ``EmailOperator`` do (``providers/smtp``), through
+the connection ``smtp_default`` (Airflow's name for it) when that connection exists.
+Without it, the try's log says the mail was not sent and why, instead of failing the
+callback.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class EmailAlert:
     def __call__(self, context: dict[str, Any]) -> None:
         from conveyor.connections import get_connection
         from conveyor.exceptions import NotFoundError
-        from conveyor.notifiers import EmailNotifier
+        from conveyor.notifiers import render_message
+        from conveyor.providers.smtp.utils_email import send_email
 
         try:
             get_connection(SMTP_CONN_ID)
@@ -40,7 +42,13 @@ class EmailAlert:
             + ("failed" if self.what == "failure" else "is up for retry")
             + " (run {{ run_id }}, try {{ ti.try_number }})"
         )
-        EmailNotifier(self.to, conn_id=SMTP_CONN_ID, subject=subject, body=subject)(context)
+        body = subject + "{% if exception %}<br>Exception:<br><pre>{{ exception }}</pre>{% endif %}"
+        send_email(
+            self.to,
+            render_message(subject, context),
+            render_message(body, context),
+            conn_id=SMTP_CONN_ID,
+        )
         print(f"[conveyor] email_on_{self.what}: sent to {', '.join(self.to)}", flush=True)
 
     def __repr__(self) -> str:

@@ -205,10 +205,10 @@ class BaseHook:
 
     @staticmethod
     def get_hook(conn_id: str, hook_params: dict[str, Any] | None = None) -> Any:
-        """The SQL hook for the connection's type (``PostgresHook``, ``MySqlHook``)."""
-        from conveyor.providers.registry import get_hook
+        """The hook for the connection's type (``PostgresHook``, ``MySqlHook``, ``SmtpHook``...)."""
+        from conveyor.providers.registry import any_hook
 
-        return get_hook(conn_id, hook_params)
+        return any_hook(conn_id, hook_params)
 
 
 #: The type of the context dict, for annotations (``context: Context``).

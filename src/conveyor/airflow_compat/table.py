@@ -277,6 +277,11 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sdk.definitions.asset.decorators": _ASSET_DECORATOR,
     "airflow.sdk.definitions.asset.metadata": _METADATA,
     "airflow.assets": _ASSET_NAMES,
+    # Airflow 3.3's task state store: the retention that never expires, and its class.
+    "airflow.sdk.execution_time.context": {
+        "NEVER_EXPIRE": "conveyor.worker.task_state:NEVER_EXPIRE",
+        "TaskStateStore": "conveyor.worker.task_state:TaskStateStore",
+    },
     "airflow.sdk.definitions.decorators": {**_DECORATORS, "dag": f"{_SHIMS}:sdk_dag"},
     "airflow.task.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
     "airflow.providers.common.compat.sdk": {
@@ -323,12 +328,6 @@ INSTEAD: dict[str, str] = {
     "airflow.operators.subdag.SubDagOperator": _SUBDAG,
     "airflow.operators.subdag_operator.SubDagOperator": _SUBDAG,
     "airflow.operators.SubDagOperator": _SUBDAG,
-    "airflow.operators.email.EmailOperator": (
-        "send mail from a callback: conveyor.notifiers.EmailNotifier (docs/toolkit.md)"
-    ),
-    "airflow.providers.smtp.operators.smtp.EmailOperator": (
-        "send mail from a callback: conveyor.notifiers.EmailNotifier (docs/toolkit.md)"
-    ),
     "airflow.models.DagBag": "Conveyor loads DAG folders itself; `conveyor dags validate PATH`",
 }
 

@@ -47,6 +47,22 @@ _SLACK_WEBHOOK_NOTIFIERS = {
     "SlackWebhookNotifier": f"{_P}.slack.notifiers:SlackWebhookNotifier",
     "send_slack_webhook_notification": f"{_P}.slack.notifiers:send_slack_webhook_notification",
 }
+_SMTP_HOOK = {"SmtpHook": f"{_P}.smtp.hook:SmtpHook"}
+_EMAIL_OPERATOR = {"EmailOperator": f"{_P}.smtp.operator:EmailOperator"}
+_SMTP_NOTIFIERS = {
+    "SmtpNotifier": f"{_P}.smtp.notifier:SmtpNotifier",
+    "send_smtp_notification": f"{_P}.smtp.notifier:send_smtp_notification",
+}
+_UTILS_EMAIL = {
+    name: f"{_P}.smtp.utils_email:{name}"
+    for name in ("send_email", "send_email_smtp", "get_email_address_list")
+}
+_DISCORD_HOOK = {"DiscordWebhookHook": f"{_P}.discord.hook:DiscordWebhookHook"}
+_DISCORD_OPERATOR = {"DiscordWebhookOperator": f"{_P}.discord.operator:DiscordWebhookOperator"}
+_DISCORD_NOTIFIERS = {
+    "DiscordNotifier": f"{_P}.discord.notifier:DiscordNotifier",
+    "send_discord_notification": f"{_P}.discord.notifier:send_discord_notification",
+}
 _AWS_BASE_HOOK = {"AwsBaseHook": f"{_P}.amazon.base_aws:AwsBaseHook"}
 _S3_HOOK = {"S3Hook": f"{_P}.amazon.s3:S3Hook"}
 _S3_KEY_SENSOR = {"S3KeySensor": f"{_P}.amazon.s3_sensor:S3KeySensor"}
@@ -95,6 +111,12 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.slack.operators.slack": _SLACK_OPERATORS,
     "airflow.providers.slack.notifications.slack": _SLACK_NOTIFIERS,
     "airflow.providers.slack.notifications.slack_webhook": _SLACK_WEBHOOK_NOTIFIERS,
+    "airflow.providers.smtp.hooks.smtp": _SMTP_HOOK,
+    "airflow.providers.smtp.operators.smtp": _EMAIL_OPERATOR,
+    "airflow.providers.smtp.notifications.smtp": _SMTP_NOTIFIERS,
+    "airflow.providers.discord.hooks.discord_webhook": _DISCORD_HOOK,
+    "airflow.providers.discord.operators.discord_webhook": _DISCORD_OPERATOR,
+    "airflow.providers.discord.notifications.discord": _DISCORD_NOTIFIERS,
     "airflow.providers.amazon.aws.hooks.base_aws": _AWS_BASE_HOOK,
     "airflow.providers.amazon.aws.hooks.s3": _S3_HOOK,
     "airflow.providers.amazon.aws.sensors.s3": _S3_KEY_SENSOR,
@@ -134,6 +156,9 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
         "BranchSQLOperator": _SQL_OPERATORS["BranchSQLOperator"],
     },
     "airflow.sensors.sql": _SQL_SENSOR,
+    # The core's mail (2.x; 3.x keeps airflow.utils.email): the smtp provider's path here.
+    "airflow.operators.email": _EMAIL_OPERATOR,
+    "airflow.utils.email": _UTILS_EMAIL,
     # -- Airflow 1.10 ------------------------------------------------------------------------
     "airflow.hooks.dbapi_hook": _DBAPI,
     "airflow.hooks.postgres_hook": _POSTGRES_HOOK,
@@ -165,6 +190,9 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.contrib.operators.s3_delete_objects_operator": {
         "S3DeleteObjectsOperator": _S3_OPERATORS["S3DeleteObjectsOperator"]
     },
+    "airflow.operators.email_operator": _EMAIL_OPERATOR,
+    "airflow.contrib.hooks.discord_webhook_hook": _DISCORD_HOOK,
+    "airflow.contrib.operators.discord_webhook_operator": _DISCORD_OPERATOR,
     "airflow.contrib.hooks.ssh_hook": _SSH_HOOK,
     "airflow.contrib.operators.ssh_operator": _SSH_OPERATOR,
     "airflow.contrib.hooks.sftp_hook": _SFTP_HOOK,
@@ -177,6 +205,7 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK, **_HTTP_HOOK},
     "airflow.operators": {
+        **_EMAIL_OPERATOR,
         **_POSTGRES_OPERATOR,
         **_MYSQL_OPERATOR,
         "SimpleHttpOperator": _HTTP_OPERATOR["SimpleHttpOperator"],
@@ -212,6 +241,16 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.slack.operators.slack",
         "airflow.providers.slack.notifications.slack",
         "airflow.providers.slack.notifications.slack_webhook",
+    ),
+    "smtp": (
+        "airflow.providers.smtp.hooks.smtp",
+        "airflow.providers.smtp.operators.smtp",
+        "airflow.providers.smtp.notifications.smtp",
+    ),
+    "discord": (
+        "airflow.providers.discord.hooks.discord_webhook",
+        "airflow.providers.discord.operators.discord_webhook",
+        "airflow.providers.discord.notifications.discord",
     ),
     "amazon": (
         "airflow.providers.amazon.aws.hooks.base_aws",
@@ -251,6 +290,8 @@ EXTRAS: dict[str, str | None] = {
     "http": "http",
     "slack": "slack",
     "amazon": "amazon",  # boto3
+    "smtp": None,  # the standard library's smtplib
+    "discord": "discord",  # httpx
 }
 # ``from airflow.hooks import S3Hook``: 1.10 answered the amazon names from the packages too.
 PROVIDER_MODULES["airflow.hooks"] = {**PROVIDER_MODULES["airflow.hooks"], **_S3_HOOK}

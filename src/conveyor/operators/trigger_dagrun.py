@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from conveyor import strict_json
@@ -32,7 +32,12 @@ class TriggerDagRunOperator(BaseOperator):
     ``{"dag_id", "run_id", "state"}``.
     """
 
-    template_fields: ClassVar[tuple[str, ...]] = ("trigger_dag_id", "conf", "trigger_run_id")
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "trigger_dag_id",
+        "conf",
+        "trigger_run_id",
+        "logical_date",
+    )
     ui_color = "#ffefeb"
 
     def __init__(
@@ -42,19 +47,21 @@ class TriggerDagRunOperator(BaseOperator):
         trigger_dag_id: str,
         conf: dict[str, Any] | None = None,
         trigger_run_id: str | None = None,
-        logical_date: datetime | None = None,
+        logical_date: datetime | str | None = None,
         wait_for_completion: bool = False,
         poke_interval: timedelta | float = 10,
         allowed_states: list[str] | None = None,
         failed_states: list[str] | None = None,
         reset_dag_run: bool = False,
         skip_when_already_exists: bool = False,
+        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
         where = f"task {task_id!r}"
+        # Airflow: no allowed_states (None or empty) means success; failed_states=[] means none.
         self.allowed_states = _run_states(
-            allowed_states, [RunState.SUCCESS], f"{where}: allowed_states"
+            allowed_states or None, [RunState.SUCCESS], f"{where}: allowed_states"
         )
         self.failed_states = _run_states(
             failed_states, [RunState.FAILED], f"{where}: failed_states"
@@ -75,6 +82,7 @@ class TriggerDagRunOperator(BaseOperator):
         self.logical_date = logical_date
         self.wait_for_completion = bool(wait_for_completion)
         self.poke_interval = _as_timedelta(poke_interval, f"task {self.task_id!r}: poke_interval")
+        self.deferrable = bool(deferrable)
 
     def execute(self, context: dict[str, Any]) -> Any:
         ti = context["ti"]
@@ -124,6 +132,22 @@ class TriggerDagRunOperator(BaseOperator):
             time.sleep(self.poke_interval.total_seconds() if self.poke_interval else 1)
             state = ti.dag_run_state(self.trigger_dag_id, run_id)
 
+    def _logical_date(self) -> datetime | None:
+        """The logical date given, a rendered template's text read as an ISO date-time."""
+        found = self.logical_date
+        if found is None or isinstance(found, datetime):
+            return found
+        text = str(found).strip()
+        if not text or text == "None":
+            return None
+        try:
+            parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
+        except ValueError:
+            raise Fail(
+                f"task {self.task_id!r}: logical_date {text!r} is not an ISO date-time"
+            ) from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
     def _create_run(self, ti: Any, run_id: str) -> int | None:
         """Make the run, waiting up to ``TARGET_WAIT_SECONDS`` for a target DAG not parsed
         yet: at scheduler start an ``@once`` DAG can run before the folder is all parsed."""
@@ -134,7 +158,7 @@ class TriggerDagRunOperator(BaseOperator):
                     self.trigger_dag_id,
                     run_id=run_id,
                     conf=self.conf,
-                    logical_date=self.logical_date,
+                    logical_date=self._logical_date(),
                 )
             except ConfRefused as refused:  # the check every trigger makes: no retry helps
                 raise Fail(f"conf for DAG {self.trigger_dag_id!r} refused: {refused}") from None

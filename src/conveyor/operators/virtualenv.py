@@ -269,6 +269,7 @@ def ensure_venv(
 ) -> Path:
     """The interpreter of the cached virtualenv for these inputs, creating it once."""
     key = venv_key(base_python, requirements, system_site_packages, pip_options)
+    cache = _private_cache(cache)
     _own_private_folder(cache, "the virtualenv cache")
     folder = cache / key
     ready = folder / READY
@@ -289,6 +290,21 @@ def ensure_venv(
         ready.write_text(json.dumps({"requirements": list(requirements)}))
     print(f"[conveyor] created virtualenv {folder}", flush=True)
     return folder / "bin" / "python"
+
+
+def _private_cache(cache: Path) -> Path:
+    """Where the virtualenvs of ``cache`` go. A shared folder with the sticky bit (``/tmp``,
+    mode 1777: Airflow files pass ``venv_cache_path=tempfile.gettempdir()``) gets a folder of
+    this user's inside it, which the sticky bit keeps others from renaming or removing; it
+    is checked as any cache is. Any other folder is the cache itself."""
+    try:
+        found = os.lstat(cache)
+    except FileNotFoundError:
+        return cache
+    shared = found.st_mode & stat.S_ISVTX and found.st_mode & 0o002
+    if stat.S_ISDIR(found.st_mode) and shared:
+        return cache / f"conveyor-venvs-{os.geteuid()}"
+    return cache
 
 
 def _own_private_folder(path: Path, what: str) -> None:

@@ -2,6 +2,7 @@
 
 The SQL operators and ``SqlSensor`` take any connection id; its ``conn_type`` picks the hook.
 A type with no hook here fails with the connection id, the type and the types there are.
+``BaseHook.get_hook`` also answers the other providers' types (``OTHER_HOOKS``: mail, chat).
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ HOOKS: dict[str, str] = {
     "postgresql": "conveyor.providers.postgres:PostgresHook",
     "mysql": "conveyor.providers.mysql:MySqlHook",
     "mariadb": "conveyor.providers.mysql:MySqlHook",
+}
+
+#: conn_type -> "module:class" of the hooks that are not SQL ones (``any_hook`` only).
+OTHER_HOOKS: dict[str, str] = {
+    "email": "conveyor.providers.smtp.hook:SmtpHook",
+    "smtp": "conveyor.providers.smtp.hook:SmtpHook",
+    "discord": "conveyor.providers.discord.hook:DiscordWebhookHook",
 }
 
 
@@ -45,3 +53,14 @@ def get_hook(conn_id: str, hook_params: dict[str, Any] | None = None) -> DbApiHo
     hook = found(**params)
     hook.connection = conn
     return hook
+
+
+def any_hook(conn_id: str, hook_params: dict[str, Any] | None = None) -> Any:
+    """``BaseHook.get_hook``: the SQL hook, or the mail or chat hook, for ``conn_id``'s type."""
+    conn = get_connection(conn_id)
+    target = OTHER_HOOKS.get(conn.conn_type.replace("-", "_").lower())
+    if target is None:
+        return get_hook(conn_id, hook_params)
+    module, _, name = target.partition(":")
+    found = getattr(importlib.import_module(module), name)
+    return found(**{**(hook_params or {}), found.conn_name_attr: conn_id})

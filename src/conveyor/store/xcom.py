@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete, select
 
 from conveyor.clock import utcnow
 from conveyor.store.sql import upsert
@@ -42,4 +42,29 @@ def upsert_xcom(
             "shown": shown,
         },
         key=["run_pk", "task_id", "key", "map_index"],
+    )
+
+
+def instance_xcom(conn: Connection, run_pk: int, task_id: str, map_index: int, key: str) -> Any:
+    """One task instance's own value under ``key`` (None when it has none)."""
+    return conn.execute(
+        select(xcom.c.value).where(
+            xcom.c.run_pk == run_pk,
+            xcom.c.task_id == task_id,
+            xcom.c.map_index == map_index,
+            xcom.c.key == key,
+        )
+    ).scalar()
+
+
+def delete_instance_xcom(
+    conn: Connection, run_pk: int, task_id: str, map_index: int, key: str
+) -> None:
+    conn.execute(
+        delete(xcom).where(
+            xcom.c.run_pk == run_pk,
+            xcom.c.task_id == task_id,
+            xcom.c.map_index == map_index,
+            xcom.c.key == key,
+        )
     )

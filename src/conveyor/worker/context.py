@@ -237,6 +237,8 @@ DATASET_TRIGGERED = "dataset_triggered"
 def build_context(
     dag: DAG, task: BaseOperator, run: RunRow, ti: TaskInstanceHandle
 ) -> dict[str, Any]:
+    from conveyor.worker.task_state import TaskStateStore  # it builds on this module
+
     logical = run.logical_date
     # A task's own params (Airflow's operator params=) sit between the DAG's and the run's.
     params = {**dag.params, **(getattr(task, "params", None) or {}), **(run.conf or {})}
@@ -267,6 +269,7 @@ def build_context(
             if run.run_type == DATASET_TRIGGERED
             else []
         ),
+        "task_state_store": TaskStateStore(ti),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
     return {**standard_context(context), **context}

@@ -1,0 +1,2 @@
+"""Airflow's discord provider: post to a Discord webhook (``DiscordWebhookHook``,
+``DiscordWebhookOperator``, ``DiscordNotifier``), through the http provider's client."""

@@ -1,0 +1,112 @@
+"""``DiscordWebhookHook``: post a message to a Discord webhook, as Airflow's.
+
+The connection (type ``discord``, or an ``http`` one) gives the base URL (host; Discord's
+``https://discord.com/api/`` when it has none) and, in its extra, ``webhook_endpoint``
+(``webhooks/{id}/{token}``); an endpoint given to the hook wins. The endpoint holds the
+webhook's token, so it is masked wherever it shows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from conveyor.providers._extras import require
+
+require("httpx", "discord", "discord")
+
+from conveyor.connections import Connection, masking  # noqa: E402
+from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
+from conveyor.providers.http.hook import HttpHook, base_url  # noqa: E402
+
+DEFAULT_BASE_URL = "https://discord.com/api/"
+ENDPOINT = re.compile(r"^webhooks/[0-9]+/[a-zA-Z0-9_-]+$")
+#: What Discord takes in one message.
+MAX_LENGTH = 2000
+
+
+class DiscordError(TaskError, AirflowException):
+    """A bad endpoint or message (an ``AirflowException``, as in Airflow)."""
+
+
+class DiscordWebhookHook(HttpHook):
+    """``DiscordWebhookHook(http_conn_id=, webhook_endpoint=, message=, username=,
+    avatar_url=, tts=, proxy=)``; ``execute()`` posts the message."""
+
+    conn_name_attr: ClassVar[str] = "http_conn_id"
+    default_conn_name: ClassVar[str] = "discord_default"
+    conn_type: ClassVar[str] = "discord"
+    hook_name: ClassVar[str] = "Discord"
+    conn_types: ClassVar[tuple[str, ...]] = ("discord", "http", "https")
+
+    def __init__(
+        self,
+        http_conn_id: str | None = None,
+        webhook_endpoint: str | None = None,
+        message: str = "",
+        username: str | None = None,
+        avatar_url: str | None = None,
+        tts: bool = False,
+        proxy: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(method="POST", http_conn_id=http_conn_id or self.default_conn_name)
+        self.given_endpoint = webhook_endpoint
+        self.message = message
+        self.username = username
+        self.avatar_url = avatar_url
+        self.tts = tts
+        self.proxy = proxy
+
+    def _set_base_url(self, conn: Connection) -> None:
+        self.base_url = base_url(conn, default_host=DEFAULT_BASE_URL, default_scheme="https")
+
+    def _split_extra(
+        self, conn: Connection, extra_options: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        headers, options = super()._split_extra(conn, extra_options)
+        headers.pop("webhook_endpoint", None)  # the hook's setting, not a header
+        return headers, options
+
+    @property
+    def webhook_endpoint(self) -> str:
+        """The endpoint (given, or the connection's), checked and registered as a secret."""
+        found = self.given_endpoint
+        if not found:
+            found = self._connection().extra.get("webhook_endpoint", "")
+        found = str(found or "").strip().strip("/")
+        if not ENDPOINT.match(found):
+            raise DiscordError(
+                f"connection {self.http_conn_id!r}: expected a Discord webhook endpoint in "
+                "the form of 'webhooks/{webhook.id}/{webhook.token}'"
+                + ("" if found else " (none given, and the connection's extra has none)")
+            )
+        masking.register(found)
+        masking.register(found.rsplit("/", 1)[-1])
+        return found
+
+    def _build_discord_payload(self) -> str:
+        if len(self.message) > MAX_LENGTH:
+            raise DiscordError(
+                f"Discord message length must be {MAX_LENGTH} or fewer characters "
+                f"(this one has {len(self.message)})."
+            )
+        payload: dict[str, Any] = {"content": self.message, "tts": self.tts}
+        if self.username:
+            payload["username"] = self.username
+        if self.avatar_url:
+            payload["avatar_url"] = self.avatar_url
+        return json.dumps(payload)
+
+    def execute(self) -> None:
+        """Post the message to the webhook."""
+        options: dict[str, Any] = {"proxy": self.proxy} if self.proxy else {}
+        self.run(
+            endpoint=self.webhook_endpoint,
+            data=self._build_discord_payload(),
+            headers={"Content-type": "application/json"},
+            extra_options=options,
+        )

@@ -1,0 +1,61 @@
+"""``DiscordNotifier`` (``send_discord_notification``): a callback that posts to a Discord
+webhook when a task or a run ends, as Airflow's. ``discord_conn_id``, ``text``,
+``username``, ``avatar_url`` and ``tts`` are rendered with the callback's context."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from conveyor.connections import masking
+from conveyor.model.templating import render_value
+from conveyor.providers.discord.hook import DiscordWebhookHook
+
+ICON_URL = "https://raw.githubusercontent.com/apache/airflow/main/airflow-core/src/airflow/ui/public/pin_100.png"
+
+
+class DiscordNotifier:
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "discord_conn_id",
+        "text",
+        "username",
+        "avatar_url",
+        "tts",
+    )
+
+    def __init__(
+        self,
+        discord_conn_id: str = "discord_webhook_default",
+        text: str = "This is a default message",
+        username: str = "Airflow",
+        avatar_url: str = ICON_URL,
+        tts: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self.discord_conn_id = discord_conn_id
+        self.text = text
+        self.username = username
+        self.avatar_url = avatar_url
+        self.tts = tts
+
+    def __call__(self, context: dict[str, Any]) -> None:
+        self.notify(context)
+
+    def notify(self, context: dict[str, Any]) -> None:
+        found = {
+            name: masking.redact_value(render_value(getattr(self, name), context))
+            for name in self.template_fields
+        }
+        DiscordWebhookHook(
+            http_conn_id=found["discord_conn_id"],
+            message=found["text"],
+            username=found["username"],
+            avatar_url=found["avatar_url"],
+            tts=found["tts"],
+        ).execute()
+
+    def __repr__(self) -> str:
+        return f"DiscordNotifier({self.discord_conn_id})"
+
+
+#: Airflow's lower-case name of the notifier.
+send_discord_notification = DiscordNotifier

@@ -1,0 +1,90 @@
+"""``SmtpNotifier`` (``send_smtp_notification``): a callback that mails when a task or a run
+ends, as Airflow's. ``to``, ``from_email``, ``subject``, ``html_content``, ``files``, ``cc``
+and ``bcc`` are rendered with the callback's context; a subject or body left out says what
+ended, how and where (the connection's ``subject_template`` / ``html_content_template``
+extras, when set, are used instead)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from conveyor.connections import masking
+from conveyor.model.templating import render_value
+from conveyor.notifiers import DEFAULT_MESSAGE
+from conveyor.providers.smtp.hook import SmtpHook
+
+
+class SmtpNotifier:
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "from_email",
+        "to",
+        "subject",
+        "html_content",
+        "files",
+        "cc",
+        "bcc",
+    )
+
+    def __init__(
+        self,
+        to: str | Iterable[str],
+        from_email: str | None = None,
+        subject: str | None = None,
+        html_content: str | None = None,
+        files: list[str] | None = None,
+        cc: str | Iterable[str] | None = None,
+        bcc: str | Iterable[str] | None = None,
+        mime_subtype: str = "mixed",
+        mime_charset: str = "utf-8",
+        custom_headers: dict[str, Any] | None = None,
+        smtp_conn_id: str = SmtpHook.default_conn_name,
+        auth_type: str = "basic",
+        **kwargs: Any,
+    ) -> None:
+        self.to = to
+        self.from_email = from_email
+        self.subject = subject
+        self.html_content = html_content
+        self.files = files
+        self.cc = cc
+        self.bcc = bcc
+        self.mime_subtype = mime_subtype
+        self.mime_charset = mime_charset
+        self.custom_headers = custom_headers
+        self.smtp_conn_id = smtp_conn_id
+        self.auth_type = auth_type
+
+    def _render(self, value: Any, context: dict[str, Any]) -> Any:
+        values = {"exception": None, "reason": None, "state": None, **context}
+        return masking.redact_value(render_value(value, values))
+
+    def __call__(self, context: dict[str, Any]) -> None:
+        self.notify(context)
+
+    def notify(self, context: dict[str, Any]) -> None:
+        with SmtpHook(smtp_conn_id=self.smtp_conn_id, auth_type=self.auth_type) as hook:
+            subject = self.subject or hook.subject_template or DEFAULT_MESSAGE
+            body = self.html_content or hook.html_content_template or DEFAULT_MESSAGE
+            found = {
+                name: self._render(getattr(self, name), context) for name in self.template_fields
+            }
+            hook.send_email_smtp(
+                to=found["to"],
+                from_email=found["from_email"],
+                subject=str(self._render(subject, context)).strip().splitlines()[0][:200],
+                html_content=self._render(body, context),
+                files=found["files"],
+                cc=found["cc"],
+                bcc=found["bcc"],
+                mime_subtype=self.mime_subtype,
+                mime_charset=self.mime_charset,
+                custom_headers=self.custom_headers,
+            )
+
+    def __repr__(self) -> str:
+        return f"SmtpNotifier({self.smtp_conn_id})"
+
+
+#: Airflow's lower-case name of the notifier.
+send_smtp_notification = SmtpNotifier

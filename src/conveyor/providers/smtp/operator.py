@@ -1,0 +1,72 @@
+"""``EmailOperator``: send an email, as Airflow's (the smtp provider's, and the core one of
+``airflow.operators.email`` / 1.10's ``email_operator``). Templated: ``to``, ``from_email``,
+``subject``, ``html_content`` (a ``.html`` file name is read as a template) and ``files``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from conveyor.model.task import BaseOperator
+from conveyor.providers.smtp.hook import SmtpHook
+
+
+class EmailOperator(BaseOperator):
+    template_fields: ClassVar[Sequence[str]] = (
+        "to",
+        "from_email",
+        "subject",
+        "html_content",
+        "files",
+        "cc",
+        "bcc",
+    )
+    template_ext: Sequence[str] = (".html",)
+    ui_color = "#e6faf9"
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        to: str | list[str],
+        subject: str,
+        html_content: str,
+        from_email: str | None = None,
+        files: list[str] | None = None,
+        cc: str | list[str] | None = None,
+        bcc: str | list[str] | None = None,
+        mime_subtype: str = "mixed",
+        mime_charset: str = "utf-8",
+        conn_id: str | None = None,
+        custom_headers: dict[str, Any] | None = None,
+        auth_type: str = "basic",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.to = to
+        self.subject = subject
+        self.html_content = html_content
+        self.from_email = from_email
+        self.files = files or []
+        self.cc = cc
+        self.bcc = bcc
+        self.mime_subtype = mime_subtype
+        self.mime_charset = mime_charset
+        self.conn_id = conn_id or SmtpHook.default_conn_name
+        self.custom_headers = custom_headers
+        self.auth_type = auth_type
+
+    def execute(self, context: dict[str, Any]) -> None:
+        with SmtpHook(smtp_conn_id=self.conn_id, auth_type=self.auth_type) as hook:
+            hook.send_email_smtp(
+                to=self.to,
+                subject=self.subject,
+                html_content=self.html_content,
+                from_email=self.from_email,
+                files=self.files,
+                cc=self.cc,
+                bcc=self.bcc,
+                mime_subtype=self.mime_subtype,
+                mime_charset=self.mime_charset,
+                custom_headers=self.custom_headers,
+            )

@@ -1,0 +1,138 @@
+"""The smtp and discord providers' pure parts: every import path, how an smtp connection's
+extra secures the link, the message a mail is built into, and the Discord endpoint rule."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conveyor import airflow_compat
+from conveyor.model.context import DagContext
+from conveyor.providers.discord import hook as discord_hook
+from conveyor.providers.discord import notifier as discord_notifier
+from conveyor.providers.discord import operator as discord_operator
+from conveyor.providers.smtp import hook as smtp_hook
+from conveyor.providers.smtp import notifier as smtp_notifier
+from conveyor.providers.smtp import operator as smtp_operator
+from conveyor.providers.smtp import utils_email
+
+PATHS = {
+    "airflow.providers.smtp.hooks.smtp": {"SmtpHook": smtp_hook.SmtpHook},
+    "airflow.providers.smtp.operators.smtp": {"EmailOperator": smtp_operator.EmailOperator},
+    "airflow.operators.email": {"EmailOperator": smtp_operator.EmailOperator},
+    "airflow.operators.email_operator": {"EmailOperator": smtp_operator.EmailOperator},
+    "airflow.providers.smtp.notifications.smtp": {
+        "SmtpNotifier": smtp_notifier.SmtpNotifier,
+        "send_smtp_notification": smtp_notifier.SmtpNotifier,
+    },
+    "airflow.providers.discord.hooks.discord_webhook": {
+        "DiscordWebhookHook": discord_hook.DiscordWebhookHook
+    },
+    "airflow.contrib.hooks.discord_webhook_hook": {
+        "DiscordWebhookHook": discord_hook.DiscordWebhookHook
+    },
+    "airflow.providers.discord.operators.discord_webhook": {
+        "DiscordWebhookOperator": discord_operator.DiscordWebhookOperator
+    },
+    "airflow.contrib.operators.discord_webhook_operator": {
+        "DiscordWebhookOperator": discord_operator.DiscordWebhookOperator
+    },
+    "airflow.providers.discord.notifications.discord": {
+        "DiscordNotifier": discord_notifier.DiscordNotifier,
+        "send_discord_notification": discord_notifier.DiscordNotifier,
+    },
+}
+
+
+@pytest.fixture
+def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
+    assert airflow_compat.activate() is True
+    yield
+    airflow_compat.uninstall()
+    DagContext.created.clear()
+
+
+def test_every_airflow_path_gives_the_provider_object(hook: None) -> None:
+    for module_name, names in PATHS.items():
+        module = importlib.import_module(module_name)
+        for name, expected in names.items():
+            # Operators come as Airflow-keyword-taking subclasses (``rebinding.py``).
+            assert issubclass(getattr(module, name), expected), f"{module_name}.{name}"
+    email = importlib.import_module("airflow.utils.email")
+    assert email.send_email is utils_email.send_email
+
+
+@pytest.mark.parametrize(
+    ("extra", "ssl", "starttls", "port"),
+    [
+        ("", True, True, 465),  # Airflow's provider: SSL unless disabled
+        ("?disable_ssl=true", False, True, 25),
+        ("?disable_ssl=true&disable_tls=true", False, False, 25),
+        ("?ssl=false&starttls=true&disable_tls=true", False, True, 25),  # Conveyor's keys win
+    ],
+)
+def test_the_connection_extra_says_how_the_link_is_secured(
+    monkeypatch: pytest.MonkeyPatch, extra: str, ssl: bool, starttls: bool, port: int
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MAIL", f"smtp://u:p@mail.example{extra}")
+    found = smtp_hook.SmtpHook(smtp_conn_id="mail")
+    assert (found.use_ssl, found.smtp_starttls, found.port) == (ssl, starttls, port)
+
+
+def test_a_message_has_every_recipient_and_bcc_in_no_header(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("attached")
+    message, recipients = smtp_hook.build_message(
+        from_email="me@example.com",
+        to="a@example.com; b@example.com",
+        cc=["c@example.com"],
+        bcc="d@example.com",
+        subject="s",
+        html_content="<p>x</p>",
+        files=[str(tmp_path / "a.txt")],
+        mime_subtype="related",
+        custom_headers={"X-Run": "r1"},
+    )
+    assert recipients == ["a@example.com", "b@example.com", "c@example.com", "d@example.com"]
+    assert message["To"] == "a@example.com, b@example.com" and "d@example.com" not in str(message)
+    assert message.get_content_subtype() == "related" and message["X-Run"] == "r1"
+    names = [p.get_filename() for p in message.walk() if p.get_filename()]
+    assert names == ["a.txt"]
+    with pytest.raises(smtp_hook.SmtpError, match=r"cannot attach .*missing\.txt"):
+        smtp_hook.build_message(
+            from_email="m", to="a@x", subject="", html_content="", files=["missing.txt"]
+        )
+    with pytest.raises(smtp_hook.SmtpError, match="at least one recipient"):
+        smtp_hook.build_message(from_email="m", to=" ; ", subject="", html_content="")
+
+
+def test_the_hook_needs_a_sender(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MAIL", "smtp://mail.example")
+    with pytest.raises(smtp_hook.SmtpError, match="connection 'mail': no sender"):
+        smtp_hook.SmtpHook(smtp_conn_id="mail").send_email_smtp(
+            to="a@x", subject="s", html_content="h", dryrun=True
+        )
+
+
+@pytest.mark.parametrize("endpoint", ["webhooks/1/abc", "/webhooks/123/a-b_C/", "webhooks/9/x"])
+def test_a_discord_endpoint_of_the_right_shape_is_taken(endpoint: str) -> None:
+    found = discord_hook.DiscordWebhookHook(http_conn_id="d", webhook_endpoint=endpoint)
+    assert found.webhook_endpoint == endpoint.strip("/")
+
+
+@pytest.mark.parametrize("endpoint", ["hooks/1/abc", "webhooks/x/abc", "webhooks/1/a/b"])
+def test_a_discord_endpoint_of_another_shape_fails(endpoint: str) -> None:
+    found = discord_hook.DiscordWebhookHook(http_conn_id="d", webhook_endpoint=endpoint)
+    with pytest.raises(discord_hook.DiscordError, match="connection 'd': expected"):
+        found.webhook_endpoint  # noqa: B018
+
+
+def test_the_discord_payload_is_discords_json() -> None:
+    found = discord_hook.DiscordWebhookHook(message="hi", username="bot")
+    assert found._build_discord_payload() == '{"content": "hi", "tts": false, "username": "bot"}'
+    with pytest.raises(discord_hook.DiscordError, match="2000 or fewer"):
+        discord_hook.DiscordWebhookHook(message="x" * 2001)._build_discord_payload()
