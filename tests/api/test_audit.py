@@ -66,7 +66,7 @@ def test_actions_are_recorded_with_actor_address_and_no_secrets(quiet: World) ->
     ]
     trigger = next(e for e in entries if e["action"] == "run.trigger")
     assert trigger["actor"] == "op" and trigger["via"] == "session"
-    assert trigger["dag_id"] == "pipeline" and trigger["target"] == "pipeline"
+    assert trigger["dag_id"] == "pipeline" and trigger["target"] == "pipeline/r1"
     assert trigger["details"] == {"run_id": "r1", "conf": {"n": 5}}
     assert trigger["address"]
     text = str(entries)

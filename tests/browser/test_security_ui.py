@@ -76,6 +76,11 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
         f"/dags/hourly_sync/runs/{run_id}/tasks/pull",
         "/workers",
         "/tokens",
+        "/home",
+        "/admin/connections",
+        "/admin/variables",
+        "/admin/pools",
+        "/audit",
     ):
         page.goto(f"{servers.url}{path}")
         page.wait_for_load_state("networkidle")

@@ -15,6 +15,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from conveyor.store import audit
@@ -80,6 +81,15 @@ class AuditTrail:
         await self.app(scope, keep_body, send_after_record)
 
 
+def note(request: Request, target: str | None = None, **details: Any) -> None:
+    """Let a handler say more than its path and body tell: the target it made (a new run's
+    id) or details; the request's audit row carries them."""
+    found = request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})
+    if target is not None:
+        found["target"] = target
+    found.setdefault("details", {}).update(details)
+
+
 def _write(store: Store, entry: dict[str, Any]) -> None:
     with store.write() as conn:  # joins the request's transaction: commits with the change
         audit.record(conn, **entry)
@@ -112,6 +122,9 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
         if endpoint == "patch_dag" and details.get("is_paused") is False:
             action = "dag.unpause"
     target = "/".join(str(params[p]) for p in TARGET_PARAMS if params.get(p) is not None)
+    told = (scope.get("state") or {}).get("conveyor_audit") or {}
+    target = told.get("target") or target
+    details = {**details, **told.get("details", {})}
     client = scope.get("client")
     return {
         "actor": actor,

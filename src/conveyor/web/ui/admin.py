@@ -60,7 +60,10 @@ def connections_page(request: Request, user: PageUser) -> Response:
     except ConfigError as exc:
         found, stored, error = [], set(), str(exc)
     rows = [
-        {**queries.connection_info(c, reveal=False).model_dump(by_alias=True), "stored": c.conn_id in stored}
+        {
+            **queries.connection_info(c, reveal=False).model_dump(by_alias=True),
+            "stored": c.conn_id in stored,
+        }
         for c in found
     ]
     return _page(
