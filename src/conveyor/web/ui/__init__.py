@@ -23,8 +23,8 @@ __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "mount_ui"]
 
 def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the pages and ``/static`` on ``app``; links and assets carry ``base_url``."""
-    from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
     from conveyor.web.ui.admin import router as admin_router
+    from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
     from conveyor.web.ui.tokens import router as tokens_router
 
     renderer = Renderer(settings, TEMPLATES_DIR)
