@@ -14,12 +14,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 
 from conveyor.connections import repository
 from conveyor.exceptions import ConfigError
-from conveyor.store import audit
-from conveyor.store.tables import dag_run
+from conveyor.store import audit, figures
 from conveyor.web import queries
 from conveyor.web.auth import User, page_user
 from conveyor.web.deps import get_settings, get_store
@@ -144,16 +142,6 @@ def audit_page(
     )  # fmt: skip
 
 
-def runs_by_state(conn: Any, since: datetime) -> dict[str, int]:
-    """How many runs were queued since ``since``, by their state now."""
-    rows = conn.execute(
-        select(dag_run.c.state, func.count())
-        .where(dag_run.c.queued_at >= since)
-        .group_by(dag_run.c.state)
-    ).all()
-    return {str(state): int(count) for state, count in rows}
-
-
 def _last_finished(recent: list[dict[str, Any]]) -> str | None:
     """The state of the newest finished run of these (newest first), if any."""
     return next((r["state"] for r in recent if r["state"] in ("success", "failed")), None)
@@ -172,7 +160,7 @@ def home_page(request: Request, user: PageUser) -> Response:
         schedulers = queries.list_schedulers(conn, beat).model_dump(mode="json")["schedulers"]
         workers = queries.list_workers(conn, beat).model_dump(mode="json")["workers"]
         pools = queries.list_pools(conn).model_dump()["pools"]
-        counts = runs_by_state(conn, since)
+        counts = figures.runs_by_state_since(conn, since)
     failing = [d for d in dags if _last_finished(d["recent_runs"]) == "failed"]
     return _page(
         request, "home.html", user, nav="home", failing=failing, errors=errors,
