@@ -75,7 +75,12 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
         "/dags/hourly_sync/source",
         f"/dags/hourly_sync/runs/{run_id}/tasks/pull",
         "/workers",
-        "/tokens",
+        "/home",
+        "/admin/connections",
+        "/admin/variables",
+        "/admin/pools",
+        "/audit",
+        "/tokens",  # last: the token form is filled below
     ):
         page.goto(f"{servers.url}{path}")
         page.wait_for_load_state("networkidle")

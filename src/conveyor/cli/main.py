@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from conveyor import __version__
+from conveyor.cli import audit as audit_cli
 from conveyor.cli import cluster, dags, db, manual, ops, run, runs, serve, tasks, test_runs
 from conveyor.cli import pools as pools_cli
 from conveyor.cli import users as users_cli
@@ -29,8 +30,14 @@ class ConveyorGroup(click.Group):
     and exit code 1, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # The audit log: the verb is read before the group consumes the arguments, and
+        # recorded once it succeeded.
+        verb = audit_cli.resolve(self, ctx) if ctx.parent is None else None
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if verb is not None:
+                audit_cli.record_verb(verb)
+            return result
         except ConveyorError as exc:
             raise CliError(str(exc)) from exc
         except ModuleNotFoundError as exc:
@@ -137,6 +144,7 @@ cli.add_command(web_cli.web_command)
 cli.add_command(ops.health_command)
 cli.add_command(pools_cli.pools_group)
 cli.add_command(info_command)
+cli.add_command(audit_cli.audit_group)
 config.add_command(get_value)
 
 

@@ -28,6 +28,16 @@ def runs_by_state(conn: Connection) -> dict[str, int]:
     return _count_by(conn, dag_run.c.state)
 
 
+def runs_by_state_since(conn: Connection, since: datetime) -> dict[str, int]:
+    """How many DAG runs queued since ``since`` are in each state now (the home page)."""
+    found = (
+        select(dag_run.c.state, func.count())
+        .where(dag_run.c.queued_at >= since)
+        .group_by(dag_run.c.state)
+    )
+    return {str(state): int(count) for state, count in conn.execute(found)}
+
+
 def task_instances_by_state(conn: Connection) -> dict[str, int]:
     """How many task instances are in each state (states with none are absent)."""
     return _count_by(conn, task_instance.c.state)

@@ -498,3 +498,19 @@ triggerer = Table(
     Column("heartbeat_at", UtcDateTime, nullable=False),
     Column("stopped_at", UtcDateTime),
 )
+
+# Who did what, when, from where: one row per action a person (or a script with their token)
+# took through the API, the pages or the CLI. See conveyor.store.audit.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(200), nullable=False, index=True),  # a username, or the OS user
+    Column("via", String(50), nullable=False),  # "session", "token:<id>", "cli", "login"
+    Column("address", String(100)),  # the client's address; NULL from the CLI
+    Column("action", String(100), nullable=False, index=True),  # e.g. "run.trigger"
+    Column("dag_id", String(ID), index=True),
+    Column("target", String(1000)),  # what it acted on: "dag/run/task", a pool, a user
+    Column("details", JSON),  # the request's options, secrets left out
+)

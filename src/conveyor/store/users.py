@@ -90,6 +90,11 @@ def end_sessions(conn: Connection, username: str) -> None:
     )
 
 
+def set_role(conn: Connection, username: str, role: str) -> bool:
+    found = update(web_user).where(web_user.c.username == username).values(role=role)
+    return conn.execute(found).rowcount > 0
+
+
 def delete_user(conn: Connection, username: str) -> bool:
     conn.execute(delete(api_token).where(api_token.c.username == username))
     return conn.execute(delete(web_user).where(web_user.c.username == username)).rowcount > 0

@@ -58,6 +58,19 @@ def set_password(store: Store, username: str, password: str | None = None) -> st
     return password
 
 
+def set_role(store: Store, username: str, role: str) -> None:
+    """Give ``username`` another role; the last admin keeps theirs."""
+    if role not in user_rows.ROLES:
+        raise AccountError(f"unknown role {role!r}: one of {', '.join(user_rows.ROLES)}")
+    with store.write() as conn:
+        row = user_rows.get_user(conn, username)
+        if row is None:
+            raise AccountError(f"no user {username!r}")
+        if row.role == "admin" and role != "admin" and user_rows.count_admins(conn) == 1:
+            raise AccountError(f"{username!r} is the last admin: make another admin first")
+        user_rows.set_role(conn, username, role)
+
+
 def delete_user(store: Store, username: str) -> None:
     with store.write() as conn:
         row = user_rows.get_user(conn, username)

@@ -25,6 +25,7 @@ from conveyor.config import Settings
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT, Store
 from conveyor.web.api import API_PREFIX, api_router
+from conveyor.web.audit_trail import AuditTrail
 from conveyor.web.auth import LoginRequired, login_url
 from conveyor.web.docs_page import docs_router
 from conveyor.web.guards import BodyLimit, SecurityHeaders
@@ -54,6 +55,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.store = store or Store(settings.db_url)
     # Middlewares run outermost last-added: headers and the body cap see every request; the
     # request's transaction commits inside them, once the app's handlers set the status.
+    # The audit trail records each action inside the transaction that commits it.
+    app.add_middleware(AuditTrail, state=app.state)
     app.add_middleware(CommitWithResponse, state=app.state)
     app.add_middleware(
         SessionMiddleware,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from conveyor.web.api import (
+    audit,
     cluster,
     connections,
     dags,
@@ -19,7 +20,7 @@ from conveyor.web.api import (
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter()
-for module in (meta, dags, runs, tasks, cluster, users, connections, pools, datasets):
+for module in (meta, dags, runs, tasks, cluster, users, connections, pools, datasets, audit):
     api_router.include_router(module.router)
 
 __all__ = ["API_PREFIX", "api_router"]

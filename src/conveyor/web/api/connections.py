@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from conveyor.connections import repository
+from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
 from conveyor.web import queries, schemas, strict_json
@@ -44,6 +45,12 @@ class ConnectionBody(BaseModel):
         default_factory=list,
         max_length=100,
         description="'login', 'host', 'schema' or extra keys to mask whatever their name",
+    )
+    keep_secrets: bool = Field(
+        default=False,
+        description="keep the stored password when 'password' is left out, and the stored "
+        "value of every field or extra key sent back masked ('***'): an edit form never "
+        "sees the secrets it saves",
     )
 
     @model_validator(mode="after")
@@ -121,12 +128,29 @@ def put_connection(
             )
         else:
             raise HTTPException(422, "give 'uri', or 'conn_type' and the other fields")
+        if body.keep_secrets:
+            conn = _kept_secrets(request, conn, body.password is None)
         if found := strict_json.problem(conn.extra, "extra"):  # also what a URI's query held
             raise HTTPException(422, found)
         repository.set_connection(get_store(request), get_settings(request), conn)
     except ConfigError as exc:
         raise _bad_input(exc) from None
     return queries.connection_info(conn, reveal=False)
+
+
+def _kept_secrets(request: Request, conn: Connection, keep_password: bool) -> Connection:
+    """``conn`` with the stored connection's secrets wherever it carries the mask."""
+    if conn.conn_id not in repository.stored_connection_ids(get_store(request)):
+        return conn
+    stored = repository.get_connection(get_store(request), get_settings(request), conn.conn_id)
+    kept: dict[str, object] = {}
+    for name in ("host", "login", "schema", "password"):
+        if getattr(conn, name) == MASK or (name == "password" and keep_password):
+            kept[name] = getattr(stored, name)
+    extra = {
+        key: stored.extra.get(key) if value == MASK else value for key, value in conn.extra.items()
+    }
+    return dataclasses.replace(conn, extra=extra, **kept)  # type: ignore[arg-type]
 
 
 @router.delete("/connections/{conn_id}", status_code=204)

@@ -15,6 +15,7 @@ from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
 from conveyor.web.api.tasks import IN_FLIGHT, action_result
+from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(tags=["runs"], responses=AUTH)
@@ -86,6 +87,7 @@ def trigger_run(
         raise HTTPException(422, str(exc)) from None
     except trigger.RunExists as exc:
         raise HTTPException(409, str(exc)) from None
+    audit_note(request, f"{dag_id}/{run.run_id}")
     with store.read() as conn:
         return queries.get_run(conn, dag_id, run.run_id)
 

@@ -34,6 +34,11 @@ class NewUser(BaseModel):
     )
 
 
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["admin", "op", "viewer"]
+
+
 class CreatedUser(BaseModel):
     username: str
     role: str
@@ -74,6 +79,28 @@ def create_user(request: Request, response: Response, body: NewUser, user: Admin
     except accounts.AccountError as exc:
         raise HTTPException(409, str(exc)) from None
     return CreatedUser(username=body.username, role=body.role, password=password)
+
+
+@router.patch(
+    "/users/{username}",
+    response_model=schemas.UserInfo,
+    responses={404: {"description": "no such user"}, 409: {"description": "the last admin"}},
+)
+def change_user(
+    request: Request, username: Username, body: UserChange, user: Admin
+) -> schemas.UserInfo:
+    """Give a user another role; it holds at once, for their sessions and tokens alike."""
+    store = get_store(request)
+    with store.read() as conn:
+        if user_rows.get_user(conn, username) is None:
+            raise HTTPException(404, f"no user {username!r}")
+    try:
+        accounts.set_role(store, username, body.role)
+    except accounts.AccountError as exc:
+        raise HTTPException(409, str(exc)) from None
+    with store.read() as conn:
+        found = next(u for u in queries.list_users(conn).users if u.username == username)
+    return found
 
 
 @router.delete(

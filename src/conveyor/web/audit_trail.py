@@ -1,0 +1,156 @@
+"""Records every state-changing request that succeeded in the audit log, in one place.
+
+A pure ASGI middleware inside the request's transaction (``CommitWithResponse``): when the
+handler has set its status, it writes the row in the same transaction as the change, so an
+action that is rolled back leaves no row and an action that holds always has one. The
+action's name comes from the route (:data:`ACTIONS`; a route not listed there is recorded
+as ``api.<endpoint>``, so a new endpoint is audited before anyone names its action), its
+target from the path, its details from the request body with secrets left out
+(``conveyor.store.audit.redact``). Failed logins are recorded too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from conveyor.store import audit
+from conveyor.store.engine import Store
+from conveyor.web.auth import User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_BODY = 64 * 1024  # details of a larger body are left out (it is still capped by BodyLimit)
+
+#: Endpoint (the handler's name) -> the action recorded.
+ACTIONS = {
+    "trigger_run": "run.trigger",
+    "delete_run": "run.delete",
+    "clear_run": "run.clear",
+    "mark_run": "run.mark",
+    "clear_task": "task.clear",
+    "mark_task": "task.mark",
+    "patch_dag": "dag.pause",  # "dag.unpause" when the body unpauses
+    "put_connection": "connection.set",
+    "delete_connection": "connection.delete",
+    "put_variable": "variable.set",
+    "delete_variable": "variable.delete",
+    "put_pool": "pool.set",
+    "delete_pool": "pool.delete",
+    "create_user": "user.create",
+    "change_user": "user.role",
+    "delete_user": "user.delete",
+    "create_token": "token.create",
+    "revoke_token": "token.revoke",
+    "login_submit": "login",
+    "logout": "logout",
+}
+#: Path parameters that name what was acted on, in the order they are joined.
+TARGET_PARAMS = ("dag_id", "run_id", "task_id", "conn_id", "key", "name", "username", "token_id")
+
+
+class AuditTrail:
+    """ASGI middleware; ``state.store`` is read per request, as ``CommitWithResponse`` does."""
+
+    def __init__(self, app: Any, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+
+        async def keep_body() -> Any:
+            message = await receive()
+            if message["type"] == "http.request" and len(body) <= MAX_BODY:
+                body.extend(message.get("body", b""))
+            return message
+
+        async def send_after_record(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                entry = _entry(scope, message["status"], bytes(body))
+                if entry is not None:
+                    await run_in_threadpool(_write, self.state.store, entry)
+            await send(message)
+
+        await self.app(scope, keep_body, send_after_record)
+
+
+def note(request: Request, target: str | None = None, **details: Any) -> None:
+    """Let a handler say more than its path and body tell: the target it made (a new run's
+    id) or details; the request's audit row carries them."""
+    found = request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})
+    if target is not None:
+        found["target"] = target
+    found.setdefault("details", {}).update(details)
+
+
+def _write(store: Store, entry: dict[str, Any]) -> None:
+    with store.write() as conn:  # joins the request's transaction: commits with the change
+        audit.record(conn, **entry)
+
+
+def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
+    """The audit row of this request, or None when there is nothing to record."""
+    route = scope.get("route")
+    endpoint = getattr(route, "name", None)
+    if not endpoint:
+        return None
+    details = _details(scope, body)
+    params: dict[str, Any] = scope.get("path_params") or {}
+    action = ACTIONS.get(endpoint, f"api.{endpoint}")
+    if endpoint == "login_submit":
+        if status not in (303, 401, 429):
+            return None  # an expired form: nobody tried a password
+        actor = str(details.get("username") or "?")
+        action = {303: "login", 401: "login.failed", 429: "login.throttled"}[status]
+        details = {}
+        via = "login"
+    else:
+        if status >= 400:
+            return None
+        user: User | None = (scope.get("state") or {}).get("conveyor_user")
+        if user is None:
+            return None
+        actor = user.username
+        via = f"token:{user.token_id}" if user.via_token else "session"
+        if endpoint == "patch_dag" and details.get("is_paused") is False:
+            action = "dag.unpause"
+    target = "/".join(str(params[p]) for p in TARGET_PARAMS if params.get(p) is not None)
+    told = (scope.get("state") or {}).get("conveyor_audit") or {}
+    target = told.get("target") or target
+    details = {**details, **told.get("details", {})}
+    client = scope.get("client")
+    return {
+        "actor": actor,
+        "action": action,
+        "target": target or None,
+        "details": details or None,
+        "dag_id": params.get("dag_id"),
+        "via": via,
+        "address": client[0] if client else None,
+    }
+
+
+def _details(scope: Any, body: bytes) -> dict[str, Any]:
+    """The request's JSON object or form fields (unredacted: ``audit.record`` redacts)."""
+    if not body or len(body) > MAX_BODY:
+        return {}
+    headers = dict(scope.get("headers") or [])
+    kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    try:
+        if kind == b"application/json":
+            found = json.loads(body)
+            return found if isinstance(found, dict) else {}
+        if kind == b"application/x-www-form-urlencoded":
+            fields = dict(parse_qsl(body.decode("utf-8", "replace")))
+            fields.pop("csrf_token", None)
+            return fields
+    except ValueError:
+        return {}
+    return {}

@@ -1,0 +1,132 @@
+// The admin pages' forms and buttons: each calls the JSON API (with the session's CSRF
+// token, through core.js) and reloads the page on success, so what the page shows is always
+// what the store holds. Forms describe their call in data attributes:
+//   form.api-form[data-method][data-path="pools/{name}"]: fields become the JSON body
+//     (data-type="int" | "json" | "bool"; data-optional: left out when empty;
+//     data-path-only: used in the path only); data-show="id": show the answer there
+//   button[data-delete="pools/x"][data-confirm="..."]: DELETE after a confirmation
+//   button[data-edit="form-id"][data-values="{json}"]: fill that form to change a row
+//   select[data-role-of="name"]: PATCH users/{name} {role}
+import { ApiError, api, enc, toast } from "./core.js";
+
+function value(field) {
+  const type = field.dataset.type;
+  if (type === "bool") return field.type === "checkbox" ? field.checked : field.value === "true";
+  const text = field.value.trim();
+  if (text === "") return field.dataset.optional !== undefined ? undefined : (type === "int" ? null : "");
+  if (type === "int") {
+    const number = Number(text);
+    if (!Number.isInteger(number)) throw new Error(`${field.name}: a whole number, please`);
+    return number;
+  }
+  if (type === "json") {
+    try { return JSON.parse(text); } catch (error) { throw new Error(`${field.name}: not JSON (${error.message})`); }
+  }
+  return field.value;
+}
+
+function request(form) {
+  const body = {};
+  const pathValues = {};
+  for (const field of form.querySelectorAll("input[name], select[name], textarea[name]")) {
+    const found = value(field);
+    if (field.dataset.pathOnly !== undefined) { pathValues[field.name] = field.value.trim(); continue; }
+    if (found !== undefined) body[field.name] = found;
+  }
+  const path = form.dataset.path.replace(/\{(\w+)\}/g, (_, name) => enc(pathValues[name] ?? ""));
+  return { path, body };
+}
+
+function showError(form, error) {
+  const box = form.querySelector(".form-error");
+  const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  if (box) { box.textContent = message; box.classList.remove("hidden"); } else toast(message, { error: true });
+}
+
+for (const form of document.querySelectorAll("form.api-form")) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    form.querySelector(".form-error")?.classList.add("hidden");
+    button.disabled = true;
+    try {
+      const { path, body } = request(form);
+      const answer = await api(path, { method: form.dataset.method, body });
+      const target = form.dataset.show && document.getElementById(form.dataset.show);
+      if (target && answer?.password) {
+        target.textContent = `User ${answer.username} (${answer.role}) created. Password, shown once: ${answer.password}`;
+        target.classList.remove("hidden");
+        form.reset();
+      } else {
+        sessionStorage.setItem("conveyor-flash", form.dataset.done || "Saved.");
+        location.reload();
+      }
+    } catch (error) {
+      showError(form, error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  form.addEventListener("reset", () => {
+    for (const field of form.querySelectorAll("[data-path-only]")) field.readOnly = false;
+    const title = document.querySelector(`[data-form-title="${form.id}"]`);
+    if (title?.dataset.original) title.textContent = title.dataset.original;
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-edit]")) {
+  button.addEventListener("click", () => {
+    const form = document.getElementById(button.dataset.edit);
+    form.reset();
+    const values = JSON.parse(button.dataset.values);
+    for (const [name, given] of Object.entries(values)) {
+      const field = form.querySelector(`[name="${name}"]`);
+      if (!field) continue;
+      if (field.type === "checkbox") field.checked = Boolean(given);
+      else field.value = given ?? "";
+      if (field.dataset.pathOnly !== undefined) field.readOnly = true;
+    }
+    const title = document.querySelector(`[data-form-title="${form.id}"]`);
+    if (title) {
+      title.dataset.original ??= title.textContent;
+      title.textContent = `Change ${Object.values(values)[0]}`;
+    }
+    form.scrollIntoView({ block: "center" });
+    form.querySelector("input:not([readonly]):not([type=hidden]), textarea")?.focus();
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-delete]")) {
+  button.addEventListener("click", async () => {
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+    button.disabled = true;
+    try {
+      await api(button.dataset.delete, { method: "DELETE" });
+      sessionStorage.setItem("conveyor-flash", "Deleted.");
+      location.reload();
+    } catch (error) {
+      toast(error.message, { error: true, ms: 6000 });
+      button.disabled = false;
+    }
+  });
+}
+
+for (const select of document.querySelectorAll("select[data-role-of]")) {
+  select.dataset.was = select.value;
+  select.addEventListener("change", async () => {
+    select.disabled = true;
+    try {
+      await api(`users/${enc(select.dataset.roleOf)}`, { method: "PATCH", body: { role: select.value } });
+      select.dataset.was = select.value;
+      toast(`${select.dataset.roleOf} is now ${select.value}.`);
+    } catch (error) {
+      select.value = select.dataset.was;
+      toast(error.message, { error: true, ms: 6000 });
+    } finally {
+      select.disabled = false;
+    }
+  });
+}
+
+const flash = sessionStorage.getItem("conveyor-flash");
+if (flash) { sessionStorage.removeItem("conveyor-flash"); toast(flash); }
