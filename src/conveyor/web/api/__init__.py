@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from conveyor.web.api import (
+    bulk,
     cluster,
     connections,
     dags,
@@ -12,6 +13,7 @@ from conveyor.web.api import (
     meta,
     pools,
     runs,
+    task_lists,
     tasks,
     users,
 )
@@ -19,7 +21,19 @@ from conveyor.web.api import (
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter()
-for module in (meta, dags, runs, tasks, cluster, users, connections, pools, datasets):
+for module in (
+    meta,
+    dags,
+    bulk,
+    runs,
+    task_lists,
+    tasks,
+    cluster,
+    users,
+    connections,
+    pools,
+    datasets,
+):
     api_router.include_router(module.router)
 
 __all__ = ["API_PREFIX", "api_router"]
