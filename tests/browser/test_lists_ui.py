@@ -13,10 +13,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
+
+from conveyor.config import load_config
+from conveyor.store.engine import Store
+from conveyor.store.trigger import trigger_run
+from conveyor.web import accounts
 
 _missing = chromium_missing_reason()
 if _missing is not None:
@@ -62,24 +68,40 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
     try:
         servers.start()
         (servers.dags_folder / "fleet.py").write_text(MANY_DAGS)
-        servers.cli(
-            "users", "create", "admin", "--role", "admin", "--password-stdin", stdin=ADMIN_PASSWORD
-        )
-        # Three failed runs of nightly_billing, a day apart (bill-1 the oldest).
+        create_admin(servers)
+        # Three runs of nightly_billing (they fail), a day apart: bill-1 the oldest.
         for day in (1, 2, 3):
-            servers.cli(
-                "dags",
-                "trigger",
-                "nightly_billing",
-                "--run-id",
-                f"bill-{day}",
-                "--logical-date",
-                f"2026-01-0{day}",
-            )
+            trigger(servers, f"bill-{day}", datetime(2026, 1, day, tzinfo=UTC))
         servers._wait_until_parsed()  # fleet.py too
         yield servers
     finally:
         servers.stop()
+
+
+def trigger(servers: Conveyor, run_id: str, logical_date: datetime | None = None) -> None:
+    """A manual run of nightly_billing, as `conveyor dags trigger` makes it (without parsing
+    the DAG folder again, which the scheduler already did)."""
+    store = Store(load_config(servers.env).settings.db_url)
+    try:
+        with store.write() as conn:
+            trigger_run(
+                conn,
+                "nightly_billing",
+                created_by="test",
+                run_id=run_id,
+                logical_date=logical_date,
+            )
+    finally:
+        store.dispose()
+
+
+def create_admin(servers: Conveyor) -> None:
+    """An admin, as `conveyor users create admin --role admin` makes one."""
+    store = Store(load_config(servers.env).settings.db_url)
+    try:
+        accounts.create_user(store, "admin", "admin", ADMIN_PASSWORD)
+    finally:
+        store.dispose()
 
 
 @pytest.fixture
@@ -129,7 +151,7 @@ def test_the_dag_list_searches_pages_and_keeps_it_all_in_the_url(
     page.fill("#dag-filter", "fleet")
     expect(page).to_have_url(re.compile(r"\?search=fleet$"))
     expect(page.locator("#dag-summary")).to_contain_text("55 DAGs match")
-    page.click("#dag-pager [data-page=\"2\"]")
+    page.click('#dag-pager [data-page="2"]')
     expect(page.locator("#page-of")).to_have_text("page 2 of 2")
     expect(rows).to_have_count(5)
     assert query_of(page) == {"search": ["fleet"], "page": ["2"]}
@@ -192,8 +214,10 @@ def test_the_runs_page_filters_in_the_url_and_an_admin_marks_runs_in_bulk(
     # Marked success: the failed-only view loses them; the rest stays.
     expect(rows).to_have_count(1, timeout=WAIT_MS)
     expect(rows.first).to_have_attribute("data-run-id", "bill-3")
-    api = page.request.get(f"{conveyor.url}/api/v1/dags/nightly_billing/runs/bill-1").json()
-    assert api["state"] == "success"
+    # The scheduler takes the marked runs up again and finds them successful.
+    page.goto(f"{conveyor.url}/runs?dag_id_pattern=billing&state=success")
+    expect(run_row(page, "bill-1")).to_have_count(1, timeout=WAIT_MS)
+    expect(run_row(page, "bill-2")).to_have_count(1, timeout=WAIT_MS)
 
 
 def test_the_task_instances_page_filters_and_an_op_clears_from_it(
@@ -232,7 +256,7 @@ def test_an_op_clears_with_past_and_marks_a_run_from_the_grid(
     page: Page, conveyor: Conveyor
 ) -> None:
     log_in(page, conveyor, "op")
-    conveyor.cli("dags", "trigger", "nightly_billing", "--run-id", "bill-9")
+    trigger(conveyor, "bill-9")
     page.goto(f"{conveyor.url}/dags/nightly_billing?run=bill-9")
     bar = page.locator('#grid a.run-bar[data-run-id="bill-9"]')
     expect(bar).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
