@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -150,7 +150,8 @@ def active_fileloc(conn: Connection, dag_id: str) -> str | None:
 
 def list_dag_rows(conn: Connection, *, include_inactive: bool = False) -> list[DagRow]:
     """Every DAG's row without its serialized form (a list of thousands stays light), by id."""
-    query = select(dag).order_by(dag.c.dag_id)
+    columns = [dag.c[f.name] for f in fields(DagRow)]
+    query = select(*columns).order_by(dag.c.dag_id)
     if not include_inactive:
         query = query.where(dag.c.is_active.is_(True))
     return [_dag_row(r) for r in conn.execute(query)]
