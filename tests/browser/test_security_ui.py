@@ -86,7 +86,7 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
     page.fill("#token-name", "from the browser")
     page.click("#token-form button[type=submit]")
     expect(page.locator("#new-token-value")).to_contain_text("cvy_")
-    # The runs page, and the preview of a bulk action in its dialog. of a bulk action, in its dialog.
+    # The runs page, and the preview of a bulk action in its dialog.
     page.goto(f"{servers.url}/runs")
     page.locator("#list-rows input[data-select=row]").first.click()
     page.click("[data-bulk=mark-success]")
