@@ -74,6 +74,10 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
         "/dags/hourly_sync/durations",
         "/dags/hourly_sync/source",
         f"/dags/hourly_sync/runs/{run_id}/tasks/pull",
+        "/?search=sync&state=active&order_by=-last_run&tag=sync",
+        "/runs?state=failed&dag_id_pattern=hourly&order_by=-logical_date&page=2",
+        "/task-instances",
+        "/task-instances?state=success&task_id_pattern=pull&end_date_gte=2026-01-01T00:00:00Z",
         "/workers",
         "/home",
         "/admin/connections",
@@ -87,6 +91,12 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
     page.fill("#token-name", "from the browser")
     page.click("#token-form button[type=submit]")
     expect(page.locator("#new-token-value")).to_contain_text("cvy_")
+    # The runs page, and the preview of a bulk action in its dialog.
+    page.goto(f"{servers.url}/runs")
+    page.locator("#list-rows input[data-select=row]").first.click()
+    page.click("[data-bulk=mark-success]")
+    expect(page.locator("#action-preview")).to_contain_text(re.compile("will change|Nothing"))
+    page.click("#action-dialog [data-action=cancel]")
     page.goto(f"{servers.url}/api/v1/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Conveyor", timeout=WAIT_MS)
     expect(page.locator(".opblock").first).to_be_visible()

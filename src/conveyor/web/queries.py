@@ -26,15 +26,17 @@ from conveyor.states import FINISHED, TaskState
 from conveyor.store import liveness, pools, problems, runs
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Connection
-from conveyor.store.reads import cluster
+from conveyor.store.reads import cluster, task_lists
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads.dags import DagRow
-from conveyor.store.reads.runs import RunListing
+from conveyor.store.reads.runs import RunFilter, RunListing
+from conveyor.store.reads.task_lists import ListedInstance, TaskInstanceFilter
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import RunRow
-from conveyor.web import schemas
+from conveyor.web import dag_list, schemas
+from conveyor.web.dag_list import DagQuery
 
 RECENT_RUNS = 5
 
@@ -62,7 +64,10 @@ def _recent_runs(conn: Connection, dag_ids: list[str]) -> dict[str, list[schemas
 
 
 def _summary(
-    row: DagRow, serialized: dict[str, Any], recent: list[schemas.RecentRun]
+    row: DagRow,
+    serialized: dict[str, Any],
+    recent: list[schemas.RecentRun],
+    owner: str | None = None,
 ) -> dict[str, Any]:
     return {
         "dag_id": row.dag_id,
@@ -73,22 +78,41 @@ def _summary(
         "next_run_after": row.next_run_after,
         "fileloc": row.fileloc,
         "tags": list(row.tags),
-        "owner": _owners(serialized),
+        "owner": owner or _owners(serialized),
         "recent_runs": recent,
     }
 
 
 def list_dags(
-    conn: Connection, *, include_inactive: bool = False, tag: str | None = None
+    conn: Connection,
+    query: DagQuery | None = None,
+    *,
+    include_inactive: bool = False,
+    tag: str | None = None,
 ) -> schemas.DagList:
-    listed = dag_reads.list_dags(conn, include_inactive=include_inactive)
-    rows = [r for r in listed if tag is None or tag in r.dag.tags]
-    recent = _recent_runs(conn, [r.dag.dag_id for r in rows])
+    """The DAGs ``query`` asks for (default: every active one, by id), one page of them."""
+    if query is None:
+        query = DagQuery(include_inactive=include_inactive, tags=(tag,) if tag else ())
+    found = dag_list.list_dags(conn, query)
+    recent = _recent_runs(conn, [d.row.dag_id for d in found.dags])
     dags = [
-        schemas.DagSummary(**_summary(r.dag, r.serialized, recent.get(r.dag.dag_id, [])))
-        for r in rows
+        schemas.DagSummary(
+            **_summary(
+                d.row,
+                {"schedule_description": d.facts.schedule, "tasks": []},
+                recent.get(d.row.dag_id, []),
+                owner=d.facts.owner,
+            )
+        )
+        for d in found.dags
     ]
-    return schemas.DagList(total=len(dags), dags=dags)
+    return schemas.DagList(
+        total=found.total,
+        dags=dags,
+        limit=query.limit,
+        offset=query.offset,
+        counts=found.counts,
+    )
 
 
 def param_infos(
@@ -206,12 +230,16 @@ def list_runs(
     state: str | None = None,
     limit: int = 25,
     offset: int = 0,
+    where: RunFilter | None = None,
+    order: str = "-id",
 ) -> schemas.RunList:
-    """Runs, newest first; ``dag_id`` None lists every DAG's runs."""
+    """Runs, newest first (or in ``order``); ``dag_id`` None lists every DAG's runs."""
     if dag_id is not None:
         dag_reads.get_dag(conn, dag_id)
-    total = run_reads.count_runs(conn, dag_id=dag_id, state=state)
-    rows = run_reads.list_runs(conn, dag_id=dag_id, state=state, limit=limit, offset=offset)
+    total = run_reads.count_runs(conn, dag_id=dag_id, state=state, where=where)
+    rows = run_reads.list_runs(
+        conn, dag_id=dag_id, state=state, limit=limit, offset=offset, where=where, order=order
+    )
     return schemas.RunList(
         total=total, limit=limit, offset=offset, runs=[schemas.Run(**_run(r)) for r in rows]
     )
@@ -274,7 +302,7 @@ def _duration(start: datetime | None, end: datetime | None) -> float | None:
     return ((end or _utcnow()) - start).total_seconds()
 
 
-def _ti(row: InstanceRow) -> dict[str, Any]:
+def _ti(row: InstanceRow | ListedInstance) -> dict[str, Any]:
     return {
         "task_id": row.task_id,
         "state": row.state,
@@ -304,6 +332,29 @@ def list_task_instances(conn: Connection, dag_id: str, run_id: str) -> schemas.T
     rows.sort(key=lambda r: (order.get(r.task_id, len(order)), r.task_id, r.map_index))
     return schemas.TaskInstanceList(
         dag_id=dag_id, run_id=run_id, task_instances=[schemas.TaskInstance(**_ti(r)) for r in rows]
+    )
+
+
+def list_all_task_instances(
+    conn: Connection, where: TaskInstanceFilter, *, order: str, limit: int, offset: int
+) -> schemas.ListedTaskInstances:
+    """Task instances of every DAG and run that match ``where``, one page of them."""
+    total = task_lists.count_instances(conn, where)
+    rows = task_lists.list_instances(conn, where, limit=limit, offset=offset, order=order)
+    return schemas.ListedTaskInstances(
+        total=total,
+        limit=limit,
+        offset=offset,
+        task_instances=[
+            schemas.ListedTaskInstance(
+                **_ti(r),
+                dag_id=r.dag_id,
+                run_id=r.run_id,
+                run_state=r.run_state,
+                logical_date=r.logical_date,
+            )
+            for r in rows
+        ],
     )
 
 

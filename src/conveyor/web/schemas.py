@@ -30,8 +30,15 @@ class DagSummary(BaseModel):
 
 
 class DagList(BaseModel):
-    total: int
+    total: int = Field(description="how many DAGs match the filters (all pages)")
     dags: list[DagSummary]
+    limit: int | None = Field(default=None, description="the page size asked for; null: all")
+    offset: int = 0
+    counts: dict[str, int] = Field(
+        default_factory=dict,
+        description="of the DAGs matching the search and tags: all, active, paused, and by "
+        "the state of their newest run (failed, success, running, queued)",
+    )
 
 
 class ParamInfo(BaseModel):
@@ -184,6 +191,22 @@ class TaskInstanceList(BaseModel):
     dag_id: str
     run_id: str
     task_instances: list[TaskInstance]
+
+
+class ListedTaskInstance(TaskInstance):
+    """A task instance in a list across DAGs and runs: which run, and that run's state."""
+
+    dag_id: str
+    run_id: str
+    run_state: str
+    logical_date: datetime
+
+
+class ListedTaskInstances(BaseModel):
+    total: int = Field(description="how many match the filters (all pages)")
+    limit: int
+    offset: int
+    task_instances: list[ListedTaskInstance]
 
 
 class Event(BaseModel):

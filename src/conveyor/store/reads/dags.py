@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -146,3 +146,40 @@ def active_fileloc(conn: Connection, dag_id: str) -> str | None:
     """The file that defines the DAG now; None if no file does."""
     query = select(dag.c.fileloc).where(dag.c.dag_id == dag_id, dag.c.is_active.is_(True))
     return conn.execute(query).scalar()
+
+
+def list_dag_rows(conn: Connection, *, include_inactive: bool = False) -> list[DagRow]:
+    """Every DAG's row without its serialized form (a list of thousands stays light), by id."""
+    columns = [dag.c[f.name] for f in fields(DagRow)]
+    query = select(*columns).order_by(dag.c.dag_id)
+    if not include_inactive:
+        query = query.where(dag.c.is_active.is_(True))
+    return [_dag_row(r) for r in conn.execute(query)]
+
+
+def last_runs(conn: Connection) -> dict[str, RecentRun]:
+    """The newest run of each DAG that has one (by creation, as the recent runs are)."""
+    newest = (
+        select(dag_run.c.dag_id, func.max(dag_run.c.id).label("id"))
+        .group_by(dag_run.c.dag_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(dag_run.c.dag_id, dag_run.c.run_id, dag_run.c.state, dag_run.c.logical_date).join(
+            newest, newest.c.id == dag_run.c.id
+        )
+    )
+    return {r.dag_id: row_as(RecentRun, r) for r in rows}
+
+
+def serialized_versions(conn: Connection, version_hashes: list[str]) -> dict[str, dict[str, Any]]:
+    """The serialized form of each of these DAG versions."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(version_hashes), 500):  # a bounded IN list per statement
+        rows = conn.execute(
+            select(dag_version.c.version_hash, dag_version.c.serialized).where(
+                dag_version.c.version_hash.in_(version_hashes[start : start + 500])
+            )
+        )
+        found.update({r.version_hash: r.serialized for r in rows})
+    return found

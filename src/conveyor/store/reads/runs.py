@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -32,18 +33,92 @@ class RunListing:
     note: str | None
 
 
-def _filters(dag_id: str | None, state: str | None) -> list[ColumnElement[bool]]:
-    where = []
-    if dag_id is not None:
-        where.append(dag_run.c.dag_id == dag_id)
-    if state is not None:
-        where.append(dag_run.c.state == state)
+@dataclass(frozen=True)
+class Window:
+    """A date range on a run's or a task instance's dates (each bound optional, inclusive)."""
+
+    logical_date_gte: datetime | None = None
+    logical_date_lte: datetime | None = None
+    start_date_gte: datetime | None = None
+    start_date_lte: datetime | None = None
+    end_date_gte: datetime | None = None
+    end_date_lte: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """What a list of runs keeps: one DAG or a part of its id, some states, a window."""
+
+    dag_id: str | None = None
+    dag_id_pattern: str | None = None  # a part of the id, any case
+    states: tuple[str, ...] = ()
+    window: Window = Window()
+
+
+#: How a list of runs may be ordered ("-" first: newest or largest first).
+RUN_ORDERS = ("id", "logical_date", "start_date", "end_date", "dag_id")
+
+
+def window_filters(
+    window: Window, columns: Mapping[str, ColumnElement[Any]]
+) -> list[ColumnElement[bool]]:
+    """``column >= bound`` and ``column <= bound`` for each bound of ``window`` that is set;
+    ``columns`` maps logical_date, start_date and end_date to the columns they mean."""
+    where: list[ColumnElement[bool]] = []
+    for name, column in columns.items():
+        low = getattr(window, f"{name}_gte")
+        high = getattr(window, f"{name}_lte")
+        if low is not None:
+            where.append(column >= low)
+        if high is not None:
+            where.append(column <= high)
     return where
 
 
-def count_runs(conn: Connection, *, dag_id: str | None = None, state: str | None = None) -> int:
+def id_part(column: ColumnElement[Any], part: str) -> ColumnElement[bool]:
+    """``column`` contains ``part``, any case; ``%`` and ``_`` in it are plain characters."""
+    return func.lower(column).contains(part.lower(), autoescape=True)
+
+
+def _filters(where: RunFilter) -> list[ColumnElement[bool]]:
+    found = []
+    if where.dag_id is not None:
+        found.append(dag_run.c.dag_id == where.dag_id)
+    if where.dag_id_pattern:
+        found.append(id_part(dag_run.c.dag_id, where.dag_id_pattern))
+    if where.states:
+        found.append(dag_run.c.state.in_(where.states))
+    dates = {
+        "logical_date": dag_run.c.logical_date,
+        "start_date": dag_run.c.start_date,
+        "end_date": dag_run.c.end_date,
+    }
+    return found + window_filters(where.window, dates)
+
+
+def _where(dag_id: str | None, state: str | None, where: RunFilter | None) -> RunFilter:
+    where = where or RunFilter()
+    if dag_id is not None:
+        where = replace(where, dag_id=dag_id)
+    if state is not None:
+        where = replace(where, states=(state,))
+    return where
+
+
+def order_by(column: ColumnElement[Any], descending: bool) -> ColumnElement[Any]:
+    """Descending with empty dates last, ascending with them first, on both stores."""
+    return column.desc().nulls_last() if descending else column.asc().nulls_first()
+
+
+def count_runs(
+    conn: Connection,
+    *,
+    dag_id: str | None = None,
+    state: str | None = None,
+    where: RunFilter | None = None,
+) -> int:
     """How many runs match (``None``: any DAG, any state)."""
-    query = select(func.count()).select_from(dag_run).where(*_filters(dag_id, state))
+    query = select(func.count()).select_from(dag_run).where(*_filters(_where(dag_id, state, where)))
     return int(conn.execute(query).scalar_one())
 
 
@@ -54,12 +129,18 @@ def list_runs(
     state: str | None = None,
     limit: int = 25,
     offset: int = 0,
+    where: RunFilter | None = None,
+    order: str = "-id",
 ) -> list[RunListing]:
-    """The runs that match, newest first."""
+    """The runs that match, newest first (or in ``order``: a name of :data:`RUN_ORDERS`,
+    ``-`` first for descending)."""
+    name = order.lstrip("-")
+    if name not in RUN_ORDERS:
+        raise ValueError(f"cannot order runs by {order!r}")
     rows = conn.execute(
         select(dag_run)
-        .where(*_filters(dag_id, state))
-        .order_by(dag_run.c.id.desc())
+        .where(*_filters(_where(dag_id, state, where)))
+        .order_by(order_by(dag_run.c[name], order.startswith("-")), dag_run.c.id.desc())
         .limit(limit)
         .offset(offset)
     )

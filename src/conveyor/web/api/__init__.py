@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from conveyor.web.api import (
     audit,
+    bulk,
     cluster,
     connections,
     dags,
@@ -13,6 +14,7 @@ from conveyor.web.api import (
     meta,
     pools,
     runs,
+    task_lists,
     tasks,
     users,
 )
@@ -20,7 +22,20 @@ from conveyor.web.api import (
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter()
-for module in (meta, dags, runs, tasks, cluster, users, connections, pools, datasets, audit):
+for module in (
+    meta,
+    dags,
+    bulk,
+    runs,
+    task_lists,
+    tasks,
+    cluster,
+    users,
+    connections,
+    pools,
+    datasets,
+    audit,
+):
     api_router.include_router(module.router)
 
 __all__ = ["API_PREFIX", "api_router"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from conveyor.store import dag_actions
 from conveyor.web import queries, schemas
-from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, Op, Viewer
+from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, Viewer
+from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["dags"], responses=AUTH)
@@ -19,11 +20,40 @@ def list_dags(
     request: Request,
     user: Viewer,
     include_inactive: bool = False,
-    tag: Annotated[str | None, Query(max_length=200)] = None,
+    tag: Annotated[
+        list[str] | None, Query(description="repeat for several: DAGs with any of them")
+    ] = None,
+    search: Annotated[
+        str | None,
+        Query(max_length=200, description="every word in the id, description, tags or owners"),
+    ] = None,
+    state: Annotated[
+        DagState | None,
+        Query(
+            description="the state of the newest run (failed, success, running, queued), "
+            "or paused or active"
+        ),
+    ] = None,
+    order_by: DagOrder = "dag_id",
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="default: all")] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> schemas.DagList:
-    """Every DAG with its schedule, pause state and most recent runs."""
+    """DAGs with their schedule, pause state and most recent runs; ``total`` counts every
+    DAG that matches, ``counts`` how many of those are in each state."""
+    for value in tag or []:
+        if len(value) > 200:
+            raise HTTPException(422, "tag: at most 200 characters")
+    query = DagQuery(
+        include_inactive=include_inactive,
+        tags=tuple(tag or ()),
+        search=search,
+        state=state,
+        order=order_by,
+        limit=limit,
+        offset=offset,
+    )
     with get_store(request).read() as conn:
-        return queries.list_dags(conn, include_inactive=include_inactive, tag=tag)
+        return queries.list_dags(conn, query)
 
 
 @router.get("/import-errors", response_model=schemas.ImportErrorList)

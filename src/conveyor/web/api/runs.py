@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request
 
 from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import RunState, TaskState
 from conveyor.store import manual, run_deletion, trigger
+from conveyor.store.reads.runs import RUN_ORDERS, RunFilter, Window
 from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
+from conveyor.web.api import listing
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
 from conveyor.web.api.tasks import IN_FLIGHT, action_result
 from conveyor.web.audit_trail import note as audit_note
@@ -30,13 +32,31 @@ Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many (new
 def list_all_runs(
     request: Request,
     user: Viewer,
-    state: StateFilter | None = None,
+    dates: Annotated[Window, Depends(listing.window)],
+    state: listing.States = None,
+    dag_id: Annotated[str | None, Query(max_length=250, description="one DAG")] = None,
+    dag_id_pattern: listing.Part = None,
+    order_by: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="id, logical_date, start_date, end_date or dag_id; "
+            "'-' first for descending",
+        ),
+    ] = "-id",
     limit: Limit = 25,
     offset: Offset = 0,
 ) -> schemas.RunList:
-    """Runs of every DAG, newest first."""
+    """Runs of every DAG, newest first; filter by state, DAG, dates; ``total`` counts all."""
+    where = RunFilter(
+        dag_id=dag_id,
+        dag_id_pattern=dag_id_pattern,
+        states=listing.states(state, listing.RUN_STATES, "run"),
+        window=dates,
+    )
+    order = listing.order(order_by, RUN_ORDERS, "runs")
     with get_store(request).read() as conn:
-        return queries.list_runs(conn, None, state=state, limit=limit, offset=offset)
+        return queries.list_runs(conn, None, where=where, order=order, limit=limit, offset=offset)
 
 
 @router.get("/dags/{dag_id}/runs", response_model=schemas.RunList, responses=NOT_FOUND)

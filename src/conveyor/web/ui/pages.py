@@ -8,7 +8,7 @@ the API for the same shape. So the first paint and every update come from one pl
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +18,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.store import runs
 from conveyor.web import queries
 from conveyor.web.auth import User, page_user
+from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.ui.layout import LayoutError, layout_grouped
 from conveyor.web.ui.params import form_fields
@@ -27,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]  # logged in, or redirected to the login page
 
 DAG_TABS = ("grid", "graph", "durations", "source")
+DAGS_PER_PAGE = 50  # the DAG list's page (dags.js asks the API for as many)
 GRID_RUNS = {"grid": 25, "graph": 25, "durations": 60}  # runs each tab shows (and polls)
 # (version hash, collapsed task groups) -> layout
 _layouts: OrderedDict[tuple[str, tuple[str, ...] | None], dict[str, Any]] = OrderedDict()
@@ -138,15 +140,45 @@ def graph_layout(
     return JSONResponse(layout)
 
 
+def _dag_query(request: Request) -> DagQuery:
+    """The DAG list's query from the page's URL (the script asks the API the same); a value
+    the API would refuse is left out here, and the script then shows the API's answer."""
+    params = request.query_params
+    page = params.get("page", "1")
+    number = int(page) if page.isdigit() and 0 < len(page) < 7 else 1
+    state = params.get("state")
+    order = params.get("order_by", "dag_id")
+    return DagQuery(
+        tags=tuple(t for t in params.getlist("tag") if len(t) <= 200),
+        search=params.get("search", "")[:200] or None,
+        state=state if state in get_args(DagState) else None,
+        order=order if order in get_args(DagOrder) else "dag_id",
+        limit=DAGS_PER_PAGE,
+        offset=(max(number, 1) - 1) * DAGS_PER_PAGE,
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
 def dags_page(request: Request, user: PageUser) -> Response:
     with get_store(request).read() as conn:
         initial = {
-            "dags": queries.list_dags(conn).model_dump(mode="json"),
+            "dags": queries.list_dags(conn, _dag_query(request)).model_dump(mode="json"),
             "errors": queries.list_import_errors(conn).model_dump(mode="json"),
         }
         problems = queries.list_scheduler_problems(conn).model_dump(mode="json")["problems"]
     return _page(request, "dags.html", user, nav="dags", initial=initial, problems=problems)
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request, user: PageUser) -> Response:
+    """Runs of every DAG; the filters are in the query string, which the script reads."""
+    return _page(request, "runs.html", user, nav="runs")
+
+
+@router.get("/task-instances", response_class=HTMLResponse)
+def task_instances_page(request: Request, user: PageUser) -> Response:
+    """Task instances of every DAG; the filters are in the query string, as for runs."""
+    return _page(request, "task_instances.html", user, nav="task-instances")
 
 
 @router.get("/workers", response_class=HTMLResponse)

@@ -1,19 +1,49 @@
-// The DAG list: every DAG with its schedule, recent runs, next run and pause switch;
-// import errors on top. Updated in place every poll.
+// The DAG list: one page of DAGs with their schedule, recent runs, next run and pause switch;
+// import errors on top. Search, state, tags, sort and page are in the URL and the API
+// query alike (the server filters a list of thousands). Updated in place every poll.
 import {
   act, api, can, embedded, enc, fill, h, links, listOf, live, localTime, relative, stateBadge, stateClass,
   timeEl,
 } from "./core.js";
 
 const rows = document.getElementById("dag-rows");
-const filterInput = document.getElementById("dag-filter");
-let lastDags = [];
+const searchInput = document.getElementById("dag-filter");
+const sortSelect = document.getElementById("dag-sort");
+const PER_PAGE = 50;
+// The list's search, tags, state, sort and page live in the URL, so a view can be shared.
+let query = new URLSearchParams(location.search);
+let lastText = "";
+let lastList = null;
 let lastErrors = [];
 
-function matches(dag, needle) {
-  if (!needle) return true;
-  const hay = [dag.dag_id, dag.description, dag.owner, ...(dag.tags ?? [])].join(" ").toLowerCase();
-  return needle.toLowerCase().split(/\s+/).every((word) => hay.includes(word));
+/** A link to this list with the query changed (page 1 again, unless a page is given). */
+function withQuery(change) {
+  const next = new URLSearchParams(query);
+  next.delete("page");
+  change(next);
+  return next;
+}
+
+const href = (next) => `${location.pathname}${next.toString() ? "?" + next : ""}`;
+
+function go(next, { push = true } = {}) {
+  query = next;
+  if (push) history.pushState(null, "", href(next)); else history.replaceState(null, "", href(next));
+  showQuery();
+  load().catch((error) => fill(rows, h("tr", {}, h("td.empty.error", { colspan: 8 }, error.message))));
+}
+
+function tagLink(tag) {
+  const active = query.getAll("tag").includes(tag);
+  const next = withQuery((q) => {
+    const others = q.getAll("tag").filter((t) => t !== tag);
+    q.delete("tag");
+    for (const t of active ? others : [...others, tag]) q.append("tag", t);
+  });
+  return h(`a.tag${active ? ".active" : ""}`, {
+    href: href(next), "data-tag": tag, title: active ? `Stop filtering by ${tag}` : `Only DAGs tagged ${tag}`,
+    onclick: (event) => { event.preventDefault(); go(next); },
+  }, tag);
 }
 
 function recentRuns(dag) {
@@ -53,7 +83,7 @@ function row(dag) {
     h("td", {},
       h("div.dag-id", {}, h("a", { href: links.dag(dag.dag_id) }, dag.dag_id)),
       dag.description ? h("div.muted", { style: "font-size: .85rem" }, dag.description) : null,
-      (dag.tags ?? []).length ? h("div", {}, dag.tags.map((t) => h("span.tag", {}, t))) : null),
+      (dag.tags ?? []).length ? h("div", {}, dag.tags.map(tagLink)) : null),
     h("td.mono", {}, dag.schedule && dag.schedule !== "None" ? dag.schedule : h("span.faint", {}, "manual only")),
     h("td", {}, dag.owner ?? ""),
     h("td", {}, recentRuns(dag)),
@@ -67,21 +97,68 @@ function row(dag) {
   );
 }
 
+const CHIPS = [["", "All", "all"], ["failed", "Failed", "failed"], ["running", "Running", "running"],
+  ["success", "Succeeded", "success"], ["active", "Active", "active"], ["paused", "Paused", "paused"]];
+
+function renderChips(counts) {
+  const current = query.get("state") ?? "";
+  fill("dag-states", CHIPS.map(([value, label, count]) => {
+    const next = withQuery((q) => { if (value) q.set("state", value); else q.delete("state"); });
+    return h(`a.chip${current === value ? ".active" : ""}`, {
+      href: href(next), "data-state-filter": value || "all",
+      onclick: (event) => { event.preventDefault(); go(next); },
+    }, label, h("span.n", {}, String(counts?.[count] ?? 0)));
+  }));
+}
+
+function renderPager(total) {
+  const page = Number(query.get("page") ?? "1") || 1;
+  const pages = Math.max(1, Math.ceil(total / PER_PAGE));
+  const link = (n, label, enabled) => {
+    if (!enabled) return h("button", { type: "button", disabled: true }, label);
+    const next = new URLSearchParams(query);
+    if (n > 1) next.set("page", String(n)); else next.delete("page");
+    return h("a.button", { href: href(next), "data-page": n, onclick: (event) => { event.preventDefault(); go(next); } }, label);
+  };
+  fill("dag-pager", link(page - 1, "‹ Previous", page > 1), h("span.muted", { id: "page-of" }, `page ${page} of ${pages}`),
+    link(page + 1, "Next ›", page < pages));
+}
+
 function render() {
-  const needle = filterInput.value.trim();
-  const shown = lastDags.filter((dag) => matches(dag, needle));
-  if (!lastDags.length) {
+  const list = lastList;
+  const dags = list.dags;
+  const filtered = query.has("search") || query.has("tag") || query.has("state");
+  if (!dags.length && !filtered) {
     fill(rows, h("tr", {}, h("td.empty", { colspan: 8 },
       "No DAGs yet. Put a DAG file in the DAG folder; the scheduler picks it up within seconds.")));
-  } else if (!shown.length) {
-    fill(rows, h("tr", {}, h("td.empty", { colspan: 8 }, `No DAG matches “${needle}”.`)));
+  } else if (!dags.length) {
+    fill(rows, h("tr", {}, h("td.empty", { colspan: 8 }, "No DAG matches these filters.")));
   } else {
-    fill(rows, shown.map(row));
+    fill(rows, dags.map(row));
   }
-  const paused = lastDags.filter((d) => d.is_paused).length;
-  const failing = lastDags.filter((d) => d.recent_runs?.[0]?.state === "failed").length;
-  fill("dag-summary", `${lastDags.length} DAGs · ${paused} paused · `,
-    failing ? h("span", { style: "color: var(--st-failed)" }, `${failing} failing`) : "none failing");
+  const counts = list.counts ?? {};
+  fill("dag-summary", `${list.total} DAG${list.total === 1 ? "" : "s"}${filtered ? " match" : ""} · ${counts.paused ?? 0} paused · `,
+    counts.failed ? h("span", { style: "color: var(--st-failed)" }, `${counts.failed} failing`) : "none failing");
+  renderChips(counts);
+  renderPager(list.total);
+}
+
+/** The search box, sort and active tags as the URL says. */
+function showQuery() {
+  if (document.activeElement !== searchInput) searchInput.value = query.get("search") ?? "";
+  sortSelect.value = query.get("order_by") ?? "dag_id";
+  const tags = query.getAll("tag");
+  fill("dag-tags", tags.length ? ["Tags: ", tags.map(tagLink)] : null);
+}
+
+async function load() {
+  const asked = new URLSearchParams(query);
+  const page = Math.max(1, Number(asked.get("page") ?? "1") || 1);
+  asked.delete("page");
+  asked.set("limit", String(PER_PAGE));
+  asked.set("offset", String((page - 1) * PER_PAGE));
+  const [dags, errors] = await Promise.all([api(`dags?${asked}`), api("import-errors")]);
+  apply(dags, errors);
 }
 
 function renderErrors() {
@@ -97,21 +174,28 @@ function renderErrors() {
   }));
 }
 
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-
-function apply(dags, errors) {
-  const newDags = listOf(dags, "dags");
+function apply(list, errors) {
   const newErrors = listOf(errors, "import_errors");
   // Re-render only what changed, so a click on a switch is not lost to a redraw.
-  if (!same(newDags, lastDags) || !lastDags.length) { lastDags = newDags; render(); }
-  if (!same(newErrors, lastErrors)) { lastErrors = newErrors; renderErrors(); }
+  const text = JSON.stringify(list);
+  if (text !== lastText) { lastText = text; lastList = list; render(); }
+  if (JSON.stringify(newErrors) !== JSON.stringify(lastErrors)) { lastErrors = newErrors; renderErrors(); }
 }
 
+showQuery();
 const initial = embedded("initial-data");
 if (initial) apply(initial.dags, initial.errors);
-live(async () => {
-  const [dags, errors] = await Promise.all([api("dags"), api("import-errors")]);
-  apply(dags, errors);
-}, { interval: 2000, now: !initial });
+live(load, { interval: 2000, now: !initial });
 
-filterInput.addEventListener("input", render);
+let typing = null;
+searchInput.addEventListener("input", () => {
+  clearTimeout(typing);
+  typing = setTimeout(() => go(withQuery((q) => {
+    const text = searchInput.value.trim();
+    if (text) q.set("search", text); else q.delete("search");
+  }), { push: false }), 250);
+});
+sortSelect.addEventListener("change", () => go(withQuery((q) => {
+  if (sortSelect.value === "dag_id") q.delete("order_by"); else q.set("order_by", sortSelect.value);
+})));
+window.addEventListener("popstate", () => { query = new URLSearchParams(location.search); go(query, { push: false }); });

@@ -3,6 +3,7 @@
 import {
   act, api, can, duration, enc, fill, h, links, localTime, stateBadge, stateClass, timeEl,
 } from "./core.js";
+import { clearTaskInstances, runButtons } from "./actions.js";
 
 const selectedCells = () => document.querySelectorAll("#grid .selected");
 
@@ -127,6 +128,7 @@ function showRun(run, dagId) {
     ]),
     more,
     h("p", {}, h("a", { href: links.dag(dagId, "graph") + `?run=${enc(run.run_id)}` }, "Show in graph ›")),
+    can("op") ? runButtons(dagId, run.run_id) : null,
     can("op") ? runActions(dagId, run) : null);
   withExtra(`run:${run.run_id}:${run.state}`, `dags/${enc(dagId)}/runs/${enc(run.run_id)}`, (detail) => {
     fill(more, facts([
@@ -201,8 +203,13 @@ export function taskActions(dagId, runId, taskId, tiState, after) {
     }, done),
   }, label);
   const finished = ["success", "failed", "skipped", "upstream_failed"].includes(tiState);
+  const withOptions = h("button", {
+    type: "button", "data-action": "clear-options", title: "Clear with upstream, downstream, past, future or only failed; see what changes first",
+    onclick: () => clearTaskInstances([{ dag_id: dagId, run_id: runId, task_id: taskId }], () => after?.()),
+  }, "Clear…");
   return h("div.actions", {},
     run(finished ? "Retry" : "Clear", "clear", { downstream: false, only_failed: false }, `${taskId} cleared: it will run again`),
+    withOptions,
     run("Clear with downstream", "clear", { downstream: true, only_failed: false }, `${taskId} and downstream cleared`),
     tiState !== "success" ? run("Mark success", "mark", { state: "success" }, `${taskId} marked success`) : null,
     tiState !== "failed" ? run("Mark failed", "mark", { state: "failed" }, `${taskId} marked failed`, ".danger") : null);

@@ -1,0 +1,116 @@
+"""Task instances of every DAG and run, filtered and paged: the read behind ``/task-instances``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, func, select
+
+from conveyor.store.reads._rows import row_as
+from conveyor.store.reads.runs import Window, id_part, order_by, window_filters
+from conveyor.store.tables import dag_run, task_instance
+
+
+@dataclass(frozen=True)
+class TaskInstanceFilter:
+    """What a list of task instances keeps; the window's logical date is its run's."""
+
+    dag_id: str | None = None
+    dag_id_pattern: str | None = None
+    run_id: str | None = None
+    task_id_pattern: str | None = None
+    states: tuple[str, ...] = ()
+    window: Window = field(default_factory=Window)
+
+
+@dataclass(frozen=True)
+class ListedInstance:
+    """A task instance with what a list across runs needs of its run."""
+
+    dag_id: str
+    run_id: str
+    run_state: str
+    logical_date: datetime
+    task_id: str
+    map_index: int
+    state: str
+    try_number: int
+    max_tries: int
+    queue: str
+    hostname: str | None
+    pid: int | None
+    scheduled_at: datetime | None
+    queued_at: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
+    retry_at: datetime | None
+
+
+#: How a list of task instances may be ordered ("-" first: descending). ``run``: by run,
+#: newest last with ``run`` and first with ``-run``; within a run, in the order they were made.
+TI_ORDERS = ("run", "start_date", "end_date", "dag_id", "task_id", "state")
+
+
+def _filters(where: TaskInstanceFilter) -> list[ColumnElement[bool]]:
+    found = []
+    if where.dag_id is not None:
+        found.append(task_instance.c.dag_id == where.dag_id)
+    if where.dag_id_pattern:
+        found.append(id_part(task_instance.c.dag_id, where.dag_id_pattern))
+    if where.run_id is not None:
+        found.append(task_instance.c.run_id == where.run_id)
+    if where.task_id_pattern:
+        found.append(id_part(task_instance.c.task_id, where.task_id_pattern))
+    if where.states:
+        found.append(task_instance.c.state.in_(where.states))
+    dates = {
+        "logical_date": dag_run.c.logical_date,
+        "start_date": task_instance.c.start_date,
+        "end_date": task_instance.c.end_date,
+    }
+    return found + window_filters(where.window, dates)
+
+
+def _joined(query: Select[Any]) -> Select[Any]:
+    return query.select_from(task_instance.join(dag_run, dag_run.c.id == task_instance.c.run_pk))
+
+
+def count_instances(conn: Connection, where: TaskInstanceFilter) -> int:
+    query = _joined(select(func.count())).where(*_filters(where))
+    return int(conn.execute(query).scalar_one())
+
+
+def list_instances(
+    conn: Connection,
+    where: TaskInstanceFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    order: str = "-run",
+) -> list[ListedInstance]:
+    """The task instances that match, in ``order`` (a name of :data:`TI_ORDERS`)."""
+    name = order.lstrip("-")
+    descending = order.startswith("-")
+    if name not in TI_ORDERS:
+        raise ValueError(f"cannot order task instances by {order!r}")
+    first: ColumnElement[Any]
+    if name == "run":
+        first = task_instance.c.run_pk.desc() if descending else task_instance.c.run_pk.asc()
+    else:
+        first = order_by(task_instance.c[name], descending)
+    query = _joined(
+        select(
+            task_instance,
+            dag_run.c.state.label("run_state"),
+            dag_run.c.logical_date,
+        )
+    )
+    rows = conn.execute(
+        query.where(*_filters(where))
+        .order_by(first, task_instance.c.run_pk.desc(), task_instance.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [row_as(ListedInstance, r) for r in rows]

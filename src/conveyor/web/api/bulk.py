@@ -1,0 +1,127 @@
+"""Clear or mark many task instances or runs at once, or preview what that would do.
+
+Each action runs in one transaction. With ``dry_run`` it makes the same calls and is then
+rolled back, so the preview lists exactly what confirming it changes (op).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, HTTPException, Request
+
+from conveyor.states import TaskState
+from conveyor.store import bulk_manual
+from conveyor.store.bulk_manual import Outcome, RunRef, TaskRef
+from conveyor.store.engine import Connection
+from conveyor.store.transitions import Actor
+from conveyor.web import bulk_schemas as shapes
+from conveyor.web.api.common import AUTH, NOT_FOUND, Op
+from conveyor.web.deps import get_store
+
+router = APIRouter(tags=["bulk actions"], responses={**AUTH, **NOT_FOUND})
+TOO_MANY: dict[int | str, dict[str, str]] = {
+    422: {"description": "bad input, or the action would change too many runs at once"}
+}
+
+
+class _Preview(Exception):
+    """Raised inside the transaction of a dry run so that it rolls back."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("dry run")
+        self.outcome = outcome
+
+
+def _run(request: Request, dry_run: bool, action: Callable[[Connection], Outcome]) -> Outcome:
+    try:
+        with get_store(request).write() as conn:
+            outcome = action(conn)
+            if dry_run:
+                raise _Preview(outcome)
+    except _Preview as preview:
+        return preview.outcome
+    except bulk_manual.TooManyRuns as exc:
+        raise HTTPException(422, str(exc)) from None
+    return outcome
+
+
+def _result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
+    return shapes.BulkResult(
+        dry_run=dry_run,
+        changed=[shapes.InstanceChange(**vars(c)) for c in outcome.changed],
+        left_alone=[shapes.InstanceChange(**vars(c)) for c in outcome.left_alone],
+        runs=[shapes.RunStateChange(**vars(r)) for r in outcome.runs],
+    )
+
+
+def _tasks(body: shapes.ClearTaskInstances | shapes.MarkTaskInstances) -> list[TaskRef]:
+    return [TaskRef(t.dag_id, t.run_id, t.task_id) for t in body.task_instances]
+
+
+def _runs(body: shapes.ClearRuns | shapes.MarkRuns) -> list[RunRef]:
+    return [RunRef(r.dag_id, r.run_id) for r in body.runs]
+
+
+@router.post("/task-instances/clear", response_model=shapes.BulkResult, responses=TOO_MANY)
+def clear_task_instances(
+    request: Request, body: shapes.ClearTaskInstances, user: Op
+) -> shapes.BulkResult:
+    """Clear task instances so they run again (op): with ``upstream``/``downstream`` their
+    relatives in each run, with ``past``/``future`` the same tasks in earlier or later runs."""
+    actor = Actor(f"user:{user.username}")
+    outcome = _run(
+        request,
+        body.dry_run,
+        lambda conn: bulk_manual.clear_task_instances(
+            conn,
+            _tasks(body),
+            actor,
+            upstream=body.upstream,
+            downstream=body.downstream,
+            past=body.past,
+            future=body.future,
+            only_failed=body.only_failed,
+        ),
+    )
+    return _result(outcome, body.dry_run)
+
+
+@router.post("/task-instances/mark", response_model=shapes.BulkResult, responses=TOO_MANY)
+def mark_task_instances(
+    request: Request, body: shapes.MarkTaskInstances, user: Op
+) -> shapes.BulkResult:
+    """Mark task instances success or failed (op)."""
+    actor = Actor(f"user:{user.username}")
+    outcome = _run(
+        request,
+        body.dry_run,
+        lambda conn: bulk_manual.mark_task_instances(
+            conn, _tasks(body), TaskState(body.state), actor
+        ),
+    )
+    return _result(outcome, body.dry_run)
+
+
+@router.post("/runs/clear", response_model=shapes.BulkResult, responses=TOO_MANY)
+def clear_runs(request: Request, body: shapes.ClearRuns, user: Op) -> shapes.BulkResult:
+    """Clear every task instance of these runs, or only the failed ones (op)."""
+    actor = Actor(f"user:{user.username}")
+    outcome = _run(
+        request,
+        body.dry_run,
+        lambda conn: bulk_manual.clear_runs(conn, _runs(body), actor, only_failed=body.only_failed),
+    )
+    return _result(outcome, body.dry_run)
+
+
+@router.post("/runs/mark", response_model=shapes.BulkResult, responses=TOO_MANY)
+def mark_runs(request: Request, body: shapes.MarkRuns, user: Op) -> shapes.BulkResult:
+    """Mark runs success (every task) or failed (every unfinished task) (op)."""
+    actor = Actor(f"user:{user.username}")
+    outcome = _run(
+        request,
+        body.dry_run,
+        lambda conn: bulk_manual.mark_runs(conn, _runs(body), TaskState(body.state), actor),
+    )
+    return _result(outcome, body.dry_run)

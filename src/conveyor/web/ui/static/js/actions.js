@@ -1,0 +1,139 @@
+// Actions on runs and task instances, one or many: a dialog previews exactly what will change
+// (the API's dry_run makes the same calls and rolls them back), then Confirm does it.
+import { api, fill, h, stateBadge, toast } from "./core.js";
+
+const CLEAR_OPTIONS = [
+  ["upstream", "Upstream", "also the tasks upstream of these, in the same run"],
+  ["downstream", "Downstream", "also the tasks downstream of these, in the same run"],
+  ["past", "Past", "also these tasks in the DAG's earlier runs"],
+  ["future", "Future", "also these tasks in the DAG's later runs"],
+  ["only_failed", "Only failed", "only failed and upstream failed ones"],
+];
+
+let openDialog = null;
+
+function changeRows(changes, showDag) {
+  return changes.map((c) => h("tr", { "data-change": "", "data-dag-id": c.dag_id, "data-run-id": c.run_id, "data-task-id": c.task_id },
+    showDag ? h("td.mono", {}, c.dag_id) : null,
+    h("td.mono", {}, c.run_id),
+    h("td.mono", {}, c.task_id + (c.map_index >= 0 ? ` [${c.map_index}]` : "")),
+    h("td.nowrap", {}, stateBadge(c.before), " → ", stateBadge(c.after))));
+}
+
+function renderPreview(box, result) {
+  const dags = new Set([...result.changed, ...result.left_alone].map((c) => c.dag_id));
+  const showDag = dags.size > 1;
+  const runs = new Set(result.changed.map((c) => `${c.dag_id}|${c.run_id}`));
+  const movedRuns = result.runs.filter((r) => r.before !== r.after);
+  const head = h("tr", {}, showDag ? h("th", {}, "DAG") : null, h("th", {}, "Run"), h("th", {}, "Task"), h("th", {}, "State"));
+  fill(box,
+    h("p", { id: "action-summary" }, result.changed.length
+      ? `${result.changed.length} task instance${result.changed.length === 1 ? "" : "s"} in ${runs.size} run${runs.size === 1 ? "" : "s"} will change:`
+      : "Nothing would change."),
+    result.changed.length ? h("div.preview-scroll", {}, h("table.data", {}, h("thead", {}, head), h("tbody", {}, changeRows(result.changed, showDag)))) : null,
+    result.left_alone.length ? [
+      h("p.muted", {}, `Left alone (queued or running; a process holds them): ${result.left_alone.length}`),
+      h("div.preview-scroll", {}, h("table.data", { id: "action-left-alone" }, h("tbody", {}, changeRows(result.left_alone, showDag)))),
+    ] : null,
+    movedRuns.length ? h("p.muted", { id: "action-runs" }, "Runs: ", movedRuns.map((r) =>
+      h("span.nowrap", {}, `${r.run_id} `, stateBadge(r.before), " → ", stateBadge(r.after), " "))) : null);
+  return result.changed.length > 0;
+}
+
+/**
+ * Preview an action, then do it when the user confirms.
+ * path: the API route; body: its body without dry_run; options: the names of boolean options
+ * (from CLEAR_OPTIONS) offered as checkboxes; done(result): called after it is done.
+ */
+export function confirmAction({ title, path, body, options = [], confirmLabel = "Confirm", done }) {
+  openDialog?.close();
+  const chosen = {};
+  const preview = h("div.preview", { id: "action-preview" }, h("span.muted", {}, "Working out what would change…"));
+  const confirm = h("button.primary", { type: "button", "data-action": "confirm", disabled: true }, confirmLabel);
+  const cancel = h("button", { type: "button", "data-action": "cancel" }, "Cancel");
+  let asked = 0;
+  const refresh = async () => {
+    const mine = ++asked;
+    confirm.disabled = true;
+    try {
+      const result = await api(path, { method: "POST", body: { ...body, ...chosen, dry_run: true } });
+      if (mine !== asked) return;
+      confirm.disabled = !renderPreview(preview, result);
+    } catch (error) {
+      if (mine === asked) fill(preview, h("p.error", {}, error.message));
+    }
+  };
+  const boxes = CLEAR_OPTIONS.filter(([name]) => options.includes(name)).map(([name, label, hint]) =>
+    h("label.option", { title: hint },
+      h("input", { type: "checkbox", name, onchange: (event) => { chosen[name] = event.target.checked; refresh(); } }),
+      ` ${label}`));
+  const dialog = h("dialog.action-dialog", { id: "action-dialog", "aria-label": title },
+    h("h3", {}, title),
+    boxes.length ? h("div.options", { id: "action-options" }, boxes) : null,
+    preview,
+    h("div.actions.dialog-buttons", {}, cancel, confirm));
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => { dialog.remove(); if (openDialog === dialog) openDialog = null; });
+  confirm.addEventListener("click", async () => {
+    confirm.disabled = true;
+    try {
+      const result = await api(path, { method: "POST", body: { ...body, ...chosen } });
+      const n = result.changed.length;
+      toast(`${n} task instance${n === 1 ? "" : "s"} changed`);
+      dialog.close();
+      done?.(result);
+    } catch (error) {
+      fill(preview, h("p.error", {}, error.message));
+    }
+  });
+  document.body.append(dialog);
+  openDialog = dialog;
+  dialog.showModal();
+  refresh();
+  return dialog;
+}
+
+/** Clear task instances (one or many) with the upstream/downstream/past/future options. */
+export function clearTaskInstances(refs, done) {
+  const what = refs.length === 1 ? `${refs[0].task_id} in ${refs[0].run_id}` : `${refs.length} task instances`;
+  return confirmAction({
+    title: `Clear ${what}`, path: "task-instances/clear", body: { task_instances: refs },
+    options: CLEAR_OPTIONS.map(([name]) => name), confirmLabel: "Clear", done,
+  });
+}
+
+export function markTaskInstances(refs, state, done) {
+  const what = refs.length === 1 ? `${refs[0].task_id} in ${refs[0].run_id}` : `${refs.length} task instances`;
+  return confirmAction({
+    title: `Mark ${what} ${state}`, path: "task-instances/mark",
+    body: { task_instances: refs, state }, confirmLabel: `Mark ${state}`, done,
+  });
+}
+
+export function clearRuns(refs, onlyFailed, done) {
+  const what = refs.length === 1 ? `run ${refs[0].run_id}` : `${refs.length} runs`;
+  return confirmAction({
+    title: onlyFailed ? `Clear the failed tasks of ${what}` : `Clear ${what}`, path: "runs/clear",
+    body: { runs: refs, only_failed: onlyFailed }, confirmLabel: "Clear", done,
+  });
+}
+
+export function markRuns(refs, state, done) {
+  const what = refs.length === 1 ? `run ${refs[0].run_id}` : `${refs.length} runs`;
+  return confirmAction({
+    title: `Mark ${what} ${state}`, path: "runs/mark", body: { runs: refs, state },
+    confirmLabel: `Mark ${state}`, done,
+  });
+}
+
+/** The buttons of a whole run (op and admin): clear its failed tasks, clear it, mark it. */
+export function runButtons(dagId, runId, done) {
+  const ref = [{ dag_id: dagId, run_id: runId }];
+  const button = (label, action, onclick, cls = "") =>
+    h(`button${cls}`, { type: "button", "data-action": action, onclick }, label);
+  return h("div.actions.run-actions", {},
+    button("Clear failed tasks", "run-clear-failed", () => clearRuns(ref, true, done)),
+    button("Clear run", "run-clear", () => clearRuns(ref, false, done)),
+    button("Mark success", "run-mark-success", () => markRuns(ref, "success", done)),
+    button("Mark failed", "run-mark-failed", () => markRuns(ref, "failed", done), ".danger"));
+}
