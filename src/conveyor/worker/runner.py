@@ -330,7 +330,12 @@ class TryRunner:
                 if on_execute:  # as in Airflow: its errors are logged, the try goes on
                     call_all(on_execute, context, "on_execute_callback")
                 value = deferral.call_task(
-                    self.store, task, context, ti_id, try_number, lambda: _call_execute(task, context)
+                    self.store,
+                    task,
+                    context,
+                    ti_id,
+                    try_number,
+                    lambda: _call_execute(task, context),
                 )
             if task.is_branch:
                 chosen = list(value or [])
