@@ -229,7 +229,7 @@ def missing_package(target: Path, env: dict[str, str]) -> str:
     except subprocess.TimeoutExpired:
         return ""
     lines = [ln.strip() for ln in done.stdout.splitlines() if NO_MODULE.search(ln)]
-    if lines and not NO_MODULE.search(lines[-1])[1].startswith("airflow"):  # type: ignore[index]
+    if lines and not (NO_MODULE.search(lines[-1])[1] + ".").startswith("airflow."):  # type: ignore[index]
         return lines[-1][:240]
     return ""
 
@@ -308,7 +308,7 @@ def judge(result: Result) -> Result:
     missing = NO_MODULE.search(result.reason)
     if intended == "success" and result.reason.startswith("repository module"):
         intended, why = "service", "its repository's own modules on the Python path"
-    elif intended == "success" and missing and not missing[1].startswith("airflow"):
+    elif intended == "success" and missing and not (missing[1] + ".").startswith("airflow."):
         # A package the file imports that is neither Airflow's nor a module of the
         # repository: the file needs it installed, which is outside this bench.
         intended, why = "service", f"the Python package {missing[1]!r}"
