@@ -83,6 +83,18 @@ JUDGED: dict[str, tuple[str, str]] = {
     ),
     "Kemok-Repos/airflow-dags:dag-aquasistemas-notificacion-por-mensaje-de-texto-de-cuentas-"
     "por-cobrar.py": ("service", KEMOK),
+    "LREN-CHUV/data-factory-airflow-dags:df_self_checks.py": (
+        "service",
+        "the lab's Airflow plugin packages (airflow_spm, airflow_freespace) and Matlab SPM",
+    ),
+    "LREN-CHUV/data-factory-airflow-dags:ehr_pipelines/ehr_daily_scan_input_folder.py": (
+        "service",
+        "the lab's Airflow plugin package airflow_scan_folder",
+    ),
+    "LREN-CHUV/data-factory-airflow-dags:ehr_pipelines/ehr_scan_input_folder.py": (
+        "service",
+        "the lab's Airflow plugin package airflow_scan_folder",
+    ),
     "egival/Airflow-DAGs:Beginners_dags/checking_reading_file_dag.py": (
         "service",
         "the author's home folder /home/egidija1",
