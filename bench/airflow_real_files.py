@@ -95,6 +95,11 @@ JUDGED: dict[str, tuple[str, str]] = {
         "service",
         "the lab's Airflow plugin package airflow_scan_folder",
     ),
+    "Saoudyahya/On-Premise-MLOps-Platform-airflow-dags:dags/ingest_dag.py": (
+        "service",
+        "a MinIO object store (http://minio...)",
+    ),
+    "homegrowns/airflow-dags:dags/dag_gold_to_neo4j.py": ("service", "S3 (boto3) and Neo4j"),
     "egival/Airflow-DAGs:Beginners_dags/checking_reading_file_dag.py": (
         "service",
         "the author's home folder /home/egidija1",
