@@ -100,6 +100,14 @@ JUDGED: dict[str, tuple[str, str]] = {
         "a MinIO object store (http://minio...)",
     ),
     "homegrowns/airflow-dags:dags/dag_gold_to_neo4j.py": ("service", "S3 (boto3) and Neo4j"),
+    "NMWDI/airflow-dags:cabq_sitemetadata_etl.py": (
+        "service",
+        "providers (airflow.contrib) through its own helper modules, and an HTTP API",
+    ),
+    "semio/gapminder-airflow-dags:dags/server-tmp-cleanup.py": (
+        "service",
+        "a system user named airflow (`find -user airflow`) and uv",
+    ),
     "egival/Airflow-DAGs:Beginners_dags/checking_reading_file_dag.py": (
         "service",
         "the author's home folder /home/egidija1",
@@ -170,6 +178,14 @@ def folder_of(path: str) -> str:
     return "/".join(parts)
 
 
+def safe_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    """Tar's ``data`` filter, leaving out what it refuses (a link to an absolute path)."""
+    try:
+        return tarfile.data_filter(member, dest)
+    except tarfile.FilterError:
+        return None
+
+
 def extract(git: Path, commit: str, path: str, into: Path) -> Path | None:
     """Extract the file's folder as it is at ``commit`` (HEAD if the mirror lacks it)."""
     known = subprocess.run(
@@ -196,7 +212,7 @@ def extract(git: Path, commit: str, path: str, into: Path) -> Path | None:
         return None
     into.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=__import__("io").BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
+        tar.extractall(into, filter=safe_member)
     target = into / path
     return target if target.is_file() else None
 
