@@ -51,6 +51,8 @@ from conveyor.model.mapping import unmap
 from conveyor.model.runtime import current_context
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
+from conveyor.store.rendered import keep_rendered
+from conveyor.worker.rendered import rendered_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
@@ -278,6 +280,7 @@ class TryRunner:
         short_circuit: str | None = None
         retry_delay = timedelta(0)
         dag = task = context = None  # for the callbacks, once they exist
+        rendered: dict[str, Any] | None = None
         try:
             dag = retrying(lambda: self._pinned(run), what="loading a try's DAG")
             # A copy, so rendering templates never changes the definition a later try reuses.
@@ -308,6 +311,7 @@ class TryRunner:
                 _time_limit(task.execution_timeout if self.in_process_timeouts else None),
             ):
                 render_template_fields(task, context)
+                rendered = rendered_fields(task)
                 on_execute = getattr(task, "on_execute_callback", None)
                 if on_execute:  # as in Airflow: its errors are logged, the try goes on
                     call_all(on_execute, context, "on_execute_callback")
@@ -366,6 +370,7 @@ class TryRunner:
             short_circuit=short_circuit,
             decided_at=utcnow(),
             version_hash=run.version_hash,
+            rendered=rendered,
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
@@ -386,10 +391,12 @@ class TryRunner:
         short_circuit: str | None = None,
         decided_at: datetime | None = None,
         version_hash: str | None = None,
+        rendered: dict[str, Any] | None = None,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction. ``decided_at``:
         when the outcome was decided; a retry's delay then counts from the recorded end.
-        ``version_hash``: the DAG version the run pinned (see ``TryEnd.version_hash``)."""
+        ``version_hash``: the DAG version the run pinned (see ``TryEnd.version_hash``).
+        ``rendered``: the try's template fields as it rendered them (masked), kept with it."""
         return retrying(
             lambda: self._record(
                 ti_id,
@@ -404,6 +411,7 @@ class TryRunner:
                 short_circuit,
                 decided_at,
                 version_hash,
+                rendered,
             ),
             what="recording a try's outcome",
         )
@@ -422,6 +430,7 @@ class TryRunner:
         short_circuit: str | None = None,
         decided_at: datetime | None = None,
         version_hash: str | None = None,
+        rendered: dict[str, Any] | None = None,
     ) -> TryResult:
         shown = shown_xcom(value)  # here, while the secrets the try read are known
 
@@ -460,6 +469,10 @@ class TryRunner:
             return KeptTry(keeping.ti_id, functools.partial(self._queue_and_start, keeping))
 
         with self.store.write() as conn:
+            if rendered is not None:
+                # Kept with the try's end, in the transaction that records it: no extra
+                # write per try (a try killed before it ends keeps none).
+                keep_rendered(conn, ti_id, try_number, rendered)
             result = try_ended(
                 conn,
                 end,

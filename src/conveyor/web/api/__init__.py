@@ -10,6 +10,7 @@ from conveyor.web.api import (
     dags,
     datasets,
     meta,
+    notes,
     pools,
     runs,
     tasks,
@@ -19,7 +20,7 @@ from conveyor.web.api import (
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter()
-for module in (meta, dags, runs, tasks, cluster, users, connections, pools, datasets):
+for module in (meta, dags, runs, notes, tasks, cluster, users, connections, pools, datasets):
     api_router.include_router(module.router)
 
 __all__ = ["API_PREFIX", "api_router"]
