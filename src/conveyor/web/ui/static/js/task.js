@@ -283,7 +283,7 @@ function chooseLogTry(number, byUser = false) {
   search.current = -1;
   followLog();
 }
-logPicker.addEventListener("change", () => chooseLogTry(Number(logPicker.value), true));
+logPicker?.addEventListener("change", () => chooseLogTry(Number(logPicker.value), true));
 
 async function followLog() {
   if (logState.tryNumber === null || logState.complete || logState.loading) return;
@@ -354,26 +354,28 @@ function jump(step) {
   countMatches();
 }
 
-searchBox.addEventListener("input", () => {
+searchBox?.addEventListener("input", () => {
   search.query = searchBox.value;
   search.current = -1;
   highlight([...logPre.querySelectorAll(".ll")]);
 });
-searchBox.addEventListener("keydown", (event) => {
+searchBox?.addEventListener("keydown", (event) => {
   if (event.key === "Enter") { event.preventDefault(); jump(event.shiftKey ? -1 : 1); }
 });
-document.getElementById("log-next").addEventListener("click", () => jump(1));
-document.getElementById("log-prev").addEventListener("click", () => jump(-1));
+document.getElementById("log-next")?.addEventListener("click", () => jump(1));
+document.getElementById("log-prev")?.addEventListener("click", () => jump(-1));
 const wrapBox = document.getElementById("log-wrap");
 const timesBox = document.getElementById("log-times");
 const layout = () => {
   logPre.classList.toggle("nowrap", !wrapBox.checked);
   logPre.classList.toggle("no-times", !timesBox.checked);
 };
-wrapBox.checked = true;
-wrapBox.addEventListener("change", layout);
-timesBox.addEventListener("change", layout);
-layout();
+if (logPre) { // not on the page of a mapped task as a whole: its instances have the logs
+  wrapBox.checked = true;
+  wrapBox.addEventListener("change", layout);
+  timesBox.addEventListener("change", layout);
+  layout();
+}
 
 // ---- notes: shown to all, edited by op and admin ----
 
