@@ -159,6 +159,8 @@ def log_in(page: Page, servers: Conveyor, role: str = "op") -> None:
 def trigger(page: Page, servers: Conveyor, dag_id: str, run_id: str = "", date: str = "") -> str:
     """Trigger from the DAG's form (a run id and a logical date if given); the new run id."""
     page.goto(f"{servers.url}/dags/{dag_id}/trigger")
+    if run_id or date:
+        page.click("#trigger-form details summary")
     if run_id:
         page.fill("#run-id", run_id)
     if date:
@@ -387,7 +389,9 @@ def test_a_phone_wide_top_bar_keeps_the_user_and_log_out(
     for selector in (".session .who", ".session button[type=submit]"):
         box = page.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Nothing of the bar itself is pushed out (the nav row scrolls inside it instead).
+    assert page.evaluate("(() => { const bar = document.querySelector('.topbar'); "
+                         "return bar.scrollWidth <= bar.clientWidth; })()")
     page.click(".session button[type=submit]")
     expect(page).to_have_url(re.compile(r"/login"))
     context.close()
