@@ -74,6 +74,8 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
         "/dags/hourly_sync/durations",
         "/dags/hourly_sync/source",
         f"/dags/hourly_sync/runs/{run_id}/tasks/pull",
+        f"/dags/hourly_sync/runs/{run_id}/tasks/pull?tab=xcom",
+        f"/dags/hourly_sync/runs/{run_id}/tasks/pull?tab=rendered",
         "/workers",
         "/tokens",
     ):
