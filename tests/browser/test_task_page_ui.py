@@ -238,9 +238,9 @@ def test_a_viewer_reads_an_instance_page_without_buttons(
     page = context.new_page()
     log_in(page, conveyor, "op")
     run_id = trigger(page, conveyor, "ti_mapped")
-    expect(page.locator(f'#grid .cell[data-run-id="{run_id}"][data-task-id="each"]')).to_have_attribute(
-        "data-state", "failed", timeout=WAIT_MS
-    )
+    expect(
+        page.locator(f'#grid .cell[data-run-id="{run_id}"][data-task-id="each"]')
+    ).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
     context.close()
     context = _context(browser)
     page = context.new_page()
@@ -252,7 +252,9 @@ def test_a_viewer_reads_an_instance_page_without_buttons(
     refused = page.request.post(
         f"{conveyor.url}/api/v1/dags/ti_mapped/runs/{run_id}/tasks/each/mapped/0/mark",
         data={"state": "failed"},
-        headers={"X-CSRF-Token": page.locator("meta[name=csrf-token]").get_attribute("content") or ""},
+        headers={
+            "X-CSRF-Token": page.locator("meta[name=csrf-token]").get_attribute("content") or ""
+        },
     )
     assert refused.status == 403
     context.close()
@@ -390,8 +392,10 @@ def test_a_phone_wide_top_bar_keeps_the_user_and_log_out(
         box = page.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
     # Nothing of the bar itself is pushed out (the nav row scrolls inside it instead).
-    assert page.evaluate("(() => { const bar = document.querySelector('.topbar'); "
-                         "return bar.scrollWidth <= bar.clientWidth; })()")
+    assert page.evaluate(
+        "(() => { const bar = document.querySelector('.topbar'); "
+        "return bar.scrollWidth <= bar.clientWidth; })()"
+    )
     page.click(".session button[type=submit]")
     expect(page).to_have_url(re.compile(r"/login"))
     context.close()

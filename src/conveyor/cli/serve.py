@@ -102,12 +102,11 @@ def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
 
 def _existing_store(db_url: str) -> bool:
     """Whether the store is already there before this start (a SQLite file that exists)."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(db_url)
-    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+    scheme, _, rest = db_url.partition(":///")
+    if not scheme.startswith("sqlite") or not rest:
         return False
-    return Path(url.database).exists()
+    path = rest.split("?", 1)[0]
+    return path not in ("", ":memory:") and Path(path).exists()
 
 
 def _start_web(config: Settings, store: Store, host: str, port: int) -> Any:

@@ -51,14 +51,13 @@ from conveyor.model.mapping import unmap
 from conveyor.model.runtime import current_context
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
-from conveyor.store.rendered import keep_rendered
-from conveyor.worker.rendered import rendered_fields
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id, folder_name
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop, runs
 from conveyor.store.engine import Connection, Store, retrying
+from conveyor.store.rendered import keep_rendered
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.store.xcom import upsert_xcom
@@ -68,6 +67,7 @@ from conveyor.worker.context import (
     check_json,
     push_each_key,
 )
+from conveyor.worker.rendered import rendered_fields
 from conveyor.worker.xcom_masking import shown_xcom
 
 log = logging.getLogger(__name__)

@@ -260,6 +260,5 @@ def xcom_values(
         query = query.where(xcom.c.map_index == map_index)
     rows = conn.execute(query)
     return [
-        XComRow(r.key, shown(r.value if r.shown is None else r.shown), r.created_at)
-        for r in rows
+        XComRow(r.key, shown(r.value if r.shown is None else r.shown), r.created_at) for r in rows
     ]

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import Field
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import Field
 
 from conveyor.states import TaskState
 from conveyor.store import manual, notes
