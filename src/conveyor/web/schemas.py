@@ -238,7 +238,9 @@ class RenderedFields(BaseModel):
 
 class NoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str = Field(max_length=1000, description="the note; empty removes it")
+    note: str = Field(
+        max_length=1000, pattern=r"^[^\x00]*$", description="the note; empty removes it"
+    )
 
 
 class Note(BaseModel):
