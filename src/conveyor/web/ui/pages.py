@@ -235,7 +235,8 @@ def _task_page(
             return _not_found(request, user, str(exc))
         # The task as the run's own DAG version defines it (the file may have changed since).
         structure = runs.serialized_dag(conn, run.version_hash)
-        run_note = runs_note(conn, dag_id, run_id)
+        # The note a person wrote on the run, shown on its task instances' pages.
+        run_note = queries.get_run(conn, dag_id, run_id).user_note
     task = next(t for t in structure.raw["tasks"] if t["task_id"] == task_id)
     tab = request.query_params.get("tab", "log")
     return _page(
@@ -252,8 +253,3 @@ def _task_page(
         run_note=run_note,
         initial=initial.model_dump(mode="json"),
     )
-
-
-def runs_note(conn: Any, dag_id: str, run_id: str) -> str | None:
-    """The note a person wrote on the run, shown on its task instances' pages."""
-    return queries.get_run(conn, dag_id, run_id).user_note
