@@ -183,7 +183,12 @@ def test_standalone_serves_the_web_and_prints_a_generated_admin_password_once(
         )
         assert browser.get("/api/v1/me").json()["role"] == "admin"
     second.send_signal(signal.SIGTERM)
-    assert "admin /" not in second.communicate(timeout=30)[0]  # printed once only
+    again = second.communicate(timeout=30)[0]
+    assert "admin /" not in again  # printed once only
+    assert "(new)" in output and "existing home" not in output, output
+    # A second start says it reuses the home, and how to get back in without the password.
+    assert "an existing home" in again, again
+    assert "conveyor users reset-password admin" in again, again
 
 
 def test_users_refuses_bad_input_with_the_reason(tmp_path: Path) -> None:

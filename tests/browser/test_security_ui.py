@@ -78,6 +78,8 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
         "/runs?state=failed&dag_id_pattern=hourly&order_by=-logical_date&page=2",
         "/task-instances",
         "/task-instances?state=success&task_id_pattern=pull&end_date_gte=2026-01-01T00:00:00Z",
+        f"/dags/hourly_sync/runs/{run_id}/tasks/pull?tab=xcom",
+        f"/dags/hourly_sync/runs/{run_id}/tasks/pull?tab=rendered",
         "/workers",
         "/home",
         "/admin/connections",

@@ -95,3 +95,43 @@ def test_xcom_rows_written_before_shown_read_as_they_were(tmp_path: Path) -> Non
             assert [r.value for r in xcom_values(conn, 1, "t")] == [{"n": 3}]
     finally:
         store.dispose()
+
+
+def test_runs_and_tries_written_before_notes_read_without_them(tmp_path: Path) -> None:
+    """0020 adds notes (``dag_run.user_note``, ``task_instance.user_note``) and
+    ``task_try.rendered``; rows written before it have none, and downgrading drops them."""
+    from alembic import command
+    from sqlalchemy import MetaData
+
+    from conveyor.store.reads.runs import get_run
+    from conveyor.store.reads.tasks import instances, rendered_fields
+
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        with store.engine.begin() as conn:
+            command.upgrade(schema._alembic_config(conn), "0016")
+            old = MetaData()
+            old.reflect(conn)
+            assert "user_note" not in old.tables["dag_run"].columns
+            rows = {
+                "dag_source": {"source_hash": "s"},
+                "dag_version": {"version_hash": "v", "source_hash": "s"},
+                "dag_run": {"id": 1, "version_hash": "v", "dag_id": "d", "run_id": "r"},
+                "task_instance": {"id": 1, "run_pk": 1, "task_id": "t"},
+                "task_try": {"ti_id": 1, "try_number": 1},
+            }
+            for name, given in rows.items():
+                conn.execute(old.tables[name].insert().values(**_fill(old.tables[name], given)))
+        schema.migrate(store)
+        with store.read() as conn:
+            assert get_run(conn, "d", "r").user_note is None
+            assert [i.user_note for i in instances(conn, 1)] == [None]
+            assert rendered_fields(conn, 1, 1) is None
+        with store.engine.begin() as conn:
+            command.downgrade(schema._alembic_config(conn), "0016")
+            after = MetaData()
+            after.reflect(conn)
+            assert "rendered" not in after.tables["task_try"].columns
+            assert "user_note" not in after.tables["task_instance"].columns
+    finally:
+        store.dispose()

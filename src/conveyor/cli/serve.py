@@ -100,10 +100,17 @@ def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
     """Everything on one machine: SQLite store, scheduler, local executor and web UI."""
     config = load_config(dags_folder=str(dags_folder.resolve()) if dags_folder else None).settings
     config.dags_path.mkdir(parents=True, exist_ok=True)
+    existing = _existing_store(config.db_url)
     store = open_store(config)
     console.print("[bold]Conveyor standalone[/]")
+    home = (
+        f"{config.home}  (an existing home: its store, runs and users are reused; start "
+        "afresh elsewhere with CONVEYOR_HOME=/some/new/folder)"
+        if existing
+        else f"{config.home}  (new)"
+    )
     for label, value in (
-        ("home", config.home),
+        ("home", home),
         ("database", store.describe()),
         ("DAG folder", f"{config.dags_path}  (new files show up within a second)"),
         ("task logs", config.logs_path),
@@ -121,6 +128,15 @@ def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
         web.should_exit = True
 
 
+def _existing_store(db_url: str) -> bool:
+    """Whether the store is already there before this start (a SQLite file that exists)."""
+    scheme, _, rest = db_url.partition(":///")
+    if not scheme.startswith("sqlite") or not rest:
+        return False
+    path = rest.split("?", 1)[0]
+    return path not in ("", ":memory:") and Path(path).exists()
+
+
 def _start_web(config: Settings, store: Store, host: str, port: int) -> Any:
     """The web UI in a thread beside the scheduler; on first start, an admin to log in with."""
     from conveyor.cli.web import make_server, serve_in_thread, web_url
@@ -132,6 +148,13 @@ def _start_web(config: Settings, store: Store, host: str, port: int) -> Any:
         console.print(
             f"  {'login':<11} admin / {password}  (shown this once; change it with "
             "`conveyor users reset-password admin`)",
+            markup=False,
+        )
+    else:
+        console.print(
+            f"  {'login':<11} with a user this store already has (`conveyor users list`); "
+            "the admin's password was shown when the home was first started; forgot it? "
+            "`conveyor users reset-password admin` prints a new one",
             markup=False,
         )
     server = make_server(config, Store(config.db_url), host, port)  # its own connection pool

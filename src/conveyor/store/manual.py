@@ -95,10 +95,12 @@ def plan_clear(
     upstream: bool = False,
     downstream: bool = False,
     only_failed: bool = False,
+    map_index: int | None = None,
 ) -> ClearPlan:
     """The task instances that clearing ``task_ids`` (None: every task of the run) would
     reset, without writing; the CLI lists them before it asks, and :func:`clear_tasks`
-    resets exactly these."""
+    resets exactly these. ``map_index``: of a chosen mapped task, only that instance (the
+    tasks up- or downstream of it are cleared whole)."""
     tis = _instances_by_task(conn, run)
     chosen = list(tis) if task_ids is None else list(task_ids)
     missing = [tid for tid in chosen if tid not in tis]
@@ -106,12 +108,16 @@ def plan_clear(
         raise NotFoundError(
             f"run {run.run_id!r} of DAG {run.dag_id!r} has no task {', '.join(map(repr, missing))}"
         )
+    if map_index is not None:
+        _check_instance(run, chosen, tis, map_index)
     structure = runs.serialized_dag(conn, run.version_hash)
     selected = related_tasks(structure, chosen, upstream=upstream, downstream=downstream)
     targets: list[TiRow] = []
     in_flight: list[TiRow] = []
     for tid in selected:
         for ti in tis.get(tid, []):  # a mapped task: each of its instances
+            if map_index is not None and tid in chosen and ti.map_index != map_index:
+                continue
             if ti.state in IN_FLIGHT:
                 in_flight.append(ti)
             elif ti.state is not TaskState.NONE and (not only_failed or ti.state in FAILED_LIKE):
@@ -129,8 +135,10 @@ def clear(
     upstream: bool = False,
     downstream: bool = False,
     only_failed: bool = False,
+    map_index: int | None = None,
 ) -> ManualResult:
-    """Clear a task instance (and its upstream or downstream) so that it runs again."""
+    """Clear a task instance (and its upstream or downstream) so that it runs again;
+    ``map_index``: one instance of a mapped task (None: the task, all of its instances)."""
     return clear_tasks(
         conn,
         dag_id,
@@ -140,6 +148,7 @@ def clear(
         upstream=upstream,
         downstream=downstream,
         only_failed=only_failed,
+        map_index=map_index,
     )
 
 
@@ -153,11 +162,18 @@ def clear_tasks(
     upstream: bool = False,
     downstream: bool = False,
     only_failed: bool = False,
+    map_index: int | None = None,
 ) -> ManualResult:
     """Clear task instances (None: every task of the run) so that they run again."""
     run = _locked_run(conn, dag_id, run_id)
     plan = plan_clear(
-        conn, run, task_ids, upstream=upstream, downstream=downstream, only_failed=only_failed
+        conn,
+        run,
+        task_ids,
+        upstream=upstream,
+        downstream=downstream,
+        only_failed=only_failed,
+        map_index=map_index,
     )
     structure = runs.serialized_dag(conn, run.version_hash)
     changed: list[str] = []
@@ -183,14 +199,20 @@ def mark(
     task_id: str,
     to: TaskState,
     actor: Actor,
+    map_index: int | None = None,
 ) -> ManualResult:
-    """Mark a task instance success or failed, as if its try had ended so."""
+    """Mark a task instance success or failed, as if its try had ended so; ``map_index``:
+    one instance of a mapped task (None: the task, all of its instances)."""
     if to not in (TaskState.SUCCESS, TaskState.FAILED):
         raise ValueError(f"a task can be marked success or failed, not {to}")
     run = _locked_run(conn, dag_id, run_id)
-    instances = _instances_by_task(conn, run).get(task_id)
+    by_task = _instances_by_task(conn, run)
+    instances = by_task.get(task_id)
     if not instances:
         raise NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
+    if map_index is not None:
+        _check_instance(run, [task_id], by_task, map_index)
+        instances = [ti for ti in instances if ti.map_index == map_index]
     if any(ti.state in IN_FLIGHT for ti in instances):
         return ManualResult([], [task_id], run.state)
     moved = [
@@ -241,6 +263,18 @@ def _ask_for_plans(conn: Connection, run: RunRow) -> None:
     the run after it, whose ``depends_on_past`` tasks look at this one's."""
     plan_requests.request_plan(conn, run.id)
     plan_requests.request_plan_of_next_run(conn, run)
+
+
+def _check_instance(
+    run: RunRow, task_ids: Sequence[str], tis: dict[str, list[TiRow]], map_index: int
+) -> None:
+    """NotFoundError unless each of ``task_ids`` has an instance ``map_index``."""
+    for tid in task_ids:
+        if not any(ti.map_index == map_index for ti in tis.get(tid, [])):
+            raise NotFoundError(
+                f"task {tid!r} of run {run.run_id!r} of DAG {run.dag_id!r} has no instance "
+                f"with map_index {map_index}"
+            )
 
 
 def _instances_by_task(conn: Connection, run: RunRow) -> dict[str, list[TiRow]]:

@@ -134,9 +134,11 @@ dag_run = Table(
     Column("queued_at", UtcDateTime, nullable=False),
     Column("start_date", UtcDateTime),
     Column("end_date", UtcDateTime),
-    Column("note", Text),
+    Column("note", Text),  # the system's reason for the run's state
+    Column("user_note", Text),  # what a person wrote on the run
     UniqueConstraint("dag_id", "run_id"),
     Index("ix_dag_run_state", "state", "dag_id"),
+    Index("ix_dag_run_dag_logical_date", "dag_id", "logical_date"),  # the grid's latest runs
     # A schedule tick makes one run even with two schedulers racing: the insert loses.
     Index(
         "uq_dag_run_scheduled_tick",
@@ -192,6 +194,7 @@ task_instance = Table(
     # cleared by every other move to scheduled (engine/deferral.py).
     Column("next_method", String(255)),
     Column("next_kwargs", JSON),
+    Column("user_note", Text),  # what a person wrote on the task instance
     UniqueConstraint("run_pk", "task_id", "map_index"),
 )
 # A hop reads a few instances of its run by state (store/frontier_reads.py), those waiting for
@@ -229,6 +232,8 @@ task_try = Table(
     Column("exit_kind", String(30)),  # return | exception | timeout | signal | crash | heartbeat
     Column("error", Text),
     Column("log_path", Text),
+    # The template fields as the try rendered them, secrets masked; NULL: not rendered.
+    Column("rendered", JSON),
     UniqueConstraint("ti_id", "try_number"),
 )
 

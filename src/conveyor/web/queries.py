@@ -220,6 +220,7 @@ def _run(row: RunListing) -> dict[str, Any]:
         "start_date": row.start_date,
         "end_date": row.end_date,
         "note": row.note,
+        "user_note": row.user_note,
     }
 
 
@@ -258,7 +259,8 @@ def get_run(conn: Connection, dag_id: str, run_id: str) -> schemas.RunDetail:
 def grid(conn: Connection, dag_id: str, limit: int) -> schemas.Grid:
     row = dag_reads.get_dag(conn, dag_id)
     order = list(runs.serialized_dag(conn, row.version_hash).tasks)
-    run_rows = run_reads.list_runs(conn, dag_id=dag_id, limit=limit)
+    # The latest logical dates, not the latest made: a backfill stands in date order.
+    run_rows = run_reads.latest_by_date(conn, dag_id, limit)
     states: dict[int, dict[str, str]] = {r.id: {} for r in run_rows}
     mapped: dict[int, dict[str, list[str]]] = {r.id: {} for r in run_rows}
     for ti in task_reads.instance_states(conn, list(states)):
@@ -318,6 +320,7 @@ def _ti(row: InstanceRow | ListedInstance) -> dict[str, Any]:
         "retry_at": row.retry_at,
         "duration": _duration(row.start_date, row.end_date),
         "map_index": row.map_index,
+        "user_note": row.user_note,
     }
 
 
@@ -358,19 +361,32 @@ def list_all_task_instances(
     )
 
 
-def _ti_row(conn: Connection, run: RunRow, task_id: str) -> InstanceRow:
-    row = task_reads.instance(conn, run.id, task_id)
+def _ti_row(
+    conn: Connection, run: RunRow, task_id: str, map_index: int | None = None
+) -> InstanceRow:
+    """The task's instance (``map_index``: that instance of a mapped task; None: its first)."""
+    row = task_reads.instance(conn, run.id, task_id, map_index)
     if row is None:
+        if map_index is not None and task_reads.instance(conn, run.id, task_id) is not None:
+            raise NotFoundError(
+                f"task {task_id!r} of run {run.run_id!r} of DAG {run.dag_id!r} has no instance "
+                f"with map_index {map_index}"
+            )
         raise NotFoundError(f"run {run.run_id!r} of DAG {run.dag_id!r} has no task {task_id!r}")
     return row
 
 
 def get_task_instance(
-    conn: Connection, dag_id: str, run_id: str, task_id: str
+    conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int | None = None
 ) -> schemas.TaskInstanceDetail:
+    """A task instance with its tries; a mapped task without ``map_index``: the task as a
+    whole (its state aggregates its instances', which are listed; no tries of its own)."""
     run = find_run(conn, dag_id, run_id)
-    row = _ti_row(conn, run, task_id)
-    story = explain(conn, run, task_id)
+    row = _ti_row(conn, run, task_id, map_index)
+    instances = _instances(conn, run, task_id)
+    if map_index is None and instances:
+        return _mapped_whole(run, task_id, instances)
+    story = explain(conn, run, task_id, map_index)
     tries = [
         schemas.Try(
             number=t.try_number,
@@ -395,7 +411,45 @@ def get_task_instance(
         run_state=run.state.value,
         tries=tries,
         waiting_for=story.waiting_for,
-        instances=_instances(conn, run, task_id),
+        instances=instances if map_index is None else [],
+        mapped=bool(instances),
+    )
+
+
+def _mapped_whole(
+    run: RunRow, task_id: str, instances: list[schemas.TaskInstance]
+) -> schemas.TaskInstanceDetail:
+    """A mapped task as a whole: the aggregate of its instances, never one of them."""
+    states = [TaskState(i.state) for i in instances]
+    starts = [i.start_date for i in instances if i.start_date is not None]
+    ends = [i.end_date for i in instances if i.end_date is not None]
+    start = min(starts) if starts else None
+    end = max(ends) if ends and len(ends) == len(instances) else None
+    first = instances[0]
+    return schemas.TaskInstanceDetail(
+        task_id=task_id,
+        state=aggregate(states).value,
+        try_number=0,
+        max_tries=first.max_tries,
+        queue=first.queue,
+        hostname=None,
+        pid=None,
+        scheduled_at=None,
+        queued_at=None,
+        start_date=start,
+        end_date=end,
+        retry_at=None,
+        duration=_duration(start, end) if start else None,
+        map_index=-1,
+        user_note=None,
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        run_state=run.state.value,
+        tries=[],
+        waiting_for=[],
+        instances=instances,
+        mapped=True,
+        instance_states=dict(Counter(i.state for i in instances)),
     )
 
 
@@ -421,6 +475,7 @@ def read_log(
     offset: int = 0,
     limit: int = 65536,
     tail: int | None = None,
+    map_index: int | None = None,
 ) -> schemas.LogChunk:
     """A chunk of a try's log: ``limit`` bytes from ``offset``, or its last ``tail`` lines;
     never more than :data:`LOG_READ_CAP` bytes (a cut tail says ``truncated``).
@@ -428,7 +483,7 @@ def read_log(
     The log is read from this machine, else from the remote log location (``remote_logs_url``)
     its worker copied it to."""
     run = find_run(conn, dag_id, run_id)
-    ti = _ti_row(conn, run, task_id)
+    ti = _ti_row(conn, run, task_id, map_index)
     found = task_reads.get_try(conn, ti.id, try_number)
     if found is None:
         raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
@@ -466,6 +521,27 @@ def read_log(
     )
 
 
+def open_log(
+    conn: Connection,
+    settings: Settings,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int,
+    map_index: int | None = None,
+) -> Any:
+    """A try's whole log, opened for reading (binary), from here or the remote location."""
+    run = find_run(conn, dag_id, run_id)
+    ti = _ti_row(conn, run, task_id, map_index)
+    found = task_reads.get_try(conn, ti.id, try_number)
+    if found is None:
+        raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
+    handle = open_try_log(settings, found.log_path) if found.log_path else None
+    if handle is None:
+        raise NotFoundError(f"try {try_number} of task {task_id!r} has no log here (yet)")
+    return handle
+
+
 def _tail_start(handle: Any, size: int, lines: int, cap: int) -> tuple[int, bool]:
     """Where the last ``lines`` lines begin, and whether that is cut at ``cap`` bytes.
 
@@ -494,13 +570,35 @@ def _tail_start(handle: Any, size: int, lines: int, cap: int) -> tuple[int, bool
     return floor, floor > 0
 
 
-def list_xcom(conn: Connection, dag_id: str, run_id: str, task_id: str) -> schemas.XComList:
+def list_xcom(
+    conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int | None = None
+) -> schemas.XComList:
+    """What the task pushed (``map_index``: only that instance of a mapped task)."""
     run = find_run(conn, dag_id, run_id)
-    _ti_row(conn, run, task_id)
-    rows = task_reads.xcom_values(conn, run.id, task_id)
+    _ti_row(conn, run, task_id, map_index)
+    rows = task_reads.xcom_values(conn, run.id, task_id, map_index)
     return schemas.XComList(
         task_id=task_id,
         xcom=[schemas.XComValue(key=r.key, value=r.value, created_at=r.created_at) for r in rows],
+    )
+
+
+def rendered_fields(
+    conn: Connection,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int,
+    map_index: int | None = None,
+) -> schemas.RenderedFields:
+    """The template fields try ``try_number`` rendered, as its worker kept them."""
+    run = find_run(conn, dag_id, run_id)
+    ti = _ti_row(conn, run, task_id, map_index)
+    if task_reads.get_try(conn, ti.id, try_number) is None:
+        raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
+    fields = task_reads.rendered_fields(conn, ti.id, try_number)
+    return schemas.RenderedFields(
+        try_number=try_number, stored=fields is not None, fields=fields or {}
     )
 
 

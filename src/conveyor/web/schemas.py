@@ -143,7 +143,8 @@ class Run(BaseModel):
     queued_at: datetime
     start_date: datetime | None
     end_date: datetime | None
-    note: str | None
+    note: str | None = Field(description="the system's reason for the run's state")
+    user_note: str | None = Field(None, description="the note a person wrote on the run")
 
 
 class RunDetail(Run):
@@ -185,6 +186,7 @@ class TaskInstance(BaseModel):
     retry_at: datetime | None
     duration: float | None
     map_index: int = Field(-1, description="instance of a mapped task: 0..n-1; else -1")
+    user_note: str | None = Field(None, description="the note a person wrote on it")
 
 
 class TaskInstanceList(BaseModel):
@@ -238,8 +240,34 @@ class TaskInstanceDetail(TaskInstance):
     tries: list[Try]
     waiting_for: list[str]
     instances: list[TaskInstance] = Field(
-        default_factory=list, description="a mapped task's instances, by map_index"
+        default_factory=list,
+        description="a mapped task's instances, by map_index (asked for the task as a whole)",
     )
+    mapped: bool = Field(False, description="the task is mapped (expanded into instances)")
+    instance_states: dict[str, int] = Field(
+        default_factory=dict,
+        description="a mapped task as a whole: how many of its instances are in each state",
+    )
+
+
+class RenderedFields(BaseModel):
+    try_number: int
+    stored: bool = Field(
+        description="false: the try kept none (it ended before rendering, was killed, or ran "
+        "before Conveyor kept them)"
+    )
+    fields: dict[str, Any] = Field(description="template field -> value as the try rendered it")
+
+
+class NoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(
+        max_length=1000, pattern=r"^[^\x00]*$", description="the note; empty removes it"
+    )
+
+
+class Note(BaseModel):
+    note: str | None
 
 
 class LogChunk(BaseModel):

@@ -59,6 +59,7 @@ from conveyor.run_ids import check_run_id, folder_name
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop, runs
 from conveyor.store.engine import Connection, Store, retrying
+from conveyor.store.rendered import keep_rendered
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.store.xcom import upsert_xcom
@@ -68,6 +69,7 @@ from conveyor.worker.context import (
     check_json,
     push_each_key,
 )
+from conveyor.worker.rendered import rendered_fields
 from conveyor.worker.xcom_masking import shown_xcom
 
 log = logging.getLogger(__name__)
@@ -296,6 +298,7 @@ class TryRunner:
         retry_delay = timedelta(0)
         dag = task = context = None  # for the callbacks, once they exist
         emitted: Emitted | None = None  # a success's outlet_events
+        rendered: dict[str, Any] | None = None
         try:
             dag = retrying(lambda: self._pinned(run), what="loading a try's DAG")
             # A copy, so rendering templates never changes the definition a later try reuses.
@@ -326,6 +329,7 @@ class TryRunner:
                 _time_limit(task.execution_timeout if self.in_process_timeouts else None),
             ):
                 render_template_fields(task, context)
+                rendered = rendered_fields(task)
                 on_execute = getattr(task, "on_execute_callback", None)
                 if on_execute:  # as in Airflow: its errors are logged, the try goes on
                     call_all(on_execute, context, "on_execute_callback")
@@ -398,6 +402,7 @@ class TryRunner:
                 decided_at=utcnow(),
                 version_hash=run.version_hash,
                 emitted=emitted,
+                rendered=rendered,
             )
         )
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
@@ -420,10 +425,12 @@ class TryRunner:
         decided_at: datetime | None = None,
         version_hash: str | None = None,
         emitted: Emitted | None = None,
+        rendered: dict[str, Any] | None = None,
     ) -> TryResult:
         """Record how the try ended and move the run on, in one transaction. ``decided_at``:
         when the outcome was decided; a retry's delay then counts from the recorded end.
-        ``version_hash``: the DAG version the run pinned (see ``TryEnd.version_hash``)."""
+        ``version_hash``: the DAG version the run pinned (see ``TryEnd.version_hash``).
+        ``rendered``: the try's template fields as it rendered them (masked), kept with it."""
         return retrying(
             lambda: self._record(
                 ti_id,
@@ -439,6 +446,7 @@ class TryRunner:
                 decided_at,
                 version_hash,
                 emitted,
+                rendered,
             ),
             what="recording a try's outcome",
         )
@@ -458,6 +466,7 @@ class TryRunner:
         decided_at: datetime | None = None,
         version_hash: str | None = None,
         emitted: Emitted | None = None,
+        rendered: dict[str, Any] | None = None,
     ) -> TryResult:
         shown = shown_xcom(value)  # here, while the secrets the try read are known
 
@@ -508,6 +517,11 @@ class TryRunner:
                 # waits for the run's lock (transitions.wait_for_queuing).
                 announce=announce,
             )
+            if rendered is not None:
+                # Kept with the try's end, in the transaction that records it (after the run's
+                # lock, as every write of the hop): no extra write per try; a try killed
+                # before it ends keeps none.
+                keep_rendered(conn, ti_id, try_number, rendered)
             if self._kept_start is not None:
                 started, self._kept_start = self._kept_start, None
                 result.queued = [w for w in result.queued if w.ti_id != started.ti_id]

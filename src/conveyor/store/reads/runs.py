@@ -31,6 +31,7 @@ class RunListing:
     start_date: datetime | None
     end_date: datetime | None
     note: str | None
+    user_note: str | None
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,18 @@ def list_runs(
         .order_by(order_by(dag_run.c[name], order.startswith("-")), dag_run.c.id.desc())
         .limit(limit)
         .offset(offset)
+    )
+    return [_listing(r) for r in rows]
+
+
+def latest_by_date(conn: Connection, dag_id: str, limit: int) -> list[RunListing]:
+    """The DAG's ``limit`` runs of the latest logical dates, latest first (a backfilled run
+    stands among the others by its date, not by when it was made)."""
+    rows = conn.execute(
+        select(dag_run)
+        .where(dag_run.c.dag_id == dag_id)
+        .order_by(dag_run.c.logical_date.desc(), dag_run.c.id.desc())
+        .limit(limit)
     )
     return [_listing(r) for r in rows]
 

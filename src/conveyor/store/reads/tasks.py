@@ -31,6 +31,7 @@ class InstanceRow:
     start_date: datetime | None
     end_date: datetime | None
     retry_at: datetime | None
+    user_note: str | None
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,19 @@ def instances(conn: Connection, run_pk: int) -> list[InstanceRow]:
     return [row_as(InstanceRow, r) for r in rows]
 
 
-def instance(conn: Connection, run_pk: int, task_id: str) -> InstanceRow | None:
-    """The task's instance in the run (a mapped task's first one), if it has any."""
-    row = conn.execute(
+def instance(
+    conn: Connection, run_pk: int, task_id: str, map_index: int | None = None
+) -> InstanceRow | None:
+    """The task's instance in the run (``map_index`` of a mapped task; None: its first
+    one), if it has any."""
+    query = (
         select(task_instance)
         .where(task_instance.c.run_pk == run_pk, task_instance.c.task_id == task_id)
         .order_by(task_instance.c.map_index)
-    ).first()
+    )
+    if map_index is not None:
+        query = query.where(task_instance.c.map_index == map_index)
+    row = conn.execute(query).first()
     return None if row is None else row_as(InstanceRow, row)
 
 
@@ -162,6 +169,15 @@ def tries(conn: Connection, ti_ids: list[int]) -> list[TryRow]:
         return []
     rows = conn.execute(select(task_try).where(task_try.c.ti_id.in_(ti_ids)))
     return [row_as(TryRow, r) for r in rows]
+
+
+def rendered_fields(conn: Connection, ti_id: int, try_number: int) -> Any:
+    """The template fields try ``try_number`` rendered (masked), or None: not stored."""
+    return conn.execute(
+        select(task_try.c.rendered).where(
+            task_try.c.ti_id == ti_id, task_try.c.try_number == try_number
+        )
+    ).scalar()
 
 
 def get_try(conn: Connection, ti_id: int, try_number: int) -> TryRow | None:
@@ -228,15 +244,21 @@ def failed_instances_last_tries(conn: Connection, run_pk: int) -> list[FailedTry
     return [row_as(FailedTry, r) for r in rows]
 
 
-def xcom_values(conn: Connection, run_pk: int, task_id: str) -> list[XComRow]:
+def xcom_values(
+    conn: Connection, run_pk: int, task_id: str, map_index: int | None = None
+) -> list[XComRow]:
     """What the task pushed in the run, by key, as readers see it: a value that holds a
     secret its try read is its masked copy (``shown``), never the value itself; a value stored
-    before strict JSON has its bad parts marked (``strict_json.shown``)."""
-    rows = conn.execute(
+    before strict JSON has its bad parts marked (``strict_json.shown``). ``map_index``: only
+    what that instance of a mapped task pushed."""
+    query = (
         select(xcom.c.key, xcom.c.value, xcom.c.shown, xcom.c.created_at)
         .where(xcom.c.run_pk == run_pk, xcom.c.task_id == task_id)
         .order_by(xcom.c.key)
     )
+    if map_index is not None:
+        query = query.where(xcom.c.map_index == map_index)
+    rows = conn.execute(query)
     return [
         XComRow(r.key, shown(r.value if r.shown is None else r.shown), r.created_at) for r in rows
     ]

@@ -1,13 +1,23 @@
-"""Task instances of a run: list, detail with tries, logs, clear, mark, XCom."""
+"""Task instances of a run: list, detail with tries, logs, clear, mark, XCom, rendered
+template fields, notes.
+
+Each route of a task instance also answers under ``.../tasks/{task_id}/mapped/{map_index}``
+for one instance of a mapped task: its own detail, tries, log, XCom and actions. Without it,
+a mapped task is the task as a whole (its state aggregates its instances'; clear and mark
+act on all of them)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import Field
 
 from conveyor.states import TaskState
-from conveyor.store import manual
+from conveyor.store import manual, notes
 from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, TaskId, Viewer
@@ -16,6 +26,15 @@ from conveyor.web.deps import get_settings, get_store
 router = APIRouter(tags=["task instances"], responses=AUTH)
 
 TASK = "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}"
+MAPPED = TASK + "/mapped/{map_index}"
+MapIndex = Annotated[
+    int, Path(ge=0, le=MAX_INT, description="which instance of a mapped task (0..n-1)")
+]
+# A route registered under TASK and MAPPED: a path parameter under MAPPED, and a query
+# parameter (``?map_index=``) under TASK; absent: the task as a whole.
+MaybeIndex = Annotated[
+    int | None, Field(ge=0, le=MAX_INT, description="which instance of a mapped task")
+]
 IN_FLIGHT: dict[int | str, dict[str, str]] = {
     409: {"description": "the task instance is queued or running: a process holds it"}
 }
@@ -38,19 +57,41 @@ def list_task_instances(
 def get_task_instance(
     request: Request, dag_id: DagId, run_id: RunId, task_id: TaskId, user: Viewer
 ) -> schemas.TaskInstanceDetail:
-    """A task instance with every try, its timeline, and what it is waiting for."""
+    """A task instance with every try, its timeline, and what it is waiting for; a mapped
+    task: the task as a whole, with its instances and how many are in each state."""
     with get_store(request).read() as conn:
         return queries.get_task_instance(conn, dag_id, run_id, task_id)
 
 
+@router.get(MAPPED, response_model=schemas.TaskInstanceDetail, responses=NOT_FOUND)
+def get_mapped_instance(
+    request: Request,
+    dag_id: DagId,
+    run_id: RunId,
+    task_id: TaskId,
+    map_index: MapIndex,
+    user: Viewer,
+) -> schemas.TaskInstanceDetail:
+    """One instance of a mapped task with every try, its timeline, what it waits for."""
+    with get_store(request).read() as conn:
+        return queries.get_task_instance(conn, dag_id, run_id, task_id, map_index)
+
+
+TryNumber = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+
 @router.get(TASK + "/tries/{try_number}/log", response_model=schemas.LogChunk, responses=NOT_FOUND)
+@router.get(
+    MAPPED + "/tries/{try_number}/log", response_model=schemas.LogChunk, responses=NOT_FOUND
+)
 def get_log(
     request: Request,
     dag_id: DagId,
     run_id: RunId,
     task_id: TaskId,
-    try_number: Annotated[int, Path(ge=1, le=MAX_INT)],
+    try_number: TryNumber,
     user: Viewer,
+    map_index: MaybeIndex = None,
     offset: Annotated[int, Query(ge=0, le=2**53, description="byte offset to read from")] = 0,
     limit: Annotated[int, Query(ge=1, le=1 << 20, description="bytes to read")] = 65536,
     tail: Annotated[
@@ -69,16 +110,104 @@ def get_log(
             offset=offset,
             limit=limit,
             tail=tail,
+            map_index=map_index,
         )
 
 
-@router.get(TASK + "/xcom", response_model=schemas.XComList, responses=NOT_FOUND)
-def get_xcom(
-    request: Request, dag_id: DagId, run_id: RunId, task_id: TaskId, user: Viewer
-) -> schemas.XComList:
-    """The values the task pushed (its return value is the key ``return_value``)."""
+@router.get(TASK + "/tries/{try_number}/log/raw", response_class=PlainTextResponse)
+@router.get(MAPPED + "/tries/{try_number}/log/raw", response_class=PlainTextResponse)
+def download_log(
+    request: Request,
+    dag_id: DagId,
+    run_id: RunId,
+    task_id: TaskId,
+    try_number: TryNumber,
+    user: Viewer,
+    map_index: MaybeIndex = None,
+) -> StreamingResponse:
+    """A try's whole log as plain text, to save (``Content-Disposition: attachment``)."""
     with get_store(request).read() as conn:
-        return queries.list_xcom(conn, dag_id, run_id, task_id)
+        handle = queries.open_log(
+            conn, get_settings(request), dag_id, run_id, task_id, try_number, map_index
+        )
+    instance = f"-{map_index}" if map_index is not None else ""
+    name = _file_name(f"{dag_id}-{run_id}-{task_id}{instance}-try{try_number}.log")
+    return StreamingResponse(
+        _chunks(handle),
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _file_name(text: str) -> str:
+    """A file name safe in a header: letters, digits, dot, dash and underscore."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:200]
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(1 << 16):
+            yield chunk
+
+
+@router.get(
+    TASK + "/tries/{try_number}/rendered",
+    response_model=schemas.RenderedFields,
+    responses=NOT_FOUND,
+)
+@router.get(
+    MAPPED + "/tries/{try_number}/rendered",
+    response_model=schemas.RenderedFields,
+    responses=NOT_FOUND,
+)
+def get_rendered(
+    request: Request,
+    dag_id: DagId,
+    run_id: RunId,
+    task_id: TaskId,
+    try_number: TryNumber,
+    user: Viewer,
+    map_index: MaybeIndex = None,
+) -> schemas.RenderedFields:
+    """The task's template fields as try ``try_number`` rendered them (secrets masked); the
+    worker keeps them when the try ends."""
+    with get_store(request).read() as conn:
+        return queries.rendered_fields(conn, dag_id, run_id, task_id, try_number, map_index)
+
+
+@router.get(TASK + "/xcom", response_model=schemas.XComList, responses=NOT_FOUND)
+@router.get(MAPPED + "/xcom", response_model=schemas.XComList, responses=NOT_FOUND)
+def get_xcom(
+    request: Request,
+    dag_id: DagId,
+    run_id: RunId,
+    task_id: TaskId,
+    user: Viewer,
+    map_index: MaybeIndex = None,
+) -> schemas.XComList:
+    """The values the task pushed (its return value is the key ``return_value``); a value
+    that holds a secret the try read is shown masked."""
+    with get_store(request).read() as conn:
+        return queries.list_xcom(conn, dag_id, run_id, task_id, map_index)
+
+
+@router.put(TASK + "/note", response_model=schemas.Note, responses=NOT_FOUND)
+@router.put(MAPPED + "/note", response_model=schemas.Note, responses=NOT_FOUND)
+def set_task_note(
+    request: Request,
+    dag_id: DagId,
+    run_id: RunId,
+    task_id: TaskId,
+    body: schemas.NoteRequest,
+    user: Op,
+    map_index: MaybeIndex = None,
+) -> schemas.Note:
+    """Write the task instance's note (op); an empty note removes it."""
+    with get_store(request).write() as conn:
+        note = notes.set_task_note(
+            conn, dag_id, run_id, task_id, body.note, -1 if map_index is None else map_index
+        )
+    return schemas.Note(note=note)
 
 
 def action_result(result: manual.ManualResult, what: str) -> schemas.ActionResult:
@@ -95,6 +224,9 @@ def action_result(result: manual.ManualResult, what: str) -> schemas.ActionResul
 @router.post(
     TASK + "/clear", response_model=schemas.ActionResult, responses={**NOT_FOUND, **IN_FLIGHT}
 )
+@router.post(
+    MAPPED + "/clear", response_model=schemas.ActionResult, responses={**NOT_FOUND, **IN_FLIGHT}
+)
 def clear_task(
     request: Request,
     dag_id: DagId,
@@ -102,8 +234,10 @@ def clear_task(
     task_id: TaskId,
     body: schemas.ClearRequest,
     user: Op,
+    map_index: MaybeIndex = None,
 ) -> schemas.ActionResult:
     """Clear the task so it runs again (op): also its upstream or downstream, or only failed.
+    Under ``mapped/{map_index}``: only that instance of the mapped task.
 
     A finished run goes back to ``queued`` and the scheduler runs the cleared tasks.
     """
@@ -117,12 +251,16 @@ def clear_task(
             upstream=body.upstream,
             downstream=body.downstream,
             only_failed=body.only_failed,
+            map_index=map_index,
         )
     return action_result(result, "clear")
 
 
 @router.post(
     TASK + "/mark", response_model=schemas.ActionResult, responses={**NOT_FOUND, **IN_FLIGHT}
+)
+@router.post(
+    MAPPED + "/mark", response_model=schemas.ActionResult, responses={**NOT_FOUND, **IN_FLIGHT}
 )
 def mark_task(
     request: Request,
@@ -131,10 +269,18 @@ def mark_task(
     task_id: TaskId,
     body: schemas.MarkRequest,
     user: Op,
+    map_index: MaybeIndex = None,
 ) -> schemas.ActionResult:
-    """Mark the task success or failed (op); the scheduler then works out the run's state."""
+    """Mark the task success or failed (op); the scheduler then works out the run's state.
+    Under ``mapped/{map_index}``: only that instance of the mapped task."""
     with get_store(request).write() as conn:
         result = manual.mark(
-            conn, dag_id, run_id, task_id, TaskState(body.state), Actor(f"user:{user.username}")
+            conn,
+            dag_id,
+            run_id,
+            task_id,
+            TaskState(body.state),
+            Actor(f"user:{user.username}"),
+            map_index=map_index,
         )
     return action_result(result, "mark")

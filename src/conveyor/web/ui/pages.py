@@ -230,17 +230,47 @@ def run_page(request: Request, dag_id: str, run_id: str, user: PageUser) -> Resp
     return RedirectResponse(target, status_code=303)
 
 
+TASK_TABS = ("log", "xcom", "rendered")
+
+
 @router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
 def task_page(request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser) -> Response:
+    return _task_page(request, dag_id, run_id, task_id, None, user)
+
+
+@router.get(
+    "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/mapped/{map_index}",
+    response_class=HTMLResponse,
+)
+def mapped_instance_page(
+    request: Request, dag_id: str, run_id: str, task_id: str, map_index: str, user: PageUser
+) -> Response:
+    """One instance of a mapped task: its own tries, log, XCom and actions."""
+    if not map_index.isdigit() or int(map_index) > 2**31 - 1:
+        return _not_found(request, user, f"map index {map_index!r} is not a number 0..n-1")
+    return _task_page(request, dag_id, run_id, task_id, int(map_index), user)
+
+
+def _task_page(
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int | None,
+    user: User,
+) -> Response:
     with get_store(request).read() as conn:
         try:
             run = queries.find_run(conn, dag_id, run_id)
-            initial = queries.get_task_instance(conn, dag_id, run_id, task_id)
+            initial = queries.get_task_instance(conn, dag_id, run_id, task_id, map_index)
         except NotFoundError as exc:
             return _not_found(request, user, str(exc))
         # The task as the run's own DAG version defines it (the file may have changed since).
         structure = runs.serialized_dag(conn, run.version_hash)
+        # The note a person wrote on the run, shown on its task instances' pages.
+        run_note = queries.get_run(conn, dag_id, run_id).user_note
     task = next(t for t in structure.raw["tasks"] if t["task_id"] == task_id)
+    tab = request.query_params.get("tab", "log")
     return _page(
         request,
         "task.html",
@@ -249,6 +279,9 @@ def task_page(request: Request, dag_id: str, run_id: str, task_id: str, user: Pa
         dag_id=dag_id,
         run_id=run_id,
         task_id=task_id,
+        map_index=map_index,
         task=task,
+        tab=tab if tab in TASK_TABS else "log",
+        run_note=run_note,
         initial=initial.model_dump(mode="json"),
     )

@@ -253,4 +253,6 @@ export const links = {
   task: (dagId, runId, taskId, tryNumber) =>
     url(`dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}${tryNumber ? `?try=${tryNumber}` : ""}`),
   trigger: (dagId) => url(`dags/${enc(dagId)}/trigger`),
+  mapped: (dagId, runId, taskId, mapIndex) =>
+    url(`dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/mapped/${mapIndex}`),
 };

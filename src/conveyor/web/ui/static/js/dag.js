@@ -5,6 +5,7 @@ import { normalizeGrid } from "./griddata.js";
 import { renderGrid, restoreSelection } from "./grid.js";
 import { renderGraph, colourGraph } from "./graph.js";
 import { renderDurations } from "./durations.js";
+import { liveHeader } from "./daghead.js";
 
 const page = embedded("dag-data");
 const dagId = page.dag_id;
@@ -20,6 +21,8 @@ pause?.addEventListener("change", async () => {
   if (done === undefined) pause.checked = paused;
   else document.getElementById("pause-label").textContent = paused ? "paused" : "active";
 });
+
+liveHeader(dagId);
 
 // ---- tabs ----
 const limits = { grid: 25, graph: 25, durations: 60 };

@@ -166,7 +166,7 @@ function showTaskInstance(run, task, ti, dagId) {
       last?.error ? ["Error", h("pre.mono", { style: "margin: 0; white-space: pre-wrap; color: #8d1f1f" }, last.error.trim().split("\n").slice(-1)[0])] : null,
       detail.waiting_for?.length ? ["Waiting for", detail.waiting_for.join("; ")] : null,
       detail.instances?.length ? ["Instances", h("span", {}, detail.instances.map((i) =>
-        h("span", { title: `map_index ${i.map_index}: ${i.state}, try ${i.try_number}` }, [stateBadge(i.state), ` ${i.map_index} `])))] : null,
+        h("a", { href: links.mapped(dagId, run.run_id, task.task_id, i.map_index), title: `map_index ${i.map_index}: ${i.state}, try ${i.try_number}` }, [stateBadge(i.state), ` ${i.map_index} `])))] : null,
     ]));
   });
 }
@@ -191,8 +191,9 @@ function runActions(dagId, run) {
 }
 
 /** Clear and mark buttons (for op and admin; a viewer is not offered them). */
-export function taskActions(dagId, runId, taskId, tiState, after) {
-  const path = `dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}`;
+export function taskActions(dagId, runId, taskId, tiState, after, mapIndex = null) {
+  // mapIndex: one instance of a mapped task (its own routes); null: the task, all instances.
+  const path = `dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}${mapIndex === null ? "" : `/mapped/${mapIndex}`}`;
   const run = (label, sub, body, done, cls = "") => h(`button${cls}`, {
     type: "button", "data-action": sub + (body.state ? "-" + body.state : body.downstream ? "-downstream" : ""),
     onclick: (event) => act(event.currentTarget, async () => {

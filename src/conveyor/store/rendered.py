@@ -1,0 +1,18 @@
+"""The template fields a try rendered, kept with the try (see worker/rendered.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, update
+
+from conveyor.store.tables import task_try
+
+
+def keep_rendered(conn: Connection, ti_id: int, try_number: int, rendered: dict[str, Any]) -> None:
+    """Keep ``rendered`` (already masked) with try ``try_number`` of the task instance."""
+    conn.execute(
+        update(task_try)
+        .where(task_try.c.ti_id == ti_id, task_try.c.try_number == try_number)
+        .values(rendered=rendered)
+    )
