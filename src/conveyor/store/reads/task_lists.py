@@ -46,6 +46,7 @@ class ListedInstance:
     start_date: datetime | None
     end_date: datetime | None
     retry_at: datetime | None
+    user_note: str | None = None  # what a person wrote on it
 
 
 #: How a list of task instances may be ordered ("-" first: descending). ``run``: by run,
