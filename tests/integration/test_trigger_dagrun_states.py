@@ -92,7 +92,7 @@ def test_the_triggered_runs_end_decides_the_tasks_by_allowed_and_failed_states(
     assert "lenient success" in output  # failed_states=[]: a failed run is allowed
     assert "again skipped" in output
     (log,) = (tmp_path / "home" / "logs" / "ts_controller").rglob("again/try-1.log")
-    assert "of DAG ts_fails exists already" in log.read_text()
+    assert "DAG 'ts_fails' already has a run" in log.read_text()
     # The templated logical_date reached the triggered run.
     mine = (tmp_path / "controller.txt").read_text().strip()
     assert (tmp_path / "strict.txt").read_text().strip() == mine

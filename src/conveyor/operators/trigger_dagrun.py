@@ -120,7 +120,8 @@ class TriggerDagRunOperator(BaseOperator):
             if state in self.failed_states:
                 raise Fail(
                     f"the triggered run {run_id} of DAG {self.trigger_dag_id} ended "
-                    f"{state.value}, one of failed_states"
+                    f"{state.value}, one of failed_states "
+                    f"({', '.join(s.value for s in self.failed_states)})"
                 )
             if state in self.allowed_states:
                 return state
@@ -186,6 +187,6 @@ def _run_states(values: Any, default: list[RunState], where: str) -> list[RunSta
         except ValueError:
             names = ", ".join(s.value for s in RunState)
             raise DagDefinitionError(
-                f"{where}: {value!r} is no run state; expected {names}"
+                f"{where}: {value!r} is not a run state; expected {names}"
             ) from None
     return found
