@@ -107,6 +107,7 @@ def test_an_op_deletes_a_finished_run_from_its_details(page: Page, conveyor: Con
 def test_a_viewer_is_not_offered_the_delete_button(page: Page, conveyor: Conveyor) -> None:
     log_in(page, conveyor, "op")
     run_id = finished_run(page, conveyor)
+    page.goto("about:blank")  # a live page whose poll is refused would go to /login itself
     page.context.clear_cookies()
     log_in(page, conveyor, "viewer")
     page.goto(f"{conveyor.url}/dags/shop_orders")
