@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import make_settings
+from conveyor.engine.tries import TryEnd
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import pipeline, runs, transitions
@@ -82,12 +83,14 @@ def test_simultaneous_finishes_neither_deadlock_nor_miss_the_join(
             barrier.wait()
             try:
                 runner.record(
-                    ti_id,
-                    1,
-                    run_pk,
-                    task_id,
-                    Outcome(TaskState.SUCCESS, "return"),
-                    version_hash=version,
+                    TryEnd(
+                        ti_id,
+                        1,
+                        run_pk,
+                        task_id,
+                        Outcome(TaskState.SUCCESS, "return"),
+                        version_hash=version,
+                    )
                 )
             except BaseException as exc:
                 errors.append(exc)
@@ -151,7 +154,7 @@ def test_a_finish_sent_with_the_lock_waits_for_it_and_sees_what_its_holder_commi
             outcome = Outcome(TaskState.SUCCESS, "return")
             right = tis["right"]
             results.append(
-                runner.record(right.id, 1, run_pk, "right", outcome, version_hash=version)
+                runner.record(TryEnd(right.id, 1, run_pk, "right", outcome, version_hash=version))
             )
             recorded.set()
 

@@ -238,6 +238,5 @@ def xcom_values(conn: Connection, run_pk: int, task_id: str) -> list[XComRow]:
         .order_by(xcom.c.key)
     )
     return [
-        XComRow(r.key, shown(r.value if r.shown is None else r.shown), r.created_at)
-        for r in rows
+        XComRow(r.key, shown(r.value if r.shown is None else r.shown), r.created_at) for r in rows
     ]
