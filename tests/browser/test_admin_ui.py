@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
+from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
 
 _missing = chromium_missing_reason()
 if _missing is not None:
@@ -23,7 +23,7 @@ if _missing is not None:
         pytest.fail(_missing, pytrace=False)
     pytest.skip(_missing, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -33,11 +33,8 @@ ADMIN_PASSWORD = "admin-secret-1"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +63,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def log_in(page: Page, servers: Conveyor, role: str) -> None:
-    page.goto(f"{servers.url}/login")
-    page.fill("#username", role)
-    page.fill("#password", ADMIN_PASSWORD if role == "admin" else PASSWORDS[role])
-    page.click("button[type=submit]")
-    expect(page.locator("#dag-table")).to_be_visible()
+    sign_in(page, servers.url, role, ADMIN_PASSWORD if role == "admin" else PASSWORDS[role])
 
 
 def api_get(page: Page, servers: Conveyor, path: str) -> dict[str, object]:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
+from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
 
 from conveyor.config import load_config
 from conveyor.store.engine import Store
@@ -30,7 +30,7 @@ if _missing is not None:
         pytest.fail(_missing, pytrace=False)
     pytest.skip(_missing, allow_module_level=True)
 
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -55,11 +55,8 @@ for number in range(55):
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -116,11 +113,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def log_in(page: Page, servers: Conveyor, role: str) -> None:
-    page.goto(f"{servers.url}/login")
-    page.fill("#username", role)
-    page.fill("#password", ADMIN_PASSWORD if role == "admin" else PASSWORDS[role])
-    page.click("button[type=submit]")
-    expect(page.locator("#dag-table")).to_be_visible()
+    sign_in(page, servers.url, role, ADMIN_PASSWORD if role == "admin" else PASSWORDS[role])
 
 
 def query_of(page: Page) -> dict[str, list[str]]:

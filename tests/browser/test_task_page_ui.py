@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
+from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
 
 _missing = chromium_missing_reason()
 if _missing is not None:
@@ -32,7 +32,7 @@ if _missing is not None:
         pytest.fail(_missing, pytrace=False)
     pytest.skip(_missing, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -98,11 +98,8 @@ with DAG(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -149,11 +146,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def log_in(page: Page, servers: Conveyor, role: str = "op") -> None:
-    page.goto(f"{servers.url}/login")
-    page.fill("#username", role)
-    page.fill("#password", PASSWORDS[role])
-    page.click("button[type=submit]")
-    expect(page.locator("#dag-table")).to_be_visible(timeout=WAIT_MS)
+    sign_in(page, servers.url, role, PASSWORDS[role], WAIT_MS)
 
 
 def trigger(page: Page, servers: Conveyor, dag_id: str, run_id: str = "", date: str = "") -> str:

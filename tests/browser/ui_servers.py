@@ -7,6 +7,7 @@ A home with the DAGs of ``tests/browser/dags`` (and one broken file), a SQLite s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -15,8 +16,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from conveyor.config import load_config
 from conveyor.store import dags
@@ -168,3 +171,28 @@ def chromium_missing_reason() -> str | None:
     except ImportError:
         return "playwright is not installed: pip install -e '.[dev]'"
     return None
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's chromium under Playwright, for a module's ``browser`` fixture."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def sign_in(
+    page: Any, url: str, username: str, password: str, timeout_ms: float | None = None
+) -> None:
+    """Log in through the login form and wait for the DAG list it lands on."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page.locator("#dag-table")).to_be_visible(timeout=timeout_ms)
