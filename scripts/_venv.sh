@@ -22,11 +22,17 @@ _venv_python() {
     fi
 }
 
-# Create .venv if missing and (re)install the project in editable mode with
-# the dev extras, but only when pyproject.toml changed since the last install:
-# running pip on every invocation costs seconds and needs the network.
+# Create .venv if missing and (re)install the project in editable mode, with the extras
+# named by $1 (`ensure_venv dev` for the tests; no argument for what running needs), but
+# only when pyproject.toml changed since the last install of those extras: running pip on
+# every invocation costs seconds and needs the network. The dev extras include everything
+# running needs, so a fresh dev install also serves `ensure_venv` without extras.
 ensure_venv() {
-    local py existed=0
+    local extras="${1:-}" py existed=0 target="." stamp="$VENV_STAMP"
+    if [[ -n "$extras" ]]; then
+        target=".[$extras]"
+        stamp="$VENV_STAMP-$extras"
+    fi
     if [[ ! -x "$VENV/bin/python" ]]; then
         py="$(_venv_python)"
         [[ -d "$VENV" ]] && existed=1
@@ -37,18 +43,24 @@ ensure_venv() {
             echo "error: '$py -m venv' failed (on Debian install the python3.11-venv package)" >&2
             return 1
         fi
-        rm -f -- "$VENV_STAMP"
+        rm -f -- "$VENV_STAMP" "$VENV_STAMP"-*
     fi
 
-    if [[ ! -f "$VENV_STAMP" || "$REPO/pyproject.toml" -nt "$VENV_STAMP" ]]; then
-        echo "==> installing conveyor[dev] into $VENV" >&2
-        # Run from the repo root so '.[dev]' refers to this project.
-        (cd "$REPO" && "$VENV/bin/python" -m pip install --quiet \
-            --disable-pip-version-check -e '.[dev]') || {
-            echo "error: pip install -e '.[dev]' failed" >&2
-            return 1
-        }
-        # Stamp only after success so a failed install is retried next time.
-        touch -- "$VENV_STAMP"
+    if _venv_fresh "$stamp" || { [[ -z "$extras" ]] && _venv_fresh "$VENV_STAMP-dev"; }; then
+        return 0
     fi
+    echo "==> installing conveyor$([[ -n "$extras" ]] && printf '[%s]' "$extras") into $VENV" >&2
+    # Run from the repo root so '.' refers to this project.
+    (cd "$REPO" && "$VENV/bin/python" -m pip install --quiet \
+        --disable-pip-version-check -e "$target") || {
+        echo "error: pip install -e '$target' failed" >&2
+        return 1
+    }
+    # Stamp only after success so a failed install is retried next time.
+    touch -- "$stamp"
+}
+
+# Whether the install that left this stamp is newer than pyproject.toml.
+_venv_fresh() {
+    [[ -f "$1" && ! "$REPO/pyproject.toml" -nt "$1" ]]
 }

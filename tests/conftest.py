@@ -125,6 +125,28 @@ def pg_template(pg_url: str, pg_admin: psycopg.Connection[Any]) -> Iterator[str]
     pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+#: Test files that share something beyond their own processes and databases run on one
+#: pytest-xdist worker, one after another: RabbitMQ's default vhost, and podman, whose image
+#: builds and containers would otherwise fight for the two cores with timed waits inside.
+SHARED_GROUPS = {
+    "tests/integration/test_celery.py": "rabbitmq",
+    "tests/integration/test_lost_messages.py": "rabbitmq",
+    "tests/deploy/test_containers.py": "podman",
+    "tests/integration/test_docker_provider_dags.py": "podman",
+    "tests/integration/test_kubernetes_provider_dags.py": "podman",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` a test file is the unit a worker takes, as with ``loadfile``
+    (its module fixtures, such as servers, start once), except the files of
+    :data:`SHARED_GROUPS`, which share one unit. Without xdist the marks change nothing."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(path, path)))
+
+
 _clone_numbers = itertools.count(1)
 
 

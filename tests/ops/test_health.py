@@ -23,7 +23,7 @@ from conveyor.store.engine import Store
 from conveyor.store.tables import scheduler
 from conveyor.web.app import create_app
 
-BROKER = "redis://127.0.0.1:6379/7"
+BROKER = "redis://127.0.0.1:6379/6"
 
 
 def _closed_port() -> int:
@@ -129,7 +129,7 @@ def test_schema_not_current_is_reported(tmp_path: Path) -> None:
 def test_broker_is_checked_for_the_celery_executor(
     tmp_path: Path, store_url: str, reachable: bool
 ) -> None:
-    broker = BROKER if reachable else f"redis://127.0.0.1:{_closed_port()}/7"
+    broker = BROKER if reachable else f"redis://127.0.0.1:{_closed_port()}/6"
     settings = make_settings(
         tmp_path, tmp_path / "dags", store_url, executor="celery", broker_url=broker
     )

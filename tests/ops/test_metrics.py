@@ -21,7 +21,7 @@ from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance
 from conveyor.web.app import create_app
 
-BROKER = "redis://127.0.0.1:6379/7"
+BROKER = "redis://127.0.0.1:6379/8"
 
 DAG = """
 from conveyor import DAG, BashOperator, task

@@ -1,6 +1,6 @@
 """SIGTERM stops `conveyor scheduler` and `conveyor worker` cleanly; a crash needs no clean-up.
 
-Real processes on a real store; the worker uses Redis DB 7 and a queue of its own, so it never
+Real processes on a real store; the worker uses Redis DB 9 and a queue of its own, so it never
 takes another test's messages. The processes also serve their metrics on ``metrics_port``,
 which is where the scheduler's loop time is read.
 """
@@ -28,7 +28,7 @@ from conveyor.store import schema
 from conveyor.store.engine import Store
 from conveyor.store.tables import scheduler, worker
 
-BROKER = "redis://127.0.0.1:6379/7"
+BROKER = "redis://127.0.0.1:6379/9"
 #: Seconds a clean stop may take: a scheduler loop plus the executor's grace.
 STOP_LIMIT = 20.0
 
