@@ -125,26 +125,19 @@ def pg_template(pg_url: str, pg_admin: psycopg.Connection[Any]) -> Iterator[str]
     pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-#: Test files that share something beyond their own processes and databases run on one
-#: pytest-xdist worker, one after another: RabbitMQ's default vhost, and podman, whose image
-#: builds and containers would otherwise fight for the two cores with timed waits inside.
-SHARED_GROUPS = {
-    "tests/integration/test_celery.py": "rabbitmq",
-    "tests/integration/test_lost_messages.py": "rabbitmq",
-    "tests/deploy/test_containers.py": "podman",
-    "tests/integration/test_docker_provider_dags.py": "podman",
-    "tests/integration/test_kubernetes_provider_dags.py": "podman",
-}
+#: Test files that take minutes, started first under ``--dist loadfile`` (scripts/test): a
+#: long file that started last would leave the other core idle until it ends.
+SLOW_FILES_FIRST = (
+    "tests/deploy/test_containers.py",
+)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` a test file is the unit a worker takes, as with ``loadfile``
-    (its module fixtures, such as servers, start once), except the files of
-    :data:`SHARED_GROUPS`, which share one unit. Without xdist the marks change nothing."""
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(path, path)))
+    """Moves the tests of :data:`SLOW_FILES_FIRST` to the front, in that order; the rest keep
+    theirs. Every xdist worker collects the same order, as xdist requires."""
+    rank = {path: index for index, path in enumerate(SLOW_FILES_FIRST)}
+    last = len(rank)
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], last))
 
 
 _clone_numbers = itertools.count(1)
