@@ -20,18 +20,25 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import select
 
-from conveyor.store.engine import Store
-from conveyor.store.tables import worker
+from conftest import make_settings, runs_finished
+from conveyor.config import Settings
+from conveyor.executors.celery_executor import CeleryExecutor
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.loop import Scheduler
+from conveyor.store import runs
+from conveyor.store.engine import Connection, Store
+from conveyor.store.tables import task_instance, task_try, worker
+from conveyor.worker.celery_app import make_app
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -180,6 +187,80 @@ def start_worker(
     spec = WorkerSpec(name, queue, env, log, concurrency, cwd)
     with start_workers([spec], db_url, limit) as (process,):
         yield process
+
+
+def celery_settings(
+    tmp_path: Path, dags: Path, db_url: str, broker: str, **overrides: Any
+) -> Settings:
+    """A test's settings for the Celery executor on ``broker``, with the messages a previous
+    test left on it purged."""
+    found = make_settings(tmp_path, dags, db_url, executor="celery", broker_url=broker, **overrides)
+    make_app(found).control.purge()
+    return found
+
+
+def worker_env(settings: Settings, broker: str, **extra: str) -> dict[str, str]:
+    """A ``conveyor worker``'s environment for the test's store and broker: the settings'
+    home and DAG folder, half-second heartbeats, a 1 s kill grace; ``extra`` on top."""
+    return {
+        **os.environ,
+        "CONVEYOR_HOME": str(settings.home),
+        "CONVEYOR_DAGS_FOLDER": str(settings.dags_path),
+        "CONVEYOR_DATABASE_URL": settings.db_url,
+        "CONVEYOR_BROKER_URL": broker,
+        "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
+        "CONVEYOR_KILL_GRACE_SECONDS": "1",
+        **extra,
+    }
+
+
+def run_on_celery(
+    settings: Settings,
+    store: Store,
+    dag_id: str,
+    log: Path,
+    *,
+    limit: float = 60.0,
+    until: Callable[[], bool] | None = None,
+) -> int:
+    """A manual run of the (synced) DAG, run by a real scheduler with the Celery executor
+    until it finished (and ``until()``, if given) or ``limit`` seconds passed; asserts it
+    finished, showing the worker's ``log``. The run's pk."""
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, dag_id, created_by="test")
+    assert run_pk is not None
+    processor = DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=0.5)
+    scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
+    done = runs_finished(store, [run_pk])
+    deadline = time.monotonic() + limit
+
+    def settled() -> bool:
+        return (done() and (until is None or until())) or time.monotonic() > deadline
+
+    scheduler.run(until=settled)
+    assert done(), log.read_text()[-3000:]
+    return run_pk
+
+
+def task_states(conn: Connection, run_pk: int) -> dict[str, str]:
+    """Each task's state in the run, by task id."""
+    rows = conn.execute(
+        select(task_instance.c.task_id, task_instance.c.state).where(
+            task_instance.c.run_pk == run_pk
+        )
+    ).all()
+    return {task_id: state for task_id, state in rows}
+
+
+def try_hosts(conn: Connection, run_pk: int) -> set[str]:
+    """The hosts the run's tries ran on."""
+    return set(
+        conn.execute(
+            select(task_try.c.hostname)
+            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+            .where(task_instance.c.run_pk == run_pk)
+        ).scalars()
+    )
 
 
 def pool_processes(worker_pid: int) -> list[int]:

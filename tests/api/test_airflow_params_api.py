@@ -12,27 +12,7 @@ from api_helpers import World, make_world
 from api_helpers import close as close_world
 
 from conveyor.loading.processor import DagFileProcessor
-
-PARAMS_DAG = """
-from conveyor import DAG, Param, task
-from datetime import datetime
-
-with DAG(
-    "typed",
-    start_date=datetime(2024, 1, 1),
-    params={
-        "n": Param(5, type="integer", minimum=1, description="How many rows to load"),
-        "mode": Param("fast", enum=["fast", "slow"]),
-        "name": Param("x", type="string", minLength=1, maxLength=8),
-        "plain": 1.5,
-    },
-):
-    @task
-    def show(params=None):
-        return params
-
-    show()
-"""
+from shared_dags import PARAMS_DAG
 
 
 @pytest.fixture

@@ -7,27 +7,28 @@ it there, with the Airflow import hook installed. Redis DB 10, a queue of its ow
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from celery_workers import require_redis, start_worker
-from conftest import make_settings, runs_finished
+from celery_workers import (
+    celery_settings,
+    require_redis,
+    run_on_celery,
+    start_worker,
+    task_states,
+    try_hosts,
+    worker_env,
+)
 from conveyor.config import Settings
-from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.scheduler.loop import Scheduler
-from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_instance, task_try, xcom
-from conveyor.worker.celery_app import make_app
+from conveyor.store.tables import dag_run, xcom
 from conveyor.worker.runner import log_path_for
 
 BROKER = "redis://127.0.0.1:6379/10"
@@ -68,24 +69,17 @@ def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
     dags.mkdir()
     (tmp_path / "empty").mkdir()
     (dags / "airflow_on_celery.py").write_text(textwrap.dedent(DAG_FILE.replace("@QUEUE@", QUEUE)))
-    found = make_settings(
-        tmp_path, tmp_path / "empty", pg_database_url, executor="celery", broker_url=BROKER
-    )
-    make_app(found).control.purge()
-    yield found
+    yield celery_settings(tmp_path, tmp_path / "empty", pg_database_url, BROKER)
 
 
 @pytest.fixture
 def worker_process(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "CONVEYOR_HOME": str(tmp_path / "worker_home"),  # its own code cache
-        "CONVEYOR_DAGS_FOLDER": str(tmp_path / "empty"),
-        "CONVEYOR_DATABASE_URL": settings.db_url,
-        "CONVEYOR_BROKER_URL": BROKER,
-        "CONVEYOR_LOG_FOLDER": str(settings.logs_path),
-        "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
-    }
+    env = worker_env(
+        settings,
+        BROKER,
+        CONVEYOR_HOME=str(tmp_path / "worker_home"),  # its own code cache
+        CONVEYOR_LOG_FOLDER=str(settings.logs_path),
+    )
     env.pop("CONVEYOR_AIRFLOW_COMPAT", None)  # the default: on
     log = tmp_path / "worker.log"
     with start_worker(QUEUE, WORKER_NAME, env, log, db_url=settings.db_url) as process:
@@ -99,30 +93,10 @@ def test_an_airflow_dag_runs_on_a_celery_worker_from_the_stored_code(
     try:
         DagFileProcessor(store, tmp_path / "dags", timeout=20, scan_every=60).sync()
         (tmp_path / "dags").rename(tmp_path / "moved_away")  # only the store has the code now
-        with store.write() as conn:
-            run_pk = runs.create_manual_run(conn, "airflow_on_celery", created_by="test")
-        assert run_pk is not None
-        processor = DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=0.5)
-        scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
-        done = runs_finished(store, [run_pk])
-        deadline = time.monotonic() + 60
-        scheduler.run(until=lambda: done() or time.monotonic() > deadline)
-        assert done(), (tmp_path / "worker.log").read_text()[-3000:]
+        run_pk = run_on_celery(settings, store, "airflow_on_celery", tmp_path / "worker.log")
         with store.read() as conn:
-            states = dict(
-                conn.execute(
-                    select(task_instance.c.task_id, task_instance.c.state).where(
-                        task_instance.c.run_pk == run_pk
-                    )
-                ).all()
-            )
-            hosts = set(
-                conn.execute(
-                    select(task_try.c.hostname)
-                    .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-                    .where(task_instance.c.run_pk == run_pk)
-                ).scalars()
-            )
+            states = task_states(conn, run_pk)
+            hosts = try_hosts(conn, run_pk)
             rows = conn.execute(
                 select(xcom.c.value).where(
                     xcom.c.run_pk == run_pk, xcom.c.task_id == "measure", xcom.c.key == "rows"

@@ -4,26 +4,27 @@ the work, and the virtualenv is made under the worker's $CONVEYOR_HOME."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from celery_workers import require_redis, start_worker
-from conftest import make_settings, runs_finished
+from celery_workers import (
+    celery_settings,
+    require_redis,
+    run_on_celery,
+    start_worker,
+    task_states,
+    try_hosts,
+    worker_env,
+)
 from conveyor.config import Settings
-from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.scheduler.loop import Scheduler
-from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_instance, task_try, xcom
-from conveyor.worker.celery_app import make_app
+from conveyor.store.tables import dag_run, xcom
 
 BROKER = "redis://127.0.0.1:6379/11"
 QUEUE = "airflow_ops_q"
@@ -71,23 +72,14 @@ def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
     dags.mkdir()
     body = DAG_FILE.replace("@TMP@", str(tmp_path)).replace("@QUEUE@", QUEUE)
     (dags / "ops_celery.py").write_text(textwrap.dedent(body))
-    found = make_settings(tmp_path, dags, pg_database_url, executor="celery", broker_url=BROKER)
-    make_app(found).control.purge()
-    yield found
+    yield celery_settings(tmp_path, dags, pg_database_url, BROKER)
 
 
 @pytest.fixture
 def worker_process(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "CONVEYOR_HOME": str(tmp_path / "worker_home"),
-        "CONVEYOR_DAGS_FOLDER": str(settings.dags_path),
-        "CONVEYOR_DATABASE_URL": settings.db_url,
-        "CONVEYOR_BROKER_URL": BROKER,
-        "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
-        "CONVEYOR_KILL_GRACE_SECONDS": "1",
-        "TEST_WORKER": "ops-worker",
-    }
+    env = worker_env(
+        settings, BROKER, CONVEYOR_HOME=str(tmp_path / "worker_home"), TEST_WORKER="ops-worker"
+    )
     log = tmp_path / "worker.log"
     with start_worker(QUEUE, WORKER_NAME, env, log, db_url=settings.db_url) as process:
         yield process
@@ -99,31 +91,11 @@ def test_setup_teardown_short_circuit_and_venv_on_a_celery_worker(
     store = Store(settings.db_url)
     try:
         DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
-        with store.write() as conn:
-            run_pk = runs.create_manual_run(conn, "ops_celery", created_by="test")
-        assert run_pk is not None
-        processor = DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=0.5)
-        scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
-        done = runs_finished(store, [run_pk])
-        deadline = time.monotonic() + 90
-        scheduler.run(until=lambda: done() or time.monotonic() > deadline)
-        assert done(), (tmp_path / "worker.log").read_text()[-3000:]
+        run_pk = run_on_celery(settings, store, "ops_celery", tmp_path / "worker.log", limit=90)
         with store.read() as conn:
             run_state = conn.execute(select(dag_run.c.state).where(dag_run.c.id == run_pk)).scalar()
-            states = dict(
-                conn.execute(
-                    select(task_instance.c.task_id, task_instance.c.state).where(
-                        task_instance.c.run_pk == run_pk
-                    )
-                ).all()
-            )
-            hosts = set(
-                conn.execute(
-                    select(task_try.c.hostname)
-                    .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-                    .where(task_instance.c.run_pk == run_pk)
-                ).scalars()
-            )
+            states = task_states(conn, run_pk)
+            hosts = try_hosts(conn, run_pk)
             values = dict(
                 conn.execute(
                     select(xcom.c.task_id, xcom.c.value).where(xcom.c.run_pk == run_pk)

@@ -20,27 +20,7 @@ from conveyor.states import TaskState
 from conveyor.store.engine import Store
 from conveyor.store.tables import xcom
 from conveyor.testing import run_dag
-
-PARAMS_DAG = """
-from conveyor import DAG, Param, task
-from datetime import datetime
-
-with DAG(
-    "typed",
-    start_date=datetime(2024, 1, 1),
-    params={
-        "n": Param(5, type="integer", minimum=1, description="How many rows to load"),
-        "mode": Param("fast", enum=["fast", "slow"]),
-        "name": Param("x", type="string", minLength=1, maxLength=8),
-        "plain": 1.5,
-    },
-):
-    @task
-    def show(params=None):
-        return params
-
-    show()
-"""
+from shared_dags import PARAMS_DAG
 
 
 def test_a_run_gets_param_defaults_overridden_by_conf(tmp_path: Path, store: Store) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
 import time
@@ -13,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from celery_workers import WorkerSpec, require_redis, start_workers
-from conftest import make_settings, runs_finished
+from celery_workers import WorkerSpec, celery_settings, require_redis, start_workers, worker_env
+from conftest import runs_finished
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
@@ -24,7 +23,6 @@ from conveyor.states import TaskState
 from conveyor.store import pools, runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance, task_try
-from conveyor.worker.celery_app import make_app
 
 BROKER = "redis://127.0.0.1:6379/3"
 QUEUE = "pools_q"
@@ -50,24 +48,12 @@ def settings(tmp_path: Path, pg_database_url: str) -> Settings:
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "pooled.py").write_text(textwrap.dedent(DAG_FILE.replace("@QUEUE@", QUEUE)))
-    found = make_settings(
-        tmp_path, dags, pg_database_url, executor="celery", broker_url=BROKER, parallelism=16
-    )
-    make_app(found).control.purge()  # messages a previous test left behind
-    return found
+    return celery_settings(tmp_path, dags, pg_database_url, BROKER, parallelism=16)
 
 
 @pytest.fixture
 def workers(tmp_path: Path, settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
-    env = {
-        **os.environ,
-        "CONVEYOR_HOME": str(settings.home),
-        "CONVEYOR_DAGS_FOLDER": str(settings.dags_path),
-        "CONVEYOR_DATABASE_URL": settings.db_url,
-        "CONVEYOR_BROKER_URL": BROKER,
-        "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
-        "CONVEYOR_KILL_GRACE_SECONDS": "1",
-    }
+    env = worker_env(settings, BROKER)
     specs = [
         WorkerSpec(name, QUEUE, env, tmp_path / f"{name}.log", concurrency=3) for name in WORKERS
     ]

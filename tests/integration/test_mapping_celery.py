@@ -7,7 +7,6 @@ other queue collects the results in order, and the DAG's dataset update starts i
 
 from __future__ import annotations
 
-import os
 import textwrap
 import time
 from collections.abc import Iterator
@@ -16,8 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from celery_workers import WorkerSpec, require_redis, start_workers
-from conftest import make_settings
+from celery_workers import WorkerSpec, celery_settings, require_redis, start_workers, worker_env
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
@@ -27,7 +25,6 @@ from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.tables import dag_run, task_instance, task_try
-from conveyor.worker.celery_app import make_app
 
 BROKER = "redis://127.0.0.1:6379/2"
 QUEUES = ("mapping_a", "mapping_b")
@@ -71,23 +68,13 @@ def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "celery_mapped.py").write_text(textwrap.dedent(DAG_FILE))
-    found = make_settings(tmp_path, dags, pg_database_url, executor="celery", broker_url=BROKER)
-    make_app(found).control.purge()  # messages a previous test left behind
-    yield found
+    yield celery_settings(tmp_path, dags, pg_database_url, BROKER)
 
 
 @pytest.fixture
 def workers(tmp_path: Path, settings: Settings) -> Iterator[dict[str, Path]]:
     """One `conveyor worker` per queue; yields their log files by worker name."""
-    env = {
-        **os.environ,
-        "CONVEYOR_HOME": str(settings.home),
-        "CONVEYOR_DAGS_FOLDER": str(settings.dags_path),
-        "CONVEYOR_DATABASE_URL": settings.db_url,
-        "CONVEYOR_BROKER_URL": BROKER,
-        "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
-        "CONVEYOR_KILL_GRACE_SECONDS": "1",
-    }
+    env = worker_env(settings, BROKER)
     logs = {f"w_{queue}": tmp_path / f"w_{queue}.log" for queue in QUEUES}
     specs = [
         WorkerSpec(f"{name}@test", queue, {**env, "TEST_WORKER": name}, logs[name])

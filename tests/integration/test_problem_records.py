@@ -13,11 +13,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from test_runs import Env
 
+from conftest import run_scheduler, runs_finished
 from conveyor.executors.local import LocalExecutor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.scheduler.problems import Problems
 from conveyor.states import RunState
-from conveyor.store import due_times, problems
+from conveyor.store import due_times, problems, scheduling
 from conveyor.store.engine import Store
 from conveyor.store.sql import insert_later, savepoint
 from conveyor.store.tables import dag_run, task_instance, utcnow, variable
@@ -145,3 +146,41 @@ def test_a_savepoint_that_raises_drops_the_rows_it_deferred(store: Store) -> Non
     with store.read() as conn:
         keys = set(conn.execute(select(variable.c.key)).scalars())
     assert keys == {"kept", "also kept"}
+
+
+def test_a_failing_heartbeat_or_problem_refresh_does_not_end_the_loop(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's own steps are guarded like its units: the scheduler's heartbeat and the
+    refresh of the problems on record raise on every loop (not a lost store), and the
+    scheduler still runs the DAG's run to its end, with both failures on record."""
+    env.write_dag("d.py", 'with DAG("d"):\n    EmptyOperator(task_id="t")\n')
+    env.sync()
+    run_pk = env.trigger("d")
+    record_heartbeat = scheduling.record_heartbeat
+    heartbeats = 0
+
+    def fails_after_the_first(*args: Any, **kwargs: Any) -> None:
+        nonlocal heartbeats
+        heartbeats += 1
+        if heartbeats > 1:  # the start's heartbeat is written; every loop's raises
+            raise RuntimeError("no heartbeat table")
+        record_heartbeat(*args, **kwargs)
+
+    def unreadable(conn: Any) -> set[str]:
+        raise RuntimeError("problems unreadable")
+
+    monkeypatch.setattr(scheduling, "record_heartbeat", fails_after_the_first)
+    monkeypatch.setattr(problems, "problem_units", unreadable)
+    finished = runs_finished(env.store, [run_pk])
+    run_scheduler(
+        env.settings(heartbeat_seconds=0.2),
+        env.store,
+        lambda: finished() and heartbeats >= 3,
+        limit=60,
+        what="the run finished after three heartbeats",
+    )
+    assert env.run_state(run_pk) is RunState.SUCCESS
+    listed = _listed(env.store)
+    assert listed["heartbeat:*"][0] == "RuntimeError: no heartbeat table"
+    assert listed["refresh_problems:*"][0] == "RuntimeError: problems unreadable"

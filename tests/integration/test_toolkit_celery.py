@@ -3,26 +3,26 @@ pokes, and task and DAG callbacks run in the worker's processes. Redis DB 5, own
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from celery_workers import require_redis, start_worker
-from conftest import make_settings, runs_finished
+from celery_workers import (
+    celery_settings,
+    require_redis,
+    run_on_celery,
+    start_worker,
+    task_states,
+    worker_env,
+)
 from conveyor.config import Settings
-from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.scheduler.loop import Scheduler
-from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import callback_request, task_instance, task_try
-from conveyor.worker.celery_app import make_app
 
 BROKER = "redis://127.0.0.1:6379/5"
 QUEUE = "toolkit_q"
@@ -67,25 +67,12 @@ def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
     dags.mkdir()
     body = DAG_FILE.replace("@TMP@", str(tmp_path)).replace("@QUEUE@", QUEUE)
     (dags / "toolkit_celery.py").write_text(textwrap.dedent(body))
-    found = make_settings(
-        tmp_path, dags, pg_database_url, executor="celery", broker_url=BROKER, parallelism=1
-    )
-    make_app(found).control.purge()
-    yield found
+    yield celery_settings(tmp_path, dags, pg_database_url, BROKER, parallelism=1)
 
 
 @pytest.fixture
 def worker_process(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "CONVEYOR_HOME": str(settings.home),
-        "CONVEYOR_DAGS_FOLDER": str(settings.dags_path),
-        "CONVEYOR_DATABASE_URL": settings.db_url,
-        "CONVEYOR_BROKER_URL": BROKER,
-        "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
-        "CONVEYOR_KILL_GRACE_SECONDS": "1",
-        "TEST_WORKER": "toolkit-worker",
-    }
+    env = worker_env(settings, BROKER, TEST_WORKER="toolkit-worker")
     log = tmp_path / "worker.log"
     with start_worker(QUEUE, "toolkit@test", env, log, db_url=settings.db_url) as process:
         yield process
@@ -97,27 +84,15 @@ def test_reschedule_and_callbacks_on_a_celery_worker(
     store = Store(settings.db_url)
     try:
         DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
-        with store.write() as conn:
-            run_pk = runs.create_manual_run(conn, "toolkit_celery", created_by="test")
-        assert run_pk is not None
-        processor = DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=0.5)
-        scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
-        done = runs_finished(store, [run_pk])
-        deadline = time.monotonic() + 60
-
-        def settled() -> bool:
-            return (done() and (tmp_path / "dag_success").exists()) or time.monotonic() > deadline
-
-        scheduler.run(until=settled)
-        assert done(), (tmp_path / "worker.log").read_text()[-3000:]
+        run_pk = run_on_celery(
+            settings,
+            store,
+            "toolkit_celery",
+            tmp_path / "worker.log",
+            until=(tmp_path / "dag_success").exists,
+        )
         with store.read() as conn:
-            states = dict(
-                conn.execute(
-                    select(task_instance.c.task_id, task_instance.c.state).where(
-                        task_instance.c.run_pk == run_pk
-                    )
-                ).all()
-            )
+            states = task_states(conn, run_pk)
             tries = conn.execute(
                 select(task_try.c.state, task_try.c.hostname)
                 .join(task_instance, task_instance.c.id == task_try.c.ti_id)

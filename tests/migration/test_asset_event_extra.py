@@ -3,34 +3,24 @@ an event keeps its extra and the alias it went through."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import insert
 
-from conveyor.store import datasets, schema
+from conveyor.store import datasets
 from conveyor.store.engine import Store
 from conveyor.store.tables import dataset, dataset_event
+from migration_steps import BACKENDS, emptied_store, migrate
 
 
-def _upgrade(store: Store, revision: str) -> None:
-    with store.engine.begin() as conn:
-        command.upgrade(schema._alembic_config(conn), revision)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        store = Store(request.getfixturevalue("pg_database_url"))
-        schema.reset(store)
-        with store.engine.begin() as conn:
-            command.downgrade(schema._alembic_config(conn), "base")
-    yield store
-    store.dispose()
+@pytest.fixture(params=BACKENDS)
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with emptied_store(request, tmp_path) as store:
+        yield store
 
 
 def _event(**extra: Any) -> dict[str, Any]:
@@ -46,14 +36,14 @@ def _event(**extra: Any) -> dict[str, Any]:
 
 
 def test_old_events_survive_with_no_extra_and_new_ones_keep_theirs(empty_store: Store) -> None:
-    _upgrade(empty_store, "0016")
+    migrate(empty_store, "0016")
     with empty_store.write() as conn:
         conn.execute(
             insert(dataset).values(id=1, uri="s3://a", extra={}, created_at=datetime.now(UTC))
         )
         # Only the columns 0016 has: the insert names no others.
         conn.execute(insert(dataset_event).values(**_event()))
-    _upgrade(empty_store, "head")
+    migrate(empty_store, "head")
     with empty_store.write() as conn:
         conn.execute(insert(dataset_event).values(**_event(extra={"rows": 3}, source_alias="x")))
     with empty_store.read() as conn:

@@ -3,41 +3,29 @@ token deletes the tokens made with it (SQLite's table is rebuilt for the foreign
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import insert, select
 
-from conveyor.store import schema
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
 from conveyor.store.tables import api_token, web_user
+from migration_steps import BACKENDS, emptied_store, migrate
 
 
-def _upgrade(store: Store, revision: str) -> None:
-    with store.engine.begin() as conn:
-        command.upgrade(schema._alembic_config(conn), revision)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        store = Store(request.getfixturevalue("pg_database_url"))
-        schema.reset(store)  # a clone of the migrated template: start again from empty
-        with store.engine.begin() as conn:
-            command.downgrade(schema._alembic_config(conn), "base")
-    yield store
-    store.dispose()
+@pytest.fixture(params=BACKENDS)
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with emptied_store(request, tmp_path) as store:
+        yield store
 
 
 def test_old_tokens_survive_the_upgrade_and_new_children_die_with_their_parent(
     empty_store: Store,
 ) -> None:
-    _upgrade(empty_store, "0015")
+    migrate(empty_store, "0015")
     now = datetime.now(UTC)
     with empty_store.write() as conn:
         conn.execute(
@@ -55,7 +43,7 @@ def test_old_tokens_survive_the_upgrade_and_new_children_die_with_their_parent(
             )
         )
 
-    _upgrade(empty_store, "head")
+    migrate(empty_store, "head")
 
     with empty_store.write() as conn:
         [old] = user_rows.list_tokens(conn, "ann")

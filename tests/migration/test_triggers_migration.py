@@ -4,20 +4,15 @@ resumed try's columns, its downgrade takes exactly those away, and it upgrades a
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect
 
 from conveyor.store import schema
 from conveyor.store.engine import Store
-
-
-def _to(store: Store, revision: str, *, down: bool = False) -> None:
-    with store.engine.begin() as conn:
-        move = command.downgrade if down else command.upgrade
-        move(schema._alembic_config(conn), revision)
+from migration_steps import BACKENDS, emptied_store, migrate
 
 
 def _shape(store: Store) -> tuple[set[str], set[str]]:
@@ -26,25 +21,18 @@ def _shape(store: Store) -> tuple[set[str], set[str]]:
     return tables, {c["name"] for c in found.get_columns("task_instance")}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        store = Store(request.getfixturevalue("pg_database_url"))
-        schema.reset(store)
-        with store.engine.begin() as conn:
-            command.downgrade(schema._alembic_config(conn), "base")
-    yield store
-    store.dispose()
+@pytest.fixture(params=BACKENDS)
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with emptied_store(request, tmp_path) as store:
+        yield store
 
 
 def test_deferral_tables_come_and_go_with_the_migration(empty_store: Store) -> None:
-    _to(empty_store, "0016")
+    migrate(empty_store, "0016")
     before_tables, before_columns = _shape(empty_store)
     assert {"trigger", "triggerer"}.isdisjoint(before_tables)
 
-    _to(empty_store, "0017")
+    migrate(empty_store, "0017")
     tables, columns = _shape(empty_store)
     assert tables - before_tables == {"trigger", "triggerer"}
     assert columns - before_columns == {"next_method", "next_kwargs"}
@@ -52,7 +40,7 @@ def test_deferral_tables_come_and_go_with_the_migration(empty_store: Store) -> N
     [fk] = found.get_foreign_keys("trigger")
     assert (fk["referred_table"], fk["options"].get("ondelete")) == ("task_instance", "CASCADE")
 
-    _to(empty_store, "0016", down=True)
+    migrate(empty_store, "0016", down=True)
     assert _shape(empty_store) == (before_tables, before_columns)
-    _to(empty_store, "head")
+    migrate(empty_store, "head")
     assert schema.current_revision(empty_store) == schema.head_revision()

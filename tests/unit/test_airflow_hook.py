@@ -15,22 +15,17 @@ from pathlib import Path
 import pytest
 
 import conveyor
+from airflow_hook_on import hook_on
 from conveyor import airflow_compat
 from conveyor.airflow_compat import AirflowNameError, table
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.processor import find_dag_files
-from conveyor.model.context import DagContext
 
 
 @pytest.fixture
 def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
-    monkeypatch.delenv("AIRFLOW_HOME", raising=False)  # activate() sets it; gone after
-    assert airflow_compat.activate() is True
-    yield
-    airflow_compat.uninstall()
-    DagContext.created.clear()
+    with hook_on(monkeypatch, tmp_path):
+        yield
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import airflow_compat
+from airflow_hook_on import hook_on
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.loading.serialize import serialize_task
 from conveyor.model.assets import Asset, Metadata, OutletEvents, drain_metadata
@@ -20,13 +20,8 @@ from conveyor.model.schedules import DatasetSchedule, deserialize_schedule
 
 @pytest.fixture
 def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
-    monkeypatch.delenv("AIRFLOW_HOME", raising=False)
-    assert airflow_compat.activate() is True
-    yield
-    airflow_compat.uninstall()
-    DagContext.created.clear()
+    with hook_on(monkeypatch, tmp_path):
+        yield
 
 
 def test_asset_names_import_from_airflows_paths(hook: None) -> None:

@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 from kubernetes.client import models as k8s
 
-from conveyor import airflow_compat
+from airflow_hook_on import assert_paths_give, hook_on
 from conveyor.airflow_compat import AirflowNameError
 from conveyor.airflow_compat.lint import check_source
 from conveyor.exceptions import TaskError
-from conveyor.model.context import DagContext
 from conveyor.providers.docker import hook as docker_hook
 from conveyor.providers.docker.operator import DockerOperator, lines_of
 from conveyor.providers.kubernetes import pod as pod_module
@@ -48,21 +47,12 @@ AIRFLOW_PATHS: dict[str, dict[str, type]] = {
 
 @pytest.fixture
 def compat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
-    assert airflow_compat.activate() is True
-    yield
-    airflow_compat.uninstall()
-    DagContext.created.clear()
+    with hook_on(monkeypatch, tmp_path):
+        yield
 
 
 def test_every_path_users_import_from_gives_conveyors_class(compat: None) -> None:
-    for module_name, names in AIRFLOW_PATHS.items():
-        module = importlib.import_module(module_name)
-        for name, cls in names.items():
-            assert getattr(module, name) is cls or issubclass(getattr(module, name), cls), (
-                f"{module_name}.{name}"
-            )
+    assert_paths_give(AIRFLOW_PATHS)
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import airflow_compat
+from airflow_hook_on import hook_on
 from conveyor.airflow_compat import AirflowNameError
 from conveyor.airflow_compat.lint import check_source
 from conveyor.connections.forms import connection_from_text
-from conveyor.model.context import DagContext
 from conveyor.providers.http import hook as http_hook
 from conveyor.providers.http import operator as http_operator
 from conveyor.providers.http import sensor as http_sensor
@@ -22,12 +21,8 @@ from conveyor.providers.http import sensor as http_sensor
 
 @pytest.fixture
 def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
-    assert airflow_compat.activate() is True
-    yield
-    airflow_compat.uninstall()
-    DagContext.created.clear()
+    with hook_on(monkeypatch, tmp_path):
+        yield
 
 
 @pytest.mark.parametrize(

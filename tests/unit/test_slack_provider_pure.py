@@ -3,20 +3,18 @@ URL a connection gives, and a webhook connection's path masked wherever it shows
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conveyor import airflow_compat
+from airflow_hook_on import assert_paths_give, hook_on
 from conveyor.airflow_compat import AirflowNameError
 from conveyor.airflow_compat.lint import check_source
 from conveyor.connections import masking
 from conveyor.connections.forms import connection_from_dict, connection_from_text
 from conveyor.exceptions import TaskError
-from conveyor.model.context import DagContext
 from conveyor.providers.slack import api, notifiers, operators, webhook
 
 PATHS = {
@@ -51,19 +49,12 @@ PATHS = {
 
 @pytest.fixture
 def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
-    assert airflow_compat.activate() is True
-    yield
-    airflow_compat.uninstall()
-    DagContext.created.clear()
+    with hook_on(monkeypatch, tmp_path):
+        yield
 
 
 def test_every_airflow_path_gives_the_provider_object(hook: None) -> None:
-    for module_name, names in PATHS.items():
-        module = importlib.import_module(module_name)
-        for name, expected in names.items():
-            assert issubclass(getattr(module, name), expected), f"{module_name}.{name}"
+    assert_paths_give(PATHS)
 
 
 def test_a_missing_httpx_fails_the_import_naming_the_extra(

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import airflow_compat
-from conveyor.model.context import DagContext
+from airflow_hook_on import assert_paths_give, hook_on
 from conveyor.providers.discord import hook as discord_hook
 from conveyor.providers.discord import notifier as discord_notifier
 from conveyor.providers.discord import operator as discord_operator
@@ -49,20 +48,12 @@ PATHS = {
 
 @pytest.fixture
 def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
-    assert airflow_compat.activate() is True
-    yield
-    airflow_compat.uninstall()
-    DagContext.created.clear()
+    with hook_on(monkeypatch, tmp_path):
+        yield
 
 
 def test_every_airflow_path_gives_the_provider_object(hook: None) -> None:
-    for module_name, names in PATHS.items():
-        module = importlib.import_module(module_name)
-        for name, expected in names.items():
-            # Operators come as Airflow-keyword-taking subclasses (``rebinding.py``).
-            assert issubclass(getattr(module, name), expected), f"{module_name}.{name}"
+    assert_paths_give(PATHS)
     email = importlib.import_module("airflow.utils.email")
     assert email.send_email is utils_email.send_email
 

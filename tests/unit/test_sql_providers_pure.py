@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conveyor import airflow_compat
+from airflow_hook_on import assert_paths_give, hook_on
 from conveyor.airflow_compat import AirflowNameError, table
 from conveyor.airflow_compat.lint import check_source
 from conveyor.cli.common import settings
@@ -22,7 +22,6 @@ from conveyor.cli.main import cli
 from conveyor.connections import files, repository
 from conveyor.connections.forms import connection_from_text
 from conveyor.exceptions import ConfigError
-from conveyor.model.context import DagContext
 from conveyor.providers import mysql, postgres, sql_operators, sql_sensor
 from conveyor.providers._extras import MissingExtraError, require
 from conveyor.providers._split import split_sql
@@ -31,12 +30,8 @@ from conveyor.providers.handlers import return_single_query_results
 
 @pytest.fixture
 def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
-    assert airflow_compat.activate() is True
-    yield
-    airflow_compat.uninstall()
-    DagContext.created.clear()
+    with hook_on(monkeypatch, tmp_path):
+        yield
 
 
 @pytest.mark.parametrize(
@@ -100,11 +95,7 @@ AIRFLOW_PATHS = {
 
 
 def test_every_path_users_import_from_gives_conveyors_class(hook: None) -> None:
-    for module_name, names in AIRFLOW_PATHS.items():
-        module = importlib.import_module(module_name)
-        for name, cls in names.items():
-            found = getattr(module, name)
-            assert issubclass(found, cls), f"{module_name}.{name}"
+    assert_paths_give(AIRFLOW_PATHS)
     handlers = importlib.import_module("airflow.providers.common.sql.hooks.handlers")
     hooks_sql = importlib.import_module("airflow.providers.common.sql.hooks.sql")
     assert hooks_sql.fetch_all_handler is handlers.fetch_all_handler

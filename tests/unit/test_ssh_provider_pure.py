@@ -17,11 +17,10 @@ from typing import Any
 import paramiko
 import pytest
 
-from conveyor import airflow_compat
+from airflow_hook_on import assert_paths_give, hook_on
 from conveyor.airflow_compat import AirflowNameError
 from conveyor.airflow_compat.lint import check_source
 from conveyor.exceptions import TaskError
-from conveyor.model.context import DagContext
 from conveyor.providers.sftp import operator as sftp_operator
 from conveyor.providers.sftp import sensor as sftp_sensor
 from conveyor.providers.sftp.hook import SFTPHook, SFTPOperation
@@ -45,12 +44,8 @@ AIRFLOW_PATHS: dict[str, dict[str, type]] = {
 
 @pytest.fixture
 def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_AIRFLOW_COMPAT", raising=False)
-    assert airflow_compat.activate() is True
-    yield
-    airflow_compat.uninstall()
-    DagContext.created.clear()
+    with hook_on(monkeypatch, tmp_path):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +66,7 @@ def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any)
 
 
 def test_every_path_users_import_from_gives_conveyors_class(hook: None) -> None:
-    for module_name, names in AIRFLOW_PATHS.items():
-        module = importlib.import_module(module_name)
-        for name, cls in names.items():
-            assert issubclass(getattr(module, name), cls), f"{module_name}.{name}"
+    assert_paths_give(AIRFLOW_PATHS)
     operators = importlib.import_module("airflow.providers.sftp.operators.sftp")
     assert operators.SFTPOperation.PUT == "put" and operators.SFTPOperation is SFTPOperation
 

@@ -19,7 +19,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from conveyor.backfill import REPROCESS, Backfill
-from conveyor.cli.common import console, open_store, settings, styled, sync_dags, translate_errors
+from conveyor.cli.common import console, open_store, settings, styled, sync_dags
 from conveyor.config import Settings
 from conveyor.states import RunState
 from conveyor.store import liveness
@@ -40,7 +40,6 @@ DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT
     help="What to do with dates that already have a run.",
 )
 @click.option("--max-active", default=4, show_default=True, help="Backfill runs at once.")
-@translate_errors
 def backfill_command(
     dag_id: str, start: datetime, end: datetime, reprocess: str, max_active: int
 ) -> None:

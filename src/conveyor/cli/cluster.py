@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from conveyor.cli.common import CliError, open_store, settings, translate_errors, when
+from conveyor.cli.common import CliError, open_store, settings, when
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.logs.task_logs import remote_logs
 from conveyor.web import queries
@@ -23,7 +23,6 @@ from conveyor.web import queries
 )
 @click.option("-c", "--concurrency", type=int, help="Tries at once (default: parallelism).")
 @click.option("-n", "--hostname", help="Node name (default: conveyor@<host>).")
-@translate_errors
 def worker_command(queues: str, concurrency: int | None, hostname: str | None) -> None:
     """Run tries from the broker on this machine until SIGTERM (Celery prefork pool)."""
     from conveyor.metrics import serve_process_metrics
@@ -67,7 +66,6 @@ def _liveness(text: str) -> str:
 
 @click.command("workers")
 @output_option
-@translate_errors
 def workers_command(output: str) -> None:
     """Workers seen by the store: queues, what they run, their last heartbeat."""
     config = settings()
@@ -98,7 +96,6 @@ def workers_command(output: str) -> None:
 
 @click.command("schedulers")
 @output_option
-@translate_errors
 def schedulers_command(output: str) -> None:
     """Schedulers seen by the store: host, process, last heartbeat, and which are alive."""
     config = settings()
@@ -132,7 +129,6 @@ def schedulers_command(output: str) -> None:
 
 @click.command("flower", context_settings={"ignore_unknown_options": True})
 @click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
-@translate_errors
 def flower_command(flower_args: tuple[str, ...]) -> None:
     """Start Celery's Flower monitor on Conveyor's broker (extra arguments go to Flower)."""
     import flower  # noqa: F401  # the top-level handler names the extra when it is missing

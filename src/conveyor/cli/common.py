@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from conveyor.config import Settings, load_config
-from conveyor.exceptions import ConveyorError, StoreError
+from conveyor.exceptions import StoreError
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import schema
 from conveyor.store.engine import Store
@@ -108,17 +108,3 @@ def seconds(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.2f}s" if value < 60 else f"{value / 60:.1f}m"
-
-
-def translate_errors(func: Any) -> Any:
-    """Turn Conveyor's errors into CLI errors: the message, no traceback, exit code 1."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConveyorError as exc:
-            raise CliError(str(exc)) from exc
-
-    return wrapper

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from conveyor.cli.common import CliError, console, open_store, settings, translate_errors
+from conveyor.cli.common import CliError, console, open_store, settings
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.connections import files, repository
@@ -44,7 +44,6 @@ def connections_group() -> None:
     multiple=True,
     help="Mask this field (login, host, schema or an extra key) whatever its name; repeatable.",
 )
-@translate_errors
 def connections_add(
     conn_id: str,
     uri: str | None,
@@ -99,7 +98,6 @@ def _parse_extra(text: str | None) -> dict[str, object]:
 @connections_group.command("list")
 @REVEAL
 @output_option
-@translate_errors
 def connections_list(reveal: bool, output: str) -> None:
     """Every connection (the store's and CONVEYOR_CONN_* variables)."""
     config = settings()
@@ -126,7 +124,6 @@ def connections_list(reveal: bool, output: str) -> None:
 @click.argument("conn_id")
 @REVEAL
 @output_option
-@translate_errors
 def connections_get(conn_id: str, reveal: bool, output: str) -> None:
     """Show one connection."""
     config = settings()
@@ -156,7 +153,6 @@ def connections_get(conn_id: str, reveal: bool, output: str) -> None:
 
 @connections_group.command("delete")
 @click.argument("conn_id")
-@translate_errors
 def connections_delete(conn_id: str) -> None:
     """Delete a connection from the store."""
     if not repository.delete_connection(open_store(), conn_id):
@@ -167,7 +163,6 @@ def connections_delete(conn_id: str) -> None:
 @connections_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace connections that exist already.")
-@translate_errors
 def connections_import(file: Path, overwrite: bool) -> None:
     """Add the connections of FILE (.json, .yaml or .env, as `airflow connections export`
     writes them); existing ids are kept unless --overwrite."""
@@ -186,7 +181,6 @@ def connections_import(file: Path, overwrite: bool) -> None:
 @connections_group.command("export")
 @click.argument("file")
 @REVEAL
-@translate_errors
 def connections_export(file: str, reveal: bool) -> None:
     """Write the store's connections to FILE (.json, or - for stdout) in the form
     `airflow connections export` writes; passwords and secret fields are *** unless --reveal."""
@@ -213,7 +207,6 @@ def variables_group() -> None:
     help="Mask it in listings and logs whatever its key (--not-secret: unmark it). "
     "Left out, a variable keeps the mark it has.",
 )
-@translate_errors
 def variables_set(
     key: str, value: str, as_json: bool, description: str | None, secret: bool | None
 ) -> None:
@@ -234,7 +227,6 @@ def variables_set(
 @click.argument("key")
 @REVEAL
 @output_option
-@translate_errors
 def variables_get(key: str, reveal: bool, output: str) -> None:
     """Print a variable's value (secret-looking keys masked unless --reveal).
 
@@ -252,7 +244,6 @@ def variables_get(key: str, reveal: bool, output: str) -> None:
 @variables_group.command("list")
 @REVEAL
 @output_option
-@translate_errors
 def variables_list(reveal: bool, output: str) -> None:
     """Every variable (the store's and CONVEYOR_VAR_* variables)."""
     config = settings()
@@ -276,7 +267,6 @@ def variables_list(reveal: bool, output: str) -> None:
     show_default=True,
     help="What to do with keys that are set already.",
 )
-@translate_errors
 def variables_import(file: Path, action_on_existing_key: str) -> None:
     """Set the variables of FILE (.json, .yaml or .env, as `airflow variables export`
     writes them); values that are not text are stored as JSON."""
@@ -299,7 +289,6 @@ def variables_import(file: Path, action_on_existing_key: str) -> None:
 @variables_group.command("export")
 @click.argument("file")
 @REVEAL
-@translate_errors
 def variables_export(file: str, reveal: bool) -> None:
     """Write the store's variables to FILE (.json, or - for stdout) as `airflow variables
     export` writes them; secret ones are *** unless --reveal."""
@@ -316,7 +305,6 @@ def variables_export(file: str, reveal: bool) -> None:
 
 @variables_group.command("delete")
 @click.argument("key")
-@translate_errors
 def variables_delete(key: str) -> None:
     """Delete a variable from the store."""
     if not repository.delete_variable(open_store(), key):

@@ -18,7 +18,6 @@ from conveyor.cli.common import (
     settings,
     styled,
     sync_dags,
-    translate_errors,
     when,
 )
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
@@ -37,7 +36,6 @@ def dags() -> None:
 @dags.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include DAGs whose files are gone.")
 @output_option
-@translate_errors
 def list_dags(show_all: bool, output: str) -> None:
     """Every DAG with its schedule, state and last run."""
     store = open_store()
@@ -81,7 +79,6 @@ def _styled_last_run(text: str) -> str:
 @dags.command()
 @click.argument("dag_id")
 @output_option
-@translate_errors
 def show(dag_id: str, output: str) -> None:
     """A DAG's tasks, dependencies and settings."""
     store = open_store()
@@ -140,7 +137,6 @@ def show(dag_id: str, output: str) -> None:
     help="Default: manual__<logical date>. No control, separator or invisible formatting "
     "characters, no '/', not '.' or '..'.",
 )
-@translate_errors
 def trigger(
     dag_id: str, conf: str | None, logical_date: datetime | None, run_id: str | None
 ) -> None:
@@ -181,7 +177,6 @@ def _set_paused(dag_id: str, paused: bool) -> None:
 
 @dags.command()
 @click.argument("dag_id")
-@translate_errors
 def pause(dag_id: str) -> None:
     """Stop creating and scheduling runs of a DAG."""
     _set_paused(dag_id, True)
@@ -189,7 +184,6 @@ def pause(dag_id: str) -> None:
 
 @dags.command()
 @click.argument("dag_id")
-@translate_errors
 def unpause(dag_id: str) -> None:
     """Let a paused DAG run again."""
     _set_paused(dag_id, False)
@@ -197,7 +191,6 @@ def unpause(dag_id: str) -> None:
 
 @dags.command()
 @output_option
-@translate_errors
 def errors(output: str) -> None:
     """DAG files that fail to load, with file, line and message. Exit 1 if there are any."""
     store = open_store()
@@ -226,7 +219,6 @@ def errors(output: str) -> None:
 
 @dags.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@translate_errors
 def validate(paths: tuple[str, ...]) -> None:
     """Check DAG files (.py, .yaml, .yml) or folders without running anything.
 
@@ -255,7 +247,6 @@ def validate(paths: tuple[str, ...]) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of standard output.",
 )
-@translate_errors
 def export(dag_id: str, fmt: str, output: Path | None) -> None:
     """Write a DAG in the other form: a Python DAG as YAML, or a YAML DAG as Python."""
     from conveyor.loading.processor import loader_for

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 from rich.markup import escape
 
-from conveyor.cli.common import CliError, console, open_store, styled, translate_errors
+from conveyor.cli.common import CliError, console, open_store, styled
 from conveyor.cli.runs import resolve_run
 from conveyor.states import TaskState
 from conveyor.store import manual
@@ -95,7 +95,6 @@ def _clear(
 @click.option("-d", "--downstream", is_flag=True, help="Also the tasks downstream of these.")
 @click.option("-f", "--only-failed", is_flag=True, help="Only failed and upstream_failed ones.")
 @click.option("-y", "--yes", is_flag=True, help="Do not list and ask first.")
-@translate_errors
 def tasks_clear(
     dag_id: str,
     run_id: str,
@@ -125,7 +124,6 @@ def tasks_clear(
 @click.argument("run_id")
 @click.argument("task_id")
 @click.option("--state", "state", type=_STATE, required=True)
-@translate_errors
 def tasks_mark(dag_id: str, run_id: str, task_id: str, state: str) -> None:
     """Mark a task instance success or failed (all instances of a mapped task).
 
@@ -143,7 +141,6 @@ def tasks_mark(dag_id: str, run_id: str, task_id: str, state: str) -> None:
 @click.argument("run_id")
 @click.option("-f", "--only-failed", is_flag=True, help="Only failed and upstream_failed ones.")
 @click.option("-y", "--yes", is_flag=True, help="Do not list and ask first.")
-@translate_errors
 def runs_clear(dag_id: str, run_id: str, only_failed: bool, yes: bool) -> None:
     """Clear every task instance of a run so the run starts again. RUN_ID may be 'latest'."""
     _clear(
@@ -161,7 +158,6 @@ def runs_clear(dag_id: str, run_id: str, only_failed: bool, yes: bool) -> None:
 @click.argument("dag_id")
 @click.argument("run_id")
 @click.option("--state", "state", type=_STATE, required=True)
-@translate_errors
 def runs_mark(dag_id: str, run_id: str, state: str) -> None:
     """Mark a run success (every task) or failed (every unfinished task).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
-from conveyor.cli.common import console, settings, translate_errors
+from conveyor.cli.common import console, settings
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.health import CHECKS, HealthReport, check
 
@@ -20,7 +20,6 @@ from conveyor.health import CHECKS, HealthReport, check
 )
 @click.option("--json", "as_json", is_flag=True, help="The same as -o json.")
 @output_option
-@translate_errors
 def health_command(only: tuple[str, ...], as_json: bool, output: str) -> None:
     """Check the store, its schema, the broker and the schedulers; exit 1 if one fails.
 

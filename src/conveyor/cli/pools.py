@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from conveyor.cli import pool_files
-from conveyor.cli.common import console, open_store, translate_errors
+from conveyor.cli.common import console, open_store
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.store import pools
@@ -23,7 +23,6 @@ def pools_group() -> None:
 @click.argument("name")
 @click.argument("slots")
 @click.option("--description", help="What the pool protects (a database, an API quota...).")
-@translate_errors
 def pools_set(name: str, slots: str, description: str | None) -> None:
     """Create pool NAME with SLOTS slots (a number, or "unlimited"), or change its slots."""
     limit = _slots(slots)
@@ -46,7 +45,6 @@ def _slots(text: str) -> int | None:
 
 @pools_group.command("list")
 @output_option
-@translate_errors
 def pools_list(output: str) -> None:
     """Every pool: its slots, and the slots its tries use (queued + running) or wait for."""
     with open_store().read() as conn:
@@ -73,7 +71,6 @@ def pools_list(output: str) -> None:
 
 @pools_group.command("delete")
 @click.argument("name")
-@translate_errors
 def pools_delete(name: str) -> None:
     """Delete pool NAME (not default_pool, not a pool with tries scheduled or in flight)."""
     with open_store().write() as conn:
@@ -83,7 +80,6 @@ def pools_delete(name: str) -> None:
 
 @pools_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@translate_errors
 def pools_import(file: Path) -> None:
     """Create or update the pools of FILE, as `airflow pools export` writes it:
     {"name": {"slots": N, "description": "..."}}, -1 slots for no limit. All or none."""
@@ -98,7 +94,6 @@ def pools_import(file: Path) -> None:
 
 @pools_group.command("export")
 @click.argument("file")
-@translate_errors
 def pools_export(file: str) -> None:
     """Write every pool to FILE (.json, or - for stdout) as `airflow pools export` does."""
     with open_store().read() as conn:

@@ -28,7 +28,6 @@ from conveyor.cli.common import (
     seconds,
     settings,
     styled,
-    translate_errors,
 )
 from conveyor.cli.run_neighbours import add_neighbours
 from conveyor.cli.run_watch import RunWatcher
@@ -54,7 +53,6 @@ from conveyor.triggerer.process import beside as triggerer_beside
     is_flag=True,
     help="Start a failed task's next try at once instead of after its retry_delay.",
 )
-@translate_errors
 def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_delay: bool) -> None:
     """Run a DAG once, right here: TARGET is a DAG file (add DAG_ID when the file defines
     several) or a DAG id from the DAG folder."""

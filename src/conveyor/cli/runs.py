@@ -11,7 +11,6 @@ from conveyor.cli.common import (
     seconds,
     settings,
     styled,
-    translate_errors,
     when,
 )
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
@@ -46,7 +45,6 @@ def runs_group() -> None:
 @click.option("--state", type=click.Choice([s.value for s in RunState]))
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @output_option
-@translate_errors
 def list_runs(dag_id: str | None, state: str | None, limit: int, output: str) -> None:
     """The newest runs first."""
     _list_runs(dag_id, state, limit, output)
@@ -57,7 +55,6 @@ def list_runs(dag_id: str | None, state: str | None, limit: int, output: str) ->
 @click.option("--state", type=click.Choice([s.value for s in RunState]))
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @output_option
-@translate_errors
 def dags_list_runs(dag_id: str, state: str | None, limit: int, output: str) -> None:
     """A DAG's runs, newest first: `conveyor runs list --dag` in Airflow's spelling."""
     _list_runs(dag_id, state, limit, output)
@@ -82,7 +79,6 @@ def _list_runs(dag_id: str | None, state: str | None, limit: int, output: str) -
 @click.argument("dag_id")
 @click.argument("run_id", default="latest")
 @output_option
-@translate_errors
 def show(dag_id: str, run_id: str, output: str) -> None:
     """A run's task instances; the errors of failed tasks at the end. RUN_ID may be 'latest'.
 
@@ -141,7 +137,6 @@ def show(dag_id: str, run_id: str, output: str) -> None:
 @click.argument("dag_id")
 @click.argument("run_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@translate_errors
 def delete(dag_id: str, run_id: str, yes: bool) -> None:
     """Delete a finished run with its task instances, tries, timeline, XComs and logs.
 

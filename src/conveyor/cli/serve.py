@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from conveyor import interrupts
-from conveyor.cli.common import console, open_store, settings, translate_errors
+from conveyor.cli.common import console, open_store, settings
 from conveyor.config import Settings, load_config
 from conveyor.executors.base import Executor
 from conveyor.executors.local import LocalExecutor
@@ -52,7 +52,6 @@ def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> N
 
 
 @click.command("scheduler")
-@translate_errors
 def scheduler_command() -> None:
     """Schedule and run DAGs until stopped (SIGTERM or Ctrl-C)."""
     config = settings()
@@ -72,7 +71,6 @@ def scheduler_command() -> None:
     type=click.IntRange(1),
     help="The most triggers this triggerer runs at once.",
 )
-@translate_errors
 def triggerer_command(capacity: int) -> None:
     """Run deferred tasks' triggers until stopped (SIGTERM or Ctrl-C)."""
     config = settings()
@@ -95,7 +93,6 @@ def triggerer_command(capacity: int) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Web UI address.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@translate_errors
 def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
     """Everything on one machine: SQLite store, scheduler, local executor and web UI."""
     config = load_config(dags_folder=str(dags_folder.resolve()) if dags_folder else None).settings

@@ -12,7 +12,6 @@ from conveyor.cli.common import (
     seconds,
     settings,
     styled,
-    translate_errors,
 )
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.cli.runs import resolve_run
@@ -36,7 +35,6 @@ def tasks() -> None:
 @click.option("--try", "try_number", type=int, help="Default: the latest try.")
 @click.option("--tail", type=int, help="Only the last N lines.")
 @click.option("--map-index", type=int, help="Which instance of a mapped task.")
-@translate_errors
 def logs(
     dag_id: str,
     run_id: str,
@@ -86,7 +84,6 @@ def _refuse_ambiguous_instance(conn: Connection, run_pk: int, dag_id: str, task_
 @click.argument("dag_id")
 @click.argument("run_id", default="latest")
 @output_option
-@translate_errors
 def list_command(dag_id: str, run_id: str, output: str) -> None:
     """A run's task instances in the DAG's order. RUN_ID may be 'latest'."""
     store = open_store()
@@ -122,7 +119,6 @@ def list_command(dag_id: str, run_id: str, output: str) -> None:
 @click.argument("task_id")
 @click.option("--map-index", type=int, help="Which instance of a mapped task (default: 0).")
 @output_option
-@translate_errors
 def why(dag_id: str, run_id: str, task_id: str, map_index: int | None, output: str) -> None:
     """Every try of a task instance, and what it waits for. RUN_ID may be 'latest'.
 

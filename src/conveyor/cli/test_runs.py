@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from conveyor.cli.common import CliError, console, parse_conf, settings, styled, translate_errors
+from conveyor.cli.common import CliError, console, parse_conf, settings, styled
 from conveyor.cli.run import _pick_dag, _report, _run_live
 from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
@@ -73,7 +73,6 @@ def _source(target: str) -> tuple[Path, bool]:
 @click.argument("dag_id")
 @click.argument("logical_date", type=_DATE, required=False)
 @click.option("--conf", help="JSON object for the run's conf (overrides params).")
-@translate_errors
 def dags_test(dag_id: str, logical_date: datetime | None, conf: str | None) -> None:
     """Run the whole DAG once here, on a throwaway store (Airflow: dags test).
 
@@ -94,7 +93,6 @@ def dags_test(dag_id: str, logical_date: datetime | None, conf: str | None) -> N
 @click.argument("dag_id")
 @click.argument("task_id")
 @click.argument("logical_date", type=_DATE, required=False)
-@translate_errors
 def tasks_test(dag_id: str, task_id: str, logical_date: datetime | None) -> None:
     """Run one task once here, alone, on a throwaway store (Airflow: tasks test).
 

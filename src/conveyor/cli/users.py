@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import click
 
-from conveyor.cli.common import CliError, console, open_store, settings, translate_errors, when
+from conveyor.cli.common import CliError, console, open_store, settings, when
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.loading.yaml.models import DURATION_TEXT, parse_duration
 from conveyor.web import accounts, queries, schemas
@@ -66,7 +66,6 @@ def _role(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("-e", "--email", help="Accepted for Airflow's scripts; not stored.")
 @click.option("-f", "--firstname", help="Accepted for Airflow's scripts; not stored.")
 @click.option("-l", "--lastname", help="Accepted for Airflow's scripts; not stored.")
-@translate_errors
 def create(
     username: str | None,
     username_option: str | None,
@@ -107,7 +106,6 @@ def _one_username(argument: str | None, option: str | None) -> str:
 
 @users_group.command("list")
 @output_option
-@translate_errors
 def list_command(output: str) -> None:
     """Every user, with role and last login."""
     with open_store().read() as conn:
@@ -124,7 +122,6 @@ def list_command(output: str) -> None:
 
 @users_group.command("delete")
 @click.argument("username")
-@translate_errors
 def delete(username: str) -> None:
     """Delete a user and their API tokens (the last admin stays)."""
     try:
@@ -137,7 +134,6 @@ def delete(username: str) -> None:
 @users_group.command("reset-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
-@translate_errors
 def reset_password(username: str, password_stdin: bool) -> None:
     """Give a user a new password (generated and printed once, unless read from stdin).
 
@@ -161,7 +157,6 @@ def reset_password(username: str, password_stdin: bool) -> None:
     metavar="DURATION",
     help="Lifetime, e.g. 30d, 12h or 1w (default: the setting token_expiry_days, 90 days).",
 )
-@translate_errors
 def token(username: str, name: str, expires_in: str | None) -> None:
     """Create an API token for scripts: send it as 'Authorization: Bearer <token>'.
 
@@ -185,7 +180,6 @@ def token(username: str, name: str, expires_in: str | None) -> None:
 @users_group.command("tokens")
 @click.argument("username")
 @output_option
-@translate_errors
 def tokens(username: str, output: str) -> None:
     """A user's API tokens: id, name, created, last used, expires (values are never shown)."""
     try:
@@ -208,7 +202,6 @@ def tokens(username: str, output: str) -> None:
 
 @users_group.command("revoke-token")
 @click.argument("token_id", type=click.IntRange(min=1))
-@translate_errors
 def revoke_token(token_id: int) -> None:
     """Revoke an API token by its id (see `conveyor users tokens NAME`): it stops at once."""
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from conveyor.cli.common import console, open_store, settings, translate_errors
+from conveyor.cli.common import console, open_store, settings
 from conveyor.config import Settings
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
@@ -40,7 +40,6 @@ def web_url(config: Settings, host: str, port: int) -> str:
 @click.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@translate_errors
 def web_command(host: str, port: int) -> None:
     """Serve the web UI and the REST API (/api/v1) until stopped."""
     config = settings()

@@ -46,7 +46,6 @@ from conveyor.store import (
     transitions,
 )
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
-from conveyor.store.sql import savepoint
 from conveyor.store.transitions import Actor
 
 log = logging.getLogger(__name__)
@@ -194,13 +193,16 @@ class Scheduler:
         this loop never ends after its successor starts.
 
         A unit of work that raises (see :mod:`conveyor.scheduler.problems`) is recorded and
-        skipped; the phases below guard their DAGs, runs and tries one by one, and each phase
-        as a whole is guarded too, so nothing but a lost store ends a loop early."""
+        skipped; the phases below guard their DAGs, runs and tries one by one, and each step
+        as a whole (the heartbeat and the problems' refresh too) is guarded, so nothing but a
+        lost store ends a loop early."""
         if self.processor is not None:
             with self.problems.guard("parse_dags"):
                 self.processor.poll()
-        self._heartbeat()
-        self.problems.refresh()
+        with self.problems.guard("heartbeat"):
+            self._heartbeat()
+        with self.problems.guard("refresh_problems"):
+            self.problems.refresh()
         with self.problems.guard("create_scheduled_runs"):
             self.create_scheduled_runs(now or utcnow())
         with self.problems.guard("create_dataset_runs"):
@@ -293,28 +295,13 @@ class Scheduler:
             except STORE_UNREACHABLE:
                 raise
             except Exception:
-                done_in_batch, failed = self._each_in_a_savepoint(batch, work)
-                done += done_in_batch
+                done_by_dag, failed = self.store.write_each(batch, work)
+                done += sum(done_by_dag.values())
             for dag_id in batch:
                 with self.problems.guard(action, dag_id=dag_id):
                     if dag_id in failed:
                         raise failed[dag_id]
         return done
-
-    def _each_in_a_savepoint(
-        self, dag_ids: Sequence[str], work: Callable[[Connection, str], int]
-    ) -> tuple[int, dict[str, Exception]]:
-        done, failed = 0, {}
-        with self.store.write() as conn:
-            for dag_id in dag_ids:
-                try:
-                    with savepoint(conn):
-                        done += work(conn, dag_id)
-                except STORE_UNREACHABLE:
-                    raise
-                except Exception as exc:
-                    failed[dag_id] = exc
-        return done, failed
 
     def _due_runs(
         self, conn: Connection, row: due_times.DueDag, structure: SerializedDag, now: datetime

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -29,11 +29,12 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from conveyor.exceptions import ConfigError
 from conveyor.private_files import private_file
-from conveyor.store.sql import close_deferred, flush_deferred, open_deferred
+from conveyor.store.sql import close_deferred, flush_deferred, open_deferred, savepoint
 
 _READ_ONLY = "conveyor_read_only"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+K = TypeVar("K")
 
 # Code above the store types a transaction as ``conveyor.store.engine.Connection`` and catches
 # the store's errors by these names, so that only store/ imports SQLAlchemy.
@@ -253,6 +254,26 @@ class Store:
                 # reconnect inside the failed transaction and hide the real error.
                 if not conn.invalidated:
                     close_deferred(conn)
+
+    def write_each(
+        self, keys: Iterable[K], work: Callable[[Connection, K], T]
+    ) -> tuple[dict[K, T], dict[K, Exception]]:
+        """``work`` for each key in one write transaction, each in a savepoint of its own:
+        a key whose work raises undoes only its own writes (the rows it deferred with
+        :func:`insert_later` included) and the others commit. What each key's work returned,
+        and what each failed key raised; a lost store is raised, not kept."""
+        done: dict[K, T] = {}
+        failed: dict[K, Exception] = {}
+        with self.write() as conn:
+            for key in keys:
+                try:
+                    with savepoint(conn):
+                        done[key] = work(conn, key)
+                except STORE_UNREACHABLE:
+                    raise
+                except Exception as exc:
+                    failed[key] = exc
+        return done, failed
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
