@@ -315,19 +315,7 @@ class TryRunner:
             # The error leaves the try (its record, the timeline, callbacks, notifiers):
             # the secrets the try read are masked in it as in its log.
             outcome = dataclasses.replace(outcome, error=masking.redact(outcome.error))
-        result = (
-            deferral.record_deferral(
-                self.store,
-                started.ti_id,
-                try_number,
-                started.run_pk,
-                call.deferred,
-                self.actor,
-                started.start_date,
-            )
-            if call.deferred is not None
-            else self.record(call.end(started, outcome, run.version_hash), call.value)
-        )
+        result = self._record_ending(started, run, call, outcome)
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store,
             self.resolve_dag,
@@ -339,6 +327,22 @@ class TryRunner:
             started.run_pk,
         )
         return result
+
+    def _record_ending(
+        self, started: StartedTry, run: RunRow, call: _Call, outcome: Outcome
+    ) -> TryResult:
+        """A deferral is recorded by ``engine/deferral.py``; every other end by :meth:`record`."""
+        if call.deferred is None:
+            return self.record(call.end(started, outcome, run.version_hash), call.value)
+        return deferral.record_deferral(
+            self.store,
+            started.ti_id,
+            started.try_number,
+            started.run_pk,
+            call.deferred,
+            self.actor,
+            started.start_date,
+        )
 
     def _call_task(self, started: StartedTry, run: RunRow, log_file: Path, call: _Call) -> None:
         """Load the task, render its templates and call ``execute``, noting in ``call`` what
