@@ -333,7 +333,7 @@ class TryRunner:
     ) -> TryResult:
         """A deferral is recorded by ``engine/deferral.py``; every other end by :meth:`record`."""
         if call.deferred is None:
-            return self.record(call.end(started, outcome, run.version_hash), call.value)
+            return self.record(call.end(started, outcome, run.version_hash))
         return deferral.record_deferral(
             self.store,
             started.ti_id,
@@ -400,15 +400,11 @@ class TryRunner:
         print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
         call.emitted = context["outlet_events"].emitted(task.outlets)
 
-    def record(self, end: TryEnd, value: Any = None) -> TryResult:
+    def record(self, end: TryEnd) -> TryResult:
         """Record how the try ended and move the run on, in one transaction; a success's
-        ``value`` is kept as its XCom. ``end.decided_at``: when the outcome was decided; a
-        retry's delay then counts from the recorded end. ``end.version_hash``: the DAG
-        version the run pinned (see ``TryEnd.version_hash``)."""
-        # None is what a missing XCom reads as; each mapped instance keeps its own. What
-        # readers see is taken here, while the secrets the try read are known.
-        if value is not None or end.map_index >= 0:
-            end = dataclasses.replace(end, returned=ReturnValue(value, shown_xcom(value)))
+        ``end.returned`` is kept as its XCom. ``end.decided_at``: when the outcome was
+        decided; a retry's delay then counts from the recorded end. ``end.version_hash``:
+        the DAG version the run pinned (see ``TryEnd.version_hash``)."""
         may = self._may_keep
         keeper = None
         if may is not None:
@@ -448,7 +444,12 @@ class _Call:
     deferred: deferral.Deferral | None = None
 
     def end(self, started: StartedTry, outcome: Outcome, version_hash: str) -> TryEnd:
-        """How the try ended, decided now, for its record."""
+        """How the try ended, decided now, for its record. What readers see of the return
+        value is taken here, while the secrets the try read are known."""
+        returned = None
+        # None is what a missing XCom reads as; each mapped instance keeps its own.
+        if self.value is not None or started.map_index >= 0:
+            returned = ReturnValue(self.value, shown_xcom(self.value))
         return TryEnd(
             started.ti_id,
             started.try_number,
@@ -461,6 +462,7 @@ class _Call:
             self.short_circuit,
             decided_at=utcnow(),
             version_hash=version_hash,
+            returned=returned,
             emitted=self.emitted,
             rendered=self.rendered,
         )
