@@ -1,7 +1,7 @@
 """A hop's transaction in as few round trips as the store allows.
 
 When a try finishes, its process records the outcome and queues what became ready, in one
-transaction under the run's lock (see ``TryRunner.record``). The moves are the ones in
+transaction under the run's lock (``engine.tries.try_ended``). The moves are the ones in
 :mod:`conveyor.store.transitions`, guarded the same way; on PostgreSQL this module sends
 them as two statements with data-modifying CTEs instead of one statement per move:
 
@@ -12,9 +12,12 @@ them as two statements with data-modifying CTEs instead of one statement per mov
 
 The next try's process starts it the same way (:func:`start_and_read`): ``queued ->
 running`` with the run's row in one statement, then its try row and timeline entry in one.
-A process that starts a try its own hop makes ready (``TryRunner``'s kept try) queues and
-starts it with :func:`queue_and_start`: one statement instead of the queueing move and the
-start's two, since it holds the run's lock and knows the run and the try's names already.
+A process that starts a try its own hop makes ready (a kept try, ``engine/kept.py``) queues
+and starts it with :func:`queue_and_start`: one statement instead of the queueing move and
+the start's two, since it holds the run's lock and knows the run and the try's names already.
+
+Every writer here that relies on the run's lock takes the ``runs.LockedRun``; the finish
+that goes behind the lock in one pipeline (:func:`lock_run_then`) takes a ``runs.RunLock``.
 
 Every round trip to the store sits between one task's end and the next one's start, and
 each costs a good part of a bare broker round trip, so this is where a chain's latency

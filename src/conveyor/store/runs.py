@@ -44,10 +44,11 @@ class LockedRun(RunRow):
     """A run whose row this transaction holds locked (FOR UPDATE on PostgreSQL; SQLite's
     single writer serializes transactions anyway).
 
-    Only :func:`lock_run` and :func:`claim_run` make one. Every writer of a run locks its row
-    first, before any other lock, so that two of them never wait on each other; the functions
-    that rely on that order take a ``LockedRun``, so a call that skipped the lock is a type
-    error rather than a deadlock or a lost join under load.
+    Only :func:`lock_run`, :func:`claim_run` and :func:`locked_run_from_driver` (the row of
+    the lock ``hop.lock_run_then`` sends in a pipeline) make one. Every writer of a run locks
+    its row first, before any other lock, so that two of them never wait on each other; the
+    functions that rely on that order take a ``LockedRun`` (or a :data:`RunLock`), so a call
+    that skipped the lock is a type error rather than a deadlock or a lost join under load.
     """
 
 
