@@ -2,12 +2,12 @@
 
 When a try finishes, its end (``engine.tries``) calls :func:`advance_run` in the same
 transaction that records the outcome, so downstream tasks are queued at once instead of
-waiting for the next scheduler loop. The loop calls it too, for the runs its safety net picks
-(new runs, retries that came due, changes made outside a try's end, the periodic sweep), and
-:func:`queue_scheduled` to hand out the tries that waited for room. Both lock the run's row
-first (a :class:`~conveyor.store.runs.LockedRun`), so two tries of one run finishing at the
-same moment cannot both miss that a join is ready. What may be queued is
-``engine.admission``'s decision.
+waiting for the next scheduler loop. The loop calls :func:`plan_whole_run` for the runs its
+safety net picks (new runs, retries that came due, changes made outside a try's end, the
+periodic sweep), and :func:`queue_scheduled` to hand out the tries that waited for room. Each
+works on a run whose row is locked first (a :class:`~conveyor.store.runs.LockedRun`), so two
+tries of one run finishing at the same moment cannot both miss that a join is ready. What
+may be queued is ``engine.admission``'s decision.
 """
 
 from __future__ import annotations
