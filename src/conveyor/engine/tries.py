@@ -150,8 +150,12 @@ class _Ending:
 
     @property
     def on_frontier(self) -> bool:
-        """Whether the frontier plans the hop: it then reads only what the try touches."""
-        return self.end.chosen is None and frontier.plans_incrementally(self.structure)
+        return _plans_on_frontier(self.end, self.structure)
+
+
+def _plans_on_frontier(end: TryEnd, structure: SerializedDag) -> bool:
+    """Whether the frontier plans the hop: it then reads only what the try touches."""
+    return end.chosen is None and frontier.plans_incrementally(structure)
 
 
 def _record_end(
@@ -160,16 +164,20 @@ def _record_end(
     # The run's row first. The XCom insert takes a foreign-key share lock on that row; two
     # tries of a run ending at once would each hold it and deadlock on the row lock after.
     # A try whose process knows the run's DAG version plans its read before the lock, and a
-    # run the frontier plans then sends the lock with the finish (hop.lock_run_then).
-    outcome = _outcome_now(end)
-    # The version a run pinned never changes; each is read once per process, then cached.
+    # run the frontier plans then sends the lock with the finish (hop.lock_run_then). The
+    # version a run pinned never changes; each is read once per process, then cached.
     if end.version_hash is None:
         run = runs.lock_run(conn, end.run_pk)
-        ending = _ending(conn, end, outcome, run.version_hash, actor, parallelism, handoff)
+        structure = runs.serialized_dag(conn, run.version_hash)
+        ending = _ending(conn, end, _outcome_now(end), structure, actor, parallelism, handoff)
         return _finish_locked(ending, run)
-    ending = _ending(conn, end, outcome, end.version_hash, actor, parallelism, handoff)
-    if not ending.on_frontier:
-        return _finish_locked(ending, runs.lock_run(conn, end.run_pk))
+    outcome = _outcome_now(end)
+    structure = runs.serialized_dag(conn, end.version_hash)
+    if not _plans_on_frontier(end, structure):
+        run = runs.lock_run(conn, end.run_pk)
+        ending = _ending(conn, end, outcome, structure, actor, parallelism, handoff)
+        return _finish_locked(ending, run)
+    ending = _ending(conn, end, outcome, structure, actor, parallelism, handoff)
     together = hop.finishes_in_one_statement(conn, outcome)
     run, found = hop.lock_run_then(
         conn, end.run_pk, _frontier_finish(ending), sent_together=together
@@ -181,13 +189,12 @@ def _ending(
     conn: Connection,
     end: TryEnd,
     outcome: Outcome,
-    version_hash: str,
+    structure: SerializedDag,
     actor: Actor,
     parallelism: int | None,
     handoff: Handoff | None,
 ) -> _Ending:
-    structure = runs.serialized_dag(conn, version_hash)
-    # The hop's read time: after the outcome's, so a retry due now is due.
+    # The hop's read time: after the outcome's and the run's lock, so a retry due now is due.
     return _Ending(conn, end, outcome, structure, Mover(actor, parallelism, utcnow(), handoff))
 
 
