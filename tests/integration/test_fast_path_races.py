@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import make_settings
+from conveyor.engine.tries import TryEnd
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import pipeline, runs, transitions
@@ -82,12 +83,14 @@ def test_simultaneous_finishes_neither_deadlock_nor_miss_the_join(
             barrier.wait()
             try:
                 runner.record(
-                    ti_id,
-                    1,
-                    run_pk,
-                    task_id,
-                    Outcome(TaskState.SUCCESS, "return"),
-                    version_hash=version,
+                    TryEnd(
+                        ti_id,
+                        1,
+                        run_pk,
+                        task_id,
+                        Outcome(TaskState.SUCCESS, "return"),
+                        version_hash=version,
+                    )
                 )
             except BaseException as exc:
                 errors.append(exc)
@@ -151,17 +154,17 @@ def test_a_finish_sent_with_the_lock_waits_for_it_and_sees_what_its_holder_commi
             outcome = Outcome(TaskState.SUCCESS, "return")
             right = tis["right"]
             results.append(
-                runner.record(right.id, 1, run_pk, "right", outcome, version_hash=version)
+                runner.record(TryEnd(right.id, 1, run_pk, "right", outcome, version_hash=version))
             )
             recorded.set()
 
         with store.write() as holder:
-            runs.lock_run(holder, run_pk)
+            held = runs.lock_run(holder, run_pk)
             waiting = threading.Thread(target=record_right)
             waiting.start()
             assert not recorded.wait(0.5), "the finish did not wait for the run's lock"
             outcome = Outcome(TaskState.SUCCESS, "return")
-            assert transitions.finish(holder, tis["left"].id, 1, outcome, Actor("test"))
+            assert transitions.finish(holder, held, tis["left"].id, 1, outcome, Actor("test"))
         waiting.join(timeout=30)
         assert recorded.is_set()
 

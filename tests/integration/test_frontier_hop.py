@@ -18,6 +18,7 @@ from sqlalchemy import event
 
 from conftest import make_settings
 from conveyor.engine import progress
+from conveyor.engine.tries import TryEnd
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import frontier_reads, pools, runs, transitions
@@ -74,7 +75,7 @@ def _finish(runner: TryRunner, run_pk: int, task_id: str, state: TaskState) -> l
     assert won is not None
     version = won[1].version_hash  # as a worker records it: the run's lock goes with the finish
     result = runner.record(
-        ti_id, 1, run_pk, task_id, Outcome(state, "return"), version_hash=version
+        TryEnd(ti_id, 1, run_pk, task_id, Outcome(state, "return"), version_hash=version)
     )
     return sorted(q.task_id for q in result.queued)
 

@@ -18,6 +18,7 @@ from sqlalchemy import event, select
 
 from conftest import make_settings
 from conveyor.engine.progress import QueuedTry
+from conveyor.engine.tries import TryEnd
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
@@ -99,7 +100,7 @@ def test_a_hop_records_the_try_and_queues_what_became_ready(
     assert runner._start(first_id, 1) is None  # a duplicate message starts nothing
 
     result = runner.record(
-        first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"), None, None
+        TryEnd(first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"))
     )
 
     assert result.state is TaskState.SUCCESS
@@ -144,7 +145,7 @@ def test_a_try_no_longer_running_is_not_finished_again(store: Store, runner: Try
     before = _timeline(store, run_pk)
 
     result = runner.record(
-        first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"), None, None
+        TryEnd(first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"))
     )
 
     assert result.state is None and result.queued == []
@@ -168,7 +169,7 @@ def test_ready_tasks_beyond_the_room_wait_as_scheduled(tmp_path: Path, store: St
     assert runner._start(first_id, 1) is not None
 
     result = runner.record(
-        first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"), None, None
+        TryEnd(first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"))
     )
 
     assert len(result.queued) == 1
@@ -216,7 +217,7 @@ def test_a_message_that_comes_before_its_try_is_queued_waits_for_it(
         run_pk, first_id = _first_queued(store)
         assert sender._start(first_id, 1) is not None
         result = sender.record(
-            first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"), None, None
+            TryEnd(first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"))
         )
         committed_at.append(time.monotonic())
         for thread in threads:

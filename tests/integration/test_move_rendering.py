@@ -80,9 +80,10 @@ def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_wri
     run_pk, single, folded = pair
     _at(monkeypatch, NOW)
     with store.write() as conn:
+        run = runs.lock_run(conn, run_pk)
         assert transitions.schedule_and_queue(conn, single, 0, "upstream done", "etl", ACTOR)
         ready = hop.Ready(folded, 0, "upstream done", "etl")
-        assert hop.queue_ready(conn, [ready], ACTOR) == {folded}
+        assert hop.queue_ready(conn, run, [ready], ACTOR) == {folded}
     _same_rows(store, single, folded, tried=False)
 
     with store.write() as conn:
@@ -95,8 +96,9 @@ def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_wri
     _at(monkeypatch, LATER)
     outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=LATER)
     with store.write() as conn:
-        assert transitions.finish(conn, single, 1, outcome, ACTOR)
-        assert hop.finish_and_read(conn, folded, 1, outcome, ACTOR, run_pk=run_pk) is not None
+        run = runs.lock_run(conn, run_pk)
+        assert transitions.finish(conn, run, single, 1, outcome, ACTOR)
+        assert hop.finish_and_read(conn, run, hop.Finish(folded, 1, outcome, ACTOR)) is not None
     _same_rows(store, single, folded)
 
 
@@ -110,7 +112,7 @@ def test_a_queue_and_start_in_one_move_writes_what_the_single_moves_write(
     """``queue_and_start`` (one statement on PostgreSQL, for a try that the process whose
     hop made it ready starts itself) leaves the rows the queueing move and ``start_try``
     leave, the timeline showing each step; a second one loses and writes nothing."""
-    _, single, folded = pair
+    run_pk, single, folded = pair
     _at(monkeypatch, NOW)
     if from_state is TaskState.SCHEDULED:  # a try that waited for room
         with store.write() as conn:
@@ -131,10 +133,18 @@ def test_a_queue_and_start_in_one_move_writes_what_the_single_moves_write(
         sent.append(statement.split(None, 1)[0].upper())
 
     with store.write() as conn:
+        run = runs.lock_run(conn, run_pk)
         event.listen(store.engine, "before_cursor_execute", note)
         try:
             started = hop.queue_and_start(
-                conn, ready, from_state, hostname="h", pid=9, actor=ACTOR, log_path="/logs/1.log"
+                conn,
+                run,
+                ready,
+                from_state,
+                hostname="h",
+                pid=9,
+                actor=ACTOR,
+                log_path="/logs/1.log",
             )
         finally:
             event.remove(store.engine, "before_cursor_execute", note)
@@ -156,8 +166,16 @@ def test_a_queue_and_start_in_one_move_writes_what_the_single_moves_write(
     )
 
     with store.write() as conn:
+        run = runs.lock_run(conn, run_pk)
         again = hop.queue_and_start(
-            conn, ready, from_state, hostname="h", pid=10, actor=ACTOR, log_path="/logs/1.log"
+            conn,
+            run,
+            ready,
+            from_state,
+            hostname="h",
+            pid=10,
+            actor=ACTOR,
+            log_path="/logs/1.log",
         )
     assert again is None
     _same_rows(store, single, folded)  # nothing more written for the lost move
@@ -179,14 +197,16 @@ def test_a_finish_folded_into_the_hops_read_writes_and_reads_what_the_two_steps_
     _at(monkeypatch, LATER)
     outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=LATER)
     with store.write() as conn:
-        assert transitions.finish(conn, single, 1, outcome, ACTOR)
+        run = runs.lock_run(conn, run_pk)
+        assert transitions.finish(conn, run, single, 1, outcome, ACTOR)
         reads = frontier_reads.FrontierReads(conn, run_pk)
+        finish = hop.Finish(folded, 1, outcome, ACTOR)
         read = hop.finish_and_read_hop(
-            conn, reads, folded, 1, outcome, ACTOR, task_ids=["single"], waiting_bound=8, now=LATER
+            conn, run, reads, finish, task_ids=["single"], waiting_bound=8, now=LATER
         )
         assert read is not None
         again = hop.finish_and_read_hop(
-            conn, reads, folded, 1, outcome, ACTOR, task_ids=[], waiting_bound=8, now=LATER
+            conn, run, reads, finish, task_ids=[], waiting_bound=8, now=LATER
         )
     _same_rows(store, single, folded)
     if store.engine.dialect.name == "postgresql":  # the row the folded finish returned
@@ -201,32 +221,34 @@ def test_a_finish_folded_into_the_hops_read_writes_and_reads_what_the_two_steps_
 def test_the_hop_form_of_schedule_writes_what_the_single_move_writes(
     store: Store, pair: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, single, folded = pair
+    run_pk, single, folded = pair
     _at(monkeypatch, NOW)
     with store.write() as conn:
+        run = runs.lock_run(conn, run_pk)
         assert transitions.schedule(conn, single, TaskState.NONE, 0, "no room yet", ACTOR)
         ready = hop.Ready(folded, 0, "no room yet", "etl")
-        assert hop.schedule_ready(conn, [ready], ACTOR) == {folded}
+        assert hop.schedule_ready(conn, run, [ready], ACTOR) == {folded}
     _same_rows(store, single, folded, tried=False)
 
 
 def test_a_lost_race_returns_and_logs_the_state_it_found(
     store: Store, pair: tuple[int, int, int], caplog: pytest.LogCaptureFixture
 ) -> None:
-    _, ti_id, other = pair
+    run_pk, ti_id, other = pair
     with store.write() as conn:
         assert transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
         assert transitions.start(conn, ti_id, 1, hostname="h", pid=1, log_path=None, actor=ACTOR)
 
     caplog.set_level(logging.INFO, logger="conveyor.store.moves")
     with store.write() as conn:
+        run = runs.lock_run(conn, run_pk)
         again = transitions.start(conn, ti_id, 1, hostname="h", pid=2, log_path=None, actor=ACTOR)
         queued = transitions.queue(conn, ti_id, 1, "etl", ACTOR)
         early = transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
         stale = transitions.finish(
-            conn, ti_id, 0, Outcome(TaskState.SUCCESS, ExitKind.RETURN), ACTOR
+            conn, run, ti_id, 0, Outcome(TaskState.SUCCESS, ExitKind.RETURN), ACTOR
         )
-        folded = hop.queue_ready(conn, [hop.Ready(ti_id, 0, "ready", "etl")], ACTOR)
+        folded = hop.queue_ready(conn, run, [hop.Ready(ti_id, 0, "ready", "etl")], ACTOR)
         skipped = transitions.finish_without_running(
             conn, other + 1000, TaskState.SKIPPED, 0, "gone", ACTOR
         )

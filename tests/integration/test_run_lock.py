@@ -1,9 +1,9 @@
 """Advancing a run takes its row's lock first: "lock the run" is a type, ``LockedRun``.
 
 The functions that write a run's moves under its lock take a ``LockedRun``, which only
-``runs.lock_run`` / ``runs.claim_run`` make; ``advance_run`` takes the lock itself when given
-a run's pk. On PostgreSQL a second advance of a run another transaction holds waits for it,
-or, as the scheduler loop asks, skips it.
+``runs.lock_run`` / ``runs.claim_run`` make; ``advance_run`` takes a run so locked. On
+PostgreSQL a second lock of a run another transaction holds waits for it, or, as the scheduler
+loop asks (``claim_run``), skips it.
 """
 
 from __future__ import annotations
@@ -39,8 +39,11 @@ def test_the_functions_that_write_under_the_lock_require_a_locked_run() -> None:
     for function, parameter in [
         (pools.lock_pools, "run"),
         (mapping.plan_mapped_run, "run"),
-        (progress._advance, "run"),
-        (progress._schedule_and_queue, "run"),
+        (progress.advance_run, "run"),
+        (progress.plan_whole_run, "run"),
+        (progress.advance_from_frontier, "run"),
+        (progress._plan_whole, "run"),
+        (progress._advance_and_queue, "run"),
         (progress._admit_into, "run"),
         (tries._skip_unchosen, "run"),
     ]:
@@ -86,14 +89,12 @@ def test_a_second_advance_of_a_locked_run_waits_or_skips(
             assert held.id == run_pk and held.state is RunState.RUNNING
 
             with store.write() as conn:  # the scheduler loop's way: leave it to the holder
-                skipped = advance_run(conn, run_pk, actor, queue_ready=False, skip_locked=True)
                 assert runs.claim_run(conn, run_pk) is None
-            assert skipped.skipped
             assert first_state() is TaskState.NONE  # nothing was planned or moved
 
             def advance() -> None:
                 with store.write() as conn:
-                    waited.append(advance_run(conn, run_pk, actor, queue_ready=True))
+                    waited.append(advance_run(conn, runs.lock_run(conn, run_pk), actor))
 
             waiter = threading.Thread(target=advance)
             waiter.start()

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from conftest import make_settings
 from conveyor.clock import utcnow
 from conveyor.engine.progress import QueuedTry
+from conveyor.engine.tries import TryEnd
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
@@ -131,7 +132,7 @@ class Net:
         ti = self.instance(run_pk, task_id)
         assert ti.state is TaskState.QUEUED, f"{task_id} is {ti.state}"
         assert self.runner._start(ti.id, ti.try_number) is not None
-        self.runner.record(ti.id, ti.try_number, run_pk, task_id, outcome)
+        self.runner.record(TryEnd(ti.id, ti.try_number, run_pk, task_id, outcome))
 
     def run_state(self, run_pk: int) -> RunState:
         with self.store.read() as conn:

@@ -65,15 +65,14 @@ def test_the_only_try_in_flight_finishing_before_a_wide_fan_in_reads_no_more_of_
 
     finished = {"t0000": TaskState.SUCCESS}
     with store.write() as conn:
-        structure = runs.serialized_dag(conn, runs.get_run(conn, run_pk).version_hash)
+        run = runs.lock_run(conn, run_pk)
+        structure = runs.serialized_dag(conn, run.version_hash)
         reads = frontier_reads.FrontierReads(conn, run_pk)
         found = hop.finish_and_read_hop(
             conn,
+            run,
             reads,
-            first,
-            1,
-            Outcome(TaskState.SUCCESS, ExitKind.RETURN),
-            ACTOR,
+            hop.Finish(first, 1, Outcome(TaskState.SUCCESS, ExitKind.RETURN), ACTOR),
             task_ids=frontier.first_reads(structure, finished),
             waiting_bound=1,
             sample=frontier.reaches_wide_fan_in(structure, finished),

@@ -1,8 +1,9 @@
 """The engine core: the moves of a run between the store and the three engines.
 
-"A try ended" (``tries.try_ended`` / ``tries.end_from_outside``) and "advance a run"
-(``progress.advance_run``, which locks the run's row first) live here, once, for the worker,
-the local executor and the scheduler alike; what may be queued is ``admission``'s pure
-decision. ``scheduler/`` holds the loop, ``worker/`` runs user code and ``executors/``
-handle processes and the broker. No SQL here: reads and writes are named store functions.
+"A try ended" (``tries.try_ended`` / ``tries.end_from_outside``), "advance a run"
+(``progress.advance_run`` and ``progress.plan_whole_run``, on a run whose row the caller
+locked) and the kept try (``kept``) live here, once, for the worker, the local executor and
+the scheduler alike; what may be queued is ``admission``'s pure decision. ``scheduler/``
+holds the loop, ``worker/`` runs user code and ``executors/`` handle processes and the
+broker. No SQL here: reads and writes are named store functions.
 """

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor.clock import utcnow
-from conveyor.engine.progress import advance_run
+from conveyor.engine.progress import plan_whole_run
 from conveyor.engine.tries import TryResult, failure_outcome
 from conveyor.exceptions import TaskDeferred
 from conveyor.states import ExitKind, TaskState
@@ -79,10 +79,10 @@ def record_deferral(
 
     def record() -> TryResult:
         with store.write() as conn:
-            runs.lock_run(conn, run_pk)
+            locked = runs.lock_run(conn, run_pk)
             outcome = Outcome(TaskState.DEFERRED, ExitKind.DEFERRED)
             moved = transitions.finish(
-                conn, ti_id, try_number, outcome, actor, started_at=started_at
+                conn, locked, ti_id, try_number, outcome, actor, started_at=started_at
             )
             if not moved:
                 return TryResult(started=True, state=None)  # a timeout or a person was first
@@ -204,13 +204,13 @@ def time_out(
         locked = runs.lock_run(conn, owner.run_pk)
         expected = (TaskState.DEFERRED,)
         if not transitions.finish(
-            conn, overdue.ti_id, overdue.try_number, outcome, actor, expected=expected
+            conn, locked, overdue.ti_id, overdue.try_number, outcome, actor, expected=expected
         ):
             return TryResult(started=True, state=None)  # it fired, or a person moved it
         triggers.take_back_try(conn, overdue.ti_id)
         triggers.remove(conn, overdue.trigger_id)
         # What became ready is left scheduled: the scheduler's dispatch hands it over.
-        advance_run(conn, locked, actor, queue_ready=False, parallelism=parallelism)
+        plan_whole_run(conn, locked, actor)
     return TryResult(started=True, state=outcome.state, error=error)
 
 

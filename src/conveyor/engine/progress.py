@@ -2,23 +2,24 @@
 
 When a try finishes, its end (``engine.tries``) calls :func:`advance_run` in the same
 transaction that records the outcome, so downstream tasks are queued at once instead of
-waiting for the next scheduler loop. The loop calls it too, for the runs its safety net picks
-(new runs, retries that came due, changes made outside a try's end, the periodic sweep), and
-:func:`queue_scheduled` to hand out the tries that waited for room. Both lock the run's row
-first (a :class:`~conveyor.store.runs.LockedRun`), so two tries of one run finishing at the
-same moment cannot both miss that a join is ready. What may be queued is
-``engine.admission``'s decision.
+waiting for the next scheduler loop. The loop calls :func:`plan_whole_run` for the runs its
+safety net picks (new runs, retries that came due, changes made outside a try's end, the
+periodic sweep), and :func:`queue_scheduled` to hand out the tries that waited for room. Each
+works on a run whose row is locked first (a :class:`~conveyor.store.runs.LockedRun`), so two
+tries of one run finishing at the same moment cannot both miss that a join is ready. What
+may be queued is ``engine.admission``'s decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from conveyor import callbacks
 from conveyor.clock import utcnow
 from conveyor.engine import admission, frontier
+from conveyor.engine.kept import Handoff
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.serialized import SerializedDag
@@ -44,21 +45,6 @@ class QueuedTry:
     map_index: int = -1
 
 
-@dataclass(frozen=True)
-class KeptTry:
-    """Of the tries announced, the one the announcing process starts itself in this
-    transaction: ``start(conn, ready, from_state)`` queues and starts it in one move
-    (``hop.queue_and_start``) instead of the queueing move, and says whether it won."""
-
-    ti_id: int
-    start: Callable[[Connection, hop.Ready, TaskState], bool]
-
-
-#: Called with the tries about to be queued, before the statements that queue them; what it
-#: returns is the try, if any, that its caller starts itself (see :class:`KeptTry`).
-Announce = Callable[[list[QueuedTry]], KeptTry | None]
-
-
 def queued_tries(
     conn: Connection, *, run_pk: int | None = None, queued_before: datetime | None = None
 ) -> list[QueuedTry]:
@@ -66,42 +52,26 @@ def queued_tries(
     return [
         _queued_try(
             runs.serialized_dag(conn, row.version_hash),
-            row.ti_id,
-            row.try_number,
-            row.queue,
-            row.run_pk,
-            row.dag_id,
-            row.run_id,
-            row.task_id,
-            row.map_index,
+            QueuedTry(
+                row.ti_id,
+                row.try_number,
+                row.queue,
+                row.run_pk,
+                row.dag_id,
+                row.run_id,
+                row.task_id,
+                None,
+                row.map_index,
+            ),
         )
         for row in runs.queued_task_instances(conn, run_pk=run_pk, queued_before=queued_before)
     ]
 
 
-def _queued_try(
-    structure: SerializedDag,
-    ti_id: int,
-    try_number: int,
-    queue: str,
-    run_pk: int,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    map_index: int = -1,
-) -> QueuedTry:
-    timeout = structure.tasks[task_id].execution_timeout
-    return QueuedTry(
-        map_index=map_index,
-        ti_id=ti_id,
-        try_number=try_number,
-        queue=queue,
-        run_pk=run_pk,
-        dag_id=dag_id,
-        run_id=run_id,
-        task_id=task_id,
-        timeout_seconds=timeout.total_seconds() if timeout else None,
-    )
+def _queued_try(structure: SerializedDag, work: QueuedTry) -> QueuedTry:
+    """``work`` with the time limit its task has in ``structure``."""
+    timeout = structure.tasks[work.task_id].execution_timeout
+    return replace(work, timeout_seconds=timeout.total_seconds() if timeout else None)
 
 
 @dataclass
@@ -112,94 +82,129 @@ class Advance:
     idle: bool = False  # the run was planned and nothing of it could move
 
 
+@dataclass(frozen=True)
+class Mover:
+    """Who moves a run, and with what: ``parallelism`` caps the tries in flight (queued or
+    running) across the store: the fast path queues only into the room left, and the
+    scheduler loop hands out the rest as tries finish, so a wide fan-out never floods the
+    executor or the broker. ``now``: the time the plan is made at. ``handoff``: what the
+    transaction does with the tries it queues (publishes them, and may keep one; see
+    ``engine.kept``); None: the caller hands out ``Advance.queued``."""
+
+    actor: Actor
+    parallelism: int | None = None
+    now: datetime = field(default_factory=utcnow)
+    handoff: Handoff | None = None
+
+
 def advance_run(
-    conn: Connection,
-    run: int | LockedRun,
-    actor: Actor,
-    *,
-    queue_ready: bool,
-    parallelism: int | None = None,
-    now: datetime | None = None,
-    skip_locked: bool = False,
-    read: runs.TasksAndRoom | None = None,
-    announce: Announce | None = None,
-) -> Advance:
-    """Apply the plan for one running run; queue what became ready if ``queue_ready``.
-
-    ``run``: the run's pk, whose row is locked here first (waiting for another writer, or
-    with ``skip_locked`` leaving the run to it: ``Advance.skipped``); or the run already
-    locked in this transaction (a try's end locks it before recording the outcome).
-
-    ``parallelism`` caps the tries in flight (queued or running) across the store: the fast
-    path queues only into the room left, and the scheduler loop hands out the rest as tries
-    finish, so a wide fan-out never floods the executor or the broker. ``read``: the run's
-    task instances and room, when the caller read them under the lock; ``announce``: called
-    with the tries about to be queued, before the statements that queue them (the caller
-    publishes them then, inside this transaction).
-    """
-    if not isinstance(run, LockedRun):
-        claimed = runs.claim_run(conn, run) if skip_locked else runs.lock_run(conn, run)
-        if claimed is None:
-            return Advance([], None, skipped=True)
-        run = claimed
-    return _advance(conn, run, actor, queue_ready, parallelism, now or utcnow(), read, announce)
-
-
-def _advance(
     conn: Connection,
     run: LockedRun,
     actor: Actor,
-    queue_ready: bool,
-    parallelism: int | None,
-    now: datetime,
-    read: runs.TasksAndRoom | None,
-    announce: Announce | None,
+    *,
+    parallelism: int | None = None,
+    now: datetime | None = None,
+    read: runs.TasksAndRoom | None = None,
+    handoff: Handoff | None = None,
 ) -> Advance:
+    """Apply the plan for one running run, locked in this transaction, and queue what became
+    ready (the fast path; see :class:`Mover` for the rest). ``read``: the run's task
+    instances and room, when the caller read them under the lock."""
+    mover = Mover(actor, parallelism, now or utcnow(), handoff)
+    return _advance_and_queue(conn, run, mover, read)
+
+
+def plan_whole_run(
+    conn: Connection, run: LockedRun, actor: Actor, *, now: datetime | None = None
+) -> Advance:
+    """The scheduler loop's safety net: apply the plan for one running run, locked in this
+    transaction, and leave what became ready scheduled for the loop to hand out."""
+    mover = Mover(actor, None, now or utcnow())
+    planned = _plan_whole(conn, run, mover, None, ended=False)
+    if isinstance(planned, Advance):
+        return planned
+    _structure, tis, plan, retried = planned
+    for task_id, reason in plan.to_schedule:
+        ti = tis[task_id]
+        transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor)
+    moved = retried or plan.to_schedule or plan.to_skip or plan.to_upstream_fail
+    return Advance([], None, idle=not moved)
+
+
+def _advance_and_queue(
+    conn: Connection, run: LockedRun, mover: Mover, read: runs.TasksAndRoom | None
+) -> Advance:
+    # The fast path: what queueing needs comes in the same round trip.
+    if run.state is RunState.RUNNING and not run.dag_paused:
+        read = read or runs.task_instances_and_room(conn, run.id)
+    planned = _plan_whole(conn, run, mover, read, ended=True)
+    if isinstance(planned, Advance):
+        return planned
+    assert read is not None
+    structure, tis, plan, _retried = planned
+    cap = None if mover.parallelism is None else mover.parallelism - read.busy
+    reasons = dict(plan.to_schedule)
+    waiting = [ti for ti in tis.values() if ti.state is TaskState.SCHEDULED]
+    candidates = [*waiting, *(tis[task_id] for task_id in reasons)]
+    if not candidates:
+        return Advance([], None)
+    room = admission.run_room(structure.max_active_tasks, tis.values(), cap)
+    admitting = _Admitting(run, structure, reasons, read.limits)
+    return Advance(_queue_admitted(conn, admitting, candidates, room, mover), None)
+
+
+_Planned = tuple[SerializedDag, dict[str, TiRow], RunPlan, int]
+
+
+def _plan_whole(
+    conn: Connection,
+    run: LockedRun,
+    mover: Mover,
+    read: runs.TasksAndRoom | None,
+    *,
+    ended: bool,
+) -> Advance | _Planned:
+    """Plan the whole run and make the plan's moves but scheduling: its due retries, skips
+    and upstream failures, and the run's end. An :class:`Advance` when nothing is left to
+    schedule (the run is not running, paused, or ended now); else what scheduling needs."""
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
     if run.dag_paused:  # a paused DAG's running tries finish; nothing new starts
         return Advance([], None, idle=True)
     structure = runs.serialized_dag(conn, run.version_hash)
-    if queue_ready:  # the fast path: what queueing needs comes in the same round trip
-        read = read or runs.task_instances_and_room(conn, run.id)
     rows = read.tis if read else runs.task_instances(conn, run.id)
     tis = {ti_key(ti): ti for ti in rows}
-    retried = _schedule_due_retries(conn, tis, now, actor)
+    retried = _schedule_due_retries(conn, tis, mover.now, mover.actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
     past = None
     if structure.any_depends_on_past:
         past = runs.previous_run_states(conn, run)
     if structure.mapped:  # expands mapped tasks; the plan's moves name instances
-        plan = plan_mapped_run(conn, run, structure, tis, past, actor)
+        plan = plan_mapped_run(conn, run, structure, tis, past, mover.actor)
     else:
         plan = plan_run(structure, states, past_states=past, explain=False)
     if structure.any_depends_on_past:
-        _ask_next_run_to_look(conn, run, plan, queue_ready)
-    _finish_unrun(conn, plan, tis, actor)
+        _ask_next_run_to_look(conn, run, plan, ended)
+    _finish_unrun(conn, plan, tis, mover.actor)
     if plan.run_state is not None:
-        if transitions.move_run(
-            conn,
-            run.id,
-            expected=[RunState.RUNNING],
-            to=plan.run_state,
-            values={"end_date": now, "note": plan.run_reason},
-        ):  # this process ended the run: it asks for the DAG's callback, exactly once
-            callbacks.request_run_end(conn, run.id, structure, plan.run_state, plan.run_reason)
+        _end_run(conn, run, structure, plan, mover.now)
         return Advance([], plan.run_state)
-    if not queue_ready:
-        for task_id, reason in plan.to_schedule:
-            ti = tis[task_id]
-            transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor)
-        moved = retried or plan.to_schedule or plan.to_skip or plan.to_upstream_fail
-        return Advance([], None, idle=not moved)
-    assert read is not None  # read above when queue_ready
-    cap = None if parallelism is None else parallelism - read.busy
-    return Advance(
-        _schedule_and_queue(
-            conn, run, structure, tis, plan.to_schedule, actor, cap, read.limits, announce
-        ),
-        None,
-    )
+    return structure, tis, plan, retried
+
+
+def _end_run(
+    conn: Connection, run: LockedRun, structure: SerializedDag, plan: RunPlan, now: datetime
+) -> None:
+    state = plan.run_state
+    assert state is not None
+    if transitions.move_run(
+        conn,
+        run.id,
+        expected=[RunState.RUNNING],
+        to=state,
+        values={"end_date": now, "note": plan.run_reason},
+    ):  # this process ended the run: it asks for the DAG's callback, exactly once
+        callbacks.request_run_end(conn, run.id, structure, state, plan.run_reason)
 
 
 def advance_from_frontier(
@@ -207,11 +212,7 @@ def advance_from_frontier(
     run: LockedRun,
     structure: SerializedDag,
     finished: Mapping[str, TaskState],
-    actor: Actor,
-    *,
-    parallelism: int | None,
-    now: datetime | None = None,
-    announce: Announce | None = None,
+    mover: Mover,
     read: tuple[frontier_reads.FrontierReads, frontier_reads.HopRead] | None = None,
 ) -> Advance:
     """The fast path for a DAG the frontier can plan (``frontier.plans_incrementally``): only
@@ -220,28 +221,67 @@ def advance_from_frontier(
     moving any more, the run is planned whole, once, to end it (or find it deadlocked).
 
     ``read``: the hop's read, when the caller made it already (with the finish, in one
-    statement: ``hop.finish_and_read_hop``), bounded by :func:`waiting_bound`, at ``now``."""
-    now = now or utcnow()
+    statement: ``hop.finish_and_read_hop``), bounded by :func:`waiting_bound`, at
+    ``mover.now``."""
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
     if run.dag_paused:
         return Advance([], None)  # a paused DAG's running tries finish; nothing new starts
-    if read is None:
-        reads = frontier_reads.FrontierReads(conn, run.id)
-        hop_read = reads.read_hop(
-            frontier.first_reads(structure, finished),
-            now,
-            waiting_bound(structure, parallelism),
-            sample=frontier.reaches_wide_fan_in(structure, finished),
-        )
-    else:
-        reads, hop_read = read
+    reads, hop_read = read or _read_hop(conn, run, structure, finished, mover)
     due = {ti_key(ti): ti for ti in hop_read.due}
-    _schedule_due_retries(conn, due, now, actor)  # those that moved come back as scheduled
+    _schedule_due_retries(conn, due, mover.now, mover.actor)  # moved ones come back scheduled
     plan = frontier.plan_after(structure, finished, reads)
     assert plan is not None, "the caller checked frontier.plans_incrementally"
     rows = reads.rows
-    _finish_unrun(conn, plan, rows, actor)
+    _finish_unrun(conn, plan, rows, mover.actor)
+    reasons = dict(plan.to_schedule)
+    fresh = [rows[task_id] for task_id in reasons]
+    retried = [ti for ti in due.values() if ti.state is TaskState.SCHEDULED]
+    waiting_ids = {w.id for w in hop_read.waiting}
+    waiting = [*hop_read.waiting, *(ti for ti in retried if ti.id not in waiting_ids)]
+    candidates = [*waiting, *fresh]
+    room = _frontier_room(conn, run, structure, hop_read, mover.parallelism)
+    # Every candidate's row came with its pool's slots, unless a cascade read it afterwards.
+    limits = hop_read.limits if all(ti.pool in hop_read.limits for ti in candidates) else None
+    queued = []
+    if (waiting or fresh) and (room > 0 or fresh):
+        admitting = _Admitting(run, structure, reasons, limits)
+        queued = _queue_admitted(conn, admitting, candidates, room, mover)
+    if (
+        not reasons
+        and not queued
+        and not hop_read.saw_the_run_moving()
+        and not frontier_reads.anything_active(conn, run.id)
+    ):
+        return _advance_and_queue(conn, run, mover, None)
+    return Advance(queued, None)
+
+
+def _read_hop(
+    conn: Connection,
+    run: LockedRun,
+    structure: SerializedDag,
+    finished: Mapping[str, TaskState],
+    mover: Mover,
+) -> tuple[frontier_reads.FrontierReads, frontier_reads.HopRead]:
+    reads = frontier_reads.FrontierReads(conn, run.id)
+    hop_read = reads.read_hop(
+        frontier.first_reads(structure, finished),
+        mover.now,
+        waiting_bound(structure, mover.parallelism),
+        sample=frontier.reaches_wide_fan_in(structure, finished),
+    )
+    return reads, hop_read
+
+
+def _frontier_room(
+    conn: Connection,
+    run: LockedRun,
+    structure: SerializedDag,
+    hop_read: frontier_reads.HopRead,
+    parallelism: int | None,
+) -> int:
+    """How many more tries of the run may be in flight, in the run and across the store."""
     in_flight_of_run = hop_read.in_flight_of_run
     if in_flight_of_run is None:  # no row came back to carry the counts
         in_flight_of_run = frontier_reads.in_flight_of_run(conn, run.id)
@@ -249,27 +289,7 @@ def advance_from_frontier(
     if parallelism is not None:
         busy = hop_read.in_flight if hop_read.in_flight is not None else runs.in_flight(conn)
         room = min(room, parallelism - busy)
-    reasons = dict(plan.to_schedule)
-    fresh = [rows[task_id] for task_id in reasons]
-    retried = [ti for ti in due.values() if ti.state is TaskState.SCHEDULED]
-    waiting_ids = {w.id for w in hop_read.waiting}
-    waiting = [*hop_read.waiting, *(ti for ti in retried if ti.id not in waiting_ids)]
-    candidates = [*waiting, *fresh]
-    # Every candidate's row came with its pool's slots, unless a cascade read it afterwards.
-    limits = hop_read.limits if all(ti.pool in hop_read.limits for ti in candidates) else None
-    queued = (
-        _queue_admitted(conn, run, structure, candidates, reasons, room, actor, limits, announce)
-        if (waiting or fresh) and (room > 0 or fresh)
-        else []
-    )
-    if (
-        not reasons
-        and not queued
-        and not hop_read.saw_the_run_moving()
-        and not frontier_reads.anything_active(conn, run.id)
-    ):
-        return _advance(conn, run, actor, True, parallelism, now, None, announce)
-    return Advance(queued, None)
+    return room
 
 
 def waiting_bound(structure: SerializedDag, parallelism: int | None) -> int:
@@ -296,43 +316,25 @@ def _finish_unrun(conn: Connection, plan: RunPlan, tis: Mapping[str, TiRow], act
             transitions.finish_without_running(conn, ti.id, state, ti.try_number, reason, actor)
 
 
-def _schedule_and_queue(
-    conn: Connection,
-    run: LockedRun,
-    structure: SerializedDag,
-    tis: dict[str, TiRow],
-    to_schedule: list[tuple[str, str]],
-    actor: Actor,
-    cap: int | None,
-    limits: dict[str, int | None],
-    announce: Announce | None = None,
-) -> list[QueuedTry]:
-    """The fast path: tries waiting for room and newly ready tasks, by priority, go straight
-    to queued while admission lets them (newly ready ones in a single move); the rest wait
-    as scheduled for the scheduler loop."""
-    reasons = dict(to_schedule)
-    waiting = [ti for ti in tis.values() if ti.state is TaskState.SCHEDULED]
-    candidates = [*waiting, *(tis[task_id] for task_id in reasons)]
-    if not candidates:
-        return []
-    room = admission.run_room(structure.max_active_tasks, tis.values(), cap)
-    return _queue_admitted(conn, run, structure, candidates, reasons, room, actor, limits, announce)
+@dataclass(frozen=True)
+class _Admitting:
+    """A run's tries being admitted: the newly ready ones are named in ``reasons`` (task id
+    -> why), ``limits`` are the pools' slots when read with the rows."""
+
+    run: LockedRun
+    structure: SerializedDag
+    reasons: dict[str, str]
+    limits: dict[str, int | None] | None
 
 
 def _queue_admitted(
-    conn: Connection,
-    run: LockedRun,
-    structure: SerializedDag,
-    candidates: list[TiRow],
-    reasons: dict[str, str],
-    room: int,
-    actor: Actor,
-    limits: dict[str, int | None] | None,
-    announce: Announce | None,
+    conn: Connection, admitting: _Admitting, candidates: list[TiRow], room: int, mover: Mover
 ) -> list[QueuedTry]:
-    """Admit ``candidates`` (scheduled ones waiting for room, and the newly ready ones named
-    in ``reasons``) into ``room``; queue the admitted, schedule the newly ready rest."""
-    admitted = _admit_into(conn, run, candidates, room, limits)
+    """The fast path: admit ``candidates`` (scheduled ones waiting for room, and the newly
+    ready ones) into ``room``, by priority; queue the admitted (newly ready ones in a single
+    move), schedule the newly ready rest for the scheduler loop."""
+    run, reasons = admitting.run, admitting.reasons
+    admitted = _admit_into(conn, run, candidates, room, admitting.limits)
     fresh = [ti for ti in admitted.now if ti_key(ti) in reasons]  # queued below in one move
     waiting_fits = [ti for ti in admitted.now if ti_key(ti) not in reasons]
     later = [  # fresh ones without room: scheduled below in one move
@@ -345,19 +347,21 @@ def _queue_admitted(
     planned = admission.by_priority(
         [*(replace(ti, try_number=ti.try_number + 1) for ti in fresh), *waiting_fits]
     )
-    queued = [_queued_try_of(structure, run, ti) for ti in planned]
-    kept = announce(queued) if announce is not None and queued else None
+    queued = [_queued_try_of(admitting.structure, run, ti) for ti in planned]
+    handoff = mover.handoff
+    kept = handoff.choose(queued) if handoff is not None and queued else None
     kept_id = None if kept is None else kept.ti_id
     fresh_ready = [hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in fresh]
     waiting_ready = [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in waiting_fits]
-    hop.schedule_ready(conn, later, actor)
-    moved = hop.queue_ready(conn, [r for r in fresh_ready if r.ti_id != kept_id], actor)
-    moved |= hop.queue_waiting(conn, [r for r in waiting_ready if r.ti_id != kept_id], actor)
-    if kept is not None:
+    actor = mover.actor
+    hop.schedule_ready(conn, run, later, actor)
+    moved = hop.queue_ready(conn, run, [r for r in fresh_ready if r.ti_id != kept_id], actor)
+    moved |= hop.queue_waiting(conn, run, [r for r in waiting_ready if r.ti_id != kept_id], actor)
+    if handoff is not None and kept is not None:
         by_state = ((TaskState.NONE, fresh_ready), (TaskState.SCHEDULED, waiting_ready))
         for from_state, readies in by_state:
             for ready in readies:
-                if ready.ti_id == kept_id and kept.start(conn, ready, from_state):
+                if ready.ti_id == kept_id and handoff.start(conn, run, ready, from_state, actor):
                     moved.add(ready.ti_id)
     return [work for work in queued if work.ti_id in moved]
 
@@ -387,7 +391,7 @@ def queue_scheduled(
             break  # room filled, or every scheduled try was a candidate
         wanted *= 4
     moved = hop.queue_waiting(
-        conn, [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in admitted.now], actor
+        conn, run, [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in admitted.now], actor
     )
     return [_queued_try_of(structure, run, ti) for ti in admitted.now if ti.id in moved]
 
@@ -406,14 +410,17 @@ def _admit_into(
 def _queued_try_of(structure: SerializedDag, run: LockedRun, ti: TiRow) -> QueuedTry:
     return _queued_try(
         structure,
-        ti.id,
-        ti.try_number,
-        ti.queue,
-        run.id,
-        run.dag_id,
-        run.run_id,
-        ti.task_id,
-        ti.map_index,
+        QueuedTry(
+            ti.id,
+            ti.try_number,
+            ti.queue,
+            run.id,
+            run.dag_id,
+            run.run_id,
+            ti.task_id,
+            None,
+            ti.map_index,
+        ),
     )
 
 

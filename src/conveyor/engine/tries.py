@@ -11,30 +11,36 @@ and the run is advanced, queueing what became ready (the fast path).
 
 from __future__ import annotations
 
-import functools
 import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from conveyor.clock import utcnow
 from conveyor.engine import frontier
+from conveyor.engine.kept import Handoff, Keeper, KeptTry, Publish
 from conveyor.engine.outlets import record_task_outlets
 from conveyor.engine.planning import branch_skips, short_circuit_skips
 from conveyor.engine.progress import (
-    Announce,
+    Advance,
+    Mover,
     QueuedTry,
     advance_from_frontier,
     advance_run,
     waiting_bound,
 )
 from conveyor.model.assets import Emitted
+from conveyor.model.xcom_arg import RETURN_VALUE
+from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import frontier_reads, hop, runs, transitions
 from conveyor.store.engine import Connection, Store
+from conveyor.store.rendered import keep_rendered
 from conveyor.store.runs import LockedRun
 from conveyor.store.transitions import Actor, Outcome
+from conveyor.store.xcom import upsert_xcom
 
 
 @dataclass
@@ -43,9 +49,10 @@ class TryResult:
     state: TaskState | None = None  # None: the try was not this caller's to end
     queued: list[QueuedTry] = field(default_factory=list)
     error: str | None = None
-    #: The run as the recording transaction read it under its lock: what a try of the run
-    #: started in that transaction runs with (see ``TryRunner.record``).
+    #: The run as the recording transaction read it under its lock.
     run: runs.RunRow | None = None
+    #: The try this process started in that transaction, to run next (``engine.kept``).
+    kept: KeptTry | None = None
 
 
 def worker_actor(hostname: str | None = None) -> Actor:
@@ -70,6 +77,15 @@ def failure_outcome(
 
 
 @dataclass(frozen=True)
+class ReturnValue:
+    """A successful try's return value, kept as its XCom; ``shown``: what readers see
+    instead when the value holds a secret (None: the value itself)."""
+
+    value: Any
+    shown: Any = None
+
+
+@dataclass(frozen=True)
 class TryEnd:
     """How a try ended, as its own process saw it."""
 
@@ -90,8 +106,12 @@ class TryEnd:
     #: The DAG version the run pinned, when the try's process knows it: the hop is then
     #: planned before the run's lock is taken, and sent with it (see below).
     version_hash: str | None = None
+    #: Kept as the try's XCom if it succeeded; None keeps nothing.
+    returned: ReturnValue | None = None
     #: What the try's ``outlet_events`` hold: its datasets' extras, events through aliases.
     emitted: Emitted | None = None
+    #: The try's template fields as it rendered them (masked), kept with its end.
+    rendered: dict[str, Any] | None = None
 
 
 def try_ended(
@@ -100,106 +120,192 @@ def try_ended(
     actor: Actor,
     *,
     parallelism: int | None,
-    keep_return_value: Callable[[Connection], None] | None = None,
-    announce: Announce | None = None,
+    keeper: Keeper | None = None,
+    publish: Publish | None = None,
 ) -> TryResult:
     """Record a try's end as its own process saw it and move the run on, in ``conn``'s
-    transaction. On success: ``keep_return_value(conn)`` writes its XCom, its dataset
-    updates are recorded, and a branch's or short circuit's skips made. ``announce``: see
-    :func:`~conveyor.engine.progress.advance_run`."""
+    transaction. On success its return value is kept, its dataset updates are recorded, and
+    a branch's or short circuit's skips made. Of the tries that became ready, ``keeper`` may
+    start one (``TryResult.kept``); ``publish`` sends the others before the statements that
+    queue them (see ``engine.kept``); without it the caller sends ``TryResult.queued``."""
+    handoff = Handoff(keeper, publish) if keeper is not None or publish is not None else None
+    result = _record_end(conn, end, actor, parallelism, handoff)
+    if end.rendered is not None:
+        # Kept with the try's end, in the transaction that records it (after the run's lock,
+        # as every write of the hop): no extra write per try; a try killed before it ends
+        # keeps none.
+        keep_rendered(conn, end.ti_id, end.try_number, end.rendered)
+    return result
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """One try's end being recorded: what every step of :func:`try_ended` reads."""
+
+    conn: Connection
+    end: TryEnd
+    outcome: Outcome
+    structure: SerializedDag
+    mover: Mover
+
+    @property
+    def on_frontier(self) -> bool:
+        return _plans_on_frontier(self.end, self.structure)
+
+
+def _plans_on_frontier(end: TryEnd, structure: SerializedDag) -> bool:
+    """Whether the frontier plans the hop: it then reads only what the try touches."""
+    return end.chosen is None and frontier.plans_incrementally(structure)
+
+
+def _record_end(
+    conn: Connection, end: TryEnd, actor: Actor, parallelism: int | None, handoff: Handoff | None
+) -> TryResult:
     # The run's row first. The XCom insert takes a foreign-key share lock on that row; two
     # tries of a run ending at once would each hold it and deadlock on the row lock after.
     # A try whose process knows the run's DAG version plans its read before the lock, and a
-    # run the frontier plans then sends the lock with the finish (hop.lock_run_then).
-    run = None if end.version_hash else runs.lock_run(conn, end.run_pk)
+    # run the frontier plans then sends the lock with the finish (hop.lock_run_then). The
+    # version a run pinned never changes; each is read once per process, then cached.
+    if end.version_hash is None:
+        run = runs.lock_run(conn, end.run_pk)
+        structure = runs.serialized_dag(conn, run.version_hash)
+        ending = _ending(conn, end, _outcome_now(end), structure, actor, parallelism, handoff)
+        return _finish_locked(ending, run)
+    outcome = _outcome_now(end)
+    structure = runs.serialized_dag(conn, end.version_hash)
+    if not _plans_on_frontier(end, structure):
+        run = runs.lock_run(conn, end.run_pk)
+        ending = _ending(conn, end, outcome, structure, actor, parallelism, handoff)
+        return _finish_locked(ending, run)
+    ending = _ending(conn, end, outcome, structure, actor, parallelism, handoff)
+    together = hop.finishes_in_one_statement(conn, outcome)
+    run, found = hop.lock_run_then(
+        conn, end.run_pk, _frontier_finish(ending), sent_together=together
+    )
+    return _advance_on_frontier(ending, run, found)
+
+
+def _ending(
+    conn: Connection,
+    end: TryEnd,
+    outcome: Outcome,
+    structure: SerializedDag,
+    actor: Actor,
+    parallelism: int | None,
+    handoff: Handoff | None,
+) -> _Ending:
+    # The hop's read time: after the outcome's and the run's lock, so a retry due now is due.
+    return _Ending(conn, end, outcome, structure, Mover(actor, parallelism, utcnow(), handoff))
+
+
+def _finish_locked(ending: _Ending, run: LockedRun) -> TryResult:
+    """Finish the try and move its run on, the run locked in this transaction already. A
+    run the frontier plans reads only what the try touches; the others read the whole run
+    with the move (one statement on PostgreSQL), to plan it."""
+    if ending.on_frontier:
+        return _advance_on_frontier(ending, run, _frontier_finish(ending)(run))
+    conn, end, outcome, mover = ending.conn, ending.end, ending.outcome, ending.mover
+    read = hop.finish_and_read(conn, run, _finish(end, outcome, mover))
+    if read is None:
+        return TryResult(started=True, state=None)  # a timeout or a person got there first
+    read = _on_success(conn, run, end, outcome, read, mover.actor)
+    advance = advance_run(
+        conn, run, mover.actor, parallelism=mover.parallelism, read=read, handoff=mover.handoff
+    )
+    return _result(run, outcome, advance, mover.handoff)
+
+
+_HopRead = tuple[frontier_reads.FrontierReads, frontier_reads.HopRead]
+
+
+def _frontier_finish(ending: _Ending) -> Callable[[runs.RunLock], _HopRead | None]:
+    """Finish the try and read what its hop plans with (one statement on PostgreSQL), given
+    the run's lock: held, or sent in front in the same pipeline. None if the try was no
+    longer this caller's to end."""
+    conn, end, outcome, mover = ending.conn, ending.end, ending.outcome, ending.mover
+    reads = frontier_reads.FrontierReads(conn, end.run_pk)
+    finished = {end.task_id: outcome.state}
+
+    def finish(lock: runs.RunLock) -> _HopRead | None:
+        found = hop.finish_and_read_hop(
+            conn,
+            lock,
+            reads,
+            _finish(end, outcome, mover),
+            task_ids=frontier.first_reads(ending.structure, finished),
+            waiting_bound=waiting_bound(ending.structure, mover.parallelism),
+            sample=frontier.reaches_wide_fan_in(ending.structure, finished),
+            now=mover.now,
+        )
+        return None if found is None else (reads, found)
+
+    return finish
+
+
+def _advance_on_frontier(ending: _Ending, run: LockedRun, found: _HopRead | None) -> TryResult:
+    """After the finish on a run the frontier plans: the success's writes, then the hop."""
+    if found is None:
+        return TryResult(started=True, state=None)  # a timeout or a person got there first
+    conn, end, outcome, mover = ending.conn, ending.end, ending.outcome, ending.mover
+    _on_success(conn, run, end, outcome, None, mover.actor)
+    finished = {end.task_id: outcome.state}
+    advance = advance_from_frontier(conn, run, ending.structure, finished, mover, read=found)
+    return _result(run, outcome, advance, mover.handoff)
+
+
+def _finish(end: TryEnd, outcome: Outcome, mover: Mover) -> hop.Finish:
+    return hop.Finish(end.ti_id, end.try_number, outcome, mover.actor, end.started_at)
+
+
+def _outcome_now(end: TryEnd) -> Outcome:
+    """The outcome to record: a retry's delay counts from the end recorded now, not from
+    the wait for the lock."""
     outcome = end.outcome
     if outcome.state is TaskState.UP_FOR_RETRY and outcome.retry_at and end.decided_at:
-        # The delay counts from the end recorded now, not from the wait for the lock.
         outcome = replace(outcome, retry_at=outcome.retry_at + (utcnow() - end.decided_at))
-    # The version a run pinned never changes; each is read once per process, then cached.
-    structure = runs.serialized_dag(conn, end.version_hash or _locked(run).version_hash)
-    # A run the frontier plans reads only what the try touches: the move alone, here. The
-    # others read the whole run with the move (one statement on PostgreSQL), to plan it.
-    on_frontier = end.chosen is None and frontier.plans_incrementally(structure)
-    if run is None and not on_frontier:
-        run = runs.lock_run(conn, end.run_pk)
-    read: runs.TasksAndRoom | None = None
-    hop_read: tuple[frontier_reads.FrontierReads, frontier_reads.HopRead] | None = None
-    now = utcnow()  # the hop's read time: after the outcome's, so a retry due now is due
-    if on_frontier:
-        reads = frontier_reads.FrontierReads(conn, end.run_pk)
-        finish = functools.partial(
-            hop.finish_and_read_hop,
-            conn,
-            reads,
-            end.ti_id,
-            end.try_number,
-            outcome,
-            actor,
-            task_ids=frontier.first_reads(structure, {end.task_id: outcome.state}),
-            waiting_bound=waiting_bound(structure, parallelism),
-            sample=frontier.reaches_wide_fan_in(structure, {end.task_id: outcome.state}),
-            now=now,
-            started_at=end.started_at,
-        )
-        if run is None:
-            together = hop.finishes_in_one_statement(conn, outcome)
-            run, found = hop.lock_run_then(conn, end.run_pk, finish, sent_together=together)
-        else:
-            found = finish()
-        ended = found is not None
-        hop_read = None if found is None else (reads, found)
-    else:
-        read = hop.finish_and_read(
-            conn,
-            end.ti_id,
-            end.try_number,
-            outcome,
-            actor,
-            run_pk=end.run_pk,
-            started_at=end.started_at,
-        )
-        ended = read is not None
-    run = _locked(run)
-    if not ended:
-        return TryResult(started=True, state=None)  # a timeout or a person got there first
-    if outcome.state is TaskState.SUCCESS:
-        if keep_return_value is not None:
-            keep_return_value(conn)
-        record_task_outlets(conn, run, end.task_id, end.map_index, end.emitted)
-        if end.chosen is not None and read is not None:
-            _skip_unchosen(conn, run, end, read, actor)
-            read = None  # the skips changed task instances: read them again
-    if on_frontier:
-        advance = advance_from_frontier(
-            conn,
-            run,
-            structure,
-            {end.task_id: outcome.state},
-            actor,
-            parallelism=parallelism,
-            now=now,
-            announce=announce,
-            read=hop_read,
-        )
-    else:
-        advance = advance_run(
-            conn,
-            run,
-            actor,
-            queue_ready=True,
-            parallelism=parallelism,
-            read=read,
-            announce=announce,
-        )
-    return TryResult(
-        started=True, state=outcome.state, queued=advance.queued, error=outcome.error, run=run
-    )
+    return outcome
 
 
-def _locked(run: runs.LockedRun | None) -> runs.LockedRun:
-    assert run is not None, "the run's lock comes before any plan"
-    return run
+def _on_success(
+    conn: Connection,
+    run: LockedRun,
+    end: TryEnd,
+    outcome: Outcome,
+    read: runs.TasksAndRoom | None,
+    actor: Actor,
+) -> runs.TasksAndRoom | None:
+    """A successful try's return value and dataset updates, and a branch's or short
+    circuit's skips; the whole run's ``read``, None once the skips made it stale."""
+    if outcome.state is not TaskState.SUCCESS:
+        return read
+    if end.returned is not None:
+        returned = end.returned
+        upsert_xcom(
+            conn,
+            end.run_pk,
+            end.task_id,
+            RETURN_VALUE,
+            returned.value,
+            end.map_index,
+            shown=returned.shown,
+        )
+    record_task_outlets(conn, run, end.task_id, end.map_index, end.emitted)
+    if end.chosen is not None and read is not None:
+        _skip_unchosen(conn, run, end, read, actor)
+        return None  # the skips changed task instances: read them again
+    return read
+
+
+def _result(
+    run: LockedRun, outcome: Outcome, advance: Advance, handoff: Handoff | None
+) -> TryResult:
+    """The try's result: what its hop queued for others, and the try it kept, if any."""
+    started = None if handoff is None else handoff.started
+    if started is None:
+        return TryResult(True, outcome.state, advance.queued, outcome.error, run)
+    queued = [work for work in advance.queued if work.ti_id != started[0].ti_id]
+    kept = KeptTry(started[0], run, started[1])
+    return TryResult(True, outcome.state, queued, outcome.error, run, kept)
 
 
 def end_from_outside(
@@ -226,9 +332,11 @@ def end_from_outside(
     )
     with store.write() as conn:
         locked = runs.lock_run(conn, owner.run_pk)
-        if not transitions.finish(conn, ti_id, try_number, outcome, actor, expected=expected):
+        if not transitions.finish(
+            conn, locked, ti_id, try_number, outcome, actor, expected=expected
+        ):
             return TryResult(started=True, state=None)
-        advance = advance_run(conn, locked, actor, queue_ready=True, parallelism=parallelism)
+        advance = advance_run(conn, locked, actor, parallelism=parallelism)
     return TryResult(started=True, state=outcome.state, queued=advance.queued, error=error)
 
 

@@ -19,7 +19,6 @@ records a process that died without reporting, with its exit code and the tail o
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import signal
@@ -32,13 +31,13 @@ from typing import Any
 from conveyor import interrupts
 from conveyor._processes import adopt_environment, fork_context, warm_up
 from conveyor.config import Settings
+from conveyor.engine.kept import KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry, queued_tries
-from conveyor.engine.tries import TryResult, end_from_outside, worker_actor
+from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.executors.base import Executor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Store
-from conveyor.store.transitions import StartedTry
 from conveyor.worker.runner import TryRunner, queued_log_path
 
 log = logging.getLogger(__name__)
@@ -104,12 +103,6 @@ def _runner_main(
             os.environ.clear()
             os.environ.update(environment)
 
-    def recorded(result: TryResult, kept: StartedTry | None) -> None:
-        streak.tries += 1
-        outbox.send(Report(result.queued, streak.taken(kept)))
-        if kept is not None:
-            fresh_start()
-
     try:
         while not streak.stopping:
             try:
@@ -120,9 +113,18 @@ def _runner_main(
                 break
             ti_id, try_number = message
             fresh_start()
-            result = runner.run(ti_id, try_number, keep=streak.keep, recorded=recorded)
+            result = runner.run(ti_id, try_number, keep=streak.may_keep())
             if not result.started:
                 outbox.send(Report([]))
+            # Each try's report, once its outcome is committed and before the try its record
+            # kept runs: the executor times and heartbeats that one from here.
+            while result.started:
+                streak.tries += 1
+                outbox.send(Report(result.queued, streak.taken(result.kept)))
+                if result.kept is None:
+                    break
+                fresh_start()
+                result = runner.run_kept(result.kept, keep=streak.may_keep())
     finally:
         store.dispose()
 
@@ -146,26 +148,23 @@ class _Streak:
         self.inbox = inbox
         self.tries = 0
         self.stopping = False
-        self._offered: QueuedTry | None = None
 
-    def keep(self, work: QueuedTry) -> bool:
-        """Asked inside the recording transaction: never raises."""
+    def may_keep(self) -> MayKeep | None:
+        """Whether the try about to run may keep one of the tries its record queues (any
+        of them): not once the runner has run its tries or the executor asked it to stop."""
         try:
             if self.inbox.poll():
                 self.stopping = self.inbox.recv() is None or self.stopping
         except (EOFError, OSError):  # the executor is gone
             self.stopping = True
         if self.stopping or not self.allowed or self.tries + 1 >= self.limit:
-            return False
-        self._offered = work
-        return True
-
-    def taken(self, started: StartedTry | None) -> QueuedTry | None:
-        """The try the transaction just committed started here, as the executor knows it."""
-        offered, self._offered = self._offered, None
-        if started is None or offered is None or offered.ti_id != started.ti_id:
             return None
-        return dataclasses.replace(offered, try_number=started.try_number)
+        return MayKeep()
+
+    @staticmethod
+    def taken(kept: KeptTry | None) -> QueuedTry | None:
+        """The try the transaction just committed started here, as the executor knows it."""
+        return None if kept is None else kept.work
 
 
 @dataclass

@@ -11,11 +11,12 @@ from typing import Any, BinaryIO
 
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
+from conveyor.run_ids import folder_name
 
 log = logging.getLogger(__name__)
 
 #: A try's log path ends with ``<dag>/<run>/<task>/try-N.log``, or for an instance of a mapped
-#: task ``<dag>/<run>/<task>/map_index=M/try-N.log`` (worker.runner.log_path_for), whichever
+#: task ``<dag>/<run>/<task>/map_index=M/try-N.log`` (:func:`try_log_path`), whichever
 #: log folder the machine that ran it had; the remote key is that tail.
 LAYOUT_DEPTH = 4
 MAPPED_FOLDER = "map_index="
@@ -23,6 +24,17 @@ MAPPED_FOLDER = "map_index="
 DELETE_BATCH = 500
 #: Bytes fetched per ranged request when a remote log is read in small steps.
 TAIL_BLOCK = 64 << 10
+
+
+def try_log_path(
+    logs_path: Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
+) -> Path:
+    """Where a try writes its log under the log folder ``logs_path``."""
+    # folder_name is injective and never leaves the DAG's folder, whatever the run id.
+    folder = logs_path / dag_id / folder_name(run_id) / task_id
+    if map_index >= 0:  # each instance of a mapped task has its own logs
+        folder = folder / f"{MAPPED_FOLDER}{map_index}"
+    return folder / f"try-{try_number}.log"
 
 
 def remote_key(log_path: str | PurePath) -> str:

@@ -25,7 +25,7 @@ from conveyor import interrupts
 from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
 from conveyor.config import Settings
-from conveyor.engine.progress import advance_run, queue_scheduled, queued_tries
+from conveyor.engine.progress import plan_whole_run, queue_scheduled, queued_tries
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
@@ -367,13 +367,13 @@ class Scheduler:
             with self.problems.guard("advance_run", dag_id=run.dag_id, run_pk=run.id):
                 log.debug("planning run %s of %s whole: %s", run.id, run.dag_id, why)
                 with self.store.write() as conn:
-                    # skip_locked: another scheduler or a finishing try is on it right now
-                    advance = advance_run(
-                        conn, run.id, self.actor, queue_ready=False, now=now, skip_locked=True
-                    )
-                    if not advance.skipped:
+                    # Claimed, not waited for: another scheduler or a finishing try is on
+                    # it right now, and moves it on itself.
+                    locked = runs.claim_run(conn, run.id)
+                    if locked is not None:
+                        advance = plan_whole_run(conn, locked, self.actor, now=now)
                         plan_requests.met(conn, requested.pop(run.id, []))
-                if not advance.skipped:
+                if locked is not None:
                     self.safety_net.planned(run, seen, at, idle=advance.idle)
         self._forget_requests_of_runs_not_running(requested, {run.id for run in running})
 

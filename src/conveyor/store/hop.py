@@ -1,7 +1,7 @@
 """A hop's transaction in as few round trips as the store allows.
 
 When a try finishes, its process records the outcome and queues what became ready, in one
-transaction under the run's lock (see ``TryRunner.record``). The moves are the ones in
+transaction under the run's lock (``engine.tries.try_ended``). The moves are the ones in
 :mod:`conveyor.store.transitions`, guarded the same way; on PostgreSQL this module sends
 them as two statements with data-modifying CTEs instead of one statement per move:
 
@@ -12,9 +12,12 @@ them as two statements with data-modifying CTEs instead of one statement per mov
 
 The next try's process starts it the same way (:func:`start_and_read`): ``queued ->
 running`` with the run's row in one statement, then its try row and timeline entry in one.
-A process that starts a try its own hop makes ready (``TryRunner``'s kept try) queues and
-starts it with :func:`queue_and_start`: one statement instead of the queueing move and the
-start's two, since it holds the run's lock and knows the run and the try's names already.
+A process that starts a try its own hop makes ready (a kept try, ``engine/kept.py``) queues
+and starts it with :func:`queue_and_start`: one statement instead of the queueing move and
+the start's two, since it holds the run's lock and knows the run and the try's names already.
+
+Every writer here that relies on the run's lock takes the ``runs.LockedRun``; the finish
+that goes behind the lock in one pipeline (:func:`lock_run_then`) takes a ``runs.RunLock``.
 
 Every round trip to the store sits between one task's end and the next one's start, and
 each costs a good part of a bare broker round trip, so this is where a chain's latency
@@ -132,13 +135,12 @@ _FINISH_AND_READ = (
 )
 
 
-def _finish_params(
-    ti_id: int, try_number: int, outcome: Outcome, actor: Actor, now: datetime
-) -> dict[str, Any]:
+def _finish_params(finish: Finish, now: datetime) -> dict[str, Any]:
     """The values of the finish CTEs (``fin_*``)."""
+    outcome, actor = finish.outcome, finish.actor
     return {
-        "fin_ti": ti_id,
-        "fin_try": try_number,
+        "fin_ti": finish.ti_id,
+        "fin_try": finish.try_number,
         "fin_state": outcome.state.value,
         "fin_now": now,
         "fin_retry_at": outcome.retry_at,
@@ -150,28 +152,47 @@ def _finish_params(
     }
 
 
+@dataclass(frozen=True)
+class Finish:
+    """A running try's end, as its own process records it: ``transitions.finish``'s values.
+    ``started_at``: when the try started, if the caller knows (saves reading it back)."""
+
+    ti_id: int
+    try_number: int
+    outcome: Outcome
+    actor: Actor
+    started_at: datetime | None = None
+
+
+def _finish_alone(conn: Connection, run: runs.LockedRun, finish: Finish) -> transitions.Moved:
+    """The finish as ``transitions.finish`` makes it, a statement at a time."""
+    return transitions.finish(
+        conn,
+        run,
+        finish.ti_id,
+        finish.try_number,
+        finish.outcome,
+        finish.actor,
+        started_at=finish.started_at,
+    )
+
+
 def finish_and_read(
-    conn: Connection,
-    ti_id: int,
-    try_number: int,
-    outcome: Outcome,
-    actor: Actor,
-    *,
-    run_pk: int,
-    started_at: datetime | None = None,
+    conn: Connection, run: runs.LockedRun, finish: Finish
 ) -> runs.TasksAndRoom | None:
     """``transitions.finish`` of a running try, then the run's task instances and room; None
-    if the try was no longer this process's to finish. The caller holds the run's lock, so
-    the read sees every other finish of the run that committed before."""
+    if the try was no longer this process's to finish. ``run`` is locked in this
+    transaction, so the read sees every other finish of the run that committed before."""
+    ti_id, try_number, outcome = finish.ti_id, finish.try_number, finish.outcome
     if conn.dialect.name != "postgresql" or outcome.state is S.UP_FOR_RESCHEDULE:
-        if not transitions.finish(conn, ti_id, try_number, outcome, actor, started_at=started_at):
+        if not _finish_alone(conn, run, finish):
             return None
-        return runs.task_instances_and_room(conn, run_pk)
+        return runs.task_instances_and_room(conn, run.id)
     transitions.check_move([S.RUNNING], outcome.state)
     now = utcnow()
     rows = conn.execute(
         _FINISH_AND_READ,
-        {"room_of_run": run_pk, **_finish_params(ti_id, try_number, outcome, actor, now)},
+        {"room_of_run": run.id, **_finish_params(finish, now)},
     ).all()
     if not rows or not rows[0].finished:
         moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
@@ -199,23 +220,23 @@ _FINISH_AND_READ_HOP = frontier_reads.hop_read(
 
 def finish_and_read_hop(
     conn: Connection,
+    lock: runs.RunLock,
     reads: frontier_reads.FrontierReads,
-    ti_id: int,
-    try_number: int,
-    outcome: Outcome,
-    actor: Actor,
+    finish: Finish,
     *,
     task_ids: Collection[str],
     waiting_bound: int,
     now: datetime,
     sample: bool = False,
-    started_at: datetime | None = None,
 ) -> frontier_reads.HopRead | None:
     """``transitions.finish`` of a running try, then ``reads.read_hop`` as it would read
     after it (one statement on PostgreSQL); None if the try was no longer this process's to
-    finish. The caller holds the run's lock. ``now``: the read's time, after the outcome's."""
+    finish. ``lock``: the run's, held, or sent in front of this one statement in the same
+    pipeline (only where :func:`finishes_in_one_statement`). ``now``: the read's time,
+    after the outcome's."""
+    ti_id, try_number, outcome = finish.ti_id, finish.try_number, finish.outcome
     if not finishes_in_one_statement(conn, outcome):
-        if not transitions.finish(conn, ti_id, try_number, outcome, actor, started_at=started_at):
+        if not _finish_alone(conn, runs.held(lock), finish):
             return None
         return reads.read_hop(task_ids, now, waiting_bound, sample=sample)
     transitions.check_move([S.RUNNING], outcome.state)
@@ -225,7 +246,7 @@ def finish_and_read_hop(
         waiting_bound,
         sample=sample,
         statement=_FINISH_AND_READ_HOP,
-        params=_finish_params(ti_id, try_number, outcome, actor, utcnow()),
+        params=_finish_params(finish, utcnow()),
     )
     if read.finished is None:
         moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
@@ -245,18 +266,21 @@ def finish_and_read_hop(
 
 
 def lock_run_then(
-    conn: Connection, run_pk: int, then: Callable[[], T], *, sent_together: bool
+    conn: Connection, run_pk: int, then: Callable[[runs.RunLock], T], *, sent_together: bool
 ) -> tuple[runs.LockedRun, T]:
-    """``runs.lock_run``, then ``then()``. With ``sent_together`` (``then`` begins with one
-    statement, as :func:`finish_and_read_hop` does where :func:`finishes_in_one_statement`),
-    on PostgreSQL the lock goes in front of that statement, with the transaction's BEGIN:
-    one round trip where there were three, and the run is not locked while this process
-    wakes up to send the statement. Its snapshot is taken once the lock is granted, so it
-    sees everything committed under the lock before."""
+    """``runs.lock_run``, then ``then(lock)``. With ``sent_together`` (``then`` begins with
+    one statement, as :func:`finish_and_read_hop` does where
+    :func:`finishes_in_one_statement`), on PostgreSQL the lock goes in front of that
+    statement, with the transaction's BEGIN: one round trip where there were three, and the
+    run is not locked while this process wakes up to send the statement. Its snapshot is
+    taken once the lock is granted, so it sees everything committed under the lock before.
+    ``then`` is then given a ``runs.PendingLock``: the run's row comes back with the
+    statement's results, as the :class:`~conveyor.store.runs.LockedRun` returned here."""
     if not (sent_together and pipeline.supported()):
-        return runs.lock_run(conn, run_pk), then()
+        locked = runs.lock_run(conn, run_pk)
+        return locked, then(locked)
     with pipeline.in_front(conn, runs.lock_run_text(conn), {"run_pk": run_pk}) as lock:
-        done = then()
+        done = then(runs.PendingLock(run_pk))
     return runs.locked_run_from_driver(lock.fetchone(), run_pk, conn.dialect), done
 
 
@@ -373,7 +397,9 @@ _READY_STATEMENTS = {
 }
 
 
-def queue_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[int]:
+def queue_ready(
+    conn: Connection, run: runs.LockedRun, ready: list[Ready], actor: Actor
+) -> set[int]:
     """``none -> queued`` for each of ``ready`` (``transitions.schedule_and_queue``); the ids
     of the task instances this call moved."""
     if conn.dialect.name != "postgresql":
@@ -385,7 +411,9 @@ def queue_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[int]:
     return _move_ready(conn, ready, actor, moves.SCHEDULE_AND_QUEUE)
 
 
-def schedule_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[int]:
+def schedule_ready(
+    conn: Connection, run: runs.LockedRun, ready: list[Ready], actor: Actor
+) -> set[int]:
     """``none -> scheduled`` for each of ``ready`` that has no room to run yet
     (``transitions.schedule``); the ids of the task instances this call moved."""
     if conn.dialect.name != "postgresql":
@@ -397,7 +425,9 @@ def schedule_ready(conn: Connection, ready: list[Ready], actor: Actor) -> set[in
     return _move_ready(conn, ready, actor, moves.SCHEDULE)
 
 
-def queue_waiting(conn: Connection, waiting: list[Ready], actor: Actor) -> set[int]:
+def queue_waiting(
+    conn: Connection, run: runs.LockedRun, waiting: list[Ready], actor: Actor
+) -> set[int]:
     """``scheduled -> queued`` for each of ``waiting``, tries that waited for room
     (``transitions.queue``); the ids of the task instances this call moved. On PostgreSQL,
     one statement for all of them and their timeline entries."""
@@ -661,6 +691,7 @@ class Started:
 
 def queue_and_start(
     conn: Connection,
+    run: runs.LockedRun,
     ready: Ready,
     from_state: TaskState,
     *,

@@ -44,11 +44,39 @@ class LockedRun(RunRow):
     """A run whose row this transaction holds locked (FOR UPDATE on PostgreSQL; SQLite's
     single writer serializes transactions anyway).
 
-    Only :func:`lock_run` and :func:`claim_run` make one. Every writer of a run locks its row
-    first, before any other lock, so that two of them never wait on each other; the functions
-    that rely on that order take a ``LockedRun``, so a call that skipped the lock is a type
-    error rather than a deadlock or a lost join under load.
+    Only :func:`lock_run`, :func:`claim_run` and :func:`locked_run_from_driver` (the row of
+    the lock ``hop.lock_run_then`` sends in a pipeline) make one. Every writer of a run locks
+    its row first, before any other lock, so that two of them never wait on each other; the
+    functions that rely on that order take a ``LockedRun`` (or a :data:`RunLock`), so a call
+    that skipped the lock is a type error rather than a deadlock or a lost join under load.
     """
+
+
+@dataclass(frozen=True)
+class PendingLock:
+    """Run ``run_pk``'s lock, sent to PostgreSQL in front of the statement being sent, in the
+    same pipeline (``hop.lock_run_then``): the server takes the lock before it runs that
+    statement, whose snapshot then sees everything committed under the lock before. Its
+    :class:`LockedRun` comes back with the statement's results.
+
+    Only ``hop.lock_run_then`` makes one, and only for the one statement it sends in front
+    of; the writers that may ride there take a :data:`RunLock`.
+    """
+
+    run_pk: int
+
+
+#: This transaction holds the run's lock (:class:`LockedRun`), or the statement about to be
+#: sent is queued behind it in the same pipeline (:class:`PendingLock`).
+RunLock = LockedRun | PendingLock
+
+
+def held(lock: RunLock) -> LockedRun:
+    """``lock`` as held: for a writer that sends more than the one statement a
+    :class:`PendingLock` goes in front of."""
+    if not isinstance(lock, LockedRun):
+        raise TypeError(f"run {lock.run_pk}'s lock rides with one statement only")
+    return lock
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from conveyor.clock import utcnow
 from conveyor.states import ExitKind, RunState, TaskState
 from conveyor.store import moves, prepared
 from conveyor.store.moves import Moved
+from conveyor.store.runs import LockedRun
 from conveyor.store.sql import insert_later
 from conveyor.store.tables import (
     UtcDateTime,
@@ -547,6 +548,7 @@ class Outcome:
 
 def finish(
     conn: Connection,
+    run: LockedRun,
     ti_id: int,
     try_number: int,
     outcome: Outcome,
@@ -556,7 +558,7 @@ def finish(
     started_at: datetime | None = None,
 ) -> Moved:
     """running -> success / failed / up_for_retry / skipped / up_for_reschedule, closing the
-    try's record.
+    try's record. ``run``: the try's run, locked in this transaction (the move relies on it).
 
     ``started_at``: when the try started, if the caller knows (saves reading it back).
     """
@@ -642,14 +644,16 @@ def finish_message(outcome: Outcome) -> str:
     return text
 
 
-def hand_back(conn: Connection, ti_id: int, try_number: int, reason: str, actor: Actor) -> Moved:
+def hand_back(
+    conn: Connection, run: LockedRun, ti_id: int, try_number: int, reason: str, actor: Actor
+) -> Moved:
     """running -> up_for_retry for a try its worker gave up on (shutdown), not its own fault.
 
     The task is granted one more try, so a deploy or a scale-down never uses up its retries.
     """
     now = utcnow()
     outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.SIGNAL, reason, retry_at=now)
-    moved = finish(conn, ti_id, try_number, outcome, actor)
+    moved = finish(conn, run, ti_id, try_number, outcome, actor)
     if moved:
         _grant_one_more_try(conn, ti_id, try_number)
     return moved

@@ -19,7 +19,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, bootsteps
@@ -29,6 +28,7 @@ from celery.worker.consumer import Consumer
 from conveyor import interrupts
 from conveyor.clock import utcnow
 from conveyor.config import Settings, load_config
+from conveyor.engine.kept import MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.store import runs, transitions, workers
 from conveyor.store.engine import Store
@@ -174,12 +174,13 @@ def _runner_for(app: Celery) -> TryRunner:
 def _run_try(task: Any, ti_id: int, try_number: int) -> None:
     with _warming:  # taken at once, but by the first try while the process readies itself
         runner = _runner_for(task.app)
-    result = runner.run(ti_id, try_number, keep=_keeper(task))
-    if runner.publish is None:
-        publish_tries(task.app, result.queued)
+    if runner.publish is None:  # SQLite: the tries a streak queued would wait for its end
+        publish_tries(task.app, runner.run(ti_id, try_number).queued)
+    else:
+        runner.run_streak(ti_id, try_number, keep=_keeper(task))
 
 
-def _keeper(task: Any) -> Callable[[QueuedTry], bool] | None:
+def _keeper(task: Any) -> MayKeep | None:
     """Which tries this pool process may start itself, without the broker, right after the
     try that queued them: for up to ``worker_streak_seconds`` from the message's start, so
     that messages waiting in the broker (other runs', or a wide fan-out's) are taken at least
@@ -190,17 +191,11 @@ def _keeper(task: Any) -> Callable[[QueuedTry], bool] | None:
         return None
     if settings.remote_logs_url:  # uploaded after the commit: the next try would wait for it
         return None
-    return functools.partial(
-        may_keep,
+    return MayKeep(
         queues=_consumed_queues(task.app),
         until=time.monotonic() + settings.worker_streak_seconds,
+        untimed_only=True,
     )
-
-
-def may_keep(work: QueuedTry, *, queues: frozenset[str], until: float) -> bool:
-    """Whether a pool process may start ``work`` itself: a try of a queue this worker takes,
-    with no time limit, while the process's streak lasts."""
-    return work.timeout_seconds is None and work.queue in queues and time.monotonic() < until
 
 
 def _consumed_queues(app: Celery) -> frozenset[str]:
@@ -408,9 +403,10 @@ def _hand_back_and_stop(grace: float) -> None:
                 running = transitions.tries_held(conn, *_held_by_pool())
             for ti_id, try_number in running:
                 with store.write() as conn:
-                    runs.lock_run(conn, workers.run_of_task_instance(conn, ti_id))
+                    locked = runs.lock_run(conn, workers.run_of_task_instance(conn, ti_id))
                     transitions.hand_back(
                         conn,
+                        locked,
                         ti_id,
                         try_number,
                         f"the worker shut down before the try finished (grace "

@@ -27,7 +27,7 @@ from conveyor.store import datasets, foreign, manual, runs, sensing, trigger
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.runs import RunRow
-from conveyor.store.transitions import Actor
+from conveyor.store.transitions import Actor, StartedTry
 from conveyor.store.xcom import upsert_xcom
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
 from conveyor.worker.xcom_masking import shown_xcom
@@ -58,14 +58,14 @@ class TaskInstanceHandle:
         store: Store,
         run: RunRow,
         task: BaseOperator,
-        try_number: int,
-        max_tries: int,
+        started: StartedTry,
         hostname: str,
         log_path: str | None,
-        map_index: int = -1,
+        *,
         home: Path | None = None,
         max_conf_bytes: int = DEFAULT_MAX_CONF_BYTES,
     ) -> None:
+        try_number, max_tries, map_index = started.try_number, started.max_tries, started.map_index
         self._store = store
         self._max_conf_bytes = max_conf_bytes  # for the runs this try triggers
         self.home = home  # the worker's $CONVEYOR_HOME (virtualenv caches live there)

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from conveyor.clock import utcnow
 from conveyor.config import load_config
+from conveyor.engine.kept import MayKeep
 from conveyor.engine.progress import QueuedTry, advance_run
 from conveyor.engine.tries import worker_actor
 from conveyor.loading.serialize import serialize_dag
@@ -97,7 +98,8 @@ def run_rehearsal(url: str, home: str) -> RunState:
                 values={"start_date": utcnow()},
             )
             actor = worker_actor("rehearsal")
-            backlog = deque(advance_run(conn, run_pk, actor, queue_ready=True).queued)
+            run = runs.lock_run(conn, run_pk)
+            backlog = deque(advance_run(conn, run, actor).queued)
         runner = TryRunner(settings, store, resolve_dag=lambda *_: dag, output="python")
         _run_all(runner, backlog)
         with store.read() as conn:
@@ -110,9 +112,9 @@ def _run_all(runner: TryRunner, backlog: deque[QueuedTry]) -> None:
     """Each try, keeping what its record makes ready, as a long-lived runner does."""
     while backlog:
         work = backlog.popleft()
-        runner.run(
-            work.ti_id,
-            work.try_number,
-            keep=lambda _work: True,
-            recorded=lambda result, _kept: backlog.extend(result.queued),
-        )
+        result = runner.run(work.ti_id, work.try_number, keep=MayKeep())
+        while result.started:
+            backlog.extend(result.queued)
+            if result.kept is None:
+                break
+            result = runner.run_kept(result.kept, keep=MayKeep())

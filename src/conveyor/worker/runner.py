@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import functools
 import logging
 import os
 import signal
@@ -25,7 +24,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +33,10 @@ from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
 from conveyor.engine import deferral
-from conveyor.engine.progress import KeptTry, QueuedTry
+from conveyor.engine.kept import Keeper, KeptTry, MayKeep
+from conveyor.engine.progress import QueuedTry
 from conveyor.engine.tries import (
+    ReturnValue,
     TryEnd,
     TryResult,
     end_from_outside,
@@ -47,22 +48,20 @@ from conveyor.exceptions import Fail, Reschedule, Skip, TaskDeferred, TaskTimeou
 from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
 from conveyor.logs import upload_try_log
+from conveyor.logs.task_logs import try_log_path
 from conveyor.model.assets import Emitted
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
 from conveyor.model.runtime import current_context
 from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
-from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
-from conveyor.run_ids import check_run_id, folder_name
+from conveyor.run_ids import check_run_id
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import hop, runs
 from conveyor.store.engine import Connection, Store, retrying
-from conveyor.store.rendered import keep_rendered
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
-from conveyor.store.xcom import upsert_xcom
 from conveyor.worker.context import (
     TaskInstanceHandle,
     build_context,
@@ -92,11 +91,7 @@ def _waiting(
 def log_path_for(
     settings: Settings, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
 ) -> Path:
-    # folder_name is injective and never leaves the DAG's folder, whatever the run id.
-    folder = settings.logs_path / dag_id / folder_name(run_id) / task_id
-    if map_index >= 0:  # each instance of a mapped task has its own logs
-        folder = folder / f"map_index={map_index}"
-    return folder / f"try-{try_number}.log"
+    return try_log_path(settings.logs_path, dag_id, run_id, task_id, try_number, map_index)
 
 
 def queued_log_path(settings: Settings, work: QueuedTry) -> Path:
@@ -146,11 +141,9 @@ class TryRunner:
         # Normally the supervising process enforces execution_timeout from outside; a try run
         # inline (conveyor.testing) has no such supervisor, so it uses a timer signal instead.
         self.in_process_timeouts = in_process_timeouts
-        # For the try being run: which of the tries its fast path queues this process may
-        # start itself (see run); and the one it did start, with its run.
-        self.keep: Callable[[QueuedTry], bool] | None = None
-        self._kept: tuple[StartedTry, RunRow] | None = None
-        self._kept_start: StartedTry | None = None  # set while the recording transaction runs
+        # For the try being run: which of the tries its hop queues this process may start
+        # itself (see run).
+        self._may_keep: MayKeep | None = None
 
     def _from_code_cache(self, conn: Connection, version_hash: str, dag_id: str) -> DAG:
         return load_pinned_dag(conn, version_hash, dag_id, self.settings.home / "code")
@@ -159,23 +152,12 @@ class TryRunner:
     def actor(self) -> Actor:
         return worker_actor(self.hostname)  # asked on every hop: the name is not asked again
 
-    def run(
-        self,
-        ti_id: int,
-        try_number: int,
-        *,
-        keep: Callable[[QueuedTry], bool] | None = None,
-        recorded: Callable[[TryResult, StartedTry | None], None] | None = None,
-    ) -> TryResult:
-        """Run the try; then, while ``keep`` says yes to a try that the fast path queued,
-        that try too, started in the transaction that queued it (see :meth:`record`). The
-        result is the last try's.
-
-        ``recorded(result, kept)`` is told of each try once its outcome is committed, with
-        the try that transaction started (None at the end of the streak), before that try
-        runs: a supervisor that times each try learns of it there. Without a ``publish``
-        hook, nothing is kept unless ``recorded`` is given, since the tries a streak's
-        earlier tries queued would otherwise wait for its end."""
+    def run(self, ti_id: int, try_number: int, *, keep: MayKeep | None = None) -> TryResult:
+        """Run the try. Of the tries its hop queues, one that ``keep`` allows may be started
+        in the transaction that records this one (``engine.kept``): ``TryResult.kept``, for
+        the caller to run next with :meth:`run_kept` (or :meth:`run_streak`), having
+        handed out ``TryResult.queued``. Without a ``publish`` hook, only a caller that hands
+        out each result's ``queued`` before running the kept try should pass ``keep``."""
         won = retrying(lambda: self._start(ti_id, try_number), what="starting a try")
         if won is None:
             log.info(
@@ -185,19 +167,27 @@ class TryRunner:
                 ti_id,
             )
             return TryResult(started=False)
-        self.keep = keep if self.publish is not None or recorded is not None else None
-        try:
-            result = self._run_started(*won)
-            while True:
-                kept, self._kept = self._kept, None
-                if recorded is not None:
-                    recorded(result, kept[0] if kept is not None else None)
-                if kept is None:
-                    break
-                result = self._run_started(*kept)
-        finally:
-            self.keep, self._kept = None, None
+        return self._run_keeping(*won, keep)
+
+    def run_kept(self, kept: KeptTry, *, keep: MayKeep | None = None) -> TryResult:
+        """Run a try the last one's record started here (``TryResult.kept``)."""
+        return self._run_keeping(kept.started, kept.run, keep)
+
+    def run_streak(self, ti_id: int, try_number: int, *, keep: MayKeep | None = None) -> TryResult:
+        """Run the try, then each try its record kept, while ``keep`` allows; the last
+        result. Only with a ``publish`` hook: the tries queued for others go out as each
+        record is made."""
+        result = self.run(ti_id, try_number, keep=keep)
+        while result.kept is not None:
+            result = self.run_kept(result.kept, keep=keep)
         return result
+
+    def _run_keeping(self, started: StartedTry, run: RunRow, keep: MayKeep | None) -> TryResult:
+        self._may_keep = keep
+        try:
+            return self._run_started(started, run)
+        finally:
+            self._may_keep = None
 
     def _run_started(self, started: StartedTry, run: RunRow) -> TryResult:
         try_number = started.try_number
@@ -288,279 +278,194 @@ class TryRunner:
             return found
 
     def _execute(self, started: StartedTry, run: RunRow, log_file: Path) -> TryResult:
-        ti_id, try_number, run_pk = started.ti_id, started.try_number, started.run_pk
-        task_id, max_tries = started.task_id, started.max_tries
-        value: Any = None
-        chosen: list[str] | None = None
-        deferred: deferral.Deferral | None = None
-        # A short circuit's skips: "direct" or "all" downstream tasks, teardowns left to run.
-        short_circuit: str | None = None
-        retry_delay = timedelta(0)
-        dag = task = context = None  # for the callbacks, once they exist
-        emitted: Emitted | None = None  # a success's outlet_events
-        rendered: dict[str, Any] | None = None
+        call = _Call()
+        try_number, max_tries = started.try_number, started.max_tries
         try:
-            dag = retrying(lambda: self._pinned(run), what="loading a try's DAG")
-            # A copy, so rendering templates never changes the definition a later try reuses.
-            task = copy.copy(dag.get_task(task_id))
-            retry_delay = retry_delay_for(
-                task.retry_delay or timedelta(0),
-                task.retry_exponential_backoff,
-                task.max_retry_delay,
-                try_number,
-            )
-            ti = TaskInstanceHandle(
-                self.store,
-                run,
-                task,
-                try_number,
-                max_tries,
-                self.hostname,
-                str(log_file),
-                started.map_index,
-                home=self.settings.home,
-                max_conf_bytes=self.settings.max_conf_bytes,
-            )
-            task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)  # a mapped task
-            context = build_context(dag, task, run, ti)
-            started_at = time.monotonic()
-            with (
-                current_context(context),
-                _time_limit(task.execution_timeout if self.in_process_timeouts else None),
-            ):
-                render_template_fields(task, context)
-                rendered = rendered_fields(task)
-                on_execute = getattr(task, "on_execute_callback", None)
-                if on_execute:  # as in Airflow: its errors are logged, the try goes on
-                    call_all(on_execute, context, "on_execute_callback")
-                value = deferral.call_task(
-                    self.store,
-                    task,
-                    context,
-                    ti_id,
-                    try_number,
-                    lambda: _call_execute(task, context),
-                )
-            if task.is_branch:
-                chosen = list(value or [])
-            elif task.skip_downstream is not None:  # a short circuit that said stop
-                chosen = []
-                short_circuit = task.skip_downstream
-            if not getattr(task, "do_xcom_push", True):
-                value = None  # Airflow's do_xcom_push=False: the return value is not kept
-            check_json(value, f"the return value of task {task_id!r}")
-            if getattr(task, "multiple_outputs", False):
-                push_each_key(ti, value, task_id)
-            print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
-            emitted = context["outlet_events"].emitted(task.outlets)
+            self._call_task(started, run, log_file, call)
             outcome = Outcome(TaskState.SUCCESS, ExitKind.RETURN)
         except TaskTimeout as exc:
             print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
             outcome = failure_outcome(
-                try_number, max_tries, retry_delay, ExitKind.TIMEOUT, str(exc)
+                try_number, max_tries, call.retry_delay, ExitKind.TIMEOUT, str(exc)
             )
         except Skip as exc:
             print(f"[conveyor] skipped: {exc}", flush=True)
             outcome = Outcome(TaskState.SKIPPED, ExitKind.SKIP, str(exc) or None)
         except (Reschedule, TaskDeferred) as exc:  # the try waits without holding a slot
-            outcome, deferred = _waiting(exc, task, try_number, max_tries, retry_delay)
+            outcome, call.deferred = _waiting(
+                exc, call.task, try_number, max_tries, call.retry_delay
+            )
         except Exception as exc:
             error = _describe_exception(exc)
             print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
             outcome = failure_outcome(
                 try_number,
                 max_tries,
-                retry_delay,
+                call.retry_delay,
                 ExitKind.EXCEPTION,
                 error,
                 fail_now=isinstance(exc, Fail),
             )
+        task = call.task
         if task is not None and any(getattr(task, hook, None) for hook in TASK_HOOKS.values()):
             # Its callbacks run after the commit that would start the next try: that try's
             # recorded start and duration would include them. It goes through the broker.
-            self.keep = None
+            self._may_keep = None
         if outcome.error:
             # The error leaves the try (its record, the timeline, callbacks, notifiers):
             # the secrets the try read are masked in it as in its log.
             outcome = dataclasses.replace(outcome, error=masking.redact(outcome.error))
-        result = (
-            deferral.record_deferral(
-                self.store, ti_id, try_number, run_pk, deferred, self.actor, started.start_date
-            )
-            if deferred is not None
-            else self.record(
-                ti_id,
-                try_number,
-                run_pk,
-                task_id,
-                outcome,
-                value,
-                chosen,
-                started.start_date,
-                map_index=started.map_index,
-                short_circuit=short_circuit,
-                decided_at=utcnow(),
-                version_hash=run.version_hash,
-                emitted=emitted,
-                rendered=rendered,
-            )
-        )
+        result = self._record_ending(started, run, call, outcome)
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
-            self.store, self.resolve_dag, dag, task, context, result.state, outcome.error, run_pk
+            self.store,
+            self.resolve_dag,
+            call.dag,
+            task,
+            call.context,
+            result.state,
+            outcome.error,
+            started.run_pk,
         )
         return result
 
-    def record(
-        self,
-        ti_id: int,
-        try_number: int,
-        run_pk: int,
-        task_id: str,
-        outcome: Outcome,
-        value: Any = None,
-        chosen: list[str] | None = None,
-        started_at: datetime | None = None,
-        map_index: int = -1,
-        short_circuit: str | None = None,
-        decided_at: datetime | None = None,
-        version_hash: str | None = None,
-        emitted: Emitted | None = None,
-        rendered: dict[str, Any] | None = None,
+    def _record_ending(
+        self, started: StartedTry, run: RunRow, call: _Call, outcome: Outcome
     ) -> TryResult:
-        """Record how the try ended and move the run on, in one transaction. ``decided_at``:
-        when the outcome was decided; a retry's delay then counts from the recorded end.
-        ``version_hash``: the DAG version the run pinned (see ``TryEnd.version_hash``).
-        ``rendered``: the try's template fields as it rendered them (masked), kept with it."""
-        return retrying(
-            lambda: self._record(
-                ti_id,
-                try_number,
-                run_pk,
-                task_id,
-                outcome,
-                value,
-                chosen,
-                started_at,
-                map_index,
-                short_circuit,
-                decided_at,
-                version_hash,
-                emitted,
-                rendered,
-            ),
-            what="recording a try's outcome",
+        """A deferral is recorded by ``engine/deferral.py``; every other end by :meth:`record`."""
+        if call.deferred is None:
+            return self.record(call.end(started, outcome, run.version_hash))
+        return deferral.record_deferral(
+            self.store,
+            started.ti_id,
+            started.try_number,
+            started.run_pk,
+            call.deferred,
+            self.actor,
+            started.start_date,
         )
 
-    def _record(
-        self,
-        ti_id: int,
-        try_number: int,
-        run_pk: int,
-        task_id: str,
-        outcome: Outcome,
-        value: Any,
-        chosen: list[str] | None,
-        started_at: datetime | None,
-        map_index: int = -1,
-        short_circuit: str | None = None,
-        decided_at: datetime | None = None,
-        version_hash: str | None = None,
-        emitted: Emitted | None = None,
-        rendered: dict[str, Any] | None = None,
-    ) -> TryResult:
-        shown = shown_xcom(value)  # here, while the secrets the try read are known
-
-        def keep_return_value(conn: Connection) -> None:
-            upsert_xcom(conn, run_pk, task_id, RETURN_VALUE, value, map_index, shown=shown)
-
-        # None is what a missing XCom reads as; each mapped instance keeps its own.
-        kept = value is not None or map_index >= 0
-        end = TryEnd(
-            ti_id,
+    def _call_task(self, started: StartedTry, run: RunRow, log_file: Path, call: _Call) -> None:
+        """Load the task, render its templates and call ``execute``, noting in ``call`` what
+        it made as far as it got (the callbacks need it even when this raises)."""
+        task_id, try_number = started.task_id, started.try_number
+        dag = call.dag = retrying(lambda: self._pinned(run), what="loading a try's DAG")
+        # A copy, so rendering templates never changes the definition a later try reuses.
+        task = call.task = copy.copy(dag.get_task(task_id))
+        call.retry_delay = retry_delay_for(
+            task.retry_delay or timedelta(0),
+            task.retry_exponential_backoff,
+            task.max_retry_delay,
             try_number,
-            run_pk,
-            task_id,
-            outcome,
-            started_at,
-            map_index,
-            chosen,
-            short_circuit,
-            decided_at,
-            version_hash,
-            emitted,
         )
-        self._kept, self._kept_start = None, None
+        ti = TaskInstanceHandle(
+            self.store,
+            run,
+            task,
+            started,
+            self.hostname,
+            str(log_file),
+            home=self.settings.home,
+            max_conf_bytes=self.settings.max_conf_bytes,
+        )
+        task = call.task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)
+        context = call.context = build_context(dag, task, run, ti)
+        started_at = time.monotonic()
+        with (
+            current_context(context),
+            _time_limit(task.execution_timeout if self.in_process_timeouts else None),
+        ):
+            render_template_fields(task, context)
+            call.rendered = rendered_fields(task)
+            on_execute = getattr(task, "on_execute_callback", None)
+            if on_execute:  # as in Airflow: its errors are logged, the try goes on
+                call_all(on_execute, context, "on_execute_callback")
+            value = call.value = deferral.call_task(
+                self.store,
+                task,
+                context,
+                started.ti_id,
+                try_number,
+                lambda: _call_execute(task, context),
+            )
+        if task.is_branch:
+            call.chosen = list(value or [])
+        elif task.skip_downstream is not None:  # a short circuit that said stop
+            call.chosen = []
+            call.short_circuit = task.skip_downstream
+        if not getattr(task, "do_xcom_push", True):
+            call.value = None  # Airflow's do_xcom_push=False: the return value is not kept
+        check_json(call.value, f"the return value of task {task_id!r}")
+        if getattr(task, "multiple_outputs", False):
+            push_each_key(ti, call.value, task_id)
+        print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
+        call.emitted = context["outlet_events"].emitted(task.outlets)
 
-        def announce(tries: list[QueuedTry]) -> KeptTry | None:
-            # One try the fast path queues may be kept: this process queues and starts it
-            # in this transaction (see _queue_and_start) instead of sending it through the
-            # broker; the others are sent now, before the statements that queue them.
-            keeping = None
-            if self.keep is not None:
-                keeping = next((work for work in tries if self.keep(work)), None)
-            rest = [work for work in tries if work is not keeping]
-            if rest and self.publish is not None:
-                self.publish(rest)
-            if keeping is None:
-                return None
-            return KeptTry(keeping.ti_id, functools.partial(self._queue_and_start, keeping))
+    def record(self, end: TryEnd) -> TryResult:
+        """Record how the try ended and move the run on, in one transaction; a success's
+        ``end.returned`` is kept as its XCom. ``end.decided_at``: when the outcome was
+        decided; a retry's delay then counts from the recorded end. ``end.version_hash``:
+        the DAG version the run pinned (see ``TryEnd.version_hash``)."""
+        may = self._may_keep
+        keeper = None
+        if may is not None:
+            keeper = Keeper(may, self.hostname, os.getpid(), self.settings.logs_path)
+        return retrying(lambda: self._record(end, keeper), what="recording a try's outcome")
 
+    def _record(self, end: TryEnd, keeper: Keeper | None) -> TryResult:
         with self.store.write() as conn:
-            result = try_ended(
+            return try_ended(
                 conn,
                 end,
                 self.actor,
                 parallelism=self.settings.parallelism,
-                keep_return_value=keep_return_value if kept else None,
+                keeper=keeper,
                 # Sent before the statement that queues them: the broker's delivery overlaps
                 # the rest of this transaction, and a receiver that comes before the commit
                 # waits for the run's lock (transitions.wait_for_queuing).
-                announce=announce,
+                publish=self.publish,
             )
-            if rendered is not None:
-                # Kept with the try's end, in the transaction that records it (after the run's
-                # lock, as every write of the hop): no extra write per try; a try killed
-                # before it ends keeps none.
-                keep_rendered(conn, ti_id, try_number, rendered)
-            if self._kept_start is not None:
-                started, self._kept_start = self._kept_start, None
-                result.queued = [w for w in result.queued if w.ti_id != started.ti_id]
-                assert result.run is not None  # the run this transaction read under its lock
-                self._kept = (started, result.run)
-            return result
 
-    def _queue_and_start(
-        self, work: QueuedTry, conn: Connection, ready: hop.Ready, from_state: TaskState
-    ) -> bool:
-        """Queue and start a try this process's hop made ready, under the run's lock the
-        recording transaction holds: the move cannot lose. A crash after the commit leaves
-        it running with this process's pid, which the worker's heartbeat then no longer
-        covers: the zombie step retries it."""
-        log_path = queued_log_path(self.settings, work)
-        started = hop.queue_and_start(
-            conn,
-            ready,
-            from_state,
-            hostname=self.hostname,
-            pid=os.getpid(),
-            actor=self.actor,
-            log_path=str(log_path),
-        )
-        if started is None:
-            return False
-        try_ = StartedTry(
-            work.ti_id,
+
+@dataclasses.dataclass
+class _Call:
+    """What a try's call of its task made, as far as it got."""
+
+    dag: DAG | None = None
+    task: Any = None
+    context: Any = None
+    retry_delay: timedelta = timedelta(0)
+    value: Any = None
+    chosen: list[str] | None = None
+    short_circuit: str | None = None
+    #: A success's ``outlet_events``; the template fields as rendered (masked).
+    emitted: Emitted | None = None
+    rendered: dict[str, Any] | None = None
+    #: A deferral the try asked for, checked and storable (``engine/deferral.py``).
+    deferred: deferral.Deferral | None = None
+
+    def end(self, started: StartedTry, outcome: Outcome, version_hash: str) -> TryEnd:
+        """How the try ended, decided now, for its record. What readers see of the return
+        value is taken here, while the secrets the try read are known."""
+        returned = None
+        # None is what a missing XCom reads as; each mapped instance keeps its own.
+        if self.value is not None or started.map_index >= 0:
+            returned = ReturnValue(self.value, shown_xcom(self.value))
+        return TryEnd(
+            started.ti_id,
             started.try_number,
-            work.dag_id,
-            work.run_id,
-            work.task_id,
-            work.run_pk,
-            started.max_tries,
+            started.run_pk,
+            started.task_id,
+            outcome,
             started.start_date,
-            work.map_index,
+            started.map_index,
+            self.chosen,
+            self.short_circuit,
+            decided_at=utcnow(),
+            version_hash=version_hash,
+            returned=returned,
+            emitted=self.emitted,
+            rendered=self.rendered,
         )
-        self._kept_start = try_
-        return True
 
 
 def _call_execute(task: Any, context: dict[str, Any]) -> Any:
