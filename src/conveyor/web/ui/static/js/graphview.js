@@ -10,8 +10,11 @@ const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
 export function zoomable(container, width, height) {
   const picture = container.querySelector("svg");
   if (!picture) return null;
-  // The box is as tall as the drawing, up to most of the window; wider drawings are fitted.
-  const tall = Math.max(240, Math.min(height + 4, Math.round(window.innerHeight * 0.75)));
+  // The box is as tall as the drawing, up to the bottom of the window; bigger drawings are
+  // fitted into it.
+  const top = container.getBoundingClientRect().top + window.scrollY;
+  const room = Math.max(300, window.innerHeight - top - 24);
+  const tall = Math.round(Math.max(160, Math.min(height + 4, room)));
   container.style.height = `${tall}px`;
   picture.setAttribute("width", "100%");
   picture.setAttribute("height", "100%");
