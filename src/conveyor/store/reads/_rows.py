@@ -17,5 +17,4 @@ def _names(cls: type) -> tuple[str, ...]:
 
 def row_as(cls: type[T], row: Any) -> T:
     """An instance of the dataclass ``cls`` from the row's columns of the same names."""
-    mapping = row._mapping
-    return cls(**{name: mapping[name] for name in _names(cls)})
+    return cls(**{name: getattr(row, name) for name in _names(cls)})  # type: ignore[arg-type]

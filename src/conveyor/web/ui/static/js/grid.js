@@ -32,22 +32,32 @@ function runBar(run, longest, dagId, state) {
 // and answer clicks through one listener on the grid rather than one each.
 const esc = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function cellHtml(run, taskId) {
+// A cell's tooltip is written when the pointer first reaches it (cellTitle), not up front.
+function cellHtml(run, taskId, escapedTask) {
   const ti = run.tis[taskId];
-  if (!ti) return `<td><span class="cell absent" title="${esc(taskId)} is not in this run's DAG version"></span></td>`;
-  const mapped = mappedSummary(ti);
-  const title = `${taskId} · ${ti.state}\n${run.run_id}` + (mapped ? `\n${mapped.text}` : "") +
-    (ti.try_number ? `\ntry ${ti.try_number}` : "") + (ti.duration ? ` · ${duration(ti.duration)}` : "");
+  if (!ti) return `<td><span class="cell absent" title="${escapedTask} is not in this run's DAG version"></span></td>`;
+  const mapped = ti.mapped ? mappedSummary(ti) : null;
   return `<td><span class="cell ${stateClass(ti.state)}${mapped ? " mapped" : ""}" role="button" tabindex="0" ` +
-    `title="${esc(title)}" data-run-id="${esc(run.run_id)}" data-task-id="${esc(taskId)}" data-state="${esc(ti.state)}">` +
+    `data-run-id="${run.escapedId}" data-task-id="${escapedTask}" data-state="${ti.state}">` +
     `${mapped ? mapped.count : ""}</span></td>`;
 }
 
 function groupCellHtml(run, group) {
   const state = groupState(group.members.map((id) => run.tis[id]?.state ?? "none"));
-  const title = `${group.id} (${group.members.length} tasks) · ${state}\n${run.run_id}`;
-  return `<td><span class="cell group-cell ${stateClass(state)}" title="${esc(title)}" ` +
-    `data-run-id="${esc(run.run_id)}" data-group-id="${esc(group.id)}" data-state="${esc(state)}"></span></td>`;
+  return `<td><span class="cell group-cell ${stateClass(state)}" ` +
+    `data-run-id="${run.escapedId}" data-group-id="${esc(group.id)}" data-state="${state}"></span></td>`;
+}
+
+function cellTitle(node, grid) {
+  const run = grid.runs.find((r) => r.run_id === node.dataset.runId);
+  if (!run) return "";
+  if (node.dataset.groupId) return `${node.dataset.groupId} · ${node.dataset.state}\n${run.run_id}`;
+  const taskId = node.dataset.taskId;
+  const ti = run.tis[taskId];
+  if (!ti) return "";
+  const mapped = mappedSummary(ti);
+  return `${taskId} · ${ti.state}\n${run.run_id}` + (mapped ? `\n${mapped.text}` : "") +
+    (ti.try_number ? `\ntry ${ti.try_number}` : "") + (ti.duration ? ` · ${duration(ti.duration)}` : "");
 }
 
 /** A mapped task's cell: how many instances, and how many in each state. */
@@ -104,9 +114,10 @@ function rowsHtml(tree, runs, view) {
         const task = child.task;
         if (!matches(task.task_id)) continue;
         shown += 1;
-        out.push(`<tr data-task-row="${esc(task.task_id)}"><th class="task" style="${indent(child.depth)}" title="${esc(task.task_id)}">` +
-          esc(task.task_id) + (task.operator_name ? `<span class="op">${esc(task.operator_name)}</span>` : "") +
-          (task.removed ? '<span class="op">(removed)</span>' : "") + `</th>${runs.map((run) => cellHtml(run, task.task_id)).join("")}</tr>`);
+        const id = esc(task.task_id);
+        out.push(`<tr data-task-row="${id}"><th class="task" style="${indent(child.depth)}" title="${id}">` +
+          id + (task.operator_name ? `<span class="op">${esc(task.operator_name)}</span>` : "") +
+          (task.removed ? '<span class="op">(removed)</span>' : "") + `</th>${runs.map((run) => cellHtml(run, task.task_id, id)).join("")}</tr>`);
         continue;
       }
       if (needle && !child.members.some(matches)) continue;
@@ -137,6 +148,7 @@ export function renderGrid(container, grid, dagId, state, view) {
     return;
   }
   const longest = Math.max(0, ...grid.runs.map((r) => r.duration ?? 0));
+  for (const run of grid.runs) run.escapedId = esc(run.run_id);
   const { html, shown } = rowsHtml(gridTree(grid.tasks, view.groups), grid.runs, view);
   const body = h("tbody");
   body.innerHTML = html || `<tr><td class="muted" colspan="${grid.runs.length + 1}">No task matches “${esc(view.filter)}”.</td></tr>`;
@@ -149,6 +161,10 @@ export function renderGrid(container, grid, dagId, state, view) {
   if (!container.dataset.listening) {
     container.dataset.listening = "1";
     container.addEventListener("click", (event) => onGridClick(event, container, dagId, state, view));
+    container.addEventListener("mouseover", (event) => {
+      const cell = event.target.closest?.(".cell[data-run-id]");
+      if (cell && !cell.title) cell.title = cellTitle(cell, container.gridData);
+    });
     container.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && event.target.matches?.(".cell[data-task-id]")) event.target.click();
     });
