@@ -40,6 +40,8 @@ const view = {
   folded: new Set((params.get("folded") ?? "").split(",").filter(Boolean)),
   groups: page.task_groups ?? [],
   window: window_,
+  // Once every row is drawn (a big grid fills in after its first rows): the selection.
+  onDrawn: () => restoreSelection(grid, dagId, state),
   onFold: (groupId) => {
     if (view.folded.has(groupId)) view.folded.delete(groupId); else view.folded.add(groupId);
     redrawGrid();
@@ -61,7 +63,6 @@ function redrawGrid() {
   if (!grid) return;
   history.replaceState(null, "", pageUrl({ tasks: view.filter, folded: [...view.folded].sort().join(",") }));
   renderGrid(document.getElementById("grid"), grid, dagId, state, view);
-  restoreSelection(grid, dagId, state);
 }
 
 /** Point the paging links at the pages beside this one. */
@@ -114,7 +115,6 @@ function onGrid(data) {
   if (page.tab === "grid") {
     updatePaging(grid);
     renderGrid(document.getElementById("grid"), grid, dagId, state, view);
-    restoreSelection(grid, dagId, state);
   } else if (page.tab === "graph") {
     updateRunPicker(grid);
     colourGraph(document.getElementById("graph"), grid, selectedGraphRun(grid), dagId);
@@ -198,11 +198,15 @@ document.getElementById("duration-task")?.addEventListener("change", () => {
   if (grid) showDurations();
 });
 
+let redrawnAt = 0;
 function poll(data) {
   const text = JSON.stringify(data);
-  // Running tries' durations grow on their own, so redraw anyway when something runs.
+  // Running tries' durations grow on their own, so redraw anyway when something runs; a
+  // big grid (a redraw costs its page a second) only every 15 s for that alone.
   const active = /"(running|queued|scheduled|up_for_retry|deferred)"/.test(text);
-  if (text !== last || active) { last = text; onGrid(data); }
+  const cells = (data.runs?.length ?? 0) * (data.task_order?.length ?? 0);
+  const due = Date.now() - redrawnAt > (cells > 5000 ? 15000 : 0);
+  if (text !== last || (active && due)) { last = text; redrawnAt = Date.now(); onGrid(data); }
 }
 
 if (page.tab !== "source") {

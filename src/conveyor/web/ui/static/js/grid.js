@@ -28,24 +28,25 @@ function runBar(run, longest, dagId, state) {
       })));
 }
 
-// Cells are written as one HTML string (a 1,000-task grid has tens of thousands of them)
-// and answer clicks through one listener on the grid rather than one each.
+// Cells are written as one HTML string (a 1,000-task grid has tens of thousands of them),
+// each a bare <td> (half the elements of a box inside a cell), and answer clicks through
+// one listener on the grid rather than one each.
 const esc = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 // A cell's tooltip is written when the pointer first reaches it (cellTitle), not up front.
 function cellHtml(run, taskId, escapedTask) {
   const ti = run.tis[taskId];
-  if (!ti) return `<td><span class="cell absent" title="${escapedTask} is not in this run's DAG version"></span></td>`;
+  if (!ti) return `<td class="cell absent" title="${escapedTask} is not in this run's DAG version"></td>`;
   const mapped = ti.mapped ? mappedSummary(ti) : null;
-  return `<td><span class="cell ${stateClass(ti.state)}${mapped ? " mapped" : ""}" role="button" tabindex="0" ` +
+  return `<td class="cell ${stateClass(ti.state)}${mapped ? " mapped" : ""}" role="button" tabindex="0" ` +
     `data-run-id="${run.escapedId}" data-task-id="${escapedTask}" data-state="${ti.state}">` +
-    `${mapped ? mapped.count : ""}</span></td>`;
+    `${mapped ? mapped.count : ""}</td>`;
 }
 
 function groupCellHtml(run, group) {
   const state = groupState(group.members.map((id) => run.tis[id]?.state ?? "none"));
-  return `<td><span class="cell group-cell ${stateClass(state)}" ` +
-    `data-run-id="${run.escapedId}" data-group-id="${esc(group.id)}" data-state="${state}"></span></td>`;
+  return `<td class="cell group-cell ${stateClass(state)}" ` +
+    `data-run-id="${run.escapedId}" data-group-id="${esc(group.id)}" data-state="${state}"></td>`;
 }
 
 function cellTitle(node, grid) {
@@ -131,7 +132,29 @@ function rowsHtml(tree, runs, view) {
     }
   };
   walk(tree);
-  return { html: out.join(""), shown };
+  return { rows: out, shown };
+}
+
+// A big grid shows its first rows (a screenful) at once and the rest after that first paint,
+// so a 1,000-task grid is on screen before it is all laid out. The rest goes in one piece:
+// a table lays out all of its rows again on each insert, so slices would cost more.
+const FIRST_ROWS = 60;
+const MORE_ROWS = 100_000;
+let drawing = 0; // the newest drawing; an older one still filling in stops
+
+function drawRest(container, body, rows, view) {
+  const token = ++drawing;
+  const done = () => { container.dataset.drawn = "all"; view.onDrawn?.(); };
+  if (rows.length <= FIRST_ROWS) { done(); return; }
+  container.dataset.drawn = "part";
+  let next = FIRST_ROWS;
+  const more = () => {
+    if (token !== drawing) return;
+    body.insertAdjacentHTML("beforeend", rows.slice(next, next + MORE_ROWS).join(""));
+    next += MORE_ROWS;
+    if (next < rows.length) setTimeout(more, 0); else done();
+  };
+  requestAnimationFrame(() => setTimeout(more, 0));
 }
 
 /** Draw the grid. `view`: { filter, folded: Set, groups, window, onFold(groupId) }. */
@@ -143,21 +166,25 @@ export function renderGrid(container, grid, dagId, state, view) {
   fill("grid-caption", grid.runs.length ? `${paged ? "" : "latest "}${grid.runs.length} runs${span}, oldest left` : "");
   container.gridData = grid;
   if (!grid.runs.length) {
+    drawing += 1;
+    container.dataset.drawn = "all";
     fill(container, h("div.empty", {}, paged ? "No runs on this page." : "No runs yet.",
       !paged && can("op") ? [" ", h("a", { href: links.trigger(dagId) }, "Trigger one"), "."] : null));
     return;
   }
   const longest = Math.max(0, ...grid.runs.map((r) => r.duration ?? 0));
   for (const run of grid.runs) run.escapedId = esc(run.run_id);
-  const { html, shown } = rowsHtml(gridTree(grid.tasks, view.groups), grid.runs, view);
+  const { rows, shown } = rowsHtml(gridTree(grid.tasks, view.groups), grid.runs, view);
   const body = h("tbody");
-  body.innerHTML = html || `<tr><td class="muted" colspan="${grid.runs.length + 1}">No task matches “${esc(view.filter)}”.</td></tr>`;
+  body.innerHTML = rows.slice(0, FIRST_ROWS).join("") ||
+    `<tr><td class="muted" colspan="${grid.runs.length + 1}">No task matches “${esc(view.filter)}”.</td></tr>`;
   fill("grid-shown", view.filter ? `${shown} of ${grid.tasks.length} tasks match` : "");
   fill(container, h("table.grid", { "aria-label": "Runs by tasks" },
     h("thead", {}, h("tr", {},
       h("th.task", { style: "vertical-align: bottom" }, h("span.muted", {}, "Task")),
       grid.runs.map((run) => runBar(run, longest, dagId, state)))),
     body));
+  drawRest(container, body, rows, view);
   if (!container.dataset.listening) {
     container.dataset.listening = "1";
     container.addEventListener("click", (event) => onGridClick(event, container, dagId, state, view));
