@@ -160,6 +160,25 @@ def test_grid_has_task_order_and_states_per_run(world: World) -> None:
     (run,) = body["runs"]
     assert run["run_id"] == world.run_ids["failing"]
     assert run["tasks"] == {"explode": "failed", "after": "upstream_failed"}
+    assert body["older"] is False and body["newer"] is False
+
+
+def test_grid_pages_by_logical_date(world: World) -> None:
+    client = world.client("viewer")
+    latest = client.get("/api/v1/dags/failing/grid").json()
+    dated = latest["runs"][0]["logical_date"]
+    # The page before the only run is empty, and says a newer one exists; and the other way.
+    before = client.get("/api/v1/dags/failing/grid", params={"before": dated}).json()
+    assert before["runs"] == [] and before["newer"] is True and before["older"] is False
+    after = client.get("/api/v1/dags/failing/grid", params={"after": dated}).json()
+    assert after["runs"] == [] and after["older"] is True and after["newer"] is False
+    early = "2000-01-01T00:00:00Z"
+    page = client.get("/api/v1/dags/failing/grid", params={"after": early, "limit": 1}).json()
+    assert [r["run_id"] for r in page["runs"]] == [world.run_ids["failing"]]
+    for bad in ({"before": "2026-01-01T00:00:00"}, {"before": early, "after": early}):
+        refused = client.get("/api/v1/dags/failing/grid", params=bad)
+        assert refused.status_code == 422, refused.text
+        assert "time zone" in refused.text or "not both" in refused.text
 
 
 def test_schedulers_with_heartbeats(world: World) -> None:

@@ -70,6 +70,8 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
     for path in (
         "/",
         "/dags/hourly_sync",
+        "/dags/hourly_sync?runs=50&tasks=pu&folded=none",
+        f"/dags/hourly_sync?before=2099-01-01T00:00:00Z&run={run_id}",
         "/dags/hourly_sync/graph",
         "/dags/hourly_sync/durations",
         "/dags/hourly_sync/source",
@@ -86,10 +88,21 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
         "/admin/variables",
         "/admin/pools",
         "/audit",
-        "/tokens",  # last: the token form is filled below
+        "/tokens",
     ):
         page.goto(f"{servers.url}{path}")
         page.wait_for_load_state("networkidle")
+    # The grid's and the graph's controls: filter, page, zoom, pan, fit.
+    page.goto(f"{servers.url}/dags/hourly_sync?runs=100")
+    page.fill("#grid-filter", "push")
+    expect(page.locator("#grid tr[data-task-row]")).to_have_count(1, timeout=WAIT_MS)
+    page.goto(f"{servers.url}/dags/hourly_sync/graph")
+    for control in ("#graph-zoom-in", "#graph-zoom-out", "#graph-actual", "#graph-fit"):
+        page.click(control)
+    page.locator("#graph").hover()
+    page.mouse.wheel(0, -200)
+    expect(page.locator("#graph")).to_have_attribute("data-fitted", "false")
+    page.goto(f"{servers.url}/tokens")
     page.fill("#token-name", "from the browser")
     page.click("#token-form button[type=submit]")
     expect(page.locator("#new-token-value")).to_contain_text("cvy_")

@@ -182,3 +182,30 @@ def test_any_dag_gets_a_valid_drawing_no_worse_than_its_first_order(
     graph = _build(nodes, ordered, assign_layers(nodes, ordered))
     first = count_crossings(_initial_order(graph), graph.down)
     assert layout.crossings <= first
+
+
+def test_a_wide_fan_out_is_wrapped_into_columns_side_by_side() -> None:
+    middle = [f"part_{i:03d}" for i in range(300)]
+    nodes = ["start", *middle, "end"]
+    edges = [("start", m) for m in middle] + [(m, "end") for m in middle]
+    layout = layout_dag(nodes, edges)
+    # One column would be 300 rows (15,600 px); wrapped, the picture is wider than tall.
+    assert layout.width > layout.height
+    assert layout.height < 2000
+    placed = {n.id: n for n in layout.nodes}
+    columns = {placed[m].x for m in middle}
+    assert len(columns) > 5
+    assert placed["start"].x < min(columns) and placed["end"].x > max(columns)
+    # No two tasks overlap, and every edge still runs from its source to its target.
+    boxes = sorted((n.x, n.y) for n in layout.nodes)
+    assert len(set(boxes)) == len(boxes)
+    for edge in layout.edges:
+        source, target = placed[edge.source], placed[edge.target]
+        assert edge.points[0] == (source.x + source.width, source.y + source.height / 2)
+        assert edge.points[-1] == (target.x, target.y + target.height / 2)
+
+
+def test_a_small_graph_is_not_wrapped() -> None:
+    middle = [f"part_{i}" for i in range(15)]
+    layout = layout_dag(["start", *middle], [("start", m) for m in middle])
+    assert len({n.x for n in layout.nodes if n.id != "start"}) == 1

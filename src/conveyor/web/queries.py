@@ -256,11 +256,19 @@ def get_run(conn: Connection, dag_id: str, run_id: str) -> schemas.RunDetail:
     return schemas.RunDetail(**_run(row), task_states=counts)
 
 
-def grid(conn: Connection, dag_id: str, limit: int) -> schemas.Grid:
+def grid(
+    conn: Connection,
+    dag_id: str,
+    limit: int,
+    before: datetime | None = None,
+    after: datetime | None = None,
+) -> schemas.Grid:
+    """``limit`` runs by logical date with their task instances' states: the latest, or
+    those dated just before ``before`` (an older page), or just after ``after`` (newer)."""
     row = dag_reads.get_dag(conn, dag_id)
     order = list(runs.serialized_dag(conn, row.version_hash).tasks)
     # The latest logical dates, not the latest made: a backfill stands in date order.
-    run_rows = run_reads.latest_by_date(conn, dag_id, limit)
+    run_rows = run_reads.latest_by_date(conn, dag_id, limit, before=before, after=after)
     states: dict[int, dict[str, str]] = {r.id: {} for r in run_rows}
     mapped: dict[int, dict[str, list[str]]] = {r.id: {} for r in run_rows}
     for ti in task_reads.instance_states(conn, list(states)):
@@ -276,9 +284,21 @@ def grid(conn: Connection, dag_id: str, limit: int) -> schemas.Grid:
             if task_id not in seen:
                 seen.add(task_id)
                 order.append(task_id)
+    if run_rows:
+        older = run_reads.has_run_dated(conn, dag_id, before=run_rows[-1].logical_date)
+        newer = run_reads.has_run_dated(conn, dag_id, after=run_rows[0].logical_date)
+    else:  # an empty page: whatever lies on the other side of where it was asked
+        older = after is not None and run_reads.has_run_dated(
+            conn, dag_id, before=after, inclusive=True
+        )
+        newer = before is not None and run_reads.has_run_dated(
+            conn, dag_id, after=before, inclusive=True
+        )
     return schemas.Grid(
         dag_id=dag_id,
         task_order=order,
+        older=older,
+        newer=newer,
         runs=[
             schemas.GridRun(
                 run_id=r.run_id,

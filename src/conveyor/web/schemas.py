@@ -343,6 +343,8 @@ class GridRun(BaseModel):
 class Grid(BaseModel):
     dag_id: str
     task_order: list[str]
+    older: bool = Field(False, description="the DAG has runs dated before the oldest shown")
+    newer: bool = Field(False, description="the DAG has runs dated after the newest shown")
     runs: list[GridRun] = Field(description="newest first")
 
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() costs more than the row itself when thousands are read.
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def row_as(cls: type[T], row: Any) -> T:
     """An instance of the dataclass ``cls`` from the row's columns of the same names."""
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    return cls(**{name: getattr(row, name) for name in names})
+    return cls(**{name: getattr(row, name) for name in _names(cls)})  # type: ignore[arg-type]

@@ -148,16 +148,46 @@ def list_runs(
     return [_listing(r) for r in rows]
 
 
-def latest_by_date(conn: Connection, dag_id: str, limit: int) -> list[RunListing]:
+def latest_by_date(
+    conn: Connection,
+    dag_id: str,
+    limit: int,
+    before: datetime | None = None,
+    after: datetime | None = None,
+) -> list[RunListing]:
     """The DAG's ``limit`` runs of the latest logical dates, latest first (a backfilled run
-    stands among the others by its date, not by when it was made)."""
+    stands among the others by its date, not by when it was made). ``before``: only runs
+    dated earlier (the page before); ``after``: the ``limit`` runs dated next after it."""
+    query = select(dag_run).where(dag_run.c.dag_id == dag_id)
+    if before is not None:
+        query = query.where(dag_run.c.logical_date < before)
+    if after is not None:
+        query = query.where(dag_run.c.logical_date > after)
+        ascending = query.order_by(dag_run.c.logical_date, dag_run.c.id).limit(limit)
+        return [_listing(r) for r in conn.execute(ascending)][::-1]
     rows = conn.execute(
-        select(dag_run)
-        .where(dag_run.c.dag_id == dag_id)
-        .order_by(dag_run.c.logical_date.desc(), dag_run.c.id.desc())
-        .limit(limit)
+        query.order_by(dag_run.c.logical_date.desc(), dag_run.c.id.desc()).limit(limit)
     )
     return [_listing(r) for r in rows]
+
+
+def has_run_dated(
+    conn: Connection,
+    dag_id: str,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    inclusive: bool = False,
+) -> bool:
+    """Whether the DAG has a run dated before ``before`` (or after ``after``; ``inclusive``:
+    or at that date)."""
+    query = select(dag_run.c.id).where(dag_run.c.dag_id == dag_id)
+    if before is not None:
+        date = dag_run.c.logical_date
+        query = query.where(date <= before if inclusive else date < before)
+    if after is not None:
+        date = dag_run.c.logical_date
+        query = query.where(date >= after if inclusive else date > after)
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def get_run(conn: Connection, dag_id: str, run_id: str) -> RunListing:

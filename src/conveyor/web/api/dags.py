@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -95,7 +96,19 @@ def get_grid(
     dag_id: DagId,
     user: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 25,
+    before: Annotated[
+        datetime | None, Query(description="only runs of an earlier logical date (older page)")
+    ] = None,
+    after: Annotated[
+        datetime | None, Query(description="the runs of the next logical dates after this")
+    ] = None,
 ) -> schemas.Grid:
-    """The latest ``limit`` runs, newest first, with every task instance's state."""
+    """The latest ``limit`` runs, newest first, with every task instance's state; a page of
+    older runs with ``before``, of newer ones with ``after`` (logical dates)."""
+    if before is not None and after is not None:
+        raise HTTPException(422, "give before or after, not both")
+    for name, value in (("before", before), ("after", after)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(422, f"{name}: give a time zone, e.g. 2026-01-01T00:00:00Z")
     with get_store(request).read() as conn:
-        return queries.grid(conn, dag_id, limit)
+        return queries.grid(conn, dag_id, limit, before=before, after=after)

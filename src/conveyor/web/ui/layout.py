@@ -9,7 +9,10 @@ The steps, each a function below:
 3. crossing reduction: the order within each column is swept left to right and back,
    sorting each column by the barycenter (mean position) of its neighbours in the column
    just fixed; the order with the fewest crossings wins;
-4. coordinates: columns are placed side by side; within a column, each node wants to sit at
+4. wrapping: a column far taller than the graph is wide (a fan-out of hundreds) is cut into
+   several columns side by side, so a big graph fills a wide screen instead of one column
+   thousands of pixels tall;
+5. coordinates: columns are placed side by side; within a column, each node wants to sit at
    the mean height of its neighbours, and the nearest heights that keep the order and the
    minimum gap are found exactly (isotonic regression, pool-adjacent-violators).
 
@@ -34,6 +37,8 @@ CHAR_WIDTH = 7.2  # average width of a character of the node label at 12.5px
 MIN_NODE_WIDTH = 90.0
 MAX_NODE_WIDTH = 260.0
 SWEEPS = 12
+WRAP_MIN_ROWS = 20  # a column of up to this many tasks is never wrapped
+WRAP_ASPECT = 1.6  # wrap until the picture is about this much wider than tall
 POSITION_ROUNDS = 8
 
 
@@ -338,6 +343,47 @@ def _vertical_positions(graph: _Graph, columns: list[list[int]]) -> list[float]:
     return [value - top + MARGIN for value in y]
 
 
+def _rows_per_column(sizes: list[tuple[int, float]]) -> int | None:
+    """How many tasks a column may hold so the picture is about WRAP_ASPECT times as wide as
+    tall; None when no column needs wrapping. ``sizes``: (tasks, width) of each column."""
+    tallest = max((n for n, _ in sizes), default=0)
+    for rows in range(WRAP_MIN_ROWS, tallest):
+        wide = sum(-(-n // rows) * (width + COLUMN_GAP) for n, width in sizes)
+        if wide <= WRAP_ASPECT * rows * (NODE_HEIGHT + ROW_GAP):
+            return rows
+    return None
+
+
+def wrap_columns(
+    graph: _Graph, columns: list[list[int]], widths: dict[str, float]
+) -> list[list[int]]:
+    """Cut each column of more than the chosen number of tasks into columns side by side
+    (the crossing order kept, top to bottom then left to right); every vertex's layer
+    becomes its new column's index, which is what the coordinates are computed from."""
+    sizes = [
+        (
+            sum(1 for v in column if not graph.is_dummy(v)),
+            max((widths[graph.names[v]] for v in column if not graph.is_dummy(v)), default=0.0),
+        )
+        for column in columns
+    ]
+    rows = _rows_per_column(sizes)
+    if rows is None:
+        return columns
+    wrapped: list[list[int]] = []
+    for column, (tasks, _) in zip(columns, sizes, strict=True):
+        if tasks <= rows:
+            wrapped.append(column)
+            continue
+        parts = -(-tasks // rows)
+        per_part = -(-len(column) // parts)  # dummies travel with their neighbours
+        wrapped.extend(column[i : i + per_part] for i in range(0, len(column), per_part))
+    for index, column in enumerate(wrapped):
+        for v in column:
+            graph.layer[v] = index
+    return wrapped
+
+
 def node_width(label: str, sublabel: str = "") -> float:
     """Room for the label and, in smaller type, the operator's name under it."""
     text = max(CHAR_WIDTH * len(label), 0.85 * CHAR_WIDTH * len(sublabel))
@@ -357,8 +403,9 @@ def layout_dag(
     layers = assign_layers(nodes, edges)
     graph = _build(nodes, edges, layers)
     columns, crossings = reduce_crossings(graph, _initial_order(graph))
-    ys = _vertical_positions(graph, columns)
     widths = {name: node_width(name, (sublabels or {}).get(name, "")) for name in nodes}
+    columns = wrap_columns(graph, columns, widths)
+    ys = _vertical_positions(graph, columns)
     column_width = [
         max((widths[graph.names[v]] for v in column if not graph.is_dummy(v)), default=0.0)
         for column in columns

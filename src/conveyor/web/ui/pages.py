@@ -8,6 +8,7 @@ the API for the same shape. So the first paint and every update come from one pl
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import datetime
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ PageUser = Annotated[User, Depends(page_user)]  # logged in, or redirected to th
 DAG_TABS = ("grid", "graph", "durations", "source")
 DAGS_PER_PAGE = 50  # the DAG list's page (dags.js asks the API for as many)
 GRID_RUNS = {"grid": 25, "graph": 25, "durations": 60}  # runs each tab shows (and polls)
+RUN_CHOICES = (25, 50, 100)  # how many runs the grid may show (?runs=)
 # (version hash, collapsed task groups) -> layout
 _layouts: OrderedDict[tuple[str, tuple[str, ...] | None], dict[str, Any]] = OrderedDict()
 
@@ -95,8 +97,15 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
         found = queries.list_scheduler_problems(conn, dag_id).model_dump(mode="json")
         context["problems"] = found["problems"]
         if tab in GRID_RUNS:
-            grid = queries.grid(conn, dag_id, GRID_RUNS[tab])
+            window = _grid_window(request, tab)
+            grid = queries.grid(conn, dag_id, window["runs"], window["before"], window["after"])
             context["initial_grid"] = grid.model_dump(mode="json")
+            context["window"] = {
+                "runs": window["runs"],
+                "before": request.query_params.get("before") if window["before"] else None,
+                "after": request.query_params.get("after") if window["after"] else None,
+                "choices": RUN_CHOICES,
+            }
         if tab == "source":
             context["source"] = queries.get_source(conn, dag_id).model_dump()
     tasks = [
@@ -112,6 +121,27 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
     if tab == "graph":
         context["layout"] = _layout(detail["version_hash"], tasks, detail["task_groups"])
     return context
+
+
+def _grid_window(request: Request, tab: str) -> dict[str, Any]:
+    """Which runs the tab shows, from the page's URL: ``runs`` (one of RUN_CHOICES, the grid
+    only), and ``before`` or ``after`` a logical date for an older or newer page. A value the
+    API would refuse is left out here (the latest runs are shown instead)."""
+    params = request.query_params
+    count = GRID_RUNS[tab]
+    if tab == "grid" and params.get("runs", "").isdigit() and int(params["runs"]) in RUN_CHOICES:
+        count = int(params["runs"])
+    dates: dict[str, datetime | None] = {"before": None, "after": None}
+    for name in dates:
+        try:
+            value = datetime.fromisoformat(params.get(name, "")[:40])
+        except ValueError:
+            continue
+        if value.tzinfo is not None:
+            dates[name] = value
+    if dates["before"] is not None:
+        dates["after"] = None
+    return {"runs": count, **dates}
 
 
 @router.get("/dags/{dag_id}/graph/layout")

@@ -4,6 +4,7 @@ import { act, api, embedded, enc, h, live, toast, url } from "./core.js";
 import { normalizeGrid } from "./griddata.js";
 import { renderGrid, restoreSelection } from "./grid.js";
 import { renderGraph, colourGraph } from "./graph.js";
+import { zoomable } from "./graphview.js";
 import { renderDurations } from "./durations.js";
 import { liveHeader } from "./daghead.js";
 
@@ -31,11 +32,89 @@ let grid = null;
 
 const state = { selectedRun: params.get("run"), selectedTask: params.get("task") };
 
+// ---- grid: which runs (?runs=, ?before= / ?after= a logical date), the task filter
+// (?tasks=) and the folded groups (?folded=) all live in the URL ----
+const window_ = page.window ?? {};
+const view = {
+  filter: params.get("tasks") ?? "",
+  folded: new Set((params.get("folded") ?? "").split(",").filter(Boolean)),
+  groups: page.task_groups ?? [],
+  window: window_,
+  // Once every row is drawn (a big grid fills in after its first rows): the selection.
+  onDrawn: () => restoreSelection(grid, dagId, state),
+  onFold: (groupId) => {
+    if (view.folded.has(groupId)) view.folded.delete(groupId); else view.folded.add(groupId);
+    redrawGrid();
+  },
+};
+
+/** The page's URL with these query values (null: dropped); the rest kept. */
+function pageUrl(changes) {
+  const next = new URLSearchParams(location.search);
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null || value === undefined || value === "") next.delete(key); else next.set(key, value);
+  }
+  const query = next.toString();
+  return `${location.pathname}${query ? "?" + query : ""}`;
+}
+state.onSelect = () => history.replaceState(null, "", pageUrl({ run: state.selectedRun, task: state.selectedTask }));
+
+function redrawGrid() {
+  if (!grid) return;
+  history.replaceState(null, "", pageUrl({ tasks: view.filter, folded: [...view.folded].sort().join(",") }));
+  renderGrid(document.getElementById("grid"), grid, dagId, state, view);
+}
+
+/** Point the paging links at the pages beside this one. */
+function updatePaging(data) {
+  const older = document.getElementById("grid-older");
+  const newer = document.getElementById("grid-newer");
+  const latest = document.getElementById("grid-latest");
+  if (!older) return;
+  const oldest = data.runs[0];
+  const newest = data.runs[data.runs.length - 1];
+  const link = (node, enabled, href) => {
+    node.setAttribute("aria-disabled", String(!enabled));
+    node.classList.toggle("disabled", !enabled);
+    node.href = enabled ? href : "#";
+  };
+  const keep = { run: null, task: null };
+  link(older, data.older && oldest, oldest && pageUrl({ ...keep, before: oldest.logical_date, after: null }));
+  link(newer, data.newer && newest, newest && pageUrl({ ...keep, after: newest.logical_date, before: null }));
+  latest.href = pageUrl({ ...keep, before: null, after: null });
+  latest.hidden = !(window_.before || window_.after);
+}
+for (const id of ["grid-older", "grid-newer"]) {
+  document.getElementById(id)?.addEventListener("click", (event) => {
+    if (event.currentTarget.getAttribute("aria-disabled") === "true") event.preventDefault();
+  });
+}
+document.getElementById("grid-runs")?.addEventListener("change", (event) => {
+  location.assign(pageUrl({ runs: event.target.value }));
+});
+const filterBox = document.getElementById("grid-filter");
+if (filterBox) {
+  filterBox.value = view.filter;
+  let typing = null;
+  filterBox.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { view.filter = filterBox.value; redrawGrid(); }, 120);
+  });
+}
+document.getElementById("grid-fold-all")?.addEventListener("click", () => {
+  view.folded = new Set(view.groups.map((g) => g.group_id));
+  redrawGrid();
+});
+document.getElementById("grid-unfold-all")?.addEventListener("click", () => {
+  view.folded.clear();
+  redrawGrid();
+});
+
 function onGrid(data) {
   grid = normalizeGrid(data, page.tasks);
   if (page.tab === "grid") {
-    renderGrid(document.getElementById("grid"), grid, dagId, state);
-    restoreSelection(grid, dagId, state);
+    updatePaging(grid);
+    renderGrid(document.getElementById("grid"), grid, dagId, state, view);
   } else if (page.tab === "graph") {
     updateRunPicker(grid);
     colourGraph(document.getElementById("graph"), grid, selectedGraphRun(grid), dagId);
@@ -98,29 +177,44 @@ async function toggleGroup(groupId, collapse) {
   const response = await fetch(url(`dags/${enc(dagId)}/graph/layout?collapsed=${query}`),
     { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!response.ok) { toast(`could not lay out the graph (${response.status})`, { error: true }); return; }
+  drawGraph(await response.json());
+  if (grid) colourGraph(document.getElementById("graph"), grid, selectedGraphRun(grid), dagId);
+}
+
+let zoom = null;
+function drawGraph(layout) {
   const container = document.getElementById("graph");
-  renderGraph(container, await response.json(), dagId, toggleGroup);
-  if (grid) colourGraph(container, grid, selectedGraphRun(grid), dagId);
+  renderGraph(container, layout, dagId, toggleGroup);
+  zoom?.release();
+  zoom = zoomable(container, layout.width, layout.height);
 }
 
 if (page.tab === "graph") {
   const layout = embedded("layout-data");
-  if (!layout.error) renderGraph(document.getElementById("graph"), layout, dagId, toggleGroup);
+  if (!layout.error) drawGraph(layout);
+  else for (const node of document.querySelectorAll("#graph-tools button")) node.disabled = true;
 }
 document.getElementById("duration-task")?.addEventListener("change", () => {
   if (grid) showDurations();
 });
 
+let redrawnAt = 0;
 function poll(data) {
   const text = JSON.stringify(data);
-  // Running tries' durations grow on their own, so redraw anyway when something runs.
+  // Running tries' durations grow on their own, so redraw anyway when something runs; a
+  // big grid (a redraw costs its page a second) only every 15 s for that alone.
   const active = /"(running|queued|scheduled|up_for_retry|deferred)"/.test(text);
-  if (text !== last || active) { last = text; onGrid(data); }
+  const cells = (data.runs?.length ?? 0) * (data.task_order?.length ?? 0);
+  const due = Date.now() - redrawnAt > (cells > 5000 ? 15000 : 0);
+  if (text !== last || (active && due)) { last = text; redrawnAt = Date.now(); onGrid(data); }
 }
 
 if (page.tab !== "source") {
   const initial = embedded("initial-grid");
   if (initial) poll(initial);
-  live(async () => poll(await api(`dags/${enc(dagId)}/grid?limit=${limits[page.tab] ?? 25}`)),
-    { now: !initial });
+  // The same runs as the first paint: the page's count and, on an older page, its date.
+  const query = new URLSearchParams({ limit: String(window_.runs ?? limits[page.tab] ?? 25) });
+  if (window_.before) query.set("before", window_.before);
+  else if (window_.after) query.set("after", window_.after);
+  live(async () => poll(await api(`dags/${enc(dagId)}/grid?${query}`)), { now: !initial });
 }

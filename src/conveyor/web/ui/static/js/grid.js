@@ -1,9 +1,11 @@
-// The grid: runs as columns (a bar as tall as the run took), tasks as rows, one coloured
-// square per task instance. A click shows the run or the task instance on the right.
+// The grid: runs as columns (a bar as tall as the run took), tasks as rows under their task
+// groups (a folded group is one row), one coloured square per task instance. A click shows
+// the run or the task instance on the right.
 import {
   act, api, can, duration, enc, fill, h, links, localTime, stateBadge, stateClass, timeEl,
 } from "./core.js";
 import { clearTaskInstances, runButtons } from "./actions.js";
+import { groupState } from "./graph.js";
 
 const selectedCells = () => document.querySelectorAll("#grid .selected");
 
@@ -21,28 +23,42 @@ function runBar(run, longest, dagId, state) {
           state.selectedRun = run.run_id; state.selectedTask = null;
           showRun(run, dagId);
           markSelected(event.currentTarget);
-          history.replaceState(null, "", `?run=${enc(run.run_id)}`);
+          state.onSelect?.();
         },
       })));
 }
 
-function cell(run, task, dagId, state) {
-  const ti = run.tis[task.task_id];
-  if (!ti) return h("td", {}, h("span.cell.absent", { title: `${task.task_id} is not in this run's DAG version` }));
+// Cells are written as one HTML string (a 1,000-task grid has tens of thousands of them),
+// each a bare <td> (half the elements of a box inside a cell), and answer clicks through
+// one listener on the grid rather than one each.
+const esc = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// A cell's tooltip is written when the pointer first reaches it (cellTitle), not up front.
+function cellHtml(run, taskId, escapedTask) {
+  const ti = run.tis[taskId];
+  if (!ti) return `<td class="cell absent" title="${escapedTask} is not in this run's DAG version"></td>`;
+  const mapped = ti.mapped ? mappedSummary(ti) : null;
+  return `<td class="cell ${stateClass(ti.state)}${mapped ? " mapped" : ""}" role="button" tabindex="0" ` +
+    `data-run-id="${run.escapedId}" data-task-id="${escapedTask}" data-state="${ti.state}">` +
+    `${mapped ? mapped.count : ""}</td>`;
+}
+
+function groupCellHtml(run, group) {
+  const state = groupState(group.members.map((id) => run.tis[id]?.state ?? "none"));
+  return `<td class="cell group-cell ${stateClass(state)}" ` +
+    `data-run-id="${run.escapedId}" data-group-id="${esc(group.id)}" data-state="${state}"></td>`;
+}
+
+function cellTitle(node, grid) {
+  const run = grid.runs.find((r) => r.run_id === node.dataset.runId);
+  if (!run) return "";
+  if (node.dataset.groupId) return `${node.dataset.groupId} · ${node.dataset.state}\n${run.run_id}`;
+  const taskId = node.dataset.taskId;
+  const ti = run.tis[taskId];
+  if (!ti) return "";
   const mapped = mappedSummary(ti);
-  const title = `${task.task_id} · ${ti.state}\n${run.run_id}` + (mapped ? `\n${mapped.text}` : "") +
+  return `${taskId} · ${ti.state}\n${run.run_id}` + (mapped ? `\n${mapped.text}` : "") +
     (ti.try_number ? `\ntry ${ti.try_number}` : "") + (ti.duration ? ` · ${duration(ti.duration)}` : "");
-  return h("td", {}, h(`span.cell.${stateClass(ti.state)}${mapped ? ".mapped" : ""}`, {
-    role: "button", tabindex: "0", title,
-    "data-run-id": run.run_id, "data-task-id": task.task_id, "data-state": ti.state,
-    onclick: (event) => {
-      state.selectedRun = run.run_id; state.selectedTask = task.task_id;
-      showTaskInstance(run, task, ti, dagId);
-      markSelected(event.currentTarget);
-      history.replaceState(null, "", `?run=${enc(run.run_id)}&task=${enc(task.task_id)}`);
-    },
-    onkeydown: (event) => { if (event.key === "Enter") event.currentTarget.click(); },
-  }, mapped ? String(mapped.count) : null));
 }
 
 /** A mapped task's cell: how many instances, and how many in each state. */
@@ -58,23 +74,144 @@ function markSelected(node) {
   node?.classList.add("selected");
 }
 
-export function renderGrid(container, grid, dagId, state) {
-  fill("grid-caption", grid.runs.length ? `latest ${grid.runs.length} runs, oldest left` : "");
+/** The rows: tasks in the DAG's order under their task groups (a group's row stands where
+ * its first task would), with every group's tasks listed for its folded row. */
+export function gridTree(tasks, groups) {
+  const parentOf = new Map();
+  for (const g of groups ?? []) for (const member of [...g.tasks, ...g.groups]) parentOf.set(member, g.group_id);
+  const labels = new Map((groups ?? []).map((g) => [g.group_id, g.label]));
+  const root = { children: [], depth: -1 };
+  const nodes = new Map();
+  for (const task of tasks) {
+    const chain = [];
+    for (let g = parentOf.get(task.task_id); g !== undefined; g = parentOf.get(g)) chain.unshift(g);
+    let at = root;
+    for (const groupId of chain) {
+      let node = nodes.get(groupId);
+      if (!node) {
+        node = { id: groupId, label: labels.get(groupId) ?? groupId, children: [], members: [], depth: at.depth + 1 };
+        nodes.set(groupId, node);
+        at.children.push(node);
+      }
+      node.members.push(task.task_id);
+      at = node;
+    }
+    at.children.push({ task, depth: chain.length });
+  }
+  return root;
+}
+
+const indent = (depth) => `padding-left: ${(0.2 + depth * 1.1).toFixed(1)}rem`;
+
+/** The body's rows for `view.filter` (text in a task id) and `view.folded` (group ids). */
+function rowsHtml(tree, runs, view) {
+  const needle = (view.filter ?? "").trim().toLowerCase();
+  const matches = (taskId) => !needle || taskId.toLowerCase().includes(needle);
+  const out = [];
+  let shown = 0;
+  const walk = (node) => {
+    for (const child of node.children) {
+      if (child.task) {
+        const task = child.task;
+        if (!matches(task.task_id)) continue;
+        shown += 1;
+        const id = esc(task.task_id);
+        out.push(`<tr data-task-row="${id}"><th class="task" style="${indent(child.depth)}" title="${id}">` +
+          id + (task.operator_name ? `<span class="op">${esc(task.operator_name)}</span>` : "") +
+          (task.removed ? '<span class="op">(removed)</span>' : "") + `</th>${runs.map((run) => cellHtml(run, task.task_id, id)).join("")}</tr>`);
+        continue;
+      }
+      if (needle && !child.members.some(matches)) continue;
+      // While a filter is on, a group holding a match stays open to show it.
+      const folded = !needle && view.folded.has(child.id);
+      out.push(`<tr class="group-row" data-group-row="${esc(child.id)}" data-folded="${folded}"><th class="task group" style="${indent(child.depth)}" title="${esc(child.id)}">` +
+        `<button type="button" class="fold" data-group-id="${esc(child.id)}" aria-expanded="${!folded}" ` +
+        `aria-label="${folded ? "unfold" : "fold"} group ${esc(child.id)}">${folded ? "▸" : "▾"}</button> ${esc(child.label)}` +
+        `<span class="op">group · ${child.members.length}</span></th>${runs.map((run) => groupCellHtml(run, child)).join("")}</tr>`);
+      if (!folded) walk(child);
+    }
+  };
+  walk(tree);
+  return { rows: out, shown };
+}
+
+// A big grid shows its first rows (a screenful) at once and the rest after that first paint,
+// so a 1,000-task grid is on screen before it is all laid out. The rest goes in one piece:
+// a table lays out all of its rows again on each insert, so slices would cost more.
+const FIRST_ROWS = 60;
+const MORE_ROWS = 100_000;
+let drawing = 0; // the newest drawing; an older one still filling in stops
+
+function drawRest(container, body, rows, view) {
+  const token = ++drawing;
+  const done = () => { container.dataset.drawn = "all"; view.onDrawn?.(); };
+  if (rows.length <= FIRST_ROWS) { done(); return; }
+  container.dataset.drawn = "part";
+  let next = FIRST_ROWS;
+  const more = () => {
+    if (token !== drawing) return;
+    body.insertAdjacentHTML("beforeend", rows.slice(next, next + MORE_ROWS).join(""));
+    next += MORE_ROWS;
+    if (next < rows.length) setTimeout(more, 0); else done();
+  };
+  requestAnimationFrame(() => setTimeout(more, 0));
+}
+
+/** Draw the grid. `view`: { filter, folded: Set, groups, window, onFold(groupId) }. */
+export function renderGrid(container, grid, dagId, state, view) {
+  const paged = view.window?.before || view.window?.after;
+  const span = grid.runs.length && paged
+    ? `, ${localTime(grid.runs[0].logical_date, { seconds: false })} to ${localTime(grid.runs[grid.runs.length - 1].logical_date, { seconds: false })}`
+    : "";
+  fill("grid-caption", grid.runs.length ? `${paged ? "" : "latest "}${grid.runs.length} runs${span}, oldest left` : "");
+  container.gridData = grid;
   if (!grid.runs.length) {
-    fill(container, h("div.empty", {}, "No runs yet.", can("op") ? [" ", h("a", { href: links.trigger(dagId) }, "Trigger one"), "."] : null));
+    drawing += 1;
+    container.dataset.drawn = "all";
+    fill(container, h("div.empty", {}, paged ? "No runs on this page." : "No runs yet.",
+      !paged && can("op") ? [" ", h("a", { href: links.trigger(dagId) }, "Trigger one"), "."] : null));
     return;
   }
   const longest = Math.max(0, ...grid.runs.map((r) => r.duration ?? 0));
-  const table = h("table.grid", { "aria-label": "Runs by tasks" },
+  for (const run of grid.runs) run.escapedId = esc(run.run_id);
+  const { rows, shown } = rowsHtml(gridTree(grid.tasks, view.groups), grid.runs, view);
+  const body = h("tbody");
+  body.innerHTML = rows.slice(0, FIRST_ROWS).join("") ||
+    `<tr><td class="muted" colspan="${grid.runs.length + 1}">No task matches “${esc(view.filter)}”.</td></tr>`;
+  fill("grid-shown", view.filter ? `${shown} of ${grid.tasks.length} tasks match` : "");
+  fill(container, h("table.grid", { "aria-label": "Runs by tasks" },
     h("thead", {}, h("tr", {},
       h("th.task", { style: "vertical-align: bottom" }, h("span.muted", {}, "Task")),
       grid.runs.map((run) => runBar(run, longest, dagId, state)))),
-    h("tbody", {}, grid.tasks.map((task) => h("tr", {},
-      h("th.task", { title: task.task_id }, task.task_id,
-        task.operator_name ? h("span.op", {}, task.operator_name) : null,
-        task.removed ? h("span.op", {}, "(removed)") : null),
-      grid.runs.map((run) => cell(run, task, dagId, state))))));
-  fill(container, table);
+    body));
+  drawRest(container, body, rows, view);
+  if (!container.dataset.listening) {
+    container.dataset.listening = "1";
+    container.addEventListener("click", (event) => onGridClick(event, container, dagId, state, view));
+    container.addEventListener("mouseover", (event) => {
+      const cell = event.target.closest?.(".cell[data-run-id]");
+      if (cell && !cell.title) cell.title = cellTitle(cell, container.gridData);
+    });
+    container.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && event.target.matches?.(".cell[data-task-id]")) event.target.click();
+    });
+  }
+}
+
+function onGridClick(event, container, dagId, state, view) {
+  const fold = event.target.closest("button.fold");
+  if (fold) { view.onFold(fold.dataset.groupId); return; }
+  const node = event.target.closest(".cell[data-task-id]");
+  if (!node) return;
+  const grid = container.gridData;
+  const run = grid.runs.find((r) => r.run_id === node.dataset.runId);
+  const task = grid.tasks.find((t) => t.task_id === node.dataset.taskId);
+  const ti = run?.tis[node.dataset.taskId];
+  if (!run || !task || !ti) return;
+  state.selectedRun = run.run_id; state.selectedTask = task.task_id;
+  showTaskInstance(run, task, ti, dagId);
+  markSelected(node);
+  state.onSelect?.();
 }
 
 /** After a redraw: keep the selection highlighted and its details current. */

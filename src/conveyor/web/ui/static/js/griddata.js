@@ -28,5 +28,5 @@ export function normalizeGrid(data, known = []) {
     tis: tisOf(run),
     duration: run.start_date ? elapsed(run.start_date, run.end_date) : null,
   }));
-  return { tasks, runs };
+  return { tasks, runs, older: Boolean(data.older), newer: Boolean(data.newer) };
 }
