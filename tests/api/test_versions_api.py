@@ -64,6 +64,8 @@ def test_list_code_and_diff_of_two_versions(two: World) -> None:
     assert (old["run_count"], new["run_count"]) == (2, 1)
     assert new["fileloc"].endswith("versioned.py") and old["fileloc"] == new["fileloc"]
     assert old["last_run_at"] is not None
+    paged = viewer.get("/api/v1/dags/versioned/versions", params={"limit": 1, "offset": 1})
+    assert paged.json()["total"] == 2 and paged.json()["versions"] == [old]
 
     # A run names the version it is pinned to.
     run = viewer.get(f"/api/v1/dags/versioned/runs/{two.run_ids['v1']}").json()
@@ -111,6 +113,7 @@ def test_unknown_dags_versions_and_roles_are_refused_with_a_reason(two: World) -
         "/api/v1/dags/versioned/versions/abcdef0123": (404, "has no version 'abcdef0123'"),
         "/api/v1/dags/versioned/versions/abc": (404, "at least 6 characters"),
         "/api/v1/dags/versioned/versions/not-a-hash": (422, "version"),
+        "/api/v1/dags/versioned/versions?limit=0": (422, "limit"),
         f"/api/v1/dags/versioned/versions/{current}/diff/abcdef0123": (404, "has no version"),
         f"/api/v1/dags/versioned/versions/{current}/diff/zzz": (422, "other"),
         # Another DAG's version is not a version of this one.

@@ -27,7 +27,7 @@ class DagVersion(BaseModel):
 
 class DagVersionList(BaseModel):
     dag_id: str
-    total: int
+    total: int = Field(description="how many versions the DAG has (the list may be a page)")
     versions: list[DagVersion]
 
 
@@ -65,14 +65,17 @@ def _version(row: reads.VersionRow) -> DagVersion:
     )
 
 
-def list_versions(conn: Connection, dag_id: str) -> DagVersionList:
-    found = [_version(r) for r in reads.versions_of(conn, dag_id)]
-    return DagVersionList(dag_id=dag_id, total=len(found), versions=found)
+def list_versions(
+    conn: Connection, dag_id: str, limit: int | None = None, offset: int = 0
+) -> DagVersionList:
+    found = [_version(r) for r in reads.versions_of(conn, dag_id, limit, offset)]
+    total = reads.count_versions(conn, dag_id)
+    return DagVersionList(dag_id=dag_id, total=total, versions=found)
 
 
 def version_code(conn: Connection, dag_id: str, wanted: str) -> DagVersionCode:
     code = reads.version_code(conn, dag_id, wanted)
-    row = next(r for r in reads.versions_of(conn, dag_id) if r.version_hash == code.version_hash)
+    row = reads.version_row(conn, dag_id, code.version_hash)
     used = reads.runs_of_version(conn, dag_id, code.version_hash, RUNS_SHOWN)
     return DagVersionCode(
         **_version(row).model_dump(),

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from conveyor.exceptions import NotFoundError
 from conveyor.store.tables import dag, dag_run, dag_source, dag_version
@@ -51,6 +52,11 @@ class VersionRun:
     logical_date: datetime
 
 
+def current_version(conn: Connection, dag_id: str) -> str:
+    """The version new runs of the DAG get; NotFoundError when the store never saw it."""
+    return _current(conn, dag_id)
+
+
 def _current(conn: Connection, dag_id: str) -> str:
     found = conn.execute(select(dag.c.version_hash).where(dag.c.dag_id == dag_id)).scalar()
     if found is None:
@@ -58,9 +64,8 @@ def _current(conn: Connection, dag_id: str) -> str:
     return str(found)
 
 
-def versions_of(conn: Connection, dag_id: str) -> list[VersionRow]:
-    """The DAG's versions, newest first; NotFoundError when the store never saw the DAG."""
-    current = _current(conn, dag_id)
+def _version_rows(dag_id: str, *where: Any) -> Select[Any]:
+    """The DAG's versions (with the counts of their runs) newest first, filtered by where."""
     used = (
         select(
             dag_run.c.version_hash,
@@ -71,7 +76,7 @@ def versions_of(conn: Connection, dag_id: str) -> list[VersionRow]:
         .group_by(dag_run.c.version_hash)
         .subquery()
     )
-    rows = conn.execute(
+    return (
         select(
             dag_version.c.version_hash,
             dag_version.c.created_at,
@@ -82,22 +87,64 @@ def versions_of(conn: Connection, dag_id: str) -> list[VersionRow]:
         )
         .join(dag_source, dag_source.c.source_hash == dag_version.c.source_hash)
         .outerjoin(used, used.c.version_hash == dag_version.c.version_hash)
-        .where(dag_version.c.dag_id == dag_id)
-        .order_by(dag_version.c.created_at.desc(), dag_version.c.version_hash)
+        .where(dag_version.c.dag_id == dag_id, *where)
+        .order_by(dag_version.c.created_at.desc(), dag_version.c.version_hash.desc())
     )
-    return [
-        VersionRow(
-            version_hash=r.version_hash,
-            dag_id=dag_id,
-            created_at=r.created_at,
-            fileloc=r.fileloc,
-            source_hash=r.source_hash,
-            run_count=int(r.run_count or 0),
-            last_run_at=r.last_run_at,
-            is_current=r.version_hash == current,
+
+
+def _row(r: Any, dag_id: str, current: str) -> VersionRow:
+    return VersionRow(
+        version_hash=r.version_hash,
+        dag_id=dag_id,
+        created_at=r.created_at,
+        fileloc=r.fileloc,
+        source_hash=r.source_hash,
+        run_count=int(r.run_count or 0),
+        last_run_at=r.last_run_at,
+        is_current=r.version_hash == current,
+    )
+
+
+def versions_of(
+    conn: Connection, dag_id: str, limit: int | None = None, offset: int = 0
+) -> list[VersionRow]:
+    """The DAG's versions, newest first; NotFoundError when the store never saw the DAG."""
+    current = _current(conn, dag_id)
+    rows = conn.execute(_version_rows(dag_id).limit(limit).offset(offset))
+    return [_row(r, dag_id, current) for r in rows]
+
+
+def count_versions(conn: Connection, dag_id: str) -> int:
+    query = select(func.count()).select_from(dag_version).where(dag_version.c.dag_id == dag_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def version_row(conn: Connection, dag_id: str, version_hash: str) -> VersionRow:
+    """One version (a full hash from :func:`resolve`) with the counts of its runs."""
+    current = _current(conn, dag_id)
+    query = _version_rows(dag_id, dag_version.c.version_hash == version_hash)
+    return _row(conn.execute(query).one(), dag_id, current)
+
+
+def previous_version(conn: Connection, row: VersionRow) -> str | None:
+    """The version of the DAG first seen just before ``row`` (None: it is the first)."""
+    query = (
+        select(dag_version.c.version_hash)
+        .where(
+            dag_version.c.dag_id == row.dag_id,
+            or_(
+                dag_version.c.created_at < row.created_at,
+                and_(
+                    dag_version.c.created_at == row.created_at,
+                    dag_version.c.version_hash < row.version_hash,
+                ),
+            ),
         )
-        for r in rows
-    ]
+        .order_by(dag_version.c.created_at.desc(), dag_version.c.version_hash.desc())
+        .limit(1)
+    )
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
 
 
 def resolve(conn: Connection, dag_id: str, wanted: str) -> str:

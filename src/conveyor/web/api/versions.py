@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from conveyor.web import versions
-from conveyor.web.api.common import AUTH, DagId, Viewer
+from conveyor.web.api.common import AUTH, MAX_INT, DagId, Viewer
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["dags"], responses=AUTH)
@@ -27,10 +27,17 @@ NO_VERSION: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/dags/{dag_id}/versions", response_model=versions.DagVersionList, responses=NO_VERSION)
-def list_versions(request: Request, dag_id: DagId, user: Viewer) -> versions.DagVersionList:
-    """Every version of the DAG the store saw, newest first, with how many runs used each."""
+def list_versions(
+    request: Request,
+    dag_id: DagId,
+    user: Viewer,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many versions")] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many, newest first")] = 0,
+) -> versions.DagVersionList:
+    """The versions of the DAG the store saw, newest first, with how many runs used each;
+    ``total`` counts them all."""
     with get_store(request).read() as conn:
-        return versions.list_versions(conn, dag_id)
+        return versions.list_versions(conn, dag_id, limit, offset)
 
 
 @router.get(

@@ -19,6 +19,7 @@ from conveyor.web.ui.rendering import Renderer
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
 DIFF_VIEWS = ("unified", "split")
+VERSIONS_SHOWN = 200  # the newest; the API pages through them all
 
 
 def _renderer(request: Request) -> Renderer:
@@ -44,10 +45,12 @@ def _path(dag_id: str, *parts: str) -> str:
 def versions_page(request: Request, dag_id: str, user: PageUser) -> Response:
     try:
         with get_store(request).read() as conn:
-            found = versions.list_versions(conn, dag_id)
+            found = versions.list_versions(conn, dag_id, VERSIONS_SHOWN)
     except NotFoundError as exc:
         return _not_found(request, user, str(exc))
-    return _page(request, "versions.html", user, dag_id=dag_id, found=found.versions)
+    return _page(
+        request, "versions.html", user, dag_id=dag_id, found=found.versions, total=found.total
+    )
 
 
 @router.get("/dags/{dag_id}/versions/compare")
@@ -68,19 +71,19 @@ def version_page(request: Request, dag_id: str, version: str, user: PageUser) ->
     try:
         with get_store(request).read() as conn:
             found = versions.version_code(conn, dag_id, version)
-            every = reads.versions_of(conn, dag_id)
+            row = reads.version_row(conn, dag_id, found.version_hash)
+            previous = reads.previous_version(conn, row)
+            current = reads.current_version(conn, dag_id)
     except NotFoundError as exc:
         return _not_found(request, user, str(exc))
-    hashes = [v.version_hash for v in every]  # newest first
-    at = hashes.index(found.version_hash)
     return _page(
         request,
         "version.html",
         user,
         dag_id=dag_id,
         version=found,
-        previous=hashes[at + 1] if at + 1 < len(hashes) else None,
-        current_hash=next((v.version_hash for v in every if v.is_current), None),
+        previous=previous,
+        current_hash=current,
         run_id=request.query_params.get("run"),
     )
 
