@@ -81,7 +81,7 @@ def version_page(request: Request, dag_id: str, version: str, user: PageUser) ->
         "version.html",
         user,
         dag_id=dag_id,
-        version=found,
+        ver=found,  # not "version": the shell shows Conveyor's version under that name
         previous=previous,
         current_hash=current,
         run_id=request.query_params.get("run"),
