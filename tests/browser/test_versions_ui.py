@@ -160,6 +160,7 @@ def test_a_viewer_reads_versions_code_and_diffs(page: Page, versioned: Versioned
     expect(page).to_have_url(re.compile(rf"/dags/{DAG}/versions/{versioned.old}$"))
     expect(page.locator("#source")).to_contain_text('bash_command="echo one <b>"')
     assert page.locator("#source b").count() == 0  # the code is text, never markup
+    expect(page.locator("footer")).to_have_text(re.compile(r"^Conveyor \S+$"))
     expect(page.locator("#version-runs")).to_contain_text(versioned.run_id)
 
     page.click("#diff-current")
@@ -168,6 +169,7 @@ def test_a_viewer_reads_versions_code_and_diffs(page: Page, versioned: Versioned
     expect(changed.first.locator("td.old")).to_contain_text("echo one <b>")
     expect(changed.first.locator("td.new")).to_contain_text("echo two & more")
     expect(page.locator("table.diff tr.added", has_text='task_id="extra"')).to_have_count(1)
+    assert page.locator("table.diff b").count() == 0
     page.click("#view-unified")
     expect(page).to_have_url(re.compile(r"\?view=unified$"))
     expect(page.locator("pre.diff .removed", has_text="echo one <b>")).to_have_count(1)

@@ -64,15 +64,18 @@ def _current(conn: Connection, dag_id: str) -> str:
     return str(found)
 
 
-def _version_rows(dag_id: str, *where: Any) -> Select[Any]:
-    """The DAG's versions (with the counts of their runs) newest first, filtered by where."""
+def _version_rows(dag_id: str, only: str | None = None) -> Select[Any]:
+    """The DAG's versions (or only the one with this hash), newest first, with the counts of
+    their runs."""
+    mine = [dag_run.c.version_hash == only] if only else []
+    where = [dag_version.c.version_hash == only] if only else []
     used = (
         select(
             dag_run.c.version_hash,
             func.count().label("run_count"),
             func.max(dag_run.c.logical_date).label("last_run_at"),
         )
-        .where(dag_run.c.dag_id == dag_id)
+        .where(dag_run.c.dag_id == dag_id, *mine)
         .group_by(dag_run.c.version_hash)
         .subquery()
     )
@@ -122,7 +125,7 @@ def count_versions(conn: Connection, dag_id: str) -> int:
 def version_row(conn: Connection, dag_id: str, version_hash: str) -> VersionRow:
     """One version (a full hash from :func:`resolve`) with the counts of its runs."""
     current = _current(conn, dag_id)
-    query = _version_rows(dag_id, dag_version.c.version_hash == version_hash)
+    query = _version_rows(dag_id, version_hash)
     return _row(conn.execute(query).one(), dag_id, current)
 
 
