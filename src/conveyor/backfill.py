@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from conveyor.exceptions import ConfigError
 from conveyor.model.schedules import DataInterval, RunInfo
@@ -75,6 +76,7 @@ class Backfill:
         *,
         reprocess: str = "none",
         max_active: int = 4,
+        conf: dict[str, Any] | None = None,
     ) -> None:
         if reprocess not in REPROCESS:
             raise ConfigError(f"--reprocess must be one of {', '.join(REPROCESS)}")
@@ -86,6 +88,7 @@ class Backfill:
         self.dag_id = dag_id
         self.reprocess = reprocess
         self.max_active = max_active
+        self.conf = conf or {}  # of the runs it creates (checked by the caller)
         span = f"{start.isoformat(timespec='seconds')}..{end.isoformat(timespec='seconds')}"
         self.actor = Actor(f"backfill:{dag_id}:{span}:{reprocess}")
         with store.read() as conn:
@@ -150,6 +153,7 @@ class Backfill:
                     logical_date=item.info.logical_date,
                     interval=(item.info.data_interval.start, item.info.data_interval.end),
                     run_id=run_id_for(item.info.logical_date),
+                    conf=self.conf,
                     created_by=self.actor.name,
                 )
                 if item.run_pk is None:  # made meanwhile (another backfill): take that one

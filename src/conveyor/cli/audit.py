@@ -44,7 +44,7 @@ CLI_ACTIONS = {
     "users reset-password": "user.password",
     "users token": "token.create",
     "users revoke-token": "token.revoke",
-    "backfill": "backfill",
+    "backfill": "dag.backfill",
 }
 TARGET_PARAMS = ("dag_id", "run_id", "task_id", "conn_id", "key", "name", "username", "token_id")
 

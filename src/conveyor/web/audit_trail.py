@@ -28,6 +28,7 @@ MAX_BODY = 64 * 1024  # details of a larger body are left out (it is still cappe
 #: Endpoint (the handler's name) -> the action recorded.
 ACTIONS = {
     "trigger_run": "run.trigger",
+    "create_backfill": "dag.backfill",
     "delete_run": "run.delete",
     "clear_run": "run.clear",
     "mark_run": "run.mark",

@@ -221,6 +221,7 @@ def _run(row: RunListing) -> dict[str, Any]:
         "end_date": row.end_date,
         "note": row.note,
         "user_note": row.user_note,
+        "version_hash": row.version_hash,
     }
 
 

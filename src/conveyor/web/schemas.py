@@ -145,6 +145,9 @@ class Run(BaseModel):
     end_date: datetime | None
     note: str | None = Field(description="the system's reason for the run's state")
     user_note: str | None = Field(None, description="the note a person wrote on the run")
+    version_hash: str | None = Field(
+        None, description="the DAG version the run is pinned to (see /dags/{dag_id}/versions)"
+    )
 
 
 class RunDetail(Run):

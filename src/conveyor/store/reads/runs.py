@@ -32,6 +32,7 @@ class RunListing:
     end_date: datetime | None
     note: str | None
     user_note: str | None
+    version_hash: str
 
 
 @dataclass(frozen=True)

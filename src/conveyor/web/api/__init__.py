@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from conveyor.web.api import (
     audit,
+    backfills,
     bulk,
     cluster,
     connections,
@@ -18,6 +19,7 @@ from conveyor.web.api import (
     task_lists,
     tasks,
     users,
+    versions,
 )
 
 API_PREFIX = "/api/v1"
@@ -37,6 +39,8 @@ for module in (
     pools,
     datasets,
     audit,
+    versions,
+    backfills,
 ):
     api_router.include_router(module.router)
 

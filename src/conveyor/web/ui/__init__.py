@@ -26,10 +26,12 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     from conveyor.web.ui.admin import router as admin_router
     from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
     from conveyor.web.ui.tokens import router as tokens_router
+    from conveyor.web.ui.versions import router as versions_router
 
     renderer = Renderer(settings, TEMPLATES_DIR)
     app.state.ui = renderer
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(versions_router)  # before the DAG tabs' /dags/{dag_id}/{tab}
     app.include_router(router)
     app.include_router(tokens_router)
     app.include_router(admin_router)

@@ -253,6 +253,8 @@ export const links = {
   task: (dagId, runId, taskId, tryNumber) =>
     url(`dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}${tryNumber ? `?try=${tryNumber}` : ""}`),
   trigger: (dagId) => url(`dags/${enc(dagId)}/trigger`),
+  version: (dagId, hash) => url(`dags/${enc(dagId)}/versions/${enc(hash)}`),
+  runCode: (dagId, runId) => url(`dags/${enc(dagId)}/runs/${enc(runId)}/code`),
   mapped: (dagId, runId, taskId, mapIndex) =>
     url(`dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/mapped/${mapIndex}`),
 };

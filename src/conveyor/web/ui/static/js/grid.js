@@ -270,6 +270,11 @@ function showRun(run, dagId) {
   withExtra(`run:${run.run_id}:${run.state}`, `dags/${enc(dagId)}/runs/${enc(run.run_id)}`, (detail) => {
     fill(more, facts([
       detail.created_by ? ["Triggered by", detail.created_by] : null,
+      detail.version_hash ? ["Version", h("span", {}, [
+        h("a.mono", { href: links.version(dagId, detail.version_hash), id: "run-version" }, detail.version_hash.slice(0, 12)),
+        " · ",
+        h("a", { href: links.runCode(dagId, run.run_id), id: "run-code" }, "code as of this run"),
+      ])] : null,
       ["Conf", Object.keys(detail.conf ?? {}).length
         ? h("pre.mono", { style: "margin: 0; white-space: pre-wrap" }, JSON.stringify(detail.conf, null, 2))
         : h("span.faint", {}, "{}")],
