@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from conveyor.web.api import (
+    assets,
     audit,
     bulk,
     cluster,
@@ -17,6 +18,7 @@ from conveyor.web.api import (
     runs,
     task_lists,
     tasks,
+    timeline,
     users,
 )
 
@@ -36,6 +38,8 @@ for module in (
     connections,
     pools,
     datasets,
+    assets,
+    timeline,
     audit,
 ):
     api_router.include_router(module.router)

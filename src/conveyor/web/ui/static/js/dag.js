@@ -24,6 +24,9 @@ pause?.addEventListener("change", async () => {
 
 liveHeader(dagId);
 
+// The Gantt tab's run picker is a plain GET form: choosing a run shows it at once.
+document.querySelector("select[data-autosubmit]")?.addEventListener("change", (event) => event.target.form.submit());
+
 // ---- tabs ----
 const limits = { grid: 25, graph: 25, durations: 60 };
 let last = "";
@@ -118,7 +121,7 @@ function poll(data) {
   if (text !== last || active) { last = text; onGrid(data); }
 }
 
-if (page.tab !== "source") {
+if (page.tab in limits) {  // the timeline tabs are drawn on the server
   const initial = embedded("initial-grid");
   if (initial) poll(initial);
   live(async () => poll(await api(`dags/${enc(dagId)}/grid?limit=${limits[page.tab] ?? 25}`)),
