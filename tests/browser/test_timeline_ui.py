@@ -3,7 +3,8 @@ Playwright) against a real ``conveyor scheduler`` and ``conveyor web``, opened b
 as an admin, an op and a viewer:
 
 - the Gantt tab draws a bar per try with the task's name (a failed then retried task has two,
-  the first up for retry, the second success) and a bar per mapped instance; a bar leads to its task instance;
+  the first up for retry, the second success) and a bar per mapped instance; a bar leads to
+  its task instance;
 - landing times list the run; the calendar colours the day of a failed run as failed and a
   click on it lists that day's runs on the runs page;
 - the top bar's Assets page lists an asset's producer and consumer; its page shows the event

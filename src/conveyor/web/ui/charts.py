@@ -18,7 +18,28 @@ GANTT_LABEL = 300.0  # room for the task labels, left of the bars
 GANTT_PLOT = 900.0
 GANTT_ROW = 24.0
 GANTT_TOP = 26.0  # room for the time axis
-STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
+STEPS = (
+    0.1,
+    0.2,
+    0.5,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    14400,
+    28800,
+    86400,
+)
 
 
 def duration(seconds: float | None) -> str:
@@ -148,6 +169,8 @@ def gantt_chart(data: Gantt, now: datetime) -> GanttChart:
 
 def _tick(at: datetime, step: float) -> str:
     at = at.astimezone(UTC)
+    if step < 1:
+        return f"{at:%H:%M:%S}.{at.microsecond // 100_000}"
     return f"{at:%H:%M:%S}" if step < 60 else f"{at:%H:%M}" if step < 86400 else f"{at:%m-%d}"
 
 
@@ -201,7 +224,7 @@ def run_bars(data: LandingTimes, what: str, dag_id: str) -> BarChart:
                 "title": f"{p.run_id}\n{p.state} · {duration(value)}",
             }
         )
-    ticks = [(y(k * step), duration(k * step) if k else "0") for k in range(int(top // step) + 1)]
+    ticks = [(y(k * step), duration(k * step) if k else "0") for k in range(round(top / step) + 1)]
     every = max(1, -(-len(points) // 8))
     labels = [
         (
