@@ -127,3 +127,13 @@ def test_the_calendar_lays_out_every_day_of_the_year_in_week_columns() -> None:
     for year in (1, 9998):
         empty = Calendar(dag_id="d", year=year, years=[], days=[], truncated=False)
         assert len(charts.calendar_chart(empty).days) == 365
+
+
+def test_a_run_mapped_wide_draws_at_most_the_row_limit() -> None:
+    bars = [
+        _bar("m", 1, "success", map_index=i, start_date=T0, end_date=T0 + timedelta(seconds=1))
+        for i in range(charts.GANTT_ROWS + 5)
+    ]
+    chart = charts.gantt_chart(_gantt(*bars), T0)
+    assert len(chart.rows) == charts.GANTT_ROWS and chart.hidden == 5
+    assert chart.height == charts.GANTT_TOP + charts.GANTT_ROWS * charts.GANTT_ROW + 10

@@ -18,6 +18,7 @@ GANTT_LABEL = 300.0  # room for the task labels, left of the bars
 GANTT_PLOT = 900.0
 GANTT_ROW = 24.0
 GANTT_TOP = 26.0  # room for the time axis
+GANTT_ROWS = 1000  # rows drawn at most: a page stays light for a run mapped wide
 STEPS = (
     0.1,
     0.2,
@@ -98,6 +99,7 @@ class GanttChart:
     rows: list[GanttRow] = field(default_factory=list)
     ticks: list[tuple[float, str]] = field(default_factory=list)
     origin: datetime | None = None
+    hidden: int = 0  # tries beyond GANTT_ROWS, not drawn
 
 
 def _bar_title(bar: GanttBar, label: str) -> str:
@@ -134,7 +136,9 @@ def gantt_chart(data: Gantt, now: datetime) -> GanttChart:
         assert origin is not None
         return round(GANTT_LABEL + (at - origin).total_seconds() * scale, 1)
 
-    for i, bar in enumerate(data.bars):
+    shown = data.bars[:GANTT_ROWS]
+    chart.hidden = len(data.bars) - len(shown)
+    for i, bar in enumerate(shown):
         name = bar.task_id + (f" [{bar.map_index}]" if bar.map_index >= 0 else "")
         label = f"{name} · try {bar.try_number}" if bar.try_number else f"{name} · no try yet"
         row = GanttRow(
@@ -152,7 +156,7 @@ def gantt_chart(data: Gantt, now: datetime) -> GanttChart:
             stop = bar.end_date or now
             row.ran = (x(started), max(2.0, x(stop) - x(started)))
         chart.rows.append(row)
-    chart.height = GANTT_TOP + len(data.bars) * GANTT_ROW + 10
+    chart.height = GANTT_TOP + len(shown) * GANTT_ROW + 10
     if origin:
         chart.origin = origin
         step = _step(span)
