@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import textwrap
 from collections.abc import Iterator
 from datetime import datetime
@@ -225,6 +227,11 @@ def test_the_pages_draw_the_same_data(timeline_world: World) -> None:
     gantt = client.get("/dags/tl_flaky/gantt", params={"run": run_id})
     assert gantt.status_code == 200
     assert gantt.text.count('class="gantt-row" data-task-id="flaky"') == 2
+    # The page's script compares the drawn data with the API's answer to know when to redraw.
+    drawn = re.search(r'id="gantt-data">(.*?)</script>', gantt.text)
+    assert drawn is not None
+    served = client.get(f"/api/v1/dags/tl_flaky/runs/{run_id}/gantt").json()
+    assert json.dumps(json.loads(drawn.group(1))) == json.dumps(served)
     assert client.get("/dags/tl_flaky/gantt", params={"run": "nope"}).status_code == 404
     moved = client.get(f"/dags/tl_flaky/runs/{run_id}/gantt", follow_redirects=False)
     assert moved.status_code == 303

@@ -4,7 +4,7 @@ as an admin, an op and a viewer:
 
 - the Gantt tab draws a bar per try with the task's name (a failed then retried task has two,
   the first up for retry, the second success) and a bar per mapped instance; a bar leads to
-  its task instance;
+  its task instance; the chart of an unfinished run is drawn again as the run moves on;
 - landing times list the run; the calendar colours the day of a failed run as failed and a
   click on it lists that day's runs on the runs page;
 - the top bar's Assets page lists an asset's producer and consumer; its page shows the event
@@ -89,6 +89,24 @@ with DAG("tlb_controller", schedule=None):
     TriggerDagRunOperator(task_id="kick", trigger_dag_id="tlb_consumer")
     ExternalTaskSensor(task_id="wait", external_dag_id="tlb_producer", external_task_id="make")
 """
+# A run the test holds open: its one task runs until the test creates the file ``go``.
+GATE_DAG = """
+import time
+from pathlib import Path
+
+from airflow.sdk import DAG, task
+
+FLAG = Path({flag!r})
+
+with DAG("tlb_gate", schedule=None):
+    @task
+    def hold():
+        deadline = time.monotonic() + 120
+        while not FLAG.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    hold()
+"""
 RUNS = {"tlb_flaky": "flaky_run", "tlb_fails": "fails_run", "tlb_producer": "producer_run"}
 
 
@@ -122,7 +140,9 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
             "users", "create", "admin", "--role", "admin", "--password-stdin", stdin=ADMIN_PASSWORD
         )
         (servers.dags_folder / "timeline_dags.py").write_text(TIMELINE_DAGS)
-        for dag_id in ("tlb_flaky", "tlb_fails", "tlb_producer", "tlb_consumer"):
+        gate = GATE_DAG.format(flag=str(servers.root / "go"))
+        (servers.dags_folder / "gate_dag.py").write_text(gate)
+        for dag_id in ("tlb_flaky", "tlb_fails", "tlb_producer", "tlb_consumer", "tlb_gate"):
             servers.cli("dags", "unpause", dag_id)
         for dag_id, run_id in RUNS.items():
             servers.cli("dags", "trigger", dag_id, "--run-id", run_id)
@@ -269,3 +289,17 @@ def test_a_run_s_gantt_from_the_grid_and_by_its_own_url(page: Page, conveyor: Co
     page.goto(f"{conveyor.url}/dags/tlb_flaky?run=flaky_run")
     page.locator("a[data-action=open-gantt]").click()
     expect(page).to_have_url(re.compile(r"/dags/tlb_flaky/gantt\?run=flaky_run$"))
+
+
+def test_the_gantt_of_an_unfinished_run_follows_it_without_a_reload_by_hand(
+    page: Page, conveyor: Conveyor
+) -> None:
+    conveyor.cli("dags", "trigger", "tlb_gate", "--run-id", "gate_run")
+    log_in(page, conveyor, "viewer")
+    page.goto(f"{conveyor.url}/dags/tlb_gate/gantt?run=gate_run")
+    row = page.locator('#gantt .gantt-row[data-task-id="hold"]')
+    expect(row).to_have_attribute("data-state", "running", timeout=WAIT_MS)
+    expect(row.locator(".gantt-bar")).to_have_count(1)
+    (conveyor.root / "go").write_text("")
+    expect(row).to_have_attribute("data-state", "success", timeout=WAIT_MS)
+    expect(page.locator("#gantt")).to_have_attribute("data-state", "success", timeout=WAIT_MS)

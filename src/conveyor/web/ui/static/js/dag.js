@@ -121,6 +121,18 @@ function poll(data) {
   if (text !== last || active) { last = text; onGrid(data); }
 }
 
+// The Gantt chart is drawn on the server: while its run is unfinished, ask the API for the
+// run's tries and draw the page again when they changed (a try started, ended, retried).
+const gantt = document.getElementById("gantt");
+if (page.tab === "gantt" && gantt?.dataset.runId && !["success", "failed"].includes(gantt.dataset.state)) {
+  const drawn = JSON.stringify(embedded("gantt-data"));
+  live(async () => {
+    const data = await api(`dags/${enc(dagId)}/runs/${enc(gantt.dataset.runId)}/gantt`);
+    if (JSON.stringify(data) !== drawn) { location.reload(); return false; }
+    return true;
+  }, { interval: 2000, now: false });
+}
+
 if (page.tab in limits) {  // the timeline tabs are drawn on the server
   const initial = embedded("initial-grid");
   if (initial) poll(initial);
