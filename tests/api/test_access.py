@@ -27,6 +27,10 @@ READS = [
     "/api/v1/runs",
     "/api/v1/workers",
     "/api/v1/schedulers",
+    "/api/v1/dags/pipeline/landing-times",
+    "/api/v1/dags/pipeline/calendar",
+    "/api/v1/assets",
+    "/api/v1/dag-dependencies",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from conveyor.web.api import (
+    assets,
     audit,
     backfills,
     bulk,
@@ -18,6 +19,7 @@ from conveyor.web.api import (
     runs,
     task_lists,
     tasks,
+    timeline,
     users,
     versions,
 )
@@ -38,6 +40,8 @@ for module in (
     connections,
     pools,
     datasets,
+    assets,
+    timeline,
     audit,
     versions,
     backfills,

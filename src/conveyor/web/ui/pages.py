@@ -24,11 +24,12 @@ from conveyor.web.deps import get_settings, get_store
 from conveyor.web.ui.layout import LayoutError, layout_grouped
 from conveyor.web.ui.params import form_fields
 from conveyor.web.ui.rendering import Renderer
+from conveyor.web.ui.timeline_pages import TIMELINE_TABS, tab_context
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]  # logged in, or redirected to the login page
 
-DAG_TABS = ("grid", "graph", "durations", "source")
+DAG_TABS = ("grid", "graph", "durations", *TIMELINE_TABS, "source")
 DAGS_PER_PAGE = 50  # the DAG list's page (dags.js asks the API for as many)
 GRID_RUNS = {"grid": 25, "graph": 25, "durations": 60}  # runs each tab shows (and polls)
 RUN_CHOICES = (25, 50, 100)  # how many runs the grid may show (?runs=)
@@ -108,6 +109,8 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
             }
         if tab == "source":
             context["source"] = queries.get_source(conn, dag_id).model_dump()
+        if tab in TIMELINE_TABS:
+            context.update(tab_context(conn, request, dag_id, tab))
     tasks = [
         {
             "task_id": t["task_id"],
@@ -257,6 +260,13 @@ def _dag_tab(request: Request, dag_id: str, tab: str, user: User) -> Response:
 def run_page(request: Request, dag_id: str, run_id: str, user: PageUser) -> Response:
     # A run is shown selected in its DAG's grid.
     target = _renderer(request).url(f"/dags/{dag_id}") + "?" + urlencode({"run": run_id})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/gantt", response_class=HTMLResponse)
+def run_gantt_page(request: Request, dag_id: str, run_id: str, user: PageUser) -> Response:
+    # A run's Gantt chart is its DAG's Gantt tab with the run picked.
+    target = _renderer(request).url(f"/dags/{dag_id}/gantt") + "?" + urlencode({"run": run_id})
     return RedirectResponse(target, status_code=303)
 
 

@@ -25,6 +25,9 @@ pause?.addEventListener("change", async () => {
 
 liveHeader(dagId);
 
+// The Gantt tab's run picker is a plain GET form: choosing a run shows it at once.
+document.querySelector("select[data-autosubmit]")?.addEventListener("change", (event) => event.target.form.submit());
+
 // ---- tabs ----
 const limits = { grid: 25, graph: 25, durations: 60 };
 let last = "";
@@ -209,7 +212,19 @@ function poll(data) {
   if (text !== last || (active && due)) { last = text; redrawnAt = Date.now(); onGrid(data); }
 }
 
-if (page.tab !== "source") {
+// The Gantt chart is drawn on the server: while its run is unfinished, ask the API for the
+// run's tries and draw the page again when they changed (a try started, ended, retried).
+const gantt = document.getElementById("gantt");
+if (page.tab === "gantt" && gantt?.dataset.runId && !["success", "failed"].includes(gantt.dataset.state)) {
+  const drawn = JSON.stringify(embedded("gantt-data"));
+  live(async () => {
+    const data = await api(`dags/${enc(dagId)}/runs/${enc(gantt.dataset.runId)}/gantt`);
+    if (JSON.stringify(data) !== drawn) { location.reload(); return false; }
+    return true;
+  }, { interval: 2000, now: false });
+}
+
+if (page.tab in limits) {  // the timeline tabs are drawn on the server
   const initial = embedded("initial-grid");
   if (initial) poll(initial);
   // The same runs as the first paint: the page's count and, on an older page, its date.

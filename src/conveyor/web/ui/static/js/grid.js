@@ -264,7 +264,8 @@ function showRun(run, dagId) {
       ["Tasks", h("span", {}, Object.entries(counts).map(([s, n]) => [stateBadge(s), ` ${n} `]))],
     ]),
     more,
-    h("p", {}, h("a", { href: links.dag(dagId, "graph") + `?run=${enc(run.run_id)}` }, "Show in graph ›")),
+    h("p", {}, h("a", { href: links.dag(dagId, "graph") + `?run=${enc(run.run_id)}` }, "Show in graph ›"), " ",
+      h("a", { href: links.dag(dagId, "gantt") + `?run=${enc(run.run_id)}`, "data-action": "open-gantt" }, "Gantt ›")),
     can("op") ? runButtons(dagId, run.run_id) : null,
     can("op") ? runActions(dagId, run) : null);
   withExtra(`run:${run.run_id}:${run.state}`, `dags/${enc(dagId)}/runs/${enc(run.run_id)}`, (detail) => {

@@ -1,0 +1,93 @@
+"""The assets pages: every asset with its producers and consumers, one asset's events, and
+the graph of links between DAGs (assets, triggered runs, awaited DAGs), drawn on the server."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from conveyor.exceptions import NotFoundError
+from conveyor.web import asset_graph
+from conveyor.web.auth import User, page_user
+from conveyor.web.deps import get_store
+from conveyor.web.ui.layout import LayoutError, layout_dag
+from conveyor.web.ui.rendering import Renderer
+
+router = APIRouter(include_in_schema=False)
+PageUser = Annotated[User, Depends(page_user)]
+EVENTS_SHOWN = 50
+LABEL_CHARS = 34  # a node shows this much of its label; the whole one on hover
+
+
+def _render(request: Request, name: str, user: User, status: int = 200, **context: Any) -> Response:
+    renderer: Renderer = request.app.state.ui
+    return renderer.render(request, name, {"user": user, "nav": "assets", **context}, status)
+
+
+def _graph(found: asset_graph.DagDependencies) -> dict[str, Any]:
+    """The dependency graph laid out left to right, each node and edge with its kind."""
+    kinds = {n.id: n for n in found.nodes}
+    try:
+        layout = layout_dag(
+            [n.id for n in found.nodes], [(e.source, e.target) for e in found.edges]
+        )
+    except LayoutError as exc:  # a cycle (two DAGs that trigger each other): the table stays
+        return {"error": str(exc)}
+    edge_kind = {(e.source, e.target): e.kind for e in found.edges}
+    nodes = []
+    for placed in layout.nodes:
+        node = kinds[placed.id]
+        short = (
+            node.label if len(node.label) <= LABEL_CHARS else node.label[: LABEL_CHARS - 1] + "…"
+        )
+        nodes.append(
+            {
+                "id": node.id,
+                "kind": node.kind,
+                "label": node.label,
+                "short": short,
+                "x": placed.x,
+                "y": placed.y,
+                "width": placed.width,
+                "height": placed.height,
+            }
+        )
+    edges = [
+        {
+            "source": e.source,
+            "target": e.target,
+            "kind": edge_kind[(e.source, e.target)],
+            "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in e.points),
+        }
+        for e in layout.edges
+    ]
+    return {"width": layout.width, "height": layout.height, "nodes": nodes, "edges": edges}
+
+
+@router.get("/assets", response_class=HTMLResponse)
+def assets_page(request: Request, user: PageUser) -> Response:
+    with get_store(request).read() as conn:
+        found = asset_graph.list_assets(conn)
+        deps = asset_graph.dependencies(conn)
+    return _render(
+        request,
+        "assets.html",
+        user,
+        assets=found.assets,
+        deps=deps,
+        graph=_graph(deps),
+        asset_node=asset_graph.ASSET_NODE,
+    )
+
+
+@router.get("/assets/detail", response_class=HTMLResponse)
+def asset_page(request: Request, user: PageUser, uri: str = "") -> Response:
+    """One asset by its URI (in the query: URIs hold slashes)."""
+    with get_store(request).read() as conn:
+        try:
+            found = asset_graph.get_asset(conn, uri, EVENTS_SHOWN)
+        except NotFoundError as exc:
+            return _render(request, "not_found.html", user, 404, message=str(exc))
+    return _render(request, "asset.html", user, asset=found)
