@@ -9,7 +9,19 @@ import click
 
 from conveyor import __version__
 from conveyor.cli import audit as audit_cli
-from conveyor.cli import cluster, dags, db, manual, ops, run, runs, serve, tasks, test_runs
+from conveyor.cli import (
+    cluster,
+    dags,
+    db,
+    manual,
+    ops,
+    quick_exit,
+    run,
+    runs,
+    serve,
+    tasks,
+    test_runs,
+)
 from conveyor.cli import pools as pools_cli
 from conveyor.cli import users as users_cli
 from conveyor.cli import web as web_cli
@@ -150,4 +162,9 @@ config.add_command(get_value)
 
 def main() -> None:
     settings.cache_clear()
-    cli(prog_name="conveyor")
+    try:
+        cli(prog_name="conveyor")
+    except SystemExit as exc:
+        if run.work_done():  # its last line is printed: skip the interpreter's teardown
+            quick_exit.leave(exc.code)
+        raise
