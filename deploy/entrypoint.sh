@@ -40,11 +40,13 @@ wait_for() {
     done
 }
 
-# The checks a role depends on: a worker needs no scheduler to be healthy, nor the web a broker.
+# The checks a role depends on: a worker needs no scheduler to be healthy, nor the web a broker,
+# nor a scheduler a triggerer (a lost triggerer must not restart the schedulers).
 probe() {
     running=$(cat "$ROLE_FILE" 2>/dev/null || echo "${CONVEYOR_ROLE:-}")
     case "$running" in
-        scheduler) exec "$CONVEYOR" health ;;
+        scheduler) exec "$CONVEYOR" health --only store --only schema --only broker --only schedulers ;;
+        triggerer) exec "$CONVEYOR" health --only store --only triggerers ;;
         worker) exec "$CONVEYOR" health --only store --only broker ;;
         web|standalone) exec "$CONVEYOR" health --only store --only schema ;;
         flower) exec "$CONVEYOR" health --only broker ;;

@@ -1,4 +1,5 @@
-"""Is this Conveyor installation working? The store, its schema, the broker, the schedulers.
+"""Is this Conveyor installation working? The store, its schema, the broker, the schedulers,
+the triggerers.
 
 ``check`` answers for ``conveyor health`` (a container health check: exit 0 or 1) and for the
 web process's ``/health``. Every check has a short time limit, so a hung dependency makes a
@@ -22,7 +23,7 @@ from conveyor.config import Settings
 from conveyor.store import liveness, problems, schema
 from conveyor.store.engine import Store, hide_password
 
-CHECKS = ("store", "schema", "broker", "schedulers")
+CHECKS = ("store", "schema", "broker", "schedulers", "triggerers")
 TIMEOUT_SECONDS = 5
 #: A scheduler that crashed longer ago than this is no longer mentioned.
 FORGET_AFTER = timedelta(days=1)
@@ -88,6 +89,10 @@ def check(
     if "schedulers" in wanted:
         checks.append(
             _check_schedulers(probe, settings) if reachable.ok else _skipped("schedulers")
+        )
+    if "triggerers" in wanted:
+        checks.append(
+            _check_triggerers(probe, settings) if reachable.ok else _skipped("triggerers")
         )
     found = _scheduler_problems(probe) if "schedulers" in wanted and reachable.ok else ()
     return HealthReport(tuple(checks), found)
@@ -181,6 +186,44 @@ def _check_schedulers(store: Store, settings: Settings) -> Check:
     if not rows:
         return Check("schedulers", False, "no scheduler is running: start `conveyor scheduler`")
     return Check("schedulers", bool(alive), "; ".join(parts))
+
+
+def _check_triggerers(store: Store, settings: Settings) -> Check:
+    """The triggerers, named as the schedulers are. None running is healthy (only deferred
+    tries need one); triggerers that all went stale without recording a stop are not: the
+    deferred tries wait for nobody."""
+    now = utcnow()
+    stale_after = liveness.stale_after(settings.heartbeat_seconds)
+    try:
+        with store.read() as conn:
+            rows = liveness.running_triggerers(conn, since=now - FORGET_AFTER)
+    except Exception as exc:
+        return Check("triggerers", False, f"cannot read heartbeats: {_first_line(exc)}")
+    if not rows:
+        return Check(
+            "triggerers", True, "none running (deferred tries need one: `conveyor triggerer`)"
+        )
+    alive = [r for r in rows if r.alive(now, stale_after)]
+    stale = [r for r in rows if not r.alive(now, stale_after)]
+    parts = [f"{len(alive)} alive"]
+    if alive:
+        parts.append(
+            ", ".join(
+                f"{r.hostname} pid {r.pid} ({r.running}/{r.capacity} triggers, "
+                f"{(now - r.heartbeat_at).total_seconds():.0f}s ago)"
+                for r in alive
+            )
+        )
+    if stale:
+        parts.append(
+            "stale (no heartbeat for over "
+            f"{stale_after.total_seconds():g}s): "
+            + ", ".join(
+                f"{r.hostname} pid {r.pid} (last {(now - r.heartbeat_at).total_seconds():.0f}s ago)"
+                for r in stale
+            )
+        )
+    return Check("triggerers", bool(alive), "; ".join(parts))
 
 
 #: Problems listed in a report at most (the most recent); the web lists every one.

@@ -143,7 +143,12 @@ def test_broker_is_checked_for_the_celery_executor(
 
 def test_local_executor_has_no_broker_check(tmp_path: Path, store_url: str) -> None:
     settings = make_settings(tmp_path, tmp_path / "dags", store_url)
-    assert [c.name for c in check(settings).checks] == ["store", "schema", "schedulers"]
+    assert [c.name for c in check(settings).checks] == [
+        "store",
+        "schema",
+        "schedulers",
+        "triggerers",
+    ]
 
 
 def test_web_health_serves_the_report(tmp_path: Path, store_url: str) -> None:
@@ -157,7 +162,7 @@ def test_web_health_serves_the_report(tmp_path: Path, store_url: str) -> None:
         up = client.get("/health")
         assert up.status_code == 200, up.text
         assert up.json()["status"] == "ok"
-        assert set(up.json()["checks"]) == {"store", "schema", "schedulers"}
+        assert set(up.json()["checks"]) == {"store", "schema", "schedulers", "triggerers"}
     store.dispose()
 
 

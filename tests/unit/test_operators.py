@@ -234,13 +234,19 @@ def test_branch_returns_the_chosen_direct_downstream_ids(choice: Any, expected: 
     assert branch_dag(choice).execute(make_context()) == expected
 
 
-def test_branch_choosing_a_task_that_is_not_direct_downstream_is_a_task_error() -> None:
-    pick = branch_dag(["left", "far"])
+def test_branch_may_choose_a_task_further_down() -> None:
+    # As in Airflow: any task of the DAG; the direct downstream tasks leading elsewhere are
+    # skipped (planning.branch_skips), the chosen one runs by its trigger rule.
+    assert branch_dag(["left", "far"]).execute(make_context()) == ["left", "far"]
+
+
+def test_branch_choosing_a_task_that_is_not_in_the_dag_is_a_task_error() -> None:
+    pick = branch_dag(["left", "nowhere"])
     with pytest.raises(TaskError) as err:
         pick.execute(make_context())
     assert str(err.value) == (
-        "branch task 'pick' chose ['far'], which are not its direct downstream tasks "
-        "['left', 'left_next', 'right']"
+        "branch task 'pick' chose ['nowhere'], which are not tasks of its DAG "
+        "(its direct downstream tasks: ['left', 'left_next', 'right'])"
     )
 
 

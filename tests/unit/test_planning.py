@@ -143,6 +143,27 @@ def test_join_with_default_rule_is_skipped_after_a_branch() -> None:
     assert p.run_state is RunState.SUCCESS  # skipped leaves do not fail a run
 
 
+def test_branch_choosing_a_task_further_down_skips_the_direct_tasks_not_leading_there() -> None:
+    sd = branching_dag()
+    # "right2" is behind "right": "left" leads nowhere near it and is skipped; "right" is
+    # skipped too (not chosen, not after a chosen task), so "right2" is skipped by its rule.
+    assert branch_skips(sd, "pick", ["right2"]) == ["left", "right"]
+    p = plan(sd, pick=S, left=SK, right=SK)
+    assert ids(p.to_skip) == ["left2", "right2", "join"]
+
+
+def test_a_direct_join_after_the_chosen_branch_is_not_skipped() -> None:
+    with DAG("d") as d:
+        pick = BranchPythonOperator(task_id="pick", python_callable=lambda: "work")
+        work, other = EmptyOperator(task_id="work"), EmptyOperator(task_id="other")
+        join = EmptyOperator(task_id="join", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+        pick >> [work, other, join]
+        work >> join
+    sd = structure(d)
+    assert branch_skips(sd, "pick", ["work"]) == ["other"]
+    assert ids(plan(sd, pick=S, other=SK, work=S).to_schedule) == ["join"]
+
+
 def test_branch_choosing_nothing_skips_every_direct_downstream() -> None:
     sd = branching_dag()
     assert branch_skips(sd, "pick", []) == ["left", "right"]

@@ -127,6 +127,40 @@ def schedulers_command(output: str) -> None:
     )
 
 
+@click.command("triggerers")
+@output_option
+@translate_errors
+def triggerers_command(output: str) -> None:
+    """Triggerers seen by the store: host, process, triggers run, and which are alive."""
+    config = settings()
+    store = open_store(config)
+    with store.read() as conn:
+        found = queries.list_triggerers(conn, config.heartbeat_seconds)
+    if write_data(output, found):
+        return
+    ordered = sorted(found.triggerers, key=lambda t: (t.stopped_at is not None, t.started_at))
+    now = datetime.now(UTC)
+    lost = "lost (no heartbeat; its triggers go to another)" if output == "table" else "lost"
+    write_rows(
+        output,
+        ["triggerer", "host", "pid", "state", "triggers", "started", "last heartbeat"],
+        [
+            [
+                t.id,
+                t.hostname,
+                t.pid,
+                "stopped" if t.stopped_at else ("alive" if t.alive else lost),
+                f"{t.running}/{t.capacity}",
+                t.started_at,
+                _ago(now, t.heartbeat_at) if output == "table" else t.heartbeat_at,
+            ]
+            for t in ordered
+        ],
+        styles={"state": _liveness},
+        empty="no triggerer has run against this store yet (start `conveyor triggerer`)",
+    )
+
+
 @click.command("flower", context_settings={"ignore_unknown_options": True})
 @click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
 def flower_command(flower_args: tuple[str, ...]) -> None:

@@ -9,7 +9,19 @@ import click
 
 from conveyor import __version__
 from conveyor.cli import audit as audit_cli
-from conveyor.cli import cluster, dags, db, manual, ops, run, runs, serve, tasks, test_runs
+from conveyor.cli import (
+    cluster,
+    dags,
+    db,
+    manual,
+    ops,
+    quick_exit,
+    run,
+    runs,
+    serve,
+    tasks,
+    test_runs,
+)
 from conveyor.cli import pools as pools_cli
 from conveyor.cli import users as users_cli
 from conveyor.cli import web as web_cli
@@ -135,6 +147,7 @@ cli.add_command(db.db)
 cli.add_command(cluster.worker_command)
 cli.add_command(cluster.workers_command)
 cli.add_command(cluster.schedulers_command)
+cli.add_command(cluster.triggerers_command)
 cli.add_command(cluster.flower_command)
 cli.add_command(connections_group)
 cli.add_command(variables_group)
@@ -150,4 +163,9 @@ config.add_command(get_value)
 
 def main() -> None:
     settings.cache_clear()
-    cli(prog_name="conveyor")
+    try:
+        cli(prog_name="conveyor")
+    except SystemExit as exc:
+        if run.work_done():  # its last line is printed: skip the interpreter's teardown
+            quick_exit.leave(exc.code)
+        raise

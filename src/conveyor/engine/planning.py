@@ -186,8 +186,14 @@ def run_outcome(
 
 
 def branch_skips(dag: SerializedDag, branch_task_id: str, chosen: list[str]) -> list[str]:
-    """The direct downstream tasks of a branch task that it did not choose."""
-    return [tid for tid in dag.tasks[branch_task_id].downstream if tid not in chosen]
+    """The direct downstream tasks of a branch task that it did not choose and that are not
+    downstream of a chosen task (a join after the chosen branch waits for it, as in
+    Airflow, rather than being skipped with the branches not taken)."""
+    kept = set(chosen)
+    for tid in chosen:
+        if tid in dag.tasks:
+            kept.update(all_downstream(dag, tid))
+    return [tid for tid in dag.tasks[branch_task_id].downstream if tid not in kept]
 
 
 def all_downstream(dag: SerializedDag, task_id: str) -> list[str]:

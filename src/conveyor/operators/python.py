@@ -93,16 +93,21 @@ class BranchPythonOperator(PythonOperator):
 
 def branch_choice(task: BaseOperator, chosen: Any) -> list[str]:
     """What a branch callable returned (an id, a list of ids, or None) as a list of ids,
-    each checked to be a direct downstream task."""
+    each checked to be a task of the DAG.
+
+    A task further down may be chosen, as in Airflow: then every direct downstream task
+    that does not lead to it is skipped, and it runs or is skipped by its trigger rule.
+    """
     if chosen is None:
         chosen = []
     if isinstance(chosen, str):
         chosen = [chosen]
     chosen = list(chosen)
-    unknown = [tid for tid in chosen if tid not in task.downstream_task_ids]
+    known = set(task.dag.task_ids) if task.dag is not None else task.downstream_task_ids
+    unknown = [tid for tid in chosen if tid not in known]
     if unknown:
         raise TaskError(
-            f"branch task {task.task_id!r} chose {unknown}, which are not its direct "
-            f"downstream tasks {sorted(task.downstream_task_ids)}"
+            f"branch task {task.task_id!r} chose {unknown}, which are not tasks of its DAG "
+            f"(its direct downstream tasks: {sorted(task.downstream_task_ids)})"
         )
     return chosen

@@ -142,21 +142,28 @@ class TriggererBeat:
         return is_alive(self.heartbeat_at, now, threshold, self.stopped_at)
 
 
+def triggerer_beat(row: Any) -> TriggererBeat:
+    return TriggererBeat(
+        id=row.id,
+        hostname=row.hostname,
+        pid=row.pid,
+        capacity=row.capacity,
+        running=row.running,
+        started_at=row.started_at,
+        heartbeat_at=row.heartbeat_at,
+        stopped_at=row.stopped_at,
+    )
+
+
+def running_triggerers(conn: Connection, since: datetime | None = None) -> list[TriggererBeat]:
+    """Triggerers that have not recorded a stop (alive or crashed), with a heartbeat after
+    ``since`` if given."""
+    stmt = select(triggerer).where(triggerer.c.stopped_at.is_(None))
+    if since is not None:
+        stmt = stmt.where(triggerer.c.heartbeat_at > since)
+    return [triggerer_beat(row) for row in conn.execute(stmt.order_by(triggerer.c.id))]
+
+
 def live_triggerers(conn: Connection, now: datetime, threshold: timedelta) -> list[TriggererBeat]:
     """Triggerers alive at ``now``."""
-    stmt = select(triggerer).where(
-        triggerer.c.stopped_at.is_(None), triggerer.c.heartbeat_at > now - threshold
-    )
-    return [
-        TriggererBeat(
-            id=row.id,
-            hostname=row.hostname,
-            pid=row.pid,
-            capacity=row.capacity,
-            running=row.running,
-            started_at=row.started_at,
-            heartbeat_at=row.heartbeat_at,
-            stopped_at=row.stopped_at,
-        )
-        for row in conn.execute(stmt.order_by(triggerer.c.id))
-    ]
+    return running_triggerers(conn, since=now - threshold)

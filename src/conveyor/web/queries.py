@@ -670,6 +670,27 @@ def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.Sched
     )
 
 
+def list_triggerers(conn: Connection, heartbeat_seconds: float) -> schemas.TriggererList:
+    stale = liveness.stale_after(heartbeat_seconds)
+    now = _utcnow()
+    return schemas.TriggererList(
+        triggerers=[
+            schemas.TriggererInfo(
+                id=r.id,
+                hostname=r.hostname,
+                pid=r.pid,
+                capacity=r.capacity,
+                running=r.running,
+                started_at=r.started_at,
+                heartbeat_at=r.heartbeat_at,
+                stopped_at=r.stopped_at,
+                alive=liveness.is_alive(r.heartbeat_at, now, stale, r.stopped_at),
+            )
+            for r in cluster.triggerers(conn, limit=100)
+        ]
+    )
+
+
 def list_scheduler_problems(
     conn: Connection, dag_id: str | None = None
 ) -> schemas.SchedulerProblemList:

@@ -374,6 +374,19 @@ class SchedulerInfo(BaseModel):
     alive: bool
 
 
+class TriggererInfo(BaseModel):
+    model_config = ConfigDict(title="Triggerer")
+    id: str
+    hostname: str
+    pid: int
+    capacity: int = Field(description="triggers it runs at most at once")
+    running: int = Field(description="triggers it ran at its last heartbeat")
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+    alive: bool
+
+
 class SchedulerProblemInfo(BaseModel):
     model_config = ConfigDict(title="SchedulerProblem")
     action: str = Field(description="the part of the loop that failed, e.g. advance_run")
@@ -397,6 +410,10 @@ class WorkerList(BaseModel):
 
 class SchedulerList(BaseModel):
     schedulers: list[SchedulerInfo]
+
+
+class TriggererList(BaseModel):
+    triggerers: list[TriggererInfo]
 
 
 class PoolInfo(BaseModel):

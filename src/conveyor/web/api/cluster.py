@@ -1,4 +1,4 @@
-"""Workers and schedulers, with their heartbeats and whether they look alive, and the
+"""Workers, schedulers and triggerers, with their heartbeats and whether they look alive, and the
 scheduler loop's problems (units of work that keep failing)."""
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ def list_schedulers(request: Request, user: Viewer) -> schemas.SchedulerList:
     """Scheduler processes (the newest 100); alive: a heartbeat within 3 heartbeat periods."""
     with get_store(request).read() as conn:
         return queries.list_schedulers(conn, get_settings(request).heartbeat_seconds)
+
+
+@router.get("/triggerers", response_model=schemas.TriggererList)
+def list_triggerers(request: Request, user: Viewer) -> schemas.TriggererList:
+    """Triggerer processes (the newest 100), with the triggers each runs; alive: a heartbeat
+    within 3 heartbeat periods."""
+    with get_store(request).read() as conn:
+        return queries.list_triggerers(conn, get_settings(request).heartbeat_seconds)
 
 
 @router.get("/scheduler-problems", response_model=schemas.SchedulerProblemList)

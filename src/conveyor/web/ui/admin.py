@@ -159,11 +159,13 @@ def home_page(request: Request, user: PageUser) -> Response:
         problems = queries.list_scheduler_problems(conn).model_dump(mode="json")["problems"]
         schedulers = queries.list_schedulers(conn, beat).model_dump(mode="json")["schedulers"]
         workers = queries.list_workers(conn, beat).model_dump(mode="json")["workers"]
+        triggerers = queries.list_triggerers(conn, beat).model_dump(mode="json")["triggerers"]
         pools = queries.list_pools(conn).model_dump()["pools"]
         counts = figures.runs_by_state_since(conn, since)
     failing = [d for d in dags if _last_finished(d["recent_runs"]) == "failed"]
     return _page(
         request, "home.html", user, nav="home", failing=failing, errors=errors,
-        problems=problems, schedulers=schedulers, workers=workers, pools=pools,
+        problems=problems, schedulers=schedulers, workers=workers, triggerers=triggerers,
+        pools=pools,
         counts=counts, total_runs=sum(counts.values()),
     )  # fmt: skip

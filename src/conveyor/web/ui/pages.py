@@ -221,6 +221,7 @@ def workers_page(request: Request, user: PageUser) -> Response:
         initial = {
             "workers": queries.list_workers(conn, beat).model_dump(mode="json"),
             "schedulers": queries.list_schedulers(conn, beat).model_dump(mode="json"),
+            "triggerers": queries.list_triggerers(conn, beat).model_dump(mode="json"),
         }
     return _page(request, "workers.html", user, nav="workers", initial=initial)
 

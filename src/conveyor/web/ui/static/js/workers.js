@@ -1,4 +1,4 @@
-// Workers and schedulers with their heartbeats, and every try queued or running now.
+// Workers, schedulers and triggerers with their heartbeats, and every try queued or running now.
 import { api, duration, elapsed, embedded, enc, fill, h, links, listOf, live, stateBadge, timeEl } from "./core.js";
 
 const alive = (item) => (item.stopped_at
@@ -12,6 +12,17 @@ function renderSchedulers(items) {
     h("td", {}, alive(s)), h("td", {}, s.hostname), h("td.mono", {}, s.pid), h("td.mono.muted", {}, s.id.slice(0, 12)),
     h("td", {}, timeEl(s.started_at)), h("td", {}, timeEl(s.heartbeat_at))))
     : h("tr", {}, h("td.empty", { colspan: 6 }, "No scheduler has ever run against this store. Start one with `conveyor scheduler`.")));
+}
+
+function renderTriggerers(items) {
+  const up = items.filter((t) => t.alive).length;
+  fill("triggerers-summary", items.length ? `${up} alive of ${items.length} known` : "");
+  fill("triggerers", items.length ? items.map((t) => h("tr", { "data-triggerer": t.id },
+    h("td", {}, alive(t)), h("td", {}, t.hostname), h("td.mono", {}, t.pid),
+    h("td", {}, `${t.running} / ${t.capacity}`), h("td.mono.muted", {}, t.id.slice(0, 12)),
+    h("td", {}, timeEl(t.started_at)), h("td", {}, timeEl(t.heartbeat_at))))
+    : h("tr", {}, h("td.empty", { colspan: 7 },
+      "No triggerer has run against this store. Deferred tries need one: start `conveyor triggerer`.")));
 }
 
 function renderWorkers(items) {
@@ -52,10 +63,13 @@ const initial = embedded("initial-data");
 if (initial) {
   renderSchedulers(listOf(initial.schedulers, "schedulers"));
   renderWorkers(listOf(initial.workers, "workers"));
+  renderTriggerers(listOf(initial.triggerers, "triggerers"));
 }
 live(async () => {
-  const [schedulers, workers, tries] = await Promise.all([api("schedulers"), api("workers"), inflight()]);
+  const [schedulers, workers, triggerers, tries] = await Promise.all(
+    [api("schedulers"), api("workers"), api("triggerers"), inflight()]);
   renderSchedulers(listOf(schedulers, "schedulers"));
   renderWorkers(listOf(workers, "workers"));
+  renderTriggerers(listOf(triggerers, "triggerers"));
   renderInflight(tries);
 }, { interval: 2000 });
