@@ -129,7 +129,6 @@ def schedulers_command(output: str) -> None:
 
 @click.command("triggerers")
 @output_option
-@translate_errors
 def triggerers_command(output: str) -> None:
     """Triggerers seen by the store: host, process, triggers run, and which are alive."""
     config = settings()
