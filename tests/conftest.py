@@ -125,10 +125,20 @@ def pg_template(pg_url: str, pg_admin: psycopg.Connection[Any]) -> Iterator[str]
     pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-#: Test files that take minutes, started first under ``--dist loadfile`` (scripts/test): a
-#: long file that started last would leave the other core idle until it ends.
+#: Test files that take minutes, started first (scripts/test runs ``--dist loadfile
+#: --no-loadscope-reorder``, which keeps this order): a long file that started last would
+#: leave the other core idle until it ends.
 SLOW_FILES_FIRST = (
     "tests/deploy/test_containers.py",
+    "tests/acceptance/test_cli.py",
+    "tests/fault/test_scheduler_failover.py",
+    "tests/fault/test_store_restart.py",
+    "tests/fault/test_broker_restart.py",
+    "tests/integration/test_celery.py",
+    "tests/integration/test_docker_provider_dags.py",
+    "tests/integration/test_kubernetes_provider_dags.py",
+    "tests/integration/test_examples.py",
+    "tests/integration/test_deferral.py",
 )
 
 
