@@ -1,10 +1,20 @@
-"""The geometry of the server-drawn timeline charts, without a database or a browser."""
+"""The geometry of the server-drawn timeline charts and when a run is due, without a database
+or a browser."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from conveyor.web.timeline import Calendar, CalendarDay, Gantt, GanttBar, LandingPoint, LandingTimes
+from conveyor.store.reads.runs import RunListing
+from conveyor.web.timeline import (
+    Calendar,
+    CalendarDay,
+    Gantt,
+    GanttBar,
+    LandingPoint,
+    LandingTimes,
+    landing_point,
+)
 from conveyor.web.ui import charts
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -137,3 +147,31 @@ def test_a_run_mapped_wide_draws_at_most_the_row_limit() -> None:
     chart = charts.gantt_chart(_gantt(*bars), T0)
     assert len(chart.rows) == charts.GANTT_ROWS and chart.hidden == 5
     assert chart.height == charts.GANTT_TOP + charts.GANTT_ROWS * charts.GANTT_ROW + 10
+
+
+def _listing(run_type: str, start: datetime, end: datetime) -> RunListing:
+    return RunListing(
+        id=1,
+        dag_id="d",
+        run_id=f"{run_type}__1",
+        run_type=run_type,
+        state="success",
+        logical_date=start,
+        data_interval_start=start,
+        data_interval_end=end,
+        conf={},
+        created_by=None,
+        queued_at=end,
+        start_date=end + timedelta(minutes=1),
+        end_date=end + timedelta(minutes=6),
+        note=None,
+        user_note=None,
+    )
+
+
+def test_a_run_is_due_at_the_end_of_its_interval_or_else_at_its_logical_date() -> None:
+    daily = landing_point(_listing("scheduled", T0, T0 + timedelta(days=1)))
+    assert daily.due_at == T0 + timedelta(days=1)
+    assert daily.landing_seconds == 360.0 and daily.duration_seconds == 300.0
+    manual = landing_point(_listing("manual", T0, T0))
+    assert manual.due_at == T0 and manual.landing_seconds == 360.0
