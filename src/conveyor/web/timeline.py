@@ -81,7 +81,7 @@ class Calendar(BaseModel):
     truncated: bool = Field(description="true when the year has more runs than were counted")
 
 
-def _bars_of(rows: list[TryTimes]) -> list[GanttBar]:
+def bars_of(rows: list[TryTimes]) -> list[GanttBar]:
     """One bar per try; an instance whose current try has no row yet gets one bar more."""
     bars: list[GanttBar] = []
     numbers: dict[tuple[str, int], set[int]] = {}
@@ -139,7 +139,7 @@ def gantt(conn: Connection, dag_id: str, run_id: str) -> Gantt:
         queued_at=run.queued_at,
         start_date=run.start_date,
         end_date=run.end_date,
-        bars=_bars_of(timeline_reads.run_tries(conn, run.id)),
+        bars=bars_of(timeline_reads.run_tries(conn, run.id)),
     )
 
 
