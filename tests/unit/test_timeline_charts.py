@@ -1,10 +1,22 @@
-"""The geometry of the server-drawn timeline charts, without a database or a browser."""
+"""The geometry of the server-drawn timeline charts and when a run is due, without a database
+or a browser."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from conveyor.web.timeline import Calendar, CalendarDay, Gantt, GanttBar, LandingPoint, LandingTimes
+from conveyor.store.reads.runs import RunListing
+from conveyor.store.reads.timeline import TryTimes
+from conveyor.web.timeline import (
+    Calendar,
+    CalendarDay,
+    Gantt,
+    GanttBar,
+    LandingPoint,
+    LandingTimes,
+    bars_of,
+    landing_point,
+)
 from conveyor.web.ui import charts
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -63,15 +75,18 @@ def test_each_try_gets_a_row_on_one_time_axis() -> None:
 def test_a_running_try_reaches_now_and_a_mapped_instance_links_to_its_page() -> None:
     now = T0 + timedelta(seconds=60)
     running = _bar("m", 1, "running", map_index=3, start_date=T0)
-    waiting = _bar("w", None, "scheduled")
-    chart = charts.gantt_chart(_gantt(running, waiting), now)
-    ran, pending = chart.rows
+    waiting = _bar("w", None, "none")
+    queued = _bar("q", 2, "queued", queued_at=T0)
+    chart = charts.gantt_chart(_gantt(running, waiting, queued), now)
+    ran, pending, next_try = chart.rows
     assert ran.ran is not None
     assert ran.ran[0] + ran.ran[1] == charts.GANTT_LABEL + charts.GANTT_PLOT
     assert ran.href == "/dags/d/runs/r%201/tasks/m/mapped/3?try=1"
     assert ran.label == "m [3] · try 1"
     assert pending.ran is None and pending.queued is None
     assert pending.label == "w · no try yet"
+    assert next_try.label == "q · try 2 (queued)" and next_try.ran is None
+    assert next_try.queued is not None and next_try.queued[0] == charts.GANTT_LABEL
 
 
 def test_durations_read_like_the_pages_script() -> None:
@@ -137,3 +152,62 @@ def test_a_run_mapped_wide_draws_at_most_the_row_limit() -> None:
     chart = charts.gantt_chart(_gantt(*bars), T0)
     assert len(chart.rows) == charts.GANTT_ROWS and chart.hidden == 5
     assert chart.height == charts.GANTT_TOP + charts.GANTT_ROWS * charts.GANTT_ROW + 10
+
+
+def _listing(run_type: str, start: datetime, end: datetime) -> RunListing:
+    return RunListing(
+        id=1,
+        dag_id="d",
+        run_id=f"{run_type}__1",
+        run_type=run_type,
+        state="success",
+        logical_date=start,
+        data_interval_start=start,
+        data_interval_end=end,
+        conf={},
+        created_by=None,
+        queued_at=end,
+        start_date=end + timedelta(minutes=1),
+        end_date=end + timedelta(minutes=6),
+        note=None,
+        user_note=None,
+    )
+
+
+def test_a_run_is_due_at_the_end_of_its_interval_or_else_at_its_logical_date() -> None:
+    daily = landing_point(_listing("scheduled", T0, T0 + timedelta(days=1)))
+    assert daily.due_at == T0 + timedelta(days=1)
+    assert daily.landing_seconds == 360.0 and daily.duration_seconds == 300.0
+    manual = landing_point(_listing("manual", T0, T0))
+    assert manual.due_at == T0 and manual.landing_seconds == 360.0
+
+
+def _row(task_id: str, instance: str, current: int, number: int | None, **more: object) -> TryTimes:
+    return TryTimes(
+        task_id=task_id,
+        map_index=-1,
+        instance_state=instance,
+        instance_try=current,
+        queued_at=T0,
+        try_number=number,
+        state=more.get("state"),  # type: ignore[arg-type]
+        start_date=more.get("start_date"),  # type: ignore[arg-type]
+        end_date=more.get("end_date"),  # type: ignore[arg-type]
+        hostname=None,
+    )
+
+
+def test_an_instance_waiting_for_its_next_try_gets_a_bar_for_it() -> None:
+    ended = {"start_date": T0, "end_date": T0 + timedelta(seconds=1)}
+    rows = [
+        _row("retried", "queued", 2, 1, state="up_for_retry", **ended),
+        _row("never", "upstream_failed", 0, None),
+        _row("done", "success", 1, 1, state="success", **ended),
+    ]
+    bars = [(b.task_id, b.try_number, b.state, b.queued_at is not None) for b in bars_of(rows)]
+    assert bars == [
+        ("retried", 1, "up_for_retry", False),  # not the current try: its queue time is gone
+        ("retried", 2, "queued", True),
+        ("never", None, "upstream_failed", True),
+        ("done", 1, "success", True),
+    ]

@@ -15,6 +15,7 @@ from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import timeline as timeline_reads
+from conveyor.store.reads.runs import RunListing
 from conveyor.store.reads.timeline import TryTimes
 
 #: The years a calendar can show (the next year's first day must exist).
@@ -80,7 +81,7 @@ class Calendar(BaseModel):
     truncated: bool = Field(description="true when the year has more runs than were counted")
 
 
-def _bars_of(rows: list[TryTimes]) -> list[GanttBar]:
+def bars_of(rows: list[TryTimes]) -> list[GanttBar]:
     """One bar per try; an instance whose current try has no row yet gets one bar more."""
     bars: list[GanttBar] = []
     numbers: dict[tuple[str, int], set[int]] = {}
@@ -138,7 +139,7 @@ def gantt(conn: Connection, dag_id: str, run_id: str) -> Gantt:
         queued_at=run.queued_at,
         start_date=run.start_date,
         end_date=run.end_date,
-        bars=_bars_of(timeline_reads.run_tries(conn, run.id)),
+        bars=bars_of(timeline_reads.run_tries(conn, run.id)),
     )
 
 
@@ -146,27 +147,29 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return None if start is None or end is None else round((end - start).total_seconds(), 3)
 
 
+def landing_point(run: RunListing) -> LandingPoint:
+    """How long after it was due the run ended: due at the end of its data interval, or at
+    its logical date when the interval is empty (a manual run)."""
+    no_interval = run.data_interval_start == run.data_interval_end
+    due = run.logical_date if no_interval else run.data_interval_end
+    return LandingPoint(
+        run_id=run.run_id,
+        run_type=run.run_type,
+        state=run.state,
+        logical_date=run.logical_date,
+        due_at=due,
+        start_date=run.start_date,
+        end_date=run.end_date,
+        landing_seconds=_seconds(due, run.end_date),
+        duration_seconds=_seconds(run.start_date, run.end_date),
+    )
+
+
 def landing_times(conn: Connection, dag_id: str, limit: int) -> LandingTimes:
     """How long after it was due each of the latest ``limit`` runs ended, and how long it ran."""
     dag_reads.get_dag(conn, dag_id)  # NotFoundError for an unknown DAG
-    points = []
-    for run in reversed(run_reads.latest_by_date(conn, dag_id, limit)):
-        no_interval = run.data_interval_start == run.data_interval_end
-        due = run.logical_date if no_interval else run.data_interval_end
-        points.append(
-            LandingPoint(
-                run_id=run.run_id,
-                run_type=run.run_type,
-                state=run.state,
-                logical_date=run.logical_date,
-                due_at=due,
-                start_date=run.start_date,
-                end_date=run.end_date,
-                landing_seconds=_seconds(due, run.end_date),
-                duration_seconds=_seconds(run.start_date, run.end_date),
-            )
-        )
-    return LandingTimes(dag_id=dag_id, runs=points)
+    latest = run_reads.latest_by_date(conn, dag_id, limit)
+    return LandingTimes(dag_id=dag_id, runs=[landing_point(run) for run in reversed(latest)])
 
 
 def _day_state(counts: Counter[str]) -> str:

@@ -141,6 +141,8 @@ def gantt_chart(data: Gantt, now: datetime) -> GanttChart:
     for i, bar in enumerate(shown):
         name = bar.task_id + (f" [{bar.map_index}]" if bar.map_index >= 0 else "")
         label = f"{name} · try {bar.try_number}" if bar.try_number else f"{name} · no try yet"
+        if bar.try_number and bar.start_date is None:
+            label += f" ({bar.state})"  # numbered, not started: scheduled or queued
         row = GanttRow(
             y=GANTT_TOP + i * GANTT_ROW,
             bar=bar,
