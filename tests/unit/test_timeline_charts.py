@@ -171,6 +171,7 @@ def _listing(run_type: str, start: datetime, end: datetime) -> RunListing:
         end_date=end + timedelta(minutes=6),
         note=None,
         user_note=None,
+        version_hash="0" * 64,
     )
 
 
