@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -107,8 +107,15 @@ def get_grid(
     older runs with ``before``, of newer ones with ``after`` (logical dates)."""
     if before is not None and after is not None:
         raise HTTPException(422, "give before or after, not both")
-    for name, value in (("before", before), ("after", after)):
-        if value is not None and value.tzinfo is None:
+    dates = {"before": before, "after": after}
+    for name, value in dates.items():
+        if value is None:
+            continue
+        if value.tzinfo is None:
             raise HTTPException(422, f"{name}: give a time zone, e.g. 2026-01-01T00:00:00Z")
+        try:
+            dates[name] = value.astimezone(UTC)
+        except OverflowError:
+            raise HTTPException(422, f"{name}: {value.isoformat()} is out of range") from None
     with get_store(request).read() as conn:
-        return queries.grid(conn, dag_id, limit, before=before, after=after)
+        return queries.grid(conn, dag_id, limit, before=dates["before"], after=dates["after"])

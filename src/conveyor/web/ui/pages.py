@@ -8,7 +8,7 @@ the API for the same shape. So the first paint and every update come from one pl
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
@@ -138,10 +138,10 @@ def _grid_window(request: Request, tab: str) -> dict[str, Any]:
     for name in dates:
         try:
             value = datetime.fromisoformat(params.get(name, "")[:40])
-        except ValueError:
+            if value.tzinfo is not None:
+                dates[name] = value.astimezone(UTC)
+        except (ValueError, OverflowError):
             continue
-        if value.tzinfo is not None:
-            dates[name] = value
     if dates["before"] is not None:
         dates["after"] = None
     return {"runs": count, **dates}
