@@ -36,8 +36,8 @@ from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store import runs
-from conveyor.store.engine import Connection, Store
-from conveyor.store.tables import task_instance, task_try, worker
+from conveyor.store.engine import Store
+from conveyor.store.tables import worker
 from conveyor.worker.celery_app import make_app
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
@@ -240,27 +240,6 @@ def run_on_celery(
     scheduler.run(until=settled)
     assert done(), log.read_text()[-3000:]
     return run_pk
-
-
-def task_states(conn: Connection, run_pk: int) -> dict[str, str]:
-    """Each task's state in the run, by task id."""
-    rows = conn.execute(
-        select(task_instance.c.task_id, task_instance.c.state).where(
-            task_instance.c.run_pk == run_pk
-        )
-    ).all()
-    return {task_id: state for task_id, state in rows}
-
-
-def try_hosts(conn: Connection, run_pk: int) -> set[str]:
-    """The hosts the run's tries ran on."""
-    return set(
-        conn.execute(
-            select(task_try.c.hostname)
-            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-            .where(task_instance.c.run_pk == run_pk)
-        ).scalars()
-    )
 
 
 def pool_processes(worker_pid: int) -> list[int]:

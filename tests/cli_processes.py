@@ -184,3 +184,33 @@ def started_count() -> int:
 
 
 _started = [0]
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A command's environment: a home and an empty DAG folder (``dags``) under ``tmp_path``,
+    quick scheduler loops and folder scans, 200 columns; ``extra`` on top."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    return {
+        **os.environ,
+        "CONVEYOR_HOME": str(tmp_path / "home"),
+        "CONVEYOR_DAGS_FOLDER": str(dags),
+        "CONVEYOR_SCHEDULER_LOOP_SECONDS": "0.2",
+        "CONVEYOR_DAG_SCAN_SECONDS": "0.2",
+        "COLUMNS": "200",
+        **extra,
+    }
+
+
+def run_cli(
+    env: Mapping[str, str], *args: str, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``conveyor ARGS`` run to its end, its output captured as text."""
+    return subprocess.run(
+        [CONVEYOR, *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_processes import cli_process
+from cli_processes import cli_env, cli_process
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dags"
@@ -21,17 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dags"
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return {
-        **os.environ,
-        "CONVEYOR_HOME": str(tmp_path / "home"),
-        "CONVEYOR_DAGS_FOLDER": str(dags),
-        "CONVEYOR_SCHEDULER_LOOP_SECONDS": "0.2",
-        "CONVEYOR_DAG_SCAN_SECONDS": "0.2",
-        "CONVEYOR_EXAMPLE_OUTPUT": str(tmp_path / "out" / "orders.db"),
-        "COLUMNS": "200",
-    }
+    return cli_env(tmp_path, CONVEYOR_EXAMPLE_OUTPUT=str(tmp_path / "out" / "orders.db"))
 
 
 def conveyor(

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from cli_processes import CTRL_C_LIMIT_SECONDS, cli_process
+from cli_processes import CTRL_C_LIMIT_SECONDS, cli_process, run_cli
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    """A home and an empty DAG folder, and every other setting at its default."""
     dags = tmp_path / "dags"
     dags.mkdir()
     return {
@@ -29,12 +30,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def conveyor(
-    env: dict[str, str], *args: str, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CONVEYOR, *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
+conveyor = run_cli
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ closed, since a child that keeps the pipe open keeps whoever reads it waiting to
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import textwrap
@@ -21,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from celery_workers import REDIS_URL, require_redis, wait_for_worker
-from cli_processes import CONVEYOR, CTRL_C_LIMIT_SECONDS, cli_process
+from cli_processes import CONVEYOR, CTRL_C_LIMIT_SECONDS, cli_env, cli_process
 from conftest import make_settings
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance
@@ -61,17 +60,11 @@ SLOW_TO_IMPORT = """
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return {
-        **os.environ,
-        "CONVEYOR_HOME": str(tmp_path / "home"),
-        "CONVEYOR_DAGS_FOLDER": str(dags),
-        "CONVEYOR_SCHEDULER_LOOP_SECONDS": "0.2",
-        "CONVEYOR_DAG_SCAN_SECONDS": "0.2",
-        "CONVEYOR_HEARTBEAT_SECONDS": "0.5",
-        "TEST_IMPORT_BEGAN": str(tmp_path / "import-began"),
-    }
+    return cli_env(
+        tmp_path,
+        CONVEYOR_HEARTBEAT_SECONDS="0.5",
+        TEST_IMPORT_BEGAN=str(tmp_path / "import-began"),
+    )
 
 
 def write_dag(env: dict[str, str], name: str, body: str) -> Path:

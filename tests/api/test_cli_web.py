@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -16,29 +15,17 @@ import httpx2 as httpx
 import pytest
 from api_helpers import csrf_from
 
+from cli_processes import cli_env, run_cli
+
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return {
-        **os.environ,
-        "CONVEYOR_HOME": str(tmp_path / "home"),
-        "CONVEYOR_DAGS_FOLDER": str(dags),
-        "CONVEYOR_SCHEDULER_LOOP_SECONDS": "0.2",
-        "CONVEYOR_DAG_SCAN_SECONDS": "0.2",
-        "COLUMNS": "200",
-    }
+    return cli_env(tmp_path)
 
 
-def conveyor(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CONVEYOR, *args], env=env, capture_output=True, text=True, timeout=60, input=stdin
-    )
+conveyor = run_cli
 
 
 def free_port() -> int:

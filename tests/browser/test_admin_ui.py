@@ -9,19 +9,15 @@ Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
@@ -31,35 +27,19 @@ WAIT_MS = 30_000
 ADMIN_PASSWORD = "admin-secret-1"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
+browser = ui_servers.browser_fixture()
 
 
 @pytest.fixture(scope="module")
 def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
-    servers = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    try:
-        servers.start()
+    with started(tmp_path_factory.mktemp("conveyor")) as servers:
         servers.cli(
             "users", "create", "admin", "--role", "admin", "--password-stdin", stdin=ADMIN_PASSWORD
         )
         yield servers
-    finally:
-        servers.stop()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.on("dialog", lambda dialog: dialog.accept())  # "Delete ...?" confirmations
-    yield opened
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+page = ui_servers.page_fixture(accept_dialogs=True)  # "Delete ...?" confirmations
 
 
 def log_in(page: Page, servers: Conveyor, role: str) -> None:

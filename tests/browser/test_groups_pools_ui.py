@@ -3,7 +3,6 @@ waiting for a pool says so on its page. Real ``conveyor scheduler`` and ``convey
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 import time
@@ -11,15 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 WAIT_MS = 30_000
@@ -42,46 +38,25 @@ with DAG("pool_wait_ui", schedule=None):
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+browser = ui_servers.browser_fixture()
 
 
 @pytest.fixture(scope="module")
 def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
-    servers = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    try:
-        servers.start()
+    with started(tmp_path_factory.mktemp("conveyor")) as servers:
         (servers.dags_folder / "grouped_ui.py").write_text(textwrap.dedent(GROUPED))
         deadline = time.monotonic() + 30
         while "grouped_ui" not in servers.cli("dags", "list").stdout:
             assert time.monotonic() < deadline, servers.logs()
             time.sleep(0.3)
         yield servers
-    finally:
-        servers.stop()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+page = ui_servers.page_fixture()
 
 
 def log_in(page: Page, servers: Conveyor) -> None:
-    page.goto(f"{servers.url}/login")
-    page.fill("#username", "op")
-    page.fill("#password", PASSWORDS["op"])
-    page.click("button[type=submit]")
-    expect(page.locator("#dag-table")).to_be_visible()
+    sign_in(page, servers.url, "op", PASSWORDS["op"])
 
 
 def inside(inner: dict[str, Any] | None, outer: dict[str, Any] | None) -> bool:

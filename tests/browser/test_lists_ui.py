@@ -10,27 +10,23 @@ Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
 from conveyor.config import load_config
 from conveyor.store.engine import Store
 from conveyor.store.trigger import trigger_run
 from conveyor.web import accounts
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
-from playwright.sync_api import Browser, Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -53,17 +49,12 @@ for number in range(55):
 '''
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
+browser = ui_servers.browser_fixture()
 
 
 @pytest.fixture(scope="module")
 def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
-    servers = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    try:
-        servers.start()
+    with started(tmp_path_factory.mktemp("conveyor")) as servers:
         (servers.dags_folder / "fleet.py").write_text(MANY_DAGS)
         create_admin(servers)
         # Three runs of nightly_billing (they fail), a day apart: bill-1 the oldest.
@@ -71,8 +62,6 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
             trigger(servers, f"bill-{day}", datetime(2026, 1, day, tzinfo=UTC))
         servers._wait_until_parsed()  # fleet.py too
         yield servers
-    finally:
-        servers.stop()
 
 
 def trigger(servers: Conveyor, run_id: str, logical_date: datetime | None = None) -> None:
@@ -101,15 +90,7 @@ def create_admin(servers: Conveyor) -> None:
         store.dispose()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+page = ui_servers.page_fixture()
 
 
 def log_in(page: Page, servers: Conveyor, role: str) -> None:

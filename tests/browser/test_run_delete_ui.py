@@ -8,20 +8,15 @@ Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 
 import pytest
-from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -29,41 +24,13 @@ pytestmark = pytest.mark.timeout(180)
 WAIT_MS = 30_000
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
-    servers = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    try:
-        yield servers.start()
-    finally:
-        servers.stop()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+browser = ui_servers.browser_fixture()
+conveyor = ui_servers.servers_fixture()
+page = ui_servers.page_fixture()
 
 
 def log_in(page: Page, servers: Conveyor, role: str) -> None:
-    page.goto(f"{servers.url}/login")
-    page.fill("#username", role)
-    page.fill("#password", PASSWORDS[role])
-    page.click("button[type=submit]")
-    expect(page.locator("#dag-table")).to_be_visible()
+    sign_in(page, servers.url, role, PASSWORDS[role])
 
 
 def finished_run(page: Page, servers: Conveyor) -> str:

@@ -9,41 +9,23 @@ every request it makes stays on the server.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from ui_servers import CHROMIUM, PASSWORDS, Conveyor, chromium_missing_reason
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 WAIT_MS = 30_000
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
-    started = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    try:
-        yield started.start()
-    finally:
-        started.stop()
+browser = ui_servers.browser_fixture()
+servers = ui_servers.servers_fixture("servers")
 
 
 def test_every_page_and_the_api_docs_work_under_the_csp(
@@ -58,11 +40,7 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
 
-    page.goto(f"{servers.url}/login")
-    page.fill("#username", "op")
-    page.fill("#password", PASSWORDS["op"])
-    page.click("button[type=submit]")
-    expect(page.locator("#dag-table")).to_be_visible(timeout=WAIT_MS)
+    sign_in(page, servers.url, "op", PASSWORDS["op"], WAIT_MS)
     page.goto(f"{servers.url}/dags/hourly_sync/trigger")
     page.click("#trigger-submit")
     expect(page).to_have_url(re.compile(r"/dags/hourly_sync\?run="), timeout=WAIT_MS)

@@ -15,7 +15,6 @@ Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 import time
@@ -24,13 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
@@ -96,17 +92,12 @@ with DAG(
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
+browser = ui_servers.browser_fixture()
 
 
 @pytest.fixture(scope="module")
 def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
-    servers = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    try:
-        servers.start()
+    with started(tmp_path_factory.mktemp("conveyor")) as servers:
         flags = servers.root / "flags"
         flags.mkdir()
         (servers.dags_folder / "ti_mapped.py").write_text(textwrap.dedent(MAPPED_DAG))
@@ -115,8 +106,6 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
         for dag_id in ("ti_mapped", "ti_detail"):
             servers.cli("dags", "unpause", dag_id)
         yield servers
-    finally:
-        servers.stop()
 
 
 def _wait_for_dags(servers: Conveyor, wanted: set[str], limit: float = 60.0) -> None:

@@ -162,6 +162,19 @@ class Conveyor:
         self.processes.clear()
 
 
+def require_chromium() -> None:
+    """At a test module's import: skip the module when chromium or playwright is missing,
+    except in CI (``CI=true``), where the module fails."""
+    missing = chromium_missing_reason()
+    if missing is None:
+        return
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(missing, pytrace=False)
+    pytest.skip(missing, allow_module_level=True)
+
+
 def chromium_missing_reason() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if not Path(CHROMIUM).exists():
@@ -196,3 +209,66 @@ def sign_in(
     page.fill("#password", password)
     page.click("button[type=submit]")
     expect(page.locator("#dag-table")).to_be_visible(timeout=timeout_ms)
+
+
+@contextlib.contextmanager
+def started(root: Path, base_url: str = "") -> Iterator[Conveyor]:
+    """A started scheduler and web server on a new home under ``root``, stopped after."""
+    servers = Conveyor(root, base_url=base_url)
+    try:
+        yield servers.start()
+    finally:
+        servers.stop()
+
+
+@contextlib.contextmanager
+def watched_page(browser: Any, *, accept_dialogs: bool = False) -> Iterator[Any]:
+    """A page in a context of its own, 1400x900; a JavaScript error on it fails the test.
+    ``accept_dialogs``: say yes to confirm() ("Delete ...?")."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    if accept_dialogs:
+        opened.on("dialog", lambda dialog: dialog.accept())
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def browser_fixture() -> Any:
+    """A module's ``browser`` fixture (``browser = browser_fixture()``): one chromium for the
+    module's tests."""
+    import pytest
+
+    @pytest.fixture(scope="module", name="browser")
+    def browser() -> Iterator[Any]:
+        with launched_chromium() as launched:
+            yield launched
+
+    return browser
+
+
+def page_fixture(*, accept_dialogs: bool = False) -> Any:
+    """A module's ``page`` fixture (``page = page_fixture()``): a :func:`watched_page` of the
+    module's browser for each test."""
+    import pytest
+
+    @pytest.fixture(name="page")
+    def page(browser: Any) -> Iterator[Any]:
+        with watched_page(browser, accept_dialogs=accept_dialogs) as opened:
+            yield opened
+
+    return page
+
+
+def servers_fixture(name: str = "conveyor") -> Any:
+    """A module's fixture of :func:`started` servers, for the modules that need nothing more."""
+    import pytest
+
+    @pytest.fixture(scope="module", name=name)
+    def servers(tmp_path_factory: Any) -> Iterator[Conveyor]:
+        with started(tmp_path_factory.mktemp("conveyor")) as running:
+            yield running
+
+    return servers

@@ -21,7 +21,8 @@ from conftest import make_settings, run_until_finished
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, import_error, task_instance, xcom
+from conveyor.store.tables import dag_run, import_error, xcom
+from store_reads import states_of
 
 LEGACY = """
 import os
@@ -160,16 +161,6 @@ def _write(folder: Path, name: str, text: str, tmp: Path, *, bom: bool = False) 
     (folder / name).write_bytes(("\ufeff" if bom else "").encode() + body.encode())
 
 
-def _states(store: Store, run_pk: int) -> dict[str, str]:
-    with store.read() as conn:
-        rows = conn.execute(
-            select(task_instance.c.task_id, task_instance.c.state).where(
-                task_instance.c.run_pk == run_pk
-            )
-        )
-        return {r.task_id: r.state for r in rows}
-
-
 def _xcom(store: Store, run_pk: int, task_id: str) -> Any:
     with store.read() as conn:
         return conn.execute(
@@ -213,7 +204,7 @@ def test_legacy_names_configuration_and_trigger_rules(
     assert run_pk is not None
     run_until_finished(settings, store, [run_pk], limit=60)
 
-    assert _states(store, run_pk) == {
+    assert states_of(store, run_pk) == {
         "facts": "success",
         "pick": "success",
         "left": "success",
@@ -263,7 +254,7 @@ def test_templates_dag_task_and_trigger_dag_from_a_file_with_a_bom(
         "text": "DATA!",
     }
     assert _xcom(store, macros, "say") == "DATA! [1, 2]"
-    assert _states(store, starter) == {"start_other": "success", "report": "success"}
+    assert states_of(store, starter) == {"start_other": "success", "report": "success"}
     assert _xcom(store, starter, "start_other") == {
         "run_id": "from_code",
         "again": "already exists",

@@ -25,6 +25,7 @@ from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance, task_try, xcom
 from conveyor.worker.runner import log_path_for
+from store_reads import states_of
 
 CALLBACKS = """
 import json
@@ -188,16 +189,6 @@ def _write(folder: Path, name: str, text: str, tmp: Path) -> None:
     (folder / name).write_text(textwrap.dedent(text).replace("@TMP@", str(tmp)))
 
 
-def _states(store: Store, run_pk: int) -> dict[str, str]:
-    with store.read() as conn:
-        rows = conn.execute(
-            select(task_instance.c.task_id, task_instance.c.state).where(
-                task_instance.c.run_pk == run_pk
-            )
-        )
-        return {r.task_id: r.state for r in rows}
-
-
 def test_callbacks_failure_and_resources(
     tmp_path: Path, store_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,7 +207,7 @@ def test_callbacks_failure_and_resources(
     run_until_finished(settings, store, [failing, greeting], limit=60)
 
     # AirflowFailException: failed at once although retries=3 came from default_args.
-    assert _states(store, failing) == {"explode": "failed"}
+    assert states_of(store, failing) == {"explode": "failed"}
     with store.read() as conn:
         tries = conn.execute(
             select(task_try)
@@ -247,7 +238,7 @@ def test_callbacks_failure_and_resources(
     assert "smtp_default" in log
 
     # A user's operator: template field, Variable JSON, connection, self.log.
-    states = _states(store, greeting)
+    states = states_of(store, greeting)
     assert set(states.values()) == {"success"}
     with store.read() as conn:
         value = conn.execute(
@@ -293,7 +284,7 @@ def test_an_once_dag_triggers_a_dag_that_is_parsed_later(
         found = {r.dag_id: r for r in conn.execute(select(dag_run))}
     assert found["af_starter"].state == RunState.SUCCESS
     assert found["af_late_target"].state == RunState.SUCCESS
-    assert _states(store, found["af_starter"].id) == {"kick": "success"}
+    assert states_of(store, found["af_starter"].id) == {"kick": "success"}
 
 
 def test_task_bash_date_branch_and_a_mapped_operator_of_ones_own(
@@ -313,11 +304,11 @@ def test_task_bash_date_branch_and_a_mapped_operator_of_ones_own(
     assert shell is not None and child is not None and parent is not None
     run_until_finished(settings, store, [shell, child, parent], limit=60)
     # The sensor waited for every task of the parent's group, then succeeded.
-    assert _states(store, child) == {"wait": "success"}
-    assert set(_states(store, parent).values()) == {"success"}
+    assert states_of(store, child) == {"wait": "success"}
+    assert set(states_of(store, parent).values()) == {"success"}
 
     # @task.bash, output_processor with multiple_outputs, a date branch, a mapped own operator.
-    assert _states(store, shell) == {
+    assert states_of(store, shell) == {
         "stats": "success",
         "report": "success",
         "monday": "success",

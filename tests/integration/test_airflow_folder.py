@@ -20,8 +20,9 @@ from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag, dag_run, import_error, task_instance, xcom
+from conveyor.store.tables import dag, dag_run, import_error, xcom
 from conveyor.worker.runner import log_path_for
+from store_reads import states_of
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "airflow_folder"
 WHEN = datetime(2026, 3, 2, tzinfo=UTC)
@@ -48,16 +49,6 @@ def _run_folder(
     return settings, created
 
 
-def _states(store: Store, run_pk: int) -> dict[str, str]:
-    with store.read() as conn:
-        rows = conn.execute(
-            select(task_instance.c.task_id, task_instance.c.state).where(
-                task_instance.c.run_pk == run_pk
-            )
-        )
-        return {r.task_id: r.state for r in rows}
-
-
 def _xcoms(store: Store, run_pk: int) -> dict[tuple[str, str], Any]:
     with store.read() as conn:
         rows = conn.execute(select(xcom).where(xcom.c.run_pk == run_pk))
@@ -77,7 +68,7 @@ def test_the_airflow_folder_runs_unchanged(
 
     # 1.10 style: default_args carry start_date (days_ago) and Airflow-only keywords.
     legacy = created["legacy_orders"]
-    assert _states(store, legacy) == dict.fromkeys(
+    assert states_of(store, legacy) == dict.fromkeys(
         ["start", "extract", "summarise", "report"], "success"
     )
     assert _xcoms(store, legacy)[("summarise", "total")] == 10
@@ -93,7 +84,7 @@ def test_the_airflow_folder_runs_unchanged(
 
     # 2.x TaskFlow: multiple_outputs, result["key"] without it, XComArg in bash_command.
     inventory = created["taskflow_inventory"]
-    assert _states(store, inventory) == {
+    assert states_of(store, inventory) == {
         "stock": "success",
         "threshold": "success",
         "compare": "success",
@@ -111,7 +102,7 @@ def test_the_airflow_folder_runs_unchanged(
 
     # 3.x: airflow.sdk and the standard provider; .output and do_xcom_push=False.
     shipping = created["sdk_shipping"]
-    assert set(_states(store, shipping).values()) == {"success"}
+    assert set(states_of(store, shipping).values()) == {"success"}
     shipping_values = _xcoms(store, shipping)
     assert shipping_values[("carriers", "return_value")] == ["post", "courier"]
     assert ("quiet", "return_value") not in shipping_values

@@ -17,14 +17,13 @@ from celery_workers import (
     require_redis,
     run_on_celery,
     start_worker,
-    task_states,
-    try_hosts,
     worker_env,
 )
 from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, xcom
+from store_reads import task_states, try_hosts
 
 BROKER = "redis://127.0.0.1:6379/11"
 QUEUE = "airflow_ops_q"

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from test_runs import Env
 
+from cli_processes import run_cli
 from conveyor.connections import repository
 from conveyor.connections.masking import looks_secret
 from conveyor.connections.models import Connection
@@ -20,7 +20,6 @@ from conveyor.states import RunState
 from conveyor.store.engine import Store
 from conveyor.worker.runner import log_path_for
 
-CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 #: Extra keys an op got back in clear before the rule was widened.
 SECRET_KEYS = [
     "passphrase",
@@ -129,15 +128,8 @@ def test_marked_secrets_are_masked_in_a_tries_log(tmp_path: Path, store: Store) 
 
 
 def _cli(tmp: Path, store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        **os.environ,
-        "CONVEYOR_HOME": str(tmp / "home"),
-        "CONVEYOR_DATABASE_URL": store_url,
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [CONVEYOR, *args], env=environ, capture_output=True, text=True, timeout=60
-    )
+    home = {"CONVEYOR_HOME": str(tmp / "home"), "CONVEYOR_DATABASE_URL": store_url}
+    return run_cli({**os.environ, **home, "COLUMNS": "200"}, *args)
 
 
 def test_the_cli_marks_variables_and_connection_fields_secret(

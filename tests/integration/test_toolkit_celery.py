@@ -16,13 +16,13 @@ from celery_workers import (
     require_redis,
     run_on_celery,
     start_worker,
-    task_states,
     worker_env,
 )
 from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store.engine import Store
 from conveyor.store.tables import callback_request, task_instance, task_try
+from store_reads import task_states
 
 BROKER = "redis://127.0.0.1:6379/5"
 QUEUE = "toolkit_q"

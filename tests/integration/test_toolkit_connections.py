@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from test_runs import Env
 
+from cli_processes import run_cli
 from conftest import make_settings
 from conveyor.config import Settings
 from conveyor.connections import bind, get_connection, repository
@@ -23,7 +23,6 @@ from conveyor.store.engine import Store
 from conveyor.store.tables import connection, variable
 from conveyor.worker.runner import log_path_for
 
-CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 PASSWORD = "pw-Zq8!xK2v"
 TOKEN = "tok-93jfKq0aZ"
 
@@ -139,15 +138,8 @@ def test_secrets_are_encrypted_at_rest_and_a_wrong_key_says_so(env: Env) -> None
 
 
 def _cli(tmp: Path, store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        **os.environ,
-        "CONVEYOR_HOME": str(tmp / "home"),
-        "CONVEYOR_DATABASE_URL": store_url,
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [CONVEYOR, *args], env=environ, capture_output=True, text=True, timeout=60
-    )
+    home = {"CONVEYOR_HOME": str(tmp / "home"), "CONVEYOR_DATABASE_URL": store_url}
+    return run_cli({**os.environ, **home, "COLUMNS": "200"}, *args)
 
 
 def test_cli_manages_connections_and_variables_masking_secrets(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from cli_processes import run_cli
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,12 +25,7 @@ def clean_env(home: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def conveyor(
-    env: dict[str, str], *args: str, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CONVEYOR, *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
+conveyor = run_cli  # ``conveyor ARGS`` run to its end, output captured
 
 
 def wait_until(condition: Callable[[], bool], limit: float, what: str) -> float:
