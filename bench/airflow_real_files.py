@@ -147,6 +147,24 @@ JUDGED: dict[str, tuple[str, str]] = {
         "an Airflow image (its preflight lists /opt/airflow/dags) and a KubernetesExecutor; "
         "its last task fails on purpose (no java on the workers)",
     ),
+    "sp-202/airflow-dags:dags/master_data_dag.py": (
+        "service",
+        "the DAGs it triggers, neighbour files that need the Apache Spark provider",
+    ),
+    "superdao-inc/airflow-dags:common/dags_config.py": (
+        "service",
+        "not a DAG file: a helper module of the repository's DAGs, which defines no DAG",
+    ),
+    "toodullboi-akbo/akbo-airflow-dags:KBO_entire_situaion_daily_dag.py": (
+        "service",
+        "crawler scripts at /opt/airflow/dags/repo (its git-sync deployment) reading the KBO "
+        "website",
+    ),
+    "toodullboi-akbo/akbo-airflow-dags:KBO_entire_team_crawl_dag.py": (
+        "service",
+        "crawler scripts at /opt/airflow/dags/repo (its git-sync deployment) reading the KBO "
+        "website",
+    ),
     "sortedstartup/datascience-airflow-dags:dags/500000tasks.py": (
         "service",
         "time: a stress test of 500,000 mapped tasks, beyond the per-file limit",
@@ -441,6 +459,13 @@ def main() -> int:
             results = list(
                 pool.map(lambda e: show(run_file(e, args.mirror, scratch, args.timeout)), entries)
             )
+    if args.only and args.write:  # keep the stored outcomes of the files not run again
+        again = {(r.repository, r.path) for r in results}
+        stored = json.loads(OUT.read_text())["files"]
+        kept = [
+            Result(**{**r, "why": ""}) for r in stored if (r["repository"], r["path"]) not in again
+        ]
+        results = sorted([*map(judge, kept), *results], key=lambda r: (r.repository, r.path))
     return report(results, args.write, time.monotonic() - started)
 
 
