@@ -27,6 +27,7 @@ READS = [
     "/api/v1/runs",
     "/api/v1/workers",
     "/api/v1/schedulers",
+    "/api/v1/triggerers",
 ]
 
 
