@@ -22,9 +22,11 @@ succeed. A benchmark, not a test: it needs the repositories and takes minutes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tarfile
@@ -368,15 +370,36 @@ def _run(
     target: Path, dag_id: str | None, env: dict[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:
     """`conveyor run FILE [DAG_ID]` in the file's folder, under the time limit."""
-    return subprocess.run(
+    return run_in_group(
         [CONVEYOR, "run", "--no-retry-delay", str(target), *([dag_id] if dag_id else [])],
-        capture_output=True,
-        text=True,
         env=env,
         timeout=timeout,
         cwd=str(target.parent),
-        check=False,
     )
+
+
+def run_in_group(
+    command: list[str], *, env: dict[str, str], timeout: float, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in a session of its own; on the time limit, kill the whole group:
+    `conveyor run`'s fork server and a try blocked in user code would outlive it otherwise."""
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise subprocess.TimeoutExpired(command, timeout, output=out, stderr=err) from exc
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
 def placed(result: Result, mirror: Path) -> Result:
