@@ -26,6 +26,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_real_files import run_in_group
+
 WHEELS = ("apache-airflow-core", "apache-airflow-providers-standard")
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 STATES = (
@@ -153,14 +155,7 @@ def run_one(path: Path, dag_id: str, env: dict[str, str], timeout: float) -> Row
     if path.name in CONF:
         command += ["--conf", json.dumps(CONF[path.name])]
     try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-            check=False,
-        )
+        done = run_in_group(command, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         stuck = last_error(Path(env["CONVEYOR_HOME"]), dag_id)
         row.ran, row.note = "timeout", f"not done after {timeout:g}s; {stuck}".strip("; ")

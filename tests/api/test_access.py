@@ -31,6 +31,7 @@ READS = [
     "/api/v1/dags/pipeline/calendar",
     "/api/v1/assets",
     "/api/v1/dag-dependencies",
+    "/api/v1/triggerers",
 ]
 
 

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from jinja2 import Undefined
+
 from conveyor.exceptions import CycleError, DagDefinitionError
 from conveyor.model.context import DagContext
 from conveyor.model.datasets import Dataset
@@ -73,6 +75,7 @@ class DAG:
         user_defined_macros: dict[str, Any] | None = None,
         user_defined_filters: dict[str, Callable[..., Any]] | None = None,
         render_template_as_native_obj: bool = False,
+        template_undefined: type[Any] | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -125,6 +128,16 @@ class DAG:
         self.user_defined_filters = dict(user_defined_filters or {})
         # Rendered fields become the Python values their text spells (model.templating).
         self.render_template_as_native_obj = bool(render_template_as_native_obj)
+        # What a name no one defined renders as: an error (jinja2.StrictUndefined, the
+        # default), or e.g. jinja2.Undefined's empty text, as in Airflow.
+        if template_undefined is not None and not (
+            isinstance(template_undefined, type) and issubclass(template_undefined, Undefined)
+        ):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: template_undefined must be a jinja2 Undefined class "
+                f"(jinja2.Undefined, jinja2.StrictUndefined...), got {template_undefined!r}"
+            )
+        self.template_undefined = template_undefined
         self.task_dict: dict[str, BaseOperator] = {}
         #: Edge labels (Label): downstream task id -> {upstream task id: label}.
         self.edge_labels: dict[str, dict[str, str]] = {}

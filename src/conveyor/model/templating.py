@@ -105,6 +105,9 @@ def _task_environment(
     dag = task.dag
     native = bool(getattr(dag, "render_template_as_native_obj", False))
     env = _environment(template_searchpath(task) if exts else (), native)
+    undefined = getattr(dag, "template_undefined", None) if dag else None
+    if undefined is not None and undefined is not jinja2.StrictUndefined:
+        env = env.overlay(undefined=undefined)
     extra_macros = getattr(dag, "user_defined_macros", None) if dag else None
     filters = getattr(dag, "user_defined_filters", None) if dag else None
     if extra_macros:
