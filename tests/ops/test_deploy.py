@@ -75,7 +75,8 @@ def test_without_a_command_the_role_comes_from_the_environment(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("role", "probe"),
     [
-        ("scheduler", "health"),
+        ("scheduler", "health --only store --only schema --only broker --only schedulers"),
+        ("triggerer", "health --only store --only triggerers"),
         ("worker", "health --only store --only broker"),
         ("web", "health --only store --only schema"),
         ("standalone", "health --only store --only schema"),
