@@ -62,6 +62,7 @@ _TEMPORAL_TRIGGERS = {
 }
 _FILE_TRIGGER = {"FileTrigger": "conveyor.triggers:FileTrigger"}
 _FILE = {"FileSensor": "conveyor.sensors:FileSensor"}
+_FS_HOOK = {"FSHook": "conveyor.sensors.file:FSHook"}
 _EXTERNAL = {
     "ExternalTaskSensor": "conveyor.sensors:ExternalTaskSensor",
     "ExternalTaskMarker": "conveyor.airflow_compat.branching:ExternalTaskMarker",
@@ -209,6 +210,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.triggers.temporal": _TEMPORAL_TRIGGERS,
     "airflow.triggers.file": _FILE_TRIGGER,
     "airflow.hooks.base": {"BaseHook": f"{_SHIMS}:BaseHook"},
+    "airflow.hooks.filesystem": _FS_HOOK,
     "airflow.macros": {
         "ds_add": "conveyor.model.templating:ds_add",
         "ds_format": "conveyor.model.templating:ds_format",
@@ -234,6 +236,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.time_delta_sensor": _TIME_DELTA,
     "airflow.sensors.date_time_sensor": _DATE_TIME,
     "airflow.contrib.sensors.file_sensor": _FILE,
+    "airflow.contrib.hooks.fs_hook": _FS_HOOK,
     "airflow.contrib.sensors.bash_sensor": _BASH_SENSOR,
     "airflow.contrib.sensors.python_sensor": _PYTHON_SENSOR,
     "airflow.contrib.sensors.weekday_sensor": _WEEKDAY,
@@ -310,6 +313,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.time": _TIME,
     "airflow.providers.standard.sensors.date_time": _DATE_TIME,
     "airflow.providers.standard.sensors.filesystem": _FILE,
+    "airflow.providers.standard.hooks.filesystem": _FS_HOOK,
     "airflow.providers.standard.triggers.temporal": _TEMPORAL_TRIGGERS,
     "airflow.providers.standard.triggers.file": _FILE_TRIGGER,
     "airflow.providers.standard.sensors.external_task": _EXTERNAL,

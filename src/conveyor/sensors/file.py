@@ -1,4 +1,5 @@
-"""``FileSensor``: waits until a path (or a glob pattern) exists."""
+"""``FileSensor``: waits until a path (or a glob pattern) exists; ``FSHook``: the folder of a
+file system connection."""
 
 from __future__ import annotations
 
@@ -14,6 +15,44 @@ from conveyor.triggers.file import FileTrigger
 
 #: The connection Airflow's FileSensor names by default; without it, paths are as given.
 DEFAULT_FS_CONNECTION = "fs_default"
+
+
+def connection_path(fs_conn_id: str) -> str:
+    """The folder a file system connection names (its extra ``path``; empty when it has none).
+    ``fs_default`` may be missing: paths are then taken as given."""
+    try:
+        connection = get_connection(fs_conn_id)
+    except NotFoundError:
+        if fs_conn_id == DEFAULT_FS_CONNECTION:
+            return ""
+        raise
+    return str(connection.extra.get("path") or "")
+
+
+class FSHook:
+    """Airflow's file system hook: ``get_path()`` is the folder its connection names, the
+    base a ``FileSensor`` on the same connection puts a relative ``filepath`` under."""
+
+    conn_name_attr = "fs_conn_id"
+    default_conn_name = DEFAULT_FS_CONNECTION
+    conn_type = "fs"
+    hook_name = "File (path)"
+
+    def __init__(self, fs_conn_id: str = DEFAULT_FS_CONNECTION, **kwargs: Any) -> None:
+        self.fs_conn_id = fs_conn_id
+        self.basepath = connection_path(fs_conn_id)
+
+    def get_conn(self) -> None:
+        """A file system needs no client: as in Airflow, there is none."""
+        return None
+
+    def get_path(self) -> str:
+        return self.basepath
+
+    def test_connection(self) -> tuple[bool, str]:
+        if self.basepath and not Path(self.basepath).is_dir():
+            return False, f"{self.basepath} is not a folder"
+        return True, "Connection successfully tested"
 
 
 class FileSensor(BaseSensor):
@@ -41,15 +80,7 @@ class FileSensor(BaseSensor):
         self.recursive = bool(recursive)
 
     def _base(self) -> str:
-        if self.fs_conn_id is None:
-            return ""
-        try:
-            connection = get_connection(self.fs_conn_id)
-        except NotFoundError:
-            if self.fs_conn_id == DEFAULT_FS_CONNECTION:
-                return ""
-            raise
-        return str(connection.extra.get("path") or "")
+        return "" if self.fs_conn_id is None else connection_path(self.fs_conn_id)
 
     def poke(self, context: dict[str, Any]) -> Any:
         path = str(Path(os.path.join(self._base(), self.filepath)).expanduser())
