@@ -163,6 +163,23 @@ def test_grid_has_task_order_and_states_per_run(world: World) -> None:
     assert body["older"] is False and body["newer"] is False
 
 
+def test_grid_compact_gives_a_letter_per_task(world: World) -> None:
+    client = world.client("viewer")
+    full = client.get("/api/v1/dags/failing/grid").json()
+    body = client.get("/api/v1/dags/failing/grid", params={"compact": "true"}).json()
+    assert body["task_order"] == ["explode", "after"]
+    (run,) = body["runs"]
+    assert run["tasks"] == {}
+    decoded = {
+        task: body["states"][ord(code) - ord("a")]
+        for task, code in zip(body["task_order"], run["codes"], strict=True)
+    }
+    assert decoded == full["runs"][0]["tasks"] == {"explode": "failed", "after": "upstream_failed"}
+    assert full["runs"][0]["codes"] is None and full["states"] is None
+    refused = client.get("/api/v1/dags/failing/grid", params={"compact": "maybe"})
+    assert refused.status_code == 422, refused.text
+
+
 def test_grid_pages_by_logical_date(world: World) -> None:
     client = world.client("viewer")
     latest = client.get("/api/v1/dags/failing/grid").json()

@@ -336,7 +336,12 @@ class GridRun(BaseModel):
     logical_date: datetime
     start_date: datetime | None
     end_date: datetime | None
-    tasks: dict[str, str] = Field(description="task id -> state")
+    tasks: dict[str, str] = Field(description="task id -> state (empty with compact=true)")
+    codes: str | None = Field(
+        None,
+        description="with compact=true: one character a task of task_order, its index in "
+        "the grid's states as a letter (a=0, b=1, ...), '.' where the run has no such task",
+    )
     mapped: dict[str, dict[str, int]] = Field(
         default_factory=dict,
         description="mapped task id -> {instance state: count}; its state in tasks aggregates",
@@ -348,6 +353,9 @@ class Grid(BaseModel):
     task_order: list[str]
     older: bool = Field(False, description="the DAG has runs dated before the oldest shown")
     newer: bool = Field(False, description="the DAG has runs dated after the newest shown")
+    states: list[str] | None = Field(
+        None, description="with compact=true: the states the runs' codes stand for, a, b, ..."
+    )
     runs: list[GridRun] = Field(description="newest first")
 
 

@@ -102,9 +102,13 @@ def get_grid(
     after: Annotated[
         datetime | None, Query(description="the runs of the next logical dates after this")
     ] = None,
+    compact: Annotated[
+        bool, Query(description="each run's states as one letter a task (codes), not an object")
+    ] = False,
 ) -> schemas.Grid:
     """The latest ``limit`` runs, newest first, with every task instance's state; a page of
-    older runs with ``before``, of newer ones with ``after`` (logical dates)."""
+    older runs with ``before``, of newer ones with ``after`` (logical dates); ``compact``:
+    the states as a string of letters a run (``codes``) with their legend (``states``)."""
     if before is not None and after is not None:
         raise HTTPException(422, "give before or after, not both")
     dates = {"before": before, "after": after}
@@ -118,4 +122,6 @@ def get_grid(
         except OverflowError:
             raise HTTPException(422, f"{name}: {value.isoformat()} is out of range") from None
     with get_store(request).read() as conn:
-        return queries.grid(conn, dag_id, limit, before=dates["before"], after=dates["after"])
+        return queries.grid(
+            conn, dag_id, limit, before=dates["before"], after=dates["after"], compact=compact
+        )

@@ -65,6 +65,21 @@ def _label_edges(layout: dict[str, Any], tasks: list[dict[str, Any]]) -> None:
             edge["label"] = text
 
 
+def _drawn(layout: dict[str, Any]) -> dict[str, Any]:
+    """The layout without what graph.js does not draw: a node's layer and order, and the
+    fields a plain task leaves at their defaults (its label is its id; kind task; no
+    members). A 1,000-task graph's JSON shrinks by about a third."""
+    for node in layout["nodes"]:
+        del node["layer"], node["order"]
+        if node["kind"] == "task":
+            del node["kind"], node["members"]
+            if node["label"] == node["id"]:
+                del node["label"]
+            if not node["sublabel"]:
+                del node["sublabel"]
+    return layout
+
+
 def _layout(
     version_hash: str,
     tasks: list[dict[str, Any]],
@@ -78,7 +93,7 @@ def _layout(
     if found is None:
         try:
             serialized = {"tasks": tasks, "task_groups": groups or []}
-            found = layout_grouped(serialized, collapsed).as_dict()
+            found = _drawn(layout_grouped(serialized, collapsed).as_dict())
             _label_edges(found, tasks)
         except LayoutError as exc:
             found = {"error": str(exc), "nodes": [], "edges": [], "width": 0, "height": 0}
@@ -99,7 +114,10 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
         context["problems"] = found["problems"]
         if tab in GRID_RUNS:
             window = _grid_window(request, tab)
-            grid = queries.grid(conn, dag_id, window["runs"], window["before"], window["after"])
+            # compact: a letter a task instance (a 1,000-task DAG's 25 runs: 25 KB, not 590)
+            grid = queries.grid(
+                conn, dag_id, window["runs"], window["before"], window["after"], compact=True
+            )
             context["initial_grid"] = grid.model_dump(mode="json")
             context["window"] = {
                 "runs": window["runs"],
@@ -121,6 +139,11 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
         for t in detail["tasks"]
     ]
     context["tasks"] = tasks
+    # What the page's script needs of each task (labels); the upstream lists only feed the
+    # layout, laid out here.
+    context["page_tasks"] = [
+        {"task_id": t["task_id"], "operator_name": t["operator_name"]} for t in tasks
+    ]
     if tab == "graph":
         context["layout"] = _layout(detail["version_hash"], tasks, detail["task_groups"])
     return context

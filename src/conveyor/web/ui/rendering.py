@@ -22,7 +22,7 @@ from conveyor.web import auth
 
 def _json_script(value: Any) -> Markup:
     """JSON safe to embed in a ``<script type="application/json">`` element."""
-    text = json.dumps(value, default=str)
+    text = json.dumps(value, default=str, separators=(",", ":"))  # no spaces: big pages
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 

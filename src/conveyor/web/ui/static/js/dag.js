@@ -228,7 +228,7 @@ if (page.tab in limits) {  // the timeline tabs are drawn on the server
   const initial = embedded("initial-grid");
   if (initial) poll(initial);
   // The same runs as the first paint: the page's count and, on an older page, its date.
-  const query = new URLSearchParams({ limit: String(window_.runs ?? limits[page.tab] ?? 25) });
+  const query = new URLSearchParams({ limit: String(window_.runs ?? limits[page.tab] ?? 25), compact: "true" });
   if (window_.before) query.set("before", window_.before);
   else if (window_.after) query.set("after", window_.after);
   live(async () => poll(await api(`dags/${enc(dagId)}/grid?${query}`)), { now: !initial });

@@ -90,7 +90,7 @@ export function renderGraph(container, layout, dagId, onToggle = null) {
     title,
     svg("rect", { class: "box", width: node.width, height: node.height }),
     svg("rect", { class: "bar", x: 3, y: 4, width: 4, height: node.height - 8 }),
-    svg("text", { x: 14, y: node.sublabel ? 16 : node.height / 2 + 4 }, truncate(node.label, node.width)),
+    svg("text", { x: 14, y: node.sublabel ? 16 : node.height / 2 + 4 }, truncate(node.label ?? node.id, node.width)),
     node.sublabel ? svg("text", { class: "op", x: 14, y: 30 }, truncate(node.sublabel, node.width, 6.1)) : null);
   });
   const picture = svg("svg", {

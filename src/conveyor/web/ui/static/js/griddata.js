@@ -3,7 +3,26 @@
 // runs oldest first (left) to newest (right).
 import { elapsed } from "./core.js";
 
-function tisOf(run) {
+// The compact answer (?compact=true): a run's states as one letter a task of task_order,
+// its index in `states` (a = 0), "." where the run has no such task.
+const CODES = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+function tisOfCodes(run, order, legend) {
+  const out = {};
+  const codes = run.codes;
+  for (let i = 0; i < order.length && i < codes.length; i += 1) {
+    const code = codes[i];
+    if (code === ".") continue;
+    const taskId = order[i];
+    const ti = { state: legend[CODES.indexOf(code)] || "none", task_id: taskId, duration: null };
+    if (run.mapped?.[taskId]) ti.mapped = run.mapped[taskId];
+    out[taskId] = ti;
+  }
+  return out;
+}
+
+function tisOf(run, data) {
+  if (typeof run.codes === "string") return tisOfCodes(run, data.task_order ?? [], data.states ?? []);
   const out = {};
   for (const [taskId, value] of Object.entries(run.tasks ?? {})) {
     const ti = typeof value === "string" ? { state: value } : { ...value };
@@ -25,7 +44,7 @@ export function normalizeGrid(data, known = []) {
   // The API lists runs newest first; the grid reads left (old) to right (new).
   const runs = [...(data.runs ?? [])].reverse().map((run) => ({
     ...run,
-    tis: tisOf(run),
+    tis: tisOf(run, data),
     duration: run.start_date ? elapsed(run.start_date, run.end_date) : null,
   }));
   return { tasks, runs, older: Boolean(data.older), newer: Boolean(data.newer) };
