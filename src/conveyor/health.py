@@ -13,9 +13,9 @@ error is no reason to restart the scheduler that keeps running all the others.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor.clock import utcnow
@@ -164,28 +164,10 @@ def _check_schedulers(store: Store, settings: Settings) -> Check:
             rows = liveness.running_schedulers(conn, since=now - FORGET_AFTER)
     except Exception as exc:
         return Check("schedulers", False, f"cannot read heartbeats: {_first_line(exc)}")
-    alive = [r for r in rows if r.alive(now, stale_after)]
-    stale = [r for r in rows if not r.alive(now, stale_after)]
-    parts = [f"{len(alive)} alive"]
-    if alive:
-        parts.append(
-            ", ".join(
-                f"{r.hostname} pid {r.pid} ({(now - r.heartbeat_at).total_seconds():.0f}s ago)"
-                for r in alive
-            )
-        )
-    if stale:
-        parts.append(
-            "stale (no heartbeat for over "
-            f"{stale_after.total_seconds():g}s): "
-            + ", ".join(
-                f"{r.hostname} pid {r.pid} (last {(now - r.heartbeat_at).total_seconds():.0f}s ago)"
-                for r in stale
-            )
-        )
     if not rows:
         return Check("schedulers", False, "no scheduler is running: start `conveyor scheduler`")
-    return Check("schedulers", bool(alive), "; ".join(parts))
+    alive, detail = _heartbeats(rows, now, stale_after, lambda r: "")
+    return Check("schedulers", alive, detail)
 
 
 def _check_triggerers(store: Store, settings: Settings) -> Check:
@@ -203,13 +185,24 @@ def _check_triggerers(store: Store, settings: Settings) -> Check:
         return Check(
             "triggerers", True, "none running (deferred tries need one: `conveyor triggerer`)"
         )
+    alive, detail = _heartbeats(
+        rows, now, stale_after, lambda r: f"{r.running}/{r.capacity} triggers, "
+    )
+    return Check("triggerers", alive, detail)
+
+
+def _heartbeats(
+    rows: Sequence[Any], now: datetime, stale_after: timedelta, load: Callable[[Any], str]
+) -> tuple[bool, str]:
+    """Whether any of these processes is alive, and each named with its last heartbeat (the
+    live ones with ``load``, what they hold); the schedulers' and triggerers' checks."""
     alive = [r for r in rows if r.alive(now, stale_after)]
     stale = [r for r in rows if not r.alive(now, stale_after)]
     parts = [f"{len(alive)} alive"]
     if alive:
         parts.append(
             ", ".join(
-                f"{r.hostname} pid {r.pid} ({r.running}/{r.capacity} triggers, "
+                f"{r.hostname} pid {r.pid} ({load(r)}"
                 f"{(now - r.heartbeat_at).total_seconds():.0f}s ago)"
                 for r in alive
             )
@@ -223,7 +216,7 @@ def _check_triggerers(store: Store, settings: Settings) -> Check:
                 for r in stale
             )
         )
-    return Check("triggerers", bool(alive), "; ".join(parts))
+    return bool(alive), "; ".join(parts)
 
 
 #: Problems listed in a report at most (the most recent); the web lists every one.
