@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, Table, select
 
 from conveyor.clock import utcnow
 from conveyor.store.tables import scheduler, triggerer, worker
@@ -96,10 +96,8 @@ def worker_beat(row: Any) -> WorkerBeat:
 def running_schedulers(conn: Connection, since: datetime | None = None) -> list[SchedulerBeat]:
     """Schedulers that have not recorded a stop (alive or crashed), with a heartbeat after
     ``since`` if given."""
-    stmt = select(scheduler).where(scheduler.c.stopped_at.is_(None))
-    if since is not None:
-        stmt = stmt.where(scheduler.c.heartbeat_at > since)
-    return [scheduler_beat(row) for row in conn.execute(stmt.order_by(scheduler.c.id))]
+    rows = conn.execute(_not_stopped(scheduler, since).order_by(scheduler.c.id))
+    return [scheduler_beat(row) for row in rows]
 
 
 def live_schedulers(conn: Connection, now: datetime, threshold: timedelta) -> list[SchedulerBeat]:
@@ -114,10 +112,8 @@ def any_live_scheduler(conn: Connection, threshold: timedelta) -> bool:
 
 def running_workers(conn: Connection, since: datetime | None = None) -> list[WorkerBeat]:
     """Workers that have not recorded a stop, with a heartbeat after ``since`` if given."""
-    stmt = select(worker).where(worker.c.stopped_at.is_(None))
-    if since is not None:
-        stmt = stmt.where(worker.c.heartbeat_at > since)
-    return [worker_beat(row) for row in conn.execute(stmt.order_by(worker.c.hostname))]
+    rows = conn.execute(_not_stopped(worker, since).order_by(worker.c.hostname))
+    return [worker_beat(row) for row in rows]
 
 
 def live_workers(conn: Connection, now: datetime, threshold: timedelta) -> list[WorkerBeat]:
@@ -158,10 +154,14 @@ def triggerer_beat(row: Any) -> TriggererBeat:
 def running_triggerers(conn: Connection, since: datetime | None = None) -> list[TriggererBeat]:
     """Triggerers that have not recorded a stop (alive or crashed), with a heartbeat after
     ``since`` if given."""
-    stmt = select(triggerer).where(triggerer.c.stopped_at.is_(None))
-    if since is not None:
-        stmt = stmt.where(triggerer.c.heartbeat_at > since)
-    return [triggerer_beat(row) for row in conn.execute(stmt.order_by(triggerer.c.id))]
+    rows = conn.execute(_not_stopped(triggerer, since).order_by(triggerer.c.id))
+    return [triggerer_beat(row) for row in rows]
+
+
+def _not_stopped(table: Table, since: datetime | None) -> Select[Any]:
+    """A process table's rows with no stop recorded, with a heartbeat after ``since`` if given."""
+    stmt = select(table).where(table.c.stopped_at.is_(None))
+    return stmt if since is None else stmt.where(table.c.heartbeat_at > since)
 
 
 def live_triggerers(conn: Connection, now: datetime, threshold: timedelta) -> list[TriggererBeat]:
