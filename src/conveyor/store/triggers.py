@@ -9,6 +9,7 @@ its heartbeat stale (the one liveness rule, ``store/liveness.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,47 +169,76 @@ def claim(
     return len(ids)
 
 
-def held_by(conn: Connection, triggerer_id: str) -> list[TriggerRow]:
-    """The waiting triggers this triggerer holds, with what it needs to run each."""
-    rows = conn.execute(
-        select(
-            _T.id,
-            _T.ti_id,
-            _T.try_number,
-            _T.classpath,
-            _T.kwargs,
-            _T.method_name,
-            _T.method_kwargs,
-            _TI.run_pk,
-            _TI.dag_id,
-            _TI.task_id,
-            dag_run.c.version_hash,
-        )
-        .join(task_instance, _TI.id == _T.ti_id)
-        .join(dag_run, dag_run.c.id == _TI.run_pk)
-        .where(
-            _T.triggerer_id == triggerer_id,
-            _TI.state == _DEFERRED,
-            _TI.try_number == _T.try_number,
-        )
-        .order_by(_T.id)
+def held_ids(conn: Connection, triggerer_id: str) -> list[int]:
+    """The ids of the waiting triggers this triggerer holds: its periodic check reads only
+    these, so holding 10,000 triggers costs a read of their ids, not of their rows."""
+    return list(
+        conn.execute(
+            select(_T.id)
+            .join(task_instance, _TI.id == _T.ti_id)
+            .where(
+                _T.triggerer_id == triggerer_id,
+                _TI.state == _DEFERRED,
+                _TI.try_number == _T.try_number,
+            )
+            .order_by(_T.id)
+        ).scalars()
     )
-    return [
-        TriggerRow(
-            id=row.id,
-            ti_id=row.ti_id,
-            try_number=row.try_number,
-            classpath=row.classpath,
-            kwargs=dict(row.kwargs or {}),
-            method_name=row.method_name,
-            method_kwargs=row.method_kwargs,
-            run_pk=row.run_pk,
-            dag_id=row.dag_id,
-            task_id=row.task_id,
-            version_hash=row.version_hash,
+
+
+#: Ids per statement when rows are read by id (well under SQLite's bound on parameters).
+_IDS_PER_READ = 500
+
+_HELD_ROWS = (
+    select(
+        _T.id,
+        _T.ti_id,
+        _T.try_number,
+        _T.classpath,
+        _T.kwargs,
+        _T.method_name,
+        _T.method_kwargs,
+        _TI.run_pk,
+        _TI.dag_id,
+        _TI.task_id,
+        dag_run.c.version_hash,
+    )
+    .join(task_instance, _TI.id == _T.ti_id)
+    .join(dag_run, dag_run.c.id == _TI.run_pk)
+    .where(
+        _T.triggerer_id == bindparam("triggerer_id"),
+        _TI.state == _DEFERRED,
+        _TI.try_number == _T.try_number,
+        _T.id.in_(bindparam("trigger_ids", expanding=True)),
+    )
+    .order_by(_T.id)
+)
+
+
+def held_by(conn: Connection, triggerer_id: str, trigger_ids: Sequence[int]) -> list[TriggerRow]:
+    """Of these triggers, the waiting ones this triggerer holds, with what it needs to run
+    each (the ones it has not started yet: those it already runs need no second read)."""
+    found: list[TriggerRow] = []
+    for start in range(0, len(trigger_ids), _IDS_PER_READ):
+        chunk = list(trigger_ids[start : start + _IDS_PER_READ])
+        rows = conn.execute(_HELD_ROWS, {"triggerer_id": triggerer_id, "trigger_ids": chunk})
+        found.extend(
+            TriggerRow(
+                id=row.id,
+                ti_id=row.ti_id,
+                try_number=row.try_number,
+                classpath=row.classpath,
+                kwargs=dict(row.kwargs or {}),
+                method_name=row.method_name,
+                method_kwargs=row.method_kwargs,
+                run_pk=row.run_pk,
+                dag_id=row.dag_id,
+                task_id=row.task_id,
+                version_hash=row.version_hash,
+            )
+            for row in rows
         )
-        for row in rows
-    ]
+    return found
 
 
 def one(conn: Connection, trigger_id: int) -> TriggerRow | None:
@@ -218,7 +248,7 @@ def one(conn: Connection, trigger_id: int) -> TriggerRow | None:
     ).first()
     if row is None or row.triggerer_id is None:
         return None
-    return next((t for t in held_by(conn, row.triggerer_id) if t.id == trigger_id), None)
+    return next(iter(held_by(conn, row.triggerer_id, [trigger_id])), None)
 
 
 @dataclass(frozen=True)

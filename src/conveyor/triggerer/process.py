@@ -123,6 +123,8 @@ class Triggerer:
             self.loop.call_soon_threadsafe(self._cancel, None)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=1)
+        if not self._thread.is_alive() and not self.loop.is_closed():
+            self.loop.close()
         try:
             with self.store.write() as conn:
                 triggers.record_stop(conn, self.id, utcnow())
@@ -167,19 +169,20 @@ class Triggerer:
             return
         if sync:
             self._next_sync = time.monotonic() + SYNC_SECONDS
+        # Ids first, rows only for the triggers not started yet: the check every few seconds
+        # of 10,000 held triggers reads their ids, not their kwargs and joins.
         with self.store.read() as conn:
-            held = {row.id: row for row in triggers.held_by(conn, self.id)}
-        gone = [trigger_id for trigger_id in self._running if trigger_id not in held]
+            held = triggers.held_ids(conn, self.id)
+            new = [trigger_id for trigger_id in held if trigger_id not in self._running]
+            rows = triggers.held_by(conn, self.id, new) if new else []
+        still_held = set(held)
+        gone = [trigger_id for trigger_id in self._running if trigger_id not in still_held]
         for trigger_id in gone:  # its try moved on, or another triggerer has it
             self._running.discard(trigger_id)
             self._rows.pop(trigger_id, None)
         if gone:
             self.loop.call_soon_threadsafe(self._cancel, gone)
-        built = [
-            found
-            for trigger_id, row in held.items()
-            if trigger_id not in self._running and (found := self._start(row)) is not None
-        ]
+        built = [found for row in rows if (found := self._start(row)) is not None]
         if built:
             # One hand-over to the loop for them all: one per trigger woke the loop's
             # thread each time, and the two threads passed the interpreter's lock back and
