@@ -18,6 +18,7 @@ from sqlalchemy import update
 from test_cli_web import conveyor, env  # noqa: F401  (env is a fixture)
 
 from conveyor.clock import utcnow
+from conveyor.store import login_throttle
 from conveyor.store.engine import Store
 from conveyor.store.tables import api_token
 from conveyor.web import accounts, login
@@ -37,10 +38,33 @@ def _try_login(client: TestClient, username: str, password: str) -> int:
     return answer.status_code
 
 
+class StoppedClock:
+    """The login throttle's clock, moved only by the test: a window that a loaded machine
+    spends on twenty argon2 checks must not run out before the test looks at it."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def throttle_clock(monkeypatch: pytest.MonkeyPatch) -> StoppedClock:
+    clock = StoppedClock()
+    monkeypatch.setattr(login_throttle, "utcnow", clock)
+    return clock
+
+
 # 6: brute force -------------------------------------------------------------------------
 
 
-def test_twenty_wrong_passwords_then_the_right_one_waits_for_the_window(fresh: World) -> None:
+def test_twenty_wrong_passwords_then_the_right_one_waits_for_the_window(
+    fresh: World, throttle_clock: StoppedClock
+) -> None:
     settings = fresh.settings.model_copy(
         update={"login_backoff_seconds": 2.0, "login_max_failures": 5}
     )
@@ -48,7 +72,6 @@ def test_twenty_wrong_passwords_then_the_right_one_waits_for_the_window(fresh: W
     client = TestClient(app, base_url=f"http://testserver{PREFIX}")
 
     codes = [_try_login(client, "op", f"guess-{n}") for n in range(20)]
-    started = time.monotonic()
 
     assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
     assert _try_login(client, "op", PASSWORDS["op"]) == 429  # the right one, too soon
@@ -57,7 +80,9 @@ def test_twenty_wrong_passwords_then_the_right_one_waits_for_the_window(fresh: W
     other = TestClient(create_app(settings, Store(fresh.store.url)), base_url=client.base_url)
     assert _try_login(other, "op", PASSWORDS["op"]) == 429
     assert _try_login(other, "viewer", PASSWORDS["viewer"]) == 429
-    time.sleep(max(0.0, 2.2 - (time.monotonic() - started)))
+    throttle_clock.advance(1.9)
+    assert _try_login(client, "op", PASSWORDS["op"]) == 429  # still inside the window
+    throttle_clock.advance(0.3)
     assert _try_login(client, "op", PASSWORDS["op"]) == 303
     assert client.get("/api/v1/me").json()["username"] == "op"
     # The success cleared the count: one more failure does not lock again.
@@ -67,14 +92,17 @@ def test_twenty_wrong_passwords_then_the_right_one_waits_for_the_window(fresh: W
         c.app.state.store.dispose()  # type: ignore[attr-defined]
 
 
-def test_the_wait_doubles_with_each_failure_after_the_lock(fresh: World) -> None:
+def test_the_wait_doubles_with_each_failure_after_the_lock(
+    fresh: World, throttle_clock: StoppedClock
+) -> None:
     settings = fresh.settings.model_copy(
         update={"login_backoff_seconds": 1.0, "login_max_failures": 2}
     )
     app = create_app(settings, Store(fresh.store.url))
     client = TestClient(app, base_url=f"http://testserver{PREFIX}")
     assert [_try_login(client, "viewer", "bad") for _ in range(2)] == [401, 401]
-    time.sleep(1.1)
+    assert _try_login(client, "viewer", "bad") == 429  # 1 s to wait
+    throttle_clock.advance(1.1)
     assert _try_login(client, "viewer", "bad") == 401  # the third failure: a 2 s wait now
     form = client.get("/login")
     waited = client.post(
