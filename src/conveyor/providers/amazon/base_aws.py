@@ -232,14 +232,7 @@ class AwsBaseHook:
         """A boto3 client. Airflow 1.10 and 2.0 took the service first
         (``get_client_type("s3")``); later versions take ``region_name`` first and use the
         hook's ``client_type``: a first argument spelled as a region is one."""
-        client_type, region_name = _service_and_region(client_type, region_name)
-        service = client_type or self.service_name
-        client = self.get_session(region_name).client(
-            service,
-            endpoint_url=self.conn_config.endpoint_for(service),
-            config=config or self.config,
-            verify=self.verify,
-        )
+        client = self._boto3("client", client_type, region_name, config)
         self._name_failures(client)
         return client
 
@@ -250,16 +243,24 @@ class AwsBaseHook:
         config: Config | None = None,
     ) -> Any:
         """A boto3 resource (``boto3.resource("s3")``) on the connection."""
-        resource_type, region_name = _service_and_region(resource_type, region_name)
-        service = resource_type or self.service_name
-        resource = self.get_session(region_name).resource(
+        resource = self._boto3("resource", resource_type, region_name, config)
+        self._name_failures(resource.meta.client)
+        return resource
+
+    def _boto3(
+        self, kind: str, service: str | None, region_name: str | None, config: Config | None
+    ) -> Any:
+        """The session's ``client`` or ``resource`` (``kind``) of ``service`` (else the
+        hook's), on the connection's endpoint for it."""
+        service, region_name = _service_and_region(service, region_name)
+        service = service or self.service_name
+        make = getattr(self.get_session(region_name), kind)
+        return make(
             service,
             endpoint_url=self.conn_config.endpoint_for(service),
             config=config or self.config,
             verify=self.verify,
         )
-        self._name_failures(resource.meta.client)
-        return resource
 
     def _name_failures(self, client: Any) -> None:
         """Make the client itself fail with ``AwsConnectionError`` when its endpoint cannot

@@ -102,9 +102,7 @@ class DockerHook:
                 continue
             # Asked first with a fixed API version, so that an engine that does not answer
             # leaves no open client behind; then the client speaks the version asked for.
-            probe = docker.APIClient(
-                base_url=url, version=_PROBE_VERSION, tls=self.tls or False, timeout=self.timeout
-            )
+            probe = self._api_client(url, _PROBE_VERSION)
             try:
                 probe.ping()
             except (docker.errors.DockerException, OSError) as exc:
@@ -112,9 +110,7 @@ class DockerHook:
                 continue
             finally:
                 probe.close()
-            client = docker.APIClient(
-                base_url=url, version=self.version, tls=self.tls or False, timeout=self.timeout
-            )
+            client = self._api_client(url, self.version)
             self._login(client)
             self._client = client
             return client
@@ -122,6 +118,11 @@ class DockerHook:
             "cannot reach a Docker engine ("
             + "; ".join(failures)
             + "); give docker_url, set DOCKER_HOST, or start one (podman system service)"
+        )
+
+    def _api_client(self, url: str, version: str) -> Any:
+        return docker.APIClient(
+            base_url=url, version=version, tls=self.tls or False, timeout=self.timeout
         )
 
     def _candidates(self) -> list[str]:

@@ -70,6 +70,14 @@ def base_url(conn: Connection, *, default_host: str = "", default_scheme: str = 
     return base + ("/" + path.strip("/") if path.strip("/") else "")
 
 
+def of_type(conn: Connection, conn_types: tuple[str, ...], reads: str) -> Connection:
+    """``conn``, when its type is one of ``conn_types``; else an error naming it and saying
+    what the hook ``reads``."""
+    if conn.conn_type.lower() not in conn_types:
+        raise TaskError(f"connection {conn.conn_id!r} has type {conn.conn_type!r}; {reads}")
+    return conn
+
+
 class HttpHook:
     """``HttpHook(method="POST", http_conn_id="http_default")``; ``run`` sends one request."""
 
@@ -99,13 +107,8 @@ class HttpHook:
         return get_connection(conn_id)
 
     def _connection(self) -> Connection:
-        conn = self.get_connection(self.http_conn_id)
-        if conn.conn_type.lower() not in self.conn_types:
-            raise TaskError(
-                f"connection {conn.conn_id!r} has type {conn.conn_type!r}; {type(self).__name__} "
-                f"reads {' or '.join(self.conn_types)} connections"
-            )
-        return conn
+        reads = f"{type(self).__name__} reads {' or '.join(self.conn_types)} connections"
+        return of_type(self.get_connection(self.http_conn_id), self.conn_types, reads)
 
     def _set_base_url(self, conn: Connection) -> None:
         self.base_url = base_url(conn)

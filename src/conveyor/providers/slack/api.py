@@ -19,7 +19,7 @@ require("httpx", "slack", "slack")
 from conveyor.connections import Connection, get_connection  # noqa: E402
 from conveyor.exceptions import TaskError  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
-from conveyor.providers.http.hook import base_url  # noqa: E402
+from conveyor.providers.http.hook import base_url, of_type  # noqa: E402
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 CONN_TYPES = ("slack",)
@@ -80,12 +80,8 @@ class SlackHook:
         self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     def _connection(self) -> Connection:
-        conn = get_connection(self.slack_conn_id)
-        if conn.conn_type.lower() not in CONN_TYPES:
-            raise TaskError(
-                f"connection {conn.conn_id!r} has type {conn.conn_type!r}; SlackHook reads "
-                "slack connections (the token in the password)"
-            )
+        reads = "SlackHook reads slack connections (the token in the password)"
+        conn = of_type(get_connection(self.slack_conn_id), CONN_TYPES, reads)
         if not conn.password:
             raise TaskError(f"connection {conn.conn_id!r} has no Slack API token (password)")
         return conn

@@ -13,32 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from conveyor.connections import masking
-from conveyor.model.templating import render_value
+from conveyor.providers._notifier import Notifier
 from conveyor.providers.slack.api import SlackHook
 from conveyor.providers.slack.operators import ICON_URL, post_message_params
 from conveyor.providers.slack.webhook import SlackWebhookHook
 
 
-class _Notifier:
-    """Render ``template_fields`` with the context, then ``notify``."""
-
-    template_fields: ClassVar[tuple[str, ...]] = ()
-
-    def render(self, context: dict[str, Any]) -> dict[str, Any]:
-        return {
-            name: masking.redact_value(render_value(getattr(self, name), context))
-            for name in self.template_fields
-        }
-
-    def __call__(self, context: dict[str, Any]) -> None:
-        self.notify(context)
-
-    def notify(self, context: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-
-class SlackWebhookNotifier(_Notifier):
+class SlackWebhookNotifier(Notifier):
     """Post ``text`` (and ``blocks``, ``attachments``) to the webhook of
     ``slack_webhook_conn_id``."""
 
@@ -50,6 +31,7 @@ class SlackWebhookNotifier(_Notifier):
         "proxy",
         "timeout",
     )
+    conn_attr: ClassVar[str] = "slack_webhook_conn_id"
 
     def __init__(
         self,
@@ -89,11 +71,8 @@ class SlackWebhookNotifier(_Notifier):
             unfurl_media=self.unfurl_media,
         )
 
-    def __repr__(self) -> str:
-        return f"SlackWebhookNotifier({self.slack_webhook_conn_id})"
 
-
-class SlackNotifier(_Notifier):
+class SlackNotifier(Notifier):
     """Post ``text`` to ``channel`` with ``chat.postMessage`` on ``slack_conn_id``."""
 
     template_fields: ClassVar[tuple[str, ...]] = (
@@ -103,6 +82,7 @@ class SlackNotifier(_Notifier):
         "attachments",
         "blocks",
     )
+    conn_attr: ClassVar[str] = "slack_conn_id"
 
     def __init__(
         self,
@@ -153,9 +133,6 @@ class SlackNotifier(_Notifier):
         )
         params.update(unfurl_links=self.unfurl_links, unfurl_media=self.unfurl_media)
         hook.call("chat.postMessage", json=params)
-
-    def __repr__(self) -> str:
-        return f"SlackNotifier({self.slack_conn_id})"
 
 
 #: Airflow's lower-case names of the notifiers.

@@ -23,7 +23,7 @@ require("httpx", "slack", "slack")
 from conveyor.connections import Connection, get_connection, masking  # noqa: E402
 from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
-from conveyor.providers.http.hook import base_url  # noqa: E402
+from conveyor.providers.http.hook import base_url, of_type  # noqa: E402
 
 DEFAULT_HOST = "hooks.slack.com/services"
 #: The connection types a webhook is read from.
@@ -75,13 +75,8 @@ class SlackWebhookHook:
         self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     def _connection(self) -> Connection:
-        conn = get_connection(self.slack_webhook_conn_id)
-        if conn.conn_type.lower() not in CONN_TYPES:
-            raise TaskError(
-                f"connection {conn.conn_id!r} has type {conn.conn_type!r}; "
-                f"SlackWebhookHook reads {', '.join(CONN_TYPES)} connections"
-            )
-        return conn
+        reads = f"SlackWebhookHook reads {', '.join(CONN_TYPES)} connections"
+        return of_type(get_connection(self.slack_webhook_conn_id), CONN_TYPES, reads)
 
     def webhook_url(self, conn: Connection | None = None) -> str:
         """The webhook's URL, registered as a secret of this try (it is one)."""

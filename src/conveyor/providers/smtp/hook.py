@@ -121,19 +121,20 @@ class SmtpHook:
     def host(self) -> str:
         return self.conn.host or "localhost"
 
+    def _switch(self, name: str, off_name: str) -> bool:
+        """The extra ``name``, else the opposite of ``off_name`` (older providers' spelling)."""
+        extra = self.conn.extra
+        if name in extra:
+            return _flag(extra[name])
+        return not _flag(extra.get(off_name, False))
+
     @property
     def use_ssl(self) -> bool:
-        extra = self.conn.extra
-        if "ssl" in extra:
-            return _flag(extra["ssl"])
-        return not _flag(extra.get("disable_ssl", False))
+        return self._switch("ssl", "disable_ssl")
 
     @property
     def smtp_starttls(self) -> bool:
-        extra = self.conn.extra
-        if "starttls" in extra:
-            return _flag(extra["starttls"])
-        return not _flag(extra.get("disable_tls", False))
+        return self._switch("starttls", "disable_tls")
 
     @property
     def port(self) -> int:

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from conveyor.connections import masking
-from conveyor.model.templating import render_value
 from conveyor.notifiers import DEFAULT_MESSAGE
+from conveyor.providers._notifier import Notifier
 from conveyor.providers.smtp.hook import SmtpHook
 
 
-class SmtpNotifier:
+class SmtpNotifier(Notifier):
     template_fields: ClassVar[tuple[str, ...]] = (
         "from_email",
         "to",
@@ -25,6 +24,7 @@ class SmtpNotifier:
         "cc",
         "bcc",
     )
+    conn_attr: ClassVar[str] = "smtp_conn_id"
 
     def __init__(
         self,
@@ -55,25 +55,18 @@ class SmtpNotifier:
         self.smtp_conn_id = smtp_conn_id
         self.auth_type = auth_type
 
-    def _render(self, value: Any, context: dict[str, Any]) -> Any:
-        values = {"exception": None, "reason": None, "state": None, **context}
-        return masking.redact_value(render_value(value, values))
-
-    def __call__(self, context: dict[str, Any]) -> None:
-        self.notify(context)
-
     def notify(self, context: dict[str, Any]) -> None:
+        # The default message names these; a context without one renders it as None.
+        context = {"exception": None, "reason": None, "state": None, **context}
         with SmtpHook(smtp_conn_id=self.smtp_conn_id, auth_type=self.auth_type) as hook:
             subject = self.subject or hook.subject_template or DEFAULT_MESSAGE
             body = self.html_content or hook.html_content_template or DEFAULT_MESSAGE
-            found = {
-                name: self._render(getattr(self, name), context) for name in self.template_fields
-            }
+            found = self.render(context)
             hook.send_email_smtp(
                 to=found["to"],
                 from_email=found["from_email"],
-                subject=str(self._render(subject, context)).strip().splitlines()[0][:200],
-                html_content=self._render(body, context),
+                subject=str(self.render_one(subject, context)).strip().splitlines()[0][:200],
+                html_content=self.render_one(body, context),
                 files=found["files"],
                 cc=found["cc"],
                 bcc=found["bcc"],
@@ -81,9 +74,6 @@ class SmtpNotifier:
                 mime_charset=self.mime_charset,
                 custom_headers=self.custom_headers,
             )
-
-    def __repr__(self) -> str:
-        return f"SmtpNotifier({self.smtp_conn_id})"
 
 
 #: Airflow's lower-case name of the notifier.

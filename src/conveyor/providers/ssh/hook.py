@@ -330,11 +330,15 @@ class SSHHook:
     def test_connection(self) -> tuple[bool, str]:
         """``(True, message)`` when a command runs on the server, else ``(False, why)``."""
         try:
-            with self.get_conn() as client:
-                client.exec_command("pwd")
+            self._probe()
             return True, "Connection successfully tested"
         except Exception as exc:  # reported, as Airflow's test_connection does
             return False, str(exc)
+
+    def _probe(self) -> None:
+        """What ``test_connection`` tries: run one command on the server."""
+        with self.get_conn() as client:
+            client.exec_command("pwd")
 
     # -- commands --------------------------------------------------------------------------
 
