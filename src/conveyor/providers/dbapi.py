@@ -30,6 +30,20 @@ from conveyor.providers._split import split_sql
 Parameters = Iterable[Any] | Mapping[str, Any] | None
 
 
+def cursor_choice(conn: Connection, choices: Mapping[str, Any]) -> Any:
+    """What the connection's extra ``cursor`` names among ``choices`` (None without one); a
+    name not among them fails, naming the connection and the names there are."""
+    cursor = str(conn.extra.get("cursor", "")).lower()
+    if not cursor:
+        return None
+    if cursor not in choices:
+        raise TaskError(
+            f"connection {conn.conn_id!r}: extra cursor={cursor!r} is not one of "
+            f"{', '.join(sorted(choices))}"
+        )
+    return choices[cursor]
+
+
 class DatabaseConnectionError(TaskError):
     """A hook could not connect; the message names the connection, never its password."""
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.providers._exit_codes import skip_codes
 from conveyor.providers.docker.hook import DockerHook, docker
 
 _log = logging.getLogger(f"airflow.task.operators.{__name__}")
@@ -168,9 +169,8 @@ class DockerOperator(BaseOperator):
         self.cap_add = cap_add
         self.extra_hosts = extra_hosts
         self.timeout = timeout
-        codes = skip_on_exit_code if skip_on_exit_code is not None else skip
-        self.skip_on_exit_code: Container[int] = (
-            () if codes is None else (codes,) if isinstance(codes, int) else codes
+        self.skip_on_exit_code = skip_codes(
+            skip_on_exit_code if skip_on_exit_code is not None else skip
         )
         self.port_bindings = port_bindings or {}
         self.ulimits = ulimits

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from conveyor.connections import get_connection
 from conveyor.exceptions import NotFoundError, Skip, TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.providers._exit_codes import skip_codes
 from conveyor.providers.kubernetes.outcome import PodOutcome
 from conveyor.providers.kubernetes.pod import (
     BASE_CONTAINER_NAME,
@@ -183,10 +184,7 @@ class KubernetesPodOperator(BaseOperator):
         self.priority_class_name = priority_class_name
         self.termination_grace_period = termination_grace_period
         self.active_deadline_seconds = active_deadline_seconds
-        codes = skip_on_exit_code
-        self.skip_on_exit_code: Container[int] = (
-            () if codes is None else (codes,) if isinstance(codes, int) else codes
-        )
+        self.skip_on_exit_code = skip_codes(skip_on_exit_code)
         self.on_finish_action = _on_finish(on_finish_action, is_delete_operator_pod, task_id)
         self.pod: Any = None
         self._engine: Any = None

@@ -138,3 +138,30 @@ class SlackHook:
 
     def get_conn(self) -> SlackHook:
         return self
+
+
+class SlackApiSettings:
+    """What a Slack operator or notifier keeps to reach the Web API, and the ``SlackHook``
+    made from it."""
+
+    slack_conn_id: str
+    base_url: str | None
+    proxy: str | None
+    timeout: float | None
+
+    def keep_api_settings(
+        self, slack_conn_id: str, base_url: str | None, proxy: str | None, timeout: float | None
+    ) -> None:
+        self.slack_conn_id = slack_conn_id
+        self.base_url = base_url
+        self.proxy = proxy
+        self.timeout = timeout
+
+    @property
+    def hook(self) -> SlackHook:
+        return SlackHook(
+            slack_conn_id=self.slack_conn_id,
+            base_url=self.base_url,
+            proxy=self.proxy,
+            timeout=self.timeout,
+        )

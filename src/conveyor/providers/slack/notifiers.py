@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from conveyor.providers._notifier import Notifier
-from conveyor.providers.slack.api import SlackHook
+from conveyor.providers.slack.api import SlackApiSettings, SlackHook
 from conveyor.providers.slack.operators import ICON_URL, post_message_params
 from conveyor.providers.slack.webhook import SlackWebhookHook
 
@@ -72,7 +72,7 @@ class SlackWebhookNotifier(Notifier):
         )
 
 
-class SlackNotifier(Notifier):
+class SlackNotifier(SlackApiSettings, Notifier):
     """Post ``text`` to ``channel`` with ``chat.postMessage`` on ``slack_conn_id``."""
 
     template_fields: ClassVar[tuple[str, ...]] = (
@@ -102,27 +102,18 @@ class SlackNotifier(Notifier):
         unfurl_media: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.slack_conn_id = slack_conn_id
+        self.keep_api_settings(slack_conn_id, base_url, proxy, timeout)
         self.text = text
         self.channel = channel
         self.username = username
         self.icon_url = icon_url
         self.attachments = list(attachments)
         self.blocks = list(blocks)
-        self.base_url = base_url
-        self.proxy = proxy
-        self.timeout = timeout
         self.unfurl_links = unfurl_links
         self.unfurl_media = unfurl_media
 
     def notify(self, context: dict[str, Any]) -> None:
         found = self.render(context)
-        hook = SlackHook(
-            slack_conn_id=self.slack_conn_id,
-            base_url=self.base_url,
-            proxy=self.proxy,
-            timeout=self.timeout,
-        )
         params = post_message_params(
             found["channel"],
             found["username"],
@@ -132,7 +123,7 @@ class SlackNotifier(Notifier):
             found["blocks"],
         )
         params.update(unfurl_links=self.unfurl_links, unfurl_media=self.unfurl_media)
-        hook.call("chat.postMessage", json=params)
+        self.hook.call("chat.postMessage", json=params)
 
 
 #: Airflow's lower-case names of the notifiers.

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.providers.slack.api import SlackHook
+from conveyor.providers.slack.api import SlackApiSettings, SlackHook
 from conveyor.providers.slack.webhook import SlackWebhookHook
 
 ICON_URL = "https://raw.githubusercontent.com/apache/airflow/main/airflow-core/src/airflow/ui/public/pin_100.png"
@@ -90,7 +90,7 @@ class SlackWebhookOperator(BaseOperator):
         )
 
 
-class SlackAPIOperator(BaseOperator):
+class SlackAPIOperator(SlackApiSettings, BaseOperator):
     """Call Slack's Web API ``method`` with ``api_params`` on ``slack_conn_id``; the XCom is
     the answer's JSON."""
 
@@ -110,21 +110,9 @@ class SlackAPIOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.slack_conn_id = slack_conn_id
+        self.keep_api_settings(slack_conn_id, base_url, proxy, timeout)
         self.method = method
         self.api_params = api_params
-        self.base_url = base_url
-        self.proxy = proxy
-        self.timeout = timeout
-
-    @property
-    def hook(self) -> SlackHook:
-        return SlackHook(
-            slack_conn_id=self.slack_conn_id,
-            base_url=self.base_url,
-            proxy=self.proxy,
-            timeout=self.timeout,
-        )
 
     def construct_api_call_params(self) -> Any:
         """Subclasses set ``api_params`` here from their own arguments."""

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.providers._exit_codes import skip_codes
 from conveyor.providers.ssh.hook import NOTSET, SSHCommandError, SSHHook
 
 
@@ -59,12 +60,7 @@ class SSHOperator(BaseOperator):
         self.environment = environment
         self.get_pty = get_pty
         self.banner_timeout = banner_timeout
-        if skip_on_exit_code is None:
-            self.skip_on_exit_code: Container[int] = ()
-        elif isinstance(skip_on_exit_code, int):
-            self.skip_on_exit_code = (skip_on_exit_code,)
-        else:
-            self.skip_on_exit_code = skip_on_exit_code
+        self.skip_on_exit_code = skip_codes(skip_on_exit_code)
 
     @property
     def hook(self) -> SSHHook:
