@@ -15,15 +15,15 @@ password.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from conveyor.connections import Connection, get_connection
+from conveyor.connections import Connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import TaskError
 from conveyor.providers import handlers
+from conveyor.providers._hook import ProviderHook
 from conveyor.providers._split import split_sql
 
 #: Parameters a statement is run with: a sequence for ``%s``, a mapping for ``%(name)s``.
@@ -48,7 +48,7 @@ class DatabaseConnectionError(TaskError):
     """A hook could not connect; the message names the connection, never its password."""
 
 
-class DbApiHook:
+class DbApiHook(ProviderHook):
     """The base of the SQL hooks. ``DbApiHook(conn_id)``, or the subclass's keyword
     (``postgres_conn_id=``, ``mysql_conn_id=``) or ``conn_id=``; without one, the class's
     default connection (``postgres_default``, ...)."""
@@ -81,17 +81,11 @@ class DbApiHook:
         #: The cursor descriptions of the statements the last ``run`` returned results of.
         self.descriptions: list[Any] = []
         self._connection: Connection | None = None
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     # -- the connection --------------------------------------------------------------------
 
     def get_conn_id(self) -> str:
         return str(getattr(self, self.conn_name_attr))
-
-    @staticmethod
-    def get_connection(conn_id: str) -> Connection:
-        """Conveyor's connection of that id (the environment's, else the store's)."""
-        return get_connection(conn_id)
 
     @property
     def connection(self) -> Connection:

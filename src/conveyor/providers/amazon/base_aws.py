@@ -16,16 +16,16 @@ secret key.
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, cast
 
-from conveyor.connections import Connection, get_connection
+from conveyor.connections import Connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import NotFoundError, TaskError
 from conveyor.providers._extras import load
+from conveyor.providers._hook import ProviderHook
 
 boto3 = load("boto3", "amazon", "amazon")
 from botocore import exceptions as botocore_errors  # noqa: E402 - boto3 brings botocore
@@ -127,7 +127,7 @@ def settings_of(conn: Connection | None, conn_id: str | None) -> AwsSettings:
     )
 
 
-class AwsBaseHook:
+class AwsBaseHook(ProviderHook):
     """Airflow's ``AwsBaseHook`` (1.10's ``AwsHook``): ``AwsBaseHook(aws_conn_id="...",
     client_type="s3")``; ``get_conn()`` is the boto3 client (or resource with
     ``resource_type``), ``get_session()`` the boto3 session."""
@@ -154,14 +154,8 @@ class AwsBaseHook:
         self._config = Config(**config) if isinstance(config, dict) else config
         self._settings: AwsSettings | None = None
         self._conn: Any = None
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     # -- the connection ------------------------------------------------------------------
-
-    @staticmethod
-    def get_connection(conn_id: str) -> Connection:
-        """Conveyor's connection of that id (the environment's, else the store's)."""
-        return get_connection(conn_id)
 
     @property
     def conn_config(self) -> AwsSettings:

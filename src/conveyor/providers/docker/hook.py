@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from conveyor.connections import get_connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
+from conveyor.providers._hook import ProviderHook
 
 docker = load("docker", "docker", "docker")
 
@@ -58,7 +59,7 @@ def _socket_path(url: str) -> str:
     return "/" + url.removeprefix("unix://").lstrip("/")
 
 
-class DockerHook:
+class DockerHook(ProviderHook):
     """A ``docker.APIClient`` of the engine at ``base_url``; logged in to the registry of
     ``docker_conn_id`` when one is given."""
 

@@ -10,12 +10,12 @@ is a header, as in Airflow.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from conveyor.connections import Connection, get_connection
+from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
+from conveyor.providers._hook import ProviderHook
 from conveyor.providers.http.client import (
     HttpResponse,
     HttpStatusError,
@@ -78,7 +78,7 @@ def of_type(conn: Connection, conn_types: tuple[str, ...], reads: str) -> Connec
     return conn
 
 
-class HttpHook:
+class HttpHook(ProviderHook):
     """``HttpHook(method="POST", http_conn_id="http_default")``; ``run`` sends one request."""
 
     conn_name_attr: ClassVar[str] = "http_conn_id"
@@ -100,11 +100,6 @@ class HttpHook:
         self.http_conn_id = http_conn_id
         self.auth_type = auth_type
         self.base_url = ""
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
-
-    @staticmethod
-    def get_connection(conn_id: str) -> Connection:
-        return get_connection(conn_id)
 
     def _connection(self) -> Connection:
         reads = f"{type(self).__name__} reads {' or '.join(self.conn_types)} connections"

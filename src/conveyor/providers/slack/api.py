@@ -8,7 +8,6 @@ or its host (a URL, or a host and port reached over https). A method answered wi
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -18,6 +17,7 @@ require("httpx", "slack", "slack")
 
 from conveyor.connections import Connection, get_connection  # noqa: E402
 from conveyor.exceptions import TaskError  # noqa: E402
+from conveyor.providers._hook import ProviderHook  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
 from conveyor.providers.http.hook import base_url, of_type  # noqa: E402
 
@@ -56,7 +56,7 @@ class SlackResponse(Mapping[str, Any]):
         return self
 
 
-class SlackHook:
+class SlackHook(ProviderHook):
     """``SlackHook(slack_conn_id="slack_api_default", base_url=, timeout=, proxy=)``."""
 
     conn_name_attr: ClassVar[str] = "slack_conn_id"
@@ -77,7 +77,6 @@ class SlackHook:
         self.base_url = base_url
         self.timeout = timeout
         self.proxy = proxy
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     def _connection(self) -> Connection:
         reads = "SlackHook reads slack connections (the token in the password)"

@@ -11,7 +11,6 @@ and the body Slack sent, never the URL.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ require("httpx", "slack", "slack")
 
 from conveyor.connections import Connection, get_connection, masking  # noqa: E402
 from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
+from conveyor.providers._hook import ProviderHook  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
 from conveyor.providers.http.hook import base_url, of_type  # noqa: E402
 
@@ -49,7 +49,7 @@ class WebhookResponse:
         return self.api_url
 
 
-class SlackWebhookHook:
+class SlackWebhookHook(ProviderHook):
     """``SlackWebhookHook(slack_webhook_conn_id=..., timeout=, proxy=)``; Airflow's older
     ``http_conn_id=`` and ``webhook_token=`` are read too."""
 
@@ -72,7 +72,6 @@ class SlackWebhookHook:
         self.webhook_token = webhook_token
         self.timeout = timeout
         self.proxy = proxy
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     def _connection(self) -> Connection:
         reads = f"SlackWebhookHook reads {', '.join(CONN_TYPES)} connections"

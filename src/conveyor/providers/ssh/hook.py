@@ -32,6 +32,7 @@ from conveyor.connections import Connection, get_connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
+from conveyor.providers._hook import ProviderHook
 
 paramiko = load("paramiko", "ssh", "ssh")
 
@@ -81,7 +82,7 @@ _HOST_KEY_TYPES = {
 _PRIVATE_KEY_TYPES = ("RSAKey", "Ed25519Key", "ECDSAKey")
 
 
-class SSHHook:
+class SSHHook(ProviderHook):
     """A server reached over SSH: ``SSHHook(ssh_conn_id="...")``, or without a connection
     ``SSHHook(remote_host=..., username=..., password= / key_file=...)``. Keywords given win
     over the connection's fields."""
@@ -148,10 +149,6 @@ class SSHHook:
         self._check_settings()
 
     # -- settings --------------------------------------------------------------------------
-
-    def get_connection(self, conn_id: str) -> Connection:
-        """Conveyor's connection of that id (the environment's, else the store's)."""
-        return get_connection(conn_id)
 
     def _apply_connection(self, conn: Connection) -> None:
         """Fill what the keywords left unset from the connection and its extras."""
