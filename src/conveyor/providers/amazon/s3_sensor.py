@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.amazon.s3 import S3Hook
 from conveyor.sensors.base import BaseSensor
 
@@ -29,6 +30,16 @@ class S3KeySensor(BaseSensor):
         "region_name",
     )
     ui_color = "#ffd700"
+
+    bucket_key: str | list[str]
+    bucket_name: str | None
+    wildcard_match: bool
+    check_fn: Callable[..., bool] | None
+    aws_conn_id: str | None
+    verify: str | bool | None
+    region_name: str | None
+    botocore_config: dict[str, Any] | None
+    use_regex: bool
 
     def __init__(
         self,
@@ -47,15 +58,7 @@ class S3KeySensor(BaseSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.bucket_key = bucket_key
-        self.bucket_name = bucket_name
-        self.wildcard_match = wildcard_match
-        self.check_fn = check_fn
-        self.aws_conn_id = aws_conn_id
-        self.verify = verify
-        self.region_name = region_name
-        self.botocore_config = botocore_config
-        self.use_regex = use_regex
+        keep_fields(self, S3KeySensor, locals())
         self.metadata_keys = metadata_keys or ["Size", "Key"]
 
     @property

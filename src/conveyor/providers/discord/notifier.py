@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from conveyor.providers._fields import keep_fields
 from conveyor.providers._notifier import Notifier
 from conveyor.providers.discord.hook import DiscordWebhookHook
 
@@ -22,6 +23,12 @@ class DiscordNotifier(Notifier):
     )
     conn_attr: ClassVar[str] = "discord_conn_id"
 
+    discord_conn_id: str
+    text: str
+    username: str
+    avatar_url: str
+    tts: bool
+
     def __init__(
         self,
         discord_conn_id: str = "discord_webhook_default",
@@ -31,11 +38,7 @@ class DiscordNotifier(Notifier):
         tts: bool = False,
         **kwargs: Any,
     ) -> None:
-        self.discord_conn_id = discord_conn_id
-        self.text = text
-        self.username = username
-        self.avatar_url = avatar_url
-        self.tts = tts
+        keep_fields(self, DiscordNotifier, locals())
 
     def notify(self, context: dict[str, Any]) -> None:
         found = self.render(context)

@@ -140,21 +140,13 @@ class SlackHook(ProviderHook):
 
 
 class SlackApiSettings:
-    """What a Slack operator or notifier keeps to reach the Web API, and the ``SlackHook``
-    made from it."""
+    """What a Slack operator or notifier keeps to reach the Web API (its ``__init__`` calls
+    ``keep_fields(self, SlackApiSettings, locals())``), and the ``SlackHook`` made from it."""
 
     slack_conn_id: str
     base_url: str | None
     proxy: str | None
     timeout: float | None
-
-    def keep_api_settings(
-        self, slack_conn_id: str, base_url: str | None, proxy: str | None, timeout: float | None
-    ) -> None:
-        self.slack_conn_id = slack_conn_id
-        self.base_url = base_url
-        self.proxy = proxy
-        self.timeout = timeout
 
     @property
     def hook(self) -> SlackHook:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from conveyor.providers._fields import keep_fields
 from conveyor.providers._notifier import Notifier
 from conveyor.providers.slack.api import SlackApiSettings, SlackHook
 from conveyor.providers.slack.operators import ICON_URL, post_message_params
@@ -33,6 +34,15 @@ class SlackWebhookNotifier(Notifier):
     )
     conn_attr: ClassVar[str] = "slack_webhook_conn_id"
 
+    slack_webhook_conn_id: str
+    text: str
+    blocks: list[Any] | None
+    attachments: list[Any] | None
+    unfurl_links: bool | None
+    unfurl_media: bool | None
+    proxy: str | None
+    timeout: float | None
+
     def __init__(
         self,
         *,
@@ -47,14 +57,7 @@ class SlackWebhookNotifier(Notifier):
         retry_handlers: Any = None,
         **kwargs: Any,
     ) -> None:
-        self.slack_webhook_conn_id = slack_webhook_conn_id
-        self.text = text
-        self.blocks = blocks
-        self.attachments = attachments
-        self.unfurl_links = unfurl_links
-        self.unfurl_media = unfurl_media
-        self.proxy = proxy
-        self.timeout = timeout
+        keep_fields(self, SlackWebhookNotifier, locals())
 
     def notify(self, context: dict[str, Any]) -> None:
         found = self.render(context)
@@ -84,6 +87,13 @@ class SlackNotifier(SlackApiSettings, Notifier):
     )
     conn_attr: ClassVar[str] = "slack_conn_id"
 
+    text: str
+    channel: str
+    username: str
+    icon_url: str
+    unfurl_links: bool
+    unfurl_media: bool
+
     def __init__(
         self,
         *,
@@ -102,15 +112,10 @@ class SlackNotifier(SlackApiSettings, Notifier):
         unfurl_media: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.keep_api_settings(slack_conn_id, base_url, proxy, timeout)
-        self.text = text
-        self.channel = channel
-        self.username = username
-        self.icon_url = icon_url
+        keep_fields(self, SlackApiSettings, locals())
+        keep_fields(self, SlackNotifier, locals())
         self.attachments = list(attachments)
         self.blocks = list(blocks)
-        self.unfurl_links = unfurl_links
-        self.unfurl_media = unfurl_media
 
     def notify(self, context: dict[str, Any]) -> None:
         found = self.render(context)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from conveyor.notifiers import DEFAULT_MESSAGE
+from conveyor.providers._fields import keep_fields
 from conveyor.providers._notifier import Notifier
 from conveyor.providers.smtp.hook import SmtpHook
 
@@ -25,6 +26,19 @@ class SmtpNotifier(Notifier):
         "bcc",
     )
     conn_attr: ClassVar[str] = "smtp_conn_id"
+
+    to: str | Iterable[str]
+    from_email: str | None
+    subject: str | None
+    html_content: str | None
+    files: list[str] | None
+    cc: str | Iterable[str] | None
+    bcc: str | Iterable[str] | None
+    mime_subtype: str
+    mime_charset: str
+    custom_headers: dict[str, Any] | None
+    smtp_conn_id: str
+    auth_type: str
 
     def __init__(
         self,
@@ -42,18 +56,7 @@ class SmtpNotifier(Notifier):
         auth_type: str = "basic",
         **kwargs: Any,
     ) -> None:
-        self.to = to
-        self.from_email = from_email
-        self.subject = subject
-        self.html_content = html_content
-        self.files = files
-        self.cc = cc
-        self.bcc = bcc
-        self.mime_subtype = mime_subtype
-        self.mime_charset = mime_charset
-        self.custom_headers = custom_headers
-        self.smtp_conn_id = smtp_conn_id
-        self.auth_type = auth_type
+        keep_fields(self, SmtpNotifier, locals())
 
     def notify(self, context: dict[str, Any]) -> None:
         # The default message names these; a context without one renders it as None.

@@ -32,6 +32,7 @@ from conveyor.connections import Connection, get_connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
+from conveyor.providers._fields import keep_fields
 from conveyor.providers._hook import ProviderHook
 
 paramiko = load("paramiko", "ssh", "ssh")
@@ -92,6 +93,20 @@ class SSHHook(ProviderHook):
     conn_type: ClassVar[str] = "ssh"
     hook_name: ClassVar[str] = "SSH"
 
+    ssh_conn_id: str | None
+    remote_host: str
+    username: str | None
+    password: str | None
+    key_file: str | None
+    port: int | None
+    conn_timeout: int | None
+    cmd_timeout: float | None
+    keepalive_interval: int
+    banner_timeout: float
+    auth_timeout: int | None
+    disabled_algorithms: dict[str, Any] | None
+    ciphers: list[str] | None
+
     def __init__(
         self,
         ssh_conn_id: str | None = None,
@@ -116,20 +131,8 @@ class SSHHook(ProviderHook):
         kwargs.pop("host_proxy_cmd", None)  # ProxyCommand is not supported: see docs/airflow.md
         if kwargs:
             raise TaskError(f"SSHHook() got unexpected keywords: {', '.join(sorted(kwargs))}")
-        self.ssh_conn_id = ssh_conn_id
-        self.remote_host = remote_host
-        self.username = username
-        self.password = password
-        self.key_file = key_file
+        keep_fields(self, SSHHook, locals())
         self.pkey: Any = None
-        self.port = port
-        self.conn_timeout = conn_timeout
-        self.cmd_timeout = cmd_timeout
-        self.keepalive_interval = keepalive_interval
-        self.banner_timeout = banner_timeout
-        self.auth_timeout = auth_timeout
-        self.disabled_algorithms = disabled_algorithms
-        self.ciphers = ciphers
         self.conn_retry_attempts = max(1, conn_retry_attempts)
         self.compress = True
         self.no_host_key_check = False
