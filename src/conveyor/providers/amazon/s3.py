@@ -593,8 +593,28 @@ class S3Hook(AwsBaseHook):
             return None
 
 
+class S3HookSettings:
+    """What an S3 operator or sensor keeps to reach S3 (its ``__init__`` calls
+    ``keep_fields(self, S3HookSettings, locals())``), and the ``S3Hook`` made from it."""
+
+    aws_conn_id: str | None
+    region_name: str | None
+    verify: bool | str | None
+    botocore_config: dict[str, Any] | None
+
+    @property
+    def hook(self) -> S3Hook:
+        return S3Hook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
+        )
+
+
 __all__ = [
     "S3Hook",
+    "S3HookSettings",
     "S3HookUriParseFailure",
     "provide_bucket_name",
     "unify_bucket_name_and_key",

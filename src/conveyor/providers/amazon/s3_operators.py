@@ -13,21 +13,16 @@ from typing import Any, ClassVar
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
-from conveyor.providers.amazon.s3 import S3Hook
+from conveyor.providers.amazon.s3 import S3HookSettings
 
 #: The template fields every S3 operator has, after its own.
 _AWS_FIELDS = ("aws_conn_id", "region_name")
 
 
-class S3Operator(BaseOperator):
+class S3Operator(S3HookSettings, BaseOperator):
     """What the S3 operators share: the connection and the hook made from it."""
 
     ui_color = "#ff9900"
-
-    aws_conn_id: str | None
-    region_name: str | None
-    verify: bool | str | None
-    botocore_config: dict[str, Any] | None
 
     def __init__(
         self,
@@ -40,16 +35,7 @@ class S3Operator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        keep_fields(self, S3Operator, locals())
-
-    @property
-    def hook(self) -> S3Hook:
-        return S3Hook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            config=self.botocore_config,
-        )
+        keep_fields(self, S3HookSettings, locals())
 
 
 class S3CreateBucketOperator(S3Operator):
