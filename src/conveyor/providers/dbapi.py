@@ -15,26 +15,40 @@ password.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from conveyor.connections import Connection, get_connection
+from conveyor.connections import Connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import TaskError
 from conveyor.providers import handlers
+from conveyor.providers._hook import ProviderHook
 from conveyor.providers._split import split_sql
 
 #: Parameters a statement is run with: a sequence for ``%s``, a mapping for ``%(name)s``.
 Parameters = Iterable[Any] | Mapping[str, Any] | None
 
 
+def cursor_choice(conn: Connection, choices: Mapping[str, Any]) -> Any:
+    """What the connection's extra ``cursor`` names among ``choices`` (None without one); a
+    name not among them fails, naming the connection and the names there are."""
+    cursor = str(conn.extra.get("cursor", "")).lower()
+    if not cursor:
+        return None
+    if cursor not in choices:
+        raise TaskError(
+            f"connection {conn.conn_id!r}: extra cursor={cursor!r} is not one of "
+            f"{', '.join(sorted(choices))}"
+        )
+    return choices[cursor]
+
+
 class DatabaseConnectionError(TaskError):
     """A hook could not connect; the message names the connection, never its password."""
 
 
-class DbApiHook:
+class DbApiHook(ProviderHook):
     """The base of the SQL hooks. ``DbApiHook(conn_id)``, or the subclass's keyword
     (``postgres_conn_id=``, ``mysql_conn_id=``) or ``conn_id=``; without one, the class's
     default connection (``postgres_default``, ...)."""
@@ -67,17 +81,11 @@ class DbApiHook:
         #: The cursor descriptions of the statements the last ``run`` returned results of.
         self.descriptions: list[Any] = []
         self._connection: Connection | None = None
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     # -- the connection --------------------------------------------------------------------
 
     def get_conn_id(self) -> str:
         return str(getattr(self, self.conn_name_attr))
-
-    @staticmethod
-    def get_connection(conn_id: str) -> Connection:
-        """Conveyor's connection of that id (the environment's, else the store's)."""
-        return get_connection(conn_id)
 
     @property
     def connection(self) -> Connection:

@@ -16,9 +16,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote_plus, urlencode
 
 from conveyor.connections import Connection
-from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
-from conveyor.providers.dbapi import DbApiHook
+from conveyor.providers.dbapi import DbApiHook, cursor_choice
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 pymysql = load("pymysql", "mysql", "mysql")
@@ -66,14 +65,9 @@ class MySqlHook(DbApiHook):
         }
         if extra.get("charset"):
             args["charset"] = extra["charset"]
-        cursor = str(extra.get("cursor", "")).lower()
-        if cursor:
-            if cursor not in _CURSORS:
-                raise TaskError(
-                    f"connection {conn.conn_id!r}: extra cursor={cursor!r} is not one of "
-                    f"{', '.join(sorted(_CURSORS))}"
-                )
-            args["cursorclass"] = _CURSORS[cursor]
+        cursor_class = cursor_choice(conn, _CURSORS)
+        if cursor_class is not None:
+            args["cursorclass"] = cursor_class
         if extra.get("ssl"):
             ssl = extra["ssl"]
             args["ssl"] = json.loads(ssl) if isinstance(ssl, str) else ssl

@@ -19,7 +19,7 @@ from psycopg.types.json import Json
 
 from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
-from conveyor.providers.dbapi import DbApiHook
+from conveyor.providers.dbapi import DbApiHook, cursor_choice
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 #: The connection extra ``cursor``: what each row is.
@@ -74,14 +74,9 @@ class PostgresHook(DbApiHook):
         if self.options:
             args["options"] = self.options
         args.update({k: v for k, v in conn.extra.items() if k not in _NOT_CONNECT_ARGS})
-        cursor = str(conn.extra.get("cursor", "")).lower()
-        if cursor:
-            if cursor not in _ROW_FACTORIES:
-                raise TaskError(
-                    f"connection {conn.conn_id!r}: extra cursor={cursor!r} is not one of "
-                    f"{', '.join(sorted(_ROW_FACTORIES))}"
-                )
-            args["row_factory"] = _ROW_FACTORIES[cursor]
+        row_factory = cursor_choice(conn, _ROW_FACTORIES)
+        if row_factory is not None:
+            args["row_factory"] = row_factory
         args.setdefault("connect_timeout", 10)
         return psycopg.connect(**{k: v for k, v in args.items() if v is not None})
 

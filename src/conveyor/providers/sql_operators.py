@@ -24,6 +24,7 @@ from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.operators.python import branch_choice
 from conveyor.providers import registry
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.dbapi import DbApiHook
 from conveyor.providers.handlers import fetch_all_handler, return_single_query_results
 
@@ -51,6 +52,10 @@ class BaseSQLOperator(BaseOperator):
     template_fields: ClassVar[tuple[str, ...]] = ("conn_id", "database", "hook_params")
     ui_color = "#cdaaed"
 
+    conn_id: str | None
+    database: str | None
+    retry_on_failure: bool
+
     def __init__(
         self,
         task_id: str,
@@ -62,10 +67,8 @@ class BaseSQLOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.conn_id = conn_id
-        self.database = database
+        keep_fields(self, BaseSQLOperator, locals())
         self.hook_params = dict(hook_params or {})
-        self.retry_on_failure = retry_on_failure
 
     def get_db_hook(self) -> DbApiHook:
         """The hook for ``conn_id``'s type, with ``database`` applied as Airflow applies it:
@@ -91,6 +94,16 @@ class SQLExecuteQueryOperator(BaseSQLOperator):
     )
     template_ext = (".sql", ".json")
 
+    sql: str | list[str]
+    autocommit: bool
+    parameters: Mapping[str, Any] | list[Any] | tuple[Any, ...] | None
+    handler: Callable[[Any], Any]
+    output_processor: Callable[[list[Any], list[Any]], Any] | None
+    split_statements: bool | None
+    return_last: bool
+    show_return_value_in_logs: bool
+    requires_result_fetch: bool
+
     def __init__(
         self,
         task_id: str,
@@ -107,15 +120,7 @@ class SQLExecuteQueryOperator(BaseSQLOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.sql = sql
-        self.autocommit = autocommit
-        self.parameters = parameters
-        self.handler = handler
-        self.output_processor = output_processor
-        self.split_statements = split_statements
-        self.return_last = return_last
-        self.show_return_value_in_logs = show_return_value_in_logs
-        self.requires_result_fetch = requires_result_fetch
+        keep_fields(self, SQLExecuteQueryOperator, locals())
 
     def _process_output(self, results: list[Any], descriptions: list[Any]) -> Any:
         if self.show_return_value_in_logs:
@@ -177,6 +182,11 @@ class BranchSQLOperator(BaseSQLOperator):
     is_branch = True
     ui_color = "#a22034"
 
+    sql: str
+    parameters: Mapping[str, Any] | list[Any] | tuple[Any, ...] | None
+    follow_task_ids_if_true: str | list[str]
+    follow_task_ids_if_false: str | list[str]
+
     def __init__(
         self,
         task_id: str,
@@ -189,10 +199,7 @@ class BranchSQLOperator(BaseSQLOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, conn_id=conn_id, **kwargs)
-        self.sql = sql
-        self.parameters = parameters
-        self.follow_task_ids_if_true = follow_task_ids_if_true
-        self.follow_task_ids_if_false = follow_task_ids_if_false
+        keep_fields(self, BranchSQLOperator, locals())
 
     def execute(self, context: dict[str, Any]) -> list[str]:
         print(f"Executing: {self.sql} (with parameters {self.parameters})", flush=True)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import TaskError
 from conveyor.providers import registry
+from conveyor.providers._fields import keep_fields
 from conveyor.sensors.base import BaseSensor
 
 
@@ -25,6 +26,14 @@ class SqlSensor(BaseSensor):
     template_fields: ClassVar[tuple[str, ...]] = ("sql", "hook_params", "parameters", "conn_id")
     template_ext = (".hql", ".sql")
     ui_color = "#7c7287"
+
+    conn_id: str
+    sql: str
+    parameters: Mapping[str, Any] | list[Any] | tuple[Any, ...] | None
+    success: Callable[[Any], bool] | None
+    failure: Callable[[Any], bool] | None
+    selector: Callable[[Any], Any]
+    fail_on_empty: bool
 
     def __init__(
         self,
@@ -44,13 +53,7 @@ class SqlSensor(BaseSensor):
         for name, given in (("success", success), ("failure", failure)):
             if given is not None and not callable(given):
                 raise TaskError(f"task {self.task_id!r}: {name}= must be callable, got {given!r}")
-        self.conn_id = conn_id
-        self.sql = sql
-        self.parameters = parameters
-        self.success = success
-        self.failure = failure
-        self.selector = selector
-        self.fail_on_empty = fail_on_empty
+        keep_fields(self, SqlSensor, locals())
         self.hook_params = dict(hook_params or {})
 
     def poke(self, context: dict[str, Any]) -> bool:

@@ -16,16 +16,16 @@ secret key.
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, cast
 
-from conveyor.connections import Connection, get_connection
+from conveyor.connections import Connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import NotFoundError, TaskError
 from conveyor.providers._extras import load
+from conveyor.providers._hook import ProviderHook
 
 boto3 = load("boto3", "amazon", "amazon")
 from botocore import exceptions as botocore_errors  # noqa: E402 - boto3 brings botocore
@@ -127,7 +127,7 @@ def settings_of(conn: Connection | None, conn_id: str | None) -> AwsSettings:
     )
 
 
-class AwsBaseHook:
+class AwsBaseHook(ProviderHook):
     """Airflow's ``AwsBaseHook`` (1.10's ``AwsHook``): ``AwsBaseHook(aws_conn_id="...",
     client_type="s3")``; ``get_conn()`` is the boto3 client (or resource with
     ``resource_type``), ``get_session()`` the boto3 session."""
@@ -154,14 +154,8 @@ class AwsBaseHook:
         self._config = Config(**config) if isinstance(config, dict) else config
         self._settings: AwsSettings | None = None
         self._conn: Any = None
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     # -- the connection ------------------------------------------------------------------
-
-    @staticmethod
-    def get_connection(conn_id: str) -> Connection:
-        """Conveyor's connection of that id (the environment's, else the store's)."""
-        return get_connection(conn_id)
 
     @property
     def conn_config(self) -> AwsSettings:
@@ -232,14 +226,7 @@ class AwsBaseHook:
         """A boto3 client. Airflow 1.10 and 2.0 took the service first
         (``get_client_type("s3")``); later versions take ``region_name`` first and use the
         hook's ``client_type``: a first argument spelled as a region is one."""
-        client_type, region_name = _service_and_region(client_type, region_name)
-        service = client_type or self.service_name
-        client = self.get_session(region_name).client(
-            service,
-            endpoint_url=self.conn_config.endpoint_for(service),
-            config=config or self.config,
-            verify=self.verify,
-        )
+        client = self._boto3("client", client_type, region_name, config)
         self._name_failures(client)
         return client
 
@@ -250,16 +237,24 @@ class AwsBaseHook:
         config: Config | None = None,
     ) -> Any:
         """A boto3 resource (``boto3.resource("s3")``) on the connection."""
-        resource_type, region_name = _service_and_region(resource_type, region_name)
-        service = resource_type or self.service_name
-        resource = self.get_session(region_name).resource(
+        resource = self._boto3("resource", resource_type, region_name, config)
+        self._name_failures(resource.meta.client)
+        return resource
+
+    def _boto3(
+        self, kind: str, service: str | None, region_name: str | None, config: Config | None
+    ) -> Any:
+        """The session's ``client`` or ``resource`` (``kind``) of ``service`` (else the
+        hook's), on the connection's endpoint for it."""
+        service, region_name = _service_and_region(service, region_name)
+        service = service or self.service_name
+        make = getattr(self.get_session(region_name), kind)
+        return make(
             service,
             endpoint_url=self.conn_config.endpoint_for(service),
             config=config or self.config,
             verify=self.verify,
         )
-        self._name_failures(resource.meta.client)
-        return resource
 
     def _name_failures(self, client: Any) -> None:
         """Make the client itself fail with ``AwsConnectionError`` when its endpoint cannot

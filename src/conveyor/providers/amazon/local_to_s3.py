@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from conveyor.model.task import BaseOperator
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.amazon.s3 import S3Hook
 
 
@@ -19,6 +20,16 @@ class LocalFilesystemToS3Operator(BaseOperator):
         "aws_conn_id",
     )
     ui_color = "#ff9900"
+
+    filename: str
+    dest_key: str
+    dest_bucket: str | None
+    aws_conn_id: str | None
+    verify: str | bool | None
+    replace: bool
+    encrypt: bool
+    gzip: bool
+    acl_policy: str | None
 
     def __init__(
         self,
@@ -36,15 +47,7 @@ class LocalFilesystemToS3Operator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.filename = filename
-        self.dest_key = dest_key
-        self.dest_bucket = dest_bucket
-        self.aws_conn_id = aws_conn_id
-        self.verify = verify
-        self.replace = replace
-        self.encrypt = encrypt
-        self.gzip = gzip
-        self.acl_policy = acl_policy
+        keep_fields(self, LocalFilesystemToS3Operator, locals())
 
     def execute(self, context: dict[str, Any]) -> None:
         hook = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)

@@ -96,6 +96,18 @@ def provide_bucket_name(func: F) -> F:
     return cast(F, wrapper)
 
 
+def _bucket_call(func: F) -> F:
+    """A method on a bucket: its bucket defaults to the connection's, and a refused or
+    unreachable endpoint names the connection."""
+    return provide_bucket_name(names_the_connection(func))
+
+
+def _key_call(func: F) -> F:
+    """A method on a key: as :func:`_bucket_call`, and a key written as an S3 URL gives
+    the bucket."""
+    return unify_bucket_name_and_key(_bucket_call(func))
+
+
 def _requires_bucket(bucket_name: str | None, key: str) -> str:
     if not bucket_name:
         raise TaskError(
@@ -174,8 +186,7 @@ class S3Hook(AwsBaseHook):
 
     # -- buckets ---------------------------------------------------------------------------
 
-    @provide_bucket_name
-    @names_the_connection
+    @_bucket_call
     def check_for_bucket(self, bucket_name: str | None = None) -> bool:
         """Whether the bucket exists (and may be seen with these credentials)."""
         try:
@@ -191,8 +202,7 @@ class S3Hook(AwsBaseHook):
         """The boto3 ``S3.Bucket``."""
         return self.resource.Bucket(bucket_name)
 
-    @provide_bucket_name
-    @names_the_connection
+    @_bucket_call
     def create_bucket(self, bucket_name: str | None = None, region_name: str | None = None) -> None:
         """Create the bucket, in ``region_name`` (else the connection's region)."""
         region = region_name or self.conn_region_name
@@ -206,8 +216,7 @@ class S3Hook(AwsBaseHook):
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         self.get_conn().create_bucket(**kwargs)
 
-    @provide_bucket_name
-    @names_the_connection
+    @_bucket_call
     def delete_bucket(
         self, bucket_name: str, force_delete: bool = False, max_retries: int = 5
     ) -> None:
@@ -222,13 +231,19 @@ class S3Hook(AwsBaseHook):
 
     # -- listing ---------------------------------------------------------------------------
 
-    def _pages(self, bucket_name: str | None, **params: Any) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self,
+        bucket_name: str | None,
+        page_size: int | None,
+        max_items: int | None,
+        **params: Any,
+    ) -> Iterator[dict[str, Any]]:
         paginator = self.get_conn().get_paginator("list_objects_v2")
         clean = {k: v for k, v in params.items() if v not in (None, "")}
-        return iter(paginator.paginate(Bucket=bucket_name, **clean))
+        pagination = {"PageSize": page_size, "MaxItems": max_items}
+        return iter(paginator.paginate(Bucket=bucket_name, PaginationConfig=pagination, **clean))
 
-    @provide_bucket_name
-    @names_the_connection
+    @_bucket_call
     def list_prefixes(
         self,
         bucket_name: str | None = None,
@@ -240,9 +255,10 @@ class S3Hook(AwsBaseHook):
         """The common prefixes ("folders") under ``prefix`` up to ``delimiter``."""
         pages = self._pages(
             bucket_name,
+            page_size,
+            max_items,
             Prefix=prefix or "",
             Delimiter=delimiter or "",
-            PaginationConfig={"PageSize": page_size, "MaxItems": max_items},
         )
         return [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
 
@@ -254,8 +270,7 @@ class S3Hook(AwsBaseHook):
         parent = re.split(rf"(\w+[{re.escape(delimiter)}])$", prefix, maxsplit=1)[0]
         return prefix in self.list_prefixes(bucket_name, parent, delimiter)
 
-    @provide_bucket_name
-    @names_the_connection
+    @_bucket_call
     def list_keys(
         self,
         bucket_name: str | None = None,
@@ -274,10 +289,11 @@ class S3Hook(AwsBaseHook):
         wildcard = bool(apply_wildcard and prefix and "*" in prefix)
         pages = self._pages(
             bucket_name,
+            page_size,
+            max_items,
             Prefix=(prefix or "").split("*", 1)[0] if wildcard else prefix or "",
             Delimiter=delimiter or "",
             StartAfter=start_after_key or "",
-            PaginationConfig={"PageSize": page_size, "MaxItems": max_items},
         )
         objects = [o for page in pages for o in page.get("Contents", [])]
         if wildcard:
@@ -291,8 +307,7 @@ class S3Hook(AwsBaseHook):
             and (to_datetime is None or o["LastModified"] <= to_datetime)
         ]
 
-    @provide_bucket_name
-    @names_the_connection
+    @_bucket_call
     def get_file_metadata(
         self,
         prefix: str,
@@ -313,17 +328,16 @@ class S3Hook(AwsBaseHook):
     ) -> Iterator[dict[str, Any]]:
         pages = self._pages(
             bucket_name,
+            page_size,
+            max_items,
             Prefix=prefix,
-            PaginationConfig={"PageSize": page_size, "MaxItems": max_items},
         )
         for page in pages:
             yield from page.get("Contents", [])
 
     # -- reading ---------------------------------------------------------------------------
 
-    @unify_bucket_name_and_key
-    @provide_bucket_name
-    @names_the_connection
+    @_key_call
     def head_object(self, key: str, bucket_name: str | None = None) -> dict[str, Any] | None:
         """The object's metadata (``HeadObject``), or None when there is no such key."""
         try:
@@ -342,9 +356,7 @@ class S3Hook(AwsBaseHook):
         """Whether the key exists."""
         return self.head_object(key, bucket_name) is not None
 
-    @unify_bucket_name_and_key
-    @provide_bucket_name
-    @names_the_connection
+    @_key_call
     def get_key(self, key: str, bucket_name: str | None = None) -> Any:
         """The boto3 ``S3.Object`` of the key, loaded (a missing key raises ``ClientError``)."""
         allowed = set(_transfer.S3Transfer.ALLOWED_DOWNLOAD_ARGS)
@@ -352,9 +364,7 @@ class S3Hook(AwsBaseHook):
         obj.load(**{k: v for k, v in self.extra_args.items() if k in allowed})
         return obj
 
-    @unify_bucket_name_and_key
-    @provide_bucket_name
-    @names_the_connection
+    @_key_call
     def read_key(self, key: str, bucket_name: str | None = None) -> str:
         """The key's content as text (UTF-8)."""
         body: bytes = self.get_key(key, bucket_name).get()["Body"].read()
@@ -379,9 +389,7 @@ class S3Hook(AwsBaseHook):
         matches = [k for k in keys if fnmatch.fnmatch(k, wildcard_key)]
         return self.get_key(matches[0], bucket_name) if matches else None
 
-    @unify_bucket_name_and_key
-    @provide_bucket_name
-    @names_the_connection
+    @_key_call
     def download_file(
         self,
         key: str,
@@ -431,9 +439,7 @@ class S3Hook(AwsBaseHook):
             raise ValueError(f"The key {key} already exists.")
         return bucket
 
-    @unify_bucket_name_and_key
-    @provide_bucket_name
-    @names_the_connection
+    @_key_call
     def load_file(
         self,
         filename: Path | str,
@@ -498,9 +504,7 @@ class S3Hook(AwsBaseHook):
         """Upload bytes."""
         self.load_file_obj(BytesIO(bytes_data), key, bucket_name, replace, encrypt, acl_policy)
 
-    @unify_bucket_name_and_key
-    @provide_bucket_name
-    @names_the_connection
+    @_key_call
     def load_file_obj(
         self,
         file_obj: IO[bytes],
@@ -589,8 +593,28 @@ class S3Hook(AwsBaseHook):
             return None
 
 
+class S3HookSettings:
+    """What an S3 operator or sensor keeps to reach S3 (its ``__init__`` calls
+    ``keep_fields(self, S3HookSettings, locals())``), and the ``S3Hook`` made from it."""
+
+    aws_conn_id: str | None
+    region_name: str | None
+    verify: bool | str | None
+    botocore_config: dict[str, Any] | None
+
+    @property
+    def hook(self) -> S3Hook:
+        return S3Hook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
+        )
+
+
 __all__ = [
     "S3Hook",
+    "S3HookSettings",
     "S3HookUriParseFailure",
     "provide_bucket_name",
     "unify_bucket_name_and_key",

@@ -12,13 +12,14 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.providers.amazon.s3 import S3Hook
+from conveyor.providers._fields import keep_fields
+from conveyor.providers.amazon.s3 import S3HookSettings
 
 #: The template fields every S3 operator has, after its own.
 _AWS_FIELDS = ("aws_conn_id", "region_name")
 
 
-class S3Operator(BaseOperator):
+class S3Operator(S3HookSettings, BaseOperator):
     """What the S3 operators share: the connection and the hook made from it."""
 
     ui_color = "#ff9900"
@@ -34,19 +35,7 @@ class S3Operator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
-
-    @property
-    def hook(self) -> S3Hook:
-        return S3Hook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            config=self.botocore_config,
-        )
+        keep_fields(self, S3HookSettings, locals())
 
 
 class S3CreateBucketOperator(S3Operator):
@@ -94,6 +83,15 @@ class S3CreateObjectOperator(S3Operator):
 
     template_fields: ClassVar[tuple[str, ...]] = ("s3_bucket", "s3_key", "data", *_AWS_FIELDS)
 
+    s3_bucket: str | None
+    s3_key: str
+    data: str | bytes
+    replace: bool
+    encrypt: bool
+    acl_policy: str | None
+    encoding: str | None
+    compression: str | None
+
     def __init__(
         self,
         task_id: str,
@@ -109,14 +107,7 @@ class S3CreateObjectOperator(S3Operator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.s3_bucket = s3_bucket
-        self.s3_key = s3_key
-        self.data = data
-        self.replace = replace
-        self.encrypt = encrypt
-        self.acl_policy = acl_policy
-        self.encoding = encoding
-        self.compression = compression
+        keep_fields(self, S3CreateObjectOperator, locals())
 
     def execute(self, context: dict[str, Any]) -> None:
         hook = self.hook
@@ -147,6 +138,14 @@ class S3CopyObjectOperator(S3Operator):
         *_AWS_FIELDS,
     )
 
+    source_bucket_key: str
+    dest_bucket_key: str
+    source_bucket_name: str | None
+    dest_bucket_name: str | None
+    source_version_id: str | None
+    acl_policy: str | None
+    meta_data_directive: str | None
+
     def __init__(
         self,
         task_id: str,
@@ -161,13 +160,7 @@ class S3CopyObjectOperator(S3Operator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.source_bucket_key = source_bucket_key
-        self.dest_bucket_key = dest_bucket_key
-        self.source_bucket_name = source_bucket_name
-        self.dest_bucket_name = dest_bucket_name
-        self.source_version_id = source_version_id
-        self.acl_policy = acl_policy
-        self.meta_data_directive = meta_data_directive
+        keep_fields(self, S3CopyObjectOperator, locals())
 
     def execute(self, context: dict[str, Any]) -> None:
         self.hook.copy_object(
@@ -202,6 +195,12 @@ class S3DeleteObjectsOperator(S3Operator):
         *_AWS_FIELDS,
     )
 
+    bucket: str
+    keys: str | list[str] | None
+    prefix: str | None
+    from_datetime: datetime | str | None
+    to_datetime: datetime | str | None
+
     def __init__(
         self,
         task_id: str,
@@ -214,11 +213,7 @@ class S3DeleteObjectsOperator(S3Operator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.bucket = bucket
-        self.keys = keys
-        self.prefix = prefix
-        self.from_datetime = from_datetime
-        self.to_datetime = to_datetime
+        keep_fields(self, S3DeleteObjectsOperator, locals())
         if not self._one_way():
             raise DagDefinitionError(
                 f"task {self.task_id!r}: Either keys or at least one of prefix, "
@@ -255,6 +250,11 @@ class S3ListOperator(S3Operator):
     template_fields: ClassVar[tuple[str, ...]] = ("bucket", "prefix", "delimiter", *_AWS_FIELDS)
     ui_color = "#ffd700"
 
+    bucket: str
+    prefix: str
+    delimiter: str
+    apply_wildcard: bool
+
     def __init__(
         self,
         task_id: str,
@@ -266,10 +266,7 @@ class S3ListOperator(S3Operator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.bucket = bucket
-        self.prefix = prefix
-        self.delimiter = delimiter
-        self.apply_wildcard = apply_wildcard
+        keep_fields(self, S3ListOperator, locals())
 
     def execute(self, context: dict[str, Any]) -> list[str]:
         print(

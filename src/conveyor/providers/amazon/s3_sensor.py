@@ -15,11 +15,12 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from conveyor.providers.amazon.s3 import S3Hook
+from conveyor.providers._fields import keep_fields
+from conveyor.providers.amazon.s3 import S3Hook, S3HookSettings
 from conveyor.sensors.base import BaseSensor
 
 
-class S3KeySensor(BaseSensor):
+class S3KeySensor(S3HookSettings, BaseSensor):
     """Wait for ``bucket_key`` (a key or a list of keys) in ``bucket_name``."""
 
     template_fields: ClassVar[tuple[str, ...]] = (
@@ -29,6 +30,12 @@ class S3KeySensor(BaseSensor):
         "region_name",
     )
     ui_color = "#ffd700"
+
+    bucket_key: str | list[str]
+    bucket_name: str | None
+    wildcard_match: bool
+    check_fn: Callable[..., bool] | None
+    use_regex: bool
 
     def __init__(
         self,
@@ -47,25 +54,9 @@ class S3KeySensor(BaseSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.bucket_key = bucket_key
-        self.bucket_name = bucket_name
-        self.wildcard_match = wildcard_match
-        self.check_fn = check_fn
-        self.aws_conn_id = aws_conn_id
-        self.verify = verify
-        self.region_name = region_name
-        self.botocore_config = botocore_config
-        self.use_regex = use_regex
+        keep_fields(self, S3HookSettings, locals())
+        keep_fields(self, S3KeySensor, locals())
         self.metadata_keys = metadata_keys or ["Size", "Key"]
-
-    @property
-    def hook(self) -> S3Hook:
-        return S3Hook(
-            aws_conn_id=self.aws_conn_id,
-            verify=self.verify,
-            region_name=self.region_name,
-            config=self.botocore_config,
-        )
 
     def poke(self, context: dict[str, Any]) -> bool:
         keys = [self.bucket_key] if isinstance(self.bucket_key, str) else list(self.bucket_key)

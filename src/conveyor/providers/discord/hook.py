@@ -19,6 +19,7 @@ require("httpx", "discord", "discord")
 
 from conveyor.connections import Connection, masking  # noqa: E402
 from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
+from conveyor.providers._fields import keep_fields  # noqa: E402
 from conveyor.providers.http.hook import HttpHook, base_url  # noqa: E402
 
 DEFAULT_BASE_URL = "https://discord.com/api/"
@@ -41,6 +42,12 @@ class DiscordWebhookHook(HttpHook):
     hook_name: ClassVar[str] = "Discord"
     conn_types: ClassVar[tuple[str, ...]] = ("discord", "http", "https")
 
+    message: str
+    username: str | None
+    avatar_url: str | None
+    tts: bool
+    proxy: str | None
+
     def __init__(
         self,
         http_conn_id: str | None = None,
@@ -55,11 +62,7 @@ class DiscordWebhookHook(HttpHook):
     ) -> None:
         super().__init__(method="POST", http_conn_id=http_conn_id or self.default_conn_name)
         self.given_endpoint = webhook_endpoint
-        self.message = message
-        self.username = username
-        self.avatar_url = avatar_url
-        self.tts = tts
-        self.proxy = proxy
+        keep_fields(self, DiscordWebhookHook, locals())
 
     def _set_base_url(self, conn: Connection) -> None:
         self.base_url = base_url(conn, default_host=DEFAULT_BASE_URL, default_scheme="https")

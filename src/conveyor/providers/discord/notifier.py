@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from conveyor.connections import masking
-from conveyor.model.templating import render_value
+from conveyor.providers._fields import keep_fields
+from conveyor.providers._notifier import Notifier
 from conveyor.providers.discord.hook import DiscordWebhookHook
 
 ICON_URL = "https://raw.githubusercontent.com/apache/airflow/main/airflow-core/src/airflow/ui/public/pin_100.png"
 
 
-class DiscordNotifier:
+class DiscordNotifier(Notifier):
     template_fields: ClassVar[tuple[str, ...]] = (
         "discord_conn_id",
         "text",
@@ -21,6 +21,13 @@ class DiscordNotifier:
         "avatar_url",
         "tts",
     )
+    conn_attr: ClassVar[str] = "discord_conn_id"
+
+    discord_conn_id: str
+    text: str
+    username: str
+    avatar_url: str
+    tts: bool
 
     def __init__(
         self,
@@ -31,20 +38,10 @@ class DiscordNotifier:
         tts: bool = False,
         **kwargs: Any,
     ) -> None:
-        self.discord_conn_id = discord_conn_id
-        self.text = text
-        self.username = username
-        self.avatar_url = avatar_url
-        self.tts = tts
-
-    def __call__(self, context: dict[str, Any]) -> None:
-        self.notify(context)
+        keep_fields(self, DiscordNotifier, locals())
 
     def notify(self, context: dict[str, Any]) -> None:
-        found = {
-            name: masking.redact_value(render_value(getattr(self, name), context))
-            for name in self.template_fields
-        }
+        found = self.render(context)
         DiscordWebhookHook(
             http_conn_id=found["discord_conn_id"],
             message=found["text"],
@@ -52,9 +49,6 @@ class DiscordNotifier:
             avatar_url=found["avatar_url"],
             tts=found["tts"],
         ).execute()
-
-    def __repr__(self) -> str:
-        return f"DiscordNotifier({self.discord_conn_id})"
 
 
 #: Airflow's lower-case name of the notifier.

@@ -7,12 +7,20 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from conveyor.model.task import BaseOperator
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.discord.hook import DiscordWebhookHook
 
 
 class DiscordWebhookOperator(BaseOperator):
     template_fields: ClassVar[Sequence[str]] = ("username", "message", "webhook_endpoint")
     ui_color = "#5865F2"
+
+    webhook_endpoint: str | None
+    message: str
+    username: str | None
+    avatar_url: str | None
+    tts: bool
+    proxy: str | None
 
     def __init__(
         self,
@@ -29,12 +37,7 @@ class DiscordWebhookOperator(BaseOperator):
     ) -> None:
         super().__init__(task_id, **kwargs)
         self.http_conn_id = http_conn_id or DiscordWebhookHook.default_conn_name
-        self.webhook_endpoint = webhook_endpoint
-        self.message = message
-        self.username = username
-        self.avatar_url = avatar_url
-        self.tts = tts
-        self.proxy = proxy
+        keep_fields(self, DiscordWebhookOperator, locals())
 
     @property
     def hook(self) -> DiscordWebhookHook:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from conveyor.connections import get_connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
+from conveyor.providers._hook import ProviderHook
 
 docker = load("docker", "docker", "docker")
 
@@ -58,7 +59,7 @@ def _socket_path(url: str) -> str:
     return "/" + url.removeprefix("unix://").lstrip("/")
 
 
-class DockerHook:
+class DockerHook(ProviderHook):
     """A ``docker.APIClient`` of the engine at ``base_url``; logged in to the registry of
     ``docker_conn_id`` when one is given."""
 
@@ -102,9 +103,7 @@ class DockerHook:
                 continue
             # Asked first with a fixed API version, so that an engine that does not answer
             # leaves no open client behind; then the client speaks the version asked for.
-            probe = docker.APIClient(
-                base_url=url, version=_PROBE_VERSION, tls=self.tls or False, timeout=self.timeout
-            )
+            probe = self._api_client(url, _PROBE_VERSION)
             try:
                 probe.ping()
             except (docker.errors.DockerException, OSError) as exc:
@@ -112,9 +111,7 @@ class DockerHook:
                 continue
             finally:
                 probe.close()
-            client = docker.APIClient(
-                base_url=url, version=self.version, tls=self.tls or False, timeout=self.timeout
-            )
+            client = self._api_client(url, self.version)
             self._login(client)
             self._client = client
             return client
@@ -122,6 +119,11 @@ class DockerHook:
             "cannot reach a Docker engine ("
             + "; ".join(failures)
             + "); give docker_url, set DOCKER_HOST, or start one (podman system service)"
+        )
+
+    def _api_client(self, url: str, version: str) -> Any:
+        return docker.APIClient(
+            base_url=url, version=version, tls=self.tls or False, timeout=self.timeout
         )
 
     def _candidates(self) -> list[str]:

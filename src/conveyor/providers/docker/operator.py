@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.providers._exit_codes import skip_codes
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.docker.hook import DockerHook, docker
 
 _log = logging.getLogger(f"airflow.task.operators.{__name__}")
@@ -79,6 +81,38 @@ class DockerOperator(BaseOperator):
     )
     template_ext = (".sh", ".bash", ".env")
 
+    image: str
+    api_version: str | None
+    command: str | list[str] | None
+    container_name: str | None
+    cpus: float
+    docker_url: str | list[str] | None
+    env_file: str | None
+    force_pull: bool
+    mem_limit: float | str | None
+    host_tmp_dir: str | None
+    network_mode: str | None
+    tls_ssl_version: str | None
+    mount_tmp_dir: bool
+    tmp_dir: str
+    user: str | int | None
+    entrypoint: str | list[str] | None
+    working_dir: str | None
+    xcom_all: bool
+    docker_conn_id: str | None
+    dns: list[str] | None
+    dns_search: list[str] | None
+    shm_size: int | None
+    tty: bool
+    hostname: str | None
+    privileged: bool
+    cap_add: Iterable[str] | None
+    extra_hosts: dict[str, str] | None
+    timeout: int
+    ulimits: list[Any] | None
+    labels: dict[str, str] | list[str] | None
+    ipc_mode: str | None
+
     def __init__(
         self,
         task_id: str,
@@ -135,47 +169,16 @@ class DockerOperator(BaseOperator):
         for display in ("log_opts_max_size", "log_opts_max_file"):
             kwargs.pop(display, None)
         super().__init__(task_id, **kwargs)
-        self.image = image
-        self.api_version = api_version
-        self.command = command
-        self.container_name = container_name
-        self.cpus = cpus
-        self.docker_url = docker_url
+        keep_fields(self, DockerOperator, locals())
         self.environment = dict(environment or {})
         self.private_environment = dict(private_environment or {})
-        self.env_file = env_file
-        self.force_pull = force_pull
-        self.mem_limit = mem_limit
-        self.host_tmp_dir = host_tmp_dir
-        self.network_mode = network_mode
         self.tls = (tls_ca_cert, tls_client_cert, tls_client_key, tls_verify, tls_hostname)
-        self.tls_ssl_version = tls_ssl_version
-        self.mount_tmp_dir = mount_tmp_dir
-        self.tmp_dir = tmp_dir
-        self.user = user
         self.mounts = list(mounts or [])
-        self.entrypoint = entrypoint
-        self.working_dir = working_dir
-        self.xcom_all = xcom_all
-        self.docker_conn_id = docker_conn_id
-        self.dns = dns
-        self.dns_search = dns_search
         self.auto_remove = _auto_remove(auto_remove, task_id)
-        self.shm_size = shm_size
-        self.tty = tty
-        self.hostname = hostname
-        self.privileged = privileged
-        self.cap_add = cap_add
-        self.extra_hosts = extra_hosts
-        self.timeout = timeout
-        codes = skip_on_exit_code if skip_on_exit_code is not None else skip
-        self.skip_on_exit_code: Container[int] = (
-            () if codes is None else (codes,) if isinstance(codes, int) else codes
+        self.skip_on_exit_code = skip_codes(
+            skip_on_exit_code if skip_on_exit_code is not None else skip
         )
         self.port_bindings = port_bindings or {}
-        self.ulimits = ulimits
-        self.labels = labels
-        self.ipc_mode = ipc_mode
         self.container: dict[str, Any] | None = None
         self._hook: DockerHook | None = None
 

@@ -10,12 +10,12 @@ is a header, as in Airflow.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from conveyor.connections import Connection, get_connection
+from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
+from conveyor.providers._hook import ProviderHook
 from conveyor.providers.http.client import (
     HttpResponse,
     HttpStatusError,
@@ -70,7 +70,15 @@ def base_url(conn: Connection, *, default_host: str = "", default_scheme: str = 
     return base + ("/" + path.strip("/") if path.strip("/") else "")
 
 
-class HttpHook:
+def of_type(conn: Connection, conn_types: tuple[str, ...], reads: str) -> Connection:
+    """``conn``, when its type is one of ``conn_types``; else an error naming it and saying
+    what the hook ``reads``."""
+    if conn.conn_type.lower() not in conn_types:
+        raise TaskError(f"connection {conn.conn_id!r} has type {conn.conn_type!r}; {reads}")
+    return conn
+
+
+class HttpHook(ProviderHook):
     """``HttpHook(method="POST", http_conn_id="http_default")``; ``run`` sends one request."""
 
     conn_name_attr: ClassVar[str] = "http_conn_id"
@@ -92,20 +100,10 @@ class HttpHook:
         self.http_conn_id = http_conn_id
         self.auth_type = auth_type
         self.base_url = ""
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
-
-    @staticmethod
-    def get_connection(conn_id: str) -> Connection:
-        return get_connection(conn_id)
 
     def _connection(self) -> Connection:
-        conn = self.get_connection(self.http_conn_id)
-        if conn.conn_type.lower() not in self.conn_types:
-            raise TaskError(
-                f"connection {conn.conn_id!r} has type {conn.conn_type!r}; {type(self).__name__} "
-                f"reads {' or '.join(self.conn_types)} connections"
-            )
-        return conn
+        reads = f"{type(self).__name__} reads {' or '.join(self.conn_types)} connections"
+        return of_type(self.get_connection(self.http_conn_id), self.conn_types, reads)
 
     def _set_base_url(self, conn: Connection) -> None:
         self.base_url = base_url(conn)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.operators.python import context_arguments
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.http.client import HttpResponse
 from conveyor.providers.http.hook import HttpHook
 
@@ -40,6 +41,15 @@ class HttpOperator(BaseOperator):
 
     template_fields: ClassVar[tuple[str, ...]] = ("endpoint", "data", "headers", "http_conn_id")
     ui_color = "#f4a460"
+
+    http_conn_id: str
+    method: str
+    endpoint: str | None
+    pagination_function: Callable[..., Any] | None
+    response_check: Callable[..., bool] | None
+    response_filter: Callable[..., Any] | None
+    log_response: bool
+    auth_type: Any
 
     def __init__(
         self,
@@ -71,18 +81,11 @@ class HttpOperator(BaseOperator):
         ):
             if given is not None and not callable(given):
                 raise TaskError(f"task {task_id!r}: {name}= must be callable, got {given!r}")
-        self.http_conn_id = http_conn_id
-        self.method = method
-        self.endpoint = endpoint
+        keep_fields(self, HttpOperator, locals())
         self.headers = dict(headers or {})
         self.data = data if data is not None else {}
-        self.pagination_function = pagination_function
-        self.response_check = response_check
-        self.response_filter = response_filter
         self.extra_options = dict(extra_options or {})
         self.request_kwargs = dict(request_kwargs or {})
-        self.log_response = log_response
-        self.auth_type = auth_type
         self.retry_args = dict(retry_args) if retry_args else None
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.http.client import HttpStatusError
 from conveyor.providers.http.hook import HttpHook
 from conveyor.providers.http.operator import call_with_context
@@ -21,6 +22,11 @@ class HttpSensor(BaseSensor):
     ``request_params``, ``headers``."""
 
     template_fields: ClassVar[tuple[str, ...]] = ("endpoint", "request_params", "headers")
+
+    endpoint: str
+    http_conn_id: str
+    method: str
+    response_check: Callable[..., Any] | None
 
     def __init__(
         self,
@@ -41,14 +47,11 @@ class HttpSensor(BaseSensor):
         for name in ("tcp_keep_alive_idle", "tcp_keep_alive_count", "tcp_keep_alive_interval"):
             kwargs.pop(name, None)
         super().__init__(task_id, **kwargs)
-        self.endpoint = endpoint
-        self.http_conn_id = http_conn_id
-        self.method = method
+        keep_fields(self, HttpSensor, locals())
         self.request_params = dict(request_params or {})
         self.request_kwargs = dict(request_kwargs or {})
         self.headers = dict(headers or {})
         self.allowlist = [str(code) for code in (response_error_codes_allowlist or ["404"])]
-        self.response_check = response_check
         self.extra_options = dict(extra_options or {})
 
     def poke(self, context: dict[str, Any]) -> Any:

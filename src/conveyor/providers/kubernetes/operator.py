@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 from conveyor.connections import get_connection
 from conveyor.exceptions import NotFoundError, Skip, TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.providers._exit_codes import skip_codes
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.kubernetes.outcome import PodOutcome
 from conveyor.providers.kubernetes.pod import (
     BASE_CONTAINER_NAME,
@@ -81,6 +83,29 @@ class KubernetesPodOperator(BaseOperator):
     # No template_ext, as in Airflow: an argument ending in ".json" is text, not a file's name.
     #: Airflow's KubernetesPodOperator pushes nothing unless asked (airflow_compat reads this).
     default_do_xcom_push: ClassVar[bool] = False
+
+    kubernetes_conn_id: str | None
+    namespace: str | None
+    image: str | None
+    name: str | None
+    random_name_suffix: bool
+    in_cluster: bool | None
+    cluster_context: str | None
+    startup_timeout_seconds: int
+    get_logs: bool
+    image_pull_policy: str | None
+    container_resources: Any
+    affinity: Any
+    config_file: str | None
+    service_account_name: str | None
+    hostnetwork: bool
+    security_context: Any
+    container_security_context: Any
+    dnspolicy: str | None
+    hostname: str | None
+    priority_class_name: str | None
+    termination_grace_period: int | None
+    active_deadline_seconds: int | None
 
     def __init__(
         self,
@@ -146,11 +171,7 @@ class KubernetesPodOperator(BaseOperator):
         super().__init__(task_id, **kwargs)
         if not hasattr(self, "do_xcom_push"):
             self.do_xcom_push = False
-        self.kubernetes_conn_id = kubernetes_conn_id
-        self.namespace = namespace
-        self.image = image
-        self.name = name
-        self.random_name_suffix = random_name_suffix
+        keep_fields(self, KubernetesPodOperator, locals())
         self.cmds = cmds or []
         self.arguments = arguments or []
         self.ports = ports or []
@@ -159,34 +180,14 @@ class KubernetesPodOperator(BaseOperator):
         self.env_vars = env_vars or []
         self.env_from = env_from or []
         self.secrets = secrets or []
-        self.in_cluster = in_cluster
-        self.cluster_context = cluster_context
         self.labels = labels or {}
-        self.startup_timeout_seconds = startup_timeout_seconds
-        self.get_logs = get_logs
         self.base_container_name = base_container_name or BASE_CONTAINER_NAME
-        self.image_pull_policy = image_pull_policy
         self.annotations = annotations or {}
-        self.container_resources = container_resources
-        self.affinity = affinity
-        self.config_file = config_file
         self.node_selector = node_selector or {}
         self.image_pull_secrets = image_pull_secrets or []
-        self.service_account_name = service_account_name
-        self.hostnetwork = hostnetwork
         self.tolerations = tolerations or []
-        self.security_context = security_context
-        self.container_security_context = container_security_context
-        self.dnspolicy = dnspolicy
-        self.hostname = hostname
         self.init_containers = init_containers or []
-        self.priority_class_name = priority_class_name
-        self.termination_grace_period = termination_grace_period
-        self.active_deadline_seconds = active_deadline_seconds
-        codes = skip_on_exit_code
-        self.skip_on_exit_code: Container[int] = (
-            () if codes is None else (codes,) if isinstance(codes, int) else codes
-        )
+        self.skip_on_exit_code = skip_codes(skip_on_exit_code)
         self.on_finish_action = _on_finish(on_finish_action, is_delete_operator_pod, task_id)
         self.pod: Any = None
         self._engine: Any = None

@@ -91,13 +91,10 @@ class SFTPHook(SSHHook):
                 self.conn = None
             client.close()
 
-    def test_connection(self) -> tuple[bool, str]:
-        try:
-            with self.get_managed_conn() as sftp:
-                sftp.normalize(".")
-            return True, "Connection successfully tested"
-        except Exception as exc:  # reported, as Airflow's test_connection does
-            return False, str(exc)
+    def _probe(self) -> None:
+        """What ``test_connection`` tries: ask the SFTP server for its working directory."""
+        with self.get_managed_conn() as sftp:
+            sftp.normalize(".")
 
     # -- directories -----------------------------------------------------------------------
 

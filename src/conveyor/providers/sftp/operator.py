@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.sftp.hook import SFTPHook, SFTPOperation
 from conveyor.providers.ssh.hook import SSHConnectionError, SSHHook
 
@@ -40,6 +41,14 @@ class SFTPOperator(BaseOperator):
         "ssh_conn_id",
     )
 
+    sftp_hook: SFTPHook | None
+    ssh_conn_id: str | None
+    remote_host: str | None
+    local_filepath: str | list[str] | None
+    remote_filepath: str | list[str]
+    confirm: bool
+    create_intermediate_dirs: bool
+
     def __init__(
         self,
         task_id: str,
@@ -56,17 +65,11 @@ class SFTPOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.sftp_hook = sftp_hook
         # Airflow's older operators took an SSHHook: its connection is what counts.
         if sftp_hook is None and ssh_hook is not None and not ssh_conn_id:
             ssh_conn_id = ssh_hook.ssh_conn_id
-        self.ssh_conn_id = ssh_conn_id
-        self.remote_host = remote_host
-        self.local_filepath = local_filepath
-        self.remote_filepath = remote_filepath
+        keep_fields(self, SFTPOperator, locals())
         self.operation = str(getattr(operation, "value", operation)).lower()
-        self.confirm = confirm
-        self.create_intermediate_dirs = create_intermediate_dirs
         if self.operation not in {op.value for op in SFTPOperation}:
             raise TaskError(
                 f"task {self.task_id!r}: unsupported operation {operation!r}, expected "

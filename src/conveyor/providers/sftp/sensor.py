@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.sftp.hook import SFTPHook
 from conveyor.sensors.base import BaseSensor, PokeReturnValue
 
@@ -40,6 +41,12 @@ class SFTPSensor(BaseSensor):
         "sftp_conn_id",
     )
 
+    path: str
+    file_pattern: str
+    newer_than: datetime.datetime | str | None
+    sftp_conn_id: str
+    python_callable: Callable[..., Any] | None
+
     def __init__(
         self,
         task_id: str,
@@ -55,11 +62,7 @@ class SFTPSensor(BaseSensor):
     ) -> None:
         kwargs.pop("use_managed_conn", None)  # each poke opens and closes its own connection
         super().__init__(task_id, **kwargs)
-        self.path = path
-        self.file_pattern = file_pattern
-        self.newer_than = newer_than
-        self.sftp_conn_id = sftp_conn_id
-        self.python_callable = python_callable
+        keep_fields(self, SFTPSensor, locals())
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
 

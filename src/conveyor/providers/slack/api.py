@@ -8,7 +8,6 @@ or its host (a URL, or a host and port reached over https). A method answered wi
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -18,8 +17,9 @@ require("httpx", "slack", "slack")
 
 from conveyor.connections import Connection, get_connection  # noqa: E402
 from conveyor.exceptions import TaskError  # noqa: E402
+from conveyor.providers._hook import ProviderHook  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
-from conveyor.providers.http.hook import base_url  # noqa: E402
+from conveyor.providers.http.hook import base_url, of_type  # noqa: E402
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 CONN_TYPES = ("slack",)
@@ -56,7 +56,7 @@ class SlackResponse(Mapping[str, Any]):
         return self
 
 
-class SlackHook:
+class SlackHook(ProviderHook):
     """``SlackHook(slack_conn_id="slack_api_default", base_url=, timeout=, proxy=)``."""
 
     conn_name_attr: ClassVar[str] = "slack_conn_id"
@@ -77,15 +77,10 @@ class SlackHook:
         self.base_url = base_url
         self.timeout = timeout
         self.proxy = proxy
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     def _connection(self) -> Connection:
-        conn = get_connection(self.slack_conn_id)
-        if conn.conn_type.lower() not in CONN_TYPES:
-            raise TaskError(
-                f"connection {conn.conn_id!r} has type {conn.conn_type!r}; SlackHook reads "
-                "slack connections (the token in the password)"
-            )
+        reads = "SlackHook reads slack connections (the token in the password)"
+        conn = of_type(get_connection(self.slack_conn_id), CONN_TYPES, reads)
         if not conn.password:
             raise TaskError(f"connection {conn.conn_id!r} has no Slack API token (password)")
         return conn
@@ -142,3 +137,22 @@ class SlackHook:
 
     def get_conn(self) -> SlackHook:
         return self
+
+
+class SlackApiSettings:
+    """What a Slack operator or notifier keeps to reach the Web API (its ``__init__`` calls
+    ``keep_fields(self, SlackApiSettings, locals())``), and the ``SlackHook`` made from it."""
+
+    slack_conn_id: str
+    base_url: str | None
+    proxy: str | None
+    timeout: float | None
+
+    @property
+    def hook(self) -> SlackHook:
+        return SlackHook(
+            slack_conn_id=self.slack_conn_id,
+            base_url=self.base_url,
+            proxy=self.proxy,
+            timeout=self.timeout,
+        )

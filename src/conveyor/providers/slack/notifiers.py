@@ -13,32 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from conveyor.connections import masking
-from conveyor.model.templating import render_value
-from conveyor.providers.slack.api import SlackHook
+from conveyor.providers._fields import keep_fields
+from conveyor.providers._notifier import Notifier
+from conveyor.providers.slack.api import SlackApiSettings, SlackHook
 from conveyor.providers.slack.operators import ICON_URL, post_message_params
 from conveyor.providers.slack.webhook import SlackWebhookHook
 
 
-class _Notifier:
-    """Render ``template_fields`` with the context, then ``notify``."""
-
-    template_fields: ClassVar[tuple[str, ...]] = ()
-
-    def render(self, context: dict[str, Any]) -> dict[str, Any]:
-        return {
-            name: masking.redact_value(render_value(getattr(self, name), context))
-            for name in self.template_fields
-        }
-
-    def __call__(self, context: dict[str, Any]) -> None:
-        self.notify(context)
-
-    def notify(self, context: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-
-class SlackWebhookNotifier(_Notifier):
+class SlackWebhookNotifier(Notifier):
     """Post ``text`` (and ``blocks``, ``attachments``) to the webhook of
     ``slack_webhook_conn_id``."""
 
@@ -50,6 +32,16 @@ class SlackWebhookNotifier(_Notifier):
         "proxy",
         "timeout",
     )
+    conn_attr: ClassVar[str] = "slack_webhook_conn_id"
+
+    slack_webhook_conn_id: str
+    text: str
+    blocks: list[Any] | None
+    attachments: list[Any] | None
+    unfurl_links: bool | None
+    unfurl_media: bool | None
+    proxy: str | None
+    timeout: float | None
 
     def __init__(
         self,
@@ -65,14 +57,7 @@ class SlackWebhookNotifier(_Notifier):
         retry_handlers: Any = None,
         **kwargs: Any,
     ) -> None:
-        self.slack_webhook_conn_id = slack_webhook_conn_id
-        self.text = text
-        self.blocks = blocks
-        self.attachments = attachments
-        self.unfurl_links = unfurl_links
-        self.unfurl_media = unfurl_media
-        self.proxy = proxy
-        self.timeout = timeout
+        keep_fields(self, SlackWebhookNotifier, locals())
 
     def notify(self, context: dict[str, Any]) -> None:
         found = self.render(context)
@@ -89,11 +74,8 @@ class SlackWebhookNotifier(_Notifier):
             unfurl_media=self.unfurl_media,
         )
 
-    def __repr__(self) -> str:
-        return f"SlackWebhookNotifier({self.slack_webhook_conn_id})"
 
-
-class SlackNotifier(_Notifier):
+class SlackNotifier(SlackApiSettings, Notifier):
     """Post ``text`` to ``channel`` with ``chat.postMessage`` on ``slack_conn_id``."""
 
     template_fields: ClassVar[tuple[str, ...]] = (
@@ -103,6 +85,14 @@ class SlackNotifier(_Notifier):
         "attachments",
         "blocks",
     )
+    conn_attr: ClassVar[str] = "slack_conn_id"
+
+    text: str
+    channel: str
+    username: str
+    icon_url: str
+    unfurl_links: bool
+    unfurl_media: bool
 
     def __init__(
         self,
@@ -122,27 +112,13 @@ class SlackNotifier(_Notifier):
         unfurl_media: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.slack_conn_id = slack_conn_id
-        self.text = text
-        self.channel = channel
-        self.username = username
-        self.icon_url = icon_url
+        keep_fields(self, SlackApiSettings, locals())
+        keep_fields(self, SlackNotifier, locals())
         self.attachments = list(attachments)
         self.blocks = list(blocks)
-        self.base_url = base_url
-        self.proxy = proxy
-        self.timeout = timeout
-        self.unfurl_links = unfurl_links
-        self.unfurl_media = unfurl_media
 
     def notify(self, context: dict[str, Any]) -> None:
         found = self.render(context)
-        hook = SlackHook(
-            slack_conn_id=self.slack_conn_id,
-            base_url=self.base_url,
-            proxy=self.proxy,
-            timeout=self.timeout,
-        )
         params = post_message_params(
             found["channel"],
             found["username"],
@@ -152,10 +128,7 @@ class SlackNotifier(_Notifier):
             found["blocks"],
         )
         params.update(unfurl_links=self.unfurl_links, unfurl_media=self.unfurl_media)
-        hook.call("chat.postMessage", json=params)
-
-    def __repr__(self) -> str:
-        return f"SlackNotifier({self.slack_conn_id})"
+        self.hook.call("chat.postMessage", json=params)
 
 
 #: Airflow's lower-case names of the notifiers.

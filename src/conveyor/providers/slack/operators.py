@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.providers.slack.api import SlackHook
+from conveyor.providers._fields import keep_fields
+from conveyor.providers.slack.api import SlackApiSettings, SlackHook
 from conveyor.providers.slack.webhook import SlackWebhookHook
 
 ICON_URL = "https://raw.githubusercontent.com/apache/airflow/main/airflow-core/src/airflow/ui/public/pin_100.png"
@@ -31,6 +32,18 @@ class SlackWebhookOperator(BaseOperator):
         "slack_webhook_conn_id",
     )
     ui_color = "#FFBA40"
+
+    webhook_token: str | None
+    message: str
+    attachments: list[Any] | None
+    blocks: list[Any] | None
+    channel: str | None
+    username: str | None
+    icon_emoji: str | None
+    icon_url: str | None
+    link_names: bool
+    proxy: str | None
+    timeout: float | None
 
     def __init__(
         self,
@@ -56,17 +69,7 @@ class SlackWebhookOperator(BaseOperator):
         self.slack_webhook_conn_id = slack_webhook_conn_id or http_conn_id
         if not self.slack_webhook_conn_id:
             raise TaskError(f"task {task_id!r}: SlackWebhookOperator needs slack_webhook_conn_id")
-        self.webhook_token = webhook_token
-        self.message = message
-        self.attachments = attachments
-        self.blocks = blocks
-        self.channel = channel
-        self.username = username
-        self.icon_emoji = icon_emoji
-        self.icon_url = icon_url
-        self.link_names = link_names
-        self.proxy = proxy
-        self.timeout = timeout
+        keep_fields(self, SlackWebhookOperator, locals())
 
     @property
     def hook(self) -> SlackWebhookHook:
@@ -90,7 +93,7 @@ class SlackWebhookOperator(BaseOperator):
         )
 
 
-class SlackAPIOperator(BaseOperator):
+class SlackAPIOperator(SlackApiSettings, BaseOperator):
     """Call Slack's Web API ``method`` with ``api_params`` on ``slack_conn_id``; the XCom is
     the answer's JSON."""
 
@@ -110,21 +113,9 @@ class SlackAPIOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.slack_conn_id = slack_conn_id
+        keep_fields(self, SlackApiSettings, locals())
         self.method = method
         self.api_params = api_params
-        self.base_url = base_url
-        self.proxy = proxy
-        self.timeout = timeout
-
-    @property
-    def hook(self) -> SlackHook:
-        return SlackHook(
-            slack_conn_id=self.slack_conn_id,
-            base_url=self.base_url,
-            proxy=self.proxy,
-            timeout=self.timeout,
-        )
 
     def construct_api_call_params(self) -> Any:
         """Subclasses set ``api_params`` here from their own arguments."""
@@ -153,6 +144,12 @@ class SlackAPIPostOperator(SlackAPIOperator):
     )
     ui_color = "#FFBA40"
 
+    channel: str
+    username: str
+    text: str
+    icon_url: str
+    thread_ts: str | None
+
     def __init__(
         self,
         task_id: str,
@@ -168,13 +165,9 @@ class SlackAPIPostOperator(SlackAPIOperator):
     ) -> None:
         kwargs.setdefault("method", "chat.postMessage")
         super().__init__(task_id, **kwargs)
-        self.channel = channel
-        self.username = username
-        self.text = text
-        self.icon_url = icon_url
+        keep_fields(self, SlackAPIPostOperator, locals())
         self.attachments = attachments or []
         self.blocks = blocks or []
-        self.thread_ts = thread_ts
 
     def construct_api_call_params(self) -> Any:
         self.api_params = post_message_params(

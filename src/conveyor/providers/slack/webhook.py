@@ -11,7 +11,6 @@ and the body Slack sent, never the URL.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -22,8 +21,9 @@ require("httpx", "slack", "slack")
 
 from conveyor.connections import Connection, get_connection, masking  # noqa: E402
 from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
+from conveyor.providers._hook import ProviderHook  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
-from conveyor.providers.http.hook import base_url  # noqa: E402
+from conveyor.providers.http.hook import base_url, of_type  # noqa: E402
 
 DEFAULT_HOST = "hooks.slack.com/services"
 #: The connection types a webhook is read from.
@@ -49,7 +49,7 @@ class WebhookResponse:
         return self.api_url
 
 
-class SlackWebhookHook:
+class SlackWebhookHook(ProviderHook):
     """``SlackWebhookHook(slack_webhook_conn_id=..., timeout=, proxy=)``; Airflow's older
     ``http_conn_id=`` and ``webhook_token=`` are read too."""
 
@@ -72,16 +72,10 @@ class SlackWebhookHook:
         self.webhook_token = webhook_token
         self.timeout = timeout
         self.proxy = proxy
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     def _connection(self) -> Connection:
-        conn = get_connection(self.slack_webhook_conn_id)
-        if conn.conn_type.lower() not in CONN_TYPES:
-            raise TaskError(
-                f"connection {conn.conn_id!r} has type {conn.conn_type!r}; "
-                f"SlackWebhookHook reads {', '.join(CONN_TYPES)} connections"
-            )
-        return conn
+        reads = f"SlackWebhookHook reads {', '.join(CONN_TYPES)} connections"
+        return of_type(get_connection(self.slack_webhook_conn_id), CONN_TYPES, reads)
 
     def webhook_url(self, conn: Connection | None = None) -> str:
         """The webhook's URL, registered as a secret of this try (it is one)."""

@@ -10,7 +10,6 @@ port, never its password.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import smtplib
@@ -25,6 +24,7 @@ from typing import Any, ClassVar
 
 from conveyor.connections import Connection, get_connection, masking
 from conveyor.exceptions import AirflowException, TaskError
+from conveyor.providers._hook import ProviderHook
 
 
 class SmtpError(TaskError, AirflowException):
@@ -88,7 +88,7 @@ def build_message(
     return message, to_list + cc_list + bcc_list
 
 
-class SmtpHook:
+class SmtpHook(ProviderHook):
     """``SmtpHook(smtp_conn_id="smtp_default")``: ``with SmtpHook() as hook:
     hook.send_email_smtp(to=..., subject=..., html_content=...)``. ``get_conn()`` connects
     (and logs in when the connection has a login) and returns the hook; the live
@@ -106,7 +106,6 @@ class SmtpHook:
         self.auth_type = auth_type
         self.smtp_client: smtplib.SMTP | None = None
         self._conn: Connection | None = None
-        self.log = logging.getLogger(f"conveyor.providers.{type(self).__name__}")
 
     # -- the connection's settings ---------------------------------------------------------
     @property
@@ -121,19 +120,20 @@ class SmtpHook:
     def host(self) -> str:
         return self.conn.host or "localhost"
 
+    def _switch(self, name: str, off_name: str) -> bool:
+        """The extra ``name``, else the opposite of ``off_name`` (older providers' spelling)."""
+        extra = self.conn.extra
+        if name in extra:
+            return _flag(extra[name])
+        return not _flag(extra.get(off_name, False))
+
     @property
     def use_ssl(self) -> bool:
-        extra = self.conn.extra
-        if "ssl" in extra:
-            return _flag(extra["ssl"])
-        return not _flag(extra.get("disable_ssl", False))
+        return self._switch("ssl", "disable_ssl")
 
     @property
     def smtp_starttls(self) -> bool:
-        extra = self.conn.extra
-        if "starttls" in extra:
-            return _flag(extra["starttls"])
-        return not _flag(extra.get("disable_tls", False))
+        return self._switch("starttls", "disable_tls")
 
     @property
     def port(self) -> int:

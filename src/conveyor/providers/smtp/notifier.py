@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from conveyor.connections import masking
-from conveyor.model.templating import render_value
 from conveyor.notifiers import DEFAULT_MESSAGE
+from conveyor.providers._fields import keep_fields
+from conveyor.providers._notifier import Notifier
 from conveyor.providers.smtp.hook import SmtpHook
 
 
-class SmtpNotifier:
+class SmtpNotifier(Notifier):
     template_fields: ClassVar[tuple[str, ...]] = (
         "from_email",
         "to",
@@ -25,6 +25,20 @@ class SmtpNotifier:
         "cc",
         "bcc",
     )
+    conn_attr: ClassVar[str] = "smtp_conn_id"
+
+    to: str | Iterable[str]
+    from_email: str | None
+    subject: str | None
+    html_content: str | None
+    files: list[str] | None
+    cc: str | Iterable[str] | None
+    bcc: str | Iterable[str] | None
+    mime_subtype: str
+    mime_charset: str
+    custom_headers: dict[str, Any] | None
+    smtp_conn_id: str
+    auth_type: str
 
     def __init__(
         self,
@@ -42,38 +56,20 @@ class SmtpNotifier:
         auth_type: str = "basic",
         **kwargs: Any,
     ) -> None:
-        self.to = to
-        self.from_email = from_email
-        self.subject = subject
-        self.html_content = html_content
-        self.files = files
-        self.cc = cc
-        self.bcc = bcc
-        self.mime_subtype = mime_subtype
-        self.mime_charset = mime_charset
-        self.custom_headers = custom_headers
-        self.smtp_conn_id = smtp_conn_id
-        self.auth_type = auth_type
-
-    def _render(self, value: Any, context: dict[str, Any]) -> Any:
-        values = {"exception": None, "reason": None, "state": None, **context}
-        return masking.redact_value(render_value(value, values))
-
-    def __call__(self, context: dict[str, Any]) -> None:
-        self.notify(context)
+        keep_fields(self, SmtpNotifier, locals())
 
     def notify(self, context: dict[str, Any]) -> None:
+        # The default message names these; a context without one renders it as None.
+        context = {"exception": None, "reason": None, "state": None, **context}
         with SmtpHook(smtp_conn_id=self.smtp_conn_id, auth_type=self.auth_type) as hook:
             subject = self.subject or hook.subject_template or DEFAULT_MESSAGE
             body = self.html_content or hook.html_content_template or DEFAULT_MESSAGE
-            found = {
-                name: self._render(getattr(self, name), context) for name in self.template_fields
-            }
+            found = self.render(context)
             hook.send_email_smtp(
                 to=found["to"],
                 from_email=found["from_email"],
-                subject=str(self._render(subject, context)).strip().splitlines()[0][:200],
-                html_content=self._render(body, context),
+                subject=str(self.render_one(subject, context)).strip().splitlines()[0][:200],
+                html_content=self.render_one(body, context),
                 files=found["files"],
                 cc=found["cc"],
                 bcc=found["bcc"],
@@ -81,9 +77,6 @@ class SmtpNotifier:
                 mime_charset=self.mime_charset,
                 custom_headers=self.custom_headers,
             )
-
-    def __repr__(self) -> str:
-        return f"SmtpNotifier({self.smtp_conn_id})"
 
 
 #: Airflow's lower-case name of the notifier.

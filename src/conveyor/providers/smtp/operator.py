@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from conveyor.model.task import BaseOperator
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.smtp.hook import SmtpHook
 
 
@@ -23,6 +24,17 @@ class EmailOperator(BaseOperator):
     )
     template_ext: Sequence[str] = (".html",)
     ui_color = "#e6faf9"
+
+    to: str | list[str]
+    subject: str
+    html_content: str
+    from_email: str | None
+    cc: str | list[str] | None
+    bcc: str | list[str] | None
+    mime_subtype: str
+    mime_charset: str
+    custom_headers: dict[str, Any] | None
+    auth_type: str
 
     def __init__(
         self,
@@ -43,18 +55,9 @@ class EmailOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.to = to
-        self.subject = subject
-        self.html_content = html_content
-        self.from_email = from_email
+        keep_fields(self, EmailOperator, locals())
         self.files = files or []
-        self.cc = cc
-        self.bcc = bcc
-        self.mime_subtype = mime_subtype
-        self.mime_charset = mime_charset
         self.conn_id = conn_id or SmtpHook.default_conn_name
-        self.custom_headers = custom_headers
-        self.auth_type = auth_type
 
     def execute(self, context: dict[str, Any]) -> None:
         with SmtpHook(smtp_conn_id=self.conn_id, auth_type=self.auth_type) as hook:

@@ -32,6 +32,8 @@ from conveyor.connections import Connection, get_connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
+from conveyor.providers._fields import keep_fields
+from conveyor.providers._hook import ProviderHook
 
 paramiko = load("paramiko", "ssh", "ssh")
 
@@ -81,7 +83,7 @@ _HOST_KEY_TYPES = {
 _PRIVATE_KEY_TYPES = ("RSAKey", "Ed25519Key", "ECDSAKey")
 
 
-class SSHHook:
+class SSHHook(ProviderHook):
     """A server reached over SSH: ``SSHHook(ssh_conn_id="...")``, or without a connection
     ``SSHHook(remote_host=..., username=..., password= / key_file=...)``. Keywords given win
     over the connection's fields."""
@@ -90,6 +92,20 @@ class SSHHook:
     default_conn_name: ClassVar[str] = "ssh_default"
     conn_type: ClassVar[str] = "ssh"
     hook_name: ClassVar[str] = "SSH"
+
+    ssh_conn_id: str | None
+    remote_host: str
+    username: str | None
+    password: str | None
+    key_file: str | None
+    port: int | None
+    conn_timeout: int | None
+    cmd_timeout: float | None
+    keepalive_interval: int
+    banner_timeout: float
+    auth_timeout: int | None
+    disabled_algorithms: dict[str, Any] | None
+    ciphers: list[str] | None
 
     def __init__(
         self,
@@ -115,20 +131,8 @@ class SSHHook:
         kwargs.pop("host_proxy_cmd", None)  # ProxyCommand is not supported: see docs/airflow.md
         if kwargs:
             raise TaskError(f"SSHHook() got unexpected keywords: {', '.join(sorted(kwargs))}")
-        self.ssh_conn_id = ssh_conn_id
-        self.remote_host = remote_host
-        self.username = username
-        self.password = password
-        self.key_file = key_file
+        keep_fields(self, SSHHook, locals())
         self.pkey: Any = None
-        self.port = port
-        self.conn_timeout = conn_timeout
-        self.cmd_timeout = cmd_timeout
-        self.keepalive_interval = keepalive_interval
-        self.banner_timeout = banner_timeout
-        self.auth_timeout = auth_timeout
-        self.disabled_algorithms = disabled_algorithms
-        self.ciphers = ciphers
         self.conn_retry_attempts = max(1, conn_retry_attempts)
         self.compress = True
         self.no_host_key_check = False
@@ -148,10 +152,6 @@ class SSHHook:
         self._check_settings()
 
     # -- settings --------------------------------------------------------------------------
-
-    def get_connection(self, conn_id: str) -> Connection:
-        """Conveyor's connection of that id (the environment's, else the store's)."""
-        return get_connection(conn_id)
 
     def _apply_connection(self, conn: Connection) -> None:
         """Fill what the keywords left unset from the connection and its extras."""
@@ -330,11 +330,15 @@ class SSHHook:
     def test_connection(self) -> tuple[bool, str]:
         """``(True, message)`` when a command runs on the server, else ``(False, why)``."""
         try:
-            with self.get_conn() as client:
-                client.exec_command("pwd")
+            self._probe()
             return True, "Connection successfully tested"
         except Exception as exc:  # reported, as Airflow's test_connection does
             return False, str(exc)
+
+    def _probe(self) -> None:
+        """What ``test_connection`` tries: run one command on the server."""
+        with self.get_conn() as client:
+            client.exec_command("pwd")
 
     # -- commands --------------------------------------------------------------------------
 

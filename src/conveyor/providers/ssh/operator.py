@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
+from conveyor.providers._exit_codes import skip_codes
+from conveyor.providers._fields import keep_fields
 from conveyor.providers.ssh.hook import NOTSET, SSHCommandError, SSHHook
 
 
@@ -29,6 +31,15 @@ class SSHOperator(BaseOperator):
         "ssh_conn_id",
     )
     template_ext = (".sh", ".bash", ".csh", ".zsh", ".dash", ".ksh")
+
+    ssh_conn_id: str | None
+    remote_host: str | None
+    command: str | None
+    conn_timeout: int | None
+    cmd_timeout: float | None
+    environment: dict[str, str] | None
+    get_pty: bool
+    banner_timeout: float
 
     def __init__(
         self,
@@ -51,20 +62,8 @@ class SSHOperator(BaseOperator):
         conn_timeout = timeout if conn_timeout is None else conn_timeout
         super().__init__(task_id, **kwargs)
         self.ssh_hook = ssh_hook if isinstance(ssh_hook, SSHHook) else None
-        self.ssh_conn_id = ssh_conn_id
-        self.remote_host = remote_host
-        self.command = command
-        self.conn_timeout = conn_timeout
-        self.cmd_timeout = cmd_timeout
-        self.environment = environment
-        self.get_pty = get_pty
-        self.banner_timeout = banner_timeout
-        if skip_on_exit_code is None:
-            self.skip_on_exit_code: Container[int] = ()
-        elif isinstance(skip_on_exit_code, int):
-            self.skip_on_exit_code = (skip_on_exit_code,)
-        else:
-            self.skip_on_exit_code = skip_on_exit_code
+        keep_fields(self, SSHOperator, locals())
+        self.skip_on_exit_code = skip_codes(skip_on_exit_code)
 
     @property
     def hook(self) -> SSHHook:
