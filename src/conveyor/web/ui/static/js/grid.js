@@ -267,7 +267,8 @@ function drawNear(container, table, body, rows, runs, state) {
   table.querySelector("thead th.task").style.minWidth = `${taskColumnWidth(rows, table.querySelector("thead th.task"))}px`;
   container.lazyRows = lazy;
   markSelectedIn(lazy);
-  requestAnimationFrame(() => fillNear(container));
+  // After the first paint: measure the rows and draw what the guess left out.
+  requestAnimationFrame(() => setTimeout(() => fillNear(container), 0));
   if (!container.dataset.scrolling) { container.dataset.scrolling = "1"; followScrolling(container); }
 }
 
