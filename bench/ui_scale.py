@@ -16,12 +16,14 @@ and p95, the HTML's size and the server's time to answer it, and the machine's l
     .venv/bin/python bench/ui_scale.py --samples 15 --pg-url postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/ui_scale.py --screenshots /tmp/ui_scale   # a PNG of each page
 
-"Content drawn", per page: the DAG list's rows; the grid's first screenful of rows ("on
-screen": a big grid draws 60 rows at once and the rest a slice at a time after the first
-paint) and every row ("all rows"); the graph fitted, with every node drawn; the task page's
-state badge. "browser" is chromium's main-thread time for the page (scripts, style, layout,
-paint: its own work, not waiting for the server), "cpu" the web process's CPU per HTML
-answer: both grow far less than wall time on a loaded machine.
+"Content drawn", per page: the DAG list's rows; the graph fitted, with every node drawn; the
+task page's state badge. The grid is visited as a user would, each step as soon as the one
+before is done, each timed from navigation start: its first rows on screen (the frame they
+were drawn in, as the page notes it), a click on a square there answered (its details
+shown), a scroll to the bottom with the last row's squares drawn, and a click there
+answered. "browser" is chromium's main-thread time for the page up to that point (scripts,
+style, layout, paint: its own work, not waiting for the server), "cpu" the web process's CPU
+per HTML answer: both grow far less than wall time on a loaded machine.
 """
 
 from __future__ import annotations
