@@ -20,8 +20,8 @@ and p95, the HTML's size and the server's time to answer it, and the machine's l
 task page's state badge. The grid is visited as a user would, each step as soon as the one
 before is done, each timed from navigation start: its first rows on screen (the frame they
 were drawn in, as the page notes it), a click on a square there answered (its details
-shown), a scroll to the bottom with the last row's squares drawn, and a click there
-answered. "browser" is chromium's main-thread time for the page up to that point (scripts,
+shown), a scroll to the bottom with the last row's squares drawn (also timed from the
+scroll: "scroll to drawn"), and a click there answered. "browser" is chromium's main-thread time for the page up to that point (scripts,
 style, layout, paint: its own work, not waiting for the server), "cpu" the web process's CPU
 per HTML answer: both grow far less than wall time on a loaded machine.
 """
@@ -175,8 +175,15 @@ def pages(tasks: int, runs: int) -> dict[str, tuple[str, str | None]]:
 # the first rows on screen, a click on one of their squares answered (its details shown),
 # a scroll to the bottom with the last row's squares drawn, a click there answered. Each
 # figure is the time from navigation start, so a step that waits for the page (a click
-# queued behind drawing) shows it.
-GRID_STEPS = ("on screen", "a click answered", "last row drawn", "last row clicked")
+# queued behind drawing) shows it; "scroll to drawn" is the time from the scroll to the last
+# row drawn, with chromium's main-thread time in between.
+GRID_STEPS = (
+    "on screen",
+    "a click answered",
+    "last row drawn",
+    "scroll to drawn",
+    "last row clicked",
+)
 
 
 def _until(page: Any, expression: str) -> float:
@@ -201,7 +208,7 @@ def click(page: Any, selector: str) -> None:
 
 def grid_visit(page: Any, cdp: Any, url: str, tasks: int, runs: int) -> list[tuple[float, float]]:
     """(seconds from navigation start, chromium's main-thread seconds so far) at each of
-    GRID_STEPS."""
+    GRID_STEPS; for "scroll to drawn", both from the scroll."""
     square = '#grid .cell[data-task-id="{}"]'  # the oldest run's: the grid's left
     details = "document.getElementById('details-body').textContent.includes('{}')"
     found = []
@@ -220,8 +227,13 @@ def grid_visit(page: Any, cdp: Any, url: str, tasks: int, runs: int) -> list[tup
     found += [_until(page, details.format(near)), main_thread(cdp)]
     # the grid's last row: its rows are the DAG's tasks in order (the bench DAG has no groups)
     last = page.evaluate("document.getElementById('grid').gridData.tasks.at(-1).task_id")
-    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    before = main_thread(cdp)
+    scrolled = page.evaluate(
+        "() => { window.scrollTo(0, document.documentElement.scrollHeight); "
+        "return performance.now() / 1000; }"
+    )
     found += [_until(page, f"document.querySelector('{square.format(last)}')"), main_thread(cdp)]
+    found += [found[-2] - scrolled, found[-1] - before]
     click(page, square.format(last))
     found += [_until(page, details.format(last)), main_thread(cdp)]
     return list(zip(found[::2], found[1::2], strict=True))

@@ -155,6 +155,7 @@ function gridRows(tree, runs, view) {
 // more where a hundred rows cost tens of milliseconds.
 const BIG_GRID = 5000;
 const GUESSED_PITCH = 22; // px from one row's top to the next's, until the drawn rows tell
+const GUESSED_TOP = 250; // px from the window's top to the first row's, on a page just opened
 
 /** The rows [from, to) within `margin` px of the window, the body's top being at `top` (px,
  * the viewport's coordinates). */
@@ -252,9 +253,10 @@ function taskColumnWidth(rows, head) {
 function drawNear(container, table, body, rows, runs, state) {
   const previous = container.lazyRows;
   const pitch = container.rowPitch ?? GUESSED_PITCH;
-  // Where the body will be: where the last drawing's was, else below the grid's top and its bars.
+  // Where the body will be: where the last drawing's was, else below the grid's top and its
+  // bars; on the page's first drawing, a guess (asking would lay out the page first).
   const top = previous?.body.isConnected ? previous.body.getBoundingClientRect().top
-    : container.getBoundingClientRect().top + 70;
+    : container.querySelector("table") ? container.getBoundingClientRect().top + 70 : GUESSED_TOP;
   const [from, to] = wantedRows(top, pitch, rows.length);
   const spacer = `<tr class="spacer" aria-hidden="true"><td colspan="${runs + 1}"></td></tr>`;
   body.innerHTML = spacer + rowsHtml(rows, from, to) + spacer;
