@@ -21,9 +21,10 @@ task page's state badge. The grid is visited as a user would, each step as soon 
 before is done, each timed from navigation start: its first rows on screen (the frame they
 were drawn in, as the page notes it), a click on a square there answered (its details
 shown), a scroll to the bottom with the last row's squares drawn (also timed from the
-scroll: "scroll to drawn"), and a click there answered. "browser" is chromium's main-thread time for the page up to that point (scripts,
-style, layout, paint: its own work, not waiting for the server), "cpu" the web process's CPU
-per HTML answer: both grow far less than wall time on a loaded machine.
+scroll: "scroll to drawn"), and a click there answered. "browser" is chromium's main-thread
+time for the page up to that point (scripts, style, layout, paint: its own work, not waiting
+for the server), "cpu" the web process's CPU per HTML answer: both grow far less than wall
+time on a loaded machine.
 """
 
 from __future__ import annotations
