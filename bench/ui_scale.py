@@ -16,12 +16,15 @@ and p95, the HTML's size and the server's time to answer it, and the machine's l
     .venv/bin/python bench/ui_scale.py --samples 15 --pg-url postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/ui_scale.py --screenshots /tmp/ui_scale   # a PNG of each page
 
-"Content drawn", per page: the DAG list's rows; the grid's first screenful of rows ("on
-screen": a big grid draws 60 rows at once and the rest a slice at a time after the first
-paint) and every row ("all rows"); the graph fitted, with every node drawn; the task page's
-state badge. "browser" is chromium's main-thread time for the page (scripts, style, layout,
-paint: its own work, not waiting for the server), "cpu" the web process's CPU per HTML
-answer: both grow far less than wall time on a loaded machine.
+"Content drawn", per page: the DAG list's rows; the graph fitted, with every node drawn; the
+task page's state badge. The grid is visited as a user would, each step as soon as the one
+before is done, each timed from navigation start: its first rows on screen (the frame they
+were drawn in, as the page notes it), a click on a square there answered (its details
+shown), a scroll to the bottom with the last row's squares drawn (also timed from the
+scroll: "scroll to drawn"), and a click there answered. "browser" is chromium's main-thread
+time for the page up to that point (scripts, style, layout, paint: its own work, not waiting
+for the server), "cpu" the web process's CPU per HTML answer: both grow far less than wall
+time on a loaded machine.
 """
 
 from __future__ import annotations
@@ -149,26 +152,15 @@ def _insert_big_runs(conn: Connection, tasks: int, runs: int) -> None:
         conn.execute(insert(task_instance), rows)
 
 
-def pages(tasks: int, runs: int) -> dict[str, tuple[str, str]]:
-    """label -> (path, a JavaScript expression true once the page's content is drawn)."""
+def pages(tasks: int, runs: int) -> dict[str, tuple[str, str | None]]:
+    """label -> (path, a JavaScript expression true once the page's content is drawn; None
+    for the grid, visited step by step: grid_visit)."""
     newest = f"big_{runs - 1:03d}"
-    last = big_task_ids(tasks)[-1]  # the grid's rows are drawn all at once
-    cell = 'document.querySelector(\'#grid .cell[data-run-id="{}"][data-task-id="{}"]\')'
     nodes = f"document.querySelectorAll('#graph g.node').length >= {tasks}"
-    # The first rows (a screenful) come at once, the rest a slice at a time after them.
-    # the frame the grid's first rows were drawn in, as the page noted it (grid.js)
-    first = "document.querySelector('#grid tr[data-task-row] .cell[data-run-id=\"{}\"]') && "
-    first += "Number(document.getElementById('grid').dataset.shownAt || 0)"
-    all_rows = "document.querySelector('#grid[data-drawn=\"all\"]')"
     return {
         "DAG list (/)": ("/", "document.querySelector('#dag-rows tr[data-dag-id]')"),
-        "grid 25, on screen": (f"/dags/{BIG}", first.format(newest)),
-        "grid 25, all rows": (f"/dags/{BIG}", f"{all_rows} && {cell.format(newest, last)}"),
-        "grid 50, on screen": (f"/dags/{BIG}?runs=50", first.format("big_000")),
-        "grid 50, all rows": (
-            f"/dags/{BIG}?runs=50",
-            f"{all_rows} && {cell.format('big_000', last)}",
-        ),
+        "grid 25": (f"/dags/{BIG}", None),
+        "grid 50": (f"/dags/{BIG}?runs=50", None),
         "graph, fitted": (
             f"/dags/{BIG}/graph",
             f"document.querySelector('#graph[data-fitted=\"true\"]') && {nodes}",
@@ -178,6 +170,74 @@ def pages(tasks: int, runs: int) -> dict[str, tuple[str, str]]:
             "document.querySelector('#ti-state [data-state]')",
         ),
     }
+
+
+# A visit to the big grid as a user makes it, each step as soon as the one before is done:
+# the first rows on screen, a click on one of their squares answered (its details shown),
+# a scroll to the bottom with the last row's squares drawn, a click there answered. Each
+# figure is the time from navigation start, so a step that waits for the page (a click
+# queued behind drawing) shows it; "scroll to drawn" is the time from the scroll to the last
+# row drawn, with chromium's main-thread time in between.
+GRID_STEPS = (
+    "on screen",
+    "a click answered",
+    "last row drawn",
+    "scroll to drawn",
+    "last row clicked",
+)
+
+
+def _until(page: Any, expression: str) -> float:
+    """Seconds from navigation start to the frame in which ``expression`` is first true (a
+    number it gives: that time, as the page noted it)."""
+    return float(
+        page.wait_for_function(
+            f"() => {{ const v = ({expression}); "
+            "return v ? (typeof v === 'number' ? v : performance.now()) : false; }",
+            timeout=60_000,
+        ).json_value()
+        / 1000
+    )
+
+
+def click(page: Any, selector: str) -> None:
+    """A click at the middle of the element, as a pointer gives it (no wait for it to be
+    still, as ``page.click`` makes: that is the step's figure to take)."""
+    box = page.locator(selector).first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def grid_visit(page: Any, cdp: Any, url: str, tasks: int, runs: int) -> list[tuple[float, float]]:
+    """(seconds from navigation start, chromium's main-thread seconds so far) at each of
+    GRID_STEPS; for "scroll to drawn", both from the scroll."""
+    square = '#grid .cell[data-task-id="{}"]'  # the oldest run's: the grid's left
+    details = "document.getElementById('details-body').textContent.includes('{}')"
+    found = []
+    page.goto(url, wait_until="commit")
+    near = big_task_ids(tasks)[5]
+    # the frame the grid's first rows were drawn in, as the page noted it (grid.js)
+    found.append(
+        _until(
+            page,
+            f"document.querySelector('{square.format(near)}') && "
+            "Number(document.getElementById('grid').dataset.shownAt || 0)",
+        )
+    )
+    found.append(main_thread(cdp))
+    click(page, square.format(near))
+    found += [_until(page, details.format(near)), main_thread(cdp)]
+    # the grid's last row: its rows are the DAG's tasks in order (the bench DAG has no groups)
+    last = page.evaluate("document.getElementById('grid').gridData.tasks.at(-1).task_id")
+    before = main_thread(cdp)
+    scrolled = page.evaluate(
+        "() => { window.scrollTo(0, document.documentElement.scrollHeight); "
+        "return performance.now() / 1000; }"
+    )
+    found += [_until(page, f"document.querySelector('{square.format(last)}')"), main_thread(cdp)]
+    found += [found[-2] - scrolled, found[-1] - before]
+    click(page, square.format(last))
+    found += [_until(page, details.format(last)), main_thread(cdp)]
+    return list(zip(found[::2], found[1::2], strict=True))
 
 
 def loadavg() -> float:
@@ -192,7 +252,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def server_times(
-    base: str, asks: dict[str, tuple[str, str]], samples: int, pid: int
+    base: str, asks: dict[str, tuple[str, str | None]], samples: int, pid: int
 ) -> dict[str, str]:
     """Each page's HTML: the server's wall time to answer (median), the web process's CPU
     per answer (mean over the samples) and the HTML's size."""
@@ -237,8 +297,18 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def page_visit(page: Any, cdp: Any, url: str, drawn: str) -> list[tuple[float, float]]:
+    """(seconds from navigation start to the content drawn, chromium's main-thread seconds)."""
+    page.goto(url, wait_until="commit")
+    return [(_until(page, drawn), main_thread(cdp))]
+
+
+def step_labels(label: str, drawn: str | None) -> list[str]:
+    return [label] if drawn is not None else [f"{label}, {step}" for step in GRID_STEPS]
+
+
 def browser_times(
-    base: str, asks: dict[str, tuple[str, str]], samples: int, shots: Path | None
+    base: str, asks: dict[str, tuple[str, str | None]], args: argparse.Namespace
 ) -> dict[str, str]:
     from playwright.sync_api import sync_playwright
 
@@ -254,30 +324,26 @@ def browser_times(
         cdp = page.context.new_cdp_session(page)
         cdp.send("Performance.enable")
         for label, (path, drawn) in asks.items():
-            took, loads, busy = [], [], []
-            for _ in range(samples + 1):  # the first warms chromium's cache of the scripts
+            visits, loads = [], []
+            for _ in range(args.samples + 1):  # the first warms chromium's cache of the scripts
                 loads.append(loadavg())
-                page.goto(f"{base}{path}", wait_until="commit")
-                took.append(
-                    page.wait_for_function(
-                        # a number: the time the page noted; else now, once it is true
-                        f"() => {{ const v = ({drawn}); "
-                        "return v ? (typeof v === 'number' ? v : performance.now()) : false; }",
-                        timeout=60_000,
-                    ).json_value()
-                    / 1000
+                if drawn is None:
+                    visits.append(grid_visit(page, cdp, f"{base}{path}", args.tasks, args.runs))
+                else:
+                    visits.append(page_visit(page, cdp, f"{base}{path}", drawn))
+            visits, loads = visits[1:], loads[1:]
+            for number, name in enumerate(step_labels(label, drawn)):
+                took = [visit[number][0] for visit in visits]
+                busy = [visit[number][1] for visit in visits]  # counted again for each document
+                found[name] = (
+                    f"{statistics.median(took):>6.2f} s {p95(took):>6.2f} s "
+                    f"{min(took):>6.2f} s {statistics.median(busy):>6.2f} s   "
+                    f"{min(loads):>4.1f}-{max(loads):<4.1f}"
                 )
-                busy.append(main_thread(cdp))  # the count starts again with each document
-            took, loads, busy = took[1:], loads[1:], busy[1:]
-            found[label] = (
-                f"{statistics.median(took):>6.2f} s {p95(took):>6.2f} s "
-                f"{min(took):>6.2f} s {statistics.median(busy):>6.2f} s   "
-                f"{min(loads):>4.1f}-{max(loads):<4.1f}"
-            )
-            if shots is not None:
-                shots.mkdir(parents=True, exist_ok=True)
+            if args.screenshots is not None:
+                args.screenshots.mkdir(parents=True, exist_ok=True)
                 name = "".join(c if c.isalnum() else "_" for c in label)
-                page.screenshot(path=str(shots / f"{name}.png"))
+                page.screenshot(path=str(args.screenshots / f"{name}.png"))
         page.goto("about:blank")
         browser.close()
     return found
@@ -301,16 +367,17 @@ def bench(url: str, label: str, args: argparse.Namespace) -> None:
             base = f"http://127.0.0.1:{port}"
             asks = pages(args.tasks, args.runs)
             served = server_times(base, asks, 5, web.pid)
-            drawn = browser_times(base, asks, args.samples, args.screenshots)
+            drawn = browser_times(base, asks, args)
         finally:
             web.terminate()
             web.wait(timeout=15)
     print(
-        f"  {'page':<16} {'median':>8} {'p95':>8} {'best':>8} {'browser':>8}   {'load':<9}"
+        f"  {'page':<28} {'median':>8} {'p95':>8} {'best':>8} {'browser':>8}   {'load':<9}"
         f"{'served':>8} {'cpu':>8} {'size':>10}"
     )
-    for name in asks:
-        print(f"  {name:<16} {drawn[name]}   {served[name]}")
+    for label, (_, expression) in asks.items():
+        for number, name in enumerate(step_labels(label, expression)):
+            print(f"  {name:<28} {drawn[name]}   {served[label] if number == 0 else ''}")
     print(f"  API grid, 25 runs of the {args.tasks}-task DAG: {served['API grid, 25 runs']}")
 
 

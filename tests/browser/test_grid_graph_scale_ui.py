@@ -1,7 +1,8 @@
 """The grid and the graph at size, done by clicking as admin, op and viewer: page back
-through runs by logical date, filter the tasks, fold a task group, zoom, pan and fit the
-graph. Real ``conveyor scheduler`` and ``conveyor web``; the runs are written to the store
-as the scheduler leaves finished runs (thirty triggers would take the module a minute).
+through runs by logical date, filter the tasks, fold a task group, scroll a 303-task grid to
+its last row and click a square there, zoom, pan and fit the graph. Real ``conveyor
+scheduler`` and ``conveyor web``; the runs are written to the store as the scheduler leaves
+finished runs (thirty triggers would take the module a minute).
 Any CSP report, JavaScript error or request to another host fails the test."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import re
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -50,28 +51,41 @@ with DAG("graph_scale_ui", schedule=None):
     last = EmptyOperator(task_id="last")
     for number in range({FAN}):
         first >> EmptyOperator(task_id=f"part_{{number:03d}}") >> last
+
+with DAG("grid_big_ui", schedule=None):
+    for number in range(300):
+        EmptyOperator(task_id=f"step_{{number:03d}}")
+    with TaskGroup("tail"):
+        for number in range(3):
+            EmptyOperator(task_id=f"last_{{number}}")
 """
 GRID_TASKS = ("start", "etl.extract", "etl.load_orders", "report")
+# A grid of 7,575 squares: more than grid.js draws at once (it draws the rows near the window).
+BIG_RUNS = 25
+BIG_TASKS = (*(f"step_{n:03d}" for n in range(300)), *(f"tail.last_{n}" for n in range(3)))
 FIRST_DAY = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def add_runs(servers: Conveyor) -> None:
-    """RUNS finished runs a day apart (run day_00 oldest); the newest failed in the group."""
+def write_runs(
+    servers: Conveyor, dag_id: str, runs: int, states: Callable[[int], dict[str, str]]
+) -> None:
+    """``runs`` finished runs of ``dag_id`` a day apart (run day_00 oldest), each with the
+    task instance states that ``states(number)`` gives; a run failed where a task did."""
     store = Store(load_config(servers.env).settings.db_url)
     try:
         with store.write() as conn:
             version = conn.execute(
-                select(dag.c.version_hash).where(dag.c.dag_id == "grid_scale_ui")
+                select(dag.c.version_hash).where(dag.c.dag_id == dag_id)
             ).scalar_one()
-            for number in range(RUNS):
+            for number in range(runs):
                 moment = FIRST_DAY + timedelta(days=number)
-                failed = number == RUNS - 1
+                tasks = states(number)
                 run_pk = conn.execute(
                     insert(dag_run).values(
-                        dag_id="grid_scale_ui",
+                        dag_id=dag_id,
                         run_id=f"day_{number:02d}",
                         run_type="manual",
-                        state="failed" if failed else "success",
+                        state="failed" if "failed" in tasks.values() else "success",
                         logical_date=moment,
                         data_interval_start=moment,
                         data_interval_end=moment,
@@ -83,15 +97,12 @@ def add_runs(servers: Conveyor) -> None:
                         end_date=moment + timedelta(seconds=30),
                     )
                 ).inserted_primary_key[0]
-                states = dict.fromkeys(GRID_TASKS, "success")
-                if failed:
-                    states["etl.load_orders"], states["report"] = "failed", "upstream_failed"
                 conn.execute(
                     insert(task_instance),
                     [
                         {
                             "run_pk": run_pk,
-                            "dag_id": "grid_scale_ui",
+                            "dag_id": dag_id,
                             "run_id": f"day_{number:02d}",
                             "task_id": task_id,
                             "state": state,
@@ -103,11 +114,31 @@ def add_runs(servers: Conveyor) -> None:
                             "updated_at": moment,
                             "map_index": -1,
                         }
-                        for task_id, state in states.items()
+                        for task_id, state in tasks.items()
                     ],
                 )
     finally:
         store.dispose()
+
+
+def add_runs(servers: Conveyor) -> None:
+    """RUNS finished runs of grid_scale_ui; the newest failed in the group. BIG_RUNS of
+    grid_big_ui, all success but its last task in the newest run."""
+
+    def grid_states(number: int) -> dict[str, str]:
+        states = dict.fromkeys(GRID_TASKS, "success")
+        if number == RUNS - 1:
+            states["etl.load_orders"], states["report"] = "failed", "upstream_failed"
+        return states
+
+    def big_states(number: int) -> dict[str, str]:
+        states = dict.fromkeys(BIG_TASKS, "success")
+        if number == BIG_RUNS - 1:
+            states[BIG_TASKS[-1]] = "failed"
+        return states
+
+    write_runs(servers, "grid_scale_ui", RUNS, grid_states)
+    write_runs(servers, "grid_big_ui", BIG_RUNS, big_states)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +159,7 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
         deadline = time.monotonic() + 60
         while not all(
             name in servers.cli("dags", "list").stdout
-            for name in ("grid_scale_ui", "graph_scale_ui")
+            for name in ("grid_scale_ui", "graph_scale_ui", "grid_big_ui")
         ):
             assert time.monotonic() < deadline, servers.logs()
             time.sleep(0.3)
@@ -221,6 +252,57 @@ def test_filter_the_tasks_and_fold_a_group(page: Page, conveyor: Conveyor) -> No
     # A task cell still opens its details after the redraws.
     page.locator('#grid .cell[data-run-id="day_29"][data-task-id="etl.load_orders"]').click()
     expect(page.locator("#details-body")).to_contain_text("etl.load_orders")
+
+
+def test_scroll_a_big_grid_to_its_last_row_and_click_there(page: Page, conveyor: Conveyor) -> None:
+    page.goto(f"{conveyor.url}/dags/grid_big_ui")
+    newest = f"day_{BIG_RUNS - 1:02d}"
+    first = page.locator(f'#grid .cell[data-run-id="{newest}"][data-task-id="step_000"]')
+    expect(first).to_be_visible(timeout=WAIT_MS)
+    # Only the rows near the window are drawn, yet the page is as tall as all of them.
+    rows = page.locator("#grid tr[data-task-row]")
+    assert 0 < rows.count() < len(BIG_TASKS)
+    assert page.evaluate("document.documentElement.scrollHeight") > len(BIG_TASKS) * 18
+
+    last = BIG_TASKS[-1]
+    cell = page.locator(f'#grid .cell[data-run-id="{newest}"][data-task-id="{last}"]')
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    expect(cell).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+    expect(cell).to_be_in_viewport()
+    assert rows.last.get_attribute("data-task-row") == last
+    cell.hover()  # the tooltip is written when the pointer reaches the square
+    expect(cell).to_have_attribute("title", re.compile(rf"^{re.escape(last)} · failed"))
+    cell.click()
+    expect(page.locator("#details-title")).to_have_text("Task instance")
+    expect(page.locator("#details-body")).to_contain_text(last)
+    expect(cell).to_have_class(re.compile(r"\bselected\b"))
+    expect(page).to_have_url(re.compile(rf"task={re.escape(last)}"))
+    # The keyboard: Enter on a focused square opens it too.
+    page.locator(f'#grid .cell[data-run-id="{newest}"][data-task-id="step_299"]').focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#details-body")).to_contain_text("step_299")
+    cell.click()
+
+    # Up to the top the first rows are drawn again and the last ones dropped; down again,
+    # the selected square is still marked.
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(first).to_be_visible(timeout=WAIT_MS)
+    expect(cell).to_have_count(0)
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    expect(cell).to_have_class(re.compile(r"\bselected\b"), timeout=WAIT_MS)
+
+    # Fold the group down there: one row, failed where its task failed, still in view.
+    page.click('#grid button.fold[data-group-id="tail"]')
+    folded = page.locator('#grid tr[data-group-row="tail"]')
+    expect(folded).to_have_attribute("data-folded", "true", timeout=WAIT_MS)
+    expect(folded.locator(f'.cell[data-run-id="{newest}"]')).to_have_attribute(
+        "data-state", "failed"
+    )
+    expect(folded).to_be_in_viewport()
+    expect(page.locator('#grid tr[data-task-row^="tail."]')).to_have_count(0)
+    page.fill("#grid-filter", "step_29")  # step_290 to step_299: every row drawn
+    expect(rows).to_have_count(10, timeout=WAIT_MS)
+    expect(page.locator("#grid-shown")).to_contain_text(f"10 of {len(BIG_TASKS)} tasks")
 
 
 def zoom(page: Page) -> float:

@@ -43,7 +43,7 @@ const view = {
   folded: new Set((params.get("folded") ?? "").split(",").filter(Boolean)),
   groups: page.task_groups ?? [],
   window: window_,
-  // Once every row is drawn (a big grid fills in after its first rows): the selection.
+  // After each drawing: the selection highlighted again and its details current.
   onDrawn: () => restoreSelection(grid, dagId, state),
   onFold: (groupId) => {
     if (view.folded.has(groupId)) view.folded.delete(groupId); else view.folded.add(groupId);

@@ -101,10 +101,13 @@ export function gridTree(tasks, groups) {
   return root;
 }
 
-const indent = (depth) => `padding-left: ${(0.2 + depth * 1.1).toFixed(1)}rem`;
+const indentRem = (depth) => 0.2 + depth * 1.1;
+const indent = (depth) => `padding-left: ${indentRem(depth).toFixed(1)}rem`;
 
-/** The body's rows for `view.filter` (text in a task id) and `view.folded` (group ids). */
-function rowsHtml(tree, runs, view) {
+/** The body's rows for `view.filter` (text in a task id) and `view.folded` (group ids): for
+ * each, its opening (the <tr> and its label), its cells (written when asked for) and, to size
+ * the task column without laying it out, its label's parts. */
+function gridRows(tree, runs, view) {
   const needle = (view.filter ?? "").trim().toLowerCase();
   const matches = (taskId) => !needle || taskId.toLowerCase().includes(needle);
   const out = [];
@@ -116,18 +119,27 @@ function rowsHtml(tree, runs, view) {
         if (!matches(task.task_id)) continue;
         shown += 1;
         const id = esc(task.task_id);
-        out.push(`<tr data-task-row="${id}"><th class="task" style="${indent(child.depth)}" title="${id}">` +
-          id + (task.operator_name ? `<span class="op">${esc(task.operator_name)}</span>` : "") +
-          (task.removed ? '<span class="op">(removed)</span>' : "") + `</th>${runs.map((run) => cellHtml(run, task.task_id, id)).join("")}</tr>`);
+        out.push({
+          taskId: task.task_id, indent: indentRem(child.depth), label: task.task_id,
+          op: [task.operator_name, task.removed ? "(removed)" : ""].filter(Boolean).join(" "),
+          head: `<tr data-task-row="${id}"><th class="task" style="${indent(child.depth)}" title="${id}">` +
+            id + (task.operator_name ? `<span class="op">${esc(task.operator_name)}</span>` : "") +
+            (task.removed ? '<span class="op">(removed)</span>' : "") + "</th>",
+          cells: () => runs.map((run) => cellHtml(run, task.task_id, id)).join(""),
+        });
         continue;
       }
       if (needle && !child.members.some(matches)) continue;
       // While a filter is on, a group holding a match stays open to show it.
       const folded = !needle && view.folded.has(child.id);
-      out.push(`<tr class="group-row" data-group-row="${esc(child.id)}" data-folded="${folded}"><th class="task group" style="${indent(child.depth)}" title="${esc(child.id)}">` +
-        `<button type="button" class="fold" data-group-id="${esc(child.id)}" aria-expanded="${!folded}" ` +
-        `aria-label="${folded ? "unfold" : "fold"} group ${esc(child.id)}">${folded ? "▸" : "▾"}</button> ${esc(child.label)}` +
-        `<span class="op">group · ${child.members.length}</span></th>${runs.map((run) => groupCellHtml(run, child)).join("")}</tr>`);
+      out.push({
+        taskId: null, indent: indentRem(child.depth), label: `▾ ${child.label}`, op: `group · ${child.members.length}`,
+        head: `<tr class="group-row" data-group-row="${esc(child.id)}" data-folded="${folded}"><th class="task group" style="${indent(child.depth)}" title="${esc(child.id)}">` +
+          `<button type="button" class="fold" data-group-id="${esc(child.id)}" aria-expanded="${!folded}" ` +
+          `aria-label="${folded ? "unfold" : "fold"} group ${esc(child.id)}">${folded ? "▸" : "▾"}</button> ${esc(child.label)}` +
+          `<span class="op">group · ${child.members.length}</span></th>`,
+        cells: () => runs.map((run) => groupCellHtml(run, child)).join(""),
+      });
       if (!folded) walk(child);
     }
   };
@@ -135,26 +147,131 @@ function rowsHtml(tree, runs, view) {
   return { rows: out, shown };
 }
 
-// A big grid shows its first rows (a screenful) at once and the rest after that first paint,
-// so a 1,000-task grid is on screen before it is all laid out. The rest goes in one piece:
-// a table lays out all of its rows again on each insert, so slices would cost more.
-const FIRST_ROWS = 60;
-const MORE_ROWS = 100_000;
-let drawing = 0; // the newest drawing; an older one still filling in stops
+// A big grid (more squares than BIG_GRID) has in its table only the rows in the window and a
+// window's height above and below it, between two empty rows as tall as the rows they stand
+// for, so the page is as tall as with every row drawn and the scroll bar is true. Scrolling
+// draws the rows coming near and drops those left far behind: a table lays out all of its
+// cells and labels on every change, so 1,000 rows of 50 squares cost the page a second or
+// more where a hundred rows cost tens of milliseconds.
+const BIG_GRID = 5000;
+const GUESSED_PITCH = 22; // px from one row's top to the next's, until the drawn rows tell
+const GUESSED_TOP = 250; // px from the window's top to the first row's, on a page just opened
 
-function drawRest(container, body, rows, view) {
-  const token = ++drawing;
-  const done = () => { container.dataset.drawn = "all"; view.onDrawn?.(); };
-  if (rows.length <= FIRST_ROWS) { done(); return; }
-  container.dataset.drawn = "part";
-  let next = FIRST_ROWS;
-  const more = () => {
-    if (token !== drawing) return;
-    body.insertAdjacentHTML("beforeend", rows.slice(next, next + MORE_ROWS).join(""));
-    next += MORE_ROWS;
-    if (next < rows.length) setTimeout(more, 0); else done();
+/** The rows [from, to) within `margin` px of the window, the body's top being at `top` (px,
+ * the viewport's coordinates). */
+function wantedRows(top, pitch, count, margin = window.innerHeight) {
+  const from = Math.max(0, Math.floor((-margin - top) / pitch));
+  const to = Math.min(count, Math.ceil((window.innerHeight + margin - top) / pitch));
+  return [Math.min(from, to), to];
+}
+
+const rowsHtml = (rows, from, to) =>
+  rows.slice(from, to).map((row) => `${row.head}${row.cells()}</tr>`).join("");
+
+/** Set the empty rows above and below the drawn ones to the height of the rows they stand for. */
+function sizeSpacers(lazy) {
+  const spacing = 3; // table.grid's border-spacing: an empty row has it too
+  for (const [node, count] of [[lazy.above, lazy.from], [lazy.below, lazy.rows.length - lazy.to]]) {
+    node.hidden = count === 0;
+    node.firstElementChild.style.height = `${Math.max(0, count * lazy.pitch - spacing)}px`;
+  }
+}
+
+function markSelectedIn(lazy) {
+  const { selectedRun, selectedTask } = lazy.state;
+  if (!selectedTask || !selectedRun) return;
+  lazy.body.querySelector(`tr[data-task-row="${CSS.escape(selectedTask)}"] .cell[data-run-id="${CSS.escape(selectedRun)}"]`)
+    ?.classList.add("selected");
+}
+
+/** Draw the rows near the window and drop those far from it. */
+function fillNear(container) {
+  const lazy = container.lazyRows;
+  if (!lazy || !lazy.body.isConnected) return;
+  const drawn = lazy.to - lazy.from;
+  if (!lazy.measured && drawn > 0) {
+    // The rows' real pitch (fonts and zoom decide it), from the drawn rows' span.
+    const span = lazy.below.getBoundingClientRect().top - lazy.above.nextElementSibling.getBoundingClientRect().top;
+    if (span > 0) { lazy.pitch = span / drawn; container.rowPitch = lazy.pitch; }
+    lazy.measured = true;
+    sizeSpacers(lazy);
+  }
+  const top = lazy.body.getBoundingClientRect().top;
+  // Nothing to do while the drawn rows reach half a window beyond it; then a window again.
+  const near = wantedRows(top, lazy.pitch, lazy.rows.length, window.innerHeight / 2);
+  if (near[0] >= lazy.from && near[1] <= lazy.to) return;
+  const [from, to] = wantedRows(top, lazy.pitch, lazy.rows.length);
+  if (from >= lazy.to || to <= lazy.from) {
+    while (lazy.above.nextElementSibling !== lazy.below) lazy.above.nextElementSibling.remove();
+    lazy.above.insertAdjacentHTML("afterend", rowsHtml(lazy.rows, from, to));
+  } else {
+    for (let i = lazy.from; i < from; i += 1) lazy.above.nextElementSibling.remove();
+    for (let i = to; i < lazy.to; i += 1) lazy.below.previousElementSibling.remove();
+    if (from < lazy.from) lazy.above.insertAdjacentHTML("afterend", rowsHtml(lazy.rows, from, lazy.from));
+    if (to > lazy.to) lazy.below.insertAdjacentHTML("beforebegin", rowsHtml(lazy.rows, lazy.to, to));
+  }
+  lazy.from = from;
+  lazy.to = to;
+  sizeSpacers(lazy);
+  markSelectedIn(lazy);
+}
+
+function followScrolling(container) {
+  let queued = false;
+  const later = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; fillNear(container); });
   };
-  requestAnimationFrame(() => setTimeout(more, 0));
+  // Scroll events do not bubble: caught on the way down, whichever box scrolls.
+  document.addEventListener("scroll", later, { capture: true, passive: true });
+  window.addEventListener("resize", () => {
+    if (container.lazyRows) container.lazyRows.measured = false;
+    later();
+  });
+}
+
+/** The task column as wide as its widest label (up to th.task's max-width), measured on a
+ * canvas rather than laid out: the rows not drawn must not change it when they come. */
+function taskColumnWidth(rows, head) {
+  const style = getComputedStyle(head);
+  const context = document.createElement("canvas").getContext("2d");
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+  const width = (text, font) => { context.font = font; return context.measureText(text).width; };
+  const label = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const small = `400 ${0.75 * rem}px ${style.fontFamily}`;
+  let widest = 0; // a row's label with its indent (the row's left padding)
+  for (const row of rows) {
+    widest = Math.max(widest, row.indent * rem + width(row.label, label) + (row.op ? 0.3 * rem + width(row.op, small) : 0));
+  }
+  const right = parseFloat(style.paddingRight);
+  const box = style.boxSizing === "border-box" ? widest + right : widest - parseFloat(style.paddingLeft);
+  return Math.min(parseFloat(style.maxWidth) || Infinity, Math.ceil(box) + 1);
+}
+
+/** A big grid's body: the rows near the window, as the last drawing left it scrolled. */
+function drawNear(container, table, body, rows, runs, state) {
+  const previous = container.lazyRows;
+  const pitch = container.rowPitch ?? GUESSED_PITCH;
+  // Where the body will be: where the last drawing's was, else below the grid's top and its
+  // bars; on the page's first drawing, a guess (asking would lay out the page first).
+  const top = previous?.body.isConnected ? previous.body.getBoundingClientRect().top
+    : container.querySelector("table") ? container.getBoundingClientRect().top + 70 : GUESSED_TOP;
+  const [from, to] = wantedRows(top, pitch, rows.length);
+  const spacer = `<tr class="spacer" aria-hidden="true"><td colspan="${runs + 1}"></td></tr>`;
+  body.innerHTML = spacer + rowsHtml(rows, from, to) + spacer;
+  const lazy = {
+    rows, body, from, to, pitch, state, measured: container.rowPitch !== undefined,
+    above: body.firstElementChild, below: body.lastElementChild,
+  };
+  sizeSpacers(lazy);
+  fill(container, table);
+  table.querySelector("thead th.task").style.minWidth = `${taskColumnWidth(rows, table.querySelector("thead th.task"))}px`;
+  container.lazyRows = lazy;
+  markSelectedIn(lazy);
+  // After the first paint: measure the rows and draw what the guess left out.
+  requestAnimationFrame(() => setTimeout(() => fillNear(container), 0));
+  if (!container.dataset.scrolling) { container.dataset.scrolling = "1"; followScrolling(container); }
 }
 
 /** Draw the grid. `view`: { filter, folded: Set, groups, window, onFold(groupId) }. */
@@ -166,7 +283,7 @@ export function renderGrid(container, grid, dagId, state, view) {
   fill("grid-caption", grid.runs.length ? `${paged ? "" : "latest "}${grid.runs.length} runs${span}, oldest left` : "");
   container.gridData = grid;
   if (!grid.runs.length) {
-    drawing += 1;
+    container.lazyRows = null;
     container.dataset.drawn = "all";
     fill(container, h("div.empty", {}, paged ? "No runs on this page." : "No runs yet.",
       !paged && can("op") ? [" ", h("a", { href: links.trigger(dagId) }, "Trigger one"), "."] : null));
@@ -174,22 +291,30 @@ export function renderGrid(container, grid, dagId, state, view) {
   }
   const longest = Math.max(0, ...grid.runs.map((r) => r.duration ?? 0));
   for (const run of grid.runs) run.escapedId = esc(run.run_id);
-  const { rows, shown } = rowsHtml(gridTree(grid.tasks, view.groups), grid.runs, view);
+  const { rows, shown } = gridRows(gridTree(grid.tasks, view.groups), grid.runs, view);
+  const lazy = rows.length * grid.runs.length > BIG_GRID;
   const body = h("tbody");
-  body.innerHTML = rows.slice(0, FIRST_ROWS).join("") ||
-    `<tr><td class="muted" colspan="${grid.runs.length + 1}">No task matches “${esc(view.filter)}”.</td></tr>`;
-  fill("grid-shown", view.filter ? `${shown} of ${grid.tasks.length} tasks match` : "");
-  fill(container, h("table.grid", { "aria-label": "Runs by tasks" },
+  const table = h("table.grid", { "aria-label": "Runs by tasks" },
     h("thead", {}, h("tr", {},
       h("th.task", { style: "vertical-align: bottom" }, h("span.muted", {}, "Task")),
       grid.runs.map((run) => runBar(run, longest, dagId, state)))),
-    body));
+    body);
+  fill("grid-shown", view.filter ? `${shown} of ${grid.tasks.length} tasks match` : "");
+  if (lazy) {
+    drawNear(container, table, body, rows, grid.runs.length, state);
+  } else {
+    container.lazyRows = null;
+    body.innerHTML = rowsHtml(rows, 0, rows.length) ||
+      `<tr><td class="muted" colspan="${grid.runs.length + 1}">No task matches “${esc(view.filter)}”.</td></tr>`;
+    fill(container, table);
+  }
+  container.dataset.drawn = lazy ? "near" : "all";
   if (!container.dataset.shownAt) {
     // When the first rows reach the screen (the frame after they were written): what
     // bench/ui_scale.py reads as the grid's time to show.
     requestAnimationFrame(() => { container.dataset.shownAt = performance.now().toFixed(0); });
   }
-  drawRest(container, body, rows, view);
+  view.onDrawn?.();
   if (!container.dataset.listening) {
     container.dataset.listening = "1";
     container.addEventListener("click", (event) => onGridClick(event, container, dagId, state, view));
