@@ -22,6 +22,7 @@ from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import datasets, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
+from conveyor.web.schemas import from_row
 
 ASSET_NODE = "asset:"  # an asset's node id in the dependency graph: never a DAG id (no ':')
 
@@ -112,25 +113,15 @@ def _links(conn: Connection) -> _Links:
 def _event(event: dict[str, Any] | datasets.EventRow) -> AssetEvent:
     if isinstance(event, dict):
         return AssetEvent(**event)
-    return AssetEvent(
-        id=event.id,
-        source_dag_id=event.source_dag_id,
-        source_run_id=event.source_run_id,
-        source_task_id=event.source_task_id,
-        source_map_index=event.source_map_index,
-        at=event.at,
-        extra=event.extra,
-        source_alias=event.source_alias,
-    )
+    return from_row(AssetEvent, event)
 
 
 def _summaries(conn: Connection, links: _Links) -> list[AssetSummary]:
     """The assets with events, and those only named so far (by an outlet or a schedule)."""
     found = {
-        d.uri: AssetSummary(
-            uri=d.uri,
-            created_at=d.created_at,
-            events=d.events,
+        d.uri: from_row(
+            AssetSummary,
+            d,
             last_event=_event(d.last_event) if d.last_event else None,
             producers=links.producers.get(d.uri, []),
             consumers=sorted(links.consumers.get(d.uri, [])),

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from conveyor.store.reads._rows import row_as
 from conveyor.store.reads.runs import Window, id_part, order_by, window_filters
+from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.tables import dag_run, task_instance
 
 
@@ -26,27 +27,13 @@ class TaskInstanceFilter:
 
 
 @dataclass(frozen=True)
-class ListedInstance:
+class ListedInstance(InstanceRow):
     """A task instance with what a list across runs needs of its run."""
 
     dag_id: str
     run_id: str
     run_state: str
     logical_date: datetime
-    task_id: str
-    map_index: int
-    state: str
-    try_number: int
-    max_tries: int
-    queue: str
-    hostname: str | None
-    pid: int | None
-    scheduled_at: datetime | None
-    queued_at: datetime | None
-    start_date: datetime | None
-    end_date: datetime | None
-    retry_at: datetime | None
-    user_note: str | None = None  # what a person wrote on it
 
 
 #: How a list of task instances may be ordered ("-" first: descending). ``run``: by run,
