@@ -5,17 +5,19 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from conveyor.cli.common import CliError, open_store, settings, when
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.logs.task_logs import remote_logs
+from conveyor.store.engine import Connection
 from conveyor.web import queries
 from conveyor.web.schemas import SchedulerInfo, TriggererInfo
 
 Process = SchedulerInfo | TriggererInfo
+T = TypeVar("T")
 
 
 @click.command("worker")
@@ -64,6 +66,13 @@ def _ago(now: datetime, at: datetime) -> str:
     return f"{when(at)} ({(now - at).total_seconds():.0f}s ago)"
 
 
+def _cluster(read: Callable[[Connection, float], T]) -> T:
+    """``read`` of the store's processes, each alive by the configured heartbeat."""
+    config = settings()
+    with open_store(config).read() as conn:
+        return read(conn, config.heartbeat_seconds)
+
+
 def _liveness(text: str) -> str:
     colour = {"alive": "green", "stopped": "dim", "lost": "red"}.get(text.split()[0], "white")
     return f"[{colour}]{text}[/]"
@@ -73,10 +82,7 @@ def _liveness(text: str) -> str:
 @output_option
 def workers_command(output: str) -> None:
     """Workers seen by the store: queues, what they run, their last heartbeat."""
-    config = settings()
-    store = open_store(config)
-    with store.read() as conn:
-        found = queries.list_workers(conn, config.heartbeat_seconds)
+    found = _cluster(queries.list_workers)
     if write_data(output, found):
         return
     now = datetime.now(UTC)
@@ -103,10 +109,7 @@ def workers_command(output: str) -> None:
 @output_option
 def schedulers_command(output: str) -> None:
     """Schedulers seen by the store: host, process, last heartbeat, and which are alive."""
-    config = settings()
-    store = open_store(config)
-    with store.read() as conn:
-        found = queries.list_schedulers(conn, config.heartbeat_seconds)
+    found = _cluster(queries.list_schedulers)
     if write_data(output, found):
         return
     _write_processes(
@@ -123,10 +126,7 @@ def schedulers_command(output: str) -> None:
 @output_option
 def triggerers_command(output: str) -> None:
     """Triggerers seen by the store: host, process, triggers run, and which are alive."""
-    config = settings()
-    store = open_store(config)
-    with store.read() as conn:
-        found = queries.list_triggerers(conn, config.heartbeat_seconds)
+    found = _cluster(queries.list_triggerers)
     if write_data(output, found):
         return
     _write_processes(

@@ -153,7 +153,7 @@ def get_asset(conn: Connection, uri: str, limit: int) -> AssetDetail:
     if found is None:
         raise NotFoundError(f"no asset {uri!r}: no outlet, schedule or event has named it")
     events = [_event(e) for e in reversed(datasets.events_of(conn, uri, limit))]
-    return AssetDetail(**found.model_dump(), recent_events=events)
+    return from_row(AssetDetail, found, recent_events=events)
 
 
 def dependencies(conn: Connection) -> DagDependencies:
