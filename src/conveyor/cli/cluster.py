@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 
 from conveyor.cli.common import CliError, open_store, settings, when
-from conveyor.cli.output import output_option, write_data, write_rows
+from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.logs.task_logs import remote_logs
+from conveyor.store.engine import Connection
 from conveyor.web import queries
+from conveyor.web.schemas import SchedulerInfo, TriggererInfo
+
+Process = SchedulerInfo | TriggererInfo
+T = TypeVar("T")
 
 
 @click.command("worker")
@@ -59,6 +66,13 @@ def _ago(now: datetime, at: datetime) -> str:
     return f"{when(at)} ({(now - at).total_seconds():.0f}s ago)"
 
 
+def _cluster(read: Callable[[Connection, float], T]) -> T:
+    """``read`` of the store's processes, each alive by the configured heartbeat."""
+    config = settings()
+    with open_store(config).read() as conn:
+        return read(conn, config.heartbeat_seconds)
+
+
 def _liveness(text: str) -> str:
     colour = {"alive": "green", "stopped": "dim", "lost": "red"}.get(text.split()[0], "white")
     return f"[{colour}]{text}[/]"
@@ -68,10 +82,7 @@ def _liveness(text: str) -> str:
 @output_option
 def workers_command(output: str) -> None:
     """Workers seen by the store: queues, what they run, their last heartbeat."""
-    config = settings()
-    store = open_store(config)
-    with store.read() as conn:
-        found = queries.list_workers(conn, config.heartbeat_seconds)
+    found = _cluster(queries.list_workers)
     if write_data(output, found):
         return
     now = datetime.now(UTC)
@@ -98,31 +109,15 @@ def workers_command(output: str) -> None:
 @output_option
 def schedulers_command(output: str) -> None:
     """Schedulers seen by the store: host, process, last heartbeat, and which are alive."""
-    config = settings()
-    store = open_store(config)
-    with store.read() as conn:
-        found = queries.list_schedulers(conn, config.heartbeat_seconds)
+    found = _cluster(queries.list_schedulers)
     if write_data(output, found):
         return
-    # The live first, then the stopped, each oldest first: who has been in charge longest.
-    ordered = sorted(found.schedulers, key=lambda s: (s.stopped_at is not None, s.started_at))
-    now = datetime.now(UTC)
-    lost = "lost (no heartbeat; its work goes on elsewhere)" if output == "table" else "lost"
-    write_rows(
+    _write_processes(
         output,
-        ["scheduler", "host", "pid", "state", "started", "last heartbeat"],
-        [
-            [
-                s.id,
-                s.hostname,
-                s.pid,
-                "stopped" if s.stopped_at else ("alive" if s.alive else lost),
-                s.started_at,
-                _ago(now, s.heartbeat_at) if output == "table" else s.heartbeat_at,
-            ]
-            for s in ordered
-        ],
-        styles={"state": _liveness},
+        "scheduler",
+        found.schedulers,
+        {},
+        lost="its work goes on elsewhere",
         empty="no scheduler has run against this store yet (start `conveyor scheduler`)",
     )
 
@@ -131,32 +126,50 @@ def schedulers_command(output: str) -> None:
 @output_option
 def triggerers_command(output: str) -> None:
     """Triggerers seen by the store: host, process, triggers run, and which are alive."""
-    config = settings()
-    store = open_store(config)
-    with store.read() as conn:
-        found = queries.list_triggerers(conn, config.heartbeat_seconds)
+    found = _cluster(queries.list_triggerers)
     if write_data(output, found):
         return
-    ordered = sorted(found.triggerers, key=lambda t: (t.stopped_at is not None, t.started_at))
+    _write_processes(
+        output,
+        "triggerer",
+        found.triggerers,
+        {"triggers": lambda t: f"{t.running}/{t.capacity}"},
+        lost="its triggers go to another",
+        empty="no triggerer has run against this store yet (start `conveyor triggerer`)",
+    )
+
+
+def _write_processes(
+    output: str,
+    kind: str,
+    found: Sequence[Process],
+    extra: dict[str, Callable[[Any], Cell]],
+    *,
+    lost: str,
+    empty: str,
+) -> None:
+    """Schedulers or triggerers, the live first, then the stopped, each oldest first: who has
+    been in charge longest. ``extra``: columns of their own, after the state."""
+    ordered = sorted(found, key=lambda p: (p.stopped_at is not None, p.started_at))
     now = datetime.now(UTC)
-    lost = "lost (no heartbeat; its triggers go to another)" if output == "table" else "lost"
+    gone = f"lost (no heartbeat; {lost})" if output == "table" else "lost"
     write_rows(
         output,
-        ["triggerer", "host", "pid", "state", "triggers", "started", "last heartbeat"],
+        [kind, "host", "pid", "state", *extra, "started", "last heartbeat"],
         [
             [
-                t.id,
-                t.hostname,
-                t.pid,
-                "stopped" if t.stopped_at else ("alive" if t.alive else lost),
-                f"{t.running}/{t.capacity}",
-                t.started_at,
-                _ago(now, t.heartbeat_at) if output == "table" else t.heartbeat_at,
+                p.id,
+                p.hostname,
+                p.pid,
+                "stopped" if p.stopped_at else ("alive" if p.alive else gone),
+                *(cell(p) for cell in extra.values()),
+                p.started_at,
+                _ago(now, p.heartbeat_at) if output == "table" else p.heartbeat_at,
             ]
-            for t in ordered
+            for p in ordered
         ],
         styles={"state": _liveness},
-        empty="no triggerer has run against this store yet (start `conveyor triggerer`)",
+        empty=empty,
     )
 
 

@@ -22,6 +22,7 @@ from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import datasets, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
+from conveyor.web.schemas import from_row
 
 ASSET_NODE = "asset:"  # an asset's node id in the dependency graph: never a DAG id (no ':')
 
@@ -112,25 +113,15 @@ def _links(conn: Connection) -> _Links:
 def _event(event: dict[str, Any] | datasets.EventRow) -> AssetEvent:
     if isinstance(event, dict):
         return AssetEvent(**event)
-    return AssetEvent(
-        id=event.id,
-        source_dag_id=event.source_dag_id,
-        source_run_id=event.source_run_id,
-        source_task_id=event.source_task_id,
-        source_map_index=event.source_map_index,
-        at=event.at,
-        extra=event.extra,
-        source_alias=event.source_alias,
-    )
+    return from_row(AssetEvent, event)
 
 
 def _summaries(conn: Connection, links: _Links) -> list[AssetSummary]:
     """The assets with events, and those only named so far (by an outlet or a schedule)."""
     found = {
-        d.uri: AssetSummary(
-            uri=d.uri,
-            created_at=d.created_at,
-            events=d.events,
+        d.uri: from_row(
+            AssetSummary,
+            d,
             last_event=_event(d.last_event) if d.last_event else None,
             producers=links.producers.get(d.uri, []),
             consumers=sorted(links.consumers.get(d.uri, [])),
@@ -162,7 +153,7 @@ def get_asset(conn: Connection, uri: str, limit: int) -> AssetDetail:
     if found is None:
         raise NotFoundError(f"no asset {uri!r}: no outlet, schedule or event has named it")
     events = [_event(e) for e in reversed(datasets.events_of(conn, uri, limit))]
-    return AssetDetail(**found.model_dump(), recent_events=events)
+    return from_row(AssetDetail, found, recent_events=events)
 
 
 def dependencies(conn: Connection) -> DagDependencies:

@@ -3,13 +3,15 @@
 Nothing here imports a DAG file: DAG structure comes from the serialized versions in the
 store. Every function takes an open connection (``store.read()``), reads the rows of
 :mod:`conveyor.store.reads` and returns them as the pydantic shapes of
-:mod:`conveyor.web.schemas`; a missing DAG, run, task or try raises ``NotFoundError`` with
-the reason.
+:mod:`conveyor.web.schemas`, each filled from its row by ``from_row`` with only the fields the
+row does not hold as shown (durations, masks, liveness); a missing DAG, run, task or try raises
+``NotFoundError`` with the reason.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,11 +34,15 @@ from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads.dags import DagRow
 from conveyor.store.reads.runs import RunFilter, RunListing
-from conveyor.store.reads.task_lists import ListedInstance, TaskInstanceFilter
-from conveyor.store.reads.tasks import InstanceRow
+from conveyor.store.reads.task_lists import TaskInstanceFilter
+from conveyor.store.reads.tasks import InstanceRow, TryRow
 from conveyor.store.runs import RunRow
 from conveyor.web import dag_list, schemas
 from conveyor.web.dag_list import DagQuery
+from conveyor.web.schemas import M, from_row
+
+#: A process's row as the store's liveness rule reads it (a worker, scheduler or triggerer).
+Beat = liveness.WorkerBeat | liveness.SchedulerBeat | liveness.TriggererBeat
 
 RECENT_RUNS = 5
 
@@ -55,32 +61,23 @@ def _owners(serialized: dict[str, Any]) -> str | None:
 
 def _recent_runs(conn: Connection, dag_ids: list[str]) -> dict[str, list[schemas.RecentRun]]:
     return {
-        dag_id: [
-            schemas.RecentRun(run_id=r.run_id, state=r.state, logical_date=r.logical_date)
-            for r in found
-        ]
+        dag_id: [from_row(schemas.RecentRun, r) for r in found]
         for dag_id, found in dag_reads.recent_runs(conn, dag_ids, RECENT_RUNS).items()
     }
 
 
-def _summary(
+def _dag(
+    model: type[M],
     row: DagRow,
-    serialized: dict[str, Any],
+    schedule: str | None,
+    owner: str | None,
     recent: list[schemas.RecentRun],
-    owner: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "dag_id": row.dag_id,
-        "description": row.description,
-        "schedule": serialized.get("schedule_description") or row.schedule,
-        "is_paused": row.is_paused,
-        "is_active": row.is_active,
-        "next_run_after": row.next_run_after,
-        "fileloc": row.fileloc,
-        "tags": list(row.tags),
-        "owner": owner or _owners(serialized),
-        "recent_runs": recent,
-    }
+    **detail: Any,
+) -> M:
+    """A DAG's summary (or detail), ``schedule`` in words, or else as its row has it."""
+    return from_row(
+        model, row, schedule=schedule or row.schedule, owner=owner, recent_runs=recent, **detail
+    )
 
 
 def list_dags(
@@ -96,13 +93,12 @@ def list_dags(
     found = dag_list.list_dags(conn, query)
     recent = _recent_runs(conn, [d.row.dag_id for d in found.dags])
     dags = [
-        schemas.DagSummary(
-            **_summary(
-                d.row,
-                {"schedule_description": d.facts.schedule, "tasks": []},
-                recent.get(d.row.dag_id, []),
-                owner=d.facts.owner,
-            )
+        _dag(
+            schemas.DagSummary,
+            d.row,
+            d.facts.schedule,
+            d.facts.owner or None,
+            recent.get(d.row.dag_id, []),
         )
         for d in found.dags
     ]
@@ -144,27 +140,24 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
     data = runs.serialized_dag(conn, row.version_hash)
     raw = data.raw
     tasks = [
-        schemas.TaskInfo(
-            task_id=t.task_id,
+        from_row(
+            schemas.TaskInfo,
+            t,
             operator=t.operator_name,
-            upstream=list(t.upstream),
-            downstream=list(t.downstream),
-            queue=t.queue,
-            retries=t.retries,
             trigger_rule=t.trigger_rule.value,
-            priority_weight=t.priority_weight,
-            is_branch=t.is_branch,
             doc=t.raw.get("doc"),
             owner=t.raw.get("owner"),
             upstream_labels=t.raw.get("edge_labels", {}),
-            is_setup=t.is_setup,
-            is_teardown=t.is_teardown,
         )
         for t in data.tasks.values()
     ]
     recent = _recent_runs(conn, [dag_id]).get(dag_id, [])
-    return schemas.DagDetail(
-        **_summary(row, raw, recent),
+    return _dag(
+        schemas.DagDetail,
+        row,
+        raw.get("schedule_description"),
+        _owners(raw),
+        recent,
         doc_md=raw.get("doc_md"),
         timezone=raw.get("timezone"),
         start_date=raw.get("start_date"),
@@ -172,7 +165,6 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
         catchup=data.catchup,
         max_active_runs=data.max_active_runs,
         max_active_tasks=data.max_active_tasks,
-        version_hash=row.version_hash,
         params=param_infos(data.params, data.param_specs),
         tasks=tasks,
         task_groups=[schemas.TaskGroupInfo(**group) for group in data.task_groups],
@@ -184,45 +176,20 @@ def get_source(conn: Connection, dag_id: str) -> schemas.DagSource:
     found = dag_reads.version_source(conn, row.version_hash)
     if found is None:
         raise NotFoundError(f"the source of DAG {dag_id!r} is not in the store")
-    return schemas.DagSource(dag_id=dag_id, fileloc=found.fileloc, source=found.source)
+    return from_row(schemas.DagSource, found, dag_id=dag_id)
 
 
 def list_import_errors(conn: Connection) -> schemas.ImportErrorList:
     rows = dag_reads.import_errors(conn)
-    errors = [
-        schemas.DagImportError(
-            file=r.fileloc,
-            line=r.line,
-            message=r.message,
-            traceback=r.traceback,
-            created_at=r.created_at,
-        )
-        for r in rows
-    ]
+    errors = [from_row(schemas.DagImportError, r, file=r.fileloc) for r in rows]
     return schemas.ImportErrorList(total=len(errors), import_errors=errors)
 
 
 # -- runs ---------------------------------------------------------------------------------
 
 
-def _run(row: RunListing) -> dict[str, Any]:
-    return {
-        "dag_id": row.dag_id,
-        "run_id": row.run_id,
-        "run_type": row.run_type,
-        "state": row.state,
-        "logical_date": row.logical_date,
-        "data_interval_start": row.data_interval_start,
-        "data_interval_end": row.data_interval_end,
-        "conf": row.conf or {},
-        "created_by": row.created_by,
-        "queued_at": row.queued_at,
-        "start_date": row.start_date,
-        "end_date": row.end_date,
-        "note": row.note,
-        "user_note": row.user_note,
-        "version_hash": row.version_hash,
-    }
+def _run(model: type[M], row: RunListing, **detail: Any) -> M:
+    return from_row(model, row, conf=row.conf or {}, **detail)
 
 
 def list_runs(
@@ -243,7 +210,7 @@ def list_runs(
         conn, dag_id=dag_id, state=state, limit=limit, offset=offset, where=where, order=order
     )
     return schemas.RunList(
-        total=total, limit=limit, offset=offset, runs=[schemas.Run(**_run(r)) for r in rows]
+        total=total, limit=limit, offset=offset, runs=[_run(schemas.Run, r) for r in rows]
     )
 
 
@@ -254,7 +221,7 @@ def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
 def get_run(conn: Connection, dag_id: str, run_id: str) -> schemas.RunDetail:
     row = run_reads.get_run(conn, dag_id, run_id)
     counts = run_reads.task_state_counts(conn, row.id)
-    return schemas.RunDetail(**_run(row), task_states=counts)
+    return _run(schemas.RunDetail, row, task_states=counts)
 
 
 def grid(
@@ -307,13 +274,9 @@ def grid(
         newer=newer,
         states=list(legend) if compact else None,
         runs=[
-            schemas.GridRun(
-                run_id=r.run_id,
-                state=r.state,
-                run_type=r.run_type,
-                logical_date=r.logical_date,
-                start_date=r.start_date,
-                end_date=r.end_date,
+            from_row(
+                schemas.GridRun,
+                r,
                 tasks={} if compact else states[r.id],
                 codes=codes.get(r.id),
                 mapped={t: dict(Counter(found)) for t, found in mapped[r.id].items()},
@@ -355,24 +318,8 @@ def _duration(start: datetime | None, end: datetime | None) -> float | None:
     return ((end or _utcnow()) - start).total_seconds()
 
 
-def _ti(row: InstanceRow | ListedInstance) -> dict[str, Any]:
-    return {
-        "task_id": row.task_id,
-        "state": row.state,
-        "try_number": row.try_number,
-        "max_tries": row.max_tries,
-        "queue": row.queue,
-        "hostname": row.hostname,
-        "pid": row.pid,
-        "scheduled_at": row.scheduled_at,
-        "queued_at": row.queued_at,
-        "start_date": row.start_date,
-        "end_date": row.end_date,
-        "retry_at": row.retry_at,
-        "duration": _duration(row.start_date, row.end_date),
-        "map_index": row.map_index,
-        "user_note": row.user_note,
-    }
+def _ti(model: type[M], row: InstanceRow, **detail: Any) -> M:
+    return from_row(model, row, duration=_duration(row.start_date, row.end_date), **detail)
 
 
 def _order(conn: Connection, run: RunRow) -> dict[str, int]:
@@ -385,7 +332,7 @@ def list_task_instances(conn: Connection, dag_id: str, run_id: str) -> schemas.T
     order = _order(conn, run)
     rows.sort(key=lambda r: (order.get(r.task_id, len(order)), r.task_id, r.map_index))
     return schemas.TaskInstanceList(
-        dag_id=dag_id, run_id=run_id, task_instances=[schemas.TaskInstance(**_ti(r)) for r in rows]
+        dag_id=dag_id, run_id=run_id, task_instances=[_ti(schemas.TaskInstance, r) for r in rows]
     )
 
 
@@ -399,16 +346,7 @@ def list_all_task_instances(
         total=total,
         limit=limit,
         offset=offset,
-        task_instances=[
-            schemas.ListedTaskInstance(
-                **_ti(r),
-                dag_id=r.dag_id,
-                run_id=r.run_id,
-                run_state=r.run_state,
-                logical_date=r.logical_date,
-            )
-            for r in rows
-        ],
+        task_instances=[_ti(schemas.ListedTaskInstance, r) for r in rows],
     )
 
 
@@ -439,24 +377,21 @@ def get_task_instance(
         return _mapped_whole(run, task_id, instances)
     story = explain(conn, run, task_id, map_index)
     tries = [
-        schemas.Try(
+        from_row(
+            schemas.Try,
+            t,
             number=t.try_number,
-            state=t.state,
             host=t.hostname,
-            pid=t.pid,
             queue=row.queue,
             start=t.start_date,
             end=t.end_date,
-            duration=t.duration,
-            exit_kind=t.exit_kind,
-            error=t.error,
             has_log=bool(t.log_path),
-            events=[schemas.Event(**e) for e in t.events],
         )
         for t in story.tries
     ]
-    return schemas.TaskInstanceDetail(
-        **_ti(row),
+    return _ti(
+        schemas.TaskInstanceDetail,
+        row,
         dag_id=dag_id,
         run_id=run_id,
         run_state=run.state.value,
@@ -507,7 +442,24 @@ def _mapped_whole(
 def _instances(conn: Connection, run: RunRow, task_id: str) -> list[schemas.TaskInstance]:
     """Every instance of a mapped task, by map_index; empty for any other task."""
     rows = task_reads.mapped_instances(conn, run.id, task_id)
-    return [schemas.TaskInstance(**_ti(r)) for r in rows]
+    return [_ti(schemas.TaskInstance, r) for r in rows]
+
+
+def _try_row(
+    conn: Connection,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int,
+    map_index: int | None,
+) -> TryRow:
+    """Try ``try_number`` of the task's instance (``map_index``: of a mapped task)."""
+    run = find_run(conn, dag_id, run_id)
+    ti = _ti_row(conn, run, task_id, map_index)
+    found = task_reads.get_try(conn, ti.id, try_number)
+    if found is None:
+        raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
+    return found
 
 
 #: The most bytes of a log one request reads and returns, whatever it asks for.
@@ -533,11 +485,7 @@ def read_log(
 
     The log is read from this machine, else from the remote log location (``remote_logs_url``)
     its worker copied it to."""
-    run = find_run(conn, dag_id, run_id)
-    ti = _ti_row(conn, run, task_id, map_index)
-    found = task_reads.get_try(conn, ti.id, try_number)
-    if found is None:
-        raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
+    found = _try_row(conn, dag_id, run_id, task_id, try_number, map_index)
     complete = found.end_date is not None
     handle = open_try_log(settings, found.log_path)
     if handle is None:
@@ -582,11 +530,7 @@ def open_log(
     map_index: int | None = None,
 ) -> Any:
     """A try's whole log, opened for reading (binary), from here or the remote location."""
-    run = find_run(conn, dag_id, run_id)
-    ti = _ti_row(conn, run, task_id, map_index)
-    found = task_reads.get_try(conn, ti.id, try_number)
-    if found is None:
-        raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
+    found = _try_row(conn, dag_id, run_id, task_id, try_number, map_index)
     handle = open_try_log(settings, found.log_path) if found.log_path else None
     if handle is None:
         raise NotFoundError(f"try {try_number} of task {task_id!r} has no log here (yet)")
@@ -630,7 +574,7 @@ def list_xcom(
     rows = task_reads.xcom_values(conn, run.id, task_id, map_index)
     return schemas.XComList(
         task_id=task_id,
-        xcom=[schemas.XComValue(key=r.key, value=r.value, created_at=r.created_at) for r in rows],
+        xcom=[from_row(schemas.XComValue, r) for r in rows],
     )
 
 
@@ -643,11 +587,8 @@ def rendered_fields(
     map_index: int | None = None,
 ) -> schemas.RenderedFields:
     """The template fields try ``try_number`` rendered, as its worker kept them."""
-    run = find_run(conn, dag_id, run_id)
-    ti = _ti_row(conn, run, task_id, map_index)
-    if task_reads.get_try(conn, ti.id, try_number) is None:
-        raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
-    fields = task_reads.rendered_fields(conn, ti.id, try_number)
+    found = _try_row(conn, dag_id, run_id, task_id, try_number, map_index)
+    fields = task_reads.rendered_fields(conn, found.ti_id, try_number)
     return schemas.RenderedFields(
         try_number=try_number, stored=fields is not None, fields=fields or {}
     )
@@ -660,62 +601,38 @@ def finished(state: str) -> bool:
 # -- cluster ------------------------------------------------------------------------------
 
 
-def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerList:
+def _alive(heartbeat_seconds: float) -> Callable[[Beat], bool]:
+    """Whether a process is alive now, by the one liveness rule."""
     stale = liveness.stale_after(heartbeat_seconds)
     now = _utcnow()
+    return lambda row: row.alive(now, stale)
+
+
+def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerList:
+    alive = _alive(heartbeat_seconds)
     return schemas.WorkerList(
         workers=[
-            schemas.Worker(
-                hostname=r.hostname,
-                queues=r.queues,
-                concurrency=r.concurrency,
-                pid=r.pid,
-                running=len(r.running),
-                started_at=r.started_at,
-                heartbeat_at=r.heartbeat_at,
-                stopped_at=r.stopped_at,
-                alive=liveness.is_alive(r.heartbeat_at, now, stale, r.stopped_at),
-            )
+            from_row(schemas.Worker, r, running=len(r.running), alive=alive(r))
             for r in cluster.workers(conn)
         ]
     )
 
 
 def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.SchedulerList:
-    stale = liveness.stale_after(heartbeat_seconds)
-    now = _utcnow()
+    alive = _alive(heartbeat_seconds)
     return schemas.SchedulerList(
         schedulers=[
-            schemas.SchedulerInfo(
-                id=r.id,
-                hostname=r.hostname,
-                pid=r.pid,
-                started_at=r.started_at,
-                heartbeat_at=r.heartbeat_at,
-                stopped_at=r.stopped_at,
-                alive=liveness.is_alive(r.heartbeat_at, now, stale, r.stopped_at),
-            )
+            from_row(schemas.SchedulerInfo, r, alive=alive(r))
             for r in cluster.schedulers(conn, limit=100)
         ]
     )
 
 
 def list_triggerers(conn: Connection, heartbeat_seconds: float) -> schemas.TriggererList:
-    stale = liveness.stale_after(heartbeat_seconds)
-    now = _utcnow()
+    alive = _alive(heartbeat_seconds)
     return schemas.TriggererList(
         triggerers=[
-            schemas.TriggererInfo(
-                id=r.id,
-                hostname=r.hostname,
-                pid=r.pid,
-                capacity=r.capacity,
-                running=r.running,
-                started_at=r.started_at,
-                heartbeat_at=r.heartbeat_at,
-                stopped_at=r.stopped_at,
-                alive=liveness.is_alive(r.heartbeat_at, now, stale, r.stopped_at),
-            )
+            from_row(schemas.TriggererInfo, r, alive=alive(r))
             for r in cluster.triggerers(conn, limit=100)
         ]
     )
@@ -727,18 +644,7 @@ def list_scheduler_problems(
     """Units of the scheduler loop that keep failing (of one DAG, if given)."""
     return schemas.SchedulerProblemList(
         problems=[
-            schemas.SchedulerProblemInfo(
-                action=p.action,
-                dag_id=p.dag_id,
-                run_id=p.run_id,
-                error=p.error,
-                traceback=p.traceback,
-                scheduler_id=p.scheduler_id,
-                first_seen=p.first_seen,
-                last_seen=p.last_seen,
-                occurrences=p.occurrences,
-            )
-            for p in problems.list_problems(conn, dag_id)
+            from_row(schemas.SchedulerProblemInfo, p) for p in problems.list_problems(conn, dag_id)
         ]
     )
 
@@ -747,16 +653,7 @@ def list_scheduler_problems(
 
 
 def pool_info(usage: pools.PoolUsage) -> schemas.PoolInfo:
-    return schemas.PoolInfo(
-        name=usage.name,
-        slots=usage.slots,
-        description=usage.description,
-        used=usage.used,
-        queued=usage.queued,
-        running=usage.running,
-        scheduled=usage.scheduled,
-        free=usage.free,
-    )
+    return from_row(schemas.PoolInfo, usage)
 
 
 def list_pools(conn: Connection) -> schemas.PoolList:
@@ -766,28 +663,15 @@ def list_pools(conn: Connection) -> schemas.PoolList:
 def connection_info(found: ConnectionModel, reveal: bool) -> schemas.ConnectionInfo:
     """A connection with its password and secret extras masked unless ``reveal``."""
     shown = found if reveal else found.masked()
-    return schemas.ConnectionInfo(
-        conn_id=found.conn_id,
-        conn_type=found.conn_type,
-        host=shown.host,
-        port=found.port,
-        login=shown.login,
-        password=shown.password,
-        schema=shown.schema,
-        extra=shown.extra,
-        description=found.description,
-        uri=found.get_uri(reveal=reveal),
-        secret_fields=list(found.secret_fields),
+    return from_row(
+        schemas.ConnectionInfo, shown, schema_=shown.schema, uri=found.get_uri(reveal=reveal)
     )
 
 
 def variable_info(entry: VariableEntry, reveal: bool) -> schemas.VariableInfo:
     """A variable, its value masked when it is marked or looks secret, unless ``reveal``."""
-    return schemas.VariableInfo(
-        key=entry.key,
-        value=entry.value if reveal or not entry.masked else MASK,
-        description=entry.description,
-        secret=entry.secret,
+    return from_row(
+        schemas.VariableInfo, entry, value=entry.value if reveal or not entry.masked else MASK
     )
 
 
@@ -797,26 +681,9 @@ def list_variables(found: list[VariableEntry], reveal: bool) -> schemas.Variable
 
 def list_users(conn: Connection) -> schemas.UserList:
     return schemas.UserList(
-        users=[
-            schemas.UserInfo(
-                username=r.username,
-                role=r.role,
-                created_at=r.created_at,
-                last_login_at=r.last_login_at,
-            )
-            for r in user_rows.list_users(conn)
-        ]
+        users=[from_row(schemas.UserInfo, r) for r in user_rows.list_users(conn)]
     )
 
 
 def token_info(row: user_rows.TokenRow) -> schemas.TokenInfo:
-    return schemas.TokenInfo(
-        id=row.id,
-        username=row.username,
-        name=row.name,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        expires_at=row.expires_at,
-        expired=row.expired(_utcnow()),
-        parent_id=row.parent_id,
-    )
+    return from_row(schemas.TokenInfo, row, expired=row.expired(_utcnow()))

@@ -1,13 +1,33 @@
-"""The JSON shapes of the API (pydantic), shared with the pages through ``queries``."""
+"""The JSON shapes of the API (pydantic), shared with the pages through ``queries``.
+
+A row the API, the UI and the CLI show is declared twice, each declaration saying one thing:
+the store's read row (``conveyor.store.reads``) what is read, the model here what is shown:
+which fields, in which order, with which descriptions (the OpenAPI document). Nothing copies
+one into the other field by field: :func:`from_row` fills a model from a row by name, and the
+caller names only what the row does not hold as it is shown (a duration, a mask, liveness).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.web.strict_json import StrictDict
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_row(model: type[M], row: object, **computed: Any) -> M:
+    """``model`` filled from ``row``: each field from ``computed`` when given there, else
+    from the row's attribute of the same name; a field the row lacks keeps its default (a
+    required one is a validation error, never a silent gap)."""
+    values = dict(computed)
+    for name in model.model_fields:
+        if name not in values and hasattr(row, name):
+            values[name] = getattr(row, name)
+    return model.model_validate(values)
 
 
 class RecentRun(BaseModel):

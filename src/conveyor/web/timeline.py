@@ -17,6 +17,7 @@ from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import timeline as timeline_reads
 from conveyor.store.reads.runs import RunListing
 from conveyor.store.reads.timeline import TryTimes
+from conveyor.web.schemas import from_row
 
 #: The years a calendar can show (the next year's first day must exist).
 YEARS = (1, 9998)
@@ -98,16 +99,7 @@ def bars_of(rows: list[TryTimes]) -> list[GanttBar]:
         if queued is not None and row.start_date is not None and queued > row.start_date:
             queued = None  # the instance was queued again after this try started
         bars.append(
-            GanttBar(
-                task_id=row.task_id,
-                map_index=row.map_index,
-                try_number=row.try_number,
-                state=row.state or row.instance_state,
-                queued_at=queued,
-                start_date=row.start_date,
-                end_date=row.end_date,
-                hostname=row.hostname,
-            )
+            from_row(GanttBar, row, state=row.state or row.instance_state, queued_at=queued)
         )
     for key, row in first.items():
         if row.instance_try in numbers[key]:
@@ -131,16 +123,7 @@ def bars_of(rows: list[TryTimes]) -> list[GanttBar]:
 def gantt(conn: Connection, dag_id: str, run_id: str) -> Gantt:
     """Every try of the run's task instances in time; NotFoundError for an unknown run."""
     run = run_reads.get_run(conn, dag_id, run_id)
-    return Gantt(
-        dag_id=dag_id,
-        run_id=run_id,
-        state=run.state,
-        logical_date=run.logical_date,
-        queued_at=run.queued_at,
-        start_date=run.start_date,
-        end_date=run.end_date,
-        bars=bars_of(timeline_reads.run_tries(conn, run.id)),
-    )
+    return from_row(Gantt, run, bars=bars_of(timeline_reads.run_tries(conn, run.id)))
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -152,14 +135,10 @@ def landing_point(run: RunListing) -> LandingPoint:
     its logical date when the interval is empty (a manual run)."""
     no_interval = run.data_interval_start == run.data_interval_end
     due = run.logical_date if no_interval else run.data_interval_end
-    return LandingPoint(
-        run_id=run.run_id,
-        run_type=run.run_type,
-        state=run.state,
-        logical_date=run.logical_date,
+    return from_row(
+        LandingPoint,
+        run,
         due_at=due,
-        start_date=run.start_date,
-        end_date=run.end_date,
         landing_seconds=_seconds(due, run.end_date),
         duration_seconds=_seconds(run.start_date, run.end_date),
     )

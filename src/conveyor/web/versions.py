@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from conveyor.store.engine import Connection
 from conveyor.store.reads import versions as reads
+from conveyor.web.schemas import from_row
 
 DIFF_CONTEXT = 3  # unchanged lines shown around each change
 RUNS_SHOWN = 100  # runs listed on a version's page (the count covers all)
@@ -54,21 +55,10 @@ class DagVersionDiff(BaseModel):
     unified: str = Field(description="the unified diff of the sources (empty: no change)")
 
 
-def _version(row: reads.VersionRow) -> DagVersion:
-    return DagVersion(
-        version_hash=row.version_hash,
-        created_at=row.created_at,
-        fileloc=row.fileloc,
-        run_count=row.run_count,
-        last_run_at=row.last_run_at,
-        is_current=row.is_current,
-    )
-
-
 def list_versions(
     conn: Connection, dag_id: str, limit: int | None = None, offset: int = 0
 ) -> DagVersionList:
-    found = [_version(r) for r in reads.versions_of(conn, dag_id, limit, offset)]
+    found = [from_row(DagVersion, r) for r in reads.versions_of(conn, dag_id, limit, offset)]
     total = reads.count_versions(conn, dag_id)
     return DagVersionList(dag_id=dag_id, total=total, versions=found)
 
@@ -77,11 +67,11 @@ def version_code(conn: Connection, dag_id: str, wanted: str) -> DagVersionCode:
     code = reads.version_code(conn, dag_id, wanted)
     row = reads.version_row(conn, dag_id, code.version_hash)
     used = reads.runs_of_version(conn, dag_id, code.version_hash, RUNS_SHOWN)
-    return DagVersionCode(
-        **_version(row).model_dump(),
-        dag_id=dag_id,
+    return from_row(
+        DagVersionCode,
+        row,
         source=code.source,
-        runs=[VersionRunRef(**vars(r)) for r in used],
+        runs=[from_row(VersionRunRef, r) for r in used],
     )
 
 

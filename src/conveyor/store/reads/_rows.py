@@ -15,6 +15,8 @@ def _names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def row_as(cls: type[T], row: Any) -> T:
-    """An instance of the dataclass ``cls`` from the row's columns of the same names."""
-    return cls(**{name: getattr(row, name) for name in _names(cls)})  # type: ignore[arg-type]
+def row_as(cls: type[T], row: Any, **given: Any) -> T:
+    """An instance of the dataclass ``cls`` from the row's columns of the same names; a
+    field in ``given`` takes that value instead (one the row lacks, or holds otherwise)."""
+    names = _names(cls)  # type: ignore[arg-type]
+    return cls(**{name: given[name] if name in given else getattr(row, name) for name in names})

@@ -57,17 +57,7 @@ class ImportErrorRow:
 
 
 def _dag_row(row: Any) -> DagRow:
-    return DagRow(
-        dag_id=row.dag_id,
-        fileloc=row.fileloc,
-        version_hash=row.version_hash,
-        is_paused=row.is_paused,
-        is_active=row.is_active,
-        schedule=row.schedule,
-        description=row.description,
-        tags=list(row.tags or []),
-        next_run_after=row.next_run_after,
-    )
+    return row_as(DagRow, row, tags=list(row.tags or []))
 
 
 def get_dag(conn: Connection, dag_id: str) -> DagRow:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from conveyor.exceptions import NotFoundError
 from conveyor.store.reads._rows import row_as
@@ -82,20 +82,41 @@ def id_part(column: ColumnElement[Any], part: str) -> ColumnElement[bool]:
     return func.lower(column).contains(part.lower(), autoescape=True)
 
 
-def _filters(where: RunFilter) -> list[ColumnElement[bool]]:
+class ListFilter(Protocol):
+    """What lists of runs and of task instances both filter on."""
+
+    @property
+    def dag_id(self) -> str | None: ...
+    @property
+    def dag_id_pattern(self) -> str | None: ...
+    @property
+    def states(self) -> tuple[str, ...]: ...
+    @property
+    def window(self) -> Window: ...
+
+
+def list_filters(
+    where: ListFilter, table: Table, logical_date: ColumnElement[Any]
+) -> list[ColumnElement[bool]]:
+    """The rows of ``table`` (runs or task instances) of the DAG, or of DAGs whose id holds
+    the pattern, in the states, with dates in the window (``logical_date``: the run's)."""
     found = []
     if where.dag_id is not None:
-        found.append(dag_run.c.dag_id == where.dag_id)
+        found.append(table.c.dag_id == where.dag_id)
     if where.dag_id_pattern:
-        found.append(id_part(dag_run.c.dag_id, where.dag_id_pattern))
+        found.append(id_part(table.c.dag_id, where.dag_id_pattern))
     if where.states:
-        found.append(dag_run.c.state.in_(where.states))
+        found.append(table.c.state.in_(where.states))
     dates = {
-        "logical_date": dag_run.c.logical_date,
-        "start_date": dag_run.c.start_date,
-        "end_date": dag_run.c.end_date,
+        "logical_date": logical_date,
+        "start_date": table.c.start_date,
+        "end_date": table.c.end_date,
     }
     return found + window_filters(where.window, dates)
+
+
+def _filters(where: RunFilter) -> list[ColumnElement[bool]]:
+    return list_filters(where, dag_run, dag_run.c.logical_date)
 
 
 def _where(dag_id: str | None, state: str | None, where: RunFilter | None) -> RunFilter:

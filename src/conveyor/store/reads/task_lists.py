@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from conveyor.store.reads._rows import row_as
-from conveyor.store.reads.runs import Window, id_part, order_by, window_filters
+from conveyor.store.reads.runs import Window, id_part, list_filters, order_by
+from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.tables import dag_run, task_instance
 
 
@@ -26,27 +27,13 @@ class TaskInstanceFilter:
 
 
 @dataclass(frozen=True)
-class ListedInstance:
+class ListedInstance(InstanceRow):
     """A task instance with what a list across runs needs of its run."""
 
     dag_id: str
     run_id: str
     run_state: str
     logical_date: datetime
-    task_id: str
-    map_index: int
-    state: str
-    try_number: int
-    max_tries: int
-    queue: str
-    hostname: str | None
-    pid: int | None
-    scheduled_at: datetime | None
-    queued_at: datetime | None
-    start_date: datetime | None
-    end_date: datetime | None
-    retry_at: datetime | None
-    user_note: str | None = None  # what a person wrote on it
 
 
 #: How a list of task instances may be ordered ("-" first: descending). ``run``: by run,
@@ -55,23 +42,12 @@ TI_ORDERS = ("run", "start_date", "end_date", "dag_id", "task_id", "state")
 
 
 def _filters(where: TaskInstanceFilter) -> list[ColumnElement[bool]]:
-    found = []
-    if where.dag_id is not None:
-        found.append(task_instance.c.dag_id == where.dag_id)
-    if where.dag_id_pattern:
-        found.append(id_part(task_instance.c.dag_id, where.dag_id_pattern))
+    found = list_filters(where, task_instance, dag_run.c.logical_date)
     if where.run_id is not None:
         found.append(task_instance.c.run_id == where.run_id)
     if where.task_id_pattern:
         found.append(id_part(task_instance.c.task_id, where.task_id_pattern))
-    if where.states:
-        found.append(task_instance.c.state.in_(where.states))
-    dates = {
-        "logical_date": dag_run.c.logical_date,
-        "start_date": task_instance.c.start_date,
-        "end_date": task_instance.c.end_date,
-    }
-    return found + window_filters(where.window, dates)
+    return found
 
 
 def _joined(query: Select[Any]) -> Select[Any]:

@@ -260,6 +260,4 @@ def xcom_values(
     if map_index is not None:
         query = query.where(xcom.c.map_index == map_index)
     rows = conn.execute(query)
-    return [
-        XComRow(r.key, shown(r.value if r.shown is None else r.shown), r.created_at) for r in rows
-    ]
+    return [row_as(XComRow, r, value=shown(r.value if r.shown is None else r.shown)) for r in rows]

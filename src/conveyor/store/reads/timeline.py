@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import dag_run, task_instance, task_try
 
 
@@ -71,7 +72,7 @@ def runs_between(
         .order_by(dag_run.c.logical_date, dag_run.c.id)
         .limit(limit)
     )
-    return [DatedRun(r.run_id, r.state, r.logical_date) for r in rows]
+    return [row_as(DatedRun, r) for r in rows]
 
 
 def run_years(conn: Connection, dag_id: str) -> tuple[datetime, datetime] | None:

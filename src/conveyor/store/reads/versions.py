@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from conveyor.exceptions import NotFoundError
+from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import dag, dag_run, dag_source, dag_version
 
 MIN_PREFIX = 6  # a shorter hash prefix matches too much to name one version
@@ -96,14 +97,11 @@ def _version_rows(dag_id: str, only: str | None = None) -> Select[Any]:
 
 
 def _row(r: Any, dag_id: str, current: str) -> VersionRow:
-    return VersionRow(
-        version_hash=r.version_hash,
+    return row_as(
+        VersionRow,
+        r,
         dag_id=dag_id,
-        created_at=r.created_at,
-        fileloc=r.fileloc,
-        source_hash=r.source_hash,
         run_count=int(r.run_count or 0),
-        last_run_at=r.last_run_at,
         is_current=r.version_hash == current,
     )
 
@@ -183,7 +181,7 @@ def version_code(conn: Connection, dag_id: str, wanted: str) -> VersionCode:
         .join(dag_source, dag_source.c.source_hash == dag_version.c.source_hash)
         .where(dag_version.c.version_hash == full)
     ).one()
-    return VersionCode(full, dag_id, row.created_at, row.fileloc, row.source)
+    return row_as(VersionCode, row, version_hash=full, dag_id=dag_id)
 
 
 def runs_of_version(
@@ -196,7 +194,7 @@ def runs_of_version(
         .order_by(dag_run.c.logical_date.desc(), dag_run.c.id.desc())
         .limit(limit)
     )
-    return [VersionRun(r.run_id, r.state, r.run_type, r.logical_date) for r in rows]
+    return [row_as(VersionRun, r) for r in rows]
 
 
 def run_version(conn: Connection, dag_id: str, run_id: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from conveyor.store import audit
 from conveyor.web.api.common import AUTH, MAX_INT, Op
 from conveyor.web.deps import get_store
+from conveyor.web.schemas import from_row
 
 router = APIRouter(tags=["audit"], responses=AUTH)
 
@@ -66,4 +67,4 @@ def list_audit(
     found = audit_filter(actor, action, dag_id, since, until)
     with get_store(request).read() as conn:
         entries, total = audit.list_entries(conn, found, limit, offset)
-    return AuditList(entries=[AuditEntryInfo(**entry.__dict__) for entry in entries], total=total)
+    return AuditList(entries=[from_row(AuditEntryInfo, e) for e in entries], total=total)

@@ -18,6 +18,7 @@ from conveyor.store.transitions import Actor
 from conveyor.web import bulk_schemas as shapes
 from conveyor.web.api.common import AUTH, NOT_FOUND, Op
 from conveyor.web.deps import get_store
+from conveyor.web.schemas import from_row
 
 router = APIRouter(tags=["bulk actions"], responses={**AUTH, **NOT_FOUND})
 TOO_MANY: dict[int | str, dict[str, str]] = {
@@ -49,9 +50,9 @@ def _run(request: Request, dry_run: bool, action: Callable[[Connection], Outcome
 def _result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
     return shapes.BulkResult(
         dry_run=dry_run,
-        changed=[shapes.InstanceChange(**vars(c)) for c in outcome.changed],
-        left_alone=[shapes.InstanceChange(**vars(c)) for c in outcome.left_alone],
-        runs=[shapes.RunStateChange(**vars(r)) for r in outcome.runs],
+        changed=[from_row(shapes.InstanceChange, c) for c in outcome.changed],
+        left_alone=[from_row(shapes.InstanceChange, c) for c in outcome.left_alone],
+        runs=[from_row(shapes.RunStateChange, r) for r in outcome.runs],
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from conveyor.store import datasets
 from conveyor.web.api.common import AUTH, Viewer
 from conveyor.web.deps import get_store
+from conveyor.web.schemas import from_row
 
 router = APIRouter(tags=["datasets"], responses={**AUTH})
 
@@ -45,15 +46,4 @@ class DatasetList(BaseModel):
 def list_datasets(request: Request, user: Viewer) -> DatasetList:
     with get_store(request).read() as conn:
         found = datasets.list_datasets(conn)
-    return DatasetList(
-        datasets=[
-            DatasetInfo(
-                uri=d.uri,
-                created_at=d.created_at,
-                events=d.events,
-                last_event=DatasetEventInfo(**d.last_event) if d.last_event else None,
-                consumers=d.consumers,
-            )
-            for d in found
-        ]
-    )
+    return DatasetList(datasets=[from_row(DatasetInfo, d) for d in found])

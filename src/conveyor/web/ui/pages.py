@@ -129,15 +129,7 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
             context["source"] = queries.get_source(conn, dag_id).model_dump()
         if tab in TIMELINE_TABS:
             context.update(tab_context(conn, request, dag_id, tab))
-    tasks = [
-        {
-            "task_id": t["task_id"],
-            "operator_name": t["operator"],
-            "upstream": t["upstream"],
-            "edge_labels": t["upstream_labels"],
-        }
-        for t in detail["tasks"]
-    ]
+    tasks = _layout_tasks(detail)
     context["tasks"] = tasks
     # What the page's script needs of each task (labels); the upstream lists only feed the
     # layout, laid out here.
@@ -147,6 +139,19 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
     if tab == "graph":
         context["layout"] = _layout(detail["version_hash"], tasks, detail["task_groups"])
     return context
+
+
+def _layout_tasks(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the graph's layout reads of each task of a DAG's detail (as JSON)."""
+    return [
+        {
+            "task_id": t["task_id"],
+            "operator_name": t["operator"],
+            "upstream": t["upstream"],
+            "edge_labels": t["upstream_labels"],
+        }
+        for t in detail["tasks"]
+    ]
 
 
 def _grid_window(request: Request, tab: str) -> dict[str, Any]:
@@ -181,15 +186,7 @@ def graph_layout(
             detail = queries.get_dag(conn, dag_id).model_dump(mode="json")
         except NotFoundError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=404)
-    tasks = [
-        {
-            "task_id": t["task_id"],
-            "operator_name": t["operator"],
-            "upstream": t["upstream"],
-            "edge_labels": t["upstream_labels"],
-        }
-        for t in detail["tasks"]
-    ]
+    tasks = _layout_tasks(detail)
     known = {g["group_id"] for g in detail["task_groups"]}
     shut = None if collapsed is None else tuple(sorted(set(collapsed.split(",")) & known))
     layout = _layout(detail["version_hash"], tasks, detail["task_groups"], shut)
