@@ -77,6 +77,18 @@ def run(tmp_path: Path, name: str, source: str, env: dict[str, str]) -> Any:
     return run_dag_file(tmp_path, name, source, {"HOME": str(home), **env})
 
 
+def failed_keeping_secrets(done: Any, tmp_path: Path, secret: str, key: str) -> tuple[str, str]:
+    """Asserts that the run failed and that neither its output nor its tries' logs show the
+    password ``secret`` or a line of the private ``key``; the output and the logs."""
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    for text in (output, logs):
+        assert secret not in text
+        assert all(line not in text for line in key.splitlines()[1:-1])
+    return output, logs
+
+
 def _unavailable(message: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(message)

@@ -182,11 +182,18 @@ def test_the_sweep_has_its_own_setting(net: Net) -> None:
     assert net.reads[run_pk] == 2
 
 
-def test_a_retry_is_planned_when_it_comes_due(net: Net) -> None:
+def _a_waits_for_its_retry(net: Net) -> tuple[int, datetime, datetime]:
+    """A running ``chain`` whose ``a`` failed its first try and retries in five minutes: the
+    run's pk, the time it started and the time of the retry."""
     run_pk, now = net.start_run("chain"), utcnow()
     net.loop(now)
     retry_at = now + timedelta(minutes=5)
     net.finish(run_pk, "a", Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "x", retry_at))
+    return run_pk, now, retry_at
+
+
+def test_a_retry_is_planned_when_it_comes_due(net: Net) -> None:
+    run_pk, now, retry_at = _a_waits_for_its_retry(net)
     net.loop(now + timedelta(minutes=4))
     assert net.reads[run_pk] == 1  # the retry waits: nothing to plan
     assert net.states(run_pk)["a"] is TaskState.UP_FOR_RETRY
@@ -221,10 +228,7 @@ def test_a_cleared_task_of_a_running_run_is_planned(net: Net) -> None:
 
 
 def test_a_mark_by_hand_is_planned(net: Net) -> None:
-    run_pk, now = net.start_run("chain"), utcnow()
-    net.loop(now)
-    retry_at = now + timedelta(minutes=5)
-    net.finish(run_pk, "a", Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "x", retry_at))
+    run_pk, now, _ = _a_waits_for_its_retry(net)
     net.loop(now)
     with net.store.write() as conn:
         run_id = runs.get_run(conn, run_pk).run_id

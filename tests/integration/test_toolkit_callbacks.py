@@ -10,26 +10,18 @@ import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
-from test_runs import Env
 
 from conftest import run_scheduler
 from conveyor.states import RunState, TaskState
 from conveyor.store.engine import Store
 from conveyor.store.tables import callback_request, dag_run
 from conveyor.worker.runner import log_path_for
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
+from run_env import Env
 
 
 class Hook:

@@ -8,22 +8,12 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_runs import Env
 
 from conveyor.states import RunState, TaskState
-from conveyor.store.engine import Store
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
-
+from run_env import Env
 
 SLOT = """
     from conveyor.sensors import FileSensor
