@@ -42,14 +42,11 @@ ORDERS = "s3://browser-timeline/orders"
 TIMELINE_DAGS = timeline_dags("tlb", ORDERS, rows=7)
 # A run that fails, for the calendar's failed day.
 FAILS_DAG = """
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG
+from airflow.operators.bash import BashOperator
 
 with DAG("tlb_fails", schedule=None):
-    @task
-    def boom():
-        raise ValueError("always")
-
-    boom()
+    BashOperator(task_id="boom", bash_command="exit 1")
 """
 # A run the test holds open: its one task runs until the test creates the file ``go``.
 GATE_DAG = """

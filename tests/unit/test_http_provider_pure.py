@@ -14,32 +14,32 @@ from conveyor.providers.http import hook as http_hook
 from conveyor.providers.http import operator as http_operator
 from conveyor.providers.http import sensor as http_sensor
 
+#: The provider's class for each name users import.
+CLASSES: dict[str, type] = {
+    "HttpHook": http_hook.HttpHook,
+    "HttpOperator": http_operator.HttpOperator,
+    "SimpleHttpOperator": http_operator.SimpleHttpOperator,
+    "HttpSensor": http_sensor.HttpSensor,
+}
+
 
 @pytest.mark.parametrize(
-    ("module", "name", "found"),
+    ("module", "name"),
     [
-        ("airflow.providers.http.hooks.http", "HttpHook", http_hook.HttpHook),
-        ("airflow.providers.http.operators.http", "HttpOperator", http_operator.HttpOperator),
-        (
-            "airflow.providers.http.operators.http",
-            "SimpleHttpOperator",
-            http_operator.SimpleHttpOperator,
-        ),
-        ("airflow.providers.http.sensors.http", "HttpSensor", http_sensor.HttpSensor),
-        ("airflow.hooks.http_hook", "HttpHook", http_hook.HttpHook),
-        ("airflow.hooks", "HttpHook", http_hook.HttpHook),
-        (
-            "airflow.operators.http_operator",
-            "SimpleHttpOperator",
-            http_operator.SimpleHttpOperator,
-        ),
-        ("airflow.sensors.http_sensor", "HttpSensor", http_sensor.HttpSensor),
+        ("airflow.providers.http.hooks.http", "HttpHook"),
+        ("airflow.providers.http.operators.http", "HttpOperator"),
+        ("airflow.providers.http.operators.http", "SimpleHttpOperator"),
+        ("airflow.providers.http.sensors.http", "HttpSensor"),
+        ("airflow.hooks.http_hook", "HttpHook"),
+        ("airflow.hooks", "HttpHook"),
+        ("airflow.operators.http_operator", "SimpleHttpOperator"),
+        ("airflow.sensors.http_sensor", "HttpSensor"),
     ],
 )
 def test_every_airflow_path_gives_the_provider_class(
-    airflow_hook: None, module: str, name: str, found: type
+    airflow_hook: None, module: str, name: str
 ) -> None:
-    assert issubclass(getattr(importlib.import_module(module), name), found)
+    assert issubclass(getattr(importlib.import_module(module), name), CLASSES[name])
 
 
 def test_a_missing_httpx_fails_the_import_naming_the_extra(
