@@ -24,7 +24,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 import cli_processes
-from airflow_hook_on import hook_on
 from conveyor._processes import fork_context
 from conveyor.config import Settings, load_config
 from conveyor.executors.local import LocalExecutor
@@ -207,6 +206,8 @@ def env(tmp_path: Path, store: Store) -> Env:
 def airflow_hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Airflow's import paths giving Conveyor's objects for one test
     (:func:`airflow_hook_on.hook_on`)."""
+    from airflow_hook_on import hook_on  # imports the compat layer: only for tests that ask
+
     with hook_on(monkeypatch, tmp_path):
         yield
 
