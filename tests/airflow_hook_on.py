@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from conveyor import airflow_compat
+from conveyor.airflow_compat import AirflowNameError
+from conveyor.airflow_compat.lint import check_source
 from conveyor.model.context import DagContext
 
 
@@ -42,3 +44,14 @@ def assert_paths_give(paths: Mapping[str, Mapping[str, object]]) -> None:
             found = getattr(module, name)
             same = found is expected
             assert same or issubclass(found, expected), f"{module_name}.{name}"  # type: ignore[arg-type]
+
+
+def assert_import_names_the_extra(module: str, name: str, extra: str, linted: str) -> None:
+    """Importing ``name`` from ``module`` fails with one line that names it and the extra to
+    install (``conveyor[extra]``), and the lint says the same of the import line ``linted``."""
+    with pytest.raises(AirflowNameError) as failed:
+        getattr(importlib.import_module(module), name)
+    message = str(failed.value)
+    assert "\n" not in message and name in message and f"conveyor[{extra}]" in message
+    found = check_source(linted)
+    assert len(found) == 1 and f"conveyor[{extra}]" in found[0].message

@@ -214,3 +214,9 @@ def run_cli(
         timeout=timeout,
         input=stdin,
     )
+
+
+def store_cli(tmp: Path, store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """:func:`run_cli` on the store at ``store_url``, with a home under ``tmp``, 200 columns."""
+    home = {"CONVEYOR_HOME": str(tmp / "home"), "CONVEYOR_DATABASE_URL": store_url}
+    return run_cli({**os.environ, **home, "COLUMNS": "200"}, *args)

@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -33,6 +33,9 @@ from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import schema
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance
+
+if TYPE_CHECKING:
+    from run_env import Env
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/conveyor_test"
 
@@ -186,6 +189,29 @@ def store(store_url: str) -> Iterator[Store]:
     opened.dispose()
 
 
+@pytest.fixture
+def env(tmp_path: Path, store: Store) -> Env:
+    """An empty DAG folder on ``store`` (both backends), with :class:`run_env.Env`'s verbs.
+
+    A module that wants DAG files in it from the start overrides ``env`` with a fixture of
+    the same name that takes this one, writes them and returns it."""
+    from run_env import Env  # run_env imports this module's helpers
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    return Env(tmp_path, dags, store)
+
+
+@pytest.fixture
+def airflow_hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Airflow's import paths giving Conveyor's objects for one test
+    (:func:`airflow_hook_on.hook_on`)."""
+    from airflow_hook_on import hook_on  # imports the compat layer: only for tests that ask
+
+    with hook_on(monkeypatch, tmp_path):
+        yield
+
+
 def make_settings(
     tmp_path: Path, dags_folder: Path, database_url: str, **overrides: Any
 ) -> Settings:
@@ -198,6 +224,23 @@ def make_settings(
         database_url=database_url,
         **values,
     ).settings
+
+
+def token_clients(app: Any, store: Store) -> dict[str, Any]:
+    """A user for each role (``admin``, ``op``, ``viewer``) and a TestClient of ``app`` that
+    sends that user's API token, by role."""
+    from fastapi.testclient import TestClient
+
+    from conveyor.web import accounts
+
+    clients = {}
+    for role in ("admin", "op", "viewer"):
+        accounts.create_user(store, role, role, f"{role}-password-1")
+        token = accounts.create_token(store, role, "tests")
+        clients[role] = TestClient(
+            app, base_url="http://testserver", headers={"Authorization": f"Bearer {token}"}
+        )
+    return clients
 
 
 def describe_runs(store: Store) -> str:

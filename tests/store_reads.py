@@ -5,10 +5,12 @@ Imported as ``store_reads`` (``tests/`` is on ``sys.path``, as for ``conftest``)
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from conveyor.store.engine import Connection, Store
-from conveyor.store.tables import task_instance, task_try
+from conveyor.store.tables import task_instance, task_try, xcom
 
 
 def task_states(conn: Connection, run_pk: int) -> dict[str, str]:
@@ -36,3 +38,13 @@ def try_hosts(conn: Connection, run_pk: int) -> set[str]:
             .where(task_instance.c.run_pk == run_pk)
         ).scalars()
     )
+
+
+def returned(store: Store, run_pk: int, task_id: str) -> Any:
+    """What the task returned in the run: its one ``return_value`` XCom."""
+    with store.read() as conn:
+        return conn.execute(
+            select(xcom.c.value).where(
+                xcom.c.run_pk == run_pk, xcom.c.task_id == task_id, xcom.c.key == "return_value"
+            )
+        ).scalar_one()

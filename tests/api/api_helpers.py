@@ -11,8 +11,10 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import subprocess
+import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,13 @@ from conftest import _with_database, make_settings, run_until_finished
 from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import runs, schema
-from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run
+from conveyor.store.engine import Connection, Store
+from conveyor.store.tables import callback_request, dag_run, task_event, task_try
 from conveyor.web import accounts
 from conveyor.web.app import create_app
 
 PREFIX = "/conveyor"
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 PASSWORDS = {"admin": "admin-secret-1", "op": "op-secret-12", "viewer": "viewer-secret"}
 
 PIPELINE = """
@@ -126,6 +129,17 @@ class World:
             )
 
 
+def leak_places(conn: Connection, ti_id: int) -> tuple[str | None, list[Any], list[Any]]:
+    """Where a failed try's secrets could leak to: its error, its timeline's (message,
+    detail) rows, and every callback request's error."""
+    error = conn.execute(select(task_try.c.error).where(task_try.c.ti_id == ti_id)).scalar()
+    events = conn.execute(
+        select(task_event.c.message, task_event.c.detail).where(task_event.c.ti_id == ti_id)
+    ).all()
+    callback_errors = conn.execute(select(callback_request.c.error)).scalars().all()
+    return error, list(events), list(callback_errors)
+
+
 def csrf_from(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "no CSRF token in the page"
@@ -182,31 +196,80 @@ def close(world: World) -> None:
 _numbers = itertools.count(1)
 
 
-@pytest.fixture(
-    name="world",
-    scope="module",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def world_fixture(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[World]:
-    """Executed runs of ``pipeline`` (success) and ``failing`` (failed), read-only for tests."""
-    tmp = tmp_path_factory.mktemp("world")
-    if request.param == "postgres":
-        pg_url = request.getfixturevalue("pg_url")
-        admin: psycopg.Connection[Any] = request.getfixturevalue("pg_admin")
-        template = request.getfixturevalue("pg_template")
-        name = f"conveyor_api_{os.getpid()}_{next(_numbers)}"
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-        url = _with_database(pg_url, name)
-    else:
-        url = f"sqlite:///{tmp / 'conveyor.db'}"
-        schema.migrate(Store(url))
-    built = make_world(tmp, url)
-    yield built
-    close(built)
-    if request.param == "postgres":
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def module_world(name: str, build: Callable[[Path, str], World]) -> Any:
+    """A module-scoped fixture called ``name`` (``world = module_world(...)``), once per
+    backend: ``build(tmp, url)`` on a migrated store, a SQLite file under ``tmp`` or a
+    PostgreSQL database cloned from the template and dropped after."""
+
+    @pytest.fixture(
+        name=name,
+        scope="module",
+        params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    )
+    def fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[World]:
+        tmp = tmp_path_factory.mktemp(name)
+        if request.param == "postgres":
+            pg_url = request.getfixturevalue("pg_url")
+            admin: psycopg.Connection[Any] = request.getfixturevalue("pg_admin")
+            template = request.getfixturevalue("pg_template")
+            database = f"conveyor_api_{os.getpid()}_{next(_numbers)}"
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {database} TEMPLATE {template}")
+            url = _with_database(pg_url, database)
+        else:
+            url = f"sqlite:///{tmp / 'conveyor.db'}"
+            schema.migrate(Store(url))
+        built = build(tmp, url)
+        yield built
+        close(built)
+        if request.param == "postgres":
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+    return fixture
+
+
+#: Executed runs of ``pipeline`` (success) and ``failing`` (failed), read-only for tests.
+world_fixture = module_world("world", make_world)
+
+
+def world_fixture_of(dags: dict[str, str]) -> Any:
+    """A module's ``world`` fixture (``world = world_fixture_of({...})``): for each test a
+    world of its own (both backends) that executed nothing, with these DAG files (name:
+    source) parsed beside the usual ones."""
+
+    @pytest.fixture(name="world")
+    def world(tmp_path: Path, store_url: str) -> Iterator[World]:
+        built = make_world(tmp_path, store_url, execute=())
+        for name, source in dags.items():
+            (tmp_path / "dags" / name).write_text(source)
+        DagFileProcessor(built.store, tmp_path / "dags", timeout=30, scan_every=1).sync()
+        yield built
+        close(built)
+
+    return world
+
+
+@dataclass
+class Result:
+    exit_code: int
+    output: str  # stdout and stderr
+
+
+def run_cli(world: World, *args: str, **env: str) -> Result:
+    """``conveyor ARGS`` as a user runs it, on the world's store and DAG folder."""
+    environ = {
+        **os.environ,
+        "CONVEYOR_HOME": str(world.tmp / "cli-home"),
+        "CONVEYOR_DATABASE_URL": world.store.url,
+        "CONVEYOR_DAGS_FOLDER": str(world.settings.dags_path),
+        **env,
+    }
+    done = subprocess.run(
+        [CONVEYOR, *args], env=environ, capture_output=True, text=True, timeout=90
+    )
+    return Result(done.returncode, done.stdout + done.stderr)
 
 
 @pytest.fixture(name="fresh")

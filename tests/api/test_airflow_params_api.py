@@ -4,24 +4,12 @@ constraints (both backends)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from api_helpers import World, make_world
-from api_helpers import close as close_world
+from api_helpers import World, world_fixture_of
 
 from conveyor.loading.processor import DagFileProcessor
 from shared_dags import PARAMS_DAG
 
-
-@pytest.fixture
-def world(tmp_path: Path, store_url: str) -> Iterator[World]:
-    built = make_world(tmp_path, store_url, execute=())
-    (tmp_path / "dags" / "typed.py").write_text(PARAMS_DAG)
-    DagFileProcessor(built.store, tmp_path / "dags", timeout=30, scan_every=1).sync()
-    yield built
-    close_world(built)
+world = world_fixture_of({"typed.py": PARAMS_DAG})
 
 
 def test_api_refuses_conf_that_breaks_a_param_and_names_the_key(world: World) -> None:

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_helpers import World, close, make_world
+from api_helpers import World, close, leak_places, make_world
 from sqlalchemy import select
 
 from conveyor.connections import repository
 from conveyor.connections.models import Connection
-from conveyor.store.tables import callback_request, task_event, task_instance, task_try
+from conveyor.store.tables import task_instance
 
 PASSWORD = "pw-Hj3!kQ9zR"
 TOKEN = "tok-Zm27xQp4L"
@@ -74,11 +74,7 @@ def test_a_failed_tries_error_shows_secrets_masked_everywhere_it_goes(world: Wor
         ti_id = conn.execute(
             select(task_instance.c.id).where(task_instance.c.run_pk == run_pk)
         ).scalar_one()
-        error = conn.execute(select(task_try.c.error).where(task_try.c.ti_id == ti_id)).scalar()
-        events = conn.execute(
-            select(task_event.c.message, task_event.c.detail).where(task_event.c.ti_id == ti_id)
-        ).all()
-        callback_errors = conn.execute(select(callback_request.c.error)).scalars().all()
+        error, events, callback_errors = leak_places(conn, ti_id)
         run_state = conn.execute(
             select(task_instance.c.state).where(task_instance.c.id == ti_id)
         ).scalar()

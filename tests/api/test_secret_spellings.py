@@ -17,12 +17,12 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from api_helpers import World, close, make_world
+from api_helpers import World, close, leak_places, make_world
 from sqlalchemy import select
 
 from conveyor.connections import repository
 from conveyor.connections.models import Connection
-from conveyor.store.tables import callback_request, task_event, task_instance, task_try
+from conveyor.store.tables import task_instance
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 PASSWORD = "p@ss:w/rd+=%Zq9 x"
@@ -129,11 +129,7 @@ def test_every_spelling_of_a_secret_is_masked_wherever_a_viewer_reads(world: Wor
                 task_instance.c.run_pk == run_pk, task_instance.c.task_id == "connect"
             )
         ).scalar_one()
-        error = conn.execute(select(task_try.c.error).where(task_try.c.ti_id == ti_id)).scalar()
-        events = conn.execute(
-            select(task_event.c.message, task_event.c.detail).where(task_event.c.ti_id == ti_id)
-        ).all()
-        callback_errors = conn.execute(select(callback_request.c.error)).scalars().all()
+        error, events, callback_errors = leak_places(conn, ti_id)
     assert states == {"connect": "failed", "fetch_token": "success", "use_token": "success"}
 
     viewer = world.client("viewer")

@@ -9,25 +9,18 @@ from __future__ import annotations
 import math
 import os
 import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from api_helpers import World, make_world
-from api_helpers import close as close_world
+from api_helpers import CONVEYOR, World, run_cli, world_fixture_of
 from sqlalchemy import func, select
 
 from conveyor import DAG, task
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.params import ConfRefused
 from conveyor.store import runs
 from conveyor.store.tables import dag_run, xcom
 from conveyor.strict_json import NotStrictJson
 from conveyor.testing import run_dag
-
-CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
 WRITERS = """
 from conveyor import DAG, task
@@ -70,34 +63,7 @@ with DAG("triggers_nan"):
 """
 
 
-@pytest.fixture
-def world(tmp_path: Path, store_url: str) -> Iterator[World]:
-    built = make_world(tmp_path, store_url, execute=())
-    (tmp_path / "dags" / "writers.py").write_text(WRITERS)
-    DagFileProcessor(built.store, tmp_path / "dags", timeout=30, scan_every=1).sync()
-    yield built
-    close_world(built)
-
-
-@dataclass
-class Result:
-    exit_code: int
-    output: str  # stdout and stderr
-
-
-def _cli(world: World, *args: str, **env: str) -> Result:
-    """``conveyor ARGS`` as a user runs it, on the world's store and DAG folder."""
-    environ = {
-        **os.environ,
-        "CONVEYOR_HOME": str(world.tmp / "cli-home"),
-        "CONVEYOR_DATABASE_URL": world.store.url,
-        "CONVEYOR_DAGS_FOLDER": str(world.settings.dags_path),
-        **env,
-    }
-    done = subprocess.run(
-        [CONVEYOR, *args], env=environ, capture_output=True, text=True, timeout=90
-    )
-    return Result(done.returncode, done.stdout + done.stderr)
+world = world_fixture_of({"writers.py": WRITERS})
 
 
 def _run_count(world: World) -> int:
@@ -116,7 +82,7 @@ def _run_count(world: World) -> int:
 def test_dags_trigger_refuses_a_conf_that_is_not_strict_json(
     world: World, conf: str, reason: str
 ) -> None:
-    done = _cli(world, "dags", "trigger", "target", "--conf", conf)
+    done = run_cli(world, "dags", "trigger", "target", "--conf", conf)
     assert done.exit_code == 1, done.output
     assert f"error: {reason}" in done.output
     assert "strict JSON" in done.output
@@ -133,10 +99,10 @@ def test_dags_trigger_refuses_a_conf_that_is_not_strict_json(
 
 def test_dags_trigger_caps_the_size_of_its_conf_as_the_api_does(world: World) -> None:
     big = '{"x": "' + "a" * (64 << 10) + '"}'
-    done = _cli(world, "dags", "trigger", "target", "--conf", big)
+    done = run_cli(world, "dags", "trigger", "target", "--conf", big)
     assert done.exit_code == 1, done.output
     assert "at most 65536 (max_conf_bytes)" in done.output
-    small = _cli(
+    small = run_cli(
         world,
         "dags",
         "trigger",

@@ -12,21 +12,16 @@ from typing import Any
 from api_helpers import World, fresh_fixture  # noqa: F401  (fixtures)
 
 from conveyor.loading.processor import DagFileProcessor
+from shared_dags import MAPPED_EACH
 
-MAPPED = """
+MAPPED = (
+    """
 from airflow import DAG
 from airflow.decorators import task
 
-with DAG("mapped_views", schedule=None):
-    @task
-    def each(x):
-        print(f"instance with x={x}")
-        if x == 1:
-            raise ValueError("one is bad")
-        return x * 10
-
-    each.expand(x=[0, 1, 2])
-"""
+with DAG("mapped_views", schedule=None):"""
+    + MAPPED_EACH
+)
 
 
 def _mapped_run(world: World) -> str:

@@ -11,65 +11,21 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import textwrap
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import psycopg
 import pytest
-from api_helpers import World, close, make_world
+from api_helpers import World, make_world, module_world
 
-from conftest import _with_database
-from conveyor.store import schema
-from conveyor.store.engine import Store
+from shared_dags import timeline_dags
 
 ORDERS = "s3://timeline/orders"
 
-TIMELINE_DAGS = f"""
-from datetime import timedelta
-
-from airflow.sdk import DAG, Asset, task
-from airflow.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sensors.external_task import ExternalTaskSensor
-
-ORDERS = Asset({ORDERS!r})
-
-with DAG("tl_flaky", schedule=None):
-    @task(retries=1, retry_delay=timedelta(seconds=0))
-    def flaky(ti=None):
-        if ti.try_number == 1:
-            raise RuntimeError("the first try fails on purpose")
-        return "second time lucky"
-
-    @task
-    def each(x):
-        return x * 2
-
-    flaky() >> each.expand(x=[1, 2])
-
-with DAG("tl_producer", schedule=None):
-    @task(outlets=[ORDERS])
-    def make(outlet_events=None):
-        outlet_events[ORDERS].extra = {{"rows": 3}}
-
-    make()
-
-with DAG("tl_consumer", schedule=[ORDERS]):
-    @task
-    def use():
-        return "used"
-
-    use()
-
-with DAG("tl_controller", schedule=None):
-    TriggerDagRunOperator(task_id="kick", trigger_dag_id="tl_consumer")
-    ExternalTaskSensor(task_id="wait", external_dag_id="tl_producer", external_task_id="make")
-"""
+TIMELINE_DAGS = timeline_dags("tl", ORDERS, rows=3)
 
 
 def _build(tmp: Path, url: str) -> World:
@@ -83,32 +39,8 @@ def _build(tmp: Path, url: str) -> World:
     return world
 
 
-@pytest.fixture(
-    name="timeline_world",
-    scope="module",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def timeline_world_fixture(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[World]:
-    """Executed runs: tl_flaky (a retried task, a mapped one), tl_producer, failing."""
-    tmp = tmp_path_factory.mktemp("timeline")
-    if request.param == "postgres":
-        pg_url = request.getfixturevalue("pg_url")
-        admin: psycopg.Connection[Any] = request.getfixturevalue("pg_admin")
-        template = request.getfixturevalue("pg_template")
-        name = f"conveyor_timeline_{os.getpid()}"
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-        url = _with_database(pg_url, name)
-    else:
-        url = f"sqlite:///{tmp / 'conveyor.db'}"
-        schema.migrate(Store(url))
-    built = _build(tmp, url)
-    yield built
-    close(built)
-    if request.param == "postgres":
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+#: Executed runs: tl_flaky (a retried task, a mapped one), tl_producer, failing.
+timeline_world_fixture = module_world("timeline_world", _build)
 
 
 def _get(world: World, path: str, role: str | None = "viewer", **params: Any) -> Any:

@@ -4,21 +4,9 @@ conf and the same bad run id with the same message, and store nothing (both back
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from api_helpers import World, run_cli, world_fixture_of
 
-import pytest
-from api_helpers import World, make_world
-from api_helpers import close as close_world
-
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.run_ids import RULE
-
-CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
 COUNTING_DAG = """
 from conveyor import DAG, task
@@ -34,33 +22,7 @@ with DAG("counting", params={"n": 1}):
 REFUSED = "conf.n: param 'n' expects integer (like its default 1), got number 1.5"
 
 
-@pytest.fixture
-def world(tmp_path: Path, store_url: str) -> Iterator[World]:
-    built = make_world(tmp_path, store_url, execute=())
-    (tmp_path / "dags" / "counting.py").write_text(COUNTING_DAG)
-    DagFileProcessor(built.store, tmp_path / "dags", timeout=30, scan_every=1).sync()
-    yield built
-    close_world(built)
-
-
-@dataclass
-class Result:
-    exit_code: int
-    output: str  # stdout and stderr
-
-
-def _cli(world: World, *args: str) -> Result:
-    """``conveyor ARGS`` as a user runs it, on the world's store and DAG folder."""
-    environ = {
-        **os.environ,
-        "CONVEYOR_HOME": str(world.tmp / "cli-home"),
-        "CONVEYOR_DATABASE_URL": world.store.url,
-        "CONVEYOR_DAGS_FOLDER": str(world.settings.dags_path),
-    }
-    done = subprocess.run(
-        [CONVEYOR, *args], env=environ, capture_output=True, text=True, timeout=90
-    )
-    return Result(done.returncode, done.stdout + done.stderr)
+world = world_fixture_of({"counting.py": COUNTING_DAG})
 
 
 def _runs(world: World) -> int:
@@ -74,11 +36,11 @@ def test_api_and_cli_refuse_the_same_bad_conf_with_the_same_message(world: World
     assert api.status_code == 422, api.text
     assert api.json()["detail"] == REFUSED
 
-    trigger = _cli(world, "dags", "trigger", "counting", "--conf", '{"n": 1.5}')
+    trigger = run_cli(world, "dags", "trigger", "counting", "--conf", '{"n": 1.5}')
     assert trigger.exit_code == 1, trigger.output
     assert f"error: {REFUSED}" in trigger.output
 
-    run = _cli(world, "run", "counting", "--conf", '{"n": 1.5}')
+    run = run_cli(world, "run", "counting", "--conf", '{"n": 1.5}')
     assert run.exit_code == 1, run.output
     assert f"error: {REFUSED}" in run.output
 
@@ -90,7 +52,7 @@ def test_api_and_cli_refuse_the_same_bad_run_id(world: World) -> None:
     assert api.status_code == 422, api.text
     assert api.json()["detail"] == f"run_id: it contains '/'; {RULE}"
 
-    trigger = _cli(world, "dags", "trigger", "counting", "--run-id", "a/b")
+    trigger = run_cli(world, "dags", "trigger", "counting", "--run-id", "a/b")
     assert trigger.exit_code == 1, trigger.output
     assert f"it contains '/'; {RULE}" in trigger.output
 
@@ -102,13 +64,13 @@ def test_api_and_cli_trigger_a_good_conf_alike(world: World) -> None:
         "/api/v1/dags/counting/runs", json={"conf": {"n": 2}, "run_id": "from-api"}
     )
     assert api.status_code == 201, api.text
-    trigger = _cli(
+    trigger = run_cli(
         world, "dags", "trigger", "counting", "--conf", '{"n": 3}', "--run-id", "from-cli"
     )
     assert trigger.exit_code == 0, trigger.output
     assert "triggered counting run from-cli" in trigger.output
 
-    again = _cli(world, "dags", "trigger", "counting", "--run-id", "from-api")
+    again = run_cli(world, "dags", "trigger", "counting", "--run-id", "from-api")
     assert again.exit_code == 1
     assert "DAG 'counting' already has a run 'from-api'" in again.output
     conflict = world.client("op").post("/api/v1/dags/counting/runs", json={"run_id": "from-cli"})

@@ -7,7 +7,6 @@ Any CSP report, JavaScript error or request to another host fails the test."""
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 import time
@@ -16,18 +15,15 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import ui_servers
 from sqlalchemy import insert, select
-from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
+from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
 from conveyor.config import load_config
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag, dag_run, task_instance
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
@@ -141,20 +137,13 @@ def add_runs(servers: Conveyor) -> None:
     write_runs(servers, "grid_big_ui", BIG_RUNS, big_states)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
+browser = ui_servers.browser_fixture()
 
 
 @pytest.fixture(scope="module")
 def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
-    servers = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    try:
-        servers.start()
-        servers.cli(
-            "users", "create", "admin", "--role", "admin", "--password-stdin", stdin=ADMIN_PASSWORD
-        )
+    with started(tmp_path_factory.mktemp("conveyor")) as servers:
+        servers.add_admin(ADMIN_PASSWORD)
         (servers.dags_folder / "scale_ui.py").write_text(textwrap.dedent(DAGS))
         deadline = time.monotonic() + 60
         while not all(
@@ -165,8 +154,6 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
             time.sleep(0.3)
         add_runs(servers)
         yield servers
-    finally:
-        servers.stop()
 
 
 @pytest.fixture(params=["admin", "op", "viewer"])

@@ -30,27 +30,23 @@ ui_servers.require_chromium()
 
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
+from shared_dags import MAPPED_EACH  # noqa: E402
+
 pytestmark = pytest.mark.timeout(240)
 
 #: Long enough for a slow, shared 2-core machine.
 WAIT_MS = 45_000
 
-MAPPED_DAG = """
+MAPPED_DAG = (
+    """
 from datetime import datetime
 
 from airflow import DAG
 from airflow.decorators import task
 
-with DAG("ti_mapped", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
-    @task
-    def each(x):
-        print(f"instance with x={x}")
-        if x == 1:
-            raise ValueError("one is bad")
-        return x * 10
-
-    each.expand(x=[0, 1, 2])
-"""
+with DAG("ti_mapped", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):"""
+    + MAPPED_EACH
+)
 
 # Try 1 of ``slow`` waits for the file go1, then fails; try 2 waits for go2, then returns:
 # the test decides when each try ends, with no sleeps.

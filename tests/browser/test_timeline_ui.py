@@ -16,78 +16,37 @@ except in CI (``CI=true``) where they fail.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
 
 import pytest
-from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 from conveyor.config import load_config  # noqa: E402
 from conveyor.states import RUN_FINISHED  # noqa: E402
 from conveyor.store.engine import Store  # noqa: E402
 from conveyor.store.reads import runs as run_reads  # noqa: E402
+from shared_dags import timeline_dags  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 WAIT_MS = 45_000
 ADMIN_PASSWORD = "admin-secret-1"
 ORDERS = "s3://browser-timeline/orders"
 
-TIMELINE_DAGS = f"""
-from datetime import timedelta
-
-from airflow.sdk import DAG, Asset, task
-from airflow.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sensors.external_task import ExternalTaskSensor
-
-ORDERS = Asset({ORDERS!r})
-
-with DAG("tlb_flaky", schedule=None):
-    @task(retries=1, retry_delay=timedelta(seconds=0))
-    def flaky(ti=None):
-        if ti.try_number == 1:
-            raise RuntimeError("the first try fails on purpose")
-        return "second time lucky"
-
-    @task
-    def each(x):
-        return x * 2
-
-    flaky() >> each.expand(x=[1, 2])
+TIMELINE_DAGS = timeline_dags("tlb", ORDERS, rows=7)
+# A run that fails, for the calendar's failed day.
+FAILS_DAG = """
+from airflow.sdk import DAG
+from airflow.operators.bash import BashOperator
 
 with DAG("tlb_fails", schedule=None):
-    @task
-    def boom():
-        raise ValueError("always")
-
-    boom()
-
-with DAG("tlb_producer", schedule=None):
-    @task(outlets=[ORDERS])
-    def make(outlet_events=None):
-        outlet_events[ORDERS].extra = {{"rows": 7}}
-
-    make()
-
-with DAG("tlb_consumer", schedule=[ORDERS]):
-    @task
-    def use():
-        return "used"
-
-    use()
-
-with DAG("tlb_controller", schedule=None):
-    TriggerDagRunOperator(task_id="kick", trigger_dag_id="tlb_consumer")
-    ExternalTaskSensor(task_id="wait", external_dag_id="tlb_producer", external_task_id="make")
+    BashOperator(task_id="boom", bash_command="exit 1")
 """
 # A run the test holds open: its one task runs until the test creates the file ``go``.
 GATE_DAG = """
@@ -110,10 +69,7 @@ with DAG("tlb_gate", schedule=None):
 RUNS = {"tlb_flaky": "flaky_run", "tlb_fails": "fails_run", "tlb_producer": "producer_run"}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
+browser = ui_servers.browser_fixture()
 
 
 def _wait_for_runs(servers: Conveyor, limit: float = 90.0) -> None:
@@ -133,13 +89,10 @@ def _wait_for_runs(servers: Conveyor, limit: float = 90.0) -> None:
 
 @pytest.fixture(scope="module")
 def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
-    servers = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    try:
-        servers.start()
-        servers.cli(
-            "users", "create", "admin", "--role", "admin", "--password-stdin", stdin=ADMIN_PASSWORD
-        )
+    with started(tmp_path_factory.mktemp("conveyor")) as servers:
+        servers.add_admin(ADMIN_PASSWORD)
         (servers.dags_folder / "timeline_dags.py").write_text(TIMELINE_DAGS)
+        (servers.dags_folder / "fails_dag.py").write_text(FAILS_DAG)
         gate = GATE_DAG.format(flag=str(servers.root / "go"))
         (servers.dags_folder / "gate_dag.py").write_text(gate)
         for dag_id in ("tlb_flaky", "tlb_fails", "tlb_producer", "tlb_consumer", "tlb_gate"):
@@ -148,21 +101,9 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
             servers.cli("dags", "trigger", dag_id, "--run-id", run_id)
         _wait_for_runs(servers)
         yield servers
-    finally:
-        servers.stop()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield opened
-    opened.goto("about:blank")
-    context.close()
-    assert not errors, f"errors on the page (a CSP violation among them?): {errors}"
+page = ui_servers.page_fixture(console_errors=True, blank_after=True)
 
 
 def log_in(page: Page, servers: Conveyor, role: str) -> None:
@@ -176,14 +117,15 @@ def open_dag(page: Page, dag_id: str) -> None:
     expect(page.locator("#dag-title")).to_have_text(dag_id)
 
 
-ROLES = ["admin", "op", "viewer"]
+@pytest.fixture(params=["admin", "op", "viewer"])
+def signed_in(page: Page, conveyor: Conveyor, request: pytest.FixtureRequest) -> Page:
+    """The page, logged in as each role in turn."""
+    log_in(page, conveyor, request.param)
+    return page
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_the_gantt_shows_each_try_and_leads_to_the_task_instance(
-    page: Page, conveyor: Conveyor, role: str
-) -> None:
-    log_in(page, conveyor, role)
+def test_the_gantt_shows_each_try_and_leads_to_the_task_instance(signed_in: Page) -> None:
+    page = signed_in
     open_dag(page, "tlb_flaky")
     page.click("nav.tabs >> text=Gantt")
     expect(page).to_have_url(re.compile(r"/dags/tlb_flaky/gantt$"))
@@ -212,11 +154,8 @@ def test_the_gantt_shows_each_try_and_leads_to_the_task_instance(
     expect(page).to_have_url(re.compile(r"/tasks/each/mapped/1\?try=1$"))
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_landing_times_and_the_calendar_of_a_failed_run(
-    page: Page, conveyor: Conveyor, role: str
-) -> None:
-    log_in(page, conveyor, role)
+def test_landing_times_and_the_calendar_of_a_failed_run(signed_in: Page) -> None:
+    page = signed_in
     open_dag(page, "tlb_fails")
     page.click("nav.tabs >> text=Landing times")
     row = page.locator('#landing-table tr[data-run-id="fails_run"]')
@@ -246,11 +185,8 @@ def _rgb(hex_colour: str) -> str:
     return f"rgb({red}, {green}, {blue})"
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_the_assets_page_lists_producer_consumer_events_and_dag_links(
-    page: Page, conveyor: Conveyor, role: str
-) -> None:
-    log_in(page, conveyor, role)
+def test_the_assets_page_lists_producer_consumer_events_and_dag_links(signed_in: Page) -> None:
+    page = signed_in
     page.click("#nav-assets")
     expect(page).to_have_url(re.compile(r"/assets$"))
     row = page.locator(f'#assets tr[data-uri="{ORDERS}"]')

@@ -9,7 +9,6 @@ Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 import time
@@ -18,20 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from ui_servers import PASSWORDS, Conveyor, chromium_missing_reason, launched_chromium, sign_in
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
 from conveyor.config import load_config
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import Store
 from conveyor.store.reads import versions
 
-_missing = chromium_missing_reason()
-if _missing is not None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)
-    pytest.skip(_missing, allow_module_level=True)
+ui_servers.require_chromium()
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -76,45 +72,27 @@ def _versions(store: Store, count: int, limit: float = 60.0) -> list[str]:
     raise AssertionError(f"{DAG} did not reach {count} versions within {limit:g}s")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
+browser = ui_servers.browser_fixture()
 
 
 @pytest.fixture(scope="module")
 def versioned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Versioned]:
-    servers = Conveyor(tmp_path_factory.mktemp("conveyor"))
-    store: Store | None = None
-    try:
-        servers.start()
-        servers.cli(
-            "users", "create", "admin", "--role", "admin", "--password-stdin", stdin=ADMIN_PASSWORD
-        )
+    with started(tmp_path_factory.mktemp("conveyor")) as servers:
+        servers.add_admin(ADMIN_PASSWORD)
         store = Store(load_config(servers.env).settings.db_url)
-        (servers.dags_folder / f"{DAG}.py").write_text(V1)
-        [old] = _versions(store, 1)
-        triggered = servers.cli("dags", "trigger", DAG, "--run-id", "manual_on_v1")
-        assert "manual_on_v1" in triggered.stdout
-        (servers.dags_folder / f"{DAG}.py").write_text(V2)
-        new = _versions(store, 2)[0]
-        yield Versioned(servers, old, new, "manual_on_v1")
-    finally:
-        if store is not None:
+        try:
+            (servers.dags_folder / f"{DAG}.py").write_text(V1)
+            [old] = _versions(store, 1)
+            triggered = servers.cli("dags", "trigger", DAG, "--run-id", "manual_on_v1")
+            assert "manual_on_v1" in triggered.stdout
+            (servers.dags_folder / f"{DAG}.py").write_text(V2)
+            new = _versions(store, 2)[0]
+            yield Versioned(servers, old, new, "manual_on_v1")
+        finally:
             store.dispose()
-        servers.stop()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    opened.goto("about:blank")  # the live grid polls
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+page = ui_servers.page_fixture(blank_after=True)  # the live grid polls
 
 
 def log_in(page: Page, servers: Conveyor, role: str) -> None:

@@ -92,6 +92,10 @@ class Conveyor:
             raise RuntimeError(f"conveyor {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result
 
+    def add_admin(self, password: str) -> None:
+        """A user ``admin`` in the admin role, beside the op and the viewer of :meth:`start`."""
+        self.cli("users", "create", "admin", "--role", "admin", "--password-stdin", stdin=password)
+
     def start(self) -> Conveyor:
         self.dags_folder.mkdir(parents=True)
         for path in DAGS.glob("*.py"):
@@ -222,18 +226,30 @@ def started(root: Path, base_url: str = "") -> Iterator[Conveyor]:
 
 
 @contextlib.contextmanager
-def watched_page(browser: Any, *, accept_dialogs: bool = False) -> Iterator[Any]:
+def watched_page(
+    browser: Any,
+    *,
+    accept_dialogs: bool = False,
+    console_errors: bool = False,
+    blank_after: bool = False,
+) -> Iterator[Any]:
     """A page in a context of its own, 1400x900; a JavaScript error on it fails the test.
-    ``accept_dialogs``: say yes to confirm() ("Delete ...?")."""
+    ``accept_dialogs``: say yes to confirm() ("Delete ...?"); ``console_errors``: an error
+    the console logs (a CSP violation among them) fails the test too; ``blank_after``: leave
+    for about:blank before the context closes, which stops the live pages' polls."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    if console_errors:
+        opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     if accept_dialogs:
         opened.on("dialog", lambda dialog: dialog.accept())
     yield opened
+    if blank_after:
+        opened.goto("about:blank")
     context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"errors on the page: {errors}"
 
 
 def browser_fixture() -> Any:
@@ -249,14 +265,14 @@ def browser_fixture() -> Any:
     return browser
 
 
-def page_fixture(*, accept_dialogs: bool = False) -> Any:
+def page_fixture(**watch: bool) -> Any:
     """A module's ``page`` fixture (``page = page_fixture()``): a :func:`watched_page` of the
-    module's browser for each test."""
+    module's browser for each test, ``watch`` its keyword arguments."""
     import pytest
 
     @pytest.fixture(name="page")
     def page(browser: Any) -> Iterator[Any]:
-        with watched_page(browser, accept_dialogs=accept_dialogs) as opened:
+        with watched_page(browser, **watch) as opened:
             yield opened
 
     return page

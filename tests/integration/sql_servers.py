@@ -111,3 +111,12 @@ def run_dag_file(
         text=True,
         timeout=200,
     )
+
+
+def ended(done: subprocess.CompletedProcess[str], tmp_path: Path, code: int) -> tuple[str, str]:
+    """Asserts that a :func:`run_dag_file` run ended with the exit code ``code``; its output
+    (stdout and stderr) and its tries' logs (in the home under ``tmp_path``)."""
+    output = done.stdout + done.stderr
+    assert done.returncode == code, output
+    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    return output, logs

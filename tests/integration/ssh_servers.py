@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sql_servers import run_dag_file
+from sql_servers import ended, run_dag_file
 
 SSHD = "/usr/sbin/sshd"
 #: Seconds for sshd to answer with its banner once started.
@@ -75,6 +75,16 @@ def run(tmp_path: Path, name: str, source: str, env: dict[str, str]) -> Any:
     home = tmp_path / "user"
     home.mkdir(exist_ok=True)
     return run_dag_file(tmp_path, name, source, {"HOME": str(home), **env})
+
+
+def failed_keeping_secrets(done: Any, tmp_path: Path, secret: str, key: str) -> tuple[str, str]:
+    """Asserts that the run failed and that neither its output nor its tries' logs show the
+    password ``secret`` or a line of the private ``key``; the output and the logs."""
+    output, logs = ended(done, tmp_path, 1)
+    for text in (output, logs):
+        assert secret not in text
+        assert all(line not in text for line in key.splitlines()[1:-1])
+    return output, logs
 
 
 def _unavailable(message: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,8 +20,8 @@ from conftest import make_settings, run_until_finished
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, import_error, xcom
-from store_reads import states_of
+from conveyor.store.tables import dag_run, import_error
+from store_reads import returned, states_of
 
 LEGACY = """
 import os
@@ -161,15 +160,6 @@ def _write(folder: Path, name: str, text: str, tmp: Path, *, bom: bool = False) 
     (folder / name).write_bytes(("\ufeff" if bom else "").encode() + body.encode())
 
 
-def _xcom(store: Store, run_pk: int, task_id: str) -> Any:
-    with store.read() as conn:
-        return conn.execute(
-            select(xcom.c.value).where(
-                xcom.c.run_pk == run_pk, xcom.c.task_id == task_id, xcom.c.key == "return_value"
-            )
-        ).scalar_one()
-
-
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A DAG folder, and a home that is fresh: its store has no schema yet."""
@@ -216,7 +206,7 @@ def test_legacy_names_configuration_and_trigger_rules(
         "after_broken": "upstream_failed",
     }
     home = (tmp_path / "home").resolve()
-    assert _xcom(store, run_pk, "facts") == {
+    assert returned(store, run_pk, "facts") == {
         "home": str(home),
         "dags_folder": str(folder.resolve()),
         "settings_dags_folder": str(folder.resolve()),
@@ -247,15 +237,15 @@ def test_templates_dag_task_and_trigger_dag_from_a_file_with_a_bom(
     assert native is not None and macros is not None and starter is not None
     run_until_finished(settings, store, [native, macros, starter], limit=60)
 
-    assert _xcom(store, native, "kinds") == {
+    assert returned(store, native, "kinds") == {
         "type": "list",
         "total": 9,
         "team": "data",
         "text": "DATA!",
     }
-    assert _xcom(store, macros, "say") == "DATA! [1, 2]"
+    assert returned(store, macros, "say") == "DATA! [1, 2]"
     assert states_of(store, starter) == {"start_other": "success", "report": "success"}
-    assert _xcom(store, starter, "start_other") == {
+    assert returned(store, starter, "start_other") == {
         "run_id": "from_code",
         "again": "already exists",
         "missing": "not found",
@@ -268,4 +258,4 @@ def test_templates_dag_task_and_trigger_dag_from_a_file_with_a_bom(
         ).one()
     assert started.conf == {"n": 3}
     run_until_finished(settings, store, [started.id], limit=60)
-    assert _xcom(store, started.id, "echo") == "n=3"
+    assert returned(store, started.id, "echo") == "n=3"

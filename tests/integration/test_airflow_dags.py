@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import make_settings, run_scheduler, run_until_finished
+from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import runs
@@ -189,16 +190,25 @@ def _write(folder: Path, name: str, text: str, tmp: Path) -> None:
     (folder / name).write_text(textwrap.dedent(text).replace("@TMP@", str(tmp)))
 
 
+def _folder(
+    tmp: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
+) -> tuple[Path, Settings]:
+    """A home under ``tmp`` (``CONVEYOR_HOME`` too, for what reads it) and a DAG folder
+    holding ``files`` (name: text, ``@TMP@`` made ``tmp``); the folder and the settings."""
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp / "home"))
+    folder = tmp / "dags"
+    for name, text in files.items():
+        _write(folder, name, text, tmp)
+    return folder, make_settings(tmp, folder, store_url)
+
+
 def test_callbacks_failure_and_resources(
     tmp_path: Path, store_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CONVEYOR_VAR_GREETING", json.dumps({"word": "hello"}))
     monkeypatch.setenv("CONVEYOR_CONN_WAREHOUSE", "postgresql://u:secret@db.internal:5432/w")
-    folder = tmp_path / "dags"
-    _write(folder, "callbacks.py", CALLBACKS, tmp_path)
-    _write(folder, "resources.py", RESOURCES, tmp_path)
-    settings = make_settings(tmp_path, folder, store_url)
+    files = {"callbacks.py": CALLBACKS, "resources.py": RESOURCES}
+    folder, settings = _folder(tmp_path, store_url, monkeypatch, files)
     DagFileProcessor(store, folder, timeout=20, scan_every=60).sync()
     with store.write() as conn:
         failing = runs.create_manual_run(conn, "af_callbacks", created_by="test")
@@ -266,11 +276,8 @@ def test_callbacks_failure_and_resources(
 def test_an_once_dag_triggers_a_dag_that_is_parsed_later(
     tmp_path: Path, store_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    folder = tmp_path / "dags"
-    _write(folder, "a_starter.py", STARTER, tmp_path)
-    _write(folder, "z_late_target.py", LATE_TARGET, tmp_path)
-    settings = make_settings(tmp_path, folder, store_url)
+    files = {"a_starter.py": STARTER, "z_late_target.py": LATE_TARGET}
+    _, settings = _folder(tmp_path, store_url, monkeypatch, files)
 
     def both_done() -> bool:
         with store.read() as conn:
@@ -290,11 +297,8 @@ def test_an_once_dag_triggers_a_dag_that_is_parsed_later(
 def test_task_bash_date_branch_and_a_mapped_operator_of_ones_own(
     tmp_path: Path, store_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    folder = tmp_path / "dags"
-    _write(folder, "shell.py", SHELL, tmp_path)
-    _write(folder, "watched.py", WATCHED, tmp_path)
-    settings = make_settings(tmp_path, folder, store_url)
+    files = {"shell.py": SHELL, "watched.py": WATCHED}
+    folder, settings = _folder(tmp_path, store_url, monkeypatch, files)
     DagFileProcessor(store, folder, timeout=20, scan_every=60).sync()
     monday = datetime(2026, 3, 2, 9, tzinfo=UTC)
     with store.write() as conn:

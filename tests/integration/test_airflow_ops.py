@@ -5,18 +5,15 @@ pipeline author expects."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
-from test_runs import Env, run_one
 
 from conftest import run_scheduler
 from conveyor.clock import utcnow
 from conveyor.states import RunState, TaskState
-from conveyor.store.engine import Store
 from conveyor.store.tables import xcom
+from run_env import Env, run_one
 
 S, F, SK, UF = (
     TaskState.SUCCESS,
@@ -24,13 +21,6 @@ S, F, SK, UF = (
     TaskState.SKIPPED,
     TaskState.UPSTREAM_FAILED,
 )
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
 
 
 def xcom_value(env: Env, run_pk: int, task_id: str) -> Any:

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_runs import Env, run_one
 
+from cli_processes import run_cli
 from conveyor import DAG, Param, task
 from conveyor.states import TaskState
 from conveyor.store.engine import Store
 from conveyor.store.tables import xcom
 from conveyor.testing import run_dag
+from run_env import Env, run_one, written_folder
 from shared_dags import PARAMS_DAG
 
 
@@ -74,37 +73,22 @@ def test_testing_run_dag_refuses_bad_conf_and_a_bad_default_fails_at_definition(
 
 
 def test_cli_trigger_refuses_conf_the_web_refuses(tmp_path: Path) -> None:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "typed.py").write_text(textwrap.dedent(PARAMS_DAG))
+    dags = written_folder(tmp_path, "typed.py", PARAMS_DAG)
     env = {
         **os.environ,
         "CONVEYOR_HOME": str(tmp_path / "home"),
         "CONVEYOR_DAGS_FOLDER": str(dags),
     }
-    cli = str(Path(sys.executable).parent / "conveyor")
 
     def trigger(conf: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [cli, "dags", "trigger", "typed", "--conf", conf],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return run_cli(env, "dags", "trigger", "typed", "--conf", conf)
 
     refused = trigger('{"n": 1.5}')
     assert refused.returncode == 1, refused.stdout
     assert "conf.n" in refused.stderr and "integer" in refused.stderr
     plain = trigger('{"plain": "text"}')  # a plain param: the default's type, as the web
     assert plain.returncode == 1 and "conf.plain" in plain.stderr
-    one_off = subprocess.run(
-        [cli, "run", str(dags / "typed.py"), "--conf", '{"n": 0}'],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    one_off = run_cli(env, "run", str(dags / "typed.py"), "--conf", '{"n": 0}')
     assert one_off.returncode == 1 and "conf.n" in one_off.stderr and "minimum" in one_off.stderr
     accepted = trigger('{"n": 3}')
     assert accepted.returncode == 0, accepted.stderr

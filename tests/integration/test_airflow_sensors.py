@@ -5,27 +5,18 @@ sensor frees its slot between pokes (its earlier tries end up_for_reschedule).""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_runs import Env
 
 from conveyor import DAG, BashSensor, DayOfWeekSensor
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.serialize import serialize_dag
 from conveyor.states import RunState, TaskState
-from conveyor.store.engine import Store
 from conveyor.store.tables import xcom
+from run_env import Env
 
 S, SK = TaskState.SUCCESS, TaskState.SKIPPED
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
 
 
 def test_sensors_wait_for_their_conditions(env: Env) -> None:

@@ -11,22 +11,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from test_runs import Env, run_one
 
 from conveyor import DAG, PythonVirtualenvOperator
 from conveyor.exceptions import DagDefinitionError
 from conveyor.states import TaskState
-from conveyor.store.engine import Store
 from conveyor.store.tables import xcom
+from run_env import Env, run_one
 
 S, F = TaskState.SUCCESS, TaskState.FAILED
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
 
 
 def xcoms(env: Env, run_pk: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 import s3_server
 from moto.core.authorization import enable_iam_authentication
 from s3_server import ISOLATED, SECRET_ACCESS_KEY, aws_uri, bucket_contents, bucket_name
-from sql_servers import run_dag_file
+from sql_servers import ended, run_dag_file
 
 # The server's fixture, used by name below.
 s3_endpoint = s3_server.s3_endpoint
@@ -127,15 +127,17 @@ def _connections(endpoint: str, bucket: str) -> dict[str, str]:
     }
 
 
+def _run_in_bucket(tmp_path: Path, name: str, source: str, s3_endpoint: str, bucket: str) -> None:
+    """Runs a DAG file (``@BUCKET@`` made ``bucket``, ``@TMP@`` made ``tmp_path``) with the
+    test server's connections, and asserts that it succeeded."""
+    source = source.replace("@BUCKET@", bucket).replace("@TMP@", str(tmp_path))
+    done = run_dag_file(tmp_path, name, source, _connections(s3_endpoint, bucket))
+    ended(done, tmp_path, 0)
+
+
 def test_an_s3_hook_dag_runs_to_success(tmp_path: Path, s3_endpoint: str) -> None:
     bucket = bucket_name()
-    done = run_dag_file(
-        tmp_path,
-        "s3_hook.py",
-        HOOK_DAG.replace("@BUCKET@", bucket),
-        _connections(s3_endpoint, bucket),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    _run_in_bucket(tmp_path, "s3_hook.py", HOOK_DAG, s3_endpoint, bucket)
     contents = bucket_contents(s3_endpoint, bucket)
     got = json.loads(contents.pop("results/hook.json"))
     assert contents["raw/one.csv"] == contents["copied/one.csv"] == b"a,b\n3,4\n"
@@ -223,9 +225,7 @@ def test_a_bad_connection_fails_naming_it_never_the_secret_key(
     # refuses every one, as AWS refuses a key that is not there.
     with enable_iam_authentication():
         done = run_dag_file(tmp_path, "bad_aws.py", BAD_DAG, connections)
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
-    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    output, logs = ended(done, tmp_path, 1)
     assert secret not in output and secret not in logs
     named = "Amazon Web Services connection 'aws_down' (http://127.0.0.1:1"
     for task_id in ("unreachable", "client_unreachable"):  # the hook's method, its client's
@@ -324,13 +324,7 @@ with DAG("s3_sensors", start_date=datetime(2024, 1, 1), schedule=None,
 
 def test_s3_key_sensors_wait_in_both_modes(tmp_path: Path, s3_endpoint: str) -> None:
     bucket = bucket_name()
-    done = run_dag_file(
-        tmp_path,
-        "s3_sensors.py",
-        SENSOR_DAG.replace("@BUCKET@", bucket).replace("@TMP@", str(tmp_path)),
-        _connections(s3_endpoint, bucket),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    _run_in_bucket(tmp_path, "s3_sensors.py", SENSOR_DAG, s3_endpoint, bucket)
     assert bucket_contents(s3_endpoint, bucket)["results/sensed.txt"] == b"seen"
     # In poke mode every poke is in one try; in reschedule mode each poke is a try of its own.
     # The list's keys are checked one by one (check_fn sees one file at a time), the
@@ -428,13 +422,7 @@ with DAG("s3_operators", start_date=datetime(2024, 1, 1), schedule=None, catchup
 def test_an_s3_operators_dag_runs_to_success(tmp_path: Path, s3_endpoint: str) -> None:
     bucket = bucket_name()
     (tmp_path / "local.csv").write_text("id\n1\n")
-    done = run_dag_file(
-        tmp_path,
-        "s3_operators.py",
-        OPERATORS_DAG.replace("@BUCKET@", bucket).replace("@TMP@", str(tmp_path)),
-        _connections(s3_endpoint, bucket),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    _run_in_bucket(tmp_path, "s3_operators.py", OPERATORS_DAG, s3_endpoint, bucket)
     contents = bucket_contents(s3_endpoint, bucket)
     # The list is the XCom: the keys directly under incoming/, not those of its folders.
     assert contents.pop("results/listed.txt") == b"incoming/local.csv,incoming/raw.bin"

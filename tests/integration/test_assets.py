@@ -4,13 +4,11 @@ Metadata(...)``, ``inlet_events`` and ``triggering_asset_events``, and ``&`` / `
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_runs import Env
 
 from conftest import run_scheduler
 from conveyor.states import RUN_FINISHED, RunState
@@ -20,6 +18,7 @@ from conveyor.store.mapping import xcom_value
 from conveyor.store.tables import dag_run
 from conveyor.web import accounts
 from conveyor.web.app import create_app
+from run_env import Env
 
 ASSETS = """
 from airflow.sdk import DAG, Asset, Metadata, asset, task
@@ -112,14 +111,12 @@ with DAG("on_alias", schedule=EXPORTS):
 
 
 @pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    found = Env(tmp_path, dags, store)
-    found.write_dag("assets.py", ASSETS, header=False)
-    found.write_dag("aliases.py", ALIASES, header=False)
-    found.sync()
-    return found
+def env(env: Env) -> Env:
+    """The shared ``env`` with this module's DAG files written and parsed."""
+    env.write_dag("assets.py", ASSETS, header=False)
+    env.write_dag("aliases.py", ALIASES, header=False)
+    env.sync()
+    return env
 
 
 def finished_runs(env: Env, dag_id: str) -> list[Any]:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
-from test_runs import Env
 
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance, task_try
+from run_env import Env
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
@@ -33,13 +33,6 @@ ECHO = """
     with DAG("other", start_date=START):
         BashOperator(task_id="fine", bash_command="echo still running")
 """
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
 
 
 def _store_run_with_id(env: Env, dag_id: str, run_id: str) -> int:

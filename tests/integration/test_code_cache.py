@@ -157,7 +157,7 @@ def test_helpers_are_loaded_from_the_store_without_the_dag_folder(
     tmp_path: Path, parsed: tuple[Store, dict[str, str]]
 ) -> None:
     store, versions = parsed
-    assert _in_a_forked_child(_run_speak, store.url, versions, tmp_path) == "[HELLO!]"
+    assert _in_a_forked_child(_with_store, _run_speak, store.url, versions, tmp_path) == "[HELLO!]"
 
 
 def _in_a_forked_child(target: Any, *args: Any) -> Any:
@@ -172,25 +172,31 @@ def _in_a_forked_child(target: Any, *args: Any) -> Any:
     return result
 
 
-def _run_speak(url: str, versions: dict[str, str], tmp: Path, out: Any) -> None:
+def _with_store(target: Any, url: str, versions: dict[str, str], tmp: Path, out: Any) -> None:
+    """Puts on ``out`` what ``target(store, versions, tmp)`` returns, or the exception it
+    raised as a line, on a Store of its own (for :func:`_in_a_forked_child`)."""
     store = Store(url, pool=False)
     try:
-        with store.read() as conn:
-            loaded = code_cache.load_pinned_dag(
-                conn, versions["uses_helpers"], "uses_helpers", tmp / "home" / "code"
-            )
-        out.put(loaded.get_task("speak").python_callable())  # type: ignore[attr-defined]
+        out.put(target(store, versions, tmp))
     except BaseException as exc:
         out.put(f"{type(exc).__name__}: {exc}")
     finally:
         store.dispose()
 
 
+def _run_speak(store: Store, versions: dict[str, str], tmp: Path) -> Any:
+    with store.read() as conn:
+        loaded = code_cache.load_pinned_dag(
+            conn, versions["uses_helpers"], "uses_helpers", tmp / "home" / "code"
+        )
+    return loaded.get_task("speak").python_callable()  # type: ignore[attr-defined]
+
+
 def test_a_process_keeps_its_newest_versions_and_lets_the_oldest_go(
     tmp_path: Path, parsed: tuple[Store, dict[str, str]]
 ) -> None:
     store, versions = parsed
-    result = _in_a_forked_child(_load_past_the_bound, store.url, versions, tmp_path)
+    result = _in_a_forked_child(_with_store, _load_past_the_bound, store.url, versions, tmp_path)
     assert result == {
         "plain kept": True,
         "plain let go": True,
@@ -200,34 +206,27 @@ def test_a_process_keeps_its_newest_versions_and_lets_the_oldest_go(
     }, result
 
 
-def _load_past_the_bound(url: str, versions: dict[str, str], tmp: Path, out: Any) -> None:
+def _load_past_the_bound(store: Store, versions: dict[str, str], tmp: Path) -> Any:
     """With room for one version: a second version pushes the first (and its module) out,
     and the first loads again when asked for."""
     code_cache.KEPT_VERSIONS = 1
-    store = Store(url, pool=False)
     cache = tmp / "home" / "code"
     plain, yaml = versions["plain"], versions["branching_yaml"]
-    try:
-        with store.read() as conn:
-            before = set(sys.modules)
-            code_cache.load_pinned_dag(conn, plain, "plain", cache)
-            kept = code_cache.loaded_dag(plain, "plain") is not None
-            (module,) = [n for n in set(sys.modules) - before if n.startswith("conveyor_dags.")]
-            code_cache.load_pinned_dag(conn, yaml, "branching_yaml", cache)
-            result = {
-                "plain kept": kept,
-                "plain let go": code_cache.loaded_dag(plain, "plain") is None,
-                "its module let go": module not in sys.modules,
-                "loaded again": sorted(
-                    code_cache.load_pinned_dag(conn, plain, "plain", cache).task_ids
-                ),
-                "yaml let go in turn": code_cache.loaded_dag(yaml, "branching_yaml") is None,
-            }
-        out.put(result)
-    except BaseException as exc:
-        out.put(f"{type(exc).__name__}: {exc}")
-    finally:
-        store.dispose()
+    with store.read() as conn:
+        before = set(sys.modules)
+        code_cache.load_pinned_dag(conn, plain, "plain", cache)
+        kept = code_cache.loaded_dag(plain, "plain") is not None
+        (module,) = [n for n in set(sys.modules) - before if n.startswith("conveyor_dags.")]
+        code_cache.load_pinned_dag(conn, yaml, "branching_yaml", cache)
+        return {
+            "plain kept": kept,
+            "plain let go": code_cache.loaded_dag(plain, "plain") is None,
+            "its module let go": module not in sys.modules,
+            "loaded again": sorted(
+                code_cache.load_pinned_dag(conn, plain, "plain", cache).task_ids
+            ),
+            "yaml let go in turn": code_cache.loaded_dag(yaml, "branching_yaml") is None,
+        }
 
 
 def test_a_first_load_reads_the_version_once_and_keeps_its_structure(
@@ -236,34 +235,26 @@ def test_a_first_load_reads_the_version_once_and_keeps_its_structure(
     """A runner meets each DAG of a folder of 1,000 once: the source and the serialized DAG
     come in one read, and the structure the try's record plans with is parsed from it."""
     store, versions = parsed
-    result = _in_a_forked_child(_load_and_count_reads, store.url, versions, tmp_path)
+    result = _in_a_forked_child(_with_store, _load_and_count_reads, store.url, versions, tmp_path)
     assert result == {"dag": "plain", "tasks": ["only"], "version reads": 1}, result
 
 
-def _load_and_count_reads(url: str, versions: dict[str, str], tmp: Path, out: Any) -> None:
-    store = Store(url, pool=False)
+def _load_and_count_reads(store: Store, versions: dict[str, str], tmp: Path) -> Any:
     reads: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if "dag_version" in statement:
             reads.append(statement)
 
-    try:
-        event.listen(store.engine, "before_cursor_execute", note)
-        with store.read() as conn:
-            loaded = code_cache.load_pinned_dag(conn, versions["plain"], "plain", tmp / "code")
-            structure = runs.serialized_dag(conn, versions["plain"])
-        out.put(
-            {
-                "dag": structure.dag_id,
-                "tasks": sorted(loaded.task_ids),
-                "version reads": len(reads),
-            }
-        )
-    except BaseException as exc:
-        out.put(f"{type(exc).__name__}: {exc}")
-    finally:
-        store.dispose()
+    event.listen(store.engine, "before_cursor_execute", note)
+    with store.read() as conn:
+        loaded = code_cache.load_pinned_dag(conn, versions["plain"], "plain", tmp / "code")
+        structure = runs.serialized_dag(conn, versions["plain"])
+    return {
+        "dag": structure.dag_id,
+        "tasks": sorted(loaded.task_ids),
+        "version reads": len(reads),
+    }
 
 
 def _parse_in_child(path: str, root: Path, out: Any) -> None:

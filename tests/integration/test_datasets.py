@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select, update
-from test_runs import Env
 
 from conftest import run_scheduler
 from conveyor.engine.outlets import record_task_outlets
@@ -27,6 +26,7 @@ from conveyor.store.tables import dag, dag_run, dataset_dag_queue, dataset_event
 from conveyor.store.transitions import Actor
 from conveyor.web import accounts
 from conveyor.web.app import create_app
+from run_env import Env
 
 PRODUCERS = """
 from conveyor.datasets import Dataset
@@ -58,13 +58,11 @@ with DAG("joined_report", start_date=START, schedule=[ORDERS, CUSTOMERS]):
 
 
 @pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    found = Env(tmp_path, dags, store)
-    found.write_dag("datasets.py", PRODUCERS)
-    found.sync()
-    return found
+def env(env: Env) -> Env:
+    """The shared ``env`` with this module's DAG files written and parsed."""
+    env.write_dag("datasets.py", PRODUCERS)
+    env.sync()
+    return env
 
 
 def dag_runs(env: Env, dag_id: str) -> list[Any]:

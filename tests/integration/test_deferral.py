@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_runs import Env
 
 from cli_processes import CONVEYOR, CTRL_C_LIMIT_SECONDS, CliProcess, cli_process
 from conftest import describe_runs, run_scheduler
@@ -23,7 +22,9 @@ from conveyor.scheduler.explain import explain
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import task_event, task_instance, task_try, trigger, triggerer, xcom
+from conveyor.store.tables import task_event, task_instance, task_try, trigger, triggerer
+from run_env import Env
+from store_reads import returned
 
 #: A trigger of the DAG file's own, the shipped TimeDeltaTrigger, a deferrable FileSensor.
 AIRFLOW_DAG = """\
@@ -146,13 +147,6 @@ with DAG("waiting", start_date=datetime(2024, 1, 1), schedule=None, catchup=Fals
 """
 
 
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
-
-
 def process_env(env: Env) -> dict[str, str]:
     return {
         **os.environ,
@@ -187,13 +181,13 @@ def wait_for(condition: Callable[[], bool], what: str, store: Store, limit: floa
         time.sleep(0.05)
 
 
-def xcom_of(store: Store, run_pk: int, task_id: str) -> object:
-    with store.read() as conn:
-        return conn.execute(
-            select(xcom.c.value).where(
-                xcom.c.run_pk == run_pk, xcom.c.task_id == task_id, xcom.c.key == "return_value"
-            )
-        ).scalar_one()
+def waiting_run(env: Env, limit: str) -> int:
+    """A run of ``WAITING_DAG``, whose deferral times out after ``limit`` seconds ("None":
+    never)."""
+    source = WAITING_DAG.replace("@TMP@", str(env.tmp)).replace("@LIMIT@", limit)
+    env.write_dag("waiting.py", source, header=False)
+    env.sync()
+    return env.trigger("waiting")
 
 
 def exit_kinds(store: Store, run_pk: int, task_id: str) -> list[str | None]:
@@ -217,9 +211,9 @@ def test_an_airflow_dag_defers_and_resumes_through_the_triggerer(
     start_triggerer()
     env.run(run_pk, limit=60, parallelism=1)
     assert env.run_state(run_pk) is RunState.SUCCESS, describe_runs(env.store)
-    assert xcom_of(env.store, run_pk, "wait") == "hello-7"  # the event and the kwargs
-    assert str(xcom_of(env.store, run_pk, "nap")).startswith("woke at 20")
-    assert xcom_of(env.store, run_pk, "sensor") == [str(env.tmp / "go")]
+    assert returned(env.store, run_pk, "wait") == "hello-7"  # the event and the kwargs
+    assert str(returned(env.store, run_pk, "nap")).startswith("woke at 20")
+    assert returned(env.store, run_pk, "sensor") == [str(env.tmp / "go")]
     # Each deferring task's first try ended deferred, and a later one resumed it.
     assert exit_kinds(env.store, run_pk, "wait") == ["deferred", "return"]
     assert exit_kinds(env.store, run_pk, "nap") == ["deferred", "return"]
@@ -243,13 +237,7 @@ def test_an_airflow_dag_defers_and_resumes_through_the_triggerer(
 def test_a_killed_triggerers_trigger_is_taken_over(
     env: Env, start_triggerer: Callable[[], CliProcess]
 ) -> None:
-    env.write_dag(
-        "waiting.py",
-        WAITING_DAG.replace("@TMP@", str(env.tmp)).replace("@LIMIT@", "None"),
-        header=False,
-    )
-    env.sync()
-    run_pk = env.trigger("waiting")
+    run_pk = waiting_run(env, "None")
     first = start_triggerer()
 
     def held_by(pid: int) -> bool:
@@ -272,7 +260,7 @@ def test_a_killed_triggerers_trigger_is_taken_over(
     (env.tmp / "go").write_text("")
     env.run(run_pk, limit=60)
     assert env.run_state(run_pk) is RunState.SUCCESS, describe_runs(env.store)
-    assert xcom_of(env.store, run_pk, "waits") == second.pid  # the event came from the second
+    assert returned(env.store, run_pk, "waits") == second.pid  # the event came from the second
     with env.store.read() as conn:
         actors = set(
             conn.execute(
@@ -283,13 +271,7 @@ def test_a_killed_triggerers_trigger_is_taken_over(
 
 
 def test_a_deferral_past_its_timeout_fails_the_try(env: Env) -> None:
-    env.write_dag(
-        "waiting.py",
-        WAITING_DAG.replace("@TMP@", str(env.tmp)).replace("@LIMIT@", "0.5"),
-        header=False,
-    )
-    env.sync()
-    run_pk = env.trigger("waiting")
+    run_pk = waiting_run(env, "0.5")
     env.run(run_pk, limit=60)  # no triggerer at all: nothing fires
     assert env.run_state(run_pk) is RunState.FAILED
     assert env.states(run_pk) == {"waits": TaskState.FAILED}
@@ -304,13 +286,7 @@ def test_a_deferral_past_its_timeout_fails_the_try(env: Env) -> None:
 def test_ctrl_c_stops_a_triggerer_running_a_trigger(
     env: Env, start_triggerer: Callable[[], CliProcess]
 ) -> None:
-    env.write_dag(
-        "waiting.py",
-        WAITING_DAG.replace("@TMP@", str(env.tmp)).replace("@LIMIT@", "None"),
-        header=False,
-    )
-    env.sync()
-    run_pk = env.trigger("waiting")
+    run_pk = waiting_run(env, "None")
     process = start_triggerer()
 
     def running() -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 import http_servers
 import pytest
 from http_servers import Answer, Recorder, Seen
-from sql_servers import run_dag_file
+from sql_servers import ended, run_dag_file
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -77,9 +77,7 @@ def _env(discord: Recorder) -> dict[str, str]:
 def test_a_discord_dag_posts_to_the_webhook(tmp_path: Path, discord: Recorder) -> None:
     source = DISCORD_DAG.replace("@OTHER@", OTHER)
     done = run_dag_file(tmp_path, "discord_provider.py", source, _env(discord))
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    output, logs = ended(done, tmp_path, 0)
     assert TOKEN not in output and TOKEN not in logs
 
     posted = [s.json() for s in discord.requests("POST", f"/api/{ENDPOINT}")]

@@ -7,7 +7,6 @@ nor miss that the join became ready: exactly one of them schedules it.
 
 from __future__ import annotations
 
-import textwrap
 import threading
 from pathlib import Path
 
@@ -16,13 +15,13 @@ from sqlalchemy import func, select
 
 from conftest import make_settings
 from conveyor.engine.tries import TryEnd
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import pipeline, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_event, task_instance
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
+from run_env import parsed_folder
 
 WIDE = """
     from conveyor import DAG, EmptyOperator
@@ -36,12 +35,11 @@ WIDE = """
 
 
 def _running_run(
-    store: Store, dags: Path, dag_id: str, running: list[str], done: tuple[str, ...] = ()
+    store: Store, dag_id: str, running: list[str], done: tuple[str, ...] = ()
 ) -> tuple[int, dict[str, runs.TiRow], str]:
     """A running run of ``dag_id`` with ``done`` succeeded and each of ``running`` running
     its first try, as a worker would leave it: its pk, task instances and DAG version."""
     actor = Actor("test")
-    DagFileProcessor(store, dags, timeout=10, scan_every=1).sync()
     with store.write() as conn:
         run_pk = runs.create_manual_run(conn, dag_id, created_by="test")
         assert run_pk is not None
@@ -64,14 +62,12 @@ def test_simultaneous_finishes_neither_deadlock_nor_miss_the_join(
 ) -> None:
     """A worker's record knows the run's DAG version and sends the run's lock with the
     finish; a caller that does not know it locks first. Both hold up under the race."""
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "wide.py").write_text(textwrap.dedent(WIDE))
-    settings = make_settings(tmp_path, dags, pg_database_url, parallelism=64)
     store = Store(pg_database_url, pool=True)
     try:
+        dags = parsed_folder(tmp_path, store, "wide.py", WIDE)
+        settings = make_settings(tmp_path, dags, pg_database_url, parallelism=64)
         mids = [f"mid_{i:02d}" for i in range(16)]
-        run_pk, tis, pinned = _running_run(store, dags, "wide", mids, done=("start",))
+        run_pk, tis, pinned = _running_run(store, "wide", mids, done=("start",))
         version = pinned if sent_with_the_lock else None
         middle = [tis[name] for name in mids]
 
@@ -138,13 +134,11 @@ def test_a_finish_sent_with_the_lock_waits_for_it_and_sees_what_its_holder_commi
     must find ``left`` done and queue the join. A libpq without pipeline mode sends them
     apart, with the same outcome."""
     monkeypatch.setattr(pipeline, "supported", lambda: pipeline_mode)
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "pair.py").write_text(textwrap.dedent(PAIR_INTO_JOIN))
-    settings = make_settings(tmp_path, dags, pg_database_url, parallelism=8)
     store = Store(pg_database_url, pool=True)
     try:
-        run_pk, tis, version = _running_run(store, dags, "pair", ["left", "right"])
+        dags = parsed_folder(tmp_path, store, "pair.py", PAIR_INTO_JOIN)
+        settings = make_settings(tmp_path, dags, pg_database_url, parallelism=8)
+        run_pk, tis, version = _running_run(store, "pair", ["left", "right"])
 
         recorded = threading.Event()
         results = []

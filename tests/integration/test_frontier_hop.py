@@ -9,7 +9,7 @@ the run, when nothing of it moves any more, plans the run whole, once, to end it
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -25,31 +25,16 @@ from conveyor.store import frontier_reads, pools, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
+from run_env import parsed_folder
+from shared_dags import fan_dag
 
 WIDE = 60
-DAG_FILE = f"""
-    from conveyor import DAG, EmptyOperator
-
-    with DAG("wide", max_active_tasks=100) as dag:
-        start, end = EmptyOperator(task_id="start"), EmptyOperator(task_id="end")
-        for i in range({WIDE}):
-            start >> EmptyOperator(task_id=f"t{{i:02d}}") >> end
-"""
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    yield store
-    store.dispose()
+DAG_FILE = fan_dag("wide", WIDE, max_active_tasks=100)
 
 
 @pytest.fixture
 def runner(tmp_path: Path, store: Store) -> TryRunner:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "wide.py").write_text(textwrap.dedent(DAG_FILE))
-    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    dags = parsed_folder(tmp_path, store, "wide.py", DAG_FILE)
     return TryRunner(make_settings(tmp_path, dags, store.url, parallelism=8), store)
 
 

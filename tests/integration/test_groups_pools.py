@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conftest import make_settings, run_scheduler, runs_finished
+from conftest import make_settings, run_scheduler, runs_finished, token_clients
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.explain import explain
 from conveyor.states import IN_FLIGHT, RunState, TaskState
@@ -50,6 +50,30 @@ def trigger(store: Store, dag_id: str) -> int:
     with store.write() as conn:
         run_pk = runs.create_manual_run(conn, dag_id, created_by="test")
     assert run_pk is not None
+    return run_pk
+
+
+def napping_dag(dag_id: str, count: int, options: str = "") -> str:
+    """A DAG of ``count`` tasks that nap 0.4 s each after a ``start`` task, ``options`` added
+    to their ``@task`` (a pool)."""
+    return f"""
+        with DAG("{dag_id}", max_active_tasks=16):
+            start = EmptyOperator(task_id="start")
+            for i in range({count}):
+                @task(task_id=f"nap_{{i}}"{options})
+                def nap():
+                    time.sleep(0.4)
+
+                start >> nap()
+        """
+
+
+def run_once(tmp_path: Path, dags: Path, store: Store, dag_id: str, **overrides: Any) -> int:
+    """Parse the folder, trigger ``dag_id`` and run a scheduler until that run ends; its pk."""
+    sync(store, dags)
+    run_pk = trigger(store, dag_id)
+    settings = make_settings(tmp_path, dags, store.url, **overrides)
+    run_scheduler(settings, store, runs_finished(store, [run_pk]), what=f"the run of {dag_id}")
     return run_pk
 
 
@@ -106,29 +130,9 @@ def store(store_url: str) -> Any:
 
 
 def test_a_pool_of_two_never_runs_more_than_two(tmp_path: Path, dags: Path, store: Store) -> None:
-    write_dag(
-        dags,
-        "six.py",
-        """
-        with DAG("six", max_active_tasks=16):
-            start = EmptyOperator(task_id="start")
-            for i in range(6):
-                @task(task_id=f"nap_{i}", pool="two")
-                def nap():
-                    time.sleep(0.4)
-
-                start >> nap()
-        """,
-    )
+    write_dag(dags, "six.py", napping_dag("six", 6, ', pool="two"'))
     set_pool(store, "two", 2)
-    sync(store, dags)
-    run_pk = trigger(store, "six")
-    run_scheduler(
-        make_settings(tmp_path, dags, store.url, parallelism=16),
-        store,
-        runs_finished(store, [run_pk]),
-        what="the run of six",
-    )
+    run_pk = run_once(tmp_path, dags, store, "six", parallelism=16)
     naps = tries(store, task_instance.c.run_pk == run_pk, task_instance.c.pool == "two")
     assert len(naps) == 6
     assert peak_slots(naps) == 2  # full, and never more: the pool, not the executor, limits
@@ -137,20 +141,7 @@ def test_a_pool_of_two_never_runs_more_than_two(tmp_path: Path, dags: Path, stor
 def test_default_pool_has_no_limit_until_one_is_set(
     tmp_path: Path, dags: Path, store: Store
 ) -> None:
-    write_dag(
-        dags,
-        "plain.py",
-        """
-        with DAG("plain", max_active_tasks=16):
-            start = EmptyOperator(task_id="start")
-            for i in range(4):
-                @task(task_id=f"nap_{i}")
-                def nap():
-                    time.sleep(0.4)
-
-                start >> nap()
-        """,
-    )
+    write_dag(dags, "plain.py", napping_dag("plain", 4))
     sync(store, dags)
     settings = make_settings(tmp_path, dags, store.url, parallelism=16)
     free = trigger(store, "plain")
@@ -184,14 +175,7 @@ def test_a_task_with_two_pool_slots_takes_both(tmp_path: Path, dags: Path, store
         """,
     )
     set_pool(store, "two", 2)
-    sync(store, dags)
-    run_pk = trigger(store, "wide")
-    run_scheduler(
-        make_settings(tmp_path, dags, store.url, parallelism=16),
-        store,
-        runs_finished(store, [run_pk]),
-        what="the run of wide",
-    )
+    run_pk = run_once(tmp_path, dags, store, "wide", parallelism=16)
     ran = tries(store, task_instance.c.run_pk == run_pk)
     assert len(ran) == 5
     assert peak_slots(ran) == 2
@@ -500,20 +484,10 @@ def test_pools_cli_sets_lists_and_refuses_to_delete_what_is_needed(
 
 
 def test_pools_api_reads_for_viewers_and_writes_for_admins(tmp_path: Path, store: Store) -> None:
-    from fastapi.testclient import TestClient
-
-    from conftest import make_settings as settings_for
-    from conveyor.web import accounts
     from conveyor.web.app import create_app
 
-    app = create_app(settings_for(tmp_path, tmp_path / "dags", store.url), Store(store.url))
-    clients = {}
-    for role in ("admin", "op", "viewer"):
-        accounts.create_user(store, role, role, f"{role}-password-1")
-        token = accounts.create_token(store, role, "tests")
-        clients[role] = TestClient(
-            app, base_url="http://testserver", headers={"Authorization": f"Bearer {token}"}
-        )
+    app = create_app(make_settings(tmp_path, tmp_path / "dags", store.url), Store(store.url))
+    clients = token_clients(app, store)
     try:
         admin, op, viewer = clients["admin"], clients["op"], clients["viewer"]
         put = admin.put("/api/v1/pools/api_quota", json={"slots": 3, "description": "3 calls"})
@@ -577,14 +551,7 @@ def test_nested_groups_run_in_the_order_their_wiring_says(
             start >> etl >> done
         """,
     )
-    sync(store, dags)
-    run_pk = trigger(store, "grouped")
-    run_scheduler(
-        make_settings(tmp_path, dags, store.url),
-        store,
-        runs_finished(store, [run_pk]),
-        what="the run of grouped",
-    )
+    run_pk = run_once(tmp_path, dags, store, "grouped")
     with store.read() as conn:
         assert runs.get_run(conn, run_pk).state is RunState.SUCCESS
         max_tries = dict(

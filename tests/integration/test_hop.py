@@ -7,10 +7,8 @@ start and record steps and checks what the store holds: states, try rows and the
 
 from __future__ import annotations
 
-import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +17,13 @@ from sqlalchemy import event, select
 from conftest import make_settings
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.tries import TryEnd
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import _READ_ONLY, Store
 from conveyor.store.tables import task_event, task_instance, task_try
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
+from run_env import parsed_folder
 
 DAG_FILE = """
     from conveyor import DAG, EmptyOperator
@@ -37,18 +35,8 @@ DAG_FILE = """
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    yield store
-    store.dispose()
-
-
-@pytest.fixture
 def runner(tmp_path: Path, store: Store) -> TryRunner:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "hops.py").write_text(textwrap.dedent(DAG_FILE))
-    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    dags = parsed_folder(tmp_path, store, "hops.py", DAG_FILE)
     return TryRunner(make_settings(tmp_path, dags, store.url), store)
 
 
@@ -160,10 +148,7 @@ def test_a_try_no_longer_running_is_not_finished_again(store: Store, runner: Try
 def test_ready_tasks_beyond_the_room_wait_as_scheduled(tmp_path: Path, store: Store) -> None:
     """With room for one more try in the store, one ready task is queued and the other waits
     as scheduled for the scheduler loop, numbered and explained the same on both stores."""
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "hops.py").write_text(textwrap.dedent(DAG_FILE))
-    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    dags = parsed_folder(tmp_path, store, "hops.py", DAG_FILE)
     runner = TryRunner(make_settings(tmp_path, dags, store.url, parallelism=1), store)
     run_pk, first_id = _first_queued(store)
     assert runner._start(first_id, 1) is not None
@@ -190,10 +175,7 @@ def test_a_message_that_comes_before_its_try_is_queued_waits_for_it(
     and never give it up as "started elsewhere"."""
     store = Store(pg_database_url)
     try:
-        dags = tmp_path / "dags"
-        dags.mkdir()
-        (dags / "hops.py").write_text(textwrap.dedent(DAG_FILE))
-        DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+        dags = parsed_folder(tmp_path, store, "hops.py", DAG_FILE)
         settings = make_settings(tmp_path, dags, store.url, parallelism=1)
         receiver = TryRunner(settings, store)
         started: list[object] = []

@@ -13,7 +13,7 @@ from pathlib import Path
 import http_servers
 import pytest
 from http_servers import Answer, Recorder, Seen
-from sql_servers import run_dag_file
+from sql_servers import ended, run_dag_file
 
 # A DAG run in a process of its own: slower than the default per-test limit on a busy machine.
 pytestmark = pytest.mark.timeout(300)
@@ -225,9 +225,7 @@ def test_bad_connections_fail_naming_the_connection_never_the_password(
                 "AIRFLOW_CONN_API": f"http://someone:{secret}@127.0.0.1:{port}/api/v2",
             },
         )
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
-    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    output, logs = ended(done, tmp_path, 1)
     assert secret not in output and secret not in logs
     assert "connection 'api_down'" in output and "got no answer" in output
     assert "connection 'not_http' has type 'postgresql'" in output

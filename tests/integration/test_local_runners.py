@@ -8,17 +8,13 @@ try a process of its own.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import select
-from test_runs import Env
 
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs
-from conveyor.store.engine import Store
-from conveyor.store.tables import xcom
 from conveyor.worker.runner import log_path_for
+from run_env import Env, run_one
+from store_reads import returned
 
 CHAIN = """
     @task
@@ -127,32 +123,11 @@ LONG_CHAIN = """
 """
 
 
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
-
-
-def _returned(env: Env, run_pk: int, task_id: str) -> object:
-    """What the task returned (its return_value XCom)."""
-    with env.store.read() as conn:
-        return conn.execute(
-            select(xcom.c.value).where(
-                xcom.c.run_pk == run_pk,
-                xcom.c.task_id == task_id,
-                xcom.c.key == "return_value",
-            )
-        ).scalar_one()
-
-
 def test_a_runner_runs_the_next_try_as_a_fresh_process_would_start_it(env: Env) -> None:
     env.write_dag("chain.py", CHAIN)
-    env.sync()
-    run_pk = env.trigger("chain")
-    env.run(run_pk, parallelism=1)
+    run_pk = run_one(env, "chain", parallelism=1)
     assert env.run_state(run_pk) is RunState.SUCCESS
-    seen = _returned(env, run_pk, "second")
+    seen = returned(env.store, run_pk, "second")
     assert isinstance(seen, dict)
     assert seen["pid"] == seen["first_pid"], "the second try ran in the same runner"
     assert seen["env"] is None, "an environment variable a try set leaked into the next"
@@ -165,36 +140,28 @@ def test_a_try_starts_with_what_its_process_inherited_out_of_the_collectors_reac
 ) -> None:
     # Frozen in the fork server: a full collection in the child never walks the imports.
     env.write_dag("frozen.py", FROZEN)
-    env.sync()
-    run_pk = env.trigger("frozen")
-    env.run(run_pk, parallelism=1, local_reuse_processes=reuse)
-    frozen = _returned(env, run_pk, "frozen")
+    run_pk = run_one(env, "frozen", parallelism=1, local_reuse_processes=reuse)
+    frozen = returned(env.store, run_pk, "frozen")
     assert isinstance(frozen, int) and frozen > 10_000, frozen
 
 
 def test_a_process_per_try_when_reuse_is_off(env: Env) -> None:
     env.write_dag("chain.py", CHAIN)
-    env.sync()
-    run_pk = env.trigger("chain")
-    env.run(run_pk, parallelism=1, local_reuse_processes=False)
-    seen = _returned(env, run_pk, "second")
+    run_pk = run_one(env, "chain", parallelism=1, local_reuse_processes=False)
+    seen = returned(env.store, run_pk, "second")
     assert isinstance(seen, dict) and seen["pid"] != seen["first_pid"]
 
 
 def test_a_runner_is_replaced_after_its_last_try(env: Env) -> None:
     env.write_dag("chain.py", CHAIN)
-    env.sync()
-    run_pk = env.trigger("chain")
-    env.run(run_pk, parallelism=1, local_runner_max_tries=1)
-    seen = _returned(env, run_pk, "second")
+    run_pk = run_one(env, "chain", parallelism=1, local_runner_max_tries=1)
+    seen = returned(env.store, run_pk, "second")
     assert isinstance(seen, dict) and seen["pid"] != seen["first_pid"]
 
 
 def test_a_runner_that_dies_fails_its_try_and_a_new_one_runs_the_retry(env: Env) -> None:
     env.write_dag("crash.py", CRASH_THEN_GO_ON)
-    env.sync()
-    run_pk = env.trigger("crash")
-    env.run(run_pk, parallelism=1)
+    run_pk = run_one(env, "crash", parallelism=1)
     assert env.run_state(run_pk) is RunState.SUCCESS
     first, second = env.tries(run_pk, "dies_once")
     assert first.exit_kind == "crash"
@@ -204,15 +171,13 @@ def test_a_runner_that_dies_fails_its_try_and_a_new_one_runs_the_retry(env: Env)
 
 def test_a_try_past_its_timeout_kills_its_runner_and_the_run_goes_on(env: Env) -> None:
     env.write_dag("slow.py", TIMEOUT)
-    env.sync()
-    run_pk = env.trigger("slow")
-    env.run(run_pk, parallelism=1, limit=40)
+    run_pk = run_one(env, "slow", parallelism=1, limit=40)
     states = env.states(run_pk)
     assert states["hangs"] is TaskState.FAILED
     assert states["next_one"] is TaskState.SUCCESS
     (hung,) = env.tries(run_pk, "hangs")
     assert hung.exit_kind == "timeout"
-    assert (_returned(env, run_pk, "next_one")) != hung.pid
+    assert (returned(env.store, run_pk, "next_one")) != hung.pid
 
 
 def _kept(env: Env, run_pk: int, task_id: str) -> bool:
@@ -227,9 +192,7 @@ def test_a_runner_starts_the_next_try_of_a_chain_in_the_transaction_that_recorde
     env: Env,
 ) -> None:
     env.write_dag("chain.py", CHAIN)
-    env.sync()
-    run_pk = env.trigger("chain")
-    env.run(run_pk, parallelism=4)
+    run_pk = run_one(env, "chain", parallelism=4)
     assert env.run_state(run_pk) is RunState.SUCCESS
     assert not _kept(env, run_pk, "first")  # handed out by the executor
     assert _kept(env, run_pk, "second")
@@ -262,9 +225,7 @@ def test_a_kept_try_whose_log_cannot_be_made_fails_saying_so(env: Env) -> None:
 
 def test_a_kept_try_past_its_timeout_is_killed_as_a_handed_out_one_is(env: Env) -> None:
     env.write_dag("kept_slow.py", KEPT_TIMEOUT)
-    env.sync()
-    run_pk = env.trigger("kept_slow")
-    env.run(run_pk, parallelism=1, limit=40)
+    run_pk = run_one(env, "kept_slow", parallelism=1, limit=40)
     assert _kept(env, run_pk, "hangs")
     states = env.states(run_pk)
     assert states["hangs"] is TaskState.FAILED
@@ -275,9 +236,7 @@ def test_a_kept_try_past_its_timeout_is_killed_as_a_handed_out_one_is(env: Env) 
 
 def test_a_runner_that_dies_in_a_kept_try_fails_it_and_the_retry_runs(env: Env) -> None:
     env.write_dag("kept_crash.py", KEPT_CRASH)
-    env.sync()
-    run_pk = env.trigger("kept_crash")
-    env.run(run_pk, parallelism=1)
+    run_pk = run_one(env, "kept_crash", parallelism=1)
     assert env.run_state(run_pk) is RunState.SUCCESS
     assert _kept(env, run_pk, "dies_once")
     first, second = env.tries(run_pk, "dies_once")

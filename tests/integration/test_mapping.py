@@ -13,25 +13,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_runs import Env
 
 from conveyor.states import RunState, TaskState
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance, task_try, xcom
 from conveyor.web import accounts
 from conveyor.web.app import create_app
+from run_env import Env
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
 
 
 def instances(env: Env, run_pk: int, task_id: str) -> list[Any]:

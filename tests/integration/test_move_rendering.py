@@ -8,7 +8,6 @@ folded ones (store/hop.py), and these tests hold them to the single statements.
 from __future__ import annotations
 
 import logging
-import textwrap
 import threading
 import time
 from datetime import UTC, datetime
@@ -18,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Table, event, select
 
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import frontier_reads, hop, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_event, task_instance, task_try
 from conveyor.store.transitions import Actor, Outcome
+from run_env import manual_run, parsed_folder
 
 DAG_FILE = """
     from conveyor import DAG, EmptyOperator
@@ -40,13 +39,9 @@ LATER = datetime(2024, 3, 1, 12, 0, 1, 500000, tzinfo=UTC)
 @pytest.fixture
 def pair(tmp_path: Path, store: Store) -> tuple[int, int, int]:
     """A run with two task instances in ``none``: one for each form of every move."""
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "pairs.py").write_text(textwrap.dedent(DAG_FILE))
-    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    parsed_folder(tmp_path, store, "pairs.py", DAG_FILE)
     with store.write() as conn:
-        run_pk = runs.create_manual_run(conn, "pairs", created_by="test")
-        assert run_pk is not None
+        run_pk = manual_run(conn, "pairs")
         tis = {t.task_id: t.id for t in runs.task_instances(conn, run_pk)}
     return run_pk, tis["single"], tis["folded"]
 

@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
-from test_runs import Env
 
 from conftest import run_scheduler, runs_finished
 from conveyor.executors.local import LocalExecutor
@@ -22,13 +20,7 @@ from conveyor.store import due_times, problems, scheduling
 from conveyor.store.engine import Store
 from conveyor.store.sql import insert_later, savepoint
 from conveyor.store.tables import dag_run, task_instance, utcnow, variable
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
+from run_env import Env
 
 
 def _listed(store: Store) -> dict[str, tuple[str, int]]:

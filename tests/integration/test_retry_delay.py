@@ -3,7 +3,6 @@ transaction that waited for the store's lock does not shorten it."""
 
 from __future__ import annotations
 
-import textwrap
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -12,12 +11,12 @@ from sqlalchemy import select
 
 from conveyor.clock import utcnow
 from conveyor.engine.tries import TryEnd, try_ended
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_try
 from conveyor.store.transitions import Actor, Outcome
+from run_env import manual_run, parsed_folder
 
 DAG_FILE = """
     from conveyor import DAG, EmptyOperator
@@ -31,13 +30,9 @@ ACTOR = Actor("test")
 def _first_try_running(tmp_path: Path, store: Store) -> tuple[int, runs.TiRow, str]:
     """A run of ``flaky`` with its task's first try running: its pk, that task instance, and
     the DAG version the run pinned."""
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "flaky.py").write_text(textwrap.dedent(DAG_FILE))
-    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    parsed_folder(tmp_path, store, "flaky.py", DAG_FILE)
     with store.write() as conn:
-        run_pk = runs.create_manual_run(conn, "flaky", created_by="test")
-        assert run_pk is not None
+        run_pk = manual_run(conn, "flaky")
         (ti,) = runs.task_instances(conn, run_pk)
         assert transitions.schedule_and_queue(conn, ti.id, 0, "ready", "default", ACTOR)
         assert transitions.start_try(conn, ti.id, 1, hostname="h", pid=1, actor=ACTOR)

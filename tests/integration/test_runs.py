@@ -9,152 +9,20 @@ from __future__ import annotations
 
 import itertools
 import socket
-import textwrap
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
-from conftest import make_settings, run_scheduler, run_until_finished
+from conftest import run_scheduler
 from conveyor.clock import utcnow
-from conveyor.config import Settings
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import manual, runs, transitions
 from conveyor.store.engine import Store
-from conveyor.store.tables import (
-    dag,
-    dag_run,
-    import_error,
-    task_event,
-    task_instance,
-    task_try,
-    xcom,
-)
-
-#: Put at the top of every DAG file; ``@TMP@`` in a DAG body becomes the test's tmp_path.
-HEADER = """\
-import os
-import time
-from datetime import datetime, timedelta
-from pathlib import Path
-
-from conveyor import DAG, BashOperator, EmptyOperator, Fail, Skip, task
-
-START = datetime(2024, 1, 1)
-"""
-
-LIFECYCLE = ("scheduled", "queued", "started", "success", "failed", "up_for_retry", "skipped")
-
-
-@dataclass
-class Env:
-    """One test's DAG folder and store, with the few verbs the tests need."""
-
-    tmp: Path
-    dags: Path
-    store: Store
-
-    def write_dag(self, name: str, body: str, *, header: bool = True) -> Path:
-        text = textwrap.dedent(body).lstrip("\n").replace("@TMP@", str(self.tmp))
-        path = self.dags / name
-        path.write_text((HEADER if header else "") + text)
-        return path
-
-    def settings(self, **overrides: Any) -> Settings:
-        return make_settings(self.tmp, self.dags, self.store.url, **overrides)
-
-    def sync(self) -> None:
-        DagFileProcessor(self.store, self.dags, timeout=10, scan_every=1).sync()
-
-    def trigger(
-        self, dag_id: str, *, conf: dict[str, Any] | None = None, at: datetime | None = None
-    ) -> int:
-        """A manual run of a parsed DAG, as ``conveyor dags trigger`` makes one."""
-        with self.store.write() as conn:
-            run_pk = runs.create_manual_run(
-                conn, dag_id, conf=conf, logical_date=at, created_by="test"
-            )
-        assert run_pk is not None
-        return run_pk
-
-    def run(self, *run_pks: int, limit: float = 20.0, **overrides: Any) -> float:
-        return run_until_finished(
-            self.settings(**overrides), self.store, list(run_pks), limit=limit
-        )
-
-    def run_for(self, seconds: float, **overrides: Any) -> None:
-        end = time.monotonic() + seconds
-        run_scheduler(self.settings(**overrides), self.store, lambda: time.monotonic() >= end)
-
-    def run_state(self, run_pk: int) -> RunState:
-        with self.store.read() as conn:
-            return runs.get_run(conn, run_pk).state
-
-    def states(self, run_pk: int) -> dict[str, TaskState]:
-        with self.store.read() as conn:
-            return {ti.task_id: ti.state for ti in runs.task_instances(conn, run_pk)}
-
-    def _ti_id(self, conn: Any, run_pk: int, task_id: str) -> int:
-        return int(
-            conn.execute(
-                select(task_instance.c.id).where(
-                    task_instance.c.run_pk == run_pk, task_instance.c.task_id == task_id
-                )
-            ).scalar_one()
-        )
-
-    def tries(self, run_pk: int, task_id: str) -> list[Any]:
-        with self.store.read() as conn:
-            ti_id = self._ti_id(conn, run_pk, task_id)
-            return list(
-                conn.execute(
-                    select(task_try)
-                    .where(task_try.c.ti_id == ti_id)
-                    .order_by(task_try.c.try_number)
-                )
-            )
-
-    def events(self, run_pk: int, task_id: str) -> list[Any]:
-        """The task instance's timeline: (kind, actor, try_number, message) in order."""
-        with self.store.read() as conn:
-            ti_id = self._ti_id(conn, run_pk, task_id)
-            return list(
-                conn.execute(
-                    select(
-                        task_event.c.kind,
-                        task_event.c.actor,
-                        task_event.c.try_number,
-                        task_event.c.message,
-                    )
-                    .where(task_event.c.ti_id == ti_id)
-                    .order_by(task_event.c.id)
-                )
-            )
-
-    def kinds(self, run_pk: int, task_id: str) -> list[str]:
-        return [e.kind for e in self.events(run_pk, task_id) if e.kind in LIFECYCLE]
-
-    def dag_runs(self, dag_id: str) -> list[Any]:
-        with self.store.read() as conn:
-            return list(
-                conn.execute(
-                    select(dag_run)
-                    .where(dag_run.c.dag_id == dag_id)
-                    .order_by(dag_run.c.logical_date)
-                )
-            )
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
+from conveyor.store.tables import dag, import_error, xcom
+from run_env import Env, run_one
 
 
 def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
@@ -165,13 +33,6 @@ def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
         now += step
         best = max(best, now)
     return best
-
-
-def run_one(env: Env, dag_id: str, **overrides: Any) -> int:
-    env.sync()
-    run_pk = env.trigger(dag_id)
-    env.run(run_pk, **overrides)
-    return run_pk
 
 
 # -- a chain, XCom, try records and the timeline ----------------------------------------------

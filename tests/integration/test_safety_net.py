@@ -111,6 +111,12 @@ class Net:
             self._counting = False
         scheduler.dispatch()
 
+    def started(self, dag_id: str) -> tuple[int, datetime]:
+        """A run of ``dag_id`` taken through the loop once, now: its pk and that time."""
+        run_pk, now = self.start_run(dag_id), utcnow()
+        self.loop(now)
+        return run_pk, now
+
     def start_run(self, dag_id: str, logical_date: datetime | None = None) -> int:
         with self.store.write() as conn:
             run_pk = runs.create_manual_run(
@@ -152,8 +158,7 @@ def net(tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 
 def test_an_untouched_run_is_planned_once_then_only_by_the_sweep(net: Net) -> None:
-    run_pk, now = net.start_run("chain"), utcnow()
-    net.loop(now)
+    run_pk, now = net.started("chain")
     assert net.reads[run_pk] == 1  # new to this scheduler
     assert net.states(run_pk)["a"] is TaskState.QUEUED
     for _ in range(5):
@@ -182,11 +187,17 @@ def test_the_sweep_has_its_own_setting(net: Net) -> None:
     assert net.reads[run_pk] == 2
 
 
-def test_a_retry_is_planned_when_it_comes_due(net: Net) -> None:
-    run_pk, now = net.start_run("chain"), utcnow()
-    net.loop(now)
+def _a_waits_for_its_retry(net: Net) -> tuple[int, datetime, datetime]:
+    """A running ``chain`` whose ``a`` failed its first try and retries in five minutes: the
+    run's pk, the time it started and the time of the retry."""
+    run_pk, now = net.started("chain")
     retry_at = now + timedelta(minutes=5)
     net.finish(run_pk, "a", Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "x", retry_at))
+    return run_pk, now, retry_at
+
+
+def test_a_retry_is_planned_when_it_comes_due(net: Net) -> None:
+    run_pk, now, retry_at = _a_waits_for_its_retry(net)
     net.loop(now + timedelta(minutes=4))
     assert net.reads[run_pk] == 1  # the retry waits: nothing to plan
     assert net.states(run_pk)["a"] is TaskState.UP_FOR_RETRY
@@ -200,8 +211,7 @@ def test_a_retry_is_planned_when_it_comes_due(net: Net) -> None:
 
 
 def test_a_cleared_task_of_a_running_run_is_planned(net: Net) -> None:
-    run_pk, now = net.start_run("chain"), utcnow()
-    net.loop(now)
+    run_pk, now = net.started("chain")
     net.finish(run_pk, "a", SUCCESS)
     net.finish(run_pk, "b", SUCCESS)  # queued by a's end: the fast path
     net.loop(now)
@@ -221,10 +231,7 @@ def test_a_cleared_task_of_a_running_run_is_planned(net: Net) -> None:
 
 
 def test_a_mark_by_hand_is_planned(net: Net) -> None:
-    run_pk, now = net.start_run("chain"), utcnow()
-    net.loop(now)
-    retry_at = now + timedelta(minutes=5)
-    net.finish(run_pk, "a", Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "x", retry_at))
+    run_pk, now, _ = _a_waits_for_its_retry(net)
     net.loop(now)
     with net.store.write() as conn:
         run_id = runs.get_run(conn, run_pk).run_id
@@ -237,8 +244,7 @@ def test_a_mark_by_hand_is_planned(net: Net) -> None:
 
 
 def test_unpausing_a_dag_plans_its_running_runs(net: Net) -> None:
-    run_pk, now = net.start_run("chain"), utcnow()
-    net.loop(now)
+    run_pk, now = net.started("chain")
     with net.store.write() as conn:
         dag_actions.set_paused(conn, "chain", True)
     net.finish(run_pk, "a", SUCCESS)  # a paused DAG starts nothing new
@@ -272,8 +278,7 @@ def test_a_depends_on_past_task_goes_once_the_run_before_moves_on(net: Net) -> N
 
 
 def test_a_run_with_nothing_moving_is_ended_by_the_loop(net: Net) -> None:
-    run_pk, now = net.start_run("single"), utcnow()
-    net.loop(now)
+    run_pk, now = net.started("single")
     only = net.instance(run_pk, "only")
     with net.store.write() as conn:  # a move that did not advance the run (a crash after it)
         assert transitions.set_by_hand(conn, only.id, TaskState.SUCCESS, ACTOR, retries=0)
@@ -290,8 +295,7 @@ def test_a_run_with_nothing_moving_is_ended_by_the_loop(net: Net) -> None:
 def test_a_run_another_writer_holds_keeps_its_request_for_the_next_loop(net: Net) -> None:
     if net.store.is_sqlite:
         pytest.skip("row locks: SQLite's single writer serializes the loop behind the holder")
-    run_pk, now = net.start_run("chain"), utcnow()
-    net.loop(now)
+    run_pk, now = net.started("chain")
     net.finish(run_pk, "a", SUCCESS)
     net.finish(run_pk, "b", SUCCESS)
     with net.store.write() as conn:

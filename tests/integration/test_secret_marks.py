@@ -5,20 +5,18 @@ secret: a variable (``--secret``, the API's ``secret``) or a connection field
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from test_runs import Env
 
-from cli_processes import run_cli
+from cli_processes import store_cli as cli
 from conveyor.connections import repository
 from conveyor.connections.masking import looks_secret
 from conveyor.connections.models import Connection
 from conveyor.states import RunState
 from conveyor.store.engine import Store
 from conveyor.worker.runner import log_path_for
+from run_env import Env
 
 #: Extra keys an op got back in clear before the rule was widened.
 SECRET_KEYS = [
@@ -127,35 +125,30 @@ def test_marked_secrets_are_masked_in_a_tries_log(tmp_path: Path, store: Store) 
         assert secret not in log
 
 
-def _cli(tmp: Path, store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    home = {"CONVEYOR_HOME": str(tmp / "home"), "CONVEYOR_DATABASE_URL": store_url}
-    return run_cli({**os.environ, **home, "COLUMNS": "200"}, *args)
-
-
 def test_the_cli_marks_variables_and_connection_fields_secret(
     tmp_path: Path, store_url: str
 ) -> None:
     assert (
-        _cli(tmp_path, store_url, "variables", "set", "seed", "s33d-91", "--secret").returncode == 0
+        cli(tmp_path, store_url, "variables", "set", "seed", "s33d-91", "--secret").returncode == 0
     )
-    assert _cli(tmp_path, store_url, "variables", "set", "rows", "42").returncode == 0
-    assert _cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "***"
-    assert _cli(tmp_path, store_url, "variables", "get", "seed", "--reveal").stdout.strip() == (
+    assert cli(tmp_path, store_url, "variables", "set", "rows", "42").returncode == 0
+    assert cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "***"
+    assert cli(tmp_path, store_url, "variables", "get", "seed", "--reveal").stdout.strip() == (
         "s33d-91"
     )
-    listed = _cli(tmp_path, store_url, "variables", "list").stdout
+    listed = cli(tmp_path, store_url, "variables", "list").stdout
     assert "s33d-91" not in listed and "42" in listed
 
     extra = json.dumps({"tenant": "acme-42917", "region": "eu"})
-    added = _cli(
+    added = cli(
         tmp_path, store_url, "connections", "add", "svc", "--conn-type", "http",
         "--host", "api.example", "--login", "robot-7788", "--extra", extra,
         "--secret-field", "tenant", "--secret-field", "login",
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
-    shown = _cli(tmp_path, store_url, "connections", "get", "svc").stdout
+    shown = cli(tmp_path, store_url, "connections", "get", "svc").stdout
     assert "acme-42917" not in shown and "robot-7788" not in shown and "eu" in shown
-    revealed = _cli(tmp_path, store_url, "connections", "get", "svc", "--reveal").stdout
+    revealed = cli(tmp_path, store_url, "connections", "get", "svc", "--reveal").stdout
     assert "acme-42917" in revealed and "robot-7788" in revealed
 
 
@@ -163,10 +156,10 @@ def test_a_new_value_for_a_secret_variable_stays_secret(tmp_path: Path, store_ur
     """The attack: an admin (or a task's Variable.set) updates a marked variable without
     repeating the mark, and every op and viewer reads the new value in clear."""
     assert (
-        _cli(tmp_path, store_url, "variables", "set", "seed", "s33d-91", "--secret").returncode == 0
+        cli(tmp_path, store_url, "variables", "set", "seed", "s33d-91", "--secret").returncode == 0
     )
-    assert _cli(tmp_path, store_url, "variables", "set", "seed", "s33d-92").returncode == 0
-    assert _cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "***"
+    assert cli(tmp_path, store_url, "variables", "set", "seed", "s33d-92").returncode == 0
+    assert cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "***"
     store = Store(store_url)
     try:
         from conftest import make_settings
@@ -176,7 +169,7 @@ def test_a_new_value_for_a_secret_variable_stays_secret(tmp_path: Path, store_ur
         assert entry is not None and entry.secret and entry.value == "s33d-92"
         # Unmarking is said out loud.
         assert repository.set_variable(store, settings, "seed", "s33d-93", secret=False) is False
-        assert _cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "s33d-93"
+        assert cli(tmp_path, store_url, "variables", "get", "seed").stdout.strip() == "s33d-93"
     finally:
         store.dispose()
 

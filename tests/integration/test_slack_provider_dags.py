@@ -12,7 +12,7 @@ from pathlib import Path
 import http_servers
 import pytest
 from http_servers import Answer, Recorder, Seen
-from sql_servers import run_dag_file
+from sql_servers import ended, run_dag_file
 
 # A DAG run in a process of its own: slower than the default per-test limit on a busy machine.
 pytestmark = pytest.mark.timeout(300)
@@ -127,9 +127,7 @@ def _env(slack: Recorder) -> dict[str, str]:
 def test_a_slack_dag_runs_to_success(tmp_path: Path, slack: Recorder) -> None:
     source = SLACK_DAG.replace("@LEGACY_TOKEN@", LEGACY_TOKEN)
     done = run_dag_file(tmp_path, "slack_provider.py", source, _env(slack))
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    output, logs = ended(done, tmp_path, 0)
     for secret in (WEBHOOK_TOKEN, API_TOKEN):
         assert secret not in output and secret not in logs, secret
     assert "posting to ***" in logs
@@ -203,9 +201,7 @@ def test_bad_connections_fail_naming_the_connection_never_the_token(
             ),
         }
         done = run_dag_file(tmp_path, "bad.py", BAD_DAG, env)
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
-    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    output, logs = ended(done, tmp_path, 1)
     for secret in (WEBHOOK_TOKEN, API_TOKEN, "xoxb-wrong-5ecret-0004"):
         assert secret not in output and secret not in logs, secret
     assert "connection 'hook_down'" in output and "got no answer" in output

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from sql_servers import run_dag_file
+from sql_servers import ended, run_dag_file
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -185,9 +185,7 @@ def test_a_dag_mails_through_every_path(tmp_path: Path, mailbox: Mailbox) -> Non
         _env(mailbox),
         files={"report.csv": "day,rows\n2024-01-01,42\n"},
     )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    output, logs = ended(done, tmp_path, 0)
     assert PASSWORD not in output and PASSWORD not in logs
 
     report = mailbox.by_subject("Report for data (report)")
@@ -251,9 +249,7 @@ def test_bad_connections_fail_naming_the_connection_never_the_password(
         ),
     }
     done = run_dag_file(tmp_path, "bad.py", BAD_DAG, env)
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
-    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    output, logs = ended(done, tmp_path, 1)
     assert PASSWORD not in output and PASSWORD not in logs
     assert f"connection 'mail_down' (127.0.0.1:{closed}): could not reach" in output
     assert "connection 'mail_bad_login'" in output and "SMTPAuthenticationError" in output

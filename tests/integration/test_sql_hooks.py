@@ -3,6 +3,7 @@ what Airflow's returns for the same call (types and shapes), and writes what it 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,14 +172,24 @@ def test_cursor_extras_give_dicts(
     assert MySqlHook("shop_dict").get_first("SELECT 1 AS one") == {"one": 1}
 
 
-def test_postgres_copy_expert_and_bulk(connections: None, tmp_path: Path) -> None:
-    hook = PostgresHook(postgres_conn_id="warehouse")
-    table = unique("copied")
-    hook.run(f"CREATE TABLE {table} (id int, name text)")
+@contextlib.contextmanager
+def bulk_loaded(hook: Any, name: str, columns: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A new table (``columns`` its SQL) with two rows that ``hook.bulk_load`` read from a
+    tab-separated file; the table's name and the file. The table is dropped after."""
+    table = unique(name)
+    hook.run(f"CREATE TABLE {table} ({columns})")
     try:
         source = tmp_path / "in.tsv"
         source.write_text("1\tant\n2\tbee\n")
         hook.bulk_load(table, str(source))
+        yield table, source
+    finally:
+        hook.run(f"DROP TABLE {table}")
+
+
+def test_postgres_copy_expert_and_bulk(connections: None, tmp_path: Path) -> None:
+    hook = PostgresHook(postgres_conn_id="warehouse")
+    with bulk_loaded(hook, "copied", "id int, name text", tmp_path) as (table, _):
         hook.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", str(tmp_path / "none.csv"))
         assert (tmp_path / "none.csv").exists()  # made empty when missing, as Airflow does
         dumped = tmp_path / "out.tsv"
@@ -186,26 +197,17 @@ def test_postgres_copy_expert_and_bulk(connections: None, tmp_path: Path) -> Non
         assert sorted(dumped.read_text().splitlines()) == ["1\tant", "2\tbee"]
         hook.copy_expert(f"COPY (SELECT name FROM {table} ORDER BY id) TO STDOUT", str(dumped))
         assert dumped.read_text() == "ant\nbee\n"
-    finally:
-        hook.run(f"DROP TABLE {table}")
 
 
 def test_mysql_bulk_load(connections: None, tmp_path: Path, mysql_url: str) -> None:
     hook = MySqlHook(mysql_conn_id="shop")
-    table = unique("loaded")
-    hook.run(f"CREATE TABLE {table} (id int, name varchar(10))")
-    try:
-        source = tmp_path / "in.tsv"
-        source.write_text("1\tant\n2\tbee\n")
-        hook.bulk_load(table, str(source))
+    with bulk_loaded(hook, "loaded", "id int, name varchar(10)", tmp_path) as (table, source):
         assert mysql_rows(mysql_url, f"SELECT id, name FROM {table} ORDER BY id") == [
             (1, "ant"),
             (2, "bee"),
         ]
         with pytest.raises(ValueError, match="Invalid table name"):
             hook.bulk_load(f"{table}; DROP TABLE x", str(source))
-    finally:
-        hook.run(f"DROP TABLE {table}")
 
 
 def test_pandas_frames_when_pandas_is_installed(connections: None) -> None:

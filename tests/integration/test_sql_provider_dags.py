@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sql_servers
-from sql_servers import mysql_rows, pg_rows, run_dag_file, unique
+from sql_servers import ended, mysql_rows, pg_rows, run_dag_file, unique
 
 # The servers' fixtures, used by name below.
 mysql_url = sql_servers.mysql_url
@@ -404,9 +404,7 @@ def test_bad_connections_fail_naming_the_connection_never_the_password(
             "AIRFLOW_CONN_PG_OK": pg_sql_url,
         },
     )
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
-    logs = "".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    output, logs = ended(done, tmp_path, 1)
     assert secret not in output and secret not in logs
     for conn_id in ("pg_wrong_host", "pg_wrong_db", "my_wrong_pw"):
         assert f"connection {conn_id!r}" in output and "could not connect" in output, conn_id

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 import sql_servers
 from sql_servers import mysql_rows, pg_rows, unique
-from test_runs import Env, run_one
 
 from conveyor.states import TaskState
 from conveyor.store.engine import Store
+from run_env import Env, run_one
 
 # The servers' fixtures, used by name below.
 mysql_url = sql_servers.mysql_url

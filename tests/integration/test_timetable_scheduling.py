@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from cli_processes import run_cli
 from conftest import make_settings, run_scheduler
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import runs
@@ -295,13 +296,7 @@ def test_dags_list_shows_each_timetable_and_its_next_run(folder: Folder) -> None
         CONVEYOR_DATABASE_URL=folder.store.url,
         CONVEYOR_DAGS_FOLDER=str(folder.dags),
     )
-    done = subprocess.run(
-        [CONVEYOR, "dags", "list", "--output", "json"],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(environ, "dags", "list", "--output", "json", timeout=120)
     assert done.returncode == 0, done.stderr
     listed = {item["dag_id"]: item for item in json.loads(done.stdout)["dags"]}
     year = datetime.now(UTC).year

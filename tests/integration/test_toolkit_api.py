@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import make_settings
+from conftest import make_settings, token_clients
 from conveyor.connections import repository
 from conveyor.store.engine import Store
-from conveyor.web import accounts
 from conveyor.web.app import create_app
 
 PASSWORD = "pw-9s8d7f6g"
@@ -22,13 +21,7 @@ def clients(tmp_path: Path, store_url: str) -> Iterator[tuple[dict[str, TestClie
     settings = make_settings(tmp_path, tmp_path / "dags", store_url)
     store = Store(store_url)
     app = create_app(settings, Store(store_url))
-    found = {}
-    for role in ("admin", "op", "viewer"):
-        accounts.create_user(store, role, role, f"{role}-password-1")
-        token = accounts.create_token(store, role, "tests")
-        found[role] = TestClient(
-            app, base_url="http://testserver", headers={"Authorization": f"Bearer {token}"}
-        )
+    found = token_clients(app, store)
     try:
         yield found, store
     finally:

@@ -66,6 +66,13 @@ def _ran(tmp: Path) -> list[str]:
     )
 
 
+def _run_backfill(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    """The backfill of :func:`_backfill` run to its end, its output captured."""
+    return subprocess.run(
+        _backfill(env, *extra), env=env, capture_output=True, text=True, timeout=120
+    )
+
+
 def _backfill_runs(store_url: str) -> list[tuple[str, str, str]]:
     store = Store(store_url)
     try:
@@ -101,9 +108,7 @@ def test_ctrl_c_then_the_same_command_resumes_and_every_date_runs_once(
     done_before = _ran(tmp_path)
     assert 3 <= len(done_before) < len(DAYS), out
 
-    second = subprocess.run(
-        _backfill(env, "--max-active", "3"), env=env, capture_output=True, text=True, timeout=120
-    )
+    second = _run_backfill(env, "--max-active", "3")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "backfill daily done: success 10" in second.stdout
     assert "10/10" in second.stdout  # the progress bar's last state
@@ -121,34 +126,16 @@ def test_ctrl_c_then_the_same_command_resumes_and_every_date_runs_once(
 def test_reprocess_failed_reruns_only_the_failed_dates(tmp_path: Path, store_url: str) -> None:
     env = _env(tmp_path, store_url)
     (tmp_path / "fail-2024-01-03").write_text("")
-    first = subprocess.run(
-        [*_backfill(env), "--to", "2024-01-04"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    first = _run_backfill(env, "--to", "2024-01-04")
     assert first.returncode == 1, first.stdout  # a failed run makes the command fail
     assert "2024-01-03T00:00:00+00:00  failed" in first.stdout
     assert _ran(tmp_path) == ["2024-01-01", "2024-01-02", "2024-01-04"]
 
-    kept = subprocess.run(
-        [*_backfill(env), "--to", "2024-01-04"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    kept = _run_backfill(env, "--to", "2024-01-04")
     assert "(4 exist already and are kept)" in kept.stdout
     assert _ran(tmp_path) == ["2024-01-01", "2024-01-02", "2024-01-04"]
 
-    again = subprocess.run(
-        [*_backfill(env), "--to", "2024-01-04", "--reprocess", "failed"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = _run_backfill(env, "--to", "2024-01-04", "--reprocess", "failed")
     assert again.returncode == 0, again.stdout + again.stderr
     assert _ran(tmp_path) == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
     assert {r[2] for r in _backfill_runs(store_url)} == {"success"}

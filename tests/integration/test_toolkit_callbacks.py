@@ -4,66 +4,28 @@ real SMTP server receiving the alerts."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from http_servers import Recorder, serve
 from sqlalchemy import select
-from test_runs import Env
 
 from conftest import run_scheduler
 from conveyor.states import RunState, TaskState
 from conveyor.store.engine import Store
 from conveyor.store.tables import callback_request, dag_run
 from conveyor.worker.runner import log_path_for
+from run_env import Env
 
 
 @pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
-
-
-class Hook:
-    """A webhook endpoint on 127.0.0.1: remembers every JSON body posted to it."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        received = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                received.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def texts(self) -> list[str]:
-        return [b["text"] for b in self.bodies]
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    found = Hook()
-    yield found
-    found.server.shutdown()
-    found.server.server_close()
+def hook() -> Iterator[Recorder]:
+    """A webhook endpoint, ``/hook``, that answers every post with 200."""
+    yield from serve(Recorder(routes={("POST", "/hook"): lambda _: (200, b"ok", {})}))
 
 
 class Mailbox:
@@ -146,9 +108,9 @@ CALLBACKS = """
 
 
 def test_task_and_dag_callbacks_run_once_each_and_a_broken_one_changes_nothing(
-    env: Env, hook: Hook
+    env: Env, hook: Recorder
 ) -> None:
-    env.write_dag("alerts.py", CALLBACKS.replace("@URL@", hook.url))
+    env.write_dag("alerts.py", CALLBACKS.replace("@URL@", f"{hook.url}/hook"))
     env.sync()
     run_pk = env.trigger("alerts")
     run_scheduler(env.settings(), env.store, _settled(env.store, run_pk, 1), limit=30)
@@ -157,7 +119,7 @@ def test_task_and_dag_callbacks_run_once_each_and_a_broken_one_changes_nothing(
     assert env.run_state(run_pk) is RunState.FAILED
     lines = (env.tmp / "callbacks.txt").read_text().splitlines()
     assert sorted(lines) == ["dag-failure failed -", "retry up_for_retry 1"]
-    texts = hook.texts()
+    texts = [seen.json()["text"] for seen in hook.requests("POST", "/hook")]
     assert "Conveyor: task alerts.flaky success (run " in texts[0] and "try 2)" in texts[0]
     assert sorted(texts[1:]) == sorted(
         [

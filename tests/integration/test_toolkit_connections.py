@@ -3,15 +3,12 @@ overridden by the environment, rendered in templates, masked in logs, managed by
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_runs import Env
 
-from cli_processes import run_cli
+from cli_processes import store_cli as cli
 from conftest import make_settings
 from conveyor.config import Settings
 from conveyor.connections import bind, get_connection, repository
@@ -22,16 +19,10 @@ from conveyor.states import RunState, TaskState
 from conveyor.store.engine import Store
 from conveyor.store.tables import connection, variable
 from conveyor.worker.runner import log_path_for
+from run_env import Env
 
 PASSWORD = "pw-Zq8!xK2v"
 TOKEN = "tok-93jfKq0aZ"
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
 
 
 def _log(env: Env, settings: Settings, run_pk: int, task_id: str) -> str:
@@ -137,43 +128,38 @@ def test_secrets_are_encrypted_at_rest_and_a_wrong_key_says_so(env: Env) -> None
         get_connection("nope")
 
 
-def _cli(tmp: Path, store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    home = {"CONVEYOR_HOME": str(tmp / "home"), "CONVEYOR_DATABASE_URL": store_url}
-    return run_cli({**os.environ, **home, "COLUMNS": "200"}, *args)
-
-
 def test_cli_manages_connections_and_variables_masking_secrets(
     tmp_path: Path, store_url: str
 ) -> None:
     uri = f"postgresql://etl:{PASSWORD}@db.internal:5432/sales"
-    added = _cli(tmp_path, store_url, "connections", "add", "warehouse", "--uri", uri)
+    added = cli(tmp_path, store_url, "connections", "add", "warehouse", "--uri", uri)
     assert added.returncode == 0, added.stderr
     assert PASSWORD not in added.stdout and "etl:***@db.internal" in added.stdout
 
-    listed = _cli(tmp_path, store_url, "connections", "list")
+    listed = cli(tmp_path, store_url, "connections", "list")
     assert "warehouse" in listed.stdout and "db.internal" in listed.stdout
     assert PASSWORD not in listed.stdout and "***" in listed.stdout
-    shown = _cli(tmp_path, store_url, "connections", "get", "warehouse")
+    shown = cli(tmp_path, store_url, "connections", "get", "warehouse")
     assert PASSWORD not in shown.stdout
-    revealed = _cli(tmp_path, store_url, "connections", "get", "warehouse", "--reveal")
+    revealed = cli(tmp_path, store_url, "connections", "get", "warehouse", "--reveal")
     assert PASSWORD in revealed.stdout
 
-    assert _cli(tmp_path, store_url, "variables", "set", "github_token", TOKEN).returncode == 0
-    assert _cli(tmp_path, store_url, "variables", "set", "rows", "42").returncode == 0
-    bad = _cli(tmp_path, store_url, "variables", "set", "cfg", "{oops", "--json")
+    assert cli(tmp_path, store_url, "variables", "set", "github_token", TOKEN).returncode == 0
+    assert cli(tmp_path, store_url, "variables", "set", "rows", "42").returncode == 0
+    bad = cli(tmp_path, store_url, "variables", "set", "cfg", "{oops", "--json")
     assert bad.returncode == 1 and "not valid JSON" in bad.stderr
-    assert _cli(tmp_path, store_url, "variables", "get", "github_token").stdout.strip() == "***"
-    got = _cli(tmp_path, store_url, "variables", "get", "github_token", "--reveal")
+    assert cli(tmp_path, store_url, "variables", "get", "github_token").stdout.strip() == "***"
+    got = cli(tmp_path, store_url, "variables", "get", "github_token", "--reveal")
     assert got.stdout.strip() == TOKEN
-    assert _cli(tmp_path, store_url, "variables", "get", "rows").stdout.strip() == "42"
-    listed_vars = _cli(tmp_path, store_url, "variables", "list")
+    assert cli(tmp_path, store_url, "variables", "get", "rows").stdout.strip() == "42"
+    listed_vars = cli(tmp_path, store_url, "variables", "list")
     assert TOKEN not in listed_vars.stdout and "42" in listed_vars.stdout
 
-    assert _cli(tmp_path, store_url, "variables", "delete", "rows").returncode == 0
-    missing = _cli(tmp_path, store_url, "variables", "get", "rows")
+    assert cli(tmp_path, store_url, "variables", "delete", "rows").returncode == 0
+    missing = cli(tmp_path, store_url, "variables", "get", "rows")
     assert missing.returncode == 1 and "no variable 'rows'" in missing.stderr
-    assert _cli(tmp_path, store_url, "connections", "delete", "warehouse").returncode == 0
-    gone = _cli(tmp_path, store_url, "connections", "get", "warehouse")
+    assert cli(tmp_path, store_url, "connections", "delete", "warehouse").returncode == 0
+    gone = cli(tmp_path, store_url, "connections", "get", "warehouse")
     assert gone.returncode == 1 and "no connection 'warehouse'" in gone.stderr
 
     settings = make_settings(tmp_path, tmp_path, store_url)

@@ -4,26 +4,14 @@ first poke across reschedules; soft_fail ends as skipped."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
 import pytest
-from test_runs import Env
+from http_servers import Answer, Recorder, Seen, serve
 
 from conveyor.states import RunState, TaskState
-from conveyor.store.engine import Store
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
-
+from run_env import Env
 
 SLOT = """
     from conveyor.sensors import FileSensor
@@ -93,43 +81,22 @@ def test_timeout_counts_from_the_first_poke_and_soft_fail_skips(env: Env) -> Non
     assert "timed out" in (env.tries(run_pk, "hard")[-1].error or "")
 
 
-class Flaky:
-    """An endpoint answering 503 to the first requests, then 200 with a body."""
-
-    def __init__(self, failures: int) -> None:
-        state = {"left": failures, "hits": 0}
-        self.state = state
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                state["hits"] += 1
-                if state["left"] > 0:
-                    state["left"] -= 1
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b'{"status": "ready"}')
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def flaky() -> Iterator[Flaky]:
-    found = Flaky(failures=2)
-    yield found
-    found.server.shutdown()
-    found.server.server_close()
+def flaky() -> Iterator[Recorder]:
+    """An endpoint, ``/health``, answering 503 to the first two requests, then 200."""
+    left = [2]
+
+    def answer(_: Seen) -> Answer:
+        if left[0] > 0:
+            left[0] -= 1
+            return 503, b"", {}
+        return 200, b'{"status": "ready"}', {}
+
+    yield from serve(Recorder(routes={("GET", "/health"): answer}))
 
 
 def test_poke_mode_sensors_wait_for_http_sql_another_dag_and_a_time(
-    env: Env, flaky: Flaky, monkeypatch: pytest.MonkeyPatch
+    env: Env, flaky: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONVEYOR_CONN_API", flaky.url)
     monkeypatch.setenv("CONVEYOR_CONN_META", env.store.url)
@@ -176,7 +143,7 @@ def test_poke_mode_sensors_wait_for_http_sql_another_dag_and_a_time(
     env.run(consumer, producer, limit=30)
 
     assert env.run_state(consumer) is RunState.SUCCESS, env.states(consumer)
-    assert flaky.state["hits"] >= 3  # two 503s, then the answer
+    assert len(flaky.requests("GET", "/health")) >= 3  # two 503s, then the answer
     # Poke mode: one try each, however many pokes it took.
     for task_id in ("upstream", "api", "rows", "later"):
         assert len(env.tries(consumer, task_id)) == 1

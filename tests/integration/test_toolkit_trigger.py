@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
-from test_runs import Env
 
 from conveyor.states import RunState, TaskState
-from conveyor.store.engine import Store
 from conveyor.store.tables import xcom
-
-
-@pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    return Env(tmp_path, dags, store)
+from run_env import Env
 
 
 def _xcom(env: Env, run_pk: int, task_id: str) -> object:

@@ -4,13 +4,10 @@ scheduler on SQLite and PostgreSQL, from a DAG file in Airflow's spelling."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_runs import Env
 
 from conveyor.states import RunState, TaskState
-from conveyor.store.engine import Store
+from run_env import Env
 
 DAGS = """
 from airflow.sdk import DAG, task
@@ -45,13 +42,11 @@ kick("resetter", "fine", trigger_run_id="fixed", reset_dag_run=True, wait_for_co
 
 
 @pytest.fixture
-def env(tmp_path: Path, store: Store) -> Env:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    found = Env(tmp_path, dags, store)
-    found.write_dag("kicks.py", DAGS, header=False)
-    found.sync()
-    return found
+def env(env: Env) -> Env:
+    """The shared ``env`` with this module's DAG files written and parsed."""
+    env.write_dag("kicks.py", DAGS, header=False)
+    env.sync()
+    return env
 
 
 def test_allowed_and_failed_states_decide_the_waiting_task(env: Env) -> None:

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_runs import Env
 
 from conveyor.connections import repository
 from conveyor.exceptions import TaskError
@@ -21,6 +20,7 @@ from conveyor.operators.virtualenv import READY, ensure_venv, venv_key
 from conveyor.states import TaskState
 from conveyor.store.engine import Store
 from conveyor.worker.runner import log_path_for
+from run_env import Env
 
 TEMPLATED = """
     from conveyor import PythonVirtualenvOperator

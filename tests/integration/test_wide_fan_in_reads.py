@@ -8,29 +8,22 @@ cost N reads N times over (a fan-out of 1,000 at 51 tasks/s instead of 195).
 
 from __future__ import annotations
 
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import update
 
 from conveyor.engine import frontier
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import frontier_reads, hop, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance
 from conveyor.store.transitions import Actor, Outcome
+from run_env import manual_run, parsed_folder
+from shared_dags import fan_dag
 
 WIDTH = 200
-DAG_FILE = f"""
-    from conveyor import DAG, EmptyOperator
-
-    with DAG("fan", max_active_tasks=1) as dag:
-        start, end = EmptyOperator(task_id="start"), EmptyOperator(task_id="end")
-        for i in range({WIDTH}):
-            start >> EmptyOperator(task_id=f"t{{i:04d}}") >> end
-"""
+DAG_FILE = fan_dag("fan", WIDTH, max_active_tasks=1)
 ACTOR = Actor("test")
 NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -39,13 +32,9 @@ def test_the_only_try_in_flight_finishing_before_a_wide_fan_in_reads_no_more_of_
     tmp_path: Path, store: Store
 ) -> None:
     assert WIDTH > frontier.WIDE_FAN_IN
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "fan.py").write_text(textwrap.dedent(DAG_FILE))
-    DagFileProcessor(store, dags, timeout=10, scan_every=60).sync()
+    parsed_folder(tmp_path, store, "fan.py", DAG_FILE)
     with store.write() as conn:
-        run_pk = runs.create_manual_run(conn, "fan", created_by="test")
-        assert run_pk is not None
+        run_pk = manual_run(conn, "fan")
         ids = {t.task_id: t.id for t in runs.task_instances(conn, run_pk)}
         # start succeeded, t0000 is the run's one try in flight, every other branch waits.
         first = ids["t0000"]

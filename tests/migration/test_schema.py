@@ -68,28 +68,35 @@ def _fill(table: Any, given: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def test_xcom_rows_written_before_shown_read_as_they_were(tmp_path: Path) -> None:
-    """0015 adds ``xcom.shown``; a value stored before it has none and is shown as it is."""
+def _written_at(store: Store, revision: str, rows: dict[str, dict[str, Any]]) -> Any:
+    """The store migrated only to ``revision``, with ``rows`` (by table, the columns not given
+    filled by :func:`_fill`) written in that schema; the schema as it was then."""
     from alembic import command
     from sqlalchemy import MetaData
 
+    with store.engine.begin() as conn:
+        command.upgrade(schema._alembic_config(conn), revision)
+        old = MetaData()
+        old.reflect(conn)
+        for name, given in rows.items():
+            conn.execute(old.tables[name].insert().values(**_fill(old.tables[name], given)))
+    return old
+
+
+def test_xcom_rows_written_before_shown_read_as_they_were(tmp_path: Path) -> None:
+    """0015 adds ``xcom.shown``; a value stored before it has none and is shown as it is."""
     from conveyor.store.reads.tasks import xcom_values
 
     store = Store(f"sqlite:///{tmp_path / 'm.db'}")
     try:
-        with store.engine.begin() as conn:
-            command.upgrade(schema._alembic_config(conn), "0014")
-            old = MetaData()
-            old.reflect(conn)
-            assert "shown" not in old.tables["xcom"].columns
-            rows = {
-                "dag_source": {"source_hash": "s"},
-                "dag_version": {"version_hash": "v", "source_hash": "s"},
-                "dag_run": {"id": 1, "version_hash": "v"},
-                "xcom": {"run_pk": 1, "task_id": "t", "key": "return_value", "value": {"n": 3}},
-            }
-            for name, given in rows.items():
-                conn.execute(old.tables[name].insert().values(**_fill(old.tables[name], given)))
+        rows = {
+            "dag_source": {"source_hash": "s"},
+            "dag_version": {"version_hash": "v", "source_hash": "s"},
+            "dag_run": {"id": 1, "version_hash": "v"},
+            "xcom": {"run_pk": 1, "task_id": "t", "key": "return_value", "value": {"n": 3}},
+        }
+        old = _written_at(store, "0014", rows)
+        assert "shown" not in old.tables["xcom"].columns
         schema.migrate(store)
         with store.read() as conn:
             assert [r.value for r in xcom_values(conn, 1, "t")] == [{"n": 3}]
@@ -108,20 +115,15 @@ def test_runs_and_tries_written_before_notes_read_without_them(tmp_path: Path) -
 
     store = Store(f"sqlite:///{tmp_path / 'm.db'}")
     try:
-        with store.engine.begin() as conn:
-            command.upgrade(schema._alembic_config(conn), "0016")
-            old = MetaData()
-            old.reflect(conn)
-            assert "user_note" not in old.tables["dag_run"].columns
-            rows = {
-                "dag_source": {"source_hash": "s"},
-                "dag_version": {"version_hash": "v", "source_hash": "s"},
-                "dag_run": {"id": 1, "version_hash": "v", "dag_id": "d", "run_id": "r"},
-                "task_instance": {"id": 1, "run_pk": 1, "task_id": "t"},
-                "task_try": {"ti_id": 1, "try_number": 1},
-            }
-            for name, given in rows.items():
-                conn.execute(old.tables[name].insert().values(**_fill(old.tables[name], given)))
+        rows = {
+            "dag_source": {"source_hash": "s"},
+            "dag_version": {"version_hash": "v", "source_hash": "s"},
+            "dag_run": {"id": 1, "version_hash": "v", "dag_id": "d", "run_id": "r"},
+            "task_instance": {"id": 1, "run_pk": 1, "task_id": "t"},
+            "task_try": {"ti_id": 1, "try_number": 1},
+        }
+        old = _written_at(store, "0016", rows)
+        assert "user_note" not in old.tables["dag_run"].columns
         schema.migrate(store)
         with store.read() as conn:
             assert get_run(conn, "d", "r").user_note is None

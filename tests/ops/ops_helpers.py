@@ -6,9 +6,15 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table
 
 from cli_processes import run_cli
+from conveyor.clock import utcnow
+from conveyor.store.engine import Store
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +29,13 @@ def clean_env(home: Path, **settings: str) -> dict[str, str]:
         "CONVEYOR_HOME": str(home),
         **{f"CONVEYOR_{k.upper()}": v for k, v in settings.items()},
     }
+
+
+def store_env(tmp_path: Path, store_url: str, **settings: str) -> dict[str, str]:
+    """:func:`clean_env` with a home under ``tmp_path``, its DAG folder and the store."""
+    return clean_env(
+        tmp_path / "home", database_url=store_url, dags_folder=str(tmp_path / "dags"), **settings
+    )
 
 
 conveyor = run_cli  # ``conveyor ARGS`` run to its end, output captured
@@ -40,3 +53,21 @@ def wait_until(condition: Callable[[], bool], limit: float, what: str) -> float:
 
 def pid_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix == ".pid" or p.name.endswith("pidfile"))
+
+
+def add_dead_process(
+    store: Store, table: Table, name: str, beat_ago: timedelta, **row: Any
+) -> None:
+    """A process's row in ``table`` (schedulers, triggerers) as a process on another host
+    leaves it that beat ``beat_ago`` and then died; ``row``: the table's own columns."""
+    now = utcnow()
+    with store.write() as conn:
+        conn.execute(
+            table.insert().values(
+                id=name,
+                hostname="elsewhere",
+                started_at=now - beat_ago - timedelta(minutes=1),
+                heartbeat_at=now - beat_ago,
+                **row,
+            )
+        )

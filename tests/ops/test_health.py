@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from ops_helpers import CONVEYOR, clean_env, conveyor, wait_until
+from ops_helpers import CONVEYOR, add_dead_process, clean_env, conveyor, store_env, wait_until
 
 from conftest import make_settings
-from conveyor.clock import utcnow
 from conveyor.health import check
 from conveyor.store.engine import Store
 from conveyor.store.tables import scheduler
@@ -33,28 +32,11 @@ def _closed_port() -> int:
 
 
 def _add_scheduler(store: Store, name: str, beat_ago: timedelta) -> None:
-    """A scheduler's row as it is left by a process that beat ``beat_ago`` and then died."""
-    now = utcnow()
-    with store.write() as conn:
-        conn.execute(
-            scheduler.insert().values(
-                id=name,
-                hostname="elsewhere",
-                pid=4242,
-                started_at=now - beat_ago - timedelta(minutes=1),
-                heartbeat_at=now - beat_ago,
-            )
-        )
+    add_dead_process(store, scheduler, name, beat_ago, pid=4242)
 
 
 def test_a_running_scheduler_makes_the_store_healthy(tmp_path: Path, store_url: str) -> None:
-    env = clean_env(
-        tmp_path / "home",
-        database_url=store_url,
-        dags_folder=str(tmp_path / "dags"),
-        heartbeat_seconds="0.5",
-        scheduler_loop_seconds="0.2",
-    )
+    env = store_env(tmp_path, store_url, heartbeat_seconds="0.5", scheduler_loop_seconds="0.2")
     settings = make_settings(tmp_path, tmp_path / "dags", store_url, heartbeat_seconds=0.5)
     before = check(settings)
     assert not before.healthy

@@ -21,7 +21,7 @@ from ops_helpers import CONVEYOR, clean_env, conveyor, wait_until
 from sqlalchemy import select
 
 from conftest import make_settings
-from conveyor.config import load_config
+from conveyor.config import Settings, load_config
 from conveyor.logs import (
     delete_try_logs,
     open_try_log,
@@ -102,7 +102,9 @@ def test_remote_key_is_the_layout_tail() -> None:
     assert remote_key(mapped) == "etl/manual__2024-01-01T00_00_00/load/map_index=3/try-1.log"
 
 
-def test_upload_read_and_delete(tmp_path: Path, s3_endpoint: str, bucket_url: str) -> None:
+def _remote_settings(tmp_path: Path, s3_endpoint: str, bucket_url: str) -> tuple[Settings, Path]:
+    """Settings that keep the logs in the test bucket too, and the path of a try's log (its
+    folder made, the file not written)."""
     settings = make_settings(
         tmp_path,
         tmp_path / "dags",
@@ -112,6 +114,11 @@ def test_upload_read_and_delete(tmp_path: Path, s3_endpoint: str, bucket_url: st
     )
     log = settings.logs_path / "d" / "r" / "t" / "try-1.log"
     log.parent.mkdir(parents=True)
+    return settings, log
+
+
+def test_upload_read_and_delete(tmp_path: Path, s3_endpoint: str, bucket_url: str) -> None:
+    settings, log = _remote_settings(tmp_path, s3_endpoint, bucket_url)
     log.write_text("first line\nsecond line\n")
 
     assert upload_try_log(settings, log) is True
@@ -137,15 +144,7 @@ def test_upload_read_and_delete(tmp_path: Path, s3_endpoint: str, bucket_url: st
 def test_a_remote_log_tail_fetches_only_what_it_returns(
     tmp_path: Path, s3_endpoint: str, bucket_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = make_settings(
-        tmp_path,
-        tmp_path / "dags",
-        f"sqlite:///{tmp_path / 'c.db'}",
-        remote_logs_url=bucket_url,
-        remote_logs_endpoint_url=s3_endpoint,
-    )
-    log = settings.logs_path / "d" / "r" / "t" / "try-1.log"
-    log.parent.mkdir(parents=True)
+    settings, log = _remote_settings(tmp_path, s3_endpoint, bucket_url)
     log.write_bytes(b"BEGIN" + b"x" * (6 << 20) + b"END\n")  # one 6 MB line
     assert upload_try_log(settings, log) is True
     log.unlink()

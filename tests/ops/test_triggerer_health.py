@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from ops_helpers import CONVEYOR, clean_env, conveyor, wait_until
+from ops_helpers import CONVEYOR, add_dead_process, conveyor, store_env, wait_until
 
 from conftest import make_settings
-from conveyor.clock import utcnow
 from conveyor.health import check
 from conveyor.store.engine import Store
 from conveyor.store.tables import triggerer
@@ -22,20 +21,7 @@ from conveyor.web.app import create_app
 
 
 def _add_triggerer(store: Store, name: str, beat_ago: timedelta) -> None:
-    """A triggerer's row as a process leaves it that beat ``beat_ago`` and then died."""
-    now = utcnow()
-    with store.write() as conn:
-        conn.execute(
-            triggerer.insert().values(
-                id=name,
-                hostname="elsewhere",
-                pid=4343,
-                capacity=1000,
-                running=2,
-                started_at=now - beat_ago - timedelta(minutes=1),
-                heartbeat_at=now - beat_ago,
-            )
-        )
+    add_dead_process(store, triggerer, name, beat_ago, pid=4343, capacity=1000, running=2)
 
 
 def _triggerers_detail(settings: object) -> tuple[bool, str]:
@@ -46,12 +32,7 @@ def _triggerers_detail(settings: object) -> tuple[bool, str]:
 
 @pytest.mark.timeout(300)  # four CLI processes and a triggerer on a loaded machine
 def test_a_running_triggerer_is_shown_alive_then_stopped(tmp_path: Path, store_url: str) -> None:
-    env = clean_env(
-        tmp_path / "home",
-        database_url=store_url,
-        dags_folder=str(tmp_path / "dags"),
-        heartbeat_seconds="0.5",
-    )
+    env = store_env(tmp_path, store_url, heartbeat_seconds="0.5")
     settings = make_settings(tmp_path, tmp_path / "dags", store_url, heartbeat_seconds=0.5)
     ok, detail = _triggerers_detail(settings)
     assert ok and detail.startswith("none running")  # only deferred tries need one

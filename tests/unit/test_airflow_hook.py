@@ -15,17 +15,10 @@ from pathlib import Path
 import pytest
 
 import conveyor
-from airflow_hook_on import hook_on
 from conveyor import airflow_compat
 from conveyor.airflow_compat import AirflowNameError, table
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.processor import find_dag_files
-
-
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
 
 
 @pytest.fixture
@@ -43,7 +36,7 @@ def real_airflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         del sys.modules[name]
 
 
-def test_names_resolve_to_conveyor_objects(hook: None) -> None:
+def test_names_resolve_to_conveyor_objects(airflow_hook: None) -> None:
     from airflow import DAG
     from airflow.operators.bash import BashOperator
     from airflow.operators.dummy_operator import DummyOperator
@@ -58,7 +51,7 @@ def test_names_resolve_to_conveyor_objects(hook: None) -> None:
     assert BashOperator.__name__ == "BashOperator"  # graphs and logs read the same
 
 
-def test_airflow_keywords_are_taken_with_their_meaning(hook: None) -> None:
+def test_airflow_keywords_are_taken_with_their_meaning(airflow_hook: None) -> None:
     from airflow import DAG
     from airflow.operators.bash import BashOperator
 
@@ -79,7 +72,7 @@ def test_airflow_keywords_are_taken_with_their_meaning(hook: None) -> None:
         DAG("tt2", schedule="@daily", timetable=daily)
 
 
-def test_airflow_2_dag_defaults_to_daily_and_airflow_3_to_none(hook: None) -> None:
+def test_airflow_2_dag_defaults_to_daily_and_airflow_3_to_none(airflow_hook: None) -> None:
     from datetime import timedelta
 
     from airflow import DAG
@@ -89,7 +82,9 @@ def test_airflow_2_dag_defaults_to_daily_and_airflow_3_to_none(hook: None) -> No
     assert SdkDAG("three").schedule == conveyor.DAG("n").schedule
 
 
-def test_an_unsupported_provider_fails_at_import_with_the_name_and_the_docs(hook: None) -> None:
+def test_an_unsupported_provider_fails_at_import_with_the_name_and_the_docs(
+    airflow_hook: None,
+) -> None:
     with pytest.raises(AirflowNameError) as caught:
         importlib.import_module("airflow.providers.google.cloud.operators.gcs")
     message = str(caught.value)
@@ -98,7 +93,7 @@ def test_an_unsupported_provider_fails_at_import_with_the_name_and_the_docs(hook
     assert table.DOCS in message
 
 
-def test_an_unknown_name_of_a_known_module_says_what_and_where(hook: None) -> None:
+def test_an_unknown_name_of_a_known_module_says_what_and_where(airflow_hook: None) -> None:
     with pytest.raises(
         ImportError,
         match=r"airflow\.operators\.python\.NoSuchOperator.*"
@@ -110,7 +105,7 @@ def test_an_unknown_name_of_a_known_module_says_what_and_where(hook: None) -> No
 
 
 def test_a_target_missing_from_conveyor_fails_only_when_imported(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(table.MODULES, "airflow.operators.later", {"Later": "conveyor:NotYet"})
     module = importlib.import_module("airflow.operators.later")  # the module itself loads
@@ -162,7 +157,7 @@ def test_a_real_airflow_is_used_when_the_hook_is_off(
 
 
 def test_a_real_airflow_never_shadows_the_hook(
-    hook: None, real_airflow: Path, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, real_airflow: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     airflow_compat.uninstall()
     assert importlib.import_module("airflow.operators.bash").BashOperator.REAL == 1
@@ -187,7 +182,7 @@ def test_airflow_files_are_scanned_only_with_the_setting_on(
     assert find_dag_files(tmp_path / "dags") == []
 
 
-def test_days_ago_and_helpers(hook: None) -> None:
+def test_days_ago_and_helpers(airflow_hook: None) -> None:
     from datetime import UTC, datetime, timedelta
 
     from airflow.macros import ds_add, ds_format
@@ -199,7 +194,7 @@ def test_days_ago_and_helpers(hook: None) -> None:
     assert ds_format("2026-01-05", "%Y-%m-%d", "%d/%m/%Y") == "05/01/2026"
 
 
-def test_an_operator_keyword_conveyor_lacks_names_itself(hook: None) -> None:
+def test_an_operator_keyword_conveyor_lacks_names_itself(airflow_hook: None) -> None:
     from airflow import DAG
     from airflow.operators.bash import BashOperator
 
@@ -214,7 +209,7 @@ def test_an_operator_keyword_conveyor_lacks_names_itself(hook: None) -> None:
         BashOperator(task_id="b", bash_command="true", output_encoding="utf-8")
 
 
-def test_task_functions_take_airflow_operator_keywords(hook: None) -> None:
+def test_task_functions_take_airflow_operator_keywords(airflow_hook: None) -> None:
     from airflow.decorators import dag, task
     from airflow.operators.bash import BashOperator
     from airflow.sdk import Asset
@@ -242,7 +237,7 @@ def test_task_functions_take_airflow_operator_keywords(hook: None) -> None:
 
 
 def test_task_bash_runs_the_command_its_function_returns(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from datetime import datetime
 
@@ -268,7 +263,7 @@ def test_task_bash_runs_the_command_its_function_returns(
     assert result.task_state("skip_me") == "skipped"
 
 
-def test_a_users_operator_with_its_own_first_argument_maps(hook: None) -> None:
+def test_a_users_operator_with_its_own_first_argument_maps(airflow_hook: None) -> None:
     from airflow import DAG
     from airflow.models import BaseOperator
 
@@ -299,7 +294,7 @@ def test_a_users_operator_with_its_own_first_argument_maps(hook: None) -> None:
     assert run_dag(dag).xcom("total") == 9
 
 
-def test_date_branches_follow_the_logical_date(hook: None) -> None:
+def test_date_branches_follow_the_logical_date(airflow_hook: None) -> None:
     from datetime import datetime, time
 
     from airflow import DAG
@@ -340,7 +335,7 @@ def test_date_branches_follow_the_logical_date(hook: None) -> None:
     assert monday_noon.task_state("weekday") == "success"
 
 
-def test_task_variants_build_on_the_conveyor_class_of_that_name(hook: None) -> None:
+def test_task_variants_build_on_the_conveyor_class_of_that_name(airflow_hook: None) -> None:
     from airflow.decorators import dag, task
 
     with pytest.raises(AttributeError, match=r"@task\.kubernetes is not provided by Conveyor"):

@@ -27,14 +27,8 @@ from conveyor.model.trigger_rules import UpstreamSummary, Verdict, evaluate
 from conveyor.operators.latest_only import is_latest_interval
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
+from state_letters import SK, UF, F, N, S
 
-S, F, SK, UF, N = (
-    TaskState.SUCCESS,
-    TaskState.FAILED,
-    TaskState.SKIPPED,
-    TaskState.UPSTREAM_FAILED,
-    TaskState.NONE,
-)
 FINISHED = [S, F, SK, UF]
 
 

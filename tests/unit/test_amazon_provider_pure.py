@@ -4,23 +4,13 @@ that names a connection without its secret, and the missing-extra line."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from airflow_hook_on import hook_on
-from conveyor.airflow_compat import AirflowNameError
-from conveyor.airflow_compat.lint import check_source
+from airflow_hook_on import assert_import_names_the_extra
 from conveyor.connections import Connection
 from conveyor.providers.amazon import base_aws
 from conveyor.providers.amazon.s3 import S3Hook, S3HookUriParseFailure
-
-
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
 
 
 @pytest.mark.parametrize(
@@ -98,18 +88,18 @@ def test_a_refused_connection_is_named_without_its_secret() -> None:
 
 
 def test_a_missing_boto3_fails_the_import_naming_the_extra(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if boto3 were not installed: the modules are imported again without it.
     monkeypatch.setitem(sys.modules, "boto3", None)
     for name in [m for m in sys.modules if m.startswith("conveyor.providers.amazon.")]:
         monkeypatch.delitem(sys.modules, name)
-    with pytest.raises(AirflowNameError) as failed:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook  # noqa: F401
-    message = str(failed.value)
-    assert "\n" not in message and "S3Hook" in message and "conveyor[amazon]" in message
-    found = check_source("from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n")
-    assert len(found) == 1 and "conveyor[amazon]" in found[0].message
+    assert_import_names_the_extra(
+        "airflow.providers.amazon.aws.hooks.s3",
+        "S3Hook",
+        "amazon",
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n",
+    )
 
 
 def test_an_aws_connection_masks_its_secret_key_and_session_token() -> None:

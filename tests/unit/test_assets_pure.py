@@ -5,11 +5,9 @@ conditions and their stored form, ``@asset`` / ``@asset.multi`` DAGs, ``outlet_e
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from airflow_hook_on import hook_on
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.loading.serialize import serialize_task
 from conveyor.model.assets import Asset, Metadata, OutletEvents, drain_metadata
@@ -18,13 +16,7 @@ from conveyor.model.datasets import AssetAlias, Dataset
 from conveyor.model.schedules import DatasetSchedule, deserialize_schedule
 
 
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
-
-
-def test_asset_names_import_from_airflows_paths(hook: None) -> None:
+def test_asset_names_import_from_airflows_paths(airflow_hook: None) -> None:
     from airflow.assets import AssetAlias as A1
     from airflow.datasets import DatasetAlias, DatasetAll, DatasetAny
     from airflow.datasets.metadata import Metadata as M2
@@ -84,7 +76,7 @@ def test_outlet_events_keep_declared_outlets_only_and_metadata_sets_extras() -> 
         events[42]
 
 
-def test_asset_functions_become_one_task_dags(hook: None) -> None:
+def test_asset_functions_become_one_task_dags(airflow_hook: None) -> None:
     from airflow.sdk import Asset as SdkAsset
     from airflow.sdk import asset
 

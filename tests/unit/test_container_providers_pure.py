@@ -8,14 +8,13 @@ from __future__ import annotations
 import importlib
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes.client import models as k8s
 
-from airflow_hook_on import assert_paths_give, hook_on
+from airflow_hook_on import assert_paths_give
 from conveyor.airflow_compat import AirflowNameError
 from conveyor.airflow_compat.lint import check_source
 from conveyor.exceptions import TaskError
@@ -45,13 +44,7 @@ AIRFLOW_PATHS: dict[str, dict[str, type]] = {
 }
 
 
-@pytest.fixture
-def compat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
-
-
-def test_every_path_users_import_from_gives_conveyors_class(compat: None) -> None:
+def test_every_path_users_import_from_gives_conveyors_class(airflow_hook: None) -> None:
     assert_paths_give(AIRFLOW_PATHS)
 
 
@@ -77,7 +70,7 @@ def test_every_path_users_import_from_gives_conveyors_class(compat: None) -> Non
     ],
 )
 def test_a_missing_library_fails_the_import_naming_the_extra(
-    compat: None,
+    airflow_hook: None,
     monkeypatch: pytest.MonkeyPatch,
     library: str,
     modules: list[str],
@@ -219,7 +212,7 @@ def test_pod_names_and_the_operators_defaults() -> None:
         pod_module.env_vars_of(["A=1"])
 
 
-def test_airflow_files_push_a_pods_xcom_only_when_asked(compat: None) -> None:
+def test_airflow_files_push_a_pods_xcom_only_when_asked(airflow_hook: None) -> None:
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator as Kpo
     from airflow.providers.docker.operators.docker import DockerOperator as Docker
 

@@ -128,14 +128,21 @@ def test_a_chain_hop_reads_only_the_next_task() -> None:
     assert reads.read == {"t0250"}
 
 
-def test_a_wide_join_waits_on_a_sampled_unfinished_upstream_without_reading_the_rest() -> None:
+def wide_join(width: int, **finished: TaskState) -> tuple[SerializedDag, dict[str, TaskState]]:
+    """A fan of ``width`` tasks between ``start`` (succeeded) and ``end`` (not scheduled), the
+    fan's tasks running but those ``finished`` names."""
     with DAG("fan") as d:
         start, end = EmptyOperator(task_id="start"), EmptyOperator(task_id="end")
-        for i in range(1000):
+        for i in range(width):
             start >> EmptyOperator(task_id=f"t{i:04d}") >> end
     dag = structure(d)
     states = {tid: TaskState.RUNNING for tid in dag.tasks}
-    states.update(start=TaskState.SUCCESS, end=TaskState.NONE, t0000=TaskState.SUCCESS)
+    states.update(start=TaskState.SUCCESS, end=TaskState.NONE, **finished)
+    return dag, states
+
+
+def test_a_wide_join_waits_on_a_sampled_unfinished_upstream_without_reading_the_rest() -> None:
+    dag, states = wide_join(1000, t0000=TaskState.SUCCESS)
     reads = StoredRun(states, sample_size=8)
     plan = plan_after(dag, {"t0000": TaskState.SUCCESS}, reads)
     assert plan is not None and moves(plan) == (set(), set(), set())
@@ -143,13 +150,7 @@ def test_a_wide_join_waits_on_a_sampled_unfinished_upstream_without_reading_the_
 
 
 def test_a_failure_before_a_wide_join_reads_its_upstream_and_fails_it() -> None:
-    with DAG("fan") as d:
-        start, end = EmptyOperator(task_id="start"), EmptyOperator(task_id="end")
-        for i in range(100):
-            start >> EmptyOperator(task_id=f"t{i:04d}") >> end
-    dag = structure(d)
-    states = {tid: TaskState.RUNNING for tid in dag.tasks}
-    states.update(start=TaskState.SUCCESS, end=TaskState.NONE, t0007=TaskState.FAILED)
+    dag, states = wide_join(100, t0007=TaskState.FAILED)
     plan = plan_after(dag, {"t0007": TaskState.FAILED}, StoredRun(states, sample_size=8))
     assert plan is not None and moves(plan) == (set(), set(), {"end"})
 

@@ -4,12 +4,11 @@ from, and the same base a ``FileSensor`` on that connection looks under."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from airflow_hook_on import assert_paths_give, hook_on
+from airflow_hook_on import assert_paths_give
 from conveyor.exceptions import NotFoundError
 from conveyor.sensors import FileSensor
 from conveyor.sensors.file import FSHook
@@ -21,18 +20,12 @@ PATHS = (
 )
 
 
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
-
-
 def _fs_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, path: Path) -> None:
     fields = {"conn_type": "fs", "extra": {"path": str(path)}}
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(fields))
 
 
-def test_every_path_users_import_from_gives_conveyors_hook(hook: None) -> None:
+def test_every_path_users_import_from_gives_conveyors_hook(airflow_hook: None) -> None:
     assert_paths_give({module: {"FSHook": FSHook} for module in PATHS})
 
 

@@ -5,65 +5,55 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from airflow_hook_on import hook_on
-from conveyor.airflow_compat import AirflowNameError
-from conveyor.airflow_compat.lint import check_source
+from airflow_hook_on import assert_import_names_the_extra
 from conveyor.connections.forms import connection_from_text
 from conveyor.providers.http import hook as http_hook
 from conveyor.providers.http import operator as http_operator
 from conveyor.providers.http import sensor as http_sensor
 
-
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
+#: The provider's class for each name users import.
+CLASSES: dict[str, type] = {
+    "HttpHook": http_hook.HttpHook,
+    "HttpOperator": http_operator.HttpOperator,
+    "SimpleHttpOperator": http_operator.SimpleHttpOperator,
+    "HttpSensor": http_sensor.HttpSensor,
+}
 
 
 @pytest.mark.parametrize(
-    ("module", "name", "found"),
+    ("module", "name"),
     [
-        ("airflow.providers.http.hooks.http", "HttpHook", http_hook.HttpHook),
-        ("airflow.providers.http.operators.http", "HttpOperator", http_operator.HttpOperator),
-        (
-            "airflow.providers.http.operators.http",
-            "SimpleHttpOperator",
-            http_operator.SimpleHttpOperator,
-        ),
-        ("airflow.providers.http.sensors.http", "HttpSensor", http_sensor.HttpSensor),
-        ("airflow.hooks.http_hook", "HttpHook", http_hook.HttpHook),
-        ("airflow.hooks", "HttpHook", http_hook.HttpHook),
-        (
-            "airflow.operators.http_operator",
-            "SimpleHttpOperator",
-            http_operator.SimpleHttpOperator,
-        ),
-        ("airflow.sensors.http_sensor", "HttpSensor", http_sensor.HttpSensor),
+        ("airflow.providers.http.hooks.http", "HttpHook"),
+        ("airflow.providers.http.operators.http", "HttpOperator"),
+        ("airflow.providers.http.operators.http", "SimpleHttpOperator"),
+        ("airflow.providers.http.sensors.http", "HttpSensor"),
+        ("airflow.hooks.http_hook", "HttpHook"),
+        ("airflow.hooks", "HttpHook"),
+        ("airflow.operators.http_operator", "SimpleHttpOperator"),
+        ("airflow.sensors.http_sensor", "HttpSensor"),
     ],
 )
 def test_every_airflow_path_gives_the_provider_class(
-    hook: None, module: str, name: str, found: type
+    airflow_hook: None, module: str, name: str
 ) -> None:
-    assert issubclass(getattr(importlib.import_module(module), name), found)
+    assert issubclass(getattr(importlib.import_module(module), name), CLASSES[name])
 
 
 def test_a_missing_httpx_fails_the_import_naming_the_extra(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "httpx", None)
     for module in ("client", "hook", "operator", "sensor"):
         monkeypatch.delitem(sys.modules, f"conveyor.providers.http.{module}")
-    with pytest.raises(AirflowNameError) as failed:
-        from airflow.providers.http.operators.http import HttpOperator  # noqa: F401
-    message = str(failed.value)
-    assert "\n" not in message and "HttpOperator" in message and "conveyor[http]" in message
-    found = check_source("from airflow.providers.http.hooks.http import HttpHook\n")
-    assert len(found) == 1 and "conveyor[http]" in found[0].message
+    assert_import_names_the_extra(
+        "airflow.providers.http.operators.http",
+        "HttpOperator",
+        "http",
+        "from airflow.providers.http.hooks.http import HttpHook\n",
+    )
 
 
 @pytest.mark.parametrize(

@@ -22,15 +22,7 @@ from conveyor.model.task import MappedOperator
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store.runs import TiRow
-
-S, F, SK, N, R = (
-    TaskState.SUCCESS,
-    TaskState.FAILED,
-    TaskState.SKIPPED,
-    TaskState.NONE,
-    TaskState.RUNNING,
-)
-UF = TaskState.UPSTREAM_FAILED
+from state_letters import SK, F, N, R, S
 
 
 def structure(d: DAG) -> SerializedDag:
@@ -62,6 +54,13 @@ def ti(task_id: str, state: TaskState, map_index: int = -1, ti_id: int = 0) -> T
 
 def keyed(*rows: TiRow) -> dict[str, TiRow]:
     return {ti_key(row): row for row in rows}
+
+
+def mapped_rows(*doubles: TaskState) -> dict[str, TiRow]:
+    """A run of :func:`mapped_dag` after ``numbers`` succeeded: an instance of ``double`` in
+    each of these states, ``collect`` not scheduled yet."""
+    instances = (ti("double", state, index) for index, state in enumerate(doubles))
+    return keyed(ti("numbers", S), *instances, ti("collect", N))
 
 
 # -- authoring and serialization ---------------------------------------------------------
@@ -170,38 +169,20 @@ def test_a_mapped_task_as_a_whole_succeeds_only_when_every_instance_did() -> Non
 
 def test_downstream_waits_for_every_instance_and_counts_each_in_its_trigger_rule() -> None:
     sd = structure(mapped_dag())
-    running = keyed(
-        ti("numbers", S),
-        ti("double", S, 0),
-        ti("double", R, 1),
-        ti("double", S, 2),
-        ti("collect", N),
-    )
+    running = mapped_rows(S, R, S)
     states, instances = task_states(running)
     assert states["double"] is R and instances["double"] == [S, R, S]
     plan = plan_run(sd, states, instances=instances)
     assert plan.to_schedule == [] and "collect" in plan.waiting
     assert plan.run_state is None
 
-    done = keyed(
-        ti("numbers", S),
-        ti("double", S, 0),
-        ti("double", S, 1),
-        ti("double", S, 2),
-        ti("collect", N),
-    )
+    done = mapped_rows(S, S, S)
     states, instances = task_states(done)
     assert [t for t, _ in plan_run(sd, states, instances=instances).to_schedule] == ["collect"]
 
 
 def test_one_failed_instance_fails_an_all_success_downstream_but_not_one_success() -> None:
-    rows = keyed(
-        ti("numbers", S),
-        ti("double", S, 0),
-        ti("double", F, 1),
-        ti("double", S, 2),
-        ti("collect", N),
-    )
+    rows = mapped_rows(S, F, S)
     states, instances = task_states(rows)
     strict = plan_run(structure(mapped_dag()), states, instances=instances)
     assert [t for t, _ in strict.to_upstream_fail] == ["collect"]
@@ -217,13 +198,7 @@ def test_an_unexpanded_mapped_task_is_planned_like_any_task_and_moves_spread_to_
     assert instances == {}
     plan = plan_run(sd, states, instances=instances)
     assert [t for t, _ in plan.to_schedule] == ["double"]  # the step that expands it
-    expanded = keyed(
-        ti("numbers", S),
-        ti("double", N, 0),
-        ti("double", S, 1),
-        ti("double", N, 2),
-        ti("collect", N),
-    )
+    expanded = mapped_rows(N, S, N)
     states, instances = task_states(expanded)
     moves = per_instance(plan_run(sd, states, instances=instances), expanded)
     assert [key for key, _ in moves.to_schedule] == ["double[0]", "double[2]"]

@@ -170,29 +170,27 @@ def test_bash_skip_exit_code_is_configurable(capfd: pytest.CaptureFixture[str]) 
         run_bash(capfd, bash_command="exit 99", skip_on_exit_code=None)
 
 
-def test_bash_env_is_added_to_the_process_environment(
-    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        pytest.param({}, "hi outer", id="env_is_added_to_the_process_environment"),
+        pytest.param({"append_env": False}, "hi missing", id="env_replaces_it_without_append_env"),
+    ],
+)
+def test_bash_env(
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, bool],
+    expected: str,
 ) -> None:
     monkeypatch.setenv("CONVEYOR_TEST_OUTER", "outer")
     result, _ = run_bash(
         capfd,
         bash_command='echo "$GREETING ${CONVEYOR_TEST_OUTER:-missing}"',
         env={"GREETING": "hi"},
+        **options,
     )
-    assert result == "hi outer"
-
-
-def test_bash_env_replaces_the_environment_without_append_env(
-    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CONVEYOR_TEST_OUTER", "outer")
-    result, _ = run_bash(
-        capfd,
-        bash_command='echo "$GREETING ${CONVEYOR_TEST_OUTER:-missing}"',
-        env={"GREETING": "hi"},
-        append_env=False,
-    )
-    assert result == "hi missing"
+    assert result == expected
 
 
 def test_bash_runs_in_cwd(capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:

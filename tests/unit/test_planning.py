@@ -18,13 +18,7 @@ from conveyor.engine.planning import RunPlan, branch_skips, plan_run
 from conveyor.loading.serialize import serialize_dag
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-
-S = TaskState.SUCCESS
-F = TaskState.FAILED
-SK = TaskState.SKIPPED
-UF = TaskState.UPSTREAM_FAILED
-R = TaskState.RUNNING
-N = TaskState.NONE
+from state_letters import SK, UF, F, N, R, S
 
 
 def structure(d: DAG) -> SerializedDag:

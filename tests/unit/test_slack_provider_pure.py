@@ -4,12 +4,10 @@ URL a connection gives, and a webhook connection's path masked wherever it shows
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from airflow_hook_on import assert_paths_give, hook_on
+from airflow_hook_on import assert_paths_give
 from conveyor.airflow_compat import AirflowNameError
 from conveyor.airflow_compat.lint import check_source
 from conveyor.connections import masking
@@ -47,18 +45,12 @@ PATHS = {
 }
 
 
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
-
-
-def test_every_airflow_path_gives_the_provider_object(hook: None) -> None:
+def test_every_airflow_path_gives_the_provider_object(airflow_hook: None) -> None:
     assert_paths_give(PATHS)
 
 
 def test_a_missing_httpx_fails_the_import_naming_the_extra(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "httpx", None)
     for name in list(sys.modules):

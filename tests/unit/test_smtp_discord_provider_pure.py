@@ -4,12 +4,11 @@ extra secures the link, the message a mail is built into, and the Discord endpoi
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from airflow_hook_on import assert_paths_give, hook_on
+from airflow_hook_on import assert_paths_give
 from conveyor.providers.discord import hook as discord_hook
 from conveyor.providers.discord import notifier as discord_notifier
 from conveyor.providers.discord import operator as discord_operator
@@ -46,13 +45,7 @@ PATHS = {
 }
 
 
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
-
-
-def test_every_airflow_path_gives_the_provider_object(hook: None) -> None:
+def test_every_airflow_path_gives_the_provider_object(airflow_hook: None) -> None:
     assert_paths_give(PATHS)
     email = importlib.import_module("airflow.utils.email")
     assert email.send_email is utils_email.send_email

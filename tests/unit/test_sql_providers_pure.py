@@ -8,13 +8,12 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from airflow_hook_on import assert_paths_give, hook_on
+from airflow_hook_on import assert_import_names_the_extra, assert_paths_give
 from conveyor.airflow_compat import AirflowNameError, table
 from conveyor.airflow_compat.lint import check_source
 from conveyor.cli.common import settings
@@ -26,12 +25,6 @@ from conveyor.providers import mysql, postgres, sql_operators, sql_sensor
 from conveyor.providers._extras import MissingExtraError, require
 from conveyor.providers._split import split_sql
 from conveyor.providers.handlers import return_single_query_results
-
-
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
 
 
 @pytest.mark.parametrize(
@@ -94,7 +87,7 @@ AIRFLOW_PATHS = {
 }
 
 
-def test_every_path_users_import_from_gives_conveyors_class(hook: None) -> None:
+def test_every_path_users_import_from_gives_conveyors_class(airflow_hook: None) -> None:
     assert_paths_give(AIRFLOW_PATHS)
     handlers = importlib.import_module("airflow.providers.common.sql.hooks.handlers")
     hooks_sql = importlib.import_module("airflow.providers.common.sql.hooks.sql")
@@ -102,7 +95,7 @@ def test_every_path_users_import_from_gives_conveyors_class(hook: None) -> None:
     assert issubclass(mysql.MySqlHook, hooks_sql.DbApiHook)
 
 
-def test_a_name_the_shipped_provider_lacks_lists_what_it_has(hook: None) -> None:
+def test_a_name_the_shipped_provider_lacks_lists_what_it_has(airflow_hook: None) -> None:
     with pytest.raises(AirflowNameError) as missing:
         from airflow.providers.common.sql.operators.sql import (  # noqa: F401
             SQLCheckOperator,
@@ -118,19 +111,19 @@ def test_a_name_the_shipped_provider_lacks_lists_what_it_has(hook: None) -> None
 
 
 def test_a_missing_driver_fails_the_import_naming_the_extra(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(MissingExtraError, match=r"pip install 'conveyor\[mysql\]'"):
         require("conveyor_no_such_driver", "mysql", "mysql")
     # As if PyMySQL were not installed: the module is imported again without it.
     monkeypatch.setitem(sys.modules, "pymysql", None)
     monkeypatch.delitem(sys.modules, "conveyor.providers.mysql")
-    with pytest.raises(AirflowNameError) as failed:
-        from airflow.providers.mysql.hooks.mysql import MySqlHook  # noqa: F401
-    message = str(failed.value)
-    assert "\n" not in message and "MySqlHook" in message and "conveyor[mysql]" in message
-    found = check_source("from airflow.providers.mysql.operators.mysql import MySqlOperator\n")
-    assert len(found) == 1 and "conveyor[mysql]" in found[0].message
+    assert_import_names_the_extra(
+        "airflow.providers.mysql.hooks.mysql",
+        "MySqlHook",
+        "mysql",
+        "from airflow.providers.mysql.operators.mysql import MySqlOperator\n",
+    )
 
 
 def test_uris_and_the_json_form_read_as_airflow_writes_them() -> None:
@@ -359,7 +352,7 @@ def test_docs_list_each_provider_name_by_name() -> None:
 
 
 def test_base_hook_gives_the_hook_of_the_connections_type(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow.hooks.base import BaseHook
 

@@ -10,16 +10,12 @@ import importlib
 import io
 import json
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import paramiko
 import pytest
 
-from airflow_hook_on import assert_paths_give, hook_on
-from conveyor.airflow_compat import AirflowNameError
-from conveyor.airflow_compat.lint import check_source
+from airflow_hook_on import assert_import_names_the_extra, assert_paths_give
 from conveyor.exceptions import TaskError
 from conveyor.providers.sftp import operator as sftp_operator
 from conveyor.providers.sftp import sensor as sftp_sensor
@@ -42,12 +38,6 @@ AIRFLOW_PATHS: dict[str, dict[str, type]] = {
 }
 
 
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    with hook_on(monkeypatch, tmp_path):
-        yield
-
-
 @pytest.fixture(scope="module")
 def rsa_key() -> paramiko.RSAKey:
     return paramiko.RSAKey.generate(2048)
@@ -65,29 +55,29 @@ def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any)
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(fields))
 
 
-def test_every_path_users_import_from_gives_conveyors_class(hook: None) -> None:
+def test_every_path_users_import_from_gives_conveyors_class(airflow_hook: None) -> None:
     assert_paths_give(AIRFLOW_PATHS)
     operators = importlib.import_module("airflow.providers.sftp.operators.sftp")
     assert operators.SFTPOperation.PUT == "put" and operators.SFTPOperation is SFTPOperation
 
 
 def test_a_missing_paramiko_fails_the_import_naming_the_extra(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if paramiko were not installed: the module is imported again without it.
     monkeypatch.setitem(sys.modules, "paramiko", None)
     monkeypatch.delitem(sys.modules, "conveyor.providers.ssh.hook")
     monkeypatch.delitem(sys.modules, "conveyor.providers.ssh.operator")
-    with pytest.raises(AirflowNameError) as failed:
-        from airflow.providers.ssh.operators.ssh import SSHOperator  # noqa: F401
-    message = str(failed.value)
-    assert "\n" not in message and "SSHOperator" in message and "conveyor[ssh]" in message
-    found = check_source("from airflow.contrib.hooks.ssh_hook import SSHHook\n")
-    assert len(found) == 1 and "conveyor[ssh]" in found[0].message
+    assert_import_names_the_extra(
+        "airflow.providers.ssh.operators.ssh",
+        "SSHOperator",
+        "ssh",
+        "from airflow.contrib.hooks.ssh_hook import SSHHook\n",
+    )
 
 
 def test_keywords_win_over_the_connection_and_defaults_are_airflows(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_connection(
         monkeypatch,
@@ -114,7 +104,7 @@ def test_keywords_win_over_the_connection_and_defaults_are_airflows(
 
 
 def test_a_private_key_with_its_passphrase_and_a_host_key_are_read(
-    hook: None, monkeypatch: pytest.MonkeyPatch, rsa_key: paramiko.RSAKey
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch, rsa_key: paramiko.RSAKey
 ) -> None:
     host = paramiko.RSAKey.generate(1024)
     set_connection(
@@ -135,7 +125,7 @@ def test_a_private_key_with_its_passphrase_and_a_host_key_are_read(
 
 
 def test_bad_keys_fail_naming_the_connection_never_the_key(
-    hook: None, monkeypatch: pytest.MonkeyPatch, rsa_key: paramiko.RSAKey
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch, rsa_key: paramiko.RSAKey
 ) -> None:
     text = pem(rsa_key, "right-phrase")
     set_connection(
@@ -169,7 +159,9 @@ def test_bad_keys_fail_naming_the_connection_never_the_key(
         SSHHook(ssh_conn_id="contradicts")
 
 
-def test_the_operator_takes_airflows_keywords(hook: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_operator_takes_airflows_keywords(
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     set_connection(monkeypatch, "box", extra={"cmd_timeout": "3"})
     from airflow.providers.ssh.operators.ssh import SSHOperator
 
@@ -197,7 +189,7 @@ def test_the_operator_takes_airflows_keywords(hook: None, monkeypatch: pytest.Mo
 
 
 def test_sftp_hook_and_operator_take_airflows_keywords(
-    hook: None, monkeypatch: pytest.MonkeyPatch
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_connection(monkeypatch, "sftp_default", port=2200)
     set_connection(monkeypatch, "files", conn_type="sftp", login="u")

@@ -16,13 +16,7 @@ from conveyor.model.trigger_rules import (
     evaluate,
 )
 from conveyor.states import TaskState
-
-S = TaskState.SUCCESS
-F = TaskState.FAILED
-UF = TaskState.UPSTREAM_FAILED
-SK = TaskState.SKIPPED
-R = TaskState.RUNNING
-N = TaskState.NONE
+from state_letters import SK, UF, F, N, R, S
 
 SITUATIONS: dict[str, list[TaskState]] = {
     "no_upstream": [],
