@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, select
 
 from conveyor.clock import utcnow
-from conveyor.store._records import record
+from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import scheduler, triggerer, worker
 
 #: A scheduler or worker that missed this many heartbeats is no longer alive.
@@ -91,15 +91,15 @@ class TriggererBeat(ProcessBeat):
 
 
 def scheduler_beat(row: Any) -> SchedulerBeat:
-    return record(SchedulerBeat, row)
+    return row_as(SchedulerBeat, row)
 
 
 def worker_beat(row: Any) -> WorkerBeat:
-    return record(WorkerBeat, row, queues=list(row.queues or []), running=list(row.running or []))
+    return row_as(WorkerBeat, row, queues=list(row.queues or []), running=list(row.running or []))
 
 
 def triggerer_beat(row: Any) -> TriggererBeat:
-    return record(TriggererBeat, row)
+    return row_as(TriggererBeat, row)
 
 
 def running_schedulers(conn: Connection, since: datetime | None = None) -> list[SchedulerBeat]:

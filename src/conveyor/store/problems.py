@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from conveyor.states import RUN_FINISHED
-from conveyor.store._records import record
+from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import dag, dag_run, scheduler_problem
 
 #: The stored error is one line; the traceback is kept apart (and capped).
@@ -119,4 +119,4 @@ def list_problems(conn: Connection, dag_id: str | None = None) -> list[Scheduler
     )
     if dag_id is not None:
         query = query.where(scheduler_problem.c.dag_id == dag_id)
-    return [record(SchedulerProblem, row) for row in conn.execute(query)]
+    return [row_as(SchedulerProblem, row) for row in conn.execute(query)]

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from conveyor.states import TaskState
-from conveyor.store._records import record
 from conveyor.store.reads import tasks as task_reads
+from conveyor.store.reads._rows import row_as
 from conveyor.store.reads.tasks import TryRow
 from conveyor.store.tables import dag, task_event, task_instance
 
@@ -57,7 +57,7 @@ def find_instance(
     row = conn.execute(query.order_by(ti.map_index)).first()
     if row is None:
         return None
-    return record(InstanceRow, row, state=TaskState(row.state))
+    return row_as(InstanceRow, row, state=TaskState(row.state))
 
 
 def events(conn: Connection, ti_id: int) -> list[EventRow]:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from conveyor.clock import utcnow
-from conveyor.store._records import record
+from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import api_token, web_user
 
 ROLES = ("viewer", "op", "admin")  # in increasing power
@@ -39,7 +39,7 @@ class TokenRow:
 
 
 def _row(row: object) -> UserRow:
-    return record(UserRow, row)
+    return row_as(UserRow, row)
 
 
 def get_user(conn: Connection, username: str) -> UserRow | None:
@@ -145,7 +145,7 @@ def user_for_token(
 
 
 def _token(row: object) -> TokenRow:
-    return record(TokenRow, row)
+    return row_as(TokenRow, row)
 
 
 def list_tokens(conn: Connection, username: str) -> list[TokenRow]:
