@@ -157,38 +157,45 @@ def _check_broker(url: str) -> Check:
 
 def _check_schedulers(store: Store, settings: Settings) -> Check:
     """At least one scheduler beats; stale ones (crashed without stopping) are named."""
-    now = utcnow()
-    stale_after = liveness.stale_after(settings.heartbeat_seconds)
-    try:
-        with store.read() as conn:
-            rows = liveness.running_schedulers(conn, since=now - FORGET_AFTER)
-    except Exception as exc:
-        return Check("schedulers", False, f"cannot read heartbeats: {_first_line(exc)}")
-    if not rows:
-        return Check("schedulers", False, "no scheduler is running: start `conveyor scheduler`")
-    alive, detail = _heartbeats(rows, now, stale_after, lambda r: "")
-    return Check("schedulers", alive, detail)
+    none = Check("schedulers", False, "no scheduler is running: start `conveyor scheduler`")
+    return _check_processes(store, settings, liveness.running_schedulers, none, lambda r: "")
 
 
 def _check_triggerers(store: Store, settings: Settings) -> Check:
     """The triggerers, named as the schedulers are. None running is healthy (only deferred
     tries need one); triggerers that all went stale without recording a stop are not: the
     deferred tries wait for nobody."""
+    none = Check("triggerers", True, "none running (deferred tries need one: `conveyor triggerer`)")
+    return _check_processes(
+        store,
+        settings,
+        liveness.running_triggerers,
+        none,
+        lambda r: f"{r.running}/{r.capacity} triggers, ",
+    )
+
+
+def _check_processes(
+    store: Store,
+    settings: Settings,
+    running: Callable[..., Sequence[Any]],
+    none: Check,
+    load: Callable[[Any], str],
+) -> Check:
+    """The check named as ``none`` over the unstopped processes ``running`` finds with a
+    heartbeat in the last :data:`FORGET_AFTER`: ``none`` when there are none, else what
+    :func:`_heartbeats` says of them."""
     now = utcnow()
     stale_after = liveness.stale_after(settings.heartbeat_seconds)
     try:
         with store.read() as conn:
-            rows = liveness.running_triggerers(conn, since=now - FORGET_AFTER)
+            rows = running(conn, since=now - FORGET_AFTER)
     except Exception as exc:
-        return Check("triggerers", False, f"cannot read heartbeats: {_first_line(exc)}")
+        return Check(none.name, False, f"cannot read heartbeats: {_first_line(exc)}")
     if not rows:
-        return Check(
-            "triggerers", True, "none running (deferred tries need one: `conveyor triggerer`)"
-        )
-    alive, detail = _heartbeats(
-        rows, now, stale_after, lambda r: f"{r.running}/{r.capacity} triggers, "
-    )
-    return Check("triggerers", alive, detail)
+        return none
+    alive, detail = _heartbeats(rows, now, stale_after, load)
+    return Check(none.name, alive, detail)
 
 
 def _heartbeats(

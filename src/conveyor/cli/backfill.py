@@ -132,19 +132,9 @@ def _drive(config: Settings, store: Store, job: Backfill) -> bool:
 
 
 def _in_process(config: Settings, store: Store, tick: Any) -> bool:
-    from conveyor.cli.serve import _executor
-    from conveyor.loading.processor import DagFileProcessor
-    from conveyor.scheduler.loop import Scheduler
+    from conveyor.cli.serve import scheduler_of
 
-    processor = DagFileProcessor(
-        store,
-        config.dags_path,
-        timeout=config.parse_timeout_seconds,
-        scan_every=config.dag_scan_seconds,
-        max_parallel=config.dag_parse_processes,
-        loop_budget=config.dag_parse_loop_seconds,
-    )
-    scheduler = Scheduler(config, store, _executor(config), processor)
+    scheduler = scheduler_of(config, store)
     stopped = {"by_signal": False}
 
     def on_signal(*_: Any) -> None:

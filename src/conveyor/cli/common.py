@@ -89,14 +89,19 @@ def sync_dags(store: Store, config: Settings | None = None) -> None:
 
 
 def parse_conf(text: str | None) -> dict[str, Any]:
+    return json_object(text, "--conf")
+
+
+def json_object(text: str | None, option: str) -> dict[str, Any]:
+    """The JSON object ``option`` was given (empty when it was not)."""
     if not text:
         return {}
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CliError(f"--conf is not valid JSON: {exc.msg} at column {exc.colno}") from None
+        raise CliError(f"{option} is not valid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(value, dict):
-        raise CliError(f"--conf must be a JSON object, got {type(value).__name__}")
+        raise CliError(f"{option} must be a JSON object, got {type(value).__name__}")
     return value
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from conveyor.cli.common import CliError, console, open_store, settings
+from conveyor.cli.common import CliError, console, json_object, open_store, settings
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.connections import files, repository
@@ -72,7 +72,7 @@ def connections_add(
             login=login,
             password=password,
             schema=schema,
-            extra=_parse_extra(extra),
+            extra=json_object(extra, "--extra"),
             description=description,
             secret_fields=secret_fields,
         )
@@ -81,18 +81,6 @@ def connections_add(
     config = settings()
     repository.set_connection(open_store(config), config, conn)
     console.print(f"connection {conn_id} saved: {conn.get_uri(reveal=False)}")
-
-
-def _parse_extra(text: str | None) -> dict[str, object]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"--extra is not valid JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(value, dict):
-        raise CliError(f"--extra must be a JSON object, got {type(value).__name__}")
-    return value
 
 
 @connections_group.command("list")
@@ -155,9 +143,7 @@ def connections_get(conn_id: str, reveal: bool, output: str) -> None:
 @click.argument("conn_id")
 def connections_delete(conn_id: str) -> None:
     """Delete a connection from the store."""
-    if not repository.delete_connection(open_store(), conn_id):
-        raise CliError(f"no connection {conn_id!r} in the store")
-    console.print(f"connection {conn_id} deleted")
+    _deleted("connection", conn_id, repository.delete_connection(open_store(), conn_id))
 
 
 @connections_group.command("import")
@@ -307,6 +293,11 @@ def variables_export(file: str, reveal: bool) -> None:
 @click.argument("key")
 def variables_delete(key: str) -> None:
     """Delete a variable from the store."""
-    if not repository.delete_variable(open_store(), key):
-        raise CliError(f"no variable {key!r} in the store")
-    console.print(f"variable {key} deleted")
+    _deleted("variable", key, repository.delete_variable(open_store(), key))
+
+
+def _deleted(kind: str, key: str, found: bool) -> None:
+    """Say that the ``kind`` named ``key`` is gone, or fail if the store had none."""
+    if not found:
+        raise CliError(f"no {kind} {key!r} in the store")
+    console.print(f"{kind} {key} deleted")

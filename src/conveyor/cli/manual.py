@@ -50,10 +50,10 @@ def _clear(
     run_id: str,
     task_ids: Sequence[str] | None,
     *,
-    upstream: bool,
-    downstream: bool,
     only_failed: bool,
     yes: bool,
+    upstream: bool = False,
+    downstream: bool = False,
 ) -> None:
     """List what a clear resets, ask, then clear exactly through the use case."""
     store = open_store()
@@ -143,15 +143,7 @@ def tasks_mark(dag_id: str, run_id: str, task_id: str, state: str) -> None:
 @click.option("-y", "--yes", is_flag=True, help="Do not list and ask first.")
 def runs_clear(dag_id: str, run_id: str, only_failed: bool, yes: bool) -> None:
     """Clear every task instance of a run so the run starts again. RUN_ID may be 'latest'."""
-    _clear(
-        dag_id,
-        run_id,
-        None,
-        upstream=False,
-        downstream=False,
-        only_failed=only_failed,
-        yes=yes,
-    )
+    _clear(dag_id, run_id, None, only_failed=only_failed, yes=yes)
 
 
 @click.command("mark")

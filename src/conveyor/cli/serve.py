@@ -30,8 +30,8 @@ def _executor(config: Settings) -> Executor:
     return LocalExecutor(config)
 
 
-def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> None:
-    remote_logs(config)  # a missing S3 client fails now, not at the end of the first try
+def scheduler_of(config: Settings, store: Store) -> Scheduler:
+    """The scheduler ``config`` asks for on ``store``, parsing the DAG folder in its loop."""
     processor = DagFileProcessor(
         store,
         config.dags_path,
@@ -40,7 +40,12 @@ def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> N
         max_parallel=config.dag_parse_processes,
         loop_budget=config.dag_parse_loop_seconds,
     )
-    scheduler = Scheduler(config, store, _executor(config), processor)
+    return Scheduler(config, store, _executor(config), processor)
+
+
+def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> None:
+    remote_logs(config)  # a missing S3 client fails now, not at the end of the first try
+    scheduler = scheduler_of(config, store)
     scheduler.install_signal_handlers()
     from conveyor.metrics import instrument_scheduler
 

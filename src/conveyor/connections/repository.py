@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple, TypeVar
 
 from conveyor.config import Settings
 from conveyor.connections import crypto
@@ -30,6 +30,8 @@ VAR_ENV_PREFIX = "CONVEYOR_VAR_"
 AIRFLOW_CONN_ENV_PREFIX = "AIRFLOW_CONN_"
 AIRFLOW_VAR_ENV_PREFIX = "AIRFLOW_VAR_"
 
+T = TypeVar("T")
+
 
 def check_id(kind: str, value: str) -> str:
     if not isinstance(value, str) or not TASK_ID_PATTERN.match(value):
@@ -41,6 +43,26 @@ def check_id(kind: str, value: str) -> str:
 
 def _env_name(prefix: str, key: str) -> str:
     return prefix + key.upper().replace(".", "_").replace("-", "_")
+
+
+def _over_store(
+    stored: dict[str, T],
+    airflow_prefix: str,
+    prefix: str,
+    from_env: Callable[[str, str, str], T | None],
+) -> list[T]:
+    """``stored`` with the environment's entries on top, by key: ``from_env`` makes one of
+    the key, the text and the name of each variable that starts with a prefix (Airflow's
+    first, so that Conveyor's own win where both name a key), or None to skip it."""
+    found = dict(stored)
+    for start in (airflow_prefix, prefix):
+        for name, text in os.environ.items():
+            if name.startswith(start):
+                key = name[len(start) :].lower()
+                entry = from_env(key, text, name)
+                if entry is not None:
+                    found[key] = entry
+    return [found[k] for k in sorted(found)]
 
 
 # -- connections ------------------------------------------------------------------------------
@@ -55,20 +77,19 @@ def env_connection(conn_id: str, environ: Mapping[str, str] | None = None) -> Co
     return connection_from_text(conn_id, text) if text else None
 
 
+#: A connection's fields that its stored row holds as they are (the password and the extra
+#: are stored encrypted, the secret fields as a list).
+_STORED_AS_IS = ("conn_id", "conn_type", "host", "port", "login", "schema", "description")
+
+
 def set_connection(store: Store, settings: Settings, conn: Connection) -> None:
     """Insert or replace a connection; its password and extra are encrypted."""
     check_id("connection id", conn.conn_id)
     conn.check_secret_fields()
     row = StoredConnection(
-        conn_id=conn.conn_id,
-        conn_type=conn.conn_type,
-        host=conn.host,
-        port=conn.port,
-        login=conn.login,
+        **{name: getattr(conn, name) for name in _STORED_AS_IS},
         password=crypto.encrypt(settings, conn.password) if conn.password else None,
-        schema=conn.schema,
         extra=crypto.encrypt(settings, json.dumps(conn.extra)) if conn.extra else None,
-        description=conn.description,
         secret_fields=list(conn.secret_fields) or None,
     )
     with store.write() as db:
@@ -79,17 +100,11 @@ def _from_row(settings: Settings, row: StoredConnection) -> Connection:
     what = f"connection {row.conn_id!r}"
     extra = json.loads(crypto.decrypt(settings, row.extra, f"{what} extra")) if row.extra else {}
     return Connection(
-        conn_id=row.conn_id,
-        conn_type=row.conn_type,
-        host=row.host,
-        port=row.port,
-        login=row.login,
+        **{name: getattr(row, name) for name in _STORED_AS_IS},
         password=crypto.decrypt(settings, row.password, f"{what} password")
         if row.password
         else None,
-        schema=row.schema,
         extra=extra,
-        description=row.description,
         secret_fields=tuple(row.secret_fields or ()),
     )
 
@@ -116,14 +131,14 @@ def list_connections(store: Store, settings: Settings) -> list[Connection]:
     """The store's connections and the environment's, by id (the environment wins)."""
     with store.read() as db:
         rows = secrets.list_connections(db)
-    found = {row.conn_id: _from_row(settings, row) for row in rows}
-    # Airflow's variables first, so that Conveyor's own win where both name an id.
-    for prefix in (AIRFLOW_CONN_ENV_PREFIX, CONN_ENV_PREFIX):
-        for name, text in os.environ.items():
-            if name.startswith(prefix) and text:
-                conn_id = name[len(prefix) :].lower()
-                found[conn_id] = connection_from_text(conn_id, text, description=f"from ${name}")
-    return [found[k] for k in sorted(found)]
+    return _over_store(
+        {row.conn_id: _from_row(settings, row) for row in rows},
+        AIRFLOW_CONN_ENV_PREFIX,
+        CONN_ENV_PREFIX,
+        lambda conn_id, text, name: (
+            connection_from_text(conn_id, text, description=f"from ${name}") if text else None
+        ),
+    )
 
 
 def stored_connection_ids(store: Store) -> set[str]:
@@ -210,12 +225,12 @@ def list_variables(store: Store, settings: Settings) -> list[VariableEntry]:
         )
         for r in rows
     }
-    for prefix in (AIRFLOW_VAR_ENV_PREFIX, VAR_ENV_PREFIX):  # Conveyor's own win
-        for name, value in os.environ.items():
-            if name.startswith(prefix):
-                key = name[len(prefix) :].lower()
-                found[key] = VariableEntry(key, value, f"from ${name}")
-    return [found[k] for k in sorted(found)]
+    return _over_store(
+        found,
+        AIRFLOW_VAR_ENV_PREFIX,
+        VAR_ENV_PREFIX,
+        lambda key, value, name: VariableEntry(key, value, f"from ${name}"),
+    )
 
 
 def stored_variable_keys(store: Store) -> set[str]:

@@ -386,13 +386,24 @@ class DeltaSchedule(_IntervalSchedule):
         return anchor + ((moment - anchor) // self.delta) * self.delta
 
 
-class OnceSchedule(Schedule):
-    """A single run at start_date, with the zero-length interval [start_date, start_date]."""
+class _IntervalFree(Schedule):
+    """A schedule without regular intervals, whose timezone only reads naive dates: its
+    serialized form is its ``kind`` and that timezone."""
 
-    description = "@once"
+    kind: str
 
     def __init__(self, timezone: str | tzinfo | None = None) -> None:
         self.timezone = _as_zone(timezone)
+
+    def serialize(self) -> dict[str, Any]:
+        return {"type": self.kind, "timezone": self.timezone.key}
+
+
+class OnceSchedule(_IntervalFree):
+    """A single run at start_date, with the zero-length interval [start_date, start_date]."""
+
+    description = "@once"
+    kind = "once"
 
     def next_run(
         self,
@@ -412,31 +423,15 @@ class OnceSchedule(Schedule):
             logical_date=start, data_interval=DataInterval(start, start), run_after=start
         )
 
-    def serialize(self) -> dict[str, Any]:
-        return {"type": "once", "timezone": self.timezone.key}
 
-
-class NoSchedule(Schedule):
+class NoSchedule(_IntervalFree):
     """Manual only: runs exist only when someone triggers them."""
 
     description = "None"
+    kind = "none"
 
-    def __init__(self, timezone: str | tzinfo | None = None) -> None:
-        self.timezone = _as_zone(timezone)
-
-    def next_run(
-        self,
-        *,
-        last: DataInterval | None,
-        start_date: datetime | None,
-        end_date: datetime | None,
-        catchup: bool,
-        now: datetime,
-    ) -> RunInfo | None:
-        return None
-
-    def serialize(self) -> dict[str, Any]:
-        return {"type": "none", "timezone": self.timezone.key}
+    def next_run(self, **_: Any) -> RunInfo | None:
+        return None  # whatever it is asked: no run comes from the clock
 
 
 class DatasetSchedule(Schedule):

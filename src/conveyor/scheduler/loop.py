@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,9 +71,8 @@ class Scheduler:
         self.store = store
         self.executor = executor
         self.processor = processor
-        self.hostname = socket.gethostname()
-        self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.actor = Actor(f"scheduler@{self.hostname}:{os.getpid()}")
+        self.hostname, self.id, actor = liveness.identity("scheduler")
+        self.actor = Actor(actor)
         self.callbacks = CallbackProcess(settings, store)  # DAG callbacks no try ran
         self.problems = Problems(store, self.id)
         self.safety_net = safety_net.SafetyNet(settings.run_sweep_seconds)

@@ -29,7 +29,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from conveyor.exceptions import ConfigError
 from conveyor.private_files import private_file
-from conveyor.store.sql import close_deferred, flush_deferred, open_deferred, savepoint
+from conveyor.store.sql import deferring_inserts, savepoint
 
 _READ_ONLY = "conveyor_read_only"
 log = logging.getLogger(__name__)
@@ -235,25 +235,11 @@ class Store:
         shared = _shared.get()
         if shared is not None and shared.joins(self) and (not own or shared.conn is not None):
             conn = shared.connection()
-            with conn.begin_nested():
-                open_deferred(conn)
-                try:
-                    yield conn
-                    flush_deferred(conn)
-                finally:
-                    if not conn.invalidated:
-                        close_deferred(conn)
-            return
-        with self.engine.begin() as conn:
-            open_deferred(conn)
-            try:
+            with conn.begin_nested(), deferring_inserts(conn):
                 yield conn
-                flush_deferred(conn)
-            finally:
-                # A connection the server dropped is invalid: asking it anything would try to
-                # reconnect inside the failed transaction and hide the real error.
-                if not conn.invalidated:
-                    close_deferred(conn)
+            return
+        with self.engine.begin() as conn, deferring_inserts(conn):
+            yield conn
 
     def write_each(
         self, keys: Iterable[K], work: Callable[[Connection, K], T]

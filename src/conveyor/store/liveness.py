@@ -9,6 +9,9 @@ it here, so they never disagree about the same row.
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,10 +19,20 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, select
 
 from conveyor.clock import utcnow
+from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import scheduler, triggerer, worker
 
 #: A scheduler or worker that missed this many heartbeats is no longer alive.
 STALE_AFTER_BEATS = 3
+
+
+def identity(kind: str) -> tuple[str, str, str]:
+    """How a scheduler or triggerer (``kind``) in this process names itself: its host, the id
+    of its row (host, pid and a random part, since a pid comes back after a restart) and the
+    actor its moves are recorded under."""
+    hostname = socket.gethostname()
+    pid = os.getpid()
+    return hostname, f"{hostname}-{pid}-{uuid.uuid4().hex[:6]}", f"{kind}@{hostname}:{pid}"
 
 
 def stale_after(heartbeat_seconds: float) -> timedelta:
@@ -38,10 +51,10 @@ def is_alive(
 
 
 @dataclass(frozen=True)
-class SchedulerBeat:
-    """A scheduler process as its row in the store shows it."""
+class ProcessBeat:
+    """What every process row records: where it runs, since when, its last heartbeat and its
+    stop, which is all the liveness rule reads."""
 
-    id: str
     hostname: str
     pid: int
     started_at: datetime
@@ -53,44 +66,40 @@ class SchedulerBeat:
 
 
 @dataclass(frozen=True)
-class WorkerBeat:
+class SchedulerBeat(ProcessBeat):
+    """A scheduler process as its row in the store shows it."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class WorkerBeat(ProcessBeat):
     """A Celery worker as its row in the store shows it."""
 
-    hostname: str
     queues: list[str]
     concurrency: int
-    pid: int
     running: list[int]  # the task instance ids it runs now
-    started_at: datetime
-    heartbeat_at: datetime
-    stopped_at: datetime | None
 
-    def alive(self, now: datetime, threshold: timedelta) -> bool:
-        return is_alive(self.heartbeat_at, now, threshold, self.stopped_at)
+
+@dataclass(frozen=True)
+class TriggererBeat(ProcessBeat):
+    """A triggerer process as its row in the store shows it."""
+
+    id: str
+    capacity: int
+    running: int  # the triggers it runs now
 
 
 def scheduler_beat(row: Any) -> SchedulerBeat:
-    return SchedulerBeat(
-        id=row.id,
-        hostname=row.hostname,
-        pid=row.pid,
-        started_at=row.started_at,
-        heartbeat_at=row.heartbeat_at,
-        stopped_at=row.stopped_at,
-    )
+    return row_as(SchedulerBeat, row)
 
 
 def worker_beat(row: Any) -> WorkerBeat:
-    return WorkerBeat(
-        hostname=row.hostname,
-        queues=list(row.queues or []),
-        concurrency=row.concurrency,
-        pid=row.pid,
-        running=list(row.running or []),
-        started_at=row.started_at,
-        heartbeat_at=row.heartbeat_at,
-        stopped_at=row.stopped_at,
-    )
+    return row_as(WorkerBeat, row, queues=list(row.queues or []), running=list(row.running or []))
+
+
+def triggerer_beat(row: Any) -> TriggererBeat:
+    return row_as(TriggererBeat, row)
 
 
 def running_schedulers(conn: Connection, since: datetime | None = None) -> list[SchedulerBeat]:
@@ -119,36 +128,6 @@ def running_workers(conn: Connection, since: datetime | None = None) -> list[Wor
 def live_workers(conn: Connection, now: datetime, threshold: timedelta) -> list[WorkerBeat]:
     """Workers alive at ``now``."""
     return running_workers(conn, since=now - threshold)
-
-
-@dataclass(frozen=True)
-class TriggererBeat:
-    """A triggerer process as its row in the store shows it."""
-
-    id: str
-    hostname: str
-    pid: int
-    capacity: int
-    running: int  # the triggers it runs now
-    started_at: datetime
-    heartbeat_at: datetime
-    stopped_at: datetime | None
-
-    def alive(self, now: datetime, threshold: timedelta) -> bool:
-        return is_alive(self.heartbeat_at, now, threshold, self.stopped_at)
-
-
-def triggerer_beat(row: Any) -> TriggererBeat:
-    return TriggererBeat(
-        id=row.id,
-        hostname=row.hostname,
-        pid=row.pid,
-        capacity=row.capacity,
-        running=row.running,
-        started_at=row.started_at,
-        heartbeat_at=row.heartbeat_at,
-        stopped_at=row.stopped_at,
-    )
 
 
 def running_triggerers(conn: Connection, since: datetime | None = None) -> list[TriggererBeat]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from sqlalchemy import Connection
 
@@ -125,31 +126,26 @@ def plan_clear(
     return ClearPlan(targets, in_flight)
 
 
+class ClearOptions(TypedDict, total=False):
+    """How far a clear reaches, as :func:`clear_tasks` takes it."""
+
+    upstream: bool
+    downstream: bool
+    only_failed: bool
+    map_index: int | None
+
+
 def clear(
     conn: Connection,
     dag_id: str,
     run_id: str,
     task_id: str,
     actor: Actor,
-    *,
-    upstream: bool = False,
-    downstream: bool = False,
-    only_failed: bool = False,
-    map_index: int | None = None,
+    **options: Unpack[ClearOptions],
 ) -> ManualResult:
     """Clear a task instance (and its upstream or downstream) so that it runs again;
     ``map_index``: one instance of a mapped task (None: the task, all of its instances)."""
-    return clear_tasks(
-        conn,
-        dag_id,
-        run_id,
-        [task_id],
-        actor,
-        upstream=upstream,
-        downstream=downstream,
-        only_failed=only_failed,
-        map_index=map_index,
-    )
+    return clear_tasks(conn, dag_id, run_id, [task_id], actor, **options)
 
 
 def clear_tasks(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from conveyor.states import RUN_FINISHED
+from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import dag, dag_run, scheduler_problem
 
 #: The stored error is one line; the traceback is kept apart (and capped).
@@ -118,18 +119,4 @@ def list_problems(conn: Connection, dag_id: str | None = None) -> list[Scheduler
     )
     if dag_id is not None:
         query = query.where(scheduler_problem.c.dag_id == dag_id)
-    return [
-        SchedulerProblem(
-            unit=row.unit,
-            action=row.action,
-            dag_id=row.dag_id,
-            run_id=row.run_id,
-            error=row.error,
-            traceback=row.traceback,
-            scheduler_id=row.scheduler_id,
-            first_seen=row.first_seen,
-            last_seen=row.last_seen,
-            occurrences=row.occurrences,
-        )
-        for row in conn.execute(query)
-    ]
+    return [row_as(SchedulerProblem, row) for row in conn.execute(query)]

@@ -57,11 +57,22 @@ def insert_later(conn: Connection, table: Table, row: Mapping[str, Any]) -> None
         pending.append((table, row))
 
 
-def open_deferred(conn: Connection) -> None:
+@contextmanager
+def deferring_inserts(conn: Connection) -> Iterator[None]:
+    """Keep the rows :func:`insert_later` is given in the block, and send them once it ends
+    without an error (:meth:`Store.write`'s transactions, whole or nested)."""
     conn.info[_DEFERRED] = []
+    try:
+        yield
+        _flush_deferred(conn)
+    finally:
+        # A connection the server dropped is invalid: asking it anything would try to
+        # reconnect inside the failed transaction and hide the real error.
+        if not conn.invalidated:
+            conn.info.pop(_DEFERRED, None)
 
 
-def flush_deferred(conn: Connection) -> None:
+def _flush_deferred(conn: Connection) -> None:
     """Send the deferred rows, in the order they were deferred, table by table."""
     pending: list[tuple[Table, Mapping[str, Any]]] = conn.info.get(_DEFERRED) or []
     conn.info[_DEFERRED] = []
@@ -81,10 +92,6 @@ def flush_deferred(conn: Connection) -> None:
 def _insert_of(table: Table) -> Any:
     """The table's INSERT, one object per table: prepared.execute_many compiles it once."""
     return table.insert()
-
-
-def close_deferred(conn: Connection) -> None:
-    conn.info.pop(_DEFERRED, None)
 
 
 @contextmanager

@@ -5,20 +5,22 @@ waits for (is its DAG paused, which workers are alive and on which queues).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import Connection, select
 
 from conveyor.states import TaskState
 from conveyor.store.reads import tasks as task_reads
+from conveyor.store.reads._rows import row_as
 from conveyor.store.reads.tasks import TryRow
 from conveyor.store.tables import dag, task_event, task_instance
 
 
 @dataclass(frozen=True)
 class InstanceRow:
-    """A task instance with the columns that say where it is in its life."""
+    """A task instance with the columns that say where it is in its life (each field is
+    read from the column of its name)."""
 
     id: int
     task_id: str
@@ -47,37 +49,15 @@ def find_instance(
 ) -> InstanceRow | None:
     """A task's instance in a run: the one of ``map_index``, else the first."""
     ti = task_instance.c
-    query = select(
-        ti.id,
-        ti.task_id,
-        ti.state,
-        ti.try_number,
-        ti.max_tries,
-        ti.map_index,
-        ti.queue,
-        ti.pool,
-        ti.pool_slots,
-        ti.queued_at,
-        ti.retry_at,
-    ).where(ti.run_pk == run_pk, ti.task_id == task_id)
+    query = select(*(ti[f.name] for f in fields(InstanceRow))).where(
+        ti.run_pk == run_pk, ti.task_id == task_id
+    )
     if map_index is not None:
         query = query.where(ti.map_index == map_index)
     row = conn.execute(query.order_by(ti.map_index)).first()
     if row is None:
         return None
-    return InstanceRow(
-        id=row.id,
-        task_id=row.task_id,
-        state=TaskState(row.state),
-        try_number=row.try_number,
-        max_tries=row.max_tries,
-        map_index=row.map_index,
-        queue=row.queue,
-        pool=row.pool,
-        pool_slots=row.pool_slots,
-        queued_at=row.queued_at,
-        retry_at=row.retry_at,
-    )
+    return row_as(InstanceRow, row, state=TaskState(row.state))
 
 
 def events(conn: Connection, ti_id: int) -> list[EventRow]:

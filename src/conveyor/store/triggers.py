@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, not_, or_, select, update
 
 from conveyor.states import TaskState
+from conveyor.store.reads._rows import row_as
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dag_run, task_instance, trigger, triggerer
 
@@ -222,22 +223,7 @@ def held_by(conn: Connection, triggerer_id: str, trigger_ids: Sequence[int]) -> 
     for start in range(0, len(trigger_ids), _IDS_PER_READ):
         chunk = list(trigger_ids[start : start + _IDS_PER_READ])
         rows = conn.execute(_HELD_ROWS, {"triggerer_id": triggerer_id, "trigger_ids": chunk})
-        found.extend(
-            TriggerRow(
-                id=row.id,
-                ti_id=row.ti_id,
-                try_number=row.try_number,
-                classpath=row.classpath,
-                kwargs=dict(row.kwargs or {}),
-                method_name=row.method_name,
-                method_kwargs=row.method_kwargs,
-                run_pk=row.run_pk,
-                dag_id=row.dag_id,
-                task_id=row.task_id,
-                version_hash=row.version_hash,
-            )
-            for row in rows
-        )
+        found.extend(row_as(TriggerRow, row, kwargs=dict(row.kwargs or {})) for row in rows)
     return found
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from conveyor.clock import utcnow
+from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import api_token, web_user
 
 ROLES = ("viewer", "op", "admin")  # in increasing power
@@ -38,15 +39,7 @@ class TokenRow:
 
 
 def _row(row: object) -> UserRow:
-    m = row._mapping  # type: ignore[attr-defined]
-    return UserRow(
-        username=m["username"],
-        role=m["role"],
-        password_hash=m["password_hash"],
-        created_at=m["created_at"],
-        last_login_at=m["last_login_at"],
-        session_epoch=m["session_epoch"],
-    )
+    return row_as(UserRow, row)
 
 
 def get_user(conn: Connection, username: str) -> UserRow | None:
@@ -152,16 +145,7 @@ def user_for_token(
 
 
 def _token(row: object) -> TokenRow:
-    m = row._mapping  # type: ignore[attr-defined]
-    return TokenRow(
-        id=m["id"],
-        username=m["username"],
-        name=m["name"],
-        created_at=m["created_at"],
-        last_used_at=m["last_used_at"],
-        expires_at=m["expires_at"],
-        parent_id=m["parent_id"],
-    )
+    return row_as(TokenRow, row)
 
 
 def list_tokens(conn: Connection, username: str) -> list[TokenRow]:

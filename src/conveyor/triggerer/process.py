@@ -20,11 +20,9 @@ import contextlib
 import logging
 import os
 import queue
-import socket
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -62,9 +60,8 @@ class Triggerer:
         self.settings = settings
         self.store = store
         self.capacity = capacity
-        self.hostname = socket.gethostname()
-        self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.actor = Actor(f"triggerer@{self.hostname}:{os.getpid()}")
+        self.hostname, self.id, actor = liveness.identity("triggerer")
+        self.actor = Actor(actor)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="triggers", daemon=True)
         self._running: set[int] = set()  # ids of the triggers running (main thread's view)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import conveyor.store.tables
+from conveyor.store.migrations import _ops
 
 revision = "0001"
 down_revision = None
@@ -76,11 +77,7 @@ def upgrade() -> None:
         sa.Column("source_hash", sa.String(length=64), nullable=False),
         sa.Column("serialized", sa.JSON(), nullable=False),
         sa.Column("created_at", conveyor.store.tables.UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["source_hash"],
-            ["dag_source.source_hash"],
-            name=op.f("fk_dag_version_source_hash_dag_source"),
-        ),
+        _ops.foreign_key("dag_version", "source_hash", "dag_source.source_hash", cascade=False),
         sa.PrimaryKeyConstraint("version_hash", name=op.f("pk_dag_version")),
     )
     with op.batch_alter_table("dag_version", schema=None) as batch_op:
@@ -103,11 +100,7 @@ def upgrade() -> None:
         sa.Column("start_date", conveyor.store.tables.UtcDateTime(), nullable=True),
         sa.Column("end_date", conveyor.store.tables.UtcDateTime(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["version_hash"],
-            ["dag_version.version_hash"],
-            name=op.f("fk_dag_run_version_hash_dag_version"),
-        ),
+        _ops.foreign_key("dag_run", "version_hash", "dag_version.version_hash", cascade=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dag_run")),
         sa.UniqueConstraint("dag_id", "run_id", name=op.f("uq_dag_run_dag_id_run_id")),
     )
@@ -142,12 +135,7 @@ def upgrade() -> None:
         sa.Column("pid", sa.Integer(), nullable=True),
         sa.Column("heartbeat_at", conveyor.store.tables.UtcDateTime(), nullable=True),
         sa.Column("updated_at", conveyor.store.tables.UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_pk"],
-            ["dag_run.id"],
-            name=op.f("fk_task_instance_run_pk_dag_run"),
-            ondelete="CASCADE",
-        ),
+        _ops.foreign_key("task_instance", "run_pk", "dag_run.id", cascade=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_instance")),
         sa.UniqueConstraint("run_pk", "task_id", name=op.f("uq_task_instance_run_pk_task_id")),
     )
@@ -162,9 +150,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=250), nullable=False),
         sa.Column("value", sa.JSON(), nullable=True),
         sa.Column("created_at", conveyor.store.tables.UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_pk"], ["dag_run.id"], name=op.f("fk_xcom_run_pk_dag_run"), ondelete="CASCADE"
-        ),
+        _ops.foreign_key("xcom", "run_pk", "dag_run.id", cascade=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_xcom")),
         sa.UniqueConstraint("run_pk", "task_id", "key", name=op.f("uq_xcom_run_pk_task_id_key")),
     )
@@ -178,12 +164,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["ti_id"],
-            ["task_instance.id"],
-            name=op.f("fk_task_event_ti_id_task_instance"),
-            ondelete="CASCADE",
-        ),
+        _ops.foreign_key("task_event", "ti_id", "task_instance.id", cascade=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_event")),
     )
     with op.batch_alter_table("task_event", schema=None) as batch_op:
@@ -203,12 +184,7 @@ def upgrade() -> None:
         sa.Column("exit_kind", sa.String(length=30), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("log_path", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["ti_id"],
-            ["task_instance.id"],
-            name=op.f("fk_task_try_ti_id_task_instance"),
-            ondelete="CASCADE",
-        ),
+        _ops.foreign_key("task_try", "ti_id", "task_instance.id", cascade=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_try")),
         sa.UniqueConstraint("ti_id", "try_number", name=op.f("uq_task_try_ti_id_try_number")),
     )

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import conveyor.store.tables
+from conveyor.store.migrations import _ops
 
 revision = "0003"
 down_revision = "0002"
@@ -37,12 +38,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("created_at", conveyor.store.tables.UtcDateTime(), nullable=False),
         sa.Column("last_used_at", conveyor.store.tables.UtcDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["username"],
-            ["web_user.username"],
-            name=op.f("fk_api_token_username_web_user"),
-            ondelete="CASCADE",
-        ),
+        _ops.foreign_key("api_token", "username", "web_user.username", cascade=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
     )

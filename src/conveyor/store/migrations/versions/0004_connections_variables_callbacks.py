@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import conveyor.store.tables
+from conveyor.store.migrations import _ops
 
 revision = "0004"
 down_revision = "0003"
@@ -55,12 +56,7 @@ def upgrade() -> None:
         sa.Column("claimed_at", conveyor.store.tables.UtcDateTime(), nullable=True),
         sa.Column("finished_at", conveyor.store.tables.UtcDateTime(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["run_pk"],
-            ["dag_run.id"],
-            name=op.f("fk_callback_request_run_pk_dag_run"),
-            ondelete="CASCADE",
-        ),
+        _ops.foreign_key("callback_request", "run_pk", "dag_run.id", cascade=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_request")),
         sa.UniqueConstraint(
             "run_pk", "kind", "task_id", name=op.f("uq_callback_request_run_pk_kind_task_id")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import conveyor.store.tables
+from conveyor.store.migrations import _ops
 
 revision = "0005"
 down_revision = "0004"
@@ -40,17 +41,13 @@ def upgrade() -> None:
             }
         ],
     )
-    with op.batch_alter_table("task_instance", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("pool", sa.String(length=250), server_default="default_pool", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("pool_slots", sa.Integer(), server_default="1", nullable=False)
-        )
+    _ops.add_columns(
+        "task_instance",
+        sa.Column("pool", sa.String(length=250), server_default="default_pool", nullable=False),
+        sa.Column("pool_slots", sa.Integer(), server_default="1", nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("task_instance", schema=None) as batch_op:
-        batch_op.drop_column("pool_slots")
-        batch_op.drop_column("pool")
+    _ops.drop_columns("task_instance", "pool_slots", "pool")
     op.drop_table("pool")

@@ -11,32 +11,32 @@ import sqlalchemy as sa
 from alembic import op
 
 import conveyor.store.tables
+from conveyor.store.migrations import _ops
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+#: The tables whose rows a mapped task has one of per map index, with the unique key each
+#: had before: ``map_index`` joins that key.
+_MAPPED = (("task_instance", ["run_pk", "task_id"]), ("xcom", ["run_pk", "task_id", "key"]))
+
+
+def _unique(table: str, key: list[str]) -> str:
+    return f"uq_{table}_{'_'.join(key)}"
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("task_instance", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("map_index", sa.Integer(), server_default="-1", nullable=False)
-        )
-        batch_op.drop_constraint("uq_task_instance_run_pk_task_id", type_="unique")
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_task_instance_run_pk_task_id_map_index"),
-            ["run_pk", "task_id", "map_index"],
-        )
-    with op.batch_alter_table("xcom", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("map_index", sa.Integer(), server_default="-1", nullable=False)
-        )
-        batch_op.drop_constraint("uq_xcom_run_pk_task_id_key", type_="unique")
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_xcom_run_pk_task_id_key_map_index"),
-            ["run_pk", "task_id", "key", "map_index"],
-        )
+    for table, key in _MAPPED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column("map_index", sa.Integer(), server_default="-1", nullable=False)
+            )
+            batch_op.drop_constraint(_unique(table, key), type_="unique")
+            batch_op.create_unique_constraint(
+                batch_op.f(_unique(table, [*key, "map_index"])), [*key, "map_index"]
+            )
     op.create_table(
         "dataset",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -55,12 +55,7 @@ def upgrade() -> None:
         sa.Column("source_task_id", sa.String(length=250), nullable=False),
         sa.Column("source_map_index", sa.Integer(), nullable=False),
         sa.Column("created_at", conveyor.store.tables.UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dataset_id"],
-            ["dataset.id"],
-            name=op.f("fk_dataset_event_dataset_id_dataset"),
-            ondelete="CASCADE",
-        ),
+        _ops.foreign_key("dataset_event", "dataset_id", "dataset.id", cascade=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dataset_event")),
     )
     with op.batch_alter_table("dataset_event", schema=None) as batch_op:
@@ -71,18 +66,8 @@ def upgrade() -> None:
         sa.Column("target_dag_id", sa.String(length=250), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.Column("created_at", conveyor.store.tables.UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dataset_id"],
-            ["dataset.id"],
-            name=op.f("fk_dataset_dag_queue_dataset_id_dataset"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["event_id"],
-            ["dataset_event.id"],
-            name=op.f("fk_dataset_dag_queue_event_id_dataset_event"),
-            ondelete="CASCADE",
-        ),
+        _ops.foreign_key("dataset_dag_queue", "dataset_id", "dataset.id", cascade=True),
+        _ops.foreign_key("dataset_dag_queue", "event_id", "dataset_event.id", cascade=True),
         sa.PrimaryKeyConstraint("dataset_id", "target_dag_id", name=op.f("pk_dataset_dag_queue")),
     )
 
@@ -93,15 +78,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_dataset_event_dataset_id")
     op.drop_table("dataset_event")
     op.drop_table("dataset")
-    with op.batch_alter_table("xcom", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_xcom_run_pk_task_id_key_map_index", type_="unique")
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_xcom_run_pk_task_id_key"), ["run_pk", "task_id", "key"]
-        )
-        batch_op.drop_column("map_index")
-    with op.batch_alter_table("task_instance", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_task_instance_run_pk_task_id_map_index", type_="unique")
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_task_instance_run_pk_task_id"), ["run_pk", "task_id"]
-        )
-        batch_op.drop_column("map_index")
+    for table, key in reversed(_MAPPED):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_constraint(_unique(table, [*key, "map_index"]), type_="unique")
+            batch_op.create_unique_constraint(batch_op.f(_unique(table, key)), key)
+            batch_op.drop_column("map_index")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import conveyor.store.tables
+from conveyor.store.migrations import _ops
 
 revision = "0007"
 down_revision = "0006"
@@ -21,14 +22,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("expires_at", conveyor.store.tables.UtcDateTime(), nullable=True)
-        )
-    with op.batch_alter_table("web_user", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False)
-        )
+    _ops.add_columns(
+        "api_token", sa.Column("expires_at", conveyor.store.tables.UtcDateTime(), nullable=True)
+    )
+    _ops.add_columns(
+        "web_user", sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False)
+    )
     op.create_table(
         "login_throttle",
         sa.Column("key", sa.String(length=300), nullable=False),
@@ -43,7 +42,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("login_throttle")
-    with op.batch_alter_table("web_user", schema=None) as batch_op:
-        batch_op.drop_column("session_epoch")
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.drop_column("expires_at")
+    _ops.drop_columns("web_user", "session_epoch")
+    _ops.drop_columns("api_token", "expires_at")

@@ -8,7 +8,8 @@ Create Date: 2026-11-22 10:10:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from conveyor.store.migrations import _ops
 
 revision = "0008"
 down_revision = "0007"
@@ -17,16 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("variable", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("is_secret", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("connection", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("secret_fields", sa.JSON(), nullable=True))
+    _ops.add_columns(
+        "variable",
+        sa.Column("is_secret", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    _ops.add_columns("connection", sa.Column("secret_fields", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("connection", schema=None) as batch_op:
-        batch_op.drop_column("secret_fields")
-    with op.batch_alter_table("variable", schema=None) as batch_op:
-        batch_op.drop_column("is_secret")
+    _ops.drop_columns("connection", "secret_fields")
+    _ops.drop_columns("variable", "is_secret")

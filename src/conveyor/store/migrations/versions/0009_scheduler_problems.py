@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import conveyor.store.tables
+from conveyor.store.migrations import _ops
 
 revision = "0009"
 down_revision = "0008"
@@ -31,12 +32,7 @@ def upgrade() -> None:
         sa.Column("first_seen", conveyor.store.tables.UtcDateTime(), nullable=False),
         sa.Column("last_seen", conveyor.store.tables.UtcDateTime(), nullable=False),
         sa.Column("occurrences", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_pk"],
-            ["dag_run.id"],
-            name=op.f("fk_scheduler_problem_run_pk_dag_run"),
-            ondelete="CASCADE",
-        ),
+        _ops.foreign_key("scheduler_problem", "run_pk", "dag_run.id", cascade=True),
         sa.PrimaryKeyConstraint("unit", name=op.f("pk_scheduler_problem")),
     )
     with op.batch_alter_table("scheduler_problem", schema=None) as batch_op:

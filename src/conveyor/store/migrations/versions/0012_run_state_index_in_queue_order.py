@@ -13,7 +13,8 @@ Create Date: 2026-11-22 17:30:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from conveyor.store.migrations import _ops
 
 revision = "0012"
 down_revision = "0011"
@@ -22,8 +23,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.drop_index("ix_task_instance_run_state", table_name="task_instance")
-    op.create_index(
+    _ops.recreate_index(
         "ix_task_instance_run_state",
         "task_instance",
         ["run_pk", "state", sa.text("priority_weight DESC"), "id"],
@@ -31,9 +31,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_task_instance_run_state", table_name="task_instance")
-    op.create_index(
-        "ix_task_instance_run_state",
-        "task_instance",
-        ["run_pk", "state", "priority_weight"],
+    _ops.recreate_index(
+        "ix_task_instance_run_state", "task_instance", ["run_pk", "state", "priority_weight"]
     )

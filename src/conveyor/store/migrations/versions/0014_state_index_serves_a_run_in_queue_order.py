@@ -16,7 +16,8 @@ Create Date: 2026-11-22 21:20:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from conveyor.store.migrations import _ops
 
 revision = "0014"
 down_revision = "0013"
@@ -25,8 +26,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.drop_index("ix_task_instance_state", table_name="task_instance")
-    op.create_index(
+    _ops.recreate_index(
         "ix_task_instance_state",
         "task_instance",
         ["state", "run_pk", sa.text("priority_weight DESC"), "id"],
@@ -34,5 +34,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_task_instance_state", table_name="task_instance")
-    op.create_index("ix_task_instance_state", "task_instance", ["state"])
+    _ops.recreate_index("ix_task_instance_state", "task_instance", ["state"])

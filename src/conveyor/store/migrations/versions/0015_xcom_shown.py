@@ -13,7 +13,8 @@ Create Date: 2026-11-25 08:30:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from conveyor.store.migrations import _ops
 
 revision = "0015"
 down_revision = "0014"
@@ -22,10 +23,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("xcom", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("shown", sa.JSON(), nullable=True))
+    _ops.add_columns("xcom", sa.Column("shown", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("xcom", schema=None) as batch_op:
-        batch_op.drop_column("shown")
+    _ops.drop_columns("xcom", "shown")

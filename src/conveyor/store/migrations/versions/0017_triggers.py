@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from conveyor.store.migrations import _ops
 from conveyor.store.tables import UtcDateTime
 
 revision = "0017"
@@ -19,9 +20,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("task_instance", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("next_method", sa.String(255), nullable=True))
-        batch_op.add_column(sa.Column("next_kwargs", sa.JSON(), nullable=True))
+    _ops.add_columns(
+        "task_instance",
+        sa.Column("next_method", sa.String(255), nullable=True),
+        sa.Column("next_kwargs", sa.JSON(), nullable=True),
+    )
     op.create_table(
         "trigger",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -62,6 +65,4 @@ def downgrade() -> None:
     op.drop_index("ix_trigger_triggerer_id", table_name="trigger")
     op.drop_index("ix_trigger_ti_id", table_name="trigger")
     op.drop_table("trigger")
-    with op.batch_alter_table("task_instance", schema=None) as batch_op:
-        batch_op.drop_column("next_kwargs")
-        batch_op.drop_column("next_method")
+    _ops.drop_columns("task_instance", "next_kwargs", "next_method")

@@ -8,7 +8,8 @@ Create Date: 2026-11-25 12:00:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from conveyor.store.migrations import _ops
 
 revision = "0018"
 down_revision = "0017"
@@ -17,12 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("dataset_event", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("extra", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("source_alias", sa.String(length=1000), nullable=True))
+    _ops.add_columns(
+        "dataset_event",
+        sa.Column("extra", sa.JSON(), nullable=True),
+        sa.Column("source_alias", sa.String(length=1000), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("dataset_event", schema=None) as batch_op:
-        batch_op.drop_column("source_alias")
-        batch_op.drop_column("extra")
+    _ops.drop_columns("dataset_event", "source_alias", "extra")

@@ -17,6 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from conveyor.store.migrations import _ops
+
 revision = "0020"
 down_revision = "0019"
 branch_labels = None
@@ -24,20 +26,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("dag_run", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("user_note", sa.Text(), nullable=True))
-    with op.batch_alter_table("task_instance", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("user_note", sa.Text(), nullable=True))
-    with op.batch_alter_table("task_try", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("rendered", sa.JSON(), nullable=True))
+    _ops.add_columns("dag_run", sa.Column("user_note", sa.Text(), nullable=True))
+    _ops.add_columns("task_instance", sa.Column("user_note", sa.Text(), nullable=True))
+    _ops.add_columns("task_try", sa.Column("rendered", sa.JSON(), nullable=True))
     op.create_index("ix_dag_run_dag_logical_date", "dag_run", ["dag_id", "logical_date"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_dag_run_dag_logical_date", table_name="dag_run")
-    with op.batch_alter_table("task_try", schema=None) as batch_op:
-        batch_op.drop_column("rendered")
-    with op.batch_alter_table("task_instance", schema=None) as batch_op:
-        batch_op.drop_column("user_note")
-    with op.batch_alter_table("dag_run", schema=None) as batch_op:
-        batch_op.drop_column("user_note")
+    _ops.drop_columns("task_try", "rendered")
+    _ops.drop_columns("task_instance", "user_note")
+    _ops.drop_columns("dag_run", "user_note")

@@ -1,0 +1,46 @@
+"""Operations several revisions make, written once: a revision's schema is still exactly
+what its own file says, since each helper issues the same alembic operations, in the same
+order, as the revision spelled out before it used the helper.
+
+Each call is one ``batch_alter_table`` block, so on SQLite a table is copied at most once
+per call, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+def add_columns(table: str, *columns: sa.Column[object]) -> None:
+    """Add ``columns`` to ``table``, in that order."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for column in columns:
+            batch_op.add_column(column)
+
+
+def drop_columns(table: str, *names: str) -> None:
+    """Drop the columns ``names`` from ``table``, in that order."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for name in names:
+            batch_op.drop_column(name)
+
+
+def recreate_index(name: str, table: str, columns: Sequence[str | sa.TextClause]) -> None:
+    """Drop the index ``name`` of ``table`` and create it again over ``columns``."""
+    op.drop_index(name, table_name=table)
+    op.create_index(name, table, list(columns))
+
+
+def foreign_key(table: str, column: str, target: str, *, cascade: bool) -> sa.ForeignKeyConstraint:
+    """``table.column`` referring to ``target`` (``"other.column"``), named as the naming
+    convention of store/tables.py names it; ``cascade``: its rows go with the row referred to."""
+    other = target.split(".")[0]
+    return sa.ForeignKeyConstraint(
+        [column],
+        [target],
+        name=op.f(f"fk_{table}_{column}_{other}"),
+        ondelete="CASCADE" if cascade else None,
+    )
