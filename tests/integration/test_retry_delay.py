@@ -16,6 +16,7 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
+from conveyor.store.hop import run_lock
 from conveyor.store.tables import task_try
 from conveyor.store.transitions import Actor, Outcome
 
@@ -78,7 +79,7 @@ def test_a_record_that_waits_for_the_runs_lock_keeps_the_whole_delay(
         recorded.set()
 
     with store.write() as holder:
-        runs.lock_run(holder, run_pk)
+        run_lock.lock_run(holder, run_pk)
         waiting = threading.Thread(target=record)
         waiting.start()
         assert not recorded.wait(1.0)  # it waits for the holder

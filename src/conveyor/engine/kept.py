@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 from conveyor.logs.task_logs import try_log_path
 from conveyor.states import TaskState
-from conveyor.store import hop
 from conveyor.store.engine import Connection
-from conveyor.store.runs import LockedRun, RunRow
+from conveyor.store.hop import steps
+from conveyor.store.hop.run_lock import LockedRun
+from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, StartedTry
 
 if TYPE_CHECKING:  # progress imports this module
@@ -100,7 +101,7 @@ class Handoff:
         self,
         conn: Connection,
         run: LockedRun,
-        ready: hop.Ready,
+        ready: steps.Ready,
         from_state: TaskState,
         actor: Actor,
     ) -> bool:
@@ -117,7 +118,7 @@ class Handoff:
             work.try_number,
             work.map_index,
         )
-        found = hop.queue_and_start(
+        found = steps.queue_and_start(
             conn,
             run,
             ready,

@@ -58,8 +58,9 @@ from conveyor.model.templating import render_template_fields
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import hop, runs
+from conveyor.store import runs
 from conveyor.store.engine import Connection, Store, retrying
+from conveyor.store.hop import steps
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.worker.context import (
@@ -249,7 +250,7 @@ class TryRunner:
     def _start_in(
         self, conn: Connection, ti_id: int, try_number: int
     ) -> tuple[StartedTry, RunRow] | None:
-        return hop.start_and_read(
+        return steps.start_and_read(
             conn,
             ti_id,
             try_number,
