@@ -554,23 +554,34 @@ def start_and_read(
         now,
         row.started_map_index,
     )
-    path = log_path(started)
+    _open_try(conn, started, params, log_path(started), actor)
+    return started, run
+
+
+def _open_try(
+    conn: Connection,
+    started: transitions.StartedTry,
+    params: dict[str, Any],
+    path: str | None,
+    actor: Actor,
+) -> None:
+    """The started try's row and its timeline entry, in one statement."""
+    hostname, pid = params["s_hostname"], params["s_pid"]
     message, detail = transitions.started_note(hostname, pid, path)
     conn.execute(
         _OPEN_TRY_AND_NOTE,
         {
-            "o_ti": ti_id,
-            "o_try": try_number,
+            "o_ti": started.ti_id,
+            "o_try": started.try_number,
             "o_hostname": hostname,
             "o_pid": pid,
-            "o_now": now,
+            "o_now": started.start_date,
             "o_log_path": path,
             "o_actor": actor.name,
             "o_message": message,
             "o_detail": detail,
         },
     )
-    return started, run
 
 
 # -- 4. a try queued and started by the process whose hop made it ready ----------------------
