@@ -2,7 +2,7 @@
 move that lost its race says what it found, on both stores.
 
 On SQLite both forms are the single statements; on PostgreSQL the hop's forms are the
-folded ones (store/hop.py), and these tests hold them to the single statements.
+folded ones (store/hop/steps.py), and these tests hold them to the single statements.
 """
 
 from __future__ import annotations

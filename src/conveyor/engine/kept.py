@@ -9,7 +9,7 @@ The worker or executor says only what it may keep and until when (:class:`MayKee
 values); the engine chooses the try, publishes the others, starts the kept one and returns it
 (:class:`KeptTry`). The one call out of the engine is ``publish``: sending tries to the
 broker from inside the transaction, before the statements that queue them, so that no crash
-falls between the commit and the messages (``transitions.wait_for_queuing``).
+falls between the commit and the messages (``run_lock.wait_for_queuing``).
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ class TryRunner:
     ) -> None:
         self.settings = settings
         # Sends what the fast path queues from inside the recording transaction, before its
-        # commit, so no crash can fall between the two (see transitions.wait_for_queuing for
+        # commit, so no crash can fall between the two (see run_lock.wait_for_queuing for
         # how a receiver waits for the commit). Without it, the caller sends TryResult.queued.
         self.publish = publish
         self.store = store or Store(settings.db_url, pool=False)
@@ -422,7 +422,7 @@ class TryRunner:
                 keeper=keeper,
                 # Sent before the statement that queues them: the broker's delivery overlaps
                 # the rest of this transaction, and a receiver that comes before the commit
-                # waits for the run's lock (transitions.wait_for_queuing).
+                # waits for the run's lock (run_lock.wait_for_queuing).
                 publish=self.publish,
             )
 
