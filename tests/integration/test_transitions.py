@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select, update
 
 from conveyor import DAG, EmptyOperator
 from conveyor.clock import utcnow
+from conveyor.engine.runs import hand_back
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.context import DagContext
 from conveyor.states import RunState, TaskState
@@ -162,6 +163,20 @@ def test_a_handed_back_try_is_up_for_retry_at_once_with_one_more_try(
         "the worker stopped",
     )
     assert tried.end_date is not None and tried.duration is not None
+
+
+def test_a_stopping_worker_hands_back_the_tries_its_processes_hold(
+    store: Store, ti_id: int
+) -> None:
+    """``engine.runs.hand_back``: the tries named, or held by the pids given on the host, each
+    handed back under its run's lock; a second hand-back finds nothing running."""
+    _put(store, ti_id, TaskState.QUEUED)
+    with store.write() as conn:
+        assert transitions.start(conn, ti_id, 1, hostname="h", pid=7, log_path=None, actor=ACTOR)
+    assert hand_back(store, [], "h", [8], reason="stopped", actor=ACTOR) == []
+    assert hand_back(store, [], "h", [7], reason="stopped", actor=ACTOR) == [ti_id]
+    assert _state(store, ti_id) == (TaskState.UP_FOR_RETRY, 1)
+    assert hand_back(store, [ti_id], "h", [7], reason="stopped", actor=ACTOR) == []
 
 
 def test_each_declared_move_of_a_run_wins_once(store: Store) -> None:
