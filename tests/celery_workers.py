@@ -32,13 +32,13 @@ from sqlalchemy import select
 
 from conftest import make_settings, runs_finished
 from conveyor.config import Settings
+from conveyor.executors.celery_app import make_app
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import worker
-from conveyor.worker.celery_app import make_app
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 REDIS_URL = "redis://127.0.0.1:6379"

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from celery_workers import REDIS_URL, require_redis, wait_for_worker
 from cli_processes import CONVEYOR, CTRL_C_LIMIT_SECONDS, cli_env, cli_process
 from conftest import make_settings
+from conveyor.executors.celery_app import make_app
 from conveyor.store.engine import Store
 from conveyor.store.tables import task_instance
-from conveyor.worker.celery_app import make_app
 
 #: A task that runs until it is stopped, saying when it started.
 NAPPING = """

@@ -328,7 +328,7 @@ def test_a_lost_connection_holding_prefetched_messages_closes_without_error(
     "Unrecoverable error"); the worker's guard makes the close go through."""
     from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-    from conveyor.worker.celery_app import guard_close_after_collect
+    from conveyor.executors.celery_app import guard_close_after_collect
 
     def lost_connection() -> Connection:
         connection = Connection(redis.url)

@@ -26,6 +26,7 @@ from sqlalchemy import event, select
 
 from celery_workers import require_redis, start_worker
 from conftest import make_settings, runs_finished
+from conveyor.executors.celery_app import make_app
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading import code_cache
 from conveyor.loading.importer import import_dag_file
@@ -34,7 +35,6 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.store import runs, schema
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag, dag_run, task_try, xcom
-from conveyor.worker.celery_app import make_app
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dags"

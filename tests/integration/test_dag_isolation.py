@@ -25,6 +25,7 @@ from celery_workers import require_redis, start_worker
 from conftest import make_settings
 from conveyor.config import Settings
 from conveyor.executors.base import Executor
+from conveyor.executors.celery_app import make_app
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
@@ -33,7 +34,6 @@ from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_try, xcom
-from conveyor.worker.celery_app import make_app
 
 RUNS = 100
 BROKER = "redis://127.0.0.1:6379/13"

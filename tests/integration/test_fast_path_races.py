@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from conftest import make_settings
 from conveyor.engine.tries import TryEnd
 from conveyor.states import RunState, TaskState
-from conveyor.store import pipeline, runs, transitions
+from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
+from conveyor.store.hop import pipeline, run_lock
 from conveyor.store.tables import task_event, task_instance
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
@@ -153,7 +154,7 @@ def test_a_finish_sent_with_the_lock_waits_for_it_and_sees_what_its_holder_commi
             recorded.set()
 
         with store.write() as holder:
-            held = runs.lock_run(holder, run_pk)
+            held = run_lock.lock_run(holder, run_pk)
             waiting = threading.Thread(target=record_right)
             waiting.start()
             assert not recorded.wait(0.5), "the finish did not wait for the run's lock"

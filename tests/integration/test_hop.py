@@ -1,4 +1,4 @@
-"""A hop's transactions (store.hop) write the same rows on both stores.
+"""A hop's transactions (store/hop/steps.py) write the same rows on both stores.
 
 On PostgreSQL a hop is a few statements with data-modifying CTEs; on SQLite the same
 functions make one move per statement. Each test drives a real try through the runner's

@@ -181,7 +181,7 @@ def test_a_try_past_its_timeout_kills_its_runner_and_the_run_goes_on(env: Env) -
 
 
 def _kept(env: Env, run_pk: int, task_id: str) -> bool:
-    """Whether the try's queued entry says its runner took it at once (see hop.queue_and_start)."""
+    """Whether the try's queued entry says its runner took it at once (steps.queue_and_start)."""
     return any(
         e.kind == "queued" and "taken at once" in (e.message or "")
         for e in env.events(run_pk, task_id)

@@ -2,7 +2,7 @@
 move that lost its race says what it found, on both stores.
 
 On SQLite both forms are the single statements; on PostgreSQL the hop's forms are the
-folded ones (store/hop.py), and these tests hold them to the single statements.
+folded ones (store/hop/steps.py), and these tests hold them to the single statements.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import Connection, Table, event, select
 
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import frontier_reads, hop, runs, transitions
+from conveyor.store import frontier_reads, runs, transitions
 from conveyor.store.engine import Store
+from conveyor.store.hop import run_lock, steps
 from conveyor.store.tables import task_event, task_instance, task_try
 from conveyor.store.transitions import Actor, Outcome
 from run_env import manual_run, parsed_folder
@@ -47,7 +48,7 @@ def pair(tmp_path: Path, store: Store) -> tuple[int, int, int]:
 
 
 def _at(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
-    for module in (transitions, hop):
+    for module in (transitions, steps):
         monkeypatch.setattr(module, "utcnow", lambda: when)
 
 
@@ -75,15 +76,15 @@ def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_wri
     run_pk, single, folded = pair
     _at(monkeypatch, NOW)
     with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
+        run = run_lock.lock_run(conn, run_pk)
         assert transitions.schedule_and_queue(conn, single, 0, "upstream done", "etl", ACTOR)
-        ready = hop.Ready(folded, 0, "upstream done", "etl")
-        assert hop.queue_ready(conn, run, [ready], ACTOR) == {folded}
+        ready = steps.Ready(folded, 0, "upstream done", "etl")
+        assert steps.queue_ready(conn, run, [ready], ACTOR) == {folded}
     _same_rows(store, single, folded, tried=False)
 
     with store.write() as conn:
         assert transitions.start_try(conn, single, 1, hostname="h", pid=9, actor=ACTOR)
-        assert hop.start_and_read(
+        assert steps.start_and_read(
             conn, folded, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: None
         )
     _same_rows(store, single, folded)
@@ -91,9 +92,9 @@ def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_wri
     _at(monkeypatch, LATER)
     outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=LATER)
     with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
+        run = run_lock.lock_run(conn, run_pk)
         assert transitions.finish(conn, run, single, 1, outcome, ACTOR)
-        assert hop.finish_and_read(conn, run, hop.Finish(folded, 1, outcome, ACTOR)) is not None
+        assert steps.finish_and_read(conn, run, steps.Finish(folded, 1, outcome, ACTOR)) is not None
     _same_rows(store, single, folded)
 
 
@@ -121,17 +122,17 @@ def test_a_queue_and_start_in_one_move_writes_what_the_single_moves_write(
         one = transitions.start_try(
             conn, single, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: "/logs/1.log"
         )
-    ready = hop.Ready(folded, current, "upstream done", "etl")
+    ready = steps.Ready(folded, current, "upstream done", "etl")
     sent: list[str] = []
 
     def note(_c: object, _cur: object, statement: str, *_: object) -> None:
         sent.append(statement.split(None, 1)[0].upper())
 
     with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
+        run = run_lock.lock_run(conn, run_pk)
         event.listen(store.engine, "before_cursor_execute", note)
         try:
-            started = hop.queue_and_start(
+            started = steps.queue_and_start(
                 conn,
                 run,
                 ready,
@@ -161,8 +162,8 @@ def test_a_queue_and_start_in_one_move_writes_what_the_single_moves_write(
     )
 
     with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
-        again = hop.queue_and_start(
+        run = run_lock.lock_run(conn, run_pk)
+        again = steps.queue_and_start(
             conn,
             run,
             ready,
@@ -192,15 +193,15 @@ def test_a_finish_folded_into_the_hops_read_writes_and_reads_what_the_two_steps_
     _at(monkeypatch, LATER)
     outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=LATER)
     with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
+        run = run_lock.lock_run(conn, run_pk)
         assert transitions.finish(conn, run, single, 1, outcome, ACTOR)
         reads = frontier_reads.FrontierReads(conn, run_pk)
-        finish = hop.Finish(folded, 1, outcome, ACTOR)
-        read = hop.finish_and_read_hop(
+        finish = steps.Finish(folded, 1, outcome, ACTOR)
+        read = steps.finish_and_read_hop(
             conn, run, reads, finish, task_ids=["single"], waiting_bound=8, now=LATER
         )
         assert read is not None
-        again = hop.finish_and_read_hop(
+        again = steps.finish_and_read_hop(
             conn, run, reads, finish, task_ids=[], waiting_bound=8, now=LATER
         )
     _same_rows(store, single, folded)
@@ -219,10 +220,10 @@ def test_the_hop_form_of_schedule_writes_what_the_single_move_writes(
     run_pk, single, folded = pair
     _at(monkeypatch, NOW)
     with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
+        run = run_lock.lock_run(conn, run_pk)
         assert transitions.schedule(conn, single, TaskState.NONE, 0, "no room yet", ACTOR)
-        ready = hop.Ready(folded, 0, "no room yet", "etl")
-        assert hop.schedule_ready(conn, run, [ready], ACTOR) == {folded}
+        ready = steps.Ready(folded, 0, "no room yet", "etl")
+        assert steps.schedule_ready(conn, run, [ready], ACTOR) == {folded}
     _same_rows(store, single, folded, tried=False)
 
 
@@ -236,14 +237,14 @@ def test_a_lost_race_returns_and_logs_the_state_it_found(
 
     caplog.set_level(logging.INFO, logger="conveyor.store.moves")
     with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
+        run = run_lock.lock_run(conn, run_pk)
         again = transitions.start(conn, ti_id, 1, hostname="h", pid=2, log_path=None, actor=ACTOR)
         queued = transitions.queue(conn, ti_id, 1, "etl", ACTOR)
         early = transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
         stale = transitions.finish(
             conn, run, ti_id, 0, Outcome(TaskState.SUCCESS, ExitKind.RETURN), ACTOR
         )
-        folded = hop.queue_ready(conn, run, [hop.Ready(ti_id, 0, "ready", "etl")], ACTOR)
+        folded = steps.queue_ready(conn, run, [steps.Ready(ti_id, 0, "ready", "etl")], ACTOR)
         skipped = transitions.finish_without_running(
             conn, other + 1000, TaskState.SKIPPED, 0, "gone", ACTOR
         )
@@ -279,7 +280,7 @@ def test_a_start_that_waited_for_its_queuing_commit_records_its_start_after_the_
         queued.wait(10)
         with store.write() as conn:
             if ti_id == folded:
-                read = hop.start_and_read(
+                read = steps.start_and_read(
                     conn, ti_id, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: None
                 )
                 started[ti_id] = None if read is None else read[0]
@@ -292,7 +293,7 @@ def test_a_start_that_waited_for_its_queuing_commit_records_its_start_after_the_
     for receiver in receivers:
         receiver.start()
     with store.write() as conn:  # the sender: the run's lock, the queuing, then a pause
-        runs.lock_run(conn, run_pk)
+        run_lock.lock_run(conn, run_pk)
         for ti_id in (single, folded):
             assert transitions.schedule_and_queue(conn, ti_id, 0, "ready", "etl", ACTOR)
         queued.set()

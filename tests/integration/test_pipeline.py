@@ -1,4 +1,4 @@
-"""A statement sent in front of another (``store.pipeline``), on PostgreSQL: both answers
+"""A statement sent in front of another (``store.hop.pipeline``), on PostgreSQL: both answers
 come back together, and a failure of either reaches the caller as the store's own error."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from conveyor.store import pipeline
 from conveyor.store.engine import STORE_UNREACHABLE, Store
+from conveyor.store.hop import pipeline
 
 pytestmark = pytest.mark.postgres
 

@@ -19,8 +19,9 @@ from test_safety_net import Holding
 from conftest import make_settings
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
-from conveyor.store import frontier_reads, hop, runs
+from conveyor.store import frontier_reads, runs
 from conveyor.store.engine import Store
+from conveyor.store.hop import steps
 
 DAG = """
 from conveyor import DAG, EmptyOperator
@@ -145,7 +146,7 @@ def test_queueing_a_waiting_try_reads_it_by_id_whatever_the_statistics_say(
     _move_all(pg_store, run_pk, "scheduled")
     with pg_store.read() as conn:
         waiting = runs.task_instances(conn, run_pk)[500]
-    statement = hop._READY_STATEMENTS["queue"].compile(dialect=pg_store.engine.dialect)
+    statement = steps._READY_STATEMENTS["queue"].compile(dialect=pg_store.engine.dialect)
     params = statement.construct_params(
         {
             "q_ids": [waiting.id],

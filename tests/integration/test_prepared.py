@@ -13,8 +13,9 @@ import sqlalchemy.exc
 from sqlalchemy import Connection, bindparam, event, insert, select, update
 
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.store import prepared, runs, schema
+from conveyor.store import runs, schema
 from conveyor.store.engine import Store
+from conveyor.store.hop import prepared
 from conveyor.store.tables import dag, dag_run, task_event, task_instance
 
 AT = datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)

@@ -37,7 +37,7 @@ def test_after_the_rehearsal_a_real_stores_hop_compiles_nothing_new(tmp_path: Pa
     out = _python(
         f"""
         from conveyor.states import RunState
-        from conveyor.store import prepared
+        from conveyor.store.hop import prepared
         from conveyor.worker import rehearsal
 
         assert not prepared._PLANS
@@ -65,7 +65,7 @@ def test_a_failing_rehearsal_is_swallowed(monkeypatch: pytest.MonkeyPatch) -> No
 def test_children_of_the_fork_server_start_with_the_hop_planned(tmp_path: Path) -> None:
     report = tmp_path / "plans.txt"
     code = (
-        "from conveyor.store import prepared\n"
+        "from conveyor.store.hop import prepared\n"
         f"open({str(report)!r}, 'w').write(str(len(prepared._PLANS)))\n"
     )
     child = fork_context().Process(target=exec, args=(code,))

@@ -14,6 +14,7 @@ from conveyor.engine.tries import TryEnd, try_ended
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
+from conveyor.store.hop import run_lock
 from conveyor.store.tables import task_try
 from conveyor.store.transitions import Actor, Outcome
 from run_env import manual_run, parsed_folder
@@ -73,7 +74,7 @@ def test_a_record_that_waits_for_the_runs_lock_keeps_the_whole_delay(
         recorded.set()
 
     with store.write() as holder:
-        runs.lock_run(holder, run_pk)
+        run_lock.lock_run(holder, run_pk)
         waiting = threading.Thread(target=record)
         waiting.start()
         assert not recorded.wait(1.0)  # it waits for the holder

@@ -1,7 +1,7 @@
 """Advancing a run takes its row's lock first: "lock the run" is a type, ``LockedRun``.
 
 The functions that write a run's moves under its lock take a ``LockedRun``, which only
-``runs.lock_run`` / ``runs.claim_run`` make; ``advance_run`` takes a run so locked. On
+``run_lock.lock_run`` / ``run_lock.claim_run`` make; ``advance_run`` takes a run so locked. On
 PostgreSQL a second lock of a run another transaction holds waits for it, or, as the scheduler
 loop asks (``claim_run``), skips it.
 """
@@ -19,12 +19,14 @@ import pytest
 
 import conveyor
 from conveyor.engine import mapping, progress, tries
+from conveyor.engine import runs as engine_runs
 from conveyor.engine.progress import advance_run
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import pools, runs, transitions
 from conveyor.store.engine import Store
-from conveyor.store.runs import LockedRun
+from conveyor.store.hop import run_lock
+from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.transitions import Actor
 
 PAIR = """
@@ -46,6 +48,11 @@ def test_the_functions_that_write_under_the_lock_require_a_locked_run() -> None:
         (progress._advance_and_queue, "run"),
         (progress._admit_into, "run"),
         (tries._skip_unchosen, "run"),
+        (engine_runs.end_run, "run"),
+        (transitions.end_run, "run"),
+        (transitions.time_out_run, "run"),
+        (transitions.finish, "run"),
+        (transitions.hand_back, "run"),
     ]:
         hints = typing.get_type_hints(function)
         assert hints[parameter] is LockedRun, function.__qualname__
@@ -59,7 +66,21 @@ def test_only_the_store_makes_a_locked_run() -> None:
         for path in source.rglob("*.py")
         if re.search(r"\bLockedRun\(", path.read_text())
     ]
-    assert makers == ["store/runs.py"]
+    assert makers == ["store/hop/run_lock.py"]
+
+
+def test_only_the_engine_and_a_persons_actions_lock_a_run() -> None:
+    """ "Lock the run" is said in engine/ and in store/manual.py (a clear, a mark, a
+    deletion), nowhere else: the scheduler, the executors and the worker ask the engine."""
+    source = Path(inspect.getfile(conveyor)).parent
+    lockers = sorted(
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        if re.search(r"\b(lock_run|claim_run|lock_run_then)\(", path.read_text())
+        and path.name != "run_lock.py"
+    )
+    assert lockers, "the search found no caller at all"
+    assert [p for p in lockers if not p.startswith("engine/")] == ["store/manual.py"]
 
 
 @pytest.mark.postgres
@@ -85,16 +106,16 @@ def test_a_second_advance_of_a_locked_run_waits_or_skips(
 
         waited: list[progress.Advance] = []
         with store.write() as holder:
-            held = runs.lock_run(holder, run_pk)
+            held = run_lock.lock_run(holder, run_pk)
             assert held.id == run_pk and held.state is RunState.RUNNING
 
             with store.write() as conn:  # the scheduler loop's way: leave it to the holder
-                assert runs.claim_run(conn, run_pk) is None
+                assert run_lock.claim_run(conn, run_pk) is None
             assert first_state() is TaskState.NONE  # nothing was planned or moved
 
             def advance() -> None:
                 with store.write() as conn:
-                    waited.append(advance_run(conn, runs.lock_run(conn, run_pk), actor))
+                    waited.append(advance_run(conn, run_lock.lock_run(conn, run_pk), actor))
 
             waiter = threading.Thread(target=advance)
             waiter.start()

@@ -30,6 +30,7 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.states import ExitKind, RunState, TaskState
 from conveyor.store import dag_actions, manual, plan_requests, runs, transitions
 from conveyor.store.engine import Store
+from conveyor.store.hop import run_lock
 from conveyor.store.tables import run_plan_request
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
@@ -303,7 +304,7 @@ def test_a_run_another_writer_holds_keeps_its_request_for_the_next_loop(net: Net
         manual.clear(conn, "chain", run_id, "b", ACTOR)
     other = net.new_scheduler()  # a second scheduler: it takes the request when it can
     with net.store.write() as conn:
-        runs.lock_run(conn, run_pk)  # a finishing try, or the first scheduler, holds the run
+        run_lock.lock_run(conn, run_pk)  # a finishing try, or the first scheduler, holds the run
         net.loop(now, other)
     assert net.states(run_pk)["b"] is TaskState.NONE
     assert net.requests() == 1  # skipped, not met

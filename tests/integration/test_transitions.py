@@ -19,12 +19,14 @@ from sqlalchemy import func, insert, select, update
 
 from conveyor import DAG, EmptyOperator
 from conveyor.clock import utcnow
+from conveyor.engine.runs import hand_back
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.context import DagContext
-from conveyor.states import TaskState
+from conveyor.states import RunState, TaskState
 from conveyor.store import dags, runs, schema, transitions
 from conveyor.store.dags import ParsedFile
 from conveyor.store.engine import Store
+from conveyor.store.hop import run_lock
 from conveyor.store.tables import dag_run, scheduler, task_event, task_instance, task_try
 from conveyor.store.transitions import TASK_MOVES, Actor, IllegalMove
 
@@ -126,6 +128,85 @@ def test_schedule_numbers_the_next_try_once(store: Store, ti_id: int) -> None:
         assert transitions.schedule(conn, ti_id, TaskState.UP_FOR_RETRY, 1, "due", ACTOR)
         assert not transitions.schedule(conn, ti_id, TaskState.UP_FOR_RETRY, 1, "due", ACTOR)
     assert _state(store, ti_id) == (TaskState.SCHEDULED, 2)
+
+
+def test_a_handed_back_try_is_up_for_retry_at_once_with_one_more_try(
+    store: Store, ti_id: int
+) -> None:
+    """``moves.HAND_BACK``: the try is closed as a signal's, and the task keeps its retries."""
+    with store.write() as conn:
+        run_pk = conn.execute(
+            select(task_instance.c.run_pk).where(task_instance.c.id == ti_id)
+        ).scalar_one()
+        max_tries = conn.execute(
+            select(task_instance.c.max_tries).where(task_instance.c.id == ti_id)
+        ).scalar_one()
+    _put(store, ti_id, TaskState.QUEUED)
+    with store.write() as conn:
+        assert transitions.start(conn, ti_id, 1, hostname="h", pid=1, log_path=None, actor=ACTOR)
+    with store.write() as conn:
+        run = run_lock.lock_run(conn, run_pk)
+        assert transitions.hand_back(conn, run, ti_id, 1, "the worker stopped", ACTOR)
+        assert not transitions.hand_back(conn, run, ti_id, 1, "the worker stopped", ACTOR)
+    with store.read() as conn:
+        ti = conn.execute(select(task_instance).where(task_instance.c.id == ti_id)).one()
+        tried = conn.execute(select(task_try).where(task_try.c.ti_id == ti_id)).one()
+    assert (TaskState(ti.state), ti.try_number, ti.max_tries) == (
+        TaskState.UP_FOR_RETRY,
+        1,
+        max_tries + 1,
+    )
+    assert ti.retry_at is not None and ti.retry_at <= utcnow() and ti.heartbeat_at is None
+    assert (tried.state, tried.exit_kind, tried.error) == (
+        "up_for_retry",
+        "signal",
+        "the worker stopped",
+    )
+    assert tried.end_date is not None and tried.duration is not None
+
+
+def test_a_stopping_worker_hands_back_the_tries_its_processes_hold(
+    store: Store, ti_id: int
+) -> None:
+    """``engine.runs.hand_back``: the tries named, or held by the pids given on the host, each
+    handed back under its run's lock; a second hand-back finds nothing running."""
+    _put(store, ti_id, TaskState.QUEUED)
+    with store.write() as conn:
+        assert transitions.start(conn, ti_id, 1, hostname="h", pid=7, log_path=None, actor=ACTOR)
+    assert hand_back(store, [], "h", [8], reason="stopped", actor=ACTOR) == []
+    assert hand_back(store, [], "h", [7], reason="stopped", actor=ACTOR) == [ti_id]
+    assert _state(store, ti_id) == (TaskState.UP_FOR_RETRY, 1)
+    assert hand_back(store, [ti_id], "h", [7], reason="stopped", actor=ACTOR) == []
+
+
+def test_each_declared_move_of_a_run_wins_once(store: Store) -> None:
+    """queued -> running -> success through the declared moves, each refused the second time,
+    and a run's timeout only from running."""
+    _save_dag(store)
+    ended = _create_run(store, "manual", DAY)
+    timed_out = _create_run(store, "manual", datetime(2024, 1, 2, tzinfo=UTC))
+    assert ended is not None and timed_out is not None
+    now = utcnow()
+    with store.write() as conn:
+        assert transitions.start_run(conn, ended, now=now)
+        assert not transitions.start_run(conn, ended, now=now)
+        assert transitions.start_run(conn, timed_out, now=now)
+        run = run_lock.lock_run(conn, ended)
+        assert transitions.end_run(conn, run, RunState.SUCCESS, "all done", now=now)
+        assert not transitions.end_run(conn, run, RunState.FAILED, "again", now=now)
+        late = run_lock.lock_run(conn, timed_out)
+        assert transitions.time_out_run(conn, late, "too long", now=now)
+        assert not transitions.time_out_run(conn, late, "too long", now=now)
+        with pytest.raises(IllegalMove):
+            transitions.end_run(conn, run, RunState.RUNNING, "no", now=now)
+    with store.read() as conn:
+        rows = {
+            row.id: row
+            for row in conn.execute(select(dag_run).where(dag_run.c.id.in_([ended, timed_out])))
+        }
+    assert (rows[ended].state, rows[ended].note) == ("success", "all done")
+    assert (rows[timed_out].state, rows[timed_out].note) == ("failed", "too long")
+    assert rows[ended].start_date is not None and rows[ended].end_date is not None
 
 
 def _race_to_start(store: Store, ti_id: int, try_number: int) -> list[bool]:

@@ -15,8 +15,9 @@ from sqlalchemy import update
 
 from conveyor.engine import frontier
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import frontier_reads, hop, runs, transitions
+from conveyor.store import frontier_reads, runs, transitions
 from conveyor.store.engine import Store
+from conveyor.store.hop import run_lock, steps
 from conveyor.store.tables import task_instance
 from conveyor.store.transitions import Actor, Outcome
 from run_env import manual_run, parsed_folder
@@ -54,14 +55,14 @@ def test_the_only_try_in_flight_finishing_before_a_wide_fan_in_reads_no_more_of_
 
     finished = {"t0000": TaskState.SUCCESS}
     with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
+        run = run_lock.lock_run(conn, run_pk)
         structure = runs.serialized_dag(conn, run.version_hash)
         reads = frontier_reads.FrontierReads(conn, run_pk)
-        found = hop.finish_and_read_hop(
+        found = steps.finish_and_read_hop(
             conn,
             run,
             reads,
-            hop.Finish(first, 1, Outcome(TaskState.SUCCESS, ExitKind.RETURN), ACTOR),
+            steps.Finish(first, 1, Outcome(TaskState.SUCCESS, ExitKind.RETURN), ACTOR),
             task_ids=frontier.first_reads(structure, finished),
             waiting_bound=1,
             sample=frontier.reaches_wide_fan_in(structure, finished),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from psycopg import _queries
 from sqlalchemy.dialects import postgresql
 
-from conveyor.store import hop
+from conveyor.store.hop import steps
 
 #: psycopg's limits (private names, so read with a fallback to the documented values).
 LONGEST = getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", 4096)
@@ -23,7 +23,7 @@ NAMED = 4
 
 
 def test_the_finish_and_read_statement_is_one_psycopg_keeps_parsed() -> None:
-    compiled = hop._FINISH_AND_READ_HOP.compile(dialect=postgresql.psycopg.dialect())
+    compiled = steps._FINISH_AND_READ_HOP.compile(dialect=postgresql.psycopg.dialect())
     # Each named task id becomes a parameter of its own when the statement is executed.
     expanded = ", ".join(f"%(task_ids_1_{i})s::VARCHAR" for i in range(1, NAMED + 1))
     text = compiled.string.replace("__[POSTCOMPILE_task_ids]", expanded)

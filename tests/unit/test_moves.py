@@ -11,6 +11,7 @@ from conveyor.states import ExitKind, TaskState
 from conveyor.store import moves
 from conveyor.store.transitions import (
     FINISH_MESSAGES,
+    RUN_MOVES,
     TASK_MOVES,
     IllegalMove,
     Outcome,
@@ -62,6 +63,13 @@ def test_every_declared_move_is_an_allowed_one(move: moves.Move) -> None:
     # some target), and a move with a fixed target allows every one of its starts.
     assert {start for start, _ in allowed} == move.from_states
     assert len(move.event_kinds(TaskState.SUCCESS)) == len(move.events) >= 1
+
+
+@pytest.mark.parametrize("move", moves.MOVES_OF_A_RUN, ids=lambda m: m.name)
+def test_every_declared_move_of_a_run_is_an_allowed_one(move: moves.RunMove) -> None:
+    assert move.from_states
+    assert all((start, move.to) in RUN_MOVES for start in move.from_states)
+    assert all(isinstance(value, moves.Value | moves.Given) for value in move.sets.values())
 
 
 def test_a_move_is_truthy_only_when_it_won() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from conveyor.config import load_config
 from conveyor.engine.progress import QueuedTry
-from conveyor.worker import celery_app
+from conveyor.executors import celery_app
 
 WORK = [
     QueuedTry(1, 1, "default", 1, "fan", "manual", "part_000", None),
@@ -39,10 +39,10 @@ def test_a_detached_producer_is_replaced_and_the_try_sent_on_a_fresh_one(
     detached = {"left": 1}
 
     def send(app: Any, work: QueuedTry) -> None:
-        producers.append(getattr(app, "_conveyor_producer", None))
+        producers.append(app.held_producer)
         if detached["left"]:
             detached["left"] -= 1
-            app._conveyor_producer = ("pid", "a producer kombu left detached")
+            app.held_producer = ("pid", "a producer kombu left detached")
             raise AttributeError("'NoneType' object has no attribute 'client'")
         sent.append(work.ti_id)
 

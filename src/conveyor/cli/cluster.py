@@ -32,8 +32,8 @@ T = TypeVar("T")
 @click.option("-n", "--hostname", help="Node name (default: conveyor@<host>).")
 def worker_command(queues: str, concurrency: int | None, hostname: str | None) -> None:
     """Run tries from the broker on this machine until SIGTERM (Celery prefork pool)."""
+    from conveyor.executors.celery_app import make_app
     from conveyor.metrics import serve_process_metrics
-    from conveyor.worker.celery_app import make_app
 
     config = settings()
     open_store(config)  # fail early, with the reason, if the store is unreachable or stale
@@ -179,7 +179,7 @@ def flower_command(flower_args: tuple[str, ...]) -> None:
     """Start Celery's Flower monitor on Conveyor's broker (extra arguments go to Flower)."""
     import flower  # noqa: F401  # the top-level handler names the extra when it is missing
 
-    from conveyor.worker.celery_app import make_app
+    from conveyor.executors.celery_app import make_app
 
     app = make_app(settings())
     app.start(["flower", *flower_args])

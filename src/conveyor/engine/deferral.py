@@ -7,7 +7,7 @@ run's moves does):
   and pool slot are free: neither counts ``deferred``), grants the try back as a poke does,
   and stores the trigger (``store/triggers.py``);
 - **fire** (a triggerer, on the trigger's first event): ``deferred -> scheduled``
-  (``moves.RESUME``), numbering the next try and giving it the method and arguments to
+  (``transitions.resume``), numbering the next try and giving it the method and arguments to
   resume at, the event among them; the trigger row goes. The scheduler's dispatch queues
   the try like any scheduled one;
 - **time out** (the scheduler, ``scheduler/timeouts.py``): past the deferral's timeout the
@@ -31,8 +31,9 @@ from conveyor.engine.progress import plan_whole_run
 from conveyor.engine.tries import TryResult, failure_outcome
 from conveyor.exceptions import TaskDeferred
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import moves, runs, transitions, triggers
+from conveyor.store import runs, transitions, triggers
 from conveyor.store.engine import Connection, Store, retrying
+from conveyor.store.hop import run_lock
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.triggers import serialization
 
@@ -79,7 +80,7 @@ def record_deferral(
 
     def record() -> TryResult:
         with store.write() as conn:
-            locked = runs.lock_run(conn, run_pk)
+            locked = run_lock.lock_run(conn, run_pk)
             outcome = Outcome(TaskState.DEFERRED, ExitKind.DEFERRED)
             moved = transitions.finish(
                 conn, locked, ti_id, try_number, outcome, actor, started_at=started_at
@@ -136,29 +137,21 @@ def fire(conn: Connection, fired: Iterable[Fired], actor: Actor) -> list[int]:
     for item in sorted(fired, key=lambda f: (f.trigger.run_pk, f.trigger.id)):
         t = item.trigger
         if t.run_pk not in locked:  # once a run: many triggers of one run fire together
-            runs.lock_run(conn, t.run_pk)
+            run_lock.lock_run(conn, t.run_pk)
             locked.add(t.run_pk)
         kwargs = dict(t.method_kwargs or {})
         kwargs["event"] = serialization.encode(item.payload, f"{t.classpath} event payload")
-        now = utcnow()
-        moved = transitions.make_move(
+        name = t.classpath.rsplit(".", 1)[-1]
+        moved = transitions.resume(
             conn,
-            moves.RESUME,
             t.ti_id,
             t.try_number,
-            now=now,
-            given={"next_method": t.method_name, "next_kwargs": kwargs},
+            method=t.method_name,
+            kwargs=kwargs,
+            note=f"trigger {name} (#{t.id}) fired; resuming at {t.method_name}",
+            actor=actor,
         )
         if moved:
-            name = t.classpath.rsplit(".", 1)[-1]
-            transitions.record_notes(
-                conn,
-                moves.RESUME,
-                moved,
-                [(f"trigger {name} (#{t.id}) fired; resuming at {t.method_name}", None)],
-                actor,
-                now,
-            )
             moved_ids.append(t.id)
         gone.append(t.id)
     triggers.remove(conn, *gone)
@@ -201,7 +194,7 @@ def time_out(
         error,
     )
     with store.write() as conn:
-        locked = runs.lock_run(conn, owner.run_pk)
+        locked = run_lock.lock_run(conn, owner.run_pk)
         expected = (TaskState.DEFERRED,)
         if not transitions.finish(
             conn, locked, overdue.ti_id, overdue.try_number, outcome, actor, expected=expected

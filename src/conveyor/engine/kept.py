@@ -9,7 +9,7 @@ The worker or executor says only what it may keep and until when (:class:`MayKee
 values); the engine chooses the try, publishes the others, starts the kept one and returns it
 (:class:`KeptTry`). The one call out of the engine is ``publish``: sending tries to the
 broker from inside the transaction, before the statements that queue them, so that no crash
-falls between the commit and the messages (``transitions.wait_for_queuing``).
+falls between the commit and the messages (``run_lock.wait_for_queuing``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 from conveyor.logs.task_logs import try_log_path
 from conveyor.states import TaskState
-from conveyor.store import hop
 from conveyor.store.engine import Connection
-from conveyor.store.runs import LockedRun, RunRow
+from conveyor.store.hop import steps
+from conveyor.store.hop.run_lock import LockedRun
+from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, StartedTry
 
 if TYPE_CHECKING:  # progress imports this module
@@ -100,7 +101,7 @@ class Handoff:
         self,
         conn: Connection,
         run: LockedRun,
-        ready: hop.Ready,
+        ready: steps.Ready,
         from_state: TaskState,
         actor: Actor,
     ) -> bool:
@@ -117,7 +118,7 @@ class Handoff:
             work.try_number,
             work.map_index,
         )
-        found = hop.queue_and_start(
+        found = steps.queue_and_start(
             conn,
             run,
             ready,

@@ -19,7 +19,8 @@ from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, TaskState
 from conveyor.store import mapping, transitions
 from conveyor.store.engine import Connection
-from conveyor.store.runs import LockedRun, TiRow
+from conveyor.store.hop.run_lock import LockedRun
+from conveyor.store.runs import TiRow
 from conveyor.store.transitions import Actor
 
 S = TaskState

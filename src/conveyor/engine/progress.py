@@ -5,7 +5,7 @@ transaction that records the outcome, so downstream tasks are queued at once ins
 waiting for the next scheduler loop. The loop calls :func:`plan_whole_run` for the runs its
 safety net picks (new runs, retries that came due, changes made outside a try's end, the
 periodic sweep), and :func:`queue_scheduled` to hand out the tries that waited for room. Each
-works on a run whose row is locked first (a :class:`~conveyor.store.runs.LockedRun`), so two
+works on a run whose row is locked first (a :class:`~conveyor.store.run_lock.LockedRun`), so two
 tries of one run finishing at the same moment cannot both miss that a join is ready. What
 may be queued is ``engine.admission``'s decision.
 """
@@ -16,17 +16,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from conveyor import callbacks
 from conveyor.clock import utcnow
 from conveyor.engine import admission, frontier
 from conveyor.engine.kept import Handoff
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
+from conveyor.engine.runs import end_run
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import frontier_reads, hop, plan_requests, pools, runs, transitions
+from conveyor.store import frontier_reads, plan_requests, pools, runs, transitions
 from conveyor.store.engine import Connection
-from conveyor.store.runs import LockedRun, TiRow
+from conveyor.store.hop import run_lock, steps
+from conveyor.store.hop.run_lock import LockedRun
+from conveyor.store.runs import TiRow
 from conveyor.store.transitions import Actor
 
 
@@ -131,6 +133,23 @@ def plan_whole_run(
     return Advance([], None, idle=not moved)
 
 
+def lock_and_advance(
+    conn: Connection, run_pk: int, actor: Actor, *, parallelism: int | None = None
+) -> Advance:
+    """:func:`advance_run` of run ``run_pk``, locked here: waits while another writer holds
+    it."""
+    return advance_run(conn, run_lock.lock_run(conn, run_pk), actor, parallelism=parallelism)
+
+
+def plan_claimed_run(
+    conn: Connection, run_pk: int, actor: Actor, *, now: datetime | None = None
+) -> Advance | None:
+    """:func:`plan_whole_run` of run ``run_pk`` if this call can claim it; None if another
+    writer holds it (another scheduler, or a finishing try, which moves it on itself)."""
+    run = run_lock.claim_run(conn, run_pk)
+    return None if run is None else plan_whole_run(conn, run, actor, now=now)
+
+
 def _advance_and_queue(
     conn: Connection, run: LockedRun, mover: Mover, read: runs.TasksAndRoom | None
 ) -> Advance:
@@ -187,24 +206,9 @@ def _plan_whole(
         _ask_next_run_to_look(conn, run, plan, ended)
     _finish_unrun(conn, plan, tis, mover.actor)
     if plan.run_state is not None:
-        _end_run(conn, run, structure, plan, mover.now)
+        end_run(conn, run, structure, plan.run_state, plan.run_reason, mover.now)
         return Advance([], plan.run_state)
     return structure, tis, plan, retried
-
-
-def _end_run(
-    conn: Connection, run: LockedRun, structure: SerializedDag, plan: RunPlan, now: datetime
-) -> None:
-    state = plan.run_state
-    assert state is not None
-    if transitions.move_run(
-        conn,
-        run.id,
-        expected=[RunState.RUNNING],
-        to=state,
-        values={"end_date": now, "note": plan.run_reason},
-    ):  # this process ended the run: it asks for the DAG's callback, exactly once
-        callbacks.request_run_end(conn, run.id, structure, state, plan.run_reason)
 
 
 def advance_from_frontier(
@@ -221,7 +225,7 @@ def advance_from_frontier(
     moving any more, the run is planned whole, once, to end it (or find it deadlocked).
 
     ``read``: the hop's read, when the caller made it already (with the finish, in one
-    statement: ``hop.finish_and_read_hop``), bounded by :func:`waiting_bound`, at
+    statement: ``steps.finish_and_read_hop``), bounded by :func:`waiting_bound`, at
     ``mover.now``."""
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
@@ -338,7 +342,7 @@ def _queue_admitted(
     fresh = [ti for ti in admitted.now if ti_key(ti) in reasons]  # queued below in one move
     waiting_fits = [ti for ti in admitted.now if ti_key(ti) not in reasons]
     later = [  # fresh ones without room: scheduled below in one move
-        hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue)
+        steps.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue)
         for ti in admitted.later
         if ti_key(ti) in reasons
     ]
@@ -351,12 +355,12 @@ def _queue_admitted(
     handoff = mover.handoff
     kept = handoff.choose(queued) if handoff is not None and queued else None
     kept_id = None if kept is None else kept.ti_id
-    fresh_ready = [hop.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in fresh]
-    waiting_ready = [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in waiting_fits]
+    fresh_ready = [steps.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in fresh]
+    waiting_ready = [steps.Ready(ti.id, ti.try_number, "", ti.queue) for ti in waiting_fits]
     actor = mover.actor
-    hop.schedule_ready(conn, run, later, actor)
-    moved = hop.queue_ready(conn, run, [r for r in fresh_ready if r.ti_id != kept_id], actor)
-    moved |= hop.queue_waiting(conn, run, [r for r in waiting_ready if r.ti_id != kept_id], actor)
+    steps.schedule_ready(conn, run, later, actor)
+    moved = steps.queue_ready(conn, run, [r for r in fresh_ready if r.ti_id != kept_id], actor)
+    moved |= steps.queue_waiting(conn, run, [r for r in waiting_ready if r.ti_id != kept_id], actor)
     if handoff is not None and kept is not None:
         by_state = ((TaskState.NONE, fresh_ready), (TaskState.SCHEDULED, waiting_ready))
         for from_state, readies in by_state:
@@ -375,7 +379,7 @@ def queue_scheduled(
     Only as many scheduled tries are read as could be queued, the first by priority; more
     only while some of those wait on a pool and room is left, so that a fan-out of 10,000
     costs a dispatch the same few rows as one of 200 and admission decides as over them all."""
-    run = runs.claim_run(conn, run_pk)
+    run = run_lock.claim_run(conn, run_pk)
     if run is None:
         return []
     structure = runs.serialized_dag(conn, run.version_hash)
@@ -390,8 +394,8 @@ def queue_scheduled(
         if len(admitted.now) >= room or len(ready) < wanted:
             break  # room filled, or every scheduled try was a candidate
         wanted *= 4
-    moved = hop.queue_waiting(
-        conn, run, [hop.Ready(ti.id, ti.try_number, "", ti.queue) for ti in admitted.now], actor
+    moved = steps.queue_waiting(
+        conn, run, [steps.Ready(ti.id, ti.try_number, "", ti.queue) for ti in admitted.now], actor
     )
     return [_queued_try_of(structure, run, ti) for ti in admitted.now if ti.id in moved]
 

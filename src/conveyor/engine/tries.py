@@ -35,10 +35,11 @@ from conveyor.model.assets import Emitted
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import frontier_reads, hop, runs, transitions
+from conveyor.store import frontier_reads, runs, transitions
 from conveyor.store.engine import Connection, Store
+from conveyor.store.hop import run_lock, steps
+from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.rendered import keep_rendered
-from conveyor.store.runs import LockedRun
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.store.xcom import upsert_xcom
 
@@ -164,22 +165,22 @@ def _record_end(
     # The run's row first. The XCom insert takes a foreign-key share lock on that row; two
     # tries of a run ending at once would each hold it and deadlock on the row lock after.
     # A try whose process knows the run's DAG version plans its read before the lock, and a
-    # run the frontier plans then sends the lock with the finish (hop.lock_run_then). The
+    # run the frontier plans then sends the lock with the finish (run_lock.lock_run_then). The
     # version a run pinned never changes; each is read once per process, then cached.
     if end.version_hash is None:
-        run = runs.lock_run(conn, end.run_pk)
+        run = run_lock.lock_run(conn, end.run_pk)
         structure = runs.serialized_dag(conn, run.version_hash)
         ending = _ending(conn, end, _outcome_now(end), structure, actor, parallelism, handoff)
         return _finish_locked(ending, run)
     outcome = _outcome_now(end)
     structure = runs.serialized_dag(conn, end.version_hash)
     if not _plans_on_frontier(end, structure):
-        run = runs.lock_run(conn, end.run_pk)
+        run = run_lock.lock_run(conn, end.run_pk)
         ending = _ending(conn, end, outcome, structure, actor, parallelism, handoff)
         return _finish_locked(ending, run)
     ending = _ending(conn, end, outcome, structure, actor, parallelism, handoff)
-    together = hop.finishes_in_one_statement(conn, outcome)
-    run, found = hop.lock_run_then(
+    together = steps.finishes_in_one_statement(conn, outcome)
+    run, found = run_lock.lock_run_then(
         conn, end.run_pk, _frontier_finish(ending), sent_together=together
     )
     return _advance_on_frontier(ending, run, found)
@@ -205,7 +206,7 @@ def _finish_locked(ending: _Ending, run: LockedRun) -> TryResult:
     if ending.on_frontier:
         return _advance_on_frontier(ending, run, _frontier_finish(ending)(run))
     conn, end, outcome, mover = ending.conn, ending.end, ending.outcome, ending.mover
-    read = hop.finish_and_read(conn, run, _finish(end, outcome, mover))
+    read = steps.finish_and_read(conn, run, _finish(end, outcome, mover))
     if read is None:
         return TryResult(started=True, state=None)  # a timeout or a person got there first
     read = _on_success(conn, run, end, outcome, read, mover.actor)
@@ -218,7 +219,7 @@ def _finish_locked(ending: _Ending, run: LockedRun) -> TryResult:
 _HopRead = tuple[frontier_reads.FrontierReads, frontier_reads.HopRead]
 
 
-def _frontier_finish(ending: _Ending) -> Callable[[runs.RunLock], _HopRead | None]:
+def _frontier_finish(ending: _Ending) -> Callable[[run_lock.RunLock], _HopRead | None]:
     """Finish the try and read what its hop plans with (one statement on PostgreSQL), given
     the run's lock: held, or sent in front in the same pipeline. None if the try was no
     longer this caller's to end."""
@@ -226,8 +227,8 @@ def _frontier_finish(ending: _Ending) -> Callable[[runs.RunLock], _HopRead | Non
     reads = frontier_reads.FrontierReads(conn, end.run_pk)
     finished = {end.task_id: outcome.state}
 
-    def finish(lock: runs.RunLock) -> _HopRead | None:
-        found = hop.finish_and_read_hop(
+    def finish(lock: run_lock.RunLock) -> _HopRead | None:
+        found = steps.finish_and_read_hop(
             conn,
             lock,
             reads,
@@ -253,8 +254,8 @@ def _advance_on_frontier(ending: _Ending, run: LockedRun, found: _HopRead | None
     return _result(run, outcome, advance, mover.handoff)
 
 
-def _finish(end: TryEnd, outcome: Outcome, mover: Mover) -> hop.Finish:
-    return hop.Finish(end.ti_id, end.try_number, outcome, mover.actor, end.started_at)
+def _finish(end: TryEnd, outcome: Outcome, mover: Mover) -> steps.Finish:
+    return steps.Finish(end.ti_id, end.try_number, outcome, mover.actor, end.started_at)
 
 
 def _outcome_now(end: TryEnd) -> Outcome:
@@ -331,7 +332,7 @@ def end_from_outside(
         try_number, owner.max_tries, task.retry_delay_for(try_number), exit_kind, error
     )
     with store.write() as conn:
-        locked = runs.lock_run(conn, owner.run_pk)
+        locked = run_lock.lock_run(conn, owner.run_pk)
         if not transitions.finish(
             conn, locked, ti_id, try_number, outcome, actor, expected=expected
         ):

@@ -18,10 +18,10 @@ from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
+from conveyor.executors.celery_app import make_app, publish_tries, release_producer
 from conveyor.executors.lost_messages import LostMessages
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.worker.celery_app import make_app, publish_tries, release_producer
 
 log = logging.getLogger(__name__)
 

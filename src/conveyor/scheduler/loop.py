@@ -23,7 +23,8 @@ from conveyor import interrupts
 from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
 from conveyor.config import Settings
-from conveyor.engine.progress import plan_whole_run, queue_scheduled, queued_tries
+from conveyor.engine.progress import plan_claimed_run, queue_scheduled, queued_tries
+from conveyor.engine.runs import start_run
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
@@ -33,7 +34,7 @@ from conveyor.scheduler import datasets, safety_net, timeouts
 from conveyor.scheduler.due import due_runs
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
-from conveyor.states import ExitKind, RunState
+from conveyor.states import ExitKind
 from conveyor.store import (
     due_times,
     liveness,
@@ -336,13 +337,7 @@ class Scheduler:
             structure = runs.serialized_dag(conn, run.version_hash)
             if active >= structure.max_active_runs:
                 continue
-            if transitions.move_run(
-                conn,
-                run.id,
-                expected=[RunState.QUEUED],
-                to=RunState.RUNNING,
-                values={"start_date": utcnow()},
-            ):
+            if start_run(conn, run.id):
                 active += 1
                 tasks += len(structure.tasks)
         return tasks
@@ -366,11 +361,10 @@ class Scheduler:
                 with self.store.write() as conn:
                     # Claimed, not waited for: another scheduler or a finishing try is on
                     # it right now, and moves it on itself.
-                    locked = runs.claim_run(conn, run.id)
-                    if locked is not None:
-                        advance = plan_whole_run(conn, locked, self.actor, now=now)
+                    advance = plan_claimed_run(conn, run.id, self.actor, now=now)
+                    if advance is not None:
                         plan_requests.met(conn, requested.pop(run.id, []))
-                if locked is not None:
+                if advance is not None:
                     self.safety_net.planned(run, seen, at, idle=advance.idle)
         self._forget_requests_of_runs_not_running(requested, {run.id for run in running})
 

@@ -1,10 +1,10 @@
 """Run timeouts (``dagrun_timeout``) and SLA misses, checked by the scheduler loop.
 
 The decisions are pure functions of a run's start, its task states and the clock; ``check``
-applies them with guarded moves. A run past its ``dagrun_timeout`` fails with the reason
-"run timed out" and its failure callback is requested; a task with an ``sla`` that has not
-succeeded that long after its run started gets one ``sla_miss`` request (the request's
-unique key makes it once per run and task).
+applies them. A run past its ``dagrun_timeout`` fails with the reason "run timed out" and
+its failure callback is requested (``engine.runs.time_out_run``); a task with an ``sla``
+that has not succeeded that long after its run started gets one ``sla_miss`` request (the
+request's unique key makes it once per run and task).
 """
 
 from __future__ import annotations
@@ -16,17 +16,11 @@ from datetime import datetime, timedelta
 
 from conveyor import callbacks
 from conveyor.engine import deferral
+from conveyor.engine.runs import time_out_run
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
-from conveyor.states import RunState, TaskState
-from conveyor.store import (
-    callback_requests,
-    plan_requests,
-    runs,
-    scheduling,
-    transitions,
-    triggers,
-)
+from conveyor.states import TaskState
+from conveyor.store import callback_requests, runs, scheduling, triggers
 from conveyor.store.engine import Store
 from conveyor.store.transitions import Actor
 
@@ -88,7 +82,7 @@ def check(store: Store, actor: Actor, now: datetime, problems: Problems | None =
             timeout = run_timeout(structure)
             if timed_out(row.start_date, timeout, now):
                 assert timeout is not None
-                if _fail_timed_out(store, row.id, structure, timeout, actor, now):
+                if time_out_run(store, row.id, structure, timeout, actor, now):
                     found.timed_out.append(row.id)
             elif wants_sla:
                 found.sla_missed += _request_sla_misses(
@@ -101,37 +95,6 @@ def _unit(problems: Problems | None, run: scheduling.RunRef) -> AbstractContextM
     if problems is None:
         return nullcontext()
     return problems.guard("check_timeouts", dag_id=run.dag_id, run_pk=run.id)
-
-
-def _fail_timed_out(
-    store: Store,
-    run_pk: int,
-    structure: SerializedDag,
-    timeout: timedelta,
-    actor: Actor,
-    now: datetime,
-) -> bool:
-    reason = f"run timed out: running longer than dagrun_timeout ({timeout.total_seconds():g}s)"
-    with store.write() as conn:
-        run = runs.lock_run(conn, run_pk)
-        if not transitions.move_run(
-            conn,
-            run_pk,
-            expected=[RunState.RUNNING],
-            to=RunState.FAILED,
-            values={"end_date": now, "note": reason},
-        ):
-            return False
-        # Tasks that never started will not now; running tries finish and are recorded.
-        for ti in runs.task_instances(conn, run_pk):
-            if ti.state is TaskState.NONE:
-                transitions.finish_without_running(
-                    conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
-                )
-        callbacks.request_run_end(conn, run_pk, structure, RunState.FAILED, reason)
-        if structure.any_depends_on_past:
-            plan_requests.request_plan_of_next_run(conn, run)
-    return True
 
 
 def _request_sla_misses(

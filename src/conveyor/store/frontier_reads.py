@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from conveyor.states import FINISHED, IN_FLIGHT, TaskState
-from conveyor.store import prepared
+from conveyor.store.hop import prepared
 from conveyor.store.runs import TI_COLUMNS, TiRow, ti_row
 from conveyor.store.tables import pool, task_instance
 
@@ -52,7 +52,7 @@ _CHUNK = 500
 SAMPLE = 16
 
 # Parameters are never named after a column: the hop's read also heads an UPDATE
-# (``hop.finish_and_read_hop``), which would take such a parameter as a value to set.
+# (``steps.finish_and_read_hop``), which would take such a parameter as a value to set.
 _NAMED = select(*TI_COLUMNS).where(
     _TI.run_pk == bindparam("of_run"),
     _TI.map_index == -1,
@@ -84,11 +84,11 @@ _WAITING_FOR_ROOM = (
 # in flight when a wide fan-in is downstream (3, see ``unfinished_sample``), each row with the
 # run's tries in flight, the store's, and the slots of its pool (what admission needs of the
 # pools, so the queueing that follows reads no pool row). A round trip costs more than these
-# index reads. ``hop.finish_and_read_hop`` adds a part (4) on PostgreSQL: the finished row.
+# index reads. ``steps.finish_and_read_hop`` adds a part (4) on PostgreSQL: the finished row.
 NAMED_PART, DUE_PART, WAITING_PART, SAMPLE_PART, FINISHED_PART = 0, 1, 2, 3, 4
 # Counted once per statement, not once per part: each subquery adds to the statement's
 # planning, which was most of the read's time while PostgreSQL planned it on every hop (it
-# now runs on its generic plan: see ``hop._FINISH_AND_READ_HOP``'s shape).
+# now runs on its generic plan: see ``steps._FINISH_AND_READ_HOP``'s shape).
 _COUNTS = (
     select(
         select(func.count())

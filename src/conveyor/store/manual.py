@@ -24,6 +24,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import plan_requests, runs, transitions
+from conveyor.store.hop import run_lock
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.transitions import Actor
 
@@ -61,9 +62,11 @@ def related_tasks(
     ]
 
 
-def _locked_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
+def locked_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
+    """The run, its row locked for this transaction (a person's action waits for the engine
+    and for another person's); ``NotFoundError`` if there is no such run."""
     run = runs.find_run(conn, dag_id, run_id)
-    return runs.lock_run(conn, run.id)
+    return run_lock.lock_run(conn, run.id)
 
 
 def _rerun(conn: Connection, run: RunRow, what: str) -> RunState:
@@ -161,7 +164,7 @@ def clear_tasks(
     map_index: int | None = None,
 ) -> ManualResult:
     """Clear task instances (None: every task of the run) so that they run again."""
-    run = _locked_run(conn, dag_id, run_id)
+    run = locked_run(conn, dag_id, run_id)
     plan = plan_clear(
         conn,
         run,
@@ -201,7 +204,7 @@ def mark(
     one instance of a mapped task (None: the task, all of its instances)."""
     if to not in (TaskState.SUCCESS, TaskState.FAILED):
         raise ValueError(f"a task can be marked success or failed, not {to}")
-    run = _locked_run(conn, dag_id, run_id)
+    run = locked_run(conn, dag_id, run_id)
     by_task = _instances_by_task(conn, run)
     instances = by_task.get(task_id)
     if not instances:
@@ -234,7 +237,7 @@ def mark_run(
     """
     if to not in (TaskState.SUCCESS, TaskState.FAILED):
         raise ValueError(f"a run can be marked success or failed, not {to}")
-    run = _locked_run(conn, dag_id, run_id)
+    run = locked_run(conn, dag_id, run_id)
     changed: list[str] = []
     in_flight: list[str] = []
     for task_id, instances in _instances_by_task(conn, run).items():

@@ -1,11 +1,14 @@
-"""Each move of a task instance declared once, as data, and rendered for each store.
+"""Each move of a task instance, and of a run, declared once, as data, and rendered.
 
 A move is a conditional UPDATE of one task instance: from some states, guarded by its try
 number, to a state, setting some columns, and, when it wins, writing its timeline entries
 and opening or closing the try's row. :mod:`conveyor.store.transitions` renders a move as
-one statement (every store); :mod:`conveyor.store.hop` folds a hop's moves into
+one statement (every store); :mod:`conveyor.store.hop.steps` folds a hop's moves into
 data-modifying CTEs on PostgreSQL. Both build their statements from the declarations here,
 once at import, so the guard and the columns of a move cannot differ between the two.
+
+A run's moves (:class:`RunMove`: start, succeed, fail, time out) are declared the same way,
+and rendered by ``transitions.make_run_move``; the engine makes them (``engine/runs.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 
-from conveyor.states import TaskState
+from conveyor.states import RunState, TaskState
 from conveyor.store.tables import task_instance, task_try
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ class Value(Enum):
     NEXT_TRY = "next_try"  # try_number + 1: the move numbers the next try, once
     TO = "to"  # the state the move reaches (a try row's state)
     DURATION = "duration"  # seconds from the try row's start_date to NOW
+    ONE_MORE_TRY = "one_more_try"  # max_tries + 1: a try granted back, not the task's fault
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,13 @@ class Move:
         return target
 
 
-NOW, NULL, NEXT_TRY, TO, DURATION = (
+NOW, NULL, NEXT_TRY, TO, DURATION, ONE_MORE_TRY = (
     Value.NOW,
     Value.NULL,
     Value.NEXT_TRY,
     Value.TO,
     Value.DURATION,
+    Value.ONE_MORE_TRY,
 )
 
 #: The moves the engine makes on its own, each with its timeline entries. A person's clear
@@ -193,7 +198,52 @@ RESUME = Move(
     ("scheduled",),
 )
 
-MOVES = (SCHEDULE, SCHEDULE_AND_QUEUE, QUEUE, START, FINISH, FINISH_WITHOUT_RUNNING, RESUME)
+#: A worker that stops hands its running try back (``engine/runs.py``): up for retry at
+#: once, with one more try granted, so a deploy or a scale-down never uses up a task's retries.
+HAND_BACK = Move(
+    "hand_back",
+    frozenset({S.RUNNING}),
+    S.UP_FOR_RETRY,
+    {**FINISH.sets, "retry_at": NOW, "max_tries": ONE_MORE_TRY},
+    (None,),
+    closes_try=FINISH.closes_try,
+)
+
+MOVES = (
+    SCHEDULE,
+    SCHEDULE_AND_QUEUE,
+    QUEUE,
+    START,
+    FINISH,
+    FINISH_WITHOUT_RUNNING,
+    RESUME,
+    HAND_BACK,
+)
+
+
+@dataclass(frozen=True)
+class RunMove:
+    """One guarded move of a run, as data: ``WHERE id = run_pk AND state IN from_states``,
+    setting the state and ``sets`` (values as a task move's, :class:`Value` or
+    :class:`Given`). Who makes each, and under which lock, is ``engine/runs.py``'s."""
+
+    name: str
+    from_states: frozenset[RunState]
+    to: RunState
+    sets: Mapping[str, ColumnValue]
+
+
+#: The moves of a run the engine makes. A person's (a finished run sent back to queued after
+#: a clear or a mark) goes through ``transitions.move_run``, checked against ``RUN_MOVES``.
+RUN_START = RunMove(  # the loop, once max_active_runs leaves room
+    "start_run", frozenset({RunState.QUEUED}), RunState.RUNNING, {"start_date": NOW}
+)
+_RUN_END: Mapping[str, ColumnValue] = {"end_date": NOW, "note": Given("note")}
+RUN_SUCCEED = RunMove("succeed_run", frozenset({RunState.RUNNING}), RunState.SUCCESS, _RUN_END)
+RUN_FAIL = RunMove("fail_run", frozenset({RunState.RUNNING}), RunState.FAILED, _RUN_END)
+#: Past its ``dagrun_timeout``: failed as RUN_FAIL is, by the scheduler rather than its plan.
+RUN_TIME_OUT = RunMove("time_out_run", frozenset({RunState.RUNNING}), RunState.FAILED, _RUN_END)
+MOVES_OF_A_RUN = (RUN_START, RUN_SUCCEED, RUN_FAIL, RUN_TIME_OUT)
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -223,6 +273,8 @@ def renderer(
             return to
         if value is NEXT_TRY:
             return next_try if next_try is not None else _TI.try_number + 1
+        if value is ONE_MORE_TRY:
+            return _TI.max_tries + 1
         if duration is None:
             raise ValueError("this rendering has no duration")
         return duration

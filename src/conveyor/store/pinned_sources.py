@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from conveyor.store import prepared
+from conveyor.store.hop import prepared
 from conveyor.store.tables import dag_source, dag_version
 
 

@@ -25,7 +25,7 @@ from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError, NotFoundError
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store.runs import LockedRun
+from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.tables import dag, dag_run, pool, task_instance
 
 POOL_NAME_MAX = 250

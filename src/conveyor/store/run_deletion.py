@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from conveyor.exceptions import ConveyorError
 from conveyor.states import RUN_FINISHED
-from conveyor.store import retention, runs
+from conveyor.store import manual, retention
 from conveyor.store.retention import CleanReport
 
 
@@ -39,8 +39,7 @@ def delete_run(conn: Connection, dag_id: str, run_id: str) -> DeletedRun:
 
     Raises ``NotFoundError`` (no such run) or :class:`RunNotFinished`; nothing is deleted then.
     """
-    found = runs.find_run(conn, dag_id, run_id)
-    run = runs.lock_run(conn, found.id)  # a clear or a mark waits, or finds the run gone
+    run = manual.locked_run(conn, dag_id, run_id)  # a clear or a mark waits, or finds it gone
     if run.state not in RUN_FINISHED:
         raise RunNotFinished(
             f"run {run_id!r} of DAG {dag_id!r} is {run.state.value}: only a finished run can "

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, and_, bindparam, func, insert, select
-from sqlalchemy.exc import IntegrityError, NoResultFound
+from sqlalchemy import Connection, and_, bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
@@ -19,8 +18,8 @@ from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
 from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store import prepared
-from conveyor.store.tables import UtcDateTime, dag, dag_run, dag_version, pool, task_instance
+from conveyor.store.hop import prepared
+from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance
 from conveyor.strict_json import check, shown
 
 
@@ -37,46 +36,6 @@ class RunRow:
     conf: dict[str, Any]
     version_hash: str
     dag_paused: bool = False
-
-
-@dataclass(frozen=True)
-class LockedRun(RunRow):
-    """A run whose row this transaction holds locked (FOR UPDATE on PostgreSQL; SQLite's
-    single writer serializes transactions anyway).
-
-    Only :func:`lock_run`, :func:`claim_run` and :func:`locked_run_from_driver` (the row of
-    the lock ``hop.lock_run_then`` sends in a pipeline) make one. Every writer of a run locks
-    its row first, before any other lock, so that two of them never wait on each other; the
-    functions that rely on that order take a ``LockedRun`` (or a :data:`RunLock`), so a call
-    that skipped the lock is a type error rather than a deadlock or a lost join under load.
-    """
-
-
-@dataclass(frozen=True)
-class PendingLock:
-    """Run ``run_pk``'s lock, sent to PostgreSQL in front of the statement being sent, in the
-    same pipeline (``hop.lock_run_then``): the server takes the lock before it runs that
-    statement, whose snapshot then sees everything committed under the lock before. Its
-    :class:`LockedRun` comes back with the statement's results.
-
-    Only ``hop.lock_run_then`` makes one, and only for the one statement it sends in front
-    of; the writers that may ride there take a :data:`RunLock`.
-    """
-
-    run_pk: int
-
-
-#: This transaction holds the run's lock (:class:`LockedRun`), or the statement about to be
-#: sent is queued behind it in the same pipeline (:class:`PendingLock`).
-RunLock = LockedRun | PendingLock
-
-
-def held(lock: RunLock) -> LockedRun:
-    """``lock`` as held: for a writer that sends more than the one statement a
-    :class:`PendingLock` goes in front of."""
-    if not isinstance(lock, LockedRun):
-        raise TypeError(f"run {lock.run_pk}'s lock rides with one statement only")
-    return lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,14 +201,12 @@ def create_manual_run(
     )
 
 
-_RUN = (
+#: A run with its DAG's ``is_paused``, by ``run_pk`` (its lock: ``hop.run_lock``).
+RUN = (
     select(dag_run, dag.c.is_paused)
     .outerjoin(dag, dag.c.dag_id == dag_run.c.dag_id)
     .where(dag_run.c.id == bindparam("run_pk"))
 )
-# Serializes the fast paths of one run on PostgreSQL; the DAG row is only read.
-_RUN_LOCKED = _RUN.with_for_update(of=dag_run)
-_RUN_CLAIMED = _RUN.with_for_update(of=dag_run, skip_locked=True)
 
 
 def claim_dag(conn: Connection, dag_id: str) -> bool:
@@ -266,50 +223,8 @@ def claim_dag(conn: Connection, dag_id: str) -> bool:
 
 
 def get_run(conn: Connection, run_pk: int) -> RunRow:
-    """The run as it is now; to write its moves, :func:`lock_run` it instead."""
-    return run_row(prepared.execute(conn, _RUN, {"run_pk": run_pk}).one())
-
-
-def lock_run(conn: Connection, run_pk: int) -> LockedRun:
-    """The run, its row locked for this transaction: waits while another writer holds it."""
-    return _locked(run_row(prepared.execute(conn, _RUN_LOCKED, {"run_pk": run_pk}).one()))
-
-
-_UTC = UtcDateTime()
-
-
-def lock_run_text(conn: Connection) -> str:
-    """The text of :func:`lock_run`'s statement in ``conn``'s dialect (parameter ``run_pk``),
-    for a caller that sends it to the driver itself (see ``hop.lock_run_then``)."""
-    return _lock_run_text(conn.dialect)
-
-
-@functools.lru_cache(maxsize=4)
-def _lock_run_text(dialect: Dialect) -> str:
-    return _RUN_LOCKED.compile(dialect=dialect).string
-
-
-def locked_run_from_driver(row: Any, run_pk: int, dialect: Dialect) -> LockedRun:
-    """The run from the driver's own row of :func:`lock_run_text` (named columns, without
-    SQLAlchemy's types); raises as :func:`lock_run` does when the run is gone."""
-    if row is None:
-        raise NoResultFound(f"run {run_pk} does not exist")
-    dates = {
-        name: _UTC.process_result_value(getattr(row, name), dialect)
-        for name in ("logical_date", "data_interval_start", "data_interval_end")
-    }
-    return _locked(run_row(row._replace(**dates)))
-
-
-def claim_run(conn: Connection, run_pk: int) -> LockedRun | None:
-    """The run, its row locked for this transaction; None if another writer holds it now (or
-    it is gone): for the scheduler, which comes back to the run in its next loop."""
-    row = conn.execute(_RUN_CLAIMED, {"run_pk": run_pk}).first()
-    return None if row is None else _locked(run_row(row))
-
-
-def _locked(run: RunRow) -> LockedRun:
-    return LockedRun(**{f.name: getattr(run, f.name) for f in fields(RunRow)})
+    """The run as it is now; to write its moves, lock it instead (``hop.run_lock``)."""
+    return run_row(prepared.execute(conn, RUN, {"run_pk": run_pk}).one())
 
 
 def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:

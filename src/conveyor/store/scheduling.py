@@ -59,14 +59,6 @@ class RunningSince(RunRef):
     start_date: datetime | None
 
 
-def claim_run(conn: Connection, run_pk: int) -> bool:
-    """Lock a run row for this transaction, skipping it if someone else holds it."""
-    got = conn.execute(
-        select(dag_run.c.id).where(dag_run.c.id == run_pk).with_for_update(skip_locked=True)
-    ).first()
-    return got is not None
-
-
 def dags_with_queued_runs(conn: Connection) -> list[str]:
     """Unpaused DAGs that have a queued run."""
     return list(

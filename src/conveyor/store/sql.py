@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from conveyor.store import prepared
+from conveyor.store.hop import prepared
 
 
 def upsert(

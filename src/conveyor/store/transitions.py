@@ -5,10 +5,10 @@ AND try_number = :try``, and the row count says whether we won. Zero rows means 
 process moved the row first (a duplicated broker message, a second scheduler, a retried
 request, a timeout racing a finishing task): that is not an error, the loser does nothing
 but log what it found (a :class:`~conveyor.store.moves.Moved`, falsy, says so to its caller).
-There is no read-modify-write of state in Python anywhere. The engine's moves are declared
-once in :mod:`conveyor.store.moves`; this module renders each as one statement, and
-:mod:`conveyor.store.hop` folds a hop's moves into fewer statements on PostgreSQL from the
-same declarations; nothing else writes state.
+There is no read-modify-write of state in Python anywhere. The engine's moves, of task
+instances and of runs, are declared once in :mod:`conveyor.store.moves`; this module renders
+each as one statement, and :mod:`conveyor.store.hop.steps` folds a hop's moves into fewer
+statements on PostgreSQL from the same declarations; nothing else writes state.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from sqlalchemy import (
 
 from conveyor.clock import utcnow
 from conveyor.states import ExitKind, RunState, TaskState
-from conveyor.store import moves, prepared
+from conveyor.store import moves
+from conveyor.store.hop import prepared
+from conveyor.store.hop.run_lock import LockedRun, wait_for_queuing
 from conveyor.store.moves import Moved
-from conveyor.store.runs import LockedRun
 from conveyor.store.sql import insert_later
 from conveyor.store.tables import (
     UtcDateTime,
@@ -154,6 +155,9 @@ def move_run(
     to: RunState,
     values: Mapping[str, Any] | None = None,
 ) -> bool:
+    """Guarded move of one run, with columns the caller names; True if this call won. For a
+    person's moves (``store/manual.py``); the engine's are declared in
+    :mod:`conveyor.store.moves` (:func:`make_run_move`)."""
     expected = list(expected)
     for start in expected:
         if (start, to) not in RUN_MOVES:
@@ -165,6 +169,63 @@ def move_run(
         .values(state=to.value, **dict(values or {}))
     )
     return conn.execute(stmt).rowcount == 1
+
+
+_RUN_SINGLE = moves.renderer(
+    now=bindparam("run_now", type_=UtcDateTime),
+    given=lambda name: bindparam("run_" + name, type_=dag_run.c[name].type),
+    to=bindparam("run_to", type_=String),
+)
+#: Each declared move of a run as one statement, built once.
+_RUN_STATEMENTS = {
+    move.name: update(dag_run)
+    .where(
+        dag_run.c.id == bindparam("run_pk", type_=Integer),
+        dag_run.c.state.in_(sorted(state.value for state in move.from_states)),
+    )
+    .values(state=move.to.value, **moves.columns(move.sets, _RUN_SINGLE))
+    for move in moves.MOVES_OF_A_RUN
+}
+
+
+def make_run_move(
+    conn: Connection,
+    move: moves.RunMove,
+    run_pk: int,
+    *,
+    now: datetime,
+    given: Mapping[str, Any] | None = None,
+) -> bool:
+    """``move`` of one run, as one statement; True if this call won. ``given``: its
+    :class:`~conveyor.store.moves.Given` values."""
+    for start in move.from_states:
+        if (start, move.to) not in RUN_MOVES:
+            raise IllegalMove(f"run state move {start} -> {move.to} is not allowed")
+    params = {
+        "run_pk": run_pk,
+        "run_now": now,
+        **{f"run_{name}": value for name, value in (given or {}).items()},
+    }
+    return prepared.execute(conn, _RUN_STATEMENTS[move.name], params).rowcount == 1
+
+
+def start_run(conn: Connection, run_pk: int, *, now: datetime) -> bool:
+    """queued -> running (``moves.RUN_START``). No lock: no try of a queued run writes."""
+    return make_run_move(conn, moves.RUN_START, run_pk, now=now)
+
+
+def end_run(conn: Connection, run: LockedRun, to: RunState, note: str, *, now: datetime) -> bool:
+    """running -> success / failed (``moves.RUN_SUCCEED``, ``moves.RUN_FAIL``), as the run's
+    plan says, with the plan's reason as its note."""
+    move = moves.RUN_SUCCEED if to is RunState.SUCCESS else moves.RUN_FAIL
+    if move.to is not to:
+        raise IllegalMove(f"a run ends in success or failed, not {to}")
+    return make_run_move(conn, move, run.id, now=now, given={"note": note})
+
+
+def time_out_run(conn: Connection, run: LockedRun, note: str, *, now: datetime) -> bool:
+    """running -> failed past the run's ``dagrun_timeout`` (``moves.RUN_TIME_OUT``)."""
+    return make_run_move(conn, moves.RUN_TIME_OUT, run.id, now=now, given={"note": note})
 
 
 def record_event(
@@ -316,7 +377,7 @@ def queued_message(queue_name: str) -> str:
 
 def kept_note(queue_name: str) -> tuple[str, dict[str, Any]]:
     """The ``queued`` timeline entry of a try that the process whose hop made it ready
-    started itself, with no message through the broker (``hop.queue_and_start``)."""
+    started itself, with no message through the broker (``steps.queue_and_start``)."""
     return (
         f"queued on {queue_name!r} and taken at once by the process that ran its upstream task",
         {"queue": queue_name, "kept": True},
@@ -363,10 +424,30 @@ def queue_kept(
 ) -> Moved:
     """:func:`schedule_and_queue` (from ``none``) or :func:`queue` (from ``scheduled``) of a
     try that the process queuing it starts itself at once; its ``queued`` entry says so.
-    The hop folds it with the start (``hop.queue_and_start``), which writes what this move
+    The hop folds it with the start (``steps.queue_and_start``), which writes what this move
     and :func:`start_try` write, one after the other."""
     move = moves.SCHEDULE_AND_QUEUE if from_state is S.NONE else moves.QUEUE
     return _ready_move(conn, move, ti_id, try_number, reason, queue_name, actor, kept=True)
+
+
+def resume(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    *,
+    method: str,
+    kwargs: dict[str, Any],
+    note: str,
+    actor: Actor,
+) -> Moved:
+    """deferred -> scheduled (``moves.RESUME``): a deferred try's trigger fired, and the next
+    try resumes at ``method`` with ``kwargs`` (the event among them)."""
+    now = utcnow()
+    given = {"next_method": method, "next_kwargs": kwargs}
+    moved = make_move(conn, moves.RESUME, ti_id, try_number, now=now, given=given)
+    if moved:
+        record_notes(conn, moves.RESUME, moved, [(note, None)], actor, now)
+    return moved
 
 
 def note_requeued(
@@ -395,32 +476,6 @@ def note_requeued(
             at=now,
         )
     return won
-
-
-# KEY SHARE: conflicts with the FOR UPDATE a queuing transaction holds on the run's row, and
-# with nothing a reader or another starting try takes.
-_WAIT_FOR_QUEUING = (
-    select(dag_run.c.id)
-    .where(
-        dag_run.c.id == select(_TI.run_pk).where(_TI.id == bindparam("start_ti")).scalar_subquery()
-    )
-    .with_for_update(read=True, key_share=True)
-)
-
-
-def wait_for_queuing(conn: Connection, ti_id: int) -> bool:
-    """After a start found its try not queued: wait until no transaction can still be queuing
-    it, on PostgreSQL; True if the caller should try the start once more.
-
-    A try's message is published inside the transaction that queues it, before the commit
-    and even before the queuing statement (so the broker's delivery overlaps the rest of that
-    transaction), so that no crash can fall between the commit and the send. Every such
-    transaction holds its run's row locked from its start, so waiting for that lock waits for
-    it to end; then the try is either there to start or not.
-    """
-    if conn.dialect.name != "postgresql":
-        return False
-    return conn.execute(_WAIT_FOR_QUEUING, {"start_ti": ti_id}).first() is not None
 
 
 @dataclass(frozen=True)
@@ -578,6 +633,20 @@ def finish(
     if outcome.state in (S.UP_FOR_RESCHEDULE, S.DEFERRED):
         # A poke, and a deferral's resumption, are numbered, but are no retry.
         _grant_one_more_try(conn, ti_id, try_number)
+    _close_try(conn, ti_id, try_number, outcome, actor, now, started_at)
+    return moved
+
+
+def _close_try(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    outcome: Outcome,
+    actor: Actor,
+    now: datetime,
+    started_at: datetime | None,
+) -> None:
+    """A won finish's try row closed, and its timeline entry."""
     started = (
         started_at
         or prepared.execute(conn, _TRY_START, {"move_id": ti_id, "move_try": try_number}).scalar()
@@ -596,7 +665,6 @@ def finish(
         },
     )
     record_finish(conn, ti_id, try_number, outcome, actor, now)
-    return moved
 
 
 def record_finish(
@@ -647,15 +715,14 @@ def finish_message(outcome: Outcome) -> str:
 def hand_back(
     conn: Connection, run: LockedRun, ti_id: int, try_number: int, reason: str, actor: Actor
 ) -> Moved:
-    """running -> up_for_retry for a try its worker gave up on (shutdown), not its own fault.
-
-    The task is granted one more try, so a deploy or a scale-down never uses up its retries.
-    """
+    """running -> up_for_retry for a try its worker gave up on (shutdown), not its own fault
+    (``moves.HAND_BACK``): one more try is granted, so a deploy or a scale-down never uses
+    up a task's retries. ``run``: the try's run, locked in this transaction."""
     now = utcnow()
-    outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.SIGNAL, reason, retry_at=now)
-    moved = finish(conn, run, ti_id, try_number, outcome, actor)
+    moved = make_move(conn, moves.HAND_BACK, ti_id, try_number, now=now)
     if moved:
-        _grant_one_more_try(conn, ti_id, try_number)
+        outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.SIGNAL, reason, retry_at=now)
+        _close_try(conn, ti_id, try_number, outcome, actor, now, None)
     return moved
 
 

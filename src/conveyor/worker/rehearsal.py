@@ -8,7 +8,7 @@ first hops held every other writer up for most of the run's first tenth of a sec
 The fork server runs :func:`rehearse_hop` once, when it starts (see
 ``conveyor.executors.fork_server_warmup``): a small fan-out, run to its end through the real
 ``TryRunner`` on an in-memory store, with the runner keeping tries as a long-lived runner
-does. The statements it compiles (``store.prepared`` keeps them per process, by statement
+does. The statements it compiles (``store.hop.prepared`` keeps them per process, by statement
 object) are inherited by every process the fork server forks, and a new runner's first
 hop costs what its later ones do.
 """
@@ -20,17 +20,17 @@ import tempfile
 from collections import deque
 from datetime import datetime
 
-from conveyor.clock import utcnow
 from conveyor.config import load_config
 from conveyor.engine.kept import MayKeep
-from conveyor.engine.progress import QueuedTry, advance_run
+from conveyor.engine.progress import QueuedTry, lock_and_advance
+from conveyor.engine.runs import start_run
 from conveyor.engine.tries import worker_actor
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.context import DagContext
 from conveyor.model.dag import DAG
 from conveyor.operators import PythonOperator
 from conveyor.states import RunState
-from conveyor.store import runs, schema, transitions, trigger
+from conveyor.store import runs, schema, trigger
 from conveyor.store.dags import ParsedFile, save_parsed_file
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner
@@ -90,16 +90,8 @@ def run_rehearsal(url: str, home: str) -> RunState:
             save_parsed_file(conn, parsed)
             run_pk = trigger.trigger_run(conn, dag.dag_id, created_by="rehearsal").id
             assert run_pk is not None
-            transitions.move_run(
-                conn,
-                run_pk,
-                expected=[RunState.QUEUED],
-                to=RunState.RUNNING,
-                values={"start_date": utcnow()},
-            )
-            actor = worker_actor("rehearsal")
-            run = runs.lock_run(conn, run_pk)
-            backlog = deque(advance_run(conn, run, actor).queued)
+            start_run(conn, run_pk)
+            backlog = deque(lock_and_advance(conn, run_pk, worker_actor("rehearsal")).queued)
         runner = TryRunner(settings, store, resolve_dag=lambda *_: dag, output="python")
         _run_all(runner, backlog)
         with store.read() as conn:

@@ -58,8 +58,9 @@ from conveyor.model.templating import render_template_fields
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import hop, runs
+from conveyor.store import runs
 from conveyor.store.engine import Connection, Store, retrying
+from conveyor.store.hop import steps
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.worker.context import (
@@ -131,7 +132,7 @@ class TryRunner:
     ) -> None:
         self.settings = settings
         # Sends what the fast path queues from inside the recording transaction, before its
-        # commit, so no crash can fall between the two (see transitions.wait_for_queuing for
+        # commit, so no crash can fall between the two (see run_lock.wait_for_queuing for
         # how a receiver waits for the commit). Without it, the caller sends TryResult.queued.
         self.publish = publish
         self.store = store or Store(settings.db_url, pool=False)
@@ -249,7 +250,7 @@ class TryRunner:
     def _start_in(
         self, conn: Connection, ti_id: int, try_number: int
     ) -> tuple[StartedTry, RunRow] | None:
-        return hop.start_and_read(
+        return steps.start_and_read(
             conn,
             ti_id,
             try_number,
@@ -421,7 +422,7 @@ class TryRunner:
                 keeper=keeper,
                 # Sent before the statement that queues them: the broker's delivery overlaps
                 # the rest of this transaction, and a receiver that comes before the commit
-                # waits for the run's lock (transitions.wait_for_queuing).
+                # waits for the run's lock (run_lock.wait_for_queuing).
                 publish=self.publish,
             )
 

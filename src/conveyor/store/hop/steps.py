@@ -1,4 +1,4 @@
-"""A hop's transaction in as few round trips as the store allows.
+"""A hop's steps: its transaction in as few round trips as the store allows.
 
 When a try finishes, its process records the outcome and queues what became ready, in one
 transaction under the run's lock (``engine.tries.try_ended``). The moves are the ones in
@@ -16,8 +16,9 @@ A process that starts a try its own hop makes ready (a kept try, ``engine/kept.p
 and starts it with :func:`queue_and_start`: one statement instead of the queueing move and
 the start's two, since it holds the run's lock and knows the run and the try's names already.
 
-Every writer here that relies on the run's lock takes the ``runs.LockedRun``; the finish
-that goes behind the lock in one pipeline (:func:`lock_run_then`) takes a ``runs.RunLock``.
+Every writer here that relies on the run's lock takes the ``run_lock.LockedRun``; the finish
+that goes behind the lock in one pipeline (``run_lock.lock_run_then``) takes a
+``run_lock.RunLock``.
 
 Every round trip to the store sits between one task's end and the next one's start, and
 each costs a good part of a bare broker round trip, so this is where a chain's latency
@@ -29,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -55,7 +56,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from conveyor.clock import utcnow
 from conveyor.states import TaskState
-from conveyor.store import frontier_reads, moves, pipeline, prepared, runs, transitions
+from conveyor.store import frontier_reads, moves, runs, transitions
+from conveyor.store.hop import prepared
+from conveyor.store.hop.run_lock import LockedRun, RunLock, held, wait_for_queuing
 from conveyor.store.tables import (
     UtcDateTime,
     dag,
@@ -67,7 +70,6 @@ from conveyor.store.tables import (
 from conveyor.store.transitions import Actor, Outcome
 
 S = TaskState
-T = TypeVar("T")
 _TI = task_instance.c
 _EVENT_COLUMNS = ["ti_id", "try_number", "at", "kind", "actor", "message", "detail"]
 _DETAIL = task_event.c.detail.type
@@ -164,7 +166,7 @@ class Finish:
     started_at: datetime | None = None
 
 
-def _finish_alone(conn: Connection, run: runs.LockedRun, finish: Finish) -> transitions.Moved:
+def _finish_alone(conn: Connection, run: LockedRun, finish: Finish) -> transitions.Moved:
     """The finish as ``transitions.finish`` makes it, a statement at a time."""
     return transitions.finish(
         conn,
@@ -177,9 +179,7 @@ def _finish_alone(conn: Connection, run: runs.LockedRun, finish: Finish) -> tran
     )
 
 
-def finish_and_read(
-    conn: Connection, run: runs.LockedRun, finish: Finish
-) -> runs.TasksAndRoom | None:
+def finish_and_read(conn: Connection, run: LockedRun, finish: Finish) -> runs.TasksAndRoom | None:
     """``transitions.finish`` of a running try, then the run's task instances and room; None
     if the try was no longer this process's to finish. ``run`` is locked in this
     transaction, so the read sees every other finish of the run that committed before."""
@@ -220,7 +220,7 @@ _FINISH_AND_READ_HOP = frontier_reads.hop_read(
 
 def finish_and_read_hop(
     conn: Connection,
-    lock: runs.RunLock,
+    lock: RunLock,
     reads: frontier_reads.FrontierReads,
     finish: Finish,
     *,
@@ -236,7 +236,7 @@ def finish_and_read_hop(
     after the outcome's."""
     ti_id, try_number, outcome = finish.ti_id, finish.try_number, finish.outcome
     if not finishes_in_one_statement(conn, outcome):
-        if not _finish_alone(conn, runs.held(lock), finish):
+        if not _finish_alone(conn, held(lock), finish):
             return None
         return reads.read_hop(task_ids, now, waiting_bound, sample=sample)
     transitions.check_move([S.RUNNING], outcome.state)
@@ -263,25 +263,6 @@ def finish_and_read_hop(
     read.in_flight -= 1
     read.in_flight_of_run -= 1
     return read
-
-
-def lock_run_then(
-    conn: Connection, run_pk: int, then: Callable[[runs.RunLock], T], *, sent_together: bool
-) -> tuple[runs.LockedRun, T]:
-    """``runs.lock_run``, then ``then(lock)``. With ``sent_together`` (``then`` begins with
-    one statement, as :func:`finish_and_read_hop` does where
-    :func:`finishes_in_one_statement`), on PostgreSQL the lock goes in front of that
-    statement, with the transaction's BEGIN: one round trip where there were three, and the
-    run is not locked while this process wakes up to send the statement. Its snapshot is
-    taken once the lock is granted, so it sees everything committed under the lock before.
-    ``then`` is then given a ``runs.PendingLock``: the run's row comes back with the
-    statement's results, as the :class:`~conveyor.store.runs.LockedRun` returned here."""
-    if not (sent_together and pipeline.supported()):
-        locked = runs.lock_run(conn, run_pk)
-        return locked, then(locked)
-    with pipeline.in_front(conn, runs.lock_run_text(conn), {"run_pk": run_pk}) as lock:
-        done = then(runs.PendingLock(run_pk))
-    return runs.locked_run_from_driver(lock.fetchone(), run_pk, conn.dialect), done
 
 
 def finishes_in_one_statement(conn: Connection, outcome: Outcome) -> bool:
@@ -397,9 +378,7 @@ _READY_STATEMENTS = {
 }
 
 
-def queue_ready(
-    conn: Connection, run: runs.LockedRun, ready: list[Ready], actor: Actor
-) -> set[int]:
+def queue_ready(conn: Connection, run: LockedRun, ready: list[Ready], actor: Actor) -> set[int]:
     """``none -> queued`` for each of ``ready`` (``transitions.schedule_and_queue``); the ids
     of the task instances this call moved."""
     if conn.dialect.name != "postgresql":
@@ -411,9 +390,7 @@ def queue_ready(
     return _move_ready(conn, ready, actor, moves.SCHEDULE_AND_QUEUE)
 
 
-def schedule_ready(
-    conn: Connection, run: runs.LockedRun, ready: list[Ready], actor: Actor
-) -> set[int]:
+def schedule_ready(conn: Connection, run: LockedRun, ready: list[Ready], actor: Actor) -> set[int]:
     """``none -> scheduled`` for each of ``ready`` that has no room to run yet
     (``transitions.schedule``); the ids of the task instances this call moved."""
     if conn.dialect.name != "postgresql":
@@ -425,9 +402,7 @@ def schedule_ready(
     return _move_ready(conn, ready, actor, moves.SCHEDULE)
 
 
-def queue_waiting(
-    conn: Connection, run: runs.LockedRun, waiting: list[Ready], actor: Actor
-) -> set[int]:
+def queue_waiting(conn: Connection, run: LockedRun, waiting: list[Ready], actor: Actor) -> set[int]:
     """``scheduled -> queued`` for each of ``waiting``, tries that waited for room
     (``transitions.queue``); the ids of the task instances this call moved. On PostgreSQL,
     one statement for all of them and their timeline entries."""
@@ -561,7 +536,7 @@ def start_and_read(
         "s_pid": pid,
     }
     row = conn.execute(_START_AND_READ, params).first()
-    if row is None and transitions.wait_for_queuing(conn, ti_id):
+    if row is None and wait_for_queuing(conn, ti_id):
         now = params["s_now"] = utcnow()  # the try starts now, not before the wait
         row = conn.execute(_START_AND_READ, params).first()
     if row is None:
@@ -579,23 +554,34 @@ def start_and_read(
         now,
         row.started_map_index,
     )
-    path = log_path(started)
+    _open_try(conn, started, params, log_path(started), actor)
+    return started, run
+
+
+def _open_try(
+    conn: Connection,
+    started: transitions.StartedTry,
+    params: dict[str, Any],
+    path: str | None,
+    actor: Actor,
+) -> None:
+    """The started try's row and its timeline entry, in one statement."""
+    hostname, pid = params["s_hostname"], params["s_pid"]
     message, detail = transitions.started_note(hostname, pid, path)
     conn.execute(
         _OPEN_TRY_AND_NOTE,
         {
-            "o_ti": ti_id,
-            "o_try": try_number,
+            "o_ti": started.ti_id,
+            "o_try": started.try_number,
             "o_hostname": hostname,
             "o_pid": pid,
-            "o_now": now,
+            "o_now": started.start_date,
             "o_log_path": path,
             "o_actor": actor.name,
             "o_message": message,
             "o_detail": detail,
         },
     )
-    return started, run
 
 
 # -- 4. a try queued and started by the process whose hop made it ready ----------------------
@@ -691,7 +677,7 @@ class Started:
 
 def queue_and_start(
     conn: Connection,
-    run: runs.LockedRun,
+    run: LockedRun,
     ready: Ready,
     from_state: TaskState,
     *,

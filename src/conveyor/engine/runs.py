@@ -1,0 +1,103 @@
+"""A run's moves: it starts, ends, times out, and has its tries handed back.
+
+Every move of a run the engine makes is declared in ``store/moves.py`` (``RUN_START``,
+``RUN_SUCCEED``, ``RUN_FAIL``, ``RUN_TIME_OUT``, and the task move ``HAND_BACK``) and made
+here, under the run's lock wherever more than the run's row is written: the lock is taken
+first, as every writer of a run's moves takes it (``store/hop/run_lock.py``). Who asks:
+
+- the scheduler loop starts a queued run once ``max_active_runs`` leaves room
+  (:func:`start_run`), and fails a run past its ``dagrun_timeout`` (:func:`time_out_run`);
+- a run's plan ends it (:func:`end_run`, from ``engine.progress``);
+- a Celery worker that stops hands back the tries it still runs (:func:`hand_back`).
+
+The process whose move ends a run asks for the DAG's callback, in the same transaction, so
+it is asked for exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from conveyor import callbacks
+from conveyor.clock import utcnow
+from conveyor.serialized import SerializedDag
+from conveyor.states import RunState, TaskState
+from conveyor.store import plan_requests, runs, transitions, workers
+from conveyor.store.engine import Connection, Store
+from conveyor.store.hop import run_lock
+from conveyor.store.hop.run_lock import LockedRun
+from conveyor.store.transitions import Actor
+
+
+def start_run(conn: Connection, run_pk: int, *, now: datetime | None = None) -> bool:
+    """queued -> running; True if this call started it. Takes no lock: no try of a queued
+    run can write yet, and the loop that starts it holds its DAG's row."""
+    return transitions.start_run(conn, run_pk, now=now or utcnow())
+
+
+def end_run(
+    conn: Connection,
+    run: LockedRun,
+    structure: SerializedDag,
+    state: RunState,
+    reason: str,
+    now: datetime,
+) -> bool:
+    """running -> ``state`` (success or failed), as the run's plan says; the process that
+    ends it asks for the DAG's callback. True if this call ended it."""
+    if not transitions.end_run(conn, run, state, reason, now=now):
+        return False
+    callbacks.request_run_end(conn, run.id, structure, state, reason)
+    return True
+
+
+def time_out_run(
+    store: Store,
+    run_pk: int,
+    structure: SerializedDag,
+    timeout: timedelta,
+    actor: Actor,
+    now: datetime,
+) -> bool:
+    """Fail a run past its ``dagrun_timeout``, in one transaction under its lock: the tasks
+    that never started are skipped, and the failure callback is requested; running tries
+    finish and are recorded. True if this call failed it."""
+    reason = f"run timed out: running longer than dagrun_timeout ({timeout.total_seconds():g}s)"
+    with store.write() as conn:
+        run = run_lock.lock_run(conn, run_pk)
+        if not transitions.time_out_run(conn, run, reason, now=now):
+            return False
+        for ti in runs.task_instances(conn, run_pk):
+            if ti.state is TaskState.NONE:
+                transitions.finish_without_running(
+                    conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
+                )
+        callbacks.request_run_end(conn, run_pk, structure, RunState.FAILED, reason)
+        if structure.any_depends_on_past:
+            plan_requests.request_plan_of_next_run(conn, run)
+    return True
+
+
+def hand_back(
+    store: Store,
+    ti_ids: list[int],
+    hostname: str,
+    pids: Iterable[int],
+    *,
+    reason: str,
+    actor: Actor,
+) -> list[int]:
+    """Hand back the running tries a stopping worker holds: those of ``ti_ids``, and those the
+    processes ``pids`` of ``hostname`` started. Each goes up for retry at once, with one more
+    try granted (``transitions.hand_back``), in a transaction of its own under its run's
+    lock. The ids of the task instances handed back."""
+    with store.read() as conn:
+        running = transitions.tries_held(conn, ti_ids, hostname, list(pids))
+    handed = []
+    for ti_id, try_number in running:
+        with store.write() as conn:
+            run = run_lock.lock_run(conn, workers.run_of_task_instance(conn, ti_id))
+            if transitions.hand_back(conn, run, ti_id, try_number, reason, actor):
+                handed.append(ti_id)
+    return handed

@@ -1,0 +1,296 @@
+"""A Celery worker's part of cluster mode: the task that runs a try, and the worker's beat.
+
+The app, its broker settings and the publishing of tries are ``executors/celery_app.py``'s;
+:func:`install` puts this module's task and heartbeat on the app it makes. The task runs
+the same ``TryRunner`` as the local executor, whose ``queued -> running`` step makes a
+duplicated or redelivered message harmless, and after the outcome is committed it sends the
+messages for what the fast path queued, through the broker it was installed with. The
+worker's main process, outside user code, heartbeats the tries its pool children are running
+and records itself in the ``worker`` table; when it stops, it hands back the tries still
+running past the grace period (``engine.runs.hand_back``).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from celery import Celery, bootsteps
+from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
+
+from conveyor import interrupts
+from conveyor.clock import utcnow
+from conveyor.config import Settings
+from conveyor.engine.kept import MayKeep
+from conveyor.engine.progress import QueuedTry
+from conveyor.engine.runs import hand_back
+from conveyor.engine.tries import worker_actor
+from conveyor.store import transitions, workers
+from conveyor.store.engine import Store
+from conveyor.worker.runner import TryRunner
+
+log = logging.getLogger(__name__)
+
+RUN_TRY = "conveyor.run_try"
+
+
+class Broker(Protocol):
+    """What a worker's pool process asks of the broker."""
+
+    def publish(self, tries: list[QueuedTry]) -> None:
+        """Send tries the store holds as queued; never raises."""
+
+    def connect(self) -> None:
+        """Connect this process's producer, ahead of its first try."""
+
+
+@dataclass(frozen=True)
+class _Installed:
+    """The app this worker process runs, as :func:`install` was given it."""
+
+    app: Celery
+    settings: Settings
+    broker: Broker
+
+
+#: This worker process's app: read by the pool processes it forks and by its shutdown.
+_installed: _Installed | None = None
+
+
+def install(app: Celery, settings: Settings, broker: Broker) -> None:
+    """Put the task that runs a try, and the worker's heartbeat, on ``app``."""
+    global _installed
+    _installed = _Installed(app, settings, broker)
+    app.task(name=RUN_TRY, bind=True)(_run_try)
+    app.steps["worker"].add(TryHeartbeat)
+
+
+def _the_installed() -> _Installed:
+    assert _installed is not None, "install() puts the task on the app first"
+    return _installed
+
+
+_runner: TryRunner | None = None
+#: Held while a pool process readies itself (see _warm_up); its first try waits for it.
+_warming = threading.Lock()
+
+
+@worker_process_init.connect
+def _freeze_inherited_objects(**_: Any) -> None:
+    """The parent's imports, out of this pool process's full collections, as in the fork
+    server (executors/fork_server_warmup.py). Frozen in the child, since the pool forks again
+    whenever it replaces a process."""
+    gc.freeze()
+
+
+@worker_process_init.connect
+def _forget_inherited_runner(**_: Any) -> None:
+    global _runner
+    _runner = None  # a pool child makes its own connections; never share the parent's
+    if _installed is not None:
+        _warming.acquire()
+        threading.Thread(
+            target=_warm_up, args=(_installed,), name="conveyor-warm-up", daemon=True
+        ).start()
+
+
+def _warm_up(installed: _Installed) -> None:
+    """Ready a new pool process while it waits for its first message: the store's connection
+    (with SQLAlchemy's first look at the server), the broker connection of its producer, and
+    Celery's lookup of the result backend (a scan of every installed package's entry points).
+    Together about 60 ms that otherwise fall inside the first try each process runs after
+    the worker starts. In a thread, so that a store or broker slow to answer never holds up
+    the pool's start; what fails here is done again by the first try."""
+    try:
+        runner = _runner_for(installed)
+        runner.store.ping()
+        installed.app.backend  # noqa: B018 (loaded once, on first use)
+        if runner.publish is not None:
+            installed.broker.connect()
+    except Exception as exc:
+        log.info("a pool process could not ready itself before its first try: %r", exc)
+    finally:
+        _warming.release()
+
+
+def _runner_for(installed: _Installed) -> TryRunner:
+    """This process's runner, made on first use."""
+    global _runner
+    if _runner is None:
+        # No ping before each transaction: it would sit between one task's end and the next
+        # one's start; the runner retries a transaction that meets a dropped connection.
+        store = Store(installed.settings.db_url, pre_ping=False)
+        _runner = TryRunner(
+            installed.settings,
+            store,
+            in_process_timeouts=True,
+            # With row locks a receiver can wait for the commit, so the fast path's messages
+            # go out before it; on SQLite they go out right after.
+            publish=installed.broker.publish if store.supports_row_locks else None,
+        )
+    return _runner
+
+
+def _run_try(task: Any, ti_id: int, try_number: int) -> None:
+    installed = _the_installed()
+    with _warming:  # taken at once, but by the first try while the process readies itself
+        runner = _runner_for(installed)
+    if runner.publish is None:  # SQLite: the tries a streak queued would wait for its end
+        installed.broker.publish(runner.run(ti_id, try_number).queued)
+    else:
+        runner.run_streak(ti_id, try_number, keep=_keeper(task, installed.settings))
+
+
+def _keeper(task: Any, settings: Settings) -> MayKeep | None:
+    """Which tries this pool process may start itself, without the broker, right after the
+    try that queued them: for up to ``worker_streak_seconds`` from the message's start, so
+    that messages waiting in the broker (other runs', or a wide fan-out's) are taken at least
+    that often; never a try with a time limit, which only a message of its own carries, nor
+    after a try whose callbacks or log upload come after the commit that would start it."""
+    if settings.worker_streak_seconds <= 0 or any(task.request.timelimit or ()):
+        return None
+    if settings.remote_logs_url:  # uploaded after the commit: the next try would wait for it
+        return None
+    return MayKeep(
+        queues=_consumed_queues(task.app),
+        until=time.monotonic() + settings.worker_streak_seconds,
+        untimed_only=True,
+    )
+
+
+def _consumed_queues(app: Celery) -> frozenset[str]:
+    selected = app.amqp.queues.consume_from
+    return frozenset(selected) if selected else frozenset({app.conf.task_default_queue})
+
+
+class TryHeartbeat(bootsteps.StartStopStep):
+    """In the worker's main process: heartbeat running tries and this worker's own row.
+
+    The beats come from a thread of their own, not from Celery's timer: that timer runs in the
+    consumer's event loop, which stands still while the consumer reconnects to a broker that
+    went away, and a worker waiting for its broker is alive, and so are its running tries.
+    """
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.store: Store | None = None
+
+    def start(self, parent: Any) -> None:
+        settings = _the_installed().settings
+        self.store = Store(settings.db_url)
+        self.started_at = utcnow()
+        self.queues = sorted(_consumed_queues(parent.app))
+        self.beat(parent)
+        self.thread = threading.Thread(
+            target=self._beat_until_stopped,
+            args=(parent, settings.heartbeat_seconds),
+            name="conveyor-heartbeat",
+            daemon=True,
+        )
+        self.thread.start()
+
+    def _beat_until_stopped(self, parent: Any, every: float) -> None:
+        while not self.stopping.wait(every):
+            self.beat(parent)
+
+    def beat(self, parent: Any) -> None:
+        assert self.store is not None
+        try:
+            with self.store.write() as conn:
+                running = transitions.heartbeat(conn, *_held_by_pool())
+                workers.record_heartbeat(
+                    conn,
+                    parent.hostname,
+                    queues=self.queues,
+                    concurrency=parent.concurrency,
+                    pid=os.getpid(),
+                    started_at=self.started_at,
+                    running=running,
+                )
+        except Exception:  # a store hiccup must not kill the worker; the next beat retries
+            log.exception("worker heartbeat failed")
+
+    def stop(self, parent: Any) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+        if self.store is not None:
+            with self.store.write() as conn:
+                workers.record_stopped(conn, parent.hostname)
+
+
+def _held_by_pool() -> tuple[list[int], str, list[int]]:
+    """What the pool is running: the task instances its messages name, and this host's name
+    and the pids of the pool processes busy with a message, whose running tries (those they
+    started themselves after the message's, see ``_keeper``) are theirs too. A process whose
+    message ended holds nothing, whatever it left running. The set of requests changes under
+    this thread's feet: copying it can fail half-way, and is simply done again."""
+    from celery.worker import state
+
+    for _ in range(10):
+        try:
+            requests = [req for req in list(state.active_requests) if req.task_name == RUN_TRY]
+        except RuntimeError:  # "Set changed size during iteration"
+            continue
+        ti_ids = [int(req.args[0]) for req in requests if req.args]
+        pids = [req.worker_pid for req in requests if req.worker_pid]
+        return ti_ids, socket.gethostname(), pids
+    return [], socket.gethostname(), []
+
+
+@worker_shutting_down.connect
+def _limit_the_wait(how: str = "", sig: str = "", **_: Any) -> None:
+    """SIGTERM or Ctrl-C: take no new tries, let running ones finish within the grace
+    period, then stop.
+
+    Celery's warm shutdown waits for running tasks however long they take. Past the grace
+    period the worker hands the tries still running back (up for retry at once, without using
+    one of the task's retries), then asks for Celery's cold shutdown, which ends the pool.
+    After Ctrl-C the grace is shorter (``interrupts.INTERRUPT_GRACE_SECONDS``): someone waits
+    at the terminal. A second Ctrl-C is Celery's cold shutdown at once.
+    """
+    if how != "Warm":
+        return
+    grace = 5.0 if _installed is None else _installed.settings.kill_grace_seconds
+    if sig == "SIGINT":
+        grace = min(grace, interrupts.INTERRUPT_GRACE_SECONDS)
+    log.info("warm shutdown: running tries get %.0fs to finish", grace)
+    timer = threading.Timer(grace, _hand_back_and_stop, kwargs={"grace": grace})
+    timer.daemon = True
+    timer.start()
+
+
+def _hand_back_and_stop(grace: float) -> None:
+    from celery.worker import state
+
+    if state.active_requests and _installed is not None:
+        store = Store(_installed.settings.db_url, pool=False)
+        reason = (
+            f"the worker shut down before the try finished (grace {grace:g}s); handed back "
+            "for another worker"
+        )
+        try:
+            ti_ids, hostname, pids = _held_by_pool()
+            actor = worker_actor(os.uname().nodename)
+            hand_back(store, ti_ids, hostname, pids, reason=reason, actor=actor)
+        except Exception:  # stopping must go on even if the store is unreachable
+            log.exception("could not hand back the running tries")
+        finally:
+            store.dispose()
+    os.kill(os.getpid(), signal.SIGQUIT)
+
+
+@worker_shutdown.connect
+def _log_shutdown(**_: Any) -> None:
+    log.info("conveyor worker stopped")
