@@ -138,10 +138,34 @@ def test_a_pool_of_two_never_runs_more_than_two(tmp_path: Path, dags: Path, stor
     assert peak_slots(naps) == 2  # full, and never more: the pool, not the executor, limits
 
 
+def meeting_dag(dag_id: str, count: int, folder: Path) -> str:
+    """``count`` tasks after a ``start`` that each wait (up to 3 s) until all of them have
+    started: run side by side they overlap whatever the machine's load; one at a time, each
+    waits its 3 s alone."""
+    return f"""
+        from pathlib import Path
+        from conveyor.model.runtime import get_current_context
+
+        with DAG("{dag_id}", max_active_tasks=16):
+            start = EmptyOperator(task_id="start")
+            for i in range({count}):
+                @task(task_id=f"nap_{{i}}")
+                def nap():
+                    here = Path({str(folder)!r}) / get_current_context()["run_id"]
+                    here.mkdir(parents=True, exist_ok=True)
+                    (here / get_current_context()["ti"].task_id).touch()
+                    deadline = time.monotonic() + 3
+                    while len(list(here.iterdir())) < {count} and time.monotonic() < deadline:
+                        time.sleep(0.02)
+
+                start >> nap()
+        """
+
+
 def test_default_pool_has_no_limit_until_one_is_set(
     tmp_path: Path, dags: Path, store: Store
 ) -> None:
-    write_dag(dags, "plain.py", napping_dag("plain", 4))
+    write_dag(dags, "plain.py", meeting_dag("plain", 4, tmp_path / "arrived"))
     sync(store, dags)
     settings = make_settings(tmp_path, dags, store.url, parallelism=16)
     free = trigger(store, "plain")

@@ -236,7 +236,9 @@ def test_a_kept_try_past_its_timeout_is_killed_as_a_handed_out_one_is(env: Env) 
 
 def test_a_runner_that_dies_in_a_kept_try_fails_it_and_the_retry_runs(env: Env) -> None:
     env.write_dag("kept_crash.py", KEPT_CRASH)
-    run_pk = run_one(env, "kept_crash", parallelism=1)
+    # The runner's exit must be what finds the crash: with the tests' 3 s zombie threshold a
+    # loaded machine let the heartbeat sweep find the dead try first ("heartbeat", not "crash").
+    run_pk = run_one(env, "kept_crash", parallelism=1, zombie_after_seconds=60)
     assert env.run_state(run_pk) is RunState.SUCCESS
     assert _kept(env, run_pk, "dies_once")
     first, second = env.tries(run_pk, "dies_once")
