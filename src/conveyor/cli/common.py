@@ -14,8 +14,6 @@ from rich.markup import escape
 
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import StoreError
-from conveyor.loading.processor import DagFileProcessor
-from conveyor.store import schema
 from conveyor.store.engine import Store
 
 #: Without a terminal (a pipe, a file, a script) nothing is wrapped or cut to 80 columns:
@@ -62,6 +60,8 @@ def settings() -> Settings:
 
 def open_store(config: Settings | None = None) -> Store:
     """The configured store; an embedded SQLite store is created or upgraded on first use."""
+    from conveyor.store import schema  # Alembic: imported by the commands that open a store
+
     config = config or settings()
     store = Store(config.db_url)
     if not schema.is_current(store):
@@ -77,6 +77,8 @@ def open_store(config: Settings | None = None) -> Store:
 
 def sync_dags(store: Store, config: Settings | None = None) -> None:
     """Bring the store's DAGs in step with the DAG folder (only changed files are parsed)."""
+    from conveyor.loading.processor import DagFileProcessor  # for the commands that read DAGs
+
     config = config or settings()
     if config.dags_path.is_dir():
         DagFileProcessor(

@@ -20,6 +20,7 @@ from conveyor.cli.common import (
     sync_dags,
     when,
 )
+from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.exceptions import NotFoundError
 from conveyor.store import dag_actions, runs
@@ -28,7 +29,19 @@ from conveyor.store.trigger import trigger_run
 from conveyor.web import queries
 
 
-@click.group()
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "list-runs": Lazy(
+            "conveyor.cli.runs:dags_list_runs",
+            "A DAG's runs, newest first: `conveyor runs list --dag` in Airflow's spelling.",
+        ),
+        "test": Lazy(
+            "conveyor.cli.test_runs:dags_test",
+            "Run the whole DAG once here, on a throwaway store (Airflow: dags test).",
+        ),
+    },
+)
 def dags() -> None:
     """Work with DAGs."""
 

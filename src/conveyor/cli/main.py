@@ -1,66 +1,140 @@
-"""The ``conveyor`` entry point: the command tree and the one top-level error handler."""
+"""The ``conveyor`` entry point: the command tree and the one top-level error handler.
+
+The tree names each command by its module (:mod:`conveyor.cli.lazy`): a command line imports
+the modules of the commands it names and no others, so ``conveyor version`` and
+``conveyor runs list`` do not wait for the scheduler, the executors or Alembic to load.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import click
 
 from conveyor import __version__
-from conveyor.cli import audit as audit_cli
-from conveyor.cli import (
-    cluster,
-    dags,
-    db,
-    manual,
-    ops,
-    quick_exit,
-    run,
-    runs,
-    serve,
-    tasks,
-    test_runs,
-)
-from conveyor.cli import pools as pools_cli
-from conveyor.cli import users as users_cli
-from conveyor.cli import web as web_cli
-from conveyor.cli.backfill import backfill_command
-from conveyor.cli.common import CliError, settings
-from conveyor.cli.config_values import get_value
-from conveyor.cli.connections import connections_group, variables_group
+from conveyor.cli import audit_trail, quick_exit
 from conveyor.cli.extras import extra_for, missing_extra_message
-from conveyor.cli.info import info_command
-from conveyor.cli.output import output_option, write_data, write_rows
-from conveyor.config import mask
+from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.exceptions import ConveyorError
 from conveyor.private_files import restrict_umask
 
+#: Every command but ``version`` and ``completion`` (below), by name: where it is, and the
+#: short help ``conveyor --help`` shows for it (tests/unit/test_cli_lazy.py pins each to the
+#: command's own docstring).
+COMMANDS = {
+    "audit": Lazy(
+        "conveyor.cli.audit:audit_group",
+        "The audit log: who triggered, cleared, marked, paused or changed what, and when.",
+    ),
+    "backfill": Lazy(
+        "conveyor.cli.backfill:backfill_command",
+        "Create and run the runs of DAG_ID's schedule from --from to --to (logical dates, in "
+        "the DAG's time zone unless given with an offset).",
+    ),
+    "config": Lazy("conveyor.cli.config_values:config", "Inspect the configuration."),
+    "connections": Lazy(
+        "conveyor.cli.connections:connections_group", "Add, list, show and delete connections."
+    ),
+    "dags": Lazy("conveyor.cli.dags:dags", "Work with DAGs."),
+    "db": Lazy("conveyor.cli.db:db", "Manage the metadata database."),
+    "flower": Lazy(
+        "conveyor.cli.cluster:flower_command",
+        "Start Celery's Flower monitor on Conveyor's broker (extra arguments go to Flower).",
+    ),
+    "health": Lazy(
+        "conveyor.cli.ops:health_command",
+        "Check the store, its schema, the broker and the schedulers; exit 1 if one fails.",
+    ),
+    "info": Lazy(
+        "conveyor.cli.info:info_command",
+        "Version, Python, platform, home, store, executor, broker, DAG folder and extras.",
+    ),
+    "pools": Lazy(
+        "conveyor.cli.pools:pools_group", "Create, change, list, delete, import and export pools."
+    ),
+    "run": Lazy(
+        "conveyor.cli.run:run_command",
+        "Run a DAG once, right here: TARGET is a DAG file (add DAG_ID when the file defines "
+        "several) or a DAG id from the DAG folder.",
+    ),
+    "runs": Lazy("conveyor.cli.runs:runs_group", "Inspect DAG runs."),
+    "scheduler": Lazy(
+        "conveyor.cli.serve:scheduler_command",
+        "Schedule and run DAGs until stopped (SIGTERM or Ctrl-C).",
+    ),
+    "schedulers": Lazy(
+        "conveyor.cli.cluster:schedulers_command",
+        "Schedulers seen by the store: host, process, last heartbeat, and which are alive.",
+    ),
+    "standalone": Lazy(
+        "conveyor.cli.serve:standalone_command",
+        "Everything on one machine: SQLite store, scheduler, local executor and web UI.",
+    ),
+    "tasks": Lazy("conveyor.cli.tasks:tasks", "Inspect task instances."),
+    "triggerer": Lazy(
+        "conveyor.cli.serve:triggerer_command",
+        "Run deferred tasks' triggers until stopped (SIGTERM or Ctrl-C).",
+    ),
+    "triggerers": Lazy(
+        "conveyor.cli.cluster:triggerers_command",
+        "Triggerers seen by the store: host, process, triggers run, and which are alive.",
+    ),
+    "users": Lazy(
+        "conveyor.cli.users:users_group",
+        "Manage web users: admin (everything), op (trigger, clear, pause), viewer (read).",
+    ),
+    "variables": Lazy(
+        "conveyor.cli.connections:variables_group", "Set, get, list and delete variables."
+    ),
+    "web": Lazy(
+        "conveyor.cli.web:web_command",
+        "Serve the web UI and the REST API (/api/v1) until stopped.",
+    ),
+    "worker": Lazy(
+        "conveyor.cli.cluster:worker_command",
+        "Run tries from the broker on this machine until SIGTERM (Celery prefork pool).",
+    ),
+    "workers": Lazy(
+        "conveyor.cli.cluster:workers_command",
+        "Workers seen by the store: queues, what they run, their last heartbeat.",
+    ),
+}
 
-class ConveyorGroup(click.Group):
+
+class ConveyorGroup(LazyGroup):
     """Maps every ConveyorError, and a missing optional dependency, to a one-line message
     and exit code 1, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        # The audit log: the verb is read before the group consumes the arguments, and
-        # recorded once it succeeded.
-        verb = audit_cli.resolve(self, ctx) if ctx.parent is None else None
         try:
+            # The audit log: the verb is read before the group consumes the arguments (which
+            # imports the command's module), and recorded once it succeeded.
+            verb = audit_trail.resolve(self, ctx) if ctx.parent is None else None
             result = super().invoke(ctx)
             if verb is not None:
-                audit_cli.record_verb(verb)
+                audit_trail.record_verb(verb)
             return result
         except ConveyorError as exc:
-            raise CliError(str(exc)) from exc
+            raise _error(str(exc)) from exc
         except ModuleNotFoundError as exc:
             extra = extra_for(exc.name, ctx.invoked_subcommand)
             if extra is None or exc.name is None:
                 raise  # not an optional dependency: a bug worth its traceback
             command = f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
-            raise CliError(missing_extra_message(command, exc.name, extra)) from None
+            raise _error(missing_extra_message(command, exc.name, extra)) from None
 
 
-@click.group(cls=ConveyorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _error(message: str) -> click.ClickException:
+    from conveyor.cli.common import CliError  # the console that prints it, loaded on an error
+
+    return CliError(message)
+
+
+@click.group(
+    cls=ConveyorGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
 def cli(verbose: bool) -> None:
     """Conveyor: DAGs of tasks, scheduled and run on one machine or a cluster."""
@@ -75,38 +149,6 @@ def cli(verbose: bool) -> None:
 def version() -> None:
     """Print Conveyor's version."""
     click.echo(f"conveyor {__version__}")
-
-
-@cli.group()
-def config() -> None:
-    """Inspect the configuration."""
-
-
-@config.command("show")
-@output_option
-def config_show(output: str) -> None:
-    """Print every setting, its value and where it came from.
-
-    With -o json or yaml: {"settings": {NAME: {"value": ..., "source": ...}}}, secrets masked.
-    """
-    from conveyor.config import load_config
-
-    loaded = load_config()
-    found: dict[str, dict[str, Any]] = {}
-    for key, value in loaded.settings.model_dump(mode="json").items():
-        shown = mask(key, value)
-        found[key] = {
-            # Native JSON values (numbers, booleans, null) unless masking changed the text.
-            "value": value if shown == ("" if value is None else str(value)) else shown,
-            "source": loaded.sources.get(key, "default"),
-        }
-    if write_data(output, {"settings": found}):
-        return
-    write_rows(
-        output,
-        ["setting", "value", "from"],
-        [[key, mask(key, item["value"]), item["source"]] for key, item in found.items()],
-    )
 
 
 @cli.command()
@@ -129,43 +171,13 @@ def completion(ctx: click.Context, shell: str) -> None:
     click.echo(script.source())
 
 
-cli.add_command(run.run_command)
-cli.add_command(serve.scheduler_command)
-cli.add_command(serve.standalone_command)
-cli.add_command(serve.triggerer_command)
-cli.add_command(dags.dags)
-dags.dags.add_command(runs.dags_list_runs)
-dags.dags.add_command(test_runs.dags_test)
-cli.add_command(runs.runs_group)
-runs.runs_group.add_command(manual.runs_clear)
-runs.runs_group.add_command(manual.runs_mark)
-cli.add_command(tasks.tasks)
-tasks.tasks.add_command(manual.tasks_clear)
-tasks.tasks.add_command(manual.tasks_mark)
-tasks.tasks.add_command(test_runs.tasks_test)
-cli.add_command(db.db)
-cli.add_command(cluster.worker_command)
-cli.add_command(cluster.workers_command)
-cli.add_command(cluster.schedulers_command)
-cli.add_command(cluster.triggerers_command)
-cli.add_command(cluster.flower_command)
-cli.add_command(connections_group)
-cli.add_command(variables_group)
-cli.add_command(backfill_command)
-cli.add_command(users_cli.users_group)
-cli.add_command(web_cli.web_command)
-cli.add_command(ops.health_command)
-cli.add_command(pools_cli.pools_group)
-cli.add_command(info_command)
-cli.add_command(audit_cli.audit_group)
-config.add_command(get_value)
-
-
 def main() -> None:
-    settings.cache_clear()
+    common = sys.modules.get("conveyor.cli.common")
+    if common is not None:  # a command ran in this process before: read the settings again
+        common.settings.cache_clear()
     try:
         cli(prog_name="conveyor")
     except SystemExit as exc:
-        if run.work_done():  # its last line is printed: skip the interpreter's teardown
+        if quick_exit.work_done():  # its last line is printed: skip the interpreter's teardown
             quick_exit.leave(exc.code)
         raise

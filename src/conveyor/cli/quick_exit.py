@@ -5,6 +5,9 @@ scheduler frees every object one by one: 1 to 4 s on a loaded machine, after the
 has printed its last line, while a caller waiting for its exit (a script, a test, a bench
 reading its output) waits for nothing. The exit handlers still run (logging's flush,
 multiprocessing's goodbye to its fork server), and the output is flushed first.
+
+A command says its work is done with :func:`mark_done` (``conveyor run`` does); the entry
+point asks :func:`work_done` without importing the command's module.
 """
 
 from __future__ import annotations
@@ -13,7 +16,21 @@ import atexit
 import contextlib
 import os
 import sys
+import threading
 from typing import NoReturn
+
+#: Set once a command's work is over and reported: the process may end without its teardown.
+_done = threading.Event()
+
+
+def mark_done() -> None:
+    """Say that this process's command finished and printed its last line."""
+    _done.set()
+
+
+def work_done() -> bool:
+    """Whether a command in this process finished and printed its last line."""
+    return _done.is_set()
 
 
 def exit_code(code: object) -> int:

@@ -12,7 +12,6 @@ if the run failed.
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from rich.live import Live
 from rich.table import Table
 
 from conveyor import interrupts
+from conveyor.cli import quick_exit
 from conveyor.cli.common import (
     CliError,
     console,
@@ -43,14 +43,6 @@ from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
 from conveyor.triggerer.process import beside as triggerer_beside
-
-#: Set once the run is over and reported: the process may end without its teardown.
-_done = threading.Event()
-
-
-def work_done() -> bool:
-    """Whether a ``conveyor run`` in this process finished and printed its report."""
-    return _done.is_set()
 
 
 @click.command("run")
@@ -98,7 +90,7 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         state = _run_live(config, store, run.id, no_retry_delay=no_retry_delay)
         _report(store, run.id)
     _exit_if_interrupted()
-    _done.set()
+    quick_exit.mark_done()
     if state is not RunState.SUCCESS:
         raise SystemExit(1)
 

@@ -13,6 +13,7 @@ from conveyor.cli.common import (
     styled,
     when,
 )
+from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.exceptions import NotFoundError
 from conveyor.logs import delete_try_logs
@@ -35,7 +36,20 @@ def resolve_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
     return runs.find_run(conn, dag_id, run_id)
 
 
-@click.group("runs")
+@click.group(
+    "runs",
+    cls=LazyGroup,
+    lazy={
+        "clear": Lazy(
+            "conveyor.cli.manual:runs_clear",
+            "Clear every task instance of a run so the run starts again.",
+        ),
+        "mark": Lazy(
+            "conveyor.cli.manual:runs_mark",
+            "Mark a run success (every task) or failed (every unfinished task).",
+        ),
+    },
+)
 def runs_group() -> None:
     """Inspect DAG runs."""
 

@@ -13,6 +13,7 @@ from conveyor.cli.common import (
     settings,
     styled,
 )
+from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.cli.runs import resolve_run
 from conveyor.logs import read_try_log
@@ -23,7 +24,23 @@ from conveyor.store.reads import tasks as task_reads
 from conveyor.web import queries
 
 
-@click.group()
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "clear": Lazy(
+            "conveyor.cli.manual:tasks_clear",
+            "Clear task instances of a run so they run again (Airflow: tasks clear).",
+        ),
+        "mark": Lazy(
+            "conveyor.cli.manual:tasks_mark",
+            "Mark a task instance success or failed (all instances of a mapped task).",
+        ),
+        "test": Lazy(
+            "conveyor.cli.test_runs:tasks_test",
+            "Run one task once here, alone, on a throwaway store (Airflow: tasks test).",
+        ),
+    },
+)
 def tasks() -> None:
     """Inspect task instances."""
 
