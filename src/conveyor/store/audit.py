@@ -2,7 +2,7 @@
 
 One call records an action: :func:`record`. The web app records every successful
 state-changing request in one place (``conveyor.web.audit_trail``), the CLI every changing
-verb in one place (``conveyor.cli.audit``); code that acts on someone's behalf outside those
+verb in one place (``conveyor.cli.audit_trail``); code that acts on someone's behalf outside those
 paths calls :func:`record` itself, inside the transaction that does the work, so the row and
 the change commit (or roll back) together.
 
