@@ -45,8 +45,14 @@ def test_every_page_and_the_api_docs_work_under_the_csp(
     page.click("#trigger-submit")
     expect(page).to_have_url(re.compile(r"/dags/hourly_sync\?run="), timeout=WAIT_MS)
     run_id = page.evaluate("new URLSearchParams(location.search).get('run')")
+    listed = page.request.get(f"{servers.url}/api/v1/dags/hourly_sync/versions")
+    assert listed.ok, listed.text()
+    version = listed.json()["versions"][0]["version_hash"]
     for path in (
         "/",
+        "/dags/hourly_sync/versions",
+        f"/dags/hourly_sync/versions/{version}",
+        f"/dags/hourly_sync/versions/{version}/diff/{version}",
         "/dags/hourly_sync",
         "/dags/hourly_sync?runs=50&tasks=pu&folded=none",
         f"/dags/hourly_sync?before=2099-01-01T00:00:00Z&run={run_id}",
