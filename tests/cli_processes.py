@@ -143,16 +143,40 @@ class CliProcess:
         return self.popen.poll()
 
     def end(self) -> None:
-        """SIGKILL the whole group (whatever is left of it), reap, and close the pipe."""
+        """SIGKILL the whole group (whatever is left of it), reap, wait until no member of
+        it lives on, and close the pipe."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         self.popen.wait()
+        # A killed process lives on for a moment (it may be tearing down its memory), and
+        # one forked while the signal went out escapes it: kill again until the group is
+        # only zombies, whose parent (or init) reaps them.
+        deadline = time.monotonic() + 10
+        while live_members(self.pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            time.sleep(0.01)
         self._reader.join(timeout=10)  # EOF once the group is gone
         self._stop_reading.set()
         self._reader.join()
         if self.popen.stdout is not None:
             self.popen.stdout.close()
         _running.discard(self)
+
+
+def live_members(group: int) -> list[int]:
+    """Live processes of a process group (zombies do not count: they hold no pipe)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 _running: set[CliProcess] = set()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import cli_processes
-from cli_processes import CliProcess, cli_process
+from cli_processes import CliProcess, cli_process, live_members
 
 NAPPING = """
     import time
@@ -31,21 +31,6 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "CONVEYOR_HOME": str(tmp_path / "home")}
 
 
-def group_members(group: int) -> list[int]:
-    """Live processes of a process group (zombies do not count: they hold no pipe)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
 def test_a_failing_block_still_ends_the_command_its_children_and_its_pipe(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -53,9 +38,9 @@ def test_a_failing_block_still_ends_the_command_its_children_and_its_pipe(
     path.write_text(textwrap.dedent(NAPPING))
     with pytest.raises(RuntimeError), cli_process(["run", str(path)], env) as run:
         run.wait_for_line(r"nap running", timeout=60)
-        assert len(group_members(run.pid)) > 1  # the fork server and a runner besides
+        assert len(live_members(run.pid)) > 1  # the fork server and a runner besides
         raise RuntimeError("an assertion of the test failed here")
-    assert group_members(run.pid) == []
+    assert live_members(run.pid) == []
     assert run.popen.stdout is not None and run.popen.stdout.closed
     assert run.returncode is not None
 
@@ -68,5 +53,5 @@ def test_a_process_left_running_is_ended_by_the_guard(env: dict[str, str], tmp_p
     started = time.monotonic()
     assert cli_processes.end_leftovers() == [f"run {path}"]  # what the guard calls
     assert time.monotonic() - started < 5
-    assert group_members(left.pid) == []
+    assert live_members(left.pid) == []
     assert left.popen.stdout is not None and left.popen.stdout.closed
