@@ -345,21 +345,34 @@ def schedule(
     conn: Connection, ti_id: int, from_state: TaskState, try_number: int, reason: str, actor: Actor
 ) -> Moved:
     """none/up_for_retry/up_for_reschedule -> scheduled, starting try ``try_number + 1``."""
-    now = utcnow()
-    moved = make_move(conn, moves.SCHEDULE, ti_id, try_number, now=now, expected=[from_state])
-    if moved:
-        record_notes(conn, moves.SCHEDULE, moved, [(reason, None)], actor, now)
-    return moved
+    return _noted_move(
+        conn, moves.SCHEDULE, ti_id, try_number, reason, actor, expected=[from_state]
+    )
 
 
 def finish_without_running(
     conn: Connection, ti_id: int, to: TaskState, try_number: int, reason: str, actor: Actor
 ) -> Moved:
     """none -> skipped / upstream_failed."""
+    return _noted_move(conn, moves.FINISH_WITHOUT_RUNNING, ti_id, try_number, reason, actor, to=to)
+
+
+def _noted_move(
+    conn: Connection,
+    move: moves.Move,
+    ti_id: int,
+    try_number: int,
+    reason: str,
+    actor: Actor,
+    *,
+    to: TaskState | None = None,
+    expected: Iterable[TaskState] | None = None,
+) -> Moved:
+    """:func:`make_move`, with ``reason`` on the move's one timeline entry when it is won."""
     now = utcnow()
-    moved = make_move(conn, moves.FINISH_WITHOUT_RUNNING, ti_id, try_number, now=now, to=to)
+    moved = make_move(conn, move, ti_id, try_number, now=now, to=to, expected=expected)
     if moved:
-        record_notes(conn, moves.FINISH_WITHOUT_RUNNING, moved, [(reason, None)], actor, now)
+        record_notes(conn, move, moved, [(reason, None)], actor, now)
     return moved
 
 
@@ -368,7 +381,16 @@ def schedule_and_queue(
 ) -> Moved:
     """none -> queued in one UPDATE, for a task that became ready where there is room to run
     it. The timeline still shows both steps; the try is numbered ``try_number + 1``."""
-    return _ready_move(conn, moves.SCHEDULE_AND_QUEUE, ti_id, try_number, reason, queue_name, actor)
+    return move_ready(conn, moves.SCHEDULE_AND_QUEUE, ti_id, try_number, reason, queue_name, actor)
+
+
+def ready_from(move: moves.Move) -> TaskState:
+    """The one state a move of ready tries leaves: ``none`` for the moves that number the
+    next try, ``scheduled`` for the queueing of a try that waited for room."""
+    if move.numbers_next_try:
+        return S.NONE
+    (state,) = move.from_states
+    return state
 
 
 def queued_message(queue_name: str) -> str:
@@ -386,10 +408,10 @@ def kept_note(queue_name: str) -> tuple[str, dict[str, Any]]:
 
 def queue(conn: Connection, ti_id: int, try_number: int, queue_name: str, actor: Actor) -> Moved:
     """scheduled -> queued."""
-    return _ready_move(conn, moves.QUEUE, ti_id, try_number, "", queue_name, actor)
+    return move_ready(conn, moves.QUEUE, ti_id, try_number, "", queue_name, actor)
 
 
-def _ready_move(
+def move_ready(
     conn: Connection,
     move: moves.Move,
     ti_id: int,
@@ -400,8 +422,11 @@ def _ready_move(
     *,
     kept: bool = False,
 ) -> Moved:
+    """``move`` of a ready try (``schedule``, ``schedule_and_queue`` or ``queue``) from the
+    one state such a try leaves, with its timeline entries; ``kept``: the ``queued`` entry
+    says the process queuing it starts it itself."""
     now = utcnow()
-    moved = make_move(conn, move, ti_id, try_number, now=now)
+    moved = make_move(conn, move, ti_id, try_number, now=now, expected=[ready_from(move)])
     if moved:
         notes = [
             kept_note(queue_name)
@@ -427,7 +452,7 @@ def queue_kept(
     The hop folds it with the start (``steps.queue_and_start``), which writes what this move
     and :func:`start_try` write, one after the other."""
     move = moves.SCHEDULE_AND_QUEUE if from_state is S.NONE else moves.QUEUE
-    return _ready_move(conn, move, ti_id, try_number, reason, queue_name, actor, kept=True)
+    return move_ready(conn, move, ti_id, try_number, reason, queue_name, actor, kept=True)
 
 
 def resume(

@@ -317,15 +317,6 @@ _NOTES = (
 )
 
 
-def _ready_from(move: moves.Move) -> TaskState:
-    """The one state a move of ready tries leaves: ``none`` for the moves that number the
-    next try, ``scheduled`` for the queueing of a try that waited for room."""
-    if move.numbers_next_try:
-        return S.NONE
-    (state,) = move.from_states
-    return state
-
-
 def _move_ready_statement(move: moves.Move) -> Select[tuple[int]]:
     """``move`` for the wanted task instances (numbering their next try if it does), with
     the timeline entries of the moves that won; selects the ids it moved."""
@@ -381,45 +372,38 @@ _READY_STATEMENTS = {
 def queue_ready(conn: Connection, run: LockedRun, ready: list[Ready], actor: Actor) -> set[int]:
     """``none -> queued`` for each of ``ready`` (``transitions.schedule_and_queue``); the ids
     of the task instances this call moved."""
-    if conn.dialect.name != "postgresql":
-        return {
-            r.ti_id
-            for r in ready
-            if transitions.schedule_and_queue(conn, r.ti_id, r.try_number, r.reason, r.queue, actor)
-        }
-    return _move_ready(conn, ready, actor, moves.SCHEDULE_AND_QUEUE)
+    return _ready_moves(conn, ready, actor, moves.SCHEDULE_AND_QUEUE)
 
 
 def schedule_ready(conn: Connection, run: LockedRun, ready: list[Ready], actor: Actor) -> set[int]:
     """``none -> scheduled`` for each of ``ready`` that has no room to run yet
     (``transitions.schedule``); the ids of the task instances this call moved."""
-    if conn.dialect.name != "postgresql":
-        return {
-            r.ti_id
-            for r in ready
-            if transitions.schedule(conn, r.ti_id, S.NONE, r.try_number, r.reason, actor)
-        }
-    return _move_ready(conn, ready, actor, moves.SCHEDULE)
+    return _ready_moves(conn, ready, actor, moves.SCHEDULE)
 
 
 def queue_waiting(conn: Connection, run: LockedRun, waiting: list[Ready], actor: Actor) -> set[int]:
     """``scheduled -> queued`` for each of ``waiting``, tries that waited for room
-    (``transitions.queue``); the ids of the task instances this call moved. On PostgreSQL,
-    one statement for all of them and their timeline entries."""
+    (``transitions.queue``); the ids of the task instances this call moved."""
+    return _ready_moves(conn, waiting, actor, moves.QUEUE)
+
+
+def _ready_moves(conn: Connection, ready: list[Ready], actor: Actor, move: moves.Move) -> set[int]:
+    """``move`` for each of ``ready``: on PostgreSQL one statement for all of them and their
+    timeline entries, elsewhere one transition after the other."""
     if conn.dialect.name != "postgresql":
         return {
-            w.ti_id
-            for w in waiting
-            if transitions.queue(conn, w.ti_id, w.try_number, w.queue, actor)
+            r.ti_id
+            for r in ready
+            if transitions.move_ready(conn, move, r.ti_id, r.try_number, r.reason, r.queue, actor)
         }
-    return _move_ready(conn, waiting, actor, moves.QUEUE)
+    return _move_ready(conn, ready, actor, move)
 
 
 def _move_ready(conn: Connection, ready: list[Ready], actor: Actor, move: moves.Move) -> set[int]:
     if not ready:
         return set()
     assert move.to is not None
-    from_state = _ready_from(move)
+    from_state = transitions.ready_from(move)
     transitions.check_move([from_state], move.to)
     kinds = move.event_kinds(move.to)
     ids: list[int] = []
