@@ -276,3 +276,26 @@ class SmtpHook(ProviderHook):
             if opened_here:
                 self.close()
         self.log.info("Sent an email to %s", recipients)
+
+
+class MailSettings:
+    """What ``EmailOperator`` and ``SmtpNotifier`` keep beside the message itself (their
+    ``__init__`` calls ``keep_fields(self, MailSettings, locals())``)."""
+
+    mime_subtype: str
+    mime_charset: str
+    custom_headers: dict[str, Any] | None
+    auth_type: str
+
+    def smtp_hook(self, conn_id: str) -> SmtpHook:
+        return SmtpHook(smtp_conn_id=conn_id, auth_type=self.auth_type)
+
+    @property
+    def mime_options(self) -> dict[str, Any]:
+        """The keywords of ``send_email_smtp`` beside the message's own (``to``, ``subject``,
+        ...): the kept MIME settings and headers."""
+        return {
+            "mime_subtype": self.mime_subtype,
+            "mime_charset": self.mime_charset,
+            "custom_headers": self.custom_headers,
+        }
