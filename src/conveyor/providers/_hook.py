@@ -42,7 +42,8 @@ class ProviderHook:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         names = cls.__dict__.get("names")
-        if names is not None:
+        # A DAG file's own subclass may use ``names`` for something else: left alone.
+        if isinstance(names, HookNames):
             for attribute, value in names._asdict().items():
                 setattr(cls, attribute, value)
 
