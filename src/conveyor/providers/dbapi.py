@@ -23,7 +23,7 @@ from conveyor.connections import Connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import TaskError
 from conveyor.providers import handlers
-from conveyor.providers._hook import ProviderHook
+from conveyor.providers._hook import HookNames, ProviderHook
 from conveyor.providers._split import split_sql
 
 #: Parameters a statement is run with: a sequence for ``%s``, a mapping for ``%(name)s``.
@@ -53,11 +53,7 @@ class DbApiHook(ProviderHook):
     (``postgres_conn_id=``, ``mysql_conn_id=``) or ``conn_id=``; without one, the class's
     default connection (``postgres_default``, ...)."""
 
-    #: The keyword that names the connection, and the id used when none is given.
-    conn_name_attr: ClassVar[str] = "conn_id"
-    default_conn_name: ClassVar[str] = "default_conn_id"
-    conn_type: ClassVar[str] = ""
-    hook_name: ClassVar[str] = "SQL"
+    names = HookNames("conn_id", "default_conn_id", "", "SQL")
     supports_autocommit: ClassVar[bool] = False
     supports_executemany: ClassVar[bool] = False
     #: How a value is marked in a statement the hook writes (``insert_rows``).

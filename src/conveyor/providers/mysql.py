@@ -17,6 +17,7 @@ from urllib.parse import quote_plus, urlencode
 
 from conveyor.connections import Connection
 from conveyor.providers._extras import load
+from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook, cursor_choice
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
@@ -35,10 +36,7 @@ class MySqlHook(DbApiHook):
     """A MySQL or MariaDB database: ``MySqlHook(mysql_conn_id="...", schema=...)``;
     ``schema`` overrides the connection's database."""
 
-    conn_name_attr: ClassVar[str] = "mysql_conn_id"
-    default_conn_name: ClassVar[str] = "mysql_default"
-    conn_type: ClassVar[str] = "mysql"
-    hook_name: ClassVar[str] = "MySQL"
+    names = HookNames("mysql_conn_id", "mysql_default", "mysql", "MySQL")
     supports_autocommit: ClassVar[bool] = True
 
     def __init__(

@@ -19,6 +19,7 @@ from psycopg.types.json import Json
 
 from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
+from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook, cursor_choice
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
@@ -41,10 +42,7 @@ class PostgresHook(DbApiHook):
     ``options`` is sent as the server's command-line options (``-c search_path=...``).
     """
 
-    conn_name_attr: ClassVar[str] = "postgres_conn_id"
-    default_conn_name: ClassVar[str] = "postgres_default"
-    conn_type: ClassVar[str] = "postgres"
-    hook_name: ClassVar[str] = "Postgres"
+    names = HookNames("postgres_conn_id", "postgres_default", "postgres", "Postgres")
     supports_autocommit: ClassVar[bool] = True
     supports_executemany: ClassVar[bool] = True
 

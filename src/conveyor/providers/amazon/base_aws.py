@@ -19,13 +19,13 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from conveyor.connections import Connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import NotFoundError, TaskError
 from conveyor.providers._extras import load
-from conveyor.providers._hook import ProviderHook
+from conveyor.providers._hook import HookNames, ProviderHook
 
 boto3 = load("boto3", "amazon", "amazon")
 from botocore import exceptions as botocore_errors  # noqa: E402 - boto3 brings botocore
@@ -132,14 +132,11 @@ class AwsBaseHook(ProviderHook):
     client_type="s3")``; ``get_conn()`` is the boto3 client (or resource with
     ``resource_type``), ``get_session()`` the boto3 session."""
 
-    conn_name_attr: ClassVar[str] = "aws_conn_id"
-    default_conn_name: ClassVar[str] = "aws_default"
-    conn_type: ClassVar[str] = "aws"
-    hook_name: ClassVar[str] = "Amazon Web Services"
+    names = HookNames("aws_conn_id", "aws_default", "aws", "Amazon Web Services")
 
     def __init__(
         self,
-        aws_conn_id: str | None = default_conn_name,
+        aws_conn_id: str | None = names.default_conn_name,
         verify: bool | str | None = None,
         region_name: str | None = None,
         client_type: str | None = None,

@@ -20,6 +20,7 @@ require("httpx", "discord", "discord")
 from conveyor.connections import Connection, masking  # noqa: E402
 from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
 from conveyor.providers._fields import keep_fields  # noqa: E402
+from conveyor.providers._hook import HookNames  # noqa: E402
 from conveyor.providers.http.hook import HttpHook, base_url  # noqa: E402
 
 DEFAULT_BASE_URL = "https://discord.com/api/"
@@ -36,10 +37,7 @@ class DiscordWebhookHook(HttpHook):
     """``DiscordWebhookHook(http_conn_id=, webhook_endpoint=, message=, username=,
     avatar_url=, tts=, proxy=)``; ``execute()`` posts the message."""
 
-    conn_name_attr: ClassVar[str] = "http_conn_id"
-    default_conn_name: ClassVar[str] = "discord_default"
-    conn_type: ClassVar[str] = "discord"
-    hook_name: ClassVar[str] = "Discord"
+    names = HookNames("http_conn_id", "discord_default", "discord", "Discord")
     conn_types: ClassVar[tuple[str, ...]] = ("discord", "http", "https")
 
     message: str

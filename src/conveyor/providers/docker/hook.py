@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from conveyor.connections import get_connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
-from conveyor.providers._hook import ProviderHook
+from conveyor.providers._hook import HookNames, ProviderHook
 
 docker = load("docker", "docker", "docker")
 
@@ -63,10 +63,7 @@ class DockerHook(ProviderHook):
     """A ``docker.APIClient`` of the engine at ``base_url``; logged in to the registry of
     ``docker_conn_id`` when one is given."""
 
-    conn_name_attr: ClassVar[str] = "docker_conn_id"
-    default_conn_name: ClassVar[str] = "docker_default"
-    conn_type: ClassVar[str] = "docker"
-    hook_name: ClassVar[str] = "Docker"
+    names = HookNames("docker_conn_id", "docker_default", "docker", "Docker")
 
     def __init__(
         self,

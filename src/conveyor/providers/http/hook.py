@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
-from conveyor.providers._hook import ProviderHook
+from conveyor.providers._hook import HookNames, ProviderHook
 from conveyor.providers.http.client import (
     HttpResponse,
     HttpStatusError,
@@ -81,17 +81,14 @@ def of_type(conn: Connection, conn_types: tuple[str, ...], reads: str) -> Connec
 class HttpHook(ProviderHook):
     """``HttpHook(method="POST", http_conn_id="http_default")``; ``run`` sends one request."""
 
-    conn_name_attr: ClassVar[str] = "http_conn_id"
-    default_conn_name: ClassVar[str] = "http_default"
-    conn_type: ClassVar[str] = "http"
-    hook_name: ClassVar[str] = "HTTP"
+    names = HookNames("http_conn_id", "http_default", "http", "HTTP")
     #: The connection types this hook reads; another fails with the connection's id.
     conn_types: ClassVar[tuple[str, ...]] = ("http", "https")
 
     def __init__(
         self,
         method: str = "POST",
-        http_conn_id: str = default_conn_name,
+        http_conn_id: str = names.default_conn_name,
         auth_type: Any = None,
         tcp_keep_alive: bool = True,
         **kwargs: Any,  # Airflow's keep-alive tuning and adapter: httpx keeps its own pool

@@ -18,9 +18,10 @@ import os
 import stat
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import IO, Any, ClassVar
+from typing import IO, Any
 
 from conveyor.exceptions import TaskError
+from conveyor.providers._hook import HookNames
 from conveyor.providers.ssh.hook import SSHHook
 
 
@@ -41,9 +42,7 @@ class SFTPHook(SSHHook):
     """``SFTPHook(ssh_conn_id="...")`` (also ``sftp_conn_id=``, Airflow's older
     ``ftp_conn_id=``); without one, ``sftp_default``. Other keywords are ``SSHHook``'s."""
 
-    default_conn_name: ClassVar[str] = "sftp_default"
-    conn_type: ClassVar[str] = "sftp"
-    hook_name: ClassVar[str] = "SFTP"
+    names = HookNames("ssh_conn_id", "sftp_default", "sftp", "SFTP")
 
     def __init__(self, ssh_conn_id: str | None = "sftp_default", *args: Any, **kwargs: Any) -> None:
         for older in ("sftp_conn_id", "ftp_conn_id"):

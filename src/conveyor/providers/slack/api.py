@@ -9,7 +9,7 @@ or its host (a URL, or a host and port reached over https). A method answered wi
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from conveyor.providers._extras import require
 
@@ -17,7 +17,7 @@ require("httpx", "slack", "slack")
 
 from conveyor.connections import Connection, get_connection  # noqa: E402
 from conveyor.exceptions import TaskError  # noqa: E402
-from conveyor.providers._hook import ProviderHook  # noqa: E402
+from conveyor.providers._hook import HookNames, ProviderHook  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
 from conveyor.providers.http.hook import base_url, of_type  # noqa: E402
 
@@ -59,15 +59,12 @@ class SlackResponse(Mapping[str, Any]):
 class SlackHook(ProviderHook):
     """``SlackHook(slack_conn_id="slack_api_default", base_url=, timeout=, proxy=)``."""
 
-    conn_name_attr: ClassVar[str] = "slack_conn_id"
-    default_conn_name: ClassVar[str] = "slack_api_default"
-    conn_type: ClassVar[str] = "slack"
-    hook_name: ClassVar[str] = "Slack API"
+    names = HookNames("slack_conn_id", "slack_api_default", "slack", "Slack API")
 
     def __init__(
         self,
         *,
-        slack_conn_id: str = default_conn_name,
+        slack_conn_id: str = names.default_conn_name,
         base_url: str | None = None,
         timeout: float | None = None,
         proxy: str | None = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from conveyor.providers._extras import require
@@ -21,7 +21,7 @@ require("httpx", "slack", "slack")
 
 from conveyor.connections import Connection, get_connection, masking  # noqa: E402
 from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
-from conveyor.providers._hook import ProviderHook  # noqa: E402
+from conveyor.providers._hook import HookNames, ProviderHook  # noqa: E402
 from conveyor.providers.http.client import send  # noqa: E402
 from conveyor.providers.http.hook import base_url, of_type  # noqa: E402
 
@@ -53,10 +53,9 @@ class SlackWebhookHook(ProviderHook):
     """``SlackWebhookHook(slack_webhook_conn_id=..., timeout=, proxy=)``; Airflow's older
     ``http_conn_id=`` and ``webhook_token=`` are read too."""
 
-    conn_name_attr: ClassVar[str] = "slack_webhook_conn_id"
-    default_conn_name: ClassVar[str] = "slack_default"
-    conn_type: ClassVar[str] = "slackwebhook"
-    hook_name: ClassVar[str] = "Slack Incoming Webhook"
+    names = HookNames(
+        "slack_webhook_conn_id", "slack_default", "slackwebhook", "Slack Incoming Webhook"
+    )
 
     def __init__(
         self,

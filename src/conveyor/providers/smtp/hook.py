@@ -20,11 +20,11 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any
 
 from conveyor.connections import Connection, get_connection, masking
 from conveyor.exceptions import AirflowException, TaskError
-from conveyor.providers._hook import ProviderHook
+from conveyor.providers._hook import HookNames, ProviderHook
 
 
 class SmtpError(TaskError, AirflowException):
@@ -94,13 +94,10 @@ class SmtpHook(ProviderHook):
     (and logs in when the connection has a login) and returns the hook; the live
     ``smtplib`` client is ``hook.smtp_client``."""
 
-    conn_name_attr: ClassVar[str] = "smtp_conn_id"
-    default_conn_name: ClassVar[str] = "smtp_default"
-    conn_type: ClassVar[str] = "email"
-    hook_name: ClassVar[str] = "Email"
+    names = HookNames("smtp_conn_id", "smtp_default", "email", "Email")
 
     def __init__(
-        self, smtp_conn_id: str = default_conn_name, auth_type: str = "basic", **kwargs: Any
+        self, smtp_conn_id: str = names.default_conn_name, auth_type: str = "basic", **kwargs: Any
     ) -> None:
         self.smtp_conn_id = smtp_conn_id
         self.auth_type = auth_type
@@ -279,3 +276,26 @@ class SmtpHook(ProviderHook):
             if opened_here:
                 self.close()
         self.log.info("Sent an email to %s", recipients)
+
+
+class MailSettings:
+    """What ``EmailOperator`` and ``SmtpNotifier`` keep beside the message itself (their
+    ``__init__`` calls ``keep_fields(self, MailSettings, locals())``)."""
+
+    mime_subtype: str
+    mime_charset: str
+    custom_headers: dict[str, Any] | None
+    auth_type: str
+
+    def smtp_hook(self, conn_id: str) -> SmtpHook:
+        return SmtpHook(smtp_conn_id=conn_id, auth_type=self.auth_type)
+
+    @property
+    def mime_options(self) -> dict[str, Any]:
+        """The keywords of ``send_email_smtp`` beside the message's own (``to``, ``subject``,
+        ...): the kept MIME settings and headers."""
+        return {
+            "mime_subtype": self.mime_subtype,
+            "mime_charset": self.mime_charset,
+            "custom_headers": self.custom_headers,
+        }

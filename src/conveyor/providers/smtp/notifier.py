@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 from conveyor.notifiers import DEFAULT_MESSAGE
 from conveyor.providers._fields import keep_fields
 from conveyor.providers._notifier import Notifier
-from conveyor.providers.smtp.hook import SmtpHook
+from conveyor.providers.smtp.hook import MailSettings, SmtpHook
 
 
-class SmtpNotifier(Notifier):
+class SmtpNotifier(MailSettings, Notifier):
     template_fields: ClassVar[tuple[str, ...]] = (
         "from_email",
         "to",
@@ -34,11 +34,7 @@ class SmtpNotifier(Notifier):
     files: list[str] | None
     cc: str | Iterable[str] | None
     bcc: str | Iterable[str] | None
-    mime_subtype: str
-    mime_charset: str
-    custom_headers: dict[str, Any] | None
     smtp_conn_id: str
-    auth_type: str
 
     def __init__(
         self,
@@ -57,26 +53,18 @@ class SmtpNotifier(Notifier):
         **kwargs: Any,
     ) -> None:
         keep_fields(self, SmtpNotifier, locals())
+        keep_fields(self, MailSettings, locals())
 
     def notify(self, context: dict[str, Any]) -> None:
         # The default message names these; a context without one renders it as None.
         context = {"exception": None, "reason": None, "state": None, **context}
-        with SmtpHook(smtp_conn_id=self.smtp_conn_id, auth_type=self.auth_type) as hook:
+        with self.smtp_hook(self.smtp_conn_id) as hook:
             subject = self.subject or hook.subject_template or DEFAULT_MESSAGE
             body = self.html_content or hook.html_content_template or DEFAULT_MESSAGE
             found = self.render(context)
-            hook.send_email_smtp(
-                to=found["to"],
-                from_email=found["from_email"],
-                subject=str(self.render_one(subject, context)).strip().splitlines()[0][:200],
-                html_content=self.render_one(body, context),
-                files=found["files"],
-                cc=found["cc"],
-                bcc=found["bcc"],
-                mime_subtype=self.mime_subtype,
-                mime_charset=self.mime_charset,
-                custom_headers=self.custom_headers,
-            )
+            found["subject"] = str(self.render_one(subject, context)).strip().splitlines()[0][:200]
+            found["html_content"] = self.render_one(body, context)
+            hook.send_email_smtp(**found, **self.mime_options)
 
 
 #: Airflow's lower-case name of the notifier.

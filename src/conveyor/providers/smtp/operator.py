@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
-from conveyor.providers.smtp.hook import SmtpHook
+from conveyor.providers.smtp.hook import MailSettings, SmtpHook
 
 
-class EmailOperator(BaseOperator):
+class EmailOperator(MailSettings, BaseOperator):
     template_fields: ClassVar[Sequence[str]] = (
         "to",
         "from_email",
@@ -31,10 +31,6 @@ class EmailOperator(BaseOperator):
     from_email: str | None
     cc: str | list[str] | None
     bcc: str | list[str] | None
-    mime_subtype: str
-    mime_charset: str
-    custom_headers: dict[str, Any] | None
-    auth_type: str
 
     def __init__(
         self,
@@ -56,11 +52,12 @@ class EmailOperator(BaseOperator):
     ) -> None:
         super().__init__(task_id, **kwargs)
         keep_fields(self, EmailOperator, locals())
+        keep_fields(self, MailSettings, locals())
         self.files = files or []
         self.conn_id = conn_id or SmtpHook.default_conn_name
 
     def execute(self, context: dict[str, Any]) -> None:
-        with SmtpHook(smtp_conn_id=self.conn_id, auth_type=self.auth_type) as hook:
+        with self.smtp_hook(self.conn_id) as hook:
             hook.send_email_smtp(
                 to=self.to,
                 subject=self.subject,
@@ -69,7 +66,5 @@ class EmailOperator(BaseOperator):
                 files=self.files,
                 cc=self.cc,
                 bcc=self.bcc,
-                mime_subtype=self.mime_subtype,
-                mime_charset=self.mime_charset,
-                custom_headers=self.custom_headers,
+                **self.mime_options,
             )

@@ -26,14 +26,14 @@ import logging
 import selectors
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from conveyor.connections import Connection, get_connection
 from conveyor.connections.masking import MASK
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
 from conveyor.providers._fields import keep_fields
-from conveyor.providers._hook import ProviderHook
+from conveyor.providers._hook import HookNames, ProviderHook
 
 paramiko = load("paramiko", "ssh", "ssh")
 
@@ -88,10 +88,7 @@ class SSHHook(ProviderHook):
     ``SSHHook(remote_host=..., username=..., password= / key_file=...)``. Keywords given win
     over the connection's fields."""
 
-    conn_name_attr: ClassVar[str] = "ssh_conn_id"
-    default_conn_name: ClassVar[str] = "ssh_default"
-    conn_type: ClassVar[str] = "ssh"
-    hook_name: ClassVar[str] = "SSH"
+    names = HookNames("ssh_conn_id", "ssh_default", "ssh", "SSH")
 
     ssh_conn_id: str | None
     remote_host: str
