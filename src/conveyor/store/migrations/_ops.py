@@ -28,6 +28,21 @@ def drop_columns(table: str, *names: str) -> None:
             batch_op.drop_column(name)
 
 
+def create_indexes(table: str, indexes: dict[str, Sequence[str]]) -> None:
+    """Create the plain (not unique) ``indexes`` of ``table``, by name, in that order."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for name, columns in indexes.items():
+            batch_op.create_index(name, list(columns), unique=False)
+
+
+def drop_table(table: str, *indexes: str) -> None:
+    """Drop the ``indexes`` of ``table`` (by name, in that order), then the table."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for name in indexes:
+            batch_op.drop_index(name)
+    op.drop_table(table)
+
+
 def recreate_index(name: str, table: str, columns: Sequence[str | sa.TextClause]) -> None:
     """Drop the index ``name`` of ``table`` and create it again over ``columns``."""
     op.drop_index(name, table_name=table)
