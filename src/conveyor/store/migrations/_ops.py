@@ -1,9 +1,12 @@
 """Operations several revisions make, written once: a revision's schema is still exactly
 what its own file says, since each helper issues the same alembic operations, in the same
-order, as the revision spelled out before it used the helper.
+order, as the revision spelled out before it used the helper (an index created or dropped
+in a ``batch_alter_table`` block, which copies no table for it, is the same SQL as one
+through ``op``). tests/migration/test_schema_history.py checks each revision's schema, up
+and down, on SQLite and PostgreSQL.
 
-Each call is one ``batch_alter_table`` block, so on SQLite a table is copied at most once
-per call, as before.
+Each call uses at most one ``batch_alter_table`` block, so on SQLite a table is copied at
+most once per call, as before.
 """
 
 from __future__ import annotations
