@@ -62,6 +62,31 @@ metadata = MetaData(naming_convention=NAMING)
 
 ID = 250  # length of dag, task and run ids
 
+
+# Columns that many tables declare alike, each written once. Each call makes a new Column.
+def _serial_id() -> Column[int]:
+    """``id``: the table's own primary key, numbered by the database."""
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+def _run_pk(*, nullable: bool = False) -> Column[Any]:
+    """``run_pk``: the run the row belongs to; the row goes when the run is deleted."""
+    return Column("run_pk", ForeignKey("dag_run.id", ondelete="CASCADE"), nullable=nullable)
+
+
+def _ti_id() -> Column[Any]:
+    """``ti_id``: the task instance the row belongs to; it goes with the instance."""
+    return Column("ti_id", ForeignKey("task_instance.id", ondelete="CASCADE"), nullable=False)
+
+
+def _created_at() -> Column[datetime]:
+    return Column("created_at", UtcDateTime, nullable=False)
+
+
+def _updated_at() -> Column[datetime]:
+    return Column("updated_at", UtcDateTime, nullable=False)
+
+
 dag = Table(
     "dag",
     metadata,
@@ -76,7 +101,7 @@ dag = Table(
     Column("next_run_after", UtcDateTime),
     # When the scheduler next has to look at this DAG (store/due_times.py); NULL: never.
     Column("next_dagrun_create_after", UtcDateTime, index=True),
-    Column("updated_at", UtcDateTime, nullable=False),
+    _updated_at(),
 )
 
 dag_source = Table(
@@ -94,7 +119,7 @@ dag_version = Table(
     Column("dag_id", String(ID), nullable=False, index=True),
     Column("source_hash", ForeignKey("dag_source.source_hash"), nullable=False),
     Column("serialized", JSON, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
 )
 
 dag_file = Table(
@@ -114,13 +139,13 @@ import_error = Table(
     Column("line", Integer),
     Column("message", Text, nullable=False),
     Column("traceback", Text),
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
 )
 
 dag_run = Table(
     "dag_run",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("dag_id", String(ID), nullable=False),
     Column("run_id", String(ID), nullable=False),
     Column("run_type", String(20), nullable=False),  # scheduled | manual
@@ -157,7 +182,7 @@ dag_run = Table(
 run_plan_request = Table(
     "run_plan_request",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("run_pk", Integer, nullable=False),
     Column("requested_at", UtcDateTime, nullable=False),
 )
@@ -165,8 +190,8 @@ run_plan_request = Table(
 task_instance = Table(
     "task_instance",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_pk", ForeignKey("dag_run.id", ondelete="CASCADE"), nullable=False),
+    _serial_id(),
+    _run_pk(),
     Column("dag_id", String(ID), nullable=False),
     Column("run_id", String(ID), nullable=False),
     Column("task_id", String(ID), nullable=False),
@@ -186,7 +211,7 @@ task_instance = Table(
     Column("hostname", String(255)),
     Column("pid", Integer),
     Column("heartbeat_at", UtcDateTime),
-    Column("updated_at", UtcDateTime, nullable=False),
+    _updated_at(),
     # An instance of a mapped task is numbered 0..n-1; every other task instance has -1.
     Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
     # A try that resumes a deferral calls this method with these keyword arguments (the
@@ -220,8 +245,8 @@ Index(
 task_try = Table(
     "task_try",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ti_id", ForeignKey("task_instance.id", ondelete="CASCADE"), nullable=False),
+    _serial_id(),
+    _ti_id(),
     Column("try_number", Integer, nullable=False),
     Column("state", String(20), nullable=False),
     Column("hostname", String(255)),
@@ -240,8 +265,8 @@ task_try = Table(
 task_event = Table(
     "task_event",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ti_id", ForeignKey("task_instance.id", ondelete="CASCADE"), nullable=False),
+    _serial_id(),
+    _ti_id(),
     Column("try_number", Integer, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("kind", String(40), nullable=False),
@@ -254,12 +279,12 @@ task_event = Table(
 xcom = Table(
     "xcom",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_pk", ForeignKey("dag_run.id", ondelete="CASCADE"), nullable=False),
+    _serial_id(),
+    _run_pk(),
     Column("task_id", String(ID), nullable=False),
     Column("key", String(ID), nullable=False),
     Column("value", JSON),
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
     Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
     # The value with the secrets its try read masked, for readers; NULL: shown as it is.
     Column("shown", JSON),
@@ -288,7 +313,7 @@ scheduler_problem = Table(
     Column("scheduler_id", String(64), nullable=False),
     Column("action", String(50), nullable=False),
     Column("dag_id", String(ID), index=True),
-    Column("run_pk", ForeignKey("dag_run.id", ondelete="CASCADE")),
+    _run_pk(nullable=True),
     Column("error", Text, nullable=False),
     Column("traceback", Text),
     Column("first_seen", UtcDateTime, nullable=False),
@@ -316,7 +341,7 @@ web_user = Table(
     Column("username", String(200), primary_key=True),
     Column("password_hash", String(200), nullable=False),  # argon2id, encoded with its salt
     Column("role", String(20), nullable=False),  # admin | op | viewer
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
     Column("last_login_at", UtcDateTime),
     # Bumped at logout and on a new password: a session cookie carries the epoch it began in,
     # so a copied cookie stops working when its user logs out.
@@ -326,11 +351,11 @@ web_user = Table(
 api_token = Table(
     "api_token",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("token_hash", String(64), nullable=False, unique=True),  # sha256: tokens are random
     Column("username", ForeignKey("web_user.username", ondelete="CASCADE"), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
     Column("last_used_at", UtcDateTime),
     Column("expires_at", UtcDateTime),  # NULL: never (only tokens made before expiry existed)
     # The token whose request made this one (NULL: a session or the CLI): revoking a token
@@ -362,7 +387,7 @@ connection = Table(
     Column("schema", String(500)),
     Column("extra", Text),  # encrypted JSON object
     Column("description", Text),
-    Column("updated_at", UtcDateTime, nullable=False),
+    _updated_at(),
     Column("secret_fields", JSON),  # names of fields masked whatever their name (a list)
 )
 
@@ -372,7 +397,7 @@ variable = Table(
     Column("key", String(ID), primary_key=True),
     Column("value", Text, nullable=False),  # encrypted
     Column("description", Text),
-    Column("updated_at", UtcDateTime, nullable=False),
+    _updated_at(),
     # Masked in logs and listings whatever its key (keys that look secret are anyway).
     Column("is_secret", Boolean, nullable=False, default=False, server_default=false()),
 )
@@ -383,13 +408,13 @@ variable = Table(
 callback_request = Table(
     "callback_request",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_pk", ForeignKey("dag_run.id", ondelete="CASCADE"), nullable=False),
+    _serial_id(),
+    _run_pk(),
     Column("kind", String(20), nullable=False),  # success | failure | sla_miss
     Column("task_id", String(ID), nullable=False, default=""),  # sla_miss: the late task
     Column("reason", Text),
     Column("state", String(20), nullable=False),  # pending | running | done | failed
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
     Column("claimed_by", String(255)),
     Column("claimed_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
@@ -406,7 +431,7 @@ pool = Table(
     Column("name", String(ID), primary_key=True),
     Column("slots", Integer),  # NULL: no limit of its own (parallelism still caps it)
     Column("description", Text),
-    Column("updated_at", UtcDateTime, nullable=False),
+    _updated_at(),
 )
 
 #: Migration 0005 creates DEFAULT_POOL (tasks that name no pool) without a slot limit, so
@@ -433,22 +458,22 @@ def _create_default_pool(target: Table, connection: Any, **_: Any) -> None:
 dataset = Table(
     "dataset",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("uri", String(1000), nullable=False, unique=True),
     Column("extra", JSON, nullable=False, default=dict),
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
 )
 
 dataset_event = Table(
     "dataset_event",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False),
     Column("source_dag_id", String(ID), nullable=False),
     Column("source_run_id", String(ID), nullable=False),
     Column("source_task_id", String(ID), nullable=False),
     Column("source_map_index", Integer, nullable=False, default=-1),
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
     # What the try set in outlet_events (NULL: nothing), and the alias it was emitted through.
     Column("extra", JSON, nullable=True),
     Column("source_alias", String(1000), nullable=True),
@@ -464,7 +489,7 @@ dataset_dag_queue = Table(
     Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
     Column("target_dag_id", String(ID), primary_key=True),
     Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
 )
 
 # The trigger a deferred try waits for (engine/deferral.py): the class by its import path and
@@ -475,15 +500,15 @@ dataset_dag_queue = Table(
 trigger = Table(
     "trigger",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ti_id", ForeignKey("task_instance.id", ondelete="CASCADE"), nullable=False),
+    _serial_id(),
+    _ti_id(),
     Column("try_number", Integer, nullable=False),
     Column("classpath", String(1000), nullable=False),
     Column("kwargs", JSON, nullable=False),
     Column("method_name", String(255), nullable=False),
     Column("method_kwargs", JSON),
     Column("timeout_at", UtcDateTime),
-    Column("created_at", UtcDateTime, nullable=False),
+    _created_at(),
     Column("triggerer_id", String(64)),
     Index("ix_trigger_ti_id", "ti_id"),
     Index("ix_trigger_triggerer_id", "triggerer_id"),
@@ -509,7 +534,7 @@ triggerer = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("at", UtcDateTime, nullable=False, index=True),
     Column("actor", String(200), nullable=False, index=True),  # a username, or the OS user
     Column("via", String(50), nullable=False),  # "session", "token:<id>", "cli", "login"

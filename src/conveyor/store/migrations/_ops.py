@@ -1,9 +1,12 @@
 """Operations several revisions make, written once: a revision's schema is still exactly
 what its own file says, since each helper issues the same alembic operations, in the same
-order, as the revision spelled out before it used the helper.
+order, as the revision spelled out before it used the helper (an index created or dropped
+in a ``batch_alter_table`` block, which copies no table for it, is the same SQL as one
+through ``op``). tests/migration/test_schema_history.py checks each revision's schema, up
+and down, on SQLite and PostgreSQL.
 
-Each call is one ``batch_alter_table`` block, so on SQLite a table is copied at most once
-per call, as before.
+Each call uses at most one ``batch_alter_table`` block, so on SQLite a table is copied at
+most once per call, as before.
 """
 
 from __future__ import annotations
@@ -26,6 +29,21 @@ def drop_columns(table: str, *names: str) -> None:
     with op.batch_alter_table(table, schema=None) as batch_op:
         for name in names:
             batch_op.drop_column(name)
+
+
+def create_indexes(table: str, indexes: dict[str, Sequence[str]]) -> None:
+    """Create the plain (not unique) ``indexes`` of ``table``, by name, in that order."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for name, columns in indexes.items():
+            batch_op.create_index(name, list(columns), unique=False)
+
+
+def drop_table(table: str, *indexes: str) -> None:
+    """Drop the ``indexes`` of ``table`` (by name, in that order), then the table."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for name in indexes:
+            batch_op.drop_index(name)
+    op.drop_table(table)
 
 
 def recreate_index(name: str, table: str, columns: Sequence[str | sa.TextClause]) -> None:

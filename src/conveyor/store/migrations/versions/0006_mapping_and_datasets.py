@@ -58,8 +58,7 @@ def upgrade() -> None:
         _ops.foreign_key("dataset_event", "dataset_id", "dataset.id", cascade=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dataset_event")),
     )
-    with op.batch_alter_table("dataset_event", schema=None) as batch_op:
-        batch_op.create_index("ix_dataset_event_dataset_id", ["dataset_id", "id"], unique=False)
+    _ops.create_indexes("dataset_event", {"ix_dataset_event_dataset_id": ["dataset_id", "id"]})
     op.create_table(
         "dataset_dag_queue",
         sa.Column("dataset_id", sa.Integer(), nullable=False),
@@ -74,9 +73,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("dataset_dag_queue")
-    with op.batch_alter_table("dataset_event", schema=None) as batch_op:
-        batch_op.drop_index("ix_dataset_event_dataset_id")
-    op.drop_table("dataset_event")
+    _ops.drop_table("dataset_event", "ix_dataset_event_dataset_id")
     op.drop_table("dataset")
     for table, key in reversed(_MAPPED):
         with op.batch_alter_table(table, schema=None) as batch_op:

@@ -35,11 +35,8 @@ def upgrade() -> None:
         _ops.foreign_key("scheduler_problem", "run_pk", "dag_run.id", cascade=True),
         sa.PrimaryKeyConstraint("unit", name=op.f("pk_scheduler_problem")),
     )
-    with op.batch_alter_table("scheduler_problem", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_scheduler_problem_dag_id"), ["dag_id"], unique=False)
+    _ops.create_indexes("scheduler_problem", {"ix_scheduler_problem_dag_id": ["dag_id"]})
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("scheduler_problem", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_scheduler_problem_dag_id"))
-    op.drop_table("scheduler_problem")
+    _ops.drop_table("scheduler_problem", "ix_scheduler_problem_dag_id")

@@ -45,8 +45,9 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("triggerer_id", sa.String(64), nullable=True),
     )
-    op.create_index("ix_trigger_ti_id", "trigger", ["ti_id"])
-    op.create_index("ix_trigger_triggerer_id", "trigger", ["triggerer_id"])
+    _ops.create_indexes(
+        "trigger", {"ix_trigger_ti_id": ["ti_id"], "ix_trigger_triggerer_id": ["triggerer_id"]}
+    )
     op.create_table(
         "triggerer",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -62,7 +63,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("triggerer")
-    op.drop_index("ix_trigger_triggerer_id", table_name="trigger")
-    op.drop_index("ix_trigger_ti_id", table_name="trigger")
-    op.drop_table("trigger")
+    _ops.drop_table("trigger", "ix_trigger_triggerer_id", "ix_trigger_ti_id")
     _ops.drop_columns("task_instance", "next_kwargs", "next_method")

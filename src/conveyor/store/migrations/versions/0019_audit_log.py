@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from conveyor.store.migrations import _ops
 from conveyor.store.tables import UtcDateTime
 
 revision = "0019"
@@ -32,17 +33,22 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_log_actor"), ["actor"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_log_action"), ["action"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_log_dag_id"), ["dag_id"], unique=False)
+    _ops.create_indexes(
+        "audit_log",
+        {
+            "ix_audit_log_at": ["at"],
+            "ix_audit_log_actor": ["actor"],
+            "ix_audit_log_action": ["action"],
+            "ix_audit_log_dag_id": ["dag_id"],
+        },
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_log_dag_id"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_action"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_actor"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_at"))
-    op.drop_table("audit_log")
+    _ops.drop_table(
+        "audit_log",
+        "ix_audit_log_dag_id",
+        "ix_audit_log_action",
+        "ix_audit_log_actor",
+        "ix_audit_log_at",
+    )
