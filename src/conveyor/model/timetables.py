@@ -120,14 +120,8 @@ class _Timetable(Schedule):
         return None if value is None else self._utc(value)
 
 
-# -- trigger timetables --------------------------------------------------------------------
-
-
-class _TriggerTimetable(_Timetable):
-    """Runs at fire times; the data interval is the ``interval`` before each one."""
-
-    interval: Step
-    run_immediately: bool | timedelta = False
+class _FireTimes(_Timetable):
+    """A timetable that steps from fire time to fire time (by cron or by a fixed delta)."""
 
     @abstractmethod
     def _after(self, moment: datetime) -> datetime:
@@ -140,6 +134,16 @@ class _TriggerTimetable(_Timetable):
     @abstractmethod
     def _align_prev(self, moment: datetime) -> datetime:
         """``moment`` when it is a fire time, else the one before."""
+
+
+# -- trigger timetables --------------------------------------------------------------------
+
+
+class _TriggerTimetable(_FireTimes):
+    """Runs at fire times; the data interval is the ``interval`` before each one."""
+
+    interval: Step
+    run_immediately: bool | timedelta = False
 
     def _first_run(self, now: datetime) -> datetime:
         """Without a start_date and a run yet: the latest fire time if it passed only
@@ -388,20 +392,8 @@ class MultipleCronTriggerTimetable(_Timetable):
 # -- data-interval timetables --------------------------------------------------------------
 
 
-class _DataIntervalTimetable(_Timetable):
+class _DataIntervalTimetable(_FireTimes):
     """Runs for back-to-back intervals between fire times, once each has ended."""
-
-    @abstractmethod
-    def _after(self, moment: datetime) -> datetime:
-        """The first fire time strictly after ``moment``."""
-
-    @abstractmethod
-    def _align_next(self, moment: datetime) -> datetime:
-        """``moment`` when it is a fire time, else the next one."""
-
-    @abstractmethod
-    def _align_prev(self, moment: datetime) -> datetime:
-        """``moment`` when it is a fire time, else the one before."""
 
     @abstractmethod
     def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
