@@ -110,6 +110,14 @@ def _run_immediately(value: Any) -> bool | timedelta:
     return _duration(value, "run_immediately", positive=False)
 
 
+def _decode_immediately(data: dict[str, Any]) -> bool | timedelta:
+    """``run_immediately`` as a trigger timetable's ``serialize`` wrote it."""
+    immediately = data.get("run_immediately", False)
+    if isinstance(immediately, dict):
+        return timedelta(seconds=immediately["seconds"])
+    return immediately
+
+
 class _Timetable(Schedule):
     """What Airflow's timetables share here."""
 
@@ -265,14 +273,11 @@ class CronTriggerTimetable(_CronSteps, _TriggerTimetable):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CronTriggerTimetable:
-        immediately = data.get("run_immediately", False)
-        if isinstance(immediately, dict):
-            immediately = timedelta(seconds=immediately["seconds"])
         return cls(
             data["expression"],
             data["timezone"],
             interval=_decode(data.get("interval", 0)),
-            run_immediately=immediately,
+            run_immediately=_decode_immediately(data),
         )
 
 
@@ -378,14 +383,11 @@ class MultipleCronTriggerTimetable(_Timetable):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MultipleCronTriggerTimetable:
-        immediately = data.get("run_immediately", False)
-        if isinstance(immediately, dict):
-            immediately = timedelta(seconds=immediately["seconds"])
         return cls(
             *data["expressions"],
             timezone=data["timezone"],
             interval=_decode(data.get("interval", 0)),
-            run_immediately=immediately,
+            run_immediately=_decode_immediately(data),
         )
 
 
