@@ -40,21 +40,28 @@ def require_callable(task_id: str, python_callable: Any) -> None:
         )
 
 
-def set_call(
-    task: Any,
-    python_callable: Callable[..., Any],
-    op_args: Iterable[Any] | None,
-    op_kwargs: dict[str, Any] | None,
-    templates_dict: dict[str, Any] | None,
-) -> None:
-    """Keep what a Python operator or sensor calls, and with what."""
-    task.python_callable = python_callable
-    task.op_args = list(op_args or [])
-    task.op_kwargs = dict(op_kwargs or {})
-    task.templates_dict = templates_dict
+class PythonCall:
+    """The call a Python operator or sensor makes: the function and its arguments."""
+
+    python_callable: Callable[..., Any]
+    op_args: list[Any]
+    op_kwargs: dict[str, Any]
+    templates_dict: dict[str, Any] | None
+
+    def _keep_call(
+        self,
+        python_callable: Callable[..., Any],
+        op_args: Iterable[Any] | None,
+        op_kwargs: dict[str, Any] | None,
+        templates_dict: dict[str, Any] | None,
+    ) -> None:
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.templates_dict = templates_dict
 
 
-class PythonOperator(BaseOperator):
+class PythonOperator(PythonCall, BaseOperator):
     template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
     ui_color = "#ffefeb"
 
@@ -72,7 +79,7 @@ class PythonOperator(BaseOperator):
     ) -> None:
         require_callable(task_id, python_callable)
         super().__init__(task_id, **kwargs)
-        set_call(self, python_callable, op_args, op_kwargs, templates_dict)
+        self._keep_call(python_callable, op_args, op_kwargs, templates_dict)
         # A returned dict is stored key by key too, as well as whole.
         self.multiple_outputs = bool(multiple_outputs)
         if templates_exts:  # templates_dict values ending in these are template files

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from conveyor.operators.python import context_arguments, require_callable, set_call
+from conveyor.operators.python import PythonCall, context_arguments, require_callable
 from conveyor.sensors.base import BaseSensor
 
 
-class PythonSensor(BaseSensor):
+class PythonSensor(PythonCall, BaseSensor):
     """Call ``python_callable`` at each poke (with ``op_args``/``op_kwargs`` and the context
     entries it asks for); a truthy result means done (a PokeReturnValue also sets the XCom)."""
 
@@ -27,7 +27,7 @@ class PythonSensor(BaseSensor):
     ) -> None:
         require_callable(task_id, python_callable)
         super().__init__(task_id, **kwargs)
-        set_call(self, python_callable, op_args, op_kwargs, templates_dict)
+        self._keep_call(python_callable, op_args, op_kwargs, templates_dict)
 
     def poke(self, context: dict[str, Any]) -> Any:
         context["templates_dict"] = self.templates_dict
