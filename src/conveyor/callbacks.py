@@ -99,15 +99,10 @@ def request_run_end(
         callback_requests.request(conn, run_pk, kind, reason)
 
 
-def run_context(dag: DAG, run: RunRow, reason: str | None) -> dict[str, Any]:
-    """What a DAG callback is called with."""
+def run_dates(run: RunRow) -> dict[str, Any]:
+    """A run's dates by the names a task's or a DAG callback's context gives them."""
     logical = run.logical_date
     return {
-        "dag": dag,
-        "dag_run": run,
-        "run_id": run.run_id,
-        "conf": run.conf,
-        "params": {**dag.params, **(run.conf or {})},
         "logical_date": logical,
         "ds": logical.strftime("%Y-%m-%d"),
         "ds_nodash": logical.strftime("%Y%m%d"),
@@ -115,6 +110,18 @@ def run_context(dag: DAG, run: RunRow, reason: str | None) -> dict[str, Any]:
         "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
         "data_interval_start": run.data_interval_start,
         "data_interval_end": run.data_interval_end,
+    }
+
+
+def run_context(dag: DAG, run: RunRow, reason: str | None) -> dict[str, Any]:
+    """What a DAG callback is called with."""
+    return {
+        "dag": dag,
+        "dag_run": run,
+        "run_id": run.run_id,
+        "conf": run.conf,
+        "params": {**dag.params, **(run.conf or {})},
+        **run_dates(run),
         "state": run.state.value,
         "reason": reason,
         **template_context(),

@@ -70,6 +70,7 @@ def _make_dag(
     outlets: list[Any],
     definition: Asset | None,
 ) -> None:
+    options = dict(options)  # a copy: the decorator may be applied to several functions
     dag_id = options.pop("dag_id", None) or function.__name__
     options.pop("dag_display_name", None)
     options.pop("watchers", None)
@@ -106,32 +107,29 @@ class asset:
         extra: dict[str, Any] | None = None,
         **dag_options: Any,
     ) -> None:
-        self.schedule = schedule
         self.name = name
         self.uri = uri
         self.group = group
         self.extra = extra
-        self.dag_options = dag_options
+        # The options of the DAG made for the function: its schedule with the others.
+        self.dag_options = {"schedule": schedule, **dag_options}
 
     def __call__(self, function: Callable[..., Any]) -> Asset:
         name = self.name or function.__name__
         uri = name if self.uri is None else str(self.uri)
         made = _AssetDefinition(name=name, uri=uri, group=self.group, extra=self.extra)
-        options = {"schedule": self.schedule, **self.dag_options}
-        _make_dag(function, options, [made], made)
+        _make_dag(function, self.dag_options, [made], made)
         return made
 
     class multi:
         """``@asset.multi(schedule=..., outlets=[...])``: one task updating several assets."""
 
         def __init__(self, *, schedule: Any, outlets: Collection[Any], **dag_options: Any):
-            self.schedule = schedule
             self.outlets = as_outlets(list(outlets or []), "@asset.multi outlets")
             if not self.outlets:
                 raise DagDefinitionError("@asset.multi needs outlets=[...] naming its assets")
-            self.dag_options = dag_options
+            self.dag_options = {"schedule": schedule, **dag_options}
 
         def __call__(self, function: Callable[..., Any]) -> AssetAll:
-            options = {"schedule": self.schedule, **self.dag_options}
-            _make_dag(function, options, list(self.outlets), None)
+            _make_dag(function, self.dag_options, list(self.outlets), None)
             return _MultiAssetDefinition(*self.outlets)

@@ -22,7 +22,7 @@ from conveyor.airflow_compat.table import DOCS
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.model.templating import render_template, render_value
-from conveyor.operators.bash import run_bash
+from conveyor.operators.bash import BashOptions
 from conveyor.operators.python import PythonOperator
 
 #: Airflow operator keywords the subclass takes itself, with what it keeps of them.
@@ -189,7 +189,7 @@ def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
     return made
 
 
-class BashTaskOperator(PythonOperator):
+class BashTaskOperator(BashOptions, PythonOperator):
     """``@task.bash``: the function returns a shell command, which is rendered and run.
 
     As Airflow's: the returned text is a Jinja template like ``bash_command``; its output goes
@@ -212,9 +212,7 @@ class BashTaskOperator(PythonOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.env, self.append_env, self.cwd = env, append_env, cwd
-        self.skip_on_exit_code = skip_on_exit_code
-        self.output_processor = output_processor
+        self._keep_bash_options(env, append_env, cwd, skip_on_exit_code, output_processor)
 
     def execute(self, context: dict[str, Any]) -> Any:
         command = super().execute(context)
@@ -222,14 +220,4 @@ class BashTaskOperator(PythonOperator):
             raise TaskError(
                 f"@task.bash {self.task_id!r} must return a non-empty command, got {command!r}"
             )
-        last_line = run_bash(
-            render_value(command, context),
-            task_id=self.task_id,
-            env=self.env,
-            append_env=self.append_env,
-            cwd=self.cwd,
-            skip_on_exit_code=self.skip_on_exit_code,
-        )
-        if self.output_processor is not None and last_line is not None:
-            return self.output_processor(last_line)
-        return last_line
+        return self._run_bash(render_value(command, context))

@@ -9,6 +9,7 @@ checks that every target resolves.
 
 from __future__ import annotations
 
+from conveyor.airflow_compat.targets import same_names
 from conveyor.airflow_compat.timetable_names import SDK_TIMETABLE_NAMES, TIMETABLE_MODULES
 
 #: Where the list of supported names is, for error messages.
@@ -19,60 +20,51 @@ _EXC = "conveyor.airflow_compat.exceptions"
 _CONF = "conveyor.airflow_compat.configuration"
 
 # Groups of names that several module paths export (Airflow moved them between versions).
-_BASH = {"BashOperator": "conveyor:BashOperator"}
+_BASH = same_names("conveyor", "BashOperator")
 _PYTHON = {
-    "PythonOperator": "conveyor:PythonOperator",
-    "BranchPythonOperator": "conveyor:BranchPythonOperator",
-    "ShortCircuitOperator": "conveyor:ShortCircuitOperator",
-    "PythonVirtualenvOperator": "conveyor:PythonVirtualenvOperator",
-    "ExternalPythonOperator": "conveyor:ExternalPythonOperator",
-    "BranchPythonVirtualenvOperator": "conveyor.operators:BranchPythonVirtualenvOperator",
-    "BranchExternalPythonOperator": "conveyor.operators:BranchExternalPythonOperator",
-    "get_current_context": f"{_SHIMS}:get_current_context",
+    **same_names(
+        "conveyor",
+        "PythonOperator",
+        "BranchPythonOperator",
+        "ShortCircuitOperator",
+        "PythonVirtualenvOperator",
+        "ExternalPythonOperator",
+    ),
+    **same_names(
+        "conveyor.operators", "BranchPythonVirtualenvOperator", "BranchExternalPythonOperator"
+    ),
+    **same_names(_SHIMS, "get_current_context"),
 }
 #: The Python operators Airflow 1.10 had (the others came in 2.x).
 _PYTHON_1_10 = ("PythonOperator", "BranchPythonOperator", "ShortCircuitOperator")
-_EMPTY = {"EmptyOperator": "conveyor:EmptyOperator"}
+_EMPTY = same_names("conveyor", "EmptyOperator")
 _DUMMY = {"DummyOperator": "conveyor:EmptyOperator"}  # Airflow's old name, same meaning
-_TRIGGER = {"TriggerDagRunOperator": "conveyor.operators.trigger_dagrun:TriggerDagRunOperator"}
-_LATEST_ONLY = {"LatestOnlyOperator": "conveyor:LatestOnlyOperator"}
+_TRIGGER = same_names("conveyor.operators.trigger_dagrun", "TriggerDagRunOperator")
+_LATEST_ONLY = same_names("conveyor", "LatestOnlyOperator")
 _BASE_SENSOR = {
     "BaseSensorOperator": "conveyor.sensors:BaseSensor",
     "PokeReturnValue": "conveyor:PokeReturnValue",
 }
-_BASH_SENSOR = {"BashSensor": "conveyor:BashSensor"}
-_PYTHON_SENSOR = {"PythonSensor": "conveyor:PythonSensor"}
+_BASH_SENSOR = same_names("conveyor", "BashSensor")
+_PYTHON_SENSOR = same_names("conveyor", "PythonSensor")
 _TIME_DELTA = {
-    "TimeDeltaSensor": "conveyor:TimeDeltaSensor",
-    "TimeDeltaSensorAsync": "conveyor.sensors:TimeDeltaSensorAsync",
+    **same_names("conveyor", "TimeDeltaSensor"),
+    **same_names("conveyor.sensors", "TimeDeltaSensorAsync"),
 }
-_WEEKDAY = {"DayOfWeekSensor": "conveyor:DayOfWeekSensor"}
-_TIME = {"TimeSensor": "conveyor.sensors:TimeSensor"}
-_DATE_TIME = {
-    "DateTimeSensor": "conveyor.sensors:DateTimeSensor",
-    "DateTimeSensorAsync": "conveyor.sensors:DateTimeSensorAsync",
-}
-_TRIGGER_BASE = {
-    "BaseTrigger": "conveyor.triggers:BaseTrigger",
-    "TriggerEvent": "conveyor.triggers:TriggerEvent",
-}
-_TEMPORAL_TRIGGERS = {
-    "DateTimeTrigger": "conveyor.triggers:DateTimeTrigger",
-    "TimeDeltaTrigger": "conveyor.triggers:TimeDeltaTrigger",
-}
-_FILE_TRIGGER = {"FileTrigger": "conveyor.triggers:FileTrigger"}
-_FILE = {"FileSensor": "conveyor.sensors:FileSensor"}
-_FS_HOOK = {"FSHook": "conveyor.sensors.file:FSHook"}
+_WEEKDAY = same_names("conveyor", "DayOfWeekSensor")
+_TIME = same_names("conveyor.sensors", "TimeSensor")
+_DATE_TIME = same_names("conveyor.sensors", "DateTimeSensor", "DateTimeSensorAsync")
+_TRIGGER_BASE = same_names("conveyor.triggers", "BaseTrigger", "TriggerEvent")
+_TEMPORAL_TRIGGERS = same_names("conveyor.triggers", "DateTimeTrigger", "TimeDeltaTrigger")
+_FILE_TRIGGER = same_names("conveyor.triggers", "FileTrigger")
+_FILE = same_names("conveyor.sensors", "FileSensor")
+_FS_HOOK = same_names("conveyor.sensors.file", "FSHook")
 _EXTERNAL = {
-    "ExternalTaskSensor": "conveyor.sensors:ExternalTaskSensor",
-    "ExternalTaskMarker": "conveyor.airflow_compat.branching:ExternalTaskMarker",
+    **same_names("conveyor.sensors", "ExternalTaskSensor"),
+    **same_names("conveyor.airflow_compat.branching", "ExternalTaskMarker"),
 }
-_BRANCH_DATETIME = {
-    "BranchDateTimeOperator": "conveyor.airflow_compat.branching:BranchDateTimeOperator"
-}
-_BRANCH_WEEKDAY = {
-    "BranchDayOfWeekOperator": "conveyor.airflow_compat.branching:BranchDayOfWeekOperator"
-}
+_BRANCH_DATETIME = same_names("conveyor.airflow_compat.branching", "BranchDateTimeOperator")
+_BRANCH_WEEKDAY = same_names("conveyor.airflow_compat.branching", "BranchDayOfWeekOperator")
 _CHAIN = {
     "chain": "conveyor:chain",
     "cross_downstream": f"{_SHIMS}:cross_downstream",
@@ -110,13 +102,11 @@ _ASSETS = "conveyor.model.assets"
 _DS = "conveyor.model.datasets"
 #: Airflow 3's asset names.
 _ASSET_NAMES = {
-    "Asset": f"{_ASSETS}:Asset",
-    "AssetAlias": f"{_DS}:AssetAlias",
-    "AssetAll": f"{_DS}:AssetAll",
-    "AssetAny": f"{_DS}:AssetAny",
+    **same_names(_ASSETS, "Asset"),
+    **same_names(_DS, "AssetAlias", "AssetAll", "AssetAny"),
 }
-_ASSET_DECORATOR = {"asset": "conveyor.airflow_compat.asset_decorator:asset"}
-_METADATA = {"Metadata": f"{_ASSETS}:Metadata"}
+_ASSET_DECORATOR = same_names("conveyor.airflow_compat.asset_decorator", "asset")
+_METADATA = same_names(_ASSETS, "Metadata")
 #: Airflow 2.9 / 2.10's names of the same.
 _DATASET_NAMES = {
     "Dataset": "conveyor:Dataset",

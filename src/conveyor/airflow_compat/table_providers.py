@@ -8,88 +8,67 @@ shipped provider that Conveyor lacks.
 
 from __future__ import annotations
 
+from conveyor.airflow_compat.targets import same_names
+
 _P = "conveyor.providers"
 
-_DBAPI = {"DbApiHook": f"{_P}.dbapi:DbApiHook"}
-_HANDLERS = {
-    "fetch_all_handler": f"{_P}.handlers:fetch_all_handler",
-    "fetch_one_handler": f"{_P}.handlers:fetch_one_handler",
-    "return_single_query_results": f"{_P}.handlers:return_single_query_results",
-}
-_SQL_OPERATORS = {
-    "BaseSQLOperator": f"{_P}.sql_operators:BaseSQLOperator",
-    "SQLExecuteQueryOperator": f"{_P}.sql_operators:SQLExecuteQueryOperator",
-    "BranchSQLOperator": f"{_P}.sql_operators:BranchSQLOperator",
-}
-_SQL_SENSOR = {"SqlSensor": f"{_P}.sql_sensor:SqlSensor"}
-_POSTGRES_HOOK = {"PostgresHook": f"{_P}.postgres:PostgresHook"}
-_POSTGRES_OPERATOR = {"PostgresOperator": f"{_P}.postgres:PostgresOperator"}
-_MYSQL_HOOK = {"MySqlHook": f"{_P}.mysql:MySqlHook"}
-_MYSQL_OPERATOR = {"MySqlOperator": f"{_P}.mysql:MySqlOperator"}
-_HTTP_HOOK = {"HttpHook": f"{_P}.http.hook:HttpHook"}
-_HTTP_OPERATOR = {
-    "HttpOperator": f"{_P}.http.operator:HttpOperator",
-    "SimpleHttpOperator": f"{_P}.http.operator:SimpleHttpOperator",
-}
-_HTTP_SENSOR = {"HttpSensor": f"{_P}.http.sensor:HttpSensor"}
-_SLACK_WEBHOOK_HOOK = {"SlackWebhookHook": f"{_P}.slack.webhook:SlackWebhookHook"}
-_SLACK_HOOK = {"SlackHook": f"{_P}.slack.api:SlackHook"}
-_SLACK_WEBHOOK_OPERATOR = {"SlackWebhookOperator": f"{_P}.slack.operators:SlackWebhookOperator"}
-_SLACK_OPERATORS = {
-    "SlackAPIOperator": f"{_P}.slack.operators:SlackAPIOperator",
-    "SlackAPIPostOperator": f"{_P}.slack.operators:SlackAPIPostOperator",
-}
-_SLACK_NOTIFIERS = {
-    "SlackNotifier": f"{_P}.slack.notifiers:SlackNotifier",
-    "send_slack_notification": f"{_P}.slack.notifiers:send_slack_notification",
-}
-_SLACK_WEBHOOK_NOTIFIERS = {
-    "SlackWebhookNotifier": f"{_P}.slack.notifiers:SlackWebhookNotifier",
-    "send_slack_webhook_notification": f"{_P}.slack.notifiers:send_slack_webhook_notification",
-}
-_SMTP_HOOK = {"SmtpHook": f"{_P}.smtp.hook:SmtpHook"}
-_EMAIL_OPERATOR = {"EmailOperator": f"{_P}.smtp.operator:EmailOperator"}
-_SMTP_NOTIFIERS = {
-    "SmtpNotifier": f"{_P}.smtp.notifier:SmtpNotifier",
-    "send_smtp_notification": f"{_P}.smtp.notifier:send_smtp_notification",
-}
-_UTILS_EMAIL = {
-    name: f"{_P}.smtp.utils_email:{name}"
-    for name in ("send_email", "send_email_smtp", "get_email_address_list")
-}
-_DISCORD_HOOK = {"DiscordWebhookHook": f"{_P}.discord.hook:DiscordWebhookHook"}
-_DISCORD_OPERATOR = {"DiscordWebhookOperator": f"{_P}.discord.operator:DiscordWebhookOperator"}
-_DISCORD_NOTIFIERS = {
-    "DiscordNotifier": f"{_P}.discord.notifier:DiscordNotifier",
-    "send_discord_notification": f"{_P}.discord.notifier:send_discord_notification",
-}
-_AWS_BASE_HOOK = {"AwsBaseHook": f"{_P}.amazon.base_aws:AwsBaseHook"}
-_S3_HOOK = {"S3Hook": f"{_P}.amazon.s3:S3Hook"}
-_S3_KEY_SENSOR = {"S3KeySensor": f"{_P}.amazon.s3_sensor:S3KeySensor"}
-_S3_OPERATORS = {
-    name: f"{_P}.amazon.s3_operators:{name}"
-    for name in (
-        "S3CreateBucketOperator",
-        "S3DeleteBucketOperator",
-        "S3CreateObjectOperator",
-        "S3CopyObjectOperator",
-        "S3DeleteObjectsOperator",
-        "S3ListOperator",
-    )
-}
-_LOCAL_TO_S3 = {
-    "LocalFilesystemToS3Operator": f"{_P}.amazon.local_to_s3:LocalFilesystemToS3Operator"
-}
-_SSH_HOOK = {"SSHHook": f"{_P}.ssh.hook:SSHHook"}
-_SSH_OPERATOR = {"SSHOperator": f"{_P}.ssh.operator:SSHOperator"}
-_SFTP_OPERATION = {"SFTPOperation": f"{_P}.sftp.hook:SFTPOperation"}
-_SFTP_HOOK = {"SFTPHook": f"{_P}.sftp.hook:SFTPHook", **_SFTP_OPERATION}
-_SFTP_OPERATOR = {"SFTPOperator": f"{_P}.sftp.operator:SFTPOperator", **_SFTP_OPERATION}
-_SFTP_SENSOR = {"SFTPSensor": f"{_P}.sftp.sensor:SFTPSensor"}
-_DOCKER_HOOK = {"DockerHook": f"{_P}.docker.hook:DockerHook"}
-_DOCKER_OPERATOR = {"DockerOperator": f"{_P}.docker.operator:DockerOperator"}
-_K8S_POD_OPERATOR = {"KubernetesPodOperator": f"{_P}.kubernetes.operator:KubernetesPodOperator"}
-_K8S_SECRET = {"Secret": f"{_P}.kubernetes.secret:Secret"}
+_DBAPI = same_names(f"{_P}.dbapi", "DbApiHook")
+_HANDLERS = same_names(
+    f"{_P}.handlers", "fetch_all_handler", "fetch_one_handler", "return_single_query_results"
+)
+_SQL_OPERATORS = same_names(
+    f"{_P}.sql_operators", "BaseSQLOperator", "SQLExecuteQueryOperator", "BranchSQLOperator"
+)
+_SQL_SENSOR = same_names(f"{_P}.sql_sensor", "SqlSensor")
+_POSTGRES_HOOK = same_names(f"{_P}.postgres", "PostgresHook")
+_POSTGRES_OPERATOR = same_names(f"{_P}.postgres", "PostgresOperator")
+_MYSQL_HOOK = same_names(f"{_P}.mysql", "MySqlHook")
+_MYSQL_OPERATOR = same_names(f"{_P}.mysql", "MySqlOperator")
+_HTTP_HOOK = same_names(f"{_P}.http.hook", "HttpHook")
+_HTTP_OPERATOR = same_names(f"{_P}.http.operator", "HttpOperator", "SimpleHttpOperator")
+_HTTP_SENSOR = same_names(f"{_P}.http.sensor", "HttpSensor")
+_SLACK_WEBHOOK_HOOK = same_names(f"{_P}.slack.webhook", "SlackWebhookHook")
+_SLACK_HOOK = same_names(f"{_P}.slack.api", "SlackHook")
+_SLACK_WEBHOOK_OPERATOR = same_names(f"{_P}.slack.operators", "SlackWebhookOperator")
+_SLACK_OPERATORS = same_names(f"{_P}.slack.operators", "SlackAPIOperator", "SlackAPIPostOperator")
+_SLACK_NOTIFIERS = same_names(f"{_P}.slack.notifiers", "SlackNotifier", "send_slack_notification")
+_SLACK_WEBHOOK_NOTIFIERS = same_names(
+    f"{_P}.slack.notifiers", "SlackWebhookNotifier", "send_slack_webhook_notification"
+)
+_SMTP_HOOK = same_names(f"{_P}.smtp.hook", "SmtpHook")
+_EMAIL_OPERATOR = same_names(f"{_P}.smtp.operator", "EmailOperator")
+_SMTP_NOTIFIERS = same_names(f"{_P}.smtp.notifier", "SmtpNotifier", "send_smtp_notification")
+_UTILS_EMAIL = same_names(
+    f"{_P}.smtp.utils_email", "send_email", "send_email_smtp", "get_email_address_list"
+)
+_DISCORD_HOOK = same_names(f"{_P}.discord.hook", "DiscordWebhookHook")
+_DISCORD_OPERATOR = same_names(f"{_P}.discord.operator", "DiscordWebhookOperator")
+_DISCORD_NOTIFIERS = same_names(
+    f"{_P}.discord.notifier", "DiscordNotifier", "send_discord_notification"
+)
+_AWS_BASE_HOOK = same_names(f"{_P}.amazon.base_aws", "AwsBaseHook")
+_S3_HOOK = same_names(f"{_P}.amazon.s3", "S3Hook")
+_S3_KEY_SENSOR = same_names(f"{_P}.amazon.s3_sensor", "S3KeySensor")
+_S3_OPERATORS = same_names(
+    f"{_P}.amazon.s3_operators",
+    "S3CreateBucketOperator",
+    "S3DeleteBucketOperator",
+    "S3CreateObjectOperator",
+    "S3CopyObjectOperator",
+    "S3DeleteObjectsOperator",
+    "S3ListOperator",
+)
+_LOCAL_TO_S3 = same_names(f"{_P}.amazon.local_to_s3", "LocalFilesystemToS3Operator")
+_SSH_HOOK = same_names(f"{_P}.ssh.hook", "SSHHook")
+_SSH_OPERATOR = same_names(f"{_P}.ssh.operator", "SSHOperator")
+_SFTP_OPERATION = same_names(f"{_P}.sftp.hook", "SFTPOperation")
+_SFTP_HOOK = {**same_names(f"{_P}.sftp.hook", "SFTPHook"), **_SFTP_OPERATION}
+_SFTP_OPERATOR = {**same_names(f"{_P}.sftp.operator", "SFTPOperator"), **_SFTP_OPERATION}
+_SFTP_SENSOR = same_names(f"{_P}.sftp.sensor", "SFTPSensor")
+_DOCKER_HOOK = same_names(f"{_P}.docker.hook", "DockerHook")
+_DOCKER_OPERATOR = same_names(f"{_P}.docker.operator", "DockerOperator")
+_K8S_POD_OPERATOR = same_names(f"{_P}.kubernetes.operator", "KubernetesPodOperator")
+_K8S_SECRET = same_names(f"{_P}.kubernetes.secret", "Secret")
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {

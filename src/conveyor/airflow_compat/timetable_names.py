@@ -6,30 +6,24 @@ timetables are listed in one place. Airflow 3 exports them from ``airflow.sdk`` 
 
 from __future__ import annotations
 
+from conveyor.airflow_compat.targets import same_names
+
 _TT = "conveyor.model.timetables"
 _EVENTS = "conveyor.model.event_timetables"
 _PROTOCOL = "conveyor.model.timetable_protocol"
 
-_TRIGGER = {
-    "CronTriggerTimetable": f"{_TT}:CronTriggerTimetable",
-    "DeltaTriggerTimetable": f"{_TT}:DeltaTriggerTimetable",
-    "MultipleCronTriggerTimetable": f"{_TT}:MultipleCronTriggerTimetable",
-}
-_INTERVAL = {
-    "CronDataIntervalTimetable": f"{_TT}:CronDataIntervalTimetable",
-    "DeltaDataIntervalTimetable": f"{_TT}:DeltaDataIntervalTimetable",
-}
-_EVENTS_NAMES = {"EventsTimetable": f"{_EVENTS}:EventsTimetable"}
-_ASSETS = {"AssetOrTimeSchedule": f"{_EVENTS}:AssetOrTimeSchedule"}
+_TRIGGER = same_names(
+    _TT, "CronTriggerTimetable", "DeltaTriggerTimetable", "MultipleCronTriggerTimetable"
+)
+_INTERVAL = same_names(_TT, "CronDataIntervalTimetable", "DeltaDataIntervalTimetable")
+_EVENTS_NAMES = same_names(_EVENTS, "EventsTimetable")
+_ASSETS = same_names(_EVENTS, "AssetOrTimeSchedule")
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, merged into ``table.MODULES``.
 TIMETABLE_MODULES: dict[str, dict[str, str]] = {
-    "airflow.timetables.base": {
-        "Timetable": f"{_PROTOCOL}:Timetable",
-        "DataInterval": f"{_PROTOCOL}:DataInterval",
-        "DagRunInfo": f"{_PROTOCOL}:DagRunInfo",
-        "TimeRestriction": f"{_PROTOCOL}:TimeRestriction",
-    },
+    "airflow.timetables.base": same_names(
+        _PROTOCOL, "Timetable", "DataInterval", "DagRunInfo", "TimeRestriction"
+    ),
     "airflow.timetables.trigger": _TRIGGER,
     "airflow.timetables.interval": _INTERVAL,
     "airflow.timetables.events": _EVENTS_NAMES,

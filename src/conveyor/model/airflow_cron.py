@@ -50,16 +50,17 @@ class AirflowCron:
 
     def after(self, moment: datetime) -> datetime:
         """The first fire time after ``moment``."""
-        wall = self._wall(moment)
-        found: datetime = croniter(self.expression, wall).get_next(datetime)
-        if not self.every_hour:
-            return self._place(found)
-        return self._shift(moment, found - wall)
+        return self._next_fire(moment, forward=True)
 
     def before(self, moment: datetime) -> datetime:
         """The last fire time before ``moment``."""
+        return self._next_fire(moment, forward=False)
+
+    def _next_fire(self, moment: datetime, *, forward: bool) -> datetime:
+        """The nearest fire time after ``moment`` (``forward``), else before it."""
         wall = self._wall(moment)
-        found: datetime = croniter(self.expression, wall).get_prev(datetime)
+        steps = croniter(self.expression, wall)
+        found: datetime = steps.get_next(datetime) if forward else steps.get_prev(datetime)
         if not self.every_hour:
             return self._place(found)
         return self._shift(moment, found - wall)

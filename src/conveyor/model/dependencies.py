@@ -33,30 +33,33 @@ class DependencyMixin:
     ) -> None:
         """``self >> other``: each task this ends with goes upstream of what ``other``
         begins with (a Label in between remembers them instead)."""
-        ends = self.dependency_ends(downstream=False)
-        if isinstance(other, DependencyMixin):
-            for task in ends:
-                other.add_upstream(task, edge_modifier)
-            return
-        targets = tasks_of(other, downstream=True)
-        for task in ends:
-            for target in targets:
-                link(task, target, edge_modifier)
+        self._chain(other, edge_modifier, downstream=True)
 
     def set_upstream(
         self, other: DependencyTarget | Label, edge_modifier: Label | None = None
     ) -> None:
         """``self << other``: what ``other`` ends with goes upstream of each task this
         begins with."""
-        ends = self.dependency_ends(downstream=True)
+        self._chain(other, edge_modifier, downstream=False)
+
+    def _chain(
+        self, other: DependencyTarget | Label, edge_modifier: Label | None, *, downstream: bool
+    ) -> None:
+        """Link this to ``other``, which goes ``downstream`` of it (else upstream)."""
+        ends = self.dependency_ends(downstream=not downstream)
         if isinstance(other, DependencyMixin):
+            # ``other`` links them itself (a Label remembers them for later instead).
+            add = other.add_upstream if downstream else other.add_downstream
             for task in ends:
-                other.add_downstream(task, edge_modifier)
+                add(task, edge_modifier)
             return
-        sources = tasks_of(other, downstream=False)
+        others = tasks_of(other, downstream=downstream)
         for task in ends:
-            for source in sources:
-                link(source, task, edge_modifier)
+            for far in others:
+                if downstream:
+                    link(task, far, edge_modifier)
+                else:
+                    link(far, task, edge_modifier)
 
     def add_upstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
         """``task >> self``, for one task."""

@@ -110,6 +110,14 @@ def _run_immediately(value: Any) -> bool | timedelta:
     return _duration(value, "run_immediately", positive=False)
 
 
+def _decode_immediately(data: dict[str, Any]) -> bool | timedelta:
+    """``run_immediately`` as a trigger timetable's ``serialize`` wrote it."""
+    immediately = data.get("run_immediately", False)
+    if isinstance(immediately, dict):
+        return timedelta(seconds=immediately["seconds"])
+    return immediately
+
+
 class _Timetable(Schedule):
     """What Airflow's timetables share here."""
 
@@ -120,14 +128,8 @@ class _Timetable(Schedule):
         return None if value is None else self._utc(value)
 
 
-# -- trigger timetables --------------------------------------------------------------------
-
-
-class _TriggerTimetable(_Timetable):
-    """Runs at fire times; the data interval is the ``interval`` before each one."""
-
-    interval: Step
-    run_immediately: bool | timedelta = False
+class _FireTimes(_Timetable):
+    """A timetable that steps from fire time to fire time (by cron or by a fixed delta)."""
 
     @abstractmethod
     def _after(self, moment: datetime) -> datetime:
@@ -140,6 +142,16 @@ class _TriggerTimetable(_Timetable):
     @abstractmethod
     def _align_prev(self, moment: datetime) -> datetime:
         """``moment`` when it is a fire time, else the one before."""
+
+
+# -- trigger timetables --------------------------------------------------------------------
+
+
+class _TriggerTimetable(_FireTimes):
+    """Runs at fire times; the data interval is the ``interval`` before each one."""
+
+    interval: Step
+    run_immediately: bool | timedelta = False
 
     def _first_run(self, now: datetime) -> datetime:
         """Without a start_date and a run yet: the latest fire time if it passed only
@@ -261,14 +273,11 @@ class CronTriggerTimetable(_CronSteps, _TriggerTimetable):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CronTriggerTimetable:
-        immediately = data.get("run_immediately", False)
-        if isinstance(immediately, dict):
-            immediately = timedelta(seconds=immediately["seconds"])
         return cls(
             data["expression"],
             data["timezone"],
             interval=_decode(data.get("interval", 0)),
-            run_immediately=immediately,
+            run_immediately=_decode_immediately(data),
         )
 
 
@@ -374,34 +383,19 @@ class MultipleCronTriggerTimetable(_Timetable):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MultipleCronTriggerTimetable:
-        immediately = data.get("run_immediately", False)
-        if isinstance(immediately, dict):
-            immediately = timedelta(seconds=immediately["seconds"])
         return cls(
             *data["expressions"],
             timezone=data["timezone"],
             interval=_decode(data.get("interval", 0)),
-            run_immediately=immediately,
+            run_immediately=_decode_immediately(data),
         )
 
 
 # -- data-interval timetables --------------------------------------------------------------
 
 
-class _DataIntervalTimetable(_Timetable):
+class _DataIntervalTimetable(_FireTimes):
     """Runs for back-to-back intervals between fire times, once each has ended."""
-
-    @abstractmethod
-    def _after(self, moment: datetime) -> datetime:
-        """The first fire time strictly after ``moment``."""
-
-    @abstractmethod
-    def _align_next(self, moment: datetime) -> datetime:
-        """``moment`` when it is a fire time, else the next one."""
-
-    @abstractmethod
-    def _align_prev(self, moment: datetime) -> datetime:
-        """``moment`` when it is a fire time, else the one before."""
 
     @abstractmethod
     def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:

@@ -11,7 +11,48 @@ from conveyor.model.task import BaseOperator
 from conveyor.operators._subprocess import run_streaming
 
 
-class BashOperator(BaseOperator):
+class BashOptions:
+    """The options of :func:`run_bash` that ``BashOperator`` and ``@task.bash`` take, and
+    running a command with them."""
+
+    task_id: str
+    env: dict[str, str] | None
+    append_env: bool
+    cwd: str | None
+    skip_on_exit_code: int | None
+    output_processor: Callable[[str], Any] | None
+
+    def _keep_bash_options(
+        self,
+        env: dict[str, str] | None,
+        append_env: bool,
+        cwd: str | None,
+        skip_on_exit_code: int | None,
+        output_processor: Callable[[str], Any] | None,
+    ) -> None:
+        self.env = env
+        self.append_env = append_env
+        self.cwd = cwd
+        self.skip_on_exit_code = skip_on_exit_code
+        # Turns the last line into the XCom (e.g. json.loads), as Airflow's BashOperator does.
+        self.output_processor = output_processor
+
+    def _run_bash(self, command: str) -> Any:
+        """Run ``command``; the XCom is its last line, through ``output_processor`` if given."""
+        last_line = run_bash(
+            command,
+            task_id=self.task_id,
+            env=self.env,
+            append_env=self.append_env,
+            cwd=self.cwd,
+            skip_on_exit_code=self.skip_on_exit_code,
+        )
+        if self.output_processor is not None and last_line is not None:
+            return self.output_processor(last_line)
+        return last_line
+
+
+class BashOperator(BashOptions, BaseOperator):
     """Run ``bash -c bash_command``. Its output goes to the try's log; the last line is the XCom.
 
     Exit status ``skip_on_exit_code`` (99 by default) marks the task skipped instead of failed.
@@ -37,25 +78,10 @@ class BashOperator(BaseOperator):
     ) -> None:
         super().__init__(task_id, **kwargs)
         self.bash_command = bash_command
-        self.env = env
-        self.append_env = append_env
-        self.cwd = cwd
-        self.skip_on_exit_code = skip_on_exit_code
-        # Turns the last line into the XCom (e.g. json.loads), as Airflow's BashOperator does.
-        self.output_processor = output_processor
+        self._keep_bash_options(env, append_env, cwd, skip_on_exit_code, output_processor)
 
     def execute(self, context: dict[str, Any]) -> Any:
-        last_line = run_bash(
-            self.bash_command,
-            task_id=self.task_id,
-            env=self.env,
-            append_env=self.append_env,
-            cwd=self.cwd,
-            skip_on_exit_code=self.skip_on_exit_code,
-        )
-        if self.output_processor is not None and last_line is not None:
-            return self.output_processor(last_line)
-        return last_line
+        return self._run_bash(self.bash_command)
 
 
 def run_bash(

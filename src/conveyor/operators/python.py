@@ -32,7 +32,36 @@ def context_arguments(
     return {k: context[k] for k in wanted - set(given) if k in context}
 
 
-class PythonOperator(BaseOperator):
+def require_callable(task_id: str, python_callable: Any) -> None:
+    """Refuse a ``python_callable`` that cannot be called, before the task is made."""
+    if not callable(python_callable):
+        raise DagDefinitionError(
+            f"task {task_id!r}: python_callable must be callable, got {python_callable!r}"
+        )
+
+
+class PythonCall:
+    """The call a Python operator or sensor makes: the function and its arguments."""
+
+    python_callable: Callable[..., Any]
+    op_args: list[Any]
+    op_kwargs: dict[str, Any]
+    templates_dict: dict[str, Any] | None
+
+    def _keep_call(
+        self,
+        python_callable: Callable[..., Any],
+        op_args: Iterable[Any] | None,
+        op_kwargs: dict[str, Any] | None,
+        templates_dict: dict[str, Any] | None,
+    ) -> None:
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.templates_dict = templates_dict
+
+
+class PythonOperator(PythonCall, BaseOperator):
     template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
     ui_color = "#ffefeb"
 
@@ -48,15 +77,9 @@ class PythonOperator(BaseOperator):
         templates_exts: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        if not callable(python_callable):
-            raise DagDefinitionError(
-                f"task {task_id!r}: python_callable must be callable, got {python_callable!r}"
-            )
+        require_callable(task_id, python_callable)
         super().__init__(task_id, **kwargs)
-        self.python_callable = python_callable
-        self.op_args = list(op_args or [])
-        self.op_kwargs = dict(op_kwargs or {})
-        self.templates_dict = templates_dict
+        self._keep_call(python_callable, op_args, op_kwargs, templates_dict)
         # A returned dict is stored key by key too, as well as whole.
         self.multiple_outputs = bool(multiple_outputs)
         if templates_exts:  # templates_dict values ending in these are template files

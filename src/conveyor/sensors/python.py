@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from conveyor.exceptions import DagDefinitionError
-from conveyor.operators.python import context_arguments
+from conveyor.operators.python import PythonCall, context_arguments, require_callable
 from conveyor.sensors.base import BaseSensor
 
 
-class PythonSensor(BaseSensor):
+class PythonSensor(PythonCall, BaseSensor):
     """Call ``python_callable`` at each poke (with ``op_args``/``op_kwargs`` and the context
     entries it asks for); a truthy result means done (a PokeReturnValue also sets the XCom)."""
 
@@ -26,15 +25,9 @@ class PythonSensor(BaseSensor):
         templates_dict: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if not callable(python_callable):
-            raise DagDefinitionError(
-                f"task {task_id!r}: python_callable must be callable, got {python_callable!r}"
-            )
+        require_callable(task_id, python_callable)
         super().__init__(task_id, **kwargs)
-        self.python_callable = python_callable
-        self.op_args = list(op_args or [])
-        self.op_kwargs = dict(op_kwargs or {})
-        self.templates_dict = templates_dict
+        self._keep_call(python_callable, op_args, op_kwargs, templates_dict)
 
     def poke(self, context: dict[str, Any]) -> Any:
         context["templates_dict"] = self.templates_dict

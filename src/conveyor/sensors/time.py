@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from conveyor.clock import utcnow
@@ -11,6 +12,18 @@ from conveyor.exceptions import DagDefinitionError
 from conveyor.model.task import _as_timedelta
 from conveyor.sensors.base import BaseSensor
 from conveyor.triggers.temporal import DateTimeTrigger
+
+_T = TypeVar("_T")
+
+
+def _parsed(task_id: str, text: str, parse: Callable[[str], _T], expected: str) -> _T:
+    """``target_time`` given as text, read by ``parse``; ``expected`` says the form."""
+    try:
+        return parse(text)
+    except ValueError:
+        raise DagDefinitionError(
+            f"task {task_id!r}: target_time {text!r} is not {expected}"
+        ) from None
 
 
 class DateTimeSensor(BaseSensor):
@@ -26,12 +39,7 @@ class DateTimeSensor(BaseSensor):
     def _target(self) -> datetime:
         value = self.target_time
         if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                raise DagDefinitionError(
-                    f"task {self.task_id!r}: target_time {value!r} is not an ISO date-time"
-                ) from None
+            value = _parsed(self.task_id, value, datetime.fromisoformat, "an ISO date-time")
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.dag.timezone if self.dag else ZoneInfo("UTC"))
         return value
@@ -87,12 +95,7 @@ class TimeSensor(BaseSensor):
     def __init__(self, task_id: str, *, target_time: time | str, **kwargs: Any) -> None:
         super().__init__(task_id, **kwargs)
         if isinstance(target_time, str):
-            try:
-                target_time = time.fromisoformat(target_time)
-            except ValueError:
-                raise DagDefinitionError(
-                    f"task {self.task_id!r}: target_time {target_time!r} is not HH:MM[:SS]"
-                ) from None
+            target_time = _parsed(self.task_id, target_time, time.fromisoformat, "HH:MM[:SS]")
         self.target_time = target_time
 
     def poke(self, context: dict[str, Any]) -> Any:

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from conveyor.callbacks import run_dates
 from conveyor.clock import utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
@@ -239,7 +240,6 @@ def build_context(
 ) -> dict[str, Any]:
     from conveyor.worker.task_state import TaskStateStore  # it builds on this module
 
-    logical = run.logical_date
     # A task's own params (Airflow's operator params=) sit between the DAG's and the run's.
     params = {**dag.params, **(getattr(task, "params", None) or {}), **(run.conf or {})}
     context = {
@@ -251,13 +251,7 @@ def build_context(
         "run_id": run.run_id,
         "conf": run.conf,
         "params": params,
-        "logical_date": logical,
-        "ds": logical.strftime("%Y-%m-%d"),
-        "ds_nodash": logical.strftime("%Y%m%d"),
-        "ts": logical.isoformat(),
-        "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
-        "data_interval_start": run.data_interval_start,
-        "data_interval_end": run.data_interval_end,
+        **run_dates(run),
         "try_number": ti.try_number,
         # Airflow 3's asset events: what this try emits, and what it reads.
         "outlet_events": OutletEvents(),
