@@ -8,8 +8,10 @@ role the API does not let read it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,6 +27,7 @@ from conveyor.web.ui.rendering import Renderer
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
+T = TypeVar("T")
 
 #: Connection types offered in the form (any other may be typed).
 CONN_TYPES = (
@@ -47,16 +50,27 @@ def _refused(request: Request, user: User, role: str) -> Response | None:
     return _page(request, "refused.html", user, 403, message=message)
 
 
+def _listed(read: Callable[[], T]) -> tuple[T | None, str | None]:
+    """What ``read`` lists and no error, or None and the error when the configuration it
+    reads (the environment, a secrets backend) is broken: the page shows the error."""
+    try:
+        return read(), None
+    except ConfigError as exc:
+        return None, str(exc)
+
+
 @router.get("/admin/connections", response_class=HTMLResponse)
 def connections_page(request: Request, user: PageUser) -> Response:
     if refused := _refused(request, user, "op"):
         return refused
-    error = None
-    try:
-        found = repository.list_connections(get_store(request), get_settings(request))
-        stored = repository.stored_connection_ids(get_store(request))
-    except ConfigError as exc:
-        found, stored, error = [], set(), str(exc)
+    store = get_store(request)
+    listed, error = _listed(
+        lambda: (
+            repository.list_connections(store, get_settings(request)),
+            repository.stored_connection_ids(store),
+        )
+    )
+    found, stored = listed or ([], set())
     rows = [
         {
             **queries.connection_info(c, reveal=False).model_dump(by_alias=True),
@@ -74,12 +88,10 @@ def connections_page(request: Request, user: PageUser) -> Response:
 def variables_page(request: Request, user: PageUser) -> Response:
     if refused := _refused(request, user, "op"):
         return refused
-    error = None
-    try:
-        found = repository.list_variables(get_store(request), get_settings(request))
-    except ConfigError as exc:
-        found, error = [], str(exc)
-    rows = queries.list_variables(found, reveal=False).model_dump()["variables"]
+    found, error = _listed(
+        lambda: repository.list_variables(get_store(request), get_settings(request))
+    )
+    rows = queries.list_variables(found or [], reveal=False).model_dump()["variables"]
     return _page(request, "admin_variables.html", user, nav="admin", rows=rows, error=error)
 
 
@@ -106,29 +118,36 @@ def _day(value: str | None) -> date | None:
         return None
 
 
+@dataclass(frozen=True)
+class AuditFilters:
+    """The audit log page's filters, as its URL's query gives them."""
+
+    actor: Annotated[str, Query(max_length=200)] = ""
+    action: Annotated[str, Query(max_length=100)] = ""
+    dag_id: Annotated[str, Query(max_length=250)] = ""
+    day: Annotated[str, Query(max_length=20, description="YYYY-MM-DD (UTC)")] = ""
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
     user: PageUser,
-    actor: Annotated[str, Query(max_length=200)] = "",
-    action: Annotated[str, Query(max_length=100)] = "",
-    dag_id: Annotated[str, Query(max_length=250)] = "",
-    day: Annotated[str, Query(max_length=20, description="YYYY-MM-DD (UTC)")] = "",
+    shown: Annotated[AuditFilters, Depends()],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """The audit log with its filters in the URL, so a filtered view can be shared."""
     if refused := _refused(request, user, "op"):
         return refused
-    chosen = _day(day)
+    chosen = _day(shown.day)
     since = datetime(chosen.year, chosen.month, chosen.day, tzinfo=UTC) if chosen else None
     wanted = audit.AuditFilter(
-        actor.strip() or None, action.strip() or None, dag_id.strip() or None,
+        shown.actor.strip() or None, shown.action.strip() or None, shown.dag_id.strip() or None,
         since, since + timedelta(days=1) if since else None,
     )  # fmt: skip
     with get_store(request).read() as conn:
         entries, total = audit.list_entries(conn, wanted, AUDIT_PAGE, (page - 1) * AUDIT_PAGE)
         actions = audit.known_actions(conn)
-    filters = {"actor": actor, "action": action, "dag_id": dag_id, "day": day}
+    filters = asdict(shown)
     kept = {k: v for k, v in filters.items() if v}
     pages = max(1, -(-total // AUDIT_PAGE))
     link = {
@@ -138,7 +157,7 @@ def audit_page(
     return _page(
         request, "audit.html", user, nav="audit", entries=entries, total=total, page=page,
         pages=pages, link=link, filters=filters, actions=actions,
-        bad_day=bool(day) and chosen is None,
+        bad_day=bool(shown.day) and chosen is None,
     )  # fmt: skip
 
 

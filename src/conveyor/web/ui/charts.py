@@ -92,9 +92,15 @@ class GanttRow:
 
 
 @dataclass
-class GanttChart:
+class Canvas:
+    """The size of a chart's SVG, which the templates write as its width, height and viewBox."""
+
     width: float
     height: float
+
+
+@dataclass
+class GanttChart(Canvas):
     label_width: float
     rows: list[GanttRow] = field(default_factory=list)
     ticks: list[tuple[float, str]] = field(default_factory=list)
@@ -187,9 +193,7 @@ BARS_PAD = {"left": 80.0, "right": 16.0, "top": 12.0, "bottom": 30.0}
 
 
 @dataclass
-class BarChart:
-    width: float
-    height: float
+class BarChart(Canvas):
     bars: list[dict[str, Any]]
     ticks: list[tuple[float, str]]
     labels: list[tuple[float, str]]
@@ -252,9 +256,7 @@ CAL_TOP = 18.0
 
 
 @dataclass
-class CalendarChart:
-    width: float
-    height: float
+class CalendarChart(Canvas):
     days: list[dict[str, Any]]
     months: list[tuple[float, str]]
     weekdays: list[tuple[float, str]]

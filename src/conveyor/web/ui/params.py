@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from conveyor.model.params import json_type
+
 KINDS = ("boolean", "integer", "number", "string", "json")
 
 
@@ -43,16 +45,10 @@ class FormField:
 
 
 def field_kind(default: Any) -> str:
-    """The form field for a param with this default."""
-    if isinstance(default, bool):
-        return "boolean"
-    if isinstance(default, int):
-        return "integer"
-    if isinstance(default, float):
-        return "number"
-    if isinstance(default, str):
-        return "string"
-    return "json"
+    """The form field for a param with this default: its JSON type, or the JSON editor for
+    an array, an object or null."""
+    kind = json_type(default)
+    return kind if kind in KINDS else "json"
 
 
 _SHOWN = ("enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "format")

@@ -246,6 +246,17 @@ localiseTimes();
 export const listOf = (data, key) =>
   Array.isArray(data) ? data : (data?.[key] ?? data?.items ?? []);
 
+/** The API query of a list page whose query (`page` too) is the URL's: its `page` turned
+ * into the `limit` and `offset` of `perPage` items a page. */
+export function pageQuery(query, perPage) {
+  const asked = new URLSearchParams(query);
+  const page = Math.max(1, Number(asked.get("page") ?? "1") || 1);
+  asked.delete("page");
+  asked.set("limit", String(perPage));
+  asked.set("offset", String((page - 1) * perPage));
+  return asked;
+}
+
 /** Links inside the app. */
 export const links = {
   dag: (dagId, tab = "") => url(`dags/${enc(dagId)}${tab ? "/" + tab : ""}`),

@@ -2,8 +2,8 @@
 // import errors on top. Search, state, tags, sort and page are in the URL and the API
 // query alike (the server filters a list of thousands). Updated in place every poll.
 import {
-  act, api, can, embedded, enc, fill, h, links, listOf, live, localTime, relative, stateBadge, stateClass,
-  timeEl,
+  act, api, can, embedded, enc, fill, h, links, listOf, live, localTime, pageQuery, relative, stateBadge,
+  stateClass, timeEl,
 } from "./core.js";
 
 const rows = document.getElementById("dag-rows");
@@ -152,11 +152,7 @@ function showQuery() {
 }
 
 async function load() {
-  const asked = new URLSearchParams(query);
-  const page = Math.max(1, Number(asked.get("page") ?? "1") || 1);
-  asked.delete("page");
-  asked.set("limit", String(PER_PAGE));
-  asked.set("offset", String((page - 1) * PER_PAGE));
+  const asked = pageQuery(query, PER_PAGE);
   const [dags, errors] = await Promise.all([api(`dags?${asked}`), api("import-errors")]);
   apply(dags, errors);
 }

@@ -1,7 +1,7 @@
 // A list page whose filters, sort and page live in the URL (so a view can be shared): the
 // filter form reads and writes the query string, the API gets the same parameters, rows can
 // be selected for bulk actions (op and admin), and the list stays live.
-import { api, can, fill, h, live } from "./core.js";
+import { api, can, fill, h, live, pageQuery } from "./core.js";
 
 const DATE_FIELDS = ["logical_date", "start_date", "end_date"];
 
@@ -116,11 +116,7 @@ export function listPage({ path, itemsKey, key, cells, attrs, noun, columns, bul
   }
 
   async function load() {
-    const asked = new URLSearchParams(query);
-    const page = Math.max(1, Number(asked.get("page") ?? "1") || 1);
-    asked.delete("page");
-    asked.set("limit", String(perPage));
-    asked.set("offset", String((page - 1) * perPage));
+    const asked = pageQuery(query, perPage);
     let data;
     try {
       data = await api(`${path}?${asked}`);
