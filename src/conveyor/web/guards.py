@@ -7,6 +7,7 @@ Pure ASGI middlewares (no buffering of responses), added once in ``create_app``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -127,15 +128,24 @@ class BodyLimit:
         return f"the request body is larger than {self.max_bytes} bytes (max_request_bytes)"
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"detail": self._reason()}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, 413, self._reason())
+
+
+async def send_problem(
+    send: Any, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer ``{"detail": detail}`` with ``status`` (and ``headers``) through ASGI ``send``:
+    for a middleware that refuses a request before the app sees it."""
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -14,10 +14,11 @@ The address is the one uvicorn reports: the browser's behind a proxy it trusts
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from typing import Any
+
+from conveyor.web.guards import send_problem
 
 RETRY_AFTER_SECONDS = 1
 
@@ -92,16 +93,4 @@ async def _refuse(send: Any, address: str, limit: str) -> None:
         f"too many requests at once from {address}: at most {limit} run at once per client "
         f"address; try again in {RETRY_AFTER_SECONDS} s"
     )
-    body = json.dumps({"detail": reason}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_problem(send, 429, reason, [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])

@@ -7,15 +7,18 @@ Passwords, secret extra values (by name or marked in ``secret_fields``) and secr
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from conveyor.config import Settings
 from conveyor.connections import repository
 from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
+from conveyor.store.engine import Store
 from conveyor.web import queries, schemas, strict_json
 from conveyor.web.api.common import AUTH, NOT_FOUND, Admin, Op
 from conveyor.web.auth import User
@@ -24,6 +27,7 @@ from conveyor.web.strict_json import StrictDict, StrictText
 
 router = APIRouter(tags=["connections"], responses={**AUTH, **NOT_FOUND})
 
+T = TypeVar("T")
 KEY_PATTERN = r"^[A-Za-z0-9_.\-]{1,250}$"
 ConnId = Annotated[str, Path(pattern=KEY_PATTERN, description="the connection's id")]
 VarKey = Annotated[str, Path(pattern=KEY_PATTERN, description="the variable's key")]
@@ -81,13 +85,19 @@ def _bad_input(exc: ConfigError) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
+def _stored(request: Request, read: Callable[[Store, Settings], T]) -> T:
+    """``read(store, settings)``; a stored entry that cannot be read (e.g. kept under
+    another key) is a 409."""
+    try:
+        return read(get_store(request), get_settings(request))
+    except ConfigError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
 @router.get("/connections", response_model=schemas.ConnectionList)
 def list_connections(request: Request, user: Op, reveal: Reveal = False) -> schemas.ConnectionList:
     reveal = _may_reveal(reveal, user)
-    try:
-        found = repository.list_connections(get_store(request), get_settings(request))
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None  # stored under another key
+    found = _stored(request, repository.list_connections)
     return schemas.ConnectionList(connections=[queries.connection_info(c, reveal) for c in found])
 
 
@@ -96,10 +106,9 @@ def get_connection(
     request: Request, conn_id: ConnId, user: Op, reveal: Reveal = False
 ) -> schemas.ConnectionInfo:
     reveal = _may_reveal(reveal, user)
-    try:
-        conn = repository.get_connection(get_store(request), get_settings(request), conn_id)
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
+    conn = _stored(
+        request, lambda store, settings: repository.get_connection(store, settings, conn_id)
+    )
     return queries.connection_info(conn, reveal)
 
 
@@ -162,10 +171,7 @@ def delete_connection(request: Request, conn_id: ConnId, user: Admin) -> None:
 @router.get("/variables", response_model=schemas.VariableList)
 def list_variables(request: Request, user: Op, reveal: Reveal = False) -> schemas.VariableList:
     reveal = _may_reveal(reveal, user)
-    try:
-        found = repository.list_variables(get_store(request), get_settings(request))
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
+    found = _stored(request, repository.list_variables)
     return queries.list_variables(found, reveal)
 
 
@@ -174,10 +180,9 @@ def get_variable(
     request: Request, key: VarKey, user: Op, reveal: Reveal = False
 ) -> schemas.VariableInfo:
     reveal = _may_reveal(reveal, user)
-    try:
-        entry = repository.get_variable_entry(get_store(request), get_settings(request), key)
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
+    entry = _stored(
+        request, lambda store, settings: repository.get_variable_entry(store, settings, key)
+    )
     if entry is None:
         raise HTTPException(404, f"no variable {key!r}")
     return queries.variable_info(entry, reveal)
