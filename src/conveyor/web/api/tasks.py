@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, BinaryIO, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import Field
 
@@ -95,6 +95,20 @@ def get_mapped_instance(
 TryNumber = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
+def try_address(
+    dag_id: DagId,
+    run_id: RunId,
+    task_id: TaskId,
+    try_number: TryNumber,
+    map_index: MaybeIndex = None,
+) -> queries.TryAddress:
+    """The try a route under ``.../tries/{try_number}`` names."""
+    return queries.TryAddress(dag_id, run_id, task_id, try_number, map_index)
+
+
+TryAt = Annotated[queries.TryAddress, Depends(try_address)]
+
+
 @each_instance(
     "get", "/tries/{try_number}/log", response_model=schemas.LogChunk, responses=NOT_FOUND
 )
@@ -113,38 +127,21 @@ def get_log(
     ] = None,
 ) -> schemas.LogChunk:
     """A chunk of a try's log. Poll with ``offset=next_offset`` to follow a running try."""
+    # Not TryAt: as its own parameters, map_index stays before offset in the OpenAPI document.
+    at = try_address(dag_id, run_id, task_id, try_number, map_index)
     with get_store(request).read() as conn:
         return queries.read_log(
-            conn,
-            get_settings(request),
-            dag_id,
-            run_id,
-            task_id,
-            try_number,
-            offset=offset,
-            limit=limit,
-            tail=tail,
-            map_index=map_index,
+            conn, get_settings(request), at, offset=offset, limit=limit, tail=tail
         )
 
 
 @each_instance("get", "/tries/{try_number}/log/raw", response_class=PlainTextResponse)
-def download_log(
-    request: Request,
-    dag_id: DagId,
-    run_id: RunId,
-    task_id: TaskId,
-    try_number: TryNumber,
-    user: Viewer,
-    map_index: MaybeIndex = None,
-) -> StreamingResponse:
+def download_log(request: Request, at: TryAt, user: Viewer) -> StreamingResponse:
     """A try's whole log as plain text, to save (``Content-Disposition: attachment``)."""
     with get_store(request).read() as conn:
-        handle = queries.open_log(
-            conn, get_settings(request), dag_id, run_id, task_id, try_number, map_index
-        )
-    instance = f"-{map_index}" if map_index is not None else ""
-    name = _file_name(f"{dag_id}-{run_id}-{task_id}{instance}-try{try_number}.log")
+        handle = queries.open_log(conn, get_settings(request), at)
+    instance = f"-{at.map_index}" if at.map_index is not None else ""
+    name = _file_name(f"{at.dag_id}-{at.run_id}-{at.task_id}{instance}-try{at.try_number}.log")
     return StreamingResponse(
         _chunks(handle),
         media_type="text/plain; charset=utf-8",
@@ -169,19 +166,11 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
     response_model=schemas.RenderedFields,
     responses=NOT_FOUND,
 )
-def get_rendered(
-    request: Request,
-    dag_id: DagId,
-    run_id: RunId,
-    task_id: TaskId,
-    try_number: TryNumber,
-    user: Viewer,
-    map_index: MaybeIndex = None,
-) -> schemas.RenderedFields:
+def get_rendered(request: Request, at: TryAt, user: Viewer) -> schemas.RenderedFields:
     """The task's template fields as try ``try_number`` rendered them (secrets masked); the
     worker keeps them when the try ends."""
     with get_store(request).read() as conn:
-        return queries.rendered_fields(conn, dag_id, run_id, task_id, try_number, map_index)
+        return queries.rendered_fields(conn, at)
 
 
 @each_instance("get", "/xcom", response_model=schemas.XComList, responses=NOT_FOUND)
