@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,6 +27,7 @@ from conveyor.web.strict_json import StrictDict, StrictText
 
 router = APIRouter(tags=["connections"], responses={**AUTH, **NOT_FOUND})
 
+P = ParamSpec("P")
 T = TypeVar("T")
 KEY_PATTERN = r"^[A-Za-z0-9_.\-]{1,250}$"
 ConnId = Annotated[str, Path(pattern=KEY_PATTERN, description="the connection's id")]
@@ -65,6 +66,10 @@ class ConnectionBody(BaseModel):
         return self
 
 
+#: What a connection's body says about how to take it, not fields of the connection.
+_NOT_CONNECTION_FIELDS = {"uri", "secret_fields", "keep_secrets"}
+
+
 class VariableBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: StrictText = Field(max_length=1_000_000)
@@ -85,11 +90,13 @@ def _bad_input(exc: ConfigError) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
-def _stored(request: Request, read: Callable[[Store, Settings], T]) -> T:
-    """``read(store, settings)``; a stored entry that cannot be read (e.g. kept under
-    another key) is a 409."""
+def _stored(
+    request: Request, read: Callable[Concatenate[Store, Settings, P], T], *args: P.args
+) -> T:
+    """``read(store, settings, *args)``; a stored entry that cannot be read (e.g. kept
+    under another key) is a 409."""
     try:
-        return read(get_store(request), get_settings(request))
+        return read(get_store(request), get_settings(request), *args)
     except ConfigError as exc:
         raise HTTPException(409, str(exc)) from None
 
@@ -106,9 +113,7 @@ def get_connection(
     request: Request, conn_id: ConnId, user: Op, reveal: Reveal = False
 ) -> schemas.ConnectionInfo:
     reveal = _may_reveal(reveal, user)
-    conn = _stored(
-        request, lambda store, settings: repository.get_connection(store, settings, conn_id)
-    )
+    conn = _stored(request, repository.get_connection, conn_id)
     return queries.connection_info(conn, reveal)
 
 
@@ -123,18 +128,9 @@ def put_connection(
                 fields = (*conn.secret_fields, *body.secret_fields)
                 conn = dataclasses.replace(conn, secret_fields=fields)
         elif body.conn_type:
-            conn = Connection(
-                conn_id=conn_id,
-                conn_type=body.conn_type,
-                host=body.host,
-                port=body.port,
-                login=body.login,
-                password=body.password,
-                schema=body.schema_,
-                extra=body.extra,
-                description=body.description,
-                secret_fields=tuple(body.secret_fields),
-            )
+            # The body's other fields are the connection's own, by the same names.
+            given = body.model_dump(by_alias=True, exclude=_NOT_CONNECTION_FIELDS)
+            conn = Connection(conn_id=conn_id, secret_fields=tuple(body.secret_fields), **given)
         else:
             raise HTTPException(422, "give 'uri', or 'conn_type' and the other fields")
         if body.keep_secrets:
@@ -180,9 +176,7 @@ def get_variable(
     request: Request, key: VarKey, user: Op, reveal: Reveal = False
 ) -> schemas.VariableInfo:
     reveal = _may_reveal(reveal, user)
-    entry = _stored(
-        request, lambda store, settings: repository.get_variable_entry(store, settings, key)
-    )
+    entry = _stored(request, repository.get_variable_entry, key)
     if entry is None:
         raise HTTPException(404, f"no variable {key!r}")
     return queries.variable_info(entry, reveal)
