@@ -91,12 +91,15 @@ def _bad_input(exc: ConfigError) -> HTTPException:
 
 
 def _stored(
-    request: Request, read: Callable[Concatenate[Store, Settings, P], T], *args: P.args
+    request: Request,
+    read: Callable[Concatenate[Store, Settings, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
 ) -> T:
-    """``read(store, settings, *args)``; a stored entry that cannot be read (e.g. kept
-    under another key) is a 409."""
+    """``read(store, settings, *args, **kwargs)``; a stored entry that cannot be read (e.g.
+    kept under another key) is a 409."""
     try:
-        return read(get_store(request), get_settings(request), *args)
+        return read(get_store(request), get_settings(request), *args, **kwargs)
     except ConfigError as exc:
         raise HTTPException(409, str(exc)) from None
 
