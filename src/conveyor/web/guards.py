@@ -7,6 +7,7 @@ Pure ASGI middlewares (no buffering of responses), added once in ``create_app``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,7 +38,24 @@ SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeaders:
+class HttpMiddleware:
+    """An ASGI middleware around ``app`` that acts on HTTP requests only (:meth:`http`);
+    anything else (lifespan, websocket) passes straight through."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Any, receive: Any, send: Any) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(HttpMiddleware):
     """Adds :data:`SECURITY_HEADERS` to every response that does not set them itself, and
     makes every redirect's ``Location`` a path on this site.
 
@@ -47,13 +65,10 @@ class SecurityHeaders:
     """
 
     def __init__(self, app: Any, *, always_secure: bool = False) -> None:
-        self.app = app
+        super().__init__(app)
         self.always_secure = always_secure
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Any, receive: Any, send: Any) -> None:
         secure = self.always_secure or scope.get("scheme") == "https"
 
         async def send_with_headers(message: Any) -> None:
@@ -90,7 +105,7 @@ def _secure_cookie(name: bytes, value: bytes) -> tuple[bytes, bytes]:
     return name, value
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """Refuses a request body over ``max_bytes`` with 413, before a handler reads it whole.
 
     A declared ``Content-Length`` over the cap is refused at once; a body sent in chunks is
@@ -99,13 +114,10 @@ class BodyLimit:
     """
 
     def __init__(self, app: Any, *, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Any, receive: Any, send: Any) -> None:
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send)
@@ -127,15 +139,24 @@ class BodyLimit:
         return f"the request body is larger than {self.max_bytes} bytes (max_request_bytes)"
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"detail": self._reason()}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, 413, self._reason())
+
+
+async def send_problem(
+    send: Any, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer ``{"detail": detail}`` with ``status`` (and ``headers``) through ASGI ``send``:
+    for a middleware that refuses a request before the app sees it."""
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

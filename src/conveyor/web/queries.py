@@ -11,7 +11,8 @@ row does not hold as shown (durations, masks, liveness); a missing DAG, run, tas
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -445,20 +446,25 @@ def _instances(conn: Connection, run: RunRow, task_id: str) -> list[schemas.Task
     return [_ti(schemas.TaskInstance, r) for r in rows]
 
 
-def _try_row(
-    conn: Connection,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    try_number: int,
-    map_index: int | None,
-) -> TryRow:
-    """Try ``try_number`` of the task's instance (``map_index``: of a mapped task)."""
-    run = find_run(conn, dag_id, run_id)
-    ti = _ti_row(conn, run, task_id, map_index)
-    found = task_reads.get_try(conn, ti.id, try_number)
+@dataclass(frozen=True)
+class TryAddress:
+    """Which try a log or rendered fields belong to: try ``try_number`` of task ``task_id``
+    in run ``run_id`` of ``dag_id`` (``map_index``: of one instance of a mapped task)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    try_number: int
+    map_index: int | None = None
+
+
+def _try_row(conn: Connection, at: TryAddress) -> TryRow:
+    """The try ``at`` names."""
+    run = find_run(conn, at.dag_id, at.run_id)
+    ti = _ti_row(conn, run, at.task_id, at.map_index)
+    found = task_reads.get_try(conn, ti.id, at.try_number)
     if found is None:
-        raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
+        raise NotFoundError(f"task {at.task_id!r} of run {at.run_id!r} has no try {at.try_number}")
     return found
 
 
@@ -470,32 +476,28 @@ TAIL_BLOCK = 64 << 10
 def read_log(
     conn: Connection,
     settings: Settings,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    try_number: int,
+    at: TryAddress,
     *,
     offset: int = 0,
     limit: int = 65536,
     tail: int | None = None,
-    map_index: int | None = None,
 ) -> schemas.LogChunk:
     """A chunk of a try's log: ``limit`` bytes from ``offset``, or its last ``tail`` lines;
     never more than :data:`LOG_READ_CAP` bytes (a cut tail says ``truncated``).
 
     The log is read from this machine, else from the remote log location (``remote_logs_url``)
     its worker copied it to."""
-    found = _try_row(conn, dag_id, run_id, task_id, try_number, map_index)
+    found = _try_row(conn, at)
     complete = found.end_date is not None
     handle = open_try_log(settings, found.log_path)
     if handle is None:
         if complete or found.log_path is None:
             raise NotFoundError(
-                f"the log of try {try_number} is neither on this machine ({found.log_path}) "
+                f"the log of try {at.try_number} is neither on this machine ({found.log_path}) "
                 "nor in a remote log location (remote_logs_url)"
             )
         return schemas.LogChunk(
-            try_number=try_number, text="", offset=0, next_offset=0, size=0, complete=False
+            try_number=at.try_number, text="", offset=0, next_offset=0, size=0, complete=False
         )
     limit = min(limit, LOG_READ_CAP)
     truncated = False
@@ -510,7 +512,7 @@ def read_log(
             handle.seek(start)
             data = handle.read(limit)
     return schemas.LogChunk(
-        try_number=try_number,
+        try_number=at.try_number,
         text=data.decode("utf-8", errors="replace"),
         offset=start,
         next_offset=start + len(data),
@@ -520,20 +522,12 @@ def read_log(
     )
 
 
-def open_log(
-    conn: Connection,
-    settings: Settings,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    try_number: int,
-    map_index: int | None = None,
-) -> Any:
+def open_log(conn: Connection, settings: Settings, at: TryAddress) -> Any:
     """A try's whole log, opened for reading (binary), from here or the remote location."""
-    found = _try_row(conn, dag_id, run_id, task_id, try_number, map_index)
+    found = _try_row(conn, at)
     handle = open_try_log(settings, found.log_path) if found.log_path else None
     if handle is None:
-        raise NotFoundError(f"try {try_number} of task {task_id!r} has no log here (yet)")
+        raise NotFoundError(f"try {at.try_number} of task {at.task_id!r} has no log here (yet)")
     return handle
 
 
@@ -578,19 +572,12 @@ def list_xcom(
     )
 
 
-def rendered_fields(
-    conn: Connection,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    try_number: int,
-    map_index: int | None = None,
-) -> schemas.RenderedFields:
-    """The template fields try ``try_number`` rendered, as its worker kept them."""
-    found = _try_row(conn, dag_id, run_id, task_id, try_number, map_index)
-    fields = task_reads.rendered_fields(conn, found.ti_id, try_number)
+def rendered_fields(conn: Connection, at: TryAddress) -> schemas.RenderedFields:
+    """The template fields the try ``at`` rendered, as its worker kept them."""
+    found = _try_row(conn, at)
+    fields = task_reads.rendered_fields(conn, found.ti_id, at.try_number)
     return schemas.RenderedFields(
-        try_number=try_number, stored=fields is not None, fields=fields or {}
+        try_number=at.try_number, stored=fields is not None, fields=fields or {}
     )
 
 
@@ -618,23 +605,23 @@ def list_workers(conn: Connection, heartbeat_seconds: float) -> schemas.WorkerLi
     )
 
 
-def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.SchedulerList:
+def _beating(model: type[M], rows: Iterable[Beat], heartbeat_seconds: float) -> list[M]:
+    """``rows`` as ``model``, each with whether its process is alive now."""
     alive = _alive(heartbeat_seconds)
+    return [from_row(model, r, alive=alive(r)) for r in rows]
+
+
+def list_schedulers(conn: Connection, heartbeat_seconds: float) -> schemas.SchedulerList:
+    rows = cluster.schedulers(conn, limit=100)
     return schemas.SchedulerList(
-        schedulers=[
-            from_row(schemas.SchedulerInfo, r, alive=alive(r))
-            for r in cluster.schedulers(conn, limit=100)
-        ]
+        schedulers=_beating(schemas.SchedulerInfo, rows, heartbeat_seconds)
     )
 
 
 def list_triggerers(conn: Connection, heartbeat_seconds: float) -> schemas.TriggererList:
-    alive = _alive(heartbeat_seconds)
+    rows = cluster.triggerers(conn, limit=100)
     return schemas.TriggererList(
-        triggerers=[
-            from_row(schemas.TriggererInfo, r, alive=alive(r))
-            for r in cluster.triggerers(conn, limit=100)
-        ]
+        triggerers=_beating(schemas.TriggererInfo, rows, heartbeat_seconds)
     )
 
 

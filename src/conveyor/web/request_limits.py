@@ -14,10 +14,11 @@ The address is the one uvicorn reports: the browser's behind a proxy it trusts
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from typing import Any
+
+from conveyor.web.guards import HttpMiddleware, send_problem
 
 RETRY_AFTER_SECONDS = 1
 
@@ -31,7 +32,7 @@ def is_expensive(method: str, path: str) -> bool:
     return method == "GET" and path.endswith("/log")
 
 
-class PerAddressLimit:
+class PerAddressLimit(HttpMiddleware):
     """ASGI middleware: at most ``max_requests`` in flight per client address, of which at
     most ``max_expensive`` expensive (:func:`is_expensive`); more are answered 429.
 
@@ -39,17 +40,14 @@ class PerAddressLimit:
     """
 
     def __init__(self, app: Any, *, max_requests: int, max_expensive: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_requests = max_requests
         self.max_expensive = max_expensive
         self.in_flight: Counter[str] = Counter()
         self.expensive: Counter[str] = Counter()
         self.lock = threading.Lock()  # one app may serve from several event loops (tests do)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Any, receive: Any, send: Any) -> None:
         client = scope.get("client")
         address = client[0] if client else "unknown"
         expensive = is_expensive(scope["method"], scope["path"])
@@ -92,16 +90,4 @@ async def _refuse(send: Any, address: str, limit: str) -> None:
         f"too many requests at once from {address}: at most {limit} run at once per client "
         f"address; try again in {RETRY_AFTER_SECONDS} s"
     )
-    body = json.dumps({"detail": reason}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_problem(send, 429, reason, [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])

@@ -20,6 +20,7 @@ import anyio
 from anyio.lowlevel import RunVar
 
 from conveyor.store.engine import Store, shared_transaction
+from conveyor.web.guards import HttpMiddleware
 
 #: Commits that may run at once; on SQLite only one holds the write lock anyway.
 COMMIT_THREADS = 8
@@ -38,17 +39,14 @@ def _commit_threads() -> anyio.CapacityLimiter:
         return limiter
 
 
-class CommitWithResponse:
+class CommitWithResponse(HttpMiddleware):
     """ASGI middleware around the app; ``store`` is read from ``app.state`` per request."""
 
     def __init__(self, app: Any, state: Any) -> None:
-        self.app = app
+        super().__init__(app)
         self.state = state
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Any, receive: Any, send: Any) -> None:
         store: Store = self.state.store
         commits = _commit_threads()
         with shared_transaction(store) as shared:

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from conveyor.store import audit
 from conveyor.web.api.common import AUTH, MAX_INT, Op
 from conveyor.web.deps import get_store
-from conveyor.web.schemas import from_row
 
 router = APIRouter(tags=["audit"], responses=AUTH)
 
 
-class AuditEntryInfo(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    via: str
-    address: str | None
-    action: str
-    dag_id: str | None
-    target: str | None
-    details: dict[str, Any] | None
+@pydantic_dataclass(frozen=True)
+class AuditEntryInfo(audit.AuditEntry):
+    # The store's row as the API shows it, field for field (no docstring: it would become
+    # the schema's description in the OpenAPI document).
+    pass
 
 
 class AuditList(BaseModel):
@@ -67,4 +62,4 @@ def list_audit(
     found = audit_filter(actor, action, dag_id, since, until)
     with get_store(request).read() as conn:
         entries, total = audit.list_entries(conn, found, limit, offset)
-    return AuditList(entries=[from_row(AuditEntryInfo, e) for e in entries], total=total)
+    return AuditList(entries=[AuditEntryInfo(**vars(e)) for e in entries], total=total)

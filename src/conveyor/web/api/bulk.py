@@ -17,6 +17,7 @@ from conveyor.store.engine import Connection
 from conveyor.store.transitions import Actor
 from conveyor.web import bulk_schemas as shapes
 from conveyor.web.api.common import AUTH, NOT_FOUND, Op
+from conveyor.web.auth import User
 from conveyor.web.deps import get_store
 from conveyor.web.schemas import from_row
 
@@ -34,17 +35,25 @@ class _Preview(Exception):
         self.outcome = outcome
 
 
-def _run(request: Request, dry_run: bool, action: Callable[[Connection], Outcome]) -> Outcome:
+def _act(
+    request: Request,
+    user: User,
+    dry_run: bool,
+    action: Callable[[Connection, Actor], Outcome],
+) -> shapes.BulkResult:
+    """``action`` on ``user``'s behalf in one transaction, rolled back when ``dry_run``; the
+    answer lists what it changed (or would change)."""
+    actor = Actor(f"user:{user.username}")
     try:
         with get_store(request).write() as conn:
-            outcome = action(conn)
+            outcome = action(conn, actor)
             if dry_run:
                 raise _Preview(outcome)
     except _Preview as preview:
-        return preview.outcome
+        outcome = preview.outcome
     except bulk_manual.TooManyRuns as exc:
         raise HTTPException(422, str(exc)) from None
-    return outcome
+    return _result(outcome, dry_run)
 
 
 def _result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
@@ -70,11 +79,11 @@ def clear_task_instances(
 ) -> shapes.BulkResult:
     """Clear task instances so they run again (op): with ``upstream``/``downstream`` their
     relatives in each run, with ``past``/``future`` the same tasks in earlier or later runs."""
-    actor = Actor(f"user:{user.username}")
-    outcome = _run(
+    return _act(
         request,
+        user,
         body.dry_run,
-        lambda conn: bulk_manual.clear_task_instances(
+        lambda conn, actor: bulk_manual.clear_task_instances(
             conn,
             _tasks(body),
             actor,
@@ -85,7 +94,6 @@ def clear_task_instances(
             only_failed=body.only_failed,
         ),
     )
-    return _result(outcome, body.dry_run)
 
 
 @router.post("/task-instances/mark", response_model=shapes.BulkResult, responses=TOO_MANY)
@@ -93,36 +101,35 @@ def mark_task_instances(
     request: Request, body: shapes.MarkTaskInstances, user: Op
 ) -> shapes.BulkResult:
     """Mark task instances success or failed (op)."""
-    actor = Actor(f"user:{user.username}")
-    outcome = _run(
+    return _act(
         request,
+        user,
         body.dry_run,
-        lambda conn: bulk_manual.mark_task_instances(
+        lambda conn, actor: bulk_manual.mark_task_instances(
             conn, _tasks(body), TaskState(body.state), actor
         ),
     )
-    return _result(outcome, body.dry_run)
 
 
 @router.post("/runs/clear", response_model=shapes.BulkResult, responses=TOO_MANY)
 def clear_runs(request: Request, body: shapes.ClearRuns, user: Op) -> shapes.BulkResult:
     """Clear every task instance of these runs, or only the failed ones (op)."""
-    actor = Actor(f"user:{user.username}")
-    outcome = _run(
+    return _act(
         request,
+        user,
         body.dry_run,
-        lambda conn: bulk_manual.clear_runs(conn, _runs(body), actor, only_failed=body.only_failed),
+        lambda conn, actor: bulk_manual.clear_runs(
+            conn, _runs(body), actor, only_failed=body.only_failed
+        ),
     )
-    return _result(outcome, body.dry_run)
 
 
 @router.post("/runs/mark", response_model=shapes.BulkResult, responses=TOO_MANY)
 def mark_runs(request: Request, body: shapes.MarkRuns, user: Op) -> shapes.BulkResult:
     """Mark runs success (every task) or failed (every unfinished task) (op)."""
-    actor = Actor(f"user:{user.username}")
-    outcome = _run(
+    return _act(
         request,
+        user,
         body.dry_run,
-        lambda conn: bulk_manual.mark_runs(conn, _runs(body), TaskState(body.state), actor),
+        lambda conn, actor: bulk_manual.mark_runs(conn, _runs(body), TaskState(body.state), actor),
     )
-    return _result(outcome, body.dry_run)

@@ -7,15 +7,18 @@ Passwords, secret extra values (by name or marked in ``secret_fields``) and secr
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from conveyor.config import Settings
 from conveyor.connections import repository
 from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
+from conveyor.store.engine import Store
 from conveyor.web import queries, schemas, strict_json
 from conveyor.web.api.common import AUTH, NOT_FOUND, Admin, Op
 from conveyor.web.auth import User
@@ -24,6 +27,8 @@ from conveyor.web.strict_json import StrictDict, StrictText
 
 router = APIRouter(tags=["connections"], responses={**AUTH, **NOT_FOUND})
 
+P = ParamSpec("P")
+T = TypeVar("T")
 KEY_PATTERN = r"^[A-Za-z0-9_.\-]{1,250}$"
 ConnId = Annotated[str, Path(pattern=KEY_PATTERN, description="the connection's id")]
 VarKey = Annotated[str, Path(pattern=KEY_PATTERN, description="the variable's key")]
@@ -61,6 +66,10 @@ class ConnectionBody(BaseModel):
         return self
 
 
+#: What a connection's body says about how to take it, not fields of the connection.
+_NOT_CONNECTION_FIELDS = {"uri", "secret_fields", "keep_secrets"}
+
+
 class VariableBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: StrictText = Field(max_length=1_000_000)
@@ -81,13 +90,24 @@ def _bad_input(exc: ConfigError) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
+def _stored(
+    request: Request,
+    read: Callable[Concatenate[Store, Settings, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """``read(store, settings, *args, **kwargs)``; a stored entry that cannot be read (e.g.
+    kept under another key) is a 409."""
+    try:
+        return read(get_store(request), get_settings(request), *args, **kwargs)
+    except ConfigError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
 @router.get("/connections", response_model=schemas.ConnectionList)
 def list_connections(request: Request, user: Op, reveal: Reveal = False) -> schemas.ConnectionList:
     reveal = _may_reveal(reveal, user)
-    try:
-        found = repository.list_connections(get_store(request), get_settings(request))
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None  # stored under another key
+    found = _stored(request, repository.list_connections)
     return schemas.ConnectionList(connections=[queries.connection_info(c, reveal) for c in found])
 
 
@@ -96,10 +116,7 @@ def get_connection(
     request: Request, conn_id: ConnId, user: Op, reveal: Reveal = False
 ) -> schemas.ConnectionInfo:
     reveal = _may_reveal(reveal, user)
-    try:
-        conn = repository.get_connection(get_store(request), get_settings(request), conn_id)
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
+    conn = _stored(request, repository.get_connection, conn_id)
     return queries.connection_info(conn, reveal)
 
 
@@ -114,18 +131,9 @@ def put_connection(
                 fields = (*conn.secret_fields, *body.secret_fields)
                 conn = dataclasses.replace(conn, secret_fields=fields)
         elif body.conn_type:
-            conn = Connection(
-                conn_id=conn_id,
-                conn_type=body.conn_type,
-                host=body.host,
-                port=body.port,
-                login=body.login,
-                password=body.password,
-                schema=body.schema_,
-                extra=body.extra,
-                description=body.description,
-                secret_fields=tuple(body.secret_fields),
-            )
+            # The body's other fields are the connection's own, by the same names.
+            given = body.model_dump(by_alias=True, exclude=_NOT_CONNECTION_FIELDS)
+            conn = Connection(conn_id=conn_id, secret_fields=tuple(body.secret_fields), **given)
         else:
             raise HTTPException(422, "give 'uri', or 'conn_type' and the other fields")
         if body.keep_secrets:
@@ -162,10 +170,7 @@ def delete_connection(request: Request, conn_id: ConnId, user: Admin) -> None:
 @router.get("/variables", response_model=schemas.VariableList)
 def list_variables(request: Request, user: Op, reveal: Reveal = False) -> schemas.VariableList:
     reveal = _may_reveal(reveal, user)
-    try:
-        found = repository.list_variables(get_store(request), get_settings(request))
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
+    found = _stored(request, repository.list_variables)
     return queries.list_variables(found, reveal)
 
 
@@ -174,10 +179,7 @@ def get_variable(
     request: Request, key: VarKey, user: Op, reveal: Reveal = False
 ) -> schemas.VariableInfo:
     reveal = _may_reveal(reveal, user)
-    try:
-        entry = repository.get_variable_entry(get_store(request), get_settings(request), key)
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
+    entry = _stored(request, repository.get_variable_entry, key)
     if entry is None:
         raise HTTPException(404, f"no variable {key!r}")
     return queries.variable_info(entry, reveal)

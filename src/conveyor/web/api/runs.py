@@ -12,11 +12,10 @@ from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import RunState, TaskState
 from conveyor.store import manual, run_deletion, trigger
 from conveyor.store.reads.runs import RUN_ORDERS, RunFilter, Window
-from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
 from conveyor.web.api import listing
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
-from conveyor.web.api.tasks import IN_FLIGHT, action_result
+from conveyor.web.api.tasks import ACTION, act
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
@@ -146,33 +145,29 @@ def delete_run(
     )
 
 
-@router.post(
-    "/dags/{dag_id}/runs/{run_id}/clear",
-    response_model=schemas.ActionResult,
-    responses={**NOT_FOUND, **IN_FLIGHT},
-)
+@router.post("/dags/{dag_id}/runs/{run_id}/clear", **ACTION)
 def clear_run(
     request: Request, dag_id: DagId, run_id: RunId, body: schemas.RunClearRequest, user: Op
 ) -> schemas.ActionResult:
     """Clear every task instance of the run, or only the failed ones, so they run again (op)."""
-    with get_store(request).write() as conn:
-        result = manual.clear_tasks(
-            conn, dag_id, run_id, None, Actor(f"user:{user.username}"), only_failed=body.only_failed
-        )
-    return action_result(result, "clear")
+    return act(
+        request,
+        user,
+        "clear",
+        lambda conn, actor: manual.clear_tasks(
+            conn, dag_id, run_id, None, actor, only_failed=body.only_failed
+        ),
+    )
 
 
-@router.post(
-    "/dags/{dag_id}/runs/{run_id}/mark",
-    response_model=schemas.ActionResult,
-    responses={**NOT_FOUND, **IN_FLIGHT},
-)
+@router.post("/dags/{dag_id}/runs/{run_id}/mark", **ACTION)
 def mark_run(
     request: Request, dag_id: DagId, run_id: RunId, body: schemas.MarkRequest, user: Op
 ) -> schemas.ActionResult:
     """Mark the run success (every task) or failed (every unfinished task) (op)."""
-    with get_store(request).write() as conn:
-        result = manual.mark_run(
-            conn, dag_id, run_id, TaskState(body.state), Actor(f"user:{user.username}")
-        )
-    return action_result(result, "mark")
+    return act(
+        request,
+        user,
+        "mark",
+        lambda conn, actor: manual.mark_run(conn, dag_id, run_id, TaskState(body.state), actor),
+    )

@@ -9,18 +9,20 @@ act on all of them)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Annotated, BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, BinaryIO, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import Field
 
 from conveyor.states import TaskState
 from conveyor.store import manual, notes
+from conveyor.store.engine import Connection
 from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, TaskId, Viewer
+from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(tags=["task instances"], responses=AUTH)
@@ -38,6 +40,19 @@ MaybeIndex = Annotated[
 IN_FLIGHT: dict[int | str, dict[str, str]] = {
     409: {"description": "the task instance is queued or running: a process holds it"}
 }
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def each_instance(method: str, suffix: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    """Register the decorated route under ``TASK + suffix`` and ``MAPPED + suffix``: the task
+    (or a mapped task as a whole) and one instance of a mapped task, with the same options."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        add = getattr(router, method)
+        add(TASK + suffix, **options)(add(MAPPED + suffix, **options)(endpoint))
+        return endpoint
+
+    return register
 
 
 @router.get(
@@ -80,9 +95,22 @@ def get_mapped_instance(
 TryNumber = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
-@router.get(TASK + "/tries/{try_number}/log", response_model=schemas.LogChunk, responses=NOT_FOUND)
-@router.get(
-    MAPPED + "/tries/{try_number}/log", response_model=schemas.LogChunk, responses=NOT_FOUND
+def try_address(
+    dag_id: DagId,
+    run_id: RunId,
+    task_id: TaskId,
+    try_number: TryNumber,
+    map_index: MaybeIndex = None,
+) -> queries.TryAddress:
+    """The try a route under ``.../tries/{try_number}`` names."""
+    return queries.TryAddress(dag_id, run_id, task_id, try_number, map_index)
+
+
+TryAt = Annotated[queries.TryAddress, Depends(try_address)]
+
+
+@each_instance(
+    "get", "/tries/{try_number}/log", response_model=schemas.LogChunk, responses=NOT_FOUND
 )
 def get_log(
     request: Request,
@@ -99,39 +127,21 @@ def get_log(
     ] = None,
 ) -> schemas.LogChunk:
     """A chunk of a try's log. Poll with ``offset=next_offset`` to follow a running try."""
+    # Not TryAt: as its own parameters, map_index stays before offset in the OpenAPI document.
+    at = try_address(dag_id, run_id, task_id, try_number, map_index)
     with get_store(request).read() as conn:
         return queries.read_log(
-            conn,
-            get_settings(request),
-            dag_id,
-            run_id,
-            task_id,
-            try_number,
-            offset=offset,
-            limit=limit,
-            tail=tail,
-            map_index=map_index,
+            conn, get_settings(request), at, offset=offset, limit=limit, tail=tail
         )
 
 
-@router.get(TASK + "/tries/{try_number}/log/raw", response_class=PlainTextResponse)
-@router.get(MAPPED + "/tries/{try_number}/log/raw", response_class=PlainTextResponse)
-def download_log(
-    request: Request,
-    dag_id: DagId,
-    run_id: RunId,
-    task_id: TaskId,
-    try_number: TryNumber,
-    user: Viewer,
-    map_index: MaybeIndex = None,
-) -> StreamingResponse:
+@each_instance("get", "/tries/{try_number}/log/raw", response_class=PlainTextResponse)
+def download_log(request: Request, at: TryAt, user: Viewer) -> StreamingResponse:
     """A try's whole log as plain text, to save (``Content-Disposition: attachment``)."""
     with get_store(request).read() as conn:
-        handle = queries.open_log(
-            conn, get_settings(request), dag_id, run_id, task_id, try_number, map_index
-        )
-    instance = f"-{map_index}" if map_index is not None else ""
-    name = _file_name(f"{dag_id}-{run_id}-{task_id}{instance}-try{try_number}.log")
+        handle = queries.open_log(conn, get_settings(request), at)
+    instance = f"-{at.map_index}" if at.map_index is not None else ""
+    name = _file_name(f"{at.dag_id}-{at.run_id}-{at.task_id}{instance}-try{at.try_number}.log")
     return StreamingResponse(
         _chunks(handle),
         media_type="text/plain; charset=utf-8",
@@ -150,33 +160,20 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
             yield chunk
 
 
-@router.get(
-    TASK + "/tries/{try_number}/rendered",
+@each_instance(
+    "get",
+    "/tries/{try_number}/rendered",
     response_model=schemas.RenderedFields,
     responses=NOT_FOUND,
 )
-@router.get(
-    MAPPED + "/tries/{try_number}/rendered",
-    response_model=schemas.RenderedFields,
-    responses=NOT_FOUND,
-)
-def get_rendered(
-    request: Request,
-    dag_id: DagId,
-    run_id: RunId,
-    task_id: TaskId,
-    try_number: TryNumber,
-    user: Viewer,
-    map_index: MaybeIndex = None,
-) -> schemas.RenderedFields:
+def get_rendered(request: Request, at: TryAt, user: Viewer) -> schemas.RenderedFields:
     """The task's template fields as try ``try_number`` rendered them (secrets masked); the
     worker keeps them when the try ends."""
     with get_store(request).read() as conn:
-        return queries.rendered_fields(conn, dag_id, run_id, task_id, try_number, map_index)
+        return queries.rendered_fields(conn, at)
 
 
-@router.get(TASK + "/xcom", response_model=schemas.XComList, responses=NOT_FOUND)
-@router.get(MAPPED + "/xcom", response_model=schemas.XComList, responses=NOT_FOUND)
+@each_instance("get", "/xcom", response_model=schemas.XComList, responses=NOT_FOUND)
 def get_xcom(
     request: Request,
     dag_id: DagId,
@@ -191,8 +188,7 @@ def get_xcom(
         return queries.list_xcom(conn, dag_id, run_id, task_id, map_index)
 
 
-@router.put(TASK + "/note", response_model=schemas.Note, responses=NOT_FOUND)
-@router.put(MAPPED + "/note", response_model=schemas.Note, responses=NOT_FOUND)
+@each_instance("put", "/note", response_model=schemas.Note, responses=NOT_FOUND)
 def set_task_note(
     request: Request,
     dag_id: DagId,
@@ -221,12 +217,26 @@ def action_result(result: manual.ManualResult, what: str) -> schemas.ActionResul
     return schemas.ActionResult(changed=result.changed, run_state=result.run_state.value)
 
 
-@router.post(
-    TASK + "/clear", response_model=schemas.ActionResult, responses={**NOT_FOUND, **IN_FLIGHT}
-)
-@router.post(
-    MAPPED + "/clear", response_model=schemas.ActionResult, responses={**NOT_FOUND, **IN_FLIGHT}
-)
+def act(
+    request: Request,
+    user: User,
+    what: str,
+    action: Callable[[Connection, Actor], manual.ManualResult],
+) -> schemas.ActionResult:
+    """Do a clear or a mark (``what``) in a write transaction on ``user``'s behalf; the
+    answer of :func:`action_result`."""
+    with get_store(request).write() as conn:
+        result = action(conn, Actor(f"user:{user.username}"))
+    return action_result(result, what)
+
+
+ACTION: dict[str, Any] = {
+    "response_model": schemas.ActionResult,
+    "responses": {**NOT_FOUND, **IN_FLIGHT},
+}
+
+
+@each_instance("post", "/clear", **ACTION)
 def clear_task(
     request: Request,
     dag_id: DagId,
@@ -241,27 +251,25 @@ def clear_task(
 
     A finished run goes back to ``queued`` and the scheduler runs the cleared tasks.
     """
-    with get_store(request).write() as conn:
-        result = manual.clear(
+    return act(
+        request,
+        user,
+        "clear",
+        lambda conn, actor: manual.clear(
             conn,
             dag_id,
             run_id,
             task_id,
-            Actor(f"user:{user.username}"),
+            actor,
             upstream=body.upstream,
             downstream=body.downstream,
             only_failed=body.only_failed,
             map_index=map_index,
-        )
-    return action_result(result, "clear")
+        ),
+    )
 
 
-@router.post(
-    TASK + "/mark", response_model=schemas.ActionResult, responses={**NOT_FOUND, **IN_FLIGHT}
-)
-@router.post(
-    MAPPED + "/mark", response_model=schemas.ActionResult, responses={**NOT_FOUND, **IN_FLIGHT}
-)
+@each_instance("post", "/mark", **ACTION)
 def mark_task(
     request: Request,
     dag_id: DagId,
@@ -273,14 +281,11 @@ def mark_task(
 ) -> schemas.ActionResult:
     """Mark the task success or failed (op); the scheduler then works out the run's state.
     Under ``mapped/{map_index}``: only that instance of the mapped task."""
-    with get_store(request).write() as conn:
-        result = manual.mark(
-            conn,
-            dag_id,
-            run_id,
-            task_id,
-            TaskState(body.state),
-            Actor(f"user:{user.username}"),
-            map_index=map_index,
-        )
-    return action_result(result, "mark")
+    return act(
+        request,
+        user,
+        "mark",
+        lambda conn, actor: manual.mark(
+            conn, dag_id, run_id, task_id, TaskState(body.state), actor, map_index=map_index
+        ),
+    )
