@@ -52,7 +52,7 @@ def _running_run(
             ti = tis[name]
             transitions.schedule(conn, ti.id, TaskState.NONE, 0, "test", actor)
             transitions.queue(conn, ti.id, 1, "default", actor)
-            transitions.start(conn, ti.id, 1, hostname="h", pid=1, log_path=None, actor=actor)
+            transitions.start_try(conn, ti.id, 1, hostname="h", pid=1, actor=actor)
         return run_pk, tis, runs.get_run(conn, run_pk).version_hash
 
 

@@ -143,7 +143,7 @@ def test_a_handed_back_try_is_up_for_retry_at_once_with_one_more_try(
         ).scalar_one()
     _put(store, ti_id, TaskState.QUEUED)
     with store.write() as conn:
-        assert transitions.start(conn, ti_id, 1, hostname="h", pid=1, log_path=None, actor=ACTOR)
+        assert transitions.start_try(conn, ti_id, 1, hostname="h", pid=1, actor=ACTOR)
     with store.write() as conn:
         run = run_lock.lock_run(conn, run_pk)
         assert transitions.hand_back(conn, run, ti_id, 1, "the worker stopped", ACTOR)
@@ -172,7 +172,7 @@ def test_a_stopping_worker_hands_back_the_tries_its_processes_hold(
     handed back under its run's lock; a second hand-back finds nothing running."""
     _put(store, ti_id, TaskState.QUEUED)
     with store.write() as conn:
-        assert transitions.start(conn, ti_id, 1, hostname="h", pid=7, log_path=None, actor=ACTOR)
+        assert transitions.start_try(conn, ti_id, 1, hostname="h", pid=7, actor=ACTOR)
     assert hand_back(store, [], "h", [8], reason="stopped", actor=ACTOR) == []
     assert hand_back(store, [], "h", [7], reason="stopped", actor=ACTOR) == [ti_id]
     assert _state(store, ti_id) == (TaskState.UP_FOR_RETRY, 1)
@@ -217,10 +217,15 @@ def _race_to_start(store: Store, ti_id: int, try_number: int) -> list[bool]:
     def start(pid: int) -> None:
         barrier.wait()
         with store.write() as conn:
-            won = transitions.start(
-                conn, ti_id, try_number, hostname="h", pid=pid, log_path=None, actor=ACTOR
+            won = transitions.start_try(
+                conn,
+                ti_id,
+                try_number,
+                hostname="h",
+                pid=pid,
+                actor=ACTOR,
             )
-        results.append(bool(won))  # whether it won; the Moved says what it found
+        results.append(won is not None)  # whether it won
 
     threads = [threading.Thread(target=start, args=(pid,)) for pid in (1, 2)]
     for thread in threads:

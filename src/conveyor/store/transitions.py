@@ -533,22 +533,6 @@ def start_try(
     One ``UPDATE ... RETURNING`` both wins the try and reads what running it needs, so the
     start of the next task in a chain waits on no other statement.
     """
-    started = _start_or_lose(
-        conn, ti_id, try_number, hostname=hostname, pid=pid, actor=actor, log_path=log_path
-    )
-    return started if isinstance(started, StartedTry) else None
-
-
-def _start_or_lose(
-    conn: Connection,
-    ti_id: int,
-    try_number: int,
-    *,
-    hostname: str,
-    pid: int,
-    actor: Actor,
-    log_path: Callable[[StartedTry], str | None],
-) -> StartedTry | Moved:
     check_move([S.QUEUED], S.RUNNING)
     now = utcnow()
     params = {
@@ -564,7 +548,8 @@ def _start_or_lose(
         now = params["move_now"] = utcnow()  # the try starts now, not before the wait
         row = prepared.execute(conn, _START, params).first()
     if row is None:
-        return moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
+        moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
+        return None
     started = StartedTry(
         ti_id,
         try_number,
@@ -589,31 +574,6 @@ def started_note(hostname: str, pid: int, log_path: str | None) -> tuple[str, di
         f"running on {hostname} as pid {pid}",
         {"hostname": hostname, "pid": pid, "log_path": log_path},
     )
-
-
-def start(
-    conn: Connection,
-    ti_id: int,
-    try_number: int,
-    *,
-    hostname: str,
-    pid: int,
-    log_path: str | None,
-    actor: Actor,
-) -> Moved:
-    """queued -> running with a known log path; truthy if this call won."""
-    started = _start_or_lose(
-        conn,
-        ti_id,
-        try_number,
-        hostname=hostname,
-        pid=pid,
-        actor=actor,
-        log_path=lambda _: log_path,
-    )
-    if isinstance(started, Moved):
-        return started
-    return moves.won(ti_id, [S.QUEUED], S.RUNNING, try_number)
 
 
 @dataclass(frozen=True)
