@@ -228,12 +228,17 @@ def get_run(conn: Connection, run_pk: int) -> RunRow:
 
 
 def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
+    return run_row(run_by_key(conn, dag_id, run_id))
+
+
+def run_by_key(conn: Connection, dag_id: str, run_id: str) -> Any:
+    """``dag_run``'s row of the DAG's run ``run_id``; NotFoundError names the run if none."""
     row = conn.execute(
         select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
     ).first()
     if row is None:
         raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
-    return run_row(row)
+    return row
 
 
 def run_row(row: Any) -> RunRow:
