@@ -351,8 +351,9 @@ def in_flight(conn: Connection) -> int:
 
 
 @dataclass(frozen=True)
-class QueuedRow:
-    """A queued task instance, with the DAG version its run pinned."""
+class QueuedKey:
+    """What names a queued try wherever it goes (an executor, a broker message): its
+    instance, try, queue and run; the engine's ``QueuedTry`` adds its hints to these."""
 
     ti_id: int
     try_number: int
@@ -361,6 +362,12 @@ class QueuedRow:
     dag_id: str
     run_id: str
     task_id: str
+
+
+@dataclass(frozen=True)
+class QueuedRow(QueuedKey):
+    """A queued task instance, with the DAG version its run pinned."""
+
     map_index: int
     version_hash: str
 
