@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from conveyor.clock import utcnow
@@ -231,7 +231,7 @@ def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
     return run_row(run_by_key(conn, dag_id, run_id))
 
 
-def run_by_key(conn: Connection, dag_id: str, run_id: str) -> Any:
+def run_by_key(conn: Connection, dag_id: str, run_id: str) -> Row[Any]:
     """``dag_run``'s row of the DAG's run ``run_id``; NotFoundError names the run if none."""
     row = conn.execute(
         select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
