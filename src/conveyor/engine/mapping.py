@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.model.mapping import expansion_length
@@ -105,27 +106,30 @@ def plan_mapped_run(
         if not ready:
             break
         for task_id in ready:
-            if not _expand(conn, run, structure, tis, task_id, actor):
+            count = _expansion_length(conn, run.id, structure.tasks[task_id].raw["mapped"])
+            if not _expand(conn, tis, task_id, count, actor):
                 blocked.add(task_id)
     plan.to_schedule = [(t, r) for t, r in plan.to_schedule if t not in blocked]
     return per_instance(plan, tis)
 
 
-def _expand(
-    conn: Connection,
-    run: LockedRun,
-    structure: SerializedDag,
-    tis: dict[str, TiRow],
-    task_id: str,
-    actor: Actor,
-) -> bool:
-    placeholder = tis[task_id]
-    mapped = structure.tasks[task_id].raw["mapped"]
-    count = expansion_length(
+def _expansion_length(conn: Connection, run_pk: int, mapped: Mapping[str, Any]) -> int | str:
+    """How many instances the task's ``mapped`` spec expands into in the run, or why it
+    cannot expand (a message); the lists are read from the upstream tasks' XComs."""
+    return expansion_length(
         mapped["expand"],
-        lambda up, key: mapping.xcom_value(conn, run.id, up, key),
+        lambda up, key: mapping.xcom_value(conn, run_pk, up, key),
         zipped=bool(mapped.get("zip")),
     )
+
+
+def _expand(
+    conn: Connection, tis: dict[str, TiRow], task_id: str, count: int | str, actor: Actor
+) -> bool:
+    """Replace the placeholder of ``task_id`` in ``tis`` by its ``count`` instances (or finish
+    it without running: nothing to map over, or ``count`` a message saying why it cannot
+    expand); False when another writer expanded or moved the placeholder first."""
+    placeholder = tis[task_id]
     if isinstance(count, str) or count == 0:
         to = S.UPSTREAM_FAILED if isinstance(count, str) else S.SKIPPED
         reason = count if isinstance(count, str) else "mapped over an empty list: nothing to run"

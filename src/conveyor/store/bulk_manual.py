@@ -32,16 +32,16 @@ class TooManyRuns(ValueError):
 
 
 @dataclass(frozen=True)
-class TaskRef:
-    dag_id: str
-    run_id: str
-    task_id: str
-
-
-@dataclass(frozen=True)
 class RunRef:
     dag_id: str
     run_id: str
+
+
+@dataclass(frozen=True)
+class TaskRef(RunRef):
+    """A task of a run: its instances (every one, for a mapped task)."""
+
+    task_id: str
 
 
 @dataclass(frozen=True)

@@ -103,26 +103,27 @@ NOW, NULL, NEXT_TRY, TO, DURATION, ONE_MORE_TRY = (
     Value.ONE_MORE_TRY,
 )
 
+#: What every move that schedules a try sets: the next try numbered, scheduled now, no retry due.
+_SCHEDULING: dict[str, ColumnValue] = {
+    "try_number": NEXT_TRY,
+    "scheduled_at": NOW,
+    "retry_at": NULL,
+}
+
 #: The moves the engine makes on its own, each with its timeline entries. A person's clear
 #: or mark (``transitions.set_by_hand``) is no guarded move: it goes from whatever it finds.
 SCHEDULE = Move(
     "schedule",
     frozenset({S.NONE, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE}),
     S.SCHEDULED,
-    {"try_number": NEXT_TRY, "scheduled_at": NOW, "retry_at": NULL, "next_method": NULL},
+    {**_SCHEDULING, "next_method": NULL},
     ("scheduled",),
 )
 SCHEDULE_AND_QUEUE = Move(  # the fast path: the timeline still shows both steps
     "schedule_and_queue",
     frozenset({S.NONE}),
     S.QUEUED,
-    {
-        "try_number": NEXT_TRY,
-        "scheduled_at": NOW,
-        "queued_at": NOW,
-        "retry_at": NULL,
-        "next_method": NULL,
-    },
+    {**_SCHEDULING, "queued_at": NOW, "next_method": NULL},
     ("scheduled", "queued"),
 )
 QUEUE = Move("queue", frozenset({S.SCHEDULED}), S.QUEUED, {"queued_at": NOW}, ("queued",))
@@ -188,13 +189,7 @@ RESUME = Move(
     "resume",
     frozenset({S.DEFERRED}),
     S.SCHEDULED,
-    {
-        "try_number": NEXT_TRY,
-        "scheduled_at": NOW,
-        "retry_at": NULL,
-        "next_method": Given("next_method"),
-        "next_kwargs": Given("next_kwargs"),
-    },
+    {**_SCHEDULING, "next_method": Given("next_method"), "next_kwargs": Given("next_kwargs")},
     ("scheduled",),
 )
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from conveyor.clock import utcnow
@@ -228,12 +228,17 @@ def get_run(conn: Connection, run_pk: int) -> RunRow:
 
 
 def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
+    return run_row(run_by_key(conn, dag_id, run_id))
+
+
+def run_by_key(conn: Connection, dag_id: str, run_id: str) -> Row[Any]:
+    """``dag_run``'s row of the DAG's run ``run_id``; NotFoundError names the run if none."""
     row = conn.execute(
         select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
     ).first()
     if row is None:
         raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
-    return run_row(row)
+    return row
 
 
 def run_row(row: Any) -> RunRow:
@@ -346,8 +351,9 @@ def in_flight(conn: Connection) -> int:
 
 
 @dataclass(frozen=True)
-class QueuedRow:
-    """A queued task instance, with the DAG version its run pinned."""
+class QueuedKey:
+    """What names a queued try wherever it goes (an executor, a broker message): its
+    instance, try, queue and run; the engine's ``QueuedTry`` adds its hints to these."""
 
     ti_id: int
     try_number: int
@@ -356,6 +362,12 @@ class QueuedRow:
     dag_id: str
     run_id: str
     task_id: str
+
+
+@dataclass(frozen=True)
+class QueuedRow(QueuedKey):
+    """A queued task instance, with the DAG version its run pinned."""
+
     map_index: int
     version_hash: str
 

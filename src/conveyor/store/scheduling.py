@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, exists, func, or_, select, update
 
 from conveyor.states import FINISHED, RunState, TaskState
-from conveyor.store.sql import upsert
+from conveyor.store.sql import column_values, upsert
 from conveyor.store.tables import callback_request, dag, dag_run, scheduler, task_instance
 
 # -- the scheduler's own row -------------------------------------------------------------------
@@ -209,10 +209,5 @@ def running_tries(conn: Connection) -> list[RunningTry]:
 
 def requested_callback_tasks(conn: Connection, run_pk: int, kind: str) -> set[str]:
     """Task ids of a run for which a ``kind`` callback (e.g. ``sla_miss``) was requested."""
-    return set(
-        conn.execute(
-            select(callback_request.c.task_id).where(
-                callback_request.c.run_pk == run_pk, callback_request.c.kind == kind
-            )
-        ).scalars()
-    )
+    request = callback_request.c
+    return set(column_values(conn, request.task_id, request.run_pk == run_pk, request.kind == kind))

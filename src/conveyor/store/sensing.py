@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from conveyor.states import TaskState
+from conveyor.store.sql import column_values
 from conveyor.store.tables import dag_run, task_instance, task_try
 
 
@@ -38,13 +39,8 @@ def reschedule_series_start(
 
 def run_states(conn: Connection, dag_id: str, logical_date: datetime) -> list[str]:
     """The states of the DAG's runs at ``logical_date``."""
-    return list(
-        conn.execute(
-            select(dag_run.c.state).where(
-                dag_run.c.dag_id == dag_id, dag_run.c.logical_date == logical_date
-            )
-        ).scalars()
-    )
+    run = dag_run.c
+    return column_values(conn, run.state, run.dag_id == dag_id, run.logical_date == logical_date)
 
 
 def task_states(

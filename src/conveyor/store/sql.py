@@ -1,16 +1,26 @@
-"""Small SQL helpers that differ between SQLite and PostgreSQL."""
+"""Small SQL helpers: most differ between SQLite and PostgreSQL; ``column_values`` is the
+one-column query many stores ask."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.store.hop import prepared
+
+T = TypeVar("T")
+
+
+def column_values(
+    conn: Connection, column: ColumnElement[T], *where: ColumnElement[bool]
+) -> list[T]:
+    """The values of ``column`` in the rows that meet every condition of ``where``."""
+    return list(conn.execute(select(column).where(*where)).scalars())
 
 
 def upsert(

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
-from conveyor.exceptions import NotFoundError
 from conveyor.store.reads._rows import row_as
+from conveyor.store.runs import run_by_key
 from conveyor.store.tables import dag_run, task_instance
 from conveyor.strict_json import shown
 
@@ -213,12 +213,7 @@ def has_run_dated(
 
 
 def get_run(conn: Connection, dag_id: str, run_id: str) -> RunListing:
-    row = conn.execute(
-        select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
-    ).first()
-    if row is None:
-        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
-    return _listing(row)
+    return _listing(run_by_key(conn, dag_id, run_id))
 
 
 def _listing(row: Any) -> RunListing:
