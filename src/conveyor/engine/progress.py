@@ -33,16 +33,9 @@ from conveyor.store.transitions import Actor
 
 
 @dataclass(frozen=True)
-class QueuedTry:
+class QueuedTry(runs.QueuedKey):
     """A try handed to an executor: what a broker message carries, plus local hints."""
 
-    ti_id: int
-    try_number: int
-    queue: str
-    run_pk: int
-    dag_id: str
-    run_id: str
-    task_id: str
     timeout_seconds: float | None
     map_index: int = -1
 
