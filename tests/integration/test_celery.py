@@ -640,9 +640,11 @@ STREAKS = """
 def test_a_pool_process_runs_the_next_try_of_its_chain_without_the_broker(
     cluster: Cluster,
 ) -> None:
-    # w_keep keeps going (worker_streak_seconds defaults to 1 s); w_plain never does. Each
-    # has a queue of its own: the example DAGs' scheduled runs go to w_default.
-    cluster.start_worker("w_keep", "keep")
+    # w_keep keeps going; w_plain never does. Each has a queue of its own: the example DAGs'
+    # scheduled runs go to w_default. w_keep's streak is 30 s, not the default 1 s: what is
+    # checked here is which tries a pool process may take itself, and on a loaded machine
+    # 1 s from a message's start can pass before the chain's next step is ready.
+    cluster.start_worker("w_keep", "keep", CONVEYOR_WORKER_STREAK_SECONDS="30")
     cluster.start_worker("w_plain", "plain", CONVEYOR_WORKER_STREAK_SECONDS="0")
     (cluster.settings.dags_path / "streaks.py").write_text(textwrap.dedent(STREAKS))
     settings = cluster.settings
