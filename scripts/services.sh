@@ -315,3 +315,36 @@ ensure_sshd() {
     fi
     echo "==> sshd is installed" >&2
 }
+
+# ensure_bqemulator: the google provider's tests run BigQuery on bqemulator (DuckDB inside), in
+# a virtualenv of its own ($REPO/.venv-bqemulator): its FastAPI, Starlette, gRPC and sqlglot
+# pins are its own, and they must not move the project's. At start it loads DuckDB's spatial
+# extension, which it would download; the extension comes from PyPI instead
+# (duckdb-extension-spatial, the same DuckDB version) and is copied into the HOME the tests
+# give the emulator ($REPO/.venv-bqemulator/home). Exports CONVEYOR_TEST_BQEMULATOR and
+# CONVEYOR_TEST_BQEMULATOR_HOME for the tests (tests/integration/gcp_servers.py).
+ensure_bqemulator() {
+    local venv="$REPO/.venv-bqemulator" duckdb_version="1.5.5"
+    local home="$venv/home" stamp="$venv/.conveyor-bqemulator-$duckdb_version"
+    if [[ ! -f "$stamp" ]]; then
+        echo "==> installing bqemulator into $venv" >&2
+        "$(_venv_python)" -m venv "$venv" &&
+            "$venv/bin/pip" install -q "bqemulator==1.4.0" "duckdb==$duckdb_version" \
+                "duckdb-extension-spatial==$duckdb_version" numpy >&2 || {
+            _svc_warn "could not install bqemulator: the google provider tests will fail"
+            return 0
+        }
+        local ext
+        ext="$("$venv/bin/python" - <<'PY'
+import pathlib, duckdb_extension_spatial as m
+print(next(pathlib.Path(m.__file__).parent.rglob("spatial.duckdb_extension")))
+PY
+)" || { _svc_warn "no spatial.duckdb_extension in duckdb-extension-spatial"; return 0; }
+        mkdir -p "$home/.duckdb/extensions/v$duckdb_version/linux_amd64"
+        cp "$ext" "$home/.duckdb/extensions/v$duckdb_version/linux_amd64/"
+        touch "$stamp"
+    fi
+    export CONVEYOR_TEST_BQEMULATOR="$venv/bin/bqemulator"
+    export CONVEYOR_TEST_BQEMULATOR_HOME="$home"
+    echo "==> bqemulator is installed" >&2
+}

@@ -289,3 +289,60 @@ def provider_of(module: str) -> str | None:
     if len(parts) < 3 or parts[:2] != ["airflow", "providers"]:
         return None
     return ".".join(parts[2:4]) if parts[2] in ("common", "cncf") else parts[2]
+
+
+# -- the google provider, its BigQuery and Cloud Storage part -----------------------------
+_G = "airflow.providers.google.cloud"
+_GP = f"{_P}.google"
+_GOOGLE_MODULES: dict[str, dict[str, str]] = {
+    "airflow.providers.google.common.hooks.base_google": same_names(
+        f"{_GP}.base_google", "GoogleBaseHook"
+    ),
+    f"{_G}.hooks.bigquery": same_names(f"{_GP}.bigquery", "BigQueryHook"),
+    f"{_G}.hooks.gcs": same_names(f"{_GP}.gcs", "GCSHook"),
+    f"{_G}.operators.bigquery": same_names(
+        f"{_GP}.bigquery_operators",
+        "BigQueryInsertJobOperator",
+        "BigQueryCreateEmptyDatasetOperator",
+        "BigQueryDeleteDatasetOperator",
+        "BigQueryCreateTableOperator",
+        "BigQueryCreateEmptyTableOperator",
+        "BigQueryDeleteTableOperator",
+        "BigQueryCheckOperator",
+        "BigQueryValueCheckOperator",
+        "BigQueryGetDataOperator",
+    ),
+    f"{_G}.operators.gcs": same_names(
+        f"{_GP}.gcs_operators",
+        "GCSCreateBucketOperator",
+        "GCSDeleteBucketOperator",
+        "GCSDeleteObjectsOperator",
+        "GCSListObjectsOperator",
+    ),
+    f"{_G}.sensors.gcs": same_names(
+        f"{_GP}.sensors", "GCSObjectExistenceSensor", "GCSObjectsWithPrefixExistenceSensor"
+    ),
+    f"{_G}.sensors.bigquery": same_names(f"{_GP}.sensors", "BigQueryTableExistenceSensor"),
+    f"{_G}.transfers.bigquery_to_gcs": same_names(
+        f"{_GP}.bigquery_transfers", "BigQueryToGCSOperator"
+    ),
+    f"{_G}.transfers.gcs_to_bigquery": same_names(
+        f"{_GP}.bigquery_transfers", "GCSToBigQueryOperator"
+    ),
+    f"{_G}.transfers.postgres_to_gcs": same_names(f"{_GP}.sql_to_gcs", "PostgresToGCSOperator"),
+    f"{_G}.transfers.local_to_gcs": same_names(
+        f"{_GP}.gcs_transfers", "LocalFilesystemToGCSOperator"
+    ),
+    f"{_G}.transfers.gcs_to_local": same_names(
+        f"{_GP}.gcs_transfers", "GCSToLocalFilesystemOperator"
+    ),
+}
+PROVIDER_MODULES.update(_GOOGLE_MODULES)
+PROVIDERS["google"] = tuple(_GOOGLE_MODULES)
+EXTRAS["google"] = "google"
+# The amazon provider's GCSToS3Operator reads with the google provider's hook: it needs both
+# extras (conveyor[amazon,google]).
+PROVIDER_MODULES["airflow.providers.amazon.aws.transfers.gcs_to_s3"] = same_names(
+    f"{_P}.amazon.gcs_to_s3", "GCSToS3Operator"
+)
+PROVIDERS["amazon"] = (*PROVIDERS["amazon"], "airflow.providers.amazon.aws.transfers.gcs_to_s3")

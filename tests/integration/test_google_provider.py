@@ -1,0 +1,499 @@
+"""The google provider's BigQuery and Cloud Storage hooks, operators, sensors and transfers,
+run against real emulators (``gcp_servers.py``: bqemulator and gcp-storage-emulator, one
+of each for the module), and one DAG in Airflow's spelling run to its end with
+``conveyor run``: BigQuery -> Cloud Storage -> S3 (moto) -> PostgreSQL.
+
+The hooks and operators run in the test process (their ``execute`` with a small context):
+what each does is read back through Google's own clients, never through the code under test.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import s3_server
+from gcp_servers import PROJECT, GcpEmulators, gcp, gcp_uri
+from google.api_core import exceptions as api_errors
+from google.cloud import bigquery, storage
+from sql_servers import pg_sql_url, unique
+
+from conveyor.exceptions import Skip, TaskError
+from conveyor.providers.google.base_google import GoogleBaseHook, GoogleConnectionError
+from conveyor.providers.google.bigquery import BigQueryHook
+from conveyor.providers.google.bigquery_operators import (
+    BigQueryCheckOperator,
+    BigQueryCreateEmptyDatasetOperator,
+    BigQueryCreateEmptyTableOperator,
+    BigQueryDeleteDatasetOperator,
+    BigQueryDeleteTableOperator,
+    BigQueryGetDataOperator,
+    BigQueryInsertJobOperator,
+    BigQueryValueCheckOperator,
+)
+from conveyor.providers.google.bigquery_transfers import (
+    BigQueryToGCSOperator,
+    GCSToBigQueryOperator,
+)
+from conveyor.providers.google.gcs import GCSHook
+from conveyor.providers.google.gcs_operators import (
+    GCSCreateBucketOperator,
+    GCSDeleteBucketOperator,
+    GCSDeleteObjectsOperator,
+    GCSListObjectsOperator,
+)
+from conveyor.providers.google.gcs_transfers import (
+    GCSToLocalFilesystemOperator,
+    LocalFilesystemToGCSOperator,
+)
+from conveyor.providers.google.sensors import (
+    BigQueryTableExistenceSensor,
+    GCSObjectExistenceSensor,
+    GCSObjectsWithPrefixExistenceSensor,
+)
+from conveyor.providers.google.sql_to_gcs import PostgresToGCSOperator
+
+# The servers' fixtures, used by name below.
+gcp_emulators = gcp
+s3_endpoint = s3_server.s3_endpoint
+pg_database = pg_sql_url
+
+# A DAG run in a process of its own: slower than the default per-test limit on a busy machine.
+pytestmark = pytest.mark.timeout(300)
+
+CONTEXT: dict[str, Any] = {"run_id": "manual__test", "logical_date": None}
+
+
+@pytest.fixture(scope="module")
+def env(gcp: GcpEmulators) -> Iterator[GcpEmulators]:
+    """The emulators' environment and a ``google_cloud_default`` connection, in this process
+    for the module's tests."""
+    saved = dict(os.environ)
+    os.environ.update(gcp.env)
+    os.environ["CONVEYOR_CONN_GOOGLE_CLOUD_DEFAULT"] = gcp_uri()
+    try:
+        yield gcp
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def bq_client() -> Any:
+    """The test's own BigQuery client on the emulator."""
+    from google.auth.credentials import AnonymousCredentials
+
+    return bigquery.Client(project=PROJECT, credentials=AnonymousCredentials())
+
+
+def gcs_client() -> Any:
+    return storage.Client(project=PROJECT)
+
+
+# -- the connection --------------------------------------------------------------------------
+
+
+def _service_account_key() -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "key-project",
+        "private_key_id": "abc123",
+        "private_key": pem,
+        "client_email": "robot@key-project.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+
+
+def test_the_connection_gives_key_credentials_project_and_scopes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from google.auth.credentials import AnonymousCredentials
+    from google.oauth2 import service_account
+
+    for name in ("STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    key = _service_account_key()
+    # Airflow's older prefixed extras, the key as JSON text, two scopes.
+    old = {
+        "extra__google_cloud_platform__keyfile_dict": json.dumps(key),
+        "extra__google_cloud_platform__scope": "https://a.example/x, https://a.example/y",
+    }
+    monkeypatch.setenv(
+        "CONVEYOR_CONN_OLD", json.dumps({"conn_type": "google_cloud_platform", "extra": old})
+    )
+    hook = GoogleBaseHook(gcp_conn_id="old")
+    credentials = hook.get_credentials()
+    assert isinstance(credentials, service_account.Credentials)
+    assert credentials.service_account_email == key["client_email"]
+    assert list(credentials.scopes) == ["https://a.example/x", "https://a.example/y"]
+    assert hook.project_id == "key-project"
+
+    # key_path, and a project extra that wins over the key's.
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(key))
+    monkeypatch.setenv(
+        "CONVEYOR_CONN_BYPATH",
+        json.dumps(
+            {
+                "conn_type": "gcpbigquery",
+                "extra": {"key_path": str(path), "project": "other-project"},
+            }
+        ),
+    )
+    by_path = BigQueryHook(gcp_conn_id="bypath")
+    assert by_path.get_credentials().service_account_email == key["client_email"]
+    assert by_path.project_id == "other-project"
+    assert by_path.use_legacy_sql is True  # Airflow's default when the extra says nothing
+
+    # is_anonymous, and an emulator in the environment: no credentials at all.
+    monkeypatch.setenv("CONVEYOR_CONN_ANON", gcp_uri(is_anonymous="true"))
+    assert isinstance(GCSHook(gcp_conn_id="anon").get_credentials(), AnonymousCredentials)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9")
+    assert isinstance(GCSHook(gcp_conn_id="old").get_credentials(), AnonymousCredentials)
+    # ... only for the hook whose emulator it is.
+    assert isinstance(
+        BigQueryHook(gcp_conn_id="old").get_credentials(), service_account.Credentials
+    )
+
+
+def test_a_bad_connection_fails_naming_it_never_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    broken = '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----sekrit'
+    monkeypatch.setenv(
+        "CONVEYOR_CONN_BROKEN",
+        json.dumps({"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": broken}}),
+    )
+    with pytest.raises(GoogleConnectionError) as failed:
+        GCSHook(gcp_conn_id="broken").get_conn()
+    assert "'broken'" in str(failed.value) and "sekrit" not in str(failed.value)
+    monkeypatch.setenv("CONVEYOR_CONN_PG", "postgresql://u@h/db")
+    with pytest.raises(GoogleConnectionError, match="its type is 'postgresql'"):
+        BigQueryHook(gcp_conn_id="pg").get_client()
+    with pytest.raises(TaskError, match="impersonation_chain"):
+        GCSHook(impersonation_chain="someone@x.iam.gserviceaccount.com")
+    monkeypatch.setenv("CONVEYOR_CONN_SECRETS", gcp_uri(key_secret_name="k"))
+    with pytest.raises(GoogleConnectionError, match="key_secret_name"):
+        GCSHook(gcp_conn_id="secrets").get_credentials()
+
+
+# -- Cloud Storage ---------------------------------------------------------------------------
+
+
+def test_the_gcs_hook_writes_reads_lists_copies_and_deletes(
+    env: GcpEmulators, tmp_path: Path
+) -> None:
+    hook = GCSHook()
+    bucket = unique("hook").replace("_", "-")
+    hook.create_bucket(bucket)
+    hook.upload(bucket, "raw/a.csv", data="a,b\n1,2\n")
+    local = tmp_path / "b.txt"
+    local.write_text("from disk\n")
+    hook.upload(bucket, "raw/sub/b.txt", filename=str(local))
+    hook.upload(bucket, "raw/c.gz", data=b"zipped", gzip=True)
+    with pytest.raises(ValueError, match="'filename' and 'data'"):
+        hook.upload(bucket, "x", filename=str(local), data="both")
+
+    assert hook.exists(bucket, "raw/a.csv") and not hook.exists(bucket, "raw/none")
+    assert hook.list(bucket, prefix="raw/") == ["raw/a.csv", "raw/c.gz", "raw/sub/b.txt"]
+    assert hook.list(bucket, prefix="raw/", delimiter="/") == ["raw/sub/"]
+    assert hook.list(bucket, prefix=["raw/a", "raw/c"]) == ["raw/a.csv", "raw/c.gz"]
+    assert hook.list(bucket, match_glob="**/*.txt") == ["raw/sub/b.txt"]
+    assert hook.download(bucket, "raw/a.csv") == b"a,b\n1,2\n"
+    assert gzip.decompress(hook.download(bucket, "raw/c.gz")) == b"zipped"  # type: ignore[arg-type]
+    target = tmp_path / "down.txt"
+    assert hook.download(bucket, "raw/sub/b.txt", filename=str(target)) == str(target)
+    assert target.read_text() == "from disk\n"
+    assert hook.get_size(bucket, "raw/a.csv") == 8
+
+    hook.copy(bucket, "raw/a.csv", destination_object="copied/a.csv")
+    with pytest.raises(ValueError, match="must be different"):
+        hook.copy(bucket, "raw/a.csv", bucket)
+    assert gcs_client().bucket(bucket).blob("copied/a.csv").download_as_bytes() == b"a,b\n1,2\n"
+    hook.delete(bucket, "copied/a.csv")
+    with pytest.raises(api_errors.NotFound):
+        hook.delete(bucket, "copied/a.csv")
+    hook.delete_bucket(bucket, force=True)
+    assert gcs_client().lookup_bucket(bucket) is None
+
+
+def test_the_gcs_operators_sensors_and_local_transfers(env: GcpEmulators, tmp_path: Path) -> None:
+    bucket = unique("ops").replace("_", "-")
+    GCSCreateBucketOperator(task_id="create", bucket_name=bucket).execute(CONTEXT)
+    GCSCreateBucketOperator(task_id="again", bucket_name=bucket).execute(CONTEXT)  # logged
+    for name in ("one.csv", "two.csv"):
+        (tmp_path / name).write_text(f"{name}\n")
+    prefix_sensor = GCSObjectsWithPrefixExistenceSensor(task_id="p", bucket=bucket, prefix="in/")
+    assert prefix_sensor.poke(CONTEXT) is False
+    LocalFilesystemToGCSOperator(
+        task_id="up", src=str(tmp_path / "*.csv"), dst="in/", bucket=bucket
+    ).execute(CONTEXT)
+    with pytest.raises(ValueError, match="Please specify directory"):
+        LocalFilesystemToGCSOperator(
+            task_id="up2", src=str(tmp_path / "*.csv"), dst="in/file.csv", bucket=bucket
+        ).execute(CONTEXT)
+    assert prefix_sensor.poke(CONTEXT) == ["in/one.csv", "in/two.csv"]
+    assert GCSObjectExistenceSensor(task_id="e", bucket=bucket, object="in/one.csv").poke(CONTEXT)
+    assert not GCSObjectExistenceSensor(task_id="n", bucket=bucket, object="in/x").poke(CONTEXT)
+    assert GCSObjectExistenceSensor(
+        task_id="g", bucket=bucket, object="**/two.*", use_glob=True
+    ).poke(CONTEXT)
+    listed = GCSListObjectsOperator(task_id="ls", bucket=bucket, prefix="in/").execute(CONTEXT)
+    assert listed == ["in/one.csv", "in/two.csv"]
+    out = tmp_path / "back.csv"
+    GCSToLocalFilesystemOperator(
+        task_id="down", bucket=bucket, object_name="in/two.csv", filename=str(out)
+    ).execute(CONTEXT)
+    assert out.read_text() == "two.csv\n"
+    GCSDeleteObjectsOperator(task_id="rm", bucket_name=bucket, prefix="in/o").execute(CONTEXT)
+    assert [b.name for b in gcs_client().list_blobs(bucket)] == ["in/two.csv"]
+    with pytest.raises(ValueError, match="Either object or prefix"):
+        GCSDeleteObjectsOperator(task_id="rm2", bucket_name=bucket)
+    GCSDeleteBucketOperator(task_id="drop", bucket_name=bucket).execute(CONTEXT)
+    assert gcs_client().lookup_bucket(bucket) is None
+
+
+# -- BigQuery --------------------------------------------------------------------------------
+
+
+def test_the_bigquery_hook_datasets_tables_rows_and_jobs(env: GcpEmulators) -> None:
+    hook = BigQueryHook(use_legacy_sql=False)
+    dataset = unique("hookds")
+    made = hook.create_empty_dataset(dataset_id=dataset)
+    assert made["datasetReference"] == {"projectId": PROJECT, "datasetId": dataset}
+    assert hook.get_dataset(dataset).dataset_id == dataset
+    schema = [
+        {"name": "id", "type": "INTEGER", "mode": "REQUIRED"},
+        {"name": "name", "type": "STRING", "mode": "NULLABLE"},
+    ]
+    hook.create_empty_table(dataset_id=dataset, table_id="people", schema_fields=schema)
+    assert hook.table_exists(dataset, "people", PROJECT)
+    assert not hook.table_exists(dataset, "nobody", PROJECT)
+    hook.insert_all(
+        PROJECT, dataset, "people", [{"json": {"id": 1, "name": "ada"}}, {"id": 2, "name": "bob"}]
+    )
+    ordered = f"SELECT id, name FROM `{PROJECT}.{dataset}.people` ORDER BY id"
+    assert hook.get_records(ordered) == [(1, "ada"), (2, "bob")]
+    assert hook.get_first(
+        f"SELECT name FROM `{PROJECT}.{dataset}.people` WHERE id = %(id)s", {"id": 2}
+    ) == ("bob",)
+
+    # bqemulator ignores a query job's destinationTable: the table comes from DDL here.
+    job = hook.insert_job(
+        {
+            "query": {
+                "query": f"CREATE TABLE `{PROJECT}.{dataset}.big` AS "
+                f"SELECT id * 10 AS big FROM `{PROJECT}.{dataset}.people`",
+                "useLegacySql": False,
+            }
+        },
+        job_id=unique("job"),
+    )
+    rows = bq_client().list_rows(f"{PROJECT}.{dataset}.big")
+    assert sorted(r["big"] for r in rows) == [10, 20]
+    assert hook.get_job(job.job_id).state == "DONE"
+    with pytest.raises(TaskError, match="Unknown job type"):
+        hook.insert_job({"nothing": {}})
+    with pytest.raises(api_errors.BadRequest):
+        hook.insert_job({"query": {"query": "SELECT FROM nowhere", "useLegacySql": False}})
+
+    # bqemulator replaces a query's destinationTable with an anonymous table of its own, so
+    # only the query itself is checked here.
+    ran = hook.run_query("SELECT 7 AS seven", use_legacy_sql=False)
+    done = bq_client().get_job(ran)
+    assert done.state == "DONE" and done.query == "SELECT 7 AS seven"
+    assert [tuple(r) for r in done.result()] == [(7,)]
+    assert hook.get_tabledata(dataset, "people", max_results=1, selected_fields="name") == [
+        {"name": "ada"}
+    ]
+    hook.delete_table(f"{dataset}.big")
+    assert not hook.table_exists(dataset, "big", PROJECT)
+    hook.delete_dataset(dataset, delete_contents=True)
+    with pytest.raises(api_errors.NotFound):
+        bq_client().get_dataset(f"{PROJECT}.{dataset}")
+
+
+def test_the_bigquery_operators_and_sensor(env: GcpEmulators) -> None:
+    dataset = unique("opsds")
+    BigQueryCreateEmptyDatasetOperator(task_id="ds", dataset_id=dataset).execute(CONTEXT)
+    with pytest.raises(TaskError, match="already exists"):
+        BigQueryCreateEmptyDatasetOperator(
+            task_id="ds2", dataset_id=dataset, if_exists="fail"
+        ).execute(CONTEXT)
+    with pytest.raises(Skip):
+        BigQueryCreateEmptyDatasetOperator(
+            task_id="ds3", dataset_id=dataset, if_exists="skip"
+        ).execute(CONTEXT)
+    sensor = BigQueryTableExistenceSensor(
+        task_id="wait", project_id=PROJECT, dataset_id=dataset, table_id="nums"
+    )
+    assert sensor.poke(CONTEXT) is False
+    BigQueryCreateEmptyTableOperator(
+        task_id="t",
+        dataset_id=dataset,
+        table_id="nums",
+        schema_fields=[{"name": "n", "type": "INTEGER"}, {"name": "w", "type": "STRING"}],
+    ).execute(CONTEXT)
+    assert sensor.poke(CONTEXT) is True
+    insert = BigQueryInsertJobOperator(
+        task_id="fill",
+        configuration={
+            "query": {
+                "query": f"INSERT INTO `{PROJECT}.{dataset}.nums` (n, w) "
+                "VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+                "useLegacySql": False,
+            }
+        },
+    )
+    job_id = insert.execute(CONTEXT)
+    assert job_id and job_id.startswith("airflow_dag_fill_manual__test_")
+    assert bq_client().get_job(job_id).state == "DONE"
+
+    total = f"SELECT SUM(n) FROM `{PROJECT}.{dataset}.nums`"
+    BigQueryCheckOperator(
+        task_id="c",
+        sql=f"SELECT COUNT(*) > 2 FROM `{PROJECT}.{dataset}.nums`",
+        use_legacy_sql=False,
+    ).execute(CONTEXT)
+    with pytest.raises(TaskError, match="Test failed"):
+        BigQueryCheckOperator(
+            task_id="c2",
+            sql=f"SELECT COUNT(*) > 5 FROM `{PROJECT}.{dataset}.nums`",
+            use_legacy_sql=False,
+        ).execute(CONTEXT)
+    BigQueryValueCheckOperator(task_id="v", sql=total, pass_value=6, use_legacy_sql=False).execute(
+        CONTEXT
+    )
+    BigQueryValueCheckOperator(
+        task_id="v2", sql=total, pass_value=6.5, tolerance=0.1, use_legacy_sql=False
+    ).execute(CONTEXT)
+    with pytest.raises(TaskError, match="Pass value:7"):
+        BigQueryValueCheckOperator(
+            task_id="v3", sql=total, pass_value=7, use_legacy_sql=False
+        ).execute(CONTEXT)
+    got = BigQueryGetDataOperator(
+        task_id="get", dataset_id=dataset, table_id="nums", max_results=10, selected_fields="w"
+    ).execute(CONTEXT)
+    assert sorted(got) == [["one"], ["three"], ["two"]]
+    as_dict = BigQueryGetDataOperator(
+        task_id="get2", dataset_id=dataset, table_id="nums", as_dict=True
+    ).execute(CONTEXT)
+    assert sorted(as_dict, key=lambda r: r["n"])[0] == {"n": 1, "w": "one"}
+
+    BigQueryDeleteTableOperator(task_id="dt", deletion_dataset_table=f"{dataset}.nums").execute(
+        CONTEXT
+    )
+    assert sensor.poke(CONTEXT) is False
+    with pytest.raises(api_errors.NotFound):
+        BigQueryDeleteTableOperator(
+            task_id="dt2", deletion_dataset_table=f"{dataset}.nums"
+        ).execute(CONTEXT)
+    BigQueryDeleteDatasetOperator(task_id="dd", dataset_id=dataset).execute(CONTEXT)
+    with pytest.raises(api_errors.NotFound):
+        bq_client().get_dataset(f"{PROJECT}.{dataset}")
+
+
+def test_gcs_to_bigquery_and_back_to_gcs(env: GcpEmulators) -> None:
+    bucket = unique("trip").replace("_", "-")
+    dataset = unique("tripds")
+    gcs = GCSHook()
+    gcs.create_bucket(bucket)
+    gcs.upload(bucket, "in/cities.csv", data="city,people\nLyon,522\nNantes,320\n")
+    BigQueryHook().create_empty_dataset(dataset_id=dataset)
+    GCSToBigQueryOperator(
+        task_id="load",
+        bucket=bucket,
+        source_objects=["in/cities.csv"],
+        destination_project_dataset_table=f"{dataset}.cities",
+        schema_fields=[{"name": "city", "type": "STRING"}, {"name": "people", "type": "INTEGER"}],
+        skip_leading_rows=1,
+    ).execute(CONTEXT)
+    loaded = bq_client().list_rows(f"{PROJECT}.{dataset}.cities")
+    assert sorted((r["city"], r["people"]) for r in loaded) == [("Lyon", 522), ("Nantes", 320)]
+
+    BigQueryToGCSOperator(
+        task_id="extract",
+        source_project_dataset_table=f"{PROJECT}.{dataset}.cities",
+        # At the bucket's top: bqemulator writes the file but makes no folder for it.
+        destination_cloud_storage_uris=[f"gs://{bucket}/cities-out.csv"],
+    ).execute(CONTEXT)
+    # The extract wrote the file in the emulator's folder; the storage API now lists it.
+    text = gcs_client().bucket(bucket).blob("cities-out.csv").download_as_text()
+    lines = text.strip().splitlines()
+    assert lines[0] == "city,people" and sorted(lines[1:]) == ["Lyon,522", "Nantes,320"]
+    BigQueryHook().delete_dataset(dataset, delete_contents=True)
+    gcs.delete_bucket(bucket, force=True)
+
+
+def test_postgres_to_gcs_writes_json_csv_and_a_schema(env: GcpEmulators, pg_database: str) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE sales (id int, day date, amount numeric(6,2), note text, tags jsonb)"
+        )
+        conn.execute(
+            "INSERT INTO sales VALUES (1, '2024-01-02', 10.50, 'a', '{\"k\": 1}'), "
+            "(2, '2024-01-03', 3.25, NULL, NULL), (3, '2024-01-04', 1.00, 'c', NULL)"
+        )
+    os.environ["CONVEYOR_CONN_SALES_DB"] = pg_database
+    bucket = unique("pgexp").replace("_", "-")
+    GCSHook().create_bucket(bucket)
+    result = PostgresToGCSOperator(
+        task_id="json",
+        postgres_conn_id="sales_db",
+        sql="SELECT id, day, amount, note, tags FROM sales ORDER BY id",
+        bucket=bucket,
+        filename="json/part-{}.json",
+        schema_filename="json/schema.json",
+        stringify_dict=True,
+        approx_max_file_size_bytes=150,
+    ).execute(CONTEXT)
+    assert result["total_row_count"] == 3 and result["total_files"] == 3  # 2 chunks + schema
+    blob = gcs_client().bucket(bucket)
+    first = [
+        json.loads(line) for line in blob.blob("json/part-0.json").download_as_text().splitlines()
+    ]
+    assert first[0] == {
+        "id": 1,
+        "day": "2024-01-02",
+        "amount": 10.5,
+        "note": "a",
+        "tags": '{"k": 1}',
+    }
+    assert json.loads(blob.blob("json/schema.json").download_as_text())[:2] == [
+        {"mode": "NULLABLE", "name": "id", "type": "INTEGER"},
+        {"mode": "NULLABLE", "name": "day", "type": "DATE"},
+    ]
+    PostgresToGCSOperator(
+        task_id="csv",
+        postgres_conn_id="sales_db",
+        sql="SELECT id, note FROM sales WHERE id < %(upto)s ORDER BY id",
+        parameters={"upto": 3},
+        bucket=bucket,
+        filename="sales.csv",
+        export_format="csv",
+        null_marker="NULL",
+    ).execute(CONTEXT)
+    assert blob.blob("sales.csv").download_as_text().splitlines() == ["id,note", "1,a", "2,NULL"]
+    empty = PostgresToGCSOperator(
+        task_id="none",
+        postgres_conn_id="sales_db",
+        sql="SELECT id FROM sales WHERE false",
+        bucket=bucket,
+        filename="none.json",
+    ).execute(CONTEXT)
+    assert empty["total_files"] == 0 and not blob.blob("none.json").exists()
