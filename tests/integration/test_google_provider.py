@@ -22,7 +22,8 @@ import s3_server
 from gcp_servers import PROJECT, GcpEmulators, gcp, gcp_uri
 from google.api_core import exceptions as api_errors
 from google.cloud import bigquery, storage
-from sql_servers import pg_sql_url, unique
+from s3_server import ISOLATED, aws_uri, bucket_contents
+from sql_servers import ended, pg_sql_url, run_dag_file, unique
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.providers.google.base_google import GoogleBaseHook, GoogleConnectionError
@@ -497,3 +498,150 @@ def test_postgres_to_gcs_writes_json_csv_and_a_schema(env: GcpEmulators, pg_data
         filename="none.json",
     ).execute(CONTEXT)
     assert empty["total_files"] == 0 and not blob.blob("none.json").exists()
+
+
+# -- one DAG, as an Airflow user writes it ---------------------------------------------------
+
+PIPELINE_DAG = '''
+"""BigQuery builds a table from a query, exports it to Cloud Storage as CSV, GCSToS3Operator
+copies it to S3, and a task loads it into PostgreSQL."""
+import csv
+import io
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.operators.s3 import S3CreateBucketOperator
+from airflow.providers.amazon.aws.transfers.gcs_to_s3 import GCSToS3Operator
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.providers.google.cloud.operators.bigquery import (
+    BigQueryCreateEmptyDatasetOperator,
+    BigQueryInsertJobOperator,
+)
+from airflow.providers.google.cloud.operators.gcs import GCSCreateBucketOperator
+from airflow.providers.google.cloud.sensors.gcs import GCSObjectExistenceSensor
+from airflow.providers.google.cloud.transfers.bigquery_to_gcs import BigQueryToGCSOperator
+from airflow.providers.google.common.hooks.base_google import GoogleBaseHook
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+PROJECT = "@PROJECT@"
+DATASET = "@DATASET@"
+BUCKET = "@BUCKET@"
+S3_BUCKET = "@S3_BUCKET@"
+CITIES = """
+    SELECT 'Lyon' AS city, 522 AS people UNION ALL SELECT 'Nantes', 320
+    UNION ALL SELECT 'Vannes', 54
+"""
+
+
+def show_key():
+    # The key is masked in the task's log, as Airflow masks it.
+    print("the key:", GoogleBaseHook()._get_field("keyfile_dict"))
+
+
+def load_into_postgres():
+    text = S3Hook(aws_conn_id="lake").read_key("landing/cities.csv", S3_BUCKET)
+    rows = [(r["city"], int(r["people"])) for r in csv.DictReader(io.StringIO(text))]
+    PostgresHook(postgres_conn_id="warehouse").insert_rows(
+        "cities", rows, target_fields=["city", "people"]
+    )
+
+
+with DAG("seeds_pipeline", start_date=datetime(2024, 1, 1), schedule=None, catchup=False,
+         params={"min_people": 100}):
+    key = PythonOperator(task_id="show_key", python_callable=show_key)
+    dataset = BigQueryCreateEmptyDatasetOperator(task_id="dataset", dataset_id=DATASET)
+    table = BigQueryInsertJobOperator(
+        task_id="table",
+        configuration={
+            "query": {
+                "query": f"CREATE OR REPLACE TABLE `{PROJECT}.{DATASET}.cities` AS "
+                "SELECT city, people FROM (" + CITIES + ") "
+                "WHERE people > {{ params.min_people }}",
+                "useLegacySql": False,
+            }
+        },
+        location="US",
+    )
+    bucket = GCSCreateBucketOperator(task_id="bucket", bucket_name=BUCKET)
+    extract = BigQueryToGCSOperator(
+        task_id="extract",
+        source_project_dataset_table=f"{PROJECT}.{DATASET}.cities",
+        destination_cloud_storage_uris=[f"gs://{BUCKET}/cities.csv"],
+        export_format="CSV",
+    )
+    landed = GCSObjectExistenceSensor(
+        task_id="landed", bucket=BUCKET, object="cities.csv", poke_interval=1, timeout=60
+    )
+    s3_bucket = S3CreateBucketOperator(
+        task_id="s3_bucket", bucket_name=S3_BUCKET, aws_conn_id="lake"
+    )
+    to_s3 = GCSToS3Operator(
+        task_id="to_s3",
+        gcs_bucket=BUCKET,
+        prefix="cities",
+        dest_s3_key=f"s3://{S3_BUCKET}/landing/",
+        dest_aws_conn_id="lake",
+    )
+    pg_table = SQLExecuteQueryOperator(
+        task_id="pg_table", conn_id="warehouse",
+        sql="CREATE TABLE IF NOT EXISTS cities (city text, people int)",
+    )
+    load = PythonOperator(task_id="load", python_callable=load_into_postgres)
+
+    key >> dataset >> table >> extract
+    bucket >> extract >> landed >> to_s3
+    s3_bucket >> to_s3 >> load
+    pg_table >> load
+'''
+
+FAKE_KEY = {
+    "type": "service_account",
+    "project_id": PROJECT,
+    "private_key": (
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0Bfake\n-----END PRIVATE KEY-----\n"
+    ),
+    "client_email": "robot@conveyor-test.iam.gserviceaccount.com",
+}
+
+
+def test_a_bigquery_to_postgres_dag_runs_to_its_end(
+    tmp_path: Path, env: GcpEmulators, s3_endpoint: str, pg_database: str
+) -> None:
+    dataset, bucket = unique("seeds"), unique("seeds").replace("_", "-")
+    s3_bucket = s3_server.bucket_name()
+    source = (
+        PIPELINE_DAG.replace("@PROJECT@", PROJECT)
+        .replace("@DATASET@", dataset)
+        .replace("@BUCKET@", bucket)
+        .replace("@S3_BUCKET@", s3_bucket)
+    )
+    # The connection as Airflow's JSON form, its key under Airflow's older prefixed name.
+    google = {
+        "conn_type": "google_cloud_platform",
+        "extra": {
+            "project": PROJECT,
+            "extra__google_cloud_platform__keyfile_dict": json.dumps(FAKE_KEY),
+        },
+    }
+    done = run_dag_file(
+        tmp_path,
+        "seeds_pipeline.py",
+        source,
+        {
+            **ISOLATED,
+            **env.env,
+            "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps(google),
+            "AIRFLOW_CONN_LAKE": aws_uri(s3_endpoint),
+            "AIRFLOW_CONN_WAREHOUSE": pg_database,
+        },
+    )
+    output, logs = ended(done, tmp_path, 0)
+    with psycopg.connect(pg_database) as conn:
+        rows = conn.execute("SELECT city, people FROM cities ORDER BY city").fetchall()
+    # Vannes (54 people) was left out by the templated WHERE.
+    assert rows == [("Lyon", 522), ("Nantes", 320)], output
+    assert sorted(bucket_contents(s3_endpoint, s3_bucket)) == ["landing/cities.csv"]
+    assert "MIIEvQIBADANBgkqhkiG9w0Bfake" not in output + logs
+    assert "the key: ***" in logs
