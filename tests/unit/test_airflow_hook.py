@@ -86,10 +86,10 @@ def test_an_unsupported_provider_fails_at_import_with_the_name_and_the_docs(
     airflow_hook: None,
 ) -> None:
     with pytest.raises(AirflowNameError) as caught:
-        importlib.import_module("airflow.providers.google.cloud.operators.gcs")
+        importlib.import_module("airflow.providers.snowflake.operators.snowflake")
     message = str(caught.value)
-    assert "airflow.providers.google" in message
-    assert "not provided by Conveyor" in message and "'google' provider" in message
+    assert "airflow.providers.snowflake" in message
+    assert "not provided by Conveyor" in message and "'snowflake' provider" in message
     assert table.DOCS in message
 
 

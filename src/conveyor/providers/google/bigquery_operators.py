@@ -53,7 +53,7 @@ class BigQueryInsertJobOperator(_BigQueryOperator):
         "impersonation_chain",
         "project_id",
     )
-    template_ext: ClassVar[tuple[str, ...]] = (".json", ".sql")
+    template_ext: Sequence[str] = (".json", ".sql")
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "configuration": "json",
         "configuration.query.query": "sql",
@@ -489,7 +489,7 @@ class BigQueryCheckOperator(_BigQuerySqlOperator):
         "labels",
         "query_params",
     )
-    template_ext: ClassVar[tuple[str, ...]] = (".sql",)
+    template_ext: Sequence[str] = (".sql",)
 
     query_params: list[dict[str, Any]] | None
 
@@ -536,7 +536,7 @@ class BigQueryValueCheckOperator(_BigQuerySqlOperator):
         "impersonation_chain",
         "labels",
     )
-    template_ext: ClassVar[tuple[str, ...]] = (".sql",)
+    template_ext: Sequence[str] = (".sql",)
 
     def __init__(
         self,

@@ -131,7 +131,7 @@ class GCSToBigQueryOperator(BaseOperator):
         "extra_config",
         "gcp_conn_id",
     )
-    template_ext: ClassVar[tuple[str, ...]] = (".sql",)
+    template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"schema_fields": "json"}
     ui_color = "#f0eee4"
 

@@ -82,7 +82,7 @@ class PostgresToGCSOperator(BaseOperator):
         "gcp_conn_id",
         "postgres_conn_id",
     )
-    template_ext: ClassVar[tuple[str, ...]] = (".sql",)
+    template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql"}
     ui_color = "#a0e08c"
 
