@@ -26,6 +26,7 @@ from s3_server import ISOLATED, aws_uri, bucket_contents
 from sql_servers import ended, pg_sql_url, run_dag_file, unique
 
 from conveyor.exceptions import Skip, TaskError
+from conveyor.providers.amazon.gcs_to_s3 import GCSToS3Operator
 from conveyor.providers.google.base_google import GoogleBaseHook, GoogleConnectionError
 from conveyor.providers.google.bigquery import BigQueryHook
 from conveyor.providers.google.bigquery_operators import (
@@ -377,6 +378,18 @@ def test_the_bigquery_operators_and_sensor(env: GcpEmulators) -> None:
             sql=f"SELECT COUNT(*) > 5 FROM `{PROJECT}.{dataset}.nums`",
             use_legacy_sql=False,
         ).execute(CONTEXT)
+    BigQueryCheckOperator(
+        task_id="c3",
+        sql=f"SELECT COUNT(*) = 1 FROM `{PROJECT}.{dataset}.nums` WHERE w = @word",
+        use_legacy_sql=False,
+        query_params=[
+            {
+                "name": "word",
+                "parameterType": {"type": "STRING"},
+                "parameterValue": {"value": "two"},
+            }
+        ],
+    ).execute(CONTEXT)
     BigQueryValueCheckOperator(task_id="v", sql=total, pass_value=6, use_legacy_sql=False).execute(
         CONTEXT
     )
@@ -387,6 +400,17 @@ def test_the_bigquery_operators_and_sensor(env: GcpEmulators) -> None:
         BigQueryValueCheckOperator(
             task_id="v3", sql=total, pass_value=7, use_legacy_sql=False
         ).execute(CONTEXT)
+    # force_rerun=False: the same DAG, task, run and configuration are the same job id.
+    # (bqemulator accepts a job id twice where BigQuery answers 409, so the reattach and
+    # refusal that follow on BigQuery are not run here.)
+    again = {"query": {"query": "SELECT 1", "useLegacySql": False}}
+    first = BigQueryInsertJobOperator(
+        task_id="once", configuration=again, force_rerun=False, reattach_states={"DONE"}
+    ).execute(CONTEXT)
+    second = BigQueryInsertJobOperator(
+        task_id="once", configuration=again, force_rerun=False, reattach_states={"DONE"}
+    ).execute(CONTEXT)
+    assert first == second
     got = BigQueryGetDataOperator(
         task_id="get", dataset_id=dataset, table_id="nums", max_results=10, selected_fields="w"
     ).execute(CONTEXT)
@@ -439,6 +463,39 @@ def test_gcs_to_bigquery_and_back_to_gcs(env: GcpEmulators) -> None:
     assert lines[0] == "city,people" and sorted(lines[1:]) == ["Lyon,522", "Nantes,320"]
     BigQueryHook().delete_dataset(dataset, delete_contents=True)
     gcs.delete_bucket(bucket, force=True)
+
+
+def test_gcs_to_s3_copies_what_s3_lacks(
+    env: GcpEmulators, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {**ISOLATED, "CONVEYOR_CONN_LAKE": aws_uri(s3_endpoint)}.items():
+        monkeypatch.setenv(name, value)
+    bucket, s3_bucket = unique("tos3").replace("_", "-"), s3_server.bucket_name()
+    s3_server.client(s3_endpoint).create_bucket(Bucket=s3_bucket)
+    gcs = GCSHook()
+    gcs.create_bucket(bucket)
+    for name in ("d/a.csv", "d/sub/b.csv", "other.csv"):
+        gcs.upload(bucket, name, data=name)
+    copy = {"gcs_bucket": bucket, "prefix": "d/", "dest_aws_conn_id": "lake"}
+    dest = f"s3://{s3_bucket}/in/"
+    first = GCSToS3Operator(task_id="a", dest_s3_key=dest, **copy).execute(CONTEXT)
+    assert first == ["d/a.csv", "d/sub/b.csv"]
+    assert bucket_contents(s3_endpoint, s3_bucket) == {
+        "in/d/a.csv": b"d/a.csv",
+        "in/d/sub/b.csv": b"d/sub/b.csv",
+    }
+    gcs.upload(bucket, "d/c.csv", data="new")
+    # Without replace, only what S3 lacks is copied.
+    assert GCSToS3Operator(task_id="b", dest_s3_key=dest, **copy).execute(CONTEXT) == ["d/c.csv"]
+    flat = GCSToS3Operator(
+        task_id="c", dest_s3_key=f"s3://{s3_bucket}/flat/", flatten_structure=True, **copy
+    ).execute(CONTEXT)
+    assert len(flat) == 3
+    assert sorted(k for k in bucket_contents(s3_endpoint, s3_bucket) if k.startswith("flat/")) == [
+        "flat/a.csv",
+        "flat/b.csv",
+        "flat/c.csv",
+    ]
 
 
 def test_postgres_to_gcs_writes_json_csv_and_a_schema(env: GcpEmulators, pg_database: str) -> None:
@@ -522,6 +579,7 @@ from airflow.providers.google.cloud.operators.bigquery import (
 from airflow.providers.google.cloud.operators.gcs import GCSCreateBucketOperator
 from airflow.providers.google.cloud.sensors.gcs import GCSObjectExistenceSensor
 from airflow.providers.google.cloud.transfers.bigquery_to_gcs import BigQueryToGCSOperator
+from airflow.providers.google.cloud.transfers.gcs_to_local import GCSToLocalFilesystemOperator
 from airflow.providers.google.common.hooks.base_google import GoogleBaseHook
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -584,6 +642,13 @@ with DAG("seeds_pipeline", start_date=datetime(2024, 1, 1), schedule=None, catch
         dest_s3_key=f"s3://{S3_BUCKET}/landing/",
         dest_aws_conn_id="lake",
     )
+    peek = GCSToLocalFilesystemOperator(
+        task_id="peek", bucket=BUCKET, object_name="cities.csv", store_to_xcom_key="csv"
+    )
+    header = PythonOperator(
+        task_id="header",
+        python_callable=lambda ti: print("header:", ti.xcom_pull("peek", key="csv").split()[0]),
+    )
     pg_table = SQLExecuteQueryOperator(
         task_id="pg_table", conn_id="warehouse",
         sql="CREATE TABLE IF NOT EXISTS cities (city text, people int)",
@@ -594,6 +659,7 @@ with DAG("seeds_pipeline", start_date=datetime(2024, 1, 1), schedule=None, catch
     bucket >> extract >> landed >> to_s3
     s3_bucket >> to_s3 >> load
     pg_table >> load
+    landed >> peek >> header
 '''
 
 FAKE_KEY = {
@@ -645,3 +711,4 @@ def test_a_bigquery_to_postgres_dag_runs_to_its_end(
     assert sorted(bucket_contents(s3_endpoint, s3_bucket)) == ["landing/cities.csv"]
     assert "MIIEvQIBADANBgkqhkiG9w0Bfake" not in output + logs
     assert "the key: ***" in logs
+    assert "header: city,people" in logs  # the object read into an XCom

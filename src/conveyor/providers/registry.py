@@ -2,7 +2,8 @@
 
 The SQL operators and ``SqlSensor`` take any connection id; its ``conn_type`` picks the hook.
 A type with no hook here fails with the connection id, the type and the types there are.
-``BaseHook.get_hook`` also answers the other providers' types (``OTHER_HOOKS``: mail, chat).
+``BaseHook.get_hook`` also answers the other providers' types (``OTHER_HOOKS``: mail, chat,
+Google's).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ OTHER_HOOKS: dict[str, str] = {
     "email": "conveyor.providers.smtp.hook:SmtpHook",
     "smtp": "conveyor.providers.smtp.hook:SmtpHook",
     "discord": "conveyor.providers.discord.hook:DiscordWebhookHook",
+    # The google provider's two types, as Airflow's Connection.get_hook answers them.
+    "google_cloud_platform": "conveyor.providers.google.base_google:GoogleBaseHook",
+    "gcpbigquery": "conveyor.providers.google.bigquery:BigQueryHook",
 }
 
 

@@ -55,6 +55,16 @@ def split_tablename(
     return found["project"] or default_project_id, found["dataset"], found["table"]
 
 
+def query_parameter(resource: dict[str, Any]) -> Any:
+    """A query parameter of the library from its REST form."""
+    kind = resource.get("parameterType") or {}
+    if "arrayType" in kind:
+        return bigquery.ArrayQueryParameter.from_api_repr(resource)
+    if "structTypes" in kind:
+        return bigquery.StructQueryParameter.from_api_repr(resource)
+    return bigquery.ScalarQueryParameter.from_api_repr(resource)
+
+
 def _flag(value: Any) -> bool:
     return value is True or str(value).lower() in ("true", "1", "yes")
 
@@ -136,6 +146,19 @@ class BigQueryHook(GoogleBaseHook):
         cursor.execute(sql, parameters, job_config=self._query_config())
         row = cursor.fetchone()
         return None if row is None else tuple(row)
+
+    def first_row(
+        self, sql: str, query_params: list[dict[str, Any]] | None = None
+    ) -> tuple[Any, ...] | None:
+        """The first row of ``sql``, its ``@name`` parameters given in the REST form
+        (``{"name", "parameterType", "parameterValue"}``), as Airflow's check operators
+        pass them; None when there is no row."""
+        config = self._query_config()
+        if query_params:
+            config.query_parameters = [query_parameter(p) for p in query_params]
+        for row in self.get_client().query(sql, job_config=config).result(max_results=1):
+            return tuple(row.values())
+        return None
 
     def get_pandas_df(
         self, sql: str, parameters: Any = None, dialect: str | None = None, **_: Any

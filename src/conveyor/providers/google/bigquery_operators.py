@@ -466,16 +466,13 @@ class _BigQuerySqlOperator(_BigQueryOperator):
     labels: dict[str, str] | None
     impersonation_chain: str | Sequence[str] | None
 
-    @property
-    def conn_id(self) -> str:
-        return self.gcp_conn_id
-
-    def _first(self, parameters: Any = None) -> tuple[Any, ...] | None:
+    def _first(self, query_params: list[dict[str, Any]] | None = None) -> tuple[Any, ...] | None:
+        """The first row of ``sql``, with BigQuery's own ``@name`` parameters, as Airflow."""
         hook = self._hook(
             use_legacy_sql=self.use_legacy_sql, location=self.location, labels=self.labels
         )
         print(f"Executing SQL check: {self.sql}", flush=True)
-        return hook.get_first(self.sql, parameters)
+        return hook.first_row(self.sql, query_params)
 
 
 class BigQueryCheckOperator(_BigQuerySqlOperator):
@@ -488,6 +485,7 @@ class BigQueryCheckOperator(_BigQuerySqlOperator):
         "impersonation_chain",
         "labels",
         "query_params",
+        "conn_id",
     )
     template_ext: Sequence[str] = (".sql",)
 
@@ -510,13 +508,10 @@ class BigQueryCheckOperator(_BigQuerySqlOperator):
         super().__init__(task_id, **kwargs)
         keep_fields(self, _BigQuerySqlOperator, locals())
         self.query_params = query_params
+        self.conn_id = gcp_conn_id  # Airflow's SQL operators' name for it, templated too
 
     def execute(self, context: dict[str, Any]) -> None:
-        parameters = None
-        if self.query_params:
-            # Airflow's queryParameters form: [{"name": ..., "parameterValue": {"value": ...}}]
-            parameters = {p["name"]: p["parameterValue"]["value"] for p in self.query_params}
-        records = self._first(parameters)
+        records = self._first(self.query_params)
         print(f"Record: {records}", flush=True)
         if not records:
             raise TaskError(f"The following query returned zero rows: {self.sql}")
@@ -535,6 +530,7 @@ class BigQueryValueCheckOperator(_BigQuerySqlOperator):
         "pass_value",
         "impersonation_chain",
         "labels",
+        "conn_id",
     )
     template_ext: Sequence[str] = (".sql",)
 
@@ -555,6 +551,7 @@ class BigQueryValueCheckOperator(_BigQuerySqlOperator):
         refuse_encryption(task_id, kwargs)
         super().__init__(task_id, **kwargs)
         keep_fields(self, _BigQuerySqlOperator, locals())
+        self.conn_id = gcp_conn_id  # Airflow's SQL operators' name for it, templated too
         self.pass_value = str(pass_value)
         self.tol = float(tolerance) if tolerance is not None else None
         self.has_tolerance = self.tol is not None
