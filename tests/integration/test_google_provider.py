@@ -622,6 +622,8 @@ with DAG("seeds_pipeline", start_date=datetime(2024, 1, 1), schedule=None, catch
         },
         location="US",
     )
+    # The job's configuration in a .json file beside the DAG, rendered as a template.
+    counted = BigQueryInsertJobOperator(task_id="counted", configuration="count.json")
     bucket = GCSCreateBucketOperator(task_id="bucket", bucket_name=BUCKET)
     extract = BigQueryToGCSOperator(
         task_id="extract",
@@ -660,6 +662,7 @@ with DAG("seeds_pipeline", start_date=datetime(2024, 1, 1), schedule=None, catch
     s3_bucket >> to_s3 >> load
     pg_table >> load
     landed >> peek >> header
+    table >> counted
 '''
 
 FAKE_KEY = {
@@ -691,6 +694,13 @@ def test_a_bigquery_to_postgres_dag_runs_to_its_end(
             "extra__google_cloud_platform__keyfile_dict": json.dumps(FAKE_KEY),
         },
     }
+    count = {
+        "query": {
+            "query": f"SELECT COUNT(*) FROM `{PROJECT}.{dataset}.cities` "
+            "WHERE people > {{ params.min_people }}",
+            "useLegacySql": False,
+        }
+    }
     done = run_dag_file(
         tmp_path,
         "seeds_pipeline.py",
@@ -702,6 +712,7 @@ def test_a_bigquery_to_postgres_dag_runs_to_its_end(
             "AIRFLOW_CONN_LAKE": aws_uri(s3_endpoint),
             "AIRFLOW_CONN_WAREHOUSE": pg_database,
         },
+        files={"count.json": json.dumps(count)},
     )
     output, logs = ended(done, tmp_path, 0)
     with psycopg.connect(pg_database) as conn:
@@ -712,3 +723,4 @@ def test_a_bigquery_to_postgres_dag_runs_to_its_end(
     assert "MIIEvQIBADANBgkqhkiG9w0Bfake" not in output + logs
     assert "the key: ***" in logs
     assert "header: city,people" in logs  # the object read into an XCom
+    assert "counted success" in output
