@@ -173,6 +173,20 @@ def test_the_connection_gives_key_credentials_project_and_scopes(
     )
 
 
+def test_base_hook_gives_google_hooks_by_type(
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.hooks.base import BaseHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_GCP_ONE", gcp_uri())
+    monkeypatch.setenv("AIRFLOW_CONN_BQ_ONE", "gcpbigquery://?project=p2&use_legacy_sql=false")
+    found = BaseHook.get_hook("gcp_one")
+    assert type(found) is GoogleBaseHook and found.gcp_conn_id == "gcp_one"
+    bq = BaseHook.get_hook("bq_one")
+    assert isinstance(bq, BigQueryHook) and bq.use_legacy_sql is False
+    assert bq._get_field("project") == "p2"
+
+
 def test_a_bad_connection_fails_naming_it_never_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"):
         monkeypatch.delenv(name, raising=False)
