@@ -620,6 +620,15 @@ def load_into_postgres():
     )
 
 
+def check_postgres():
+    rows = PostgresHook(postgres_conn_id="warehouse").get_records(
+        "SELECT city, people FROM cities ORDER BY city"
+    )
+    if rows != [("Lyon", 522), ("Nantes", 320)]:
+        raise ValueError(f"PostgreSQL holds {rows}")
+    print("arrived:", rows)
+
+
 with DAG("seeds_pipeline", start_date=datetime(2024, 1, 1), schedule=None, catchup=False,
          params={"min_people": 100}):
     key = PythonOperator(task_id="show_key", python_callable=show_key)
@@ -674,7 +683,7 @@ with DAG("seeds_pipeline", start_date=datetime(2024, 1, 1), schedule=None, catch
     key >> dataset >> table >> extract
     bucket >> extract >> landed >> to_s3
     s3_bucket >> to_s3 >> load
-    pg_table >> load
+    pg_table >> load >> PythonOperator(task_id="check", python_callable=check_postgres)
     landed >> peek >> header
     table >> counted
 '''
@@ -737,4 +746,4 @@ def test_a_bigquery_to_postgres_dag_runs_to_its_end(
     assert "MIIEvQIBADANBgkqhkiG9w0Bfake" not in output + logs
     assert "the key: ***" in logs
     assert "header: city,people" in logs  # the object read into an XCom
-    assert "counted success" in output
+    assert "counted success" in output and "check success" in output
