@@ -203,6 +203,11 @@ def test_a_bad_connection_fails_naming_it_never_the_key(monkeypatch: pytest.Monk
         BigQueryHook(gcp_conn_id="pg").get_client()
     with pytest.raises(TaskError, match="impersonation_chain"):
         GCSHook(impersonation_chain="someone@x.iam.gserviceaccount.com")
+    with pytest.raises(TypeError, match="unexpected keyword arguments: gcp_conn"):
+        GCSHook(gcp_conn="typo")
+    # Airflow 1.10's and 2.0's names of the connection keyword still name it.
+    assert GCSHook(google_cloud_storage_conn_id="a").gcp_conn_id == "a"
+    assert BigQueryHook(bigquery_conn_id="b").gcp_conn_id == "b"
     monkeypatch.setenv("CONVEYOR_CONN_SECRETS", gcp_uri(key_secret_name="k"))
     with pytest.raises(GoogleConnectionError, match="key_secret_name"):
         GCSHook(gcp_conn_id="secrets").get_credentials()
@@ -465,12 +470,14 @@ def test_gcs_to_bigquery_and_back_to_gcs(env: GcpEmulators) -> None:
     loaded = bq_client().list_rows(f"{PROJECT}.{dataset}.cities")
     assert sorted((r["city"], r["people"]) for r in loaded) == [("Lyon", 522), ("Nantes", 320)]
 
-    BigQueryToGCSOperator(
+    extracted = BigQueryToGCSOperator(
         task_id="extract",
         source_project_dataset_table=f"{PROJECT}.{dataset}.cities",
         # At the bucket's top: bqemulator writes the file but makes no folder for it.
         destination_cloud_storage_uris=[f"gs://{bucket}/cities-out.csv"],
     ).execute(CONTEXT)
+    # force_rerun=False, Airflow's default here: the id is the task's and the configuration's.
+    assert extracted.startswith("airflow_dag_extract_manual__test_")
     # The extract wrote the file in the emulator's folder; the storage API now lists it.
     text = gcs_client().bucket(bucket).blob("cities-out.csv").download_as_text()
     lines = text.strip().splitlines()

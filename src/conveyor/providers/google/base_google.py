@@ -74,10 +74,20 @@ class GoogleBaseHook(ProviderHook):
         impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        if kwargs.get("delegate_to"):
+        if kwargs.pop("delegate_to", None):
             raise TaskError(
                 f"{type(self).__name__}: delegate_to was removed from Airflow's google "
                 "provider and is not supported; give the connection that account's key"
+            )
+        # Airflow 1.10's and 2.0's names of the connection keyword.
+        for old in ("bigquery_conn_id", "google_cloud_storage_conn_id"):
+            given = kwargs.pop(old, None)
+            if given:
+                gcp_conn_id = given
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword arguments: "
+                f"{', '.join(sorted(kwargs))}"
             )
         refuse_impersonation(impersonation_chain, type(self).__name__)
         self.gcp_conn_id = gcp_conn_id

@@ -86,8 +86,14 @@ class BigQueryHook(GoogleBaseHook):
         api_resource_configs: dict[str, Any] | None = None,
         impersonation_chain: str | Sequence[str] | None = None,
         labels: dict[str, str] | None = None,
+        impersonation_scopes: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
+        if impersonation_scopes:
+            raise TaskError(
+                "BigQueryHook: impersonation_scopes is not supported by Conveyor (nor is "
+                "impersonation_chain); give the connection that account's key and scope"
+            )
         super().__init__(gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain, **kwargs)
         self._use_legacy_sql = use_legacy_sql
         self._location = location
@@ -257,6 +263,12 @@ class BigQueryHook(GoogleBaseHook):
         if query_params:
             query["queryParameters"] = query_params
         configuration: dict[str, Any] = {"query": query}
+        # The hook's api_resource_configs add to (and win over) what the keywords built.
+        for key, value in self.api_resource_configs.items():
+            if isinstance(value, dict) and isinstance(configuration.get(key), dict):
+                configuration[key].update(value)
+            else:
+                configuration[key] = value
         if labels or self.labels:
             configuration["labels"] = labels or self.labels
         return str(self.insert_job(configuration, location=location).job_id)

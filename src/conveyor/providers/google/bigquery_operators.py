@@ -10,16 +10,14 @@ rows (lists, or dicts with ``as_dict``). Keywords that only say how to wait (``d
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
+from conveyor.providers.google._jobs import job_id_for, run_job
 from conveyor.providers.google._waiting import drop_waiting
 from conveyor.providers.google.base_google import refuse_impersonation
 from conveyor.providers.google.bigquery import BigQueryHook, api_errors, split_tablename
@@ -87,22 +85,6 @@ class BigQueryInsertJobOperator(_BigQueryOperator):
         keep_fields(self, BigQueryInsertJobOperator, locals())
         self.reattach_states: set[str] = set(reattach_states or ())
 
-    def _job_id(self, context: dict[str, Any]) -> str:
-        """Airflow's job id: the given one or ``airflow_<dag>_<task>_<logical date>``, then a
-        suffix that is random with ``force_rerun``, else the configuration's hash."""
-        if self.force_rerun:
-            base = str(uuid.uuid4())
-        else:
-            base = json.dumps(self.configuration, sort_keys=True, default=str)
-        suffix = hashlib.md5(base.encode(), usedforsecurity=False).hexdigest()
-        if self.job_id:
-            return f"{self.job_id}_{suffix}"
-        ti = context.get("ti")
-        dag_id = getattr(ti, "dag_id", None) or "dag"
-        when = context.get("logical_date") or context.get("run_id") or ""
-        stamp = when.isoformat() if hasattr(when, "isoformat") else str(when)
-        return re.sub(r"[:\-+.]", "_", f"airflow_{dag_id}_{self.task_id}_{stamp}_{suffix}")
-
     def execute(self, context: dict[str, Any]) -> str | None:
         if isinstance(self.configuration, str):
             # A configuration given as a .json file's name was rendered into that file's text.
@@ -114,24 +96,15 @@ class BigQueryInsertJobOperator(_BigQueryOperator):
                     "file holding it; got text that is not JSON"
                 ) from None
         hook = self._hook(location=self.location)
-        job_id = self._job_id(context)
-        try:
-            job = hook.insert_job(
-                configuration=self.configuration,
-                job_id=job_id,
-                project_id=self.project_id,
-                location=self.location,
-                timeout=self.result_timeout,
-            )
-        except api_errors.Conflict:
-            job = hook.get_job(job_id, project_id=self.project_id, location=self.location)
-            if job.state not in self.reattach_states:
-                raise TaskError(
-                    f"Job with id: {job_id} already exists and is in {job.state} state. If you "
-                    "want to force rerun it consider setting `force_rerun=True`.Or, if you want "
-                    f"to reattach in this scenario add {job.state} to `reattach_states`"
-                ) from None
-            job.result(timeout=self.result_timeout)
+        job = run_job(
+            hook,
+            self.configuration,
+            job_id_for(self.configuration, self.task_id, context, self.job_id, self.force_rerun),
+            project_id=self.project_id,
+            location=self.location,
+            reattach_states=self.reattach_states,
+            timeout=self.result_timeout,
+        )
         self.job_id = job.job_id
         print(f"BigQuery job {job.job_id} is {job.state}", flush=True)
         return str(job.job_id)
@@ -173,7 +146,9 @@ class BigQueryCreateEmptyDatasetOperator(_BigQueryOperator):
     ) -> None:
         super().__init__(task_id, **kwargs)
         keep_fields(self, BigQueryCreateEmptyDatasetOperator, locals())
-        self.if_exists = _if_exists(task_id, "ignore" if exists_ok else if_exists)
+        if exists_ok is not None:  # Airflow's older keyword
+            if_exists = "ignore" if exists_ok else "fail"
+        self.if_exists = _if_exists(task_id, if_exists)
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         hook = self._hook()
@@ -390,7 +365,7 @@ class BigQueryCreateEmptyTableOperator(BigQueryCreateTableOperator):
             gcp_conn_id=bigquery_conn_id or gcp_conn_id,
             google_cloud_storage_conn_id=google_cloud_storage_conn_id,
             impersonation_chain=impersonation_chain,
-            if_exists="ignore" if exists_ok else if_exists,
+            if_exists=if_exists if exists_ok is None else ("ignore" if exists_ok else "fail"),
             **kwargs,
         )
         self.schema_fields = schema_fields

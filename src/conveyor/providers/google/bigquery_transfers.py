@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
+from conveyor.providers.google._jobs import job_id_for, run_job
 from conveyor.providers.google._waiting import drop_waiting
 from conveyor.providers.google.base_google import refuse_impersonation
 from conveyor.providers.google.bigquery import BigQueryHook, split_tablename
@@ -46,6 +47,8 @@ class BigQueryToGCSOperator(BaseOperator):
     impersonation_chain: str | Sequence[str] | None
     result_timeout: float | None
     job_id: str | None
+    force_rerun: bool
+    reattach_states: set[str] | None
 
     def __init__(
         self,
@@ -102,11 +105,14 @@ class BigQueryToGCSOperator(BaseOperator):
             flush=True,
         )
         hook = BigQueryHook(gcp_conn_id=self.gcp_conn_id, location=self.location)
-        job = hook.insert_job(
-            configuration=self.configuration(hook),
-            job_id=self.job_id,
+        configuration = self.configuration(hook)
+        job = run_job(
+            hook,
+            configuration,
+            job_id_for(configuration, self.task_id, context, self.job_id, self.force_rerun),
             project_id=self.project_id or hook.project_id,
             location=self.location,
+            reattach_states=self.reattach_states,
             timeout=self.result_timeout,
         )
         print(f"Job {job.job_id} is {job.state}", flush=True)
@@ -168,6 +174,8 @@ class GCSToBigQueryOperator(BaseOperator):
     description: str | None
     result_timeout: float | None
     job_id: str | None
+    force_rerun: bool
+    reattach_states: set[str] | None
     project_id: str | None
 
     def __init__(
@@ -296,11 +304,14 @@ class GCSToBigQueryOperator(BaseOperator):
     def execute(self, context: dict[str, Any]) -> Any:
         refuse_impersonation(self.impersonation_chain, f"task {self.task_id!r}")
         hook = BigQueryHook(gcp_conn_id=self.gcp_conn_id, location=self.location)
-        job = hook.insert_job(
-            configuration=self.configuration(hook),
-            job_id=self.job_id,
+        configuration = self.configuration(hook)
+        job = run_job(
+            hook,
+            configuration,
+            job_id_for(configuration, self.task_id, context, self.job_id, self.force_rerun),
             project_id=self.project_id or hook.project_id,
             location=self.location,
+            reattach_states=self.reattach_states,
             timeout=self.result_timeout,
         )
         print(f"Job {job.job_id} is {job.state}", flush=True)
