@@ -13,7 +13,11 @@ class MissingExtraError(ImportError):
 
 def require(module: str, extra: str, provider: str) -> None:
     """Fail now, naming ``conveyor[extra]``, when ``module`` cannot be imported."""
-    if importlib.util.find_spec(module) is None:
+    try:
+        found = importlib.util.find_spec(module)
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        found = None
+    if found is None:
         raise MissingExtraError(
             f"the {provider} provider needs the {module} library: pip install 'conveyor[{extra}]'",
             name=module,

@@ -17,15 +17,18 @@ instead, never ignored.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar
 
 from conveyor.connections import Connection
 from conveyor.exceptions import NotFoundError, TaskError
-from conveyor.providers._extras import load
+from conveyor.providers._extras import MissingExtraError, load
 from conveyor.providers._hook import HookNames, ProviderHook
 
 google_auth = load("google.auth", "google", "google")
@@ -41,6 +44,18 @@ DEFAULT_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 CONN_TYPES = ("google_cloud_platform", "gcpbigquery")
 #: Key kinds Airflow reads that Conveyor does not: refused, never skipped.
 _UNREAD_EXTRAS = ("key_secret_name", "credential_config_file", "idp_issuer_url")
+
+
+def optional_library(module: str, what: str) -> ModuleType:
+    """``module``, which ``what`` needs and the google extra does not install (pandas,
+    pyarrow), or an error saying to install it."""
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(
+            f"{what} needs the {module} library, which conveyor[google] does not install: "
+            f"pip install {module}",
+            name=module,
+        )
+    return importlib.import_module(module)
 
 
 class GoogleConnectionError(TaskError):

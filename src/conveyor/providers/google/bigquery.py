@@ -21,7 +21,7 @@ from typing import Any
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
 from conveyor.providers._hook import HookNames
-from conveyor.providers.google.base_google import GoogleBaseHook
+from conveyor.providers.google.base_google import GoogleBaseHook, optional_library
 
 bigquery = load("google.cloud.bigquery", "google", "google")
 from google.api_core import exceptions as api_errors  # noqa: E402
@@ -170,7 +170,7 @@ class BigQueryHook(GoogleBaseHook):
         self, sql: str, parameters: Any = None, dialect: str | None = None, **_: Any
     ) -> Any:
         """The rows of ``sql`` as a pandas DataFrame (needs pandas installed)."""
-        load("pandas", "google", "google (get_pandas_df)")
+        optional_library("pandas", "BigQueryHook.get_pandas_df")
         legacy = self.use_legacy_sql if dialect is None else dialect == "legacy"
         config = bigquery.QueryJobConfig(use_legacy_sql=legacy)
         return self.get_client().query(sql, job_config=config).result().to_dataframe()

@@ -23,9 +23,8 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.providers._extras import load
 from conveyor.providers._fields import keep_fields
-from conveyor.providers.google.base_google import refuse_impersonation
+from conveyor.providers.google.base_google import optional_library, refuse_impersonation
 from conveyor.providers.google.gcs import GCSHook
 
 #: PostgreSQL type oid -> BigQuery type, as Airflow's PostgresToGCSOperator maps them.
@@ -237,7 +236,7 @@ class PostgresToGCSOperator(BaseOperator):
         return writer
 
     def _parquet(self, rows: list[dict[str, Any]], names: list[str]) -> bytes:
-        pa = load("pyarrow", "google", "google (export_format='parquet')")
+        pa = optional_library("pyarrow", "PostgresToGCSOperator(export_format='parquet')")
         import pyarrow.parquet as pq  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
         table = pa.Table.from_pylist(rows) if rows else pa.table({n: [] for n in names})
