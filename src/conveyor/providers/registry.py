@@ -20,6 +20,7 @@ HOOKS: dict[str, str] = {
     "postgresql": "conveyor.providers.postgres:PostgresHook",
     "mysql": "conveyor.providers.mysql:MySqlHook",
     "mariadb": "conveyor.providers.mysql:MySqlHook",
+    "jdbc": "conveyor.providers.jdbc:JdbcHook",
 }
 
 #: conn_type -> "module:class" of the hooks that are not SQL ones (``any_hook`` only).
