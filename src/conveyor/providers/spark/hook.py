@@ -10,7 +10,8 @@ the scheme. No connection: ``yarn``, as in Airflow. Extras: ``deploy-mode``, ``q
 
 The binary is found in ``$SPARK_HOME/bin`` when that is set (the environment's or
 ``env_vars``'), else on ``PATH`` (pyspark installs one: ``conveyor[spark]``). Its output
-(stderr merged) is copied line by line into the try's log; a non-zero exit fails the try
+(stderr merged) is copied line by line into the try's log, values of ``...password=`` and
+``...secret=`` masked; a non-zero exit fails the try
 with the command (secrets masked) and the output's last lines. It runs in a process group of
 its own, which ``on_kill`` ends (SIGTERM, then SIGKILL after 5 s), so the JVM and the Python
 workers it started go too; in YARN cluster mode ``on_kill`` also runs ``yarn application
@@ -33,6 +34,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -127,6 +129,7 @@ class SparkSubmitHook(ProviderHook):
         self._yarn_queue = yarn_queue
         self._deploy_mode = deploy_mode
         self._submit_sp: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
         self._yarn_application_id: str | None = None
         self._env: dict[str, str] | None = None
         self._last_lines: collections.deque[str] = collections.deque(maxlen=20)
@@ -286,16 +289,32 @@ class SparkSubmitHook(ProviderHook):
             preexec_fn=_die_with_parent,  # only prctl, before exec
             **kwargs,
         )
-        assert self._submit_sp.stdout is not None
-        for line in self._submit_sp.stdout:
-            self._process_line(line.rstrip("\n"))
+        # Read in a thread: a process spark-submit left behind may hold the pipe open, and the
+        # try must end when spark-submit does.
+        reader = threading.Thread(target=self._read_output, args=(self._submit_sp,), daemon=True)
+        self._reader = reader
+        reader.start()
         code = self._submit_sp.wait()
+        # Whatever of its process group outlives spark-submit is ended with it.
+        _end_group(self._submit_sp.pid, reader)
+        self._finish_reading()
         if code:
             tail = "\n".join(mask_secrets(line) for line in self._last_lines)
             raise TaskError(
                 f"Cannot execute: {shown}. Error code is: {code}.\n"
                 f"Last spark-submit output:\n{tail}"
             )
+
+    def _finish_reading(self) -> None:
+        if self._reader is not None:
+            self._reader.join(KILL_GRACE_SECONDS)
+        if self._submit_sp is not None and self._submit_sp.stdout is not None:
+            self._submit_sp.stdout.close()
+
+    def _read_output(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self._process_line(line.rstrip("\n"))
 
     def _process_line(self, line: str) -> None:
         if self._is_yarn and self._connection["deploy_mode"] == "cluster":
@@ -305,7 +324,7 @@ class SparkSubmitHook(ProviderHook):
                 print(f"Identified spark application id: {found.group(0)}", flush=True)
         if line.strip():
             self._last_lines.append(line)
-        sys.stdout.write(line + "\n")
+        sys.stdout.write(mask_secrets(line) + "\n")
         sys.stdout.flush()
 
     def on_kill(self) -> None:
@@ -315,20 +334,35 @@ class SparkSubmitHook(ProviderHook):
         if process is None or process.poll() is not None:
             return
         print(f"Sending kill signal to {self._connection['spark_binary']}", flush=True)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + KILL_GRACE_SECONDS
-        while process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        _end_group(process.pid, process)
         process.wait()
+        self._finish_reading()
         if self._yarn_application_id:
             command = ["yarn", "application", "-kill", self._yarn_application_id]
             env = {**os.environ, **(self._env or {})}
             with contextlib.suppress(OSError):
                 done = subprocess.run(command, env=env, capture_output=True, check=False)
                 print(f"YARN app killed with return code: {done.returncode}", flush=True)
+
+
+def _end_group(pgid: int, running: threading.Thread | subprocess.Popen[str]) -> None:
+    """SIGTERM the process group ``pgid``; SIGKILL it if ``running`` (the output's reader,
+    or spark-submit) has not ended within the grace period."""
+
+    def alive() -> bool:
+        if isinstance(running, threading.Thread):
+            return running.is_alive()
+        return running.poll() is None
+
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return  # nothing of it is left
+    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 _REFUSED = {
