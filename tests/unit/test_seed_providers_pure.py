@@ -201,3 +201,20 @@ def test_spark_submit_command_is_airflows(monkeypatch: pytest.MonkeyPatch, tmp_p
             task_id="s", application="a.py", openlineage_inject_parent_job_info=True
         )
     assert spark_hook.mask_secrets("--conf db.password=abc x") == "--conf db.password=****** x"
+
+
+def test_airflows_jdbc_settings_read_conveyors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from conveyor.airflow_compat.configuration import conf
+
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    for name in ("PATH", "CLASS"):
+        monkeypatch.delenv(f"CONVEYOR_PROVIDERS_JDBC_ALLOW_DRIVER_{name}_IN_EXTRA", raising=False)
+        monkeypatch.delenv(f"AIRFLOW__PROVIDERS_JDBC__ALLOW_DRIVER_{name}_IN_EXTRA", raising=False)
+    assert conf.getboolean("providers.jdbc", "allow_driver_path_in_extra") is False
+    monkeypatch.setenv("CONVEYOR_PROVIDERS_JDBC_ALLOW_DRIVER_PATH_IN_EXTRA", "true")
+    assert conf.getboolean("providers.jdbc", "allow_driver_path_in_extra") is True
+    # Airflow's variable (a dotted section's dots become underscores) wins, as in Airflow.
+    monkeypatch.setenv("AIRFLOW__PROVIDERS_JDBC__ALLOW_DRIVER_PATH_IN_EXTRA", "false")
+    assert conf.getboolean("providers.jdbc", "allow_driver_path_in_extra") is False
