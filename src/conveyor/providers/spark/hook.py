@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from conveyor.connections import get_connection
@@ -55,11 +56,19 @@ def mask_secrets(text: str) -> str:
     return _SECRET.sub(r"\1******\3", text)
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM it when the try's process dies (Linux), so a runner
-    killed outright leaves no Spark JVM behind."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the child runs before exec: ask for SIGTERM when the try's process dies (Linux's
+    PR_SET_PDEATHSIG), so a runner killed outright leaves no Spark JVM behind. The function
+    is looked up here, in the parent: the child of a threaded process must not load one."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None  # not Linux: on_kill and the end of the group still apply
+
+    def ask() -> None:
+        prctl(1, signal.SIGTERM)
+
+    return ask
 
 
 class SparkSubmitHook(ProviderHook):
@@ -286,7 +295,7 @@ class SparkSubmitHook(ProviderHook):
             text=True,
             errors="replace",
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # only prctl, before exec
+            preexec_fn=_die_with_parent(),
             **kwargs,
         )
         # Read in a thread: a process spark-submit left behind may hold the pipe open, and the
