@@ -13,7 +13,7 @@ import pytest
 from airflow_hook_on import assert_paths_give
 from conveyor.airflow_compat.table_providers import EXTRAS, provider_of
 from conveyor.exceptions import TaskError
-from conveyor.providers import jdbc, sql_checks
+from conveyor.providers import jdbc, sql_checks, sqlite
 from conveyor.providers.amazon import s3_to_sql
 from conveyor.providers.samba import hook as samba
 from conveyor.providers.spark import hook as spark_hook
@@ -40,6 +40,8 @@ PATHS = {
         "ThresholdCheckOperator": sql_checks.SQLThresholdCheckOperator,
         "SQLCheckOperator": sql_checks.SQLCheckOperator,
     },
+    "airflow.providers.sqlite.hooks.sqlite": {"SqliteHook": sqlite.SqliteHook},
+    "airflow.operators.sqlite_operator": {"SqliteOperator": sqlite.SqliteOperator},
     "airflow.providers.jdbc.hooks.jdbc": {"JdbcHook": jdbc.JdbcHook},
     "airflow.providers.jdbc.operators.jdbc": {"JdbcOperator": jdbc.JdbcOperator},
     "airflow.hooks.jdbc_hook": {"JdbcHook": jdbc.JdbcHook},

@@ -79,6 +79,8 @@ _DOCKER_OPERATOR = same_names(f"{_P}.docker.operator", "DockerOperator")
 _K8S_POD_OPERATOR = same_names(f"{_P}.kubernetes.operator", "KubernetesPodOperator")
 _K8S_SECRET = same_names(f"{_P}.kubernetes.secret", "Secret")
 _S3_TO_SQL = same_names(f"{_P}.amazon.s3_to_sql", "S3ToSqlOperator")
+_SQLITE_HOOK = same_names(f"{_P}.sqlite", "SqliteHook")
+_SQLITE_OPERATOR = same_names(f"{_P}.sqlite", "SqliteOperator")
 _JDBC_HOOK = same_names(f"{_P}.jdbc", "JdbcHook")
 _JDBC_OPERATOR = same_names(f"{_P}.jdbc", "JdbcOperator")
 _SAMBA_HOOK = same_names(f"{_P}.samba.hook", "SambaHook")
@@ -144,6 +146,9 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     # Airflow 2's core path of Secret (the provider's since).
     "airflow.kubernetes.secret": _K8S_SECRET,
     "airflow.providers.amazon.aws.transfers.s3_to_sql": _S3_TO_SQL,
+    "airflow.providers.sqlite.hooks.sqlite": _SQLITE_HOOK,
+    # The sqlite provider's operator until 4.0 (a deprecated SQLExecuteQueryOperator).
+    "airflow.providers.sqlite.operators.sqlite": _SQLITE_OPERATOR,
     "airflow.providers.jdbc.hooks.jdbc": _JDBC_HOOK,
     # The jdbc provider's operator until 5.0 (a deprecated SQLExecuteQueryOperator).
     "airflow.providers.jdbc.operators.jdbc": _JDBC_OPERATOR,
@@ -213,6 +218,8 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.operators.docker_operator": _DOCKER_OPERATOR,
     "airflow.contrib.operators.kubernetes_pod_operator": _K8S_POD_OPERATOR,
     "airflow.contrib.kubernetes.secret": _K8S_SECRET,
+    "airflow.hooks.sqlite_hook": _SQLITE_HOOK,
+    "airflow.operators.sqlite_operator": _SQLITE_OPERATOR,
     "airflow.hooks.jdbc_hook": _JDBC_HOOK,
     "airflow.operators.jdbc_operator": _JDBC_OPERATOR,
     "airflow.hooks.samba_hook": _SAMBA_HOOK,
@@ -296,6 +303,10 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.cncf.kubernetes.operators.kubernetes_pod",
         "airflow.providers.cncf.kubernetes.secret",
     ),
+    "sqlite": (
+        "airflow.providers.sqlite.hooks.sqlite",
+        "airflow.providers.sqlite.operators.sqlite",
+    ),
     "jdbc": ("airflow.providers.jdbc.hooks.jdbc", "airflow.providers.jdbc.operators.jdbc"),
     "samba": ("airflow.providers.samba.hooks.samba",),
     "apache.spark": (
@@ -325,6 +336,7 @@ EXTRAS["ssh"] = "ssh"
 EXTRAS["sftp"] = "ssh"
 EXTRAS["docker"] = "docker"
 EXTRAS["cncf.kubernetes"] = "kubernetes"
+EXTRAS["sqlite"] = None  # the standard library's sqlite3
 EXTRAS["jdbc"] = "jdbc"  # JayDeBeApi, JPype
 EXTRAS["samba"] = "samba"  # smbprotocol
 EXTRAS["apache.spark"] = "spark"  # pyspark's spark-submit
