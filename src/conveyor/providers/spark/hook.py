@@ -39,7 +39,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conveyor.connections import get_connection
 from conveyor.exceptions import NotFoundError, TaskError
 from conveyor.providers._hook import HookNames, ProviderHook
 
@@ -166,7 +165,7 @@ class SparkSubmitHook(ProviderHook):
             "keytab": self._keytab,
         }
         try:
-            conn = get_connection(self._conn_id)
+            conn = self.get_connection(self._conn_id)
         except NotFoundError:
             self.log.info(
                 "Could not load connection string %s, defaulting to %s",
