@@ -17,6 +17,7 @@ import sql_servers
 from sql_servers import pg_rows, unique
 
 from conveyor.exceptions import TaskError
+from conveyor.providers.dbapi import DatabaseConnectionError
 from conveyor.states import TaskState
 from conveyor.testing import run_dag
 
@@ -101,6 +102,15 @@ def test_driver_extras_need_the_settings(
     allowed = JdbcHook(jdbc_conn_id="pg_jdbc_extra")
     assert (allowed.driver_class, allowed.driver_path) == (DRIVER, JAR)
     assert allowed.get_first("SELECT 40 + 2") == (42,)
+
+    # A server that does not answer fails naming the connection, never the password.
+    down = json.loads(jdbc_conn(env))
+    port = psycopg.conninfo.conninfo_to_dict(env).get("port", 5432)
+    down["host"] = down["host"].replace(f":{port}/", ":1/")  # nothing listens on port 1
+    monkeypatch.setenv("AIRFLOW_CONN_PG_JDBC_DOWN", json.dumps({**down, "password": "s3cr3t-pw"}))
+    with pytest.raises(DatabaseConnectionError, match="'pg_jdbc_down'") as refused:
+        JdbcHook(jdbc_conn_id="pg_jdbc_down", driver_class=DRIVER).get_first("SELECT 1")
+    assert "s3cr3t-pw" not in str(refused.value)
 
     # Airflow's own variable wins over Conveyor's setting, as Airflow's configuration does.
     monkeypatch.setenv("AIRFLOW__PROVIDERS_JDBC__ALLOW_DRIVER_CLASS_IN_EXTRA", "False")
