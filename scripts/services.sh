@@ -348,3 +348,45 @@ PY
     export CONVEYOR_TEST_BQEMULATOR_HOME="$home"
     echo "==> bqemulator is installed" >&2
 }
+
+# _apt_ensure PATH PACKAGE WHAT: install Debian's PACKAGE with apt-get when PATH is missing
+# (an update first only when the plain install fails). Without it the tests of WHAT skip
+# locally and fail in CI.
+_apt_ensure() {
+    local path="$1" package="$2" what="$3" sudo=""
+    if [[ $(id -u) -ne 0 ]] && _svc_have sudo; then
+        sudo="sudo -n"
+    fi
+    if [[ ! -e "$path" ]] && _svc_have apt-get && [[ $(id -u) -eq 0 || -n "$sudo" ]]; then
+        echo "==> $path is missing, installing it (apt-get install $package)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+            "$package" >&2 ||
+            { $sudo apt-get -o DPkg::Lock::Timeout=300 update -q >&2 &&
+                $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+                    "$package" >&2; } ||
+            _svc_warn "apt-get could not install $package"
+    fi
+    if [[ ! -e "$path" ]]; then
+        if [[ "${CI:-}" == true ]]; then
+            echo "error: $path is missing; the $what tests need it" >&2
+            return 1
+        fi
+        _svc_warn "$path is missing: the $what tests will skip"
+        return 0
+    fi
+    echo "==> $path is installed" >&2
+}
+
+# ensure_postgresql_jdbc: the jdbc provider's tests and the Spark job's --jars use Debian's
+# PostgreSQL JDBC driver, /usr/share/java/postgresql.jar (Java itself is on the machine).
+ensure_postgresql_jdbc() {
+    _apt_ensure /usr/share/java/postgresql.jar libpostgresql-jdbc-java "jdbc and Spark"
+}
+
+# ensure_smbd: the samba provider's tests start their own smbd (a throw-away config, passdb
+# and share under a temp folder, on a private port) and stop it after: only the package is
+# needed. Its package scripts may start a system smbd on port 445; the tests do not use it.
+ensure_smbd() {
+    _apt_ensure /usr/sbin/smbd samba "samba provider"
+}

@@ -166,6 +166,17 @@ class Settings(BaseModel):
         default=None,
         description="endpoint of the S3-compatible service (default: AWS, or AWS_ENDPOINT_URL)",
     )
+    # Airflow's [providers.jdbc] settings (AIRFLOW__PROVIDERS_JDBC__... wins, as there): a
+    # connection's extra may name the JDBC driver's jar and class only when these allow it.
+    providers_jdbc_allow_driver_path_in_extra: bool = Field(
+        default=False,
+        description="JdbcHook loads the driver jar named by a connection's driver_path extra "
+        "(whoever edits connections then chooses code the tasks run)",
+    )
+    providers_jdbc_allow_driver_class_in_extra: bool = Field(
+        default=False,
+        description="JdbcHook uses the driver class named by a connection's driver_class extra",
+    )
 
     @field_validator("base_url")
     @classmethod

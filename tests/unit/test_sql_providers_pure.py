@@ -98,7 +98,7 @@ def test_every_path_users_import_from_gives_conveyors_class(airflow_hook: None) 
 def test_a_name_the_shipped_provider_lacks_lists_what_it_has(airflow_hook: None) -> None:
     with pytest.raises(AirflowNameError) as missing:
         from airflow.providers.common.sql.operators.sql import (  # noqa: F401
-            SQLCheckOperator,
+            SQLInsertRowsOperator,
         )
     assert "'common.sql' provider it has" in str(missing.value)
     assert "SQLExecuteQueryOperator" in str(missing.value)

@@ -38,6 +38,8 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("core", "base_log_folder"): "log_folder",
     ("logging", "base_log_folder"): "log_folder",
     ("celery", "broker_url"): "broker_url",
+    ("providers.jdbc", "allow_driver_path_in_extra"): "providers_jdbc_allow_driver_path_in_extra",
+    ("providers.jdbc", "allow_driver_class_in_extra"): "providers_jdbc_allow_driver_class_in_extra",
 }
 #: (section, key) -> what it always is here, and why.
 FIXED: dict[tuple[str, str], tuple[str, str]] = {
@@ -67,12 +69,18 @@ def airflow_home() -> str:
     return os.environ.get("AIRFLOW_HOME") or str(_settings().home)
 
 
+def _variable(section: str, key: str) -> str:
+    """Airflow's variable for a key: a section's dots become underscores
+    (``[providers.jdbc]`` is ``AIRFLOW__PROVIDERS_JDBC__...``)."""
+    return f"AIRFLOW__{section.replace('.', '_').upper()}__{key.upper()}"
+
+
 class AirflowConfig:
     """``airflow.configuration.conf``: Airflow's getters over Conveyor's settings."""
 
     def _find(self, section: str, key: str) -> Any:
         section, key = section.lower(), key.lower()
-        variable = f"AIRFLOW__{section.upper()}__{key.upper()}"
+        variable = _variable(section, key)
         if variable in os.environ:
             return os.environ[variable]
         if (section, key) in FIXED:
@@ -91,7 +99,7 @@ class AirflowConfig:
                 return fallback
             raise ConfigError(
                 f"Airflow setting [{section}] {key} has no Conveyor equivalent: give "
-                f"fallback=, or set AIRFLOW__{section.upper()}__{key.upper()} "
+                f"fallback=, or set {_variable(section, key)} "
                 "(Airflow settings Conveyor reads: docs/airflow.md)"
             )
         return value if isinstance(value, str) else str(value)

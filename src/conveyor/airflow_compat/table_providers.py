@@ -19,6 +19,15 @@ _HANDLERS = same_names(
 _SQL_OPERATORS = same_names(
     f"{_P}.sql_operators", "BaseSQLOperator", "SQLExecuteQueryOperator", "BranchSQLOperator"
 )
+_SQL_CHECKS = same_names(
+    f"{_P}.sql_checks",
+    "SQLCheckOperator",
+    "SQLValueCheckOperator",
+    "SQLIntervalCheckOperator",
+    "SQLThresholdCheckOperator",
+    "SQLColumnCheckOperator",
+    "SQLTableCheckOperator",
+)
 _SQL_SENSOR = same_names(f"{_P}.sql_sensor", "SqlSensor")
 _POSTGRES_HOOK = same_names(f"{_P}.postgres", "PostgresHook")
 _POSTGRES_OPERATOR = same_names(f"{_P}.postgres", "PostgresOperator")
@@ -69,13 +78,21 @@ _DOCKER_HOOK = same_names(f"{_P}.docker.hook", "DockerHook")
 _DOCKER_OPERATOR = same_names(f"{_P}.docker.operator", "DockerOperator")
 _K8S_POD_OPERATOR = same_names(f"{_P}.kubernetes.operator", "KubernetesPodOperator")
 _K8S_SECRET = same_names(f"{_P}.kubernetes.secret", "Secret")
+_S3_TO_SQL = same_names(f"{_P}.amazon.s3_to_sql", "S3ToSqlOperator")
+_SQLITE_HOOK = same_names(f"{_P}.sqlite", "SqliteHook")
+_SQLITE_OPERATOR = same_names(f"{_P}.sqlite", "SqliteOperator")
+_JDBC_HOOK = same_names(f"{_P}.jdbc", "JdbcHook")
+_JDBC_OPERATOR = same_names(f"{_P}.jdbc", "JdbcOperator")
+_SAMBA_HOOK = same_names(f"{_P}.samba.hook", "SambaHook")
+_SPARK_SUBMIT_HOOK = same_names(f"{_P}.spark.hook", "SparkSubmitHook")
+_SPARK_SUBMIT_OPERATOR = same_names(f"{_P}.spark.operator", "SparkSubmitOperator")
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
 PROVIDER_MODULES: dict[str, dict[str, str]] = {
     # -- the providers' own paths (Airflow 2.x and 3.x) ------------------------------------
     "airflow.providers.common.sql.hooks.sql": {**_DBAPI, **_HANDLERS},
     "airflow.providers.common.sql.hooks.handlers": _HANDLERS,
-    "airflow.providers.common.sql.operators.sql": _SQL_OPERATORS,
+    "airflow.providers.common.sql.operators.sql": {**_SQL_OPERATORS, **_SQL_CHECKS},
     "airflow.providers.common.sql.sensors.sql": _SQL_SENSOR,
     "airflow.providers.postgres.hooks.postgres": _POSTGRES_HOOK,
     "airflow.providers.postgres.operators.postgres": _POSTGRES_OPERATOR,
@@ -128,11 +145,22 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.cncf.kubernetes.secret": _K8S_SECRET,
     # Airflow 2's core path of Secret (the provider's since).
     "airflow.kubernetes.secret": _K8S_SECRET,
+    "airflow.providers.amazon.aws.transfers.s3_to_sql": _S3_TO_SQL,
+    "airflow.providers.sqlite.hooks.sqlite": _SQLITE_HOOK,
+    # The sqlite provider's operator until 4.0 (a deprecated SQLExecuteQueryOperator).
+    "airflow.providers.sqlite.operators.sqlite": _SQLITE_OPERATOR,
+    "airflow.providers.jdbc.hooks.jdbc": _JDBC_HOOK,
+    # The jdbc provider's operator until 5.0 (a deprecated SQLExecuteQueryOperator).
+    "airflow.providers.jdbc.operators.jdbc": _JDBC_OPERATOR,
+    "airflow.providers.samba.hooks.samba": _SAMBA_HOOK,
+    "airflow.providers.apache.spark.hooks.spark_submit": _SPARK_SUBMIT_HOOK,
+    "airflow.providers.apache.spark.operators.spark_submit": _SPARK_SUBMIT_OPERATOR,
     # -- Airflow 2.0-2.3's core paths ------------------------------------------------------
     "airflow.hooks.dbapi": _DBAPI,
     "airflow.operators.sql": {
         "BaseSQLOperator": _SQL_OPERATORS["BaseSQLOperator"],
         "BranchSQLOperator": _SQL_OPERATORS["BranchSQLOperator"],
+        **_SQL_CHECKS,
     },
     "airflow.sensors.sql": _SQL_SENSOR,
     # The core's mail (2.x; 3.x keeps airflow.utils.email): the smtp provider's path here.
@@ -148,6 +176,15 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
         "BranchSqlOperator": _SQL_OPERATORS["BranchSQLOperator"],
     },
     "airflow.sensors.sql_sensor": _SQL_SENSOR,
+    # 1.10's check operators (2.0-2.3 kept the module, with the SQL* names as well).
+    "airflow.operators.check_operator": {
+        **{n: _SQL_CHECKS[n] for n in ("SQLCheckOperator", "SQLValueCheckOperator")},
+        "SQLIntervalCheckOperator": _SQL_CHECKS["SQLIntervalCheckOperator"],
+        "CheckOperator": _SQL_CHECKS["SQLCheckOperator"],
+        "ValueCheckOperator": _SQL_CHECKS["SQLValueCheckOperator"],
+        "IntervalCheckOperator": _SQL_CHECKS["SQLIntervalCheckOperator"],
+        "ThresholdCheckOperator": _SQL_CHECKS["SQLThresholdCheckOperator"],
+    },
     "airflow.hooks.http_hook": _HTTP_HOOK,
     "airflow.operators.http_operator": {
         "SimpleHttpOperator": _HTTP_OPERATOR["SimpleHttpOperator"],
@@ -181,6 +218,13 @@ PROVIDER_MODULES: dict[str, dict[str, str]] = {
     "airflow.operators.docker_operator": _DOCKER_OPERATOR,
     "airflow.contrib.operators.kubernetes_pod_operator": _K8S_POD_OPERATOR,
     "airflow.contrib.kubernetes.secret": _K8S_SECRET,
+    "airflow.hooks.sqlite_hook": _SQLITE_HOOK,
+    "airflow.operators.sqlite_operator": _SQLITE_OPERATOR,
+    "airflow.hooks.jdbc_hook": _JDBC_HOOK,
+    "airflow.operators.jdbc_operator": _JDBC_OPERATOR,
+    "airflow.hooks.samba_hook": _SAMBA_HOOK,
+    "airflow.contrib.hooks.spark_submit_hook": _SPARK_SUBMIT_HOOK,
+    "airflow.contrib.operators.spark_submit_operator": _SPARK_SUBMIT_OPERATOR,
     # ``from airflow.hooks import PostgresHook``: 1.10 answered these from the package too.
     "airflow.hooks": {**_DBAPI, **_POSTGRES_HOOK, **_MYSQL_HOOK, **_HTTP_HOOK},
     "airflow.operators": {
@@ -237,6 +281,7 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.amazon.aws.sensors.s3",
         "airflow.providers.amazon.aws.operators.s3",
         "airflow.providers.amazon.aws.transfers.local_to_s3",
+        "airflow.providers.amazon.aws.transfers.s3_to_sql",
         "airflow.providers.amazon.aws.operators.s3_bucket",
         "airflow.providers.amazon.aws.operators.s3_copy_object",
         "airflow.providers.amazon.aws.operators.s3_delete_objects",
@@ -257,6 +302,16 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
         "airflow.providers.cncf.kubernetes.operators.pod",
         "airflow.providers.cncf.kubernetes.operators.kubernetes_pod",
         "airflow.providers.cncf.kubernetes.secret",
+    ),
+    "sqlite": (
+        "airflow.providers.sqlite.hooks.sqlite",
+        "airflow.providers.sqlite.operators.sqlite",
+    ),
+    "jdbc": ("airflow.providers.jdbc.hooks.jdbc", "airflow.providers.jdbc.operators.jdbc"),
+    "samba": ("airflow.providers.samba.hooks.samba",),
+    "apache.spark": (
+        "airflow.providers.apache.spark.hooks.spark_submit",
+        "airflow.providers.apache.spark.operators.spark_submit",
     ),
 }
 
@@ -281,6 +336,10 @@ EXTRAS["ssh"] = "ssh"
 EXTRAS["sftp"] = "ssh"
 EXTRAS["docker"] = "docker"
 EXTRAS["cncf.kubernetes"] = "kubernetes"
+EXTRAS["sqlite"] = None  # the standard library's sqlite3
+EXTRAS["jdbc"] = "jdbc"  # JayDeBeApi, JPype
+EXTRAS["samba"] = "samba"  # smbprotocol
+EXTRAS["apache.spark"] = "spark"  # pyspark's spark-submit
 
 
 def provider_of(module: str) -> str | None:
@@ -288,7 +347,7 @@ def provider_of(module: str) -> str | None:
     parts = module.split(".")
     if len(parts) < 3 or parts[:2] != ["airflow", "providers"]:
         return None
-    return ".".join(parts[2:4]) if parts[2] in ("common", "cncf") else parts[2]
+    return ".".join(parts[2:4]) if parts[2] in ("common", "cncf", "apache") else parts[2]
 
 
 # -- the google provider, its BigQuery and Cloud Storage part -----------------------------

@@ -26,6 +26,8 @@ from conveyor.providers import handlers
 from conveyor.providers._hook import HookNames, ProviderHook
 from conveyor.providers._split import split_sql
 
+#: The placeholders a connection's extra may choose for ``insert_rows``.
+_PLACEHOLDERS = ("%s", "?")
 #: Parameters a statement is run with: a sequence for ``%s``, a mapping for ``%(name)s``.
 Parameters = Iterable[Any] | Mapping[str, Any] | None
 
@@ -253,6 +255,7 @@ class DbApiHook(ProviderHook):
                     if handler is not None:
                         results.append(self._make_common_data_structure(handler(cursor)))
                         descriptions.append(cursor.description)
+                    self._finish_statement(cursor)
             finally:
                 cursor.close()
             if not self.get_autocommit(conn):
@@ -265,6 +268,10 @@ class DbApiHook(ProviderHook):
             return results[-1]
         self.descriptions = descriptions
         return results
+
+    def _finish_statement(self, cursor: Any) -> None:
+        """After a statement's result is read: a driver that runs several statements in one
+        string (MySQL's) reads the other statements' results here."""
 
     def _make_common_data_structure(self, result: Any) -> Any:
         """A handler's result as the hook returns it; the drivers here already give tuples."""
@@ -299,8 +306,24 @@ class DbApiHook(ProviderHook):
         self, table: str, width: int, target_fields: Iterable[str] | None, **kwargs: Any
     ) -> str:
         columns = f"({', '.join(target_fields)}) " if target_fields else ""
-        marks = ", ".join([self.placeholder] * width)
+        marks = ", ".join([self._connection_placeholder()] * width)
         return f"INSERT INTO {table} {columns}VALUES ({marks})"
+
+    def _connection_placeholder(self) -> str:
+        """The connection's extra ``placeholder`` when it is ``%s`` or ``?`` (a JDBC driver
+        wants ``?``), as Airflow's hooks read it; else the hook's own."""
+        wanted = self.connection.extra.get("placeholder")
+        if wanted in _PLACEHOLDERS:
+            return str(wanted)
+        if wanted is not None:
+            self.log.warning(
+                "Placeholder %r defined in connection %s is not listed in %s: using %r",
+                wanted,
+                self.get_conn_id(),
+                ", ".join(_PLACEHOLDERS),
+                self.placeholder,
+            )
+        return self.placeholder
 
     def _replace_statement(
         self, table: str, width: int, target_fields: Iterable[str] | None, **kwargs: Any

@@ -3,7 +3,10 @@
 The driver is PyMySQL (the extra ``conveyor[mysql]``): pure Python, so it installs anywhere
 without a compiler or the MySQL client headers that mysqlclient needs. Its cursors give
 what mysqlclient's give: ``get_records`` is a tuple of row tuples, as Airflow's MySqlHook
-returns with mysqlclient. The connection extras Airflow reads are honoured: ``charset``,
+returns with mysqlclient. As mysqlclient does by default, one string may hold several
+statements (``DELETE ...; INSERT ...;``): ``run`` gives the handler the first statement's
+result, as mysqlclient's cursor does, then reads the others', so an error in any of them
+fails the run. The connection extras Airflow reads are honoured: ``charset``,
 ``cursor`` (``sscursor``, ``dictcursor``, ``ssdictcursor``), ``ssl``, ``unix_socket``.
 """
 
@@ -60,6 +63,9 @@ class MySqlHook(DbApiHook):
             "database": self.schema or conn.schema or None,
             "port": int(conn.port) if conn.port else 3306,
             "connect_timeout": 10,
+            # Several statements in one string (``DELETE ...; INSERT ...;``), as mysqlclient,
+            # Airflow's default MySQL driver, allows by default.
+            "client_flag": pymysql.constants.CLIENT.MULTI_STATEMENTS,
         }
         if extra.get("charset"):
             args["charset"] = extra["charset"]
@@ -82,6 +88,14 @@ class MySqlHook(DbApiHook):
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (pymysql.err.OperationalError, pymysql.err.InternalError)
+
+    def _finish_statement(self, cursor: Any) -> None:
+        """Read the results of the string's other statements: their errors fail the run
+        (not the next command), and their changes are done before the commit."""
+        while cursor.nextset():
+            count = getattr(cursor, "rowcount", None)
+            if isinstance(count, int) and count >= 0:
+                self.log.info("Rows affected: %s", count)
 
     def set_autocommit(self, conn: Any, autocommit: bool) -> None:
         conn.autocommit(autocommit)  # a method on PyMySQL's (and mysqlclient's) connections

@@ -21,6 +21,8 @@ HOOKS: dict[str, str] = {
     "postgresql": "conveyor.providers.postgres:PostgresHook",
     "mysql": "conveyor.providers.mysql:MySqlHook",
     "mariadb": "conveyor.providers.mysql:MySqlHook",
+    "jdbc": "conveyor.providers.jdbc:JdbcHook",
+    "sqlite": "conveyor.providers.sqlite:SqliteHook",
 }
 
 #: conn_type -> "module:class" of the hooks that are not SQL ones (``any_hook`` only).

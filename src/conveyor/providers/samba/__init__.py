@@ -1,0 +1,1 @@
+"""Airflow's samba provider: ``SambaHook`` over smbprotocol's ``smbclient`` (``hook.py``)."""
