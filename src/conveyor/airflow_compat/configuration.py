@@ -38,6 +38,8 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("core", "base_log_folder"): "log_folder",
     ("logging", "base_log_folder"): "log_folder",
     ("celery", "broker_url"): "broker_url",
+    ("api", "base_url"): "public_web_url",
+    ("webserver", "base_url"): "public_web_url",
 }
 #: (section, key) -> what it always is here, and why.
 FIXED: dict[tuple[str, str], tuple[str, str]] = {
