@@ -31,8 +31,8 @@ import jinja2
 from jinja2.nativetypes import NativeEnvironment
 
 from conveyor.exceptions import TemplateError
-from conveyor.model.task import BaseOperator
 from conveyor.model.params import DagParam
+from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import XComArg, pull_xcom_arg
 
 

@@ -27,9 +27,9 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.run_views import TI_HINTS, DagRunView, log_url, missing
 from conveyor.states import RunState, TaskState
 from conveyor.store import datasets, foreign, manual, runs, sensing, trigger
-from conveyor.store.reads import tasks as task_reads
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
+from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, StartedTry
 from conveyor.store.xcom import upsert_xcom
