@@ -21,6 +21,7 @@ key), and whoever claims it (``pending -> running``, a guarded update) runs it:
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import sys
@@ -98,8 +99,8 @@ def run_task_callbacks(
     callbacks = getattr(task, hook, None) if hook else None
     if not callbacks:
         return []
-    if isinstance(error, str):
-        error = masking.redact(error)  # as masked as the try's log
+    # As masked as the try's log: the secrets the try read never reach a callback.
+    error = masking.redact(error) if isinstance(error, str) else masked_exception(error)
     context = {
         **context,
         "state": state.value if state else None,
@@ -107,6 +108,26 @@ def run_task_callbacks(
     }
     errors = call_all(callbacks, context, f"{hook} of task {task.task_id!r}")
     return [f"{hook} {text}" for text in errors]
+
+
+def masked_exception(exc: BaseException | None) -> BaseException | None:
+    """The exception itself; or, when its text holds a secret the try read, a copy of the
+    same class whose text is masked (an ``AirflowException`` of the masked text when no
+    such copy can be made)."""
+    if exc is None:
+        return None
+    text = str(exc)
+    shown = masking.redact(text)
+    if shown == text:
+        return exc
+    try:
+        clone = copy.copy(exc)
+        clone.args = (shown,)
+        if masking.redact(str(clone)) == str(clone):
+            return clone.with_traceback(exc.__traceback__)
+    except Exception:  # an exception class that will not be copied: its text still goes
+        pass
+    return as_exception(shown)
 
 
 def note_callback_errors(
