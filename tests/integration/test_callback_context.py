@@ -211,7 +211,11 @@ def broken(context):
     raise KeyError("webhook")
 
 
-@dag(schedule=None, start_date=datetime(2024, 1, 1))
+def run_broken(context):
+    raise RuntimeError("pager down: " + type(context["exception"]).__name__)
+
+
+@dag(schedule=None, start_date=datetime(2024, 1, 1), on_failure_callback=run_broken)
 def fetcher(url: str = "http://default.invalid", tries: int = 1):
     @task
     def fetch(where, times):
@@ -247,6 +251,9 @@ def test_conveyor_run_uses_the_conf_for_dag_function_params_and_shows_callback_e
     assert (tmp_path / "fetched.txt").read_text() == "http://given.invalid 1"
     out = " ".join(done.stdout.split())
     assert "check try 1: on_failure_callback broken raised KeyError: 'webhook'" in out
+    # A DAG callback's error too (its exception: an AirflowException of the run's reason).
+    assert "DAG on_failure_callback run_broken raised RuntimeError: pager down: " in out
+    assert "pager down: AirflowException" in out
 
 
 @dag(schedule=None, start_date=datetime(2024, 1, 1))

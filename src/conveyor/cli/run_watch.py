@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from conveyor.callbacks import CALLBACK_FAILED
+from conveyor.callbacks import CALLBACK_FAILED, DAG_HOOKS
 from conveyor.cli.common import styled
 from conveyor.executors.local import log_tail
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import retries, timeline
+from conveyor.store import callback_requests, retries, timeline
 from conveyor.store.engine import Store
 from conveyor.store.reads import tasks as task_reads
 
@@ -38,6 +38,7 @@ class RunWatcher:
     no_retry_delay: bool = False
     _reported: set[int] = field(default_factory=set)  # task_try ids already printed
     _callback_errors: set[int] = field(default_factory=set)  # task_event ids already printed
+    _dag_callback_errors: set[int] = field(default_factory=set)  # callback_request ids
     _states: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
 
     def look(self) -> None:
@@ -111,6 +112,14 @@ class RunWatcher:
             self.console.print(
                 Text(f"{name} try {event.try_number}: {event.message}", style="bold red")
             )
+        with self.store.read() as conn:
+            failed = callback_requests.failed_of_run(conn, self.run_pk)
+        for request in failed:
+            if request.id in self._dag_callback_errors:
+                continue
+            self._dag_callback_errors.add(request.id)
+            for line in request.error.splitlines():
+                self.console.print(Text(f"DAG {DAG_HOOKS[request.kind]} {line}", style="bold red"))
 
     def _next_try(self, at: datetime) -> str:
         if self.no_retry_delay:

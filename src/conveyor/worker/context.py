@@ -93,8 +93,9 @@ class TaskInstanceHandle:
         self.pid = os.getpid()
         self.log_path = log_path
         self.start_date = started.start_date
-        self.end_date: datetime | None = None
         self.state: str | None = TaskState.RUNNING.value
+        self._ended = False
+        self._end_date: datetime | None = None
         self._context: dict[str, Any] | None = None
 
     # -- Airflow's attributes ---------------------------------------------------------------
@@ -165,14 +166,20 @@ class TaskInstanceHandle:
         return self._context
 
     def ended(self, state: TaskState | None) -> None:
-        """After the try's outcome is recorded: its state and recorded end, for callbacks."""
+        """After the try's outcome is recorded: its state, for callbacks (its recorded end
+        is read when asked: most tries have no callback that asks)."""
         self.state = state.value if state is not None else None
-        with self._store.read() as conn:
-            found = task_reads.get_try(conn, self._ti_id, self.try_number)
-        if found is not None and found.end_date is not None:
-            self.end_date = found.end_date
-        else:  # a deferral or a reschedule ends no try row: now is when it stopped
-            self.end_date = utcnow()
+        self._ended = True
+
+    @property
+    def end_date(self) -> datetime | None:
+        """When the try ended, as recorded; None while it runs."""
+        if self._ended and self._end_date is None:
+            with self._store.read() as conn:
+                found = task_reads.get_try(conn, self._ti_id, self.try_number)
+            # A deferral or a reschedule records no end on the try: now is when it stopped.
+            self._end_date = found.end_date if found and found.end_date else utcnow()
+        return self._end_date
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # our own, before __init__ set them (copy, pickle)
