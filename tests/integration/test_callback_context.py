@@ -170,8 +170,11 @@ def test_tasks_why_shows_a_callback_error(env: Env) -> None:
         def broken(context):
             raise KeyError("channel")
 
+        def early(context):
+            raise ValueError("too soon")
+
         with DAG("why_cb", start_date=START, schedule=None):
-            @task(on_success_callback=broken)
+            @task(on_success_callback=broken, on_execute_callback=early)
             def fine():
                 return 1
 
@@ -194,6 +197,9 @@ def test_tasks_why_shows_a_callback_error(env: Env) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert "callback error: on_success_callback broken raised KeyError: 'channel'" in (
+        " ".join(shown.stdout.split())
+    )
+    assert "callback error: on_execute_callback early raised ValueError: too soon" in (
         " ".join(shown.stdout.split())
     )
     # The state is what the task did: the callback's error changes nothing.

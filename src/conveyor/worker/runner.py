@@ -28,7 +28,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from conveyor.callbacks import TASK_HOOKS, DagResolver, after_try, call_all
+from conveyor.callbacks import (
+    TASK_HOOKS,
+    DagResolver,
+    after_try,
+    call_all,
+    note_callback_errors,
+)
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
@@ -388,7 +394,14 @@ class TryRunner:
             call.rendered = rendered_fields(task)
             on_execute = getattr(task, "on_execute_callback", None)
             if on_execute:  # as in Airflow: its errors are logged, the try goes on
-                call_all(on_execute, context, "on_execute_callback")
+                errors = call_all(on_execute, context, "on_execute_callback")
+                note_callback_errors(  # and shown where people look, not only in the log
+                    self.store,
+                    started.ti_id,
+                    try_number,
+                    [f"on_execute_callback {text}" for text in errors],
+                    self.actor.name,
+                )
             value = call.value = deferral.call_task(
                 self.store,
                 task,
