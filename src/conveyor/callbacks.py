@@ -2,7 +2,11 @@
 
 Task callbacks (``on_success_callback``, ``on_failure_callback``, ``on_retry_callback``) run in
 the try's own process right after its outcome is committed, so their output lands in the
-try's log. A callback that raises is logged there and changes nothing.
+try's log. A callback that raises changes nothing, but it is not only logged: its error is a
+``callback_failed`` entry on the try's timeline, which ``conveyor run``, ``conveyor tasks
+why`` and the task instance page show. A failure callback's ``exception`` is the exception
+the try raised (``run_views.as_exception``: an ``AirflowException`` of the recorded text
+where there is no exception object, as for a DAG callback).
 
 DAG callbacks (``on_success_callback``, ``on_failure_callback``, ``sla_miss_callback``) must
 run exactly once per run, whichever process ends the run (a try's fast path, the scheduler
@@ -17,6 +21,7 @@ key), and whoever claims it (``pending -> running``, a guarded update) runs it:
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import sys
@@ -29,13 +34,17 @@ from conveyor.config import Settings
 from conveyor.connections import masking, template_context, try_scope
 from conveyor.model.dag import DAG
 from conveyor.model.task import BaseOperator
+from conveyor.run_views import DagRunView, as_exception
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import callback_requests, runs
+from conveyor.store import callback_requests, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.runs import RunRow
 
 DagResolver = Callable[[Connection, str, str], DAG]
+
+#: Where links to the web UI point when no setting says (``Settings.public_web_url``).
+DEFAULT_WEB_URL = "http://localhost:8080"
 
 TASK_HOOKS = {
     TaskState.SUCCESS: "on_success_callback",
@@ -56,9 +65,17 @@ def _as_list(callbacks: Any) -> list[Callable[[dict[str, Any]], Any]]:
     return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
 
 
+#: The kind of the timeline entry a task callback that raised leaves on its try.
+CALLBACK_FAILED = "callback_failed"
+
+
+def _name(callback: Any) -> str:
+    return str(getattr(callback, "__name__", None) or type(callback).__name__)
+
+
 def call_all(callbacks: Any, context: dict[str, Any], what: str) -> list[str]:
     """Call each callback with the context; an exception is printed (to the try's log) and
-    returned, never raised."""
+    returned as "<callback> raised <Error>: <message>", never raised."""
     errors = []
     for callback in _as_list(callbacks):
         try:
@@ -66,21 +83,64 @@ def call_all(callbacks: Any, context: dict[str, Any], what: str) -> list[str]:
         except Exception:
             text = masking.redact(traceback.format_exc())  # stored on the callback request
             print(f"[conveyor] {what} {callback!r} raised:\n{text}", file=sys.stderr, flush=True)
-            errors.append(text.strip().splitlines()[-1])
+            errors.append(f"{_name(callback)} raised {text.strip().splitlines()[-1]}")
     return errors
 
 
 def run_task_callbacks(
-    task: BaseOperator, context: dict[str, Any], state: TaskState | None, error: str | None
-) -> None:
-    """After a try's outcome is committed: the callback for that outcome, if any."""
+    task: BaseOperator,
+    context: dict[str, Any],
+    state: TaskState | None,
+    error: BaseException | str | None,
+) -> list[str]:
+    """After a try's outcome is committed: the callbacks for that outcome, if any; what
+    they raised, each as "<hook> <callback> raised <Error>: <message>"."""
     hook = TASK_HOOKS.get(state) if state is not None else None
     callbacks = getattr(task, hook, None) if hook else None
     if not callbacks:
+        return []
+    # As masked as the try's log: the secrets the try read never reach a callback.
+    error = masking.redact(error) if isinstance(error, str) else masked_exception(error)
+    context = {
+        **context,
+        "state": state.value if state else None,
+        "exception": as_exception(error),
+    }
+    errors = call_all(callbacks, context, f"{hook} of task {task.task_id!r}")
+    return [f"{hook} {text}" for text in errors]
+
+
+def masked_exception(exc: BaseException | None) -> BaseException | None:
+    """The exception itself; or, when its text holds a secret the try read, a copy of the
+    same class whose text is masked (an ``AirflowException`` of the masked text when no
+    such copy can be made)."""
+    if exc is None:
+        return None
+    text = str(exc)
+    shown = masking.redact(text)
+    if shown == text:
+        return exc
+    try:
+        clone = copy.copy(exc)
+        clone.args = (shown,)
+        if masking.redact(str(clone)) == str(clone):
+            return clone.with_traceback(exc.__traceback__)
+    except Exception:  # an exception class that will not be copied: its text still goes
+        pass
+    return as_exception(shown)
+
+
+def note_callback_errors(
+    store: Store, ti_id: int, try_number: int, errors: list[str], actor: str
+) -> None:
+    """Each task callback error as a ``callback_failed`` entry on the try's timeline."""
+    if not errors:
         return
-    exception = masking.redact(error) if error else error  # as masked as the try's log
-    context = {**context, "state": state.value if state else None, "exception": exception}
-    call_all(callbacks, context, f"{hook} of task {task.task_id!r}")
+    with store.write() as conn:
+        for text in errors:
+            transitions.record_event(
+                conn, ti_id, try_number, CALLBACK_FAILED, text, transitions.Actor(actor)
+            )
 
 
 # -- requests: made once by whoever ends the run, run once by whoever claims them -------------
@@ -113,17 +173,27 @@ def run_dates(run: RunRow) -> dict[str, Any]:
     }
 
 
-def run_context(dag: DAG, run: RunRow, reason: str | None) -> dict[str, Any]:
-    """What a DAG callback is called with."""
+def run_context(
+    dag: DAG,
+    run: RunRow,
+    reason: str | None,
+    *,
+    store: Store | None = None,
+    web_url: str = DEFAULT_WEB_URL,
+) -> dict[str, Any]:
+    """What a DAG callback is called with. ``exception`` of a failure: an AirflowException
+    carrying the reason (the callback runs apart from any try that raised)."""
+    failed = run.state is RunState.FAILED
     return {
         "dag": dag,
-        "dag_run": run,
+        "dag_run": DagRunView.of(run, store, web_url),
         "run_id": run.run_id,
         "conf": run.conf,
         "params": {**dag.params, **(run.conf or {})},
         **run_dates(run),
         "state": run.state.value,
         "reason": reason,
+        "exception": as_exception(reason or "the run failed") if failed else None,
         **template_context(),
     }
 
@@ -134,6 +204,7 @@ def run_pending(
     *,
     run_pk: int | None = None,
     ids: Iterable[int] | None = None,
+    web_url: str = DEFAULT_WEB_URL,
 ) -> int:
     """Claim and run pending DAG callbacks (of one run, or all); returns how many ran."""
     by = f"{socket.gethostname()}:{os.getpid()}"
@@ -151,7 +222,7 @@ def run_pending(
         try:
             with store.read() as conn:
                 dag = resolve_dag(conn, run.version_hash, run.dag_id)
-            context = run_context(dag, run, row.reason)
+            context = run_context(dag, run, row.reason, store=store, web_url=web_url)
             if row.task_id:
                 context["task_id"] = row.task_id
                 context["sla"] = dag.get_task(row.task_id).sla
@@ -172,18 +243,24 @@ def after_try(
     task: BaseOperator | None,
     context: dict[str, Any] | None,
     state: TaskState | None,
-    error: str | None,
+    error: BaseException | str | None,
     run_pk: int,
+    *,
+    ti_id: int,
+    try_number: int,
+    actor: str,
+    web_url: str = DEFAULT_WEB_URL,
 ) -> None:
-    """The runner's one hook, after a try's outcome is committed: task callbacks, then the
-    DAG callbacks of a run this try ended."""
+    """The runner's one hook, after a try's outcome is committed: task callbacks (what they
+    raise noted on the try's timeline), then the DAG callbacks of a run this try ended."""
     if task is not None and context is not None:
-        run_task_callbacks(task, context, state, error)
+        errors = run_task_callbacks(task, context, state, error)
+        note_callback_errors(store, ti_id, try_number, errors, actor)
     if dag is not None and any(getattr(dag, hook, None) for hook in DAG_HOOKS.values()):
         with store.read() as conn:
             if runs.get_run(conn, run_pk).state is RunState.RUNNING:
                 return
-        run_pending(store, resolve_dag, run_pk=run_pk)
+        run_pending(store, resolve_dag, run_pk=run_pk, web_url=web_url)
 
 
 # -- the scheduler's side: leftovers run in a child process -----------------------------------
@@ -202,7 +279,7 @@ def _child_main(settings: Settings, environ: dict[str, str]) -> None:
 
     try:
         with try_scope(store, settings):
-            run_pending(store, resolve)
+            run_pending(store, resolve, web_url=settings.public_web_url)
     finally:
         store.dispose()
 

@@ -13,8 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from conveyor.exceptions import ConfigError
 
@@ -91,7 +99,14 @@ class Settings(BaseModel):
     )
     base_url: str = Field(
         default="",
-        description="path prefix the web app is served under behind a proxy, e.g. /conveyor",
+        description="path prefix the web app is served under behind a proxy, e.g. /conveyor; "
+        "a full URL (Airflow's [api] base_url, https://host/conveyor) sets web_url too",
+    )
+    web_url: str | None = Field(
+        default=None,
+        description="the web UI's address as people open it, e.g. https://conveyor.example.com"
+        "; links sent out (ti.log_url in failure alerts) point there; default: "
+        "http://localhost:8080 and base_url",
     )
     secret_key: str | None = Field(
         default=None,
@@ -178,6 +193,24 @@ class Settings(BaseModel):
         description="JdbcHook uses the driver class named by a connection's driver_class extra",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _split_full_base_url(cls, data: Any) -> Any:
+        """Airflow's ``base_url`` is a full URL: its path is the prefix, the whole the
+        address links point at (unless web_url is given)."""
+        if isinstance(data, dict) and "://" in str(data.get("base_url") or ""):
+            full = str(data["base_url"]).strip()
+            data = {**data, "base_url": urlsplit(full).path}
+            data.setdefault("web_url", full)
+        return data
+
+    @field_validator("web_url")
+    @classmethod
+    def _check_web_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+            raise ValueError("an http:// or https:// URL such as https://conveyor.example.com")
+        return value.rstrip("/") if value else None
+
     @field_validator("base_url")
     @classmethod
     def _normalize_base_url(cls, value: str) -> str:
@@ -222,6 +255,11 @@ class Settings(BaseModel):
     def logs_path(self) -> Path:
         assert self.log_folder is not None
         return self.log_folder
+
+    @property
+    def public_web_url(self) -> str:
+        """Where people open the web UI: links to its pages start with this."""
+        return self.web_url or f"http://localhost:8080{self.base_url}"
 
     @property
     def db_url(self) -> str:

@@ -28,15 +28,32 @@ DEFAULT_MESSAGE = (
     "{% elif task_id is defined %}Conveyor: SLA missed in {{ dag.dag_id }}: {{ reason }}"
     " (run {{ run_id }})"
     "{% else %}Conveyor: DAG {{ dag.dag_id }} run {{ run_id }} {{ state }}"
-    "{% endif %}{% if exception %}: {{ exception.strip().splitlines()[-1] }}"
+    "{% endif %}{% if exception and ti is defined %}: {{ exception_line }}"
     "{% elif reason and task_id is not defined %}: {{ reason }}{% endif %}"
 )
 
 
+def exception_line(exception: Any) -> str:
+    """A failure's one line for a message: "ValueError: no luck" (of an exception object,
+    or the last line of a recorded traceback)."""
+    if exception is None:
+        return ""
+    text = str(exception).strip()
+    if isinstance(exception, str) or "\n" in text:
+        return text.splitlines()[-1] if text else ""
+    return f"{type(exception).__name__}: {text}" if text else type(exception).__name__
+
+
+def message_values(context: dict[str, Any]) -> dict[str, Any]:
+    """The context with the names the default message uses, None where it has none."""
+    values = {"exception": None, "reason": None, "state": None, **context}
+    values["exception_line"] = exception_line(values["exception"])
+    return values
+
+
 def render_message(template: str, context: dict[str, Any]) -> str:
     """The message, with every secret this process read masked (it leaves for other eyes)."""
-    values = {"exception": None, "reason": None, "state": None, **context}
-    return masking.redact(str(render_value(template, values)))
+    return masking.redact(str(render_value(template, message_values(context))))
 
 
 class WebhookNotifier:

@@ -33,7 +33,8 @@ def notify(context):
     # What a notifier would send, and what every failure callback is handed.
     Path("@TMP@/notified.json").write_text(json.dumps({
         "text": render_message(DEFAULT_MESSAGE, context),
-        "exception": context["exception"],
+        "exception": str(context["exception"]),
+        "type": type(context["exception"]).__name__,
     }))
 
 def dag_failed(context):
@@ -103,6 +104,7 @@ def test_a_failed_tries_error_shows_secrets_masked_everywhere_it_goes(world: Wor
     # The failure callback's context and a notifier's text.
     notified = json.loads((world.tmp / "notified.json").read_text())
     assert "etl:*** with token ***" in notified["exception"]
+    assert notified["type"] == "ValueError"  # the task's exception, its text masked
     assert "***" in notified["text"] and "leaky.connect failed" in notified["text"]
     assert PASSWORD not in json.dumps(notified) and TOKEN not in json.dumps(notified)
 

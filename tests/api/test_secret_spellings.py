@@ -37,7 +37,7 @@ from conveyor import DAG, task
 from conveyor.connections import Variable, get_connection
 
 def notify(context):
-    Path("@TMP@/notified.json").write_text(json.dumps({"exception": context["exception"]}))
+    Path("@TMP@/notified.json").write_text(json.dumps({"exception": str(context["exception"])}))
 
 with DAG("spelled"):
     @task(on_failure_callback=notify)

@@ -7,6 +7,7 @@ driven by Playwright) against a real ``conveyor scheduler`` and ``conveyor web``
   while the page is open, and "no try yet" instead of an empty log box;
 - the XCom and rendered-templates tabs; notes on runs and task instances (op edits them, a
   viewer reads them);
+- a task callback's error is shown on the page (above the tries, and in its try's timeline);
 - the grid orders runs by logical date; the DAG page's header updates live; at 390 px the
   top bar keeps the user and Log out; the API link opens in a new tab.
 
@@ -87,6 +88,22 @@ with DAG(
     slow() >> templated
 """
 
+# A success whose callback raises: the page shows the callback's error, not only its log.
+CALLBACK_DAG = """
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+
+def broken(context):
+    raise KeyError("channel")
+
+
+with DAG("ti_callback", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    PythonOperator(task_id="fine", python_callable=lambda: 1, on_success_callback=broken)
+"""
+
 
 browser = ui_servers.browser_fixture()
 
@@ -98,8 +115,9 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
         flags.mkdir()
         (servers.dags_folder / "ti_mapped.py").write_text(textwrap.dedent(MAPPED_DAG))
         (servers.dags_folder / "ti_detail.py").write_text(DETAIL_DAG.format(flags=str(flags)))
-        _wait_for_dags(servers, {"ti_mapped", "ti_detail"})
-        for dag_id in ("ti_mapped", "ti_detail"):
+        (servers.dags_folder / "ti_callback.py").write_text(CALLBACK_DAG)
+        _wait_for_dags(servers, {"ti_mapped", "ti_detail", "ti_callback"})
+        for dag_id in ("ti_mapped", "ti_detail", "ti_callback"):
             servers.cli("dags", "unpause", dag_id)
         yield servers
 
@@ -331,6 +349,21 @@ def test_the_log_viewer_xcom_and_rendered_templates_and_notes(
     expect(viewer.locator("#ti-note")).to_have_text("checked the output by hand")
     expect(viewer.locator("#notes button")).to_have_count(0)
     context.close()
+
+
+def test_a_callback_error_is_shown_on_the_task_page(page: Page, conveyor: Conveyor) -> None:
+    log_in(page, conveyor, "op")
+    run_id = trigger(page, conveyor, "ti_callback")
+    page.goto(ti_url(conveyor, "ti_callback", run_id, "fine"))
+    expect(page.locator("#ti-state [data-state]")).to_have_attribute(
+        "data-state", "success", timeout=WAIT_MS
+    )
+    box = page.locator("#callback-errors")
+    expect(box).to_contain_text(
+        "Try 1: on_success_callback broken raised KeyError: 'channel'", timeout=WAIT_MS
+    )
+    # And in the try's timeline, by its kind.
+    expect(page.locator("#tries .k-callback_failed")).to_have_count(1)
 
 
 def test_the_grid_orders_runs_by_logical_date(page: Page, conveyor: Conveyor) -> None:

@@ -40,6 +40,8 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("celery", "broker_url"): "broker_url",
     ("providers.jdbc", "allow_driver_path_in_extra"): "providers_jdbc_allow_driver_path_in_extra",
     ("providers.jdbc", "allow_driver_class_in_extra"): "providers_jdbc_allow_driver_class_in_extra",
+    ("api", "base_url"): "web_url",
+    ("webserver", "base_url"): "web_url",
 }
 #: (section, key) -> what it always is here, and why.
 FIXED: dict[tuple[str, str], tuple[str, str]] = {
@@ -52,6 +54,8 @@ def _setting(name: str, settings: Settings) -> Any:
     value = getattr(settings, name)
     if name == "executor":
         return _EXECUTORS[value]  # Airflow's class name for it
+    if name == "web_url":
+        return settings.public_web_url  # its default follows base_url
     return str(value) if isinstance(value, os.PathLike) else value
 
 

@@ -141,6 +141,53 @@ def _keywords(tree: ast.Module, airflow_file: bool) -> list[Finding]:
     return found
 
 
+#: Calls where a "on a task" keyword means the DAG's own (start_date= of the DAG).
+_NOT_TASKS = frozenset({"DAG", "dag", "dict"})
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def ignored_keywords(source: str, filename: str = "<dag file>") -> list[Finding]:
+    """Keywords the file gives that Conveyor takes and ignores (``table.ignored_keywords``),
+    each with what it would have done on Airflow: warnings, not errors. Only in files that
+    import airflow (elsewhere the same names may be another library's)."""
+    try:
+        tree = ast.parse(source.removeprefix("\ufeff"), filename=filename)
+    except SyntaxError:
+        return []  # check_source reports it
+    if not _imports_airflow(tree):
+        return []
+    ignored = table.ignored_keywords()
+    found: list[Finding] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        for keyword in node.keywords:
+            note = ignored.get(keyword.arg or "")
+            if note is None or (note.startswith("on a task") and _call_name(node) in _NOT_TASKS):
+                continue
+            meaning = table.AIRFLOW_MEANING.get(keyword.arg or "", "has an effect")
+            message = (
+                f"keyword {keyword.arg}= is {note.removeprefix('on a task: ')}; "
+                f"on Airflow it {meaning}"
+            )
+            found.append(Finding(keyword.lineno, keyword.col_offset + 1, message))
+    return sorted(set(found), key=lambda f: (f.line, f.column, f.message))
+
+
+def _imports_airflow(tree: ast.Module) -> bool:
+    return any(
+        (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "airflow")
+        or (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "airflow" for a in n.names))
+        for n in ast.walk(tree)
+    )
+
+
 def check_source(source: str, filename: str = "<dag file>") -> list[Finding]:
     """Every finding of the file, in line order; a syntax error is the one finding then."""
     try:
@@ -148,10 +195,6 @@ def check_source(source: str, filename: str = "<dag file>") -> list[Finding]:
         tree = ast.parse(source.removeprefix("\ufeff"), filename=filename)
     except SyntaxError as exc:
         return [Finding(exc.lineno or 1, exc.offset or 1, f"SyntaxError: {exc.msg}")]
-    airflow_file = any(
-        (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "airflow")
-        or (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "airflow" for a in n.names))
-        for n in ast.walk(tree)
-    )
+    airflow_file = _imports_airflow(tree)
     findings = _imports(tree) + _keywords(tree, airflow_file)
     return sorted(set(findings), key=lambda f: (f.line, f.column, f.message))

@@ -333,7 +333,7 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "concurrency": "read as max_active_tasks=",
     "dag_display_name": "accepted; the DAG id is shown",
     "task_display_name": "accepted; the task id is shown",
-    "provide_context": "accepted and ignored: the context always reaches a callable asking for it",
+    "provide_context": "not needed: the context always reaches a callable asking for it",
     "do_xcom_push": "False: the return value is not stored",
     "xcom_push": "Airflow 1.10's name of do_xcom_push",
     "multiple_outputs": "a returned dict is also stored key by key",
@@ -365,6 +365,44 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "fail_stop": "accepted and ignored",
     "fail_fast": "accepted and ignored",
 }
+
+#: How a note of ``ACCEPTED_KEYWORDS`` marks a keyword Conveyor takes but ignores (or only
+#: would display): ``conveyor dags validate`` warns where a file gives one. A keyword given
+#: its meaning gets another note, and its warning goes with the marker.
+IGNORED_MARKERS = ("accepted and ignored", "accepted;")
+
+#: What an ignored keyword does in Airflow, for the warning (keyword -> "it ...").
+AIRFLOW_MEANING: dict[str, str] = {
+    "dag_display_name": "shows this name instead of the DAG id",
+    "task_display_name": "shows this name instead of the task id",
+    "default_view": "opens the DAG on this view in the UI",
+    "orientation": "lays the graph out in this direction",
+    "owner_links": "links the owner's name in the UI",
+    "access_control": "grants these roles permissions on this DAG",
+    "is_paused_upon_creation": "decides whether the DAG starts paused when first seen",
+    "weight_rule": "derives the priority weight from the downstream or upstream tasks",
+    "run_as_user": "runs the task as this Unix user",
+    "executor_config": "hands the executor per-task settings (a pod override ...)",
+    "resources": "declares the CPU, memory and disk the task needs",
+    "wait_for_downstream": "waits for the previous run's tasks right after this one",
+    "max_active_tis_per_dag": "limits running instances of this task across runs",
+    "max_active_tis_per_dagrun": "limits running instances of this task within a run",
+    "map_index_template": "names each instance of a mapped task",
+    "start_date": "does not schedule the task before its own start_date",
+    "end_date": "does not schedule the task after its own end_date",
+    "fail_stop": "fails the run's other running tasks as soon as one fails",
+    "fail_fast": "fails the run's other running tasks as soon as one fails",
+}
+
+
+def ignored_keywords() -> dict[str, str]:
+    """Keywords Conveyor still takes and ignores, each with its note."""
+    return {
+        keyword: note
+        for keyword, note in ACCEPTED_KEYWORDS.items()
+        if any(marker in note for marker in IGNORED_MARKERS)
+    }
+
 
 #: Keywords Airflow takes that Conveyor refuses, with what to write instead.
 REFUSED_KEYWORDS: dict[str, str] = {

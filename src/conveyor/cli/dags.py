@@ -236,11 +236,15 @@ def validate(paths: tuple[str, ...]) -> None:
     """Check DAG files (.py, .yaml, .yml) or folders without running anything.
 
     Prints every problem as file:line:column: what was expected and what was found.
-    Exit 1 if there is any.
+    Exit 1 if there is any. Keywords Conveyor accepts and ignores are warnings: each is
+    printed with what it does on Airflow, and does not change the exit status.
     """
-    from conveyor.loading.yaml.validate import validate_paths
+    from conveyor.loading.yaml.validate import validate_paths, warnings_of
 
     problems = validate_paths(list(paths))
+    for warning in warnings_of(list(paths)):
+        console.print(f"[yellow]{warning.where}[/]: warning: ", end="")
+        console.print(warning.detail, markup=False)
     for problem in problems:
         console.print(f"[bold red]{problem.where}[/]: ", end="")
         console.print(problem.detail, markup=False)

@@ -208,6 +208,9 @@ def _run_live(config: Settings, store: Store, run_pk: int, *, no_retry_delay: bo
                 scheduler.run(until=finished)
         else:
             scheduler.run(until=finished)
+    # A try's callbacks run after its outcome (which may end the run) is recorded; the
+    # executor has waited for them by now, so what they raised is told too.
+    watcher.look()
     if not terminal:
         console.print()
         console.print(_table(store, run_pk))

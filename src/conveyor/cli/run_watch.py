@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from conveyor.callbacks import CALLBACK_FAILED, DAG_HOOKS
 from conveyor.cli.common import styled
 from conveyor.executors.local import log_tail
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import retries
+from conveyor.store import callback_requests, retries, timeline
 from conveyor.store.engine import Store
 from conveyor.store.reads import tasks as task_reads
 
@@ -36,6 +37,8 @@ class RunWatcher:
     progress_lines: bool  # one line per state change (no terminal, no live table)
     no_retry_delay: bool = False
     _reported: set[int] = field(default_factory=set)  # task_try ids already printed
+    _callback_errors: set[int] = field(default_factory=set)  # task_event ids already printed
+    _dag_callback_errors: set[int] = field(default_factory=set)  # callback_request ids
     _states: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
 
     def look(self) -> None:
@@ -43,6 +46,7 @@ class RunWatcher:
         changes = self._changes() if self.progress_lines else []
         self._print(line for line, next_try in changes if not next_try)
         self._print_failed_tries()
+        self._print_callback_errors()
         self._print(line for line, next_try in changes if next_try)
         if self.no_retry_delay:
             self._retry_now()
@@ -95,6 +99,27 @@ class RunWatcher:
             if waiting and row.retry_at is not None:
                 self.console.print(Text(self._next_try(row.retry_at)))
             self.console.print()
+
+    def _print_callback_errors(self) -> None:
+        """A task callback that raised (its try's timeline says so), as it is recorded."""
+        with self.store.read() as conn:
+            found = timeline.run_events(conn, self.run_pk, CALLBACK_FAILED)
+        for event in found:
+            if event.id in self._callback_errors:
+                continue
+            self._callback_errors.add(event.id)
+            name = event.task_id if event.map_index < 0 else f"{event.task_id}[{event.map_index}]"
+            self.console.print(
+                Text(f"{name} try {event.try_number}: {event.message}", style="bold red")
+            )
+        with self.store.read() as conn:
+            failed = callback_requests.failed_of_run(conn, self.run_pk)
+        for request in failed:
+            if request.id in self._dag_callback_errors:
+                continue
+            self._dag_callback_errors.add(request.id)
+            for line in request.error.splitlines():
+                self.console.print(Text(f"DAG {DAG_HOOKS[request.kind]} {line}", style="bold red"))
 
     def _next_try(self, at: datetime) -> str:
         if self.no_retry_delay:

@@ -191,6 +191,9 @@ def why(dag_id: str, run_id: str, task_id: str, map_index: int | None, output: s
             console.print(
                 "\n".join("    " + line for line in t.error.splitlines()[-15:]), markup=False
             )
+        for text in t.callback_errors:  # never only in the try's log
+            console.print("  [red]callback error:[/] ", end="")
+            console.print(text, markup=False)
     if story.waiting_for:
         console.print("\n[bold]waiting for:[/]")
         for reason in story.waiting_for:

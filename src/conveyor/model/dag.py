@@ -21,7 +21,7 @@ from jinja2 import Undefined
 from conveyor.exceptions import CycleError, DagDefinitionError
 from conveyor.model.context import DagContext
 from conveyor.model.datasets import Dataset
-from conveyor.model.params import split_params
+from conveyor.model.params import DagParam, split_params
 from conveyor.model.schedules import NoSchedule, Schedule, schedule_from_arg
 from conveyor.model.task import BaseOperator, Callback, _as_timedelta
 from conveyor.model.timetable_protocol import as_schedule
@@ -251,25 +251,33 @@ class DAG:
 def dag(dag_id: str | Callable[..., Any] | None = None, **dag_kwargs: Any) -> Callable[..., Any]:
     """Decorate a function that builds tasks; calling it returns the DAG.
 
-    The function's own parameters with defaults become the DAG's params.
+    The function's own parameters become the DAG's params (their defaults, or the values
+    the call gives), and the function is called with a ``DagParam`` for each: a task given
+    one sees the run's ``params[name]`` at run time (the conf's value, else the default), as
+    in Airflow.
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., DAG]:
         @functools.wraps(func)
         def build(*args: Any, **kwargs: Any) -> DAG:
-            signature = inspect.signature(func)
-            params = {
-                name: p.default
-                for name, p in signature.parameters.items()
-                if p.default is not inspect.Parameter.empty
+            bound = inspect.signature(func).bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            named = {
+                name: value
+                for name, value in bound.arguments.items()
+                if bound.signature.parameters[name].kind
+                not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
             }
-            params.update(dag_kwargs.get("params") or {})
+            params = {**named, **(dag_kwargs.get("params") or {})}
             options = {**dag_kwargs, "params": params}
             if func.__doc__ and "description" not in options:
                 options["description"] = inspect.cleandoc(func.__doc__).splitlines()[0]
             name = dag_id if isinstance(dag_id, str) else func.__name__
             with DAG(name, **options) as new_dag:
-                func(*args, **kwargs)
+                given = dict(bound.arguments)
+                for param in named:
+                    given[param] = DagParam(param, params[param])
+                func(**_as_keywords(bound.signature, given))
             return new_dag
 
         return build
@@ -278,3 +286,21 @@ def dag(dag_id: str | Callable[..., Any] | None = None, **dag_kwargs: Any) -> Ca
         func, dag_id = dag_id, None
         return decorate(func)
     return decorate
+
+
+def _as_keywords(signature: inspect.Signature, given: dict[str, Any]) -> dict[str, Any]:
+    """Bound arguments as keywords for a call (``**kwargs`` spread out again); a function
+    with ``*args`` gets those only when no DagParam needs its name (they go first)."""
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                raise DagDefinitionError(
+                    f"a @dag function's *{name} cannot be given: name its parameters"
+                )
+        else:
+            out[name] = value
+    return out

@@ -165,3 +165,31 @@ def conf_errors(
         if spec.get("required") and name not in conf:
             errors.append(f"conf.{name}: param {name!r} has no default; the conf must give it")
     return errors
+
+
+class DagParam:
+    """A ``@dag`` function's parameter, as its tasks are given it: at run time it is the
+    run's ``params[name]`` (the conf's value when the trigger gave one, else the default), as
+    Airflow's DagParam. It is resolved where templates are rendered (a task's template
+    fields, a ``@task`` function's arguments); in an f-string it becomes the Jinja
+    expression that reads the param, so ``f"echo {url}"`` in a templated field works too."""
+
+    def __init__(self, name: str, default: Any = NOTSET) -> None:
+        self.name = name
+        self.default = default
+
+    def resolve(self, context: dict[str, Any]) -> Any:
+        params = context.get("params") or {}
+        if self.name in params:
+            value = params[self.name]
+            return value.value if isinstance(value, Param) else value
+        if self.default is NOTSET:
+            raise ConveyorError(f"DAG param {self.name!r} has no value: give it in the conf")
+        return self.default.value if isinstance(self.default, Param) else self.default
+
+    def __str__(self) -> str:
+        return f"{{{{ params[{self.name!r}] }}}}"
+
+    def __repr__(self) -> str:
+        # Stable across parses: the serialized DAG (and so its version) is made from it.
+        return f"DagParam({self.name!r}, default={self.default!r})"

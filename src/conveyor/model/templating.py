@@ -31,6 +31,7 @@ import jinja2
 from jinja2.nativetypes import NativeEnvironment
 
 from conveyor.exceptions import TemplateError
+from conveyor.model.params import DagParam
 from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import XComArg, pull_xcom_arg
 
@@ -69,6 +70,8 @@ def render_value(
     env = env or _ENVIRONMENT
     if isinstance(value, XComArg):
         return pull_xcom_arg(value, context["ti"].xcom_pull_one)
+    if isinstance(value, DagParam):  # a @dag function's parameter: the run's value
+        return value.resolve(context)
     if isinstance(value, str):
         if exts and env.loader is not None and value.endswith(tuple(exts)):
             return env.get_template(value).render(context)

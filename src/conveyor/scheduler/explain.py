@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from conveyor.callbacks import CALLBACK_FAILED
 from conveyor.clock import utcnow
 from conveyor.engine.mapping import task_states, ti_key
 from conveyor.engine.planning import plan_run
@@ -35,6 +36,8 @@ class TryStory:
     error: str | None = None
     log_path: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: What its task callbacks raised ("on_failure_callback alert raised KeyError: 'x'").
+    callback_errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -65,6 +68,8 @@ def explain(
         story.events.append(
             {"at": ev.at, "kind": ev.kind, "actor": ev.actor, "message": ev.message}
         )
+        if ev.kind == CALLBACK_FAILED:
+            story.callback_errors.append(ev.message or "")
     for t in timeline.tries(conn, ti.id):
         story = stories.setdefault(t.try_number, TryStory(t.try_number))
         story.state, story.hostname, story.pid = t.state, t.hostname, t.pid

@@ -74,3 +74,19 @@ def finish(conn: Connection, request_id: int, errors: list[str]) -> None:
             error="\n".join(errors) or None,
         )
     )
+
+
+@dataclass(frozen=True)
+class FailedRequest:
+    id: int
+    kind: str  # success | failure | sla_miss
+    error: str
+
+
+def failed_of_run(conn: Connection, run_pk: int) -> list[FailedRequest]:
+    """A run's DAG callbacks that raised, oldest first, with what they raised."""
+    c = callback_request.c
+    rows = conn.execute(
+        select(c.id, c.kind, c.error).where(c.run_pk == run_pk, c.state == "failed").order_by(c.id)
+    )
+    return [FailedRequest(r.id, r.kind, r.error or "") for r in rows]

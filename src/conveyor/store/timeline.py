@@ -85,3 +85,26 @@ def tries(conn: Connection, ti_id: int) -> list[TryRow]:
 
 def dag_is_paused(conn: Connection, dag_id: str) -> bool:
     return bool(conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == dag_id)).scalar())
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """A timeline entry of one of a run's task instances."""
+
+    id: int
+    task_id: str
+    map_index: int
+    try_number: int
+    message: str | None
+
+
+def run_events(conn: Connection, run_pk: int, kind: str) -> list[RunEvent]:
+    """The timeline entries of one kind of every task instance of a run, oldest first."""
+    ti, ev = task_instance.c, task_event.c
+    rows = conn.execute(
+        select(ev.id, ti.task_id, ti.map_index, ev.try_number, ev.message)
+        .join(task_instance, ti.id == ev.ti_id)
+        .where(ti.run_pk == run_pk, ev.kind == kind)
+        .order_by(ev.id)
+    )
+    return [RunEvent(r.id, r.task_id, r.map_index, r.try_number, r.message) for r in rows]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from conveyor.callbacks import run_dates
+from conveyor.callbacks import DEFAULT_WEB_URL, run_dates
 from conveyor.clock import utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
@@ -23,10 +24,12 @@ from conveyor.model.datasets import AssetAlias
 from conveyor.model.task import BaseOperator
 from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
-from conveyor.states import RunState
+from conveyor.run_views import TI_HINTS, DagRunView, log_url, missing
+from conveyor.states import RunState, TaskState
 from conveyor.store import datasets, foreign, manual, runs, sensing, trigger
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
+from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
 from conveyor.store.transitions import Actor, StartedTry
 from conveyor.store.xcom import upsert_xcom
@@ -52,7 +55,11 @@ def check_json(value: Any, what: str) -> Any:
 
 
 class TaskInstanceHandle:
-    """``context["ti"]``: the running try, with XCom push and pull."""
+    """``context["ti"]``: the running try, with XCom push and pull, and Airflow's task
+    instance attributes (``log_url``, ``start_date``, ``state``, ``dag_run`` ...). In a
+    callback that runs after the try ended, ``state``, ``end_date`` and ``duration`` are
+    the recorded ones. An Airflow attribute Conveyor cannot give raises an AttributeError
+    that says what to use instead."""
 
     def __init__(
         self,
@@ -65,13 +72,17 @@ class TaskInstanceHandle:
         *,
         home: Path | None = None,
         max_conf_bytes: int = DEFAULT_MAX_CONF_BYTES,
+        web_url: str = DEFAULT_WEB_URL,
     ) -> None:
         try_number, max_tries, map_index = started.try_number, started.max_tries, started.map_index
         self._store = store
         self._max_conf_bytes = max_conf_bytes  # for the runs this try triggers
+        self._web_url = web_url
+        self._ti_id = started.ti_id
         self.home = home  # the worker's $CONVEYOR_HOME (virtualenv caches live there)
         self.map_index = map_index  # {{ ti.map_index }}: which instance of a mapped task
         self._run = run
+        self.dag_run = DagRunView.of(run, store, web_url)
         self.task = task
         self.dag_id = run.dag_id
         self.run_id = run.run_id
@@ -79,7 +90,101 @@ class TaskInstanceHandle:
         self.try_number = try_number
         self.max_tries = max_tries
         self.hostname = hostname
+        self.pid = os.getpid()
         self.log_path = log_path
+        self.start_date = started.start_date
+        self.state: str | None = TaskState.RUNNING.value
+        self._ended = False
+        self._end_date: datetime | None = None
+        self._context: dict[str, Any] | None = None
+
+    # -- Airflow's attributes ---------------------------------------------------------------
+
+    @property
+    def logical_date(self) -> datetime:
+        return self._run.logical_date
+
+    @property
+    def execution_date(self) -> datetime:
+        return self._run.logical_date
+
+    @property
+    def operator(self) -> str:
+        """The task's class name, as Airflow's ``ti.operator``."""
+        return str(getattr(self.task, "operator_name", type(self.task).__name__))
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, once the try has ended (None before, as in Airflow)."""
+        if self.end_date is None or self.start_date is None:
+            return None
+        return (self.end_date - self.start_date).total_seconds()
+
+    @property
+    def pool(self) -> str:
+        return str(getattr(self.task, "pool", "default_pool"))
+
+    @property
+    def pool_slots(self) -> int:
+        return int(getattr(self.task, "pool_slots", 1))
+
+    @property
+    def queue(self) -> str:
+        return str(getattr(self.task, "queue", "default"))
+
+    @property
+    def priority_weight(self) -> int:
+        return int(getattr(self.task, "priority_weight", 1))
+
+    @property
+    def executor_config(self) -> dict[str, Any]:
+        return dict(getattr(self.task, "executor_config", None) or {})
+
+    @property
+    def is_mapped(self) -> bool:
+        return self.map_index >= 0
+
+    @property
+    def log_url(self) -> str:
+        """This try's page in the web UI (``web_url`` / Airflow's ``[api] base_url``)."""
+        return log_url(
+            self._web_url, self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number
+        )
+
+    @property
+    def mark_success_url(self) -> str:
+        """Where a person marks it success: its page, whose actions do (as in Airflow 3)."""
+        return self.log_url
+
+    def get_dagrun(self) -> DagRunView:
+        return self.dag_run
+
+    def get_template_context(self) -> dict[str, Any]:
+        """The context the try runs with."""
+        if self._context is None:
+            raise RuntimeError("the try's context is not built yet")
+        return self._context
+
+    def ended(self, state: TaskState | None) -> None:
+        """After the try's outcome is recorded: its state, for callbacks (its recorded end
+        is read when asked: most tries have no callback that asks)."""
+        self.state = state.value if state is not None else None
+        self._ended = True
+
+    @property
+    def end_date(self) -> datetime | None:
+        """When the try ended, as recorded; None while it runs."""
+        if self._ended and self._end_date is None:
+            with self._store.read() as conn:
+                found = task_reads.get_try(conn, self._ti_id, self.try_number)
+            # A deferral or a reschedule records no end on the try: now is when it stopped.
+            self._end_date = found.end_date if found and found.end_date else utcnow()
+        return self._end_date
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # our own, before __init__ set them (copy, pickle)
+            raise AttributeError(name)
+        raise missing("task_instance", name, TI_HINTS)
 
     def xcom_push(self, key: str, value: Any) -> None:
         check_json(value, f"XCom {key!r} of task {self.task_id!r}")
@@ -247,7 +352,7 @@ def build_context(
         "task": task,
         "ti": ti,
         "task_instance": ti,
-        "dag_run": run,
+        "dag_run": ti.dag_run,
         "run_id": run.run_id,
         "conf": run.conf,
         "params": params,
@@ -266,4 +371,6 @@ def build_context(
         "task_state_store": TaskStateStore(ti),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
-    return {**standard_context(context), **context}
+    context = {**standard_context(context), **context}
+    ti._context = context
+    return context

@@ -28,7 +28,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from conveyor.callbacks import TASK_HOOKS, DagResolver, after_try, call_all
+from conveyor.callbacks import (
+    TASK_HOOKS,
+    DagResolver,
+    after_try,
+    call_all,
+    note_callback_errors,
+)
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
@@ -285,6 +291,7 @@ class TryRunner:
             self._call_task(started, run, log_file, call)
             outcome = Outcome(TaskState.SUCCESS, ExitKind.RETURN)
         except TaskTimeout as exc:
+            call.exception = exc
             print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
             outcome = failure_outcome(
                 try_number, max_tries, call.retry_delay, ExitKind.TIMEOUT, str(exc)
@@ -297,6 +304,7 @@ class TryRunner:
                 exc, call.task, try_number, max_tries, call.retry_delay
             )
         except Exception as exc:
+            call.exception = exc  # a failure callback's context["exception"]
             error = _describe_exception(exc)
             print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
             outcome = failure_outcome(
@@ -317,6 +325,8 @@ class TryRunner:
             # the secrets the try read are masked in it as in its log.
             outcome = dataclasses.replace(outcome, error=masking.redact(outcome.error))
         result = self._record_ending(started, run, call, outcome)
+        if call.context is not None:
+            call.context["ti"].ended(result.state)
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store,
             self.resolve_dag,
@@ -324,8 +334,12 @@ class TryRunner:
             task,
             call.context,
             result.state,
-            outcome.error,
+            call.exception if call.exception is not None else outcome.error,
             started.run_pk,
+            ti_id=started.ti_id,
+            try_number=try_number,
+            actor=self.actor.name,
+            web_url=self.settings.public_web_url,
         )
         return result
 
@@ -367,6 +381,7 @@ class TryRunner:
             str(log_file),
             home=self.settings.home,
             max_conf_bytes=self.settings.max_conf_bytes,
+            web_url=self.settings.public_web_url,
         )
         task = call.task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)
         context = call.context = build_context(dag, task, run, ti)
@@ -379,7 +394,14 @@ class TryRunner:
             call.rendered = rendered_fields(task)
             on_execute = getattr(task, "on_execute_callback", None)
             if on_execute:  # as in Airflow: its errors are logged, the try goes on
-                call_all(on_execute, context, "on_execute_callback")
+                errors = call_all(on_execute, context, "on_execute_callback")
+                note_callback_errors(  # and shown where people look, not only in the log
+                    self.store,
+                    started.ti_id,
+                    try_number,
+                    [f"on_execute_callback {text}" for text in errors],
+                    self.actor.name,
+                )
             value = call.value = deferral.call_task(
                 self.store,
                 task,
@@ -443,6 +465,8 @@ class _Call:
     rendered: dict[str, Any] | None = None
     #: A deferral the try asked for, checked and storable (``engine/deferral.py``).
     deferred: deferral.Deferral | None = None
+    #: What the task raised, for its failure callback (the real object, in this process).
+    exception: BaseException | None = None
 
     def end(self, started: StartedTry, outcome: Outcome, version_hash: str) -> TryEnd:
         """How the try ended, decided now, for its record. What readers see of the return

@@ -117,3 +117,20 @@ def _never_runs(path: str, dags: list[DAG]) -> list[Problem]:
         for d in dags
         if d.start_date is None and d.schedule.serialize()["type"] in ("cron", "timedelta", "once")
     ]
+
+
+def warnings_of(paths: Iterable[str]) -> list[Problem]:
+    """What the Python DAG files at ``paths`` give that Conveyor accepts and ignores: each
+    keyword at its line, with what it does on Airflow. Warnings: the files still load."""
+    from conveyor.airflow_compat.lint import ignored_keywords
+
+    found: list[Problem] = []
+    for path in _files(paths, []):
+        if not path.endswith(".py"):
+            continue
+        try:
+            source = Path(path).read_text(errors="replace")
+        except OSError:
+            continue  # validate_paths reports it
+        found.extend(Problem(path, f.line, f.column, f.message) for f in ignored_keywords(source))
+    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from conveyor.notifiers import DEFAULT_MESSAGE
+from conveyor.notifiers import DEFAULT_MESSAGE, message_values
 from conveyor.providers._fields import keep_fields
 from conveyor.providers._notifier import Notifier
 from conveyor.providers.smtp.hook import MailSettings, SmtpHook
@@ -57,7 +57,7 @@ class SmtpNotifier(MailSettings, Notifier):
 
     def notify(self, context: dict[str, Any]) -> None:
         # The default message names these; a context without one renders it as None.
-        context = {"exception": None, "reason": None, "state": None, **context}
+        context = message_values(context)
         with self.smtp_hook(self.smtp_conn_id) as hook:
             subject = self.subject or hook.subject_template or DEFAULT_MESSAGE
             body = self.html_content or hook.html_content_template or DEFAULT_MESSAGE

@@ -74,6 +74,19 @@ function renderError(ti) {
     h("pre", { id: "exception" }, failed.error)));
 }
 
+/** What a task callback raised: its try's timeline says so, and it is shown here, never
+ * only in the try's log (an alert that did not go out is worth seeing). */
+function renderCallbackErrors(ti) {
+  const box = document.getElementById("ti-callback-errors");
+  const found = ti.tries.flatMap((t) => t.events
+    .filter((event) => event.kind === "callback_failed")
+    .map((event) => h("li", {}, `Try ${t.number}: ${event.message}`)));
+  if (!found.length) { box.replaceChildren(); return; }
+  fill(box, h("div.error-box", { id: "callback-errors", "data-testid": "callback-errors" },
+    h("div.error-head", {}, "A callback raised"),
+    h("ul", { style: "margin: 0; padding: .6rem .8rem .6rem 2rem" }, found)));
+}
+
 async function renderTail(ti) {
   const panel = document.getElementById("tail-panel");
   // The tail of the try that matters: the failed one, else the latest.
@@ -424,6 +437,7 @@ async function show(data) {
     renderNote(detail);
     renderWaiting(detail);
     renderError(detail);
+    renderCallbackErrors(detail);
     renderTries(detail);
     updateLogPicker(detail);
     refreshTab();

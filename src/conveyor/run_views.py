@@ -1,0 +1,221 @@
+"""What tasks and callbacks see of a run and its task instances, by Airflow's names.
+
+``context["dag_run"]`` is a :class:`DagRunView`: the run's row with Airflow's ``DagRun``
+attributes (``start_date``, ``end_date``, ``external_trigger``, ``get_task_instance`` ...),
+read from the store when first asked. ``dag_run.get_task_instance(task_id)`` gives a
+:class:`TaskInstanceView`. An Airflow attribute Conveyor cannot give raises an AttributeError
+that names it and says what to use instead, never a bare one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from conveyor.exceptions import AirflowException
+from conveyor.store.engine import Store
+from conveyor.store.reads import runs as run_reads
+from conveyor.store.reads import tasks as task_reads
+from conveyor.store.runs import RunRow
+
+
+def log_url(
+    web_url: str, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int
+) -> str:
+    """The web UI's page of a try (where its log is), as Airflow's ``ti.log_url``."""
+    path = f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}/tasks/"
+    path += quote(task_id, safe="")
+    if map_index >= 0:
+        path += f"/mapped/{map_index}"
+    query = f"?try={try_number}" if try_number > 0 else ""
+    return f"{web_url.rstrip('/')}{path}{query}"
+
+
+def missing(what: str, name: str, hints: dict[str, str]) -> AttributeError:
+    """The error for an attribute a view lacks: Airflow's that Conveyor cannot give say why
+    and what to use; any other is a plain "no such attribute"."""
+    hint = hints.get(name)
+    if hint is not None:
+        return AttributeError(f"{what}.{name} (Airflow's) is not available in Conveyor: {hint}")
+    return AttributeError(f"{what} has no attribute {name!r}")
+
+
+def as_exception(error: BaseException | str | None) -> BaseException | None:
+    """A failure callback's ``exception``: the exception itself when this process has it,
+    else an ``AirflowException`` carrying the recorded error text."""
+    if error is None or isinstance(error, BaseException):
+        return error
+    return AirflowException(error)
+
+
+#: Airflow's task instance attributes Conveyor cannot give, with what to use instead.
+TI_HINTS: dict[str, str] = {
+    "external_executor_id": "Conveyor keeps no executor-side id; use ti.hostname and ti.pid",
+    "job_id": "Conveyor has no jobs table; use ti.hostname and ti.pid",
+    "queued_by_job_id": "Conveyor has no jobs table; `conveyor tasks why` shows who queued it",
+    "trigger_id": "`conveyor tasks why` shows the trigger a deferred try waits for",
+    "next_method": "a deferred task's resume method is the operator's business, not the ti's",
+    "next_kwargs": "a deferred task's resume arguments are the operator's business",
+    "rendered_map_index": "map_index_template is not rendered; use ti.map_index",
+    "note": "read the note in the web UI or with the REST API",
+    "refresh_from_db": "the handle reads the store when asked; nothing to refresh",
+    "set_state": "return, raise AirflowSkipException or AirflowFailException instead",
+    "get_previous_ti": "use the prev_* context values (prev_start_date_success ...)",
+    "get_previous_dagrun": "use the prev_* context values (prev_data_interval_start_success ...)",
+    "previous_ti": "use the prev_* context values (prev_start_date_success ...)",
+    "clear_xcom_data": "a try's XComs are replaced when it pushes again",
+    "email_alert": "use email_on_failure= or a notifier (conveyor.notifiers)",
+    "dag_version_id": "the run's DAG version is shown by `conveyor runs show`",
+    "id": "task instances are named by dag_id, run_id, task_id and map_index",
+}
+
+#: Airflow's DagRun attributes Conveyor cannot give, with what to use instead.
+RUN_HINTS: dict[str, str] = {
+    "clear_number": "Conveyor does not count clears; the timeline shows each clear",
+    "triggering_user_name": "dag_run.created_by says who or what made the run",
+    "consumed_asset_events": "use context['triggering_asset_events']",
+    "partition_key": "Conveyor runs are not partitioned",
+    "creating_job_id": "Conveyor has no jobs table",
+    "dag_version": "the run's DAG version is shown by `conveyor runs show`",
+    "get_previous_dagrun": "use the prev_* context values (prev_data_interval_start_success ...)",
+    "get_previous_scheduled_dagrun": "use the prev_* context values",
+    "update_state": "the scheduler moves runs; a task cannot",
+    "set_state": "the scheduler moves runs; use `conveyor runs` or the REST API",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskInstanceView:
+    """Another task instance of the run (``dag_run.get_task_instance(task_id)``), as read
+    when asked."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    state: str | None
+    try_number: int
+    max_tries: int
+    queue: str
+    hostname: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+    log_url: str
+
+    @property
+    def duration(self) -> float | None:
+        if self.start_date is None or self.end_date is None:
+            return None
+        return (self.end_date - self.start_date).total_seconds()
+
+    def __getattr__(self, name: str) -> Any:
+        raise missing("task_instance", name, TI_HINTS)
+
+
+class DagRunView(RunRow):
+    """``context["dag_run"]``: the run with Airflow's ``DagRun`` attributes.
+
+    It is a :class:`RunRow` (``id``, ``run_id``, ``run_type``, ``state``, ``logical_date``,
+    the data interval, ``conf`` ...); the run's dates and maker are read when first asked.
+    """
+
+    _store: Store | None
+    _web_url: str
+    _listing: run_reads.RunListing | None
+
+    @classmethod
+    def of(cls, row: RunRow, store: Store | None, web_url: str) -> DagRunView:
+        view = cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(RunRow)})
+        object.__setattr__(view, "_store", store)
+        object.__setattr__(view, "_web_url", web_url)
+        object.__setattr__(view, "_listing", None)
+        return view
+
+    def _read(self) -> run_reads.RunListing | None:
+        if self._listing is None and self._store is not None:
+            with self._store.read() as conn:
+                found = run_reads.get_run(conn, self.dag_id, self.run_id)
+            object.__setattr__(self, "_listing", found)
+        return self._listing
+
+    @property
+    def execution_date(self) -> datetime:
+        return self.logical_date
+
+    @property
+    def run_after(self) -> datetime:
+        return self.data_interval_end if self.run_type == "scheduled" else self.logical_date
+
+    @property
+    def external_trigger(self) -> bool:
+        """Airflow's: made by a person or a trigger, not by the schedule or a dataset."""
+        return self.run_type == "manual"
+
+    @property
+    def start_date(self) -> datetime | None:
+        listing = self._read()
+        return listing.start_date if listing else None
+
+    @property
+    def end_date(self) -> datetime | None:
+        listing = self._read()
+        return listing.end_date if listing else None
+
+    @property
+    def queued_at(self) -> datetime | None:
+        listing = self._read()
+        return listing.queued_at if listing else None
+
+    @property
+    def created_by(self) -> str | None:
+        listing = self._read()
+        return listing.created_by if listing else None
+
+    def get_task_instances(self, state: Any = None) -> list[TaskInstanceView]:
+        """The run's task instances; ``state``: one state or a list of them to keep."""
+        if self._store is None:
+            return []
+        with self._store.read() as conn:
+            rows = task_reads.instances(conn, self.id)
+        wanted = None
+        if state is not None:
+            wanted = {str(s) for s in (state if isinstance(state, list | tuple | set) else [state])}
+        return [self._view(r) for r in rows if wanted is None or r.state in wanted]
+
+    def get_task_instance(self, task_id: str, map_index: int = -1) -> TaskInstanceView | None:
+        """One task instance of the run, or None (Airflow's answer too)."""
+        if self._store is None:
+            return None
+        with self._store.read() as conn:
+            row = task_reads.instance(conn, self.id, task_id, map_index)
+        return None if row is None else self._view(row)
+
+    def _view(self, row: task_reads.InstanceRow) -> TaskInstanceView:
+        return TaskInstanceView(
+            dag_id=self.dag_id,
+            run_id=self.run_id,
+            task_id=row.task_id,
+            map_index=row.map_index,
+            state=None if row.state == "none" else row.state,
+            try_number=row.try_number,
+            max_tries=row.max_tries,
+            queue=row.queue,
+            hostname=row.hostname,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            log_url=log_url(
+                self._web_url,
+                self.dag_id,
+                self.run_id,
+                row.task_id,
+                row.map_index,
+                row.try_number,
+            ),
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # our own, before of() set them (copy, pickle)
+            raise AttributeError(name)
+        raise missing("dag_run", name, RUN_HINTS)
