@@ -112,7 +112,7 @@ def test_a_redirect_to_another_origin_carries_none_of_the_connections_headers(
     for other in http_servers.serve(landing):  # type: ignore[arg-type]
         away = f"{other.url}/land"
         routes = {
-            ("GET", "/v1/away"): lambda seen: (302, b"", {"Location": away}),
+            ("GET", "/v1/away"): lambda seen, to=away: (302, b"", {"Location": to}),
             ("GET", "/v1/near"): lambda seen: (302, b"", {"Location": "/v1/here"}),
             ("GET", "/v1/here"): lambda seen: (200, "here", {}),
         }
