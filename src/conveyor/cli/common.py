@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from conveyor import strict_json
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import StoreError
 from conveyor.store.engine import Store
@@ -99,9 +100,11 @@ def json_object(text: str | None, option: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = strict_json.loads(text, option)
     except json.JSONDecodeError as exc:
         raise CliError(f"{option} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except strict_json.NotStrictJson as exc:
+        raise CliError(str(exc)) from None
     if not isinstance(value, dict):
         raise CliError(f"{option} must be a JSON object, got {type(value).__name__}")
     return value

@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from conveyor.config import Settings
 from conveyor.connections import crypto
 from conveyor.connections.forms import connection_from_text
-from conveyor.connections.masking import looks_secret
+from conveyor.connections.masking import (
+    MASK,
+    looks_secret,
+    mask_json_text,
+    nested_secrets_of_text,
+)
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.model.task import TASK_ID_PATTERN
@@ -166,6 +171,18 @@ class VariableEntry(NamedTuple):
     def masked(self) -> bool:
         """Whether the value is shown as ``***`` and masked in task logs."""
         return self.secret or looks_secret(self.key)
+
+    @property
+    def shown(self) -> str:
+        """The value as a reader may see it: ``***`` when masked, else the text with what
+        sits under secret-looking keys inside its JSON (``{"db": {"password": ...}}``)
+        masked."""
+        return MASK if self.masked else mask_json_text(self.value)
+
+    def secret_values(self) -> list[Any]:
+        """What a try that read this variable must never print: the whole value when it is
+        masked, else what sits under secret-looking keys inside its JSON."""
+        return [self.value] if self.masked else nested_secrets_of_text(self.value)
 
 
 def set_variable(
