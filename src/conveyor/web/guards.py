@@ -164,7 +164,11 @@ class JsonDepthLimit(HttpMiddleware):
         messages: list[Any] = []
         body = bytearray()
         while True:
-            message = await receive()
+            try:
+                message = await receive()
+            except HTTPException as refused:  # the body cap outside, counting as it comes
+                await send_problem(send, refused.status_code, str(refused.detail))
+                return
             messages.append(message)
             if message["type"] != "http.request":
                 break
