@@ -42,10 +42,15 @@ EXTRA: dict[str, Any] = {
 SECRETS = (S3_SECRET, HEADER_TOKEN, KUBE_TOKEN, LISTED_KEY, VARIABLE_PASSWORD)
 
 READER = """
-from conveyor import DAG, task
+from conveyor import DAG, BashOperator, task
 from conveyor.connections import Variable, get_connection
 
 with DAG("reader"):
+    BashOperator(
+        task_id="render",
+        bash_command="echo rendered {{ conn.nested.extra_dejson.headers.Authorization }}",
+    )
+
     @task
     def read():
         extra = get_connection("nested").extra_dejson
@@ -135,6 +140,13 @@ def test_nested_secrets_are_masked_wherever_an_op_or_a_viewer_reads(world: World
     xcom = viewer.get(f"{base}/xcom").json()["xcom"]
     assert [x["value"] for x in xcom] == [{"found": "***", "user": "etl"}]
     assert leaked(log.text + json.dumps(xcom)) == []
+    # A template that reads a nested secret: its rendered field and its output are masked.
+    render = f"/api/v1/dags/reader/runs/{world.run_id(run_pk)}/tasks/render"
+    fields = viewer.get(f"{render}/tries/1/rendered")
+    assert fields.status_code == 200, fields.text
+    assert fields.json()["fields"]["bash_command"] == "echo rendered ***"
+    output = viewer.get(f"{render}/tries/1/log").text
+    assert "rendered ***" in output and leaked(fields.text + output) == []
 
 
 def _deep(levels: int) -> Any:
