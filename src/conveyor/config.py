@@ -66,6 +66,11 @@ class Settings(BaseModel):
         default=30.0, gt=0, description="queued but not started for this long: send again"
     )
     kill_grace_seconds: float = Field(default=5.0, ge=0)
+    kubernetes_allow_exec_plugins: bool = Field(
+        default=False,
+        description="let a connection's kube_config run a credential plugin (exec, "
+        "auth-provider) on this worker: whoever edits connections could run commands here",
+    )
     worker_streak_seconds: float = Field(
         default=1.0,
         ge=0,

@@ -21,7 +21,8 @@ RULE = (
     f"a run id is 1 to {MAX_LENGTH} characters, with no control characters (NUL, newline, "
     "tab...), no line or paragraph separators (U+2028, U+2029), no invisible formatting "
     "characters (bidi controls such as U+202E, zero-width ones such as U+200B, the BOM "
-    "U+FEFF...) and no '/', and is not '.' or '..'"
+    "U+FEFF, fillers such as U+3164...), no blank character but the space (U+00A0, U+2800...) "
+    "and no '/', and is not '.' or '..'"
 )
 #: Unicode categories a run id may not hold, each with what it is called in a message. Such
 #: a character is invisible or moves the text around it: an id that holds one can look like
@@ -33,6 +34,15 @@ _REFUSED = {
     "Zl": "the line separator",
     "Zp": "the paragraph separator",
 }
+#: Characters that show nothing though their category is a letter, a mark or a symbol:
+#: Unicode's default-ignorable code points (fillers, joiners, variation selectors, tags) and
+#: the blank Braille pattern. An id holding one reads as another id.
+_INVISIBLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2800, 0x2800), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)  # fmt: skip
 #: Bytes kept as they are in a folder name; every other byte becomes %XX.
 _PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 #: Longer encoded names are cut and given a hash suffix: a file name holds at most 255 bytes.
@@ -63,9 +73,22 @@ def _text_problem(run_id: str) -> str | None:
     if "/" in run_id:
         return "it contains '/'"
     for position, char in enumerate(run_id):
-        kind = _REFUSED.get(unicodedata.category(char))
+        kind = _kind_refused(char)
         if kind is not None:
             return f"it contains {kind} U+{ord(char):04X} at position {position}"
+    return None
+
+
+def _kind_refused(char: str) -> str | None:
+    """What ``char`` is called in a refusal, or None when a run id may hold it."""
+    category = unicodedata.category(char)
+    if category in _REFUSED:
+        return _REFUSED[category]
+    if category == "Zs" and char != " ":
+        return "the blank character"
+    code = ord(char)
+    if any(low <= code <= high for low, high in _INVISIBLE):
+        return "the invisible character"
     return None
 
 

@@ -100,3 +100,30 @@ def test_options_written_as_text_in_the_extra_are_read(
     kept = HttpHook("GET", http_conn_id="textual").run("old")
     assert kept.status_code == 302 and kept.headers["location"] == "/v1/new"
     assert "allow_redirects" not in api.seen[-1].headers  # options are not headers
+
+
+def test_a_redirect_to_another_origin_carries_none_of_the_connections_headers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The attack: a server the connection points at redirects to another origin, and the
+    hook sent the connection's extra headers (``X-Api-Key``) and login there too."""
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    landing = Recorder(routes={("GET", "/land"): lambda seen: (200, "landed", {})})
+    for other in http_servers.serve(landing):  # type: ignore[arg-type]
+        away = f"{other.url}/land"
+        routes = {
+            ("GET", "/v1/away"): lambda seen, to=away: (302, b"", {"Location": to}),
+            ("GET", "/v1/near"): lambda seen: (302, b"", {"Location": "/v1/here"}),
+            ("GET", "/v1/here"): lambda seen: (200, "here", {}),
+        }
+        for api in http_servers.serve(Recorder(routes=routes)):  # type: ignore[arg-type]
+            base = api.url.replace("http://", "http://robot:pw-1234@") + "/v1"
+            monkeypatch.setenv("CONVEYOR_CONN_KEYED", base + "?X-Api-Key=k-Zq81secret")
+            moved = HttpHook("GET", http_conn_id="keyed").run("away")
+            assert moved.text == "landed"
+            (seen,) = other.requests("GET", "/land")
+            assert "x-api-key" not in seen.headers and "authorization" not in seen.headers
+            # The same origin keeps them.
+            assert HttpHook("GET", http_conn_id="keyed").run("near").text == "here"
+            (kept,) = api.requests("GET", "/v1/here")
+            assert kept.headers["x-api-key"] == "k-Zq81secret"

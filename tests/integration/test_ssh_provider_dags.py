@@ -189,3 +189,38 @@ def test_conveyor_dags_validate_finds_nothing_to_change_in_these_files() -> None
 
     for source in (SSH_DAG, BAD_DAG):
         assert check_source(source) == []
+
+
+def test_allow_host_key_change_accepts_a_new_key_of_a_known_server_only(
+    tmp_path: Path, ssh_server: SSHServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: a connection with ``allow_host_key_change`` alone, to a server the
+    worker has never seen, connected and logged in. Now an unknown server is refused before
+    any login is sent; a server known_hosts names is accepted with a changed key."""
+    import paramiko
+
+    from conveyor.providers.ssh.hook import SSHConnectionError, SSHHook
+
+    home = tmp_path / "user"
+    (home / ".ssh").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SSH_CHANGED",
+        connection(
+            ssh_server,
+            key_file=str(ssh_server.key_file),
+            allow_host_key_change="true",
+            look_for_keys="false",
+        ),
+    )
+    logins = ssh_server.logs().count("Accepted publickey")
+    with pytest.raises(SSHConnectionError, match="not found in known_hosts"):
+        SSHHook(ssh_conn_id="ssh_changed").get_conn()
+    assert ssh_server.logs().count("Accepted publickey") == logins  # no login was sent
+    # Known under its name, with another key than the one it shows: accepted.
+    other = paramiko.RSAKey.generate(1024)
+    known = f"[127.0.0.1]:{ssh_server.port} ssh-rsa {other.get_base64()}\n"
+    (home / ".ssh" / "known_hosts").write_text(known)
+    with SSHHook(ssh_conn_id="ssh_changed").get_conn() as client:
+        _, stdout, _ = client.exec_command("echo changed-key-accepted")
+        assert stdout.read().strip() == b"changed-key-accepted"

@@ -29,6 +29,15 @@ from conveyor.worker.runner import log_path_for
         ("zero\u200bwidth", "the invisible formatting character U+200B at position 4"),
         ("\ufeffbom", "the invisible formatting character U+FEFF at position 0"),
         ("soft\u00adhyphen", "U+00AD"),
+        # Blank or invisible though neither control nor formatting characters: each made a
+        # run id that reads as another.
+        ("no\u00a0break", "the blank character U+00A0 at position 2"),
+        ("ideographic\u3000space", "the blank character U+3000"),
+        ("joiner\u034f", "the invisible character U+034F at position 6"),
+        ("\u115ffiller", "the invisible character U+115F at position 0"),
+        ("hangul\u3164filler", "the invisible character U+3164"),
+        ("braille\u2800blank", "the invisible character U+2800"),
+        ("variation\ufe0f", "the invisible character U+FE0F"),
         (".", "'.'"),
         ("..", "'..'"),
         ("a/b", "'/'"),

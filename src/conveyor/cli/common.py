@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import datetime
 from functools import cache
@@ -12,6 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from conveyor import strict_json
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import StoreError
 from conveyor.store.engine import Store
@@ -21,9 +23,39 @@ from conveyor.store.engine import Store
 UNLIMITED_WIDTH = 100_000
 
 
+#: Characters a terminal acts on rather than shows: C0 controls but tab and newline, DEL, C1
+#: controls (``\x9b`` starts a sequence as ESC ``[`` does), and the bidirectional overrides
+#: that make text read in another order than it is stored.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """Stored text as the CLI may print it: control characters written as escapes
+    (``\\x1b``), so that what anyone stored (a user name at a failed login, an error, a
+    note) cannot clear the screen, move the cursor or forge a line; ``one_line`` escapes
+    newlines and tabs too, for a table cell."""
+    found = _CONTROLS.sub(_escaped, text)
+    if one_line:
+        found = found.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return found
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"\\x{ord(char):02x}" if ord(char) <= 0xFF else f"\\u{ord(char):04x}"
+
+
+class _PrintableConsole(Console):
+    """A console whose text arguments are :func:`printable` first: every command prints
+    through it, so no stored text reaches the terminal as control characters."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
 def _console(stream: TextIO, *, stderr: bool = False) -> Console:
     width = None if stream.isatty() else UNLIMITED_WIDTH
-    return Console(highlight=False, stderr=stderr, width=width)
+    return _PrintableConsole(highlight=False, stderr=stderr, width=width)
 
 
 console = _console(sys.stdout)
@@ -99,9 +131,11 @@ def json_object(text: str | None, option: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = strict_json.loads(text, option)
     except json.JSONDecodeError as exc:
         raise CliError(f"{option} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except strict_json.NotStrictJson as exc:
+        raise CliError(str(exc)) from None
     if not isinstance(value, dict):
         raise CliError(f"{option} must be a JSON object, got {type(value).__name__}")
     return value

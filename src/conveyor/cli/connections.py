@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from conveyor import strict_json
 from conveyor.cli.common import CliError, console, json_object, open_store, settings
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
@@ -199,9 +200,11 @@ def variables_set(
     """Set a variable (stored encrypted)."""
     if as_json:
         try:
-            json.loads(value)
+            strict_json.loads(value, "VALUE")
         except json.JSONDecodeError as exc:
             raise CliError(f"VALUE is not valid JSON: {exc.msg} at column {exc.colno}") from None
+        except strict_json.NotStrictJson as exc:
+            raise CliError(str(exc)) from None
     config = settings()
     marked = repository.set_variable(
         open_store(config), config, key, value, description, secret=secret

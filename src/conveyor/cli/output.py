@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from rich.markup import escape
 from rich.table import Table
 
-from conveyor.cli.common import console, when
+from conveyor.cli.common import console, printable, when
 
 FORMATS = ("table", "json", "yaml", "plain")
 
@@ -72,8 +72,8 @@ def _plain(value: Cell) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    text = str(value).replace("\\", "\\\\")
+    return printable(text, one_line=True)
 
 
 def _shown(value: Cell) -> str:
@@ -83,7 +83,7 @@ def _shown(value: Cell) -> str:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return when(value)
-    return str(value)
+    return printable(str(value), one_line=True)
 
 
 def write_rows(

@@ -119,8 +119,8 @@ class Variable:
                 )
             return default
         text = entry.value
-        if entry.masked:  # the text, and each string inside it when it is JSON
-            masking.register(text)
+        for secret in entry.secret_values():  # each string inside it too, when it is JSON
+            masking.register(secret)
         if not deserialize_json:
             return text
         try:

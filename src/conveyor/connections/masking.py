@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from conveyor import strict_json
 from conveyor.connections.encodings import spellings, strings_in
 
 MASK = "***"
@@ -33,7 +34,12 @@ SECRET_KEY_WORDS = re.compile(
     r"pass(word|wd|phrase|code)|pass$|pwd|pw$|^(key|pin)$|secret|token|credential|auth|dsn"
     r"|jwt|cookie|bearer|webhook|keyfile|keydata|serviceaccount|conn(ection)?str(ing)?"
     r"|(api|private|access|signing|ssh|client|encryption|master|account|hmac|storage|shared"
-    r"|sas|app|deploy|license|gpg|pgp)key|privkey|sessionid"
+    r"|sas|app|deploy|license|gpg|pgp|tls|ssl|kms|crypt|cipher|wallet|recovery|secure)key"
+    r"|privkey|sessionid|kubeconfig|salt$|otp$|mfa|passcode"
+    # URLs and URIs of the kind that carry a login and password in them
+    r"|(mongo(db)?|database|db|jdbc|odbc|proxy|redis|amqp|broker|sqlalchemy|sqlalchemyconn"
+    r"|conn(ection)?|backend|resultbackend|dburi|mysql|postgres(ql)?|rabbitmq|smtp|ftp|sftp"
+    r"|ldap|elastic(search)?|kafka|neo4j|cassandra)(url|uri)$|sqlalchemyconn$"
 )
 _SEPARATORS = re.compile(r"[-_.\s]")
 
@@ -45,6 +51,82 @@ _lock = threading.Lock()
 def looks_secret(key: str) -> bool:
     """Whether a variable or extra key names a secret (password, token, api_key, ...)."""
     return bool(SECRET_KEY_WORDS.search(_SEPARATORS.sub("", key.lower())))
+
+
+def secrets_in(value: Any) -> list[Any]:
+    """The values held under a secret-looking key anywhere inside a JSON-like value (a
+    connection's extra, a variable's JSON): ``{"s3": {"aws_secret_access_key": "x"}}`` holds
+    ``"x"``, and ``{"headers": [{"Authorization": "Bearer y"}]}`` holds ``"Bearer y"``.
+    Walked without recursion, so no depth of nesting can exhaust the stack."""
+    found: list[Any] = []
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if looks_secret(str(key)):
+                    if inner not in (None, "", [], {}):
+                        found.append(inner)
+                elif isinstance(inner, dict | list | tuple):
+                    pending.append(inner)
+        elif isinstance(item, list | tuple):
+            pending.extend(inner for inner in item if isinstance(inner, dict | list | tuple))
+    return found
+
+
+def mask_nested(value: Any) -> Any:
+    """A copy of a JSON-like value with whatever sits under a secret-looking key, at any
+    depth, written as ``***`` (the value itself when nothing inside is secret). Walked
+    without recursion, as :func:`secrets_in` is."""
+    if not isinstance(value, dict | list | tuple):
+        return value
+    root: list[Any] = [value]
+    # Each pending entry: (container to fill, key or index in it, value to copy there).
+    pending: list[tuple[Any, Any, Any]] = [(root, 0, value)]
+    while pending:
+        parent, slot, item = pending.pop()
+        if isinstance(item, dict):
+            copy: Any = {}
+            for key, inner in item.items():
+                if looks_secret(str(key)) and inner not in (None, ""):
+                    copy[key] = MASK
+                else:
+                    copy[key] = inner
+                    pending.append((copy, key, inner))
+        elif isinstance(item, list | tuple):
+            copy = list(item)
+            pending.extend((copy, index, inner) for index, inner in enumerate(item))
+        else:
+            continue
+        parent[slot] = copy
+    return root[0]
+
+
+def mask_json_text(text: str) -> str:
+    """A variable's text as it may be shown when its key is not secret: JSON text with
+    secret-looking keys inside it has their values written as ``***``; any other text (and
+    JSON with nothing secret inside) is returned as it is."""
+    parsed = _json_container(text)
+    if parsed is None:
+        return text
+    masked = mask_nested(parsed)
+    return text if masked == parsed else json.dumps(masked)
+
+
+def nested_secrets_of_text(text: str) -> list[Any]:
+    """What sits under secret-looking keys inside JSON text (nothing for other text)."""
+    parsed = _json_container(text)
+    return [] if parsed is None else secrets_in(parsed)
+
+
+def _json_container(text: str) -> Any:
+    """``text`` parsed when it is a JSON object or array within the nesting rule, else None."""
+    if text.lstrip()[:1] not in ("{", "["):
+        return None
+    try:
+        return strict_json.loads(text)
+    except ValueError:  # not JSON, or nested too deep to be worth reading
+        return None
 
 
 def register(value: Any) -> None:

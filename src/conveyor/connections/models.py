@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from conveyor.connections.masking import MASK, looks_secret
+from conveyor.connections.masking import MASK, looks_secret, mask_nested, secrets_in
 from conveyor.exceptions import ConfigError
 
 #: URI schemes that name the same kind of system as another.
@@ -168,16 +168,24 @@ class Connection:
         return self.password
 
     def masked_extra(self) -> dict[str, Any]:
-        return {k: (MASK if self.is_secret(k) else v) for k, v in self.extra.items()}
+        """``extra`` as it may be shown: a secret key's value is ``***`` whole, and so is
+        whatever sits under a secret-looking key deeper inside an object or a list (a
+        ``service_config``'s keys, a ``headers`` object's ``Authorization``)."""
+        return {k: (MASK if self.is_secret(k) else mask_nested(v)) for k, v in self.extra.items()}
 
     def secret_values(self) -> list[Any]:
-        """What must never be printed: the password, and the values of secret fields (an
-        extra value may be JSON: each string inside it is a secret too)."""
+        """What must never be printed: the password, the values of secret fields (an extra
+        value may be JSON: each string inside it is a secret too), and what sits under a
+        secret-looking key inside the other extra values."""
         values: list[Any] = [self.password] if self.password else []
         for name in ("login", "host", "schema"):
             if getattr(self, name) and self._marked(name):
                 values.append(getattr(self, name))
-        values += [v for k, v in self.extra.items() if self.is_secret(k) and v]
+        for key, value in self.extra.items():
+            if self.is_secret(key):
+                values += [value] if value else []
+            else:
+                values += secrets_in(value)
         return values
 
     def masked(self) -> Connection:

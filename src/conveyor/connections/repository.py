@@ -11,13 +11,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, TypeVar
+from dataclasses import replace
+from typing import Any, NamedTuple, TypeVar
 
 from conveyor.config import Settings
 from conveyor.connections import crypto
 from conveyor.connections.forms import connection_from_text
-from conveyor.connections.masking import looks_secret
-from conveyor.connections.models import Connection
+from conveyor.connections.masking import (
+    MASK,
+    looks_secret,
+    mask_json_text,
+    nested_secrets_of_text,
+)
+from conveyor.connections.models import SECRET_MAY_BE, Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.model.task import TASK_ID_PATTERN
 from conveyor.store import secrets
@@ -82,18 +88,29 @@ def env_connection(conn_id: str, environ: Mapping[str, str] | None = None) -> Co
 _STORED_AS_IS = ("conn_id", "conn_type", "host", "port", "login", "schema", "description")
 
 
-def set_connection(store: Store, settings: Settings, conn: Connection) -> None:
-    """Insert or replace a connection; its password and extra are encrypted."""
+def set_connection(
+    store: Store, settings: Settings, conn: Connection, *, keep_marks: bool = True
+) -> Connection:
+    """Insert or replace a connection; its password and extra are encrypted. A connection
+    that is replaced keeps the secret marks it had (those still naming a field, or a key of
+    the new extra) besides ``conn``'s own, as a variable keeps its mark: rewriting a
+    connection never unmasks it by leaving the marks out. ``keep_marks=False`` stores
+    ``conn``'s marks alone (someone said which). Returns the connection as stored."""
     check_id("connection id", conn.conn_id)
-    conn.check_secret_fields()
-    row = StoredConnection(
-        **{name: getattr(conn, name) for name in _STORED_AS_IS},
-        password=crypto.encrypt(settings, conn.password) if conn.password else None,
-        extra=crypto.encrypt(settings, json.dumps(conn.extra)) if conn.extra else None,
-        secret_fields=list(conn.secret_fields) or None,
-    )
     with store.write() as db:
+        stored = secrets.get_connection(db, conn.conn_id) if keep_marks else None
+        if stored is not None and stored.secret_fields:
+            kept = [f for f in stored.secret_fields if f in SECRET_MAY_BE or f in conn.extra]
+            conn = replace(conn, secret_fields=(*conn.secret_fields, *kept))
+        conn.check_secret_fields()
+        row = StoredConnection(
+            **{name: getattr(conn, name) for name in _STORED_AS_IS},
+            password=crypto.encrypt(settings, conn.password) if conn.password else None,
+            extra=crypto.encrypt(settings, json.dumps(conn.extra)) if conn.extra else None,
+            secret_fields=list(conn.secret_fields) or None,
+        )
         secrets.put_connection(db, row)
+    return conn
 
 
 def _from_row(settings: Settings, row: StoredConnection) -> Connection:
@@ -166,6 +183,18 @@ class VariableEntry(NamedTuple):
     def masked(self) -> bool:
         """Whether the value is shown as ``***`` and masked in task logs."""
         return self.secret or looks_secret(self.key)
+
+    @property
+    def shown(self) -> str:
+        """The value as a reader may see it: ``***`` when masked, else the text with what
+        sits under secret-looking keys inside its JSON (``{"db": {"password": ...}}``)
+        masked."""
+        return MASK if self.masked else mask_json_text(self.value)
+
+    def secret_values(self) -> list[Any]:
+        """What a try that read this variable must never print: the whole value when it is
+        masked, else what sits under secret-looking keys inside its JSON."""
+        return [self.value] if self.masked else nested_secrets_of_text(self.value)
 
 
 def set_variable(

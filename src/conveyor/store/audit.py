@@ -43,12 +43,16 @@ class AuditEntry:
 
 
 def redact(details: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``details`` without secrets (their keys stay, as ``"***"``) and with long texts cut."""
+    """``details`` without secrets (their keys stay, as ``"***"``) and with long texts cut.
+    A connection's fields its ``secret_fields`` mark (``login``, ``host``, ``schema``) are
+    secrets too."""
     if not details:
         return None
+    marks = details.get("secret_fields")
+    marked = {m for m in marks if isinstance(m, str)} if isinstance(marks, list) else set()
     clean: dict[str, Any] = {}
     for key, value in details.items():
-        if key in SECRET_KEYS and value not in (None, "", False):
+        if (key in SECRET_KEYS or key in marked) and value not in (None, "", False):
             clean[key] = "***"
         elif isinstance(value, dict):
             clean[key] = redact(value) or {}

@@ -28,7 +28,7 @@ from conveyor.web.api import API_PREFIX, api_router
 from conveyor.web.audit_trail import AuditTrail
 from conveyor.web.auth import LoginRequired, login_url
 from conveyor.web.docs_page import docs_router
-from conveyor.web.guards import BodyLimit, SecurityHeaders
+from conveyor.web.guards import BodyLimit, JsonDepthLimit, SecurityHeaders
 from conveyor.web.health import router as health_router
 from conveyor.web.login import router as login_router
 from conveyor.web.request_limits import PerAddressLimit
@@ -67,6 +67,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         same_site="lax",
         https_only=False,  # SecurityHeaders adds Secure on HTTPS requests (or always)
     )
+    app.add_middleware(JsonDepthLimit)  # inside the body cap: reads only capped bodies
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     # Outside the rest: a request over its address's limit costs no session, store or thread.
     app.add_middleware(

@@ -11,13 +11,13 @@ target from the path, its details from the request body with secrets left out
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from conveyor import strict_json
 from conveyor.store import audit
 from conveyor.store.engine import Store
 from conveyor.web.auth import User
@@ -146,7 +146,7 @@ def _details(scope: Any, body: bytes) -> dict[str, Any]:
     kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
     try:
         if kind == b"application/json":
-            found = json.loads(body)
+            found = strict_json.loads(body)
             return found if isinstance(found, dict) else {}
         if kind == b"application/x-www-form-urlencoded":
             fields = dict(parse_qsl(body.decode("utf-8", "replace")))

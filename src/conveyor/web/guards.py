@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import HTTPException
 
+from conveyor import strict_json
+
 #: The UI's pages load scripts, styles and images from the app only and fetch only its API.
 #: Inline ``style=""`` attributes are allowed (the templates use a few for layout); inline
 #: scripts are not (the pages' data travels in ``<script type="application/json">``, which a
@@ -140,6 +142,55 @@ class BodyLimit(HttpMiddleware):
 
     async def _refuse(self, send: Any) -> None:
         await send_problem(send, 413, self._reason())
+
+
+#: The nesting a JSON body may have: the strict-JSON rule's, and room for the request's own
+#: envelope (``{"conf": ...}``), so that each field is then checked by the rule itself and
+#: refused naming the field.
+MAX_BODY_DEPTH = strict_json.MAX_DEPTH + 2
+
+
+class JsonDepthLimit(HttpMiddleware):
+    """Refuses a JSON request body nested deeper than the strict-JSON rule allows with 422,
+    before anything parses it: the parsers on the way (the framework's, the audit trail's)
+    recurse, and a body a thousand levels deep would end in a 500. The body, already capped
+    by :class:`BodyLimit` outside this, is read whole and handed on unchanged."""
+
+    async def http(self, scope: Any, receive: Any, send: Any) -> None:
+        kind = dict(scope.get("headers", [])).get(b"content-type", b"")
+        if not _is_json(kind):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Any] = []
+        body = bytearray()
+        while True:
+            try:
+                message = await receive()
+            except HTTPException as refused:  # the body cap outside, counting as it comes
+                await send_problem(send, refused.status_code, str(refused.detail))
+                return
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        if strict_json.text_depth(bytes(body), MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+            await send_problem(send, 422, f"{strict_json.too_deep('the request body')}")
+            return
+        pending = iter(messages)
+
+        async def replay() -> Any:
+            return next(pending, None) or await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _is_json(content_type: bytes) -> bool:
+    """``application/json``, the ``+json`` types (``application/merge-patch+json``), and no
+    type at all, which the framework reads as JSON too."""
+    kind = content_type.split(b";")[0].strip().lower()
+    return kind in (b"", b"application/json") or kind.endswith(b"+json")
 
 
 async def send_problem(

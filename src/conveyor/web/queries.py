@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conveyor.config import Settings
-from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection as ConnectionModel
 from conveyor.connections.repository import VariableEntry
 from conveyor.engine.mapping import aggregate
@@ -657,9 +656,7 @@ def connection_info(found: ConnectionModel, reveal: bool) -> schemas.ConnectionI
 
 def variable_info(entry: VariableEntry, reveal: bool) -> schemas.VariableInfo:
     """A variable, its value masked when it is marked or looks secret, unless ``reveal``."""
-    return from_row(
-        schemas.VariableInfo, entry, value=entry.value if reveal or not entry.masked else MASK
-    )
+    return from_row(schemas.VariableInfo, entry, value=entry.value if reveal else entry.shown)
 
 
 def list_variables(found: list[VariableEntry], reveal: bool) -> schemas.VariableList:

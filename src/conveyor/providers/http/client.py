@@ -120,6 +120,21 @@ def client_options(options: Mapping[str, Any] | None, url: str = "") -> dict[str
     return found
 
 
+def _same_origin_headers(url: str, given: Mapping[str, str]) -> Any:
+    """A request hook that drops the connection's own headers (``X-Api-Key``,
+    ``PRIVATE-TOKEN``, ...) from a redirect that leaves the first URL's origin: they are
+    for that server alone. httpx itself drops only ``Authorization``."""
+    origin = httpx.URL(url)
+
+    def hook(request: httpx.Request) -> None:
+        there = request.url
+        if (there.scheme, there.host, there.port) != (origin.scheme, origin.host, origin.port):
+            for name in given:
+                request.headers.pop(name, None)
+
+    return hook
+
+
 def send(
     method: str,
     url: str,
@@ -133,8 +148,10 @@ def send(
     """One request; ``request`` holds httpx's ``params``, ``data``, ``content``, ``json``,
     ``options`` Airflow's ``extra_options`` (see :func:`client_options`)."""
     arguments = client_options(options, url)
+    given = dict(headers or {})
+    hooks = {"request": [_same_origin_headers(url, given)]} if given else {}
     try:
-        with httpx.Client(auth=auth, headers=dict(headers or {}), **arguments) as client:
+        with httpx.Client(auth=auth, headers=given, event_hooks=hooks, **arguments) as client:
             return HttpResponse(client.request(method, url, **request))
     except httpx.TransportError as exc:
         detail = str(exc).strip() or type(exc).__name__

@@ -17,6 +17,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import yaml
+
+from conveyor.connections import current_store
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
 from conveyor.providers.kubernetes.outcome import PodOutcome
@@ -42,6 +45,45 @@ def _true(value: Any) -> bool:
     return str(value).strip().lower() == "true"
 
 
+def credential_plugins(text: str) -> list[str]:
+    """What in a kubeconfig's users would run on this machine before any cluster is asked:
+    ``exec`` credential plugins (with their command) and ``auth-provider`` entries."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []  # the client refuses it with its own message
+    found: list[str] = []
+    users = document.get("users") if isinstance(document, dict) else None
+    for entry in users if isinstance(users, list) else []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        if not isinstance(user, dict):
+            continue
+        name = entry.get("name", "?")
+        if "exec" in user:
+            command = (user["exec"] or {}).get("command", "?")
+            found.append(f"user {name!r}: exec plugin {command!r}")
+        if "auth-provider" in user:
+            provider = (user["auth-provider"] or {}).get("name", "?")
+            found.append(f"user {name!r}: auth-provider {provider!r}")
+    return found
+
+
+def refuse_credential_plugins(text: str) -> None:
+    """Refuse a connection's kube_config that would run a command on this worker, unless the
+    worker's ``kubernetes_allow_exec_plugins`` setting allows it: editing a connection is an
+    admin's right in the web UI, running code on workers is not (docs/security.md)."""
+    plugins = credential_plugins(text)
+    if not plugins or current_store()[1].kubernetes_allow_exec_plugins:
+        return
+    raise TaskError(
+        "the connection's kube_config runs a command on the worker to get credentials ("
+        + "; ".join(plugins)
+        + "), which Conveyor refuses for a kube_config held in a connection: put the file "
+        "on the workers and name it with kube_config_path, or set "
+        "CONVEYOR_KUBERNETES_ALLOW_EXEC_PLUGINS=true on the workers"
+    )
+
+
 def load_client(
     extra: Mapping[str, Any],
     *,
@@ -57,6 +99,7 @@ def load_client(
         elif _extra(extra, "kube_config") is not None:
             text = _extra(extra, "kube_config")
             text = json.dumps(text) if isinstance(text, Mapping) else str(text)
+            refuse_credential_plugins(text)
             with tempfile.NamedTemporaryFile("w", suffix=".kubeconfig") as file:
                 file.write(text)
                 file.flush()

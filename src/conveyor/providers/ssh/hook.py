@@ -10,7 +10,9 @@ then the connection (type ``ssh``: host, port, login, password, and the extras `
 
 Host keys are checked as in Airflow's current provider: against ``host_key`` when the
 connection gives one, else against the user's known_hosts; an unknown server is refused
-unless ``no_host_key_check`` is true. A connection that cannot be opened (wrong host,
+unless ``no_host_key_check`` is true. ``allow_host_key_change`` accepts another key from a
+server known_hosts names (Airflow's provider then accepts unknown servers too; Conveyor
+does not). A connection that cannot be opened (wrong host,
 refused, wrong password, unknown host key, unreadable key) fails with an
 ``SSHConnectionError`` naming the connection and where it points, never the password or key.
 """
@@ -23,6 +25,7 @@ import contextlib
 import getpass
 import io
 import logging
+import os
 import selectors
 import time
 from collections.abc import Mapping
@@ -266,8 +269,9 @@ class SSHHook(ProviderHook):
     def _trust_host_keys(self, client: Any) -> None:
         """The host keys ``client`` accepts: Airflow's rules (see the module docstring)."""
         if self.allow_host_key_change:
-            self.log.warning("The server's host key is not verified (allow_host_key_change)")
-            client.set_missing_host_key_policy(paramiko.MissingHostKeyPolicy())
+            # A known server may show another key; an unknown one is still refused (unless
+            # no_host_key_check below): known_hosts is read for names, not keys.
+            client.set_missing_host_key_policy(_KnownHostNewKey(self.log))
         else:
             with contextlib.suppress(OSError):
                 client.load_system_host_keys()
@@ -399,6 +403,26 @@ class SSHHook(ProviderHook):
                 err += chunk
                 for line in chunk.decode("utf-8", "replace").splitlines():
                     self.log.warning(line)
+
+
+class _KnownHostNewKey(paramiko.MissingHostKeyPolicy):  # type: ignore[name-defined,misc]
+    """``allow_host_key_change``: a server named in the user's known_hosts is accepted
+    whatever key it shows now (its key changed), with a warning; a server known_hosts does not
+    name is refused, as without the extra."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
+        self.known = paramiko.HostKeys()
+        with contextlib.suppress(OSError):
+            self.known.load(os.path.expanduser("~/.ssh/known_hosts"))
+
+    def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+        if self.known.lookup(hostname) is None:
+            raise paramiko.SSHException(f"Server {hostname!r} not found in known_hosts")
+        self.log.warning(
+            "The host key of %s is not the one in known_hosts; accepted (allow_host_key_change)",
+            hostname,
+        )
 
 
 def _finished(channel: Any) -> bool:

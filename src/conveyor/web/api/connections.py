@@ -21,6 +21,7 @@ from conveyor.exceptions import ConfigError
 from conveyor.store.engine import Store
 from conveyor.web import queries, schemas, strict_json
 from conveyor.web.api.common import AUTH, NOT_FOUND, Admin, Op
+from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.strict_json import StrictDict, StrictText
@@ -46,10 +47,12 @@ class ConnectionBody(BaseModel):
     schema_: str | None = Field(default=None, alias="schema", max_length=500)
     extra: StrictDict = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=4000)
-    secret_fields: list[str] = Field(
-        default_factory=list,
+    secret_fields: list[str] | None = Field(
+        default=None,
         max_length=100,
-        description="'login', 'host', 'schema' or extra keys to mask whatever their name",
+        description="'login', 'host', 'schema' or extra keys to mask whatever their name; "
+        "left out, a connection that exists keeps its marks (those that still apply) "
+        "besides the URI's own; [] removes them",
     )
     keep_secrets: bool = Field(
         default=False,
@@ -133,14 +136,20 @@ def put_connection(
         elif body.conn_type:
             # The body's other fields are the connection's own, by the same names.
             given = body.model_dump(by_alias=True, exclude=_NOT_CONNECTION_FIELDS)
-            conn = Connection(conn_id=conn_id, secret_fields=tuple(body.secret_fields), **given)
+            conn = Connection(
+                conn_id=conn_id, secret_fields=tuple(body.secret_fields or ()), **given
+            )
         else:
             raise HTTPException(422, "give 'uri', or 'conn_type' and the other fields")
         if body.keep_secrets:
             conn = _kept_secrets(request, conn, body.password is None)
         if found := strict_json.problem(conn.extra, "extra"):  # also what a URI's query held
             raise HTTPException(422, found)
-        repository.set_connection(get_store(request), get_settings(request), conn)
+        conn = repository.set_connection(
+            get_store(request), get_settings(request), conn, keep_marks=body.secret_fields is None
+        )
+        # The marks it was stored with, so the audit row masks the fields they name.
+        audit_note(request, secret_fields=list(conn.secret_fields))
     except ConfigError as exc:
         raise _bad_input(exc) from None
     return queries.connection_info(conn, reveal=False)
