@@ -357,6 +357,17 @@ for _module, _names in _AMAZON.items():
     PROVIDER_MODULES[f"airflow.providers.amazon.aws.{_module}"] = _names
     PROVIDERS["amazon"] += (f"airflow.providers.amazon.aws.{_module}",)
 PROVIDER_MODULES.update(_AMAZON_1_10)
+# 1.10's ``airflow.operators.sensors`` held S3KeySensor beside the core's sensors.
+PROVIDER_MODULES["airflow.operators.sensors"] = {
+    **PROVIDER_MODULES.get("airflow.operators.sensors", {}),
+    **_S3_KEY_SENSOR,
+}
+
+
+# -- Airflow's object storage API (core in Airflow; fsspec here, a filesystem per scheme) --
+_OBJECT_STORAGE_PATH = same_names(f"{_P}.objectstorage.path", "ObjectStoragePath")
+for _module in ("airflow.io.path", "airflow.sdk", "airflow.sdk.io", "airflow.sdk.io.path"):
+    PROVIDER_MODULES[_module] = {**PROVIDER_MODULES.get(_module, {}), **_OBJECT_STORAGE_PATH}
 
 
 def provider_of(module: str) -> str | None:
