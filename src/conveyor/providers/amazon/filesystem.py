@@ -1,35 +1,68 @@
-"""``s3://`` paths of ``ObjectStoragePath``: s3fs (fsspec's S3 filesystem, the one Airflow
-uses) on an ``aws`` connection's keys, region and ``endpoint_url``."""
+"""``s3://`` paths of ``ObjectStoragePath``: obstore's fsspec filesystem (the S3 client
+Conveyor's remote task logs use already) on an ``aws`` connection's keys, region and
+``endpoint_url``. Object stores have no folders to make: ``mkdir`` of a bucket that does not
+exist creates it through boto3, as Airflow's s3fs does.
+
+obstore rather than s3fs (Airflow's choice): s3fs pins botocore through aiobotocore to a
+narrow range that the latest boto3 never matches, and pip then backtracks for minutes (or
+fails) installing it beside the ``amazon`` extra's boto3.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from conveyor.providers._extras import load
+from conveyor.providers._extras import require
 from conveyor.providers.amazon.base_aws import AwsBaseHook
+
+require("obstore", "amazon", "ObjectStoragePath on s3://")
+require("fsspec", "amazon", "ObjectStoragePath on s3://")
+from obstore.fsspec import FsspecStore  # noqa: E402 - the extra is checked above
+
+
+class S3FileSystem(FsspecStore):  # type: ignore[misc]
+    """obstore's S3 filesystem whose ``mkdir`` / ``makedirs`` make a missing bucket."""
+
+    def __init__(self, conn_id: str | None, **kwargs: Any) -> None:
+        super().__init__("s3", **kwargs)
+        self.conn_id = conn_id
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        from conveyor.providers.amazon.s3 import S3Hook
+
+        bucket, _, key = path.strip("/").partition("/")
+        hook = S3Hook(aws_conn_id=self.conn_id)
+        if not hook.check_for_bucket(bucket):
+            hook.create_bucket(bucket_name=bucket)
+        elif not key and not exist_ok:
+            raise FileExistsError(f"s3://{bucket}")
+
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        self.makedirs(path, exist_ok=True)
 
 
 def s3_filesystem(conn_id: str | None, storage_options: dict[str, Any]) -> Any:
-    """An ``s3fs.S3FileSystem`` on connection ``conn_id`` (None: boto3's own chain)."""
-    s3fs = load("s3fs", "amazon", "ObjectStoragePath on s3://")
+    """The S3 filesystem on connection ``conn_id`` (None: the environment's credentials)."""
     settings = AwsBaseHook(aws_conn_id=conn_id, client_type="s3").conn_config
-    options: dict[str, Any] = {}
+    config: dict[str, Any] = {}
     if settings.access_key_id:
-        options.update(key=settings.access_key_id, secret=settings.secret_access_key)
+        config.update(
+            access_key_id=settings.access_key_id, secret_access_key=settings.secret_access_key
+        )
     if settings.session_token:
-        options["token"] = settings.session_token
+        config["session_token"] = settings.session_token
+    config["region"] = settings.region_name or "us-east-1"
     endpoint = settings.endpoint_for("s3")
+    client_options: dict[str, Any] = {}
     if endpoint:
-        options["endpoint_url"] = endpoint
-    client_kwargs: dict[str, Any] = {}
-    # S3 without a region is us-east-1; s3fs would send that region as the bucket's
-    # LocationConstraint on mkdir, which S3 refuses for us-east-1.
-    if settings.region_name and settings.region_name != "us-east-1":
-        client_kwargs["region_name"] = settings.region_name
-    if settings.verify is not None:
-        client_kwargs["verify"] = settings.verify
-    if client_kwargs:
-        options["client_kwargs"] = client_kwargs
-    options.update(storage_options)
-    # A fresh instance: s3fs caches by arguments, and a forked task must not share its loop.
-    return s3fs.S3FileSystem(skip_instance_cache=True, **options)
+        config["endpoint"] = endpoint
+        client_options["allow_http"] = endpoint.startswith("http://")
+    if settings.verify is False:
+        client_options["allow_invalid_certificates"] = True
+    return S3FileSystem(
+        conn_id,
+        config={**config, **storage_options.pop("config", {})},
+        client_options={**client_options, **storage_options.pop("client_options", {})},
+        skip_instance_cache=True,
+        **storage_options,
+    )

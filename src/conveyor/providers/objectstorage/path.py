@@ -30,7 +30,14 @@ class StatResult(dict[str, Any]):
         if name == "st_size":
             return self.get("size")
         if name == "st_mtime":
-            value: Any = self.get("mtime", self.get("LastModified", self.get("created")))
+            value: Any = next(
+                (
+                    self[k]
+                    for k in ("mtime", "last_modified", "LastModified", "created")
+                    if k in self
+                ),
+                None,
+            )
             return value.timestamp() if hasattr(value, "timestamp") else value
         if name == "st_mode":
             return self.get("mode", 0o40755 if self.get("type") == "directory" else 0o100644)
@@ -245,9 +252,12 @@ class ObjectStoragePath:
 
     def mkdir(self, mode: int = 0o777, parents: bool = False, exist_ok: bool = False) -> None:
         """Make the folder (on S3: the bucket, when missing; folders are key prefixes)."""
-        if self.exists() and not exist_ok and self.is_dir():
+        if self.protocol not in _LOCAL:
+            self.fs.makedirs(self.path, exist_ok=exist_ok)
+            return
+        if self.exists() and not exist_ok:
             raise FileExistsError(str(self))
-        if not parents and self.protocol in _LOCAL and not self.parent.exists():
+        if not parents and not self.parent.exists():
             raise FileNotFoundError(str(self.parent))
         self.fs.makedirs(self.path, exist_ok=True)
 
