@@ -81,6 +81,29 @@ with DAG("k8s_dag", start_date=datetime(2024, 1, 1), schedule=None) as dag:
     )
     [produce, old_path] >> PythonOperator(task_id="check", python_callable=check)
 
+    # A full_pod_spec gives the image, a variable and the mounted folder; the operator's own
+    # arguments (command, another variable, labels) are laid over it, as in Airflow.
+    from_spec = KubernetesPodOperator(
+        task_id="from_spec",
+        full_pod_spec=k8s.V1Pod(
+            metadata=k8s.V1ObjectMeta(annotations={"from": "spec"}),
+            spec=k8s.V1PodSpec(
+                containers=[
+                    k8s.V1Container(
+                        name="main",
+                        image=IMAGE,
+                        env=[k8s.V1EnvVar("FROM_SPEC", "spec")],
+                        volume_mounts=[data_mount],
+                    )
+                ],
+                volumes=[data_volume],
+            ),
+        ),
+        cmds=["sh", "-c", "echo \\"$FROM_SPEC+$FROM_OP\\" > /data/spec.txt"],
+        env_vars={"FROM_OP": "operator"},
+        labels={"conveyor_test": MARK},
+    )
+
     # Failures, in the same run: each fails (or skips) its own try only.
     boom = KubernetesPodOperator(
         task_id="boom",
@@ -142,7 +165,9 @@ def test_a_pod_dag_runs_its_pods_on_podman(tmp_path: Path) -> None:
             "check": "success",
             "boom": "failed",
             "skipped": "skipped",
+            "from_spec": "success",
         }, output
+        assert (data / "spec.txt").read_text() == "spec+operator\n"
         # The env var rendered, the host's folder mounted, the pod's log in the try's log.
         assert (data / "out.txt").read_text().startswith("old path on 20")
         logs = _try_logs(tmp_path)

@@ -233,3 +233,46 @@ def test_dockers_usual_socket_falls_back_to_podmans(
     with socket.socket(socket.AF_UNIX) as listening:
         listening.bind(str(tmp_path / "podman.sock"))
         assert hook._candidates()[1:] == [f"unix://{tmp_path}/podman.sock"]
+
+
+def test_full_pod_spec_is_the_base_the_operator_arguments_are_laid_over() -> None:
+    from conveyor.providers.kubernetes.operator import KubernetesPodOperator
+
+    spec = k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(labels={"team": "data", "x": "spec"}, annotations={"a": "1"}),
+        spec=k8s.V1PodSpec(
+            containers=[
+                k8s.V1Container(
+                    name="main",
+                    image="busybox",
+                    command=["false"],
+                    env=[k8s.V1EnvVar("FROM_SPEC", "1")],
+                    working_dir="/work",
+                ),
+                k8s.V1Container(name="sidecar", image="alpine"),
+            ],
+            volumes=[k8s.V1Volume(name="spec-volume")],
+            dns_policy="ClusterFirst",
+        ),
+    )
+    operator = KubernetesPodOperator(
+        task_id="t",
+        full_pod_spec=spec,
+        cmds=["sh", "-c", "env"],
+        env_vars={"FROM_OP": "2"},
+        labels={"x": "operator"},
+        volumes=[k8s.V1Volume(name="op-volume")],
+    )
+    pod = operator.build_pod_request_obj({})
+    base, sidecar = pod.spec.containers
+    assert (base.name, base.image, base.command) == ("base", "busybox", ["sh", "-c", "env"])
+    assert [e.name for e in base.env] == ["FROM_SPEC", "FROM_OP"]
+    assert base.working_dir == "/work"
+    assert (sidecar.name, sidecar.image) == ("sidecar", "alpine")
+    assert [v.name for v in pod.spec.volumes] == ["spec-volume", "op-volume"]
+    assert (pod.spec.dns_policy, pod.spec.restart_policy) == ("ClusterFirst", "Never")
+    assert pod.metadata.labels["team"] == "data" and pod.metadata.labels["x"] == "operator"
+    assert pod.metadata.annotations == {"a": "1"}
+    assert spec.spec.containers[0].command == ["false"]  # the template is left as it was
+    with pytest.raises(TaskError, match="full_pod_spec must be"):
+        KubernetesPodOperator(task_id="u", image="x", full_pod_spec={"spec": {}})

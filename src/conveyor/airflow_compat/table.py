@@ -443,6 +443,9 @@ def why_missing(module: str, name: str | None = None) -> str:
     hint = INSTEAD.get(what)
     if hint:
         return f"{what} is not provided by Conveyor: {hint} (supported names: {DOCS})"
+    refused_provider = _refused.refused_provider(what)
+    if refused_provider:
+        return f"{_refused.refusal(what, refused_provider)} (supported names: {DOCS})"
     provider = _providers.provider_of(what)
     if provider in _providers.PROVIDERS:
         names = sorted({n for m in _providers.PROVIDERS[provider] for n in MODULES[m]})
@@ -465,6 +468,7 @@ def _merge(extra: dict[str, dict[str, str]]) -> None:
 
 # The providers' paths live in their own module (one provider's rows beside the others'),
 # and are part of this table from here on.
+from conveyor.airflow_compat import providers_refused as _refused  # noqa: E402
 from conveyor.airflow_compat import table_providers as _providers  # noqa: E402
 
 _merge(_providers.PROVIDER_MODULES)

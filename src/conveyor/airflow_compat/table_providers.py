@@ -342,6 +342,93 @@ EXTRAS["samba"] = "samba"  # smbprotocol
 EXTRAS["apache.spark"] = "spark"  # pyspark's spark-submit
 
 
+# -- the amazon provider beyond S3 (SQS, SNS, Secrets Manager, Lambda, Athena, Glue, ECS, EMR) --
+_A = f"{_P}.amazon"
+_AMAZON: dict[str, dict[str, str]] = {
+    "hooks.sqs": same_names(f"{_A}.sqs", "SqsHook"),
+    "operators.sqs": same_names(f"{_A}.sqs", "SqsPublishOperator"),
+    "sensors.sqs": same_names(f"{_A}.sqs", "SqsSensor"),
+    "hooks.sns": same_names(f"{_A}.sns", "SnsHook"),
+    "operators.sns": same_names(f"{_A}.sns", "SnsPublishOperator"),
+    "hooks.secrets_manager": same_names(f"{_A}.secrets_manager", "SecretsManagerHook"),
+    "hooks.lambda_function": same_names(f"{_A}.lambda_function", "LambdaHook", "AwsLambdaHook"),
+    "operators.lambda_function": same_names(
+        f"{_A}.lambda_function", "LambdaCreateFunctionOperator", "LambdaInvokeFunctionOperator"
+    ),
+    "operators.aws_lambda": same_names(f"{_A}.lambda_function", "AwsLambdaInvokeFunctionOperator"),
+    "hooks.athena": same_names(f"{_A}.athena", "AthenaHook", "AWSAthenaHook"),
+    "operators.athena": same_names(f"{_A}.athena", "AthenaOperator", "AWSAthenaOperator"),
+    "sensors.athena": same_names(f"{_A}.athena", "AthenaSensor"),
+    "hooks.glue": same_names(f"{_A}.glue", "GlueJobHook", "AwsGlueJobHook"),
+    "operators.glue": same_names(f"{_A}.glue", "GlueJobOperator", "AwsGlueJobOperator"),
+    "sensors.glue": same_names(f"{_A}.glue", "GlueJobSensor", "AwsGlueJobSensor"),
+    "hooks.glue_crawler": same_names(f"{_A}.glue", "GlueCrawlerHook", "AwsGlueCrawlerHook"),
+    "operators.glue_crawler": same_names(
+        f"{_A}.glue", "GlueCrawlerOperator", "AwsGlueCrawlerOperator"
+    ),
+    "hooks.ecs": same_names(f"{_A}.ecs", "EcsHook"),
+    "operators.ecs": same_names(f"{_A}.ecs", "EcsRunTaskOperator", "ECSOperator", "EcsOperator"),
+    "hooks.emr": same_names(f"{_A}.emr", "EmrHook"),
+    "operators.emr": same_names(
+        f"{_A}.emr",
+        "EmrCreateJobFlowOperator",
+        "EmrAddStepsOperator",
+        "EmrTerminateJobFlowOperator",
+    ),
+    "sensors.emr": same_names(f"{_A}.emr", "EmrJobFlowSensor", "EmrStepSensor"),
+    # The provider's module names before 4.0, one class each.
+    "operators.emr_create_job_flow": same_names(f"{_A}.emr", "EmrCreateJobFlowOperator"),
+    "operators.emr_add_steps": same_names(f"{_A}.emr", "EmrAddStepsOperator"),
+    "operators.emr_terminate_job_flow": same_names(f"{_A}.emr", "EmrTerminateJobFlowOperator"),
+    "sensors.emr_job_flow": same_names(f"{_A}.emr", "EmrJobFlowSensor"),
+    "sensors.emr_step": same_names(f"{_A}.emr", "EmrStepSensor"),
+}
+_AMAZON_1_10: dict[str, dict[str, str]] = {
+    "airflow.contrib.hooks.aws_sqs_hook": same_names(f"{_A}.sqs", "SQSHook"),
+    "airflow.contrib.operators.aws_sqs_publish_operator": same_names(
+        f"{_A}.sqs", "SQSPublishOperator"
+    ),
+    "airflow.contrib.sensors.aws_sqs_sensor": same_names(f"{_A}.sqs", "SQSSensor"),
+    "airflow.contrib.hooks.aws_sns_hook": same_names(f"{_A}.sns", "AwsSnsHook"),
+    "airflow.contrib.operators.sns_publish_operator": same_names(f"{_A}.sns", "SnsPublishOperator"),
+    "airflow.contrib.hooks.aws_lambda_hook": same_names(f"{_A}.lambda_function", "AwsLambdaHook"),
+    "airflow.contrib.hooks.aws_athena_hook": same_names(f"{_A}.athena", "AWSAthenaHook"),
+    "airflow.contrib.operators.aws_athena_operator": same_names(
+        f"{_A}.athena", "AWSAthenaOperator"
+    ),
+    "airflow.contrib.sensors.aws_athena_sensor": same_names(f"{_A}.athena", "AthenaSensor"),
+    "airflow.contrib.hooks.aws_glue_job_hook": same_names(f"{_A}.glue", "AwsGlueJobHook"),
+    "airflow.contrib.operators.ecs_operator": same_names(f"{_A}.ecs", "ECSOperator"),
+    "airflow.contrib.hooks.emr_hook": same_names(f"{_A}.emr", "EmrHook"),
+    "airflow.contrib.operators.emr_create_job_flow_operator": same_names(
+        f"{_A}.emr", "EmrCreateJobFlowOperator"
+    ),
+    "airflow.contrib.operators.emr_add_steps_operator": same_names(
+        f"{_A}.emr", "EmrAddStepsOperator"
+    ),
+    "airflow.contrib.operators.emr_terminate_job_flow_operator": same_names(
+        f"{_A}.emr", "EmrTerminateJobFlowOperator"
+    ),
+    "airflow.contrib.sensors.emr_job_flow_sensor": same_names(f"{_A}.emr", "EmrJobFlowSensor"),
+    "airflow.contrib.sensors.emr_step_sensor": same_names(f"{_A}.emr", "EmrStepSensor"),
+}
+for _module, _names in _AMAZON.items():
+    PROVIDER_MODULES[f"airflow.providers.amazon.aws.{_module}"] = _names
+    PROVIDERS["amazon"] += (f"airflow.providers.amazon.aws.{_module}",)
+PROVIDER_MODULES.update(_AMAZON_1_10)
+# 1.10's ``airflow.operators.sensors`` held S3KeySensor beside the core's sensors.
+PROVIDER_MODULES["airflow.operators.sensors"] = {
+    **PROVIDER_MODULES.get("airflow.operators.sensors", {}),
+    **_S3_KEY_SENSOR,
+}
+
+
+# -- Airflow's object storage API (core in Airflow; fsspec here, a filesystem per scheme) --
+_OBJECT_STORAGE_PATH = same_names(f"{_P}.objectstorage.path", "ObjectStoragePath")
+for _module in ("airflow.io.path", "airflow.sdk", "airflow.sdk.io", "airflow.sdk.io.path"):
+    PROVIDER_MODULES[_module] = {**PROVIDER_MODULES.get(_module, {}), **_OBJECT_STORAGE_PATH}
+
+
 def provider_of(module: str) -> str | None:
     """The provider an ``airflow.providers...`` module belongs to (``common.sql``, ...)."""
     parts = module.split(".")

@@ -32,6 +32,7 @@ from conveyor.providers.kubernetes.pod import (
     check_models,
     env_vars_of,
     k8s,
+    reconcile_pods,
     safe_label_value,
     try_labels,
     unique_pod_name,
@@ -163,7 +164,13 @@ class KubernetesPodOperator(BaseOperator):
             "automount_service_account_token",
         ):  # fmt: skip
             kwargs.pop(ignored, None)
-        for unsupported in ("full_pod_spec", "pod_template_file", "pod_template_dict", "callbacks"):
+        full_pod_spec = kwargs.pop("full_pod_spec", None)
+        if full_pod_spec is not None and not isinstance(full_pod_spec, k8s.V1Pod):
+            raise TaskError(
+                f"task {task_id!r}: full_pod_spec must be a kubernetes.client.models.V1Pod, "
+                f"got {type(full_pod_spec).__name__}"
+            )
+        for unsupported in ("pod_template_file", "pod_template_dict", "callbacks"):
             if kwargs.pop(unsupported, None) is not None:
                 raise TaskError(
                     f"task {task_id!r}: KubernetesPodOperator does not support {unsupported}"
@@ -189,6 +196,7 @@ class KubernetesPodOperator(BaseOperator):
         self.init_containers = init_containers or []
         self.skip_on_exit_code = skip_codes(skip_on_exit_code)
         self.on_finish_action = _on_finish(on_finish_action, is_delete_operator_pod, task_id)
+        self.full_pod_spec = full_pod_spec
         self.pod: Any = None
         self._engine: Any = None
 
@@ -205,7 +213,8 @@ class KubernetesPodOperator(BaseOperator):
 
     def build_pod_request_obj(self, context: dict[str, Any] | None = None) -> Any:
         """The ``V1Pod`` this try asks for (see pod.py)."""
-        if not self.image:
+        template = self.full_pod_spec
+        if not self.image and not _template_image(template):
             raise TaskError(f"task {self.task_id!r}: KubernetesPodOperator needs an image")
         container = k8s.V1Container(
             name=self.base_container_name,
@@ -221,7 +230,7 @@ class KubernetesPodOperator(BaseOperator):
             env_from=self.env_from or None,
             security_context=self.container_security_context,
         )
-        name = self.name
+        name = self.name or (template.metadata.name if template and template.metadata else None)
         if not name:
             name = unique_pod_name(self.task_id, self.random_name_suffix)
         elif self.random_name_suffix:
@@ -255,6 +264,8 @@ class KubernetesPodOperator(BaseOperator):
                 active_deadline_seconds=self.active_deadline_seconds,
             ),
         )
+        # The operator's arguments over the template, as Airflow's pod generator lays them.
+        pod = reconcile_pods(template, pod)
         for secret in self.secrets:
             pod = secret.attach_to_pod(pod)
         if self.do_xcom_push:
@@ -367,3 +378,9 @@ class KubernetesPodOperator(BaseOperator):
         from conveyor.providers.kubernetes.podman_kube import pod_yaml
 
         print(pod_yaml(self.build_pod_request_obj()))
+
+
+def _template_image(template: Any) -> str | None:
+    """The image of a ``full_pod_spec``'s first container, if it names one."""
+    containers = template.spec.containers if template is not None and template.spec else None
+    return containers[0].image if containers else None

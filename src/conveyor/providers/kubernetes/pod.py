@@ -6,6 +6,7 @@ XCom sidecar when ``do_xcom_push`` is on."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import secrets
@@ -137,3 +138,77 @@ def _from_dict(data: Mapping[str, Any], model: type) -> Any:
         return model(**data)
     except TypeError as exc:
         raise TaskError(f"cannot read {dict(data)!r} as a {model.__name__}: {exc}") from None
+
+
+#: Lists a template's pod and the operator's pod both give, kept both (template's first).
+_CONTAINER_LISTS = ("volume_mounts", "env", "env_from", "ports", "volume_devices")
+_META_LISTS = ("finalizers", "owner_references", "managed_fields")
+
+
+def _overlay(base: Any, client: Any) -> Any:
+    """``client`` with each field it leaves empty taken from ``base`` (dicts: merged, the
+    client's keys winning)."""
+    if not base:
+        return client
+    if not client:
+        return base
+    if isinstance(base, dict) and isinstance(client, dict):
+        return {**base, **client}
+    merged = copy.deepcopy(client)
+    for field in base.attribute_map:
+        if not getattr(merged, field, None) and getattr(base, field, None) is not None:
+            setattr(merged, field, copy.deepcopy(getattr(base, field)))
+    return merged
+
+
+def _extended(base: Any, client: Any, field: str) -> Any:
+    """``client`` with ``field`` (a list) being base's items followed by its own."""
+    both = (getattr(base, field, None) or []) + (getattr(client, field, None) or [])
+    setattr(client, field, copy.deepcopy(both) or None)
+    return client
+
+
+def _containers(base: list[Any] | None, client: list[Any] | None) -> list[Any] | None:
+    """Containers paired by position: each of the operator's over the template's."""
+    base, client = base or [], client or []
+    merged = []
+    for position in range(max(len(base), len(client))):
+        if position >= len(client):
+            merged.append(copy.deepcopy(base[position]))
+            continue
+        mine = copy.deepcopy(client[position])
+        if position < len(base):
+            for field in _CONTAINER_LISTS:
+                mine = _extended(base[position], mine, field)
+            mine = _overlay(base[position], mine)
+        merged.append(mine)
+    return merged or None
+
+
+def reconcile_pods(template: Any, pod: Any) -> Any:
+    """The operator's ``pod`` laid over a ``full_pod_spec`` ``template``, as Airflow's pod
+    generator does: what the operator sets wins; what it leaves empty comes from the
+    template; containers pair up by position, and their mounts, env, env_from, ports and the
+    pod's volumes and init containers are both lists together; labels and annotations are
+    merged."""
+    if template is None:
+        return pod
+    pod = copy.deepcopy(pod)
+    base_spec, spec = template.spec, pod.spec
+    if base_spec is not None and spec is not None:
+        spec.containers = _containers(base_spec.containers, spec.containers)
+        spec.init_containers = _containers(base_spec.init_containers, spec.init_containers)
+        spec = _extended(base_spec, spec, "volumes")
+        pod.spec = _overlay(base_spec, spec)
+    else:
+        pod.spec = spec or copy.deepcopy(base_spec)
+    base_meta, meta = template.metadata, pod.metadata
+    if base_meta is not None and meta is not None:
+        meta.labels = _overlay(base_meta.labels, meta.labels)
+        meta.annotations = _overlay(base_meta.annotations, meta.annotations)
+        for field in _META_LISTS:
+            meta = _extended(base_meta, meta, field)
+        pod.metadata = _overlay(base_meta, meta)
+    else:
+        pod.metadata = meta or copy.deepcopy(base_meta)
+    return _overlay(template, pod)
