@@ -255,6 +255,26 @@ def test_the_gcs_hook_writes_reads_lists_copies_and_deletes(
     assert gcs_client().lookup_bucket(bucket) is None
 
 
+def test_object_storage_paths_on_gs(env: GcpEmulators) -> None:
+    """Airflow's ObjectStoragePath on ``gs://``, through the connection: a bucket made, an
+    object written, read, listed, copied to a local folder and removed, each seen through
+    Google's own client."""
+    from conveyor.providers.objectstorage.path import ObjectStoragePath
+
+    base = ObjectStoragePath("gs://osp-bucket/", conn_id="google_cloud_default")
+    base.mkdir(parents=True, exist_ok=True)
+    report = base / "reports" / "day.csv"
+    report.write_text("city,n\nOslo,3\n")
+    assert gcs_client().bucket("osp-bucket").blob("reports/day.csv").download_as_text() == (
+        "city,n\nOslo,3\n"
+    )
+    assert report.exists() and report.read_text().splitlines()[1] == "Oslo,3"
+    assert [p.name for p in (base / "reports").iterdir()] == ["day.csv"]
+    assert (report.bucket, report.key) == ("osp-bucket", "reports/day.csv")
+    report.unlink()
+    assert not report.exists()
+
+
 def test_the_gcs_operators_sensors_and_local_transfers(env: GcpEmulators, tmp_path: Path) -> None:
     bucket = unique("ops").replace("_", "-")
     GCSCreateBucketOperator(task_id="create", bucket_name=bucket).execute(CONTEXT)

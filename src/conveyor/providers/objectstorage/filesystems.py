@@ -1,7 +1,7 @@
 """Which fsspec filesystem serves each URL scheme: ``FACTORIES`` maps a scheme to a factory
 ``(conn_id, storage_options) -> fsspec.AbstractFileSystem``, named as ``"module:function"``
 so that a provider's libraries load only when a path of its scheme is used. Another scheme
-is one more entry (``register_filesystem("gs", "conveyor.providers.google.fs:gcs")``)."""
+is one more entry (``register_filesystem("abfs", "module:factory")``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ FACTORIES: dict[str, str | Factory] = {
     "local": "conveyor.providers.objectstorage.filesystems:local_filesystem",
     "s3": "conveyor.providers.amazon.filesystem:s3_filesystem",
     "s3a": "conveyor.providers.amazon.filesystem:s3_filesystem",
+    "gs": "conveyor.providers.google.filesystem:gcs_filesystem",
+    "gcs": "conveyor.providers.google.filesystem:gcs_filesystem",
 }
 
 _made: dict[tuple[str, str | None, str], FileSystem] = {}
