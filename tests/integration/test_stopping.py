@@ -195,3 +195,34 @@ def test_the_runs_dagrun_timeout_stops_its_running_try(env: Env) -> None:
     skipped = [e for e in env.events(run_pk, "sleepy") if e.kind == "skipped"]
     assert skipped and "timeout" in skipped[0].message
     assert (env.tmp / "on_kill").exists()
+
+
+TIMED_OUT = """
+    class Recorded(BashOperator):
+        def on_kill(self):
+            Path("@TMP@/on_kill").write_text(str(os.getpid()))
+            super().on_kill()
+
+    with DAG("timed_out", start_date=START, schedule=None):
+        Recorded(
+            task_id="slow",
+            execution_timeout=timedelta(seconds=1),
+            bash_command="echo $$ > @TMP@/shell.pid; sleep 300 & echo $! > @TMP@/child.pid; wait",
+        )
+"""
+
+
+def test_a_try_past_its_execution_timeout_has_on_kill_called_and_its_shell_ended(
+    env: Env,
+) -> None:
+    env.write_dag("timed_out.py", TIMED_OUT)
+    env.sync()
+    run_pk = env.trigger("timed_out")
+    env.run(run_pk, kill_grace_seconds=2)
+    assert env.states(run_pk) == {"slow": TaskState.FAILED}
+    assert env.tries(run_pk, "slow")[0].exit_kind == ExitKind.TIMEOUT
+    assert (env.tmp / "on_kill").exists(), "on_kill was not called on the timeout"
+    deadline = time.monotonic() + 3
+    while any(alive(p) for p in pids(env.tmp)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids(env.tmp)), "the shell or its child outlived the try"
