@@ -76,7 +76,11 @@ def test_clearing_a_failed_task_of_a_finished_run_runs_it_again(fresh: World) ->
         json={"downstream": True, "only_failed": True},
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"changed": ["explode", "after"], "stopped": [], "run_state": "queued"}
+    assert response.json() == {
+        "changed": ["explode", "after"],
+        "stopped": [],
+        "run_state": "queued",
+    }
     cleared = _task(client, fresh, "failing", run_id, "explode")
     assert cleared["state"] == "none"
     assert any(
@@ -174,7 +178,11 @@ def test_clear_upstream_also_clears_what_the_task_depends_on(fresh: World) -> No
         f"/api/v1/dags/failing/runs/{run_id}/tasks/after/clear", json={"upstream": True}
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"changed": ["explode", "after"], "stopped": [], "run_state": "queued"}
+    assert response.json() == {
+        "changed": ["explode", "after"],
+        "stopped": [],
+        "run_state": "queued",
+    }
     assert _task(client, fresh, "failing", run_id, "explode")["state"] == "none"
 
 
