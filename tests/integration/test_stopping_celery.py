@@ -27,6 +27,7 @@ from conveyor.store.engine import Store
 from conveyor.store.transitions import Actor
 
 BROKER = "redis://127.0.0.1:6379/0"
+ANN = Actor("user:ann")
 QUEUE = "stopping"
 
 DAG_FILE = """
@@ -49,6 +50,15 @@ DAG_FILE = """
             retry_delay=timedelta(seconds=0),
             bash_command=(
                 "echo $$ > @TMP@/shell.pid; sleep 300 & echo $! > @TMP@/child.pid; wait"
+            ),
+        )
+
+    with DAG("restartable", schedule=None):
+        Recorded(
+            task_id="again",
+            queue="stopping",
+            bash_command=(
+                "if [ ! -e @TMP@/once ]; then touch @TMP@/once; sleep 300 & wait; fi; echo done"
             ),
         )
 
@@ -92,7 +102,7 @@ def _run(settings: Settings, store: Store, dag_id: str, until: object, limit: fl
     return run_pk
 
 
-def test_a_try_marked_failed_on_a_worker_is_stopped_and_a_timeout_calls_on_kill(
+def test_a_worker_stops_a_try_marked_failed_or_cleared_and_a_timeout_calls_on_kill(
     tmp_path: Path, settings: Settings
 ) -> None:
     store = Store(settings.db_url)
@@ -115,9 +125,7 @@ def test_a_try_marked_failed_on_a_worker_is_stopped_and_a_timeout_calls_on_kill(
                 )
                 seen["acted"] = time.monotonic()
                 with store.write() as conn:
-                    manual.mark(
-                        conn, "stoppable", run.run_id, "sleepy", TaskState.FAILED, Actor("user:ann")
-                    )
+                    manual.mark(conn, "stoppable", run.run_id, "sleepy", TaskState.FAILED, ANN)
             if "gone" not in seen and not any(alive(p) for p in processes):
                 seen["gone"] = time.monotonic()
             return "gone" in seen and run.state is RunState.FAILED
@@ -137,6 +145,24 @@ def test_a_try_marked_failed_on_a_worker_is_stopped_and_a_timeout_calls_on_kill(
         def ended(run_pk: int) -> bool:
             with store.read() as conn:
                 return runs.get_run(conn, run_pk).state is RunState.FAILED
+
+        def cleared_once(run_pk: int) -> bool:
+            with store.read() as conn:
+                run = runs.get_run(conn, run_pk)
+                (ti,) = runs.task_instances(conn, run_pk)
+            started = ti.state is TaskState.RUNNING and (tmp_path / "once").exists()
+            if started and "cleared" not in seen:
+                seen["cleared"] = time.monotonic()
+                with store.write() as conn:
+                    manual.clear(conn, "restartable", run.run_id, "again", ANN)
+            return run.state is RunState.SUCCESS
+
+        again = _run(settings, store, "restartable", cleared_once, limit=60)
+        with store.read() as conn:
+            (ti,) = runs.task_instances(conn, again)
+        assert "cleared" in seen
+        assert (ti.state, ti.try_number) == (TaskState.SUCCESS, 2), log.read_text()[-3000:]
+        assert (tmp_path / "on_kill_again").exists()
 
         slow = _run(settings, store, "too_slow", ended, limit=60)
         assert ended(slow), log.read_text()[-3000:]

@@ -245,7 +245,7 @@ class TryHeartbeat(bootsteps.StartStopStep):
                         pid,
                     )
                     _signal_group(pid, signal.SIGTERM)
-                    timer = threading.Timer(grace, _signal_group, (pid, signal.SIGKILL))
+                    timer = threading.Timer(grace, self._kill, (pid, stop))
                     timer.daemon = True
                     timer.start()
                 with self.store.write() as conn:
@@ -269,6 +269,18 @@ class TryHeartbeat(bootsteps.StartStopStep):
                 )
         except Exception:  # a store hiccup must not kill the worker; the next beat retries
             log.exception("worker heartbeat failed")
+
+    def _kill(self, pid: int, stop: stops.StopAsked) -> None:
+        """The grace is over: SIGKILL to what is left of the group, and a cleared try may
+        run again now that its process is gone."""
+        _signal_group(pid, signal.SIGKILL)
+        if self.store is None:
+            return
+        try:
+            with self.store.write() as conn:
+                stops.process_gone(conn, stop.ti_id, stop.try_number)
+        except Exception:  # the try then runs again at transitions.RESTART_AFTER
+            log.exception("could not let a stopped try run again")
 
     def stop(self, parent: Any) -> None:
         self.stopping.set()
