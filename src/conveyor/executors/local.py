@@ -585,18 +585,32 @@ class LocalExecutor(Executor):
             for sentinel in [r for r in ready if not isinstance(r, Connection)]:
                 if sentinel in self._running:
                     self._reap_guarded(sentinel)  # type: ignore[arg-type]
-        for entry in list(self._running.values()):
-            _signal(entry.process, signal.SIGKILL)
+        self._terminate_running()
         for sentinel in list(self._running):
             self._running[sentinel].process.join()
             self._reap_guarded(sentinel)
         idle, self._idle = self._idle, []
         self._retire_all(idle)
 
+    def _terminate_running(self) -> None:
+        """What still runs is stopped as a stopped try is: SIGTERM (its on_kill ends what it
+        started), then SIGKILL to its group shortly after."""
+        for entry in list(self._running.values()):
+            _signal(entry.process, signal.SIGTERM)
+        ending = [entry.process.sentinel for entry in self._running.values()]
+        until = time.monotonic() + _TERM_SECONDS
+        while ending and time.monotonic() < until:
+            for done in wait(ending, timeout=max(until - time.monotonic(), 0)):
+                ending.remove(done)
+        for entry in list(self._running.values()):
+            _signal(entry.process, signal.SIGKILL)
+
 
 _RUNNER_IDLE_SECONDS = 60.0
 #: How long runners asked to exit get before they are killed.
 _RUNNER_EXIT_SECONDS = 3.0
+#: How long tries still running when the executor stops get between SIGTERM and SIGKILL.
+_TERM_SECONDS = 1.0
 
 
 def _timeout_error(work: QueuedTry) -> str:
