@@ -142,8 +142,12 @@ def kill_children() -> None:
     fork server: for a forced exit (a second Ctrl-C), so none lives on with our pipes."""
     for popen in list(_started):
         if popen.returncode is None and popen.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(popen.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                # A try's process leads its own group: what it started goes with it.
+                if os.getpgid(popen.pid) == popen.pid:
+                    os.killpg(popen.pid, signal.SIGKILL)
+                else:
+                    os.kill(popen.pid, signal.SIGKILL)
     server = getattr(forkserver._forkserver, "_forkserver_pid", None)
     if server:
         with contextlib.suppress(ProcessLookupError):

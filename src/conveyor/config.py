@@ -65,7 +65,19 @@ class Settings(BaseModel):
     requeue_after_seconds: float = Field(
         default=30.0, gt=0, description="queued but not started for this long: send again"
     )
-    kill_grace_seconds: float = Field(default=5.0, ge=0)
+    kill_grace_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="a try being stopped (marked, cleared, timed out) gets SIGTERM, its "
+        "operator's on_kill runs, and its process group gets SIGKILL this much later "
+        "(Airflow's killed_task_cleanup_time); also a stopping worker's grace",
+    )
+    stop_check_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="how often an executor or worker looks in the store for stops asked of "
+        "the tries it runs (a person marked or cleared one, its run timed out)",
+    )
     kubernetes_allow_exec_plugins: bool = Field(
         default=False,
         description="let a connection's kube_config run a credential plugin (exec, "

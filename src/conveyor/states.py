@@ -39,6 +39,7 @@ class ExitKind(StrEnum):
     DEFERRED = "deferred"  # the task deferred to a trigger; a later try resumes it
     BOOKKEEPING = "bookkeeping"  # the engine could not prepare the try (its log, its run id)
     NOT_STARTED = "not_started"  # the try could not start
+    STOPPED = "stopped"  # a person (or the run's timeout) ended it; its process is stopped
 
 
 class RunState(StrEnum):

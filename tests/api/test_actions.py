@@ -76,7 +76,11 @@ def test_clearing_a_failed_task_of_a_finished_run_runs_it_again(fresh: World) ->
         json={"downstream": True, "only_failed": True},
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"changed": ["explode", "after"], "run_state": "queued"}
+    assert response.json() == {
+        "changed": ["explode", "after"],
+        "stopped": [],
+        "run_state": "queued",
+    }
     cleared = _task(client, fresh, "failing", run_id, "explode")
     assert cleared["state"] == "none"
     assert any(
@@ -119,7 +123,7 @@ def test_mark_success_lets_the_scheduler_finish_the_run(fresh: World) -> None:
         f"/api/v1/dags/failing/runs/{run_id}/tasks/after/mark", json={"state": "success"}
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"changed": ["after"], "run_state": "queued"}
+    assert response.json() == {"changed": ["after"], "stopped": [], "run_state": "queued"}
     after = _task(client, fresh, "failing", run_id, "after")
     assert after["state"] == "success"
     with fresh.store.read() as conn:
@@ -174,7 +178,11 @@ def test_clear_upstream_also_clears_what_the_task_depends_on(fresh: World) -> No
         f"/api/v1/dags/failing/runs/{run_id}/tasks/after/clear", json={"upstream": True}
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"changed": ["explode", "after"], "run_state": "queued"}
+    assert response.json() == {
+        "changed": ["explode", "after"],
+        "stopped": [],
+        "run_state": "queued",
+    }
     assert _task(client, fresh, "failing", run_id, "explode")["state"] == "none"
 
 
@@ -184,7 +192,7 @@ def test_clear_and_mark_a_whole_run(fresh: World) -> None:
     run = f"/api/v1/dags/failing/runs/{run_id}"
     marked = client.post(f"{run}/mark", json={"state": "success"})
     assert marked.status_code == 200, marked.text
-    assert marked.json() == {"changed": ["explode", "after"], "run_state": "queued"}
+    assert marked.json() == {"changed": ["explode", "after"], "stopped": [], "run_state": "queued"}
     assert _task(client, fresh, "failing", run_id, "after")["state"] == "success"
 
     cleared = client.post(f"{run}/clear", json={"only_failed": True})

@@ -8,6 +8,8 @@ driven by Playwright) against a real ``conveyor scheduler`` and ``conveyor web``
 - the XCom and rendered-templates tabs; notes on runs and task instances (op edits them, a
   viewer reads them);
 - a task callback's error is shown on the page (above the tries, and in its try's timeline);
+- Stop on a running BashOperator (``sleep 300`` under its shell) fails it and its shell and
+  ``sleep`` are gone; Stop run on a running run does the same through the run;
 - the grid orders runs by logical date; the DAG page's header updates live; at 390 px the
   top bar keeps the user and Log out; the API link opens in a new tab.
 
@@ -105,6 +107,20 @@ with DAG("ti_callback", schedule=None, start_date=datetime(2026, 1, 1), catchup=
 """
 
 
+STOP_DAG = """
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+
+with DAG("ti_stop", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    BashOperator(
+        task_id="sleepy",
+        bash_command="echo $$ > {pids}/$RANDOM.pid; sleep 300 & echo $! > {pids}/$RANDOM.pid; wait",
+    )
+"""
+
+
 browser = ui_servers.browser_fixture()
 
 
@@ -116,8 +132,11 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
         (servers.dags_folder / "ti_mapped.py").write_text(textwrap.dedent(MAPPED_DAG))
         (servers.dags_folder / "ti_detail.py").write_text(DETAIL_DAG.format(flags=str(flags)))
         (servers.dags_folder / "ti_callback.py").write_text(CALLBACK_DAG)
-        _wait_for_dags(servers, {"ti_mapped", "ti_detail", "ti_callback"})
-        for dag_id in ("ti_mapped", "ti_detail", "ti_callback"):
+        (servers.root / "pids").mkdir()
+        stop_dag = textwrap.dedent(STOP_DAG).format(pids=str(servers.root / "pids"))
+        (servers.dags_folder / "ti_stop.py").write_text(stop_dag)
+        _wait_for_dags(servers, {"ti_mapped", "ti_detail", "ti_callback", "ti_stop"})
+        for dag_id in ("ti_mapped", "ti_detail", "ti_callback", "ti_stop"):
             servers.cli("dags", "unpause", dag_id)
         yield servers
 
@@ -420,3 +439,72 @@ def test_the_api_link_opens_a_new_tab_and_keeps_the_app(page: Page, conveyor: Co
     docs.wait_for_load_state()
     assert docs.url.endswith("/api/v1/docs"), docs.url
     expect(page.locator("#dag-table")).to_be_visible()  # the app is still there
+
+
+# -- Stop: a running BashOperator (sleep 300 under its shell) and a running run ------
+
+
+def _alive(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def _trigger(page: Page, servers: Conveyor) -> tuple[str, list[int]]:
+    """A run of ti_stop whose shell and sleep run; its run id and their pids."""
+    for old in (servers.root / "pids").iterdir():
+        old.unlink()
+    page.goto(f"{servers.url}/dags/ti_stop/trigger")
+    page.click("#trigger-submit")
+    page.wait_for_url("**/dags/ti_stop?run=*", timeout=WAIT_MS)
+    run_id = str(page.evaluate("new URLSearchParams(location.search).get('run')"))
+    deadline = time.monotonic() + 60
+    while len(list((servers.root / "pids").iterdir())) < 2:
+        assert time.monotonic() < deadline, servers.logs()
+        time.sleep(0.1)
+    time.sleep(0.1)  # the second file's pid is written
+    pids = [int(p.read_text()) for p in (servers.root / "pids").iterdir()]
+    assert all(_alive(pid) for pid in pids)
+    return run_id, pids
+
+
+def _gone(pids: list[int], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_stop_on_a_running_task_instance_stops_its_process_and_fails_it(
+    page: Page, conveyor: Conveyor
+) -> None:
+    log_in(page, conveyor, "op")
+    run_id, pids = _trigger(page, conveyor)
+    page.goto(f"{conveyor.url}/dags/ti_stop/runs/{run_id}/tasks/sleepy")
+    state = page.locator("#ti-state [data-state]")
+    expect(state).to_have_attribute("data-state", "running", timeout=WAIT_MS)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click('#ti-actions [data-action="stop"]')
+    expect(state).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+    assert _gone(pids, 15), "the shell or its sleep still runs after Stop"
+    expect(page.locator('#ti-actions [data-action="stop"]')).to_have_count(0)
+
+
+def test_stop_run_on_a_running_run_stops_its_try(page: Page, conveyor: Conveyor) -> None:
+    log_in(page, conveyor, "op")
+    run_id, pids = _trigger(page, conveyor)
+    page.goto(f"{conveyor.url}/dags/ti_stop?run={run_id}")
+    bar = page.locator(f'#grid a.run-bar[data-run-id="{run_id}"]')
+    expect(bar).to_have_attribute("data-state", "running", timeout=WAIT_MS)
+    bar.click()
+    page.click('[data-action="run-stop"]')
+    expect(page.locator("#action-stopped")).to_contain_text("sleepy", timeout=WAIT_MS)
+    page.click('#action-dialog [data-action="confirm"]')
+    cell = page.locator(f'#grid .cell[data-run-id="{run_id}"][data-task-id="sleepy"]')
+    expect(cell).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+    assert _gone(pids, 15), "the shell or its sleep still runs after Stop run"
+    expect(bar).to_have_attribute("data-state", "failed", timeout=WAIT_MS)

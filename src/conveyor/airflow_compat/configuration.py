@@ -33,6 +33,7 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("core", "executor"): "executor",
     ("core", "parallelism"): "parallelism",
     ("core", "dagbag_import_timeout"): "parse_timeout_seconds",
+    ("core", "killed_task_cleanup_time"): "kill_grace_seconds",
     ("core", "sql_alchemy_conn"): "database_url",
     ("database", "sql_alchemy_conn"): "database_url",
     ("core", "base_log_folder"): "log_folder",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 from rich.markup import escape
 
-from conveyor.cli.common import CliError, console, open_store, styled
+from conveyor.cli.common import console, open_store, styled
 from conveyor.cli.runs import resolve_run
 from conveyor.states import TaskState
 from conveyor.store import manual
@@ -32,16 +32,12 @@ def _actor() -> Actor:
 
 
 def _report(result: manual.ManualResult, verb: str) -> None:
-    if not result.changed and result.skipped_in_flight:
-        raise CliError(
-            f"cannot {verb} {', '.join(result.skipped_in_flight)}: queued or running right now; "
-            "wait for the try to end"
-        )
     done = ", ".join(result.changed) if result.changed else "nothing"
     console.print(f"{verb}: {escape(done)}; run is {styled(result.run_state.value)}")
-    if result.skipped_in_flight:
+    if result.stopped:
         console.print(
-            f"left alone (queued or running): {escape(', '.join(result.skipped_in_flight))}"
+            f"stopping (was queued or running): {escape(', '.join(result.stopped))}; a running "
+            "try's process gets SIGTERM (its on_kill runs), SIGKILL after kill_grace_seconds"
         )
 
 
@@ -62,16 +58,16 @@ def _clear(
         plan = manual.plan_clear(
             conn, run, task_ids, upstream=upstream, downstream=downstream, only_failed=only_failed
         )
-    if not plan.targets and not plan.in_flight:
+    if not plan.targets:
         console.print(f"nothing to clear in run {escape(run.run_id)} of {escape(dag_id)}")
         return
     if not yes:
         console.print(f"run {escape(run.run_id)} of {escape(dag_id)}: will clear")
+        stopping = {ti.id for ti in plan.in_flight}
         for ti in plan.targets:
             index = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
-            console.print(f"  {escape(ti.task_id + index)}  {styled(ti.state.value)}")
-        for ti in plan.in_flight:
-            console.print(f"  {escape(ti.task_id)}  {styled(ti.state.value)} (left alone)")
+            how = " (its try is stopped)" if ti.id in stopping else ""
+            console.print(f"  {escape(ti.task_id + index)}  {styled(ti.state.value)}{how}")
         click.confirm("Clear these task instances?", abort=True)
     with store.write() as conn:
         result = manual.clear_tasks(

@@ -6,7 +6,8 @@ here, under the run's lock wherever more than the run's row is written: the lock
 first, as every writer of a run's moves takes it (``store/hop/run_lock.py``). Who asks:
 
 - the scheduler loop starts a queued run once ``max_active_runs`` leaves room
-  (:func:`start_run`), and fails a run past its ``dagrun_timeout`` (:func:`time_out_run`);
+  (:func:`start_run`), and fails a run past its ``dagrun_timeout`` (:func:`time_out_run`),
+  stopping its running tries;
 - a run's plan ends it (:func:`end_run`, from ``engine.progress``);
 - a Celery worker that stops hands back the tries it still runs (:func:`hand_back`).
 
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 from conveyor import callbacks
 from conveyor.clock import utcnow
 from conveyor.serialized import SerializedDag
-from conveyor.states import RunState, TaskState
+from conveyor.states import FINISHED, RunState, TaskState
 from conveyor.store import plan_requests, runs, transitions, workers
 from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock
@@ -60,9 +61,9 @@ def time_out_run(
     actor: Actor,
     now: datetime,
 ) -> bool:
-    """Fail a run past its ``dagrun_timeout``, in one transaction under its lock: the tasks
-    that never started are skipped, and the failure callback is requested; running tries
-    finish and are recorded. True if this call failed it."""
+    """Fail a run past its ``dagrun_timeout``, in one transaction under its lock, as Airflow
+    does: every unfinished task instance is skipped, a running try's process is stopped
+    (``store/stops.py``), and the failure callback is requested. True if this call failed it."""
     reason = f"run timed out: running longer than dagrun_timeout ({timeout.total_seconds():g}s)"
     with store.write() as conn:
         run = run_lock.lock_run(conn, run_pk)
@@ -72,6 +73,17 @@ def time_out_run(
             if ti.state is TaskState.NONE:
                 transitions.finish_without_running(
                     conn, ti.id, TaskState.SKIPPED, ti.try_number, reason, actor
+                )
+            elif ti.state not in FINISHED:
+                transitions.override(
+                    conn,
+                    ti.id,
+                    TaskState.SKIPPED,
+                    actor,
+                    retries=0,
+                    kind="skipped",
+                    why="skipped by the run's timeout",
+                    note=reason,
                 )
         callbacks.request_run_end(conn, run_pk, structure, RunState.FAILED, reason)
         if structure.any_depends_on_past:

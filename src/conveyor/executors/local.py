@@ -12,8 +12,12 @@ import. A runner that dies, is killed for a timeout, or has run ``local_runner_m
 tries is replaced. ``local_reuse_processes = false`` gives every try a fresh process instead.
 
 Supervision stays here, outside the user's code: the executor heartbeats the tries it runs,
-kills a try past its ``execution_timeout`` (SIGTERM, then SIGKILL after the grace period) and
-records a process that died without reporting, with its exit code and the tail of its log.
+kills a try past its ``execution_timeout`` (SIGTERM to its process group, the operator's
+``on_kill`` runs in it, then SIGKILL after the grace period), stops a try a person ended (the
+store's stop requests, read every ``stop_check_seconds``, ``store/stops.py``) the same way,
+and records a process that died without reporting, with its exit code and the tail of its log.
+Each try's process leads a process group of its own, so the commands it started are stopped
+with it.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from conveyor.engine.progress import QueuedTry, queued_tries
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.executors.base import Executor
 from conveyor.states import ExitKind, TaskState
-from conveyor.store import transitions
+from conveyor.store import stops, transitions
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner, queued_log_path
 
@@ -52,6 +56,7 @@ def _child_main(
 ) -> None:
     """Entry point of a try's process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
+    _lead_own_group()
     adopt_environment(environ)
     # A pool made in this process (never inherited across the fork) lets the try's few
     # transactions share one connection instead of opening one each; closed before exit so
@@ -80,6 +85,7 @@ def _runner_main(
     others and which try the runner kept, so that the executor times and heartbeats it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
+    _lead_own_group()
     adopt_environment(environ)
     # A try writes to its own log (the fds are pointed there for the try); between tries the
     # runner has nothing to say on stdout, and must not keep the parent's stdout pipe open
@@ -127,6 +133,12 @@ def _runner_main(
                 result = runner.run_kept(result.kept, keep=streak.may_keep())
     finally:
         store.dispose()
+
+
+def _lead_own_group() -> None:
+    """This process leads a process group: stopping its try reaches what the try started."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
 
 
 @dataclass
@@ -199,6 +211,7 @@ class _Running:
     report: Connection | None  # what the try queued arrives here before the process ends
     runner: _Runner | None = None  # a long-lived runner: the try ends with its report
     killed_for_timeout: bool = False
+    stopping: bool = False  # a person or the run's timeout ended the try: it is stopped
     kill_at: float | None = None
     reported: bool = False
     kept: QueuedTry | None = None  # the try its runner started in the recording transaction
@@ -216,6 +229,7 @@ class LocalExecutor(Executor):
         self._held: set[int] = set()
         self._idle: list[_Runner] = []  # long-lived runners waiting for a try
         self._next_heartbeat = 0.0
+        self._next_stop_check = 0.0
 
     def start(self) -> None:
         warm_up()
@@ -354,8 +368,13 @@ class LocalExecutor(Executor):
             if entry.killed_for_timeout:
                 self._fail(entry.work, ExitKind.TIMEOUT, _timeout_error(entry.work))
                 _signal(runner.process, signal.SIGKILL)
+            elif entry.stopping:
+                _signal(runner.process, signal.SIGKILL)
             return
-        if entry.killed_for_timeout:
+        if entry.stopping:
+            self._retire(runner, kill=True)  # it reported as the stop came: it goes anyway
+            self._stopped(entry)
+        elif entry.killed_for_timeout:
             # It reported despite the SIGTERM; record the timeout as the per-try process
             # would be recorded (a lost race when the outcome is in), and replace it.
             self._retire(runner, kill=True)
@@ -370,10 +389,11 @@ class LocalExecutor(Executor):
         self._retire_idle()
         self._launch()
         self._heartbeat()
+        self._check_stops()
         if not self._running:
             interrupts.sleep(min(timeout, 0.05) if self._backlog else timeout)
             return 0
-        wake = time.monotonic() + timeout
+        wake = min(time.monotonic() + timeout, self._next_stop_check)
         for entry in self._running.values():
             for moment in (entry.deadline, entry.kill_at):
                 if moment is not None:
@@ -440,6 +460,7 @@ class LocalExecutor(Executor):
                 entry.deadline is not None
                 and now >= entry.deadline
                 and not entry.killed_for_timeout
+                and not entry.stopping
             ):
                 entry.killed_for_timeout = True
                 entry.kill_at = now + self.settings.kill_grace_seconds
@@ -457,6 +478,10 @@ class LocalExecutor(Executor):
     def _reap(self, sentinel: int) -> None:
         entry = self._running.pop(sentinel)
         self._take_report(entry)  # the process is gone: its pipe holds the report or EOF
+        if entry.stopping or entry.killed_for_timeout:
+            # What the try started and left behind in its group goes with it; its id is
+            # still this (unreaped) process's, so no other group can have taken it.
+            _signal(entry.process, signal.SIGKILL)
         entry.process.join()
         if entry.runner is not None:  # the runner died with it: its pipes go too
             entry.runner.inbox.close()
@@ -464,7 +489,9 @@ class LocalExecutor(Executor):
         code = entry.process.exitcode
         work = entry.work
         self._held.discard(work.ti_id)
-        if entry.killed_for_timeout:
+        if entry.stopping:
+            self._stopped(entry)  # ended in the store already, as the person chose
+        elif entry.killed_for_timeout:
             self._fail(work, ExitKind.TIMEOUT, _timeout_error(work))
         elif code != 0:
             path = str(queued_log_path(self.settings, work))
@@ -498,6 +525,40 @@ class LocalExecutor(Executor):
         with self.store.read() as conn:
             self.submit(queued_tries(conn, run_pk=run_pk))
 
+    def _check_stops(self) -> None:
+        """Stop the tries the store asks to stop: SIGTERM to the try's process group now
+        (its operator's on_kill runs), SIGKILL at the grace's end (``_enforce_timeouts``)."""
+        now = time.monotonic()
+        if now < self._next_stop_check:
+            return
+        self._next_stop_check = now + self.settings.stop_check_seconds
+        if not self._running:
+            return
+        by_try = {(e.work.ti_id, e.work.try_number): e for e in self._running.values()}
+        with self.store.read() as conn:
+            asked = stops.asked(conn, [ti_id for ti_id, _ in by_try])
+        grace = self.settings.kill_grace_seconds
+        for stop in asked:
+            entry = by_try.get((stop.ti_id, stop.try_number))
+            if entry is None or entry.stopping:
+                continue
+            entry.stopping = True
+            entry.kill_at = time.monotonic() + grace
+            log.info(
+                "try %s of %s.%s was ended from outside; stopping its process",
+                entry.work.try_number,
+                entry.work.dag_id,
+                entry.work.task_id,
+            )
+            _signal(entry.process, signal.SIGTERM)
+            with self.store.write() as conn:
+                stops.sent(conn, stop, worker_actor(), pid=entry.process.pid, grace=grace)
+
+    def _stopped(self, entry: _Running) -> None:
+        """A stopped try's process is gone: a cleared try may run again now."""
+        with self.store.write() as conn:
+            stops.process_gone(conn, entry.work.ti_id, entry.work.try_number)
+
     def _heartbeat(self) -> None:
         now = time.monotonic()
         if now < self._next_heartbeat or not self._running:
@@ -524,18 +585,32 @@ class LocalExecutor(Executor):
             for sentinel in [r for r in ready if not isinstance(r, Connection)]:
                 if sentinel in self._running:
                     self._reap_guarded(sentinel)  # type: ignore[arg-type]
-        for entry in list(self._running.values()):
-            _signal(entry.process, signal.SIGKILL)
+        self._terminate_running()
         for sentinel in list(self._running):
             self._running[sentinel].process.join()
             self._reap_guarded(sentinel)
         idle, self._idle = self._idle, []
         self._retire_all(idle)
 
+    def _terminate_running(self) -> None:
+        """What still runs is stopped as a stopped try is: SIGTERM (its on_kill ends what it
+        started), then SIGKILL to its group shortly after."""
+        for entry in list(self._running.values()):
+            _signal(entry.process, signal.SIGTERM)
+        ending = [entry.process.sentinel for entry in self._running.values()]
+        until = time.monotonic() + _TERM_SECONDS
+        while ending and time.monotonic() < until:
+            for done in wait(ending, timeout=max(until - time.monotonic(), 0)):
+                ending.remove(done)
+        for entry in list(self._running.values()):
+            _signal(entry.process, signal.SIGKILL)
+
 
 _RUNNER_IDLE_SECONDS = 60.0
 #: How long runners asked to exit get before they are killed.
 _RUNNER_EXIT_SECONDS = 3.0
+#: How long tries still running when the executor stops get between SIGTERM and SIGKILL.
+_TERM_SECONDS = 1.0
 
 
 def _timeout_error(work: QueuedTry) -> str:
@@ -554,8 +629,12 @@ def _exit_kind(code: int | None) -> ExitKind:
 
 
 def _signal(process: Any, sig: int) -> None:
-    try:
-        if process.pid:
-            os.kill(process.pid, sig)
-    except ProcessLookupError:
-        pass
+    """``sig`` to the process's group when it leads one (a try's process does), else to it."""
+    pid = process.pid
+    if not pid:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)

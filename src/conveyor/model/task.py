@@ -254,6 +254,11 @@ class BaseOperator(DependencyMixin):
         """Do the work of one try. The return value is stored as the task's XCom."""
         raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
 
+    def on_kill(self) -> None:
+        """Called in the try's process when the try is stopped from outside (marked, cleared,
+        the run timed out) or runs past its ``execution_timeout``, as in Airflow: cancel what
+        ``execute`` started elsewhere (a container, a pod, a query). Does nothing here."""
+
     def defer(
         self,
         *,

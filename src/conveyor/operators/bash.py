@@ -8,7 +8,7 @@ from typing import Any
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.operators._subprocess import run_streaming
+from conveyor.operators._subprocess import run_streaming, signal_groups
 
 
 class BashOptions:
@@ -82,6 +82,10 @@ class BashOperator(BashOptions, BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> Any:
         return self._run_bash(self.bash_command)
+
+    def on_kill(self) -> None:
+        """The try is stopped: SIGTERM to the shell's process group, its children with it."""
+        signal_groups()
 
 
 def run_bash(

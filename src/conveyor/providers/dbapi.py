@@ -79,6 +79,8 @@ class DbApiHook(ProviderHook):
         #: The cursor descriptions of the statements the last ``run`` returned results of.
         self.descriptions: list[Any] = []
         self._connection: Connection | None = None
+        #: The DB-API connection a ``run`` holds now, for :meth:`cancel` (the task's on_kill).
+        self._running: Any = None
 
     # -- the connection --------------------------------------------------------------------
 
@@ -186,12 +188,27 @@ class DbApiHook(ProviderHook):
     @contextlib.contextmanager
     def _autocommit_connection(self, autocommit: bool) -> Iterator[Any]:
         conn = self.get_conn()
+        self._running = conn
         try:
             if self.supports_autocommit:
                 self.set_autocommit(conn, autocommit)
             yield conn
         finally:
+            self._running = None
             conn.close()
+
+    def cancel(self) -> None:
+        """Cancel the statement a ``run`` is waiting for, where the driver can (psycopg's
+        ``cancel()``; MySQL's hook sends ``KILL QUERY``): called by the operator's on_kill
+        when the try is stopped. Never raises."""
+        running = self._running
+        cancel = getattr(running, "cancel", None)
+        if cancel is None:
+            return
+        try:
+            cancel()
+        except Exception as exc:
+            self.log.info("could not cancel the running statement: %s", exc)
 
     # -- running statements ----------------------------------------------------------------
 

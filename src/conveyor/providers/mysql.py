@@ -86,6 +86,21 @@ class MySqlHook(DbApiHook):
     def _connect(self, conn: Connection) -> Any:
         return pymysql.connect(**self._connect_args(conn))
 
+    def cancel(self) -> None:
+        """``KILL QUERY`` of the running statement's session, over a connection of its own."""
+        running = self._running
+        if running is None:
+            return
+        try:
+            killer = self.get_conn()
+            try:
+                with killer.cursor() as cursor:
+                    cursor.execute(f"KILL QUERY {int(running.thread_id())}")
+            finally:
+                killer.close()
+        except Exception as exc:
+            self.log.info("could not cancel the running statement: %s", exc)
+
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (pymysql.err.OperationalError, pymysql.err.InternalError)
 

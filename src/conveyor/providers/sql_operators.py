@@ -83,6 +83,13 @@ class BaseSQLOperator(BaseOperator):
                 hook.schema = self.database
         return hook
 
+    def on_kill(self) -> None:
+        """The try is stopped: cancel the statement running on the database, where the
+        driver can (PostgreSQL, MySQL), as Airflow's SQL operators do."""
+        hook = getattr(self, "_hook_running", None)
+        if hook is not None:
+            hook.cancel()
+
 
 class SQLExecuteQueryOperator(BaseSQLOperator):
     """Run SQL on a connection; the result (by ``handler``) is the task's return value."""
@@ -133,7 +140,7 @@ class SQLExecuteQueryOperator(BaseSQLOperator):
         if isinstance(self.parameters, str):  # a rendered .json template
             self.parameters = ast.literal_eval(self.parameters)
         print(f"Executing: {self.sql}", flush=True)
-        hook = self.get_db_hook()
+        hook = self._hook_running = self.get_db_hook()
         pushing = getattr(self, "do_xcom_push", True)
         # Left out when not given: each hook's own default decides, as in Airflow.
         options = (

@@ -1,8 +1,8 @@
 """Clear or mark many task instances or runs at once, and say exactly what changed.
 
 Each run is changed through :mod:`conveyor.store.manual`, the use cases the single actions
-call, so the rules are the same (queued and running instances are left to their process, a
-finished run goes back to the scheduler). Runs are taken in the order of their keys, the
+call, so the rules are the same (a queued or running try is ended and its process stopped,
+a finished run goes back to the scheduler). Runs are taken in the order of their keys, the
 order in which any writer that locks several runs must take them.
 
 What changed is read, not predicted: every instance's state before and after the call, in
@@ -67,7 +67,7 @@ class RunChange:
 @dataclass
 class Outcome:
     changed: list[Change] = field(default_factory=list)
-    left_alone: list[Change] = field(default_factory=list)  # queued or running: untouched
+    stopped: list[Change] = field(default_factory=list)  # of changed: was queued or running
     runs: list[RunChange] = field(default_factory=list)  # every run the action looked at
 
 
@@ -97,11 +97,10 @@ def _apply(
         for (task_id, index), state in after.items():
             was = before.get((task_id, index), TaskState.NONE.value)
             if was != state:
-                outcome.changed.append(Change(run.dag_id, run.run_id, task_id, index, was, state))
-            elif task_id in result.skipped_in_flight and TaskState(state) in IN_FLIGHT:
-                outcome.left_alone.append(
-                    Change(run.dag_id, run.run_id, task_id, index, state, state)
-                )
+                change = Change(run.dag_id, run.run_id, task_id, index, was, state)
+                outcome.changed.append(change)
+                if TaskState(was) in IN_FLIGHT:
+                    outcome.stopped.append(change)
         outcome.runs.append(
             RunChange(run.dag_id, run.run_id, run.state.value, result.run_state.value)
         )
@@ -208,14 +207,14 @@ def mark_task_instances(
 
     def mark(run: RunRow) -> manual.ManualResult:
         changed: list[str] = []
-        in_flight: list[str] = []
+        stopped: list[str] = []
         state = run.state
         for task_id in dict.fromkeys(tasks[run.id]):
             result = manual.mark(conn, run.dag_id, run.run_id, task_id, to, actor)
             changed += result.changed
-            in_flight += result.skipped_in_flight
+            stopped += result.stopped
             state = result.run_state
-        return manual.ManualResult(changed, in_flight, state)
+        return manual.ManualResult(changed, stopped, state)
 
     return _apply(conn, list(targets.values()), mark)
 

@@ -8,8 +8,11 @@ instance with ``transitions.set_by_hand`` (so the timeline says who and why), an
 finished run back to ``queued`` so the scheduler takes it up again: a cleared task runs
 again, and a marked one lets the scheduler work out the run's new state.
 
-Task instances that a process holds right now (queued, running) are left alone: clearing
-one under its process would start a second try beside it.
+A queued or running try is ended too, as in Airflow: the store moves it at once (the try's
+own late report then finds it ended), and a running one's process is stopped by its executor
+(``store/stops.py``: SIGTERM to its process group, the operator's ``on_kill``, SIGKILL after
+``kill_grace_seconds``). A cleared running try goes up for retry, its next try due once the
+process is stopped, so no second try runs beside it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from conveyor.store.transitions import Actor
 @dataclass(frozen=True)
 class ManualResult:
     changed: list[str]  # task ids whose state this action changed
-    skipped_in_flight: list[str]  # task ids left alone because a process holds them
+    stopped: list[str]  # of those, the task ids whose queued or running try it ended
     run_state: RunState
 
 
@@ -85,7 +88,8 @@ def _rerun(conn: Connection, run: RunRow, what: str) -> RunState:
 
 @dataclass(frozen=True)
 class ClearPlan:
-    """What a clear would do: the task instances it would reset, and those it must skip."""
+    """What a clear would do: the task instances it would reset, and of those the ones
+    queued or running now, whose try it ends (their process is stopped)."""
 
     targets: list[TiRow]
     in_flight: list[TiRow]
@@ -122,8 +126,9 @@ def plan_clear(
         for ti in tis.get(tid, []):  # a mapped task: each of its instances
             if map_index is not None and tid in chosen and ti.map_index != map_index:
                 continue
-            if ti.state in IN_FLIGHT:
+            if ti.state in IN_FLIGHT and not only_failed:
                 in_flight.append(ti)
+                targets.append(ti)
             elif ti.state is not TaskState.NONE and (not only_failed or ti.state in FAILED_LIKE):
                 targets.append(ti)
     return ClearPlan(targets, in_flight)
@@ -182,7 +187,7 @@ def clear_tasks(
         if transitions.set_by_hand(conn, ti.id, TaskState.NONE, actor, retries=retries):
             changed.append(ti.task_id)
     changed = list(dict.fromkeys(changed))
-    in_flight = list(dict.fromkeys(ti.task_id for ti in plan.in_flight))
+    in_flight = [t for t in dict.fromkeys(ti.task_id for ti in plan.in_flight) if t in changed]
     if changed:
         _ask_for_plans(conn, run)
     state = (
@@ -212,8 +217,7 @@ def mark(
     if map_index is not None:
         _check_instance(run, [task_id], by_task, map_index)
         instances = [ti for ti in instances if ti.map_index == map_index]
-    if any(ti.state in IN_FLIGHT for ti in instances):
-        return ManualResult([], [task_id], run.state)
+    stopped = [task_id] if any(ti.state in IN_FLIGHT for ti in instances) else []
     moved = [
         ti
         for ti in instances  # a mapped task: all of its instances
@@ -223,7 +227,7 @@ def mark(
         return ManualResult([], [], run.state)
     _ask_for_plans(conn, run)
     state = _rerun(conn, run, f"{task_id} marked {to.value} by {actor.name}")
-    return ManualResult([task_id], [], state)
+    return ManualResult([task_id], stopped, state)
 
 
 def mark_run(
@@ -232,8 +236,8 @@ def mark_run(
     """Mark a whole run success or failed through its task instances, as Airflow does.
 
     ``success`` marks every task instance success; ``failed`` marks those not finished yet
-    failed and keeps what already ended. Queued and running ones are left to their process;
-    the scheduler then works out the run's state from its tasks.
+    failed and keeps what already ended. Queued and running tries end so too, their
+    processes stopped; the scheduler then works out the run's state from its tasks.
     """
     if to not in (TaskState.SUCCESS, TaskState.FAILED):
         raise ValueError(f"a run can be marked success or failed, not {to}")
@@ -242,12 +246,11 @@ def mark_run(
     in_flight: list[str] = []
     for task_id, instances in _instances_by_task(conn, run).items():
         for ti in instances:
-            if ti.state in IN_FLIGHT:
-                in_flight.append(task_id)
-                continue
             wanted = ti.state is not to and (to is TaskState.SUCCESS or ti.state not in FINISHED)
             if wanted and transitions.set_by_hand(conn, ti.id, to, actor, retries=0):
                 changed.append(task_id)
+                if ti.state in IN_FLIGHT:
+                    in_flight.append(task_id)
     changed = list(dict.fromkeys(changed))
     in_flight = list(dict.fromkeys(in_flight))
     if not changed:

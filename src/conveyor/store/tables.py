@@ -220,6 +220,10 @@ task_instance = Table(
     Column("next_method", String(255)),
     Column("next_kwargs", JSON),
     Column("user_note", Text),  # what a person wrote on the task instance
+    # The try whose process is to be stopped: set when a person (or the run's timeout) ends a
+    # running try, cleared by the executor or worker that sent its process SIGTERM
+    # (store/stops.py). The store is where a stop is asked, so none is lost with a message.
+    Column("stop_try", Integer),
     UniqueConstraint("run_pk", "task_id", "map_index"),
 )
 # A hop reads a few instances of its run by state (store/frontier_reads.py), those waiting for
@@ -233,6 +237,13 @@ Index(
     task_instance.c.state,
     task_instance.c.priority_weight.desc(),
     task_instance.c.id,
+)
+# The stops asked for and not yet sent: few rows, read every second by each executor.
+Index(
+    "ix_task_instance_stop_try",
+    task_instance.c.stop_try,
+    postgresql_where=task_instance.c.stop_try.isnot(None),
+    sqlite_where=task_instance.c.stop_try.isnot(None),
 )
 Index(
     "ix_task_instance_state",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -684,6 +684,7 @@ FINISH_MESSAGES: Mapping[ExitKind, str] = {
     ExitKind.DEFERRED: "handed to a trigger",
     ExitKind.BOOKKEEPING: "could not be prepared",
     ExitKind.NOT_STARTED: "could not start",
+    ExitKind.STOPPED: "was stopped",
 }
 
 
@@ -764,36 +765,102 @@ def _held(ti_ids: list[int], hostname: str, pids: list[int]) -> ColumnElement[bo
     return or_(*held) if held else None
 
 
+#: How long a running try that a person cleared waits before its next try may start: its
+#: process is stopped first (SIGTERM, ``on_kill``, SIGKILL after the grace period). The
+#: executor that stops it lets the next try start as soon as the process is gone
+#: (``stops.process_gone``); this is the most it waits when no executor says so.
+RESTART_AFTER = timedelta(seconds=15)
+
+_HAND_READ = select(
+    task_instance.c.try_number,
+    task_instance.c.state,
+    task_instance.c.max_tries,
+    task_instance.c.run_pk,
+    task_instance.c.task_id,
+    task_instance.c.map_index,
+)
+
+
 def set_by_hand(
     conn: Connection, ti_id: int, to: TaskState, actor: Actor, *, retries: int, note: str = ""
 ) -> bool:
-    """A person clears (-> none) or marks (-> success/failed) a task instance."""
+    """A person clears (-> none) or marks (-> success/failed) a task instance.
+
+    A queued or running try is ended by it, as in Airflow: a running one's process is asked
+    to stop (``stop_try``, read by its executor, see ``store/stops.py``), and its own late
+    report then finds the try ended. A cleared running try goes up for retry, its next try
+    due once the process is stopped (Airflow's "restarting"), with its retries granted anew."""
     if to not in MANUAL_TARGETS:
         raise IllegalMove(f"a task instance can be cleared or marked, not set to {to}")
+    verb = "cleared" if to is S.NONE else f"marked {to.value}"
+    kind = "cleared" if to is S.NONE else "marked"
+    return override(
+        conn, ti_id, to, actor, retries=retries, kind=kind, why=f"{verb} by hand", note=note
+    )
+
+
+def override(
+    conn: Connection,
+    ti_id: int,
+    to: TaskState,
+    actor: Actor,
+    *,
+    retries: int,
+    kind: str,
+    why: str,
+    note: str = "",
+) -> bool:
+    """Set a task instance to ``to`` from whatever state it is in, as a person or the run's
+    timeout decides, with a timeline entry ``why``; a running try's process is asked to stop.
+    A race with the try's own start or end is taken again from the state it moved to."""
+    for _ in range(5):
+        row = conn.execute(_HAND_READ.where(task_instance.c.id == ti_id)).first()
+        if row is None:
+            return False
+        won = _override_from(conn, ti_id, row, to, actor, retries, kind, why, note)
+        if won is not None:
+            return won
+    return False
+
+
+def _override_from(
+    conn: Connection,
+    ti_id: int,
+    row: Any,
+    to: TaskState,
+    actor: Actor,
+    retries: int,
+    kind: str,
+    why: str,
+    note: str,
+) -> bool | None:
+    """One attempt of :func:`override` from the state ``row`` read; None if it lost a race."""
     now = utcnow()
-    ti = task_instance.c
-    row = conn.execute(
-        select(ti.try_number, ti.state, ti.max_tries, ti.run_pk, ti.task_id, ti.map_index).where(
-            ti.id == ti_id
-        )
-    ).first()
-    if row is None:
-        return False
-    values: dict[str, Any] = {"state": to.value, "updated_at": now, "retry_at": None}
+    was = S(row.state)
+    running = was is S.RUNNING
+    state = S.UP_FOR_RETRY if to is S.NONE and running else to
+    values: dict[str, Any] = {"state": state.value, "updated_at": now, "retry_at": None}
     if to is S.NONE:
         # A cleared task gets its full number of retries again.
         values.update(max_tries=row.try_number + retries + 1, end_date=None, start_date=None)
+        if running:
+            values.update(retry_at=now + RESTART_AFTER, end_date=now)
     else:
         values.update(end_date=now)
-    won = (
-        conn.execute(
-            update(task_instance)
-            .where(task_instance.c.id == ti_id, task_instance.c.state == row.state)
-            .values(**values)
-        ).rowcount
-        == 1
-    )
-    if won and to is S.NONE:
+    if running:
+        values["stop_try"] = row.try_number
+    moved = conn.execute(
+        update(task_instance)
+        .where(
+            task_instance.c.id == ti_id,
+            task_instance.c.state == row.state,
+            task_instance.c.try_number == row.try_number,
+        )
+        .values(**values)
+    ).rowcount
+    if moved != 1:
+        return None
+    if to is S.NONE:
         # What the cleared task returned is gone with it: a rerun that returns nothing (no
         # row is written for None) must not leave downstream the old value.
         conn.execute(
@@ -803,15 +870,33 @@ def set_by_hand(
                 xcom.c.map_index == row.map_index,
             )
         )
-    if won:
-        verb = "cleared" if to is S.NONE else f"marked {to.value}"
-        record_event(
-            conn,
-            ti_id,
-            row.try_number,
-            "cleared" if to is S.NONE else "marked",
-            f"{verb} by hand (was {row.state}){': ' + note if note else ''}",
-            actor,
-            at=now,
-        )
-    return won
+    message = f"{why} (was {row.state})"
+    if running:
+        message += "; its process is being stopped"
+        _close_stopped_try(conn, ti_id, row.try_number, state, f"{why} by {actor.name}", now)
+    if note:
+        message += f": {note}"
+    record_event(conn, ti_id, row.try_number, kind, message, actor, at=now)
+    return True
+
+
+def _close_stopped_try(
+    conn: Connection, ti_id: int, try_number: int, state: TaskState, why: str, now: datetime
+) -> None:
+    """The record of a running try ended from outside its process: closed as stopped."""
+    started = prepared.execute(
+        conn, _TRY_START, {"move_id": ti_id, "move_try": try_number}
+    ).scalar()
+    prepared.execute(
+        conn,
+        _CLOSE_TRY,
+        {
+            "move_id": ti_id,
+            "move_try": try_number,
+            "move_to": state.value,
+            "move_now": now,
+            "move_duration": (now - started).total_seconds() if started else None,
+            "move_exit_kind": ExitKind.STOPPED,
+            "move_error": why,
+        },
+    )

@@ -73,7 +73,8 @@ class RunStateChange(BaseModel):
 class BulkResult(BaseModel):
     dry_run: bool = Field(description="true: a preview; nothing was written")
     changed: list[InstanceChange] = Field(description="task instances whose state changes")
-    left_alone: list[InstanceChange] = Field(
-        description="queued or running task instances left to their process"
+    stopped: list[InstanceChange] = Field(
+        description="of the changed task instances, those queued or running: their try ends, "
+        "and a running one's process is stopped"
     )
     runs: list[RunStateChange] = Field(description="every run the action looked at")

@@ -326,6 +326,11 @@ class MarkRequest(BaseModel):
 
 class ActionResult(BaseModel):
     changed: list[str] = Field(description="task ids whose state changed")
+    stopped: list[str] = Field(
+        default_factory=list,
+        description="of those, the task ids whose queued or running try this ended: a running "
+        "try's process is stopped (SIGTERM, the operator's on_kill, SIGKILL after the grace)",
+    )
     run_state: str
 
 

@@ -6,12 +6,17 @@ the same ``TryRunner`` as the local executor, whose ``queued -> running`` step m
 duplicated or redelivered message harmless, and after the outcome is committed it sends the
 messages for what the fast path queued, through the broker it was installed with. The
 worker's main process, outside user code, heartbeats the tries its pool children are running
-and records itself in the ``worker`` table; when it stops, it hands back the tries still
-running past the grace period (``engine.runs.hand_back``).
+and records itself in the ``worker`` table; every ``stop_check_seconds`` it reads the stops
+asked of those tries (``store/stops.py``: a person marked or cleared one, its run timed out)
+and stops the pool process running one (SIGTERM to its process group, whose handler calls
+the operator's ``on_kill``; SIGKILL after ``kill_grace_seconds``; the pool replaces the
+process). When it stops, it hands back the tries still running past the grace period
+(``engine.runs.hand_back``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -32,7 +37,7 @@ from conveyor.engine.kept import MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.runs import hand_back
 from conveyor.engine.tries import worker_actor
-from conveyor.store import transitions, workers
+from conveyor.store import stops, transitions, workers
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner
 
@@ -88,6 +93,16 @@ def _freeze_inherited_objects(**_: Any) -> None:
     server (executors/fork_server_warmup.py). Frozen in the child, since the pool forks again
     whenever it replaces a process."""
     gc.freeze()
+
+
+@worker_process_init.connect
+def _lead_own_group(**_: Any) -> None:
+    """A pool process leads a process group of its own: stopping its try (SIGTERM, then
+    SIGKILL to the group) reaches the commands the try started, and nothing of the worker."""
+    try:
+        os.setpgid(0, 0)
+    except OSError as exc:
+        log.warning("a pool process could not lead its own process group: %r", exc)
 
 
 @worker_process_init.connect
@@ -194,15 +209,49 @@ class TryHeartbeat(bootsteps.StartStopStep):
         self.beat(parent)
         self.thread = threading.Thread(
             target=self._beat_until_stopped,
-            args=(parent, settings.heartbeat_seconds),
+            args=(parent, settings),
             name="conveyor-heartbeat",
             daemon=True,
         )
         self.thread.start()
 
-    def _beat_until_stopped(self, parent: Any, every: float) -> None:
+    def _beat_until_stopped(self, parent: Any, settings: Settings) -> None:
+        next_beat = time.monotonic() + settings.heartbeat_seconds
+        every = min(settings.stop_check_seconds, settings.heartbeat_seconds)
         while not self.stopping.wait(every):
-            self.beat(parent)
+            self.stop_asked(settings.kill_grace_seconds)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + settings.heartbeat_seconds
+                self.beat(parent)
+
+    def stop_asked(self, grace: float) -> None:
+        """Stop the pool processes whose tries the store asks to stop."""
+        assert self.store is not None
+        try:
+            ti_ids, hostname, pids = _held_by_pool()
+            if not ti_ids and not pids:
+                return
+            with self.store.read() as conn:
+                asked = stops.asked(conn, ti_ids, hostname, pids)
+            for stop in asked:
+                # Only a busy pool process of this worker is ever signalled.
+                pid = stop.pid if stop.hostname == hostname and stop.pid in pids else None
+                if pid is not None:
+                    log.info(
+                        "try %s of task instance %s was ended from outside; stopping "
+                        "pool process %s",
+                        stop.try_number,
+                        stop.ti_id,
+                        pid,
+                    )
+                    _signal_group(pid, signal.SIGTERM)
+                    timer = threading.Timer(grace, self._kill, (pid, stop))
+                    timer.daemon = True
+                    timer.start()
+                with self.store.write() as conn:
+                    stops.sent(conn, stop, worker_actor(hostname), pid=pid, grace=grace)
+        except Exception:  # a store hiccup must not kill the worker; the next check retries
+            log.exception("worker stop check failed")
 
     def beat(self, parent: Any) -> None:
         assert self.store is not None
@@ -221,6 +270,18 @@ class TryHeartbeat(bootsteps.StartStopStep):
         except Exception:  # a store hiccup must not kill the worker; the next beat retries
             log.exception("worker heartbeat failed")
 
+    def _kill(self, pid: int, stop: stops.StopAsked) -> None:
+        """The grace is over: SIGKILL to what is left of the group, and a cleared try may
+        run again now that its process is gone."""
+        _signal_group(pid, signal.SIGKILL)
+        if self.store is None:
+            return
+        try:
+            with self.store.write() as conn:
+                stops.process_gone(conn, stop.ti_id, stop.try_number)
+        except Exception:  # the try then runs again at transitions.RESTART_AFTER
+            log.exception("could not let a stopped try run again")
+
     def stop(self, parent: Any) -> None:
         self.stopping.set()
         if self.thread is not None:
@@ -228,6 +289,15 @@ class TryHeartbeat(bootsteps.StartStopStep):
         if self.store is not None:
             with self.store.write() as conn:
                 workers.record_stopped(conn, parent.hostname)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    """``sig`` to the process group ``pid`` leads (a pool process's), else to the process."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
 
 
 def _held_by_pool() -> tuple[list[int], str, list[int]]:

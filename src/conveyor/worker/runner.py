@@ -76,6 +76,7 @@ from conveyor.worker.context import (
     push_each_key,
 )
 from conveyor.worker.rendered import rendered_fields
+from conveyor.worker.stopping import call_on_kill, stopped_by_sigterm
 from conveyor.worker.xcom_masking import shown_xcom
 
 log = logging.getLogger(__name__)
@@ -293,6 +294,8 @@ class TryRunner:
         except TaskTimeout as exc:
             call.exception = exc
             print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
+            if call.task is not None:  # as in Airflow: what execute started is cancelled
+                call_on_kill(call.task)
             outcome = failure_outcome(
                 try_number, max_tries, call.retry_delay, ExitKind.TIMEOUT, str(exc)
             )
@@ -388,6 +391,8 @@ class TryRunner:
         started_at = time.monotonic()
         with (
             current_context(context),
+            # SIGTERM from the executor stopping the try: the task's on_kill, then the end.
+            stopped_by_sigterm(task, self.settings.kill_grace_seconds),
             _time_limit(task.execution_timeout if self.in_process_timeouts else None),
         ):
             render_template_fields(task, context)

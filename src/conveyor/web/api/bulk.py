@@ -60,7 +60,7 @@ def _result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
     return shapes.BulkResult(
         dry_run=dry_run,
         changed=[from_row(shapes.InstanceChange, c) for c in outcome.changed],
-        left_alone=[from_row(shapes.InstanceChange, c) for c in outcome.left_alone],
+        stopped=[from_row(shapes.InstanceChange, c) for c in outcome.stopped],
         runs=[from_row(shapes.RunStateChange, r) for r in outcome.runs],
     )
 

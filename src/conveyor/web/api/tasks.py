@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, BinaryIO, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import Field
 
@@ -37,9 +37,6 @@ MapIndex = Annotated[
 MaybeIndex = Annotated[
     int | None, Field(ge=0, le=MAX_INT, description="which instance of a mapped task")
 ]
-IN_FLIGHT: dict[int | str, dict[str, str]] = {
-    409: {"description": "the task instance is queued or running: a process holds it"}
-}
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
@@ -206,15 +203,11 @@ def set_task_note(
     return schemas.Note(note=note)
 
 
-def action_result(result: manual.ManualResult, what: str) -> schemas.ActionResult:
-    """The answer to a clear or a mark: 409 when only in-flight task instances were hit."""
-    if not result.changed and result.skipped_in_flight:
-        raise HTTPException(
-            409,
-            f"cannot {what} {', '.join(result.skipped_in_flight)}: queued or running right now; "
-            "wait for the try to end",
-        )
-    return schemas.ActionResult(changed=result.changed, run_state=result.run_state.value)
+def action_result(result: manual.ManualResult) -> schemas.ActionResult:
+    """The answer to a clear or a mark: what changed, and whose running try it stopped."""
+    return schemas.ActionResult(
+        changed=result.changed, stopped=result.stopped, run_state=result.run_state.value
+    )
 
 
 def act(
@@ -223,16 +216,16 @@ def act(
     what: str,
     action: Callable[[Connection, Actor], manual.ManualResult],
 ) -> schemas.ActionResult:
-    """Do a clear or a mark (``what``) in a write transaction on ``user``'s behalf; the
-    answer of :func:`action_result`."""
+    """Do a clear or a mark (``what``, for the reader) in a write transaction on ``user``'s
+    behalf; a queued or running try it ends is stopped. The answer of :func:`action_result`."""
     with get_store(request).write() as conn:
         result = action(conn, Actor(f"user:{user.username}"))
-    return action_result(result, what)
+    return action_result(result)
 
 
 ACTION: dict[str, Any] = {
     "response_model": schemas.ActionResult,
-    "responses": {**NOT_FOUND, **IN_FLIGHT},
+    "responses": NOT_FOUND,
 }
 
 

@@ -21,7 +21,7 @@ function changeRows(changes, showDag) {
 }
 
 function renderPreview(box, result) {
-  const dags = new Set([...result.changed, ...result.left_alone].map((c) => c.dag_id));
+  const dags = new Set(result.changed.map((c) => c.dag_id));
   const showDag = dags.size > 1;
   const runs = new Set(result.changed.map((c) => `${c.dag_id}|${c.run_id}`));
   const movedRuns = result.runs.filter((r) => r.before !== r.after);
@@ -31,9 +31,9 @@ function renderPreview(box, result) {
       ? `${result.changed.length} task instance${result.changed.length === 1 ? "" : "s"} in ${runs.size} run${runs.size === 1 ? "" : "s"} will change:`
       : "Nothing would change."),
     result.changed.length ? h("div.preview-scroll", {}, h("table.data", {}, h("thead", {}, head), h("tbody", {}, changeRows(result.changed, showDag)))) : null,
-    result.left_alone.length ? [
-      h("p.muted", {}, `Left alone (queued or running; a process holds them): ${result.left_alone.length}`),
-      h("div.preview-scroll", {}, h("table.data", { id: "action-left-alone" }, h("tbody", {}, changeRows(result.left_alone, showDag)))),
+    result.stopped.length ? [
+      h("p.muted", {}, `Stopped (queued or running now; a running try's process gets SIGTERM, its on_kill runs): ${result.stopped.length}`),
+      h("div.preview-scroll", {}, h("table.data", { id: "action-stopped" }, h("tbody", {}, changeRows(result.stopped, showDag)))),
     ] : null,
     movedRuns.length ? h("p.muted", { id: "action-runs" }, "Runs: ", movedRuns.map((r) =>
       h("span.nowrap", {}, `${r.run_id} `, stateBadge(r.before), " → ", stateBadge(r.after), " "))) : null);
@@ -118,20 +118,23 @@ export function clearRuns(refs, onlyFailed, done) {
   });
 }
 
-export function markRuns(refs, state, done) {
+export function markRuns(refs, state, done, { title, confirmLabel } = {}) {
   const what = refs.length === 1 ? `run ${refs[0].run_id}` : `${refs.length} runs`;
   return confirmAction({
-    title: `Mark ${what} ${state}`, path: "runs/mark", body: { runs: refs, state },
-    confirmLabel: `Mark ${state}`, done,
+    title: title ?? `Mark ${what} ${state}`, path: "runs/mark", body: { runs: refs, state },
+    confirmLabel: confirmLabel ?? `Mark ${state}`, done,
   });
 }
 
-/** The buttons of a whole run (op and admin): clear its failed tasks, clear it, mark it. */
-export function runButtons(dagId, runId, done) {
+/** The buttons of a whole run (op and admin): stop it while it runs (mark it failed: its
+ * running tries are stopped), clear its failed tasks, clear it, mark it. */
+export function runButtons(dagId, runId, done, runState = null) {
   const ref = [{ dag_id: dagId, run_id: runId }];
   const button = (label, action, onclick, cls = "") =>
     h(`button${cls}`, { type: "button", "data-action": action, onclick }, label);
   return h("div.actions.run-actions", {},
+    ["running", "queued"].includes(runState) ? button("Stop run", "run-stop", () => markRuns(ref, "failed", done,
+      { title: `Stop run ${runId}: mark it failed, stopping its running tries`, confirmLabel: "Stop run" }), ".danger") : null,
     button("Clear failed tasks", "run-clear-failed", () => clearRuns(ref, true, done)),
     button("Clear run", "run-clear", () => clearRuns(ref, false, done)),
     button("Mark success", "run-mark-success", () => markRuns(ref, "success", done)),

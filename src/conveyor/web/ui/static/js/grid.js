@@ -396,7 +396,7 @@ function showRun(run, dagId) {
     more,
     h("p", {}, h("a", { href: links.dag(dagId, "graph") + `?run=${enc(run.run_id)}` }, "Show in graph ›"), " ",
       h("a", { href: links.dag(dagId, "gantt") + `?run=${enc(run.run_id)}`, "data-action": "open-gantt" }, "Gantt ›")),
-    can("op") ? runButtons(dagId, run.run_id) : null,
+    can("op") ? runButtons(dagId, run.run_id, undefined, run.state) : null,
     can("op") ? runActions(dagId, run) : null);
   withExtra(`run:${run.run_id}:${run.state}`, `dags/${enc(dagId)}/runs/${enc(run.run_id)}`, (detail) => {
     fill(more, facts([
@@ -481,7 +481,20 @@ export function taskActions(dagId, runId, taskId, tiState, after, mapIndex = nul
     type: "button", "data-action": "clear-options", title: "Clear with upstream, downstream, past, future or only failed; see what changes first",
     onclick: () => clearTaskInstances([{ dag_id: dagId, run_id: runId, task_id: taskId }], () => after?.()),
   }, "Clear…");
+  // A queued or running try: Stop marks it failed, which stops its process (SIGTERM, the
+  // operator's on_kill, SIGKILL after the grace), as Airflow's mark failed does.
+  const stop = ["running", "queued"].includes(tiState) ? h("button.danger", {
+    type: "button", "data-action": "stop",
+    title: "Mark it failed and stop its process: SIGTERM, the operator's on_kill, SIGKILL after the grace period",
+    onclick: (event) => act(event.currentTarget, async () => {
+      if (!confirm(`Stop ${taskId} in ${runId}? Its process is stopped (the operator's on_kill runs) and the try is marked failed, without a retry.`)) return undefined;
+      const result = await api(`${path}/mark`, { method: "POST", body: { state: "failed" } });
+      after?.();
+      return result;
+    }, `${taskId} stopped: marked failed`),
+  }, "Stop") : null;
   return h("div.actions", {},
+    stop,
     run(finished ? "Retry" : "Clear", "clear", { downstream: false, only_failed: false }, `${taskId} cleared: it will run again`),
     withOptions,
     run("Clear with downstream", "clear", { downstream: true, only_failed: false }, `${taskId} and downstream cleared`),
