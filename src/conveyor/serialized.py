@@ -18,7 +18,7 @@ from typing import Any
 # Airflow's timetables register their kinds of schedule with deserialize_schedule on import.
 from conveyor.model import event_timetables, timetable_protocol, timetables  # noqa: F401
 from conveyor.model.schedules import Schedule, deserialize_schedule
-from conveyor.model.task import DEFAULT_POOL, retry_delay_for
+from conveyor.model.task import DEFAULT_POOL, WEIGHT_RULES, retry_delay_for
 from conveyor.model.trigger_rules import TriggerRule
 
 FORMAT_VERSION = 1
@@ -89,10 +89,94 @@ class SerializedTask:
         """Setups upstream of this task, not directly, whose teardowns come after it."""
         return list(self.raw.get("indirect_setups", ()))
 
+    @property
+    def max_active_tis_per_dag(self) -> int | None:
+        """At most this many instances of the task queued, running or deferred across the
+        DAG's runs (Airflow's ``max_active_tis_per_dag``)."""
+        return self.raw.get("max_active_tis_per_dag")
+
+    @property
+    def max_active_tis_per_dagrun(self) -> int | None:
+        """At most this many of its instances so in one run (mapped tasks have many)."""
+        return self.raw.get("max_active_tis_per_dagrun")
+
+    @property
+    def wait_for_downstream(self) -> bool:
+        """The previous run's instances of its direct downstream tasks must have succeeded
+        or been skipped too (it implies ``depends_on_past``)."""
+        return bool(self.raw.get("wait_for_downstream"))
+
+    @property
+    def weight_rule(self) -> str:
+        return str(self.raw.get("weight_rule", WEIGHT_RULES[0]))
+
+    @property
+    def start_date(self) -> datetime | None:
+        """The task's own start, where later than its DAG's: earlier runs have no instance."""
+        found = self.raw.get("task_start_date")
+        return datetime.fromisoformat(found) if found else None
+
+    @property
+    def end_date(self) -> datetime | None:
+        """The task's own end, where earlier than its DAG's: later runs have no instance."""
+        found = self.raw.get("task_end_date")
+        return datetime.fromisoformat(found) if found else None
+
+    def runs_at(self, logical_date: datetime) -> bool:
+        """Whether a run of this logical date has an instance of the task (Airflow makes
+        none outside the task's own start_date and end_date)."""
+        start, end = self.start_date, self.end_date
+        return (start is None or start <= logical_date) and (end is None or logical_date <= end)
+
+    @property
+    def display_name(self) -> str:
+        """``task_display_name``, or the task id."""
+        return str(self.raw.get("task_display_name") or self.task_id)
+
+    @property
+    def map_index_template(self) -> str | None:
+        return self.raw.get("map_index_template")
+
     def retry_delay_for(self, try_number: int) -> timedelta:
         return retry_delay_for(
             self.retry_delay, self.retry_exponential_backoff, self.max_retry_delay, try_number
         )
+
+
+#: Airflow keeps a priority within a 32-bit integer, as its column does.
+PRIORITY_MIN, PRIORITY_MAX = -(2**31), 2**31 - 1
+
+
+def priority_weights(
+    tasks: list[dict[str, Any]], downstream: dict[str, list[str]]
+) -> dict[str, int]:
+    """Each task's effective priority as Airflow's ``weight_rule`` makes it: its own
+    ``priority_weight`` plus, for "downstream" (the default), those of every task downstream
+    of it, directly or not; for "upstream", every task upstream; "absolute": its own."""
+    given = {t["task_id"]: int(t["priority_weight"]) for t in tasks}
+    upstream = {t["task_id"]: list(t["upstream"]) for t in tasks}
+    found: dict[str, int] = {}
+    for t in tasks:
+        rule = t.get("weight_rule", WEIGHT_RULES[0])
+        task_id = t["task_id"]
+        total = given[task_id]
+        if rule != "absolute":
+            edges = downstream if rule == "downstream" else upstream
+            total += sum(given[r] for r in _relatives(task_id, edges))
+        found[task_id] = min(max(total, PRIORITY_MIN), PRIORITY_MAX)
+    return found
+
+
+def _relatives(task_id: str, edges: dict[str, list[str]]) -> set[str]:
+    """Every task reached from ``task_id`` along ``edges``, once each."""
+    seen: set[str] = set()
+    stack = list(edges[task_id])
+    while stack:
+        found = stack.pop()
+        if found not in seen:
+            seen.add(found)
+            stack.extend(edges[found])
+    return seen
 
 
 def _td(seconds: float | None) -> timedelta | None:
@@ -133,6 +217,24 @@ class SerializedDag:
         return {task_id: index for index, task_id in enumerate(self.tasks)}
 
     @functools.cached_property
+    def task_limited(self) -> frozenset[str]:
+        """Tasks with ``max_active_tis_per_dag`` or ``max_active_tis_per_dagrun``."""
+        return frozenset(
+            tid
+            for tid, t in self.tasks.items()
+            if t.max_active_tis_per_dag is not None or t.max_active_tis_per_dagrun is not None
+        )
+
+    @functools.cached_property
+    def dated_tasks(self) -> frozenset[str]:
+        """Tasks with a start_date or end_date of their own."""
+        return frozenset(
+            tid
+            for tid, t in self.tasks.items()
+            if "task_start_date" in t.raw or "task_end_date" in t.raw
+        )
+
+    @functools.cached_property
     def any_depends_on_past(self) -> bool:
         return any(task.depends_on_past for task in self.tasks.values())
 
@@ -153,6 +255,16 @@ class SerializedDag:
         return found or self.leaves  # a DAG of teardowns only
 
     @property
+    def fail_fast(self) -> bool:
+        """Airflow 3's ``fail_fast`` (2's ``fail_stop``): a failed task stops the run."""
+        return bool(self.raw.get("fail_fast"))
+
+    @property
+    def display_name(self) -> str:
+        """``dag_display_name``, or the DAG id."""
+        return str(self.raw.get("dag_display_name") or self.dag_id)
+
+    @property
     def param_specs(self) -> dict[str, Any]:
         """The schema, description and whether it is required, of each Param(...) param."""
         return dict(self.raw.get("param_specs", {}))
@@ -168,6 +280,7 @@ class SerializedDag:
         for t in data["tasks"]:
             for up in t["upstream"]:
                 downstream[up].append(t["task_id"])
+        weights = priority_weights(data["tasks"], downstream)
         tasks = {
             t["task_id"]: SerializedTask(
                 task_id=t["task_id"],
@@ -181,7 +294,7 @@ class SerializedDag:
                 execution_timeout=_td(t["execution_timeout"]),
                 trigger_rule=TriggerRule(t["trigger_rule"]),
                 queue=t["queue"],
-                priority_weight=t["priority_weight"],
+                priority_weight=weights[t["task_id"]],
                 depends_on_past=t["depends_on_past"],
                 is_branch=t["is_branch"],
                 raw=t,

@@ -220,6 +220,8 @@ task_instance = Table(
     Column("next_method", String(255)),
     Column("next_kwargs", JSON),
     Column("user_note", Text),  # what a person wrote on the task instance
+    # Its task's map_index_template as its last try rendered it (migration 0021).
+    Column("rendered_map_index", Text),
     UniqueConstraint("run_pk", "task_id", "map_index"),
 )
 # A hop reads a few instances of its run by state (store/frontier_reads.py), those waiting for
