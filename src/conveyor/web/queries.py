@@ -460,6 +460,7 @@ def _mapped_whole(
         duration=_duration(start, end) if start else None,
         map_index=-1,
         user_note=None,
+        rendered_map_index=None,
         task_display_name=first.task_display_name,
         dag_id=run.dag_id,
         run_id=run.run_id,
