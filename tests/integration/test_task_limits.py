@@ -64,8 +64,9 @@ def _reasons_while_running(env: Env, run_pks: list[int], **settings: Any) -> set
     def until() -> bool:
         with env.store.read() as conn:
             waiting = conn.execute(
-                select(task_instance.c.run_pk, task_instance.c.task_id, task_instance.c.map_index)
-                .where(task_instance.c.state == TaskState.SCHEDULED.value)
+                select(
+                    task_instance.c.run_pk, task_instance.c.task_id, task_instance.c.map_index
+                ).where(task_instance.c.state == TaskState.SCHEDULED.value)
             ).all()
             firsts = {row.task_id: row for row in waiting}  # one of each task is enough
             for row in firsts.values():
@@ -190,9 +191,7 @@ def test_wait_for_downstream_waits_for_the_previous_runs_downstream(env: Env) ->
     assert env.states(july)["first"] is TaskState.NONE  # depends_on_past alone would run it
     with env.store.read() as conn:
         why = explain(conn, runs.get_run(conn, july), "first").waiting_for
-    assert why == [
-        "depends_on_past: wait_for_downstream: the previous run's second is failed"
-    ], why
+    assert why == ["depends_on_past: wait_for_downstream: the previous run's second is failed"], why
 
 
 def test_a_task_outside_its_own_dates_has_no_instance(env: Env) -> None:
@@ -276,3 +275,47 @@ def test_fail_fast_fails_running_tries_and_skips_the_rest(env: Env) -> None:
             .where(task_instance.c.run_pk == run_pk, task_instance.c.task_id == "slow")
         ).scalar_one()
     assert slow_tries == 1
+
+
+def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
+    from conftest import token_clients
+    from conveyor.web.app import create_app
+
+    env.write_dag(
+        "shown.py",
+        """
+        from conveyor.model.runtime import get_current_context
+
+        with DAG("shown", dag_display_name="Shown nicely"):
+            @task(task_display_name="Each file", map_index_template="{{ label }}")
+            def each(name):
+                get_current_context()["label"] = f"file {name}"  # as Airflow's docs do it
+
+            @task(map_index_template="{{ missing_name }}")
+            def broken(x):
+                raise Fail("its own error, not the template's")
+
+            each.expand(name=["a.csv", "b.csv"])
+            broken.expand(x=[1])
+        """,
+    )
+    env.sync()
+    run_pk = env.trigger("shown")
+    env.run(run_pk)
+    settings = env.settings()
+    app = create_app(settings, env.store)
+    client = token_clients(app, env.store)["viewer"]
+    with env.store.read() as conn:
+        run_id = runs.get_run(conn, run_pk).run_id
+    dags = client.get("/api/v1/dags").json()["dags"]
+    assert {d["dag_id"]: d["dag_display_name"] for d in dags} == {"shown": "Shown nicely"}
+    detail = client.get("/api/v1/dags/shown").json()
+    names = {t["task_id"]: t["task_display_name"] for t in detail["tasks"]}
+    assert names == {"each": "Each file", "broken": "broken"}
+    listed = client.get(f"/api/v1/dags/shown/runs/{run_id}/tasks").json()["task_instances"]
+    labels = {(t["task_id"], t["map_index"]): t["rendered_map_index"] for t in listed}
+    assert labels == {("each", 0): "file a.csv", ("each", 1): "file b.csv", ("broken", 0): None}
+    assert {t["task_display_name"] for t in listed if t["task_id"] == "each"} == {"Each file"}
+    one = client.get(f"/api/v1/dags/shown/runs/{run_id}/tasks/each/mapped/1").json()
+    assert one["rendered_map_index"] == "file b.csv"
+    assert env.states(run_pk)["broken"] is TaskState.FAILED

@@ -34,7 +34,9 @@ DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 UTC = ZoneInfo("UTC")
 #: The trigger rules a fail_fast DAG's tasks may have (Airflow's): the default, and a
 #: teardown's own.
-FAIL_FAST_RULES = frozenset({TriggerRule.ALL_SUCCESS, TriggerRule.ALL_DONE_SETUP_SUCCESS})
+FAIL_FAST_RULES = frozenset(
+    {TriggerRule.ALL_SUCCESS.value, TriggerRule.ALL_DONE_SETUP_SUCCESS.value}
+)
 
 
 def _as_timezone(value: str | tzinfo | None, start_date: datetime | None) -> tzinfo:
@@ -218,10 +220,11 @@ class DAG:
     def check_fail_fast(self, task: BaseOperator) -> None:
         """As Airflow: a fail_fast DAG's tasks keep the default trigger rule (a teardown's
         own rule aside)."""
-        if self.fail_fast and task.trigger_rule not in FAIL_FAST_RULES:
+        rule = str(getattr(task.trigger_rule, "value", task.trigger_rule))
+        if self.fail_fast and rule not in FAIL_FAST_RULES:
             raise DagDefinitionError(
                 f"DAG {self.dag_id!r}: task {task.task_id!r} has trigger_rule="
-                f"{task.trigger_rule.value!r}, but a fail_fast DAG's tasks can only have the "
+                f"{rule!r}, but a fail_fast DAG's tasks can only have the "
                 f"default trigger rule {TriggerRule.ALL_SUCCESS.value!r}: drop fail_fast=True "
                 "or the task's trigger_rule"
             )

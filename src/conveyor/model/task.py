@@ -15,6 +15,7 @@ import inspect
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, TaskDeferred
@@ -33,9 +34,17 @@ from conveyor.model.xcom_arg import XComArg, find_xcom_args
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
 
-#: Airflow's weight rules, its default first: a try's priority is its task's priority_weight
-#: plus those of every task downstream of it, upstream of it, or neither.
-WEIGHT_RULES = ("downstream", "upstream", "absolute")
+class WeightRule(StrEnum):
+    """Airflow's ``WeightRule``: a try's priority is its task's priority_weight plus those
+    of every task downstream of it (Airflow's default), upstream of it, or neither."""
+
+    DOWNSTREAM = "downstream"
+    UPSTREAM = "upstream"
+    ABSOLUTE = "absolute"
+
+
+#: The weight rules' names, Airflow's default first.
+WEIGHT_RULES = tuple(rule.value for rule in WeightRule)
 
 #: A task or DAG callback: called with the context dict (a notifier is one too).
 Callback = Callable[[dict[str, Any]], Any]
