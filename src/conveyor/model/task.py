@@ -34,6 +34,7 @@ from conveyor.model.xcom_arg import XComArg, find_xcom_args
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
 
+
 class WeightRule(StrEnum):
     """Airflow's ``WeightRule``: a try's priority is its task's priority_weight plus those
     of every task downstream of it (Airflow's default), upstream of it, or neither."""
