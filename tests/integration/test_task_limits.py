@@ -319,3 +319,9 @@ def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
     one = client.get(f"/api/v1/dags/shown/runs/{run_id}/tasks/each/mapped/1").json()
     assert one["rendered_map_index"] == "file b.csv"
     assert env.states(run_pk)["broken"] is TaskState.FAILED
+    # The UI: the DAG page's title, the graph's node, the mapped instance's page.
+    assert "Shown nicely" in client.get("/dags/shown").text
+    nodes = client.get("/dags/shown/graph/layout").json()["nodes"]
+    assert {n["id"]: n.get("label") for n in nodes} == {"each": "Each file", "broken": None}
+    page = client.get(f"/dags/shown/runs/{run_id}/tasks/each/mapped/1").text
+    assert "Each file" in page and "[file b.csv]" in page
