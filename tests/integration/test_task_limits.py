@@ -325,3 +325,61 @@ def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
     assert {n["id"]: n.get("label") for n in nodes} == {"each": "Each file", "broken": None}
     page = client.get(f"/dags/shown/runs/{run_id}/tasks/each/mapped/1").text
     assert "Each file" in page and "[file b.csv]" in page
+
+
+@pytest.mark.postgres
+def test_two_queuers_of_different_runs_never_overrun_a_per_dag_limit(
+    tmp_path: Any, pg_database_url: str
+) -> None:
+    """Two transactions queue the same task's tries from two runs at once: the second waits
+    for the first's lock and then finds the limit full, so one try is queued, not two."""
+    import threading
+
+    from conveyor.engine import progress
+    from conveyor.engine.runs import start_run
+    from conveyor.store.engine import Store
+    from conveyor.store.transitions import Actor
+
+    store = Store(pg_database_url, pool=True)
+    try:
+        env = Env(tmp_path, tmp_path / "dags", store)
+        env.dags.mkdir()
+        env.write_dag(
+            "one.py",
+            """
+            with DAG("one_at_a_time", max_active_runs=2):
+                EmptyOperator(task_id="only", max_active_tis_per_dag=1)
+            """,
+        )
+        env.sync()
+        actor = Actor("test")
+        pks = [env.trigger("one_at_a_time") for _ in range(2)]
+        for pk in pks:
+            with store.write() as conn:
+                assert start_run(conn, pk)
+                assert progress.plan_claimed_run(conn, pk, actor) is not None
+        queued: dict[int, int] = {}
+        first_holds = threading.Event()
+
+        def first() -> None:
+            with store.write() as conn:
+                queued[pks[0]] = len(progress.queue_scheduled(conn, pks[0], actor))
+                first_holds.set()
+                time.sleep(1.0)  # the second queuer comes meanwhile, and must wait
+
+        def second() -> None:
+            first_holds.wait(10)
+            with store.write() as conn:
+                queued[pks[1]] = len(progress.queue_scheduled(conn, pks[1], actor))
+
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+        assert queued == {pks[0]: 1, pks[1]: 0}
+        with store.read() as conn:
+            states = [runs.task_instances(conn, pk)[0].state for pk in pks]
+        assert states == [TaskState.QUEUED, TaskState.SCHEDULED]
+    finally:
+        store.dispose()

@@ -8,8 +8,9 @@ run failed).
 A running try failed here is failed in the store only: its worker's own end report then
 loses (the move is guarded by the state), and the process runs on until its code returns.
 TODO(stop a running try): once a running try can be stopped (terminate, then ``on_kill``),
-:func:`stop_others` must ask for that stop for each id in ``Stopped.failed`` — the one
-place the signal connects.
+the stop must be asked for each (task instance id, try number) in ``Stopped.failed`` that
+:func:`stop_others` returns to ``engine.progress._plan_whole`` — the one place the signal
+connects (after this transaction commits, or in it if the stop is a row the worker polls).
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ _STAYS = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
 
 @dataclass
 class Stopped:
-    """What :func:`stop_others` did: the ids of the instances it failed (running) and
-    skipped."""
+    """What :func:`stop_others` did: the tries it failed while running, as (task instance
+    id, try number), and the ids of the instances it skipped."""
 
-    failed: list[int] = field(default_factory=list)
+    failed: list[tuple[int, int]] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
 
 
@@ -67,7 +68,7 @@ def stop_others(
         if ti.state is TaskState.RUNNING:
             outcome = Outcome(TaskState.FAILED, ExitKind.EXCEPTION, reason)
             if transitions.finish(conn, run, ti.id, ti.try_number, outcome, actor):
-                stopped.failed.append(ti.id)
+                stopped.failed.append((ti.id, ti.try_number))
                 tis[key] = _with_state(ti, TaskState.FAILED)
             continue
         if transitions.stop_unfinished(conn, run, ti.id, ti.state, ti.try_number, reason, actor):
