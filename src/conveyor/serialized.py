@@ -9,6 +9,7 @@ the store, which reads and writes these shapes; ``loading.serialize`` makes them
 from __future__ import annotations
 
 import functools
+import graphlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -155,28 +156,51 @@ def priority_weights(
     of it, directly or not; for "upstream", every task upstream; "absolute": its own."""
     given = {t["task_id"]: int(t["priority_weight"]) for t in tasks}
     upstream = {t["task_id"]: list(t["upstream"]) for t in tasks}
+    rules = {t["task_id"]: t.get("weight_rule", WEIGHT_RULES[0]) for t in tasks}
+    below = _reach(given, downstream) if "downstream" in rules.values() else {}
+    above = _reach(given, upstream) if "upstream" in rules.values() else {}
+    # Tasks by weight, as bit masks: a task's relatives' weights sum as a few bit counts.
+    index = {task_id: i for i, task_id in enumerate(given)}
+    masks: dict[int, int] = {}
+    for task_id, weight in given.items():
+        masks[weight] = masks.get(weight, 0) | (1 << index[task_id])
+    weights = list(given.values())
     found: dict[str, int] = {}
-    for t in tasks:
-        rule = t.get("weight_rule", WEIGHT_RULES[0])
-        task_id = t["task_id"]
-        total = given[task_id]
-        if rule != "absolute":
-            edges = downstream if rule == "downstream" else upstream
-            total += sum(given[r] for r in _relatives(task_id, edges))
+    for task_id, own in given.items():
+        rule = rules[task_id]
+        reached = below.get(task_id, 0) if rule == "downstream" else above.get(task_id, 0)
+        total = own
+        if rule != "absolute" and reached:
+            total += _weight_of(reached, masks, weights)
         found[task_id] = min(max(total, PRIORITY_MIN), PRIORITY_MAX)
     return found
 
 
-def _relatives(task_id: str, edges: dict[str, list[str]]) -> set[str]:
-    """Every task reached from ``task_id`` along ``edges``, once each."""
-    seen: set[str] = set()
-    stack = list(edges[task_id])
-    while stack:
-        found = stack.pop()
-        if found not in seen:
-            seen.add(found)
-            stack.extend(edges[found])
-    return seen
+def _weight_of(reached: int, masks: dict[int, int], weights: list[int]) -> int:
+    """The summed weights of the tasks in ``reached`` (a bit mask over ``weights``)."""
+    if len(masks) <= 32:  # few distinct weights (most DAGs have one): a bit count each
+        return sum(w * (reached & mask).bit_count() for w, mask in masks.items())
+    total = 0
+    while reached:
+        low = reached & -reached
+        total += weights[low.bit_length() - 1]
+        reached ^= low
+    return total
+
+
+def _reach(given: dict[str, int], edges: dict[str, list[str]]) -> dict[str, int]:
+    """Each task's relatives along ``edges`` (directly or not), as a bit mask over the tasks'
+    order in ``given``: one pass, the tasks at the far end first (a chain of thousands
+    costs a few big-integer ORs each, not a walk each)."""
+    index = {task_id: i for i, task_id in enumerate(given)}
+    order = graphlib.TopologicalSorter({t: edges[t] for t in given}).static_order()
+    reach: dict[str, int] = {}
+    for task_id in order:  # each task after every task its edges lead to
+        mask = 0
+        for other in edges[task_id]:
+            mask |= reach[other] | (1 << index[other])
+        reach[task_id] = mask
+    return reach
 
 
 def _td(seconds: float | None) -> timedelta | None:

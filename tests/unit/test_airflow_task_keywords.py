@@ -128,3 +128,16 @@ def test_planning_waits_for_the_previous_runs_downstream() -> None:
     assert plan.waiting["first"] == (
         "depends_on_past: wait_for_downstream: the previous run's second is running"
     )
+
+
+def test_weight_sums_hold_for_long_chains_of_many_weights() -> None:
+    from conveyor.serialized import priority_weights
+
+    chain = [
+        {"task_id": f"t{i}", "upstream": [f"t{i - 1}"] if i else [], "priority_weight": i}
+        for i in range(40)  # more distinct weights than the bit-count path takes
+    ]
+    downstream = {f"t{i}": [f"t{i + 1}"] if i < 39 else [] for i in range(40)}
+    found = priority_weights(chain, downstream)
+    assert found["t0"] == sum(range(40)) and found["t39"] == 39
+    assert found["t10"] == sum(range(10, 40))
