@@ -141,3 +141,14 @@ def test_weight_sums_hold_for_long_chains_of_many_weights() -> None:
     found = priority_weights(chain, downstream)
     assert found["t0"] == sum(range(40)) and found["t39"] == 39
     assert found["t10"] == sum(range(10, 40))
+
+
+def test_a_mapped_classic_operator_keeps_its_limit() -> None:
+    from conveyor.operators.bash import BashOperator
+
+    with AirflowDAG("m", start_date=START, schedule=None) as dag:
+        airflow_operator_class(BashOperator).partial(
+            task_id="each", max_active_tis_per_dagrun=2, map_index_template="{{ x }}"
+        ).expand(bash_command=["echo 1", "echo 2", "echo 3"])
+    task = _structure(dag).tasks["each"]
+    assert task.max_active_tis_per_dagrun == 2 and task.map_index_template == "{{ x }}"
