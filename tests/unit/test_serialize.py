@@ -138,7 +138,8 @@ def test_round_trip_keeps_what_the_scheduler_reads() -> None:
     assert extract.max_retry_delay == timedelta(minutes=5)
     assert extract.execution_timeout == timedelta(minutes=10)
     assert extract.trigger_rule is TriggerRule.ALL_SUCCESS
-    assert (extract.queue, extract.priority_weight) == ("io", 5)
+    # Airflow's default weight rule, "downstream": its own 5, and load's and report's 1 each.
+    assert (extract.queue, extract.priority_weight) == ("io", 7)
     assert extract.upstream == ()
     assert extract.downstream == ("load", "report")
     report = sd.tasks["report"]

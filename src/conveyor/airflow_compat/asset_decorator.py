@@ -72,7 +72,6 @@ def _make_dag(
 ) -> None:
     options = dict(options)  # a copy: the decorator may be applied to several functions
     dag_id = options.pop("dag_id", None) or function.__name__
-    options.pop("dag_display_name", None)
     options.pop("watchers", None)
     kwargs = dag_kwargs(dag_id, {"catchup": False, **options}, None)
     inlets = [Asset.ref(name=n) for n in _asked(function) if n not in _RESERVED]

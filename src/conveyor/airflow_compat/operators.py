@@ -26,18 +26,12 @@ from conveyor.operators.bash import BashOptions
 from conveyor.operators.python import PythonOperator
 
 #: Airflow operator keywords the subclass takes itself, with what it keeps of them.
+#: (``max_active_tis_per_dag``, ``weight_rule``, a task's ``start_date`` ... are
+#: ``BaseOperator``'s own: they reach it unchanged.)
 _DISPLAY_ONLY = (
-    "task_display_name",
-    "weight_rule",
     "run_as_user",
     "executor_config",
     "resources",
-    "wait_for_downstream",
-    "max_active_tis_per_dag",
-    "max_active_tis_per_dagrun",
-    "map_index_template",
-    "start_date",
-    "end_date",
     "provide_context",
 )
 #: pre_execute(context) and post_execute(context, result), called around execute.

@@ -46,14 +46,11 @@ __all__ = [
 ]
 
 _DROPPED_DAG_KEYS = (
-    "dag_display_name",
     "default_view",
     "orientation",
     "owner_links",
     "access_control",
     "is_paused_upon_creation",
-    "fail_stop",
-    "fail_fast",
 )
 _DAG_ACCEPTS = frozenset(inspect.signature(conveyor.DAG.__init__).parameters) - {"self"}
 
@@ -71,6 +68,8 @@ def dag_kwargs(dag_id: str, kwargs: dict[str, Any], default_schedule: Any) -> di
             options["schedule"] = options.pop(older)
     if "concurrency" in options:
         options.setdefault("max_active_tasks", options.pop("concurrency"))
+    if "fail_stop" in options:  # Airflow 2's name of fail_fast
+        options.setdefault("fail_fast", options.pop("fail_stop"))
     for key in _DROPPED_DAG_KEYS:
         options.pop(key, None)
     options.setdefault("schedule", default_schedule)

@@ -177,6 +177,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.filesystem": _FILE,
     "airflow.sensors.external_task": _EXTERNAL,
     "airflow.utils.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
+    "airflow.utils.weight_rule": {"WeightRule": "conveyor.model.task:WeightRule"},
     "airflow.utils.task_group": {"TaskGroup": "conveyor:TaskGroup"},
     "airflow.utils.edgemodifier": {"Label": "conveyor:Label"},
     "airflow.utils.dates": {
@@ -258,6 +259,7 @@ MODULES: dict[str, dict[str, str]] = {
         **_METADATA,
         "Label": "conveyor:Label",
         "TriggerRule": "conveyor:TriggerRule",
+        "WeightRule": "conveyor.model.task:WeightRule",
         "XComArg": "conveyor.model.xcom_arg:XComArg",
         "Context": f"{_SHIMS}:Context",
         "get_current_context": f"{_SHIMS}:get_current_context",
@@ -277,6 +279,7 @@ MODULES: dict[str, dict[str, str]] = {
     },
     "airflow.sdk.definitions.decorators": {**_DECORATORS, "dag": f"{_SHIMS}:sdk_dag"},
     "airflow.task.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
+    "airflow.task.weight_rule": {"WeightRule": "conveyor.model.task:WeightRule"},
     "airflow.providers.common.compat.sdk": {
         "TriggerRule": "conveyor:TriggerRule",
         "Context": f"{_SHIMS}:Context",
@@ -331,8 +334,8 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "schedule_interval": "read as schedule=",
     "timetable": "read as schedule= (a timetable object)",
     "concurrency": "read as max_active_tasks=",
-    "dag_display_name": "accepted; the DAG id is shown",
-    "task_display_name": "accepted; the task id is shown",
+    "dag_display_name": "shown for the DAG in the UI, the API and the CLI lists",
+    "task_display_name": "shown for the task in the UI and the API",
     "provide_context": "not needed: the context always reaches a callable asking for it",
     "do_xcom_push": "False: the return value is not stored",
     "xcom_push": "Airflow 1.10's name of do_xcom_push",
@@ -345,25 +348,29 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "owner_links": "accepted; display only",
     "access_control": "accepted and ignored: Conveyor's web roles apply",
     "is_paused_upon_creation": "accepted and ignored: new DAGs start unpaused",
-    "weight_rule": "accepted and ignored: priority_weight is used as given",
+    "weight_rule": "downstream (the default), upstream or absolute, as Airflow sums "
+    "priority_weight; a custom PriorityWeightStrategy is refused",
     "run_as_user": "accepted and ignored",
     "executor_config": "accepted and ignored",
     "resources": "accepted and ignored",
     "inlets": "kept: the task reads their events as inlet_events",
     "pre_execute": "called with the context before execute",
     "post_execute": "called with the context and the result after execute",
-    "wait_for_downstream": "accepted and ignored",
-    "max_active_tis_per_dag": "accepted and ignored",
-    "max_active_tis_per_dagrun": "accepted and ignored",
-    "map_index_template": "accepted and ignored",
-    "start_date": "on a task: accepted and ignored (the DAG's start_date applies)",
-    "end_date": "on a task: accepted and ignored (the DAG's end_date applies)",
+    "wait_for_downstream": "implies depends_on_past; the previous run's direct downstream "
+    "instances must have succeeded or been skipped",
+    "max_active_tis_per_dag": "at most N instances queued, running or deferred across the "
+    "DAG's runs",
+    "max_active_tis_per_dagrun": "at most N instances queued, running or deferred in a run",
+    "map_index_template": "rendered at the end of each try, shown instead of the map index",
+    "start_date": "on a task: runs before it have no instance of the task (as Airflow)",
+    "end_date": "on a task: runs after it have no instance of the task (as Airflow)",
     "doc_md": "the task's doc",
     "doc_rst": "the task's doc",
     "doc_json": "the task's doc",
     "doc_yaml": "the task's doc",
-    "fail_stop": "accepted and ignored",
-    "fail_fast": "accepted and ignored",
+    "fail_stop": "Airflow 2's name of fail_fast",
+    "fail_fast": "a failed task fails the run's running tasks and skips the rest; only the "
+    "default trigger rule",
 }
 
 #: How a note of ``ACCEPTED_KEYWORDS`` marks a keyword Conveyor takes but ignores (or only

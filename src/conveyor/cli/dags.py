@@ -23,6 +23,7 @@ from conveyor.cli.common import (
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.exceptions import NotFoundError
+from conveyor.serialized import SerializedTask
 from conveyor.store import dag_actions, runs
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.trigger import trigger_run
@@ -112,7 +113,8 @@ def show(dag_id: str, output: str) -> None:
         )
         return
     raw = structure.raw
-    console.print(f"[bold]{escape(dag_id)}[/]  {escape(raw.get('description') or '')}")
+    shown = f" ({escape(structure.display_name)})" if structure.display_name != dag_id else ""
+    console.print(f"[bold]{escape(dag_id)}[/]{shown}  {escape(raw.get('description') or '')}")
     console.print(
         f"schedule: {raw['schedule_description']} ({raw['timezone']}), "
         f"catchup: {raw['catchup']}, max_active_runs: {raw['max_active_runs']}, "
@@ -125,20 +127,32 @@ def show(dag_id: str, output: str) -> None:
         console.print(f"params: {raw['params']}", markup=False)
     tree = Tree("tasks")
     for task in structure.tasks.values():
-        line = f"[bold]{escape(task.task_id)}[/] ({task.operator_name})"
-        if task.upstream:
-            line += f" after {escape(', '.join(task.upstream))}"
-        extras = []
-        if task.retries:
-            extras.append(f"retries={task.retries}")
-        if task.trigger_rule != "all_success":
-            extras.append(f"trigger_rule={task.trigger_rule}")
-        if task.queue != "default":
-            extras.append(f"queue={task.queue}")
-        if task.execution_timeout:
-            extras.append(f"timeout={task.execution_timeout}")
-        tree.add(line + (f"  [dim]{escape(' '.join(extras))}[/]" if extras else ""))
+        tree.add(_task_line(task))
     console.print(tree)
+
+
+def _task_line(task: SerializedTask) -> str:
+    """One task of `conveyor dags show`: its id, operator, upstream and settings."""
+    line = f"[bold]{escape(task.task_id)}[/] ({task.operator_name})"
+    if task.display_name != task.task_id:
+        line += f" {escape(repr(task.display_name))}"
+    if task.upstream:
+        line += f" after {escape(', '.join(task.upstream))}"
+    extras = []
+    if task.retries:
+        extras.append(f"retries={task.retries}")
+    if task.trigger_rule != "all_success":
+        extras.append(f"trigger_rule={task.trigger_rule}")
+    if task.queue != "default":
+        extras.append(f"queue={task.queue}")
+    if task.execution_timeout:
+        extras.append(f"timeout={task.execution_timeout}")
+    for name in ("max_active_tis_per_dag", "max_active_tis_per_dagrun"):
+        if getattr(task, name) is not None:
+            extras.append(f"{name}={getattr(task, name)}")
+    if task.wait_for_downstream:
+        extras.append("wait_for_downstream")
+    return line + (f"  [dim]{escape(' '.join(extras))}[/]" if extras else "")
 
 
 @dags.command()

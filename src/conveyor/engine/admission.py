@@ -6,11 +6,16 @@ the scheduler loop's dispatch (``progress.queue_scheduled``). The rules:
 - a run has ``max_active_tasks`` places, less its tries in flight (queued or running), and
   never more than the caller's cap: the room left under ``parallelism`` on the fast path,
   the executor's free slots in the loop;
-- candidates go by ``priority_weight``, highest first (ties keep the caller's order);
+- candidates go by ``priority_weight``, highest first, then by ``map_index`` (Airflow's
+  order within a run; other ties keep the caller's order);
 - a try takes its task's ``pool_slots`` of its pool, which must exist and have room for
   them after the slots held by tries in flight and those asked for by scheduled tries of
   higher priority elsewhere (a try asking for more than its pool has holds nobody back);
-- a try that does not fit its pool waits, and lower priorities must not take its slots.
+- a try that does not fit its pool waits, and lower priorities must not take its slots;
+- a task with ``max_active_tis_per_dag`` / ``max_active_tis_per_dagrun`` has at most that
+  many instances queued, running or deferred across its DAG's runs / in the run
+  (``store.task_limits`` counts them under its lock); a try over its task's limit waits,
+  holding no place and no pool slot.
 
 The store reads and locks what the decision needs (``store.pools.lock_pools``) in the same
 transaction, under the run's lock, so that what is admitted here is what gets queued.
@@ -21,9 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT
 from conveyor.store.pools import PoolCounts
 from conveyor.store.runs import TiRow
+from conveyor.store.task_limits import TaskCounts
 
 
 def run_room(max_active_tasks: int, tis: Iterable[TiRow], cap: int | None = None) -> int:
@@ -61,6 +68,42 @@ class PoolRoom:
         self._waiting.setdefault(name, []).append((priority, slots))
 
 
+class TaskRoom:
+    """The places left under the per-task limits, as tries are admitted one after another."""
+
+    def __init__(self, structure: SerializedDag | None, counts: TaskCounts) -> None:
+        self._tasks = structure.tasks if structure is not None else {}
+        self._in_dag = dict(counts.in_dag)
+        self._in_run = dict(counts.in_run)
+
+    def fits(self, task_id: str) -> bool:
+        task = self._tasks.get(task_id)
+        if task is None:
+            return True
+        per_dag, per_run = task.max_active_tis_per_dag, task.max_active_tis_per_dagrun
+        if per_dag is not None and self._in_dag.get(task_id, 0) >= per_dag:
+            return False
+        return per_run is None or self._in_run.get(task_id, 0) < per_run
+
+    def take(self, task_id: str) -> None:
+        self._in_dag[task_id] = self._in_dag.get(task_id, 0) + 1
+        self._in_run[task_id] = self._in_run.get(task_id, 0) + 1
+
+
+def limited(structure: SerializedDag, candidates: Iterable[TiRow]) -> tuple[set[str], set[str]]:
+    """The candidates' tasks with a per-DAG limit, and those with a per-run limit only."""
+    per_dag: set[str] = set()
+    per_run: set[str] = set()
+    for ti in candidates:
+        if ti.task_id in structure.task_limited:
+            task = structure.tasks[ti.task_id]
+            if task.max_active_tis_per_dag is not None:
+                per_dag.add(ti.task_id)
+            else:
+                per_run.add(ti.task_id)
+    return per_dag, per_run
+
+
 @dataclass
 class Admitted:
     """The candidates split: those to queue now and those left to wait, each by priority."""
@@ -70,19 +113,30 @@ class Admitted:
 
 
 def by_priority(candidates: Iterable[TiRow]) -> list[TiRow]:
-    """Highest ``priority_weight`` first; ties keep their order."""
-    return sorted(candidates, key=lambda ti: -ti.priority_weight)
+    """Highest ``priority_weight`` first, then the lowest ``map_index``; ties keep their
+    order."""
+    return sorted(candidates, key=lambda ti: (-ti.priority_weight, ti.map_index))
 
 
-def admit(candidates: Sequence[TiRow], room: int, pools: PoolCounts) -> Admitted:
+def admit(
+    candidates: Sequence[TiRow],
+    room: int,
+    pools: PoolCounts,
+    tasks: TaskRoom | None = None,
+) -> Admitted:
     """Which ``candidates`` may be queued now, given the run's ``room`` (see
-    :func:`run_room`) and the ``pools`` they use."""
+    :func:`run_room`), the ``pools`` they use and their tasks' own limits (``tasks``)."""
     room_in = PoolRoom(pools)
     admitted = Admitted()
     for ti in by_priority(candidates):
+        if tasks is not None and not tasks.fits(ti.task_id):
+            admitted.later.append(ti)  # over its task's limit: it holds nothing back
+            continue
         if room > 0 and room_in.fits(ti.pool, ti.pool_slots, ti.priority_weight):
             room -= 1
             room_in.take(ti.pool, ti.pool_slots)
+            if tasks is not None:
+                tasks.take(ti.task_id)
             admitted.now.append(ti)
             continue
         if room > 0:  # it waits for a slot in its pool

@@ -46,7 +46,12 @@ class RunReads(Protocol):
 def plans_incrementally(dag: SerializedDag) -> bool:
     """Whether a hop of this DAG's runs can be planned from its frontier."""
     return not (
-        dag.mapped or dag.setup_constrained or dag.any_depends_on_past or dag.any_setup_or_teardown
+        dag.mapped
+        or dag.setup_constrained
+        or dag.any_depends_on_past
+        or dag.any_setup_or_teardown
+        or dag.dated_tasks  # a task without an instance in some runs: planned whole
+        or dag.fail_fast  # a failure stops the whole run (engine/fail_fast.py)
     )
 
 

@@ -32,14 +32,29 @@ class RunPlan:
     run_reason: str = ""
 
 
-def _past_allows(task_id: str, past: Mapping[str, TaskState] | None) -> str | None:
-    """None if depends_on_past lets the task go; otherwise what it waits for."""
+_PAST_OK = (TaskState.SUCCESS, TaskState.SKIPPED)
+
+
+def _past_allows(task: SerializedTask, past: Mapping[str, TaskState] | None) -> str | None:
+    """None if depends_on_past (and wait_for_downstream) let the task go; otherwise what it
+    waits for."""
     if past is None:
         return None  # first run of the DAG: nothing to wait for
+    task_id = task.task_id
     state = past.get(task_id)
-    if state is None or state in (TaskState.SUCCESS, TaskState.SKIPPED):
-        return None
-    return f"depends_on_past: the previous run's {task_id} is {state.value}"
+    if state is not None and state not in _PAST_OK:
+        return f"depends_on_past: the previous run's {task_id} is {state.value}"
+    if task.wait_for_downstream:
+        # As Airflow: the previous run's instances of its direct downstream tasks (those it
+        # has) must have succeeded or been skipped.
+        behind = [
+            f"{down} is {past[down].value}"
+            for down in task.downstream
+            if down in past and past[down] not in _PAST_OK
+        ]
+        if behind:
+            return f"depends_on_past: wait_for_downstream: the previous run's {', '.join(behind)}"
+    return None
 
 
 def plan_run(
@@ -59,8 +74,9 @@ def plan_run(
     """
     plan = RunPlan()
     current = dict(states)
+    absent = absent_tasks(dag, states)
     for task_id, task in dag.tasks.items():
-        if current.get(task_id, TaskState.NONE) is not TaskState.NONE:
+        if current.get(task_id, TaskState.NONE) is not TaskState.NONE or task_id in absent:
             continue
         decide_task(task, dag, current, plan, past_states, instances, explain)
     plan.run_state, plan.run_reason = run_outcome(dag, current, plan)
@@ -110,7 +126,7 @@ def decide_task(
         )
         current[task_id] = TaskState.UPSTREAM_FAILED
     else:
-        blocked = _past_allows(task_id, past_states) if task.depends_on_past else None
+        blocked = _past_allows(task, past_states) if task.depends_on_past else None
         if blocked:
             plan.waiting[task_id] = blocked
             return None
@@ -166,11 +182,26 @@ def _with_instances(
     return found
 
 
+def absent_tasks(dag: SerializedDag, states: Mapping[str, TaskState]) -> frozenset[str]:
+    """Tasks with a date range of their own that have no instance in this run (as Airflow,
+    a run outside a task's start_date / end_date has none): they are never scheduled, do
+    not decide the run's outcome, and tasks downstream of them wait for them, as Airflow's
+    do (so the run ends deadlocked, failed, if any has one)."""
+    if not dag.dated_tasks:
+        return frozenset()
+    return frozenset(tid for tid in dag.dated_tasks if tid not in states)
+
+
 def run_outcome(
     dag: SerializedDag, states: Mapping[str, TaskState], plan: RunPlan
 ) -> tuple[RunState | None, str]:
     """The run's final state once no task can move any more, else (None, "")."""
-    unfinished = [tid for tid in dag.tasks if states.get(tid, TaskState.NONE) not in FINISHED]
+    absent = absent_tasks(dag, states)
+    unfinished = [
+        tid
+        for tid in dag.tasks
+        if states.get(tid, TaskState.NONE) not in FINISHED and tid not in absent
+    ]
     if unfinished:
         if any(states.get(tid, TaskState.NONE) is not TaskState.NONE for tid in unfinished):
             return None, ""  # something is scheduled, queued, running or up for retry
@@ -179,7 +210,9 @@ def run_outcome(
         return RunState.FAILED, f"deadlock: {', '.join(unfinished)} can never run"
     # Teardowns do not decide the outcome (unless on_failure_fail_dagrun): a failed work task
     # before a teardown that succeeded still fails the run.
-    failed_leaves = [tid for tid in dag.outcome_leaves if states[tid] in FAILED_LIKE]
+    failed_leaves = [
+        tid for tid in dag.outcome_leaves if tid not in absent and states[tid] in FAILED_LIKE
+    ]
     if failed_leaves:
         return RunState.FAILED, f"failed: {', '.join(failed_leaves)}"
     return RunState.SUCCESS, "every leaf task succeeded or was skipped"

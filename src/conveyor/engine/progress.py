@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from conveyor.clock import utcnow
-from conveyor.engine import admission, frontier
+from conveyor.engine import admission, fail_fast, frontier
 from conveyor.engine.kept import Handoff
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.engine.runs import end_run
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import frontier_reads, plan_requests, pools, runs, transitions
+from conveyor.store import frontier_reads, plan_requests, pools, runs, task_limits, transitions
 from conveyor.store.engine import Connection
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.hop.run_lock import LockedRun
@@ -187,6 +187,9 @@ def _plan_whole(
     rows = read.tis if read else runs.task_instances(conn, run.id)
     tis = {ti_key(ti): ti for ti in rows}
     retried = _schedule_due_retries(conn, tis, mover.now, mover.actor)
+    if structure.fail_fast and ended:  # a try just ended: if it failed, the run stops
+        # TODO(stop a running try): stop each try of the result's ``failed`` (fail_fast.py).
+        fail_fast.stop_others(conn, run, structure, tis, mover.actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
     past = None
     if structure.any_depends_on_past:
@@ -331,7 +334,7 @@ def _queue_admitted(
     ready ones) into ``room``, by priority; queue the admitted (newly ready ones in a single
     move), schedule the newly ready rest for the scheduler loop."""
     run, reasons = admitting.run, admitting.reasons
-    admitted = _admit_into(conn, run, candidates, room, admitting.limits)
+    admitted = _admit_into(conn, run, admitting.structure, candidates, room, admitting.limits)
     fresh = [ti for ti in admitted.now if ti_key(ti) in reasons]  # queued below in one move
     waiting_fits = [ti for ti in admitted.now if ti_key(ti) not in reasons]
     later = [  # fresh ones without room: scheduled below in one move
@@ -383,7 +386,7 @@ def queue_scheduled(
     wanted = room
     while True:
         ready = frontier_reads.waiting_for_room(conn, run.id, wanted)
-        admitted = _admit_into(conn, run, ready, room)
+        admitted = _admit_into(conn, run, structure, ready, room)
         if len(admitted.now) >= room or len(ready) < wanted:
             break  # room filled, or every scheduled try was a candidate
         wanted *= 4
@@ -396,12 +399,22 @@ def queue_scheduled(
 def _admit_into(
     conn: Connection,
     run: LockedRun,
+    structure: SerializedDag,
     candidates: list[TiRow],
     room: int,
     limits: dict[str, int | None] | None = None,
 ) -> admission.Admitted:
+    """Admit ``candidates`` under the locks admission needs, in the order every queuer takes
+    them after the run's: the tasks' own limits (``store.task_limits``), then the pools."""
+    tasks = None
+    if room > 0 and structure.task_limited:
+        per_dag, per_run = admission.limited(structure, candidates)
+        if per_dag or per_run:
+            counts = task_limits.lock_task_limits(conn, run, per_dag, per_run)
+            tasks = admission.TaskRoom(structure, counts)
     wanted = {ti.pool for ti in candidates} if room > 0 else set()
-    return admission.admit(candidates, room, pools.lock_pools(conn, wanted, run, limits=limits))
+    pool_counts = pools.lock_pools(conn, wanted, run, limits=limits)
+    return admission.admit(candidates, room, pool_counts, tasks)
 
 
 def _queued_try_of(structure: SerializedDag, run: LockedRun, ti: TiRow) -> QueuedTry:

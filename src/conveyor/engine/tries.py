@@ -39,7 +39,7 @@ from conveyor.store import frontier_reads, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.hop.run_lock import LockedRun
-from conveyor.store.rendered import keep_rendered
+from conveyor.store.rendered import keep_map_index, keep_rendered
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.store.xcom import upsert_xcom
 
@@ -113,6 +113,8 @@ class TryEnd:
     emitted: Emitted | None = None
     #: The try's template fields as it rendered them (masked), kept with its end.
     rendered: dict[str, Any] | None = None
+    #: Its task's map_index_template as the try rendered it (masked), kept with its end.
+    rendered_map_index: str | None = None
 
 
 def try_ended(
@@ -136,6 +138,8 @@ def try_ended(
         # as every write of the hop): no extra write per try; a try killed before it ends
         # keeps none.
         keep_rendered(conn, end.ti_id, end.try_number, end.rendered)
+    if end.rendered_map_index is not None and result.state is not None:
+        keep_map_index(conn, end.ti_id, end.rendered_map_index)
     return result
 
 

@@ -10,7 +10,7 @@ from conveyor.model.dag import DAG
 from conveyor.model.datasets import Dataset
 from conveyor.model.mapping import serialize_expand_input
 from conveyor.model.setup_teardown import setup_teardown_fields
-from conveyor.model.task import DEFAULT_POOL, BaseOperator
+from conveyor.model.task import DEFAULT_POOL, WEIGHT_RULES, BaseOperator
 from conveyor.model.task_group import TaskGroup
 from conveyor.serialized import FORMAT_VERSION
 
@@ -66,6 +66,10 @@ def _toolkit_dag_fields(dag: DAG) -> dict[str, Any]:
     ]
     if callbacks:
         found["callbacks"] = callbacks  # the scheduler asks for them; a worker runs them
+    if getattr(dag, "fail_fast", False):
+        found["fail_fast"] = True
+    if getattr(dag, "dag_display_name", None):
+        found["dag_display_name"] = dag.dag_display_name
     if getattr(dag, "param_specs", None):
         found["param_specs"] = json_safe(dag.param_specs)  # Param(...) schemas, by name
     return found
@@ -79,6 +83,47 @@ def _pool_fields(task: BaseOperator) -> dict[str, Any]:
     if getattr(task, "pool_slots", 1) != 1:
         found["pool_slots"] = task.pool_slots
     return found
+
+
+def _airflow_task_fields(task: BaseOperator) -> dict[str, Any]:
+    """Airflow's per-task limits, rules, dates and display settings, each only when set
+    (a weight rule only when not Airflow's default), so other DAGs' version hashes stay."""
+    found: dict[str, Any] = {}
+    for name in (
+        "max_active_tis_per_dag",
+        "max_active_tis_per_dagrun",
+        "wait_for_downstream",
+        "task_display_name",
+        "map_index_template",
+    ):
+        value = getattr(task, name, None)
+        if value:
+            found[name] = value
+    rule = getattr(task, "weight_rule", WEIGHT_RULES[0])
+    if rule != WEIGHT_RULES[0]:
+        found["weight_rule"] = rule
+    dag = task.dag
+    start, end = _task_window(task, dag)
+    if start is not None:
+        found["task_start_date"] = start.isoformat()
+    if end is not None:
+        found["task_end_date"] = end.isoformat()
+    return found
+
+
+def _task_window(task: BaseOperator, dag: DAG | None) -> tuple[datetime | None, datetime | None]:
+    """The task's own start_date / end_date where they narrow the DAG's (as Airflow, the
+    later start and the earlier end count); a naive one is read in the DAG's timezone."""
+    start = getattr(task, "start_date", None)
+    end = getattr(task, "end_date", None)
+    if dag is not None:
+        start = dag.aware(start)
+        end = dag.aware(end)
+        if start is not None and dag.start_date is not None and start <= dag.start_date:
+            start = None
+        if end is not None and dag.end_date is not None and end >= dag.end_date:
+            end = None
+    return start, end
 
 
 def _edge_label_fields(task: BaseOperator) -> dict[str, Any]:
@@ -102,6 +147,7 @@ def serialize_task(task: BaseOperator) -> dict[str, Any]:
         **serialize_expand_input(task),
         **_outlet_fields(task),
         **_edge_label_fields(task),
+        **_airflow_task_fields(task),
         "task_id": task.task_id,
         "operator": f"{operator_class.__module__}.{operator_class.__qualname__}",
         "operator_name": task.operator_name,
@@ -152,6 +198,8 @@ def _schedule_fields(dag: DAG) -> dict[str, Any]:
 
 
 def serialize_dag(dag: DAG) -> dict[str, Any]:
+    for task in dag.task_dict.values():  # a trigger rule may be set after the task joined
+        dag.check_fail_fast(task)
     return {
         **_group_fields(dag),
         **_schedule_fields(dag),

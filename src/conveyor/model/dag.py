@@ -25,12 +25,18 @@ from conveyor.model.params import DagParam, split_params
 from conveyor.model.schedules import NoSchedule, Schedule, schedule_from_arg
 from conveyor.model.task import BaseOperator, Callback, _as_timedelta
 from conveyor.model.timetable_protocol import as_schedule
+from conveyor.model.trigger_rules import TriggerRule
 
 if TYPE_CHECKING:
     from conveyor.model.task_group import TaskGroup
 
 DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 UTC = ZoneInfo("UTC")
+#: The trigger rules a fail_fast DAG's tasks may have (Airflow's): the default, and a
+#: teardown's own.
+FAIL_FAST_RULES = frozenset(
+    {TriggerRule.ALL_SUCCESS.value, TriggerRule.ALL_DONE_SETUP_SUCCESS.value}
+)
 
 
 def _as_timezone(value: str | tzinfo | None, start_date: datetime | None) -> tzinfo:
@@ -76,6 +82,8 @@ class DAG:
         user_defined_filters: dict[str, Callable[..., Any]] | None = None,
         render_template_as_native_obj: bool = False,
         template_undefined: type[Any] | None = None,
+        dag_display_name: str | None = None,
+        fail_fast: bool = False,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -138,6 +146,13 @@ class DAG:
                 f"(jinja2.Undefined, jinja2.StrictUndefined...), got {template_undefined!r}"
             )
         self.template_undefined = template_undefined
+        if dag_display_name is not None and not isinstance(dag_display_name, str):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: dag_display_name must be text, got {dag_display_name!r}"
+            )
+        self.dag_display_name = dag_display_name
+        # A failed task stops the run (engine/fail_fast.py); tasks keep the default trigger rule.
+        self.fail_fast = bool(fail_fast)
         self.task_dict: dict[str, BaseOperator] = {}
         #: Edge labels (Label): downstream task id -> {upstream task id: label}.
         self.edge_labels: dict[str, dict[str, str]] = {}
@@ -146,6 +161,10 @@ class DAG:
         #: Where the DAG was defined; set by the loader.
         self.fileloc: str | None = None
         DagContext.created.append(self)
+
+    def aware(self, value: datetime | None) -> datetime | None:
+        """``value`` in UTC; a naive one is read in the DAG's timezone."""
+        return self._aware(value)
 
     def _aware(self, value: datetime | None) -> datetime | None:
         if value is None:
@@ -196,6 +215,19 @@ class DAG:
             )
         task.dag = self
         self.task_dict[task.task_id] = task
+        self.check_fail_fast(task)
+
+    def check_fail_fast(self, task: BaseOperator) -> None:
+        """As Airflow: a fail_fast DAG's tasks keep the default trigger rule (a teardown's
+        own rule aside)."""
+        rule = str(getattr(task.trigger_rule, "value", task.trigger_rule))
+        if self.fail_fast and rule not in FAIL_FAST_RULES:
+            raise DagDefinitionError(
+                f"DAG {self.dag_id!r}: task {task.task_id!r} has trigger_rule="
+                f"{rule!r}, but a fail_fast DAG's tasks can only have the "
+                f"default trigger rule {TriggerRule.ALL_SUCCESS.value!r}: drop fail_fast=True "
+                "or the task's trigger_rule"
+            )
 
     def add_edge(self, upstream_id: str, downstream_id: str) -> None:
         """Add upstream >> downstream, refusing an edge that would close a cycle."""

@@ -14,7 +14,8 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, TaskDeferred
@@ -32,6 +33,19 @@ from conveyor.model.xcom_arg import XComArg, find_xcom_args
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+
+
+class WeightRule(StrEnum):
+    """Airflow's ``WeightRule``: a try's priority is its task's priority_weight plus those
+    of every task downstream of it (Airflow's default), upstream of it, or neither."""
+
+    DOWNSTREAM = "downstream"
+    UPSTREAM = "upstream"
+    ABSOLUTE = "absolute"
+
+
+#: The weight rules' names, Airflow's default first.
+WEIGHT_RULES = tuple(rule.value for rule in WeightRule)
 
 #: A task or DAG callback: called with the context dict (a notifier is one too).
 Callback = Callable[[dict[str, Any]], Any]
@@ -135,6 +149,47 @@ def _as_timedelta(value: timedelta | float | int | None, name: str) -> timedelta
     raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
 
 
+def _limit(value: int | None, task_id: str, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DagDefinitionError(
+            f"task {task_id!r}: {name} must be a whole number >= 1 or None, got {value!r}"
+        )
+    return value
+
+
+def _task_date(value: datetime | None, task_id: str, name: str) -> datetime | None:
+    """A task's own start_date / end_date, aware (a naive one is read in UTC, and the DAG
+    reads it again in its timezone when the task joins it)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise DagDefinitionError(f"task {task_id!r}: {name} must be a datetime, got {value!r}")
+    return value
+
+
+def _optional_text(value: str | None, task_id: str, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise DagDefinitionError(f"task {task_id!r}: {name} must be text, got {value!r}")
+
+
+def as_weight_rule(value: Any, task_id: str) -> str:
+    """``weight_rule`` as one of Airflow's three rules (its ``WeightRule`` enum, or its
+    name); Airflow's default is "downstream"."""
+    if value is None:
+        return WEIGHT_RULES[0]
+    name = getattr(value, "value", value)
+    if isinstance(name, str) and name in WEIGHT_RULES:
+        return name
+    raise DagDefinitionError(
+        f"task {task_id!r}: weight_rule={value!r} is not supported: Conveyor takes "
+        f"{', '.join(repr(r) for r in WEIGHT_RULES)} (or Airflow's WeightRule); a custom "
+        "PriorityWeightStrategy is not run: give the task a priority_weight with one of them"
+    )
+
+
 class BaseOperator(DependencyMixin):
     """One task of a DAG. Subclasses implement :meth:`execute`.
 
@@ -182,6 +237,14 @@ class BaseOperator(DependencyMixin):
         sla: timedelta | float | None = None,
         outlets: list[Dataset | AssetAlias] | None = None,
         inlets: list[Dataset | AssetAlias] | None = None,
+        max_active_tis_per_dag: int | None = None,
+        max_active_tis_per_dagrun: int | None = None,
+        wait_for_downstream: bool = False,
+        weight_rule: str | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        task_display_name: str | None = None,
+        map_index_template: str | None = None,
     ) -> None:
         if isinstance(task_id, str) and TASK_ID_PATTERN.match(task_id):
             task_id = current_prefix(dag or DagContext.current())(task_id)  # "group.task"
@@ -212,7 +275,22 @@ class BaseOperator(DependencyMixin):
             ) from None
         self.queue = queue
         self.priority_weight = int(priority_weight)
-        self.depends_on_past = bool(depends_on_past)
+        self.weight_rule = as_weight_rule(weight_rule, task_id)
+        # Airflow: waiting for the previous run's downstream implies waiting for its own.
+        self.wait_for_downstream = bool(wait_for_downstream)
+        self.depends_on_past = bool(depends_on_past) or self.wait_for_downstream
+        self.max_active_tis_per_dag = _limit(
+            max_active_tis_per_dag, task_id, "max_active_tis_per_dag"
+        )
+        self.max_active_tis_per_dagrun = _limit(
+            max_active_tis_per_dagrun, task_id, "max_active_tis_per_dagrun"
+        )
+        # The runs whose logical date falls outside them get no instance of the task (Airflow).
+        self.start_date = _task_date(start_date, task_id, "start_date")
+        self.end_date = _task_date(end_date, task_id, "end_date")
+        self.task_display_name = _optional_text(task_display_name, task_id, "task_display_name")
+        # Rendered per mapped instance with its try's context at the end of execute.
+        self.map_index_template = _optional_text(map_index_template, task_id, "map_index_template")
         if not isinstance(pool, str) or not pool.strip():
             raise DagDefinitionError(f"task {task_id!r}: pool must be a pool's name, got {pool!r}")
         if isinstance(pool_slots, bool) or not isinstance(pool_slots, int) or pool_slots < 1:

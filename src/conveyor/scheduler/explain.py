@@ -16,8 +16,9 @@ from conveyor.clock import utcnow
 from conveyor.engine.mapping import task_states, ti_key
 from conveyor.engine.planning import plan_run
 from conveyor.exceptions import NotFoundError
+from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import liveness, pools, runs, scheduling, timeline, triggers
+from conveyor.store import liveness, pools, runs, scheduling, task_limits, timeline, triggers
 from conveyor.store.engine import Connection
 from conveyor.store.runs import RunRow
 from conveyor.store.timeline import InstanceRow
@@ -60,6 +61,7 @@ def explain(
     """``map_index``: which instance of a mapped task (default: the first)."""
     ti = timeline.find_instance(conn, run.id, task_id, map_index)
     if ti is None:
+        _explain_absent(conn, run, task_id)
         instance = f" instance {map_index}" if map_index is not None else ""
         raise NotFoundError(f"run {run.run_id} of {run.dag_id!r} has no task {task_id!r}{instance}")
     stories: dict[int, TryStory] = {}
@@ -118,7 +120,10 @@ def _waiting_for(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskStat
                 reasons.append("ready: the scheduler will schedule it on its next loop")
     elif state is TaskState.SCHEDULED:
         waiting_for_pool = pool_reason(conn, ti.pool, ti.pool_slots)
-        if waiting_for_pool:
+        held_back = task_limit_reason(conn, run, structure, ti.task_id)
+        if held_back:
+            reasons.append(held_back)
+        elif waiting_for_pool:
             reasons.append(waiting_for_pool)
         else:
             reasons.append(
@@ -185,6 +190,47 @@ def _who_takes(conn: Connection, queue: str) -> str:
     return (
         "waiting for the executor to start it (with the Celery executor: no worker has sent "
         f"a heartbeat in the last minute; start one with `conveyor worker -q {queue}`)"
+    )
+
+
+def task_limit_reason(
+    conn: Connection, run: RunRow, structure: SerializedDag, task_id: str
+) -> str | None:
+    """What keeps a scheduled try of ``task_id`` back under its task's own limits, if they
+    do: "waiting: max_active_tis_per_dag=2, 2 running in runs X, Y"."""
+    task = structure.tasks.get(task_id)
+    if task is None or task_id not in structure.task_limited:
+        return None
+    per_dag, per_run = task.max_active_tis_per_dag, task.max_active_tis_per_dagrun
+    active = task_limits.active_instances(conn, run.dag_id, task_id)
+    if per_dag is not None and sum(active.values()) >= per_dag:
+        held = sum(active.values())
+        where = ", ".join(active)
+        return (
+            f"waiting: max_active_tis_per_dag={per_dag}, {held} running in "
+            f"run{'s' if len(active) > 1 else ''} {where}"
+        )
+    in_run = active.get(run.run_id, 0)
+    if per_run is not None and in_run >= per_run:
+        return f"waiting: max_active_tis_per_dagrun={per_run}, {in_run} running in this run"
+    return None
+
+
+def _explain_absent(conn: Connection, run: RunRow, task_id: str) -> None:
+    """A task of the DAG with no instance in this run because of its own dates: say so."""
+    task = runs.serialized_dag(conn, run.version_hash).tasks.get(task_id)
+    if task is None or task.runs_at(run.logical_date):
+        return
+    start, end = task.start_date, task.end_date
+    if start is not None and run.logical_date < start:
+        why = f"its start_date {start:%Y-%m-%d %H:%M:%S} UTC is after"
+    else:
+        assert end is not None
+        why = f"its end_date {end:%Y-%m-%d %H:%M:%S} UTC is before"
+    raise NotFoundError(
+        f"run {run.run_id} of {run.dag_id!r} has no instance of task {task_id!r}: {why} the "
+        f"run's logical date {run.logical_date:%Y-%m-%d %H:%M:%S} UTC (as on Airflow, the "
+        "run has none, and tasks downstream of it wait for it)"
     )
 
 

@@ -182,6 +182,27 @@ FINISH_WITHOUT_RUNNING = Move(
     "finish_without_running", frozenset({S.NONE}), None, {"end_date": NOW}, (None,)
 )
 
+#: A fail_fast DAG's task failed: every other unfinished instance of the run that is not
+#: running is skipped (Airflow's rule), whatever it waited for; a queued try's process then
+#: loses its start, a deferred one's trigger its resumption.
+STOP_UNFINISHED = Move(
+    "stop_unfinished",
+    frozenset(
+        {
+            S.NONE,
+            S.SCHEDULED,
+            S.QUEUED,
+            S.UP_FOR_RETRY,
+            S.UP_FOR_RESCHEDULE,
+            S.DEFERRED,
+            S.UPSTREAM_FAILED,
+        }
+    ),
+    S.SKIPPED,
+    {"end_date": NOW, "retry_at": NULL, "heartbeat_at": NULL},
+    (None,),
+)
+
 #: A deferred try's trigger fired: the next try is numbered, and resumes at the trigger's
 #: method with the event (engine/deferral.py). Every other move to scheduled clears
 #: ``next_method``, so only the try after a deferral resumes.
@@ -211,6 +232,7 @@ MOVES = (
     START,
     FINISH,
     FINISH_WITHOUT_RUNNING,
+    STOP_UNFINISHED,
     RESUME,
     HAND_BACK,
 )

@@ -149,28 +149,27 @@ def create_run(
             ).scalar_one()
     except IntegrityError:
         return None
-    if not structure.tasks:
-        return run_pk  # a DAG without tasks: the scheduler finishes its run at once
-    conn.execute(
-        insert(task_instance),
-        [
-            {
-                "run_pk": run_pk,
-                "dag_id": dag_id,
-                "run_id": run_id,
-                "task_id": task.task_id,
-                "state": TaskState.NONE.value,
-                "try_number": 0,
-                "max_tries": task.retries + 1,
-                "priority_weight": task.priority_weight,
-                "queue": task.queue,
-                "pool": task.pool,
-                "pool_slots": task.pool_slots,
-                "updated_at": now,
-            }
-            for task in structure.tasks.values()
-        ],
-    )
+    rows = [
+        {
+            "run_pk": run_pk,
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "task_id": task.task_id,
+            "state": TaskState.NONE.value,
+            "try_number": 0,
+            "max_tries": task.retries + 1,
+            "priority_weight": task.priority_weight,
+            "queue": task.queue,
+            "pool": task.pool,
+            "pool_slots": task.pool_slots,
+            "updated_at": now,
+        }
+        for task in structure.tasks.values()
+        # As Airflow: no instance for a run outside the task's own dates, but in a backfill.
+        if run_type == "backfill" or task.runs_at(logical_date)
+    ]
+    if rows:  # none: a DAG without tasks (for this date); the scheduler finishes its run
+        conn.execute(insert(task_instance), rows)
     return run_pk
 
 

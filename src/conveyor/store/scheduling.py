@@ -137,7 +137,8 @@ def quiet_runs(conn: Connection) -> set[int]:
 
 
 def runs_with_scheduled_tries(conn: Connection) -> list[tuple[int, str]]:
-    """(run pk, dag id) of running runs with scheduled tries, the highest priority first."""
+    """(run pk, dag id) of running runs with scheduled tries, the highest priority first,
+    then the earliest logical date (Airflow's order)."""
     ti = task_instance.c
     return [
         (row.run_pk, row.dag_id)
@@ -148,8 +149,8 @@ def runs_with_scheduled_tries(conn: Connection) -> list[tuple[int, str]]:
                 ti.state == TaskState.SCHEDULED.value,
                 dag_run.c.state == RunState.RUNNING.value,
             )
-            .group_by(ti.run_pk, dag_run.c.dag_id)
-            .order_by(func.max(ti.priority_weight).desc(), ti.run_pk)
+            .group_by(ti.run_pk, dag_run.c.dag_id, dag_run.c.logical_date)
+            .order_by(func.max(ti.priority_weight).desc(), dag_run.c.logical_date, ti.run_pk)
         )
     ]
 

@@ -224,6 +224,8 @@ task_instance = Table(
     # running try, cleared by the executor or worker that sent its process SIGTERM
     # (store/stops.py). The store is where a stop is asked, so none is lost with a message.
     Column("stop_try", Integer),
+    # Its task's map_index_template as its last try rendered it (migration 0022).
+    Column("rendered_map_index", Text),
     UniqueConstraint("run_pk", "task_id", "map_index"),
 )
 # A hop reads a few instances of its run by state (store/frontier_reads.py), those waiting for

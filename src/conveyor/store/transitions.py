@@ -72,6 +72,13 @@ TASK_MOVES: Mapping[tuple[TaskState, TaskState], str] = {
     (S.DEFERRED, S.SCHEDULED): "the trigger fired; the next try resumes the task with its event",
     (S.DEFERRED, S.FAILED): "the deferral timed out, with no tries left",
     (S.DEFERRED, S.UP_FOR_RETRY): "the deferral timed out, with tries left",
+    # fail_fast: another task of the run failed (engine/fail_fast.py).
+    (S.SCHEDULED, S.SKIPPED): "fail_fast: another task of the run failed",
+    (S.QUEUED, S.SKIPPED): "fail_fast: another task of the run failed",
+    (S.UP_FOR_RETRY, S.SKIPPED): "fail_fast: another task of the run failed",
+    (S.UP_FOR_RESCHEDULE, S.SKIPPED): "fail_fast: another task of the run failed",
+    (S.DEFERRED, S.SKIPPED): "fail_fast: another task of the run failed",
+    (S.UPSTREAM_FAILED, S.SKIPPED): "fail_fast: another task of the run failed",
 }
 #: Moves a person may make from the CLI, UI or API, from any state.
 MANUAL_TARGETS = frozenset({S.NONE, S.SUCCESS, S.FAILED})
@@ -355,6 +362,22 @@ def finish_without_running(
 ) -> Moved:
     """none -> skipped / upstream_failed."""
     return _noted_move(conn, moves.FINISH_WITHOUT_RUNNING, ti_id, try_number, reason, actor, to=to)
+
+
+def stop_unfinished(
+    conn: Connection,
+    run: LockedRun,
+    ti_id: int,
+    from_state: TaskState,
+    try_number: int,
+    reason: str,
+    actor: Actor,
+) -> Moved:
+    """fail_fast: an unfinished instance that is not running -> skipped. ``run``: its run,
+    locked in this transaction."""
+    return _noted_move(
+        conn, moves.STOP_UNFINISHED, ti_id, try_number, reason, actor, expected=[from_state]
+    )
 
 
 def _noted_move(

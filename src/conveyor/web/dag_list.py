@@ -41,6 +41,7 @@ class DagQuery:
 class VersionFacts:
     owner: str | None
     schedule: str | None  # the schedule in words, when the version has it
+    display_name: str | None = None  # dag_display_name, when the version has one
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ def _version_facts(conn: Connection, hashes: list[str]) -> dict[str, VersionFact
     missing = sorted({h for h in hashes if h not in _facts})
     for version_hash, serialized in dag_reads.serialized_versions(conn, missing).items():
         _facts[version_hash] = VersionFacts(
-            owners(serialized), serialized.get("schedule_description")
+            owners(serialized),
+            serialized.get("schedule_description"),
+            serialized.get("dag_display_name"),
         )
     while len(_facts) > _FACTS_KEPT:
         _facts.popitem(last=False)
@@ -82,7 +85,15 @@ def _version_facts(conn: Connection, hashes: list[str]) -> dict[str, VersionFact
 
 def _matches_search(dag: ListedDag, words: list[str]) -> bool:
     row = dag.row
-    hay = " ".join([row.dag_id, row.description or "", dag.facts.owner or "", *row.tags]).lower()
+    hay = " ".join(
+        [
+            row.dag_id,
+            dag.facts.display_name or "",
+            row.description or "",
+            dag.facts.owner or "",
+            *row.tags,
+        ]
+    ).lower()
     return all(word in hay for word in words)
 
 

@@ -72,11 +72,18 @@ def _dag(
     schedule: str | None,
     owner: str | None,
     recent: list[schemas.RecentRun],
+    display_name: str | None = None,
     **detail: Any,
 ) -> M:
     """A DAG's summary (or detail), ``schedule`` in words, or else as its row has it."""
     return from_row(
-        model, row, schedule=schedule or row.schedule, owner=owner, recent_runs=recent, **detail
+        model,
+        row,
+        schedule=schedule or row.schedule,
+        owner=owner,
+        recent_runs=recent,
+        dag_display_name=display_name or row.dag_id,
+        **detail,
     )
 
 
@@ -99,6 +106,7 @@ def list_dags(
             d.facts.schedule,
             d.facts.owner or None,
             recent.get(d.row.dag_id, []),
+            d.facts.display_name,
         )
         for d in found.dags
     ]
@@ -148,6 +156,11 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
             doc=t.raw.get("doc"),
             owner=t.raw.get("owner"),
             upstream_labels=t.raw.get("edge_labels", {}),
+            task_display_name=t.display_name,
+            priority_weight=int(t.raw.get("priority_weight", 1)),  # as given; the queue's below
+            weight_rule=t.weight_rule,
+            max_active_tis_per_dag=t.max_active_tis_per_dag,
+            max_active_tis_per_dagrun=t.max_active_tis_per_dagrun,
         )
         for t in data.tasks.values()
     ]
@@ -158,7 +171,9 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
         raw.get("schedule_description"),
         _owners(raw),
         recent,
+        data.display_name,
         doc_md=raw.get("doc_md"),
+        fail_fast=data.fail_fast,
         timezone=raw.get("timezone"),
         start_date=raw.get("start_date"),
         end_date=raw.get("end_date"),
@@ -318,8 +333,20 @@ def _duration(start: datetime | None, end: datetime | None) -> float | None:
     return ((end or _utcnow()) - start).total_seconds()
 
 
-def _ti(model: type[M], row: InstanceRow, **detail: Any) -> M:
-    return from_row(model, row, duration=_duration(row.start_date, row.end_date), **detail)
+def _ti(model: type[M], row: InstanceRow, names: dict[str, str] | None = None, **detail: Any) -> M:
+    """``names``: the tasks' display names (task id -> ``task_display_name``)."""
+    return from_row(
+        model,
+        row,
+        duration=_duration(row.start_date, row.end_date),
+        task_display_name=(names or {}).get(row.task_id, row.task_id),
+        **detail,
+    )
+
+
+def _display_names(conn: Connection, run: RunRow) -> dict[str, str]:
+    structure = runs.serialized_dag(conn, run.version_hash)
+    return {tid: t.display_name for tid, t in structure.tasks.items()}
 
 
 def _order(conn: Connection, run: RunRow) -> dict[str, int]:
@@ -331,8 +358,11 @@ def list_task_instances(conn: Connection, dag_id: str, run_id: str) -> schemas.T
     rows = task_reads.instances(conn, run.id)
     order = _order(conn, run)
     rows.sort(key=lambda r: (order.get(r.task_id, len(order)), r.task_id, r.map_index))
+    names = _display_names(conn, run)
     return schemas.TaskInstanceList(
-        dag_id=dag_id, run_id=run_id, task_instances=[_ti(schemas.TaskInstance, r) for r in rows]
+        dag_id=dag_id,
+        run_id=run_id,
+        task_instances=[_ti(schemas.TaskInstance, r, names) for r in rows],
     )
 
 
@@ -392,6 +422,7 @@ def get_task_instance(
     return _ti(
         schemas.TaskInstanceDetail,
         row,
+        _display_names(conn, run),
         dag_id=dag_id,
         run_id=run_id,
         run_state=run.state.value,
@@ -428,6 +459,8 @@ def _mapped_whole(
         duration=_duration(start, end) if start else None,
         map_index=-1,
         user_note=None,
+        rendered_map_index=None,
+        task_display_name=first.task_display_name,
         dag_id=run.dag_id,
         run_id=run.run_id,
         run_state=run.state.value,
@@ -442,7 +475,8 @@ def _mapped_whole(
 def _instances(conn: Connection, run: RunRow, task_id: str) -> list[schemas.TaskInstance]:
     """Every instance of a mapped task, by map_index; empty for any other task."""
     rows = task_reads.mapped_instances(conn, run.id, task_id)
-    return [_ti(schemas.TaskInstance, r) for r in rows]
+    names = _display_names(conn, run) if rows else {}
+    return [_ti(schemas.TaskInstance, r, names) for r in rows]
 
 
 @dataclass(frozen=True)

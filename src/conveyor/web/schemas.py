@@ -38,6 +38,7 @@ class RecentRun(BaseModel):
 
 class DagSummary(BaseModel):
     dag_id: str
+    dag_display_name: str = Field(description="the DAG's dag_display_name, or its id")
     description: str | None
     schedule: str = Field(description="the schedule in words")
     is_paused: bool
@@ -74,6 +75,7 @@ class ParamInfo(BaseModel):
 
 class TaskInfo(BaseModel):
     task_id: str
+    task_display_name: str = Field(description="the task's task_display_name, or its id")
     operator: str
     upstream: list[str]
     downstream: list[str]
@@ -89,6 +91,11 @@ class TaskInfo(BaseModel):
     )
     is_setup: bool = False
     is_teardown: bool = False
+    weight_rule: str = Field(
+        "downstream", description="how priority_weight (its own, above) counts in the queue"
+    )
+    max_active_tis_per_dag: int | None = None
+    max_active_tis_per_dagrun: int | None = None
 
 
 class TaskGroupInfo(BaseModel):
@@ -108,6 +115,7 @@ class DagDetail(DagSummary):
     catchup: bool
     max_active_runs: int
     max_active_tasks: int
+    fail_fast: bool = Field(False, description="a failed task stops the run")
     version_hash: str
     params: list[ParamInfo]
     tasks: list[TaskInfo]
@@ -210,6 +218,14 @@ class TaskInstance(BaseModel):
     duration: float | None
     map_index: int = Field(-1, description="instance of a mapped task: 0..n-1; else -1")
     user_note: str | None = Field(None, description="the note a person wrote on it")
+    rendered_map_index: str | None = Field(
+        None,
+        description="the task's map_index_template as the instance's last try rendered it "
+        "(shown instead of map_index)",
+    )
+    task_display_name: str | None = Field(
+        None, description="the task's task_display_name, or its id"
+    )
 
 
 class TaskInstanceList(BaseModel):

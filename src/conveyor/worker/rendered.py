@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import jinja2
+
 from conveyor.connections import masking
+from conveyor.model.templating import render_template
 
 #: The longest text kept per field; a longer one is cut and says so.
 MAX_TEXT = 64 << 10
@@ -38,3 +41,21 @@ def rendered_fields(task: Any) -> dict[str, Any]:
     fields = {name: _plain(getattr(task, name, None)) for name in task.template_fields}
     masked: dict[str, Any] = masking.redact_value(fields)
     return masked
+
+
+def render_map_index(task: Any, context: dict[str, Any], *, quiet: bool = False) -> str | None:
+    """The task's ``map_index_template`` rendered with the try's ``context`` (as it stands
+    at the end of ``execute``, which may have added to it), masked; None without one. As
+    Airflow: a template error fails a try that succeeded, and is passed over (``quiet``)
+    for one that failed, not to hide its own error."""
+    template = getattr(task, "map_index_template", None)
+    if not template:
+        return None
+    try:
+        found = str(render_template(task, template, context))
+    except (jinja2.TemplateError, ValueError):
+        if quiet:
+            return None
+        raise
+    label: str = masking.redact_value(_plain(found))
+    return label

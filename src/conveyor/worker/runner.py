@@ -75,7 +75,7 @@ from conveyor.worker.context import (
     check_json,
     push_each_key,
 )
-from conveyor.worker.rendered import rendered_fields
+from conveyor.worker.rendered import render_map_index, rendered_fields
 from conveyor.worker.stopping import call_on_kill, stopped_by_sigterm
 from conveyor.worker.xcom_masking import shown_xcom
 
@@ -427,6 +427,7 @@ class TryRunner:
             push_each_key(ti, call.value, task_id)
         print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
         call.emitted = context["outlet_events"].emitted(task.outlets)
+        call.map_index_label = render_map_index(task, context)  # with what execute added
 
     def record(self, end: TryEnd) -> TryResult:
         """Record how the try ended and move the run on, in one transaction; a success's
@@ -468,6 +469,8 @@ class _Call:
     #: A success's ``outlet_events``; the template fields as rendered (masked).
     emitted: Emitted | None = None
     rendered: dict[str, Any] | None = None
+    #: The task's map_index_template as rendered at the end of execute (masked).
+    map_index_label: str | None = None
     #: A deferral the try asked for, checked and storable (``engine/deferral.py``).
     deferred: deferral.Deferral | None = None
     #: What the task raised, for its failure callback (the real object, in this process).
@@ -495,7 +498,15 @@ class _Call:
             returned=returned,
             emitted=self.emitted,
             rendered=self.rendered,
+            rendered_map_index=self._map_index_label(),
         )
+
+    def _map_index_label(self) -> str | None:
+        """The label kept with the try's end: rendered after a success; after a failure,
+        rendered now, as far as the context got."""
+        if self.map_index_label is not None or self.task is None or self.context is None:
+            return self.map_index_label
+        return render_map_index(self.task, self.context, quiet=True)
 
 
 def _call_execute(task: Any, context: dict[str, Any]) -> Any:

@@ -39,7 +39,7 @@ from conveyor.model.schedules import (
     NoSchedule,
     OnceSchedule,
 )
-from conveyor.model.task import BaseOperator
+from conveyor.model.task import WEIGHT_RULES, BaseOperator
 from conveyor.model.trigger_rules import TriggerRule
 from conveyor.model.xcom_arg import RETURN_VALUE, XComArg, find_xcom_args
 
@@ -63,6 +63,8 @@ _NORMALIZE: dict[str, Callable[[Any], Any]] = {
     "inlets": lambda v: list(v or []),
     "retry_exponential_backoff": bool,
     "depends_on_past": bool,
+    # None is Airflow's default rule, which the operator keeps by name.
+    "weight_rule": lambda v: str(getattr(v, "value", v) or WEIGHT_RULES[0]),
 }
 _DAG_DEFAULTS = {"max_active_runs": 16, "max_active_tasks": 16}
 _DURATION_FIELDS = ("retry_delay", "max_retry_delay", "execution_timeout")

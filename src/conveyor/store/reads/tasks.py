@@ -32,6 +32,7 @@ class InstanceRow:
     end_date: datetime | None
     retry_at: datetime | None
     user_note: str | None
+    rendered_map_index: str | None  # its map_index_template, as its last try rendered it
 
 
 @dataclass(frozen=True)

@@ -394,8 +394,11 @@ def layout_dag(
     nodes: Sequence[str],
     edges: Sequence[tuple[str, str]],
     sublabels: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Layout:
-    """Lay out ``nodes`` (task ids) joined by ``edges`` (upstream, downstream), left to right."""
+    """Lay out ``nodes`` (task ids) joined by ``edges`` (upstream, downstream), left to right;
+    ``labels``: what a node shows instead of its id (a task's ``task_display_name``)."""
+    labels = labels or {}
     if len(set(nodes)) != len(nodes):
         raise LayoutError("task ids must be unique")
     rank = {name: i for i, name in enumerate(nodes)}
@@ -403,7 +406,9 @@ def layout_dag(
     layers = assign_layers(nodes, edges)
     graph = _build(nodes, edges, layers)
     columns, crossings = reduce_crossings(graph, _initial_order(graph))
-    widths = {name: node_width(name, (sublabels or {}).get(name, "")) for name in nodes}
+    widths = {
+        name: node_width(labels.get(name, name), (sublabels or {}).get(name, "")) for name in nodes
+    }
     columns = wrap_columns(graph, columns, widths)
     ys = _vertical_positions(graph, columns)
     column_width = [
@@ -432,7 +437,7 @@ def layout_dag(
                     y=round(ys[v] - NODE_HEIGHT / 2, 1),
                     width=widths[name],
                     height=NODE_HEIGHT,
-                    label=name,
+                    label=labels.get(name, name),
                     sublabel=(sublabels or {}).get(name, ""),
                 )
             )
@@ -459,7 +464,16 @@ def layout_serialized(serialized: dict[str, Any]) -> Layout:
     nodes = [t["task_id"] for t in tasks]
     edges = [(up, t["task_id"]) for t in tasks for up in t.get("upstream", [])]
     sublabels = {t["task_id"]: str(t.get("operator_name") or "") for t in tasks}
-    return layout_dag(nodes, edges, sublabels)
+    return layout_dag(nodes, edges, sublabels, display_labels(tasks))
+
+
+def display_labels(tasks: list[dict[str, Any]]) -> dict[str, str]:
+    """The tasks with a ``task_display_name`` of their own, and that name."""
+    return {
+        t["task_id"]: str(t["task_display_name"])
+        for t in tasks
+        if t.get("task_display_name") and t["task_display_name"] != t["task_id"]
+    }
 
 
 # -- task groups: collapsed groups become one node, expanded ones a box ------------------------
@@ -514,7 +528,7 @@ def layout_grouped(serialized: dict[str, Any], collapsed: Iterable[str] | None =
     for node, inside in members.items():
         if node in groups:
             sublabels[node] = f"group · {len(inside)} task{'' if len(inside) == 1 else 's'}"
-    layout = layout_dag(list(members), sorted(edges), sublabels)
+    layout = layout_dag(list(members), sorted(edges), sublabels, display_labels(tasks))
     for placed in layout.nodes:
         if placed.id in groups:
             placed.kind, placed.members = "group", members[placed.id]

@@ -134,7 +134,8 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
     # What the page's script needs of each task (labels); the upstream lists only feed the
     # layout, laid out here.
     context["page_tasks"] = [
-        {"task_id": t["task_id"], "operator_name": t["operator_name"]} for t in tasks
+        {"task_id": t["task_id"], "operator_name": t["operator_name"], "label": t["label"]}
+        for t in tasks
     ]
     if tab == "graph":
         context["layout"] = _layout(detail["version_hash"], tasks, detail["task_groups"])
@@ -149,6 +150,8 @@ def _layout_tasks(detail: dict[str, Any]) -> list[dict[str, Any]]:
             "operator_name": t["operator"],
             "upstream": t["upstream"],
             "edge_labels": t["upstream_labels"],
+            "task_display_name": t.get("task_display_name"),
+            "label": t.get("task_display_name") or t["task_id"],
         }
         for t in detail["tasks"]
     ]

@@ -120,7 +120,7 @@ function gridRows(tree, runs, view) {
         shown += 1;
         const id = esc(task.task_id);
         out.push({
-          taskId: task.task_id, indent: indentRem(child.depth), label: task.task_id,
+          taskId: task.task_id, indent: indentRem(child.depth), label: task.label ?? task.task_id,
           op: [task.operator_name, task.removed ? "(removed)" : ""].filter(Boolean).join(" "),
           head: `<tr data-task-row="${id}"><th class="task" style="${indent(child.depth)}" title="${id}">` +
             id + (task.operator_name ? `<span class="op">${esc(task.operator_name)}</span>` : "") +
@@ -439,7 +439,7 @@ function showTaskInstance(run, task, ti, dagId) {
       last?.error ? ["Error", h("pre.mono", { style: "margin: 0; white-space: pre-wrap; color: #8d1f1f" }, last.error.trim().split("\n").slice(-1)[0])] : null,
       detail.waiting_for?.length ? ["Waiting for", detail.waiting_for.join("; ")] : null,
       detail.instances?.length ? ["Instances", h("span", {}, detail.instances.map((i) =>
-        h("a", { href: links.mapped(dagId, run.run_id, task.task_id, i.map_index), title: `map_index ${i.map_index}: ${i.state}, try ${i.try_number}` }, [stateBadge(i.state), ` ${i.map_index} `])))] : null,
+        h("a", { href: links.mapped(dagId, run.run_id, task.task_id, i.map_index), title: `map_index ${i.map_index}: ${i.state}, try ${i.try_number}` }, [stateBadge(i.state), ` ${i.rendered_map_index ?? i.map_index} `])))] : null,
     ]));
   });
 }

@@ -42,7 +42,7 @@ function renderInstances(ti) {
   fill("instances-summary", counts.map(([state, n]) => h("span.count", { "data-state": state }, stateBadge(state), ` ${n} `)));
   const body = document.querySelector("#instances tbody");
   fill(body, ti.instances.map((i) => h("tr", { "data-map-index": i.map_index },
-    h("td", {}, h("a", { href: links.mapped(page.dag_id, page.run_id, page.task_id, i.map_index) }, `${i.map_index}`)),
+    h("td", {}, h("a", { href: links.mapped(page.dag_id, page.run_id, page.task_id, i.map_index), title: `map_index ${i.map_index}` }, `${i.rendered_map_index ?? i.map_index}`)),
     h("td", {}, stateBadge(i.state)),
     h("td", {}, i.try_number ? `${i.try_number} of ${i.max_tries}` : h("span.faint", {}, "none yet")),
     h("td", {}, timeEl(i.start_date)),

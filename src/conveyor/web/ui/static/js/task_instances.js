@@ -18,7 +18,7 @@ listPage({
     h("td.mono", {}, h("a", { href: links.dag(ti.dag_id) }, ti.dag_id)),
     h("td.mono", {}, h("a", { href: links.run(ti.dag_id, ti.run_id) }, ti.run_id)),
     h("td.mono", {}, h("a", { href: links.task(ti.dag_id, ti.run_id, ti.task_id) }, ti.task_id),
-      ti.map_index >= 0 ? h("span.faint", {}, ` [${ti.map_index}]`) : null),
+      ti.map_index >= 0 ? h("span.faint", {}, ` [${ti.rendered_map_index ?? ti.map_index}]`) : null),
     h("td", {}, stateBadge(ti.state)),
     h("td", {}, ti.try_number ? `${ti.try_number} of ${ti.max_tries}` : h("span.faint", {}, "—")),
     h("td.nowrap", {}, timeEl(ti.start_date)),
