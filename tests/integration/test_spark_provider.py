@@ -1,125 +1,23 @@
-"""SparkSubmitOperator with pyspark's own spark-submit (one real Spark job: about 20 s) and,
-for what needs no JVM, a stand-in spark-submit script that shows the process tree the
-operator must end.
+"""SparkSubmitOperator with a stand-in spark-submit script that shows the process tree the
+operator must end, and the keywords and connections it refuses.
 
-The real job is the seed pipeline's Spark step: a PySpark application reads a local CSV and
-appends it to a PostgreSQL table through JDBC, with Debian's driver given as ``jars=``.
+The real Spark job (pyspark's own spark-submit, about 20 s) is the seed pipeline's Spark
+step, in test_seed_pipelines.py: one job for the suite.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import sys
 import textwrap
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
-import sql_servers
-from sql_servers import pg_rows, unique
 
 from conveyor.states import TaskState
 from conveyor.testing import run_dag
-
-pg_sql_url = sql_servers.pg_sql_url
-
-JAR = "/usr/share/java/postgresql.jar"
-
-APP = """\
-import sys
-
-from pyspark.sql import SparkSession
-from pyspark.sql.functions import lit
-
-day, csv_path, url, table = sys.argv[1:5]
-spark = SparkSession.builder.getOrCreate()
-frame = spark.read.option("header", True).option("inferSchema", True).csv(csv_path)
-frame = frame.withColumn("day", lit(day))
-frame.write.jdbc(url, table, mode="append",
-                 properties={"user": "postgres", "driver": "org.postgresql.Driver",
-                             "stringtype": "unspecified"})
-print(f"loaded {frame.count()} rows for {day}", flush=True)
-spark.stop()
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.mark.postgres
-@pytest.mark.timeout(240)
-def test_spark_submit_loads_a_csv_into_postgres_through_jdbc(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_sql_url: str
-) -> None:
-    import pyspark
-    from airflow import DAG
-    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-
-    if not os.path.exists(JAR):
-        pytest.fail(f"{JAR} is missing (scripts/services.sh ensure_postgresql_jdbc)")
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SPARK_LOCAL",
-        json.dumps({"conn_type": "spark", "host": "local[1]", "extra": {"deploy-mode": "client"}}),
-    )
-    table = unique("spark_orders")
-    with psycopg.connect(pg_sql_url, autocommit=True) as conn:
-        conn.execute(f"CREATE TABLE {table} (id int, item text, amount numeric, day date)")
-    csv = tmp_path / "orders.csv"
-    csv.write_text("id,item,amount\n1,pen,2.5\n2,ink,7.25\n3,pad,1\n")
-    app = tmp_path / "load_orders.py"
-    app.write_text(APP)
-    info = psycopg.conninfo.conninfo_to_dict(pg_sql_url)
-    url = f"jdbc:postgresql://127.0.0.1:{info.get('port', 5432)}/{info['dbname']}"
-
-    with DAG("spark_load", start_date=datetime(2024, 1, 1), schedule=None) as dag:
-        SparkSubmitOperator(
-            task_id="load",
-            conn_id="spark_local",
-            application=str(app),
-            application_args=["{{ ds }}", str(csv), url, table],
-            jars=JAR,
-            name="load-{{ ds_nodash }}",
-            driver_memory="512m",
-            conf={
-                "spark.driver.host": "127.0.0.1",
-                "spark.driver.bindAddress": "127.0.0.1",
-                "spark.driver.port": str(_free_port()),
-                "spark.blockManager.port": str(_free_port()),
-                "spark.ui.enabled": "false",
-                "spark.sql.shuffle.partitions": "1",
-                # A short-lived driver: the JVM's quick start beats its peak speed here.
-                "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-            },
-            env_vars={
-                "SPARK_HOME": os.path.dirname(pyspark.__file__),
-                "PYSPARK_PYTHON": sys.executable,
-                "PYSPARK_DRIVER_PYTHON": sys.executable,
-            },
-            verbose=False,
-        )
-    started = time.monotonic()
-    result = run_dag(dag, logical_date=datetime(2024, 6, 30))
-    print(f"the Spark job took {time.monotonic() - started:.1f}s")
-    result.raise_for_failure()
-    log = result.tasks["load"].log
-    assert "--jars " + JAR in log and "--name load-20240630" in log  # the command, templated
-    assert "loaded 3 rows for 2024-06-30" in log  # the application's own output
-    assert pg_rows(
-        pg_sql_url, f"SELECT id, item, amount::text, day::text FROM {table} ORDER BY id"
-    ) == [
-        (1, "pen", "2.5", "2024-06-30"),
-        (2, "ink", "7.25", "2024-06-30"),
-        (3, "pad", "1", "2024-06-30"),
-    ]
-
 
 STAND_IN = """\
 #!/bin/bash

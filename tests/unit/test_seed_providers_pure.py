@@ -15,6 +15,7 @@ from conveyor.airflow_compat.table_providers import EXTRAS, provider_of
 from conveyor.exceptions import TaskError
 from conveyor.providers import jdbc, sql_checks, sqlite
 from conveyor.providers.amazon import s3_to_sql
+from conveyor.providers.samba import gcs_to_samba
 from conveyor.providers.samba import hook as samba
 from conveyor.providers.spark import hook as spark_hook
 from conveyor.providers.spark import operator as spark_operator
@@ -48,6 +49,9 @@ PATHS = {
     "airflow.operators.jdbc_operator": {"JdbcOperator": jdbc.JdbcOperator},
     "airflow.providers.samba.hooks.samba": {"SambaHook": samba.SambaHook},
     "airflow.hooks.samba_hook": {"SambaHook": samba.SambaHook},
+    "airflow.providers.samba.transfers.gcs_to_samba": {
+        "GCSToSambaOperator": gcs_to_samba.GCSToSambaOperator
+    },
     "airflow.providers.apache.spark.hooks.spark_submit": {
         "SparkSubmitHook": spark_hook.SparkSubmitHook
     },
@@ -94,6 +98,14 @@ def test_templated_fields_are_airflows() -> None:
         "column_list",
         "sql_conn_id",
         "aws_conn_id",
+    )
+    assert gcs_to_samba.GCSToSambaOperator.template_fields == (
+        "source_bucket",
+        "source_object",
+        "destination_path",
+        "impersonation_chain",
+        "gcp_conn_id",
+        "samba_conn_id",
     )
 
 

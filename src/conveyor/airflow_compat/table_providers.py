@@ -492,3 +492,10 @@ PROVIDER_MODULES["airflow.providers.amazon.aws.transfers.gcs_to_s3"] = same_name
     f"{_P}.amazon.gcs_to_s3", "GCSToS3Operator"
 )
 PROVIDERS["amazon"] = (*PROVIDERS["amazon"], "airflow.providers.amazon.aws.transfers.gcs_to_s3")
+
+# The samba provider's GCSToSambaOperator reads with the google provider's hook: it needs both
+# extras (conveyor[samba,google]).
+PROVIDER_MODULES["airflow.providers.samba.transfers.gcs_to_samba"] = same_names(
+    f"{_P}.samba.gcs_to_samba", "GCSToSambaOperator"
+)
+PROVIDERS["samba"] = (*PROVIDERS["samba"], "airflow.providers.samba.transfers.gcs_to_samba")
