@@ -21,7 +21,8 @@ from conveyor.providers.dbapi import DatabaseConnectionError
 from conveyor.states import TaskState
 from conveyor.testing import run_dag
 
-pytestmark = pytest.mark.postgres
+# Their in-process DAGs and hooks import Airflow's paths: the compat hook on for each test.
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("airflow_hook")]
 
 pg_sql_url = sql_servers.pg_sql_url
 

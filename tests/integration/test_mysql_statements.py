@@ -17,6 +17,9 @@ from conveyor.providers.mysql import MySqlHook
 from conveyor.states import TaskState
 from conveyor.testing import run_dag
 
+# Their in-process DAGs and hooks import Airflow's paths: the compat hook on for each test.
+pytestmark = pytest.mark.usefixtures("airflow_hook")
+
 mysql_url = sql_servers.mysql_url
 
 

@@ -11,6 +11,9 @@ from smb_servers import SHARE, SmbServer
 
 import conveyor.testing  # noqa: F401  (activates Airflow's module paths)
 
+# Their in-process DAGs and hooks import Airflow's paths: the compat hook on for each test.
+pytestmark = pytest.mark.usefixtures("airflow_hook")
+
 # The server's fixture, used by name below.
 smb_server = smb_servers.smb_server
 

@@ -19,6 +19,9 @@ import pytest
 from conveyor.states import TaskState
 from conveyor.testing import run_dag
 
+# Their in-process DAGs and hooks import Airflow's paths: the compat hook on for each test.
+pytestmark = pytest.mark.usefixtures("airflow_hook")
+
 STAND_IN = """\
 #!/bin/bash
 # A stand-in spark-submit: prints its arguments, starts a child as the JVM would start

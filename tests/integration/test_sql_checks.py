@@ -16,7 +16,8 @@ from sql_servers import mysql_rows, unique
 from conveyor.states import TaskState
 from conveyor.testing import run_dag
 
-pytestmark = pytest.mark.postgres
+# Their in-process DAGs and hooks import Airflow's paths: the compat hook on for each test.
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("airflow_hook")]
 
 mysql_url = sql_servers.mysql_url
 pg_sql_url = sql_servers.pg_sql_url

@@ -14,6 +14,9 @@ from conveyor.exceptions import TaskError
 from conveyor.states import TaskState
 from conveyor.testing import run_dag
 
+# Their in-process DAGs and hooks import Airflow's paths: the compat hook on for each test.
+pytestmark = pytest.mark.usefixtures("airflow_hook")
+
 
 @pytest.fixture
 def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
