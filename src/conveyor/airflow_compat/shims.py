@@ -51,7 +51,6 @@ _DROPPED_DAG_KEYS = (
     "orientation",
     "owner_links",
     "access_control",
-    "is_paused_upon_creation",
     "fail_stop",
     "fail_fast",
 )

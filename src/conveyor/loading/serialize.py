@@ -66,6 +66,10 @@ def _toolkit_dag_fields(dag: DAG) -> dict[str, Any]:
     ]
     if callbacks:
         found["callbacks"] = callbacks  # the scheduler asks for them; a worker runs them
+    if getattr(dag, "is_paused_upon_creation", None) is not None:
+        # Read where the DAG is first registered (store.dags); only when set, so other DAGs'
+        # version hashes stay.
+        found["is_paused_upon_creation"] = bool(dag.is_paused_upon_creation)
     if getattr(dag, "param_specs", None):
         found["param_specs"] = json_safe(dag.param_specs)  # Param(...) schemas, by name
     return found

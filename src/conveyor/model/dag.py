@@ -76,6 +76,7 @@ class DAG:
         user_defined_filters: dict[str, Callable[..., Any]] | None = None,
         render_template_as_native_obj: bool = False,
         template_undefined: type[Any] | None = None,
+        is_paused_upon_creation: bool | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -138,6 +139,14 @@ class DAG:
                 f"(jinja2.Undefined, jinja2.StrictUndefined...), got {template_undefined!r}"
             )
         self.template_undefined = template_undefined
+        # Whether the DAG is paused when first registered; None: the setting
+        # dags_are_paused_at_creation decides. Later parses never change a DAG's pause state.
+        if is_paused_upon_creation is not None and not isinstance(is_paused_upon_creation, bool):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: is_paused_upon_creation must be True, False or None, "
+                f"got {is_paused_upon_creation!r}"
+            )
+        self.is_paused_upon_creation = is_paused_upon_creation
         self.task_dict: dict[str, BaseOperator] = {}
         #: Edge labels (Label): downstream task id -> {upstream task id: label}.
         self.edge_labels: dict[str, dict[str, str]] = {}
