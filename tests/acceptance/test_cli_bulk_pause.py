@@ -46,7 +46,7 @@ def test_pause_and_unpause_many_by_tag_pattern_and_ids(
 
     done = cli("dags", "pause", "--tag", "sales", input="y\n")
     assert done.exit_code == 0, done.output
-    assert "paused sales_daily" in done.output and "paused sales_weekly" in done.output
+    assert "sales_daily is paused" in done.output and "sales_weekly is paused" in done.output
     assert paused(cli) == {
         "sales_daily": True,
         "sales_weekly": True,
@@ -55,14 +55,14 @@ def test_pause_and_unpause_many_by_tag_pattern_and_ids(
     }
 
     one = cli("dags", "pause", "--pattern", "^ops")  # one DAG: no question
-    assert one.exit_code == 0 and "paused ops_cleanup" in one.output
+    assert one.exit_code == 0 and "ops_cleanup is paused" in one.output
     again = cli("dags", "pause", "sales_daily", "misc", "--yes")
-    assert "sales_daily was already paused" in again.output and "paused misc" in again.output
+    assert "sales_daily was already paused" in again.output and "misc is paused" in again.output
 
     regex = cli("dags", "unpause", "--treat-dag-id-as-regex", "sales_.*", "-y")
     assert regex.exit_code == 0, regex.output
     narrowed = cli("dags", "unpause", "--pattern", ".", "--tag", "ops")  # both must hold
-    assert "unpaused ops_cleanup" in narrowed.output
+    assert "ops_cleanup is unpaused" in narrowed.output
     assert paused(cli) == {
         "sales_daily": False,
         "sales_weekly": False,

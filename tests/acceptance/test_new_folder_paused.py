@@ -76,7 +76,7 @@ def test_a_copied_folder_starts_nothing_until_unpaused(tmp_path: Path) -> None:
 
         done = run_cli(env, "dags", "unpause", "--tag", "team", "--yes")
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "unpaused team_hourly" in done.stdout and "unpaused team_once" in done.stdout
+        assert "team_hourly is unpaused" in done.stdout and "team_once is unpaused" in done.stdout
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             hourly, once = _runs(env, "team_hourly"), _runs(env, "team_once")

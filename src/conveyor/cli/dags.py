@@ -257,7 +257,7 @@ def _set_paused(
     done = "paused" if paused else "unpaused"
     for row in chosen:
         if row.dag_id in changed:
-            console.print(f"{done} {row.dag_id}", markup=False)
+            console.print(f"{row.dag_id} is {done}", markup=False)
         else:
             console.print(f"{row.dag_id} was already {done}", markup=False)
 
