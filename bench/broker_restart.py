@@ -258,6 +258,7 @@ def main() -> None:
         **os.environ,
         "CONVEYOR_HOME": str(tmp / "home"),
         "CONVEYOR_DAGS_FOLDER": str(tmp / "dags"),
+        "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",  # a bench runs its DAGs at once
         "CONVEYOR_DATABASE_URL": db_url,
         "CONVEYOR_BROKER_URL": redis.url,
         "CONVEYOR_EXECUTOR": "celery",

@@ -139,6 +139,7 @@ def run_on_cluster(
             **os.environ,
             "CONVEYOR_HOME": str(home),
             "CONVEYOR_DAGS_FOLDER": str(dags),
+            "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",  # a bench runs its DAGs at once
             "CONVEYOR_DATABASE_URL": database_url,
             **logs,
             "CONVEYOR_BROKER_URL": broker,
@@ -156,7 +157,9 @@ def run_on_cluster(
         )
         try:
             time.sleep(3)  # the worker connects and its pool forks
-            processor = DagFileProcessor(store, dags, timeout=30, scan_every=60)
+            processor = DagFileProcessor(
+                store, dags, timeout=30, scan_every=60, paused_at_creation=False
+            )
             processor.sync()
             for _ in range(2 if warm else 1):
                 with store.write() as conn:

@@ -211,8 +211,12 @@ def run_dag(
             schema.reset(store)  # a fresh store, as the SQLite default gets
         else:
             schema.migrate(store)
-        processor = DagFileProcessor(
-            store, settings.dags_path, timeout=settings.parse_timeout_seconds, scan_every=60
+        processor = DagFileProcessor(  # a bench runs its DAG at once: not paused
+            store,
+            settings.dags_path,
+            timeout=settings.parse_timeout_seconds,
+            scan_every=60,
+            paused_at_creation=False,
         )
         processor.sync()
         with store.write() as conn:

@@ -346,6 +346,7 @@ def measure(store_kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "CONVEYOR_HOME": str(home),
             "CONVEYOR_DATABASE_URL": url,
             "CONVEYOR_DAGS_FOLDER": str(dags),
+            "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",  # a bench runs its DAGs at once
         }
         if store_kind == "sqlite":
             commands = [[CONVEYOR, "standalone", "--port", str(port)]]

@@ -224,6 +224,7 @@ def _measure(
             **os.environ,
             "CONVEYOR_HOME": str(tmp / "home"),
             "CONVEYOR_DAGS_FOLDER": str(tmp / "dags"),
+            "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",  # a bench runs its DAGs at once
             "CONVEYOR_DATABASE_URL": url,
         }
         subprocess.run(conveyor("db", "migrate"), env=env, check=True, capture_output=True)
@@ -473,6 +474,7 @@ def _run_workload(
             **os.environ,
             "CONVEYOR_HOME": str(tmp / "home"),
             "CONVEYOR_DAGS_FOLDER": str(tmp / "dags"),
+            "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",  # a bench runs its DAGs at once
             "CONVEYOR_DATABASE_URL": url,
             "CONVEYOR_EXECUTOR": "local",
             "CONVEYOR_PARALLELISM": str(args.parallelism),

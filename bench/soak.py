@@ -90,6 +90,7 @@ class Cluster:
             **os.environ,
             "CONVEYOR_HOME": str(self.root / "home"),
             "CONVEYOR_DAGS_FOLDER": str(self.root / "dags"),
+            "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",  # a bench runs its DAGs at once
             "CONVEYOR_DATABASE_URL": self.database_url,
             "CONVEYOR_BROKER_URL": self.broker_url,
             "CONVEYOR_EXECUTOR": "celery",

@@ -107,7 +107,9 @@ class Bench:
     def make_run(self, n: int) -> int:
         """A run of a DAG of ``n`` tasks; its instances made, none started."""
         (self.dags / f"deferred_{n}.py").write_text(textwrap.dedent(DAG.format(n=n)))
-        DagFileProcessor(self.store, self.dags, timeout=120, scan_every=1).sync()
+        DagFileProcessor(
+            self.store, self.dags, timeout=120, scan_every=1, paused_at_creation=False
+        ).sync()
         with self.store.write() as conn:
             run_pk = runs.create_manual_run(conn, f"deferred_{n}", created_by="bench")
         assert run_pk is not None
@@ -169,6 +171,7 @@ def measure(n: int, spread: float, database_url: str | None) -> Figures:
             **os.environ,
             "CONVEYOR_HOME": str(home),
             "CONVEYOR_DAGS_FOLDER": str(bench.dags),
+            "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",  # a bench runs its DAGs at once
             "CONVEYOR_DATABASE_URL": bench.url,
             "CONVEYOR_HEARTBEAT_SECONDS": "1",
         }

@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/conveyor_test"
 
+#: New DAGs are paused at creation by default, as in Airflow. The tests of other things
+#: write a DAG and expect it to run, so they opt out here: every ``conveyor`` process a test
+#: starts inherits this, and so does a ``DagFileProcessor`` built without the keyword. The
+#: default itself is tested with the variable removed or the setting given
+#: (tests/integration/test_paused_at_creation.py, tests/acceptance/test_new_folder_paused.py).
+PAUSED_AT_CREATION_VAR = "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION"
+os.environ[PAUSED_AT_CREATION_VAR] = "false"
+
 #: Loops fast enough that a whole run takes about a second, slow enough for a 2-core machine.
 FAST = {
     "scheduler_loop_seconds": 0.1,
@@ -47,6 +55,7 @@ FAST = {
     "zombie_after_seconds": 3,
     "requeue_after_seconds": 3,
     "kill_grace_seconds": 1,
+    "dags_are_paused_at_creation": False,  # see PAUSED_AT_CREATION_VAR
 }
 
 
@@ -275,6 +284,8 @@ def run_scheduler(
         settings.dags_path,
         timeout=settings.parse_timeout_seconds,
         scan_every=settings.dag_scan_seconds,
+        paused_at_creation=settings.dags_are_paused_at_creation,
+        reparse_every=settings.min_file_process_interval,
     )
     scheduler = Scheduler(settings, store, LocalExecutor(settings), processor)
     started = time.monotonic()

@@ -49,6 +49,20 @@ class Settings(BaseModel):
         default=1.0, gt=0, description="how often to look for changed DAG files"
     )
     parse_timeout_seconds: float = Field(default=30.0, gt=0)
+    min_file_process_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="every DAG file is parsed again this many seconds after its last parse "
+        "even when unchanged (Airflow's name), so an import error that depended on a "
+        "variable or connection clears by itself; a parse that finds the same DAG changes "
+        "nothing",
+    )
+    dags_are_paused_at_creation: bool = Field(
+        default=True,
+        description="a DAG seen for the first time is paused until a person unpauses it, "
+        "as in Airflow; a DAG's own is_paused_upon_creation wins. Only the first "
+        "registration: a DAG already known keeps its pause state",
+    )
     dag_parse_processes: int = Field(
         default=2, ge=1, description="DAG files parsed at once, each in a process of its own"
     )

@@ -104,6 +104,7 @@ def run_dag(
                 ParsedFile(
                     dag.fileloc or f"<{dag.dag_id}>", source, [serialize_dag(dag)], None, 0.0
                 ),
+                paused_at_creation=None,  # a throwaway store: the DAG given runs
             )
             pools.create_missing(  # the DAG's pools, without limits: a test has no cluster
                 conn, {getattr(t, "pool", DEFAULT_POOL) for t in dag.tasks}, "conveyor.testing"

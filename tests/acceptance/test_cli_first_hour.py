@@ -14,20 +14,24 @@ from pathlib import Path
 import pytest
 
 from cli_processes import CTRL_C_LIMIT_SECONDS, cli_process, run_cli
+from conftest import PAUSED_AT_CREATION_VAR
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A home and an empty DAG folder, and every other setting at its default."""
+    """A home and an empty DAG folder, and every other setting at its default: new DAGs
+    paused at creation too (the tests' opt-out removed), which `conveyor run` must not mind."""
     dags = tmp_path / "dags"
     dags.mkdir()
-    return {
+    found = {
         **os.environ,
         "CONVEYOR_HOME": str(tmp_path / "home"),
         "CONVEYOR_DAGS_FOLDER": str(dags),
     }
+    found.pop(PAUSED_AT_CREATION_VAR, None)
+    return found
 
 
 conveyor = run_cli
@@ -87,7 +91,9 @@ SCHEDULED = """
 
     from conveyor import DAG, task
 
-    with DAG("daily", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False):
+    # Paused at creation, by the setting and by its own word: `conveyor run` runs it anyway.
+    with DAG("daily", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+             is_paused_upon_creation=True):
         @task
         def hello():
             print("hello")

@@ -21,6 +21,7 @@ from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
 from conveyor.config import load_config
 from conveyor.store.engine import Store
+from conveyor.store.reads.dags import list_dag_rows
 from conveyor.store.trigger import trigger_run
 from conveyor.web import accounts
 
@@ -157,6 +158,44 @@ def test_a_tag_and_a_state_filter_the_dag_list(page: Page, conveyor: Conveyor) -
     assert query_of(page) == {"state": ["failed"]}
     page.click('#dag-states [data-state-filter="all"]')
     expect(page.locator("#page-of")).to_have_text("page 1 of 2")
+
+
+def paused_dags(servers: Conveyor) -> set[str]:
+    """The DAGs the store holds paused."""
+    store = Store(load_config(servers.env).settings.db_url)
+    try:
+        with store.read() as conn:
+            return {row.dag_id for row in list_dag_rows(conn) if row.is_paused}
+    finally:
+        store.dispose()
+
+
+def test_an_op_pauses_the_dags_of_a_tag_and_unpauses_selected_rows(
+    page: Page, conveyor: Conveyor
+) -> None:
+    log_in(page, conveyor, "op")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{conveyor.url}/?tag=group_3")
+    rows = page.locator("#dag-rows tr[data-dag-id]")
+    expect(rows).to_have_count(11)
+    assert paused_dags(conveyor) == set()
+    page.click('#dag-bulk [data-bulk="matching"][data-paused="true"]')
+    expect(page.locator("#dag-rows tr.paused")).to_have_count(11, timeout=WAIT_MS)
+    group_3 = {f"fleet_{n:02d}" for n in range(3, 55, 5)}
+    assert paused_dags(conveyor) == group_3  # those of the tag, and no other DAG
+
+    for dag_id in ("fleet_03", "fleet_08"):
+        page.check(f'input[data-select="{dag_id}"]')
+    expect(page.locator("#dag-selected")).to_have_text("2 selected")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click('#dag-bulk [data-bulk="selected"][data-paused="false"]')
+    expect(page.locator("#dag-rows tr.paused")).to_have_count(9, timeout=WAIT_MS)
+    assert paused_dags(conveyor) == group_3 - {"fleet_03", "fleet_08"}
+
+    page.once("dialog", lambda dialog: dialog.accept())  # as the other tests expect it
+    page.click('#dag-bulk [data-bulk="matching"][data-paused="false"]')
+    expect(page.locator("#dag-rows tr.paused")).to_have_count(0, timeout=WAIT_MS)
+    assert paused_dags(conveyor) == set()
 
 
 # -- runs and task instances across DAGs ---------------------------------------------------

@@ -117,6 +117,9 @@ def cluster(
         "CONVEYOR_ZOMBIE_AFTER_SECONDS": "10",
         "CONVEYOR_REQUEUE_AFTER_SECONDS": "10",
         "CONVEYOR_KILL_GRACE_SECONDS": "20",
+        # The containers run the test DAGs as soon as they are parsed (the tests' opt-out of
+        # the paused-at-creation default; the containers do not inherit this process's).
+        "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",
     }
     prefix = f"conveyor-test-{os.getpid()}"
     store = Store(url)

@@ -41,7 +41,7 @@ def _save_dag(store: Store, dag_id: str = "moves") -> None:
     DagContext.created.remove(built)  # not a file's DAG: keep the loader's list clean
     parsed = ParsedFile(f"/virtual/{dag_id}.py", "# virtual", [serialize_dag(built)], None, 0.0)
     with store.write() as conn:
-        dags.save_parsed_file(conn, parsed)
+        dags.save_parsed_file(conn, parsed, paused_at_creation=False)
 
 
 def _create_run(

@@ -50,7 +50,6 @@ _DROPPED_DAG_KEYS = (
     "orientation",
     "owner_links",
     "access_control",
-    "is_paused_upon_creation",
 )
 _DAG_ACCEPTS = frozenset(inspect.signature(conveyor.DAG.__init__).parameters) - {"self"}
 

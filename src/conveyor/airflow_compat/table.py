@@ -347,7 +347,8 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "orientation": "accepted; display only",
     "owner_links": "accepted; display only",
     "access_control": "accepted and ignored: Conveyor's web roles apply",
-    "is_paused_upon_creation": "accepted and ignored: new DAGs start unpaused",
+    "is_paused_upon_creation": "the DAG's pause state when first registered (over the setting "
+    "dags_are_paused_at_creation); later parses keep the state a person set",
     "weight_rule": "downstream (the default), upstream or absolute, as Airflow sums "
     "priority_weight; a custom PriorityWeightStrategy is refused",
     "run_as_user": "accepted and ignored",

@@ -4,7 +4,8 @@ The root group resolves which verb a command line names before running it
 (:func:`resolve`), and records it once it succeeded (:func:`record_verb`) as the OS user,
 ``via="cli"``. Only the verbs in :data:`CLI_ACTIONS` change anything worth recording. The
 root group imports this module for every command line: the store is imported only when a
-verb is recorded.
+verb is recorded. A verb that changes many things at once records an entry for each itself,
+in its own transaction (``dags pause`` and ``unpause``: one a DAG), with :func:`cli_actor`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import click
 #: "group verb" -> the action recorded (the same names the web app records).
 CLI_ACTIONS = {
     "dags trigger": "run.trigger",
-    "dags pause": "dag.pause",
-    "dags unpause": "dag.unpause",
+    "dags reserialize": "dag.reserialize",
     "runs clear": "run.clear",
     "runs mark": "run.mark",
     "runs delete": "run.delete",
@@ -42,6 +42,14 @@ CLI_ACTIONS = {
     "backfill": "dag.backfill",
 }
 TARGET_PARAMS = ("dag_id", "run_id", "task_id", "conn_id", "key", "name", "username", "token_id")
+
+
+def cli_actor() -> str:
+    """Who acts on a command line: the OS user."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 @dataclass(frozen=True)
@@ -91,10 +99,7 @@ def record_verb(verb: Verb) -> None:
     target = "/".join(str(params.pop(p)) for p in TARGET_PARAMS if params.get(p) is not None)
     dag_id = verb.params.get("dag_id")
     details = {k: v for k, v in params.items() if v not in (None, False, (), [])}
-    try:
-        actor = getpass.getuser()
-    except (KeyError, OSError):
-        actor = "cli"
+    actor = cli_actor()
     try:
         store = open_store()
         try:

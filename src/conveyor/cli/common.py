@@ -119,6 +119,8 @@ def sync_dags(store: Store, config: Settings | None = None) -> None:
             timeout=config.parse_timeout_seconds,
             scan_every=config.dag_scan_seconds,
             max_parallel=config.dag_parse_processes,
+            paused_at_creation=config.dags_are_paused_at_creation,
+            reparse_every=config.min_file_process_interval,
         ).sync()
 
 

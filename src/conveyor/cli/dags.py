@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from conveyor.cli.common import (
 )
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
-from conveyor.exceptions import NotFoundError
 from conveyor.serialized import SerializedTask
 from conveyor.store import dag_actions, runs
 from conveyor.store.reads import dags as dag_reads
@@ -191,29 +191,143 @@ def trigger(
         )
 
 
-def _set_paused(dag_id: str, paused: bool) -> None:
+def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The arguments and options that choose the DAGs of ``dags pause`` and ``unpause``."""
+    for decorate in reversed(
+        (
+            click.argument("dag_ids", nargs=-1),
+            click.option(
+                "--pattern",
+                "patterns",
+                multiple=True,
+                metavar="REGEX",
+                help="DAGs whose id matches this regular expression (searched anywhere in "
+                "the id; repeat for several).",
+            ),
+            click.option(
+                "--treat-dag-id-as-regex",
+                "ids_as_regex",
+                is_flag=True,
+                help="Airflow's spelling: the DAG_IDS given are regular expressions.",
+            ),
+            click.option(
+                "--tag", "tags", multiple=True, help="DAGs with this tag (repeat: any of them)."
+            ),
+            click.option(
+                "-y", "--yes", is_flag=True, help="Do not ask before changing several DAGs."
+            ),
+        )
+    ):
+        command = decorate(command)
+    return command
+
+
+def _set_paused(
+    dag_ids: tuple[str, ...],
+    patterns: tuple[str, ...],
+    ids_as_regex: bool,
+    tags: tuple[str, ...],
+    yes: bool,
+    *,
+    paused: bool,
+) -> None:
+    """Choose the DAGs, ask when there are several, change them in one transaction with an
+    audit entry each, and say what changed."""
+    from conveyor.cli.audit_trail import cli_actor
+    from conveyor.store import audit
+    from conveyor.web.dag_selection import DagSelection, SelectionError, regexes, select
+
+    verb = "pause" if paused else "unpause"
+    try:
+        selection = DagSelection(
+            ids=() if ids_as_regex else dag_ids,
+            patterns=regexes([*patterns, *(dag_ids if ids_as_regex else ())], "pattern"),
+            tags=tags,
+        )
+    except SelectionError as exc:
+        raise CliError(str(exc)) from None
+    if selection.is_empty():
+        raise CliError(f"name the DAGs to {verb}: DAG_IDS, --pattern REGEX or --tag TAG")
     store = open_store()
     sync_dags(store)
+    with store.read() as conn:
+        rows = dag_reads.list_dag_rows(conn, include_inactive=bool(selection.ids))
     try:
-        with store.write() as conn:
-            dag_actions.set_paused(conn, dag_id, paused)
-    except NotFoundError:
-        raise CliError(f"no DAG {dag_id!r}: see `conveyor dags list`") from None
-    console.print(f"{dag_id} is {'paused' if paused else 'unpaused'}")
+        chosen = select(rows, selection)
+    except SelectionError as exc:
+        raise CliError(str(exc)) from None
+    if not chosen:
+        console.print(f"no DAG matches: nothing to {verb}")
+        return
+    if len(chosen) > 1 and not yes:
+        console.print(f"You are about to {verb} {len(chosen)} DAGs:", markup=False)
+        for row in chosen:
+            console.print(f"  {row.dag_id}", markup=False)
+        click.confirm("Are you sure?", abort=True, err=True)
+    with store.write() as conn:
+        changed = dag_actions.set_paused_many(conn, [r.dag_id for r in chosen], paused)
+        for dag_id in changed:
+            audit.record(conn, cli_actor(), f"dag.{verb}", dag_id, None, dag_id=dag_id, via="cli")
+    done = "paused" if paused else "unpaused"
+    for row in chosen:
+        if row.dag_id in changed:
+            console.print(f"{row.dag_id} is {done}", markup=False)
+        else:
+            console.print(f"{row.dag_id} was already {done}", markup=False)
 
 
 @dags.command()
-@click.argument("dag_id")
-def pause(dag_id: str) -> None:
-    """Stop creating and scheduling runs of a DAG."""
-    _set_paused(dag_id, True)
+@_selection_options
+def pause(
+    dag_ids: tuple[str, ...],
+    patterns: tuple[str, ...],
+    ids_as_regex: bool,
+    tags: tuple[str, ...],
+    yes: bool,
+) -> None:
+    """Stop creating and scheduling runs of DAGs: the DAG_IDS given, or those --pattern or
+    --tag choose."""
+    _set_paused(dag_ids, patterns, ids_as_regex, tags, yes, paused=True)
 
 
 @dags.command()
-@click.argument("dag_id")
-def unpause(dag_id: str) -> None:
-    """Let a paused DAG run again."""
-    _set_paused(dag_id, False)
+@_selection_options
+def unpause(
+    dag_ids: tuple[str, ...],
+    patterns: tuple[str, ...],
+    ids_as_regex: bool,
+    tags: tuple[str, ...],
+    yes: bool,
+) -> None:
+    """Let paused DAGs run: the DAG_IDS given, or those --pattern or --tag choose."""
+    _set_paused(dag_ids, patterns, ids_as_regex, tags, yes, paused=False)
+
+
+@dags.command()
+def reserialize() -> None:
+    """Parse every file of the DAG folder now, changed or not (Airflow's name); a running
+    scheduler schedules from what it stored at once."""
+    from conveyor.loading.processor import DagFileProcessor
+
+    config = settings()
+    store = open_store(config)
+    if not config.dags_path.is_dir():
+        raise CliError(f"no DAG folder at {config.dags_path}")
+    DagFileProcessor(
+        store,
+        config.dags_path,
+        timeout=config.parse_timeout_seconds,
+        scan_every=config.dag_scan_seconds,
+        max_parallel=config.dag_parse_processes,
+        paused_at_creation=config.dags_are_paused_at_creation,
+        reparse_every=config.min_file_process_interval,
+    ).sync(every_file=True)
+    with store.read() as conn:
+        count = len(dag_reads.active_dag_ids(conn))
+        errors = dag_reads.count_import_errors(conn)
+    console.print(f"parsed {config.dags_path}: {count} DAG(s), {errors} file(s) fail to load")
+    if errors:
+        console.print("see `conveyor dags errors`")
 
 
 @dags.command()

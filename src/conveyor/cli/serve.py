@@ -39,6 +39,8 @@ def scheduler_of(config: Settings, store: Store) -> Scheduler:
         scan_every=config.dag_scan_seconds,
         max_parallel=config.dag_parse_processes,
         loop_budget=config.dag_parse_loop_seconds,
+        paused_at_creation=config.dags_are_paused_at_creation,
+        reparse_every=config.min_file_process_interval,
     )
     return Scheduler(config, store, _executor(config), processor)
 
@@ -98,9 +100,21 @@ def triggerer_command(capacity: int) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Web UI address.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--paused-at-creation/--unpaused-at-creation",
+    "paused_at_creation",
+    default=None,
+    help="Whether DAGs seen for the first time start paused (default: the setting "
+    "dags_are_paused_at_creation, true). scripts/standalone starts the example DAGs unpaused.",
+)
+def standalone_command(
+    dags_folder: Path | None, host: str, port: int, paused_at_creation: bool | None
+) -> None:
     """Everything on one machine: SQLite store, scheduler, local executor and web UI."""
-    config = load_config(dags_folder=str(dags_folder.resolve()) if dags_folder else None).settings
+    config = load_config(
+        dags_folder=str(dags_folder.resolve()) if dags_folder else None,
+        dags_are_paused_at_creation=paused_at_creation,
+    ).settings
     config.dags_path.mkdir(parents=True, exist_ok=True)
     existing = _existing_store(config.db_url)
     store = open_store(config)
@@ -115,6 +129,7 @@ def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
         ("home", home),
         ("database", store.describe()),
         ("DAG folder", f"{config.dags_path}  (new files show up within a second)"),
+        ("new DAGs", _new_dags_line(config)),
         ("task logs", config.logs_path),
         ("executor", f"{config.executor}, {config.parallelism} tries at once"),
     ):
@@ -128,6 +143,15 @@ def standalone_command(dags_folder: Path | None, host: str, port: int) -> None:
         _serve(config, store, with_triggerer=True)
     finally:
         web.should_exit = True
+
+
+def _new_dags_line(config: Settings) -> str:
+    if config.dags_are_paused_at_creation:
+        return (
+            "paused until unpaused, as in Airflow (`conveyor dags unpause DAG_ID`, or the "
+            "toggle in the DAG list); dags_are_paused_at_creation=false starts them at once"
+        )
+    return "start unpaused: they run at once (dags_are_paused_at_creation is false)"
 
 
 def _existing_store(db_url: str) -> bool:

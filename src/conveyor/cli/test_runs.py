@@ -42,8 +42,12 @@ def _throwaway(source: Path) -> Iterator[tuple[Settings, Store]]:
         store = Store(config.db_url)
         try:
             schema.migrate(store)
-            DagFileProcessor(
-                store, source, timeout=config.parse_timeout_seconds, scan_every=1.0
+            DagFileProcessor(  # a throwaway store: the DAG asked for runs, paused or not
+                store,
+                source,
+                timeout=config.parse_timeout_seconds,
+                scan_every=1.0,
+                paused_at_creation=None,
             ).sync()
             yield config, store
         finally:

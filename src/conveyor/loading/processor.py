@@ -5,8 +5,10 @@ error for that file alone; the scheduler keeps scheduling everything else meanwh
 parsing runs on the processor's own thread, up to ``dag_parse_processes`` files at once, and
 each loop only saves what finished (for at most ``dag_parse_loop_seconds``). Files are found
 by a cheap stat scan every ``dag_scan_seconds``, so a new file shows up within about a
-second; a file is read again only when its size or modification time changed, and parsed
-again only when its text did.
+second; a file is read again when its size or modification time changed, and parsed again
+when its text did, and also ``min_file_process_interval`` seconds after its last parse (as in
+Airflow), so an import error that depended on a variable or connection clears by itself; a
+parse that finds the same DAG writes nothing new (``store.dags``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from conveyor import airflow_compat, interrupts
 from conveyor._processes import adopt_environment, fork_context
@@ -37,6 +39,9 @@ from conveyor.store.dags import ParsedFile
 from conveyor.store.engine import Store
 
 log = logging.getLogger(__name__)
+
+#: A processor keyword's default: the value of the process's settings.
+FROM_SETTINGS: Final = "settings"
 
 YAML_SUFFIXES = (".yaml", ".yml")
 #: Loader per file suffix: "module:function" taking a path and returning its DAGs.
@@ -202,7 +207,25 @@ class DagFileProcessor:
         scan_every: float,
         max_parallel: int = 2,
         loop_budget: float = 0.5,
+        paused_at_creation: bool | Literal["settings"] | None = FROM_SETTINGS,
+        reparse_every: float | Literal["settings"] = FROM_SETTINGS,
     ) -> None:
+        """``paused_at_creation``: a new DAG's first pause state (see
+        ``store.dags.save_parsed_file``; None: never paused, for throwaway stores);
+        ``reparse_every``: seconds after which an unchanged file is parsed again. By default
+        both come from the settings ``dags_are_paused_at_creation`` and
+        ``min_file_process_interval``."""
+        if paused_at_creation == FROM_SETTINGS or reparse_every == FROM_SETTINGS:
+            from conveyor.config import load_config
+
+            configured = load_config().settings
+            if paused_at_creation == FROM_SETTINGS:
+                paused_at_creation = configured.dags_are_paused_at_creation
+            if reparse_every == FROM_SETTINGS:
+                reparse_every = configured.min_file_process_interval
+        assert not isinstance(paused_at_creation, str) and not isinstance(reparse_every, str)
+        self.paused_at_creation: bool | None = paused_at_creation
+        self.reparse_every: float = reparse_every
         self.store = store
         self.folder = folder
         self.timeout = timeout
@@ -215,6 +238,8 @@ class DagFileProcessor:
         self._candidates: dict[str, tuple[tuple[int, int], bool]] = {}
         self._next_scan = 0.0
         self._known_hashes: dict[str, str] | None = None
+        #: path -> when (monotonic) it was last handed to the parsing thread.
+        self._parsed_at: dict[str, float] = {}
         # Shared with the parsing thread, under _lock: paths to parse, parses in flight,
         # parses finished and not saved yet.
         self._lock = threading.Lock()
@@ -251,13 +276,15 @@ class DagFileProcessor:
             saved += len(batch)
         return saved
 
-    def sync(self) -> None:
-        """Parse every changed file now and wait for all of them (for the CLI and tests).
+    def sync(self, *, every_file: bool = False) -> None:
+        """Parse every changed file now and wait for all of them (for the CLI and tests);
+        with ``every_file``, every DAG file of the folder, changed or not (``conveyor dags
+        reserialize``).
 
         A stop request (SIGTERM, Ctrl-C: :mod:`conveyor.interrupts`) ends the wait, and the
         parses in flight are killed."""
         self._stopped = False
-        self._scan()
+        self._scan(every_file=every_file)
         while self.busy():
             if interrupts.requested():
                 self.stop()
@@ -382,13 +409,14 @@ class DagFileProcessor:
         """Save parses in one transaction."""
         with self.store.write() as conn:
             for result in results:
-                dag_store.save_parsed_file(conn, result)
+                dag_store.save_parsed_file(conn, result, paused_at_creation=self.paused_at_creation)
         for result in results:
             if result.error:
                 log.warning("DAG file %s: %s", result.fileloc, result.error["message"])
 
-    def _scan(self) -> None:
+    def _scan(self, *, every_file: bool = False) -> None:
         files = self._dag_files()
+        now = time.monotonic()
         if self._known_hashes is None:  # first scan: compare with what the store has
             with self.store.read() as conn:
                 self._known_hashes = dag_store.known_files(conn)
@@ -400,18 +428,28 @@ class DagFileProcessor:
             queued |= {j.path for j in self._parsing.values()}
         changed: list[str] = []
         for path, stat in files.items():
-            if self._stats.get(path) == stat:
+            if path in queued:
                 continue
-            self._stats[path] = stat
-            known = self._known_hashes.pop(path, None)
-            if known is not None and known == _hash_file(Path(path)):
-                continue  # unchanged since the last time anyone parsed it
-            if path not in queued:
-                changed.append(path)
+            if every_file:
+                self._stats[path] = stat
+                self._known_hashes.pop(path, None)
+            elif self._stats.get(path) == stat:
+                if now - self._parsed_at.get(path, now) < self.reparse_every:
+                    continue  # unchanged, and parsed lately
+            else:
+                self._stats[path] = stat
+                known = self._known_hashes.pop(path, None)
+                if known is not None and known == _hash_file(Path(path)):
+                    # Unchanged since the last time anyone parsed it: again after the interval.
+                    self._parsed_at[path] = now
+                    continue
+            self._parsed_at[path] = now
+            changed.append(path)
         with self._lock:
             self._pending.extend(changed)
         for path in [p for p in self._stats if p not in files]:
             del self._stats[path]
+            self._parsed_at.pop(path, None)
             with self.store.write() as conn:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)

@@ -70,6 +70,10 @@ def _toolkit_dag_fields(dag: DAG) -> dict[str, Any]:
         found["fail_fast"] = True
     if getattr(dag, "dag_display_name", None):
         found["dag_display_name"] = dag.dag_display_name
+    if getattr(dag, "is_paused_upon_creation", None) is not None:
+        # Read where the DAG is first registered (store.dags); only when set, so other DAGs'
+        # version hashes stay.
+        found["is_paused_upon_creation"] = bool(dag.is_paused_upon_creation)
     if getattr(dag, "param_specs", None):
         found["param_specs"] = json_safe(dag.param_specs)  # Param(...) schemas, by name
     return found

@@ -84,6 +84,7 @@ class DAG:
         template_undefined: type[Any] | None = None,
         dag_display_name: str | None = None,
         fail_fast: bool = False,
+        is_paused_upon_creation: bool | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -153,6 +154,14 @@ class DAG:
         self.dag_display_name = dag_display_name
         # A failed task stops the run (engine/fail_fast.py); tasks keep the default trigger rule.
         self.fail_fast = bool(fail_fast)
+        # Whether the DAG is paused when first registered; None: the setting
+        # dags_are_paused_at_creation decides. Later parses never change a DAG's pause state.
+        if is_paused_upon_creation is not None and not isinstance(is_paused_upon_creation, bool):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: is_paused_upon_creation must be True, False or None, "
+                f"got {is_paused_upon_creation!r}"
+            )
+        self.is_paused_upon_creation = is_paused_upon_creation
         self.task_dict: dict[str, BaseOperator] = {}
         #: Edge labels (Label): downstream task id -> {upstream task id: label}.
         self.edge_labels: dict[str, dict[str, str]] = {}

@@ -26,8 +26,16 @@ class ParsedFile:
     helpers: dict[str, str] = field(default_factory=dict)
 
 
-def save_parsed_file(conn: Connection, parsed: ParsedFile) -> list[str]:
-    """Store one file's parse; returns the DAG ids now defined by it."""
+def save_parsed_file(
+    conn: Connection, parsed: ParsedFile, *, paused_at_creation: bool | None
+) -> list[str]:
+    """Store one file's parse; returns the DAG ids now defined by it.
+
+    ``paused_at_creation`` is a new DAG's first ``is_paused`` (the setting
+    ``dags_are_paused_at_creation``), which the DAG's own ``is_paused_upon_creation`` overrides;
+    None: never paused, for a throwaway store that runs what it is told (``conveyor run``,
+    ``conveyor.testing``). A DAG already stored keeps its pause state whatever the file says.
+    """
     now = utcnow()
     src_hash = source_hash(parsed.source)
     error = parsed.error
@@ -63,7 +71,8 @@ def save_parsed_file(conn: Connection, parsed: ParsedFile) -> list[str]:
                     "message": f"DAG id {data['dag_id']!r} is already defined in {clash}",
                 }
                 continue
-            _save_dag(conn, data, parsed.fileloc, src_hash, now)
+            paused = _first_pause(data, paused_at_creation)
+            _save_dag(conn, data, parsed.fileloc, src_hash, now, paused)
             kept.append(data["dag_id"])
     previous = (
         conn.execute(
@@ -113,10 +122,31 @@ def save_parsed_file(conn: Connection, parsed: ParsedFile) -> list[str]:
     return kept
 
 
+def _first_pause(data: dict[str, Any], paused_at_creation: bool | None) -> bool:
+    if paused_at_creation is None:
+        return False
+    own = data.get("is_paused_upon_creation")
+    return paused_at_creation if own is None else bool(own)
+
+
 def _save_dag(
-    conn: Connection, data: dict[str, Any], fileloc: str, src_hash: str, now: Any
+    conn: Connection,
+    data: dict[str, Any],
+    fileloc: str,
+    src_hash: str,
+    now: Any,
+    paused: bool,
 ) -> None:
     v_hash = version_hash(data, src_hash)
+    stored = conn.execute(
+        select(dag.c.version_hash, dag.c.fileloc, dag.c.is_active).where(
+            dag.c.dag_id == data["dag_id"]
+        )
+    ).first()
+    if stored is not None and tuple(stored) == (v_hash, fileloc, True):
+        # Parsed again (min_file_process_interval) to the same DAG: nothing to write, and
+        # nothing for the scheduler to work out again.
+        return
     upsert(
         conn,
         dag_version,
@@ -137,7 +167,7 @@ def _save_dag(
             "dag_id": data["dag_id"],
             "fileloc": fileloc,
             "version_hash": v_hash,
-            "is_paused": False,
+            "is_paused": paused,  # only on insert: a known DAG keeps its state
             "is_active": True,
             # The column keeps 200 characters (a timetable's summary may be longer); the
             # DAG list shows the whole text from the serialized DAG.

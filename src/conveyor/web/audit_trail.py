@@ -35,6 +35,7 @@ ACTIONS = {
     "clear_task": "task.clear",
     "mark_task": "task.mark",
     "patch_dag": "dag.pause",  # "dag.unpause" when the body unpauses
+    "patch_dags": "dag.pause",  # the same, an entry for each DAG changed (note_each)
     "put_connection": "connection.set",
     "delete_connection": "connection.delete",
     "put_variable": "variable.set",
@@ -91,9 +92,19 @@ def note(request: Request, target: str | None = None, **details: Any) -> None:
     found.setdefault("details", {}).update(details)
 
 
+def note_each(request: Request, dag_ids: list[str]) -> None:
+    """An action on many DAGs: the request's audit entry becomes one entry per DAG (each its
+    target), and none when no DAG changed."""
+    found = request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})
+    found["each"] = list(dag_ids)
+
+
 def _write(store: Store, entry: dict[str, Any]) -> None:
+    each = entry.pop("each", None)
+    entries = [entry] if each is None else [{**entry, "target": d, "dag_id": d} for d in each]
     with store.write() as conn:  # joins the request's transaction: commits with the change
-        audit.record(conn, **entry)
+        for one in entries:
+            audit.record(conn, **one)
 
 
 def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
@@ -120,14 +131,17 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
             return None
         actor = user.username
         via = f"token:{user.token_id}" if user.via_token else "session"
-        if endpoint == "patch_dag" and details.get("is_paused") is False:
+        if endpoint in ("patch_dag", "patch_dags") and details.get("is_paused") is False:
             action = "dag.unpause"
     target = "/".join(str(params[p]) for p in TARGET_PARAMS if params.get(p) is not None)
     told = (scope.get("state") or {}).get("conveyor_audit") or {}
     target = told.get("target") or target
     details = {**details, **told.get("details", {})}
     client = scope.get("client")
+    if "each" in told:
+        details = {**details, "query": scope.get("query_string", b"").decode("latin-1")[:500]}
     return {
+        **({"each": told["each"]} if "each" in told else {}),
         "actor": actor,
         "action": action,
         "target": target or None,

@@ -127,6 +127,16 @@ class DagPatch(BaseModel):
     is_paused: bool
 
 
+class DagsPatched(BaseModel):
+    """What ``PATCH /dags`` did: the DAGs the filter matched, and those whose state it
+    changed (the others were in that state already)."""
+
+    is_paused: bool
+    matched: list[str] = Field(description="every DAG the filter matched, by id")
+    changed: list[str] = Field(description="the DAGs paused or unpaused by this request")
+    total_entries: int = Field(description="how many DAGs the filter matched")
+
+
 class DagSource(BaseModel):
     dag_id: str
     fileloc: str

@@ -87,7 +87,7 @@ def run_rehearsal(url: str, home: str) -> RunState:
         schema.migrate(store)
         with store.write() as conn:
             parsed = ParsedFile(f"<{REHEARSAL_DAG_ID}>", "", [serialize_dag(dag)], None, 0.0)
-            save_parsed_file(conn, parsed)
+            save_parsed_file(conn, parsed, paused_at_creation=None)  # a throwaway store
             run_pk = trigger.trigger_run(conn, dag.dag_id, created_by="rehearsal").id
             assert run_pk is not None
             start_run(conn, run_pk)

@@ -119,11 +119,14 @@ class _Export:
             "max_active_tasks": dag.max_active_tasks,
         }
         unset: tuple[Any, ...] = (None, False, {}, [])
-        return {
+        options = {
             name: value
             for name, value in every.items()
             if value not in unset and value != _DAG_DEFAULTS.get(name)
         }
+        if dag.is_paused_upon_creation is not None:  # False too: it overrides the setting
+            options["is_paused_upon_creation"] = dag.is_paused_upon_creation
+        return options
 
     def zone(self) -> str:
         """The DAG's time zone, which must be its schedule's too."""

@@ -487,6 +487,9 @@ class DagOptions(_Model):
     """Runs of this DAG that may be running at once."""
     max_active_tasks: int = Field(16, ge=1)
     """Tasks of one run that may be running at once."""
+    is_paused_upon_creation: bool | None = None
+    """Paused (true) or not (false) when the DAG is first registered; unset: the setting
+    dags_are_paused_at_creation decides. Later changes to the file keep the DAG's pause state."""
 
 
 class DagSpec(DagOptions):

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from conveyor.store import dag_actions
-from conveyor.web import queries, schemas
+from conveyor.web import audit_trail, dag_list, queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, Viewer
 from conveyor.web.dag_list import DagOrder, DagQuery, DagState
+from conveyor.web.dag_selection import like
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["dags"], responses=AUTH)
@@ -81,6 +82,56 @@ def patch_dag(
         dag_actions.set_paused(conn, dag_id, body.is_paused)
     with store.read() as conn:
         return queries.get_dag(conn, dag_id)
+
+
+@router.patch("/dags", response_model=schemas.DagsPatched)
+def patch_dags(
+    request: Request,
+    body: schemas.DagPatch,
+    user: Op,
+    dag_id: Annotated[
+        list[str] | None, Query(max_length=250, description="exact DAG ids (repeat for several)")
+    ] = None,
+    dag_id_pattern: Annotated[
+        str | None,
+        Query(
+            max_length=250,
+            description="Airflow's SQL LIKE pattern on the DAG id, case-insensitive: "
+            "% any text, _ one character (e.g. %customer_%)",
+        ),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, Query(description="repeat for several: DAGs with any of them")
+    ] = None,
+    search: Annotated[
+        str | None,
+        Query(max_length=200, description="every word in the id, description, tags or owners"),
+    ] = None,
+    state: Annotated[
+        DagState | None,
+        Query(description="as in GET /dags: the newest run's state, or paused or active"),
+    ] = None,
+) -> schemas.DagsPatched:
+    """Pause or unpause every active DAG the filter matches, as the DAG list filters (op),
+    in one transaction; no filter: every DAG, as in Airflow 3. The audit log gets an entry
+    for each DAG changed."""
+    for value in tag or []:
+        if len(value) > 200:
+            raise HTTPException(422, "tag: at most 200 characters")
+    query = DagQuery(tags=tuple(tag or ()), search=search, state=state)
+    ids, pattern = set(dag_id or ()), like(dag_id_pattern) if dag_id_pattern else None
+    store = get_store(request)
+    with store.write() as conn:
+        matched = [
+            d.row.dag_id
+            for d in dag_list.list_dags(conn, query).dags
+            if (not ids or d.row.dag_id in ids) and (pattern is None or pattern.match(d.row.dag_id))
+        ]
+        changed = dag_actions.set_paused_many(conn, matched, body.is_paused)
+    audit_trail.note_each(request, changed)
+    return schemas.DagsPatched(
+        is_paused=body.is_paused, matched=matched, changed=changed, total_entries=len(matched)
+    )
 
 
 @router.get("/dags/{dag_id}/source", response_model=schemas.DagSource, responses=NOT_FOUND)

@@ -1,9 +1,11 @@
 // The DAG list: one page of DAGs with their schedule, recent runs, next run and pause switch;
 // import errors on top. Search, state, tags, sort and page are in the URL and the API
 // query alike (the server filters a list of thousands). Updated in place every poll.
+// An op pauses or unpauses many at once: the rows selected, or every DAG matching the
+// filters (one PATCH /dags request either way).
 import {
   act, api, can, embedded, enc, fill, h, links, listOf, live, localTime, pageQuery, relative, stateBadge,
-  stateClass, timeEl,
+  stateClass, timeEl, toast,
 } from "./core.js";
 
 const rows = document.getElementById("dag-rows");
@@ -15,6 +17,7 @@ let query = new URLSearchParams(location.search);
 let lastText = "";
 let lastList = null;
 let lastErrors = [];
+const selected = new Set();  // DAG ids ticked, kept across polls and pages
 
 /** A link to this list with the query changed (page 1 again, unless a page is given). */
 function withQuery(change) {
@@ -76,10 +79,22 @@ function pauseSwitch(dag) {
     input, h("span.slider"));
 }
 
+function selectBox(dag) {
+  if (!can("op")) return null;
+  return h("input.select", {
+    type: "checkbox", checked: selected.has(dag.dag_id), "data-select": dag.dag_id,
+    "aria-label": `Select ${dag.dag_id}`,
+    onchange: (event) => {
+      if (event.target.checked) selected.add(dag.dag_id); else selected.delete(dag.dag_id);
+      showSelection();
+    },
+  });
+}
+
 function row(dag) {
   const last = dag.recent_runs?.[0];
   return h(`tr${dag.is_paused ? ".paused" : ""}`, { "data-dag-id": dag.dag_id },
-    h("td", {}, pauseSwitch(dag)),
+    h("td.nowrap", {}, selectBox(dag), " ", pauseSwitch(dag)),
     h("td", {},
       h("div.dag-id", {}, h("a", { href: links.dag(dag.dag_id) }, dag.dag_display_name ?? dag.dag_id),
         dag.dag_display_name && dag.dag_display_name !== dag.dag_id ? h("span.faint.mono", { style: "font-size: .8rem; margin-left: .4rem" }, dag.dag_id) : null),
@@ -137,11 +152,46 @@ function render() {
   } else {
     fill(rows, dags.map(row));
   }
+  showSelection();
   const counts = list.counts ?? {};
   fill("dag-summary", `${list.total} DAG${list.total === 1 ? "" : "s"}${filtered ? " match" : ""} · ${counts.paused ?? 0} paused · `,
     counts.failed ? h("span", { style: "color: var(--st-failed)" }, `${counts.failed} failing`) : "none failing");
   renderChips(counts);
   renderPager(list.total);
+}
+
+function showSelection() {
+  const bar = document.getElementById("dag-bulk");
+  if (!bar) return;
+  bar.classList.remove("hidden");
+  fill("dag-selected", selected.size ? `${selected.size} selected` : "none selected");
+  for (const button of bar.querySelectorAll("[data-bulk=selected]")) button.disabled = !selected.size;
+  const page = document.getElementById("dag-select-page");
+  const ids = (lastList?.dags ?? []).map((d) => d.dag_id);
+  if (page) page.checked = ids.length > 0 && ids.every((id) => selected.has(id));
+}
+
+/** PATCH /dags for the selected rows or for every DAG the list's filters match. */
+async function bulk(button) {
+  const paused = button.dataset.paused === "true";
+  const verb = paused ? "Pause" : "Unpause";
+  const asked = new URLSearchParams();
+  let count;
+  if (button.dataset.bulk === "selected") {
+    for (const id of selected) asked.append("dag_id", id);
+    count = selected.size;
+  } else {
+    for (const key of ["search", "state"]) if (query.get(key)) asked.set(key, query.get(key));
+    for (const tag of query.getAll("tag")) asked.append("tag", tag);
+    count = lastList?.total ?? 0;
+  }
+  if (!count || !window.confirm(`${verb} ${count} DAG${count === 1 ? "" : "s"}?`)) return;
+  const done = await act(button, () => api(`dags?${asked}`, { method: "PATCH", body: { is_paused: paused } }));
+  if (done === undefined) return;
+  toast(`${verb}d ${done.changed.length} of ${done.total_entries} DAG${done.total_entries === 1 ? "" : "s"}`);
+  if (button.dataset.bulk === "selected") selected.clear();
+  await load();
+  showSelection();
 }
 
 /** The search box, sort and active tags as the URL says. */
@@ -195,4 +245,13 @@ searchInput.addEventListener("input", () => {
 sortSelect.addEventListener("change", () => go(withQuery((q) => {
   if (sortSelect.value === "dag_id") q.delete("order_by"); else q.set("order_by", sortSelect.value);
 })));
+for (const button of document.querySelectorAll("#dag-bulk [data-bulk]")) {
+  button.addEventListener("click", () => bulk(button));
+}
+document.getElementById("dag-select-page")?.addEventListener("change", (event) => {
+  for (const dag of lastList?.dags ?? []) {
+    if (event.target.checked) selected.add(dag.dag_id); else selected.delete(dag.dag_id);
+  }
+  render();
+});
 window.addEventListener("popstate", () => { query = new URLSearchParams(location.search); go(query, { push: false }); });
