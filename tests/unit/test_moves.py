@@ -40,6 +40,7 @@ def test_exit_kinds_keep_the_stored_values() -> None:
         "deferred",
         "bookkeeping",
         "not_started",
+        "stopped",
     }
 
 
