@@ -268,6 +268,11 @@ def test_fail_fast_fails_running_tries_and_skips_the_rest(env: Env) -> None:
     assert any("fail_fast: task boom failed" in (m or "") for m in reasons), reasons
     skipped = [e.message for e in env.events(run_pk, "later")]
     assert any("fail_fast: task boom failed" in (m or "") for m in skipped), skipped
+    # Its try was stopped as a person's mark stops one: closed as stopped, its process asked
+    # to end (the executor's delivery of that is tests/integration/test_stopping.py's).
+    (slow_try,) = env.tries(run_pk, "slow")
+    assert slow_try.exit_kind == "stopped", slow_try
+    assert any("its process is being stopped" in (m or "") for m in reasons), reasons
     with env.store.read() as conn:
         slow_tries = conn.execute(
             select(func.count())

@@ -5,12 +5,12 @@ to run, and instances that succeeded or failed stay. It happens in the transacti
 records the failure, under the run's lock, before the run is planned (so its plan ends the
 run failed).
 
-A running try failed here is failed in the store only: its worker's own end report then
-loses (the move is guarded by the state), and the process runs on until its code returns.
-TODO(stop a running try): once a running try can be stopped (terminate, then ``on_kill``),
-the stop must be asked for each (task instance id, try number) in ``Stopped.failed`` that
-:func:`stop_others` returns to ``engine.progress._plan_whole`` — the one place the signal
-connects (after this transaction commits, or in it if the stop is a row the worker polls).
+A running try failed here is stopped as a person's mark stops it
+(``transitions.override``): its try is closed as stopped, its process is asked to stop in
+the same transaction (``task_instance.stop_try``, which its executor or worker reads: SIGTERM
+to its process group, its operator's ``on_kill``, SIGKILL after the grace; see
+``store/stops.py``), and its worker's own late end report loses (the move is guarded by the
+state).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 from conveyor.serialized import SerializedDag
-from conveyor.states import ExitKind, TaskState
+from conveyor.states import TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Connection
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.runs import TiRow
-from conveyor.store.transitions import Actor, Outcome
+from conveyor.store.transitions import Actor
 
 _STAYS = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
 
@@ -66,8 +66,10 @@ def stop_others(
         if structure.tasks[ti.task_id].is_teardown:
             continue  # a teardown still cleans up after its setups
         if ti.state is TaskState.RUNNING:
-            outcome = Outcome(TaskState.FAILED, ExitKind.EXCEPTION, reason)
-            if transitions.finish(conn, run, ti.id, ti.try_number, outcome, actor):
+            failed = transitions.override(
+                conn, ti.id, TaskState.FAILED, actor, retries=0, kind="failed", why=reason
+            )
+            if failed:
                 stopped.failed.append((ti.id, ti.try_number))
                 tis[key] = _with_state(ti, TaskState.FAILED)
             continue

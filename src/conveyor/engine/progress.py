@@ -188,7 +188,6 @@ def _plan_whole(
     tis = {ti_key(ti): ti for ti in rows}
     retried = _schedule_due_retries(conn, tis, mover.now, mover.actor)
     if structure.fail_fast and ended:  # a try just ended: if it failed, the run stops
-        # TODO(stop a running try): stop each try of the result's ``failed`` (fail_fast.py).
         fail_fast.stop_others(conn, run, structure, tis, mover.actor)
     states = {task_id: ti.state for task_id, ti in tis.items()}
     past = None
