@@ -157,8 +157,13 @@ def priority_weights(
     given = {t["task_id"]: int(t["priority_weight"]) for t in tasks}
     upstream = {t["task_id"]: list(t["upstream"]) for t in tasks}
     rules = {t["task_id"]: t.get("weight_rule", WEIGHT_RULES[0]) for t in tasks}
-    below = _reach(given, downstream) if "downstream" in rules.values() else {}
-    above = _reach(given, upstream) if "upstream" in rules.values() else {}
+    try:
+        below = _reach(given, downstream) if "downstream" in rules.values() else {}
+        above = _reach(given, upstream) if "upstream" in rules.values() else {}
+    except graphlib.CycleError:
+        # Only a corrupt stored structure has a cycle (definitions refuse them); its run is
+        # planned to a deadlock, so the weights as given are all it needs.
+        return {task_id: min(max(w, PRIORITY_MIN), PRIORITY_MAX) for task_id, w in given.items()}
     # Tasks by weight, as bit masks: a task's relatives' weights sum as a few bit counts.
     index = {task_id: i for i, task_id in enumerate(given)}
     masks: dict[int, int] = {}
