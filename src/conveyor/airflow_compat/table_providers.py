@@ -457,6 +457,11 @@ _GOOGLE_MODULES: dict[str, dict[str, str]] = {
         "BigQueryCheckOperator",
         "BigQueryValueCheckOperator",
         "BigQueryGetDataOperator",
+    )
+    | same_names(
+        f"{_GP}.bigquery_query",
+        "BigQueryExecuteQueryOperator",
+        "BigQueryUpsertTableOperator",
     ),
     f"{_G}.operators.gcs": same_names(
         f"{_GP}.gcs_operators",
@@ -483,6 +488,16 @@ _GOOGLE_MODULES: dict[str, dict[str, str]] = {
         f"{_GP}.gcs_transfers", "GCSToLocalFilesystemOperator"
     ),
 }
+# Airflow 1.10's contrib paths of the same hooks and query operator.
+_GOOGLE_MODULES.update(
+    {
+        "airflow.contrib.hooks.bigquery_hook": same_names(f"{_GP}.bigquery", "BigQueryHook"),
+        "airflow.contrib.hooks.gcs_hook": {"GoogleCloudStorageHook": f"{_GP}.gcs:GCSHook"},
+        "airflow.contrib.operators.bigquery_operator": same_names(
+            f"{_GP}.bigquery_query", "BigQueryOperator"
+        ),
+    }
+)
 PROVIDER_MODULES.update(_GOOGLE_MODULES)
 PROVIDERS["google"] = tuple(_GOOGLE_MODULES)
 EXTRAS["google"] = "google"
