@@ -368,14 +368,22 @@ _AMAZON: dict[str, dict[str, str]] = {
     ),
     "hooks.ecs": same_names(f"{_A}.ecs", "EcsHook"),
     "operators.ecs": same_names(f"{_A}.ecs", "EcsRunTaskOperator", "ECSOperator", "EcsOperator"),
-    "hooks.emr": same_names(f"{_A}.emr", "EmrHook"),
+    "hooks.emr": same_names(f"{_A}.emr", "EmrHook")
+    | same_names(f"{_A}.emr_serverless", "EmrServerlessHook"),
     "operators.emr": same_names(
         f"{_A}.emr",
         "EmrCreateJobFlowOperator",
         "EmrAddStepsOperator",
         "EmrTerminateJobFlowOperator",
+    )
+    | same_names(
+        f"{_A}.emr_serverless",
+        "EmrServerlessCreateApplicationOperator",
+        "EmrServerlessStartJobOperator",
+        "EmrServerlessDeleteApplicationOperator",
     ),
-    "sensors.emr": same_names(f"{_A}.emr", "EmrJobFlowSensor", "EmrStepSensor"),
+    "sensors.emr": same_names(f"{_A}.emr", "EmrJobFlowSensor", "EmrStepSensor")
+    | same_names(f"{_A}.emr_serverless", "EmrServerlessJobSensor"),
     # The provider's module names before 4.0, one class each.
     "operators.emr_create_job_flow": same_names(f"{_A}.emr", "EmrCreateJobFlowOperator"),
     "operators.emr_add_steps": same_names(f"{_A}.emr", "EmrAddStepsOperator"),

@@ -93,7 +93,7 @@ class BigQueryExecuteQueryOperator(_BigQueryOperator):
         "query_params",
         "impersonation_chain",
     )
-    template_ext: ClassVar[tuple[str, ...]] = (".sql",)
+    template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql"}
 
     sql: str | list[str]
