@@ -805,9 +805,9 @@ def test_execute_query_operator_runs_its_sql_as_query_jobs(
     from conveyor.model.templating import render_template_fields
     from conveyor.providers.google.bigquery_query import (
         BigQueryExecuteQueryOperator,
-        BigQueryOperator,
         query_configuration,
     )
+    from conveyor.providers.google.contrib import BigQueryOperator
 
     dataset = unique("qryds")
     client = bq_client()
@@ -929,15 +929,74 @@ def test_upsert_table_operator_creates_then_updates(env: GcpEmulators) -> None:
         )
 
 
-def test_airflow_1_10_contrib_google_paths_load() -> None:
+def test_airflow_1_10_contrib_google_classes(env: GcpEmulators) -> None:
     from conveyor.airflow_compat.lint import check_source
+    from conveyor.providers.google import contrib
+    from conveyor.providers.google.sensors import GCSObjectExistenceSensor
 
     source = (
         "from airflow.contrib.hooks.bigquery_hook import BigQueryHook\n"
         "from airflow.contrib.hooks import gcs_hook\n"
         "from airflow.contrib.hooks.gcs_hook import GoogleCloudStorageHook\n"
         "from airflow.contrib.operators.bigquery_operator import BigQueryOperator\n"
+        "from airflow.contrib.operators.gcs_to_bq import GoogleCloudStorageToBigQueryOperator\n"
+        "from airflow.contrib.operators.bigquery_to_gcs import BigQueryToCloudStorageOperator\n"
+        "from airflow.contrib.sensors.gcs_sensor import GoogleCloudStorageObjectSensor\n"
         "from airflow.providers.google.cloud.operators.bigquery import (\n"
         "    BigQueryExecuteQueryOperator, BigQueryUpsertTableOperator)\n"
     )
     assert check_source(source) == []
+    # 1.10's defaults: the bigquery_default connection, legacy SQL.
+    assert contrib.BigQueryHook().gcp_conn_id == "bigquery_default"
+    assert contrib.BigQueryOperator(task_id="q", sql="SELECT 1").gcp_conn_id == "bigquery_default"
+    hook = contrib.BigQueryHook(bigquery_conn_id="google_cloud_default", use_legacy_sql=False)
+    assert hook.get_first("SELECT 41 + 1") == (42,)
+
+    bucket = unique("old").replace("_", "-")
+    dataset = unique("oldds")
+    gcs = GCSHook()
+    gcs.create_bucket(bucket)
+    gcs.upload(bucket, "in/n.csv", data="n,w\n1,one\n2,two\n")
+    hook.create_empty_dataset(dataset_id=dataset)
+    sensor = GCSObjectExistenceSensor(task_id="s", bucket=bucket, object="in/n.csv")
+    assert sensor.poke(CONTEXT) is True
+    load = contrib.GoogleCloudStorageToBigQueryOperator(
+        task_id="load",
+        bucket=bucket,
+        source_objects=["in/n.csv"],
+        destination_project_dataset_table=f"{dataset}.n",
+        schema_fields=[{"name": "n", "type": "INTEGER"}, {"name": "w", "type": "STRING"}],
+        skip_leading_rows=1,
+        bigquery_conn_id="google_cloud_default",
+    )
+    assert load.autodetect is False and load.gcp_conn_id == "google_cloud_default"
+    load.execute(CONTEXT)
+    rows = bq_client().list_rows(f"{PROJECT}.{dataset}.n")
+    assert sorted((r["n"], r["w"]) for r in rows) == [(1, "one"), (2, "two")]
+    extract = contrib.BigQueryToCloudStorageOperator(
+        task_id="extract",
+        source_project_dataset_table=f"{dataset}.n",
+        destination_cloud_storage_uris=[f"gs://{bucket}/n-out.csv"],
+        bigquery_conn_id="google_cloud_default",
+    )
+    assert extract.force_rerun is True
+    extract.execute(CONTEXT)
+    text = gcs_client().bucket(bucket).blob("n-out.csv").download_as_text()
+    assert sorted(text.strip().splitlines()[1:]) == ["1,one", "2,two"]
+    with pytest.raises(TaskError, match="delegate_to"):
+        contrib.BigQueryToCloudStorageOperator(
+            task_id="x",
+            source_project_dataset_table="d.t",
+            destination_cloud_storage_uris=["gs://b/o"],
+            delegate_to="someone@example.com",
+        )
+    with pytest.raises(TaskError, match="same id"):
+        contrib.GoogleCloudStorageToBigQueryOperator(
+            task_id="y",
+            bucket=bucket,
+            source_objects=["in/n.csv"],
+            destination_project_dataset_table=f"{dataset}.m",
+            schema_object="schema.json",
+        )
+    hook.delete_dataset(dataset, delete_contents=True)
+    gcs.delete_bucket(bucket, force=True)

@@ -496,14 +496,23 @@ _GOOGLE_MODULES: dict[str, dict[str, str]] = {
         f"{_GP}.gcs_transfers", "GCSToLocalFilesystemOperator"
     ),
 }
-# Airflow 1.10's contrib paths of the same hooks and query operator.
+# Airflow 1.10's contrib paths: the same classes with 1.10's keywords and defaults.
 _GOOGLE_MODULES.update(
     {
-        "airflow.contrib.hooks.bigquery_hook": same_names(f"{_GP}.bigquery", "BigQueryHook"),
+        "airflow.contrib.hooks.bigquery_hook": same_names(f"{_GP}.contrib", "BigQueryHook"),
         "airflow.contrib.hooks.gcs_hook": {"GoogleCloudStorageHook": f"{_GP}.gcs:GCSHook"},
         "airflow.contrib.operators.bigquery_operator": same_names(
-            f"{_GP}.bigquery_query", "BigQueryOperator"
+            f"{_GP}.contrib", "BigQueryOperator"
         ),
+        "airflow.contrib.operators.gcs_to_bq": same_names(
+            f"{_GP}.contrib", "GoogleCloudStorageToBigQueryOperator"
+        ),
+        "airflow.contrib.operators.bigquery_to_gcs": same_names(
+            f"{_GP}.contrib", "BigQueryToCloudStorageOperator"
+        ),
+        "airflow.contrib.sensors.gcs_sensor": {
+            "GoogleCloudStorageObjectSensor": f"{_GP}.sensors:GCSObjectExistenceSensor"
+        },
     }
 )
 PROVIDER_MODULES.update(_GOOGLE_MODULES)

@@ -1,10 +1,10 @@
 """Airflow's older BigQuery operators that take keywords rather than a job's configuration.
 
-``BigQueryExecuteQueryOperator`` (and Airflow 1.10's ``BigQueryOperator``) builds a query
-job from its keywords and runs it with ``BigQueryHook.insert_job``, once per statement when
-``sql`` is a list; it returns the job id (a list of them for a list). ``use_legacy_sql``
-defaults to True, as in Airflow. ``BigQueryUpsertTableOperator`` creates the table its
-``table_resource`` names, or updates it from that resource when it exists.
+``BigQueryExecuteQueryOperator`` (``contrib.py`` has Airflow 1.10's ``BigQueryOperator``)
+builds a query job from its keywords and runs it with ``BigQueryHook.insert_job``, once per
+statement when ``sql`` is a list; it returns the job id (a list of them for a list).
+``use_legacy_sql`` defaults to True, as in Airflow. ``BigQueryUpsertTableOperator`` creates
+the table its ``table_resource`` names, or updates it from that resource when it exists.
 """
 
 from __future__ import annotations
@@ -198,16 +198,6 @@ class BigQueryExecuteQueryOperator(_BigQueryOperator):
             ids.append(str(job.job_id))
         self.job_id = ids[0] if isinstance(self.sql, str) else ids
         return self.job_id
-
-
-class BigQueryOperator(BigQueryExecuteQueryOperator):
-    """Airflow 1.10's ``BigQueryOperator``: the same, with its ``bql`` spelling of ``sql``."""
-
-    def __init__(self, task_id: str, *, sql: str | list[str] | None = None, **kwargs: Any) -> None:
-        bql = kwargs.pop("bql", None)
-        if sql is None and bql is None:
-            raise TaskError(f"task {task_id!r}: BigQueryOperator needs sql")
-        super().__init__(task_id, sql=sql if sql is not None else bql, **kwargs)
 
 
 class BigQueryUpsertTableOperator(_BigQueryOperator):
