@@ -400,3 +400,61 @@ def test_an_ecs_task_waited_for_is_checked_container_by_container(aws_default: s
         cluster="workers", tasks=[ti.pushed["ecs_task_arn"]]
     )
     assert tasks["tasks"][0]["lastStatus"] == "STOPPED"
+
+
+def test_emr_serverless_application_job_and_deletion(aws_default: str) -> None:
+    """moto starts an application when it is created and ends a job run SUCCESS at once;
+    a run cancelled through moto's API shows the sensor's failure."""
+    from conveyor.exceptions import TaskError
+    from conveyor.providers.amazon.emr_serverless import (
+        EmrServerlessCreateApplicationOperator,
+        EmrServerlessDeleteApplicationOperator,
+        EmrServerlessJobSensor,
+        EmrServerlessStartJobOperator,
+    )
+
+    client = _client(aws_default, "emr-serverless")
+    app = EmrServerlessCreateApplicationOperator(
+        task_id="app",
+        release_label="emr-6.15.0",
+        job_type="SPARK",
+        config={"name": "census-app"},
+        waiter_delay=1,
+    ).execute({})
+    got = client.get_application(applicationId=app)["application"]
+    assert (got["name"], got["releaseLabel"], got["state"]) == (
+        "census-app",
+        "emr-6.15.0",
+        "STARTED",
+    )
+    driver = {"sparkSubmit": {"entryPoint": "s3://code/job.py", "entryPointArguments": ["1"]}}
+    start = EmrServerlessStartJobOperator(
+        task_id="job",
+        application_id=app,
+        execution_role_arn="arn:aws:iam::123456789012:role/emr",
+        job_driver=driver,
+        configuration_overrides={"monitoringConfiguration": {}},
+        name="nightly",
+        waiter_delay=1,
+    )
+    run_id = start.execute({})
+    run = client.get_job_run(applicationId=app, jobRunId=run_id)["jobRun"]
+    assert (run["state"], run["name"], run["jobDriver"]) == ("SUCCESS", "nightly", driver)
+    assert EmrServerlessJobSensor(task_id="s", application_id=app, job_run_id=run_id).poke({})
+    client.cancel_job_run(applicationId=app, jobRunId=run_id)
+    with pytest.raises(TaskError, match="CANCELLED"):
+        EmrServerlessJobSensor(task_id="s2", application_id=app, job_run_id=run_id).poke({})
+    # moto deletes only a stopped application: the operator stops it first, as Airflow's.
+    EmrServerlessDeleteApplicationOperator(
+        task_id="rm", application_id=app, waiter_delay=1
+    ).execute({})
+    assert client.get_application(applicationId=app)["application"]["state"] == "TERMINATED"
+    with pytest.raises(TaskError, match="TERMINATED"):
+        EmrServerlessStartJobOperator(
+            task_id="late",
+            application_id=app,
+            execution_role_arn="arn:aws:iam::123456789012:role/emr",
+            job_driver=driver,
+            waiter_delay=0,
+            waiter_max_attempts=1,
+        ).execute({})

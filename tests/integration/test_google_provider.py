@@ -793,3 +793,210 @@ def test_a_bigquery_to_postgres_dag_runs_to_its_end(
     assert "the key: ***" in logs
     assert "header: city,people" in logs  # the object read into an XCom
     assert "counted success" in output and "check success" in output
+
+
+# -- the query operators that take keywords, and Airflow 1.10's contrib paths -----------------
+
+
+def test_execute_query_operator_runs_its_sql_as_query_jobs(
+    env: GcpEmulators, tmp_path: Path
+) -> None:
+    from conveyor import DAG
+    from conveyor.model.templating import render_template_fields
+    from conveyor.providers.google.bigquery_query import (
+        BigQueryExecuteQueryOperator,
+        query_configuration,
+    )
+    from conveyor.providers.google.contrib import BigQueryOperator
+
+    dataset = unique("qryds")
+    client = bq_client()
+    client.create_dataset(f"{PROJECT}.{dataset}")
+    client.create_table(
+        bigquery.Table(
+            f"{PROJECT}.{dataset}.words",
+            schema=[bigquery.SchemaField("n", "INTEGER"), bigquery.SchemaField("w", "STRING")],
+        )
+    )
+    # Airflow's default for this operator is legacy SQL, which bqemulator does not run:
+    # the default is checked on the configuration built, the jobs below use standard SQL.
+    assert query_configuration("SELECT 1", project_id=PROJECT)["query"]["useLegacySql"] is True
+    assert BigQueryExecuteQueryOperator(task_id="d", sql="SELECT 1").use_legacy_sql is True
+    # sql from a .sql template file, rendered with the run's context.
+    (tmp_path / "fill.sql").write_text(
+        f"INSERT INTO `{PROJECT}.{dataset}.words` (n, w) VALUES (1, '{{{{ params.word }}}}')"
+    )
+    with DAG("bq_query", template_searchpath=str(tmp_path), params={"word": "one"}):
+        fill = BigQueryExecuteQueryOperator(
+            task_id="fill",
+            sql="fill.sql",
+            use_legacy_sql=False,
+            labels={"team": "{{ params.word }}"},
+        )
+    render_template_fields(fill, {"params": {"word": "one"}})
+    assert fill.labels == {"team": "one"}
+    job_id = fill.execute(CONTEXT)
+    assert isinstance(job_id, str) and client.get_job(job_id).state == "DONE"
+    # A list runs in order, one job each; query_params; the 1.10 name with bigquery_conn_id.
+    ids = BigQueryOperator(
+        task_id="more",
+        bql=[
+            f"INSERT INTO `{PROJECT}.{dataset}.words` (n, w) VALUES (2, @word)",
+            f"UPDATE `{PROJECT}.{dataset}.words` SET n = n * 10 WHERE w = @word",
+        ],
+        query_params=[
+            {
+                "name": "word",
+                "parameterType": {"type": "STRING"},
+                "parameterValue": {"value": "two"},
+            }
+        ],
+        use_legacy_sql=False,
+        bigquery_conn_id="google_cloud_default",
+        priority="BATCH",
+    ).execute(CONTEXT)
+    assert isinstance(ids, list) and len(ids) == 2
+    rows = client.query(f"SELECT n, w FROM `{PROJECT}.{dataset}.words` ORDER BY n").result()
+    assert [tuple(r.values()) for r in rows] == [(1, "one"), (20, "two")]
+    # The destination, dispositions and priority are sent as the job's configuration
+    # (bqemulator runs a query job without writing to its destinationTable, so what the job
+    # was given is read back from the emulator rather than the table's rows).
+    dest_op = BigQueryExecuteQueryOperator(
+        task_id="dest",
+        sql=f"SELECT n FROM `{PROJECT}.{dataset}.words`",
+        destination_dataset_table=f"{dataset}.copy",
+        write_disposition="WRITE_TRUNCATE",
+        create_disposition="CREATE_NEVER",
+        use_legacy_sql=False,
+        priority="BATCH",
+        cluster_fields=["n"],
+    )
+    # bqemulator checks the destination against createDisposition: CREATE_NEVER on a
+    # missing table is refused, so the destination and the disposition reached it.
+    with pytest.raises(api_errors.NotFound, match="copy"):
+        dest_op.execute(CONTEXT)
+    dest_op.create_disposition = "CREATE_IF_NEEDED"
+    assert client.get_job(dest_op.execute(CONTEXT)).state == "DONE"
+    # It ignores the rest of the destination (it writes no table and does not check
+    # writeDisposition), so the rest is checked on the configuration the operator sends.
+    dest_op.create_disposition = "CREATE_NEVER"
+    built = dest_op._configuration("SELECT 1", PROJECT)["query"]
+    assert built["destinationTable"] == {
+        "projectId": PROJECT,
+        "datasetId": dataset,
+        "tableId": "copy",
+    }
+    assert (built["writeDisposition"], built["createDisposition"], built["priority"]) == (
+        "WRITE_TRUNCATE",
+        "CREATE_NEVER",
+        "BATCH",
+    )
+    assert built["clustering"] == {"fields": ["n"]} and built["useLegacySql"] is False
+    with pytest.raises(TaskError, match="delegate_to"):
+        BigQueryOperator(task_id="x", sql="SELECT 1", delegate_to="someone@example.com")
+    with pytest.raises(TaskError, match="impersonation_chain"):
+        BigQueryExecuteQueryOperator(
+            task_id="y", sql="SELECT 1", impersonation_chain="a@b.iam"
+        ).execute(CONTEXT)
+
+
+def test_upsert_table_operator_creates_then_updates(env: GcpEmulators) -> None:
+    from conveyor.providers.google.bigquery_query import BigQueryUpsertTableOperator
+
+    dataset = unique("upsds")
+    client = bq_client()
+    client.create_dataset(f"{PROJECT}.{dataset}")
+    resource = {
+        "tableReference": {"tableId": "t"},
+        "schema": {"fields": [{"name": "a", "type": "STRING"}]},
+        "description": "first",
+    }
+    made = BigQueryUpsertTableOperator(
+        task_id="up", dataset_id=dataset, table_resource=resource
+    ).execute(CONTEXT)
+    assert made["tableReference"]["tableId"] == "t"
+    assert client.get_table(f"{PROJECT}.{dataset}.t").description == "first"
+    BigQueryUpsertTableOperator(
+        task_id="up2",
+        dataset_id=dataset,
+        project_id=PROJECT,
+        table_resource={**resource, "description": "second"},
+    ).execute(CONTEXT)
+    assert client.get_table(f"{PROJECT}.{dataset}.t").description == "second"
+    with pytest.raises(TaskError, match="tableId"):
+        BigQueryUpsertTableOperator(task_id="up3", dataset_id=dataset, table_resource={}).execute(
+            CONTEXT
+        )
+
+
+def test_airflow_1_10_contrib_google_classes(env: GcpEmulators) -> None:
+    from conveyor.airflow_compat.lint import check_source
+    from conveyor.providers.google import contrib
+    from conveyor.providers.google.sensors import GCSObjectExistenceSensor
+
+    source = (
+        "from airflow.contrib.hooks.bigquery_hook import BigQueryHook\n"
+        "from airflow.contrib.hooks import gcs_hook\n"
+        "from airflow.contrib.hooks.gcs_hook import GoogleCloudStorageHook\n"
+        "from airflow.contrib.operators.bigquery_operator import BigQueryOperator\n"
+        "from airflow.contrib.operators.gcs_to_bq import GoogleCloudStorageToBigQueryOperator\n"
+        "from airflow.contrib.operators.bigquery_to_gcs import BigQueryToCloudStorageOperator\n"
+        "from airflow.contrib.sensors.gcs_sensor import GoogleCloudStorageObjectSensor\n"
+        "from airflow.providers.google.cloud.operators.bigquery import (\n"
+        "    BigQueryExecuteQueryOperator, BigQueryUpsertTableOperator)\n"
+    )
+    assert check_source(source) == []
+    # 1.10's defaults: the bigquery_default connection, legacy SQL.
+    assert contrib.BigQueryHook().gcp_conn_id == "bigquery_default"
+    assert contrib.BigQueryOperator(task_id="q", sql="SELECT 1").gcp_conn_id == "bigquery_default"
+    hook = contrib.BigQueryHook(bigquery_conn_id="google_cloud_default", use_legacy_sql=False)
+    assert hook.get_first("SELECT 41 + 1") == (42,)
+
+    bucket = unique("old").replace("_", "-")
+    dataset = unique("oldds")
+    gcs = GCSHook()
+    gcs.create_bucket(bucket)
+    gcs.upload(bucket, "in/n.csv", data="n,w\n1,one\n2,two\n")
+    hook.create_empty_dataset(dataset_id=dataset)
+    sensor = GCSObjectExistenceSensor(task_id="s", bucket=bucket, object="in/n.csv")
+    assert sensor.poke(CONTEXT) is True
+    load = contrib.GoogleCloudStorageToBigQueryOperator(
+        task_id="load",
+        bucket=bucket,
+        source_objects=["in/n.csv"],
+        destination_project_dataset_table=f"{dataset}.n",
+        schema_fields=[{"name": "n", "type": "INTEGER"}, {"name": "w", "type": "STRING"}],
+        skip_leading_rows=1,
+        bigquery_conn_id="google_cloud_default",
+    )
+    assert load.autodetect is False and load.gcp_conn_id == "google_cloud_default"
+    load.execute(CONTEXT)
+    rows = bq_client().list_rows(f"{PROJECT}.{dataset}.n")
+    assert sorted((r["n"], r["w"]) for r in rows) == [(1, "one"), (2, "two")]
+    extract = contrib.BigQueryToCloudStorageOperator(
+        task_id="extract",
+        source_project_dataset_table=f"{dataset}.n",
+        destination_cloud_storage_uris=[f"gs://{bucket}/n-out.csv"],
+        bigquery_conn_id="google_cloud_default",
+    )
+    assert extract.force_rerun is True
+    extract.execute(CONTEXT)
+    text = gcs_client().bucket(bucket).blob("n-out.csv").download_as_text()
+    assert sorted(text.strip().splitlines()[1:]) == ["1,one", "2,two"]
+    with pytest.raises(TaskError, match="delegate_to"):
+        contrib.BigQueryToCloudStorageOperator(
+            task_id="x",
+            source_project_dataset_table="d.t",
+            destination_cloud_storage_uris=["gs://b/o"],
+            delegate_to="someone@example.com",
+        )
+    with pytest.raises(TaskError, match="same id"):
+        contrib.GoogleCloudStorageToBigQueryOperator(
+            task_id="y",
+            bucket=bucket,
+            source_objects=["in/n.csv"],
+            destination_project_dataset_table=f"{dataset}.m",
+            schema_object="schema.json",
+        )
+    hook.delete_dataset(dataset, delete_contents=True)
+    gcs.delete_bucket(bucket, force=True)

@@ -368,14 +368,22 @@ _AMAZON: dict[str, dict[str, str]] = {
     ),
     "hooks.ecs": same_names(f"{_A}.ecs", "EcsHook"),
     "operators.ecs": same_names(f"{_A}.ecs", "EcsRunTaskOperator", "ECSOperator", "EcsOperator"),
-    "hooks.emr": same_names(f"{_A}.emr", "EmrHook"),
+    "hooks.emr": same_names(f"{_A}.emr", "EmrHook")
+    | same_names(f"{_A}.emr_serverless", "EmrServerlessHook"),
     "operators.emr": same_names(
         f"{_A}.emr",
         "EmrCreateJobFlowOperator",
         "EmrAddStepsOperator",
         "EmrTerminateJobFlowOperator",
+    )
+    | same_names(
+        f"{_A}.emr_serverless",
+        "EmrServerlessCreateApplicationOperator",
+        "EmrServerlessStartJobOperator",
+        "EmrServerlessDeleteApplicationOperator",
     ),
-    "sensors.emr": same_names(f"{_A}.emr", "EmrJobFlowSensor", "EmrStepSensor"),
+    "sensors.emr": same_names(f"{_A}.emr", "EmrJobFlowSensor", "EmrStepSensor")
+    | same_names(f"{_A}.emr_serverless", "EmrServerlessJobSensor"),
     # The provider's module names before 4.0, one class each.
     "operators.emr_create_job_flow": same_names(f"{_A}.emr", "EmrCreateJobFlowOperator"),
     "operators.emr_add_steps": same_names(f"{_A}.emr", "EmrAddStepsOperator"),
@@ -457,6 +465,11 @@ _GOOGLE_MODULES: dict[str, dict[str, str]] = {
         "BigQueryCheckOperator",
         "BigQueryValueCheckOperator",
         "BigQueryGetDataOperator",
+    )
+    | same_names(
+        f"{_GP}.bigquery_query",
+        "BigQueryExecuteQueryOperator",
+        "BigQueryUpsertTableOperator",
     ),
     f"{_G}.operators.gcs": same_names(
         f"{_GP}.gcs_operators",
@@ -483,6 +496,25 @@ _GOOGLE_MODULES: dict[str, dict[str, str]] = {
         f"{_GP}.gcs_transfers", "GCSToLocalFilesystemOperator"
     ),
 }
+# Airflow 1.10's contrib paths: the same classes with 1.10's keywords and defaults.
+_GOOGLE_MODULES.update(
+    {
+        "airflow.contrib.hooks.bigquery_hook": same_names(f"{_GP}.contrib", "BigQueryHook"),
+        "airflow.contrib.hooks.gcs_hook": {"GoogleCloudStorageHook": f"{_GP}.gcs:GCSHook"},
+        "airflow.contrib.operators.bigquery_operator": same_names(
+            f"{_GP}.contrib", "BigQueryOperator"
+        ),
+        "airflow.contrib.operators.gcs_to_bq": same_names(
+            f"{_GP}.contrib", "GoogleCloudStorageToBigQueryOperator"
+        ),
+        "airflow.contrib.operators.bigquery_to_gcs": same_names(
+            f"{_GP}.contrib", "BigQueryToCloudStorageOperator"
+        ),
+        "airflow.contrib.sensors.gcs_sensor": {
+            "GoogleCloudStorageObjectSensor": f"{_GP}.sensors:GCSObjectExistenceSensor"
+        },
+    }
+)
 PROVIDER_MODULES.update(_GOOGLE_MODULES)
 PROVIDERS["google"] = tuple(_GOOGLE_MODULES)
 EXTRAS["google"] = "google"
