@@ -87,6 +87,7 @@ def sync_dags(store: Store, config: Settings | None = None) -> None:
             timeout=config.parse_timeout_seconds,
             scan_every=config.dag_scan_seconds,
             max_parallel=config.dag_parse_processes,
+            plugins_folder=config.plugins_path,
         ).sync()
 
 

@@ -240,7 +240,8 @@ def validate(paths: tuple[str, ...]) -> None:
     """
     from conveyor.loading.yaml.validate import validate_paths
 
-    problems = validate_paths(list(paths))
+    config = settings()
+    problems = validate_paths(list(paths), config.dags_path, config.plugins_path)
     for problem in problems:
         console.print(f"[bold red]{problem.where}[/]: ", end="")
         console.print(problem.detail, markup=False)

@@ -71,7 +71,13 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         )
         store = Store(config.db_url)
         schema.migrate(store)
-        DagFileProcessor(store, source, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
+        DagFileProcessor(
+            store,
+            source,
+            timeout=config.parse_timeout_seconds,
+            scan_every=1.0,
+            plugins_folder=config.plugins_path,
+        ).sync()
         _exit_if_interrupted()
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         awaited = add_neighbours(config, store, source, dag_id) if path.is_file() else {}

@@ -26,7 +26,13 @@ def _references(store: Store, dag_id: str) -> References:
 
 
 def _parse(config: Settings, store: Store, path: Path) -> None:
-    DagFileProcessor(store, path, timeout=config.parse_timeout_seconds, scan_every=1.0).sync()
+    DagFileProcessor(
+        store,
+        path,
+        timeout=config.parse_timeout_seconds,
+        scan_every=1.0,
+        plugins_folder=config.plugins_path,
+    ).sync()
     with store.read() as conn:
         errors = [e for e in dag_reads.import_errors(conn) if Path(e.fileloc) == path]
     for error in errors:

@@ -39,6 +39,7 @@ def scheduler_of(config: Settings, store: Store) -> Scheduler:
         scan_every=config.dag_scan_seconds,
         max_parallel=config.dag_parse_processes,
         loop_budget=config.dag_parse_loop_seconds,
+        plugins_folder=config.plugins_path,
     )
     return Scheduler(config, store, _executor(config), processor)
 

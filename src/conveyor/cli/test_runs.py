@@ -43,7 +43,11 @@ def _throwaway(source: Path) -> Iterator[tuple[Settings, Store]]:
         try:
             schema.migrate(store)
             DagFileProcessor(
-                store, source, timeout=config.parse_timeout_seconds, scan_every=1.0
+                store,
+                source,
+                timeout=config.parse_timeout_seconds,
+                scan_every=1.0,
+                plugins_folder=config.plugins_path,
             ).sync()
             yield config, store
         finally:
