@@ -64,6 +64,9 @@ def open_store(config: Settings | None = None) -> Store:
 
     config = config or settings()
     store = Store(config.db_url)
+    command = click.get_current_context(silent=True)
+    if command is not None:  # its connections close with the command, not at collection
+        command.call_on_close(store.dispose)
     if not schema.is_current(store):
         if store.is_sqlite:
             schema.migrate(store)
