@@ -109,3 +109,20 @@ def test_a_missing_plugin_names_the_broken_plugin_file(tmp_path: Path) -> None:
         _import(path)
     assert "no plugin named 'gone_plugin'" in err.value.message
     assert "broken failed: RuntimeError: half written" in err.value.message
+
+
+def test_validate_takes_the_root_and_a_plugins_path_and_refuses_a_missing_plugin(
+    tmp_path: Path,
+) -> None:
+    from conveyor.loading.yaml.validate import validate_paths
+
+    path = _folder(tmp_path, "checked_plugin", "w", module="checked")
+    dags, plugins = tmp_path / "dags", tmp_path / "plugins"
+    assert validate_paths([str(dags)], None, plugins) == []
+    namespaces.leave()
+    assert validate_paths([str(path)], dags, plugins) == []  # a file, inside the DAG folder
+    namespaces.leave()
+    path.write_text(path.read_text().replace("checked_plugin", "missing_plugin"))
+    problems = validate_paths([str(path)], dags, plugins)
+    assert [p.line for p in problems] == [3]  # the import line
+    assert "airflow.operators.missing_plugin" in problems[0].detail
