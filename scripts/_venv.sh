@@ -3,20 +3,54 @@
 # knows how the project's virtualenv is built, so both commands always run the
 # same interpreter and the same installed dependencies.
 #
-# Defines REPO (repo root), VENV ($REPO/.venv) and the function ensure_venv.
+# Defines REPO (repo root), VENV ($REPO/.venv) and the functions ensure_venv and
+# newest_python. Set VENV (and PYTHON) before a call of ensure_venv to build another one.
 
 REPO="${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 VENV="$REPO/.venv"
-# Touched after a successful install; pyproject.toml newer than it => reinstall.
-VENV_STAMP="$VENV/.conveyor-install-stamp"
 
-# Pick the interpreter: $PYTHON if given, else python3.11 (the version CI
-# targets), else python3 as a last resort for developer machines.
+# The interpreters the project supports (pyproject.toml's requires-python), newest first.
+SUPPORTED_PYTHONS=(3.13 3.12 3.11)
+# The one the whole test suite runs on (and the project's .venv is built with) when $PYTHON
+# does not say: the oldest supported, the floor every user has. scripts/test also runs the
+# unit and loading tests on the newest one present (newest_python) when it differs.
+SUITE_PYTHON=3.11
+
+# A command that runs Python $1 (3.13), or nothing (status 1). pyenv's shims answer only for
+# the versions pyenv is set to use, so its installed versions are looked at too.
+python_that_runs() {
+    local version="$1" found
+    if "python$version" -c '' >/dev/null 2>&1; then
+        printf '%s\n' "python$version"
+        return 0
+    fi
+    for found in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/"python$version"; do
+        if [[ -x "$found" ]] && "$found" -c '' >/dev/null 2>&1; then
+            printf '%s\n' "$found"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# The newest supported interpreter present (3.13, then 3.12, then 3.11), or nothing.
+newest_python() {
+    local version
+    for version in "${SUPPORTED_PYTHONS[@]}"; do
+        python_that_runs "$version" && return 0
+    done
+    return 1
+}
+
+# Pick the interpreter: $PYTHON if given, else the suite's (SUITE_PYTHON), else the newest
+# supported one present, else python3 as a last resort for developer machines.
 _venv_python() {
     if [[ -n "${PYTHON:-}" ]]; then
         printf '%s\n' "$PYTHON"
-    elif command -v python3.11 >/dev/null 2>&1; then
-        printf '%s\n' python3.11
+    elif python_that_runs "$SUITE_PYTHON"; then
+        :
+    elif newest_python; then
+        :
     else
         printf '%s\n' python3
     fi
@@ -28,6 +62,8 @@ _venv_python() {
 # every invocation costs seconds and needs the network. The dev extras include everything
 # running needs, so a fresh dev install also serves `ensure_venv` without extras.
 ensure_venv() {
+    # Touched after a successful install; pyproject.toml newer than it => reinstall.
+    local VENV_STAMP="$VENV/.conveyor-install-stamp"
     local extras="${1:-}" py existed=0 target="." stamp="$VENV_STAMP"
     if [[ -n "$extras" ]]; then
         target=".[$extras]"

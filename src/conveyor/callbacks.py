@@ -269,13 +269,15 @@ def after_try(
 def _child_main(settings: Settings, environ: dict[str, str]) -> None:
     """A child of the scheduler: run every pending DAG callback, then exit."""
     from conveyor._processes import adopt_environment
-    from conveyor.loading.code_cache import load_pinned_dag
+    from conveyor.loading.code_cache import load_pinned_dag, local_folders
 
     adopt_environment(environ)
     store = Store(settings.db_url, pool=False)
 
     def resolve(conn: Connection, version_hash: str, dag_id: str) -> DAG:
-        return load_pinned_dag(conn, version_hash, dag_id, settings.home / "code")
+        return load_pinned_dag(
+            conn, version_hash, dag_id, settings.home / "code", local_folders(settings)
+        )
 
     try:
         with try_scope(store, settings):

@@ -39,6 +39,11 @@ class Settings(BaseModel):
 
     home: Path = Field(default=Path("~/.conveyor"), description="where state and logs live")
     dags_folder: Path | None = Field(default=None, description="default: $home/dags")
+    plugins_folder: Path | None = Field(
+        default=None,
+        description="on sys.path with the DAG folder's root (Airflow's plugins_folder); "
+        "default: $home/plugins",
+    )
     database_url: str | None = Field(default=None, description="default: sqlite at $home")
     executor: Literal["local", "celery"] = "local"
     broker_url: str = "redis://127.0.0.1:6379/0"
@@ -271,6 +276,7 @@ class Settings(BaseModel):
             update={
                 "home": home,
                 "dags_folder": (self.dags_folder or home / "dags").expanduser().resolve(),
+                "plugins_folder": (self.plugins_folder or home / "plugins").expanduser().resolve(),
                 "log_folder": (self.log_folder or home / "logs").expanduser().resolve(),
                 "database_url": self.database_url or f"sqlite:///{home / 'conveyor.db'}",
             }
@@ -281,6 +287,11 @@ class Settings(BaseModel):
     def dags_path(self) -> Path:
         assert self.dags_folder is not None
         return self.dags_folder
+
+    @property
+    def plugins_path(self) -> Path:
+        assert self.plugins_folder is not None
+        return self.plugins_folder
 
     @property
     def logs_path(self) -> Path:

@@ -22,6 +22,7 @@ Signals that user code raises inside a task are not errors and have plain names:
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,13 @@ class DagDefinitionError(ConveyorError):
 
 class CycleError(DagDefinitionError):
     """Task dependencies form a cycle; the message lists the tasks of the cycle in order."""
+
+
+def parsed_by() -> str:
+    """What a syntax error's message adds: which Python read the file, whose syntax may be a
+    newer one's."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return f"parsed by Python {version}; this syntax needs a newer Python?"
 
 
 class DagImportError(ConveyorError):

@@ -96,38 +96,45 @@ def run_dag(
             {}, home=home, database_url="sqlite://", scheduler_loop_seconds=0.01
         ).settings
         store = Store("sqlite://")
-        schema.migrate(store)
-        source = _source_of(dag)
-        with store.write() as conn:
-            save_parsed_file(
-                conn,
-                ParsedFile(
-                    dag.fileloc or f"<{dag.dag_id}>", source, [serialize_dag(dag)], None, 0.0
-                ),
-                paused_at_creation=None,  # a throwaway store: the DAG given runs
+        try:
+            schema.migrate(store)
+            source = _source_of(dag)
+            with store.write() as conn:
+                save_parsed_file(
+                    conn,
+                    ParsedFile(
+                        dag.fileloc or f"<{dag.dag_id}>", source, [serialize_dag(dag)], None, 0.0
+                    ),
+                    paused_at_creation=None,  # a throwaway store: the DAG given runs
+                )
+                pools.create_missing(  # the DAG's pools, without limits: a test has no cluster
+                    conn, {getattr(t, "pool", DEFAULT_POOL) for t in dag.tasks}, "conveyor.testing"
+                )
+                if logical_date is not None and logical_date.tzinfo is None:
+                    logical_date = logical_date.replace(tzinfo=dag.timezone)  # the DAG's own zone
+                run_pk = trigger.trigger_run(  # conf refused: ConfRefused, a ValueError
+                    conn,
+                    dag.dag_id,
+                    conf=conf,
+                    created_by="conveyor.testing",
+                    logical_date=logical_date.astimezone(UTC) if logical_date else None,
+                    max_conf_bytes=settings.max_conf_bytes,
+                ).id
+            assert run_pk is not None
+            runner = TryRunner(
+                settings,
+                store,
+                resolve_dag=lambda *_: dag,
+                output="python",
+                in_process_timeouts=True,
             )
-            pools.create_missing(  # the DAG's pools, without limits: a test has no cluster
-                conn, {getattr(t, "pool", DEFAULT_POOL) for t in dag.tasks}, "conveyor.testing"
-            )
-            if logical_date is not None and logical_date.tzinfo is None:
-                logical_date = logical_date.replace(tzinfo=dag.timezone)  # the DAG's own zone
-            run_pk = trigger.trigger_run(  # conf refused: ConfRefused, a ValueError
-                conn,
-                dag.dag_id,
-                conf=conf,
-                created_by="conveyor.testing",
-                logical_date=logical_date.astimezone(UTC) if logical_date else None,
-                max_conf_bytes=settings.max_conf_bytes,
-            ).id
-        assert run_pk is not None
-        runner = TryRunner(
-            settings, store, resolve_dag=lambda *_: dag, output="python", in_process_timeouts=True
-        )
-        executor = InlineExecutor(runner)
-        scheduler = Scheduler(settings, store, executor, processor=None)
-        scheduler.start()
-        _drive(scheduler, executor, store, run_pk, skip_retry_delays, timeout)
-        return _collect(store, run_pk)
+            executor = InlineExecutor(runner)
+            scheduler = Scheduler(settings, store, executor, processor=None)
+            scheduler.start()
+            _drive(scheduler, executor, store, run_pk, skip_retry_delays, timeout)
+            return _collect(store, run_pk)
+        finally:
+            store.dispose()  # its connection closed now, not by the garbage collector
 
 
 def _source_of(dag: DAG) -> str:

@@ -107,6 +107,29 @@ def test_syntax_error_points_at_its_line(tmp_path: Path) -> None:
     assert str(err.value).startswith(f"{path}:3: SyntaxError: ")
 
 
+#: Syntax of the next Python, by the running one's version: what it cannot read yet.
+NEWER_SYNTAX = {
+    (3, 11): "type Number = int\n",  # 3.12's type statement
+    (3, 12): "type Pair[T = int] = tuple[T, T]\n",  # 3.13's type parameter default
+    (3, 13): 'greeting = t"hello"\n',  # 3.14's template string
+}
+
+
+@pytest.mark.skipif(
+    sys.version_info[:2] not in NEWER_SYNTAX, reason="no syntax newer than this Python's known"
+)
+def test_a_syntax_error_says_which_python_parsed_the_file(tmp_path: Path) -> None:
+    path = dag_file(tmp_path, "from conveyor import DAG\n" + NEWER_SYNTAX[sys.version_info[:2]])
+    with pytest.raises(DagImportError) as err:
+        import_dag_file(path)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert err.value.line == 2
+    assert err.value.message.startswith("SyntaxError: ")
+    assert err.value.message.endswith(
+        f"(parsed by Python {version}; this syntax needs a newer Python?)"
+    )
+
+
 def test_name_error_gives_its_line_and_message(tmp_path: Path) -> None:
     path = dag_file(
         tmp_path,

@@ -30,6 +30,7 @@ _EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 #: (core -> database, core -> logging); both places read the same setting.
 SETTINGS: dict[tuple[str, str], str] = {
     ("core", "dags_folder"): "dags_folder",
+    ("core", "plugins_folder"): "plugins_folder",
     ("core", "executor"): "executor",
     ("core", "parallelism"): "parallelism",
     ("core", "dagbag_import_timeout"): "parse_timeout_seconds",
@@ -145,7 +146,7 @@ def __getattr__(name: str) -> Any:
     values: dict[str, Callable[[], Any]] = {
         "AIRFLOW_HOME": airflow_home,
         "DAGS_FOLDER": lambda: str(_settings().dags_path),
-        "PLUGINS_FOLDER": lambda: os.path.join(airflow_home(), "plugins"),
+        "PLUGINS_FOLDER": lambda: str(_settings().plugins_path),
         "SQL_ALCHEMY_CONN": lambda: _settings().db_url,
     }
     if name in values:

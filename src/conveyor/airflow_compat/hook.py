@@ -20,7 +20,7 @@ import sys
 import types
 from typing import Any
 
-from conveyor.airflow_compat import table
+from conveyor.airflow_compat import plugins, table
 from conveyor.airflow_compat.rebinding import RecordedRebinding
 
 
@@ -90,7 +90,8 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
-        package = fullname == "airflow" or table.is_package(fullname)
+        # ``airflow.macros`` and the like are packages too: a plugin's modules go below them.
+        package = fullname == "airflow" or table.is_package(fullname) or plugins.is_kind(fullname)
         return importlib.util.spec_from_loader(fullname, self, is_package=package)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
@@ -98,6 +99,9 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         if not table.known_module(module.__name__):
+            if plugins.fill(module):  # airflow.operators.<plugin> and the like (1.10)
+                module.__doc__ = f"The lists of the Airflow plugin {module.__name__}."
+                return
             parent, _, name = module.__name__.rpartition(".")
             raise AirflowNameError(table.why_missing(parent, name), name=module.__name__)
         module.__doc__ = f"Conveyor's stand-in for {module.__name__} (see {table.DOCS})."

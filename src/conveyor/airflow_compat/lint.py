@@ -15,6 +15,7 @@ import importlib.util
 from dataclasses import dataclass
 
 from conveyor.airflow_compat import table
+from conveyor.exceptions import parsed_by
 from conveyor.providers._extras import MissingExtraError
 
 #: In files that do not import airflow: Airflow's spelling, Conveyor's spelling.
@@ -194,7 +195,8 @@ def check_source(source: str, filename: str = "<dag file>") -> list[Finding]:
         # A byte order mark opens files saved by some Windows editors; Python skips it.
         tree = ast.parse(source.removeprefix("\ufeff"), filename=filename)
     except SyntaxError as exc:
-        return [Finding(exc.lineno or 1, exc.offset or 1, f"SyntaxError: {exc.msg}")]
+        message = f"SyntaxError: {exc.msg} ({parsed_by()})"
+        return [Finding(exc.lineno or 1, exc.offset or 1, message)]
     airflow_file = _imports_airflow(tree)
     findings = _imports(tree) + _keywords(tree, airflow_file)
     return sorted(set(findings), key=lambda f: (f.line, f.column, f.message))

@@ -193,6 +193,7 @@ MODULES: dict[str, dict[str, str]] = {
         "utc": "conveyor.model.dag:UTC",
     },
     "airflow.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},
+    "airflow.contrib.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},  # 1.10
     "airflow.utils.decorators": {"apply_defaults": f"{_SHIMS}:apply_defaults"},
     "airflow.exceptions": _EXCEPTIONS,
     "airflow.datasets": _DATASET_NAMES,
@@ -327,6 +328,44 @@ INSTEAD: dict[str, str] = {
     "airflow.operators.SubDagOperator": _SUBDAG,
     "airflow.models.DagBag": "Conveyor loads DAG folders itself; `conveyor dags validate PATH`",
 }
+
+# Airflow's ORM and its local API: Conveyor's store is not Airflow's database.
+_NO_SESSION = (
+    "Conveyor's store is not Airflow's database and opens no ORM session for DAG code: read "
+    "runs and task states through the REST API (docs/api.md), XComs with ti.xcom_pull, "
+    "variables with Variable.get"
+)
+_NO_XCOM_MODEL = (
+    "push and pull XComs through the task instance: return a value or "
+    "ti.xcom_push(key=..., value=...), and ti.xcom_pull(task_ids=..., key=...)"
+)
+_NO_LOCAL_CLIENT = (
+    "trigger a DAG with TriggerDagRunOperator, `conveyor dags trigger` or the REST API "
+    "(POST /api/v1/dags/{dag_id}/runs)"
+)
+INSTEAD.update(
+    {
+        "airflow.settings.Session": _NO_SESSION,
+        "airflow.settings.engine": _NO_SESSION,
+        "airflow.utils.db.provide_session": _NO_SESSION,
+        "airflow.utils.db.create_session": _NO_SESSION,
+        "airflow.utils.session.provide_session": _NO_SESSION,
+        "airflow.utils.session.create_session": _NO_SESSION,
+        "airflow.utils.session.NEW_SESSION": _NO_SESSION,
+        "airflow.models.XCom": _NO_XCOM_MODEL,
+        "airflow.models.xcom.XCom": _NO_XCOM_MODEL,
+        "airflow.models.DagModel": "pause or unpause with `conveyor dags pause DAG` or the "
+        "REST API (PATCH /api/v1/dags/{dag_id})",
+        "airflow.models.dag.DagModel": "pause or unpause with `conveyor dags pause DAG` or the "
+        "REST API (PATCH /api/v1/dags/{dag_id})",
+        "airflow.api.client.local_client.Client": _NO_LOCAL_CLIENT,
+        "airflow.api.common.trigger_dag.trigger_dag": _NO_LOCAL_CLIENT,
+        "airflow.api.common.experimental.trigger_dag.trigger_dag": _NO_LOCAL_CLIENT,
+        "airflow.api.common.experimental.get_task_instance": "read a task's state through the "
+        "REST API (GET /api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}), or "
+        "wait for it with ExternalTaskSensor",
+    }
+)
 
 #: Keywords of ``DAG(...)`` / ``@dag(...)`` and of operators that Airflow takes and Conveyor
 #: accepts with Airflow's meaning (a note says what it does here).

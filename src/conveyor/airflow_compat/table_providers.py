@@ -330,6 +330,9 @@ EXTRAS: dict[str, str | None] = {
 # ``from airflow.hooks import S3Hook``: 1.10 answered the amazon names from the packages too.
 PROVIDER_MODULES["airflow.hooks"] = {**PROVIDER_MODULES["airflow.hooks"], **_S3_HOOK}
 PROVIDER_MODULES["airflow.sensors"] = {**PROVIDER_MODULES["airflow.sensors"], **_S3_KEY_SENSOR}
+# Airflow 1.10's ``airflow.operators.sensors`` gathered the sensors of the time, providers' too
+# (its core names are in table.py: the hook merges both).
+PROVIDER_MODULES["airflow.operators.sensors"] = {**_S3_KEY_SENSOR, **_HTTP_SENSOR, **_SQL_SENSOR}
 
 #: The ssh and sftp providers both run on paramiko.
 EXTRAS["ssh"] = "ssh"

@@ -96,6 +96,9 @@ def open_store(config: Settings | None = None) -> Store:
 
     config = config or settings()
     store = Store(config.db_url)
+    command = click.get_current_context(silent=True)
+    if command is not None:  # its connections close with the command, not at collection
+        command.call_on_close(store.dispose)
     if not schema.is_current(store):
         if store.is_sqlite:
             schema.migrate(store)
@@ -121,6 +124,7 @@ def sync_dags(store: Store, config: Settings | None = None) -> None:
             max_parallel=config.dag_parse_processes,
             paused_at_creation=config.dags_are_paused_at_creation,
             reparse_every=config.min_file_process_interval,
+            plugins_folder=config.plugins_path,
         ).sync()
 
 

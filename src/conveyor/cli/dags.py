@@ -369,7 +369,8 @@ def validate(paths: tuple[str, ...]) -> None:
     """
     from conveyor.loading.yaml.validate import validate_paths, warnings_of
 
-    problems = validate_paths(list(paths))
+    config = settings()
+    problems = validate_paths(list(paths), config.dags_path, config.plugins_path)
     for warning in warnings_of(list(paths)):
         console.print(f"[yellow]{warning.where}[/]: warning: ", end="")
         console.print(warning.detail, markup=False)

@@ -77,6 +77,7 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
             timeout=config.parse_timeout_seconds,
             scan_every=1.0,
             paused_at_creation=None,
+            plugins_folder=config.plugins_path,
         ).sync()
         _exit_if_interrupted()
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())

@@ -27,7 +27,12 @@ def _references(store: Store, dag_id: str) -> References:
 
 def _parse(config: Settings, store: Store, path: Path) -> None:
     DagFileProcessor(  # the throwaway store of `conveyor run`: nothing paused
-        store, path, timeout=config.parse_timeout_seconds, scan_every=1.0, paused_at_creation=None
+        store,
+        path,
+        timeout=config.parse_timeout_seconds,
+        scan_every=1.0,
+        paused_at_creation=None,
+        plugins_folder=config.plugins_path,
     ).sync()
     with store.read() as conn:
         errors = [e for e in dag_reads.import_errors(conn) if Path(e.fileloc) == path]

@@ -41,6 +41,7 @@ def scheduler_of(config: Settings, store: Store) -> Scheduler:
         loop_budget=config.dag_parse_loop_seconds,
         paused_at_creation=config.dags_are_paused_at_creation,
         reparse_every=config.min_file_process_interval,
+        plugins_folder=config.plugins_path,
     )
     return Scheduler(config, store, _executor(config), processor)
 

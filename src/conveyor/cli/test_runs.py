@@ -48,6 +48,7 @@ def _throwaway(source: Path) -> Iterator[tuple[Settings, Store]]:
                 timeout=config.parse_timeout_seconds,
                 scan_every=1.0,
                 paused_at_creation=None,
+                plugins_folder=config.plugins_path,
             ).sync()
             yield config, store
         finally:

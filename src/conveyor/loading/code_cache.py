@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conveyor.config import Settings
 from conveyor.exceptions import DagImportError, NotFoundError
 from conveyor.loading import namespaces, shipping
-from conveyor.loading.importer import import_dag_file, module_name_for
+from conveyor.loading.importer import import_dag_file, module_name_for, search_folders
 from conveyor.loading.namespaces import Namespace
 from conveyor.loading.processor import loader_for
 from conveyor.model.dag import DAG
@@ -103,21 +104,43 @@ def write_atomically(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class Folders:
+    """This machine's DAG folder and plugins folder (settings ``dags_folder`` and
+    ``plugins_folder``): importable when a version's own file is used."""
+
+    dags: Path | None = None
+    plugins: Path | None = None
+
+
+def local_folders(settings: Settings) -> Folders:
+    return Folders(settings.dags_folder, settings.plugins_folder)
+
+
 def _place(
-    conn: Connection, row: PinnedSource, shipped: dict[str, Any] | None, cache_dir: Path
-) -> tuple[Path, list[str]]:
-    """The path to import the version's file from (its own, or one in the code cache), and
-    the folders its helper modules are imported from (its namespace's)."""
+    conn: Connection,
+    row: PinnedSource,
+    shipped: dict[str, Any] | None,
+    cache_dir: Path,
+    local: Folders,
+) -> tuple[Path, list[str], str | None]:
+    """The path to import the version's file from (its own, or one in the code cache), the
+    folders its helper modules are imported from (its namespace's), and which of them is the
+    plugins folder."""
     original = Path(row.fileloc)
     files = shipped["files"] if shipped else {}
-    root = original
+    root: Path | None = None
     if shipped is not None:
+        root = original
         for _ in shipping.safe_relative(shipped["path"]).parts:
             root = root.parent
-    if _file_matches(original, row.source_hash) and all(
-        _file_matches(root / rel, h) for rel, h in files.items()
-    ):
-        return original, [str(original.resolve().parent)]
+    elif local.dags is not None and local.dags.resolve() in original.resolve().parents:
+        root = local.dags
+    if _local_files_match(original, row.source_hash, files, root or original.parent, local):
+        plugins = local.plugins
+        folders = search_folders(str(original), root, plugins)
+        on_path = plugins is not None and str(plugins.resolve()) in folders
+        return original, folders, str(plugins.resolve()) if on_path and plugins else None
     folder = cache_dir / shipping.bundle_key(row.source_hash, shipped)
     path = folder / (shipping.safe_relative(shipped["path"]) if shipped else original.name)
     wanted = {path: row.source_hash}
@@ -131,13 +154,43 @@ def _place(
                 raise NotFoundError(f"the shipped module {target.name} is not in the store")
             write_atomically(target, found[src_hash])
     # A bundle is a namespace of its own: its helpers as imported from the DAG file's folder,
-    # then from the DAG folder's root (``common.text``), as in the DAG folder.
+    # then from the DAG folder's root (``common.text``), then its plugins, as on the machine
+    # that parsed it.
     folders = [str(path.parent), str(folder)] if path.parent != folder else [str(folder)]
-    return path, folders
+    plugins_dir = folder / shipping.PLUGINS_PREFIX.rstrip("/")
+    if any(rel.startswith(shipping.PLUGINS_PREFIX) for rel in files):
+        folders.append(str(plugins_dir))
+        return path, folders, str(plugins_dir)
+    return path, folders, None
 
 
-def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir: Path) -> DAG:
-    """The DAG ``dag_id`` as it was in version ``version_hash``."""
+def _local_files_match(
+    original: Path, src_hash: str, files: dict[str, str], root: Path, local: Folders
+) -> bool:
+    """Whether this machine's DAG file and shipped modules are those of the version."""
+    if not _file_matches(original, src_hash):
+        return False
+    for rel, file_hash in files.items():
+        if rel.startswith(shipping.PLUGINS_PREFIX):
+            if local.plugins is None:
+                return False
+            where = local.plugins / rel.removeprefix(shipping.PLUGINS_PREFIX)
+        else:
+            where = root / rel
+        if not _file_matches(where, file_hash):
+            return False
+    return True
+
+
+def load_pinned_dag(
+    conn: Connection,
+    version_hash: str,
+    dag_id: str,
+    cache_dir: Path,
+    local: Folders | None = None,
+) -> DAG:
+    """The DAG ``dag_id`` as it was in version ``version_hash``; ``local`` is this machine's
+    DAG and plugins folders (importable when its own file is the version's)."""
     kept = loaded_dag(version_hash, dag_id)
     if kept is not None:
         return kept
@@ -146,13 +199,20 @@ def load_pinned_dag(conn: Connection, version_hash: str, dag_id: str, cache_dir:
         raise NotFoundError(f"DAG version {version_hash[:12]} of {dag_id!r} is not in the store")
     if row.serialized is not None:  # read with the source: the try's record plans with it
         runs.keep_serialized(version_hash, row.serialized)
-    path, folders = _place(conn, row, shipping.read_manifest(row.serialized or {}), cache_dir)
-    space = namespaces.for_folders(folders)
+    shipped = shipping.read_manifest(row.serialized or {})
+    path, folders, plugins = _place(conn, row, shipped, cache_dir, local or Folders())
+    space = namespaces.for_folders(folders, plugins)
     module = None
     if path.suffix == ".py":
         module = module_name_for(str(path), version_hash)
         # The text at ``path`` is the version's (placed by hash): compiled without a re-read.
-        dags = import_dag_file(str(path), module_name=module, source=row.source, folders=folders)
+        dags = import_dag_file(
+            str(path),
+            module_name=module,
+            source=row.source,
+            folders=folders,
+            plugins_folder=plugins,
+        )
     else:  # YAML and any other registered form
         namespaces.refresh(space)
         namespaces.enter(space)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.airflow_compat import AIRFLOW_WORDS, activate
-from conveyor.exceptions import DagImportError
+from conveyor.exceptions import DagImportError, parsed_by
 from conveyor.loading import namespaces
 from conveyor.model.context import DagContext
 from conveyor.model.dag import DAG
@@ -55,6 +55,19 @@ def module_name_for(path: str, tag: str = "") -> str:
     return f"conveyor_dags.{stem}_{digest}"
 
 
+def search_folders(path: str, root: Path | None = None, plugins: Path | None = None) -> list[str]:
+    """The folders a DAG file's imports look in first, as Airflow's ``sys.path`` has them:
+    the file's own folder, the DAG folder's ``root`` (``common.helpers`` from a file in a
+    subfolder) and the ``plugins`` folder, those that exist, each once."""
+    folders = [str(Path(path).resolve().parent)]
+    for extra in (root, plugins):
+        if extra is not None and extra.is_dir():
+            resolved = str(extra.resolve())
+            if resolved not in folders:
+                folders.append(resolved)
+    return folders
+
+
 @dataclass
 class ImportErrorInfo:
     fileloc: str
@@ -69,12 +82,14 @@ def describe_failure(path: str, exc: BaseException) -> ImportErrorInfo:
     line: int | None = None
     if isinstance(exc, SyntaxError) and exc.filename and os.path.realpath(exc.filename) == real:
         line = exc.lineno
-        message = f"{type(exc).__name__}: {exc.msg}"
+        message = f"{type(exc).__name__}: {exc.msg} ({parsed_by()})"
     else:
         for frame in traceback.extract_tb(exc.__traceback__):
             if os.path.realpath(frame.filename) == real:
                 line = frame.lineno  # the last frame in the file is where it went wrong
         message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, SyntaxError):  # in a module the file imports
+            message += f" ({parsed_by()})"
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if "importlib" not in f.filename]
     text = "".join(traceback.format_list(frames)) + "".join(
         traceback.format_exception_only(type(exc), exc)
@@ -88,6 +103,7 @@ def import_dag_file(
     module_name: str | None = None,
     source: str | None = None,
     folders: Sequence[str] | None = None,
+    plugins_folder: str | None = None,
 ) -> list[DAG]:
     """Run a DAG file and return its DAGs; raise DagImportError on any failure.
 
@@ -95,11 +111,13 @@ def import_dag_file(
     read now. The text itself is compiled, never a cached ``.pyc``: a file rewritten within
     the same second at the same size would otherwise run the old bytecode.
 
-    The file runs in the namespace of ``folders`` (by default its own folder), which is left
-    entered: its helper modules are found there, apart from other folders' (``namespaces``).
+    The file runs in the namespace of ``folders`` (by default its own folder; see
+    :func:`search_folders`), which is left entered: its helper modules are found there, apart
+    from other folders' (``namespaces``). ``plugins_folder`` is the one of them whose
+    ``AirflowPlugin`` classes ``airflow.operators.<plugin>`` and the like find.
     """
     activate()  # `import airflow...` resolves to Conveyor unless airflow_compat is off
-    space = namespaces.for_folders(folders or [str(Path(path).resolve().parent)])
+    space = namespaces.for_folders(folders or search_folders(path), plugins_folder)
     namespaces.refresh(space)
     namespaces.enter(space)  # let DAG files import helper modules beside them
     name = module_name or module_name_for(path)

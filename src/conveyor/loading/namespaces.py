@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conveyor.airflow_compat import rebinding
+from conveyor.airflow_compat import plugins, rebinding
 
 
 @dataclass(eq=False)
@@ -43,6 +43,9 @@ class Namespace:
     """The modules of one set of DAG folders, with what ``sys.path`` gets while it is entered."""
 
     folders: tuple[str, ...]
+    #: The one of its folders that is a plugins folder (``airflow_compat.plugins`` looks in
+    #: it for ``AirflowPlugin`` classes), if any.
+    plugins: str | None = None
     #: Its modules by name, while it is not entered (and what it had, while it is).
     modules: dict[str, types.ModuleType] = field(default_factory=dict)
     #: Top-level names of its folders' modules that a shared module may also have.
@@ -71,12 +74,13 @@ class _Entered:
 _entered: _Entered | None = None
 
 
-def for_folders(folders: Sequence[str]) -> Namespace:
-    """The namespace of DAG files imported from ``folders`` (first on ``sys.path``, in order)."""
+def for_folders(folders: Sequence[str], plugins_folder: str | None = None) -> Namespace:
+    """The namespace of DAG files imported from ``folders`` (first on ``sys.path``, in order),
+    of which ``plugins_folder`` (if given) is the plugins folder."""
     key = tuple(folders)
     found = _namespaces.get(key)
     if found is None:
-        found = _namespaces[key] = Namespace(key)
+        found = _namespaces[key] = Namespace(key, plugins_folder)
     return found
 
 
@@ -163,6 +167,7 @@ def enter(namespace: Namespace) -> None:
     sys.modules.update(namespace.modules)
     sys.path[:0] = namespace.folders
     rebinding.start()
+    plugins.enter(namespace.plugins)
     _entered = entered
 
 
@@ -174,6 +179,7 @@ def leave() -> None:
     if entered is None:
         return
     rebinding.undo()
+    plugins.leave()
     namespace = entered.namespace
     for name in list(namespace.modules) + [n for n in entered.found if n not in namespace.modules]:
         module = sys.modules.pop(name, None)

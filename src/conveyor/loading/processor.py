@@ -32,8 +32,13 @@ from typing import Any, Final, Literal
 from conveyor import airflow_compat, interrupts
 from conveyor._processes import adopt_environment, fork_context
 from conveyor.exceptions import DagImportError
-from conveyor.loading import shipping
-from conveyor.loading.importer import import_dag_file, looks_like_dag_file, read_source
+from conveyor.loading import namespaces, shipping
+from conveyor.loading.importer import (
+    import_dag_file,
+    looks_like_dag_file,
+    read_source,
+    search_folders,
+)
 from conveyor.store import dags as dag_store
 from conveyor.store.dags import ParsedFile
 from conveyor.store.engine import Store
@@ -122,11 +127,28 @@ def loader_for(path: str) -> Callable[[str], list[Any]]:
     return getattr(importlib.import_module(module_name), func)  # type: ignore[no-any-return]
 
 
-def parse_file(path: str, root: Path | None = None) -> ParsedFile:
+def load_file(
+    path: str, root: Path | None, plugins: Path | None, *, source: str | None = None
+) -> list[Any]:
+    """The DAGs of one file, with the DAG folder's ``root`` and the ``plugins`` folder
+    importable (``source``: a Python file's text as read and hashed). Its namespace is left
+    entered."""
+    folders = search_folders(path, root, plugins)
+    plugins_folder = str(plugins.resolve()) if plugins is not None and plugins.is_dir() else None
+    if Path(path).suffix == ".py":  # run exactly the text that is stored and hashed
+        return import_dag_file(path, source=source, folders=folders, plugins_folder=plugins_folder)
+    space = namespaces.for_folders(folders, plugins_folder)
+    namespaces.refresh(space)
+    namespaces.enter(space)
+    return loader_for(path)(path)
+
+
+def parse_file(path: str, root: Path | None = None, plugins: Path | None = None) -> ParsedFile:
     """Load one file in this process and serialize its DAGs (the child's work).
 
-    ``root`` is the DAG folder (default: the file's own folder): the Python modules the file
-    loads from it are shipped with its source (see ``shipping``).
+    ``root`` is the DAG folder (default: the file's own folder) and ``plugins`` the plugins
+    folder: both are importable, and the Python modules the file loads from them are shipped
+    with its source (see ``shipping``).
     """
     from conveyor.loading.serialize import serialize_dag
 
@@ -139,14 +161,11 @@ def parse_file(path: str, root: Path | None = None) -> ParsedFile:
         )
     helpers: dict[str, str] = {}
     try:
-        if Path(path).suffix == ".py":  # run exactly the text that is stored and hashed
-            dags = import_dag_file(path, source=source)
-        else:
-            dags = loader_for(path)(path)
+        dags = load_file(path, root, plugins, source=source)
         serialized = [serialize_dag(d) for d in dags]
         error = None
         folder = root if root is not None else Path(path).parent
-        helpers = shipping.helper_files(path, folder)
+        helpers = shipping.helper_files(path, folder, plugins)
         if helpers:
             shipped = shipping.manifest(path, folder, helpers)
             for data in serialized:
@@ -170,14 +189,23 @@ def parse_file(path: str, root: Path | None = None) -> ParsedFile:
         serialized,
         error,
         time.monotonic() - started,
-        helpers={str(root_path / rel): text for rel, text in helpers.items()},
+        helpers={_helper_path(root_path, plugins, rel): text for rel, text in helpers.items()},
     )
 
 
-def _parse_child(path: str, pipe: Pipe, environ: dict[str, str], root: Path) -> None:
+def _helper_path(root: Path, plugins: Path | None, rel: str) -> str:
+    """Where a shipped module is on this machine (its store row's ``fileloc``)."""
+    if plugins is not None and rel.startswith(shipping.PLUGINS_PREFIX):
+        return str(plugins.resolve() / rel.removeprefix(shipping.PLUGINS_PREFIX))
+    return str(root / rel)
+
+
+def _parse_child(
+    path: str, pipe: Pipe, environ: dict[str, str], root: Path, plugins: Path | None
+) -> None:
     adopt_environment(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pipe.send(parse_file(path, root))
+    pipe.send(parse_file(path, root, plugins))
     pipe.close()
 
 
@@ -209,6 +237,7 @@ class DagFileProcessor:
         loop_budget: float = 0.5,
         paused_at_creation: bool | Literal["settings"] | None = FROM_SETTINGS,
         reparse_every: float | Literal["settings"] = FROM_SETTINGS,
+        plugins_folder: Path | None = None,
     ) -> None:
         """``paused_at_creation``: a new DAG's first pause state (see
         ``store.dags.save_parsed_file``; None: never paused, for throwaway stores);
@@ -228,6 +257,7 @@ class DagFileProcessor:
         self.reparse_every: float = reparse_every
         self.store = store
         self.folder = folder
+        self.plugins_folder = plugins_folder  # importable with the folder, as in Airflow
         self.timeout = timeout
         self.scan_every = scan_every
         self.max_parallel = max_parallel
@@ -240,6 +270,10 @@ class DagFileProcessor:
         self._known_hashes: dict[str, str] | None = None
         #: path -> when (monotonic) it was last handed to the parsing thread.
         self._parsed_at: dict[str, float] = {}
+        # What each DAG file imported from the DAG folder and the plugins folder when it was
+        # last parsed: a change to one of those modules parses its importers again.
+        self._imported: dict[str, frozenset[str]] = {}  # DAG file -> module files
+        self._module_stats: dict[str, tuple[int, int] | None] = {}
         # Shared with the parsing thread, under _lock: paths to parse, parses in flight,
         # parses finished and not saved yet.
         self._lock = threading.Lock()
@@ -364,7 +398,9 @@ class DagFileProcessor:
                 self._starting.add(path)
             receiver, sender = self._context.Pipe(duplex=False)
             process = self._context.Process(
-                target=_parse_child, args=(path, sender, environ, root), name="conveyor-parse"
+                target=_parse_child,
+                args=(path, sender, environ, root, self.plugins_folder),
+                name="conveyor-parse",
             )
             _start_unlisted(process)
             sender.close()
@@ -411,18 +447,24 @@ class DagFileProcessor:
             for result in results:
                 dag_store.save_parsed_file(conn, result, paused_at_creation=self.paused_at_creation)
         for result in results:
+            if result.error is None:
+                self._note_imports(result.fileloc, result.helpers)
+        for result in results:
             if result.error:
                 log.warning("DAG file %s: %s", result.fileloc, result.error["message"])
 
     def _scan(self, *, every_file: bool = False) -> None:
         files = self._dag_files()
         now = time.monotonic()
+        stale: set[str] = set()
         if self._known_hashes is None:  # first scan: compare with what the store has
             with self.store.read() as conn:
                 self._known_hashes = dag_store.known_files(conn)
+                shipped = dag_store.shipped_by_file(conn)
             for path in [p for p in self._known_hashes if p not in files and self._owns(p)]:
                 with self.store.write() as conn:  # removed while nobody was watching
                     dag_store.forget_file(conn, path)
+            stale = self._stored_imports(shipped, files)
         with self._lock:
             queued = set(self._pending) | self._starting
             queued |= {j.path for j in self._parsing.values()}
@@ -445,6 +487,11 @@ class DagFileProcessor:
                     continue
             self._parsed_at[path] = now
             changed.append(path)
+        stale |= self._importers_of_changed_modules()
+        stale = {p for p in stale if p in files and p not in queued and p not in changed}
+        for path in sorted(stale):
+            self._parsed_at[path] = now
+            changed.append(path)
         with self._lock:
             self._pending.extend(changed)
         for path in [p for p in self._stats if p not in files]:
@@ -453,6 +500,51 @@ class DagFileProcessor:
             with self.store.write() as conn:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
+
+    def _note_imports(self, path: str, modules: dict[str, str]) -> None:
+        """Remember the module files a DAG file imported from the two folders (with their
+        stat now): a change to one of them makes it parse again."""
+        imported = frozenset(modules)
+        self._imported[path] = imported
+        for module in imported:
+            if module not in self._module_stats:
+                self._module_stats[module] = _stat(module)
+
+    def _importers_of_changed_modules(self) -> set[str]:
+        """The DAG files that imported a module whose file changed since it was noted."""
+        changed: set[str] = set()
+        for module, before in list(self._module_stats.items()):
+            now = _stat(module)
+            if now != before:
+                self._module_stats[module] = now
+                changed.add(module)
+        if not changed:
+            return set()
+        return {path for path, modules in self._imported.items() if modules & changed}
+
+    def _stored_imports(
+        self, shipped: dict[str, dict[str, Any]], files: dict[str, tuple[int, int]]
+    ) -> set[str]:
+        """At the first scan: note what each stored DAG file imported, as its version's
+        manifest lists it; the files one of whose modules changed since are stale."""
+        root, plugins = self._root().resolve(), self.plugins_folder
+        stale: set[str] = set()
+        for path, manifest in shipped.items():
+            if path not in files:
+                continue
+            modules: dict[str, str] = {}
+            for rel, file_hash in manifest["files"].items():
+                if rel.startswith(shipping.PLUGINS_PREFIX):
+                    if plugins is None:
+                        continue
+                    where = plugins.resolve() / rel.removeprefix(shipping.PLUGINS_PREFIX)
+                else:
+                    where = root / rel
+                modules[str(where)] = file_hash
+                if _hash_file(where) != file_hash:
+                    stale.add(path)
+            self._note_imports(path, modules)
+        return stale
 
     def _dag_files(self) -> dict[str, tuple[int, int]]:
         """The folder's DAG files with their (mtime, size); a file's text is read to tell
@@ -526,6 +618,14 @@ def _close_fds(*fds: int) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _hash_file(path: Path) -> str:

@@ -9,6 +9,10 @@ carries a manifest (its path and theirs below the folder, with their hashes) in 
 serialized form, which the version hash covers. A worker lays them out in the same shape in
 its code cache and imports from there.
 
+The modules it imported from the plugins folder (``plugins_folder``, on ``sys.path`` with the
+DAG folder's root, as in Airflow) travel the same way, under :data:`PLUGINS_PREFIX` in the
+manifest and in the bundle, so the version hash covers them too.
+
 What is found is what the file imported while it was parsed: a module imported only later,
 inside a task, is not shipped (import it at the top of the file or its helpers).
 """
@@ -23,6 +27,8 @@ from typing import Any
 
 #: The key of the manifest in a DAG's serialized form.
 MANIFEST_KEY = "shipped"
+#: Where the plugins folder's modules are, in a manifest and in a bundle.
+PLUGINS_PREFIX = ".plugins/"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -34,12 +40,27 @@ def _is_inside(path: str, folder: str) -> bool:
     return path.startswith(folder + os.sep)
 
 
-def helper_files(dag_path: str, root: Path) -> dict[str, str]:
-    """Relative path below ``root`` -> text, of each Python module loaded from ``root``.
+def helper_files(dag_path: str, root: Path, plugins: Path | None = None) -> dict[str, str]:
+    """Relative path below ``root`` -> text, of each Python module loaded from ``root``; and
+    :data:`PLUGINS_PREFIX` + relative path below ``plugins`` -> text, of each loaded from it.
 
     Call it in the process that just loaded ``dag_path`` (a parse child, where nothing else
     from the folder was imported before).
     """
+    found = _files_below(dag_path, root)
+    if plugins is not None and plugins.is_dir():
+        plugins_dir = str(plugins.resolve())
+        found = {
+            rel: text
+            for rel, text in found.items()
+            if not _is_inside(str(root.resolve() / rel), plugins_dir)
+        }
+        below = _files_below(dag_path, plugins)
+        found.update({PLUGINS_PREFIX + rel: text for rel, text in below.items()})
+    return dict(sorted(found.items()))
+
+
+def _files_below(dag_path: str, root: Path) -> dict[str, str]:
     root_dir = str(root.resolve())
     package_dir = str(_PACKAGE_DIR)
     own = os.path.realpath(dag_path)
@@ -71,7 +92,7 @@ def helper_files(dag_path: str, root: Path) -> dict[str, str]:
         except OSError:
             continue
         found[path.relative_to(root_dir).as_posix()] = text
-    return dict(sorted(found.items()))
+    return found
 
 
 def manifest(dag_path: str, root: Path, helpers: dict[str, str]) -> dict[str, Any]:

@@ -202,6 +202,22 @@ def forget_file(conn: Connection, fileloc: str) -> None:
     conn.execute(delete(dag_file).where(dag_file.c.fileloc == fileloc))
 
 
+def shipped_by_file(conn: Connection) -> dict[str, dict[str, Any]]:
+    """fileloc -> the manifest of the modules an active DAG of it imported from the DAG
+    folder and the plugins folder (``loading/shipping.py``), for the files that have one."""
+    rows = conn.execute(
+        select(dag.c.fileloc, dag_version.c.serialized)
+        .join(dag_version, dag_version.c.version_hash == dag.c.version_hash)
+        .where(dag.c.is_active)
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        shipped = (row.serialized or {}).get("shipped")  # shipping.MANIFEST_KEY
+        if isinstance(shipped, dict) and shipped.get("files"):
+            found[row.fileloc] = shipped
+    return found
+
+
 def known_files(conn: Connection) -> dict[str, str]:
     """fileloc -> source hash of every file parsed so far."""
     return {row.fileloc: row.source_hash for row in conn.execute(select(dag_file))}

@@ -220,7 +220,11 @@ class Triggerer:
         try:
             with self.store.read() as conn:
                 code_cache.load_pinned_dag(
-                    conn, row.version_hash, row.dag_id, self.settings.home / "code"
+                    conn,
+                    row.version_hash,
+                    row.dag_id,
+                    self.settings.home / "code",
+                    code_cache.local_folders(self.settings),
                 )
             return serialization.build(row.classpath, row.kwargs, self._user_class(row))
         finally:

@@ -52,7 +52,7 @@ from conveyor.engine.tries import (
 )
 from conveyor.exceptions import Fail, Reschedule, Skip, TaskDeferred, TaskTimeout
 from conveyor.loading import namespaces
-from conveyor.loading.code_cache import load_pinned_dag, loaded_dag
+from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folders
 from conveyor.logs import upload_try_log
 from conveyor.logs.task_logs import try_log_path
 from conveyor.model.assets import Emitted
@@ -154,7 +154,9 @@ class TryRunner:
         self._may_keep: MayKeep | None = None
 
     def _from_code_cache(self, conn: Connection, version_hash: str, dag_id: str) -> DAG:
-        return load_pinned_dag(conn, version_hash, dag_id, self.settings.home / "code")
+        return load_pinned_dag(
+            conn, version_hash, dag_id, self.settings.home / "code", local_folders(self.settings)
+        )
 
     @property
     def actor(self) -> Actor:

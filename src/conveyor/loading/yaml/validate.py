@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from conveyor.airflow_compat import plugins as airflow_plugins
 from conveyor.exceptions import DagImportError
-from conveyor.loading.processor import LOADERS, find_dag_files, loader_for
+from conveyor.loading.processor import LOADERS, find_dag_files, load_file
 from conveyor.loading.serialize import serialize_dag
 from conveyor.loading.yaml.errors import Problem, YamlDagError
 from conveyor.model.dag import DAG
@@ -21,16 +22,19 @@ __all__ = ["validate_paths"]
 DAG_SUFFIXES = tuple(LOADERS)
 
 
-def validate_paths(paths: Iterable[str]) -> list[Problem]:
+def validate_paths(
+    paths: Iterable[str], dags_folder: Path | None = None, plugins_folder: Path | None = None
+) -> list[Problem]:
     """Problems of the DAG files at ``paths`` (files, or folders searched like the DAG folder).
 
     An empty list means every file loads. Besides each file's own problems, a DAG id that two
-    files define is reported at the second one.
+    files define is reported at the second one. A file imports from its folder's root (the
+    folder named, or ``dags_folder`` for a file inside it) and from ``plugins_folder``.
     """
     problems: list[Problem] = []
     first_file: dict[str, str] = {}
-    for path in _files(paths, problems):
-        dags = _load(path, problems)
+    for path, root in _files(paths, problems, dags_folder):
+        dags = _load(path, problems, root, plugins_folder)
         for dag in dags:
             earlier = first_file.setdefault(dag.dag_id, path)
             if earlier != path:
@@ -48,14 +52,19 @@ def validate_paths(paths: Iterable[str]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0))
 
 
-def _files(paths: Iterable[str], problems: list[Problem]) -> list[str]:
-    found: list[str] = []
+def _files(
+    paths: Iterable[str], problems: list[Problem], dags_folder: Path | None
+) -> list[tuple[str, Path | None]]:
+    """Each DAG file with the root of the folder it is in."""
+    found: list[tuple[str, Path | None]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(str(p) for p in find_dag_files(path))
+            found.extend((str(p), path) for p in find_dag_files(path))
         elif path.is_file() and path.suffix in DAG_SUFFIXES:
-            found.append(str(path))  # named by the user: checked even without the safe words
+            inside = dags_folder is not None and dags_folder.resolve() in path.resolve().parents
+            # named by the user: checked even without the safe words
+            found.append((str(path), dags_folder if inside else None))
         elif path.is_file():
             problems.append(
                 Problem(
@@ -72,22 +81,26 @@ def _files(paths: Iterable[str], problems: list[Problem]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _load(path: str, problems: list[Problem]) -> list[DAG]:
+def _load(path: str, problems: list[Problem], root: Path | None, plugins: Path | None) -> list[DAG]:
     # Python files: first everything a read of the source finds (imports, keywords), as an
     # import stops at the first error; the import's own error is added when it is another.
     found = _lint(path) if path.endswith(".py") else []
-    problems.extend(found)
     try:
-        dags = loader_for(path)(path)
+        dags = load_file(path, root, plugins)
         for dag in dags:
             serialize_dag(dag)  # what the processor stores must be computable too
     except YamlDagError as exc:
+        problems.extend(found)
         problems.extend(exc.problems)
         return []
     except DagImportError as exc:
+        problems.extend(found)
         if not any(p.line == exc.line for p in found):
             problems.append(Problem(path, exc.line, None, exc.message))
         return []
+    # An ``airflow.operators.<plugin>`` path is a plugin's, which only the import finds.
+    made = airflow_plugins.made()
+    problems.extend(f for f in found if not f.message.startswith(made))
     problems.extend(_never_runs(path, dags))
     return dags
 
@@ -125,7 +138,7 @@ def warnings_of(paths: Iterable[str]) -> list[Problem]:
     from conveyor.airflow_compat.lint import ignored_keywords
 
     found: list[Problem] = []
-    for path in _files(paths, []):
+    for path, _root in _files(paths, [], None):
         if not path.endswith(".py"):
             continue
         try:
