@@ -11,9 +11,9 @@ VENV="$REPO/.venv"
 
 # The interpreters the project supports (pyproject.toml's requires-python), newest first.
 SUPPORTED_PYTHONS=(3.13 3.12 3.11)
-# The one the whole test suite runs on (and the project's .venv is built with) when $PYTHON
-# does not say: the oldest supported, the floor every user has. scripts/test also runs the
-# unit and loading tests on the newest one present (newest_python) when it differs.
+# The one the whole test suite runs on (scripts/test builds the project's .venv with it when
+# $PYTHON does not say): the oldest supported, the floor every user has. scripts/test also
+# runs the unit and loading tests on the newest one present (newest_python) when it differs.
 SUITE_PYTHON=3.11
 
 # A command that runs Python $1 (3.13), or nothing (status 1). pyenv's shims answer only for
@@ -42,13 +42,11 @@ newest_python() {
     return 1
 }
 
-# Pick the interpreter: $PYTHON if given, else the suite's (SUITE_PYTHON), else the newest
-# supported one present, else python3 as a last resort for developer machines.
+# Pick the interpreter: $PYTHON if given, else the newest supported one present (what
+# scripts/standalone runs on), else python3 as a last resort for developer machines.
 _venv_python() {
     if [[ -n "${PYTHON:-}" ]]; then
         printf '%s\n' "$PYTHON"
-    elif python_that_runs "$SUITE_PYTHON"; then
-        :
     elif newest_python; then
         :
     else

@@ -328,7 +328,8 @@ ensure_bqemulator() {
     local home="$venv/home" stamp="$venv/.conveyor-bqemulator-$duckdb_version"
     if [[ ! -f "$stamp" ]]; then
         echo "==> installing bqemulator into $venv" >&2
-        "$(_venv_python)" -m venv "$venv" &&
+        # The interpreter its pins were measured on (3.11), whatever the project's .venv has.
+        "$(python_that_runs "$SUITE_PYTHON" || _venv_python)" -m venv "$venv" &&
             "$venv/bin/pip" install -q "bqemulator==1.4.0" "duckdb==$duckdb_version" \
                 "duckdb-extension-spatial==$duckdb_version" numpy >&2 || {
             _svc_warn "could not install bqemulator: the google provider tests will fail"
