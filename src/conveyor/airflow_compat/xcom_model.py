@@ -89,7 +89,12 @@ class XCom:
             run = _run(conn, dag_id, run_id, execution_date)
             shown = masking.redact_value(value)
             xcom_store.upsert_xcom(
-                conn, run.id, task_id, key, value, map_index,
+                conn,
+                run.id,
+                task_id,
+                key,
+                value,
+                map_index,
                 shown=None if shown == value else shown,
             )
 

@@ -125,7 +125,10 @@ def find_xcoms(conn: Connection, where: XComQuery, limit: int | None = None) -> 
     if where.map_indexes is not None:
         query = query.where(xcom.c.map_index.in_(where.map_indexes))
     query = query.order_by(
-        dag_run.c.logical_date.desc(), dag_run.c.id.desc(), xcom.c.task_id, xcom.c.map_index,
+        dag_run.c.logical_date.desc(),
+        dag_run.c.id.desc(),
+        xcom.c.task_id,
+        xcom.c.map_index,
         xcom.c.key,
     )
     if limit is not None:
