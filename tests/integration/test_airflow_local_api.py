@@ -70,6 +70,8 @@ def inspect():
     rows = XCom.get_many(dag_ids="af_target", task_ids="produce", run_id=run_id)
     facts["keys"] = sorted(row.key for row in rows)
     facts["extra"] = [r.value for r in rows if r.key == "extra"]
+    first = XCom.get_many(key="rows", dag_ids=["af_target"], run_id=run_id).first()
+    facts["first"] = [first.task_id, first.map_index, first.value, len(rows.all())]
     try:
         XCom.set(key="bad", value={1, 2}, task_id="produce", dag_id="af_target", run_id=run_id)
     except ValueError as exc:
@@ -156,6 +158,7 @@ def test_xcom_model_local_client_and_get_task_instance(
         "by_date": 7,
         "keys": ["extra", "return_value", "rows"],
         "extra": [{"from": "inspect"}],
+        "first": ["produce", -1, 7, 3],
         "not_json": True,
         "after_delete": None,
         "serialized": {"a": [1]},

@@ -29,6 +29,17 @@ XCOM_RETURN_KEY = "return_value"
 XComRow = xcom_store.XComEntry
 
 
+class XComRows(list[XComRow]):
+    """``get_many``'s answer: a list, with the query methods DAG code calls on Airflow's
+    (``.all()``, ``.first()``); any other query method is a list's AttributeError."""
+
+    def all(self) -> list[XComRow]:
+        return list(self)
+
+    def first(self) -> XComRow | None:
+        return self[0] if self else None
+
+
 def _run(conn: Any, dag_id: str, run_id: str | None, execution_date: datetime | None) -> RunListing:
     if run_id is not None:
         try:
@@ -111,7 +122,7 @@ class XCom:
         session: Any = None,
         *,
         run_id: str | None = None,
-    ) -> list[XComRow]:
+    ) -> XComRows:
         """The matching XComs, newest run first. ``include_prior_dates``: of the runs dated
         at or before the given run's (or ``execution_date``) too, as in Airflow."""
         dags = _ids(dag_ids)
@@ -135,7 +146,7 @@ class XCom:
                 key=key,
                 map_indexes=_indexes(map_indexes),
             )
-            return xcom_store.find_xcoms(conn, query, limit)
+            return XComRows(xcom_store.find_xcoms(conn, query, limit))
 
     @classmethod
     def get_one(
