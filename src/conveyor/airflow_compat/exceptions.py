@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from conveyor.exceptions import AirflowException, NotFoundError
 
-__all__ = ["AirflowException", "DagNotFound", "DagRunAlreadyExists", "ParamValidationError"]
+__all__ = [
+    "AirflowBadRequest",
+    "AirflowException",
+    "DagNotFound",
+    "DagRunAlreadyExists",
+    "DagRunNotFound",
+    "ParamValidationError",
+    "PoolNotFound",
+    "TaskInstanceNotFound",
+    "TaskNotFound",
+]
 
 
 class ParamValidationError(AirflowException, ValueError):
@@ -23,3 +33,23 @@ class DagNotFound(AirflowException, NotFoundError):
 
 class DagRunAlreadyExists(AirflowException):
     """``trigger_dag`` for a run id (or logical date) the DAG already has a run of."""
+
+
+class DagRunNotFound(AirflowException, NotFoundError):
+    """``get_task_instance`` for a logical date the DAG has no run of."""
+
+
+class TaskNotFound(AirflowException, NotFoundError):
+    """``get_task_instance`` for a task id the DAG does not have."""
+
+
+class TaskInstanceNotFound(AirflowException, NotFoundError):
+    """``get_task_instance`` for a task the run has no instance of (yet)."""
+
+
+class PoolNotFound(AirflowException, NotFoundError):
+    """The local client's ``get_pool`` / ``delete_pool`` for a pool that does not exist."""
+
+
+class AirflowBadRequest(AirflowException, ValueError):
+    """The local client's ``create_pool`` with a bad name or slots."""

@@ -89,6 +89,11 @@ _EXCEPTIONS = {
     "ParamValidationError": f"{_EXC}:ParamValidationError",
     "DagRunAlreadyExists": f"{_EXC}:DagRunAlreadyExists",
     "DagNotFound": f"{_EXC}:DagNotFound",
+    "DagRunNotFound": f"{_EXC}:DagRunNotFound",
+    "TaskNotFound": f"{_EXC}:TaskNotFound",
+    "TaskInstanceNotFound": f"{_EXC}:TaskInstanceNotFound",
+    "PoolNotFound": f"{_EXC}:PoolNotFound",
+    "AirflowBadRequest": f"{_EXC}:AirflowBadRequest",
     "TaskDeferred": "conveyor.exceptions:TaskDeferred",
     "TaskDeferralTimeout": "conveyor.exceptions:TaskDeferralTimeout",
 }
@@ -149,6 +154,7 @@ MODULES: dict[str, dict[str, str]] = {
         "TaskInstance": "conveyor.worker.context:TaskInstanceHandle",
         "DagRun": "conveyor.store.runs:RunRow",
         "XComArg": "conveyor.model.xcom_arg:XComArg",
+        "XCom": "conveyor.airflow_compat.xcom_model:XCom",
     },
     "airflow.models.dag": {"DAG": f"{_SHIMS}:DAG"},
     "airflow.models.baseoperator": {"BaseOperator": "conveyor:BaseOperator", **_CHAIN},
@@ -158,6 +164,20 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.models.xcom_arg": {"XComArg": "conveyor.model.xcom_arg:XComArg"},
     "airflow.models.taskinstance": {"TaskInstance": "conveyor.worker.context:TaskInstanceHandle"},
     "airflow.models.dagrun": {"DagRun": "conveyor.store.runs:RunRow"},
+    # Airflow's XCom model, local API client and task-instance lookup: thin faces over the
+    # store the running try uses (docs/airflow.md, "XCom, the local client and
+    # get_task_instance").
+    "airflow.models.xcom": {
+        "XCom": "conveyor.airflow_compat.xcom_model:XCom",
+        "BaseXCom": "conveyor.airflow_compat.xcom_model:XCom",
+        "XCOM_RETURN_KEY": "conveyor.airflow_compat.xcom_model:XCOM_RETURN_KEY",
+    },
+    "airflow.api.client.local_client": {
+        "Client": "conveyor.airflow_compat.local_client:Client",
+    },
+    "airflow.api.common.experimental.get_task_instance": {
+        "get_task_instance": "conveyor.airflow_compat.task_instance_lookup:get_task_instance",
+    },
     "airflow.operators.bash": _BASH,
     "airflow.operators.python": _PYTHON,
     "airflow.operators.empty": _EMPTY,
@@ -335,10 +355,6 @@ _NO_SESSION = (
     "runs and task states through the REST API (docs/api.md), XComs with ti.xcom_pull, "
     "variables with Variable.get"
 )
-_NO_XCOM_MODEL = (
-    "push and pull XComs through the task instance: return a value or "
-    "ti.xcom_push(key=..., value=...), and ti.xcom_pull(task_ids=..., key=...)"
-)
 _NO_LOCAL_CLIENT = (
     "trigger a DAG with TriggerDagRunOperator, `conveyor dags trigger` or the REST API "
     "(POST /api/v1/dags/{dag_id}/runs)"
@@ -352,18 +368,12 @@ INSTEAD.update(
         "airflow.utils.session.provide_session": _NO_SESSION,
         "airflow.utils.session.create_session": _NO_SESSION,
         "airflow.utils.session.NEW_SESSION": _NO_SESSION,
-        "airflow.models.XCom": _NO_XCOM_MODEL,
-        "airflow.models.xcom.XCom": _NO_XCOM_MODEL,
         "airflow.models.DagModel": "pause or unpause with `conveyor dags pause DAG` or the "
         "REST API (PATCH /api/v1/dags/{dag_id})",
         "airflow.models.dag.DagModel": "pause or unpause with `conveyor dags pause DAG` or the "
         "REST API (PATCH /api/v1/dags/{dag_id})",
-        "airflow.api.client.local_client.Client": _NO_LOCAL_CLIENT,
         "airflow.api.common.trigger_dag.trigger_dag": _NO_LOCAL_CLIENT,
         "airflow.api.common.experimental.trigger_dag.trigger_dag": _NO_LOCAL_CLIENT,
-        "airflow.api.common.experimental.get_task_instance": "read a task's state through the "
-        "REST API (GET /api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}), or "
-        "wait for it with ExternalTaskSensor",
     }
 )
 

@@ -243,3 +243,14 @@ def task_state_counts(conn: Connection, run_pk: int) -> dict[str, int]:
         .group_by(task_instance.c.state)
     )
     return {state: n for state, n in rows}
+
+
+def run_dated(conn: Connection, dag_id: str, logical_date: datetime) -> RunListing | None:
+    """The DAG's run of that logical date (the newest, should there be several), if any."""
+    row = conn.execute(
+        select(dag_run)
+        .where(dag_run.c.dag_id == dag_id, dag_run.c.logical_date == logical_date)
+        .order_by(dag_run.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _listing(row)
