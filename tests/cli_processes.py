@@ -143,10 +143,15 @@ class CliProcess:
         return self.popen.poll()
 
     def end(self) -> None:
-        """SIGKILL the whole group (whatever is left of it), reap, wait until no member of
-        it lives on, and close the pipe."""
+        """SIGKILL the whole group (whatever is left of it) and the groups of every process
+        it started (a try's runner leads a group of its own, so that a stop reaches the
+        try's children), reap, wait until no member of it lives on, and close the pipe."""
+        groups = {_group_of(pid) for pid in descendants(self.pid)} - {None, self.pid}
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)  # type: ignore[arg-type]
         self.popen.wait()
         # A killed process lives on for a moment (it may be tearing down its memory), and
         # one forked while the signal went out escapes it: kill again until the group is
@@ -162,6 +167,34 @@ class CliProcess:
         if self.popen.stdout is not None:
             self.popen.stdout.close()
         _running.discard(self)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name: state, ppid, pgrp, ..."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _group_of(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[2]) if fields else None
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process started by ``pid``, directly or not."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    pending = list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending.extend(children.get(child, []))
+    return found
 
 
 def live_members(group: int) -> list[int]:

@@ -85,7 +85,10 @@ def _parse_in_a_fresh_process(dags: Path, url: str, home: Path) -> None:
     """
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     environ.update(
-        CONVEYOR_HOME=str(home), CONVEYOR_DAGS_FOLDER=str(dags), CONVEYOR_DATABASE_URL=url
+        CONVEYOR_HOME=str(home),
+        CONVEYOR_DAGS_FOLDER=str(dags),
+        CONVEYOR_DATABASE_URL=url,
+        CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION="false",  # the runs made below start at once
     )
     done = subprocess.run(
         [CONVEYOR, "dags", "list"], env=environ, capture_output=True, text=True, timeout=120

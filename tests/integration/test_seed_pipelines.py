@@ -425,7 +425,11 @@ def test_bigquery_to_gcs_to_s3_to_spark_to_postgres_with_sql_checks(
 
 
 def test_gcs_to_samba_copies_moves_and_refuses(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, gcs_env: GcpEmulators, smb_server: SmbServer
+    airflow_hook: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    gcs_env: GcpEmulators,
+    smb_server: SmbServer,
 ) -> None:
     from airflow.providers.samba.transfers.gcs_to_samba import GCSToSambaOperator
     from google.cloud import storage

@@ -21,12 +21,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def clean_env(home: Path, **settings: str) -> dict[str, str]:
-    """The process environment without any CONVEYOR_* of the developer's, plus ``settings``."""
+    """The process environment without any CONVEYOR_* of the developer's, plus ``settings``;
+    new DAGs run at once, as the tests' conftest has them (``dags_are_paused_at_creation``
+    given says otherwise)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     return {
         **base,
         "COLUMNS": "200",
         "CONVEYOR_HOME": str(home),
+        "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION": "false",
         **{f"CONVEYOR_{k.upper()}": v for k, v in settings.items()},
     }
 
