@@ -77,20 +77,49 @@ def adopt_files(storage: Storage, base_url: str) -> None:
             size = path.stat().st_size
             if name in known and int(known[name].get("size", -1)) == size:
                 continue
-            content = path.read_bytes()
+            content = _settled_content(path)
             resource = gcs_objects._make_object_resource(
                 base_url, bucket, name, "application/octet-stream", size
             )
             storage.create_file(bucket, name, content, gcs_objects._checksums(content, resource))
 
 
-class AdoptingHandler(RequestHandler):
-    """The emulator's handler, adopting files other processes wrote before each request."""
+def _settled_content(path: Path, limit: float = 10.0) -> bytes:
+    """The file's bytes once no one has written it for a moment (a second while it is empty).
 
-    def handle_one_request(self) -> None:
+    A file adopted while another process was still writing it (an extract in progress) would be
+    registered with the checksum of part of it, and the client's download check would fail.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        before = path.stat()
+        quiet = 0.2 if before.st_size else 1.0
+        age = time.time() - before.st_mtime
+        if age < quiet and time.monotonic() < deadline:
+            time.sleep(quiet - age)
+            continue
+        content = path.read_bytes()
+        after = path.stat()
+        if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+            return content
+        if time.monotonic() >= deadline:
+            return content
+
+
+class AdoptingHandler(RequestHandler):
+    """The emulator's handler, adopting files other processes wrote before each request.
+
+    It adopts once the request has arrived (in ``parse_request``), not when the handler starts
+    waiting for it: on a kept-alive connection that wait can begin before another process has
+    written the file the request then asks for.
+    """
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
         host, port = self.server.server_address[:2]
         adopt_files(self.storage, f"http://{host!s}:{port}")
-        super().handle_one_request()
+        return True
 
 
 def _free_port() -> int:
