@@ -2,8 +2,9 @@
 
 A deployment moved from Airflow keeps its environment: where Conveyor has the same setting
 with the same meaning, Airflow's variable sets it (a ``CONVEYOR_*`` variable of the same
-setting wins). Every other ``AIRFLOW__*`` variable set is named in one warning when the
-configuration is first read, so nothing Airflow would have done with it passes silently.
+setting wins). Every other variable of Airflow's own sections that is set is named in one
+warning when the configuration is first read, so nothing Airflow would have done with it
+passes silently (a team's own sections are read by DAG code through ``conf``).
 ``sql_alchemy_conn`` is one of those: it names Airflow's own database, which Conveyor's store
 must not share (``CONVEYOR_DATABASE_URL`` sets the store).
 """
@@ -41,6 +42,23 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__API__BASE_URL": "base_url",
 }
 
+#: Airflow's own sections (Airflow 2's and 3's, and its executors'): a variable of one of them
+#: Conveyor does not map is warned about. Other sections are a team's own (or a provider's),
+#: read by DAG code through ``airflow.configuration.conf``, which honours them.
+AIRFLOW_SECTIONS = frozenset(
+    {
+        "CORE", "DATABASE", "LOGGING", "METRICS", "TRACES", "SECRETS", "CLI", "DEBUG", "API",
+        "WORKERS", "SDK", "API_AUTH", "EXECUTION_API", "LINEAGE", "OPERATORS", "EMAIL", "SMTP",
+        "SENTRY", "SCHEDULER", "CONNECTION_TEST", "TRIGGERER", "KERBEROS", "SENSORS",
+        "DAG_PROCESSOR", "STATE_STORE", "PROFILING", "CALLBACKS", "WEBSERVER", "CELERY",
+        "CELERY_BROKER_TRANSPORT_OPTIONS", "CELERY_KUBERNETES_EXECUTOR", "KUBERNETES_EXECUTOR",
+        "LOCAL_KUBERNETES_EXECUTOR",
+    }
+)  # fmt: skip
+
+#: Read elsewhere by Conveyor (the e-mail sender's default address).
+READ_ELSEWHERE = frozenset({"AIRFLOW__SMTP__SMTP_MAIL_FROM"})
+
 #: Airflow's executor names -> Conveyor's; any other is not honoured.
 EXECUTORS = {"LocalExecutor": "local", "CeleryExecutor": "celery"}
 
@@ -49,7 +67,7 @@ _warned: set[str] = set()
 
 def from_airflow(env: Mapping[str, str]) -> tuple[dict[str, tuple[str, str]], list[str]]:
     """The settings Airflow's variables in ``env`` give (setting -> (value, variable)), and
-    the ``AIRFLOW__*`` variables set that Conveyor does not honour, sorted."""
+    the variables of Airflow's own sections set that Conveyor does not honour, sorted."""
     found: dict[str, tuple[str, str]] = {}
     ignored: list[str] = []
     for var in sorted(env):
@@ -61,7 +79,9 @@ def from_airflow(env: Mapping[str, str]) -> tuple[dict[str, tuple[str, str]], li
             value = EXECUTORS.get(value, "")
             setting = setting if value else None
         if setting is None:
-            ignored.append(var)
+            section = var[len(PREFIX) :].split("__", 1)[0]
+            if section in AIRFLOW_SECTIONS and var not in READ_ELSEWHERE:
+                ignored.append(var)
         elif setting not in found:  # both sections set: the first by name
             found[setting] = (value, var)
     return found, ignored

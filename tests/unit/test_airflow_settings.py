@@ -67,6 +67,8 @@ def test_variables_not_honoured_are_named_once(
         "AIRFLOW__CORE__EXECUTOR": "KubernetesExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW_CONN_WAREHOUSE": "postgres://h/db",  # a connection: read as one, not a setting
+        "AIRFLOW__PIPELINE__TEAM": "analytics",  # a team's own section, read through conf
+        "AIRFLOW__SMTP__SMTP_MAIL_FROM": "a@example.com",  # the e-mail sender reads it
     }
     with caplog.at_level(logging.WARNING, logger="conveyor.config"):
         loaded = load_config(env)
@@ -74,5 +76,6 @@ def test_variables_not_honoured_are_named_once(
     warnings = [r.getMessage() for r in caplog.records if r.name == "conveyor.config"]
     assert len(warnings) == 1
     assert "AIRFLOW__CORE__EXECUTOR, AIRFLOW__CORE__LOAD_EXAMPLES." in warnings[0]
-    assert "AIRFLOW_CONN_WAREHOUSE" not in warnings[0]
+    for honoured in ("AIRFLOW_CONN_WAREHOUSE", "PIPELINE", "SMTP_MAIL_FROM"):
+        assert honoured not in warnings[0]
     assert loaded.settings.executor == "local"  # an executor Conveyor has not: not taken
