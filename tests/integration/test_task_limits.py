@@ -292,7 +292,15 @@ def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
         from conveyor.model.runtime import get_current_context
 
         with DAG("shown", dag_display_name="Shown nicely"):
-            @task(task_display_name="Each file", map_index_template="{{ label }}")
+            def note_label(context):  # ti.rendered_map_index, as a callback reads it
+                name = f"label-{context['ti'].map_index}"
+                Path("@TMP@", name).write_text(str(context["ti"].rendered_map_index))
+
+            @task(
+                task_display_name="Each file",
+                map_index_template="{{ label }}",
+                on_success_callback=note_label,
+            )
             def each(name):
                 get_current_context()["label"] = f"file {name}"  # as Airflow's docs do it
 
@@ -330,6 +338,23 @@ def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
     assert {n["id"]: n.get("label") for n in nodes} == {"each": "Each file", "broken": None}
     page = client.get(f"/dags/shown/runs/{run_id}/tasks/each/mapped/1").text
     assert "Each file" in page and "[file b.csv]" in page
+    # Callbacks read it as ti.rendered_map_index; the CLI shows it beside the index.
+    assert (env.tmp / "label-1").read_text() == "file b.csv"
+    from click.testing import CliRunner
+
+    from conveyor.cli.common import settings as cli_settings
+    from conveyor.cli.main import cli
+
+    cli_settings.cache_clear()
+    environ = {"CONVEYOR_HOME": str(env.tmp / "home"), "CONVEYOR_DATABASE_URL": env.store.url}
+    try:
+        listed_cli = CliRunner().invoke(cli, ["tasks", "list", "shown", run_id], env=environ)
+        shown_run = CliRunner().invoke(cli, ["runs", "show", "shown", run_id], env=environ)
+    finally:
+        cli_settings.cache_clear()
+    assert listed_cli.exit_code == 0, listed_cli.output
+    assert "1 (file b.csv)" in listed_cli.output
+    assert "each[0] file a.csv" in shown_run.output, shown_run.output
 
 
 @pytest.mark.postgres

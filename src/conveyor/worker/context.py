@@ -96,6 +96,8 @@ class TaskInstanceHandle:
         self.log_path = log_path
         self.start_date = started.start_date
         self.state: str | None = TaskState.RUNNING.value
+        #: The task's map_index_template as rendered after execute (None until then).
+        self.rendered_map_index: str | None = None
         self._ended = False
         self._end_date: datetime | None = None
         self._context: dict[str, Any] | None = None
@@ -167,10 +169,12 @@ class TaskInstanceHandle:
             raise RuntimeError("the try's context is not built yet")
         return self._context
 
-    def ended(self, state: TaskState | None) -> None:
-        """After the try's outcome is recorded: its state, for callbacks (its recorded end
-        is read when asked: most tries have no callback that asks)."""
+    def ended(self, state: TaskState | None, rendered_map_index: str | None = None) -> None:
+        """After the try's outcome is recorded: its state and its ``map_index_template`` as
+        rendered, for callbacks (its recorded end is read when asked: most tries have no
+        callback that asks)."""
         self.state = state.value if state is not None else None
+        self.rendered_map_index = rendered_map_index
         self._ended = True
 
     @property
