@@ -413,3 +413,48 @@ def test_two_queuers_of_different_runs_never_overrun_a_per_dag_limit(
         assert states == [TaskState.QUEUED, TaskState.SCHEDULED]
     finally:
         store.dispose()
+
+
+def test_the_keys_run_the_same_from_a_yaml_file(env: Env) -> None:
+    """A YAML DAG's task start_date and fail_fast hold as a Python DAG's do (every key's
+    meaning: tests/unit/test_yaml_airflow_keys.py)."""
+    env.write_dag(
+        "keys.yaml",
+        """
+        dags:
+          y_dated:
+            tasks:
+              always: {operator: empty}
+              late: {operator: empty, start_date: 2024-06-01}
+          y_fast:
+            fail_fast: true
+            max_active_tasks: 16
+            tasks:
+              boom:
+                operator: bash
+                bash_command: >-
+                  for i in $(seq 500); do [ -e @TMP@/slow-started ] && break; sleep 0.02;
+                  done; exit 1
+              slow:
+                operator: bash
+                bash_command: touch @TMP@/slow-started && sleep 5
+              later: {operator: empty, depends_on: [slow]}
+        """,
+        header=False,
+    )
+    env.sync()
+    march = env.trigger("y_dated", at=UTC_MARCH)
+    july = env.trigger("y_dated", at=UTC_JULY)
+    fast = env.trigger("y_fast")
+    begun = time.monotonic()
+    env.run(march, july, fast, limit=30)
+    assert env.states(march) == {"always": TaskState.SUCCESS}
+    assert env.states(july) == {"always": TaskState.SUCCESS, "late": TaskState.SUCCESS}
+    assert env.states(fast) == {
+        "boom": TaskState.FAILED,
+        "slow": TaskState.FAILED,
+        "later": TaskState.SKIPPED,
+    }
+    assert time.monotonic() - begun < 5  # slow was stopped, not waited for
+    skipped = [e.message for e in env.events(fast, "later")]
+    assert any("fail_fast: task boom failed" in (m or "") for m in skipped), skipped
