@@ -43,6 +43,7 @@ PRODUCER = """
                 "index": ti.xcom_pull(task_ids="each", map_indexes=1),
                 "indexes": ti.xcom_pull(task_ids="each", map_indexes=[0, 5], default="none"),
                 "positional_dag": ti.xcom_pull("make", "producer", "return_value"),
+                "none_asked": ti.xcom_pull(task_ids=[]),
             }
 
         [make(), each.expand(x=[1, 2]), counter()] >> read()
@@ -104,6 +105,7 @@ def test_pulls_read_what_airflow_3_reads(env: Env) -> None:
         "index": 20,
         "indexes": [10, "none"],
         "positional_dag": "2024-01-03",  # the second argument is dag_id, as in Airflow
+        "none_asked": [],
     }
     assert _xcom(env, third, "counter") == {"self": "own", "this_run_only": None}
     # A task reading its own earlier value: the newest run dated at or before this one.

@@ -221,7 +221,10 @@ class TaskInstanceHandle:
         A key a task of this run did not push is looked up in the dict it returned, if any.
         """
         single = isinstance(task_ids, str) or task_ids is None
-        ids = [task_ids] if isinstance(task_ids, str) else list(task_ids or [self.task_id])
+        if isinstance(task_ids, str):
+            ids = [task_ids]
+        else:  # an empty list asks for nothing, not for this task
+            ids = [self.task_id] if task_ids is None else list(task_ids)
         request = PullRequest(
             dag_id=dag_id or self.dag_id,
             run_id=run_id or self.run_id,
