@@ -355,6 +355,14 @@ def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
     assert listed_cli.exit_code == 0, listed_cli.output
     assert "1 (file b.csv)" in listed_cli.output
     assert "each[0] file a.csv" in shown_run.output, shown_run.output
+    # conveyor run's progress lines name it too.
+    from rich.console import Console
+
+    from conveyor.cli.run_watch import RunWatcher
+
+    console = Console(record=True, width=200)
+    RunWatcher(env.store, run_pk, console, progress_lines=True).look()
+    assert "each[1] file b.csv success" in console.export_text()
 
 
 @pytest.mark.postgres
