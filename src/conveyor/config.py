@@ -1,4 +1,6 @@
-"""Configuration: defaults, then ``$CONVEYOR_HOME/conveyor.toml``, then ``CONVEYOR_*`` variables.
+"""Configuration: defaults, then ``$CONVEYOR_HOME/conveyor.toml``, then Airflow's
+``AIRFLOW__SECTION__KEY`` variables of the settings Conveyor shares (``airflow_settings``),
+then ``CONVEYOR_*`` variables.
 
 Each value remembers where it came from, so ``conveyor config show`` can say. A value that
 does not validate stops the process with the key, the value and what was expected.
@@ -24,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from conveyor.airflow_settings import from_airflow, warn_ignored
 from conveyor.exceptions import ConfigError
 
 ENV_PREFIX = "CONVEYOR_"
@@ -345,6 +348,11 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Load
         for key, value in _read_file(config_file).items():
             values[key] = value
             sources[key] = str(config_file)
+    airflow, ignored = from_airflow(env)
+    for name, (value, var) in airflow.items():
+        values[name] = value
+        sources[name] = f"env {var}"
+    warn_ignored(ignored)
     for name in Settings.model_fields:
         var = f"{ENV_PREFIX}{name.upper()}"
         if var in env and env[var] != "":

@@ -58,7 +58,6 @@ TI_HINTS: dict[str, str] = {
     "trigger_id": "`conveyor tasks why` shows the trigger a deferred try waits for",
     "next_method": "a deferred task's resume method is the operator's business, not the ti's",
     "next_kwargs": "a deferred task's resume arguments are the operator's business",
-    "rendered_map_index": "map_index_template is not rendered; use ti.map_index",
     "note": "read the note in the web UI or with the REST API",
     "refresh_from_db": "the handle reads the store when asked; nothing to refresh",
     "set_state": "return, raise AirflowSkipException or AirflowFailException instead",

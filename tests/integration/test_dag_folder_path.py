@@ -2,7 +2,8 @@
 
 A DAG file in a subfolder imports ``common.helpers`` from the folder's root and an operator,
 a macro and a hook of an ``AirflowPlugin`` in the plugins folder, by Airflow 1.10's names
-(``airflow.operators.<plugin>``) and by the plugin module's own. It runs on the local
+(``airflow.operators.<plugin>``) and by the plugin module's own; a template reaches another
+plugin's macros as ``{{ macros.<plugin>.<name>() }}``. It runs on the local
 executor; a change to the helper or the plugin makes a new version; and a real Celery
 worker that has neither folder (not even in its working folder) runs it from the store.
 """
@@ -38,6 +39,7 @@ REPORT = """
     from airflow import DAG
     from airflow.hooks.shout_plugin import ShoutHook
     from airflow.macros.shout_plugin import twice
+    from airflow.operators.bash import BashOperator
     from airflow.operators.python import PythonOperator
     from airflow.operators.shout_plugin import ShoutOperator
 
@@ -52,6 +54,20 @@ REPORT = """
     with DAG("report", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
         PythonOperator(task_id="greet", python_callable=both)
         ShoutOperator(task_id="shout", word="hey")
+        # A plugin the file never imports, reached by its macros in a template.
+        BashOperator(task_id="stamp", bash_command="echo {{ macros.stamp_plugin.stamp('x') }}")
+"""
+STAMP_PLUGIN = """
+    from airflow.plugins_manager import AirflowPlugin
+
+
+    def stamp(text):
+        return "stamped-" + text
+
+
+    class StampPlugin(AirflowPlugin):
+        name = "stamp_plugin"
+        macros = [stamp]
 """
 HELPERS = 'def greet():\n    return "common @VERSION@"\n'
 PLUGIN = """
@@ -94,6 +110,7 @@ def _write(dags: Path, plugins: Path, version: str = "v1", mark: str = "!") -> N
     (dags / "common" / "__init__.py").write_text("")
     (dags / "common" / "helpers.py").write_text(HELPERS.replace("@VERSION@", version))
     (plugins / "shout_plugin.py").write_text(textwrap.dedent(PLUGIN).replace("@MARK@", mark))
+    (plugins / "stamp_plugin.py").write_text(textwrap.dedent(STAMP_PLUGIN))
 
 
 def _processor(store: Store, settings: Settings) -> DagFileProcessor:
@@ -152,7 +169,11 @@ def test_a_subfolder_dag_imports_the_root_and_a_plugin_on_the_local_executor(
         run_pk = runs.create_manual_run(conn, "report", created_by="test")
     assert run_pk is not None
     run_until_finished(settings, store, [run_pk], limit=60)
-    assert _results(store, run_pk) == {"greet": ["common v1", "abab", "X"], "shout": "HEY!"}
+    assert _results(store, run_pk) == {
+        "greet": ["common v1", "abab", "X"],
+        "shout": "HEY!",
+        "stamp": "stamped-x",
+    }
 
     # What the file imports from the root and the plugins folder is part of its version: a
     # change to either parses the file again, in a running processor and in one started
@@ -170,7 +191,11 @@ def test_a_subfolder_dag_imports_the_root_and_a_plugin_on_the_local_executor(
         run_pk = runs.create_manual_run(conn, "report", created_by="test")
     assert run_pk is not None
     run_until_finished(settings, store, [run_pk], limit=60)
-    assert _results(store, run_pk) == {"greet": ["common v2", "abab", "X"], "shout": "HEY?"}
+    assert _results(store, run_pk) == {
+        "greet": ["common v2", "abab", "X"],
+        "shout": "HEY?",
+        "stamp": "stamped-x",
+    }
 
 
 @pytest.fixture
@@ -220,7 +245,12 @@ def test_a_celery_worker_without_either_folder_runs_the_dag_from_the_store(
         deadline = time.monotonic() + 90
         scheduler.run(until=lambda: done() or time.monotonic() > deadline)
     assert done(), f"the run did not finish; the worker said:\n{log.read_text()[-3000:]}"
-    assert _results(store, run_pk) == {"greet": ["common v1", "abab", "X"], "shout": "HEY!"}
+    assert _results(store, run_pk) == {
+        "greet": ["common v1", "abab", "X"],
+        "shout": "HEY!",
+        "stamp": "stamped-x",
+    }
     shipped = {p.relative_to(worker_home / "code").parts[1:] for p in worker_home.rglob("*.py")}
     assert ("common", "helpers.py") in shipped
     assert (".plugins", "shout_plugin.py") in shipped
+    assert (".plugins", "stamp_plugin.py") in shipped  # named only by a template's macros

@@ -292,7 +292,15 @@ def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
         from conveyor.model.runtime import get_current_context
 
         with DAG("shown", dag_display_name="Shown nicely"):
-            @task(task_display_name="Each file", map_index_template="{{ label }}")
+            def note_label(context):  # ti.rendered_map_index, as a callback reads it
+                name = f"label-{context['ti'].map_index}"
+                Path("@TMP@", name).write_text(str(context["ti"].rendered_map_index))
+
+            @task(
+                task_display_name="Each file",
+                map_index_template="{{ label }}",
+                on_success_callback=note_label,
+            )
             def each(name):
                 get_current_context()["label"] = f"file {name}"  # as Airflow's docs do it
 
@@ -330,6 +338,31 @@ def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
     assert {n["id"]: n.get("label") for n in nodes} == {"each": "Each file", "broken": None}
     page = client.get(f"/dags/shown/runs/{run_id}/tasks/each/mapped/1").text
     assert "Each file" in page and "[file b.csv]" in page
+    # Callbacks read it as ti.rendered_map_index; the CLI shows it beside the index.
+    assert (env.tmp / "label-1").read_text() == "file b.csv"
+    from click.testing import CliRunner
+
+    from conveyor.cli.common import settings as cli_settings
+    from conveyor.cli.main import cli
+
+    cli_settings.cache_clear()
+    environ = {"CONVEYOR_HOME": str(env.tmp / "home"), "CONVEYOR_DATABASE_URL": env.store.url}
+    try:
+        listed_cli = CliRunner().invoke(cli, ["tasks", "list", "shown", run_id], env=environ)
+        shown_run = CliRunner().invoke(cli, ["runs", "show", "shown", run_id], env=environ)
+    finally:
+        cli_settings.cache_clear()
+    assert listed_cli.exit_code == 0, listed_cli.output
+    assert "1 (file b.csv)" in listed_cli.output
+    assert "each[0] file a.csv" in shown_run.output, shown_run.output
+    # conveyor run's progress lines name it too.
+    from rich.console import Console
+
+    from conveyor.cli.run_watch import RunWatcher
+
+    console = Console(record=True, width=200)
+    RunWatcher(env.store, run_pk, console, progress_lines=True).look()
+    assert "each[1] file b.csv success" in console.export_text()
 
 
 @pytest.mark.postgres
@@ -388,3 +421,48 @@ def test_two_queuers_of_different_runs_never_overrun_a_per_dag_limit(
         assert states == [TaskState.QUEUED, TaskState.SCHEDULED]
     finally:
         store.dispose()
+
+
+def test_the_keys_run_the_same_from_a_yaml_file(env: Env) -> None:
+    """A YAML DAG's task start_date and fail_fast hold as a Python DAG's do (every key's
+    meaning: tests/unit/test_yaml_airflow_keys.py)."""
+    env.write_dag(
+        "keys.yaml",
+        """
+        dags:
+          y_dated:
+            tasks:
+              always: {operator: empty}
+              late: {operator: empty, start_date: 2024-06-01}
+          y_fast:
+            fail_fast: true
+            max_active_tasks: 16
+            tasks:
+              boom:
+                operator: bash
+                bash_command: >-
+                  for i in $(seq 500); do [ -e @TMP@/slow-started ] && break; sleep 0.02;
+                  done; exit 1
+              slow:
+                operator: bash
+                bash_command: touch @TMP@/slow-started && sleep 5
+              later: {operator: empty, depends_on: [slow]}
+        """,
+        header=False,
+    )
+    env.sync()
+    march = env.trigger("y_dated", at=UTC_MARCH)
+    july = env.trigger("y_dated", at=UTC_JULY)
+    fast = env.trigger("y_fast")
+    begun = time.monotonic()
+    env.run(march, july, fast, limit=30)
+    assert env.states(march) == {"always": TaskState.SUCCESS}
+    assert env.states(july) == {"always": TaskState.SUCCESS, "late": TaskState.SUCCESS}
+    assert env.states(fast) == {
+        "boom": TaskState.FAILED,
+        "slow": TaskState.FAILED,
+        "later": TaskState.SKIPPED,
+    }
+    assert time.monotonic() - begun < 5  # slow was stopped, not waited for
+    skipped = [e.message for e in env.events(fast, "later")]
+    assert any("fail_fast: task boom failed" in (m or "") for m in skipped), skipped

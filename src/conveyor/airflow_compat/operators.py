@@ -102,11 +102,19 @@ def _xcom_pull(
     self: BaseOperator,
     context: dict[str, Any],
     task_ids: Any = None,
+    dag_id: str | None = None,
     key: str = "return_value",
+    include_prior_dates: bool | None = None,
     **airflow: Any,
 ) -> Any:
-    """Airflow 1.10's ``self.xcom_pull(context, task_ids=..., key=...)``."""
-    return context["ti"].xcom_pull(task_ids=task_ids, key=key, **airflow)
+    """Airflow's ``self.xcom_pull(context, task_ids, dag_id, key, include_prior_dates)``."""
+    return context["ti"].xcom_pull(
+        task_ids=task_ids,
+        dag_id=dag_id,
+        key=key,
+        include_prior_dates=bool(include_prior_dates),
+        **airflow,
+    )
 
 
 def _render_template(self: BaseOperator, content: Any, context: dict[str, Any]) -> Any:

@@ -24,6 +24,8 @@ import sys
 import types
 from typing import Any, ClassVar
 
+from conveyor.model import templating
+
 log = logging.getLogger(__name__)
 
 #: ``airflow.<kind>.<plugin name>`` modules a plugin's lists make (Airflow 1.10's names).
@@ -157,6 +159,42 @@ def fill(module: types.ModuleType) -> bool:
         setattr(module, item_name, item)
     _made.append(module.__name__)
     return True
+
+
+def macros_of(name: str) -> types.ModuleType | None:
+    """``{{ macros.<name> }}``: the macros of plugin ``name`` in the entered namespace's
+    plugins folder, as the module ``airflow.macros.<name>`` holds them; None if no plugin
+    has that name (PluginError names the plugin files that failed to import)."""
+    if _folder is None:
+        return None
+    plugins, errors = load_folder(_folder)
+    plugin = plugins.get(name)
+    if plugin is None:
+        if errors:
+            raise PluginError(f"no plugin named {name!r} in {_folder}: " + "; ".join(errors))
+        return None
+    module = types.ModuleType(f"airflow.macros.{name}")
+    for item in plugin.macros or []:
+        item_name = getattr(item, "__name__", None)
+        if item_name is None:
+            raise PluginError(f"plugin {name!r}: macros lists {item!r}, which has no name")
+        setattr(module, item_name, item)
+    return module
+
+
+def preload(folder: str) -> None:
+    """Import every module of the plugins folder while a DAG file is parsed, as Airflow
+    loads every plugin: so a plugin only a template names (``macros.<plugin>``) is shipped
+    with the DAG's version. A module that fails is left for the DAG that asks for its
+    plugin to report (``fill``, ``macros_of``)."""
+    for module_name in module_names(folder):
+        try:
+            importlib.import_module(module_name)
+        except Exception as exc:  # reported where a DAG asks for the plugin
+            log.debug("plugin module %s failed to import: %s", module_name, exc)
+
+
+templating.set_plugin_macros(macros_of)
 
 
 def load_folder(folder: str) -> tuple[dict[str, type[AirflowPlugin]], list[str]]:

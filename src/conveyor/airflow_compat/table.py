@@ -39,7 +39,7 @@ _PYTHON = {
 _PYTHON_1_10 = ("PythonOperator", "BranchPythonOperator", "ShortCircuitOperator")
 _EMPTY = same_names("conveyor", "EmptyOperator")
 _DUMMY = {"DummyOperator": "conveyor:EmptyOperator"}  # Airflow's old name, same meaning
-_TRIGGER = same_names("conveyor.operators.trigger_dagrun", "TriggerDagRunOperator")
+_TRIGGER = same_names("conveyor.airflow_compat.trigger_dagrun", "TriggerDagRunOperator")
 _LATEST_ONLY = same_names("conveyor", "LatestOnlyOperator")
 _BASE_SENSOR = {
     "BaseSensorOperator": "conveyor.sensors:BaseSensor",

@@ -68,6 +68,8 @@ class RunWatcher:
                 continue
             self._states[key] = (r.state, r.try_number)
             name = r.task_id if r.map_index < 0 else f"{r.task_id}[{r.map_index}]"
+            if r.rendered_map_index:  # the instance's name from its map_index_template
+                name += f" {r.rendered_map_index}"
             line = (
                 f"{_utcnow():%H:%M:%S} {escape(name)} {styled(r.state)} "
                 f"(try {r.try_number}/{r.max_tries})"

@@ -112,6 +112,8 @@ def show(dag_id: str, run_id: str, output: str) -> None:
     for ti in tis:
         last = tries.get((ti.id, ti.try_number))
         name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        if ti.rendered_map_index:  # the instance's name from its map_index_template
+            name += f" {ti.rendered_map_index}"
         rows.append(
             [
                 name,

@@ -97,6 +97,14 @@ def _refuse_ambiguous_instance(conn: Connection, run_pk: int, dag_id: str, task_
         )
 
 
+def instance_label(map_index: int, rendered: str | None) -> str | None:
+    """A mapped instance's index, with its ``map_index_template`` as rendered when it has
+    one (the name Airflow's UI shows); None for an unmapped task."""
+    if map_index < 0:
+        return None
+    return f"{map_index} ({rendered})" if rendered else str(map_index)
+
+
 @tasks.command("list")
 @click.argument("dag_id")
 @click.argument("run_id", default="latest")
@@ -115,7 +123,7 @@ def list_command(dag_id: str, run_id: str, output: str) -> None:
         [
             [
                 t.task_id,
-                t.map_index if t.map_index >= 0 else None,
+                instance_label(t.map_index, t.rendered_map_index),
                 t.state,
                 f"{t.try_number}/{t.max_tries}",
                 t.hostname,

@@ -31,6 +31,7 @@ from typing import Any, Final, Literal
 
 from conveyor import airflow_compat, interrupts
 from conveyor._processes import adopt_environment, fork_context
+from conveyor.airflow_compat import plugins as plugins_loader
 from conveyor.exceptions import DagImportError
 from conveyor.loading import namespaces, shipping
 from conveyor.loading.importer import (
@@ -136,11 +137,15 @@ def load_file(
     folders = search_folders(path, root, plugins)
     plugins_folder = str(plugins.resolve()) if plugins is not None and plugins.is_dir() else None
     if Path(path).suffix == ".py":  # run exactly the text that is stored and hashed
-        return import_dag_file(path, source=source, folders=folders, plugins_folder=plugins_folder)
-    space = namespaces.for_folders(folders, plugins_folder)
-    namespaces.refresh(space)
-    namespaces.enter(space)
-    return loader_for(path)(path)
+        dags = import_dag_file(path, source=source, folders=folders, plugins_folder=plugins_folder)
+    else:
+        space = namespaces.for_folders(folders, plugins_folder)
+        namespaces.refresh(space)
+        namespaces.enter(space)
+        dags = loader_for(path)(path)
+    if plugins_folder is not None:  # every plugin travels with the version, as Airflow loads all
+        plugins_loader.preload(plugins_folder)
+    return dags
 
 
 def parse_file(path: str, root: Path | None = None, plugins: Path | None = None) -> ParsedFile:

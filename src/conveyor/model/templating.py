@@ -23,7 +23,7 @@ import random
 import shlex
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -162,12 +162,38 @@ def ds_format(ds: str, input_format: str, output_format: str) -> str:
     return _datetime.datetime.strptime(ds, input_format).strftime(output_format)
 
 
+class Macros(SimpleNamespace):
+    """``{{ macros }}``: the standard macros, and ``macros.<plugin>`` for an Airflow plugin's
+    ``macros`` list (looked up when a template asks, in the plugins folder of the DAG being
+    run; ``airflow_compat.plugins`` registers the lookup)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or _plugin_macros is None:
+            raise AttributeError(name)
+        found = _plugin_macros(name)
+        if found is None:
+            raise AttributeError(
+                f"macros has no {name!r}: neither a standard macro nor a plugin of that name "
+                "in the plugins folder"
+            )
+        return found
+
+
+_plugin_macros: Callable[[str], Any] | None = None
+
+
+def set_plugin_macros(lookup: Callable[[str], Any]) -> None:
+    """Where ``macros.<name>`` looks for a plugin's macros (one lookup per process)."""
+    global _plugin_macros
+    _plugin_macros = lookup
+
+
 def _macros() -> SimpleNamespace:
     try:
         import dateutil  # optional: present when the user's environment has it
     except ImportError:  # pragma: no cover - depends on the environment
         dateutil = None
-    return SimpleNamespace(
+    return Macros(
         ds_add=ds_add,
         ds_format=ds_format,
         datetime=_datetime.datetime,

@@ -84,13 +84,21 @@ class TriggerDagRunOperator(BaseOperator):
         self.poke_interval = _as_timedelta(poke_interval, f"task {self.task_id!r}: poke_interval")
         self.deferrable = bool(deferrable)
 
+    #: Whether a run an earlier try of this task made is taken as this try's (Conveyor's
+    #: default run id makes a retry find it); Airflow's face makes a new run per try instead.
+    retry_finds_its_run: ClassVar[bool] = True
+    #: Whether a triggered run that ended in ``failed_states`` fails the try for good (a
+    #: retry would find the same run) or as an error retries may answer (Airflow's face).
+    failed_run_is_final: ClassVar[bool] = True
+    #: Whether a run id that is taken fails the try for good (Airflow 3's face) or as an
+    #: error retries may answer.
+    taken_run_id_is_final: ClassVar[bool] = False
+
     def execute(self, context: dict[str, Any]) -> Any:
         ti = context["ti"]
-        run_id = check_run_id(
-            self.trigger_run_id
-            or (f"triggered__{context['dag'].dag_id}__{context['run_id']}__{self.task_id}")[:250]
-        )
-        run_pk = self._create_run(ti, run_id)
+        logical_date = self._logical_date()
+        run_id = check_run_id(self.trigger_run_id or self.default_run_id(context, logical_date))
+        run_pk = self._create_run(ti, run_id, logical_date)
         verb = "triggered"
         if run_pk is None:
             verb = self._when_it_exists(ti, run_id)
@@ -100,17 +108,23 @@ class TriggerDagRunOperator(BaseOperator):
             state = self._wait(ti, run_id, state)
         return {"dag_id": self.trigger_dag_id, "run_id": run_id, "state": state.value}
 
+    def default_run_id(self, context: dict[str, Any], logical_date: datetime | None) -> str:
+        """The run id when ``trigger_run_id`` is not given: derived from this task's run, so
+        a retry finds the run an earlier try made."""
+        return f"triggered__{context['dag'].dag_id}__{context['run_id']}__{self.task_id}"[:250]
+
     def _when_it_exists(self, ti: Any, run_id: str) -> str:
         """The run id is taken: by an earlier try of this task (use it), or else as
         ``reset_dag_run`` and ``skip_when_already_exists`` say."""
-        if ti.made_dag_run(self.trigger_dag_id, run_id):
+        if self.retry_finds_its_run and ti.made_dag_run(self.trigger_dag_id, run_id):
             return "found (made by an earlier try)"
         if self.reset_dag_run:
             ti.reset_dag_run(self.trigger_dag_id, run_id)
             return "cleared (reset_dag_run) the existing"
         if self.skip_when_already_exists:
             raise Skip(f"DAG {self.trigger_dag_id!r} already has a run {run_id!r}")
-        raise TaskError(
+        error = Fail if self.taken_run_id_is_final else TaskError
+        raise error(
             f"DAG {self.trigger_dag_id!r} already has a run {run_id!r} (DagRunAlreadyExists): "
             "give reset_dag_run=True to run it again, or skip_when_already_exists=True"
         )
@@ -118,7 +132,7 @@ class TriggerDagRunOperator(BaseOperator):
     def _wait(self, ti: Any, run_id: str, state: RunState) -> RunState:
         while True:
             if state in self.failed_states:
-                raise Fail(
+                raise (Fail if self.failed_run_is_final else TaskError)(
                     f"the triggered run {run_id} of DAG {self.trigger_dag_id} ended "
                     f"{state.value}, one of failed_states "
                     f"({', '.join(s.value for s in self.failed_states)})"
@@ -149,7 +163,7 @@ class TriggerDagRunOperator(BaseOperator):
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
-    def _create_run(self, ti: Any, run_id: str) -> int | None:
+    def _create_run(self, ti: Any, run_id: str, logical_date: datetime | None) -> int | None:
         """Make the run, waiting up to ``TARGET_WAIT_SECONDS`` for a target DAG not parsed
         yet: at scheduler start an ``@once`` DAG can run before the folder is all parsed."""
         deadline = time.monotonic() + TARGET_WAIT_SECONDS
@@ -159,7 +173,7 @@ class TriggerDagRunOperator(BaseOperator):
                     self.trigger_dag_id,
                     run_id=run_id,
                     conf=self.conf,
-                    logical_date=self._logical_date(),
+                    logical_date=logical_date,
                 )
             except ConfRefused as refused:  # the check every trigger makes: no retry helps
                 raise Fail(f"conf for DAG {self.trigger_dag_id!r} refused: {refused}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from conveyor.store.transitions import Actor, StartedTry
 from conveyor.store.xcom import upsert_xcom
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
 from conveyor.worker.xcom_masking import shown_xcom
+from conveyor.worker.xcom_pulls import ALL_INDEXES, PullRequest, pull
 
 
 def check_json(value: Any, what: str) -> Any:
@@ -94,6 +96,8 @@ class TaskInstanceHandle:
         self.log_path = log_path
         self.start_date = started.start_date
         self.state: str | None = TaskState.RUNNING.value
+        #: The task's map_index_template as rendered after execute (None until then).
+        self.rendered_map_index: str | None = None
         self._ended = False
         self._end_date: datetime | None = None
         self._context: dict[str, Any] | None = None
@@ -165,10 +169,12 @@ class TaskInstanceHandle:
             raise RuntimeError("the try's context is not built yet")
         return self._context
 
-    def ended(self, state: TaskState | None) -> None:
-        """After the try's outcome is recorded: its state, for callbacks (its recorded end
-        is read when asked: most tries have no callback that asks)."""
+    def ended(self, state: TaskState | None, rendered_map_index: str | None = None) -> None:
+        """After the try's outcome is recorded: its state and its ``map_index_template`` as
+        rendered, for callbacks (its recorded end is read when asked: most tries have no
+        callback that asks)."""
         self.state = state.value if state is not None else None
+        self.rendered_map_index = rendered_map_index
         self._ended = True
 
     @property
@@ -199,23 +205,43 @@ class TaskInstanceHandle:
 
     def xcom_pull(
         self,
-        task_ids: str | list[str] | None = None,
+        task_ids: str | Iterable[str] | None = None,
+        dag_id: str | None = None,
         key: str = RETURN_VALUE,
-        **_airflow: Any,  # dag_id=, include_prior_dates=, map_indexes=: this run's, as given
+        include_prior_dates: bool = False,
+        session: Any = None,  # Airflow 2's ORM session: Conveyor's store needs none
+        *,
+        map_indexes: Any = ALL_INDEXES,
+        default: Any = None,
+        run_id: str | None = None,
     ) -> Any:
-        """One task id: its value. A list: a list of values. None: this task's upstream.
+        """Airflow 3's ``xcom_pull`` (see ``xcom_pulls``): ``task_ids=None`` is this task,
+        ``dag_id`` / ``run_id`` default to this try's, a list of tasks answers a list.
 
-        A key the task did not push is looked up in the dict the task returned, if any.
+        A key a task of this run did not push is looked up in the dict it returned, if any.
         """
+        single = isinstance(task_ids, str) or task_ids is None
         if isinstance(task_ids, str):
-            return self._pull_key(task_ids, key)
-        ids = list(task_ids) if task_ids is not None else sorted(self.task.upstream_task_ids)
-        return [self._pull_key(tid, key) for tid in ids]
-
-    def _pull_key(self, task_id: str, key: str) -> Any:
-        value = self.xcom_pull_one(task_id, key)
-        if value is None and key != RETURN_VALUE:
-            returned = self.xcom_pull_one(task_id, RETURN_VALUE)
+            ids = [task_ids]
+        else:  # an empty list asks for nothing, not for this task
+            ids = [self.task_id] if task_ids is None else list(task_ids)
+        request = PullRequest(
+            dag_id=dag_id or self.dag_id,
+            run_id=run_id or self.run_id,
+            task_ids=ids,
+            single_task=single,
+            key=key,
+            include_prior_dates=include_prior_dates,
+            map_indexes=map_indexes,
+            default=default,
+            calling_date=self._run.logical_date,
+            run_id_given=run_id is not None,
+        )
+        with self._store.read() as conn:
+            value = pull(conn, request)
+        this_run = request.dag_id == self.dag_id and request.run_id == self.run_id
+        if value is None and single and this_run and key != RETURN_VALUE:
+            returned = self.xcom_pull_one(ids[0], RETURN_VALUE)
             if isinstance(returned, dict):
                 return returned.get(key)
         return value

@@ -331,7 +331,7 @@ class TryRunner:
             outcome = dataclasses.replace(outcome, error=masking.redact(outcome.error))
         result = self._record_ending(started, run, call, outcome)
         if call.context is not None:
-            call.context["ti"].ended(result.state)
+            call.context["ti"].ended(result.state, call.final_map_index_label())
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store,
             self.resolve_dag,
@@ -500,10 +500,10 @@ class _Call:
             returned=returned,
             emitted=self.emitted,
             rendered=self.rendered,
-            rendered_map_index=self._map_index_label(),
+            rendered_map_index=self.final_map_index_label(),
         )
 
-    def _map_index_label(self) -> str | None:
+    def final_map_index_label(self) -> str | None:
         """The label kept with the try's end: rendered after a success; after a failure,
         rendered now, as far as the context got."""
         if self.map_index_label is not None or self.task is None or self.context is None:

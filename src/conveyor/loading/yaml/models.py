@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.schedules import PRESET_NAMES, schedule_from_arg
+from conveyor.model.task import WeightRule
 from conveyor.model.trigger_rules import TriggerRule
 
 #: Operators known by a short name; any other operator is named by its import path.
@@ -311,6 +312,10 @@ assert set(typing.get_args(TriggerRuleName)) == {rule.value for rule in TriggerR
     TriggerRule.ALL_DONE_SETUP_SUCCESS.value
 }
 
+WeightRuleName = Literal["downstream", "upstream", "absolute"]
+# Spelled out for type checkers and the schema; it must list exactly the engine's rules.
+assert set(typing.get_args(WeightRuleName)) == {rule.value for rule in WeightRule}
+
 # -- models ----------------------------------------------------------------------------------
 
 
@@ -349,6 +354,24 @@ class TaskOptions(_Model):
     """Documentation shown with the task."""
     owner: str | None = None
     """Who to ask about this task."""
+    weight_rule: WeightRuleName = "downstream"
+    """How priority_weight adds up: the task's own plus all its downstream tasks' (downstream),
+    upstream tasks' (upstream), or its own alone (absolute)."""
+    max_active_tis_per_dag: int | None = Field(None, ge=1)
+    """Tries of this task running at once across all runs of the DAG (unset: no limit)."""
+    max_active_tis_per_dagrun: int | None = Field(None, ge=1)
+    """Tries of this task running at once within one run (its mapped instances)."""
+    wait_for_downstream: bool = False
+    """Also wait for the tasks right after this one in the previous run (implies
+    depends_on_past)."""
+    start_date: DateTime | None = None
+    """The task's own first date: runs dated before it leave the task out (skipped)."""
+    end_date: DateTime | None = None
+    """The task's own last date: runs dated after it leave the task out (skipped)."""
+    map_index_template: str | None = None
+    """A Jinja template naming each instance of a mapped task, rendered after it runs."""
+    task_display_name: str | None = None
+    """The name shown for the task in the UI instead of its id."""
 
 
 class BashTask(TaskOptions):
@@ -455,6 +478,10 @@ class DefaultArgs(_Model):
     pool_slots: int = Field(1, ge=1)
     depends_on_past: bool = False
     owner: str | None = None
+    weight_rule: WeightRuleName = "downstream"
+    max_active_tis_per_dag: int | None = Field(None, ge=1)
+    max_active_tis_per_dagrun: int | None = Field(None, ge=1)
+    wait_for_downstream: bool = False
 
 
 Scalar = str | int | float | bool
@@ -490,6 +517,11 @@ class DagOptions(_Model):
     is_paused_upon_creation: bool | None = None
     """Paused (true) or not (false) when the DAG is first registered; unset: the setting
     dags_are_paused_at_creation decides. Later changes to the file keep the DAG's pause state."""
+    fail_fast: bool = False
+    """When a task fails, stop the run's running tasks and leave the rest unrun (every task
+    keeps the default trigger rule)."""
+    dag_display_name: str | None = None
+    """The name shown for the DAG in the UI instead of its id."""
 
 
 class DagSpec(DagOptions):

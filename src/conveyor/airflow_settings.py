@@ -1,0 +1,102 @@
+"""Airflow's ``AIRFLOW__SECTION__KEY`` variables for the settings Conveyor shares with it.
+
+A deployment moved from Airflow keeps its environment: where Conveyor has the same setting
+with the same meaning, Airflow's variable sets it (a ``CONVEYOR_*`` variable of the same
+setting wins). Every other variable of Airflow's own sections that is set is named in one
+warning when the configuration is first read, so nothing Airflow would have done with it
+passes silently (a team's own sections are read by DAG code through ``conf``).
+``sql_alchemy_conn`` is one of those: it names Airflow's own database, which Conveyor's store
+must not share (``CONVEYOR_DATABASE_URL`` sets the store).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+log = logging.getLogger("conveyor.config")
+
+PREFIX = "AIRFLOW__"
+
+#: Airflow's variable -> Conveyor's setting of the same meaning (Airflow 2's and 3's sections).
+SAME_SETTING: dict[str, str] = {
+    "AIRFLOW__CORE__DAGS_FOLDER": "dags_folder",
+    "AIRFLOW__CORE__PLUGINS_FOLDER": "plugins_folder",
+    "AIRFLOW__CORE__PARALLELISM": "parallelism",
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "dags_are_paused_at_creation",
+    "AIRFLOW__CORE__FERNET_KEY": "fernet_key",
+    "AIRFLOW__CORE__EXECUTOR": "executor",
+    "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "parse_timeout_seconds",
+    "AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT": "parse_timeout_seconds",
+    "AIRFLOW__CORE__KILLED_TASK_CLEANUP_TIME": "kill_grace_seconds",
+    "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "parse_timeout_seconds",
+    "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "min_file_process_interval",
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "min_file_process_interval",
+    "AIRFLOW__SCHEDULER__PARSING_PROCESSES": "dag_parse_processes",
+    "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "dag_parse_processes",
+    "AIRFLOW__LOGGING__BASE_LOG_FOLDER": "log_folder",
+    "AIRFLOW__CELERY__BROKER_URL": "broker_url",
+    "AIRFLOW__WEBSERVER__SECRET_KEY": "secret_key",
+    "AIRFLOW__API__SECRET_KEY": "secret_key",
+    "AIRFLOW__WEBSERVER__BASE_URL": "base_url",
+    "AIRFLOW__API__BASE_URL": "base_url",
+}
+
+#: Airflow's own sections (Airflow 2's and 3's, and its executors'): a variable of one of them
+#: Conveyor does not map is warned about. Other sections are a team's own (or a provider's),
+#: read by DAG code through ``airflow.configuration.conf``, which honours them.
+AIRFLOW_SECTIONS = frozenset(
+    {
+        "CORE", "DATABASE", "LOGGING", "METRICS", "TRACES", "SECRETS", "CLI", "DEBUG", "API",
+        "WORKERS", "SDK", "API_AUTH", "EXECUTION_API", "LINEAGE", "OPERATORS", "EMAIL", "SMTP",
+        "SENTRY", "SCHEDULER", "CONNECTION_TEST", "TRIGGERER", "KERBEROS", "SENSORS",
+        "DAG_PROCESSOR", "STATE_STORE", "PROFILING", "CALLBACKS", "WEBSERVER", "CELERY",
+        "CELERY_BROKER_TRANSPORT_OPTIONS", "CELERY_KUBERNETES_EXECUTOR", "KUBERNETES_EXECUTOR",
+        "LOCAL_KUBERNETES_EXECUTOR",
+    }
+)  # fmt: skip
+
+#: Read elsewhere by Conveyor (the e-mail sender's default address).
+READ_ELSEWHERE = frozenset({"AIRFLOW__SMTP__SMTP_MAIL_FROM"})
+
+#: Airflow's executor names -> Conveyor's; any other is not honoured.
+EXECUTORS = {"LocalExecutor": "local", "CeleryExecutor": "celery"}
+
+_warned: set[str] = set()
+
+
+def from_airflow(env: Mapping[str, str]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """The settings Airflow's variables in ``env`` give (setting -> (value, variable)), and
+    the variables of Airflow's own sections set that Conveyor does not honour, sorted."""
+    found: dict[str, tuple[str, str]] = {}
+    ignored: list[str] = []
+    for var in sorted(env):
+        if not var.startswith(PREFIX) or env[var] == "":
+            continue
+        setting = SAME_SETTING.get(var)
+        value = env[var]
+        if setting == "executor":
+            value = EXECUTORS.get(value, "")
+            setting = setting if value else None
+        if setting is None:
+            section = var[len(PREFIX) :].split("__", 1)[0]
+            if section in AIRFLOW_SECTIONS and var not in READ_ELSEWHERE:
+                ignored.append(var)
+        elif setting not in found:  # both sections set: the first by name
+            found[setting] = (value, var)
+    return found, ignored
+
+
+def warn_ignored(ignored: list[str]) -> None:
+    """One warning per process naming the ``AIRFLOW__*`` variables Conveyor does not honour."""
+    new = [var for var in ignored if var not in _warned]
+    if not new:
+        return
+    _warned.update(new)
+    log.warning(
+        "these Airflow settings are set in the environment and Conveyor does not honour them: "
+        "%s. Conveyor reads AIRFLOW__* only for %s (CONVEYOR_* wins); see `conveyor config "
+        "show` for its own settings",
+        ", ".join(new),
+        ", ".join(sorted(SAME_SETTING)),
+    )
