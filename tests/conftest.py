@@ -146,6 +146,7 @@ SLOW_FILES_FIRST = (
     "tests/fault/test_scheduler_failover.py",
     "tests/fault/test_store_restart.py",
     "tests/fault/test_broker_restart.py",
+    "tests/fault/test_clock_skew.py",
     "tests/integration/test_celery.py",
     "tests/integration/test_docker_provider_dags.py",
     "tests/integration/test_kubernetes_provider_dags.py",

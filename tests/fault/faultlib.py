@@ -116,23 +116,32 @@ class Cluster:
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[object] = field(default_factory=list)
 
-    def _start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _start(
+        self, name: str, args: list[str], clock_offset: float | None = None
+    ) -> subprocess.Popen[bytes]:
         handle = (self.tmp / f"{name}.log").open("a")
         self._logs.append(handle)
+        command, env = [CONVEYOR, *args], self.env
+        if clock_offset is not None:
+            # The process (and the tries it starts) reads a wall clock this far off, as on a
+            # host whose time service failed (conveyor.clock).
+            env = {**env, "CONVEYOR_FAULT_HOST_CLOCK_SKEW": f"{clock_offset:g}"}
         return subprocess.Popen(
-            [CONVEYOR, *args],
-            env=self.env,
+            command,
+            env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: SIGKILL takes all of it
         )
 
-    def start_scheduler(self, name: str) -> None:
-        self.schedulers[name] = self._start(name, ["scheduler"])
+    def start_scheduler(self, name: str, *, clock_offset: float | None = None) -> None:
+        self.schedulers[name] = self._start(name, ["scheduler"], clock_offset)
 
-    def start_worker(self, name: str) -> None:
+    def start_worker(self, name: str, *, clock_offset: float | None = None) -> None:
         self.workers[name] = self._start(
-            name, ["worker", "-q", self.queue, "-c", "4", "-n", f"{name}@{self.queue}"]
+            name,
+            ["worker", "-q", self.queue, "-c", "4", "-n", f"{name}@{self.queue}"],
+            clock_offset,
         )
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from conveyor.exceptions import ConfigError
 from conveyor.private_files import private_file
+from conveyor.store.server_clock import follow_server_clock
 from conveyor.store.sql import deferring_inserts, savepoint
 
 _READ_ONLY = "conveyor_read_only"
@@ -211,6 +212,7 @@ class Store:
             else:
                 options["poolclass"] = NullPool
             self.engine = create_engine(self.url, **options)
+            follow_server_clock(self.engine)
         if self.is_sqlite:
             _configure_sqlite(self.engine, in_memory=self.in_memory)
 

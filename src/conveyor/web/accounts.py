@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Connection, Store
@@ -114,7 +115,7 @@ def issue_token(
     with store.write() as conn:
         if user_rows.get_user(conn, username) is None:
             raise AccountError(f"no user {username!r}")
-        expires_at = datetime.now(UTC) + lifetime
+        expires_at = utcnow() + lifetime
         if made_with is not None:
             expires_at = _within_parent(conn, made_with, username, expires_at, expires_in)
         token_id = user_rows.add_token(
@@ -141,7 +142,7 @@ def _within_parent(
         return expires_at
     if asked is None:
         return parent.expires_at
-    left = parent.expires_at - datetime.now(UTC)
+    left = parent.expires_at - utcnow()
     raise AccountError(
         f"a token cannot make a token that outlives it: this one expires at "
         f"{parent.expires_at.isoformat(timespec='seconds')} (in {left.days} days); ask for "

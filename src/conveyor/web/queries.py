@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections.models import Connection as ConnectionModel
 from conveyor.connections.repository import VariableEntry
@@ -51,7 +52,7 @@ RECENT_RUNS = 5
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return utcnow()
 
 
 def _owners(serialized: dict[str, Any]) -> str | None:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from conveyor.clock import utcnow
 from conveyor.connections import repository
 from conveyor.exceptions import ConfigError
 from conveyor.store import audit, figures
@@ -171,7 +172,7 @@ def home_page(request: Request, user: PageUser) -> Response:
     """What needs attention: failing DAGs, files that fail to load, the cluster's health,
     pools, and the last day's runs."""
     beat = get_settings(request).heartbeat_seconds
-    since = datetime.now(UTC) - timedelta(hours=24)
+    since = utcnow() - timedelta(hours=24)
     with get_store(request).read() as conn:
         dags = queries.list_dags(conn).model_dump(mode="json")["dags"]
         errors = queries.list_import_errors(conn).model_dump(mode="json")["import_errors"]

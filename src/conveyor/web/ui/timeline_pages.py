@@ -6,11 +6,11 @@ are SVG the template writes (conveyor.web.ui.charts), the same data the API serv
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
@@ -42,7 +42,7 @@ def _gantt(conn: Connection, request: Request, dag_id: str) -> dict[str, Any]:
     if wanted not in {r.run_id for r in recent}:
         context["picker"].append((data.run_id, data.state))
     context["gantt"] = data.model_dump(mode="json")
-    context["chart"] = charts.gantt_chart(data, datetime.now(UTC))
+    context["chart"] = charts.gantt_chart(data, utcnow())
     context["run_id"] = wanted
     return context
 

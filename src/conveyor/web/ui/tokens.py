@@ -6,12 +6,13 @@ the page that answers the form, and never again (only its hash is kept).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from conveyor.clock import utcnow
 from conveyor.web import accounts
 from conveyor.web.api.common import MAX_INT
 from conveyor.web.auth import User, check_csrf, page_user
@@ -29,7 +30,7 @@ def _render(request: Request, user: User, status_code: int = 200, **context: Any
         "user": user,
         "nav": "tokens",
         "tokens": rows,
-        "now": datetime.now(UTC),
+        "now": utcnow(),
         "default_days": get_settings(request).token_expiry_days,
         "max_days": accounts.MAX_TOKEN_LIFETIME.days,
         "created": None,
