@@ -6,6 +6,7 @@ does not validate stops the process with the key, the value and what was expecte
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -29,6 +30,7 @@ from conveyor.exceptions import ConfigError
 ENV_PREFIX = "CONVEYOR_"
 CONFIG_FILE_NAME = "conveyor.toml"
 _S3_URL = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
+_SECRET_KWARG = re.compile(r"secret|token|password|pass$|credential|key$|role_id", re.I)
 SECRET_KEYS = frozenset({"database_url", "broker_url", "secret_key"})
 
 
@@ -217,6 +219,29 @@ class Settings(BaseModel):
         default=None,
         description="endpoint of the S3-compatible service (default: AWS, or AWS_ENDPOINT_URL)",
     )
+    secrets_backend: str | None = Field(
+        default=None,
+        description="where connections and variables are looked up before the environment "
+        "and the store (Airflow's [secrets] backend): an import path of a backend class; "
+        "Airflow's class paths of its AWS, local-file and Vault backends name Conveyor's own "
+        "(docs/security.md)",
+    )
+    secrets_backend_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the backend's arguments as a JSON object (Airflow's [secrets] "
+        'backend_kwargs), e.g. {"connections_prefix": "airflow/connections"}',
+    )
+    secrets_use_cache: bool = Field(
+        default=False,
+        description="while DAG files are parsed, keep each connection and variable found "
+        "for secrets_cache_ttl_seconds (Airflow's [secrets] use_cache); tries always look up",
+    )
+    secrets_cache_ttl_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="how long a cached connection or variable is used (Airflow's [secrets] "
+        "cache_ttl_seconds)",
+    )
     # Airflow's [providers.jdbc] settings (AIRFLOW__PROVIDERS_JDBC__... wins, as there): a
     # connection's extra may name the JDBC driver's jar and class only when these allow it.
     providers_jdbc_allow_driver_path_in_extra: bool = Field(
@@ -239,6 +264,31 @@ class Settings(BaseModel):
             data = {**data, "base_url": urlsplit(full).path}
             data.setdefault("web_url", full)
         return data
+
+    @field_validator("secrets_backend_kwargs", mode="before")
+    @classmethod
+    def _parse_backend_kwargs(cls, value: Any) -> Any:
+        """From an environment variable the kwargs are JSON text, as in Airflow."""
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return {}
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"a JSON object ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(value, dict):
+            raise ValueError("a JSON object of the backend's arguments")
+        return value
+
+    @field_validator("secrets_backend")
+    @classmethod
+    def _check_backend_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", value):
+            raise ValueError("an import path such as package.module.ClassName")
+        return value
 
     @field_validator("web_url")
     @classmethod
@@ -309,6 +359,16 @@ class Settings(BaseModel):
         return self.database_url
 
 
+#: Settings that Airflow's ``AIRFLOW__SECTION__KEY`` variables set too, so an environment set
+#: up for Airflow works as it is; Conveyor's own ``CONVEYOR_*`` variable wins where both are set.
+AIRFLOW_ENV_NAMES = {
+    "secrets_backend": "AIRFLOW__SECRETS__BACKEND",
+    "secrets_backend_kwargs": "AIRFLOW__SECRETS__BACKEND_KWARGS",
+    "secrets_use_cache": "AIRFLOW__SECRETS__USE_CACHE",
+    "secrets_cache_ttl_seconds": "AIRFLOW__SECRETS__CACHE_TTL_SECONDS",
+}
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     settings: Settings
@@ -345,6 +405,10 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Load
         for key, value in _read_file(config_file).items():
             values[key] = value
             sources[key] = str(config_file)
+    for name, var in AIRFLOW_ENV_NAMES.items():
+        if env.get(var):
+            values[name] = env[var]
+            sources[name] = f"env {var}"
     for name in Settings.model_fields:
         var = f"{ENV_PREFIX}{name.upper()}"
         if var in env and env[var] != "":
@@ -381,6 +445,12 @@ def mask(key: str, value: Any) -> str:
         return "***"
     if key == "secret_key" and text:
         return "***"
+    if key == "secrets_backend_kwargs" and isinstance(value, dict):
+        # A token or an access key given to the backend is shown as *** (Vault's, AWS's).
+        return json.dumps(
+            {k: "***" if _SECRET_KWARG.search(k) else v for k, v in value.items()},
+            sort_keys=True,
+        )
     if key in SECRET_KEYS and "password=" in text:
         # libpq and Redis also take the password as a query parameter: ?password=...
         text = re.sub(r"(?<=[?&]password=)[^&]*", "***", text)
