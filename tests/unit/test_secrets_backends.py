@@ -260,3 +260,56 @@ def test_a_connection_that_does_not_parse_is_a_backend_error(tmp_path: Path) -> 
     )
     with pytest.raises(backends.SecretsBackendError, match="conn_type"):
         backends.find_connection(settings, "bad")
+
+
+# -- the cache while DAG files are parsed -----------------------------------------------------
+
+
+@pytest.fixture
+def parsing_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A process outside any try (as DAG parsing is), configured by the environment with the
+    local-file backend and the cache on; the variables file it reads."""
+    import conveyor.connections as connections
+
+    variables = tmp_path / "vars.json"
+    variables.write_text(json.dumps({"region": "first"}))
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", LOCAL)
+    monkeypatch.setenv(
+        "AIRFLOW__SECRETS__BACKEND_KWARGS", json.dumps({"variables_file_path": str(variables)})
+    )
+    monkeypatch.setenv("AIRFLOW__SECRETS__USE_CACHE", "true")
+    monkeypatch.setattr(connections, "_default", None)
+    monkeypatch.setattr(connections, "_cache", {})
+    yield variables
+    if connections._default is not None:
+        connections._default[0].dispose()
+
+
+def test_parsing_reads_a_cached_value_until_its_lifetime_ends(
+    parsing_process: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import conveyor.connections as connections
+    from conveyor.connections import Variable
+
+    assert Variable.get("region") == "first"
+    parsing_process.write_text(json.dumps({"region": "second"}))
+    assert Variable.get("region") == "first"  # kept for cache_ttl_seconds (900 by default)
+    store, settings = connections._active()
+    # A try never reads the cache: it sees the value of the moment.
+    with connections.bind(store, settings):
+        assert Variable.get("region") == "second"
+    expired = settings.model_copy(update={"secrets_cache_ttl_seconds": 0.0})
+    monkeypatch.setattr(connections, "_default", (store, expired))
+    assert Variable.get("region") == "second"
+
+
+def test_without_the_cache_parsing_reads_each_time(
+    parsing_process: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.connections import Variable
+
+    monkeypatch.setenv("AIRFLOW__SECRETS__USE_CACHE", "false")
+    assert Variable.get("region") == "first"
+    parsing_process.write_text(json.dumps({"region": "second"}))
+    assert Variable.get("region") == "second"

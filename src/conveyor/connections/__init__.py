@@ -82,7 +82,7 @@ def try_scope(store: Store, settings: Settings) -> Iterator[None]:
 #: Connections and variables found while no try runs (DAG files being parsed), kept for
 #: ``secrets_cache_ttl_seconds`` when ``secrets_use_cache`` is on: Airflow's [secrets] cache,
 #: which serves DAG parsing alone, so that a try always sees the value of the moment.
-_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+_cache: dict[tuple[str, str], tuple[float, Any]] = {}  # (kind, key) -> (when read, value)
 
 
 def _cached(settings: Settings, kind: str, key: str, look_up: Callable[[], T]) -> T:
@@ -90,11 +90,11 @@ def _cached(settings: Settings, kind: str, key: str, look_up: Callable[[], T]) -
         return look_up()
     now = time.monotonic()
     hit = _cache.get((kind, key))
-    if hit is not None and hit[0] > now:
+    if hit is not None and now - hit[0] < settings.secrets_cache_ttl_seconds:
         return cast(T, hit[1])
     value = look_up()
-    if value is not None:
-        _cache[(kind, key)] = (now + settings.secrets_cache_ttl_seconds, value)
+    if value is not None:  # a miss is asked again: it may be set meanwhile
+        _cache[(kind, key)] = (now, value)
     return value
 
 
