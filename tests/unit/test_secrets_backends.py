@@ -313,3 +313,19 @@ def test_without_the_cache_parsing_reads_each_time(
     assert Variable.get("region") == "first"
     parsing_process.write_text(json.dumps({"region": "second"}))
     assert Variable.get("region") == "second"
+
+
+def test_dag_files_read_the_secrets_settings_by_airflows_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.airflow_compat.configuration import conf
+
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path))
+    monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND", raising=False)
+    monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND_KWARGS", raising=False)
+    assert conf.get("secrets", "backend") == ""
+    monkeypatch.setenv("CONVEYOR_SECRETS_BACKEND", LOCAL)
+    monkeypatch.setenv("CONVEYOR_SECRETS_BACKEND_KWARGS", '{"variables_file_path": "/v.json"}')
+    assert conf.get("secrets", "backend") == LOCAL
+    assert json.loads(conf.get("secrets", "backend_kwargs")) == {"variables_file_path": "/v.json"}
+    assert conf.getboolean("secrets", "use_cache") is False
