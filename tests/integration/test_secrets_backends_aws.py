@@ -222,24 +222,56 @@ def test_parameter_store_reads_secure_strings(
     assert repository.get_variable_entry(store, settings, "absent") is None
 
 
-def test_a_refused_backend_is_named_and_the_store_answers(
+def _user_who_may_only(endpoint: str, action: str) -> dict[str, str]:
+    """Keys of a new IAM user whose one policy allows ``action`` alone."""
+    iam = _client(endpoint, "iam")
+    name = f"reader-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}],
+    }
+    iam.put_user_policy(UserName=name, PolicyName="only", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {
+        "aws_access_key_id": key["AccessKeyId"],
+        "aws_secret_access_key": key["SecretAccessKey"],
+    }
+
+
+def test_access_denied_is_named_and_the_store_answers(
     tmp_path: Path, store: Store, aws_endpoint: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = _settings(tmp_path, store, SECRETS_MANAGER, _kwargs(aws_endpoint))
+    top = _prefix()
+    _client(aws_endpoint, "secretsmanager").create_secret(
+        Name=f"{top}/variables/region", SecretString="from-backend"
+    )
+    keys = _user_who_may_only(aws_endpoint, "secretsmanager:DescribeSecret")
+    kwargs = {**_kwargs(aws_endpoint, variables_prefix=f"{top}/variables"), **keys}
+    settings = _settings(tmp_path, store, SECRETS_MANAGER, kwargs)
     repository.set_variable(store, settings, "region", "stored-region")
     caplog.set_level(logging.WARNING)
-    # The server checks credentials now: it knows no access key, so it refuses every one.
+    # The server checks credentials and policies in this block: the user may not read secrets.
     with enable_iam_authentication():
         assert repository.get_variable(store, settings, "region") == "stored-region"
         with pytest.raises(NotFoundError) as caught:
             repository.get_connection(store, settings, "warehouse")
     message = str(caught.value)
     assert f"secrets backend {SECRETS_MANAGER} could not read connection 'warehouse'" in message
-    assert "InvalidClientTokenId" in message, message  # the service's reason
+    assert "AccessDenied" in message, message  # the service's reason
     warned = caplog.text
     assert f"{SECRETS_MANAGER} could not read variable 'region'" in warned
     assert "looking in the environment and the store instead" in warned
-    assert SECRET_ACCESS_KEY not in message + warned
+    assert keys["aws_secret_access_key"] not in message + warned
+
+
+def test_an_unknown_access_key_is_named(tmp_path: Path, store: Store, aws_endpoint: str) -> None:
+    settings = _settings(tmp_path, store, PARAMETER_STORE, _kwargs(aws_endpoint))
+    with enable_iam_authentication(), pytest.raises(NotFoundError) as caught:
+        repository.get_connection(store, settings, "warehouse")
+    message = str(caught.value)
+    assert f"{PARAMETER_STORE} could not read connection 'warehouse'" in message
+    assert "UnrecognizedClientException" in message or "InvalidClientTokenId" in message, message
 
 
 def test_an_unreachable_backend_is_named(tmp_path: Path, store: Store) -> None:

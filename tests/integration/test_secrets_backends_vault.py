@@ -1,6 +1,6 @@
 """HashiCorp Vault's KV engine as a secrets backend, against a real OpenBao server (Vault's
 API): Airflow's secret layouts (``conn_uri`` or the fields; a variable's ``value``), KV
-versions 2 and 1, token and user-and-password sign-in, a path list, a wrong token."""
+versions 2 and 1, token, user-and-password and AppRole sign-in, a path list, a wrong token."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _fresh_backends() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def root(vault_server: VaultServer) -> Any:
     """The server's root client, which writes the secrets the tests read; a KV version 1
-    mount ``kv1`` and the userpass sign-in with a reader who may read ``secret/``."""
+    mount ``kv1``, and the userpass and AppRole sign-ins for readers of ``secret/``."""
     client = hvac.Client(url=vault_server.url, token=vault_server.root_token)
     client.sys.enable_secrets_engine("kv", path="kv1", options={"version": "1"})
     client.sys.enable_auth_method("userpass")
@@ -44,6 +44,8 @@ def root(vault_server: VaultServer) -> Any:
     client.auth.userpass.create_or_update_user(
         username="reader", password="reader-Pw-5", policies=["reader"]
     )
+    client.sys.enable_auth_method("approle")
+    client.auth.approle.create_or_update_approle("etl", token_policies=["reader"])
     return client
 
 
@@ -102,7 +104,7 @@ def test_kv2_connections_and_variables_with_a_token(
         repository.get_connection(store, settings, "absent")
 
 
-def test_kv1_with_user_and_password_and_a_path_list(
+def test_kv1_a_path_list_and_the_user_and_approle_sign_ins(
     tmp_path: Path, store: Store, vault_server: VaultServer, root: Any
 ) -> None:
     root.secrets.kv.v1.create_or_update_secret(
@@ -144,6 +146,12 @@ def test_kv1_with_user_and_password_and_a_path_list(
         },
     )
     assert repository.get_connection(store, reader, "reader_db").password == "reader-Db"
+    role = {
+        "role_id": root.auth.approle.read_role_id("etl")["data"]["role_id"],
+        "secret_id": root.auth.approle.generate_secret_id("etl")["data"]["secret_id"],
+    }
+    by_role = _settings(tmp_path, store, {"url": vault_server.url, "auth_type": "approle", **role})
+    assert repository.get_connection(store, by_role, "reader_db").login == "r"
 
 
 def test_a_wrong_token_is_named_and_the_store_answers(
