@@ -139,17 +139,20 @@ class Variable:
         if default is _MISSING:
             default = default_var
         store, settings = _active()
+        failures: list[str] = []
         entry = _cached(
             settings,
             "variable",
             key,
-            lambda: repository.get_variable_entry(_readable(store), settings, key),
+            lambda: repository.get_variable_entry(
+                _readable(store), settings, key, failures=failures
+            ),
         )
         if entry is None:
             if default is _MISSING:
                 raise VariableNotFoundError(
                     f"no variable {key!r}: set it with `conveyor variables set {key} VALUE` "
-                    f"or {repository.VAR_ENV_PREFIX}{key.upper()}"
+                    f"or {repository.VAR_ENV_PREFIX}{key.upper()}{''.join(failures)}"
                 )
             return default
         text = entry.value

@@ -42,7 +42,9 @@ AIRFLOW_CONN_ENV_PREFIX = "AIRFLOW_CONN_"
 AIRFLOW_VAR_ENV_PREFIX = "AIRFLOW_VAR_"
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+#: Under Airflow's task logger names, as the providers' messages, so that a backend's failure
+#: reaches the try's log (Conveyor's own records stay in the process log).
+log = logging.getLogger("airflow.task.secrets")
 
 
 def check_id(kind: str, value: str) -> str:
@@ -242,16 +244,24 @@ def set_variable(
 
 
 def get_variable_entry(
-    store: Store | None, settings: Settings, key: str, *, secrets_backend: bool = True
+    store: Store | None,
+    settings: Settings,
+    key: str,
+    *,
+    secrets_backend: bool = True,
+    failures: list[str] | None = None,
 ) -> VariableEntry | None:
     """A variable (the secrets backend's first unless ``secrets_backend`` is false, then the
-    environment's, then the store's) with its secret mark, or None if it is not set.
+    environment's, then the store's) with its secret mark, or None if it is not set; a
+    backend's failure is logged, and added to ``failures`` for the caller's not-found error.
     ``store`` None: a store with no schema yet, which holds no variables."""
     if secrets_backend:
         try:
             value = backends.find_variable(settings, key)
         except backends.SecretsBackendError as exc:
-            _failed(exc)
+            note = _failed(exc)
+            if failures is not None:
+                failures.append(note)
             value = None
         if value is not None:
             # Masked by the rule of the store's and Airflow's: a secret-looking key masks
