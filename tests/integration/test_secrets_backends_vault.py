@@ -152,6 +152,11 @@ def test_kv1_a_path_list_and_the_user_and_approle_sign_ins(
     }
     by_role = _settings(tmp_path, store, {"url": vault_server.url, "auth_type": "approle", **role})
     assert repository.get_connection(store, by_role, "reader_db").login == "r"
+    # The role's token is revoked (or expired): the backend signs in again.
+    made = backends.configured(by_role)
+    assert made is not None
+    root.auth.token.revoke(made.backend.client.token)
+    assert repository.get_connection(store, by_role, "reader_db").login == "r"
 
 
 def test_a_wrong_token_is_named_and_the_store_answers(

@@ -84,7 +84,7 @@ class VaultBackend:
 
     @property
     def client(self) -> Any:
-        if self._client is None:  # signed in once per process, at the first lookup
+        if self._client is None:  # signed in at the first lookup, again when refused
             self._client = self._signed_in()
         return self._client
 
@@ -139,6 +139,18 @@ class VaultBackend:
             if not key:
                 return None
         path = f"{base}/{key}" if base else key
+        try:
+            return self._read_path(path, mount)
+        except hvac.exceptions.Forbidden:
+            if self._sign_in["auth_type"] == "token":
+                raise  # a given token cannot be renewed here: the error names the cause
+            # An AppRole or userpass token expired or was revoked: sign in again, once.
+            self._client = None
+            return self._read_path(path, mount)
+
+    def _read_path(self, path: str, mount: str) -> dict[str, Any] | None:
+        import hvac.exceptions
+
         kv = self.client.secrets.kv
         try:
             if self.kv_engine_version == 1:
