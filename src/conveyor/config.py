@@ -226,8 +226,10 @@ class Settings(BaseModel):
         "Airflow's class paths of its AWS, local-file and Vault backends name Conveyor's own "
         "(docs/security.md)",
     )
-    secrets_backend_kwargs: dict[str, Any] = Field(
-        default_factory=dict,
+    # Kept as JSON text (a table in conveyor.toml is written as its JSON) so that Settings
+    # stays hashable; ``backend_kwargs`` gives the object.
+    secrets_backend_kwargs: str = Field(
+        default="{}",
         description="the backend's arguments as a JSON object (Airflow's [secrets] "
         'backend_kwargs), e.g. {"connections_prefix": "airflow/connections"}',
     )
@@ -267,19 +269,18 @@ class Settings(BaseModel):
 
     @field_validator("secrets_backend_kwargs", mode="before")
     @classmethod
-    def _parse_backend_kwargs(cls, value: Any) -> Any:
-        """From an environment variable the kwargs are JSON text, as in Airflow."""
+    def _parse_backend_kwargs(cls, value: Any) -> str:
+        """JSON text from an environment variable, as in Airflow, or a table from the file;
+        kept as canonical JSON text of an object."""
         if isinstance(value, str):
-            text = value.strip()
-            if not text:
-                return {}
+            text = value.strip() or "{}"
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"a JSON object ({exc.msg} at column {exc.colno})") from None
         if not isinstance(value, dict):
             raise ValueError("a JSON object of the backend's arguments")
-        return value
+        return json.dumps(value, sort_keys=True, default=str)
 
     @field_validator("secrets_backend")
     @classmethod
@@ -352,6 +353,12 @@ class Settings(BaseModel):
     def public_web_url(self) -> str:
         """Where people open the web UI: links to its pages start with this."""
         return self.web_url or f"http://localhost:8080{self.base_url}"
+
+    @property
+    def backend_kwargs(self) -> dict[str, Any]:
+        """``secrets_backend_kwargs`` as the object it holds."""
+        found: dict[str, Any] = json.loads(self.secrets_backend_kwargs)
+        return found
 
     @property
     def db_url(self) -> str:
@@ -445,10 +452,11 @@ def mask(key: str, value: Any) -> str:
         return "***"
     if key == "secret_key" and text:
         return "***"
-    if key == "secrets_backend_kwargs" and isinstance(value, dict):
+    if key == "secrets_backend_kwargs" and text:
         # A token or an access key given to the backend is shown as *** (Vault's, AWS's).
+        kwargs = json.loads(text)
         return json.dumps(
-            {k: "***" if _SECRET_KWARG.search(k) else v for k, v in value.items()},
+            {k: "***" if _SECRET_KWARG.search(k) else v for k, v in kwargs.items()},
             sort_keys=True,
         )
     if key in SECRET_KEYS and "password=" in text:

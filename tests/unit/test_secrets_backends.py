@@ -44,10 +44,19 @@ def test_airflows_secrets_variables_set_the_backend(tmp_path: Path) -> None:
     )
     settings = loaded.settings
     assert settings.secrets_backend == LOCAL
-    assert settings.secrets_backend_kwargs == {"variables_file_path": "/v.json"}
+    assert settings.backend_kwargs == {"variables_file_path": "/v.json"}
     assert settings.secrets_use_cache is True
     assert settings.secrets_cache_ttl_seconds == 60
     assert loaded.sources["secrets_backend"] == "env AIRFLOW__SECRETS__BACKEND"
+
+
+def test_settings_stay_hashable_with_kwargs_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "conveyor.toml").write_text(
+        '[conveyor]\nsecrets_backend_kwargs = { variables_prefix = "/prod/variables" }\n'
+    )
+    settings = _settings(tmp_path)
+    assert settings.backend_kwargs == {"variables_prefix": "/prod/variables"}
+    assert hash(settings) == hash(_settings(tmp_path))
 
 
 def test_conveyors_own_variable_wins_over_airflows(tmp_path: Path) -> None:
@@ -71,7 +80,7 @@ def test_kwargs_that_are_not_a_json_object_are_refused_with_the_setting(tmp_path
 def test_config_show_hides_the_backends_credentials() -> None:
     shown = mask(
         "secrets_backend_kwargs",
-        {"token": "hvs.x", "aws_secret_access_key": "k", "url": "http://vault:8200"},
+        json.dumps({"token": "hvs.x", "aws_secret_access_key": "k", "url": "http://vault:8200"}),
     )
     assert json.loads(shown) == {
         "token": "***",

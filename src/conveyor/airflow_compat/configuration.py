@@ -11,7 +11,6 @@ that imports it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -68,8 +67,6 @@ def _setting(name: str, settings: Settings) -> Any:
         return settings.public_web_url  # its default follows base_url
     if name == "secrets_backend":
         return value or ""  # Airflow's default: no backend
-    if name == "secrets_backend_kwargs":
-        return json.dumps(value)  # Airflow keeps it as JSON text
     return str(value) if isinstance(value, os.PathLike) else value
 
 

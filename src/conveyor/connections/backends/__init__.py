@@ -14,7 +14,6 @@ Airflow does, and says what failed if nothing else has the name either.
 from __future__ import annotations
 
 import importlib
-import json
 import threading
 from typing import Any, Protocol, runtime_checkable
 
@@ -99,12 +98,11 @@ def configured(settings: Settings) -> _Configured | None:
     path = settings.secrets_backend
     if not path:
         return None
-    kwargs = settings.secrets_backend_kwargs
-    key = (path, json.dumps(kwargs, sort_keys=True, default=str))
+    key = (path, settings.secrets_backend_kwargs)
     with _lock:
         found = _loaded.get(key)
         if found is None:
-            found = _loaded[key] = _Configured(path, _make(path, kwargs))
+            found = _loaded[key] = _Configured(path, _make(path, settings.backend_kwargs))
     return found
 
 
