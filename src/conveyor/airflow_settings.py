@@ -40,6 +40,10 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__API__SECRET_KEY": "secret_key",
     "AIRFLOW__WEBSERVER__BASE_URL": "base_url",
     "AIRFLOW__API__BASE_URL": "base_url",
+    "AIRFLOW__SECRETS__BACKEND": "secrets_backend",
+    "AIRFLOW__SECRETS__BACKEND_KWARGS": "secrets_backend_kwargs",
+    "AIRFLOW__SECRETS__USE_CACHE": "secrets_use_cache",
+    "AIRFLOW__SECRETS__CACHE_TTL_SECONDS": "secrets_cache_ttl_seconds",
 }
 
 #: Airflow's own sections (Airflow 2's and 3's, and its executors'): a variable of one of them

@@ -8,6 +8,7 @@ does not validate stops the process with the key, the value and what was expecte
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -32,6 +33,7 @@ from conveyor.exceptions import ConfigError
 ENV_PREFIX = "CONVEYOR_"
 CONFIG_FILE_NAME = "conveyor.toml"
 _S3_URL = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
+_SECRET_KWARG = re.compile(r"secret|token|password|pass$|credential|key$|role_id", re.I)
 SECRET_KEYS = frozenset({"database_url", "broker_url", "secret_key"})
 
 
@@ -220,6 +222,31 @@ class Settings(BaseModel):
         default=None,
         description="endpoint of the S3-compatible service (default: AWS, or AWS_ENDPOINT_URL)",
     )
+    secrets_backend: str | None = Field(
+        default=None,
+        description="where connections and variables are looked up before the environment "
+        "and the store (Airflow's [secrets] backend): an import path of a backend class; "
+        "Airflow's class paths of its AWS, local-file and Vault backends name Conveyor's own "
+        "(docs/security.md)",
+    )
+    # Kept as JSON text (a table in conveyor.toml is written as its JSON) so that Settings
+    # stays hashable; ``backend_kwargs`` gives the object.
+    secrets_backend_kwargs: str = Field(
+        default="{}",
+        description="the backend's arguments as a JSON object (Airflow's [secrets] "
+        'backend_kwargs), e.g. {"connections_prefix": "airflow/connections"}',
+    )
+    secrets_use_cache: bool = Field(
+        default=False,
+        description="while DAG files are parsed, keep each connection and variable found "
+        "for secrets_cache_ttl_seconds (Airflow's [secrets] use_cache); tries always look up",
+    )
+    secrets_cache_ttl_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="how long a cached connection or variable is used (Airflow's [secrets] "
+        "cache_ttl_seconds)",
+    )
     # Airflow's [providers.jdbc] settings (AIRFLOW__PROVIDERS_JDBC__... wins, as there): a
     # connection's extra may name the JDBC driver's jar and class only when these allow it.
     providers_jdbc_allow_driver_path_in_extra: bool = Field(
@@ -242,6 +269,30 @@ class Settings(BaseModel):
             data = {**data, "base_url": urlsplit(full).path}
             data.setdefault("web_url", full)
         return data
+
+    @field_validator("secrets_backend_kwargs", mode="before")
+    @classmethod
+    def _parse_backend_kwargs(cls, value: Any) -> str:
+        """JSON text from an environment variable, as in Airflow, or a table from the file;
+        kept as canonical JSON text of an object."""
+        if isinstance(value, str):
+            text = value.strip() or "{}"
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"a JSON object ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(value, dict):
+            raise ValueError("a JSON object of the backend's arguments")
+        return json.dumps(value, sort_keys=True, default=str)
+
+    @field_validator("secrets_backend")
+    @classmethod
+    def _check_backend_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", value):
+            raise ValueError("an import path such as package.module.ClassName")
+        return value
 
     @field_validator("web_url")
     @classmethod
@@ -305,6 +356,12 @@ class Settings(BaseModel):
     def public_web_url(self) -> str:
         """Where people open the web UI: links to its pages start with this."""
         return self.web_url or f"http://localhost:8080{self.base_url}"
+
+    @property
+    def backend_kwargs(self) -> dict[str, Any]:
+        """``secrets_backend_kwargs`` as the object it holds."""
+        found: dict[str, Any] = json.loads(self.secrets_backend_kwargs)
+        return found
 
     @property
     def db_url(self) -> str:
@@ -389,6 +446,13 @@ def mask(key: str, value: Any) -> str:
         return "***"
     if key == "secret_key" and text:
         return "***"
+    if key == "secrets_backend_kwargs" and text:
+        # A token or an access key given to the backend is shown as *** (Vault's, AWS's).
+        kwargs = json.loads(text)
+        return json.dumps(
+            {k: "***" if _SECRET_KWARG.search(k) else v for k, v in kwargs.items()},
+            sort_keys=True,
+        )
     if key in SECRET_KEYS and "password=" in text:
         # libpq and Redis also take the password as a query parameter: ?password=...
         text = re.sub(r"(?<=[?&]password=)[^&]*", "***", text)

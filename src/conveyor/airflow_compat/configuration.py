@@ -47,6 +47,10 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("providers.jdbc", "allow_driver_class_in_extra"): "providers_jdbc_allow_driver_class_in_extra",
     ("api", "base_url"): "web_url",
     ("webserver", "base_url"): "web_url",
+    ("secrets", "backend"): "secrets_backend",
+    ("secrets", "backend_kwargs"): "secrets_backend_kwargs",
+    ("secrets", "use_cache"): "secrets_use_cache",
+    ("secrets", "cache_ttl_seconds"): "secrets_cache_ttl_seconds",
 }
 #: (section, key) -> what it always is here, and why.
 FIXED: dict[tuple[str, str], tuple[str, str]] = {
@@ -61,6 +65,8 @@ def _setting(name: str, settings: Settings) -> Any:
         return _EXECUTORS[value]  # Airflow's class name for it
     if name == "web_url":
         return settings.public_web_url  # its default follows base_url
+    if name == "secrets_backend":
+        return value or ""  # Airflow's default: no backend
     return str(value) if isinstance(value, os.PathLike) else value
 
 

@@ -222,9 +222,10 @@ def variables_get(key: str, reveal: bool, output: str) -> None:
     The table and plain forms print the value alone, as scripts have always read it.
     """
     config = settings()
-    entry = repository.get_variable_entry(open_store(config), config, key)
+    failures: list[str] = []
+    entry = repository.get_variable_entry(open_store(config), config, key, failures=failures)
     if entry is None:
-        raise NotFoundError(f"no variable {key!r}")
+        raise NotFoundError(f"no variable {key!r}{''.join(failures)}")
     info = queries.variable_info(entry, reveal)
     if not write_data(output, info):
         click.echo(info.value)

@@ -21,6 +21,7 @@ EXTRAS = {
     "boto3": "amazon",
     "botocore": "amazon",
     "paramiko": "ssh",
+    "hvac": "hashicorp",
 }
 
 #: Commands whose extra brings more than the missing package: Flower also needs Celery, and

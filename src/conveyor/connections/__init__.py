@@ -2,16 +2,18 @@
 
 Task code calls :func:`get_connection` and :meth:`Variable.get`; templates read
 ``{{ conn.my_db.host }}``, ``{{ var.value.x }}`` and ``{{ var.json.x.y }}``. Inside a try
-these read the store the try runs against (the runner binds it); elsewhere, the configured
-store. Secrets a try reads are masked in its log (see ``masking``).
+these read the configured secrets backend (``backends``), then the environment, then the store
+the try runs against (the runner binds it); elsewhere, the configured store. Secrets a try
+reads are masked in its log (see ``masking``), a backend's as the store's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 
 from conveyor.config import Settings, load_config
 from conveyor.connections import masking, repository
@@ -21,6 +23,7 @@ from conveyor.store.engine import Store
 
 __all__ = ["Connection", "Variable", "current_store", "get_connection"]
 
+T = TypeVar("T")
 _bound: list[tuple[Store, Settings]] = []
 _default: tuple[Store, Settings] | None = None
 
@@ -76,10 +79,35 @@ def try_scope(store: Store, settings: Settings) -> Iterator[None]:
         yield
 
 
+#: Connections and variables found while no try runs (DAG files being parsed), kept for
+#: ``secrets_cache_ttl_seconds`` when ``secrets_use_cache`` is on: Airflow's [secrets] cache,
+#: which serves DAG parsing alone, so that a try always sees the value of the moment.
+_cache: dict[tuple[str, str], tuple[float, Any]] = {}  # (kind, key) -> (when read, value)
+
+
+def _cached(settings: Settings, kind: str, key: str, look_up: Callable[[], T]) -> T:
+    if _bound or not settings.secrets_use_cache:
+        return look_up()
+    now = time.monotonic()
+    hit = _cache.get((kind, key))
+    if hit is not None and now - hit[0] < settings.secrets_cache_ttl_seconds:
+        return cast(T, hit[1])
+    value = look_up()
+    if value is not None:  # a miss is asked again: it may be set meanwhile
+        _cache[(kind, key)] = (now, value)
+    return value
+
+
 def get_connection(conn_id: str) -> Connection:
-    """A connection by id: ``CONVEYOR_CONN_<ID>`` if set, else the store's."""
+    """A connection by id: the secrets backend's if one is configured and has it, else
+    ``CONVEYOR_CONN_<ID>`` if set, else the store's."""
     store, settings = _active()
-    found = repository.get_connection(_readable(store), settings, conn_id)
+    found = _cached(
+        settings,
+        "connection",
+        conn_id,
+        lambda: repository.get_connection(_readable(store), settings, conn_id),
+    )
     for secret in found.secret_values():
         masking.register(secret)
     return found
@@ -95,7 +123,8 @@ class VariableNotFoundError(NotFoundError, KeyError):
 
 
 class Variable:
-    """Named values kept in the store (encrypted) or in ``CONVEYOR_VAR_<KEY>``."""
+    """Named values kept in the secrets backend, ``CONVEYOR_VAR_<KEY>`` or the store
+    (encrypted), looked up in that order."""
 
     @staticmethod
     def get(
@@ -110,12 +139,20 @@ class Variable:
         if default is _MISSING:
             default = default_var
         store, settings = _active()
-        entry = repository.get_variable_entry(_readable(store), settings, key)
+        failures: list[str] = []
+        entry = _cached(
+            settings,
+            "variable",
+            key,
+            lambda: repository.get_variable_entry(
+                _readable(store), settings, key, failures=failures
+            ),
+        )
         if entry is None:
             if default is _MISSING:
                 raise VariableNotFoundError(
                     f"no variable {key!r}: set it with `conveyor variables set {key} VALUE` "
-                    f"or {repository.VAR_ENV_PREFIX}{key.upper()}"
+                    f"or {repository.VAR_ENV_PREFIX}{key.upper()}{''.join(failures)}"
                 )
             return default
         text = entry.value

@@ -62,6 +62,12 @@ def _read_env(path: Path) -> dict[str, str]:
     return found
 
 
+def read_document(path: Path) -> dict[str, Any]:
+    """The file's object (``id -> value``) as its format holds it; an ``.env`` file's values
+    are text."""
+    return _read(path)
+
+
 def _read(path: Path) -> dict[str, Any]:
     if path.suffix.lower() not in FORMATS:
         raise ConfigError(f"{path}: unsupported file type; use one of {', '.join(FORMATS)}")

@@ -4,18 +4,23 @@
 store, so a deployment can pin a value without touching the database; ``<ID>`` is the id in
 upper case. Airflow's ``AIRFLOW_CONN_<ID>`` and ``AIRFLOW_VAR_<KEY>`` are read too, after
 Conveyor's own, so an environment set up for Airflow works as it is.
+
+A configured secrets backend (``backends``) comes before both when a connection or a variable
+is read by name: a try, a hook, a template, ``conveyor connections get``. Lists show the
+environment and the store alone (a backend cannot be listed), and so does the web.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple, TypeVar
 
 from conveyor.config import Settings
-from conveyor.connections import crypto
+from conveyor.connections import backends, crypto
 from conveyor.connections.forms import connection_from_text
 from conveyor.connections.masking import (
     MASK,
@@ -37,6 +42,9 @@ AIRFLOW_CONN_ENV_PREFIX = "AIRFLOW_CONN_"
 AIRFLOW_VAR_ENV_PREFIX = "AIRFLOW_VAR_"
 
 T = TypeVar("T")
+#: Under Airflow's task logger names, as the providers' messages, so that a backend's failure
+#: reaches the try's log (Conveyor's own records stay in the process log).
+log = logging.getLogger("airflow.task.secrets")
 
 
 def check_id(kind: str, value: str) -> str:
@@ -126,9 +134,27 @@ def _from_row(settings: Settings, row: StoredConnection) -> Connection:
     )
 
 
-def get_connection(store: Store | None, settings: Settings, conn_id: str) -> Connection:
-    """The environment's connection if set, else the store's; NotFoundError if neither.
-    ``store`` None: a store with no schema yet, which holds no connections."""
+def _failed(exc: backends.SecretsBackendError) -> str:
+    """Say that the backend failed, and go on to the environment and the store as Airflow
+    does; the message is kept for the not-found error, should nothing else have the name."""
+    log.warning("%s; looking in the environment and the store instead", exc)
+    return f" ({exc})"
+
+
+def get_connection(
+    store: Store | None, settings: Settings, conn_id: str, *, secrets_backend: bool = True
+) -> Connection:
+    """The secrets backend's connection (unless ``secrets_backend`` is false), else the
+    environment's, else the store's; NotFoundError if none has it. ``store`` None: a store
+    with no schema yet, which holds no connections."""
+    failure = ""
+    if secrets_backend:
+        try:
+            found = backends.find_connection(settings, conn_id)
+        except backends.SecretsBackendError as exc:
+            found, failure = None, _failed(exc)
+        if found is not None:
+            return found
     found = env_connection(conn_id)
     if found is not None:
         return found
@@ -139,7 +165,7 @@ def get_connection(store: Store | None, settings: Settings, conn_id: str) -> Con
     if row is None:
         raise NotFoundError(
             f"no connection {conn_id!r}: add it with `conveyor connections add {conn_id} "
-            f"--uri ...` or set {_env_name(CONN_ENV_PREFIX, conn_id)}"
+            f"--uri ...` or set {_env_name(CONN_ENV_PREFIX, conn_id)}{failure}"
         )
     return _from_row(settings, row)
 
@@ -217,9 +243,38 @@ def set_variable(
         return secrets.put_variable(db, row, keep_mark=secret is None)
 
 
-def get_variable_entry(store: Store | None, settings: Settings, key: str) -> VariableEntry | None:
-    """A variable (environment first) with its secret mark, or None if it is not set.
+def get_variable_entry(
+    store: Store | None,
+    settings: Settings,
+    key: str,
+    *,
+    secrets_backend: bool = True,
+    failures: list[str] | None = None,
+) -> VariableEntry | None:
+    """A variable (the secrets backend's first unless ``secrets_backend`` is false, then the
+    environment's, then the store's) with its secret mark, or None if it is not set; a
+    backend's failure is logged, and added to ``failures`` for the caller's not-found error.
     ``store`` None: a store with no schema yet, which holds no variables."""
+    if secrets_backend:
+        try:
+            value = backends.find_variable(settings, key)
+        except backends.SecretsBackendError as exc:
+            note = _failed(exc)
+            if failures is not None:
+                failures.append(note)
+            value = None
+        if value is not None:
+            # Masked by the rule of the store's and Airflow's: a secret-looking key masks
+            # the whole value, secret-looking keys inside its JSON what they hold.
+            return VariableEntry(key, value, f"from {settings.secrets_backend}")
+    # A failed backend was logged with its reason; a caller with a default gets the default,
+    # as in Airflow.
+    return _env_or_stored_variable(store, settings, key)
+
+
+def _env_or_stored_variable(
+    store: Store | None, settings: Settings, key: str
+) -> VariableEntry | None:
     from_env = os.environ.get(_env_name(VAR_ENV_PREFIX, key))
     if from_env is None:
         from_env = os.environ.get(AIRFLOW_VAR_ENV_PREFIX + key.upper())

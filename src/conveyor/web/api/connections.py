@@ -119,7 +119,7 @@ def get_connection(
     request: Request, conn_id: ConnId, user: Op, reveal: Reveal = False
 ) -> schemas.ConnectionInfo:
     reveal = _may_reveal(reveal, user)
-    conn = _stored(request, repository.get_connection, conn_id)
+    conn = _stored(request, repository.get_connection, conn_id, secrets_backend=False)
     return queries.connection_info(conn, reveal)
 
 
@@ -159,7 +159,9 @@ def _kept_secrets(request: Request, conn: Connection, keep_password: bool) -> Co
     """``conn`` with the stored connection's secrets wherever it carries the mask."""
     if conn.conn_id not in repository.stored_connection_ids(get_store(request)):
         return conn
-    stored = repository.get_connection(get_store(request), get_settings(request), conn.conn_id)
+    stored = repository.get_connection(
+        get_store(request), get_settings(request), conn.conn_id, secrets_backend=False
+    )
     kept: dict[str, object] = {}
     for name in ("host", "login", "schema", "password"):
         if getattr(conn, name) == MASK or (name == "password" and keep_password):
@@ -188,7 +190,7 @@ def get_variable(
     request: Request, key: VarKey, user: Op, reveal: Reveal = False
 ) -> schemas.VariableInfo:
     reveal = _may_reveal(reveal, user)
-    entry = _stored(request, repository.get_variable_entry, key)
+    entry = _stored(request, repository.get_variable_entry, key, secrets_backend=False)
     if entry is None:
         raise HTTPException(404, f"no variable {key!r}")
     return queries.variable_info(entry, reveal)
