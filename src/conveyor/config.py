@@ -16,7 +16,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -24,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from conveyor.auth_settings import AUTH_SECRET_KEYS, AuthSettings
 from conveyor.exceptions import ConfigError
 
 ENV_PREFIX = "CONVEYOR_"
@@ -32,8 +32,10 @@ _S3_URL = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
 SECRET_KEYS = frozenset({"database_url", "broker_url", "secret_key"})
 
 
-class Settings(BaseModel):
-    """Every setting, with its default. Paths left empty are derived from ``home``."""
+class Settings(AuthSettings):
+    """Every setting, with its default. Paths left empty are derived from ``home``.
+
+    The sign-in settings (``auth_*``) come from :class:`AuthSettings`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -367,7 +369,9 @@ def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
         key = ".".join(str(p) for p in err["loc"])
         origin = sources.get(key, "")
         where = f" (from {origin})" if origin and origin != "default" else ""
-        if err["type"] == "extra_forbidden":
+        if not key:  # a rule between settings: its message names them (no values: secrets)
+            lines.append(err["msg"].removeprefix("Value error, "))
+        elif err["type"] == "extra_forbidden":
             lines.append(f"unknown setting {key!r}{where}")
         else:
             lines.append(f"setting {key!r}{where}: {err['msg']}, got {err.get('input')!r}")
@@ -379,7 +383,7 @@ def mask(key: str, value: Any) -> str:
     text = "" if value is None else str(value)
     if key == "fernet_key" and text:
         return "***"
-    if key == "secret_key" and text:
+    if key in ("secret_key", *AUTH_SECRET_KEYS) and text:
         return "***"
     if key in SECRET_KEYS and "password=" in text:
         # libpq and Redis also take the password as a query parameter: ?password=...

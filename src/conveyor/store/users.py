@@ -12,6 +12,9 @@ from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import api_token, web_user
 
 ROLES = ("viewer", "op", "admin")  # in increasing power
+#: A directory user's password hash: no password of theirs is kept here, and no password
+#: verifies against it (it is no argon2 hash). What follows the prefix names the directory.
+DIRECTORY_HASH_PREFIX = "!directory:"
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,13 @@ class UserRow:
     created_at: datetime
     last_login_at: datetime | None
     session_epoch: int = 0
+
+    @property
+    def directory(self) -> str | None:
+        """``"ldap"`` or ``"oidc"`` for a user who signs in through a directory, else None."""
+        if self.password_hash.startswith(DIRECTORY_HASH_PREFIX):
+            return self.password_hash[len(DIRECTORY_HASH_PREFIX) :]
+        return None
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,11 @@ def create_user(conn: Connection, username: str, role: str, password_hash: str) 
             username=username, role=role, password_hash=password_hash, created_at=utcnow()
         )
     )
+
+
+def create_directory_user(conn: Connection, username: str, role: str, directory: str) -> None:
+    """A user whose password the directory ``directory`` (ldap, oidc) checks."""
+    create_user(conn, username, role, DIRECTORY_HASH_PREFIX + directory)
 
 
 def set_password(conn: Connection, username: str, password_hash: str) -> bool:

@@ -53,6 +53,12 @@ def set_password(store: Store, username: str, password: str | None = None) -> st
     password = password or generate_password()
     password_hash = hash_password(password)  # before the transaction: argon2 takes a while
     with store.write() as conn:
+        row = user_rows.get_user(conn, username)
+        if row is not None and row.directory is not None:
+            raise AccountError(
+                f"user {username!r} signs in through {row.directory}: the directory keeps "
+                "their password"
+            )
         if not user_rows.set_password(conn, username, password_hash):
             raise AccountError(f"no user {username!r}")
     return password

@@ -31,6 +31,7 @@ from conveyor.web.docs_page import docs_router
 from conveyor.web.guards import BodyLimit, JsonDepthLimit, SecurityHeaders
 from conveyor.web.health import router as health_router
 from conveyor.web.login import router as login_router
+from conveyor.web.oidc_login import router as oidc_login_router
 from conveyor.web.request_limits import PerAddressLimit
 from conveyor.web.schemas import InvalidRequest
 from conveyor.web.security import secret_key
@@ -79,6 +80,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     _add_error_handlers(app)
     app.include_router(health_router)
     app.include_router(login_router)
+    app.include_router(oidc_login_router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(docs_router(API_PREFIX))
     _mount_optional(app, settings, "conveyor.metrics", "mount_metrics")

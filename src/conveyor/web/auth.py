@@ -9,7 +9,8 @@ never adds that header by itself.
 The user is read from the store on each request, so deleting a user or changing a role
 takes effect at once, session or token alike. The cookie is signed, not stored, so what ends
 it on the server is the user's session epoch: logging out (or a new password) bumps it, and
-every cookie issued before, a copied one too, stops working. API tokens expire.
+every cookie issued before, a copied one too, stops working. API tokens expire. An LDAP
+user's token also asks the directory again now and then (``conveyor.web.directory_recheck``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 
 from conveyor.store import users as user_rows
+from conveyor.web import directory_recheck
 from conveyor.web.deps import get_store, prefixed
 from conveyor.web.security import hash_token
 
@@ -83,6 +85,11 @@ def _resolve_user(request: Request) -> User | None:
         if found is None:
             return None
         row, token_id, last_used = found
+        if row.directory == "ldap":
+            rechecked = directory_recheck.token_user(request, row)
+            if rechecked is None:
+                return None
+            row = rechecked
         if user_rows.token_needs_touch(last_used):
             # Committed at once: a GET must not hold the write lock for its whole handler.
             with store.write(own=True) as conn:

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from fastapi.responses import RedirectResponse
 
 from conveyor import strict_json
 
@@ -32,6 +33,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+EXTERNAL_REDIRECT = "conveyor_external_redirect"  # request state: the one Location kept
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
@@ -78,7 +80,8 @@ class SecurityHeaders(HttpMiddleware):
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
-                headers = [_relative_location(name, value) for name, value in headers]
+                allowed = (scope.get("state") or {}).get(EXTERNAL_REDIRECT)
+                headers = [_relative_location(name, value, allowed) for name, value in headers]
                 if secure:
                     headers = [_secure_cookie(name, value) for name, value in headers]
                 message = dict(message, headers=headers)
@@ -87,11 +90,22 @@ class SecurityHeaders(HttpMiddleware):
         await self.app(scope, receive, send_with_headers)
 
 
-def _relative_location(name: bytes, value: bytes) -> tuple[bytes, bytes]:
-    """A redirect's target as a path on this site. The app only ever redirects to itself, but
-    the framework's trailing-slash redirects name the request's ``Host`` header, which the
-    client chose: ``Host: evil.example`` would send a browser (or a cache) elsewhere."""
-    if name.lower() != b"location":
+def external_redirect(request: Request, url: str) -> RedirectResponse:
+    """A redirect to another site that the handler chose (an OpenID Connect provider's
+    sign-in or sign-out page), which :class:`SecurityHeaders` leaves as it is."""
+    response = RedirectResponse(url, status_code=303)
+    request.scope.setdefault("state", {})[EXTERNAL_REDIRECT] = response.headers["location"]
+    return response
+
+
+def _relative_location(
+    name: bytes, value: bytes, allowed: str | None = None
+) -> tuple[bytes, bytes]:
+    """A redirect's target as a path on this site. The app redirects to itself, but the
+    framework's trailing-slash redirects name the request's ``Host`` header, which the
+    client chose: ``Host: evil.example`` would send a browser (or a cache) elsewhere. The
+    one exception is the target a handler named with :func:`external_redirect`."""
+    if name.lower() != b"location" or (allowed and value.decode("latin-1") == allowed):
         return name, value
     parts = urlsplit(value.decode("latin-1"))
     if not parts.scheme and not parts.netloc:
