@@ -42,6 +42,18 @@ SECURITY_HEADERS = [
 ]
 
 
+def security_headers(form_targets: Sequence[str] = ()) -> list[tuple[bytes, bytes]]:
+    """:data:`SECURITY_HEADERS`, with ``form_targets`` (origins such as
+    ``https://login.example.com``) allowed as the end of a form's redirects: the logout
+    form of a user signed in through an OpenID Connect provider ends on its sign-out page."""
+    if not form_targets:
+        return SECURITY_HEADERS
+    policy = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", " ".join(["form-action 'self'", *form_targets])
+    )
+    return [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS[1:]]
+
+
 class HttpMiddleware:
     """An ASGI middleware around ``app`` that acts on HTTP requests only (:meth:`http`);
     anything else (lifespan, websocket) passes straight through."""
@@ -68,9 +80,12 @@ class SecurityHeaders(HttpMiddleware):
     every ``Set-Cookie`` gets the ``Secure`` flag.
     """
 
-    def __init__(self, app: Any, *, always_secure: bool = False) -> None:
+    def __init__(
+        self, app: Any, *, always_secure: bool = False, form_targets: Sequence[str] = ()
+    ) -> None:
         super().__init__(app)
         self.always_secure = always_secure
+        self.headers = security_headers(form_targets)
 
     async def http(self, scope: Any, receive: Any, send: Any) -> None:
         secure = self.always_secure or scope.get("scheme") == "https"
@@ -79,7 +94,7 @@ class SecurityHeaders(HttpMiddleware):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                headers += [(n, v) for n, v in self.headers if n not in present]
                 allowed = (scope.get("state") or {}).get(EXTERNAL_REDIRECT)
                 headers = [_relative_location(name, value, allowed) for name, value in headers]
                 if secure:

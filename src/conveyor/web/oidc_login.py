@@ -16,6 +16,7 @@ import hmac
 import logging
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -33,6 +34,14 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 SESSION_FLOW = "oidc_flow"  # state, nonce, verifier and next of the sign-in under way
 CALLBACK_PATH = "/login/oidc/callback"
+
+
+def oidc_form_targets(settings: Settings) -> list[str]:
+    """The provider's origin, where the logout form's redirect ends (its sign-out page)."""
+    if settings.auth_type != "oidc" or not settings.auth_oidc_issuer:
+        return []
+    parts = urlsplit(settings.auth_oidc_issuer)
+    return [f"{parts.scheme}://{parts.netloc}"]
 
 
 def redirect_uri(settings: Settings) -> str:
