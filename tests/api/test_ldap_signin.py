@@ -19,6 +19,16 @@ from typing import Any
 import pytest
 from api_helpers import csrf_from
 from fastapi.testclient import TestClient
+
+from conftest import make_settings
+from conveyor.config import Settings
+from conveyor.exceptions import ConfigError
+from conveyor.store import audit
+from conveyor.store import roles as role_rows
+from conveyor.store import users as user_rows
+from conveyor.store.engine import Store
+from conveyor.web import accounts, ldap_directory
+from conveyor.web.app import create_app
 from ldap_servers import (
     BASE,
     PASSWORDS,
@@ -30,15 +40,6 @@ from ldap_servers import (
     running_slapd,
     user_dn,
 )
-
-from conftest import make_settings
-from conveyor.config import Settings
-from conveyor.exceptions import ConfigError
-from conveyor.store import audit
-from conveyor.store import users as user_rows
-from conveyor.store.engine import Store
-from conveyor.web import accounts, ldap_directory
-from conveyor.web.app import create_app
 
 MAPPING = {
     group_dn("ops"): ["op"],
@@ -145,7 +146,10 @@ def test_the_role_follows_the_groups_at_each_sign_in(site: Site, ldap: LDAPServe
         assert site.user("bob").role == "admin"  # type: ignore[union-attr]
         change = [e for e in site.audit() if e.action == "user.role"]
         assert change and change[0].details is not None
-        assert (change[0].details["previous"], change[0].details["role"]) == ("viewer", "admin")
+        assert (change[0].details["previous"], change[0].details["roles"]) == (
+            ["viewer"],
+            ["admin"],
+        )
     finally:
         ldap.ldif(
             f"dn: {group_dn('admins')}\nchangetype: modify\ndelete: member\n"
@@ -380,3 +384,38 @@ def test_settings_name_what_is_missing(tmp_path: Path) -> None:
             tmp_path, tmp_path, "sqlite://", auth_roles_mapping="{not json", auth_type="local"
         )
     assert "auth_roles_mapping" in str(raised.value)
+
+
+def test_groups_give_named_roles(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    mapping = {**MAPPING, group_dn("ops"): ["op", "team_a", "not-made-yet"]}
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_roles_mapping=json.dumps(mapping)),
+        store_url,
+    )
+    try:
+        with site.store.write() as conn:
+            role_rows.create_role(conn, "team_a")
+        assert site.sign_in("alice", PASSWORDS["alice"]).status_code == 303
+        with site.store.read() as conn:
+            # The role no one made is left out; the sign-in goes on with the others.
+            assert user_rows.get_roles(conn, "alice") == ["op", "team_a"]
+    finally:
+        site.close()
+
+
+def test_named_roles_alone_let_a_user_in(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    mapping = {group_dn("viewers"): ["team_b"]}
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_roles_mapping=json.dumps(mapping)),
+        store_url,
+    )
+    try:
+        with site.store.write() as conn:
+            role_rows.create_role(conn, "team_b")
+        client = site.client()
+        assert site.sign_in("bob", PASSWORDS["bob"], client).status_code == 303
+        assert site.user("bob").role == user_rows.NO_BUILT_IN  # type: ignore[union-attr]
+        with site.store.read() as conn:
+            assert user_rows.get_roles(conn, "bob") == ["team_b"]
+    finally:
+        site.close()

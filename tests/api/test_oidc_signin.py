@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from oidc_servers import OIDCProvider, running_provider
 
 from conftest import make_settings
 from conveyor.config import Settings
@@ -28,6 +27,7 @@ from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
 from conveyor.web import accounts, oidc_provider
 from conveyor.web.app import create_app
+from oidc_servers import OIDCProvider, running_provider
 
 WEB_URL = "http://testserver"
 MAPPING = {"ops": ["op"], "readers": ["Viewer"]}
@@ -155,7 +155,7 @@ def test_the_role_follows_the_groups_claim(site: Site, provider: OIDCProvider) -
         provider.set_user("frank", {"preferred_username": "frank", "groups": ["readers"]})
     changes = [e for e in site.audit() if e.action == "user.role"]
     assert changes and changes[0].details is not None
-    assert (changes[0].details["previous"], changes[0].details["role"]) == ("viewer", "op")
+    assert (changes[0].details["previous"], changes[0].details["roles"]) == (["viewer"], ["op"])
 
 
 def test_losing_every_role_revokes_the_tokens(site: Site, provider: OIDCProvider) -> None:

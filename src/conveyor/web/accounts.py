@@ -77,6 +77,22 @@ def set_role(store: Store, username: str, role: str) -> None:
         user_rows.set_role(conn, username, role)
 
 
+def set_roles(store: Store, username: str, roles: list[str]) -> list[str]:
+    """Give ``username`` exactly ``roles`` (built-in and named); returns what they hold now.
+    The last admin keeps theirs; a named role must exist."""
+    with store.write() as conn:
+        row = user_rows.get_user(conn, username)
+        if row is None:
+            raise AccountError(f"no user {username!r}")
+        if row.role == "admin" and "admin" not in roles and user_rows.count_admins(conn) == 1:
+            raise AccountError(f"{username!r} is the last admin: make another admin first")
+        try:
+            user_rows.set_roles(conn, username, roles)
+        except ValueError as exc:
+            raise AccountError(str(exc)) from None
+        return user_rows.get_roles(conn, username)
+
+
 def delete_user(store: Store, username: str) -> None:
     with store.write() as conn:
         row = user_rows.get_user(conn, username)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from conveyor.config import Settings
 from conveyor.store import audit
+from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Connection, Store
-from conveyor.web.directory_roles import mapped_roles, strongest_role
+from conveyor.web.directory_roles import mapped_roles, resolve
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,19 @@ class DirectoryIdentity:
     groups: tuple[str, ...] = ()
 
 
+NO_ROLE = "no role: auth_roles_mapping gives none of the user's groups one"
+
+
 class SignInRefused(Exception):
     """The directory knows the person, but Conveyor does not let them in; says why."""
 
 
-def role_for(settings: Settings, identity: DirectoryIdentity) -> str | None:
+def roles_for(conn: Connection, settings: Settings, identity: DirectoryIdentity) -> list[str]:
+    """The roles ``identity``'s groups give (built-in first, then named); empty: none."""
     names = mapped_roles(
         identity.groups, settings.auth_roles_mapping, settings.auth_user_registration_role
     )
-    return strongest_role(names)
+    return resolve(names, {role.name for role in role_rows.list_roles(conn)})
 
 
 def sign_in(
@@ -43,17 +48,17 @@ def sign_in(
 ) -> user_rows.UserRow:
     """The user's record after this sign-in (made or synced); :class:`SignInRefused` when
     they may not sign in, recorded in the audit log either way."""
-    role = role_for(settings, identity)
     refused: SignInRefused | None = None
     with store.write() as conn:  # the refusal's audit row commits too: raised after it
         try:
-            row = _sync(conn, settings, identity, role, address)
+            row = _sync(conn, settings, identity, roles_for(conn, settings, identity), address)
         except SignInRefused as exc:
             refused = exc
             _record(conn, identity, "login.refused", address, reason=str(exc))
         else:
             user_rows.record_login(conn, row.username)
-            _record(conn, identity, "login", address, role=row.role, groups=list(identity.groups))
+            roles = user_rows.get_roles(conn, row.username)
+            _record(conn, identity, "login", address, roles=roles, groups=list(identity.groups))
     if refused is not None:
         raise refused
     return row
@@ -65,19 +70,22 @@ def recheck(
     """Sync a directory user's role from a fresh look at the directory (a token's use):
     None when they lost every role or the directory no longer knows them (their API
     tokens are then revoked, which the audit log records)."""
-    role = None if identity is None else role_for(settings, identity)
     # Committed at once: a GET with a token must not hold the write lock for its handler.
     with store.write(own=True) as conn:
         row = user_rows.get_user(conn, username)
         if row is None or row.directory is None:
             return row
+        roles = [] if identity is None else roles_for(conn, settings, identity)
         who = identity or DirectoryIdentity(username, row.directory)
-        if role is None:
+        if identity is not None and not settings.auth_roles_sync_at_login:
+            return row  # the roles are an admin's to change: only the user must still be there
+        if not roles:
             _revoke_tokens(conn, who, None)
             return None
-        if role != row.role:
-            user_rows.set_role(conn, username, role)
-            _record(conn, who, "user.role", None, previous=row.role, role=role, at="token use")
+        previous = user_rows.get_roles(conn, username)
+        if roles != previous:
+            user_rows.set_roles(conn, username, roles)
+            _record(conn, who, "user.role", None, previous=previous, roles=roles, at="token use")
         return user_rows.get_user(conn, username)
 
 
@@ -85,7 +93,7 @@ def _sync(
     conn: Connection,
     settings: Settings,
     identity: DirectoryIdentity,
-    role: str | None,
+    roles: list[str],
     address: str | None,
 ) -> user_rows.UserRow:
     row = user_rows.get_user(conn, identity.username)
@@ -95,16 +103,20 @@ def _sync(
     if row is None:
         if not settings.auth_user_registration:
             raise SignInRefused("not registered, and auth_user_registration is off")
-        if role is None:
-            raise SignInRefused("no role: auth_roles_mapping gives none of the user's groups one")
-        user_rows.create_directory_user(conn, identity.username, role, identity.directory)
-        _record(conn, identity, "user.create", address, role=role)
-    elif settings.auth_roles_sync_at_login and role != row.role:
-        if role is None:  # what their groups gave is gone: so are the tokens it backed
+        if not roles:
+            raise SignInRefused(NO_ROLE)
+        built_in = roles[0] if roles[0] in user_rows.ROLES else user_rows.NO_BUILT_IN
+        user_rows.create_directory_user(conn, identity.username, built_in, identity.directory)
+        user_rows.set_roles(conn, identity.username, roles)
+        _record(conn, identity, "user.create", address, roles=roles)
+    elif settings.auth_roles_sync_at_login:
+        previous = user_rows.get_roles(conn, identity.username)
+        if not roles:  # what their groups gave is gone: so are the tokens it backed
             _revoke_tokens(conn, identity, address)
-            raise SignInRefused("no role: auth_roles_mapping gives none of the user's groups one")
-        user_rows.set_role(conn, identity.username, role)
-        _record(conn, identity, "user.role", address, previous=row.role, role=role)
+            raise SignInRefused(NO_ROLE)
+        if roles != previous:
+            user_rows.set_roles(conn, identity.username, roles)
+            _record(conn, identity, "user.role", address, previous=previous, roles=roles)
     found = user_rows.get_user(conn, identity.username)
     assert found is not None
     return found
