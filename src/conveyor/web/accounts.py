@@ -28,10 +28,14 @@ def check_username(username: str) -> None:
 
 
 def create_user(store: Store, username: str, role: str, password: str | None = None) -> str:
-    """Create a user; returns the password (generated when none is given)."""
+    """Create a user; returns the password (generated when none is given). ``role``: a
+    built-in role, or public (none: give named roles with set_roles)."""
     check_username(username)
-    if role not in user_rows.ROLES:
-        raise AccountError(f"invalid role {role!r}: use one of {', '.join(user_rows.ROLES)}")
+    if role not in user_rows.ROLES and role != user_rows.NO_BUILT_IN:
+        raise AccountError(
+            f"invalid role {role!r}: use one of {', '.join(user_rows.ROLES)} or "
+            f"{user_rows.NO_BUILT_IN}"
+        )
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
     password = password or generate_password()

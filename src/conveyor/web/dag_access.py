@@ -49,6 +49,15 @@ class DagScope:
 EVERY_DAG = DagScope(None, None)
 
 
+class HiddenPage(NotFoundError):
+    """A page of a DAG the user may not read: the UI answers with its not-found page, as for
+    an unknown id (without the UI, the API's 404)."""
+
+    def __init__(self, message: str, user: auth.User) -> None:
+        super().__init__(message)
+        self.user = user
+
+
 def dag_scope(request: Request, user: auth.User) -> DagScope:
     """``user``'s scope, worked out once a request (one query, only for named roles)."""
     cached = getattr(request.state, _SCOPE, None)
@@ -130,5 +139,8 @@ def page_dags(request: Request) -> auth.User:
     """A page dependency: the logged-in user (or a redirect to the login page), with the
     ``dag_id`` in the page's path checked for read."""
     user = auth.page_user(request)
-    check_path(request, user, "read")
+    try:
+        check_path(request, user, "read")
+    except NotFoundError as exc:
+        raise HiddenPage(str(exc), user) from None
     return user

@@ -4,6 +4,7 @@ admin API. What the roles grant is decided in web/dag_access.py."""
 from __future__ import annotations
 
 from conveyor.exceptions import ConveyorError
+from conveyor.model.dag import DAG_ID_PATTERN
 from conveyor.store import roles as role_rows
 from conveyor.store.engine import Store
 
@@ -16,6 +17,17 @@ ACTION_NAMES = {
     "can_dag_read": "can_read",
     "can_dag_edit": "can_edit",
 }
+
+#: Airflow's other resources: refused by name, not taken for DAG ids.
+AIRFLOW_RESOURCES = frozenset(
+    {
+        "Connections", "Pools", "Variables", "DAG Runs", "Task Instances", "Audit Logs",
+        "Users", "Roles", "Website", "XComs", "Task Logs", "ImportError", "Plugins",
+        "Providers", "Configurations", "Datasets", "Assets", "Jobs", "SLA Misses",
+        "Cluster Activity", "Admin", "Browse", "Docs", "DAG Code", "DAG Dependencies",
+        "DAG Warnings", "Triggers", "Permissions", "Permission Views",
+    }
+)  # fmt: skip
 
 
 class RoleError(ConveyorError):
@@ -43,8 +55,13 @@ def resource_of(name: str) -> str:
     name = name.strip()
     if name == role_rows.EVERY_DAG:
         return name
+    if name in AIRFLOW_RESOURCES:
+        raise RoleError(
+            f"resource {name!r}: a named role grants DAG:<dag_id> or DAGs only; the rest "
+            "comes with the built-in roles (viewer, op, admin)"
+        )
     dag_id = name.removeprefix(role_rows.DAG_PREFIX)
-    if not dag_id or len(dag_id) > 250:
+    if not DAG_ID_PATTERN.match(dag_id):
         raise RoleError(f"invalid resource {name!r}: use DAG:<dag_id> or DAGs (every DAG)")
     return role_rows.DAG_PREFIX + dag_id
 
