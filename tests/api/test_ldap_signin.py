@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from conftest import make_settings
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
+from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import audit
 from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
@@ -417,5 +418,45 @@ def test_named_roles_alone_let_a_user_in(tmp_path: Path, store_url: str, ldap: L
         assert site.user("bob").role == user_rows.NO_BUILT_IN  # type: ignore[union-attr]
         with site.store.read() as conn:
             assert user_rows.get_roles(conn, "bob") == ["team_b"]
+    finally:
+        site.close()
+
+
+TEAM_DAG = """
+from conveyor import DAG, BashOperator
+
+with DAG("{dag_id}", schedule=None, access_control={{"{role}": {{"can_read", "can_edit"}}}}):
+    BashOperator(task_id="hello", bash_command="echo hello")
+"""
+
+
+def test_a_team_member_sees_and_triggers_only_the_team_dag(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    mapping = {group_dn("ops"): ["team_a"], group_dn("viewers"): ["viewer"]}
+    settings = ldap_settings(tmp_path, store_url, ldap, auth_roles_mapping=json.dumps(mapping))
+    dags = settings.dags_path
+    (dags / "a.py").write_text(TEAM_DAG.format(dag_id="team_a_etl", role="team_a"))
+    (dags / "b.py").write_text(TEAM_DAG.format(dag_id="team_b_etl", role="team_b"))
+    site = Site(settings, store_url)
+    try:
+        with site.store.write() as conn:
+            role_rows.create_role(conn, "team_a")
+            role_rows.create_role(conn, "team_b")
+        DagFileProcessor(site.store, dags, timeout=30, scan_every=1).sync()
+        alice, bob = site.client(), site.client()
+        assert site.sign_in("alice", PASSWORDS["alice"], alice).status_code == 303
+        assert site.sign_in("bob", PASSWORDS["bob"], bob).status_code == 303
+        for client in (alice, bob):
+            client.headers["X-CSRF-Token"] = client.get("/api/v1/me").json()["csrf_token"]
+
+        listed = [d["dag_id"] for d in alice.get("/api/v1/dags").json()["dags"]]
+        assert listed == ["team_a_etl"]
+        assert alice.post("/api/v1/dags/team_a_etl/runs", json={}).status_code == 201
+        assert alice.post("/api/v1/dags/team_b_etl/runs", json={}).status_code == 404
+        # The viewer reads both and triggers neither.
+        listed = sorted(d["dag_id"] for d in bob.get("/api/v1/dags").json()["dags"])
+        assert listed == ["team_a_etl", "team_b_etl"]
+        assert bob.post("/api/v1/dags/team_a_etl/runs", json={}).status_code == 403
     finally:
         site.close()
