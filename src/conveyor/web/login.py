@@ -8,6 +8,12 @@ password is checked, in a transaction committed at once, so a burst of guesses i
 it arrives and no login holds the store's write lock while argon2 runs. At most
 ``login_concurrent_checks`` argon2 checks run at once per process, so a flood of logins
 cannot eat every core.
+
+With ``auth_type = "ldap"`` the same form checks a name no local user holds against the
+directory (``conveyor.web.ldap_directory``), after the same throttle and the same argon2
+check, so a wrong password and an unknown name still answer alike. With ``"oidc"`` the page
+offers the provider's sign-in (``conveyor.web.oidc_login``) and, while
+``auth_allow_local_users`` is on, the form for local users.
 """
 
 from __future__ import annotations
