@@ -391,3 +391,33 @@ ensure_postgresql_jdbc() {
 ensure_smbd() {
     _apt_ensure /usr/sbin/smbd samba "samba provider"
 }
+
+# ensure_slapd: the LDAP sign-in tests (tests/integration/test_ldap_*.py) start their own
+# OpenLDAP server (Debian's slapd, a throw-away config and database under a temp folder, on a
+# private port) and load its directory with ldapadd (ldap-utils); only the packages are
+# needed. Debian's package scripts may start a system slapd on port 389; the tests do not use it.
+ensure_slapd() {
+    _apt_ensure /usr/sbin/slapd slapd "LDAP sign-in" || return 1
+    _apt_ensure /usr/bin/ldapadd ldap-utils "LDAP sign-in"
+}
+
+# ensure_oidc_provider: the OpenID Connect sign-in tests run a real provider, PyPI's
+# oidc-provider-mock (Authlib's authorization server behind discovery, JWKS and a sign-in
+# form), in a virtualenv of its own ($REPO/.venv-oidc) so its Flask and pins stay out of the
+# project's. Exports CONVEYOR_TEST_OIDC_PROVIDER, the command the tests start it with
+# (tests/integration/oidc_servers.py).
+ensure_oidc_provider() {
+    local venv="$REPO/.venv-oidc" version="0.3.4"
+    local stamp="$venv/.conveyor-oidc-provider-$version"
+    if [[ ! -f "$stamp" ]]; then
+        echo "==> installing oidc-provider-mock into $venv" >&2
+        "$(python_that_runs "$SUITE_PYTHON" || _venv_python)" -m venv "$venv" &&
+            "$venv/bin/pip" install -q "oidc-provider-mock==$version" >&2 || {
+            _svc_warn "could not install oidc-provider-mock: the OpenID Connect tests will skip"
+            return 0
+        }
+        touch "$stamp"
+    fi
+    export CONVEYOR_TEST_OIDC_PROVIDER="$venv/bin/oidc-provider-mock"
+    echo "==> oidc-provider-mock is installed" >&2
+}

@@ -19,7 +19,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -28,6 +27,7 @@ from pydantic import (
 )
 
 from conveyor.airflow_settings import from_airflow, warn_ignored
+from conveyor.auth_settings import AUTH_SECRET_KEYS, AuthSettings
 from conveyor.exceptions import ConfigError
 
 ENV_PREFIX = "CONVEYOR_"
@@ -37,8 +37,10 @@ _SECRET_KWARG = re.compile(r"secret|token|password|pass$|credential|key$|role_id
 SECRET_KEYS = frozenset({"database_url", "broker_url", "secret_key"})
 
 
-class Settings(BaseModel):
-    """Every setting, with its default. Paths left empty are derived from ``home``."""
+class Settings(AuthSettings):
+    """Every setting, with its default. Paths left empty are derived from ``home``.
+
+    The sign-in settings (``auth_*``) come from :class:`AuthSettings`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -432,7 +434,9 @@ def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
         key = ".".join(str(p) for p in err["loc"])
         origin = sources.get(key, "")
         where = f" (from {origin})" if origin and origin != "default" else ""
-        if err["type"] == "extra_forbidden":
+        if not key:  # a rule between settings: its message names them (no values: secrets)
+            lines.append(err["msg"].removeprefix("Value error, "))
+        elif err["type"] == "extra_forbidden":
             lines.append(f"unknown setting {key!r}{where}")
         else:
             lines.append(f"setting {key!r}{where}: {err['msg']}, got {err.get('input')!r}")
@@ -444,7 +448,7 @@ def mask(key: str, value: Any) -> str:
     text = "" if value is None else str(value)
     if key == "fernet_key" and text:
         return "***"
-    if key == "secret_key" and text:
+    if key in ("secret_key", *AUTH_SECRET_KEYS) and text:
         return "***"
     if key == "secrets_backend_kwargs" and text:
         # A token or an access key given to the backend is shown as *** (Vault's, AWS's).

@@ -197,7 +197,13 @@ def test_api_token_authenticates_scripts_without_csrf(world: World) -> None:
     token = accounts.create_token(world.store, "op", "nightly script")
     client = world.token_client(token)
     me = client.get("/api/v1/me").json()
-    assert me == {"username": "op", "role": "op", "via_token": True, "csrf_token": None}
+    assert me == {
+        "username": "op",
+        "role": "op",
+        "roles": [],
+        "via_token": True,
+        "csrf_token": None,
+    }
     # A write with a token needs no CSRF token: a browser never sends this header itself.
     paused = client.patch("/api/v1/dags/failing", json={"is_paused": True})
     assert paused.status_code == 200 and paused.json()["is_paused"] is True

@@ -57,6 +57,7 @@ class Conveyor:
     base_url: str = ""
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)  # more CONVEYOR_* variables
 
     @property
     def url(self) -> str:
@@ -77,6 +78,7 @@ class Conveyor:
             "CONVEYOR_DAG_SCAN_SECONDS": "0.3",
             "CONVEYOR_HEARTBEAT_SECONDS": "1",
             "COLUMNS": "200",
+            **self.settings,
         }
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -216,9 +218,12 @@ def sign_in(
 
 
 @contextlib.contextmanager
-def started(root: Path, base_url: str = "") -> Iterator[Conveyor]:
-    """A started scheduler and web server on a new home under ``root``, stopped after."""
-    servers = Conveyor(root, base_url=base_url)
+def started(
+    root: Path, base_url: str = "", settings: dict[str, str] | None = None
+) -> Iterator[Conveyor]:
+    """A started scheduler and web server on a new home under ``root``, stopped after;
+    ``settings``: more ``CONVEYOR_*`` variables for both."""
+    servers = Conveyor(root, base_url=base_url, settings=dict(settings or {}))
     try:
         yield servers.start()
     finally:

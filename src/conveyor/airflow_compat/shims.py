@@ -49,7 +49,6 @@ _DROPPED_DAG_KEYS = (
     "default_view",
     "orientation",
     "owner_links",
-    "access_control",
 )
 _DAG_ACCEPTS = frozenset(inspect.signature(conveyor.DAG.__init__).parameters) - {"self"}
 

@@ -395,7 +395,8 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "default_view": "accepted; display only",
     "orientation": "accepted; display only",
     "owner_links": "accepted; display only",
-    "access_control": "accepted and ignored: Conveyor's web roles apply",
+    "access_control": "grants named roles read or edit on this DAG; Airflow 2's can_dag_read / "
+    "can_dag_edit and Airflow 3's nested {'DAGs': ...} form are read too",
     "is_paused_upon_creation": "the DAG's pause state when first registered (over the setting "
     "dags_are_paused_at_creation); later parses keep the state a person set",
     "weight_rule": "downstream (the default), upstream or absolute, as Airflow sums "
@@ -435,7 +436,6 @@ AIRFLOW_MEANING: dict[str, str] = {
     "default_view": "opens the DAG on this view in the UI",
     "orientation": "lays the graph out in this direction",
     "owner_links": "links the owner's name in the UI",
-    "access_control": "grants these roles permissions on this DAG",
     "is_paused_upon_creation": "decides whether the DAG starts paused when first seen",
     "weight_rule": "derives the priority weight from the downstream or upstream tasks",
     "run_as_user": "runs the task as this Unix user",

@@ -72,6 +72,10 @@ COMMANDS = {
         "conveyor.cli.serve:standalone_command",
         "Everything on one machine: SQLite store, scheduler, local executor and web UI.",
     ),
+    "roles": Lazy(
+        "conveyor.cli.roles:roles_group",
+        "Named roles: which DAGs their users may read or edit (and DAGs' access_control).",
+    ),
     "tasks": Lazy("conveyor.cli.tasks:tasks", "Inspect task instances."),
     "triggerer": Lazy(
         "conveyor.cli.serve:triggerer_command",

@@ -10,7 +10,11 @@ import click
 from conveyor.cli.common import CliError, console, open_store, settings, when
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.loading.yaml.models import DURATION_TEXT, parse_duration
+from conveyor.store import users as user_rows
+from conveyor.store.engine import Store
+from conveyor.store.users import NO_BUILT_IN
 from conveyor.web import accounts, queries, schemas
+from conveyor.web import roles as role_admin
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -32,13 +36,24 @@ AIRFLOW_ROLES = {"admin": "admin", "op": "op", "user": "op", "viewer": "viewer"}
 
 
 def _role(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    found = AIRFLOW_ROLES.get(value.strip().lower())
-    if found is None:
+    """A built-in role by any of its names, else the name of a role made with
+    ``conveyor roles create`` (checked when used)."""
+    return AIRFLOW_ROLES.get(value.strip().lower(), value.strip())
+
+
+def _held(store: Store, role: str) -> list[str]:
+    """``role`` as the roles a new user holds; a named role must exist."""
+    if role in AIRFLOW_ROLES.values():
+        return [role]
+    try:
+        role_admin.get_role(store, role)
+    except role_admin.RoleError:
         raise click.BadParameter(
-            f"{value!r}: use admin, op or viewer (Airflow's Admin, Op, User (= op) and Viewer "
-            "are accepted in any case)"
-        )
-    return found
+            f"{role!r}: use admin, op or viewer (Airflow's Admin, Op, User (= op) and Viewer "
+            "are accepted in any case), or a role made with `conveyor roles create`",
+            param_hint="'--role'",
+        ) from None
+    return [role]
 
 
 @users_group.command("create")
@@ -49,7 +64,8 @@ def _role(ctx: click.Context, param: click.Parameter, value: str) -> str:
     "--role",
     required=True,
     callback=_role,
-    help="admin, op or viewer; Airflow's Admin, Op, User (= op) and Viewer too.",
+    help="admin, op or viewer (Airflow's Admin, Op, User (= op) and Viewer too), or a named "
+    "role (conveyor roles create).",
 )
 @click.option(
     "--password-stdin",
@@ -86,8 +102,13 @@ def create(
     if sum([password_stdin, password_option is not None, use_random_password]) > 1:
         raise click.UsageError("give one of --password, --password-stdin and --use-random-password")
     given = password_option if password_option is not None else _read_password(password_stdin)
+    store = open_store()
+    held = _held(store, role)
+    built_in = role if role in AIRFLOW_ROLES.values() else NO_BUILT_IN
     try:
-        password = accounts.create_user(open_store(), name, role, given)
+        password = accounts.create_user(store, name, built_in, given)
+        if built_in == NO_BUILT_IN:
+            accounts.set_roles(store, name, held)
     except accounts.AccountError as exc:
         raise CliError(str(exc)) from None
     console.print(f"created user [bold]{name}[/] with role {role}")
@@ -114,8 +135,11 @@ def list_command(output: str) -> None:
         return
     write_rows(
         output,
-        ["user", "role", "created", "last login"],
-        [[u.username, u.role, u.created_at, u.last_login_at] for u in found.users],
+        ["user", "role", "roles", "created", "last login"],
+        [
+            [u.username, u.role, ", ".join(u.roles), u.created_at, u.last_login_at]
+            for u in found.users
+        ],
         empty="no users yet: conveyor users create NAME --role admin",
     )
 
@@ -209,3 +233,51 @@ def revoke_token(token_id: int) -> None:
     except accounts.AccountError as exc:
         raise CliError(str(exc)) from None
     console.print(f"revoked token {row.id} ({row.name}) of [bold]{row.username}[/]")
+
+
+def _user_roles(store: Store, username: str) -> list[str]:
+    with store.read() as conn:
+        if user_rows.get_user(conn, username) is None:
+            raise CliError(f"no user {username!r}")
+        return user_rows.get_roles(conn, username)
+
+
+def _set_roles(store: Store, username: str, wanted: list[str]) -> None:
+    try:
+        held = accounts.set_roles(store, username, wanted)
+    except accounts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    console.print(f"[bold]{username}[/] holds {', '.join(held) or 'no role (public)'}")
+
+
+@users_group.command("add-role")
+@click.option("-u", "--username", required=True, help="The user.")
+@click.option("-r", "--role", required=True, callback=_role, help="A built-in or named role.")
+def add_role(username: str, role: str) -> None:
+    """Give a user one more role (Airflow's `users add-role`); a built-in one replaces theirs."""
+    store = open_store()
+    held = _user_roles(store, username)
+    if role in AIRFLOW_ROLES.values():
+        held = [r for r in held if r not in user_rows.ROLES]
+    _set_roles(store, username, [*held, role])
+
+
+@users_group.command("remove-role")
+@click.option("-u", "--username", required=True, help="The user.")
+@click.option("-r", "--role", required=True, callback=_role, help="A built-in or named role.")
+def remove_role(username: str, role: str) -> None:
+    """Take a role from a user (Airflow's `users remove-role`)."""
+    store = open_store()
+    held = _user_roles(store, username)
+    if role not in held:
+        raise CliError(f"user {username!r} does not hold role {role!r}")
+    _set_roles(store, username, [r for r in held if r != role])
+
+
+@users_group.command("set-roles")
+@click.argument("username")
+@click.argument("roles", nargs=-1)
+def set_roles(username: str, roles: tuple[str, ...]) -> None:
+    """Give a user exactly ROLES: at most one of admin, op and viewer, and named roles (none
+    given: no role at all)."""
+    _set_roles(open_store(), username, [AIRFLOW_ROLES.get(r.lower(), r) for r in roles])

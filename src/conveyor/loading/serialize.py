@@ -223,6 +223,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "max_active_tasks": dag.max_active_tasks,
         "params": json_safe(dag.params),
         "tags": list(dag.tags),
+        **({"access_control": dag.access_control} if dag.access_control else {}),
         "tasks": _with_setup_fields(
             dag, [serialize_task(dag.task_dict[tid]) for tid in dag.topological_order()]
         ),

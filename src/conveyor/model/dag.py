@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Undefined
 
 from conveyor.exceptions import CycleError, DagDefinitionError
+from conveyor.model.access_control import normalize_access_control
 from conveyor.model.context import DagContext
 from conveyor.model.datasets import Dataset
 from conveyor.model.params import DagParam, split_params
@@ -85,6 +86,7 @@ class DAG:
         dag_display_name: str | None = None,
         fail_fast: bool = False,
         is_paused_upon_creation: bool | None = None,
+        access_control: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -162,6 +164,8 @@ class DAG:
                 f"got {is_paused_upon_creation!r}"
             )
         self.is_paused_upon_creation = is_paused_upon_creation
+        # Which named roles may read or edit this DAG (web/dag_access.py enforces it).
+        self.access_control = normalize_access_control(dag_id, access_control)
         self.task_dict: dict[str, BaseOperator] = {}
         #: Edge labels (Label): downstream task id -> {upstream task id: label}.
         self.edge_labels: dict[str, dict[str, str]] = {}

@@ -174,6 +174,7 @@ def _save_dag(
             "schedule": data["schedule_description"][:200],
             "description": data.get("description"),
             "tags": data.get("tags") or [],
+            "access_control": data.get("access_control"),
             "updated_at": now,
             # New or changed: due now, so the scheduler works out its runs in the next loop.
             "next_dagrun_create_after": now,
@@ -186,6 +187,7 @@ def _save_dag(
             "schedule",
             "description",
             "tags",
+            "access_control",
             "updated_at",
             "next_dagrun_create_after",
         ],

@@ -98,6 +98,8 @@ dag = Table(
     Column("schedule", String(200), nullable=False),
     Column("description", Text),
     Column("tags", JSON, nullable=False, default=list),
+    # The DAG's access_control as parsed: {role: ["can_edit", "can_read"]}; NULL: none given.
+    Column("access_control", JSON),
     Column("next_run_after", UtcDateTime),
     # When the scheduler next has to look at this DAG (store/due_times.py); NULL: never.
     Column("next_dagrun_create_after", UtcDateTime, index=True),
@@ -353,7 +355,8 @@ web_user = Table(
     metadata,
     Column("username", String(200), primary_key=True),
     Column("password_hash", String(200), nullable=False),  # argon2id, encoded with its salt
-    Column("role", String(20), nullable=False),  # admin | op | viewer
+    # The built-in role: admin | op | viewer, or public (none: only the named roles count).
+    Column("role", String(20), nullable=False),
     _created_at(),
     Column("last_login_at", UtcDateTime),
     # Bumped at logout and on a new password: a session cookie carries the epoch it began in,
@@ -374,6 +377,31 @@ api_token = Table(
     # The token whose request made this one (NULL: a session or the CLI): revoking a token
     # revokes every token made with it, and theirs.
     Column("parent_id", ForeignKey("api_token.id", ondelete="CASCADE")),
+)
+
+# Named roles an admin makes (admin, op, viewer and public are built in, not rows here). A
+# role gives what its permissions say and what the DAGs' access_control grants it.
+role = Table(
+    "role",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    _created_at(),
+)
+
+role_permission = Table(
+    "role_permission",
+    metadata,
+    Column("role", ForeignKey("role.name", ondelete="CASCADE"), primary_key=True),
+    Column("resource", String(300), primary_key=True),  # "DAG:<dag_id>", or "DAGs": every DAG
+    Column("action", String(20), primary_key=True),  # can_read | can_edit
+)
+
+# The named roles a user holds, besides the built-in one in web_user.role.
+user_role = Table(
+    "user_role",
+    metadata,
+    Column("username", ForeignKey("web_user.username", ondelete="CASCADE"), primary_key=True),
+    Column("role", ForeignKey("role.name", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 # Failed logins by key ("user:<name>" or "addr:<ip>"), shared by every web process: after

@@ -8,10 +8,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from conveyor.clock import utcnow
+from conveyor.store import roles as role_rows
 from conveyor.store.reads._rows import row_as
-from conveyor.store.tables import api_token, web_user
+from conveyor.store.tables import api_token, user_role, web_user
 
 ROLES = ("viewer", "op", "admin")  # in increasing power
+NO_BUILT_IN = "public"  # web_user.role of a user who holds named roles only
+#: A directory user's password hash: no password of theirs is kept here, and no password
+#: verifies against it (it is no argon2 hash). What follows the prefix names the directory.
+DIRECTORY_HASH_PREFIX = "!directory:"
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,13 @@ class UserRow:
     created_at: datetime
     last_login_at: datetime | None
     session_epoch: int = 0
+
+    @property
+    def directory(self) -> str | None:
+        """``"ldap"`` or ``"oidc"`` for a user who signs in through a directory, else None."""
+        if self.password_hash.startswith(DIRECTORY_HASH_PREFIX):
+            return self.password_hash[len(DIRECTORY_HASH_PREFIX) :]
+        return None
 
 
 @dataclass(frozen=True)
@@ -52,13 +64,19 @@ def list_users(conn: Connection) -> list[UserRow]:
 
 
 def create_user(conn: Connection, username: str, role: str, password_hash: str) -> None:
-    if role not in ROLES:
-        raise ValueError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+    """A user with built-in ``role`` (or public: named roles only, given by set_roles)."""
+    if role not in ROLES and role != NO_BUILT_IN:
+        raise ValueError(f"role {role!r}: expected one of {', '.join(ROLES)} or {NO_BUILT_IN}")
     conn.execute(
         insert(web_user).values(
             username=username, role=role, password_hash=password_hash, created_at=utcnow()
         )
     )
+
+
+def create_directory_user(conn: Connection, username: str, role: str, directory: str) -> None:
+    """A user whose password the directory ``directory`` (ldap, oidc) checks."""
+    create_user(conn, username, role, DIRECTORY_HASH_PREFIX + directory)
 
 
 def set_password(conn: Connection, username: str, password_hash: str) -> bool:
@@ -88,7 +106,56 @@ def set_role(conn: Connection, username: str, role: str) -> bool:
     return conn.execute(found).rowcount > 0
 
 
+def get_roles(conn: Connection, username: str) -> list[str]:
+    """Every role ``username`` holds: the built-in one (unless public), then the named ones."""
+    found = get_user(conn, username)
+    if found is None:
+        return []
+    named = conn.execute(
+        select(user_role.c.role).where(user_role.c.username == username).order_by(user_role.c.role)
+    ).scalars()
+    return ([found.role] if found.role in ROLES else []) + list(named)
+
+
+def named_roles(conn: Connection, username: str) -> frozenset[str]:
+    """The named (not built-in) roles ``username`` holds."""
+    query = select(user_role.c.role).where(user_role.c.username == username)
+    return frozenset(conn.execute(query).scalars())
+
+
+def named_roles_by_user(conn: Connection) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for row in conn.execute(select(user_role).order_by(user_role.c.role)):
+        found.setdefault(row.username, []).append(row.role)
+    return found
+
+
+def set_roles(conn: Connection, username: str, roles: list[str]) -> bool:
+    """Give ``username`` exactly ``roles``: at most one built-in role (admin, op, viewer;
+    none given: public, no built-in rights), and any named roles, which must exist. False
+    when there is no such user; ValueError naming the role when a role is unknown.
+
+    The one call that sign-in from a directory (LDAP, OIDC) uses to sync a user's roles.
+    """
+    built_in = [r for r in roles if r in ROLES or r == NO_BUILT_IN]
+    named = sorted({r for r in roles if r not in built_in})
+    if len(set(built_in) - {NO_BUILT_IN}) > 1:  # the strongest one counts
+        built_in = [max((r for r in built_in if r in ROLES), key=ROLES.index)]
+    known = {r.name for r in role_rows.list_roles(conn)}
+    for name in named:
+        if name not in known:
+            raise ValueError(f"unknown role {name!r}: create it first (conveyor roles create)")
+    strongest = next((r for r in built_in if r in ROLES), NO_BUILT_IN)
+    if not set_role(conn, username, strongest):
+        return False
+    conn.execute(delete(user_role).where(user_role.c.username == username))
+    if named:
+        conn.execute(insert(user_role), [{"username": username, "role": r} for r in named])
+    return True
+
+
 def delete_user(conn: Connection, username: str) -> bool:
+    conn.execute(delete(user_role).where(user_role.c.username == username))
     conn.execute(delete(api_token).where(api_token.c.username == username))
     return conn.execute(delete(web_user).where(web_user.c.username == username)).rowcount > 0
 

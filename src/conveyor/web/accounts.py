@@ -29,10 +29,14 @@ def check_username(username: str) -> None:
 
 
 def create_user(store: Store, username: str, role: str, password: str | None = None) -> str:
-    """Create a user; returns the password (generated when none is given)."""
+    """Create a user; returns the password (generated when none is given). ``role``: a
+    built-in role, or public (none: give named roles with set_roles)."""
     check_username(username)
-    if role not in user_rows.ROLES:
-        raise AccountError(f"invalid role {role!r}: use one of {', '.join(user_rows.ROLES)}")
+    if role not in user_rows.ROLES and role != user_rows.NO_BUILT_IN:
+        raise AccountError(
+            f"invalid role {role!r}: use one of {', '.join(user_rows.ROLES)} or "
+            f"{user_rows.NO_BUILT_IN}"
+        )
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
     password = password or generate_password()
@@ -54,6 +58,12 @@ def set_password(store: Store, username: str, password: str | None = None) -> st
     password = password or generate_password()
     password_hash = hash_password(password)  # before the transaction: argon2 takes a while
     with store.write() as conn:
+        row = user_rows.get_user(conn, username)
+        if row is not None and row.directory is not None:
+            raise AccountError(
+                f"user {username!r} signs in through {row.directory}: the directory keeps "
+                "their password"
+            )
         if not user_rows.set_password(conn, username, password_hash):
             raise AccountError(f"no user {username!r}")
     return password
@@ -70,6 +80,22 @@ def set_role(store: Store, username: str, role: str) -> None:
         if row.role == "admin" and role != "admin" and user_rows.count_admins(conn) == 1:
             raise AccountError(f"{username!r} is the last admin: make another admin first")
         user_rows.set_role(conn, username, role)
+
+
+def set_roles(store: Store, username: str, roles: list[str]) -> list[str]:
+    """Give ``username`` exactly ``roles`` (built-in and named); returns what they hold now.
+    The last admin keeps theirs; a named role must exist."""
+    with store.write() as conn:
+        row = user_rows.get_user(conn, username)
+        if row is None:
+            raise AccountError(f"no user {username!r}")
+        if row.role == "admin" and "admin" not in roles and user_rows.count_admins(conn) == 1:
+            raise AccountError(f"{username!r} is the last admin: make another admin first")
+        try:
+            user_rows.set_roles(conn, username, roles)
+        except ValueError as exc:
+            raise AccountError(str(exc)) from None
+        return user_rows.get_roles(conn, username)
 
 
 def delete_user(store: Store, username: str) -> None:

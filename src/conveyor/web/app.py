@@ -31,6 +31,8 @@ from conveyor.web.docs_page import docs_router
 from conveyor.web.guards import BodyLimit, JsonDepthLimit, SecurityHeaders
 from conveyor.web.health import router as health_router
 from conveyor.web.login import router as login_router
+from conveyor.web.oidc_login import oidc_form_targets
+from conveyor.web.oidc_login import router as oidc_login_router
 from conveyor.web.request_limits import PerAddressLimit
 from conveyor.web.schemas import InvalidRequest
 from conveyor.web.security import secret_key
@@ -75,10 +77,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_requests=settings.max_requests_per_address,
         max_expensive=settings.max_expensive_requests_per_address,
     )
-    _outermost(app, SecurityHeaders, always_secure=settings.secure_cookies)
+    _outermost(
+        app,
+        SecurityHeaders,
+        always_secure=settings.secure_cookies,
+        form_targets=oidc_form_targets(settings),
+    )
     _add_error_handlers(app)
     app.include_router(health_router)
     app.include_router(login_router)
+    app.include_router(oidc_login_router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(docs_router(API_PREFIX))
     _mount_optional(app, settings, "conveyor.metrics", "mount_metrics")

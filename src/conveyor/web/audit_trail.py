@@ -92,6 +92,12 @@ def note(request: Request, target: str | None = None, **details: Any) -> None:
     found.setdefault("details", {}).update(details)
 
 
+def recorded_by_handler(request: Request) -> None:
+    """The handler wrote this request's audit rows itself (a directory sign-in, which
+    records who the directory vouched for and the role changes): none is added here."""
+    request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})["recorded"] = True
+
+
 def note_each(request: Request, dag_ids: list[str]) -> None:
     """An action on many DAGs: the request's audit entry becomes one entry per DAG (each its
     target), and none when no DAG changed."""
@@ -111,7 +117,7 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
     """The audit row of this request, or None when there is nothing to record."""
     route = scope.get("route")
     endpoint = getattr(route, "name", None)
-    if not endpoint:
+    if not endpoint or ((scope.get("state") or {}).get("conveyor_audit") or {}).get("recorded"):
         return None
     details = _details(scope, body)
     params: dict[str, Any] = scope.get("path_params") or {}

@@ -9,7 +9,8 @@ never adds that header by itself.
 The user is read from the store on each request, so deleting a user or changing a role
 takes effect at once, session or token alike. The cookie is signed, not stored, so what ends
 it on the server is the user's session epoch: logging out (or a new password) bumps it, and
-every cookie issued before, a copied one too, stops working. API tokens expire.
+every cookie issued before, a copied one too, stops working. API tokens expire. An LDAP
+user's token also asks the directory again now and then (``conveyor.web.directory_recheck``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 
 from conveyor.store import users as user_rows
+from conveyor.web import directory_recheck
 from conveyor.web.deps import get_store, prefixed
 from conveyor.web.security import hash_token
 
@@ -39,13 +41,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @dataclass(frozen=True)
 class User:
     username: str
-    role: str  # admin | op | viewer
+    role: str  # admin | op | viewer, or public: no built-in rights
     via_token: bool = False  # authenticated by an API token, not a browser session
     token_id: int | None = None  # that token's id
+    named_roles: frozenset[str] = frozenset()  # roles an admin made (web/dag_access.py)
 
     def can(self, role: str) -> bool:
-        """Whether this user has ``role``'s rights (admin > op > viewer)."""
-        return role in ROLES and ROLES.index(self.role) >= ROLES.index(role)
+        """Whether this user's built-in role has ``role``'s rights (admin > op > viewer)."""
+        return role in ROLES and self.role in ROLES and ROLES.index(self.role) >= ROLES.index(role)
 
 
 class LoginRequired(Exception):
@@ -80,19 +83,29 @@ def _resolve_user(request: Request) -> User | None:
     if token is not None:
         with store.read() as conn:
             found = user_rows.user_for_token(conn, hash_token(token))
+            named = user_rows.named_roles(conn, found[0].username) if found else frozenset()
         if found is None:
             return None
         row, token_id, last_used = found
+        if row.directory == "ldap":
+            rechecked = directory_recheck.token_user(request, row)
+            if rechecked is None:
+                return None
+            if rechecked is not row:  # the directory was asked: the roles may have moved
+                row = rechecked
+                with store.read() as conn:
+                    named = user_rows.named_roles(conn, row.username)
         if user_rows.token_needs_touch(last_used):
             # Committed at once: a GET must not hold the write lock for its whole handler.
             with store.write(own=True) as conn:
                 user_rows.touch_token(conn, token_id)
-        return User(row.username, row.role, via_token=True, token_id=token_id)
+        return User(row.username, row.role, via_token=True, token_id=token_id, named_roles=named)
     username = request.session.get(SESSION_USER) if "session" in request.scope else None
     if not isinstance(username, str):
         return None
     with store.read() as conn:
         session_row = user_rows.get_user(conn, username)
+        named = user_rows.named_roles(conn, username) if session_row else frozenset()
     if (
         session_row is None
         or request.session.get(SESSION_PASSWORD) != password_fingerprint(session_row.password_hash)
@@ -100,7 +113,7 @@ def _resolve_user(request: Request) -> User | None:
     ):  # deleted, given a new password, or logged out since this session logged in
         request.session.clear()
         return None
-    return User(session_row.username, session_row.role)
+    return User(session_row.username, session_row.role, named_roles=named)
 
 
 def password_fingerprint(password_hash: str) -> str:
@@ -144,23 +157,38 @@ def require(role: str) -> Callable[[Request], User]:
         raise ValueError(f"unknown role {role!r}")
 
     def dependency(request: Request) -> User:
-        user = current_user(request)
-        if user is None:
-            raise HTTPException(
-                401,
-                "login required: log in or send 'Authorization: Bearer <token>'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        user = authenticated(request)
         if not user.can(role):
             raise HTTPException(
                 403, f"user {user.username!r} has role {user.role!r}; this needs {role!r}"
             )
-        if not user.via_token and request.method not in SAFE_METHODS:
-            check_csrf(request, request.headers.get(CSRF_HEADER))
+        check_csrf_unless_token(request, user)
+        if "dag_id" in request.path_params:  # a DAG route: the user's DAG permissions too
+            from conveyor.web import dag_access  # it builds on this module
+
+            dag_access.check_path(request, user, "read" if role == "viewer" else "edit")
         return user
 
     dependency.__name__ = f"require_{role}"
     return dependency
+
+
+def authenticated(request: Request) -> User:
+    """The request's user, or 401."""
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(
+            401,
+            "login required: log in or send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def check_csrf_unless_token(request: Request, user: User) -> None:
+    """A browser session's state-changing request must echo the CSRF token."""
+    if not user.via_token and request.method not in SAFE_METHODS:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
 
 
 def safe_next(path: str | None) -> str:
@@ -191,6 +219,10 @@ def require_page(role: str) -> Callable[[Request], User]:
         user = page_user(request)
         if not user.can(role):
             raise HTTPException(403, f"this page needs the {role!r} role")
+        if "dag_id" in request.path_params:
+            from conveyor.web import dag_access  # it builds on this module
+
+            dag_access.check_path(request, user, "read")
         return user
 
     return dependency

@@ -35,6 +35,7 @@ class DagQuery:
     order: str = "dag_id"
     limit: int | None = None
     offset: int = 0
+    dag_ids: frozenset[str] | None = None  # only these DAGs (those the user may read)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ def _sorted(dags: list[ListedDag], order: str) -> list[ListedDag]:
 
 def list_dags(conn: Connection, query: DagQuery) -> DagPage:
     rows = dag_reads.list_dag_rows(conn, include_inactive=query.include_inactive)
+    if query.dag_ids is not None:
+        rows = [r for r in rows if r.dag_id in query.dag_ids]
     if query.tags:
         wanted = set(query.tags)
         rows = [r for r in rows if wanted.intersection(r.tags)]

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from fastapi.responses import RedirectResponse
 
 from conveyor import strict_json
 
@@ -32,12 +33,25 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+EXTERNAL_REDIRECT = "conveyor_external_redirect"  # request state: the one Location kept
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]
+
+
+def security_headers(form_targets: Sequence[str] = ()) -> list[tuple[bytes, bytes]]:
+    """:data:`SECURITY_HEADERS`, with ``form_targets`` (origins such as
+    ``https://login.example.com``) allowed as the end of a form's redirects: the logout
+    form of a user signed in through an OpenID Connect provider ends on its sign-out page."""
+    if not form_targets:
+        return SECURITY_HEADERS
+    policy = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", " ".join(["form-action 'self'", *form_targets])
+    )
+    return [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS[1:]]
 
 
 class HttpMiddleware:
@@ -66,9 +80,12 @@ class SecurityHeaders(HttpMiddleware):
     every ``Set-Cookie`` gets the ``Secure`` flag.
     """
 
-    def __init__(self, app: Any, *, always_secure: bool = False) -> None:
+    def __init__(
+        self, app: Any, *, always_secure: bool = False, form_targets: Sequence[str] = ()
+    ) -> None:
         super().__init__(app)
         self.always_secure = always_secure
+        self.headers = security_headers(form_targets)
 
     async def http(self, scope: Any, receive: Any, send: Any) -> None:
         secure = self.always_secure or scope.get("scheme") == "https"
@@ -77,8 +94,9 @@ class SecurityHeaders(HttpMiddleware):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
-                headers = [_relative_location(name, value) for name, value in headers]
+                headers += [(n, v) for n, v in self.headers if n not in present]
+                allowed = (scope.get("state") or {}).get(EXTERNAL_REDIRECT)
+                headers = [_relative_location(name, value, allowed) for name, value in headers]
                 if secure:
                     headers = [_secure_cookie(name, value) for name, value in headers]
                 message = dict(message, headers=headers)
@@ -87,11 +105,22 @@ class SecurityHeaders(HttpMiddleware):
         await self.app(scope, receive, send_with_headers)
 
 
-def _relative_location(name: bytes, value: bytes) -> tuple[bytes, bytes]:
-    """A redirect's target as a path on this site. The app only ever redirects to itself, but
-    the framework's trailing-slash redirects name the request's ``Host`` header, which the
-    client chose: ``Host: evil.example`` would send a browser (or a cache) elsewhere."""
-    if name.lower() != b"location":
+def external_redirect(request: Request, url: str) -> RedirectResponse:
+    """A redirect to another site that the handler chose (an OpenID Connect provider's
+    sign-in or sign-out page), which :class:`SecurityHeaders` leaves as it is."""
+    response = RedirectResponse(url, status_code=303)
+    request.scope.setdefault("state", {})[EXTERNAL_REDIRECT] = response.headers["location"]
+    return response
+
+
+def _relative_location(
+    name: bytes, value: bytes, allowed: str | None = None
+) -> tuple[bytes, bytes]:
+    """A redirect's target as a path on this site. The app redirects to itself, but the
+    framework's trailing-slash redirects name the request's ``Host`` header, which the
+    client chose: ``Host: evil.example`` would send a browser (or a cache) elsewhere. The
+    one exception is the target a handler named with :func:`external_redirect`."""
+    if name.lower() != b"location" or (allowed and value.decode("latin-1") == allowed):
         return name, value
     parts = urlsplit(value.decode("latin-1"))
     if not parts.scheme and not parts.netloc:

@@ -8,17 +8,25 @@ password is checked, in a transaction committed at once, so a burst of guesses i
 it arrives and no login holds the store's write lock while argon2 runs. At most
 ``login_concurrent_checks`` argon2 checks run at once per process, so a flood of logins
 cannot eat every core.
+
+With ``auth_type = "ldap"`` the same form checks a name no local user holds against the
+directory (``conveyor.web.ldap_directory``), after the same throttle and the same argon2
+check, so a wrong password and an unknown name still answer alike. With ``"oidc"`` the page
+offers the provider's sign-in (``conveyor.web.oidc_login``) and, while
+``auth_allow_local_users`` is on, the form for local users.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,13 +38,16 @@ from conveyor import __version__
 from conveyor.store import login_throttle
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import auth
+from conveyor.web import auth, directory_users, ldap_directory, oidc_provider
+from conveyor.web.audit_trail import note, recorded_by_handler
 from conveyor.web.deps import get_settings, get_store, prefixed
+from conveyor.web.guards import external_redirect
 from conveyor.web.security import hash_password, verify_password
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _DUMMY_HASH = hash_password("not a real password")  # verify against it when no such user
 _CHECKS_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,12 +77,25 @@ def _templates(request: Request) -> Any:
 
 def _render(request: Request, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     renderer = _templates(request)
-    values = {"user": None, "csrf_token": auth.csrf_token(request), **context}
+    settings = get_settings(request)
+    sso = settings.auth_type == "oidc"
+    values = {
+        "user": None,
+        "csrf_token": auth.csrf_token(request),
+        "show_form": not sso or settings.auth_allow_local_users,
+        "sso_url": _sso_url(request, context.get("next") or "/") if sso else None,
+        "sso_name": "single sign-on",
+        **context,
+    }
     if hasattr(renderer, "render"):
         response: HTMLResponse = renderer.render(request, "login.html", values, status_code)
         return response
     values["base"] = get_settings(request).base_url
     return renderer.TemplateResponse(request, "login.html", values, status_code=status_code)  # type: ignore[no-any-return]
+
+
+def _sso_url(request: Request, next_path: str) -> str:
+    return prefixed(request, "/login/oidc") + "?next=" + quote(auth.safe_next(next_path), safe="/")
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -114,16 +138,78 @@ async def login_submit(
         )
         response.headers["Retry-After"] = str(seconds)
         return response
-    valid = await _check_password(request, row.password_hash if row else _DUMMY_HASH, password)
-    if row is None or not valid:
+    settings = get_settings(request)
+    local = row if row is not None and row.directory is None else None
+    # argon2 runs for every attempt, local user or not: the time tells nothing.
+    valid = await _check_password(request, local.password_hash if local else _DUMMY_HASH, password)
+    if local is not None and not (settings.auth_type == "local" or settings.auth_allow_local_users):
+        valid = False
+    if local is None and settings.auth_type == "ldap":
+        # A local user's name is never looked up in the directory: it cannot take it over.
+        return await _ldap_sign_in(request, keys, username, password, target)
+    if local is None or not valid:
+        return _wrong(request, target, username)
+    await run_in_threadpool(_succeeded, store, keys, local.username)
+    auth.start_session(request, local)
+    return RedirectResponse(prefixed(request, target), status_code=303)
+
+
+def _wrong(request: Request, target: str, username: str) -> HTMLResponse:
+    return _render(
+        request,
+        {"next": target, "username": username, "error": "Wrong username or password."},
+        status_code=401,
+    )
+
+
+async def _ldap_sign_in(
+    request: Request, keys: list[str], username: str, password: str, target: str
+) -> Response:
+    settings = get_settings(request)
+    store = get_store(request)
+    note(request, method="ldap")
+    try:
+        identity = await run_in_threadpool(
+            ldap_directory.authenticate, settings, username, password
+        )
+    except ldap_directory.DirectoryUnavailableError as exc:
+        log.error("LDAP sign-in of %r: %s", username, exc)
         return _render(
             request,
-            {"next": target, "username": username, "error": "Wrong username or password."},
-            status_code=401,
+            {
+                "next": target,
+                "username": username,
+                "error": "The directory could not be reached: try again later.",
+            },
+            status_code=503,
         )
-    await run_in_threadpool(_succeeded, store, keys, row.username)
+    if identity is None:
+        return _wrong(request, target, username)
+    recorded_by_handler(request)
+    try:
+        row = await run_in_threadpool(
+            directory_users.sign_in, store, settings, identity, client_address(request)
+        )
+    except directory_users.SignInRefused:
+        return _render(request, refused_context(target, username), status_code=403)
+    await run_in_threadpool(_clear, store, keys)
     auth.start_session(request, row)
     return RedirectResponse(prefixed(request, target), status_code=303)
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def refused_context(target: str, username: str) -> dict[str, Any]:
+    """The login page for a person the directory knows and Conveyor gives no role."""
+    error = "Your directory account has no role in Conveyor: ask an admin."
+    return {"next": target, "username": username, "error": error}
+
+
+def _clear(store: Store, keys: list[str]) -> None:
+    with store.write() as conn:
+        login_throttle.clear(conn, keys)
 
 
 def _policy(request: Request) -> login_throttle.Policy:
@@ -180,9 +266,26 @@ def _check_password(request: Request, password_hash: str, password: str) -> Awai
 def logout(request: Request, csrf_token: str = Form("")) -> Response:
     auth.check_csrf(request, csrf_token or request.headers.get(auth.CSRF_HEADER))
     user = auth.current_user(request)
+    row = None
     if user is not None and not user.via_token:
         # Ends this session on the server, and every copy of its cookie.
         with get_store(request).write() as conn:
             user_rows.end_sessions(conn, user.username)
+            row = user_rows.get_user(conn, user.username)
     request.session.clear()
+    settings = get_settings(request)
+    if row is not None and row.directory == "oidc" and settings.auth_type == "oidc":
+        # Signed out here; the provider's own session ends on its sign-out page.
+        try:
+            provider_signout = oidc_provider.end_session_url(settings)
+        except oidc_provider.ProviderError as exc:
+            log.warning("OpenID Connect sign-out: %s", exc)
+            provider_signout = None
+        if provider_signout:
+            return external_redirect(request, provider_signout)
     return RedirectResponse(prefixed(request, "/login"), status_code=303)
+
+
+def render_login(request: Request, error: str, status_code: int) -> HTMLResponse:
+    """The login page with ``error`` (a directory sign-in that went wrong)."""
+    return _render(request, {"next": "/", "username": "", "error": error}, status_code)

@@ -195,8 +195,18 @@ def get_source(conn: Connection, dag_id: str) -> schemas.DagSource:
     return from_row(schemas.DagSource, found, dag_id=dag_id)
 
 
-def list_import_errors(conn: Connection) -> schemas.ImportErrorList:
+def list_import_errors(
+    conn: Connection, dag_ids: frozenset[str] | None = None
+) -> schemas.ImportErrorList:
+    """Files that fail to load; ``dag_ids`` given: only the files that hold one of them."""
     rows = dag_reads.import_errors(conn)
+    if dag_ids is not None:
+        files = {
+            r.fileloc
+            for r in dag_reads.list_dag_rows(conn, include_inactive=True)
+            if r.dag_id in dag_ids
+        }
+        rows = [r for r in rows if r.fileloc in files]
     errors = [from_row(schemas.DagImportError, r, file=r.fileloc) for r in rows]
     return schemas.ImportErrorList(total=len(errors), import_errors=errors)
 
@@ -699,8 +709,12 @@ def list_variables(found: list[VariableEntry], reveal: bool) -> schemas.Variable
 
 
 def list_users(conn: Connection) -> schemas.UserList:
+    named = user_rows.named_roles_by_user(conn)
     return schemas.UserList(
-        users=[from_row(schemas.UserInfo, r) for r in user_rows.list_users(conn)]
+        users=[
+            from_row(schemas.UserInfo, r, roles=sorted(named.get(r.username, ())))
+            for r in user_rows.list_users(conn)
+        ]
     )
 
 

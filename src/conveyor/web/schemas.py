@@ -525,7 +525,8 @@ class VariableList(BaseModel):
 
 class UserInfo(BaseModel):
     username: str
-    role: str
+    role: str = Field(description="the built-in role: admin, op, viewer, or public (none)")
+    roles: list[str] = Field(default_factory=list, description="the named roles held too")
     created_at: datetime
     last_login_at: datetime | None
 

@@ -55,6 +55,7 @@ class RunFilter:
     dag_id_pattern: str | None = None  # a part of the id, any case
     states: tuple[str, ...] = ()
     window: Window = Window()
+    dag_ids: frozenset[str] | None = None  # only these DAGs (those the user may read)
 
 
 #: How a list of runs may be ordered ("-" first: newest or largest first).
@@ -93,6 +94,8 @@ class ListFilter(Protocol):
     def states(self) -> tuple[str, ...]: ...
     @property
     def window(self) -> Window: ...
+    @property
+    def dag_ids(self) -> frozenset[str] | None: ...
 
 
 def list_filters(
@@ -105,6 +108,8 @@ def list_filters(
         found.append(table.c.dag_id == where.dag_id)
     if where.dag_id_pattern:
         found.append(id_part(table.c.dag_id, where.dag_id_pattern))
+    if where.dag_ids is not None:
+        found.append(table.c.dag_id.in_(sorted(where.dag_ids)))
     if where.states:
         found.append(table.c.state.in_(where.states))
     dates = {

@@ -24,6 +24,7 @@ class TaskInstanceFilter:
     task_id_pattern: str | None = None
     states: tuple[str, ...] = ()
     window: Window = field(default_factory=Window)
+    dag_ids: frozenset[str] | None = None  # only these DAGs (those the user may read)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from conveyor.exceptions import ConfigError
 from conveyor.model.params import conf_errors
 from conveyor.store import runs
 from conveyor.strict_json import NotStrictJson, check_conf
-from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, Op
+from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, DagOp
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.strict_json import StrictDict
@@ -86,7 +86,7 @@ def _check_conf(request: Request, dag_id: str, conf: dict[str, Any], structure: 
     responses={**NOT_FOUND, 422: {"description": "bad dates, range, conf, or no schedule"}},
 )
 def create_backfill(
-    request: Request, dag_id: DagId, body: BackfillRequest, user: Op
+    request: Request, dag_id: DagId, body: BackfillRequest, user: DagOp
 ) -> BackfillResult:
     """Create the runs of the DAG's schedule with a logical date from ``start`` to ``end``
     (op). Dates with a run already are kept, or cleared to run again (``reprocess``)."""

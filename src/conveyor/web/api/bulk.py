@@ -16,8 +16,9 @@ from conveyor.store.bulk_manual import Outcome, RunRef, TaskRef
 from conveyor.store.engine import Connection
 from conveyor.store.transitions import Actor
 from conveyor.web import bulk_schemas as shapes
-from conveyor.web.api.common import AUTH, NOT_FOUND, Op
+from conveyor.web.api.common import AUTH, NOT_FOUND, DagOp
 from conveyor.web.auth import User
+from conveyor.web.dag_access import check_dag
 from conveyor.web.deps import get_store
 from conveyor.web.schemas import from_row
 
@@ -65,27 +66,34 @@ def _result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
     )
 
 
-def _tasks(body: shapes.ClearTaskInstances | shapes.MarkTaskInstances) -> list[TaskRef]:
+def _tasks(
+    request: Request, user: User, body: shapes.ClearTaskInstances | shapes.MarkTaskInstances
+) -> list[TaskRef]:
+    for dag_id in sorted({t.dag_id for t in body.task_instances}):
+        check_dag(request, user, dag_id, "edit")
     return [TaskRef(t.dag_id, t.run_id, t.task_id) for t in body.task_instances]
 
 
-def _runs(body: shapes.ClearRuns | shapes.MarkRuns) -> list[RunRef]:
+def _runs(request: Request, user: User, body: shapes.ClearRuns | shapes.MarkRuns) -> list[RunRef]:
+    for dag_id in sorted({r.dag_id for r in body.runs}):
+        check_dag(request, user, dag_id, "edit")
     return [RunRef(r.dag_id, r.run_id) for r in body.runs]
 
 
 @router.post("/task-instances/clear", response_model=shapes.BulkResult, responses=TOO_MANY)
 def clear_task_instances(
-    request: Request, body: shapes.ClearTaskInstances, user: Op
+    request: Request, body: shapes.ClearTaskInstances, user: DagOp
 ) -> shapes.BulkResult:
     """Clear task instances so they run again (op): with ``upstream``/``downstream`` their
     relatives in each run, with ``past``/``future`` the same tasks in earlier or later runs."""
+    refs = _tasks(request, user, body)
     return _act(
         request,
         user,
         body.dry_run,
         lambda conn, actor: bulk_manual.clear_task_instances(
             conn,
-            _tasks(body),
+            refs,
             actor,
             upstream=body.upstream,
             downstream=body.downstream,
@@ -98,38 +106,39 @@ def clear_task_instances(
 
 @router.post("/task-instances/mark", response_model=shapes.BulkResult, responses=TOO_MANY)
 def mark_task_instances(
-    request: Request, body: shapes.MarkTaskInstances, user: Op
+    request: Request, body: shapes.MarkTaskInstances, user: DagOp
 ) -> shapes.BulkResult:
     """Mark task instances success or failed (op)."""
+    refs = _tasks(request, user, body)
     return _act(
         request,
         user,
         body.dry_run,
         lambda conn, actor: bulk_manual.mark_task_instances(
-            conn, _tasks(body), TaskState(body.state), actor
+            conn, refs, TaskState(body.state), actor
         ),
     )
 
 
 @router.post("/runs/clear", response_model=shapes.BulkResult, responses=TOO_MANY)
-def clear_runs(request: Request, body: shapes.ClearRuns, user: Op) -> shapes.BulkResult:
+def clear_runs(request: Request, body: shapes.ClearRuns, user: DagOp) -> shapes.BulkResult:
     """Clear every task instance of these runs, or only the failed ones (op)."""
+    refs = _runs(request, user, body)
     return _act(
         request,
         user,
         body.dry_run,
-        lambda conn, actor: bulk_manual.clear_runs(
-            conn, _runs(body), actor, only_failed=body.only_failed
-        ),
+        lambda conn, actor: bulk_manual.clear_runs(conn, refs, actor, only_failed=body.only_failed),
     )
 
 
 @router.post("/runs/mark", response_model=shapes.BulkResult, responses=TOO_MANY)
-def mark_runs(request: Request, body: shapes.MarkRuns, user: Op) -> shapes.BulkResult:
+def mark_runs(request: Request, body: shapes.MarkRuns, user: DagOp) -> shapes.BulkResult:
     """Mark runs success (every task) or failed (every unfinished task) (op)."""
+    refs = _runs(request, user, body)
     return _act(
         request,
         user,
         body.dry_run,
-        lambda conn, actor: bulk_manual.mark_runs(conn, _runs(body), TaskState(body.state), actor),
+        lambda conn, actor: bulk_manual.mark_runs(conn, refs, TaskState(body.state), actor),
     )

@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from conveyor.store import dag_actions
 from conveyor.web import audit_trail, dag_list, queries, schemas
-from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, Viewer
+from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, DagOp, DagViewer
+from conveyor.web.dag_access import dag_scope, readable_dag_ids
 from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.dag_selection import like
 from conveyor.web.deps import get_store
@@ -20,7 +21,7 @@ router = APIRouter(tags=["dags"], responses=AUTH)
 @router.get("/dags", response_model=schemas.DagList)
 def list_dags(
     request: Request,
-    user: Viewer,
+    user: DagViewer,
     include_inactive: bool = False,
     tag: Annotated[
         list[str] | None, Query(description="repeat for several: DAGs with any of them")
@@ -53,20 +54,22 @@ def list_dags(
         order=order_by,
         limit=limit,
         offset=offset,
+        dag_ids=readable_dag_ids(request, user),
     )
     with get_store(request).read() as conn:
         return queries.list_dags(conn, query)
 
 
 @router.get("/import-errors", response_model=schemas.ImportErrorList)
-def import_errors(request: Request, user: Viewer) -> schemas.ImportErrorList:
-    """DAG files that fail to load: file, line and message."""
+def import_errors(request: Request, user: DagViewer) -> schemas.ImportErrorList:
+    """DAG files that fail to load: file, line and message (for a user who may read only
+    some DAGs: the files of those DAGs)."""
     with get_store(request).read() as conn:
-        return queries.list_import_errors(conn)
+        return queries.list_import_errors(conn, readable_dag_ids(request, user))
 
 
 @router.get("/dags/{dag_id}", response_model=schemas.DagDetail, responses=NOT_FOUND)
-def get_dag(request: Request, dag_id: DagId, user: Viewer) -> schemas.DagDetail:
+def get_dag(request: Request, dag_id: DagId, user: DagViewer) -> schemas.DagDetail:
     """One DAG: its tasks (operator, upstream, queue, retries, trigger rule) and params."""
     with get_store(request).read() as conn:
         return queries.get_dag(conn, dag_id)
@@ -74,7 +77,7 @@ def get_dag(request: Request, dag_id: DagId, user: Viewer) -> schemas.DagDetail:
 
 @router.patch("/dags/{dag_id}", response_model=schemas.DagDetail, responses=NOT_FOUND)
 def patch_dag(
-    request: Request, dag_id: DagId, body: schemas.DagPatch, user: Op
+    request: Request, dag_id: DagId, body: schemas.DagPatch, user: DagOp
 ) -> schemas.DagDetail:
     """Pause or unpause a DAG (op)."""
     store = get_store(request)
@@ -88,7 +91,7 @@ def patch_dag(
 def patch_dags(
     request: Request,
     body: schemas.DagPatch,
-    user: Op,
+    user: DagOp,
     dag_id: Annotated[
         list[str] | None, Query(max_length=250, description="exact DAG ids (repeat for several)")
     ] = None,
@@ -118,7 +121,8 @@ def patch_dags(
     for value in tag or []:
         if len(value) > 200:
             raise HTTPException(422, "tag: at most 200 characters")
-    query = DagQuery(tags=tuple(tag or ()), search=search, state=state)
+    editable = dag_scope(request, user).editable
+    query = DagQuery(tags=tuple(tag or ()), search=search, state=state, dag_ids=editable)
     ids, pattern = set(dag_id or ()), like(dag_id_pattern) if dag_id_pattern else None
     store = get_store(request)
     with store.write() as conn:
@@ -135,7 +139,7 @@ def patch_dags(
 
 
 @router.get("/dags/{dag_id}/source", response_model=schemas.DagSource, responses=NOT_FOUND)
-def get_source(request: Request, dag_id: DagId, user: Viewer) -> schemas.DagSource:
+def get_source(request: Request, dag_id: DagId, user: DagViewer) -> schemas.DagSource:
     """The source file of the DAG's current version, as the store keeps it."""
     with get_store(request).read() as conn:
         return queries.get_source(conn, dag_id)
@@ -145,7 +149,7 @@ def get_source(request: Request, dag_id: DagId, user: Viewer) -> schemas.DagSour
 def get_grid(
     request: Request,
     dag_id: DagId,
-    user: Viewer,
+    user: DagViewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 25,
     before: Annotated[
         datetime | None, Query(description="only runs of an earlier logical date (older page)")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from conveyor import __version__
-from conveyor.web.api.common import Viewer
-from conveyor.web.auth import csrf_token
+from conveyor.web.auth import User, authenticated, csrf_token
 from conveyor.web.health import health_response
 
 router = APIRouter(tags=["meta"])
@@ -22,6 +21,7 @@ class Version(BaseModel):
 class Me(BaseModel):
     username: str
     role: str
+    roles: list[str] = Field(default_factory=list, description="the named roles held too")
     via_token: bool
     csrf_token: str | None = Field(
         description="send as X-CSRF-Token on writes made with the session cookie"
@@ -46,7 +46,13 @@ def version() -> Version:
 
 
 @router.get("/me", response_model=Me)
-def me(request: Request, user: Viewer) -> Me:
+def me(request: Request, user: Annotated[User, Depends(authenticated)]) -> Me:
     """The calling user, and the CSRF token of a browser session."""
     token = None if user.via_token else csrf_token(request)
-    return Me(username=user.username, role=user.role, via_token=user.via_token, csrf_token=token)
+    return Me(
+        username=user.username,
+        role=user.role,
+        roles=sorted(user.named_roles),
+        via_token=user.via_token,
+        csrf_token=token,
+    )

@@ -14,9 +14,10 @@ from conveyor.store import manual, run_deletion, trigger
 from conveyor.store.reads.runs import RUN_ORDERS, RunFilter, Window
 from conveyor.web import queries, schemas
 from conveyor.web.api import listing
-from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, Viewer
+from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, DagOp, DagViewer, RunId
 from conveyor.web.api.tasks import ACTION, act
 from conveyor.web.audit_trail import note as audit_note
+from conveyor.web.dag_access import readable_dag_ids
 from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(tags=["runs"], responses=AUTH)
@@ -30,7 +31,7 @@ Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many (new
 @router.get("/runs", response_model=schemas.RunList)
 def list_all_runs(
     request: Request,
-    user: Viewer,
+    user: DagViewer,
     dates: Annotated[Window, Depends(listing.window)],
     state: listing.States = None,
     dag_id: Annotated[str | None, Query(max_length=250, description="one DAG")] = None,
@@ -52,6 +53,7 @@ def list_all_runs(
         dag_id_pattern=dag_id_pattern,
         states=listing.states(state, listing.RUN_STATES, "run"),
         window=dates,
+        dag_ids=readable_dag_ids(request, user),
     )
     order = listing.order(order_by, RUN_ORDERS, "runs")
     with get_store(request).read() as conn:
@@ -62,7 +64,7 @@ def list_all_runs(
 def list_runs(
     request: Request,
     dag_id: DagId,
-    user: Viewer,
+    user: DagViewer,
     state: StateFilter | None = None,
     limit: Limit = 25,
     offset: Offset = 0,
@@ -83,7 +85,7 @@ def list_runs(
     },
 )
 def trigger_run(
-    request: Request, dag_id: DagId, body: schemas.TriggerRun, user: Op
+    request: Request, dag_id: DagId, body: schemas.TriggerRun, user: DagOp
 ) -> schemas.RunDetail:
     """Queue a manual run (op). ``conf`` is checked against the DAG's params first."""
     if body.logical_date is not None and body.logical_date.tzinfo is None:
@@ -112,7 +114,7 @@ def trigger_run(
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}", response_model=schemas.RunDetail, responses=NOT_FOUND)
-def get_run(request: Request, dag_id: DagId, run_id: RunId, user: Viewer) -> schemas.RunDetail:
+def get_run(request: Request, dag_id: DagId, run_id: RunId, user: DagViewer) -> schemas.RunDetail:
     """One run, with how many of its task instances are in each state."""
     with get_store(request).read() as conn:
         return queries.get_run(conn, dag_id, run_id)
@@ -124,7 +126,7 @@ def get_run(request: Request, dag_id: DagId, run_id: RunId, user: Viewer) -> sch
     responses={**NOT_FOUND, 409: {"description": "the run is queued or running"}},
 )
 def delete_run(
-    request: Request, dag_id: DagId, run_id: RunId, user: Op, after: BackgroundTasks
+    request: Request, dag_id: DagId, run_id: RunId, user: DagOp, after: BackgroundTasks
 ) -> schemas.DeletedRun:
     """Delete a finished run with its task instances, tries, timeline, XComs and logs (op).
 
@@ -147,7 +149,7 @@ def delete_run(
 
 @router.post("/dags/{dag_id}/runs/{run_id}/clear", **ACTION)
 def clear_run(
-    request: Request, dag_id: DagId, run_id: RunId, body: schemas.RunClearRequest, user: Op
+    request: Request, dag_id: DagId, run_id: RunId, body: schemas.RunClearRequest, user: DagOp
 ) -> schemas.ActionResult:
     """Clear every task instance of the run, or only the failed ones, so they run again (op)."""
     return act(
@@ -162,7 +164,7 @@ def clear_run(
 
 @router.post("/dags/{dag_id}/runs/{run_id}/mark", **ACTION)
 def mark_run(
-    request: Request, dag_id: DagId, run_id: RunId, body: schemas.MarkRequest, user: Op
+    request: Request, dag_id: DagId, run_id: RunId, body: schemas.MarkRequest, user: DagOp
 ) -> schemas.ActionResult:
     """Mark the run success (every task) or failed (every unfinished task) (op)."""
     return act(

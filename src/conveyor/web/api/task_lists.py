@@ -10,7 +10,8 @@ from conveyor.store.reads.runs import Window
 from conveyor.store.reads.task_lists import TI_ORDERS, TaskInstanceFilter
 from conveyor.web import queries, schemas
 from conveyor.web.api import listing
-from conveyor.web.api.common import AUTH, Viewer
+from conveyor.web.api.common import AUTH, DagViewer
+from conveyor.web.dag_access import readable_dag_ids
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["task instances"], responses=AUTH)
@@ -19,7 +20,7 @@ router = APIRouter(tags=["task instances"], responses=AUTH)
 @router.get("/task-instances", response_model=schemas.ListedTaskInstances)
 def list_task_instances(
     request: Request,
-    user: Viewer,
+    user: DagViewer,
     dates: Annotated[Window, Depends(listing.window)],
     state: listing.States = None,
     dag_id: Annotated[str | None, Query(max_length=250, description="one DAG")] = None,
@@ -46,6 +47,7 @@ def list_task_instances(
         task_id_pattern=task_id_pattern,
         states=listing.states(state, listing.TASK_STATES, "task"),
         window=dates,
+        dag_ids=readable_dag_ids(request, user),
     )
     order = listing.order(order_by, TI_ORDERS, "task instances")
     with get_store(request).read() as conn:

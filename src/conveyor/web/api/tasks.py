@@ -21,7 +21,7 @@ from conveyor.store import manual, notes
 from conveyor.store.engine import Connection
 from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
-from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, Op, RunId, TaskId, Viewer
+from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, DagOp, DagViewer, RunId, TaskId
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
 
@@ -58,7 +58,7 @@ def each_instance(method: str, suffix: str, **options: Any) -> Callable[[Endpoin
     responses=NOT_FOUND,
 )
 def list_task_instances(
-    request: Request, dag_id: DagId, run_id: RunId, user: Viewer
+    request: Request, dag_id: DagId, run_id: RunId, user: DagViewer
 ) -> schemas.TaskInstanceList:
     """The run's task instances in the DAG's order."""
     with get_store(request).read() as conn:
@@ -67,7 +67,7 @@ def list_task_instances(
 
 @router.get(TASK, response_model=schemas.TaskInstanceDetail, responses=NOT_FOUND)
 def get_task_instance(
-    request: Request, dag_id: DagId, run_id: RunId, task_id: TaskId, user: Viewer
+    request: Request, dag_id: DagId, run_id: RunId, task_id: TaskId, user: DagViewer
 ) -> schemas.TaskInstanceDetail:
     """A task instance with every try, its timeline, and what it is waiting for; a mapped
     task: the task as a whole, with its instances and how many are in each state."""
@@ -82,7 +82,7 @@ def get_mapped_instance(
     run_id: RunId,
     task_id: TaskId,
     map_index: MapIndex,
-    user: Viewer,
+    user: DagViewer,
 ) -> schemas.TaskInstanceDetail:
     """One instance of a mapped task with every try, its timeline, what it waits for."""
     with get_store(request).read() as conn:
@@ -115,7 +115,7 @@ def get_log(
     run_id: RunId,
     task_id: TaskId,
     try_number: TryNumber,
-    user: Viewer,
+    user: DagViewer,
     map_index: MaybeIndex = None,
     offset: Annotated[int, Query(ge=0, le=2**53, description="byte offset to read from")] = 0,
     limit: Annotated[int, Query(ge=1, le=1 << 20, description="bytes to read")] = 65536,
@@ -133,7 +133,7 @@ def get_log(
 
 
 @each_instance("get", "/tries/{try_number}/log/raw", response_class=PlainTextResponse)
-def download_log(request: Request, at: TryAt, user: Viewer) -> StreamingResponse:
+def download_log(request: Request, at: TryAt, user: DagViewer) -> StreamingResponse:
     """A try's whole log as plain text, to save (``Content-Disposition: attachment``)."""
     with get_store(request).read() as conn:
         handle = queries.open_log(conn, get_settings(request), at)
@@ -163,7 +163,7 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
     response_model=schemas.RenderedFields,
     responses=NOT_FOUND,
 )
-def get_rendered(request: Request, at: TryAt, user: Viewer) -> schemas.RenderedFields:
+def get_rendered(request: Request, at: TryAt, user: DagViewer) -> schemas.RenderedFields:
     """The task's template fields as try ``try_number`` rendered them (secrets masked); the
     worker keeps them when the try ends."""
     with get_store(request).read() as conn:
@@ -176,7 +176,7 @@ def get_xcom(
     dag_id: DagId,
     run_id: RunId,
     task_id: TaskId,
-    user: Viewer,
+    user: DagViewer,
     map_index: MaybeIndex = None,
 ) -> schemas.XComList:
     """The values the task pushed (its return value is the key ``return_value``); a value
@@ -192,7 +192,7 @@ def set_task_note(
     run_id: RunId,
     task_id: TaskId,
     body: schemas.NoteRequest,
-    user: Op,
+    user: DagOp,
     map_index: MaybeIndex = None,
 ) -> schemas.Note:
     """Write the task instance's note (op); an empty note removes it."""
@@ -236,7 +236,7 @@ def clear_task(
     run_id: RunId,
     task_id: TaskId,
     body: schemas.ClearRequest,
-    user: Op,
+    user: DagOp,
     map_index: MaybeIndex = None,
 ) -> schemas.ActionResult:
     """Clear the task so it runs again (op): also its upstream or downstream, or only failed.
@@ -269,7 +269,7 @@ def mark_task(
     run_id: RunId,
     task_id: TaskId,
     body: schemas.MarkRequest,
-    user: Op,
+    user: DagOp,
     map_index: MaybeIndex = None,
 ) -> schemas.ActionResult:
     """Mark the task success or failed (op); the scheduler then works out the run's state.

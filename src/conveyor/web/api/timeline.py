@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from conveyor.web import timeline
-from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, RunId, Viewer
+from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, DagViewer, RunId
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["timeline"], responses={**AUTH, **NOT_FOUND})
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}/gantt", response_model=timeline.Gantt)
-def run_gantt(request: Request, dag_id: DagId, run_id: RunId, user: Viewer) -> timeline.Gantt:
+def run_gantt(request: Request, dag_id: DagId, run_id: RunId, user: DagViewer) -> timeline.Gantt:
     """Every try of every task instance of the run, with when it was queued, started, ended."""
     with get_store(request).read() as conn:
         return timeline.gantt(conn, dag_id, run_id)
@@ -24,7 +24,7 @@ def run_gantt(request: Request, dag_id: DagId, run_id: RunId, user: Viewer) -> t
 def landing_times(
     request: Request,
     dag_id: DagId,
-    user: Viewer,
+    user: DagViewer,
     limit: Annotated[int, Query(ge=1, le=500, description="the latest runs by logical date")] = 50,
 ) -> timeline.LandingTimes:
     """How long after it was due each run ended (its landing time), and how long it ran."""
@@ -36,7 +36,7 @@ def landing_times(
 def calendar(
     request: Request,
     dag_id: DagId,
-    user: Viewer,
+    user: DagViewer,
     year: Annotated[
         int | None, Query(ge=1, le=9998, description="default: the newest run's year")
     ] = None,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from conveyor.web import versions
-from conveyor.web.api.common import AUTH, MAX_INT, DagId, Viewer
+from conveyor.web.api.common import AUTH, MAX_INT, DagId, DagViewer
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["dags"], responses=AUTH)
@@ -30,7 +30,7 @@ NO_VERSION: dict[int | str, dict[str, Any]] = {
 def list_versions(
     request: Request,
     dag_id: DagId,
-    user: Viewer,
+    user: DagViewer,
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many versions")] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many, newest first")] = 0,
 ) -> versions.DagVersionList:
@@ -46,7 +46,7 @@ def list_versions(
     responses=NO_VERSION,
 )
 def get_version(
-    request: Request, dag_id: DagId, version: VersionId, user: Viewer
+    request: Request, dag_id: DagId, version: VersionId, user: DagViewer
 ) -> versions.DagVersionCode:
     """One version: the DAG file's source as it was parsed, and the runs pinned to it."""
     with get_store(request).read() as conn:
@@ -59,7 +59,7 @@ def get_version(
     responses=NO_VERSION,
 )
 def diff_versions(
-    request: Request, dag_id: DagId, version: VersionId, other: VersionId, user: Viewer
+    request: Request, dag_id: DagId, version: VersionId, other: VersionId, user: DagViewer
 ) -> versions.DagVersionDiff:
     """The unified diff from the source of ``version`` to that of ``other``."""
     with get_store(request).read() as conn:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from conveyor.config import Settings
+from conveyor.web.dag_access import HiddenPage
 from conveyor.web.ui.rendering import Renderer
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -37,3 +38,8 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(tokens_router)
     app.include_router(admin_router)
     app.include_router(assets_router)
+
+    @app.exception_handler(HiddenPage)
+    async def hidden_page(request: Request, exc: HiddenPage) -> Response:
+        context = {"user": exc.user, "message": str(exc)}
+        return renderer.render(request, "not_found.html", context, status_code=404)

@@ -21,8 +21,9 @@ from conveyor.clock import utcnow
 from conveyor.connections import repository
 from conveyor.exceptions import ConfigError
 from conveyor.store import audit, figures
-from conveyor.web import queries
+from conveyor.web import queries, roles
 from conveyor.web.auth import User, page_user
+from conveyor.web.dag_access import every_dag_reader
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.ui.rendering import Renderer
 
@@ -112,6 +113,21 @@ def users_page(request: Request, user: PageUser) -> Response:
     return _page(request, "admin_users.html", user, nav="admin", rows=rows)
 
 
+@router.get("/admin/roles", response_class=HTMLResponse)
+def roles_page(request: Request, user: PageUser) -> Response:
+    if refused := _refused(request, user, "admin"):
+        return refused
+    rows = [
+        {
+            "name": r.name,
+            "users": r.users,
+            "permissions": [{"action": a, "resource": res} for a, res in r.permissions],
+        }
+        for r in roles.list_roles(get_store(request))
+    ]
+    return _page(request, "admin_roles.html", user, nav="admin", rows=rows)
+
+
 def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
@@ -171,6 +187,7 @@ def _last_finished(recent: list[dict[str, Any]]) -> str | None:
 def home_page(request: Request, user: PageUser) -> Response:
     """What needs attention: failing DAGs, files that fail to load, the cluster's health,
     pools, and the last day's runs."""
+    every_dag_reader(request, user)
     beat = get_settings(request).heartbeat_seconds
     since = utcnow() - timedelta(hours=24)
     with get_store(request).read() as conn:

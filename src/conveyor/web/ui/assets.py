@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from conveyor.exceptions import NotFoundError
 from conveyor.web import asset_graph
 from conveyor.web.auth import User, page_user
+from conveyor.web.dag_access import every_dag_reader
 from conveyor.web.deps import get_store
 from conveyor.web.ui.layout import LayoutError, layout_dag
 from conveyor.web.ui.rendering import Renderer
@@ -68,6 +69,7 @@ def _graph(found: asset_graph.DagDependencies) -> dict[str, Any]:
 
 @router.get("/assets", response_class=HTMLResponse)
 def assets_page(request: Request, user: PageUser) -> Response:
+    every_dag_reader(request, user)
     with get_store(request).read() as conn:
         found = asset_graph.list_assets(conn)
         deps = asset_graph.dependencies(conn)
@@ -84,6 +86,7 @@ def assets_page(request: Request, user: PageUser) -> Response:
 
 @router.get("/assets/detail", response_class=HTMLResponse)
 def asset_page(request: Request, user: PageUser, uri: str = "") -> Response:
+    every_dag_reader(request, user)
     """One asset by its URI (in the query: URIs hold slashes)."""
     with get_store(request).read() as conn:
         try:

@@ -8,6 +8,7 @@ the API for the same shape. So the first paint and every update come from one pl
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
@@ -18,7 +19,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from conveyor.exceptions import NotFoundError
 from conveyor.store import runs
 from conveyor.web import queries
-from conveyor.web.auth import User, page_user
+from conveyor.web.auth import User
+from conveyor.web.dag_access import every_dag_reader, page_dags, readable_dag_ids
 from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.ui.layout import LayoutError, layout_grouped
@@ -27,7 +29,7 @@ from conveyor.web.ui.rendering import Renderer
 from conveyor.web.ui.timeline_pages import TIMELINE_TABS, tab_context
 
 router = APIRouter(include_in_schema=False)
-PageUser = Annotated[User, Depends(page_user)]  # logged in, or redirected to the login page
+PageUser = Annotated[User, Depends(page_dags)]  # logged in, or redirected to the login page
 
 DAG_TABS = ("grid", "graph", "durations", *TIMELINE_TABS, "source")
 DAGS_PER_PAGE = 50  # the DAG list's page (dags.js asks the API for as many)
@@ -216,12 +218,15 @@ def _dag_query(request: Request) -> DagQuery:
 
 @router.get("/", response_class=HTMLResponse)
 def dags_page(request: Request, user: PageUser) -> Response:
+    readable = readable_dag_ids(request, user)
+    query = replace(_dag_query(request), dag_ids=readable)
     with get_store(request).read() as conn:
         initial = {
-            "dags": queries.list_dags(conn, _dag_query(request)).model_dump(mode="json"),
-            "errors": queries.list_import_errors(conn).model_dump(mode="json"),
+            "dags": queries.list_dags(conn, query).model_dump(mode="json"),
+            "errors": queries.list_import_errors(conn, readable).model_dump(mode="json"),
         }
         problems = queries.list_scheduler_problems(conn).model_dump(mode="json")["problems"]
+    problems = [p for p in problems if readable is None or p.get("dag_id") in readable]
     return _page(request, "dags.html", user, nav="dags", initial=initial, problems=problems)
 
 
@@ -239,6 +244,7 @@ def task_instances_page(request: Request, user: PageUser) -> Response:
 
 @router.get("/workers", response_class=HTMLResponse)
 def workers_page(request: Request, user: PageUser) -> Response:
+    every_dag_reader(request, user)
     beat = get_settings(request).heartbeat_seconds
     with get_store(request).read() as conn:
         initial = {

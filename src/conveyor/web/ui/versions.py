@@ -12,12 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from conveyor.exceptions import NotFoundError
 from conveyor.store.reads import versions as reads
 from conveyor.web import versions
-from conveyor.web.auth import User, page_user
+from conveyor.web.auth import User
+from conveyor.web.dag_access import page_dags
 from conveyor.web.deps import get_store
 from conveyor.web.ui.rendering import Renderer
 
 router = APIRouter(include_in_schema=False)
-PageUser = Annotated[User, Depends(page_user)]
+PageUser = Annotated[User, Depends(page_dags)]
 DIFF_VIEWS = ("unified", "split")
 VERSIONS_SHOWN = 200  # the newest; the API pages through them all
 

@@ -7,6 +7,7 @@
 //   button[data-delete="pools/x"][data-confirm="..."]: DELETE after a confirmation
 //   button[data-edit="form-id"][data-values="{json}"]: fill that form to change a row
 //   select[data-role-of="name"]: PATCH users/{name} {role}
+//   button[data-delete-permission="role"][data-action][data-resource]: take a permission back
 import { ApiError, api, enc, toast } from "./core.js";
 
 function value(field) {
@@ -103,6 +104,21 @@ for (const button of document.querySelectorAll("button[data-delete]")) {
     try {
       await api(button.dataset.delete, { method: "DELETE" });
       sessionStorage.setItem("conveyor-flash", "Deleted.");
+      location.reload();
+    } catch (error) {
+      toast(error.message, { error: true, ms: 6000 });
+      button.disabled = false;
+    }
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-delete-permission]")) {
+  button.addEventListener("click", async () => {
+    const { deletePermission: role, action, resource } = button.dataset;
+    button.disabled = true;
+    try {
+      await api(`roles/${enc(role)}/permissions`, { method: "DELETE", body: { action, resource } });
+      sessionStorage.setItem("conveyor-flash", `Took ${action} on ${resource} from ${role}.`);
       location.reload();
     } catch (error) {
       toast(error.message, { error: true, ms: 6000 });

@@ -1,0 +1,146 @@
+"""Which DAGs a user may read or edit: the one place every route asks.
+
+Built-in roles keep their global meaning: admin and op read and edit every DAG, viewer reads
+every DAG. Named roles (``conveyor roles``) give read or edit on the DAGs their permissions
+name and on the DAGs whose ``access_control`` names them; a user holding named roles only
+(built-in role ``public``) sees nothing else. A DAG a user may not read does not exist for
+them: its pages and API answers are 404, as for an unknown id, and it is left out of every
+list, count and search. Editing (trigger, clear, mark, pause, notes, deleting runs) a DAG
+they may read but not edit is 403.
+
+Routes call :func:`require_dags` (as their user dependency: it checks a ``dag_id`` path
+parameter itself), :func:`readable_dag_ids` to filter lists, and :func:`check_dag` for DAG
+ids given in a body or query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import HTTPException, Request
+
+from conveyor.exceptions import NotFoundError
+from conveyor.store import roles as role_rows
+from conveyor.web import auth
+from conveyor.web.deps import get_store
+
+Action = Literal["read", "edit"]
+_SCOPE = "conveyor_dag_scope"
+
+
+@dataclass(frozen=True)
+class DagScope:
+    """What one user may do on DAGs; ``None``: every DAG."""
+
+    readable: frozenset[str] | None
+    editable: frozenset[str] | None
+
+    def can(self, dag_id: str, action: Action) -> bool:
+        allowed = self.readable if action == "read" else self.editable
+        return allowed is None or dag_id in allowed
+
+    def keep(self, dag_ids: Iterable[str]) -> list[str]:
+        """``dag_ids`` without those the user may not read, in their order."""
+        return [d for d in dag_ids if self.can(d, "read")]
+
+
+EVERY_DAG = DagScope(None, None)
+
+
+class HiddenPage(NotFoundError):
+    """A page of a DAG the user may not read: the UI answers with its not-found page, as for
+    an unknown id (without the UI, the API's 404)."""
+
+    def __init__(self, message: str, user: auth.User) -> None:
+        super().__init__(message)
+        self.user = user
+
+
+def dag_scope(request: Request, user: auth.User) -> DagScope:
+    """``user``'s scope, worked out once a request (one query, only for named roles)."""
+    cached = getattr(request.state, _SCOPE, None)
+    if isinstance(cached, DagScope):
+        return cached
+    scope = _scope(request, user)
+    setattr(request.state, _SCOPE, scope)
+    return scope
+
+
+def _scope(request: Request, user: auth.User) -> DagScope:
+    if user.can("op"):
+        return EVERY_DAG
+    if not user.named_roles:
+        return DagScope(None if user.can("viewer") else frozenset(), frozenset())
+    with get_store(request).read() as conn:
+        grants = role_rows.dag_grants(conn, user.named_roles)
+    readable = None if grants.read_all or user.can("viewer") else grants.read
+    editable = None if grants.edit_all else grants.edit
+    return DagScope(readable, editable)
+
+
+def readable_dag_ids(request: Request, user: auth.User) -> frozenset[str] | None:
+    """The DAG ids ``user`` may read; None: every DAG (no filter needed)."""
+    return dag_scope(request, user).readable
+
+
+def check_dag(request: Request, user: auth.User, dag_id: str, action: Action) -> None:
+    """Refuse ``action`` on ``dag_id``: 404 when the user may not read it (as if it did not
+    exist), 403 when they may read but not edit it."""
+    scope = dag_scope(request, user)
+    if not scope.can(dag_id, "read"):
+        raise NotFoundError(f"no DAG {dag_id!r}")
+    if action == "edit" and not scope.can(dag_id, "edit"):
+        raise HTTPException(403, f"user {user.username!r} may read DAG {dag_id!r} but not edit it")
+
+
+def check_path(request: Request, user: auth.User, action: Action) -> None:
+    """Check the request's ``dag_id`` path parameter, when it has one."""
+    dag_id = request.path_params.get("dag_id")
+    if isinstance(dag_id, str):
+        check_dag(request, user, dag_id, action)
+
+
+def may_use_dags(user: auth.User, action: Action) -> bool:
+    """Whether ``user`` gets past the door of a DAG route at all (the DAG is checked next)."""
+    return user.can("viewer" if action == "read" else "op") or bool(user.named_roles)
+
+
+def require_dags(action: Action) -> Callable[[Request], auth.User]:
+    """An API dependency for routes on DAGs and what belongs to them: 401 without a user,
+    403 without a role that can ``action`` any DAG, then the ``dag_id`` path parameter
+    checked (404 / 403)."""
+
+    def dependency(request: Request) -> auth.User:
+        user = auth.authenticated(request)
+        if not may_use_dags(user, action):
+            raise HTTPException(
+                403,
+                f"user {user.username!r} has role {user.role!r}; this needs "
+                f"{'viewer' if action == 'read' else 'op'!r} or a role with DAG permissions",
+            )
+        auth.check_csrf_unless_token(request, user)
+        check_path(request, user, action)
+        return user
+
+    dependency.__name__ = f"require_dags_{action}"
+    return dependency
+
+
+def every_dag_reader(request: Request, user: auth.User) -> None:
+    """Refuse (403) a page or route that shows the whole cluster's DAG-wide data (workers,
+    assets, the home page) to a user who may read only some DAGs."""
+    if dag_scope(request, user).readable is not None:
+        raise HTTPException(403, "this page needs the 'viewer' role: it shows every DAG")
+
+
+def page_dags(request: Request) -> auth.User:
+    """A page dependency: the logged-in user (or a redirect to the login page), with the
+    ``dag_id`` in the page's path checked for read."""
+    user = auth.page_user(request)
+    try:
+        check_path(request, user, "read")
+    except NotFoundError as exc:
+        raise HiddenPage(str(exc), user) from None
+    return user

@@ -1,0 +1,316 @@
+"""Per-DAG access, on every route of the API and the UI.
+
+Two DAGs share their task ids; ``team_flow`` grants the named role ``team_a`` read and edit
+in its ``access_control``, ``ledger_zq`` grants another role. Alice holds ``team_a`` only.
+The walk enumerates the app's routes (a route added later is walked too), fills their path
+parameters from the store, and asks each one as Alice: about her DAG, about the other DAG,
+and about a DAG that does not exist. No answer may show the other DAG's id; an answer about
+the other DAG must be the answer about a DAG that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_helpers import PASSWORDS, World, login, module_world
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from conftest import make_settings
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.store.engine import Store
+from conveyor.store.tables import dag, dag_run
+from conveyor.web import accounts, roles
+from conveyor.web.app import create_app
+from conveyor.web.ui.pages import DAG_TABS
+
+MINE, HIDDEN, NOWHERE = "team_flow", "ledger_zq", "nodag_qx"
+
+SOURCE = """
+from conveyor import DAG, task
+
+with DAG("{dag_id}", access_control={{"{role}": {{"can_read", "can_edit"}}}}, tags=["shared"]):
+    @task
+    def extract():
+        print("rows of {dag_id}")
+        return {{"rows": 1}}
+
+    @task
+    def load(data):
+        return data["rows"]
+
+    load(extract())
+"""
+
+#: Not walked, with why: the Prometheus scrape (no login; figures per DAG are for the
+#: operators' monitoring, kept off the users' network) and the static files.
+NOT_WALKED = {"/metrics": "no login: the operators' scrape", "/static": "files"}
+
+
+def build(tmp: Path, url: str) -> World:
+    dags = tmp / "dags"
+    dags.mkdir(parents=True, exist_ok=True)
+    (dags / "mine.py").write_text(textwrap.dedent(SOURCE.format(dag_id=MINE, role="team_a")))
+    (dags / "hidden.py").write_text(textwrap.dedent(SOURCE.format(dag_id=HIDDEN, role="team_b")))
+    (dags / f"{HIDDEN}_broken.py").write_text("this is not python\n")  # an import error
+    settings = make_settings(tmp, dags, url, base_url="")
+    store = Store(url)
+    DagFileProcessor(store, dags, timeout=30, scan_every=1).sync()
+    accounts.create_user(store, "admin", "admin", PASSWORDS["admin"])
+    accounts.create_user(store, "viewer", "viewer", PASSWORDS["viewer"])
+    accounts.create_user(store, "alice", "public", "alice-secret-1")
+    accounts.create_user(store, "nora", "public", "nora-secret-12")
+    for role in ("team_a", "team_b", "empty"):
+        roles.create_role(store, role)
+    accounts.set_roles(store, "alice", ["team_a"])
+    accounts.set_roles(store, "nora", ["empty"])
+    world = World(tmp, settings, store, create_app(settings, Store(url)))
+    pks = {dag_id: world.trigger(dag_id) for dag_id in (MINE, HIDDEN)}
+    world.run(*pks.values())
+    world.run_ids = {dag_id: world.run_id(pk) for dag_id, pk in pks.items()}
+    admin = _client(world, "admin", PASSWORDS["admin"])
+    for paused in (True, False):  # audit entries that name the hidden DAG
+        assert admin.patch(f"/api/v1/dags/{HIDDEN}", json={"is_paused": paused}).is_success
+    return world
+
+
+access_world = module_world("access_world", build)
+
+
+def _client(world: World, username: str, password: str) -> TestClient:
+    client = TestClient(world.app, base_url="http://testserver")
+    world.clients.append(client)
+    login(client, username, password)
+    return client
+
+
+@dataclass(frozen=True)
+class Ask:
+    method: str
+    path: str  # the route's path, for the report
+    url: str
+    body: dict[str, Any] | None = None
+    about: str | None = None  # the DAG id the request names (None: none)
+
+
+def _versions(world: World) -> dict[str, str]:
+    with world.store.read() as conn:
+        return dict(conn.execute(select(dag.c.dag_id, dag.c.version_hash)).all())  # type: ignore[arg-type]
+
+
+def _fill(path: str, dag_id: str, run_id: str, version: str) -> list[str]:
+    values = {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "task_id": "extract",
+        "map_index": "0",
+        "try_number": "1",
+        "version": version,
+        "other": version,
+        "name": "team_a",
+        "conn_id": "some_conn",
+        "key": "some_key",
+        "username": "alice",
+        "token_id": "1",
+    }
+    filled = re.sub(r"{(\w+)}", lambda m: values.get(m.group(1), m.group(0)), path)
+    if "{tab}" in filled:
+        return [filled.replace("{tab}", tab) for tab in DAG_TABS]
+    return [filled]
+
+
+def _bulk_body(path: str, dag_id: str, run_id: str) -> dict[str, Any] | None:
+    if path.endswith("/task-instances/clear") or path.endswith("/task-instances/mark"):
+        body: dict[str, Any] = {
+            "task_instances": [{"dag_id": dag_id, "run_id": run_id, "task_id": "extract"}]
+        }
+    elif path.endswith("/runs/clear") or path.endswith("/runs/mark"):
+        body = {"runs": [{"dag_id": dag_id, "run_id": run_id}]}
+    else:
+        return None
+    if path.endswith("/mark"):
+        body["state"] = "success"
+    return body | {"dry_run": True}
+
+
+WRITE_BODIES: dict[str, dict[str, Any]] = {
+    "/api/v1/dags": {"is_paused": True},
+    "/api/v1/dags/{dag_id}": {"is_paused": True},
+    "/api/v1/dags/{dag_id}/runs": {"conf": {}},
+    "/api/v1/dags/{dag_id}/runs/{run_id}/mark": {"state": "failed"},
+    "/api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/mark": {"state": "failed"},
+    "/api/v1/dags/{dag_id}/runs/{run_id}/note": {"note": "seen"},
+    "/api/v1/dags/{dag_id}/backfills": {"start": "2026-01-01", "end": "2026-01-01"},
+}
+
+
+def _asks(world: World) -> tuple[list[Ask], set[tuple[str, str]]]:
+    """Every request of the walk, reads first, writes next, deletions and logout last;
+    and the (method, route) pairs they cover."""
+    versions = _versions(world)
+    runs = world.run_ids | {NOWHERE: world.run_ids[HIDDEN]}
+    versions[NOWHERE] = versions[HIDDEN]
+    asks: list[Ask] = []
+    routes: set[tuple[str, str]] = set()
+    for route in iter_route_contexts(world.app.routes):
+        path = route.path
+        if path in NOT_WALKED:
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            routes.add((method, path))
+            body = WRITE_BODIES.get(path, {}) if method != "GET" else None
+            if "{dag_id}" not in path:
+                for dag_id in (MINE, HIDDEN, NOWHERE):
+                    bulk = _bulk_body(path, dag_id, runs[dag_id])
+                    if bulk is not None:
+                        asks.append(Ask(method, path, path, bulk, about=dag_id))
+                if _bulk_body(path, MINE, "x") is None:
+                    url = _fill(path, MINE, runs[MINE], versions[MINE])[0]
+                    asks.append(Ask(method, path, url, body))
+                    if method == "GET" and "{" not in path:  # the lists' filters and search
+                        query = "?dag_id_pattern=ledger&search=ledger&tag=shared&limit=50"
+                        asks.append(Ask(method, path, url + query))
+                continue
+            for dag_id in (MINE, HIDDEN, NOWHERE):
+                for url in _fill(path, dag_id, runs[dag_id], versions[dag_id]):
+                    asks.append(Ask(method, path, url, body, about=dag_id))
+    order = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
+    asks.sort(key=lambda a: (a.path == "/logout", order[a.method]))  # stable otherwise
+    return asks, routes
+
+
+def _normalized(response: httpx.Response, dag_id: str) -> tuple[int, str]:
+    """The answer about ``dag_id`` as the answer about the DAG that does not exist would
+    read: the id swapped, the page's per-answer nonce left out."""
+    text = response.text.replace(dag_id, NOWHERE)
+    return response.status_code, re.sub(r'nonce="[^"]*"', 'nonce=""', text)
+
+
+def _shown(response: httpx.Response) -> str:
+    return response.text + " " + response.headers.get("location", "")
+
+
+@pytest.fixture(name="alice")
+def alice_fixture(access_world: World) -> Iterator[TestClient]:
+    yield _client(access_world, "alice", "alice-secret-1")
+
+
+def test_a_named_role_reads_and_edits_its_dag(access_world: World, alice: TestClient) -> None:
+    listed = alice.get("/api/v1/dags").json()
+    assert [d["dag_id"] for d in listed["dags"]] == [MINE] and listed["total"] == 1
+    runs = alice.get("/api/v1/runs").json()
+    assert {r["dag_id"] for r in runs["runs"]} == {MINE} and runs["total"] == 1
+    tis = alice.get("/api/v1/task-instances").json()
+    assert {t["dag_id"] for t in tis["task_instances"]} == {MINE} and tis["total"] == 2
+    assert alice.get("/api/v1/import-errors").json()["total"] == 0
+    run_id = access_world.run_ids[MINE]
+    log = alice.get(f"/api/v1/dags/{MINE}/runs/{run_id}/tasks/extract/tries/1/log/raw")
+    assert log.status_code == 200 and f"rows of {MINE}" in log.text
+    assert alice.patch(f"/api/v1/dags/{MINE}", json={"is_paused": False}).status_code == 200
+    assert alice.get("/api/v1/me").json()["roles"] == ["team_a"]
+    assert alice.get("/api/v1/workers").status_code == 403  # the cluster: built-in roles
+
+
+def test_a_viewer_with_a_named_role_edits_only_that_roles_dags(access_world: World) -> None:
+    accounts.set_roles(access_world.store, "viewer", ["viewer", "team_a"])
+    try:
+        client = _client(access_world, "viewer", PASSWORDS["viewer"])
+        assert client.get("/api/v1/dags").json()["total"] == 2  # viewer: reads every DAG
+        assert client.patch(f"/api/v1/dags/{MINE}", json={"is_paused": False}).is_success
+        refused = client.patch(f"/api/v1/dags/{HIDDEN}", json={"is_paused": True})
+        assert refused.status_code == 403 and "may read DAG" in refused.json()["detail"]
+    finally:
+        accounts.set_roles(access_world.store, "viewer", ["viewer"])
+
+
+def test_a_named_role_without_dag_permissions_sees_nothing(access_world: World) -> None:
+    nora = _client(access_world, "nora", "nora-secret-12")
+    assert nora.get("/api/v1/dags").json()["total"] == 0
+    assert nora.get("/api/v1/runs").json()["total"] == 0
+    assert nora.get("/api/v1/task-instances").json()["total"] == 0
+    assert nora.get(f"/api/v1/dags/{MINE}").status_code == 404
+    page = nora.get("/")
+    assert page.status_code == 200 and MINE not in page.text and HIDDEN not in page.text
+
+
+def test_roles_over_the_api(access_world: World) -> None:
+    admin = _client(access_world, "admin", PASSWORDS["admin"])
+    assert admin.post("/api/v1/roles", json={"name": "auditors"}).status_code == 201
+    assert admin.post("/api/v1/roles", json={"name": "auditors"}).status_code == 409
+    assert admin.post("/api/v1/roles", json={"name": "admin"}).status_code == 422
+    granted = admin.post(
+        "/api/v1/roles/auditors/permissions", json={"action": "can_read", "resource": "DAGs"}
+    )
+    assert granted.json()["permissions"] == [{"action": "can_read", "resource": "DAGs"}]
+    bad = admin.post(
+        "/api/v1/roles/auditors/permissions", json={"action": "can_fly", "resource": "DAGs"}
+    )
+    assert bad.status_code == 422 and "can_fly" in bad.json()["detail"]
+    held = admin.put("/api/v1/users/nora/roles", json={"roles": ["auditors"]})
+    assert held.json() == {"username": "nora", "roles": ["auditors"]}
+    nora = _client(access_world, "nora", "nora-secret-12")
+    assert nora.get("/api/v1/dags").json()["total"] == 2  # can_read on DAGs: every DAG
+    assert nora.patch(f"/api/v1/dags/{MINE}", json={"is_paused": True}).status_code == 403
+    unknown = admin.put("/api/v1/users/nora/roles", json={"roles": ["ghosts"]})
+    assert unknown.status_code == 422 and "ghosts" in unknown.json()["detail"]
+    assert admin.delete("/api/v1/roles/auditors").status_code == 204
+    assert nora.get("/api/v1/dags").status_code == 403  # the role went, and its rights
+    accounts.set_roles(access_world.store, "nora", ["empty"])
+    assert admin.get("/api/v1/roles/auditors").status_code == 404
+    listed = admin.get("/api/v1/users").json()["users"]
+    assert next(u for u in listed if u["username"] == "alice")["roles"] == ["team_a"]
+    assert alice_refused(access_world)
+
+
+def alice_refused(world: World) -> bool:
+    """Alice (no admin) may not manage roles."""
+    alice = _client(world, "alice", "alice-secret-1")
+    return alice.post("/api/v1/roles", json={"name": "mine"}).status_code == 403
+
+
+def test_every_route_shows_a_user_only_the_dags_their_roles_may_read(
+    access_world: World,
+) -> None:
+    world = access_world
+    alice = _client(world, "alice", "alice-secret-1")
+    asks, routes = _asks(world)
+    leaks: list[str] = []
+    answers: dict[tuple[str, str], tuple[int, str]] = {}
+    for ask in asks:
+        response = alice.request(ask.method, ask.url, json=ask.body, follow_redirects=False)
+        unhealthy = ask.path.endswith("/health")  # 503: no scheduler runs in this test
+        assert response.status_code < 500 or unhealthy, (ask, response.text[:500])
+        if ask.about in (HIDDEN, NOWHERE):
+            key = (ask.method, ask.url.replace(ask.about, NOWHERE))
+            answers.setdefault(key, (0, ""))
+            if ask.about == HIDDEN:
+                answers[key] = _normalized(response, HIDDEN)
+                if response.status_code not in (401, 403, 404):
+                    leaks.append(f"{ask.method} {ask.url}: {response.status_code}")
+            else:
+                assert answers[key] == _normalized(response, NOWHERE), (
+                    f"{ask.method} {ask.url}: the other DAG's answer differs from an unknown "
+                    "DAG's, so it tells that the DAG exists"
+                )
+        elif HIDDEN in _shown(response):
+            leaks.append(f"{ask.method} {ask.url}: {response.status_code} shows {HIDDEN}")
+    assert not leaks, "\n".join(leaks)
+    walked = {(a.method, a.path) for a in asks}
+    assert walked == routes
+    print(f"walked {len(routes)} routes with {len(asks)} requests")
+    assert len(routes) >= 115, sorted(routes)  # the app's routes, not a handful
+    # What Alice may read she reads, and the hidden DAG kept its state.
+    admin = _client(world, "admin", PASSWORDS["admin"])
+    assert admin.get(f"/api/v1/dags/{HIDDEN}").json()["is_paused"] is False
+    assert admin.get(f"/api/v1/dags/{HIDDEN}/runs").json()["total"] == 1
+    with world.store.read() as conn:
+        hidden_runs = conn.execute(select(dag_run.c.state).where(dag_run.c.dag_id == HIDDEN))
+        assert [r.state for r in hidden_runs] == ["success"]

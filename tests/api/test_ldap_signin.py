@@ -1,0 +1,462 @@
+"""Signing in through a real OpenLDAP server (``ldap_servers``), on both stores.
+
+The login form of the real app, the directory's users and groups: the user record made at
+the first sign-in, the role synced from the groups at each, nothing learned from a refusal,
+StartTLS and LDAPS with the server's certificate checked, and a token of a user removed
+from their group losing what the group gave.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_helpers import csrf_from
+from fastapi.testclient import TestClient
+
+from conftest import make_settings
+from conveyor.config import Settings
+from conveyor.exceptions import ConfigError
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.store import audit
+from conveyor.store import roles as role_rows
+from conveyor.store import users as user_rows
+from conveyor.store.engine import Store
+from conveyor.web import accounts, ldap_directory
+from conveyor.web.app import create_app
+from ldap_servers import (
+    BASE,
+    PASSWORDS,
+    PEOPLE,
+    SERVICE_DN,
+    SERVICE_PASSWORD,
+    LDAPServer,
+    group_dn,
+    running_slapd,
+    user_dn,
+)
+
+MAPPING = {
+    group_dn("ops"): ["op"],
+    group_dn("viewers"): ["viewer"],
+    group_dn("admins"): ["admin"],
+    group_dn("team-b"): ["op"],
+}
+
+
+@pytest.fixture(scope="module")
+def ldap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LDAPServer]:
+    with running_slapd(tmp_path_factory.mktemp("slapd")) as server:
+        yield server
+
+
+def ldap_settings(tmp_path: Path, store_url: str, server: LDAPServer, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "auth_type": "ldap",
+        "auth_ldap_server": server.url,
+        "auth_ldap_search": PEOPLE,
+        "auth_ldap_bind_user": SERVICE_DN,
+        "auth_ldap_bind_password": SERVICE_PASSWORD,
+        "auth_roles_mapping": json.dumps(MAPPING),
+        "auth_ldap_use_tls": True,
+        "auth_ldap_tls_cacertfile": str(server.ca_file),
+        **extra,
+    }
+    (tmp_path / "dags").mkdir(exist_ok=True)
+    return make_settings(tmp_path, tmp_path / "dags", store_url, **values)
+
+
+class Site:
+    """The app on one store, with browser-like clients."""
+
+    def __init__(self, settings: Settings, store_url: str) -> None:
+        self.settings = settings
+        self.store = Store(store_url)
+        self.app = create_app(settings, Store(store_url))
+        self.clients: list[TestClient] = []
+
+    def client(self) -> TestClient:
+        client = TestClient(self.app, base_url="http://testserver")
+        self.clients.append(client)
+        return client
+
+    def sign_in(self, username: str, password: str, client: TestClient | None = None) -> Any:
+        client = client or self.client()
+        form = client.get("/login")
+        return client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": csrf_from(form.text)},
+            follow_redirects=False,
+        )
+
+    def user(self, username: str) -> user_rows.UserRow | None:
+        with self.store.read() as conn:
+            return user_rows.get_user(conn, username)
+
+    def audit(self) -> list[audit.AuditEntry]:
+        with self.store.read() as conn:
+            return audit.list_entries(conn, audit.AuditFilter(), limit=500)[0]
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.app.state.store.dispose()
+        self.store.dispose()
+
+
+@pytest.fixture
+def site(tmp_path: Path, store_url: str, ldap: LDAPServer) -> Iterator[Site]:
+    built = Site(ldap_settings(tmp_path, store_url, ldap), store_url)
+    yield built
+    built.close()
+
+
+def test_first_sign_in_makes_the_user_with_the_role_of_their_group(site: Site) -> None:
+    client = site.client()
+    answer = site.sign_in("alice", PASSWORDS["alice"], client)
+
+    assert answer.status_code == 303, answer.text
+    me = client.get("/api/v1/me").json()
+    assert (me["username"], me["role"]) == ("alice", "op")
+    row = site.user("alice")
+    assert row is not None and row.directory == "ldap" and row.role == "op"
+    # No password of theirs is kept: the local form cannot sign them in with anything.
+    assert not row.password_hash.startswith("$argon2")
+    entries = [(e.action, e.actor, e.via) for e in site.audit()]
+    assert ("login", "alice", "ldap") in entries and ("user.create", "alice", "ldap") in entries
+    login = next(e for e in site.audit() if e.action == "login")
+    assert login.address == "testclient" and login.details is not None
+    assert login.details["groups"] == [group_dn("ops")]
+
+
+def test_the_role_follows_the_groups_at_each_sign_in(site: Site, ldap: LDAPServer) -> None:
+    assert site.sign_in("bob", PASSWORDS["bob"]).status_code == 303
+    assert site.user("bob").role == "viewer"  # type: ignore[union-attr]
+    ldap.ldif(
+        f"dn: {group_dn('admins')}\nchangetype: modify\nadd: member\nmember: {user_dn('bob')}\n",
+        modify=True,
+    )
+    try:
+        assert site.sign_in("bob", PASSWORDS["bob"]).status_code == 303
+        assert site.user("bob").role == "admin"  # type: ignore[union-attr]
+        change = [e for e in site.audit() if e.action == "user.role"]
+        assert change and change[0].details is not None
+        assert (change[0].details["previous"], change[0].details["roles"]) == (
+            ["viewer"],
+            ["admin"],
+        )
+    finally:
+        ldap.ldif(
+            f"dn: {group_dn('admins')}\nchangetype: modify\ndelete: member\n"
+            f"member: {user_dn('bob')}\n",
+            modify=True,
+        )
+    assert site.sign_in("bob", PASSWORDS["bob"]).status_code == 303
+    assert site.user("bob").role == "viewer"  # type: ignore[union-attr]
+
+
+def test_wrong_password_and_unknown_user_answer_alike(site: Site) -> None:
+    wrong = site.sign_in("alice", "not-her-password")
+    unknown = site.sign_in("nobody-here", "not-her-password")
+    empty = site.sign_in("alice", "")  # an anonymous bind would succeed: never sent
+
+    for answer in (wrong, unknown, empty):
+        assert answer.status_code == 401
+        assert "Wrong username or password." in answer.text
+    assert _page(wrong.text, "alice") == _page(unknown.text, "nobody-here")
+    assert site.user("nobody-here") is None and site.user("alice") is None
+    failed = [e.actor for e in site.audit() if e.action == "login.failed"]
+    assert sorted(failed) == ["alice", "alice", "nobody-here"]
+
+
+def _page(html: str, username: str) -> str:
+    """The page without what differs by design: the name typed and the form's CSRF token."""
+    return re.sub(r'(csrf[-_]token"? (?:content|value)=)"[^"]*"', r"\1", html).replace(
+        username, "X"
+    )
+
+
+def test_wrong_password_and_unknown_user_take_the_same_time(site: Site) -> None:
+    settings = site.settings.model_copy(update={"login_max_failures": 1000})
+    timed = Site(settings, site.store.url)
+    client = timed.client()
+    times: dict[str, list[float]] = {"alice": [], "nobody-here": []}
+    try:
+        for _ in range(8):
+            for name, samples in times.items():
+                started = time.perf_counter()
+                assert timed.sign_in(name, "wrong-password-1", client).status_code == 401
+                samples.append(time.perf_counter() - started)
+    finally:
+        timed.close()
+    known, unknown = (statistics.median(v) for v in times.values())
+    # Both bind once after a search, and both check a password hash: no class apart.
+    assert abs(known - unknown) < 0.5 * max(known, unknown), times
+
+
+def test_the_login_throttle_holds_directory_sign_ins(site: Site) -> None:
+    settings = site.settings.model_copy(update={"login_max_failures": 2})
+    throttled = Site(settings, site.store.url)
+    try:
+        codes = [throttled.sign_in("alice", f"guess-{n}").status_code for n in range(3)]
+        right = throttled.sign_in("alice", PASSWORDS["alice"]).status_code
+    finally:
+        throttled.close()
+    assert codes == [401, 401, 429] and right == 429
+
+
+def test_a_user_whom_no_group_gives_a_role_is_refused(site: Site) -> None:
+    answer = site.sign_in("carol", PASSWORDS["carol"])
+
+    assert answer.status_code == 403 and "no role in Conveyor" in answer.text
+    assert site.user("carol") is None
+    refused = [e for e in site.audit() if e.action == "login.refused"]
+    assert refused and refused[0].actor == "carol" and refused[0].via == "ldap"
+
+
+def test_the_registration_role_lets_them_in(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_user_registration_role="Viewer"), store_url
+    )
+    try:
+        assert site.sign_in("carol", PASSWORDS["carol"]).status_code == 303
+        assert site.user("carol").role == "viewer"  # type: ignore[union-attr]
+    finally:
+        site.close()
+
+
+def test_a_directory_name_cannot_take_over_a_local_user(site: Site) -> None:
+    accounts.create_user(site.store, "dave", "viewer", "local-password-1")
+
+    # dave's directory password is not his local one: refused, and nothing changes.
+    assert site.sign_in("dave", PASSWORDS["dave"]).status_code == 401
+    assert site.user("dave").role == "viewer"  # type: ignore[union-attr]
+    # The local password still works (auth_allow_local_users).
+    assert site.sign_in("dave", "local-password-1").status_code == 303
+
+
+def test_local_users_can_be_turned_off(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    site = Site(ldap_settings(tmp_path, store_url, ldap, auth_allow_local_users=False), store_url)
+    try:
+        accounts.create_user(site.store, "break-glass", "admin", "local-password-1")
+        assert site.sign_in("break-glass", "local-password-1").status_code == 401
+        assert site.sign_in("alice", PASSWORDS["alice"]).status_code == 303
+    finally:
+        site.close()
+
+
+def test_group_search_for_directories_without_memberof(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    site = Site(
+        ldap_settings(
+            tmp_path,
+            store_url,
+            ldap,
+            auth_ldap_group_search=f"ou=groups,{BASE}",
+            auth_ldap_group_search_filter="(&(objectClass=posixGroup)(memberUid={uid}))",
+        ),
+        store_url,
+    )
+    try:
+        assert site.sign_in("bob", PASSWORDS["bob"]).status_code == 303
+        assert site.user("bob").role == "op"  # type: ignore[union-attr]  (team-b, not viewers)
+    finally:
+        site.close()
+
+
+def test_ldaps_checks_the_certificate(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    trusted = ldap_settings(
+        tmp_path, store_url, ldap, auth_ldap_server=ldap.ldaps_url, auth_ldap_use_tls=False
+    )
+    identity = ldap_directory.authenticate(trusted, "alice", PASSWORDS["alice"])
+    assert identity is not None and identity.groups == (group_dn("ops"),)
+
+    untrusted = trusted.model_copy(update={"auth_ldap_tls_cacertfile": None})
+    with pytest.raises(ldap_directory.DirectoryUnavailableError):
+        ldap_directory.authenticate(untrusted, "alice", PASSWORDS["alice"])
+    # The check is only off when asked.
+    self_signed = untrusted.model_copy(update={"auth_ldap_allow_self_signed": True})
+    assert ldap_directory.authenticate(self_signed, "alice", PASSWORDS["alice"]) is not None
+
+
+def test_starttls_checks_the_certificate(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    settings = ldap_settings(tmp_path, store_url, ldap, auth_ldap_tls_cacertfile=None)
+    with pytest.raises(ldap_directory.DirectoryUnavailableError):
+        ldap_directory.authenticate(settings, "alice", PASSWORDS["alice"])
+
+
+def test_an_unreachable_directory_says_so(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_ldap_server="ldap://127.0.0.1:9"), store_url
+    )
+    try:
+        answer = site.sign_in("alice", PASSWORDS["alice"])
+        assert answer.status_code == 503 and "could not be reached" in answer.text
+    finally:
+        site.close()
+
+
+def test_a_token_loses_what_the_group_gave(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_directory_recheck_seconds=0), store_url
+    )
+    try:
+        assert site.sign_in("dave", PASSWORDS["dave"]).status_code == 303
+        token = accounts.create_token(site.store, "dave", "script")
+        api = TestClient(site.app, headers={"Authorization": f"Bearer {token}"})
+        site.clients.append(api)
+        assert api.get("/api/v1/me").json()["role"] == "admin"
+        assert api.get("/api/v1/users").status_code == 200
+
+        ldap.ldif(
+            f"dn: {group_dn('admins')}\nchangetype: modify\ndelete: member\n"
+            f"member: {user_dn('dave')}\n",
+            modify=True,
+        )
+        try:
+            assert api.get("/api/v1/users").status_code == 401  # no group left: no token
+            assert accounts.list_tokens(site.store, "dave") == []
+        finally:
+            ldap.ldif(
+                f"dn: {group_dn('admins')}\nchangetype: modify\nadd: member\n"
+                f"member: {user_dn('dave')}\n",
+                modify=True,
+            )
+        revoked = [e for e in site.audit() if e.action == "token.revoke" and e.actor == "dave"]
+        assert revoked and revoked[0].via == "ldap"
+    finally:
+        site.close()
+
+
+def test_a_token_follows_a_group_change(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_directory_recheck_seconds=0), store_url
+    )
+    try:
+        assert site.sign_in("alice", PASSWORDS["alice"]).status_code == 303
+        token = accounts.create_token(site.store, "alice", "script")
+        api = TestClient(site.app, headers={"Authorization": f"Bearer {token}"})
+        site.clients.append(api)
+        ldap.ldif(
+            f"dn: {group_dn('viewers')}\nchangetype: modify\nadd: member\n"
+            f"member: {user_dn('alice')}\n",
+            modify=True,
+        )
+        ldap.ldif(
+            f"dn: {group_dn('ops')}\nchangetype: modify\ndelete: member\n"
+            f"member: {user_dn('alice')}\n",
+            modify=True,
+        )
+        try:
+            assert api.get("/api/v1/me").json()["role"] == "viewer"
+            assert site.user("alice").role == "viewer"  # type: ignore[union-attr]
+        finally:
+            ldap.ldif(
+                f"dn: {group_dn('ops')}\nchangetype: modify\nadd: member\n"
+                f"member: {user_dn('alice')}\n",
+                modify=True,
+            )
+            ldap.ldif(
+                f"dn: {group_dn('viewers')}\nchangetype: modify\ndelete: member\n"
+                f"member: {user_dn('alice')}\n",
+                modify=True,
+            )
+    finally:
+        site.close()
+
+
+def test_settings_name_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_settings(tmp_path, tmp_path, "sqlite://", auth_type="ldap")
+    assert "auth_ldap_server and auth_ldap_search" in str(raised.value)
+    with pytest.raises(ConfigError) as raised:
+        make_settings(
+            tmp_path, tmp_path, "sqlite://", auth_roles_mapping="{not json", auth_type="local"
+        )
+    assert "auth_roles_mapping" in str(raised.value)
+
+
+def test_groups_give_named_roles(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    mapping = {**MAPPING, group_dn("ops"): ["op", "team_a", "not-made-yet"]}
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_roles_mapping=json.dumps(mapping)),
+        store_url,
+    )
+    try:
+        with site.store.write() as conn:
+            role_rows.create_role(conn, "team_a")
+        assert site.sign_in("alice", PASSWORDS["alice"]).status_code == 303
+        with site.store.read() as conn:
+            # The role no one made is left out; the sign-in goes on with the others.
+            assert user_rows.get_roles(conn, "alice") == ["op", "team_a"]
+    finally:
+        site.close()
+
+
+def test_named_roles_alone_let_a_user_in(tmp_path: Path, store_url: str, ldap: LDAPServer) -> None:
+    mapping = {group_dn("viewers"): ["team_b"]}
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_roles_mapping=json.dumps(mapping)),
+        store_url,
+    )
+    try:
+        with site.store.write() as conn:
+            role_rows.create_role(conn, "team_b")
+        client = site.client()
+        assert site.sign_in("bob", PASSWORDS["bob"], client).status_code == 303
+        assert site.user("bob").role == user_rows.NO_BUILT_IN  # type: ignore[union-attr]
+        with site.store.read() as conn:
+            assert user_rows.get_roles(conn, "bob") == ["team_b"]
+    finally:
+        site.close()
+
+
+TEAM_DAG = """
+from conveyor import DAG, BashOperator
+
+with DAG("{dag_id}", schedule=None, access_control={{"{role}": {{"can_read", "can_edit"}}}}):
+    BashOperator(task_id="hello", bash_command="echo hello")
+"""
+
+
+def test_a_team_member_sees_and_triggers_only_the_team_dag(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    mapping = {group_dn("ops"): ["team_a"], group_dn("viewers"): ["viewer"]}
+    settings = ldap_settings(tmp_path, store_url, ldap, auth_roles_mapping=json.dumps(mapping))
+    dags = settings.dags_path
+    (dags / "a.py").write_text(TEAM_DAG.format(dag_id="team_a_etl", role="team_a"))
+    (dags / "b.py").write_text(TEAM_DAG.format(dag_id="team_b_etl", role="team_b"))
+    site = Site(settings, store_url)
+    try:
+        with site.store.write() as conn:
+            role_rows.create_role(conn, "team_a")
+            role_rows.create_role(conn, "team_b")
+        DagFileProcessor(site.store, dags, timeout=30, scan_every=1).sync()
+        alice, bob = site.client(), site.client()
+        assert site.sign_in("alice", PASSWORDS["alice"], alice).status_code == 303
+        assert site.sign_in("bob", PASSWORDS["bob"], bob).status_code == 303
+        for client in (alice, bob):
+            client.headers["X-CSRF-Token"] = client.get("/api/v1/me").json()["csrf_token"]
+
+        listed = [d["dag_id"] for d in alice.get("/api/v1/dags").json()["dags"]]
+        assert listed == ["team_a_etl"]
+        assert alice.post("/api/v1/dags/team_a_etl/runs", json={}).status_code == 201
+        assert alice.post("/api/v1/dags/team_b_etl/runs", json={}).status_code == 404
+        # The viewer reads both and triggers neither.
+        listed = sorted(d["dag_id"] for d in bob.get("/api/v1/dags").json()["dags"])
+        assert listed == ["team_a_etl", "team_b_etl"]
+        assert bob.post("/api/v1/dags/team_a_etl/runs", json={}).status_code == 403
+    finally:
+        site.close()
