@@ -36,8 +36,10 @@ def _throwaway(source: Path, dag_id: str) -> Iterator[tuple[Settings, Store]]:
     """A migrated SQLite store in a temporary folder, with the DAGs of ``source``: of a
     DAG folder, only the file the configured store says defines ``dag_id`` when it knows
     one that still does (a folder of 200 files took 30 s and more to parse whole)."""
+    configured = settings()
+    only = stored_file(configured, dag_id) if source.is_dir() else None
     with tempfile.TemporaryDirectory(prefix="conveyor-test-") as tmp:
-        config = settings().model_copy(
+        config = configured.model_copy(
             update={
                 "database_url": f"sqlite:///{Path(tmp) / 'test.db'}",
                 "scheduler_loop_seconds": 0.1,
@@ -46,7 +48,6 @@ def _throwaway(source: Path, dag_id: str) -> Iterator[tuple[Settings, Store]]:
         store = Store(config.db_url)
         try:
             schema.migrate(store)
-            only = stored_file(config, dag_id) if source.is_dir() else None
             if only is not None:
                 _parse(config, store, source, only)
             if only is None or not _defines(store, dag_id):  # not known, or moved since
