@@ -18,6 +18,7 @@ from conveyor.cli.common import CliError, console, err_console, open_store, sett
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.cli.runs import run_by_id_or_date
 from conveyor.model.schedules import RunInfo
+from conveyor.serialized import SerializedDag
 from conveyor.states import RUN_FINISHED
 from conveyor.store import due_times, run_deletion, runs
 from conveyor.store.reads import dag_files
@@ -94,7 +95,7 @@ def dags_next_execution(
 
 
 def _upcoming(
-    structure: Any, last: tuple[datetime, datetime] | None, count: int
+    structure: SerializedDag, last: tuple[datetime, datetime] | None, count: int
 ) -> list[RunInfo | None]:
     """The next ``count`` runs the schedule makes after the latest scheduled one; None
     ends the list where there are no more."""
@@ -201,25 +202,25 @@ def dags_report(output: str) -> None:
             for stat in found
             for dag_id, version in stat.dags
         }
-    rows: list[list[Cell]] = [
-        [
-            s.fileloc,
-            s.parse_seconds,
-            len(s.dags),
-            sum(counts[d] for d, _ in s.dags),
-            ", ".join(d for d, _ in s.dags),
-        ]
+    report: list[dict[str, Any]] = [
+        {
+            "file": s.fileloc,
+            "duration": s.parse_seconds,
+            "dag_num": len(s.dags),
+            "task_num": sum(counts[d] for d, _ in s.dags),
+            "dags": [d for d, _ in s.dags],
+        }
         for s in found
     ]
-    keys = ["file", "duration", "dag_num", "task_num", "dags"]
-    report = [dict(zip(keys, row, strict=True)) for row in rows]
-    for entry, stat in zip(report, found, strict=True):
-        entry["dags"] = [d for d, _ in stat.dags]  # type: ignore[assignment]
     if write_data(output, report):
         return
-    for row in rows:
-        row[1] = _seconds(row[1])  # type: ignore[arg-type]
-    write_rows(output, keys, rows, empty="no DAG files")
+    rows: list[list[Cell]] = [
+        [r["file"], _seconds(r["duration"]), r["dag_num"], r["task_num"], ", ".join(r["dags"])]
+        for r in report
+    ]
+    write_rows(
+        output, ["file", "duration", "dag_num", "task_num", "dags"], rows, empty="no DAG files"
+    )
 
 
 def _seconds(value: float | None) -> str | None:
