@@ -313,6 +313,10 @@ def test_pools_set_takes_airflows_positional_description(cli: Cli) -> None:
     assert result.exit_code == 0, result.output
     [shown] = json.loads(result.output)["pools"]
     assert (shown["name"], shown["slots"], shown["description"]) == ("db", 5, "the warehouse")
+    got = json.loads(cli("pools", "get", "db", "-o", "json").output)
+    assert got == json.loads(result.output)
+    gone = cli("pools", "get", "nope")
+    assert gone.exit_code == 1 and "no pool 'nope'" in gone.output
     unlimited = cli("pools", "set", "api", "-1", "no limit")
     assert unlimited.exit_code == 0, unlimited.output
     with cli.store.read() as conn:

@@ -20,6 +20,7 @@ def db() -> None:
 def migrate() -> None:
     """Create or upgrade the schema (safe to run again: a current schema is left as it is)."""
     store = Store(settings().db_url)
+    click.get_current_context().call_on_close(store.dispose)  # in-process callers too
     before = schema.current_revision(store)
     schema.migrate(store)
     after = schema.current_revision(store)

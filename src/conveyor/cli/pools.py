@@ -10,6 +10,7 @@ from conveyor.cli import pool_files
 from conveyor.cli.common import console, open_store
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
+from conveyor.exceptions import NotFoundError
 from conveyor.store import pools
 from conveyor.web import queries, schemas
 
@@ -99,6 +100,18 @@ def _write_pools(output: str, found: schemas.PoolList) -> None:
             for p in found.pools
         ],
     )
+
+
+@pools_group.command("get")
+@click.argument("name")
+@output_option
+def pools_get(name: str, output: str) -> None:
+    """One pool, as `conveyor pools list` prints it (Airflow: pools get)."""
+    with open_store().read() as conn:
+        listed = [p for p in queries.list_pools(conn).pools if p.name == name]
+    if not listed:
+        raise NotFoundError(f"no pool {name!r}: `conveyor pools list` lists them")
+    _write_pools(output, schemas.PoolList(pools=listed))
 
 
 @pools_group.command("delete")
