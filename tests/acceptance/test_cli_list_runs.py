@@ -48,7 +48,7 @@ def test_list_runs_takes_airflows_dag_id_and_state(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["dags", "list-runs"], 2, "Missing option '-d'"),
+        (["dags", "list-runs"], 2, "name the DAG: conveyor dags list-runs DAG_ID (or -d DAG_ID)"),
         (["dags", "list-runs", "-d", "nope"], 1, "nope"),
         (["dags", "list-runs", "-d", "one", "--state", "bogus"], 2, "'bogus' is not one of"),
     ],

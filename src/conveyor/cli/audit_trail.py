@@ -20,6 +20,8 @@ import click
 CLI_ACTIONS = {
     "dags trigger": "run.trigger",
     "dags reserialize": "dag.reserialize",
+    "dags delete": "dag.delete",
+    "dags backfill": "dag.backfill",
     "runs clear": "run.clear",
     "runs mark": "run.mark",
     "runs delete": "run.delete",
@@ -42,6 +44,10 @@ CLI_ACTIONS = {
     "backfill": "dag.backfill",
 }
 TARGET_PARAMS = ("dag_id", "run_id", "task_id", "conn_id", "key", "name", "username", "token_id")
+
+
+#: What a parsed option or argument holds when given (anything else is click's "unset").
+_VALUES = (str, int, float, bool, tuple, list)
 
 
 def cli_actor() -> str:
@@ -84,8 +90,13 @@ def resolve(root: click.Group, ctx: click.Context) -> Verb | None:
             # A context of the verb's own, not parsed: its parser, not the group's, decides
             # whether options may follow arguments.
             own = command.context_class(command, parent=parent, info_name=name)
+            translate = getattr(command, "translate", None)  # another CLI's spelling first
+            if translate is not None:
+                rest = translate(list(rest), resilient=True)
             opts, _, _ = command.make_parser(own).parse_args(list(rest))
-            return Verb(action, {k: v for k, v in opts.items() if k is not None})
+            # An optional argument not given is click's own "unset" marker: left out.
+            given = {k: v for k, v in opts.items() if k is not None and isinstance(v, _VALUES)}
+            return Verb(action, given)
     except (click.ClickException, click.exceptions.Exit, ValueError, KeyError, IndexError):
         return None
 

@@ -28,7 +28,68 @@ from conveyor.store.engine import Store
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
 
 
-@click.command("backfill")
+class _BackfillCommand(click.Command):
+    """``conveyor backfill DAG_ID --from --to``, which also takes Airflow 3's spelling,
+    ``backfill create --dag-id --from-date --to-date``, by translating it first."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self.translate(args))
+
+    def translate(self, args: list[str], *, resilient: bool = False) -> list[str]:
+        """Airflow 3's ``create ...`` as Conveyor's own arguments; other arguments as given.
+        The audit log reads the verb through this too (``audit_trail.resolve``)."""
+        if args[:1] != ["create"]:
+            return args
+        sub = airflow_create.make_context(
+            "conveyor backfill create", list(args[1:]), resilient_parsing=resilient
+        )
+        given = sub.params
+        unsupported = {
+            "dag_run_conf": "--dag-run-conf (a backfill's runs take their params' defaults)",
+            "run_backwards": "--run-backwards (runs are made oldest first)",
+            "dry_run": "--dry-run",
+            "run_on_latest_version": "--run-on-latest-version (runs use the DAG's latest version)",
+        }
+        for name, what in unsupported.items():
+            if given.get(name):
+                raise click.UsageError(
+                    f"{what} is not supported by Conveyor's backfill; leave it out "
+                    "(conveyor backfill DAG_ID --from ... --to ... --reprocess ... --max-active N)"
+                )
+        found = [
+            given["dag_id"],
+            "--from",
+            given["from_date"].strftime("%Y-%m-%dT%H:%M:%S"),
+            "--to",
+            given["to_date"].strftime("%Y-%m-%dT%H:%M:%S"),
+        ]
+        if given.get("reprocess_behavior"):
+            found += ["--reprocess", AIRFLOW_REPROCESS[given["reprocess_behavior"]]]
+        if given.get("max_active_runs"):
+            found += ["--max-active", str(given["max_active_runs"])]
+        return found
+
+
+#: Airflow's ``--reprocess-behavior`` as Conveyor's ``--reprocess``: "completed" runs again
+#: every date that has a finished run, as "all" does.
+AIRFLOW_REPROCESS = {"none": "none", "failed": "failed", "completed": "all"}
+
+
+@click.command("create")
+@click.option("--dag-id", required=True, help="The DAG to backfill.")
+@click.option("--from-date", required=True, type=click.DateTime(DATE_FORMATS))
+@click.option("--to-date", required=True, type=click.DateTime(DATE_FORMATS))
+@click.option("--reprocess-behavior", type=click.Choice(list(AIRFLOW_REPROCESS)))
+@click.option("--max-active-runs", type=click.IntRange(min=1))
+@click.option("--dag-run-conf")
+@click.option("--run-backwards", is_flag=True)
+@click.option("--dry-run", is_flag=True)
+@click.option("--run-on-latest-version/--no-run-on-latest-version", default=None)
+def airflow_create(**_: Any) -> None:
+    """Airflow 3's `backfill create`: only parsed, then run as `conveyor backfill`."""
+
+
+@click.command("backfill", cls=_BackfillCommand)
 @click.argument("dag_id")
 @click.option("--from", "start", required=True, type=click.DateTime(DATE_FORMATS))
 @click.option("--to", "end", required=True, type=click.DateTime(DATE_FORMATS))
@@ -44,7 +105,11 @@ def backfill_command(
     dag_id: str, start: datetime, end: datetime, reprocess: str, max_active: int
 ) -> None:
     """Create and run the runs of DAG_ID's schedule from --from to --to (logical dates,
-    in the DAG's time zone unless given with an offset)."""
+    in the DAG's time zone unless given with an offset).
+
+    Airflow 3's `backfill create --dag-id D --from-date A --to-date B
+    [--reprocess-behavior none|failed|completed] [--max-active-runs N]` works too.
+    """
     config = settings()
     store = open_store(config)
     sync_dags(store, config)

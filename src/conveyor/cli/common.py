@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TextIO
 
@@ -87,7 +87,17 @@ class CliError(click.ClickException):
 
 @cache
 def settings() -> Settings:
-    return load_config().settings
+    """The settings; with no ``dags_folder`` set, the folder a running scheduler of this
+    home serves (``standalone --dags-folder``), as ``served_folder`` records it."""
+    from conveyor.cli import served_folder
+
+    loaded = load_config()
+    config = loaded.settings
+    if loaded.sources.get("dags_folder") == "default":
+        folder = served_folder.served(config.home)
+        if folder is not None:
+            return config.model_copy(update={"dags_folder": folder.resolve()})
+    return config
 
 
 def open_store(config: Settings | None = None) -> Store:
@@ -145,6 +155,23 @@ def json_object(text: str | None, option: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CliError(f"{option} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+def parse_moment(text: str | None, option: str) -> datetime | None:
+    """A date or time given on the command line (``2024-03-01``, ``2024-03-01T06:00``,
+    ``2024-03-01 06:00:00+02:00``), as an aware time: UTC unless it has an offset, as
+    Airflow reads its ``-s``, ``-e`` and ``-l`` options."""
+    if text is None or text == "":
+        return None
+    try:
+        found = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date or time (YYYY-MM-DD or ISO 8601, such as "
+            "2024-03-01T06:00:00+00:00)",
+            param_hint=option,
+        ) from None
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
 def when(value: datetime | None) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from conveyor import strict_json
 from conveyor.cli.common import CliError, console, json_object, open_store, settings
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
-from conveyor.connections import files, repository
+from conveyor.connections import files, forms, repository
 from conveyor.connections.models import Connection
 from conveyor.exceptions import NotFoundError
 from conveyor.web import queries, schemas
@@ -30,58 +31,89 @@ def connections_group() -> None:
 
 @connections_group.command("add")
 @click.argument("conn_id")
-@click.option("--uri", help="type://login:password@host:port/schema?extra_key=value")
+@click.option(
+    "--uri", "--conn-uri", "uri", help="type://login:password@host:port/schema?extra_key=value"
+)
+@click.option(
+    "--conn-json",
+    "conn_json",
+    help='The connection as a JSON object: {"conn_type": ..., "host": ..., "extra": {...}}.',
+)
 @click.option("--conn-type", help="The kind of system: postgresql, http, sqlite, smtp...")
-@click.option("--host")
-@click.option("--port", type=int)
-@click.option("--login")
-@click.option("--password")
-@click.option("--schema")
-@click.option("--extra", help="A JSON object of further settings.")
-@click.option("--description")
+@click.option("--host", "--conn-host", "host")
+@click.option("--port", "--conn-port", "port", type=int)
+@click.option("--login", "--conn-login", "login")
+@click.option("--password", "--conn-password", "password")
+@click.option("--schema", "--conn-schema", "schema")
+@click.option("--extra", "--conn-extra", "extra", help="A JSON object of further settings.")
+@click.option("--description", "--conn-description", "description")
 @click.option(
     "--secret-field",
     "secret_fields",
     multiple=True,
     help="Mask this field (login, host, schema or an extra key) whatever its name; repeatable.",
 )
-def connections_add(
-    conn_id: str,
-    uri: str | None,
-    conn_type: str | None,
-    host: str | None,
-    port: int | None,
-    login: str | None,
-    password: str | None,
-    schema: str | None,
-    extra: str | None,
-    description: str | None,
-    secret_fields: tuple[str, ...],
-) -> None:
-    """Add a connection, or replace the one with this id."""
-    if uri and conn_type:
-        raise CliError("give either --uri or --conn-type with the other fields, not both")
-    if uri:
-        conn = Connection.from_uri(conn_id, uri, description)
-        conn = replace(conn, secret_fields=(*conn.secret_fields, *secret_fields))
-    elif conn_type:
-        conn = Connection(
-            conn_id=conn_id,
-            conn_type=conn_type,
-            host=host,
-            port=port,
-            login=login,
-            password=password,
-            schema=schema,
-            extra=json_object(extra, "--extra"),
-            description=description,
-            secret_fields=secret_fields,
-        )
-    else:
-        raise CliError("a connection needs --uri, or --conn-type and its fields")
+def connections_add(conn_id: str, secret_fields: tuple[str, ...], **given: Any) -> None:
+    """Add a connection, or replace the one with this id.
+
+    As Airflow's `connections add`: --uri (--conn-uri) or --conn-json, or --conn-type with
+    the fields; --extra may go with --uri, the other fields may not.
+    """
+    conn = _connection_given(conn_id, given)
+    conn = replace(conn, secret_fields=(*conn.secret_fields, *secret_fields))
     config = settings()
     repository.set_connection(open_store(config), config, conn)
     console.print(f"connection {conn_id} saved: {conn.get_uri(reveal=False)}")
+
+
+_FIELD_OPTIONS = {
+    "conn_type": "--conn-type",
+    "host": "--host",
+    "port": "--port",
+    "login": "--login",
+    "password": "--password",
+    "schema": "--schema",
+}
+
+
+def _connection_given(conn_id: str, given: dict[str, Any]) -> Connection:
+    """The connection the options of ``connections add`` describe, checked as Airflow
+    checks them: one of --uri, --conn-json or --conn-type, and no field beside a whole
+    but --description (which a URI cannot hold; Airflow refuses it there)."""
+    uri, as_json = given["uri"], given["conn_json"]
+    if uri and as_json:
+        raise CliError("give --uri (--conn-uri) or --conn-json, not both")
+    if uri or as_json:
+        clashing = [opt for name, opt in _FIELD_OPTIONS.items() if given[name] is not None]
+        if clashing:
+            whole = "--uri" if uri else "--conn-json"
+            raise CliError(
+                f"{', '.join(clashing)} cannot go with {whole}, which gives the whole "
+                "connection: put them in it"
+            )
+    if uri:
+        conn = Connection.from_uri(conn_id, uri, given["description"])
+        if given["extra"] is not None:  # Airflow: --conn-extra replaces the URI's extras
+            conn = replace(conn, extra=json_object(given["extra"], "--extra"))
+        return conn
+    if as_json:
+        if given["extra"] is not None:
+            raise CliError("--extra cannot go with --conn-json: put it in the JSON as 'extra'")
+        conn = forms.connection_from_dict(conn_id, json_object(as_json, "--conn-json"))
+        return replace(conn, description=given["description"] or conn.description)
+    if not given["conn_type"]:
+        raise CliError("a connection needs --uri (--conn-uri), --conn-json, or --conn-type")
+    return Connection(
+        conn_id=conn_id,
+        conn_type=given["conn_type"],
+        host=given["host"],
+        port=given["port"],
+        login=given["login"],
+        password=given["password"],
+        schema=given["schema"],
+        extra=json_object(given["extra"], "--extra"),
+        description=given["description"],
+    )
 
 
 @connections_group.command("list")
@@ -186,7 +218,7 @@ def variables_group() -> None:
 @variables_group.command("set")
 @click.argument("key")
 @click.argument("value")
-@click.option("--json", "as_json", is_flag=True, help="Check that VALUE is valid JSON.")
+@click.option("-j", "--json", "as_json", is_flag=True, help="Check that VALUE is valid JSON.")
 @click.option("--description")
 @click.option(
     "--secret/--not-secret",
@@ -214,9 +246,22 @@ def variables_set(
 
 @variables_group.command("get")
 @click.argument("key")
+@click.option(
+    "-d",
+    "--default",
+    help="Print this when the variable is not set (Airflow's), instead of failing.",
+)
+@click.option(
+    "-j",
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Read the value as JSON: a JSON text prints as the text, anything else as compact "
+    "JSON (Airflow prints Python's form of it).",
+)
 @REVEAL
 @output_option
-def variables_get(key: str, reveal: bool, output: str) -> None:
+def variables_get(key: str, default: str | None, as_json: bool, reveal: bool, output: str) -> None:
     """Print a variable's value (secret-looking keys masked unless --reveal).
 
     The table and plain forms print the value alone, as scripts have always read it.
@@ -225,10 +270,25 @@ def variables_get(key: str, reveal: bool, output: str) -> None:
     failures: list[str] = []
     entry = repository.get_variable_entry(open_store(config), config, key, failures=failures)
     if entry is None:
-        raise NotFoundError(f"no variable {key!r}{''.join(failures)}")
+        if default is None:
+            raise NotFoundError(f"no variable {key!r}{''.join(failures)}")
+        click.echo(default)
+        return
     info = queries.variable_info(entry, reveal)
-    if not write_data(output, info):
-        click.echo(info.value)
+    if write_data(output, info):
+        return
+    if as_json and info.value != entry.value:
+        raise CliError(f"variable {key!r} is secret and shown as ***: add --reveal to read it")
+    click.echo(_as_json_value(key, info.value) if as_json else info.value)
+
+
+def _as_json_value(key: str, value: str) -> str:
+    """``variables get -j``: the value read as JSON, a text printed bare."""
+    try:
+        found = strict_json.loads(value, key)
+    except (json.JSONDecodeError, strict_json.NotStrictJson):
+        raise CliError(f"variable {key!r} is not JSON (-j/--json reads it as JSON)") from None
+    return found if isinstance(found, str) else json.dumps(found, ensure_ascii=False)
 
 
 @variables_group.command("list")

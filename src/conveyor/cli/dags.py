@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from conveyor.cli.common import (
     err_console,
     open_store,
     parse_conf,
+    parse_moment,
     settings,
     styled,
     sync_dags,
@@ -40,6 +42,37 @@ from conveyor.web import queries
         "test": Lazy(
             "conveyor.cli.test_runs:dags_test",
             "Run the whole DAG once here, on a throwaway store (Airflow: dags test).",
+        ),
+        "state": Lazy(
+            "conveyor.cli.dags_airflow:dags_state",
+            "A run's state, with its conf when it has one (Airflow: dags state).",
+        ),
+        "next-execution": Lazy(
+            "conveyor.cli.dags_airflow:dags_next_execution",
+            "The logical date of the DAG's next scheduled run(s) (Airflow: dags next-execution).",
+        ),
+        "delete": Lazy(
+            "conveyor.cli.dags_airflow:dags_delete",
+            "Delete every run of the DAG, with its task instances, tries, XComs and logs "
+            "(Airflow: dags delete).",
+        ),
+        "details": Lazy(
+            "conveyor.cli.dags_airflow:dags_details",
+            "A DAG's properties, one a line (Airflow: dags details); -o json as the API's "
+            "GET /dags/{dag}.",
+        ),
+        "report": Lazy(
+            "conveyor.cli.dags_airflow:dags_report",
+            "Each DAG file as last parsed: parse time, DAGs, tasks (Airflow: dags report).",
+        ),
+        "list-import-errors": Lazy(
+            "conveyor.cli.dags_airflow:dags_list_import_errors",
+            "DAG files that fail to load, as Airflow lists them (filepath, error); exit 1 if "
+            "there are any.",
+        ),
+        "backfill": Lazy(
+            "conveyor.cli.dags_airflow:dags_backfill",
+            "Airflow 2's `dags backfill DAG -s START -e END`: runs `conveyor backfill`.",
         ),
     },
 )
@@ -157,31 +190,50 @@ def _task_line(task: SerializedTask) -> str:
 
 @dags.command()
 @click.argument("dag_id")
-@click.option("--conf", help="JSON object for the run's conf (overrides params).")
-@click.option("--logical-date", type=click.DateTime(), help="Default: now (UTC).")
+@click.option("-c", "--conf", help="JSON object for the run's conf (overrides params).")
 @click.option(
+    "-l",
+    "--logical-date",
+    callback=lambda _ctx, _param, value: parse_moment(value, "--logical-date"),
+    help="YYYY-MM-DD or ISO 8601, UTC unless it has an offset. Default: now.",
+)
+@click.option(
+    "-r",
     "--run-id",
     help="Default: manual__<logical date>. No control, separator or invisible formatting "
     "characters, no '/', not '.' or '..'.",
 )
+@output_option
 def trigger(
-    dag_id: str, conf: str | None, logical_date: datetime | None, run_id: str | None
+    dag_id: str, conf: str | None, logical_date: datetime | None, run_id: str | None, output: str
 ) -> None:
-    """Create a manual run; the scheduler picks it up."""
+    """Create a manual run; the scheduler picks it up.
+
+    With -o json or yaml: the run as the API's GET /dags/{dag}/runs/{run} returns it.
+    """
     payload = parse_conf(conf)
     store = open_store()
     sync_dags(store)
-    moment = logical_date.replace(tzinfo=UTC) if logical_date else None
     with store.write() as conn:
         row = trigger_run(
             conn,
             dag_id,
             created_by="cli",
             conf=payload,
-            logical_date=moment,
+            logical_date=logical_date,
             run_id=run_id,
             max_conf_bytes=settings().max_conf_bytes,
         )
+    if output != "table":
+        with store.read() as conn:
+            detail = queries.get_run(conn, dag_id, row.run_id)
+        if not write_data(output, detail):
+            write_rows(
+                output,
+                ["dag", "run id", "state", "logical date", "conf"],
+                [[dag_id, row.run_id, detail.state, detail.logical_date, json.dumps(payload)]],
+            )
+        return
     console.print(
         f"triggered {dag_id} run [bold]{row.run_id}[/] (queued; a running scheduler starts it)"
     )

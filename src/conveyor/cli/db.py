@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from conveyor.cli.common import CliError, console, open_store, settings
+from conveyor.cli.common import CliError, console, err_console, open_store, settings
 from conveyor.store import schema
 from conveyor.store.engine import Store
 
@@ -20,6 +20,7 @@ def db() -> None:
 def migrate() -> None:
     """Create or upgrade the schema (safe to run again: a current schema is left as it is)."""
     store = Store(settings().db_url)
+    click.get_current_context().call_on_close(store.dispose)  # in-process callers too
     before = schema.current_revision(store)
     schema.migrate(store)
     after = schema.current_revision(store)
@@ -27,6 +28,16 @@ def migrate() -> None:
         console.print(f"schema of {store.describe()} is current (revision {after})")
     else:
         console.print(f"migrated {store.describe()} from {before or 'empty'} to {after}")
+
+
+@db.command()
+def init() -> None:
+    """Airflow's old name for `conveyor db migrate`, which it runs (no example data added)."""
+    err_console.print(
+        "note: `db init` is Airflow's old name; Conveyor runs `conveyor db migrate` "
+        "(it loads no example connections, as Airflow 3 no longer does)"
+    )
+    click.get_current_context().invoke(migrate)
 
 
 @db.command()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
+from datetime import datetime
 
 import click
 from rich.markup import escape
 
-from conveyor.cli.common import console, open_store, styled
+from conveyor.cli import clear_runs
+from conveyor.cli.common import console, open_store, parse_moment, styled
 from conveyor.cli.runs import resolve_run
 from conveyor.states import TaskState
 from conveyor.store import manual
@@ -85,34 +87,85 @@ def _clear(
 
 @click.command("clear")
 @click.argument("dag_id")
-@click.argument("run_id")
+@click.argument("run_id", required=False)
 @click.argument("task_ids", nargs=-1)
+@click.option(
+    "-t", "--task-regex", help="The tasks whose id this regular expression matches (searched)."
+)
+@click.option(
+    "-s",
+    "--start-date",
+    callback=lambda _ctx, _param, value: parse_moment(value, "--start-date"),
+    help="No RUN_ID: runs with a logical date at or after this (YYYY-MM-DD or ISO, UTC).",
+)
+@click.option(
+    "-e",
+    "--end-date",
+    callback=lambda _ctx, _param, value: parse_moment(value, "--end-date"),
+    help="No RUN_ID: runs with a logical date at or before this.",
+)
 @click.option("-u", "--upstream", is_flag=True, help="Also the tasks upstream of these.")
 @click.option("-d", "--downstream", is_flag=True, help="Also the tasks downstream of these.")
 @click.option("-f", "--only-failed", is_flag=True, help="Only failed and upstream_failed ones.")
+@click.option("-r", "--only-running", is_flag=True, help="Only running ones.")
 @click.option("-y", "--yes", is_flag=True, help="Do not list and ask first.")
+@click.option("-x", "--exclude-subdags", is_flag=True, help="Airflow 2's; ignored (no SubDAGs).")
+@click.option("-X", "--exclude-parentdag", is_flag=True, help="Airflow 2's; ignored (no SubDAGs).")
+@click.option(
+    "-R", "--dag-regex", is_flag=True, help="Airflow's; refused: name one DAG per command."
+)
 def tasks_clear(
     dag_id: str,
-    run_id: str,
+    run_id: str | None,
     task_ids: tuple[str, ...],
+    task_regex: str | None,
+    start_date: datetime | None,
+    end_date: datetime | None,
     upstream: bool,
     downstream: bool,
     only_failed: bool,
+    only_running: bool,
     yes: bool,
+    exclude_subdags: bool,
+    exclude_parentdag: bool,
+    dag_regex: bool,
 ) -> None:
     """Clear task instances of a run so they run again (Airflow: tasks clear).
 
-    No TASK_IDS: every task of the run. RUN_ID may be 'latest'.
+    With RUN_ID (or 'latest'): that run, its TASK_IDS (none: every task). Without, as
+    Airflow's: every run of the DAG whose logical date is within -s/-e (both optional).
+    -t REGEX chooses tasks by id in either form.
     """
-    _clear(
-        dag_id,
-        run_id,
-        list(task_ids) or None,
+    if dag_regex:
+        raise click.UsageError(
+            "-R/--dag-regex: name one DAG; to clear several, run `conveyor tasks clear` for "
+            "each (`conveyor dags list -o plain | cut -f1` lists them)"
+        )
+    if run_id is not None and (start_date or end_date):
+        raise click.UsageError(
+            f"-s/-e choose runs by date, and RUN_ID {run_id!r} names one: give one or the other"
+        )
+    clear_runs.warn_ignored(exclude_subdags, exclude_parentdag)
+    reach = clear_runs.Reach(
+        task_ids=list(task_ids) or None,
+        task_regex=clear_runs.task_regex(task_regex),
         upstream=upstream,
         downstream=downstream,
         only_failed=only_failed,
-        yes=yes,
+        only_running=only_running,
     )
+    if run_id is not None and task_regex is None and not only_running:
+        _clear(
+            dag_id,
+            run_id,
+            reach.task_ids,
+            upstream=upstream,
+            downstream=downstream,
+            only_failed=only_failed,
+            yes=yes,
+        )
+        return
+    clear_runs.clear_runs(dag_id, run_id, start_date, end_date, reach, _actor(), yes=yes)
 
 
 @click.command("mark")

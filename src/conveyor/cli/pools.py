@@ -10,8 +10,9 @@ from conveyor.cli import pool_files
 from conveyor.cli.common import console, open_store
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
+from conveyor.exceptions import NotFoundError
 from conveyor.store import pools
-from conveyor.web import queries
+from conveyor.web import queries, schemas
 
 
 @click.group("pools")
@@ -19,21 +20,49 @@ def pools_group() -> None:
     """Create, change, list, delete, import and export pools."""
 
 
-@pools_group.command("set")
+@pools_group.command("set", context_settings={"ignore_unknown_options": True})  # SLOTS -1
 @click.argument("name")
 @click.argument("slots")
+@click.argument("description_given", metavar="[DESCRIPTION]", required=False)
 @click.option("--description", help="What the pool protects (a database, an API quota...).")
-def pools_set(name: str, slots: str, description: str | None) -> None:
-    """Create pool NAME with SLOTS slots (a number, or "unlimited"), or change its slots."""
+@click.option(
+    "--include-deferred",
+    is_flag=True,
+    help="Airflow's: refused, Conveyor never counts a deferred task against a pool.",
+)
+@output_option
+def pools_set(
+    name: str,
+    slots: str,
+    description_given: str | None,
+    description: str | None,
+    include_deferred: bool,
+    output: str,
+) -> None:
+    """Create pool NAME with SLOTS slots (a number, "unlimited" or Airflow's -1), or change
+    it; DESCRIPTION as Airflow's third argument, or --description.
+
+    With -o json, yaml or plain: the pool as `conveyor pools list` prints it.
+    """
+    if description_given is not None and description is not None:
+        raise click.UsageError("give the DESCRIPTION argument or --description, not both")
+    if include_deferred:
+        raise click.UsageError(
+            "--include-deferred: Conveyor never counts a deferred task against a pool; leave it out"
+        )
     limit = _slots(slots)
     with open_store().write() as conn:
-        created = pools.set_pool(conn, name, limit, description)
+        created = pools.set_pool(conn, name, limit, description_given or description)
+        listed = [p for p in queries.list_pools(conn).pools if p.name == name]
+    if output != "table":
+        _write_pools(output, schemas.PoolList(pools=listed))
+        return
     shown = "no limit" if limit is None else f"{limit} slots"
     console.print(f"pool {name} {'created' if created else 'updated'}: {shown}")
 
 
 def _slots(text: str) -> int | None:
-    if text.lower() == "unlimited":
+    if text.lower() == "unlimited" or text == "-1":  # -1: Airflow's no limit
         return None
     if not text.isdigit():
         raise click.BadParameter(
@@ -49,6 +78,10 @@ def pools_list(output: str) -> None:
     """Every pool: its slots, and the slots its tries use (queued + running) or wait for."""
     with open_store().read() as conn:
         found = queries.list_pools(conn)
+    _write_pools(output, found)
+
+
+def _write_pools(output: str, found: schemas.PoolList) -> None:
     if write_data(output, found):
         return
     write_rows(
@@ -67,6 +100,18 @@ def pools_list(output: str) -> None:
             for p in found.pools
         ],
     )
+
+
+@pools_group.command("get")
+@click.argument("name")
+@output_option
+def pools_get(name: str, output: str) -> None:
+    """One pool, as `conveyor pools list` prints it (Airflow: pools get)."""
+    with open_store().read() as conn:
+        listed = [p for p in queries.list_pools(conn).pools if p.name == name]
+    if not listed:
+        raise NotFoundError(f"no pool {name!r}: `conveyor pools list` lists them")
+    _write_pools(output, schemas.PoolList(pools=listed))
 
 
 @pools_group.command("delete")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from rich.markup import escape
 
 from conveyor.cli.common import (
     console,
     open_store,
+    parse_moment,
     seconds,
     settings,
     styled,
+    sync_dags,
     when,
 )
 from conveyor.cli.lazy import Lazy, LazyGroup
@@ -19,7 +23,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.logs import delete_try_logs
 from conveyor.states import RunState
 from conveyor.store import run_deletion, runs
-from conveyor.store.engine import Connection
+from conveyor.store.engine import Connection, Store
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
@@ -34,6 +38,22 @@ def resolve_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
             raise NotFoundError(f"DAG {dag_id!r} has no runs yet")
         return runs.get_run(conn, pk)
     return runs.find_run(conn, dag_id, run_id)
+
+
+def run_by_id_or_date(conn: Connection, dag_id: str, value: str) -> RunRow | None:
+    """Airflow's LOGICAL_DATE_OR_RUN_ID: the run with this id, else the run at this logical
+    date (UTC unless it has an offset); None when there is neither."""
+    try:
+        return runs.find_run(conn, dag_id, value)
+    except NotFoundError:
+        pass
+    try:
+        moment = parse_moment(value, "LOGICAL_DATE_OR_RUN_ID")
+    except click.BadParameter:
+        return None
+    window = run_reads.Window(logical_date_gte=moment, logical_date_lte=moment)
+    found = run_reads.list_runs(conn, where=run_reads.RunFilter(dag_id=dag_id, window=window))
+    return runs.get_run(conn, found[0].id) if found else None
 
 
 @click.group(
@@ -65,19 +85,71 @@ def list_runs(dag_id: str | None, state: str | None, limit: int, output: str) ->
 
 
 @click.command("list-runs")
-@click.option("-d", "--dag-id", "dag_id", required=True, help="The DAG.")
+@click.argument("dag", metavar="[DAG_ID]", required=False)
+@click.option("-d", "--dag-id", "dag_id", help="The DAG (Airflow 2's spelling of DAG_ID).")
 @click.option("--state", type=click.Choice([s.value for s in RunState]))
+@click.option(
+    "-s",
+    "--start-date",
+    callback=lambda _ctx, _param, value: parse_moment(value, "--start-date"),
+    help="Only runs whose logical date is at or after this (YYYY-MM-DD or ISO 8601, UTC).",
+)
+@click.option(
+    "-e",
+    "--end-date",
+    callback=lambda _ctx, _param, value: parse_moment(value, "--end-date"),
+    help="Only runs whose logical date is at or before this.",
+)
+@click.option("--no-backfill", is_flag=True, help="Leave out backfill runs.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @output_option
-def dags_list_runs(dag_id: str, state: str | None, limit: int, output: str) -> None:
-    """A DAG's runs, newest first: `conveyor runs list --dag` in Airflow's spelling."""
-    _list_runs(dag_id, state, limit, output)
+def dags_list_runs(
+    dag: str | None,
+    dag_id: str | None,
+    state: str | None,
+    start_date: datetime | None,
+    end_date: datetime | None,
+    no_backfill: bool,
+    limit: int,
+    output: str,
+) -> None:
+    """A DAG's runs, newest first: `conveyor runs list --dag` in Airflow's spelling.
 
-
-def _list_runs(dag_id: str | None, state: str | None, limit: int, output: str) -> None:
+    DAG_ID as Airflow 3 takes it, or -d/--dag-id as Airflow 2 did. A DAG file the store has
+    not seen yet is parsed first, as Airflow does.
+    """
+    if dag is not None and dag_id is not None and dag != dag_id:
+        raise click.UsageError(f"two DAGs named: {dag!r} and -d {dag_id!r}; give one")
+    chosen = dag or dag_id
+    if chosen is None:
+        raise click.UsageError("name the DAG: conveyor dags list-runs DAG_ID (or -d DAG_ID)")
     store = open_store()
+    sync_dags(store)  # only changed files are parsed; an unknown DAG is then an error
+    where = None
+    if start_date is not None or end_date is not None:
+        window = run_reads.Window(logical_date_gte=start_date, logical_date_lte=end_date)
+        where = run_reads.RunFilter(dag_id=chosen, window=window)
+    _list_runs(chosen, state, limit, output, store=store, where=where, no_backfill=no_backfill)
+
+
+def _list_runs(
+    dag_id: str | None,
+    state: str | None,
+    limit: int,
+    output: str,
+    *,
+    store: Store | None = None,
+    where: run_reads.RunFilter | None = None,
+    no_backfill: bool = False,
+) -> None:
+    store = store or open_store()
     with store.read() as conn:
-        found = queries.list_runs(conn, dag_id, state=state, limit=limit)
+        # Backfill runs are left out here: the API's listing has no filter on the run type.
+        asked = 10_000 if no_backfill else limit
+        found = queries.list_runs(conn, dag_id, state=state, limit=asked, where=where)
+    if no_backfill:
+        found.runs = [r for r in found.runs if r.run_type != "backfill"][:limit]
+        found.limit = limit
     if write_data(output, found):
         return
     write_rows(

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from conveyor import interrupts
+from conveyor.cli import served_folder
 from conveyor.cli.common import console, open_store, settings
 from conveyor.config import Settings, load_config
 from conveyor.executors.base import Executor
@@ -53,7 +54,10 @@ def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> N
     from conveyor.metrics import instrument_scheduler
 
     instrument_scheduler(scheduler, config)  # loop time on metrics_port, when set
-    with triggerer_beside(config) if with_triggerer else contextlib.nullcontext():
+    with (
+        served_folder.recorded(config.home, config.dags_path),
+        triggerer_beside(config) if with_triggerer else contextlib.nullcontext(),
+    ):
         scheduler.run()
     console.print("scheduler stopped")
     interrupts.stop_done(0)

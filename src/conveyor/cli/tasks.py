@@ -12,13 +12,15 @@ from conveyor.cli.common import (
     seconds,
     settings,
     styled,
+    sync_dags,
 )
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import output_option, write_data, write_rows
-from conveyor.cli.runs import resolve_run
+from conveyor.cli.runs import resolve_run, run_by_id_or_date
 from conveyor.logs import read_try_log
 from conveyor.scheduler.explain import explain
 from conveyor.states import ExitKind
+from conveyor.store import runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import tasks as task_reads
 from conveyor.web import queries
@@ -107,10 +109,17 @@ def instance_label(map_index: int, rendered: str | None) -> str | None:
 
 @tasks.command("list")
 @click.argument("dag_id")
-@click.argument("run_id", default="latest")
+@click.argument("run_id", required=False)
+@click.option("-t", "--tree", is_flag=True, help="No RUN_ID: the tasks as a tree, roots first.")
 @output_option
-def list_command(dag_id: str, run_id: str, output: str) -> None:
-    """A run's task instances in the DAG's order. RUN_ID may be 'latest'."""
+def list_command(dag_id: str, run_id: str | None, tree: bool, output: str) -> None:
+    """A DAG's tasks (Airflow: tasks list), or with RUN_ID a run's task instances in the
+    DAG's order. RUN_ID may be 'latest'."""
+    if run_id is None:
+        _list_tasks(dag_id, tree, output)
+        return
+    if tree:
+        raise click.UsageError("--tree lists the DAG's tasks: leave out RUN_ID")
     store = open_store()
     with store.read() as conn:
         run = resolve_run(conn, dag_id, run_id)
@@ -136,6 +145,73 @@ def list_command(dag_id: str, run_id: str, output: str) -> None:
         styles={"state": styled},
         empty=f"run {run.run_id} has no task instances yet",
     )
+
+
+def _list_tasks(dag_id: str, tree: bool, output: str) -> None:
+    """The DAG's task ids, sorted, one a line (as Airflow prints them); --tree: each task
+    under the tasks upstream of it."""
+    store = open_store()
+    sync_dags(store)  # a DAG file the store has not seen yet is parsed, as Airflow does
+    with store.read() as conn:
+        detail = queries.get_dag(conn, dag_id)
+    if write_data(output, {"tasks": detail.tasks}):
+        return
+    if not tree:
+        ids = sorted(t.task_id for t in detail.tasks)
+        if output == "plain":
+            write_rows(output, ["task"], [[t] for t in ids])
+        else:
+            click.echo("\n".join(ids))
+        return
+    downstream: dict[str, list[str]] = {t.task_id: [] for t in detail.tasks}
+    for t in detail.tasks:
+        for up in t.upstream:
+            downstream.setdefault(up, []).append(t.task_id)
+    roots = [t.task_id for t in detail.tasks if not t.upstream]
+    for root in roots:
+        _print_tree(root, downstream, 0)
+
+
+def _print_tree(task_id: str, downstream: dict[str, list[str]], depth: int) -> None:
+    click.echo("    " * depth + task_id)
+    for child in downstream.get(task_id, []):
+        _print_tree(child, downstream, depth + 1)
+
+
+@tasks.command("state")
+@click.argument("dag_id")
+@click.argument("task_id")
+@click.argument("logical_date_or_run_id")
+@click.option("--map-index", type=int, help="Which instance of a mapped task.")
+def state_command(
+    dag_id: str, task_id: str, logical_date_or_run_id: str, map_index: int | None
+) -> None:
+    """A task instance's state (Airflow: tasks state); None when it has none yet.
+
+    LOGICAL_DATE_OR_RUN_ID is a run id or a run's logical date (YYYY-MM-DD or ISO, UTC).
+    """
+    store = open_store()
+    with store.read() as conn:
+        run = run_by_id_or_date(conn, dag_id, logical_date_or_run_id)
+        if run is None:
+            raise CliError(
+                f"DAG {dag_id!r} has no run {logical_date_or_run_id!r} (by id or logical date)"
+            )
+        found = [ti for ti in runs.task_instances(conn, run.id) if ti.task_id == task_id]
+    if not found:
+        raise CliError(f"run {run.run_id} of {dag_id} has no task {task_id!r}")
+    mapped = [ti for ti in found if ti.map_index >= 0]
+    if mapped and map_index is None:
+        raise CliError(
+            f"{dag_id}.{task_id} is a mapped task with {len(mapped)} instances: "
+            f"pass --map-index 0..{len(mapped) - 1}"
+        )
+    wanted = map_index if map_index is not None else -1
+    chosen = [ti for ti in found if ti.map_index == wanted]
+    if not chosen:
+        raise CliError(f"{dag_id}.{task_id} has no instance --map-index {wanted}")
+    value = chosen[0].state.value
+    click.echo("None" if value == "none" else value)
 
 
 @tasks.command()

@@ -243,8 +243,10 @@ class DagFileProcessor:
         paused_at_creation: bool | Literal["settings"] | None = FROM_SETTINGS,
         reparse_every: float | Literal["settings"] = FROM_SETTINGS,
         plugins_folder: Path | None = None,
+        only: Path | None = None,
     ) -> None:
-        """``paused_at_creation``: a new DAG's first pause state (see
+        """``only``: parse this one file of ``folder`` and no other (``folder`` stays the
+        root its imports see); ``paused_at_creation``: a new DAG's first pause state (see
         ``store.dags.save_parsed_file``; None: never paused, for throwaway stores);
         ``reparse_every``: seconds after which an unchanged file is parsed again. By default
         both come from the settings ``dags_are_paused_at_creation`` and
@@ -263,6 +265,7 @@ class DagFileProcessor:
         self.store = store
         self.folder = folder
         self.plugins_folder = plugins_folder  # importable with the folder, as in Airflow
+        self.only = only
         self.timeout = timeout
         self.scan_every = scan_every
         self.max_parallel = max_parallel
@@ -557,7 +560,7 @@ class DagFileProcessor:
         airflow: bool | None = None  # the setting is read only when a file must be checked
         found: dict[str, tuple[int, int]] = {}
         seen: dict[str, tuple[tuple[int, int], bool]] = {}
-        for path, stat in candidate_stats(self.folder).items():
+        for path, stat in candidate_stats(self.only or self.folder).items():
             cached = self._candidates.get(path)
             if cached and cached[0] == stat:
                 is_dag = cached[1]
