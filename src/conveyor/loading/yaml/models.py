@@ -490,6 +490,10 @@ class DagOptions(_Model):
     is_paused_upon_creation: bool | None = None
     """Paused (true) or not (false) when the DAG is first registered; unset: the setting
     dags_are_paused_at_creation decides. Later changes to the file keep the DAG's pause state."""
+    access_control: dict[str, list[str] | dict[str, list[str]]] | None = None
+    """Named roles that may read (can_read) or also trigger, clear, mark and pause
+    (can_edit) this DAG: {team_a: [can_read, can_edit]}, or Airflow 3's {team_a: {DAGs:
+    [can_read]}}."""
 
 
 class DagSpec(DagOptions):
