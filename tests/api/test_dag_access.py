@@ -217,6 +217,7 @@ def test_a_named_role_reads_and_edits_its_dag(access_world: World, alice: TestCl
     assert alice.patch(f"/api/v1/dags/{MINE}", json={"is_paused": False}).status_code == 200
     assert alice.get("/api/v1/me").json()["roles"] == ["team_a"]
     assert alice.get("/api/v1/workers").status_code == 403  # the cluster: built-in roles
+    assert 'id="nav-assets"' not in alice.get("/").text  # nor a link to a page refused
 
 
 def test_a_viewer_with_a_named_role_edits_only_that_roles_dags(access_world: World) -> None:
