@@ -215,8 +215,12 @@ def test_a_named_role_reads_and_edits_its_dag(access_world: World, alice: TestCl
     log = alice.get(f"/api/v1/dags/{MINE}/runs/{run_id}/tasks/extract/tries/1/log/raw")
     assert log.status_code == 200 and f"rows of {MINE}" in log.text
     assert alice.patch(f"/api/v1/dags/{MINE}", json={"is_paused": False}).status_code == 200
+    audit = alice.get("/api/v1/audit").json()  # the entries on her DAG only
+    assert {e["dag_id"] for e in audit["entries"]} == {MINE} and audit["total"] >= 1
+    assert alice.get("/audit").status_code == 200
     assert alice.get("/api/v1/me").json()["roles"] == ["team_a"]
     assert alice.get("/api/v1/workers").status_code == 403  # the cluster: built-in roles
+    assert 'id="nav-assets"' not in alice.get("/").text  # nor a link to a page refused
 
 
 def test_a_viewer_with_a_named_role_edits_only_that_roles_dags(access_world: World) -> None:

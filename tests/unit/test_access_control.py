@@ -53,3 +53,35 @@ def test_the_serialized_dag_carries_it_only_when_given() -> None:
         pass
     assert serialize_dag(kept)["access_control"] == {"team_a": ["can_read"]}
     assert "access_control" not in serialize_dag(plain)  # older versions' hashes unchanged
+
+
+def test_airflow_dag_files_pass_it_through() -> None:
+    from conveyor.airflow_compat.shims import dag_kwargs
+
+    given = {"team_a": {"can_dag_read"}}
+    assert dag_kwargs("etl", {"access_control": given}, None)["access_control"] == given
+
+
+def test_yaml_dag_files_give_it_too() -> None:
+    from conveyor.loading.yaml.errors import YamlDagError
+    from conveyor.loading.yaml.export import export_dag
+    from conveyor.loading.yaml.loader import load_yaml_text
+
+    text = """
+dags:
+  yaml_team:
+    access_control:
+      team_a: [can_read, can_dag_edit]
+      team_b: {DAGs: [can_read]}
+    tasks:
+      hello:
+        operator: bash
+        bash_command: echo hi
+"""
+    (dag,) = load_yaml_text(text, "team.yaml")
+    assert dag.access_control == {"team_a": ["can_edit", "can_read"], "team_b": ["can_read"]}
+    with pytest.raises(YamlDagError, match=r"team.yaml:3:3: .*unknown permission 'can_fly'"):
+        load_yaml_text(text.replace("can_dag_edit", "can_fly"), "team.yaml")
+    exported = export_dag(dag, "yaml")
+    assert load_yaml_text(exported, "again.yaml")[0].access_control == dag.access_control
+    assert "access_control" in export_dag(dag, "python")

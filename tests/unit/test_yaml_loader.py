@@ -452,8 +452,8 @@ def test_unknown_keys_name_the_key_and_what_was_allowed() -> None:
         f"{FILE}:4:5: DAG 'd': unknown key 'schedul' (did you mean 'schedule'?): expected one "
         "of description, doc_md, schedule, start_date, end_date, catchup, timezone, "
         "default_args, params, tags, max_active_runs, max_active_tasks, "
-        "is_paused_upon_creation, fail_fast, dag_display_name, for_each, tasks, chain, "
-        "found 'schedul'",
+        "is_paused_upon_creation, fail_fast, dag_display_name, access_control, for_each, "
+        "tasks, chain, found 'schedul'",
         f"{FILE}:8:9: DAG 'd', task 't': unknown key 'retires' (did you mean 'retries'?): "
         "expected one of depends_on, retries, retry_delay, retry_exponential_backoff, "
         "max_retry_delay, execution_timeout, trigger_rule, queue, priority_weight, pool, "
@@ -754,7 +754,7 @@ def test_validate_reports_every_file_and_ids_defined_twice(tmp_path: Path) -> No
         f"{tmp_path}/broken.yaml:2:7: DAG 'x': unknown key 'retries': expected one of "
         "description, doc_md, schedule, start_date, end_date, catchup, timezone, default_args, "
         "params, tags, max_active_runs, max_active_tasks, is_paused_upon_creation, fail_fast, "
-        "dag_display_name, for_each, tasks, chain, found 'retries'",
+        "dag_display_name, access_control, for_each, tasks, chain, found 'retries'",
         f"{tmp_path}/broken_dag.py:2: ValueError: no",
         f"{tmp_path}/good.yaml: DAG 'same': DAG id 'same' is also defined in "
         f"{tmp_path}/again.yml: expected DAG ids unique across the DAG folder, "

@@ -101,6 +101,7 @@ class AuditFilter:
     dag_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    dag_ids: frozenset[str] | None = None  # only entries on these DAGs (None: every entry)
 
 
 def _where(found: AuditFilter) -> list[Any]:
@@ -118,6 +119,8 @@ def _where(found: AuditFilter) -> list[Any]:
         clauses.append(audit_log.c.at >= found.since)
     if found.until:
         clauses.append(audit_log.c.at < found.until)
+    if found.dag_ids is not None:
+        clauses.append(audit_log.c.dag_id.in_(sorted(found.dag_ids)))
     return clauses
 
 

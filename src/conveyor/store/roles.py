@@ -97,6 +97,10 @@ def remove_permission(conn: Connection, name: str, action: str, resource: str) -
     return result.rowcount > 0
 
 
+def every_dag_id(conn: Connection) -> frozenset[str]:
+    return frozenset(conn.execute(select(dag.c.dag_id)).scalars())
+
+
 @dataclass(frozen=True)
 class DagGrants:
     """What a set of named roles may do on DAGs: every DAG, or these ids."""

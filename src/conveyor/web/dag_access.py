@@ -36,6 +36,9 @@ class DagScope:
 
     readable: frozenset[str] | None
     editable: frozenset[str] | None
+    #: What the named roles alone grant reading (None: every DAG): the audit entries a
+    #: user below op may read are those of these DAGs.
+    named: frozenset[str] | None = frozenset()
 
     def can(self, dag_id: str, action: Action) -> bool:
         allowed = self.readable if action == "read" else self.editable
@@ -75,14 +78,30 @@ def _scope(request: Request, user: auth.User) -> DagScope:
         return DagScope(None if user.can("viewer") else frozenset(), frozenset())
     with get_store(request).read() as conn:
         grants = role_rows.dag_grants(conn, user.named_roles)
-    readable = None if grants.read_all or user.can("viewer") else grants.read
+    named = None if grants.read_all else grants.read
+    readable = None if user.can("viewer") else named
     editable = None if grants.edit_all else grants.edit
-    return DagScope(readable, editable)
+    return DagScope(readable, editable, named)
 
 
 def readable_dag_ids(request: Request, user: auth.User) -> frozenset[str] | None:
     """The DAG ids ``user`` may read; None: every DAG (no filter needed)."""
     return dag_scope(request, user).readable
+
+
+def audit_dag_ids(request: Request, user: auth.User) -> frozenset[str] | None:
+    """The DAGs whose audit entries ``user`` may read (None: every entry). The audit log is
+    an op's; a user with named roles reads the entries of the DAGs those roles grant (only
+    entries on a DAG); anyone else is refused (403)."""
+    if user.can("op"):
+        return None
+    if not user.named_roles:
+        raise HTTPException(403, f"user {user.username!r} has role {user.role!r}; this needs 'op'")
+    named = dag_scope(request, user).named
+    if named is not None:
+        return named
+    with get_store(request).read() as conn:  # every DAG: still only entries on a DAG
+        return role_rows.every_dag_id(conn)
 
 
 def check_dag(request: Request, user: auth.User, dag_id: str, action: Action) -> None:

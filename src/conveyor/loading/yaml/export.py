@@ -115,6 +115,7 @@ class _Export:
             "default_args": self.default_args(),
             "params": dict(dag.params),
             "tags": list(dag.tags),
+            "access_control": dict(dag.access_control or {}),
             "max_active_runs": dag.max_active_runs,
             "max_active_tasks": dag.max_active_tasks,
         }

@@ -522,6 +522,10 @@ class DagOptions(_Model):
     keeps the default trigger rule)."""
     dag_display_name: str | None = None
     """The name shown for the DAG in the UI instead of its id."""
+    access_control: dict[str, list[str] | dict[str, list[str]]] | None = None
+    """Named roles that may read (can_read) or also trigger, clear, mark and pause
+    (can_edit) this DAG: {team_a: [can_read, can_edit]}, or Airflow 3's {team_a: {DAGs:
+    [can_read]}}."""
 
 
 class DagSpec(DagOptions):

@@ -1,7 +1,9 @@
-"""The audit log over the API: who did what, when, from where (op and admin)."""
+"""The audit log over the API: who did what, when, from where (op and admin; a user with
+named roles: the entries on the DAGs those roles grant)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
@@ -10,7 +12,8 @@ from pydantic import BaseModel
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from conveyor.store import audit
-from conveyor.web.api.common import AUTH, MAX_INT, Op
+from conveyor.web.api.common import AUTH, MAX_INT, DagViewer
+from conveyor.web.dag_access import audit_dag_ids
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["audit"], responses=AUTH)
@@ -45,7 +48,7 @@ def audit_filter(
 @router.get("/audit", response_model=AuditList)
 def list_audit(
     request: Request,
-    user: Op,
+    user: DagViewer,
     actor: Annotated[str | None, Query(max_length=200, description="who")] = None,
     action: Annotated[
         str | None, Query(max_length=100, description="an action, or a prefix ending in '.'")
@@ -60,6 +63,7 @@ def list_audit(
 ) -> AuditList:
     """The audit log, newest first; ``total`` counts every entry that matches."""
     found = audit_filter(actor, action, dag_id, since, until)
+    found = replace(found, dag_ids=audit_dag_ids(request, user))
     with get_store(request).read() as conn:
         entries, total = audit.list_entries(conn, found, limit, offset)
     return AuditList(entries=[AuditEntryInfo(**vars(e)) for e in entries], total=total)

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from conveyor.clock import utcnow
@@ -23,7 +23,7 @@ from conveyor.exceptions import ConfigError
 from conveyor.store import audit, figures
 from conveyor.web import queries, roles
 from conveyor.web.auth import User, page_user
-from conveyor.web.dag_access import every_dag_reader
+from conveyor.web.dag_access import audit_dag_ids, every_dag_reader
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.ui.rendering import Renderer
 
@@ -153,13 +153,17 @@ def audit_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """The audit log with its filters in the URL, so a filtered view can be shared."""
-    if refused := _refused(request, user, "op"):
+    try:
+        dag_ids = audit_dag_ids(request, user)
+    except HTTPException:  # below op, without named roles
+        refused = _refused(request, user, "op")
+        assert refused is not None
         return refused
     chosen = _day(shown.day)
     since = datetime(chosen.year, chosen.month, chosen.day, tzinfo=UTC) if chosen else None
     wanted = audit.AuditFilter(
         shown.actor.strip() or None, shown.action.strip() or None, shown.dag_id.strip() or None,
-        since, since + timedelta(days=1) if since else None,
+        since, since + timedelta(days=1) if since else None, dag_ids,
     )  # fmt: skip
     with get_store(request).read() as conn:
         entries, total = audit.list_entries(conn, wanted, AUDIT_PAGE, (page - 1) * AUDIT_PAGE)
