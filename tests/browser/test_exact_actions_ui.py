@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import ui_servers
@@ -41,7 +42,9 @@ WAIT_MS = 45_000
 ADMIN_PASSWORD = "admin-secret-12"
 
 DAGS = '''"""The DAGs the actions are tried on."""
-from conveyor import DAG, task
+from datetime import timedelta
+
+from conveyor import DAG, EmptyOperator, task
 
 with DAG("ea_mapped", schedule=None, is_paused_upon_creation=False):
     @task
@@ -66,6 +69,21 @@ with DAG("ea_chain", schedule=None, is_paused_upon_creation=False):
         return x
 
     report(load(extract()))
+
+with DAG("ea_retried", schedule=None, is_paused_upon_creation=False):
+    @task(retries=1, retry_delay=timedelta(seconds=0))
+    def flaky(ti=None):
+        print(f"this is try {ti.try_number}")
+        if ti.try_number == 1:
+            raise ValueError("first try fails")
+
+    flaky()
+
+with DAG("ea_fan", schedule=None):
+    start = EmptyOperator(task_id="start")
+    end = EmptyOperator(task_id="end")
+    for i in range(120):
+        start >> EmptyOperator(task_id=f"part_{i:03d}") >> end
 
 with DAG("ea_fails", schedule=None, is_paused_upon_creation=False):
     @task
@@ -93,6 +111,7 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
         _trigger(servers, "ea_mapped", "mapped-1", 1)
         _trigger(servers, "ea_mapped", "mapped-2", 2)
         _trigger(servers, "ea_fails", "fails-1", 1)
+        _trigger(servers, "ea_retried", "retried-1", 1)
         yield servers
 
 
@@ -305,3 +324,71 @@ def test_a_viewer_is_offered_no_action_and_the_api_refuses(page: Page, conveyor:
     status = refused.status
     assert status == 403 and "needs 'op'" in refused.text(), refused.text()
     assert instances(page, conveyor, "ea_chain") == before
+
+
+def test_the_run_panel_gantt_and_a_retried_tasks_log(browser: Any, conveyor: Conveyor) -> None:
+    """The run's note in its panel; the Gantt in the browser's time zone (here UTC+05:30);
+    a task that succeeded on its retry opens on that try's log."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, timezone_id="Asia/Kolkata"
+    )
+    page = context.new_page()
+    try:
+        log_in(page, conveyor, "op")
+        page.goto(f"{conveyor.url}/dags/ea_retried?run=retried-1")
+        bar = page.locator('#grid a.run-bar[data-run-id="retried-1"]')
+        expect(bar).to_have_attribute("data-state", "success", timeout=WAIT_MS)
+        token = page.locator("meta[name=csrf-token]").get_attribute("content") or ""
+        noted = page.request.put(
+            f"{conveyor.url}/api/v1/dags/ea_retried/runs/retried-1/note",
+            data={"note": "rerun after the vendor fix"},
+            headers={"X-CSRF-Token": token},
+        )
+        assert noted.ok, noted.text()
+        page.reload()
+        expect(page.locator("#details-title")).to_have_text("Run", timeout=WAIT_MS)
+        expect(page.locator("#run-panel-note")).to_have_text("rerun after the vendor fix")
+
+        page.goto(f"{conveyor.url}/dags/ea_retried/runs/retried-1/tasks/flaky")
+        expect(page.locator("#tries .try")).to_have_count(2, timeout=WAIT_MS)
+        expect(page.locator("#tail-title")).to_contain_text("try 2")
+        expect(page.locator("#log-try")).to_have_value("2")
+        expect(page.locator("#log")).to_contain_text("this is try 2", timeout=WAIT_MS)
+
+        page.goto(f"{conveyor.url}/dags/ea_retried/gantt?run=retried-1")
+        tick = page.locator("svg.gantt text.gantt-tick").first
+        expect(tick).to_be_visible(timeout=WAIT_MS)
+        at = datetime.fromisoformat(tick.get_attribute("data-at") or "")
+        step = float(tick.get_attribute("data-step") or "1")
+        local = at.astimezone(ZoneInfo("Asia/Kolkata"))
+        shown = f"{local:%H:%M:%S}" if 1 <= step < 60 else f"{local:%H:%M}"
+        if step < 1:
+            shown = f"{local:%H:%M:%S}.{local.microsecond // 100_000}"
+        expect(tick).to_have_text(shown)
+        title = page.locator("svg.gantt a.gantt-row title").first.text_content() or ""
+        assert "UTC" not in title and "India" in title, title
+        expect(page.locator("#gantt-caption")).to_contain_text("your browser's time zone")
+    finally:
+        page.goto("about:blank")
+        context.close()
+
+
+def test_a_wide_fan_out_reads_as_parallel_in_the_graph(page: Page, conveyor: Conveyor) -> None:
+    log_in(page, conveyor, "viewer")
+    page.goto(f"{conveyor.url}/dags/ea_fan/graph")
+    box = page.locator("#graph")
+    expect(box.locator("g.node")).to_have_count(122, timeout=WAIT_MS)
+    fan = box.locator("g.fan-box")
+    expect(fan).to_have_count(1)
+    expect(fan).to_have_attribute("data-tasks", "120")
+    # One edge into the frame and one out of it, not one per task.
+    expect(box.locator("path.fan-edge")).to_have_count(2)
+    expect(box.locator('path.edge[data-source="start"]')).to_have_count(1)
+    expect(box.locator('path.edge[data-target="end"]')).to_have_count(1)
+    expect(box.locator('path.edge[data-target^="part_"]')).to_have_count(0)
+    frame = fan.locator("rect.frame").bounding_box()
+    assert frame is not None
+    for task in ("part_000", "part_119"):
+        found = box.locator(f'g.node[data-task-id="{task}"]').bounding_box()
+        assert found is not None
+        assert frame["x"] < found["x"] and found["x"] + found["width"] < frame["x"] + frame["width"]

@@ -409,7 +409,7 @@ function showRun(run, dagId) {
       ["Conf", Object.keys(detail.conf ?? {}).length
         ? h("pre.mono", { style: "margin: 0; white-space: pre-wrap" }, JSON.stringify(detail.conf, null, 2))
         : h("span.faint", {}, "{}")],
-      detail.user_note ? ["Note", h("span", { id: "run-note", style: "white-space: pre-wrap" }, detail.user_note)] : null,
+      detail.user_note ? ["Note", h("span", { id: "run-panel-note", style: "white-space: pre-wrap" }, detail.user_note)] : null,
       detail.note ? ["Why", h("span.muted", { id: "run-reason" }, detail.note)] : null,
     ]));
   });
