@@ -381,7 +381,8 @@ def _rows_per_column(sizes: list[tuple[int, float]]) -> int | None:
     tall; None when no column needs wrapping. ``sizes``: (tasks, width) of each column."""
     tallest = max((n for n, _ in sizes), default=0)
     for rows in range(WRAP_MIN_ROWS, tallest):
-        wide = sum(-(-n // rows) * (width + COLUMN_GAP) for n, width in sizes)
+        # A cut column's parts stand FAN_GAP apart, inside one frame.
+        wide = sum(-(-n // rows) * (width + FAN_GAP) - FAN_GAP + COLUMN_GAP for n, width in sizes)
         if wide <= WRAP_ASPECT * rows * (NODE_HEIGHT + ROW_GAP):
             return rows
     return None
