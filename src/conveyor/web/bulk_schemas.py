@@ -18,6 +18,7 @@ class TaskInstanceRef(BaseModel):
     map_index: int | None = Field(
         default=None,
         ge=-1,
+        le=2**31 - 1,
         description="one instance of a mapped task (0..n-1); absent: every instance of the task",
     )
 
