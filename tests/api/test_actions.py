@@ -192,7 +192,7 @@ def test_clear_and_mark_a_whole_run(fresh: World) -> None:
     run = f"/api/v1/dags/failing/runs/{run_id}"
     marked = client.post(f"{run}/mark", json={"state": "success"})
     assert marked.status_code == 200, marked.text
-    assert marked.json() == {"changed": ["explode", "after"], "stopped": [], "run_state": "queued"}
+    assert marked.json() == {"changed": ["explode", "after"], "stopped": [], "run_state": "success"}
     assert _task(client, fresh, "failing", run_id, "after")["state"] == "success"
 
     cleared = client.post(f"{run}/clear", json={"only_failed": True})

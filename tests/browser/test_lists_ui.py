@@ -227,7 +227,7 @@ def test_the_runs_page_filters_in_the_url_and_an_admin_marks_runs_in_bulk(
     # Marked success: the failed-only view loses them; the rest stays.
     expect(rows).to_have_count(1, timeout=WAIT_MS)
     expect(rows.first).to_have_attribute("data-run-id", "bill-3")
-    # The scheduler takes the marked runs up again and finds them successful.
+    # Marked success at once (not sent back to the scheduler), their history kept.
     page.goto(f"{conveyor.url}/runs?dag_id_pattern=billing&state=success")
     expect(run_row(page, "bill-1")).to_have_count(1, timeout=WAIT_MS)
     expect(run_row(page, "bill-2")).to_have_count(1, timeout=WAIT_MS)

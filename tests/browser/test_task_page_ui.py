@@ -221,8 +221,10 @@ def test_a_mapped_task_sums_up_its_instances_and_each_has_its_own_page_and_actio
     expect(page.locator("#tries .try")).to_have_count(1)
 
     # Retry on instance 1 runs instance 1 again, and only it.
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click('#ti-actions [data-action="clear"]')
+    expect(page.locator('#action-preview tr[data-change][data-map-index="1"]')).to_have_count(1)
+    expect(page.locator("#action-preview tr[data-change]")).to_have_count(1)
+    page.click('#action-dialog [data-action="confirm"]')
     expect(page.locator("#tries .try")).to_have_count(2, timeout=WAIT_MS)
     expect(page.locator("#ti-state [data-state]")).to_have_attribute(
         "data-state", "failed", timeout=WAIT_MS
@@ -235,6 +237,8 @@ def test_a_mapped_task_sums_up_its_instances_and_each_has_its_own_page_and_actio
     page.goto(ti_url(conveyor, "ti_mapped", run_id, "each") + "/mapped/2")
     expect(page.locator("#ti-state [data-state]")).to_have_attribute("data-state", "success")
     page.click('#ti-actions [data-action="mark-failed"]')
+    expect(page.locator("#action-preview tr[data-change]")).to_have_count(1)
+    page.click('#action-dialog [data-action="confirm"]')
     expect(page.locator("#ti-state [data-state]")).to_have_attribute(
         "data-state", "failed", timeout=WAIT_MS
     )
@@ -487,8 +491,9 @@ def test_stop_on_a_running_task_instance_stops_its_process_and_fails_it(
     page.goto(f"{conveyor.url}/dags/ti_stop/runs/{run_id}/tasks/sleepy")
     state = page.locator("#ti-state [data-state]")
     expect(state).to_have_attribute("data-state", "running", timeout=WAIT_MS)
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click('#ti-actions [data-action="stop"]')
+    expect(page.locator("#action-stopped")).to_contain_text("sleepy", timeout=WAIT_MS)
+    page.click('#action-dialog [data-action="confirm"]')
     expect(state).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
     assert _gone(pids, 15), "the shell or its sleep still runs after Stop"
     expect(page.locator('#ti-actions [data-action="stop"]')).to_have_count(0)

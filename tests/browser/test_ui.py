@@ -147,8 +147,8 @@ def test_retry_from_the_task_page_adds_a_second_try_without_reload(
     log_in(page, conveyor)
     open_failed_try(page, conveyor)
     page.evaluate("window.__sameDocument = true")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("[data-action=clear]")
+    page.click("#action-dialog [data-action=confirm]")
     expect(page.locator("#try-2")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#ti-state [data-state]")).to_have_attribute(
         "data-state", "failed", timeout=WAIT_MS

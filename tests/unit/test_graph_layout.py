@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conveyor.web.ui.layout import (
+    COLUMN_GAP,
     NODE_HEIGHT,
     ROW_GAP,
     Layout,
@@ -196,13 +197,44 @@ def test_a_wide_fan_out_is_wrapped_into_columns_side_by_side() -> None:
     columns = {placed[m].x for m in middle}
     assert len(columns) > 5
     assert placed["start"].x < min(columns) and placed["end"].x > max(columns)
-    # No two tasks overlap, and every edge still runs from its source to its target.
+    # No two tasks overlap.
     boxes = sorted((n.x, n.y) for n in layout.nodes)
     assert len(set(boxes)) == len(boxes)
-    for edge in layout.edges:
-        source, target = placed[edge.source], placed[edge.target]
-        assert edge.points[0] == (source.x + source.width, source.y + source.height / 2)
-        assert edge.points[-1] == (target.x, target.y + target.height / 2)
+    # The parallel tasks stand in one frame, and the source and the sink each have one edge
+    # to or from the frame (every dependency is still listed, all on that one path), so
+    # they read as parallel rather than as a chain of columns.
+    (fan,) = layout.fans
+    assert fan.tasks == 300
+    for m in middle:
+        inside = placed[m]
+        assert fan.x < inside.x and inside.x + inside.width < fan.x + fan.width
+        assert fan.y < inside.y and inside.y + inside.height < fan.y + fan.height
+    gaps = sorted({placed[m].x for m in middle})
+    assert all(b - a < COLUMN_GAP + 260 for a, b in itertools.pairwise(gaps))
+    assert len(layout.edges) == len(edges)
+    start, end = placed["start"], placed["end"]
+    middle_y = fan.y + fan.height / 2
+    into = {tuple(e.points) for e in layout.edges if e.source == "start"}
+    out = {tuple(e.points) for e in layout.edges if e.target == "end"}
+    assert into == {((start.x + start.width, start.y + NODE_HEIGHT / 2), (fan.x, middle_y))}
+    assert out == {((fan.x + fan.width, middle_y), (end.x, end.y + NODE_HEIGHT / 2))}
+    assert {e.fan for e in layout.edges} == {fan.id}
+
+
+def test_an_edge_to_only_some_tasks_of_a_fan_keeps_its_own_path() -> None:
+    middle = [f"part_{i:03d}" for i in range(300)]
+    nodes = ["start", *middle, "odd"]
+    edges = [("start", m) for m in middle] + [("part_007", "odd")]
+    layout = layout_dag(nodes, edges)
+    placed = nodes_by_id(layout)
+    (odd,) = [e for e in layout.edges if e.target == "odd"]
+    assert odd.fan is None
+    assert odd.points[0] == (
+        placed["part_007"].x + placed["part_007"].width,
+        placed["part_007"].y + NODE_HEIGHT / 2,
+    )
+    assert odd.points[-1] == (placed["odd"].x, placed["odd"].y + NODE_HEIGHT / 2)
+    assert all(e.fan for e in layout.edges if e.source == "start")
 
 
 def test_a_small_graph_is_not_wrapped() -> None:

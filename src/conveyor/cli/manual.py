@@ -202,7 +202,7 @@ def runs_clear(dag_id: str, run_id: str, only_failed: bool, yes: bool) -> None:
 def runs_mark(dag_id: str, run_id: str, state: str) -> None:
     """Mark a run success (every task) or failed (every unfinished task).
 
-    RUN_ID may be 'latest'. The scheduler then works out the run's state.
+    RUN_ID may be 'latest'. The run moves to that state at once, its start and end kept.
     """
     store = open_store()
     with store.write() as conn:

@@ -39,9 +39,15 @@ class RunRef:
 
 @dataclass(frozen=True)
 class TaskRef(RunRef):
-    """A task of a run: its instances (every one, for a mapped task)."""
+    """A task of a run: one instance of a mapped task (``map_index``), or every instance
+    of the task (None; an unmapped task's one instance is -1)."""
 
     task_id: str
+    map_index: int | None = None
+
+
+#: Of each task chosen in a run, the map indexes chosen (None: all of its instances).
+Selection = dict[str, set[int] | None]
 
 
 @dataclass(frozen=True)
@@ -128,40 +134,66 @@ def _runs_around(conn: Connection, run: RunRow, past: bool, future: bool) -> lis
     return [runs.get_run(conn, pk) for pk in pks if pk != run.id]
 
 
-def _has_tasks(conn: Connection, run_pk: int, task_ids: set[str]) -> list[str]:
+def _present(conn: Connection, run_pk: int, wanted: Selection) -> Selection:
+    """Of ``wanted``, the tasks and instances this run has."""
     rows = conn.execute(
-        select(task_instance.c.task_id)
-        .where(task_instance.c.run_pk == run_pk, task_instance.c.task_id.in_(task_ids))
-        .distinct()
-    ).scalars()
-    return sorted(rows)
+        select(task_instance.c.task_id, task_instance.c.map_index).where(
+            task_instance.c.run_pk == run_pk, task_instance.c.task_id.in_(set(wanted))
+        )
+    )
+    found: Selection = {}
+    for task_id, index in rows:
+        indexes = wanted[task_id]
+        if indexes is None:
+            found[task_id] = None
+        elif index in indexes:
+            have = found.setdefault(task_id, set())
+            assert have is not None
+            have.add(index)
+    return found
 
 
-def _clear_targets(
+def _choose(selection: Selection, ref: TaskRef) -> None:
+    if ref.task_id in selection and selection[ref.task_id] is None:
+        return
+    if ref.map_index is None:
+        selection[ref.task_id] = None
+    else:
+        chosen = selection.setdefault(ref.task_id, set())
+        assert chosen is not None
+        chosen.add(ref.map_index)
+
+
+def _targets(
     conn: Connection, refs: Sequence[TaskRef], past: bool, future: bool
-) -> tuple[dict[int, RunRow], dict[int, list[str]]]:
-    """Each run to clear and its tasks: the chosen ones, and with ``past`` or ``future`` the
-    same tasks in the DAG's earlier or later runs (those of them that run has)."""
+) -> tuple[dict[int, RunRow], dict[int, Selection]]:
+    """Each run to act on and its chosen task instances: those of ``refs``, and with
+    ``past`` or ``future`` the same ones in the DAG's earlier or later runs (those of them
+    that run has), as Airflow's clear and mark reach them."""
     targets: dict[int, RunRow] = {}
-    tasks: dict[int, list[str]] = {}
+    chosen: dict[int, Selection] = {}
     for ref in refs:
         run = runs.find_run(conn, ref.dag_id, ref.run_id)
         targets[run.id] = run
-        tasks.setdefault(run.id, [])
-        if ref.task_id not in tasks[run.id]:
-            tasks[run.id].append(ref.task_id)
+        _choose(chosen.setdefault(run.id, {}), ref)
     if past or future:
         for origin in list(targets.values()):
-            wanted = set(tasks[origin.id])
+            wanted = chosen[origin.id]
             for other in _runs_around(conn, origin, past, future):
-                present = _has_tasks(conn, other.id, wanted)
+                present = _present(conn, other.id, wanted)
+                known = chosen.setdefault(other.id, {})
+                for task_id, indexes in present.items():
+                    for index in [None] if indexes is None else sorted(indexes):
+                        _choose(known, TaskRef(other.dag_id, other.run_id, task_id, index))
                 if present:
                     targets.setdefault(other.id, other)
-                    known = tasks.setdefault(other.id, [])
-                    known.extend(t for t in present if t not in known)
                 if len(targets) > MAX_RUNS:
                     break
-    return targets, tasks
+    return targets, chosen
+
+
+def _only(selection: Selection) -> dict[str, set[int]]:
+    return {task_id: indexes for task_id, indexes in selection.items() if indexes is not None}
 
 
 def clear_task_instances(
@@ -174,10 +206,11 @@ def clear_task_instances(
     past: bool = False,
     future: bool = False,
     only_failed: bool = False,
+    only_running: bool = False,
 ) -> Outcome:
-    """Clear these task instances (with their upstream, downstream, and the same tasks in
-    earlier or later runs, if asked) so that they run again."""
-    targets, tasks = _clear_targets(conn, refs, past, future)
+    """Clear exactly these task instances (with their upstream, downstream, and the same
+    instances in earlier or later runs, if asked) so that they run again."""
+    targets, chosen = _targets(conn, refs, past, future)
     return _apply(
         conn,
         list(targets.values()),
@@ -185,38 +218,46 @@ def clear_task_instances(
             conn,
             run.dag_id,
             run.run_id,
-            tasks[run.id],
+            list(chosen[run.id]),
             actor,
             upstream=upstream,
             downstream=downstream,
             only_failed=only_failed,
+            only_running=only_running,
+            instances=_only(chosen[run.id]),
         ),
     )
 
 
 def mark_task_instances(
-    conn: Connection, refs: Sequence[TaskRef], to: TaskState, actor: Actor
+    conn: Connection,
+    refs: Sequence[TaskRef],
+    to: TaskState,
+    actor: Actor,
+    *,
+    upstream: bool = False,
+    downstream: bool = False,
+    past: bool = False,
+    future: bool = False,
 ) -> Outcome:
-    """Mark these task instances success or failed (every instance of a mapped task)."""
-    targets: dict[int, RunRow] = {}
-    tasks: dict[int, list[str]] = {}
-    for ref in refs:
-        run = runs.find_run(conn, ref.dag_id, ref.run_id)
-        targets[run.id] = run
-        tasks.setdefault(run.id, []).append(ref.task_id)
-
-    def mark(run: RunRow) -> manual.ManualResult:
-        changed: list[str] = []
-        stopped: list[str] = []
-        state = run.state
-        for task_id in dict.fromkeys(tasks[run.id]):
-            result = manual.mark(conn, run.dag_id, run.run_id, task_id, to, actor)
-            changed += result.changed
-            stopped += result.stopped
-            state = result.run_state
-        return manual.ManualResult(changed, stopped, state)
-
-    return _apply(conn, list(targets.values()), mark)
+    """Mark exactly these task instances success or failed (with their upstream,
+    downstream, and the same instances in earlier or later runs, if asked)."""
+    targets, chosen = _targets(conn, refs, past, future)
+    return _apply(
+        conn,
+        list(targets.values()),
+        lambda run: manual.mark_tasks(
+            conn,
+            run.dag_id,
+            run.run_id,
+            list(chosen[run.id]),
+            to,
+            actor,
+            upstream=upstream,
+            downstream=downstream,
+            instances=_only(chosen[run.id]),
+        ),
+    )
 
 
 def clear_runs(

@@ -8,6 +8,9 @@ instance with ``transitions.set_by_hand`` (so the timeline says who and why), an
 finished run back to ``queued`` so the scheduler takes it up again: a cleared task runs
 again, and a marked one lets the scheduler work out the run's new state.
 
+Marking a whole run is the exception: the run itself moves to the state asked for at once
+("failed -> success"), its start and end kept, since nothing is left for the scheduler to do.
+
 A queued or running try is ended too, as in Airflow: the store moves it at once (the try's
 own late report then finds it ended), and a running one's process is stopped by its executor
 (``store/stops.py``: SIGTERM to its process group, the operator's ``on_kill``, SIGKILL after
@@ -17,18 +20,20 @@ process is stopped, so no second try runs beside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import plan_requests, runs, transitions
 from conveyor.store.hop import run_lock
 from conveyor.store.runs import RunRow, TiRow
+from conveyor.store.tables import dag_run
 from conveyor.store.transitions import Actor
 
 
@@ -103,12 +108,15 @@ def plan_clear(
     upstream: bool = False,
     downstream: bool = False,
     only_failed: bool = False,
+    only_running: bool = False,
     map_index: int | None = None,
+    instances: Mapping[str, Collection[int]] | None = None,
 ) -> ClearPlan:
     """The task instances that clearing ``task_ids`` (None: every task of the run) would
     reset, without writing; the CLI lists them before it asks, and :func:`clear_tasks`
-    resets exactly these. ``map_index``: of a chosen mapped task, only that instance (the
-    tasks up- or downstream of it are cleared whole)."""
+    resets exactly these. ``map_index``: of a chosen mapped task, only that instance;
+    ``instances``: of the chosen tasks it names, only those map indexes (the tasks up- or
+    downstream of them are cleared whole). ``only_running``: only running ones (Airflow's)."""
     tis = _instances_by_task(conn, run)
     chosen = list(tis) if task_ids is None else list(task_ids)
     missing = [tid for tid in chosen if tid not in tis]
@@ -116,15 +124,16 @@ def plan_clear(
         raise NotFoundError(
             f"run {run.run_id!r} of DAG {run.dag_id!r} has no task {', '.join(map(repr, missing))}"
         )
-    if map_index is not None:
-        _check_instance(run, chosen, tis, map_index)
+    only = _only_instances(run, chosen, tis, map_index, instances)
     structure = runs.serialized_dag(conn, run.version_hash)
     selected = related_tasks(structure, chosen, upstream=upstream, downstream=downstream)
     targets: list[TiRow] = []
     in_flight: list[TiRow] = []
     for tid in selected:
         for ti in tis.get(tid, []):  # a mapped task: each of its instances
-            if map_index is not None and tid in chosen and ti.map_index != map_index:
+            if tid in only and ti.map_index not in only[tid]:
+                continue
+            if only_running and ti.state is not TaskState.RUNNING:
                 continue
             if ti.state in IN_FLIGHT and not only_failed:
                 in_flight.append(ti)
@@ -140,7 +149,9 @@ class ClearOptions(TypedDict, total=False):
     upstream: bool
     downstream: bool
     only_failed: bool
+    only_running: bool
     map_index: int | None
+    instances: Mapping[str, Collection[int]] | None
 
 
 def clear(
@@ -166,9 +177,12 @@ def clear_tasks(
     upstream: bool = False,
     downstream: bool = False,
     only_failed: bool = False,
+    only_running: bool = False,
     map_index: int | None = None,
+    instances: Mapping[str, Collection[int]] | None = None,
 ) -> ManualResult:
-    """Clear task instances (None: every task of the run) so that they run again."""
+    """Clear task instances (None: every task of the run) so that they run again; the
+    options are :func:`plan_clear`'s."""
     run = locked_run(conn, dag_id, run_id)
     plan = plan_clear(
         conn,
@@ -177,7 +191,9 @@ def clear_tasks(
         upstream=upstream,
         downstream=downstream,
         only_failed=only_failed,
+        only_running=only_running,
         map_index=map_index,
+        instances=instances,
     )
     structure = runs.serialized_dag(conn, run.version_hash)
     changed: list[str] = []
@@ -230,14 +246,60 @@ def mark(
     return ManualResult([task_id], stopped, state)
 
 
+def mark_tasks(
+    conn: Connection,
+    dag_id: str,
+    run_id: str,
+    task_ids: Sequence[str],
+    to: TaskState,
+    actor: Actor,
+    *,
+    upstream: bool = False,
+    downstream: bool = False,
+    instances: Mapping[str, Collection[int]] | None = None,
+) -> ManualResult:
+    """Mark task instances success or failed, with, if asked, the tasks upstream and/or
+    downstream of them (whole), as Airflow's mark does. ``instances``: of the chosen tasks it
+    names, only those map indexes."""
+    if to not in (TaskState.SUCCESS, TaskState.FAILED):
+        raise ValueError(f"a task can be marked success or failed, not {to}")
+    run = locked_run(conn, dag_id, run_id)
+    tis = _instances_by_task(conn, run)
+    missing = [tid for tid in task_ids if tid not in tis]
+    if missing:
+        raise NotFoundError(
+            f"run {run_id!r} of DAG {dag_id!r} has no task {', '.join(map(repr, missing))}"
+        )
+    only = _only_instances(run, task_ids, tis, None, instances)
+    structure = runs.serialized_dag(conn, run.version_hash)
+    changed: list[str] = []
+    stopped: list[str] = []
+    for tid in related_tasks(structure, task_ids, upstream=upstream, downstream=downstream):
+        for ti in tis.get(tid, []):
+            if tid in only and ti.map_index not in only[tid]:
+                continue
+            if ti.state is not to and transitions.set_by_hand(conn, ti.id, to, actor, retries=0):
+                changed.append(tid)
+                if ti.state in IN_FLIGHT:
+                    stopped.append(tid)
+    changed = list(dict.fromkeys(changed))
+    if not changed:
+        return ManualResult([], [], run.state)
+    _ask_for_plans(conn, run)
+    state = _rerun(conn, run, f"{', '.join(changed)} marked {to.value} by {actor.name}")
+    return ManualResult(changed, list(dict.fromkeys(stopped)), state)
+
+
 def mark_run(
     conn: Connection, dag_id: str, run_id: str, to: TaskState, actor: Actor
 ) -> ManualResult:
-    """Mark a whole run success or failed through its task instances, as Airflow does.
+    """Mark a whole run success or failed, as Airflow does: ``success`` marks every task
+    instance success; ``failed`` marks those not finished yet failed and keeps what already
+    ended. Queued and running tries end so too, their processes stopped.
 
-    ``success`` marks every task instance success; ``failed`` marks those not finished yet
-    failed and keeps what already ended. Queued and running tries end so too, their
-    processes stopped; the scheduler then works out the run's state from its tasks.
+    The run moves to the state asked for at once ("failed -> success"), not back to the
+    scheduler: its start and end are kept (a run that had not ended ends now), so its
+    history still says when it ran.
     """
     if to not in (TaskState.SUCCESS, TaskState.FAILED):
         raise ValueError(f"a run can be marked success or failed, not {to}")
@@ -253,11 +315,22 @@ def mark_run(
                     in_flight.append(task_id)
     changed = list(dict.fromkeys(changed))
     in_flight = list(dict.fromkeys(in_flight))
-    if not changed:
-        return ManualResult([], in_flight, run.state)
-    _ask_for_plans(conn, run)
-    state = _rerun(conn, run, f"run marked {to.value} by {actor.name}")
-    return ManualResult(changed, in_flight, state)
+    if changed:
+        plan_requests.request_plan_of_next_run(conn, run)  # its depends_on_past tasks look here
+    return ManualResult(changed, in_flight, _end_run(conn, run, RunState(to.value)))
+
+
+def _end_run(conn: Connection, run: RunRow, to: RunState) -> RunState:
+    """Move the run to ``to`` by hand, keeping its start and end (set now if missing)."""
+    if run.state is to:
+        return to
+    now = utcnow()
+    values = {
+        "end_date": func.coalesce(dag_run.c.end_date, now),
+        "start_date": func.coalesce(dag_run.c.start_date, now),
+    }
+    moved = transitions.move_run(conn, run.id, expected=[run.state], to=to, values=values)
+    return to if moved else runs.get_run(conn, run.id).state
 
 
 def _ask_for_plans(conn: Connection, run: RunRow) -> None:
@@ -265,6 +338,24 @@ def _ask_for_plans(conn: Connection, run: RunRow) -> None:
     the run after it, whose ``depends_on_past`` tasks look at this one's."""
     plan_requests.request_plan(conn, run.id)
     plan_requests.request_plan_of_next_run(conn, run)
+
+
+def _only_instances(
+    run: RunRow,
+    task_ids: Sequence[str],
+    tis: dict[str, list[TiRow]],
+    map_index: int | None,
+    instances: Mapping[str, Collection[int]] | None,
+) -> dict[str, frozenset[int]]:
+    """Of the chosen tasks, those limited to some of their instances, and to which;
+    NotFoundError names an instance the run does not have."""
+    only = {tid: frozenset([map_index]) for tid in task_ids} if map_index is not None else {}
+    for tid, indexes in (instances or {}).items():
+        only[tid] = only.get(tid, frozenset(indexes)) & frozenset(indexes)
+    for tid, indexes in only.items():
+        for index in sorted(indexes):
+            _check_instance(run, [tid], tis, index)
+    return only
 
 
 def _check_instance(

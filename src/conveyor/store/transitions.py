@@ -90,6 +90,9 @@ RUN_MOVES: Mapping[tuple[RunState, RunState], str] = {
     (RunState.QUEUED, RunState.FAILED): "the run was failed by hand before it started",
     (RunState.SUCCESS, RunState.QUEUED): "a person cleared or marked a task: the run goes on",
     (RunState.FAILED, RunState.QUEUED): "a person cleared or marked a task: the run goes on",
+    (RunState.FAILED, RunState.SUCCESS): "a person marked the run success",
+    (RunState.QUEUED, RunState.SUCCESS): "a person marked the run success before it started",
+    (RunState.SUCCESS, RunState.FAILED): "a person marked the run failed",
 }
 
 

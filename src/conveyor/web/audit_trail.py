@@ -34,6 +34,10 @@ ACTIONS = {
     "mark_run": "run.mark",
     "clear_task": "task.clear",
     "mark_task": "task.mark",
+    "clear_task_instances": "task.clear",  # one entry per DAG (note_each)
+    "mark_task_instances": "task.mark",
+    "clear_runs": "run.clear",
+    "mark_runs": "run.mark",
     "patch_dag": "dag.pause",  # "dag.unpause" when the body unpauses
     "patch_dags": "dag.pause",  # the same, an entry for each DAG changed (note_each)
     "put_connection": "connection.set",
@@ -98,16 +102,32 @@ def recorded_by_handler(request: Request) -> None:
     request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})["recorded"] = True
 
 
-def note_each(request: Request, dag_ids: list[str]) -> None:
+def note_each(
+    request: Request, dag_ids: list[str], details: dict[str, dict[str, Any]] | None = None
+) -> None:
     """An action on many DAGs: the request's audit entry becomes one entry per DAG (each its
-    target), and none when no DAG changed."""
+    target), and none when no DAG changed; ``details``: more to say in each DAG's entry."""
     found = request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})
     found["each"] = list(dag_ids)
+    found["each_details"] = details or {}
 
 
 def _write(store: Store, entry: dict[str, Any]) -> None:
     each = entry.pop("each", None)
-    entries = [entry] if each is None else [{**entry, "target": d, "dag_id": d} for d in each]
+    more = entry.pop("each_details", None) or {}
+    entries = (
+        [entry]
+        if each is None
+        else [
+            {
+                **entry,
+                "target": d,
+                "dag_id": d,
+                "details": _of_dag(entry["details"], d, more.get(d)),
+            }
+            for d in each
+        ]
+    )
     with store.write() as conn:  # joins the request's transaction: commits with the change
         for one in entries:
             audit.record(conn, **one)
@@ -144,10 +164,13 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
     target = told.get("target") or target
     details = {**details, **told.get("details", {})}
     client = scope.get("client")
-    if "each" in told:
+    if "each" in told and scope.get("query_string"):
         details = {**details, "query": scope.get("query_string", b"").decode("latin-1")[:500]}
+    each = (
+        {"each": told["each"], "each_details": told.get("each_details")} if "each" in told else {}
+    )
     return {
-        **({"each": told["each"]} if "each" in told else {}),
+        **each,
         "actor": actor,
         "action": action,
         "target": target or None,
@@ -156,6 +179,20 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
         "via": via,
         "address": client[0] if client else None,
     }
+
+
+def _of_dag(
+    details: dict[str, Any] | None, dag_id: str, more: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """A request's details as one DAG's entry tells them: of a list of task instances or
+    runs across DAGs, only those of ``dag_id``."""
+    mine = dict(details or {})
+    for key in ("task_instances", "runs"):
+        items = mine.get(key)
+        if isinstance(items, list):
+            mine[key] = [i for i in items if not isinstance(i, dict) or i.get("dag_id") == dag_id]
+    mine.update(more or {})
+    return mine or None
 
 
 def _details(scope: Any, body: bytes) -> dict[str, Any]:

@@ -15,6 +15,12 @@ class TaskInstanceRef(BaseModel):
     dag_id: Id
     run_id: Id
     task_id: Id
+    map_index: int | None = Field(
+        default=None,
+        ge=-1,
+        le=2**31 - 1,
+        description="one instance of a mapped task (0..n-1); absent: every instance of the task",
+    )
 
 
 class RunRef(BaseModel):
@@ -30,17 +36,22 @@ class _Action(BaseModel):
     )
 
 
-class ClearTaskInstances(_Action):
+class _Reach(_Action):
+    """How far a clear or a mark of task instances reaches, as Airflow's options say."""
+
     task_instances: list[TaskInstanceRef] = Field(min_length=1, max_length=MAX_ITEMS)
     upstream: bool = Field(default=False, description="also the tasks upstream of these")
     downstream: bool = Field(default=False, description="also the tasks downstream of these")
     past: bool = Field(default=False, description="also these tasks in the DAG's earlier runs")
     future: bool = Field(default=False, description="also these tasks in the DAG's later runs")
+
+
+class ClearTaskInstances(_Reach):
     only_failed: bool = Field(default=False, description="only failed and upstream_failed ones")
+    only_running: bool = Field(default=False, description="only running ones")
 
 
-class MarkTaskInstances(_Action):
-    task_instances: list[TaskInstanceRef] = Field(min_length=1, max_length=MAX_ITEMS)
+class MarkTaskInstances(_Reach):
     state: Literal["success", "failed"]
 
 

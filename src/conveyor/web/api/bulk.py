@@ -1,7 +1,8 @@
 """Clear or mark many task instances or runs at once, or preview what that would do.
 
 Each action runs in one transaction. With ``dry_run`` it makes the same calls and is then
-rolled back, so the preview lists exactly what confirming it changes (op).
+rolled back, so the preview lists exactly what confirming it changes (op). The audit log
+gets one entry per DAG an action looked at, with that DAG, and none for a preview.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from conveyor.store.engine import Connection
 from conveyor.store.transitions import Actor
 from conveyor.web import bulk_schemas as shapes
 from conveyor.web.api.common import AUTH, NOT_FOUND, DagOp
+from conveyor.web.audit_trail import note_each
 from conveyor.web.auth import User
 from conveyor.web.dag_access import check_dag
 from conveyor.web.deps import get_store
@@ -50,11 +52,27 @@ def _act(
             outcome = action(conn, actor)
             if dry_run:
                 raise _Preview(outcome)
+            note_each(request, _dags(outcome), _details_by_dag(outcome))
     except _Preview as preview:
+        note_each(request, [])  # a preview changes nothing: no entry
         outcome = preview.outcome
     except bulk_manual.TooManyRuns as exc:
         raise HTTPException(422, str(exc)) from None
     return _result(outcome, dry_run)
+
+
+def _dags(outcome: Outcome) -> list[str]:
+    return sorted({r.dag_id for r in outcome.runs})
+
+
+def _details_by_dag(outcome: Outcome) -> dict[str, dict[str, object]]:
+    """What each DAG's audit entry says besides the request: the instances that changed."""
+    found: dict[str, dict[str, object]] = {d: {"changed": []} for d in _dags(outcome)}
+    for c in outcome.changed[:200]:
+        changed = found[c.dag_id]["changed"]
+        assert isinstance(changed, list)
+        changed.append(f"{c.run_id}/{c.task_id}" + (f"[{c.map_index}]" if c.map_index >= 0 else ""))
+    return found
 
 
 def _result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
@@ -71,7 +89,7 @@ def _tasks(
 ) -> list[TaskRef]:
     for dag_id in sorted({t.dag_id for t in body.task_instances}):
         check_dag(request, user, dag_id, "edit")
-    return [TaskRef(t.dag_id, t.run_id, t.task_id) for t in body.task_instances]
+    return [TaskRef(t.dag_id, t.run_id, t.task_id, t.map_index) for t in body.task_instances]
 
 
 def _runs(request: Request, user: User, body: shapes.ClearRuns | shapes.MarkRuns) -> list[RunRef]:
@@ -100,6 +118,7 @@ def clear_task_instances(
             past=body.past,
             future=body.future,
             only_failed=body.only_failed,
+            only_running=body.only_running,
         ),
     )
 
@@ -108,14 +127,23 @@ def clear_task_instances(
 def mark_task_instances(
     request: Request, body: shapes.MarkTaskInstances, user: DagOp
 ) -> shapes.BulkResult:
-    """Mark task instances success or failed (op)."""
+    """Mark task instances success or failed (op): with ``upstream``/``downstream`` their
+    relatives in each run, with ``past``/``future`` the same instances in earlier or later
+    runs."""
     refs = _tasks(request, user, body)
     return _act(
         request,
         user,
         body.dry_run,
         lambda conn, actor: bulk_manual.mark_task_instances(
-            conn, refs, TaskState(body.state), actor
+            conn,
+            refs,
+            TaskState(body.state),
+            actor,
+            upstream=body.upstream,
+            downstream=body.downstream,
+            past=body.past,
+            future=body.future,
         ),
     )
 

@@ -2,7 +2,8 @@
 
 Each function turns a read-model shape (conveyor.web.timeline) into plain numbers and
 labels that a template writes as SVG; no script is needed to see them, and the CSP's
-``script-src 'self'`` has nothing to allow. Times are labelled in UTC.
+``script-src 'self'`` has nothing to allow. Times are labelled in UTC and carry their instant
+(``data-at``, ``data-times``), which the page's script shows in the browser's time zone.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class GanttRow:
     title: str
     queued: tuple[float, float] | None = None  # x and width of the wait before the start
     ran: tuple[float, float] | None = None  # x and width from start to end (or now)
+    times: dict[str, str] = field(default_factory=dict)  # the title's times, ISO, by word
 
 
 @dataclass
@@ -104,6 +106,8 @@ class GanttChart(Canvas):
     label_width: float
     rows: list[GanttRow] = field(default_factory=list)
     ticks: list[tuple[float, str]] = field(default_factory=list)
+    tick_times: list[str] = field(default_factory=list)  # each tick's instant, ISO
+    tick_step: float = 1.0  # seconds between ticks
     origin: datetime | None = None
     hidden: int = 0  # tries beyond GANTT_ROWS, not drawn
 
@@ -155,6 +159,15 @@ def gantt_chart(data: Gantt, now: datetime) -> GanttChart:
             label=label,
             href=task_path(data.dag_id, data.run_id, bar.task_id, bar.map_index, bar.try_number),
             title=_bar_title(bar, label),
+            times={
+                word: at.isoformat()
+                for word, at in (
+                    ("queued", bar.queued_at),
+                    ("started", bar.start_date),
+                    ("ended", bar.end_date),
+                )
+                if at
+            },
         )
         started = bar.start_date
         if bar.queued_at and origin:
@@ -176,6 +189,10 @@ def gantt_chart(data: Gantt, now: datetime) -> GanttChart:
             )
             for k in range(ticks)
         ]
+        chart.tick_times = [
+            (origin + timedelta(seconds=k * step)).isoformat() for k in range(ticks)
+        ]
+        chart.tick_step = step
     return chart
 
 

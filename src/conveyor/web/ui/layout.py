@@ -11,7 +11,9 @@ The steps, each a function below:
    just fixed; the order with the fewest crossings wins;
 4. wrapping: a column far taller than the graph is wide (a fan-out of hundreds) is cut into
    several columns side by side, so a big graph fills a wide screen instead of one column
-   thousands of pixels tall;
+   thousands of pixels tall. The parts stand close together inside one frame (a "fan"), and
+   a task joined to every task of the frame gets one edge to (or from) the frame rather than
+   one per task, so tasks that run in parallel read as parallel, not as a chain of columns;
 5. coordinates: columns are placed side by side; within a column, each node wants to sit at
    the mean height of its neighbours, and the nearest heights that keep the order and the
    minimum gap are found exactly (isotonic regression, pool-adjacent-violators).
@@ -39,6 +41,9 @@ MAX_NODE_WIDTH = 260.0
 SWEEPS = 12
 WRAP_MIN_ROWS = 20  # a column of up to this many tasks is never wrapped
 WRAP_ASPECT = 1.6  # wrap until the picture is about this much wider than tall
+FAN_GAP = 14.0  # horizontal gap between the parts of a wrapped column, inside its frame
+FAN_PAD = 8.0  # room between a fan's frame and its tasks
+FAN_HEADER = 16.0  # room for the fan's label above its tasks
 POSITION_ROUNDS = 8
 
 
@@ -81,12 +86,38 @@ class PlacedEdge:
     source: str
     target: str
     points: list[tuple[float, float]]  # from the source's right side to the target's left side
+    fan: str | None = None  # drawn as the fan's one edge: to (or from) its frame, not the task
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        drawn: dict[str, Any] = {
             "source": self.source,
             "target": self.target,
             "points": [[round(x, 1), round(y, 1)] for x, y in self.points],
+        }
+        if self.fan is not None:
+            drawn["fan"] = self.fan
+        return drawn
+
+
+@dataclass
+class PlacedFan:
+    """A wrapped column: a frame around tasks that stand side by side in rows."""
+
+    id: str
+    tasks: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "tasks": self.tasks,
+            "x": self.x,
+            "y": self.y,
+            "width": self.width,
+            "height": self.height,
         }
 
 
@@ -124,6 +155,7 @@ class Layout:
     edges: list[PlacedEdge]
     crossings: int = 0
     groups: list[PlacedGroup] = field(default_factory=list)  # boxes of expanded task groups
+    fans: list[PlacedFan] = field(default_factory=list)  # frames of wrapped columns
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +165,7 @@ class Layout:
             "nodes": [n.as_dict() for n in self.nodes],
             "edges": [e.as_dict() for e in self.edges],
             "groups": [g.as_dict() for g in self.groups],
+            "fans": [f.as_dict() for f in self.fans],
         }
 
 
@@ -348,7 +381,8 @@ def _rows_per_column(sizes: list[tuple[int, float]]) -> int | None:
     tall; None when no column needs wrapping. ``sizes``: (tasks, width) of each column."""
     tallest = max((n for n, _ in sizes), default=0)
     for rows in range(WRAP_MIN_ROWS, tallest):
-        wide = sum(-(-n // rows) * (width + COLUMN_GAP) for n, width in sizes)
+        # A cut column's parts stand FAN_GAP apart, inside one frame.
+        wide = sum(-(-n // rows) * (width + FAN_GAP) - FAN_GAP + COLUMN_GAP for n, width in sizes)
         if wide <= WRAP_ASPECT * rows * (NODE_HEIGHT + ROW_GAP):
             return rows
     return None
@@ -356,10 +390,11 @@ def _rows_per_column(sizes: list[tuple[int, float]]) -> int | None:
 
 def wrap_columns(
     graph: _Graph, columns: list[list[int]], widths: dict[str, float]
-) -> list[list[int]]:
+) -> tuple[list[list[int]], list[list[int]]]:
     """Cut each column of more than the chosen number of tasks into columns side by side
     (the crossing order kept, top to bottom then left to right); every vertex's layer
-    becomes its new column's index, which is what the coordinates are computed from."""
+    becomes its new column's index, which is what the coordinates are computed from.
+    Also the wrapped columns' parts: the new indexes of each column that was cut."""
     sizes = [
         (
             sum(1 for v in column if not graph.is_dummy(v)),
@@ -369,19 +404,22 @@ def wrap_columns(
     ]
     rows = _rows_per_column(sizes)
     if rows is None:
-        return columns
+        return columns, []
     wrapped: list[list[int]] = []
+    blocks: list[list[int]] = []
     for column, (tasks, _) in zip(columns, sizes, strict=True):
         if tasks <= rows:
             wrapped.append(column)
             continue
         parts = -(-tasks // rows)
         per_part = -(-len(column) // parts)  # dummies travel with their neighbours
+        first = len(wrapped)
         wrapped.extend(column[i : i + per_part] for i in range(0, len(column), per_part))
+        blocks.append(list(range(first, len(wrapped))))
     for index, column in enumerate(wrapped):
         for v in column:
             graph.layer[v] = index
-    return wrapped
+    return wrapped, blocks
 
 
 def node_width(label: str, sublabel: str = "") -> float:
@@ -409,17 +447,18 @@ def layout_dag(
     widths = {
         name: node_width(labels.get(name, name), (sublabels or {}).get(name, "")) for name in nodes
     }
-    columns = wrap_columns(graph, columns, widths)
+    columns, blocks = wrap_columns(graph, columns, widths)
     ys = _vertical_positions(graph, columns)
     column_width = [
         max((widths[graph.names[v]] for v in column if not graph.is_dummy(v)), default=0.0)
         for column in columns
     ]
+    inside_fan = {index for block in blocks for index in block[:-1]}  # followed by a part
     column_x: list[float] = []
     x = MARGIN
-    for width in column_width:
+    for index, width in enumerate(column_width):
         column_x.append(x)
-        x += width + COLUMN_GAP
+        x += width + (FAN_GAP if index in inside_fan else COLUMN_GAP)
     placed: list[PlacedNode] = []
     for layer, column in enumerate(columns):
         for order, v in enumerate(column):
@@ -442,6 +481,7 @@ def layout_dag(
                 )
             )
     by_id = {n.id: n for n in placed}
+    fans = _fans(graph, columns, blocks, by_id)
     placed_edges = []
     for u, v, dummies in graph.chains:
         source, target = by_id[graph.names[u]], by_id[graph.names[v]]
@@ -450,12 +490,92 @@ def layout_dag(
             middle = column_x[graph.layer[d]] + column_width[graph.layer[d]] / 2
             points.append((middle, ys[d]))
         points.append((target.x, target.y + NODE_HEIGHT / 2))
-        placed_edges.append(PlacedEdge(source.id, target.id, points))
+        placed_edges.append(_through_fan(PlacedEdge(source.id, target.id, points), fans))
     width = x - COLUMN_GAP + MARGIN if columns else 2 * MARGIN
     height = max((n.y + n.height for n in placed), default=0.0) + MARGIN
     height = max(height, max((y + MARGIN for y in ys), default=0.0))
     placed.sort(key=lambda n: (n.layer, n.order))
-    return Layout(round(width, 1), round(height, 1), placed, placed_edges, crossings)
+    layout = Layout(round(width, 1), round(height, 1), placed, placed_edges, crossings)
+    layout.fans = list({fan.id: fan for fan, _, _ in fans.values()}.values())
+    return _below_fan_labels(layout)
+
+
+# (frame, tasks joined to every member from upstream, and from downstream), by member id
+_Fans = dict[str, tuple[PlacedFan, set[str], set[str]]]
+
+
+def _fans(
+    graph: _Graph, columns: list[list[int]], blocks: list[list[int]], by_id: dict[str, PlacedNode]
+) -> _Fans:
+    """A frame per wrapped column around its tasks, and the tasks joined to all of them."""
+    found: _Fans = {}
+    for block in blocks:
+        members = [v for index in block for v in columns[index] if not graph.is_dummy(v)]
+        nodes = [by_id[graph.names[v]] for v in members]
+        left = min(n.x for n in nodes) - FAN_PAD
+        top = min(n.y for n in nodes) - FAN_PAD - FAN_HEADER
+        right = max(n.x + n.width for n in nodes) + FAN_PAD
+        bottom = max(n.y + n.height for n in nodes) + FAN_PAD
+        fan = PlacedFan(
+            id=f"fan-{block[0]}",
+            tasks=len(members),
+            x=round(left, 1),
+            y=round(top, 1),
+            width=round(right - left, 1),
+            height=round(bottom - top, 1),
+        )
+        above = _shared(graph, members, graph.up)
+        below = _shared(graph, members, graph.down)
+        for v in members:
+            found[graph.names[v]] = (fan, above, below)
+    return found
+
+
+def _shared(graph: _Graph, members: list[int], near: list[list[int]]) -> set[str]:
+    """The tasks (past any dummies) joined to every one of ``members`` through ``near``."""
+
+    def ends(v: int) -> set[str]:
+        found = set()
+        for n in near[v]:
+            while graph.is_dummy(n):
+                n = near[n][0]
+            found.add(graph.names[n])
+        return found
+
+    common = ends(members[0])
+    for v in members[1:]:
+        common &= ends(v)
+    return common
+
+
+def _through_fan(edge: PlacedEdge, fans: _Fans) -> PlacedEdge:
+    """An edge between a fan's member and a task joined to every member: to (or from) the
+    fan's frame, at half its height, so the fan's edges draw as one."""
+    if edge.target in fans and edge.source in fans[edge.target][1]:
+        fan = fans[edge.target][0]
+        end = (fan.x, round(fan.y + fan.height / 2, 1))
+        return PlacedEdge(edge.source, edge.target, [*edge.points[:-1], end], fan.id)
+    if edge.source in fans and edge.target in fans[edge.source][2]:
+        fan = fans[edge.source][0]
+        start = (fan.x + fan.width, round(fan.y + fan.height / 2, 1))
+        return PlacedEdge(edge.source, edge.target, [start, *edge.points[1:]], fan.id)
+    return edge
+
+
+def _below_fan_labels(layout: Layout) -> Layout:
+    """Move everything down when a fan's label would stand above the picture."""
+    dy = max(0.0, MARGIN - min((f.y for f in layout.fans), default=MARGIN))
+    if dy:
+        for placed in layout.nodes:
+            placed.y = round(placed.y + dy, 1)
+        for edge in layout.edges:
+            edge.points = [(x, y + dy) for x, y in edge.points]
+        for fan in layout.fans:
+            fan.y = round(fan.y + dy, 1)
+        layout.height = round(layout.height + dy, 1)
+    bottom = max((f.y + f.height + MARGIN for f in layout.fans), default=0.0)
+    layout.height = round(max(layout.height, bottom), 1)
+    return layout
 
 
 def layout_serialized(serialized: dict[str, Any]) -> Layout:
@@ -582,6 +702,8 @@ def _shifted(layout: Layout, boxes: list[PlacedGroup]) -> Layout:
         edge.points = [(x + dx, y + dy) for x, y in edge.points]
     for box in boxes:
         box.x, box.y = round(box.x + dx, 1), round(box.y + dy, 1)
+    for fan in layout.fans:
+        fan.x, fan.y = round(fan.x + dx, 1), round(fan.y + dy, 1)
     right = max([layout.width + dx, *(b.x + b.width + MARGIN for b in boxes)])
     bottom = max([layout.height + dy, *(b.y + b.height + MARGIN for b in boxes)])
     layout.width, layout.height, layout.groups = round(right, 1), round(bottom, 1), boxes

@@ -2,18 +2,34 @@
 // (the API's dry_run makes the same calls and rolls them back), then Confirm does it.
 import { api, fill, h, stateBadge, toast } from "./core.js";
 
-const CLEAR_OPTIONS = [
+// Airflow's options on a clear or a mark, each a checkbox in the dialog.
+const OPTIONS = [
+  ["past", "Past", "also these task instances in the DAG's earlier runs"],
+  ["future", "Future", "also these task instances in the DAG's later runs"],
   ["upstream", "Upstream", "also the tasks upstream of these, in the same run"],
   ["downstream", "Downstream", "also the tasks downstream of these, in the same run"],
-  ["past", "Past", "also these tasks in the DAG's earlier runs"],
-  ["future", "Future", "also these tasks in the DAG's later runs"],
   ["only_failed", "Only failed", "only failed and upstream failed ones"],
+  ["only_running", "Only running", "only running ones"],
 ];
+const CLEAR_OPTIONS = OPTIONS.map(([name]) => name);
+const MARK_OPTIONS = ["past", "future", "upstream", "downstream"];
+
+/** A reference to task instances for the bulk API: one instance of a mapped task when
+ * mapIndex is given (>= 0), else the task with all its instances. */
+export function tiRef(dagId, runId, taskId, mapIndex = null) {
+  const ref = { dag_id: dagId, run_id: runId, task_id: taskId };
+  if (mapIndex !== null && mapIndex !== undefined && mapIndex >= 0) ref.map_index = mapIndex;
+  return ref;
+}
+
+const describe = (refs) => refs.length === 1
+  ? `${refs[0].task_id}${refs[0].map_index >= 0 ? ` [${refs[0].map_index}]` : ""} in ${refs[0].run_id}`
+  : `${refs.length} task instances`;
 
 let openDialog = null;
 
 function changeRows(changes, showDag) {
-  return changes.map((c) => h("tr", { "data-change": "", "data-dag-id": c.dag_id, "data-run-id": c.run_id, "data-task-id": c.task_id },
+  return changes.map((c) => h("tr", { "data-change": "", "data-dag-id": c.dag_id, "data-run-id": c.run_id, "data-task-id": c.task_id, "data-map-index": c.map_index },
     showDag ? h("td.mono", {}, c.dag_id) : null,
     h("td.mono", {}, c.run_id),
     h("td.mono", {}, c.task_id + (c.map_index >= 0 ? ` [${c.map_index}]` : "")),
@@ -45,11 +61,11 @@ function renderPreview(box, result) {
  * path: the API route; body: its body without dry_run; options: the names of boolean options
  * (from CLEAR_OPTIONS) offered as checkboxes; done(result): called after it is done.
  */
-export function confirmAction({ title, path, body, options = [], confirmLabel = "Confirm", done }) {
+export function confirmAction({ title, path, body, options = [], preset = {}, confirmLabel = "Confirm", confirmClass = ".primary", done }) {
   openDialog?.close();
-  const chosen = {};
+  const chosen = { ...preset };
   const preview = h("div.preview", { id: "action-preview" }, h("span.muted", {}, "Working out what would change…"));
-  const confirm = h("button.primary", { type: "button", "data-action": "confirm", disabled: true }, confirmLabel);
+  const confirm = h(`button${confirmClass}`, { type: "button", "data-action": "confirm", disabled: true }, confirmLabel);
   const cancel = h("button", { type: "button", "data-action": "cancel" }, "Cancel");
   let asked = 0;
   const refresh = async () => {
@@ -63,9 +79,9 @@ export function confirmAction({ title, path, body, options = [], confirmLabel = 
       if (mine === asked) fill(preview, h("p.error", {}, error.message));
     }
   };
-  const boxes = CLEAR_OPTIONS.filter(([name]) => options.includes(name)).map(([name, label, hint]) =>
+  const boxes = OPTIONS.filter(([name]) => options.includes(name)).map(([name, label, hint]) =>
     h("label.option", { title: hint },
-      h("input", { type: "checkbox", name, onchange: (event) => { chosen[name] = event.target.checked; refresh(); } }),
+      h("input", { type: "checkbox", name, checked: Boolean(chosen[name]), onchange: (event) => { chosen[name] = event.target.checked; refresh(); } }),
       ` ${label}`));
   const dialog = h("dialog.action-dialog", { id: "action-dialog", "aria-label": title },
     h("h3", {}, title),
@@ -93,20 +109,21 @@ export function confirmAction({ title, path, body, options = [], confirmLabel = 
   return dialog;
 }
 
-/** Clear task instances (one or many) with the upstream/downstream/past/future options. */
-export function clearTaskInstances(refs, done) {
-  const what = refs.length === 1 ? `${refs[0].task_id} in ${refs[0].run_id}` : `${refs.length} task instances`;
+/** Clear task instances (one or many, each a whole task or one map index) with Airflow's
+ * options; preset: options checked when the dialog opens. */
+export function clearTaskInstances(refs, done, { preset = {}, title, confirmLabel = "Clear" } = {}) {
   return confirmAction({
-    title: `Clear ${what}`, path: "task-instances/clear", body: { task_instances: refs },
-    options: CLEAR_OPTIONS.map(([name]) => name), confirmLabel: "Clear", done,
+    title: title ?? `Clear ${describe(refs)}`, path: "task-instances/clear", body: { task_instances: refs },
+    options: CLEAR_OPTIONS, preset, confirmLabel, done,
   });
 }
 
-export function markTaskInstances(refs, state, done) {
-  const what = refs.length === 1 ? `${refs[0].task_id} in ${refs[0].run_id}` : `${refs.length} task instances`;
+/** Mark task instances success or failed with past/future/upstream/downstream. */
+export function markTaskInstances(refs, state, done, { title, confirmLabel, options = MARK_OPTIONS } = {}) {
   return confirmAction({
-    title: `Mark ${what} ${state}`, path: "task-instances/mark",
-    body: { task_instances: refs, state }, confirmLabel: `Mark ${state}`, done,
+    title: title ?? `Mark ${describe(refs)} ${state}`, path: "task-instances/mark",
+    body: { task_instances: refs, state }, options, confirmLabel: confirmLabel ?? `Mark ${state}`,
+    confirmClass: state === "failed" ? ".danger" : ".primary", done,
   });
 }
 

@@ -198,11 +198,31 @@ export function elapsed(start, end) {
   return (stop.getTime() - parseTime(start).getTime()) / 1000;
 }
 
-/** Keep server-rendered <time data-relative> hints fresh; localise server-rendered times. */
+/** An axis tick in local time, as fine as its step (seconds) asks. */
+function tickLabel(date, step) {
+  const hms = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  if (step < 1) return `${hms}.${Math.floor(date.getMilliseconds() / 100)}`;
+  if (step < 60) return hms;
+  if (step < 86400) return hms.slice(0, 5);
+  return `${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** Keep server-rendered <time data-relative> hints fresh; localise server-rendered times,
+ * and the SVG charts' axis ticks (<text data-at>) and bar titles (<title data-times>). */
 export function localiseTimes(root = document) {
   for (const node of root.querySelectorAll("time[datetime]:not([data-localised])")) {
     const hint = node.dataset.relative === "1";
     node.replaceWith(timeEl(node.getAttribute("datetime"), { hint }));
+  }
+  for (const node of root.querySelectorAll("svg text[data-at]")) {
+    node.textContent = tickLabel(new Date(node.dataset.at), Number(node.dataset.step));
+  }
+  for (const node of root.querySelectorAll("svg title[data-times]")) {
+    const times = JSON.parse(node.dataset.times);
+    node.textContent = node.textContent.split("\n").map((line) => {
+      const word = line.split(" ")[0];
+      return times[word] ? `${word} ${new Date(times[word]).toString()}` : line;
+    }).join("\n");
   }
 }
 setInterval(() => {

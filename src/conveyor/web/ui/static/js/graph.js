@@ -55,8 +55,31 @@ export function renderGraph(container, layout, dagId, onToggle = null) {
     id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7",
     orient: "auto-start-reverse",
   }, svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#9aa3ad" }));
-  const edges = layout.edges.map((edge) =>
-    svg("path", { class: "edge", d: edgePath(edge.points), "marker-end": "url(#arrow)", "data-source": edge.source, "data-target": edge.target }));
+  // A fan's edges (a task joined to every task of a wrapped column) end at its frame: one
+  // path for all of them, drawn once.
+  const fanOf = new Map((layout.fans ?? []).map((fan) => [fan.id, fan]));
+  const fanEdges = new Map();
+  for (const edge of layout.edges.filter((e) => e.fan)) {
+    const key = `${edge.fan}|${edge.points.map((p) => p.join(",")).join(" ")}`;
+    if (!fanEdges.has(key)) fanEdges.set(key, edge);
+  }
+  const edges = [
+    ...layout.edges.filter((edge) => !edge.fan).map((edge) =>
+      svg("path", { class: "edge", d: edgePath(edge.points), "marker-end": "url(#arrow)", "data-source": edge.source, "data-target": edge.target })),
+    ...[...fanEdges.values()].map((edge) => {
+      const into = edge.points[edge.points.length - 1][0] === fanOf.get(edge.fan)?.x;
+      return svg("path", {
+        class: "edge fan-edge", d: edgePath(edge.points), "marker-end": "url(#arrow)", "data-fan": edge.fan,
+        "data-source": into ? edge.source : edge.fan, "data-target": into ? edge.fan : edge.target,
+      });
+    }),
+  ];
+  const fans = (layout.fans ?? []).map((fan) => svg("g", {
+    class: "fan-box", transform: `translate(${fan.x},${fan.y})`, "data-fan": fan.id, "data-tasks": fan.tasks,
+  },
+  svg("title", {}, `${fan.tasks} tasks that run in parallel, drawn in rows`),
+  svg("rect", { class: "frame", width: fan.width, height: fan.height, rx: 6 }),
+  svg("text", { class: "group-label", x: 8, y: 13 }, `${fan.tasks} parallel tasks`)));
   // A Label on an edge: its text at the middle of the edge's path.
   const edgeLabels = layout.edges.filter((edge) => edge.label).map((edge) => {
     const [x0, y0] = edge.points[0];
@@ -97,7 +120,7 @@ export function renderGraph(container, layout, dagId, onToggle = null) {
     class: "graph", width: layout.width, height: layout.height,
     viewBox: `0 0 ${layout.width} ${layout.height}`, role: "img", "aria-label": `Tasks of ${dagId}`,
   }, svg("defs", {}, marker), ...(layout.groups ?? []).map((g) => groupBox(g, onToggle)),
-  ...edges, ...edgeLabels, ...nodes);
+  ...fans, ...edges, ...edgeLabels, ...nodes);
   container.replaceChildren(picture);
 }
 

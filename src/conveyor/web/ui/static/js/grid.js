@@ -4,7 +4,7 @@
 import {
   act, api, can, duration, enc, fill, h, links, localTime, stateBadge, stateClass, timeEl,
 } from "./core.js";
-import { clearTaskInstances, runButtons } from "./actions.js";
+import { clearTaskInstances, markTaskInstances, runButtons, tiRef } from "./actions.js";
 import { groupState } from "./graph.js";
 
 const selectedCells = () => document.querySelectorAll("#grid .selected");
@@ -409,7 +409,8 @@ function showRun(run, dagId) {
       ["Conf", Object.keys(detail.conf ?? {}).length
         ? h("pre.mono", { style: "margin: 0; white-space: pre-wrap" }, JSON.stringify(detail.conf, null, 2))
         : h("span.faint", {}, "{}")],
-      detail.note ? ["Note", detail.note] : null,
+      detail.user_note ? ["Note", h("span", { id: "run-panel-note", style: "white-space: pre-wrap" }, detail.user_note)] : null,
+      detail.note ? ["Why", h("span.muted", { id: "run-reason" }, detail.note)] : null,
     ]));
   });
 }
@@ -463,41 +464,33 @@ function runActions(dagId, run) {
     }, "Delete run"));
 }
 
-/** Clear and mark buttons (for op and admin; a viewer is not offered them). */
+/** Clear and mark buttons (for op and admin; a viewer is not offered them). Each opens a
+ * dialog with Airflow's options and a preview of exactly what changes; nothing changes
+ * before Confirm. mapIndex: one instance of a mapped task; null: the task, all instances. */
 export function taskActions(dagId, runId, taskId, tiState, after, mapIndex = null) {
-  // mapIndex: one instance of a mapped task (its own routes); null: the task, all instances.
-  const path = `dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}${mapIndex === null ? "" : `/mapped/${mapIndex}`}`;
-  const run = (label, sub, body, done, cls = "") => h(`button${cls}`, {
-    type: "button", "data-action": sub + (body.state ? "-" + body.state : body.downstream ? "-downstream" : ""),
-    onclick: (event) => act(event.currentTarget, async () => {
-      if (sub === "clear" && !confirm(`Clear ${taskId}${body.downstream ? " and everything downstream" : ""} in ${runId}? It will run again.`)) return undefined;
-      const result = await api(`${path}/${sub}`, { method: "POST", body });
-      after?.();
-      return result;
-    }, done),
-  }, label);
+  const refs = [tiRef(dagId, runId, taskId, mapIndex)];
+  const label = `${taskId}${mapIndex !== null && mapIndex >= 0 ? ` [${mapIndex}]` : ""}`;
+  const done = () => after?.();
+  const button = (text, action, onclick, cls = "", title = "") =>
+    h(`button${cls}`, { type: "button", "data-action": action, title: title || null, onclick }, text);
   const finished = ["success", "failed", "skipped", "upstream_failed"].includes(tiState);
-  const withOptions = h("button", {
-    type: "button", "data-action": "clear-options", title: "Clear with upstream, downstream, past, future or only failed; see what changes first",
-    onclick: () => clearTaskInstances([{ dag_id: dagId, run_id: runId, task_id: taskId }], () => after?.()),
-  }, "Clear…");
   // A queued or running try: Stop marks it failed, which stops its process (SIGTERM, the
   // operator's on_kill, SIGKILL after the grace), as Airflow's mark failed does.
-  const stop = ["running", "queued"].includes(tiState) ? h("button.danger", {
-    type: "button", "data-action": "stop",
-    title: "Mark it failed and stop its process: SIGTERM, the operator's on_kill, SIGKILL after the grace period",
-    onclick: (event) => act(event.currentTarget, async () => {
-      if (!confirm(`Stop ${taskId} in ${runId}? Its process is stopped (the operator's on_kill runs) and the try is marked failed, without a retry.`)) return undefined;
-      const result = await api(`${path}/mark`, { method: "POST", body: { state: "failed" } });
-      after?.();
-      return result;
-    }, `${taskId} stopped: marked failed`),
-  }, "Stop") : null;
-  return h("div.actions", {},
-    stop,
-    run(finished ? "Retry" : "Clear", "clear", { downstream: false, only_failed: false }, `${taskId} cleared: it will run again`),
-    withOptions,
-    run("Clear with downstream", "clear", { downstream: true, only_failed: false }, `${taskId} and downstream cleared`),
-    tiState !== "success" ? run("Mark success", "mark", { state: "success" }, `${taskId} marked success`) : null,
-    tiState !== "failed" ? run("Mark failed", "mark", { state: "failed" }, `${taskId} marked failed`, ".danger") : null);
+  const stop = ["running", "queued"].includes(tiState) ? button("Stop", "stop", () => markTaskInstances(refs, "failed", done, {
+    title: `Stop ${label} in ${runId}: mark it failed, stopping its process (no retry)`, confirmLabel: "Stop", options: [],
+  }), ".danger", "Mark it failed and stop its process: SIGTERM, the operator's on_kill, SIGKILL after the grace period") : null;
+  return h("div.ti-action-groups", {},
+    h("div.actions.clear-actions", {},
+      stop,
+      button(finished ? "Retry…" : "Clear…", "clear", () => clearTaskInstances(refs, done, {
+        title: `${finished ? "Retry" : "Clear"} ${label} in ${runId}`, confirmLabel: finished ? "Retry" : "Clear",
+      }), "", "Clear it so it runs again; see what changes first"),
+      button("Clear with options…", "clear-options", () => clearTaskInstances(refs, done),
+        "", "Clear with past, future, upstream, downstream, only failed or only running; see what changes first"),
+      button("Clear with downstream…", "clear-downstream", () => clearTaskInstances(refs, done, { preset: { downstream: true } }))),
+    // Marks sit in their own row, apart from Retry: a mark ends the task without running it.
+    h("div.actions.mark-actions", { role: "group", "aria-label": "Mark" },
+      h("span.muted.mark-label", {}, "Mark:"),
+      tiState !== "success" ? button("Success…", "mark-success", () => markTaskInstances(refs, "success", done)) : null,
+      tiState !== "failed" ? button("Failed…", "mark-failed", () => markTaskInstances(refs, "failed", done), ".danger") : null));
 }

@@ -89,8 +89,9 @@ function renderCallbackErrors(ti) {
 
 async function renderTail(ti) {
   const panel = document.getElementById("tail-panel");
-  // The tail of the try that matters: the failed one, else the latest.
-  const chosen = lastFailedTry(ti) ?? ti.tries[ti.tries.length - 1];
+  // The tail of the try that matters: the latest, unless an earlier one failed and the
+  // instance has not succeeded since (a retry that succeeded shows its own log).
+  const chosen = (ti.state === "success" ? null : lastFailedTry(ti)) ?? ti.tries[ti.tries.length - 1];
   if (!chosen?.has_log) { panel.classList.add("hidden"); return; }
   if (tailTry === chosen.number && chosen.end && !ti.state.match(/running/)) return;
   tailTry = chosen.number;
