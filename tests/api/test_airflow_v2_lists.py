@@ -53,3 +53,26 @@ def test_runs_across_dags_filter_and_order(world: World) -> None:
     one = client.get("/api/v2/dags/pipeline/dagRuns").json()
     assert [r["dag_id"] for r in one["dag_runs"]] == ["pipeline"]
     assert one["dag_runs"][0]["triggered_by"] == "rest_api"
+
+
+def test_xcom_entries_across_everything_with_airflows_filters(world: World) -> None:
+    client = world.client("viewer")
+    path = "/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries"
+    fields = ("dag_id", "task_id", "key")
+    every = _ids(client.get(path), *fields)
+    assert ("pipeline", "extract", "return_value") in every
+    # The store pages the plain list; any pattern makes the list filter every entry here.
+    assert _ids(client.get(path, params={"limit": 1, "offset": 1}), *fields) == every[1:2]
+    assert _ids(client.get(path, params={"xcom_key_pattern": "RETURN"}), *fields) == [
+        e for e in every if e[2] == "return_value"
+    ]
+    assert _ids(client.get(path, params={"task_id_pattern": "xtra"}), *fields) == [
+        e for e in every if e[1] == "extract"
+    ]
+    prefixed = client.get(path, params={"run_id_prefix_pattern": "manual__"})
+    assert _ids(prefixed, *fields) == every
+    future = client.get(path, params={"logical_date_gt": "2999-01-01T00:00:00Z"})
+    assert future.json()["total_entries"] == 0
+    assert _ids(client.get(path, params={"map_index_filter": 0}), *fields) == []
+    backwards = _ids(client.get(path, params={"order_by": "-task_id"}), "task_id")
+    assert backwards == sorted(backwards, reverse=True)
