@@ -192,6 +192,7 @@ def test_task_instances_tries_logs_and_xcoms(server: Server) -> None:
     ]
     one = tis.get_task_instance("report", "deploy-1", "publish")
     assert one.operator == "BashOperator" and one.dag_run_id == "deploy-1"
+    assert one.rendered_fields["bash_command"] == "echo publishing for region=emea"
     tries = tis.get_task_instance_tries("report", "deploy-1", "publish")
     assert [t.try_number for t in tries.task_instances] == [1]
     assert tis.get_task_instance_try_details("report", "deploy-1", "publish", 1).state == "success"
