@@ -421,3 +421,30 @@ ensure_oidc_provider() {
     export CONVEYOR_TEST_OIDC_PROVIDER="$venv/bin/oidc-provider-mock"
     echo "==> oidc-provider-mock is installed" >&2
 }
+
+# ensure_airflow_spec: Airflow's published OpenAPI spec of its REST API (/api/v2), taken from
+# the released apache-airflow-core wheel (never copied into the repository) into the gitignored
+# $REPO/.cache/airflow-spec. Exports CONVEYOR_TEST_AIRFLOW_SPEC, the YAML's path, for the tests
+# that compare what Conveyor serves at /api/v2 with it (tests/api/airflow_v2/).
+ensure_airflow_spec() {
+    local version="3.3.2" cache="$REPO/.cache/airflow-spec"
+    local spec="$cache/$version/v2-rest-api-generated.yaml"
+    if [[ ! -s "$spec" ]]; then
+        echo "==> fetching Airflow $version's REST API spec into $cache" >&2
+        mkdir -p "$cache/$version"
+        "$VENV/bin/python" -m pip download -q --no-deps -d "$cache/$version" \
+            "apache-airflow-core==$version" >&2 &&
+            "$VENV/bin/python" - "$cache/$version" "$spec" <<'PY' || {
+import pathlib, sys, zipfile
+folder, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = next(folder.glob("apache_airflow_core-*.whl"))
+member = "airflow/api_fastapi/core_api/openapi/v2-rest-api-generated.yaml"
+target.write_bytes(zipfile.ZipFile(wheel).read(member))
+wheel.unlink()
+PY
+            _svc_warn "could not fetch Airflow's spec: the /api/v2 spec tests will fail"
+            return 0
+        }
+    fi
+    export CONVEYOR_TEST_AIRFLOW_SPEC="$spec"
+}

@@ -197,6 +197,18 @@ class Settings(AuthSettings):
     token_expiry_days: float = Field(
         default=90.0, gt=0, description="an API token's lifetime unless its creator gives one"
     )
+    api_jwt_expiry_seconds: int = Field(
+        default=86400,
+        ge=60,
+        le=366 * 86400,
+        description="lifetime of the access tokens POST /auth/token hands out for the "
+        "Airflow-compatible API at /api/v2 (Airflow's [api_auth] jwt_expiration_time)",
+    )
+    api_basic_auth: bool = Field(
+        default=False,
+        description="/api/v2 also takes 'Authorization: Basic' (user name and password) from "
+        "Airflow 2 style callers; each such request costs a password check",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=1,

@@ -1,4 +1,5 @@
-"""The web app: the JSON API under ``/api/v1``, the UI's pages, login, health.
+"""The web app: the JSON API under ``/api/v1``, Airflow's API under ``/api/v2``, the UI's
+pages, login, health.
 
 The web process never imports DAG files: everything it shows comes from the store
 (serialized DAGs, runs, tries), so a broken DAG file cannot break it.
@@ -24,6 +25,7 @@ from conveyor import __version__
 from conveyor.config import Settings
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT, Store
+from conveyor.web.airflow_api import AIRFLOW_API_PREFIX, airflow_api, token_router
 from conveyor.web.api import API_PREFIX, api_router
 from conveyor.web.audit_trail import AuditTrail
 from conveyor.web.auth import LoginRequired, login_url
@@ -88,6 +90,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(login_router)
     app.include_router(oidc_login_router)
     app.include_router(api_router, prefix=API_PREFIX)
+    # Airflow 3's public API, as Airflow's clients call it: its token endpoint, then /api/v2.
+    app.include_router(token_router)
+    app.mount(AIRFLOW_API_PREFIX, airflow_api(app.state))
     app.include_router(docs_router(API_PREFIX))
     _mount_optional(app, settings, "conveyor.metrics", "mount_metrics")
     _mount_optional(app, settings, "conveyor.web.ui", "mount_ui")

@@ -156,7 +156,7 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
         if user is None:
             return None
         actor = user.username
-        via = f"token:{user.token_id}" if user.via_token else "session"
+        via = _via(user)
         if endpoint in ("patch_dag", "patch_dags") and details.get("is_paused") is False:
             action = "dag.unpause"
     target = "/".join(str(params[p]) for p in TARGET_PARAMS if params.get(p) is not None)
@@ -193,6 +193,14 @@ def _of_dag(
             mine[key] = [i for i in items if not isinstance(i, dict) or i.get("dag_id") == dag_id]
     mine.update(more or {})
     return mine or None
+
+
+def _via(user: User) -> str:
+    """How the actor came in: a session, an API token by its id, or /api/v2's access token
+    or basic auth ("api")."""
+    if not user.via_token:
+        return "session"
+    return f"token:{user.token_id}" if user.token_id is not None else "api"
 
 
 def _details(scope: Any, body: bytes) -> dict[str, Any]:

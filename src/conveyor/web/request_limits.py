@@ -27,9 +27,12 @@ def is_expensive(method: str, path: str) -> bool:
     """A login, a new user (argon2, ~50 ms of CPU and 64 MiB each), a log read (up to 1 MiB
     read from disk or a bucket)."""
     path = path.rstrip("/")
-    if method == "POST" and (path.endswith("/login") or path.endswith("/api/v1/users")):
+    if method == "POST" and (
+        path.endswith(("/login", "/api/v1/users", "/auth/token", "/auth/token/cli"))
+    ):
         return True
-    return method == "GET" and path.endswith("/log")
+    # Airflow's log route (/api/v2/.../logs/{try_number}) ends in the try's number.
+    return method == "GET" and (path.endswith("/log") or "/logs/" in path)
 
 
 class PerAddressLimit(HttpMiddleware):

@@ -1,0 +1,123 @@
+"""Airflow 3's public REST API at ``/api/v2``, over Conveyor's store and actions.
+
+A FastAPI application of its own, mounted under the web app: its answers, errors (a 422's
+``detail`` is the list of errors with field locations, as Airflow's) and OpenAPI document
+(``/api/v2/openapi.json``) are Airflow's shapes, apart from Conveyor's ``/api/v1``. The
+web app's middlewares (body caps, the request's transaction, the audit trail) wrap it as
+they wrap every route. ``POST /auth/token`` lives on the web app itself, where Airflow has it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from conveyor import __version__
+from conveyor.exceptions import NotFoundError
+from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT
+from conveyor.web.airflow_api import (
+    clear_task_instances,
+    dag_runs,
+    dags,
+    run_wait,
+    task_instances,
+    task_logs,
+    token_endpoint,
+    unserved,
+    xcoms,
+)
+
+AIRFLOW_API_PREFIX = "/api/v2"
+
+#: The routers of the served resources, in the order they are tried; the 501 catch-all
+#: comes after all of them.
+RESOURCE_ROUTERS: list[Any] = [
+    dags.router,
+    dag_runs.router,
+    run_wait.router,
+    task_logs.router,
+    xcoms.router,  # before the task instance routes: ".../xcomEntries" is no map index
+    task_instances.router,
+    clear_task_instances.router,
+]
+
+token_router = token_endpoint.router
+
+
+def airflow_api(state: Any) -> FastAPI:
+    """The ``/api/v2`` application, sharing ``state`` (settings, store) with the web app."""
+    api = FastAPI(
+        title="Airflow API (served by Conveyor)",
+        version=__version__,
+        description="Airflow 3's public REST API as Conveyor serves it; docs/api.md lists "
+        "the routes served, served with a difference, and answered 501.",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        # The document's paths are full (/api/v2/...): its server is the web app's prefix,
+        # never the mount point (set in _prefixed_openapi).
+        root_path_in_servers=False,
+    )
+    api.state = state
+    for router in RESOURCE_ROUTERS:
+        api.include_router(router)
+    api.include_router(unserved.router)
+    _add_error_handlers(api)
+    _prefixed_openapi(api)
+    return api
+
+
+def _prefixed_openapi(api: FastAPI) -> None:
+    """The document names full paths (``/api/v2/dags``), as Airflow's spec does."""
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            document = get_openapi(
+                title=api.title,
+                version=api.version,
+                description=api.description,
+                routes=api.routes,
+            )
+            document["paths"] = {
+                AIRFLOW_API_PREFIX + path: item for path, item in document.get("paths", {}).items()
+            }
+            base_url = getattr(getattr(api.state, "settings", None), "base_url", "")
+            if base_url:
+                document["servers"] = [{"url": base_url}]
+            api.openapi_schema = document
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    # A malformed body keeps FastAPI's own 422 (``detail``: a list of errors, each with
+    # ``loc`` naming the field), which is what Airflow answers and its clients parse.
+
+    @api.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @api.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"detail": exc.detail},
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def store_conflict(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, STORE_BAD_VALUE):
+            return JSONResponse(
+                status_code=400, content={"detail": "a value the store cannot hold"}
+            )
+        return JSONResponse(status_code=409, content={"detail": "conflicts with existing data"})
+
+    for error in STORE_CONFLICT:
+        api.add_exception_handler(error, store_conflict)
+
+
+__all__ = ["AIRFLOW_API_PREFIX", "RESOURCE_ROUTERS", "airflow_api", "token_router"]

@@ -1,0 +1,217 @@
+"""What the ``/api/v2`` routes share: paging and ordering as Airflow's, its datetimes,
+path parameters and the role dependencies (from :mod:`.access`)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+
+from conveyor.store.engine import Connection, Store
+from conveyor.web.airflow_api.access import (
+    ADMIN,
+    EDIT,
+    READ,
+    Administrator,
+    Editor,
+    Reader,
+    dag_visible,
+    require_dag,
+    visible_dag_ids,
+)
+from conveyor.web.dag_selection import like
+
+__all__ = [
+    "ADMIN",
+    "EDIT",
+    "READ",
+    "Administrator",
+    "DagIdPath",
+    "Editor",
+    "Page",
+    "Reader",
+    "contains",
+    "dag_visible",
+    "invalid",
+    "refusing",
+    "require_dag",
+    "utc",
+    "visible_dag_ids",
+]
+
+T = TypeVar("T")
+
+#: Airflow's [api] fallback_page_limit and maximum_page_limit: a larger limit is cut to it.
+DEFAULT_LIMIT = 50
+MAXIMUM_LIMIT = 100
+MAX_OFFSET = 2**31 - 1
+ID_PATTERN = r"^[^\x00]+$"
+#: ``~`` in a path stands for "every DAG" (or every run), as in Airflow.
+ALL = "~"
+
+DagIdPath = Annotated[str, Path(max_length=250, pattern=ID_PATTERN)]
+RunIdPath = Annotated[str, Path(max_length=250, pattern=ID_PATTERN)]
+TaskIdPath = Annotated[str, Path(max_length=250, pattern=ID_PATTERN)]
+Limit = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+OrderBy = Annotated[list[str] | None, Query(max_length=20)]
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A stored time as Airflow answers it: aware, in UTC (serialized ``...Z``)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def invalid(where: str, name: str, message: str, kind: str = "value_error") -> Exception:
+    """A 422 in Airflow's (FastAPI's) shape: ``detail`` lists the error with its location
+    (``where``: query, body or path) and field."""
+    return RequestValidationError([{"loc": (where, name), "msg": message, "type": kind}])
+
+
+def aware(name: str, value: datetime | None, where: str = "query") -> datetime | None:
+    """A time from the request, in UTC; 422 naming ``name`` when it has no time zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise invalid(
+            where,
+            name,
+            "Input should have timezone info, e.g. 2026-01-01T00:00:00Z",
+            "timezone_aware",
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise invalid(where, name, f"{value.isoformat()} is out of range") from None
+
+
+@dataclass(frozen=True)
+class Page:
+    """``limit``, ``offset`` and ``order_by`` of a list request, as Airflow reads them:
+    a limit above :data:`MAXIMUM_LIMIT` is cut to it, ``order_by`` names attributes
+    (``-name`` descending, several for ties) among those a route allows."""
+
+    limit: int
+    offset: int
+    order_by: tuple[str, ...]
+
+    @classmethod
+    def of(cls, limit: int, offset: int, order_by: Sequence[str] | None, default: str) -> Page:
+        return cls(min(limit, MAXIMUM_LIMIT), offset, tuple(order_by or (default,)))
+
+    def keys(self, allowed: Sequence[str]) -> list[tuple[str, bool]]:
+        """(attribute, descending) pairs; 400 for one the route does not sort by."""
+        pairs = []
+        for item in self.order_by:
+            name = item.removeprefix("-")
+            if name not in allowed:
+                raise HTTPException(
+                    400,
+                    f"Ordering with '{name}' is disallowed or the attribute does not exist on "
+                    f"the model; order by one of: {', '.join(allowed)}",
+                )
+            pairs.append((name, item.startswith("-")))
+        return pairs
+
+    def apply(self, items: Sequence[T], fields: dict[str, Callable[[T], Any]]) -> list[T]:
+        """``items`` ordered as asked (missing values first, as SQL's NULLS FIRST ascending)
+        and cut to the page."""
+        ordered = list(items)
+        for name, descending in reversed(self.keys(list(fields))):
+            ordered.sort(key=_by(fields[name]), reverse=descending)
+        return ordered[self.offset : self.offset + self.limit]
+
+
+def _by(get: Callable[[T], Any]) -> Callable[[T], tuple[int, Any]]:
+    def key(item: T) -> tuple[int, Any]:
+        return _sort_key(get(item))
+
+    return key
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, datetime):
+        return (1, utc(value))
+    return (1, value)
+
+
+def contains(pattern: str) -> re.Pattern[str]:
+    """Airflow's ``*_pattern`` filters: a case-insensitive SQL ``ILIKE '%pattern%'`` (``%``
+    and ``_`` in it are wildcards), as a regular expression to search with."""
+    return like(f"%{pattern}%")
+
+
+def refuse(*names: str) -> Callable[[Request], None]:
+    """A dependency refusing (400) the query parameters of Airflow's route that Conveyor
+    does not apply, rather than answering as if they were not given."""
+
+    def dependency(request: Request) -> None:
+        given = sorted(n for n in names if n in request.query_params)
+        if given:
+            raise HTTPException(
+                400,
+                f"Conveyor does not support the filter {', '.join(given)} on this route; "
+                "docs/api.md lists the filters it applies",
+            )
+
+    return dependency
+
+
+def refusing(*names: str) -> dict[str, Any]:
+    """Route options refusing Airflow's query parameters ``names`` (see :func:`refuse`);
+    the OpenAPI document lists them as ``x-conveyor-refused``."""
+    return {
+        "dependencies": [Depends(refuse(*names))],
+        "openapi_extra": {"x-conveyor-refused": list(names)},
+    }
+
+
+def bounds(*prefixes: str, kind: type = datetime) -> Callable[..., dict[str, Any]]:
+    """A dependency taking Airflow's range filters ``<prefix>_gte``, ``_gt``, ``_lte`` and
+    ``_lt`` for each prefix (dates, or numbers with ``kind=float``) and answering those
+    given, dates in UTC (422 naming one without a time zone)."""
+    names = [f"{prefix}_{op}" for prefix in prefixes for op in ("gte", "gt", "lte", "lt")]
+
+    def dependency(**given: Any) -> dict[str, Any]:
+        found = {k: v for k, v in given.items() if v is not None}
+        if kind is datetime:
+            found = {k: aware(k, v) for k, v in found.items()}
+        return found
+
+    dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=Query(None), annotation=kind | None
+            )
+            for name in names
+        ]
+    )
+    return dependency
+
+
+class _RolledBack(Exception):
+    def __init__(self, result: Any) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def dry_run(store: Store, action: Callable[[Connection], T]) -> T:
+    """``action``'s result in a write transaction that is then rolled back: what an action
+    would do, found by doing it (Airflow's ``dry_run``)."""
+    try:
+        with store.write() as conn:
+            raise _RolledBack(action(conn))
+    except _RolledBack as done:
+        return done.result  # type: ignore[no-any-return]

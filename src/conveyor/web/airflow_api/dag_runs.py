@@ -1,0 +1,313 @@
+"""``/api/v2/dags/{dag_id}/dagRuns``: list (``~``: every DAG), batch list, get, trigger,
+patch state and note, clear (with ``dry_run``), delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
+
+from conveyor.logs import delete_try_logs
+from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
+from conveyor.states import TaskState
+from conveyor.store import bulk_manual, manual, notes, run_deletion, trigger
+from conveyor.store.bulk_manual import RunRef
+from conveyor.store.engine import Connection
+from conveyor.store.reads import dags as dag_reads
+from conveyor.store.reads import runs as run_reads
+from conveyor.store.transitions import Actor
+from conveyor.web.airflow_api.common import (
+    ALL,
+    EDIT,
+    DagIdPath,
+    Editor,
+    Limit,
+    Offset,
+    OrderBy,
+    Page,
+    Reader,
+    RunIdPath,
+    aware,
+    bounds,
+    dry_run,
+    refusing,
+    require_dag,
+)
+from conveyor.web.airflow_api.run_listing import RunQuery, list_runs
+from conveyor.web.airflow_api.run_shapes import (
+    DAGRunClearBody,
+    DAGRunCollectionResponse,
+    DAGRunPatchBody,
+    DAGRunResponse,
+    DAGRunsBatchBody,
+    TriggerDAGRunPostBody,
+    dag_run_response,
+)
+from conveyor.web.airflow_api.ti_shapes import (
+    ClearTaskInstanceCollectionResponse,
+    cleared_instances,
+)
+from conveyor.web.audit_trail import note as audit_note
+from conveyor.web.auth import User
+from conveyor.web.deps import get_settings, get_store
+
+router = APIRouter(tags=["DagRun"])
+
+Pattern = Annotated[str | None, Query(max_length=250)]
+Names = Annotated[list[str] | None, Query(max_length=50)]
+#: Filters of Airflow's run list that Conveyor refuses (400) rather than ignores.
+UNSUPPORTED_RUN_FILTERS = (
+    "cursor",
+    "partition_date_gte",
+    "partition_date_lte",
+    "updated_at_gte",
+    "updated_at_gt",
+    "updated_at_lte",
+    "updated_at_lt",
+    "dag_version",
+    "bundle_version",
+    "partition_key_pattern",
+    "partition_key_prefix_pattern",
+    "consuming_asset_pattern",
+    "run_id_prefix_pattern",
+    "triggering_user_name_prefix_pattern",
+    "dag_id_prefix_pattern",
+)
+
+
+def _dag_ids(conn: Connection, user: User, dag_id: str) -> tuple[str, ...] | None:
+    """``(dag_id,)`` for one DAG (404 if unknown, 403 if not the user's), None for ``~``."""
+    if dag_id == ALL:
+        return None
+    require_dag(user, dag_id)
+    dag_reads.get_dag(conn, dag_id)
+    return (dag_id,)
+
+
+@router.get(
+    "/dags/{dag_id}/dagRuns",
+    response_model=DAGRunCollectionResponse,
+    **refusing(*UNSUPPORTED_RUN_FILTERS),
+)
+def get_dag_runs(
+    request: Request,
+    dag_id: DagIdPath,
+    user: Reader,
+    dates: Annotated[
+        dict[str, Any], Depends(bounds("run_after", "logical_date", "start_date", "end_date"))
+    ],
+    durations: Annotated[dict[str, Any], Depends(bounds("duration", kind=float))],
+    limit: Limit = 50,
+    offset: Offset = 0,
+    conf_contains: Annotated[str | None, Query(max_length=1000)] = None,
+    run_type: Names = None,
+    state: Names = None,
+    order_by: OrderBy = None,
+    run_id_pattern: Pattern = None,
+    triggering_user_name_pattern: Pattern = None,
+    dag_id_pattern: Pattern = None,
+) -> DAGRunCollectionResponse:
+    """A DAG's runs, or with ``~`` every DAG's, filtered and ordered as Airflow's."""
+    page = Page.of(limit, offset, order_by, "id")
+    with get_store(request).read() as conn:
+        query = RunQuery(
+            dag_ids=_dag_ids(conn, user, dag_id),
+            states=_states(state),
+            bounds=dates,
+            durations=durations,
+            run_types=tuple(run_type or ()),
+            run_id_pattern=run_id_pattern,
+            dag_id_pattern=dag_id_pattern,
+            triggering_user_name_pattern=triggering_user_name_pattern,
+            conf_contains=conf_contains,
+        )
+        rows, total = list_runs(conn, user, query, page)
+        return DAGRunCollectionResponse(
+            dag_runs=[dag_run_response(conn, r) for r in rows], total_entries=total
+        )
+
+
+def _states(given: list[str] | None) -> tuple[str, ...]:
+    found = tuple(s for value in given or () for s in value.split(",") if s)
+    wrong = [s for s in found if s not in ("queued", "running", "success", "failed")]
+    if wrong:
+        raise HTTPException(
+            422,
+            f"state: {', '.join(wrong)} is not a DAG run state (queued, running, success, failed)",
+        )
+    return found
+
+
+@router.post("/dags/{dag_id}/dagRuns/list", response_model=DAGRunCollectionResponse)
+def get_list_dag_runs_batch(
+    request: Request, dag_id: DagIdPath, body: DAGRunsBatchBody, user: Reader
+) -> DAGRunCollectionResponse:
+    """Runs of the DAGs the body names (the path's DAG is ``~``), filtered by the body."""
+    values = body.model_dump()
+    dates = {
+        k: aware(k, v, "body")
+        for k, v in values.items()
+        if v is not None
+        and k.startswith(("run_after_", "logical_date_", "start_date_", "end_date_"))
+    }
+    durations = {k: v for k, v in values.items() if v is not None and k.startswith("duration_")}
+    page = Page.of(
+        body.page_limit, body.page_offset, [body.order_by] if body.order_by else None, "id"
+    )
+    with get_store(request).read() as conn:
+        dag_ids = _dag_ids(conn, user, dag_id)
+        if body.dag_ids:
+            dag_ids = tuple(d for d in body.dag_ids if dag_ids is None or d in dag_ids)
+        query = RunQuery(
+            dag_ids=dag_ids,
+            states=tuple(s for s in body.states or () if s),
+            bounds={k: v for k, v in dates.items() if v is not None},
+            durations=durations,
+            conf_contains=body.conf_contains,
+        )
+        rows, total = list_runs(conn, user, query, page)
+        return DAGRunCollectionResponse(
+            dag_runs=[dag_run_response(conn, r) for r in rows], total_entries=total
+        )
+
+
+@router.get("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DAGRunResponse)
+def get_dag_run(
+    request: Request, dag_id: DagIdPath, dag_run_id: RunIdPath, user: Reader
+) -> DAGRunResponse:
+    require_dag(user, dag_id)
+    with get_store(request).read() as conn:
+        return dag_run_response(conn, run_reads.get_run(conn, dag_id, dag_run_id))
+
+
+@router.post("/dags/{dag_id}/dagRuns", response_model=DAGRunResponse, name="trigger_run")
+def trigger_dag_run(
+    request: Request, dag_id: DagIdPath, body: TriggerDAGRunPostBody, user: Editor
+) -> DAGRunResponse:
+    """Queue a manual run (``conf`` checked against the DAG's params; ``logical_date`` null:
+    now). Answers 200 with the run, as Airflow does."""
+    require_dag(user, dag_id, EDIT)
+    for name in ("data_interval_start", "data_interval_end", "run_after", "partition_key"):
+        if getattr(body, name) is not None:
+            raise HTTPException(
+                400,
+                f"{name}: Conveyor sets a manual run's interval and due time from its "
+                "logical_date; send logical_date only",
+            )
+    logical_date = aware("logical_date", body.logical_date, "body")
+    store = get_store(request)
+    try:
+        with store.write() as conn:
+            run = trigger.trigger_run(
+                conn,
+                dag_id,
+                created_by=f"user:{user.username}",
+                conf=body.conf,
+                logical_date=logical_date,
+                run_id=body.dag_run_id,
+                max_conf_bytes=get_settings(request).max_conf_bytes,
+            )
+            if body.note:
+                notes.set_run_note(conn, dag_id, run.run_id, body.note)
+    except InvalidRunId:
+        raise HTTPException(400, f"dag_run_id: {run_id_problem(body.dag_run_id)}; {RULE}") from None
+    except (trigger.ConfRefused, trigger.LogicalDateRefused) as exc:
+        raise HTTPException(400, str(exc)) from None
+    except trigger.RunExists as exc:
+        raise HTTPException(409, str(exc)) from None
+    audit_note(request, f"{dag_id}/{run.run_id}")
+    with store.read() as conn:
+        return dag_run_response(conn, run_reads.get_run(conn, dag_id, run.run_id))
+
+
+@router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DAGRunResponse)
+def patch_dag_run(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    body: DAGRunPatchBody,
+    user: Editor,
+    update_mask: Annotated[list[str] | None, Query(max_length=10)] = None,
+) -> DAGRunResponse:
+    """Mark the run success (every task) or failed (every unfinished task), and/or set its
+    note. ``queued`` is refused: clear the run instead, so its tasks run again."""
+    require_dag(user, dag_id, EDIT)
+    given = body.model_fields_set
+    fields = set(update_mask) if update_mask else given
+    unknown = fields - {"state", "note"}
+    if unknown:
+        raise HTTPException(400, f"Invalid fields to update: {sorted(unknown)}")
+    if "state" in fields and body.state == "queued":
+        raise HTTPException(
+            400,
+            "state: Conveyor does not set a run back to queued alone; clear it (POST "
+            f"/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/clear) to run its tasks again",
+        )
+    store = get_store(request)
+    with store.write() as conn:
+        if "state" in fields and body.state is not None:
+            manual.mark_run(
+                conn, dag_id, dag_run_id, TaskState(body.state), Actor(f"user:{user.username}")
+            )
+        if "note" in fields:
+            notes.set_run_note(conn, dag_id, dag_run_id, body.note)
+    with store.read() as conn:
+        return dag_run_response(conn, run_reads.get_run(conn, dag_id, dag_run_id))
+
+
+@router.post(
+    "/dags/{dag_id}/dagRuns/{dag_run_id}/clear",
+    response_model=ClearTaskInstanceCollectionResponse | DAGRunResponse,
+    name="clear_run",
+)
+def clear_dag_run(
+    request: Request, dag_id: DagIdPath, dag_run_id: RunIdPath, body: DAGRunClearBody, user: Editor
+) -> Any:
+    """Clear the run's task instances (or only the failed ones) so they run again. With
+    ``dry_run`` (the default, as Airflow's) nothing changes: the answer lists the task
+    instances that would be cleared."""
+    require_dag(user, dag_id, EDIT)
+    if body.only_new or body.run_on_latest_version:
+        raise HTTPException(
+            400,
+            "only_new and run_on_latest_version: Conveyor clears on the run's own DAG version "
+            "and clears every task instance (or only the failed ones)",
+        )
+    store = get_store(request)
+    actor = Actor(f"user:{user.username}")
+
+    def clear(conn: Connection) -> bulk_manual.Outcome:
+        return bulk_manual.clear_runs(
+            conn, [RunRef(dag_id, dag_run_id)], actor, only_failed=body.only_failed
+        )
+
+    if body.dry_run:
+        outcome = dry_run(store, clear)
+        with store.read() as conn:
+            return cleared_instances(conn, outcome)
+    with store.write() as conn:
+        clear(conn)
+        if body.note is not None:
+            notes.set_run_note(conn, dag_id, dag_run_id, body.note)
+    with store.read() as conn:
+        return dag_run_response(conn, run_reads.get_run(conn, dag_id, dag_run_id))
+
+
+@router.delete("/dags/{dag_id}/dagRuns/{dag_run_id}", status_code=204, name="delete_run")
+def delete_dag_run(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    user: Editor,
+    after: BackgroundTasks,
+) -> Response:
+    """Delete a finished run with its task instances, tries, XComs and logs; a queued or
+    running one is refused (409): mark it failed first."""
+    require_dag(user, dag_id, EDIT)
+    try:
+        with get_store(request).write() as conn:
+            gone = run_deletion.delete_run(conn, dag_id, dag_run_id)
+    except run_deletion.RunNotFinished as exc:
+        raise HTTPException(409, str(exc)) from None
+    after.add_task(delete_try_logs, get_settings(request), gone.log_paths)
+    return Response(status_code=204, background=after)

@@ -1,0 +1,281 @@
+"""``/api/v2/dags``: list, get, details, pause and unpause (one or many), delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from conveyor.store import dag_actions, runs
+from conveyor.store.engine import Connection
+from conveyor.store.reads import dags as dag_reads
+from conveyor.web import audit_trail, dag_list
+from conveyor.web.airflow_api.common import (
+    EDIT,
+    DagIdPath,
+    Editor,
+    Limit,
+    Offset,
+    OrderBy,
+    Page,
+    Reader,
+    contains,
+    refusing,
+    require_dag,
+    visible_dag_ids,
+)
+from conveyor.web.airflow_api.dag_shapes import (
+    DAGCollectionResponse,
+    DAGDetailsResponse,
+    DAGPatchBody,
+    DAGResponse,
+    dag_details,
+    dag_response,
+)
+from conveyor.web.auth import User
+from conveyor.web.dag_list import DagQuery, ListedDag
+from conveyor.web.deps import get_settings, get_store
+
+router = APIRouter(tags=["DAG"])
+
+DAG_ORDER = ("dag_id", "dag_display_name", "next_dagrun", "last_run_state", "last_run_start_date")
+#: Filters of Airflow's DAG list that Conveyor refuses (400) rather than ignores.
+UNSUPPORTED_DAG_FILTERS = (
+    "dag_display_name_prefix_pattern",
+    "has_import_errors",
+    "bundle_name",
+    "bundle_version",
+    "has_asset_schedule",
+    "asset_dependency",
+    *(
+        f"dag_run_{column}_{op}"
+        for column in ("start_date", "end_date")
+        for op in ("gte", "gt", "lte", "lt")
+    ),
+    "dag_run_state",
+    "is_favorite",
+    "timetable_type",
+)
+Words = Annotated[list[str] | None, Query(max_length=100)]
+Pattern = Annotated[str | None, Query(max_length=250)]
+
+
+def _matching(
+    conn: Connection,
+    user: User,
+    *,
+    tags: list[str] | None,
+    tags_match_mode: str | None,
+    owners: list[str] | None,
+    dag_id_pattern: str | None,
+    dag_id_prefix_pattern: str | None,
+    exclude_stale: bool,
+    paused: bool | None,
+    last_dag_run_state: str | None = None,
+    action: str = "viewer",
+) -> list[ListedDag]:
+    """The DAGs the filters select, among those ``user`` may see (or act on)."""
+    found = dag_list.list_dags(conn, DagQuery(include_inactive=not exclude_stale)).dags
+    allowed = set(visible_dag_ids(user, [d.row.dag_id for d in found], action))
+    wanted_tags = set(tags or ())
+    wanted_owners = set(owners or ())
+    id_match = contains(dag_id_pattern) if dag_id_pattern else None
+    selected = []
+    for dag in found:
+        row = dag.row
+        if row.dag_id not in allowed:
+            continue
+        if wanted_tags:
+            have = set(row.tags)
+            if (tags_match_mode == "all" and not wanted_tags <= have) or (
+                tags_match_mode != "all" and not wanted_tags & have
+            ):
+                continue
+        if wanted_owners:
+            dag_owners = {o.strip() for o in (dag.facts.owner or "").split(",")}
+            if not wanted_owners & dag_owners:
+                continue
+        if id_match is not None and not id_match.search(row.dag_id):
+            continue
+        if dag_id_prefix_pattern and not row.dag_id.startswith(dag_id_prefix_pattern):
+            continue
+        if paused is not None and row.is_paused != paused:
+            continue
+        if last_dag_run_state and (
+            dag.last_run is None or dag.last_run.state != last_dag_run_state
+        ):
+            continue
+        selected.append(dag)
+    return selected
+
+
+def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> list[DAGResponse]:
+    folder = get_settings(request).dags_folder
+    return [
+        dag_response(
+            d.row, runs.serialized_dag(conn, d.row.version_hash), folder, d.facts.display_name
+        )
+        for d in dags
+    ]
+
+
+@router.get("/dags", response_model=DAGCollectionResponse, **refusing(*UNSUPPORTED_DAG_FILTERS))
+def get_dags(
+    request: Request,
+    user: Reader,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    tags: Words = None,
+    tags_match_mode: Literal["any", "all"] | None = None,
+    owners: Words = None,
+    dag_id_pattern: Pattern = None,
+    dag_id_prefix_pattern: Pattern = None,
+    dag_display_name_pattern: Pattern = None,
+    exclude_stale: bool = True,
+    paused: bool | None = None,
+    last_dag_run_state: Literal["queued", "running", "success", "failed"] | None = None,
+    order_by: OrderBy = None,
+) -> DAGCollectionResponse:
+    """DAGs, filtered and ordered as in Airflow; ``total_entries`` counts every match."""
+    page = Page.of(limit, offset, order_by, "dag_id")
+    with get_store(request).read() as conn:
+        found = _matching(
+            conn,
+            user,
+            tags=tags,
+            tags_match_mode=tags_match_mode,
+            owners=owners,
+            dag_id_pattern=dag_id_pattern,
+            dag_id_prefix_pattern=dag_id_prefix_pattern,
+            exclude_stale=exclude_stale,
+            paused=paused,
+            last_dag_run_state=last_dag_run_state,
+        )
+        if dag_display_name_pattern:
+            name_match = contains(dag_display_name_pattern)
+            found = [d for d in found if name_match.search(d.facts.display_name or d.row.dag_id)]
+        shown = page.apply(
+            found,
+            {
+                "dag_id": lambda d: d.row.dag_id,
+                "dag_display_name": lambda d: d.facts.display_name or d.row.dag_id,
+                "next_dagrun": lambda d: d.row.next_run_after,
+                "last_run_state": lambda d: d.last_run.state if d.last_run else None,
+                "last_run_start_date": lambda d: d.last_run.logical_date if d.last_run else None,
+            },
+        )
+        return DAGCollectionResponse(
+            dags=_responses(request, conn, shown), total_entries=len(found)
+        )
+
+
+@router.get("/dags/{dag_id}", response_model=DAGResponse)
+def get_dag(request: Request, dag_id: DagIdPath, user: Reader) -> DAGResponse:
+    require_dag(user, dag_id)
+    with get_store(request).read() as conn:
+        row = dag_reads.get_dag(conn, dag_id)
+        dag = runs.serialized_dag(conn, row.version_hash)
+    return dag_response(row, dag, get_settings(request).dags_folder)
+
+
+@router.get("/dags/{dag_id}/details", response_model=DAGDetailsResponse)
+def get_dag_details(request: Request, dag_id: DagIdPath, user: Reader) -> DAGDetailsResponse:
+    require_dag(user, dag_id)
+    with get_store(request).read() as conn:
+        row = dag_reads.get_dag(conn, dag_id)
+        dag = runs.serialized_dag(conn, row.version_hash)
+    return dag_details(row, dag, get_settings(request).dags_folder)
+
+
+def _check_mask(update_mask: list[str] | None) -> None:
+    for name in update_mask or ():
+        if name != "is_paused":
+            raise HTTPException(
+                400, f"Only `is_paused` field can be updated through the REST API, not {name!r}"
+            )
+
+
+@router.patch("/dags/{dag_id}", response_model=DAGResponse, name="patch_dag")
+def patch_dag(
+    request: Request,
+    dag_id: DagIdPath,
+    body: DAGPatchBody,
+    user: Editor,
+    update_mask: Words = None,
+) -> DAGResponse:
+    """Pause or unpause a DAG."""
+    _check_mask(update_mask)
+    require_dag(user, dag_id, EDIT)
+    store = get_store(request)
+    with store.write() as conn:
+        dag_actions.set_paused(conn, dag_id, body.is_paused)
+    with store.read() as conn:
+        row = dag_reads.get_dag(conn, dag_id)
+        dag = runs.serialized_dag(conn, row.version_hash)
+    return dag_response(row, dag, get_settings(request).dags_folder)
+
+
+@router.patch("/dags", response_model=DAGCollectionResponse, name="patch_dags")
+def patch_dags(
+    request: Request,
+    body: DAGPatchBody,
+    user: Editor,
+    update_mask: Words = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    tags: Words = None,
+    tags_match_mode: Literal["any", "all"] | None = None,
+    owners: Words = None,
+    dag_id_pattern: Pattern = None,
+    dag_id_prefix_pattern: Pattern = None,
+    exclude_stale: bool = True,
+    paused: bool | None = None,
+) -> DAGCollectionResponse:
+    """Pause or unpause the page of DAGs the filters select (ordered by id), in one
+    transaction; the answer lists them as they are after the change."""
+    _check_mask(update_mask)
+    page = Page.of(limit, offset, None, "dag_id")
+    store = get_store(request)
+    with store.write() as conn:
+        found = _matching(
+            conn,
+            user,
+            tags=tags,
+            tags_match_mode=tags_match_mode,
+            owners=owners,
+            dag_id_pattern=dag_id_pattern,
+            dag_id_prefix_pattern=dag_id_prefix_pattern,
+            exclude_stale=exclude_stale,
+            paused=paused,
+            action=EDIT,
+        )
+        chosen = page.apply(found, {"dag_id": lambda d: d.row.dag_id})
+        changed = dag_actions.set_paused_many(conn, [d.row.dag_id for d in chosen], body.is_paused)
+    audit_trail.note_each(request, changed)
+    with store.read() as conn:
+        rows = {r.dag_id: r for r in dag_reads.list_dag_rows(conn, include_inactive=True)}
+        folder = get_settings(request).dags_folder
+        dags = [
+            dag_response(
+                rows[d.row.dag_id],
+                runs.serialized_dag(conn, d.row.version_hash),
+                folder,
+                d.facts.display_name,
+            )
+            for d in chosen
+        ]
+    return DAGCollectionResponse(dags=dags, total_entries=len(found))
+
+
+@router.delete("/dags/{dag_id}", status_code=200)
+def delete_dag(request: Request, dag_id: DagIdPath, user: Editor) -> Response:
+    """Refused: Conveyor keeps a DAG while its file is in the DAG folder."""
+    require_dag(user, dag_id, EDIT)
+    with get_store(request).read() as conn:
+        dag_reads.get_dag(conn, dag_id)  # 404 for an unknown DAG
+    raise HTTPException(
+        501,
+        f"DELETE /api/v2/dags/{dag_id}: Conveyor does not delete a DAG's records; remove its "
+        "file from the DAG folder (it becomes stale) and delete its finished runs with "
+        f"DELETE /api/v2/dags/{dag_id}/dagRuns/{{dag_run_id}}",
+    )

@@ -1,0 +1,172 @@
+"""DAG runs as Airflow's API answers them (``DAGRunResponse`` and the bodies it takes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from conveyor.store.engine import Connection
+from conveyor.store.reads.runs import RunListing
+from conveyor.store.runs import serialized_dag
+from conveyor.web.airflow_api.common import utc
+from conveyor.web.strict_json import StrictDict
+
+RunState = Literal["queued", "running", "success", "failed"]
+#: Conveyor's run types under Airflow's names.
+RUN_TYPES = {"dataset_triggered": "asset_triggered"}
+Note = Annotated[str | None, Field(max_length=1000)]
+
+
+class DAGRunResponse(BaseModel):
+    dag_run_id: str
+    dag_id: str
+    logical_date: datetime | None
+    queued_at: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
+    duration: float | None
+    data_interval_start: datetime | None
+    data_interval_end: datetime | None
+    run_after: datetime
+    last_scheduling_decision: datetime | None = None
+    run_type: str
+    state: RunState
+    triggered_by: str | None
+    triggering_user_name: str | None
+    conf: dict[str, Any] | None
+    note: str | None
+    dag_versions: list[dict[str, Any]] = Field(default_factory=list)
+    bundle_version: str | None = None
+    dag_display_name: str
+    partition_key: str | None = None
+    partition_date: datetime | None = None
+
+
+class DAGRunCollectionResponse(BaseModel):
+    dag_runs: list[DAGRunResponse]
+    total_entries: int | None
+
+
+class TriggerDAGRunPostBody(BaseModel):
+    """Airflow's body; ``logical_date`` must be given (``null``: none, Conveyor takes now)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dag_run_id: str | None = Field(default=None, min_length=1, max_length=250)
+    data_interval_start: datetime | None = None
+    data_interval_end: datetime | None = None
+    logical_date: datetime | None
+    run_after: datetime | None = None
+    conf: StrictDict | None = None
+    note: Note = None
+    partition_key: str | None = None
+
+
+class DAGRunPatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["queued", "success", "failed"] | None = None
+    note: Note = None
+
+
+class DAGRunClearBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = True
+    only_failed: bool = False
+    only_new: bool = False
+    run_on_latest_version: bool | None = None
+    note: Note = None
+
+
+Bound = datetime | None
+
+
+class DAGRunsBatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_by: str | None = Field(default=None, max_length=50)
+    page_offset: int = Field(default=0, ge=0, le=2**31 - 1)
+    page_limit: int = Field(default=100, ge=0)
+    dag_ids: list[Annotated[str, Field(max_length=250)]] | None = None
+    states: list[RunState | None] | None = None
+    run_after_gte: Bound = None
+    run_after_gt: Bound = None
+    run_after_lte: Bound = None
+    run_after_lt: Bound = None
+    logical_date_gte: Bound = None
+    logical_date_gt: Bound = None
+    logical_date_lte: Bound = None
+    logical_date_lt: Bound = None
+    start_date_gte: Bound = None
+    start_date_gt: Bound = None
+    start_date_lte: Bound = None
+    start_date_lt: Bound = None
+    end_date_gte: Bound = None
+    end_date_gt: Bound = None
+    end_date_lte: Bound = None
+    end_date_lt: Bound = None
+    duration_gte: float | None = None
+    duration_gt: float | None = None
+    duration_lte: float | None = None
+    duration_lt: float | None = None
+    conf_contains: str | None = Field(default=None, max_length=1000)
+
+
+def triggered_by(run: RunListing) -> tuple[str | None, str | None]:
+    """Airflow's ``triggered_by`` and ``triggering_user_name`` of a run."""
+    creator = run.created_by or ""
+    if run.run_type == "scheduled":
+        return "timetable", None
+    if run.run_type == "backfill":
+        return "backfill", creator.removeprefix("user:") or None
+    if run.run_type == "dataset_triggered":
+        return "asset", None
+    if creator.startswith("user:"):
+        return "rest_api", creator.removeprefix("user:")
+    if creator.startswith("cli"):
+        return "cli", None
+    if creator.startswith(("task:", "operator")):
+        return "operator", None
+    return "rest_api", None
+
+
+def run_after(run: RunListing) -> datetime:
+    """When the run was due: a scheduled run at the end of its interval, any other at its
+    logical date."""
+    when = run.data_interval_end if run.run_type == "scheduled" else run.logical_date
+    value = utc(when)
+    assert value is not None
+    return value
+
+
+def duration(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def dag_run_response(conn: Connection, run: RunListing) -> DAGRunResponse:
+    by, user = triggered_by(run)
+    dag = serialized_dag(conn, run.version_hash)
+    return DAGRunResponse(
+        dag_run_id=run.run_id,
+        dag_id=run.dag_id,
+        logical_date=utc(run.logical_date),
+        queued_at=utc(run.queued_at),
+        start_date=utc(run.start_date),
+        end_date=utc(run.end_date),
+        duration=duration(run.start_date, run.end_date),
+        data_interval_start=utc(run.data_interval_start),
+        data_interval_end=utc(run.data_interval_end),
+        run_after=run_after(run),
+        run_type=RUN_TYPES.get(run.run_type, run.run_type),
+        state=run.state,  # type: ignore[arg-type]  # Conveyor's run states are Airflow's
+        triggered_by=by,
+        triggering_user_name=user,
+        conf=run.conf or {},
+        note=run.user_note,
+        dag_display_name=dag.display_name or run.dag_id,
+    )

@@ -1,0 +1,542 @@
+"""``/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances``: list (``~`` for every DAG
+or run), batch list, get (per map index), mapped instances, tries, patch state and note
+(with ``dry_run``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+
+from conveyor.states import TaskState
+from conveyor.store import manual, notes
+from conveyor.store.engine import Connection
+from conveyor.store.reads import runs as run_reads
+from conveyor.store.reads import tasks as task_reads
+from conveyor.store.reads.runs import RunListing
+from conveyor.store.reads.tasks import InstanceRow
+from conveyor.store.runs import serialized_dag
+from conveyor.store.transitions import Actor
+from conveyor.web.airflow_api.common import (
+    ALL,
+    EDIT,
+    DagIdPath,
+    Editor,
+    Limit,
+    Offset,
+    OrderBy,
+    Page,
+    Reader,
+    RunIdPath,
+    TaskIdPath,
+    aware,
+    bounds,
+    dry_run,
+    refusing,
+    require_dag,
+)
+from conveyor.web.airflow_api.ti_listing import TI_FIELDS, TiQuery, find_instances, list_instances
+from conveyor.web.airflow_api.ti_shapes import (
+    PatchTaskInstanceBody,
+    TaskInstanceCollectionResponse,
+    TaskInstanceHistoryCollectionResponse,
+    TaskInstanceHistoryResponse,
+    TaskInstanceResponse,
+    TaskInstancesBatchBody,
+    run_instances,
+    ti_response,
+    try_response,
+)
+from conveyor.web.auth import User
+from conveyor.web.deps import get_store
+
+router = APIRouter(tags=["Task Instance"])
+
+BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
+MapIndexPath = Annotated[int, Path(ge=-1, le=2**31 - 1)]
+TryNumberPath = Annotated[int, Path(ge=0, le=2**31 - 1)]
+Pattern = Annotated[str | None, Query(max_length=250)]
+Names = Annotated[list[str] | None, Query(max_length=100)]
+#: Filters of Airflow's task instance list that Conveyor refuses (400) rather than ignores.
+UNSUPPORTED_TI_FILTERS = (
+    "cursor",
+    "updated_at_gte",
+    "updated_at_gt",
+    "updated_at_lte",
+    "updated_at_lt",
+    "task_display_name_prefix_pattern",
+    "task_group_id",
+    "dag_id_prefix_pattern",
+    "run_id_prefix_pattern",
+    "pool_name_pattern",
+    "pool_name_prefix_pattern",
+    "queue_name_pattern",
+    "queue_name_prefix_pattern",
+    "executor",
+    "version_number",
+    "operator_name_pattern",
+    "operator_name_prefix_pattern",
+    "rendered_map_index_pattern",
+    "rendered_map_index_prefix_pattern",
+)
+#: listMapped takes the list's filters; Conveyor applies none of them there.
+UNSUPPORTED_MAPPED_FILTERS = (
+    *UNSUPPORTED_TI_FILTERS,
+    *(
+        f"{column}_{op}"
+        for column in ("run_after", "logical_date", "start_date", "end_date", "duration")
+        for op in ("gte", "gt", "lte", "lt")
+    ),
+    "state",
+    "pool",
+    "queue",
+    "operator",
+    "map_index",
+    "try_number",
+)
+TI_STATES = {s.value for s in TaskState} - {"none"}
+
+
+def _states(given: list[str] | None) -> tuple[str | None, ...]:
+    """Airflow's state names (``none`` or ``no_status``: not set yet)."""
+    found: list[str | None] = []
+    for value in given or ():
+        for name in value.split(","):
+            if name in ("none", "no_status", "null"):
+                found.append(None)
+            elif name in TI_STATES:
+                found.append(name)
+            elif name:
+                raise HTTPException(
+                    422,
+                    f"state: {name!r} is not a task instance state "
+                    f"({', '.join(sorted(TI_STATES))})",
+                )
+    return tuple(found)
+
+
+@router.get(
+    BASE,
+    response_model=TaskInstanceCollectionResponse,
+    **refusing(*UNSUPPORTED_TI_FILTERS),
+)
+def get_task_instances(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    user: Reader,
+    dates: Annotated[
+        dict[str, Any], Depends(bounds("run_after", "logical_date", "start_date", "end_date"))
+    ],
+    durations: Annotated[dict[str, Any], Depends(bounds("duration", kind=float))],
+    task_id: Annotated[str | None, Query(max_length=250)] = None,
+    task_display_name_pattern: Pattern = None,
+    dag_id_pattern: Pattern = None,
+    run_id_pattern: Pattern = None,
+    state: Names = None,
+    pool: Names = None,
+    queue: Names = None,
+    try_number: Annotated[list[int] | None, Query()] = None,
+    operator: Names = None,
+    map_index: Annotated[list[int] | None, Query()] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order_by: OrderBy = None,
+) -> TaskInstanceCollectionResponse:
+    """Task instances of a run; ``~`` for the DAG, the run or both lists across them."""
+    if dag_id != ALL:
+        require_dag(user, dag_id)
+    page = Page.of(limit, offset, order_by, "map_index")
+    query = TiQuery(
+        dag_id=None if dag_id == ALL else dag_id,
+        run_id=None if dag_run_id == ALL else dag_run_id,
+        task_ids=(task_id,) if task_id else (),
+        states=_states(state),
+        bounds=dates,
+        durations=durations,
+        pools=tuple(pool or ()),
+        queues=tuple(queue or ()),
+        map_indexes=tuple(map_index or ()),
+        try_numbers=tuple(try_number or ()),
+        operators=tuple(operator or ()),
+        dag_id_pattern=dag_id_pattern,
+        run_id_pattern=run_id_pattern,
+        task_display_name_pattern=task_display_name_pattern,
+    )
+    with get_store(request).read() as conn:
+        if dag_id != ALL and dag_run_id != ALL:
+            run_reads.get_run(conn, dag_id, dag_run_id)  # 404 for an unknown run
+        shown, total = list_instances(conn, user, query, page)
+    return TaskInstanceCollectionResponse(task_instances=shown, total_entries=total)
+
+
+@router.post(BASE + "/list", response_model=TaskInstanceCollectionResponse)
+def get_task_instances_batch(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    body: TaskInstancesBatchBody,
+    user: Reader,
+) -> TaskInstanceCollectionResponse:
+    """Task instances across DAGs and runs (the path's are ``~``), filtered by the body."""
+    if body.executor:
+        raise HTTPException(400, "executor: Conveyor does not filter task instances by executor")
+    values = body.model_dump()
+    dates = {
+        k: aware(k, v, "body")
+        for k, v in values.items()
+        if v is not None
+        and k.startswith(("run_after_", "logical_date_", "start_date_", "end_date_"))
+    }
+    page = Page.of(
+        body.page_limit, body.page_offset, [body.order_by] if body.order_by else None, "map_index"
+    )
+    dag_ids: list[str | None] = (
+        list(body.dag_ids) if body.dag_ids else [None if dag_id == ALL else dag_id]
+    )
+    run_ids: list[str | None] = (
+        list(body.dag_run_ids) if body.dag_run_ids else [None if dag_run_id == ALL else dag_run_id]
+    )
+    with get_store(request).read() as conn:
+        found = []
+        for one_dag in dag_ids:
+            if one_dag is not None:
+                require_dag(user, one_dag)
+            for one_run in run_ids:
+                query = TiQuery(
+                    dag_id=one_dag,
+                    run_id=one_run,
+                    task_ids=tuple(body.task_ids or ()),
+                    states=tuple(body.state or ()),
+                    bounds={k: v for k, v in dates.items() if v is not None},
+                    durations={
+                        k: v
+                        for k, v in values.items()
+                        if v is not None and k.startswith("duration_")
+                    },
+                    pools=tuple(body.pool or ()),
+                    queues=tuple(body.queue or ()),
+                )
+                found += find_instances(conn, user, query)
+        results, total = page.apply(found, TI_FIELDS), len(found)
+        return TaskInstanceCollectionResponse(
+            task_instances=[f.response() for f in results], total_entries=total
+        )
+
+
+def _instance(
+    conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> tuple[RunListing, InstanceRow]:
+    run = run_reads.get_run(conn, dag_id, run_id)
+    row = task_reads.instance(conn, run.id, task_id, map_index)
+    if row is None:
+        if map_index == -1 and task_reads.count_mapped(conn, run.id, task_id):
+            raise HTTPException(404, "Task instance is mapped, add the map_index value to the URL")
+        raise HTTPException(
+            404,
+            f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: "
+            f"`{task_id}` and map_index: `{map_index}` was not found",
+        )
+    return run, row
+
+
+def _one(
+    request: Request, user: User, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> TaskInstanceResponse:
+    require_dag(user, dag_id)
+    with get_store(request).read() as conn:
+        run, row = _instance(conn, dag_id, run_id, task_id, map_index)
+        found = ti_response(run, serialized_dag(conn, run.version_hash), row)
+        # The template fields its latest try rendered, masked (a list leaves them out).
+        rendered = task_reads.rendered_fields(conn, row.id, row.try_number)
+    if isinstance(rendered, dict):
+        found.rendered_fields = rendered
+    return found
+
+
+@router.get(BASE + "/{task_id}", response_model=TaskInstanceResponse)
+def get_task_instance(
+    request: Request, dag_id: DagIdPath, dag_run_id: RunIdPath, task_id: TaskIdPath, user: Reader
+) -> TaskInstanceResponse:
+    return _one(request, user, dag_id, dag_run_id, task_id, -1)
+
+
+@router.get(
+    BASE + "/{task_id}/listMapped",
+    response_model=TaskInstanceCollectionResponse,
+    **refusing(*UNSUPPORTED_MAPPED_FILTERS),
+)
+def get_mapped_task_instances(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    user: Reader,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order_by: OrderBy = None,
+) -> TaskInstanceCollectionResponse:
+    """The instances of a mapped task, by map index."""
+    require_dag(user, dag_id)
+    page = Page.of(limit, offset, order_by, "map_index")
+    with get_store(request).read() as conn:
+        run = run_reads.get_run(conn, dag_id, dag_run_id)
+        rows = task_reads.mapped_instances(conn, run.id, task_id)
+        if not rows:
+            raise HTTPException(404, f"Task id {task_id} is not mapped")
+        shown = run_instances(conn, run, rows)
+    ordered = page.apply(
+        shown,
+        {
+            "map_index": lambda t: t.map_index,
+            "state": lambda t: t.state,
+            "start_date": lambda t: t.start_date,
+            "end_date": lambda t: t.end_date,
+            "duration": lambda t: t.duration,
+            "try_number": lambda t: t.try_number,
+            "rendered_map_index": lambda t: t.rendered_map_index,
+        },
+    )
+    return TaskInstanceCollectionResponse(task_instances=ordered, total_entries=len(shown))
+
+
+def _tries(
+    request: Request, user: User, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> TaskInstanceHistoryCollectionResponse:
+    require_dag(user, dag_id)
+    with get_store(request).read() as conn:
+        run, row = _instance(conn, dag_id, run_id, task_id, map_index)
+        dag = serialized_dag(conn, run.version_hash)
+        found = sorted(task_reads.tries(conn, [row.id]), key=lambda t: t.try_number)
+    shown = [try_response(run, dag, row, attempt) for attempt in found]
+    return TaskInstanceHistoryCollectionResponse(task_instances=shown, total_entries=len(shown))
+
+
+def _try(
+    request: Request,
+    user: User,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    number: int,
+) -> TaskInstanceHistoryResponse:
+    require_dag(user, dag_id)
+    with get_store(request).read() as conn:
+        run, row = _instance(conn, dag_id, run_id, task_id, map_index)
+        attempt = task_reads.get_try(conn, row.id, number)
+        if attempt is None:
+            raise HTTPException(
+                404,
+                f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: "
+                f"`{task_id}`, try_number: `{number}` and map_index: `{map_index}` was not found",
+            )
+        return try_response(run, serialized_dag(conn, run.version_hash), row, attempt)
+
+
+@router.get(BASE + "/{task_id}/tries", response_model=TaskInstanceHistoryCollectionResponse)
+def get_task_instance_tries(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    user: Reader,
+    map_index: Annotated[int, Query(ge=-1, le=2**31 - 1)] = -1,
+) -> TaskInstanceHistoryCollectionResponse:
+    return _tries(request, user, dag_id, dag_run_id, task_id, map_index)
+
+
+@router.get(BASE + "/{task_id}/tries/{task_try_number}", response_model=TaskInstanceHistoryResponse)
+def get_task_instance_try_details(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    task_try_number: TryNumberPath,
+    user: Reader,
+    map_index: Annotated[int, Query(ge=-1, le=2**31 - 1)] = -1,
+) -> TaskInstanceHistoryResponse:
+    return _try(request, user, dag_id, dag_run_id, task_id, map_index, task_try_number)
+
+
+@router.get(
+    BASE + "/{task_id}/{map_index:int}/tries", response_model=TaskInstanceHistoryCollectionResponse
+)
+def get_mapped_task_instance_tries(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    map_index: MapIndexPath,
+    user: Reader,
+) -> TaskInstanceHistoryCollectionResponse:
+    return _tries(request, user, dag_id, dag_run_id, task_id, map_index)
+
+
+@router.get(
+    BASE + "/{task_id}/{map_index:int}/tries/{task_try_number}",
+    response_model=TaskInstanceHistoryResponse,
+)
+def get_mapped_task_instance_try_details(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    map_index: MapIndexPath,
+    task_try_number: TryNumberPath,
+    user: Reader,
+) -> TaskInstanceHistoryResponse:
+    return _try(request, user, dag_id, dag_run_id, task_id, map_index, task_try_number)
+
+
+@router.get(BASE + "/{task_id}/{map_index:int}", response_model=TaskInstanceResponse)
+def get_mapped_task_instance(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    map_index: MapIndexPath,
+    user: Reader,
+) -> TaskInstanceResponse:
+    return _one(request, user, dag_id, dag_run_id, task_id, map_index)
+
+
+def _patch(
+    request: Request,
+    user: User,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int | None,
+    body: PatchTaskInstanceBody,
+    update_mask: list[str] | None,
+    preview: bool,
+) -> TaskInstanceCollectionResponse:
+    """Mark the task instance (every instance of a mapped task, without ``map_index``)
+    success or failed, and/or set its note; ``preview``: only say which would change."""
+    require_dag(user, dag_id, EDIT)
+    fields = set(update_mask) if update_mask else body.model_fields_set
+    unknown = fields - {
+        "new_state",
+        "note",
+        "include_upstream",
+        "include_downstream",
+        "include_future",
+        "include_past",
+    }
+    if unknown:
+        raise HTTPException(400, f"Invalid fields to update: {sorted(unknown)}")
+    related = [
+        n
+        for n in ("include_upstream", "include_downstream", "include_future", "include_past")
+        if getattr(body, n)
+    ]
+    if related:
+        raise HTTPException(
+            400,
+            f"{', '.join(related)}: Conveyor marks the task instance alone; mark the others "
+            "too, or clear with POST /api/v2/dags/{dag_id}/clearTaskInstances",
+        )
+    state = body.new_state if "new_state" in fields else None
+    if state is not None and state not in ("success", "failed"):
+        raise HTTPException(
+            400, f"new_state: Conveyor marks a task instance success or failed, not {state!r}"
+        )
+    store = get_store(request)
+    actor = Actor(f"user:{user.username}")
+
+    def change(conn: Connection) -> None:
+        if state is not None:
+            manual.mark(conn, dag_id, run_id, task_id, TaskState(state), actor, map_index)
+        if "note" in fields:
+            notes.set_task_note(
+                conn, dag_id, run_id, task_id, body.note, -1 if map_index is None else map_index
+            )
+
+    with store.read() as conn:
+        run = run_reads.get_run(conn, dag_id, run_id)
+        before = [
+            r
+            for r in task_reads.instances(conn, run.id)
+            if r.task_id == task_id and (map_index is None or r.map_index == map_index)
+        ]
+        if not before:
+            _instance(conn, dag_id, run_id, task_id, -1 if map_index is None else map_index)
+    if preview:
+        dry_run(store, change)
+        with store.read() as conn:
+            shown = run_instances(conn, run, before)
+        return TaskInstanceCollectionResponse(task_instances=shown, total_entries=len(shown))
+    with store.write() as conn:
+        change(conn)
+    with store.read() as conn:
+        keys = {(r.task_id, r.map_index) for r in before}
+        after = [r for r in task_reads.instances(conn, run.id) if (r.task_id, r.map_index) in keys]
+        shown = run_instances(conn, run, after)
+    return TaskInstanceCollectionResponse(task_instances=shown, total_entries=len(shown))
+
+
+Mask = Annotated[list[str] | None, Query(max_length=10)]
+MapIndexQuery = Annotated[int | None, Query(ge=-1, le=2**31 - 1)]
+
+
+@router.patch(BASE + "/{task_id}", response_model=TaskInstanceCollectionResponse, name="mark_task")
+def patch_task_instance(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    body: PatchTaskInstanceBody,
+    user: Editor,
+    map_index: MapIndexQuery = None,
+    update_mask: Mask = None,
+) -> TaskInstanceCollectionResponse:
+    return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, False)
+
+
+@router.patch(BASE + "/{task_id}/dry_run", response_model=TaskInstanceCollectionResponse)
+def patch_task_instance_dry_run(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    body: PatchTaskInstanceBody,
+    user: Editor,
+    map_index: MapIndexQuery = None,
+    update_mask: Mask = None,
+) -> TaskInstanceCollectionResponse:
+    return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, True)
+
+
+@router.patch(
+    BASE + "/{task_id}/{map_index:int}",
+    response_model=TaskInstanceCollectionResponse,
+    name="mark_task",
+)
+def patch_task_instance_by_map_index(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    map_index: MapIndexPath,
+    body: PatchTaskInstanceBody,
+    user: Editor,
+    update_mask: Mask = None,
+) -> TaskInstanceCollectionResponse:
+    return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, False)
+
+
+@router.patch(
+    BASE + "/{task_id}/{map_index:int}/dry_run", response_model=TaskInstanceCollectionResponse
+)
+def patch_task_instance_dry_run_by_map_index(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    map_index: MapIndexPath,
+    body: PatchTaskInstanceBody,
+    user: Editor,
+    update_mask: Mask = None,
+) -> TaskInstanceCollectionResponse:
+    return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, True)

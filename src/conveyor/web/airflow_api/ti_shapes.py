@@ -1,0 +1,304 @@
+"""Task instances and their tries as Airflow's API answers them (``TaskInstanceResponse``,
+``TaskInstanceHistoryResponse``), made from Conveyor's task instance and try rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from conveyor.serialized import SerializedDag
+from conveyor.store import bulk_manual
+from conveyor.store.engine import Connection
+from conveyor.store.reads import runs as run_reads
+from conveyor.store.reads import tasks as task_reads
+from conveyor.store.reads.runs import RunListing
+from conveyor.store.reads.tasks import InstanceRow, TryRow
+from conveyor.store.runs import serialized_dag
+from conveyor.web.airflow_api.common import utc
+from conveyor.web.airflow_api.run_shapes import duration, run_after
+
+#: Conveyor's task state with no Airflow name (created, waiting for its upstream): null.
+NO_STATE = "none"
+
+
+class TaskInstanceResponse(BaseModel):
+    id: str
+    task_id: str
+    dag_id: str
+    dag_run_id: str
+    map_index: int
+    logical_date: datetime | None
+    run_after: datetime
+    start_date: datetime | None
+    end_date: datetime | None
+    duration: float | None
+    state: str | None
+    try_number: int
+    max_tries: int
+    task_display_name: str
+    dag_display_name: str
+    hostname: str | None
+    unixname: str | None = None
+    pool: str
+    pool_slots: int
+    queue: str | None
+    priority_weight: int | None
+    operator: str | None
+    operator_name: str | None
+    queued_when: datetime | None
+    scheduled_when: datetime | None
+    pid: int | None
+    executor: str | None = None
+    executor_config: str = "{}"
+    note: str | None
+    rendered_map_index: str | None
+    rendered_fields: dict[str, Any] = {}
+    trigger: dict[str, Any] | None = None
+    triggerer_job: dict[str, Any] | None = None
+    dag_version: dict[str, Any] | None = None
+
+
+class TaskInstanceCollectionResponse(BaseModel):
+    task_instances: list[TaskInstanceResponse]
+    total_entries: int | None
+
+
+class ClearTaskInstanceCollectionResponse(BaseModel):
+    task_instances: list[TaskInstanceResponse]
+    total_entries: int
+
+
+class TaskInstanceHistoryResponse(BaseModel):
+    task_id: str
+    dag_id: str
+    dag_run_id: str
+    map_index: int
+    start_date: datetime | None
+    end_date: datetime | None
+    duration: float | None
+    state: str | None
+    try_number: int
+    max_tries: int
+    task_display_name: str
+    dag_display_name: str
+    hostname: str | None
+    unixname: str | None = None
+    pool: str
+    pool_slots: int
+    queue: str | None
+    priority_weight: int | None
+    operator: str | None
+    operator_name: str | None
+    queued_when: datetime | None
+    scheduled_when: datetime | None
+    pid: int | None
+    executor: str | None = None
+    executor_config: str = "{}"
+    dag_version: dict[str, Any] | None = None
+
+
+class TaskInstanceHistoryCollectionResponse(BaseModel):
+    task_instances: list[TaskInstanceHistoryResponse]
+    total_entries: int
+
+
+def instance_uuid(ti_id: int) -> str:
+    """A stable UUID for a task instance (Airflow's ids are UUIDs, Conveyor's numbers)."""
+    return str(uuid.UUID(int=ti_id))
+
+
+def airflow_state(state: str | None) -> str | None:
+    return None if state in (None, NO_STATE) else state
+
+
+def _task_fields(dag: SerializedDag, task_id: str) -> dict[str, Any]:
+    task = dag.tasks.get(task_id)
+    if task is None:  # a task the run's version had, which this one lost: none of its facts
+        return {
+            "task_display_name": task_id,
+            "pool": "default_pool",
+            "pool_slots": 1,
+            "priority_weight": None,
+            "operator": None,
+            "operator_name": None,
+        }
+    return {
+        "task_display_name": task.display_name,
+        "pool": task.pool,
+        "pool_slots": task.pool_slots,
+        "priority_weight": task.priority_weight,
+        "operator": task.operator_name,
+        "operator_name": task.operator_name,
+    }
+
+
+def ti_response(run: RunListing, dag: SerializedDag, row: InstanceRow) -> TaskInstanceResponse:
+    return TaskInstanceResponse(
+        id=instance_uuid(row.id),
+        task_id=row.task_id,
+        dag_id=run.dag_id,
+        dag_run_id=run.run_id,
+        map_index=row.map_index,
+        logical_date=utc(run.logical_date),
+        run_after=run_after(run),
+        start_date=utc(row.start_date),
+        end_date=utc(row.end_date),
+        duration=duration(row.start_date, row.end_date),
+        state=airflow_state(row.state),
+        try_number=row.try_number,
+        max_tries=max(row.max_tries - 1, 0),
+        dag_display_name=dag.display_name or run.dag_id,
+        hostname=row.hostname,
+        queue=row.queue,
+        queued_when=utc(row.queued_at),
+        scheduled_when=utc(row.scheduled_at),
+        pid=row.pid,
+        note=row.user_note,
+        rendered_map_index=row.rendered_map_index,
+        **_task_fields(dag, row.task_id),
+    )
+
+
+def try_response(
+    run: RunListing, dag: SerializedDag, row: InstanceRow, attempt: TryRow
+) -> TaskInstanceHistoryResponse:
+    """A try, as Airflow's task instance history shows it; the current try as its
+    instance is now."""
+    return TaskInstanceHistoryResponse(
+        task_id=row.task_id,
+        dag_id=run.dag_id,
+        dag_run_id=run.run_id,
+        map_index=row.map_index,
+        start_date=utc(attempt.start_date),
+        end_date=utc(attempt.end_date),
+        duration=attempt.duration
+        if attempt.duration is not None
+        else duration(attempt.start_date, attempt.end_date),
+        state=airflow_state(attempt.state),
+        try_number=attempt.try_number,
+        max_tries=max(row.max_tries - 1, 0),
+        dag_display_name=dag.display_name or run.dag_id,
+        hostname=attempt.hostname,
+        queue=row.queue,
+        queued_when=utc(row.queued_at) if attempt.try_number == row.try_number else None,
+        scheduled_when=utc(row.scheduled_at) if attempt.try_number == row.try_number else None,
+        pid=attempt.pid,
+        **_task_fields(dag, row.task_id),
+    )
+
+
+def run_instances(
+    conn: Connection, run: RunListing, rows: Iterable[InstanceRow] | None = None
+) -> list[TaskInstanceResponse]:
+    """The run's task instances (or ``rows`` of it) in Airflow's shape."""
+    dag = serialized_dag(conn, run.version_hash)
+    found = task_reads.instances(conn, run.id) if rows is None else rows
+    return [ti_response(run, dag, r) for r in found]
+
+
+def cleared_instances(
+    conn: Connection, outcome: bulk_manual.Outcome
+) -> ClearTaskInstanceCollectionResponse:
+    """The task instances a clear changed (or, in a dry run, would change), as they are."""
+    wanted: dict[tuple[str, str], set[tuple[str, int]]] = {}
+    for change in outcome.changed:
+        wanted.setdefault((change.dag_id, change.run_id), set()).add(
+            (change.task_id, change.map_index)
+        )
+    found: list[TaskInstanceResponse] = []
+    for (dag_id, run_id), keys in wanted.items():
+        run = run_reads.get_run(conn, dag_id, run_id)
+        rows = [r for r in task_reads.instances(conn, run.id) if (r.task_id, r.map_index) in keys]
+        found += run_instances(conn, run, rows)
+    return ClearTaskInstanceCollectionResponse(task_instances=found, total_entries=len(found))
+
+
+Bound = datetime | None
+MutableState = Literal[
+    "removed",
+    "scheduled",
+    "queued",
+    "running",
+    "success",
+    "restarting",
+    "failed",
+    "up_for_retry",
+    "up_for_reschedule",
+    "upstream_failed",
+    "skipped",
+    "deferred",
+    "awaiting_input",
+]
+
+
+class PatchTaskInstanceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_state: MutableState | None = None
+    note: Annotated[str | None, Field(max_length=1000)] = None
+    include_upstream: bool = False
+    include_downstream: bool = False
+    include_future: bool = False
+    include_past: bool = False
+
+
+Name = Annotated[str, Field(max_length=250)]
+
+
+class TaskInstancesBatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dag_ids: list[Name] | None = None
+    dag_run_ids: list[Name] | None = None
+    task_ids: list[Name] | None = None
+    state: list[MutableState | None] | None = None
+    run_after_gte: Bound = None
+    run_after_gt: Bound = None
+    run_after_lte: Bound = None
+    run_after_lt: Bound = None
+    logical_date_gte: Bound = None
+    logical_date_gt: Bound = None
+    logical_date_lte: Bound = None
+    logical_date_lt: Bound = None
+    start_date_gte: Bound = None
+    start_date_gt: Bound = None
+    start_date_lte: Bound = None
+    start_date_lt: Bound = None
+    end_date_gte: Bound = None
+    end_date_gt: Bound = None
+    end_date_lte: Bound = None
+    end_date_lt: Bound = None
+    duration_gte: float | None = None
+    duration_gt: float | None = None
+    duration_lte: float | None = None
+    duration_lt: float | None = None
+    pool: list[Name] | None = None
+    queue: list[Name] | None = None
+    executor: list[Name] | None = None
+    page_offset: int = Field(default=0, ge=0, le=2**31 - 1)
+    page_limit: int = Field(default=100, ge=0)
+    order_by: str | None = Field(default=None, max_length=50)
+
+
+class ClearTaskInstancesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = True
+    start_date: Bound = None
+    end_date: Bound = None
+    only_failed: bool = True
+    only_running: bool = False
+    reset_dag_runs: bool = True
+    task_ids: list[Name | tuple[Name, int]] | None = None
+    dag_run_id: Name | None = None
+    include_upstream: bool = False
+    include_downstream: bool = False
+    include_future: bool = False
+    include_past: bool = False
+    run_on_latest_version: bool | None = None
+    prevent_running_task: bool = False
+    note: Annotated[str | None, Field(max_length=1000)] = None

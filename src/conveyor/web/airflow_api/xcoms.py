@@ -1,0 +1,298 @@
+"""``/api/v2/.../xcomEntries``: list (``~`` for any DAG, run or task), get, add, change
+and delete XCom values. Values are JSON (Conveyor keeps XComs as strict JSON) and shown
+masked where they hold a secret, as everywhere a person reads them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from conveyor.store import xcom as xcom_rows
+from conveyor.store.engine import Connection
+from conveyor.store.reads import runs as run_reads
+from conveyor.store.reads import tasks as task_reads
+from conveyor.store.reads import xcom_entries
+from conveyor.store.reads.runs import RunListing
+from conveyor.store.reads.xcom_entries import XComEntryFilter, XComEntryRow
+from conveyor.store.runs import serialized_dag
+from conveyor.strict_json import NotStrictJson
+from conveyor.web.airflow_api.common import (
+    ALL,
+    EDIT,
+    DagIdPath,
+    Editor,
+    Limit,
+    Offset,
+    Page,
+    Reader,
+    RunIdPath,
+    TaskIdPath,
+    bounds,
+    require_dag,
+    utc,
+)
+from conveyor.web.airflow_api.run_shapes import run_after
+from conveyor.web.airflow_api.xcom_listing import XComListQuery, list_xcoms
+from conveyor.web.deps import get_store
+
+router = APIRouter(tags=["XCom"])
+
+BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries"
+KeyPath = Annotated[str, Field(max_length=512)]
+Pattern = Annotated[str | None, Query(max_length=250)]
+MapIndex = Annotated[int, Query(ge=-1, le=2**31 - 1)]
+
+
+class XComResponse(BaseModel):
+    key: str
+    timestamp: datetime
+    logical_date: datetime | None
+    map_index: int
+    task_id: str
+    dag_id: str
+    run_id: str
+    dag_display_name: str
+    task_display_name: str
+    run_after: datetime
+
+
+class XComResponseNative(XComResponse):
+    value: Any
+
+
+class XComCollectionResponse(BaseModel):
+    xcom_entries: list[XComResponse]
+    total_entries: int
+
+
+class XComCreateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=512)
+    value: Any
+    map_index: int = Field(default=-1, ge=-1, le=2**31 - 1)
+
+
+class XComUpdateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: Any
+    map_index: int = Field(default=-1, ge=-1, le=2**31 - 1)
+
+
+class _Described:
+    """Runs and display names, each read once per answer."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.runs: dict[tuple[str, str], RunListing] = {}
+
+    def response(self, row: XComEntryRow, *, with_value: bool = False) -> XComResponse:
+        key = (row.dag_id, row.run_id)
+        if key not in self.runs:
+            self.runs[key] = run_reads.get_run(self.conn, row.dag_id, row.run_id)
+        run = self.runs[key]
+        dag = serialized_dag(self.conn, run.version_hash)
+        task = dag.tasks.get(row.task_id)
+        fields: dict[str, Any] = {
+            "key": row.key,
+            "timestamp": utc(row.created_at),
+            "logical_date": utc(run.logical_date),
+            "map_index": row.map_index,
+            "task_id": row.task_id,
+            "dag_id": row.dag_id,
+            "run_id": row.run_id,
+            "dag_display_name": dag.display_name or row.dag_id,
+            "task_display_name": task.display_name if task else row.task_id,
+            "run_after": run_after(run),
+        }
+        if with_value:
+            return XComResponseNative(**fields, value=row.value)
+        return XComResponse(**fields)
+
+
+def _any(value: str) -> str | None:
+    return None if value == ALL else value
+
+
+@router.get(BASE, response_model=XComCollectionResponse)
+def get_xcom_entries(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    user: Reader,
+    dates: Annotated[dict[str, Any], Depends(bounds("logical_date", "run_after"))],
+    xcom_key: Annotated[str | None, Query(max_length=512)] = None,
+    map_index: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    xcom_key_pattern: Pattern = None,
+    xcom_key_prefix_pattern: Pattern = None,
+    dag_display_name_pattern: Pattern = None,
+    dag_display_name_prefix_pattern: Pattern = None,
+    run_id_pattern: Pattern = None,
+    run_id_prefix_pattern: Pattern = None,
+    task_id_pattern: Pattern = None,
+    task_id_prefix_pattern: Pattern = None,
+    map_index_filter: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
+    order_by: Annotated[list[str] | None, Query(max_length=20)] = None,
+) -> XComCollectionResponse:
+    """XCom entries of a task instance; ``~`` for the DAG, run or task lists across them,
+    with Airflow's patterns and date ranges."""
+    if dag_id != ALL:
+        require_dag(user, dag_id)
+    page = Page.of(limit, offset, order_by, "dag_id")
+    given = {
+        "xcom_key": (xcom_key_pattern, xcom_key_prefix_pattern),
+        "dag_display_name": (dag_display_name_pattern, dag_display_name_prefix_pattern),
+        "run_id": (run_id_pattern, run_id_prefix_pattern),
+        "task_id": (task_id_pattern, task_id_prefix_pattern),
+    }
+    query = XComListQuery(
+        patterns={name: both[0] for name, both in given.items() if both[0]},
+        prefixes={name: both[1] for name, both in given.items() if both[1]},
+        map_index=map_index_filter,
+        bounds=dates,
+    )
+    where = XComEntryFilter(
+        dag_id=_any(dag_id),
+        run_id=_any(dag_run_id),
+        task_id=_any(task_id),
+        key=xcom_key,
+        map_index=map_index,
+    )
+    with get_store(request).read() as conn:
+        shown, total = list_xcoms(conn, user, where, query, page)
+        described = _Described(conn)
+        return XComCollectionResponse(
+            xcom_entries=[described.response(r) for r in shown], total_entries=total
+        )
+
+
+def _entry(
+    conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int
+) -> XComEntryRow:
+    where = XComEntryFilter(
+        dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index
+    )
+    found = xcom_entries.list_entries(conn, where)
+    if not found:
+        raise HTTPException(404, f"XCom entry with key: `{key}` not found")
+    return found[0]
+
+
+@router.get(BASE + "/{xcom_key}", response_model=XComResponseNative)
+def get_xcom_entry(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    xcom_key: str,
+    user: Reader,
+    map_index: MapIndex = -1,
+    deserialize: bool = False,
+    stringify: bool = False,
+) -> Any:
+    """One XCom value: as JSON, or with ``stringify`` as its text."""
+    require_dag(user, dag_id)
+    with get_store(request).read() as conn:
+        row = _entry(conn, dag_id, dag_run_id, task_id, xcom_key, map_index)
+        answer = _Described(conn).response(row, with_value=True)
+    if stringify:
+        value = row.value if isinstance(row.value, str) else json.dumps(row.value)
+        return answer.model_copy(update={"value": value})
+    return answer
+
+
+def _instance_pk(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int) -> int:
+    run = run_reads.get_run(conn, dag_id, run_id)
+    if task_reads.instance(conn, run.id, task_id, map_index) is None:
+        raise HTTPException(
+            404,
+            f"Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}, "
+            f"map_index={map_index}",
+        )
+    return run.id
+
+
+def _store_value(
+    conn: Connection, run_pk: int, task_id: str, key: str, value: Any, map_index: int
+) -> None:
+    try:
+        xcom_rows.upsert_xcom(conn, run_pk, task_id, key, value, map_index)
+    except NotStrictJson as exc:
+        raise HTTPException(422, f"value: {exc}") from None
+
+
+@router.post(BASE, response_model=XComResponseNative, status_code=201)
+def create_xcom_entry(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    body: XComCreateBody,
+    user: Editor,
+) -> XComResponseNative:
+    """Add an XCom value to a task instance; 409 when it has one under the key."""
+    require_dag(user, dag_id, EDIT)
+    store = get_store(request)
+    with store.write() as conn:
+        run_pk = _instance_pk(conn, dag_id, dag_run_id, task_id, body.map_index)
+        if xcom_rows.instance_xcom(conn, run_pk, task_id, body.map_index, body.key) is not None:
+            raise HTTPException(
+                409,
+                f"The XCom with key: `{body.key}` with mentioned task instance already exists.",
+            )
+        _store_value(conn, run_pk, task_id, body.key, body.value, body.map_index)
+    with store.read() as conn:
+        row = _entry(conn, dag_id, dag_run_id, task_id, body.key, body.map_index)
+        answer = _Described(conn).response(row, with_value=True)
+    assert isinstance(answer, XComResponseNative)
+    return answer
+
+
+@router.patch(BASE + "/{xcom_key}", response_model=XComResponseNative)
+def update_xcom_entry(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    xcom_key: str,
+    body: XComUpdateBody,
+    user: Editor,
+) -> XComResponseNative:
+    """Replace an XCom value; 404 when there is none under the key."""
+    require_dag(user, dag_id, EDIT)
+    store = get_store(request)
+    with store.write() as conn:
+        _entry(conn, dag_id, dag_run_id, task_id, xcom_key, body.map_index)
+        run_pk = _instance_pk(conn, dag_id, dag_run_id, task_id, body.map_index)
+        _store_value(conn, run_pk, task_id, xcom_key, body.value, body.map_index)
+    with store.read() as conn:
+        row = _entry(conn, dag_id, dag_run_id, task_id, xcom_key, body.map_index)
+        answer = _Described(conn).response(row, with_value=True)
+    assert isinstance(answer, XComResponseNative)
+    return answer
+
+
+@router.delete(BASE + "/{xcom_key}", status_code=204)
+def delete_xcom_entry(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    xcom_key: str,
+    user: Editor,
+    map_index: MapIndex = -1,
+) -> Response:
+    require_dag(user, dag_id, EDIT)
+    with get_store(request).write() as conn:
+        _entry(conn, dag_id, dag_run_id, task_id, xcom_key, map_index)
+        run_pk = _instance_pk(conn, dag_id, dag_run_id, task_id, map_index)
+        xcom_rows.delete_instance_xcom(conn, run_pk, task_id, map_index, xcom_key)
+    return Response(status_code=204)
