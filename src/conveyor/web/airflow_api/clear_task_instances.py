@@ -52,8 +52,8 @@ def _refs(conn: Connection, dag_id: str, body: ClearTaskInstancesBody) -> list[T
         runs = [run_reads.get_run(conn, dag_id, body.dag_run_id)]
     else:
         window = Window(
-            logical_date_gte=aware("start_date", body.start_date),
-            logical_date_lte=aware("end_date", body.end_date),
+            logical_date_gte=aware("start_date", body.start_date, "body"),
+            logical_date_lte=aware("end_date", body.end_date, "body"),
         )
         where = RunFilter(dag_id=dag_id, window=window)
         total = run_reads.count_runs(conn, where=where)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException, Path, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from conveyor.store.engine import Connection, Store
 from conveyor.web.airflow_api.access import (
@@ -37,6 +38,8 @@ __all__ = [
     "Reader",
     "contains",
     "dag_visible",
+    "invalid",
+    "refusing",
     "require_dag",
     "utc",
     "visible_dag_ids",
@@ -69,16 +72,27 @@ def utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def aware(name: str, value: datetime | None) -> datetime | None:
+def invalid(where: str, name: str, message: str, kind: str = "value_error") -> Exception:
+    """A 422 in Airflow's (FastAPI's) shape: ``detail`` lists the error with its location
+    (``where``: query, body or path) and field."""
+    return RequestValidationError([{"loc": (where, name), "msg": message, "type": kind}])
+
+
+def aware(name: str, value: datetime | None, where: str = "query") -> datetime | None:
     """A time from the request, in UTC; 422 naming ``name`` when it has no time zone."""
     if value is None:
         return None
     if value.tzinfo is None:
-        raise HTTPException(422, f"{name}: give a time zone, e.g. 2026-01-01T00:00:00Z")
+        raise invalid(
+            where,
+            name,
+            "Input should have timezone info, e.g. 2026-01-01T00:00:00Z",
+            "timezone_aware",
+        )
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise HTTPException(422, f"{name}: {value.isoformat()} is out of range") from None
+        raise invalid(where, name, f"{value.isoformat()} is out of range") from None
 
 
 @dataclass(frozen=True)
@@ -152,8 +166,16 @@ def refuse(*names: str) -> Callable[[Request], None]:
                 "docs/api.md lists the filters it applies",
             )
 
-    dependency.unsupported = names  # type: ignore[attr-defined]  # read by the spec tests
     return dependency
+
+
+def refusing(*names: str) -> dict[str, Any]:
+    """Route options refusing Airflow's query parameters ``names`` (see :func:`refuse`);
+    the OpenAPI document lists them as ``x-conveyor-refused``."""
+    return {
+        "dependencies": [Depends(refuse(*names))],
+        "openapi_extra": {"x-conveyor-refused": list(names)},
+    }
 
 
 def bounds(*prefixes: str, kind: type = datetime) -> Callable[..., dict[str, Any]]:

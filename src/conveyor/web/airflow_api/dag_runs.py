@@ -30,7 +30,7 @@ from conveyor.web.airflow_api.common import (
     aware,
     bounds,
     dry_run,
-    refuse,
+    refusing,
     require_dag,
 )
 from conveyor.web.airflow_api.run_listing import RunQuery, list_runs
@@ -87,7 +87,7 @@ def _dag_ids(conn: Connection, user: User, dag_id: str) -> tuple[str, ...] | Non
 @router.get(
     "/dags/{dag_id}/dagRuns",
     response_model=DAGRunCollectionResponse,
-    dependencies=[Depends(refuse(*UNSUPPORTED_RUN_FILTERS))],
+    **refusing(*UNSUPPORTED_RUN_FILTERS),
 )
 def get_dag_runs(
     request: Request,
@@ -145,7 +145,7 @@ def get_list_dag_runs_batch(
     """Runs of the DAGs the body names (the path's DAG is ``~``), filtered by the body."""
     values = body.model_dump()
     dates = {
-        k: aware(k, v)
+        k: aware(k, v, "body")
         for k, v in values.items()
         if v is not None
         and k.startswith(("run_after_", "logical_date_", "start_date_", "end_date_"))
@@ -194,7 +194,7 @@ def trigger_dag_run(
                 f"{name}: Conveyor sets a manual run's interval and due time from its "
                 "logical_date; send logical_date only",
             )
-    logical_date = aware("logical_date", body.logical_date)
+    logical_date = aware("logical_date", body.logical_date, "body")
     store = get_store(request)
     try:
         with store.write() as conn:

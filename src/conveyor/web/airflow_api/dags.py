@@ -20,6 +20,7 @@ from conveyor.web.airflow_api.common import (
     Page,
     Reader,
     contains,
+    refusing,
     require_dag,
     visible_dag_ids,
 )
@@ -38,6 +39,23 @@ from conveyor.web.deps import get_settings, get_store
 router = APIRouter(tags=["DAG"])
 
 DAG_ORDER = ("dag_id", "dag_display_name", "next_dagrun", "last_run_state", "last_run_start_date")
+#: Filters of Airflow's DAG list that Conveyor refuses (400) rather than ignores.
+UNSUPPORTED_DAG_FILTERS = (
+    "dag_display_name_prefix_pattern",
+    "has_import_errors",
+    "bundle_name",
+    "bundle_version",
+    "has_asset_schedule",
+    "asset_dependency",
+    *(
+        f"dag_run_{column}_{op}"
+        for column in ("start_date", "end_date")
+        for op in ("gte", "gt", "lte", "lt")
+    ),
+    "dag_run_state",
+    "is_favorite",
+    "timetable_type",
+)
 Words = Annotated[list[str] | None, Query(max_length=100)]
 Pattern = Annotated[str | None, Query(max_length=250)]
 
@@ -101,7 +119,7 @@ def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> lis
     ]
 
 
-@router.get("/dags", response_model=DAGCollectionResponse)
+@router.get("/dags", response_model=DAGCollectionResponse, **refusing(*UNSUPPORTED_DAG_FILTERS))
 def get_dags(
     request: Request,
     user: Reader,

@@ -32,7 +32,7 @@ from conveyor.web.airflow_api.common import (
     aware,
     bounds,
     dry_run,
-    refuse,
+    refusing,
     require_dag,
 )
 from conveyor.web.airflow_api.ti_listing import TI_FIELDS, TiQuery, find_instances, list_instances
@@ -79,6 +79,21 @@ UNSUPPORTED_TI_FILTERS = (
     "rendered_map_index_pattern",
     "rendered_map_index_prefix_pattern",
 )
+#: listMapped takes the list's filters; Conveyor applies none of them there.
+UNSUPPORTED_MAPPED_FILTERS = (
+    *UNSUPPORTED_TI_FILTERS,
+    *(
+        f"{column}_{op}"
+        for column in ("run_after", "logical_date", "start_date", "end_date", "duration")
+        for op in ("gte", "gt", "lte", "lt")
+    ),
+    "state",
+    "pool",
+    "queue",
+    "operator",
+    "map_index",
+    "try_number",
+)
 TI_STATES = {s.value for s in TaskState} - {"none"}
 
 
@@ -103,7 +118,7 @@ def _states(given: list[str] | None) -> tuple[str | None, ...]:
 @router.get(
     BASE,
     response_model=TaskInstanceCollectionResponse,
-    dependencies=[Depends(refuse(*UNSUPPORTED_TI_FILTERS))],
+    **refusing(*UNSUPPORTED_TI_FILTERS),
 )
 def get_task_instances(
     request: Request,
@@ -168,7 +183,7 @@ def get_task_instances_batch(
         raise HTTPException(400, "executor: Conveyor does not filter task instances by executor")
     values = body.model_dump()
     dates = {
-        k: aware(k, v)
+        k: aware(k, v, "body")
         for k, v in values.items()
         if v is not None
         and k.startswith(("run_after_", "logical_date_", "start_date_", "end_date_"))
@@ -241,7 +256,11 @@ def get_task_instance(
     return _one(request, user, dag_id, dag_run_id, task_id, -1)
 
 
-@router.get(BASE + "/{task_id}/listMapped", response_model=TaskInstanceCollectionResponse)
+@router.get(
+    BASE + "/{task_id}/listMapped",
+    response_model=TaskInstanceCollectionResponse,
+    **refusing(*UNSUPPORTED_MAPPED_FILTERS),
+)
 def get_mapped_task_instances(
     request: Request,
     dag_id: DagIdPath,

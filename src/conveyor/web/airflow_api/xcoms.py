@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import xcom as xcom_rows
@@ -31,7 +31,7 @@ from conveyor.web.airflow_api.common import (
     Reader,
     RunIdPath,
     TaskIdPath,
-    refuse,
+    refusing,
     require_dag,
     utc,
     visible_dag_ids,
@@ -140,7 +140,7 @@ def _any(value: str) -> str | None:
 @router.get(
     BASE,
     response_model=XComCollectionResponse,
-    dependencies=[Depends(refuse(*UNSUPPORTED_XCOM_FILTERS))],
+    **refusing(*UNSUPPORTED_XCOM_FILTERS),
 )
 def get_xcom_entries(
     request: Request,
