@@ -119,6 +119,20 @@ def test_basic_auth_is_refused_unless_the_setting_allows_it(world: World) -> Non
     app.state.store.dispose()
 
 
+def test_changes_through_v2_are_in_the_audit_log(world: World) -> None:
+    op = _bearer(world, _token(world.client(), "op", PASSWORDS["op"]))
+    made = op.post("/api/v2/dags/pipeline/dagRuns", json={"logical_date": None, "conf": {"n": 1}})
+    assert made.status_code == 200, made.text
+    run_id = made.json()["dag_run_id"]
+    paused = op.patch("/api/v2/dags/pipeline", json={"is_paused": True})
+    assert paused.status_code == 200
+    op.patch("/api/v2/dags/pipeline", json={"is_paused": False})
+    entries = world.client("admin").get("/api/v1/audit", params={"actor": "op"}).json()
+    found = {(e["action"], e["target"], e["via"]) for e in entries["entries"]}
+    assert ("run.trigger", f"pipeline/{run_id}", "api") in found
+    assert ("dag.pause", "pipeline", "api") in found
+
+
 def test_routes_not_served_answer_501_naming_the_path(world: World) -> None:
     client = world.client()
     answer = client.get("/api/v2/jobs")

@@ -140,7 +140,7 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
         if user is None:
             return None
         actor = user.username
-        via = f"token:{user.token_id}" if user.via_token else "session"
+        via = _via(user)
         if endpoint in ("patch_dag", "patch_dags") and details.get("is_paused") is False:
             action = "dag.unpause"
     target = "/".join(str(params[p]) for p in TARGET_PARAMS if params.get(p) is not None)
@@ -160,6 +160,14 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
         "via": via,
         "address": client[0] if client else None,
     }
+
+
+def _via(user: User) -> str:
+    """How the actor came in: a session, an API token by its id, or /api/v2's access token
+    or basic auth ("api")."""
+    if not user.via_token:
+        return "session"
+    return f"token:{user.token_id}" if user.token_id is not None else "api"
 
 
 def _details(scope: Any, body: bytes) -> dict[str, Any]:
