@@ -36,6 +36,7 @@ from conveyor.web.airflow_api.common import (
     utc,
 )
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.small_lists import like, prefix
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.auth import User
@@ -198,7 +199,14 @@ ORDER_FIELDS: dict[str, Any] = {
 }
 
 
-@router.get("/assets", response_model=AssetCollectionResponse, operation_id="get_assets")
+@router.get(
+    "/assets",
+    response_model=AssetCollectionResponse,
+    operation_id="get_assets",
+    openapi_extra=differs(
+        "name is the URI, group asset; consuming_tasks, aliases and watchers are empty"
+    ),
+)
 def get_assets(
     request: Request,
     user: Reader,
@@ -299,7 +307,10 @@ def _event(row: EventRow) -> AssetEventResponse:
 
 
 @router.get(
-    "/assets/events", response_model=AssetEventCollectionResponse, operation_id="get_asset_events"
+    "/assets/events",
+    response_model=AssetEventCollectionResponse,
+    operation_id="get_asset_events",
+    openapi_extra=differs("created_dagruns is empty"),
 )
 def get_asset_events(
     request: Request,
@@ -357,6 +368,9 @@ def get_asset_events(
     "/assets/events",
     response_model=AssetEventResponse,
     operation_id="create_asset_event",
+    openapi_extra=differs(
+        "partition_key and access_control are refused (422); the event has no source task"
+    ),
     name="create_asset_event",
 )
 def create_asset_event(
@@ -380,7 +394,14 @@ def create_asset_event(
     return _event(events[0])
 
 
-@router.get("/assets/{asset_id}", response_model=AssetResponse, operation_id="get_asset")
+@router.get(
+    "/assets/{asset_id}",
+    response_model=AssetResponse,
+    operation_id="get_asset",
+    openapi_extra=differs(
+        "name is the URI, group asset; consuming_tasks, aliases and watchers are empty"
+    ),
+)
 def get_asset(request: Request, asset_id: AssetId, user: Reader) -> AssetResponse:
     rows, summaries, hidden = _assets(request, user)
     for row in rows:

@@ -44,6 +44,7 @@ from conveyor.web.airflow_api.common import (
     utc,
 )
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
@@ -157,7 +158,14 @@ ORDER_FIELDS: dict[str, Any] = {
 }
 
 
-@router.get("", response_model=BackfillCollectionResponse, operation_id="list_backfills")
+@router.get(
+    "",
+    response_model=BackfillCollectionResponse,
+    operation_id="list_backfills",
+    openapi_extra=differs(
+        "a backfill is the group of runs it created; its id is its first run's key"
+    ),
+)
 def list_backfills(
     request: Request,
     user: Reader,
@@ -178,7 +186,14 @@ def list_backfills(
     )
 
 
-@router.get("/{backfill_id}", response_model=BackfillResponse, operation_id="get_backfill")
+@router.get(
+    "/{backfill_id}",
+    response_model=BackfillResponse,
+    operation_id="get_backfill",
+    openapi_extra=differs(
+        "a backfill is the group of runs it created; its id is its first run's key"
+    ),
+)
 def get_backfill(request: Request, backfill_id: BackfillId, user: Reader) -> BackfillResponse:
     group = _group(request, backfill_id, user)
     return _response(group, _max_active(request, group.dag_id))
@@ -197,13 +212,21 @@ def _no_pause(request: Request, backfill_id: int, user: User) -> BackfillRespons
     )
 
 
-@router.put("/{backfill_id}/pause", response_model=BackfillResponse, operation_id="pause_backfill")
+@router.put(
+    "/{backfill_id}/pause",
+    response_model=BackfillResponse,
+    operation_id="pause_backfill",
+    openapi_extra=differs("refused (409): pause the DAG, or cancel the backfill"),
+)
 def pause_backfill(request: Request, backfill_id: BackfillId, user: Editor) -> BackfillResponse:
     return _no_pause(request, backfill_id, user)
 
 
 @router.put(
-    "/{backfill_id}/unpause", response_model=BackfillResponse, operation_id="unpause_backfill"
+    "/{backfill_id}/unpause",
+    response_model=BackfillResponse,
+    operation_id="unpause_backfill",
+    openapi_extra=differs("refused (409): pause the DAG, or cancel the backfill"),
 )
 def unpause_backfill(request: Request, backfill_id: BackfillId, user: Editor) -> BackfillResponse:
     return _no_pause(request, backfill_id, user)
@@ -300,7 +323,15 @@ def _check_conf(
 
 
 @router.post(
-    "", response_model=BackfillResponse, operation_id="create_backfill", name="create_backfill"
+    "",
+    response_model=BackfillResponse,
+    operation_id="create_backfill",
+    openapi_extra=differs(
+        "the runs are created at once and the DAG's max_active_runs limits them; "
+        "run_backwards and run_on_latest_version false are refused (422); a range whose dates"
+        " all have runs is refused (409)"
+    ),
+    name="create_backfill",
 )
 def create_backfill(request: Request, body: BackfillPostBody, user: Editor) -> BackfillResponse:
     job = _plan(request, body, user)
@@ -332,6 +363,7 @@ def create_backfill(request: Request, body: BackfillPostBody, user: Editor) -> B
     "/dry_run",
     response_model=DryRunBackfillCollectionResponse,
     operation_id="create_backfill_dry_run",
+    openapi_extra=differs("lists the dates that would be created or run again"),
 )
 def create_backfill_dry_run(
     request: Request, body: BackfillPostBody, user: Editor

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from conveyor.config import mask
 from conveyor.connections.masking import MASK, looks_secret
 from conveyor.web.airflow_api.common import Administrator
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.deps import get_settings
 
 router = APIRouter(prefix="/config", tags=["Config"])
@@ -84,6 +85,10 @@ Accept = Annotated[str, Header(max_length=1000)]
     "",
     response_model=Config,
     operation_id="get_config",
+    openapi_extra=differs(
+        "admins only, and 403 unless the setting api_expose_config is on; one section, "
+        "conveyor, with Conveyor's settings, secrets as ***"
+    ),
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 def get_config(
@@ -104,6 +109,7 @@ def get_config(
     "/section/{section}/option/{option}",
     response_model=Config,
     operation_id="get_config_value",
+    openapi_extra=differs("as GET /config: section conveyor"),
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 def get_config_value(

@@ -14,6 +14,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.connections import repository
@@ -21,8 +22,9 @@ from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.web import strict_json
-from conveyor.web.airflow_api import bulk, connection_test, small_lists
+from conveyor.web.airflow_api import bulk, connection_test, small_lists, unserved
 from conveyor.web.airflow_api.common import Administrator, Editor, Limit, Offset, OrderBy, Page
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
@@ -201,7 +203,14 @@ ORDER_FIELDS: dict[str, Any] = {
 }
 
 
-@router.get("", response_model=ConnectionCollectionResponse, operation_id="get_connections")
+@router.get(
+    "",
+    response_model=ConnectionCollectionResponse,
+    operation_id="get_connections",
+    openapi_extra=differs(
+        "the op role reads connections; passwords, marked fields and secret extra keys show ***"
+    ),
+)
 def get_connections(
     request: Request,
     user: Editor,
@@ -225,7 +234,20 @@ def get_connections(
     )
 
 
-@router.get("/{connection_id}", response_model=ConnectionResponse, operation_id="get_connection")
+@router.get("/enqueue-test", include_in_schema=False)
+def enqueue_test_not_served(request: Request) -> JSONResponse:
+    """Airflow's queued tests are not served (501): this path is no connection id."""
+    return unserved.not_served(request, "connections/enqueue-test")
+
+
+@router.get(
+    "/{connection_id}",
+    response_model=ConnectionResponse,
+    operation_id="get_connection",
+    openapi_extra=differs(
+        "the op role reads connections; passwords, marked fields and secret extra keys show ***"
+    ),
+)
 def get_connection(
     request: Request, connection_id: ConnectionId, user: Editor
 ) -> ConnectionResponse:
@@ -240,6 +262,7 @@ def get_connection(
     response_model=ConnectionResponse,
     status_code=201,
     operation_id="post_connection",
+    openapi_extra=differs("admins only"),
     name="put_connection",  # audited as connection.set, as on /api/v1
 )
 def post_connection(
@@ -256,6 +279,7 @@ def post_connection(
     "/{connection_id}",
     response_model=ConnectionResponse,
     operation_id="patch_connection",
+    openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret"),
     name="put_connection",
 )
 def patch_connection(
@@ -280,6 +304,7 @@ def patch_connection(
     "/{connection_id}",
     status_code=204,
     operation_id="delete_connection",
+    openapi_extra=differs("admins only"),
     name="delete_connection",
 )
 def delete_connection(request: Request, connection_id: ConnectionId, user: Administrator) -> None:
@@ -294,6 +319,9 @@ def delete_connection(request: Request, connection_id: ConnectionId, user: Admin
     "/test",
     response_model=ConnectionTestResponse,
     operation_id="test_connection",
+    openapi_extra=differs(
+        "403 unless the setting api_test_connection is on; tests the SQL, HTTP, SSH and SFTP types"
+    ),
     name="test_connection",
 )
 def test_connection(
@@ -337,7 +365,11 @@ class _ConnectionBulk(bulk.BulkHandler[ConnectionBody]):
 
 
 @router.patch(
-    "", response_model=bulk.BulkResponse, operation_id="bulk_connections", name="bulk_connections"
+    "",
+    response_model=bulk.BulkResponse,
+    operation_id="bulk_connections",
+    openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret"),
+    name="bulk_connections",
 )
 def bulk_connections(
     request: Request, body: bulk.BulkBody[ConnectionBody], user: Administrator

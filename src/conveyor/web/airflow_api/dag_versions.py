@@ -30,6 +30,7 @@ from conveyor.web.airflow_api.common import (
     require_dag,
     utc,
 )
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["DagVersion"])
@@ -92,6 +93,10 @@ ORDER_FIELDS: dict[str, Any] = {
     "/dags/{dag_id}/dagVersions",
     response_model=DAGVersionCollectionResponse,
     operation_id="get_dag_versions",
+    openapi_extra=differs(
+        "version_number counts the versions in the order the store saw them; id is derived "
+        "from the version's hash"
+    ),
 )
 def get_dag_versions(
     request: Request,
@@ -126,6 +131,7 @@ def get_dag_versions(
     "/dags/{dag_id}/dagVersions/{version_number}",
     response_model=DagVersionResponse,
     operation_id="get_dag_version",
+    openapi_extra=differs("version_number counts the versions in the order the store saw them"),
 )
 def get_dag_version(
     request: Request,

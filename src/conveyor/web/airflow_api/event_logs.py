@@ -21,6 +21,7 @@ from conveyor.store.audit import AuditEntry
 from conveyor.store.reads import event_log
 from conveyor.web.airflow_api.common import Editor, Limit, Offset, OrderBy, Page, aware, utc
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.auth import User
 from conveyor.web.deps import get_store
 
@@ -90,7 +91,15 @@ def _hidden(request: Request, user: User) -> set[str]:
         return hidden_dag_ids(conn, user)
 
 
-@router.get("", response_model=EventLogCollectionResponse, operation_id="get_event_logs")
+@router.get(
+    "",
+    response_model=EventLogCollectionResponse,
+    operation_id="get_event_logs",
+    openapi_extra=differs(
+        "Conveyor's audit log (ops and admins): what people and scripts did, not task state "
+        "changes (those are in each task's timeline); map_index and try_number are null"
+    ),
+)
 def get_event_logs(
     request: Request,
     user: Editor,
@@ -150,7 +159,12 @@ def get_event_logs(
     )
 
 
-@router.get("/{event_log_id}", response_model=EventLogResponse, operation_id="get_event_log")
+@router.get(
+    "/{event_log_id}",
+    response_model=EventLogResponse,
+    operation_id="get_event_log",
+    openapi_extra=differs("an entry of Conveyor's audit log"),
+)
 def get_event_log(
     request: Request,
     user: Editor,

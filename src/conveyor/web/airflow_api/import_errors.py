@@ -21,6 +21,7 @@ from conveyor.store.reads import import_errors as error_reads
 from conveyor.store.reads.import_errors import FileError
 from conveyor.web.airflow_api.common import Limit, Offset, OrderBy, Page, Reader, utc
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.small_lists import like, prefix
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
@@ -87,7 +88,12 @@ ORDER_FIELDS: dict[str, Any] = {
 }
 
 
-@router.get("", response_model=ImportErrorCollectionResponse, operation_id="get_import_errors")
+@router.get(
+    "",
+    response_model=ImportErrorCollectionResponse,
+    operation_id="get_import_errors",
+    openapi_extra=differs("import_error_id is derived from the file's path; bundle dags-folder"),
+)
 def get_import_errors(
     request: Request,
     user: Reader,
@@ -116,7 +122,10 @@ def get_import_errors(
 
 
 @router.get(
-    "/{import_error_id}", response_model=ImportErrorResponse, operation_id="get_import_error"
+    "/{import_error_id}",
+    response_model=ImportErrorResponse,
+    operation_id="get_import_error",
+    openapi_extra=differs("import_error_id is derived from the file's path"),
 )
 def get_import_error(
     request: Request, user: Reader, import_error_id: Annotated[int, Path(ge=0, le=2**31 - 1)]

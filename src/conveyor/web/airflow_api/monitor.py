@@ -21,6 +21,7 @@ from conveyor.config import Settings
 from conveyor.store import liveness
 from conveyor.store.liveness import ProcessBeat
 from conveyor.web.airflow_api.common import utc
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(tags=["Monitor"])
@@ -100,12 +101,22 @@ def _health(request: Request, settings: Settings) -> HealthInfoResponse:
     )
 
 
-@router.get("/monitor/health", response_model=HealthInfoResponse, operation_id="get_health")
+@router.get(
+    "/monitor/health",
+    response_model=HealthInfoResponse,
+    operation_id="get_health",
+    openapi_extra=differs("dag_processor reports the scheduler, which parses the DAG files"),
+)
 async def get_health(request: Request) -> HealthInfoResponse:
     return await run_in_threadpool(_health, request, get_settings(request))
 
 
-@version_router.get("/version", response_model=VersionInfo, operation_id="get_version")
+@version_router.get(
+    "/version",
+    response_model=VersionInfo,
+    operation_id="get_version",
+    openapi_extra=differs("Conveyor's version, not an Airflow version"),
+)
 def get_version() -> VersionInfo:
     """Conveyor's version (not an Airflow version: clients that compare it should not)."""
     return VersionInfo(version=__version__, git_version=None)

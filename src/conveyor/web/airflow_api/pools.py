@@ -18,6 +18,7 @@ from conveyor.store import pools
 from conveyor.store.pools import PoolUsage
 from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import Administrator, Limit, Offset, OrderBy, Page, Reader
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_store
 
@@ -143,7 +144,15 @@ ORDER_FIELDS: dict[str, Any] = {
 }
 
 
-@router.get("", response_model=PoolCollectionResponse, operation_id="get_pools")
+@router.get(
+    "",
+    response_model=PoolCollectionResponse,
+    operation_id="get_pools",
+    openapi_extra=differs(
+        "slots -1 is a pool without a limit of its own; deferred_slots is 0 (deferred tries "
+        "hold no slots)"
+    ),
+)
 def get_pools(
     request: Request,
     user: Reader,
@@ -165,13 +174,26 @@ def get_pools(
     )
 
 
-@router.get("/{pool_name}", response_model=PoolResponse, operation_id="get_pool")
+@router.get(
+    "/{pool_name}",
+    response_model=PoolResponse,
+    operation_id="get_pool",
+    openapi_extra=differs(
+        "slots -1 is a pool without a limit of its own; deferred_slots is 0 (deferred tries "
+        "hold no slots)"
+    ),
+)
 def get_pool(request: Request, pool_name: PoolName, user: Reader) -> PoolResponse:
     return _response(_get(request, pool_name))
 
 
 @router.post(
-    "", response_model=PoolResponse, status_code=201, operation_id="post_pool", name="put_pool"
+    "",
+    response_model=PoolResponse,
+    status_code=201,
+    operation_id="post_pool",
+    openapi_extra=differs("admins only; include_deferred true is refused (422)"),
+    name="put_pool",
 )
 def post_pool(request: Request, body: PoolBody, user: Administrator) -> PoolResponse:
     with get_store(request).read() as conn:
@@ -183,7 +205,11 @@ def post_pool(request: Request, body: PoolBody, user: Administrator) -> PoolResp
 
 
 @router.patch(
-    "/{pool_name}", response_model=PoolResponse, operation_id="patch_pool", name="put_pool"
+    "/{pool_name}",
+    response_model=PoolResponse,
+    operation_id="patch_pool",
+    openapi_extra=differs("admins only; a pool is not renamed (400)"),
+    name="put_pool",
 )
 def patch_pool(
     request: Request,
@@ -210,7 +236,15 @@ def patch_pool(
     return _response(_set(request, pool_name, slots, description))
 
 
-@router.delete("/{pool_name}", status_code=204, operation_id="delete_pool", name="delete_pool")
+@router.delete(
+    "/{pool_name}",
+    status_code=204,
+    operation_id="delete_pool",
+    openapi_extra=differs(
+        "admins only; a pool with tries scheduled, queued or running is refused (409)"
+    ),
+    name="delete_pool",
+)
 def delete_pool(request: Request, pool_name: PoolName, user: Administrator) -> None:
     _delete(request, pool_name)
     audit_note(request, target=pool_name)
@@ -240,7 +274,13 @@ class _PoolBulk(bulk.BulkHandler[PoolBody]):
         _delete(self.request, key)
 
 
-@router.patch("", response_model=bulk.BulkResponse, operation_id="bulk_pools", name="bulk_pools")
+@router.patch(
+    "",
+    response_model=bulk.BulkResponse,
+    operation_id="bulk_pools",
+    openapi_extra=differs("admins only"),
+    name="bulk_pools",
+)
 def bulk_pools(
     request: Request, body: bulk.BulkBody[PoolBody], user: Administrator
 ) -> bulk.BulkResponse:

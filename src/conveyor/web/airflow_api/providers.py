@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from conveyor import __version__
 from conveyor.web.airflow_api.common import Limit, Offset, Reader
+from conveyor.web.airflow_api.differences import differs
 
 router = APIRouter(prefix="/providers", tags=["Provider"])
 
@@ -48,7 +49,14 @@ class ProviderCollectionResponse(BaseModel):
     total_entries: int
 
 
-@router.get("", response_model=ProviderCollectionResponse, operation_id="get_providers")
+@router.get(
+    "",
+    response_model=ProviderCollectionResponse,
+    operation_id="get_providers",
+    openapi_extra=differs(
+        "the Airflow provider packages Conveyor carries itself, at Conveyor's version"
+    ),
+)
 def get_providers(
     user: Reader, limit: Limit = 50, offset: Offset = 0
 ) -> ProviderCollectionResponse:

@@ -4,7 +4,7 @@ served with a difference (which), or answered 501.
 It is made from what is true, not written by hand: the routes of Airflow's spec
 (:data:`unserved.AIRFLOW_ROUTES`, checked against the published spec by a test), the
 ``/api/v2`` application's own OpenAPI document (a route there is served) and the difference
-each route declares (``openapi_extra={"x-conveyor-difference": ...}``). A route no router
+each route declares (``differences.differs``). A route no router
 serves is answered 501 by the catch-all; :data:`NOT_SERVED_WHY` says why where it helps.
 
 ``python -m conveyor.web.airflow_api.route_table --write`` puts the table into docs/api.md
@@ -20,7 +20,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-DIFFERENCE = "x-conveyor-difference"
+from conveyor.web.airflow_api.differences import DIFFERENCE, REFUSED
+
 START, END = "<!-- generated: airflow-routes -->", "<!-- end generated: airflow-routes -->"
 
 #: Why a whole group of Airflow's routes answers 501, by the path's first segment (or the
@@ -81,10 +82,8 @@ def render_table() -> str:
         if operation is None:
             why = _why_not(path)
             status = f"501: {why}" if why else "501"
-        elif operation.get(DIFFERENCE):
-            status = f"served, with a difference: {operation[DIFFERENCE]}"
         else:
-            status = "served"
+            status = _served_status(operation)
         lines.append(f"| {method} | `/api/v2{path}` | {_cell(status)} |")
     counts = _counts(lines[2:])
     summary = (
@@ -92,6 +91,13 @@ def render_table() -> str:
         f"{counts['501']} answered 501, of {len(lines) - 2} in Airflow's spec."
     )
     return "\n".join([summary, "", *lines]) + "\n"
+
+
+def _served_status(operation: dict[str, Any]) -> str:
+    said = [operation[DIFFERENCE]] if operation.get(DIFFERENCE) else []
+    if operation.get(REFUSED):
+        said.append("refuses (400) the filters " + ", ".join(operation[REFUSED]))
+    return "served, with a difference: " + "; ".join(said) if said else "served"
 
 
 def _counts(rows: list[str]) -> dict[str, int]:

@@ -22,6 +22,7 @@ from conveyor.store.engine import Store
 from conveyor.web import strict_json
 from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import Administrator, Editor, Limit, Offset, OrderBy, Page
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
@@ -120,7 +121,15 @@ ORDER_FIELDS: dict[str, Any] = {
 }
 
 
-@router.get("", response_model=VariableCollectionResponse, operation_id="get_variables")
+@router.get(
+    "",
+    response_model=VariableCollectionResponse,
+    operation_id="get_variables",
+    openapi_extra=differs(
+        "the op role reads variables (as on /api/v1); secret ones show ***; those set in the "
+        "server's environment are listed too"
+    ),
+)
 def get_variables(
     request: Request,
     user: Editor,
@@ -146,7 +155,12 @@ def get_variables(
     )
 
 
-@router.get("/{variable_key}", response_model=VariableResponse, operation_id="get_variable")
+@router.get(
+    "/{variable_key}",
+    response_model=VariableResponse,
+    operation_id="get_variable",
+    openapi_extra=differs("the op role reads variables; secret ones show ***"),
+)
 def get_variable(request: Request, variable_key: VariableKey, user: Editor) -> VariableResponse:
     entry = _entry(request, variable_key)
     if entry is None:
@@ -159,6 +173,7 @@ def get_variable(request: Request, variable_key: VariableKey, user: Editor) -> V
     response_model=VariableResponse,
     status_code=201,
     operation_id="post_variable",
+    openapi_extra=differs("admins only"),
     name="put_variable",  # audited as variable.set, as on /api/v1
 )
 def post_variable(request: Request, body: VariableBody, user: Administrator) -> VariableResponse:
@@ -172,6 +187,9 @@ def post_variable(request: Request, body: VariableBody, user: Administrator) -> 
     "/{variable_key}",
     response_model=VariableResponse,
     operation_id="patch_variable",
+    openapi_extra=differs(
+        "admins only; a variable set in the server's environment is refused (409)"
+    ),
     name="put_variable",
 )
 def patch_variable(
@@ -205,7 +223,13 @@ def _masked_update(
 
 
 @router.delete(
-    "/{variable_key}", status_code=204, operation_id="delete_variable", name="delete_variable"
+    "/{variable_key}",
+    status_code=204,
+    operation_id="delete_variable",
+    openapi_extra=differs(
+        "admins only; a variable set in the server's environment is refused (409)"
+    ),
+    name="delete_variable",
 )
 def delete_variable(request: Request, variable_key: VariableKey, user: Administrator) -> None:
     if not repository.delete_variable(get_store(request), variable_key):
@@ -240,6 +264,7 @@ class _VariableBulk(bulk.BulkHandler[VariableBody]):
     "",
     response_model=bulk.BulkResponse,
     operation_id="bulk_variables",
+    openapi_extra=differs("admins only"),
     name="bulk_variables",
 )
 def bulk_variables(
