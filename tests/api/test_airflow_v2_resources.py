@@ -47,12 +47,22 @@ REPORT = textwrap.dedent(
     """
 )
 
+POOLED = textwrap.dedent(
+    """
+    from conveyor import DAG, BashOperator
+
+    with DAG("pooled"):
+        BashOperator(task_id="render", bash_command="echo render", pool="cards")
+    """
+)
+
 
 @pytest.fixture(name="world")
 def world_fixture(tmp_path: Path, store_url: str) -> Iterator[World]:
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags" / "nightly.py").write_text(NIGHTLY)
     (tmp_path / "dags" / "report.py").write_text(REPORT)
+    (tmp_path / "dags" / "pooled.py").write_text(POOLED)
     built = make_world(tmp_path, store_url, execute=())
     yield built
     close(built)
@@ -307,6 +317,19 @@ def test_dag_sources_and_versions(world: World) -> None:
     text = viewer.get("/api/v2/dagSources/nightly", headers={"Accept": "text/plain"})
     assert text.status_code == 200 and text.text == source["content"]
     assert viewer.get("/api/v2/dagSources/nope").status_code == 404
+
+
+def test_a_dag_naming_a_pool_that_does_not_exist_is_warned_about(world: World) -> None:
+    viewer, admin = _as(world, "viewer"), _as(world, "admin")
+    warnings = _ok(viewer.get("/api/v2/dagWarnings"))["dag_warnings"]
+    assert [(w["dag_id"], w["warning_type"]) for w in warnings] == [("pooled", "non-existent pool")]
+    assert "cards" in warnings[0]["message"]
+    assert (
+        _ok(viewer.get("/api/v2/dagWarnings", params={"dag_id": "nightly"}))["total_entries"] == 0
+    )
+    _ok(admin.post("/api/v2/pools", json={"name": "cards", "slots": 1}), 201)
+    assert _ok(viewer.get("/api/v2/dagWarnings"))["dag_warnings"] == []
+    _field_named(viewer.get("/api/v2/dagWarnings", params={"warning_type": "x"}), "warning_type")
 
 
 # -- assets -------------------------------------------------------------------------------

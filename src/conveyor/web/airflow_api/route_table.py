@@ -32,18 +32,28 @@ NOT_SERVED_WHY: dict[str, str] = {
     "/plugins/importErrors": "as /plugins: the web server does not load the plugins folder",
     "/assets/{asset_id}/materialize": "trigger the producing DAG instead: "
     "POST /api/v2/dags/{dag_id}/dagRuns",
-    "/assets/{asset_id}/state-store": "Conveyor keeps no per-asset state store",
-    "/assets/{asset_id}/state-store/{key}": "Conveyor keeps no per-asset state store",
+    "/assets/{asset_id}/state-store": "Conveyor keeps no state store",
+    "/assets/{asset_id}/state-store/{key}": "Conveyor keeps no state store",
     "/connections/enqueue-test": "POST /api/v2/connections/test tests in the web server",
     "/connections/defaults": "Conveyor creates no default connections",
     "/jobs": "Conveyor keeps no job table: GET /api/v1/schedulers, /workers, /triggerers",
-    "/dagWarnings": "Conveyor names a missing pool when the task waits (its timeline) rather "
-    "than as a DAG warning",
     "/parseDagFile/{file_token}": "the scheduler parses changed files at once (dag_scan_seconds)",
     "/dags/{dag_id}/favorite": "Conveyor's UI has no favourites",
     "/dags/{dag_id}/unfavorite": "Conveyor's UI has no favourites",
     "/auth/login": "log in at /login",
     "/auth/logout": "log out at /logout",
+    "/dags/{dag_id}/dagRuns/{dag_run_id}/wait": "poll "
+    "GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
+    "PATCH /dags/{dag_id}/dagRuns": "mark many runs with POST /api/v1/runs/mark",
+    "/dags/{dag_id}/clearDagRuns": "clear many runs with POST /api/v1/runs/clear",
+    "PATCH /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances": "mark many task instances "
+    "with POST /api/v1/task-instances/mark",
+    "DELETE /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}": "a task instance "
+    "goes with its run: DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
+    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dependencies": "why a task "
+    "waits: GET /api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}",
+    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/dependencies": "why "
+    "a task waits: GET /api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/mapped/{map_index}",
 }
 
 
@@ -60,14 +70,13 @@ def _served_operations() -> dict[tuple[str, str], dict[str, Any]]:
     return found
 
 
-def _why_not(path: str) -> str:
-    if path in NOT_SERVED_WHY:
-        return NOT_SERVED_WHY[path]
-    return ""
+def _why_not(method: str, path: str) -> str:
+    return NOT_SERVED_WHY.get(f"{method} {path}") or NOT_SERVED_WHY.get(path, "")
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    # "***" (a masked value) would read as emphasis in Markdown.
+    return text.replace("|", "\\|").replace("\n", " ").replace("***", "`***`")
 
 
 def render_table() -> str:
@@ -80,7 +89,7 @@ def render_table() -> str:
     for method, path in sorted(AIRFLOW_ROUTES, key=lambda r: (r[1], order.get(r[0], 9))):
         operation = served.get((method, path))
         if operation is None:
-            why = _why_not(path)
+            why = _why_not(method, path)
             status = f"501: {why}" if why else "501"
         else:
             status = _served_status(operation)
