@@ -38,7 +38,7 @@ class ListedInstance(InstanceRow):
 
 #: How a list of task instances may be ordered ("-" first: descending). ``run``: by run,
 #: newest last with ``run`` and first with ``-run``; within a run, in the order they were made.
-TI_ORDERS = ("run", "start_date", "end_date", "dag_id", "task_id", "state")
+TI_ORDERS = ("run", "start_date", "end_date", "dag_id", "task_id", "state", "map_index")
 
 
 def _filters(where: TaskInstanceFilter) -> list[ColumnElement[bool]]:

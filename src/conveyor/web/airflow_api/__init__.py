@@ -83,6 +83,9 @@ def airflow_api(state: Any) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # The document's paths are full (/api/v2/...): its server is the web app's prefix,
+        # never the mount point (set in _prefixed_openapi).
+        root_path_in_servers=False,
     )
     api.state = state
     for router in RESOURCE_ROUTERS:
@@ -107,6 +110,9 @@ def _prefixed_openapi(api: FastAPI) -> None:
             document["paths"] = {
                 AIRFLOW_API_PREFIX + path: item for path, item in document.get("paths", {}).items()
             }
+            base_url = getattr(getattr(api.state, "settings", None), "base_url", "")
+            if base_url:
+                document["servers"] = [{"url": base_url}]
             api.openapi_schema = document
         return api.openapi_schema
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from conveyor.serialized import SerializedDag
 from conveyor.store.engine import Connection
+from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import task_lists
-from conveyor.store.reads.runs import RunListing, Window
+from conveyor.store.reads.runs import RunFilter, RunListing, Window
 from conveyor.store.reads.task_lists import TaskInstanceFilter
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
@@ -146,6 +147,20 @@ def _window(bounds: dict[str, datetime]) -> Window:
     return Window(**{k: v for k, v in bounds.items() if k in names})
 
 
+def _runs(conn: Connection, query: TiQuery, window: Window) -> dict[tuple[str, str], RunListing]:
+    """The runs the instances may belong to, read at once, by DAG and run id."""
+    if query.dag_id is not None and query.run_id is not None:
+        run = run_reads.get_run(conn, query.dag_id, query.run_id)
+        return {(run.dag_id, run.run_id): run}
+    dates = Window(
+        logical_date_gte=window.logical_date_gte, logical_date_lte=window.logical_date_lte
+    )
+    where = RunFilter(dag_id=query.dag_id, window=dates)
+    total = run_reads.count_runs(conn, where=where)
+    found = run_reads.list_runs(conn, where=where, order="id", limit=max(total, 1))
+    return {(r.dag_id, r.run_id): r for r in found if query.run_id in (None, r.run_id)}
+
+
 def find_instances(conn: Connection, user: User, query: TiQuery) -> list[Found]:
     """Every task instance that matches, among the DAGs ``user`` may see."""
     where = TaskInstanceFilter(
@@ -155,25 +170,79 @@ def find_instances(conn: Connection, user: User, query: TiQuery) -> list[Found]:
         window=_window(query.bounds),
     )
     total = task_lists.count_instances(conn, where)
-    rows = task_lists.list_instances(conn, where, limit=max(total, 1), offset=0, order="run")
+    # The store's order of a page read (below): newest run first, then as made.
+    rows = task_lists.list_instances(conn, where, limit=max(total, 1), offset=0, order="-run")
     allowed = set(visible_dag_ids(user, {r.dag_id for r in rows}))
-    runs: dict[tuple[str, str], RunListing] = {}
+    runs = _runs(conn, query, where.window)
     found = []
     for row in rows:
         if row.dag_id not in allowed:
             continue
-        key = (row.dag_id, row.run_id)
-        if key not in runs:
-            runs[key] = run_reads.get_run(conn, row.dag_id, row.run_id)
-        run = runs[key]
+        run = runs.get((row.dag_id, row.run_id))
+        if run is None:  # made since the runs were read
+            run = run_reads.get_run(conn, row.dag_id, row.run_id)
         item = Found(run, serialized_dag(conn, run.version_hash), row)
         if _keeps(query, item):
             found.append(item)
     return found
 
 
+#: The orders the store pages by itself.
+STORE_ORDERS = {"map_index", "start_date", "end_date", "dag_id", "task_id", "state"}
+
+
+def _store_only(query: TiQuery) -> bool:
+    """Whether the store's filters alone answer ``query``."""
+    strict = any(
+        not k.endswith(("_gte", "_lte")) or k.startswith("run_after") for k in query.bounds
+    )
+    return not (
+        strict
+        or query.task_ids
+        or query.durations
+        or query.pools
+        or query.queues
+        or query.map_indexes
+        or query.try_numbers
+        or query.operators
+        or query.dag_id_pattern
+        or query.run_id_pattern
+        or query.task_display_name_pattern
+    )
+
+
 def list_instances(
     conn: Connection, user: User, query: TiQuery, page: Page
 ) -> tuple[list[TaskInstanceResponse], int]:
+    """One page of the task instances that match, and how many match in all: read a page
+    at a time when the store's filters and order answer the query, else filtered here."""
+    keys = page.keys(list(TI_FIELDS))
+    every_dag = [r.dag_id for r in dag_reads.list_dag_rows(conn, include_inactive=True)]
+    sees_all = set(visible_dag_ids(user, every_dag)) >= set(every_dag)
+    if sees_all and _store_only(query) and len(keys) == 1 and keys[0][0] in STORE_ORDERS:
+        name, descending = keys[0]
+        where = TaskInstanceFilter(
+            dag_id=query.dag_id,
+            run_id=query.run_id,
+            states=tuple(NO_STATE if s is None else s for s in query.states),
+            window=_window(query.bounds),
+        )
+        total = task_lists.count_instances(conn, where)
+        rows = task_lists.list_instances(
+            conn,
+            where,
+            limit=page.limit,
+            offset=page.offset,
+            order=("-" if descending else "") + name,
+        )
+        runs: dict[tuple[str, str], RunListing] = {}
+        shown = []
+        for row in rows:
+            key = (row.dag_id, row.run_id)
+            if key not in runs:
+                runs[key] = run_reads.get_run(conn, row.dag_id, row.run_id)
+            run = runs[key]
+            shown.append(ti_response(run, serialized_dag(conn, run.version_hash), row))
+        return shown, total
     found = find_instances(conn, user, query)
     return [f.response() for f in page.apply(found, TI_FIELDS)], len(found)

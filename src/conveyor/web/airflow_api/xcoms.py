@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import xcom as xcom_rows
@@ -31,38 +31,20 @@ from conveyor.web.airflow_api.common import (
     Reader,
     RunIdPath,
     TaskIdPath,
-    refusing,
+    bounds,
     require_dag,
     utc,
-    visible_dag_ids,
 )
 from conveyor.web.airflow_api.run_shapes import run_after
+from conveyor.web.airflow_api.xcom_listing import XComListQuery, list_xcoms
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["XCom"])
 
 BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries"
 KeyPath = Annotated[str, Field(max_length=512)]
+Pattern = Annotated[str | None, Query(max_length=250)]
 MapIndex = Annotated[int, Query(ge=-1, le=2**31 - 1)]
-UNSUPPORTED_XCOM_FILTERS = (
-    "xcom_key_pattern",
-    "xcom_key_prefix_pattern",
-    "dag_display_name_pattern",
-    "dag_display_name_prefix_pattern",
-    "run_id_pattern",
-    "run_id_prefix_pattern",
-    "task_id_pattern",
-    "task_id_prefix_pattern",
-    "map_index_filter",
-    "logical_date_gte",
-    "logical_date_gt",
-    "logical_date_lte",
-    "logical_date_lt",
-    "run_after_gte",
-    "run_after_gt",
-    "run_after_lte",
-    "run_after_lt",
-)
 
 
 class XComResponse(BaseModel):
@@ -137,27 +119,46 @@ def _any(value: str) -> str | None:
     return None if value == ALL else value
 
 
-@router.get(
-    BASE,
-    response_model=XComCollectionResponse,
-    **refusing(*UNSUPPORTED_XCOM_FILTERS),
-)
+@router.get(BASE, response_model=XComCollectionResponse)
 def get_xcom_entries(
     request: Request,
     dag_id: DagIdPath,
     dag_run_id: RunIdPath,
     task_id: TaskIdPath,
     user: Reader,
+    dates: Annotated[dict[str, Any], Depends(bounds("logical_date", "run_after"))],
     xcom_key: Annotated[str | None, Query(max_length=512)] = None,
     map_index: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    xcom_key_pattern: Pattern = None,
+    xcom_key_prefix_pattern: Pattern = None,
+    dag_display_name_pattern: Pattern = None,
+    dag_display_name_prefix_pattern: Pattern = None,
+    run_id_pattern: Pattern = None,
+    run_id_prefix_pattern: Pattern = None,
+    task_id_pattern: Pattern = None,
+    task_id_prefix_pattern: Pattern = None,
+    map_index_filter: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
     order_by: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> XComCollectionResponse:
-    """XCom entries of a task instance; ``~`` for the DAG, run or task lists across them."""
+    """XCom entries of a task instance; ``~`` for the DAG, run or task lists across them,
+    with Airflow's patterns and date ranges."""
     if dag_id != ALL:
         require_dag(user, dag_id)
     page = Page.of(limit, offset, order_by, "dag_id")
+    given = {
+        "xcom_key": (xcom_key_pattern, xcom_key_prefix_pattern),
+        "dag_display_name": (dag_display_name_pattern, dag_display_name_prefix_pattern),
+        "run_id": (run_id_pattern, run_id_prefix_pattern),
+        "task_id": (task_id_pattern, task_id_prefix_pattern),
+    }
+    query = XComListQuery(
+        patterns={name: both[0] for name, both in given.items() if both[0]},
+        prefixes={name: both[1] for name, both in given.items() if both[1]},
+        map_index=map_index_filter,
+        bounds=dates,
+    )
     where = XComEntryFilter(
         dag_id=_any(dag_id),
         run_id=_any(dag_run_id),
@@ -166,23 +167,10 @@ def get_xcom_entries(
         map_index=map_index,
     )
     with get_store(request).read() as conn:
-        rows = xcom_entries.list_entries(conn, where)
-        allowed = set(visible_dag_ids(user, {r.dag_id for r in rows}))
-        rows = [r for r in rows if r.dag_id in allowed]
-        shown = page.apply(
-            rows,
-            {
-                "dag_id": lambda r: r.dag_id,
-                "task_id": lambda r: r.task_id,
-                "run_id": lambda r: r.run_id,
-                "map_index": lambda r: r.map_index,
-                "key": lambda r: r.key,
-                "timestamp": lambda r: r.created_at,
-            },
-        )
+        shown, total = list_xcoms(conn, user, where, query, page)
         described = _Described(conn)
         return XComCollectionResponse(
-            xcom_entries=[described.response(r) for r in shown], total_entries=len(rows)
+            xcom_entries=[described.response(r) for r in shown], total_entries=total
         )
 
 
