@@ -153,6 +153,8 @@ def test_bulk_variables_create_update_and_delete_each_with_its_own_answer(world:
     assert answer["delete"] == {"success": ["kept"], "errors": []}
     keys = [v["key"] for v in _ok(admin.get("/api/v2/variables"))["variables"]]
     assert keys == ["new"]
+    audited = _ok(admin.get("/api/v2/eventLogs", params={"event": "variable.bulk"}))
+    assert audited["total_entries"] == 1 and "***" in audited["event_logs"][0]["extra"]
     _field_named(admin.patch("/api/v2/variables", json={"actions": [{"action": "x"}]}), "action")
 
 
@@ -296,6 +298,11 @@ def test_the_event_log_is_the_audit_log(world: World) -> None:
     assert "sekrit" not in variable["extra"], variable["extra"]  # the value is redacted
     by_dag = _ok(admin.get("/api/v2/eventLogs", params={"dag_id": "nightly"}))
     assert {e["event"] for e in by_dag["event_logs"]} == {"dag.unpause"}
+    run = _ok(admin.post("/api/v2/dags/nightly/dagRuns", json={"logical_date": None}))
+    triggered = _ok(admin.get("/api/v2/eventLogs", params={"run_id": run["dag_run_id"]}))
+    assert [(e["event"], e["dag_id"], e["run_id"]) for e in triggered["event_logs"]] == [
+        ("run.trigger", "nightly", run["dag_run_id"])
+    ]
     one = _ok(admin.get(f"/api/v2/eventLogs/{variable['event_log_id']}"))
     assert one["event"] == "variable.set"
     assert _as(world, "viewer").get("/api/v2/eventLogs").status_code == 403
