@@ -104,6 +104,12 @@ def test_unknown_things_are_404_naming_them(op: TestClient, world: World) -> Non
     assert missing_task.status_code == 404 and "nope" in missing_task.json()["detail"]
     no_try = op.get(f"/api/v2/dags/pipeline/dagRuns/{run_id}/taskInstances/talk/tries/9")
     assert no_try.status_code == 404
+    no_interval = op.get(f"/api/v2/dags/pipeline/dagRuns/{run_id}/wait")
+    assert _where(no_interval) == [["query", "interval"]]
+    gone = op.get("/api/v2/dags/pipeline/dagRuns/nope/wait", params={"interval": 1})
+    assert gone.status_code == 404 and "nope" in gone.json()["detail"]
+    done = op.get(f"/api/v2/dags/pipeline/dagRuns/{run_id}/wait", params={"interval": 1})
+    assert done.status_code == 200 and done.text == '{"state": "success"}\n'
     bad_token = op.get(
         f"/api/v2/dags/pipeline/dagRuns/{run_id}/taskInstances/talk/logs/1", params={"token": "!!"}
     )

@@ -9,6 +9,7 @@ the client cannot do it (the client checks every answer against Airflow's models
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import textwrap
@@ -158,6 +159,18 @@ def test_a_ci_job_unpauses_triggers_and_follows_a_run(server: Server) -> None:
     )
     assert made.dag_run_id == "deploy-1" and made.conf == {"region": "emea"}
     assert made.run_type == "manual" and made.triggering_user_name == "ci"
+    # What a deploy script does next: wait on the run's stream of states to its end.
+    with httpx.stream(
+        "GET",
+        f"{server.url}/api/v2/dags/report/dagRuns/deploy-1/wait",
+        params={"interval": 0.2, "result": "count"},
+        headers={"Authorization": f"Bearer {server.api.configuration.access_token}"},
+        timeout=90,
+    ) as waited:
+        assert waited.status_code == 200
+        lines = [json.loads(line) for line in waited.iter_lines() if line]
+    assert lines[-1] == {"state": "success", "results": {"count": 42}}
+    assert all(line["state"] in ("queued", "running") for line in lines[:-1])
     finished = _finished_run(server, "deploy-1")
     assert finished.state == "success" and finished.note == "after deploy"
     assert finished.end_date is not None and finished.duration is not None
@@ -179,6 +192,7 @@ def test_task_instances_tries_logs_and_xcoms(server: Server) -> None:
     ]
     one = tis.get_task_instance("report", "deploy-1", "publish")
     assert one.operator == "BashOperator" and one.dag_run_id == "deploy-1"
+    assert one.rendered_fields["bash_command"] == "echo publishing for region=emea"
     tries = tis.get_task_instance_tries("report", "deploy-1", "publish")
     assert [t.try_number for t in tries.task_instances] == [1]
     assert tis.get_task_instance_try_details("report", "deploy-1", "publish", 1).state == "success"

@@ -34,6 +34,7 @@ from conveyor.web.airflow_api import (
     monitor,
     pools,
     providers,
+    run_wait,
     task_instances,
     task_logs,
     token_endpoint,
@@ -49,6 +50,7 @@ AIRFLOW_API_PREFIX = "/api/v2"
 RESOURCE_ROUTERS: list[Any] = [
     dags.router,
     dag_runs.router,
+    run_wait.router,
     task_logs.router,
     xcoms.router,  # before the task instance routes: ".../xcomEntries" is no map index
     task_instances.router,

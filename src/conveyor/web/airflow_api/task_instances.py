@@ -246,7 +246,12 @@ def _one(
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
         run, row = _instance(conn, dag_id, run_id, task_id, map_index)
-        return ti_response(run, serialized_dag(conn, run.version_hash), row)
+        found = ti_response(run, serialized_dag(conn, run.version_hash), row)
+        # The template fields its latest try rendered, masked (a list leaves them out).
+        rendered = task_reads.rendered_fields(conn, row.id, row.try_number)
+    if isinstance(rendered, dict):
+        found.rendered_fields = rendered
+    return found
 
 
 @router.get(BASE + "/{task_id}", response_model=TaskInstanceResponse)
