@@ -42,8 +42,6 @@ NOT_SERVED_WHY: dict[str, str] = {
     "/dags/{dag_id}/unfavorite": "Conveyor's UI has no favourites",
     "/auth/login": "log in at /login",
     "/auth/logout": "log out at /logout",
-    "/dags/{dag_id}/dagRuns/{dag_run_id}/wait": "poll "
-    "GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
     "PATCH /dags/{dag_id}/dagRuns": "mark many runs with POST /api/v1/runs/mark",
     "/dags/{dag_id}/clearDagRuns": "clear many runs with POST /api/v1/runs/clear",
     "PATCH /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances": "mark many task instances "
