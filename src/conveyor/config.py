@@ -140,6 +140,17 @@ class Settings(AuthSettings):
         "comma-separated keys rotate: the first encrypts); default: $home/fernet.key, "
         "created on first use",
     )
+    api_test_connection: bool = Field(
+        default=False,
+        description="POST /api/v2/connections/test runs the connection's hook in the web "
+        "server (Airflow's [core] test_connection = Enabled); off, it answers 403, as Airflow "
+        "does by default: a test reaches whatever host the caller names",
+    )
+    api_expose_config: bool = Field(
+        default=False,
+        description="GET /api/v2/config shows these settings to admins, secrets hidden "
+        "(Airflow's [api] expose_config = non-sensitive-only); off, it answers 403",
+    )
     base_url: str = Field(
         default="",
         description="path prefix the web app is served under behind a proxy, e.g. /conveyor; "

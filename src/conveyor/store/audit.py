@@ -56,6 +56,8 @@ def redact(details: dict[str, Any] | None) -> dict[str, Any] | None:
             clean[key] = "***"
         elif isinstance(value, dict):
             clean[key] = redact(value) or {}
+        elif isinstance(value, list):  # a bulk body's entities: each is redacted too
+            clean[key] = [redact(item) or {} if isinstance(item, dict) else item for item in value]
         elif isinstance(value, str) and len(value) > MAX_DETAIL_TEXT:
             clean[key] = value[:MAX_DETAIL_TEXT] + "…"
         else:

@@ -53,6 +53,16 @@ ACTIONS = {
     "revoke_token": "token.revoke",
     "login_submit": "login",
     "logout": "logout",
+    # /api/v2's own (its routes that do what a route above does share that one's name).
+    "bulk_variables": "variable.bulk",
+    "bulk_connections": "connection.bulk",
+    "bulk_pools": "pool.bulk",
+    "test_connection": "connection.test",
+    "create_asset_event": "asset.event",
+    "delete_asset_queued_events": "asset.queue.delete",
+    "delete_dag_asset_queued_events": "asset.queue.delete",
+    "delete_dag_asset_queued_event": "asset.queue.delete",
+    "cancel_backfill": "backfill.cancel",
 }
 #: Path parameters that name what was acted on, in the order they are joined.
 TARGET_PARAMS = ("dag_id", "run_id", "task_id", "conn_id", "key", "name", "username", "token_id")

@@ -19,14 +19,27 @@ from conveyor import __version__
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT
 from conveyor.web.airflow_api import (
+    assets,
+    backfills,
     clear_task_instances,
+    config_api,
+    connections,
     dag_runs,
+    dag_sources,
+    dag_versions,
+    dag_warnings,
     dags,
+    event_logs,
+    import_errors,
+    monitor,
+    pools,
+    providers,
     run_wait,
     task_instances,
     task_logs,
     token_endpoint,
     unserved,
+    variables,
     xcoms,
 )
 
@@ -42,6 +55,21 @@ RESOURCE_ROUTERS: list[Any] = [
     xcoms.router,  # before the task instance routes: ".../xcomEntries" is no map index
     task_instances.router,
     clear_task_instances.router,
+    # Beside DAGs and runs: one router per resource.
+    variables.router,
+    connections.router,
+    pools.router,
+    import_errors.router,
+    event_logs.router,
+    assets.router,
+    backfills.router,
+    dag_sources.router,
+    dag_versions.router,
+    dag_warnings.router,
+    monitor.router,
+    monitor.version_router,
+    config_api.router,
+    providers.router,
 ]
 
 token_router = token_endpoint.router

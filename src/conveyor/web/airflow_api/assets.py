@@ -1,0 +1,522 @@
+"""``/api/v2/assets``: Airflow's asset routes over Conveyor's datasets.
+
+An asset is a dataset row, its id the row's: ``name`` and ``uri`` are both its URI (Conveyor
+keys assets by URI), ``group`` is ``asset``. Assets that DAGs name (in a schedule or an
+outlet) but that no event updated yet get their row when first listed here, as Airflow
+registers them when it parses the DAG. Producing tasks and scheduled DAGs come from the
+DAGs' current versions. Events made here have no source task; they are queued for the
+DAGs scheduled on the asset as a task's update would be. ``created_dagruns`` is always
+empty: Conveyor does not link an event to the runs it started. Asset aliases are listed;
+materializing an asset and the state store are not served (501).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from conveyor.model.datasets import ALIAS_PREFIX
+from conveyor.store import asset_events
+from conveyor.store.reads import assets as asset_reads
+from conveyor.store.reads.assets import AssetRow, EventRow, QueuedRow
+from conveyor.web import asset_graph
+from conveyor.web.airflow_api.common import (
+    DagIdPath,
+    Editor,
+    Limit,
+    Offset,
+    OrderBy,
+    Page,
+    Reader,
+    aware,
+    require_dag,
+    utc,
+)
+from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
+from conveyor.web.airflow_api.differences import differs
+from conveyor.web.airflow_api.small_lists import like, prefix
+from conveyor.web.audit_trail import note as audit_note
+from conveyor.web.auth import User
+from conveyor.web.deps import get_store
+from conveyor.web.strict_json import StrictDict
+
+router = APIRouter(tags=["Asset"])
+
+GROUP = "asset"
+AssetId = Annotated[int, Path(ge=0, le=2**31 - 1)]
+Before = Annotated[datetime | None, Query()]
+
+
+class DagScheduleAssetReference(BaseModel):
+    dag_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskOutletAssetReference(BaseModel):
+    dag_id: str
+    task_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssetAliasResponse(BaseModel):
+    id: int
+    name: str
+    group: str
+
+
+class LastAssetEventResponse(BaseModel):
+    id: int | None = None
+    timestamp: datetime | None = None
+
+
+class AssetResponse(BaseModel):
+    id: int
+    name: str
+    uri: str
+    group: str
+    extra: dict[str, Any] | None = None
+    created_at: datetime
+    updated_at: datetime
+    scheduled_dags: list[DagScheduleAssetReference]
+    producing_tasks: list[TaskOutletAssetReference]
+    consuming_tasks: list[TaskOutletAssetReference]
+    aliases: list[AssetAliasResponse]
+    watchers: list[dict[str, Any]]
+    last_asset_event: LastAssetEventResponse | None = None
+
+
+class AssetCollectionResponse(BaseModel):
+    assets: list[AssetResponse]
+    total_entries: int
+
+
+class AssetAliasCollectionResponse(BaseModel):
+    asset_aliases: list[AssetAliasResponse]
+    total_entries: int
+
+
+class AssetEventResponse(BaseModel):
+    id: int
+    asset_id: int
+    uri: str | None = None
+    name: str | None = None
+    group: str | None = None
+    extra: dict[str, Any] | None = None
+    source_task_id: str | None = None
+    source_dag_id: str | None = None
+    source_run_id: str | None = None
+    source_map_index: int
+    created_dagruns: list[dict[str, Any]]
+    timestamp: datetime
+    partition_key: str | None = None
+
+
+class AssetEventCollectionResponse(BaseModel):
+    asset_events: list[AssetEventResponse]
+    total_entries: int
+
+
+class CreateAssetEventsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    asset_id: int = Field(ge=0, le=2**31 - 1)
+    partition_key: str | None = Field(default=None, max_length=250)
+    extra: StrictDict = Field(default_factory=dict)
+    access_control: dict[str, Any] | None = None
+
+
+class QueuedEventResponse(BaseModel):
+    dag_id: str
+    asset_id: int
+    created_at: datetime
+    dag_display_name: str
+
+
+class QueuedEventCollectionResponse(BaseModel):
+    queued_events: list[QueuedEventResponse]
+    total_entries: int
+
+
+def _assets(request: Request, user: User) -> tuple[list[AssetRow], dict[str, Any], set[str]]:
+    """Every asset row (named ones given theirs first), the graph's summaries by URI, and
+    the DAGs hidden from ``user``."""
+    store = get_store(request)
+    with store.read() as conn:
+        summaries = {s.uri: s for s in asset_graph.list_assets(conn).assets}
+        rows = asset_reads.asset_rows(conn)
+        hidden = hidden_dag_ids(conn, user)
+    missing = sorted(set(summaries) - {r.uri for r in rows})
+    if missing:
+        with store.write() as conn:
+            asset_events.ensure_assets(conn, missing)
+        with store.read() as conn:
+            rows = asset_reads.asset_rows(conn)
+    return rows, summaries, hidden
+
+
+def _asset(row: AssetRow, summary: Any, hidden: set[str]) -> AssetResponse:
+    created = utc(row.created_at) or row.created_at
+    updated = utc(row.last_event_at) or created
+    consumers = [d for d in (summary.consumers if summary else []) if d not in hidden]
+    producers = [p for p in (summary.producers if summary else []) if p.dag_id not in hidden]
+    return AssetResponse(
+        id=row.id,
+        name=row.uri,
+        uri=row.uri,
+        group=GROUP,
+        extra=row.extra,
+        created_at=created,
+        updated_at=updated,
+        scheduled_dags=[
+            DagScheduleAssetReference(dag_id=d, created_at=created, updated_at=updated)
+            for d in consumers
+        ],
+        producing_tasks=[
+            TaskOutletAssetReference(
+                dag_id=p.dag_id, task_id=p.task_id, created_at=created, updated_at=updated
+            )
+            for p in producers
+        ],
+        consuming_tasks=[],
+        aliases=[],
+        watchers=[],
+        last_asset_event=LastAssetEventResponse(
+            id=row.last_event_id, timestamp=utc(row.last_event_at)
+        ),
+    )
+
+
+ORDER_FIELDS: dict[str, Any] = {
+    "id": lambda a: a[0].id,
+    "name": lambda a: a[0].uri,
+    "uri": lambda a: a[0].uri,
+    "created_at": lambda a: a[0].created_at,
+    "updated_at": lambda a: a[0].last_event_at or a[0].created_at,
+}
+
+
+@router.get(
+    "/assets",
+    response_model=AssetCollectionResponse,
+    operation_id="get_assets",
+    openapi_extra=differs(
+        "name is the URI, group asset; consuming_tasks, aliases and watchers are empty"
+    ),
+)
+def get_assets(
+    request: Request,
+    user: Reader,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    name_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    name_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    uri_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    uri_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    dag_ids: Annotated[list[str] | None, Query(max_length=100)] = None,
+    only_active: bool = True,
+    order_by: OrderBy = None,
+) -> AssetCollectionResponse:
+    """``only_active`` false lists the same: Conveyor keeps no inactive mark on assets."""
+    page = Page.of(limit, offset, order_by, "id")
+    rows, summaries, hidden = _assets(request, user)
+    tests = [
+        like(name_pattern),
+        prefix(name_prefix_pattern),
+        like(uri_pattern),
+        prefix(uri_prefix_pattern),
+    ]
+    found = []
+    for row in rows:
+        if row.is_alias or not all(test(row.uri) for test in tests):
+            continue
+        summary = summaries.get(row.uri)
+        named = {
+            *(summary.consumers if summary else []),
+            *(p.dag_id for p in (summary.producers if summary else [])),
+        }
+        if dag_ids and not named & set(dag_ids):
+            continue
+        found.append((row, summary))
+    return AssetCollectionResponse(
+        assets=[_asset(r, s, hidden) for r, s in page.apply(found, ORDER_FIELDS)],
+        total_entries=len(found),
+    )
+
+
+@router.get(
+    "/assets/aliases",
+    response_model=AssetAliasCollectionResponse,
+    operation_id="get_asset_aliases",
+)
+def get_asset_aliases(
+    request: Request,
+    user: Reader,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    name_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    name_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    order_by: OrderBy = None,
+) -> AssetAliasCollectionResponse:
+    page = Page.of(limit, offset, order_by, "id")
+    with get_store(request).read() as conn:
+        rows = [r for r in asset_reads.asset_rows(conn) if r.is_alias]
+    matches, starts = like(name_pattern), prefix(name_prefix_pattern)
+    found = [
+        AssetAliasResponse(id=r.id, name=r.uri[len(ALIAS_PREFIX) :], group=GROUP)
+        for r in rows
+        if matches(r.uri[len(ALIAS_PREFIX) :]) and starts(r.uri[len(ALIAS_PREFIX) :])
+    ]
+    fields: dict[str, Any] = {"id": lambda a: a.id, "name": lambda a: a.name}
+    return AssetAliasCollectionResponse(
+        asset_aliases=page.apply(found, fields), total_entries=len(found)
+    )
+
+
+@router.get(
+    "/assets/aliases/{asset_alias_id}",
+    response_model=AssetAliasResponse,
+    operation_id="get_asset_alias",
+)
+def get_asset_alias(request: Request, asset_alias_id: AssetId, user: Reader) -> AssetAliasResponse:
+    with get_store(request).read() as conn:
+        rows = [r for r in asset_reads.asset_rows(conn) if r.is_alias and r.id == asset_alias_id]
+    if not rows:
+        raise HTTPException(404, f"The Asset Alias with ID: `{asset_alias_id}` was not found")
+    return AssetAliasResponse(id=rows[0].id, name=rows[0].uri[len(ALIAS_PREFIX) :], group=GROUP)
+
+
+def _event(row: EventRow) -> AssetEventResponse:
+    return AssetEventResponse(
+        id=row.id,
+        asset_id=row.asset_id,
+        uri=row.uri,
+        name=row.uri,
+        group=GROUP,
+        extra=row.extra,
+        source_task_id=row.source_task_id or None,
+        source_dag_id=row.source_dag_id or None,
+        source_run_id=row.source_run_id or None,
+        source_map_index=row.source_map_index,
+        created_dagruns=[],
+        timestamp=utc(row.created_at) or row.created_at,
+    )
+
+
+@router.get(
+    "/assets/events",
+    response_model=AssetEventCollectionResponse,
+    operation_id="get_asset_events",
+    openapi_extra=differs("created_dagruns is empty"),
+)
+def get_asset_events(
+    request: Request,
+    user: Reader,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order_by: OrderBy = None,
+    asset_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    source_dag_id: Annotated[str | None, Query(max_length=250)] = None,
+    source_task_id: Annotated[str | None, Query(max_length=250)] = None,
+    source_run_id: Annotated[str | None, Query(max_length=250)] = None,
+    source_map_index: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
+    name_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    name_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    timestamp_gte: datetime | None = None,
+    timestamp_gt: datetime | None = None,
+    timestamp_lte: datetime | None = None,
+    timestamp_lt: datetime | None = None,
+) -> AssetEventCollectionResponse:
+    page = Page.of(limit, offset, order_by, "timestamp")
+    order = page.keys(list(asset_reads.ORDER_COLUMNS))
+    store = get_store(request)
+    with store.read() as conn:
+        hidden = hidden_dag_ids(conn, user)
+    found = asset_reads.EventFilter(
+        asset_id=asset_id,
+        source_dag_id=source_dag_id,
+        source_task_id=source_task_id,
+        source_run_id=source_run_id,
+        source_map_index=source_map_index,
+        after_or_at=aware("timestamp_gte", timestamp_gte),
+        after=aware("timestamp_gt", timestamp_gt),
+        before_or_at=aware("timestamp_lte", timestamp_lte),
+        before=aware("timestamp_lt", timestamp_lt),
+        hidden_dag_ids=sorted(hidden),
+    )
+    if name_pattern or name_prefix_pattern:
+        # The name is the URI: matched here, over every page (few assets, many events).
+        matches, starts = like(name_pattern), prefix(name_prefix_pattern)
+        with store.read() as conn:
+            events, _total = asset_reads.list_events(conn, found, order, 2**31 - 1, 0)
+        events = [e for e in events if matches(e.uri) and starts(e.uri)]
+        return AssetEventCollectionResponse(
+            asset_events=[_event(e) for e in events[page.offset : page.offset + page.limit]],
+            total_entries=len(events),
+        )
+    with store.read() as conn:
+        events, total = asset_reads.list_events(conn, found, order, page.limit, page.offset)
+    return AssetEventCollectionResponse(
+        asset_events=[_event(e) for e in events], total_entries=total
+    )
+
+
+@router.post(
+    "/assets/events",
+    response_model=AssetEventResponse,
+    operation_id="create_asset_event",
+    openapi_extra=differs(
+        "partition_key and access_control are refused (422); the event has no source task"
+    ),
+    name="create_asset_event",
+)
+def create_asset_event(
+    request: Request, body: CreateAssetEventsBody, user: Editor
+) -> AssetEventResponse:
+    if body.partition_key is not None:
+        raise HTTPException(
+            422, "partition_key: Conveyor's assets have no partitions; leave it out"
+        )
+    if body.access_control is not None:
+        raise HTTPException(422, "access_control: Conveyor has no teams; leave it out")
+    with get_store(request).write() as conn:
+        event_id = asset_events.record_external_event(conn, body.asset_id, body.extra)
+    if event_id is None:
+        raise HTTPException(404, f"Asset with ID: `{body.asset_id}` was not found")
+    audit_note(request, target=str(body.asset_id))
+    with get_store(request).read() as conn:
+        events, _ = asset_reads.list_events(
+            conn, asset_reads.EventFilter(asset_id=body.asset_id), [("id", True)], 1, 0
+        )
+    return _event(events[0])
+
+
+@router.get(
+    "/assets/{asset_id}",
+    response_model=AssetResponse,
+    operation_id="get_asset",
+    openapi_extra=differs(
+        "name is the URI, group asset; consuming_tasks, aliases and watchers are empty"
+    ),
+)
+def get_asset(request: Request, asset_id: AssetId, user: Reader) -> AssetResponse:
+    rows, summaries, hidden = _assets(request, user)
+    for row in rows:
+        if row.id == asset_id and not row.is_alias:
+            return _asset(row, summaries.get(row.uri), hidden)
+    raise HTTPException(404, f"The Asset with ID: `{asset_id}` was not found")
+
+
+def _queued(rows: list[QueuedRow], hidden: set[str]) -> QueuedEventCollectionResponse:
+    shown = [
+        QueuedEventResponse(
+            dag_id=r.dag_id,
+            asset_id=r.asset_id,
+            created_at=utc(r.created_at) or r.created_at,
+            dag_display_name=r.dag_id,
+        )
+        for r in rows
+        if r.dag_id not in hidden
+    ]
+    return QueuedEventCollectionResponse(queued_events=shown, total_entries=len(shown))
+
+
+def _read_queued(request: Request, user: User, **where: Any) -> QueuedEventCollectionResponse:
+    with get_store(request).read() as conn:
+        rows = asset_reads.queued(conn, **where)
+        hidden = hidden_dag_ids(conn, user)
+    return _queued(rows, hidden)
+
+
+def _forget(request: Request, user: User, **where: Any) -> None:
+    store = get_store(request)
+    with store.read() as conn:
+        hidden = hidden_dag_ids(conn, user, "op")
+    with store.write() as conn:
+        gone = asset_events.forget_queued(conn, hidden_dag_ids=sorted(hidden), **where)
+    if not gone:
+        raise HTTPException(404, "Queue event with these filters was not found")
+    audit_note(request, deleted=gone)
+
+
+@router.get(
+    "/assets/{asset_id}/queuedEvents",
+    response_model=QueuedEventCollectionResponse,
+    operation_id="get_asset_queued_events",
+)
+def get_asset_queued_events(
+    request: Request, asset_id: AssetId, user: Reader, before: Before = None
+) -> QueuedEventCollectionResponse:
+    return _read_queued(request, user, asset_id=asset_id, before=aware("before", before))
+
+
+@router.delete(
+    "/assets/{asset_id}/queuedEvents",
+    status_code=204,
+    operation_id="delete_asset_queued_events",
+    name="delete_asset_queued_events",
+)
+def delete_asset_queued_events(
+    request: Request, asset_id: AssetId, user: Editor, before: Before = None
+) -> None:
+    _forget(request, user, asset_id=asset_id, before=aware("before", before))
+
+
+@router.get(
+    "/dags/{dag_id}/assets/queuedEvents",
+    response_model=QueuedEventCollectionResponse,
+    operation_id="get_dag_asset_queued_events",
+)
+def get_dag_asset_queued_events(
+    request: Request, dag_id: DagIdPath, user: Reader, before: Before = None
+) -> QueuedEventCollectionResponse:
+    require_dag(user, dag_id)
+    return _read_queued(request, user, dag_id=dag_id, before=aware("before", before))
+
+
+@router.delete(
+    "/dags/{dag_id}/assets/queuedEvents",
+    status_code=204,
+    operation_id="delete_dag_asset_queued_events",
+    name="delete_dag_asset_queued_events",
+)
+def delete_dag_asset_queued_events(
+    request: Request, dag_id: DagIdPath, user: Editor, before: Before = None
+) -> None:
+    require_dag(user, dag_id, "op")
+    _forget(request, user, dag_id=dag_id, before=aware("before", before))
+
+
+@router.get(
+    "/dags/{dag_id}/assets/{asset_id}/queuedEvents",
+    response_model=QueuedEventResponse,
+    operation_id="get_dag_asset_queued_event",
+)
+def get_dag_asset_queued_event(
+    request: Request, dag_id: DagIdPath, asset_id: AssetId, user: Reader, before: Before = None
+) -> QueuedEventResponse:
+    require_dag(user, dag_id)
+    found = _read_queued(
+        request, user, dag_id=dag_id, asset_id=asset_id, before=aware("before", before)
+    )
+    if not found.queued_events:
+        raise HTTPException(
+            404, f"Queued event with dag_id: `{dag_id}` and asset_id: `{asset_id}` was not found"
+        )
+    return found.queued_events[0]
+
+
+@router.delete(
+    "/dags/{dag_id}/assets/{asset_id}/queuedEvents",
+    status_code=204,
+    operation_id="delete_dag_asset_queued_event",
+    name="delete_dag_asset_queued_event",
+)
+def delete_dag_asset_queued_event(
+    request: Request, dag_id: DagIdPath, asset_id: AssetId, user: Editor, before: Before = None
+) -> None:
+    require_dag(user, dag_id, "op")
+    _forget(request, user, dag_id=dag_id, asset_id=asset_id, before=aware("before", before))

@@ -1,0 +1,377 @@
+"""``/api/v2/connections``: Airflow's connection routes over Conveyor's connections.
+
+As on ``/api/v1``: ops read (the password, fields marked secret and secret extra keys as
+``***``), admins change. ``extra`` travels as JSON text, as in Airflow. A change that sends
+a masked value back (``***``) keeps the stored secret, so a client that read a connection
+and writes it back does not overwrite its password with the mask. Connections the server's
+environment sets (``CONVEYOR_CONN_*``, ``AIRFLOW_CONN_*``) are listed but not changed here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from conveyor.connections import repository
+from conveyor.connections.masking import MASK
+from conveyor.connections.models import Connection
+from conveyor.exceptions import ConfigError, NotFoundError
+from conveyor.web import strict_json
+from conveyor.web.airflow_api import bulk, connection_test, small_lists, unserved
+from conveyor.web.airflow_api.common import Administrator, Editor, Limit, Offset, OrderBy, Page
+from conveyor.web.airflow_api.differences import differs
+from conveyor.web.audit_trail import note as audit_note
+from conveyor.web.deps import get_settings, get_store
+
+router = APIRouter(prefix="/connections", tags=["Connection"])
+
+ConnectionId = Annotated[
+    str, Path(max_length=250, pattern=r"^[A-Za-z0-9_.\-]+$", description="the connection's id")
+]
+FIELDS = ("conn_type", "description", "host", "login", "schema", "port", "password", "extra")
+
+
+class ConnectionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    connection_id: str = Field(max_length=200, pattern=r"^[\w.-]+$")
+    conn_type: str = Field(max_length=100, min_length=1)
+    description: str | None = Field(default=None, max_length=4000)
+    host: str | None = Field(default=None, max_length=500)
+    login: str | None = Field(default=None, max_length=500)
+    schema_: str | None = Field(default=None, alias="schema", max_length=500)
+    port: int | None = Field(default=None, ge=0, le=65535)
+    password: str | None = Field(default=None, max_length=4000)
+    extra: str | None = Field(default=None, max_length=100_000)
+    team_name: str | None = Field(default=None, max_length=50)
+
+    @field_validator("extra", mode="after")
+    @classmethod
+    def _json_object(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return value
+        try:
+            found = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError("extra: give a JSON object as text, e.g. '{\"key\": 1}'") from None
+        if not isinstance(found, dict):
+            raise ValueError("extra: give a JSON object as text, e.g. '{\"key\": 1}'")
+        if problem := strict_json.problem(found, "extra"):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("team_name", mode="after")
+    @classmethod
+    def _no_teams(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError("Conveyor has no teams: leave team_name out")
+        return value
+
+    def extra_dict(self) -> dict[str, Any]:
+        return json.loads(self.extra) if self.extra else {}
+
+    def connection(self) -> Connection:
+        return Connection(
+            conn_id=self.connection_id,
+            conn_type=self.conn_type,
+            host=self.host,
+            port=self.port,
+            login=self.login,
+            password=self.password,
+            schema=self.schema_,
+            extra=self.extra_dict(),
+            description=self.description,
+        )
+
+
+class ConnectionResponse(BaseModel):
+    connection_id: str
+    conn_type: str
+    description: str | None
+    host: str | None
+    login: str | None
+    schema_: str | None = Field(serialization_alias="schema", alias="schema")
+    port: int | None
+    password: str | None
+    extra: str | None
+    team_name: str | None = None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ConnectionCollectionResponse(BaseModel):
+    connections: list[ConnectionResponse]
+    total_entries: int
+
+
+class ConnectionTestResponse(BaseModel):
+    status: bool
+    message: str
+
+
+def _response(conn: Connection) -> ConnectionResponse:
+    shown = conn.masked()
+    return ConnectionResponse(
+        connection_id=conn.conn_id,
+        conn_type=conn.conn_type,
+        description=conn.description,
+        host=shown.host,
+        login=shown.login,
+        schema=shown.schema,
+        port=conn.port,
+        password=shown.password,
+        extra=json.dumps(shown.extra) if shown.extra else None,
+    )
+
+
+def _get(request: Request, conn_id: str) -> Connection | None:
+    try:
+        return repository.get_connection(get_store(request), get_settings(request), conn_id)
+    except NotFoundError:
+        return None
+    except ConfigError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+def _not_found(conn_id: str) -> HTTPException:
+    return HTTPException(404, f"The Connection with connection_id: `{conn_id}` was not found")
+
+
+def _stored_or_refuse(request: Request, conn_id: str) -> None:
+    if conn_id not in repository.stored_connection_ids(get_store(request)):
+        raise HTTPException(
+            409, f"connection {conn_id!r} is set in the environment of the server; change it there"
+        )
+
+
+def kept_secrets(new: Connection, old: Connection | None) -> Connection:
+    """``new`` with ``old``'s value wherever ``new`` carries the mask (a read sent back)."""
+    if old is None:
+        return new
+    kept = {
+        name: getattr(old, name)
+        for name in ("host", "login", "schema", "password")
+        if getattr(new, name) == MASK
+    }
+    extra = {k: old.extra.get(k) if v == MASK else v for k, v in new.extra.items()}
+    return dataclasses.replace(new, extra=extra, **kept)
+
+
+def _save(request: Request, conn: Connection) -> Connection:
+    try:
+        stored = repository.set_connection(get_store(request), get_settings(request), conn)
+    except ConfigError as exc:
+        raise HTTPException(422, str(exc)) from None
+    audit_note(request, target=conn.conn_id, secret_fields=list(stored.secret_fields))
+    return stored
+
+
+def _patched(old: Connection, body: ConnectionBody, update_mask: list[str] | None) -> Connection:
+    fields = set(update_mask) if update_mask else set(FIELDS)
+    if unknown := fields - {*FIELDS, "connection_id"}:
+        raise HTTPException(400, f"update_mask: no field {sorted(unknown)[0]!r} to change")
+    new = body.connection()
+    given = {
+        name: getattr(new, name)
+        for name in (
+            "conn_type",
+            "description",
+            "host",
+            "login",
+            "schema",
+            "port",
+            "password",
+            "extra",
+        )
+        if name in fields
+    }
+    return kept_secrets(dataclasses.replace(old, **given), old)
+
+
+ORDER_FIELDS: dict[str, Any] = {
+    "connection_id": lambda c: c.conn_id,
+    "id": lambda c: c.conn_id,
+    "conn_type": lambda c: c.conn_type,
+    "description": lambda c: c.description,
+    "host": lambda c: c.masked().host,
+    "port": lambda c: c.port,
+    "team_name": lambda c: None,
+}
+
+
+@router.get(
+    "",
+    response_model=ConnectionCollectionResponse,
+    operation_id="get_connections",
+    openapi_extra=differs(
+        "the op role reads connections; passwords, marked fields and secret extra keys show ***"
+    ),
+)
+def get_connections(
+    request: Request,
+    user: Editor,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order_by: OrderBy = None,
+    connection_id_pattern: small_lists.Pattern = None,
+    connection_id_prefix_pattern: small_lists.PrefixPattern = None,
+) -> ConnectionCollectionResponse:
+    try:
+        found = repository.list_connections(get_store(request), get_settings(request))
+    except ConfigError as exc:
+        raise HTTPException(409, str(exc)) from None
+    matches = small_lists.like(connection_id_pattern)
+    starts = small_lists.prefix(connection_id_prefix_pattern)
+    page = Page.of(limit, offset, order_by, "id")
+    found = [c for c in found if matches(c.conn_id) and starts(c.conn_id)]
+    return ConnectionCollectionResponse(
+        connections=[_response(c) for c in page.apply(found, ORDER_FIELDS)],
+        total_entries=len(found),
+    )
+
+
+@router.get("/enqueue-test", include_in_schema=False)
+def enqueue_test_not_served(request: Request) -> JSONResponse:
+    """Airflow's queued tests are not served (501): this path is no connection id."""
+    return unserved.not_served(request, "connections/enqueue-test")
+
+
+@router.get(
+    "/{connection_id}",
+    response_model=ConnectionResponse,
+    operation_id="get_connection",
+    openapi_extra=differs(
+        "the op role reads connections; passwords, marked fields and secret extra keys show ***"
+    ),
+)
+def get_connection(
+    request: Request, connection_id: ConnectionId, user: Editor
+) -> ConnectionResponse:
+    found = _get(request, connection_id)
+    if found is None:
+        raise _not_found(connection_id)
+    return _response(found)
+
+
+@router.post(
+    "",
+    response_model=ConnectionResponse,
+    status_code=201,
+    operation_id="post_connection",
+    openapi_extra=differs("admins only"),
+    name="put_connection",  # audited as connection.set, as on /api/v1
+)
+def post_connection(
+    request: Request, body: ConnectionBody, user: Administrator
+) -> ConnectionResponse:
+    if _get(request, body.connection_id) is not None:
+        raise HTTPException(
+            409, f"Connection with connection_id: `{body.connection_id}` already exists"
+        )
+    return _response(_save(request, body.connection()))
+
+
+@router.patch(
+    "/{connection_id}",
+    response_model=ConnectionResponse,
+    operation_id="patch_connection",
+    openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret"),
+    name="put_connection",
+)
+def patch_connection(
+    request: Request,
+    connection_id: ConnectionId,
+    body: ConnectionBody,
+    user: Administrator,
+    update_mask: Annotated[list[str] | None, Query(max_length=10)] = None,
+) -> ConnectionResponse:
+    if body.connection_id != connection_id:
+        raise HTTPException(
+            400, "The connection_id in the request body does not match the URL parameter"
+        )
+    old = _get(request, connection_id)
+    if old is None:
+        raise _not_found(connection_id)
+    _stored_or_refuse(request, connection_id)
+    return _response(_save(request, _patched(old, body, update_mask)))
+
+
+@router.delete(
+    "/{connection_id}",
+    status_code=204,
+    operation_id="delete_connection",
+    openapi_extra=differs("admins only"),
+    name="delete_connection",
+)
+def delete_connection(request: Request, connection_id: ConnectionId, user: Administrator) -> None:
+    if not repository.delete_connection(get_store(request), connection_id):
+        if _get(request, connection_id) is not None:
+            _stored_or_refuse(request, connection_id)
+        raise _not_found(connection_id)
+    audit_note(request, target=connection_id)
+
+
+@router.post(
+    "/test",
+    response_model=ConnectionTestResponse,
+    operation_id="test_connection",
+    openapi_extra=differs(
+        "403 unless the setting api_test_connection is on; tests the SQL, HTTP, SSH and SFTP types"
+    ),
+    name="test_connection",
+)
+def test_connection(
+    request: Request, body: ConnectionBody, user: Administrator
+) -> ConnectionTestResponse:
+    """Run the hook of the connection's type against the connection in the body (its
+    masked fields filled from the stored connection of that id). Off unless the setting
+    ``api_test_connection`` is on, as Airflow's ``[core] test_connection``."""
+    if not get_settings(request).api_test_connection:
+        raise HTTPException(
+            403,
+            "Testing connections is disabled on this server: an admin may turn the setting "
+            "api_test_connection on (Airflow's [core] test_connection = Enabled)",
+        )
+    conn = kept_secrets(body.connection(), _get(request, body.connection_id))
+    audit_note(request, target=body.connection_id)
+    ok, message = connection_test.run(conn)
+    return ConnectionTestResponse(status=ok, message=message)
+
+
+class _ConnectionBulk(bulk.BulkHandler[ConnectionBody]):
+    noun = "connections"
+
+    def key_of(self, entity: ConnectionBody) -> str:
+        return entity.connection_id
+
+    def existing(self, keys: set[str]) -> set[str]:
+        return keys & repository.stored_connection_ids(get_store(self.request))
+
+    def create(self, entity: ConnectionBody) -> None:
+        old = _get(self.request, entity.connection_id)
+        _save(self.request, kept_secrets(entity.connection(), old))
+
+    def update(self, entity: ConnectionBody, update_mask: list[str] | None) -> None:
+        old = _get(self.request, entity.connection_id)
+        assert old is not None  # existing() said so
+        _save(self.request, _patched(old, entity, update_mask))
+
+    def delete(self, key: str) -> None:
+        repository.delete_connection(get_store(self.request), key)
+
+
+@router.patch(
+    "",
+    response_model=bulk.BulkResponse,
+    operation_id="bulk_connections",
+    openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret"),
+    name="bulk_connections",
+)
+def bulk_connections(
+    request: Request, body: bulk.BulkBody[ConnectionBody], user: Administrator
+) -> bulk.BulkResponse:
+    return _ConnectionBulk(request).handle(body)

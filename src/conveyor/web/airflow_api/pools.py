@@ -1,0 +1,287 @@
+"""``/api/v2/pools``: Airflow's pool routes over Conveyor's pools.
+
+Everyone reads, admins change (as on ``/api/v1``). A pool without a limit of its own has
+``slots`` -1, as Airflow writes an unlimited pool, and ``open_slots`` -1. Deferred tries
+never hold slots in Conveyor, so ``include_deferred`` is false and asking for true is a 422.
+A pool with tries scheduled, queued or running is not deleted (409), nor ``default_pool`` (400).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from conveyor.exceptions import NotFoundError
+from conveyor.store import pools
+from conveyor.store.pools import PoolUsage
+from conveyor.web.airflow_api import bulk, small_lists
+from conveyor.web.airflow_api.common import Administrator, Limit, Offset, OrderBy, Page, Reader
+from conveyor.web.airflow_api.differences import differs
+from conveyor.web.audit_trail import note as audit_note
+from conveyor.web.deps import get_store
+
+router = APIRouter(prefix="/pools", tags=["Pool"])
+
+PoolName = Annotated[str, Path(pattern=r"^[^\x00/]{1,250}$", description="the pool's name")]
+UNLIMITED = -1
+MAX_SLOTS = 2**31 - 1
+
+
+def _no_deferred(value: bool | None) -> bool | None:
+    if value:
+        raise ValueError(
+            "Conveyor's deferred tries never hold pool slots: include_deferred must be false"
+        )
+    return value
+
+
+def _no_teams(value: str | None) -> str | None:
+    if value is not None:
+        raise ValueError("Conveyor has no teams: leave team_name out")
+    return value
+
+
+class PoolBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=250, pattern=r"^[^\x00/]+$")
+    slots: int = Field(ge=UNLIMITED, le=MAX_SLOTS, description="-1: no limit")
+    description: str | None = Field(default=None, max_length=4000)
+    include_deferred: bool = False
+    team_name: str | None = Field(default=None, max_length=50)
+
+    _deferred = field_validator("include_deferred")(_no_deferred)
+    _teams = field_validator("team_name")(_no_teams)
+
+
+class PoolPatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pool: str | None = Field(default=None, max_length=250)
+    slots: int | None = Field(default=None, ge=UNLIMITED, le=MAX_SLOTS)
+    description: str | None = Field(default=None, max_length=4000)
+    include_deferred: bool | None = None
+    team_name: str | None = Field(default=None, max_length=50)
+
+    _deferred = field_validator("include_deferred")(_no_deferred)
+    _teams = field_validator("team_name")(_no_teams)
+
+
+class PoolResponse(BaseModel):
+    name: str
+    slots: int
+    description: str | None
+    include_deferred: bool
+    occupied_slots: int
+    running_slots: int
+    queued_slots: int
+    scheduled_slots: int
+    open_slots: int
+    deferred_slots: int
+    team_name: str | None = None
+
+
+class PoolCollectionResponse(BaseModel):
+    pools: list[PoolResponse]
+    total_entries: int
+
+
+def _response(usage: PoolUsage) -> PoolResponse:
+    free = usage.free
+    return PoolResponse(
+        name=usage.name,
+        slots=UNLIMITED if usage.slots is None else usage.slots,
+        description=usage.description,
+        include_deferred=False,
+        occupied_slots=usage.used,
+        running_slots=usage.running,
+        queued_slots=usage.queued,
+        scheduled_slots=usage.scheduled,
+        open_slots=UNLIMITED if free is None else free,
+        deferred_slots=0,
+    )
+
+
+def _slots(slots: int) -> int | None:
+    return None if slots == UNLIMITED else slots
+
+
+def _get(request: Request, name: str) -> PoolUsage:
+    with get_store(request).read() as conn:
+        try:
+            return pools.get_pool(conn, name)
+        except NotFoundError:
+            raise HTTPException(404, f"The Pool with name: `{name}` was not found") from None
+
+
+def _set(request: Request, name: str, slots: int | None, description: str | None) -> PoolUsage:
+    try:
+        with get_store(request).write() as conn:
+            pools.set_pool(conn, name, slots, description)
+            return pools.get_pool(conn, name)
+    except pools.PoolError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _delete(request: Request, name: str) -> None:
+    try:
+        with get_store(request).write() as conn:
+            pools.delete_pool(conn, name)
+    except NotFoundError:
+        raise HTTPException(404, f"The Pool with name: `{name}` was not found") from None
+    except pools.PoolError as exc:
+        status = 400 if name == pools.DEFAULT_POOL else 409
+        raise HTTPException(status, str(exc)) from None
+
+
+ORDER_FIELDS: dict[str, Any] = {
+    "id": lambda p: p.name,
+    "pool": lambda p: p.name,
+    "name": lambda p: p.name,
+    "slots": lambda p: UNLIMITED if p.slots is None else p.slots,
+    "description": lambda p: p.description,
+    "include_deferred": lambda p: False,
+}
+
+
+@router.get(
+    "",
+    response_model=PoolCollectionResponse,
+    operation_id="get_pools",
+    openapi_extra=differs(
+        "slots -1 is a pool without a limit of its own; deferred_slots is 0 (deferred tries "
+        "hold no slots)"
+    ),
+)
+def get_pools(
+    request: Request,
+    user: Reader,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order_by: OrderBy = None,
+    pool_name_pattern: small_lists.Pattern = None,
+    pool_name_prefix_pattern: small_lists.PrefixPattern = None,
+) -> PoolCollectionResponse:
+    with get_store(request).read() as conn:
+        found = pools.list_pools(conn)
+    matches = small_lists.like(pool_name_pattern)
+    starts = small_lists.prefix(pool_name_prefix_pattern)
+    page = Page.of(limit, offset, order_by, "id")
+    found = [p for p in found if matches(p.name) and starts(p.name)]
+    return PoolCollectionResponse(
+        pools=[_response(p) for p in page.apply(found, ORDER_FIELDS)],
+        total_entries=len(found),
+    )
+
+
+@router.get(
+    "/{pool_name}",
+    response_model=PoolResponse,
+    operation_id="get_pool",
+    openapi_extra=differs(
+        "slots -1 is a pool without a limit of its own; deferred_slots is 0 (deferred tries "
+        "hold no slots)"
+    ),
+)
+def get_pool(request: Request, pool_name: PoolName, user: Reader) -> PoolResponse:
+    return _response(_get(request, pool_name))
+
+
+@router.post(
+    "",
+    response_model=PoolResponse,
+    status_code=201,
+    operation_id="post_pool",
+    openapi_extra=differs("admins only; include_deferred true is refused (422)"),
+    name="put_pool",
+)
+def post_pool(request: Request, body: PoolBody, user: Administrator) -> PoolResponse:
+    with get_store(request).read() as conn:
+        exists = any(p.name == body.name for p in pools.list_pools(conn))
+    if exists:
+        raise HTTPException(409, f"Pool with name: `{body.name}` already exists")
+    audit_note(request, target=body.name)
+    return _response(_set(request, body.name, _slots(body.slots), body.description))
+
+
+@router.patch(
+    "/{pool_name}",
+    response_model=PoolResponse,
+    operation_id="patch_pool",
+    openapi_extra=differs("admins only; a pool is not renamed (400)"),
+    name="put_pool",
+)
+def patch_pool(
+    request: Request,
+    pool_name: PoolName,
+    body: PoolPatchBody,
+    user: Administrator,
+    update_mask: Annotated[list[str] | None, Query(max_length=10)] = None,
+) -> PoolResponse:
+    old = _get(request, pool_name)
+    fields = set(update_mask) if update_mask else body.model_fields_set
+    if unknown := fields - {"pool", "name", "slots", "description", "include_deferred"}:
+        raise HTTPException(400, f"update_mask: no field {sorted(unknown)[0]!r} to change")
+    if body.pool is not None and body.pool != pool_name and ({"pool", "name"} & fields):
+        raise HTTPException(400, "Conveyor does not rename pools: create the new one instead")
+    if pool_name == pools.DEFAULT_POOL and fields - {"slots", "include_deferred", "description"}:
+        raise HTTPException(400, "Only slots and included_deferred can be modified on Default Pool")
+    slots = old.slots
+    if "slots" in fields:
+        if body.slots is None:
+            raise HTTPException(422, "slots: give a whole number, -1 for no limit")
+        slots = _slots(body.slots)
+    description = body.description if "description" in fields else old.description
+    audit_note(request, target=pool_name)
+    return _response(_set(request, pool_name, slots, description))
+
+
+@router.delete(
+    "/{pool_name}",
+    status_code=204,
+    operation_id="delete_pool",
+    openapi_extra=differs(
+        "admins only; a pool with tries scheduled, queued or running is refused (409)"
+    ),
+    name="delete_pool",
+)
+def delete_pool(request: Request, pool_name: PoolName, user: Administrator) -> None:
+    _delete(request, pool_name)
+    audit_note(request, target=pool_name)
+
+
+class _PoolBulk(bulk.BulkHandler[PoolBody]):
+    noun = "pools"
+
+    def key_of(self, entity: PoolBody) -> str:
+        return entity.name
+
+    def existing(self, keys: set[str]) -> set[str]:
+        with get_store(self.request).read() as conn:
+            return keys & {p.name for p in pools.list_pools(conn)}
+
+    def create(self, entity: PoolBody) -> None:
+        _set(self.request, entity.name, _slots(entity.slots), entity.description)
+
+    def update(self, entity: PoolBody, update_mask: list[str] | None) -> None:
+        fields = set(update_mask) if update_mask else {"slots", "description"}
+        old = _get(self.request, entity.name)
+        slots = _slots(entity.slots) if "slots" in fields else old.slots
+        description = entity.description if "description" in fields else old.description
+        _set(self.request, entity.name, slots, description)
+
+    def delete(self, key: str) -> None:
+        _delete(self.request, key)
+
+
+@router.patch(
+    "",
+    response_model=bulk.BulkResponse,
+    operation_id="bulk_pools",
+    openapi_extra=differs("admins only"),
+    name="bulk_pools",
+)
+def bulk_pools(
+    request: Request, body: bulk.BulkBody[PoolBody], user: Administrator
+) -> bulk.BulkResponse:
+    return _PoolBulk(request).handle(body)
