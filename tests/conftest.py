@@ -147,6 +147,7 @@ SLOW_FILES_FIRST = (
     "tests/fault/test_store_restart.py",
     "tests/fault/test_store_failover.py",
     "tests/fault/test_disk_full.py",
+    "tests/fault/test_network_faults.py",
     "tests/fault/test_broker_restart.py",
     "tests/fault/test_clock_skew.py",
     "tests/integration/test_celery.py",
