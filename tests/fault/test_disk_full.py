@@ -170,6 +170,13 @@ def test_a_full_sqlite_store_is_waited_out_and_stays_whole(
             cluster,
         )
         executions_while_full = len(_lines(cluster))
+        refused = subprocess.run(
+            [CONVEYOR, "dags", "trigger", "chain"],
+            env=cluster.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         time.sleep(3)  # the fault lasts: writes keep failing meanwhile
         executions_after_full = len(_lines(cluster))
         filler.unlink()
@@ -191,6 +198,10 @@ def test_a_full_sqlite_store_is_waited_out_and_stays_whole(
         integrity=integrity,
     )
     assert scheduler_alive, cluster.log_tail()
+    # The command that could not write says why in one line.
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "database or disk is full" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr, refused.stderr
     assert integrity == [("ok",)], integrity
     assert counted.twice == [], f"ran twice: {counted.twice}"
     assert counted.lost == [], f"never ran: {counted.lost}"
