@@ -79,22 +79,18 @@ def check(
         raise ValueError(f"unknown health checks {sorted(unknown)}; choose from {list(CHECKS)}")
     probe = store or _probe_store(settings.db_url)
     checks: list[Check] = []
-    reachable = _check_store(probe)
+    store_check, answered = _check_store(probe)
     if "store" in wanted:
-        checks.append(reachable)
+        checks.append(store_check)
     if "schema" in wanted:
-        checks.append(_check_schema(probe) if reachable.ok else _skipped("schema"))
+        checks.append(_check_schema(probe) if answered else _skipped("schema"))
     if "broker" in wanted and settings.executor == "celery":
         checks.append(_check_broker(settings.broker_url))
     if "schedulers" in wanted:
-        checks.append(
-            _check_schedulers(probe, settings) if reachable.ok else _skipped("schedulers")
-        )
+        checks.append(_check_schedulers(probe, settings) if answered else _skipped("schedulers"))
     if "triggerers" in wanted:
-        checks.append(
-            _check_triggerers(probe, settings) if reachable.ok else _skipped("triggerers")
-        )
-    found = _scheduler_problems(probe) if "schedulers" in wanted and reachable.ok else ()
+        checks.append(_check_triggerers(probe, settings) if answered else _skipped("triggerers"))
+    found = _scheduler_problems(probe) if "schedulers" in wanted and answered else ()
     return HealthReport(tuple(checks), found)
 
 
@@ -112,12 +108,16 @@ def _probe_store(url: str) -> Store:
     return Store(url, pool=False, pre_ping=False, connect_timeout=TIMEOUT_SECONDS)
 
 
-def _check_store(store: Store) -> Check:
+def _check_store(store: Store) -> tuple[Check, bool]:
+    """The store's check, and whether it answered (a read-only standby answers reads)."""
     try:
-        store.ping()
+        writable = store.ping()
     except Exception as exc:  # whatever the driver raises, the answer is "unreachable"
-        return Check("store", False, f"{store.describe()} unreachable: {_first_line(exc)}")
-    return Check("store", True, f"{store.describe()} reachable")
+        return Check("store", False, f"{store.describe()} unreachable: {_first_line(exc)}"), False
+    if not writable:
+        reason = "answers read-only: a standby in recovery, not (yet) promoted"
+        return Check("store", False, f"{store.describe()} {reason}"), True
+    return Check("store", True, f"{store.describe()} reachable"), True
 
 
 @functools.cache

@@ -114,6 +114,7 @@ class Cluster:
     queue: str
     schedulers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    webs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[object] = field(default_factory=list)
 
     def _start(
@@ -144,6 +145,9 @@ class Cluster:
             clock_offset,
         )
 
+    def start_web(self, name: str, port: int) -> None:
+        self.webs[name] = self._start(name, ["web", "--port", str(port)])
+
     def kill(self, process: subprocess.Popen[bytes]) -> None:
         """SIGKILL a process and everything it started: no shutdown code runs."""
         with suppress(ProcessLookupError):
@@ -151,7 +155,7 @@ class Cluster:
         process.wait(timeout=30)
 
     def stop_all(self) -> None:
-        processes = [*self.schedulers.values(), *self.workers.values()]
+        processes = [*self.schedulers.values(), *self.workers.values(), *self.webs.values()]
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

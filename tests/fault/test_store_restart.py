@@ -6,15 +6,8 @@ PostgreSQL packages, on a free port), so stopping it disturbs nothing else on th
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +26,7 @@ from faultlib import (
     utc_now,
     wait_for,
 )
+from private_postgres import PrivatePostgres, new_server
 from sqlalchemy import select
 
 from conveyor.store import schema
@@ -40,64 +34,9 @@ from conveyor.store.engine import Store
 from conveyor.store.tables import task_try
 
 
-@dataclass
-class PrivatePostgres:
-    bin: Path
-    data: Path
-    port: int
-
-    def _run(self, *args: str) -> None:
-        command = [str(self.bin / args[0]), *args[1:]]
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=60)
-
-    def start(self) -> None:
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.data / "server.log"),
-            "-o",
-            f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "-w",
-            "start",
-        )
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
-
-    def restart(self, *, down: float) -> None:
-        """Stop the server fast (every connection cut), and start it ``down`` seconds later."""
-        self.stop("fast")
-        time.sleep(down)
-        self.start()
-
-    def url(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        message = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    data = Path(tempfile.mkdtemp(prefix="conveyor-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    server = PrivatePostgres(Path(found[-1]).parent, data, _free_port())
-    server._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-    server.start()
+    server = new_server()
     try:
         with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
             conn.execute("CREATE DATABASE conveyor")
@@ -106,10 +45,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         store.dispose()
         yield server
     finally:
-        try:
-            server.stop("immediate")
-        finally:
-            shutil.rmtree(data, ignore_errors=True)
+        server.remove()
 
 
 @pytest.mark.timeout(300)

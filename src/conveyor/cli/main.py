@@ -185,3 +185,13 @@ def main() -> None:
         if quick_exit.work_done():  # its last line is printed: skip the interpreter's teardown
             quick_exit.leave(exc.code)
         raise
+    except Exception as exc:
+        # A store that cannot answer or write (down, failing over, its disk full): the
+        # reason in one line, not a traceback. Only a command that opened the store has
+        # loaded its module, and only such a command can raise its errors.
+        engine = sys.modules.get("conveyor.store.engine")
+        if engine is None or not isinstance(exc, engine.STORE_UNREACHABLE):
+            raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"Error: the store is unreachable or cannot write: {reason}", err=True)
+        sys.exit(1)

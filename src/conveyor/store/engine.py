@@ -47,8 +47,34 @@ STORE_CONFLICT = (IntegrityError, DataError)
 #: The part of STORE_CONFLICT that is a value the store cannot hold (a 400, not a 409).
 STORE_BAD_VALUE = DataError
 
+#: PostgreSQL's "cannot execute ... in a read-only transaction".
+_READ_ONLY_SQLSTATE = "25006"
+
+
+class StoreReadOnly(OperationalError):
+    """The server answered but cannot write: a standby not yet promoted, which a failover's
+    address can reach for a while (or a former primary demoted behind an old connection).
+    It is an unreachable store, not the transaction's fault: the connection is dropped and
+    the transaction asked again, on a new connection, until a primary answers."""
+
+
 #: What a store that went away (a restart, a failover, a network cut) raises.
 STORE_UNREACHABLE = (OperationalError, InterfaceError, PendingRollbackError)
+
+
+def _read_only_is_unreachable(engine: Engine) -> None:
+    @event.listens_for(engine, "handle_error")
+    def on_error(context: Any) -> Any:
+        if getattr(context.original_exception, "sqlstate", None) != _READ_ONLY_SQLSTATE:
+            return None
+        # The pool forgets the connection: the next one may reach the new primary.
+        context.is_disconnect = True
+        return StoreReadOnly(
+            context.statement,
+            context.parameters,
+            context.original_exception,
+            connection_invalidated=True,
+        )
 
 
 def retrying(action: Callable[[], T], *, what: str, for_seconds: float = 120.0) -> T:
@@ -213,6 +239,7 @@ class Store:
                 options["poolclass"] = NullPool
             self.engine = create_engine(self.url, **options)
             follow_server_clock(self.engine)
+            _read_only_is_unreachable(self.engine)
         if self.is_sqlite:
             _configure_sqlite(self.engine, in_memory=self.in_memory)
 
@@ -279,10 +306,15 @@ class Store:
             with conn.begin():
                 yield conn
 
-    def ping(self) -> None:
-        """One round trip to the database; raises whatever the driver raises if it fails."""
+    def ping(self) -> bool:
+        """One round trip to the database; raises whatever the driver raises if it fails.
+        Whether the server takes writes: a PostgreSQL standby not yet promoted (what a
+        failover's address can answer from for a while) does not."""
         with self.read() as conn:
-            conn.exec_driver_sql("SELECT 1")
+            if self.is_sqlite:
+                conn.exec_driver_sql("SELECT 1")
+                return True
+            return not conn.exec_driver_sql("SELECT pg_is_in_recovery()").scalar_one()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -220,7 +220,16 @@ class TryRunner:
             # costs one mkdir; the file is created 0600 as the output opens it.
             private_dir(log_file.parent)
             output.enter_context(_output_to(log_file, mode=self.output))
+            # The first line, written before the task's code runs: a log folder on a full
+            # disk ("No space left on device") fails the try here, saying which file,
+            # instead of killing its process in the task's first print.
+            print(
+                f"[conveyor] {started.dag_id}.{started.task_id} run {started.run_id} try "
+                f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}",
+                flush=True,
+            )
         except Exception as exc:  # this try's bookkeeping failed: fail the try, say why
+            output.close()
             reason = f"the try could not start its log {str(log_file)!r}: {exc}"
             log.error("%s.%s: %s", started.dag_id, started.task_id, reason)
             return end_from_outside(
@@ -234,11 +243,6 @@ class TryRunner:
             )
         # try_scope: connections and variables read this store; secrets read are masked.
         with output, _task_logging(), try_scope(self.store, self.settings):
-            print(
-                f"[conveyor] {started.dag_id}.{started.task_id} run {started.run_id} try "
-                f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}",
-                flush=True,
-            )
             try:
                 result = self._execute(started, run, log_file)
             finally:
