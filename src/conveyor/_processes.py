@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import select
 import signal
 import threading
+import time
 import weakref
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
@@ -152,3 +154,40 @@ def kill_children() -> None:
     if server:
         with contextlib.suppress(ProcessLookupError):
             os.kill(server, signal.SIGKILL)
+
+
+def stop_group_when_gone(pid: int) -> None:
+    """When process ``pid`` (this one's executor) ends, SIGTERM this process's group.
+
+    A try's process leads a process group of its own (so that stopping the try reaches what
+    it started); a SIGKILL to its executor's group then misses it, and it would run on,
+    holding the executor's output pipes, maybe forever (a command waiting on a host that
+    never answers). Its parent is no sign: a fork server outlives its executor while any
+    child it made lives. So the process watches the executor itself and stops its try as
+    the executor would have: SIGTERM to the group, the task's ``on_kill``, then the end.
+    """
+    try:
+        watched = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux, or the executor is gone already
+        watched = None
+
+    def watch() -> None:
+        if watched is not None:
+            select.select([watched], [], [])  # readable once the process has ended
+        else:
+            while _alive(pid):
+                time.sleep(1.0)
+        with contextlib.suppress(OSError):
+            os.killpg(0, signal.SIGTERM)
+
+    threading.Thread(target=watch, name="conveyor-executor-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

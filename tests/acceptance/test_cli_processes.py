@@ -4,6 +4,7 @@ outlives it, not the command, not a process the command started, not a pipe."""
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -55,3 +56,26 @@ def test_a_process_left_running_is_ended_by_the_guard(env: dict[str, str], tmp_p
     assert time.monotonic() - started < 5
     assert live_members(left.pid) == []
     assert left.popen.stdout is not None and left.popen.stdout.closed
+
+
+def _alive(pid: int) -> bool:
+    fields = cli_processes._stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def test_a_try_stops_when_its_command_is_killed(env: dict[str, str], tmp_path: Path) -> None:
+    """SIGKILL to `conveyor run` alone: its runner leads a group of its own, so no signal
+    reaches it, but it sees its fork server gone and stops its try and what the try started,
+    which also lets go of the command's output pipe."""
+    path = tmp_path / "napping.py"
+    path.write_text(textwrap.dedent(NAPPING))
+    with cli_process(["run", str(path)], env) as run:
+        run.wait_for_line(r"nap running", timeout=60)
+        started = cli_processes.descendants(run.pid)
+        assert started  # the fork server and the runner
+        os.kill(run.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [pid for pid in started if _alive(pid)] == []
+        run.seconds_to_end(time.monotonic(), 10)  # the output pipe reached its end

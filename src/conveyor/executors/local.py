@@ -33,7 +33,12 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from conveyor import interrupts
-from conveyor._processes import adopt_environment, fork_context, warm_up
+from conveyor._processes import (
+    adopt_environment,
+    fork_context,
+    stop_group_when_gone,
+    warm_up,
+)
 from conveyor.config import Settings
 from conveyor.engine.kept import KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry, queued_tries
@@ -53,10 +58,13 @@ def _child_main(
     try_number: int,
     environ: dict[str, str],
     report: Connection | None = None,
+    executor_pid: int | None = None,
 ) -> None:
     """Entry point of a try's process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
     _lead_own_group()
+    if executor_pid is not None:
+        stop_group_when_gone(executor_pid)
     adopt_environment(environ)
     # A pool made in this process (never inherited across the fork) lets the try's few
     # transactions share one connection instead of opening one each; closed before exit so
@@ -75,7 +83,11 @@ def _child_main(
 
 
 def _runner_main(
-    settings: Settings, environ: dict[str, str], inbox: Connection, outbox: Connection
+    settings: Settings,
+    environ: dict[str, str],
+    inbox: Connection,
+    outbox: Connection,
+    executor_pid: int,
 ) -> None:
     """Entry point of a long-lived runner: tries one after another, until told to stop.
 
@@ -86,6 +98,7 @@ def _runner_main(
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the terminal is for the parent
     _lead_own_group()
+    stop_group_when_gone(executor_pid)
     adopt_environment(environ)
     # A try writes to its own log (the fds are pointed there for the try); between tries the
     # runner has nothing to say on stdout, and must not keep the parent's stdout pipe open
@@ -258,7 +271,14 @@ class LocalExecutor(Executor):
             report, report_end = self._context.Pipe(duplex=False)
             process = self._context.Process(
                 target=_child_main,
-                args=(self.settings, work.ti_id, work.try_number, dict(os.environ), report_end),
+                args=(
+                    self.settings,
+                    work.ti_id,
+                    work.try_number,
+                    dict(os.environ),
+                    report_end,
+                    os.getpid(),
+                ),
                 name=f"conveyor-try-{work.dag_id}.{work.task_id}",
                 daemon=False,
             )
@@ -313,7 +333,7 @@ class LocalExecutor(Executor):
         outbox, outbox_end = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=_runner_main,
-            args=(self.settings, dict(os.environ), inbox_end, outbox_end),
+            args=(self.settings, dict(os.environ), inbox_end, outbox_end, os.getpid()),
             name="conveyor-runner",
             daemon=False,
         )

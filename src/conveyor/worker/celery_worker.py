@@ -31,6 +31,7 @@ from celery import Celery, bootsteps
 from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
 
 from conveyor import interrupts
+from conveyor._processes import stop_group_when_gone
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.engine.kept import MayKeep
@@ -103,6 +104,8 @@ def _lead_own_group(**_: Any) -> None:
         os.setpgid(0, 0)
     except OSError as exc:
         log.warning("a pool process could not lead its own process group: %r", exc)
+        return
+    stop_group_when_gone(os.getppid())  # a SIGKILLed worker's group no longer reaches it
 
 
 @worker_process_init.connect
