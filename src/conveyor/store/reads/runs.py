@@ -55,6 +55,7 @@ class RunFilter:
     dag_id_pattern: str | None = None  # a part of the id, any case
     states: tuple[str, ...] = ()
     window: Window = Window()
+    run_types: tuple[str, ...] = ()  # scheduled, manual, backfill, dataset_triggered
 
 
 #: How a list of runs may be ordered ("-" first: newest or largest first).
@@ -116,7 +117,10 @@ def list_filters(
 
 
 def _filters(where: RunFilter) -> list[ColumnElement[bool]]:
-    return list_filters(where, dag_run, dag_run.c.logical_date)
+    found = list_filters(where, dag_run, dag_run.c.logical_date)
+    if where.run_types:
+        found.append(dag_run.c.run_type.in_(where.run_types))
+    return found
 
 
 def _where(dag_id: str | None, state: str | None, where: RunFilter | None) -> RunFilter:
