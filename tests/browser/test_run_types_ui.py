@@ -1,7 +1,8 @@
 """How a run came to be, in a real browser (Debian's chromium driven by Playwright) against a
 real ``conveyor scheduler`` and ``conveyor web``: each run row and each run of the grid
 carries a scheduled / manual / backfill / asset-triggered mark, and the runs list filters by
-it, the filter kept in the URL.
+it, the filter kept in the URL. The Durations tab, which reads the runs alone until a task
+is picked, draws the runs' bars and then the picked task's.
 
 Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
 """
@@ -104,3 +105,21 @@ def test_the_grid_marks_each_run_with_its_type(page: Page, conveyor: Conveyor) -
         expect(mark).to_have_attribute("data-run-type", run_type)
     page.locator('#grid a.run-bar[data-run-id="back-1"]').click()
     expect(page.locator("#details-body .run-type")).to_contain_text("backfill")
+
+
+def test_durations_draw_the_runs_then_the_picked_task(page: Page, conveyor: Conveyor) -> None:
+    sign_in(page, conveyor.url, "viewer", PASSWORDS["viewer"])
+    page.goto(f"{conveyor.url}/runs?dag_id_pattern=hourly_sync")
+    for run_id in RUNS:  # the scheduler may add a run of its own: only these are awaited
+        row = page.locator(f'#list-rows tr[data-run-id="{run_id}"]')
+        expect(row).to_have_attribute("data-state", "success", timeout=WAIT_MS)
+    page.goto(f"{conveyor.url}/dags/hourly_sync/durations")
+    for run_id in RUNS:
+        bar = page.locator(f'#durations rect.dur[data-run-id="{run_id}"]')
+        expect(bar).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator("#durations")).to_contain_text(re.compile(r"\d+ runs ·"))
+    with page.expect_response(lambda r: "/grid?" in r.url and "task_id=push" in r.url):
+        page.select_option("#duration-task", "push")
+    expect(page.locator("#durations")).to_contain_text(re.compile(r"\d+ tries ·"), timeout=WAIT_MS)
+    for run_id in RUNS:
+        expect(page.locator(f'#durations rect.dur[data-run-id="{run_id}"]')).to_have_count(1)
