@@ -45,6 +45,17 @@ def test_runs_across_dags_filter_by_state_dag_and_dates(world: World) -> None:
     assert [r["dag_id"] for r in paged.json()["runs"]] == ["failing"]
 
 
+def test_runs_across_dags_filter_by_run_type(world: World) -> None:
+    client = world.client("viewer")
+    manual = client.get("/api/v1/runs", params={"run_type": "manual"}).json()
+    assert manual["total"] == 2 and {r["run_type"] for r in manual["runs"]} == {"manual"}
+    either = client.get("/api/v1/runs", params={"run_type": "scheduled,backfill"}).json()
+    assert either["total"] == 0
+    refused = client.get("/api/v1/runs", params={"run_type": "asset"})
+    assert refused.status_code == 422
+    assert "run_type: 'asset' is not a run type" in refused.json()["detail"]
+
+
 def test_task_instances_across_dags(world: World) -> None:
     client = world.client("viewer")
     every = client.get("/api/v1/task-instances").json()

@@ -180,6 +180,22 @@ def test_grid_compact_gives_a_letter_per_task(world: World) -> None:
     assert refused.status_code == 422, refused.text
 
 
+def test_grid_of_some_tasks_or_of_the_runs_alone(world: World) -> None:
+    client = world.client("viewer")
+    one = client.get("/api/v1/dags/failing/grid", params={"task_id": "after"}).json()
+    assert one["task_order"] == ["explode", "after"]
+    assert one["runs"][0]["tasks"] == {"after": "upstream_failed"}
+    runs_alone = client.get(
+        "/api/v1/dags/failing/grid", params={"task_id": "", "compact": "true"}
+    ).json()
+    (run,) = runs_alone["runs"]
+    assert run["run_id"] == world.run_ids["failing"] and run["state"] == "failed"
+    assert run["codes"] == ".." and runs_alone["states"] == []  # no task instance read
+    # The Durations page draws the runs alone first: no state of a task in its HTML.
+    page = client.get("/dags/failing/durations").text
+    assert world.run_ids["failing"] in page and "upstream_failed" not in page
+
+
 def test_grid_pages_by_logical_date(world: World) -> None:
     client = world.client("viewer")
     latest = client.get("/api/v1/dags/failing/grid").json()

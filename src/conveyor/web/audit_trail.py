@@ -42,6 +42,7 @@ ACTIONS = {
     "patch_dags": "dag.pause",  # the same, an entry for each DAG changed (note_each)
     "put_connection": "connection.set",
     "delete_connection": "connection.delete",
+    "test_connection": "connection.test",
     "put_variable": "variable.set",
     "delete_variable": "variable.delete",
     "put_pool": "pool.set",

@@ -56,6 +56,7 @@ class RunFilter:
     states: tuple[str, ...] = ()
     window: Window = Window()
     dag_ids: frozenset[str] | None = None  # only these DAGs (those the user may read)
+    run_types: tuple[str, ...] = ()  # scheduled, manual, backfill, dataset_triggered
 
 
 #: How a list of runs may be ordered ("-" first: newest or largest first).
@@ -121,7 +122,10 @@ def list_filters(
 
 
 def _filters(where: RunFilter) -> list[ColumnElement[bool]]:
-    return list_filters(where, dag_run, dag_run.c.logical_date)
+    found = list_filters(where, dag_run, dag_run.c.logical_date)
+    if where.run_types:
+        found.append(dag_run.c.run_type.in_(where.run_types))
+    return found
 
 
 def _where(dag_id: str | None, state: str | None, where: RunFilter | None) -> RunFilter:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, func, select
 
@@ -35,8 +35,10 @@ class InstanceRow:
     rendered_map_index: str | None  # its map_index_template, as its last try rendered it
 
 
-@dataclass(frozen=True)
-class InstanceState:
+class InstanceState(NamedTuple):
+    """A task instance's state: a grid reads tens of thousands of these, as the driver's rows
+    (whose columns are these fields in order), not copied into objects of their own."""
+
     run_pk: int
     task_id: str
     map_index: int
@@ -149,20 +151,23 @@ def count_mapped(conn: Connection, run_pk: int, task_id: str) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def instance_states(conn: Connection, run_pks: list[int]) -> list[InstanceState]:
-    """The state of every task instance of these runs."""
-    if not run_pks:
+def instance_states(
+    conn: Connection, run_pks: list[int], task_ids: list[str] | None = None
+) -> list[InstanceState]:
+    """The state of every task instance of these runs (of these tasks only, when given)."""
+    if not run_pks or task_ids == []:
         return []
-    rows = conn.execute(
-        select(
-            task_instance.c.run_pk,
-            task_instance.c.task_id,
-            task_instance.c.map_index,
-            task_instance.c.state,
-        ).where(task_instance.c.run_pk.in_(run_pks))
-    )
-    # The columns are the dataclass's fields in order: a grid reads tens of thousands.
-    return [InstanceState(*r) for r in rows]
+    query = select(
+        task_instance.c.run_pk,
+        task_instance.c.task_id,
+        task_instance.c.map_index,
+        task_instance.c.state,
+    ).where(task_instance.c.run_pk.in_(run_pks))
+    if task_ids is not None:
+        query = query.where(task_instance.c.task_id.in_(task_ids))
+    rows = conn.execute(query)
+    # The rows are tuples of these columns, named as InstanceState's fields: no copy.
+    return cast(list[InstanceState], rows.all())
 
 
 def tries(conn: Connection, ti_ids: list[int]) -> list[TryRow]:

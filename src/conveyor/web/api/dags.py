@@ -160,6 +160,13 @@ def get_grid(
     compact: Annotated[
         bool, Query(description="each run's states as one letter a task (codes), not an object")
     ] = False,
+    task_id: Annotated[
+        list[str] | None,
+        Query(
+            max_length=250,
+            description="only these tasks' states (repeat for several); empty: the runs alone",
+        ),
+    ] = None,
 ) -> schemas.Grid:
     """The latest ``limit`` runs, newest first, with every task instance's state; a page of
     older runs with ``before``, of newer ones with ``after`` (logical dates); ``compact``:
@@ -178,5 +185,11 @@ def get_grid(
             raise HTTPException(422, f"{name}: {value.isoformat()} is out of range") from None
     with get_store(request).read() as conn:
         return queries.grid(
-            conn, dag_id, limit, before=dates["before"], after=dates["after"], compact=compact
+            conn,
+            dag_id,
+            limit,
+            before=dates["before"],
+            after=dates["after"],
+            compact=compact,
+            task_ids=None if task_id is None else [t for t in task_id if t],
         )

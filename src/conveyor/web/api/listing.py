@@ -17,6 +17,8 @@ Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many")]
 Bound = Annotated[datetime | None, Query(description="ISO 8601 with a time zone")]
 
 RUN_STATES = {s.value for s in RunState}
+#: How a run came to be, as ``dag_run.run_type`` and Airflow's ``DagRunType`` spell it.
+RUN_TYPES = {"scheduled", "manual", "backfill", "dataset_triggered"}
 TASK_STATES = {s.value for s in TaskState}
 
 
@@ -43,14 +45,18 @@ def window(
     return Window(**bounds)
 
 
-def states(given: list[str] | None, known: set[str], what: str) -> tuple[str, ...]:
-    """The states asked for (repeated or comma-separated), each one ``known``."""
+def states(
+    given: list[str] | None, known: set[str], what: str, name: str = "state"
+) -> tuple[str, ...]:
+    """The states (or run types: ``name``) asked for, repeated or comma-separated, each one
+    ``known``."""
     found = tuple(s for value in given or [] for s in value.split(",") if s)
     wrong = [s for s in found if s not in known]
     if wrong:
+        noun = f"{what} state" if name == "state" else name.replace("_", " ")
         raise HTTPException(
             422,
-            f"state: {', '.join(map(repr, wrong))} is not a {what} state "
+            f"{name}: {', '.join(map(repr, wrong))} is not a {noun} "
             f"(one of {', '.join(sorted(known))})",
         )
     return found

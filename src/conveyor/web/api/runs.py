@@ -36,6 +36,7 @@ def list_all_runs(
     state: listing.States = None,
     dag_id: Annotated[str | None, Query(max_length=250, description="one DAG")] = None,
     dag_id_pattern: listing.Part = None,
+    run_type: listing.States = None,
     order_by: Annotated[
         str,
         Query(
@@ -47,13 +48,15 @@ def list_all_runs(
     limit: Limit = 25,
     offset: Offset = 0,
 ) -> schemas.RunList:
-    """Runs of every DAG, newest first; filter by state, DAG, dates; ``total`` counts all."""
+    """Runs of every DAG, newest first; filter by state, DAG, run type (scheduled, manual,
+    backfill, dataset_triggered), dates; ``total`` counts all."""
     where = RunFilter(
         dag_id=dag_id,
         dag_id_pattern=dag_id_pattern,
         states=listing.states(state, listing.RUN_STATES, "run"),
         window=dates,
         dag_ids=readable_dag_ids(request, user),
+        run_types=listing.states(run_type, listing.RUN_TYPES, "run", "run_type"),
     )
     order = listing.order(order_by, RUN_ORDERS, "runs")
     with get_store(request).read() as conn:

@@ -27,6 +27,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     from conveyor.web.ui.admin import router as admin_router
     from conveyor.web.ui.assets import router as assets_router
     from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
+    from conveyor.web.ui.system import router as system_router
     from conveyor.web.ui.tokens import router as tokens_router
     from conveyor.web.ui.versions import router as versions_router
 
@@ -37,6 +38,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
     app.include_router(tokens_router)
     app.include_router(admin_router)
+    app.include_router(system_router)
     app.include_router(assets_router)
 
     @app.exception_handler(HiddenPage)

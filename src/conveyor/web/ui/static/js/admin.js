@@ -8,6 +8,7 @@
 //   button[data-edit="form-id"][data-values="{json}"]: fill that form to change a row
 //   select[data-role-of="name"]: PATCH users/{name} {role}
 //   button[data-delete-permission="role"][data-action][data-resource]: take a permission back
+//   button[data-test-conn="id"]: POST connections/{id}/test, the answer shown beside it
 import { ApiError, api, enc, toast } from "./core.js";
 
 function value(field) {
@@ -146,3 +147,24 @@ for (const select of document.querySelectorAll("select[data-role-of]")) {
 
 const flash = sessionStorage.getItem("conveyor-flash");
 if (flash) { sessionStorage.removeItem("conveyor-flash"); toast(flash); }
+
+for (const button of document.querySelectorAll("button[data-test-conn]")) {
+  button.addEventListener("click", async () => {
+    const shown = button.parentElement.querySelector(".conn-test-result");
+    button.disabled = true;
+    shown.textContent = "testing…";
+    shown.className = "conn-test-result muted";
+    try {
+      const result = await api(`connections/${enc(button.dataset.testConn)}/test`, { method: "POST" });
+      shown.textContent = result.message;
+      shown.className = `conn-test-result ${result.status ? "ok" : "error"}`;
+      shown.dataset.status = result.status ? "ok" : "failed";
+    } catch (error) {
+      shown.textContent = error.message;
+      shown.className = "conn-test-result error";
+      shown.dataset.status = "refused";
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

@@ -141,6 +141,16 @@ export const stateClass = (state) => `st-${state || "none"}`;
 export const stateBadge = (state, extra = "") =>
   h(`span.state.${stateClass(state)}${extra ? "." + extra : ""}`, { "data-state": state || "none" }, STATE_LABELS[state] ?? state ?? "no status");
 
+// How a run came to be: a glyph on the grid's run bars, glyph and name in lists.
+export const RUN_TYPES = {
+  scheduled: ["⏱", "scheduled"], manual: ["▶", "manual"],
+  backfill: ["↺", "backfill"], dataset_triggered: ["◆", "asset-triggered"],
+};
+export function runTypeMark(type, { label = false } = {}) {
+  const [glyph, name] = RUN_TYPES[type] ?? ["•", type || "unknown"];
+  return h("span.run-type", { "data-run-type": type || "", title: `${name} run` }, label ? `${glyph} ${name}` : glyph);
+}
+
 // ---- time ----
 
 export const parseTime = (value) => (value ? new Date(value) : null);

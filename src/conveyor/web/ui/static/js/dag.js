@@ -197,7 +197,10 @@ if (page.tab === "graph") {
   if (!layout.error) drawGraph(layout);
   else for (const node of document.querySelectorAll("#graph-tools button")) node.disabled = true;
 }
-document.getElementById("duration-task")?.addEventListener("change", () => {
+// The Durations tab reads the runs alone, and one task's states once it is picked.
+document.getElementById("duration-task")?.addEventListener("change", async () => {
+  const data = await api(`dags/${enc(dagId)}/grid?${gridQuery()}`);
+  poll(data);
   if (grid) showDurations();
 });
 
@@ -227,9 +230,15 @@ if (page.tab === "gantt" && gantt?.dataset.runId && !["success", "failed"].inclu
 if (page.tab in limits) {  // the timeline tabs are drawn on the server
   const initial = embedded("initial-grid");
   if (initial) poll(initial);
-  // The same runs as the first paint: the page's count and, on an older page, its date.
+  live(async () => poll(await api(`dags/${enc(dagId)}/grid?${gridQuery()}`)), { now: !initial });
+}
+
+// The same runs as the first paint: the page's count and, on an older page, its date; on
+// the Durations tab, the picked task's states only (none: the runs alone).
+function gridQuery() {
   const query = new URLSearchParams({ limit: String(window_.runs ?? limits[page.tab] ?? 25), compact: "true" });
   if (window_.before) query.set("before", window_.before);
   else if (window_.after) query.set("after", window_.after);
-  live(async () => poll(await api(`dags/${enc(dagId)}/grid?${query}`)), { now: !initial });
+  if (page.tab === "durations") query.set("task_id", document.getElementById("duration-task")?.value ?? "");
+  return query;
 }

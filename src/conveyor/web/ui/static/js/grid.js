@@ -2,7 +2,8 @@
 // groups (a folded group is one row), one coloured square per task instance. A click shows
 // the run or the task instance on the right.
 import {
-  act, api, can, duration, enc, fill, h, links, localTime, stateBadge, stateClass, timeEl,
+  act, api, can, duration, enc, fill, h, links, localTime, runTypeMark, stateBadge, stateClass,
+  timeEl,
 } from "./core.js";
 import { clearTaskInstances, markTaskInstances, runButtons, tiRef } from "./actions.js";
 import { groupState } from "./graph.js";
@@ -25,7 +26,8 @@ function runBar(run, longest, dagId, state) {
           markSelected(event.currentTarget);
           state.onSelect?.();
         },
-      })));
+      })),
+    runTypeMark(run.run_type));
 }
 
 // Cells are written as one HTML string (a 1,000-task grid has tens of thousands of them),
@@ -386,7 +388,7 @@ function showRun(run, dagId) {
     facts([
       ["Run", h("span.mono", {}, run.run_id)],
       ["State", stateBadge(run.state)],
-      run.run_type ? ["Type", run.run_type] : null,
+      run.run_type ? ["Type", runTypeMark(run.run_type, { label: true })] : null,
       ["Logical date", timeEl(run.logical_date)],
       ["Started", timeEl(run.start_date)],
       ["Ended", run.end_date ? timeEl(run.end_date) : h("span.faint", {}, "—")],

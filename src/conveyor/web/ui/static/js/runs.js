@@ -1,5 +1,5 @@
 // Runs of every DAG: filters, sort and page in the URL; select runs to clear or mark them.
-import { duration, elapsed, h, links, stateBadge, timeEl } from "./core.js";
+import { duration, elapsed, h, links, runTypeMark, stateBadge, timeEl } from "./core.js";
 import { clearRuns, markRuns } from "./actions.js";
 import { failedLastDay, listPage } from "./listpage.js";
 
@@ -16,7 +16,7 @@ listPage({
     h("td.mono", {}, h("a", { href: links.dag(run.dag_id) }, run.dag_id)),
     h("td.mono", {}, h("a", { href: links.run(run.dag_id, run.run_id), title: "Open the run in its DAG's grid" }, run.run_id)),
     h("td", {}, stateBadge(run.state)),
-    h("td", {}, run.run_type),
+    h("td", {}, runTypeMark(run.run_type, { label: true })),
     h("td.nowrap", {}, timeEl(run.logical_date, { hint: false })),
     h("td.nowrap", {}, timeEl(run.start_date)),
     h("td.nowrap", {}, timeEl(run.end_date)),

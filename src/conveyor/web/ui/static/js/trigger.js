@@ -6,6 +6,18 @@ const form = document.getElementById("trigger-form");
 const dagId = form.dataset.dagId;
 const banner = document.getElementById("trigger-error");
 
+// Omitted from the conf: an empty date field, so that the param's default applies.
+const OMIT = Symbol("omit");
+
+// A date-time param's default is ISO 8601 (UTC or with an offset); its input shows local time.
+for (const input of form.querySelectorAll('[data-kind="date-time"]')) {
+  const when = input.dataset.default ? new Date(input.dataset.default) : null;
+  if (when && !Number.isNaN(when.getTime())) {
+    const local = new Date(when.getTime() - when.getTimezoneOffset() * 60000);
+    input.value = local.toISOString().slice(0, 19);
+  }
+}
+
 class FieldError extends Error {
   constructor(name, message) { super(message); this.field = name; }
 }
@@ -14,6 +26,9 @@ function valueOf(input) {
   const kind = input.dataset.kind;
   const text = input.value;
   if (kind === "boolean") return input.checked;
+  if (kind === "enum") return JSON.parse(text);
+  if (kind === "date") return text === "" ? OMIT : text;
+  if (kind === "date-time") return text === "" ? OMIT : new Date(text).toISOString();
   if (kind === "integer" || kind === "number") {
     if (text.trim() === "") throw new FieldError(input.name, "a number is needed");
     const number = Number(text);
@@ -29,10 +44,31 @@ function valueOf(input) {
 }
 
 function showError(name, message) {
-  const box = name ? form.querySelector(`.field[data-param="${CSS.escape(name)}"] .error`) : null;
-  if (box) { box.textContent = message; box.classList.remove("hidden"); box.closest(".field").querySelector("input, textarea")?.focus(); }
-  banner.textContent = name ? `${name}: ${message}` : message;
+  showErrors([[name, message]]);
+}
+
+// Each error under the field it names (the first such field takes the focus); the banner
+// lists them all, and an error naming no field of the form shows in the banner alone.
+function showErrors(errors) {
+  let focused = false;
+  for (const [name, message] of errors) {
+    const box = name ? form.querySelector(`.field[data-param="${CSS.escape(name)}"] .error`) : null;
+    if (!box) continue;
+    box.textContent = message;
+    box.classList.remove("hidden");
+    if (!focused) box.closest(".field").querySelector("input, textarea, select")?.focus();
+    focused = true;
+  }
+  banner.textContent = errors.map(([name, message]) => (name ? `${name}: ${message}` : message)).join("; ");
   banner.classList.remove("hidden");
+}
+
+// The API lists every refused param: "conf.a: ...; conf.b: ...".
+function namedErrors(message) {
+  const parts = String(message).split(/;\s*(?=conf\.)/);
+  const named = parts.map((part) => /^conf\.([^:]+):\s*([\s\S]*)$/.exec(part.trim()));
+  if (named.some((match) => !match)) return null;
+  return named.map((match) => [match[1], match[2]]);
 }
 
 function clearErrors() {
@@ -46,7 +82,10 @@ form.addEventListener("submit", async (event) => {
   const button = document.getElementById("trigger-submit");
   const body = { conf: {} };
   try {
-    for (const input of form.querySelectorAll("[data-kind]")) body.conf[input.name] = valueOf(input);
+    for (const input of form.querySelectorAll("[data-kind]")) {
+      const value = valueOf(input);
+      if (value !== OMIT) body.conf[input.name] = value;
+    }
   } catch (error) {
     showError(error.field, error.message);
     return;
@@ -60,9 +99,9 @@ form.addEventListener("submit", async (event) => {
     const run = await api(`dags/${enc(dagId)}/runs`, { method: "POST", body });
     location.href = links.run(dagId, run.run_id);
   } catch (error) {
-    // The API names the param: "conf.limit: param 'limit' expects integer ...".
-    const named = /conf\.([^:]+):\s*(.*)/.exec(error.message);
-    if (named) showError(named[1], named[2]);
+    // The API names each param: "conf.limit: param 'limit' expects integer ...".
+    const named = namedErrors(error.message);
+    if (named) showErrors(named);
     else showError(null, error.message);
     button.disabled = false;
   }

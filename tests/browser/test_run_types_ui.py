@@ -1,0 +1,125 @@
+"""How a run came to be, in a real browser (Debian's chromium driven by Playwright) against a
+real ``conveyor scheduler`` and ``conveyor web``: each run row and each run of the grid
+carries a scheduled / manual / backfill / asset-triggered mark, and the runs list filters by
+it, the filter kept in the URL. The Durations tab, which reads the runs alone until a task
+is picked, draws the runs' bars and then the picked task's.
+
+Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import ui_servers
+from ui_servers import PASSWORDS, Conveyor, sign_in, started
+
+from conveyor.config import load_config
+from conveyor.store.engine import Store
+from conveyor.store.runs import create_run, latest_version
+
+ui_servers.require_chromium()
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+pytestmark = pytest.mark.timeout(180)
+
+WAIT_MS = 30_000
+#: run id -> run type, one of each, for hourly_sync.
+RUNS = {
+    "sched-1": "scheduled",
+    "manual-1": "manual",
+    "back-1": "backfill",
+    "asset-1": "dataset_triggered",
+}
+
+browser = ui_servers.browser_fixture()
+page = ui_servers.page_fixture()
+
+
+@pytest.fixture(scope="module")
+def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
+    with started(tmp_path_factory.mktemp("conveyor")) as servers:
+        seed_runs(servers)
+        yield servers
+
+
+def seed_runs(servers: Conveyor) -> None:
+    """One run of each type, as the scheduler, a trigger, a backfill and an asset make them."""
+    store = Store(load_config(servers.env).settings.db_url)
+    try:
+        with store.write() as conn:
+            version, structure = latest_version(conn, "hourly_sync")
+            for day, (run_id, run_type) in enumerate(RUNS.items(), start=1):
+                start = datetime(2025, 12, day, tzinfo=UTC)
+                create_run(
+                    conn,
+                    dag_id="hourly_sync",
+                    version_hash=version,
+                    structure=structure,
+                    run_type=run_type,
+                    logical_date=start,
+                    interval=(start, start + timedelta(hours=1)),
+                    run_id=run_id,
+                    created_by="test",
+                )
+    finally:
+        store.dispose()
+
+
+def test_each_run_row_says_how_the_run_came_to_be(page: Page, conveyor: Conveyor) -> None:
+    sign_in(page, conveyor.url, "viewer", PASSWORDS["viewer"])
+    page.goto(f"{conveyor.url}/runs?dag_id_pattern=hourly_sync")
+    for run_id, run_type in RUNS.items():
+        mark = page.locator(f'#list-rows tr[data-run-id="{run_id}"] .run-type')
+        expect(mark).to_have_attribute("data-run-type", run_type, timeout=WAIT_MS)
+    asset = page.locator('#list-rows tr[data-run-id="asset-1"] .run-type')
+    expect(asset).to_contain_text("asset-triggered")
+
+
+def test_the_runs_list_filters_by_run_type(page: Page, conveyor: Conveyor) -> None:
+    sign_in(page, conveyor.url, "viewer", PASSWORDS["viewer"])
+    page.goto(f"{conveyor.url}/runs")
+    page.select_option('#filters select[name="run_type"]', "backfill")
+    page.click("#apply-filters")
+    expect(page).to_have_url(re.compile(r"run_type=backfill"))
+    rows = page.locator("#list-rows tr[data-run-id]")
+    expect(rows).to_have_count(1, timeout=WAIT_MS)
+    expect(rows).to_have_attribute("data-run-id", "back-1")
+    # The filter comes back from the URL.
+    page.reload()
+    expect(page.locator('#filters select[name="run_type"]')).to_have_value("backfill")
+    expect(rows).to_have_count(1, timeout=WAIT_MS)
+
+
+def test_the_grid_marks_each_run_with_its_type(page: Page, conveyor: Conveyor) -> None:
+    sign_in(page, conveyor.url, "viewer", PASSWORDS["viewer"])
+    page.goto(f"{conveyor.url}/dags/hourly_sync")
+    for run_id, run_type in RUNS.items():
+        bar = page.locator(f'#grid a.run-bar[data-run-id="{run_id}"]')
+        expect(bar).to_have_count(1, timeout=WAIT_MS)
+        mark = page.locator(f'#grid th.run:has(a.run-bar[data-run-id="{run_id}"]) .run-type')
+        expect(mark).to_have_attribute("data-run-type", run_type)
+    page.locator('#grid a.run-bar[data-run-id="back-1"]').click()
+    expect(page.locator("#details-body .run-type")).to_contain_text("backfill")
+
+
+def test_durations_draw_the_runs_then_the_picked_task(page: Page, conveyor: Conveyor) -> None:
+    sign_in(page, conveyor.url, "viewer", PASSWORDS["viewer"])
+    page.goto(f"{conveyor.url}/runs?dag_id_pattern=hourly_sync")
+    for run_id in RUNS:  # the scheduler may add a run of its own: only these are awaited
+        row = page.locator(f'#list-rows tr[data-run-id="{run_id}"]')
+        expect(row).to_have_attribute("data-state", "success", timeout=WAIT_MS)
+    page.goto(f"{conveyor.url}/dags/hourly_sync/durations")
+    for run_id in RUNS:
+        bar = page.locator(f'#durations rect.dur[data-run-id="{run_id}"]')
+        expect(bar).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator("#durations")).to_contain_text(re.compile(r"\d+ runs ·"))
+    with page.expect_response(lambda r: "/grid?" in r.url and "task_id=push" in r.url):
+        page.select_option("#duration-task", "push")
+    expect(page.locator("#durations")).to_contain_text(re.compile(r"\d+ tries ·"), timeout=WAIT_MS)
+    for run_id in RUNS:
+        expect(page.locator(f'#durations rect.dur[data-run-id="{run_id}"]')).to_have_count(1)
