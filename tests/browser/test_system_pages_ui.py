@@ -54,7 +54,9 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
     home = servers.root / "home"
     (home / "plugins").mkdir(parents=True)
     (home / "plugins" / "shout.py").write_text(PLUGIN)
-    (home / "conveyor.toml").write_text(f'fernet_key = "{FERNET_KEY}"\n')
+    (home / "conveyor.toml").write_text(
+        f'fernet_key = "{FERNET_KEY}"\napi_test_connection = true\n'
+    )
     try:
         servers.start()
         servers.add_admin(ADMIN_PASSWORD)

@@ -58,7 +58,6 @@ ACTIONS = {
     "bulk_variables": "variable.bulk",
     "bulk_connections": "connection.bulk",
     "bulk_pools": "pool.bulk",
-    "test_connection": "connection.test",
     "create_asset_event": "asset.event",
     "delete_asset_queued_events": "asset.queue.delete",
     "delete_dag_asset_queued_events": "asset.queue.delete",

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from conveyor import connections
@@ -47,9 +47,17 @@ class ConnectionTestResult(BaseModel):
 
 @router.post("/connections/{conn_id}/test", response_model=ConnectionTestResult)
 def test_connection(request: Request, conn_id: ConnId, user: Op) -> ConnectionTestResult:
-    """Open the stored connection with its type's hook and run the hook's check (op).
-    ``status`` false with the reason when it fails; secrets never appear in ``message``."""
+    """Open the stored connection with its type's hook and run the hook's check (op), when
+    the setting ``api_test_connection`` is on (off by default, as Airflow's ``[core]
+    test_connection``: a test runs a hook inside the web server). ``status`` false with the
+    reason when it fails; secrets never appear in ``message``."""
     store, settings = get_store(request), get_settings(request)
+    if not settings.api_test_connection:
+        raise HTTPException(
+            403,
+            "testing connections is off on this server: an admin turns the setting "
+            "api_test_connection on (Airflow's [core] test_connection = Enabled)",
+        )
     try:
         conn = repository.get_connection(store, settings, conn_id)
     except ConfigError as exc:
