@@ -39,10 +39,10 @@ from conveyor.web.ui.pages import DAG_TABS
 MINE, HIDDEN, NOWHERE = "team_flow", "ledger_zq", "nodag_qx"
 
 SOURCE = """
-from conveyor import DAG, task
+from conveyor import DAG, Dataset, task
 
 with DAG("{dag_id}", access_control={{"{role}": {{"can_read", "can_edit"}}}}, tags=["shared"]):
-    @task
+    @task(outlets=[Dataset("s3://lake/shared_rows")])  # an asset both DAGs make
     def extract():
         print("rows of {dag_id}")
         return {{"rows": 1}}
@@ -305,6 +305,9 @@ def test_the_airflow_apis_give_a_named_role_its_dags_only(access_world: World) -
     assert {x["dag_id"] for x in xcoms["xcom_entries"]} == {MINE}
     assert xcoms["total_entries"] == len(xcoms["xcom_entries"]) >= 1
     assert alice_gets("/api/v2/importErrors")["total_entries"] == 0
+    made = alice_gets("/api/v2/assets/events")  # both DAGs made the asset: hers only
+    assert [e["source_dag_id"] for e in made["asset_events"]] == [MINE]
+    assert made["total_entries"] == 1
     events = alice_gets("/api/v2/eventLogs")
     assert events["total_entries"] == len(events["event_logs"])
     assert {e["dag_id"] for e in events["event_logs"]} <= {MINE}
