@@ -39,9 +39,18 @@ from conveyor.web.ui.pages import DAG_TABS
 MINE, HIDDEN, NOWHERE = "team_flow", "ledger_zq", "nodag_qx"
 
 SOURCE = """
+from datetime import datetime
+
 from conveyor import DAG, Dataset, task
 
-with DAG("{dag_id}", access_control={{"{role}": {{"can_read", "can_edit"}}}}, tags=["shared"]):
+with DAG(
+    "{dag_id}",
+    access_control={{"{role}": {{"can_read", "can_edit"}}}},
+    tags=["shared"],
+    schedule={schedule},  # the hidden DAG's: for a backfill of it
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+):
     @task(outlets=[Dataset("s3://lake/shared_rows")])  # an asset both DAGs make
     def extract():
         print("rows of {dag_id}")
@@ -54,6 +63,8 @@ with DAG("{dag_id}", access_control={{"{role}": {{"can_read", "can_edit"}}}}, ta
     load(extract())
 """
 
+RANGE = {"from_date": "2025-01-01T00:00:00Z", "to_date": "2025-01-02T00:00:00Z"}
+
 #: Not walked, with why: the Prometheus scrape (no login; figures per DAG are for the
 #: operators' monitoring, kept off the users' network) and the static files.
 NOT_WALKED = {"/metrics": "no login: the operators' scrape", "/static": "files"}
@@ -62,8 +73,12 @@ NOT_WALKED = {"/metrics": "no login: the operators' scrape", "/static": "files"}
 def build(tmp: Path, url: str) -> World:
     dags = tmp / "dags"
     dags.mkdir(parents=True, exist_ok=True)
-    (dags / "mine.py").write_text(textwrap.dedent(SOURCE.format(dag_id=MINE, role="team_a")))
-    (dags / "hidden.py").write_text(textwrap.dedent(SOURCE.format(dag_id=HIDDEN, role="team_b")))
+    (dags / "mine.py").write_text(
+        textwrap.dedent(SOURCE.format(dag_id=MINE, role="team_a", schedule=None))
+    )
+    (dags / "hidden.py").write_text(
+        textwrap.dedent(SOURCE.format(dag_id=HIDDEN, role="team_b", schedule='"@daily"'))
+    )
     # An import error (the DAG safe mode looks for the words 'conveyor' and 'DAG').
     (dags / f"{HIDDEN}_broken.py").write_text(f"from conveyor import DAG\nDAG({HIDDEN!r}) +\n")
     settings = make_settings(tmp, dags, url, base_url="", api_basic_auth=True)
@@ -84,6 +99,8 @@ def build(tmp: Path, url: str) -> World:
     admin = _client(world, "admin", PASSWORDS["admin"])
     for paused in (True, False):  # audit entries that name the hidden DAG
         assert admin.patch(f"/api/v1/dags/{HIDDEN}", json={"is_paused": paused}).is_success
+    backfill = admin.post("/api/v2/backfills", json={"dag_id": HIDDEN, **RANGE})
+    assert backfill.status_code == 200, backfill.text  # a backfill of the hidden DAG
     return world
 
 
@@ -203,6 +220,15 @@ def _shown(response: httpx.Response) -> str:
     return response.text + " " + response.headers.get("location", "")
 
 
+def _hidden_runs(world: World) -> list[tuple[str, str]]:
+    """The hidden DAG's runs and their states: what Alice must not change."""
+    with world.store.read() as conn:
+        rows = conn.execute(
+            select(dag_run.c.run_id, dag_run.c.state).where(dag_run.c.dag_id == HIDDEN)
+        )
+        return sorted((r.run_id, r.state) for r in rows)
+
+
 @pytest.fixture(name="alice")
 def alice_fixture(access_world: World) -> Iterator[TestClient]:
     yield _client(access_world, "alice", "alice-secret-1")
@@ -305,6 +331,8 @@ def test_the_airflow_apis_give_a_named_role_its_dags_only(access_world: World) -
     assert {x["dag_id"] for x in xcoms["xcom_entries"]} == {MINE}
     assert xcoms["total_entries"] == len(xcoms["xcom_entries"]) >= 1
     assert alice_gets("/api/v2/importErrors")["total_entries"] == 0
+    backfills = client.get("/api/v2/backfills", params={"dag_id": MINE}, headers=alice)
+    assert backfills.json()["total_entries"] == 0, backfills.text
     made = alice_gets("/api/v2/assets/events")  # both DAGs made the asset: hers only
     assert [e["source_dag_id"] for e in made["asset_events"]] == [MINE]
     assert made["total_entries"] == 1
@@ -347,6 +375,7 @@ def test_every_route_shows_a_user_only_the_dags_their_roles_may_read(
 ) -> None:
     world = access_world
     alice = _client(world, "alice", "alice-secret-1")
+    before = _hidden_runs(world)
     asks, routes = _asks(world)
     leaks: list[str] = []
     answers: dict[tuple[str, str], tuple[int, str]] = {}
@@ -376,15 +405,11 @@ def test_every_route_shows_a_user_only_the_dags_their_roles_may_read(
     # What Alice may read she reads, and the hidden DAG kept its state.
     admin = _client(world, "admin", PASSWORDS["admin"])
     assert admin.get(f"/api/v1/dags/{HIDDEN}").json()["is_paused"] is False
-    assert admin.get(f"/api/v1/dags/{HIDDEN}/runs").json()["total"] == 1
-    with world.store.read() as conn:
-        hidden_runs = conn.execute(select(dag_run.c.state).where(dag_run.c.dag_id == HIDDEN))
-        assert [r.state for r in hidden_runs] == ["success"]
+    assert admin.get(f"/api/v1/dags/{HIDDEN}/runs").json()["total"] == len(before)
+    assert _hidden_runs(world) == before
 
 
 # -- /api/v2 and the Airflow 2 routes ------------------------------------------------------
-
-RANGE = {"from_date": "2025-01-01T00:00:00Z", "to_date": "2025-01-02T00:00:00Z"}
 
 #: The routes that take DAG ids in their body, and the body naming a DAG: asked about Alice's
 #: DAG, the other DAG and a DAG that does not exist (lists with ``~`` in the path).
@@ -419,8 +444,8 @@ def _mounted_apis(world: World) -> list[tuple[str, FastAPI]]:
     return list(found.values())
 
 
-def _ids(admin: TestClient, url: str, field: str, key: str) -> list[str]:
-    answer = admin.get(url, params={"limit": 100})
+def _ids(admin: TestClient, url: str, field: str, key: str, **params: str) -> list[str]:
+    answer = admin.get(url, params={"limit": "100", **params})
     assert answer.status_code == 200, answer.text
     return [str(entry[key]) for entry in answer.json()[field]]
 
@@ -432,12 +457,14 @@ def _filled(path: str, values: dict[str, str]) -> str:
 def _v2_asks(world: World, admin: TestClient) -> tuple[list[Ask], set[tuple[str, str]]]:
     """Every request of the walk of the mounted APIs: each route about Alice's DAG, the
     other DAG, a DAG that does not exist and ``~`` (every DAG); routes on numbered entries
-    (event log, import errors) about each entry there is."""
+    (event log, import errors, backfills, assets) about each entry there is."""
     numbered = {
         "event_log_id": _ids(admin, "/api/v2/eventLogs", "event_logs", "event_log_id"),
         "import_error_id": _ids(admin, "/api/v2/importErrors", "import_errors", "import_error_id"),
+        "backfill_id": _ids(admin, "/api/v2/backfills", "backfills", "id", dag_id=HIDDEN),
+        "asset_id": _ids(admin, "/api/v2/assets", "assets", "id"),
     }
-    assert numbered["event_log_id"] and numbered["import_error_id"]
+    assert all(numbered.values()), numbered
     runs = world.run_ids | {NOWHERE: world.run_ids[HIDDEN], "~": "~"}
     asks: list[Ask] = []
     routes: set[tuple[str, str]] = set()
@@ -469,9 +496,7 @@ def _v2_asks(world: World, admin: TestClient) -> tuple[list[Ask], set[tuple[str,
                         "variable_key": "some_key",
                         "section": "core",
                         "option": "dags_folder",
-                        "asset_id": "1",
                         "asset_alias_id": "1",
-                        "backfill_id": "1",
                         "path": "nothing/here",
                     }
                     spread = [k for k in numbered if "{" + k + "}" in path]
@@ -499,6 +524,8 @@ def test_every_airflow_api_route_shows_a_user_only_the_dags_their_roles_may_read
     world.clients.append(admin)
     alice_jwt = _jwt(client, "alice", "alice-secret-1")
     alice_basic = _basic("alice", "alice-secret-1")
+    before = _hidden_runs(world)
+    assert len([r for r in before if r[0].startswith("backfill__")]) == 2
     asks, routes = _v2_asks(world, admin)
     leaks: list[str] = []
     answers: dict[tuple[str, str], tuple[int, str]] = {}
@@ -531,7 +558,5 @@ def test_every_airflow_api_route_shows_a_user_only_the_dags_their_roles_may_read
     assert len(routes) >= 100, sorted(routes)  # both APIs' routes, not a handful
     hidden = admin.get(f"/api/v2/dags/{HIDDEN}")
     assert hidden.status_code == 200 and hidden.json()["is_paused"] is False
-    assert admin.get(f"/api/v2/dags/{HIDDEN}/dagRuns").json()["total_entries"] == 1
-    with world.store.read() as conn:
-        hidden_runs = conn.execute(select(dag_run.c.state).where(dag_run.c.dag_id == HIDDEN))
-        assert [r.state for r in hidden_runs] == ["success"]
+    assert admin.get(f"/api/v2/dags/{HIDDEN}/dagRuns").json()["total_entries"] == len(before)
+    assert _hidden_runs(world) == before
