@@ -61,8 +61,10 @@ def _unauthenticated(detail: str = "Not authenticated") -> HTTPException:
 async def api_user(request: Request) -> User:
     """The caller, however they authenticate; 401 with the reason when nobody is."""
     cached = getattr(request.state, "conveyor_user", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+    if isinstance(cached, ApiUser):
+        return cached
+    if isinstance(cached, User):  # found earlier in this request, without its DAGs
+        return await _with_dags(request, cached)
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     value = value.strip()
@@ -76,6 +78,11 @@ async def api_user(request: Request) -> User:
         if found is None:
             raise _unauthenticated()
         user = found
+    return await _with_dags(request, user)
+
+
+async def _with_dags(request: Request, user: User) -> ApiUser:
+    """``user`` with the DAGs they may read and edit; the browser's CSRF token checked."""
     scope = await run_in_threadpool(dag_access.dag_scope, request, user)
     found_user = ApiUser(
         user.username,
