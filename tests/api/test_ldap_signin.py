@@ -28,7 +28,8 @@ from conveyor.store import audit
 from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import accounts, ldap_directory
+from conveyor.web import accounts, auth, ldap_directory
+from conveyor.web.airflow_api import jwt_tokens
 from conveyor.web.app import create_app
 from ldap_servers import (
     BASE,
@@ -335,6 +336,40 @@ def test_a_token_loses_what_the_group_gave(
             )
         revoked = [e for e in site.audit() if e.action == "token.revoke" and e.actor == "dave"]
         assert revoked and revoked[0].via == "ldap"
+    finally:
+        site.close()
+
+
+def test_an_access_token_for_api_v2_loses_what_the_group_gave(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """A JWT for ``/api/v2`` asks the directory again as a Conveyor token does."""
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_directory_recheck_seconds=0), store_url
+    )
+    try:
+        assert site.sign_in("dave", PASSWORDS["dave"]).status_code == 303
+        row = site.user("dave")
+        assert row is not None
+        jwt = jwt_tokens.issue(site.settings, "dave", auth.password_fingerprint(row.password_hash))
+        api = TestClient(site.app, headers={"Authorization": f"Bearer {jwt}"})
+        site.clients.append(api)
+        assert api.get("/api/v2/pools").status_code == 200  # admin, from the group
+
+        ldap.ldif(
+            f"dn: {group_dn('admins')}\nchangetype: modify\ndelete: member\n"
+            f"member: {user_dn('dave')}\n",
+            modify=True,
+        )
+        try:
+            refused = api.get("/api/v2/pools")  # no group left: the token is void
+            assert refused.status_code == 401 and "directory" in refused.json()["detail"]
+        finally:
+            ldap.ldif(
+                f"dn: {group_dn('admins')}\nchangetype: modify\nadd: member\n"
+                f"member: {user_dn('dave')}\n",
+                modify=True,
+            )
     finally:
         site.close()
 

@@ -32,7 +32,7 @@ ORDER_COLUMNS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class EventFilter:
-    dag_ids: Sequence[str] | None = None  # None: every DAG's (and rows of no DAG)
+    dag_ids: Sequence[str] | None = None  # only rows on these DAGs (None: every row)
     hidden_dag_ids: Sequence[str] = ()  # rows of these DAGs are left out
     dag_id: str | None = None
     task_id: str | None = None
@@ -91,7 +91,7 @@ def _where(found: EventFilter) -> list[ColumnElement[bool]]:
     c = audit_log.c
     clauses: list[ColumnElement[bool]] = []
     if found.dag_ids is not None:
-        clauses.append(or_(c.dag_id.is_(None), c.dag_id.in_(list(found.dag_ids))))
+        clauses.append(c.dag_id.in_(list(found.dag_ids)))
     if found.hidden_dag_ids:
         clauses.append(or_(c.dag_id.is_(None), not_(c.dag_id.in_(list(found.hidden_dag_ids)))))
     if found.dag_id is not None:

@@ -41,6 +41,7 @@ from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
     Offset,
+    Operator,
     Reader,
     RunIdPath,
     TaskIdPath,
@@ -375,7 +376,7 @@ def _variable(found: variables.VariableResponse) -> Variable:
 @router.get("/variables", response_model=VariableCollection)
 def get_variables(
     request: Request,
-    user: Editor,
+    user: Operator,
     limit: Limit = 100,
     offset: Offset = 0,
     order_by: Annotated[str | None, Query(max_length=100)] = None,
@@ -389,7 +390,7 @@ def get_variables(
 
 
 @router.get("/variables/{variable_key}", response_model=Variable)
-def get_variable(request: Request, variable_key: variables.VariableKey, user: Editor) -> Variable:
+def get_variable(request: Request, variable_key: variables.VariableKey, user: Operator) -> Variable:
     return _variable(variables.get_variable(request, variable_key, user))
 
 

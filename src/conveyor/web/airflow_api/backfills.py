@@ -40,6 +40,7 @@ from conveyor.web.airflow_api.common import (
     Page,
     Reader,
     aware,
+    dag_visible,
     require_dag,
     utc,
 )
@@ -141,9 +142,9 @@ def _max_active(request: Request, dag_id: str) -> int:
 def _group(request: Request, backfill_id: int, user: User) -> BackfillGroup:
     with get_store(request).read() as conn:
         found = backfill_runs.list_groups(conn, group_id=backfill_id)
-    if not found:
+    if not found or not dag_visible(user, found[0].dag_id):
+        # A backfill of a DAG the caller may not read does not exist for them either.
         raise HTTPException(404, NOT_FOUND)
-    require_dag(user, found[0].dag_id)
     return found[0]
 
 

@@ -23,7 +23,7 @@ from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.web import strict_json
 from conveyor.web.airflow_api import bulk, connection_test, small_lists, unserved
-from conveyor.web.airflow_api.common import Administrator, Editor, Limit, Offset, OrderBy, Page
+from conveyor.web.airflow_api.common import Administrator, Limit, Offset, Operator, OrderBy, Page
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
@@ -213,7 +213,7 @@ ORDER_FIELDS: dict[str, Any] = {
 )
 def get_connections(
     request: Request,
-    user: Editor,
+    user: Operator,
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
@@ -249,7 +249,7 @@ def enqueue_test_not_served(request: Request) -> JSONResponse:
     ),
 )
 def get_connection(
-    request: Request, connection_id: ConnectionId, user: Editor
+    request: Request, connection_id: ConnectionId, user: Operator
 ) -> ConnectionResponse:
     found = _get(request, connection_id)
     if found is None:

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict
 
 from conveyor.store.audit import AuditEntry
 from conveyor.store.reads import event_log
+from conveyor.web import dag_access
 from conveyor.web.airflow_api.common import Editor, Limit, Offset, OrderBy, Page, aware, utc
-from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.auth import User
 from conveyor.web.deps import get_store
@@ -86,9 +86,11 @@ def _response(entry: AuditEntry) -> EventLogResponse:
     )
 
 
-def _hidden(request: Request, user: User) -> set[str]:
-    with get_store(request).read() as conn:
-        return hidden_dag_ids(conn, user)
+def _readable(request: Request, user: User) -> list[str] | None:
+    """The DAGs whose entries ``user`` reads (None: every entry), as Conveyor's audit log
+    has it: an op's, and for a user with named roles the entries on their roles' DAGs."""
+    allowed = dag_access.audit_dag_ids(request, user)
+    return None if allowed is None else sorted(allowed)
 
 
 @router.get(
@@ -96,7 +98,8 @@ def _hidden(request: Request, user: User) -> set[str]:
     response_model=EventLogCollectionResponse,
     operation_id="get_event_logs",
     openapi_extra=differs(
-        "Conveyor's audit log (ops and admins): what people and scripts did, not task state "
+        "Conveyor's audit log (ops and admins; a user with named roles reads the entries on "
+        "their roles' DAGs): what people and scripts did, not task state "
         "changes (those are in each task's timeline); map_index and try_number are null"
     ),
 )
@@ -134,7 +137,7 @@ def get_event_logs(
         # Audit rows name no map index or try: a filter on them matches none.
         return EventLogCollectionResponse(event_logs=[], total_entries=0)
     found = event_log.EventFilter(
-        hidden_dag_ids=sorted(_hidden(request, user)),
+        dag_ids=_readable(request, user),
         dag_id=dag_id,
         task_id=task_id,
         run_id=run_id,
@@ -170,9 +173,9 @@ def get_event_log(
     user: Editor,
     event_log_id: Annotated[int, Path(ge=0, le=2**31 - 1)],
 ) -> EventLogResponse:
+    allowed = _readable(request, user)
     with get_store(request).read() as conn:
         entry = event_log.get_event(conn, event_log_id)
-        hidden = hidden_dag_ids(conn, user) if entry is not None and entry.dag_id else set()
-    if entry is None or entry.dag_id in hidden:
+    if entry is None or (allowed is not None and entry.dag_id not in allowed):
         raise HTTPException(404, f"The Event Log with id: `{event_log_id}` not found")
     return _response(entry)

@@ -17,7 +17,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.store import pools
 from conveyor.store.pools import PoolUsage
 from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import Administrator, Limit, Offset, OrderBy, Page, Reader
+from conveyor.web.airflow_api.common import Administrator, Limit, Offset, OrderBy, Page, Viewer
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_store
@@ -155,7 +155,7 @@ ORDER_FIELDS: dict[str, Any] = {
 )
 def get_pools(
     request: Request,
-    user: Reader,
+    user: Viewer,
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
@@ -183,7 +183,7 @@ def get_pools(
         "hold no slots)"
     ),
 )
-def get_pool(request: Request, pool_name: PoolName, user: Reader) -> PoolResponse:
+def get_pool(request: Request, pool_name: PoolName, user: Viewer) -> PoolResponse:
     return _response(_get(request, pool_name))
 
 

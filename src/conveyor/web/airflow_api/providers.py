@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from conveyor import __version__
-from conveyor.web.airflow_api.common import Limit, Offset, Reader
+from conveyor.web.airflow_api.common import Limit, Offset, Viewer
 from conveyor.web.airflow_api.differences import differs
 
 router = APIRouter(prefix="/providers", tags=["Provider"])
@@ -58,7 +58,7 @@ class ProviderCollectionResponse(BaseModel):
     ),
 )
 def get_providers(
-    user: Reader, limit: Limit = 50, offset: Offset = 0
+    user: Viewer, limit: Limit = 50, offset: Offset = 0
 ) -> ProviderCollectionResponse:
     found = [
         ProviderResponse(

@@ -21,7 +21,7 @@ from conveyor.exceptions import ConfigError
 from conveyor.store.engine import Store
 from conveyor.web import strict_json
 from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import Administrator, Editor, Limit, Offset, OrderBy, Page
+from conveyor.web.airflow_api.common import Administrator, Limit, Offset, Operator, OrderBy, Page
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
@@ -132,7 +132,7 @@ ORDER_FIELDS: dict[str, Any] = {
 )
 def get_variables(
     request: Request,
-    user: Editor,
+    user: Operator,
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
@@ -161,7 +161,7 @@ def get_variables(
     operation_id="get_variable",
     openapi_extra=differs("the op role reads variables; secret ones show ***"),
 )
-def get_variable(request: Request, variable_key: VariableKey, user: Editor) -> VariableResponse:
+def get_variable(request: Request, variable_key: VariableKey, user: Operator) -> VariableResponse:
     entry = _entry(request, variable_key)
     if entry is None:
         raise _not_found(variable_key)
