@@ -316,15 +316,23 @@ ensure_sshd() {
     echo "==> sshd is installed" >&2
 }
 
+# _tools_dir: where the test tools that live outside the project's own virtualenv are kept
+# (bqemulator's and the OpenID Connect provider's virtualenvs, Airflow's REST API spec): in
+# the user's cache, not in the checkout, so a fresh clone on the same machine (as CI's) finds
+# them built. CONVEYOR_TEST_TOOLS chooses another folder.
+_tools_dir() {
+    echo "${CONVEYOR_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/conveyor-test-tools}"
+}
+
 # ensure_bqemulator: the google provider's tests run BigQuery on bqemulator (DuckDB inside), in
-# a virtualenv of its own ($REPO/.venv-bqemulator): its FastAPI, Starlette, gRPC and sqlglot
+# a virtualenv of its own ($(_tools_dir)/venv-bqemulator): its FastAPI, Starlette, gRPC and sqlglot
 # pins are its own, and they must not move the project's. At start it loads DuckDB's spatial
 # extension, which it would download; the extension comes from PyPI instead
 # (duckdb-extension-spatial, the same DuckDB version) and is copied into the HOME the tests
-# give the emulator ($REPO/.venv-bqemulator/home). Exports CONVEYOR_TEST_BQEMULATOR and
+# give the emulator ($(_tools_dir)/venv-bqemulator/home). Exports CONVEYOR_TEST_BQEMULATOR and
 # CONVEYOR_TEST_BQEMULATOR_HOME for the tests (tests/integration/gcp_servers.py).
 ensure_bqemulator() {
-    local venv="$REPO/.venv-bqemulator" duckdb_version="1.5.5"
+    local venv="$(_tools_dir)/venv-bqemulator" duckdb_version="1.5.5"
     local home="$venv/home" stamp="$venv/.conveyor-bqemulator-$duckdb_version"
     if [[ ! -f "$stamp" ]]; then
         echo "==> installing bqemulator into $venv" >&2
@@ -403,11 +411,11 @@ ensure_slapd() {
 
 # ensure_oidc_provider: the OpenID Connect sign-in tests run a real provider, PyPI's
 # oidc-provider-mock (Authlib's authorization server behind discovery, JWKS and a sign-in
-# form), in a virtualenv of its own ($REPO/.venv-oidc) so its Flask and pins stay out of the
+# form), in a virtualenv of its own ($(_tools_dir)/venv-oidc) so its Flask and pins stay out of the
 # project's. Exports CONVEYOR_TEST_OIDC_PROVIDER, the command the tests start it with
 # (tests/integration/oidc_servers.py).
 ensure_oidc_provider() {
-    local venv="$REPO/.venv-oidc" version="0.3.4"
+    local venv="$(_tools_dir)/venv-oidc" version="0.3.4"
     local stamp="$venv/.conveyor-oidc-provider-$version"
     if [[ ! -f "$stamp" ]]; then
         echo "==> installing oidc-provider-mock into $venv" >&2
@@ -424,10 +432,10 @@ ensure_oidc_provider() {
 
 # ensure_airflow_spec: Airflow's published OpenAPI spec of its REST API (/api/v2), taken from
 # the released apache-airflow-core wheel (never copied into the repository) into the gitignored
-# $REPO/.cache/airflow-spec. Exports CONVEYOR_TEST_AIRFLOW_SPEC, the YAML's path, for the tests
+# $(_tools_dir)/airflow-spec. Exports CONVEYOR_TEST_AIRFLOW_SPEC, the YAML's path, for the tests
 # that compare what Conveyor serves at /api/v2 with it (tests/api/airflow_v2/).
 ensure_airflow_spec() {
-    local version="3.3.2" cache="$REPO/.cache/airflow-spec"
+    local version="3.3.2" cache="$(_tools_dir)/airflow-spec"
     local spec="$cache/$version/v2-rest-api-generated.yaml"
     if [[ ! -s "$spec" ]]; then
         echo "==> fetching Airflow $version's REST API spec into $cache" >&2

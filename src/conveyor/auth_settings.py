@@ -32,8 +32,9 @@ class AuthSettings(BaseModel):
         description="with ldap or oidc, local users (made with `conveyor users create`) may "
         "still sign in with their password, e.g. break-glass admins",
     )
-    auth_roles_mapping: dict[str, list[str]] = Field(
-        default_factory=dict,
+    # Kept as pairs, not a dict: Settings stay hashable (read as a dict: ``roles_mapping``).
+    auth_roles_mapping: tuple[tuple[str, tuple[str, ...]], ...] = Field(
+        default=(),
         description="JSON from a directory group (LDAP: its DN; OIDC: the name in the groups "
         'claim) to Conveyor roles, e.g. {"cn=ops,ou=groups,dc=example,dc=com": ["op"]}',
     )
@@ -140,8 +141,15 @@ class AuthSettings(BaseModel):
                 raise ValueError(f"JSON from a group to a list of roles: {exc}") from None
         if isinstance(value, dict):
             # FAB's examples map to one role by name too: "group": "Admin" is ["Admin"].
-            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+            return tuple(
+                (k, (v,) if isinstance(v, str) else tuple(v)) for k, v in sorted(value.items())
+            )
         return value
+
+    @property
+    def roles_mapping(self) -> dict[str, tuple[str, ...]]:
+        """``auth_roles_mapping`` as a group -> roles dict."""
+        return dict(self.auth_roles_mapping)
 
     @field_validator("auth_ldap_server")
     @classmethod

@@ -30,7 +30,8 @@ world = module_world("world", lambda tmp, url: make_world(tmp, url, execute=("pi
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    default = REPO / ".cache" / "airflow-spec" / SPEC_VERSION / "v2-rest-api-generated.yaml"
+    tools = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "conveyor-test-tools"
+    default = tools / "airflow-spec" / SPEC_VERSION / "v2-rest-api-generated.yaml"
     path = Path(os.environ.get("CONVEYOR_TEST_AIRFLOW_SPEC", default))
     if not path.is_file():
         pytest.fail(

@@ -142,10 +142,11 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def _bqemulator() -> tuple[str, str]:
+    tools = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "conveyor-test-tools"
     command = os.environ.get(
-        "CONVEYOR_TEST_BQEMULATOR", str(REPO / ".venv-bqemulator" / "bin" / "bqemulator")
+        "CONVEYOR_TEST_BQEMULATOR", str(tools / "venv-bqemulator" / "bin" / "bqemulator")
     )
-    home = os.environ.get("CONVEYOR_TEST_BQEMULATOR_HOME", str(REPO / ".venv-bqemulator" / "home"))
+    home = os.environ.get("CONVEYOR_TEST_BQEMULATOR_HOME", str(tools / "venv-bqemulator" / "home"))
     if not Path(command).exists():
         pytest.fail(f"{command} is missing: run scripts/test, whose ensure_bqemulator installs it")
     return command, home

@@ -493,8 +493,8 @@ def test_pools_cli_sets_lists_and_refuses_to_delete_what_is_needed(
     assert in_use.returncode == 1 and "pool 'warehouse' is in use" in in_use.stderr
     default = conveyor("pools", "delete", "default_pool")
     assert default.returncode == 1 and "default_pool cannot be deleted" in default.stderr
-    negative = conveyor("pools", "set", "warehouse", "--", "-1")
-    assert negative.returncode == 2 and "'-1' is not a number of slots" in negative.stderr
+    negative = conveyor("pools", "set", "warehouse", "--", "-2")
+    assert negative.returncode == 2 and "'-2' is not a number of slots" in negative.stderr
     with store.write() as conn:
         conn.execute(
             task_instance.update()

@@ -52,7 +52,7 @@ def test_settings_come_from_the_environment_as_every_setting(tmp_path: Path) -> 
         auth_ldap_search="ou=people,dc=example,dc=com",
         auth_roles_mapping='{"cn=ops,dc=example,dc=com": "Op"}',
     )
-    assert settings.auth_roles_mapping == {"cn=ops,dc=example,dc=com": ["Op"]}  # type: ignore[attr-defined]
+    assert settings.roles_mapping == {"cn=ops,dc=example,dc=com": ("Op",)}  # type: ignore[attr-defined]
 
 
 def test_a_setting_missing_for_the_auth_type_is_named(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from conveyor.config import Settings
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT, Store
 from conveyor.web.airflow_api import AIRFLOW_API_PREFIX, airflow_api, token_router
-from conveyor.web.airflow_api.airflow2 import BasicAuthMount, airflow2_api
+from conveyor.web.airflow_api.airflow2 import BasicAuthMount, OwnPathsMount, airflow2_api
 from conveyor.web.api import API_PREFIX, api_router
 from conveyor.web.audit_trail import AuditTrail
 from conveyor.web.auth import LoginRequired, login_url
@@ -99,7 +99,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # callers"): first for basic-auth requests, last for the paths Conveyor's does not have.
     airflow2 = airflow2_api(app.state)
     app.router.routes.insert(0, BasicAuthMount(API_PREFIX, app=airflow2))
-    app.mount(API_PREFIX, airflow2)
+    app.router.routes.append(OwnPathsMount(API_PREFIX, app=airflow2))
     _mount_optional(app, settings, "conveyor.metrics", "mount_metrics")
     _mount_optional(app, settings, "conveyor.web.ui", "mount_ui")
     _api_only_openapi(app)

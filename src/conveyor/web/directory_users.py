@@ -38,7 +38,7 @@ class SignInRefused(Exception):
 def roles_for(conn: Connection, settings: Settings, identity: DirectoryIdentity) -> list[str]:
     """The roles ``identity``'s groups give (built-in first, then named); empty: none."""
     names = mapped_roles(
-        identity.groups, settings.auth_roles_mapping, settings.auth_user_registration_role
+        identity.groups, settings.roles_mapping, settings.auth_user_registration_role
     )
     return resolve(names, {role.name for role in role_rows.list_roles(conn)})
 

@@ -463,3 +463,19 @@ class BasicAuthMount(Mount):
         if scope["type"] != "http" or not _basic(scope):
             return Match.NONE, {}
         return super().matches(scope)
+
+
+class OwnPathsMount(Mount):
+    """A mount that takes only the paths its app serves (any method): placed after
+    Conveyor's ``/api/v1``, it leaves every other path to the main app, so a trailing slash
+    is still redirected and an unknown path still answers the main app's 404."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is Match.NONE:
+            return match, child
+        inner = {**scope, **child}
+        for route in self.routes:
+            if route.matches(inner)[0] is not Match.NONE:
+                return match, child
+        return Match.NONE, {}
