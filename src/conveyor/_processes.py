@@ -175,7 +175,7 @@ def stop_group_when_gone(pid: int) -> None:
         if watched is not None:
             select.select([watched], [], [])  # readable once the process has ended
         else:
-            while _alive(pid):
+            while pid_alive(pid):
                 time.sleep(1.0)
         with contextlib.suppress(OSError):
             os.killpg(0, signal.SIGTERM)
@@ -183,7 +183,8 @@ def stop_group_when_gone(pid: int) -> None:
     threading.Thread(target=watch, name="conveyor-executor-watch", daemon=True).start()
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -10,19 +10,13 @@ the client cannot do it (the client checks every answer against Airflow's models
 from __future__ import annotations
 
 import json
-import os
-import socket
 import textwrap
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx2 as httpx
-import psycopg
 import pytest
-from airflow_client import client as airflow
 from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
@@ -36,11 +30,10 @@ from airflow_client.client.models import (
     DAGRunsBatchBody,
     TriggerDAGRunPostBody,
 )
+from airflow_client_servers import STORES, Server, standalone, wait_for
 
-from cli_processes import cli_env, cli_process, run_cli
-from conftest import _with_database
+from cli_processes import cli_env
 
-T = TypeVar("T")
 PASSWORD = "op-password-123"
 
 REPORT = """
@@ -63,72 +56,15 @@ with DAG("report", tags=["reports"], description="a report for a region"):
 """
 
 
-@dataclass
-class Server:
-    url: str
-    api: airflow.ApiClient
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(what: str, check: Callable[[], T | None], limit: float = 60) -> T:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {limit}s")
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url + "/health", timeout=2).status_code < 500
-    except httpx.TransportError:
-        return False
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=STORES)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("airflow-client")
     env = cli_env(tmp, CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION="true")
-    database = None
-    if request.param == "postgres":
-        pg_url = request.getfixturevalue("pg_url")
-        admin: psycopg.Connection[Any] = request.getfixturevalue("pg_admin")
-        template = request.getfixturevalue("pg_template")
-        database = f"conveyor_client_{os.getpid()}"
-        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {database} TEMPLATE {template}")
-        env["CONVEYOR_DATABASE_URL"] = _with_database(pg_url, database)
     (Path(env["CONVEYOR_DAGS_FOLDER"]) / "report.py").write_text(textwrap.dedent(REPORT))
-    made = run_cli(env, "users", "create", "ci", "--role", "op", "--password-stdin", stdin=PASSWORD)
-    assert made.returncode == 0, made.stdout + made.stderr
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with cli_process(["standalone", "--port", str(port)], env) as process:
-        _wait("the web app answers", lambda: _answers(url) or None)
-        token = httpx.post(url + "/auth/token", json={"username": "ci", "password": PASSWORD})
-        assert token.status_code == 201, token.text
-        config = airflow.Configuration(host=url, access_token=token.json()["access_token"])
-        with airflow.ApiClient(config) as api:
-            _wait("the DAG is parsed", lambda: _has_dag(api, "report"))
-            yield Server(url, api)
-        assert process.returncode is None, process.output
-    if database is not None:
-        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-
-
-def _has_dag(api: airflow.ApiClient, dag_id: str) -> bool:
-    return dag_id in [d.dag_id for d in DAGApi(api).get_dags().dags]
+    with standalone(request, tmp, env, user=("ci", "op", PASSWORD), first_dag="report") as found:
+        yield found
 
 
 def _finished_run(server: Server, run_id: str) -> Any:
@@ -138,7 +74,7 @@ def _finished_run(server: Server, run_id: str) -> Any:
         run = runs.get_dag_run("report", run_id)
         return run if run.state in ("success", "failed") else None
 
-    return _wait(f"run {run_id} ends", done)
+    return wait_for(f"run {run_id} ends", done)
 
 
 def test_a_ci_job_unpauses_triggers_and_follows_a_run(server: Server) -> None:
@@ -239,7 +175,7 @@ def test_clearing_a_task_runs_it_again(server: Server) -> None:
         found = tis.get_task_instance("report", "deploy-1", "publish")
         return found if found.try_number == 2 and found.state == "success" else None
 
-    _wait("the cleared task runs again", ran_again)
+    wait_for("the cleared task runs again", ran_again)
     tries = tis.get_task_instance_tries("report", "deploy-1", "publish")
     assert [t.try_number for t in tries.task_instances] == [1, 2]
     assert _finished_run(server, "deploy-1").state == "success"

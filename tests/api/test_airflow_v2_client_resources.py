@@ -13,25 +13,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
-import httpx2 as httpx
-import psycopg
 import pytest
-from airflow_client import client as airflow
 from airflow_client.client.api.backfill_api import BackfillApi
 from airflow_client.client.api.config_api import ConfigApi
 from airflow_client.client.api.connection_api import ConnectionApi
-from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_source_api import DagSourceApi
 from airflow_client.client.api.dag_version_api import DagVersionApi
 from airflow_client.client.api.event_log_api import EventLogApi
@@ -52,11 +44,10 @@ from airflow_client.client.models import (
     PoolPatchBody,
     VariableBody,
 )
+from airflow_client_servers import STORES, Server, standalone, wait_for
 
-from cli_processes import cli_env, cli_process, run_cli
-from conftest import _with_database
+from cli_processes import cli_env
 
-T = TypeVar("T")
 PASSWORD = "admin-password-123"
 AIRFLOWCTL = str(Path(sys.executable).parent / "airflowctl")
 
@@ -71,40 +62,7 @@ with DAG("nightly", schedule="@daily", start_date=datetime(2024, 1, 1), catchup=
 BROKEN = "from conveyor import DAG\n\nwith DAG('broken'):\n    this is not python\n"
 
 
-@dataclass
-class Server:
-    url: str
-    token: str
-    api: airflow.ApiClient
-    home: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(what: str, check: Callable[[], T | None], limit: float = 60) -> T:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {limit}s")
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url + "/health", timeout=2).status_code < 500
-    except httpx.TransportError:
-        return False
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=STORES)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
@@ -112,39 +70,13 @@ def server(
     env = cli_env(
         tmp, CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION="true", CONVEYOR_API_TEST_CONNECTION="true"
     )
-    database = None
-    if request.param == "postgres":
-        pg_url = request.getfixturevalue("pg_url")
-        admin: psycopg.Connection[Any] = request.getfixturevalue("pg_admin")
-        template = request.getfixturevalue("pg_template")
-        database = f"conveyor_client_res_{os.getpid()}"
-        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {database} TEMPLATE {template}")
-        env["CONVEYOR_DATABASE_URL"] = _with_database(pg_url, database)
     dags = Path(env["CONVEYOR_DAGS_FOLDER"])
     (dags / "nightly.py").write_text(textwrap.dedent(NIGHTLY))
     (dags / "broken.py").write_text(BROKEN)
-    made = run_cli(
-        env, "users", "create", "ci", "--role", "admin", "--password-stdin", stdin=PASSWORD
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with cli_process(["standalone", "--port", str(port)], env) as process:
-        _wait("the web app answers", lambda: _answers(url) or None)
-        token = httpx.post(url + "/auth/token", json={"username": "ci", "password": PASSWORD})
-        assert token.status_code == 201, token.text
-        access = token.json()["access_token"]
-        config = airflow.Configuration(host=url, access_token=access)
-        with airflow.ApiClient(config) as api:
-            _wait(
-                "the DAG is parsed",
-                lambda: "nightly" in [d.dag_id for d in DAGApi(api).get_dags().dags],
-            )
-            yield Server(url, access, api, tmp)
-        assert process.returncode is None, process.output
-    if database is not None:
-        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    with standalone(
+        request, tmp, env, user=("ci", "admin", PASSWORD), first_dag="nightly"
+    ) as found:
+        yield found
 
 
 def test_variables_through_the_client(server: Server) -> None:
@@ -224,7 +156,7 @@ def test_import_errors_event_log_sources_versions_and_health(server: Server) -> 
     assert [v.version_number for v in versions.dag_versions] == [1]
     health = MonitorApi(server.api).get_health()
     assert health.metadatabase.status == "healthy"
-    assert _wait(
+    assert wait_for(
         "the scheduler beats",
         lambda: MonitorApi(server.api).get_health().scheduler.status == "healthy",
     )

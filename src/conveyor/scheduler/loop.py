@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor import interrupts
+from conveyor._processes import pid_alive
 
 # select/update serve create_scheduled_runs and _due_runs alone, whose SQL moves separately.
 from conveyor.callbacks import CallbackProcess
@@ -96,7 +97,7 @@ class Scheduler:
         with self.store.read() as conn:
             rows = liveness.live_schedulers(conn, utcnow(), threshold)
         for row in rows:
-            if row.hostname == self.hostname and not _pid_alive(row.pid):
+            if row.hostname == self.hostname and not pid_alive(row.pid):
                 continue  # it crashed; nothing to clean up by hand
             raise SchedulerAlreadyRunning(
                 f"another scheduler (pid {row.pid} on {row.hostname}) is running against "
@@ -433,7 +434,7 @@ class Scheduler:
 
     def _reap_if_lost(self, row: scheduling.RunningTry, now: datetime, limit: timedelta) -> None:
         stale = not liveness.is_alive(row.heartbeat_at, now, limit)
-        gone = row.hostname == self.hostname and row.pid and not _pid_alive(row.pid)
+        gone = row.hostname == self.hostname and row.pid and not pid_alive(row.pid)
         if not (stale or gone):
             return
         why = (
@@ -452,13 +453,3 @@ class Scheduler:
             parallelism=self.settings.parallelism,
         )
         self.executor.submit(result.queued)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
