@@ -85,12 +85,12 @@ _started: weakref.WeakSet[_Popen] = weakref.WeakSet()
 
 class _Process(ForkServerProcess):
     @staticmethod
-    def _Popen(process_obj: Any) -> _Popen:  # type: ignore[override]
+    def _Popen(process_obj: Any) -> _Popen:
         return _Popen(process_obj)
 
 
 class _Context(ForkServerContext):
-    Process = _Process  # type: ignore[assignment]
+    Process = _Process
 
 
 _context = _Context()

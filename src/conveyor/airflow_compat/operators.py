@@ -199,7 +199,7 @@ class BashTaskOperator(BashOptions, PythonOperator):
     """
 
     # PythonOperator's fields and the shell's; mypy reads the parent's as a 3-tuple.
-    template_fields = (*PythonOperator.template_fields, "env", "cwd")  # type: ignore[assignment]
+    template_fields = (*PythonOperator.template_fields, "env", "cwd")
     ui_color = "#f0ede4"
 
     def __init__(

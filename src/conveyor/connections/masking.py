@@ -220,8 +220,8 @@ def masked_output() -> Iterator[None]:
             record.msg, record.args = redact(record.getMessage()), None
         return record
 
-    sys.stdout = MaskingStream(saved_out)  # type: ignore[assignment]
-    sys.stderr = MaskingStream(saved_err)  # type: ignore[assignment]
+    sys.stdout = MaskingStream(saved_out)
+    sys.stderr = MaskingStream(saved_err)
     logging.setLogRecordFactory(factory)
     try:
         yield

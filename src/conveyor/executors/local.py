@@ -431,7 +431,7 @@ class LocalExecutor(Executor):
                 finished += 1
         ended = [r for r in ready if not isinstance(r, Connection) and r in self._running]
         for sentinel in ended:
-            self._reap_guarded(sentinel)  # type: ignore[arg-type]
+            self._reap_guarded(sentinel)
         self._launch()
         return finished + len(ended)
 
@@ -604,7 +604,7 @@ class LocalExecutor(Executor):
                     self._runner_done(entry)
             for sentinel in [r for r in ready if not isinstance(r, Connection)]:
                 if sentinel in self._running:
-                    self._reap_guarded(sentinel)  # type: ignore[arg-type]
+                    self._reap_guarded(sentinel)
         self._terminate_running()
         for sentinel in list(self._running):
             self._running[sentinel].process.join()

@@ -140,7 +140,7 @@ class _Combination(_Condition):
         return {self.kind: [o.as_dict() for o in self.objects]}
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.objects == self.objects  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.objects == self.objects
 
     def __hash__(self) -> int:
         return hash((self.kind, self.objects))

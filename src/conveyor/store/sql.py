@@ -90,12 +90,12 @@ def _flush_deferred(conn: Connection) -> None:
     table: Table | None = None
     for next_table, row in pending:
         if next_table is not table and batch:
-            prepared.execute_many(conn, _insert_of(table), batch)  # type: ignore[arg-type]
+            prepared.execute_many(conn, _insert_of(table), batch)
             batch = []
         table = next_table
         batch.append(row)
     if batch:
-        prepared.execute_many(conn, _insert_of(table), batch)  # type: ignore[arg-type]
+        prepared.execute_many(conn, _insert_of(table), batch)
 
 
 @functools.lru_cache(maxsize=64)

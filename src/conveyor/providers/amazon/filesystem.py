@@ -20,7 +20,7 @@ require("fsspec", "amazon", "ObjectStoragePath on s3://")
 from obstore.fsspec import FsspecStore  # noqa: E402 - the extra is checked above
 
 
-class S3FileSystem(FsspecStore):  # type: ignore[misc]
+class S3FileSystem(FsspecStore):
     """obstore's S3 filesystem whose ``mkdir`` / ``makedirs`` make a missing bucket."""
 
     def __init__(self, conn_id: str | None, **kwargs: Any) -> None:

@@ -224,7 +224,7 @@ class AwsLambdaHook(LambdaHook):
         self.qualifier = qualifier
         self.invocation_type = invocation_type
 
-    def invoke_lambda(self, payload: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+    def invoke_lambda(self, payload: Any = None, **kwargs: Any) -> Any:
         if kwargs:  # called the newer way, by keyword
             return super().invoke_lambda(payload=payload, **kwargs)
         return super().invoke_lambda(

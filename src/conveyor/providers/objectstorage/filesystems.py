@@ -50,5 +50,5 @@ def filesystem(scheme: str, conn_id: str | None, storage_options: dict[str, Any]
         if isinstance(factory, str):
             module, _, name = factory.partition(":")
             factory = getattr(importlib.import_module(module), name)
-        _made[key] = factory(conn_id, storage_options)  # type: ignore[operator]
+        _made[key] = factory(conn_id, storage_options)
     return _made[key]

@@ -56,7 +56,7 @@ class SFTPHook(SSHHook):
 
     # -- the connection --------------------------------------------------------------------
 
-    def get_conn(self) -> Any:  # type: ignore[override]
+    def get_conn(self) -> Any:
         """An open ``paramiko.SFTPClient``, the same one until ``close_conn()``."""
         if self.conn is None:
             self.conn = super().get_conn().open_sftp()
