@@ -18,7 +18,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -39,6 +39,9 @@ from conveyor.exceptions import ConfigError
 from conveyor.states import RunState, TaskState
 from conveyor.store import figures, liveness
 from conveyor.store.engine import Connection, Store
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +208,7 @@ def registry_for(store: Store, settings: Settings) -> CollectorRegistry:
     return registry
 
 
-def mount_metrics(app: Any, settings: Settings) -> None:
+def mount_metrics(app: FastAPI, settings: Settings) -> None:
     """Add ``GET /metrics`` (Prometheus text format, no login) to the web app."""
     from fastapi import Response
 

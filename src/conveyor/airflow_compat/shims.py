@@ -113,7 +113,8 @@ def _dag_decorator(dag_class: type[DAG]) -> Callable[..., Any]:
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             name = explicit or (dag_id if isinstance(dag_id, str) else func.__name__)
             options = dag_kwargs(name, kwargs, dag_class.default_schedule)
-            return conveyor.dag(name, **options)(func)
+            built: Callable[..., Any] = conveyor.dag(name, **options)(func)
+            return built
 
         if callable(dag_id):
             return decorate(dag_id)

@@ -15,7 +15,7 @@ run's conf is checked) with the reason.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema
@@ -123,8 +123,10 @@ def validator_for(schema: dict[str, Any]) -> Validator:
 
 
 @functools.lru_cache(maxsize=16)
-def _extended(base: Any) -> Any:
-    return jsonschema.validators.extend(base, _KEYWORDS)
+def _extended(base: type[Validator]) -> type[Validator]:
+    # jsonschema's stubs leave extend unannotated: it makes a validator class.
+    extend: Callable[..., type[Validator]] = jsonschema.validators.extend
+    return extend(base, _KEYWORDS)
 
 
 def _has_unevaluated_with_patterns(schema: Any) -> bool:

@@ -125,12 +125,12 @@ def branch_choice(task: BaseOperator, chosen: Any) -> list[str]:
         chosen = []
     if isinstance(chosen, str):
         chosen = [chosen]
-    chosen = list(chosen)
+    ids: list[str] = list(chosen)
     known = set(task.dag.task_ids) if task.dag is not None else task.downstream_task_ids
-    unknown = [tid for tid in chosen if tid not in known]
+    unknown = [tid for tid in ids if tid not in known]
     if unknown:
         raise TaskError(
             f"branch task {task.task_id!r} chose {unknown}, which are not tasks of its DAG "
             f"(its direct downstream tasks: {sorted(task.downstream_task_ids)})"
         )
-    return chosen
+    return ids

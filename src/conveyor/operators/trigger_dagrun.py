@@ -169,12 +169,13 @@ class TriggerDagRunOperator(BaseOperator):
         deadline = time.monotonic() + TARGET_WAIT_SECONDS
         while True:
             try:
-                return ti.trigger_dag_run(
+                made: int | None = ti.trigger_dag_run(
                     self.trigger_dag_id,
                     run_id=run_id,
                     conf=self.conf,
                     logical_date=logical_date,
                 )
+                return made
             except ConfRefused as refused:  # the check every trigger makes: no retry helps
                 raise Fail(f"conf for DAG {self.trigger_dag_id!r} refused: {refused}") from None
             except NotFoundError:

@@ -161,7 +161,7 @@ class Scheduler:
             self.step()
         except STORE_UNREACHABLE as exc:
             self._store_failures += 1
-            pause = min(0.5 * 2 ** (self._store_failures - 1), 5.0)
+            pause: float = min(0.5 * 2 ** (self._store_failures - 1), 5.0)
             log.warning(
                 "the store is unreachable (%s); trying again in %.1fs",
                 str(exc).splitlines()[0],

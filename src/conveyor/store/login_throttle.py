@@ -62,7 +62,7 @@ def reserve(conn: Connection, keys: Iterable[str], policy: Policy) -> float:
         .order_by(login_throttle.c.key)
         .with_for_update()
     ).all()
-    waits = [
+    waits: list[float] = [
         (last + timedelta(seconds=policy.wait(failures)) - now).total_seconds()
         for failures, last in rows
         if last > stale and policy.wait(failures) > 0  # (a concurrent count may be newer)

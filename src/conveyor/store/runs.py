@@ -130,7 +130,7 @@ def create_run(
     check(conf or {}, f"run {run_id!r} of DAG {dag_id!r}", "conf")
     try:
         with conn.begin_nested():  # a lost race on the unique tick leaves the rest intact
-            run_pk = conn.execute(
+            run_pk: int = conn.execute(
                 insert(dag_run)
                 .values(
                     dag_id=dag_id,

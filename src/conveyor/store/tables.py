@@ -49,7 +49,8 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC)
+        found: datetime = value.replace(tzinfo=UTC)
+        return found
 
 
 NAMING = {

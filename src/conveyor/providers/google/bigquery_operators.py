@@ -11,7 +11,7 @@ rows (lists, or dicts with ``as_dict``). Keywords that only say how to wait (``d
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from conveyor.exceptions import Skip, TaskError
@@ -185,7 +185,7 @@ def _if_exists(task_id: str, value: str) -> str:
     return value
 
 
-def _existing(task: Any, what: str, fetch: Any) -> Any:
+def _existing(task: Any, what: str, fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """What ``if_exists`` says to do when the dataset or table is there already."""
     if task.if_exists == "fail":
         raise TaskError(f"{what} already exists.")

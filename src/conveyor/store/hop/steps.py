@@ -166,7 +166,7 @@ class Finish:
     started_at: datetime | None = None
 
 
-def _finish_alone(conn: Connection, run: LockedRun, finish: Finish) -> transitions.Moved:
+def _finish_alone(conn: Connection, run: LockedRun, finish: Finish) -> moves.Moved:
     """The finish as ``transitions.finish`` makes it, a statement at a time."""
     return transitions.finish(
         conn,

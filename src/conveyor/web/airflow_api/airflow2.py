@@ -449,7 +449,8 @@ def airflow2_api(state: Any) -> FastAPI:
 
 
 def _basic(scope: Scope) -> bool:
-    for name, value in scope.get("headers") or []:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
+    for name, value in headers:
         if name == b"authorization":
             return value[:6].lower() == b"basic "
     return False

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from conveyor.store import users as user_rows
 from conveyor.web import login
+from conveyor.web.deps import get_store
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class LoginOutcome:
 
 
 async def check_login(request: Request, username: str, password: str) -> LoginOutcome:
-    store = login.get_store(request)
+    store = get_store(request)
     keys = login._throttle_keys(request, username)
     wait, row = await run_in_threadpool(
         login._reserve, store, keys, login._policy(request), username

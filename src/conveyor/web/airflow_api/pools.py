@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.exceptions import NotFoundError
+from conveyor.model.task import DEFAULT_POOL
 from conveyor.store import pools
 from conveyor.store.pools import PoolUsage
 from conveyor.web.airflow_api import bulk, small_lists
@@ -130,7 +131,7 @@ def _delete(request: Request, name: str) -> None:
     except NotFoundError:
         raise HTTPException(404, f"The Pool with name: `{name}` was not found") from None
     except pools.PoolError as exc:
-        status = 400 if name == pools.DEFAULT_POOL else 409
+        status = 400 if name == DEFAULT_POOL else 409
         raise HTTPException(status, str(exc)) from None
 
 
@@ -224,7 +225,7 @@ def patch_pool(
         raise HTTPException(400, f"update_mask: no field {sorted(unknown)[0]!r} to change")
     if body.pool is not None and body.pool != pool_name and ({"pool", "name"} & fields):
         raise HTTPException(400, "Conveyor does not rename pools: create the new one instead")
-    if pool_name == pools.DEFAULT_POOL and fields - {"slots", "include_deferred", "description"}:
+    if pool_name == DEFAULT_POOL and fields - {"slots", "include_deferred", "description"}:
         raise HTTPException(400, "Only slots and included_deferred can be modified on Default Pool")
     slots = old.slots
     if "slots" in fields:

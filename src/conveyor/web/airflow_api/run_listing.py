@@ -81,12 +81,14 @@ def _window(bounds: dict[str, datetime]) -> Window:
 def _compare(value: Any, op: str, bound: Any) -> bool:
     if value is None:
         return False
-    return {
-        "gte": value >= bound,
-        "gt": value > bound,
-        "lte": value <= bound,
-        "lt": value < bound,
-    }[op]
+    return bool(
+        {
+            "gte": value >= bound,
+            "gt": value > bound,
+            "lte": value <= bound,
+            "lt": value < bound,
+        }[op]
+    )
 
 
 def _keeps(query: RunQuery, run: RunListing) -> bool:

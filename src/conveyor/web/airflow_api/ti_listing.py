@@ -95,9 +95,9 @@ class TiQuery:
 def _compare(value: Any, op: str, bound: Any) -> bool:
     if value is None:
         return False
-    return {"gte": value >= bound, "gt": value > bound, "lte": value <= bound, "lt": value < bound}[
-        op
-    ]
+    return bool(
+        {"gte": value >= bound, "gt": value > bound, "lte": value <= bound, "lt": value < bound}[op]
+    )
 
 
 def _date(found: Found, column: str) -> datetime | None:

@@ -49,9 +49,9 @@ class XComListQuery:
 
 
 def _compare(value: Any, op: str, bound: Any) -> bool:
-    return {"gte": value >= bound, "gt": value > bound, "lte": value <= bound, "lt": value < bound}[
-        op
-    ]
+    return bool(
+        {"gte": value >= bound, "gt": value > bound, "lte": value <= bound, "lt": value < bound}[op]
+    )
 
 
 class _Runs:
