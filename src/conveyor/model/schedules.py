@@ -263,7 +263,8 @@ class _CronRule:
         # The rule for the hour repeated when clocks go back: a cron that names its hours
         # ("30 2 * * *") fires once, at the first of the two; one that fires every hour fires
         # in both, since both hours really pass.
-        hours = self.parsed.expanded[1]
+        # Sequence: croniter's stubs say list[str], but a named hour is an int.
+        hours: Sequence[int | str] = self.parsed.expanded[1]
         self.every_hour = hours == ["*"] or set(hours) == set(range(24))
 
 

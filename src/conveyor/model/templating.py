@@ -24,7 +24,7 @@ import shlex
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -189,6 +189,7 @@ def set_plugin_macros(lookup: Callable[[str], Any]) -> None:
 
 
 def _macros() -> SimpleNamespace:
+    dateutil: ModuleType | None
     try:
         import dateutil  # optional: present when the user's environment has it
     except ImportError:  # pragma: no cover - depends on the environment

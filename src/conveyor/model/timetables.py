@@ -57,8 +57,8 @@ def _duration(value: Any, what: str, *, positive: bool) -> timedelta:
 
 
 #: A timetable's delta or interval: a timedelta, or dateutil's ``relativedelta`` for calendar
-#: units (``relativedelta(months=1)``), which has no type information.
-Step: TypeAlias = Any
+#: units (``relativedelta(months=1)``).
+Step: TypeAlias = timedelta | relativedelta
 _RELATIVE = ("years", "months", "days", "hours", "minutes", "seconds", "microseconds")
 _ABSOLUTE = ("year", "month", "day", "weekday", "hour", "minute", "second", "microsecond")
 _PROBE = datetime(2000, 1, 1)
@@ -112,7 +112,7 @@ def _run_immediately(value: Any) -> bool | timedelta:
 
 def _decode_immediately(data: dict[str, Any]) -> bool | timedelta:
     """``run_immediately`` as a trigger timetable's ``serialize`` wrote it."""
-    immediately = data.get("run_immediately", False)
+    immediately: bool | dict[str, Any] = data.get("run_immediately", False)
     if isinstance(immediately, dict):
         return timedelta(seconds=immediately["seconds"])
     return immediately

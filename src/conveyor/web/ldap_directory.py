@@ -46,8 +46,10 @@ def _ldap3() -> Any:
         raise DirectoryUnavailableError(
             "auth_type = 'ldap' needs the ldap3 library: pip install 'conveyor[ldap]'"
         ) from exc
-    if getattr(ldap3.core.tls, "match_hostname", None) is getattr(ssl, "match_hostname", 0):
-        ldap3.core.tls.match_hostname = _match_hostname
+    # Any: ldap3's stubs leave out the match_hostname that it imports from ssl to 3.11.
+    tls: Any = ldap3.core.tls
+    if getattr(tls, "match_hostname", None) is getattr(ssl, "match_hostname", 0):
+        tls.match_hostname = _match_hostname
     return ldap3
 
 
@@ -57,7 +59,7 @@ def _match_hostname(certificate: Any, hostname: str) -> None:
     warning. (From 3.12 ldap3 uses its own copy, which takes DNS names only.)"""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        ssl.match_hostname(certificate, hostname)  # type: ignore[attr-defined]
+        ssl.match_hostname(certificate, hostname)
 
 
 def authenticate(settings: Settings, username: str, password: str) -> DirectoryIdentity | None:

@@ -196,7 +196,7 @@ class TryHeartbeat(bootsteps.StartStopStep):
     went away, and a worker waiting for its broker is alive, and so are its running tries.
     """
 
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from conveyor.exceptions import ConfigError
 
@@ -49,7 +49,7 @@ _FIELD_WORDS = {
 
 
 class _AwsBackend:
-    service = ""
+    service: Literal["secretsmanager", "ssm"]  # each backend's boto3 client
     default_prefix = ""
 
     def __init__(

@@ -262,9 +262,7 @@ class AwsBaseHook(ProviderHook):
             if refused(exception):
                 raise self.failure(exception) from None
 
-        def refused_answer(
-            http_response: Any, parsed: dict[str, Any], model: Any, **_: Any
-        ) -> None:
+        def refused_answer(http_response: Any, parsed: Any, model: Any, **_: Any) -> None:
             code = parsed.get("Error", {}).get("Code")
             if http_response.status_code >= 300 and code in _REFUSED_CODES:
                 message = str(self.failure(botocore_errors.ClientError(parsed, model.name)))
