@@ -250,8 +250,72 @@ def test_a_named_role_reads_and_edits_its_dag(access_world: World, alice: TestCl
     assert {e["dag_id"] for e in audit["entries"]} == {MINE} and audit["total"] >= 1
     assert alice.get("/audit").status_code == 200
     assert alice.get("/api/v1/me").json()["roles"] == ["team_a"]
-    assert alice.get("/api/v1/workers").status_code == 403  # the cluster: built-in roles
-    assert 'id="nav-assets"' not in alice.get("/").text  # nor a link to a page refused
+    assert 'id="nav-assets"' in alice.get("/").text  # the cluster's pages: of her DAGs
+
+
+ASSET = "s3://lake/shared_rows"  # both DAGs' extract makes it
+
+
+def _runs_in_a_day(page: str) -> int:
+    found = re.search(r"Runs in the last 24 hours</h3><span class=\"muted\">(\d+)<", page)
+    assert found, page[:2000]
+    return int(found.group(1))
+
+
+def test_a_named_role_sees_the_cluster_pages_of_its_dags_only(
+    access_world: World, alice: TestClient
+) -> None:
+    """Home, workers and assets, and their API reads, are a named role's too, showing what
+    belongs to its DAGs alone: the other DAG is named nowhere, its events are not counted."""
+    admin = _client(access_world, "admin", PASSWORDS["admin"])
+    for path in ("workers", "schedulers", "triggerers"):  # the processes name no DAG
+        mine, all_ = alice.get(f"/api/v1/{path}"), admin.get(f"/api/v1/{path}")
+        assert mine.status_code == 200 and mine.json() == all_.json(), path
+    assert alice.get("/api/v1/scheduler-problems").status_code == 200
+    assert alice.get(f"/api/v1/scheduler-problems?dag_id={HIDDEN}").json() == {"problems": []}
+
+    every = {a["uri"]: a for a in admin.get("/api/v1/assets").json()["assets"]}[ASSET]
+    assert len(every["producers"]) == 2  # both DAGs make it, and both did
+    sources = [
+        e["source_dag_id"]
+        for e in admin.get("/api/v1/assets/detail", params={"uri": ASSET}).json()["recent_events"]
+    ]
+    assert HIDDEN in sources and sources.count(MINE) >= 1 and every["events"] == len(sources)
+    (asset,) = alice.get("/api/v1/assets").json()["assets"]
+    assert asset["uri"] == ASSET and asset["events"] == sources.count(MINE)
+    assert asset["producers"] == [{"dag_id": MINE, "task_id": "extract"}]
+    assert asset["last_event"]["source_dag_id"] == MINE
+    detail = alice.get("/api/v1/assets/detail", params={"uri": ASSET}).json()
+    assert [e["source_dag_id"] for e in detail["recent_events"]] == [MINE] * sources.count(MINE)
+    graph = alice.get("/api/v1/dag-dependencies").json()
+    assert {n["id"] for n in graph["nodes"]} == {MINE, f"asset:{ASSET}"}
+    assert graph["edges"] == [{"source": MINE, "target": f"asset:{ASSET}", "kind": "asset"}]
+    (dataset,) = alice.get("/api/v1/datasets").json()["datasets"]
+    assert dataset["events"] == asset["events"]
+    assert dataset["last_event"]["source_dag_id"] == MINE
+
+    for page in ("/home", "/workers", "/assets", f"/assets/detail?uri={ASSET}"):
+        shown = alice.get(page)
+        assert shown.status_code == 200, (page, shown.text[:500])
+        assert HIDDEN not in shown.text, page  # nor its import error, runs or events
+    assert MINE in alice.get("/assets").text
+    # Her DAG's run alone is counted; the admin counts the other DAG's (and its backfill's).
+    assert _runs_in_a_day(alice.get("/home").text) == 1
+    assert _runs_in_a_day(admin.get("/home").text) > 1
+
+
+def test_the_cluster_pages_refuse_a_user_who_may_read_no_dag(access_world: World) -> None:
+    nora = _client(access_world, "nora", "nora-secret-12")
+    assert nora.get("/api/v1/assets").json() == {"assets": []}  # a role, granting nothing
+    assert nora.get("/home").status_code == 200 and MINE not in nora.get("/home").text
+    accounts.set_roles(access_world.store, "nora", [])
+    try:
+        bare = _client(access_world, "nora", "nora-secret-12")  # built-in 'public' alone
+        for path in ("/home", "/workers", "/assets", "/api/v1/assets", "/api/v1/workers"):
+            refused = bare.get(path)
+            assert refused.status_code == 403, (path, refused.status_code)
+    finally:
+        accounts.set_roles(access_world.store, "nora", ["empty"])
 
 
 def test_a_viewer_with_a_named_role_edits_only_that_roles_dags(access_world: World) -> None:

@@ -295,3 +295,87 @@ def test_the_audit_log_has_each_action_once_with_its_dag_and_no_preview(world: W
     assert [e["action"] for e in _audit(admin, dag_id="failing")] == ["task.clear"]
     _post(op, "runs/mark", {"runs": [{"dag_id": "fan", "run_id": run}], "state": "failed"})
     assert [e["action"] for e in _audit(admin, dag_id="fan")] == ["run.mark", "task.clear"]
+
+
+def _run_state(client: TestClient, run: str) -> str:
+    response = client.get(f"/api/v1/dags/fan/runs/{run}")
+    assert response.status_code == 200, response.text
+    return response.json()["state"]  # type: ignore[no-any-return]
+
+
+def _single_preview_then_do(
+    world: World,
+    path: str,
+    body: dict[str, Any],
+    bulk_path: str,
+    bulk_body: dict[str, Any],
+) -> dict[Key, tuple[str, str]]:
+    """The action on one task instance or run (``path``): its preview writes nothing and
+    leaves no audit entry, lists what the bulk action's preview of the same choice lists,
+    in the same shape; confirming it changes exactly that, with one audit entry."""
+    op, admin = world.client("op"), world.client("admin")
+    run = path.split("/")[3]
+    before, run_before, entries = _states(world), _run_state(op, run), len(_audit(admin))
+    preview = _post(op, path, {**body, "dry_run": True})
+    assert preview["dry_run"] is True
+    assert _states(world) == before and _run_state(op, run) == run_before, "the preview wrote"
+    assert len(_audit(admin)) == entries, "a preview was recorded as an action"
+    bulk = _post(op, bulk_path, {**bulk_body, "dry_run": True})
+    assert (preview["instances"], preview["stopped_instances"], preview["runs"]) == (
+        bulk["changed"],
+        bulk["stopped"],
+        bulk["runs"],
+    )
+    listed = _changed({"changed": preview["instances"]})
+    assert sorted(preview["changed"]) == sorted({task for _, task, _ in listed})
+    done = _post(op, path, body)
+    assert done["dry_run"] is False
+    assert (done["instances"], done["runs"]) == (preview["instances"], preview["runs"])
+    after = _states(world)
+    assert {k: (before[k], after[k]) for k in after if before.get(k) != after[k]} == listed
+    assert _run_state(op, run) == preview["runs"][0]["after"]
+    assert len(_audit(admin)) == entries + 1
+    return listed
+
+
+def test_the_single_actions_preview_with_dry_run_as_the_bulk_ones_do(world: World) -> None:
+    first, second = _runs(world, 2)
+    one = f"dags/fan/runs/{second}"
+    mapped = {"dag_id": "fan", "run_id": second, "task_id": "each", "map_index": 1}
+    cleared = _single_preview_then_do(
+        world,
+        f"{one}/tasks/each/mapped/1/clear",
+        {"downstream": True},
+        "task-instances/clear",
+        {"task_instances": [mapped], "downstream": True},
+    )
+    assert cleared == {
+        (second, "each", 1): ("failed", "none"),
+        (second, "total", -1): ("upstream_failed", "none"),
+    }
+    marked = _single_preview_then_do(
+        world,
+        f"{one}/tasks/total/mark",
+        {"state": "failed"},
+        "task-instances/mark",
+        {"task_instances": [{**mapped, "task_id": "total", "map_index": None}], "state": "failed"},
+    )
+    assert marked == {(second, "total", -1): ("none", "failed")}
+    run = {"dag_id": "fan", "run_id": first}
+    assert _single_preview_then_do(
+        world,
+        f"dags/fan/runs/{first}/clear",
+        {"only_failed": True},
+        "runs/clear",
+        {"runs": [run], "only_failed": True},
+    ) == {(first, "each", 1): ("failed", "none"), (first, "total", -1): ("upstream_failed", "none")}
+    assert _single_preview_then_do(
+        world,
+        f"dags/fan/runs/{second}/mark",
+        {"state": "success"},
+        "runs/mark",
+        {"runs": [{**run, "run_id": second}], "state": "success"},
+    ) == {
+        (second, "each", 1): ("none", "success"),
+        (second, "total", -1): ("failed", "success"),
+    }

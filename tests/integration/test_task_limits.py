@@ -9,6 +9,7 @@ timeline they leave.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -350,11 +351,35 @@ def test_display_names_and_map_index_template_reach_the_api(env: Env) -> None:
     try:
         listed_cli = CliRunner().invoke(cli, ["tasks", "list", "shown", run_id], env=environ)
         shown_run = CliRunner().invoke(cli, ["runs", "show", "shown", run_id], env=environ)
+        why = CliRunner().invoke(
+            cli, ["tasks", "why", "shown", run_id, "each", "--map-index", "1"], env=environ
+        )
+        render = CliRunner().invoke(
+            cli, ["tasks", "render", "shown", "each", run_id, "--map-index", "1"], env=environ
+        )
+        render_json = CliRunner().invoke(
+            cli,
+            ["tasks", "render", "shown", "each", run_id, "--map-index", "0", "-o", "json"],
+            env=environ,
+        )
+        unnamed = CliRunner().invoke(
+            cli, ["tasks", "why", "shown", run_id, "broken", "--map-index", "0"], env=environ
+        )
     finally:
         cli_settings.cache_clear()
     assert listed_cli.exit_code == 0, listed_cli.output
     assert "1 (file b.csv)" in listed_cli.output
     assert "each[0] file a.csv" in shown_run.output, shown_run.output
+    assert why.exit_code == 0, why.output
+    assert f"shown.each[1 (file b.csv)] in run {run_id}" in why.output, why.output
+    assert render.exit_code == 0, render.output
+    assert render.output.startswith(f"# shown.each[1 (file b.csv)] in run {run_id}, try 1\n")
+    assert "# property: op_kwargs" in render.output, render.output
+    assert render_json.exit_code == 0, render_json.output
+    assert json.loads(render_json.output)["rendered_map_index"] == "file a.csv"
+    # A template that failed to render names the instance by its index alone.
+    assert unnamed.exit_code == 0, unnamed.output
+    assert f"shown.broken[0] in run {run_id}" in unnamed.output, unnamed.output
     # conveyor run's progress lines name it too.
     from rich.console import Console
 

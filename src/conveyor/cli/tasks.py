@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from rich.markup import escape
 
@@ -20,7 +22,7 @@ from conveyor.cli.runs import resolve_run, run_by_id_or_date
 from conveyor.logs import read_try_log
 from conveyor.scheduler.explain import explain
 from conveyor.states import ExitKind
-from conveyor.store import runs
+from conveyor.store import runs, timeline
 from conveyor.store.engine import Connection
 from conveyor.store.reads import tasks as task_reads
 from conveyor.web import queries
@@ -248,7 +250,8 @@ def why(dag_id: str, run_id: str, task_id: str, map_index: int | None, output: s
             ],
         )
         return
-    instance = f"[{story.map_index}]" if story.map_index >= 0 else ""
+    label = instance_label(story.map_index, story.rendered_map_index)
+    instance = escape(f"[{label}]") if label is not None else ""
     console.print(
         f"[bold]{escape(dag_id)}.{escape(task_id)}{instance}[/] in run {escape(story.run_id)}: "
         f"{styled(story.state.value)}, "
@@ -282,3 +285,55 @@ def why(dag_id: str, run_id: str, task_id: str, map_index: int | None, output: s
         console.print("\n[bold]waiting for:[/]")
         for reason in story.waiting_for:
             console.print(f"  - {reason}", markup=False)
+
+
+@tasks.command()
+@click.argument("dag_id")
+@click.argument("task_id")
+@click.argument("logical_date_or_run_id")
+@click.option("--map-index", type=int, help="Which instance of a mapped task.")
+@click.option("--try", "try_number", type=int, help="Default: the latest try.")
+@output_option
+def render(
+    dag_id: str,
+    task_id: str,
+    logical_date_or_run_id: str,
+    map_index: int | None,
+    try_number: int | None,
+    output: str,
+) -> None:
+    """A try's template fields as it rendered them (Airflow: tasks render), secrets masked,
+    as its worker kept them. A mapped instance is named by its index and, when its task has
+    a ``map_index_template``, by the name that rendered to.
+
+    LOGICAL_DATE_OR_RUN_ID is a run id or a run's logical date (YYYY-MM-DD or ISO, UTC).
+    """
+    store = open_store()
+    with store.read() as conn:
+        run = run_by_id_or_date(conn, dag_id, logical_date_or_run_id)
+        if run is None:
+            raise CliError(
+                f"DAG {dag_id!r} has no run {logical_date_or_run_id!r} (by id or logical date)"
+            )
+        if map_index is None:
+            _refuse_ambiguous_instance(conn, run.id, dag_id, task_id)
+        ti = timeline.find_instance(conn, run.id, task_id, map_index)
+        if ti is None:
+            instance = f" instance {map_index}" if map_index is not None else ""
+            raise CliError(f"run {run.run_id} of {dag_id} has no task {task_id!r}{instance}")
+        chosen = try_number if try_number is not None else ti.try_number
+        if chosen < 1:
+            raise CliError(f"{dag_id}.{task_id} in run {run.run_id} has not run yet")
+        at = queries.TryAddress(dag_id, run.run_id, task_id, chosen, map_index)
+        found = queries.rendered_fields(conn, at)
+    if write_data(output, {**found.model_dump(), "rendered_map_index": ti.rendered_map_index}):
+        return
+    label = instance_label(ti.map_index, ti.rendered_map_index)
+    instance = f"[{label}]" if label is not None else ""
+    click.echo(f"# {dag_id}.{task_id}{instance} in run {run.run_id}, try {chosen}")
+    if not found.stored:
+        click.echo("# the try kept no rendered fields (it ended before rendering them)")
+    rule = "# " + "-" * 58
+    for name, value in found.fields.items():
+        shown = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
+        click.echo(f"{rule}\n# property: {name}\n{rule}\n{shown}")

@@ -53,6 +53,8 @@ class Explanation:
     tries: list[TryStory]
     waiting_for: list[str]
     map_index: int = -1  # an instance of a mapped task: 0..n-1
+    #: That instance's name from its ``map_index_template``, when the try rendered one.
+    rendered_map_index: str | None = None
 
 
 def explain(
@@ -89,6 +91,7 @@ def explain(
         tries=[stories[n] for n in sorted(stories)],
         waiting_for=_waiting_for(conn, run, ti, state),
         map_index=ti.map_index,
+        rendered_map_index=ti.rendered_map_index,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import Connection, select
 
@@ -97,20 +98,39 @@ def _apply(
         )
     outcome = Outcome()
     for run in sorted(targets, key=lambda r: r.id):
-        before = _states(conn, run.id)
-        result = action(run)
-        after = _states(conn, run.id)
-        for (task_id, index), state in after.items():
-            was = before.get((task_id, index), TaskState.NONE.value)
-            if was != state:
-                change = Change(run.dag_id, run.run_id, task_id, index, was, state)
-                outcome.changed.append(change)
-                if TaskState(was) in IN_FLIGHT:
-                    outcome.stopped.append(change)
-        outcome.runs.append(
-            RunChange(run.dag_id, run.run_id, run.state.value, result.run_state.value)
-        )
+        _observe(conn, run, partial(action, run), outcome)
     return outcome
+
+
+def _observe(
+    conn: Connection, run: RunRow, call: Callable[[], manual.ManualResult], outcome: Outcome
+) -> manual.ManualResult:
+    """``call`` (an action on ``run``), adding to ``outcome`` every instance of the run
+    whose state it changed, and the run's state before and after."""
+    before = _states(conn, run.id)
+    result = call()
+    after = _states(conn, run.id)
+    for (task_id, index), state in after.items():
+        was = before.get((task_id, index), TaskState.NONE.value)
+        if was != state:
+            change = Change(run.dag_id, run.run_id, task_id, index, was, state)
+            outcome.changed.append(change)
+            if TaskState(was) in IN_FLIGHT:
+                outcome.stopped.append(change)
+    outcome.runs.append(RunChange(run.dag_id, run.run_id, run.state.value, result.run_state.value))
+    return result
+
+
+def observe(
+    conn: Connection, ref: RunRef, call: Callable[[], manual.ManualResult]
+) -> tuple[manual.ManualResult, Outcome]:
+    """An action on one run (``manual.clear``, ``manual.mark``, ...), with what it changed read
+    as the bulk actions read it: the single actions' answer, and their preview, say exactly
+    the same as a bulk action of that one run would."""
+    run = runs.find_run(conn, ref.dag_id, ref.run_id)  # NotFoundError names it
+    outcome = Outcome()
+    result = _observe(conn, run, call, outcome)
+    return result, outcome
 
 
 def _find_runs(conn: Connection, refs: Sequence[RunRef]) -> list[RunRow]:

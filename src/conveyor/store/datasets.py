@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, true
 
 from conveyor.clock import utcnow
 from conveyor.model.datasets import ALIAS_PREFIX
@@ -186,12 +187,16 @@ class EventRow:
     source_alias: str | None
 
 
-def events_of(conn: Connection, key: str, limit: int = 1000) -> list[EventRow]:
+def events_of(
+    conn: Connection, key: str, limit: int = 1000, source_dag_ids: Collection[str] | None = None
+) -> list[EventRow]:
     """The newest ``limit`` events of a dataset (by URI) or emitted through an alias (by its
-    key), oldest first."""
+    key), oldest first; ``source_dag_ids``: only the events those DAGs' tasks emitted."""
     query = select(dataset_event, dataset.c.uri).join(
         dataset, dataset.c.id == dataset_event.c.dataset_id
     )
+    if source_dag_ids is not None:
+        query = query.where(dataset_event.c.source_dag_id.in_(sorted(source_dag_ids)))
     if key.startswith(ALIAS_PREFIX):
         query = query.where(dataset_event.c.source_alias == key[len(ALIAS_PREFIX) :])
     else:
@@ -234,15 +239,28 @@ class DatasetSummary:
     consumers: list[str]
 
 
-def list_datasets(conn: Connection) -> list[DatasetSummary]:
-    """Every dataset with its newest event, its number of events and the DAGs it schedules."""
+def list_datasets(
+    conn: Connection, source_dag_ids: Collection[str] | None = None
+) -> list[DatasetSummary]:
+    """Every dataset with its newest event, its number of events and the DAGs it schedules;
+    ``source_dag_ids``: only the events those DAGs' tasks emitted are counted and shown."""
+    emitted = (
+        true()
+        if source_dag_ids is None
+        else dataset_event.c.source_dag_id.in_(sorted(source_dag_ids))
+    )
     counts: dict[int, int] = dict(
         conn.execute(
-            select(dataset_event.c.dataset_id, func.count()).group_by(dataset_event.c.dataset_id)
+            select(dataset_event.c.dataset_id, func.count())
+            .where(emitted)
+            .group_by(dataset_event.c.dataset_id)
         ).all()
     )
     newest = (
-        select(func.max(dataset_event.c.id)).group_by(dataset_event.c.dataset_id).scalar_subquery()
+        select(func.max(dataset_event.c.id))
+        .where(emitted)
+        .group_by(dataset_event.c.dataset_id)
+        .scalar_subquery()
     )
     last = {
         r.dataset_id: r

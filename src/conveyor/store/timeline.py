@@ -33,6 +33,8 @@ class InstanceRow:
     pool_slots: int
     queued_at: datetime | None
     retry_at: datetime | None
+    #: A mapped instance's name from its task's ``map_index_template``, once rendered.
+    rendered_map_index: str | None = None
 
 
 @dataclass(frozen=True)

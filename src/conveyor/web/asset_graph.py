@@ -5,6 +5,12 @@ Who consumes it: the DAGs scheduled on it. Links between DAGs besides assets: a
 ``TriggerDagRunOperator``'s ``trigger_dag_id`` and an ``ExternalTaskSensor``'s
 ``external_dag_id``, when written as plain text (a template is known only when it runs).
 All of it comes from the store's serialized DAGs, never from DAG files.
+
+Each read takes ``readable``, the DAGs the user may read (None: every DAG;
+``web/dag_access.py``). A user who may read only some DAGs sees the assets those DAGs
+produce, consume or emitted events of; of each, only those DAGs as producers and consumers,
+only the events their tasks emitted (counted and shown), and only the links between two of
+them: an unreadable DAG is not named anywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import datasets, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
+from conveyor.web.dag_access import Readable
 from conveyor.web.schemas import from_row
 
 ASSET_NODE = "asset:"  # an asset's node id in the dependency graph: never a DAG id (no ':')
@@ -90,10 +97,13 @@ class _Links:
     dag_ids: list[str] = field(default_factory=list)
 
 
-def _links(conn: Connection) -> _Links:
-    """Every active DAG's outlets, dataset schedule and triggered or awaited DAGs."""
+def _links(conn: Connection, readable: Readable) -> _Links:
+    """Every active (readable) DAG's outlets, dataset schedule and triggered or awaited
+    DAGs; a link between two DAGs only when both are readable."""
     found = _Links()
     for row in dag_reads.list_dag_rows(conn):
+        if readable is not None and row.dag_id not in readable:
+            continue
         found.dag_ids.append(row.dag_id)
         structure = runs.serialized_dag(conn, row.version_hash)
         for task_id, task in structure.tasks.items():
@@ -107,6 +117,8 @@ def _links(conn: Connection) -> _Links:
         refs = references(structure)
         found.between |= {(row.dag_id, target, "trigger") for target in refs.triggered}
         found.between |= {(awaited, row.dag_id, "sensor") for awaited in refs.awaited}
+    if readable is not None:
+        found.between = {(s, t, k) for s, t, k in found.between if {s, t} <= readable}
     return found
 
 
@@ -116,8 +128,10 @@ def _event(event: dict[str, Any] | datasets.EventRow) -> AssetEvent:
     return from_row(AssetEvent, event)
 
 
-def _summaries(conn: Connection, links: _Links) -> list[AssetSummary]:
-    """The assets with events, and those only named so far (by an outlet or a schedule)."""
+def _summaries(conn: Connection, links: _Links, readable: Readable) -> list[AssetSummary]:
+    """The assets with events, and those only named so far (by an outlet or a schedule);
+    ``readable`` given, only those its DAGs name or emitted events of."""
+    named = set(links.producers) | set(links.consumers)
     found = {
         d.uri: from_row(
             AssetSummary,
@@ -126,9 +140,10 @@ def _summaries(conn: Connection, links: _Links) -> list[AssetSummary]:
             producers=links.producers.get(d.uri, []),
             consumers=sorted(links.consumers.get(d.uri, [])),
         )
-        for d in datasets.list_datasets(conn)
+        for d in datasets.list_datasets(conn, readable)
+        if readable is None or d.events or d.uri in named
     }
-    for uri in set(links.producers) | set(links.consumers):
+    for uri in named:
         if uri not in found and not uri.startswith(ALIAS_PREFIX):
             found[uri] = AssetSummary(
                 uri=uri,
@@ -141,24 +156,25 @@ def _summaries(conn: Connection, links: _Links) -> list[AssetSummary]:
     return [found[uri] for uri in sorted(found)]
 
 
-def list_assets(conn: Connection) -> AssetList:
+def list_assets(conn: Connection, readable: Readable = None) -> AssetList:
     """Every asset an active DAG names (in an outlet or its schedule) or an event updated."""
-    return AssetList(assets=_summaries(conn, _links(conn)))
+    return AssetList(assets=_summaries(conn, _links(conn, readable), readable))
 
 
-def get_asset(conn: Connection, uri: str, limit: int) -> AssetDetail:
-    """One asset with its newest ``limit`` events; NotFoundError for a URI never seen."""
-    links = _links(conn)
-    found = next((s for s in _summaries(conn, links) if s.uri == uri), None)
+def get_asset(conn: Connection, uri: str, limit: int, readable: Readable = None) -> AssetDetail:
+    """One asset with its newest ``limit`` events; NotFoundError for a URI never seen (or
+    seen only by DAGs outside ``readable``)."""
+    links = _links(conn, readable)
+    found = next((s for s in _summaries(conn, links, readable) if s.uri == uri), None)
     if found is None:
         raise NotFoundError(f"no asset {uri!r}: no outlet, schedule or event has named it")
-    events = [_event(e) for e in reversed(datasets.events_of(conn, uri, limit))]
+    events = [_event(e) for e in reversed(datasets.events_of(conn, uri, limit, readable))]
     return from_row(AssetDetail, found, recent_events=events)
 
 
-def dependencies(conn: Connection) -> DagDependencies:
+def dependencies(conn: Connection, readable: Readable = None) -> DagDependencies:
     """DAGs and assets as a graph: producer -> asset -> consumer, and DAG -> DAG links."""
-    links = _links(conn)
+    links = _links(conn, readable)
     nodes = {d: DependencyNode(id=d, kind="dag", label=d) for d in links.dag_ids}
     edges: set[tuple[str, str, EdgeKind]] = set()
     for uri in sorted(set(links.producers) | set(links.consumers)):

@@ -10,7 +10,8 @@ they may read but not edit is 403.
 
 Routes call :func:`require_dags` (as their user dependency: it checks a ``dag_id`` path
 parameter itself), :func:`readable_dag_ids` to filter lists, and :func:`check_dag` for DAG
-ids given in a body or query.
+ids given in a body or query. The cluster's pages (home, workers, assets) ask
+:func:`cluster_reader`: whoever may read some DAG sees them, filtered to those DAGs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from conveyor.web import auth
 from conveyor.web.deps import get_store
 
 Action = Literal["read", "edit"]
+#: The DAG ids a user may read; None: every DAG (no filter needed).
+Readable = frozenset[str] | None
 _SCOPE = "conveyor_dag_scope"
 
 
@@ -84,7 +87,7 @@ def _scope(request: Request, user: auth.User) -> DagScope:
     return DagScope(readable, editable, named)
 
 
-def readable_dag_ids(request: Request, user: auth.User) -> frozenset[str] | None:
+def readable_dag_ids(request: Request, user: auth.User) -> Readable:
     """The DAG ids ``user`` may read; None: every DAG (no filter needed)."""
     return dag_scope(request, user).readable
 
@@ -147,11 +150,19 @@ def require_dags(action: Action) -> Callable[[Request], auth.User]:
     return dependency
 
 
-def every_dag_reader(request: Request, user: auth.User) -> None:
-    """Refuse (403) a page or route that shows the whole cluster's DAG-wide data (workers,
-    assets, the home page) to a user who may read only some DAGs."""
-    if dag_scope(request, user).readable is not None:
-        raise HTTPException(403, "this page needs the 'viewer' role: it shows every DAG")
+def cluster_reader(request: Request, user: auth.User) -> Readable:
+    """For a page that shows the whole cluster (home, workers, assets): refuse (403) a user
+    who may read no DAG at all by their roles (built-in ``public`` without named roles);
+    anyone else sees it with what belongs to DAGs filtered to these, the DAGs they may
+    read (None: every DAG), as Airflow shows a user with per-DAG permissions only those
+    DAGs' things."""
+    if not may_use_dags(user, "read"):
+        raise HTTPException(
+            403,
+            f"user {user.username!r} has role {user.role!r}; this page needs 'viewer' or a "
+            "role with DAG permissions",
+        )
+    return readable_dag_ids(request, user)
 
 
 def page_dags(request: Request) -> auth.User:

@@ -697,12 +697,15 @@ def list_triggerers(conn: Connection, heartbeat_seconds: float) -> schemas.Trigg
 
 
 def list_scheduler_problems(
-    conn: Connection, dag_id: str | None = None
+    conn: Connection, dag_id: str | None = None, *, readable: frozenset[str] | None = None
 ) -> schemas.SchedulerProblemList:
-    """Units of the scheduler loop that keep failing (of one DAG, if given)."""
+    """Units of the scheduler loop that keep failing (of one DAG, if given); ``readable``
+    given, only those of these DAGs (a problem of no DAG is the whole cluster's: left out)."""
     return schemas.SchedulerProblemList(
         problems=[
-            from_row(schemas.SchedulerProblemInfo, p) for p in problems.list_problems(conn, dag_id)
+            from_row(schemas.SchedulerProblemInfo, p)
+            for p in problems.list_problems(conn, dag_id)
+            if readable is None or p.dag_id in readable
         ]
     )
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.web.bulk_schemas import InstanceChange, RunStateChange
 from conveyor.web.strict_json import StrictDict
 
 M = TypeVar("M", bound=BaseModel)
@@ -333,24 +334,37 @@ class LogChunk(BaseModel):
     )
 
 
+DRY_RUN = Field(
+    default=False,
+    description="only say what would change: the action is done and rolled back, so the "
+    "answer lists exactly what confirming it changes; nothing is written, no audit entry",
+)
+
+
 class ClearRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     upstream: bool = False
     downstream: bool = False
     only_failed: bool = False
+    dry_run: bool = DRY_RUN
 
 
 class RunClearRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     only_failed: bool = False
+    dry_run: bool = DRY_RUN
 
 
 class MarkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: Literal["success", "failed"]
+    dry_run: bool = DRY_RUN
 
 
 class ActionResult(BaseModel):
+    """A clear or a mark of one task instance (or task) or one run, done or previewed. The
+    last three fields are the bulk actions' answer (``BulkResult``) for that one run."""
+
     changed: list[str] = Field(description="task ids whose state changed")
     stopped: list[str] = Field(
         default_factory=list,
@@ -358,6 +372,17 @@ class ActionResult(BaseModel):
         "try's process is stopped (SIGTERM, the operator's on_kill, SIGKILL after the grace)",
     )
     run_state: str
+    dry_run: bool = Field(default=False, description="true: a preview; nothing was written")
+    instances: list[InstanceChange] = Field(
+        default_factory=list,
+        description="each task instance whose state changed (or would), before and after",
+    )
+    stopped_instances: list[InstanceChange] = Field(
+        default_factory=list, description="of those, the ones that were queued or running"
+    )
+    runs: list[RunStateChange] = Field(
+        default_factory=list, description="the run, its state before and after"
+    )
 
 
 class DeletedRun(BaseModel):

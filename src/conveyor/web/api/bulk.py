@@ -18,24 +18,16 @@ from conveyor.store.engine import Connection
 from conveyor.store.transitions import Actor
 from conveyor.web import bulk_schemas as shapes
 from conveyor.web.api.common import AUTH, NOT_FOUND, DagOp
+from conveyor.web.api.previews import done_or_previewed
 from conveyor.web.audit_trail import note_each
 from conveyor.web.auth import User
 from conveyor.web.dag_access import check_dag
-from conveyor.web.deps import get_store
 from conveyor.web.schemas import from_row
 
 router = APIRouter(tags=["bulk actions"], responses={**AUTH, **NOT_FOUND})
 TOO_MANY: dict[int | str, dict[str, str]] = {
     422: {"description": "bad input, or the action would change too many runs at once"}
 }
-
-
-class _Preview(Exception):
-    """Raised inside the transaction of a dry run so that it rolls back."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__("dry run")
-        self.outcome = outcome
 
 
 def _act(
@@ -47,18 +39,18 @@ def _act(
     """``action`` on ``user``'s behalf in one transaction, rolled back when ``dry_run``; the
     answer lists what it changed (or would change)."""
     actor = Actor(f"user:{user.username}")
-    try:
-        with get_store(request).write() as conn:
-            outcome = action(conn, actor)
-            if dry_run:
-                raise _Preview(outcome)
+
+    def act(conn: Connection) -> Outcome:
+        outcome = action(conn, actor)
+        if not dry_run:
             note_each(request, _dags(outcome), _details_by_dag(outcome))
-    except _Preview as preview:
-        note_each(request, [])  # a preview changes nothing: no entry
-        outcome = preview.outcome
+        return outcome
+
+    try:
+        outcome = done_or_previewed(request, dry_run, act)
     except bulk_manual.TooManyRuns as exc:
         raise HTTPException(422, str(exc)) from None
-    return _result(outcome, dry_run)
+    return result(outcome, dry_run)
 
 
 def _dags(outcome: Outcome) -> list[str]:
@@ -75,7 +67,8 @@ def _details_by_dag(outcome: Outcome) -> dict[str, dict[str, object]]:
     return found
 
 
-def _result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
+def result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
+    """The answer to an action: what it changed (or, a preview, would change)."""
     return shapes.BulkResult(
         dry_run=dry_run,
         changed=[from_row(shapes.InstanceChange, c) for c in outcome.changed],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from conveyor.store import datasets
-from conveyor.web.api.common import AUTH, Viewer
+from conveyor.web.api.common import AUTH, DagViewer
+from conveyor.web.dag_access import readable_dag_ids
 from conveyor.web.deps import get_store
 from conveyor.web.schemas import from_row
 
@@ -43,7 +45,16 @@ class DatasetList(BaseModel):
 
 
 @router.get("/datasets", response_model=DatasetList)
-def list_datasets(request: Request, user: Viewer) -> DatasetList:
+def list_datasets(request: Request, user: DagViewer) -> DatasetList:
+    """Every dataset; of a user who may read only some DAGs, those these DAGs consume or
+    emitted events of, with only their events and their consumers."""
+    readable = readable_dag_ids(request, user)
     with get_store(request).read() as conn:
-        found = datasets.list_datasets(conn)
+        found = datasets.list_datasets(conn, readable)
+    if readable is not None:
+        found = [
+            replace(d, consumers=[c for c in d.consumers if c in readable])
+            for d in found
+            if d.events or readable.intersection(d.consumers)
+        ]
     return DatasetList(datasets=[from_row(DatasetInfo, d) for d in found])

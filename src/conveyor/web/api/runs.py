@@ -11,6 +11,7 @@ from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import RunState, TaskState
 from conveyor.store import manual, run_deletion, trigger
+from conveyor.store.bulk_manual import RunRef
 from conveyor.store.reads.runs import RUN_ORDERS, RunFilter, Window
 from conveyor.web import queries, schemas
 from conveyor.web.api import listing
@@ -154,11 +155,13 @@ def delete_run(
 def clear_run(
     request: Request, dag_id: DagId, run_id: RunId, body: schemas.RunClearRequest, user: DagOp
 ) -> schemas.ActionResult:
-    """Clear every task instance of the run, or only the failed ones, so they run again (op)."""
+    """Clear every task instance of the run, or only the failed ones, so they run again (op);
+    ``dry_run``: only say what would change."""
     return act(
         request,
         user,
-        "clear",
+        RunRef(dag_id, run_id),
+        body.dry_run,
         lambda conn, actor: manual.clear_tasks(
             conn, dag_id, run_id, None, actor, only_failed=body.only_failed
         ),
@@ -169,10 +172,12 @@ def clear_run(
 def mark_run(
     request: Request, dag_id: DagId, run_id: RunId, body: schemas.MarkRequest, user: DagOp
 ) -> schemas.ActionResult:
-    """Mark the run success (every task) or failed (every unfinished task) (op)."""
+    """Mark the run success (every task) or failed (every unfinished task) (op); ``dry_run``:
+    only say what would change."""
     return act(
         request,
         user,
-        "mark",
+        RunRef(dag_id, run_id),
+        body.dry_run,
         lambda conn, actor: manual.mark_run(conn, dag_id, run_id, TaskState(body.state), actor),
     )

@@ -17,11 +17,14 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import Field
 
 from conveyor.states import TaskState
-from conveyor.store import manual, notes
+from conveyor.store import bulk_manual, manual, notes
+from conveyor.store.bulk_manual import Outcome, RunRef
 from conveyor.store.engine import Connection
 from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
+from conveyor.web.api import bulk
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, DagOp, DagViewer, RunId, TaskId
+from conveyor.web.api.previews import done_or_previewed
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
 
@@ -203,24 +206,40 @@ def set_task_note(
     return schemas.Note(note=note)
 
 
-def action_result(result: manual.ManualResult) -> schemas.ActionResult:
-    """The answer to a clear or a mark: what changed, and whose running try it stopped."""
+def action_result(
+    result: manual.ManualResult, outcome: Outcome, dry_run: bool
+) -> schemas.ActionResult:
+    """The answer to a clear or a mark: what changed (or would), and whose running try it
+    stopped (or would stop); the instances as a bulk action's answer lists them."""
+    listed = bulk.result(outcome, dry_run)
     return schemas.ActionResult(
-        changed=result.changed, stopped=result.stopped, run_state=result.run_state.value
+        changed=result.changed,
+        stopped=result.stopped,
+        run_state=result.run_state.value,
+        dry_run=dry_run,
+        instances=listed.changed,
+        stopped_instances=listed.stopped,
+        runs=listed.runs,
     )
 
 
 def act(
     request: Request,
     user: User,
-    what: str,
+    run: RunRef,
+    dry_run: bool,
     action: Callable[[Connection, Actor], manual.ManualResult],
 ) -> schemas.ActionResult:
-    """Do a clear or a mark (``what``, for the reader) in a write transaction on ``user``'s
-    behalf; a queued or running try it ends is stopped. The answer of :func:`action_result`."""
-    with get_store(request).write() as conn:
-        result = action(conn, Actor(f"user:{user.username}"))
-    return action_result(result)
+    """Do a clear or a mark of ``run`` in a write transaction on ``user``'s behalf, or with
+    ``dry_run`` only preview it (done, then rolled back: no audit entry); a queued or
+    running try it ends is stopped. The answer of :func:`action_result`."""
+    actor = Actor(f"user:{user.username}")
+
+    def observed(conn: Connection) -> tuple[manual.ManualResult, Outcome]:
+        return bulk_manual.observe(conn, run, lambda: action(conn, actor))
+
+    result, outcome = done_or_previewed(request, dry_run, observed)
+    return action_result(result, outcome, dry_run)
 
 
 ACTION: dict[str, Any] = {
@@ -243,11 +262,13 @@ def clear_task(
     Under ``mapped/{map_index}``: only that instance of the mapped task.
 
     A finished run goes back to ``queued`` and the scheduler runs the cleared tasks.
+    ``dry_run``: only say what would change.
     """
     return act(
         request,
         user,
-        "clear",
+        RunRef(dag_id, run_id),
+        body.dry_run,
         lambda conn, actor: manual.clear(
             conn,
             dag_id,
@@ -273,11 +294,13 @@ def mark_task(
     map_index: MaybeIndex = None,
 ) -> schemas.ActionResult:
     """Mark the task success or failed (op); the scheduler then works out the run's state.
-    Under ``mapped/{map_index}``: only that instance of the mapped task."""
+    Under ``mapped/{map_index}``: only that instance of the mapped task. ``dry_run``: only
+    say what would change."""
     return act(
         request,
         user,
-        "mark",
+        RunRef(dag_id, run_id),
+        body.dry_run,
         lambda conn, actor: manual.mark(
             conn, dag_id, run_id, task_id, TaskState(body.state), actor, map_index=map_index
         ),

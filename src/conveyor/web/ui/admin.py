@@ -23,7 +23,8 @@ from conveyor.exceptions import ConfigError
 from conveyor.store import audit, figures
 from conveyor.web import queries, roles
 from conveyor.web.auth import User, page_user
-from conveyor.web.dag_access import audit_dag_ids, every_dag_reader
+from conveyor.web.dag_access import audit_dag_ids, cluster_reader
+from conveyor.web.dag_list import DagQuery
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.ui.rendering import Renderer
 
@@ -190,19 +191,22 @@ def _last_finished(recent: list[dict[str, Any]]) -> str | None:
 @router.get("/home", response_class=HTMLResponse)
 def home_page(request: Request, user: PageUser) -> Response:
     """What needs attention: failing DAGs, files that fail to load, the cluster's health,
-    pools, and the last day's runs."""
-    every_dag_reader(request, user)
+    pools, and the last day's runs; of a user who may read only some DAGs, those DAGs'
+    (their failing runs, their files' errors, their problems, their runs counted)."""
+    readable = cluster_reader(request, user)
     beat = get_settings(request).heartbeat_seconds
     since = utcnow() - timedelta(hours=24)
     with get_store(request).read() as conn:
-        dags = queries.list_dags(conn).model_dump(mode="json")["dags"]
-        errors = queries.list_import_errors(conn).model_dump(mode="json")["import_errors"]
-        problems = queries.list_scheduler_problems(conn).model_dump(mode="json")["problems"]
+        dags = queries.list_dags(conn, DagQuery(dag_ids=readable)).model_dump(mode="json")["dags"]
+        errors = queries.list_import_errors(conn, readable).model_dump(mode="json")["import_errors"]
+        problems = queries.list_scheduler_problems(conn, readable=readable).model_dump(mode="json")[
+            "problems"
+        ]
         schedulers = queries.list_schedulers(conn, beat).model_dump(mode="json")["schedulers"]
         workers = queries.list_workers(conn, beat).model_dump(mode="json")["workers"]
         triggerers = queries.list_triggerers(conn, beat).model_dump(mode="json")["triggerers"]
         pools = queries.list_pools(conn).model_dump()["pools"]
-        counts = figures.runs_by_state_since(conn, since)
+        counts = figures.runs_by_state_since(conn, since, readable)
     failing = [d for d in dags if _last_finished(d["recent_runs"]) == "failed"]
     return _page(
         request, "home.html", user, nav="home", failing=failing, errors=errors,

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from conveyor.exceptions import NotFoundError
 from conveyor.web import asset_graph
 from conveyor.web.auth import User, page_user
-from conveyor.web.dag_access import every_dag_reader
+from conveyor.web.dag_access import cluster_reader
 from conveyor.web.deps import get_store
 from conveyor.web.ui.layout import LayoutError, layout_dag
 from conveyor.web.ui.rendering import Renderer
@@ -69,10 +69,10 @@ def _graph(found: asset_graph.DagDependencies) -> dict[str, Any]:
 
 @router.get("/assets", response_class=HTMLResponse)
 def assets_page(request: Request, user: PageUser) -> Response:
-    every_dag_reader(request, user)
+    readable = cluster_reader(request, user)
     with get_store(request).read() as conn:
-        found = asset_graph.list_assets(conn)
-        deps = asset_graph.dependencies(conn)
+        found = asset_graph.list_assets(conn, readable)
+        deps = asset_graph.dependencies(conn, readable)
     return _render(
         request,
         "assets.html",
@@ -86,11 +86,12 @@ def assets_page(request: Request, user: PageUser) -> Response:
 
 @router.get("/assets/detail", response_class=HTMLResponse)
 def asset_page(request: Request, user: PageUser, uri: str = "") -> Response:
-    every_dag_reader(request, user)
-    """One asset by its URI (in the query: URIs hold slashes)."""
+    """One asset by its URI (in the query: URIs hold slashes); of a user who may read only
+    some DAGs, as those DAGs see it (an asset none of them names is not found)."""
+    readable = cluster_reader(request, user)
     with get_store(request).read() as conn:
         try:
-            found = asset_graph.get_asset(conn, uri, EVENTS_SHOWN)
+            found = asset_graph.get_asset(conn, uri, EVENTS_SHOWN, readable)
         except NotFoundError as exc:
             return _render(request, "not_found.html", user, 404, message=str(exc))
     return _render(request, "asset.html", user, asset=found)

@@ -21,7 +21,7 @@ from conveyor.store import runs
 from conveyor.store.engine import Connection
 from conveyor.web import queries
 from conveyor.web.auth import User
-from conveyor.web.dag_access import every_dag_reader, page_dags, readable_dag_ids
+from conveyor.web.dag_access import cluster_reader, page_dags, readable_dag_ids
 from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.schemas import TaskInfo
@@ -253,8 +253,9 @@ def dags_page(request: Request, user: PageUser) -> Response:
             "dags": queries.list_dags(conn, query).model_dump(mode="json"),
             "errors": queries.list_import_errors(conn, readable).model_dump(mode="json"),
         }
-        problems = queries.list_scheduler_problems(conn).model_dump(mode="json")["problems"]
-    problems = [p for p in problems if readable is None or p.get("dag_id") in readable]
+        problems = queries.list_scheduler_problems(conn, readable=readable).model_dump(mode="json")[
+            "problems"
+        ]
     return _page(request, "dags.html", user, nav="dags", initial=initial, problems=problems)
 
 
@@ -272,7 +273,9 @@ def task_instances_page(request: Request, user: PageUser) -> Response:
 
 @router.get("/workers", response_class=HTMLResponse)
 def workers_page(request: Request, user: PageUser) -> Response:
-    every_dag_reader(request, user)
+    """Schedulers, workers and triggerers (no DAG is named there), and the tries in flight,
+    of the DAGs the user may read (the script lists those through the API)."""
+    cluster_reader(request, user)
     beat = get_settings(request).heartbeat_seconds
     with get_store(request).read() as conn:
         initial = {
