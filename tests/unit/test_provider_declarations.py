@@ -20,7 +20,7 @@ import pytest
 import conveyor.providers
 from conveyor.airflow_compat import docs, docs_providers, table_providers
 from conveyor.connections import Connection
-from conveyor.providers import registry
+from conveyor.providers import discovery, registry
 from conveyor.providers.declaration import ConnectionType, Provider
 from conveyor.web.airflow_api.providers import carried
 from conveyor.web.ui import system
@@ -30,8 +30,7 @@ FIXTURE = Path(__file__).parent / "provider_fixture"
 
 
 def _forget() -> None:
-    registry.found.cache_clear()
-    registry._types.cache_clear()
+    discovery.forget()
     system.provider_rows.cache_clear()
     for name in [m for m in sys.modules if m.startswith("conveyor.providers.throwaway")]:
         del sys.modules[name]
@@ -54,10 +53,23 @@ def test_every_provider_package_declares_itself() -> None:
     assert found["postgres"] == "conveyor.providers.postgres"
     assert found["common.sql"] == "conveyor.providers.dbapi"
     assert found["cncf.kubernetes"] == "conveyor.providers.kubernetes"
-    # Every package under conveyor/providers/ is a provider: none was forgotten.
-    packages = {p.name for p in Path(conveyor.providers.__file__).parent.iterdir() if p.is_dir()}
-    packages.discard("__pycache__")
-    assert packages <= {m.rpartition(".")[2] for m in found.values()}
+    # Every package under conveyor/providers/ declares: none was forgotten.
+    folder = Path(conveyor.providers.__file__).parent
+    for package in (p.name for p in folder.iterdir() if (p / "__init__.py").exists()):
+        assert discovery._declared(f"conveyor.providers.{package}"), package
+
+
+def test_reading_the_declarations_imports_no_provider_library() -> None:
+    # What every DAG-parsing process pays for the compat table: no driver, no store.
+    script = (
+        "import sys; import conveyor.airflow_compat.table; "
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = set(done.stdout.split())
+    assert not loaded & {"pymysql", "jpype", "jaydebeapi", "boto3", "paramiko", "sqlalchemy"}
 
 
 def test_the_ui_offers_exactly_the_registry_s_connection_types() -> None:
@@ -144,10 +156,10 @@ def test_two_packages_declaring_one_provider_are_refused(
     import conveyor.providers.throwaway as package
 
     monkeypatch.setattr(package, "PROVIDER", Provider(name="postgres"))
-    registry.found.cache_clear()
+    discovery.forget()
     with pytest.raises(TypeError, match="both declare the provider 'postgres'"):
-        registry.found()
-    registry.found.cache_clear()
+        discovery.found()
+    discovery.forget()
 
 
 def test_the_generated_docs_hold_every_provider() -> None:

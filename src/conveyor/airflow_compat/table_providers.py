@@ -1,6 +1,6 @@
 """The Airflow provider modules Conveyor answers, part of the one table (``table.py`` merges
 them into ``MODULES``). Each provider declares its own paths (``PROVIDER`` in its package,
-``providers/declaration.py``); this module only gathers them from the registry.
+``providers/declaration.py``); this module only gathers them (``providers/discovery.py``).
 
 ``PROVIDERS`` names what Conveyor ships of each provider, for the per-provider lists in
 docs/airflow.md and for the error naming what there is when a file asks for a name of a
@@ -9,7 +9,7 @@ shipped provider that Conveyor lacks.
 
 from __future__ import annotations
 
-from conveyor.providers import registry
+from conveyor.providers import discovery
 from conveyor.providers.declaration import Provider
 
 
@@ -25,11 +25,11 @@ def provider_modules(declared: tuple[Provider, ...]) -> dict[str, dict[str, str]
 
 def listed_providers() -> dict[str, Provider]:
     """The providers the lists show (Airflow's name -> declaration), by name."""
-    return {p.name: p for p in registry.providers() if p.listed}
+    return {p.name: p for p in discovery.providers() if p.listed}
 
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, as ``table.MODULES``.
-PROVIDER_MODULES: dict[str, dict[str, str]] = provider_modules(registry.providers())
+PROVIDER_MODULES: dict[str, dict[str, str]] = provider_modules(discovery.providers())
 
 #: Provider (as Airflow names its package) -> the module paths that belong to it.
 PROVIDERS: dict[str, tuple[str, ...]] = {

@@ -25,7 +25,6 @@ from conveyor.exceptions import TaskError
 from conveyor.providers import handlers
 from conveyor.providers._hook import HookNames, ProviderHook
 from conveyor.providers._split import split_sql
-from conveyor.providers.declaration import Provider, same_names
 
 #: The placeholders a connection's extra may choose for ``insert_rows``.
 _PLACEHOLDERS = ("%s", "?")
@@ -403,61 +402,3 @@ def _chunks(rows: Iterable[Iterable[Any]], size: int) -> Iterator[list[Iterable[
             chunk = []
     if chunk:
         yield chunk
-
-
-# -- the common.sql provider, declared once (registry.py finds it) ----------------------------
-_SQL = "conveyor.providers"
-_DBAPI = same_names(f"{_SQL}.dbapi", "DbApiHook")
-_HANDLERS = same_names(
-    f"{_SQL}.handlers", "fetch_all_handler", "fetch_one_handler", "return_single_query_results"
-)
-_SQL_OPERATORS = same_names(
-    f"{_SQL}.sql_operators", "BaseSQLOperator", "SQLExecuteQueryOperator", "BranchSQLOperator"
-)
-_SQL_CHECKS = same_names(
-    f"{_SQL}.sql_checks",
-    "SQLCheckOperator",
-    "SQLValueCheckOperator",
-    "SQLIntervalCheckOperator",
-    "SQLThresholdCheckOperator",
-    "SQLColumnCheckOperator",
-    "SQLTableCheckOperator",
-)
-_SQL_SENSOR = same_names(f"{_SQL}.sql_sensor", "SqlSensor")
-
-PROVIDER = Provider(
-    name="common.sql",
-    airflow_modules={
-        "airflow.providers.common.sql.hooks.sql": {**_DBAPI, **_HANDLERS},
-        "airflow.providers.common.sql.hooks.handlers": _HANDLERS,
-        "airflow.providers.common.sql.operators.sql": {**_SQL_OPERATORS, **_SQL_CHECKS},
-        "airflow.providers.common.sql.sensors.sql": _SQL_SENSOR,
-        # Airflow 2.0-2.3's core paths.
-        "airflow.hooks.dbapi": _DBAPI,
-        "airflow.operators.sql": {
-            "BaseSQLOperator": _SQL_OPERATORS["BaseSQLOperator"],
-            "BranchSQLOperator": _SQL_OPERATORS["BranchSQLOperator"],
-            **_SQL_CHECKS,
-        },
-        "airflow.sensors.sql": _SQL_SENSOR,
-        # Airflow 1.10's.
-        "airflow.hooks.dbapi_hook": _DBAPI,
-        "airflow.operators.sql_branch_operator": {
-            "BranchSqlOperator": _SQL_OPERATORS["BranchSQLOperator"],
-        },
-        "airflow.sensors.sql_sensor": _SQL_SENSOR,
-        # 1.10's check operators (2.0-2.3 kept the module, with the SQL* names as well).
-        "airflow.operators.check_operator": {
-            **{n: _SQL_CHECKS[n] for n in ("SQLCheckOperator", "SQLValueCheckOperator")},
-            "SQLIntervalCheckOperator": _SQL_CHECKS["SQLIntervalCheckOperator"],
-            "CheckOperator": _SQL_CHECKS["SQLCheckOperator"],
-            "ValueCheckOperator": _SQL_CHECKS["SQLValueCheckOperator"],
-            "IntervalCheckOperator": _SQL_CHECKS["SQLIntervalCheckOperator"],
-            "ThresholdCheckOperator": _SQL_CHECKS["SQLThresholdCheckOperator"],
-        },
-        # ``from airflow.hooks import DbApiHook``: 1.10 answered these from the packages too.
-        "airflow.hooks": _DBAPI,
-        "airflow.sensors": _SQL_SENSOR,
-        "airflow.operators.sensors": _SQL_SENSOR,
-    },
-)

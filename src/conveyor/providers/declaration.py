@@ -2,8 +2,8 @@
 form's fields and the hook that serves and tests each), its hooks and operators, the extra
 to install, and the Airflow module paths that stand for its names.
 
-Each provider holds one ``PROVIDER = Provider(...)`` at the top of its own package's
-``__init__.py`` (a flat module such as ``postgres.py``: in the module). ``registry.py``
+Each provider holds one ``PROVIDER = Provider(...)`` in its own package's ``__init__.py``
+(the SQL providers whose code is flat modules: ``databases/__init__.py``). ``discovery.py``
 finds them by scanning ``conveyor.providers``, and everything that lists providers reads
 them from there: the hook a connection type gets, the connection Test, the web UI's
 connection form and Providers page, ``/api/v2/providers`` and the compat table with its
@@ -117,6 +117,8 @@ class Provider:
     #: Airflow module -> {name -> ``"module:attribute"``}: the compat table's rows for it.
     #: Paths several providers answer (1.10's ``airflow.hooks``) are merged by the table.
     airflow_modules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: The Conveyor module that stands in for Airflow's package (None: the declaring one).
+    module: str | None = None
     #: False for a part of Airflow's core that Conveyor ships as a provider package
     #: (``objectstorage``): its paths are in the compat table, but no provider list shows it.
     listed: bool = True

@@ -31,13 +31,6 @@ from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
 from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook
-from conveyor.providers.declaration import (
-    ConnectionType,
-    FormField,
-    Provider,
-    hook_and_operator_paths,
-    same_names,
-)
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 jaydebeapi = load("jaydebeapi", "jdbc", "jdbc")
@@ -186,34 +179,3 @@ class JdbcOperator(SQLExecuteQueryOperator):
     def __init__(self, *args: Any, jdbc_conn_id: str = "jdbc_default", **kwargs: Any) -> None:
         kwargs.setdefault("conn_id", jdbc_conn_id)
         super().__init__(*args, **kwargs)
-
-
-_JDBC_HOOK = same_names("conveyor.providers.jdbc", "JdbcHook")
-# The jdbc provider's operator until 5.0 (a deprecated SQLExecuteQueryOperator).
-_JDBC_OPERATOR = same_names("conveyor.providers.jdbc", "JdbcOperator")
-
-PROVIDER = Provider(
-    name="jdbc",
-    extra="jdbc",  # JayDeBeApi, JPype
-    connection_types=(
-        ConnectionType(
-            "jdbc",
-            "conveyor.providers.jdbc:JdbcHook",
-            "JDBC",
-            sql=True,
-            testable=True,
-            fields=(
-                FormField("host", "Connection URL", "jdbc:postgresql://db.example.com/analytics"),
-                FormField("login", "User"),
-            ),
-            hidden=("port", "schema"),
-            extras=(
-                FormField("driver_class", "Driver class", "org.postgresql.Driver"),
-                FormField("driver_path", "Driver jar", "/opt/jdbc/postgresql.jar"),
-            ),
-        ),
-    ),
-    airflow_modules=hook_and_operator_paths(
-        "jdbc", _JDBC_HOOK, _JDBC_OPERATOR, from_packages=False
-    ),
-)

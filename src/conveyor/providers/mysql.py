@@ -22,14 +22,6 @@ from conveyor.connections import Connection
 from conveyor.providers._extras import load
 from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook, cursor_choice
-from conveyor.providers.declaration import (
-    ConnectionType,
-    FormField,
-    Provider,
-    database_fields,
-    hook_and_operator_paths,
-    same_names,
-)
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 pymysql = load("pymysql", "mysql", "mysql")
@@ -194,32 +186,3 @@ class MySqlOperator(SQLExecuteQueryOperator):
     def __init__(self, *args: Any, mysql_conn_id: str = "mysql_default", **kwargs: Any) -> None:
         kwargs.setdefault("conn_id", mysql_conn_id)
         super().__init__(*args, **kwargs)
-
-
-_MYSQL_HOOK = same_names("conveyor.providers.mysql", "MySqlHook")
-_MYSQL_OPERATOR = same_names("conveyor.providers.mysql", "MySqlOperator")
-
-PROVIDER = Provider(
-    name="mysql",
-    extra="mysql",
-    connection_types=(
-        ConnectionType(
-            "mysql",
-            "conveyor.providers.mysql:MySqlHook",
-            "MySQL",
-            aliases=("mariadb",),
-            sql=True,
-            testable=True,
-            fields=database_fields("3306"),
-            extras=(
-                FormField("charset", "Character set", "utf8mb4"),
-                FormField("ssl", "SSL options", '{"ca": "/etc/ssl/ca.pem"}'),
-                FormField("unix_socket", "Unix socket", "/run/mysqld/mysqld.sock"),
-                FormField("local_infile", "Allow LOAD DATA LOCAL", "false"),
-            ),
-        ),
-    ),
-    airflow_modules=hook_and_operator_paths(
-        "mysql", _MYSQL_HOOK, _MYSQL_OPERATOR, from_packages=True
-    ),
-)

@@ -21,14 +21,6 @@ from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook, cursor_choice
-from conveyor.providers.declaration import (
-    ConnectionType,
-    FormField,
-    Provider,
-    database_fields,
-    hook_and_operator_paths,
-    same_names,
-)
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 #: The connection extra ``cursor``: what each row is.
@@ -178,29 +170,3 @@ class PostgresOperator(SQLExecuteQueryOperator):
             hook_params["options"] = options
         kwargs.setdefault("conn_id", postgres_conn_id)
         super().__init__(*args, database=database, hook_params=hook_params, **kwargs)
-
-
-_POSTGRES_HOOK = same_names("conveyor.providers.postgres", "PostgresHook")
-_POSTGRES_OPERATOR = same_names("conveyor.providers.postgres", "PostgresOperator")
-
-PROVIDER = Provider(
-    name="postgres",
-    connection_types=(
-        ConnectionType(
-            "postgres",
-            "conveyor.providers.postgres:PostgresHook",
-            "PostgreSQL",
-            aliases=("postgresql",),
-            sql=True,
-            testable=True,
-            fields=database_fields("5432"),
-            extras=(
-                FormField("sslmode", "SSL mode", "require"),
-                FormField("cursor", "Rows as", "dictcursor"),
-            ),
-        ),
-    ),
-    airflow_modules=hook_and_operator_paths(
-        "postgres", _POSTGRES_HOOK, _POSTGRES_OPERATOR, from_packages=True
-    ),
-)

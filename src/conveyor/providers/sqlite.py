@@ -18,13 +18,6 @@ from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook
-from conveyor.providers.declaration import (
-    ConnectionType,
-    FormField,
-    Provider,
-    hook_and_operator_paths,
-    same_names,
-)
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 
@@ -70,26 +63,3 @@ class SqliteOperator(SQLExecuteQueryOperator):
     def __init__(self, *args: Any, sqlite_conn_id: str = "sqlite_default", **kwargs: Any) -> None:
         kwargs.setdefault("conn_id", sqlite_conn_id)
         super().__init__(*args, **kwargs)
-
-
-_SQLITE_HOOK = same_names("conveyor.providers.sqlite", "SqliteHook")
-# The sqlite provider's operator until 4.0 (a deprecated SQLExecuteQueryOperator).
-_SQLITE_OPERATOR = same_names("conveyor.providers.sqlite", "SqliteOperator")
-
-PROVIDER = Provider(
-    name="sqlite",
-    connection_types=(
-        ConnectionType(
-            "sqlite",
-            "conveyor.providers.sqlite:SqliteHook",
-            "SQLite",
-            sql=True,
-            testable=True,
-            fields=(FormField("host", "Database file", "/data/app.db"),),
-            hidden=("port", "login", "password", "schema"),
-        ),
-    ),
-    airflow_modules=hook_and_operator_paths(
-        "sqlite", _SQLITE_HOOK, _SQLITE_OPERATOR, from_packages=False
-    ),
-)

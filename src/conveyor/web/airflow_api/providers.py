@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from conveyor import __version__
-from conveyor.providers import registry
+from conveyor.providers import discovery
 from conveyor.web.airflow_api.common import Limit, Offset, Viewer
 from conveyor.web.airflow_api.differences import differs
 
@@ -22,8 +22,8 @@ STANDARD = ("apache-airflow-providers-standard", "conveyor.operators")
 
 def carried() -> dict[str, str]:
     """Airflow provider package -> the Conveyor module that serves its import paths: each
-    declared provider's (``providers/registry.py``) and the standard provider."""
-    found = {f.provider.package: f.module for f in registry.found() if f.provider.listed}
+    declared provider's (``providers/discovery.py``) and the standard provider."""
+    found = {f.provider.package: f.module for f in discovery.found() if f.provider.listed}
     return dict(sorted({**found, STANDARD[0]: STANDARD[1]}.items()))
 
 

@@ -48,7 +48,7 @@ def _listed(read: Callable[[], T]) -> tuple[T | None, str | None]:
 
 def connection_form() -> dict[str, Any]:
     """The connection form's types and, for each, its labels, placeholders, hidden fields
-    and extra keys: what each provider declares (``providers/registry.py``)."""
+    and extra keys: what each provider declares (``providers/discovery.py``)."""
     types = registry.connection_types()
     return {
         "conn_types": list(types),

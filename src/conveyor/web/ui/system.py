@@ -69,7 +69,7 @@ class ProviderListing:
 def provider_rows() -> list[ProviderListing]:
     """Each provider Conveyor ships (Airflow's name), its install extra, the connection
     types whose hook it holds, and its hooks, operators, sensors and other names: what its
-    declaration says (``providers/registry.py``)."""
+    declaration says (``providers/discovery.py``)."""
     rows = []
     for provider in listed_providers().values():
         row = ProviderListing(provider.name, provider.extra)
