@@ -12,6 +12,7 @@ entry is declared beside its page with ``nav_entry``; ``base.html`` draws ``NAV`
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec
@@ -80,6 +81,9 @@ class Pages:
         with ``nav`` lighting that entry of the main navigation."""
 
         def declare(handler: Callable[P, PageResult]) -> Callable[P, Response]:
+            if not {"request", "user"} <= inspect.signature(handler).parameters.keys():
+                raise TypeError(f"page {path}: its handler takes `request` and `user`")
+
             @functools.wraps(handler)
             def answered(*args: P.args, **kwargs: P.kwargs) -> Response:
                 request, user = kwargs["request"], kwargs["user"]
