@@ -58,8 +58,15 @@ def test_an_admin_manages_connections_without_seeing_passwords(
 ) -> None:
     log_in(page, conveyor, "admin")
     page.goto(f"{conveyor.url}/admin/connections")
+    # The form follows the type typed, as the type's provider declares its fields.
+    page.fill("#conn-type", "sqlite")
+    expect(page.locator("#conn-port")).to_be_hidden()
+    expect(page.locator('label[for="conn-host"]')).to_have_text("Database file")
     page.fill("#conn-id", "warehouse")
     page.fill("#conn-type", "postgresql")
+    expect(page.locator("#conn-port")).to_be_visible()
+    expect(page.locator('label[for="conn-schema"]')).to_have_text("Database")
+    expect(page.locator("#conn-port")).to_have_attribute("placeholder", "5432")
     page.fill("#conn-host", "db.internal")
     page.fill("#conn-port", "5432")
     page.fill("#conn-login", "etl")

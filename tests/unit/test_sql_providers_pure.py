@@ -345,7 +345,7 @@ def test_docs_list_each_provider_name_by_name() -> None:
     from conveyor.airflow_compat.docs_providers import render_providers
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "airflow.md").read_text()
-    hint = "run: python -m conveyor.airflow_compat.docs_providers --write"
+    hint = "run: python -m conveyor.airflow_compat.docs --write"
     assert render_providers() in doc, hint
     for name in ("PostgresHook", "MySqlOperator", "SQLExecuteQueryOperator", "SqlSensor"):
         assert f"`{name}` →" in render_providers()

@@ -1,8 +1,9 @@
 """The table of supported Airflow modules and names, as Markdown, for docs/airflow.md.
 
 ``python -m conveyor.airflow_compat.docs --write`` puts it into docs/airflow.md (between the
-``<!-- generated: ... -->`` markers); a test checks that the page holds exactly this text, so
-the page and the mapping cannot drift apart.
+``<!-- generated: ... -->`` markers), with the per-provider table of ``docs_providers.py``;
+a test checks that the page holds exactly this text, so the page and the mapping cannot
+drift apart.
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ import sys
 from pathlib import Path
 
 from conveyor.airflow_compat.configuration import FIXED, SETTINGS
+from conveyor.airflow_compat.docs_providers import dotted, render_providers
 from conveyor.airflow_compat.table import INSTEAD, MODULES
-
-
-def _target(target: str) -> str:
-    module, _, name = target.partition(":")
-    return f"{module}.{name}"
 
 
 def render_table() -> str:
@@ -27,7 +24,7 @@ def render_table() -> str:
         names = MODULES[module]
         if not names:
             continue
-        cells = "<br>".join(f"`{n}` → `{_target(t)}`" for n, t in sorted(names.items()))
+        cells = "<br>".join(f"`{n}` → `{dotted(t)}`" for n, t in sorted(names.items()))
         lines.append(f"| `{module}` | {cells} |")
     return "\n".join(lines) + "\n"
 
@@ -62,6 +59,7 @@ def write(doc: Path) -> None:
         ("modules", render_table()),
         ("instead", render_instead()),
         ("configuration", render_configuration()),
+        ("providers", render_providers()),
     )
     for name, table in generated:
         pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", re.DOTALL)
@@ -79,3 +77,4 @@ if __name__ == "__main__":  # pragma: no cover - a maintainer's command
         print(render_table())
         print(render_instead())
         print(render_configuration())
+        print(render_providers())

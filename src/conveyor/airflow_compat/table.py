@@ -505,7 +505,7 @@ def why_missing(module: str, name: str | None = None) -> str:
         return f"{_refused.refusal(what, refused_provider)} (supported names: {DOCS})"
     provider = _providers.provider_of(what)
     if provider in _providers.PROVIDERS:
-        names = sorted({n for m in _providers.PROVIDERS[provider] for n in MODULES[m]})
+        names = _providers.provider_names(provider)
         return (
             f"{what} is not provided by Conveyor: of the {provider!r} provider it has "
             f"{', '.join(names)} (supported names: {DOCS})"

@@ -1,9 +1,9 @@
 """Targets of the compatibility table written once per module: most names Airflow exports
-stand for a Conveyor object of the same name, so the table names the module and the names."""
+stand for a Conveyor object of the same name, so the table names the module and the names.
+The providers write their rows with the same helper (``providers/declaration.py``)."""
 
 from __future__ import annotations
 
+from conveyor.providers.declaration import same_names
 
-def same_names(module: str, *names: str) -> dict[str, str]:
-    """``{name: "module:name"}``: each name is the attribute of that name in ``module``."""
-    return {name: f"{module}:{name}" for name in names}
+__all__ = ["same_names"]

@@ -6,3 +6,40 @@ connection, host key rules, failures that name the connection and never its secr
 running a command; ``operator.py`` only calls it. The sftp provider (``providers/sftp/``)
 extends the hook.
 """
+
+from __future__ import annotations
+
+from conveyor.providers.declaration import ConnectionType, FormField, Provider, same_names
+
+#: The form of an SSH server's connection (the sftp provider's too: it reads the same).
+SSH_FIELDS = (FormField("host", "Host", "files.example.com"), FormField("port", "Port", "22"))
+SSH_EXTRAS = (
+    FormField("key_file", "Private key file", "/home/conveyor/.ssh/id_ed25519"),
+    FormField("host_key", "Host key", "ssh-ed25519 AAAA…"),
+    FormField("no_host_key_check", "Skip the host key check", "false"),
+    FormField("conn_timeout", "Connect timeout (seconds)", "10"),
+)
+_SSH_HOOK = same_names("conveyor.providers.ssh.hook", "SSHHook")
+_SSH_OPERATOR = same_names("conveyor.providers.ssh.operator", "SSHOperator")
+
+PROVIDER = Provider(
+    name="ssh",
+    extra="ssh",  # paramiko, shared with the sftp provider
+    connection_types=(
+        ConnectionType(
+            "ssh",
+            "conveyor.providers.ssh.hook:SSHHook",
+            "SSH",
+            testable=True,
+            fields=SSH_FIELDS,
+            hidden=("schema",),
+            extras=SSH_EXTRAS,
+        ),
+    ),
+    airflow_modules={
+        "airflow.providers.ssh.hooks.ssh": _SSH_HOOK,
+        "airflow.providers.ssh.operators.ssh": _SSH_OPERATOR,
+        "airflow.contrib.hooks.ssh_hook": _SSH_HOOK,
+        "airflow.contrib.operators.ssh_operator": _SSH_OPERATOR,
+    },
+)

@@ -21,8 +21,9 @@ from conveyor.connections import repository
 from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
+from conveyor.providers import registry
 from conveyor.web import strict_json
-from conveyor.web.airflow_api import bulk, connection_test, small_lists, unserved
+from conveyor.web.airflow_api import bulk, small_lists, unserved
 from conveyor.web.airflow_api.common import Administrator, Limit, Offset, Operator, OrderBy, Page
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
@@ -338,7 +339,7 @@ def test_connection(
         )
     conn = kept_secrets(body.connection(), _get(request, body.connection_id))
     audit_note(request, target=body.connection_id)
-    ok, message = connection_test.run(conn)
+    ok, message = registry.check_connection(conn)
     return ConnectionTestResponse(status=ok, message=message)
 
 

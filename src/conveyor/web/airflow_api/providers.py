@@ -9,32 +9,22 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from conveyor import __version__
+from conveyor.providers import discovery
 from conveyor.web.airflow_api.common import Limit, Offset, Viewer
 from conveyor.web.airflow_api.differences import differs
 
 router = APIRouter(prefix="/providers", tags=["Provider"])
 
-#: Airflow provider package -> the Conveyor module that serves its import paths.
-CARRIED: dict[str, str] = {
-    "apache-airflow-providers-amazon": "conveyor.providers.amazon",
-    "apache-airflow-providers-apache-spark": "conveyor.providers.spark",
-    "apache-airflow-providers-cncf-kubernetes": "conveyor.providers.kubernetes",
-    "apache-airflow-providers-common-sql": "conveyor.providers.dbapi",
-    "apache-airflow-providers-discord": "conveyor.providers.discord",
-    "apache-airflow-providers-docker": "conveyor.providers.docker",
-    "apache-airflow-providers-google": "conveyor.providers.google",
-    "apache-airflow-providers-http": "conveyor.providers.http",
-    "apache-airflow-providers-jdbc": "conveyor.providers.jdbc",
-    "apache-airflow-providers-mysql": "conveyor.providers.mysql",
-    "apache-airflow-providers-postgres": "conveyor.providers.postgres",
-    "apache-airflow-providers-samba": "conveyor.providers.samba",
-    "apache-airflow-providers-sftp": "conveyor.providers.sftp",
-    "apache-airflow-providers-slack": "conveyor.providers.slack",
-    "apache-airflow-providers-smtp": "conveyor.providers.smtp",
-    "apache-airflow-providers-sqlite": "conveyor.providers.sqlite",
-    "apache-airflow-providers-ssh": "conveyor.providers.ssh",
-    "apache-airflow-providers-standard": "conveyor.operators",
-}
+#: The standard provider's operators are Conveyor's own (``conveyor.operators``), not a
+#: provider package.
+STANDARD = ("apache-airflow-providers-standard", "conveyor.operators")
+
+
+def carried() -> dict[str, str]:
+    """Airflow provider package -> the Conveyor module that serves its import paths: each
+    declared provider's (``providers/discovery.py``) and the standard provider."""
+    found = {f.provider.package: f.module for f in discovery.found() if f.provider.listed}
+    return dict(sorted({**found, STANDARD[0]: STANDARD[1]}.items()))
 
 
 class ProviderResponse(BaseModel):
@@ -67,7 +57,7 @@ def get_providers(
             version=__version__,
             documentation_url=None,
         )
-        for name, module in sorted(CARRIED.items())
+        for name, module in carried().items()
     ]
     shown = found[offset : offset + min(limit, 100)]
     return ProviderCollectionResponse(providers=shown, total_entries=len(found))

@@ -26,12 +26,14 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the pages and ``/static`` on ``app``; links and assets carry ``base_url``."""
     from conveyor.web.ui.admin import router as admin_router
     from conveyor.web.ui.assets import router as assets_router
+    from conveyor.web.ui.page import NAV  # complete once every page module is imported
     from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
     from conveyor.web.ui.system import router as system_router
     from conveyor.web.ui.tokens import router as tokens_router
     from conveyor.web.ui.versions import router as versions_router
 
     renderer = Renderer(settings, TEMPLATES_DIR)
+    renderer.templates.env.globals["nav_entries"] = NAV
     app.state.ui = renderer
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(versions_router)  # before the DAG tabs' /dags/{dag_id}/{tab}

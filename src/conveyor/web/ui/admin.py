@@ -14,43 +14,28 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Depends, HTTPException, Query, Request
 
 from conveyor.clock import utcnow
 from conveyor.connections import repository
 from conveyor.exceptions import ConfigError
+from conveyor.providers import registry
 from conveyor.store import audit, figures
 from conveyor.web import queries, roles
-from conveyor.web.auth import User, page_user
 from conveyor.web.dag_access import audit_dag_ids, cluster_reader
 from conveyor.web.dag_list import DagQuery
 from conveyor.web.deps import get_settings, get_store
-from conveyor.web.ui.rendering import Renderer
+from conveyor.web.ui.page import DAG_READER, PageResult, Pages, PageUser, nav_entry, refused
 
-router = APIRouter(include_in_schema=False)
-PageUser = Annotated[User, Depends(page_user)]
-T = TypeVar("T")
-
-#: Connection types offered in the form (any other may be typed).
-CONN_TYPES = (
-    "postgresql", "mysql", "sqlite", "http", "https", "aws", "google_cloud_platform",
-    "ssh", "sftp", "ftp", "smtp", "slack", "slackwebhook", "redis", "generic",
+pages = Pages()
+router = pages.router
+nav_entry("Home", "/home", order=10, role=DAG_READER)
+nav_entry(
+    "Admin", "/admin/connections", order=70, keys=("admin", "audit"), role="op",
+    otherwise=(None, "/admin/pools"),
 )  # fmt: skip
+T = TypeVar("T")
 AUDIT_PAGE = 50
-
-
-def _page(request: Request, name: str, user: User, status: int = 200, **context: Any) -> Response:
-    renderer: Renderer = request.app.state.ui
-    return renderer.render(request, name, {"user": user, **context}, status_code=status)
-
-
-def _refused(request: Request, user: User, role: str) -> Response | None:
-    """A 403 page when ``user`` may not read this page (the API would refuse them too)."""
-    if user.can(role):
-        return None
-    message = f"This page needs the {role!r} role; you are {user.role!r}."
-    return _page(request, "refused.html", user, 403, message=message)
 
 
 def _listed(read: Callable[[], T]) -> tuple[T | None, str | None]:
@@ -62,10 +47,18 @@ def _listed(read: Callable[[], T]) -> tuple[T | None, str | None]:
         return None, str(exc)
 
 
-@router.get("/admin/connections", response_class=HTMLResponse)
-def connections_page(request: Request, user: PageUser) -> Response:
-    if refused := _refused(request, user, "op"):
-        return refused
+def connection_form() -> dict[str, Any]:
+    """The connection form's types and, for each, its labels, placeholders, hidden fields
+    and extra keys: what each provider declares (``providers/discovery.py``)."""
+    types = registry.connection_types()
+    return {
+        "conn_types": list(types),
+        "conn_forms": {name: kind.form() for name, kind in types.items()},
+    }
+
+
+@pages.page("/admin/connections", "admin_connections.html", nav="admin", role="op")
+def connections_page(request: Request, user: PageUser) -> PageResult:
     store = get_store(request)
     listed, error = _listed(
         lambda: (
@@ -81,43 +74,34 @@ def connections_page(request: Request, user: PageUser) -> Response:
         }
         for c in found
     ]
-    return _page(
-        request, "admin_connections.html", user, nav="admin", rows=rows, error=error,
-        conn_types=CONN_TYPES,
-    )  # fmt: skip
+    return {"rows": rows, "error": error, **connection_form()}
 
 
-@router.get("/admin/variables", response_class=HTMLResponse)
-def variables_page(request: Request, user: PageUser) -> Response:
-    if refused := _refused(request, user, "op"):
-        return refused
+@pages.page("/admin/variables", "admin_variables.html", nav="admin", role="op")
+def variables_page(request: Request, user: PageUser) -> PageResult:
     found, error = _listed(
         lambda: repository.list_variables(get_store(request), get_settings(request))
     )
     rows = queries.list_variables(found or [], reveal=False).model_dump()["variables"]
-    return _page(request, "admin_variables.html", user, nav="admin", rows=rows, error=error)
+    return {"rows": rows, "error": error}
 
 
-@router.get("/admin/pools", response_class=HTMLResponse)
-def pools_page(request: Request, user: PageUser) -> Response:
+@pages.page("/admin/pools", "admin_pools.html", nav="admin")
+def pools_page(request: Request, user: PageUser) -> PageResult:
     with get_store(request).read() as conn:
         rows = queries.list_pools(conn).model_dump()["pools"]
-    return _page(request, "admin_pools.html", user, nav="admin", rows=rows)
+    return {"rows": rows}
 
 
-@router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, user: PageUser) -> Response:
-    if refused := _refused(request, user, "admin"):
-        return refused
+@pages.page("/admin/users", "admin_users.html", nav="admin", role="admin")
+def users_page(request: Request, user: PageUser) -> PageResult:
     with get_store(request).read() as conn:
         rows = queries.list_users(conn).model_dump()["users"]
-    return _page(request, "admin_users.html", user, nav="admin", rows=rows)
+    return {"rows": rows}
 
 
-@router.get("/admin/roles", response_class=HTMLResponse)
-def roles_page(request: Request, user: PageUser) -> Response:
-    if refused := _refused(request, user, "admin"):
-        return refused
+@pages.page("/admin/roles", "admin_roles.html", nav="admin", role="admin")
+def roles_page(request: Request, user: PageUser) -> PageResult:
     rows = [
         {
             "name": r.name,
@@ -126,7 +110,7 @@ def roles_page(request: Request, user: PageUser) -> Response:
         }
         for r in roles.list_roles(get_store(request))
     ]
-    return _page(request, "admin_roles.html", user, nav="admin", rows=rows)
+    return {"rows": rows}
 
 
 def _day(value: str | None) -> date | None:
@@ -146,20 +130,20 @@ class AuditFilters:
     day: Annotated[str, Query(max_length=20, description="YYYY-MM-DD (UTC)")] = ""
 
 
-@router.get("/audit", response_class=HTMLResponse)
+@pages.page("/audit", "audit.html", nav="audit")
 def audit_page(
     request: Request,
     user: PageUser,
     shown: Annotated[AuditFilters, Depends()],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
+) -> PageResult:
     """The audit log with its filters in the URL, so a filtered view can be shared."""
     try:
         dag_ids = audit_dag_ids(request, user)
     except HTTPException:  # below op, without named roles
-        refused = _refused(request, user, "op")
-        assert refused is not None
-        return refused
+        refusal = refused(request, user, "op")
+        assert refusal is not None
+        return refusal
     chosen = _day(shown.day)
     since = datetime(chosen.year, chosen.month, chosen.day, tzinfo=UTC) if chosen else None
     wanted = audit.AuditFilter(
@@ -171,16 +155,15 @@ def audit_page(
         actions = audit.known_actions(conn)
     filters = asdict(shown)
     kept = {k: v for k, v in filters.items() if v}
-    pages = max(1, -(-total // AUDIT_PAGE))
+    page_count = max(1, -(-total // AUDIT_PAGE))
     link = {
         "prev": "?" + urlencode({**kept, "page": page - 1}) if page > 1 else None,
-        "next": "?" + urlencode({**kept, "page": page + 1}) if page < pages else None,
+        "next": "?" + urlencode({**kept, "page": page + 1}) if page < page_count else None,
     }
-    return _page(
-        request, "audit.html", user, nav="audit", entries=entries, total=total, page=page,
-        pages=pages, link=link, filters=filters, actions=actions,
-        bad_day=bool(shown.day) and chosen is None,
-    )  # fmt: skip
+    return {
+        "entries": entries, "total": total, "page": page, "pages": page_count, "link": link,
+        "filters": filters, "actions": actions, "bad_day": bool(shown.day) and chosen is None,
+    }  # fmt: skip
 
 
 def _last_finished(recent: list[dict[str, Any]]) -> str | None:
@@ -188,8 +171,8 @@ def _last_finished(recent: list[dict[str, Any]]) -> str | None:
     return next((r["state"] for r in recent if r["state"] in ("success", "failed")), None)
 
 
-@router.get("/home", response_class=HTMLResponse)
-def home_page(request: Request, user: PageUser) -> Response:
+@pages.page("/home", "home.html", nav="home")
+def home_page(request: Request, user: PageUser) -> PageResult:
     """What needs attention: failing DAGs, files that fail to load, the cluster's health,
     pools, and the last day's runs; of a user who may read only some DAGs, those DAGs'
     (their failing runs, their files' errors, their problems, their runs counted)."""
@@ -208,9 +191,8 @@ def home_page(request: Request, user: PageUser) -> Response:
         pools = queries.list_pools(conn).model_dump()["pools"]
         counts = figures.runs_by_state_since(conn, since, readable)
     failing = [d for d in dags if _last_finished(d["recent_runs"]) == "failed"]
-    return _page(
-        request, "home.html", user, nav="home", failing=failing, errors=errors,
-        problems=problems, schedulers=schedulers, workers=workers, triggerers=triggerers,
-        pools=pools,
-        counts=counts, total_runs=sum(counts.values()),
-    )  # fmt: skip
+    return {
+        "failing": failing, "errors": errors, "problems": problems, "schedulers": schedulers,
+        "workers": workers, "triggerers": triggerers, "pools": pools, "counts": counts,
+        "total_runs": sum(counts.values()),
+    }  # fmt: skip

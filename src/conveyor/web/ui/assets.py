@@ -3,28 +3,22 @@ the graph of links between DAGs (assets, triggered runs, awaited DAGs), drawn on
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Request
 
 from conveyor.exceptions import NotFoundError
 from conveyor.web import asset_graph
-from conveyor.web.auth import User, page_user
 from conveyor.web.dag_access import cluster_reader
 from conveyor.web.deps import get_store
 from conveyor.web.ui.layout import LayoutError, layout_dag
-from conveyor.web.ui.rendering import Renderer
+from conveyor.web.ui.page import DAG_READER, PageResult, Pages, PageUser, nav_entry, not_found
 
-router = APIRouter(include_in_schema=False)
-PageUser = Annotated[User, Depends(page_user)]
+pages = Pages()
+router = pages.router
+nav_entry("Assets", "/assets", order=50, role=DAG_READER, element_id="nav-assets")
 EVENTS_SHOWN = 50
 LABEL_CHARS = 34  # a node shows this much of its label; the whole one on hover
-
-
-def _render(request: Request, name: str, user: User, status: int = 200, **context: Any) -> Response:
-    renderer: Renderer = request.app.state.ui
-    return renderer.render(request, name, {"user": user, "nav": "assets", **context}, status)
 
 
 def _graph(found: asset_graph.DagDependencies) -> dict[str, Any]:
@@ -67,25 +61,22 @@ def _graph(found: asset_graph.DagDependencies) -> dict[str, Any]:
     return {"width": layout.width, "height": layout.height, "nodes": nodes, "edges": edges}
 
 
-@router.get("/assets", response_class=HTMLResponse)
-def assets_page(request: Request, user: PageUser) -> Response:
+@pages.page("/assets", "assets.html", nav="assets")
+def assets_page(request: Request, user: PageUser) -> PageResult:
     readable = cluster_reader(request, user)
     with get_store(request).read() as conn:
         found = asset_graph.list_assets(conn, readable)
         deps = asset_graph.dependencies(conn, readable)
-    return _render(
-        request,
-        "assets.html",
-        user,
-        assets=found.assets,
-        deps=deps,
-        graph=_graph(deps),
-        asset_node=asset_graph.ASSET_NODE,
-    )
+    return {
+        "assets": found.assets,
+        "deps": deps,
+        "graph": _graph(deps),
+        "asset_node": asset_graph.ASSET_NODE,
+    }
 
 
-@router.get("/assets/detail", response_class=HTMLResponse)
-def asset_page(request: Request, user: PageUser, uri: str = "") -> Response:
+@pages.page("/assets/detail", "asset.html", nav="assets")
+def asset_page(request: Request, user: PageUser, uri: str = "") -> PageResult:
     """One asset by its URI (in the query: URIs hold slashes); of a user who may read only
     some DAGs, as those DAGs see it (an asset none of them names is not found)."""
     readable = cluster_reader(request, user)
@@ -93,5 +84,5 @@ def asset_page(request: Request, user: PageUser, uri: str = "") -> Response:
         try:
             found = asset_graph.get_asset(conn, uri, EVENTS_SHOWN, readable)
         except NotFoundError as exc:
-            return _render(request, "not_found.html", user, 404, message=str(exc))
-    return _render(request, "asset.html", user, asset=found)
+            return not_found(request, user, str(exc), nav="assets")
+    return {"asset": found}

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Annotated, Any, get_args
+from typing import Any, get_args
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from conveyor.exceptions import NotFoundError
@@ -21,17 +21,24 @@ from conveyor.store import runs
 from conveyor.store.engine import Connection
 from conveyor.web import queries
 from conveyor.web.auth import User
-from conveyor.web.dag_access import cluster_reader, page_dags, readable_dag_ids
+from conveyor.web.dag_access import cluster_reader, readable_dag_ids
 from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.schemas import TaskInfo
 from conveyor.web.ui.layout import LayoutError, layout_grouped
+from conveyor.web.ui.page import DAG_READER, DagsUser, PageResult, Pages, nav_entry, not_found
 from conveyor.web.ui.params import form_fields
 from conveyor.web.ui.rendering import Renderer
 from conveyor.web.ui.timeline_pages import TIMELINE_TABS, tab_context
 
-router = APIRouter(include_in_schema=False)
-PageUser = Annotated[User, Depends(page_dags)]  # logged in, or redirected to the login page
+pages = Pages()
+router = pages.router
+# Logged in (else redirected to the login page), and let see DAGs.
+PageUser = DagsUser
+nav_entry("DAGs", "/", order=20, keys=("dags",))
+nav_entry("Runs", "/runs", order=30)
+nav_entry("Task instances", "/task-instances", order=40, keys=("task-instances",))
+nav_entry("Workers", "/workers", order=60, role=DAG_READER)
 
 DAG_TABS = ("grid", "graph", "durations", *TIMELINE_TABS, "source")
 DAGS_PER_PAGE = 50  # the DAG list's page (dags.js asks the API for as many)
@@ -57,16 +64,6 @@ _version_tasks: OrderedDict[str, _VersionTasks] = OrderedDict()  # version hash 
 def _renderer(request: Request) -> Renderer:
     renderer: Renderer = request.app.state.ui
     return renderer
-
-
-def _page(request: Request, name: str, user: User, **context: Any) -> HTMLResponse:
-    return _renderer(request).render(request, name, {"user": user, **context})
-
-
-def _not_found(request: Request, user: User, message: str) -> HTMLResponse:
-    return _renderer(request).render(
-        request, "not_found.html", {"user": user, "message": message}, status_code=404
-    )
 
 
 def _label_edges(layout: dict[str, Any], tasks: list[dict[str, Any]]) -> None:
@@ -244,8 +241,8 @@ def _dag_query(request: Request) -> DagQuery:
     )
 
 
-@router.get("/", response_class=HTMLResponse)
-def dags_page(request: Request, user: PageUser) -> Response:
+@pages.page("/", "dags.html", nav="dags")
+def dags_page(request: Request, user: PageUser) -> PageResult:
     readable = readable_dag_ids(request, user)
     query = replace(_dag_query(request), dag_ids=readable)
     with get_store(request).read() as conn:
@@ -256,23 +253,23 @@ def dags_page(request: Request, user: PageUser) -> Response:
         problems = queries.list_scheduler_problems(conn, readable=readable).model_dump(mode="json")[
             "problems"
         ]
-    return _page(request, "dags.html", user, nav="dags", initial=initial, problems=problems)
+    return {"initial": initial, "problems": problems}
 
 
-@router.get("/runs", response_class=HTMLResponse)
-def runs_page(request: Request, user: PageUser) -> Response:
+@pages.page("/runs", "runs.html", nav="runs")
+def runs_page(request: Request, user: PageUser) -> PageResult:
     """Runs of every DAG; the filters are in the query string, which the script reads."""
-    return _page(request, "runs.html", user, nav="runs")
+    return {}
 
 
-@router.get("/task-instances", response_class=HTMLResponse)
-def task_instances_page(request: Request, user: PageUser) -> Response:
+@pages.page("/task-instances", "task_instances.html", nav="task-instances")
+def task_instances_page(request: Request, user: PageUser) -> PageResult:
     """Task instances of every DAG; the filters are in the query string, as for runs."""
-    return _page(request, "task_instances.html", user, nav="task-instances")
+    return {}
 
 
-@router.get("/workers", response_class=HTMLResponse)
-def workers_page(request: Request, user: PageUser) -> Response:
+@pages.page("/workers", "workers.html", nav="workers")
+def workers_page(request: Request, user: PageUser) -> PageResult:
     """Schedulers, workers and triggerers (no DAG is named there), and the tries in flight,
     of the DAGs the user may read (the script lists those through the API)."""
     cluster_reader(request, user)
@@ -283,38 +280,37 @@ def workers_page(request: Request, user: PageUser) -> Response:
             "schedulers": queries.list_schedulers(conn, beat).model_dump(mode="json"),
             "triggerers": queries.list_triggerers(conn, beat).model_dump(mode="json"),
         }
-    return _page(request, "workers.html", user, nav="workers", initial=initial)
+    return {"initial": initial}
 
 
-@router.get("/dags/{dag_id}", response_class=HTMLResponse)
-def dag_page(request: Request, dag_id: str, user: PageUser) -> Response:
+@pages.page("/dags/{dag_id}", "dag.html", nav="dags")
+def dag_page(request: Request, dag_id: str, user: PageUser) -> PageResult:
     return _dag_tab(request, dag_id, "grid", user)
 
 
-@router.get("/dags/{dag_id}/trigger", response_class=HTMLResponse)
-def trigger_page(request: Request, dag_id: str, user: PageUser) -> Response:
+@pages.page("/dags/{dag_id}/trigger", "trigger.html", nav="dags")
+def trigger_page(request: Request, dag_id: str, user: PageUser) -> PageResult:
     """The trigger form; a viewer sees it read-only (the API refuses them anyway)."""
     try:
         context = _dag_context(request, dag_id)
     except NotFoundError as exc:
-        return _not_found(request, user, str(exc))
-    fields = form_fields(context["dag"]["params"])
-    return _page(request, "trigger.html", user, nav="dags", fields=fields, **context)
+        return not_found(request, user, str(exc))
+    return {"fields": form_fields(context["dag"]["params"]), **context}
 
 
-@router.get("/dags/{dag_id}/{tab}", response_class=HTMLResponse)
-def dag_tab_page(request: Request, dag_id: str, tab: str, user: PageUser) -> Response:
+@pages.page("/dags/{dag_id}/{tab}", "dag.html", nav="dags")
+def dag_tab_page(request: Request, dag_id: str, tab: str, user: PageUser) -> PageResult:
     if tab not in DAG_TABS:
-        return _not_found(request, user, f"no page {tab!r} for a DAG (try: {', '.join(DAG_TABS)})")
+        return not_found(request, user, f"no page {tab!r} for a DAG (try: {', '.join(DAG_TABS)})")
     return _dag_tab(request, dag_id, tab, user)
 
 
-def _dag_tab(request: Request, dag_id: str, tab: str, user: User) -> Response:
+def _dag_tab(request: Request, dag_id: str, tab: str, user: User) -> PageResult:
     try:
         context = _dag_context(request, dag_id, tab)
     except NotFoundError as exc:
-        return _not_found(request, user, str(exc))
-    return _page(request, "dag.html", user, nav="dags", tab=tab, **context)
+        return not_found(request, user, str(exc))
+    return {"tab": tab, **context}
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}", response_class=HTMLResponse)
@@ -334,21 +330,22 @@ def run_gantt_page(request: Request, dag_id: str, run_id: str, user: PageUser) -
 TASK_TABS = ("log", "xcom", "rendered")
 
 
-@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser) -> Response:
+@pages.page("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", "task.html", nav="dags")
+def task_page(
+    request: Request, dag_id: str, run_id: str, task_id: str, user: PageUser
+) -> PageResult:
     return _task_page(request, dag_id, run_id, task_id, None, user)
 
 
-@router.get(
-    "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/mapped/{map_index}",
-    response_class=HTMLResponse,
+@pages.page(
+    "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/mapped/{map_index}", "task.html", nav="dags"
 )
 def mapped_instance_page(
     request: Request, dag_id: str, run_id: str, task_id: str, map_index: str, user: PageUser
-) -> Response:
+) -> PageResult:
     """One instance of a mapped task: its own tries, log, XCom and actions."""
     if not map_index.isdigit() or int(map_index) > 2**31 - 1:
-        return _not_found(request, user, f"map index {map_index!r} is not a number 0..n-1")
+        return not_found(request, user, f"map index {map_index!r} is not a number 0..n-1")
     return _task_page(request, dag_id, run_id, task_id, int(map_index), user)
 
 
@@ -359,30 +356,26 @@ def _task_page(
     task_id: str,
     map_index: int | None,
     user: User,
-) -> Response:
+) -> PageResult:
     with get_store(request).read() as conn:
         try:
             run = queries.find_run(conn, dag_id, run_id)
             initial = queries.get_task_instance(conn, dag_id, run_id, task_id, map_index)
         except NotFoundError as exc:
-            return _not_found(request, user, str(exc))
+            return not_found(request, user, str(exc))
         # The task as the run's own DAG version defines it (the file may have changed since).
         structure = runs.serialized_dag(conn, run.version_hash)
         # The note a person wrote on the run, shown on its task instances' pages.
         run_note = queries.get_run(conn, dag_id, run_id).user_note
     task = next(t for t in structure.raw["tasks"] if t["task_id"] == task_id)
     tab = request.query_params.get("tab", "log")
-    return _page(
-        request,
-        "task.html",
-        user,
-        nav="dags",
-        dag_id=dag_id,
-        run_id=run_id,
-        task_id=task_id,
-        map_index=map_index,
-        task=task,
-        tab=tab if tab in TASK_TABS else "log",
-        run_note=run_note,
-        initial=initial.model_dump(mode="json"),
-    )
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "task_id": task_id,
+        "map_index": map_index,
+        "task": task,
+        "tab": tab if tab in TASK_TABS else "log",
+        "run_note": run_note,
+        "initial": initial.model_dump(mode="json"),
+    }

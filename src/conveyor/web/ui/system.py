@@ -11,38 +11,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Request
 
 from conveyor.airflow_compat.plugin_listing import USED_KEYS, list_plugins
-from conveyor.airflow_compat.table import MODULES
-from conveyor.airflow_compat.table_providers import EXTRAS, PROVIDERS
+from conveyor.airflow_compat.table_providers import listed_providers
 from conveyor.config import Settings, load_config, mask
 from conveyor.exceptions import ConfigError
-from conveyor.providers.registry import HOOKS, OTHER_HOOKS
-from conveyor.web.auth import User, page_user
 from conveyor.web.deps import get_settings
-from conveyor.web.ui.rendering import Renderer
+from conveyor.web.ui.page import PageResult, Pages, PageUser
 
-router = APIRouter(include_in_schema=False)
-PageUser = Annotated[User, Depends(page_user)]
+pages = Pages()
+router = pages.router
 
 #: A URL's password, in any setting (a remote logs URL may carry one too).
 _URL_PASSWORD = re.compile(r"(?<=://)([^:/@]+):[^@/]+@")
-
-
-def _page(request: Request, name: str, user: User, status: int = 200, **context: Any) -> Response:
-    renderer: Renderer = request.app.state.ui
-    return renderer.render(request, name, {"user": user, **context}, status_code=status)
-
-
-def _refused(request: Request, user: User, role: str) -> Response | None:
-    if user.can(role):
-        return None
-    message = f"This page needs the {role!r} role; you are {user.role!r}."
-    return _page(request, "refused.html", user, 403, message=message)
 
 
 def masked(key: str, value: Any) -> str:
@@ -84,21 +68,17 @@ class ProviderListing:
 @cache
 def provider_rows() -> list[ProviderListing]:
     """Each provider Conveyor ships (Airflow's name), its install extra, the connection
-    types whose hook it holds, and its hooks, operators, sensors and other names."""
-    by_target: dict[str, list[str]] = {}
-    for conn_type, target in {**HOOKS, **OTHER_HOOKS}.items():
-        by_target.setdefault(target, []).append(conn_type)
+    types whose hook it holds, and its hooks, operators, sensors and other names: what its
+    declaration says (``providers/discovery.py``)."""
     rows = []
-    for provider, modules in PROVIDERS.items():
-        row = ProviderListing(provider, EXTRAS.get(provider))
-        targets = sorted({t for m in modules for t in MODULES[m].values()})
-        for target in targets:
-            row.conn_types.extend(by_target.get(target, []))
+    for provider in listed_providers().values():
+        row = ProviderListing(provider.name, provider.extra)
+        row.conn_types = sorted(n for kind in provider.connection_types for n in kind.names)
+        for target in provider.objects():
             name = target.rpartition(":")[2]
             _bucket(row, name).append(name)
-        row.conn_types = sorted(set(row.conn_types))
         rows.append(row)
-    return sorted(rows, key=lambda r: r.name)
+    return rows
 
 
 def _bucket(row: ProviderListing, name: str) -> list[str]:
@@ -111,26 +91,19 @@ def _bucket(row: ProviderListing, name: str) -> list[str]:
     return row.others
 
 
-@router.get("/admin/config", response_class=HTMLResponse)
-def config_page(request: Request, user: PageUser) -> Response:
-    if refused := _refused(request, user, "admin"):
-        return refused
-    rows = config_rows(get_settings(request))
-    return _page(request, "admin_config.html", user, nav="admin", rows=rows)
+@pages.page("/admin/config", "admin_config.html", nav="admin", role="admin")
+def config_page(request: Request, user: PageUser) -> PageResult:
+    return {"rows": config_rows(get_settings(request))}
 
 
-@router.get("/admin/providers", response_class=HTMLResponse)
-def providers_page(request: Request, user: PageUser) -> Response:
-    return _page(request, "admin_providers.html", user, nav="admin", rows=provider_rows())
+@pages.page("/admin/providers", "admin_providers.html", nav="admin")
+def providers_page(request: Request, user: PageUser) -> PageResult:
+    return {"rows": provider_rows()}
 
 
-@router.get("/admin/plugins", response_class=HTMLResponse)
-def plugins_page(request: Request, user: PageUser) -> Response:
-    if refused := _refused(request, user, "op"):  # paths and names of users' code
-        return refused
+# Paths and names of users' code: ops and admins only.
+@pages.page("/admin/plugins", "admin_plugins.html", nav="admin", role="op")
+def plugins_page(request: Request, user: PageUser) -> PageResult:
     folder = get_settings(request).plugins_path
     found, errors = list_plugins(folder)
-    return _page(
-        request, "admin_plugins.html", user, nav="admin", rows=found, errors=errors,
-        folder=str(folder), used_keys=USED_KEYS,
-    )  # fmt: skip
+    return {"rows": found, "errors": errors, "folder": str(folder), "used_keys": USED_KEYS}

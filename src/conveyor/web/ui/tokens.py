@@ -9,26 +9,24 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from conveyor.clock import utcnow
 from conveyor.web import accounts
 from conveyor.web.api.common import MAX_INT
-from conveyor.web.auth import User, check_csrf, page_user
+from conveyor.web.auth import User, check_csrf
 from conveyor.web.deps import get_settings, get_store
-from conveyor.web.ui.rendering import Renderer
+from conveyor.web.ui.page import PageResult, Pages, PageUser, nav_entry, render
 
-router = APIRouter(include_in_schema=False)
-PageUser = Annotated[User, Depends(page_user)]
+pages = Pages()
+router = pages.router
+nav_entry("Tokens", "/tokens", order=80)
 
 
-def _render(request: Request, user: User, status_code: int = 200, **context: Any) -> HTMLResponse:
-    renderer: Renderer = request.app.state.ui
+def _context(request: Request, user: User, **context: Any) -> dict[str, Any]:
     rows = accounts.list_tokens(get_store(request), user.username)
-    values = {
-        "user": user,
-        "nav": "tokens",
+    return {
         "tokens": rows,
         "now": utcnow(),
         "default_days": get_settings(request).token_expiry_days,
@@ -37,12 +35,18 @@ def _render(request: Request, user: User, status_code: int = 200, **context: Any
         "error": None,
         **context,
     }
-    return renderer.render(request, "tokens.html", values, status_code)
 
 
-@router.get("/tokens", response_class=HTMLResponse)
-def tokens_page(request: Request, user: PageUser) -> Response:
-    return _render(request, user)
+def _render(request: Request, user: User, status: int, **context: Any) -> HTMLResponse:
+    """The page answering a form: the list again, with what the form made or why not."""
+    return render(
+        request, "tokens.html", user, status, nav="tokens", **_context(request, user, **context)
+    )
+
+
+@pages.page("/tokens", "tokens.html", nav="tokens")
+def tokens_page(request: Request, user: PageUser) -> PageResult:
+    return _context(request, user)
 
 
 @router.post("/tokens", response_class=HTMLResponse)
@@ -97,5 +101,4 @@ def revoke_token(
         accounts.revoke_token(get_store(request), token_id, owner=user.username)
     except accounts.AccountError as exc:
         return _render(request, user, 404, error=str(exc))
-    renderer: Renderer = request.app.state.ui
-    return RedirectResponse(renderer.url("/tokens"), status_code=303)
+    return RedirectResponse(request.app.state.ui.url("/tokens"), status_code=303)

@@ -3,22 +3,21 @@ version's), and the diff between two. Server-rendered whole: they never change o
 
 from __future__ import annotations
 
-from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
 
 from conveyor.exceptions import NotFoundError
 from conveyor.store.reads import versions as reads
 from conveyor.web import versions
-from conveyor.web.auth import User
-from conveyor.web.dag_access import page_dags
 from conveyor.web.deps import get_store
+from conveyor.web.ui.page import DagsUser, PageResult, Pages, not_found
 from conveyor.web.ui.rendering import Renderer
 
-router = APIRouter(include_in_schema=False)
-PageUser = Annotated[User, Depends(page_dags)]
+pages = Pages()
+router = pages.router
+PageUser = DagsUser
 DIFF_VIEWS = ("unified", "split")
 VERSIONS_SHOWN = 200  # the newest; the API pages through them all
 
@@ -28,30 +27,18 @@ def _renderer(request: Request) -> Renderer:
     return renderer
 
 
-def _page(request: Request, name: str, user: User, **context: Any) -> HTMLResponse:
-    return _renderer(request).render(request, name, {"user": user, "nav": "dags", **context})
-
-
-def _not_found(request: Request, user: User, message: str) -> HTMLResponse:
-    return _renderer(request).render(
-        request, "not_found.html", {"user": user, "message": message}, status_code=404
-    )
-
-
 def _path(dag_id: str, *parts: str) -> str:
     return "/".join(["/dags", quote(dag_id, safe=""), *parts])
 
 
-@router.get("/dags/{dag_id}/versions", response_class=HTMLResponse)
-def versions_page(request: Request, dag_id: str, user: PageUser) -> Response:
+@pages.page("/dags/{dag_id}/versions", "versions.html", nav="dags")
+def versions_page(request: Request, dag_id: str, user: PageUser) -> PageResult:
     try:
         with get_store(request).read() as conn:
             found = versions.list_versions(conn, dag_id, VERSIONS_SHOWN)
     except NotFoundError as exc:
-        return _not_found(request, user, str(exc))
-    return _page(
-        request, "versions.html", user, dag_id=dag_id, found=found.versions, total=found.total
-    )
+        return not_found(request, user, str(exc))
+    return {"dag_id": dag_id, "found": found.versions, "total": found.total}
 
 
 @router.get("/dags/{dag_id}/versions/compare")
@@ -61,14 +48,14 @@ def compare(request: Request, dag_id: str, user: PageUser) -> Response:
     first, second = params.get("from", ""), params.get("to", "")
     view = params.get("view", "split")
     if not first or not second:
-        return _not_found(request, user, "pick two versions to compare")
+        return not_found(request, user, "pick two versions to compare")
     target = _path(dag_id, "versions", quote(first, safe=""), "diff", quote(second, safe=""))
     suffix = f"?view={view}" if view in DIFF_VIEWS else ""
     return RedirectResponse(_renderer(request).url(target) + suffix, status_code=303)
 
 
-@router.get("/dags/{dag_id}/versions/{version}", response_class=HTMLResponse)
-def version_page(request: Request, dag_id: str, version: str, user: PageUser) -> Response:
+@pages.page("/dags/{dag_id}/versions/{version}", "version.html", nav="dags")
+def version_page(request: Request, dag_id: str, version: str, user: PageUser) -> PageResult:
     try:
         with get_store(request).read() as conn:
             found = versions.version_code(conn, dag_id, version)
@@ -76,21 +63,20 @@ def version_page(request: Request, dag_id: str, version: str, user: PageUser) ->
             previous = reads.previous_version(conn, row)
             current = reads.current_version(conn, dag_id)
     except NotFoundError as exc:
-        return _not_found(request, user, str(exc))
-    return _page(
-        request,
-        "version.html",
-        user,
-        dag_id=dag_id,
-        ver=found,  # not "version": the shell shows Conveyor's version under that name
-        previous=previous,
-        current_hash=current,
-        run_id=request.query_params.get("run"),
-    )
+        return not_found(request, user, str(exc))
+    return {
+        "dag_id": dag_id,
+        "ver": found,  # not "version": the shell shows Conveyor's version under that name
+        "previous": previous,
+        "current_hash": current,
+        "run_id": request.query_params.get("run"),
+    }
 
 
-@router.get("/dags/{dag_id}/versions/{version}/diff/{other}", response_class=HTMLResponse)
-def diff_page(request: Request, dag_id: str, version: str, other: str, user: PageUser) -> Response:
+@pages.page("/dags/{dag_id}/versions/{version}/diff/{other}", "version_diff.html", nav="dags")
+def diff_page(
+    request: Request, dag_id: str, version: str, other: str, user: PageUser
+) -> PageResult:
     view = request.query_params.get("view", "split")
     view = view if view in DIFF_VIEWS else "split"
     try:
@@ -98,20 +84,17 @@ def diff_page(request: Request, dag_id: str, version: str, other: str, user: Pag
             old = reads.version_code(conn, dag_id, version)
             new = reads.version_code(conn, dag_id, other)
     except NotFoundError as exc:
-        return _not_found(request, user, str(exc))
+        return not_found(request, user, str(exc))
     lines = versions.unified_lines(old, new)
-    return _page(
-        request,
-        "version_diff.html",
-        user,
-        dag_id=dag_id,
-        old=old,
-        new=new,
-        view=view,
-        changed=bool(lines),
-        unified=versions.unified_rows(lines),
-        split=versions.side_by_side(old.source, new.source),
-    )
+    return {
+        "dag_id": dag_id,
+        "old": old,
+        "new": new,
+        "view": view,
+        "changed": bool(lines),
+        "unified": versions.unified_rows(lines),
+        "split": versions.side_by_side(old.source, new.source),
+    }
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}/code")
@@ -121,6 +104,6 @@ def run_code(request: Request, dag_id: str, run_id: str, user: PageUser) -> Resp
         with get_store(request).read() as conn:
             pinned = reads.run_version(conn, dag_id, run_id)
     except NotFoundError as exc:
-        return _not_found(request, user, str(exc))
+        return not_found(request, user, str(exc))
     target = _renderer(request).url(_path(dag_id, "versions", pinned))
     return RedirectResponse(target + "?run=" + quote(run_id, safe=""), status_code=303)

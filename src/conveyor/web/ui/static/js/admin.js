@@ -9,6 +9,8 @@
 //   select[data-role-of="name"]: PATCH users/{name} {role}
 //   button[data-delete-permission="role"][data-action][data-resource]: take a permission back
 //   button[data-test-conn="id"]: POST connections/{id}/test, the answer shown beside it
+//   script#conn-forms: each connection type's labels, placeholders, hidden fields and extra
+//     keys (declared by its provider); the connection form follows the type typed in it
 import { ApiError, api, enc, toast } from "./core.js";
 
 function value(field) {
@@ -167,4 +169,39 @@ for (const button of document.querySelectorAll("button[data-test-conn]")) {
       button.disabled = false;
     }
   });
+}
+
+// The connection form follows its type: labels and placeholders as the type's provider
+// declares them, the fields it does not read hidden (unless they hold a value), and an
+// example of the extra keys it reads.
+const connForms = document.getElementById("conn-forms");
+const connType = document.getElementById("conn-type");
+if (connForms && connType) {
+  const forms = JSON.parse(connForms.textContent);
+  const fields = ["host", "port", "login", "password", "schema", "extra"].map((name) => {
+    const input = document.getElementById(`conn-${name}`);
+    const label = document.querySelector(`label[for="conn-${name}"]`);
+    return { name, input, label, text: label.textContent, placeholder: input.placeholder };
+  });
+  const follow = () => {
+    const form = forms[connType.value.trim().toLowerCase().replaceAll("-", "_")];
+    for (const field of fields) {
+      const declared = form?.fields[field.name];
+      field.label.textContent = declared?.label ?? field.text;
+      field.input.placeholder = declared?.placeholder || field.placeholder;
+      const hidden = Boolean(form?.hidden.includes(field.name)) && field.input.value === "";
+      field.input.closest(".field").hidden = hidden;
+    }
+    const extra = fields.find((field) => field.name === "extra");
+    if (form && form.extras.length) {
+      extra.input.placeholder = JSON.stringify(form.extra_example);
+      extra.label.textContent = `Extra (JSON object: ${form.extras.map((e) => e.name).join(", ")})`;
+    }
+  };
+  connType.addEventListener("input", follow);
+  connType.addEventListener("change", follow);
+  for (const button of document.querySelectorAll('button[data-edit="conn-form"]')) {
+    button.addEventListener("click", () => setTimeout(follow));
+  }
+  follow();
 }
