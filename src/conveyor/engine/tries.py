@@ -169,6 +169,9 @@ class _Ending:
     handoff: Handoff | None
     #: The DAG version the run pinned, parsed.
     structure: SerializedDag | None = None
+    #: Whether the frontier plans the hop (it then reads only what the try touches), known
+    #: with the DAG.
+    frontier: bool | None = None
     #: The run, locked in this transaction.
     run: LockedRun | None = None
     outcome: Outcome | None = None
@@ -205,8 +208,8 @@ class _Ending:
 
     @property
     def on_frontier(self) -> bool:
-        """Whether the frontier plans the hop: it then reads only what the try touches."""
-        return self.end.chosen is None and frontier.plans_incrementally(self.dag)
+        assert self.frontier is not None, "a rule read the DAG before"
+        return self.frontier
 
     @property
     def finished(self) -> dict[str, TaskState]:
@@ -284,6 +287,7 @@ def _read_dag(e: _Ending) -> None:
     # The version a run pinned never changes; each is read once per process, then cached.
     version = e.end.version_hash if e.end.version_hash is not None else e.locked.version_hash
     e.structure = runs.serialized_dag(e.conn, version)
+    e.frontier = e.end.chosen is None and frontier.plans_incrementally(e.structure)
 
 
 def _lock_run(e: _Ending) -> None:
