@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import make_settings
+from conveyor.engine.report import Returned
 from conveyor.engine.tries import TryEnd
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
@@ -85,7 +86,8 @@ def test_simultaneous_finishes_neither_deadlock_nor_miss_the_join(
                         1,
                         run_pk,
                         task_id,
-                        Outcome(TaskState.SUCCESS, "return"),
+                        Returned(),
+                        1,
                         version_hash=version,
                     )
                 )
@@ -146,11 +148,9 @@ def test_a_finish_sent_with_the_lock_waits_for_it_and_sees_what_its_holder_commi
 
         def record_right() -> None:
             runner = TryRunner(settings, store)
-            outcome = Outcome(TaskState.SUCCESS, "return")
             right = tis["right"]
-            results.append(
-                runner.record(TryEnd(right.id, 1, run_pk, "right", outcome, version_hash=version))
-            )
+            end = TryEnd(right.id, 1, run_pk, "right", Returned(), 1, version_hash=version)
+            results.append(runner.record(end))
             recorded.set()
 
         with store.write() as holder:

@@ -18,12 +18,13 @@ from sqlalchemy import event
 
 from conftest import make_settings
 from conveyor.engine import progress
+from conveyor.engine.report import Happened, Raised, Returned
 from conveyor.engine.tries import TryEnd
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.states import RunState, TaskState
+from conveyor.states import ExitKind, RunState, TaskState
 from conveyor.store import frontier_reads, pools, runs, transitions
 from conveyor.store.engine import Store
-from conveyor.store.transitions import Actor, Outcome
+from conveyor.store.transitions import Actor
 from conveyor.worker.runner import TryRunner
 from run_env import parsed_folder
 from shared_dags import fan_dag
@@ -59,9 +60,12 @@ def _finish(runner: TryRunner, run_pk: int, task_id: str, state: TaskState) -> l
     won = runner._start(ti_id, 1)
     assert won is not None
     version = won[1].version_hash  # as a worker records it: the run's lock goes with the finish
-    result = runner.record(
-        TryEnd(ti_id, 1, run_pk, task_id, Outcome(state, "return"), version_hash=version)
-    )
+    happened: Happened = Returned()
+    if state is TaskState.FAILED:  # its only try: the engine fails it
+        happened = Raised(ExitKind.EXCEPTION, "it failed")
+    assert state in (TaskState.SUCCESS, TaskState.FAILED)
+    end = TryEnd(ti_id, 1, run_pk, task_id, happened, won[0].max_tries, version_hash=version)
+    result = runner.record(end)
     return sorted(q.task_id for q in result.queued)
 
 

@@ -16,12 +16,13 @@ from sqlalchemy import event, select
 
 from conftest import make_settings
 from conveyor.engine.progress import QueuedTry
+from conveyor.engine.report import Returned
 from conveyor.engine.tries import TryEnd
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import _READ_ONLY, Store
 from conveyor.store.tables import task_event, task_instance, task_try
-from conveyor.store.transitions import Actor, Outcome
+from conveyor.store.transitions import Actor
 from conveyor.worker.runner import TryRunner
 from run_env import parsed_folder
 
@@ -87,9 +88,7 @@ def test_a_hop_records_the_try_and_queues_what_became_ready(
     )
     assert runner._start(first_id, 1) is None  # a duplicate message starts nothing
 
-    result = runner.record(
-        TryEnd(first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"))
-    )
+    result = runner.record(TryEnd(first_id, 1, run_pk, "first", Returned(), 1))
 
     assert result.state is TaskState.SUCCESS
     assert sorted((q.task_id, q.queue, q.try_number) for q in result.queued) == [
@@ -132,9 +131,7 @@ def test_a_try_no_longer_running_is_not_finished_again(store: Store, runner: Try
         transitions.set_by_hand(conn, first_id, TaskState.FAILED, Actor("user:ann"), retries=0)
     before = _timeline(store, run_pk)
 
-    result = runner.record(
-        TryEnd(first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"))
-    )
+    result = runner.record(TryEnd(first_id, 1, run_pk, "first", Returned(), 1))
 
     assert result.state is None and result.queued == []
     assert _timeline(store, run_pk) == before
@@ -153,9 +150,7 @@ def test_ready_tasks_beyond_the_room_wait_as_scheduled(tmp_path: Path, store: St
     run_pk, first_id = _first_queued(store)
     assert runner._start(first_id, 1) is not None
 
-    result = runner.record(
-        TryEnd(first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"))
-    )
+    result = runner.record(TryEnd(first_id, 1, run_pk, "first", Returned(), 1))
 
     assert len(result.queued) == 1
     with store.read() as conn:
@@ -198,9 +193,7 @@ def test_a_message_that_comes_before_its_try_is_queued_waits_for_it(
         sender = TryRunner(settings, store, publish=receive_early)
         run_pk, first_id = _first_queued(store)
         assert sender._start(first_id, 1) is not None
-        result = sender.record(
-            TryEnd(first_id, 1, run_pk, "first", Outcome(TaskState.SUCCESS, "return"))
-        )
+        result = sender.record(TryEnd(first_id, 1, run_pk, "first", Returned(), 1))
         committed_at.append(time.monotonic())
         for thread in threads:
             thread.join(timeout=30)

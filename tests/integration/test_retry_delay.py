@@ -1,4 +1,5 @@
-"""A retry's delay counts from the try's recorded end, on both stores: a recording
+"""A retry's delay counts from the try's recorded end, on both stores: the engine decides
+the retry where it records the end, from the task's own retry rules, and a recording
 transaction that waited for the store's lock does not shorten it."""
 
 from __future__ import annotations
@@ -9,21 +10,23 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from conveyor.clock import utcnow
+from conveyor.engine.report import Raised
 from conveyor.engine.tries import TryEnd, try_ended
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.tables import task_try
-from conveyor.store.transitions import Actor, Outcome
+from conveyor.store.transitions import Actor
 from run_env import manual_run, parsed_folder
 
 DAG_FILE = """
+    from datetime import timedelta
+
     from conveyor import DAG, EmptyOperator
 
     with DAG("flaky") as dag:
-        EmptyOperator(task_id="once", retries=1)
+        EmptyOperator(task_id="once", retries=1, retry_delay=timedelta(seconds=5))
 """
 ACTOR = Actor("test")
 
@@ -43,10 +46,8 @@ def _first_try_running(tmp_path: Path, store: Store) -> tuple[int, runs.TiRow, s
 def test_a_retry_waits_its_delay_after_the_recorded_end(tmp_path: Path, store: Store) -> None:
     run_pk, ti, _ = _first_try_running(tmp_path, store)
 
-    delay = timedelta(seconds=5)
-    decided = utcnow() - timedelta(seconds=2)  # the outcome waited two seconds to be recorded
-    outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=decided + delay)
-    end = TryEnd(ti.id, 1, run_pk, "once", outcome, decided_at=decided)
+    delay = timedelta(seconds=5)  # the task's retry_delay
+    end = TryEnd(ti.id, 1, run_pk, "once", Raised(ExitKind.EXCEPTION, "boom"), ti.max_tries)
     with store.write() as conn:
         result = try_ended(conn, end, ACTOR, parallelism=None)
     assert result.state is TaskState.UP_FOR_RETRY
@@ -63,9 +64,8 @@ def test_a_record_that_waits_for_the_runs_lock_keeps_the_whole_delay(
     run_pk, ti, version = _first_try_running(tmp_path, store)
 
     delay = timedelta(seconds=5)
-    decided = utcnow()
-    outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "boom", retry_at=decided + delay)
-    end = TryEnd(ti.id, 1, run_pk, "once", outcome, decided_at=decided, version_hash=version)
+    happened = Raised(ExitKind.EXCEPTION, "boom")
+    end = TryEnd(ti.id, 1, run_pk, "once", happened, ti.max_tries, version_hash=version)
     recorded = threading.Event()
 
     def record() -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from conftest import make_settings
 from conveyor.clock import utcnow
 from conveyor.engine.progress import QueuedTry
+from conveyor.engine.report import Happened, Raised, Returned
 from conveyor.engine.tries import TryEnd
 from conveyor.executors.base import Executor
 from conveyor.loading.processor import DagFileProcessor
@@ -32,7 +33,7 @@ from conveyor.store import dag_actions, manual, plan_requests, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.tables import run_plan_request
-from conveyor.store.transitions import Actor, Outcome
+from conveyor.store.transitions import Actor
 from conveyor.worker.runner import TryRunner
 
 DAGS = """
@@ -134,12 +135,13 @@ class Net:
         with self.store.read() as conn:
             return next(t for t in runs.task_instances(conn, run_pk) if t.task_id == task_id)
 
-    def finish(self, run_pk: int, task_id: str, outcome: Outcome) -> None:
-        """Play the queued try of ``task_id`` to ``outcome`` (its end is the fast path)."""
+    def finish(self, run_pk: int, task_id: str, happened: Happened) -> None:
+        """Play the queued try of ``task_id`` to its end as ``happened`` (the fast path)."""
         ti = self.instance(run_pk, task_id)
         assert ti.state is TaskState.QUEUED, f"{task_id} is {ti.state}"
         assert self.runner._start(ti.id, ti.try_number) is not None
-        self.runner.record(TryEnd(ti.id, ti.try_number, run_pk, task_id, outcome))
+        end = TryEnd(ti.id, ti.try_number, run_pk, task_id, happened, ti.max_tries)
+        self.runner.record(end)
 
     def run_state(self, run_pk: int) -> RunState:
         with self.store.read() as conn:
@@ -150,7 +152,7 @@ class Net:
             return int(conn.execute(select(func.count()).select_from(run_plan_request)).scalar())
 
 
-SUCCESS = Outcome(TaskState.SUCCESS, ExitKind.RETURN)
+SUCCESS = Returned()
 
 
 @pytest.fixture
@@ -192,8 +194,9 @@ def _a_waits_for_its_retry(net: Net) -> tuple[int, datetime, datetime]:
     """A running ``chain`` whose ``a`` failed its first try and retries in five minutes: the
     run's pk, the time it started and the time of the retry."""
     run_pk, now = net.started("chain")
-    retry_at = now + timedelta(minutes=5)
-    net.finish(run_pk, "a", Outcome(TaskState.UP_FOR_RETRY, ExitKind.EXCEPTION, "x", retry_at))
+    net.finish(run_pk, "a", Raised(ExitKind.EXCEPTION, "x"))
+    retry_at = net.instance(run_pk, "a").retry_at  # five minutes after the recorded end
+    assert retry_at is not None and retry_at - now >= timedelta(minutes=5)
     return run_pk, now, retry_at
 
 

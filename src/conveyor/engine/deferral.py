@@ -23,12 +23,14 @@ import dataclasses
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from conveyor.clock import utcnow
+from conveyor.engine.policy import Rule, always, follow
 from conveyor.engine.progress import plan_whole_run
-from conveyor.engine.tries import TryResult, failure_outcome
+from conveyor.engine.report import Deferral, Deferred, Raised, failure_outcome
+from conveyor.engine.tries import TryResult
 from conveyor.exceptions import TaskDeferred
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions, triggers
@@ -36,21 +38,6 @@ from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.hop import run_lock
 from conveyor.store.transitions import Actor, Outcome
 from conveyor.triggers import serialization
-
-
-@dataclass(frozen=True)
-class Deferral:
-    """A ``TaskDeferred`` checked and made storable, in the try's process."""
-
-    classpath: str
-    kwargs: dict[str, Any]
-    method_name: str
-    method_kwargs: dict[str, Any] | None
-    timeout_at: datetime | None
-
-    @property
-    def trigger_name(self) -> str:
-        return self.classpath.rsplit(".", 1)[-1]
 
 
 def deferral_of(exc: TaskDeferred, task: Any) -> Deferral:
@@ -76,48 +63,93 @@ def record_deferral(
     actor: Actor,
     started_at: datetime | None = None,
 ) -> TryResult:
-    """``running -> deferred`` with its trigger stored, in one transaction."""
+    """``running -> deferred`` with its trigger stored: :data:`DEFERRAL`, in order, in one
+    transaction."""
 
     def record() -> TryResult:
         with store.write() as conn:
-            locked = run_lock.lock_run(conn, run_pk)
-            outcome = Outcome(TaskState.DEFERRED, ExitKind.DEFERRED)
-            moved = transitions.finish(
-                conn, locked, ti_id, try_number, outcome, actor, started_at=started_at
-            )
-            if not moved:
-                return TryResult(started=True, state=None)  # a timeout or a person was first
-            now = utcnow()
-            trigger_id = triggers.add(
-                conn,
-                ti_id,
-                try_number,
-                deferral.classpath,
-                deferral.kwargs,
-                deferral.method_name,
-                deferral.method_kwargs,
-                deferral.timeout_at,
-                now,
-            )
-            limit = (
-                f"; times out at {deferral.timeout_at.isoformat(timespec='seconds')}"
-                if deferral.timeout_at
-                else ""
-            )
-            transitions.record_event(
-                conn,
-                ti_id,
-                try_number,
-                "trigger",
-                f"waiting for trigger {deferral.trigger_name} (#{trigger_id}) to resume at "
-                f"{deferral.method_name}{limit}",
-                actor,
-                detail={"trigger_id": trigger_id, "classpath": deferral.classpath},
-                at=now,
-            )
-            return TryResult(started=True, state=TaskState.DEFERRED)
+            deferring = _Deferring(conn, run_pk, ti_id, try_number, deferral, actor, started_at)
+            follow(DEFERRAL, deferring)
+        if not deferring.moved:
+            return TryResult(started=True, state=None)  # a timeout or a person was first
+        return TryResult(started=True, state=TaskState.DEFERRED)
 
     return retrying(record, what="recording a try's deferral")
+
+
+@dataclass
+class _Deferring:
+    """A try's deferral being recorded: what :data:`DEFERRAL` reads."""
+
+    conn: Connection
+    run_pk: int
+    ti_id: int
+    try_number: int
+    deferral: Deferral
+    actor: Actor
+    started_at: datetime | None
+    run: run_lock.LockedRun | None = None
+    moved: bool = False
+
+
+def _lock_run(d: _Deferring) -> None:
+    d.run = run_lock.lock_run(d.conn, d.run_pk)
+
+
+def _defer(d: _Deferring) -> None:
+    """The move: it closes the try and frees its slots; a deferral is never retried."""
+    assert d.run is not None
+    outcome = Outcome(TaskState.DEFERRED, ExitKind.DEFERRED)
+    d.moved = bool(
+        transitions.finish(
+            d.conn, d.run, d.ti_id, d.try_number, outcome, d.actor, started_at=d.started_at
+        )
+    )
+
+
+def _moved(d: _Deferring) -> bool:
+    return d.moved
+
+
+def _store_trigger(d: _Deferring) -> None:
+    """The trigger a triggerer picks up, and the timeline entry that says what it waits for."""
+    deferral, now = d.deferral, utcnow()
+    trigger_id = triggers.add(
+        d.conn,
+        d.ti_id,
+        d.try_number,
+        deferral.classpath,
+        deferral.kwargs,
+        deferral.method_name,
+        deferral.method_kwargs,
+        deferral.timeout_at,
+        now,
+    )
+    limit = (
+        f"; times out at {deferral.timeout_at.isoformat(timespec='seconds')}"
+        if deferral.timeout_at
+        else ""
+    )
+    transitions.record_event(
+        d.conn,
+        d.ti_id,
+        d.try_number,
+        "trigger",
+        f"waiting for trigger {deferral.trigger_name} (#{trigger_id}) to resume at "
+        f"{deferral.method_name}{limit}",
+        d.actor,
+        detail={"trigger_id": trigger_id, "classpath": deferral.classpath},
+        at=now,
+    )
+
+
+#: A try's deferral (:func:`record_deferral`), in order. The run is not advanced: a deferred
+#: try makes nothing ready, and its resumption is a trigger's (:func:`fire`).
+DEFERRAL: tuple[Rule[_Deferring], ...] = (
+    Rule("lock the run", always, _lock_run),
+    Rule("make the move", always, _defer),
+    Rule("store the trigger", _moved, _store_trigger),
+)
 
 
 @dataclass(frozen=True)
@@ -227,20 +259,17 @@ def call_task(
     return execute()
 
 
-def outcome_of(
-    exc: TaskDeferred, task: Any, try_number: int, max_tries: int, retry_delay: timedelta
-) -> tuple[Outcome, Deferral | None]:
-    """The outcome of a try that raised ``TaskDeferred``: deferred, or failed if the
+def report_of(exc: TaskDeferred, task: Any) -> Deferred | Raised:
+    """What a try that raised ``TaskDeferred`` reports: it deferred, or it raised if the
     deferral cannot be stored (a trigger whose arguments are not JSON, a missing method)."""
     try:
         found = deferral_of(exc, task)
     except Exception as error:
         message = f"{type(error).__name__}: {error}"
         print(f"[conveyor] could not defer: {message}", file=sys.stderr, flush=True)
-        failed = failure_outcome(try_number, max_tries, retry_delay, ExitKind.EXCEPTION, message)
-        return failed, None
+        return Raised(ExitKind.EXCEPTION, message)
     print(f"[conveyor] deferred to {found.trigger_name}; resumes at {found.method_name}")
-    return Outcome(TaskState.DEFERRED, ExitKind.DEFERRED), found
+    return Deferred(found)
 
 
 def resume_call(

@@ -18,10 +18,12 @@ it is asked for exactly once.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from conveyor import callbacks
 from conveyor.clock import utcnow
+from conveyor.engine.policy import Rule, always, follow
 from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, RunState, TaskState
 from conveyor.store import plan_requests, runs, transitions, workers
@@ -102,14 +104,44 @@ def hand_back(
 ) -> list[int]:
     """Hand back the running tries a stopping worker holds: those of ``ti_ids``, and those the
     processes ``pids`` of ``hostname`` started. Each goes up for retry at once, with one more
-    try granted (``transitions.hand_back``), in a transaction of its own under its run's
-    lock. The ids of the task instances handed back."""
+    try granted (``transitions.hand_back``): :data:`HAND_BACK`, in a transaction of its own.
+    The ids of the task instances handed back."""
     with store.read() as conn:
         running = transitions.tries_held(conn, ti_ids, hostname, list(pids))
     handed = []
     for ti_id, try_number in running:
         with store.write() as conn:
-            run = run_lock.lock_run(conn, workers.run_of_task_instance(conn, ti_id))
-            if transitions.hand_back(conn, run, ti_id, try_number, reason, actor):
-                handed.append(ti_id)
+            back = follow(HAND_BACK, _HandingBack(conn, ti_id, try_number, reason, actor))
+        if back.moved:
+            handed.append(ti_id)
     return handed
+
+
+@dataclass
+class _HandingBack:
+    """One try being handed back: what :data:`HAND_BACK` reads."""
+
+    conn: Connection
+    ti_id: int
+    try_number: int
+    reason: str
+    actor: Actor
+    run: LockedRun | None = None
+    moved: bool = False
+
+
+def _lock_run_of_try(h: _HandingBack) -> None:
+    h.run = run_lock.lock_run(h.conn, workers.run_of_task_instance(h.conn, h.ti_id))
+
+
+def _hand_back_try(h: _HandingBack) -> None:
+    assert h.run is not None
+    h.moved = bool(transitions.hand_back(h.conn, h.run, h.ti_id, h.try_number, h.reason, h.actor))
+
+
+#: A try handed back by its stopping worker (:func:`hand_back`), in order. The run is not
+#: advanced: the retry it grants is due at once, and the scheduler's loop schedules it.
+HAND_BACK: tuple[Rule[_HandingBack], ...] = (
+    Rule("lock the run", always, _lock_run_of_try),
+    Rule("make the move", always, _hand_back_try),
+)

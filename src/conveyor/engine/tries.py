@@ -1,20 +1,25 @@
-"""A try ended: the one way its end is recorded and its run moved on.
+"""A try ended: the one way its end is recorded and its run moved on, and its start.
 
-Whoever learns that a try ended comes here: the try's own process with its outcome
-(:func:`try_ended`, from ``worker.runner``), or a supervisor for a process that cannot report
-for itself (:func:`end_from_outside`: the local executor for a child that died or ran past its
-timeout, the scheduler loop for a try whose heartbeat stopped, the worker when a try cannot
-even start its log). Either way, in one transaction: the run's row is locked first, the try's
-move is made (it loses, and nothing more happens, if someone else ended the try meanwhile),
-and the run is advanced, queueing what became ready (the fast path).
+Whoever learns that a try ended comes here: the try's own process with what happened
+(:func:`try_ended`, from ``worker.runner``: a report of facts, ``engine.report``), or a
+supervisor for a process that cannot report for itself (:func:`end_from_outside`: the local
+executor for a child that died or ran past its timeout, the scheduler loop for a try whose
+heartbeat stopped, the worker when a try cannot even start its log). The engine decides the
+outcome (``report.decide``: success, up for retry, failed, ...) and makes the move; the try's
+process never does. What each entry point does is one ordered list of rules
+(:data:`TRY_ENDED`, :data:`OUTSIDE_END`; ``engine.policy``), followed in one transaction: the
+run's row is locked first, the try's move is made (it loses, and nothing after it that needs
+the move happens, if someone else ended the try meanwhile), and the run is advanced,
+queueing what became ready (the fast path). A try's start (:func:`start_try`) is the
+engine's move too, made by the process the try was sent to.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +28,7 @@ from conveyor.engine import frontier
 from conveyor.engine.kept import Handoff, Keeper, KeptTry, Publish
 from conveyor.engine.outlets import record_task_outlets
 from conveyor.engine.planning import branch_skips, short_circuit_skips
+from conveyor.engine.policy import Rule, always, follow
 from conveyor.engine.progress import (
     Advance,
     Mover,
@@ -31,6 +37,7 @@ from conveyor.engine.progress import (
     advance_run,
     waiting_bound,
 )
+from conveyor.engine.report import Happened, Raised, decide
 from conveyor.model.assets import Emitted
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.serialized import SerializedDag
@@ -40,7 +47,7 @@ from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.rendered import keep_map_index, keep_rendered
-from conveyor.store.transitions import Actor, Outcome
+from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.store.xcom import upsert_xcom
 
 
@@ -62,21 +69,6 @@ def worker_actor(hostname: str | None = None) -> Actor:
     return Actor(f"worker@{hostname or socket.gethostname()}:{os.getpid()}")
 
 
-def failure_outcome(
-    ti_try: int,
-    max_tries: int,
-    retry_delay: timedelta,
-    exit_kind: ExitKind,
-    error: str,
-    *,
-    fail_now: bool = False,
-) -> Outcome:
-    """up_for_retry while tries are left (and the task did not raise Fail), else failed."""
-    if ti_try < max_tries and not fail_now:
-        return Outcome(TaskState.UP_FOR_RETRY, exit_kind, error, retry_at=utcnow() + retry_delay)
-    return Outcome(TaskState.FAILED, exit_kind, error)
-
-
 @dataclass(frozen=True)
 class ReturnValue:
     """A successful try's return value, kept as its XCom; ``shown``: what readers see
@@ -94,16 +86,16 @@ class TryEnd:
     try_number: int
     run_pk: int
     task_id: str
-    outcome: Outcome
+    #: What happened, as the try's process saw it; the engine decides the outcome.
+    happened: Happened
+    #: How many tries the task instance had when this one started (its retries and one).
+    max_tries: int
     started_at: datetime | None = None
     map_index: int = -1
     #: A branch's choice of downstream tasks; [] for a short circuit that said stop.
     chosen: list[str] | None = None
     #: A short circuit's skips: "direct" or "all" downstream tasks (teardowns left to run).
     short_circuit: str | None = None
-    #: When the try's process decided the outcome: a retry's delay then counts from the
-    #: recorded end, however long the transaction waited for the store's lock.
-    decided_at: datetime | None = None
     #: The DAG version the run pinned, when the try's process knows it: the hop is then
     #: planned before the run's lock is taken, and sent with it (see below).
     version_hash: str | None = None
@@ -117,6 +109,33 @@ class TryEnd:
     rendered_map_index: str | None = None
 
 
+def start_try(
+    conn: Connection,
+    ti_id: int,
+    try_number: int,
+    *,
+    hostname: str,
+    pid: int,
+    actor: Actor,
+    log_path: Callable[[StartedTry], str | None],
+) -> tuple[StartedTry, runs.RunRow] | None:
+    """The start of a try its process was sent: ``queued -> running``, with the run read in
+    the same statement; None if the try was not this process's to start (a duplicate
+    message, or started elsewhere). ``log_path``: the try's log file, named once its names
+    are known."""
+    return steps.start_and_read(
+        conn, ti_id, try_number, hostname=hostname, pid=pid, actor=actor, log_path=log_path
+    )
+
+
+def heartbeat(
+    conn: Connection, ti_ids: list[int], hostname: str = "", pids: Iterable[int] = ()
+) -> list[int]:
+    """Refresh the heartbeat of the running tries a process supervises (no move: the try
+    stays running); their task instance ids (``transitions.heartbeat``)."""
+    return transitions.heartbeat(conn, ti_ids, hostname, pids)
+
+
 def try_ended(
     conn: Connection,
     end: TryEnd,
@@ -127,119 +146,287 @@ def try_ended(
     publish: Publish | None = None,
 ) -> TryResult:
     """Record a try's end as its own process saw it and move the run on, in ``conn``'s
-    transaction. On success its return value is kept, its dataset updates are recorded, and
-    a branch's or short circuit's skips made. Of the tries that became ready, ``keeper`` may
+    transaction: :data:`TRY_ENDED`, in order. Of the tries that became ready, ``keeper`` may
     start one (``TryResult.kept``); ``publish`` sends the others before the statements that
     queue them (see ``engine.kept``); without it the caller sends ``TryResult.queued``."""
     handoff = Handoff(keeper, publish) if keeper is not None or publish is not None else None
-    result = _record_end(conn, end, actor, parallelism, handoff)
-    if end.rendered is not None:
-        # Kept with the try's end, in the transaction that records it (after the run's lock,
-        # as every write of the hop): no extra write per try; a try killed before it ends
-        # keeps none.
-        keep_rendered(conn, end.ti_id, end.try_number, end.rendered)
-    if end.rendered_map_index is not None and result.state is not None:
-        keep_map_index(conn, end.ti_id, end.rendered_map_index)
-    return result
-
-
-@dataclass(frozen=True)
-class _Ending:
-    """One try's end being recorded: what every step of :func:`try_ended` reads."""
-
-    conn: Connection
-    end: TryEnd
-    outcome: Outcome
-    structure: SerializedDag
-    mover: Mover
-
-    @property
-    def on_frontier(self) -> bool:
-        return _plans_on_frontier(self.end, self.structure)
-
-
-def _plans_on_frontier(end: TryEnd, structure: SerializedDag) -> bool:
-    """Whether the frontier plans the hop: it then reads only what the try touches."""
-    return end.chosen is None and frontier.plans_incrementally(structure)
-
-
-def _record_end(
-    conn: Connection, end: TryEnd, actor: Actor, parallelism: int | None, handoff: Handoff | None
-) -> TryResult:
-    # The run's row first. The XCom insert takes a foreign-key share lock on that row; two
-    # tries of a run ending at once would each hold it and deadlock on the row lock after.
-    # A try whose process knows the run's DAG version plans its read before the lock, and a
-    # run the frontier plans then sends the lock with the finish (run_lock.lock_run_then). The
-    # version a run pinned never changes; each is read once per process, then cached.
-    if end.version_hash is None:
-        run = run_lock.lock_run(conn, end.run_pk)
-        structure = runs.serialized_dag(conn, run.version_hash)
-        ending = _ending(conn, end, _outcome_now(end), structure, actor, parallelism, handoff)
-        return _finish_locked(ending, run)
-    outcome = _outcome_now(end)
-    structure = runs.serialized_dag(conn, end.version_hash)
-    if not _plans_on_frontier(end, structure):
-        run = run_lock.lock_run(conn, end.run_pk)
-        ending = _ending(conn, end, outcome, structure, actor, parallelism, handoff)
-        return _finish_locked(ending, run)
-    ending = _ending(conn, end, outcome, structure, actor, parallelism, handoff)
-    together = steps.finishes_in_one_statement(conn, outcome)
-    run, found = run_lock.lock_run_then(
-        conn, end.run_pk, _frontier_finish(ending), sent_together=together
-    )
-    return _advance_on_frontier(ending, run, found)
-
-
-def _ending(
-    conn: Connection,
-    end: TryEnd,
-    outcome: Outcome,
-    structure: SerializedDag,
-    actor: Actor,
-    parallelism: int | None,
-    handoff: Handoff | None,
-) -> _Ending:
-    # The hop's read time: after the outcome's and the run's lock, so a retry due now is due.
-    return _Ending(conn, end, outcome, structure, Mover(actor, parallelism, utcnow(), handoff))
-
-
-def _finish_locked(ending: _Ending, run: LockedRun) -> TryResult:
-    """Finish the try and move its run on, the run locked in this transaction already. A
-    run the frontier plans reads only what the try touches; the others read the whole run
-    with the move (one statement on PostgreSQL), to plan it."""
-    if ending.on_frontier:
-        return _advance_on_frontier(ending, run, _frontier_finish(ending)(run))
-    conn, end, outcome, mover = ending.conn, ending.end, ending.outcome, ending.mover
-    read = steps.finish_and_read(conn, run, _finish(end, outcome, mover))
-    if read is None:
-        return TryResult(started=True, state=None)  # a timeout or a person got there first
-    read = _on_success(conn, run, end, outcome, read, mover.actor)
-    advance = advance_run(
-        conn, run, mover.actor, parallelism=mover.parallelism, read=read, handoff=mover.handoff
-    )
-    return _result(run, outcome, advance, mover.handoff)
+    ending = follow(TRY_ENDED, _Ending(conn, end, actor, parallelism, handoff))
+    return ending.result or TryResult(started=True, state=None)
 
 
 _HopRead = tuple[frontier_reads.FrontierReads, frontier_reads.HopRead]
 
 
-def _frontier_finish(ending: _Ending) -> Callable[[run_lock.RunLock], _HopRead | None]:
+@dataclass
+class _Ending:
+    """One try's end being recorded: what the rules of :data:`TRY_ENDED` read, and what
+    they found so far."""
+
+    conn: Connection
+    end: TryEnd
+    actor: Actor
+    parallelism: int | None
+    handoff: Handoff | None
+    #: The DAG version the run pinned, parsed.
+    structure: SerializedDag | None = None
+    #: Whether the frontier plans the hop (it then reads only what the try touches), known
+    #: with the DAG.
+    frontier: bool | None = None
+    #: The run, locked in this transaction.
+    run: LockedRun | None = None
+    outcome: Outcome | None = None
+    mover: Mover | None = None
+    #: Whether the try's move won (else a timeout or a person ended it first).
+    moved: bool = False
+    #: The whole run as the move read it (a run the frontier does not plan); None once a
+    #: branch's skips made it stale.
+    read: runs.TasksAndRoom | None = None
+    #: What the hop plans with (a run the frontier plans), read with the move.
+    hop: _HopRead | None = None
+    advance: Advance | None = None
+    result: TryResult | None = None
+
+    @property
+    def dag(self) -> SerializedDag:
+        assert self.structure is not None, "a rule read the DAG before"
+        return self.structure
+
+    @property
+    def locked(self) -> LockedRun:
+        assert self.run is not None, "a rule locked the run before"
+        return self.run
+
+    @property
+    def decided(self) -> Outcome:
+        assert self.outcome is not None, "a rule decided the outcome before"
+        return self.outcome
+
+    @property
+    def moving(self) -> Mover:
+        assert self.mover is not None, "a rule decided the outcome before"
+        return self.mover
+
+    @property
+    def on_frontier(self) -> bool:
+        assert self.frontier is not None, "a rule read the DAG before"
+        return self.frontier
+
+    @property
+    def finished(self) -> dict[str, TaskState]:
+        return {self.end.task_id: self.decided.state}
+
+
+# -- when each rule of TRY_ENDED applies ---------------------------------------------------
+
+
+def _version_known(e: _Ending) -> bool:
+    """The try's process knows the run's DAG version: its hop is planned before the lock."""
+    return e.end.version_hash is not None
+
+
+def _sends_lock(e: _Ending) -> bool:
+    """The run's lock goes in front of the move, in one pipeline (``run_lock.lock_run_then``):
+    the version is known and the frontier plans the run."""
+    return _version_known(e) and e.on_frontier
+
+
+def _locks_first(e: _Ending) -> bool:
+    return not _sends_lock(e)
+
+
+def _dag_unread(e: _Ending) -> bool:
+    return e.structure is None
+
+
+def _moves_on_held_lock_reading_hop(e: _Ending) -> bool:
+    return not _sends_lock(e) and e.on_frontier
+
+
+def _moves_reading_run(e: _Ending) -> bool:
+    return not e.on_frontier
+
+
+def _succeeded(e: _Ending) -> bool:
+    return e.moved and e.decided.state is TaskState.SUCCESS
+
+
+def _succeeded_with_value(e: _Ending) -> bool:
+    return _succeeded(e) and e.end.returned is not None
+
+
+def _branched(e: _Ending) -> bool:
+    """A branch or short circuit succeeded; its skips are made with the whole run read."""
+    return _succeeded(e) and e.end.chosen is not None and e.read is not None
+
+
+def _moved(e: _Ending) -> bool:
+    return e.moved
+
+
+def _moved_on_frontier(e: _Ending) -> bool:
+    return e.moved and e.on_frontier
+
+
+def _moved_whole(e: _Ending) -> bool:
+    return e.moved and not e.on_frontier
+
+
+def _rendered(e: _Ending) -> bool:
+    # Kept even when the move lost: what the try rendered is true of it either way.
+    return e.end.rendered is not None
+
+
+def _moved_with_label(e: _Ending) -> bool:
+    return e.moved and e.end.rendered_map_index is not None
+
+
+# -- what each rule of TRY_ENDED does ------------------------------------------------------
+
+
+def _read_dag(e: _Ending) -> None:
+    # The version a run pinned never changes; each is read once per process, then cached.
+    version = e.end.version_hash if e.end.version_hash is not None else e.locked.version_hash
+    e.structure = runs.serialized_dag(e.conn, version)
+    e.frontier = e.end.chosen is None and frontier.plans_incrementally(e.structure)
+
+
+def _lock_run(e: _Ending) -> None:
+    # The run's row first. The XCom insert takes a foreign-key share lock on that row; two
+    # tries of a run ending at once would each hold it and deadlock on the row lock after.
+    e.run = run_lock.lock_run(e.conn, e.end.run_pk)
+
+
+def _decide(e: _Ending) -> None:
+    end = e.end
+    delay = timedelta(0)
+    if isinstance(end.happened, Raised):  # only a failure may wait for a retry
+        delay = e.dag.tasks[end.task_id].retry_delay_for(end.try_number)
+    # A retry's delay counts from now, the end being recorded, and the hop's read time is
+    # after the outcome's (and after the run's lock, unless the lock goes with the move),
+    # so a retry due now is due.
+    e.outcome = decide(end.happened, end.try_number, end.max_tries, delay)
+    e.mover = Mover(e.actor, e.parallelism, utcnow(), e.handoff)
+
+
+def _move_sending_lock(e: _Ending) -> None:
+    together = steps.finishes_in_one_statement(e.conn, e.decided)
+    e.run, e.hop = run_lock.lock_run_then(
+        e.conn, e.end.run_pk, _frontier_finish(e), sent_together=together
+    )
+    e.moved = e.hop is not None
+
+
+def _move_reading_hop(e: _Ending) -> None:
+    e.hop = _frontier_finish(e)(e.locked)
+    e.moved = e.hop is not None
+
+
+def _move_reading_run(e: _Ending) -> None:
+    # The whole run comes with the move (one statement on PostgreSQL), to plan it.
+    e.read = steps.finish_and_read(e.conn, e.locked, _finish(e))
+    e.moved = e.read is not None
+
+
+def _keep_return_value(e: _Ending) -> None:
+    end = e.end
+    assert end.returned is not None
+    upsert_xcom(
+        e.conn,
+        end.run_pk,
+        end.task_id,
+        RETURN_VALUE,
+        end.returned.value,
+        end.map_index,
+        shown=end.returned.shown,
+    )
+
+
+def _record_outlets(e: _Ending) -> None:
+    record_task_outlets(e.conn, e.locked, e.end.task_id, e.end.map_index, e.end.emitted)
+
+
+def _skip_what_was_not_chosen(e: _Ending) -> None:
+    assert e.read is not None
+    _skip_unchosen(e.conn, e.locked, e.end, e.read, e.actor)
+    e.read = None  # the skips changed task instances: the advance reads them again
+
+
+def _advance_on_frontier(e: _Ending) -> None:
+    e.advance = advance_from_frontier(e.conn, e.locked, e.dag, e.finished, e.moving, read=e.hop)
+
+
+def _advance_whole(e: _Ending) -> None:
+    e.advance = advance_run(
+        e.conn, e.locked, e.actor, parallelism=e.parallelism, read=e.read, handoff=e.handoff
+    )
+
+
+def _hand_off(e: _Ending) -> None:
+    """The try's result: what its hop queued for others, and the try it kept, if any."""
+    outcome, run = e.decided, e.locked
+    assert e.advance is not None
+    queued = e.advance.queued
+    started = None if e.handoff is None else e.handoff.started
+    if started is None:
+        e.result = TryResult(True, outcome.state, queued, outcome.error, run)
+        return
+    queued = [work for work in queued if work.ti_id != started[0].ti_id]
+    kept = KeptTry(started[0], run, started[1])
+    e.result = TryResult(True, outcome.state, queued, outcome.error, run, kept)
+
+
+def _keep_rendered(e: _Ending) -> None:
+    # Kept with the try's end, in the transaction that records it (after the run's lock, as
+    # every write of the hop): no extra write per try; a try killed before it ends keeps none.
+    assert e.end.rendered is not None
+    keep_rendered(e.conn, e.end.ti_id, e.end.try_number, e.end.rendered)
+
+
+def _keep_map_index(e: _Ending) -> None:
+    assert e.end.rendered_map_index is not None
+    keep_map_index(e.conn, e.end.ti_id, e.end.rendered_map_index)
+
+
+#: A try's end as its own process reported it (:func:`try_ended`), in order. The run's lock
+#: is taken before any write; a try whose process knows the run's DAG version plans its read
+#: before the lock, and on a run the frontier plans sends the lock with the move.
+TRY_ENDED: tuple[Rule[_Ending], ...] = (
+    Rule("read the run's DAG, before its lock", _version_known, _read_dag),
+    Rule("lock the run", _locks_first, _lock_run),
+    Rule("read the run's DAG, under its lock", _dag_unread, _read_dag),
+    Rule("decide the outcome", always, _decide),
+    Rule("make the move, the run's lock sent in front", _sends_lock, _move_sending_lock),
+    Rule("make the move, reading the hop", _moves_on_held_lock_reading_hop, _move_reading_hop),
+    Rule("make the move, reading the whole run", _moves_reading_run, _move_reading_run),
+    Rule("keep the return value", _succeeded_with_value, _keep_return_value),
+    Rule("record outlets", _succeeded, _record_outlets),
+    Rule("skip what was not chosen", _branched, _skip_what_was_not_chosen),
+    Rule("advance the run from its frontier", _moved_on_frontier, _advance_on_frontier),
+    Rule("advance the whole run", _moved_whole, _advance_whole),
+    Rule("hand off what the hop queued", _moved, _hand_off),
+    Rule("keep rendered fields", _rendered, _keep_rendered),
+    Rule("keep the map index label", _moved_with_label, _keep_map_index),
+)
+
+
+def _frontier_finish(e: _Ending) -> Callable[[run_lock.RunLock], _HopRead | None]:
     """Finish the try and read what its hop plans with (one statement on PostgreSQL), given
     the run's lock: held, or sent in front in the same pipeline. None if the try was no
     longer this caller's to end."""
-    conn, end, outcome, mover = ending.conn, ending.end, ending.outcome, ending.mover
+    conn, end, mover, structure = e.conn, e.end, e.moving, e.dag
     reads = frontier_reads.FrontierReads(conn, end.run_pk)
-    finished = {end.task_id: outcome.state}
+    finished = e.finished
+    finish_move = _finish(e)
 
     def finish(lock: run_lock.RunLock) -> _HopRead | None:
         found = steps.finish_and_read_hop(
             conn,
             lock,
             reads,
-            _finish(end, outcome, mover),
-            task_ids=frontier.first_reads(ending.structure, finished),
-            waiting_bound=waiting_bound(ending.structure, mover.parallelism),
-            sample=frontier.reaches_wide_fan_in(ending.structure, finished),
+            finish_move,
+            task_ids=frontier.first_reads(structure, finished),
+            waiting_bound=waiting_bound(structure, mover.parallelism),
+            sample=frontier.reaches_wide_fan_in(structure, finished),
             now=mover.now,
         )
         return None if found is None else (reads, found)
@@ -247,70 +434,9 @@ def _frontier_finish(ending: _Ending) -> Callable[[run_lock.RunLock], _HopRead |
     return finish
 
 
-def _advance_on_frontier(ending: _Ending, run: LockedRun, found: _HopRead | None) -> TryResult:
-    """After the finish on a run the frontier plans: the success's writes, then the hop."""
-    if found is None:
-        return TryResult(started=True, state=None)  # a timeout or a person got there first
-    conn, end, outcome, mover = ending.conn, ending.end, ending.outcome, ending.mover
-    _on_success(conn, run, end, outcome, None, mover.actor)
-    finished = {end.task_id: outcome.state}
-    advance = advance_from_frontier(conn, run, ending.structure, finished, mover, read=found)
-    return _result(run, outcome, advance, mover.handoff)
-
-
-def _finish(end: TryEnd, outcome: Outcome, mover: Mover) -> steps.Finish:
-    return steps.Finish(end.ti_id, end.try_number, outcome, mover.actor, end.started_at)
-
-
-def _outcome_now(end: TryEnd) -> Outcome:
-    """The outcome to record: a retry's delay counts from the end recorded now, not from
-    the wait for the lock."""
-    outcome = end.outcome
-    if outcome.state is TaskState.UP_FOR_RETRY and outcome.retry_at and end.decided_at:
-        outcome = replace(outcome, retry_at=outcome.retry_at + (utcnow() - end.decided_at))
-    return outcome
-
-
-def _on_success(
-    conn: Connection,
-    run: LockedRun,
-    end: TryEnd,
-    outcome: Outcome,
-    read: runs.TasksAndRoom | None,
-    actor: Actor,
-) -> runs.TasksAndRoom | None:
-    """A successful try's return value and dataset updates, and a branch's or short
-    circuit's skips; the whole run's ``read``, None once the skips made it stale."""
-    if outcome.state is not TaskState.SUCCESS:
-        return read
-    if end.returned is not None:
-        returned = end.returned
-        upsert_xcom(
-            conn,
-            end.run_pk,
-            end.task_id,
-            RETURN_VALUE,
-            returned.value,
-            end.map_index,
-            shown=returned.shown,
-        )
-    record_task_outlets(conn, run, end.task_id, end.map_index, end.emitted)
-    if end.chosen is not None and read is not None:
-        _skip_unchosen(conn, run, end, read, actor)
-        return None  # the skips changed task instances: read them again
-    return read
-
-
-def _result(
-    run: LockedRun, outcome: Outcome, advance: Advance, handoff: Handoff | None
-) -> TryResult:
-    """The try's result: what its hop queued for others, and the try it kept, if any."""
-    started = None if handoff is None else handoff.started
-    if started is None:
-        return TryResult(True, outcome.state, advance.queued, outcome.error, run)
-    queued = [work for work in advance.queued if work.ti_id != started[0].ti_id]
-    kept = KeptTry(started[0], run, started[1])
-    return TryResult(True, outcome.state, queued, outcome.error, run, kept)
+def _finish(e: _Ending) -> steps.Finish:
+    end = e.end
+    return steps.Finish(end.ti_id, end.try_number, e.decided, e.actor, end.started_at)
 
 
 def end_from_outside(
@@ -324,7 +450,8 @@ def end_from_outside(
     parallelism: int | None,
     expected: Sequence[TaskState] = (TaskState.RUNNING,),
 ) -> TryResult:
-    """Fail a try whose process cannot report for itself (timeout, crash, lost heartbeat).
+    """Fail a try whose process cannot report for itself (timeout, crash, lost heartbeat):
+    :data:`OUTSIDE_END`, in order, in one transaction after a read of the try's task.
 
     Retries apply as if the task had raised; a try that ended meanwhile is left alone.
     """
@@ -332,17 +459,82 @@ def end_from_outside(
         owner = runs.try_owner(conn, ti_id)
         run = runs.get_run(conn, owner.run_pk)
         task = runs.serialized_dag(conn, run.version_hash).tasks[owner.task_id]
-    outcome = failure_outcome(
-        try_number, owner.max_tries, task.retry_delay_for(try_number), exit_kind, error
-    )
+    happened = Raised(exit_kind, error)
     with store.write() as conn:
-        locked = run_lock.lock_run(conn, owner.run_pk)
-        if not transitions.finish(
-            conn, locked, ti_id, try_number, outcome, actor, expected=expected
-        ):
-            return TryResult(started=True, state=None)
-        advance = advance_run(conn, locked, actor, parallelism=parallelism)
-    return TryResult(started=True, state=outcome.state, queued=advance.queued, error=error)
+        outside = _OutsideEnd(
+            conn,
+            owner.run_pk,
+            ti_id,
+            try_number,
+            happened,
+            owner.max_tries,
+            task.retry_delay_for(try_number),
+            actor,
+            parallelism,
+            expected,
+        )
+        follow(OUTSIDE_END, outside)
+    if not outside.moved:
+        return TryResult(started=True, state=None)
+    assert outside.outcome is not None and outside.advance is not None
+    return TryResult(
+        started=True, state=outside.outcome.state, queued=outside.advance.queued, error=error
+    )
+
+
+@dataclass
+class _OutsideEnd:
+    """A try ended from outside, being recorded: what :data:`OUTSIDE_END` reads."""
+
+    conn: Connection
+    run_pk: int
+    ti_id: int
+    try_number: int
+    happened: Raised
+    max_tries: int
+    retry_delay: timedelta
+    actor: Actor
+    parallelism: int | None
+    expected: Sequence[TaskState]
+    outcome: Outcome | None = None
+    run: LockedRun | None = None
+    moved: bool = False
+    advance: Advance | None = None
+
+
+def _decide_outside(o: _OutsideEnd) -> None:
+    o.outcome = decide(o.happened, o.try_number, o.max_tries, o.retry_delay)
+
+
+def _lock_outside(o: _OutsideEnd) -> None:
+    o.run = run_lock.lock_run(o.conn, o.run_pk)
+
+
+def _move_outside(o: _OutsideEnd) -> None:
+    assert o.run is not None and o.outcome is not None
+    o.moved = bool(
+        transitions.finish(
+            o.conn, o.run, o.ti_id, o.try_number, o.outcome, o.actor, expected=o.expected
+        )
+    )
+
+
+def _outside_moved(o: _OutsideEnd) -> bool:
+    return o.moved
+
+
+def _advance_outside(o: _OutsideEnd) -> None:
+    assert o.run is not None
+    o.advance = advance_run(o.conn, o.run, o.actor, parallelism=o.parallelism)
+
+
+#: A try ended from outside (:func:`end_from_outside`), in order.
+OUTSIDE_END: tuple[Rule[_OutsideEnd], ...] = (
+    Rule("decide the outcome", always, _decide_outside),
+    Rule("lock the run", always, _lock_outside),
+    Rule("make the move", always, _move_outside),
+    Rule("advance the whole run", _outside_moved, _advance_outside),
+)
 
 
 def _skip_unchosen(

@@ -37,8 +37,8 @@ from conveyor.config import Settings
 from conveyor.engine.kept import MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.runs import hand_back
-from conveyor.engine.tries import worker_actor
-from conveyor.store import stops, transitions, workers
+from conveyor.engine.tries import heartbeat, worker_actor
+from conveyor.store import stops, workers
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner
 
@@ -260,7 +260,7 @@ class TryHeartbeat(bootsteps.StartStopStep):
         assert self.store is not None
         try:
             with self.store.write() as conn:
-                running = transitions.heartbeat(conn, *_held_by_pool())
+                running = heartbeat(conn, *_held_by_pool())
                 workers.record_heartbeat(
                     conn,
                     parent.hostname,

@@ -6,8 +6,13 @@ the same thing in every one of them:
 1. win ``queued -> running`` (a duplicate message or a second worker loses here and stops),
 2. import the DAG version the run pinned and build the task's context,
 3. render templates and call ``execute``,
-4. hand the outcome and the return value to ``engine.tries.try_ended``, which records them,
-   skips branches not taken, and advances the run (the fast path) in one transaction.
+4. report what happened (it returned, raised, skipped, asked to be rescheduled or deferred:
+   facts, ``engine.report``) with the return value to ``engine.tries.try_ended``, which
+   decides the outcome (retry or fail included), records it, skips branches not taken, and
+   advances the run (the fast path) in one transaction.
+
+Every move of the try is the engine's, the start included (``engine.tries.start_try``); this
+process keeps its direct line to the store, for a hop's latency, but makes no move itself.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conveyor.callbacks import (
     TASK_HOOKS,
@@ -35,18 +40,26 @@ from conveyor.callbacks import (
     call_all,
     note_callback_errors,
 )
-from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
 from conveyor.engine import deferral
 from conveyor.engine.kept import Keeper, KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry
+from conveyor.engine.report import (
+    Deferred,
+    Happened,
+    Raised,
+    Rescheduled,
+    Returned,
+    Skipped,
+    error_of,
+)
 from conveyor.engine.tries import (
     ReturnValue,
     TryEnd,
     TryResult,
     end_from_outside,
-    failure_outcome,
+    start_try,
     try_ended,
     worker_actor,
 )
@@ -59,16 +72,13 @@ from conveyor.model.assets import Emitted
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
 from conveyor.model.runtime import current_context
-from conveyor.model.task import retry_delay_for
 from conveyor.model.templating import render_template_fields
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id
-from conveyor.states import ExitKind, TaskState
+from conveyor.states import ExitKind
 from conveyor.store import runs
 from conveyor.store.engine import Connection, Store, retrying
-from conveyor.store.hop import steps
 from conveyor.store.runs import RunRow
-from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.worker.context import (
     TaskInstanceHandle,
     build_context,
@@ -79,21 +89,10 @@ from conveyor.worker.rendered import render_map_index, rendered_fields
 from conveyor.worker.stopping import call_on_kill, stopped_by_sigterm
 from conveyor.worker.xcom_masking import shown_xcom
 
+if TYPE_CHECKING:  # the values a try's moves speak; the moves themselves are the engine's
+    from conveyor.store.transitions import Actor, StartedTry
+
 log = logging.getLogger(__name__)
-
-
-def _waiting(
-    exc: Reschedule | TaskDeferred,
-    task: Any,
-    try_number: int,
-    max_tries: int,
-    retry_delay: timedelta,
-) -> tuple[Outcome, deferral.Deferral | None]:
-    """A sensor in reschedule mode pokes later; a deferred task waits for its trigger
-    (``engine/deferral.py``). Either frees its slots."""
-    if isinstance(exc, Reschedule):
-        return Outcome(TaskState.UP_FOR_RESCHEDULE, ExitKind.RESCHEDULE, retry_at=exc.at), None
-    return deferral.outcome_of(exc, task, try_number, max_tries, retry_delay)
 
 
 def log_path_for(
@@ -263,7 +262,7 @@ class TryRunner:
     def _start_in(
         self, conn: Connection, ti_id: int, try_number: int
     ) -> tuple[StartedTry, RunRow] | None:
-        return steps.start_and_read(
+        return start_try(
             conn,
             ti_id,
             try_number,
@@ -293,47 +292,16 @@ class TryRunner:
 
     def _execute(self, started: StartedTry, run: RunRow, log_file: Path) -> TryResult:
         call = _Call()
-        try_number, max_tries = started.try_number, started.max_tries
-        try:
-            self._call_task(started, run, log_file, call)
-            outcome = Outcome(TaskState.SUCCESS, ExitKind.RETURN)
-        except TaskTimeout as exc:
-            call.exception = exc
-            print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
-            if call.task is not None:  # as in Airflow: what execute started is cancelled
-                call_on_kill(call.task)
-            outcome = failure_outcome(
-                try_number, max_tries, call.retry_delay, ExitKind.TIMEOUT, str(exc)
-            )
-        except Skip as exc:
-            print(f"[conveyor] skipped: {exc}", flush=True)
-            outcome = Outcome(TaskState.SKIPPED, ExitKind.SKIP, str(exc) or None)
-        except (Reschedule, TaskDeferred) as exc:  # the try waits without holding a slot
-            outcome, call.deferred = _waiting(
-                exc, call.task, try_number, max_tries, call.retry_delay
-            )
-        except Exception as exc:
-            call.exception = exc  # a failure callback's context["exception"]
-            error = _describe_exception(exc)
-            print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
-            outcome = failure_outcome(
-                try_number,
-                max_tries,
-                call.retry_delay,
-                ExitKind.EXCEPTION,
-                error,
-                fail_now=isinstance(exc, Fail),
-            )
+        happened = self._happened(started, run, log_file, call)
         task = call.task
         if task is not None and any(getattr(task, hook, None) for hook in TASK_HOOKS.values()):
             # Its callbacks run after the commit that would start the next try: that try's
             # recorded start and duration would include them. It goes through the broker.
             self._may_keep = None
-        if outcome.error:
-            # The error leaves the try (its record, the timeline, callbacks, notifiers):
-            # the secrets the try read are masked in it as in its log.
-            outcome = dataclasses.replace(outcome, error=masking.redact(outcome.error))
-        result = self._record_ending(started, run, call, outcome)
+        # What the end says leaves the try (its record, the timeline, callbacks, notifiers):
+        # the secrets the try read are masked in it as in its log.
+        happened = _masked(happened)
+        result = self._record_ending(started, run, call, happened)
         if call.context is not None:
             call.context["ti"].ended(result.state, call.final_map_index_label())
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
@@ -343,27 +311,52 @@ class TryRunner:
             task,
             call.context,
             result.state,
-            call.exception if call.exception is not None else outcome.error,
+            call.exception if call.exception is not None else error_of(happened),
             started.run_pk,
             ti_id=started.ti_id,
-            try_number=try_number,
+            try_number=started.try_number,
             actor=self.actor.name,
             web_url=self.settings.public_web_url,
         )
         return result
 
+    def _happened(self, started: StartedTry, run: RunRow, log_file: Path, call: _Call) -> Happened:
+        """Call the task and say what happened: facts only; the engine decides what they
+        mean for the try (a retry or a failure, among others)."""
+        try:
+            self._call_task(started, run, log_file, call)
+            return Returned()
+        except TaskTimeout as exc:
+            call.exception = exc
+            print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
+            if call.task is not None:  # as in Airflow: what execute started is cancelled
+                call_on_kill(call.task)
+            return Raised(ExitKind.TIMEOUT, str(exc))
+        except Skip as exc:
+            print(f"[conveyor] skipped: {exc}", flush=True)
+            return Skipped(str(exc) or None)
+        except Reschedule as exc:  # a sensor pokes later, without holding a slot meanwhile
+            return Rescheduled(exc.at)
+        except TaskDeferred as exc:  # the try waits for its trigger, without holding a slot
+            return deferral.report_of(exc, call.task)
+        except Exception as exc:
+            call.exception = exc  # a failure callback's context["exception"]
+            error = _describe_exception(exc)
+            print(f"[conveyor] failed:\n{error}", file=sys.stderr, flush=True)
+            return Raised(ExitKind.EXCEPTION, error, fail_now=isinstance(exc, Fail))
+
     def _record_ending(
-        self, started: StartedTry, run: RunRow, call: _Call, outcome: Outcome
+        self, started: StartedTry, run: RunRow, call: _Call, happened: Happened
     ) -> TryResult:
         """A deferral is recorded by ``engine/deferral.py``; every other end by :meth:`record`."""
-        if call.deferred is None:
-            return self.record(call.end(started, outcome, run.version_hash))
+        if not isinstance(happened, Deferred):
+            return self.record(call.end(started, happened, run.version_hash))
         return deferral.record_deferral(
             self.store,
             started.ti_id,
             started.try_number,
             started.run_pk,
-            call.deferred,
+            happened.deferral,
             self.actor,
             started.start_date,
         )
@@ -375,12 +368,6 @@ class TryRunner:
         dag = call.dag = retrying(lambda: self._pinned(run), what="loading a try's DAG")
         # A copy, so rendering templates never changes the definition a later try reuses.
         task = call.task = copy.copy(dag.get_task(task_id))
-        call.retry_delay = retry_delay_for(
-            task.retry_delay or timedelta(0),
-            task.retry_exponential_backoff,
-            task.max_retry_delay,
-            try_number,
-        )
         ti = TaskInstanceHandle(
             self.store,
             run,
@@ -436,10 +423,10 @@ class TryRunner:
         call.map_index_label = render_map_index(task, context)  # with what execute added
 
     def record(self, end: TryEnd) -> TryResult:
-        """Record how the try ended and move the run on, in one transaction; a success's
-        ``end.returned`` is kept as its XCom. ``end.decided_at``: when the outcome was
-        decided; a retry's delay then counts from the recorded end. ``end.version_hash``:
-        the DAG version the run pinned (see ``TryEnd.version_hash``)."""
+        """Record how the try ended and move the run on, in one transaction: the engine
+        decides the outcome of ``end.happened``; a success's ``end.returned`` is kept as its
+        XCom. ``end.version_hash``: the DAG version the run pinned (see
+        ``TryEnd.version_hash``)."""
         may = self._may_keep
         keeper = None
         if may is not None:
@@ -468,7 +455,6 @@ class _Call:
     dag: DAG | None = None
     task: Any = None
     context: Any = None
-    retry_delay: timedelta = timedelta(0)
     value: Any = None
     chosen: list[str] | None = None
     short_circuit: str | None = None
@@ -477,14 +463,12 @@ class _Call:
     rendered: dict[str, Any] | None = None
     #: The task's map_index_template as rendered at the end of execute (masked).
     map_index_label: str | None = None
-    #: A deferral the try asked for, checked and storable (``engine/deferral.py``).
-    deferred: deferral.Deferral | None = None
     #: What the task raised, for its failure callback (the real object, in this process).
     exception: BaseException | None = None
 
-    def end(self, started: StartedTry, outcome: Outcome, version_hash: str) -> TryEnd:
-        """How the try ended, decided now, for its record. What readers see of the return
-        value is taken here, while the secrets the try read are known."""
+    def end(self, started: StartedTry, happened: Happened, version_hash: str) -> TryEnd:
+        """How the try ended, for its record. What readers see of the return value is taken
+        here, while the secrets the try read are known."""
         returned = None
         # None is what a missing XCom reads as; each mapped instance keeps its own.
         if self.value is not None or started.map_index >= 0:
@@ -494,12 +478,12 @@ class _Call:
             started.try_number,
             started.run_pk,
             started.task_id,
-            outcome,
+            happened,
+            started.max_tries,
             started.start_date,
             started.map_index,
             self.chosen,
             self.short_circuit,
-            decided_at=utcnow(),
             version_hash=version_hash,
             returned=returned,
             emitted=self.emitted,
@@ -513,6 +497,15 @@ class _Call:
         if self.map_index_label is not None or self.task is None or self.context is None:
             return self.map_index_label
         return render_map_index(self.task, self.context, quiet=True)
+
+
+def _masked(happened: Happened) -> Happened:
+    """``happened`` with the secrets the try read masked in what it says."""
+    if isinstance(happened, Raised):
+        return dataclasses.replace(happened, error=masking.redact(happened.error))
+    if isinstance(happened, Skipped) and happened.message:
+        return dataclasses.replace(happened, message=masking.redact(happened.message))
+    return happened
 
 
 def _call_execute(task: Any, context: dict[str, Any]) -> Any:
