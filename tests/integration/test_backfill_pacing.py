@@ -19,9 +19,10 @@ from conveyor import backfill
 from conveyor.backfill import Backfill, BackfillRunningError
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.explain import explain
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RunState, TaskState
-from conveyor.store import backfills, dag_actions, manual, trigger
+from conveyor.store import backfills, dag_actions, manual, runs, trigger
 from conveyor.store.backfills import BackfillCompletedError
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run
@@ -136,6 +137,10 @@ def test_pause_holds_unpause_resumes_and_cancel_stops_only_its_own_runs(
     with store.write() as conn:
         assert backfill.pause(conn, backfill_id).is_paused
     _finish_one_running(store, backfill_id)
+    with store.read() as conn:  # the task page says why a queued run waits
+        _, waiting = backfills.runs_in_state(conn, backfill_id, RunState.QUEUED)[0]
+        why = explain(conn, runs.find_run(conn, "daily", waiting), "work").waiting_for
+    assert any(f"backfill {backfill_id}, which is paused" in w for w in why), why
     _start(scheduler)
     _start(scheduler)
     assert _states(store, backfill_id) == {"success": 1, "running": 1, "queued": 3}

@@ -151,6 +151,16 @@ def going_on(conn: Connection, dag_id: str) -> BackfillRow | None:
     return None if found is None else _row(found)
 
 
+def of_run(conn: Connection, run_pk: int) -> BackfillRow | None:
+    """The backfill the run belongs to, if any."""
+    found = conn.execute(
+        select(*_COLUMNS)
+        .join(dag_run, dag_run.c.backfill_id == backfill.c.id)
+        .where(dag_run.c.id == run_pk)
+    ).first()
+    return None if found is None else _row(found)
+
+
 def link_run(conn: Connection, run_pk: int, backfill_id: int) -> None:
     """The run now belongs to the backfill (made by it, or reprocessed by it)."""
     conn.execute(update(dag_run).where(dag_run.c.id == run_pk).values(backfill_id=backfill_id))
