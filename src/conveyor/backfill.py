@@ -155,7 +155,8 @@ class Backfill:
     def _record(self, conn: Connection) -> int:
         going = backfills.going_on(conn, self.dag_id)
         if going is not None and going.id in backfills.ended_backfills(conn):
-            backfills.complete(conn, going.id, utcnow())  # ended; the scheduler was to say so
+            # Ended; the scheduler was to say so in its next loop.
+            backfills.complete(conn, going.id, utcnow(), if_ended=True)
             going = None
         if going is None:
             return backfills.create(
@@ -233,7 +234,7 @@ class Backfill:
             return
         with self.store.write() as conn:
             if self.backfill_id in backfills.ended_backfills(conn):
-                backfills.complete(conn, self.backfill_id, utcnow())
+                backfills.complete(conn, self.backfill_id, utcnow(), if_ended=True)
 
     def done(self) -> bool:
         states = self.states()

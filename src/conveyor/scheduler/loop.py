@@ -364,7 +364,7 @@ class Scheduler:
             ended = backfills.ended_backfills(conn)
         for backfill_id in ended:
             with self.store.write() as conn:
-                if backfills.complete(conn, backfill_id, now):
+                if backfills.complete(conn, backfill_id, now, if_ended=True):
                     log.info("backfill %s completed: its runs all ended", backfill_id)
 
     def advance_running_runs(self, now: datetime | None = None) -> None:

@@ -187,16 +187,28 @@ def change(conn: Connection, backfill_id: int, **values: Any) -> BackfillRow:
     return found
 
 
-def complete(conn: Connection, backfill_id: int, now: datetime) -> bool:
+def complete(conn: Connection, backfill_id: int, now: datetime, *, if_ended: bool = False) -> bool:
     """Mark a backfill completed (nothing of it starts any more); True if this call did,
-    False if it was completed already."""
+    False if it was completed already. ``if_ended``: only if none of its runs is queued or
+    running, checked in the statement itself, so a run that joined it meanwhile (the same
+    backfill resumed with a run to reprocess) keeps it going."""
+    guard = [backfill.c.id == backfill_id, backfill.c.completed_at.is_(None)]
+    if if_ended:
+        guard.append(~_unfinished_run())
     return (
         conn.execute(
-            update(backfill)
-            .where(backfill.c.id == backfill_id, backfill.c.completed_at.is_(None))
-            .values(completed_at=now, updated_at=now)
+            update(backfill).where(*guard).values(completed_at=now, updated_at=now)
         ).rowcount
         == 1
+    )
+
+
+def _unfinished_run() -> Any:
+    """A run of the backfill (of the outer statement's row) that is still queued or running."""
+    return (
+        exists()
+        .where(dag_run.c.backfill_id == backfill.c.id)
+        .where(dag_run.c.state.not_in([s.value for s in RUN_FINISHED]))
     )
 
 
@@ -228,14 +240,9 @@ def run_counts(conn: Connection, backfill_ids: Iterable[int]) -> dict[int, dict[
 
 def ended_backfills(conn: Connection) -> list[int]:
     """Backfills going on none of whose runs is still queued or running: they are done."""
-    unfinished = (
-        exists()
-        .where(dag_run.c.backfill_id == backfill.c.id)
-        .where(dag_run.c.state.not_in([s.value for s in RUN_FINISHED]))
-    )
     return list(
         conn.execute(
-            select(backfill.c.id).where(backfill.c.completed_at.is_(None), ~unfinished)
+            select(backfill.c.id).where(backfill.c.completed_at.is_(None), ~_unfinished_run())
         ).scalars()
     )
 
