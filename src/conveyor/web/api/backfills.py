@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor import backfill
@@ -30,6 +30,10 @@ from conveyor.web.deps import get_settings, get_store
 from conveyor.web.strict_json import StrictDict
 
 router = APIRouter(tags=["runs"], responses=AUTH)
+
+#: A backfill's id in a path: the store's integer key, so a larger number is a 422, not a
+#: database error.
+BackfillId = Annotated[int, Path(ge=0, le=2**31 - 1, description="the backfill's id")]
 
 #: Runs one request may create: a larger range is better run by ``conveyor backfill``.
 MAX_RUNS = 1000
@@ -210,7 +214,7 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
     responses={**NOT_FOUND, **_CONFLICT},
 )
 def pause_backfill(
-    request: Request, dag_id: DagId, backfill_id: int, user: DagOp
+    request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
 ) -> schemas.BackfillInfo:
     """Pause a backfill (op): its queued runs wait, its running runs go on."""
     return _act(request, dag_id, backfill_id, backfill.pause)
@@ -222,7 +226,7 @@ def pause_backfill(
     responses={**NOT_FOUND, **_CONFLICT},
 )
 def unpause_backfill(
-    request: Request, dag_id: DagId, backfill_id: int, user: DagOp
+    request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
 ) -> schemas.BackfillInfo:
     """Unpause a backfill (op): its queued runs start again, max_active_runs at a time."""
     return _act(request, dag_id, backfill_id, backfill.unpause)
@@ -234,7 +238,7 @@ def unpause_backfill(
     responses={**NOT_FOUND, **_CONFLICT},
 )
 def cancel_backfill(
-    request: Request, dag_id: DagId, backfill_id: int, user: DagOp
+    request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
 ) -> schemas.BackfillInfo:
     """Cancel a backfill (op): it is paused, its runs not started fail, its running runs go
     on, and it is completed."""
