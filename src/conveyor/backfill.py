@@ -1,15 +1,21 @@
-"""Backfill: create and run the runs of a DAG's schedule over a past date range.
+"""Backfill: create the runs of a DAG's schedule over a past date range, as one backfill.
 
-The runs are ordinary runs of type ``backfill`` (run id ``backfill__<logical date>``), made
-in date order and fed ``max_active`` at a time: a new one is created only when one of ours
-ends. Existing runs of a date (scheduled, manual or an earlier backfill) are reprocessed by
-``reprocess``: ``none`` keeps them, ``failed`` clears the failed tasks of failed runs, ``all``
-clears every task of finished runs.
+A backfill is recorded (``store.backfills``: Airflow 3's ``Backfill``) and its runs are made
+at once, queued, each linked to it (``dag_run.backfill_id``), as Airflow 3 makes them. The
+scheduler then starts them oldest first, at most the backfill's ``max_active_runs`` at a
+time and none while it is paused; they do not count against the DAG's own
+``max_active_runs``. The runs are ordinary runs of type ``backfill`` (run id
+``backfill__<logical date>``). Existing runs of a date (scheduled, manual or an earlier
+backfill) are reprocessed by ``reprocess``: ``none`` keeps them, ``failed`` clears the failed
+tasks of failed runs, ``all`` clears every task of finished runs; a run cleared joins the
+backfill and is paced with its own.
 
-Resuming is reading the store again: a date whose run exists is not created twice, and a run
-this backfill already cleared is recognised by the actor its clear left in the timeline
-(``backfill:<dag>:<from>..<to>:<reprocess>``), so running the same command after Ctrl-C
-picks up where it stopped.
+Resuming is reading the store again: a DAG has at most one backfill going on, and asking
+for the same range and reprocessing again continues it (its runs exist: they are kept; a
+run this backfill already cleared is recognised by the actor its clear left in the
+timeline, ``backfill:<dag>:<from>..<to>:<reprocess>``). Cancelling (:func:`cancel`) pauses
+it, fails its runs that have not started and completes it; the scheduler completes it when
+its runs have all ended.
 """
 
 from __future__ import annotations
@@ -19,15 +25,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import ConfigError
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
-from conveyor.store import backfills, manual, runs
-from conveyor.store.engine import Store
+from conveyor.store import backfills, manual, runs, transitions
+from conveyor.store.backfills import BackfillRow
+from conveyor.store.engine import Connection, Store
 from conveyor.store.transitions import Actor
 
 REPROCESS = ("none", "failed", "all")
+#: Conveyor's ``reprocess`` -> Airflow's ``reprocess_behavior``, as the record keeps it.
+AIRFLOW_REPROCESS = {"none": "none", "failed": "failed", "all": "completed"}
 #: A range this long is almost surely a mistake (an hourly schedule over years, say).
 MAX_RUNS = 10_000
 
@@ -50,6 +60,10 @@ def ticks(structure: SerializedDag, start: datetime, end: datetime) -> list[RunI
         if last is not None and info.data_interval.end <= last.end:
             return found  # a schedule that does not move on (@once)
         last = info.data_interval
+
+
+class BackfillRunningError(ConfigError):
+    """The DAG has another backfill going on (Airflow allows one at a time)."""
 
 
 @dataclass
@@ -77,6 +91,7 @@ class Backfill:
         reprocess: str = "none",
         max_active: int = 4,
         conf: dict[str, Any] | None = None,
+        triggering_user: str | None = None,
     ) -> None:
         if reprocess not in REPROCESS:
             raise ConfigError(f"--reprocess must be one of {', '.join(REPROCESS)}")
@@ -86,6 +101,10 @@ class Backfill:
             raise ConfigError(f"--to ({end.isoformat()}) is before --from ({start.isoformat()})")
         self.store = store
         self.dag_id = dag_id
+        self.start, self.end = start, end
+        self.triggering_user = triggering_user
+        #: The record, once :meth:`create` made or resumed it.
+        self.backfill_id: int | None = None
         self.reprocess = reprocess
         self.max_active = max_active
         self.conf = conf or {}  # of the runs it creates (checked by the caller)
@@ -113,7 +132,7 @@ class Backfill:
                 return Item(info, run_pk, "clear")
         return Item(info, run_pk, "keep", started=True)
 
-    # -- feeding runs, max_active at a time --------------------------------------------------
+    # -- the record and its runs ------------------------------------------------------------
 
     def states(self) -> dict[int, RunState]:
         pks = [i.run_pk for i in self.items if i.run_pk is not None]
@@ -122,52 +141,80 @@ class Backfill:
         with self.store.read() as conn:
             return backfills.run_states(conn, pks)
 
-    def feed(self) -> list[Item]:
-        """Start the next dates while fewer than max_active of ours are unfinished."""
-        states = self.states()
-        active = sum(
-            1
-            for i in self.items
-            if i.run_pk is not None and states.get(i.run_pk) not in RUN_FINISHED
-        )
-        begun = []
-        for item in self.items:
-            if active >= self.max_active:
-                break
-            if item.started:
-                continue
-            self._start(item)
-            begun.append(item)
-            active += 1
-        return begun
-
-    def _start(self, item: Item) -> None:
+    def create(self) -> int:
+        """Record the backfill (or continue the DAG's one going on, if it is this same
+        range and reprocessing) and make all its runs at once, queued; its id. Another
+        backfill of the DAG going on is refused (:class:`BackfillRunningError`)."""
         with self.store.write() as conn:
-            if item.action == "create":
-                item.run_pk = runs.create_run(
-                    conn,
-                    dag_id=self.dag_id,
-                    version_hash=self.version,
-                    structure=self.structure,
-                    run_type="backfill",
-                    logical_date=item.info.logical_date,
-                    interval=(item.info.data_interval.start, item.info.data_interval.end),
-                    run_id=run_id_for(item.info.logical_date),
-                    conf=self.conf,
-                    created_by=self.actor.name,
-                )
-                if item.run_pk is None:  # made meanwhile (another backfill): take that one
-                    item.run_pk = runs.find_run(
-                        conn, self.dag_id, run_id_for(item.info.logical_date)
-                    ).id
-            elif item.action == "clear" and item.run_pk is not None:
-                run = runs.get_run(conn, item.run_pk)
-                for ti in runs.task_instances(conn, item.run_pk):
-                    if ti.state in IN_FLIGHT or ti.state is TaskState.NONE:
-                        continue
-                    if self.reprocess == "failed" and ti.state not in FAILED_LIKE:
-                        continue
-                    manual.clear(conn, self.dag_id, run.run_id, ti.task_id, self.actor)
+            self.backfill_id = self._record(conn)
+            for item in self.items:
+                if not item.started:
+                    self._start_in(conn, item)
+        return self.backfill_id
+
+    def _record(self, conn: Connection) -> int:
+        going = backfills.going_on(conn, self.dag_id)
+        if going is not None and going.id in backfills.ended_backfills(conn):
+            # Ended; the scheduler was to say so in its next loop.
+            backfills.complete(conn, going.id, utcnow(), if_ended=True)
+            going = None
+        if going is None:
+            return backfills.create(
+                conn,
+                dag_id=self.dag_id,
+                from_date=self.start,
+                to_date=self.end,
+                dag_run_conf=self.conf,
+                reprocess_behavior=AIRFLOW_REPROCESS[self.reprocess],
+                max_active_runs=self.max_active,
+                triggering_user_name=self.triggering_user,
+            )
+        same = (going.from_date, going.to_date, going.reprocess_behavior) == (
+            self.start,
+            self.end,
+            AIRFLOW_REPROCESS[self.reprocess],
+        )
+        if not same:
+            raise BackfillRunningError(
+                f"there is already a running backfill for dag {self.dag_id} (backfill "
+                f"{going.id}, {going.from_date.isoformat()} to {going.to_date.isoformat()}); "
+                f"cancel it first (conveyor backfill cancel {going.id})"
+            )
+        # The same backfill asked for again: it goes on, at the pace asked for now.
+        backfills.change(conn, going.id, is_paused=False, max_active_runs=self.max_active)
+        return going.id
+
+    def _start_in(self, conn: Connection, item: Item) -> None:
+        assert self.backfill_id is not None
+        if item.action == "create":
+            item.run_pk = runs.create_run(
+                conn,
+                dag_id=self.dag_id,
+                version_hash=self.version,
+                structure=self.structure,
+                run_type="backfill",
+                logical_date=item.info.logical_date,
+                interval=(item.info.data_interval.start, item.info.data_interval.end),
+                run_id=run_id_for(item.info.logical_date),
+                conf=self.conf,
+                created_by=self.actor.name,
+            )
+            if item.run_pk is None:  # made meanwhile (another backfill): take that one
+                item.run_pk = runs.find_run(
+                    conn, self.dag_id, run_id_for(item.info.logical_date)
+                ).id
+            else:
+                backfills.link_run(conn, item.run_pk, self.backfill_id)
+        elif item.action == "clear" and item.run_pk is not None:
+            # Linked before the clear queues it: the scheduler paces it with the others.
+            backfills.link_run(conn, item.run_pk, self.backfill_id)
+            run = runs.get_run(conn, item.run_pk)
+            for ti in runs.task_instances(conn, item.run_pk):
+                if ti.state in IN_FLIGHT or ti.state is TaskState.NONE:
+                    continue
+                if self.reprocess == "failed" and ti.state not in FAILED_LIKE:
+                    continue
+                manual.clear(conn, self.dag_id, run.run_id, ti.task_id, self.actor)
         item.started = True
 
     def progress(self) -> Counter[str]:
@@ -181,9 +228,53 @@ class Backfill:
                 counts[states.get(item.run_pk, RunState.QUEUED).value] += 1
         return counts
 
+    def complete_if_ended(self) -> None:
+        """Complete the record now if its runs all ended (the scheduler would next loop)."""
+        if self.backfill_id is None:
+            return
+        with self.store.write() as conn:
+            if self.backfill_id in backfills.ended_backfills(conn):
+                backfills.complete(conn, self.backfill_id, utcnow(), if_ended=True)
+
     def done(self) -> bool:
         states = self.states()
         return all(
             i.started and i.run_pk is not None and states.get(i.run_pk) in RUN_FINISHED
             for i in self.items
         )
+
+
+# -- a person's actions on a backfill ---------------------------------------------------------
+
+
+def pause(conn: Connection, backfill_id: int) -> BackfillRow:
+    """Its queued runs wait (those running go on); a completed backfill is refused
+    (``store.backfills.BackfillCompletedError``), as Airflow's 409."""
+    return backfills.change(conn, backfill_id, is_paused=True)
+
+
+def unpause(conn: Connection, backfill_id: int) -> BackfillRow:
+    """Its queued runs start again, ``max_active_runs`` at a time."""
+    return backfills.change(conn, backfill_id, is_paused=False)
+
+
+def cancel(conn: Connection, backfill_id: int, actor: Actor) -> BackfillRow:
+    """Airflow 3's cancel: pause the backfill (nothing of it starts any more), fail its runs
+    that have not started (queued: their task instances too), and complete it now. Runs
+    already running go on to their end; no other run is touched."""
+    found = backfills.change(conn, backfill_id, is_paused=True)
+    now = utcnow()
+    for run_pk, run_id in backfills.runs_in_state(conn, backfill_id, RunState.QUEUED):
+        manual.mark_run(conn, found.dag_id, run_id, TaskState.FAILED, actor)
+        # A run that never started may have no task instance to mark: it fails itself.
+        transitions.move_run(
+            conn,
+            run_pk,
+            expected=[RunState.QUEUED],
+            to=RunState.FAILED,
+            values={"end_date": now, "note": f"backfill {backfill_id} cancelled by {actor.name}"},
+        )
+    backfills.complete(conn, backfill_id, now)
+    done = backfills.get(conn, backfill_id)
+    assert done is not None
+    return done

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conveyor.backfill import Backfill
+from conveyor.store import backfills
 from conveyor.store.engine import Store
 from conveyor.store.reads import runs as run_reads
 
@@ -84,3 +86,34 @@ def test_backfill_create_refuses_what_conveyor_cannot_do(
     result = conveyor(env, "backfill", "create", *args, *extra)
     assert result.returncode == 2 and message in result.stderr
     assert _backfill_dates(store) == []
+
+
+def test_backfills_are_listed_paused_unpaused_and_cancelled(
+    env: dict[str, str], store: Store
+) -> None:
+    done = conveyor(env, "backfill", "daily", "--from", "2024-01-01", "--to", "2024-01-02")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [first] = json.loads(conveyor(env, "backfill", "list", "-o", "json").stdout)["backfills"]
+    assert first["runs"] == {"success": 2} and first["completed_at"] is not None
+    assert first["max_active_runs"] == 4 and first["triggering_user_name"]
+    # A second one, going on (no scheduler runs here): its three runs wait, queued.
+    going = Backfill(
+        store, "daily", datetime(2024, 1, 3, tzinfo=UTC), datetime(2024, 1, 5, tzinfo=UTC)
+    ).create()
+    for verb, paused in (("pause", True), ("unpause", False)):
+        result = conveyor(env, "backfill", verb, str(going))
+        assert result.returncode == 0 and f"backfill {going} of daily" in result.stdout
+        with store.read() as conn:
+            found = backfills.get(conn, going)
+        assert found is not None and found.is_paused is paused
+    assert conveyor(env, "backfill", "cancel", str(going)).returncode == 0
+    listed = json.loads(conveyor(env, "backfill", "list", "--dag-id", "daily", "-o", "json").stdout)
+    newest = listed["backfills"][0]
+    assert newest["id"] == going and newest["runs"] == {"failed": 3}
+    assert newest["completed_at"] is not None and newest["is_paused"] is True
+    late = conveyor(env, "backfill", "pause", str(going))
+    assert late.returncode == 1 and "already completed" in late.stderr
+    assert conveyor(env, "backfill", "cancel", "999").returncode == 1
+    audit = json.loads(conveyor(env, "audit", "list", "-o", "json").stdout)["entries"]
+    acted = [(e["action"], e["target"]) for e in audit if e["action"].startswith("backfill.")]
+    assert acted == [(f"backfill.{v}", str(going)) for v in ("cancel", "unpause", "pause")]

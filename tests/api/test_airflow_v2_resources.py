@@ -400,10 +400,15 @@ def test_a_backfill_is_planned_made_listed_and_cancelled(world: World) -> None:
     assert [b["id"] for b in listed["backfills"]] == [made["id"]]
     again = op.post("/api/v2/backfills", json=RANGE)
     assert again.status_code == 409 and "already a running backfill" in again.json()["detail"]
-    paused = op.put(f"/api/v2/backfills/{made['id']}/pause")
-    assert paused.status_code == 409 and "is_paused" in paused.json()["detail"]
+    assert made["max_active_runs"] == 10 and made["is_paused"] is False  # Airflow's default
+    assert viewer.put(f"/api/v2/backfills/{made['id']}/pause").status_code == 403
+    assert _ok(op.put(f"/api/v2/backfills/{made['id']}/pause"))["is_paused"] is True
+    assert _ok(op.put(f"/api/v2/backfills/{made['id']}/unpause"))["is_paused"] is False
     cancelled = _ok(op.put(f"/api/v2/backfills/{made['id']}/cancel"))
-    assert cancelled["completed_at"] is not None
+    assert cancelled["completed_at"] is not None and cancelled["is_paused"] is True
+    for verb in ("pause", "unpause", "cancel"):
+        late = op.put(f"/api/v2/backfills/{made['id']}/{verb}")
+        assert late.status_code == 409 and "already completed" in late.json()["detail"]
     with world.store.read() as conn:
         states = {
             r.state

@@ -157,3 +157,30 @@ def test_bad_backfills_are_refused_with_a_reason_and_leave_nothing(nightly: Worl
     assert nightly.client().post(BACKFILLS, json={}).status_code in (401, 403)
     assert _runs(nightly) == {} and _runs(nightly, "hourly") == {}
     assert _audited(nightly) == []
+
+
+def test_a_dags_backfills_are_listed_paused_unpaused_and_cancelled(nightly: World) -> None:
+    op, viewer = nightly.client("op"), nightly.client("viewer")
+    made = op.post(
+        BACKFILLS, json={"start": "2025-01-01", "end": "2025-01-04", "max_active_runs": 2}
+    )
+    assert made.status_code == 201, made.text
+    backfill_id = made.json()["id"]
+    listed = viewer.get(BACKFILLS).json()["backfills"]
+    assert [(b["id"], b["max_active_runs"], b["is_paused"], b["runs"]) for b in listed] == [
+        (backfill_id, 2, False, {"queued": 4})
+    ]
+    assert listed[0]["triggering_user_name"] == "op" and listed[0]["completed_at"] is None
+    one = f"{BACKFILLS}/{backfill_id}"
+    assert viewer.post(f"{one}/pause").status_code == 403  # a viewer reads, never acts
+    assert op.post(f"{one}/pause").json()["is_paused"] is True
+    assert op.post(f"{one}/unpause").json()["is_paused"] is False
+    other = op.post(f"/api/v1/dags/hourly/backfills/{backfill_id}/pause")
+    assert other.status_code == 404  # another DAG's path does not reach it
+    cancelled = op.post(f"{one}/cancel").json()
+    assert cancelled["completed_at"] is not None and cancelled["runs"] == {"failed": 4}
+    late = op.post(f"{one}/pause")
+    assert late.status_code == 409 and "already completed" in late.json()["detail"]
+    answer = nightly.client("admin").get("/api/v1/audit", params={"dag_id": "nightly"})
+    actions = [e["action"] for e in answer.json()["entries"]]
+    assert actions[:3] == ["backfill.cancel", "backfill.unpause", "backfill.pause"]

@@ -42,8 +42,21 @@ CLI_ACTIONS = {
     "users token": "token.create",
     "users revoke-token": "token.revoke",
     "backfill": "dag.backfill",
+    "backfill pause": "backfill.pause",
+    "backfill unpause": "backfill.unpause",
+    "backfill cancel": "backfill.cancel",
 }
-TARGET_PARAMS = ("dag_id", "run_id", "task_id", "conn_id", "key", "name", "username", "token_id")
+TARGET_PARAMS = (
+    "dag_id",
+    "backfill_id",
+    "run_id",
+    "task_id",
+    "conn_id",
+    "key",
+    "name",
+    "username",
+    "token_id",
+)
 
 
 #: What a parsed option or argument holds when given (anything else is click's "unset").
@@ -84,6 +97,11 @@ def resolve(root: click.Group, ctx: click.Context) -> Verb | None:
                 args = [*getattr(sub, "_protected_args", []), *sub.args]
                 group, parent = command, sub
                 continue
+            sub_verb = getattr(command, "sub_verb", None)  # `backfill pause ID` and the like
+            found = sub_verb(list(rest)) if sub_verb is not None else None
+            if found is not None:
+                verb_name, command, rest = found
+                path.append(verb_name)
             action = CLI_ACTIONS.get(" ".join(path))
             if action is None:
                 return None

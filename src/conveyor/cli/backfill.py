@@ -1,9 +1,12 @@
-"""``conveyor backfill``: run a DAG's schedule over a past date range, with a progress bar.
+"""``conveyor backfill``: run a DAG's schedule over a past date range, with a progress bar;
+``conveyor backfill list|pause|unpause|cancel``: the backfills recorded and a person's
+actions on them.
 
-If a scheduler is running against the store, the runs are handed to it and this command
-only feeds and watches them; otherwise it runs a scheduler in this process for as long as
-the backfill lasts (as ``conveyor standalone`` does). Ctrl-C stops feeding (tries already
-running get the kill grace period); running the same command again resumes.
+The backfill is recorded and its runs made at once, queued (``conveyor.backfill``); the
+scheduler starts them ``--max-active`` at a time. If a scheduler is running against the
+store, this command only watches them; otherwise it runs a scheduler in this process for as
+long as the backfill lasts (as ``conveyor standalone`` does). Ctrl-C stops that scheduler
+(tries already running get the kill grace period); running the same command again resumes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,12 +22,17 @@ from zoneinfo import ZoneInfo
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from conveyor.backfill import REPROCESS, Backfill
+from conveyor.backfill import REPROCESS, Backfill, BackfillRunningError
+from conveyor.cli.audit_trail import cli_actor
 from conveyor.cli.common import console, open_store, settings, styled, sync_dags
+from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.config import Settings
+from conveyor.exceptions import NotFoundError
 from conveyor.states import RunState
 from conveyor.store import liveness
-from conveyor.store.engine import Store
+from conveyor.store.backfills import BackfillCompletedError, BackfillRow
+from conveyor.store.engine import Connection, Store
+from conveyor.store.transitions import Actor
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
 
@@ -32,8 +41,36 @@ class _BackfillCommand(click.Command):
     """``conveyor backfill DAG_ID --from --to``, which also takes Airflow 3's spelling,
     ``backfill create --dag-id --from-date --to-date``, by translating it first."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """``backfill list|pause|unpause|cancel ...`` is that verb's own command: its context
+        names it, and the group that invoked ``backfill`` runs it."""
+        found = self.sub_verb(args)
+        if found is not None:
+            name, command, rest = found
+            return command.make_context(f"{info_name} {name}", rest, parent=parent, **extra)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def sub_verb(self, args: list[str]) -> tuple[str, click.Command, list[str]] | None:
+        """The verb (of :data:`VERBS`) that ``args`` name first, if any. The audit log
+        resolves it through this too (``audit_trail.resolve``)."""
+        if args[:1] and args[0] in VERBS:
+            return args[0], VERBS[args[0]], list(args[1:])
+        return None
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, self.translate(args))
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_usage(ctx, formatter)
+        formatter.write_text(
+            "   or: conveyor backfill list [--dag-id D] | pause ID | unpause ID | cancel ID"
+        )
 
     def translate(self, args: list[str], *, resilient: bool = False) -> list[str]:
         """Airflow 3's ``create ...`` as Conveyor's own arguments; other arguments as given.
@@ -124,19 +161,28 @@ def backfill_command(
         end.replace(tzinfo=zone),
         reprocess=reprocess,
         max_active=max_active,
+        triggering_user=cli_actor(),
     )
+    try:
+        backfill_id = job.create()
+    except BackfillRunningError as exc:
+        raise click.ClickException(str(exc)) from None
     total = len(job.items)
     kept = sum(1 for i in job.items if i.action == "keep")
     console.print(
         f"backfill {dag_id}: {total} runs from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
-        f" ({kept} exist already and are kept), {max_active} at a time"
+        f" ({kept} exist already and are kept), {max_active} at a time (backfill {backfill_id})"
     )
     interrupted = _drive(config, store, job)
     counts = job.progress()
     summary = ", ".join(f"{styled(k)} {v}" for k, v in sorted(counts.items()))
     if interrupted:
-        console.print(f"interrupted: {summary}. Run the same command again to resume.")
+        console.print(
+            f"interrupted: {summary}. Run the same command again to resume "
+            f"(or conveyor backfill cancel {backfill_id})."
+        )
         sys.exit(130)
+    job.complete_if_ended()
     console.print(f"backfill {dag_id} done: {summary}")
     if counts.get(RunState.FAILED.value):
         sys.exit(1)
@@ -156,7 +202,6 @@ def _drive(config: Settings, store: Store, job: Backfill) -> bool:
         task = bar.add_task(job.dag_id, total=len(job.items), detail="")
 
         def tick() -> bool:
-            job.feed()
             # Whether all ended, asked before the counts are read: the bar's last state then
             # always shows every run that made the backfill done.
             done = job.done()
@@ -212,3 +257,90 @@ def _in_process(config: Settings, store: Store, tick: Any) -> bool:
         return False
     scheduler.run(until=tick)
     return stopped["by_signal"]
+
+
+# -- the backfills recorded, and a person's actions on them ---------------------------------
+
+
+@click.command("list")
+@click.option("--dag-id", help="Only this DAG's backfills.")
+@output_option
+def backfill_list(dag_id: str | None, output: str) -> None:
+    """The backfills, newest first: range, pace, pause, runs by state, completion."""
+    from conveyor.web import queries
+
+    with open_store().read() as conn:
+        found = queries.list_backfills(conn, dag_id)
+    if write_data(output, found):
+        return
+    write_rows(
+        output,
+        [
+            *("id", "dag_id", "from", "to", "max_active_runs", "paused", "runs"),
+            *("created_at", "completed_at", "by"),
+        ],
+        [
+            [
+                b.id,
+                b.dag_id,
+                b.from_date,
+                b.to_date,
+                b.max_active_runs,
+                b.is_paused,
+                " ".join(f"{k} {v}" for k, v in sorted(b.runs.items())),
+                b.created_at,
+                b.completed_at,
+                b.triggering_user_name,
+            ]
+            for b in found.backfills
+        ],
+    )
+
+
+def _act(backfill_id: int, action: Callable[[Connection, int], BackfillRow], done: str) -> None:
+    """Run ``action`` on the backfill in one transaction; errors as the CLI shows them."""
+    try:
+        with open_store().write() as conn:
+            found = action(conn, backfill_id)
+    except NotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    except BackfillCompletedError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"backfill {found.id} of {found.dag_id} {done}")
+
+
+@click.command("pause")
+@click.argument("backfill_id", type=int)
+def backfill_pause(backfill_id: int) -> None:
+    """Pause a backfill: its queued runs wait, its running runs go on."""
+    from conveyor import backfill
+
+    _act(backfill_id, backfill.pause, "paused")
+
+
+@click.command("unpause")
+@click.argument("backfill_id", type=int)
+def backfill_unpause(backfill_id: int) -> None:
+    """Unpause a backfill: its queued runs start again, max_active_runs at a time."""
+    from conveyor import backfill
+
+    _act(backfill_id, backfill.unpause, "unpaused")
+
+
+@click.command("cancel")
+@click.argument("backfill_id", type=int)
+def backfill_cancel(backfill_id: int) -> None:
+    """Cancel a backfill: its runs not started fail, its running runs go on, it completes."""
+    from conveyor import backfill
+
+    actor = Actor(f"user:{cli_actor()}")
+    _act(backfill_id, lambda conn, i: backfill.cancel(conn, i, actor), "cancelled")
+
+
+#: ``conveyor backfill VERB ...``: the verbs besides creating one.
+VERBS: dict[str, click.Command] = {
+    "list": backfill_list,
+    "pause": backfill_pause,
+    "unpause": backfill_unpause,
+    "cancel": backfill_cancel,
+}

@@ -18,7 +18,16 @@ from conveyor.engine.planning import plan_run
 from conveyor.exceptions import NotFoundError
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import liveness, pools, runs, scheduling, task_limits, timeline, triggers
+from conveyor.store import (
+    backfills,
+    liveness,
+    pools,
+    runs,
+    scheduling,
+    task_limits,
+    timeline,
+    triggers,
+)
 from conveyor.store.engine import Connection
 from conveyor.store.runs import RunRow
 from conveyor.store.timeline import InstanceRow
@@ -102,11 +111,7 @@ def _waiting_for(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskStat
         if timeline.dag_is_paused(conn, run.dag_id):
             reasons.append(f"the DAG {run.dag_id!r} is paused: unpause it to let it run")
         if run.state is RunState.QUEUED:
-            active = scheduling.count_running_runs(conn, run.dag_id)
-            reasons.append(
-                f"the run is queued: {active} of max_active_runs={structure.max_active_runs} "
-                "runs of this DAG are running"
-            )
+            reasons.append(_why_queued(conn, run, structure.max_active_runs))
         else:
             # Mapped tasks count as a whole, and downstream sees each of their instances.
             tis = {ti_key(t): t for t in runs.task_instances(conn, run.id)}
@@ -261,3 +266,24 @@ def pool_reason(conn: Connection, name: str, slots: int) -> str | None:
     if used + slots > found:
         return f"waiting for a slot in pool {name!r} ({used} of {found} used)"
     return None
+
+
+def _why_queued(conn: Connection, run: RunRow, max_active_runs: int) -> str:
+    """Why a queued run has not started: its backfill's pace or pause, or the DAG's."""
+    owner = backfills.of_run(conn, run.id)
+    if owner is None:
+        active = scheduling.count_running_runs(conn, run.dag_id)
+        return (
+            f"the run is queued: {active} of max_active_runs={max_active_runs} "
+            "runs of this DAG are running"
+        )
+    if owner.is_paused:
+        return (
+            f"the run is queued in backfill {owner.id}, which is paused: unpause it "
+            f"(conveyor backfill unpause {owner.id}) to let its runs start"
+        )
+    running = backfills.run_counts(conn, [owner.id])[owner.id].get(RunState.RUNNING.value, 0)
+    return (
+        f"the run is queued in backfill {owner.id}: {running} of its "
+        f"max_active_runs={owner.max_active_runs} runs are running"
+    )

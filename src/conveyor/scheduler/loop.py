@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind
 from conveyor.store import (
+    backfills,
     due_times,
     liveness,
     plan_requests,
@@ -210,6 +212,8 @@ class Scheduler:
             self.start_queued_runs()
         with self.problems.guard("advance_running_runs"):
             self.advance_running_runs(now)
+        with self.problems.guard("complete_backfills"):
+            self.complete_backfills(now or utcnow())
         with self.problems.guard("dispatch"):
             self.dispatch()
         with self.problems.guard("requeue_stuck"):
@@ -330,18 +334,38 @@ class Scheduler:
                 planner_statistics.refresh_if_outgrown(conn, started_tasks)
 
     def _start_runs_of(self, conn: Connection, dag_id: str) -> int:
-        """Start the DAG's queued runs it has room for; how many tasks they hold."""
+        """Start the DAG's queued runs it has room for; how many tasks they hold. A run of
+        a backfill waits for its backfill's room instead (``max_active_runs`` of the
+        backfill, none while it is paused), as in Airflow 3."""
         queued = scheduling.queued_runs(conn, dag_id)
         active = scheduling.count_running_runs(conn, dag_id)
+        paces = backfills.paces(conn, [r.backfill_id for r in queued if r.backfill_id])
         tasks = 0
         for run in queued:
             structure = runs.serialized_dag(conn, run.version_hash)
+            pace = paces.get(run.backfill_id or 0)
+            if pace is not None and run.backfill_id is not None:
+                if pace.is_paused or pace.running >= pace.max_active_runs:
+                    continue
+                if start_run(conn, run.id):
+                    paces[run.backfill_id] = replace(pace, running=pace.running + 1)
+                    tasks += len(structure.tasks)
+                continue
             if active >= structure.max_active_runs:
                 continue
             if start_run(conn, run.id):
                 active += 1
                 tasks += len(structure.tasks)
         return tasks
+
+    def complete_backfills(self, now: datetime) -> None:
+        """A backfill none of whose runs is queued or running any more is completed."""
+        with self.store.read() as conn:
+            ended = backfills.ended_backfills(conn)
+        for backfill_id in ended:
+            with self.store.write() as conn:
+                if backfills.complete(conn, backfill_id, now, if_ended=True):
+                    log.info("backfill %s completed: its runs all ended", backfill_id)
 
     def advance_running_runs(self, now: datetime | None = None) -> None:
         """Plan whole the running runs the safety net picks (:mod:`.safety_net`): those

@@ -59,6 +59,11 @@ class RunningSince(RunRef):
     start_date: datetime | None
 
 
+@dataclass(frozen=True)
+class QueuedRun(RunRef):
+    backfill_id: int | None  # the backfill that paces it (None: the DAG's max_active_runs)
+
+
 def dags_with_queued_runs(conn: Connection) -> list[str]:
     """Unpaused DAGs that have a queued run."""
     return list(
@@ -71,12 +76,12 @@ def dags_with_queued_runs(conn: Connection) -> list[str]:
     )
 
 
-def queued_runs(conn: Connection, dag_id: str) -> list[RunRef]:
+def queued_runs(conn: Connection, dag_id: str) -> list[QueuedRun]:
     """A DAG's queued runs, oldest logical date first: the order they start in."""
     return [
-        RunRef(row.id, dag_id, row.version_hash)
+        QueuedRun(row.id, dag_id, row.version_hash, row.backfill_id)
         for row in conn.execute(
-            select(dag_run.c.id, dag_run.c.version_hash)
+            select(dag_run.c.id, dag_run.c.version_hash, dag_run.c.backfill_id)
             .where(dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.QUEUED.value)
             .order_by(dag_run.c.logical_date, dag_run.c.id)
         )
@@ -84,11 +89,14 @@ def queued_runs(conn: Connection, dag_id: str) -> list[RunRef]:
 
 
 def count_running_runs(conn: Connection, dag_id: str) -> int:
-    """What ``max_active_runs`` caps."""
+    """What the DAG's ``max_active_runs`` caps: its running runs that belong to no backfill
+    (a backfill's runs count against its own ``max_active_runs``, as in Airflow 3)."""
     return int(
         conn.execute(
             select(func.count()).where(
-                dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.RUNNING.value
+                dag_run.c.dag_id == dag_id,
+                dag_run.c.state == RunState.RUNNING.value,
+                dag_run.c.backfill_id.is_(None),
             )
         ).scalar_one()
     )

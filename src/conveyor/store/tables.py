@@ -145,6 +145,26 @@ import_error = Table(
     _created_at(),
 )
 
+# A backfill a person or a script asked for (Airflow 3's ``Backfill``): its runs carry its
+# id in ``dag_run.backfill_id``, and the scheduler starts them ``max_active_runs`` at a time,
+# none while it is paused. See conveyor.store.backfills.
+backfill = Table(
+    "backfill",
+    metadata,
+    _serial_id(),
+    Column("dag_id", String(ID), nullable=False, index=True),
+    Column("from_date", UtcDateTime, nullable=False),
+    Column("to_date", UtcDateTime, nullable=False),
+    Column("dag_run_conf", JSON, nullable=False),
+    Column("is_paused", Boolean, nullable=False),
+    Column("reprocess_behavior", String(20), nullable=False),  # none | failed | completed
+    Column("max_active_runs", Integer, nullable=False),
+    _created_at(),
+    Column("completed_at", UtcDateTime),  # NULL while it goes on; set by its end or a cancel
+    _updated_at(),
+    Column("triggering_user_name", String(200)),  # who asked for it (a user, or the OS user)
+)
+
 dag_run = Table(
     "dag_run",
     metadata,
@@ -164,6 +184,9 @@ dag_run = Table(
     Column("end_date", UtcDateTime),
     Column("note", Text),  # the system's reason for the run's state
     Column("user_note", Text),  # what a person wrote on the run
+    # The backfill that made the run or reprocessed it (NULL: none); it paces the run. No
+    # foreign key: migration 0024 added it without copying the table (see its docstring).
+    Column("backfill_id", Integer, index=True),
     UniqueConstraint("dag_id", "run_id"),
     Index("ix_dag_run_state", "state", "dag_id"),
     Index("ix_dag_run_dag_logical_date", "dag_id", "logical_date"),  # the grid's latest runs

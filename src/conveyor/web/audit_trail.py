@@ -62,6 +62,8 @@ ACTIONS = {
     "delete_asset_queued_events": "asset.queue.delete",
     "delete_dag_asset_queued_events": "asset.queue.delete",
     "delete_dag_asset_queued_event": "asset.queue.delete",
+    "pause_backfill": "backfill.pause",
+    "unpause_backfill": "backfill.unpause",
     "cancel_backfill": "backfill.cancel",
 }
 #: Path parameters that name what was acted on, in the order they are joined.

@@ -28,8 +28,9 @@ from conveyor.model.params import json_type
 from conveyor.scheduler.explain import explain
 from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, TaskState
-from conveyor.store import liveness, pools, problems, runs
+from conveyor.store import backfills, liveness, pools, problems, runs
 from conveyor.store import users as user_rows
+from conveyor.store.backfills import BackfillRow
 from conveyor.store.engine import Connection
 from conveyor.store.reads import cluster, task_lists
 from conveyor.store.reads import dags as dag_reads
@@ -750,3 +751,15 @@ def list_users(conn: Connection) -> schemas.UserList:
 
 def token_info(row: user_rows.TokenRow) -> schemas.TokenInfo:
     return from_row(schemas.TokenInfo, row, expired=row.expired(_utcnow()))
+
+
+def backfill_infos(conn: Connection, found: list[BackfillRow]) -> list[schemas.BackfillInfo]:
+    """Backfills as the API shows them, with their runs counted by state."""
+    counts = backfills.run_counts(conn, [b.id for b in found])
+    return [from_row(schemas.BackfillInfo, b, runs=counts.get(b.id, {})) for b in found]
+
+
+def list_backfills(conn: Connection, dag_id: str | None) -> schemas.BackfillList:
+    """The backfills of ``dag_id`` (every DAG's: None), newest first."""
+    found = list(reversed(backfills.list_backfills(conn, dag_id)))
+    return schemas.BackfillList(backfills=backfill_infos(conn, found))

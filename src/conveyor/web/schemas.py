@@ -577,3 +577,25 @@ class TokenInfo(BaseModel):
 
 class TokenList(BaseModel):
     tokens: list[TokenInfo]
+
+
+class BackfillInfo(BaseModel):
+    """A backfill: the runs of a DAG's schedule over a past range, paced by the scheduler."""
+
+    id: int
+    dag_id: str
+    from_date: datetime = Field(description="the first logical date")
+    to_date: datetime = Field(description="the last logical date, included")
+    dag_run_conf: dict[str, Any] = Field(description="the conf of the runs it made")
+    is_paused: bool = Field(description="a paused backfill starts none of its queued runs")
+    reprocess_behavior: str = Field(description="dates with a run: none, failed or completed")
+    max_active_runs: int = Field(description="its runs that may run at once")
+    created_at: datetime
+    completed_at: datetime | None = Field(description="when it ended or was cancelled")
+    updated_at: datetime
+    triggering_user_name: str | None = Field(description="who made it")
+    runs: dict[str, int] = Field(description="its runs, counted by state")
+
+
+class BackfillList(BaseModel):
+    backfills: list[BackfillInfo]

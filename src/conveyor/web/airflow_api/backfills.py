@@ -1,34 +1,37 @@
-"""``/api/v2/backfills``: Airflow's backfill routes over Conveyor's backfill.
+"""``/api/v2/backfills``: Airflow 3's backfill routes over Conveyor's backfill record.
 
-Creating one makes every run of the DAG's schedule from ``from_date`` to ``to_date`` at
-once, as ``/api/v1``'s backfill does (``conveyor.backfill``); the scheduler starts them
-within the DAG's ``max_active_runs``. Dates that have a run are kept, or cleared to run
-again (``reprocess_behavior`` ``failed`` or ``completed``). A backfill is the group of runs
-it created (see ``store.reads.backfill_runs``); its id is the key of its first run.
+Creating one records it (``store.backfills``) and makes every run of the DAG's schedule from
+``from_date`` to ``to_date`` at once, queued and linked to it, as Airflow 3 does
+(``conveyor.backfill``); the scheduler starts them oldest first, at most the backfill's
+``max_active_runs`` at a time, none while it is paused. Dates that have a run are kept, or
+cleared to run again (``reprocess_behavior`` ``failed`` or ``completed``) and join it. A
+DAG has one backfill going on at a time (409). Pause and unpause hold and release its queued
+runs; cancel pauses it, fails its runs that have not started and completes it; the scheduler
+completes it once its runs all ended; a completed backfill refuses all three (409).
 
-Differences, each refused loudly rather than ignored: a backfill cannot be paused alone
-(409: pause the DAG, or cancel it), runs are not made newest first (``run_backwards``),
-they run on the DAG's newest version, and the DAG's ``max_active_runs`` limits them (the
-answer says which). Cancelling fails the backfill's runs that have not started, as Airflow.
+Differences, each refused loudly rather than ignored: runs are not made newest first
+(``run_backwards``), they run on the DAG's newest version, and a range whose dates all have
+runs already is refused (409) rather than recorded empty.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from conveyor.backfill import Backfill
-from conveyor.clock import utcnow
+from conveyor import backfill
+from conveyor.backfill import Backfill, BackfillRunningError
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.model.params import conf_errors
 from conveyor.serialized import SerializedDag
-from conveyor.states import RunState, TaskState
-from conveyor.store import manual, runs, transitions
-from conveyor.store.reads import backfill_runs
-from conveyor.store.reads.backfill_runs import BackfillGroup
+from conveyor.store import backfills as store_backfills
+from conveyor.store import runs
+from conveyor.store.backfills import BackfillCompletedError, BackfillRow
+from conveyor.store.engine import Connection
 from conveyor.store.transitions import Actor
 from conveyor.strict_json import NotStrictJson, check_conf
 from conveyor.web.airflow_api.common import (
@@ -57,7 +60,6 @@ router = APIRouter(prefix="/backfills", tags=["Backfill"])
 MAX_RUNS = 1000
 #: Airflow's reprocess behaviours -> Conveyor's.
 REPROCESS = {"none": "none", "failed": "failed", "completed": "all"}
-AIRFLOW_REPROCESS = {v: k for k, v in REPROCESS.items()}
 BackfillId = Annotated[int, Path(ge=0, le=2**31 - 1)]
 NOT_FOUND = "Could not find the backfill"
 
@@ -105,68 +107,41 @@ class DryRunBackfillCollectionResponse(BaseModel):
     total_entries: int
 
 
-def _span(group: BackfillGroup) -> tuple[datetime, datetime, str]:
-    """From, to and reprocess, out of the creator's name the runs carry."""
-    rest = group.created_by.removeprefix(f"backfill:{group.dag_id}:")
-    span, _, reprocess = rest.rpartition(":")
-    start, _, end = span.partition("..")
-    return datetime.fromisoformat(start), datetime.fromisoformat(end), reprocess
-
-
-def _response(group: BackfillGroup, max_active_runs: int) -> BackfillResponse:
-    start, end, reprocess = _span(group)
+def _response(row: BackfillRow) -> BackfillResponse:
     return BackfillResponse(
-        id=group.id,
-        dag_id=group.dag_id,
-        from_date=utc(start) or start,
-        to_date=utc(end) or end,
-        dag_run_conf=group.conf,
-        is_paused=False,
-        reprocess_behavior=AIRFLOW_REPROCESS.get(reprocess, "none"),  # type: ignore[arg-type]
-        max_active_runs=max_active_runs,
-        created_at=utc(group.created_at) or group.created_at,
-        completed_at=utc(group.last_end) if group.completed else None,
-        updated_at=utc(group.updated_at) or group.updated_at,
-        dag_display_name=group.dag_id,
+        id=row.id,
+        dag_id=row.dag_id,
+        from_date=row.from_date,
+        to_date=row.to_date,
+        dag_run_conf=row.dag_run_conf,
+        is_paused=row.is_paused,
+        reprocess_behavior=row.reprocess_behavior,  # type: ignore[arg-type]
+        max_active_runs=row.max_active_runs,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        updated_at=row.updated_at,
+        dag_display_name=row.dag_id,
     )
 
 
-def _max_active(request: Request, dag_id: str) -> int:
+def _found(request: Request, backfill_id: int, user: User) -> BackfillRow:
     with get_store(request).read() as conn:
-        try:
-            return runs.latest_version(conn, dag_id)[1].max_active_runs
-        except NotFoundError:
-            return 0  # the DAG is gone: its backfill's runs stay readable
-
-
-def _group(request: Request, backfill_id: int, user: User) -> BackfillGroup:
-    with get_store(request).read() as conn:
-        found = backfill_runs.list_groups(conn, group_id=backfill_id)
-    if not found or not dag_visible(user, found[0].dag_id):
+        found = store_backfills.get(conn, backfill_id)
+    if found is None or not dag_visible(user, found.dag_id):
         # A backfill of a DAG the caller may not read does not exist for them either.
-        raise HTTPException(404, NOT_FOUND)
-    return found[0]
+        raise HTTPException(404, f"Could not find backfill with id {backfill_id}")
+    return found
 
 
-ORDER_FIELDS: dict[str, Any] = {
-    "id": lambda g: g.id,
-    "dag_id": lambda g: g.dag_id,
-    "created_at": lambda g: g.created_at,
-    "updated_at": lambda g: g.updated_at,
-    "completed_at": lambda g: g.last_end if g.completed else None,
-    "from_date": lambda g: _span(g)[0],
-    "to_date": lambda g: _span(g)[1],
-}
-
-
-@router.get(
-    "",
-    response_model=BackfillCollectionResponse,
-    operation_id="list_backfills",
-    openapi_extra=differs(
-        "a backfill is the group of runs it created; its id is its first run's key"
-    ),
+#: The fields a list may be ordered by (``order_by``), each read off the row.
+_SORTABLE = (
+    *("id", "dag_id", "created_at", "updated_at", "completed_at"),
+    *("from_date", "to_date", "max_active_runs", "is_paused"),
 )
+ORDER_FIELDS: dict[str, Any] = {name: (lambda b, name=name: getattr(b, name)) for name in _SORTABLE}
+
+
+@router.get("", response_model=BackfillCollectionResponse, operation_id="list_backfills")
 def list_backfills(
     request: Request,
     user: Reader,
@@ -177,60 +152,50 @@ def list_backfills(
 ) -> BackfillCollectionResponse:
     page = Page.of(limit, offset, order_by, "id")
     with get_store(request).read() as conn:
-        found = backfill_runs.list_groups(conn, dag_id=None if dag_id == "~" else dag_id)
+        found = store_backfills.list_backfills(conn, None if dag_id == "~" else dag_id)
         hidden = hidden_dag_ids(conn, user)
-    found = [g for g in found if g.dag_id not in hidden]
-    limits = {d: _max_active(request, d) for d in {g.dag_id for g in found}}
+    found = [b for b in found if b.dag_id not in hidden]
     return BackfillCollectionResponse(
-        backfills=[_response(g, limits[g.dag_id]) for g in page.apply(found, ORDER_FIELDS)],
+        backfills=[_response(b) for b in page.apply(found, ORDER_FIELDS)],
         total_entries=len(found),
     )
 
 
-@router.get(
-    "/{backfill_id}",
-    response_model=BackfillResponse,
-    operation_id="get_backfill",
-    openapi_extra=differs(
-        "a backfill is the group of runs it created; its id is its first run's key"
-    ),
-)
+@router.get("/{backfill_id}", response_model=BackfillResponse, operation_id="get_backfill")
 def get_backfill(request: Request, backfill_id: BackfillId, user: Reader) -> BackfillResponse:
-    group = _group(request, backfill_id, user)
-    return _response(group, _max_active(request, group.dag_id))
+    return _response(_found(request, backfill_id, user))
 
 
-def _no_pause(request: Request, backfill_id: int, user: User) -> BackfillResponse:
-    group = _group(request, backfill_id, user)
-    if group.completed:
-        raise HTTPException(409, "Backfill is already completed.")
-    raise HTTPException(
-        409,
-        "Conveyor does not pause a backfill alone: its runs were all created at once and "
-        "start within the DAG's max_active_runs. Pause the DAG to hold them "
-        f"(PATCH /api/v2/dags/{group.dag_id} with is_paused true), or cancel the backfill "
-        f"(PUT /api/v2/backfills/{backfill_id}/cancel)",
-    )
+def _act(
+    request: Request,
+    backfill_id: int,
+    user: User,
+    action: Callable[[Connection, int], BackfillRow],
+) -> BackfillResponse:
+    """One action on a backfill the caller may edit; a completed one is 409, as Airflow."""
+    found = _found(request, backfill_id, user)
+    require_dag(user, found.dag_id, EDIT)
+    try:
+        with get_store(request).write() as conn:
+            done = action(conn, backfill_id)
+    except BackfillCompletedError:
+        raise HTTPException(409, "Backfill is already completed.") from None
+    audit_note(request, target=found.dag_id, backfill_id=backfill_id)
+    return _response(done)
 
 
-@router.put(
-    "/{backfill_id}/pause",
-    response_model=BackfillResponse,
-    operation_id="pause_backfill",
-    openapi_extra=differs("refused (409): pause the DAG, or cancel the backfill"),
-)
+@router.put("/{backfill_id}/pause", response_model=BackfillResponse, operation_id="pause_backfill")
 def pause_backfill(request: Request, backfill_id: BackfillId, user: Editor) -> BackfillResponse:
-    return _no_pause(request, backfill_id, user)
+    """Its queued runs wait; those running go on."""
+    return _act(request, backfill_id, user, backfill.pause)
 
 
 @router.put(
-    "/{backfill_id}/unpause",
-    response_model=BackfillResponse,
-    operation_id="unpause_backfill",
-    openapi_extra=differs("refused (409): pause the DAG, or cancel the backfill"),
+    "/{backfill_id}/unpause", response_model=BackfillResponse, operation_id="unpause_backfill"
 )
 def unpause_backfill(request: Request, backfill_id: BackfillId, user: Editor) -> BackfillResponse:
-    return _no_pause(request, backfill_id, user)
+    """Its queued runs start again, ``max_active_runs`` at a time."""
+    return _act(request, backfill_id, user, backfill.unpause)
 
 
 @router.put(
@@ -240,30 +205,10 @@ def unpause_backfill(request: Request, backfill_id: BackfillId, user: Editor) ->
     name="cancel_backfill",
 )
 def cancel_backfill(request: Request, backfill_id: BackfillId, user: Editor) -> BackfillResponse:
-    """The backfill's runs that have not started (queued) are marked failed, as Airflow's
-    cancel does; those running go on."""
-    group = _group(request, backfill_id, user)
-    require_dag(user, group.dag_id, EDIT)
-    if group.completed:
-        raise HTTPException(409, "Backfill is already completed.")
+    """As Airflow's cancel: the backfill is paused, its runs that have not started (queued)
+    are marked failed, those running go on, and it is completed now."""
     actor = Actor(f"user:{user.username}")
-    with get_store(request).write() as conn:
-        for run in backfill_runs.runs_of(conn, group):
-            if run.state != RunState.QUEUED.value:
-                continue
-            manual.mark_run(conn, group.dag_id, run.run_id, TaskState.FAILED, actor)
-            # A run that never started may have no task instance to mark: it fails itself.
-            transitions.move_run(
-                conn,
-                run.id,
-                expected=[RunState.QUEUED],
-                to=RunState.FAILED,
-                values={"end_date": utcnow(), "note": f"backfill cancelled by {user.username}"},
-            )
-    audit_note(request, target=group.dag_id, backfill_id=backfill_id)
-    with get_store(request).read() as conn:
-        found = backfill_runs.list_groups(conn, group_id=backfill_id)
-    return _response(found[0] if found else group, _max_active(request, group.dag_id))
+    return _act(request, backfill_id, user, lambda conn, i: backfill.cancel(conn, i, actor))
 
 
 def _plan(request: Request, body: BackfillPostBody, user: User) -> Backfill:
@@ -298,8 +243,9 @@ def _plan(request: Request, body: BackfillPostBody, user: User) -> Backfill:
             start,
             end,
             reprocess=REPROCESS[body.reprocess_behavior],
-            max_active=MAX_RUNS + 1,
+            max_active=body.max_active_runs,
             conf=body.dag_run_conf or {},
+            triggering_user=user.username,
         )
     except (ConfigError, ValueError, OverflowError) as exc:
         raise HTTPException(400, str(exc)) from None
@@ -328,7 +274,7 @@ def _check_conf(
     response_model=BackfillResponse,
     operation_id="create_backfill",
     openapi_extra=differs(
-        "the runs are created at once and the DAG's max_active_runs limits them; "
+        "the runs run on the DAG's newest version; "
         "run_backwards and run_on_latest_version false are refused (422); a range whose dates"
         " all have runs is refused (409)"
     ),
@@ -337,27 +283,28 @@ def _check_conf(
 def create_backfill(request: Request, body: BackfillPostBody, user: Editor) -> BackfillResponse:
     job = _plan(request, body, user)
     with get_store(request).read() as conn:
-        running = [
-            g for g in backfill_runs.list_groups(conn, dag_id=body.dag_id) if not g.completed
-        ]
-    if running:
+        going = store_backfills.going_on(conn, body.dag_id)
+        running = going is not None and going.id not in store_backfills.ended_backfills(conn)
+    if running:  # asked first, as Airflow: one backfill of a DAG at a time
         raise HTTPException(409, f"There is already a running backfill for dag {body.dag_id}")
-    if not any(item.action == "create" for item in job.items):
+    if not any(item.action in ("create", "clear") for item in job.items):
         raise HTTPException(
             409,
             f"nothing to backfill for {body.dag_id}: every date of its schedule from "
             f"{body.from_date.isoformat()} to {body.to_date.isoformat()} has a run already "
-            "(clear them to run them again: POST /api/v2/dags/{dag_id}/clearTaskInstances)",
+            "(reprocess_behavior failed or completed runs them again)",
         )
-    job.feed()
+    try:
+        backfill_id = job.create()
+    except BackfillRunningError:
+        raise HTTPException(
+            409, f"There is already a running backfill for dag {body.dag_id}"
+        ) from None
     audit_note(request, target=body.dag_id, created=sum(i.action == "create" for i in job.items))
     with get_store(request).read() as conn:
-        made = [
-            g
-            for g in backfill_runs.list_groups(conn, dag_id=body.dag_id)
-            if g.created_by == job.actor.name
-        ]
-    return _response(made[0], job.structure.max_active_runs)
+        made = store_backfills.get(conn, backfill_id)
+    assert made is not None
+    return _response(made)
 
 
 @router.post(

@@ -1,27 +1,39 @@
-"""Backfill through the API (and the DAG page's form, which posts here): the runs of the
-DAG's schedule over a past range are created at once, as ``conveyor backfill`` would create
-them (``conveyor.backfill``); the scheduler then starts them within ``max_active_runs``."""
+"""Backfill through the API (and the DAG page's form and backfills panel, which call here):
+the runs of the DAG's schedule over a past range are recorded as one backfill and created at
+once, queued, as ``conveyor backfill`` creates them (``conveyor.backfill``); the scheduler
+then starts them ``max_active_runs`` at a time. A DAG's backfills are listed, paused,
+unpaused and cancelled here too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from conveyor.backfill import Backfill
-from conveyor.exceptions import ConfigError
+from conveyor import backfill
+from conveyor.backfill import Backfill, BackfillRunningError
+from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.model.params import conf_errors
-from conveyor.store import runs
+from conveyor.store import backfills, runs
+from conveyor.store.backfills import BackfillCompletedError, BackfillRow
+from conveyor.store.engine import Connection
+from conveyor.store.transitions import Actor
 from conveyor.strict_json import NotStrictJson, check_conf
-from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, DagOp
+from conveyor.web import queries, schemas
+from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, DagOp, DagViewer
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.strict_json import StrictDict
 
 router = APIRouter(tags=["runs"], responses=AUTH)
+
+#: A backfill's id in a path: the store's integer key, so a larger number is a 422, not a
+#: database error.
+BackfillId = Annotated[int, Path(ge=0, le=2**31 - 1, description="the backfill's id")]
 
 #: Runs one request may create: a larger range is better run by ``conveyor backfill``.
 MAX_RUNS = 1000
@@ -42,6 +54,12 @@ class BackfillRequest(BaseModel):
         description="dates that have a run already: none keeps them, failed clears the "
         "failed tasks of failed runs, all clears every task of finished runs",
     )
+    max_active_runs: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="its runs that may run at once (default: the DAG's max_active_runs)",
+    )
 
 
 class BackfillRun(BaseModel):
@@ -51,6 +69,7 @@ class BackfillRun(BaseModel):
 
 
 class BackfillResult(BaseModel):
+    id: int = Field(description="the backfill's id (its record: GET /dags/{dag_id}/backfills)")
     dag_id: str
     start: datetime
     end: datetime
@@ -105,8 +124,9 @@ def create_backfill(
             start,
             end,
             reprocess=body.reprocess,
-            max_active=MAX_RUNS + 1,
+            max_active=body.max_active_runs or structure.max_active_runs,
             conf=body.conf,
+            triggering_user=user.username,
         )
     except (ConfigError, ValueError, OverflowError) as exc:
         raise HTTPException(422, str(exc)) from None
@@ -121,7 +141,10 @@ def create_backfill(
             f"{len(job.items)} runs from {start.isoformat()} to {end.isoformat()}: at "
             f"most {MAX_RUNS} at once here (use conveyor backfill for more)",
         )
-    job.feed()
+    try:
+        job.create()
+    except BackfillRunningError as exc:
+        raise HTTPException(409, str(exc)) from None
     result = _result(request, dag_id, job, start, end)
     audit_note(request, dag_id, created=result.created, cleared=result.cleared, kept=result.kept)
     return result
@@ -141,6 +164,83 @@ def _result(
                 )
             )
     counts = {a: sum(1 for r in found if r.action == a) for a in named.values()}
+    assert job.backfill_id is not None
     return BackfillResult(
-        dag_id=dag_id, start=start, end=end, reprocess=job.reprocess, runs=found, **counts
+        id=job.backfill_id,
+        dag_id=dag_id,
+        start=start,
+        end=end,
+        reprocess=job.reprocess,
+        runs=found,
+        **counts,
     )
+
+
+@router.get("/dags/{dag_id}/backfills", response_model=schemas.BackfillList, responses=NOT_FOUND)
+def list_backfills(request: Request, dag_id: DagId, user: DagViewer) -> schemas.BackfillList:
+    """The DAG's backfills, newest first, with their runs counted by state."""
+    with get_store(request).read() as conn:
+        return queries.list_backfills(conn, dag_id)
+
+
+def _act(
+    request: Request,
+    dag_id: str,
+    backfill_id: int,
+    action: Callable[[Connection, int], BackfillRow],
+) -> schemas.BackfillInfo:
+    """One action on one of the DAG's backfills; a completed one is refused (409)."""
+    with get_store(request).write() as conn:
+        found = backfills.get(conn, backfill_id)
+        if found is None or found.dag_id != dag_id:
+            raise NotFoundError(f"DAG {dag_id!r} has no backfill {backfill_id}")
+        try:
+            done = action(conn, backfill_id)
+        except BackfillCompletedError as exc:
+            raise HTTPException(409, str(exc)) from None
+        [shown] = queries.backfill_infos(conn, [done])
+    audit_note(request, dag_id, backfill_id=backfill_id)
+    return shown
+
+
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "the backfill is completed already"}
+}
+
+
+@router.post(
+    "/dags/{dag_id}/backfills/{backfill_id}/pause",
+    response_model=schemas.BackfillInfo,
+    responses={**NOT_FOUND, **_CONFLICT},
+)
+def pause_backfill(
+    request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
+) -> schemas.BackfillInfo:
+    """Pause a backfill (op): its queued runs wait, its running runs go on."""
+    return _act(request, dag_id, backfill_id, backfill.pause)
+
+
+@router.post(
+    "/dags/{dag_id}/backfills/{backfill_id}/unpause",
+    response_model=schemas.BackfillInfo,
+    responses={**NOT_FOUND, **_CONFLICT},
+)
+def unpause_backfill(
+    request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
+) -> schemas.BackfillInfo:
+    """Unpause a backfill (op): its queued runs start again, max_active_runs at a time."""
+    return _act(request, dag_id, backfill_id, backfill.unpause)
+
+
+@router.post(
+    "/dags/{dag_id}/backfills/{backfill_id}/cancel",
+    response_model=schemas.BackfillInfo,
+    responses={**NOT_FOUND, **_CONFLICT},
+)
+def cancel_backfill(
+    request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
+) -> schemas.BackfillInfo:
+    """Cancel a backfill (op): it is paused, its runs not started fail, its running runs go
+    on, and it is completed."""
+    actor = Actor(f"user:{user.username}")
+    return _act(request, dag_id, backfill_id, lambda conn, i: backfill.cancel(conn, i, actor))

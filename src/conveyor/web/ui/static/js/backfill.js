@@ -28,7 +28,7 @@ form?.addEventListener("submit", async (event) => {
   button.disabled = true;
   try {
     const result = await api(`dags/${enc(form.dataset.dagId)}/backfills`, { method: "POST", body });
-    show(done, `Backfill: ${result.created} runs created, ${result.cleared} to run again, ${result.kept} kept.`);
+    show(done, `Backfill ${result.id}: ${result.created} runs created, ${result.cleared} to run again, ${result.kept} kept.`);
   } catch (error) {
     show(failed, error.message);
   } finally {
