@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor.exceptions import ConfigError
+from conveyor.lifecycle import Actor
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import backfills, manual, runs
 from conveyor.store.engine import Store
-from conveyor.store.transitions import Actor
 
 REPROCESS = ("none", "failed", "all")
 #: A range this long is almost surely a mistake (an hourly schedule over years, say).

@@ -19,11 +19,11 @@ from sqlalchemy import event
 from conftest import make_settings
 from conveyor.engine import progress
 from conveyor.engine.tries import TryEnd
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import frontier_reads, pools, runs, transitions
 from conveyor.store.engine import Store
-from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
 from run_env import parsed_folder
 from shared_dags import fan_dag

@@ -25,6 +25,7 @@ from conveyor.clock import utcnow
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.tries import TryEnd
 from conveyor.executors.base import Executor
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import ExitKind, RunState, TaskState
@@ -32,7 +33,6 @@ from conveyor.store import dag_actions, manual, plan_requests, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.tables import run_plan_request
-from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
 
 DAGS = """

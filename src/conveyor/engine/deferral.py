@@ -30,11 +30,11 @@ from conveyor.clock import utcnow
 from conveyor.engine.progress import plan_whole_run
 from conveyor.engine.tries import TryResult, failure_outcome
 from conveyor.exceptions import TaskDeferred
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions, triggers
 from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.hop import run_lock
-from conveyor.store.transitions import Actor, Outcome
 from conveyor.triggers import serialization
 
 

@@ -31,6 +31,7 @@ from conveyor.engine.progress import (
     advance_run,
     waiting_bound,
 )
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.model.assets import Emitted
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.serialized import SerializedDag
@@ -40,7 +41,6 @@ from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.rendered import keep_map_index, keep_rendered
-from conveyor.store.transitions import Actor, Outcome
 from conveyor.store.xcom import upsert_xcom
 
 

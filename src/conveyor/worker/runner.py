@@ -51,6 +51,7 @@ from conveyor.engine.tries import (
     worker_actor,
 )
 from conveyor.exceptions import Fail, Reschedule, Skip, TaskDeferred, TaskTimeout
+from conveyor.lifecycle import Actor, Outcome, StartedTry
 from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folders
 from conveyor.logs import upload_try_log
@@ -68,7 +69,6 @@ from conveyor.store import runs
 from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.hop import steps
 from conveyor.store.runs import RunRow
-from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.worker.context import (
     TaskInstanceHandle,
     build_context,

@@ -23,13 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from conveyor.backfill import Backfill
 from conveyor.clock import utcnow
 from conveyor.exceptions import ConfigError, NotFoundError
+from conveyor.lifecycle import Actor
 from conveyor.model.params import conf_errors
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import manual, runs, transitions
 from conveyor.store.reads import backfill_runs
 from conveyor.store.reads.backfill_runs import BackfillGroup
-from conveyor.store.transitions import Actor
 from conveyor.strict_json import NotStrictJson, check_conf
 from conveyor.web.airflow_api.common import (
     EDIT,

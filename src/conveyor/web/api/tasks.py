@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import Field
 
+from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store import manual, notes
 from conveyor.store.engine import Connection
-from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, DagOp, DagViewer, RunId, TaskId
 from conveyor.web.auth import User
