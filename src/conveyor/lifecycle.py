@@ -80,6 +80,9 @@ TELLING: tuple[TaskState, ...] = (
     S.DEFERRED,
 )
 
+#: A finish into one of these is no retry: a poke, or a deferral that a later try resumes.
+#: Its next try is numbered as any, and one more try is granted for it.
+NOT_A_RETRY: frozenset[TaskState] = frozenset({S.UP_FOR_RESCHEDULE, S.DEFERRED})
 #: Task states that will change again without a person: Airflow's ``State.unfinished``.
 UNFINISHED: frozenset[TaskState] = frozenset(S) - FINISHED
 #: Finished states that let downstream tasks run (Airflow's ``State.success_states``).

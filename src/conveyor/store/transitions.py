@@ -545,7 +545,7 @@ def finish(
     )
     if not moved:
         return moved
-    if outcome.state in (S.UP_FOR_RESCHEDULE, S.DEFERRED):
+    if outcome.state in lifecycle.NOT_A_RETRY:
         # A poke, and a deferral's resumption, are numbered, but are no retry.
         _grant_one_more_try(conn, ti_id, try_number)
     _close_try(conn, ti_id, try_number, outcome, actor, now, started_at)

@@ -185,7 +185,7 @@ def finish_and_read(conn: Connection, run: LockedRun, finish: Finish) -> runs.Ta
     if the try was no longer this process's to finish. ``run`` is locked in this
     transaction, so the read sees every other finish of the run that committed before."""
     ti_id, try_number, outcome = finish.ti_id, finish.try_number, finish.outcome
-    if conn.dialect.name != "postgresql" or outcome.state is S.UP_FOR_RESCHEDULE:
+    if not finishes_in_one_statement(conn, outcome):
         if not _finish_alone(conn, run, finish):
             return None
         return runs.task_instances_and_room(conn, run.id)
@@ -267,8 +267,10 @@ def finish_and_read_hop(
 
 
 def finishes_in_one_statement(conn: Connection, outcome: Outcome) -> bool:
-    """Whether :func:`finish_and_read_hop` records ``outcome`` in one statement."""
-    return conn.dialect.name == "postgresql" and outcome.state is not S.UP_FOR_RESCHEDULE
+    """Whether :func:`finish_and_read` and :func:`finish_and_read_hop` record ``outcome`` in
+    one statement: on PostgreSQL, unless the finish also grants one more try (a poke, a
+    deferral: ``lifecycle.NOT_A_RETRY``), which the single finish writes after the move."""
+    return conn.dialect.name == "postgresql" and outcome.state not in lifecycle.NOT_A_RETRY
 
 
 # -- 2. queue what became ready ------------------------------------------------------------
@@ -364,10 +366,8 @@ def _move_ready_statement(move: lifecycle.TaskMove) -> Select[tuple[int]]:
     return select(moved.c.id).add_cte(notes)
 
 
-_READY_STATEMENTS = {
-    move.name: _move_ready_statement(move)
-    for move in (lifecycle.SCHEDULE_AND_QUEUE, lifecycle.SCHEDULE, lifecycle.QUEUE)
-}
+_READY_MOVES = (lifecycle.SCHEDULE_AND_QUEUE, lifecycle.SCHEDULE, lifecycle.QUEUE)
+_READY_STATEMENTS = {move.name: _move_ready_statement(move) for move in _READY_MOVES}
 
 
 def queue_ready(conn: Connection, run: LockedRun, ready: list[Ready], actor: Actor) -> set[int]:
@@ -645,6 +645,14 @@ def _queue_and_start_statement(move: lifecycle.TaskMove) -> Select[tuple[int, in
 
 
 _KEPT_MOVES = (lifecycle.SCHEDULE_QUEUE_AND_START, lifecycle.QUEUE_AND_START)
+#: The moves the hop folds into fewer statements on PostgreSQL, each also made a statement at
+#: a time on every store (tests/integration/test_move_walk.py holds the two forms together).
+FOLDED_MOVES: tuple[lifecycle.TaskMove, ...] = (
+    lifecycle.FINISH,
+    lifecycle.START,
+    *_READY_MOVES,
+    *_KEPT_MOVES,
+)
 _QUEUE_AND_START = {move.name: _queue_and_start_statement(move) for move in _KEPT_MOVES}
 # SQLite: the same update alone, then the try's row; the timeline entries go with the commit.
 _QUEUE_AND_START_UPDATE = {move.name: _queue_and_start_update(move) for move in _KEPT_MOVES}
