@@ -32,14 +32,20 @@ R = RunState
 @dataclass(frozen=True)
 class Display:
     """How the UI shows a state: its label, its colour (a CSS colour), the colour of a
-    badge's text on it, and how the graph frames a task in it (``heavy``: a thicker frame,
-    for a state that asks for a look; ``framed``: False keeps the plain frame)."""
+    badge's text on it, how the graph frames a task in it (``heavy``: a thicker frame, for a
+    state that asks for a look; ``framed``: False keeps the plain frame), and the colour of
+    its name written as text."""
 
     label: str
     colour: str
     ink: str = "#ffffff"
     heavy: bool = False
     framed: bool = True
+    text: str | None = None  # its name written in colour (the CLI), if not in its colour
+
+    @property
+    def text_colour(self) -> str:
+        return self.text or self.colour
 
 
 #: Every task state, in the order the UI lists them (legends, filters): the finished and
@@ -55,7 +61,7 @@ TASK_DISPLAY: Mapping[TaskState, Display] = {
     S.SKIPPED: Display("skipped", "#f2a7c9", ink="#5e1f3b"),
     S.QUEUED: Display("queued", "#9aa3ad"),
     S.SCHEDULED: Display("scheduled", "#d2c0a0", ink="#3b3222"),
-    S.NONE: Display("no status", "#ffffff", ink="#66707c", framed=False),
+    S.NONE: Display("no status", "#ffffff", ink="#66707c", framed=False, text="#808080"),
 }
 
 #: Every run state, in the order the UI lists them. A run state shares its colour with the

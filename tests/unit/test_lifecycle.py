@@ -138,3 +138,14 @@ def test_the_stylesheets_paint_no_state_by_hand() -> None:
         # The dark theme darkens "no status" (white on a dark page); nothing else is defined.
         assert defined <= ({"none"} if path.name == "theme.css" else set()) | {"paused"}, path
         assert not re.search(r"\.(sq|cell)\.st-[a-z_]+[^{]*\{[^}]*background", text), path
+
+
+def test_the_cli_colours_every_state_as_the_ui_does() -> None:
+    from rich.style import Style
+
+    from conveyor.cli.common import STATE_STYLES
+
+    assert set(STATE_STYLES) == {state.value for state in [*TaskState, *RunState]}
+    for state, style in STATE_STYLES.items():
+        assert Style.parse(style).color is not None, state
+    assert STATE_STYLES["failed"] == lifecycle.TASK_DISPLAY[TaskState.FAILED].colour
