@@ -93,9 +93,10 @@ def test_airflows_state_names_come_from_the_lifecycle() -> None:
     for state in TaskState:
         expected = None if state is TaskState.NONE else state.value
         assert getattr(State, state.name) == expected
-    assert State.finished == {"success", "failed", "skipped", "upstream_failed"}
+    assert State.finished == {state.value for state in FINISHED}
+    assert "success" in State.finished and "running" not in State.finished
     assert None in State.unfinished and "running" in State.unfinished
-    assert State.failed_states == {"failed", "upstream_failed"}
+    assert State.failed_states == {state.value for state in FAILED_LIKE}
     assert State.color("failed") == lifecycle.TASK_DISPLAY[TaskState.FAILED].colour
     assert State.color("no such state") == "white"
 
