@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from conveyor.states import FAILED_LIKE, FINISHED, ExitKind, RunState, TaskState
@@ -158,15 +159,16 @@ class TaskMove:
     guard: Guard = Guard.TRY
     numbers_next_try: bool = False
 
-    @property
+    # Cached: the hop asks a move for these on every call.
+    @cached_property
     def from_states(self) -> frozenset[TaskState]:
         return frozenset(start for start, _ in self.steps)
 
-    @property
+    @cached_property
     def to_states(self) -> frozenset[TaskState]:
         return frozenset(to for _, to in self.steps)
 
-    @property
+    @cached_property
     def to(self) -> TaskState | None:
         """The one state the move reaches; None if its caller says which (a finish)."""
         (only, *more) = self.to_states
