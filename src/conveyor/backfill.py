@@ -27,13 +27,13 @@ from typing import Any
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import ConfigError
+from conveyor.lifecycle import Actor
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import backfills, manual, runs, transitions
 from conveyor.store.backfills import BackfillRow
 from conveyor.store.engine import Connection, Store
-from conveyor.store.transitions import Actor
 
 REPROCESS = ("none", "failed", "all")
 #: Conveyor's ``reprocess`` -> Airflow's ``reprocess_behavior``, as the record keeps it.

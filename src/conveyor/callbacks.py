@@ -30,6 +30,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from conveyor import lifecycle
 from conveyor.config import Settings
 from conveyor.connections import masking, template_context, try_scope
 from conveyor.model.dag import DAG
@@ -139,7 +140,7 @@ def note_callback_errors(
     with store.write() as conn:
         for text in errors:
             transitions.record_event(
-                conn, ti_id, try_number, CALLBACK_FAILED, text, transitions.Actor(actor)
+                conn, ti_id, try_number, CALLBACK_FAILED, text, lifecycle.Actor(actor)
             )
 
 

@@ -33,6 +33,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from conveyor import lifecycle
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
@@ -48,16 +49,8 @@ log = logging.getLogger(__name__)
 DURATION_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 LOOP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-#: Try states: a try is running, or ended as one of these.
-TRY_STATES = (
-    "running",
-    "success",
-    "failed",
-    "up_for_retry",
-    "up_for_reschedule",
-    "deferred",
-    "skipped",
-)
+#: Try states: a try is running, or ended as one of these (from the lifecycle's moves).
+TRY_STATES = tuple(state.value for state in lifecycle.TRY_STATES)
 
 SCHEDULER_LOOP = Histogram(
     "conveyor_scheduler_loop_seconds",

@@ -1,6 +1,7 @@
 """The states a task instance and a DAG run move through, and the named sets the engine uses.
 
-The allowed moves between them are data in ``store/transitions.py``; this module only names them.
+How each looks and every move between them are data in ``lifecycle.py``; this module only
+names them and their sets.
 """
 
 from __future__ import annotations

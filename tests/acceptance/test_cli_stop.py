@@ -11,11 +11,11 @@ import pytest
 from cli_helpers import Cli, make_cli
 from sqlalchemy import update
 
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, stops, transitions
 from conveyor.store.hop import run_lock
 from conveyor.store.tables import task_instance, task_try
-from conveyor.store.transitions import Actor, Outcome
 
 S = TaskState
 WORKER = Actor("worker@test:1")

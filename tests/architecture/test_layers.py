@@ -33,6 +33,13 @@ VIOLATIONS = [
     ("store-face", "conveyor/executors/_sql.py", "from conveyor.store.sql import savepoint\n"),
     ("store-face", "conveyor/engine/_prepared.py", "from conveyor.store.hop import prepared\n"),
     ("store-face", "conveyor/worker/_pipeline.py", "import conveyor.store.hop.pipeline\n"),
+    (
+        "store-transitions",
+        "conveyor/web/_actor.py",
+        "from conveyor.store.transitions import Actor\n",
+    ),
+    ("store-transitions", "conveyor/worker/_moves.py", "from conveyor.store import transitions\n"),
+    ("store-transitions", "conveyor/cli/_outcome.py", "import conveyor.store.transitions\n"),
     ("run-lock", "conveyor/scheduler/_lock.py", "from conveyor.store.hop.run_lock import held\n"),
     ("run-lock", "conveyor/worker/_lock.py", "from conveyor.store.hop import run_lock\n"),
     ("worker-moves", "conveyor/worker/runner.py", "from conveyor.store.hop import steps\n"),
@@ -93,3 +100,36 @@ def test_a_forbidden_import_breaks_its_contract(
     assert broken.returncode != 0, f"{contract} did not catch {module}: {source}"
     assert "BROKEN" in broken.stdout
     assert module.removesuffix(".py").replace("/", ".") in broken.stdout
+
+
+MYPY = str(Path(sys.executable).parent / "mypy")
+
+
+def _mypy(src: Path, module: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MYPY, "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(cache), module],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_type_taken_from_the_store_transitions_module_fails_mypy(
+    package_copy: Path, tmp_path: Path
+) -> None:
+    """The engine may call the move functions, but the values they speak are the
+    lifecycle's: ``store.transitions`` does not hand them on (mypy's implicit_reexport)."""
+    module = "conveyor/engine/_values.py"
+    probe = package_copy / module
+    probe.write_text("from conveyor.lifecycle import Actor, Outcome\n")
+    try:
+        clean = _mypy(package_copy, module, tmp_path)
+        assert clean.returncode == 0, clean.stdout
+        probe.write_text("from conveyor.store.transitions import Actor, Outcome\n")
+        broken = _mypy(package_copy, module, tmp_path)
+    finally:
+        probe.unlink()
+    assert broken.returncode != 0
+    assert 'does not explicitly export attribute "Actor"' in broken.stdout
+    assert 'does not explicitly export attribute "Outcome"' in broken.stdout

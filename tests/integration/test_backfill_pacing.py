@@ -18,6 +18,7 @@ from conftest import make_settings
 from conveyor import backfill
 from conveyor.backfill import Backfill, BackfillRunningError
 from conveyor.executors.local import LocalExecutor
+from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.explain import explain
 from conveyor.scheduler.loop import Scheduler
@@ -26,7 +27,6 @@ from conveyor.store import backfills, dag_actions, manual, runs, trigger
 from conveyor.store.backfills import BackfillCompletedError
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run
-from conveyor.store.transitions import Actor
 
 DAGS = """
 import time

@@ -35,6 +35,7 @@ from conveyor.config import Settings
 from conveyor.engine.progress import QueuedTry
 from conveyor.executors.celery_app import RUN_TRY, make_app, send_try
 from conveyor.executors.celery_executor import CeleryExecutor
+from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.explain import explain
 from conveyor.scheduler.loop import Scheduler
@@ -42,7 +43,6 @@ from conveyor.states import RunState, TaskState
 from conveyor.store import pools, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_event, task_instance, task_try, xcom
-from conveyor.store.transitions import Actor
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dags"

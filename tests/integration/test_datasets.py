@@ -17,13 +17,13 @@ from sqlalchemy import event, select, update
 
 from conftest import run_scheduler
 from conveyor.engine.outlets import record_task_outlets
+from conveyor.lifecycle import Actor
 from conveyor.scheduler.datasets import RUN_TYPE, create_dataset_runs
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import datasets, runs
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.tables import dag, dag_run, dataset_dag_queue, dataset_event
-from conveyor.store.transitions import Actor
 from conveyor.web import accounts
 from conveyor.web.app import create_app
 from run_env import Env

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from conftest import make_settings
 from conveyor.engine.report import Returned
 from conveyor.engine.tries import TryEnd
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import pipeline, run_lock
 from conveyor.store.tables import task_event, task_instance
-from conveyor.store.transitions import Actor, Outcome
 from conveyor.worker.runner import TryRunner
 from run_env import parsed_folder
 

@@ -20,11 +20,11 @@ from conftest import make_settings
 from conveyor.engine import progress
 from conveyor.engine.report import Happened, Raised, Returned
 from conveyor.engine.tries import TryEnd
+from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import ExitKind, RunState, TaskState
 from conveyor.store import frontier_reads, pools, runs, transitions
 from conveyor.store.engine import Store
-from conveyor.store.transitions import Actor
 from conveyor.worker.runner import TryRunner
 from run_env import parsed_folder
 from shared_dags import fan_dag

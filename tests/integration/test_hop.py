@@ -18,11 +18,11 @@ from conftest import make_settings
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.report import Returned
 from conveyor.engine.tries import TryEnd
+from conveyor.lifecycle import Actor
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import _READ_ONLY, Store
 from conveyor.store.tables import task_event, task_instance, task_try
-from conveyor.store.transitions import Actor
 from conveyor.worker.runner import TryRunner
 from run_env import parsed_folder
 

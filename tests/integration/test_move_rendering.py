@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Table, event, select
 
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import frontier_reads, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.tables import task_event, task_instance, task_try
-from conveyor.store.transitions import Actor, Outcome
 from run_env import manual_run, parsed_folder
 
 DAG_FILE = """

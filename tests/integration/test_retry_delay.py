@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from conveyor.engine.report import Raised
 from conveyor.engine.tries import TryEnd, try_ended
+from conveyor.lifecycle import Actor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.tables import task_try
-from conveyor.store.transitions import Actor
 from run_env import manual_run, parsed_folder
 
 DAG_FILE = """

@@ -21,13 +21,13 @@ import conveyor
 from conveyor.engine import mapping, progress, tries
 from conveyor.engine import runs as engine_runs
 from conveyor.engine.progress import advance_run
+from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
 from conveyor.store import pools, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.hop.run_lock import LockedRun
-from conveyor.store.transitions import Actor
 
 PAIR = """
     from conveyor import DAG, EmptyOperator

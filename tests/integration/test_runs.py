@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from conftest import run_scheduler
+from conveyor import lifecycle
 from conveyor.clock import utcnow
 from conveyor.states import RunState, TaskState
 from conveyor.store import manual, runs, transitions
@@ -108,7 +109,7 @@ def test_a_cleared_task_that_now_returns_nothing_leaves_no_old_value(env: Env) -
             "rerun",
             runs.get_run(conn, run_pk).run_id,
             "source",
-            transitions.Actor("user:test"),
+            lifecycle.Actor("user:test"),
             downstream=True,
         )
     env.run(run_pk)
@@ -452,7 +453,7 @@ def test_depends_on_past_waits_for_the_previous_run(env: Env) -> None:
 
     with env.store.write() as conn:
         failed = runs.task_instances(conn, first)[0]
-        actor = transitions.Actor("user:test")
+        actor = lifecycle.Actor("user:test")
         assert transitions.set_by_hand(conn, failed.id, TaskState.SUCCESS, actor, retries=0)
     env.run(second)
     assert env.states(second) == {"gate": TaskState.SUCCESS}

@@ -26,6 +26,7 @@ from conveyor.engine.progress import QueuedTry
 from conveyor.engine.report import Happened, Raised, Returned
 from conveyor.engine.tries import TryEnd
 from conveyor.executors.base import Executor
+from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import ExitKind, RunState, TaskState
@@ -33,7 +34,6 @@ from conveyor.store import dag_actions, manual, plan_requests, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.tables import run_plan_request
-from conveyor.store.transitions import Actor
 from conveyor.worker.runner import TryRunner
 
 DAGS = """

@@ -400,8 +400,8 @@ def test_two_queuers_of_different_runs_never_overrun_a_per_dag_limit(
 
     from conveyor.engine import progress
     from conveyor.engine.runs import start_run
+    from conveyor.lifecycle import Actor
     from conveyor.store.engine import Store
-    from conveyor.store.transitions import Actor
 
     store = Store(pg_database_url, pool=True)
     try:

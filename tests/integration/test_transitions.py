@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select, update
 from conveyor import DAG, EmptyOperator
 from conveyor.clock import utcnow
 from conveyor.engine.runs import hand_back
+from conveyor.lifecycle import TASK_MOVES, Actor, IllegalMove
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.context import DagContext
 from conveyor.states import RunState, TaskState
@@ -28,7 +29,6 @@ from conveyor.store.dags import ParsedFile
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.tables import dag_run, scheduler, task_event, task_instance, task_try
-from conveyor.store.transitions import TASK_MOVES, Actor, IllegalMove
 
 ACTOR = Actor("test")
 DAY = datetime(2024, 1, 1, tzinfo=UTC)
@@ -133,7 +133,7 @@ def test_schedule_numbers_the_next_try_once(store: Store, ti_id: int) -> None:
 def test_a_handed_back_try_is_up_for_retry_at_once_with_one_more_try(
     store: Store, ti_id: int
 ) -> None:
-    """``moves.HAND_BACK``: the try is closed as a signal's, and the task keeps its retries."""
+    """``lifecycle.HAND_BACK``: the try is closed as a signal's, and the task keeps its retries."""
     with store.write() as conn:
         run_pk = conn.execute(
             select(task_instance.c.run_pk).where(task_instance.c.id == ti_id)

@@ -14,12 +14,12 @@ from pathlib import Path
 from sqlalchemy import update
 
 from conveyor.engine import frontier
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import frontier_reads, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.tables import task_instance
-from conveyor.store.transitions import Actor, Outcome
 from run_env import manual_run, parsed_folder
 from shared_dags import fan_dag
 

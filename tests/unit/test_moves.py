@@ -6,18 +6,19 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conveyor import lifecycle
 from conveyor.exceptions import Reschedule
-from conveyor.states import ExitKind, TaskState
-from conveyor.store import moves
-from conveyor.store.transitions import (
+from conveyor.lifecycle import (
     FINISH_MESSAGES,
     RUN_MOVES,
     TASK_MOVES,
     IllegalMove,
     Outcome,
     finish_message,
-    make_move,
 )
+from conveyor.states import ExitKind, TaskState
+from conveyor.store import moves
+from conveyor.store.transitions import make_move
 
 
 @pytest.mark.parametrize("kind", list(ExitKind))
@@ -54,23 +55,49 @@ def test_a_reschedule_says_when_it_pokes_again() -> None:
     assert Reschedule(at).at == at
 
 
-@pytest.mark.parametrize("move", moves.MOVES, ids=lambda m: m.name)
-def test_every_declared_move_is_an_allowed_one(move: moves.Move) -> None:
-    targets = [move.to] if move.to is not None else list(TaskState)
-    allowed = [
-        (start, to) for start in move.from_states for to in targets if (start, to) in TASK_MOVES
-    ]
-    # Every start state can reach the target (or, for a move whose caller names the target,
-    # some target), and a move with a fixed target allows every one of its starts.
-    assert {start for start, _ in allowed} == move.from_states
+@pytest.mark.parametrize("move", lifecycle.SINGLE_MOVES, ids=lambda m: m.name)
+def test_every_step_of_a_single_move_is_an_allowed_one(move: lifecycle.TaskMove) -> None:
+    assert move.steps
+    assert all(step in TASK_MOVES for step in move.steps)
     assert len(move.event_kinds(TaskState.SUCCESS)) == len(move.events) >= 1
 
 
-@pytest.mark.parametrize("move", moves.MOVES_OF_A_RUN, ids=lambda m: m.name)
-def test_every_declared_move_of_a_run_is_an_allowed_one(move: moves.RunMove) -> None:
+@pytest.mark.parametrize(
+    "move", (lifecycle.SCHEDULE_QUEUE_AND_START, lifecycle.QUEUE_AND_START), ids=lambda m: m.name
+)
+def test_a_folded_move_is_a_queueing_then_the_start(move: lifecycle.TaskMove) -> None:
+    """Each step of a queueing folded with the start is two allowed steps, through queued."""
+    for start, to in move.steps:
+        assert to is TaskState.RUNNING
+        assert (start, TaskState.QUEUED) in TASK_MOVES
+        assert (TaskState.QUEUED, TaskState.RUNNING) in TASK_MOVES
+    assert move.events[-1] == "started"
+
+
+@pytest.mark.parametrize("move", lifecycle.TASK_MOVE_LIST, ids=lambda m: m.name)
+def test_every_move_has_its_columns_and_they_are_values(move: lifecycle.TaskMove) -> None:
+    sets = moves.sets_of(move)
+    assert all(isinstance(value, moves.Value | moves.Given) for value in sets.values())
+    assert (sets.get("try_number") is moves.NEXT_TRY) is move.numbers_next_try
+    # A move that opens a try's row reaches running; one that closes it leaves running.
+    if moves.opens_try(move):
+        assert move.to is TaskState.RUNNING
+    if moves.closes_try(move):
+        assert TaskState.RUNNING in move.from_states
+
+
+@pytest.mark.parametrize("move", lifecycle.RUN_MOVE_LIST, ids=lambda m: m.name)
+def test_every_declared_move_of_a_run_is_an_allowed_one(move: lifecycle.RunMove) -> None:
     assert move.from_states
     assert all((start, move.to) in RUN_MOVES for start in move.from_states)
-    assert all(isinstance(value, moves.Value | moves.Given) for value in move.sets.values())
+    if not move.by_hand:
+        sets = moves.RUN_COLUMNS[move.name]
+        assert all(isinstance(value, moves.Value | moves.Given) for value in sets.values())
+
+
+def test_the_store_declares_the_columns_of_exactly_the_lifecycles_moves() -> None:
+    assert set(moves.TASK_COLUMNS) == set(lifecycle.TASK_MOVES_BY_NAME)
+    assert set(moves.RUN_COLUMNS) == {move.name for move in lifecycle.ENGINE_RUN_MOVES}
 
 
 def test_a_move_is_truthy_only_when_it_won() -> None:
@@ -85,7 +112,7 @@ def test_a_move_refuses_a_start_it_does_not_declare() -> None:
     with pytest.raises(IllegalMove):
         make_move(
             None,  # type: ignore[arg-type]
-            moves.FINISH,
+            lifecycle.FINISH,
             1,
             1,
             now=datetime.now(UTC),

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import conveyor
+from conveyor import lifecycle
 from conveyor.airflow_compat.operators import BashTaskOperator, airflow_operator_class
 from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWORDS
 from conveyor.clock import utcnow
@@ -25,7 +26,7 @@ from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
 from conveyor.model.dependencies import DependencyTarget, tasks_of
 from conveyor.model.runtime import get_current_context
-from conveyor.states import TaskState
+from conveyor.states import FAILED_LIKE, FINISHED, TaskState
 
 __all__ = [
     "DAG",
@@ -213,17 +214,33 @@ class BaseHook:
 Context = dict[str, Any]
 
 
-class State:
-    """Airflow's state names, as Conveyor's values."""
+def _named(states: frozenset[TaskState]) -> frozenset[str | None]:
+    """Airflow's values of a set of states: a task instance with no status is None there."""
+    return frozenset(None if state is TaskState.NONE else state.value for state in states)
 
-    SUCCESS = TaskState.SUCCESS.value
-    FAILED = TaskState.FAILED.value
-    SKIPPED = TaskState.SKIPPED.value
-    UPSTREAM_FAILED = TaskState.UPSTREAM_FAILED.value
-    UP_FOR_RETRY = TaskState.UP_FOR_RETRY.value
-    UP_FOR_RESCHEDULE = TaskState.UP_FOR_RESCHEDULE.value
-    DEFERRED = TaskState.DEFERRED.value
-    QUEUED = TaskState.QUEUED.value
-    RUNNING = TaskState.RUNNING.value
-    SCHEDULED = TaskState.SCHEDULED.value
+
+class State:
+    """Airflow's ``State``, from Conveyor's lifecycle: one attribute per task state (set
+    below, ``State.SUCCESS == "success"``; ``NONE`` is None, as Airflow's), Airflow's named
+    sets and the states' colours."""
+
     NONE = None
+    finished = _named(FINISHED)
+    unfinished = _named(lifecycle.UNFINISHED)
+    failed_states = _named(FAILED_LIKE)
+    success_states = _named(lifecycle.SUCCEEDED_LIKE)
+    state_color = {
+        state.value: shown.colour
+        for state, shown in lifecycle.TASK_DISPLAY.items()
+        if state is not TaskState.NONE
+    }
+
+    @classmethod
+    def color(cls, state: str | None) -> str:
+        """The colour the UI shows ``state`` in (Airflow's ``State.color``)."""
+        return cls.state_color.get(state or "", "white")
+
+
+for _state in TaskState:
+    if _state is not TaskState.NONE:
+        setattr(State, _state.name, _state.value)

@@ -28,11 +28,11 @@ from conveyor.cli.common import console, open_store, settings, styled, sync_dags
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.config import Settings
 from conveyor.exceptions import NotFoundError
+from conveyor.lifecycle import Actor
 from conveyor.states import RunState
 from conveyor.store import liveness
 from conveyor.store.backfills import BackfillCompletedError, BackfillRow
 from conveyor.store.engine import Connection, Store
-from conveyor.store.transitions import Actor
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
 

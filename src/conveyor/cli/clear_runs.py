@@ -18,13 +18,13 @@ from rich.markup import escape
 
 from conveyor.cli.common import CliError, console, err_console, open_store, styled
 from conveyor.cli.runs import resolve_run
+from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store import manual, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.runs import RunRow
-from conveyor.store.transitions import Actor
 
 #: Runs one command clears at most: a date range wider than this is refused, not cut.
 MAX_RUNS = 10_000

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from conveyor import strict_json
+from conveyor import lifecycle, strict_json
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import StoreError
 from conveyor.store.engine import Store
@@ -61,16 +61,11 @@ def _console(stream: TextIO, *, stderr: bool = False) -> Console:
 console = _console(sys.stdout)
 err_console = _console(sys.stderr, stderr=True)
 
+#: How the CLI colours a state's name: as the UI does (conveyor/lifecycle.py).
 STATE_STYLES = {
-    "success": "green",
-    "failed": "red",
-    "upstream_failed": "dark_orange",
-    "running": "cyan",
-    "queued": "grey62",
-    "scheduled": "tan",
-    "up_for_retry": "gold1",
-    "skipped": "magenta",
-    "none": "grey50",
+    state.value: display.text_colour
+    for displays in (lifecycle.TASK_DISPLAY, lifecycle.RUN_DISPLAY)
+    for state, display in displays.items()
 }
 
 

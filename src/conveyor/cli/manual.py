@@ -17,9 +17,9 @@ from rich.markup import escape
 from conveyor.cli import clear_runs
 from conveyor.cli.common import console, open_store, parse_moment, styled
 from conveyor.cli.runs import resolve_run
+from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store import manual
-from conveyor.store.transitions import Actor
 
 _STATE = click.Choice(["success", "failed"])
 

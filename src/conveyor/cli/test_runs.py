@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from conveyor import lifecycle
 from conveyor.cli.common import CliError, console, parse_conf, settings, styled
 from conveyor.cli.run import _pick_dag, _report, _run_live
 from conveyor.config import Settings
@@ -28,7 +29,7 @@ from conveyor.store.reads import dags as dag_reads
 from conveyor.store.runs import RunRow
 
 _DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
-_ACTOR = transitions.Actor("conveyor tasks test")
+_ACTOR = lifecycle.Actor("conveyor tasks test")
 
 
 @contextmanager

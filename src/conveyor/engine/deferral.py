@@ -32,11 +32,11 @@ from conveyor.engine.progress import plan_whole_run
 from conveyor.engine.report import Deferral, Deferred, Raised, failure_outcome
 from conveyor.engine.tries import TryResult
 from conveyor.exceptions import TaskDeferred
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions, triggers
 from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.hop import run_lock
-from conveyor.store.transitions import Actor, Outcome
 from conveyor.triggers import serialization
 
 

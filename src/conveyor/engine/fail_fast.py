@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
+from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Connection
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.runs import TiRow
-from conveyor.store.transitions import Actor
 
 _STAYS = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
 

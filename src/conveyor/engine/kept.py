@@ -20,13 +20,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conveyor.lifecycle import Actor, StartedTry
 from conveyor.logs.task_logs import try_log_path
 from conveyor.states import TaskState
 from conveyor.store.engine import Connection
 from conveyor.store.hop import steps
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.runs import RunRow
-from conveyor.store.transitions import Actor, StartedTry
 
 if TYPE_CHECKING:  # progress imports this module
     from conveyor.engine.progress import QueuedTry

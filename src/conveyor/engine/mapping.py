@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.engine.planning import RunPlan, plan_run
+from conveyor.lifecycle import Actor
 from conveyor.model.mapping import expansion_length
 from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, TaskState
@@ -22,7 +23,6 @@ from conveyor.store import mapping, transitions
 from conveyor.store.engine import Connection
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.runs import TiRow
-from conveyor.store.transitions import Actor
 
 S = TaskState
 

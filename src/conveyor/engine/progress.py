@@ -22,6 +22,7 @@ from conveyor.engine.kept import Handoff
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.engine.runs import end_run
+from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import frontier_reads, plan_requests, pools, runs, task_limits, transitions
@@ -29,7 +30,6 @@ from conveyor.store.engine import Connection
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.runs import TiRow
-from conveyor.store.transitions import Actor
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor.clock import utcnow
+from conveyor.lifecycle import Outcome
 from conveyor.states import ExitKind, TaskState
-from conveyor.store.transitions import Outcome
 
 
 @dataclass(frozen=True)

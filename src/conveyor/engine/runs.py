@@ -1,6 +1,6 @@
 """A run's moves: it starts, ends, times out, and has its tries handed back.
 
-Every move of a run the engine makes is declared in ``store/moves.py`` (``RUN_START``,
+Every move of a run the engine makes is declared in ``lifecycle.py`` (``RUN_START``,
 ``RUN_SUCCEED``, ``RUN_FAIL``, ``RUN_TIME_OUT``, and the task move ``HAND_BACK``) and made
 here, under the run's lock wherever more than the run's row is written: the lock is taken
 first, as every writer of a run's moves takes it (``store/hop/run_lock.py``). Who asks:
@@ -24,13 +24,13 @@ from datetime import datetime, timedelta
 from conveyor import callbacks
 from conveyor.clock import utcnow
 from conveyor.engine.policy import Rule, always, follow
+from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, RunState, TaskState
 from conveyor.store import plan_requests, runs, transitions, workers
 from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock
 from conveyor.store.hop.run_lock import LockedRun
-from conveyor.store.transitions import Actor
 
 
 def start_run(conn: Connection, run_pk: int, *, now: datetime | None = None) -> bool:

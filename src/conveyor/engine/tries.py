@@ -38,6 +38,7 @@ from conveyor.engine.progress import (
     waiting_bound,
 )
 from conveyor.engine.report import Happened, Raised, decide
+from conveyor.lifecycle import Actor, Outcome, StartedTry
 from conveyor.model.assets import Emitted
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.serialized import SerializedDag
@@ -47,7 +48,6 @@ from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.rendered import keep_map_index, keep_rendered
-from conveyor.store.transitions import Actor, Outcome, StartedTry
 from conveyor.store.xcom import upsert_xcom
 
 

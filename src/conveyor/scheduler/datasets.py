@@ -12,11 +12,11 @@ import logging
 from contextlib import nullcontext
 from datetime import datetime
 
+from conveyor.lifecycle import Actor
 from conveyor.model.schedules import DataInterval, DatasetSchedule
 from conveyor.scheduler.problems import Problems
 from conveyor.store import datasets, runs, scheduling
 from conveyor.store.engine import Connection, Store
-from conveyor.store.transitions import Actor
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from conveyor.engine.runs import start_run
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
+from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler import datasets, safety_net, timeouts
@@ -48,7 +49,6 @@ from conveyor.store import (
     transitions,
 )
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
-from conveyor.store.transitions import Actor
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from functools import partial
 
 from sqlalchemy import Connection, select
 
+from conveyor.lifecycle import Actor
 from conveyor.states import IN_FLIGHT, TaskState
 from conveyor.store import manual, runs
 from conveyor.store.runs import RunRow
 from conveyor.store.tables import dag_run, task_instance
-from conveyor.store.transitions import Actor
 
 #: The most runs one action may touch (a clear with past or future reaches many).
 MAX_RUNS = 1000

@@ -28,13 +28,13 @@ from sqlalchemy import Connection, func
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
+from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import plan_requests, runs, transitions
 from conveyor.store.hop import run_lock
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.tables import dag_run
-from conveyor.store.transitions import Actor
 
 
 @dataclass(frozen=True)

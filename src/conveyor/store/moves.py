@@ -1,14 +1,14 @@
-"""Each move of a task instance, and of a run, declared once, as data, and rendered.
+"""The SQL half of each move of a task instance, and of a run, keyed by its name, and rendered.
 
-A move is a conditional UPDATE of one task instance: from some states, guarded by its try
-number, to a state, setting some columns, and, when it wins, writing its timeline entries
-and opening or closing the try's row. :mod:`conveyor.store.transitions` renders a move as
-one statement (every store); :mod:`conveyor.store.hop.steps` folds a hop's moves into
-data-modifying CTEs on PostgreSQL. Both build their statements from the declarations here,
-once at import, so the guard and the columns of a move cannot differ between the two.
+Each move is declared in :mod:`conveyor.lifecycle` (the states it leaves and reaches, why,
+its timeline entries); here are the columns it sets, and the columns of the try's row it
+opens or closes. :mod:`conveyor.store.transitions` renders a move as one statement (every
+store); :mod:`conveyor.store.hop.steps` folds a hop's moves into data-modifying CTEs on
+PostgreSQL. Both build their statements from the one table, once at import, so the guard
+and the columns of a move cannot differ between the two.
 
-A run's moves (:class:`RunMove`: start, succeed, fail, time out) are declared the same way,
-and rendered by ``transitions.make_run_move``; the engine makes them (``engine/runs.py``).
+A run's moves that the engine makes (start, succeed, fail, time out) have their columns
+here too, rendered by ``transitions.make_run_move``; the engine makes them (``engine/runs.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from sqlalchemy import (
     update,
 )
 
-from conveyor.states import RunState, TaskState
+from conveyor import lifecycle
+from conveyor.states import TaskState
 from conveyor.store.tables import task_instance, task_try
 
 log = logging.getLogger(__name__)
@@ -60,40 +61,6 @@ class Given:
 ColumnValue = Value | Given
 
 
-@dataclass(frozen=True)
-class Move:
-    """One guarded move of a task instance, as data.
-
-    ``to`` is None for a move whose target the caller says (a finish reaches the state of
-    its outcome). ``events``: the kinds of the timeline entries a won move writes, in order;
-    ``None`` stands for the state reached. ``opens_try`` / ``closes_try``: the columns of the
-    try's row that a won move inserts or updates.
-    """
-
-    name: str
-    from_states: frozenset[TaskState]
-    to: TaskState | None
-    sets: Mapping[str, ColumnValue]
-    events: tuple[str | None, ...]
-    opens_try: Mapping[str, ColumnValue] = field(default_factory=dict)
-    closes_try: Mapping[str, ColumnValue] = field(default_factory=dict)
-
-    @property
-    def numbers_next_try(self) -> bool:
-        return self.sets.get("try_number") is Value.NEXT_TRY
-
-    def event_kinds(self, to: TaskState) -> list[str]:
-        return [kind or to.value for kind in self.events]
-
-    def target(self, to: TaskState | None) -> TaskState:
-        if self.to is not None and to not in (None, self.to):
-            raise ValueError(f"move {self.name} goes to {self.to}, not {to}")
-        target = to or self.to
-        if target is None:
-            raise ValueError(f"move {self.name} needs the state it goes to")
-        return target
-
-
 NOW, NULL, NEXT_TRY, TO, DURATION, ONE_MORE_TRY = (
     Value.NOW,
     Value.NULL,
@@ -103,34 +70,23 @@ NOW, NULL, NEXT_TRY, TO, DURATION, ONE_MORE_TRY = (
     Value.ONE_MORE_TRY,
 )
 
-#: What every move that schedules a try sets: the next try numbered, scheduled now, no retry due.
-_SCHEDULING: dict[str, ColumnValue] = {
-    "try_number": NEXT_TRY,
-    "scheduled_at": NOW,
-    "retry_at": NULL,
-}
 
-#: The moves the engine makes on its own, each with its timeline entries. A person's clear
-#: or mark (``transitions.set_by_hand``) is no guarded move: it goes from whatever it finds.
-SCHEDULE = Move(
-    "schedule",
-    frozenset({S.NONE, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE}),
-    S.SCHEDULED,
-    {**_SCHEDULING, "next_method": NULL},
-    ("scheduled",),
-)
-SCHEDULE_AND_QUEUE = Move(  # the fast path: the timeline still shows both steps
-    "schedule_and_queue",
-    frozenset({S.NONE}),
-    S.QUEUED,
-    {**_SCHEDULING, "queued_at": NOW, "next_method": NULL},
-    ("scheduled", "queued"),
-)
-QUEUE = Move("queue", frozenset({S.SCHEDULED}), S.QUEUED, {"queued_at": NOW}, ("queued",))
-START = Move(
-    "start",
-    frozenset({S.QUEUED}),
-    S.RUNNING,
+@dataclass(frozen=True)
+class Columns:
+    """The SQL half of one move of a task instance (its other half, the states, is
+    :class:`conveyor.lifecycle.TaskMove`): the columns of the task instance it sets, and the
+    columns of the try's row that a won move inserts (``opens_try``) or updates
+    (``closes_try``). A move that numbers the next try also sets ``try_number``."""
+
+    sets: Mapping[str, ColumnValue]
+    opens_try: Mapping[str, ColumnValue] = field(default_factory=dict)
+    closes_try: Mapping[str, ColumnValue] = field(default_factory=dict)
+
+
+#: What every move that schedules a try sets besides the try number: scheduled now, no
+#: retry due.
+_SCHEDULING: dict[str, ColumnValue] = {"scheduled_at": NOW, "retry_at": NULL}
+_STARTING = Columns(
     {
         "start_date": NOW,
         "end_date": NULL,
@@ -138,7 +94,6 @@ START = Move(
         "pid": Given("pid"),
         "heartbeat_at": NOW,
     },
-    ("started",),
     opens_try={
         "state": TO,
         "hostname": Given("hostname"),
@@ -147,29 +102,8 @@ START = Move(
         "log_path": Given("log_path"),
     },
 )
-
-
-def _then_start(name: str, queueing: Move) -> Move:
-    """``queueing`` and START as one update, the timeline showing every step: for a try that
-    the process whose hop queued it starts at once, in the same transaction."""
-    return Move(
-        name,
-        queueing.from_states,
-        S.RUNNING,
-        {**queueing.sets, **START.sets},
-        (*queueing.events, *START.events),
-        opens_try=START.opens_try,
-    )
-
-
-SCHEDULE_QUEUE_AND_START = _then_start("schedule_queue_and_start", SCHEDULE_AND_QUEUE)
-QUEUE_AND_START = _then_start("queue_and_start", QUEUE)
-FINISH = Move(  # from queued: a try that could not start; from deferred: its timeout
-    "finish",
-    frozenset({S.RUNNING, S.QUEUED, S.DEFERRED}),
-    None,
+_FINISHING = Columns(
     {"end_date": NOW, "retry_at": Given("retry_at"), "heartbeat_at": NULL},
-    (None,),
     closes_try={
         "state": TO,
         "end_date": NOW,
@@ -178,89 +112,83 @@ FINISH = Move(  # from queued: a try that could not start; from deferred: its ti
         "error": Given("error"),
     },
 )
-FINISH_WITHOUT_RUNNING = Move(
-    "finish_without_running", frozenset({S.NONE}), None, {"end_date": NOW}, (None,)
-)
+_SCHEDULE_AND_QUEUE = Columns({**_SCHEDULING, "queued_at": NOW, "next_method": NULL})
+_QUEUE = Columns({"queued_at": NOW})
 
-#: A fail_fast DAG's task failed: every other unfinished instance of the run that is not
-#: running is skipped (Airflow's rule), whatever it waited for; a queued try's process then
-#: loses its start, a deferred one's trigger its resumption.
-STOP_UNFINISHED = Move(
-    "stop_unfinished",
-    frozenset(
-        {
-            S.NONE,
-            S.SCHEDULED,
-            S.QUEUED,
-            S.UP_FOR_RETRY,
-            S.UP_FOR_RESCHEDULE,
-            S.DEFERRED,
-            S.UPSTREAM_FAILED,
-        }
+
+def _then_start(queueing: Columns) -> Columns:
+    """The columns of a queueing folded with the start (``lifecycle.then_start``)."""
+    return Columns({**queueing.sets, **_STARTING.sets}, opens_try=_STARTING.opens_try)
+
+
+#: The columns of every move of a task instance, keyed by the move's name in
+#: :data:`conveyor.lifecycle.TASK_MOVES_BY_NAME`. A person's clear or mark
+#: (``transitions.set_by_hand``) is no guarded move: it goes from whatever it finds.
+TASK_COLUMNS: Mapping[str, Columns] = {
+    lifecycle.SCHEDULE.name: Columns({**_SCHEDULING, "next_method": NULL}),
+    lifecycle.SCHEDULE_AND_QUEUE.name: _SCHEDULE_AND_QUEUE,
+    lifecycle.QUEUE.name: _QUEUE,
+    lifecycle.START.name: _STARTING,
+    lifecycle.SCHEDULE_QUEUE_AND_START.name: _then_start(_SCHEDULE_AND_QUEUE),
+    lifecycle.QUEUE_AND_START.name: _then_start(_QUEUE),
+    # From queued: a try that could not start; from deferred: its timeout.
+    lifecycle.FINISH.name: _FINISHING,
+    lifecycle.FINISH_WITHOUT_RUNNING.name: Columns({"end_date": NOW}),
+    lifecycle.STOP_UNFINISHED.name: Columns(
+        {"end_date": NOW, "retry_at": NULL, "heartbeat_at": NULL}
     ),
-    S.SKIPPED,
-    {"end_date": NOW, "retry_at": NULL, "heartbeat_at": NULL},
-    (None,),
-)
+    # Every other move to scheduled clears next_method, so only the try after a deferral
+    # resumes at the trigger's method.
+    lifecycle.RESUME.name: Columns(
+        {**_SCHEDULING, "next_method": Given("next_method"), "next_kwargs": Given("next_kwargs")}
+    ),
+    lifecycle.HAND_BACK.name: Columns(
+        {**_FINISHING.sets, "retry_at": NOW, "max_tries": ONE_MORE_TRY},
+        closes_try=_FINISHING.closes_try,
+    ),
+}
 
-#: A deferred try's trigger fired: the next try is numbered, and resumes at the trigger's
-#: method with the event (engine/deferral.py). Every other move to scheduled clears
-#: ``next_method``, so only the try after a deferral resumes.
-RESUME = Move(
-    "resume",
-    frozenset({S.DEFERRED}),
-    S.SCHEDULED,
-    {**_SCHEDULING, "next_method": Given("next_method"), "next_kwargs": Given("next_kwargs")},
-    ("scheduled",),
-)
-
-#: A worker that stops hands its running try back (``engine/runs.py``): up for retry at
-#: once, with one more try granted, so a deploy or a scale-down never uses up a task's retries.
-HAND_BACK = Move(
-    "hand_back",
-    frozenset({S.RUNNING}),
-    S.UP_FOR_RETRY,
-    {**FINISH.sets, "retry_at": NOW, "max_tries": ONE_MORE_TRY},
-    (None,),
-    closes_try=FINISH.closes_try,
-)
-
-MOVES = (
-    SCHEDULE,
-    SCHEDULE_AND_QUEUE,
-    QUEUE,
-    START,
-    FINISH,
-    FINISH_WITHOUT_RUNNING,
-    STOP_UNFINISHED,
-    RESUME,
-    HAND_BACK,
-)
-
-
-@dataclass(frozen=True)
-class RunMove:
-    """One guarded move of a run, as data: ``WHERE id = run_pk AND state IN from_states``,
-    setting the state and ``sets`` (values as a task move's, :class:`Value` or
-    :class:`Given`). Who makes each, and under which lock, is ``engine/runs.py``'s."""
-
-    name: str
-    from_states: frozenset[RunState]
-    to: RunState
-    sets: Mapping[str, ColumnValue]
-
-
-#: The moves of a run the engine makes. A person's (a finished run sent back to queued after
-#: a clear or a mark) goes through ``transitions.move_run``, checked against ``RUN_MOVES``.
-RUN_START = RunMove(  # the loop, once max_active_runs leaves room
-    "start_run", frozenset({RunState.QUEUED}), RunState.RUNNING, {"start_date": NOW}
-)
+#: The columns every move of a run the engine makes sets besides its state, keyed by the
+#: move's name. A person's (a finished run sent back to queued after a clear or a mark)
+#: goes through ``transitions.move_run``, with the columns its caller names.
 _RUN_END: Mapping[str, ColumnValue] = {"end_date": NOW, "note": Given("note")}
-RUN_SUCCEED = RunMove("succeed_run", frozenset({RunState.RUNNING}), RunState.SUCCESS, _RUN_END)
-RUN_FAIL = RunMove("fail_run", frozenset({RunState.RUNNING}), RunState.FAILED, _RUN_END)
-#: Past its ``dagrun_timeout``: failed as RUN_FAIL is, by the scheduler rather than its plan.
-RUN_TIME_OUT = RunMove("time_out_run", frozenset({RunState.RUNNING}), RunState.FAILED, _RUN_END)
-MOVES_OF_A_RUN = (RUN_START, RUN_SUCCEED, RUN_FAIL, RUN_TIME_OUT)
+RUN_COLUMNS: Mapping[str, Mapping[str, ColumnValue]] = {
+    lifecycle.RUN_START.name: {"start_date": NOW},
+    lifecycle.RUN_SUCCEED.name: _RUN_END,
+    lifecycle.RUN_FAIL.name: _RUN_END,
+    lifecycle.RUN_TIME_OUT.name: _RUN_END,
+}
+
+
+def _declared_once() -> None:
+    """Each move of the lifecycle has its columns here, and nothing else has: checked at
+    import, so a move added on one side only fails every test at once."""
+    task = set(lifecycle.TASK_MOVES_BY_NAME)
+    run = {move.name for move in lifecycle.ENGINE_RUN_MOVES}
+    if set(TASK_COLUMNS) != task or set(RUN_COLUMNS) != run:
+        raise AssertionError(
+            "store/moves.py and lifecycle.py disagree on the moves: "
+            f"{sorted(set(TASK_COLUMNS) ^ task)} {sorted(set(RUN_COLUMNS) ^ run)}"
+        )
+
+
+_declared_once()
+
+
+def sets_of(move: lifecycle.TaskMove) -> dict[str, ColumnValue]:
+    """The columns ``move`` sets on the task instance, besides its state and ``updated_at``."""
+    numbering: dict[str, ColumnValue] = {"try_number": NEXT_TRY} if move.numbers_next_try else {}
+    return {**numbering, **TASK_COLUMNS[move.name].sets}
+
+
+def opens_try(move: lifecycle.TaskMove) -> Mapping[str, ColumnValue]:
+    """The columns of the try row a won ``move`` inserts (none: it opens no try)."""
+    return TASK_COLUMNS[move.name].opens_try
+
+
+def closes_try(move: lifecycle.TaskMove) -> Mapping[str, ColumnValue]:
+    """The columns of the try row a won ``move`` updates (none: it closes no try)."""
+    return TASK_COLUMNS[move.name].closes_try
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -312,7 +240,7 @@ def columns(sets: Mapping[str, ColumnValue], render: Render) -> dict[str, Column
 
 
 def update_of(
-    move: Move,
+    move: lifecycle.TaskMove,
     render: Render,
     *,
     ti_id: ColumnElement[Any],
@@ -324,7 +252,7 @@ def update_of(
 
     ``from_states``: a subset of the move's (fixed in the statement), an expanding parameter,
     or a column of the rows the statement moves (one state each); the caller fills the last
-    two and :func:`conveyor.store.transitions.check_move` checks them.
+    two and :func:`conveyor.lifecycle.check_step` checks them.
     """
     if from_states is None:
         from_states = move.from_states
@@ -348,7 +276,7 @@ def update_of(
         .values(
             state=render(TO),
             updated_at=render(NOW),
-            **columns(move.sets, render),
+            **columns(sets_of(move), render),
         )
     )
 

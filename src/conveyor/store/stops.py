@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
 
 from conveyor.clock import utcnow
+from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store.tables import task_instance
-from conveyor.store.transitions import Actor, record_event
+from conveyor.store.transitions import record_event
 
 _TI = task_instance.c
 

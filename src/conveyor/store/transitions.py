@@ -6,15 +6,15 @@ process moved the row first (a duplicated broker message, a second scheduler, a 
 request, a timeout racing a finishing task): that is not an error, the loser does nothing
 but log what it found (a :class:`~conveyor.store.moves.Moved`, falsy, says so to its caller).
 There is no read-modify-write of state in Python anywhere. The engine's moves, of task
-instances and of runs, are declared once in :mod:`conveyor.store.moves`; this module renders
-each as one statement, and :mod:`conveyor.store.hop.steps` folds a hop's moves into fewer
-statements on PostgreSQL from the same declarations; nothing else writes state.
+instances and of runs, are declared once: their states in :mod:`conveyor.lifecycle`, their
+columns in :mod:`conveyor.store.moves`. This module renders each as one statement, and
+:mod:`conveyor.store.hop.steps` folds a hop's moves into fewer statements on PostgreSQL from
+the same declarations; nothing else writes state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,20 @@ from sqlalchemy import (
     update,
 )
 
+from conveyor import lifecycle
 from conveyor.clock import utcnow
+from conveyor.lifecycle import (
+    MANUAL_TARGETS,
+    Actor,
+    IllegalMove,
+    Outcome,
+    StartedTry,
+    finish_detail,
+    finish_message,
+    kept_note,
+    ready_note,
+    started_note,
+)
 from conveyor.states import ExitKind, RunState, TaskState
 from conveyor.store import moves
 from conveyor.store.hop import prepared
@@ -50,68 +63,6 @@ from conveyor.store.tables import (
 )
 
 S = TaskState
-
-#: Every move the engine makes, and why it exists. A move not listed here is refused.
-TASK_MOVES: Mapping[tuple[TaskState, TaskState], str] = {
-    (S.NONE, S.SCHEDULED): "upstream allows it; try_number is bumped here, once per try",
-    (S.UP_FOR_RETRY, S.SCHEDULED): "retry delay elapsed; the next try is numbered here",
-    (S.NONE, S.SKIPPED): "a branch chose another path or the trigger rule says skip",
-    (S.NONE, S.UPSTREAM_FAILED): "an upstream failure means this task cannot run",
-    (S.SCHEDULED, S.QUEUED): "handed to an executor; only one scheduler can hand it over",
-    (S.NONE, S.QUEUED): "the fast path: ready with room to run, scheduled and queued at once",
-    (S.QUEUED, S.RUNNING): "exactly one process starts a try; duplicates lose here",
-    (S.RUNNING, S.SUCCESS): "the try returned",
-    (S.RUNNING, S.FAILED): "the try failed with no tries left, or raised Fail",
-    (S.RUNNING, S.UP_FOR_RETRY): "the try failed with tries left",
-    (S.RUNNING, S.SKIPPED): "the task raised Skip",
-    (S.QUEUED, S.FAILED): "the try could not start (its DAG or task vanished)",
-    (S.QUEUED, S.UP_FOR_RETRY): "the try could not start, with tries left",
-    (S.RUNNING, S.UP_FOR_RESCHEDULE): "a sensor in reschedule mode poked; it frees its slot",
-    (S.UP_FOR_RESCHEDULE, S.SCHEDULED): "the poke interval elapsed; the next poke is numbered",
-    (S.RUNNING, S.DEFERRED): "the task deferred to a trigger; it frees its slots",
-    (S.DEFERRED, S.SCHEDULED): "the trigger fired; the next try resumes the task with its event",
-    (S.DEFERRED, S.FAILED): "the deferral timed out, with no tries left",
-    (S.DEFERRED, S.UP_FOR_RETRY): "the deferral timed out, with tries left",
-    # fail_fast: another task of the run failed (engine/fail_fast.py).
-    (S.SCHEDULED, S.SKIPPED): "fail_fast: another task of the run failed",
-    (S.QUEUED, S.SKIPPED): "fail_fast: another task of the run failed",
-    (S.UP_FOR_RETRY, S.SKIPPED): "fail_fast: another task of the run failed",
-    (S.UP_FOR_RESCHEDULE, S.SKIPPED): "fail_fast: another task of the run failed",
-    (S.DEFERRED, S.SKIPPED): "fail_fast: another task of the run failed",
-    (S.UPSTREAM_FAILED, S.SKIPPED): "fail_fast: another task of the run failed",
-}
-#: Moves a person may make from the CLI, UI or API, from any state.
-MANUAL_TARGETS = frozenset({S.NONE, S.SUCCESS, S.FAILED})
-
-RUN_MOVES: Mapping[tuple[RunState, RunState], str] = {
-    (RunState.QUEUED, RunState.RUNNING): "max_active_runs leaves room",
-    (RunState.RUNNING, RunState.SUCCESS): "every leaf succeeded or was skipped",
-    (RunState.RUNNING, RunState.FAILED): "a leaf failed, or nothing can move any more",
-    (RunState.QUEUED, RunState.FAILED): "the run was failed by hand before it started",
-    (RunState.SUCCESS, RunState.QUEUED): "a person cleared or marked a task: the run goes on",
-    (RunState.FAILED, RunState.QUEUED): "a person cleared or marked a task: the run goes on",
-    (RunState.FAILED, RunState.SUCCESS): "a person marked the run success",
-    (RunState.QUEUED, RunState.SUCCESS): "a person marked the run success before it started",
-    (RunState.SUCCESS, RunState.FAILED): "a person marked the run failed",
-}
-
-
-class IllegalMove(AssertionError):
-    """The engine asked for a move that is not in TASK_MOVES: a bug, never a race."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a move, for the timeline: ``scheduler@host``, ``worker@host:pid``, ``user:x``."""
-
-    name: str
-
-
-def check_move(expected: Iterable[TaskState], to: TaskState) -> None:
-    for start in expected:
-        if (start, to) not in TASK_MOVES:
-            raise IllegalMove(f"task state move {start} -> {to} is not allowed")
-
 
 #: Every guarded move is one of these two statements, built once: building an UPDATE costs
 #: more than sending it on these machines, and a hop makes several moves. The columns to
@@ -140,7 +91,7 @@ def move_task(
     ``max_tries``, has its own statement: see :func:`_grant_one_more_try`).
     """
     expected = list(expected)
-    check_move(expected, to)
+    lifecycle.check_step(expected, to)
     params: dict[str, Any] = {
         "state": to.value,
         "updated_at": utcnow(),
@@ -169,9 +120,7 @@ def move_run(
     person's moves (``store/manual.py``); the engine's are declared in
     :mod:`conveyor.store.moves` (:func:`make_run_move`)."""
     expected = list(expected)
-    for start in expected:
-        if (start, to) not in RUN_MOVES:
-            raise IllegalMove(f"run state move {start} -> {to} is not allowed")
+    lifecycle.check_run_step(expected, to)
     stmt = (
         update(dag_run)
         .where(dag_run.c.id == run_pk)
@@ -193,14 +142,14 @@ _RUN_STATEMENTS = {
         dag_run.c.id == bindparam("run_pk", type_=Integer),
         dag_run.c.state.in_(sorted(state.value for state in move.from_states)),
     )
-    .values(state=move.to.value, **moves.columns(move.sets, _RUN_SINGLE))
-    for move in moves.MOVES_OF_A_RUN
+    .values(state=move.to.value, **moves.columns(moves.RUN_COLUMNS[move.name], _RUN_SINGLE))
+    for move in lifecycle.ENGINE_RUN_MOVES
 }
 
 
 def make_run_move(
     conn: Connection,
-    move: moves.RunMove,
+    move: lifecycle.RunMove,
     run_pk: int,
     *,
     now: datetime,
@@ -208,9 +157,7 @@ def make_run_move(
 ) -> bool:
     """``move`` of one run, as one statement; True if this call won. ``given``: its
     :class:`~conveyor.store.moves.Given` values."""
-    for start in move.from_states:
-        if (start, move.to) not in RUN_MOVES:
-            raise IllegalMove(f"run state move {start} -> {move.to} is not allowed")
+    lifecycle.check_run_step(move.from_states, move.to)
     params = {
         "run_pk": run_pk,
         "run_now": now,
@@ -220,22 +167,22 @@ def make_run_move(
 
 
 def start_run(conn: Connection, run_pk: int, *, now: datetime) -> bool:
-    """queued -> running (``moves.RUN_START``). No lock: no try of a queued run writes."""
-    return make_run_move(conn, moves.RUN_START, run_pk, now=now)
+    """queued -> running (``lifecycle.RUN_START``). No lock: no try of a queued run writes."""
+    return make_run_move(conn, lifecycle.RUN_START, run_pk, now=now)
 
 
 def end_run(conn: Connection, run: LockedRun, to: RunState, note: str, *, now: datetime) -> bool:
-    """running -> success / failed (``moves.RUN_SUCCEED``, ``moves.RUN_FAIL``), as the run's
+    """running -> success / failed (``lifecycle.RUN_SUCCEED``, ``lifecycle.RUN_FAIL``), as the run's
     plan says, with the plan's reason as its note."""
-    move = moves.RUN_SUCCEED if to is RunState.SUCCESS else moves.RUN_FAIL
+    move = lifecycle.RUN_SUCCEED if to is RunState.SUCCESS else lifecycle.RUN_FAIL
     if move.to is not to:
         raise IllegalMove(f"a run ends in success or failed, not {to}")
     return make_run_move(conn, move, run.id, now=now, given={"note": note})
 
 
 def time_out_run(conn: Connection, run: LockedRun, note: str, *, now: datetime) -> bool:
-    """running -> failed past the run's ``dagrun_timeout`` (``moves.RUN_TIME_OUT``)."""
-    return make_run_move(conn, moves.RUN_TIME_OUT, run.id, now=now, given={"note": note})
+    """running -> failed past the run's ``dagrun_timeout`` (``lifecycle.RUN_TIME_OUT``)."""
+    return make_run_move(conn, lifecycle.RUN_TIME_OUT, run.id, now=now, given={"note": note})
 
 
 def record_event(
@@ -285,23 +232,27 @@ _STATEMENTS = {
         try_number=_TRY_NUMBER,
         from_states=bindparam("move_from", expanding=True),
     )
-    for move in moves.MOVES
+    for move in lifecycle.SINGLE_MOVES
 }
 _TI = task_instance.c
 _START = moves.update_of(
-    moves.START, _SINGLE, ti_id=_ID, try_number=_TRY_NUMBER, from_states=[S.QUEUED]
+    lifecycle.START, _SINGLE, ti_id=_ID, try_number=_TRY_NUMBER, from_states=[S.QUEUED]
 ).returning(_TI.dag_id, _TI.run_id, _TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
 _OPEN_TRY = insert(task_try).values(
-    ti_id=_ID, try_number=_TRY_NUMBER, **moves.columns(moves.START.opens_try, _SINGLE)
+    ti_id=_ID, try_number=_TRY_NUMBER, **moves.columns(moves.opens_try(lifecycle.START), _SINGLE)
 )
 _TRY = (task_try.c.ti_id == _ID, task_try.c.try_number == _TRY_NUMBER)
 _TRY_START = select(task_try.c.start_date).where(*_TRY)
-_CLOSE_TRY = update(task_try).where(*_TRY).values(**moves.columns(moves.FINISH.closes_try, _SINGLE))
+_CLOSE_TRY = (
+    update(task_try)
+    .where(*_TRY)
+    .values(**moves.columns(moves.closes_try(lifecycle.FINISH), _SINGLE))
+)
 
 
 def make_move(
     conn: Connection,
-    move: moves.Move,
+    move: lifecycle.TaskMove,
     ti_id: int,
     try_number: int,
     *,
@@ -311,12 +262,14 @@ def make_move(
     given: Mapping[str, Any] | None = None,
 ) -> Moved:
     """``move`` of one task instance, as one statement; what it found. ``expected``: the
-    states to move from (default: all of the move's); ``given``: its :class:`Given` values."""
+    states to move from (default: every state the move leaves for its target); ``given``:
+    its :class:`~conveyor.store.moves.Given` values."""
     target = move.target(to)
-    starts = sorted(move.from_states if expected is None else expected)
-    if not set(starts) <= move.from_states:
-        raise IllegalMove(f"move {move.name} does not start from {starts}")
-    check_move(starts, target)
+    if expected is None:
+        starts = sorted(start for start, end in move.steps if end is target)
+    else:
+        starts = sorted(expected)
+    move.check(starts, target)
     params = {
         "move_id": ti_id,
         "move_try": try_number,
@@ -332,7 +285,7 @@ def make_move(
 
 def record_notes(
     conn: Connection,
-    move: moves.Move,
+    move: lifecycle.TaskMove,
     moved: Moved,
     notes: Iterable[tuple[str, dict[str, Any] | None]],
     actor: Actor,
@@ -344,19 +297,12 @@ def record_notes(
         record_event(conn, moved.ti_id, event_try, kind, message, actor, detail=detail, at=at)
 
 
-def ready_note(kind: str, reason: str, queue_name: str) -> tuple[str, dict[str, Any] | None]:
-    """The message and detail of a ``scheduled`` or ``queued`` timeline entry."""
-    if kind == "queued":
-        return queued_message(queue_name), {"queue": queue_name}
-    return reason, None
-
-
 def schedule(
     conn: Connection, ti_id: int, from_state: TaskState, try_number: int, reason: str, actor: Actor
 ) -> Moved:
     """none/up_for_retry/up_for_reschedule -> scheduled, starting try ``try_number + 1``."""
     return _noted_move(
-        conn, moves.SCHEDULE, ti_id, try_number, reason, actor, expected=[from_state]
+        conn, lifecycle.SCHEDULE, ti_id, try_number, reason, actor, expected=[from_state]
     )
 
 
@@ -364,7 +310,9 @@ def finish_without_running(
     conn: Connection, ti_id: int, to: TaskState, try_number: int, reason: str, actor: Actor
 ) -> Moved:
     """none -> skipped / upstream_failed."""
-    return _noted_move(conn, moves.FINISH_WITHOUT_RUNNING, ti_id, try_number, reason, actor, to=to)
+    return _noted_move(
+        conn, lifecycle.FINISH_WITHOUT_RUNNING, ti_id, try_number, reason, actor, to=to
+    )
 
 
 def stop_unfinished(
@@ -379,13 +327,13 @@ def stop_unfinished(
     """fail_fast: an unfinished instance that is not running -> skipped. ``run``: its run,
     locked in this transaction."""
     return _noted_move(
-        conn, moves.STOP_UNFINISHED, ti_id, try_number, reason, actor, expected=[from_state]
+        conn, lifecycle.STOP_UNFINISHED, ti_id, try_number, reason, actor, expected=[from_state]
     )
 
 
 def _noted_move(
     conn: Connection,
-    move: moves.Move,
+    move: lifecycle.TaskMove,
     ti_id: int,
     try_number: int,
     reason: str,
@@ -407,10 +355,12 @@ def schedule_and_queue(
 ) -> Moved:
     """none -> queued in one UPDATE, for a task that became ready where there is room to run
     it. The timeline still shows both steps; the try is numbered ``try_number + 1``."""
-    return move_ready(conn, moves.SCHEDULE_AND_QUEUE, ti_id, try_number, reason, queue_name, actor)
+    return move_ready(
+        conn, lifecycle.SCHEDULE_AND_QUEUE, ti_id, try_number, reason, queue_name, actor
+    )
 
 
-def ready_from(move: moves.Move) -> TaskState:
+def ready_from(move: lifecycle.TaskMove) -> TaskState:
     """The one state a move of ready tries leaves: ``none`` for the moves that number the
     next try, ``scheduled`` for the queueing of a try that waited for room."""
     if move.numbers_next_try:
@@ -419,27 +369,14 @@ def ready_from(move: moves.Move) -> TaskState:
     return state
 
 
-def queued_message(queue_name: str) -> str:
-    return f"sent to queue {queue_name!r}"
-
-
-def kept_note(queue_name: str) -> tuple[str, dict[str, Any]]:
-    """The ``queued`` timeline entry of a try that the process whose hop made it ready
-    started itself, with no message through the broker (``steps.queue_and_start``)."""
-    return (
-        f"queued on {queue_name!r} and taken at once by the process that ran its upstream task",
-        {"queue": queue_name, "kept": True},
-    )
-
-
 def queue(conn: Connection, ti_id: int, try_number: int, queue_name: str, actor: Actor) -> Moved:
     """scheduled -> queued."""
-    return move_ready(conn, moves.QUEUE, ti_id, try_number, "", queue_name, actor)
+    return move_ready(conn, lifecycle.QUEUE, ti_id, try_number, "", queue_name, actor)
 
 
 def move_ready(
     conn: Connection,
-    move: moves.Move,
+    move: lifecycle.TaskMove,
     ti_id: int,
     try_number: int,
     reason: str,
@@ -477,7 +414,7 @@ def queue_kept(
     try that the process queuing it starts itself at once; its ``queued`` entry says so.
     The hop folds it with the start (``steps.queue_and_start``), which writes what this move
     and :func:`start_try` write, one after the other."""
-    move = moves.SCHEDULE_AND_QUEUE if from_state is S.NONE else moves.QUEUE
+    move = lifecycle.SCHEDULE_AND_QUEUE if from_state is S.NONE else lifecycle.QUEUE
     return move_ready(conn, move, ti_id, try_number, reason, queue_name, actor, kept=True)
 
 
@@ -491,13 +428,13 @@ def resume(
     note: str,
     actor: Actor,
 ) -> Moved:
-    """deferred -> scheduled (``moves.RESUME``): a deferred try's trigger fired, and the next
+    """deferred -> scheduled (``lifecycle.RESUME``): a deferred try's trigger fired, and the next
     try resumes at ``method`` with ``kwargs`` (the event among them)."""
     now = utcnow()
     given = {"next_method": method, "next_kwargs": kwargs}
-    moved = make_move(conn, moves.RESUME, ti_id, try_number, now=now, given=given)
+    moved = make_move(conn, lifecycle.RESUME, ti_id, try_number, now=now, given=given)
     if moved:
-        record_notes(conn, moves.RESUME, moved, [(note, None)], actor, now)
+        record_notes(conn, lifecycle.RESUME, moved, [(note, None)], actor, now)
     return moved
 
 
@@ -529,21 +466,6 @@ def note_requeued(
     return won
 
 
-@dataclass(frozen=True)
-class StartedTry:
-    """What the process that won ``queued -> running`` needs to know about its try."""
-
-    ti_id: int
-    try_number: int
-    dag_id: str
-    run_id: str
-    task_id: str
-    run_pk: int
-    max_tries: int
-    start_date: datetime
-    map_index: int = -1  # an instance of a mapped task: 0..n-1
-
-
 def start_try(
     conn: Connection,
     ti_id: int,
@@ -559,7 +481,7 @@ def start_try(
     One ``UPDATE ... RETURNING`` both wins the try and reads what running it needs, so the
     start of the next task in a chain waits on no other statement.
     """
-    check_move([S.QUEUED], S.RUNNING)
+    lifecycle.check_step([S.QUEUED], S.RUNNING)
     now = utcnow()
     params = {
         "move_id": ti_id,
@@ -594,24 +516,6 @@ def start_try(
     return started
 
 
-def started_note(hostname: str, pid: int, log_path: str | None) -> tuple[str, dict[str, Any]]:
-    """The timeline entry of a started try: its message and detail."""
-    return (
-        f"running on {hostname} as pid {pid}",
-        {"hostname": hostname, "pid": pid, "log_path": log_path},
-    )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a try ended, and how it says so (see :class:`ExitKind`)."""
-
-    state: TaskState
-    exit_kind: ExitKind
-    error: str | None = None
-    retry_at: datetime | None = None
-
-
 def finish(
     conn: Connection,
     run: LockedRun,
@@ -631,7 +535,7 @@ def finish(
     now = utcnow()
     moved = make_move(
         conn,
-        moves.FINISH,
+        lifecycle.FINISH,
         ti_id,
         try_number,
         now=now,
@@ -641,7 +545,7 @@ def finish(
     )
     if not moved:
         return moved
-    if outcome.state in (S.UP_FOR_RESCHEDULE, S.DEFERRED):
+    if outcome.state in lifecycle.NOT_A_RETRY:
         # A poke, and a deferral's resumption, are numbered, but are no retry.
         _grant_one_more_try(conn, ti_id, try_number)
     _close_try(conn, ti_id, try_number, outcome, actor, now, started_at)
@@ -693,45 +597,14 @@ def record_finish(
     )
 
 
-def finish_detail(outcome: Outcome) -> dict[str, Any]:
-    return {"exit_kind": str(outcome.exit_kind), "error": outcome.error}
-
-
-#: How the timeline says a try ended, per exit kind.
-FINISH_MESSAGES: Mapping[ExitKind, str] = {
-    ExitKind.RETURN: "returned",
-    ExitKind.EXCEPTION: "raised an exception",
-    ExitKind.TIMEOUT: "timed out",
-    ExitKind.SIGNAL: "was killed by a signal",
-    ExitKind.CRASH: "its process died",
-    ExitKind.HEARTBEAT: "lost its heartbeat",
-    ExitKind.SKIP: "asked to be skipped",
-    ExitKind.RESCHEDULE: "poked, the condition is not met yet",
-    ExitKind.DEFERRED: "handed to a trigger",
-    ExitKind.BOOKKEEPING: "could not be prepared",
-    ExitKind.NOT_STARTED: "could not start",
-    ExitKind.STOPPED: "was stopped",
-}
-
-
-def finish_message(outcome: Outcome) -> str:
-    how = FINISH_MESSAGES.get(outcome.exit_kind, outcome.exit_kind)
-    text = f"{outcome.state.value}: {how}"
-    if outcome.error:
-        text += f": {outcome.error.strip().splitlines()[-1][:300]}"
-    if outcome.retry_at is not None:
-        text += f"; next try at {outcome.retry_at.isoformat(timespec='seconds')}"
-    return text
-
-
 def hand_back(
     conn: Connection, run: LockedRun, ti_id: int, try_number: int, reason: str, actor: Actor
 ) -> Moved:
     """running -> up_for_retry for a try its worker gave up on (shutdown), not its own fault
-    (``moves.HAND_BACK``): one more try is granted, so a deploy or a scale-down never uses
+    (``lifecycle.HAND_BACK``): one more try is granted, so a deploy or a scale-down never uses
     up a task's retries. ``run``: the try's run, locked in this transaction."""
     now = utcnow()
-    moved = make_move(conn, moves.HAND_BACK, ti_id, try_number, now=now)
+    moved = make_move(conn, lifecycle.HAND_BACK, ti_id, try_number, now=now)
     if moved:
         outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.SIGNAL, reason, retry_at=now)
         _close_try(conn, ti_id, try_number, outcome, actor, now, None)

@@ -31,10 +31,10 @@ from conveyor import airflow_compat, interrupts
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.engine import deferral
+from conveyor.lifecycle import Actor
 from conveyor.loading import code_cache, namespaces
 from conveyor.store import liveness, triggers
 from conveyor.store.engine import STORE_UNREACHABLE, Store
-from conveyor.store.transitions import Actor
 from conveyor.triggers import serialization
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from conveyor.callbacks import DEFAULT_WEB_URL, run_dates
 from conveyor.clock import utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
+from conveyor.lifecycle import Actor, StartedTry
 from conveyor.model.assets import (
     Asset,
     AssetEvent,
@@ -32,7 +33,6 @@ from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
-from conveyor.store.transitions import Actor, StartedTry
 from conveyor.store.xcom import upsert_xcom
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
 from conveyor.worker.xcom_masking import shown_xcom

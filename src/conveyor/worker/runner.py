@@ -64,6 +64,7 @@ from conveyor.engine.tries import (
     worker_actor,
 )
 from conveyor.exceptions import Fail, Reschedule, Skip, TaskDeferred, TaskTimeout
+from conveyor.lifecycle import Actor, StartedTry
 from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folders
 from conveyor.logs import upload_try_log
@@ -90,7 +91,7 @@ from conveyor.worker.stopping import call_on_kill, stopped_by_sigterm
 from conveyor.worker.xcom_masking import shown_xcom
 
 if TYPE_CHECKING:  # the values a try's moves speak; the moves themselves are the engine's
-    from conveyor.store.transitions import Actor, StartedTry
+    from conveyor.lifecycle import Actor, StartedTry
 
 log = logging.getLogger(__name__)
 

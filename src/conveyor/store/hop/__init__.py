@@ -2,8 +2,8 @@
 
 Each hop sits between one task's end and the next one's start, so its statements are few and
 cheap, and everything that makes them so lives here, apart from the declarations of the
-moves (``store/moves.py``) and their one-at-a-time rendering (``store/transitions.py``),
-which the scheduler and a person's actions share:
+moves (``lifecycle.py``, their columns in ``store/moves.py``) and their one-at-a-time
+rendering (``store/transitions.py``), which the scheduler and a person's actions share:
 
 - ``run_lock``: the run's lock, taken first by every writer of a run's moves, and the
   ``LockedRun`` the hop's writers require; sent in front of the finish in one pipeline;

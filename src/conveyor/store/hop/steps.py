@@ -54,7 +54,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from conveyor import lifecycle
 from conveyor.clock import utcnow
+from conveyor.lifecycle import Actor, Outcome
 from conveyor.states import TaskState
 from conveyor.store import frontier_reads, moves, runs, transitions
 from conveyor.store.hop import prepared
@@ -67,7 +69,6 @@ from conveyor.store.tables import (
     task_instance,
     task_try,
 )
-from conveyor.store.transitions import Actor, Outcome
 
 S = TaskState
 _TI = task_instance.c
@@ -75,7 +76,7 @@ _EVENT_COLUMNS = ["ti_id", "try_number", "at", "kind", "actor", "message", "deta
 _DETAIL = task_event.c.detail.type
 
 
-def _event_kind(move: moves.Move, render: moves.Render) -> ColumnElement[Any]:
+def _event_kind(move: lifecycle.TaskMove, render: moves.Render) -> ColumnElement[Any]:
     """The kind of a move's one timeline entry, as the CTE writes it."""
     (kind,) = move.events
     return render(moves.TO) if kind is None else literal(kind, String)
@@ -92,7 +93,7 @@ _FIN = moves.renderer(
 )
 _FINISHED_TI = (
     moves.update_of(
-        moves.FINISH,
+        lifecycle.FINISH,
         _FIN,
         ti_id=bindparam("fin_ti", type_=Integer),
         try_number=bindparam("fin_try", type_=Integer),
@@ -108,7 +109,7 @@ _CLOSED_TRY = (
         task_try.c.try_number == bindparam("fin_try"),
         exists(select(_FINISHED_TI.c.id)),
     )
-    .values(**moves.columns(moves.FINISH.closes_try, _FIN))
+    .values(**moves.columns(moves.closes_try(lifecycle.FINISH), _FIN))
     .cte("closed_try")
 )
 _FINISH_EVENT = (
@@ -119,7 +120,7 @@ _FINISH_EVENT = (
             _FINISHED_TI.c.id,
             bindparam("fin_try", type_=Integer),
             _FIN_NOW,
-            _event_kind(moves.FINISH, _FIN),
+            _event_kind(lifecycle.FINISH, _FIN),
             bindparam("fin_actor", type_=String),
             bindparam("fin_message", type_=Text),
             bindparam("fin_detail", type_=_DETAIL),
@@ -149,8 +150,8 @@ def _finish_params(finish: Finish, now: datetime) -> dict[str, Any]:
         "fin_exit_kind": outcome.exit_kind,
         "fin_error": outcome.error,
         "fin_actor": actor.name,
-        "fin_message": transitions.finish_message(outcome),
-        "fin_detail": transitions.finish_detail(outcome),
+        "fin_message": lifecycle.finish_message(outcome),
+        "fin_detail": lifecycle.finish_detail(outcome),
     }
 
 
@@ -184,11 +185,11 @@ def finish_and_read(conn: Connection, run: LockedRun, finish: Finish) -> runs.Ta
     if the try was no longer this process's to finish. ``run`` is locked in this
     transaction, so the read sees every other finish of the run that committed before."""
     ti_id, try_number, outcome = finish.ti_id, finish.try_number, finish.outcome
-    if conn.dialect.name != "postgresql" or outcome.state is S.UP_FOR_RESCHEDULE:
+    if not finishes_in_one_statement(conn, outcome):
         if not _finish_alone(conn, run, finish):
             return None
         return runs.task_instances_and_room(conn, run.id)
-    transitions.check_move([S.RUNNING], outcome.state)
+    lifecycle.check_step([S.RUNNING], outcome.state)
     now = utcnow()
     rows = conn.execute(
         _FINISH_AND_READ,
@@ -239,7 +240,7 @@ def finish_and_read_hop(
         if not _finish_alone(conn, held(lock), finish):
             return None
         return reads.read_hop(task_ids, now, waiting_bound, sample=sample)
-    transitions.check_move([S.RUNNING], outcome.state)
+    lifecycle.check_step([S.RUNNING], outcome.state)
     read = reads.read_hop(
         task_ids,
         now,
@@ -252,7 +253,7 @@ def finish_and_read_hop(
         moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
         return None
     # The read saw the statement's snapshot, with this try still running; the finish set
-    # these two (see moves.FINISH).
+    # these two (see lifecycle.FINISH).
     finished = replace(read.finished, state=outcome.state, retry_at=outcome.retry_at)
     read.finished = finished
     if finished.task_id in reads.rows:
@@ -266,8 +267,10 @@ def finish_and_read_hop(
 
 
 def finishes_in_one_statement(conn: Connection, outcome: Outcome) -> bool:
-    """Whether :func:`finish_and_read_hop` records ``outcome`` in one statement."""
-    return conn.dialect.name == "postgresql" and outcome.state is not S.UP_FOR_RESCHEDULE
+    """Whether :func:`finish_and_read` and :func:`finish_and_read_hop` record ``outcome`` in
+    one statement: on PostgreSQL, unless the finish also grants one more try (a poke, a
+    deferral: ``lifecycle.NOT_A_RETRY``), which the single finish writes after the move."""
+    return conn.dialect.name == "postgresql" and outcome.state not in lifecycle.NOT_A_RETRY
 
 
 # -- 2. queue what became ready ------------------------------------------------------------
@@ -317,7 +320,7 @@ _NOTES = (
 )
 
 
-def _move_ready_statement(move: moves.Move) -> Select[tuple[int]]:
+def _move_ready_statement(move: lifecycle.TaskMove) -> Select[tuple[int]]:
     """``move`` for the wanted task instances (numbering their next try if it does), with
     the timeline entries of the moves that won; selects the ids it moved."""
     assert move.to is not None
@@ -363,31 +366,31 @@ def _move_ready_statement(move: moves.Move) -> Select[tuple[int]]:
     return select(moved.c.id).add_cte(notes)
 
 
-_READY_STATEMENTS = {
-    move.name: _move_ready_statement(move)
-    for move in (moves.SCHEDULE_AND_QUEUE, moves.SCHEDULE, moves.QUEUE)
-}
+_READY_MOVES = (lifecycle.SCHEDULE_AND_QUEUE, lifecycle.SCHEDULE, lifecycle.QUEUE)
+_READY_STATEMENTS = {move.name: _move_ready_statement(move) for move in _READY_MOVES}
 
 
 def queue_ready(conn: Connection, run: LockedRun, ready: list[Ready], actor: Actor) -> set[int]:
     """``none -> queued`` for each of ``ready`` (``transitions.schedule_and_queue``); the ids
     of the task instances this call moved."""
-    return _ready_moves(conn, ready, actor, moves.SCHEDULE_AND_QUEUE)
+    return _ready_moves(conn, ready, actor, lifecycle.SCHEDULE_AND_QUEUE)
 
 
 def schedule_ready(conn: Connection, run: LockedRun, ready: list[Ready], actor: Actor) -> set[int]:
     """``none -> scheduled`` for each of ``ready`` that has no room to run yet
     (``transitions.schedule``); the ids of the task instances this call moved."""
-    return _ready_moves(conn, ready, actor, moves.SCHEDULE)
+    return _ready_moves(conn, ready, actor, lifecycle.SCHEDULE)
 
 
 def queue_waiting(conn: Connection, run: LockedRun, waiting: list[Ready], actor: Actor) -> set[int]:
     """``scheduled -> queued`` for each of ``waiting``, tries that waited for room
     (``transitions.queue``); the ids of the task instances this call moved."""
-    return _ready_moves(conn, waiting, actor, moves.QUEUE)
+    return _ready_moves(conn, waiting, actor, lifecycle.QUEUE)
 
 
-def _ready_moves(conn: Connection, ready: list[Ready], actor: Actor, move: moves.Move) -> set[int]:
+def _ready_moves(
+    conn: Connection, ready: list[Ready], actor: Actor, move: lifecycle.TaskMove
+) -> set[int]:
     """``move`` for each of ``ready``: on PostgreSQL one statement for all of them and their
     timeline entries, elsewhere one transition after the other."""
     if conn.dialect.name != "postgresql":
@@ -399,19 +402,21 @@ def _ready_moves(conn: Connection, ready: list[Ready], actor: Actor, move: moves
     return _move_ready(conn, ready, actor, move)
 
 
-def _move_ready(conn: Connection, ready: list[Ready], actor: Actor, move: moves.Move) -> set[int]:
+def _move_ready(
+    conn: Connection, ready: list[Ready], actor: Actor, move: lifecycle.TaskMove
+) -> set[int]:
     if not ready:
         return set()
     assert move.to is not None
     from_state = transitions.ready_from(move)
-    transitions.check_move([from_state], move.to)
+    lifecycle.check_step([from_state], move.to)
     kinds = move.event_kinds(move.to)
     ids: list[int] = []
     notes: list[tuple[str, str, dict[str, Any] | None]] = []
     for r in ready:
         for kind in kinds:  # the timeline shows both steps of none -> queued
             ids.append(r.ti_id)
-            notes.append((kind, *transitions.ready_note(kind, r.reason, r.queue)))
+            notes.append((kind, *lifecycle.ready_note(kind, r.reason, r.queue)))
     moved = {
         row.id
         for row in conn.execute(
@@ -439,7 +444,7 @@ def _move_ready(conn: Connection, ready: list[Ready], actor: Actor, move: moves.
 
 _STARTED = (
     moves.update_of(
-        moves.START,
+        lifecycle.START,
         moves.renderer(
             now=bindparam("s_now", type_=UtcDateTime),
             given=lambda name: moves.given_param("s_", name),
@@ -474,7 +479,7 @@ _OPENED_TRY = (
     .values(
         ti_id=bindparam("o_ti", type_=Integer),
         try_number=bindparam("o_try", type_=Integer),
-        **moves.columns(moves.START.opens_try, _OPEN),
+        **moves.columns(moves.opens_try(lifecycle.START), _OPEN),
     )
     .cte("opened_try")
 )
@@ -484,7 +489,7 @@ _OPEN_TRY_AND_NOTE = (
         ti_id=bindparam("o_ti", type_=Integer),
         try_number=bindparam("o_try", type_=Integer),
         at=bindparam("o_now", type_=UtcDateTime),
-        kind=_event_kind(moves.START, _OPEN),
+        kind=_event_kind(lifecycle.START, _OPEN),
         actor=bindparam("o_actor", type_=String),
         message=bindparam("o_message", type_=Text),
         detail=bindparam("o_detail", type_=_DETAIL),
@@ -501,8 +506,8 @@ def start_and_read(
     hostname: str,
     pid: int,
     actor: Actor,
-    log_path: Callable[[transitions.StartedTry], str | None],
-) -> tuple[transitions.StartedTry, runs.RunRow] | None:
+    log_path: Callable[[lifecycle.StartedTry], str | None],
+) -> tuple[lifecycle.StartedTry, runs.RunRow] | None:
     """``transitions.start_try``, and the try's run; None if the try was not this process's
     to start (a duplicate message, or started elsewhere)."""
     if conn.dialect.name != "postgresql":
@@ -510,7 +515,7 @@ def start_and_read(
             conn, ti_id, try_number, hostname=hostname, pid=pid, actor=actor, log_path=log_path
         )
         return None if started is None else (started, runs.get_run(conn, started.run_pk))
-    transitions.check_move([S.QUEUED], S.RUNNING)
+    lifecycle.check_step([S.QUEUED], S.RUNNING)
     now = utcnow()
     params = {
         "s_ti": ti_id,
@@ -527,7 +532,7 @@ def start_and_read(
         moves.lost(conn, ti_id, [S.QUEUED], S.RUNNING, try_number)
         return None
     run = runs.run_row(row)
-    started = transitions.StartedTry(
+    started = lifecycle.StartedTry(
         ti_id,
         try_number,
         run.dag_id,
@@ -544,14 +549,14 @@ def start_and_read(
 
 def _open_try(
     conn: Connection,
-    started: transitions.StartedTry,
+    started: lifecycle.StartedTry,
     params: dict[str, Any],
     path: str | None,
     actor: Actor,
 ) -> None:
     """The started try's row and its timeline entry, in one statement."""
     hostname, pid = params["s_hostname"], params["s_pid"]
-    message, detail = transitions.started_note(hostname, pid, path)
+    message, detail = lifecycle.started_note(hostname, pid, path)
     conn.execute(
         _OPEN_TRY_AND_NOTE,
         {
@@ -581,7 +586,7 @@ _QS_RENDER = moves.renderer(
 )
 
 
-def _queue_and_start_update(move: moves.Move) -> Update:
+def _queue_and_start_update(move: lifecycle.TaskMove) -> Update:
     """``move`` (a queueing and START as one update) of one task instance, returning its id,
     its try's number and max_tries: alone on SQLite, the first CTE on PostgreSQL."""
     return moves.update_of(
@@ -589,11 +594,11 @@ def _queue_and_start_update(move: moves.Move) -> Update:
     ).returning(_TI.id, _TI.try_number, _TI.max_tries)
 
 
-def _queue_and_start_statement(move: moves.Move) -> Select[tuple[int, int]]:
+def _queue_and_start_statement(move: lifecycle.TaskMove) -> Select[tuple[int, int]]:
     """``move`` for one task instance, its try row and its timeline entries, written only if
     it won; selects the try's number and max_tries."""
     moved = _queue_and_start_update(move).cte("queued_and_started")
-    try_columns = moves.columns(move.opens_try, _QS_RENDER)
+    try_columns = moves.columns(moves.opens_try(move), _QS_RENDER)
     opened = (
         insert(task_try)
         .from_select(
@@ -639,14 +644,22 @@ def _queue_and_start_statement(move: moves.Move) -> Select[tuple[int, int]]:
     return select(moved.c.try_number, moved.c.max_tries).add_cte(opened).add_cte(noted)
 
 
-_KEPT_MOVES = (moves.SCHEDULE_QUEUE_AND_START, moves.QUEUE_AND_START)
+_KEPT_MOVES = (lifecycle.SCHEDULE_QUEUE_AND_START, lifecycle.QUEUE_AND_START)
+#: The moves the hop folds into fewer statements on PostgreSQL, each also made a statement at
+#: a time on every store (tests/integration/test_move_walk.py holds the two forms together).
+FOLDED_MOVES: tuple[lifecycle.TaskMove, ...] = (
+    lifecycle.FINISH,
+    lifecycle.START,
+    *_READY_MOVES,
+    *_KEPT_MOVES,
+)
 _QUEUE_AND_START = {move.name: _queue_and_start_statement(move) for move in _KEPT_MOVES}
 # SQLite: the same update alone, then the try's row; the timeline entries go with the commit.
 _QUEUE_AND_START_UPDATE = {move.name: _queue_and_start_update(move) for move in _KEPT_MOVES}
 _QS_OPEN_TRY = insert(task_try).values(
     ti_id=bindparam("qs_ti", type_=Integer),
     try_number=bindparam("qs_new_try", type_=Integer),
-    **moves.columns(moves.START.opens_try, _QS_RENDER),
+    **moves.columns(moves.opens_try(lifecycle.START), _QS_RENDER),
 )
 
 
@@ -675,9 +688,9 @@ def queue_and_start(
     try that the process whose hop made it ready starts itself, in that transaction. On
     PostgreSQL one statement, with the try's row and every step's timeline entry; None if
     it lost (and nothing written)."""
-    move = moves.SCHEDULE_QUEUE_AND_START if from_state is S.NONE else moves.QUEUE_AND_START
-    transitions.check_move([from_state], S.QUEUED)
-    transitions.check_move([S.QUEUED], S.RUNNING)
+    move = lifecycle.SCHEDULE_QUEUE_AND_START if from_state is S.NONE else lifecycle.QUEUE_AND_START
+    lifecycle.check_step([from_state], S.QUEUED)
+    lifecycle.check_step([S.QUEUED], S.RUNNING)
     now = utcnow()
     params: dict[str, Any] = {
         "qs_ti": ready.ti_id,
@@ -710,15 +723,15 @@ def _queue_and_start_note(
 ) -> tuple[str, dict[str, Any] | None]:
     """The message and detail of one of :func:`queue_and_start`'s timeline entries."""
     if kind == "started":
-        return transitions.started_note(hostname, pid, log_path)
+        return lifecycle.started_note(hostname, pid, log_path)
     if kind == "queued":
-        return transitions.kept_note(ready.queue)
-    return transitions.ready_note(kind, ready.reason, ready.queue)
+        return lifecycle.kept_note(ready.queue)
+    return lifecycle.ready_note(kind, ready.reason, ready.queue)
 
 
 def _queue_then_start(
     conn: Connection,
-    move: moves.Move,
+    move: lifecycle.TaskMove,
     params: dict[str, Any],
     notes: list[tuple[str, dict[str, Any] | None]],
     ready: Ready,

@@ -26,13 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from conveyor import backfill
 from conveyor.backfill import Backfill, BackfillRunningError
 from conveyor.exceptions import ConfigError, NotFoundError
+from conveyor.lifecycle import Actor
 from conveyor.model.params import conf_errors
 from conveyor.serialized import SerializedDag
 from conveyor.store import backfills as store_backfills
 from conveyor.store import runs
 from conveyor.store.backfills import BackfillCompletedError, BackfillRow
 from conveyor.store.engine import Connection
-from conveyor.store.transitions import Actor
 from conveyor.strict_json import NotStrictJson, check_conf
 from conveyor.web.airflow_api.common import (
     EDIT,

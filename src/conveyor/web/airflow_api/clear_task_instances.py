@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
+from conveyor.lifecycle import Actor
 from conveyor.store import bulk_manual
 from conveyor.store.bulk_manual import TaskRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads.runs import RunFilter, Window
 from conveyor.store.runs import serialized_dag
-from conveyor.store.transitions import Actor
 from conveyor.web.airflow_api.common import EDIT, DagIdPath, Editor, aware, dry_run, require_dag
 from conveyor.web.airflow_api.ti_shapes import (
     ClearTaskInstancesBody,

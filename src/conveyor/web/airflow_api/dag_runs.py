@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
 
+from conveyor.lifecycle import Actor
 from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import TaskState
@@ -15,7 +16,6 @@ from conveyor.store.bulk_manual import RunRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
-from conveyor.store.transitions import Actor
 from conveyor.web.airflow_api.common import (
     ALL,
     EDIT,

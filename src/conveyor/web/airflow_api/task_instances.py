@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
+from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store import manual, notes
 from conveyor.store.engine import Connection
@@ -16,7 +17,6 @@ from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads.runs import RunListing
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
-from conveyor.store.transitions import Actor
 from conveyor.web.airflow_api.common import (
     ALL,
     EDIT,

@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from conveyor import backfill
 from conveyor.backfill import Backfill, BackfillRunningError
 from conveyor.exceptions import ConfigError, NotFoundError
+from conveyor.lifecycle import Actor
 from conveyor.model.params import conf_errors
 from conveyor.store import backfills, runs
 from conveyor.store.backfills import BackfillCompletedError, BackfillRow
 from conveyor.store.engine import Connection
-from conveyor.store.transitions import Actor
 from conveyor.strict_json import NotStrictJson, check_conf
 from conveyor.web import queries, schemas
 from conveyor.web.api.common import AUTH, NOT_FOUND, DagId, DagOp, DagViewer

@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Request
 
+from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store import bulk_manual
 from conveyor.store.bulk_manual import Outcome, RunRef, TaskRef
 from conveyor.store.engine import Connection
-from conveyor.store.transitions import Actor
 from conveyor.web import bulk_schemas as shapes
 from conveyor.web.api.common import AUTH, NOT_FOUND, DagOp
 from conveyor.web.api.previews import done_or_previewed

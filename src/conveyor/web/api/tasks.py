@@ -16,11 +16,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import Field
 
+from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store import bulk_manual, manual, notes
 from conveyor.store.bulk_manual import Outcome, RunRef
 from conveyor.store.engine import Connection
-from conveyor.store.transitions import Actor
 from conveyor.web import queries, schemas
 from conveyor.web.api import bulk
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, DagOp, DagViewer, RunId, TaskId

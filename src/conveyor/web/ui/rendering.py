@@ -18,6 +18,7 @@ from markupsafe import Markup
 from conveyor import __version__
 from conveyor.config import Settings
 from conveyor.web import auth
+from conveyor.web.ui import state_views
 
 
 def _json_script(value: Any) -> Markup:
@@ -37,6 +38,12 @@ class Renderer:
         env.globals["static"] = self.static
         env.globals["version"] = __version__
         env.filters["json_script"] = _json_script
+        # The states' colours, labels and order, from conveyor/lifecycle.py (state_views).
+        env.globals["state_css"] = Markup(state_views.state_css())
+        env.globals["state_json"] = _json_script(state_views.state_json())
+        env.globals["task_states"] = state_views.task_states()
+        env.globals["run_states"] = state_views.run_states()
+        env.filters["state_label"] = state_views.state_label
 
     def url(self, path: str) -> str:
         """An app path as the browser must request it (with the proxy's prefix)."""

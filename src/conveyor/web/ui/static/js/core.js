@@ -128,15 +128,21 @@ export function fill(node, ...children) {
 
 // ---- states ----
 
-export const TASK_STATES = [
-  "success", "running", "failed", "up_for_retry", "deferred", "upstream_failed",
-  "skipped", "queued", "scheduled", "none",
-];
-export const STATE_LABELS = {
-  none: "no status", scheduled: "scheduled", queued: "queued", running: "running",
-  success: "success", failed: "failed", up_for_retry: "up for retry", skipped: "skipped",
-  upstream_failed: "upstream failed", deferred: "deferred", up_for_reschedule: "up for reschedule",
-};
+// Declared once in conveyor/lifecycle.py; base.html carries them (web/ui/state_views.py).
+const LIFECYCLE = JSON.parse(document.getElementById("conveyor-states")?.textContent || "{}");
+/** Every task state, and every run state, in the order the pages list them. */
+export const TASK_STATES = (LIFECYCLE.task ?? []).map((s) => s.state);
+export const RUN_STATES = (LIFECYCLE.run ?? []).map((s) => s.state);
+export const STATE_LABELS = Object.fromEntries(
+  [...(LIFECYCLE.run ?? []), ...(LIFECYCLE.task ?? [])].map((s) => [s.state, s.label]));
+/** What a collapsed group shows: the first of these states one of its tasks is in. */
+export const TELLING_STATES = LIFECYCLE.telling ?? [];
+/** The lifecycle's named sets: a task instance that will not change again unless a person
+ * clears it, one that will, a state a try's row can be in, a run that ended. */
+export const FINISHED_STATES = new Set(LIFECYCLE.finished ?? []);
+export const UNFINISHED_STATES = new Set(LIFECYCLE.unfinished ?? []);
+export const TRY_STATES = new Set(LIFECYCLE.tried ?? []);
+export const RUN_FINISHED_STATES = new Set(LIFECYCLE.run_finished ?? []);
 export const stateClass = (state) => `st-${state || "none"}`;
 export const stateBadge = (state, extra = "") =>
   h(`span.state.${stateClass(state)}${extra ? "." + extra : ""}`, { "data-state": state || "none" }, STATE_LABELS[state] ?? state ?? "no status");

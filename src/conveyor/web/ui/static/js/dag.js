@@ -1,6 +1,8 @@
 // A DAG's page: the pause switch and whichever tab is open (grid, graph, durations),
 // all fed by one poll of the grid endpoint.
-import { act, api, embedded, enc, h, live, toast, url } from "./core.js";
+import {
+  act, api, embedded, enc, h, live, RUN_FINISHED_STATES, toast, TRY_STATES, UNFINISHED_STATES, url,
+} from "./core.js";
 import { normalizeGrid } from "./griddata.js";
 import { renderGrid, restoreSelection } from "./grid.js";
 import { renderGraph, colourGraph } from "./graph.js";
@@ -127,7 +129,7 @@ function onGrid(data) {
 }
 
 // ---- durations of one task: from the grid, else from each task instance (cached) ----
-const RAN = new Set(["success", "failed", "running", "up_for_retry"]);
+const RAN = TRY_STATES; // a try ran: it has a duration
 const knownDurations = new Map(); // "run|task" -> seconds, for task instances that ended
 
 async function fillTaskDurations(data, taskId) {
@@ -205,11 +207,14 @@ document.getElementById("duration-task")?.addEventListener("change", async () =>
 });
 
 let redrawnAt = 0;
+// A state that moves on its own (lifecycle.UNFINISHED, but "none": it waits for upstream).
+const ACTIVE = new RegExp(`"(${[...UNFINISHED_STATES].filter((s) => s !== "none").join("|")})"`);
+
 function poll(data) {
   const text = JSON.stringify(data);
   // Running tries' durations grow on their own, so redraw anyway when something runs; a
   // big grid (a redraw costs its page a second) only every 15 s for that alone.
-  const active = /"(running|queued|scheduled|up_for_retry|deferred)"/.test(text);
+  const active = ACTIVE.test(text);
   const cells = (data.runs?.length ?? 0) * (data.task_order?.length ?? 0);
   const due = Date.now() - redrawnAt > (cells > 5000 ? 15000 : 0);
   if (text !== last || (active && due)) { last = text; redrawnAt = Date.now(); onGrid(data); }
@@ -218,7 +223,7 @@ function poll(data) {
 // The Gantt chart is drawn on the server: while its run is unfinished, ask the API for the
 // run's tries and draw the page again when they changed (a try started, ended, retried).
 const gantt = document.getElementById("gantt");
-if (page.tab === "gantt" && gantt?.dataset.runId && !["success", "failed"].includes(gantt.dataset.state)) {
+if (page.tab === "gantt" && gantt?.dataset.runId && !RUN_FINISHED_STATES.has(gantt.dataset.state)) {
   const drawn = JSON.stringify(embedded("gantt-data"));
   live(async () => {
     const data = await api(`dags/${enc(dagId)}/runs/${enc(gantt.dataset.runId)}/gantt`);

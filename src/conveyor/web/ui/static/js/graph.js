@@ -1,6 +1,6 @@
 // The graph: drawn once from the layout the server computed (layout.py); polling only
 // recolours the nodes, so the picture never jumps while a run progresses.
-import { duration, enc, links, STATE_LABELS, stateClass, svg } from "./core.js";
+import { duration, enc, links, STATE_LABELS, stateClass, svg, TELLING_STATES } from "./core.js";
 
 /** A smooth path through the edge's points: horizontal tangents at each point. */
 function edgePath(points) {
@@ -36,13 +36,11 @@ function groupBox(group, onToggle) {
   label);
 }
 
-// What a collapsed group shows: the most telling state among its tasks.
-const GROUP_STATE_ORDER = ["failed", "upstream_failed", "up_for_retry", "running", "queued",
-  "scheduled", "up_for_reschedule", "deferred"];
+// What a collapsed group shows: the most telling state among its tasks (lifecycle.TELLING).
 
 /** The aggregate state of a collapsed group's tasks in one run. */
 export function groupState(states) {
-  for (const state of GROUP_STATE_ORDER) if (states.includes(state)) return state;
+  for (const state of TELLING_STATES) if (states.includes(state)) return state;
   if (states.length && states.every((s) => s === "skipped")) return "skipped";
   if (states.length && states.every((s) => s === "success" || s === "skipped")) return "success";
   return states.some((s) => s === "success" || s === "skipped") ? "running" : "none";

@@ -2,8 +2,8 @@
 // groups (a folded group is one row), one coloured square per task instance. A click shows
 // the run or the task instance on the right.
 import {
-  act, api, can, duration, enc, fill, h, links, localTime, runTypeMark, stateBadge, stateClass,
-  timeEl,
+  act, api, can, duration, enc, fill, FINISHED_STATES, h, links, localTime, RUN_FINISHED_STATES,
+  runTypeMark, stateBadge, stateClass, timeEl,
 } from "./core.js";
 import { clearTaskInstances, markTaskInstances, runButtons, tiRef } from "./actions.js";
 import { groupState } from "./graph.js";
@@ -449,7 +449,7 @@ function showTaskInstance(run, task, ti, dagId) {
 
 /** The delete button of a run (for op and admin); only a finished run can be deleted. */
 function runActions(dagId, run) {
-  const finished = ["success", "failed"].includes(run.state);
+  const finished = RUN_FINISHED_STATES.has(run.state);
   return h("div.actions", {},
     h("button.danger", {
       type: "button", "data-action": "delete-run", disabled: !finished,
@@ -475,7 +475,7 @@ export function taskActions(dagId, runId, taskId, tiState, after, mapIndex = nul
   const done = () => after?.();
   const button = (text, action, onclick, cls = "", title = "") =>
     h(`button${cls}`, { type: "button", "data-action": action, title: title || null, onclick }, text);
-  const finished = ["success", "failed", "skipped", "upstream_failed"].includes(tiState);
+  const finished = FINISHED_STATES.has(tiState);
   // A queued or running try: Stop marks it failed, which stops its process (SIGTERM, the
   // operator's on_kill, SIGKILL after the grace), as Airflow's mark failed does.
   const stop = ["running", "queued"].includes(tiState) ? button("Stop", "stop", () => markTaskInstances(refs, "failed", done, {

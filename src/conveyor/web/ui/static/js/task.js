@@ -3,8 +3,8 @@
 // with times, search, wrap and download), the XCom it pushed, its rendered templates. A
 // mapped task as a whole shows its instances instead, each linking to its own page.
 import {
-  act, api, can, duration, elapsed, embedded, enc, fill, h, links, live, localTime, stateBadge,
-  timeEl, url,
+  act, api, can, duration, elapsed, embedded, enc, fill, FINISHED_STATES as FINISHED, h, links,
+  live, localTime, stateBadge, timeEl, url,
 } from "./core.js";
 import { taskActions } from "./grid.js";
 
@@ -13,7 +13,6 @@ const mapIndex = page.map_index ?? null;
 const runPath = `dags/${enc(page.dag_id)}/runs/${enc(page.run_id)}`;
 const base = `${runPath}/tasks/${enc(page.task_id)}${mapIndex === null ? "" : `/mapped/${mapIndex}`}`;
 const TAIL_LINES = 30;
-const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed"]);
 
 let detail = null;
 let poller = null; // the live poll, set once the first paint is drawn

@@ -1,0 +1,152 @@
+"""Every declared state has its display and every view reads it; no view keeps a list of its own.
+
+A state added to ``states.py`` without its rows in ``lifecycle.py`` fails here, and so does a
+state list written again by hand in a stylesheet or a script.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conveyor import lifecycle, metrics
+from conveyor.airflow_compat.shims import State
+from conveyor.states import FAILED_LIKE, FINISHED, RUN_FINISHED, RunState, TaskState
+from conveyor.web.ui import state_views
+
+UI = Path(state_views.__file__).parent
+STATIC = UI / "static"
+
+
+def test_every_task_and_run_state_has_its_display() -> None:
+    assert list(lifecycle.TASK_DISPLAY) and set(lifecycle.TASK_DISPLAY) == set(TaskState)
+    assert set(lifecycle.RUN_DISPLAY) == set(RunState)
+    labels = [display.label for display in lifecycle.TASK_DISPLAY.values()]
+    assert len(set(labels)) == len(labels)
+    for display in [*lifecycle.TASK_DISPLAY.values(), *lifecycle.RUN_DISPLAY.values()]:
+        assert re.fullmatch(r"#[0-9a-f]{6}", display.colour), display
+        assert re.fullmatch(r"#[0-9a-f]{6}", display.ink), display
+
+
+def test_the_named_sets_split_the_states() -> None:
+    assert set(TaskState) == lifecycle.UNFINISHED | FINISHED
+    assert not lifecycle.UNFINISHED & FINISHED
+    assert lifecycle.SUCCEEDED_LIKE | FAILED_LIKE == FINISHED
+    assert set(lifecycle.TELLING) <= lifecycle.UNFINISHED | FAILED_LIKE
+    assert len(set(lifecycle.TELLING)) == len(lifecycle.TELLING)
+
+
+@pytest.mark.parametrize("state", list(TaskState))
+def test_every_task_state_is_reached_and_left_by_a_declared_move(state: TaskState) -> None:
+    """A state no move reaches is dead; one no move leaves (and not finished) is a trap.
+    A person's clear and mark go from any state, so finished states may be left by hand only."""
+    reached = {to for _, to in lifecycle.TASK_MOVES} | lifecycle.MANUAL_TARGETS
+    left = {start for start, _ in lifecycle.TASK_MOVES}
+    assert state in reached
+    assert state in left or state in FINISHED
+
+
+def test_the_try_states_are_running_and_what_a_move_from_running_reaches() -> None:
+    assert lifecycle.TRY_STATES[0] is TaskState.RUNNING
+    assert set(lifecycle.TRY_STATES[1:]) == {
+        to for start, to in lifecycle.TASK_MOVES if start is TaskState.RUNNING
+    }
+    assert tuple(state.value for state in lifecycle.TRY_STATES) == metrics.TRY_STATES
+
+
+def test_an_undeclared_step_is_refused() -> None:
+    with pytest.raises(lifecycle.IllegalMove):
+        lifecycle.check_step([TaskState.SUCCESS], TaskState.RUNNING)
+    with pytest.raises(lifecycle.IllegalMove):
+        lifecycle.FINISH.target(TaskState.SCHEDULED)
+    with pytest.raises(lifecycle.IllegalMove):
+        lifecycle.FINISH.check([TaskState.QUEUED], TaskState.SUCCESS)
+    with pytest.raises(lifecycle.IllegalMove):
+        lifecycle.check_run_step([RunState.SUCCESS], RunState.RUNNING)
+    lifecycle.FINISH.check([TaskState.RUNNING, TaskState.DEFERRED], TaskState.FAILED)
+
+
+@pytest.mark.parametrize("state", [*TaskState, *RunState], ids=str)
+def test_every_state_has_its_colour_rules_and_its_label_on_the_page(state: str) -> None:
+    css = state_views.state_css()
+    assert f"--st-{state}: " in css
+    for element in (".state", ".sq", ".cell", ".run-bar"):
+        assert f"{element}.st-{state}" in css
+    assert f"svg.graph .node.st-{state} rect.bar" in css
+    page = state_views.state_json()
+    kind = "task" if isinstance(state, TaskState) else "run"
+    assert {"state": state.value, "label": state_views.state_label(state)} in page[kind]
+
+
+def test_the_pages_json_carries_the_named_sets() -> None:
+    page = json.loads(json.dumps(state_views.state_json()))
+    assert set(page["finished"]) == {state.value for state in FINISHED}
+    assert set(page["run_finished"]) == {state.value for state in RUN_FINISHED}
+    assert set(page["unfinished"]) == {state.value for state in lifecycle.UNFINISHED}
+    assert page["telling"] == [state.value for state in lifecycle.TELLING]
+
+
+def test_airflows_state_names_come_from_the_lifecycle() -> None:
+    for state in TaskState:
+        expected = None if state is TaskState.NONE else state.value
+        assert getattr(State, state.name) == expected
+    assert State.finished == {state.value for state in FINISHED}
+    assert "success" in State.finished and "running" not in State.finished
+    assert None in State.unfinished and "running" in State.unfinished
+    assert State.failed_states == {state.value for state in FAILED_LIKE}
+    assert State.color("failed") == lifecycle.TASK_DISPLAY[TaskState.FAILED].colour
+    assert State.color("no such state") == "white"
+
+
+def _state_lists(text: str) -> list[str]:
+    """The literal lists in ``text`` ([...] or (...)) of three or more quoted state names."""
+    names = {state.value for state in TaskState}
+    found = []
+    for items in re.findall(r"[\[(]([^\[\]()]*)[\])]", text):
+        quoted = re.findall(r"""["']([a-z_]+)["']""", items)
+        if len(quoted) >= 3 and set(quoted) <= names:
+            found.append(items.strip())
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(STATIC.glob("js/*.js")), ids=lambda path: path.name)
+def test_no_script_keeps_a_list_of_states(path: Path) -> None:
+    """The order, labels and named sets come from the lifecycle (``core.js`` reads them)."""
+    assert _state_lists(path.read_text()) == []
+
+
+@pytest.mark.parametrize(
+    "path", sorted((UI / "templates").glob("*.html")), ids=lambda path: path.name
+)
+def test_no_template_keeps_the_states_or_their_labels(path: Path) -> None:
+    """A legend may show a chart's few states, by name; their labels, and the full lists of
+    the legends and filters, come from the lifecycle (``task_states``, ``run_states``)."""
+    text = path.read_text()
+    assert all(len(found.split(",")) < len(TaskState) // 2 for found in _state_lists(text))
+    for legend in re.findall(r"legend\((.*?)\) }}", text):
+        for state, label in re.findall(r"\('([a-z_]+)', '([^']*)'\)", legend):
+            assert label != state_views.state_label(state), (state, label)
+
+
+def test_the_stylesheets_paint_no_state_by_hand() -> None:
+    """Each state's colour is defined, and painted, only from the lifecycle (state_css)."""
+    for path in STATIC.glob("*.css"):
+        text = path.read_text()
+        defined = set(re.findall(r"^\s*--st-([a-z_]+):", text, re.MULTILINE))
+        # The dark theme darkens "no status" (white on a dark page); nothing else is defined.
+        assert defined <= ({"none"} if path.name == "theme.css" else set()) | {"paused"}, path
+        assert not re.search(r"\.(sq|cell)\.st-[a-z_]+[^{]*\{[^}]*background", text), path
+
+
+def test_the_cli_colours_every_state_as_the_ui_does() -> None:
+    from rich.style import Style
+
+    from conveyor.cli.common import STATE_STYLES
+
+    assert set(STATE_STYLES) == {state.value for state in [*TaskState, *RunState]}
+    for state, style in STATE_STYLES.items():
+        assert Style.parse(style).color is not None, state
+    assert STATE_STYLES["failed"] == lifecycle.TASK_DISPLAY[TaskState.FAILED].colour
