@@ -4,7 +4,8 @@ nothing runs twice when the link returns.
 Two schedulers and two Celery workers run on a PostgreSQL store, each through a TCP proxy of
 its own (``tcp_proxy.TcpProxy``), so the test can cut one process off alone; the broker stays
 reachable to all. In turn, worker ``w1`` and then scheduler ``s1`` lose the store for a few
-seconds (less than ``zombie_after_seconds``, 10 s here), in one of three ways:
+seconds (less than ``zombie_after_seconds``, 20 s here, and the worker's fence at 15 s), in one
+of three ways:
 
 - ``drop``: the link goes silent, nothing is closed (half-open) and no packet of the
   process's connections passes (iptables, root only); what was sent arrives when the link
@@ -42,7 +43,8 @@ from tcp_proxy import TcpProxy, can_silence
 
 from conveyor.store.tables import dag_run
 
-CUT_SECONDS = 6.0  # under zombie_after_seconds (10 s): a cut-off worker's tries are not lost
+CUT_SECONDS = 6.0  # under the worker's fence and zombie_after: its tries are not stopped
+ZOMBIE_AFTER_SECONDS = 20.0
 #: A silent process's transaction ends this long after its last statement reached the server
 #: (``store_idle_transaction_seconds``), and its row locks with it: well inside the cut.
 IDLE_TRANSACTION_SECONDS = 1.5
@@ -134,8 +136,10 @@ def test_one_process_cut_off_from_the_store_loses_and_repeats_nothing(
     cluster = make_cluster(tmp_path, pg_database_url, width=40, length=30, ticks=0)
     cluster.env["CONVEYOR_STORE_IDLE_TRANSACTION_SECONDS"] = f"{IDLE_TRANSACTION_SECONDS:g}"
     cluster.env["CONVEYOR_STORE_DEAD_LINK_SECONDS"] = f"{DEAD_LINK_SECONDS:g}"
-    # The worker fences itself (stops its tries) after 7.5 s without a heartbeat: the 6 s cut
-    # stays under it, so its tries go on (tests/fault/test_worker_fence.py cuts longer).
+    # The worker fences itself (stops its tries) after 15 s without a heartbeat: the 6 s cut,
+    # and the seconds TCP's backoff adds to a reconnection after a silent one, stay under it,
+    # so its tries go on (tests/fault/test_worker_fence.py cuts longer).
+    cluster.env["CONVEYOR_ZOMBIE_AFTER_SECONDS"] = f"{ZOMBIE_AFTER_SECONDS:g}"
     cluster.env["CONVEYOR_WORKER_FENCE_FRACTION"] = "0.75"
     with running(cluster):
         for name, proxy in proxies.items():
