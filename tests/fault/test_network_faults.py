@@ -147,7 +147,14 @@ def test_one_process_cut_off_from_the_store_loses_and_repeats_nothing(
         wait_for(dag_parsed(cluster.store, {"wide", "chain"}), 60, "DAGs parsed", cluster)
         cluster.trigger("chain")
         cluster.trigger("wide")
-        wait_for(links_started(cluster, 4), 60, "the chain under way", cluster)
+        # Cut while the wide run's parts are under way: work for w2 whichever worker holds the
+        # chain's next link (its message waits for requeue_after_seconds when w1 took it).
+        wait_for(
+            lambda: links_started(cluster, 4)() and " part_" in "\n".join(_lines(cluster)),
+            60,
+            "the chain and the wide run under way",
+            cluster,
+        )
 
         # The worker w1 alone loses the store; w2 must go on starting tries meanwhile.
         before = _executions(cluster)
