@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from pydantic import (
     ConfigDict,
@@ -87,6 +87,29 @@ class Settings(AuthSettings):
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     zombie_after_seconds: float = Field(
         default=60.0, gt=0, description="no heartbeat for this long: the try is lost"
+    )
+    worker_fence_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="a worker that has failed to write its heartbeat for this fraction of "
+        "zombie_after_seconds stops its running tries (SIGTERM, on_kill, SIGKILL after "
+        "kill_grace_seconds) and takes no new ones until the store answers again, so that "
+        "no try it runs is still running when the scheduler hands it on",
+    )
+    store_idle_transaction_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="PostgreSQL ends a session of Conveyor's that stays this long inside a "
+        "transaction without sending its next statement (idle_in_transaction_session_timeout), "
+        "freeing the row locks of a process whose link went silent; 0: never",
+    )
+    store_dead_link_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="a PostgreSQL connection whose other end answers nothing for this long "
+        "is declared dead on both ends (TCP keepalives and tcp_user_timeout, set in libpq and "
+        "on the server); 0: the system's defaults (hours)",
     )
     requeue_after_seconds: float = Field(
         default=30.0, gt=0, description="queued but not started for this long: send again"
@@ -390,8 +413,62 @@ class Settings(AuthSettings):
 
     @property
     def db_url(self) -> str:
+        """The store's URL as Conveyor connects to it: on PostgreSQL, with the session
+        settings of ``store_idle_transaction_seconds`` and ``store_dead_link_seconds`` (a
+        parameter the URL sets itself wins)."""
         assert self.database_url is not None
-        return self.database_url
+        return with_link_settings(
+            self.database_url,
+            idle_transaction_seconds=self.store_idle_transaction_seconds,
+            dead_link_seconds=self.store_dead_link_seconds,
+        )
+
+
+def with_link_settings(
+    url: str, *, idle_transaction_seconds: float, dead_link_seconds: float
+) -> str:
+    """``url`` with libpq parameters (and the server settings its ``options`` carries) that
+    make a silent link end: on the server, a transaction left idle ends after
+    ``idle_transaction_seconds`` and its locks with it; on both ends, a connection whose peer
+    acknowledges nothing is dropped after ``dead_link_seconds``. A URL that is not
+    PostgreSQL's is returned as it is; a parameter the URL names already is left to it, and
+    its own ``options`` come after ours, so they win."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        return url
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    server: list[str] = []
+    if idle_transaction_seconds > 0:
+        server.append(f"idle_in_transaction_session_timeout={_ms(idle_transaction_seconds)}")
+    if dead_link_seconds > 0:
+        # Quiet for a third of it, then probes every sixth (whole seconds, as TCP takes
+        # them): idle + interval x count comes to dead_link_seconds (30: 10 + 5 x 4).
+        idle = max(1, round(dead_link_seconds / 3))
+        every = max(1, round(dead_link_seconds / 6))
+        count = max(1, round((dead_link_seconds - idle) / every))
+        client = {
+            "keepalives": "1",
+            "keepalives_idle": str(idle),
+            "keepalives_interval": str(every),
+            "keepalives_count": str(count),
+            "tcp_user_timeout": str(_ms(dead_link_seconds)),
+        }
+        for key, value in client.items():
+            query.setdefault(key, value)
+        server += [
+            f"tcp_keepalives_idle={idle}",
+            f"tcp_keepalives_interval={every}",
+            f"tcp_keepalives_count={count}",
+            f"tcp_user_timeout={_ms(dead_link_seconds)}",
+        ]
+    if server:
+        theirs = query.get("options", "")
+        query["options"] = " ".join([*(f"-c {item}" for item in server), theirs]).strip()
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 @dataclass(frozen=True)

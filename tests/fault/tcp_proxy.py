@@ -6,14 +6,27 @@ network faults a real cluster meets: ``refuse`` (new connections are closed at o
 the ones open are cut), ``drop`` (bytes are no longer forwarded and nothing is closed: a
 half-open link, as when a switch or a firewall loses the path), ``delay`` (every chunk
 waits). One thread accepts; each connection has two pump threads, one per direction.
+
+A silent link also acknowledges nothing: ``drop`` puts iptables rules (root only, see
+:func:`can_silence`) that drop every packet of the proxy's connections, on both sides, so
+that the TCP stacks at each end see what they would see on a real cut (keepalive probes and
+retransmissions unanswered), not a healthy proxy holding bytes back.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from contextlib import suppress
+
+
+def can_silence() -> bool:
+    """Whether ``drop`` can silence packets too: root, with iptables."""
+    return os.geteuid() == 0 and shutil.which("iptables") is not None
 
 
 class TcpProxy:
@@ -28,6 +41,7 @@ class TcpProxy:
         self._flowing = threading.Event()
         self._flowing.set()
         self._closed = False
+        self._rules: list[list[str]] = []
         threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
 
     def point_at(self, target_port: int) -> None:
@@ -49,15 +63,38 @@ class TcpProxy:
         self.cut()
 
     def drop(self) -> None:
-        """Stop forwarding without closing anything: the peers wait on a silent link."""
+        """Stop forwarding without closing anything: the peers wait on a silent link. As
+        root, every packet to or from the proxy's port and its connections to the target is
+        dropped as well, until :meth:`forward`."""
         self.mode = "drop"
         self._flowing.clear()
+        if not can_silence():
+            return
+        with self._lock:
+            upstream_ports = [int(sock.getsockname()[1]) for sock in self._open[1::2]]
+        matches = [["--dport", str(self.port)], ["--sport", str(self.port)]]
+        for port in upstream_ports:
+            matches += [
+                ["--sport", str(port), "--dport", str(self.target_port)],
+                ["--sport", str(self.target_port), "--dport", str(port)],
+            ]
+        for match in matches:
+            rule = ["INPUT", "-i", "lo", "-p", "tcp", *match, "-j", "DROP"]
+            subprocess.run(["iptables", "-I", *rule], check=True)
+            self._rules.append(rule)
 
     def forward(self) -> None:
         self.mode = "forward"
+        self._unsilence()
         self._flowing.set()
 
+    def _unsilence(self) -> None:
+        rules, self._rules = self._rules, []
+        for rule in rules:
+            subprocess.run(["iptables", "-D", *rule], check=False)
+
     def close(self) -> None:
+        self._unsilence()
         self._closed = True
         self._flowing.set()
         self._listener.close()

@@ -4,10 +4,13 @@ nothing runs twice when the link returns.
 Two schedulers and two Celery workers run on a PostgreSQL store, each through a TCP proxy of
 its own (``tcp_proxy.TcpProxy``), so the test can cut one process off alone; the broker stays
 reachable to all. In turn, worker ``w1`` and then scheduler ``s1`` lose the store for a few
-seconds (less than ``zombie_after_seconds``, 10 s here), in one of three ways:
+seconds (less than ``zombie_after_seconds``, 20 s here, and the worker's fence at 15 s), in one
+of three ways:
 
-- ``drop``: the link goes silent, nothing is closed (half-open); what was sent arrives when
-  the link returns, as TCP's retransmissions deliver it;
+- ``drop``: the link goes silent, nothing is closed (half-open) and no packet of the
+  process's connections passes (iptables, root only); what was sent arrives when the link
+  returns, as TCP's retransmissions deliver it. The server ends the silent process's sessions
+  (``store_idle_transaction_seconds``, ``store_dead_link_seconds``), which frees its locks;
 - ``refuse``: every connection is cut and new ones are closed at once;
 - ``delay``: every chunk waits 50 ms (a slow, far link) for the whole fault.
 
@@ -36,11 +39,19 @@ from faultlib import (
 )
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from tcp_proxy import TcpProxy
+from tcp_proxy import TcpProxy, can_silence
 
 from conveyor.store.tables import dag_run
 
-CUT_SECONDS = 6.0  # under zombie_after_seconds (10 s): a cut-off worker's tries are not lost
+CUT_SECONDS = 6.0  # under the worker's fence and zombie_after: its tries are not stopped
+ZOMBIE_AFTER_SECONDS = 20.0
+#: A silent process's transaction ends this long after its last statement reached the server
+#: (``store_idle_transaction_seconds``), and its row locks with it: well inside the cut.
+IDLE_TRANSACTION_SECONDS = 1.5
+#: A silent link's connections are declared dead on both ends this long after its last
+#: answer (``store_dead_link_seconds``): what frees a session the server holds mid-exchange
+#: (a pipeline whose Sync had not arrived), which no idle timeout ends.
+DEAD_LINK_SECONDS = 3.0
 
 
 @pytest.fixture
@@ -112,14 +123,7 @@ def _start_through(cluster: Cluster, name: str, url: str, proxy: TcpProxy) -> No
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param(
-            "drop",
-            marks=pytest.mark.skip(
-                reason="a silent (half-open) link stalls the peers: the cut-off process's open "
-                "transaction keeps its row locks on the server until the link returns "
-                "(docs/ha.md, 'The network splitting'); no session timeout ends it yet"
-            ),
-        ),
+        "drop",
         "refuse",
         "delay",
     ],
@@ -127,14 +131,30 @@ def _start_through(cluster: Cluster, name: str, url: str, proxy: TcpProxy) -> No
 def test_one_process_cut_off_from_the_store_loses_and_repeats_nothing(
     tmp_path: Path, pg_database_url: str, proxies: dict[str, TcpProxy], kind: str
 ) -> None:
+    if kind == "drop" and not can_silence():
+        pytest.skip("a silent link drops its packets with iptables: root only")
     cluster = make_cluster(tmp_path, pg_database_url, width=40, length=30, ticks=0)
+    cluster.env["CONVEYOR_STORE_IDLE_TRANSACTION_SECONDS"] = f"{IDLE_TRANSACTION_SECONDS:g}"
+    cluster.env["CONVEYOR_STORE_DEAD_LINK_SECONDS"] = f"{DEAD_LINK_SECONDS:g}"
+    # The worker fences itself (stops its tries) after 15 s without a heartbeat: the 6 s cut,
+    # and the seconds TCP's backoff adds to a reconnection after a silent one, stay under it,
+    # so its tries go on (tests/fault/test_worker_fence.py cuts longer).
+    cluster.env["CONVEYOR_ZOMBIE_AFTER_SECONDS"] = f"{ZOMBIE_AFTER_SECONDS:g}"
+    cluster.env["CONVEYOR_WORKER_FENCE_FRACTION"] = "0.75"
     with running(cluster):
         for name, proxy in proxies.items():
             _start_through(cluster, name, pg_database_url, proxy)
         wait_for(dag_parsed(cluster.store, {"wide", "chain"}), 60, "DAGs parsed", cluster)
         cluster.trigger("chain")
         cluster.trigger("wide")
-        wait_for(links_started(cluster, 4), 60, "the chain under way", cluster)
+        # Cut while the wide run's parts are under way: work for w2 whichever worker holds the
+        # chain's next link (its message waits for requeue_after_seconds when w1 took it).
+        wait_for(
+            lambda: links_started(cluster, 4)() and " part_" in "\n".join(_lines(cluster)),
+            60,
+            "the chain and the wide run under way",
+            cluster,
+        )
 
         # The worker w1 alone loses the store; w2 must go on starting tries meanwhile.
         before = _executions(cluster)

@@ -51,7 +51,7 @@ def info_command(output: str) -> None:
         "python": f"{platform.python_version()} ({sys.executable})",
         "platform": platform.platform(),
         "home": str(config.home),
-        "store": mask("database_url", config.db_url),
+        "store": mask("database_url", config.database_url or config.db_url),
         "executor": config.executor,
         "broker": mask("broker_url", config.broker_url),
         "dags_folder": str(config.dags_path),

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -228,6 +229,8 @@ class _Running:
     kill_at: float | None = None
     reported: bool = False
     kept: QueuedTry | None = None  # the try its runner started in the recording transaction
+    started: float = field(default_factory=time.monotonic)
+    fenced: bool = False  # stopped because its heartbeat could not be written (_Fence)
 
 
 class LocalExecutor(Executor):
@@ -243,9 +246,44 @@ class LocalExecutor(Executor):
         self._idle: list[_Runner] = []  # long-lived runners waiting for a try
         self._next_heartbeat = 0.0
         self._next_stop_check = 0.0
+        self._last_beat = time.monotonic()
+        self._fence_stop = threading.Event()
 
     def start(self) -> None:
         warm_up()
+        threading.Thread(target=self._fence, name="conveyor-fence", daemon=True).start()
+
+    def _fence(self) -> None:
+        """Stop each try whose heartbeat this executor has failed to write for
+        ``worker_fence_fraction`` of ``zombie_after_seconds`` (counted from its start if it
+        started later), before another scheduler declares it lost and hands it on. From a
+        thread of its own: the loop that heartbeats may hang on a silent link. The try ends
+        as a stopped one (SIGTERM: on_kill; SIGKILL after ``kill_grace_seconds``) and is
+        recorded by ``_reap`` once the store answers, unless it was declared lost first."""
+        after = self.settings.worker_fence_fraction * self.settings.zombie_after_seconds
+        grace = self.settings.kill_grace_seconds
+        while not self._fence_stop.wait(min(0.5, self.settings.heartbeat_seconds)):
+            try:
+                entries = list(self._running.values())
+            except RuntimeError:  # the loop changed the dict meanwhile: next time
+                continue
+            now = time.monotonic()
+            for entry in entries:
+                if entry.fenced or now - max(self._last_beat, entry.started) < after:
+                    continue
+                entry.fenced = True
+                log.error(
+                    "no heartbeat written for try %s of %s.%s for %.1fs (the store is "
+                    "unreachable): stopping it before it is declared lost",
+                    entry.work.try_number,
+                    entry.work.dag_id,
+                    entry.work.task_id,
+                    now - max(self._last_beat, entry.started),
+                )
+                _signal(entry.process, signal.SIGTERM)
+                timer = threading.Timer(grace, self._kill_if_running, (entry,))
+                timer.daemon = True
+                timer.start()
 
     def submit(self, tries: list[QueuedTry]) -> None:
         for work in tries:
@@ -261,6 +299,16 @@ class LocalExecutor(Executor):
 
     def idle(self) -> bool:
         return not self._running and not self._backlog
+
+    def _kill_if_running(self, entry: _Running) -> None:
+        """SIGKILL to a fenced try's group unless the loop has reaped its process (whose id
+        could then be another's)."""
+        try:
+            running = any(other is entry for other in list(self._running.values()))
+        except RuntimeError:
+            running = True
+        if running:
+            _signal(entry.process, signal.SIGKILL)
 
     def _launch(self) -> None:
         while self._backlog and len(self._running) < self.slots:
@@ -498,7 +546,7 @@ class LocalExecutor(Executor):
     def _reap(self, sentinel: int) -> None:
         entry = self._running.pop(sentinel)
         self._take_report(entry)  # the process is gone: its pipe holds the report or EOF
-        if entry.stopping or entry.killed_for_timeout:
+        if entry.stopping or entry.killed_for_timeout or entry.fenced:
             # What the try started and left behind in its group goes with it; its id is
             # still this (unreaped) process's, so no other group can have taken it.
             _signal(entry.process, signal.SIGKILL)
@@ -513,6 +561,13 @@ class LocalExecutor(Executor):
             self._stopped(entry)  # ended in the store already, as the person chose
         elif entry.killed_for_timeout:
             self._fail(work, ExitKind.TIMEOUT, _timeout_error(work))
+        elif entry.fenced:
+            after = self.settings.worker_fence_fraction * self.settings.zombie_after_seconds
+            error = (
+                f"stopped by its executor, which could not write its heartbeat for {after:g}s "
+                "(the store was unreachable)"
+            )
+            self._fail(work, ExitKind.HEARTBEAT, error)
         elif code != 0:
             path = str(queued_log_path(self.settings, work))
             tail = log_tail(path)
@@ -586,9 +641,11 @@ class LocalExecutor(Executor):
         self._next_heartbeat = now + self.settings.heartbeat_seconds
         with self.store.write() as conn:
             transitions.heartbeat(conn, [e.work.ti_id for e in self._running.values()])
+        self._last_beat = time.monotonic()
 
     def stop(self, grace: float) -> None:
         """Let running tries finish within ``grace`` seconds, then kill and fail the rest."""
+        self._fence_stop.set()
         self._backlog.clear()
         for entry in self._running.values():  # keep no more tries: finish this one, and exit
             if entry.runner is not None:

@@ -47,6 +47,16 @@ STORE_CONFLICT = (IntegrityError, DataError)
 #: The part of STORE_CONFLICT that is a value the store cannot hold (a 400, not a 409).
 STORE_BAD_VALUE = DataError
 
+#: The libpq parameters ``Settings.db_url`` adds for a silent link; not shown in messages.
+_LINK_PARAMETERS = (
+    "options",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+)
+
 #: PostgreSQL's "cannot execute ... in a read-only transaction".
 _READ_ONLY_SQLSTATE = "25006"
 
@@ -62,10 +72,30 @@ class StoreReadOnly(OperationalError):
 STORE_UNREACHABLE = (OperationalError, InterfaceError, PendingRollbackError)
 
 
+class StoreSessionEnded(OperationalError):
+    """The server ended the session: a transaction stayed idle past
+    ``store_idle_transaction_seconds`` (the process's link went silent, or the process
+    stalled). Its transaction is rolled back and its locks are free; like a dropped
+    connection, the transaction is asked again on a new one."""
+
+
+#: PostgreSQL's idle_in_transaction_session_timeout and (17 and later) transaction_timeout.
+_SESSION_ENDED_SQLSTATES = ("25P03", "25P04")
+
+
 def _read_only_is_unreachable(engine: Engine) -> None:
     @event.listens_for(engine, "handle_error")
     def on_error(context: Any) -> Any:
-        if getattr(context.original_exception, "sqlstate", None) != _READ_ONLY_SQLSTATE:
+        sqlstate = getattr(context.original_exception, "sqlstate", None)
+        if sqlstate in _SESSION_ENDED_SQLSTATES:
+            context.is_disconnect = True
+            return StoreSessionEnded(
+                context.statement,
+                context.parameters,
+                context.original_exception,
+                connection_invalidated=True,
+            )
+        if sqlstate != _READ_ONLY_SQLSTATE:
             return None
         # The pool forgets the connection: the next one may reach the new primary.
         context.is_disconnect = True
@@ -320,4 +350,7 @@ class Store:
         self.engine.dispose()
 
     def describe(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL fit to show: no password, nor the link's session settings
+        (``Settings.db_url``)."""
+        url = make_url(self.url)
+        return url.difference_update_query(_LINK_PARAMETERS).render_as_string(hide_password=True)

@@ -12,6 +12,12 @@ and stops the pool process running one (SIGTERM to its process group, whose hand
 the operator's ``on_kill``; SIGKILL after ``kill_grace_seconds``; the pool replaces the
 process). When it stops, it hands back the tries still running past the grace period
 (``engine.runs.hand_back``).
+
+A worker that cannot write its heartbeat fences itself (:class:`Fence`): once its last
+heartbeat is ``worker_fence_fraction`` of ``zombie_after_seconds`` old, it stops the tries its
+pool runs (the same SIGTERM, then SIGKILL) and stops consuming its queues, before any
+scheduler can declare those tries lost and hand them on; it consumes again once a heartbeat
+is written. A try's code therefore never runs on two workers at once.
 """
 
 from __future__ import annotations
@@ -203,12 +209,14 @@ class TryHeartbeat(bootsteps.StartStopStep):
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.store: Store | None = None
+        self.fence: Fence | None = None
 
     def start(self, parent: Any) -> None:
         settings = _the_installed().settings
         self.store = Store(settings.db_url)
         self.started_at = utcnow()
         self.queues = sorted(_consumed_queues(parent.app))
+        self.fence = Fence(parent.app, parent.hostname, self.queues, settings)
         self.beat(parent)
         self.thread = threading.Thread(
             target=self._beat_until_stopped,
@@ -217,6 +225,7 @@ class TryHeartbeat(bootsteps.StartStopStep):
             daemon=True,
         )
         self.thread.start()
+        self.fence.start(self.stopping)
 
     def _beat_until_stopped(self, parent: Any, settings: Settings) -> None:
         next_beat = time.monotonic() + settings.heartbeat_seconds
@@ -272,6 +281,9 @@ class TryHeartbeat(bootsteps.StartStopStep):
                 )
         except Exception:  # a store hiccup must not kill the worker; the next beat retries
             log.exception("worker heartbeat failed")
+            return
+        if self.fence is not None:
+            self.fence.beaten()
 
     def _kill(self, pid: int, stop: stops.StopAsked) -> None:
         """The grace is over: SIGKILL to what is left of the group, and a cleared try may
@@ -292,6 +304,97 @@ class TryHeartbeat(bootsteps.StartStopStep):
         if self.store is not None:
             with self.store.write() as conn:
                 workers.record_stopped(conn, parent.hostname)
+
+
+class Fence:
+    """A worker cut off from the store stops its tries before a scheduler hands them on.
+
+    A scheduler declares a try lost when its heartbeat is ``zombie_after_seconds`` old, and
+    retries it elsewhere; the worker that cannot write the heartbeat may still be running it.
+    So a thread of its own (the heartbeat thread may hang on a silent link) watches the age of
+    the last heartbeat written: past ``worker_fence_fraction`` of ``zombie_after_seconds`` it
+    stops every busy pool process (SIGTERM to its group: ``on_kill``; SIGKILL after
+    ``kill_grace_seconds``) and cancels the worker's consumers, so no message is taken; any
+    pool process busy meanwhile (a message taken before the cancel) is stopped too. The first
+    heartbeat written again lifts the fence and the queues are consumed again. The stopped
+    tries are never recorded by this worker: the scheduler declares them lost, as it would a
+    dead worker's, and their tasks' retries follow.
+    """
+
+    def __init__(self, app: Celery, hostname: str, queues: list[str], settings: Settings) -> None:
+        self.app = app
+        self.hostname = hostname
+        self.queues = queues
+        self.after = settings.worker_fence_fraction * settings.zombie_after_seconds
+        self.grace = settings.kill_grace_seconds
+        self.every = min(0.5, settings.heartbeat_seconds)
+        self.last_beat = time.monotonic()
+        self.fenced = False
+        self.stopped: set[int] = set()
+        if self.after + self.grace >= settings.zombie_after_seconds:
+            log.warning(
+                "worker_fence_fraction x zombie_after_seconds (%.1fs) plus kill_grace_seconds "
+                "(%.1fs) reaches zombie_after_seconds: a try stopped for want of heartbeats may "
+                "still run when a scheduler hands it on",
+                self.after,
+                self.grace,
+            )
+
+    def start(self, stopping: threading.Event) -> None:
+        threading.Thread(
+            target=self._watch, args=(stopping,), name="conveyor-fence", daemon=True
+        ).start()
+
+    def beaten(self) -> None:
+        """A heartbeat was written: the store hears this worker."""
+        self.last_beat = time.monotonic()
+        if self.fenced:
+            self.fenced = False
+            self.stopped.clear()
+            log.warning("the store is reachable again: heartbeats written, taking tries again")
+            self._consume(True)
+
+    def _watch(self, stopping: threading.Event) -> None:
+        while not stopping.wait(self.every):
+            try:
+                self.check()
+            except Exception:  # the fence must outlive whatever one check meets
+                log.exception("worker fence check failed")
+
+    def check(self) -> None:
+        silent = time.monotonic() - self.last_beat
+        if silent < self.after:
+            return
+        if not self.fenced:
+            self.fenced = True
+            log.error(
+                "no heartbeat written for %.1fs (the store is unreachable): stopping the tries "
+                "this worker runs and taking no new ones, before a scheduler declares them "
+                "lost after zombie_after_seconds",
+                silent,
+            )
+            self._consume(False)
+        _, _, pids = _held_by_pool()
+        for pid in set(pids) - self.stopped:
+            self.stopped.add(pid)
+            log.warning("fenced: stopping pool process %s and its try", pid)
+            _signal_group(pid, signal.SIGTERM)
+            timer = threading.Timer(self.grace, _signal_group, (pid, signal.SIGKILL))
+            timer.daemon = True
+            timer.start()
+
+    def _consume(self, on: bool) -> None:
+        """Ask this worker, through the broker's control channel (handled in the consumer's
+        own loop), to stop or start consuming its queues."""
+        control = self.app.control
+        for queue in self.queues:
+            try:
+                if on:
+                    control.add_consumer(queue, destination=[self.hostname], reply=False)
+                else:
+                    control.cancel_consumer(queue, destination=[self.hostname], reply=False)
+            except Exception as exc:  # no broker either: no message comes in meanwhile
+                log.warning("could not %s queue %s: %r", "resume" if on else "pause", queue, exc)
 
 
 def _signal_group(pid: int, sig: int) -> None:

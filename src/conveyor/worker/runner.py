@@ -54,6 +54,7 @@ from conveyor.engine.report import (
     Skipped,
     error_of,
 )
+from conveyor.engine.runs import hand_back
 from conveyor.engine.tries import (
     ReturnValue,
     TryEnd,
@@ -78,7 +79,7 @@ from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id
 from conveyor.states import ExitKind
 from conveyor.store import runs
-from conveyor.store.engine import Connection, Store, retrying
+from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store, retrying
 from conveyor.store.runs import RunRow
 from conveyor.worker.context import (
     TaskInstanceHandle,
@@ -432,7 +433,41 @@ class TryRunner:
         keeper = None
         if may is not None:
             keeper = Keeper(may, self.hostname, os.getpid(), self.settings.logs_path)
-        return retrying(lambda: self._record(end, keeper), what="recording a try's outcome")
+        attempts = 0
+
+        def attempt() -> TryResult:
+            nonlocal attempts
+            attempts += 1
+            return self._record(end, keeper)
+
+        result = retrying(attempt, what="recording a try's outcome")
+        if attempts > 1 and keeper is not None and result.kept is None:
+            self._hand_back_orphans()
+        return result
+
+    def _hand_back_orphans(self) -> None:
+        """The record was asked again after its connection dropped, and found its work done
+        (or kept nothing): an earlier attempt may have committed, answer lost, with a try it
+        kept for this process, which would never run here. Hand back whatever this process
+        still holds as running (``engine.runs.hand_back``: up for retry at once, with one more
+        try granted); its own try is ended already. If the store is lost again, such a try
+        is declared lost after ``zombie_after_seconds``, as before."""
+        try:
+            handed = hand_back(
+                self.store,
+                [],
+                self.hostname,
+                [os.getpid()],
+                reason="the try was started by a record whose answer was lost; handed back",
+                actor=self.actor,
+            )
+        except STORE_UNREACHABLE as exc:
+            log.warning("could not hand back the tries a lost record kept: %r", exc)
+            return
+        if handed:
+            log.warning(
+                "handed back task instances %s, kept by a record whose answer was lost", handed
+            )
 
     def _record(self, end: TryEnd, keeper: Keeper | None) -> TryResult:
         with self.store.write() as conn:
