@@ -128,6 +128,14 @@ def start_try(
     )
 
 
+def own_start(
+    conn: Connection, ti_id: int, try_number: int, *, hostname: str, pid: int
+) -> tuple[StartedTry, runs.RunRow] | None:
+    """After a start whose answer was lost: the try, if it runs as this process's (the
+    lost answer's commit went through), and its run; else None (``steps.own_start``)."""
+    return steps.own_start(conn, ti_id, try_number, hostname=hostname, pid=pid)
+
+
 def heartbeat(
     conn: Connection, ti_ids: list[int], hostname: str = "", pids: Iterable[int] = ()
 ) -> list[int]:

@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conveyor.callbacks import (
     TASK_HOOKS,
@@ -60,6 +60,7 @@ from conveyor.engine.tries import (
     TryEnd,
     TryResult,
     end_from_outside,
+    own_start,
     start_try,
     try_ended,
     worker_actor,
@@ -90,9 +91,6 @@ from conveyor.worker.context import (
 from conveyor.worker.rendered import render_map_index, rendered_fields
 from conveyor.worker.stopping import call_on_kill, stopped_by_sigterm
 from conveyor.worker.xcom_masking import shown_xcom
-
-if TYPE_CHECKING:  # the values a try's moves speak; the moves themselves are the engine's
-    from conveyor.lifecycle import Actor, StartedTry
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +167,25 @@ class TryRunner:
         the caller to run next with :meth:`run_kept` (or :meth:`run_streak`), having
         handed out ``TryResult.queued``. Without a ``publish`` hook, only a caller that hands
         out each result's ``queued`` before running the kept try should pass ``keep``."""
-        won = retrying(lambda: self._start(ti_id, try_number), what="starting a try")
+        attempts = 0
+
+        def attempt() -> tuple[StartedTry, RunRow] | None:
+            nonlocal attempts
+            attempts += 1
+            return self._start(ti_id, try_number)
+
+        won = retrying(attempt, what="starting a try")
+        if won is None and attempts > 1:
+            # An earlier attempt's commit may have gone through with its answer lost: then
+            # the try runs as this process's, and no one else will run it.
+            won = retrying(lambda: self._own_start(ti_id, try_number), what="starting a try")
+            if won is not None:
+                log.warning(
+                    "try %s of task instance %s was started by an attempt whose answer was "
+                    "lost; running it",
+                    try_number,
+                    ti_id,
+                )
         if won is None:
             log.info(
                 "try %s of task instance %s was started elsewhere (or does not exist); "
@@ -260,6 +276,10 @@ class TryRunner:
         """Win the try; the run comes in the same transaction, saving one of its own."""
         with self.store.write() as conn:
             return self._start_in(conn, ti_id, try_number)
+
+    def _own_start(self, ti_id: int, try_number: int) -> tuple[StartedTry, RunRow] | None:
+        with self.store.write() as conn:
+            return own_start(conn, ti_id, try_number, hostname=self.hostname, pid=os.getpid())
 
     def _start_in(
         self, conn: Connection, ti_id: int, try_number: int

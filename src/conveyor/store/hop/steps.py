@@ -547,6 +547,44 @@ def start_and_read(
     return started, run
 
 
+def own_start(
+    conn: Connection, ti_id: int, try_number: int, *, hostname: str, pid: int
+) -> tuple[lifecycle.StartedTry, runs.RunRow] | None:
+    """A start this process made whose answer was lost on the way back (its commit reached
+    the server, the link did not): the try running under this ``hostname`` and ``pid``, and
+    its run; None if it is not running as this process's."""
+    row = conn.execute(
+        select(
+            task_instance.c.run_pk,
+            task_instance.c.task_id,
+            task_instance.c.max_tries,
+            task_instance.c.start_date,
+            task_instance.c.map_index,
+        ).where(
+            task_instance.c.id == ti_id,
+            task_instance.c.state == S.RUNNING,
+            task_instance.c.try_number == try_number,
+            task_instance.c.hostname == hostname,
+            task_instance.c.pid == pid,
+        )
+    ).first()
+    if row is None:
+        return None
+    run = runs.get_run(conn, row.run_pk)
+    started = lifecycle.StartedTry(
+        ti_id,
+        try_number,
+        run.dag_id,
+        run.run_id,
+        row.task_id,
+        run.id,
+        row.max_tries,
+        row.start_date,
+        row.map_index,
+    )
+    return started, run
+
+
 def _open_try(
     conn: Connection,
     started: lifecycle.StartedTry,
