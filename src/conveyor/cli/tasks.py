@@ -49,6 +49,16 @@ def tasks() -> None:
     """Inspect task instances."""
 
 
+def _required_run(conn: Connection, dag_id: str, logical_date_or_run_id: str) -> runs.RunRow:
+    """Airflow's LOGICAL_DATE_OR_RUN_ID read as ``run_by_id_or_date``; a CLI error without one."""
+    run = run_by_id_or_date(conn, dag_id, logical_date_or_run_id)
+    if run is None:
+        raise CliError(
+            f"DAG {dag_id!r} has no run {logical_date_or_run_id!r} (by id or logical date)"
+        )
+    return run
+
+
 @tasks.command()
 @click.argument("dag_id")
 @click.argument("run_id")
@@ -194,11 +204,7 @@ def state_command(
     """
     store = open_store()
     with store.read() as conn:
-        run = run_by_id_or_date(conn, dag_id, logical_date_or_run_id)
-        if run is None:
-            raise CliError(
-                f"DAG {dag_id!r} has no run {logical_date_or_run_id!r} (by id or logical date)"
-            )
+        run = _required_run(conn, dag_id, logical_date_or_run_id)
         found = [ti for ti in runs.task_instances(conn, run.id) if ti.task_id == task_id]
     if not found:
         raise CliError(f"run {run.run_id} of {dag_id} has no task {task_id!r}")
@@ -310,11 +316,7 @@ def render(
     """
     store = open_store()
     with store.read() as conn:
-        run = run_by_id_or_date(conn, dag_id, logical_date_or_run_id)
-        if run is None:
-            raise CliError(
-                f"DAG {dag_id!r} has no run {logical_date_or_run_id!r} (by id or logical date)"
-            )
+        run = _required_run(conn, dag_id, logical_date_or_run_id)
         if map_index is None:
             _refuse_ambiguous_instance(conn, run.id, dag_id, task_id)
         ti = timeline.find_instance(conn, run.id, task_id, map_index)

@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from conveyor.callbacks import (
     TASK_HOOKS,
@@ -93,6 +93,20 @@ from conveyor.worker.stopping import call_on_kill, stopped_by_sigterm
 from conveyor.worker.xcom_masking import shown_xcom
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _retrying_counted(work: Callable[[], T], *, what: str) -> tuple[T, int]:
+    """``retrying(work)``, and how many times ``work`` was asked: more than once, an earlier
+    attempt may have committed with its answer lost on the way back."""
+    attempts = 0
+
+    def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
+        return work()
+
+    return retrying(attempt, what=what), attempts
 
 
 def log_path_for(
@@ -167,14 +181,9 @@ class TryRunner:
         the caller to run next with :meth:`run_kept` (or :meth:`run_streak`), having
         handed out ``TryResult.queued``. Without a ``publish`` hook, only a caller that hands
         out each result's ``queued`` before running the kept try should pass ``keep``."""
-        attempts = 0
-
-        def attempt() -> tuple[StartedTry, RunRow] | None:
-            nonlocal attempts
-            attempts += 1
-            return self._start(ti_id, try_number)
-
-        won = retrying(attempt, what="starting a try")
+        won, attempts = _retrying_counted(
+            lambda: self._start(ti_id, try_number), what="starting a try"
+        )
         if won is None and attempts > 1:
             # An earlier attempt's commit may have gone through with its answer lost: then
             # the try runs as this process's, and no one else will run it.
@@ -453,14 +462,9 @@ class TryRunner:
         keeper = None
         if may is not None:
             keeper = Keeper(may, self.hostname, os.getpid(), self.settings.logs_path)
-        attempts = 0
-
-        def attempt() -> TryResult:
-            nonlocal attempts
-            attempts += 1
-            return self._record(end, keeper)
-
-        result = retrying(attempt, what="recording a try's outcome")
+        result, attempts = _retrying_counted(
+            lambda: self._record(end, keeper), what="recording a try's outcome"
+        )
         if attempts > 1 and keeper is not None and result.kept is None:
             self._hand_back_orphans()
         return result
