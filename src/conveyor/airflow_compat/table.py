@@ -18,6 +18,9 @@ DOCS = "docs/airflow.md"
 _SHIMS = "conveyor.airflow_compat.shims"
 _EXC = "conveyor.airflow_compat.exceptions"
 _CONF = "conveyor.airflow_compat.configuration"
+_PROVIDER_SDK = "conveyor.airflow_compat.provider_sdk"
+_HOOK = f"{_PROVIDER_SDK}:BaseHook"
+_NOTIFIER = f"{_PROVIDER_SDK}:BaseNotifier"
 
 # Groups of names that several module paths export (Airflow moved them between versions).
 _BASH = same_names("conveyor", "BashOperator")
@@ -221,7 +224,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.triggers.base": _TRIGGER_BASE,
     "airflow.triggers.temporal": _TEMPORAL_TRIGGERS,
     "airflow.triggers.file": _FILE_TRIGGER,
-    "airflow.hooks.base": {"BaseHook": f"{_SHIMS}:BaseHook"},
+    "airflow.hooks.base": {"BaseHook": _HOOK},
     "airflow.hooks.filesystem": _FS_HOOK,
     "airflow.macros": {
         "ds_add": "conveyor.model.templating:ds_add",
@@ -260,7 +263,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.operators.dagrun_operator": _TRIGGER,
     "airflow.operators.latest_only_operator": _LATEST_ONLY,
     "airflow.sensors.external_task_sensor": _EXTERNAL,
-    "airflow.hooks.base_hook": {"BaseHook": f"{_SHIMS}:BaseHook"},
+    "airflow.hooks.base_hook": {"BaseHook": _HOOK},
     # -- Airflow 3.x ------------------------------------------------------------------------
     "airflow.sdk": {
         "DAG": f"{_SHIMS}:SdkDAG",
@@ -273,7 +276,8 @@ MODULES: dict[str, dict[str, str]] = {
         "PokeReturnValue": "conveyor:PokeReturnValue",
         "Variable": "conveyor.connections:Variable",
         "Connection": "conveyor.connections:Connection",
-        "BaseHook": f"{_SHIMS}:BaseHook",
+        "BaseHook": _HOOK,
+        "BaseNotifier": _NOTIFIER,
         "Param": "conveyor:Param",
         **_ASSET_NAMES,
         **_ASSET_DECORATOR,
@@ -301,17 +305,36 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sdk.definitions.decorators": {**_DECORATORS, "dag": f"{_SHIMS}:sdk_dag"},
     "airflow.task.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
     "airflow.task.weight_rule": {"WeightRule": "conveyor.model.task:WeightRule"},
+    # What Airflow's provider packages import from their compatibility layer, Conveyor's
+    # own (the real package's other modules load when it is installed: installed_providers).
     "airflow.providers.common.compat.sdk": {
+        **_EXCEPTIONS,
         "TriggerRule": "conveyor:TriggerRule",
+        "WeightRule": "conveyor.model.task:WeightRule",
         "Context": f"{_SHIMS}:Context",
         "timezone": f"{_SHIMS}:timezone",
         "BaseOperator": "conveyor:BaseOperator",
         "BaseSensorOperator": "conveyor.sensors:BaseSensor",
+        "PokeReturnValue": "conveyor:PokeReturnValue",
+        "BaseHook": _HOOK,
+        "BaseNotifier": _NOTIFIER,
+        "Connection": "conveyor.connections:Connection",
+        "Variable": "conveyor.connections:Variable",
+        "Param": "conveyor:Param",
+        "TaskGroup": "conveyor:TaskGroup",
+        "XComArg": "conveyor.model.xcom_arg:XComArg",
+        "conf": f"{_CONF}:conf",
         "AirflowSkipException": "conveyor:Skip",
         "AirflowFailException": "conveyor:Fail",
         "AirflowException": f"{_EXC}:AirflowException",
         "get_current_context": f"{_SHIMS}:get_current_context",
+        "XCOM_RETURN_KEY": "conveyor.airflow_compat.xcom_model:XCOM_RETURN_KEY",
+        **_CHAIN,
     },
+    "airflow.providers.common.compat.notifier": {"BaseNotifier": _NOTIFIER},
+    "airflow.sdk.bases.notifier": {"BaseNotifier": _NOTIFIER},
+    "airflow.sdk.bases.hook": {"BaseHook": _HOOK},
+    "airflow.notifications.basenotifier": {"BaseNotifier": _NOTIFIER},
     "airflow.providers.standard.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},
     "airflow.providers.standard.operators.bash": _BASH,
     "airflow.providers.standard.operators.python": _PYTHON,
