@@ -1,0 +1,148 @@
+"""Airflow's provider packages installed beside Conveyor: which modules load from their files
+(a provider Conveyor does not ship), which stay Conveyor's (a shipped one, unless the setting
+names it), what a provider missing a core name says, the install recipe's reading of a
+package's requirements, and the base classes providers build on.
+
+Pure tests: provider packages are small folders under ``tmp_path`` laid out as pip lays them
+out (a bare ``airflow/`` folder with no ``__init__``), put on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from airflow_hook_on import hook_on
+from conveyor.airflow_compat import AirflowNameError
+from conveyor.airflow_compat.provider_requirements import split_requirements, without_marker
+from conveyor.airflow_compat.provider_sdk import BaseNotifier, ProviderConnection
+from conveyor.connections import Connection
+
+
+def _write(site: Path, relative: str, source: str) -> None:
+    path = site / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source)
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A site-packages folder with two provider packages, and the hook on."""
+    folder = tmp_path / "site"
+    _write(folder, "airflow/providers/acme/__init__.py", "__version__ = '1.0'\n")
+    _write(folder, "airflow/providers/acme/hooks/__init__.py", "")
+    _write(
+        folder,
+        "airflow/providers/acme/hooks/acme.py",
+        "from airflow.providers.common.compat.sdk import BaseHook\n"
+        "from airflow import __version__\n\n"
+        "class AcmeHook(BaseHook):\n"
+        "    default_conn_name = 'acme_default'\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.log.info('made')\n",
+    )
+    _write(folder, "airflow/providers/acme/broken.py", "from airflow.nowhere import Gadget\n")
+    # A provider of two parts with no __init__ on its first (a namespace, as pip leaves it).
+    _write(folder, "airflow/providers/megacorp/cloud/__init__.py", "NAME = 'cloud'\n")
+    # A package of a provider Conveyor ships.
+    _write(folder, "airflow/providers/http/__init__.py", "")
+    _write(folder, "airflow/providers/http/hooks/__init__.py", "")
+    _write(folder, "airflow/providers/http/hooks/http.py", "class HttpHook:\n    REAL = True\n")
+    monkeypatch.syspath_prepend(str(folder))
+    importlib.invalidate_caches()
+    monkeypatch.delenv("CONVEYOR_AIRFLOW_INSTALLED_PROVIDERS", raising=False)
+    with hook_on(monkeypatch, tmp_path):
+        yield folder
+    for name in [n for n in sys.modules if n.startswith("airflow.providers.")]:
+        del sys.modules[name]
+
+
+def test_a_provider_conveyor_does_not_ship_loads_from_its_files(site: Path) -> None:
+    import airflow.providers
+    import airflow.providers.acme as acme
+    from airflow.providers.acme.hooks.acme import AcmeHook
+
+    assert acme.__file__ == str(site / "airflow/providers/acme/__init__.py")
+    assert getattr(airflow.providers, "__conveyor_compat__", False)  # Conveyor's stays in front
+    hook = AcmeHook()
+    assert hook.log.name.endswith("acme.AcmeHook")
+    from airflow.providers.megacorp.cloud import NAME
+
+    assert NAME == "cloud"
+
+
+def test_a_provider_that_needs_a_missing_core_name_says_which(site: Path) -> None:
+    with pytest.raises(AirflowNameError, match=r"airflow\.nowhere"):
+        importlib.import_module("airflow.providers.acme.broken")
+
+
+def test_a_shipped_provider_stays_conveyors_unless_the_setting_names_it(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.providers.http.hooks.http import HttpHook
+
+    assert not getattr(HttpHook, "REAL", False)
+    assert HttpHook.__module__.startswith("conveyor.")
+    for name in [n for n in sys.modules if n.startswith("airflow.providers.http")]:
+        del sys.modules[name]
+    monkeypatch.setenv("CONVEYOR_AIRFLOW_INSTALLED_PROVIDERS", "http, slack")
+    real = importlib.import_module("airflow.providers.http.hooks.http")
+    assert real.HttpHook.REAL is True
+    assert real.__file__ == str(site / "airflow/providers/http/hooks/http.py")
+
+
+def test_the_recipe_leaves_out_airflows_core_and_follows_extras() -> None:
+    requires = [
+        "apache-airflow>=2.11.0",
+        "apache-airflow-task-sdk>=1.0",
+        "apache-airflow-providers-common-compat>=1.12.0",
+        "redis>=4.5.2,!=4.5.5",
+        'apache-airflow-providers-common-messaging>=2.0.0; extra == "common-messaging"',
+        'tomli; python_version < "3.0"',
+    ]
+    plain = split_requirements(requires)
+    assert [r.name for r in plain.dropped] == ["apache-airflow", "apache-airflow-task-sdk"]
+    assert [r.name for r in plain.providers] == ["apache-airflow-providers-common-compat"]
+    assert [str(r) for r in plain.libraries] == ["redis!=4.5.5,>=4.5.2"]
+    extra = split_requirements(requires, ["common-messaging"])
+    assert [without_marker(r) for r in extra.providers] == [
+        "apache-airflow-providers-common-compat>=1.12.0",
+        "apache-airflow-providers-common-messaging>=2.0.0",
+    ]
+    with pytest.raises(ValueError, match="invalid"):
+        split_requirements(["not a requirement !!"])
+
+
+def test_a_notifier_renders_its_fields_then_notifies() -> None:
+    sent: list[tuple[str, str]] = []
+
+    class Pager(BaseNotifier):
+        template_fields = ("summary",)
+
+        def __init__(self, summary: str) -> None:
+            super().__init__()
+            self.summary = summary
+
+        def notify(self, context: dict) -> None:
+            sent.append((self.summary, context["run_id"]))
+
+    Pager("{{ run_id }} failed")({"run_id": "manual__1"})
+    assert sent == [("manual__1 failed", "manual__1")]
+    with pytest.raises(TypeError, match="one dict"):
+        Pager("x")("dag", [], [], [], [])
+    with pytest.raises(TypeError, match="colour"):
+        BaseNotifier(colour="red")
+
+
+def test_a_hook_may_change_its_copy_of_a_connection() -> None:
+    looked_up = Connection("ftp", "ftp", host="h", password="p", extra={"k": 1})
+    copy = ProviderConnection.copy_of(looked_up)
+    copy.password = "changed"
+    copy.extra["k"] = 2
+    assert (looked_up.password, looked_up.extra) == ("p", {"k": 1})
+    assert copy.host == "h" and copy.extra_dejson == {"k": 2}
