@@ -18,6 +18,7 @@ import pytest
 
 from airflow_hook_on import hook_on
 from conveyor.airflow_compat import AirflowNameError
+from conveyor.airflow_compat.lint import check_source
 from conveyor.airflow_compat.provider_requirements import split_requirements, without_marker
 from conveyor.airflow_compat.provider_sdk import BaseNotifier, ProviderConnection
 from conveyor.connections import Connection
@@ -146,3 +147,16 @@ def test_a_hook_may_change_its_copy_of_a_connection() -> None:
     copy.extra["k"] = 2
     assert (looked_up.password, looked_up.extra) == ("p", {"k": 1})
     assert copy.host == "h" and copy.extra_dejson == {"k": 2}
+
+
+def test_validate_passes_an_installed_providers_imports_and_says_how_to_install_others(
+    site: Path,
+) -> None:
+    source = (
+        "from airflow.providers.acme.hooks.acme import AcmeHook\n"
+        "import airflow.providers.megacorp.cloud\n"
+        "from airflow.providers.pagerthing.notifications.pager import PagerNotifier\n"
+    )
+    findings = check_source(source, "dag.py")
+    assert [f.line for f in findings] == [3]
+    assert "conveyor providers install apache-airflow-providers-pagerthing" in findings[0].message

@@ -536,7 +536,8 @@ def why_missing(module: str, name: str | None = None) -> str:
     if provider and provider != "standard":
         return (
             f"{what} is not provided by Conveyor: operators of the {provider!r} provider "
-            f"talk to outside services, which Conveyor does not ship (supported names: {DOCS})"
+            f"talk to outside services, which Conveyor does not ship; "
+            f"{_refused.install_hint(provider)} (supported names: {DOCS})"
         )
     return f"{what} is not provided by Conveyor (supported modules and names: {DOCS})"
 
