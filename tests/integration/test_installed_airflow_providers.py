@@ -20,15 +20,21 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import select
 
 import conveyor
-from celery_workers import REDIS_URL, require_redis
+from celery_workers import REDIS_URL, require_redis, stop_workers
+from conftest import runs_finished
+from conveyor.store.engine import Store
+from conveyor.store.tables import dag_run, task_instance
 
 SRC = Path(conveyor.__file__).resolve().parents[1]
 REPO = SRC.parent
@@ -185,17 +191,14 @@ def _write(folder: Path, name: str, source: str) -> None:
     (folder / name).write_text(textwrap.dedent(source))
 
 
-def test_redis_provider_operator_sensor_and_hook_reach_redis(
-    provider_venv: Path, tmp_path: Path
-) -> None:
-    require_redis()
-    key, channel = f"conveyor-{uuid.uuid4().hex}", f"conveyor-{uuid.uuid4().hex}"
-    client = redis.Redis.from_url(f"{REDIS_URL}/5")
-    listener = client.pubsub()
-    listener.subscribe(channel)
-    assert listener.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+REDIS_CONN = json.dumps(
+    {"conn_type": "redis", "host": "127.0.0.1", "port": 6379, "extra": {"db": 5}}
+)
+
+
+def _redis_dag(dags: Path, key: str, channel: str, queue: str = "default") -> None:
     _write(
-        tmp_path / "dags",
+        dags,
         "redis_dag.py",
         f"""
         from datetime import datetime
@@ -205,7 +208,8 @@ def test_redis_provider_operator_sensor_and_hook_reach_redis(
         from airflow.providers.redis.sensors.redis_key import RedisKeySensor
         from airflow.sdk import DAG, task
 
-        with DAG("provider_redis", start_date=datetime(2026, 1, 1), schedule=None):
+        with DAG("provider_redis", start_date=datetime(2026, 1, 1), schedule=None,
+                 default_args={{"queue": "{queue}"}}):
             @task
             def put_key():
                 RedisHook(redis_conn_id="team_redis").get_conn().set("{key}", "ready")
@@ -221,26 +225,105 @@ def test_redis_provider_operator_sensor_and_hook_reach_redis(
             put_key() >> wait >> publish
         """,
     )
+
+
+@contextmanager
+def _redis_effects() -> Iterator[tuple[str, str, Callable[[], str]]]:
+    """A fresh key and channel, and what reads the one message published on the channel."""
+    require_redis()
+    key, channel = f"conveyor-{uuid.uuid4().hex}", f"conveyor-{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(f"{REDIS_URL}/5")
+    listener = client.pubsub()
+    listener.subscribe(channel)
+    assert listener.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+
+    def published() -> str:
+        assert client.get(key) == b"ready"  # the hook's write, which the sensor waited for
+        message = listener.get_message(timeout=5)
+        assert message is not None and message["type"] == "message", message
+        return str(message["data"].decode())
+
     try:
+        yield key, channel, published
+    finally:
+        listener.close()
+        client.delete(key)
+
+
+def test_redis_provider_operator_sensor_and_hook_reach_redis(
+    provider_venv: Path, tmp_path: Path
+) -> None:
+    with _redis_effects() as (key, channel, published):
+        _redis_dag(tmp_path / "dags", key, channel)
         done = _conveyor(
             provider_venv,
             tmp_path,
             "dags",
             "test",
             "provider_redis",
-            CONVEYOR_CONN_TEAM_REDIS=json.dumps(
-                {"conn_type": "redis", "host": "127.0.0.1", "port": 6379, "extra": {"db": 5}}
-            ),
+            CONVEYOR_CONN_TEAM_REDIS=REDIS_CONN,
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "run success" in done.stdout
-        assert client.get(key) == b"ready"
-        message = listener.get_message(timeout=5)
-        assert message is not None and message["type"] == "message", message
-        assert message["data"].decode().startswith("run manual__")  # the template rendered
-    finally:
-        listener.close()
-        client.delete(key)
+        assert published().startswith("run manual__")  # the template rendered
+
+
+@pytest.mark.postgres
+def test_redis_provider_runs_through_the_scheduler_on_a_celery_worker(
+    provider_venv: Path, tmp_path: Path, pg_database_url: str
+) -> None:
+    queue = f"installed-providers-{uuid.uuid4().hex[:8]}"
+    environment = _env(
+        CONVEYOR_HOME=str(tmp_path / "home"),
+        CONVEYOR_DAGS_FOLDER=str(tmp_path / "dags"),
+        CONVEYOR_DATABASE_URL=pg_database_url,
+        CONVEYOR_EXECUTOR="celery",
+        CONVEYOR_BROKER_URL=f"{REDIS_URL}/5",
+        CONVEYOR_SCHEDULER_LOOP_SECONDS="0.2",
+        CONVEYOR_DAG_SCAN_SECONDS="0.2",
+        CONVEYOR_HEARTBEAT_SECONDS="0.5",
+        CONVEYOR_CONN_TEAM_REDIS=REDIS_CONN,
+        PATH=f"{provider_venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    )
+    store = Store(pg_database_url)
+    with _redis_effects() as (key, channel, published):
+        _redis_dag(tmp_path / "dags", key, channel, queue)
+        worker = [str(provider_venv / "bin" / "conveyor"), "worker", "-q", queue, "-c", "1"]
+        scheduler = [str(provider_venv / "bin" / "conveyor"), "scheduler"]
+        with (
+            (tmp_path / "worker.log").open("w") as worker_log,
+            (tmp_path / "scheduler.log").open("w") as scheduler_log,
+        ):
+            processes = [
+                subprocess.Popen(
+                    command,
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                for command, log in ((worker, worker_log), (scheduler, scheduler_log))
+            ]
+            try:
+                run_pk = _trigger_when_parsed(provider_venv, environment, tmp_path, store)
+                finished = runs_finished(store, [run_pk])
+                deadline = time.monotonic() + 90
+                while not finished() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                logs = (tmp_path / "worker.log").read_text()[-3000:]
+                assert finished(), logs + (tmp_path / "scheduler.log").read_text()[-3000:]
+            finally:
+                stop_workers(processes)
+        with store.read() as conn:
+            state = conn.execute(select(dag_run.c.state).where(dag_run.c.id == run_pk)).scalar()
+            tries = conn.execute(
+                select(task_instance.c.task_id, task_instance.c.hostname).where(
+                    task_instance.c.run_pk == run_pk
+                )
+            ).all()
+        store.dispose()
+        assert state == "success", tries
+        assert published().startswith("run ")
 
 
 def test_ftp_provider_and_apprise_notifier_reach_their_servers(
@@ -341,3 +424,25 @@ def test_providers_list_and_plain_python_in_the_namespace_layout(
     version, v3, where, bash_from, conn = shown.stdout.split()
     assert (version, v3, bash_from, conn) == ("3.3.2", "True", "conveyor", "redis_default")
     assert Path(where).is_relative_to(site)
+
+
+def _trigger_when_parsed(
+    venv: Path, environment: dict[str, str], tmp_path: Path, store: Store
+) -> int:
+    """Trigger the DAG once the scheduler has parsed it; the new run's pk."""
+    deadline = time.monotonic() + 60
+    while True:
+        done = subprocess.run(
+            [str(venv / "bin" / "conveyor"), "dags", "trigger", "provider_redis", "-o", "json"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode == 0:
+            run_id = json.loads(done.stdout)["run_id"]
+            with store.read() as conn:
+                found = conn.execute(select(dag_run.c.id).where(dag_run.c.run_id == run_id))
+                return int(found.scalar_one())
+        assert time.monotonic() < deadline, done.stderr + (tmp_path / "scheduler.log").read_text()
+        time.sleep(0.5)
