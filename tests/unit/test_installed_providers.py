@@ -160,3 +160,39 @@ def test_validate_passes_an_installed_providers_imports_and_says_how_to_install_
     findings = check_source(source, "dag.py")
     assert [f.line for f in findings] == [3]
     assert "conveyor providers install apache-airflow-providers-pagerthing" in findings[0].message
+
+
+def _dist_info(site: Path, package: str, version: str, provider: str) -> None:
+    """An installed package's metadata as pip writes it, with Airflow's provider entry point."""
+    info = site / f"{package.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n"
+        "Requires-Dist: apache-airflow>=2.11.0\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[apache_airflow_provider]\n"
+        f"provider_info=airflow.providers.{provider}.get_provider_info:get_provider_info\n"
+    )
+
+
+def test_installed_packages_are_listed_with_whose_modules_answer(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.airflow_compat.installed_providers import installed_packages
+    from conveyor.web.airflow_api.providers import get_providers
+
+    _dist_info(site, "apache-airflow-providers-acme", "1.2.3", "acme")
+    _dist_info(site, "apache-airflow-providers-http", "6.3.0", "http")
+    importlib.invalidate_caches()
+    found = {p.package: p for p in installed_packages()}
+    acme, http = found["apache-airflow-providers-acme"], found["apache-airflow-providers-http"]
+    assert (acme.version, acme.provider, acme.used) == ("1.2.3", "acme", True)
+    assert (http.provider, http.used) == ("http", False)  # Conveyor ships http
+    listed = {p.package_name: p for p in get_providers(None, 100, 0).providers}  # type: ignore[arg-type]
+    assert listed["apache-airflow-providers-acme"].version == "1.2.3"
+    assert "carried by Conveyor" in listed["apache-airflow-providers-http"].description
+    monkeypatch.setenv("CONVEYOR_AIRFLOW_INSTALLED_PROVIDERS", "http")
+    assert {p.package: p.used for p in installed_packages()}["apache-airflow-providers-http"]
+    listed = {p.package_name: p for p in get_providers(None, 100, 0).providers}  # type: ignore[arg-type]
+    assert listed["apache-airflow-providers-http"].version == "6.3.0"
