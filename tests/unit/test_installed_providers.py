@@ -196,3 +196,22 @@ def test_installed_packages_are_listed_with_whose_modules_answer(
     assert {p.package: p.used for p in installed_packages()}["apache-airflow-providers-http"]
     listed = {p.package_name: p for p in get_providers(None, 100, 0).providers}  # type: ignore[arg-type]
     assert listed["apache-airflow-providers-http"].version == "6.3.0"
+
+
+def test_the_install_command_takes_only_provider_packages_and_shows_its_pip_commands() -> None:
+    from click.testing import CliRunner
+
+    from conveyor.cli.main import cli
+
+    refused = CliRunner().invoke(cli, ["providers", "install", "requests"], prog_name="conveyor")
+    assert refused.exit_code == 2
+    assert "requests is not one of Airflow's provider packages" in refused.output
+    shown = CliRunner().invoke(
+        cli,
+        ["providers", "install", "--dry-run", "-c", "c.txt", "apache-airflow-providers-acme[x]>=1"],
+        prog_name="conveyor",
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "-m pip install --constraint=c.txt --no-deps apache-airflow-providers-acme[x]>=1" in (
+        " ".join(shown.output.split())
+    )
