@@ -215,3 +215,38 @@ def test_the_install_command_takes_only_provider_packages_and_shows_its_pip_comm
     assert "-m pip install --constraint=c.txt --no-deps apache-airflow-providers-acme[x]>=1" in (
         " ".join(shown.output.split())
     )
+
+
+def test_the_core_helpers_providers_import_behave_as_airflows(site: Path) -> None:
+    import warnings
+
+    from airflow.exceptions import AirflowException, AirflowProviderDeprecationWarning
+    from airflow.providers.common.compat.sdk import AirflowOptionalProviderFeatureException
+    from airflow.utils.helpers import exactly_one, merge_dicts
+    from airflow.utils.log.logging_mixin import LoggingMixin
+    from airflow.utils.strings import to_boolean
+    from airflow.utils.types import NOTSET, ArgNotSet
+
+    assert issubclass(AirflowOptionalProviderFeatureException, AirflowException)
+    with pytest.warns(DeprecationWarning):
+        warnings.warn("old", AirflowProviderDeprecationWarning, stacklevel=1)
+    assert [to_boolean(v) for v in ("Yes", " t ", "0", None, True)] == [
+        True,
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert exactly_one(0, "a", None) and not exactly_one(1, 2)
+    with pytest.raises(ValueError, match="unpack"):
+        exactly_one([1, 0])
+    assert merge_dicts({"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"y": 3}}) == {
+        "a": {"x": 1, "y": 3},
+        "b": 1,
+    }
+    assert isinstance(NOTSET, ArgNotSet) and not NOTSET
+
+    class Client(LoggingMixin):
+        pass
+
+    assert Client().log.name == f"{__name__}.Client"

@@ -553,3 +553,25 @@ from conveyor.airflow_compat import providers_refused as _refused  # noqa: E402
 from conveyor.airflow_compat import table_providers as _providers  # noqa: E402
 
 _merge(_providers.PROVIDER_MODULES)
+
+# What Airflow's provider packages import of the core at the top of their modules.
+_HELPERS = "conveyor.airflow_compat.provider_helpers"
+_PROVIDER_EXCEPTIONS = same_names(
+    _HELPERS, "AirflowProviderDeprecationWarning", "AirflowOptionalProviderFeatureException"
+)
+_NOTSET = same_names(_HELPERS, "NOTSET", "ArgNotSet")
+_merge(
+    {
+        "airflow.exceptions": _PROVIDER_EXCEPTIONS,
+        "airflow.sdk.exceptions": _PROVIDER_EXCEPTIONS,
+        "airflow.providers.common.compat.sdk": {
+            **_PROVIDER_EXCEPTIONS,
+            "XCom": "conveyor.airflow_compat.xcom_model:XCom",
+        },
+        "airflow.utils.log.logging_mixin": same_names(_HELPERS, "LoggingMixin"),
+        "airflow.utils.strings": same_names(_HELPERS, "to_boolean"),
+        "airflow.utils.helpers": same_names(_HELPERS, "exactly_one", "merge_dicts"),
+        "airflow.utils.types": _NOTSET,
+        "airflow.sdk.definitions._internal.types": _NOTSET,
+    }
+)
