@@ -89,6 +89,8 @@ def test_a_shipped_provider_stays_conveyors_unless_the_setting_names_it(
 
     assert not getattr(HttpHook, "REAL", False)
     assert HttpHook.__module__.startswith("conveyor.")
+    with pytest.raises(AirflowNameError, match='set airflow_installed_providers = "http"'):
+        importlib.import_module("airflow.providers.http.hooks.http").HttpAsyncHook  # noqa: B018
     for name in [n for n in sys.modules if n.startswith("airflow.providers.http")]:
         del sys.modules[name]
     monkeypatch.setenv("CONVEYOR_AIRFLOW_INSTALLED_PROVIDERS", "http, slack")

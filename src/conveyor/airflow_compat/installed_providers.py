@@ -33,6 +33,7 @@ __all__ = [
     "InstalledPackage",
     "find_spec",
     "installed_packages",
+    "override_hint",
     "package_dirs",
     "preferred_installed",
     "shipped",
@@ -69,6 +70,17 @@ def _read_preferred(variable: str, config_file: str, stamp: int | None) -> froze
 
     names = load_config().settings.airflow_installed_providers
     return frozenset(n.strip() for n in names.split(",") if n.strip())
+
+
+def override_hint(provider: str) -> str:
+    """For an error about a shipped provider's missing name: how to use Airflow's package of
+    it instead, when that package is installed here; else nothing."""
+    if not package_dirs(f"{_PREFIX}{provider}"):
+        return ""
+    return (
+        f"; Airflow's package of it is installed: set airflow_installed_providers = "
+        f'"{provider}" to import that one instead'
+    )
 
 
 def find_spec(fullname: str) -> importlib.machinery.ModuleSpec | None:

@@ -531,7 +531,7 @@ def why_missing(module: str, name: str | None = None) -> str:
         names = _providers.provider_names(provider)
         return (
             f"{what} is not provided by Conveyor: of the {provider!r} provider it has "
-            f"{', '.join(names)} (supported names: {DOCS})"
+            f"{', '.join(names)}{_installed.override_hint(provider)} (supported names: {DOCS})"
         )
     if provider and provider != "standard":
         return (
@@ -549,6 +549,7 @@ def _merge(extra: dict[str, dict[str, str]]) -> None:
 
 # The providers' paths live in their own module (one provider's rows beside the others'),
 # and are part of this table from here on.
+from conveyor.airflow_compat import installed_providers as _installed  # noqa: E402
 from conveyor.airflow_compat import providers_refused as _refused  # noqa: E402
 from conveyor.airflow_compat import table_providers as _providers  # noqa: E402
 
