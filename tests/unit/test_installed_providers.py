@@ -252,3 +252,18 @@ def test_the_core_helpers_providers_import_behave_as_airflows(site: Path) -> Non
         pass
 
     assert Client().log.name == f"{__name__}.Client"
+
+
+def test_installing_the_hook_again_keeps_the_provider_modules_it_loaded(site: Path) -> None:
+    import airflow.providers.acme.hooks.acme as first
+
+    from conveyor.airflow_compat import hook
+
+    sys.meta_path.remove(hook._FINDER)  # something else went first since: install again
+    sys.meta_path.append(hook._FINDER)
+    hook.install()
+    import airflow.providers.acme.hooks.acme as again
+
+    assert again is first  # the same classes: no second copy of the provider's module
+    hook.uninstall()
+    assert "airflow.providers.acme.hooks.acme" not in sys.modules

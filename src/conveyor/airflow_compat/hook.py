@@ -137,5 +137,6 @@ def uninstall() -> None:
 def _forget_airflow_modules(*, keep_ours: bool) -> None:
     for name in [n for n in sys.modules if n == "airflow" or n.startswith("airflow.")]:
         ours = getattr(sys.modules[name], "__conveyor_compat__", False)
+        ours = ours or installed_providers.answered(name)  # a provider package's, found here
         if ours != keep_ours:
             del sys.modules[name]

@@ -31,6 +31,7 @@ from conveyor.airflow_compat import table, table_providers
 
 __all__ = [
     "InstalledPackage",
+    "answered",
     "find_spec",
     "installed_packages",
     "override_hint",
@@ -93,7 +94,20 @@ def find_spec(fullname: str) -> importlib.machinery.ModuleSpec | None:
     overridden = shipped(provider) and provider in preferred_installed()
     if (shipped(provider) or table.known_module(fullname)) and not overridden:
         return None  # Conveyor's version answers (the table first)
-    return _spec_on_path(fullname)
+    spec = _spec_on_path(fullname)
+    if spec is not None:
+        _found.add(fullname)
+    return spec
+
+
+#: The modules :func:`find_spec` answered: the hook keeps them when it is installed again
+#: (they belong with Conveyor's, unlike an Airflow imported before the hook).
+_found: set[str] = set()
+
+
+def answered(fullname: str) -> bool:
+    """Whether the module was loaded from an installed provider package through the hook."""
+    return fullname in _found
 
 
 def package_dirs(fullname: str) -> list[Path]:
