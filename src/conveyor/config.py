@@ -261,6 +261,13 @@ class Settings(AuthSettings):
         description="`import airflow...` in DAG files resolves to Conveyor, and Python files "
         "that mention airflow and dag are scanned as DAG files (docs/airflow.md)",
     )
+    airflow_installed_providers: str = Field(
+        default="",
+        pattern=r"^\s*([a-z0-9_.]+\s*(,\s*[a-z0-9_.]+\s*)*)?$",
+        description="providers Conveyor ships (comma-separated, as Airflow names them: "
+        "'http,slack') whose installed apache-airflow-providers-* package is imported instead "
+        'of Conveyor\'s version (docs/airflow.md, "Providers Conveyor does not ship")',
+    )
     remote_logs_url: str | None = Field(
         default=None,
         description="copy every try's log to this S3-compatible location, e.g. "

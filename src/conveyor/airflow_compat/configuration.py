@@ -20,9 +20,10 @@ from conveyor.exceptions import ConfigError
 
 __all__ = ["AIRFLOW_VERSION", "FIXED", "SETTINGS", "AirflowConfig", "conf"]
 
-#: What ``airflow.version.version`` and ``airflow.__version__`` say: Conveyor takes every name
-#: of Airflow 2 (and of 3), so a file that tests the version takes its Airflow 2 path.
-AIRFLOW_VERSION = "2.10.5"
+#: What ``airflow.version.version`` and ``airflow.__version__`` say: the Airflow 3 release
+#: whose surface Conveyor implements, so libraries and Airflow's provider packages (which
+#: refuse an Airflow older than 2.11) take their Airflow 3 paths.
+AIRFLOW_VERSION = "3.3.2"
 
 _EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 

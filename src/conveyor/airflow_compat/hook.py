@@ -20,7 +20,7 @@ import sys
 import types
 from typing import Any
 
-from conveyor.airflow_compat import plugins, table
+from conveyor.airflow_compat import installed_providers, plugins, table
 from conveyor.airflow_compat.rebinding import RecordedRebinding
 
 
@@ -90,6 +90,9 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
+        installed = installed_providers.find_spec(fullname)  # Airflow's own provider package
+        if installed is not None:
+            return installed
         # ``airflow.macros`` and the like are packages too: a plugin's modules go below them.
         package = fullname == "airflow" or table.is_package(fullname) or plugins.is_kind(fullname)
         return importlib.util.spec_from_loader(fullname, self, is_package=package)
@@ -134,5 +137,6 @@ def uninstall() -> None:
 def _forget_airflow_modules(*, keep_ours: bool) -> None:
     for name in [n for n in sys.modules if n == "airflow" or n.startswith("airflow.")]:
         ours = getattr(sys.modules[name], "__conveyor_compat__", False)
+        ours = ours or installed_providers.answered(name)  # a provider package's, found here
         if ours != keep_ours:
             del sys.modules[name]

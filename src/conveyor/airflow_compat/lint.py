@@ -14,7 +14,7 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 
-from conveyor.airflow_compat import table
+from conveyor.airflow_compat import installed_providers, table
 from conveyor.exceptions import parsed_by
 from conveyor.providers._extras import MissingExtraError
 
@@ -43,7 +43,14 @@ def _target_exists(target: str) -> bool:
         return False
 
 
+def _installed(module: str) -> bool:
+    """Whether the module comes from an installed Airflow provider package."""
+    return installed_providers.find_spec(module) is not None
+
+
 def _check_airflow_name(module: str, name: str) -> str | None:
+    if _installed(module):
+        return None  # an installed provider package's module: its names are its own
     target = table.lookup(module, name)
     if target is None:
         if table.known_module(f"{module}.{name}"):
@@ -62,6 +69,8 @@ def _check_airflow_name(module: str, name: str) -> str | None:
 
 
 def _check_module(module: str) -> str | None:
+    if _installed(module):
+        return None
     parts = module.split(".")
     for i in range(1, len(parts) + 1):
         prefix = ".".join(parts[:i])

@@ -74,5 +74,14 @@ def refusal(what: str, provider: str) -> str:
     return (
         f"{what} is not provided by Conveyor: the {provider!r} provider "
         f"({package(provider)}) is not shipped, because {NOT_SHIPPED[provider]}; "
-        "Conveyor ships only providers it can test against the real service"
+        "Conveyor ships only providers it can test against the real service; "
+        + install_hint(provider)
+    )
+
+
+def install_hint(provider: str) -> str:
+    """How to use Airflow's own package of a provider Conveyor does not ship."""
+    return (
+        f"to use Airflow's own package, run `conveyor providers install {package(provider)}` "
+        '(docs/airflow.md, "Providers Conveyor does not ship")'
     )

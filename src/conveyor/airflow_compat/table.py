@@ -18,6 +18,9 @@ DOCS = "docs/airflow.md"
 _SHIMS = "conveyor.airflow_compat.shims"
 _EXC = "conveyor.airflow_compat.exceptions"
 _CONF = "conveyor.airflow_compat.configuration"
+_PROVIDER_SDK = "conveyor.airflow_compat.provider_sdk"
+_HOOK = f"{_PROVIDER_SDK}:BaseHook"
+_NOTIFIER = f"{_PROVIDER_SDK}:BaseNotifier"
 
 # Groups of names that several module paths export (Airflow moved them between versions).
 _BASH = same_names("conveyor", "BashOperator")
@@ -221,7 +224,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.triggers.base": _TRIGGER_BASE,
     "airflow.triggers.temporal": _TEMPORAL_TRIGGERS,
     "airflow.triggers.file": _FILE_TRIGGER,
-    "airflow.hooks.base": {"BaseHook": f"{_SHIMS}:BaseHook"},
+    "airflow.hooks.base": {"BaseHook": _HOOK},
     "airflow.hooks.filesystem": _FS_HOOK,
     "airflow.macros": {
         "ds_add": "conveyor.model.templating:ds_add",
@@ -260,7 +263,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.operators.dagrun_operator": _TRIGGER,
     "airflow.operators.latest_only_operator": _LATEST_ONLY,
     "airflow.sensors.external_task_sensor": _EXTERNAL,
-    "airflow.hooks.base_hook": {"BaseHook": f"{_SHIMS}:BaseHook"},
+    "airflow.hooks.base_hook": {"BaseHook": _HOOK},
     # -- Airflow 3.x ------------------------------------------------------------------------
     "airflow.sdk": {
         "DAG": f"{_SHIMS}:SdkDAG",
@@ -273,7 +276,8 @@ MODULES: dict[str, dict[str, str]] = {
         "PokeReturnValue": "conveyor:PokeReturnValue",
         "Variable": "conveyor.connections:Variable",
         "Connection": "conveyor.connections:Connection",
-        "BaseHook": f"{_SHIMS}:BaseHook",
+        "BaseHook": _HOOK,
+        "BaseNotifier": _NOTIFIER,
         "Param": "conveyor:Param",
         **_ASSET_NAMES,
         **_ASSET_DECORATOR,
@@ -301,17 +305,36 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sdk.definitions.decorators": {**_DECORATORS, "dag": f"{_SHIMS}:sdk_dag"},
     "airflow.task.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},
     "airflow.task.weight_rule": {"WeightRule": "conveyor.model.task:WeightRule"},
+    # What Airflow's provider packages import from their compatibility layer, Conveyor's
+    # own (the real package's other modules load when it is installed: installed_providers).
     "airflow.providers.common.compat.sdk": {
+        **_EXCEPTIONS,
         "TriggerRule": "conveyor:TriggerRule",
+        "WeightRule": "conveyor.model.task:WeightRule",
         "Context": f"{_SHIMS}:Context",
         "timezone": f"{_SHIMS}:timezone",
         "BaseOperator": "conveyor:BaseOperator",
         "BaseSensorOperator": "conveyor.sensors:BaseSensor",
+        "PokeReturnValue": "conveyor:PokeReturnValue",
+        "BaseHook": _HOOK,
+        "BaseNotifier": _NOTIFIER,
+        "Connection": "conveyor.connections:Connection",
+        "Variable": "conveyor.connections:Variable",
+        "Param": "conveyor:Param",
+        "TaskGroup": "conveyor:TaskGroup",
+        "XComArg": "conveyor.model.xcom_arg:XComArg",
+        "conf": f"{_CONF}:conf",
         "AirflowSkipException": "conveyor:Skip",
         "AirflowFailException": "conveyor:Fail",
         "AirflowException": f"{_EXC}:AirflowException",
         "get_current_context": f"{_SHIMS}:get_current_context",
+        "XCOM_RETURN_KEY": "conveyor.airflow_compat.xcom_model:XCOM_RETURN_KEY",
+        **_CHAIN,
     },
+    "airflow.providers.common.compat.notifier": {"BaseNotifier": _NOTIFIER},
+    "airflow.sdk.bases.notifier": {"BaseNotifier": _NOTIFIER},
+    "airflow.sdk.bases.hook": {"BaseHook": _HOOK},
+    "airflow.notifications.basenotifier": {"BaseNotifier": _NOTIFIER},
     "airflow.providers.standard.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},
     "airflow.providers.standard.operators.bash": _BASH,
     "airflow.providers.standard.operators.python": _PYTHON,
@@ -508,12 +531,13 @@ def why_missing(module: str, name: str | None = None) -> str:
         names = _providers.provider_names(provider)
         return (
             f"{what} is not provided by Conveyor: of the {provider!r} provider it has "
-            f"{', '.join(names)} (supported names: {DOCS})"
+            f"{', '.join(names)}{_installed.override_hint(provider)} (supported names: {DOCS})"
         )
     if provider and provider != "standard":
         return (
             f"{what} is not provided by Conveyor: operators of the {provider!r} provider "
-            f"talk to outside services, which Conveyor does not ship (supported names: {DOCS})"
+            f"talk to outside services, which Conveyor does not ship; "
+            f"{_refused.install_hint(provider)} (supported names: {DOCS})"
         )
     return f"{what} is not provided by Conveyor (supported modules and names: {DOCS})"
 
@@ -525,7 +549,30 @@ def _merge(extra: dict[str, dict[str, str]]) -> None:
 
 # The providers' paths live in their own module (one provider's rows beside the others'),
 # and are part of this table from here on.
+from conveyor.airflow_compat import installed_providers as _installed  # noqa: E402
 from conveyor.airflow_compat import providers_refused as _refused  # noqa: E402
 from conveyor.airflow_compat import table_providers as _providers  # noqa: E402
 
 _merge(_providers.PROVIDER_MODULES)
+
+# What Airflow's provider packages import of the core at the top of their modules.
+_HELPERS = "conveyor.airflow_compat.provider_helpers"
+_PROVIDER_EXCEPTIONS = same_names(
+    _HELPERS, "AirflowProviderDeprecationWarning", "AirflowOptionalProviderFeatureException"
+)
+_NOTSET = same_names(_HELPERS, "NOTSET", "ArgNotSet")
+_merge(
+    {
+        "airflow.exceptions": _PROVIDER_EXCEPTIONS,
+        "airflow.sdk.exceptions": _PROVIDER_EXCEPTIONS,
+        "airflow.providers.common.compat.sdk": {
+            **_PROVIDER_EXCEPTIONS,
+            "XCom": "conveyor.airflow_compat.xcom_model:XCom",
+        },
+        "airflow.utils.log.logging_mixin": same_names(_HELPERS, "LoggingMixin"),
+        "airflow.utils.strings": same_names(_HELPERS, "to_boolean"),
+        "airflow.utils.helpers": same_names(_HELPERS, "exactly_one", "merge_dicts"),
+        "airflow.utils.types": _NOTSET,
+        "airflow.sdk.definitions._internal.types": _NOTSET,
+    }
+)

@@ -54,6 +54,10 @@ COMMANDS = {
     "pools": Lazy(
         "conveyor.cli.pools:pools_group", "Create, change, list, delete, import and export pools."
     ),
+    "providers": Lazy(
+        "conveyor.cli.providers:providers_group",
+        "Install and list Airflow's own provider packages (apache-airflow-providers-*).",
+    ),
     "run": Lazy(
         "conveyor.cli.run:run_command",
         "Run a DAG once, right here: TARGET is a DAG file (add DAG_ID when the file defines "

@@ -1,7 +1,9 @@
 """``/api/v2/providers``: the Airflow provider packages whose hooks and operators Conveyor
 carries itself (``conveyor.providers``), so that a client asking "is the postgres provider
 there?" gets the answer a DAG file would. They are part of Conveyor: the version is
-Conveyor's, and each description says which module stands in for the package."""
+Conveyor's, and each description says which module stands in for the package. Airflow's own
+provider packages installed beside Conveyor whose modules answer their imports
+(``airflow_compat/installed_providers.py``) are listed too, at their own version."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from conveyor import __version__
+from conveyor.airflow_compat import installed_providers
 from conveyor.providers import discovery
 from conveyor.web.airflow_api.common import Limit, Offset, Viewer
 from conveyor.web.airflow_api.differences import differs
@@ -50,14 +53,24 @@ class ProviderCollectionResponse(BaseModel):
 def get_providers(
     user: Viewer, limit: Limit = 50, offset: Offset = 0
 ) -> ProviderCollectionResponse:
-    found = [
-        ProviderResponse(
+    installed = {p.package: p for p in installed_providers.installed_packages() if p.used}
+    responses = {
+        name: ProviderResponse(
             package_name=name,
             description=f"carried by Conveyor as {module} (docs/airflow.md says what it covers)",
             version=__version__,
             documentation_url=None,
         )
         for name, module in carried().items()
-    ]
+        if name not in installed
+    }
+    for name, package in installed.items():
+        responses[name] = ProviderResponse(
+            package_name=name,
+            description=f"Airflow's own package, installed: airflow.providers.{package.provider}",
+            version=package.version,
+            documentation_url=None,
+        )
+    found = [responses[name] for name in sorted(responses)]
     shown = found[offset : offset + min(limit, 100)]
     return ProviderCollectionResponse(providers=shown, total_entries=len(found))

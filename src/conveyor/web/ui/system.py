@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import Request
 
+from conveyor.airflow_compat import installed_providers
 from conveyor.airflow_compat.plugin_listing import USED_KEYS, list_plugins
 from conveyor.airflow_compat.table_providers import listed_providers
 from conveyor.config import Settings, load_config, mask
@@ -98,7 +99,7 @@ def config_page(request: Request, user: PageUser) -> PageResult:
 
 @pages.page("/admin/providers", "admin_providers.html", nav="admin")
 def providers_page(request: Request, user: PageUser) -> PageResult:
-    return {"rows": provider_rows()}
+    return {"rows": provider_rows(), "installed": installed_providers.installed_packages()}
 
 
 # Paths and names of users' code: ops and admins only.
