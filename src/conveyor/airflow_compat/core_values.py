@@ -1,0 +1,109 @@
+"""Airflow's types and constants that DAG files and libraries use at import: real values.
+
+A constant read in a class body (``ID_LEN`` in a column width), a type in an annotation or a
+named tuple built by hand must be the real thing, not a stand-in that refuses at use: these
+are small enough to give as they are.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any, NamedTuple
+
+__all__ = [
+    "DEFAULT_LOGGING_CONFIG",
+    "ID_LEN",
+    "DagRunType",
+    "LoggingMixin",
+    "TaskInstanceKey",
+]
+
+#: The width of Airflow's id columns; libraries size their own checks with it.
+ID_LEN = 250
+
+
+class DagRunType(enum.StrEnum):
+    """How a run came to be; the values are Conveyor's run types, which are Airflow's."""
+
+    BACKFILL_JOB = "backfill"
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    OPERATOR_TRIGGERED = "operator_triggered"
+    ASSET_TRIGGERED = "asset_triggered"
+    ASSET_MATERIALIZATION = "asset_materialization"
+    DATASET_TRIGGERED = "dataset_triggered"  # Airflow 2's name of asset-triggered runs
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def generate_run_id(self, *, suffix: str) -> str:
+        """``scheduled__<suffix>``: a run id of this type."""
+        return f"{self.value}__{suffix}"
+
+    @staticmethod
+    def from_run_id(run_id: str) -> DagRunType:
+        """The type a run id starts with; a run id of no known type is a manual run's."""
+        for run_type in DagRunType:
+            if run_id and run_id.startswith(f"{run_type.value}__"):
+                return run_type
+        return DagRunType.MANUAL
+
+
+class TaskInstanceKey(NamedTuple):
+    """What names one task instance try, as Airflow's key does."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    try_number: int = 1
+    map_index: int = -1
+
+    @property
+    def primary(self) -> tuple[str, str, str, int]:
+        """The key without the try number."""
+        return self.dag_id, self.task_id, self.run_id, self.map_index
+
+    def with_try_number(self, try_number: int) -> TaskInstanceKey:
+        return self._replace(try_number=try_number)
+
+
+class LoggingMixin:
+    """``self.log``: a logger named after the class, as Airflow's mixin gives."""
+
+    _log: logging.Logger | None = None
+
+    @property
+    def log(self) -> logging.Logger:
+        if self._log is None:
+            cls = type(self)
+            self._log = logging.getLogger(f"{cls.__module__}.{cls.__qualname__}")
+        return self._log
+
+
+#: A ``logging.config.dictConfig`` dict in the shape teams copy and extend (their
+#: ``log_config.py``); Conveyor's own log handling does not read it.
+DEFAULT_LOGGING_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "airflow": {"format": "[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s"}
+    },
+    "filters": {},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "airflow",
+            "stream": "ext://sys.stdout",
+        },
+        "task": {
+            "class": "logging.StreamHandler",
+            "formatter": "airflow",
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "loggers": {
+        "airflow.task": {"handlers": ["task"], "level": "INFO", "propagate": True},
+    },
+    "root": {"handlers": ["console"], "level": "INFO"},
+}
