@@ -14,13 +14,43 @@ from typing import Any, NamedTuple
 __all__ = [
     "DEFAULT_LOGGING_CONFIG",
     "ID_LEN",
+    "NOTSET",
+    "STANDARD_PROVIDER_VERSION",
+    "TASK_SDK_VERSION",
+    "ArgNotSet",
     "DagRunType",
     "LoggingMixin",
     "TaskInstanceKey",
+    "is_arg_set",
 ]
+
+#: The Task SDK and standard provider releases that go with the Airflow release Conveyor
+#: implements (``configuration.AIRFLOW_VERSION``): their packages' ``__version__``.
+TASK_SDK_VERSION = "1.3.2"
+STANDARD_PROVIDER_VERSION = "1.21.0"
 
 #: The width of Airflow's id columns; libraries size their own checks with it.
 ID_LEN = 250
+
+
+class ArgNotSet:
+    """The type of ``NOTSET``: an argument not given, where None is a value."""
+
+    def __repr__(self) -> str:
+        return "NOTSET"
+
+    @staticmethod
+    def is_arg_set(value: Any) -> bool:
+        return not isinstance(value, ArgNotSet)
+
+
+#: An argument not given (Airflow's sentinel, compared with ``is``).
+NOTSET = ArgNotSet()
+
+
+def is_arg_set(value: Any) -> bool:
+    """Whether ``value`` was given (is not ``NOTSET``)."""
+    return not isinstance(value, ArgNotSet)
 
 
 class DagRunType(enum.StrEnum):

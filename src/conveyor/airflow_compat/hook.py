@@ -112,14 +112,9 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
-        # ``airflow.macros`` and the like are packages too: a plugin's modules go below them.
-        package = (
-            fullname == "airflow"
-            or table.is_package(fullname)
-            or plugins.is_kind(fullname)
-            or not table.known_module(fullname)  # a stand-in: Airflow's may have submodules
-        )
-        return importlib.util.spec_from_loader(fullname, self, is_package=package)
+        # Every module is a package: Airflow has modules below many that the table maps
+        # (``airflow.decorators.base``) and plugins' below ``airflow.macros`` and the like.
+        return importlib.util.spec_from_loader(fullname, self, is_package=True)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         return CompatModule(spec.name)

@@ -169,7 +169,10 @@ MODULES: dict[str, dict[str, str]] = {
     # Airflow's session helpers import, and the session they give refuses at first use.
     "airflow.utils.session": same_names(_ORM, "provide_session", "create_session", "NEW_SESSION"),
     "airflow.utils.db": same_names(_ORM, "provide_session", "create_session"),
-    "airflow.utils.types": same_names(_VALUES, "DagRunType"),
+    "airflow.utils.types": same_names(_VALUES, "DagRunType", "ArgNotSet", "NOTSET"),
+    "airflow.sdk.definitions._internal.types": same_names(
+        _VALUES, "ArgNotSet", "NOTSET", "is_arg_set"
+    ),
     "airflow.utils.context": {"Context": f"{_SHIMS}:Context"},
     "airflow.sdk.definitions.context": {
         "Context": f"{_SHIMS}:Context",
@@ -306,6 +309,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.hooks.base_hook": {"BaseHook": f"{_SHIMS}:BaseHook"},
     # -- Airflow 3.x ------------------------------------------------------------------------
     "airflow.sdk": {
+        "__version__": f"{_VALUES}:TASK_SDK_VERSION",
         "DAG": f"{_SHIMS}:SdkDAG",
         "dag": f"{_SHIMS}:sdk_dag",
         "task": f"{_SHIMS}:task",
@@ -355,6 +359,7 @@ MODULES: dict[str, dict[str, str]] = {
         "AirflowException": f"{_EXC}:AirflowException",
         "get_current_context": f"{_SHIMS}:get_current_context",
     },
+    "airflow.providers.standard": {"__version__": f"{_VALUES}:STANDARD_PROVIDER_VERSION"},
     "airflow.providers.standard.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},
     "airflow.providers.standard.operators.bash": _BASH,
     "airflow.providers.standard.operators.python": _PYTHON,
