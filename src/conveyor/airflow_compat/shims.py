@@ -137,7 +137,14 @@ def _dag_decorator(dag_class: type[DAG]) -> Callable[..., Any]:
             name = explicit or (dag_id if isinstance(dag_id, str) else func.__name__)
             options = dag_kwargs(name, kwargs, dag_class.default_schedule)
             built: Callable[..., Any] = conveyor.dag(name, **options)(func)
-            return built
+
+            @functools.wraps(built)
+            def build(*args: Any, **kwargs: Any) -> Any:
+                made = built(*args, **kwargs)
+                made.__class__ = dag_class  # Airflow's methods (``test()``); no state of its own
+                return made
+
+            return build
 
         if callable(dag_id):
             return decorate(dag_id)
