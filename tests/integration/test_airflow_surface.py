@@ -22,6 +22,9 @@ from conveyor.airflow_compat.airflow_defaults import AIRFLOW_DEFAULTS_VERSION, D
 from conveyor.airflow_compat.configuration import AIRFLOW_VERSION
 from conveyor.airflow_compat.core_values import STANDARD_PROVIDER_VERSION, TASK_SDK_VERSION
 
+# The first run downloads ten wheels (about 40 MB) and parses them.
+pytestmark = pytest.mark.timeout(600)
+
 
 @pytest.fixture(scope="module")
 def surface() -> Surface:
