@@ -35,7 +35,8 @@ def find_spec(fullname: str, path: object = None, target: object = None) -> obje
     return None
 
 
-#: The class name of the finder the ``.pth`` line puts first on ``sys.meta_path``.
+#: The class name of the finder the ``.pth`` line puts first on ``sys.meta_path``; the hook
+#: drops it by this name too (``conveyor.airflow_compat.hook.STARTUP_FINDER``).
 FINDER_NAME = "ConveyorFirstAirflowImport"
 
 

@@ -83,6 +83,25 @@ def test_plain_python_imports_airflow_names_beside_a_provider_namespace(
     )
     assert off.returncode == 0, off.stderr
     assert "site-packages/airflow" in off.stdout
+    # A process that removes the hook itself has decided: the .pth's finder stays out.
+    removed = _run(
+        python,
+        [
+            "-c",
+            "from conveyor import airflow_compat\n"
+            "airflow_compat.activate(); airflow_compat.uninstall()\n"
+            "import airflow; print(getattr(airflow, '__conveyor_compat__', False))",
+        ],
+        tmp_path,
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == "False"
+
+
+def test_the_pth_names_the_finder_the_hook_drops() -> None:
+    from conveyor.airflow_compat.hook import STARTUP_FINDER
+
+    assert f'type("{STARTUP_FINDER}"' in (SRC / "conveyor_airflow.pth").read_text()
 
 
 ALERTS = """

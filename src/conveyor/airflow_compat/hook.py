@@ -142,8 +142,21 @@ def is_installed() -> bool:
     return _FINDER in sys.meta_path
 
 
+#: The class name of the finder ``conveyor_airflow.pth`` puts on ``sys.meta_path`` at
+#: interpreter start (``src/_conveyor_airflow.py``): it waits for the first ``import
+#: airflow`` to install this hook. Once the process installs or removes the hook itself,
+#: it has decided, and that finder must not install the hook again behind its back.
+STARTUP_FINDER = "ConveyorFirstAirflowImport"
+
+
+def _drop_startup_finder() -> None:
+    if any(type(f).__name__ == STARTUP_FINDER for f in sys.meta_path):
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != STARTUP_FINDER]
+
+
 def install() -> None:
     """Put the finder first, and drop any real Airflow modules imported before it."""
+    _drop_startup_finder()
     if sys.meta_path and sys.meta_path[0] is _FINDER:
         return
     if _FINDER in sys.meta_path:
@@ -154,6 +167,7 @@ def install() -> None:
 
 def uninstall() -> None:
     """Remove the finder and the modules it made; ``import airflow`` finds the real one again."""
+    _drop_startup_finder()
     if _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
     _forget_airflow_modules(keep_ours=False)
