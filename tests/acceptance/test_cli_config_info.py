@@ -51,10 +51,16 @@ def test_get_value_masks_secrets_unless_revealed(
     assert "s3cret" not in _value(cli, "database_url")
 
 
+def test_get_value_of_a_key_only_airflow_has_is_airflows_default(cli: Cli) -> None:
+    result = cli("config", "get-value", "core", "max_active_tasks_per_dag")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "16"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["core", "hostname_callable"], "[core] hostname_callable has no Conveyor equivalent"),
+        (["core", "no_such_key"], "[core] no_such_key has no Conveyor equivalent"),
         (["no_such_setting"], "no setting 'no_such_setting'"),
     ],
 )

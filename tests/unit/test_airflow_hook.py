@@ -16,7 +16,7 @@ import pytest
 
 import conveyor
 from conveyor import airflow_compat
-from conveyor.airflow_compat import AirflowNameError, table
+from conveyor.airflow_compat import AirflowNameError, AirflowNotProvidedError, table
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.processor import find_dag_files
 
@@ -93,15 +93,36 @@ def test_an_unsupported_provider_fails_at_import_with_the_name_and_the_docs(
     assert table.DOCS in message
 
 
-def test_an_unknown_name_of_a_known_module_says_what_and_where(airflow_hook: None) -> None:
+def test_an_unknown_name_imports_and_refuses_at_use_with_what_and_where(
+    airflow_hook: None,
+) -> None:
+    namespace: dict[str, object] = {}
+    exec("from airflow.operators.python import NoSuchOperator", namespace)
     with pytest.raises(
-        ImportError,
-        match=r"airflow\.operators\.python\.NoSuchOperator.*"
-        r"docs/airflow\.md",
+        AirflowNotProvidedError,
+        match=r"airflow\.operators\.python\.NoSuchOperator.*docs/airflow\.md",
     ):
-        exec("from airflow.operators.python import NoSuchOperator", {})
-    with pytest.raises(ImportError, match="use a TaskGroup"):
-        exec("from airflow.operators.subdag import SubDagOperator", {})
+        namespace["NoSuchOperator"](task_id="t")  # type: ignore[operator]
+    exec("from airflow.operators.subdag import SubDagOperator", namespace)
+    with pytest.raises(AirflowNotProvidedError, match="use a TaskGroup"):
+        namespace["SubDagOperator"](task_id="t")  # type: ignore[operator]
+
+
+def test_a_probe_for_a_name_conveyor_lacks_gets_import_error(
+    airflow_hook: None, tmp_path: Path
+) -> None:
+    """``try: from airflow.x import Y / except ImportError:`` takes its fallback."""
+    namespace: dict[str, object] = {}
+    source = (
+        "try:\n"
+        "    from airflow.operators.python import NoSuchOperator as Found\n"
+        "except ImportError:\n"
+        "    from airflow.operators.python import PythonOperator as Found\n"
+    )
+    probe = tmp_path / "probe.py"  # the hook reads the probing file's syntax
+    probe.write_text(source)
+    exec(compile(source, str(probe), "exec"), namespace)
+    assert issubclass(namespace["Found"], conveyor.PythonOperator)  # type: ignore[arg-type]
 
 
 def test_a_target_missing_from_conveyor_fails_only_when_imported(

@@ -13,9 +13,18 @@ from __future__ import annotations
 import functools
 import os
 
+from conveyor.airflow_compat.fallback import AirflowNotProvidedError
 from conveyor.airflow_compat.hook import AirflowNameError, install, is_installed, uninstall
 
-__all__ = ["AirflowNameError", "activate", "enabled", "install", "is_installed", "uninstall"]
+__all__ = [
+    "AirflowNameError",
+    "AirflowNotProvidedError",
+    "activate",
+    "enabled",
+    "install",
+    "is_installed",
+    "uninstall",
+]
 
 #: Words a Python file must contain (lower-cased) to be scanned as an Airflow DAG file.
 AIRFLOW_WORDS = ("airflow", "dag")

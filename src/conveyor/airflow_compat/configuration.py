@@ -3,27 +3,31 @@
 
 An ``AIRFLOW__SECTION__KEY`` variable wins, as in Airflow. Otherwise the keys that name
 something Conveyor has (the DAG folder, the executor, the store ...) read Conveyor's own
-setting (``SETTINGS`` below; docs/airflow.md lists them); any other key gives ``fallback=``
-when given, else a ``ConfigError`` (``AirflowConfigException``) that names the key and says
-how to set it. Values are read when asked, so a file sees the configuration of the process
-that imports it.
+setting (``SETTINGS`` below; docs/airflow.md lists them); any other key Airflow defines gives
+Airflow's default (``airflow_defaults.py``, checked against the released wheel by a test);
+a key Airflow does not define, or defines without a default, gives ``fallback=`` when given,
+else a ``ConfigError`` (``AirflowConfigException``) that names the key and says how to set
+it. Values are read when asked, so a file sees the configuration of the process that
+imports it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
 
+from conveyor.airflow_compat.airflow_defaults import AIRFLOW_DEFAULTS_VERSION, DEFAULTS
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import ConfigError
 
 __all__ = ["AIRFLOW_VERSION", "FIXED", "SETTINGS", "AirflowConfig", "conf"]
 
-#: What ``airflow.version.version`` and ``airflow.__version__`` say: the Airflow 3 release
-#: whose surface Conveyor implements, so libraries and Airflow's provider packages (which
-#: refuse an Airflow older than 2.11) take their Airflow 3 paths.
-AIRFLOW_VERSION = "3.3.2"
+#: The Airflow release whose surface Conveyor implements: what ``airflow.__version__``,
+#: ``airflow.version.version`` and ``/api/v2/version`` say, so libraries that test the
+#: version take their Airflow 3 paths (Conveyor takes Airflow 2's names as well).
+AIRFLOW_VERSION = AIRFLOW_DEFAULTS_VERSION
 
 _EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 
@@ -91,6 +95,17 @@ def _variable(section: str, key: str) -> str:
     return f"AIRFLOW__{section.replace('.', '_').upper()}__{key.upper()}"
 
 
+def _expand(default: str) -> str:
+    """An Airflow default as Airflow reads it: ``%%`` is ``%``; ``{AIRFLOW_HOME}`` is the
+    home, and a generated secret (``{FERNET_KEY}``) is empty (no Airflow install made one)."""
+    if "{" in default:
+        values = {"AIRFLOW_HOME": airflow_home(), "FERNET_KEY": "", "SECRET_KEY": ""}
+        # A template of Airflow's own (``{{ ti.dag_id }}``) fails to format: kept as written.
+        with contextlib.suppress(KeyError, IndexError, ValueError):
+            default = default.format(JWT_SECRET_KEY="", **values)
+    return default.replace("%%", "%")
+
+
 class AirflowConfig:
     """``airflow.configuration.conf``: Airflow's getters over Conveyor's settings."""
 
@@ -102,7 +117,10 @@ class AirflowConfig:
         if (section, key) in FIXED:
             return FIXED[(section, key)][0]
         name = SETTINGS.get((section, key))
-        return _setting(name, _settings()) if name is not None else _MISSING
+        if name is not None:
+            return _setting(name, _settings())
+        default = DEFAULTS.get((section, key))
+        return _MISSING if default is None else _expand(default)
 
     def has_option(self, section: str, key: str) -> bool:
         return self._find(section, key) is not _MISSING

@@ -3,8 +3,12 @@
 A finder on ``sys.meta_path`` (first, so an Airflow installed in site-packages never shadows
 it) answers every ``airflow`` and ``airflow.*`` module with a module built from the table in
 ``table.py``. Names resolve on first access, so a file pays only for what it imports, and a
-name whose Conveyor target is missing fails only in files that import it. A module or name
-the table lacks fails at import with the name and where the supported list is.
+name whose Conveyor target is missing fails only in files that import it.
+
+What the table lacks goes to the last step, ``fallback.py``: a name of Airflow's core
+imports as a stand-in that refuses at first use, except inside an import probe
+(``try: ... except ImportError``), which gets the ``AirflowNameError`` it expects; a
+provider's path the table lacks is refused at import, as on Airflow without its package.
 
 Conveyor's own code never imports ``airflow``; without the hook (``airflow_compat = false``),
 ``import airflow`` finds whatever is installed, or nothing.
@@ -20,7 +24,7 @@ import sys
 import types
 from typing import Any
 
-from conveyor.airflow_compat import installed_providers, plugins, table
+from conveyor.airflow_compat import fallback, installed_providers, plugins, table
 from conveyor.airflow_compat.rebinding import RecordedRebinding
 
 
@@ -44,16 +48,22 @@ class CompatModule(RecordedRebinding):
                 # A submodule: ``airflow.utils.dates.days_ago`` works after ``import airflow``
                 # alone, as in Airflow, whose package imports its submodules on the way.
                 return importlib.import_module(f"{module}.{name}")
-            message = table.why_missing(module, name)
-            if hasattr(self, "__path__"):
-                # A package: ``getattr(airflow, "x", None)`` works as on any module, and
-                # ``from airflow import x`` goes on to import airflow.x, which says the same.
-                has = ", ".join(table.members(module))
-                raise AttributeError(f"{message}; {module} has: {has}", name=name, obj=self)
-            raise AirflowNameError(message, name=module)  # ``from`` would hide an AttributeError
+            return self._not_in_table(name)
         value = resolve(target, f"{module}.{name}")
         setattr(self, name, value)  # cached: the next access is a plain attribute
         return value
+
+    def _not_in_table(self, name: str) -> Any:
+        module = self.__name__
+        message = table.why_missing(module, name)
+        if not fallback.refuses_at_import(f"{module}.{name}") and not fallback.is_probing():
+            return _stand_in(self, name, message)
+        if hasattr(self, "__path__"):
+            # A package: ``getattr(airflow, "x", None)`` works as on any module, and
+            # ``from airflow import x`` goes on to import airflow.x, which says the same.
+            has = ", ".join(table.members(module))
+            raise AttributeError(f"{message}; {module} has: {has}", name=name, obj=self)
+        raise AirflowNameError(message, name=module)  # ``from`` would hide an AttributeError
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(table.members(self.__name__)))
@@ -82,6 +92,18 @@ def resolve(target: str, airflow_name: str) -> Any:
     return value
 
 
+class StandInModule(fallback.StandInModule, CompatModule):
+    """A module of Airflow's that the table lacks: its names are stand-ins (``fallback``)."""
+
+
+def _stand_in(module: CompatModule, name: str, message: str) -> Any:
+    """A package's lower-case name is taken for a submodule (Airflow's packages hold
+    modules), anything else for a class, function or constant."""
+    if hasattr(module, "__path__") and name.islower() and name.isidentifier():
+        return importlib.import_module(f"{module.__name__}.{name}")
+    return fallback.stand_in(f"{module.__name__}.{name}", message)
+
+
 class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds and builds every ``airflow...`` module while installed."""
 
@@ -93,9 +115,9 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         installed = installed_providers.find_spec(fullname)  # Airflow's own provider package
         if installed is not None:
             return installed
-        # ``airflow.macros`` and the like are packages too: a plugin's modules go below them.
-        package = fullname == "airflow" or table.is_package(fullname) or plugins.is_kind(fullname)
-        return importlib.util.spec_from_loader(fullname, self, is_package=package)
+        # Every module is a package: Airflow has modules below many that the table maps
+        # (``airflow.decorators.base``) and plugins' below ``airflow.macros`` and the like.
+        return importlib.util.spec_from_loader(fullname, self, is_package=True)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         return CompatModule(spec.name)
@@ -106,7 +128,13 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 module.__doc__ = f"The lists of the Airflow plugin {module.__name__}."
                 return
             parent, _, name = module.__name__.rpartition(".")
-            raise AirflowNameError(table.why_missing(parent, name), name=module.__name__)
+            message = table.why_missing(parent, name)
+            if fallback.refuses_at_import(module.__name__) or fallback.is_probing():
+                raise AirflowNameError(message, name=module.__name__)
+            module.__class__ = StandInModule
+            module.__conveyor_refusal__ = message  # type: ignore[attr-defined]
+            module.__doc__ = f"A stand-in for {module.__name__}: {message}"
+            return
         module.__doc__ = f"Conveyor's stand-in for {module.__name__} (see {table.DOCS})."
 
 
@@ -117,8 +145,21 @@ def is_installed() -> bool:
     return _FINDER in sys.meta_path
 
 
+#: The class name of the finder ``conveyor_airflow.pth`` puts on ``sys.meta_path`` at
+#: interpreter start (``src/_conveyor_airflow.py``): it waits for the first ``import
+#: airflow`` to install this hook. Once the process installs or removes the hook itself,
+#: it has decided, and that finder must not install the hook again behind its back.
+STARTUP_FINDER = "ConveyorFirstAirflowImport"
+
+
+def _drop_startup_finder() -> None:
+    if any(type(f).__name__ == STARTUP_FINDER for f in sys.meta_path):
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != STARTUP_FINDER]
+
+
 def install() -> None:
     """Put the finder first, and drop any real Airflow modules imported before it."""
+    _drop_startup_finder()
     if sys.meta_path and sys.meta_path[0] is _FINDER:
         return
     if _FINDER in sys.meta_path:
@@ -129,6 +170,7 @@ def install() -> None:
 
 def uninstall() -> None:
     """Remove the finder and the modules it made; ``import airflow`` finds the real one again."""
+    _drop_startup_finder()
     if _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
     _forget_airflow_modules(keep_ours=False)

@@ -14,7 +14,7 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 
-from conveyor.airflow_compat import installed_providers, table
+from conveyor.airflow_compat import fallback, installed_providers, table
 from conveyor.exceptions import parsed_by
 from conveyor.providers._extras import MissingExtraError
 
@@ -31,6 +31,15 @@ class Finding:
     line: int
     column: int
     message: str
+    #: A name that imports and refuses at first use (``fallback``): the file still loads.
+    warning: bool = False
+
+
+def _not_in_table(what: str, message: str) -> tuple[str, bool]:
+    """The finding's text for a name the table lacks, and whether it is only a warning."""
+    if fallback.refuses_at_import(what):
+        return message, False
+    return f"{message}; it imports, and refuses at its first use", True
 
 
 def _target_exists(target: str) -> bool:
@@ -80,6 +89,11 @@ def _check_module(module: str) -> str | None:
     return None
 
 
+def _found(node: ast.stmt, what: str, message: str) -> Finding:
+    text, warning = _not_in_table(what, message)
+    return Finding(node.lineno, node.col_offset + 1, text, warning)
+
+
 def _imports(tree: ast.Module) -> list[Finding]:
     found: list[Finding] = []
     for node in ast.walk(tree):
@@ -88,23 +102,30 @@ def _imports(tree: ast.Module) -> list[Finding]:
                 if alias.name == "airflow" or alias.name.startswith("airflow."):
                     problem = _check_module(alias.name)
                     if problem:
-                        found.append(Finding(node.lineno, node.col_offset + 1, problem))
+                        found.append(_found(node, alias.name, problem))
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             module = node.module
             if module == "airflow" or module.startswith("airflow."):
                 if _check_module(module):  # say which names the line wanted, in full
                     found.extend(
-                        Finding(node.lineno, node.col_offset + 1, table.why_missing(module, a.name))
+                        _found(node, f"{module}.{a.name}", table.why_missing(module, a.name))
                         for a in node.names
                     )
                     continue
                 for alias in node.names:
                     problem = _check_airflow_name(module, alias.name)
                     if problem:
-                        found.append(Finding(node.lineno, node.col_offset + 1, problem))
+                        found.append(_missing_or_unmapped(node, module, alias.name, problem))
             elif module == "conveyor" or module.startswith("conveyor."):
                 found.extend(_conveyor_names(node, module))
     return found
+
+
+def _missing_or_unmapped(node: ast.stmt, module: str, name: str, problem: str) -> Finding:
+    """A name the table lacks (a warning unless a provider's) or whose target is missing."""
+    if table.lookup(module, name) is None:
+        return _found(node, f"{module}.{name}", problem)
+    return Finding(node.lineno, node.col_offset + 1, problem)
 
 
 def _conveyor_names(node: ast.ImportFrom, module: str) -> list[Finding]:
@@ -207,5 +228,18 @@ def check_source(source: str, filename: str = "<dag file>") -> list[Finding]:
         message = f"SyntaxError: {exc.msg} ({parsed_by()})"
         return [Finding(exc.lineno or 1, exc.offset or 1, message)]
     airflow_file = _imports_airflow(tree)
-    findings = _imports(tree) + _keywords(tree, airflow_file)
+    findings = [f for f in _imports(tree) if not f.warning] + _keywords(tree, airflow_file)
     return sorted(set(findings), key=lambda f: (f.line, f.column, f.message))
+
+
+def refused_at_use(source: str, filename: str = "<dag file>") -> list[Finding]:
+    """Airflow names the file imports that Conveyor gives as stand-ins refusing at first use
+    (``fallback``): warnings, each at its line; imports inside a probe (``try: ... except
+    ImportError``) are left out, as the hook answers them with ImportError."""
+    try:
+        tree = ast.parse(source.removeprefix("\ufeff"), filename=filename)
+    except SyntaxError:
+        return []  # check_source reports it
+    probed = fallback.probed_lines(tree)
+    found = [f for f in _imports(tree) if f.warning and f.line not in probed]
+    return sorted(set(found), key=lambda f: (f.line, f.column, f.message))

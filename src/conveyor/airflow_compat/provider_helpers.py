@@ -1,23 +1,19 @@
 """Small names of Airflow's core that its provider packages import at the top of their
 modules (measured on 27 provider wheels, docs/airflow.md "Providers Conveyor does not
-ship"): warning and exception classes, the logging mixin, and a few helpers. Each behaves
-as Airflow's does; none reaches Airflow's database.
+ship"): warning and exception classes and a few helpers (the logging mixin and ``NOTSET``
+are in ``core_values``). Each behaves as Airflow's does; none reaches Airflow's database.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from conveyor.airflow_compat.exceptions import AirflowException
 
 __all__ = [
-    "NOTSET",
     "AirflowOptionalProviderFeatureException",
     "AirflowProviderDeprecationWarning",
-    "ArgNotSet",
-    "LoggingMixin",
     "exactly_one",
     "merge_dicts",
     "to_boolean",
@@ -32,37 +28,6 @@ class AirflowProviderDeprecationWarning(DeprecationWarning):
 
 class AirflowOptionalProviderFeatureException(AirflowException):
     """A provider feature whose optional library is not installed."""
-
-
-class ArgNotSet:
-    """The type of ``NOTSET``: an argument left out, where None is a value."""
-
-    def __repr__(self) -> str:
-        return "NOTSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-NOTSET: Any = ArgNotSet()
-
-
-class LoggingMixin:
-    """``self.log``: a logger named after the object's class (module and name), as Airflow
-    names them, so a provider's log lines land in the try's log under that name."""
-
-    _log: logging.Logger | None = None
-    _logger_name: str | None = None
-
-    @classmethod
-    def logger(cls) -> logging.Logger:
-        return logging.getLogger(cls._logger_name or f"{cls.__module__}.{cls.__name__}")
-
-    @property
-    def log(self) -> logging.Logger:
-        if self._log is None:
-            self._log = self.logger()
-        return self._log
 
 
 def to_boolean(value: str | bool | None) -> bool:

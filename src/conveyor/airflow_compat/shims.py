@@ -9,6 +9,7 @@ schedule. The rest are helpers Airflow files call: ``days_ago``, ``BaseHook.get_
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import types
 from collections.abc import Callable
@@ -99,6 +100,27 @@ class DAG(conveyor.DAG):
         """``@dag.task`` / ``@dag.task(...)``: ``@task`` whose tasks join this DAG."""
         return functools.partial(task, dag=self)
 
+    def test(
+        self,
+        logical_date: datetime | None = None,
+        run_conf: dict[str, Any] | None = None,
+        *,
+        execution_date: datetime | None = None,
+        **unsupported: Any,
+    ) -> Any:
+        """Airflow's ``dag.test()``: run the DAG once here, in this process, on a throwaway
+        store (``conveyor.testing.run_dag``); the result has the run's ``state``."""
+        given = sorted(k for k, v in unsupported.items() if v not in (None, False))
+        if given:
+            raise DagDefinitionError(
+                f"dag.test({', '.join(given)}=...) is not taken by Conveyor: set connections "
+                "and variables in the environment (CONVEYOR_CONN_..., CONVEYOR_VAR_...) "
+                f"and run `conveyor dags test {self.dag_id}` for the scheduler's path ({DOCS})"
+            )
+        # conveyor.testing is above this layer; reached like a table target, by name.
+        run_dag = importlib.import_module("conveyor.testing").run_dag
+        return run_dag(self, conf=run_conf, logical_date=logical_date or execution_date)
+
 
 class SdkDAG(DAG):
     """Airflow 3's ``DAG``: no schedule unless one is given."""
@@ -115,7 +137,14 @@ def _dag_decorator(dag_class: type[DAG]) -> Callable[..., Any]:
             name = explicit or (dag_id if isinstance(dag_id, str) else func.__name__)
             options = dag_kwargs(name, kwargs, dag_class.default_schedule)
             built: Callable[..., Any] = conveyor.dag(name, **options)(func)
-            return built
+
+            @functools.wraps(built)
+            def build(*args: Any, **kwargs: Any) -> Any:
+                made = built(*args, **kwargs)
+                made.__class__ = dag_class  # Airflow's methods (``test()``); no state of its own
+                return made
+
+            return build
 
         if callable(dag_id):
             return decorate(dag_id)

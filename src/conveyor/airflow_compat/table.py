@@ -9,6 +9,7 @@ checks that every target resolves.
 
 from __future__ import annotations
 
+from conveyor.airflow_compat.orm import NO_SESSION
 from conveyor.airflow_compat.targets import same_names
 from conveyor.airflow_compat.timetable_names import SDK_TIMETABLE_NAMES, TIMETABLE_MODULES
 
@@ -21,6 +22,9 @@ _CONF = "conveyor.airflow_compat.configuration"
 _PROVIDER_SDK = "conveyor.airflow_compat.provider_sdk"
 _HOOK = f"{_PROVIDER_SDK}:BaseHook"
 _NOTIFIER = f"{_PROVIDER_SDK}:BaseNotifier"
+_VALUES = "conveyor.airflow_compat.core_values"
+_ORM = "conveyor.airflow_compat.orm"
+_BAG = "conveyor.loading.dagbag:DagBag"
 
 # Groups of names that several module paths export (Airflow moved them between versions).
 _BASH = same_names("conveyor", "BashOperator")
@@ -140,6 +144,7 @@ MODULES: dict[str, dict[str, str]] = {
         "AIRFLOW_HOME": f"{_CONF}:AIRFLOW_HOME",
     },
     "airflow.settings": {
+        "Session": f"{_ORM}:Session",
         "AIRFLOW_HOME": f"{_CONF}:AIRFLOW_HOME",
         "DAGS_FOLDER": f"{_CONF}:DAGS_FOLDER",
         "PLUGINS_FOLDER": f"{_CONF}:PLUGINS_FOLDER",
@@ -158,14 +163,55 @@ MODULES: dict[str, dict[str, str]] = {
         "DagRun": "conveyor.store.runs:RunRow",
         "XComArg": "conveyor.model.xcom_arg:XComArg",
         "XCom": "conveyor.airflow_compat.xcom_model:XCom",
+        "DagBag": _BAG,
     },
     "airflow.models.dag": {"DAG": f"{_SHIMS}:DAG"},
+    "airflow.models.dagbag": {"DagBag": _BAG},
+    "airflow.models.base": {"ID_LEN": f"{_VALUES}:ID_LEN"},
+    "airflow.models.taskinstancekey": same_names(_VALUES, "TaskInstanceKey"),
+    # Airflow's session helpers import, and the session they give refuses at first use.
+    "airflow.utils.session": same_names(_ORM, "provide_session", "create_session", "NEW_SESSION"),
+    "airflow.utils.db": same_names(_ORM, "provide_session", "create_session"),
+    "airflow.utils.types": same_names(_VALUES, "DagRunType", "ArgNotSet", "NOTSET"),
+    "airflow.sdk.definitions._internal.types": same_names(
+        _VALUES, "ArgNotSet", "NOTSET", "is_arg_set"
+    ),
+    "airflow.utils.context": {"Context": f"{_SHIMS}:Context"},
+    "airflow.sdk.definitions.context": {
+        "Context": f"{_SHIMS}:Context",
+        "get_current_context": f"{_SHIMS}:get_current_context",
+    },
+    "airflow.utils.xcom": {"XCOM_RETURN_KEY": "conveyor.airflow_compat.xcom_model:XCOM_RETURN_KEY"},
+    "airflow.utils.log.logging_mixin": same_names(_VALUES, "LoggingMixin"),
+    "airflow.sdk.definitions._internal.mixins": same_names(_VALUES, "LoggingMixin"),
+    "airflow.config_templates.airflow_local_settings": same_names(
+        _VALUES, "DEFAULT_LOGGING_CONFIG"
+    ),
+    "airflow.security.permissions": same_names(
+        "conveyor.airflow_compat.permissions",
+        "ACTION_CAN_CREATE",
+        "ACTION_CAN_READ",
+        "ACTION_CAN_EDIT",
+        "ACTION_CAN_DELETE",
+        "ACTION_CAN_ACCESS_MENU",
+        "DEPRECATED_ACTION_CAN_DAG_READ",
+        "DEPRECATED_ACTION_CAN_DAG_EDIT",
+        "RESOURCE_DAG",
+        "RESOURCE_DAG_PREFIX",
+        "RESOURCE_DAG_RUN",
+        "RESOURCE_TASK_INSTANCE",
+        "DAG_ACTIONS",
+        "resource_name_for_dag",
+    ),
     "airflow.models.baseoperator": {"BaseOperator": "conveyor:BaseOperator", **_CHAIN},
     "airflow.models.param": {"Param": "conveyor:Param"},
     "airflow.models.variable": {"Variable": "conveyor.connections:Variable"},
     "airflow.models.connection": {"Connection": "conveyor.connections:Connection"},
     "airflow.models.xcom_arg": {"XComArg": "conveyor.model.xcom_arg:XComArg"},
-    "airflow.models.taskinstance": {"TaskInstance": "conveyor.worker.context:TaskInstanceHandle"},
+    "airflow.models.taskinstance": {
+        "TaskInstance": "conveyor.worker.context:TaskInstanceHandle",
+        "TaskInstanceKey": f"{_VALUES}:TaskInstanceKey",
+    },
     "airflow.models.dagrun": {"DagRun": "conveyor.store.runs:RunRow"},
     # Airflow's XCom model, local API client and task-instance lookup: thin faces over the
     # store the running try uses (docs/airflow.md, "XCom, the local client and
@@ -266,6 +312,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.hooks.base_hook": {"BaseHook": _HOOK},
     # -- Airflow 3.x ------------------------------------------------------------------------
     "airflow.sdk": {
+        "__version__": f"{_VALUES}:TASK_SDK_VERSION",
         "DAG": f"{_SHIMS}:SdkDAG",
         "dag": f"{_SHIMS}:sdk_dag",
         "task": f"{_SHIMS}:task",
@@ -335,6 +382,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sdk.bases.notifier": {"BaseNotifier": _NOTIFIER},
     "airflow.sdk.bases.hook": {"BaseHook": _HOOK},
     "airflow.notifications.basenotifier": {"BaseNotifier": _NOTIFIER},
+    "airflow.providers.standard": {"__version__": f"{_VALUES}:STANDARD_PROVIDER_VERSION"},
     "airflow.providers.standard.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},
     "airflow.providers.standard.operators.bash": _BASH,
     "airflow.providers.standard.operators.python": _PYTHON,
@@ -369,28 +417,39 @@ INSTEAD: dict[str, str] = {
     "airflow.operators.subdag.SubDagOperator": _SUBDAG,
     "airflow.operators.subdag_operator.SubDagOperator": _SUBDAG,
     "airflow.operators.SubDagOperator": _SUBDAG,
-    "airflow.models.DagBag": "Conveyor loads DAG folders itself; `conveyor dags validate PATH`",
 }
 
 # Airflow's ORM and its local API: Conveyor's store is not Airflow's database.
-_NO_SESSION = (
-    "Conveyor's store is not Airflow's database and opens no ORM session for DAG code: read "
-    "runs and task states through the REST API (docs/api.md), XComs with ti.xcom_pull, "
-    "variables with Variable.get"
-)
+_NO_SESSION = NO_SESSION
 _NO_LOCAL_CLIENT = (
     "trigger a DAG with TriggerDagRunOperator, `conveyor dags trigger` or the REST API "
     "(POST /api/v1/dags/{dag_id}/runs)"
 )
+#: Airflow's ORM models and jobs: each imports, and refuses at use with this.
+_ORM_MODELS = (
+    "DagModel",
+    "Log",
+    "TaskReschedule",
+    "RenderedTaskInstanceFields",
+    "DagTag",
+    "SlaMiss",
+    "TaskFail",
+    "Trigger",
+    "DagWarning",
+    "ImportError",
+)
+INSTEAD.update({f"airflow.models.{name}": _NO_SESSION for name in _ORM_MODELS})
 INSTEAD.update(
     {
-        "airflow.settings.Session": _NO_SESSION,
+        "airflow.jobs.job.Job": _NO_SESSION,
+        "airflow.models.log.Log": _NO_SESSION,
+        "airflow.models.taskreschedule.TaskReschedule": _NO_SESSION,
+        "airflow.models.renderedtifields.RenderedTaskInstanceFields": _NO_SESSION,
+    }
+)
+INSTEAD.update(
+    {
         "airflow.settings.engine": _NO_SESSION,
-        "airflow.utils.db.provide_session": _NO_SESSION,
-        "airflow.utils.db.create_session": _NO_SESSION,
-        "airflow.utils.session.provide_session": _NO_SESSION,
-        "airflow.utils.session.create_session": _NO_SESSION,
-        "airflow.utils.session.NEW_SESSION": _NO_SESSION,
         "airflow.models.DagModel": "pause or unpause with `conveyor dags pause DAG` or the "
         "REST API (PATCH /api/v1/dags/{dag_id})",
         "airflow.models.dag.DagModel": "pause or unpause with `conveyor dags pause DAG` or the "
@@ -560,7 +619,6 @@ _HELPERS = "conveyor.airflow_compat.provider_helpers"
 _PROVIDER_EXCEPTIONS = same_names(
     _HELPERS, "AirflowProviderDeprecationWarning", "AirflowOptionalProviderFeatureException"
 )
-_NOTSET = same_names(_HELPERS, "NOTSET", "ArgNotSet")
 _merge(
     {
         "airflow.exceptions": _PROVIDER_EXCEPTIONS,
@@ -569,10 +627,7 @@ _merge(
             **_PROVIDER_EXCEPTIONS,
             "XCom": "conveyor.airflow_compat.xcom_model:XCom",
         },
-        "airflow.utils.log.logging_mixin": same_names(_HELPERS, "LoggingMixin"),
         "airflow.utils.strings": same_names(_HELPERS, "to_boolean"),
         "airflow.utils.helpers": same_names(_HELPERS, "exactly_one", "merge_dicts"),
-        "airflow.utils.types": _NOTSET,
-        "airflow.sdk.definitions._internal.types": _NOTSET,
     }
 )

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from conveyor.airflow_compat.airflow_defaults import DEFAULTS
 from conveyor.airflow_compat.configuration import FIXED, SETTINGS, conf
 from conveyor.cli.common import CliError, settings
 from conveyor.cli.output import output_option, write_data, write_rows
@@ -67,11 +68,11 @@ def get_value(section_or_name: str, key: str | None, reveal: bool) -> None:
         value = getattr(settings(), name)
     else:
         where = (section_or_name.lower(), key.lower())
-        if where not in SETTINGS and where not in FIXED:
+        if where not in SETTINGS and where not in FIXED and DEFAULTS.get(where) is None:
             known = ", ".join(f"{s} {k}" for s, k in sorted({*SETTINGS, *FIXED}))
             raise CliError(
-                f"Airflow setting [{section_or_name}] {key} has no Conveyor equivalent; "
-                f"known: {known}"
+                f"Airflow setting [{section_or_name}] {key} has no Conveyor equivalent "
+                f"and no Airflow default; known: {known}, and Airflow's keys with a default"
             )
         name = SETTINGS.get(where, "")
         value = conf.get(*where)

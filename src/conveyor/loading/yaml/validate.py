@@ -134,8 +134,9 @@ def _never_runs(path: str, dags: list[DAG]) -> list[Problem]:
 
 def warnings_of(paths: Iterable[str]) -> list[Problem]:
     """What the Python DAG files at ``paths`` give that Conveyor accepts and ignores: each
-    keyword at its line, with what it does on Airflow. Warnings: the files still load."""
-    from conveyor.airflow_compat.lint import ignored_keywords
+    keyword at its line, with what it does on Airflow, and each Airflow name that imports
+    but refuses at first use. Warnings: the files still load."""
+    from conveyor.airflow_compat.lint import ignored_keywords, refused_at_use
 
     found: list[Problem] = []
     for path, _root in _files(paths, [], None):
@@ -145,5 +146,8 @@ def warnings_of(paths: Iterable[str]) -> list[Problem]:
             source = Path(path).read_text(errors="replace")
         except OSError:
             continue  # validate_paths reports it
-        found.extend(Problem(path, f.line, f.column, f.message) for f in ignored_keywords(source))
+        found.extend(
+            Problem(path, f.line, f.column, f.message)
+            for f in ignored_keywords(source) + refused_at_use(source)
+        )
     return found

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from conveyor import __version__, health
+from conveyor.airflow_compat.configuration import AIRFLOW_VERSION
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.store import liveness
@@ -115,8 +116,9 @@ async def get_health(request: Request) -> HealthInfoResponse:
     "/version",
     response_model=VersionInfo,
     operation_id="get_version",
-    openapi_extra=differs("Conveyor's version, not an Airflow version"),
+    openapi_extra=differs("git_version names Conveyor's own version"),
 )
 def get_version() -> VersionInfo:
-    """Conveyor's version (not an Airflow version: clients that compare it should not)."""
-    return VersionInfo(version=__version__, git_version=None)
+    """The Airflow release whose surface Conveyor implements, as ``airflow.__version__``
+    says (clients pick their Airflow 3 paths by it); Conveyor's own in ``git_version``."""
+    return VersionInfo(version=AIRFLOW_VERSION, git_version=f"conveyor-{__version__}")
