@@ -69,6 +69,8 @@ _CHAIN = {
     "chain": "conveyor:chain",
     "cross_downstream": f"{_SHIMS}:cross_downstream",
 }
+#: Airflow 2.7's ``chain_linear``: in ``airflow.models.baseoperator`` and ``airflow.sdk`` only.
+_CHAIN_LINEAR = {"chain_linear": "conveyor:chain_linear"}
 _DECORATORS = {
     "dag": f"{_SHIMS}:dag",
     "task": f"{_SHIMS}:task",
@@ -157,7 +159,11 @@ MODULES: dict[str, dict[str, str]] = {
         "XCom": "conveyor.airflow_compat.xcom_model:XCom",
     },
     "airflow.models.dag": {"DAG": f"{_SHIMS}:DAG"},
-    "airflow.models.baseoperator": {"BaseOperator": "conveyor:BaseOperator", **_CHAIN},
+    "airflow.models.baseoperator": {
+        "BaseOperator": "conveyor:BaseOperator",
+        **_CHAIN,
+        **_CHAIN_LINEAR,
+    },
     "airflow.models.param": {"Param": "conveyor:Param"},
     "airflow.models.variable": {"Variable": "conveyor.connections:Variable"},
     "airflow.models.connection": {"Connection": "conveyor.connections:Connection"},
@@ -287,6 +293,7 @@ MODULES: dict[str, dict[str, str]] = {
         "setup": "conveyor:setup",
         "teardown": "conveyor:teardown",
         **_CHAIN,
+        **_CHAIN_LINEAR,
     },
     "airflow.sdk.exceptions": _EXCEPTIONS,
     "airflow.sdk.definitions.asset": {**_ASSET_NAMES, "Dataset": "conveyor:Dataset"},
