@@ -100,10 +100,33 @@ class DAG(conveyor.DAG):
         return functools.partial(task, dag=self)
 
 
+#: The context names Airflow 3 removed (its "removed context variables"); Airflow 2's DAGs
+#: still get them.
+AIRFLOW3_REMOVED_CONTEXT = frozenset(
+    {
+        "conf",
+        "execution_date",
+        "next_ds",
+        "next_ds_nodash",
+        "next_execution_date",
+        "prev_ds",
+        "prev_ds_nodash",
+        "prev_execution_date",
+        "prev_execution_date_success",
+        "tomorrow_ds",
+        "tomorrow_ds_nodash",
+        "yesterday_ds",
+        "yesterday_ds_nodash",
+    }
+)
+
+
 class SdkDAG(DAG):
-    """Airflow 3's ``DAG``: no schedule unless one is given."""
+    """Airflow 3's ``DAG``: no schedule unless one is given, and none of the context names
+    Airflow 3 removed."""
 
     default_schedule: ClassVar[Any] = None
+    removed_context_names: ClassVar[frozenset[str]] = AIRFLOW3_REMOVED_CONTEXT
 
 
 def _dag_decorator(dag_class: type[DAG]) -> Callable[..., Any]:
