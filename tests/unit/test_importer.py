@@ -284,3 +284,25 @@ def test_a_file_defines_the_dags_of_its_globals_and_those_used_with_with(tmp_pat
         "registered_by_name",
         "decorated",
     ]
+
+
+def test_a_dag_a_helper_module_made_counts_where_a_global_names_it(tmp_path: Path) -> None:
+    (tmp_path / "shared_dags_for_test_importer.py").write_text(
+        "from conveyor import DAG\nshared = DAG('shared')\nunnamed = DAG('helper_only')\n"
+    )
+    path = dag_file(
+        tmp_path,
+        """
+        from conveyor import DAG
+        from shared_dags_for_test_importer import shared
+
+        with DAG("own"):
+            pass
+        """,
+    )
+    try:
+        # The first import runs the helper; the second finds it imported already.
+        assert [d.dag_id for d in import_dag_file(path)] == ["shared", "own"]
+        assert [d.dag_id for d in import_dag_file(path)] == ["own", "shared"]
+    finally:
+        sys.modules.pop("shared_dags_for_test_importer", None)

@@ -163,10 +163,10 @@ def defined_dags(
 ) -> list[DAG]:
     """The DAGs a file defines, in the order they were made: those its globals name and
     those it ``entered`` (auto-registered, ``auto_register=False`` aside)."""
-    defined = {id(dag): dag for dag in entered}
-    defined.update((id(value), value) for value in names if isinstance(value, DAG))
+    named = {id(value): value for value in names if isinstance(value, DAG)}
+    defined = {id(dag) for dag in entered} | set(named)
     ordered = [dag for dag in created if id(dag) in defined]
     made_here = {id(dag) for dag in created}
     # A DAG a helper module made before this file ran, which the file imports by name.
-    ordered.extend(dag for key, dag in defined.items() if key not in made_here)
+    ordered.extend(dag for key, dag in named.items() if key not in made_here)
     return ordered
