@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 class DependencyMixin:
     """Something that stands for tasks in ``>>`` / ``<<`` chains."""
+
+    #: A ``Label``: it stands for no task, only for the edges written through it.
+    is_label: ClassVar[bool] = False
 
     def dependency_ends(self, downstream: bool) -> list[BaseOperator]:  # pragma: no cover
         """The tasks this stands for: its roots when it is downstream, else its leaves."""
@@ -201,6 +204,4 @@ def _element(item: Any) -> DependencyMixin:
 
 
 def _is_label(item: Any) -> bool:
-    from conveyor.model.edges import Label  # edges imports this module
-
-    return isinstance(item, Label)
+    return isinstance(item, DependencyMixin) and item.is_label
