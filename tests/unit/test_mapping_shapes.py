@@ -51,6 +51,7 @@ def shapes_dag(calls: list[str]) -> DAG:
         show.override(task_id="mapped").expand(value=left.map(upper).map(lambda s: s + "!"))
         show.override(task_id="zipped").expand(value=left.zip(right))
         show.override(task_id="filled").expand(value=left.zip(right, fillvalue=0))
+        show.override(task_id="joined").expand(value=left.concat(right))
         show.override(task_id="whole")(value=left.map(upper))
         show.override(task_id="by_kwargs").expand_kwargs([{"value": 1}, {"value": right}])
         BashOperator.partial(task_id="bash").expand_kwargs(
@@ -63,21 +64,28 @@ def test_map_zip_and_expand_kwargs_depend_on_every_task_they_read() -> None:
     d = shapes_dag([])
     upstream = {t.task_id: t.upstream_task_ids for t in d.tasks}
     assert upstream["mapped"] == {"letters"}
-    assert upstream["zipped"] == upstream["filled"] == {"letters", "numbers"}
+    assert upstream["zipped"] == upstream["filled"] == upstream["joined"] == {"letters", "numbers"}
     assert upstream["whole"] == {"letters"}
     assert upstream["by_kwargs"] == {"numbers"}
     assert upstream["bash"] == {"letters"}
 
 
-def test_the_scheduler_counts_a_map_as_its_list_and_a_zip_as_the_shortest_or_longest() -> None:
+def test_the_scheduler_counts_a_map_its_list_a_zip_the_shortest_or_longest_a_concat_all() -> None:
     d = shapes_dag([])
     lengths = {
         task_id: expansion_length(
             expand_spec(d, task_id)["expand"], lambda t, k: pull(t, k), zipped=False
         )
-        for task_id in ("mapped", "zipped", "filled", "by_kwargs", "bash")
+        for task_id in ("mapped", "zipped", "filled", "joined", "by_kwargs", "bash")
     }
-    assert lengths == {"mapped": 3, "zipped": 2, "filled": 3, "by_kwargs": 2, "bash": 3}
+    assert lengths == {
+        "mapped": 3,
+        "zipped": 2,
+        "filled": 3,
+        "joined": 5,
+        "by_kwargs": 2,
+        "bash": 3,
+    }
 
 
 def test_an_instance_computes_only_the_element_it_reads() -> None:
@@ -88,6 +96,7 @@ def test_an_instance_computes_only_the_element_it_reads() -> None:
     assert calls == ["b"]
     assert unmap(d.get_task("zipped"), 1, pull).op_kwargs == {"value": ("b", 2)}  # type: ignore[attr-defined]
     assert unmap(d.get_task("filled"), 2, pull).op_kwargs == {"value": ("c", 0)}  # type: ignore[attr-defined]
+    assert unmap(d.get_task("joined"), 3, pull).op_kwargs == {"value": 1}  # type: ignore[attr-defined]
 
 
 def test_a_mapped_value_passed_whole_is_the_list_it_makes() -> None:
@@ -140,3 +149,14 @@ def test_map_and_zip_refuse_what_airflow_refuses() -> None:
         with pytest.raises(DagDefinitionError, match="zip\\(\\) takes the outputs of tasks"):
             output.zip([1, 2])  # type: ignore[list-item]
     assert isinstance(output, XComArg)
+
+
+def test_a_dict_counts_its_keys_in_map_zip_and_concat_but_not_in_a_plain_expand() -> None:
+    def value_of(task_id: str, key: str) -> Any:
+        return {"k1": 1, "k2": 2} if task_id == "d" else ["a"]
+
+    joined = {"concat": [{"xcom": ["l", "return_value"]}, {"xcom": ["d", "return_value"]}]}
+    assert expansion_length({"x": joined}, value_of) == 3
+    assert expansion_length({"x": {"map": {"xcom": ["d", "return_value"]}}}, value_of) == 2
+    plain = expansion_length({"x": {"xcom": ["d", "return_value"]}}, value_of)
+    assert isinstance(plain, str) and "is dict, not a list" in plain

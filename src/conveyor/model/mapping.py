@@ -5,6 +5,7 @@
     add.partial(y=10).expand(x=numbers())      # @task: numbers' return value, a list
     add.expand(x=numbers().map(str))           # each element through a function first
     pair.expand(x=left().zip(right()))         # tuples of the elements at each index
+    add.expand(x=left().concat(right()))       # one list after the other
     copy.expand_kwargs([{"src": "a", "dst": "b"}, ...])  # a dict of arguments per instance
 
 A mapped task is one node of the DAG (a :class:`MappedOperator`). When its upstream allows it
@@ -24,9 +25,10 @@ from typing import Any
 from conveyor.exceptions import TaskError
 from conveyor.model.task import KWARGS_INPUT, BaseOperator, MappedOperator
 from conveyor.model.xcom_arg import (
-    MappedValues,
+    ConcatXComArg,
+    LazyValues,
+    MapXComArg,
     XComArg,
-    ZippedValues,
     ZipXComArg,
     resolve_xcom_args,
 )
@@ -73,7 +75,7 @@ def _elements(source: Any, pull: Callable[[str, str], Any]) -> Any:
     """A list to expand over; a mapped one computes only the element its instance reads."""
     if isinstance(source, XComArg):
         value = source.resolve(pull)
-        if isinstance(value, MappedValues | ZippedValues):
+        if isinstance(value, LazyValues):
             return value
         return list(value)
     return list(resolve_xcom_args(source, pull))
@@ -96,9 +98,12 @@ def _serialize_source(source: Any) -> dict[str, Any]:
     """How the scheduler finds a list's length: a literal's, an XCom's, or several XComs'."""
     if isinstance(source, ZipXComArg):
         return {"zip": [_serialize_source(arg) for arg in source.args], "fill": source.filled}
-    if isinstance(source, XComArg):  # a .map() has the length of what it maps
-        ref = source.references()[0]
-        return {"xcom": [ref.operator.task_id, ref.key]}
+    if isinstance(source, ConcatXComArg):
+        return {"concat": [_serialize_source(arg) for arg in source.args]}
+    if isinstance(source, MapXComArg):  # as long as what it maps
+        return {"map": _serialize_source(source.arg)}
+    if isinstance(source, XComArg):
+        return {"xcom": [source.operator.task_id, source.key]}
     return {"length": len(source)}
 
 
@@ -137,22 +142,28 @@ def expansion_length(
 
 
 def _source_length(
-    name: str, source: Mapping[str, Any], value_of: Callable[[str, str], Any]
+    name: str, source: Mapping[str, Any], value_of: Callable[[str, str], Any], dicts: bool = False
 ) -> int | str:
-    """One serialized list's length, or why it has none (a message)."""
+    """One serialized list's length, or why it has none (a message). ``dicts``: a dict counts
+    its keys, as a ``map``, ``zip`` or ``concat`` takes one in Airflow (a plain expand
+    over a dict is refused: its elements would not be Airflow's)."""
     if "length" in source:
         return int(source["length"])
-    if "zip" in source:
+    if "map" in source:
+        return _source_length(name, source["map"], value_of, dicts=True)
+    if "zip" in source or "concat" in source:
         lengths = []
-        for part in source["zip"]:
-            length = _source_length(name, part, value_of)
+        for part in source.get("zip") or source["concat"]:
+            length = _source_length(name, part, value_of, dicts=True)
             if isinstance(length, str):
                 return length
             lengths.append(length)
+        if "concat" in source:
+            return sum(lengths)
         return max(lengths) if source.get("fill") else min(lengths)
     task_id, key = source["xcom"]
     value = value_of(task_id, key)
-    if not isinstance(value, list):
+    if not isinstance(value, list | dict) or (isinstance(value, dict) and not dicts):
         shown = "expand_kwargs()" if name == KWARGS_INPUT else repr(name)
         return (
             f"cannot expand {shown} over the XCom {key!r} of {task_id!r}: it is "

@@ -3,10 +3,10 @@
 Passing one to an operator (or a ``@task`` function) adds the dependency; at run time the
 worker replaces it with the upstream task's stored value.
 
-``numbers.map(f)`` and ``a.zip(b, fillvalue=None)`` are lists made from such values: each
-element transformed by ``f`` (in the downstream try, element by element, only those it
-reads), or the lists taken index by index. Both can be expanded over
-(``task.expand(x=numbers.map(f))``) or passed whole.
+``numbers.map(f)``, ``a.zip(b, fillvalue=None)`` and ``a.concat(b)`` are lists made from
+such values: each element transformed by ``f`` (in the downstream try, element by element,
+only those it reads), the lists taken index by index, or one after the other. Each can be
+expanded over (``task.expand(x=numbers.map(f))``) or passed whole.
 """
 
 from __future__ import annotations
@@ -89,6 +89,11 @@ class XComArg(DependencyMixin):
         shortest, or with ``fillvalue`` for the missing ones, as long as the longest."""
         self._check_return_value("zip")
         return ZipXComArg([self, *others], fillvalue=fillvalue)
+
+    def concat(self, *others: XComArg) -> ConcatXComArg:
+        """This value's elements, then those of ``others``, as one list."""
+        self._check_return_value("concat")
+        return ConcatXComArg([self, *others])
 
     def _check_return_value(self, what: str) -> None:
         if self.key != RETURN_VALUE:
@@ -205,12 +210,53 @@ class ZipXComArg(XComArg):
     __str__ = __repr__
 
 
-class MappedValues(Sequence[Any]):
-    """The value of ``arg.map(f)``: an element is computed when it is read."""
+class ConcatXComArg(XComArg):
+    """``a.concat(b, ...)``: the values of several tasks, one after the other."""
 
-    def __init__(self, value: Sequence[Any] | dict[Any, Any], callables: list[Callable[..., Any]]):
-        self._value = value
-        self._callables = callables
+    def __init__(self, args: list[XComArg]) -> None:
+        for arg in args:
+            if not isinstance(arg, XComArg):
+                raise DagDefinitionError(
+                    f"concat() takes the outputs of tasks, got {type(arg).__name__} {arg!r}"
+                )
+        ref = args[0].references()[0]
+        super().__init__(ref.operator, ref.key)
+        self.args = args
+
+    def references(self) -> list[XComArg]:
+        return [ref for arg in self.args for ref in arg.references()]
+
+    def dependency_ends(self, downstream: bool) -> list[BaseOperator]:
+        return [ref.operator for ref in self.references()]
+
+    def map(self, function: Callable[[Any], Any]) -> MapXComArg:
+        return MapXComArg(self, [function])
+
+    def concat(self, *others: XComArg) -> ConcatXComArg:
+        return ConcatXComArg([*self.args, *others])
+
+    def resolve(self, pull: Callable[[str, str], Any]) -> Any:
+        values = [arg.resolve(pull) for arg in self.args]
+        for value in values:
+            if not isinstance(value, Sequence | dict) or isinstance(value, str | bytes):
+                raise TaskError(f"concat() needs lists or dicts, got {type(value).__name__}")
+        return ConcatenatedValues(values)
+
+    def __getitem__(self, key: str) -> XComArg:
+        raise DagDefinitionError(f"{self!r}[{key!r}]: a joined value has no other XCom keys")
+
+    def __repr__(self) -> str:
+        first, *rest = (repr(arg) for arg in self.args)
+        return f"{first}.concat({', '.join(rest)})"
+
+    __str__ = __repr__
+
+
+class LazyValues(Sequence[Any]):
+    """A list made from task outputs at run time; an element is made when it is read."""
+
+    def _element(self, index: int) -> Any:  # pragma: no cover - each kind has its own
+        raise NotImplementedError
 
     @overload
     def __getitem__(self, index: int) -> Any: ...
@@ -218,8 +264,43 @@ class MappedValues(Sequence[Any]):
     def __getitem__(self, index: slice) -> list[Any]: ...
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        value = self._value[index]
+            return [self._element(i) for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._element(index)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self._element(i) for i in range(len(self)))
+
+
+class ConcatenatedValues(LazyValues):
+    """The value of ``a.concat(b)``: the elements of each value in turn."""
+
+    def __init__(self, values: list[Any]) -> None:
+        self._values = values
+
+    def _element(self, index: int) -> Any:
+        for value in self._values:
+            if index < len(value):
+                return value[index] if isinstance(value, Sequence) else list(value)[index]
+            index -= len(value)
+        raise IndexError(index)  # pragma: no cover - __getitem__ checked the length
+
+    def __len__(self) -> int:
+        return sum(len(value) for value in self._values)
+
+
+class MappedValues(LazyValues):
+    """The value of ``arg.map(f)``: each element through the functions, when it is read."""
+
+    def __init__(self, value: Sequence[Any] | dict[Any, Any], callables: list[Callable[..., Any]]):
+        self._value = value
+        self._callables = callables
+
+    def _element(self, index: int) -> Any:
+        value = self._value[index]  # a dict: the value of that key, as in Airflow
         for function in self._callables:
             value = function(value)
         return value
@@ -227,29 +308,18 @@ class MappedValues(Sequence[Any]):
     def __len__(self) -> int:
         return len(self._value)
 
-    def __iter__(self) -> Iterator[Any]:
-        return (self[i] for i in range(len(self)))
 
-
-class ZippedValues(Sequence[Any]):
+class ZippedValues(LazyValues):
     """The value of ``a.zip(b)``: tuples of the elements at each index."""
 
     def __init__(self, values: list[Any], fillvalue: Any) -> None:
         self._values = values
         self._fillvalue = fillvalue
 
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return tuple(self._element(value, index) for value in self._values)
+    def _element(self, index: int) -> Any:
+        return tuple(self._at(value, index) for value in self._values)
 
-    def _element(self, value: Any, index: int) -> Any:
+    def _at(self, value: Any, index: int) -> Any:
         try:
             return value[index]
         except (IndexError, KeyError):
@@ -259,14 +329,11 @@ class ZippedValues(Sequence[Any]):
         lengths = [len(value) for value in self._values]
         return max(lengths) if self._fillvalue is not NOTSET else min(lengths)
 
-    def __iter__(self) -> Iterator[Any]:
-        return (self[i] for i in range(len(self)))
-
 
 def pull_xcom_arg(arg: XComArg, pull: Callable[[str, str], Any]) -> Any:
     """The value ``arg`` stands for (a mapped or zipped value: the list it makes)."""
     resolved = arg.resolve(pull)
-    return list(resolved) if isinstance(resolved, MappedValues | ZippedValues) else resolved
+    return list(resolved) if isinstance(resolved, LazyValues) else resolved
 
 
 def _pull_plain(arg: XComArg, pull: Callable[[str, str], Any]) -> Any:
