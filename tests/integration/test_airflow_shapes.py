@@ -1,5 +1,6 @@
 """Airflow files that did not load, or loaded as another graph, run as on Airflow: on the
-scheduler (both stores) and with ``conveyor run``, one DAG file for all of them.
+scheduler (both stores), with ``conveyor run`` and ``conveyor dags test``, one DAG file for
+all of them.
 
 ``XComArg.map()`` and ``.zip(fillvalue=)``, ``expand_kwargs`` on a ``@task`` and on a
 classic operator, the trigger rules ``one_done`` and ``all_skipped``, ``on_skipped_callback``
@@ -246,13 +247,16 @@ def _table(output: str) -> dict[str, Any]:
     return {k: v.pop() if len(v) == 1 else str(sorted(v)) for k, v in found.items()}
 
 
-def test_conveyor_run_gives_the_same_states_and_values(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["run"], ["dags", "test"]], ids=["run", "dags-test"])
+def test_conveyor_run_and_dags_test_give_the_same_states_and_values(
+    tmp_path: Path, command: list[str]
+) -> None:
     folder = _folder(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AIRFLOW"))}
     env["CONVEYOR_HOME"] = str(tmp_path / "home")
     # The file names no DAG id: it must define exactly one (the dropped one is not there).
     done = subprocess.run(
-        [CLI, "run", str(folder / "shapes.py")],
+        [CLI, *command, str(folder / "shapes.py")],
         env=env,
         capture_output=True,
         text=True,
