@@ -11,7 +11,7 @@ import functools
 import heapq
 import inspect
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -58,9 +58,10 @@ def _as_timezone(value: str | tzinfo | None, start_date: datetime | None) -> tzi
 class DAG:
     """A pipeline: tasks, their dependencies and when to run them."""
 
-    #: Context names its tasks and callbacks do not get (an Airflow 3 file's DAG: the names
-    #: Airflow 3 removed, so a template that still uses one fails as it does there).
-    removed_context_names: ClassVar[frozenset[str]] = frozenset()
+    #: Context names its tasks and callbacks do not get, each with what to use instead (an
+    #: Airflow 3 file's DAG: the names Airflow 3 removed, so a template that still uses one
+    #: fails as it does there).
+    removed_context_names: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
