@@ -33,6 +33,7 @@ def hook_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     finally:
         airflow_compat.uninstall()
         DagContext.created.clear()
+        DagContext.entered.clear()
 
 
 def assert_paths_give(paths: Mapping[str, Mapping[str, object]]) -> None:

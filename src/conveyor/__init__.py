@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from conveyor.exceptions import Fail, Skip
     from conveyor.model.dag import DAG, dag
     from conveyor.model.datasets import Dataset
-    from conveyor.model.dependencies import chain
+    from conveyor.model.dependencies import chain, chain_linear
     from conveyor.model.edges import Label
     from conveyor.model.params import Param
     from conveyor.model.task import BaseOperator
@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "dag": "conveyor.model.dag",
     "Dataset": "conveyor.model.datasets",
     "chain": "conveyor.model.dependencies",
+    "chain_linear": "conveyor.model.dependencies",
     "Label": "conveyor.model.edges",
     "Param": "conveyor.model.params",
     "BaseOperator": "conveyor.model.task",
@@ -112,6 +113,7 @@ __all__ = [
     "TriggerRule",
     "__version__",
     "chain",
+    "chain_linear",
     "dag",
     "setup",
     "task",

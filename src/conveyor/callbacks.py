@@ -1,12 +1,14 @@
 """Task and DAG callbacks: user code called when a try or a run ends, or an SLA is missed.
 
-Task callbacks (``on_success_callback``, ``on_failure_callback``, ``on_retry_callback``) run in
-the try's own process right after its outcome is committed, so their output lands in the
-try's log. A callback that raises changes nothing, but it is not only logged: its error is a
-``callback_failed`` entry on the try's timeline, which ``conveyor run``, ``conveyor tasks
-why`` and the task instance page show. A failure callback's ``exception`` is the exception
-the try raised (``run_views.as_exception``: an ``AirflowException`` of the recorded text
-where there is no exception object, as for a DAG callback).
+Task callbacks (``on_success_callback``, ``on_failure_callback``, ``on_retry_callback``, and
+``on_skipped_callback`` for a try that raised ``Skip``; a task skipped without running has no
+try to call it in, as in Airflow) run in the try's own process right after its outcome is
+committed, so their output lands in the try's log. A callback that raises changes nothing,
+but it is not only logged: its error is a ``callback_failed`` entry on the try's timeline,
+which ``conveyor run``, ``conveyor tasks why`` and the task instance page show. A failure
+callback's ``exception`` is the exception the try raised (``run_views.as_exception``: an
+``AirflowException`` of the recorded text where there is no exception object, as for a DAG
+callback).
 
 DAG callbacks (``on_success_callback``, ``on_failure_callback``, ``sla_miss_callback``) must
 run exactly once per run, whichever process ends the run (a try's fast path, the scheduler
@@ -51,6 +53,7 @@ TASK_HOOKS = {
     TaskState.SUCCESS: "on_success_callback",
     TaskState.FAILED: "on_failure_callback",
     TaskState.UP_FOR_RETRY: "on_retry_callback",
+    TaskState.SKIPPED: "on_skipped_callback",
 }
 RUN_KINDS = {RunState.SUCCESS: "success", RunState.FAILED: "failure"}
 DAG_HOOKS = {
@@ -102,11 +105,9 @@ def run_task_callbacks(
         return []
     # As masked as the try's log: the secrets the try read never reach a callback.
     error = masking.redact(error) if isinstance(error, str) else masked_exception(error)
-    context = {
-        **context,
-        "state": state.value if state else None,
-        "exception": as_exception(error),
-    }
+    context = {**context, "state": state.value if state else None}
+    if state is not TaskState.SKIPPED:  # Airflow gives a skipped try's callback no exception
+        context["exception"] = as_exception(error)
     errors = call_all(callbacks, context, f"{hook} of task {task.task_id!r}")
     return [f"{hook} {text}" for text in errors]
 
@@ -185,7 +186,7 @@ def run_context(
     """What a DAG callback is called with. ``exception`` of a failure: an AirflowException
     carrying the reason (the callback runs apart from any try that raised)."""
     failed = run.state is RunState.FAILED
-    return {
+    context = {
         "dag": dag,
         "dag_run": DagRunView.of(run, store, web_url),
         "run_id": run.run_id,
@@ -197,6 +198,9 @@ def run_context(
         "exception": as_exception(reason or "the run failed") if failed else None,
         **template_context(),
     }
+    for name in dag.removed_context_names:  # an Airflow 3 file's DAG: as on Airflow 3
+        context.pop(name, None)
+    return context
 
 
 def run_pending(

@@ -130,6 +130,11 @@ class TaskFunction:
         result: XComArg = self.partial().expand(**lists)
         return result
 
+    def expand_kwargs(self, items: Any) -> XComArg:
+        """One task instance per dict of ``items``: that instance's function arguments."""
+        result: XComArg = self.partial().expand_kwargs(items)
+        return result
+
     def override(self, **options: Any) -> TaskFunction:
         """The same function with other task options, e.g. ``extract.override(task_id="e2")``."""
         return TaskFunction(

@@ -160,6 +160,6 @@ def test_validate_says_a_scheduled_dag_without_start_date_never_runs(
 ) -> None:
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     path = tmp_path / "nostart.py"
-    path.write_text("from conveyor import DAG\nDAG('nostart', schedule='@daily')\n")
+    path.write_text("from conveyor import DAG\nd = DAG('nostart', schedule='@daily')\n")
     (problem,) = validate_paths([str(path)])
     assert "never runs" in problem.message and problem.dag_id == "nostart"

@@ -233,7 +233,7 @@ def test_a_file_with_a_byte_order_mark_imports(home: Path, tmp_path: Path) -> No
     path.write_bytes(
         "\ufeff# saved by an editor that writes a BOM\n"
         "from airflow import DAG\n"
-        "DAG('bom', schedule=None)\n".encode()
+        "dag = DAG('bom', schedule=None)\n".encode()
     )
     (dag,) = import_dag_file(str(path))
     assert dag.dag_id == "bom"

@@ -44,7 +44,7 @@ def test_collects_dags_from_with_blocks_and_called_dag_functions(tmp_path: Path)
         with DAG("with_block") as first:
             EmptyOperator(task_id="a")
 
-        DAG("never_assigned")
+        DAG("never_assigned")  # as in Airflow: neither named by a global nor used with `with`
 
         @dag
         def decorated(rows: int = 3):
@@ -58,10 +58,10 @@ def test_collects_dags_from_with_blocks_and_called_dag_functions(tmp_path: Path)
         """,
     )
     dags = import_dag_file(path)
-    assert [d.dag_id for d in dags] == ["with_block", "never_assigned", "decorated"]
+    assert [d.dag_id for d in dags] == ["with_block", "decorated"]
     assert all(d.fileloc == path for d in dags)
     assert dags[0].task_ids == ["a"]
-    assert dags[2].params == {"rows": 3}
+    assert dags[1].params == {"rows": 3}
 
 
 def test_a_dag_file_can_import_a_helper_beside_it(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_a_dag_file_can_import_a_helper_beside_it(tmp_path: Path) -> None:
 
 
 def test_importing_twice_gives_fresh_dags_each_time(tmp_path: Path) -> None:
-    path = dag_file(tmp_path, "from conveyor import DAG\nDAG('again')\n")
+    path = dag_file(tmp_path, "from conveyor import DAG\nd = DAG('again')\n")
     first = import_dag_file(path)
     second = import_dag_file(path)
     assert [d.dag_id for d in second] == ["again"]
@@ -204,8 +204,8 @@ def test_sys_exit_becomes_an_import_error(tmp_path: Path) -> None:
 
 
 def test_a_failed_import_does_not_leak_its_dags_into_the_next(tmp_path: Path) -> None:
-    bad = dag_file(tmp_path, "from conveyor import DAG\nDAG('half')\nraise ValueError('x')\n")
-    good = dag_file(tmp_path, "from conveyor import DAG\nDAG('whole')\n", name="good.py")
+    bad = dag_file(tmp_path, "from conveyor import DAG\nd = DAG('half')\nraise ValueError('x')\n")
+    good = dag_file(tmp_path, "from conveyor import DAG\nd = DAG('whole')\n", name="good.py")
     with pytest.raises(DagImportError, match="ValueError: x"):
         import_dag_file(bad)
     assert [d.dag_id for d in import_dag_file(good)] == ["whole"]
@@ -217,8 +217,9 @@ def test_two_dags_with_one_id_in_a_file_is_an_error(tmp_path: Path) -> None:
         """
         from conveyor import DAG
 
-        DAG("same")
-        DAG("same")
+        first = DAG("same")
+        with DAG("same"):
+            pass
         """,
     )
     with pytest.raises(DagImportError) as err:
@@ -239,3 +240,69 @@ def test_looks_like_dag_file_needs_both_words_and_a_python_suffix(tmp_path: Path
     assert not looks_like_dag_file(write("d.py", "def build_dag(): ...\n"))  # no "conveyor"
     assert not looks_like_dag_file(write("e.yaml", "conveyor dag\n"))
     assert not looks_like_dag_file(tmp_path / "missing.py")
+
+
+def test_a_file_defines_the_dags_of_its_globals_and_those_used_with_with(tmp_path: Path) -> None:
+    path = dag_file(
+        tmp_path,
+        """
+        from conveyor import DAG, EmptyOperator, dag
+
+        named = DAG("named")
+        with DAG("entered_only"):
+            EmptyOperator(task_id="t")
+        with DAG("not_registered", auto_register=False):
+            EmptyOperator(task_id="t")
+        DAG("dropped")  # built and left: no name, no with
+
+
+        def factory(dag_id):
+            built = DAG(dag_id)
+            EmptyOperator(task_id="half", dag=built)
+            try:
+                raise RuntimeError("the builder failed half way")
+            except RuntimeError:
+                return None
+            return built
+
+
+        factory("half_built")
+        globals()["registered_by_name"] = DAG("registered_by_name")
+
+
+        @dag
+        def decorated():
+            EmptyOperator(task_id="t")
+
+
+        decorated()
+        """,
+    )
+    assert [d.dag_id for d in import_dag_file(path)] == [
+        "named",
+        "entered_only",
+        "registered_by_name",
+        "decorated",
+    ]
+
+
+def test_a_dag_a_helper_module_made_counts_where_a_global_names_it(tmp_path: Path) -> None:
+    (tmp_path / "shared_dags_for_test_importer.py").write_text(
+        "from conveyor import DAG\nshared = DAG('shared')\nunnamed = DAG('helper_only')\n"
+    )
+    path = dag_file(
+        tmp_path,
+        """
+        from conveyor import DAG
+        from shared_dags_for_test_importer import shared
+
+        with DAG("own"):
+            pass
+        """,
+    )
+    try:
+        # The first import runs the helper; the second finds it imported already.
+        assert [d.dag_id for d in import_dag_file(path)] == ["shared", "own"]
+        assert [d.dag_id for d in import_dag_file(path)] == ["own", "shared"]
+    finally:
+        sys.modules.pop("shared_dags_for_test_importer", None)

@@ -33,6 +33,7 @@ EXPECTED = [
     "TriggerRule",
     "__version__",
     "chain",
+    "chain_linear",
     "dag",
     "setup",
     "task",

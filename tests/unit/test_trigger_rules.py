@@ -31,6 +31,7 @@ SITUATIONS: dict[str, list[TaskState]] = {
     "failed_while_others_run": [F, R, N],
     "skipped_while_others_run": [SK, R, N],
     "retrying": [S, TaskState.UP_FOR_RETRY, S],
+    "all_upstream_failed": [UF, UF, UF],
 }
 
 # One row per rule, one letter per situation in the order of SITUATIONS (the header
@@ -39,18 +40,20 @@ COLUMNS = list(SITUATIONS)
 VERDICTS = {"R": Verdict.RUN, "W": Verdict.WAIT, "S": Verdict.SKIP, "U": Verdict.UPSTREAM_FAILED}
 # fmt: off
 TABLE: dict[TriggerRule, str] = {
-    #                                         no  ok  run 1f  1uf 1sk sk  f   mix f+r s+r rty
-    TriggerRule.ALL_SUCCESS:                 "R   R   W   U   U   S   S   U   U   U   S   W",
-    TriggerRule.ALL_FAILED:                  "R   S   S   S   S   S   S   R   S   W   S   S",
-    TriggerRule.ALL_DONE:                    "R   R   W   R   R   R   R   R   R   W   W   W",
-    TriggerRule.ONE_SUCCESS:                 "R   R   R   R   R   R   S   U   R   W   W   R",
-    TriggerRule.ONE_FAILED:                  "R   S   W   R   R   S   S   R   R   R   W   W",
-    TriggerRule.NONE_FAILED:                 "R   R   W   U   U   R   R   U   U   U   W   W",
-    TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: "R   R   W   U   U   R   S   U   U   U   W   W",
-    TriggerRule.NONE_SKIPPED:                "R   R   W   R   R   S   S   R   S   W   S   W",
-    TriggerRule.ALWAYS:                      "R   R   R   R   R   R   R   R   R   R   R   R",
+    #                                         no  ok  run 1f  1uf 1sk sk  f   mix f+r s+r rty auf
+    TriggerRule.ALL_SUCCESS:                 "R   R   W   U   U   S   S   U   U   U   S   W   U",
+    TriggerRule.ALL_FAILED:                  "R   S   S   S   S   S   S   R   S   W   S   S   R",
+    TriggerRule.ALL_DONE:                    "R   R   W   R   R   R   R   R   R   W   W   W   R",
+    TriggerRule.ONE_SUCCESS:                 "R   R   R   R   R   R   S   U   R   W   W   R   U",
+    TriggerRule.ONE_FAILED:                  "R   S   W   R   R   S   S   R   R   R   W   W   R",
+    TriggerRule.NONE_FAILED:                 "R   R   W   U   U   R   R   U   U   U   W   W   U",
+    TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: "R   R   W   U   U   R   S   U   U   U   W   W   U",
+    TriggerRule.NONE_SKIPPED:                "R   R   W   R   R   S   S   R   S   W   S   W   R",
+    TriggerRule.ONE_DONE:                    "R   R   R   R   R   R   S   R   R   R   W   R   S",
+    TriggerRule.ALL_SKIPPED:                 "R   S   S   S   S   S   R   S   S   S   W   S   S",
+    TriggerRule.ALWAYS:                      "R   R   R   R   R   R   R   R   R   R   R   R   R",
     # A teardown without setup upstream (those are in test_airflow_ops_pure): like all_done.
-    TriggerRule.ALL_DONE_SETUP_SUCCESS:      "R   R   W   R   R   R   R   R   R   W   W   W",
+    TriggerRule.ALL_DONE_SETUP_SUCCESS:      "R   R   W   R   R   R   R   R   R   W   W   W   R",
 }
 # fmt: on
 
@@ -77,7 +80,7 @@ def test_every_trigger_rule_has_a_full_row_in_the_table() -> None:
 
 def test_summary_counts_upstream_failed_as_failed_and_unfinished_as_not_done() -> None:
     summary = UpstreamSummary.of([S, F, UF, SK, R, N, TaskState.UP_FOR_RETRY])
-    assert summary == UpstreamSummary(total=7, success=1, failed=2, skipped=1)
+    assert summary == UpstreamSummary(total=7, success=1, failed=2, skipped=1, upstream_failed=1)
     assert summary.done == 4
 
 

@@ -501,7 +501,8 @@ def test_wrong_types_say_what_was_expected_and_found() -> None:
         "found 'two'",
         f"{FILE}:8:77: DAG 'd', task 't': invalid 'trigger_rule': expected one of "
         "'all_success', 'all_failed', 'all_done', 'one_success', 'one_failed', 'none_failed', "
-        "'none_failed_min_one_success', 'none_skipped' or 'always', found 'maybe'",
+        "'none_failed_min_one_success', 'none_skipped', 'one_done', 'all_skipped' or 'always', "
+        "found 'maybe'",
     ]
 
 

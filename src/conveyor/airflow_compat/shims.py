@@ -12,7 +12,7 @@ import functools
 import importlib
 import inspect
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -122,10 +122,31 @@ class DAG(conveyor.DAG):
         return run_dag(self, conf=run_conf, logical_date=logical_date or execution_date)
 
 
+#: The context names Airflow 3 removed (its "removed context variables"), each with what to
+#: use instead; Airflow 2's DAGs still get them.
+AIRFLOW3_REMOVED_CONTEXT: dict[str, str] = {
+    "conf": "airflow.configuration.conf in code (the run's conf is dag_run.conf)",
+    "execution_date": "logical_date",
+    "next_ds": "data_interval_end.strftime('%Y-%m-%d')",
+    "next_ds_nodash": "data_interval_end.strftime('%Y%m%d')",
+    "next_execution_date": "data_interval_end",
+    "prev_ds": "prev_data_interval_start_success.strftime('%Y-%m-%d')",
+    "prev_ds_nodash": "prev_data_interval_start_success.strftime('%Y%m%d')",
+    "prev_execution_date": "prev_data_interval_start_success",
+    "prev_execution_date_success": "prev_data_interval_start_success",
+    "tomorrow_ds": "macros.ds_add(ds, 1)",
+    "tomorrow_ds_nodash": "macros.ds_add(ds, 1).replace('-', '')",
+    "yesterday_ds": "macros.ds_add(ds, -1)",
+    "yesterday_ds_nodash": "macros.ds_add(ds, -1).replace('-', '')",
+}
+
+
 class SdkDAG(DAG):
-    """Airflow 3's ``DAG``: no schedule unless one is given."""
+    """Airflow 3's ``DAG``: no schedule unless one is given, and none of the context names
+    Airflow 3 removed."""
 
     default_schedule: ClassVar[Any] = None
+    removed_context_names: ClassVar[Mapping[str, str]] = AIRFLOW3_REMOVED_CONTEXT
 
 
 def _dag_decorator(dag_class: type[DAG]) -> Callable[..., Any]:

@@ -76,6 +76,8 @@ _CHAIN = {
     "chain": "conveyor:chain",
     "cross_downstream": f"{_SHIMS}:cross_downstream",
 }
+#: Airflow 2.7's ``chain_linear``: in ``airflow.models.baseoperator`` and ``airflow.sdk`` only.
+_CHAIN_LINEAR = {"chain_linear": "conveyor:chain_linear"}
 _DECORATORS = {
     "dag": f"{_SHIMS}:dag",
     "task": f"{_SHIMS}:task",
@@ -203,7 +205,11 @@ MODULES: dict[str, dict[str, str]] = {
         "DAG_ACTIONS",
         "resource_name_for_dag",
     ),
-    "airflow.models.baseoperator": {"BaseOperator": "conveyor:BaseOperator", **_CHAIN},
+    "airflow.models.baseoperator": {
+        "BaseOperator": "conveyor:BaseOperator",
+        **_CHAIN,
+        **_CHAIN_LINEAR,
+    },
     "airflow.models.param": {"Param": "conveyor:Param"},
     "airflow.models.variable": {"Variable": "conveyor.connections:Variable"},
     "airflow.models.connection": {"Connection": "conveyor.connections:Connection"},
@@ -338,6 +344,7 @@ MODULES: dict[str, dict[str, str]] = {
         "setup": "conveyor:setup",
         "teardown": "conveyor:teardown",
         **_CHAIN,
+        **_CHAIN_LINEAR,
     },
     "airflow.sdk.exceptions": _EXCEPTIONS,
     "airflow.sdk.definitions.asset": {**_ASSET_NAMES, "Dataset": "conveyor:Dataset"},

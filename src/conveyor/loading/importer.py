@@ -1,8 +1,10 @@
 """Import one DAG file in this process and collect the DAGs it defines.
 
-Every DAG constructed while the file runs is collected (assigned to a name or not), so both
-``with DAG(...)`` blocks and ``@dag`` functions that are called count. A failure becomes a
-``DagImportError`` that points at the line in the user's file, not at our loader.
+A file defines the DAGs its module's globals name and those used as a context manager while
+it runs (``with DAG(...)``, a called ``@dag`` function), as Airflow finds them: a DAG built
+without ``with`` and dropped (a factory that caught its own error) is not one of them.
+A failure becomes a ``DagImportError`` that points at the line in the user's file, not at
+our loader.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import importlib.util
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +128,7 @@ def import_dag_file(
         raise DagImportError(path, "not a Python file that can be imported")
     module = importlib.util.module_from_spec(spec)
     created_before = len(DagContext.created)
+    entered_before = len(DagContext.entered)
     sys.modules[name] = module
     try:
         text = source if source is not None else read_source(path)
@@ -135,12 +138,17 @@ def import_dag_file(
         exec(code, module.__dict__)
     except BaseException as exc:  # a DAG file may even call sys.exit()
         sys.modules.pop(name, None)
+        del DagContext.created[created_before:]
+        del DagContext.entered[entered_before:]
         info = describe_failure(path, exc)
         raise DagImportError(path, info.message, info.line, info.traceback) from exc
     finally:
         DagContext._stack.clear()  # a file that failed inside "with DAG" leaves it open
-    dags = DagContext.created[created_before:]
+    created = DagContext.created[created_before:]
     del DagContext.created[created_before:]
+    entered = DagContext.entered[entered_before:]
+    del DagContext.entered[entered_before:]
+    dags = defined_dags(created, entered, module.__dict__.values())
     seen: dict[str, DAG] = {}
     for found in dags:
         if found.dag_id in seen and seen[found.dag_id] is not found:
@@ -148,3 +156,17 @@ def import_dag_file(
         found.fileloc = path
         seen[found.dag_id] = found
     return list(seen.values())
+
+
+def defined_dags(
+    created: Sequence[DAG], entered: Sequence[DAG], names: Iterable[object]
+) -> list[DAG]:
+    """The DAGs a file defines, in the order they were made: those its globals name and
+    those it ``entered`` (auto-registered, ``auto_register=False`` aside)."""
+    named = {id(value): value for value in names if isinstance(value, DAG)}
+    defined = {id(dag) for dag in entered} | set(named)
+    ordered = [dag for dag in created if id(dag) in defined]
+    made_here = {id(dag) for dag in created}
+    # A DAG a helper module made before this file ran, which the file imports by name.
+    ordered.extend(dag for key, dag in named.items() if key not in made_here)
+    return ordered

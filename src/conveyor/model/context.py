@@ -21,8 +21,11 @@ class DagContext:
     """The stack of DAGs opened with ``with DAG(...)``; tasks join the innermost."""
 
     _stack: ClassVar[list[DAG]] = []
-    #: Every DAG created since the last reset; the loader collects a file's DAGs from here.
+    #: Every DAG created since the last reset.
     created: ClassVar[list[DAG]] = []
+    #: The DAGs used as a context manager (``with DAG(...)``, a ``@dag`` function's call)
+    #: since the last reset: a file defines these and the DAGs its globals name.
+    entered: ClassVar[list[DAG]] = []
 
     @classmethod
     def current(cls) -> DAG | None:

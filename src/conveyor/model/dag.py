@@ -11,9 +11,9 @@ import functools
 import heapq
 import inspect
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from jinja2 import Undefined
@@ -58,6 +58,11 @@ def _as_timezone(value: str | tzinfo | None, start_date: datetime | None) -> tzi
 class DAG:
     """A pipeline: tasks, their dependencies and when to run them."""
 
+    #: Context names its tasks and callbacks do not get, each with what to use instead (an
+    #: Airflow 3 file's DAG: the names Airflow 3 removed, so a template that still uses one
+    #: fails as it does there).
+    removed_context_names: ClassVar[Mapping[str, str]] = {}
+
     def __init__(
         self,
         dag_id: str,
@@ -87,6 +92,7 @@ class DAG:
         fail_fast: bool = False,
         is_paused_upon_creation: bool | None = None,
         access_control: dict[str, Any] | None = None,
+        auto_register: bool = True,
     ) -> None:
         if not isinstance(dag_id, str) or not DAG_ID_PATTERN.match(dag_id):
             raise DagDefinitionError(
@@ -173,6 +179,8 @@ class DAG:
         self.task_groups: dict[str, TaskGroup] = {}
         #: Where the DAG was defined; set by the loader.
         self.fileloc: str | None = None
+        #: Used as ``with DAG(...)``, the file defines it even if no global names it.
+        self.auto_register = bool(auto_register)
         DagContext.created.append(self)
 
     def aware(self, value: datetime | None) -> datetime | None:
@@ -196,6 +204,8 @@ class DAG:
 
     def __exit__(self, *exc: object) -> None:
         DagContext.pop()
+        if self.auto_register:
+            DagContext.entered.append(self)
 
     # -- tasks -----------------------------------------------------------------------------
 

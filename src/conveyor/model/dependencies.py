@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 class DependencyMixin:
     """Something that stands for tasks in ``>>`` / ``<<`` chains."""
+
+    #: A ``Label``: it stands for no task, only for the edges written through it.
+    is_label: ClassVar[bool] = False
 
     def dependency_ends(self, downstream: bool) -> list[BaseOperator]:  # pragma: no cover
         """The tasks this stands for: its roots when it is downstream, else its leaves."""
@@ -53,13 +56,10 @@ class DependencyMixin:
             for task in ends:
                 add(task, edge_modifier)
             return
-        others = tasks_of(other, downstream=downstream)
-        for task in ends:
-            for far in others:
-                if downstream:
-                    link(task, far, edge_modifier)
-                else:
-                    link(far, task, edge_modifier)
+        # A list: each item on its own, so a Label in it remembers these tasks as well
+        # (``chain(a, [Label("x"), Label("y")], [b, c])``).
+        for item in _sequence(other):
+            self._chain(item, edge_modifier, downstream=downstream)
 
     def add_upstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
         """``task >> self``, for one task."""
@@ -134,10 +134,74 @@ def link(
 
 def chain(*targets: DependencyTarget | Label) -> None:
     """``chain(a, b, [c, d], e)`` is ``a >> b >> [c, d] >> e``; a ``Label`` may stand
-    between two of them: ``chain(a, Label("ok"), b)``."""
+    between two of them: ``chain(a, Label("ok"), b)``.
+
+    Two lists in a row are paired one to one, as in Airflow: ``chain(a, [b, c], [d, e])``
+    links ``b >> d`` and ``c >> e`` (not every task to every task), so they must be as long
+    as each other."""
     for up, down in itertools.pairwise(targets):
         if isinstance(up, DependencyMixin):
             up.set_downstream(down)
-            continue
-        for upstream in tasks_of(up, downstream=False):
-            upstream.set_downstream(down)
+        elif isinstance(down, DependencyMixin):
+            down.set_upstream(up)
+        else:
+            ups, downs = _sequence(up), _sequence(down)
+            if len(ups) != len(downs):
+                raise DagDefinitionError(
+                    f"chain() cannot pair a list of {len(ups)} with a list of {len(downs)}: "
+                    "two lists in a row are linked one to one (the first to the first, ...), "
+                    "so they must be as long as each other; use cross_downstream() to link "
+                    "every task of one list to every task of the other"
+                )
+            for one_up, one_down in zip(ups, downs, strict=True):
+                _element(one_up).set_downstream(one_down)
+
+
+def chain_linear(*targets: DependencyTarget) -> None:
+    """``chain_linear(a, [b, c], [d, e, f], g)``: every task of each element upstream of every
+    task of the next (``a >> [b, c]``, ``b >> [d, e, f]``, ``c >> [d, e, f]``, ...)."""
+    if not targets:
+        raise DagDefinitionError("chain_linear() was given no tasks: nothing to link")
+    linked = False
+    previous: list[Any] | None = None
+    for target in targets:
+        elements = [target] if isinstance(target, DependencyMixin) else _sequence(target)
+        if any(_is_label(element) for element in elements):
+            raise DagDefinitionError(
+                "chain_linear() does not take a Label: write the labelled edge with >> "
+                "(a >> Label('text') >> b) or chain()"
+            )
+        if previous is not None:
+            for element in previous:
+                _element(element).set_downstream(target)
+                linked = True
+        previous = elements
+    if not linked:
+        raise DagDefinitionError(
+            "chain_linear() set no dependency: give it two elements or more "
+            "(a list of tasks is expanded with *: chain_linear(*tasks))"
+        )
+
+
+def _sequence(target: Any) -> list[Any]:
+    """A list element of ``chain``: its items (a string is no list of tasks)."""
+    if isinstance(target, str | bytes):
+        raise DagDefinitionError(f"cannot depend on {target!r}: expected a task, not a string")
+    try:
+        return list(target)
+    except TypeError:
+        raise DagDefinitionError(f"cannot depend on {target!r}: expected a task") from None
+
+
+def _element(item: Any) -> DependencyMixin:
+    """One item of a list given to ``chain``: a task, an output, a group or a label."""
+    if not isinstance(item, DependencyMixin):
+        raise DagDefinitionError(
+            f"cannot chain {item!r}: each item of a list given to chain() must be a task, "
+            "a task's output, a task group or a Label"
+        )
+    return item
+
+
+def _is_label(item: Any) -> bool:
+    return isinstance(item, DependencyMixin) and item.is_label

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 
 class Label(DependencyMixin):
+    is_label = True
+
     def __init__(self, label: str) -> None:
         if not isinstance(label, str) or not label.strip():
             raise DagDefinitionError(f"Label needs some text, got {label!r}")

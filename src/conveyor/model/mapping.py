@@ -3,6 +3,10 @@
     PythonOperator.partial(task_id="square", python_callable=f).expand(op_args=[[1], [2]])
     BashOperator.partial(task_id="echo").expand(bash_command=["echo a", "echo b"])
     add.partial(y=10).expand(x=numbers())      # @task: numbers' return value, a list
+    add.expand(x=numbers().map(str))           # each element through a function first
+    pair.expand(x=left().zip(right()))         # tuples of the elements at each index
+    add.expand(x=left().concat(right()))       # one list after the other
+    copy.expand_kwargs([{"src": "a", "dst": "b"}, ...])  # a dict of arguments per instance
 
 A mapped task is one node of the DAG (a :class:`MappedOperator`). When its upstream allows it
 to run, the scheduler reads the length of each list (an upstream XCom, or the literal's length
@@ -18,8 +22,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from conveyor.model.task import BaseOperator, MappedOperator
-from conveyor.model.xcom_arg import XComArg, resolve_xcom_args
+from conveyor.exceptions import TaskError
+from conveyor.model.task import KWARGS_INPUT, BaseOperator, MappedOperator
+from conveyor.model.xcom_arg import (
+    ConcatXComArg,
+    LazyValues,
+    MapXComArg,
+    XComArg,
+    ZipXComArg,
+    resolve_xcom_args,
+)
 
 
 def instance_indexes(map_index: int, lengths: list[int]) -> list[int]:
@@ -38,14 +50,14 @@ def unmap(task: BaseOperator, map_index: int, pull: Callable[[str, str], Any]) -
     """
     if not isinstance(task, MappedOperator):
         return task
-    lists = {
-        name: list(resolve_xcom_args(source, pull)) for name, source in task.expand_input.items()
-    }
+    lists = {name: _elements(source, pull) for name, source in task.expand_input.items()}
     if task.zip_lists:
         indexes = [map_index] * len(lists)
     else:
         indexes = instance_indexes(map_index, [len(values) for values in lists.values()])
     chosen = {name: values[i] for (name, values), i in zip(lists.items(), indexes, strict=True)}
+    if task.kwargs_mapped:
+        chosen = _instance_kwargs(task, map_index, chosen[KWARGS_INPUT], pull)
     kwargs = resolve_xcom_args(dict(task.partial_kwargs), pull)
     if task.expand_into:
         kwargs[task.expand_into] = {**kwargs.get(task.expand_into, {}), **chosen}
@@ -59,16 +71,47 @@ def unmap(task: BaseOperator, map_index: int, pull: Callable[[str, str], Any]) -
     return concrete
 
 
+def _elements(source: Any, pull: Callable[[str, str], Any]) -> Any:
+    """A list to expand over; a mapped one computes only the element its instance reads."""
+    if isinstance(source, XComArg):
+        value = source.resolve(pull)
+        if isinstance(value, LazyValues):
+            return value
+        return list(value)
+    return list(resolve_xcom_args(source, pull))
+
+
+def _instance_kwargs(
+    task: MappedOperator, map_index: int, item: Any, pull: Callable[[str, str], Any]
+) -> dict[str, Any]:
+    """One element of ``expand_kwargs``' list: the instance's arguments, by name."""
+    item = resolve_xcom_args(item, pull)
+    if not isinstance(item, dict) or not all(isinstance(key, str) for key in item):
+        raise TaskError(
+            f"task {task.task_id!r}, map index {map_index}: expand_kwargs() needs a dict of "
+            f"arguments by name for each instance, got {type(item).__name__} {item!r}"
+        )
+    return item
+
+
+def _serialize_source(source: Any) -> dict[str, Any]:
+    """How the scheduler finds a list's length: a literal's, an XCom's, or several XComs'."""
+    if isinstance(source, ZipXComArg):
+        return {"zip": [_serialize_source(arg) for arg in source.args], "fill": source.filled}
+    if isinstance(source, ConcatXComArg):
+        return {"concat": [_serialize_source(arg) for arg in source.args]}
+    if isinstance(source, MapXComArg):  # as long as what it maps
+        return {"map": _serialize_source(source.arg)}
+    if isinstance(source, XComArg):
+        return {"xcom": [source.operator.task_id, source.key]}
+    return {"length": len(source)}
+
+
 def serialize_expand_input(task: BaseOperator) -> dict[str, Any]:
     """What the scheduler needs to expand a mapped task: each list's length or its XCom."""
     if not isinstance(task, MappedOperator):
         return {}
-    sources: dict[str, Any] = {}
-    for name, source in task.expand_input.items():
-        if isinstance(source, XComArg):
-            sources[name] = {"xcom": [source.operator.task_id, source.key]}
-        else:
-            sources[name] = {"length": len(source)}
+    sources = {name: _serialize_source(source) for name, source in task.expand_input.items()}
     if task.zip_lists:
         return {"mapped": {"expand": sources, "zip": True}}
     return {"mapped": {"expand": sources}}
@@ -84,17 +127,10 @@ def expansion_length(
     """
     lengths: dict[str, int] = {}
     for name, source in sources.items():
-        if "length" in source:
-            lengths[name] = int(source["length"])
-            continue
-        task_id, key = source["xcom"]
-        value = value_of(task_id, key)
-        if not isinstance(value, list):
-            return (
-                f"cannot expand {name!r} over the XCom {key!r} of {task_id!r}: it is "
-                f"{type(value).__name__}, not a list"
-            )
-        lengths[name] = len(value)
+        length = _source_length(name, source, value_of)
+        if isinstance(length, str):
+            return length
+        lengths[name] = length
     if zipped:
         if len(set(lengths.values())) > 1:
             return f"cannot expand a mapped task group's task: its lists differ in length {lengths}"
@@ -103,3 +139,34 @@ def expansion_length(
     for length in lengths.values():
         total *= length
     return total
+
+
+def _source_length(
+    name: str, source: Mapping[str, Any], value_of: Callable[[str, str], Any], dicts: bool = False
+) -> int | str:
+    """One serialized list's length, or why it has none (a message). ``dicts``: a dict counts
+    its keys, as a ``map``, ``zip`` or ``concat`` takes one in Airflow (a plain expand
+    over a dict is refused: its elements would not be Airflow's)."""
+    if "length" in source:
+        return int(source["length"])
+    if "map" in source:
+        return _source_length(name, source["map"], value_of, dicts=True)
+    if "zip" in source or "concat" in source:
+        lengths = []
+        for part in source.get("zip") or source["concat"]:
+            length = _source_length(name, part, value_of, dicts=True)
+            if isinstance(length, str):
+                return length
+            lengths.append(length)
+        if "concat" in source:
+            return sum(lengths)
+        return max(lengths) if source.get("fill") else min(lengths)
+    task_id, key = source["xcom"]
+    value = value_of(task_id, key)
+    if not isinstance(value, list | dict) or (isinstance(value, dict) and not dicts):
+        shown = "expand_kwargs()" if name == KWARGS_INPUT else repr(name)
+        return (
+            f"cannot expand {shown} over the XCom {key!r} of {task_id!r}: it is "
+            f"{type(value).__name__}, not a list"
+        )
+    return len(value)

@@ -234,6 +234,7 @@ class BaseOperator(DependencyMixin):
         on_failure_callback: Callback | list[Callback] | None = None,
         on_retry_callback: Callback | list[Callback] | None = None,
         on_execute_callback: Callback | list[Callback] | None = None,
+        on_skipped_callback: Callback | list[Callback] | None = None,
         sla: timedelta | float | None = None,
         outlets: list[Dataset | AssetAlias] | None = None,
         inlets: list[Dataset | AssetAlias] | None = None,
@@ -305,6 +306,8 @@ class BaseOperator(DependencyMixin):
         self.on_success_callback = on_success_callback
         self.on_failure_callback = on_failure_callback
         self.on_retry_callback = on_retry_callback
+        # A try that ends skipped (it raised Skip), not a task skipped without running.
+        self.on_skipped_callback = on_skipped_callback
         # Called with the context just before each try's execute (templates rendered).
         self.on_execute_callback = on_execute_callback
         self.sla = _as_timedelta(sla, f"task {task_id!r}: sla")
@@ -422,6 +425,8 @@ BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[m
 
 #: Where an expanded argument's list comes from, as the serialized DAG tells the scheduler.
 ExpandSource = list[Any] | tuple[Any, ...] | XComArg
+#: The name ``expand_kwargs``' list goes by in a mapped task's ``expand_input``.
+KWARGS_INPUT = "<expand_kwargs>"
 
 
 class MappedOperator(BaseOperator):
@@ -439,6 +444,9 @@ class MappedOperator(BaseOperator):
     #: Instance i takes element i of every list (they must be as long), instead of the cross
     #: product: the tasks of a mapped task group (conveyor.model.group_mapping).
     zip_lists: bool = False
+    #: ``expand_kwargs(...)``: the one list (under :data:`KWARGS_INPUT`) holds a dict of
+    #: arguments per instance.
+    kwargs_mapped: bool = False
 
     @property
     def operator_name(self) -> str:
@@ -474,6 +482,30 @@ class PartialTask:
     def expand_zipped(self, **lists: ExpandSource) -> Any:
         """One instance per index of the lists, which must be as long as one another."""
         return self.expand(_zip=True, **lists)
+
+    def expand_kwargs(self, items: ExpandSource) -> Any:
+        """One instance per dict of ``items`` (a list of dicts, or an upstream task's output
+        that is one): each dict gives that instance's arguments."""
+        task_id = self.kwargs["task_id"]
+        if isinstance(items, XComArg):
+            pass
+        elif isinstance(items, list | tuple):
+            for item in items:
+                if not isinstance(item, dict | XComArg):
+                    raise DagDefinitionError(
+                        f"task {task_id!r}: expand_kwargs() needs dicts (or task outputs that "
+                        f"are dicts), got {type(item).__name__} {item!r}"
+                    )
+        else:
+            raise DagDefinitionError(
+                f"task {task_id!r}: expand_kwargs() needs a list of dicts or the output of an "
+                f"upstream task, got {type(items).__name__} {items!r}"
+            )
+        mapped = _mapped_operator(
+            self.operator_class, self.kwargs, {KWARGS_INPUT: items}, self.expand_into
+        )
+        mapped.kwargs_mapped = True
+        return self._returns(mapped) if self._returns else mapped
 
     def expand(self, _zip: bool = False, **lists: ExpandSource) -> Any:
         """One instance per element of each list (the cross product when there are several)."""

@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import random
+import re
 import shlex
 import time
 import uuid
@@ -145,7 +146,22 @@ def render_template_fields(task: BaseOperator, context: dict[str, Any]) -> None:
             detail = f" (template line {lineno})" if lineno else ""
             raise TemplateError(
                 f"{where}: {type(exc).__name__}: {exc.message or exc}{detail}"
+                f"{_removed_name_hint(task, exc)}"
             ) from exc
+
+
+def _removed_name_hint(task: BaseOperator, exc: jinja2.TemplateError) -> str:
+    """What to write instead of a context name the task's DAG does not have (Airflow 3's
+    removed names, in an Airflow 3 file)."""
+    removed = getattr(task.dag, "removed_context_names", None) or {}
+    found = re.match(r"'(\w+)' is undefined", str(exc.message or ""))
+    if not isinstance(exc, jinja2.UndefinedError) or not found or found[1] not in removed:
+        return ""
+    name = found[1]
+    return (
+        f"; Airflow 3 removed {name!r} from the context: use {removed[name]} "
+        "(docs/airflow.md, What Airflow's keywords do here)"
+    )
 
 
 # -- the standard context ---------------------------------------------------------------------

@@ -25,6 +25,11 @@ class TriggerRule(StrEnum):
     NONE_FAILED = "none_failed"
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
+    #: Run as soon as one upstream task succeeded or failed (upstream_failed and skipped do
+    #: not count); skip when all finished without one.
+    ONE_DONE = "one_done"
+    #: Run when every upstream task was skipped; skip as soon as one finished otherwise.
+    ALL_SKIPPED = "all_skipped"
     ALWAYS = "always"
     #: A teardown's rule: run once every upstream task is done, unless its setups all
     #: skipped (skip) or none succeeded (upstream_failed).
@@ -52,6 +57,8 @@ class UpstreamSummary:
     success: int
     failed: int  # failed or upstream_failed
     skipped: int
+    #: Of ``failed``, those upstream_failed (one_done counts only the ones that ran).
+    upstream_failed: int = 0
     # The upstream tasks that are setups (counted again here); only teardowns look at them.
     setup_total: int = 0
     setup_success: int = 0
@@ -72,6 +79,7 @@ class UpstreamSummary:
             success=counts[TaskState.SUCCESS],
             failed=counts[TaskState.FAILED] + counts[TaskState.UPSTREAM_FAILED],
             skipped=counts[TaskState.SKIPPED],
+            upstream_failed=counts[TaskState.UPSTREAM_FAILED],
         )
         if not setup_states:
             return summary  # the common case: planning calls this for every waiting task
@@ -155,6 +163,21 @@ def _none_skipped(up: UpstreamSummary) -> Decision:
     return _when(up.done == up.total, "no upstream skipped", _waiting(up))
 
 
+def _one_done(up: UpstreamSummary) -> Decision:
+    ran = up.success + up.failed - up.upstream_failed
+    if ran:
+        return Decision(Verdict.RUN, "an upstream task succeeded or failed")
+    if up.done < up.total:
+        return Decision(Verdict.WAIT, "no upstream task has succeeded or failed yet")
+    return Decision(Verdict.SKIP, "no upstream task succeeded or failed")
+
+
+def _all_skipped(up: UpstreamSummary) -> Decision:
+    if up.done > up.skipped:
+        return Decision(Verdict.SKIP, "an upstream task was not skipped")
+    return _when(up.skipped == up.total, "all upstream skipped", _waiting(up))
+
+
 def _all_done_setup_success(up: UpstreamSummary) -> Decision:
     if up.done < up.total:
         return Decision(Verdict.WAIT, _waiting(up))
@@ -178,5 +201,7 @@ _RULES: dict[TriggerRule, Callable[[UpstreamSummary], Decision]] = {
     TriggerRule.NONE_FAILED: _none_failed,
     TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: _none_failed_min_one_success,
     TriggerRule.NONE_SKIPPED: _none_skipped,
+    TriggerRule.ONE_DONE: _one_done,
+    TriggerRule.ALL_SKIPPED: _all_skipped,
     TriggerRule.ALL_DONE_SETUP_SUCCESS: _all_done_setup_success,
 }

@@ -398,5 +398,7 @@ def build_context(
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
     context = {**standard_context(context), **context}
+    for name in dag.removed_context_names:  # an Airflow 3 file's DAG: as on Airflow 3
+        context.pop(name, None)
     ti._context = context
     return context

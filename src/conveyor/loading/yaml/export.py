@@ -567,6 +567,7 @@ def _exec_python(dag: DAG, text: str, folder: Path) -> list[DAG]:
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))  # where the original file's helper modules are
     created_before = len(DagContext.created)
+    entered_before = len(DagContext.entered)
     namespace: dict[str, Any] = {"__name__": "conveyor_export_check"}
     try:
         exec(compile(text, f"<export of {dag.dag_id}>", "exec"), namespace)
@@ -577,6 +578,7 @@ def _exec_python(dag: DAG, text: str, folder: Path) -> list[DAG]:
     finally:
         created = DagContext.created[created_before:]
         del DagContext.created[created_before:]
+        del DagContext.entered[entered_before:]
     return created
 
 

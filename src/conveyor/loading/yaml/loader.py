@@ -89,10 +89,12 @@ def load_yaml_text(text: str, path: str, *, environ: Mapping[str, str] | None = 
     """
     reading = Reading(path, text, dict(os.environ if environ is None else environ))
     created_before = len(DagContext.created)
+    entered_before = len(DagContext.entered)
     try:
         dags = _Builder(reading).load()
     finally:
         del DagContext.created[created_before:]  # returned, not collected by an importer
+        del DagContext.entered[entered_before:]
     problems = _in_file_order(reading.problems)
     if problems:
         raise YamlDagError(path, problems)

@@ -304,6 +304,8 @@ TriggerRuleName = Literal[
     "none_failed",
     "none_failed_min_one_success",
     "none_skipped",
+    "one_done",
+    "all_skipped",
     "always",
 ]
 # Spelled out for type checkers and the schema; it must list exactly the engine's rules.

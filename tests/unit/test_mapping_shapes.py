@@ -1,0 +1,162 @@
+"""``XComArg.map()``, ``XComArg.zip()`` and ``expand_kwargs``: the graph they make, what the
+scheduler reads for the number of instances, and what each instance is built with."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conveyor import DAG, BashOperator, task
+from conveyor.exceptions import DagDefinitionError, TaskError
+from conveyor.loading.serialize import serialize_dag
+from conveyor.model.mapping import expansion_length, unmap
+from conveyor.model.xcom_arg import XComArg, resolve_xcom_args
+from conveyor.serialized import SerializedDag
+
+PULLED = {("letters", "return_value"): ["a", "b", "c"], ("numbers", "return_value"): [1, 2]}
+
+
+def pull(task_id: str, key: str) -> Any:
+    return PULLED[(task_id, key)]
+
+
+def expand_spec(d: DAG, task_id: str) -> dict[str, Any]:
+    raw = SerializedDag.from_dict(json.loads(json.dumps(serialize_dag(d)))).tasks[task_id].raw
+    spec: dict[str, Any] = raw["mapped"]
+    return spec
+
+
+def shapes_dag(calls: list[str]) -> DAG:
+    with DAG("shapes") as d:
+
+        @task
+        def letters() -> list[str]:
+            return ["a", "b", "c"]
+
+        @task
+        def numbers() -> list[int]:
+            return [1, 2]
+
+        @task
+        def show(value: Any) -> str:
+            return repr(value)
+
+        def upper(letter: str) -> str:
+            calls.append(letter)
+            return letter.upper()
+
+        left, right = letters(), numbers()
+        show.override(task_id="mapped").expand(value=left.map(upper).map(lambda s: s + "!"))
+        show.override(task_id="zipped").expand(value=left.zip(right))
+        show.override(task_id="filled").expand(value=left.zip(right, fillvalue=0))
+        show.override(task_id="joined").expand(value=left.concat(right))
+        show.override(task_id="whole")(value=left.map(upper))
+        show.override(task_id="by_kwargs").expand_kwargs([{"value": 1}, {"value": right}])
+        BashOperator.partial(task_id="bash").expand_kwargs(
+            left.map(lambda s: {"bash_command": f"echo {s}", "env": {"L": s}})
+        )
+    return d
+
+
+def test_map_zip_and_expand_kwargs_depend_on_every_task_they_read() -> None:
+    d = shapes_dag([])
+    upstream = {t.task_id: t.upstream_task_ids for t in d.tasks}
+    assert upstream["mapped"] == {"letters"}
+    assert upstream["zipped"] == upstream["filled"] == upstream["joined"] == {"letters", "numbers"}
+    assert upstream["whole"] == {"letters"}
+    assert upstream["by_kwargs"] == {"numbers"}
+    assert upstream["bash"] == {"letters"}
+
+
+def test_the_scheduler_counts_a_map_its_list_a_zip_the_shortest_or_longest_a_concat_all() -> None:
+    d = shapes_dag([])
+    lengths = {
+        task_id: expansion_length(
+            expand_spec(d, task_id)["expand"], lambda t, k: pull(t, k), zipped=False
+        )
+        for task_id in ("mapped", "zipped", "filled", "joined", "by_kwargs", "bash")
+    }
+    assert lengths == {
+        "mapped": 3,
+        "zipped": 2,
+        "filled": 3,
+        "joined": 5,
+        "by_kwargs": 2,
+        "bash": 3,
+    }
+
+
+def test_an_instance_computes_only_the_element_it_reads() -> None:
+    calls: list[str] = []
+    d = shapes_dag(calls)
+    instance = unmap(d.get_task("mapped"), 1, pull)
+    assert instance.op_kwargs == {"value": "B!"}  # type: ignore[attr-defined]
+    assert calls == ["b"]
+    assert unmap(d.get_task("zipped"), 1, pull).op_kwargs == {"value": ("b", 2)}  # type: ignore[attr-defined]
+    assert unmap(d.get_task("filled"), 2, pull).op_kwargs == {"value": ("c", 0)}  # type: ignore[attr-defined]
+    assert unmap(d.get_task("joined"), 3, pull).op_kwargs == {"value": 1}  # type: ignore[attr-defined]
+
+
+def test_a_mapped_value_passed_whole_is_the_list_it_makes() -> None:
+    d = shapes_dag([])
+    whole = d.get_task("whole")
+    assert resolve_xcom_args(whole.op_kwargs, pull) == {"value": ["A", "B", "C"]}  # type: ignore[attr-defined]
+
+
+def test_expand_kwargs_gives_each_instance_its_dict_of_arguments() -> None:
+    d = shapes_dag([])
+    second = unmap(d.get_task("by_kwargs"), 1, pull)
+    assert second.op_kwargs == {"value": [1, 2]}  # type: ignore[attr-defined]
+    bash = unmap(d.get_task("bash"), 2, pull)
+    assert isinstance(bash, BashOperator)
+    assert (bash.bash_command, bash.env) == ("echo c", {"L": "c"})
+
+
+def test_expand_kwargs_refuses_what_is_not_a_dict_where_it_is_found() -> None:
+    with DAG("bad") as d:
+        with pytest.raises(DagDefinitionError, match="expand_kwargs\\(\\) needs dicts"):
+            BashOperator.partial(task_id="b").expand_kwargs(["echo a"])
+        with pytest.raises(DagDefinitionError, match="needs a list of dicts or the output"):
+            BashOperator.partial(task_id="c").expand_kwargs("echo a")  # type: ignore[arg-type]
+
+        @task
+        def letters() -> list[str]:
+            return ["a"]
+
+        BashOperator.partial(task_id="d").expand_kwargs(letters())
+    with pytest.raises(TaskError, match="map index 0: expand_kwargs\\(\\) needs a dict"):
+        unmap(d.get_task("d"), 0, pull)
+
+
+def test_map_and_zip_refuse_what_airflow_refuses() -> None:
+    with DAG("bad"):
+
+        @task
+        def rows() -> dict[str, int]:
+            return {"n": 1}
+
+        @task
+        def one(x: int) -> int:
+            return x
+
+        output = rows()
+        with pytest.raises(DagDefinitionError, match="only a task's return value"):
+            output["n"].map(str)
+        with pytest.raises(DagDefinitionError, match="not the @task"):
+            output.map(one)
+        with pytest.raises(DagDefinitionError, match="zip\\(\\) takes the outputs of tasks"):
+            output.zip([1, 2])  # type: ignore[list-item]
+    assert isinstance(output, XComArg)
+
+
+def test_a_dict_counts_its_keys_in_map_zip_and_concat_but_not_in_a_plain_expand() -> None:
+    def value_of(task_id: str, key: str) -> Any:
+        return {"k1": 1, "k2": 2} if task_id == "d" else ["a"]
+
+    joined = {"concat": [{"xcom": ["l", "return_value"]}, {"xcom": ["d", "return_value"]}]}
+    assert expansion_length({"x": joined}, value_of) == 3
+    assert expansion_length({"x": {"map": {"xcom": ["d", "return_value"]}}}, value_of) == 2
+    plain = expansion_length({"x": {"xcom": ["d", "return_value"]}}, value_of)
+    assert isinstance(plain, str) and "is dict, not a list" in plain
