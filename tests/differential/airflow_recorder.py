@@ -120,13 +120,16 @@ def _run_of(database: Path, dag_id: str) -> dict[str, Any]:
     return {"run_state": state, "run_type": run_type, "tasks": tasks}
 
 
-def _records(path: Path) -> dict[str, list[Any]]:
-    """What the tasks recorded, by task instance, each in the order it was written."""
+def _records(path: Path, run_id: str | None = None) -> dict[str, list[Any]]:
+    """What the tasks recorded, by task instance, each in the order it was written (of the
+    run ``run_id`` only, when given: a scheduler may make runs of its own too)."""
     grouped: dict[str, list[Any]] = {}
     if not path.exists():
         return grouped
     for line in path.read_text().splitlines():
         item = json.loads(line)
+        if run_id is not None and item.get("run") != run_id:
+            continue
         index = item["map_index"]
         key = item["task"] if index < 0 else f"{item['task']}[{index}]"
         grouped.setdefault(key, []).append([item["key"], item["value"]])

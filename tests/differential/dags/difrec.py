@@ -18,6 +18,8 @@ LOGICAL = "2026-01-01T00:00:00+00:00"
 
 def plain(value: Any) -> Any:
     """A JSON value for what was seen: times as ISO text, durations in seconds."""
+    # A lazy context value (Airflow's lazy_object_proxy) stands for what it wraps.
+    value = getattr(value, "__wrapped__", value)
     if isinstance(value, _dt.datetime):
         return value.isoformat()
     if isinstance(value, (_dt.date, _dt.time)):
@@ -36,11 +38,12 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def write(dag_id: str, task_id: str, map_index: int, key: str, value: Any) -> None:
+def write(run_id: str, dag_id: str, task_id: str, map_index: int, key: str, value: Any) -> None:
     folder = os.environ.get("DIFFSUITE_RECORDS")
     if not folder:
         return
-    line = {"task": task_id, "map_index": map_index, "key": key, "value": plain(value)}
+    line = {"run": run_id, "task": task_id, "map_index": map_index, "key": key}
+    line["value"] = plain(value)
     with open(os.path.join(folder, f"{dag_id}.jsonl"), "a", encoding="utf-8") as out:
         out.write(json.dumps(line, sort_keys=True) + "\n")
 
@@ -49,12 +52,13 @@ def rec(context: Any, key: str, value: Any) -> None:
     """Record ``value`` under ``key`` for the task instance whose context this is."""
     ti = context["ti"]
     index = getattr(ti, "map_index", -1)
-    write(ti.dag_id, ti.task_id, -1 if index is None else index, key, value)
+    write(ti.run_id, ti.dag_id, ti.task_id, -1 if index is None else index, key, value)
 
 
 def rec_dag(context: Any, key: str, value: Any) -> None:
     """Record for the run itself (a DAG-level callback has no task instance of its own)."""
-    write(context["dag_run"].dag_id, "__dag__", -1, key, value)
+    run = context["dag_run"]
+    write(run.run_id, run.dag_id, "__dag__", -1, key, value)
 
 
 def attempt(context: Any, key: str, thunk: Any) -> None:

@@ -10,6 +10,5 @@ def look(**context):
     rec(context, "ds", context["ds"])
 
 
-with DAG("a2_default_schedule", start_date=START, catchup=False) as dag:
+with DAG("a2_default_schedule", start_date=START, catchup=False):
     PythonOperator(task_id="look", python_callable=look)
-    rec_schedule = dag.schedule_interval

@@ -12,7 +12,7 @@ with DAG(
 ):
 
     @task
-    def look(owner, **context):
-        rec(context, "owner", owner)
+    def look(value, **context):
+        rec(context, "owner", value)
 
     look("{{ dag.owner }}")
