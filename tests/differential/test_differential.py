@@ -343,7 +343,7 @@ def _cases() -> list[Any]:
     return cases
 
 
-@pytest.mark.timeout(PATH_TIMEOUT + 180)
+@pytest.mark.timeout(PATH_TIMEOUT + 300)
 @pytest.mark.parametrize(("path", "dag_id"), _cases())
 def test_behaves_as_airflow(request: pytest.FixtureRequest, path: str, dag_id: str) -> None:
     outcome: Outcome = request.getfixturevalue(f"{path}_path")
@@ -384,7 +384,7 @@ def _file_cases() -> list[Any]:
     ]
 
 
-@pytest.mark.timeout(PATH_TIMEOUT + 180)
+@pytest.mark.timeout(PATH_TIMEOUT + 300)
 @pytest.mark.parametrize("file", _file_cases())
 def test_defines_the_same_dags(dags_test_path: Outcome, file: str) -> None:
     """Which DAGs a file defines: those in its globals and those used with `with`."""
