@@ -155,6 +155,7 @@ SLOW_FILES_FIRST = (
     "tests/integration/test_kubernetes_provider_dags.py",
     "tests/integration/test_examples.py",
     "tests/integration/test_deferral.py",
+    "tests/differential/test_differential.py",
 )
 
 

@@ -1,0 +1,20 @@
+"""cross_downstream([a, b], [c, d]) links every pair."""
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, cross_downstream, task
+from difrec import START, rec
+
+with DAG("chain_cross_downstream", schedule=None, start_date=START, catchup=False):
+    a, b, c, d = (EmptyOperator(task_id=t) for t in "abcd")
+    cross_downstream([a, b], [c, d])
+
+    @task(trigger_rule="all_done")
+    def graph(**context):
+        dag = context["dag"]
+        rec(
+            context,
+            "upstream",
+            {tid: sorted(dag.get_task(tid).upstream_task_ids) for tid in sorted(dag.task_ids)},
+        )
+
+    [c, d] >> graph()
