@@ -8,6 +8,7 @@ from their group losing what the group gave.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import statistics
@@ -495,3 +496,51 @@ def test_a_team_member_sees_and_triggers_only_the_team_dag(
         assert bob.post("/api/v1/dags/team_a_etl/runs", json={}).status_code == 403
     finally:
         site.close()
+
+
+# Every way in asks one decision (issue 63) -------------------------------------------------
+
+
+def test_local_users_turned_off_are_refused_at_every_way_in(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: with local users off, the local admin's password still got an
+    /api/v2 token (which wrote a variable), basic auth and the tokens and sessions made
+    before still worked, and the token issued left no audit entry."""
+    settings = ldap_settings(tmp_path, store_url, ldap, api_basic_auth=True, login_max_failures=50)
+    on = Site(settings, store_url)
+    off = Site(on.settings.model_copy(update={"auth_allow_local_users": False}), store_url)
+    try:
+        accounts.create_user(on.store, "break-glass", "admin", "local-password-1")
+        credentials = {"username": "break-glass", "password": "local-password-1"}
+        issued = on.client().post("/auth/token", json=credentials)
+        assert issued.status_code == 201  # allowed while local users are on, and audited
+        jwt = issued.json()["access_token"]
+        assert [(e.actor, e.target) for e in on.audit() if e.action == "token.issue"] == [
+            ("break-glass", "break-glass")
+        ]
+        token = accounts.create_token(on.store, "break-glass", "script")
+        browser = on.client()
+        assert on.sign_in("break-glass", "local-password-1", browser).status_code == 303
+        cookies = dict(browser.cookies)
+        basic = "Basic " + base64.b64encode(b"break-glass:local-password-1").decode()
+
+        client = off.client()
+        assert off.sign_in("break-glass", "local-password-1").status_code == 401
+        assert client.post("/auth/token", json=credentials).status_code == 401
+        assert client.post("/auth/token/cli", json=credentials).status_code == 401
+        write = {"key": "planted", "value": "x"}
+        for header in (f"Bearer {jwt}", f"Bearer {token}", basic):
+            headers = {"Authorization": header}
+            assert client.get("/api/v2/variables", headers=headers).status_code == 401, header
+            assert client.post("/api/v2/variables", json=write, headers=headers).status_code == 401
+            assert client.get("/api/v1/dags", headers=headers).status_code == 401, header
+        stolen = off.client()
+        stolen.cookies.update(cookies)
+        assert stolen.get("/api/v1/me").status_code == 401  # the session made before
+        assert not [e for e in off.audit() if e.action == "variable.set"]
+        # A directory user still comes in, and an /api/v2 token for them is honoured.
+        assert off.sign_in("alice", PASSWORDS["alice"]).status_code == 303
+    finally:
+        off.close()
+        on.close()

@@ -51,6 +51,8 @@ ACTIONS = {
     "change_user": "user.role",
     "delete_user": "user.delete",
     "create_token": "token.create",
+    "create_access_token": "token.issue",  # POST /auth/token: a JWT for /api/v2
+    "create_cli_access_token": "token.issue",
     "revoke_token": "token.revoke",
     "login_submit": "login",
     "logout": "logout",
@@ -99,10 +101,15 @@ class AuditTrail:
         await self.app(scope, keep_body, send_after_record)
 
 
-def note(request: Request, target: str | None = None, **details: Any) -> None:
+def note(
+    request: Request, target: str | None = None, *, actor: str | None = None, **details: Any
+) -> None:
     """Let a handler say more than its path and body tell: the target it made (a new run's
-    id) or details; the request's audit row carries them."""
+    id) or details; the request's audit row carries them. ``actor``: who acted, for a
+    request that signs someone in (no user came with it)."""
     found = request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})
+    if actor is not None:
+        found["actor"] = actor
     if target is not None:
         found["target"] = target
     found.setdefault("details", {}).update(details)
@@ -165,10 +172,13 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
         if status >= 400:
             return None
         user: User | None = (scope.get("state") or {}).get("conveyor_user")
-        if user is None:
+        named = ((scope.get("state") or {}).get("conveyor_audit") or {}).get("actor")
+        if user is not None:
+            actor, via = user.username, _via(user)
+        elif isinstance(named, str):  # a sign-in that issued a token: the handler named who
+            actor, via, details = named, "api", {}
+        else:
             return None
-        actor = user.username
-        via = _via(user)
         if endpoint in ("patch_dag", "patch_dags") and details.get("is_paused") is False:
             action = "dag.unpause"
     target = "/".join(str(params[p]) for p in TARGET_PARAMS if params.get(p) is not None)

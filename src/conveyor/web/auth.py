@@ -24,8 +24,8 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 
 from conveyor.store import users as user_rows
-from conveyor.web import directory_recheck
-from conveyor.web.deps import get_store, prefixed
+from conveyor.web import directory_recheck, entry_rule
+from conveyor.web.deps import get_settings, get_store, prefixed
 from conveyor.web.security import hash_token
 
 ROLES = user_rows.ROLES
@@ -79,12 +79,13 @@ def current_user(request: Request) -> User | None:
 
 def _resolve_user(request: Request) -> User | None:
     store = get_store(request)
+    settings = get_settings(request)
     token = _bearer(request)
     if token is not None:
         with store.read() as conn:
             found = user_rows.user_for_token(conn, hash_token(token))
             named = user_rows.named_roles(conn, found[0].username) if found else frozenset()
-        if found is None:
+        if found is None or entry_rule.refusal(settings, found[0]) is not None:
             return None
         row, token_id, last_used = found
         if row.directory == "ldap":
@@ -108,6 +109,7 @@ def _resolve_user(request: Request) -> User | None:
         named = user_rows.named_roles(conn, username) if session_row else frozenset()
     if (
         session_row is None
+        or entry_rule.refusal(settings, session_row) is not None
         or request.session.get(SESSION_PASSWORD) != password_fingerprint(session_row.password_hash)
         or request.session.get(SESSION_EPOCH) != session_row.session_epoch
     ):  # deleted, given a new password, or logged out since this session logged in
