@@ -544,3 +544,61 @@ def test_local_users_turned_off_are_refused_at_every_way_in(
     finally:
         off.close()
         on.close()
+
+
+def test_every_spelling_the_directory_matches_waits_with_the_name(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: while ``bob`` was locked (429), ``BoB`` with the right password
+    signed bob in. The directory matches each spelling below to bob's entry."""
+    site = Site(ldap_settings(tmp_path, store_url, ldap, login_max_failures=2), store_url)
+    try:
+        codes = [site.sign_in("bob", f"guess-{n}").status_code for n in range(3)]
+        assert codes == [401, 401, 429]
+        for n, spelling in enumerate(("BoB", " bob", "bob ", "\uff42\uff4f\uff42", "BOB")):
+            # Each from an address of its own: only the name's count can hold it.
+            elsewhere = TestClient(site.app, client=(f"192.0.2.{n + 1}", 50000))
+            site.clients.append(elsewhere)
+            answer = site.sign_in(spelling, PASSWORDS["bob"], elsewhere)
+            assert answer.status_code == 429, (spelling, answer.status_code)
+        assert site.user("bob") is None
+    finally:
+        site.close()
+
+
+def test_one_directory_entry_is_one_user_whatever_the_spelling(site: Site) -> None:
+    """The review's attack: ``alice``, `` alice``, ``alice `` and the full-width ``alice``
+    each became a Conveyor user with its own roles and tokens."""
+    for spelling in ("alice", " alice", "alice ", "\uff41\uff4c\uff49\uff43\uff45", "ALICE"):
+        client = site.client()
+        assert site.sign_in(spelling, PASSWORDS["alice"], client).status_code == 303, spelling
+        assert client.get("/api/v1/me").json()["username"] == "alice", spelling
+    with site.store.read() as conn:
+        assert [row.username for row in user_rows.list_users(conn)] == ["alice"]
+
+
+def test_a_directory_name_with_markup_or_control_characters_is_not_stored(
+    site: Site, ldap: LDAPServer
+) -> None:
+    name = "<img src=x>eve"
+    dn = f"cn=eve,{PEOPLE}"
+    ldap.ldif(
+        f"dn: {dn}\nobjectClass: inetOrgPerson\nuid: {name}\ncn: eve\nsn: eve\n"
+        "userPassword: eve-Secret-7\n"
+    )
+    ldap.ldif(
+        f"dn: {group_dn('ops')}\nchangetype: modify\nadd: member\nmember: {dn}\n", modify=True
+    )
+    try:
+        answer = site.sign_in(name, "eve-Secret-7")
+        assert answer.status_code == 403
+        with site.store.read() as conn:
+            assert [row.username for row in user_rows.list_users(conn)] == []
+        refused = [e for e in site.audit() if e.action == "login.refused"]
+        assert refused and "markup" in str(refused[0].details)
+    finally:
+        ldap.ldif(
+            f"dn: {group_dn('ops')}\nchangetype: modify\ndelete: member\nmember: {dn}\n",
+            modify=True,
+        )
+        ldap.ldif(f"dn: {dn}\nchangetype: delete\n", modify=True)

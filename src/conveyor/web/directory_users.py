@@ -17,6 +17,7 @@ from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Connection, Store
 from conveyor.web.directory_roles import mapped_roles, resolve
+from conveyor.web.sign_in_names import unfit_name
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ def _sync(
     roles: list[str],
     address: str | None,
 ) -> user_rows.UserRow:
+    unfit = unfit_name(identity.username)
+    if unfit is not None:  # stored names are plain: no markup, no control characters
+        raise SignInRefused(f"the directory names this user with {unfit}: ask an admin")
     row = user_rows.get_user(conn, identity.username)
     if row is not None and row.directory != identity.directory:
         what = "a local user" if row.directory is None else f"a user of {row.directory}"
