@@ -56,7 +56,8 @@ class AuthSettings(BaseModel):
     auth_directory_recheck_seconds: float = Field(
         default=300.0,
         ge=0,
-        description="an LDAP user's API token is honoured only after the directory was asked "
+        description="an LDAP user's API token or browser session is honoured only after the "
+        "directory was asked "
         "about the user within this many seconds (their groups synced again; a user gone "
         "from the directory or from every mapped group is refused); 0: at each use",
     )

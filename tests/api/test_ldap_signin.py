@@ -602,3 +602,33 @@ def test_a_directory_name_with_markup_or_control_characters_is_not_stored(
             modify=True,
         )
         ldap.ldif(f"dn: {dn}\nchangetype: delete\n", modify=True)
+
+
+def test_a_browser_session_loses_what_the_group_gave(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: dave, removed from the admins group, kept admin in his browser
+    session for up to 12 hours while his API tokens lost it."""
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_directory_recheck_seconds=0), store_url
+    )
+    try:
+        browser = site.client()
+        assert site.sign_in("dave", PASSWORDS["dave"], browser).status_code == 303
+        assert browser.get("/api/v1/users").status_code == 200  # admin, from the group
+        ldap.ldif(
+            f"dn: {group_dn('admins')}\nchangetype: modify\ndelete: member\n"
+            f"member: {user_dn('dave')}\n",
+            modify=True,
+        )
+        try:
+            assert browser.get("/api/v1/users").status_code == 401
+            assert browser.get("/api/v1/me").status_code == 401  # the session is over
+        finally:
+            ldap.ldif(
+                f"dn: {group_dn('admins')}\nchangetype: modify\nadd: member\n"
+                f"member: {user_dn('dave')}\n",
+                modify=True,
+            )
+    finally:
+        site.close()

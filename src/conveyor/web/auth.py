@@ -10,7 +10,10 @@ The user is read from the store on each request, so deleting a user or changing 
 takes effect at once, session or token alike. The cookie is signed, not stored, so what ends
 it on the server is the user's session epoch: logging out (or a new password) bumps it, and
 every cookie issued before, a copied one too, stops working. API tokens expire. An LDAP
-user's token also asks the directory again now and then (``conveyor.web.directory_recheck``).
+user's token and browser session both ask the directory again on one schedule
+(``conveyor.web.directory_recheck``), so a user removed from a group loses what it gave in
+both within ``auth_directory_recheck_seconds``. Every way in also asks
+``conveyor.web.entry_rule`` whether the user may come in at all.
 """
 
 from __future__ import annotations
@@ -115,6 +118,15 @@ def _resolve_user(request: Request) -> User | None:
     ):  # deleted, given a new password, or logged out since this session logged in
         request.session.clear()
         return None
+    if session_row.directory == "ldap":  # asked again on the tokens' schedule
+        rechecked = directory_recheck.token_user(request, session_row)
+        if rechecked is None:
+            request.session.clear()
+            return None
+        if rechecked is not session_row:
+            session_row = rechecked
+            with store.read() as conn:
+                named = user_rows.named_roles(conn, session_row.username)
     return User(session_row.username, session_row.role, named_roles=named)
 
 
