@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from conftest import make_settings
 from conveyor.config import Settings
+from conveyor.exceptions import ConfigError
 from conveyor.store import audit
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
@@ -269,3 +270,33 @@ def test_a_replayed_token_with_another_nonce_is_refused(site: Site, verify: Any)
     token = provider_id_token(site.settings, "erin", "conveyor", "nonce-4")
     with pytest.raises(oidc_provider.InvalidIdTokenError, match="nonce"):
         verify(token, "nonce-of-another-sign-in")
+
+
+def test_an_unsigned_token_is_refused_though_discovery_lists_none(site: Site) -> None:
+    """The review's attack: the provider's discovery document listed ``none``, and an ID
+    token with ``alg: none`` and no signature was accepted."""
+    token = provider_id_token(site.settings, "frank", "conveyor", "nonce-5")
+    claims = {**_claims(token), "preferred_username": "admin", "groups": ["ops"]}
+    unsigned = f"{_b64(json.dumps({'alg': 'none'}).encode())}.{_b64(json.dumps(claims).encode())}."
+    found = oidc_provider.provider(site.settings)
+    listed = found.algorithms
+    found.algorithms = [*(listed or ["RS256"]), "none"]  # as the discovery document said
+    try:
+        with pytest.raises(oidc_provider.InvalidIdTokenError):
+            oidc_provider.verified_claims(site.settings, unsigned, "nonce-5")
+        # The token the provider signed is still good: the default takes its algorithm.
+        assert oidc_provider.verified_claims(site.settings, token, "nonce-5")["sub"] == "frank"
+    finally:
+        found.algorithms = listed
+
+
+def test_the_accepted_algorithms_are_a_setting(tmp_path: Path, provider: OIDCProvider) -> None:
+    settings = oidc_settings(tmp_path, "sqlite://", provider)
+    assert "none" not in settings.auth_oidc_id_token_algorithms
+    assert "HS256" not in settings.auth_oidc_id_token_algorithms  # asymmetric only
+    with pytest.raises(ConfigError, match="none"):
+        oidc_settings(tmp_path, "sqlite://", provider, auth_oidc_id_token_algorithms=["none"])
+    only_es = oidc_settings(tmp_path, "sqlite://", provider, auth_oidc_id_token_algorithms="ES256")
+    token = provider_id_token(only_es, "erin", "conveyor", "nonce-6")
+    with pytest.raises(oidc_provider.InvalidIdTokenError):  # the provider signs with RS256
+        oidc_provider.verified_claims(only_es, token, "nonce-6")
