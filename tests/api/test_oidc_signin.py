@@ -300,3 +300,74 @@ def test_the_accepted_algorithms_are_a_setting(tmp_path: Path, provider: OIDCPro
     token = provider_id_token(only_es, "erin", "conveyor", "nonce-6")
     with pytest.raises(oidc_provider.InvalidIdTokenError):  # the provider signs with RS256
         oidc_provider.verified_claims(only_es, token, "nonce-6")
+
+
+# The user is the provider's subject (issue 63) ---------------------------------------------
+
+
+def test_another_subject_with_the_same_name_is_refused(site: Site, provider: OIDCProvider) -> None:
+    """The review's attack: another person at the provider whose preferred_username is
+    ``frank`` signed in as the Conveyor user frank, could list and revoke his tokens, and
+    their groups replaced his roles."""
+    assert sign_in(site, "frank").status_code == 303
+    frank = site.user("frank")
+    assert frank is not None and frank.subject == f"{provider.issuer} frank"
+    token = accounts.create_token(site.store, "frank", "script")
+    provider.set_user("mallory", {"preferred_username": "frank", "groups": ["ops"]})
+
+    browser = site.client()
+    answer = sign_in(site, "mallory", browser)
+
+    assert answer.status_code == 403 and "another account" in answer.text
+    assert browser.get("/api/v1/me").status_code == 401
+    assert site.user("frank").role == "viewer"  # type: ignore[union-attr]
+    assert [t.name for t in accounts.list_tokens(site.store, "frank")] == ["script"]
+    assert token
+    refused = [e for e in site.audit() if e.action == "login.refused"]
+    assert refused and refused[0].details is not None
+    assert refused[0].details["subject"] == f"{provider.issuer} mallory"
+
+
+def test_a_subject_is_found_whatever_name_it_gives_later(
+    site: Site, provider: OIDCProvider
+) -> None:
+    assert sign_in(site, "erin").status_code == 303
+    provider.set_user("erin", {"preferred_username": "erin-renamed", "groups": ["ops"]})
+    try:
+        browser = site.client()
+        assert sign_in(site, "erin", browser).status_code == 303
+        assert browser.get("/api/v1/me").json()["username"] == "erin"
+        assert site.user("erin-renamed") is None
+    finally:
+        provider.set_user(
+            "erin", {"preferred_username": "erin", "email": "erin@example.com", "groups": ["ops"]}
+        )
+
+
+def test_a_user_from_before_subjects_is_linked_by_an_admin_only(
+    site: Site, provider: OIDCProvider
+) -> None:
+    """With auth_roles_sync_at_login = false the review's viewer became ``frank`` with
+    admin; a user made before subjects were kept is not taken by whoever signs in first."""
+    with site.store.write() as conn:
+        user_rows.create_directory_user(conn, "frank", "admin", "oidc")  # no subject yet
+    provider.set_user("mallory", {"preferred_username": "frank", "groups": ["readers"]})
+    answer = sign_in(site, "mallory")
+    assert answer.status_code == 403 and "conveyor users link frank" in answer.text
+    assert site.user("frank").subject is None  # type: ignore[union-attr]
+
+    accounts.link_subject(site.store, "frank", f"{provider.issuer} frank")
+    assert sign_in(site, "frank").status_code == 303
+    assert sign_in(site, "mallory").status_code == 403
+
+
+def test_an_email_names_a_user_only_when_verified(site: Site, provider: OIDCProvider) -> None:
+    provider.set_user("sam", {"email": "erin@example.com", "groups": ["ops"]})
+    browser = site.client()
+    assert sign_in(site, "sam", browser).status_code == 303
+    assert browser.get("/api/v1/me").json()["username"] == "sam"  # not the unverified email
+    verified = {"email": "tess@example.com", "email_verified": True, "groups": ["ops"]}
+    provider.set_user("tess", verified)
+    browser = site.client()
+    assert sign_in(site, "tess", browser).status_code == 303
+    assert browser.get("/api/v1/me").json()["username"] == "tess@example.com"

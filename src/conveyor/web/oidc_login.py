@@ -5,7 +5,10 @@ browser to the provider; the provider sends it back to ``/login/oidc/callback`` 
 The callback takes the state only once and only when it equals the session's (so another
 site cannot complete a sign-in in this browser), exchanges the code with the verifier,
 verifies the ID token (``conveyor.web.oidc_provider``) and signs the user in with the
-groups its ``auth_oidc_groups_claim`` lists. Every refusal is written to the audit log.
+groups its ``auth_oidc_groups_claim`` lists. The user is the one bound to the token's
+issuer and ``sub`` (``conveyor.web.directory_users``); the name claim only names a new one,
+and an ``email`` stands in for it only when ``email_verified`` is true. Every refusal is
+written to the audit log.
 The provider is told where to send the browser back by ``web_url`` (never by the request's
 Host header, which the client chooses), so ``web_url`` must be the address people open.
 """
@@ -24,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from conveyor.config import Settings
 from conveyor.store import audit
+from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
 from conveyor.web import auth, directory_users, oidc_provider
 from conveyor.web.deps import get_settings, get_store, prefixed
@@ -103,6 +107,8 @@ async def oidc_callback(request: Request) -> Response:
         return _failed(request, "The sign-in provider gave no usable user name.", 401)
     try:
         row = await run_in_threadpool(directory_users.sign_in, store, settings, identity, address)
+    except directory_users.NameTaken as exc:
+        return _failed(request, f"Sign-in refused: {exc}.", 403)
     except directory_users.SignInRefused:
         return _failed(
             request, "Your directory account has no role in Conveyor: ask an admin.", 403
@@ -121,22 +127,26 @@ def _verified(settings: Settings, code: str, flow: dict[str, Any]) -> dict[str, 
 def identity_from_claims(
     settings: Settings, claims: dict[str, Any]
 ) -> directory_users.DirectoryIdentity | None:
-    """The user name (the configured claim, else email, else sub) and groups of a token."""
+    """The user name (the configured claim, else a verified email, else sub), groups and
+    subject (the issuer and ``sub``, which key the user) of a token."""
+    keys = [settings.auth_oidc_username_claim, "sub"]
+    if claims.get("email_verified") is True:  # an unverified address is anyone's to type
+        keys.insert(1, "email")
     name = next(
-        (
-            claims[key]
-            for key in (settings.auth_oidc_username_claim, "email", "sub")
-            if isinstance(claims.get(key), str) and claims[key]
-        ),
+        (claims[key] for key in keys if isinstance(claims.get(key), str) and claims[key]),
         None,
     )
-    if name is None:
+    subject, issuer = claims.get("sub"), claims.get("iss")
+    if name is None or not isinstance(subject, str) or not isinstance(issuer, str):
         return None
     groups = claims.get(settings.auth_oidc_groups_claim) or []
     if isinstance(groups, str):
         groups = [groups]
     return directory_users.DirectoryIdentity(
-        name, "oidc", tuple(str(g) for g in groups if isinstance(g, str | int))
+        name,
+        "oidc",
+        tuple(str(g) for g in groups if isinstance(g, str | int)),
+        subject=user_rows.subject_key(issuer, subject),
     )
 
 
