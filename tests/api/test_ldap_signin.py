@@ -29,7 +29,7 @@ from conveyor.store import audit
 from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import accounts, auth, ldap_directory
+from conveyor.web import accounts, audit_sampling, auth, ldap_directory
 from conveyor.web.airflow_api import jwt_tokens
 from conveyor.web.app import create_app
 from ldap_servers import (
@@ -630,5 +630,20 @@ def test_a_browser_session_loses_what_the_group_gave(
                 f"member: {user_dn('dave')}\n",
                 modify=True,
             )
+    finally:
+        site.close()
+
+
+def test_throttled_logins_are_counted_and_sampled_not_written_each(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: each throttled login wrote an audit row, without bound."""
+    site = Site(ldap_settings(tmp_path, store_url, ldap, login_max_failures=2), store_url)
+    try:
+        codes = [site.sign_in("bob", f"guess-{n}").status_code for n in range(30)]
+        assert codes == [401, 401] + [429] * 28
+        actions = [e.action for e in site.audit()]
+        assert actions.count("login.failed") == 2
+        assert actions.count("login.throttled") == audit_sampling.BURST
     finally:
         site.close()

@@ -26,7 +26,7 @@ from conveyor.exceptions import ConfigError
 from conveyor.store import audit
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import accounts, oidc_provider
+from conveyor.web import accounts, audit_sampling, oidc_provider
 from conveyor.web.app import create_app
 from oidc_servers import OIDCProvider, running_provider
 
@@ -371,3 +371,21 @@ def test_an_email_names_a_user_only_when_verified(site: Site, provider: OIDCProv
     browser = site.client()
     assert sign_in(site, "tess", browser).status_code == 303
     assert browser.get("/api/v1/me").json()["username"] == "tess@example.com"
+
+
+def test_forged_callbacks_are_counted_and_sampled_not_written_each(site: Site) -> None:
+    """The review's attack: 1,500 forged callbacks from one client wrote 1,500 audit rows
+    (261 a second). Here 205: the first few are written, then one in a hundred, each with
+    how many went unwritten before it, so the rows still add up to every refusal."""
+    client = site.client()
+    for n in range(205):
+        answer = client.get(f"/login/oidc/callback?state=forged-{n}&code=x", follow_redirects=False)
+        assert answer.status_code == 400
+    rows = [e for e in site.audit() if e.action == "login.failed"]
+    assert len(rows) == audit_sampling.BURST + 2
+    assert sum(1 + (e.details or {}).get("unrecorded", 0) for e in rows) == 205
+    # Another client's refusal is still written at once.
+    stranger = TestClient(site.app, base_url=WEB_URL, client=("192.0.2.9", 50000))
+    site.clients.append(stranger)
+    assert stranger.get("/login/oidc/callback?state=x&code=y").status_code == 400
+    assert next(e.address for e in site.audit() if e.action == "login.failed") == "192.0.2.9"

@@ -6,7 +6,8 @@ action that is rolled back leaves no row and an action that holds always has one
 action's name comes from the route (:data:`ACTIONS`; a route not listed there is recorded
 as ``api.<endpoint>``, so a new endpoint is audited before anyone names its action), its
 target from the path, its details from the request body with secrets left out
-(``conveyor.store.audit.redact``). Failed logins are recorded too.
+(``conveyor.store.audit.redact``). Failed logins are recorded too, counted and sampled
+(``conveyor.web.audit_sampling``): anyone may send as many as they like.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from conveyor import strict_json
 from conveyor.store import audit
 from conveyor.store.engine import Store
+from conveyor.web.audit_sampling import sampler
 from conveyor.web.auth import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -94,11 +96,26 @@ class AuditTrail:
         async def send_after_record(message: Any) -> None:
             if message["type"] == "http.response.start":
                 entry = _entry(scope, message["status"], bytes(body))
+                if entry is not None and entry["action"] in SAMPLED:
+                    entry = _sampled(self.state, entry)
                 if entry is not None:
                     await run_in_threadpool(_write, self.state.store, entry)
             await send(message)
 
         await self.app(scope, keep_body, send_after_record)
+
+
+#: Refusals of callers nobody knows yet: counted and sampled (``web.audit_sampling``).
+SAMPLED = frozenset({"login.failed", "login.throttled"})
+
+
+def _sampled(state: Any, entry: dict[str, Any]) -> dict[str, Any] | None:
+    unrecorded = sampler(state).admit(entry["action"], entry["address"])
+    if unrecorded is None:
+        return None
+    if unrecorded:
+        entry["details"] = {**(entry["details"] or {}), "unrecorded": unrecorded}
+    return entry
 
 
 def note(

@@ -8,7 +8,8 @@ verifies the ID token (``conveyor.web.oidc_provider``) and signs the user in wit
 groups its ``auth_oidc_groups_claim`` lists. The user is the one bound to the token's
 issuer and ``sub`` (``conveyor.web.directory_users``); the name claim only names a new one,
 and an ``email`` stands in for it only when ``email_verified`` is true. Every refusal is
-written to the audit log.
+written to the audit log; those before anyone is known (a forged or replayed callback, a
+token refused) are counted and sampled (``conveyor.web.audit_sampling``).
 The provider is told where to send the browser back by ``web_url`` (never by the request's
 Host header, which the client chooses), so ``web_url`` must be the address people open.
 """
@@ -29,7 +30,7 @@ from conveyor.config import Settings
 from conveyor.store import audit
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import auth, directory_users, oidc_provider
+from conveyor.web import audit_sampling, auth, directory_users, oidc_provider
 from conveyor.web.deps import get_settings, get_store, prefixed
 from conveyor.web.guards import external_redirect
 from conveyor.web.login import render_login
@@ -81,25 +82,26 @@ async def oidc_callback(request: Request) -> Response:
     params = request.query_params
     address = request.client.host if request.client else None
     store = get_store(request)
+    app_state = request.app.state
     if not isinstance(flow, dict) or not hmac.compare_digest(
         str(flow.get("state", "")), params.get("state", "")
     ):
         await run_in_threadpool(
-            _refused, store, "?", address, "state missing or not this browser's"
+            _refused, store, "?", address, "state missing or not this browser's", app_state
         )
         return _failed(request, "The sign-in expired or did not start here: try again.", 400)
     if "error" in params or "code" not in params:
         reason = f"provider answered {params.get('error', 'no code')}"
-        await run_in_threadpool(_refused, store, "?", address, reason)
+        await run_in_threadpool(_refused, store, "?", address, reason, app_state)
         return _failed(request, "The sign-in provider did not sign you in.", 401)
     try:
         claims = await run_in_threadpool(_verified, settings, params["code"], flow)
     except oidc_provider.InvalidIdTokenError as exc:
-        await run_in_threadpool(_refused, store, "?", address, str(exc))
+        await run_in_threadpool(_refused, store, "?", address, str(exc), app_state)
         return _failed(request, "The sign-in provider's answer was refused.", 401)
     except oidc_provider.ProviderError as exc:
         log.error("OpenID Connect sign-in: %s", exc)
-        await run_in_threadpool(_refused, store, "?", address, str(exc))
+        await run_in_threadpool(_refused, store, "?", address, str(exc), app_state)
         return _failed(request, "The sign-in provider could not be reached: try again later.", 503)
     identity = identity_from_claims(settings, claims)
     if identity is None:
@@ -150,9 +152,19 @@ def identity_from_claims(
     )
 
 
-def _refused(store: Store, who: str, address: str | None, reason: str) -> None:
+def _refused(
+    store: Store, who: str, address: str | None, reason: str, state: object | None = None
+) -> None:
+    """A refused callback in the audit log; ``state`` (the app's): counted and sampled, as
+    anyone can send a forged callback (``web.audit_sampling``)."""
+    details: dict[str, object] = {"method": "oidc", "reason": reason}
+    if state is not None:
+        unrecorded = audit_sampling.sampler(state).admit("login.failed:oidc", address)
+        if unrecorded is None:
+            return
+        if unrecorded:
+            details["unrecorded"] = unrecorded
     with store.write() as conn:
-        details = {"method": "oidc", "reason": reason}
         audit.record(conn, who, "login.failed", None, details, via="oidc", address=address)
 
 
