@@ -12,8 +12,10 @@ import base64
 import json
 import re
 import statistics
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -647,3 +649,41 @@ def test_throttled_logins_are_counted_and_sampled_not_written_each(
         assert actions.count("login.throttled") == audit_sampling.BURST
     finally:
         site.close()
+
+
+def test_a_flood_of_wrong_sign_ins_does_not_refuse_a_token_holder(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: during a flood of wrong sign-ins from one address, another
+    user's token calls from the same address (a proxy's, for every user behind it) got 429.
+    Here the wrong sign-ins are basic auth on the Airflow 2 routes, each waiting for its
+    password check (the checks are held), 20 at once."""
+    settings = ldap_settings(
+        tmp_path, store_url, ldap, api_basic_auth=True, login_max_failures=1000
+    )
+    site = Site(settings, store_url)
+    accounts.create_user(site.store, "reader", "viewer", "reader-password-1")
+    token = accounts.create_token(site.store, "reader", "script")
+    checks = site.app.state.login_checks = ThreadPoolExecutor(1, "held-argon2")
+    held = threading.Event()
+    checks.submit(held.wait, 60)  # every password check waits behind this one
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"reader:wrong-guess").decode()}
+    flood = ThreadPoolExecutor(20)
+    try:
+        client = site.client()
+        answers = [flood.submit(client.get, "/api/v1/dags", headers=wrong) for _ in range(20)]
+        deadline = time.monotonic() + 60
+        # Each sign-in is either answered (429 at once) or waiting for its check.
+        while sum(a.done() for a in answers) + checks._work_queue.qsize() < 20:
+            assert time.monotonic() < deadline, "the flood did not settle"
+            time.sleep(0.05)
+
+        mine = client.get("/api/v1/version", headers={"Authorization": f"Bearer {token}"})
+
+        assert mine.status_code == 200, mine.text
+    finally:
+        held.set()
+        flood.shutdown(wait=True)
+        checks.shutdown(wait=True)
+        site.close()
+    assert {a.result().status_code for a in answers} <= {401, 429}
