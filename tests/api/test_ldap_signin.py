@@ -687,3 +687,39 @@ def test_a_flood_of_wrong_sign_ins_does_not_refuse_a_token_holder(
         checks.shutdown(wait=True)
         site.close()
     assert {a.result().status_code for a in answers} <= {401, 429}
+
+
+def test_a_directory_user_gets_an_access_token_rechecked_like_their_session(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_directory_recheck_seconds=0), store_url
+    )
+    try:
+        client = site.client()
+        wrong = client.post("/auth/token", json={"username": "dave", "password": "nope-nope"})
+        assert wrong.status_code == 401
+        right = {"username": "dave", "password": PASSWORDS["dave"]}
+        issued = client.post("/auth/token", json=right)
+        assert issued.status_code == 201, issued.text
+        api = TestClient(
+            site.app, headers={"Authorization": f"Bearer {issued.json()['access_token']}"}
+        )
+        site.clients.append(api)
+        assert api.get("/api/v2/pools").status_code == 200  # admin, from the group
+        assert ("token.issue", "dave") in [(e.action, e.actor) for e in site.audit()]
+        ldap.ldif(
+            f"dn: {group_dn('admins')}\nchangetype: modify\ndelete: member\n"
+            f"member: {user_dn('dave')}\n",
+            modify=True,
+        )
+        try:
+            assert api.get("/api/v2/pools").status_code == 401
+        finally:
+            ldap.ldif(
+                f"dn: {group_dn('admins')}\nchangetype: modify\nadd: member\n"
+                f"member: {user_dn('dave')}\n",
+                modify=True,
+            )
+    finally:
+        site.close()

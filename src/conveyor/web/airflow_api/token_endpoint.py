@@ -4,8 +4,11 @@ As Airflow 3's auth managers take it: a JSON or form body with ``username`` and
 ``password``, answered 201 with ``{"access_token": "<JWT>"}``. ``/auth/token/cli`` (what
 ``airflowctl auth login`` calls) answers the same. Failures are throttled as the login
 page's are, and a local user is let in only when the login page would let them in
-(``conveyor.web.entry_rule``). Each token issued is written to the audit log
-(``token.issue``, the user as actor and target).
+(``conveyor.web.entry_rule``). With ``auth_type = "ldap"`` a directory user gets one with
+their directory password (signed in as at the login form); it is asked of the directory
+again on the schedule of their sessions and tokens (``conveyor.web.directory_recheck``).
+Each token issued is written to the audit log (``token.issue``, the user as actor and
+target).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ async def _login_body(request: Request) -> LoginBody:
 
 async def _create_token(request: Request) -> LoginResponse:
     body = await _login_body(request)
-    outcome = await check_login(request, body.username, body.password)
+    outcome = await check_login(request, body.username, body.password, directory=True)
     if outcome.wait > 0:
         raise HTTPException(
             429,
