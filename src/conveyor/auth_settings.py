@@ -13,6 +13,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+#: The ID token signatures accepted unless ``auth_oidc_id_token_algorithms`` says otherwise:
+#: asymmetric ones, so that only the provider's private key can sign a token.
+SAFE_ID_TOKEN_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
 #: Settings whose values are secret: ``conveyor config show`` masks them.
 AUTH_SECRET_KEYS = frozenset({"auth_ldap_bind_password", "auth_oidc_client_secret"})
 
@@ -56,7 +70,8 @@ class AuthSettings(BaseModel):
     auth_directory_recheck_seconds: float = Field(
         default=300.0,
         ge=0,
-        description="an LDAP user's API token is honoured only after the directory was asked "
+        description="an LDAP user's API token or browser session is honoured only after the "
+        "directory was asked "
         "about the user within this many seconds (their groups synced again; a user gone "
         "from the directory or from every mapped group is refused); 0: at each use",
     )
@@ -126,6 +141,11 @@ class AuthSettings(BaseModel):
     auth_oidc_groups_claim: str = Field(
         default="groups", description="the ID token claim listing the user's groups"
     )
+    auth_oidc_id_token_algorithms: tuple[str, ...] = Field(
+        default=SAFE_ID_TOKEN_ALGORITHMS,
+        description="the signature algorithms an ID token may use, whatever the provider's "
+        "discovery document lists (asymmetric only by default; 'none' is never accepted)",
+    )
     auth_oidc_timeout_seconds: float = Field(
         default=10.0, gt=0, description="each request to the provider"
     )
@@ -144,6 +164,23 @@ class AuthSettings(BaseModel):
             return tuple(
                 (k, (v,) if isinstance(v, str) else tuple(v)) for k, v in sorted(value.items())
             )
+        return value
+
+    @field_validator("auth_oidc_id_token_algorithms", mode="before")
+    @classmethod
+    def _parse_algorithms(cls, value: Any) -> Any:
+        """A list, or text with the names separated by commas or blanks."""
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        return value
+
+    @field_validator("auth_oidc_id_token_algorithms")
+    @classmethod
+    def _check_algorithms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError(f"at least one algorithm, e.g. {', '.join(SAFE_ID_TOKEN_ALGORITHMS)}")
+        if any(name.lower() == "none" for name in value):
+            raise ValueError("'none' accepts unsigned ID tokens, which anyone can forge")
         return value
 
     @property

@@ -212,6 +212,12 @@ class Settings(AuthSettings):
         description="logins, new users and log reads in flight at once from one client "
         "address per web process; more are answered 429 with Retry-After",
     )
+    audit_retention_days: int = Field(
+        default=365,
+        ge=0,
+        description="`conveyor db clean` deletes audit log entries older than this many "
+        "days; 0: keeps them forever",
+    )
     login_max_failures: int = Field(
         default=5,
         ge=1,

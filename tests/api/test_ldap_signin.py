@@ -8,11 +8,14 @@ from their group losing what the group gave.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import statistics
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,7 @@ from conveyor.store import audit
 from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import accounts, auth, ldap_directory
+from conveyor.web import accounts, audit_sampling, auth, ldap_directory
 from conveyor.web.airflow_api import jwt_tokens
 from conveyor.web.app import create_app
 from ldap_servers import (
@@ -493,5 +496,230 @@ def test_a_team_member_sees_and_triggers_only_the_team_dag(
         listed = sorted(d["dag_id"] for d in bob.get("/api/v1/dags").json()["dags"])
         assert listed == ["team_a_etl", "team_b_etl"]
         assert bob.post("/api/v1/dags/team_a_etl/runs", json={}).status_code == 403
+    finally:
+        site.close()
+
+
+# Every way in asks one decision (issue 63) -------------------------------------------------
+
+
+def test_local_users_turned_off_are_refused_at_every_way_in(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: with local users off, the local admin's password still got an
+    /api/v2 token (which wrote a variable), basic auth and the tokens and sessions made
+    before still worked, and the token issued left no audit entry."""
+    settings = ldap_settings(tmp_path, store_url, ldap, api_basic_auth=True, login_max_failures=50)
+    on = Site(settings, store_url)
+    off = Site(on.settings.model_copy(update={"auth_allow_local_users": False}), store_url)
+    try:
+        accounts.create_user(on.store, "break-glass", "admin", "local-password-1")
+        credentials = {"username": "break-glass", "password": "local-password-1"}
+        issued = on.client().post("/auth/token", json=credentials)
+        assert issued.status_code == 201  # allowed while local users are on, and audited
+        jwt = issued.json()["access_token"]
+        assert [(e.actor, e.target) for e in on.audit() if e.action == "token.issue"] == [
+            ("break-glass", "break-glass")
+        ]
+        token = accounts.create_token(on.store, "break-glass", "script")
+        browser = on.client()
+        assert on.sign_in("break-glass", "local-password-1", browser).status_code == 303
+        cookies = dict(browser.cookies)
+        basic = "Basic " + base64.b64encode(b"break-glass:local-password-1").decode()
+
+        client = off.client()
+        assert off.sign_in("break-glass", "local-password-1").status_code == 401
+        assert client.post("/auth/token", json=credentials).status_code == 401
+        assert client.post("/auth/token/cli", json=credentials).status_code == 401
+        write = {"key": "planted", "value": "x"}
+        for header in (f"Bearer {jwt}", f"Bearer {token}", basic):
+            headers = {"Authorization": header}
+            assert client.get("/api/v2/variables", headers=headers).status_code == 401, header
+            assert client.post("/api/v2/variables", json=write, headers=headers).status_code == 401
+            assert client.get("/api/v1/dags", headers=headers).status_code == 401, header
+        stolen = off.client()
+        stolen.cookies.update(cookies)
+        assert stolen.get("/api/v1/me").status_code == 401  # the session made before
+        assert not [e for e in off.audit() if e.action == "variable.set"]
+        # A directory user still comes in, and an /api/v2 token for them is honoured.
+        assert off.sign_in("alice", PASSWORDS["alice"]).status_code == 303
+    finally:
+        off.close()
+        on.close()
+
+
+def test_every_spelling_the_directory_matches_waits_with_the_name(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: while ``bob`` was locked (429), ``BoB`` with the right password
+    signed bob in. The directory matches each spelling below to bob's entry."""
+    site = Site(ldap_settings(tmp_path, store_url, ldap, login_max_failures=2), store_url)
+    try:
+        codes = [site.sign_in("bob", f"guess-{n}").status_code for n in range(3)]
+        assert codes == [401, 401, 429]
+        for n, spelling in enumerate(("BoB", " bob", "bob ", "\uff42\uff4f\uff42", "BOB")):
+            # Each from an address of its own: only the name's count can hold it.
+            elsewhere = TestClient(site.app, client=(f"192.0.2.{n + 1}", 50000))
+            site.clients.append(elsewhere)
+            answer = site.sign_in(spelling, PASSWORDS["bob"], elsewhere)
+            assert answer.status_code == 429, (spelling, answer.status_code)
+        assert site.user("bob") is None
+    finally:
+        site.close()
+
+
+def test_one_directory_entry_is_one_user_whatever_the_spelling(site: Site) -> None:
+    """The review's attack: ``alice``, `` alice``, ``alice `` and the full-width ``alice``
+    each became a Conveyor user with its own roles and tokens."""
+    for spelling in ("alice", " alice", "alice ", "\uff41\uff4c\uff49\uff43\uff45", "ALICE"):
+        client = site.client()
+        assert site.sign_in(spelling, PASSWORDS["alice"], client).status_code == 303, spelling
+        assert client.get("/api/v1/me").json()["username"] == "alice", spelling
+    with site.store.read() as conn:
+        assert [row.username for row in user_rows.list_users(conn)] == ["alice"]
+
+
+def test_a_directory_name_with_markup_or_control_characters_is_not_stored(
+    site: Site, ldap: LDAPServer
+) -> None:
+    name = "<img src=x>eve"
+    dn = f"cn=eve,{PEOPLE}"
+    ldap.ldif(
+        f"dn: {dn}\nobjectClass: inetOrgPerson\nuid: {name}\ncn: eve\nsn: eve\n"
+        "userPassword: eve-Secret-7\n"
+    )
+    ldap.ldif(
+        f"dn: {group_dn('ops')}\nchangetype: modify\nadd: member\nmember: {dn}\n", modify=True
+    )
+    try:
+        answer = site.sign_in(name, "eve-Secret-7")
+        assert answer.status_code == 403
+        with site.store.read() as conn:
+            assert [row.username for row in user_rows.list_users(conn)] == []
+        refused = [e for e in site.audit() if e.action == "login.refused"]
+        assert refused and "markup" in str(refused[0].details)
+    finally:
+        ldap.ldif(
+            f"dn: {group_dn('ops')}\nchangetype: modify\ndelete: member\nmember: {dn}\n",
+            modify=True,
+        )
+        ldap.ldif(f"dn: {dn}\nchangetype: delete\n", modify=True)
+
+
+def test_a_browser_session_loses_what_the_group_gave(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: dave, removed from the admins group, kept admin in his browser
+    session for up to 12 hours while his API tokens lost it."""
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_directory_recheck_seconds=0), store_url
+    )
+    try:
+        browser = site.client()
+        assert site.sign_in("dave", PASSWORDS["dave"], browser).status_code == 303
+        assert browser.get("/api/v1/users").status_code == 200  # admin, from the group
+        ldap.ldif(
+            f"dn: {group_dn('admins')}\nchangetype: modify\ndelete: member\n"
+            f"member: {user_dn('dave')}\n",
+            modify=True,
+        )
+        try:
+            assert browser.get("/api/v1/users").status_code == 401
+            assert browser.get("/api/v1/me").status_code == 401  # the session is over
+        finally:
+            ldap.ldif(
+                f"dn: {group_dn('admins')}\nchangetype: modify\nadd: member\n"
+                f"member: {user_dn('dave')}\n",
+                modify=True,
+            )
+    finally:
+        site.close()
+
+
+def test_throttled_logins_are_counted_and_sampled_not_written_each(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: each throttled login wrote an audit row, without bound."""
+    site = Site(ldap_settings(tmp_path, store_url, ldap, login_max_failures=2), store_url)
+    try:
+        codes = [site.sign_in("bob", f"guess-{n}").status_code for n in range(30)]
+        assert codes == [401, 401] + [429] * 28
+        actions = [e.action for e in site.audit()]
+        assert actions.count("login.failed") == 2
+        assert actions.count("login.throttled") == audit_sampling.BURST
+    finally:
+        site.close()
+
+
+def test_a_flood_of_wrong_sign_ins_does_not_refuse_a_token_holder(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    """The review's attack: during a flood of wrong sign-ins from one address, another
+    user's token calls from the same address (a proxy's, for every user behind it) got 429.
+    Here the wrong sign-ins are basic auth on the Airflow 2 routes, each waiting for its
+    password check (the checks are held), 20 at once."""
+    settings = ldap_settings(
+        tmp_path, store_url, ldap, api_basic_auth=True, login_max_failures=1000
+    )
+    site = Site(settings, store_url)
+    accounts.create_user(site.store, "reader", "viewer", "reader-password-1")
+    token = accounts.create_token(site.store, "reader", "script")
+    checks = site.app.state.login_checks = ThreadPoolExecutor(1, "held-argon2")
+    held = threading.Event()
+    checks.submit(held.wait, 60)  # every password check waits behind this one
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"reader:wrong-guess").decode()}
+    flood = ThreadPoolExecutor(20)
+    try:
+        client = site.client()
+        answers = [flood.submit(client.get, "/api/v1/dags", headers=wrong) for _ in range(20)]
+        deadline = time.monotonic() + 60
+        # Each sign-in is either answered (429 at once) or waiting for its check.
+        while sum(a.done() for a in answers) + checks._work_queue.qsize() < 20:
+            assert time.monotonic() < deadline, "the flood did not settle"
+            time.sleep(0.05)
+
+        mine = client.get("/api/v1/version", headers={"Authorization": f"Bearer {token}"})
+
+        assert mine.status_code == 200, mine.text
+    finally:
+        held.set()
+        flood.shutdown(wait=True)
+        checks.shutdown(wait=True)
+        site.close()
+    assert {a.result().status_code for a in answers} <= {401, 429}
+
+
+def test_a_directory_user_gets_an_access_token_rechecked_like_their_session(
+    tmp_path: Path, store_url: str, ldap: LDAPServer
+) -> None:
+    site = Site(
+        ldap_settings(tmp_path, store_url, ldap, auth_directory_recheck_seconds=0), store_url
+    )
+    try:
+        client = site.client()
+        wrong = client.post("/auth/token", json={"username": "dave", "password": "nope-nope"})
+        assert wrong.status_code == 401
+        right = {"username": "dave", "password": PASSWORDS["dave"]}
+        issued = client.post("/auth/token", json=right)
+        assert issued.status_code == 201, issued.text
+        api = TestClient(
+            site.app, headers={"Authorization": f"Bearer {issued.json()['access_token']}"}
+        )
+        site.clients.append(api)
+        assert api.get("/api/v2/pools").status_code == 200  # admin, from the group
+        assert ("token.issue", "dave") in [(e.action, e.actor) for e in site.audit()]
+        ldap.ldif(
+            f"dn: {group_dn('admins')}\nchangetype: modify\ndelete: member\n"
+            f"member: {user_dn('dave')}\n",
+            modify=True,
+        )
+        try:
+            assert api.get("/api/v2/pools").status_code == 401
+        finally:
+            ldap.ldif(
+                f"dn: {group_dn('admins')}\nchangetype: modify\nadd: member\n"
+                f"member: {user_dn('dave')}\n",
+                modify=True,
+            )
     finally:
         site.close()

@@ -22,10 +22,11 @@ from fastapi.testclient import TestClient
 
 from conftest import make_settings
 from conveyor.config import Settings
+from conveyor.exceptions import ConfigError
 from conveyor.store import audit
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import accounts, oidc_provider
+from conveyor.web import accounts, audit_sampling, oidc_provider
 from conveyor.web.app import create_app
 from oidc_servers import OIDCProvider, running_provider
 
@@ -269,3 +270,122 @@ def test_a_replayed_token_with_another_nonce_is_refused(site: Site, verify: Any)
     token = provider_id_token(site.settings, "erin", "conveyor", "nonce-4")
     with pytest.raises(oidc_provider.InvalidIdTokenError, match="nonce"):
         verify(token, "nonce-of-another-sign-in")
+
+
+def test_an_unsigned_token_is_refused_though_discovery_lists_none(site: Site) -> None:
+    """The review's attack: the provider's discovery document listed ``none``, and an ID
+    token with ``alg: none`` and no signature was accepted."""
+    token = provider_id_token(site.settings, "frank", "conveyor", "nonce-5")
+    claims = {**_claims(token), "preferred_username": "admin", "groups": ["ops"]}
+    unsigned = f"{_b64(json.dumps({'alg': 'none'}).encode())}.{_b64(json.dumps(claims).encode())}."
+    found = oidc_provider.provider(site.settings)
+    listed = found.algorithms
+    found.algorithms = [*(listed or ["RS256"]), "none"]  # as the discovery document said
+    try:
+        with pytest.raises(oidc_provider.InvalidIdTokenError):
+            oidc_provider.verified_claims(site.settings, unsigned, "nonce-5")
+        # The token the provider signed is still good: the default takes its algorithm.
+        assert oidc_provider.verified_claims(site.settings, token, "nonce-5")["sub"] == "frank"
+    finally:
+        found.algorithms = listed
+
+
+def test_the_accepted_algorithms_are_a_setting(tmp_path: Path, provider: OIDCProvider) -> None:
+    settings = oidc_settings(tmp_path, "sqlite://", provider)
+    assert "none" not in settings.auth_oidc_id_token_algorithms
+    assert "HS256" not in settings.auth_oidc_id_token_algorithms  # asymmetric only
+    with pytest.raises(ConfigError, match="none"):
+        oidc_settings(tmp_path, "sqlite://", provider, auth_oidc_id_token_algorithms=["none"])
+    only_es = oidc_settings(tmp_path, "sqlite://", provider, auth_oidc_id_token_algorithms="ES256")
+    token = provider_id_token(only_es, "erin", "conveyor", "nonce-6")
+    with pytest.raises(oidc_provider.InvalidIdTokenError):  # the provider signs with RS256
+        oidc_provider.verified_claims(only_es, token, "nonce-6")
+
+
+# The user is the provider's subject (issue 63) ---------------------------------------------
+
+
+def test_another_subject_with_the_same_name_is_refused(site: Site, provider: OIDCProvider) -> None:
+    """The review's attack: another person at the provider whose preferred_username is
+    ``frank`` signed in as the Conveyor user frank, could list and revoke his tokens, and
+    their groups replaced his roles."""
+    assert sign_in(site, "frank").status_code == 303
+    frank = site.user("frank")
+    assert frank is not None and frank.subject == f"{provider.issuer} frank"
+    token = accounts.create_token(site.store, "frank", "script")
+    provider.set_user("mallory", {"preferred_username": "frank", "groups": ["ops"]})
+
+    browser = site.client()
+    answer = sign_in(site, "mallory", browser)
+
+    assert answer.status_code == 403 and "another account" in answer.text
+    assert browser.get("/api/v1/me").status_code == 401
+    assert site.user("frank").role == "viewer"  # type: ignore[union-attr]
+    assert [t.name for t in accounts.list_tokens(site.store, "frank")] == ["script"]
+    assert token
+    refused = [e for e in site.audit() if e.action == "login.refused"]
+    assert refused and refused[0].details is not None
+    assert refused[0].details["subject"] == f"{provider.issuer} mallory"
+
+
+def test_a_subject_is_found_whatever_name_it_gives_later(
+    site: Site, provider: OIDCProvider
+) -> None:
+    assert sign_in(site, "erin").status_code == 303
+    provider.set_user("erin", {"preferred_username": "erin-renamed", "groups": ["ops"]})
+    try:
+        browser = site.client()
+        assert sign_in(site, "erin", browser).status_code == 303
+        assert browser.get("/api/v1/me").json()["username"] == "erin"
+        assert site.user("erin-renamed") is None
+    finally:
+        provider.set_user(
+            "erin", {"preferred_username": "erin", "email": "erin@example.com", "groups": ["ops"]}
+        )
+
+
+def test_a_user_from_before_subjects_is_linked_by_an_admin_only(
+    site: Site, provider: OIDCProvider
+) -> None:
+    """With auth_roles_sync_at_login = false the review's viewer became ``frank`` with
+    admin; a user made before subjects were kept is not taken by whoever signs in first."""
+    with site.store.write() as conn:
+        user_rows.create_directory_user(conn, "frank", "admin", "oidc")  # no subject yet
+    provider.set_user("mallory", {"preferred_username": "frank", "groups": ["readers"]})
+    answer = sign_in(site, "mallory")
+    assert answer.status_code == 403 and "conveyor users link frank" in answer.text
+    assert site.user("frank").subject is None  # type: ignore[union-attr]
+
+    accounts.link_subject(site.store, "frank", f"{provider.issuer} frank")
+    assert sign_in(site, "frank").status_code == 303
+    assert sign_in(site, "mallory").status_code == 403
+
+
+def test_an_email_names_a_user_only_when_verified(site: Site, provider: OIDCProvider) -> None:
+    provider.set_user("sam", {"email": "erin@example.com", "groups": ["ops"]})
+    browser = site.client()
+    assert sign_in(site, "sam", browser).status_code == 303
+    assert browser.get("/api/v1/me").json()["username"] == "sam"  # not the unverified email
+    verified = {"email": "tess@example.com", "email_verified": True, "groups": ["ops"]}
+    provider.set_user("tess", verified)
+    browser = site.client()
+    assert sign_in(site, "tess", browser).status_code == 303
+    assert browser.get("/api/v1/me").json()["username"] == "tess@example.com"
+
+
+def test_forged_callbacks_are_counted_and_sampled_not_written_each(site: Site) -> None:
+    """The review's attack: 1,500 forged callbacks from one client wrote 1,500 audit rows
+    (261 a second). Here 205: the first few are written, then one in a hundred, each with
+    how many went unwritten before it, so the rows still add up to every refusal."""
+    client = site.client()
+    for n in range(205):
+        answer = client.get(f"/login/oidc/callback?state=forged-{n}&code=x", follow_redirects=False)
+        assert answer.status_code == 400
+    rows = [e for e in site.audit() if e.action == "login.failed"]
+    assert len(rows) == audit_sampling.BURST + 2
+    assert sum(1 + (e.details or {}).get("unrecorded", 0) for e in rows) == 205
+    # Another client's refusal is still written at once.
+    stranger = TestClient(site.app, base_url=WEB_URL, client=("192.0.2.9", 50000))
+    site.clients.append(stranger)
+    assert stranger.get("/login/oidc/callback?state=x&code=y").status_code == 400
+    assert next(e.address for e in site.audit() if e.action == "login.failed") == "192.0.2.9"

@@ -38,6 +38,7 @@ CLI_ACTIONS = {
     "pools import": "pool.import",
     "users create": "user.create",
     "users delete": "user.delete",
+    "users link": "user.link",
     "users reset-password": "user.password",
     "users token": "token.create",
     "users revoke-token": "token.revoke",

@@ -82,7 +82,8 @@ def _age(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
 )
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def clean(older_than: timedelta, dry_run: bool) -> None:
-    """Delete finished runs older than --older-than, with their tries, XCom and logs.
+    """Delete finished runs older than --older-than, with their tries, XCom and logs,
+    and audit log entries older than the setting audit_retention_days.
 
     Queued and running runs are kept however old. Safe to run while the cluster runs and to
     run again (e.g. daily from cron or a systemd timer).
@@ -96,3 +97,9 @@ def clean(older_than: timedelta, dry_run: bool) -> None:
     verb = "would delete" if dry_run else "deleted"
     cutoff = datetime.now(UTC) - older_than
     console.print(f"{verb}: {counts} (runs that ended before {cutoff:%Y-%m-%d %H:%M} UTC)")
+    from conveyor.store import audit
+
+    days = config.audit_retention_days
+    entries = audit.clean(store, days, dry_run=dry_run)
+    kept = f"older than {days} days (audit_retention_days)" if days else "none: kept forever"
+    console.print(f"{verb}: {entries} audit log entries ({kept})")

@@ -155,6 +155,23 @@ def delete(username: str) -> None:
     console.print(f"deleted user [bold]{username}[/]")
 
 
+@users_group.command("link")
+@click.argument("username")
+@click.option(
+    "--subject",
+    required=True,
+    help="The provider's issuer URL and the person's sub, separated by a blank (the audit "
+    "log's login.refused entry of their sign-in shows it).",
+)
+def link(username: str, subject: str) -> None:
+    """Link an OpenID Connect user to their account at the provider (its issuer and sub)."""
+    try:
+        accounts.link_subject(open_store(), username, subject)
+    except accounts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    console.print(f"linked user [bold]{username}[/] to {subject.strip()}")
+
+
 @users_group.command("reset-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")

@@ -6,20 +6,22 @@ verb in one place (``conveyor.cli.audit_trail``); code that acts on someone's be
 paths calls :func:`record` itself, inside the transaction that does the work, so the row and
 the change commit (or roll back) together.
 
-Details never hold secrets: :func:`redact` drops passwords, tokens, URIs, variable values and
-connection extras before a row is written.
+Entries older than ``audit_retention_days`` are deleted by ``conveyor db clean``
+(:func:`clean`). Details never hold secrets: :func:`redact` drops passwords, tokens, URIs,
+variable values and connection extras before a row is written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from conveyor.clock import utcnow
+from conveyor.store.engine import Store
 from conveyor.store.tables import audit_log
 
 #: Keys whose values are secret, or may hold one, wherever they appear in details.
@@ -147,3 +149,31 @@ def known_actions(conn: Connection) -> list[str]:
     return list(
         conn.execute(select(audit_log.c.action).distinct().order_by(audit_log.c.action)).scalars()
     )
+
+
+RETENTION_BATCH = 5000
+
+
+def clean(
+    store: Store, keep_days: int, *, dry_run: bool = False, now: datetime | None = None
+) -> int:
+    """Delete entries older than ``keep_days`` days (0: none), in short transactions of
+    :data:`RETENTION_BATCH`; returns how many (``dry_run``: would be)."""
+    if keep_days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    old = audit_log.c.at < cutoff
+    if dry_run:
+        with store.read() as conn:
+            count = select(func.count()).select_from(audit_log).where(old)
+            return int(conn.execute(count).scalar_one())
+    deleted = 0
+    while True:
+        with store.write() as conn:
+            ids = select(audit_log.c.id).where(old).order_by(audit_log.c.id).limit(RETENTION_BATCH)
+            found = list(conn.execute(ids).scalars())
+            if found:
+                conn.execute(delete(audit_log).where(audit_log.c.id.in_(found)))
+        deleted += len(found)
+        if len(found) < RETENTION_BATCH:
+            return deleted

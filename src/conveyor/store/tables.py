@@ -386,6 +386,11 @@ web_user = Table(
     # Bumped at logout and on a new password: a session cookie carries the epoch it began in,
     # so a copied cookie stops working when its user logs out.
     Column("session_epoch", Integer, nullable=False, server_default="0"),
+    # What the directory itself keys the user by, bound at their first sign-in: an OpenID
+    # Connect provider's issuer and subject ("<iss> <sub>"). NULL: a local or LDAP user, or
+    # an OIDC user made before migration 0025 (refused until an admin links them).
+    Column("subject", String(700)),
+    Index("uq_web_user_subject", "subject", unique=True),
 )
 
 api_token = Table(

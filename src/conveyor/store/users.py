@@ -27,6 +27,9 @@ class UserRow:
     created_at: datetime
     last_login_at: datetime | None
     session_epoch: int = 0
+    #: An OpenID Connect user's provider issuer and subject ("<iss> <sub>"), bound at their
+    #: first sign-in; None for local and LDAP users (and OIDC users not linked yet).
+    subject: str | None = None
 
     @property
     def directory(self) -> str | None:
@@ -74,9 +77,30 @@ def create_user(conn: Connection, username: str, role: str, password_hash: str) 
     )
 
 
-def create_directory_user(conn: Connection, username: str, role: str, directory: str) -> None:
-    """A user whose password the directory ``directory`` (ldap, oidc) checks."""
+def create_directory_user(
+    conn: Connection, username: str, role: str, directory: str, subject: str | None = None
+) -> None:
+    """A user whose password the directory ``directory`` (ldap, oidc) checks, bound to
+    ``subject`` (an OIDC provider's issuer and subject) when given."""
     create_user(conn, username, role, DIRECTORY_HASH_PREFIX + directory)
+    if subject is not None:
+        set_subject(conn, username, subject)
+
+
+def subject_key(issuer: str, subject: str) -> str:
+    """How ``web_user.subject`` holds an OIDC provider's issuer and an ID token's ``sub``."""
+    return f"{issuer} {subject}"
+
+
+def get_user_by_subject(conn: Connection, subject: str) -> UserRow | None:
+    row = conn.execute(select(web_user).where(web_user.c.subject == subject)).first()
+    return None if row is None else _row(row)
+
+
+def set_subject(conn: Connection, username: str, subject: str | None) -> bool:
+    """Bind ``username`` to ``subject`` (None: unbind)."""
+    found = update(web_user).where(web_user.c.username == username).values(subject=subject)
+    return conn.execute(found).rowcount > 0
 
 
 def set_password(conn: Connection, username: str, password_hash: str) -> bool:

@@ -98,6 +98,29 @@ def set_roles(store: Store, username: str, roles: list[str]) -> list[str]:
         return user_rows.get_roles(conn, username)
 
 
+def link_subject(store: Store, username: str, subject: str) -> None:
+    """Bind OpenID Connect user ``username`` to ``subject`` (the provider's issuer and the
+    person's ``sub``, separated by a blank): their next sign-in under that subject is theirs.
+    The admin's explicit act for a name the provider's sign-in may not take by itself."""
+    issuer, _, sub = subject.strip().partition(" ")
+    if not issuer.startswith(("https://", "http://")) or not sub.strip():
+        raise AccountError(
+            f"invalid subject {subject!r}: the provider's issuer URL and the person's sub, "
+            "separated by a blank, as the audit log's login.refused entry shows it"
+        )
+    key = user_rows.subject_key(issuer.rstrip("/"), sub.strip())
+    with store.write() as conn:
+        row = user_rows.get_user(conn, username)
+        if row is None:
+            raise AccountError(f"no user {username!r}")
+        if row.directory != "oidc":
+            raise AccountError(f"user {username!r} does not sign in through OpenID Connect")
+        holder = user_rows.get_user_by_subject(conn, key)
+        if holder is not None and holder.username != username:
+            raise AccountError(f"that subject is user {holder.username!r}'s already")
+        user_rows.set_subject(conn, username, key)
+
+
 def delete_user(store: Store, username: str) -> None:
     with store.write() as conn:
         row = user_rows.get_user(conn, username)

@@ -6,7 +6,8 @@ action that is rolled back leaves no row and an action that holds always has one
 action's name comes from the route (:data:`ACTIONS`; a route not listed there is recorded
 as ``api.<endpoint>``, so a new endpoint is audited before anyone names its action), its
 target from the path, its details from the request body with secrets left out
-(``conveyor.store.audit.redact``). Failed logins are recorded too.
+(``conveyor.store.audit.redact``). Failed logins are recorded too, counted and sampled
+(``conveyor.web.audit_sampling``): anyone may send as many as they like.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from conveyor import strict_json
 from conveyor.store import audit
 from conveyor.store.engine import Store
+from conveyor.web.audit_sampling import sampler
 from conveyor.web.auth import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,6 +53,8 @@ ACTIONS = {
     "change_user": "user.role",
     "delete_user": "user.delete",
     "create_token": "token.create",
+    "create_access_token": "token.issue",  # POST /auth/token: a JWT for /api/v2
+    "create_cli_access_token": "token.issue",
     "revoke_token": "token.revoke",
     "login_submit": "login",
     "logout": "logout",
@@ -92,6 +96,8 @@ class AuditTrail:
         async def send_after_record(message: Any) -> None:
             if message["type"] == "http.response.start":
                 entry = _entry(scope, message["status"], bytes(body))
+                if entry is not None and entry["action"] in SAMPLED:
+                    entry = _sampled(self.state, entry)
                 if entry is not None:
                     await run_in_threadpool(_write, self.state.store, entry)
             await send(message)
@@ -99,10 +105,28 @@ class AuditTrail:
         await self.app(scope, keep_body, send_after_record)
 
 
-def note(request: Request, target: str | None = None, **details: Any) -> None:
+#: Refusals of callers nobody knows yet: counted and sampled (``web.audit_sampling``).
+SAMPLED = frozenset({"login.failed", "login.throttled"})
+
+
+def _sampled(state: Any, entry: dict[str, Any]) -> dict[str, Any] | None:
+    unrecorded = sampler(state).admit(entry["action"], entry["address"])
+    if unrecorded is None:
+        return None
+    if unrecorded:
+        entry["details"] = {**(entry["details"] or {}), "unrecorded": unrecorded}
+    return entry
+
+
+def note(
+    request: Request, target: str | None = None, *, actor: str | None = None, **details: Any
+) -> None:
     """Let a handler say more than its path and body tell: the target it made (a new run's
-    id) or details; the request's audit row carries them."""
+    id) or details; the request's audit row carries them. ``actor``: who acted, for a
+    request that signs someone in (no user came with it)."""
     found = request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})
+    if actor is not None:
+        found["actor"] = actor
     if target is not None:
         found["target"] = target
     found.setdefault("details", {}).update(details)
@@ -165,10 +189,13 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
         if status >= 400:
             return None
         user: User | None = (scope.get("state") or {}).get("conveyor_user")
-        if user is None:
+        named = ((scope.get("state") or {}).get("conveyor_audit") or {}).get("actor")
+        if user is not None:
+            actor, via = user.username, _via(user)
+        elif isinstance(named, str):  # a sign-in that issued a token: the handler named who
+            actor, via, details = named, "api", {}
+        else:
             return None
-        actor = user.username
-        via = _via(user)
         if endpoint in ("patch_dag", "patch_dags") and details.get("is_paused") is False:
             action = "dag.unpause"
     target = "/".join(str(params[p]) for p in TARGET_PARAMS if params.get(p) is not None)

@@ -10,7 +10,10 @@ The user is read from the store on each request, so deleting a user or changing 
 takes effect at once, session or token alike. The cookie is signed, not stored, so what ends
 it on the server is the user's session epoch: logging out (or a new password) bumps it, and
 every cookie issued before, a copied one too, stops working. API tokens expire. An LDAP
-user's token also asks the directory again now and then (``conveyor.web.directory_recheck``).
+user's token and browser session both ask the directory again on one schedule
+(``conveyor.web.directory_recheck``), so a user removed from a group loses what it gave in
+both within ``auth_directory_recheck_seconds``. Every way in also asks
+``conveyor.web.entry_rule`` whether the user may come in at all.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 
 from conveyor.store import users as user_rows
-from conveyor.web import directory_recheck
-from conveyor.web.deps import get_store, prefixed
+from conveyor.web import directory_recheck, entry_rule
+from conveyor.web.deps import get_settings, get_store, prefixed
 from conveyor.web.security import hash_token
 
 ROLES = user_rows.ROLES
@@ -79,12 +82,13 @@ def current_user(request: Request) -> User | None:
 
 def _resolve_user(request: Request) -> User | None:
     store = get_store(request)
+    settings = get_settings(request)
     token = _bearer(request)
     if token is not None:
         with store.read() as conn:
             found = user_rows.user_for_token(conn, hash_token(token))
             named = user_rows.named_roles(conn, found[0].username) if found else frozenset()
-        if found is None:
+        if found is None or entry_rule.refusal(settings, found[0]) is not None:
             return None
         row, token_id, last_used = found
         if row.directory == "ldap":
@@ -108,11 +112,21 @@ def _resolve_user(request: Request) -> User | None:
         named = user_rows.named_roles(conn, username) if session_row else frozenset()
     if (
         session_row is None
+        or entry_rule.refusal(settings, session_row) is not None
         or request.session.get(SESSION_PASSWORD) != password_fingerprint(session_row.password_hash)
         or request.session.get(SESSION_EPOCH) != session_row.session_epoch
     ):  # deleted, given a new password, or logged out since this session logged in
         request.session.clear()
         return None
+    if session_row.directory == "ldap":  # asked again on the tokens' schedule
+        rechecked = directory_recheck.token_user(request, session_row)
+        if rechecked is None:
+            request.session.clear()
+            return None
+        if rechecked is not session_row:
+            session_row = rechecked
+            with store.read() as conn:
+                named = user_rows.named_roles(conn, session_row.username)
     return User(session_row.username, session_row.role, named_roles=named)
 
 

@@ -1,12 +1,14 @@
-"""An LDAP user's API token asks the directory again before it is honoured.
+"""An LDAP user's API token or browser session asks the directory again before it is
+honoured.
 
 A user removed from a group must lose what the group gave without waiting for a sign-in
-they may never make: a token is the way scripts keep acting for them. So a token of an LDAP
-user is honoured only when the directory was asked about that user within
-``auth_directory_recheck_seconds`` (per web process); when it is older, the service account
-looks the user up, their role is synced from their groups (recorded in the audit log), and
-a user the directory no longer knows, or whom no group gives a role, is refused and loses
-their tokens. A directory that cannot be reached then refuses the token (503): no
+they may never make: a token is the way scripts keep acting for them, a session cookie
+lives for hours. So a token or session of an LDAP user is honoured only when the directory
+was asked about that user within ``auth_directory_recheck_seconds`` (per web process, one
+schedule for both); when it is older, the service account looks the user up, their role is
+synced from their groups (recorded in the audit log), and a user the directory no longer
+knows, or whom no group gives a role, is refused and loses their tokens (and the session
+ends). A directory that cannot be reached then refuses the token or session (503): no
 directory, no new proof.
 """
 

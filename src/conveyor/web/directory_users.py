@@ -4,12 +4,14 @@ LDAP and OpenID Connect sign-ins both end here with who the directory says the p
 and which groups they are in. The user's role comes from those groups
 (``conveyor.web.directory_roles``); each sign-in, role change and refusal is written to the
 audit log in the transaction that acts on it. A local user's name is never taken over by
-a directory: a directory sign-in under a name a local user holds is refused.
+a directory: a directory sign-in under a name a local user holds is refused. An OpenID
+Connect user is bound to the provider's issuer and subject at their first sign-in and found
+by them after (``web_user.subject``), never by the name claim, which people may choose.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from conveyor.config import Settings
 from conveyor.store import audit
@@ -17,6 +19,7 @@ from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Connection, Store
 from conveyor.web.directory_roles import mapped_roles, resolve
+from conveyor.web.sign_in_names import unfit_name
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,9 @@ class DirectoryIdentity:
     username: str
     directory: str  # "ldap" | "oidc"
     groups: tuple[str, ...] = ()
+    #: What the directory keys the person by, when it is not the name (an OIDC provider's
+    #: issuer and subject, ``users.subject_key``): the user is found by it.
+    subject: str | None = None
 
 
 NO_ROLE = "no role: auth_roles_mapping gives none of the user's groups one"
@@ -33,6 +39,11 @@ NO_ROLE = "no role: auth_roles_mapping gives none of the user's groups one"
 
 class SignInRefused(Exception):
     """The directory knows the person, but Conveyor does not let them in; says why."""
+
+
+class NameTaken(SignInRefused):
+    """The name the directory gives belongs to another Conveyor user (a local one, or one
+    bound to another subject); the message, shown to the person, says what to do."""
 
 
 def roles_for(conn: Connection, settings: Settings, identity: DirectoryIdentity) -> list[str]:
@@ -51,10 +62,12 @@ def sign_in(
     refused: SignInRefused | None = None
     with store.write() as conn:  # the refusal's audit row commits too: raised after it
         try:
+            identity = _bound(conn, identity)
             row = _sync(conn, settings, identity, roles_for(conn, settings, identity), address)
         except SignInRefused as exc:
             refused = exc
-            _record(conn, identity, "login.refused", address, reason=str(exc))
+            more = {"subject": identity.subject} if identity.subject else {}
+            _record(conn, identity, "login.refused", address, reason=str(exc), **more)
         else:
             user_rows.record_login(conn, row.username)
             roles = user_rows.get_roles(conn, row.username)
@@ -89,6 +102,34 @@ def recheck(
         return user_rows.get_user(conn, username)
 
 
+def _bound(conn: Connection, identity: DirectoryIdentity) -> DirectoryIdentity:
+    """``identity`` under the name of the user its subject is bound to. A person the
+    provider keys by a subject is found by it, never by a name: the name claim is one people
+    may choose. A new subject may take a free name only; a name held by a local user, by
+    another subject, or by an OIDC user made before subjects were kept is refused."""
+    if identity.subject is None:
+        return identity
+    bound = user_rows.get_user_by_subject(conn, identity.subject)
+    if bound is not None:
+        return replace(identity, username=bound.username)
+    row = user_rows.get_user(conn, identity.username)
+    if row is None:
+        return identity
+    name = identity.username
+    if row.directory != identity.directory:
+        what = "a local user" if row.directory is None else f"a user of {row.directory}"
+        raise NameTaken(f"the name {name!r} belongs to {what}: ask an admin")
+    if row.subject is None:
+        raise NameTaken(
+            f"the name {name!r} belongs to a user not yet linked to a provider account: an "
+            f"admin links it with `conveyor users link {name} --subject <subject>` (the "
+            "subject is in the audit log's login.refused entry)"
+        )
+    raise NameTaken(
+        f"the name {name!r} belongs to another account at the sign-in provider: ask an admin"
+    )
+
+
 def _sync(
     conn: Connection,
     settings: Settings,
@@ -96,6 +137,9 @@ def _sync(
     roles: list[str],
     address: str | None,
 ) -> user_rows.UserRow:
+    unfit = unfit_name(identity.username)
+    if unfit is not None:  # stored names are plain: no markup, no control characters
+        raise SignInRefused(f"the directory names this user with {unfit}: ask an admin")
     row = user_rows.get_user(conn, identity.username)
     if row is not None and row.directory != identity.directory:
         what = "a local user" if row.directory is None else f"a user of {row.directory}"
@@ -106,7 +150,9 @@ def _sync(
         if not roles:
             raise SignInRefused(NO_ROLE)
         built_in = roles[0] if roles[0] in user_rows.ROLES else user_rows.NO_BUILT_IN
-        user_rows.create_directory_user(conn, identity.username, built_in, identity.directory)
+        user_rows.create_directory_user(
+            conn, identity.username, built_in, identity.directory, identity.subject
+        )
         user_rows.set_roles(conn, identity.username, roles)
         _record(conn, identity, "user.create", address, roles=roles)
     elif settings.auth_roles_sync_at_login:

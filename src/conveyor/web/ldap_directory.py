@@ -27,6 +27,7 @@ from typing import Any
 from conveyor.config import Settings
 from conveyor.exceptions import ConveyorError
 from conveyor.web.directory_users import DirectoryIdentity
+from conveyor.web.sign_in_names import matching_key
 
 log = logging.getLogger(__name__)
 
@@ -223,9 +224,15 @@ def _identity(
     conn: Any, settings: Settings, entry: Any, typed: str, ldap3: Any
 ) -> DirectoryIdentity:
     attributes = entry.entry_attributes_as_dict
-    # The name as the directory spells it, so Alice and alice are one Conveyor user.
-    spelled = [str(v) for v in attributes.get(settings.auth_ldap_uid_field, [])]
-    username = next((v for v in spelled if v.lower() == typed.lower()), typed)
+    # The entry's own name, as the directory returns it: every spelling the directory
+    # matches to this entry (Alice, " alice", full-width) is one Conveyor user. Of several
+    # values, the one the name typed matches; the DN when the entry has none.
+    spelled = [str(v).strip() for v in attributes.get(settings.auth_ldap_uid_field, [])]
+    typed_key = matching_key(typed)
+    username = next(
+        (v for v in spelled if matching_key(v) == typed_key),
+        spelled[0] if spelled else str(entry.entry_dn),
+    )
     return _identity_of(conn, settings, entry.entry_dn, username, attributes, ldap3)
 
 

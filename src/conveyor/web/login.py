@@ -38,7 +38,14 @@ from conveyor import __version__
 from conveyor.store import login_throttle
 from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import auth, directory_users, ldap_directory, oidc_provider
+from conveyor.web import (
+    auth,
+    directory_users,
+    entry_rule,
+    ldap_directory,
+    oidc_provider,
+    sign_in_names,
+)
 from conveyor.web.audit_trail import note, recorded_by_handler
 from conveyor.web.deps import get_settings, get_store, prefixed
 from conveyor.web.guards import external_redirect
@@ -142,7 +149,7 @@ async def login_submit(
     local = row if row is not None and row.directory is None else None
     # argon2 runs for every attempt, local user or not: the time tells nothing.
     valid = await _check_password(request, local.password_hash if local else _DUMMY_HASH, password)
-    if local is not None and not (settings.auth_type == "local" or settings.auth_allow_local_users):
+    if local is not None and entry_rule.refusal(settings, local) is not None:
         valid = False
     if local is None and settings.auth_type == "ldap":
         # A local user's name is never looked up in the directory: it cannot take it over.
@@ -240,10 +247,12 @@ def _succeeded(store: Store, keys: list[str], username: str) -> None:
 
 
 def _throttle_keys(request: Request, username: str) -> list[str]:
-    """Failures count per user name and per client address (the proxy's, when uvicorn
-    trusts its X-Forwarded-For, is the browser's)."""
+    """Failures count per person and per client address (the proxy's, when uvicorn
+    trusts its X-Forwarded-For, is the browser's). A person is their name as a directory
+    compares it (``sign_in_names.matching_key``): ``BoB`` and a full-width ``bob`` wait
+    with ``bob``."""
     address = request.client.host if request.client else "unknown"
-    return [f"user:{username}", f"addr:{address}"]
+    return [f"user:{sign_in_names.matching_key(username)}", f"addr:{address}"]
 
 
 def _check_password(request: Request, password_hash: str, password: str) -> Awaitable[bool]:

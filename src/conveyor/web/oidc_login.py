@@ -5,7 +5,11 @@ browser to the provider; the provider sends it back to ``/login/oidc/callback`` 
 The callback takes the state only once and only when it equals the session's (so another
 site cannot complete a sign-in in this browser), exchanges the code with the verifier,
 verifies the ID token (``conveyor.web.oidc_provider``) and signs the user in with the
-groups its ``auth_oidc_groups_claim`` lists. Every refusal is written to the audit log.
+groups its ``auth_oidc_groups_claim`` lists. The user is the one bound to the token's
+issuer and ``sub`` (``conveyor.web.directory_users``); the name claim only names a new one,
+and an ``email`` stands in for it only when ``email_verified`` is true. Every refusal is
+written to the audit log; those before anyone is known (a forged or replayed callback, a
+token refused) are counted and sampled (``conveyor.web.audit_sampling``).
 The provider is told where to send the browser back by ``web_url`` (never by the request's
 Host header, which the client chooses), so ``web_url`` must be the address people open.
 """
@@ -24,8 +28,9 @@ from starlette.concurrency import run_in_threadpool
 
 from conveyor.config import Settings
 from conveyor.store import audit
+from conveyor.store import users as user_rows
 from conveyor.store.engine import Store
-from conveyor.web import auth, directory_users, oidc_provider
+from conveyor.web import audit_sampling, auth, directory_users, oidc_provider
 from conveyor.web.deps import get_settings, get_store, prefixed
 from conveyor.web.guards import external_redirect
 from conveyor.web.login import render_login
@@ -77,25 +82,26 @@ async def oidc_callback(request: Request) -> Response:
     params = request.query_params
     address = request.client.host if request.client else None
     store = get_store(request)
+    app_state = request.app.state
     if not isinstance(flow, dict) or not hmac.compare_digest(
         str(flow.get("state", "")), params.get("state", "")
     ):
         await run_in_threadpool(
-            _refused, store, "?", address, "state missing or not this browser's"
+            _refused, store, "?", address, "state missing or not this browser's", app_state
         )
         return _failed(request, "The sign-in expired or did not start here: try again.", 400)
     if "error" in params or "code" not in params:
         reason = f"provider answered {params.get('error', 'no code')}"
-        await run_in_threadpool(_refused, store, "?", address, reason)
+        await run_in_threadpool(_refused, store, "?", address, reason, app_state)
         return _failed(request, "The sign-in provider did not sign you in.", 401)
     try:
         claims = await run_in_threadpool(_verified, settings, params["code"], flow)
     except oidc_provider.InvalidIdTokenError as exc:
-        await run_in_threadpool(_refused, store, "?", address, str(exc))
+        await run_in_threadpool(_refused, store, "?", address, str(exc), app_state)
         return _failed(request, "The sign-in provider's answer was refused.", 401)
     except oidc_provider.ProviderError as exc:
         log.error("OpenID Connect sign-in: %s", exc)
-        await run_in_threadpool(_refused, store, "?", address, str(exc))
+        await run_in_threadpool(_refused, store, "?", address, str(exc), app_state)
         return _failed(request, "The sign-in provider could not be reached: try again later.", 503)
     identity = identity_from_claims(settings, claims)
     if identity is None:
@@ -103,6 +109,8 @@ async def oidc_callback(request: Request) -> Response:
         return _failed(request, "The sign-in provider gave no usable user name.", 401)
     try:
         row = await run_in_threadpool(directory_users.sign_in, store, settings, identity, address)
+    except directory_users.NameTaken as exc:
+        return _failed(request, f"Sign-in refused: {exc}.", 403)
     except directory_users.SignInRefused:
         return _failed(
             request, "Your directory account has no role in Conveyor: ask an admin.", 403
@@ -121,28 +129,42 @@ def _verified(settings: Settings, code: str, flow: dict[str, Any]) -> dict[str, 
 def identity_from_claims(
     settings: Settings, claims: dict[str, Any]
 ) -> directory_users.DirectoryIdentity | None:
-    """The user name (the configured claim, else email, else sub) and groups of a token."""
+    """The user name (the configured claim, else a verified email, else sub), groups and
+    subject (the issuer and ``sub``, which key the user) of a token."""
+    keys = [settings.auth_oidc_username_claim, "sub"]
+    if claims.get("email_verified") is True:  # an unverified address is anyone's to type
+        keys.insert(1, "email")
     name = next(
-        (
-            claims[key]
-            for key in (settings.auth_oidc_username_claim, "email", "sub")
-            if isinstance(claims.get(key), str) and claims[key]
-        ),
+        (claims[key] for key in keys if isinstance(claims.get(key), str) and claims[key]),
         None,
     )
-    if name is None:
+    subject, issuer = claims.get("sub"), claims.get("iss")
+    if name is None or not isinstance(subject, str) or not isinstance(issuer, str):
         return None
     groups = claims.get(settings.auth_oidc_groups_claim) or []
     if isinstance(groups, str):
         groups = [groups]
     return directory_users.DirectoryIdentity(
-        name, "oidc", tuple(str(g) for g in groups if isinstance(g, str | int))
+        name,
+        "oidc",
+        tuple(str(g) for g in groups if isinstance(g, str | int)),
+        subject=user_rows.subject_key(issuer, subject),
     )
 
 
-def _refused(store: Store, who: str, address: str | None, reason: str) -> None:
+def _refused(
+    store: Store, who: str, address: str | None, reason: str, state: object | None = None
+) -> None:
+    """A refused callback in the audit log; ``state`` (the app's): counted and sampled, as
+    anyone can send a forged callback (``web.audit_sampling``)."""
+    details: dict[str, object] = {"method": "oidc", "reason": reason}
+    if state is not None:
+        unrecorded = audit_sampling.sampler(state).admit("login.failed:oidc", address)
+        if unrecorded is None:
+            return
+        if unrecorded:
+            details["unrecorded"] = unrecorded
     with store.write() as conn:
-        details = {"method": "oidc", "reason": reason}
         audit.record(conn, who, "login.failed", None, details, via="oidc", address=address)
 
 

@@ -4,8 +4,10 @@ The provider's metadata comes from ``<issuer>/.well-known/openid-configuration``
 keys from the ``jwks_uri`` it names, both read once per process (the keys again when a
 token is signed with a key id not seen yet: the provider rotated them). The authorization
 code is exchanged with the PKCE verifier (Authlib's client); the ID token is trusted only
-after :func:`verify_id_token` checked its signature against those keys and its issuer,
-audience, expiry and nonce (joserfc, Authlib's JOSE library).
+after :func:`verify_id_token` checked its signature against those keys, with an algorithm
+``auth_oidc_id_token_algorithms`` allows (never what the discovery document lists: a
+provider listing ``none`` does not make unsigned tokens good), and its issuer, audience,
+expiry and nonce (joserfc, Authlib's JOSE library).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from conveyor.auth_settings import SAFE_ID_TOKEN_ALGORITHMS
 from conveyor.config import Settings
 from conveyor.exceptions import ConveyorError
 
@@ -170,15 +173,17 @@ def verify_id_token(
     nonce: str,
     algorithms: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The ID token's claims once its signature (against ``jwks``), issuer, audience,
-    expiry and nonce check out; :class:`InvalidIdTokenError` otherwise."""
+    """The ID token's claims once its signature (against ``jwks``, with one of
+    ``algorithms``: none given, the asymmetric ones), issuer, audience, expiry and nonce
+    check out; :class:`InvalidIdTokenError` otherwise."""
     from joserfc import jwt
     from joserfc.errors import JoseError
     from joserfc.jwk import KeySet
 
     try:
         keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
-        token = jwt.decode(id_token, keys, algorithms=algorithms)
+        allowed = [a for a in algorithms or SAFE_ID_TOKEN_ALGORITHMS if a.lower() != "none"]
+        token = jwt.decode(id_token, keys, algorithms=allowed)
         jwt.JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
             iss={"essential": True, "value": issuer},
@@ -213,7 +218,9 @@ def verified_claims(settings: Settings, id_token: str, nonce: str) -> dict[str, 
                 issuer=found.issuer,
                 client_id=settings.auth_oidc_client_id,
                 nonce=nonce,
-                algorithms=found.algorithms,
+                # The setting, never what discovery lists: a provider (or whoever answers
+                # for it) listing "none" or a shared-secret one must not open a way in.
+                algorithms=list(settings.auth_oidc_id_token_algorithms),
             )
         except InvalidIdTokenError as exc:
             if refresh or not isinstance(exc.__cause__, InvalidKeyIdError):

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from conveyor.exceptions import NotFoundError
 from conveyor.store import users as user_rows
-from conveyor.web import auth, dag_access, directory_recheck
+from conveyor.web import auth, dag_access, directory_recheck, entry_rule
 from conveyor.web.airflow_api import jwt_tokens
 from conveyor.web.airflow_api.passwords import check_login
 from conveyor.web.auth import User
@@ -109,6 +109,9 @@ def _jwt_user(request: Request, token: str) -> User:
     if row is None or auth.password_fingerprint(row.password_hash) != claims.password_fingerprint:
         # Deleted, or given a new password since: the token is void.
         raise _unauthenticated("the access token is no longer valid: get a new one")
+    refused = entry_rule.refusal(get_settings(request), row)
+    if refused is not None:
+        raise _unauthenticated(refused)
     if row.directory == "ldap":
         # A JWT lets a script act for its user as a Conveyor token does: the directory is
         # asked again, so a user removed from a group loses what the group gave.

@@ -3,7 +3,12 @@
 As Airflow 3's auth managers take it: a JSON or form body with ``username`` and
 ``password``, answered 201 with ``{"access_token": "<JWT>"}``. ``/auth/token/cli`` (what
 ``airflowctl auth login`` calls) answers the same. Failures are throttled as the login
-page's are.
+page's are, and a local user is let in only when the login page would let them in
+(``conveyor.web.entry_rule``). With ``auth_type = "ldap"`` a directory user gets one with
+their directory password (signed in as at the login form); it is asked of the directory
+again on the schedule of their sessions and tokens (``conveyor.web.directory_recheck``).
+Each token issued is written to the audit log (``token.issue``, the user as actor and
+target).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from conveyor import strict_json
 from conveyor.web import auth
 from conveyor.web.airflow_api import jwt_tokens
 from conveyor.web.airflow_api.passwords import check_login
+from conveyor.web.audit_trail import note
 from conveyor.web.deps import get_settings
 
 router = APIRouter(tags=["auth"])
@@ -55,7 +61,7 @@ async def _login_body(request: Request) -> LoginBody:
 
 async def _create_token(request: Request) -> LoginResponse:
     body = await _login_body(request)
-    outcome = await check_login(request, body.username, body.password)
+    outcome = await check_login(request, body.username, body.password, directory=True)
     if outcome.wait > 0:
         raise HTTPException(
             429,
@@ -64,6 +70,7 @@ async def _create_token(request: Request) -> LoginResponse:
         )
     if outcome.row is None:
         raise HTTPException(401, "Invalid credentials")
+    note(request, target=outcome.row.username, actor=outcome.row.username)
     token = jwt_tokens.issue(
         get_settings(request),
         outcome.row.username,
