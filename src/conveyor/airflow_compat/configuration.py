@@ -15,14 +15,15 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from conveyor.airflow_compat.library_settings import AIRFLOW_DEFAULTS
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import ConfigError
 
 __all__ = ["AIRFLOW_VERSION", "FIXED", "SETTINGS", "AirflowConfig", "conf"]
 
-#: What ``airflow.version.version`` and ``airflow.__version__`` say: Conveyor takes every name
-#: of Airflow 2 (and of 3), so a file that tests the version takes its Airflow 2 path.
-AIRFLOW_VERSION = "2.10.5"
+#: What ``airflow.version.version`` and ``airflow.__version__`` say: the Airflow 3 release whose
+#: surface Conveyor implements, so libraries that test the version take their Airflow 3 paths.
+AIRFLOW_VERSION = "3.3.2"
 
 _EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 
@@ -101,6 +102,8 @@ class AirflowConfig:
         if (section, key) in FIXED:
             return FIXED[(section, key)][0]
         name = SETTINGS.get((section, key))
+        if name is None and (section, key) in AIRFLOW_DEFAULTS:
+            return AIRFLOW_DEFAULTS[(section, key)]
         return _setting(name, _settings()) if name is not None else _MISSING
 
     def has_option(self, section: str, key: str) -> bool:

@@ -526,6 +526,8 @@ def _merge(extra: dict[str, dict[str, str]]) -> None:
 # The providers' paths live in their own module (one provider's rows beside the others'),
 # and are part of this table from here on.
 from conveyor.airflow_compat import providers_refused as _refused  # noqa: E402
+from conveyor.airflow_compat import table_libraries as _libraries  # noqa: E402
 from conveyor.airflow_compat import table_providers as _providers  # noqa: E402
 
 _merge(_providers.PROVIDER_MODULES)
+_merge(_libraries.LIBRARY_MODULES)

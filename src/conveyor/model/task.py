@@ -10,6 +10,7 @@ conveyor.model.mapping.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
@@ -103,18 +104,37 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
             init(self, *args, **kwargs)  # a subclass's __init__ calling super().__init__
             return
         self._defaults_applied = True  # type: ignore[attr-defined]
-        dag = kwargs.get("dag") or DagContext.current()
-        defaults = dict(dag.default_args) if dag is not None else {}
-        defaults.update(current_default_args(dag))  # an open task group's, over the DAG's
-        defaults.update(kwargs.pop("default_args", None) or {})
-        accepted = _accepted_arguments(type(self))
-        for key, value in defaults.items():
-            if key in accepted and key not in kwargs:
-                kwargs[key] = value
-        init(self, *args, **kwargs)
+        with _inside_group(kwargs):
+            dag = kwargs.get("dag") or DagContext.current()
+            defaults = dict(dag.default_args) if dag is not None else {}
+            defaults.update(current_default_args(dag))  # an open task group's, over the DAG's
+            defaults.update(kwargs.pop("default_args", None) or {})
+            accepted = _accepted_arguments(type(self))
+            for key, value in defaults.items():
+                if key in accepted and key not in kwargs:
+                    kwargs[key] = value
+            init(self, *args, **kwargs)
         _depend_on_templated_xcom_args(self)
 
     return wrapper
+
+
+def _inside_group(kwargs: dict[str, Any]) -> contextlib.AbstractContextManager[Any]:
+    """``task_group=`` given to an operator (as Airflow takes it): the task is made as if
+    inside ``with group:``, so it gets the group's id prefix, default_args and DAG."""
+    group = kwargs.pop("task_group", None)
+    if group is None:
+        return contextlib.nullcontext()
+    from conveyor.model.task_group import TaskGroup
+
+    if not isinstance(group, TaskGroup):
+        raise DagDefinitionError(
+            f"task {kwargs.get('task_id', '?')!r}: task_group= must be a TaskGroup, "
+            f"got {type(group).__name__} {group!r}"
+        )
+    if kwargs.get("dag") is None:
+        kwargs["dag"] = group.dag
+    return group
 
 
 def _depend_on_templated_xcom_args(task: BaseOperator) -> None:
@@ -509,10 +529,21 @@ def _mapped_operator(
     expand_into: str | None,
 ) -> MappedOperator:
     kwargs = dict(kwargs)
+    with _inside_group(kwargs):
+        return _mapped_operator_here(operator_class, kwargs, lists, expand_into)
+
+
+def _mapped_operator_here(
+    operator_class: type[BaseOperator],
+    kwargs: dict[str, Any],
+    lists: dict[str, ExpandSource],
+    expand_into: str | None,
+) -> MappedOperator:
     dag = kwargs.pop("dag", None) or DagContext.current()
     # Defaults are taken now: the instances are built where no DAG context is open.
     accepted = _accepted_arguments(operator_class)
     defaults = dict(dag.default_args) if dag is not None else {}
+    defaults.update(current_default_args(dag))  # an open task group's, over the DAG's
     defaults.update(kwargs.pop("default_args", None) or {})
     for key, value in defaults.items():
         if key in accepted and key not in kwargs:
