@@ -10,6 +10,7 @@ astronomer-cosmos").
 
 from __future__ import annotations
 
+import functools
 import importlib
 import secrets
 import string
@@ -117,3 +118,45 @@ def hookimpl(function: Callable[..., Any] | None = None, **_options: Any) -> Any
     if function is None:
         return lambda f: f
     return function
+
+
+_NO_ORM = (
+    "Direct database access via the ORM is not allowed: Conveyor's store is not Airflow's "
+    "database and opens no ORM session for DAG code (read runs and task states through the "
+    "REST API, docs/api.md; XComs with ti.xcom_pull; variables with Variable.get)"
+)
+
+
+class RefusedSession:
+    """What ``provide_session`` hands a function, as Airflow 3 does in DAG and task code: a
+    session that refuses at first use, so a module that only decorates still imports."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"session.{name}: {_NO_ORM}")
+
+    def __enter__(self) -> RefusedSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+#: ``session: Session = NEW_SESSION``: the default a decorated function's session has.
+NEW_SESSION: Any = None
+
+
+def provide_session(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``@provide_session``: the function is called with a session that refuses at use."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("session") is None:
+            kwargs["session"] = RefusedSession()
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def create_session(*_args: Any, **_kwargs: Any) -> RefusedSession:
+    """``with create_session() as session``: a session that refuses at use."""
+    return RefusedSession()

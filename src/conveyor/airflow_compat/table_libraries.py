@@ -23,6 +23,12 @@ _MAPPED = {"MappedOperator": "conveyor.model.task:MappedOperator"}
 _DEFAULT_QUEUE = {"DEFAULT_QUEUE": f"{_HELPERS}:DEFAULT_QUEUE"}
 _CONTEXT_VARS = {"context_to_airflow_vars": f"{_HELPERS}:context_to_airflow_vars"}
 
+_SESSION = {
+    "provide_session": f"{_HELPERS}:provide_session",
+    "create_session": f"{_HELPERS}:create_session",
+    "NEW_SESSION": f"{_HELPERS}:NEW_SESSION",
+}
+
 LIBRARY_MODULES: dict[str, dict[str, str]] = {
     # -- Airflow 2.x paths ------------------------------------------------------------------
     "airflow.utils.module_loading": _IMPORT_STRING,
@@ -37,6 +43,10 @@ LIBRARY_MODULES: dict[str, dict[str, str]] = {
     "airflow.models.base": {"ID_LEN": f"{_HELPERS}:ID_LEN"},
     "airflow.models.abstractoperator": _DEFAULT_QUEUE,
     "airflow.listeners": {"hookimpl": f"{_HELPERS}:hookimpl"},
+    # Imported by library modules that decorate maintenance functions: the session refuses
+    # at use, as Airflow 3's does in DAG and task code.
+    "airflow.utils.session": _SESSION,
+    "airflow.utils.db": _SESSION,
     # -- Airflow 3.x paths ------------------------------------------------------------------
     "airflow.sdk.module_loading": _IMPORT_STRING,
     "airflow.sdk.bases.operator": {

@@ -34,6 +34,7 @@ from conveyor.model.xcom_arg import XComArg, find_xcom_args
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+    from conveyor.model.task_group import TaskGroup
 
 
 class WeightRule(StrEnum):
@@ -226,6 +227,9 @@ class BaseOperator(DependencyMixin):
     #: Set by ``execute`` to skip downstream tasks once the try succeeded: "direct" (trigger
     #: rules decide beyond them) or "all" (see ShortCircuitOperator).
     skip_downstream: str | None = None
+    #: The innermost group the task was made in (None: the DAG's top level), as Airflow's
+    #: ``task.task_group``; set as the task joins its DAG.
+    task_group: TaskGroup | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
