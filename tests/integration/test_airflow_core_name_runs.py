@@ -213,7 +213,7 @@ def test_legacy_names_configuration_and_trigger_rules(
         "team": "analytics",
         "retries": 2,
         "examples": False,
-        "version": "2.10.5",
+        "version": "3.3.2",
         "greeting": "hello",
     }
     executed = (tmp_path / "executed.txt").read_text().split()

@@ -363,11 +363,7 @@ INSTEAD.update(
     {
         "airflow.settings.Session": _NO_SESSION,
         "airflow.settings.engine": _NO_SESSION,
-        "airflow.utils.db.provide_session": _NO_SESSION,
-        "airflow.utils.db.create_session": _NO_SESSION,
-        "airflow.utils.session.provide_session": _NO_SESSION,
-        "airflow.utils.session.create_session": _NO_SESSION,
-        "airflow.utils.session.NEW_SESSION": _NO_SESSION,
+        # provide_session / create_session import and refuse at use (table_libraries.py).
         "airflow.models.DagModel": "pause or unpause with `conveyor dags pause DAG` or the "
         "REST API (PATCH /api/v1/dags/{dag_id})",
         "airflow.models.dag.DagModel": "pause or unpause with `conveyor dags pause DAG` or the "
