@@ -5,13 +5,14 @@ tests/fixtures/ecosystem and run its DAGs to the outcome Airflow 3.3.2 gives the
 The folder is laid out as the libraries' docs show: dag-factory's YAML under ``dagfactory/``
 with its loader file, a dbt project (``dbt/shop``: two models and their tests) beside the
 DAGs, read by Cosmos in local execution mode with dbt in a virtualenv of its own, writing to a
-PostgreSQL database made for the test. Each DAG runs once with ``conveyor dags test`` (its
-throwaway SQLite store) and the dbt task group once through a real scheduler on PostgreSQL.
+PostgreSQL database made for the test. ``conveyor dags test`` (its throwaway SQLite store)
+runs the DbtDag and one dag-factory DAG; a real scheduler on PostgreSQL runs the five
+dag-factory DAGs and the DbtTaskGroup's DAG together.
 
 The virtualenvs are kept under .cache/airflow-libraries and rebuilt only when what goes into
 them changes (the pins below, Conveyor's pyproject.toml). Cost with warm virtualenvs: about
-2.5 minutes, nearly all of it dbt starting (~10 s a task on a quiet machine); the first build
-adds about 4 minutes of installs.
+3 minutes on a busy machine, nearly all of it dbt starting (~10 s a task) and Cosmos imported
+by each process; the first build adds about 4 minutes of installs.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from sqlalchemy import select
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run
+from conveyor.store.tables import dag_run, task_instance
 from run_env import Env
 
 pytestmark = [
@@ -87,6 +88,7 @@ AIRFLOW_3_3_2: dict[str, dict[str, Any]] = {
     "df_mapping": {
         "run": S,
         "tasks": {"numbers": ([], S, 1), "square": (["numbers"], S, 1)},
+        "mapped": {"square": 3},  # one instance per list numbers returned
     },
     "df_callbacks": {
         "run": F,
@@ -315,97 +317,96 @@ def _totals(shop_db: str, schema: str) -> list[tuple[Any, ...]]:
 DAG_FACTORY = ("df_bash", "df_python", "df_groups", "df_mapping", "df_callbacks")
 
 
-def test_dag_factory_dags_run_as_on_airflow(
+def _expected_rows(dag_id: str) -> dict[str, tuple[str, int]]:
+    return {t: (state, tries) for t, (_, state, tries) in AIRFLOW_3_3_2[dag_id]["tasks"].items()}
+
+
+def _expected_graph(dag_id: str) -> dict[str, list[str]]:
+    return {t: up for t, (up, _, _) in AIRFLOW_3_3_2[dag_id]["tasks"].items()}
+
+
+def test_dags_test_runs_a_dag_factory_dag_and_builds_their_graphs(
     venvs: tuple[Path, Path], folder: Path, shop_db: str, tmp_path: Path
 ) -> None:
     env = _env(venvs, folder, shop_db, tmp_path / "home")
-    for dag_id in DAG_FACTORY:
-        expected = AIRFLOW_3_3_2[dag_id]
-        code, rows = _dags_test(env, dag_id)
-        assert rows == {t: (state, tries) for t, (_, state, tries) in expected["tasks"].items()}
-        assert (code == 0) is (expected["run"] == S), dag_id
-        graph = {t: up for t, (up, _, _) in expected["tasks"].items()}
-        if dag_id != "df_callbacks":  # one DAG's graph read back is enough for the loader
-            continue
-        assert _graph(env, dag_id) == graph
+    code, rows = _dags_test(env, "df_callbacks")
+    assert rows == _expected_rows("df_callbacks") and code == 1  # the run failed, as planned
     lines = (tmp_path / "home" / "out" / "callbacks.txt").read_text().split()
     assert lines == AIRFLOW_3_3_2["df_callbacks"]["callbacks"]
-
-
-def test_dag_factory_graphs_as_on_airflow(
-    venvs: tuple[Path, Path], folder: Path, shop_db: str, tmp_path: Path
-) -> None:
-    env = _env(venvs, folder, shop_db, tmp_path / "home")
     for dag_id in ("df_groups", "df_mapping"):
-        expected = {t: up for t, (up, _, _) in AIRFLOW_3_3_2[dag_id]["tasks"].items()}
-        assert _graph(env, dag_id) == expected
+        assert _graph(env, dag_id) == _expected_graph(dag_id)
 
 
 def test_cosmos_dbt_dag_runs_its_models_as_on_airflow(
     venvs: tuple[Path, Path], folder: Path, shop_db: str, tmp_path: Path
 ) -> None:
     env = _env(venvs, folder, shop_db, tmp_path / "home")
-    expected = AIRFLOW_3_3_2["shop_dbt"]
-    assert _graph(env, "shop_dbt") == {t: up for t, (up, _, _) in expected["tasks"].items()}
+    assert _graph(env, "shop_dbt") == _expected_graph("shop_dbt")
     code, rows = _dags_test(env, "shop_dbt")
-    assert rows == {t: (state, tries) for t, (_, state, tries) in expected["tasks"].items()}
-    assert code == 0
+    assert rows == _expected_rows("shop_dbt") and code == 0
     assert _totals(shop_db, "shop_dag") == CUSTOMER_TOTALS
 
 
-def test_cosmos_task_group_runs_through_the_scheduler(
+def test_dag_factory_dags_and_the_cosmos_task_group_run_through_the_scheduler(
     venvs: tuple[Path, Path], folder: Path, shop_db: str, tmp_path: Path
 ) -> None:
-    """The DbtTaskGroup's DAG triggered and run by `conveyor scheduler` on PostgreSQL."""
+    """The five dag-factory DAGs and the DbtTaskGroup's DAG, triggered and run together by
+    `conveyor scheduler` on PostgreSQL."""
     admin = os.environ["CONVEYOR_TEST_PG_URL"]
     name = f"eco_store_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     store_url = f"{admin.rsplit('/', 1)[0]}/{name}"
+    home = tmp_path / "home"
     env = _env(
         venvs,
         folder,
         shop_db,
-        tmp_path / "home",
+        home,
         CONVEYOR_DATABASE_URL=store_url,
         CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION="false",
     )
     scheduler = None
     store = None
+    log_path = tmp_path / "scheduler.log"
     try:
         subprocess.run(["conveyor", "db", "migrate"], env=env, check=True, timeout=120)
-        scheduler = subprocess.Popen(
-            ["conveyor", "scheduler"],
-            env=env,
-            stdout=(tmp_path / "scheduler.log").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with log_path.open("w") as log:
+            scheduler = subprocess.Popen(
+                ["conveyor", "scheduler"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         store = Store(store_url)
-        run_pk = _trigger_when_parsed(env, store, "shop_group", scheduler)
-        expected = AIRFLOW_3_3_2["shop_group"]
+        dag_ids = ("shop_group", *DAG_FACTORY)
+        run_pks = {d: _trigger_when_parsed(env, store, d, scheduler) for d in dag_ids}
         view = Env(tmp_path, folder, store)
         deadline = time.monotonic() + 300
-        while view.run_state(run_pk) not in (RunState.SUCCESS, RunState.FAILED):
-            assert scheduler.poll() is None, (tmp_path / "scheduler.log").read_text()[-4000:]
-            assert time.monotonic() < deadline, view.states(run_pk)
+        while any(
+            view.run_state(pk) not in (RunState.SUCCESS, RunState.FAILED) for pk in run_pks.values()
+        ):
+            assert scheduler.poll() is None, log_path.read_text()[-4000:]
+            assert time.monotonic() < deadline, {d: view.states(pk) for d, pk in run_pks.items()}
             time.sleep(1)
-        assert view.run_state(run_pk) is RunState(expected["run"])
-        assert view.states(run_pk) == {
-            t: TaskState(state) for t, (_, state, _) in expected["tasks"].items()
-        }
-        assert {t: len(view.tries(run_pk, t)) for t in expected["tasks"]} == {
-            t: tries for t, (_, _, tries) in expected["tasks"].items()
-        }
-        with store.read() as conn:
-            version = conn.execute(
-                select(dag_run.c.version_hash).where(dag_run.c.id == run_pk)
-            ).scalar_one()
-            shape = runs.serialized_dag(conn, version)
-        assert {t: sorted(x.upstream) for t, x in shape.tasks.items()} == {
-            t: up for t, (up, _, _) in expected["tasks"].items()
-        }
+        for dag_id, run_pk in run_pks.items():
+            expected = AIRFLOW_3_3_2[dag_id]
+            assert view.run_state(run_pk) is RunState(expected["run"]), dag_id
+            rows, mapped = _instances(store, run_pk)
+            assert rows == _expected_rows(dag_id), dag_id
+            assert mapped == expected.get("mapped", {}), dag_id
+            with store.read() as conn:
+                version = conn.execute(
+                    select(dag_run.c.version_hash).where(dag_run.c.id == run_pk)
+                ).scalar_one()
+                shape = runs.serialized_dag(conn, version)
+            assert {t: sorted(x.upstream) for t, x in shape.tasks.items()} == _expected_graph(
+                dag_id
+            ), dag_id
         assert _totals(shop_db, "shop_group") == CUSTOMER_TOTALS
+        lines = (home / "out" / "callbacks.txt").read_text().split()
+        assert sorted(lines) == sorted(AIRFLOW_3_3_2["df_callbacks"]["callbacks"])
     finally:
         if scheduler is not None:
             os.killpg(scheduler.pid, signal.SIGTERM)
@@ -418,6 +419,31 @@ def test_cosmos_task_group_runs_through_the_scheduler(
             store.dispose()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _instances(store: Store, run_pk: int) -> tuple[dict[str, tuple[str, int]], dict[str, int]]:
+    """Each task's (state, tries) (every instance of a mapped task alike), and how many
+    instances each mapped task had."""
+    with store.read() as conn:
+        found = conn.execute(
+            select(
+                task_instance.c.task_id,
+                task_instance.c.map_index,
+                task_instance.c.state,
+                task_instance.c.try_number,
+            ).where(task_instance.c.run_pk == run_pk)
+        ).all()
+    rows: dict[str, set[tuple[str, int]]] = {}
+    mapped: dict[str, int] = {}
+    for task_id, map_index, state, tries in found:
+        if map_index < 0 and any(r[0] == task_id and r[1] >= 0 for r in found):
+            continue  # the mapped task's own row, before it expanded
+        rows.setdefault(task_id, set()).add((str(TaskState(state)), tries))
+        if map_index >= 0:
+            mapped[task_id] = mapped.get(task_id, 0) + 1
+    for task_id, seen in rows.items():
+        assert len(seen) == 1, (task_id, seen)
+    return {t: next(iter(seen)) for t, seen in rows.items()}, mapped
 
 
 def _trigger_when_parsed(
