@@ -135,7 +135,8 @@ def _inside_group(kwargs: dict[str, Any]) -> contextlib.AbstractContextManager[A
         )
     if kwargs.get("dag") is None:
         kwargs["dag"] = group.dag
-    return group
+    opened: contextlib.AbstractContextManager[Any] = group
+    return opened
 
 
 def _depend_on_templated_xcom_args(task: BaseOperator) -> None:
