@@ -47,6 +47,8 @@ _KEPT = (
     "multiple_outputs",
 )
 AIRFLOW_OPERATOR_KEYWORDS = (*_DISPLAY_ONLY, *_HOOKS, *_DOCS, *_KEPT)
+#: Keywords every operator takes through BaseOperator's wrapper (conveyor.model.task).
+_OPERATOR_KEYWORDS_TAKEN_BY_BASE = ("task_group", "default_args")
 #: Airflow 2's deprecated trigger rule names, with the rule each stood for.
 TRIGGER_RULE_ALIASES = {
     "none_failed_or_skipped": "none_failed_min_one_success",
@@ -159,15 +161,23 @@ def airflow_operator_class(cls: type[BaseOperator]) -> type[BaseOperator]:
         if multiple is not None:
             self.multiple_outputs = bool(multiple)  # type: ignore[attr-defined]
 
-    # Named in the signature so that default_args entries with these keys reach __init__.
-    keywords = [
+    # The class's own keywords, then Airflow's, in the signature: default_args entries with
+    # these keys reach __init__, and a library that sorts its keywords by the signature of
+    # Airflow's BaseOperator (astronomer-cosmos does) finds task_id, dag and the rest there.
+    own = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    taken = {p.name for p in own}
+    keywords = own + [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
-        for name in AIRFLOW_OPERATOR_KEYWORDS
+        for name in (*AIRFLOW_OPERATOR_KEYWORDS, *_OPERATOR_KEYWORDS_TAKEN_BY_BASE)
+        if name not in taken
     ]
     __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
             *keywords,
             inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
         ]

@@ -617,6 +617,7 @@ def _merge(extra: dict[str, dict[str, str]]) -> None:
 # and are part of this table from here on.
 from conveyor.airflow_compat import installed_providers as _installed  # noqa: E402
 from conveyor.airflow_compat import providers_refused as _refused  # noqa: E402
+from conveyor.airflow_compat import table_libraries as _libraries  # noqa: E402
 from conveyor.airflow_compat import table_providers as _providers  # noqa: E402
 
 _merge(_providers.PROVIDER_MODULES)
@@ -638,3 +639,4 @@ _merge(
         "airflow.utils.helpers": same_names(_HELPERS, "exactly_one", "merge_dicts"),
     }
 )
+_merge(_libraries.LIBRARY_MODULES)

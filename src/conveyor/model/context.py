@@ -67,6 +67,7 @@ def join_current_group(task: BaseOperator) -> None:
     group = TaskGroupContext.current(task.dag)
     if group is not None:
         group.add(task)
+        task.task_group = group
 
 
 def current_prefix(dag: DAG | None) -> Callable[[str], str]:

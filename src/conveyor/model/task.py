@@ -10,6 +10,7 @@ conveyor.model.mapping.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
@@ -33,6 +34,7 @@ from conveyor.model.xcom_arg import XComArg, find_xcom_args
 
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
+    from conveyor.model.task_group import TaskGroup
 
 
 class WeightRule(StrEnum):
@@ -103,18 +105,38 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
             init(self, *args, **kwargs)  # a subclass's __init__ calling super().__init__
             return
         self._defaults_applied = True  # type: ignore[attr-defined]
-        dag = kwargs.get("dag") or DagContext.current()
-        defaults = dict(dag.default_args) if dag is not None else {}
-        defaults.update(current_default_args(dag))  # an open task group's, over the DAG's
-        defaults.update(kwargs.pop("default_args", None) or {})
-        accepted = _accepted_arguments(type(self))
-        for key, value in defaults.items():
-            if key in accepted and key not in kwargs:
-                kwargs[key] = value
-        init(self, *args, **kwargs)
+        with _inside_group(kwargs):
+            dag = kwargs.get("dag") or DagContext.current()
+            defaults = dict(dag.default_args) if dag is not None else {}
+            defaults.update(current_default_args(dag))  # an open task group's, over the DAG's
+            defaults.update(kwargs.pop("default_args", None) or {})
+            accepted = _accepted_arguments(type(self))
+            for key, value in defaults.items():
+                if key in accepted and key not in kwargs:
+                    kwargs[key] = value
+            init(self, *args, **kwargs)
         _depend_on_templated_xcom_args(self)
 
     return wrapper
+
+
+def _inside_group(kwargs: dict[str, Any]) -> contextlib.AbstractContextManager[Any]:
+    """``task_group=`` given to an operator (as Airflow takes it): the task is made as if
+    inside ``with group:``, so it gets the group's id prefix, default_args and DAG."""
+    group = kwargs.pop("task_group", None)
+    if group is None:
+        return contextlib.nullcontext()
+    # A group opens like a DAG's context and names its children (the model's layers keep
+    # task_group out of this module's imports).
+    if not callable(getattr(group, "child_id", None)) or not hasattr(group, "__enter__"):
+        raise DagDefinitionError(
+            f"task {kwargs.get('task_id', '?')!r}: task_group= must be a TaskGroup, "
+            f"got {type(group).__name__} {group!r}"
+        )
+    if kwargs.get("dag") is None:
+        kwargs["dag"] = group.dag
+    opened: contextlib.AbstractContextManager[Any] = group
+    return opened
 
 
 def _depend_on_templated_xcom_args(task: BaseOperator) -> None:
@@ -206,6 +228,9 @@ class BaseOperator(DependencyMixin):
     #: Set by ``execute`` to skip downstream tasks once the try succeeded: "direct" (trigger
     #: rules decide beyond them) or "all" (see ShortCircuitOperator).
     skip_downstream: str | None = None
+    #: The innermost group the task was made in (None: the DAG's top level), as Airflow's
+    #: ``task.task_group``; set as the task joins its DAG.
+    task_group: TaskGroup | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -541,10 +566,21 @@ def _mapped_operator(
     expand_into: str | None,
 ) -> MappedOperator:
     kwargs = dict(kwargs)
+    with _inside_group(kwargs):
+        return _mapped_operator_here(operator_class, kwargs, lists, expand_into)
+
+
+def _mapped_operator_here(
+    operator_class: type[BaseOperator],
+    kwargs: dict[str, Any],
+    lists: dict[str, ExpandSource],
+    expand_into: str | None,
+) -> MappedOperator:
     dag = kwargs.pop("dag", None) or DagContext.current()
     # Defaults are taken now: the instances are built where no DAG context is open.
     accepted = _accepted_arguments(operator_class)
     defaults = dict(dag.default_args) if dag is not None else {}
+    defaults.update(current_default_args(dag))  # an open task group's, over the DAG's
     defaults.update(kwargs.pop("default_args", None) or {})
     for key, value in defaults.items():
         if key in accepted and key not in kwargs:

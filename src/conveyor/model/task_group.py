@@ -87,6 +87,11 @@ class TaskGroup(DependencyMixin):
 
     # -- ids and defaults ------------------------------------------------------------------
 
+    @property
+    def dag_id(self) -> str:
+        """The id of the group's DAG (as Airflow's groups have it)."""
+        return self.dag.dag_id
+
     def child_id(self, label: str) -> str:
         """The id a task or group made inside this group gets."""
         return f"{self.group_id}.{label}" if self.prefix_group_id else label

@@ -1,0 +1,107 @@
+"""Airflow's small helpers that libraries built on Airflow call (dag-factory, astronomer-cosmos).
+
+Each behaves as Airflow's does for the inputs those libraries give it: ``import_string`` finds
+an operator or a callable by its dotted path, ``context_merge`` adds names to a running task's
+context, ``context_to_airflow_vars`` gives the ``AIRFLOW_CTX_*`` variables a subprocess (dbt)
+is started with. ``hookimpl`` only marks a
+listener's methods: Conveyor runs no Airflow listeners (docs/airflow.md, "dag-factory and
+astronomer-cosmos").
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+import string
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from conveyor.exceptions import AirflowException
+
+#: The queue a task is sent to unless it names one.
+DEFAULT_QUEUE = "default"
+
+
+class AirflowRuntimeError(AirflowException):
+    """Airflow 3's error for a request its Task SDK could not serve (libraries catch it around
+    Variable reads and writes)."""
+
+
+def import_string(dotted_path: str) -> Any:
+    """The attribute ``module.path.Name`` names, imported; ``ImportError`` saying which part
+    is missing when it cannot be found."""
+    try:
+        module_path, attribute = dotted_path.rsplit(".", 1)
+    except (ValueError, AttributeError):
+        raise ImportError(f"{dotted_path!r} does not look like a module path") from None
+    module = importlib.import_module(module_path)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise ImportError(
+            f"module {module_path!r} does not define a {attribute!r} attribute/class"
+        ) from None
+
+
+def qualname(value: Any) -> str:
+    """``module.Name`` of a class, function or instance (of its class)."""
+    target = value if callable(value) and hasattr(value, "__qualname__") else type(value)
+    return f"{target.__module__}.{target.__qualname__}"
+
+
+def get_random_string(length: int = 8, choices: str = string.ascii_letters + string.digits) -> str:
+    """Random text of ``length`` characters drawn from ``choices``."""
+    return "".join(secrets.choice(choices) for _ in range(length))
+
+
+def context_merge(context: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+    """Add names to a task's context in place: mappings given, then keywords (later wins)."""
+    for mapping in args:
+        context.update(mapping)
+    context.update(kwargs)
+
+
+#: Context value -> the variable's suffix, in the order Airflow lists them.
+_CONTEXT_VARIABLES = (
+    ("dag_owner", "DAG_OWNER"),
+    ("dag_id", "DAG_ID"),
+    ("task_id", "TASK_ID"),
+    ("logical_date", "LOGICAL_DATE"),
+    ("try_number", "TRY_NUMBER"),
+    ("run_id", "DAG_RUN_ID"),
+)
+
+
+def context_to_airflow_vars(
+    context: Mapping[str, Any], in_env_var_format: bool = False
+) -> dict[str, str]:
+    """The running try's ids as ``AIRFLOW_CTX_DAG_ID``... (``in_env_var_format``) or
+    ``airflow.ctx.dag_id``..., for a subprocess to know what runs it."""
+    ti = context.get("ti") or context.get("task_instance")
+    dag = context.get("dag")
+    task = context.get("task")
+    values: dict[str, Any] = {
+        "dag_owner": getattr(task, "owner", None),
+        "dag_id": getattr(dag, "dag_id", None) or getattr(ti, "dag_id", None),
+        "task_id": getattr(ti, "task_id", None) or getattr(task, "task_id", None),
+        "logical_date": context.get("logical_date"),
+        "try_number": getattr(ti, "try_number", None),
+        "run_id": context.get("run_id") or getattr(ti, "run_id", None),
+    }
+    found: dict[str, str] = {}
+    for key, suffix in _CONTEXT_VARIABLES:
+        value = values[key]
+        if value is None:
+            continue
+        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        name = f"AIRFLOW_CTX_{suffix}" if in_env_var_format else f"airflow.ctx.{key}"
+        found[name] = text
+    return found
+
+
+def hookimpl(function: Callable[..., Any] | None = None, **_options: Any) -> Any:
+    """``@hookimpl`` / ``@hookimpl(...)`` on a listener's method: the method is kept as it is
+    (Conveyor calls no Airflow listeners)."""
+    if function is None:
+        return lambda f: f
+    return function
