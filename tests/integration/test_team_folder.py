@@ -128,10 +128,17 @@ def test_the_schedulers_processor_loads_the_folder_on_both_stores(
     folder: dict[str, str], store: Store
 ) -> None:
     config = load_config(folder, database_url=store.url).settings
-    processor_for(config, store).sync()
+    processor = processor_for(config, store)
+    processor.sync()
     with store.read() as conn:
         assert set(dag_reads.active_dag_ids(conn)) == EXPECTED
         assert [(e.fileloc, e.message) for e in dag_reads.import_errors(conn)] == []
+    # A file the ignore file lists from now on goes with its DAGs, as a deleted file does.
+    ignore_file = config.dags_path / ".airflowignore"
+    ignore_file.write_text(ignore_file.read_text() + "assets.py\n")
+    processor.sync()
+    with store.read() as conn:
+        assert set(dag_reads.active_dag_ids(conn)) == EXPECTED - {"orders"}
 
 
 def test_reserialize_list_and_validate_see_the_same_folder(

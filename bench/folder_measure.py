@@ -1,0 +1,234 @@
+"""Load real teams' DAG folders whole, on Conveyor and beside a real Airflow, folder by folder.
+
+    .venv/bin/python bench/folder_measure.py [--mirror DIR] [--airflow-python PATH]
+        [--only OWNER/NAME ...] [--write]
+
+The folders are listed in ``bench/data/folder_measure_list.json`` (repository, commit, the
+DAG folder and the plugins folder inside it). Each repository is read from a local git mirror
+(``--mirror``: one ``owner+name`` folder holding a bare git directory ``repo``; otherwise it
+is cloned from GitHub into a temporary folder) and extracted at its commit into a temporary
+folder, never into this repository. Then, per folder:
+
+- ``conveyor dags reserialize`` in a fresh ``CONVEYOR_HOME`` with the folder as
+  ``dags_folder`` (and its plugins folder): the DAGs it loads and its import errors, grouped
+  by cause (the error's first line with paths and quoted names kept);
+- with ``--airflow-python`` (the interpreter of a venv with ``apache-airflow`` installed),
+  Airflow's own ``DagBag`` of the same folder with the same plugins folder, in a fresh
+  ``AIRFLOW_HOME``: its DAGs and import errors the same way;
+- a census of the third-party modules the folder's Python files import that Airflow's core
+  installs (``AIRFLOW_CORE_MODULES``): what ``conveyor[airflow]`` should bring.
+
+``--write`` stores the numbers (no file of the folders) in ``bench/data/folder_measure.json``.
+A benchmark, not a test: it needs the repositories and takes minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+LIST = HERE / "data" / "folder_measure_list.json"
+RESULT = HERE / "data" / "folder_measure.json"
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
+
+#: Import name -> distribution, for the libraries Airflow 3.3.2's core requires (read from
+#: the wheel's METADATA) that DAG code could import directly.
+AIRFLOW_CORE_MODULES = {
+    "slugify": "python-slugify",
+    "pendulum": "pendulum",
+    "dateutil": "python-dateutil",
+    "requests": "requests",
+    "tabulate": "tabulate",
+    "tenacity": "tenacity",
+    "attrs": "attrs",
+    "attr": "attrs",
+    "deprecated": "deprecated",
+    "psutil": "psutil",
+    "httpx": "httpx",
+    "jinja2": "jinja2",
+    "yaml": "pyyaml",
+    "croniter": "croniter",
+    "sqlalchemy": "sqlalchemy",
+    "pydantic": "pydantic",
+    "cryptography": "cryptography",
+    "jsonschema": "jsonschema",
+    "dill": "dill",
+    "termcolor": "termcolor",
+    "natsort": "natsort",
+    "cachetools": "cachetools",
+    "lazy_object_proxy": "lazy-object-proxy",
+    "structlog": "structlog",
+    "rich": "rich",
+    "packaging": "packaging",
+    "pathspec": "pathspec",
+    "psycopg2": "psycopg2-binary (common-sql's postgres extra)",
+    "jwt": "pyjwt",
+    "fsspec": "fsspec",
+    "upath": "universal-pathlib",
+    "msgspec": "msgspec",
+    "uuid6": "uuid6",
+    "colorlog": "colorlog",
+    "itsdangerous": "itsdangerous",
+    "pygments": "pygments",
+    "methodtools": "methodtools",
+}
+
+AIRFLOW_LOAD = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(sys.argv[1])
+print(json.dumps({"dags": sorted(bag.dag_ids),
+                  "errors": {k: v.strip().splitlines()[-1] if v.strip() else ""
+                             for k, v in bag.import_errors.items()}}))
+"""
+
+
+def extract(entry: dict[str, str], mirror: Path | None, into: Path) -> Path:
+    repo, commit = entry["repo"], entry["commit"]
+    git_dir = mirror / repo.replace("/", "+") / "repo" if mirror else None
+    if git_dir is None or not git_dir.exists():
+        git_dir = into / "clone"
+        subprocess.run(
+            ["git", "clone", "--bare", "-q", f"https://github.com/{repo}", str(git_dir)],
+            check=True,
+        )
+    archive = into / "tree.tar"
+    with archive.open("wb") as out:
+        subprocess.run(["git", f"--git-dir={git_dir}", "archive", commit], stdout=out, check=True)
+    root = into / "tree"
+    with tarfile.open(archive) as tar:
+        tar.extractall(root, filter="data")
+    return root
+
+
+def cause(message: str) -> str:
+    """An error's kind: its exception type and the module or name it is about."""
+    line = message.strip().splitlines()[-1] if message.strip() else message
+    found = re.match(r"(\w+(?:Error|Exception|Warning)?):\s*(.*)", line)
+    if not found:
+        return line[:120]
+    kind, text = found.groups()
+    quoted = re.search(r"'([\w.]+)'", text)
+    return f"{kind}: {quoted.group(1)}" if quoted else f"{kind}: {text[:80]}"
+
+
+def conveyor_load(dags: Path, plugins: Path, home: Path) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "CONVEYOR_HOME": str(home),
+        "CONVEYOR_DAGS_FOLDER": str(dags),
+        "CONVEYOR_PLUGINS_FOLDER": str(plugins),
+    }
+    subprocess.run([CONVEYOR, "dags", "reserialize"], env=env, capture_output=True, timeout=900)
+    listed = subprocess.run(
+        [CONVEYOR, "dags", "list", "-o", "json"], env=env, capture_output=True, text=True
+    )
+    errors = subprocess.run(
+        [CONVEYOR, "dags", "errors", "-o", "json"], env=env, capture_output=True, text=True
+    )
+    dag_ids = sorted(d["dag_id"] for d in json.loads(listed.stdout or "{}").get("dags", []))
+    found = json.loads(errors.stdout or "{}").get("import_errors", [])
+    return {"dags": dag_ids, "errors": {str(e["file"]): str(e["message"]) for e in found}}
+
+
+def airflow_load(python: str, dags: Path, plugins: Path, home: Path) -> dict[str, Any]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    done = subprocess.run(
+        [python, "-c", AIRFLOW_LOAD, str(dags)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=home,
+    )
+    if done.returncode != 0:
+        return {"dags": [], "errors": {"(airflow itself)": done.stderr.strip()[-300:]}}
+    loaded: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def census(dags: Path) -> Counter[str]:
+    """Per library of Airflow's core, the number of files of the folder importing it."""
+    counts: Counter[str] = Counter()
+    for path in dags.rglob("*.py"):
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+        counts.update(AIRFLOW_CORE_MODULES[n] for n in names if n in AIRFLOW_CORE_MODULES)
+    return counts
+
+
+def summary(loaded: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dags": len(loaded["dags"]),
+        "files_failing": len(loaded["errors"]),
+        "errors_by_cause": dict(Counter(cause(m) for m in loaded["errors"].values())),
+    }
+
+
+def measure(entry: dict[str, str], mirror: Path | None, airflow: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="folder-measure-") as tmp:
+        root = extract(entry, mirror, Path(tmp))
+        dags = root / entry["folder"]
+        plugins = root / entry.get("plugins", "plugins")
+        result: dict[str, Any] = {**entry, "python_files": len(list(dags.rglob("*.py")))}
+        result["imports_of_airflow_core_libraries"] = dict(census(root))
+        on_conveyor = conveyor_load(dags, plugins, Path(tmp) / "conveyor-home")
+        result["conveyor"] = summary(on_conveyor)
+        if airflow:
+            (Path(tmp) / "airflow-home").mkdir()
+            on_airflow = airflow_load(airflow, dags, plugins, Path(tmp) / "airflow-home")
+            result["airflow"] = summary(on_airflow)
+            both = set(on_conveyor["dags"]) & set(on_airflow["dags"])
+            result["dags_loaded_by_both"] = len(both)
+            result["dags_only_airflow_loads"] = len(set(on_airflow["dags"]) - both)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--airflow-python", help="the python of a venv with apache-airflow")
+    parser.add_argument("--only", nargs="*", default=[])
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    entries = json.loads(LIST.read_text())
+    if args.only:
+        entries = [e for e in entries if e["repo"] in args.only]
+    results = []
+    for entry in entries:
+        result = measure(entry, args.mirror, args.airflow_python)
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    if args.write:
+        RESULT.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
