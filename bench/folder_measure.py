@@ -4,10 +4,11 @@
         [--only OWNER/NAME ...] [--write]
 
 The folders are listed in ``bench/data/folder_measure_list.json`` (repository, commit, the
-DAG folder and the plugins folder inside it). Each repository is read from a local git mirror
-(``--mirror``: one ``owner+name`` folder holding a bare git directory ``repo``; otherwise it
-is cloned from GitHub into a temporary folder) and extracted at its commit into a temporary
-folder, never into this repository. Then, per folder:
+DAG folder and the plugins folder inside it, and the folders its deployment puts on
+``PYTHONPATH``, such as a package of its own at the repository's root). Each repository is
+read from a local git mirror (``--mirror``: one ``owner+name`` folder holding a bare git
+directory ``repo``; otherwise it is cloned from GitHub into a temporary folder) and
+extracted at its commit into a temporary folder, never into this repository. Then, per folder:
 
 - ``conveyor dags reserialize`` in a fresh ``CONVEYOR_HOME`` with the folder as
   ``dags_folder`` (and its plugins folder): the DAGs it loads and its import errors, grouped
@@ -98,6 +99,8 @@ print(json.dumps({"dags": sorted(bag.dag_ids),
 def extract(entry: dict[str, str], mirror: Path | None, into: Path) -> Path:
     repo, commit = entry["repo"], entry["commit"]
     git_dir = mirror / repo.replace("/", "+") / "repo" if mirror else None
+    if git_dir is not None and (git_dir / ".git").is_dir():  # a mirror with a work tree
+        git_dir = git_dir / ".git"
     if git_dir is None or not git_dir.exists():
         git_dir = into / "clone"
         subprocess.run(
@@ -124,9 +127,17 @@ def cause(message: str) -> str:
     return f"{kind}: {quoted.group(1)}" if quoted else f"{kind}: {text[:80]}"
 
 
-def conveyor_load(dags: Path, plugins: Path, home: Path) -> dict[str, Any]:
+def with_path(env: dict[str, str], extra: list[Path]) -> dict[str, str]:
+    """``env`` with the repository's own folders its deployment puts on ``PYTHONPATH``."""
+    if not extra:
+        return env
+    paths = [str(p) for p in extra] + [p for p in [env.get("PYTHONPATH", "")] if p]
+    return {**env, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def conveyor_load(dags: Path, plugins: Path, home: Path, extra: list[Path]) -> dict[str, Any]:
     env = {
-        **os.environ,
+        **with_path(dict(os.environ), extra),
         "CONVEYOR_HOME": str(home),
         "CONVEYOR_DAGS_FOLDER": str(dags),
         "CONVEYOR_PLUGINS_FOLDER": str(plugins),
@@ -143,7 +154,9 @@ def conveyor_load(dags: Path, plugins: Path, home: Path) -> dict[str, Any]:
     return {"dags": dag_ids, "errors": {str(e["file"]): str(e["message"]) for e in found}}
 
 
-def airflow_load(python: str, dags: Path, plugins: Path, home: Path) -> dict[str, Any]:
+def airflow_load(
+    python: str, dags: Path, plugins: Path, home: Path, extra: list[Path]
+) -> dict[str, Any]:
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
@@ -152,6 +165,7 @@ def airflow_load(python: str, dags: Path, plugins: Path, home: Path) -> dict[str
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
+    env = with_path(env, extra)
     done = subprocess.run(
         [python, "-c", AIRFLOW_LOAD, str(dags)],
         env=env,
@@ -197,13 +211,14 @@ def measure(entry: dict[str, str], mirror: Path | None, airflow: str | None) -> 
         root = extract(entry, mirror, Path(tmp))
         dags = root / entry["folder"]
         plugins = root / entry.get("plugins", "plugins")
+        extra = [root / p for p in entry.get("pythonpath", [])]
         result: dict[str, Any] = {**entry, "python_files": len(list(dags.rglob("*.py")))}
         result["imports_of_airflow_core_libraries"] = dict(census(root))
-        on_conveyor = conveyor_load(dags, plugins, Path(tmp) / "conveyor-home")
+        on_conveyor = conveyor_load(dags, plugins, Path(tmp) / "conveyor-home", extra)
         result["conveyor"] = summary(on_conveyor)
         if airflow:
             (Path(tmp) / "airflow-home").mkdir()
-            on_airflow = airflow_load(airflow, dags, plugins, Path(tmp) / "airflow-home")
+            on_airflow = airflow_load(airflow, dags, plugins, Path(tmp) / "airflow-home", extra)
             result["airflow"] = summary(on_airflow)
             both = set(on_conveyor["dags"]) & set(on_airflow["dags"])
             result["dags_loaded_by_both"] = len(both)
