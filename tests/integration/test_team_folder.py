@@ -60,6 +60,17 @@ with DAG("nested", start_date=datetime(2024, 1, 1), schedule=None):
     BashOperator(task_id="write", bash_command=f"echo from-root > {OUT}")
 """
 
+KICKER = """
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.trigger_dagrun import TriggerDagRunOperator
+
+with DAG("kicker", start_date=datetime(2024, 1, 1), schedule=None):
+    TriggerDagRunOperator(task_id="kick", trigger_dag_id="nested", wait_for_completion=True,
+                          poke_interval=0.5)
+"""
+
 ASSET_ONLY = """
 from airflow.sdk import asset
 
@@ -78,7 +89,7 @@ IGNORE = {
     "glob": "# not DAGs\ntests/\n*_wip.py\ndbt/\n",
     "regexp": "# not DAGs\n^tests/\n_wip\\.py$\n^dbt/\n",
 }
-EXPECTED = {"uses_plugin", "nested", "orders", "from_yaml"}
+EXPECTED = {"uses_plugin", "nested", "kicker", "orders", "from_yaml"}
 
 
 def write_folder(root: Path, syntax: str, out: Path) -> tuple[Path, Path]:
@@ -87,6 +98,7 @@ def write_folder(root: Path, syntax: str, out: Path) -> tuple[Path, Path]:
         dags / ".airflowignore": IGNORE[syntax],
         dags / "uses_plugin.py": USES_PLUGIN,
         dags / "team" / "nested.py": NESTED,
+        dags / "team" / "kicker.py": KICKER,
         dags / "common" / "__init__.py": "",
         dags / "common" / "paths.py": f"OUT = {str(out)!r}\n",
         dags / "assets.py": ASSET_ONLY,
@@ -148,7 +160,7 @@ def test_reserialize_list_and_validate_see_the_same_folder(
     runner = CliRunner()
     reserialized = runner.invoke(cli, ["dags", "reserialize"], env=environ)
     assert reserialized.exit_code == 0, reserialized.output
-    assert "4 DAG(s), 0 file(s) fail to load" in reserialized.output
+    assert "5 DAG(s), 0 file(s) fail to load" in reserialized.output
     listed = runner.invoke(cli, ["dags", "list", "-o", "json"], env=environ)
     assert listed.exit_code == 0, listed.output
     assert all(dag_id in listed.output for dag_id in EXPECTED)
@@ -164,12 +176,14 @@ def test_reserialize_list_and_validate_see_the_same_folder(
 def test_run_file_in_a_subfolder_imports_from_the_folders_root(
     folder: dict[str, str], tmp_path: Path
 ) -> None:
+    """The DAG run triggers the DAG of another file of its folder, which imports from the
+    DAG folder's root: both files are parsed as the folder's."""
     if folder["AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX"] == "regexp":
         pytest.skip("the run does not depend on the ignore syntax: once is enough")
-    nested = Path(folder["CONVEYOR_DAGS_FOLDER"]) / "team" / "nested.py"
+    kicker = Path(folder["CONVEYOR_DAGS_FOLDER"]) / "team" / "kicker.py"
     environ = {**os.environ, **folder}
     done = subprocess.run(
-        [CONVEYOR, "run", str(nested)],
+        [CONVEYOR, "run", str(kicker)],
         env=environ,
         capture_output=True,
         text=True,

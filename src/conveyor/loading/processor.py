@@ -526,9 +526,10 @@ class DagFileProcessor:
         """Whether a stored file belongs to this processor's folder.
 
         Another folder's DAGs (a standalone serving examples/, a command run with other
-        settings) are not this processor's to retire.
+        settings) are not this processor's to retire; with ``only``, neither are the other
+        files of its folder (``conveyor run FILE`` parses a neighbour into the same store).
         """
-        root = self.folder.resolve()
+        root = (self.only or self.folder).resolve()
         return Path(path).resolve() == root or root in Path(path).resolve().parents
 
     def _failed(self, job: _Parsing, timed_out: bool) -> ParsedFile:
