@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/folder_measure.py [--mirror DIR] [--airflow-python PATH]
         [--only OWNER/NAME ...] [--write]
+    .venv/bin/python bench/folder_measure.py --table   # docs/airflow.md's table from the data
 
 The folders are listed in ``bench/data/folder_measure_list.json`` (repository, commit, the
 DAG folder and the plugins folder inside it, and the folders its deployment puts on
@@ -88,9 +89,13 @@ AIRFLOW_CORE_MODULES = {
 AIRFLOW_LOAD = r"""
 import json, sys, warnings
 warnings.simplefilter("ignore")
-from airflow.dag_processing.dagbag import DagBag
+try:
+    from airflow.dag_processing.dagbag import DagBag  # Airflow 3
+except ImportError:
+    from airflow.models.dagbag import DagBag  # Airflow 2
 bag = DagBag(sys.argv[1])
-print(json.dumps({"dags": sorted(bag.dag_ids),
+import airflow
+print(json.dumps({"version": airflow.__version__, "dags": sorted(bag.dag_ids),
                   "errors": {k: v.strip().splitlines()[-1] if v.strip() else ""
                              for k, v in bag.import_errors.items()}}))
 """
@@ -220,10 +225,36 @@ def measure(entry: dict[str, str], mirror: Path | None, airflow: str | None) -> 
             (Path(tmp) / "airflow-home").mkdir()
             on_airflow = airflow_load(airflow, dags, plugins, Path(tmp) / "airflow-home", extra)
             result["airflow"] = summary(on_airflow)
+            result["airflow_version"] = on_airflow.get("version")
             both = set(on_conveyor["dags"]) & set(on_airflow["dags"])
             result["dags_loaded_by_both"] = len(both)
             result["dags_only_airflow_loads"] = len(set(on_airflow["dags"]) - both)
     return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The per-folder table of docs/airflow.md: DAGs and failing files on each side, and the
+    causes of Conveyor's failures that are not a missing third-party module."""
+    rows = [
+        "| repository (folder) | .py files | DAGs: Airflow 3.3.2 / Conveyor / both "
+        "| files failing: Airflow / Conveyor | Conveyor's own causes |",
+        "|---|---:|---|---|---|",
+    ]
+    for r in results:
+        airflow = r.get("airflow", {"dags": "-", "files_failing": "-"})
+        own = {
+            k: n
+            for k, n in r["conveyor"]["errors_by_cause"].items()
+            if not k.startswith("ModuleNotFoundError")
+            or k.startswith("ModuleNotFoundError: airflow")
+        }
+        causes = "; ".join(f"{k[:70]} ({n})" for k, n in sorted(own.items())) or "none"
+        rows.append(
+            f"| `{r['repo']}` (`{r['folder']}`) | {r['python_files']} "
+            f"| {airflow['dags']} / {r['conveyor']['dags']} / {r.get('dags_loaded_by_both', '-')} "
+            f"| {airflow['files_failing']} / {r['conveyor']['files_failing']} | {causes} |"
+        )
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -232,7 +263,12 @@ def main() -> None:
     parser.add_argument("--airflow-python", help="the python of a venv with apache-airflow")
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--result", type=Path, default=RESULT, help="where --write writes")
+    parser.add_argument("--table", action="store_true", help="print the docs' table and stop")
     args = parser.parse_args()
+    if args.table:
+        print(table(json.loads(args.result.read_text())))
+        return
     entries = json.loads(LIST.read_text())
     if args.only:
         entries = [e for e in entries if e["repo"] in args.only]
@@ -241,8 +277,13 @@ def main() -> None:
         result = measure(entry, args.mirror, args.airflow_python)
         print(json.dumps(result), flush=True)
         results.append(result)
-    if args.write:
-        RESULT.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    if args.write:  # a run of some folders (--only) replaces theirs and keeps the others
+        result = args.result
+        kept = {r["repo"]: r for r in json.loads(result.read_text())} if result.exists() else {}
+        kept.update({r["repo"]: r for r in results})
+        order = [e["repo"] for e in json.loads(LIST.read_text())]
+        merged = sorted(kept.values(), key=lambda r: order.index(r["repo"]))
+        result.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
