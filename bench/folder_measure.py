@@ -113,8 +113,21 @@ def extract(entry: dict[str, str], mirror: Path | None, into: Path) -> Path:
             check=True,
         )
     archive = into / "tree.tar"
-    with archive.open("wb") as out:
-        subprocess.run(["git", f"--git-dir={git_dir}", "archive", commit], stdout=out, check=True)
+    excluded: list[str] = []  # large files a snapshot mirror lists but does not hold
+    while True:
+        with archive.open("wb") as out:
+            done = subprocess.run(
+                ["git", f"--git-dir={git_dir}", "archive", commit, "--", ".", *excluded],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        missing = re.search(r"invalid object \w+ \w+ for '([^']+)'", done.stderr)
+        if done.returncode == 0 or missing is None or len(excluded) > 50:
+            break
+        excluded.append(f":(exclude){missing.group(1)}")
+    if done.returncode != 0:
+        raise RuntimeError(f"git archive of {repo}@{commit} failed: {done.stderr.strip()}")
     root = into / "tree"
     with tarfile.open(archive) as tar:
         tar.extractall(root, filter="data")
@@ -211,7 +224,9 @@ def summary(loaded: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def measure(entry: dict[str, str], mirror: Path | None, airflow: str | None) -> dict[str, Any]:
+def measure(
+    entry: dict[str, str], mirror: Path | None, airflow: str | None, conveyor_path: list[Path]
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="folder-measure-") as tmp:
         root = extract(entry, mirror, Path(tmp))
         dags = root / entry["folder"]
@@ -219,7 +234,8 @@ def measure(entry: dict[str, str], mirror: Path | None, airflow: str | None) -> 
         extra = [root / p for p in entry.get("pythonpath", [])]
         result: dict[str, Any] = {**entry, "python_files": len(list(dags.rglob("*.py")))}
         result["imports_of_airflow_core_libraries"] = dict(census(root))
-        on_conveyor = conveyor_load(dags, plugins, Path(tmp) / "conveyor-home", extra)
+        home = Path(tmp) / "conveyor-home"
+        on_conveyor = conveyor_load(dags, plugins, home, extra + conveyor_path)
         result["conveyor"] = summary(on_conveyor)
         if airflow:
             (Path(tmp) / "airflow-home").mkdir()
@@ -262,6 +278,14 @@ def main() -> None:
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--airflow-python", help="the python of a venv with apache-airflow")
     parser.add_argument("--only", nargs="*", default=[])
+    parser.add_argument(
+        "--conveyor-path",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder of libraries for Conveyor's side (pip install --target), such as what "
+        "conveyor[airflow,postgres] installs when the running venv lacks it",
+    )
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--result", type=Path, default=RESULT, help="where --write writes")
     parser.add_argument("--table", action="store_true", help="print the docs' table and stop")
@@ -274,7 +298,7 @@ def main() -> None:
         entries = [e for e in entries if e["repo"] in args.only]
     results = []
     for entry in entries:
-        result = measure(entry, args.mirror, args.airflow_python)
+        result = measure(entry, args.mirror, args.airflow_python, args.conveyor_path)
         print(json.dumps(result), flush=True)
         results.append(result)
     if args.write:  # a run of some folders (--only) replaces theirs and keeps the others
