@@ -251,8 +251,9 @@ def measure(
 def table(results: list[dict[str, Any]]) -> str:
     """The per-folder table of docs/airflow.md: DAGs and failing files on each side, and the
     causes of Conveyor's failures that are not a missing third-party module."""
+    versions = sorted({str(r.get("airflow_version")) for r in results})
     rows = [
-        "| repository (folder) | .py files | DAGs: Airflow 3.3.2 / Conveyor / both "
+        f"| repository (folder) | .py files | DAGs: Airflow {'/'.join(versions)} / Conveyor / both "
         "| files failing: Airflow / Conveyor | Conveyor's own causes |",
         "|---|---:|---|---|---|",
     ]
