@@ -24,6 +24,8 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__CORE__PLUGINS_FOLDER": "plugins_folder",
     "AIRFLOW__CORE__PARALLELISM": "parallelism",
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "dags_are_paused_at_creation",
+    "AIRFLOW__CORE__DAG_DISCOVERY_SAFE_MODE": "dag_discovery_safe_mode",
+    "AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX": "dag_ignore_file_syntax",
     "AIRFLOW__CORE__FERNET_KEY": "fernet_key",
     "AIRFLOW__CORE__EXECUTOR": "executor",
     "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "parse_timeout_seconds",

@@ -274,6 +274,18 @@ class Settings(AuthSettings):
         "'http,slack') whose installed apache-airflow-providers-* package is imported instead "
         'of Conveyor\'s version (docs/airflow.md, "Providers Conveyor does not ship")',
     )
+    dag_discovery_safe_mode: bool = Field(
+        default=True,
+        description="only the Python files of the DAG folder that mention conveyor or airflow, "
+        "and dag or asset, are parsed (Airflow's [core] dag_discovery_safe_mode); off: every "
+        "Python file",
+    )
+    dag_ignore_file_syntax: Literal["glob", "regexp"] = Field(
+        default="glob",
+        description="the syntax of .airflowignore files in the DAG and plugins folders "
+        "(Airflow's [core] dag_ignore_file_syntax; glob is Airflow 3's default, regexp "
+        "Airflow 2's)",
+    )
     remote_logs_url: str | None = Field(
         default=None,
         description="copy every try's log to this S3-compatible location, e.g. "

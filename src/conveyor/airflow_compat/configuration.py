@@ -41,6 +41,8 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("core", "dagbag_import_timeout"): "parse_timeout_seconds",
     ("core", "killed_task_cleanup_time"): "kill_grace_seconds",
     ("core", "dags_are_paused_at_creation"): "dags_are_paused_at_creation",
+    ("core", "dag_discovery_safe_mode"): "dag_discovery_safe_mode",
+    ("core", "dag_ignore_file_syntax"): "dag_ignore_file_syntax",
     ("scheduler", "min_file_process_interval"): "min_file_process_interval",
     ("dag_processor", "min_file_process_interval"): "min_file_process_interval",
     ("core", "sql_alchemy_conn"): "database_url",

@@ -24,6 +24,7 @@ import sys
 import types
 from typing import Any, ClassVar
 
+from conveyor.airflow_compat import ignore
 from conveyor.model import templating
 
 log = logging.getLogger(__name__)
@@ -242,15 +243,28 @@ def check(plugin: type[AirflowPlugin]) -> None:
 
 def module_names(folder: str) -> list[str]:
     """The importable names of the Python modules under ``folder`` (a folder without
-    ``__init__.py`` is a namespace package), hidden and ``__pycache__`` folders skipped."""
+    ``__init__.py`` is a namespace package), hidden and ``__pycache__`` folders and what its
+    ``.airflowignore`` files ignore skipped, as Airflow lists the plugins folder."""
+    syntax = ignore.configured_syntax()
     names: list[str] = []
+    inherited: dict[str, tuple[ignore.Rule, ...]] = {folder: ()}
     for current, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d.isidentifier() and not d.startswith("_"))
+        rules = inherited.get(current, ()) + ignore.read_rules(current, folder, syntax)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d.isidentifier()
+            and not d.startswith("_")
+            and not ignore.is_ignored(os.path.join(current, d), True, rules)
+        )
+        inherited.update({os.path.join(current, d): rules for d in dirs})
         rel = os.path.relpath(current, folder)
         prefix = "" if rel == "." else rel.replace(os.sep, ".") + "."
         for filename in sorted(files):
             stem, dot, suffix = filename.rpartition(".")
             if suffix != "py" or not dot or not stem.isidentifier():
+                continue
+            if rules and ignore.is_ignored(os.path.join(current, filename), False, rules):
                 continue
             if stem == "__init__":
                 if prefix:

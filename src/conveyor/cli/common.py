@@ -117,20 +117,11 @@ def open_store(config: Settings | None = None) -> Store:
 
 def sync_dags(store: Store, config: Settings | None = None) -> None:
     """Bring the store's DAGs in step with the DAG folder (only changed files are parsed)."""
-    from conveyor.loading.processor import DagFileProcessor  # for the commands that read DAGs
+    from conveyor.loading.builder import processor_for  # for the commands that read DAGs
 
     config = config or settings()
     if config.dags_path.is_dir():
-        DagFileProcessor(
-            store,
-            config.dags_path,
-            timeout=config.parse_timeout_seconds,
-            scan_every=config.dag_scan_seconds,
-            max_parallel=config.dag_parse_processes,
-            paused_at_creation=config.dags_are_paused_at_creation,
-            reparse_every=config.min_file_process_interval,
-            plugins_folder=config.plugins_path,
-        ).sync()
+        processor_for(config, store).sync()
 
 
 def parse_conf(text: str | None) -> dict[str, Any]:

@@ -359,21 +359,13 @@ def unpause(
 def reserialize() -> None:
     """Parse every file of the DAG folder now, changed or not (Airflow's name); a running
     scheduler schedules from what it stored at once."""
-    from conveyor.loading.processor import DagFileProcessor
+    from conveyor.loading.builder import processor_for
 
     config = settings()
     store = open_store(config)
     if not config.dags_path.is_dir():
         raise CliError(f"no DAG folder at {config.dags_path}")
-    DagFileProcessor(
-        store,
-        config.dags_path,
-        timeout=config.parse_timeout_seconds,
-        scan_every=config.dag_scan_seconds,
-        max_parallel=config.dag_parse_processes,
-        paused_at_creation=config.dags_are_paused_at_creation,
-        reparse_every=config.min_file_process_interval,
-    ).sync(every_file=True)
+    processor_for(config, store).sync(every_file=True)
     with store.read() as conn:
         count = len(dag_reads.active_dag_ids(conn))
         errors = dag_reads.count_import_errors(conn)

@@ -34,7 +34,7 @@ from conveyor.cli.run_neighbours import add_neighbours
 from conveyor.cli.run_watch import RunWatcher
 from conveyor.config import Settings
 from conveyor.executors.local import LocalExecutor
-from conveyor.loading.processor import DagFileProcessor
+from conveyor.loading.builder import processor_for
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import pools, runs, schema, trigger
@@ -71,14 +71,9 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
         )
         store = Store(config.db_url)
         schema.migrate(store)
-        DagFileProcessor(  # a throwaway store: the DAG it is told to run runs, paused or not
-            store,
-            source,
-            timeout=config.parse_timeout_seconds,
-            scan_every=1.0,
-            paused_at_creation=None,
-            plugins_folder=config.plugins_path,
-        ).sync()
+        # A throwaway store: the DAG it is told to run runs, paused or not. A FILE inside
+        # the DAG folder is parsed as the folder's, its root importable as on Airflow.
+        processor_for(config, store, target=source, throwaway=True).sync()
         _exit_if_interrupted()
         dag_id = _pick_dag(store, target, dag_id, is_file=path.is_file())
         awaited = add_neighbours(config, store, source, dag_id) if path.is_file() else {}

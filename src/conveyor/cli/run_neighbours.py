@@ -12,8 +12,8 @@ from pathlib import Path
 
 from conveyor.cli.common import console
 from conveyor.config import Settings
+from conveyor.loading.builder import processor_for
 from conveyor.loading.neighbours import References, files_naming, references
-from conveyor.loading.processor import DagFileProcessor
 from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.reads import dags as dag_reads
@@ -26,14 +26,8 @@ def _references(store: Store, dag_id: str) -> References:
 
 
 def _parse(config: Settings, store: Store, path: Path) -> None:
-    DagFileProcessor(  # the throwaway store of `conveyor run`: nothing paused
-        store,
-        path,
-        timeout=config.parse_timeout_seconds,
-        scan_every=1.0,
-        paused_at_creation=None,
-        plugins_folder=config.plugins_path,
-    ).sync()
+    # The throwaway store of `conveyor run`: nothing paused.
+    processor_for(config, store, target=path, throwaway=True).sync()
     with store.read() as conn:
         errors = [e for e in dag_reads.import_errors(conn) if Path(e.fileloc) == path]
     for error in errors:

@@ -15,7 +15,7 @@ from conveyor.cli.common import console, open_store, settings
 from conveyor.config import Settings, load_config
 from conveyor.executors.base import Executor
 from conveyor.executors.local import LocalExecutor
-from conveyor.loading.processor import DagFileProcessor
+from conveyor.loading.builder import processor_for
 from conveyor.logs.task_logs import remote_logs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store.engine import Store
@@ -33,18 +33,7 @@ def _executor(config: Settings) -> Executor:
 
 def scheduler_of(config: Settings, store: Store) -> Scheduler:
     """The scheduler ``config`` asks for on ``store``, parsing the DAG folder in its loop."""
-    processor = DagFileProcessor(
-        store,
-        config.dags_path,
-        timeout=config.parse_timeout_seconds,
-        scan_every=config.dag_scan_seconds,
-        max_parallel=config.dag_parse_processes,
-        loop_budget=config.dag_parse_loop_seconds,
-        paused_at_creation=config.dags_are_paused_at_creation,
-        reparse_every=config.min_file_process_interval,
-        plugins_folder=config.plugins_path,
-    )
-    return Scheduler(config, store, _executor(config), processor)
+    return Scheduler(config, store, _executor(config), processor_for(config, store))
 
 
 def _serve(config: Settings, store: Store, *, with_triggerer: bool = False) -> None:

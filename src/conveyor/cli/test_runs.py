@@ -20,7 +20,7 @@ from conveyor import lifecycle
 from conveyor.cli.common import CliError, console, parse_conf, settings, styled
 from conveyor.cli.run import _pick_dag, _report, _run_live
 from conveyor.config import Settings
-from conveyor.loading.processor import DagFileProcessor
+from conveyor.loading.builder import processor_for
 from conveyor.states import RunState, TaskState
 from conveyor.store import pools, runs, schema, transitions, trigger
 from conveyor.store.engine import Store
@@ -59,15 +59,8 @@ def _throwaway(source: Path, dag_id: str) -> Iterator[tuple[Settings, Store]]:
 
 
 def _parse(config: Settings, store: Store, source: Path, only: Path | None) -> None:
-    DagFileProcessor(  # a throwaway store: the DAG asked for runs, paused or not
-        store,
-        source,
-        timeout=config.parse_timeout_seconds,
-        scan_every=1.0,
-        paused_at_creation=None,
-        plugins_folder=config.plugins_path,
-        only=only,
-    ).sync()
+    # A throwaway store: the DAG asked for runs, paused or not.
+    processor_for(config, store, target=source, only=only, throwaway=True).sync()
 
 
 def _defines(store: Store, dag_id: str) -> bool:

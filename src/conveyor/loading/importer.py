@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conveyor.airflow_compat import AIRFLOW_WORDS, activate
+from conveyor.airflow_compat import activate
 from conveyor.exceptions import DagImportError, parsed_by
-from conveyor.loading import namespaces
+from conveyor.loading import discovery, namespaces
 from conveyor.model.context import DagContext
 from conveyor.model.dag import DAG
 from conveyor.model.timetable_protocol import before_class_import
@@ -29,21 +29,11 @@ from conveyor.model.timetable_protocol import before_class_import
 # interval), may subclass airflow.timetables.base.Timetable: the hook must be on for it.
 before_class_import(activate)
 
-#: Files whose text lacks these words are not imported (helpers, scripts).
-SAFE_MODE_WORDS = ("conveyor", "dag")
-
 
 def looks_like_dag_file(path: Path, *, airflow: bool = False) -> bool:
-    """A Python file mentioning conveyor and dag; with ``airflow``, also airflow and dag."""
-    if path.suffix != ".py":
-        return False
-    try:
-        text = path.read_text(errors="replace").lower()
-    except OSError:
-        return False
-    if all(word in text for word in SAFE_MODE_WORDS):
-        return True
-    return airflow and all(word in text for word in AIRFLOW_WORDS)
+    """A Python file mentioning conveyor (with ``airflow``, also airflow) and dag or asset:
+    ``discovery``'s heuristic in safe mode."""
+    return discovery.looks_like_dag_file(path, discovery.Discovery(airflow=airflow))
 
 
 def read_source(path: str) -> str:

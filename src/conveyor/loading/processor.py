@@ -29,96 +29,42 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from conveyor import airflow_compat, interrupts
+from conveyor import interrupts
 from conveyor._processes import adopt_environment, fork_context
 from conveyor.airflow_compat import plugins as plugins_loader
 from conveyor.exceptions import DagImportError
 from conveyor.loading import namespaces, shipping
-from conveyor.loading.importer import (
-    import_dag_file,
-    looks_like_dag_file,
-    read_source,
-    search_folders,
+from conveyor.loading.discovery import (
+    LOADERS,
+    YAML_SUFFIXES,
+    candidate_files,
+    candidate_stats,
+    current_discovery,
+    find_dag_files,
+    is_dag_file,
 )
+from conveyor.loading.importer import import_dag_file, read_source, search_folders
 from conveyor.store import dags as dag_store
 from conveyor.store.dags import ParsedFile
 from conveyor.store.engine import Store
 
 log = logging.getLogger(__name__)
 
+# What discovery finds is read here too by its older importers (neighbours, validate, tests).
+__all__ = [
+    "LOADERS",
+    "YAML_SUFFIXES",
+    "DagFileProcessor",
+    "candidate_files",
+    "candidate_stats",
+    "find_dag_files",
+    "load_file",
+    "loader_for",
+    "parse_file",
+]
+
 #: A processor keyword's default: the value of the process's settings.
 FROM_SETTINGS: Final = "settings"
-
-YAML_SUFFIXES = (".yaml", ".yml")
-#: Loader per file suffix: "module:function" taking a path and returning its DAGs.
-LOADERS: dict[str, str] = {
-    ".py": "conveyor.loading.importer:import_dag_file",
-    ".yaml": "conveyor.loading.yaml.loader:load_yaml_dags",
-    ".yml": "conveyor.loading.yaml.loader:load_yaml_dags",
-}
-
-
-def find_dag_files(folder: Path) -> list[Path]:
-    """DAG files under ``folder``: Python files that mention conveyor and dag (or airflow and
-    dag, with the setting airflow_compat on), and YAML files.
-
-    ``folder`` may also be one file, which is then the only DAG file (``conveyor run FILE``).
-    """
-    if folder.is_file():
-        return [folder] if folder.suffix in LOADERS else []
-    airflow = airflow_compat.enabled()
-    return [p for p in candidate_files(folder) if _is_dag_file(p, airflow=airflow)]
-
-
-def candidate_files(folder: Path) -> list[Path]:
-    """Files under ``folder`` that may be DAG files, by name alone (hidden and ``_`` names are
-    skipped); ``folder`` may be one file."""
-    return [Path(path) for path in candidate_stats(folder)]
-
-
-def candidate_stats(folder: Path) -> dict[str, tuple[int, int]]:
-    """:func:`candidate_files`, each with its (mtime_ns, size), folder by folder in name
-    order. Looked at every ``dag_scan_seconds``: the stats come from ``scandir``'s entries,
-    a third of the cost of a ``Path`` and its ``stat()`` for each of 1,000 files."""
-    found: dict[str, tuple[int, int]] = {}
-    if folder.is_file():  # one file (``conveyor run FILE``): the only candidate
-        with contextlib.suppress(OSError):  # removed since
-            if folder.suffix in LOADERS:
-                st = folder.stat()
-                found[str(folder)] = (st.st_mtime_ns, st.st_size)
-        return found
-    _add_candidate_stats(str(folder), found)
-    return found
-
-
-def _add_candidate_stats(folder: str, found: dict[str, tuple[int, int]]) -> None:
-    try:
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda entry: entry.name)
-    except OSError:
-        return
-    subfolders = []
-    for entry in entries:
-        if entry.name.startswith((".", "_")):
-            continue
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                subfolders.append(entry.path)
-                continue
-            if entry.is_dir():  # a link to a folder is not followed
-                continue
-            st = entry.stat()  # a broken link fails here, and is no candidate
-        except OSError:
-            continue
-        found[entry.path] = (st.st_mtime_ns, st.st_size)
-    for subfolder in subfolders:
-        _add_candidate_stats(subfolder, found)
-
-
-def _is_dag_file(path: Path, *, airflow: bool) -> bool:
-    if path.suffix in YAML_SUFFIXES and path.suffix in LOADERS:
-        return True
-    return looks_like_dag_file(path, airflow=airflow)
 
 
 def loader_for(path: str) -> Callable[[str], list[Any]]:
@@ -557,17 +503,15 @@ class DagFileProcessor:
     def _dag_files(self) -> dict[str, tuple[int, int]]:
         """The folder's DAG files with their (mtime, size); a file's text is read to tell
         whether it is a DAG file only when it is new or its stat changed."""
-        airflow: bool | None = None  # the setting is read only when a file must be checked
+        discovery = current_discovery()
         found: dict[str, tuple[int, int]] = {}
         seen: dict[str, tuple[tuple[int, int], bool]] = {}
-        for path, stat in candidate_stats(self.only or self.folder).items():
+        for path, stat in candidate_stats(self.only or self.folder, discovery).items():
             cached = self._candidates.get(path)
             if cached and cached[0] == stat:
                 is_dag = cached[1]
             else:
-                if airflow is None:
-                    airflow = airflow_compat.enabled()
-                is_dag = _is_dag_file(Path(path), airflow=airflow)
+                is_dag = is_dag_file(Path(path), discovery)
             seen[path] = (stat, is_dag)
             if is_dag:
                 found[path] = stat
@@ -582,9 +526,10 @@ class DagFileProcessor:
         """Whether a stored file belongs to this processor's folder.
 
         Another folder's DAGs (a standalone serving examples/, a command run with other
-        settings) are not this processor's to retire.
+        settings) are not this processor's to retire; with ``only``, neither are the other
+        files of its folder (``conveyor run FILE`` parses a neighbour into the same store).
         """
-        root = self.folder.resolve()
+        root = (self.only or self.folder).resolve()
         return Path(path).resolve() == root or root in Path(path).resolve().parents
 
     def _failed(self, job: _Parsing, timed_out: bool) -> ParsedFile:
