@@ -174,6 +174,26 @@ def run_dates(run: RunRow) -> dict[str, Any]:
     }
 
 
+#: How the reason of a run that its ``dagrun_timeout`` failed begins (``engine.runs``).
+TIMED_OUT = "run timed out"
+#: How the reason of a run whose unfinished tasks can never run begins (``engine.planning``).
+DEADLOCKED = "deadlock"
+
+
+def airflow_reason(state: RunState, reason: str | None) -> str:
+    """A DAG callback's ``context["reason"]``: Airflow's word for why the run ended
+    (``success``, ``task_failure``, ``timed_out``, ``all_tasks_deadlocked``); Conveyor's
+    own sentence is on the run (its note) and in the callback's log."""
+    if state is not RunState.FAILED:
+        return "success"
+    text = reason or ""
+    if text.startswith(TIMED_OUT):
+        return "timed_out"
+    if text.startswith(DEADLOCKED):
+        return "all_tasks_deadlocked"
+    return "task_failure"
+
+
 def run_context(
     dag: DAG,
     run: RunRow,
@@ -193,7 +213,7 @@ def run_context(
         "params": {**dag.params, **(run.conf or {})},
         **run_dates(run),
         "state": run.state.value,
-        "reason": reason,
+        "reason": airflow_reason(run.state, reason),
         "exception": as_exception(reason or "the run failed") if failed else None,
         **template_context(),
     }

@@ -199,7 +199,7 @@ class DagRunView(RunRow):
             map_index=row.map_index,
             state=None if row.state == "none" else row.state,
             try_number=row.try_number,
-            max_tries=row.max_tries,
+            max_tries=max(row.max_tries - 1, 0),  # Airflow counts the retries, not the tries
             queue=row.queue,
             hostname=row.hostname,
             start_date=row.start_date,

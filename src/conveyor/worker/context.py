@@ -23,7 +23,7 @@ from conveyor.model.assets import (
 )
 from conveyor.model.dag import DAG
 from conveyor.model.datasets import AssetAlias
-from conveyor.model.task import BaseOperator
+from conveyor.model.task import BaseOperator, MappedOperator
 from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.run_views import TI_HINTS, DagRunView, log_url, missing
@@ -90,7 +90,8 @@ class TaskInstanceHandle:
         self.run_id = run.run_id
         self.task_id = task.task_id
         self.try_number = try_number
-        self.max_tries = max_tries
+        # Airflow's ti.max_tries counts the retries; the store keeps the tries allowed.
+        self.max_tries = max(max_tries - 1, 0)
         self.hostname = hostname
         self.pid = os.getpid()
         self.log_path = log_path
@@ -199,9 +200,18 @@ class TaskInstanceHandle:
             upsert_xcom(conn, self._run.id, self.task_id, key, value, self.map_index, shown=shown)
 
     def xcom_pull_one(self, task_id: str, key: str = RETURN_VALUE) -> Any:
-        """A task's XCom; of a mapped task, the list of its instances' values in order."""
+        """A task's XCom; of a mapped task, the list of its instances' values in order (an
+        empty list when it expanded into none, as Airflow hands it downstream)."""
         with self._store.read() as conn:
-            return xcom_value(conn, self._run.id, task_id, key)
+            value = xcom_value(conn, self._run.id, task_id, key)
+        if value is None and self._is_mapped(task_id):
+            return []
+        return value
+
+    def _is_mapped(self, task_id: str) -> bool:
+        dag = self.task.dag
+        found = dag.task_dict.get(task_id) if dag is not None else None
+        return isinstance(found, MappedOperator)
 
     def xcom_pull(
         self,
@@ -366,6 +376,18 @@ def push_each_key(ti: TaskInstanceHandle, value: Any, task_id: str) -> None:
 DATASET_TRIGGERED = "dataset_triggered"
 
 
+def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
+    """The ``prev_*_success`` values: dates of the DAG's last successful run before this
+    one, None for each when there is none."""
+    with store.read() as conn:
+        found = runs.previous_success(conn, run)
+    names = ("start_date", "end_date", "data_interval_start", "data_interval_end")
+    return {
+        f"prev_{name}_success": getattr(found, name) if found is not None else None
+        for name in names
+    }
+
+
 def build_context(
     dag: DAG, task: BaseOperator, run: RunRow, ti: TaskInstanceHandle
 ) -> dict[str, Any]:
@@ -395,6 +417,7 @@ def build_context(
             else []
         ),
         "task_state_store": TaskStateStore(ti),
+        **previous_success(ti._store, run),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
     context = {**standard_context(context), **context}
