@@ -60,3 +60,18 @@ def frozen_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         _frozen.reset(token)
+
+
+def context_moment(value: datetime | None) -> datetime | None:
+    """A date as a task's context gives it: a pendulum ``DateTime`` where pendulum is installed
+    (the ``airflow`` extra brings it), as Airflow gives them, so that Airflow code calling
+    ``.add()`` or ``.to_date_string()`` works; it is a ``datetime`` all the same."""
+    if value is None:
+        return None
+    try:
+        import pendulum
+    except ImportError:  # Conveyor's own DAGs need no pendulum
+        return value
+    if isinstance(value, pendulum.DateTime):
+        return value
+    return pendulum.instance(value)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.callbacks import DEFAULT_WEB_URL, run_dates
-from conveyor.clock import utcnow
+from conveyor.clock import context_moment, utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
 from conveyor.lifecycle import Actor, StartedTry
@@ -383,7 +383,7 @@ def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
         found = runs.previous_success(conn, run)
     names = ("start_date", "end_date", "data_interval_start", "data_interval_end")
     return {
-        f"prev_{name}_success": getattr(found, name) if found is not None else None
+        f"prev_{name}_success": context_moment(getattr(found, name)) if found is not None else None
         for name in names
     }
 
