@@ -8,12 +8,14 @@ minutes ahead or behind then writes and judges the same times as its peers.
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 # Set while the scheduler asks a user's own timetable for its next run (scheduler/due.py): a
 # timetable that reads the clock must decide as of the moment asked about.
@@ -69,9 +71,8 @@ def context_moment(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     try:
-        import pendulum
+        pendulum: Any = importlib.import_module("pendulum")
     except ImportError:  # Conveyor's own DAGs need no pendulum
         return value
-    if isinstance(value, pendulum.DateTime):
-        return value
-    return pendulum.instance(value)
+    moment: datetime = pendulum.instance(value)
+    return moment

@@ -352,10 +352,10 @@ def previous_run_states(conn: Connection, run: RunRow) -> dict[str, TaskState] |
     return {ti.task_id: ti.state for ti in task_instances(conn, previous)}
 
 
-def previous_success(conn: Connection, run: RunRow) -> Row[Any] | None:
+def previous_success(conn: Connection, run: RunRow) -> dict[str, datetime | None] | None:
     """The DAG's last successful run before this one (by logical date), with its dates:
     where the ``prev_*_success`` context values come from."""
-    return conn.execute(
+    found = conn.execute(
         select(
             dag_run.c.start_date,
             dag_run.c.end_date,
@@ -370,6 +370,7 @@ def previous_success(conn: Connection, run: RunRow) -> Row[Any] | None:
         .order_by(dag_run.c.logical_date.desc())
         .limit(1)
     ).first()
+    return dict(found._mapping) if found is not None else None
 
 
 def in_flight(conn: Connection) -> int:

@@ -383,7 +383,7 @@ def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
         found = runs.previous_success(conn, run)
     names = ("start_date", "end_date", "data_interval_start", "data_interval_end")
     return {
-        f"prev_{name}_success": context_moment(getattr(found, name)) if found is not None else None
+        f"prev_{name}_success": context_moment(found[name]) if found is not None else None
         for name in names
     }
 
