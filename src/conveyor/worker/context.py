@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -376,16 +377,32 @@ def push_each_key(ti: TaskInstanceHandle, value: Any, task_id: str) -> None:
 DATASET_TRIGGERED = "dataset_triggered"
 
 
+#: The ``prev_*_success`` values of the runs this process ran tries of lately, by run: one
+#: read per run and process rather than one more on every try's path (a run that succeeds
+#: before this one ends while it runs is seen by this run's tries in a fresh process only).
+_PREVIOUS_SUCCESS: OrderedDict[tuple[str, int], dict[str, datetime | None]] = OrderedDict()
+_PREVIOUS_KEPT = 256
+
+
 def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
     """The ``prev_*_success`` values: dates of the DAG's last successful run before this
     one, None for each when there is none."""
+    key = (str(store.url), run.id)
+    known = _PREVIOUS_SUCCESS.get(key)
+    if known is not None:
+        _PREVIOUS_SUCCESS.move_to_end(key)
+        return known
     with store.read() as conn:
         found = runs.previous_success(conn, run)
     names = ("start_date", "end_date", "data_interval_start", "data_interval_end")
-    return {
+    values = {
         f"prev_{name}_success": context_moment(found[name]) if found is not None else None
         for name in names
     }
+    _PREVIOUS_SUCCESS[key] = values
+    if len(_PREVIOUS_SUCCESS) > _PREVIOUS_KEPT:
+        _PREVIOUS_SUCCESS.popitem(last=False)
+    return values
 
 
 def build_context(
