@@ -35,6 +35,9 @@ PRELOAD = [
     "conveyor.decorators",
     "sqlalchemy.dialects.sqlite",
     "sqlalchemy.dialects.postgresql",
+    # Where installed (the airflow extra), a try's context dates are pendulum's
+    # (clock.context_moment): imported here, not in the first try of every runner.
+    "pendulum",
     # Last: it runs a hop once, so that children start with its statements compiled.
     "conveyor.executors.fork_server_warmup",
 ]

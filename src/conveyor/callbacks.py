@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from conveyor import lifecycle
+from conveyor.clock import context_moment
 from conveyor.config import Settings
 from conveyor.connections import masking, template_context, try_scope
 from conveyor.model.dag import DAG
@@ -165,14 +166,34 @@ def run_dates(run: RunRow) -> dict[str, Any]:
     """A run's dates by the names a task's or a DAG callback's context gives them."""
     logical = run.logical_date
     return {
-        "logical_date": logical,
+        "logical_date": context_moment(logical),
         "ds": logical.strftime("%Y-%m-%d"),
         "ds_nodash": logical.strftime("%Y%m%d"),
         "ts": logical.isoformat(),
         "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
-        "data_interval_start": run.data_interval_start,
-        "data_interval_end": run.data_interval_end,
+        "data_interval_start": context_moment(run.data_interval_start),
+        "data_interval_end": context_moment(run.data_interval_end),
     }
+
+
+#: How the reason of a run that its ``dagrun_timeout`` failed begins (``engine.runs``).
+TIMED_OUT = "run timed out"
+#: How the reason of a run whose unfinished tasks can never run begins (``engine.planning``).
+DEADLOCKED = "deadlock"
+
+
+def airflow_reason(state: RunState, reason: str | None) -> str:
+    """A DAG callback's ``context["reason"]``: Airflow's word for why the run ended
+    (``success``, ``task_failure``, ``timed_out``, ``all_tasks_deadlocked``); Conveyor's
+    own sentence is on the run (its note) and in the callback's log."""
+    if state is not RunState.FAILED:
+        return "success"
+    text = reason or ""
+    if text.startswith(TIMED_OUT):
+        return "timed_out"
+    if text.startswith(DEADLOCKED):
+        return "all_tasks_deadlocked"
+    return "task_failure"
 
 
 def run_context(
@@ -194,7 +215,8 @@ def run_context(
         "params": {**dag.params, **(run.conf or {})},
         **run_dates(run),
         "state": run.state.value,
-        "reason": reason,
+        "reason": airflow_reason(run.state, reason),
+        "reason_text": reason,  # Conveyor's sentence, which its notifiers send
         "exception": as_exception(reason or "the run failed") if failed else None,
         **template_context(),
     }
@@ -228,7 +250,8 @@ def run_pending(
             with store.read() as conn:
                 dag = resolve_dag(conn, run.version_hash, run.dag_id)
             context = run_context(dag, run, row.reason, store=store, web_url=web_url)
-            if row.task_id:
+            if row.task_id:  # an SLA miss: its reason says which and by how much
+                context["reason"] = row.reason
                 context["task_id"] = row.task_id
                 context["sla"] = dag.get_task(row.task_id).sla
             hook = DAG_HOOKS[row.kind]

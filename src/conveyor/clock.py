@@ -8,12 +8,14 @@ minutes ahead or behind then writes and judges the same times as its peers.
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 # Set while the scheduler asks a user's own timetable for its next run (scheduler/due.py): a
 # timetable that reads the clock must decide as of the moment asked about.
@@ -60,3 +62,17 @@ def frozen_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         _frozen.reset(token)
+
+
+def context_moment(value: datetime | None) -> datetime | None:
+    """A date as a task's context gives it: a pendulum ``DateTime`` where pendulum is installed
+    (the ``airflow`` extra brings it), as Airflow gives them, so that Airflow code calling
+    ``.add()`` or ``.to_date_string()`` works; it is a ``datetime`` all the same."""
+    if value is None:
+        return None
+    try:
+        pendulum: Any = importlib.import_module("pendulum")
+    except ImportError:  # Conveyor's own DAGs need no pendulum
+        return value
+    moment: datetime = pendulum.instance(value)
+    return moment

@@ -22,7 +22,9 @@ Signals that user code raises inside a task are not errors and have plain names:
 
 from __future__ import annotations
 
+import enum
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,6 +90,32 @@ class AirflowException(Exception):  # Airflow's name (not ...Error): DAG files i
     """Airflow's root error (``airflow.exceptions.AirflowException``): raised in a task it
     fails the try, retries apply. It lives here, below every layer, so that the providers'
     errors can descend from it and ``except AirflowException`` catches them as in Airflow."""
+
+
+class ErrorType(enum.Enum):
+    """Airflow 3's kinds of a runtime error (``airflow.sdk.exceptions.ErrorType``)."""
+
+    CONNECTION_NOT_FOUND = "CONNECTION_NOT_FOUND"
+    VARIABLE_NOT_FOUND = "VARIABLE_NOT_FOUND"
+    XCOM_NOT_FOUND = "XCOM_NOT_FOUND"
+    GENERIC_ERROR = "GENERIC_ERROR"
+
+
+@dataclass(frozen=True)
+class ErrorResponse:
+    """What an ``AirflowRuntimeError`` carries as ``error``: its kind and detail."""
+
+    error: ErrorType
+    detail: dict[str, Any] | None = None
+
+
+class AirflowRuntimeError(Exception):
+    """Airflow 3's error of a runtime lookup (``airflow.sdk.exceptions.AirflowRuntimeError``):
+    code written for Airflow 3 asks ``exc.error.error == ErrorType.VARIABLE_NOT_FOUND``."""
+
+    def __init__(self, error: ErrorResponse, message: str | None = None) -> None:
+        self.error = error
+        super().__init__(message or f"{error.error.value}: {error.detail}")
 
 
 class Skip(Exception):

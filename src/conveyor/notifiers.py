@@ -29,7 +29,7 @@ DEFAULT_MESSAGE = (
     " (run {{ run_id }})"
     "{% else %}Conveyor: DAG {{ dag.dag_id }} run {{ run_id }} {{ state }}"
     "{% endif %}{% if exception and ti is defined %}: {{ exception_line }}"
-    "{% elif reason and task_id is not defined %}: {{ reason }}{% endif %}"
+    "{% elif reason and task_id is not defined %}: {{ reason_text or reason }}{% endif %}"
 )
 
 
@@ -46,7 +46,7 @@ def exception_line(exception: Any) -> str:
 
 def message_values(context: dict[str, Any]) -> dict[str, Any]:
     """The context with the names the default message uses, None where it has none."""
-    values = {"exception": None, "reason": None, "state": None, **context}
+    values = {"exception": None, "reason": None, "reason_text": None, "state": None, **context}
     values["exception_line"] = exception_line(values["exception"])
     return values
 

@@ -10,6 +10,7 @@ that names it and says what to use instead, never a bare one.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,26 @@ from conveyor.store.engine import Store
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
+
+
+class DagRunType(str, enum.Enum):  # noqa: UP042 - StrEnum would render as its value
+    """``dag_run.run_type`` as Airflow 3 hands it to a task: an enum that equals its value
+    (``== "manual"``) and renders as ``DagRunType.MANUAL``, as Airflow's does."""
+
+    BACKFILL = "backfill"
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    OPERATOR_TRIGGERED = "operator_triggered"
+    ASSET_TRIGGERED = "asset_triggered"
+
+
+#: Conveyor's run types by Airflow 3's (a dataset's update makes an "asset_triggered" run).
+_RUN_TYPES = {
+    "backfill": DagRunType.BACKFILL,
+    "scheduled": DagRunType.SCHEDULED,
+    "manual": DagRunType.MANUAL,
+    "dataset_triggered": DagRunType.ASSET_TRIGGERED,
+}
 
 
 def log_url(
@@ -127,6 +148,7 @@ class DagRunView(RunRow):
     @classmethod
     def of(cls, row: RunRow, store: Store | None, web_url: str) -> DagRunView:
         view = cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(RunRow)})
+        object.__setattr__(view, "run_type", _RUN_TYPES.get(row.run_type, row.run_type))
         object.__setattr__(view, "_store", store)
         object.__setattr__(view, "_web_url", web_url)
         object.__setattr__(view, "_listing", None)
@@ -199,7 +221,7 @@ class DagRunView(RunRow):
             map_index=row.map_index,
             state=None if row.state == "none" else row.state,
             try_number=row.try_number,
-            max_tries=row.max_tries,
+            max_tries=max(row.max_tries - 1, 0),  # Airflow counts the retries, not the tries
             queue=row.queue,
             hostname=row.hostname,
             start_date=row.start_date,

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,39 @@ def test_bad_input(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert _no_runs_in(store)
+
+
+DATED = """
+    import os
+    from datetime import datetime, timedelta
+    from conveyor import DAG, BashOperator
+
+    OUT = os.environ["STEPS_OUT"]
+
+    with DAG("dated", start_date=datetime(2024, 1, 1), dagrun_timeout=timedelta(seconds=1)):
+        BashOperator(task_id="slow", bash_command=f"sleep 2; echo {{{{ run_id }}}} > {OUT}/run")
+"""
+
+
+def test_dags_test_matches_airflows(tmp_path: Path) -> None:
+    """As Airflow's dags test: the run is named after the call's time and no dagrun_timeout
+    ends it (a date before the DAG's start_date runs no task: the scheduled path's test,
+    test_airflow_outcomes, covers the run it makes). Its store is a throwaway one whatever
+    the configured store: once is enough."""
+    dags, out = tmp_path / "dags", tmp_path / "out"
+    dags.mkdir()
+    out.mkdir()
+    (dags / "dated.py").write_text(textwrap.dedent(DATED))
+    env = {
+        **os.environ,
+        "CONVEYOR_HOME": str(tmp_path / "home"),
+        "CONVEYOR_DAGS_FOLDER": str(dags),
+        "CONVEYOR_DATABASE_URL": f"sqlite:///{tmp_path / 'configured.db'}",
+        "STEPS_OUT": str(out),
+    }
+    called = datetime.now(UTC)
+    result = conveyor(env, "dags", "test", "dated", "2024-03-01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = (Path(env["STEPS_OUT"]) / "run").read_text().strip()
+    assert run_id.startswith("manual__") and "2024-03-01" not in run_id
+    assert datetime.fromisoformat(run_id.removeprefix("manual__")) >= called

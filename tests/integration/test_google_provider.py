@@ -201,7 +201,7 @@ def test_a_bad_connection_fails_naming_it_never_the_key(monkeypatch: pytest.Monk
         GCSHook(gcp_conn_id="broken").get_conn()
     assert "'broken'" in str(failed.value) and "sekrit" not in str(failed.value)
     monkeypatch.setenv("CONVEYOR_CONN_PG", "postgresql://u@h/db")
-    with pytest.raises(GoogleConnectionError, match="its type is 'postgresql'"):
+    with pytest.raises(GoogleConnectionError, match="its type is 'postgres'"):
         BigQueryHook(gcp_conn_id="pg").get_client()
     with pytest.raises(TaskError, match="impersonation_chain"):
         GCSHook(impersonation_chain="someone@x.iam.gserviceaccount.com")

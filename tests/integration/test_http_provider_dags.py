@@ -228,7 +228,7 @@ def test_bad_connections_fail_naming_the_connection_never_the_password(
     output, logs = ended(done, tmp_path, 1)
     assert secret not in output and secret not in logs
     assert "connection 'api_down'" in output and "got no answer" in output
-    assert "connection 'not_http' has type 'postgresql'" in output
+    assert "connection 'not_http' has type 'postgres'" in output
     assert "Response check returned False" in output
     assert "503:Service Unavailable" in output
     for task_id in ("wrong_host", "unknown_type", "refused", "server_error"):

@@ -56,6 +56,8 @@ CRASH_THEN_GO_ON = """
 TIMEOUT = """
     @task(execution_timeout=timedelta(seconds=1))
     def hangs():
+        import signal  # deaf to its own timer, as a try stuck in C code is: the backstop kills it
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
         time.sleep(60)
 
     @task(trigger_rule="all_done")
@@ -74,6 +76,8 @@ KEPT_TIMEOUT = """
 
     @task(execution_timeout=timedelta(seconds=1))
     def hangs(pid):
+        import signal
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
         time.sleep(60)
 
     @task(trigger_rule="all_done")
@@ -171,7 +175,7 @@ def test_a_runner_that_dies_fails_its_try_and_a_new_one_runs_the_retry(env: Env)
 
 def test_a_try_past_its_timeout_kills_its_runner_and_the_run_goes_on(env: Env) -> None:
     env.write_dag("slow.py", TIMEOUT)
-    run_pk = run_one(env, "slow", parallelism=1, limit=40)
+    run_pk = run_one(env, "slow", parallelism=1, limit=40, kill_grace_seconds=0.5)
     states = env.states(run_pk)
     assert states["hangs"] is TaskState.FAILED
     assert states["next_one"] is TaskState.SUCCESS
@@ -225,7 +229,7 @@ def test_a_kept_try_whose_log_cannot_be_made_fails_saying_so(env: Env) -> None:
 
 def test_a_kept_try_past_its_timeout_is_killed_as_a_handed_out_one_is(env: Env) -> None:
     env.write_dag("kept_slow.py", KEPT_TIMEOUT)
-    run_pk = run_one(env, "kept_slow", parallelism=1, limit=40)
+    run_pk = run_one(env, "kept_slow", parallelism=1, limit=40, kill_grace_seconds=0.5)
     assert _kept(env, run_pk, "hangs")
     states = env.states(run_pk)
     assert states["hangs"] is TaskState.FAILED

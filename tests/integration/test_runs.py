@@ -85,7 +85,7 @@ def test_a_cleared_task_that_now_returns_nothing_leaves_no_old_value(env: Env) -
         with DAG("rerun", start_date=START):
             @task
             def source(ti=None):
-                return 5 if ti.max_tries == 1 else None  # clearing grants the tries again
+                return 5 if ti.max_tries == 0 else None  # clearing grants the tries again
 
             @task
             def sink(value):

@@ -69,7 +69,7 @@ def test_a_run_reads_the_files_and_masks_the_secrets(tmp_path: Path) -> None:
     conns, variables = _files(tmp_path, "# deploy\ndeploy_token=Files-Tok-1290\nregion=eu-1\n")
     done = run_dag_file(tmp_path, "files_backend.py", DAG, _env(conns, variables))
     output, logs = ended(done, tmp_path, 0)
-    assert "uri=postgresql://etl:***@files.internal/dw?sslmode=require extra=require" in logs
+    assert "uri=postgres://etl:***@files.internal/dw?sslmode=require extra=require" in logs
     assert "default=dflt" in logs and "token=***" in logs and "region=eu-1" in logs
     assert "pw=***" in logs
     for secret in ("Files-Pw-6634", "Files-Tok-1290"):

@@ -205,7 +205,7 @@ def test_bad_connections_fail_naming_the_connection_never_the_token(
     for secret in (WEBHOOK_TOKEN, API_TOKEN, "xoxb-wrong-5ecret-0004"):
         assert secret not in output and secret not in logs, secret
     assert "connection 'hook_down'" in output and "got no answer" in output
-    assert "connection 'not_slack' has type 'postgresql'" in output
+    assert "connection 'not_slack' has type 'postgres'" in output
     assert "connection 'api_bad_token'" in output and "invalid_auth" in output
     for task_id in ("wrong_host", "unknown_type", "bad_token", "doomed"):
         assert f"{task_id} failed on try 1" in output, task_id

@@ -94,7 +94,8 @@ def test_a_value_ending_in_a_template_ext_is_read_from_the_searchpath(tmp_path: 
         ctx["params"] = d.params
         render_template_fields(task, ctx)
         rendered.append(task)
-    assert rendered[0].bash_command == "echo 2026-03-10 me\n"
+    # As Airflow's Jinja environment: the file's one trailing newline is dropped.
+    assert rendered[0].bash_command == "echo 2026-03-10 me"
     assert rendered[1].bash_command == "run.sh "
     assert rendered[2].templates_dict == {"query": "select * from t where day = '20260310'"}
 
@@ -130,3 +131,36 @@ def test_prev_ds_follows_the_schedule_not_the_interval_length() -> None:
     manual = copy.copy(t)
     render_template_fields(manual, context_for(d, manual, start, start))  # no interval
     assert manual.bash_command == "2026-03-01 2026-03-01 2026-03-01"
+
+
+def test_date_filters_a_macro_named_like_the_context_and_dag_owner() -> None:
+    with DAG("filters", user_defined_macros={"ds": "a macro", "team": "ops"}) as d:
+        BashOperator(task_id="first", owner="data", bash_command="")
+        BashOperator(task_id="second", bash_command="")
+        task = BashOperator(
+            task_id="t",
+            owner="data",
+            bash_command=(
+                "{{ data_interval_end | ds }} {{ data_interval_end | ds_nodash }} "
+                "{{ data_interval_end | ts }} {{ data_interval_end | ts_nodash }} "
+                "{{ data_interval_end | ts_nodash_with_tz }} {{ none | ds }} "
+                "{{ ds }} {{ team }} {{ dag.owner }}\n"
+            ),
+        )
+    start = datetime(2026, 3, 10, tzinfo=UTC)
+    task = copy.copy(task)
+    render_template_fields(task, context_for(d, task, start, start + timedelta(hours=30)))
+    assert task.bash_command == (
+        "2026-03-11 20260311 2026-03-11T06:00:00+00:00 20260311T060000 20260311T060000+0000 "
+        "None 2026-03-10 ops data, airflow"  # the run's ds wins; the newline is dropped
+    )
+
+
+def test_a_dag_callbacks_reason_is_airflows_word() -> None:
+    from conveyor.callbacks import airflow_reason
+    from conveyor.states import RunState
+
+    assert airflow_reason(RunState.SUCCESS, "all tasks succeeded") == "success"
+    assert airflow_reason(RunState.FAILED, "task 'load' failed") == "task_failure"
+    assert airflow_reason(RunState.FAILED, "run timed out: running longer than ...") == "timed_out"
+    assert airflow_reason(RunState.FAILED, "deadlock: a can never run") == "all_tasks_deadlocked"

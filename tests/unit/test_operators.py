@@ -170,11 +170,20 @@ def test_bash_skip_exit_code_is_configurable(capfd: pytest.CaptureFixture[str]) 
         run_bash(capfd, bash_command="exit 99", skip_on_exit_code=None)
 
 
+def test_bash_skip_exit_code_may_name_several(capfd: pytest.CaptureFixture[str]) -> None:
+    for code in (3, 4):
+        with pytest.raises(Skip, match=f"bash exited with {code}"):
+            run_bash(capfd, bash_command=f"exit {code}", skip_on_exit_code=[3, 4])
+    with pytest.raises(TaskError, match="status 99"):  # a list replaces the default 99
+        run_bash(capfd, bash_command="exit 99", skip_on_exit_code=[3, 4])
+
+
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        pytest.param({}, "hi outer", id="env_is_added_to_the_process_environment"),
-        pytest.param({"append_env": False}, "hi missing", id="env_replaces_it_without_append_env"),
+        # As Airflow's: env alone is the whole environment (append_env defaults to false).
+        pytest.param({}, "hi missing", id="env_replaces_the_process_environment"),
+        pytest.param({"append_env": True}, "hi outer", id="append_env_adds_it_there"),
     ],
 )
 def test_bash_env(

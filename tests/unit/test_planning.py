@@ -54,7 +54,13 @@ def test_roots_are_scheduled_first_and_the_rest_wait() -> None:
 
 def test_a_missing_state_counts_as_none() -> None:
     sd = linear("a", "b")
-    assert ids(plan_run(sd, {}).to_schedule) == ["a"]
+    assert ids(plan_run(sd, {"b": TaskState.NONE}).to_schedule) == ["a"]
+
+
+def test_a_run_with_no_instance_at_all_succeeds_at_once() -> None:
+    """A run dated before its DAG's start_date has no task instance (as on Airflow)."""
+    done = plan_run(linear("a", "b"), {})
+    assert (done.to_schedule, done.run_state) == ([], RunState.SUCCESS)
 
 
 def test_chain_progresses_one_task_at_a_time() -> None:

@@ -176,7 +176,7 @@ def test_connections_from_a_json_file_as_uri_or_object(tmp_path: Path) -> None:
     warehouse = backends.find_connection(settings, "warehouse")
     assert warehouse is not None
     assert (warehouse.conn_type, warehouse.host, warehouse.port) == (
-        "postgresql",
+        "postgres",  # Airflow's name for a postgresql:// URI's type
         "db.internal",
         5432,
     )

@@ -130,7 +130,7 @@ def test_uris_and_the_json_form_read_as_airflow_writes_them() -> None:
     conn = connection_from_text(
         "pg", "postgres://us%40er:p%40ss%3Aw%2Frd@db.example:5433/my%20db?sslmode=require"
     )
-    assert (conn.conn_type, conn.login, conn.password) == ("postgresql", "us@er", "p@ss:w/rd")
+    assert (conn.conn_type, conn.login, conn.password) == ("postgres", "us@er", "p@ss:w/rd")
     assert (conn.host, conn.port, conn.schema) == ("db.example", 5433, "my db")
     assert conn.extra_dejson == {"sslmode": "require"}
     assert postgres.PostgresHook("pg").conn_type == "postgres"
@@ -185,7 +185,7 @@ def test_airflows_environment_variables_are_read_after_conveyors(
     monkeypatch.setenv("AIRFLOW_CONN_BOTH", "mysql://af-host/db")
     monkeypatch.setenv("CONVEYOR_CONN_BOTH", "mysql://conveyor-host/db")
     only = repository.env_connection("only_airflow")
-    assert only is not None and only.host == "af" and only.conn_type == "postgresql"
+    assert only is not None and only.host == "af" and only.conn_type == "postgres"
     both = repository.env_connection("both")
     assert both is not None and both.host == "conveyor-host"
     assert repository.env_connection("nowhere") is None
@@ -238,7 +238,7 @@ def test_exported_connection_files_read_in_each_format(tmp_path: Path) -> None:
         assert sorted(found) == ["my_main", "pg_main"], path
         pg, my = found["pg_main"], found["my_main"]
         assert (pg.conn_type, pg.password, pg.schema, pg.extra) == (
-            "postgresql",
+            "postgres",
             "p@ss",
             "warehouse",
             {"sslmode": "disable"},

@@ -32,8 +32,8 @@ def test_bash_command_env_and_cwd_are_rendered() -> None:
     )
     render_template_fields(op, CONTEXT)
     assert op.bash_command == (
-        "load --day 2024-03-01 --table events --run 'scheduled__2024-03-01T00:00:00+00:00'\n"
-    )  # the trailing newline is kept
+        "load --day 2024-03-01 --table events --run 'scheduled__2024-03-01T00:00:00+00:00'"
+    )  # the trailing newline is dropped, as Airflow's Jinja environment does
     assert op.env == {"DAY": "20240301", "LIMIT": "20"}
     assert op.cwd == "/data/2024-03-01"
 

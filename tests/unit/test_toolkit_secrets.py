@@ -21,13 +21,18 @@ def test_uri_round_trips_with_quoted_password_port_schema_and_extra() -> None:
         "db", "postgres://etl:p%40ss%2Fw@db.local:6543/sales?sslmode=require"
     )
     assert (conn.conn_type, conn.host, conn.port, conn.login) == (
-        "postgresql",
+        "postgres",
         "db.local",
         6543,
         "etl",
     )
     assert (conn.password, conn.schema, conn.extra) == ("p@ss/w", "sales", {"sslmode": "require"})
     assert Connection.from_uri("db", conn.get_uri()) == conn
+    # As Airflow's: a postgresql:// URI is a "postgres" connection, written back so; the
+    # SQLAlchemy URL names the dialect.
+    made = Connection.from_uri("db", "postgresql://etl@db.local/sales")
+    assert (made.conn_type, made.get_uri()) == ("postgres", "postgres://etl@db.local/sales")
+    assert made.sqlalchemy_url() == "postgresql://etl@db.local/sales"
     assert "p@ss" not in repr(conn) and "etl:***@db.local" in repr(conn)
 
 

@@ -16,15 +16,8 @@ import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from conveyor.exceptions import AirflowException
-
 #: The queue a task is sent to unless it names one.
 DEFAULT_QUEUE = "default"
-
-
-class AirflowRuntimeError(AirflowException):
-    """Airflow 3's error for a request its Task SDK could not serve (libraries catch it around
-    Variable reads and writes)."""
 
 
 def import_string(dotted_path: str) -> Any:

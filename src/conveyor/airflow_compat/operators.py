@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from conveyor.airflow_compat.table import DOCS
@@ -217,9 +217,9 @@ class BashTaskOperator(BashOptions, PythonOperator):
         task_id: str,
         *,
         env: dict[str, str] | None = None,
-        append_env: bool = True,
+        append_env: bool = False,
         cwd: str | None = None,
-        skip_on_exit_code: int | None = 99,
+        skip_on_exit_code: int | Container[int] | None = 99,
         output_processor: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ) -> None:

@@ -105,6 +105,8 @@ _EXCEPTIONS = {
     "AirflowBadRequest": f"{_EXC}:AirflowBadRequest",
     "TaskDeferred": "conveyor.exceptions:TaskDeferred",
     "TaskDeferralTimeout": "conveyor.exceptions:TaskDeferralTimeout",
+    "AirflowRuntimeError": "conveyor.exceptions:AirflowRuntimeError",
+    "ErrorType": "conveyor.exceptions:ErrorType",
 }
 _STATES = {
     "State": f"{_SHIMS}:State",

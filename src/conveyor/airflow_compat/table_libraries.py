@@ -56,7 +56,6 @@ LIBRARY_MODULES: dict[str, dict[str, str]] = {
     "airflow.sdk.definitions.context": _CONTEXT,
     "airflow.sdk.definitions._internal.abstractoperator": _DEFAULT_QUEUE,
     "airflow.sdk.execution_time.context": _CONTEXT_VARS,
-    "airflow.sdk.exceptions": {"AirflowRuntimeError": f"{_HELPERS}:AirflowRuntimeError"},
     "airflow.sdk.types": {
         "RuntimeTaskInstanceProtocol": "conveyor.worker.context:TaskInstanceHandle",
     },

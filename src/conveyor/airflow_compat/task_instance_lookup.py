@@ -90,7 +90,7 @@ def get_task_instance(dag_id: str, task_id: str, execution_date: datetime) -> Ta
         map_index=found.map_index,
         state=found.state,
         try_number=found.try_number,
-        max_tries=found.max_tries,
+        max_tries=max(found.max_tries - 1, 0),  # Airflow counts the retries, not the tries
         queue=found.queue,
         hostname=found.hostname,
         pid=found.pid,

@@ -178,8 +178,23 @@ class OneRunScheduler(Scheduler):
         return 0
 
 
-def _run_live(config: Settings, store: Store, run_pk: int, *, no_retry_delay: bool) -> RunState:
-    scheduler = OneRunScheduler(config, store, LocalExecutor(config), processor=None)
+class DagsTestScheduler(OneRunScheduler):
+    """The scheduler of ``conveyor dags test``: as Airflow's ``dags test``, it lets the run
+    go on past its ``dagrun_timeout`` (and raises no SLA misses)."""
+
+    def check_run_timeouts(self, now: datetime) -> None:
+        return None
+
+
+def _run_live(
+    config: Settings,
+    store: Store,
+    run_pk: int,
+    *,
+    no_retry_delay: bool,
+    scheduler_class: type[OneRunScheduler] = OneRunScheduler,
+) -> RunState:
+    scheduler = scheduler_class(config, store, LocalExecutor(config), processor=None)
     terminal = console.is_terminal
     watcher = RunWatcher(
         store, run_pk, console, progress_lines=not terminal, no_retry_delay=no_retry_delay

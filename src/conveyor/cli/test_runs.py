@@ -18,7 +18,8 @@ import click
 
 from conveyor import lifecycle
 from conveyor.cli.common import CliError, console, parse_conf, settings, styled
-from conveyor.cli.run import _pick_dag, _report, _run_live
+from conveyor.cli.run import DagsTestScheduler, _pick_dag, _report, _run_live
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.loading.builder import processor_for
 from conveyor.states import RunState, TaskState
@@ -88,6 +89,8 @@ def _start(store: Store, dag_id: str, when: datetime | None, conf: str | None) -
             conf=parse_conf(conf),
             created_by="conveyor test",
             logical_date=when.replace(tzinfo=UTC) if when else None,
+            # As Airflow's: named after the time of the call, whatever the logical date.
+            run_id=f"manual__{utcnow().isoformat()}",
         )
         structure = runs.serialized_dag(conn, run.version_hash)
         pools.create_missing(conn, {t.pool for t in structure.tasks.values()}, "conveyor test")
@@ -107,13 +110,17 @@ def dags_test(dag_id: str, logical_date: datetime | None, conf: str | None) -> N
     """Run the whole DAG once here, on a throwaway store (Airflow: dags test).
 
     DAG_ID is a DAG of the DAG folder, or a DAG file defining one DAG; LOGICAL_DATE
-    (YYYY-MM-DD or ISO, UTC) defaults to now. Exit 1 if the run failed.
+    (YYYY-MM-DD or ISO, UTC) defaults to now. As Airflow's, the run is named after the
+    time of the call, no dagrun_timeout ends it, and a date outside the DAG's start_date
+    and end_date runs no task. Exit 1 if the run failed.
     """
     source, is_file = _source(dag_id)
     with _throwaway(source, dag_id) as (config, store):
         found = _pick_dag(store, dag_id, None, is_file=is_file)
         run = _start(store, found, logical_date, conf)
-        state = _run_live(config, store, run.id, no_retry_delay=False)
+        state = _run_live(
+            config, store, run.id, no_retry_delay=False, scheduler_class=DagsTestScheduler
+        )
         _report(store, run.id)
     if state is not RunState.SUCCESS:
         raise SystemExit(1)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 from conveyor.config import Settings, load_config
 from conveyor.connections import masking, repository
 from conveyor.connections.models import Connection
-from conveyor.exceptions import NotFoundError
+from conveyor.exceptions import AirflowRuntimeError, ErrorResponse, ErrorType, NotFoundError
 from conveyor.store.engine import Store
 
 __all__ = ["Connection", "Variable", "current_store", "get_connection"]
@@ -116,8 +116,15 @@ def get_connection(conn_id: str) -> Connection:
 _MISSING: Any = object()
 
 
-class VariableNotFoundError(NotFoundError, KeyError):
-    """No such variable. Also a ``KeyError``, which is what code written for Airflow catches."""
+class VariableNotFoundError(NotFoundError, AirflowRuntimeError, KeyError):
+    """No such variable: an ``AirflowRuntimeError`` of kind ``VARIABLE_NOT_FOUND``, as Airflow
+    3 raises, and a ``KeyError``, which code written for Airflow 2 catches."""
+
+    def __init__(self, key: str, message: str) -> None:
+        found = ErrorResponse(
+            ErrorType.VARIABLE_NOT_FOUND, {"message": f"Variable {key} not found"}
+        )
+        AirflowRuntimeError.__init__(self, found, message)
 
     __str__ = Exception.__str__  # KeyError would quote the message
 
@@ -151,8 +158,9 @@ class Variable:
         if entry is None:
             if default is _MISSING:
                 raise VariableNotFoundError(
+                    key,
                     f"no variable {key!r}: set it with `conveyor variables set {key} VALUE` "
-                    f"or {repository.VAR_ENV_PREFIX}{key.upper()}{''.join(failures)}"
+                    f"or {repository.VAR_ENV_PREFIX}{key.upper()}{''.join(failures)}",
                 )
             return default
         text = entry.value

@@ -15,8 +15,8 @@ from typing import Any
 from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
 
-#: Airflow writes PostgreSQL's type as "postgres"; Conveyor's connections say "postgresql".
-_TYPE_ALIASES = {"postgres": "postgresql"}
+#: Airflow reads PostgreSQL's type "postgresql" as "postgres", its own name for it.
+_TYPE_ALIASES = {"postgresql": "postgres"}
 FIELDS = frozenset(
     {
         "conn_id",

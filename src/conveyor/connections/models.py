@@ -11,8 +11,12 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from conveyor.connections.masking import MASK, looks_secret, mask_nested, secrets_in
 from conveyor.exceptions import ConfigError
 
-#: URI schemes that name the same kind of system as another.
-_SCHEME_ALIASES = {"postgres": "postgresql"}
+#: URI schemes that name the same kind of system as another: as in Airflow, a
+#: ``postgresql://`` URI makes a connection of type "postgres" (whose ``get_uri()`` then says
+#: ``postgres://``; ``sqlalchemy_url()`` and a hook's ``get_uri()`` say ``postgresql://``).
+_SCHEME_ALIASES = {"postgresql": "postgres"}
+#: A type whose SQLAlchemy dialect is spelled otherwise.
+_DIALECTS = {"postgres": "postgresql"}
 #: A URI scheme (RFC 3986): a letter, then letters, digits, "+", "-", ".".
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 #: The password of ``scheme://login:password@host``: from the first ":" after the login to the
@@ -206,9 +210,8 @@ class Connection:
         """A SQLAlchemy URL for database connections (postgresql, sqlite, mysql...)."""
         if self.conn_type == "sqlite":
             return f"sqlite:///{self.host or ''}{'/' + self.schema if self.schema else ''}"
-        return self.get_uri().replace(
-            self.conn_type.replace("_", "-") + "://", self.conn_type + "://", 1
-        )
+        dialect = _DIALECTS.get(self.conn_type, self.conn_type)
+        return self.get_uri().replace(self.conn_type.replace("_", "-") + "://", dialect + "://", 1)
 
     def __repr__(self) -> str:
         return f"<Connection {self.conn_id} {self.get_uri(reveal=False)}>"

@@ -186,7 +186,10 @@ def absent_tasks(dag: SerializedDag, states: Mapping[str, TaskState]) -> frozens
     """Tasks with a date range of their own that have no instance in this run (as Airflow,
     a run outside a task's start_date / end_date has none): they are never scheduled, do
     not decide the run's outcome, and tasks downstream of them wait for them, as Airflow's
-    do (so the run ends deadlocked, failed, if any has one)."""
+    do (so the run ends deadlocked, failed, if any has one). A run outside its DAG's own
+    dates has no instance at all: every task is absent, and the run succeeds at once."""
+    if not states:
+        return frozenset(dag.tasks)
     if not dag.dated_tasks:
         return frozenset()
     return frozenset(tid for tid in dag.dated_tasks if tid not in states)

@@ -66,7 +66,9 @@ def time_out_run(
     """Fail a run past its ``dagrun_timeout``, in one transaction under its lock, as Airflow
     does: every unfinished task instance is skipped, a running try's process is stopped
     (``store/stops.py``), and the failure callback is requested. True if this call failed it."""
-    reason = f"run timed out: running longer than dagrun_timeout ({timeout.total_seconds():g}s)"
+    reason = (
+        f"{callbacks.TIMED_OUT}: running longer than dagrun_timeout ({timeout.total_seconds():g}s)"
+    )
     with store.write() as conn:
         run = run_lock.lock_run(conn, run_pk)
         if not transitions.time_out_run(conn, run, reason, now=now):

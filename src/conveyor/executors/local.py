@@ -12,8 +12,10 @@ import. A runner that dies, is killed for a timeout, or has run ``local_runner_m
 tries is replaced. ``local_reuse_processes = false`` gives every try a fresh process instead.
 
 Supervision stays here, outside the user's code: the executor heartbeats the tries it runs,
-kills a try past its ``execution_timeout`` (SIGTERM to its process group, the operator's
-``on_kill`` runs in it, then SIGKILL after the grace period), stops a try a person ended (the
+backs up a try's own ``execution_timeout`` (the try raises its timeout inside, as on Airflow,
+so its retry and failure callbacks run; one still running ``backstop_seconds`` later is
+killed: SIGTERM to its process group, the operator's ``on_kill`` runs in it, then SIGKILL
+after the grace period), stops a try a person ended (the
 store's stop requests, read every ``stop_check_seconds``, ``store/stops.py``) the same way,
 and records a process that died without reporting, with its exit code and the tail of its log.
 Each try's process leads a process group of its own, so the commands it started are stopped
@@ -73,7 +75,7 @@ def _child_main(
     # use: every transaction of a try goes through ``retrying`` (see _runner_main).
     store = Store(settings.db_url, pre_ping=False)
     try:
-        result = TryRunner(settings, store).run(ti_id, try_number)
+        result = TryRunner(settings, store, in_process_timeouts=True).run(ti_id, try_number)
     finally:
         store.dispose()
     if report is not None:
@@ -112,7 +114,7 @@ def _runner_main(
     # one, so the round trip that would test each connection before use is saved (on
     # PostgreSQL, a sixth of a runner's time in a workload of small tasks).
     store = Store(settings.db_url, pre_ping=False)
-    runner = TryRunner(settings, store)
+    runner = TryRunner(settings, store, in_process_timeouts=True)
     # Each try starts where a fresh process would: the same working folder and environment.
     folder, environment = os.getcwd(), dict(os.environ)
     streak = _Streak(settings, inbox)
@@ -332,16 +334,16 @@ class LocalExecutor(Executor):
             )
             process.start()
             report_end.close()
-            deadline = None
-            if work.timeout_seconds is not None:
-                deadline = time.monotonic() + work.timeout_seconds
+            deadline = self._deadline(work)
             self._running[process.sentinel] = _Running(work, process, deadline, report)
             self._reports[report] = process.sentinel
 
     def _deadline(self, work: QueuedTry) -> float | None:
+        """When a try still running past its ``execution_timeout`` is killed from outside:
+        its own timer raises the timeout first, and this leaves time for its callbacks."""
         if work.timeout_seconds is None:
             return None
-        return time.monotonic() + work.timeout_seconds
+        return time.monotonic() + work.timeout_seconds + backstop_seconds(self.settings)
 
     def _hand_to_runner(self, work: QueuedTry) -> None:
         """Send a try to an idle runner, or to a new one if none is idle (or one died)."""
@@ -688,6 +690,12 @@ _RUNNER_IDLE_SECONDS = 60.0
 _RUNNER_EXIT_SECONDS = 3.0
 #: How long tries still running when the executor stops get between SIGTERM and SIGKILL.
 _TERM_SECONDS = 1.0
+
+
+def backstop_seconds(settings: Settings) -> float:
+    """How long after its ``execution_timeout`` a try that did not end is killed from outside
+    (as Celery's hard ``time_limit`` backs up the same timer)."""
+    return 2 * settings.kill_grace_seconds + 5
 
 
 def _timeout_error(work: QueuedTry) -> str:

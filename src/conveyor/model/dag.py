@@ -217,6 +217,12 @@ class DAG:
     def task_ids(self) -> list[str]:
         return list(self.task_dict)
 
+    @property
+    def owner(self) -> str:
+        """``{{ dag.owner }}``: its tasks' owners, each once, comma separated; a task without
+        one is owned by "airflow", Airflow's default owner."""
+        return ", ".join(dict.fromkeys(task.owner or "airflow" for task in self.tasks))
+
     def get_task(self, task_id: str) -> BaseOperator:
         try:
             return self.task_dict[task_id]

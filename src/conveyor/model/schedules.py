@@ -154,7 +154,10 @@ class Schedule(ABC):
     def _utc(self, value: datetime) -> datetime:
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.timezone)
-        return value.astimezone(UTC)
+        moment = value.astimezone(UTC)
+        if type(moment) is not datetime:  # pendulum's (a task's context): its arithmetic differs
+            moment = datetime(*moment.timetuple()[:6], moment.microsecond, tzinfo=UTC)
+        return moment
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Schedule) or type(other) is not type(self):

@@ -42,12 +42,32 @@ def shell_quote(value: Any) -> str:
     return shlex.quote(value if isinstance(value, str) else str(value))
 
 
-_ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-_ENVIRONMENT.filters["shell_quote"] = shell_quote
+def _date_filter(spelling: Callable[[Any], str]) -> Callable[[Any], str | None]:
+    """A filter that spells a date or datetime as the context's date names do; None stays."""
+
+    def spell(value: Any) -> str | None:
+        return None if value is None else spelling(value)
+
+    return spell
+
+
+#: ``{{ data_interval_end | ds }}``...: the context's date spellings, for any date.
+DATE_FILTERS = {
+    "ds": _date_filter(lambda v: v.strftime("%Y-%m-%d")),
+    "ds_nodash": _date_filter(lambda v: v.strftime("%Y%m%d")),
+    "ts": _date_filter(lambda v: v.isoformat()),
+    "ts_nodash": _date_filter(lambda v: v.strftime("%Y%m%dT%H%M%S")),
+    "ts_nodash_with_tz": _date_filter(lambda v: v.isoformat().replace("-", "").replace(":", "")),
+}
+
+# Jinja's default drops a template's one trailing newline (a template file's last line end),
+# as Airflow's environment does.
+_ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined)
+_ENVIRONMENT.filters.update({**DATE_FILTERS, "shell_quote": shell_quote})
 #: A DAG's ``render_template_as_native_obj=True``: a rendered field is the Python value its
 #: text spells (``"{{ [1, 2] }}"`` gives a list), as in Airflow.
-_NATIVE = NativeEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-_NATIVE.filters["shell_quote"] = shell_quote
+_NATIVE = NativeEnvironment(undefined=jinja2.StrictUndefined)
+_NATIVE.filters.update({**DATE_FILTERS, "shell_quote": shell_quote})
 
 
 @functools.lru_cache(maxsize=64)
@@ -114,8 +134,8 @@ def _task_environment(
         env = env.overlay(undefined=undefined)
     extra_macros = getattr(dag, "user_defined_macros", None) if dag else None
     filters = getattr(dag, "user_defined_filters", None) if dag else None
-    if extra_macros:
-        context = {**context, **extra_macros}
+    if extra_macros:  # the run's own names win over a macro of the same name
+        context = {**extra_macros, **context}
     if filters:
         env = env.overlay()
         env.filters.update(filters)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from conveyor.exceptions import Skip, TaskError
@@ -19,7 +19,7 @@ class BashOptions:
     env: dict[str, str] | None
     append_env: bool
     cwd: str | None
-    skip_on_exit_code: int | None
+    skip_on_exit_code: Container[int]
     output_processor: Callable[[str], Any] | None
 
     def _keep_bash_options(
@@ -27,13 +27,13 @@ class BashOptions:
         env: dict[str, str] | None,
         append_env: bool,
         cwd: str | None,
-        skip_on_exit_code: int | None,
+        skip_on_exit_code: int | Container[int] | None,
         output_processor: Callable[[str], Any] | None,
     ) -> None:
         self.env = env
         self.append_env = append_env
         self.cwd = cwd
-        self.skip_on_exit_code = skip_on_exit_code
+        self.skip_on_exit_code = skip_codes(skip_on_exit_code)
         # Turns the last line into the XCom (e.g. json.loads), as Airflow's BashOperator does.
         self.output_processor = output_processor
 
@@ -55,7 +55,9 @@ class BashOptions:
 class BashOperator(BashOptions, BaseOperator):
     """Run ``bash -c bash_command``. Its output goes to the try's log; the last line is the XCom.
 
-    Exit status ``skip_on_exit_code`` (99 by default) marks the task skipped instead of failed.
+    An exit status in ``skip_on_exit_code`` (99 by default; a list names several) marks the
+    task skipped instead of failed. ``env`` replaces the worker's environment unless
+    ``append_env=True`` adds it there (Airflow's default, false).
     A command ending in ``.sh`` or ``.bash`` is a script file, rendered as a template (see
     ``conveyor.model.templating``); end it with a space to run it as it is.
     """
@@ -70,9 +72,9 @@ class BashOperator(BashOptions, BaseOperator):
         *,
         bash_command: str,
         env: dict[str, str] | None = None,
-        append_env: bool = True,
+        append_env: bool = False,
         cwd: str | None = None,
-        skip_on_exit_code: int | None = 99,
+        skip_on_exit_code: int | Container[int] | None = 99,
         output_processor: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -88,25 +90,35 @@ class BashOperator(BashOptions, BaseOperator):
         signal_groups()
 
 
+def skip_codes(given: int | Container[int] | None) -> Container[int]:
+    """``skip_on_exit_code`` as a collection that ``in`` asks: one status, several, or none."""
+    if given is None:
+        return ()
+    if isinstance(given, int):
+        return (given,)
+    return given
+
+
 def run_bash(
     command: str,
     *,
     task_id: str,
     env: dict[str, str] | None = None,
-    append_env: bool = True,
+    append_env: bool = False,
     cwd: str | None = None,
-    skip_on_exit_code: int | None = 99,
+    skip_on_exit_code: int | Container[int] | None = 99,
 ) -> str | None:
     """Run ``bash -c command`` with its output in the try's log; return the last line.
 
-    Exit status ``skip_on_exit_code`` raises Skip, any other non-zero status a TaskError.
+    An exit status in ``skip_on_exit_code`` raises Skip, any other non-zero status a
+    TaskError. ``env`` alone is the whole environment; ``append_env`` adds it to the worker's.
     """
     if env is not None:
         env = {**os.environ, **env} if append_env else dict(env)
     if cwd is not None and not os.path.isdir(cwd):
         raise TaskError(f"cwd {cwd!r} of task {task_id!r} is not a directory")
     code, last_line = run_streaming(["bash", "-c", command], env=env, cwd=cwd)
-    if code == skip_on_exit_code:
+    if code in skip_codes(skip_on_exit_code):
         raise Skip(f"bash exited with {code}")
     if code != 0:
         raise TaskError(f"bash command exited with status {code}")

@@ -221,7 +221,7 @@ class Scheduler:
         with self.problems.guard("reap_zombies"):
             self.reap_zombies(now or utcnow())
         with self.problems.guard("check_timeouts"):  # dagrun_timeout, SLA misses
-            timeouts.check(self.store, self.actor, now or utcnow(), self.problems)
+            self.check_run_timeouts(now or utcnow())
         with self.problems.guard("check_deferral_timeouts"):
             timeouts.check_deferrals(
                 self.store,
@@ -239,6 +239,10 @@ class Scheduler:
         self._next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
         with self.store.write() as conn:
             scheduling.record_heartbeat(conn, self.id, self.hostname, os.getpid(), utcnow())
+
+    def check_run_timeouts(self, now: datetime) -> None:
+        """Fail the runs past their ``dagrun_timeout`` and request SLA-miss alerts."""
+        timeouts.check(self.store, self.actor, now, self.problems)
 
     def create_scheduled_runs(self, now: datetime) -> int:
         """Create the runs schedules call for, for the DAGs whose due time has come (an

@@ -165,12 +165,20 @@ def create_run(
             "updated_at": now,
         }
         for task in structure.tasks.values()
-        # As Airflow: no instance for a run outside the task's own dates, but in a backfill.
-        if run_type == "backfill" or task.runs_at(logical_date)
+        # As Airflow: no instance for a run outside the task's own dates or its DAG's (a
+        # task's start_date defaults to its DAG's), but in a backfill.
+        if run_type == "backfill"
+        or (task.runs_at(logical_date) and _in_window(structure, logical_date))
     ]
     if rows:  # none: a DAG without tasks (for this date); the scheduler finishes its run
         conn.execute(insert(task_instance), rows)
     return run_pk
+
+
+def _in_window(structure: SerializedDag, logical_date: datetime) -> bool:
+    """Whether ``logical_date`` falls within the DAG's start_date and end_date."""
+    start, end = structure.start_date, structure.end_date
+    return (start is None or start <= logical_date) and (end is None or logical_date <= end)
 
 
 def create_manual_run(
@@ -342,6 +350,27 @@ def previous_run_states(conn: Connection, run: RunRow) -> dict[str, TaskState] |
     if previous is None:
         return None
     return {ti.task_id: ti.state for ti in task_instances(conn, previous)}
+
+
+def previous_success(conn: Connection, run: RunRow) -> dict[str, datetime | None] | None:
+    """The DAG's last successful run before this one (by logical date), with its dates:
+    where the ``prev_*_success`` context values come from."""
+    found = conn.execute(
+        select(
+            dag_run.c.start_date,
+            dag_run.c.end_date,
+            dag_run.c.data_interval_start,
+            dag_run.c.data_interval_end,
+        )
+        .where(
+            dag_run.c.dag_id == run.dag_id,
+            dag_run.c.logical_date < run.logical_date,
+            dag_run.c.state == RunState.SUCCESS.value,
+        )
+        .order_by(dag_run.c.logical_date.desc())
+        .limit(1)
+    ).first()
+    return dict(found._mapping) if found is not None else None
 
 
 def in_flight(conn: Connection) -> int:

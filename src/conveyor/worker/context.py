@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from conveyor.callbacks import DEFAULT_WEB_URL, run_dates
-from conveyor.clock import utcnow
+from conveyor.clock import context_moment, utcnow
 from conveyor.connections import template_context
 from conveyor.exceptions import TaskError
 from conveyor.lifecycle import Actor, StartedTry
@@ -23,7 +24,7 @@ from conveyor.model.assets import (
 )
 from conveyor.model.dag import DAG
 from conveyor.model.datasets import AssetAlias
-from conveyor.model.task import BaseOperator
+from conveyor.model.task import BaseOperator, MappedOperator
 from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.run_views import TI_HINTS, DagRunView, log_url, missing
@@ -90,7 +91,8 @@ class TaskInstanceHandle:
         self.run_id = run.run_id
         self.task_id = task.task_id
         self.try_number = try_number
-        self.max_tries = max_tries
+        # Airflow's ti.max_tries counts the retries; the store keeps the tries allowed.
+        self.max_tries = max(max_tries - 1, 0)
         self.hostname = hostname
         self.pid = os.getpid()
         self.log_path = log_path
@@ -199,9 +201,18 @@ class TaskInstanceHandle:
             upsert_xcom(conn, self._run.id, self.task_id, key, value, self.map_index, shown=shown)
 
     def xcom_pull_one(self, task_id: str, key: str = RETURN_VALUE) -> Any:
-        """A task's XCom; of a mapped task, the list of its instances' values in order."""
+        """A task's XCom; of a mapped task, the list of its instances' values in order (an
+        empty list when it expanded into none, as Airflow hands it downstream)."""
         with self._store.read() as conn:
-            return xcom_value(conn, self._run.id, task_id, key)
+            value = xcom_value(conn, self._run.id, task_id, key)
+        if value is None and self._is_mapped(task_id):
+            return []
+        return value
+
+    def _is_mapped(self, task_id: str) -> bool:
+        dag = self.task.dag
+        found = dag.task_dict.get(task_id) if dag is not None else None
+        return isinstance(found, MappedOperator)
 
     def xcom_pull(
         self,
@@ -366,6 +377,34 @@ def push_each_key(ti: TaskInstanceHandle, value: Any, task_id: str) -> None:
 DATASET_TRIGGERED = "dataset_triggered"
 
 
+#: The ``prev_*_success`` values of the runs this process ran tries of lately, by run: one
+#: read per run and process rather than one more on every try's path (a run that succeeds
+#: before this one ends while it runs is seen by this run's tries in a fresh process only).
+_PREVIOUS_SUCCESS: OrderedDict[tuple[str, int], dict[str, datetime | None]] = OrderedDict()
+_PREVIOUS_KEPT = 256
+
+
+def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
+    """The ``prev_*_success`` values: dates of the DAG's last successful run before this
+    one, None for each when there is none."""
+    key = (str(store.url), run.id)
+    known = _PREVIOUS_SUCCESS.get(key)
+    if known is not None:
+        _PREVIOUS_SUCCESS.move_to_end(key)
+        return known
+    with store.read() as conn:
+        found = runs.previous_success(conn, run)
+    names = ("start_date", "end_date", "data_interval_start", "data_interval_end")
+    values = {
+        f"prev_{name}_success": context_moment(found[name]) if found is not None else None
+        for name in names
+    }
+    _PREVIOUS_SUCCESS[key] = values
+    if len(_PREVIOUS_SUCCESS) > _PREVIOUS_KEPT:
+        _PREVIOUS_SUCCESS.popitem(last=False)
+    return values
+
+
 def build_context(
     dag: DAG, task: BaseOperator, run: RunRow, ti: TaskInstanceHandle
 ) -> dict[str, Any]:
@@ -395,6 +434,7 @@ def build_context(
             else []
         ),
         "task_state_store": TaskStateStore(ti),
+        **previous_success(ti._store, run),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
     context = {**standard_context(context), **context}

@@ -384,12 +384,12 @@ class BashTask(TaskOptions):
     """The command, a Jinja template rendered when the task runs ({{ ds }}, {{ params.x }})."""
     env: dict[str, str] | None = None
     """Environment variables for the command (templated)."""
-    append_env: bool = True
-    """Add env to the worker's environment instead of replacing it."""
+    append_env: bool = False
+    """Add env to the worker's environment instead of replacing it (env alone replaces it)."""
     cwd: str | None = None
     """The working directory of the command (templated)."""
-    skip_on_exit_code: int | None = 99
-    """This exit status marks the task skipped instead of failed."""
+    skip_on_exit_code: int | list[int] | None = 99
+    """This exit status (or any of these) marks the task skipped instead of failed."""
 
 
 class PythonTask(TaskOptions):
