@@ -20,6 +20,7 @@ import yaml
 from api_helpers import PASSWORDS, World, make_world, module_world
 
 from conveyor.web.airflow_api import unserved
+from tools_cache import tools_dir
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_VERSION = "3.3.2"
@@ -30,7 +31,7 @@ world = module_world("world", lambda tmp, url: make_world(tmp, url, execute=("pi
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    tools = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "conveyor-test-tools"
+    tools = tools_dir()
     default = tools / "airflow-spec" / SPEC_VERSION / "v2-rest-api-generated.yaml"
     path = Path(os.environ.get("CONVEYOR_TEST_AIRFLOW_SPEC", default))
     if not path.is_file():

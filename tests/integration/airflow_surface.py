@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "airflow-wheels"
+from tools_cache import tools_dir
+
+CACHE = tools_dir() / "airflow-wheels"
 
 #: The releases whose surface Conveyor answers: Airflow 2.10, and 3.0 to 3.3 (the core with
 #: its matching Task SDK), and the standard provider.

@@ -39,6 +39,8 @@ from gcp_storage_emulator.handlers import objects as gcs_objects
 from gcp_storage_emulator.server import RequestHandler
 from gcp_storage_emulator.storage import Storage
 
+from tools_cache import tools_dir
+
 PROJECT = "conveyor-test"
 REPO = Path(__file__).resolve().parents[2]
 #: The files the storage emulator keeps beside the objects, never objects themselves.
@@ -142,7 +144,7 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def _bqemulator() -> tuple[str, str]:
-    tools = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "conveyor-test-tools"
+    tools = tools_dir()
     command = os.environ.get(
         "CONVEYOR_TEST_BQEMULATOR", str(tools / "venv-bqemulator" / "bin" / "bqemulator")
     )

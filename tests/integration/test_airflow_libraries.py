@@ -41,6 +41,7 @@ from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance
 from run_env import Env
+from tools_cache import tools_dir
 
 pytestmark = [
     pytest.mark.skipif(
@@ -52,7 +53,10 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "ecosystem" / "dags"
+#: The team's virtualenv installs this checkout (so it lives beside it); dbt's is the same
+#: for every checkout, so it is kept once per machine.
 CACHE = ROOT / ".cache" / "airflow-libraries"
+DBT_CACHE = tools_dir() / "airflow-libraries"
 
 #: The libraries as a team pins them; installed with --no-deps, then their own requirements.
 LIBRARIES = ("dag-factory==1.1.0", "astronomer-cosmos==1.15.1")
@@ -136,13 +140,13 @@ def _pip(python: Path, *args: str) -> None:
     )
 
 
-def _ready_venv(name: str, key: str, build: Any) -> Path:
-    """A virtualenv under the cache, built once per ``key`` (the folder's name holds it)."""
-    folder = CACHE / f"{name}-{key}"
+def _ready_venv(name: str, key: str, build: Any, cache: Path = CACHE) -> Path:
+    """A virtualenv under ``cache``, built once per ``key`` (the folder's name holds it)."""
+    folder = cache / f"{name}-{key}"
     if (folder / ".ready").exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
-    for stale in CACHE.glob(f"{name}-*"):
+    for stale in cache.glob(f"{name}-*"):
         shutil.rmtree(stale, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=120)
     build(folder / "bin" / "python")
@@ -194,7 +198,7 @@ def venvs() -> tuple[Path, Path]:
         _key(str(ROOT), pyproject, *LIBRARIES, *BROUGHT_BY_AIRFLOW),
         _build_library_venv,
     )
-    dbt = _ready_venv("dbt", _key(*DBT), lambda python: _pip(python, *DBT))
+    dbt = _ready_venv("dbt", _key(*DBT), lambda python: _pip(python, *DBT), DBT_CACHE)
     return library, dbt
 
 
