@@ -130,21 +130,30 @@ for (const button of document.querySelectorAll("button[data-delete-permission]")
   });
 }
 
+// A user's roles: one built-in role (or none) and any named roles, set together (PUT
+// users/{name}/roles) whenever the menu or a named role's box changes.
 for (const select of document.querySelectorAll("select[data-role-of]")) {
-  select.dataset.was = select.value;
-  select.addEventListener("change", async () => {
-    select.disabled = true;
+  const username = select.dataset.roleOf;
+  const boxes = [...document.querySelectorAll(`[data-named-roles-of="${CSS.escape(username)}"] input[type=checkbox]`)];
+  const held = () => [select.value, ...boxes.filter((b) => b.checked).map((b) => b.value)];
+  let was = held();
+  const controls = [select, ...boxes];
+  const save = async () => {
+    controls.forEach((c) => { c.disabled = true; });
+    const roles = held();
     try {
-      await api(`users/${enc(select.dataset.roleOf)}`, { method: "PATCH", body: { role: select.value } });
-      select.dataset.was = select.value;
-      toast(`${select.dataset.roleOf} is now ${select.value}.`);
+      const answer = await api(`users/${enc(username)}/roles`, { method: "PUT", body: { roles } });
+      was = roles;
+      toast(`${username} now holds ${answer.roles.join(", ") || "no role"}.`);
     } catch (error) {
-      select.value = select.dataset.was;
+      select.value = was[0];
+      for (const box of boxes) box.checked = was.includes(box.value);
       toast(error.message, { error: true, ms: 6000 });
     } finally {
-      select.disabled = false;
+      controls.forEach((c) => { c.disabled = false; });
     }
-  });
+  };
+  controls.forEach((c) => c.addEventListener("change", save));
 }
 
 const flash = sessionStorage.getItem("conveyor-flash");

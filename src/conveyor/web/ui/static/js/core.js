@@ -281,6 +281,22 @@ export const can = (role) => {
   return order.indexOf(mine) >= order.indexOf(role) && order.indexOf(mine) >= 0;
 };
 
+/** Whether the user may edit (trigger, clear, mark, pause, backfill) DAG `dagId`: the API's
+ * own per-DAG decision, which the page's server wrote in the body (`*`: every DAG). */
+export const canEdit = (dagId) => {
+  const editable = document.body.dataset.editable ?? "[]";
+  if (editable === "*") return true;
+  editableIds ??= new Set(JSON.parse(editable));
+  return editableIds.has(dagId);
+};
+let editableIds = null;
+
+/** Whether the user may edit any DAG (a list's bulk actions are offered). */
+export const editsSome = () => {
+  const editable = document.body.dataset.editable ?? "[]";
+  return editable === "*" || editable !== "[]";
+};
+
 localiseTimes();
 
 /** The list in an API answer: the answer itself, or its `key` (or `items`) member. */

@@ -3,7 +3,7 @@
 // with times, search, wrap and download), the XCom it pushed, its rendered templates. A
 // mapped task as a whole shows its instances instead, each linking to its own page.
 import {
-  act, api, can, duration, elapsed, embedded, enc, fill, FINISHED_STATES as FINISHED, h, links,
+  act, api, canEdit, duration, elapsed, embedded, enc, fill, FINISHED_STATES as FINISHED, h, links,
   live, localTime, stateBadge, timeEl, url,
 } from "./core.js";
 import { taskActions } from "./grid.js";
@@ -31,7 +31,7 @@ function renderHeader(ti) {
   fill("ti-duration", seconds !== null ? duration(seconds) : "—");
   fill("ti-host", ti.hostname ? `${ti.hostname}${ti.pid ? " · pid " + ti.pid : ""}` : "—");
   const actions = document.getElementById("ti-actions");
-  if (can("op")) fill(actions, taskActions(page.dag_id, page.run_id, page.task_id, ti.state, () => poller?.refresh(), mapIndex));
+  if (canEdit(page.dag_id)) fill(actions, taskActions(page.dag_id, page.run_id, page.task_id, ti.state, () => poller?.refresh(), mapIndex));
 }
 
 // ---- a mapped task as a whole: its instances ----
@@ -394,7 +394,7 @@ if (logPre) { // not on the page of a mapped task as a whole: its instances have
 
 function noteEditor(boxId, textId, path, current) {
   const box = document.getElementById(boxId);
-  if (!box || !can("op")) return;
+  if (!box || !canEdit(page.dag_id)) return;
   const button = h("button.link", { type: "button", "data-action": `edit-${boxId}` }, "Edit");
   box.append(" ", button);
   button.addEventListener("click", () => {
