@@ -4,9 +4,10 @@ DAG's ``access_control`` gives ``can_read`` and ``can_edit`` and another's only 
 gets the pause switch, Trigger, Backfill, Mark and Clear on the first (each one used, and
 each one doing what it says) and none of them on the second; the top bar labels them with
 ``team_a``, not "public"; the Users page offers the named role and the Roles page names the
-DAGs whose ``access_control`` grants it.
+DAGs whose ``access_control`` grants it. And a failed task marked success resumes its run:
+the preview lists the task below it that will run again, and the run ends success.
 
-One server for the module; about 25 s.
+One server for the module; about 35 s.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.timeout(240)
 WAIT_MS = 30_000
 ADMIN_PASSWORD = "admin-secret-1"
 TARA_PASSWORD = "tara-secret-12"
-EDITS, READS = "team_a_edits", "team_a_reads"
+EDITS, READS, RESUMES = "team_a_edits", "team_a_reads", "team_a_resumes"
 
 # Each DAG's one task fails, so that Mark and Clear have something to act on.
 TEAM_DAGS = f'''"""Two DAGs of team_a: it edits the first, only reads the second."""
@@ -50,6 +51,10 @@ with DAG("{EDITS}", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=
 with DAG("{READS}", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
          access_control={{"team_a": {{"can_read"}}}}):
     BashOperator(task_id="work", bash_command="exit 3")
+
+with DAG("{RESUMES}", schedule=None, access_control={{"team_a": {{"can_read", "can_edit"}}}}):
+    check = BashOperator(task_id="check", bash_command="exit 1")
+    check >> BashOperator(task_id="load", bash_command="echo loaded")
 '''
 
 
@@ -67,6 +72,10 @@ def conveyor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conveyor]:
             with store.write() as conn:
                 trigger_run(
                     conn, READS, created_by="test", run_id="read-1",
+                    logical_date=datetime(2026, 1, 1, tzinfo=UTC),
+                )  # fmt: skip
+                trigger_run(
+                    conn, RESUMES, created_by="test", run_id="resume-1",
                     logical_date=datetime(2026, 1, 1, tzinfo=UTC),
                 )  # fmt: skip
         finally:
@@ -93,7 +102,7 @@ def test_a_team_user_gets_every_action_on_its_dag_and_none_on_the_one_it_reads(
     expect(who).not_to_contain_text("public")
 
     # The DAG list: exactly the team's two DAGs; the switch and Trigger on the one it edits.
-    expect(page.locator("#dag-table tr[data-dag-id]")).to_have_count(2, timeout=WAIT_MS)
+    expect(page.locator("#dag-table tr[data-dag-id]")).to_have_count(3, timeout=WAIT_MS)
     edits_row = page.locator(f'#dag-table tr[data-dag-id="{EDITS}"]')
     reads_row = page.locator(f'#dag-table tr[data-dag-id="{READS}"]')
     expect(edits_row.locator("[data-action=trigger]")).to_be_visible()
@@ -180,3 +189,24 @@ def test_the_admin_pages_name_the_team_role(page: Page, conveyor: Conveyor) -> N
         "viewer",
         ["team_a"],
     )
+
+
+def test_a_failed_task_marked_success_resumes_its_run(page: Page, conveyor: Conveyor) -> None:
+    sign_in(page, conveyor.url, "tara", TARA_PASSWORD, WAIT_MS)
+    page.goto(f"{conveyor.url}/dags/{RESUMES}?run=resume-1")
+    bar = page.locator('#grid a.run-bar[data-run-id="resume-1"]')
+    expect(bar).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+    page.goto(f"{conveyor.url}/dags/{RESUMES}/runs/resume-1/tasks/check")
+    page.click("#ti-actions [data-action=mark-success]")
+    rows = page.locator("#action-dialog tr[data-change]")
+    expect(rows).to_have_count(2, timeout=WAIT_MS)
+    load = rows.and_(page.locator('[data-task-id="load"]'))
+    expect(load).to_contain_text("runs again")
+    expect(
+        rows.and_(page.locator('[data-task-id="check"]')).locator("[data-runs-again]")
+    ).to_have_count(0)
+    page.click('#action-dialog [data-action="confirm"]')
+    page.goto(f"{conveyor.url}/dags/{RESUMES}?run=resume-1")
+    expect(bar).to_have_attribute("data-state", "success", timeout=WAIT_MS)
+    found = api_get(page, conveyor, f"dags/{RESUMES}/runs/resume-1/tasks/load")
+    assert found["state"] == "success" and found["try_number"] == 1
