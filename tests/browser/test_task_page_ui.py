@@ -9,7 +9,8 @@ driven by Playwright) against a real ``conveyor scheduler`` and ``conveyor web``
   viewer reads them);
 - a task callback's error is shown on the page (above the tries, and in its try's timeline);
 - Stop on a running BashOperator (``sleep 300`` under its shell) fails it and its shell and
-  ``sleep`` are gone; Stop run on a running run does the same through the run;
+  ``sleep`` are gone, and the followed log shows the on_kill line written as it stopped,
+  without a reload; Stop run on a running run does the same through the run;
 - the grid orders runs by logical date; the DAG page's header updates live; at 390 px the
   top bar keeps the user and Log out; the API link opens in a new tab.
 
@@ -497,6 +498,9 @@ def test_stop_on_a_running_task_instance_stops_its_process_and_fails_it(
     expect(state).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
     assert _gone(pids, 15), "the shell or its sleep still runs after Stop"
     expect(page.locator('#ti-actions [data-action="stop"]')).to_have_count(0)
+    # The followed log gets the line written as the try was stopped (after it ended in the
+    # store), without a reload.
+    expect(page.locator("#log")).to_contain_text("calling the task's on_kill()", timeout=WAIT_MS)
 
 
 def test_stop_run_on_a_running_run_stops_its_try(page: Page, conveyor: Conveyor) -> None:

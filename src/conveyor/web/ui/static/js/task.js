@@ -298,6 +298,19 @@ function chooseLogTry(number, byUser = false) {
 }
 logPicker?.addEventListener("change", () => chooseLogTry(Number(logPicker.value), true));
 
+// A try ends in the store at once when a person stops or marks it, while its process still
+// writes its last lines (on_kill, the shell's output on SIGTERM) for a moment: the log of a
+// try that ended less than this long ago is read on at each poll until nothing new comes.
+const SETTLE_MS = 15000;
+
+/** Whether the ended try's log will not grow: it ended long enough ago, and the last read
+ * brought nothing new. */
+function settled(number, text) {
+  if (text) return false;
+  const end = detail?.tries.find((t) => t.number === number)?.end;
+  return !end || Date.now() - Date.parse(end) > SETTLE_MS;
+}
+
 async function followLog() {
   if (logState.tryNumber === null || logState.complete || logState.loading) return;
   logState.loading = true;
@@ -314,7 +327,7 @@ async function followLog() {
         if (atBottom && document.getElementById("log-follow").checked) logPre.scrollTop = logPre.scrollHeight;
       }
       logState.offset = chunk.next_offset;
-      logState.complete = chunk.complete && chunk.next_offset >= chunk.size;
+      logState.complete = chunk.complete && chunk.next_offset >= chunk.size && settled(number, chunk.text);
       fill("log-status", `${(chunk.size / 1024).toFixed(1)} KiB${chunk.complete ? "" : " · growing"}`);
       if (!chunk.text || chunk.next_offset >= chunk.size) break;
     }
