@@ -329,6 +329,13 @@ def test_the_log_viewer_xcom_and_rendered_templates_and_notes(
     expect(page.locator("#ti-state [data-state]")).to_have_attribute(
         "data-state", "success", timeout=WAIT_MS
     )
+    # The try menu is labelled, and a try chosen in it is named in the address.
+    expect(page.get_by_label("Try", exact=True)).to_have_value("2")
+    page.select_option("#log-try", "1")
+    expect(page).to_have_url(re.compile(r"[?&]try=1\b"))
+    expect(log).to_contain_text("plain line from try 1", timeout=WAIT_MS)
+    page.select_option("#log-try", "2")
+    expect(page).not_to_have_url(re.compile(r"[?&]try="))
 
     # XCom tab: keys and values, and a URL of its own.
     page.click('#ti-tabs a[data-tab="xcom"]')

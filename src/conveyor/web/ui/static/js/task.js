@@ -285,7 +285,13 @@ function updateLogPicker(ti) {
 }
 
 function chooseLogTry(number, byUser = false) {
-  if (byUser) logState.pinned = number !== Number(logPicker.options[logPicker.options.length - 1]?.value);
+  if (byUser) {
+    logState.pinned = number !== Number(logPicker.options[logPicker.options.length - 1]?.value);
+    // The address names a try chosen by hand (?try=), so it can be shared or reloaded.
+    const address = new URL(location.href);
+    if (logState.pinned) address.searchParams.set("try", String(number)); else address.searchParams.delete("try");
+    history.replaceState(null, "", address);
+  }
   if (logState.tryNumber === number && logState.offset > 0) return;
   const started = detail?.tries.find((t) => t.number === number)?.start;
   Object.assign(logState, { tryNumber: number, offset: 0, complete: false, partial: "", lastTime: "", startTime: started ? localTime(started) : "" });
