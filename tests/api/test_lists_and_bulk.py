@@ -87,7 +87,7 @@ def test_the_dag_list_is_searched_filtered_sorted_and_paged(world: World) -> Non
     assert client.get("/api/v1/dags", params={"state": "paused"}).json()["total"] == 0
     owner = client.get("/api/v1/dags", params={"search": "data-team"}).json()
     assert [d["dag_id"] for d in owner["dags"]] == ["pipeline"]
-    assert owner["dags"][0]["owner"] == "data-team"
+    assert owner["dags"][0]["owner"] == "airflow, data-team"
     tagged = client.get("/api/v1/dags", params=[("tag", "numbers"), ("tag", "nope")]).json()
     assert [d["dag_id"] for d in tagged["dags"]] == ["pipeline"]
     desc = client.get("/api/v1/dags", params={"order_by": "-dag_id", "limit": 1}).json()
