@@ -58,9 +58,10 @@ for (const form of document.querySelectorAll("form.api-form")) {
       const answer = await api(path, { method: form.dataset.method, body });
       const target = form.dataset.show && document.getElementById(form.dataset.show);
       if (target && answer?.password) {
-        target.textContent = `User ${answer.username} (${answer.role}) created. Password, shown once: ${answer.password}`;
-        target.classList.remove("hidden");
-        form.reset();
+        // Shown once, after the reload that lists the new user (kept for this tab only).
+        sessionStorage.setItem(`conveyor-shown:${target.id}`,
+          `User ${answer.username} (${answer.role}) created. Password, shown once: ${answer.password}`);
+        location.reload();
       } else {
         sessionStorage.setItem("conveyor-flash", form.dataset.done || "Saved.");
         location.reload();
@@ -154,6 +155,15 @@ for (const select of document.querySelectorAll("select[data-role-of]")) {
     }
   };
   controls.forEach((c) => c.addEventListener("change", save));
+}
+
+for (const target of document.querySelectorAll("[id]")) {
+  const key = `conveyor-shown:${target.id}`;
+  const shown = target.classList.contains("flash") ? sessionStorage.getItem(key) : null;
+  if (shown === null) continue;
+  sessionStorage.removeItem(key);
+  target.textContent = shown;
+  target.classList.remove("hidden");
 }
 
 const flash = sessionStorage.getItem("conveyor-flash");
