@@ -136,3 +136,8 @@ def test_a_mapped_tasks_instances_by_map_index(fresh: World) -> None:
     assert _ok(op.get(f"{base}/each/0"))["state"] == "success"
     listed = _ok(op.get(base, params={"task_id": "each", "map_index": [0, 2]}))
     assert [t["map_index"] for t in listed["task_instances"]] == [0, 2]
+
+
+def test_a_dag_whose_tasks_name_no_owner_is_owned_by_airflow(fresh: World) -> None:
+    dag = _ok(_op(fresh).get("/api/v2/dags/failing"))
+    assert dag["owners"] == ["airflow"]

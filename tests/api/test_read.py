@@ -21,13 +21,15 @@ def test_dag_list_shows_parsed_dags_with_recent_runs(world: World) -> None:
     pipeline = dags["pipeline"]
     assert pipeline["description"] == "counts things"
     assert pipeline["tags"] == ["api", "numbers"]
-    assert pipeline["owner"] == "data-team"
+    assert pipeline["owner"] == "airflow, data-team"  # its other tasks name no owner
     assert pipeline["fileloc"].endswith("pipeline.py")
     assert pipeline["is_paused"] is False
     assert isinstance(pipeline["schedule"], str) and pipeline["schedule"]
     assert [r["run_id"] for r in pipeline["recent_runs"]] == [world.run_ids["pipeline"]]
     assert pipeline["recent_runs"][0]["state"] == "success"
     assert dags["failing"]["recent_runs"][0]["state"] == "failed"
+    # A DAG whose tasks name no owner is Airflow's default owner's, as Airflow shows it.
+    assert dags["failing"]["owner"] == "airflow"
 
 
 def test_dag_list_filters_by_tag(world: World) -> None:

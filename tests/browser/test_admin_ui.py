@@ -149,11 +149,12 @@ def test_an_admin_creates_a_user_changes_the_role_and_deletes_them(
     page.select_option("#user-role", "op")
     page.click("#user-form button[type=submit]")
     expect(page.locator("#created-user")).to_contain_text("Password, shown once:")
-    page.reload()
-    row = page.locator('#users tr[data-username="newbie"]')
+    row = page.locator('#users tr[data-username="newbie"]')  # listed without a reload
     expect(row.locator("select")).to_have_value("op")
+    page.reload()
+    expect(page.locator("#created-user")).to_be_hidden()  # shown once
     row.locator("select").select_option("viewer")
-    expect(page.locator(".toast")).to_contain_text("newbie is now viewer")
+    expect(page.locator(".toast")).to_contain_text("newbie now holds viewer")
     users = api_get(page, conveyor, "users")["users"]
     assert {"viewer"} == {u["role"] for u in users if u["username"] == "newbie"}  # type: ignore[attr-defined,index]
     # The last admin cannot lose the role: refused, and the select goes back.

@@ -82,3 +82,21 @@ def test_no_page_is_wider_than_a_1024_pixel_window(
              .slice(0, 5).map((e) => e.tagName + '#' + e.id + '.' + e.className)"""
     )
     assert width <= 1024, f"{path} is {width}px wide: {wide}"
+
+
+def test_at_phone_width_the_grid_starts_on_the_first_screen(
+    browser: Browser, conveyor: Conveyor
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        sign_in(phone, conveyor.url, "admin", ADMIN_PASSWORD)
+        phone.goto(f"{conveyor.url}/dags/shop_orders")
+        grid = phone.locator("#grid")
+        expect(grid).to_be_visible()
+        expect(phone.locator("#backfills")).not_to_have_attribute("open", "")
+        box = grid.bounding_box()
+        assert box is not None and box["y"] < 844, box
+    finally:
+        phone.goto("about:blank")
+        context.close()

@@ -1,6 +1,7 @@
 """The Roles admin page in a real browser against a real ``conveyor web``: an admin makes a
-named role, grants it one DAG and gives it to a user by clicking; that user then sees that
-DAG alone, and the others' pages are not found.
+named role, grants it one DAG and gives it to a user on the Users page (no built-in role,
+that named role ticked); that user then sees that DAG alone, and the others' pages are not
+found.
 
 Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
 """
@@ -52,10 +53,13 @@ def test_an_admin_gives_a_user_one_dag_through_the_roles_page(
     page.fill("#permission-resource", "DAG:nightly_billing")
     page.click("#permission-form button[type=submit]")
     expect(row).to_contain_text("can_read on DAG:nightly_billing")
-    page.fill("#roles-user", "tess")
-    page.fill("#roles-list", '["billing_team"]')
-    page.click("#user-roles-form button[type=submit]")
-    expect(row.locator("td").nth(2)).to_have_text("1")
+    page.click("#roles-where a")  # the roles are given on the Users page
+    page.select_option('select[data-role-of="tess"]', "public")
+    expect(page.locator(".toast", has_text="tess now holds no role")).to_be_visible()
+    page.locator('[data-named-roles-of="tess"] input[value="billing_team"]').check()
+    expect(page.locator(".toast", has_text="tess now holds billing_team")).to_be_visible()
+    page.goto(f"{conveyor.url}/admin/roles")
+    expect(row.locator("td").nth(3)).to_have_text("1")
 
     reader = page.context.browser.new_page()  # type: ignore[union-attr]
     try:

@@ -103,6 +103,9 @@ def test_the_grid_marks_each_run_with_its_type(page: Page, conveyor: Conveyor) -
         expect(bar).to_have_count(1, timeout=WAIT_MS)
         mark = page.locator(f'#grid th.run:has(a.run-bar[data-run-id="{run_id}"]) .run-type')
         expect(mark).to_have_attribute("data-run-type", run_type)
+        # A shape the page draws, no glyph that needs an emoji font.
+        expect(mark.locator("svg.run-shape")).to_have_count(1)
+        expect(mark).to_have_text("")
     page.locator('#grid a.run-bar[data-run-id="back-1"]').click()
     expect(page.locator("#details-body .run-type")).to_contain_text("backfill")
 

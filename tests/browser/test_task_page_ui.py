@@ -9,7 +9,8 @@ driven by Playwright) against a real ``conveyor scheduler`` and ``conveyor web``
   viewer reads them);
 - a task callback's error is shown on the page (above the tries, and in its try's timeline);
 - Stop on a running BashOperator (``sleep 300`` under its shell) fails it and its shell and
-  ``sleep`` are gone; Stop run on a running run does the same through the run;
+  ``sleep`` are gone, and the followed log shows the on_kill line written as it stopped,
+  without a reload; Stop run on a running run does the same through the run;
 - the grid orders runs by logical date; the DAG page's header updates live; at 390 px the
   top bar keeps the user and Log out; the API link opens in a new tab.
 
@@ -328,6 +329,13 @@ def test_the_log_viewer_xcom_and_rendered_templates_and_notes(
     expect(page.locator("#ti-state [data-state]")).to_have_attribute(
         "data-state", "success", timeout=WAIT_MS
     )
+    # The try menu is labelled, and a try chosen in it is named in the address.
+    expect(page.get_by_label("Try", exact=True)).to_have_value("2")
+    page.select_option("#log-try", "1")
+    expect(page).to_have_url(re.compile(r"[?&]try=1\b"))
+    expect(log).to_contain_text("plain line from try 1", timeout=WAIT_MS)
+    page.select_option("#log-try", "2")
+    expect(page).not_to_have_url(re.compile(r"[?&]try="))
 
     # XCom tab: keys and values, and a URL of its own.
     page.click('#ti-tabs a[data-tab="xcom"]')
@@ -497,6 +505,9 @@ def test_stop_on_a_running_task_instance_stops_its_process_and_fails_it(
     expect(state).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
     assert _gone(pids, 15), "the shell or its sleep still runs after Stop"
     expect(page.locator('#ti-actions [data-action="stop"]')).to_have_count(0)
+    # The followed log gets the line written as the try was stopped (after it ended in the
+    # store), without a reload.
+    expect(page.locator("#log")).to_contain_text("calling the task's on_kill()", timeout=WAIT_MS)
 
 
 def test_stop_run_on_a_running_run_stops_its_try(page: Page, conveyor: Conveyor) -> None:

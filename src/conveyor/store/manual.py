@@ -6,7 +6,9 @@ rules whichever surface a person uses.
 Each action locks the run first (the order every writer of a run keeps), moves each task
 instance with ``transitions.set_by_hand`` (so the timeline says who and why), and sends a
 finished run back to ``queued`` so the scheduler takes it up again: a cleared task runs
-again, and a marked one lets the scheduler work out the run's new state.
+again, and a marked one lets the scheduler work out the run's new state. Marking a task
+success also clears the failed and upstream_failed tasks below it, so that the run carries
+on from there (Airflow's ``set_task_instance_state``).
 
 Marking a whole run is the exception: the run itself moves to the state asked for at once
 ("failed -> success"), its start and end kept, since nothing is left for the scheduler to do.
@@ -241,9 +243,10 @@ def mark(
     ]
     if not moved:
         return ManualResult([], [], run.state)
+    resumed = _resume_below(conn, run, [task_id], actor) if to is TaskState.SUCCESS else []
     _ask_for_plans(conn, run)
-    state = _rerun(conn, run, f"{task_id} marked {to.value} by {actor.name}")
-    return ManualResult([task_id], stopped, state)
+    state = _rerun(conn, run, _marked_note([task_id], to, resumed, actor))
+    return ManualResult([task_id, *resumed], stopped, state)
 
 
 def mark_tasks(
@@ -285,9 +288,39 @@ def mark_tasks(
     changed = list(dict.fromkeys(changed))
     if not changed:
         return ManualResult([], [], run.state)
+    resumed = _resume_below(conn, run, changed, actor) if to is TaskState.SUCCESS else []
     _ask_for_plans(conn, run)
-    state = _rerun(conn, run, f"{', '.join(changed)} marked {to.value} by {actor.name}")
-    return ManualResult(changed, list(dict.fromkeys(stopped)), state)
+    state = _rerun(conn, run, _marked_note(changed, to, resumed, actor))
+    return ManualResult(
+        list(dict.fromkeys([*changed, *resumed])), list(dict.fromkeys(stopped)), state
+    )
+
+
+def _resume_below(conn: Connection, run: RunRow, marked: Sequence[str], actor: Actor) -> list[str]:
+    """After ``marked`` were marked success: clear the failed and upstream_failed task
+    instances downstream of them (not the marked tasks themselves), so the run carries on
+    from there, as Airflow's ``set_task_instance_state`` does. The task ids cleared."""
+    structure = runs.serialized_dag(conn, run.version_hash)
+    below = [t for t in related_tasks(structure, marked, downstream=True) if t not in marked]
+    if not below:
+        return []
+    tis = _instances_by_task(conn, run)
+    cleared: list[str] = []
+    for tid in below:
+        task = structure.tasks.get(tid)
+        retries = task.retries if task is not None else 0
+        for ti in tis.get(tid, []):
+            if ti.state in FAILED_LIKE and transitions.set_by_hand(
+                conn, ti.id, TaskState.NONE, actor, retries=retries
+            ):
+                cleared.append(tid)
+    return list(dict.fromkeys(cleared))
+
+
+def _marked_note(marked: Sequence[str], to: TaskState, resumed: Sequence[str], actor: Actor) -> str:
+    """Why the run went back to the scheduler, for its timeline."""
+    note = f"{', '.join(marked)} marked {to.value} by {actor.name}"
+    return f"{note}; {', '.join(resumed)} to run again" if resumed else note
 
 
 def mark_run(

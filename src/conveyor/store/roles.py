@@ -137,3 +137,18 @@ def dag_grants(conn: Connection, roles: frozenset[str]) -> DagGrants:
                     if "can_edit" in actions:
                         edit.add(row.dag_id)
     return DagGrants(read_all or edit_all, edit_all, frozenset(read | edit), frozenset(edit))
+
+
+def access_control_grants(conn: Connection) -> dict[str, list[tuple[str, list[str]]]]:
+    """What the DAGs' ``access_control`` grants each role it names: role -> [(dag_id,
+    actions)], by DAG id (the Roles page shows them beside the role's own permissions)."""
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    query = (
+        select(dag.c.dag_id, dag.c.access_control)
+        .where(dag.c.access_control.is_not(None))
+        .order_by(dag.c.dag_id)
+    )
+    for row in conn.execute(query):
+        for name, actions in (row.access_control or {}).items():
+            found.setdefault(name, []).append((row.dag_id, sorted(actions)))
+    return found

@@ -65,8 +65,14 @@ _facts: OrderedDict[str, VersionFacts] = OrderedDict()  # version hash -> facts
 _FACTS_KEPT = 20_000
 
 
+#: A task's owner when its file names none, as Airflow's ``[operators] default_owner``.
+DEFAULT_OWNER = "airflow"
+
+
 def owners(serialized: dict[str, Any]) -> str | None:
-    found = sorted({t.get("owner") for t in serialized.get("tasks", []) if t.get("owner")})
+    """The owners of a DAG's tasks, as Airflow's DAG.owner joins them."""
+    tasks = serialized.get("tasks", [])
+    found = sorted({t.get("owner") or DEFAULT_OWNER for t in tasks})
     return ", ".join(found) or None
 
 

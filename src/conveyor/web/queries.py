@@ -59,8 +59,7 @@ def _utcnow() -> datetime:
 
 
 def _owners(serialized: dict[str, Any]) -> str | None:
-    owners = sorted({t.get("owner") for t in serialized.get("tasks", []) if t.get("owner")})
-    return ", ".join(owners) or None
+    return dag_list.owners(serialized)
 
 
 def _recent_runs(conn: Connection, dag_ids: list[str]) -> dict[str, list[schemas.RecentRun]]:
@@ -168,7 +167,7 @@ def _task_infos(version_hash: str, data: SerializedDag) -> tuple[schemas.TaskInf
             operator=t.operator_name,
             trigger_rule=t.trigger_rule.value,
             doc=t.raw.get("doc"),
-            owner=t.raw.get("owner"),
+            owner=t.raw.get("owner") or dag_list.DEFAULT_OWNER,
             upstream_labels=t.raw.get("edge_labels", {}),
             task_display_name=t.display_name,
             priority_weight=int(t.raw.get("priority_weight", 1)),  # as given; the queue's below

@@ -126,10 +126,12 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
 
 
 def _describe_exception(exc: BaseException) -> str:
-    """The traceback of the user's code: Conveyor's own frames only add noise to "why"."""
+    """The traceback of the user's code: Conveyor's own frames only add noise to "why", and
+    would show the server's install paths to every reader of the try. An operator's failure
+    with no frame of the user's (a BashOperator's exit status) is its message alone."""
     frames = traceback.extract_tb(exc.__traceback__)
     user = [f for f in frames if not f.filename.startswith(_PACKAGE_DIR)]
-    text = "".join(traceback.format_list(user or frames))
+    text = "".join(traceback.format_list(user))
     return text + "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from conveyor.serialized import SerializedDag
 from conveyor.store.reads.dags import DagRow
 from conveyor.web.airflow_api.common import utc
+from conveyor.web.dag_list import DEFAULT_OWNER
 
 BUNDLE_NAME = "dags-folder"  # Airflow's name of the bundle of the DAG folder
 
@@ -94,7 +95,7 @@ def _relative(fileloc: str, dags_folder: Path | None) -> str | None:
 
 
 def _owners(dag: SerializedDag) -> list[str]:
-    return sorted({str(t.raw["owner"]) for t in dag.tasks.values() if t.raw.get("owner")})
+    return sorted({str(t.raw.get("owner") or DEFAULT_OWNER) for t in dag.tasks.values()})
 
 
 def dag_fields(

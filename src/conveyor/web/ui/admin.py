@@ -21,6 +21,7 @@ from conveyor.connections import repository
 from conveyor.exceptions import ConfigError
 from conveyor.providers import registry
 from conveyor.store import audit, figures
+from conveyor.store import roles as role_rows
 from conveyor.web import queries, roles
 from conveyor.web.dag_access import audit_dag_ids, cluster_reader
 from conveyor.web.dag_list import DagQuery
@@ -97,18 +98,24 @@ def pools_page(request: Request, user: PageUser) -> PageResult:
 def users_page(request: Request, user: PageUser) -> PageResult:
     with get_store(request).read() as conn:
         rows = queries.list_users(conn).model_dump()["users"]
-    return {"rows": rows}
+        named = [r.name for r in role_rows.list_roles(conn)]
+    return {"rows": rows, "named_roles": named}
 
 
 @pages.page("/admin/roles", "admin_roles.html", nav="admin", role="admin")
 def roles_page(request: Request, user: PageUser) -> PageResult:
+    store = get_store(request)
+    with store.read() as conn:
+        granted = role_rows.access_control_grants(conn)
     rows = [
         {
             "name": r.name,
             "users": r.users,
             "permissions": [{"action": a, "resource": res} for a, res in r.permissions],
+            # What DAG files grant it: changed in the file, not here.
+            "dag_grants": [{"dag_id": d, "actions": a} for d, a in granted.get(r.name, [])],
         }
-        for r in roles.list_roles(get_store(request))
+        for r in roles.list_roles(store)
     ]
     return {"rows": rows}
 

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from conveyor import __version__
 from conveyor.config import Settings
 from conveyor.web import auth
-from conveyor.web.ui import state_views
+from conveyor.web.ui import rights, state_views
 
 
 def _json_script(value: Any) -> Markup:
@@ -63,4 +63,8 @@ class Renderer:
         values: dict[str, Any] = {"user": None, "csrf_token": auth.csrf_token(request)}
         values.update(context or {})
         values["base"] = self.prefix
+        user = values["user"]
+        # Every page asks the API's per-DAG decision for the controls it offers.
+        values["rights"] = rights.dag_rights(request, user if isinstance(user, auth.User) else None)
+        values["role_labels"] = rights.role_labels(user) if isinstance(user, auth.User) else []
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)

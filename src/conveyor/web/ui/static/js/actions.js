@@ -33,7 +33,9 @@ function changeRows(changes, showDag) {
     showDag ? h("td.mono", {}, c.dag_id) : null,
     h("td.mono", {}, c.run_id),
     h("td.mono", {}, c.task_id + (c.map_index >= 0 ? ` [${c.map_index}]` : "")),
-    h("td.nowrap", {}, stateBadge(c.before), " → ", stateBadge(c.after))));
+    h("td.nowrap", {}, stateBadge(c.before), " → ", stateBadge(c.after),
+      // A finished instance cleared (a clear, or the tasks below a task marked success).
+      c.after === "none" && c.before !== "none" ? h("span.muted", { "data-runs-again": "" }, " runs again") : null)));
 }
 
 function renderPreview(box, result) {

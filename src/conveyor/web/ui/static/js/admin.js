@@ -58,9 +58,10 @@ for (const form of document.querySelectorAll("form.api-form")) {
       const answer = await api(path, { method: form.dataset.method, body });
       const target = form.dataset.show && document.getElementById(form.dataset.show);
       if (target && answer?.password) {
-        target.textContent = `User ${answer.username} (${answer.role}) created. Password, shown once: ${answer.password}`;
-        target.classList.remove("hidden");
-        form.reset();
+        // Shown once, after the reload that lists the new user (kept for this tab only).
+        sessionStorage.setItem(`conveyor-shown:${target.id}`,
+          `User ${answer.username} (${answer.role}) created. Password, shown once: ${answer.password}`);
+        location.reload();
       } else {
         sessionStorage.setItem("conveyor-flash", form.dataset.done || "Saved.");
         location.reload();
@@ -130,21 +131,39 @@ for (const button of document.querySelectorAll("button[data-delete-permission]")
   });
 }
 
+// A user's roles: one built-in role (or none) and any named roles, set together (PUT
+// users/{name}/roles) whenever the menu or a named role's box changes.
 for (const select of document.querySelectorAll("select[data-role-of]")) {
-  select.dataset.was = select.value;
-  select.addEventListener("change", async () => {
-    select.disabled = true;
+  const username = select.dataset.roleOf;
+  const boxes = [...document.querySelectorAll(`[data-named-roles-of="${CSS.escape(username)}"] input[type=checkbox]`)];
+  const held = () => [select.value, ...boxes.filter((b) => b.checked).map((b) => b.value)];
+  let was = held();
+  const controls = [select, ...boxes];
+  const save = async () => {
+    controls.forEach((c) => { c.disabled = true; });
+    const roles = held();
     try {
-      await api(`users/${enc(select.dataset.roleOf)}`, { method: "PATCH", body: { role: select.value } });
-      select.dataset.was = select.value;
-      toast(`${select.dataset.roleOf} is now ${select.value}.`);
+      const answer = await api(`users/${enc(username)}/roles`, { method: "PUT", body: { roles } });
+      was = roles;
+      toast(`${username} now holds ${answer.roles.join(", ") || "no role"}.`);
     } catch (error) {
-      select.value = select.dataset.was;
+      select.value = was[0];
+      for (const box of boxes) box.checked = was.includes(box.value);
       toast(error.message, { error: true, ms: 6000 });
     } finally {
-      select.disabled = false;
+      controls.forEach((c) => { c.disabled = false; });
     }
-  });
+  };
+  controls.forEach((c) => c.addEventListener("change", save));
+}
+
+for (const target of document.querySelectorAll("[id]")) {
+  const key = `conveyor-shown:${target.id}`;
+  const shown = target.classList.contains("flash") ? sessionStorage.getItem(key) : null;
+  if (shown === null) continue;
+  sessionStorage.removeItem(key);
+  target.textContent = shown;
+  target.classList.remove("hidden");
 }
 
 const flash = sessionStorage.getItem("conveyor-flash");

@@ -3,6 +3,8 @@
 import { act, api, enc, fill, h, live, timeEl } from "./core.js";
 
 const panel = document.getElementById("backfills");
+// On a phone-wide window the panel starts folded: open, it pushes the grid off the first screen.
+if (panel && window.matchMedia("(max-width: 600px)").matches) panel.open = false;
 
 /** What a backfill is doing, in a word: completed, paused or running. */
 function stateOf(backfill) {

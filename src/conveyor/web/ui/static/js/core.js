@@ -148,13 +148,30 @@ export const stateBadge = (state, extra = "") =>
   h(`span.state.${stateClass(state)}${extra ? "." + extra : ""}`, { "data-state": state || "none" }, STATE_LABELS[state] ?? state ?? "no status");
 
 // How a run came to be: a glyph on the grid's run bars, glyph and name in lists.
+// How a run came to be, as a small shape the page draws itself (an emoji needs a font the
+// machine may lack, and then draws as an empty box): scheduled a clock, manual a play
+// triangle, backfill a rewind, asset-triggered a diamond.
 export const RUN_TYPES = {
-  scheduled: ["⏱", "scheduled"], manual: ["▶", "manual"],
-  backfill: ["↺", "backfill"], dataset_triggered: ["◆", "asset-triggered"],
+  scheduled: "scheduled", manual: "manual", backfill: "backfill", dataset_triggered: "asset-triggered",
 };
+const RUN_TYPE_SHAPES = {
+  scheduled: '<circle cx="6" cy="6" r="4.6" fill="none" stroke="currentColor" stroke-width="1.4"/>'
+    + '<path d="M6 3.2V6l2 1.4" fill="none" stroke="currentColor" stroke-width="1.3"/>',
+  manual: '<path d="M3 1.8 10.2 6 3 10.2z"/>',
+  backfill: '<path d="M6 2.2v7.6L1.2 6zM11 2.2v7.6L6.2 6z"/>',
+  dataset_triggered: '<path d="M6 1 11 6 6 11 1 6z"/>',
+};
+
+function runTypeShape(type) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  for (const [name, value] of Object.entries({ viewBox: "0 0 12 12", width: "0.85em", height: "0.85em", fill: "currentColor", "aria-hidden": "true", class: "run-shape" })) svg.setAttribute(name, value);
+  svg.innerHTML = RUN_TYPE_SHAPES[type] ?? '<circle cx="6" cy="6" r="2.2"/>';
+  return svg;
+}
+
 export function runTypeMark(type, { label = false } = {}) {
-  const [glyph, name] = RUN_TYPES[type] ?? ["•", type || "unknown"];
-  return h("span.run-type", { "data-run-type": type || "", title: `${name} run` }, label ? `${glyph} ${name}` : glyph);
+  const name = RUN_TYPES[type] ?? (type || "unknown");
+  return h("span.run-type", { "data-run-type": type || "", title: `${name} run` }, runTypeShape(type), label ? ` ${name}` : null);
 }
 
 // ---- time ----
@@ -279,6 +296,22 @@ export const can = (role) => {
   const mine = document.body.dataset.role;
   const order = ["viewer", "op", "admin"];
   return order.indexOf(mine) >= order.indexOf(role) && order.indexOf(mine) >= 0;
+};
+
+/** Whether the user may edit (trigger, clear, mark, pause, backfill) DAG `dagId`: the API's
+ * own per-DAG decision, which the page's server wrote in the body (`*`: every DAG). */
+export const canEdit = (dagId) => {
+  const editable = document.body.dataset.editable ?? "[]";
+  if (editable === "*") return true;
+  editableIds ??= new Set(JSON.parse(editable));
+  return editableIds.has(dagId);
+};
+let editableIds = null;
+
+/** Whether the user may edit any DAG (a list's bulk actions are offered). */
+export const editsSome = () => {
+  const editable = document.body.dataset.editable ?? "[]";
+  return editable === "*" || editable !== "[]";
 };
 
 localiseTimes();

@@ -4,7 +4,7 @@
 // An op pauses or unpauses many at once: the rows selected, or every DAG matching the
 // filters (one PATCH /dags request either way).
 import {
-  act, api, can, embedded, enc, fill, h, links, listOf, live, localTime, pageQuery, relative, stateBadge,
+  act, api, canEdit, embedded, enc, fill, h, links, listOf, live, localTime, pageQuery, relative, stateBadge,
   stateClass, timeEl, toast,
 } from "./core.js";
 
@@ -63,7 +63,7 @@ function recentRuns(dag) {
 
 function pauseSwitch(dag) {
   const input = h("input", {
-    type: "checkbox", checked: !dag.is_paused, disabled: !can("op"),
+    type: "checkbox", checked: !dag.is_paused, disabled: !canEdit(dag.dag_id),
     "aria-label": `${dag.is_paused ? "Unpause" : "Pause"} ${dag.dag_id}`,
     onchange: async (event) => {
       const paused = !event.target.checked;
@@ -75,12 +75,12 @@ function pauseSwitch(dag) {
       event.target.closest("tr")?.classList.toggle("paused", paused);
     },
   });
-  return h("label.switch", { title: can("op") ? "On: scheduled. Off: paused." : "Only an op or admin can pause" },
+  return h("label.switch", { title: canEdit(dag.dag_id) ? "On: scheduled. Off: paused." : "Your roles may read this DAG but not pause it" },
     input, h("span.slider"));
 }
 
 function selectBox(dag) {
-  if (!can("op")) return null;
+  if (!canEdit(dag.dag_id)) return null;
   return h("input.select", {
     type: "checkbox", checked: selected.has(dag.dag_id), "data-select": dag.dag_id,
     "aria-label": `Select ${dag.dag_id}`,
@@ -107,7 +107,7 @@ function row(dag) {
       ? [stateBadge(last.state), " ", h("span.muted", { title: `logical date ${last.logical_date}` }, localTime(last.logical_date, { seconds: false }))]
       : h("span.faint", {}, "—")),
     h("td.nowrap", {}, dag.is_paused ? h("span.faint", {}, "paused") : timeEl(dag.next_run_after)),
-    h("td.right", {}, can("op")
+    h("td.right", {}, canEdit(dag.dag_id)
       ? h("a.button", { href: links.trigger(dag.dag_id), title: `Trigger ${dag.dag_id} with params`, "data-action": "trigger" }, "▶ Trigger")
       : null),
   );

@@ -2,7 +2,7 @@
 // groups (a folded group is one row), one coloured square per task instance. A click shows
 // the run or the task instance on the right.
 import {
-  act, api, can, duration, enc, fill, FINISHED_STATES, h, links, localTime, RUN_FINISHED_STATES,
+  act, api, canEdit, duration, enc, fill, FINISHED_STATES, h, links, localTime, RUN_FINISHED_STATES,
   runTypeMark, stateBadge, stateClass, timeEl,
 } from "./core.js";
 import { clearTaskInstances, markTaskInstances, runButtons, tiRef } from "./actions.js";
@@ -288,7 +288,7 @@ export function renderGrid(container, grid, dagId, state, view) {
     container.lazyRows = null;
     container.dataset.drawn = "all";
     fill(container, h("div.empty", {}, paged ? "No runs on this page." : "No runs yet.",
-      !paged && can("op") ? [" ", h("a", { href: links.trigger(dagId) }, "Trigger one"), "."] : null));
+      !paged && canEdit(dagId) ? [" ", h("a", { href: links.trigger(dagId) }, "Trigger one"), "."] : null));
     return;
   }
   const longest = Math.max(0, ...grid.runs.map((r) => r.duration ?? 0));
@@ -398,8 +398,8 @@ function showRun(run, dagId) {
     more,
     h("p", {}, h("a", { href: links.dag(dagId, "graph") + `?run=${enc(run.run_id)}` }, "Show in graph ›"), " ",
       h("a", { href: links.dag(dagId, "gantt") + `?run=${enc(run.run_id)}`, "data-action": "open-gantt" }, "Gantt ›")),
-    can("op") ? runButtons(dagId, run.run_id, undefined, run.state) : null,
-    can("op") ? runActions(dagId, run) : null);
+    canEdit(dagId) ? runButtons(dagId, run.run_id, undefined, run.state) : null,
+    canEdit(dagId) ? runActions(dagId, run) : null);
   withExtra(`run:${run.run_id}:${run.state}`, `dags/${enc(dagId)}/runs/${enc(run.run_id)}`, (detail) => {
     fill(more, facts([
       detail.created_by ? ["Triggered by", detail.created_by] : null,
@@ -428,7 +428,7 @@ function showTaskInstance(run, task, ti, dagId) {
     ]),
     more,
     h("p", {}, h("a.button", { href: links.task(dagId, run.run_id, task.task_id), "data-action": "open-task" }, "Open task instance ›")),
-    can("op") ? taskActions(dagId, run.run_id, task.task_id, ti.state) : null);
+    canEdit(dagId) ? taskActions(dagId, run.run_id, task.task_id, ti.state) : null);
   const path = `dags/${enc(dagId)}/runs/${enc(run.run_id)}/tasks/${enc(task.task_id)}`;
   withExtra(`ti:${run.run_id}:${task.task_id}:${ti.state}`, path, (detail) => {
     const last = detail.tries[detail.tries.length - 1];

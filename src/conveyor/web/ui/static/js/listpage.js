@@ -1,7 +1,7 @@
 // A list page whose filters, sort and page live in the URL (so a view can be shared): the
 // filter form reads and writes the query string, the API gets the same parameters, rows can
 // be selected for bulk actions (op and admin), and the list stays live.
-import { api, can, fill, h, live, pageQuery } from "./core.js";
+import { api, editsSome, fill, h, live, pageQuery } from "./core.js";
 
 const DATE_FIELDS = ["logical_date", "start_date", "end_date"];
 
@@ -60,7 +60,7 @@ function pageLink(query, page, label, enabled) {
 export function listPage({ path, itemsKey, key, cells, attrs, noun, columns, bulk = [], perPage = 50, shortcut }) {
   const form = document.getElementById("filters");
   const rows = document.getElementById("list-rows");
-  const selectable = can("op") && bulk.length > 0;
+  const selectable = editsSome() && bulk.length > 0;
   const selected = new Map(); // key -> item
   let last = "";
   let query = new URLSearchParams(location.search);

@@ -3,7 +3,7 @@
 // with times, search, wrap and download), the XCom it pushed, its rendered templates. A
 // mapped task as a whole shows its instances instead, each linking to its own page.
 import {
-  act, api, can, duration, elapsed, embedded, enc, fill, FINISHED_STATES as FINISHED, h, links,
+  act, api, canEdit, duration, elapsed, embedded, enc, fill, FINISHED_STATES as FINISHED, h, links,
   live, localTime, stateBadge, timeEl, url,
 } from "./core.js";
 import { taskActions } from "./grid.js";
@@ -31,7 +31,7 @@ function renderHeader(ti) {
   fill("ti-duration", seconds !== null ? duration(seconds) : "—");
   fill("ti-host", ti.hostname ? `${ti.hostname}${ti.pid ? " · pid " + ti.pid : ""}` : "—");
   const actions = document.getElementById("ti-actions");
-  if (can("op")) fill(actions, taskActions(page.dag_id, page.run_id, page.task_id, ti.state, () => poller?.refresh(), mapIndex));
+  if (canEdit(page.dag_id)) fill(actions, taskActions(page.dag_id, page.run_id, page.task_id, ti.state, () => poller?.refresh(), mapIndex));
 }
 
 // ---- a mapped task as a whole: its instances ----
@@ -285,7 +285,13 @@ function updateLogPicker(ti) {
 }
 
 function chooseLogTry(number, byUser = false) {
-  if (byUser) logState.pinned = number !== Number(logPicker.options[logPicker.options.length - 1]?.value);
+  if (byUser) {
+    logState.pinned = number !== Number(logPicker.options[logPicker.options.length - 1]?.value);
+    // The address names a try chosen by hand (?try=), so it can be shared or reloaded.
+    const address = new URL(location.href);
+    if (logState.pinned) address.searchParams.set("try", String(number)); else address.searchParams.delete("try");
+    history.replaceState(null, "", address);
+  }
   if (logState.tryNumber === number && logState.offset > 0) return;
   const started = detail?.tries.find((t) => t.number === number)?.start;
   Object.assign(logState, { tryNumber: number, offset: 0, complete: false, partial: "", lastTime: "", startTime: started ? localTime(started) : "" });
@@ -297,6 +303,19 @@ function chooseLogTry(number, byUser = false) {
   followLog();
 }
 logPicker?.addEventListener("change", () => chooseLogTry(Number(logPicker.value), true));
+
+// A try ends in the store at once when a person stops or marks it, while its process still
+// writes its last lines (on_kill, the shell's output on SIGTERM) for a moment: the log of a
+// try that ended less than this long ago is read on at each poll until nothing new comes.
+const SETTLE_MS = 15000;
+
+/** Whether the ended try's log will not grow: it ended long enough ago, and the last read
+ * brought nothing new. */
+function settled(number, text) {
+  if (text) return false;
+  const end = detail?.tries.find((t) => t.number === number)?.end;
+  return !end || Date.now() - Date.parse(end) > SETTLE_MS;
+}
 
 async function followLog() {
   if (logState.tryNumber === null || logState.complete || logState.loading) return;
@@ -314,7 +333,7 @@ async function followLog() {
         if (atBottom && document.getElementById("log-follow").checked) logPre.scrollTop = logPre.scrollHeight;
       }
       logState.offset = chunk.next_offset;
-      logState.complete = chunk.complete && chunk.next_offset >= chunk.size;
+      logState.complete = chunk.complete && chunk.next_offset >= chunk.size && settled(number, chunk.text);
       fill("log-status", `${(chunk.size / 1024).toFixed(1)} KiB${chunk.complete ? "" : " · growing"}`);
       if (!chunk.text || chunk.next_offset >= chunk.size) break;
     }
@@ -394,7 +413,7 @@ if (logPre) { // not on the page of a mapped task as a whole: its instances have
 
 function noteEditor(boxId, textId, path, current) {
   const box = document.getElementById(boxId);
-  if (!box || !can("op")) return;
+  if (!box || !canEdit(page.dag_id)) return;
   const button = h("button.link", { type: "button", "data-action": `edit-${boxId}` }, "Edit");
   box.append(" ", button);
   button.addEventListener("click", () => {
