@@ -36,6 +36,7 @@ IMAGE_INPUTS = (
     "deploy/Dockerfile.dockerignore",
     "deploy/entrypoint.sh",
     "pyproject.toml",
+    "hatch_build.py",
     "README.md",
     "src",
     "examples/dags",
