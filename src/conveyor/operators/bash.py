@@ -47,9 +47,10 @@ class BashOptions:
             cwd=self.cwd,
             skip_on_exit_code=self.skip_on_exit_code,
         )
-        if self.output_processor is not None and last_line is not None:
-            return self.output_processor(last_line)
-        return last_line
+        output = "" if last_line is None else last_line  # Airflow pushes '' for no output
+        if self.output_processor is not None:
+            return self.output_processor(output)
+        return output
 
 
 class BashOperator(BashOptions, BaseOperator):
