@@ -8,7 +8,7 @@ the order each instance wrote them) and the DAGs the file defines. No Airflow is
 here: Conveyor runs the same folder on both of its paths and must give the same data:
 
 - ``dags test``: what ``conveyor dags test`` does for one DAG (a throwaway SQLite store,
-  ``OneRunScheduler`` and the local executor), done once for every DAG of the folder;
+  ``DagsTestScheduler`` and the local executor), done once for every DAG of the folder;
 - scheduled: a real ``conveyor scheduler`` process with the local executor on PostgreSQL,
   every DAG's run triggered together.
 
@@ -38,7 +38,8 @@ import pytest
 
 from cli_processes import cli_process
 from conftest import _with_database
-from conveyor.cli.run import OneRunScheduler
+from conveyor.cli.run import DagsTestScheduler
+from conveyor.cli.test_runs import start_test_run
 from conveyor.config import load_config
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
@@ -162,8 +163,11 @@ def _wait_for_runs(store: Store, run_pks: dict[str, int], timeout: float) -> Non
     raise AssertionError(f"runs still unfinished after {timeout:g}s: {sorted(left)}")
 
 
-def _trigger_all(store: Store, dag_ids: list[str]) -> tuple[dict[str, int], dict[str, str]]:
-    """A run at the recorded logical date for each DAG, as ``dags test`` makes it."""
+def _trigger_all(
+    store: Store, dag_ids: list[str], *, as_dags_test: bool
+) -> tuple[dict[str, int], dict[str, str]]:
+    """A run at the recorded logical date for each DAG: made as ``conveyor dags test`` makes
+    it (named after the time of the call), or as a trigger of the scheduled path."""
     made: dict[str, int] = {}
     refused: dict[str, str] = {}
     with store.write() as conn:
@@ -173,6 +177,9 @@ def _trigger_all(store: Store, dag_ids: list[str]) -> tuple[dict[str, int], dict
             refused[dag_id] = "not loaded"
             continue
         try:
+            if as_dags_test:
+                made[dag_id] = start_test_run(store, dag_id, LOGICAL, None, "differential suite").id
+                continue
             with store.write() as conn:
                 run = trigger.trigger_run(
                     conn, dag_id, created_by="differential suite", logical_date=LOGICAL
@@ -229,8 +236,8 @@ def dags_test_path(
             paused_at_creation=None,
             plugins_folder=config.plugins_path,
         ).sync()
-        run_pks, refused = _trigger_all(store, sorted(EXPECTATIONS))
-        scheduler = OneRunScheduler(config, store, LocalExecutor(config), processor=None)
+        run_pks, refused = _trigger_all(store, sorted(EXPECTATIONS), as_dags_test=True)
+        scheduler = DagsTestScheduler(config, store, LocalExecutor(config), processor=None)
         deadline = time.monotonic() + PATH_TIMEOUT
 
         def finished() -> bool:
@@ -278,7 +285,7 @@ def scheduled_path(
     try:
         with cli_process(["scheduler"], env) as scheduler:
             _wait_for_parsing(store, 120.0)
-            run_pks, refused = _trigger_all(store, sorted(EXPECTATIONS))
+            run_pks, refused = _trigger_all(store, sorted(EXPECTATIONS), as_dags_test=False)
             _wait_for_runs(store, run_pks, PATH_TIMEOUT)
             assert scheduler.returncode is None, scheduler.output
         yield _collect(store, run_pks, records, refused)

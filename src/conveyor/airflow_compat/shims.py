@@ -93,7 +93,15 @@ class DAG(conveyor.DAG):
     def __init__(self, dag_id: str, description: str | None = None, **kwargs: Any) -> None:
         if description is not None:
             kwargs["description"] = description
-        super().__init__(dag_id, **dag_kwargs(dag_id, kwargs, self.default_schedule))
+        options = dag_kwargs(dag_id, kwargs, self.default_schedule)
+        self._given_schedule = options["schedule"]
+        super().__init__(dag_id, **options)
+
+    @property
+    def schedule_interval(self) -> Any:
+        """Airflow 2's attribute, read by files at import: the schedule as the file gave it
+        (``"@daily"``, a timedelta, a timetable, None). Airflow 3's DAG has none."""
+        return self._given_schedule
 
     @property
     def task(self) -> Any:
@@ -147,6 +155,12 @@ class SdkDAG(DAG):
 
     default_schedule: ClassVar[Any] = None
     removed_context_names: ClassVar[Mapping[str, str]] = AIRFLOW3_REMOVED_CONTEXT
+
+    @property
+    def schedule_interval(self) -> Any:
+        raise AttributeError(
+            f"DAG {self.dag_id!r}: Airflow 3 removed schedule_interval: read schedule"
+        )
 
 
 def _dag_decorator(dag_class: type[DAG]) -> Callable[..., Any]:

@@ -81,19 +81,27 @@ def stored_file(config: Settings, dag_id: str) -> Path | None:
     return path if path.is_file() and folder in path.parents else None
 
 
-def _start(store: Store, dag_id: str, when: datetime | None, conf: str | None) -> RunRow:
+def start_test_run(
+    store: Store,
+    dag_id: str,
+    when: datetime | None,
+    conf: str | None,
+    created_by: str = "conveyor test",
+) -> RunRow:
+    """The run ``dags test`` and ``tasks test`` drive: at ``when`` (now by default), named
+    after the time of the call as Airflow's, its pools made."""
     with store.write() as conn:
         run = trigger.trigger_run(
             conn,
             dag_id,
             conf=parse_conf(conf),
-            created_by="conveyor test",
+            created_by=created_by,
             logical_date=when.replace(tzinfo=UTC) if when else None,
             # As Airflow's: named after the time of the call, whatever the logical date.
             run_id=f"manual__{utcnow().isoformat()}",
         )
         structure = runs.serialized_dag(conn, run.version_hash)
-        pools.create_missing(conn, {t.pool for t in structure.tasks.values()}, "conveyor test")
+        pools.create_missing(conn, {t.pool for t in structure.tasks.values()}, created_by)
     return run
 
 
@@ -117,7 +125,7 @@ def dags_test(dag_id: str, logical_date: datetime | None, conf: str | None) -> N
     source, is_file = _source(dag_id)
     with _throwaway(source, dag_id) as (config, store):
         found = _pick_dag(store, dag_id, None, is_file=is_file)
-        run = _start(store, found, logical_date, conf)
+        run = start_test_run(store, found, logical_date, conf)
         state = _run_live(
             config, store, run.id, no_retry_delay=False, scheduler_class=DagsTestScheduler
         )
@@ -139,7 +147,7 @@ def tasks_test(dag_id: str, task_id: str, logical_date: datetime | None) -> None
     source, is_file = _source(dag_id)
     with _throwaway(source, dag_id) as (config, store):
         found = _pick_dag(store, dag_id, None, is_file=is_file)
-        run = _start(store, found, logical_date, None)
+        run = start_test_run(store, found, logical_date, None)
         _only(store, run, task_id)
         _run_live(config, store, run.id, no_retry_delay=False)
         _report(store, run.id)
