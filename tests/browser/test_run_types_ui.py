@@ -54,7 +54,7 @@ def seed_runs(servers: Conveyor) -> None:
         with store.write() as conn:
             version, structure = latest_version(conn, "hourly_sync")
             for day, (run_id, run_type) in enumerate(RUNS.items(), start=1):
-                start = datetime(2025, 12, day, tzinfo=UTC)
+                start = datetime(2026, 1, day, tzinfo=UTC)  # after its start_date
                 create_run(
                     conn,
                     dag_id="hourly_sync",

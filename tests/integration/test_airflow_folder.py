@@ -25,7 +25,10 @@ from conveyor.worker.runner import log_path_for
 from store_reads import states_of
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "airflow_folder"
-WHEN = datetime(2026, 3, 2, tzinfo=UTC)
+#: Today, after legacy_orders' start_date (days_ago(2)): a run dated before a DAG's start date
+#: runs no task, as in Airflow.
+WHEN = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+DAY = f"{WHEN:%Y-%m-%d}"
 DAGS = ("legacy_orders", "taskflow_inventory", "sdk_shipping")
 
 
@@ -72,8 +75,8 @@ def test_the_airflow_folder_runs_unchanged(
         ["start", "extract", "summarise", "report"], "success"
     )
     assert _xcoms(store, legacy)[("summarise", "total")] == 10
-    assert "total=10 day=2026-03-02" in _log(settings, store, legacy, "report")
-    assert "INFO - parsed 3 order lines for 2026-03-02" in _log(settings, store, legacy, "extract")
+    assert f"total=10 day={DAY}" in _log(settings, store, legacy, "report")
+    assert f"INFO - parsed 3 order lines for {DAY}" in _log(settings, store, legacy, "extract")
     with store.read() as conn:  # start_date only in default_args: the DAG is scheduled
         scheduled = conn.execute(
             select(dag_run.c.run_id).where(

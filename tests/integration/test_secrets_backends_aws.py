@@ -127,7 +127,7 @@ def test_secrets_manager_comes_before_the_environment_and_the_store(
 
     warehouse = repository.get_connection(store, settings, "warehouse")
     assert (warehouse.conn_type, warehouse.host, warehouse.password) == (
-        "postgresql",
+        "postgres",  # a postgresql:// URI is typed postgres, as Airflow types it
         "db.internal",
         "wh-Pass-4411",
     )
@@ -360,7 +360,7 @@ def test_a_try_reads_the_backend_and_its_log_masks_the_secrets(
     settings = env.settings(**overrides)
     run_id = env.dag_runs("from_backend")[0].run_id
     read = log_path_for(settings, "from_backend", run_id, "read", 1).read_text()
-    assert "dsn=postgresql://etl:***@db.in/dw host=db.in" in read, read
+    assert "dsn=postgres://etl:***@db.in/dw host=db.in" in read, read  # get_uri(), as Airflow
     assert "token=*** rows=4242" in read, read
     templated = log_path_for(settings, "from_backend", run_id, "templated", 1).read_text()
     assert "pw=*** rows=4242" in templated, templated

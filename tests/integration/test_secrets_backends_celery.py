@@ -127,7 +127,7 @@ def test_a_celery_try_reads_parameter_store_and_masks_its_secrets(
         tmp_path / "worker.log"
     ).read_text()[-3000:]
     read = log_path_for(settings, "backend_on_celery", run_id, "read", 1).read_text()
-    assert "ledger=postgresql://ledger_app:***@ledger.internal:5432/books" in read, read
+    assert "ledger=postgres://ledger_app:***@ledger.internal:5432/books" in read, read
     assert "login=ledger_app" in read and "key=*** batch=777" in read, read
     templated = log_path_for(settings, "backend_on_celery", run_id, "templated", 1).read_text()
     assert "pw=*** batch=777" in templated, templated
