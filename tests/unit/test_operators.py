@@ -144,9 +144,9 @@ def test_bash_output_is_printed_and_the_last_non_empty_line_returned(
     assert out.splitlines() == ["one", "two", "", ""]
 
 
-def test_bash_without_output_returns_none(capfd: pytest.CaptureFixture[str]) -> None:
+def test_bash_without_output_returns_an_empty_string(capfd: pytest.CaptureFixture[str]) -> None:
     result, out = run_bash(capfd, bash_command="true")
-    assert result is None
+    assert result == ""  # as Airflow's: the last line of no output
     assert out == ""
 
 
