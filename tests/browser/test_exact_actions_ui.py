@@ -310,17 +310,18 @@ def test_one_task_is_marked_with_its_options_after_an_exact_preview(
     actions.locator("[data-action=mark-success]").click()
     dialog = page.locator("#action-dialog")
     rows = dialog.locator("tr[data-change]")
-    expect(rows).to_have_count(1, timeout=WAIT_MS)
-    assert previewed(page) == {("chain-2", "load", -1)}
+    # Marked success, load lets its run carry on: report, upstream_failed below it, runs again.
+    expect(rows).to_have_count(2, timeout=WAIT_MS)
+    assert previewed(page) == {("chain-2", "load", -1), ("chain-2", "report", -1)}
     assert instances(page, conveyor, dag) == before  # opening it changed nothing
     # Each option in turn, the preview exact after each: upstream adds nothing (extract
-    # succeeded), downstream adds report, past the same two in chain-1, future nothing (no
-    # later run).
-    for option, count in (("upstream", 1), ("downstream", 2), ("past", 4), ("future", 4)):
+    # succeeded), downstream marks report instead of running it again, past the same two in
+    # chain-1, future nothing (no later run).
+    for option, count in (("upstream", 2), ("downstream", 2), ("past", 4), ("future", 4)):
         dialog.locator(f'input[name="{option}"]').check()
         expect(rows).to_have_count(count)
         if option == "upstream":
-            assert previewed(page) == {("chain-2", "load", -1)}
+            assert previewed(page) == {("chain-2", "load", -1), ("chain-2", "report", -1)}
     listed = previewed(page)
     assert listed == {
         (run, task, -1) for run in ("chain-1", "chain-2") for task in ("load", "report")

@@ -106,3 +106,7 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+// The button waits for the handler above: a click before it would send the form as a page load.
+const submit = document.getElementById("trigger-submit");
+if (submit.dataset.mayTrigger === "true") submit.disabled = false;
