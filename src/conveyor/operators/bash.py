@@ -92,7 +92,8 @@ class BashOperator(BashOptions, BaseOperator):
 
 
 def skip_codes(given: int | Container[int] | None) -> Container[int]:
-    """``skip_on_exit_code`` as a collection that ``in`` asks: one status, several, or none."""
+    """``skip_on_exit_code`` as a collection that ``in`` asks: one status, several, or none
+    (the Bash, SSH, Docker and Kubernetes operators take it as Airflow's do)."""
     if given is None:
         return ()
     if isinstance(given, int):

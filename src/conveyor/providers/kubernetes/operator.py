@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from conveyor.connections import get_connection
 from conveyor.exceptions import NotFoundError, Skip, TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.providers._exit_codes import skip_codes
+from conveyor.operators.bash import skip_codes
 from conveyor.providers._fields import keep_fields
 from conveyor.providers.kubernetes.outcome import PodOutcome
 from conveyor.providers.kubernetes.pod import (

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.providers._exit_codes import skip_codes
+from conveyor.operators.bash import skip_codes
 from conveyor.providers._fields import keep_fields
 from conveyor.providers.ssh.hook import NOTSET, SSHCommandError, SSHHook
 
