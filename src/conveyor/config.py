@@ -522,6 +522,18 @@ def config_file_path(env: Mapping[str, str], home: str | Path | None = None) -> 
     return folder.expanduser() / CONFIG_FILE_NAME
 
 
+def config_file_stamp(env: Mapping[str, str]) -> tuple[str, int | None]:
+    """The configuration file's path and modification time (None when there is none): with
+    the variables that set a value, the key of a setting cached until either changes (those
+    read on every DAG file import or folder scan, where loading the whole configuration would
+    cost more than the work)."""
+    config_file = config_file_path(env)
+    try:
+        return str(config_file), config_file.stat().st_mtime_ns
+    except OSError:
+        return str(config_file), None
+
+
 def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> LoadedConfig:
     """Build the effective settings; ``overrides`` (from command-line flags) win over all."""
     env = dict(os.environ if environ is None else environ)

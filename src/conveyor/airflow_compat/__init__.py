@@ -36,15 +36,11 @@ def enabled() -> bool:
     Asked before every DAG file import; reading the whole configuration each time cost a
     runner more than importing the file. It is read again when what it comes from changes:
     the variable, the home, or the file's modification time."""
-    from conveyor.config import ENV_PREFIX, config_file_path
+    from conveyor.config import ENV_PREFIX, config_file_stamp
 
-    config_file = config_file_path(os.environ)
-    try:
-        stamp: int | None = config_file.stat().st_mtime_ns
-    except OSError:
-        stamp = None
+    config_file, stamp = config_file_stamp(os.environ)
     variable = os.environ.get(f"{ENV_PREFIX}AIRFLOW_COMPAT", "")
-    return _read_enabled(variable, str(config_file), stamp)
+    return _read_enabled(variable, config_file, stamp)
 
 
 @functools.lru_cache(maxsize=16)

@@ -60,15 +60,11 @@ Rule = GlobRule | RegexpRule
 def configured_syntax() -> Syntax:
     """The setting ``dag_ignore_file_syntax``, read again only when a variable that sets it,
     the home or the configuration file's modification time change."""
-    from conveyor.config import config_file_path
+    from conveyor.config import config_file_stamp
 
-    config_file = config_file_path(os.environ)
-    try:
-        stamp: int | None = config_file.stat().st_mtime_ns
-    except OSError:
-        stamp = None
+    config_file, stamp = config_file_stamp(os.environ)
     variables = tuple(os.environ.get(name, "") for name in _VARIABLES)
-    return _read_syntax(variables, str(config_file), stamp)
+    return _read_syntax(variables, config_file, stamp)
 
 
 _VARIABLES = ("CONVEYOR_DAG_IGNORE_FILE_SYNTAX", "AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX")

@@ -53,15 +53,11 @@ def shipped(provider: str) -> bool:
 def preferred_installed() -> frozenset[str]:
     """The shipped providers whose installed Airflow package is used instead of Conveyor's
     (the setting ``airflow_installed_providers``, e.g. ``"http,slack"``)."""
-    from conveyor.config import ENV_PREFIX, config_file_path
+    from conveyor.config import ENV_PREFIX, config_file_stamp
 
-    config_file = config_file_path(os.environ)
-    try:
-        stamp: int | None = config_file.stat().st_mtime_ns
-    except OSError:
-        stamp = None
+    config_file, stamp = config_file_stamp(os.environ)
     variable = os.environ.get(f"{ENV_PREFIX}AIRFLOW_INSTALLED_PROVIDERS", "")
-    return _read_preferred(variable, str(config_file), stamp)
+    return _read_preferred(variable, config_file, stamp)
 
 
 @functools.lru_cache(maxsize=16)

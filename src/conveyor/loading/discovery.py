@@ -62,15 +62,11 @@ def current_discovery() -> Discovery:
     """The settings as this process's configuration gives them; read again only when a
     variable that sets them, the home or the configuration file's modification time change
     (the folder is scanned every second)."""
-    from conveyor.config import config_file_path
+    from conveyor.config import config_file_stamp
 
-    config_file = config_file_path(os.environ)
-    try:
-        stamp: int | None = config_file.stat().st_mtime_ns
-    except OSError:
-        stamp = None
+    config_file, stamp = config_file_stamp(os.environ)
     variables = tuple(os.environ.get(name, "") for name in _VARIABLES)
-    return _read_discovery(variables, str(config_file), stamp)
+    return _read_discovery(variables, config_file, stamp)
 
 
 @functools.lru_cache(maxsize=16)
