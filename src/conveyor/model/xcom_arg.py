@@ -161,16 +161,21 @@ class MapXComArg(XComArg):
     __str__ = __repr__
 
 
+def _first_output(method: str, args: list[XComArg]) -> XComArg:
+    """The first task output of ``zip()`` / ``concat()``'s arguments, each checked to be one."""
+    for arg in args:
+        if not isinstance(arg, XComArg):
+            raise DagDefinitionError(
+                f"{method}() takes the outputs of tasks, got {type(arg).__name__} {arg!r}"
+            )
+    return args[0].references()[0]
+
+
 class ZipXComArg(XComArg):
     """``a.zip(b, ...)``: the values of several tasks, taken index by index."""
 
     def __init__(self, args: list[XComArg], *, fillvalue: Any = NOTSET) -> None:
-        for arg in args:
-            if not isinstance(arg, XComArg):
-                raise DagDefinitionError(
-                    f"zip() takes the outputs of tasks, got {type(arg).__name__} {arg!r}"
-                )
-        ref = args[0].references()[0]
+        ref = _first_output("zip", args)
         super().__init__(ref.operator, ref.key)
         self.args = args
         self.fillvalue = fillvalue
@@ -214,12 +219,7 @@ class ConcatXComArg(XComArg):
     """``a.concat(b, ...)``: the values of several tasks, one after the other."""
 
     def __init__(self, args: list[XComArg]) -> None:
-        for arg in args:
-            if not isinstance(arg, XComArg):
-                raise DagDefinitionError(
-                    f"concat() takes the outputs of tasks, got {type(arg).__name__} {arg!r}"
-                )
-        ref = args[0].references()[0]
+        ref = _first_output("concat", args)
         super().__init__(ref.operator, ref.key)
         self.args = args
 
