@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from conveyor.config import Settings, load_config
 from conveyor.states import RUN_FINISHED
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run, task_event, task_instance
+from conveyor.store.tables import dag_run, task_event, task_instance, task_try
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 #: A Redis database of the fault tests' own; each cluster also has its own queue name.
@@ -325,6 +325,35 @@ def tally(cluster: Cluster) -> Tally:
         lost=sorted(expected - set(ran)),
         ticks_doubled=[(r.dag_id, r.logical_date) for r in doubled],
         ticks=ticks,
+    )
+
+
+def why_lost(cluster: Cluster, counted: Tally) -> str:
+    """What a failed "lost" check shows: the tasks that never ran, the tries the store
+    records as failed with their errors (a try that failed before the task's code ran is
+    what loses work), and the end of every process's log."""
+    with cluster.store.read() as conn:
+        failed = conn.execute(
+            select(
+                task_instance.c.task_id,
+                task_try.c.try_number,
+                task_try.c.exit_kind,
+                task_try.c.error,
+                task_try.c.hostname,
+            )
+            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+            .where(task_try.c.state == "failed")
+            .limit(10)
+        ).all()
+    tries = "\n".join(
+        f"  {t.task_id} try {t.try_number} on {t.hostname} ({t.exit_kind}): {error}"
+        for t in failed
+        for error in [(t.error or "").strip()[-600:]]
+    )
+    shown = ", ".join(" ".join(key[::2]) for key in counted.lost[:12])
+    return (
+        f"never ran ({len(counted.lost)}): {shown}\n"
+        f"failed tries:\n{tries or '  none'}\n{cluster.log_tail(15)}"
     )
 
 

@@ -36,6 +36,7 @@ from faultlib import (
     runs_by_state,
     tally,
     wait_for,
+    why_lost,
 )
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -199,5 +200,5 @@ def test_one_process_cut_off_from_the_store_loses_and_repeats_nothing(
         assert all(p.poll() is None for p in processes), "a process died of the cut"
         assert during_worker_cut > 0, "no try started while one worker was cut off"
         assert counted.twice == [], f"ran twice: {counted.twice}"
-        assert counted.lost == [], f"never ran: {counted.lost}"
+        assert counted.lost == [], why_lost(cluster, counted)
         assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"

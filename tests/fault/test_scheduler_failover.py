@@ -28,6 +28,7 @@ from faultlib import (
     tally,
     utc_now,
     wait_for,
+    why_lost,
 )
 
 TICKS = 24
@@ -56,7 +57,7 @@ def _assert_nothing_lost_or_repeated(cluster: Cluster) -> None:
         ticks_created_twice=len(counted.ticks_doubled),
     )
     assert counted.twice == [], f"ran twice: {counted.twice}"
-    assert counted.lost == [], f"never ran: {counted.lost}"
+    assert counted.lost == [], why_lost(cluster, counted)
     assert counted.ticks_doubled == [], f"one schedule tick, two runs: {counted.ticks_doubled}"
     assert counted.ticks in expected_ticks(TICKS)
     assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"

@@ -38,6 +38,7 @@ from faultlib import (
     runs_by_state,
     tally,
     wait_for,
+    why_lost,
 )
 from private_postgres import PrivatePostgres, free_port, new_server, new_standby
 from tcp_proxy import TcpProxy
@@ -177,7 +178,7 @@ def test_failing_over_to_the_standby_loses_and_repeats_nothing(
         del took
         assert all(p.poll() is None for p in processes), "a process died in the failover"
         assert counted.twice == [], f"ran twice: {counted.twice}"
-        assert counted.lost == [], f"never ran: {counted.lost}"
+        assert counted.lost == [], why_lost(cluster, counted)
         assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"
         # What the processes said meanwhile: the store unreachable, then reachable again.
         assert _logs_say(cluster, "the store is unreachable"), cluster.log_tail()

@@ -25,6 +25,7 @@ from faultlib import (
     tally,
     utc_now,
     wait_for,
+    why_lost,
 )
 from private_postgres import PrivatePostgres, new_server
 from sqlalchemy import select
@@ -81,7 +82,7 @@ def test_restarting_postgresql_under_a_running_cluster_loses_nothing(
         )
         assert all(p.poll() is None for p in processes), "a process died with the store"
         assert counted.twice == [], f"ran twice: {counted.twice}"
-        assert counted.lost == [], f"never ran: {counted.lost}"
+        assert counted.lost == [], why_lost(cluster, counted)
         assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"
 
 
@@ -115,7 +116,7 @@ def test_restarting_postgresql_under_the_local_executors_runners_loses_nothing(
         states = runs_by_state(cluster.store)
         assert cluster.schedulers["s1"].poll() is None, "the scheduler died with the store"
         assert counted.twice == [], f"ran twice: {counted.twice}"
-        assert counted.lost == [], f"never ran: {counted.lost}"
+        assert counted.lost == [], why_lost(cluster, counted)
         assert set(states) == {"success"}, f"runs not all successful: {dict(states)}"
         before, after = _runner_pids(cluster.store, stopped, back)
         assert len(before & after) >= 2, "the runners from before the restart did not go on"

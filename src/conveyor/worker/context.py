@@ -30,7 +30,7 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.run_views import TI_HINTS, DagRunView, log_url, missing
 from conveyor.states import RunState, TaskState
 from conveyor.store import datasets, foreign, manual, runs, sensing, trigger
-from conveyor.store.engine import Store
+from conveyor.store.engine import Store, retrying
 from conveyor.store.mapping import xcom_value
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
@@ -392,8 +392,14 @@ def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
     if known is not None:
         _PREVIOUS_SUCCESS.move_to_end(key)
         return known
-    with store.read() as conn:
-        found = runs.previous_success(conn, run)
+
+    def read() -> dict[str, Any] | None:
+        with store.read() as conn:
+            return runs.previous_success(conn, run)
+
+    # On every try's path, so it outlasts a store that is briefly away, as the try's other
+    # transactions do (a try that failed here would be lost work, not the task's failure).
+    found = retrying(read, what="reading the DAG's last successful run")
     names = ("start_date", "end_date", "data_interval_start", "data_interval_end")
     values = {
         f"prev_{name}_success": context_moment(found[name]) if found is not None else None
