@@ -209,8 +209,8 @@ class Settings(AuthSettings):
     max_expensive_requests_per_address: int = Field(
         default=2,
         ge=1,
-        description="logins, new users and log reads in flight at once from one client "
-        "address per web process; more are answered 429 with Retry-After",
+        description="sign-ins (logins, tokens, basic auth) and new users in flight at once "
+        "from one client address per web process; more are answered 429 with Retry-After",
     )
     audit_retention_days: int = Field(
         default=365,

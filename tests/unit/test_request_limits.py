@@ -70,7 +70,9 @@ def test_one_address_over_its_limits_is_refused_at_once_and_others_are_not() -> 
 def test_what_is_expensive() -> None:
     assert is_expensive("POST", "/conveyor/login")
     assert is_expensive("POST", "/api/v1/users/")
-    assert is_expensive("GET", "/api/v1/dags/d/runs/r/tasks/t/tries/1/log")
+    # A task page follows a log, shows its tail and downloads it at once: ordinary requests.
+    assert not is_expensive("GET", "/api/v1/dags/d/runs/r/tasks/t/tries/1/log")
+    assert not is_expensive("GET", "/api/v2/dags/d/dagRuns/r/taskInstances/t/logs/1")
     assert not is_expensive("GET", "/login")
     assert is_expensive("GET", "/api/v1/dags", basic_auth=True)  # a password checked
     assert is_expensive("GET", "/login/oidc/callback")

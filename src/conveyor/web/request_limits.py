@@ -4,11 +4,13 @@ Sync handlers share one pool of threads (40) and the store's few connections. On
 sends a hundred logins at once would otherwise take all of them, and every other user's
 request would wait behind the flood. So each client address may have at most
 ``max_requests_per_address`` requests in flight, and besides those at most
-``max_expensive_requests_per_address`` expensive ones (a sign-in, a password hashed, a log
-read); one more is answered at once with 429 and ``Retry-After``, before it reads its body,
+``max_expensive_requests_per_address`` expensive ones (a sign-in, a password hashed); one
+more is answered at once with 429 and ``Retry-After``, before it reads its body,
 touches the store or takes a thread. The two limits are apart, so a flood of wrong sign-ins
 from one address (behind a proxy that does not forward client addresses: every user's)
-never answers 429 to requests that come with a session or a token.
+never answers 429 to requests that come with a session or a token. A log read is an
+ordinary request: it reads at most 1 MiB, and one task page follows a log, shows its tail
+and downloads it at once, which a limit of sign-ins' size would refuse.
 
 The address is the one uvicorn reports: the browser's behind a proxy it trusts
 (``FORWARDED_ALLOW_IPS``), else the proxy's, which all its users then share.
@@ -27,8 +29,7 @@ RETRY_AFTER_SECONDS = 1
 
 def is_expensive(method: str, path: str, basic_auth: bool = False) -> bool:
     """A sign-in (a login, an access token, a request with basic auth: argon2, ~50 ms of
-    CPU and 64 MiB each; an OpenID Connect callback, which asks the provider), a new user,
-    a log read (up to 1 MiB read from disk or a bucket)."""
+    CPU and 64 MiB each; an OpenID Connect callback, which asks the provider), a new user."""
     path = path.rstrip("/")
     if basic_auth:
         return True
@@ -36,10 +37,7 @@ def is_expensive(method: str, path: str, basic_auth: bool = False) -> bool:
         path.endswith(("/login", "/api/v1/users", "/auth/token", "/auth/token/cli"))
     ):
         return True
-    if method == "GET" and path.endswith("/login/oidc/callback"):
-        return True
-    # Airflow's log route (/api/v2/.../logs/{try_number}) ends in the try's number.
-    return method == "GET" and (path.endswith("/log") or "/logs/" in path)
+    return method == "GET" and path.endswith("/login/oidc/callback")
 
 
 class PerAddressLimit(HttpMiddleware):
@@ -80,7 +78,7 @@ class PerAddressLimit(HttpMiddleware):
             if expensive:
                 if self.expensive[address] >= self.max_expensive:
                     return (
-                        f"{self.max_expensive} sign-ins, new users or log reads "
+                        f"{self.max_expensive} sign-ins or new users "
                         "(max_expensive_requests_per_address)"
                     )
                 self.expensive[address] += 1
