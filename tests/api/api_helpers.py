@@ -220,7 +220,9 @@ def module_world(name: str, build: Callable[[Path, str], World]) -> Any:
             url = _with_database(pg_url, database)
         else:
             url = f"sqlite:///{tmp / 'conveyor.db'}"
-            schema.migrate(Store(url))
+            migrated = Store(url)
+            schema.migrate(migrated)
+            migrated.dispose()  # its pooled connection closed, not left to the collector
         built = build(tmp, url)
         yield built
         close(built)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from conveyor.model.templating import (
     render_template_fields,
     standard_context,
 )
+from conveyor.run_views import DagRunType
 
 
 def context_for(dag: DAG, task: Any, start: datetime, end: datetime) -> dict[str, Any]:
@@ -131,6 +133,20 @@ def test_prev_ds_follows_the_schedule_not_the_interval_length() -> None:
     manual = copy.copy(t)
     render_template_fields(manual, context_for(d, manual, start, start))  # no interval
     assert manual.bash_command == "2026-03-01 2026-03-01 2026-03-01"
+    # A person's run covers the last whole month, yet its prev_ds and next_ds are its own
+    # ds, as a triggered run's are on Airflow 2.
+    triggered = copy.copy(t)
+    base = {
+        "dag": d,
+        "task": triggered,
+        "logical_date": start,
+        "data_interval_start": datetime(2026, 2, 1, tzinfo=UTC),
+        "data_interval_end": start,
+        "ds": "2026-03-01",
+        "dag_run": SimpleNamespace(run_type=DagRunType.MANUAL),
+    }
+    render_template_fields(triggered, {**standard_context(base), **base})
+    assert triggered.bash_command == "2026-03-01 2026-03-01 2026-03-01"
 
 
 def test_date_filters_a_macro_named_like_the_context_and_dag_owner() -> None:

@@ -362,9 +362,26 @@ def test_manual_interval_is_the_instant_in_utc() -> None:
     interval = schedule.manual_interval(datetime(2024, 6, 1, 12))  # naive: Amsterdam time
     assert interval == DataInterval(utc(2024, 6, 1, 10), utc(2024, 6, 1, 10))
     assert interval.start.tzinfo is UTC
-    cron = schedule_from_arg("@daily")
-    assert cron.manual_interval(utc(2024, 6, 1, 7, 3)) == DataInterval(
-        utc(2024, 6, 1, 7, 3), utc(2024, 6, 1, 7, 3)
+
+
+def test_a_manual_run_of_an_interval_schedule_covers_the_last_whole_interval() -> None:
+    """A cron string or a timedelta means data intervals here: a manual run's interval is
+    the last whole one by its logical date, as Airflow's data-interval timetables infer it
+    (Airflow 2's meaning of ``schedule_interval="@daily"``)."""
+    daily = schedule_from_arg("@daily")
+    assert daily.manual_interval(utc(2024, 6, 1, 7, 3)) == DataInterval(
+        utc(2024, 5, 31), utc(2024, 6, 1)
+    )
+    # On a fire time: the interval that ends there.
+    assert daily.manual_interval(utc(2024, 6, 1)) == DataInterval(utc(2024, 5, 31), utc(2024, 6, 1))
+    # In the schedule's zone: Amsterdam's midnights, in UTC.
+    local = schedule_from_arg("0 0 * * *", "Europe/Amsterdam")
+    assert local.manual_interval(utc(2024, 6, 1, 12)) == DataInterval(
+        utc(2024, 5, 30, 22), utc(2024, 5, 31, 22)
+    )
+    hourly = schedule_from_arg(timedelta(hours=6))
+    assert hourly.manual_interval(utc(2024, 6, 1, 7, 3)) == DataInterval(
+        utc(2024, 6, 1, 1, 3), utc(2024, 6, 1, 7, 3)
     )
 
 

@@ -349,6 +349,15 @@ class CronSchedule(_IntervalSchedule):
             fire = self._step(fire, forward=False)
         return fire
 
+    def manual_interval(self, logical_date: datetime) -> DataInterval:
+        """A manual run covers the last whole interval by ``logical_date``: from the fire
+        time before the latest one to the latest (Airflow's data-interval timetables, what a
+        cron string means here; a trigger timetable's manual run has an instant)."""
+        moment = self._utc(logical_date)
+        end = self._last_at_or_before(moment, moment)
+        assert end is not None  # a cron rule always fired before any moment
+        return DataInterval(self._step(end, forward=False), end)
+
 
 class DeltaSchedule(_IntervalSchedule):
     """Runs every ``delta`` of absolute time, counted from start_date."""
@@ -388,6 +397,12 @@ class DeltaSchedule(_IntervalSchedule):
         if moment < anchor:
             return None
         return anchor + ((moment - anchor) // self.delta) * self.delta
+
+    def manual_interval(self, logical_date: datetime) -> DataInterval:
+        """A manual run covers the ``delta`` that ends at ``logical_date`` (Airflow's
+        data-interval timetable for a timedelta)."""
+        moment = self._utc(logical_date)
+        return DataInterval(moment - self.delta, moment)
 
 
 class _IntervalFree(Schedule):

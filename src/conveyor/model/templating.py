@@ -256,10 +256,13 @@ def standard_context(context: dict[str, Any]) -> dict[str, Any]:
     interval = end - start
     dag, task = context.get("dag"), context.get("task")
     # A scheduled run's next logical date is its interval's end, its previous one the fire
-    # time before its own; a manual run (no interval) gets its own logical date for both.
-    following = end if interval else logical
+    # time before its own; a manual run (a person's: Airflow 2's external trigger) or one
+    # without an interval gets its own logical date for both.
+    manual = getattr(context.get("dag_run"), "run_type", None) == "manual"
+    spans = bool(interval) and not manual
+    following = end if spans else logical
     previous = logical
-    if interval and dag is not None:
+    if spans and dag is not None:
         schedule = getattr(dag, "schedule", None)
         found = schedule.previous_logical_date(logical, dag.start_date) if schedule else None
         previous = found or logical - interval

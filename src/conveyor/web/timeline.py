@@ -132,9 +132,8 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 def landing_point(run: RunListing) -> LandingPoint:
     """How long after it was due the run ended: due at the end of its data interval, or at
-    its logical date when the interval is empty (a manual run)."""
-    no_interval = run.data_interval_start == run.data_interval_end
-    due = run.logical_date if no_interval else run.data_interval_end
+    its logical date when that is later (a manual run, whose interval ends by then)."""
+    due = max(run.logical_date, run.data_interval_end)
     return from_row(
         LandingPoint,
         run,
