@@ -9,6 +9,8 @@ from typing import Any
 
 from api_helpers import World, fresh_fixture, world_fixture  # noqa: F401  (fixtures)
 
+from conveyor.store import runs
+
 
 def _states(client: Any, dag_id: str, run_id: str) -> dict[str, str]:
     found = client.get(f"/api/v1/dags/{dag_id}/runs/{run_id}/tasks").json()["task_instances"]
@@ -96,6 +98,18 @@ def test_the_dag_list_is_searched_filtered_sorted_and_paged(world: World) -> Non
     assert [d["dag_id"] for d in second["dags"]] == ["pipeline"]
     last = client.get("/api/v1/dags", params={"order_by": "-last_run"}).json()
     assert [d["dag_id"] for d in last["dags"]] == ["failing", "pipeline"]  # failing ran last
+
+
+def test_a_dags_last_run_is_its_latest_by_logical_date(fresh: World) -> None:
+    """A run made later for an earlier date (a backfill of last year) is not the last run."""
+    newest = fresh.run_ids["failing"]
+    with fresh.store.write() as conn:
+        runs.create_manual_run(
+            conn, "failing", created_by="test", logical_date=datetime(2020, 1, 1, tzinfo=UTC)
+        )
+    listed = fresh.client("viewer").get("/api/v1/dags", params={"search": "failing"}).json()
+    [failing] = [d for d in listed["dags"] if d["dag_id"] == "failing"]
+    assert failing["last_run"]["run_id"] == newest, failing["last_run"]
 
 
 def test_bad_list_input_is_a_422_that_says_what(world: World) -> None:

@@ -36,6 +36,7 @@ from faultlib import (
     runs_by_state,
     tally,
     wait_for,
+    why_lost,
 )
 from sqlalchemy import select
 
@@ -204,5 +205,5 @@ def test_a_full_sqlite_store_is_waited_out_and_stays_whole(
     assert "Traceback" not in refused.stderr, refused.stderr
     assert integrity == [("ok",)], integrity
     assert counted.twice == [], f"ran twice: {counted.twice}"
-    assert counted.lost == [], f"never ran: {counted.lost}"
+    assert counted.lost == [], why_lost(cluster, counted)
     assert set(states) == {"success"}, dict(states)

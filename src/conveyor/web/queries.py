@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -110,6 +110,7 @@ def list_dags(
             d.facts.owner or None,
             recent.get(d.row.dag_id, []),
             d.facts.display_name,
+            last_run=schemas.RecentRun(**asdict(d.last_run)) if d.last_run else None,
         )
         for d in found.dags
     ]

@@ -49,6 +49,11 @@ class DagSummary(BaseModel):
     tags: list[str]
     owner: str | None = Field(description="owners of the DAG's tasks, comma-separated")
     recent_runs: list[RecentRun]
+    last_run: RecentRun | None = Field(
+        default=None,
+        description="the run with the latest logical date (what the list sorts and counts "
+        "by), which a backfill made later of earlier dates does not replace",
+    )
 
 
 class DagList(BaseModel):
@@ -59,7 +64,7 @@ class DagList(BaseModel):
     counts: dict[str, int] = Field(
         default_factory=dict,
         description="of the DAGs matching the search and tags: all, active, paused, and by "
-        "the state of their newest run (failed, success, running, queued)",
+        "the state of their last run by logical date (failed, success, running, queued)",
     )
 
 

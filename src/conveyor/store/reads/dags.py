@@ -148,15 +148,23 @@ def list_dag_rows(conn: Connection, *, include_inactive: bool = False) -> list[D
 
 
 def last_runs(conn: Connection) -> dict[str, RecentRun]:
-    """The newest run of each DAG that has one (by creation, as the recent runs are)."""
-    newest = (
-        select(dag_run.c.dag_id, func.max(dag_run.c.id).label("id"))
-        .group_by(dag_run.c.dag_id)
-        .subquery()
-    )
+    """The latest run of each DAG that has one: by logical date, as Airflow's DAG list shows
+    it (a backfill made today of last year is not the last run); the newest made of equals."""
+    ranked = select(
+        dag_run.c.dag_id,
+        dag_run.c.run_id,
+        dag_run.c.state,
+        dag_run.c.logical_date,
+        func.row_number()
+        .over(
+            partition_by=dag_run.c.dag_id,
+            order_by=(dag_run.c.logical_date.desc(), dag_run.c.id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
     rows = conn.execute(
-        select(dag_run.c.dag_id, dag_run.c.run_id, dag_run.c.state, dag_run.c.logical_date).join(
-            newest, newest.c.id == dag_run.c.id
+        select(ranked.c.dag_id, ranked.c.run_id, ranked.c.state, ranked.c.logical_date).where(
+            ranked.c.rank == 1
         )
     )
     return {r.dag_id: row_as(RecentRun, r) for r in rows}

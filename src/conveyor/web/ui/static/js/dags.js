@@ -92,7 +92,7 @@ function selectBox(dag) {
 }
 
 function row(dag) {
-  const last = dag.recent_runs?.[0];
+  const last = dag.last_run;  // by logical date: a late backfill of old dates is not the last
   return h(`tr${dag.is_paused ? ".paused" : ""}`, { "data-dag-id": dag.dag_id },
     h("td.nowrap", {}, selectBox(dag), " ", pauseSwitch(dag)),
     h("td", {},
