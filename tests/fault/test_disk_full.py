@@ -164,6 +164,7 @@ def test_a_full_sqlite_store_is_waited_out_and_stays_whole(
         cluster.trigger("chain")
         wait_for(links_started(cluster, 2), 60, "the chain under way", cluster)
         filler = _fill(small_filesystem)
+        filled = time.monotonic()
         wait_for(
             lambda: "database or disk is full" in (tmp_path / "s1.log").read_text(),
             30,
@@ -178,7 +179,13 @@ def test_a_full_sqlite_store_is_waited_out_and_stays_whole(
             text=True,
             timeout=60,
         )
-        time.sleep(3)  # the fault lasts: writes keep failing meanwhile
+        # The fault lasts past the time after which an executor that cannot write its
+        # heartbeats stops its tries (on PostgreSQL, another scheduler would soon declare
+        # them lost): on SQLite no other scheduler can, so the tries in flight, held at
+        # their record, must be waited out, not stopped.
+        settings = cluster.settings
+        fence = settings.worker_fence_fraction * settings.zombie_after_seconds
+        time.sleep(max(3.0, fence + 2 - (time.monotonic() - filled)))
         executions_after_full = len(_lines(cluster))
         filler.unlink()
         freed = time.monotonic()

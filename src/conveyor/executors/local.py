@@ -253,7 +253,12 @@ class LocalExecutor(Executor):
 
     def start(self) -> None:
         warm_up()
-        threading.Thread(target=self._fence, name="conveyor-fence", daemon=True).start()
+        # The fence keeps a try from running on after another scheduler declared it lost.
+        # A SQLite store has one scheduler, this one, whose reaper skips the tries it holds:
+        # a store it cannot write (a full disk) is waited out, and a try held at its record
+        # meanwhile keeps its work.
+        if not self.store.is_sqlite:
+            threading.Thread(target=self._fence, name="conveyor-fence", daemon=True).start()
 
     def _fence(self) -> None:
         """Stop each try whose heartbeat this executor has failed to write for
