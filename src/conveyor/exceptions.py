@@ -11,6 +11,9 @@
     └── TaskError              raised inside a try by the engine (XCom not JSON, timeout)
         └── TaskTimeout
 
+``AirflowTaskTimeout`` is the timeout of a try of an Airflow DAG file's task: a
+``BaseException``, as in Airflow, so an ``except Exception`` in the task's code lets it pass.
+
 ``AirflowException`` is Airflow's root error, kept apart from ``ConveyorError``: code
 written for Airflow raises and catches it, and the errors of Airflow's providers (an HTTP
 4xx, Slack's ``"ok": false``) descend from it as well as from ``TaskError``.
@@ -84,6 +87,12 @@ class TaskError(ConveyorError):
 
 class TaskTimeout(TaskError):
     """A try ran past its execution_timeout."""
+
+
+class AirflowTaskTimeout(BaseException):  # Airflow's name and base, for Airflow's DAG files
+    """A try of an Airflow DAG file's task ran past its execution_timeout
+    (``airflow.exceptions.AirflowTaskTimeout``). Not an ``Exception``: code that catches
+    every error around a slow call still ends when its time is up, as on Airflow."""
 
 
 class AirflowException(Exception):  # Airflow's name (not ...Error): DAG files import it

@@ -186,8 +186,8 @@ def test_a_try_past_its_execution_timeout_runs_its_callbacks(env: Env) -> None:
     )
     assert env.states(run_pk) == {"sleeper": TaskState.FAILED}
     # The try raised its timeout inside: each callback ran, with the timeout as exception.
-    assert json.loads((env.tmp / "retry-1.json").read_text()) == ["retry", "TaskTimeout"]
-    assert json.loads((env.tmp / "failure-2.json").read_text()) == ["failure", "TaskTimeout"]
+    assert json.loads((env.tmp / "retry-1.json").read_text()) == ["retry", "AirflowTaskTimeout"]
+    assert json.loads((env.tmp / "failure-2.json").read_text()) == ["failure", "AirflowTaskTimeout"]
     assert json.loads((env.tmp / "run_failed.json").read_text()) == "task_failure"
 
 

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from conveyor import DAG, BashOperator, EmptyOperator, Fail, Skip, task
+from conveyor.airflow_compat.shims import DAG as AirflowDAG
+from conveyor.exceptions import TaskTimeout
 from conveyor.states import RunState, TaskState
 from conveyor.testing import run_dag
 
@@ -110,6 +112,31 @@ def test_timeout_fails_the_try() -> None:
     assert time.monotonic() - started < 4
     assert result.task_state("sleepy") is TaskState.FAILED
     assert "execution_timeout of 0.3s exceeded" in (result.tasks["sleepy"].error or "")
+
+
+def test_an_airflow_files_try_past_its_timeout_raises_airflows_class() -> None:
+    seen: list[str] = []
+
+    def failed(context: dict) -> None:
+        seen.append(type(context["exception"]).__name__)
+
+    with AirflowDAG("slow_airflow", schedule=None) as dag:
+
+        @task(execution_timeout=timedelta(seconds=0.3), on_failure_callback=failed)
+        def sleepy() -> str:
+            try:
+                time.sleep(5)
+            except Exception:  # as on Airflow, the timeout is no Exception: this lets it pass
+                return "swallowed"
+            return "slept"
+
+        sleepy()
+
+    result = run_dag(dag)
+    assert result.task_state("sleepy") is TaskState.FAILED
+    assert seen == ["AirflowTaskTimeout"]
+    assert "execution_timeout of 0.3s exceeded" in (result.tasks["sleepy"].error or "")
+    assert DAG.timeout_error is TaskTimeout  # Conveyor's own DAGs keep Conveyor's class
 
 
 def test_templates_render_in_bash() -> None:

@@ -23,7 +23,7 @@ from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWO
 from conveyor.clock import utcnow
 from conveyor.connections import Connection, get_connection
 from conveyor.decorators import TaskFunction
-from conveyor.exceptions import DagDefinitionError
+from conveyor.exceptions import AirflowTaskTimeout, DagDefinitionError
 from conveyor.model.dag import UTC
 from conveyor.model.dependencies import DependencyTarget, tasks_of
 from conveyor.model.runtime import get_current_context
@@ -89,6 +89,7 @@ class DAG(conveyor.DAG):
     """Airflow 2's ``DAG``: Airflow's keywords, and a daily schedule unless one is given."""
 
     default_schedule: ClassVar[Any] = timedelta(days=1)
+    timeout_error: ClassVar[type[BaseException]] = AirflowTaskTimeout
 
     def __init__(self, dag_id: str, description: str | None = None, **kwargs: Any) -> None:
         if description is not None:

@@ -90,7 +90,7 @@ _EXCEPTIONS = {
     "AirflowSkipException": "conveyor:Skip",
     "AirflowFailException": "conveyor:Fail",
     "AirflowSensorTimeout": "conveyor.sensors:SensorTimeout",
-    "AirflowTaskTimeout": "conveyor.exceptions:TaskTimeout",
+    "AirflowTaskTimeout": "conveyor.exceptions:AirflowTaskTimeout",
     "AirflowNotFoundException": "conveyor.exceptions:NotFoundError",
     "AirflowConfigException": "conveyor.exceptions:ConfigError",
     "DuplicateTaskIdFound": "conveyor.exceptions:DagDefinitionError",

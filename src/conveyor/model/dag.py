@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Undefined
 
-from conveyor.exceptions import CycleError, DagDefinitionError
+from conveyor.exceptions import CycleError, DagDefinitionError, TaskTimeout
 from conveyor.model.access_control import normalize_access_control
 from conveyor.model.context import DagContext
 from conveyor.model.datasets import Dataset
@@ -62,6 +62,9 @@ class DAG:
     #: Airflow 3 file's DAG: the names Airflow 3 removed, so a template that still uses one
     #: fails as it does there).
     removed_context_names: ClassVar[Mapping[str, str]] = {}
+    #: What a try of its tasks raises inside when it passes its ``execution_timeout`` (an
+    #: Airflow file's DAG: Airflow's class, which ``except Exception`` does not catch).
+    timeout_error: ClassVar[type[BaseException]] = TaskTimeout
 
     def __init__(
         self,

@@ -65,7 +65,14 @@ from conveyor.engine.tries import (
     try_ended,
     worker_actor,
 )
-from conveyor.exceptions import Fail, Reschedule, Skip, TaskDeferred, TaskTimeout
+from conveyor.exceptions import (
+    AirflowTaskTimeout,
+    Fail,
+    Reschedule,
+    Skip,
+    TaskDeferred,
+    TaskTimeout,
+)
 from conveyor.lifecycle import Actor, StartedTry
 from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folders
@@ -359,7 +366,7 @@ class TryRunner:
         try:
             self._call_task(started, run, log_file, call)
             return Returned()
-        except TaskTimeout as exc:
+        except (TaskTimeout, AirflowTaskTimeout) as exc:
             call.exception = exc
             print(f"[conveyor] {exc}", file=sys.stderr, flush=True)
             if call.task is not None:  # as in Airflow: what execute started is cancelled
@@ -419,7 +426,9 @@ class TryRunner:
             current_context(context),
             # SIGTERM from the executor stopping the try: the task's on_kill, then the end.
             stopped_by_sigterm(task, self.settings.kill_grace_seconds),
-            _time_limit(task.execution_timeout if self.in_process_timeouts else None),
+            _time_limit(
+                task.execution_timeout if self.in_process_timeouts else None, dag.timeout_error
+            ),
         ):
             render_template_fields(task, context)
             call.rendered = rendered_fields(task)
@@ -583,13 +592,16 @@ def _call_execute(task: Any, context: dict[str, Any]) -> Any:
 
 
 @contextlib.contextmanager
-def _time_limit(limit: timedelta | None) -> Iterator[None]:
+def _time_limit(
+    limit: timedelta | None, error: type[BaseException] = TaskTimeout
+) -> Iterator[None]:
+    """Raise ``error`` (the DAG's ``timeout_error``) inside the try once ``limit`` passes."""
     if limit is None or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expire(_signum: int, _frame: Any) -> None:
-        raise TaskTimeout(f"execution_timeout of {limit.total_seconds():g}s exceeded")
+        raise error(f"execution_timeout of {limit.total_seconds():g}s exceeded")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, limit.total_seconds())
