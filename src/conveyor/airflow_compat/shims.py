@@ -151,11 +151,12 @@ AIRFLOW3_REMOVED_CONTEXT: dict[str, str] = {
 
 
 class SdkDAG(DAG):
-    """Airflow 3's ``DAG``: no schedule unless one is given, and none of the context names
-    Airflow 3 removed."""
+    """Airflow 3's ``DAG``: no schedule unless one is given, none of the context names
+    Airflow 3 removed, and no return value kept by a branch that skipped tasks."""
 
     default_schedule: ClassVar[Any] = None
     removed_context_names: ClassVar[Mapping[str, str]] = AIRFLOW3_REMOVED_CONTEXT
+    skipping_branch_keeps_value: ClassVar[bool] = False
 
     @property
     def schedule_interval(self) -> Any:

@@ -65,6 +65,9 @@ class DAG:
     #: What a try of its tasks raises inside when it passes its ``execution_timeout`` (an
     #: Airflow file's DAG: Airflow's class, which ``except Exception`` does not catch).
     timeout_error: ClassVar[type[BaseException]] = TaskTimeout
+    #: Whether a branch or short circuit that skipped tasks keeps its return value as its
+    #: XCom (False for an Airflow 3 file's DAG, as there: see ``model/branch_value.py``).
+    skipping_branch_keeps_value: ClassVar[bool] = True
 
     def __init__(
         self,

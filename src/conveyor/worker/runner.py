@@ -79,6 +79,7 @@ from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folde
 from conveyor.logs import upload_try_log
 from conveyor.logs.task_logs import try_log_path
 from conveyor.model.assets import Emitted
+from conveyor.model.branch_value import kept_value
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
 from conveyor.model.runtime import current_context
@@ -455,6 +456,7 @@ class TryRunner:
         elif task.skip_downstream is not None:  # a short circuit that said stop
             call.chosen = []
             call.short_circuit = task.skip_downstream
+        call.value = kept_value(dag, task, call.value, call.chosen, started.map_index)
         if not getattr(task, "do_xcom_push", True):
             call.value = None  # Airflow's do_xcom_push=False: the return value is not kept
         check_json(call.value, f"the return value of task {task_id!r}")

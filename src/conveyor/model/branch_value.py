@@ -1,0 +1,62 @@
+"""What a branch or short circuit keeps as its XCom ``return_value``.
+
+On Airflow 3 a branching task that skips something stops its ``execute`` with an exception
+that carries the tasks to skip (``DownstreamTasksSkipped``): its try succeeds, but its return
+value is never pushed, so ``xcom_pull`` of it reads None. When it skips nothing (it chose
+every direct downstream task, or has none), or it is a mapped instance (its skips wait for
+the expansion), the value is pushed as for any task. Airflow 2 always pushed it. Conveyor
+keeps the value the same way for a DAG of an Airflow 3 file (``DAG.skipping_branch_keeps_value``
+is False there) and always otherwise; the chosen ids still reach the engine, which skips.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conveyor.model.dag import DAG
+    from conveyor.model.task import BaseOperator
+
+
+def _downstream_of(dag: DAG, task_ids: list[str]) -> set[str]:
+    """Every task downstream of ``task_ids``, directly or not."""
+    found: set[str] = set()
+    stack = [
+        d
+        for tid in task_ids
+        if tid in dag.task_dict
+        for d in dag.task_dict[tid].downstream_task_ids
+    ]
+    while stack:
+        tid = stack.pop()
+        if tid not in found:
+            found.add(tid)
+            stack.extend(dag.task_dict[tid].downstream_task_ids)
+    return found
+
+
+def branch_would_skip(dag: DAG, task: BaseOperator, chosen: list[str]) -> bool:
+    """Whether a branch that chose ``chosen`` skips a direct downstream task: one not
+    chosen and not after a chosen one (as ``engine.planning.branch_skips``)."""
+    kept = set(chosen) | _downstream_of(dag, chosen)
+    return any(tid not in kept for tid in task.downstream_task_ids)
+
+
+def short_circuit_would_skip(dag: DAG, task: BaseOperator, every: bool) -> bool:
+    """Whether a short circuit that said stop skips a task: teardowns are left to run."""
+    reach = _downstream_of(dag, [task.task_id]) if every else set(task.downstream_task_ids)
+    return any(not dag.task_dict[tid].is_teardown for tid in reach)
+
+
+def kept_value(
+    dag: DAG, task: BaseOperator, value: Any, chosen: list[str] | None, map_index: int
+) -> Any:
+    """The return value a branching try keeps as its XCom (``chosen``: its choice, [] for a
+    short circuit that said stop, None for a task that did not branch)."""
+    if chosen is None or map_index >= 0 or dag.skipping_branch_keeps_value:
+        return value
+    if task.skip_downstream is not None:
+        skips = short_circuit_would_skip(dag, task, task.skip_downstream == "all")
+    else:
+        skips = branch_would_skip(dag, task, chosen)
+    return None if skips else value
