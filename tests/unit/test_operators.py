@@ -78,16 +78,59 @@ def test_callable_asking_by_name_gets_just_those_entries() -> None:
 
 
 def test_op_args_and_op_kwargs_are_not_overridden_by_the_context() -> None:
-    def f(ds: str, run_id: str, params: dict[str, int], limit: int = 0) -> tuple[Any, ...]:
-        return ds, run_id, params, limit
+    def f(first: str, run_id: str, params: dict[str, int], limit: int = 0) -> tuple[Any, ...]:
+        return first, run_id, params, limit
 
     op = PythonOperator(
         task_id="t",
         python_callable=f,
-        op_args=["positional-ds"],
+        op_args=["positional"],
         op_kwargs={"run_id": "mine", "limit": 5},
     )
-    assert op.execute(make_context()) == ("positional-ds", "mine", {"rows": 3}, 5)
+    assert op.execute(make_context()) == ("positional", "mine", {"rows": 3}, 5)
+
+
+def _first_param_named(name: str) -> Any:
+    """f(<name>, **rest): a function whose first parameter is ``name``."""
+    namespace: dict[str, Any] = {}
+    exec(f"def f({name}, **rest): return {name}", namespace)
+    return namespace["f"]
+
+
+@pytest.mark.parametrize("reserved", ["ds", "run_id", "limit"])  # context names, an op_kwarg
+def test_a_positional_argument_for_a_reserved_name_fails_the_try(reserved: str) -> None:
+    # As Airflow when the call starts: these names are the context's (or the kwargs').
+    f = _first_param_named(reserved)
+    op = PythonOperator(task_id="t", python_callable=f, op_args=["x"], op_kwargs={"limit": 1})
+    with pytest.raises(TaskError) as err:
+        op.execute(make_context())
+    assert str(err.value) == (
+        f"task 't': parameter {reserved!r} of f() is given by position, but {reserved!r} is a "
+        "task context name, reserved for the context: rename the parameter, or pass the value "
+        f"by keyword (f({reserved}=...)), which replaces the context's value"
+    )
+
+
+def test_a_keyword_only_parameter_is_not_refused() -> None:
+    # Two arguments reach as far as run_id, which no argument by position can fill.
+    def f(*values: Any, run_id: str = "") -> tuple[Any, ...]:
+        return values
+
+    op = PythonOperator(task_id="t", python_callable=f, op_args=["a", "b"])
+    assert op.execute(make_context()) == ("a", "b")
+
+
+def test_a_task_decorated_call_with_a_context_name_by_position_fails_by_keyword_passes() -> None:
+    with DAG("d"):
+
+        @task
+        def look(run_id: str) -> str:
+            return run_id
+
+        by_position, by_keyword = look("given"), look(run_id="given")
+    with pytest.raises(TaskError, match="parameter 'run_id' of look"):
+        by_position.operator.execute(make_context())
+    assert by_keyword.operator.execute(make_context()) == "given"
 
 
 def test_op_kwargs_win_over_the_context_for_a_var_keyword_callable() -> None:

@@ -32,6 +32,26 @@ def context_arguments(
     return {k: context[k] for k in wanted - set(given) if k in context}
 
 
+def refuse_context_names_by_position(
+    task_id: str, func: Callable[..., Any], names: Iterable[str], n_positional: int
+) -> None:
+    """Fail the try, as Airflow does when the call starts, if an argument given by position
+    fills a parameter named like a context value or a keyword argument (``run_id``, ``ds``
+    ...): Airflow reserves those names for the context. Keyword-only and ``**`` parameters
+    cannot take a positional argument and are not checked."""
+    taken = set(names)
+    params = list(inspect.signature(func).parameters.values())[:n_positional]
+    for p in params:
+        if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD) and p.name in taken:
+            name = getattr(func, "__name__", "the function")
+            raise TaskError(
+                f"task {task_id!r}: parameter {p.name!r} of {name}() is given by position, but "
+                f"{p.name!r} is a task context name, reserved for the context: rename the "
+                f"parameter, or pass the value by keyword ({name}({p.name}=...)), which "
+                "replaces the context's value"
+            )
+
+
 def require_callable(task_id: str, python_callable: Any) -> None:
     """Refuse a ``python_callable`` that cannot be called, before the task is made."""
     if not callable(python_callable):
@@ -92,6 +112,9 @@ class PythonOperator(PythonCall, BaseOperator):
         args = resolve_xcom_args(self.op_args, ti.xcom_pull_one)
         kwargs = resolve_xcom_args(self.op_kwargs, ti.xcom_pull_one)
         context["templates_dict"] = self.templates_dict
+        refuse_context_names_by_position(
+            self.task_id, self.python_callable, [*context, *kwargs], len(args)
+        )
         extra = context_arguments(self.python_callable, context, kwargs, len(args))
         result = self.python_callable(*args, **kwargs, **extra)
         if inspect.iscoroutine(result):  # an async def callable: run it to its end here
