@@ -85,6 +85,11 @@ class TaskError(ConveyorError):
     """The engine failed a try for a reason of its own (return value not JSON, timeout)."""
 
 
+class ReservedArgumentName(TaskError, ValueError):
+    """A Python callable's argument given by position fills a parameter named like a context
+    value; a ``ValueError`` too, as the error Airflow raises for it."""
+
+
 class TaskTimeout(TaskError):
     """A try ran past its execution_timeout."""
 

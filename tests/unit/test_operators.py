@@ -104,6 +104,7 @@ def test_a_positional_argument_for_a_reserved_name_fails_the_try(reserved: str) 
     op = PythonOperator(task_id="t", python_callable=f, op_args=["x"], op_kwargs={"limit": 1})
     with pytest.raises(TaskError) as err:
         op.execute(make_context())
+    assert isinstance(err.value, ValueError)  # the class Airflow raises, for except ValueError
     assert str(err.value) == (
         f"task 't': parameter {reserved!r} of f() is given by position, but {reserved!r} is a "
         "task context name, reserved for the context: rename the parameter, or pass the value "

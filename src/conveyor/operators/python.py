@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
-from conveyor.exceptions import DagDefinitionError, TaskError
+from conveyor.exceptions import DagDefinitionError, ReservedArgumentName, TaskError
 from conveyor.model.assets import drain_metadata
 from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import find_xcom_args, resolve_xcom_args
@@ -44,7 +44,7 @@ def refuse_context_names_by_position(
     for p in params:
         if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD) and p.name in taken:
             name = getattr(func, "__name__", "the function")
-            raise TaskError(
+            raise ReservedArgumentName(
                 f"task {task_id!r}: parameter {p.name!r} of {name}() is given by position, but "
                 f"{p.name!r} is a task context name, reserved for the context: rename the "
                 f"parameter, or pass the value by keyword ({name}({p.name}=...)), which "
