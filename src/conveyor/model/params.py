@@ -14,6 +14,7 @@ ignoring it would run the DAG with the default.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -117,6 +118,15 @@ def _schema_error(schema: dict[str, Any], value: Any) -> str | None:
     return None if found is None else f"does not match its schema: {found.message}"
 
 
+def _as_typed(value: Any) -> str:
+    """A conf value as the person typed it, in JSON (``"abc"``, ``true``, ``null``), not as
+    Python would print it; a default JSON cannot hold, as Python prints it."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 class ConfRefused(ConveyorError, ValueError):
     """A run's conf that the DAG's params refuse; the message lists every problem (a
     ConveyorError, so the CLI prints it as one line; a ValueError, as it always was)."""
@@ -149,7 +159,7 @@ def conf_errors(
         if name in specs:
             problem = _schema_error(specs[name]["schema"], value)
             if problem:
-                errors.append(f"conf.{name}: {value!r} {problem}"[:500])
+                errors.append(f"conf.{name}: {_as_typed(value)} {problem}"[:500])
             continue
         expected = json_type(params[name])
         if expected is None:
@@ -157,9 +167,10 @@ def conf_errors(
         got = json_type(value)
         if got == expected or (expected == "number" and got == "integer"):
             continue
+        default, typed = _as_typed(params[name]), _as_typed(value)
         errors.append(
             f"conf.{name}: param {name!r} expects {expected} "
-            f"(like its default {params[name]!r}), got {got or 'null'} {value!r}"[:500]
+            f"(like its default {default}), got {got or 'null'} {typed}"[:500]
         )
     for name, spec in specs.items():
         if spec.get("required") and name not in conf:
