@@ -46,6 +46,21 @@ def test_import_errors_name_file_line_and_message(world: World) -> None:
     assert "NameError" in error["message"] and "'this'" in error["message"]
 
 
+def test_import_errors_show_the_dag_folders_path_to_admins_only(world: World) -> None:
+    """The install's paths reach only those who run it: other roles read paths within the
+    DAG folder, as Airflow shows a bundle-relative one."""
+    folder = str(world.settings.dags_path.resolve())
+    seen = {
+        role: world.client(role).get("/api/v1/import-errors").json()["import_errors"][0]
+        for role in ("viewer", "op", "admin")
+    }
+    for role in ("viewer", "op"):
+        assert seen[role]["file"] == "broken.py", seen[role]
+        shown = [seen[role]["message"], seen[role]["traceback"] or ""]
+        assert not any(folder in text for text in shown), seen[role]
+    assert seen["admin"]["file"] == f"{folder}/broken.py"
+
+
 def test_dag_detail_has_tasks_in_order_and_typed_params(world: World) -> None:
     body = world.client("viewer").get("/api/v1/dags/pipeline").json()
     tasks = {t["task_id"]: t for t in body["tasks"]}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from fastapi import HTTPException, Request
@@ -25,7 +26,7 @@ from fastapi import HTTPException, Request
 from conveyor.exceptions import NotFoundError
 from conveyor.store import roles as role_rows
 from conveyor.web import auth
-from conveyor.web.deps import get_store
+from conveyor.web.deps import get_settings, get_store
 
 Action = Literal["read", "edit"]
 #: The DAG ids a user may read; None: every DAG (no filter needed).
@@ -174,3 +175,10 @@ def page_dags(request: Request) -> auth.User:
     except NotFoundError as exc:
         raise HiddenPage(str(exc), user) from None
     return user
+
+
+def hidden_folder(request: Request, user: auth.User) -> Path | None:
+    """The DAG folder's path where import errors show it to this user: None for an admin,
+    who runs the installation; else the folder, which is shown relative to it, so its
+    install path does not reach every role (as Airflow shows a bundle-relative path)."""
+    return None if user.can("admin") else get_settings(request).dags_path

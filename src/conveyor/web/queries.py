@@ -10,11 +10,13 @@ row does not hold as shown (durations, masks, liveness); a missing DAG, run, tas
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from conveyor.clock import utcnow
@@ -222,9 +224,10 @@ def get_source(conn: Connection, dag_id: str) -> schemas.DagSource:
 
 
 def list_import_errors(
-    conn: Connection, dag_ids: frozenset[str] | None = None
+    conn: Connection, dag_ids: frozenset[str] | None = None, hide_folder: Path | None = None
 ) -> schemas.ImportErrorList:
-    """Files that fail to load; ``dag_ids`` given: only the files that hold one of them."""
+    """Files that fail to load; ``dag_ids`` given: only the files that hold one of them;
+    ``hide_folder`` given: paths in it shown relative to it (file, message, traceback)."""
     rows = dag_reads.import_errors(conn)
     if dag_ids is not None:
         files = {
@@ -234,7 +237,25 @@ def list_import_errors(
         }
         rows = [r for r in rows if r.fileloc in files]
     errors = [from_row(schemas.DagImportError, r, file=r.fileloc) for r in rows]
+    if hide_folder is not None:
+        errors = [_within(error, hide_folder) for error in errors]
     return schemas.ImportErrorList(total=len(errors), import_errors=errors)
+
+
+def _within(error: schemas.DagImportError, folder: Path) -> schemas.DagImportError:
+    """The error with the folder's own path left out of every path in it."""
+    prefix = str(folder.resolve()).rstrip(os.sep) + os.sep
+
+    def shown(text: str | None) -> str | None:
+        return None if text is None else text.replace(prefix, "")
+
+    return error.model_copy(
+        update={
+            "file": shown(error.file),
+            "message": shown(error.message),
+            "traceback": shown(error.traceback),
+        }
+    )
 
 
 # -- runs ---------------------------------------------------------------------------------

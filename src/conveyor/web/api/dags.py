@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from conveyor.store import dag_actions
 from conveyor.web import audit_trail, dag_list, queries, schemas
 from conveyor.web.api.common import AUTH, MAX_INT, NOT_FOUND, DagId, DagOp, DagViewer
-from conveyor.web.dag_access import dag_scope, readable_dag_ids
+from conveyor.web.dag_access import dag_scope, hidden_folder, readable_dag_ids
 from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.dag_selection import like
 from conveyor.web.deps import get_store
@@ -65,7 +65,9 @@ def import_errors(request: Request, user: DagViewer) -> schemas.ImportErrorList:
     """DAG files that fail to load: file, line and message (for a user who may read only
     some DAGs: the files of those DAGs)."""
     with get_store(request).read() as conn:
-        return queries.list_import_errors(conn, readable_dag_ids(request, user))
+        return queries.list_import_errors(
+            conn, readable_dag_ids(request, user), hidden_folder(request, user)
+        )
 
 
 @router.get("/dags/{dag_id}", response_model=schemas.DagDetail, responses=NOT_FOUND)

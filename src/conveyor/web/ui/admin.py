@@ -23,7 +23,7 @@ from conveyor.providers import registry
 from conveyor.store import audit, figures
 from conveyor.store import roles as role_rows
 from conveyor.web import queries, roles
-from conveyor.web.dag_access import audit_dag_ids, cluster_reader
+from conveyor.web.dag_access import audit_dag_ids, cluster_reader, hidden_folder
 from conveyor.web.dag_list import DagQuery
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.ui.page import DAG_READER, PageResult, Pages, PageUser, nav_entry, refused
@@ -188,7 +188,9 @@ def home_page(request: Request, user: PageUser) -> PageResult:
     since = utcnow() - timedelta(hours=24)
     with get_store(request).read() as conn:
         dags = queries.list_dags(conn, DagQuery(dag_ids=readable)).model_dump(mode="json")["dags"]
-        errors = queries.list_import_errors(conn, readable).model_dump(mode="json")["import_errors"]
+        errors = queries.list_import_errors(
+            conn, readable, hidden_folder(request, user)
+        ).model_dump(mode="json")["import_errors"]
         problems = queries.list_scheduler_problems(conn, readable=readable).model_dump(mode="json")[
             "problems"
         ]

@@ -21,7 +21,7 @@ from conveyor.store import runs
 from conveyor.store.engine import Connection
 from conveyor.web import queries
 from conveyor.web.auth import User
-from conveyor.web.dag_access import cluster_reader, readable_dag_ids
+from conveyor.web.dag_access import cluster_reader, hidden_folder, readable_dag_ids
 from conveyor.web.dag_list import DagOrder, DagQuery, DagState
 from conveyor.web.deps import get_settings, get_store
 from conveyor.web.schemas import TaskInfo
@@ -248,7 +248,9 @@ def dags_page(request: Request, user: PageUser) -> PageResult:
     with get_store(request).read() as conn:
         initial = {
             "dags": queries.list_dags(conn, query).model_dump(mode="json"),
-            "errors": queries.list_import_errors(conn, readable).model_dump(mode="json"),
+            "errors": queries.list_import_errors(
+                conn, readable, hidden_folder(request, user)
+            ).model_dump(mode="json"),
         }
         problems = queries.list_scheduler_problems(conn, readable=readable).model_dump(mode="json")[
             "problems"
