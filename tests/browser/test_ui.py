@@ -107,6 +107,10 @@ def open_failed_try(page: Page, servers: Conveyor) -> None:
     expect(page.locator("#error")).to_contain_text("Try 1 failed (exception)")
     # The last lines of the log at the top, with what the task printed before it failed.
     expect(page.locator("#log-tail")).to_contain_text("reading amounts")
+    # Its box is shorter than the lines it holds, and shows their end, where the error is.
+    box = page.locator("#log-tail")
+    assert box.evaluate("e => e.scrollHeight > e.clientHeight")
+    assert box.evaluate("e => e.scrollTop + e.clientHeight >= e.scrollHeight - 2")
     expect(page.locator("#try-1")).to_contain_text("started")
     expect(page.locator("#log")).to_contain_text("computing invoices for 42 customers")
 

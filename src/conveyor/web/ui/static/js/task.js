@@ -99,6 +99,9 @@ async function renderTail(ti) {
     fill("tail-title", `Last ${TAIL_LINES} lines of the log of try ${chosen.number}`);
     fill("log-tail", chunk.text || h("span.faint", {}, "(empty)"));
     panel.classList.toggle("hidden", !chunk.text);
+    // The box is shorter than its lines: show their end, where the error is.
+    const tail = document.getElementById("log-tail");
+    tail.scrollTop = tail.scrollHeight;
   } catch (error) {
     fill("log-tail", h("span.faint", {}, error.message));
     panel.classList.remove("hidden");
