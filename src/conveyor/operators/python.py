@@ -21,27 +21,26 @@ def context_arguments(
     func: Callable[..., Any], context: dict[str, Any], given: Iterable[str], n_positional: int
 ) -> dict[str, Any]:
     """The context entries a function asks for and was not given already."""
-    signature = inspect.signature(func)
-    params = list(signature.parameters.values())
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        taken = set(given) | {p.name for p in params[:n_positional]}
-        return {k: v for k, v in context.items() if k not in taken}
-    wanted = {
-        p.name for p in params[n_positional:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-    return {k: context[k] for k in wanted - set(given) if k in context}
+    params = list(inspect.signature(func).parameters.values())
+    return _asked_for(params, context, given, n_positional)
 
 
-def refuse_context_names_by_position(
-    task_id: str, func: Callable[..., Any], names: Iterable[str], n_positional: int
-) -> None:
-    """Fail the try, as Airflow does when the call starts, if an argument given by position
-    fills a parameter named like a context value or a keyword argument (``run_id``, ``ds``
-    ...): Airflow reserves those names for the context. Keyword-only and ``**`` parameters
-    cannot take a positional argument and are not checked."""
-    taken = set(names)
-    params = list(inspect.signature(func).parameters.values())[:n_positional]
-    for p in params:
+def call_arguments(
+    task_id: str,
+    func: Callable[..., Any],
+    context: dict[str, Any],
+    given: Iterable[str],
+    n_positional: int,
+) -> dict[str, Any]:
+    """:func:`context_arguments` for a task's Python callable, which first fails the try, as
+    Airflow does when the call starts, if an argument given by position fills a parameter
+    named like a context value or a keyword argument (``run_id``, ``ds`` ...): Airflow
+    reserves those names for the context. Keyword-only and ``**`` parameters cannot take a
+    positional argument and are not checked. One signature read serves both."""
+    given = list(given)
+    params = list(inspect.signature(func).parameters.values())
+    taken = {*context, *given}
+    for p in params[:n_positional]:
         if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD) and p.name in taken:
             name = getattr(func, "__name__", "the function")
             raise ReservedArgumentName(
@@ -50,6 +49,22 @@ def refuse_context_names_by_position(
                 f"parameter, or pass the value by keyword ({name}({p.name}=...)), which "
                 "replaces the context's value"
             )
+    return _asked_for(params, context, given, n_positional)
+
+
+def _asked_for(
+    params: list[inspect.Parameter],
+    context: dict[str, Any],
+    given: Iterable[str],
+    n_positional: int,
+) -> dict[str, Any]:
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        taken = set(given) | {p.name for p in params[:n_positional]}
+        return {k: v for k, v in context.items() if k not in taken}
+    wanted = {
+        p.name for p in params[n_positional:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    return {k: context[k] for k in wanted - set(given) if k in context}
 
 
 def require_callable(task_id: str, python_callable: Any) -> None:
@@ -112,10 +127,7 @@ class PythonOperator(PythonCall, BaseOperator):
         args = resolve_xcom_args(self.op_args, ti.xcom_pull_one)
         kwargs = resolve_xcom_args(self.op_kwargs, ti.xcom_pull_one)
         context["templates_dict"] = self.templates_dict
-        refuse_context_names_by_position(
-            self.task_id, self.python_callable, [*context, *kwargs], len(args)
-        )
-        extra = context_arguments(self.python_callable, context, kwargs, len(args))
+        extra = call_arguments(self.task_id, self.python_callable, context, kwargs, len(args))
         result = self.python_callable(*args, **kwargs, **extra)
         if inspect.iscoroutine(result):  # an async def callable: run it to its end here
             result = asyncio.run(result)

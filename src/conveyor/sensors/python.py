@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from conveyor.operators.python import (
-    PythonCall,
-    context_arguments,
-    refuse_context_names_by_position,
-    require_callable,
-)
+from conveyor.operators.python import PythonCall, call_arguments, require_callable
 from conveyor.sensors.base import BaseSensor
 
 
@@ -36,8 +31,7 @@ class PythonSensor(PythonCall, BaseSensor):
 
     def poke(self, context: dict[str, Any]) -> Any:
         context["templates_dict"] = self.templates_dict
-        refuse_context_names_by_position(
-            self.task_id, self.python_callable, [*context, *self.op_kwargs], len(self.op_args)
+        extra = call_arguments(
+            self.task_id, self.python_callable, context, self.op_kwargs, len(self.op_args)
         )
-        extra = context_arguments(self.python_callable, context, self.op_kwargs, len(self.op_args))
         return self.python_callable(*self.op_args, **self.op_kwargs, **extra)
