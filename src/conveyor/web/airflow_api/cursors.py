@@ -96,10 +96,11 @@ def cursor_page(
     keys: list[tuple[str, bool]],
     cursor: str,
     limit: int,
+    tie: tuple[str, bool] = ("id", False),
 ) -> CursorPage[T]:
     """The page of ``items`` that ``cursor`` (empty: the first page) asks for, ordered by
-    ``keys`` ((field, descending) pairs) and then by ``id``."""
-    order = keys if any(name == "id" for name, _ in keys) else [*keys, ("id", False)]
+    ``keys`` ((field, descending) pairs) and then by ``tie`` (a unique field)."""
+    order = keys if any(name == tie[0] for name, _ in keys) else [*keys, tie]
     values: list[tuple[T, list[Any]]] = [
         (item, [fields[name](item) for name, _ in order]) for item in items
     ]

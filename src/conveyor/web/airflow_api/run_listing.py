@@ -231,5 +231,6 @@ def list_runs(
     kept = [r for r in rows if r.dag_id in allowed and _keeps(query, r, facts)]
     if cursor is None:
         return RunPage(page.apply(kept, RUN_FIELDS), len(kept))
-    found = cursor_page(kept, RUN_FIELDS, keys, cursor, page.limit)
+    # Ties newest first, as the store's pages and the offset pages order them.
+    found = cursor_page(kept, RUN_FIELDS, keys, cursor, page.limit, tie=("id", True))
     return RunPage(found.items, found.total, COUNT_LIMIT, found.next_cursor, found.previous_cursor)
