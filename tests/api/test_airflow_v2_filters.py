@@ -14,6 +14,7 @@ from api_helpers import World, make_world, module_world
 from fastapi.testclient import TestClient
 
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.store import runs
 
 FAN = """
 from conveyor import DAG, TaskGroup, task
@@ -307,3 +308,28 @@ def test_a_note_is_a_change_that_updated_at_finds(world: World) -> None:
     )
     assert marked.status_code == 200, marked.text
     assert _keys(_get(client, TIS, updated_at_gte=since)) == [(run, "talk", -1)]
+
+
+def test_consuming_asset_pattern_finds_runs_the_assets_triggered(world: World) -> None:
+    """After the note's test: it adds a run."""
+    with world.store.write() as conn:
+        version, structure = runs.latest_version(conn, "watcher")
+        when = datetime(2026, 1, 1, tzinfo=UTC)
+        made = runs.create_run(
+            conn,
+            dag_id="watcher",
+            version_hash=version,
+            structure=structure,
+            run_type="dataset_triggered",
+            logical_date=when,
+            interval=(when, when),
+            created_by="scheduler",
+        )
+    assert made is not None
+    client = world.client("viewer")
+    for text in ("orders", "BUCKET/Ord"):
+        found = _get(client, RUNS, consuming_asset_pattern=text)
+        assert [(r["dag_id"], r["run_type"]) for r in found["dag_runs"]] == [
+            ("watcher", "asset_triggered")
+        ], text
+    assert _get(client, RUNS, consuming_asset_pattern="lake")["total_entries"] == 0
