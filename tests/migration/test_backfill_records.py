@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, inspect, select
+from sqlalchemy import MetaData, inspect, select, update
 
 from conveyor.store import backfills
 from conveyor.store.engine import Store
@@ -68,7 +68,9 @@ def test_0024_upgrades_a_store_with_backfill_runs_and_downgrades(empty_store: St
             conn, dag_id="d", from_date=WHEN, to_date=WHEN, dag_run_conf={"a": 1},
             reprocess_behavior="none", max_active_runs=2, triggering_user_name="ann",
         )  # fmt: skip
-        backfills.link_run(conn, 1, made)
+        # As backfills.link_run did at 0024 (it sets dag_run.updated_at since 0026).
+        runs_at_0024 = tables.tables["dag_run"]
+        conn.execute(update(runs_at_0024).where(runs_at_0024.c.id == 1).values(backfill_id=made))
     with empty_store.read() as conn:
         found = backfills.get(conn, made)
         assert found is not None and found.dag_run_conf == {"a": 1} and not found.is_paused

@@ -163,7 +163,11 @@ def of_run(conn: Connection, run_pk: int) -> BackfillRow | None:
 
 def link_run(conn: Connection, run_pk: int, backfill_id: int) -> None:
     """The run now belongs to the backfill (made by it, or reprocessed by it)."""
-    conn.execute(update(dag_run).where(dag_run.c.id == run_pk).values(backfill_id=backfill_id))
+    conn.execute(
+        update(dag_run)
+        .where(dag_run.c.id == run_pk)
+        .values(backfill_id=backfill_id, updated_at=utcnow())
+    )
 
 
 def change(conn: Connection, backfill_id: int, **values: Any) -> BackfillRow:

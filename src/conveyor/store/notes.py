@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, update
 
+from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
 from conveyor.store import runs
 from conveyor.store.tables import dag_run, task_instance
@@ -27,7 +28,9 @@ def set_run_note(conn: Connection, dag_id: str, run_id: str, text: str | None) -
     """Write (or with an empty text remove) the note of a run; the note as kept."""
     run = runs.find_run(conn, dag_id, run_id)
     note = _clean(text)
-    conn.execute(update(dag_run).where(dag_run.c.id == run.id).values(user_note=note))
+    conn.execute(
+        update(dag_run).where(dag_run.c.id == run.id).values(user_note=note, updated_at=utcnow())
+    )
     return note
 
 
@@ -50,7 +53,7 @@ def set_task_note(
             task_instance.c.task_id == task_id,
             task_instance.c.map_index == map_index,
         )
-        .values(user_note=note)
+        .values(user_note=note, updated_at=utcnow())
     )
     if done.rowcount == 0:
         instance = f" instance {map_index}" if map_index >= 0 else ""

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
+from conveyor.clock import utcnow
 from conveyor.store.tables import task_instance, task_try
 
 
@@ -22,5 +23,7 @@ def keep_map_index(conn: Connection, ti_id: int, label: str) -> None:
     """Keep ``label`` (already masked), the instance's ``map_index_template`` as its try
     rendered it, shown instead of its bare map index."""
     conn.execute(
-        update(task_instance).where(task_instance.c.id == ti_id).values(rendered_map_index=label)
+        update(task_instance)
+        .where(task_instance.c.id == ti_id)
+        .values(rendered_map_index=label, updated_at=utcnow())
     )

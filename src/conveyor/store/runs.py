@@ -144,6 +144,7 @@ def create_run(
                     version_hash=version_hash,
                     created_by=created_by,
                     queued_at=now,
+                    updated_at=now,
                 )
                 .returning(dag_run.c.id)
             ).scalar_one()

@@ -187,6 +187,9 @@ dag_run = Table(
     # The backfill that made the run or reprocessed it (NULL: none); it paces the run. No
     # foreign key: migration 0024 added it without copying the table (see its docstring).
     Column("backfill_id", Integer, index=True),
+    # The last change of the row (made, moved, noted, taken by a backfill): what a poller of
+    # the run list asks by. Nullable only as migration 0026 added it; every write sets it.
+    Column("updated_at", UtcDateTime),
     UniqueConstraint("dag_id", "run_id"),
     Index("ix_dag_run_state", "state", "dag_id"),
     Index("ix_dag_run_dag_logical_date", "dag_id", "logical_date"),  # the grid's latest runs

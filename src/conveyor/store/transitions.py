@@ -125,7 +125,7 @@ def move_run(
         update(dag_run)
         .where(dag_run.c.id == run_pk)
         .where(dag_run.c.state.in_([s.value for s in expected]))
-        .values(state=to.value, **dict(values or {}))
+        .values(state=to.value, updated_at=utcnow(), **dict(values or {}))
     )
     return conn.execute(stmt).rowcount == 1
 
@@ -142,7 +142,11 @@ _RUN_STATEMENTS = {
         dag_run.c.id == bindparam("run_pk", type_=Integer),
         dag_run.c.state.in_(sorted(state.value for state in move.from_states)),
     )
-    .values(state=move.to.value, **moves.columns(moves.RUN_COLUMNS[move.name], _RUN_SINGLE))
+    .values(
+        state=move.to.value,
+        updated_at=_RUN_SINGLE(moves.NOW),
+        **moves.columns(moves.RUN_COLUMNS[move.name], _RUN_SINGLE),
+    )
     for move in lifecycle.ENGINE_RUN_MOVES
 }
 

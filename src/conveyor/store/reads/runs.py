@@ -33,6 +33,7 @@ class RunListing:
     note: str | None
     user_note: str | None
     version_hash: str
+    updated_at: datetime | None = None  # the last change of its row (migration 0026)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Window:
     start_date_lte: datetime | None = None
     end_date_gte: datetime | None = None
     end_date_lte: datetime | None = None
+    updated_at_gte: datetime | None = None
+    updated_at_lte: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def list_filters(
         "logical_date": logical_date,
         "start_date": table.c.start_date,
         "end_date": table.c.end_date,
+        "updated_at": table.c.updated_at,
     }
     return found + window_filters(where.window, dates)
 

@@ -33,6 +33,7 @@ class InstanceRow:
     retry_at: datetime | None
     user_note: str | None
     rendered_map_index: str | None  # its map_index_template, as its last try rendered it
+    updated_at: datetime  # the last change of its row
 
 
 class StateGroup(NamedTuple):

@@ -205,3 +205,19 @@ def run_version(conn: Connection, dag_id: str, run_id: str) -> str:
     if found is None:
         raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
     return str(found)
+
+
+def version_numbers(conn: Connection) -> dict[tuple[str, str], int]:
+    """Each DAG's versions numbered from 1 in the order the store first saw them, by DAG id
+    and version hash (as ``/api/v2``'s ``version_number``)."""
+    numbered = select(
+        dag_version.c.dag_id,
+        dag_version.c.version_hash,
+        func.row_number()
+        .over(
+            partition_by=dag_version.c.dag_id,
+            order_by=(dag_version.c.created_at, dag_version.c.version_hash),
+        )
+        .label("number"),
+    )
+    return {(r.dag_id, r.version_hash): int(r.number) for r in conn.execute(numbered)}

@@ -272,7 +272,13 @@ def get_task_instances(
     state: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
     found = task_instances.get_task_instances(
-        request, dag_id, dag_run_id, user, {}, {}, state=state, limit=limit, offset=offset
+        request,
+        dag_id,
+        dag_run_id,
+        user,
+        task_instances.TiFilters({}, {}, state=state),
+        limit=limit,
+        offset=offset,
     )
     return {
         "task_instances": [_instance(ti) for ti in found.task_instances],
@@ -340,6 +346,7 @@ def get_dags(
     found = dags.get_dags(
         request,
         user,
+        {},
         limit=limit,
         offset=offset,
         tags=tags,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi import HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
 
 from conveyor.store.engine import Connection, Store
@@ -44,7 +44,6 @@ __all__ = [
     "contains",
     "dag_visible",
     "invalid",
-    "refusing",
     "require_dag",
     "sees_every_dag",
     "utc",
@@ -157,31 +156,6 @@ def contains(pattern: str) -> re.Pattern[str]:
     """Airflow's ``*_pattern`` filters: a case-insensitive SQL ``ILIKE '%pattern%'`` (``%``
     and ``_`` in it are wildcards), as a regular expression to search with."""
     return like(f"%{pattern}%")
-
-
-def refuse(*names: str) -> Callable[[Request], None]:
-    """A dependency refusing (400) the query parameters of Airflow's route that Conveyor
-    does not apply, rather than answering as if they were not given."""
-
-    def dependency(request: Request) -> None:
-        given = sorted(n for n in names if n in request.query_params)
-        if given:
-            raise HTTPException(
-                400,
-                f"Conveyor does not support the filter {', '.join(given)} on this route; "
-                "docs/api.md lists the filters it applies",
-            )
-
-    return dependency
-
-
-def refusing(*names: str) -> dict[str, Any]:
-    """Route options refusing Airflow's query parameters ``names`` (see :func:`refuse`);
-    the OpenAPI document lists them as ``x-conveyor-refused``."""
-    return {
-        "dependencies": [Depends(refuse(*names))],
-        "openapi_extra": {"x-conveyor-refused": list(names)},
-    }
 
 
 def bounds(*prefixes: str, kind: type = datetime) -> Callable[..., dict[str, Any]]:

@@ -3,6 +3,7 @@ patch state and note, clear (with ``dry_run``), delete."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
@@ -30,7 +31,6 @@ from conveyor.web.airflow_api.common import (
     aware,
     bounds,
     dry_run,
-    refusing,
     require_dag,
 )
 from conveyor.web.airflow_api.run_listing import RunQuery, list_runs
@@ -55,24 +55,6 @@ router = APIRouter(tags=["DagRun"])
 
 Pattern = Annotated[str | None, Query(max_length=250)]
 Names = Annotated[list[str] | None, Query(max_length=50)]
-#: Filters of Airflow's run list that Conveyor refuses (400) rather than ignores.
-UNSUPPORTED_RUN_FILTERS = (
-    "cursor",
-    "partition_date_gte",
-    "partition_date_lte",
-    "updated_at_gte",
-    "updated_at_gt",
-    "updated_at_lte",
-    "updated_at_lt",
-    "dag_version",
-    "bundle_version",
-    "partition_key_pattern",
-    "partition_key_prefix_pattern",
-    "consuming_asset_pattern",
-    "run_id_prefix_pattern",
-    "triggering_user_name_prefix_pattern",
-    "dag_id_prefix_pattern",
-)
 
 
 def _dag_ids(conn: Connection, user: User, dag_id: str) -> tuple[str, ...] | None:
@@ -84,17 +66,14 @@ def _dag_ids(conn: Connection, user: User, dag_id: str) -> tuple[str, ...] | Non
     return (dag_id,)
 
 
-@router.get(
-    "/dags/{dag_id}/dagRuns",
-    response_model=DAGRunCollectionResponse,
-    **refusing(*UNSUPPORTED_RUN_FILTERS),
-)
+@router.get("/dags/{dag_id}/dagRuns", response_model=DAGRunCollectionResponse)
 def get_dag_runs(
     request: Request,
     dag_id: DagIdPath,
     user: Reader,
     dates: Annotated[
-        dict[str, Any], Depends(bounds("run_after", "logical_date", "start_date", "end_date"))
+        dict[str, Any],
+        Depends(bounds("run_after", "logical_date", "start_date", "end_date", "updated_at")),
     ],
     durations: Annotated[dict[str, Any], Depends(bounds("duration", kind=float))],
     limit: Limit = 50,
@@ -104,27 +83,68 @@ def get_dag_runs(
     state: Names = None,
     order_by: OrderBy = None,
     run_id_pattern: Pattern = None,
+    run_id_prefix_pattern: Pattern = None,
     triggering_user_name_pattern: Pattern = None,
+    triggering_user_name_prefix_pattern: Pattern = None,
     dag_id_pattern: Pattern = None,
+    dag_id_prefix_pattern: Pattern = None,
+    dag_version: Annotated[list[int] | None, Query()] = None,
+    bundle_version: Pattern = None,
+    partition_key_pattern: Pattern = None,
+    partition_key_prefix_pattern: Pattern = None,
+    consuming_asset_pattern: Pattern = None,
+    partition_date_gte: date | None = None,
+    partition_date_lte: date | None = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> DAGRunCollectionResponse:
-    """A DAG's runs, or with ``~`` every DAG's, filtered and ordered as Airflow's."""
+    """A DAG's runs, or with ``~`` every DAG's, filtered and ordered as Airflow's; paged by
+    ``offset`` or, with ``cursor``, by keyset."""
     page = Page.of(limit, offset, order_by, "id")
     with get_store(request).read() as conn:
+        dag_ids = _dag_ids(conn, user, dag_id)
+        if partition_date_gte is not None or partition_date_lte is not None:
+            _no_partitions(dag_id)
         query = RunQuery(
-            dag_ids=_dag_ids(conn, user, dag_id),
+            dag_ids=dag_ids,
             states=_states(state),
             bounds=dates,
             durations=durations,
             run_types=tuple(run_type or ()),
             run_id_pattern=run_id_pattern,
+            run_id_prefix_pattern=run_id_prefix_pattern,
             dag_id_pattern=dag_id_pattern,
+            dag_id_prefix_pattern=dag_id_prefix_pattern,
             triggering_user_name_pattern=triggering_user_name_pattern,
+            triggering_user_name_prefix_pattern=triggering_user_name_prefix_pattern,
             conf_contains=conf_contains,
+            dag_versions=tuple(dag_version or ()),
+            bundle_version=bundle_version,
+            partition_key_pattern=partition_key_pattern,
+            partition_key_prefix_pattern=partition_key_prefix_pattern,
+            consuming_asset_pattern=consuming_asset_pattern,
         )
-        rows, total = list_runs(conn, user, query, page)
+        found = list_runs(conn, user, query, page, cursor)
         return DAGRunCollectionResponse(
-            dag_runs=[dag_run_response(conn, r) for r in rows], total_entries=total
+            dag_runs=[dag_run_response(conn, r) for r in found.runs],
+            total_entries=found.total,
+            total_entries_limit=found.total_limit,
+            next_cursor=found.next_cursor,
+            previous_cursor=found.previous_cursor,
         )
+
+
+def _no_partitions(dag_id: str) -> None:
+    """``partition_date_*`` as Airflow answers it for a DAG whose timetable does not
+    partition its runs, which every Conveyor DAG is."""
+    if dag_id == ALL:
+        raise HTTPException(
+            400, "partition_date_gte and partition_date_lte require a specific dag_id."
+        )
+    raise HTTPException(
+        400,
+        f"Dag with dag_id: '{dag_id}' is not partitioned; partition_date_gte and "
+        "partition_date_lte are not supported.",
+    )
 
 
 def _states(given: list[str] | None) -> tuple[str, ...]:
@@ -165,9 +185,9 @@ def get_list_dag_runs_batch(
             durations=durations,
             conf_contains=body.conf_contains,
         )
-        rows, total = list_runs(conn, user, query, page)
+        found = list_runs(conn, user, query, page)
         return DAGRunCollectionResponse(
-            dag_runs=[dag_run_response(conn, r) for r in rows], total_entries=total
+            dag_runs=[dag_run_response(conn, r) for r in found.runs], total_entries=found.total
         )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from conveyor.store import dag_actions, runs
 from conveyor.store.engine import Connection
@@ -19,11 +20,12 @@ from conveyor.web.airflow_api.common import (
     OrderBy,
     Page,
     Reader,
-    contains,
-    refusing,
+    bounds,
     require_dag,
     visible_dag_ids,
 )
+from conveyor.web.airflow_api.dag_filters import DagFilters
+from conveyor.web.airflow_api.dag_filters import apply as apply_filters
 from conveyor.web.airflow_api.dag_shapes import (
     DAGCollectionResponse,
     DAGDetailsResponse,
@@ -32,6 +34,7 @@ from conveyor.web.airflow_api.dag_shapes import (
     dag_details,
     dag_response,
 )
+from conveyor.web.airflow_api.text_match import either
 from conveyor.web.auth import User
 from conveyor.web.dag_list import DagQuery, ListedDag
 from conveyor.web.deps import get_settings, get_store
@@ -39,23 +42,6 @@ from conveyor.web.deps import get_settings, get_store
 router = APIRouter(tags=["DAG"])
 
 DAG_ORDER = ("dag_id", "dag_display_name", "next_dagrun", "last_run_state", "last_run_start_date")
-#: Filters of Airflow's DAG list that Conveyor refuses (400) rather than ignores.
-UNSUPPORTED_DAG_FILTERS = (
-    "dag_display_name_prefix_pattern",
-    "has_import_errors",
-    "bundle_name",
-    "bundle_version",
-    "has_asset_schedule",
-    "asset_dependency",
-    *(
-        f"dag_run_{column}_{op}"
-        for column in ("start_date", "end_date")
-        for op in ("gte", "gt", "lte", "lt")
-    ),
-    "dag_run_state",
-    "is_favorite",
-    "timetable_type",
-)
 Words = Annotated[list[str] | None, Query(max_length=100)]
 Pattern = Annotated[str | None, Query(max_length=250)]
 
@@ -79,7 +65,7 @@ def _matching(
     allowed = set(visible_dag_ids(user, [d.row.dag_id for d in found], action))
     wanted_tags = set(tags or ())
     wanted_owners = set(owners or ())
-    id_match = contains(dag_id_pattern) if dag_id_pattern else None
+    id_match = either(dag_id_pattern, dag_id_prefix_pattern)
     selected = []
     for dag in found:
         row = dag.row
@@ -95,9 +81,7 @@ def _matching(
             dag_owners = {o.strip() for o in (dag.facts.owner or "").split(",")}
             if not wanted_owners & dag_owners:
                 continue
-        if id_match is not None and not id_match.search(row.dag_id):
-            continue
-        if dag_id_prefix_pattern and not row.dag_id.startswith(dag_id_prefix_pattern):
+        if id_match is not None and not id_match(row.dag_id):
             continue
         if paused is not None and row.is_paused != paused:
             continue
@@ -119,10 +103,16 @@ def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> lis
     ]
 
 
-@router.get("/dags", response_model=DAGCollectionResponse, **refusing(*UNSUPPORTED_DAG_FILTERS))
+RunState = Literal["queued", "running", "success", "failed"]
+
+
+@router.get("/dags", response_model=DAGCollectionResponse)
 def get_dags(
     request: Request,
     user: Reader,
+    newest_run: Annotated[
+        dict[str, Any], Depends(bounds("dag_run_start_date", "dag_run_end_date"))
+    ],
     limit: Limit = 50,
     offset: Offset = 0,
     tags: Words = None,
@@ -131,9 +121,18 @@ def get_dags(
     dag_id_pattern: Pattern = None,
     dag_id_prefix_pattern: Pattern = None,
     dag_display_name_pattern: Pattern = None,
+    dag_display_name_prefix_pattern: Pattern = None,
     exclude_stale: bool = True,
     paused: bool | None = None,
-    last_dag_run_state: Literal["queued", "running", "success", "failed"] | None = None,
+    has_import_errors: bool | None = None,
+    last_dag_run_state: RunState | None = None,
+    dag_run_state: RunState | None = None,
+    bundle_name: Pattern = None,
+    bundle_version: Pattern = None,
+    is_favorite: bool | None = None,
+    timetable_type: Words = None,
+    has_asset_schedule: bool | None = None,
+    asset_dependency: Pattern = None,
     order_by: OrderBy = None,
 ) -> DAGCollectionResponse:
     """DAGs, filtered and ordered as in Airflow; ``total_entries`` counts every match."""
@@ -151,9 +150,20 @@ def get_dags(
             paused=paused,
             last_dag_run_state=last_dag_run_state,
         )
-        if dag_display_name_pattern:
-            name_match = contains(dag_display_name_pattern)
-            found = [d for d in found if name_match.search(d.facts.display_name or d.row.dag_id)]
+        wanted = DagFilters(
+            display_name_pattern=dag_display_name_pattern,
+            display_name_prefix_pattern=dag_display_name_prefix_pattern,
+            has_import_errors=has_import_errors,
+            dag_run_state=dag_run_state,
+            newest_run=_newest_run_bounds(newest_run),
+            bundle_name=bundle_name,
+            bundle_version=bundle_version,
+            is_favorite=is_favorite,
+            timetable_types=tuple(timetable_type or ()),
+            has_asset_schedule=has_asset_schedule,
+            asset_dependency=asset_dependency,
+        )
+        found = apply_filters(conn, found, wanted)
         shown = page.apply(
             found,
             {
@@ -167,6 +177,11 @@ def get_dags(
         return DAGCollectionResponse(
             dags=_responses(request, conn, shown), total_entries=len(found)
         )
+
+
+def _newest_run_bounds(given: dict[str, datetime]) -> dict[str, datetime]:
+    """``dag_run_start_date_gte`` ... as bounds of the newest run's ``start_date_gte`` ..."""
+    return {k.removeprefix("dag_run_"): v for k, v in given.items()}
 
 
 @router.get("/dags/{dag_id}", response_model=DAGResponse)

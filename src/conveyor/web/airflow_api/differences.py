@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 DIFFERENCE = "x-conveyor-difference"
-#: Airflow's query parameters a route refuses with 400 (``common.refusing`` sets them).
-REFUSED = "x-conveyor-refused"
 
 
 def differs(text: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from conveyor.web.airflow_api.differences import DIFFERENCE, REFUSED
+from conveyor.web.airflow_api.differences import DIFFERENCE
 
 START, END = "<!-- generated: airflow-routes -->", "<!-- end generated: airflow-routes -->"
 
@@ -101,10 +101,9 @@ def render_table() -> str:
 
 
 def _served_status(operation: dict[str, Any]) -> str:
-    said = [operation[DIFFERENCE]] if operation.get(DIFFERENCE) else []
-    if operation.get(REFUSED):
-        said.append("refuses (400) the filters " + ", ".join(operation[REFUSED]))
-    return "served, with a difference: " + "; ".join(said) if said else "served"
+    if operation.get(DIFFERENCE):
+        return "served, with a difference: " + str(operation[DIFFERENCE])
+    return "served"
 
 
 def _counts(rows: list[str]) -> dict[str, int]:

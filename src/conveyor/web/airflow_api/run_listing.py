@@ -1,10 +1,11 @@
 """Which runs a ``/api/v2`` list of DAG runs answers: Airflow's filters over Conveyor's
 run reads.
 
-The store filters by DAG, state and inclusive date bounds and pages by one column; a list
-that asks no more than that is read a page at a time. Airflow's other filters (strict
-bounds, ``run_after``, durations, patterns, run types, ``conf_contains``) and orders are
-applied here, over the runs the store's filters keep.
+The store filters by DAG, state and inclusive date bounds (``updated_at`` among them) and
+pages by one column; a list that asks no more than that is read a page at a time. Airflow's
+other filters (strict bounds, ``run_after``, durations, patterns, run types, versions,
+``conf_contains``), its orders and its keyset paging (``cursor``) are applied here, over
+the runs the store's filters keep.
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from conveyor.model.schedules import DatasetSchedule
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
+from conveyor.store.reads import versions as version_reads
 from conveyor.store.reads.runs import RunFilter, RunListing, Window
-from conveyor.web.airflow_api.common import Page, contains, utc, visible_dag_ids
+from conveyor.store.runs import serialized_dag
+from conveyor.web.airflow_api.common import Page, utc, visible_dag_ids
+from conveyor.web.airflow_api.cursors import COUNT_LIMIT, cursor_page
 from conveyor.web.airflow_api.run_shapes import RUN_TYPES, duration, run_after, triggered_by
+from conveyor.web.airflow_api.text_match import either
 from conveyor.web.auth import User
 
 #: Airflow's names to order runs by -> how to read them from a run.
@@ -36,6 +42,8 @@ RUN_FIELDS: dict[str, Callable[[RunListing], Any]] = {
     "end_date": lambda r: r.end_date,
     "duration": lambda r: duration(r.start_date, r.end_date),
     "run_type": lambda r: r.run_type,
+    "updated_at": lambda r: r.updated_at,
+    "conf": lambda r: json.dumps(r.conf or {}, sort_keys=True),
 }
 #: The orders the store pages by itself.
 STORE_ORDERS = {"id", "logical_date", "start_date", "end_date", "dag_id"}
@@ -52,24 +60,48 @@ class RunQuery:
     durations: dict[str, float] = field(default_factory=dict)  # e.g. "duration_lt"
     run_types: tuple[str, ...] = ()
     run_id_pattern: str | None = None
+    run_id_prefix_pattern: str | None = None
     dag_id_pattern: str | None = None
+    dag_id_prefix_pattern: str | None = None
     triggering_user_name_pattern: str | None = None
+    triggering_user_name_prefix_pattern: str | None = None
     conf_contains: str | None = None
+    dag_versions: tuple[int, ...] = ()  # the versions' numbers (see store/reads/versions.py)
+    bundle_version: str | None = None  # the DAG folder has no versions: a given one matches none
+    partition_key_pattern: str | None = None  # runs have no partition key: a given one matches none
+    partition_key_prefix_pattern: str | None = None
+    consuming_asset_pattern: str | None = None
 
     def store_only(self) -> bool:
         """Whether the store's filters alone answer this query."""
         strict = any(
             not k.endswith(("_gte", "_lte")) or k.startswith("run_after") for k in self.bounds
         )
-        return not (
-            strict
-            or self.durations
-            or self.run_types
-            or self.run_id_pattern
-            or self.dag_id_pattern
-            or self.triggering_user_name_pattern
-            or self.conf_contains
-            or (self.dag_ids is not None and len(self.dag_ids) != 1)
+        here = (
+            self.durations,
+            self.run_types,
+            self.run_id_pattern,
+            self.run_id_prefix_pattern,
+            self.dag_id_pattern,
+            self.dag_id_prefix_pattern,
+            self.triggering_user_name_pattern,
+            self.triggering_user_name_prefix_pattern,
+            self.conf_contains,
+            self.dag_versions,
+            self.bundle_version is not None,
+            self.partition_key_pattern,
+            self.partition_key_prefix_pattern,
+            self.consuming_asset_pattern,
+        )
+        return not (strict or any(here) or (self.dag_ids is not None and len(self.dag_ids) != 1))
+
+    def matches_none(self) -> bool:
+        """Whether a filter on what Conveyor's runs never have (a bundle version, a
+        partition key) is given: it keeps no run."""
+        return (
+            self.bundle_version is not None
+            or self.partition_key_pattern is not None
+            or self.partition_key_prefix_pattern is not None
         )
 
 
@@ -91,7 +123,41 @@ def _compare(value: Any, op: str, bound: Any) -> bool:
     )
 
 
-def _keeps(query: RunQuery, run: RunListing) -> bool:
+class _Facts:
+    """What a run's filters read beyond its row, read once a list."""
+
+    def __init__(self, conn: Connection, query: RunQuery) -> None:
+        self.conn = conn
+        self.numbers = version_reads.version_numbers(conn) if query.dag_versions else {}
+
+    def consumes(self, run: RunListing, text: str) -> bool:
+        """An asset-triggered run consumed the updates of the assets its DAG's version is
+        scheduled on: one whose URI holds ``text``, any case."""
+        if run.run_type != "dataset_triggered":
+            return False
+        schedule = serialized_dag(self.conn, run.version_hash).schedule
+        uris = schedule.uris if isinstance(schedule, DatasetSchedule) else []
+        return any(text.lower() in uri.lower() for uri in uris)
+
+
+def _texts_match(query: RunQuery, run: RunListing) -> bool:
+    pairs = (
+        (query.run_id_pattern, query.run_id_prefix_pattern, run.run_id),
+        (query.dag_id_pattern, query.dag_id_prefix_pattern, run.dag_id),
+        (
+            query.triggering_user_name_pattern,
+            query.triggering_user_name_prefix_pattern,
+            triggered_by(run)[1],
+        ),
+    )
+    for pattern, prefix, value in pairs:
+        match = either(pattern, prefix)
+        if match is not None and not match(value):
+            return False
+    return True
+
+
+def _keeps(query: RunQuery, run: RunListing, facts: _Facts) -> bool:
     for name, bound in query.bounds.items():
         column, _, op = name.rpartition("_")
         value = run_after(run) if column == "run_after" else utc(getattr(run, column))
@@ -104,22 +170,37 @@ def _keeps(query: RunQuery, run: RunListing) -> bool:
         return False
     if query.dag_ids is not None and run.dag_id not in query.dag_ids:
         return False
-    if query.run_id_pattern and not contains(query.run_id_pattern).search(run.run_id):
+    if not _texts_match(query, run):
         return False
-    if query.dag_id_pattern and not contains(query.dag_id_pattern).search(run.dag_id):
+    if query.dag_versions and (
+        facts.numbers.get((run.dag_id, run.version_hash)) not in query.dag_versions
+    ):
         return False
-    if query.triggering_user_name_pattern:
-        user = triggered_by(run)[1] or ""
-        if not contains(query.triggering_user_name_pattern).search(user):
-            return False
+    if query.consuming_asset_pattern and not facts.consumes(run, query.consuming_asset_pattern):
+        return False
     return not (query.conf_contains and query.conf_contains not in json.dumps(run.conf or {}))
 
 
+@dataclass(frozen=True)
+class RunPage:
+    """A page of runs; with a cursor, the cursors of the pages around it and the cap of
+    ``total``."""
+
+    runs: list[RunListing]
+    total: int
+    total_limit: int | None = None
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
 def list_runs(
-    conn: Connection, user: User, query: RunQuery, page: Page
-) -> tuple[list[RunListing], int]:
-    """One page of the runs that match, and how many match in all."""
+    conn: Connection, user: User, query: RunQuery, page: Page, cursor: str | None = None
+) -> RunPage:
+    """One page of the runs that match and how many match in all: from ``page.offset``, or
+    with ``cursor`` (empty: the first page) after the row it names."""
     keys = page.keys(list(RUN_FIELDS))
+    if query.matches_none():
+        return RunPage([], 0, COUNT_LIMIT if cursor is not None else None)
     every_dag = [r.dag_id for r in dag_reads.list_dag_rows(conn, include_inactive=True)]
     allowed = set(visible_dag_ids(user, every_dag))
     where = RunFilter(
@@ -128,7 +209,8 @@ def list_runs(
         window=_window(query.bounds),
     )
     if (
-        query.store_only()
+        cursor is None
+        and query.store_only()
         and len(keys) == 1
         and keys[0][0] in STORE_ORDERS
         and allowed >= set(every_dag)
@@ -142,8 +224,13 @@ def list_runs(
             limit=page.limit,
             offset=page.offset,
         )
-        return rows, total
+        return RunPage(rows, total)
     total = run_reads.count_runs(conn, where=where)
     rows = run_reads.list_runs(conn, where=where, order="-id", limit=max(total, 1), offset=0)
-    kept = [r for r in rows if r.dag_id in allowed and _keeps(query, r)]
-    return page.apply(kept, RUN_FIELDS), len(kept)
+    facts = _Facts(conn, query)
+    kept = [r for r in rows if r.dag_id in allowed and _keeps(query, r, facts)]
+    if cursor is None:
+        return RunPage(page.apply(kept, RUN_FIELDS), len(kept))
+    # Ties newest first, as the store's pages and the offset pages order them.
+    found = cursor_page(kept, RUN_FIELDS, keys, cursor, page.limit, tie=("id", True))
+    return RunPage(found.items, found.total, COUNT_LIMIT, found.next_cursor, found.previous_cursor)

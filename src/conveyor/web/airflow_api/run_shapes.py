@@ -47,6 +47,9 @@ class DAGRunResponse(BaseModel):
 class DAGRunCollectionResponse(BaseModel):
     dag_runs: list[DAGRunResponse]
     total_entries: int | None
+    total_entries_limit: int | None = None  # set with a cursor: total_entries counts to it
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
 
 class TriggerDAGRunPostBody(BaseModel):

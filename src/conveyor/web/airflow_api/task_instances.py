@@ -4,6 +4,7 @@ or run), batch list, get (per map index), mapped instances, tries, patch state a
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -12,6 +13,7 @@ from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store import manual, notes
 from conveyor.store.engine import Connection
+from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads.runs import RunListing
@@ -32,10 +34,15 @@ from conveyor.web.airflow_api.common import (
     aware,
     bounds,
     dry_run,
-    refusing,
     require_dag,
 )
-from conveyor.web.airflow_api.ti_listing import TI_FIELDS, TiQuery, find_instances, list_instances
+from conveyor.web.airflow_api.ti_listing import (
+    TI_FIELDS,
+    TiPage,
+    TiQuery,
+    find_instances,
+    list_instances,
+)
 from conveyor.web.airflow_api.ti_shapes import (
     PatchTaskInstanceBody,
     TaskInstanceCollectionResponse,
@@ -57,43 +64,6 @@ MapIndexPath = Annotated[int, Path(ge=-1, le=2**31 - 1)]
 TryNumberPath = Annotated[int, Path(ge=0, le=2**31 - 1)]
 Pattern = Annotated[str | None, Query(max_length=250)]
 Names = Annotated[list[str] | None, Query(max_length=100)]
-#: Filters of Airflow's task instance list that Conveyor refuses (400) rather than ignores.
-UNSUPPORTED_TI_FILTERS = (
-    "cursor",
-    "updated_at_gte",
-    "updated_at_gt",
-    "updated_at_lte",
-    "updated_at_lt",
-    "task_display_name_prefix_pattern",
-    "task_group_id",
-    "dag_id_prefix_pattern",
-    "run_id_prefix_pattern",
-    "pool_name_pattern",
-    "pool_name_prefix_pattern",
-    "queue_name_pattern",
-    "queue_name_prefix_pattern",
-    "executor",
-    "version_number",
-    "operator_name_pattern",
-    "operator_name_prefix_pattern",
-    "rendered_map_index_pattern",
-    "rendered_map_index_prefix_pattern",
-)
-#: listMapped takes the list's filters; Conveyor applies none of them there.
-UNSUPPORTED_MAPPED_FILTERS = (
-    *UNSUPPORTED_TI_FILTERS,
-    *(
-        f"{column}_{op}"
-        for column in ("run_after", "logical_date", "start_date", "end_date", "duration")
-        for op in ("gte", "gt", "lte", "lt")
-    ),
-    "state",
-    "pool",
-    "queue",
-    "operator",
-    "map_index",
-    "try_number",
-)
 TI_STATES = {s.value for s in TaskState} - {"none"}
 
 
@@ -115,59 +85,170 @@ def _states(given: list[str] | None) -> tuple[str | None, ...]:
     return tuple(found)
 
 
-@router.get(
-    BASE,
-    response_model=TaskInstanceCollectionResponse,
-    **refusing(*UNSUPPORTED_TI_FILTERS),
-)
+@dataclass(frozen=True)
+class TiFilters:
+    """Airflow's query filters of a list of task instances (and of listMapped)."""
+
+    dates: dict[str, Any]
+    durations: dict[str, Any]
+    task_display_name_pattern: str | None = None
+    task_display_name_prefix_pattern: str | None = None
+    task_group_id: str | None = None
+    dag_id_pattern: str | None = None
+    dag_id_prefix_pattern: str | None = None
+    run_id_pattern: str | None = None
+    run_id_prefix_pattern: str | None = None
+    state: list[str] | None = None
+    pool: list[str] | None = None
+    pool_name_pattern: str | None = None
+    pool_name_prefix_pattern: str | None = None
+    queue: list[str] | None = None
+    queue_name_pattern: str | None = None
+    queue_name_prefix_pattern: str | None = None
+    executor: list[str] | None = None
+    version_number: list[int] | None = None
+    try_number: list[int] | None = None
+    operator: list[str] | None = None
+    operator_name_pattern: str | None = None
+    operator_name_prefix_pattern: str | None = None
+    map_index: list[int] | None = None
+    rendered_map_index_pattern: str | None = None
+    rendered_map_index_prefix_pattern: str | None = None
+
+    def query(self, dag_id: str | None, run_id: str | None, **more: Any) -> TiQuery:
+        return TiQuery(
+            dag_id=dag_id,
+            run_id=run_id,
+            states=_states(self.state),
+            bounds=self.dates,
+            durations=self.durations,
+            pools=tuple(self.pool or ()),
+            queues=tuple(self.queue or ()),
+            map_indexes=tuple(self.map_index or ()),
+            try_numbers=tuple(self.try_number or ()),
+            operators=tuple(self.operator or ()),
+            dag_id_pattern=self.dag_id_pattern,
+            dag_id_prefix_pattern=self.dag_id_prefix_pattern,
+            run_id_pattern=self.run_id_pattern,
+            run_id_prefix_pattern=self.run_id_prefix_pattern,
+            task_display_name_pattern=self.task_display_name_pattern,
+            task_display_name_prefix_pattern=self.task_display_name_prefix_pattern,
+            pool_name_pattern=self.pool_name_pattern,
+            pool_name_prefix_pattern=self.pool_name_prefix_pattern,
+            queue_name_pattern=self.queue_name_pattern,
+            queue_name_prefix_pattern=self.queue_name_prefix_pattern,
+            operator_name_pattern=self.operator_name_pattern,
+            operator_name_prefix_pattern=self.operator_name_prefix_pattern,
+            rendered_map_index_pattern=self.rendered_map_index_pattern,
+            rendered_map_index_prefix_pattern=self.rendered_map_index_prefix_pattern,
+            task_group_id=self.task_group_id,
+            version_numbers=tuple(self.version_number or ()),
+            executors=tuple(self.executor or ()),
+            **more,
+        )
+
+
+def mapped_filters(
+    dates: Annotated[
+        dict[str, Any],
+        Depends(bounds("run_after", "logical_date", "start_date", "end_date", "updated_at")),
+    ],
+    durations: Annotated[dict[str, Any], Depends(bounds("duration", kind=float))],
+    state: Names = None,
+    pool: Names = None,
+    pool_name_pattern: Pattern = None,
+    pool_name_prefix_pattern: Pattern = None,
+    queue: Names = None,
+    queue_name_pattern: Pattern = None,
+    queue_name_prefix_pattern: Pattern = None,
+    executor: Names = None,
+    version_number: Annotated[list[int] | None, Query()] = None,
+    try_number: Annotated[list[int] | None, Query()] = None,
+    operator: Names = None,
+    operator_name_pattern: Pattern = None,
+    operator_name_prefix_pattern: Pattern = None,
+    map_index: Annotated[list[int] | None, Query()] = None,
+    rendered_map_index_pattern: Pattern = None,
+    rendered_map_index_prefix_pattern: Pattern = None,
+) -> TiFilters:
+    """The filters of listMapped, each as Airflow names it; the list's take more."""
+    return TiFilters(**{k: v for k, v in locals().items()})
+
+
+def ti_filters(
+    shared: Annotated[TiFilters, Depends(mapped_filters)],
+    task_display_name_pattern: Pattern = None,
+    task_display_name_prefix_pattern: Pattern = None,
+    task_group_id: Pattern = None,
+    dag_id_pattern: Pattern = None,
+    dag_id_prefix_pattern: Pattern = None,
+    run_id_pattern: Pattern = None,
+    run_id_prefix_pattern: Pattern = None,
+) -> TiFilters:
+    """The filters of a task instance list, each as Airflow names it."""
+    return replace(
+        shared,
+        task_display_name_pattern=task_display_name_pattern,
+        task_display_name_prefix_pattern=task_display_name_prefix_pattern,
+        task_group_id=task_group_id,
+        dag_id_pattern=dag_id_pattern,
+        dag_id_prefix_pattern=dag_id_prefix_pattern,
+        run_id_pattern=run_id_pattern,
+        run_id_prefix_pattern=run_id_prefix_pattern,
+    )
+
+
+Filters = Annotated[TiFilters, Depends(ti_filters)]
+Cursor = Annotated[str | None, Query(max_length=2000)]
+
+
+def _collection(found: TiPage) -> TaskInstanceCollectionResponse:
+    return TaskInstanceCollectionResponse(
+        task_instances=found.items,
+        total_entries=found.total,
+        total_entries_limit=found.total_limit,
+        next_cursor=found.next_cursor,
+        previous_cursor=found.previous_cursor,
+    )
+
+
+def _check_group(conn: Connection, dag_id: str | None, group_id: str | None) -> None:
+    """404 for a task group the DAG's current version does not have, as Airflow answers."""
+    if group_id is None or dag_id is None:
+        return
+    dag = serialized_dag(conn, dag_reads.get_dag(conn, dag_id).version_hash)
+    if not any(g.get("group_id") == group_id for g in dag.task_groups):
+        raise HTTPException(404, f"Task group {group_id} not found")
+
+
+@router.get(BASE, response_model=TaskInstanceCollectionResponse)
 def get_task_instances(
     request: Request,
     dag_id: DagIdPath,
     dag_run_id: RunIdPath,
     user: Reader,
-    dates: Annotated[
-        dict[str, Any], Depends(bounds("run_after", "logical_date", "start_date", "end_date"))
-    ],
-    durations: Annotated[dict[str, Any], Depends(bounds("duration", kind=float))],
+    filters: Filters,
     task_id: Annotated[str | None, Query(max_length=250)] = None,
-    task_display_name_pattern: Pattern = None,
-    dag_id_pattern: Pattern = None,
-    run_id_pattern: Pattern = None,
-    state: Names = None,
-    pool: Names = None,
-    queue: Names = None,
-    try_number: Annotated[list[int] | None, Query()] = None,
-    operator: Names = None,
-    map_index: Annotated[list[int] | None, Query()] = None,
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
+    cursor: Cursor = None,
 ) -> TaskInstanceCollectionResponse:
-    """Task instances of a run; ``~`` for the DAG, the run or both lists across them."""
+    """Task instances of a run; ``~`` for the DAG, the run or both lists across them; paged
+    by ``offset`` or, with ``cursor``, by keyset."""
     if dag_id != ALL:
         require_dag(user, dag_id)
     page = Page.of(limit, offset, order_by, "map_index")
-    query = TiQuery(
-        dag_id=None if dag_id == ALL else dag_id,
-        run_id=None if dag_run_id == ALL else dag_run_id,
+    query = filters.query(
+        None if dag_id == ALL else dag_id,
+        None if dag_run_id == ALL else dag_run_id,
         task_ids=(task_id,) if task_id else (),
-        states=_states(state),
-        bounds=dates,
-        durations=durations,
-        pools=tuple(pool or ()),
-        queues=tuple(queue or ()),
-        map_indexes=tuple(map_index or ()),
-        try_numbers=tuple(try_number or ()),
-        operators=tuple(operator or ()),
-        dag_id_pattern=dag_id_pattern,
-        run_id_pattern=run_id_pattern,
-        task_display_name_pattern=task_display_name_pattern,
     )
     with get_store(request).read() as conn:
         if dag_id != ALL and dag_run_id != ALL:
             run_reads.get_run(conn, dag_id, dag_run_id)  # 404 for an unknown run
-        shown, total = list_instances(conn, user, query, page)
-    return TaskInstanceCollectionResponse(task_instances=shown, total_entries=total)
+        _check_group(conn, query.dag_id, query.task_group_id)
+        return _collection(list_instances(conn, user, query, page, cursor))
 
 
 @router.post(BASE + "/list", response_model=TaskInstanceCollectionResponse)
@@ -179,8 +260,6 @@ def get_task_instances_batch(
     user: Reader,
 ) -> TaskInstanceCollectionResponse:
     """Task instances across DAGs and runs (the path's are ``~``), filtered by the body."""
-    if body.executor:
-        raise HTTPException(400, "executor: Conveyor does not filter task instances by executor")
     values = body.model_dump()
     dates = {
         k: aware(k, v, "body")
@@ -216,6 +295,7 @@ def get_task_instances_batch(
                     },
                     pools=tuple(body.pool or ()),
                     queues=tuple(body.queue or ()),
+                    executors=tuple(body.executor or ()),
                 )
                 found += find_instances(conn, user, query)
         results, total = page.apply(found, TI_FIELDS), len(found)
@@ -261,43 +341,27 @@ def get_task_instance(
     return _one(request, user, dag_id, dag_run_id, task_id, -1)
 
 
-@router.get(
-    BASE + "/{task_id}/listMapped",
-    response_model=TaskInstanceCollectionResponse,
-    **refusing(*UNSUPPORTED_MAPPED_FILTERS),
-)
+@router.get(BASE + "/{task_id}/listMapped", response_model=TaskInstanceCollectionResponse)
 def get_mapped_task_instances(
     request: Request,
     dag_id: DagIdPath,
     dag_run_id: RunIdPath,
     task_id: TaskIdPath,
     user: Reader,
+    filters: Annotated[TiFilters, Depends(mapped_filters)],
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
 ) -> TaskInstanceCollectionResponse:
-    """The instances of a mapped task, by map index."""
+    """The instances of a mapped task, by map index, with the filters of the list."""
     require_dag(user, dag_id)
     page = Page.of(limit, offset, order_by, "map_index")
+    query = filters.query(dag_id, dag_run_id, task_ids=(task_id,), mapped_only=True)
     with get_store(request).read() as conn:
         run = run_reads.get_run(conn, dag_id, dag_run_id)
-        rows = task_reads.mapped_instances(conn, run.id, task_id)
-        if not rows:
+        if not task_reads.count_mapped(conn, run.id, task_id):
             raise HTTPException(404, f"Task id {task_id} is not mapped")
-        shown = run_instances(conn, run, rows)
-    ordered = page.apply(
-        shown,
-        {
-            "map_index": lambda t: t.map_index,
-            "state": lambda t: t.state,
-            "start_date": lambda t: t.start_date,
-            "end_date": lambda t: t.end_date,
-            "duration": lambda t: t.duration,
-            "try_number": lambda t: t.try_number,
-            "rendered_map_index": lambda t: t.rendered_map_index,
-        },
-    )
-    return TaskInstanceCollectionResponse(task_instances=ordered, total_entries=len(shown))
+        return _collection(list_instances(conn, user, query, page))
 
 
 def _tries(

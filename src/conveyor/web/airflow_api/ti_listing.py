@@ -1,8 +1,9 @@
 """Which task instances a ``/api/v2`` list answers: one run's, or with ``~`` those of many
 runs and DAGs, with Airflow's filters over Conveyor's task instance reads.
 
-The store keeps the instances of the DAG, run, states and inclusive date bounds asked for;
-the rest of Airflow's filters and its orders are applied here.
+The store keeps the instances of the DAG, run, states and inclusive date bounds asked for
+(``updated_at`` among them); the rest of Airflow's filters, its orders and its keyset paging
+(``cursor``) are applied here.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import task_lists
+from conveyor.store.reads import versions as version_reads
 from conveyor.store.reads.runs import RunFilter, RunListing, Window
 from conveyor.store.reads.task_lists import TaskInstanceFilter
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
-from conveyor.web.airflow_api.common import Page, contains, utc, visible_dag_ids
+from conveyor.web.airflow_api.common import Page, utc, visible_dag_ids
+from conveyor.web.airflow_api.cursors import COUNT_LIMIT, cursor_page
 from conveyor.web.airflow_api.run_shapes import duration, run_after
+from conveyor.web.airflow_api.text_match import either
 from conveyor.web.airflow_api.ti_shapes import (
     NO_STATE,
     TaskInstanceResponse,
@@ -66,6 +70,7 @@ TI_FIELDS: dict[str, Callable[[Found], Any]] = {
     "pool": lambda f: _task(f, "pool"),
     "queue": lambda f: f.row.queue,
     "priority_weight": lambda f: _task(f, "priority_weight"),
+    "updated_at": lambda f: f.row.updated_at,
 }
 
 
@@ -88,8 +93,41 @@ class TiQuery:
     try_numbers: tuple[int, ...] = ()
     operators: tuple[str, ...] = ()
     dag_id_pattern: str | None = None
+    dag_id_prefix_pattern: str | None = None
     run_id_pattern: str | None = None
+    run_id_prefix_pattern: str | None = None
     task_display_name_pattern: str | None = None
+    task_display_name_prefix_pattern: str | None = None
+    pool_name_pattern: str | None = None
+    pool_name_prefix_pattern: str | None = None
+    queue_name_pattern: str | None = None
+    queue_name_prefix_pattern: str | None = None
+    operator_name_pattern: str | None = None
+    operator_name_prefix_pattern: str | None = None
+    rendered_map_index_pattern: str | None = None
+    rendered_map_index_prefix_pattern: str | None = None
+    task_group_id: str | None = None  # the instances of the group's tasks, nested ones too
+    version_numbers: tuple[int, ...] = ()  # of the run's DAG version
+    executors: tuple[str, ...] = ()  # no task names its executor: a given one matches none
+    mapped_only: bool = False  # listMapped: only the instances of a mapped task
+
+    def texts(self) -> tuple[str | None, ...]:
+        return (
+            self.dag_id_pattern,
+            self.dag_id_prefix_pattern,
+            self.run_id_pattern,
+            self.run_id_prefix_pattern,
+            self.task_display_name_pattern,
+            self.task_display_name_prefix_pattern,
+            self.pool_name_pattern,
+            self.pool_name_prefix_pattern,
+            self.queue_name_pattern,
+            self.queue_name_prefix_pattern,
+            self.operator_name_pattern,
+            self.operator_name_prefix_pattern,
+            self.rendered_map_index_pattern,
+            self.rendered_map_index_prefix_pattern,
+        )
 
 
 def _compare(value: Any, op: str, bound: Any) -> bool:
@@ -108,9 +146,56 @@ def _date(found: Found, column: str) -> datetime | None:
     return utc(getattr(found.row, column))
 
 
-def _keeps(query: TiQuery, found: Found) -> bool:  # noqa: C901  (one test per filter)
+def _group_tasks(dag: SerializedDag, group_id: str) -> set[str] | None:
+    """The tasks of the group and of the groups within it; None: the DAG has no such group."""
+    groups = {str(g.get("group_id")): g for g in dag.task_groups}
+    if group_id not in groups:
+        return None
+    found: set[str] = set()
+    wanted = [group_id]
+    while wanted:
+        current = wanted.pop()
+        found.update(groups[current].get("tasks", ()))
+        wanted += [g for g, group in groups.items() if group.get("parent") == current]
+        wanted += [g for g in groups[current].get("groups", ()) if g in groups]
+    return found
+
+
+def _texts_match(query: TiQuery, found: Found) -> bool:
+    row = found.row
+    pairs = (
+        (query.dag_id_pattern, query.dag_id_prefix_pattern, found.run.dag_id),
+        (query.run_id_pattern, query.run_id_prefix_pattern, found.run.run_id),
+        (
+            query.task_display_name_pattern,
+            query.task_display_name_prefix_pattern,
+            _task(found, "display_name") or row.task_id,
+        ),
+        (query.pool_name_pattern, query.pool_name_prefix_pattern, _task(found, "pool")),
+        (query.queue_name_pattern, query.queue_name_prefix_pattern, row.queue),
+        (
+            query.operator_name_pattern,
+            query.operator_name_prefix_pattern,
+            _task(found, "operator_name"),
+        ),
+        (
+            query.rendered_map_index_pattern,
+            query.rendered_map_index_prefix_pattern,
+            row.rendered_map_index,
+        ),
+    )
+    for pattern, prefix, value in pairs:
+        match = either(pattern, prefix)
+        if match is not None and not match(value):
+            return False
+    return True
+
+
+def _keeps(query: TiQuery, found: Found, numbers: dict[tuple[str, str], int]) -> bool:  # noqa: C901
     row = found.row
     if query.task_ids and row.task_id not in query.task_ids:
+        return False
+    if query.mapped_only and row.map_index < 0:
         return False
     if query.states and airflow_state(row.state) not in query.states:
         return False
@@ -131,15 +216,15 @@ def _keeps(query: TiQuery, found: Found) -> bool:  # noqa: C901  (one test per f
         return False
     if query.operators and _task(found, "operator_name") not in query.operators:
         return False
-    if query.dag_id_pattern and not contains(query.dag_id_pattern).search(found.run.dag_id):
+    if query.version_numbers and (
+        numbers.get((found.run.dag_id, found.run.version_hash)) not in query.version_numbers
+    ):
         return False
-    if query.run_id_pattern and not contains(query.run_id_pattern).search(found.run.run_id):
-        return False
-    name = _task(found, "display_name") or row.task_id
-    return not (
-        query.task_display_name_pattern
-        and not contains(query.task_display_name_pattern).search(name)
-    )
+    if query.task_group_id is not None:
+        members = _group_tasks(found.dag, query.task_group_id)
+        if members is None or row.task_id not in members:
+            return False
+    return _texts_match(query, found)
 
 
 def _window(bounds: dict[str, datetime]) -> Window:
@@ -163,6 +248,8 @@ def _runs(conn: Connection, query: TiQuery, window: Window) -> dict[tuple[str, s
 
 def find_instances(conn: Connection, user: User, query: TiQuery) -> list[Found]:
     """Every task instance that matches, among the DAGs ``user`` may see."""
+    if query.executors:
+        return []
     where = TaskInstanceFilter(
         dag_id=query.dag_id,
         run_id=query.run_id,
@@ -174,6 +261,7 @@ def find_instances(conn: Connection, user: User, query: TiQuery) -> list[Found]:
     rows = task_lists.list_instances(conn, where, limit=max(total, 1), offset=0, order="-run")
     allowed = set(visible_dag_ids(user, {r.dag_id for r in rows}))
     runs = _runs(conn, query, where.window)
+    numbers = version_reads.version_numbers(conn) if query.version_numbers else {}
     found = []
     for row in rows:
         if row.dag_id not in allowed:
@@ -182,7 +270,7 @@ def find_instances(conn: Connection, user: User, query: TiQuery) -> list[Found]:
         if run is None:  # made since the runs were read
             run = run_reads.get_run(conn, row.dag_id, row.run_id)
         item = Found(run, serialized_dag(conn, run.version_hash), row)
-        if _keeps(query, item):
+        if _keeps(query, item, numbers):
             found.append(item)
     return found
 
@@ -205,21 +293,42 @@ def _store_only(query: TiQuery) -> bool:
         or query.map_indexes
         or query.try_numbers
         or query.operators
-        or query.dag_id_pattern
-        or query.run_id_pattern
-        or query.task_display_name_pattern
+        or query.version_numbers
+        or query.executors
+        or query.mapped_only
+        or query.task_group_id is not None
+        or any(query.texts())
     )
 
 
+@dataclass(frozen=True)
+class TiPage:
+    """A page of task instances; with a cursor, the cursors of the pages around it and the
+    cap of ``total``."""
+
+    items: list[TaskInstanceResponse]
+    total: int
+    total_limit: int | None = None
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
 def list_instances(
-    conn: Connection, user: User, query: TiQuery, page: Page
-) -> tuple[list[TaskInstanceResponse], int]:
+    conn: Connection, user: User, query: TiQuery, page: Page, cursor: str | None = None
+) -> TiPage:
     """One page of the task instances that match, and how many match in all: read a page
-    at a time when the store's filters and order answer the query, else filtered here."""
+    at a time when the store's filters and order answer the query, else filtered here;
+    with ``cursor`` (empty: the first page), the page after the row it names."""
     keys = page.keys(list(TI_FIELDS))
     every_dag = [r.dag_id for r in dag_reads.list_dag_rows(conn, include_inactive=True)]
     sees_all = set(visible_dag_ids(user, every_dag)) >= set(every_dag)
-    if sees_all and _store_only(query) and len(keys) == 1 and keys[0][0] in STORE_ORDERS:
+    if (
+        cursor is None
+        and sees_all
+        and _store_only(query)
+        and len(keys) == 1
+        and keys[0][0] in STORE_ORDERS
+    ):
         name, descending = keys[0]
         where = TaskInstanceFilter(
             dag_id=query.dag_id,
@@ -243,6 +352,15 @@ def list_instances(
                 runs[key] = run_reads.get_run(conn, row.dag_id, row.run_id)
             run = runs[key]
             shown.append(ti_response(run, serialized_dag(conn, run.version_hash), row))
-        return shown, total
+        return TiPage(shown, total)
     found = find_instances(conn, user, query)
-    return [f.response() for f in page.apply(found, TI_FIELDS)], len(found)
+    if cursor is None:
+        return TiPage([f.response() for f in page.apply(found, TI_FIELDS)], len(found))
+    chosen = cursor_page(found, TI_FIELDS, keys, cursor, page.limit)
+    return TiPage(
+        [f.response() for f in chosen.items],
+        chosen.total,
+        COUNT_LIMIT,
+        chosen.next_cursor,
+        chosen.previous_cursor,
+    )

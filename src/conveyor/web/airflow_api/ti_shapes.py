@@ -65,6 +65,9 @@ class TaskInstanceResponse(BaseModel):
 class TaskInstanceCollectionResponse(BaseModel):
     task_instances: list[TaskInstanceResponse]
     total_entries: int | None
+    total_entries_limit: int | None = None  # set with a cursor: total_entries counts to it
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
 
 class ClearTaskInstanceCollectionResponse(BaseModel):

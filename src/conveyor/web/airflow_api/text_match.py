@@ -1,0 +1,53 @@
+"""Airflow's text filters of its lists, as predicates over a value.
+
+``*_pattern``: a case-insensitive search for each ``|``-separated term anywhere in the value
+(``%`` and ``_`` in a term are SQL LIKE's wildcards; ``~`` alone matches every value).
+``*_prefix_pattern``: the value starts with one of the ``|``-separated terms, case-sensitive
+and literal, each term cut of its trailing punctuation first (``test_`` finds ``test``...);
+``~`` or a term of punctuation only matches every value. A value that is not set (None)
+matches neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from conveyor.web.dag_selection import like
+
+Match = Callable[[str | None], bool]
+
+
+def _terms(pattern: str) -> list[str]:
+    found = [t.strip() for t in pattern.split("|") if t.strip()] if "|" in pattern else []
+    return found or [pattern]
+
+
+def search(pattern: str) -> Match:
+    """The values holding a term of ``pattern`` (``~``: every value)."""
+    if pattern == "~":
+        return lambda value: value is not None
+    found = [like(f"%{term}%") for term in _terms(pattern)]
+    return lambda value: value is not None and any(p.search(value) for p in found)
+
+
+def _prefix(term: str) -> str:
+    while term and not term[-1].isalnum():
+        term = term[:-1]
+    return term
+
+
+def prefix(pattern: str) -> Match:
+    """The values starting with a term of ``pattern`` (``~``: every value)."""
+    starts = tuple(_prefix(t) for t in _terms("" if pattern == "~" else pattern))
+    return lambda value: value is not None and value.startswith(starts)
+
+
+def either(pattern: str | None, prefix_pattern: str | None) -> Match | None:
+    """One predicate for a ``*_pattern`` and its ``*_prefix_pattern`` (both must hold);
+    None when neither is given."""
+    tests = [search(pattern)] if pattern else []
+    if prefix_pattern:
+        tests.append(prefix(prefix_pattern))
+    if not tests:
+        return None
+    return lambda value: all(t(value) for t in tests)
