@@ -25,6 +25,7 @@ from conveyor.web.airflow_api.common import (
     dry_run,
     require_dag,
 )
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.ti_shapes import PatchTaskInstanceBody, TaskInstanceCollectionResponse
 from conveyor.web.auth import User
 from conveyor.web.deps import get_store
@@ -89,7 +90,15 @@ def _patch(
     return TaskInstanceCollectionResponse(task_instances=found, total_entries=len(found))
 
 
-@router.patch(BASE, response_model=TaskInstanceCollectionResponse, name="mark_task")
+SUCCESS_OR_FAILED = differs("new_state success or failed only, as a single task instance's")
+
+
+@router.patch(
+    BASE,
+    response_model=TaskInstanceCollectionResponse,
+    name="mark_task",
+    openapi_extra=SUCCESS_OR_FAILED,
+)
 def patch_task_group_instances(
     request: Request,
     dag_id: DagIdPath,
@@ -102,7 +111,11 @@ def patch_task_group_instances(
     return _patch(request, user, dag_id, dag_run_id, group_id, body, update_mask, False)
 
 
-@router.patch(BASE + "/dry_run", response_model=TaskInstanceCollectionResponse)
+@router.patch(
+    BASE + "/dry_run",
+    response_model=TaskInstanceCollectionResponse,
+    openapi_extra=SUCCESS_OR_FAILED,
+)
 def patch_task_group_instances_dry_run(
     request: Request,
     dag_id: DagIdPath,

@@ -19,6 +19,7 @@ from conveyor.store import manual, notes, run_deletion
 from conveyor.store.reads import runs as run_reads
 from conveyor.web.airflow_api import bulk
 from conveyor.web.airflow_api.common import ALL, EDIT, DagIdPath, Editor, require_dag
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.run_shapes import Note
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
@@ -118,7 +119,15 @@ class _RunBulk(bulk.BulkHandler[BulkDAGRunBody]):
         self.after.add_task(delete_try_logs, get_settings(self.request), gone.log_paths)
 
 
-@router.patch("/dags/{dag_id}/dagRuns", response_model=bulk.BulkResponse, name="bulk_dag_runs")
+@router.patch(
+    "/dags/{dag_id}/dagRuns",
+    response_model=bulk.BulkResponse,
+    name="bulk_dag_runs",
+    openapi_extra=differs(
+        "state queued is refused (clear the run instead); a queued or running run is not "
+        "deleted (409) and stops its delete action; an entity's dag_id must be the path's"
+    ),
+)
 def bulk_dag_runs(
     request: Request,
     dag_id: DagIdPath,

@@ -23,6 +23,7 @@ from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.web.airflow_api.common import ALL, EDIT, DagIdPath, Editor, dry_run, require_dag
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.run_bulk import BulkDAGRunBody, entity_dag
 from conveyor.web.airflow_api.run_shapes import (
     DAGRunCollectionResponse,
@@ -106,6 +107,10 @@ def _runs(user: User, dag_id: str, body: BulkDAGRunClearBody) -> list[RunRef]:
     "/dags/{dag_id}/clearDagRuns",
     response_model=ClearTaskInstanceCollectionResponse | DAGRunCollectionResponse,
     name="clear_runs",
+    openapi_extra=differs(
+        "only_new and run_on_latest_version are refused; partition selectors match no run "
+        "(Conveyor's runs have no partition); the preview lists the instances that would change"
+    ),
 )
 def clear_dag_runs(
     request: Request, dag_id: DagIdPath, body: BulkDAGRunClearBody, user: Editor
@@ -147,7 +152,14 @@ def clear_dag_runs(
     return DAGRunCollectionResponse(dag_runs=shown, total_entries=len(shown))
 
 
-@router.post("/dags/{dag_id}/clearPartitions", response_model=ClearPartitionsResponse)
+@router.post(
+    "/dags/{dag_id}/clearPartitions",
+    response_model=ClearPartitionsResponse,
+    openapi_extra=differs(
+        "Conveyor's runs have no partition: no run is counted; run_id with "
+        "clear_task_instances clears that run's instances, counting those that change"
+    ),
+)
 def clear_dag_run_partitions(
     request: Request, dag_id: DagIdPath, body: ClearPartitionsBody, user: Editor
 ) -> ClearPartitionsResponse:

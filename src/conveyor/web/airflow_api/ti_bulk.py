@@ -16,6 +16,7 @@ from conveyor.lifecycle import Actor
 from conveyor.store.bulk_manual import TaskRef
 from conveyor.web.airflow_api import bulk, ti_marks
 from conveyor.web.airflow_api.common import ALL, EDIT, DagIdPath, Editor, RunIdPath, require_dag
+from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.run_bulk import entity_dag
 from conveyor.web.airflow_api.ti_shapes import PatchTaskInstanceBody
 from conveyor.web.auth import User
@@ -88,6 +89,10 @@ class _TaskInstanceBulk(bulk.BulkHandler[BulkTaskInstanceBody]):
     "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
     response_model=bulk.BulkResponse,
     name="bulk_task_instances",
+    openapi_extra=differs(
+        "new_state success or failed only; create and delete answer 405 entries (clear "
+        "instead, or delete the run); an entity without map_index is listed once, as its task"
+    ),
 )
 def bulk_task_instances(
     request: Request,
