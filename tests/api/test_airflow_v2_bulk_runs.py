@@ -40,6 +40,8 @@ def test_bulk_runs_mark_note_and_delete_each_as_the_single_routes(world: World) 
     assert (shown["state"], shown["note"]) == ("success", "fixed")
     assert set(states(op, marked).values()) == {"success"}  # every task marked, as PATCH does
     assert op.get(f"/api/v2/dags/grouped/dagRuns/{deleted}").status_code == 404
+    audited = ok(op.get("/api/v2/eventLogs", params={"event": "run.bulk", "dag_id": "grouped"}))
+    assert audited["total_entries"] >= 1 and audited["event_logs"][0]["owner"] == "op"
 
     refused = _bulk(
         op,

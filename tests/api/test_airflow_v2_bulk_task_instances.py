@@ -110,6 +110,24 @@ def test_bulk_task_instance_updates_mark_and_note_each_and_refuse_create_and_del
     assert states(op, run_id)["start"] == "success"  # not deleted
     assert notes(op, run_id)["work.a"] == "fixed"
     assert run_state(op, run_id) == "queued"  # the mark resumed the run, as the single one
+    audited = ok(op.get("/api/v2/eventLogs", params={"event": "task.bulk", "dag_id": "grouped"}))
+    assert audited["total_entries"] >= 1
+
+
+def test_bulk_task_instance_marks_reach_downstream_when_asked(world: World) -> None:
+    op = api_client(world, "op")
+    run_id = failed_run(world)
+    entity = {"task_id": "start", "new_state": "failed", "include_downstream": True}
+    path = f"/api/v2/dags/grouped/dagRuns/{run_id}/taskInstances"
+    answer = ok(op.patch(path, json={"actions": [{"action": "update", "entities": [entity]}]}))
+    assert answer["update"]["success"] == [f"grouped.{run_id}.start"]
+    # failed, as the single mark with its downstream: every task below start is failed too.
+    assert states(op, run_id) == {
+        "start": "failed",
+        "work.a": "failed",
+        "work.inner.b": "failed",
+        "end": "failed",
+    }
 
 
 def test_bulk_task_instance_updates_across_runs_with_tilde_and_missing_instances(
