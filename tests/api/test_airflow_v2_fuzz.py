@@ -1,6 +1,6 @@
 """Property-based requests generated from ``/api/v2/openapi.json``: Airflow's API as
 Conveyor serves it never answers 5xx, but 501 for a method of Airflow's that a served path
-does not take (``PATCH /dags/{dag_id}/dagRuns``, Airflow's bulk form).
+does not take (``DELETE`` on a task instance, say).
 
 As tests/api/test_openapi_fuzz.py does for ``/api/v1``: valid and invalid requests to every
 operation, as an admin holding an access token from ``POST /auth/token``, against a store

@@ -484,6 +484,7 @@ V2_BODIES: dict[str, Any] = {
         "page_limit": 100,
     },
     "/backfills": lambda d: {"dag_id": d, **RANGE},
+    "/dags/{dag_id}/clearDagRuns": lambda d: {"dag_runs": [{"dag_id": d, "dag_run_id": "r"}]},
     "/backfills/dry_run": lambda d: {"dag_id": d, **RANGE},
 }
 
@@ -550,6 +551,7 @@ def _v2_asks(world: World, admin: TestClient) -> tuple[list[Ask], set[tuple[str,
                         "dag_id": dag_id or MINE,
                         "dag_run_id": runs[dag_id or MINE],
                         "task_id": "extract",
+                        "group_id": "some_group",
                         "map_index": "0",
                         "try_number": "1",
                         "task_try_number": "1",

@@ -62,6 +62,8 @@ ACTIONS = {
     "bulk_variables": "variable.bulk",
     "bulk_connections": "connection.bulk",
     "bulk_pools": "pool.bulk",
+    "bulk_dag_runs": "run.bulk",
+    "bulk_task_instances": "task.bulk",
     "create_asset_event": "asset.event",
     "delete_asset_queued_events": "asset.queue.delete",
     "delete_dag_asset_queued_events": "asset.queue.delete",

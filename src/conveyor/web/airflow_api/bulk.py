@@ -7,7 +7,7 @@ fails for one key fails whole, as Airflow's does, and the others still run.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,12 +76,19 @@ class BulkHandler(Generic[E]):
     writes. The order of the actions and of the entities in each is kept."""
 
     noun = "entities"
+    #: Kinds of action the resource does not take ("create": ...), with the reason its
+    #: error entry gives (405, as Airflow answers a bulk create of runs).
+    refused: ClassVar[dict[str, str]] = {}
 
     def __init__(self, request: Request) -> None:
         self.request = request
 
     def key_of(self, entity: E) -> str:
         raise NotImplementedError
+
+    def delete_key(self, entity: str | E) -> str:
+        """The key of an entity to delete, given as its key or whole."""
+        return entity if isinstance(entity, str) else self.key_of(entity)
 
     def existing(self, keys: set[str]) -> set[str]:
         raise NotImplementedError
@@ -102,6 +109,8 @@ class BulkHandler(Generic[E]):
             results = getattr(answer, kind) or BulkActionResponse()
             setattr(answer, kind, results)
             try:
+                if kind in self.refused:
+                    raise HTTPException(405, self.refused[kind])
                 if isinstance(action, BulkCreateAction):
                     self._create(action, results)
                 elif isinstance(action, BulkUpdateAction):
@@ -139,7 +148,7 @@ class BulkHandler(Generic[E]):
                 results.success.append(key)
 
     def _delete(self, action: BulkDeleteAction[E], results: BulkActionResponse) -> None:
-        keys = [e if isinstance(e, str) else self.key_of(e) for e in action.entities]
+        keys = [self.delete_key(e) for e in action.entities]
         found = self.existing(set(keys))
         missing = set(keys) - found
         if missing and action.action_on_non_existence == BulkActionNotOnExistence.fail:

@@ -42,10 +42,6 @@ NOT_SERVED_WHY: dict[str, str] = {
     "/dags/{dag_id}/unfavorite": "Conveyor's UI has no favourites",
     "/auth/login": "log in at /login",
     "/auth/logout": "log out at /logout",
-    "PATCH /dags/{dag_id}/dagRuns": "mark many runs with POST /api/v1/runs/mark",
-    "/dags/{dag_id}/clearDagRuns": "clear many runs with POST /api/v1/runs/clear",
-    "PATCH /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances": "mark many task instances "
-    "with POST /api/v1/task-instances/mark",
     "DELETE /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}": "a task instance "
     "goes with its run: DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
     "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dependencies": "why a task "

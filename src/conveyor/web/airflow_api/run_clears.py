@@ -1,0 +1,190 @@
+"""``POST /api/v2/dags/{dag_id}/clearDagRuns`` (clear many runs, as ``.../clear`` clears
+one) and ``POST /api/v2/dags/{dag_id}/clearPartitions``.
+
+Conveyor's runs have no partition (no partition key, no partition date): the partition
+selectors of both routes match no run. ``clearPartitions`` by ``run_id`` finds the run, whose
+partition fields are already empty (no run counted), and with ``clear_task_instances``
+clears its task instances as ``.../clear`` does, counting those that change.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from conveyor.exceptions import NotFoundError
+from conveyor.lifecycle import Actor
+from conveyor.store import bulk_manual, notes
+from conveyor.store.bulk_manual import MAX_RUNS, RunRef
+from conveyor.store.engine import Connection
+from conveyor.store.reads import dags as dag_reads
+from conveyor.store.reads import runs as run_reads
+from conveyor.web.airflow_api.common import ALL, EDIT, DagIdPath, Editor, dry_run, require_dag
+from conveyor.web.airflow_api.differences import differs
+from conveyor.web.airflow_api.run_bulk import BulkDAGRunBody, entity_dag
+from conveyor.web.airflow_api.run_shapes import (
+    DAGRunCollectionResponse,
+    Note,
+    dag_run_response,
+)
+from conveyor.web.airflow_api.ti_shapes import (
+    ClearTaskInstanceCollectionResponse,
+    cleared_instances,
+)
+from conveyor.web.auth import User
+from conveyor.web.deps import get_store
+
+router = APIRouter(tags=["DagRun"])
+
+
+class PartitionSelectors(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    partition_key: Annotated[str | None, Field(max_length=250)] = None
+    partition_date_start: datetime | None = None
+    partition_date_end: datetime | None = None
+
+    def _one_selector(self, other: bool, other_name: str) -> None:
+        window = self.partition_date_start is not None or self.partition_date_end is not None
+        if sum([other, self.partition_key is not None, window]) != 1:
+            raise ValueError(
+                f"give exactly one of {other_name}, partition_key, or a partition date window "
+                "(partition_date_start / partition_date_end)"
+            )
+        start, end = self.partition_date_start, self.partition_date_end
+        if start is not None and end is not None and start > end:
+            raise ValueError("partition_date_start must be on or before partition_date_end")
+
+
+class BulkDAGRunClearBody(PartitionSelectors):
+    dry_run: bool = True
+    only_failed: bool = False
+    only_new: bool = False
+    run_on_latest_version: bool | None = None
+    note: Note = None
+    dag_runs: list[BulkDAGRunBody] = Field(default_factory=list, max_length=MAX_RUNS)
+
+    @model_validator(mode="after")
+    def _selection(self) -> BulkDAGRunClearBody:
+        self._one_selector(bool(self.dag_runs), "dag_runs (not empty)")
+        return self
+
+
+class ClearPartitionsBody(PartitionSelectors):
+    run_id: Annotated[str | None, Field(max_length=250)] = None
+    clear_task_instances: bool = False
+    dry_run: bool = True
+
+    @model_validator(mode="after")
+    def _selection(self) -> ClearPartitionsBody:
+        self._one_selector(self.run_id is not None, "run_id")
+        return self
+
+
+class ClearPartitionsResponse(BaseModel):
+    dag_runs_cleared: int
+    task_instances_cleared: int
+    dry_run: bool
+
+
+def _runs(user: User, dag_id: str, body: BulkDAGRunClearBody) -> list[RunRef]:
+    """The runs the body names, each once, in its order (none for partition selectors)."""
+    if not body.dag_runs:
+        if dag_id == ALL:
+            raise HTTPException(400, "partition selectors need the DAG in the path, not ~")
+        return []  # Conveyor's runs have no partition: no run matches
+    found: dict[RunRef, None] = {}
+    for entity in body.dag_runs:
+        named = entity_dag(user, dag_id, entity.dag_id, entity.dag_run_id)
+        found[RunRef(named, entity.dag_run_id)] = None
+    return list(found)
+
+
+@router.post(
+    "/dags/{dag_id}/clearDagRuns",
+    response_model=ClearTaskInstanceCollectionResponse | DAGRunCollectionResponse,
+    name="clear_runs",
+    openapi_extra=differs(
+        "only_new and run_on_latest_version are refused; partition selectors match no run "
+        "(Conveyor's runs have no partition); the preview lists the instances that would change"
+    ),
+)
+def clear_dag_runs(
+    request: Request, dag_id: DagIdPath, body: BulkDAGRunClearBody, user: Editor
+) -> Any:
+    """Clear the task instances of many runs (or only the failed ones) so they run again.
+    With ``dry_run`` (the default, as Airflow's) nothing changes: the answer lists the task
+    instances that would be cleared; otherwise it lists the runs cleared."""
+    if body.only_new or body.run_on_latest_version:
+        raise HTTPException(
+            400,
+            "only_new and run_on_latest_version: Conveyor clears on the run's own DAG version "
+            "and clears every task instance (or only the failed ones)",
+        )
+    store = get_store(request)
+    if dag_id != ALL:
+        require_dag(user, dag_id, EDIT)
+        with store.read() as conn:
+            dag_reads.get_dag(conn, dag_id)  # 404 for an unknown DAG
+    refs = _runs(user, dag_id, body)
+    with store.read() as conn:
+        for ref in refs:
+            run_reads.get_run(conn, ref.dag_id, ref.run_id)  # 404 before anything changes
+    actor = Actor(f"user:{user.username}")
+
+    def clear(conn: Connection) -> bulk_manual.Outcome:
+        return bulk_manual.clear_runs(conn, refs, actor, only_failed=body.only_failed)
+
+    if body.dry_run:
+        outcome = dry_run(store, clear)
+        with store.read() as conn:
+            return cleared_instances(conn, outcome)
+    with store.write() as conn:
+        clear(conn)
+        if body.note is not None:
+            for ref in refs:
+                notes.set_run_note(conn, ref.dag_id, ref.run_id, body.note)
+    with store.read() as conn:
+        shown = [dag_run_response(conn, run_reads.get_run(conn, r.dag_id, r.run_id)) for r in refs]
+    return DAGRunCollectionResponse(dag_runs=shown, total_entries=len(shown))
+
+
+@router.post(
+    "/dags/{dag_id}/clearPartitions",
+    response_model=ClearPartitionsResponse,
+    openapi_extra=differs(
+        "Conveyor's runs have no partition: no run is counted; run_id with "
+        "clear_task_instances clears that run's instances, counting those that change"
+    ),
+)
+def clear_dag_run_partitions(
+    request: Request, dag_id: DagIdPath, body: ClearPartitionsBody, user: Editor
+) -> ClearPartitionsResponse:
+    """Empty the partition fields of matching runs (none in Conveyor) and, with
+    ``clear_task_instances``, clear the matched runs' task instances."""
+    require_dag(user, dag_id, EDIT)
+    store = get_store(request)
+    with store.read() as conn:
+        dag_reads.get_dag(conn, dag_id)
+        try:
+            matched = [] if body.run_id is None else [run_reads.get_run(conn, dag_id, body.run_id)]
+        except NotFoundError:
+            matched = []  # a run_id no run has matches none, as a selector does
+    cleared = 0
+    if body.clear_task_instances and matched:
+        refs = [RunRef(dag_id, run.run_id) for run in matched]
+
+        def clear(conn: Connection) -> bulk_manual.Outcome:
+            return bulk_manual.clear_runs(conn, refs, Actor(f"user:{user.username}"))
+
+        if body.dry_run:
+            cleared = len(dry_run(store, clear).changed)
+        else:
+            with store.write() as conn:
+                cleared = len(clear(conn).changed)
+    return ClearPartitionsResponse(
+        dag_runs_cleared=0, task_instances_cleared=cleared, dry_run=body.dry_run
+    )
