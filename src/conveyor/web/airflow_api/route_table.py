@@ -48,10 +48,6 @@ NOT_SERVED_WHY: dict[str, str] = {
     "with POST /api/v1/task-instances/mark",
     "DELETE /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}": "a task instance "
     "goes with its run: DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
-    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dependencies": "why a task "
-    "waits: GET /api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}",
-    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/dependencies": "why "
-    "a task waits: GET /api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/mapped/{map_index}",
 }
 
 
