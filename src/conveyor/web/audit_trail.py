@@ -32,6 +32,7 @@ ACTIONS = {
     "trigger_run": "run.trigger",
     "create_backfill": "dag.backfill",
     "delete_run": "run.delete",
+    "delete_dag": "dag.delete",
     "clear_run": "run.clear",
     "mark_run": "run.mark",
     "clear_task": "task.clear",

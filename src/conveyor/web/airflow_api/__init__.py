@@ -24,6 +24,7 @@ from conveyor.web.airflow_api import (
     clear_task_instances,
     config_api,
     connections,
+    dag_deletion,
     dag_runs,
     dag_sources,
     dag_versions,
@@ -52,6 +53,7 @@ AIRFLOW_API_PREFIX = "/api/v2"
 #: comes after all of them.
 RESOURCE_ROUTERS: list[Any] = [
     dags.router,
+    dag_deletion.router,
     dag_runs.router,
     run_wait.router,
     run_asset_events.router,

@@ -1,10 +1,11 @@
-"""``/api/v2/dags``: list, get, details, pause and unpause (one or many), delete."""
+"""``/api/v2/dags``: list, get, details, pause and unpause (one or many); deleting a DAG's
+history is :mod:`.dag_deletion`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from conveyor.store import dag_actions, runs
 from conveyor.store.engine import Connection
@@ -265,17 +266,3 @@ def patch_dags(
             for d in chosen
         ]
     return DAGCollectionResponse(dags=dags, total_entries=len(found))
-
-
-@router.delete("/dags/{dag_id}", status_code=200)
-def delete_dag(request: Request, dag_id: DagIdPath, user: Editor) -> Response:
-    """Refused: Conveyor keeps a DAG while its file is in the DAG folder."""
-    require_dag(user, dag_id, EDIT)
-    with get_store(request).read() as conn:
-        dag_reads.get_dag(conn, dag_id)  # 404 for an unknown DAG
-    raise HTTPException(
-        501,
-        f"DELETE /api/v2/dags/{dag_id}: Conveyor does not delete a DAG's records; remove its "
-        "file from the DAG folder (it becomes stale) and delete its finished runs with "
-        f"DELETE /api/v2/dags/{dag_id}/dagRuns/{{dag_run_id}}",
-    )
