@@ -9,7 +9,7 @@ have a try running right now.
 
 The DAG itself stays while its file is in the folder (Airflow's next parse would bring it
 back at once; Conveyor keeps the parsed DAG, its pause and its versions). A DAG whose file
-is gone (inactive) goes entirely: its row and its versions.
+is gone (inactive) goes entirely: its row, its versions and the users' favourite marks.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, select
 
 from conveyor.exceptions import ConveyorError, NotFoundError
 from conveyor.states import RUN_FINISHED, RunState
-from conveyor.store import retention
+from conveyor.store import favorites, retention
 from conveyor.store.retention import CleanReport
 from conveyor.store.tables import backfill, dag, dag_run, dag_version, dataset_dag_queue
 
@@ -79,4 +79,5 @@ def delete_dag(conn: Connection, dag_id: str) -> DeletedDag:
     if removed:
         conn.execute(delete(dag).where(dag.c.dag_id == dag_id))
         conn.execute(delete(dag_version).where(dag_version.c.dag_id == dag_id))
+        favorites.forget_dag(conn, dag_id)
     return DeletedDag(dag_id, report, int(backfills), paths, removed)

@@ -33,6 +33,8 @@ ACTIONS = {
     "create_backfill": "dag.backfill",
     "delete_run": "run.delete",
     "delete_dag": "dag.delete",
+    "favorite_dag": "dag.favorite",
+    "unfavorite_dag": "dag.unfavorite",
     "clear_run": "run.clear",
     "mark_run": "run.mark",
     "clear_task": "task.clear",

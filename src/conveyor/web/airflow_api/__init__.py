@@ -25,6 +25,7 @@ from conveyor.web.airflow_api import (
     config_api,
     connections,
     dag_deletion,
+    dag_favorites,
     dag_runs,
     dag_sources,
     dag_versions,
@@ -54,6 +55,7 @@ AIRFLOW_API_PREFIX = "/api/v2"
 RESOURCE_ROUTERS: list[Any] = [
     dags.router,
     dag_deletion.router,
+    dag_favorites.router,
     dag_runs.router,
     run_wait.router,
     run_asset_events.router,

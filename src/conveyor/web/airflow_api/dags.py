@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from conveyor.store import dag_actions, runs
+from conveyor.store import dag_actions, favorites, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.web import audit_trail, dag_list
@@ -54,7 +54,6 @@ UNSUPPORTED_DAG_FILTERS = (
         for op in ("gte", "gt", "lte", "lt")
     ),
     "dag_run_state",
-    "is_favorite",
     "timetable_type",
 )
 Words = Annotated[list[str] | None, Query(max_length=100)]
@@ -136,6 +135,7 @@ def get_dags(
     paused: bool | None = None,
     last_dag_run_state: Literal["queued", "running", "success", "failed"] | None = None,
     order_by: OrderBy = None,
+    is_favorite: bool | None = None,
 ) -> DAGCollectionResponse:
     """DAGs, filtered and ordered as in Airflow; ``total_entries`` counts every match."""
     page = Page.of(limit, offset, order_by, "dag_id")
@@ -155,6 +155,9 @@ def get_dags(
         if dag_display_name_pattern:
             name_match = contains(dag_display_name_pattern)
             found = [d for d in found if name_match.search(d.facts.display_name or d.row.dag_id)]
+        if is_favorite is not None:  # the caller's own favourites (or all but them)
+            mine = favorites.favorite_dag_ids(conn, user.username)
+            found = [d for d in found if (d.row.dag_id in mine) == is_favorite]
         shown = page.apply(
             found,
             {

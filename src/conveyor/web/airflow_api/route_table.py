@@ -38,8 +38,6 @@ NOT_SERVED_WHY: dict[str, str] = {
     "/connections/defaults": "Conveyor creates no default connections",
     "/jobs": "Conveyor keeps no job table: GET /api/v1/schedulers, /workers, /triggerers",
     "/parseDagFile/{file_token}": "the scheduler parses changed files at once (dag_scan_seconds)",
-    "/dags/{dag_id}/favorite": "Conveyor's UI has no favourites",
-    "/dags/{dag_id}/unfavorite": "Conveyor's UI has no favourites",
     "/auth/login": "log in at /login",
     "/auth/logout": "log out at /logout",
     "PATCH /dags/{dag_id}/dagRuns": "mark many runs with POST /api/v1/runs/mark",
