@@ -48,6 +48,8 @@ ACTIONS = {
     "put_connection": "connection.set",
     "delete_connection": "connection.delete",
     "test_connection": "connection.test",
+    "enqueue_connection_test": "connection.test",
+    "create_default_connections": "connection.defaults",
     "put_variable": "variable.set",
     "delete_variable": "variable.delete",
     "put_pool": "pool.set",

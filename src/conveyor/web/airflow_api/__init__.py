@@ -23,6 +23,8 @@ from conveyor.web.airflow_api import (
     backfills,
     clear_task_instances,
     config_api,
+    connection_defaults,
+    connection_tests,
     connections,
     dag_deletion,
     dag_favorites,
@@ -67,6 +69,9 @@ RESOURCE_ROUTERS: list[Any] = [
     clear_task_instances.router,
     # Beside DAGs and runs: one router per resource.
     variables.router,
+    # Before connections: "enqueue-test" and "defaults" are no connection ids.
+    connection_tests.router,
+    connection_defaults.router,
     connections.router,
     pools.router,
     import_errors.router,

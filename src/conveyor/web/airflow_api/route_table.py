@@ -34,8 +34,6 @@ NOT_SERVED_WHY: dict[str, str] = {
     "POST /api/v2/dags/{dag_id}/dagRuns",
     "/assets/{asset_id}/state-store": "Conveyor keeps no state store",
     "/assets/{asset_id}/state-store/{key}": "Conveyor keeps no state store",
-    "/connections/enqueue-test": "POST /api/v2/connections/test tests in the web server",
-    "/connections/defaults": "Conveyor creates no default connections",
     "/jobs": "Conveyor keeps no job table: GET /api/v1/schedulers, /workers, /triggerers",
     "/parseDagFile/{file_token}": "the scheduler parses changed files at once (dag_scan_seconds)",
     "/auth/login": "log in at /login",
