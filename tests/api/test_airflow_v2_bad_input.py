@@ -91,8 +91,8 @@ def test_what_conveyor_does_not_do_is_refused_with_the_reason(op: TestClient, wo
         json={"logical_date": None, "data_interval_start": "2026-01-01T00:00:00Z"},
     )
     assert interval.status_code == 400 and "data_interval_start" in interval.json()["detail"]
-    delete = op.delete("/api/v2/dags/pipeline")
-    assert delete.status_code == 501 and "DELETE /api/v2/dags/pipeline" in delete.json()["detail"]
+    unknown = op.delete("/api/v2/dags/nope")  # deleting a DAG: test_airflow_v2_dag_deletion
+    assert unknown.status_code == 404 and "nope" in unknown.json()["detail"]
 
 
 def test_unknown_things_are_404_naming_them(op: TestClient, world: World) -> None:

@@ -50,6 +50,27 @@ class TryStory:
     callback_errors: list[str] = field(default_factory=list)
 
 
+#: The names Airflow gives the conditions a task instance waits on (its "dependencies"), for
+#: each kind of reason below.
+DAG_NOT_PAUSED = "Dag Not Paused"
+DAGRUN_RUNNING = "Dagrun Running"
+TRIGGER_RULE = "Trigger Rule"
+PREVIOUS_DAGRUN_STATE = "Previous Dagrun State"
+TASK_CONCURRENCY = "Task Concurrency"
+POOL_SLOTS_AVAILABLE = "Pool Slots Available"
+TI_SLOTS_AVAILABLE = "Task Instance Slots Available"
+TASK_INSTANCE_STATE = "Task Instance State"
+NOT_IN_RETRY_PERIOD = "Not In Retry Period"
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One reason a task instance is not running yet, with the condition it names."""
+
+    name: str
+    reason: str
+
+
 @dataclass
 class Explanation:
     dag_id: str
@@ -64,6 +85,8 @@ class Explanation:
     map_index: int = -1  # an instance of a mapped task: 0..n-1
     #: That instance's name from its ``map_index_template``, when the try rendered one.
     rendered_map_index: str | None = None
+    #: ``waiting_for``, each reason with the condition it names.
+    blockers: list[Blocker] = field(default_factory=list)
 
 
 def explain(
@@ -89,6 +112,7 @@ def explain(
         story.start_date, story.end_date, story.duration = t.start_date, t.end_date, t.duration
         story.exit_kind, story.error, story.log_path = t.exit_kind, t.error, t.log_path
     state = ti.state
+    blockers = _blockers(conn, run, ti, state)
     return Explanation(
         dag_id=run.dag_id,
         run_id=run.run_id,
@@ -98,20 +122,25 @@ def explain(
         max_tries=ti.max_tries,
         run_state=run.state,
         tries=[stories[n] for n in sorted(stories)],
-        waiting_for=_waiting_for(conn, run, ti, state),
+        waiting_for=[b.reason for b in blockers],
         map_index=ti.map_index,
         rendered_map_index=ti.rendered_map_index,
+        blockers=blockers,
     )
 
 
-def _waiting_for(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskState) -> list[str]:
+def _blockers(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskState) -> list[Blocker]:
     structure = runs.serialized_dag(conn, run.version_hash)
-    reasons: list[str] = []
+    found: list[Blocker] = []
     if state is TaskState.NONE:
         if timeline.dag_is_paused(conn, run.dag_id):
-            reasons.append(f"the DAG {run.dag_id!r} is paused: unpause it to let it run")
+            found.append(
+                Blocker(
+                    DAG_NOT_PAUSED, f"the DAG {run.dag_id!r} is paused: unpause it to let it run"
+                )
+            )
         if run.state is RunState.QUEUED:
-            reasons.append(_why_queued(conn, run, structure.max_active_runs))
+            found.append(Blocker(DAGRUN_RUNNING, _why_queued(conn, run, structure.max_active_runs)))
         else:
             # Mapped tasks count as a whole, and downstream sees each of their instances.
             tis = {ti_key(t): t for t in runs.task_instances(conn, run.id)}
@@ -123,34 +152,51 @@ def _waiting_for(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskStat
                 instances=instances,
             )
             if ti.task_id in plan.waiting:
-                reasons.append(plan.waiting[ti.task_id])
+                reason = plan.waiting[ti.task_id]
+                # The planner words a depends_on_past hold this way (planning._past_allows).
+                past = reason.startswith("depends_on_past")
+                found.append(Blocker(PREVIOUS_DAGRUN_STATE if past else TRIGGER_RULE, reason))
             elif any(tid == ti.task_id for tid, _ in plan.to_schedule):
-                reasons.append("ready: the scheduler will schedule it on its next loop")
+                found.append(
+                    Blocker(
+                        TASK_INSTANCE_STATE,
+                        "ready: the scheduler will schedule it on its next loop",
+                    )
+                )
     elif state is TaskState.SCHEDULED:
         waiting_for_pool = pool_reason(conn, ti.pool, ti.pool_slots)
         held_back = task_limit_reason(conn, run, structure, ti.task_id)
         if held_back:
-            reasons.append(held_back)
+            found.append(Blocker(TASK_CONCURRENCY, held_back))
         elif waiting_for_pool:
-            reasons.append(waiting_for_pool)
+            found.append(Blocker(POOL_SLOTS_AVAILABLE, waiting_for_pool))
         else:
-            reasons.append(
-                "scheduled: waiting for a free executor slot (parallelism) or for "
-                f"max_active_tasks={structure.max_active_tasks} of this run"
+            found.append(
+                Blocker(
+                    TI_SLOTS_AVAILABLE,
+                    "scheduled: waiting for a free executor slot (parallelism) or for "
+                    f"max_active_tasks={structure.max_active_tasks} of this run",
+                )
             )
     elif state is TaskState.QUEUED:
-        reasons.append(
-            f"queued on {ti.queue!r} since {ti.queued_at:%Y-%m-%d %H:%M:%S} UTC: "
-            + _who_takes(conn, ti.queue)
+        found.append(
+            Blocker(
+                TASK_INSTANCE_STATE,
+                f"queued on {ti.queue!r} since {ti.queued_at:%Y-%m-%d %H:%M:%S} UTC: "
+                + _who_takes(conn, ti.queue),
+            )
         )
     elif state is TaskState.UP_FOR_RETRY and ti.retry_at is not None:
-        reasons.append(
-            f"up for retry: try {ti.try_number + 1} of {ti.max_tries} starts after "
-            f"{ti.retry_at:%Y-%m-%d %H:%M:%S} UTC"
+        found.append(
+            Blocker(
+                NOT_IN_RETRY_PERIOD,
+                f"up for retry: try {ti.try_number + 1} of {ti.max_tries} starts after "
+                f"{ti.retry_at:%Y-%m-%d %H:%M:%S} UTC",
+            )
         )
     elif state is TaskState.DEFERRED:
-        reasons.append(_deferred_reason(conn, ti.id))
-    return reasons
+        found.append(Blocker(TASK_INSTANCE_STATE, _deferred_reason(conn, ti.id)))
+    return found
 
 
 def _deferred_reason(conn: Connection, ti_id: int) -> str:

@@ -436,6 +436,28 @@ user_role = Table(
     Column("role", ForeignKey("role.name", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
+# The DAGs each user marked as a favourite (Airflow's favourite DAGs): the user's own
+# preference, gone with the user; a DAG's rows go when its history is deleted.
+dag_favorite = Table(
+    "dag_favorite",
+    metadata,
+    Column("username", ForeignKey("web_user.username", ondelete="CASCADE"), primary_key=True),
+    Column("dag_id", String(ID), primary_key=True, index=True),
+)
+
+# Connection tests asked through POST /api/v2/connections/enqueue-test, by the token their
+# caller polls with: the web server runs each at once and records how it ended.
+connection_test = Table(
+    "connection_test",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("connection_id", String(250), nullable=False),
+    Column("state", String(20), nullable=False),  # success | failed
+    Column("result_message", Text),
+    _created_at(),
+    Index("ix_connection_test_created_at", "created_at"),
+)
+
 # Failed logins by key ("user:<name>" or "addr:<ip>"), shared by every web process: after
 # login_max_failures, logins under that key wait (exponential backoff). A success clears it.
 login_throttle = Table(

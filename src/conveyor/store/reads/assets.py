@@ -76,6 +76,8 @@ class EventFilter:
     before_or_at: datetime | None = None
     before: datetime | None = None
     hidden_dag_ids: Sequence[str] = ()
+    #: Only these events (None: any).
+    event_ids: Sequence[int] | None = None
 
 
 ORDER_COLUMNS: dict[str, Any] = {
@@ -111,6 +113,8 @@ def _where(found: EventFilter) -> list[ColumnElement[bool]]:
         clauses.append(e.created_at < found.before)
     if found.hidden_dag_ids:
         clauses.append(e.source_dag_id.not_in(list(found.hidden_dag_ids)))
+    if found.event_ids is not None:
+        clauses.append(e.id.in_(list(found.event_ids)))
     return clauses
 
 

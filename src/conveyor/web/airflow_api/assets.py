@@ -290,7 +290,7 @@ def get_asset_alias(request: Request, asset_alias_id: AssetId, user: Reader) -> 
     return AssetAliasResponse(id=rows[0].id, name=rows[0].uri[len(ALIAS_PREFIX) :], group=GROUP)
 
 
-def _event(row: EventRow) -> AssetEventResponse:
+def event_response(row: EventRow) -> AssetEventResponse:
     return AssetEventResponse(
         id=row.id,
         asset_id=row.asset_id,
@@ -355,13 +355,15 @@ def get_asset_events(
             events, _total = asset_reads.list_events(conn, found, order, 2**31 - 1, 0)
         events = [e for e in events if matches(e.uri) and starts(e.uri)]
         return AssetEventCollectionResponse(
-            asset_events=[_event(e) for e in events[page.offset : page.offset + page.limit]],
+            asset_events=[
+                event_response(e) for e in events[page.offset : page.offset + page.limit]
+            ],
             total_entries=len(events),
         )
     with store.read() as conn:
         events, total = asset_reads.list_events(conn, found, order, page.limit, page.offset)
     return AssetEventCollectionResponse(
-        asset_events=[_event(e) for e in events], total_entries=total
+        asset_events=[event_response(e) for e in events], total_entries=total
     )
 
 
@@ -393,7 +395,7 @@ def create_asset_event(
         events, _ = asset_reads.list_events(
             conn, asset_reads.EventFilter(asset_id=body.asset_id), [("id", True)], 1, 0
         )
-    return _event(events[0])
+    return event_response(events[0])
 
 
 @router.get(

@@ -14,7 +14,6 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.connections import repository
@@ -23,7 +22,7 @@ from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.providers import registry
 from conveyor.web import strict_json
-from conveyor.web.airflow_api import bulk, small_lists, unserved
+from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import Administrator, Limit, Offset, Operator, OrderBy, Page
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
@@ -162,6 +161,26 @@ def kept_secrets(new: Connection, old: Connection | None) -> Connection:
     return dataclasses.replace(new, extra=extra, **kept)
 
 
+def refuse_unless_tests_allowed(request: Request) -> None:
+    """403 unless the setting ``api_test_connection`` is on (Airflow's [core] test_connection)."""
+    if not get_settings(request).api_test_connection:
+        raise HTTPException(
+            403,
+            "Testing connections is disabled on this server: an admin may turn the setting "
+            "api_test_connection on (Airflow's [core] test_connection = Enabled)",
+        )
+
+
+def stored_or_none(request: Request, conn_id: str) -> Connection | None:
+    """The connection of ``conn_id`` (the environment's or the store's), if any."""
+    return _get(request, conn_id)
+
+
+def save(request: Request, conn: Connection) -> Connection:
+    """Store ``conn`` (422 for one the store refuses), noting its secret fields for the audit."""
+    return _save(request, conn)
+
+
 def _save(request: Request, conn: Connection) -> Connection:
     try:
         stored = repository.set_connection(get_store(request), get_settings(request), conn)
@@ -233,12 +252,6 @@ def get_connections(
         connections=[_response(c) for c in page.apply(found, ORDER_FIELDS)],
         total_entries=len(found),
     )
-
-
-@router.get("/enqueue-test", include_in_schema=False)
-def enqueue_test_not_served(request: Request) -> JSONResponse:
-    """Airflow's queued tests are not served (501): this path is no connection id."""
-    return unserved.not_served(request, "connections/enqueue-test")
 
 
 @router.get(
@@ -331,12 +344,7 @@ def test_connection(
     """Run the hook of the connection's type against the connection in the body (its
     masked fields filled from the stored connection of that id). Off unless the setting
     ``api_test_connection`` is on, as Airflow's ``[core] test_connection``."""
-    if not get_settings(request).api_test_connection:
-        raise HTTPException(
-            403,
-            "Testing connections is disabled on this server: an admin may turn the setting "
-            "api_test_connection on (Airflow's [core] test_connection = Enabled)",
-        )
+    refuse_unless_tests_allowed(request)
     conn = kept_secrets(body.connection(), _get(request, body.connection_id))
     audit_note(request, target=body.connection_id)
     ok, message = registry.check_connection(conn)

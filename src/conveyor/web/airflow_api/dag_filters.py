@@ -41,7 +41,6 @@ class DagFilters:
     newest_run: dict[str, datetime] = field(default_factory=dict)  # "start_date_gte" ...
     bundle_name: str | None = None
     bundle_version: str | None = None
-    is_favorite: bool | None = None
     timetable_types: tuple[str, ...] = ()
     has_asset_schedule: bool | None = None
     asset_dependency: str | None = None
@@ -60,10 +59,10 @@ def _assets(conn: Connection, version_hash: str) -> list[str] | None:
 
 def apply(conn: Connection, dags: list[ListedDag], wanted: DagFilters) -> list[ListedDag]:
     """The DAGs of ``dags`` that ``wanted`` keeps (Conveyor has one bundle, ``dags-folder``,
-    without versions, and no favourites: ``is_favorite=true`` keeps none)."""
-    if (wanted.bundle_name is not None and wanted.bundle_name != BUNDLE_NAME) or (
-        wanted.bundle_version is not None or wanted.is_favorite
-    ):
+    without versions)."""
+    if (
+        wanted.bundle_name is not None and wanted.bundle_name != BUNDLE_NAME
+    ) or wanted.bundle_version is not None:
         return []
     keep = set(d.row.dag_id for d in dags)
     if wanted.has_import_errors is not None:

@@ -1,4 +1,5 @@
-"""``/api/v2/dags``: list, get, details, pause and unpause (one or many), delete."""
+"""``/api/v2/dags``: list, get, details, pause and unpause (one or many); deleting a DAG's
+history is :mod:`.dag_deletion`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from conveyor.store import dag_actions, runs
+from conveyor.store import dag_actions, favorites, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.web import audit_trail, dag_list
@@ -158,12 +159,14 @@ def get_dags(
             newest_run=_newest_run_bounds(newest_run),
             bundle_name=bundle_name,
             bundle_version=bundle_version,
-            is_favorite=is_favorite,
             timetable_types=tuple(timetable_type or ()),
             has_asset_schedule=has_asset_schedule,
             asset_dependency=asset_dependency,
         )
         found = apply_filters(conn, found, wanted)
+        if is_favorite is not None:  # the caller's own favourites (or all but them)
+            mine = favorites.favorite_dag_ids(conn, user.username)
+            found = [d for d in found if (d.row.dag_id in mine) == is_favorite]
         shown = page.apply(
             found,
             {
@@ -280,17 +283,3 @@ def patch_dags(
             for d in chosen
         ]
     return DAGCollectionResponse(dags=dags, total_entries=len(found))
-
-
-@router.delete("/dags/{dag_id}", status_code=200)
-def delete_dag(request: Request, dag_id: DagIdPath, user: Editor) -> Response:
-    """Refused: Conveyor keeps a DAG while its file is in the DAG folder."""
-    require_dag(user, dag_id, EDIT)
-    with get_store(request).read() as conn:
-        dag_reads.get_dag(conn, dag_id)  # 404 for an unknown DAG
-    raise HTTPException(
-        501,
-        f"DELETE /api/v2/dags/{dag_id}: Conveyor does not delete a DAG's records; remove its "
-        "file from the DAG folder (it becomes stale) and delete its finished runs with "
-        f"DELETE /api/v2/dags/{dag_id}/dagRuns/{{dag_run_id}}",
-    )

@@ -34,20 +34,12 @@ NOT_SERVED_WHY: dict[str, str] = {
     "POST /api/v2/dags/{dag_id}/dagRuns",
     "/assets/{asset_id}/state-store": "Conveyor keeps no state store",
     "/assets/{asset_id}/state-store/{key}": "Conveyor keeps no state store",
-    "/connections/enqueue-test": "POST /api/v2/connections/test tests in the web server",
-    "/connections/defaults": "Conveyor creates no default connections",
     "/jobs": "Conveyor keeps no job table: GET /api/v1/schedulers, /workers, /triggerers",
     "/parseDagFile/{file_token}": "the scheduler parses changed files at once (dag_scan_seconds)",
-    "/dags/{dag_id}/favorite": "Conveyor's UI has no favourites",
-    "/dags/{dag_id}/unfavorite": "Conveyor's UI has no favourites",
     "/auth/login": "log in at /login",
     "/auth/logout": "log out at /logout",
     "DELETE /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}": "a task instance "
     "goes with its run: DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
-    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dependencies": "why a task "
-    "waits: GET /api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}",
-    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/dependencies": "why "
-    "a task waits: GET /api/v1/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/mapped/{map_index}",
 }
 
 

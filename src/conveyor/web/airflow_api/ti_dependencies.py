@@ -1,0 +1,103 @@
+"""``GET .../taskInstances/{task_id}/dependencies`` (and per map index): why a task
+instance is not running, as Airflow's list of ``{name, reason}``.
+
+The reasons are Conveyor's own explanation (``conveyor tasks why``, made by the scheduler's
+planning code), each under the name Airflow gives that condition ("Trigger Rule", "Pool
+Slots Available", "Dagrun Running", ...). An instance that runs or has finished waits on
+nothing: its list is empty, as on Airflow.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from conveyor.scheduler.explain import DAGRUN_RUNNING, Blocker, explain
+from conveyor.states import RunState, TaskState
+from conveyor.store import runs
+from conveyor.web.airflow_api.common import DagIdPath, Reader, RunIdPath, TaskIdPath
+from conveyor.web.airflow_api.differences import differs
+from conveyor.web.airflow_api.ti_lookup import MapIndexQuery, instance_or_404
+from conveyor.web.deps import get_store
+
+router = APIRouter(tags=["Task Instance"])
+
+BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"
+#: The states in which an instance waits to be queued (what Airflow explains).
+NOT_YET_QUEUED = (TaskState.NONE, TaskState.SCHEDULED)
+
+
+class TaskDependencyResponse(BaseModel):
+    name: str
+    reason: str
+
+
+class TaskDependencyCollectionResponse(BaseModel):
+    dependencies: list[TaskDependencyResponse]
+
+
+DIFFERENCE = differs(
+    "also names what a queued, deferred or up-for-retry instance waits for; the reasons are "
+    "Conveyor's words"
+)
+
+
+def _dependencies(
+    request: Request, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> TaskDependencyCollectionResponse:
+    with get_store(request).read() as conn:
+        instance_or_404(conn, dag_id, run_id, task_id, map_index)  # 404 in Airflow's words
+        run = runs.find_run(conn, dag_id, run_id)
+        story = explain(conn, run, task_id, map_index)
+    blockers = list(story.blockers)
+    if story.state in NOT_YET_QUEUED and story.run_state not in (
+        RunState.RUNNING,
+        RunState.QUEUED,
+    ):
+        blockers.append(
+            Blocker(
+                DAGRUN_RUNNING,
+                f"the run is {story.run_state.value}: its task instances are not scheduled "
+                "until it is cleared",
+            )
+        )
+    return TaskDependencyCollectionResponse(
+        dependencies=[
+            TaskDependencyResponse(name=b.name, reason=b.reason)
+            for b in sorted(blockers, key=lambda b: b.name)
+        ]
+    )
+
+
+@router.get(
+    BASE + "/dependencies",
+    response_model=TaskDependencyCollectionResponse,
+    openapi_extra=DIFFERENCE,
+)
+def get_task_instance_dependencies(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    user: Reader,
+    map_index: MapIndexQuery = -1,
+) -> TaskDependencyCollectionResponse:
+    """What keeps the task instance from being queued, each under Airflow's name for it."""
+    return _dependencies(request, dag_id, dag_run_id, task_id, map_index)
+
+
+@router.get(
+    BASE + "/{map_index:int}/dependencies",
+    response_model=TaskDependencyCollectionResponse,
+    openapi_extra=DIFFERENCE,
+)
+def get_mapped_task_instance_dependencies(
+    request: Request,
+    dag_id: DagIdPath,
+    dag_run_id: RunIdPath,
+    task_id: TaskIdPath,
+    map_index: int,
+    user: Reader,
+) -> TaskDependencyCollectionResponse:
+    """As :func:`get_task_instance_dependencies`, for one instance of a mapped task."""
+    return _dependencies(request, dag_id, dag_run_id, task_id, map_index)
