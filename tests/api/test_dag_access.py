@@ -205,7 +205,8 @@ def _asks(world: World) -> tuple[list[Ask], set[tuple[str, str]]]:
                 for url in _fill(path, dag_id, runs[dag_id], versions[dag_id]):
                     asks.append(Ask(method, path, url, body, about=dag_id))
     order = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
-    asks.sort(key=lambda a: (a.path == "/logout", order[a.method]))  # stable otherwise
+    # Signing out (/logout, /api/v2/auth/logout) ends the walker's session: last.
+    asks.sort(key=lambda a: (a.path.endswith("/logout"), order[a.method]))  # stable otherwise
     return asks, routes
 
 
