@@ -531,6 +531,7 @@ def _v2_asks(world: World, admin: TestClient) -> tuple[list[Ask], set[tuple[str,
     }
     assert all(numbered.values()), numbered
     runs = world.run_ids | {NOWHERE: world.run_ids[HIDDEN], "~": "~"}
+    hidden_file_token = admin.get(f"/api/v2/dags/{HIDDEN}").json()["file_token"]
     asks: list[Ask] = []
     routes: set[tuple[str, str]] = set()
     for prefix, api in _mounted_apis(world):
@@ -563,6 +564,8 @@ def _v2_asks(world: World, admin: TestClient) -> tuple[list[Ask], set[tuple[str,
                         "option": "dags_folder",
                         "asset_alias_id": "1",
                         "path": "nothing/here",
+                        # The other DAG's file: asking to parse it must not name that DAG.
+                        "file_token": hidden_file_token,
                     }
                     spread = [k for k in numbered if "{" + k + "}" in path]
                     fills = [{k: n} for k in spread for n in numbered[k]] or [{}]
