@@ -205,7 +205,8 @@ def _asks(world: World) -> tuple[list[Ask], set[tuple[str, str]]]:
                 for url in _fill(path, dag_id, runs[dag_id], versions[dag_id]):
                     asks.append(Ask(method, path, url, body, about=dag_id))
     order = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
-    asks.sort(key=lambda a: (a.path == "/logout", order[a.method]))  # stable otherwise
+    # Signing out (/logout, /api/v2/auth/logout) ends the walker's session: last.
+    asks.sort(key=lambda a: (a.path.endswith("/logout"), order[a.method]))  # stable otherwise
     return asks, routes
 
 
@@ -531,6 +532,7 @@ def _v2_asks(world: World, admin: TestClient) -> tuple[list[Ask], set[tuple[str,
     }
     assert all(numbered.values()), numbered
     runs = world.run_ids | {NOWHERE: world.run_ids[HIDDEN], "~": "~"}
+    hidden_file_token = admin.get(f"/api/v2/dags/{HIDDEN}").json()["file_token"]
     asks: list[Ask] = []
     routes: set[tuple[str, str]] = set()
     for prefix, api in _mounted_apis(world):
@@ -564,6 +566,8 @@ def _v2_asks(world: World, admin: TestClient) -> tuple[list[Ask], set[tuple[str,
                         "option": "dags_folder",
                         "asset_alias_id": "1",
                         "path": "nothing/here",
+                        # The other DAG's file: asking to parse it must not name that DAG.
+                        "file_token": hidden_file_token,
                     }
                     spread = [k for k in numbered if "{" + k + "}" in path]
                     fills = [{k: n} for k in spread for n in numbered[k]] or [{}]

@@ -8,7 +8,8 @@ by a cheap stat scan every ``dag_scan_seconds``, so a new file shows up within a
 second; a file is read again when its size or modification time changed, and parsed again
 when its text did, and also ``min_file_process_interval`` seconds after its last parse (as in
 Airflow), so an import error that depended on a variable or connection clears by itself; a
-parse that finds the same DAG writes nothing new (``store.dags``).
+parse that finds the same DAG writes nothing new (``store.dags``). A file someone asked to
+have parsed (``store.parse_requests``) is parsed at the next scan, changed or not.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from conveyor.loading.discovery import (
 )
 from conveyor.loading.importer import import_dag_file, read_source, search_folders
 from conveyor.store import dags as dag_store
+from conveyor.store import parse_requests
 from conveyor.store.dags import ParsedFile
 from conveyor.store.engine import Store
 
@@ -422,11 +424,12 @@ class DagFileProcessor:
         with self._lock:
             queued = set(self._pending) | self._starting
             queued |= {j.path for j in self._parsing.values()}
+        asked = self._asked_to_parse()
         changed: list[str] = []
         for path, stat in files.items():
             if path in queued:
                 continue
-            if every_file:
+            if every_file or path in asked:
                 self._stats[path] = stat
                 self._known_hashes.pop(path, None)
             elif self._stats.get(path) == stat:
@@ -454,6 +457,15 @@ class DagFileProcessor:
             with self.store.write() as conn:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
+
+    def _asked_to_parse(self) -> set[str]:
+        """The files someone asked to have parsed now (``store.parse_requests``); the
+        requests are taken, so the next scan parses them only if they change again."""
+        with self.store.read() as conn:
+            if not parse_requests.pending_requests(conn):
+                return set()
+        with self.store.write() as conn:
+            return set(parse_requests.take_requests(conn))
 
     def _note_imports(self, path: str, modules: dict[str, str]) -> None:
         """Remember the module files a DAG file imported from the two folders (with their

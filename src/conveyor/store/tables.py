@@ -145,6 +145,16 @@ import_error = Table(
     _created_at(),
 )
 
+# A DAG file someone asked to parse now (``PUT /api/v2/parseDagFile``): the DAG file
+# processor reads the rows at each scan, parses those files as if they had changed, and
+# deletes the rows it read (store/parse_requests.py). One row per file.
+dag_parse_request = Table(
+    "dag_parse_request",
+    metadata,
+    Column("fileloc", String(1000), primary_key=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+)
+
 # A backfill a person or a script asked for (Airflow 3's ``Backfill``): its runs carry its
 # id in ``dag_run.backfill_id``, and the scheduler starts them ``max_active_runs`` at a time,
 # none while it is paused. See conveyor.store.backfills.

@@ -76,6 +76,7 @@ ACTIONS = {
     "pause_backfill": "backfill.pause",
     "unpause_backfill": "backfill.unpause",
     "cancel_backfill": "backfill.cancel",
+    "reparse_dag_file": "dag.reparse",
 }
 #: Path parameters that name what was acted on, in the order they are joined.
 TARGET_PARAMS = ("dag_id", "run_id", "task_id", "conn_id", "key", "name", "username", "token_id")

@@ -20,6 +20,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT
 from conveyor.web.airflow_api import (
     assets,
+    auth_redirects,
     backfills,
     clear_task_instances,
     config_api,
@@ -28,15 +29,21 @@ from conveyor.web.airflow_api import (
     connections,
     dag_deletion,
     dag_favorites,
+    dag_parsing,
     dag_runs,
     dag_sources,
+    dag_stats,
+    dag_tags,
+    dag_tasks,
     dag_versions,
     dag_warnings,
     dags,
     event_logs,
     group_marks,
     import_errors,
+    jobs,
     monitor,
+    plugins_api,
     pools,
     providers,
     run_asset_events,
@@ -94,6 +101,14 @@ RESOURCE_ROUTERS: list[Any] = [
     monitor.version_router,
     config_api.router,
     providers.router,
+    # Tasks, DAG stats and tags, jobs, plugins, sign-in redirects, parse requests.
+    dag_tasks.router,
+    dag_stats.router,
+    dag_tags.router,
+    jobs.router,
+    plugins_api.router,
+    auth_redirects.router,
+    dag_parsing.router,
 ]
 
 token_router = token_endpoint.router

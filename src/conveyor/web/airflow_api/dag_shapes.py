@@ -9,8 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from conveyor.config import Settings
 from conveyor.serialized import SerializedDag
 from conveyor.store.reads.dags import DagRow
+from conveyor.web.airflow_api import file_tokens
 from conveyor.web.airflow_api.common import utc
 from conveyor.web.dag_list import DEFAULT_OWNER
 
@@ -99,9 +101,10 @@ def _owners(dag: SerializedDag) -> list[str]:
 
 
 def dag_fields(
-    row: DagRow, dag: SerializedDag, dags_folder: Path | None, display_name: str | None = None
+    row: DagRow, dag: SerializedDag, settings: Settings, display_name: str | None = None
 ) -> dict[str, Any]:
-    """The fields of ``DAGResponse`` for a DAG's row and its current version."""
+    """The fields of ``DAGResponse`` for a DAG's row and its current version; its
+    ``file_token`` is the file's path signed (``file_tokens``)."""
     name = display_name or dag.display_name or row.dag_id
     schedule = row.schedule
     return {
@@ -109,7 +112,7 @@ def dag_fields(
         "dag_display_name": name,
         "is_paused": row.is_paused,
         "is_stale": not row.is_active,
-        "relative_fileloc": _relative(row.fileloc, dags_folder),
+        "relative_fileloc": _relative(row.fileloc, settings.dags_folder),
         "fileloc": row.fileloc,
         "description": row.description,
         "timetable_summary": schedule if schedule and schedule != "None" else None,
@@ -125,33 +128,34 @@ def dag_fields(
         "next_dagrun_run_after": utc(row.next_run_after),
         "owners": _owners(dag),
         "is_backfillable": bool(schedule) and schedule not in ("None", "@once"),
-        "file_token": row.version_hash,
+        "file_token": file_tokens.sign(settings, row.fileloc),
     }
 
 
 def dag_response(
-    row: DagRow, dag: SerializedDag, dags_folder: Path | None, display_name: str | None = None
+    row: DagRow, dag: SerializedDag, settings: Settings, display_name: str | None = None
 ) -> DAGResponse:
-    return DAGResponse(**dag_fields(row, dag, dags_folder, display_name))
+    return DAGResponse(**dag_fields(row, dag, settings, display_name))
 
 
-def dag_details(row: DagRow, dag: SerializedDag, dags_folder: Path | None) -> DAGDetailsResponse:
+def dag_details(row: DagRow, dag: SerializedDag, settings: Settings) -> DAGDetailsResponse:
     raw = dag.raw
     return DAGDetailsResponse(
-        **dag_fields(row, dag, dags_folder),
+        **dag_fields(row, dag, settings),
         catchup=dag.catchup,
         doc_md=raw.get("doc_md"),
         start_date=utc(dag.start_date),
         end_date=utc(dag.end_date),
         params={
-            name: _param(value, dag.param_specs.get(name)) for name, value in dag.params.items()
+            name: param_shape(value, dag.param_specs.get(name))
+            for name, value in dag.params.items()
         },
         timezone=raw.get("timezone"),
         concurrency=dag.max_active_tasks,
     )
 
 
-def _param(value: Any, spec: dict[str, Any] | None) -> dict[str, Any]:
+def param_shape(value: Any, spec: dict[str, Any] | None) -> dict[str, Any]:
     """A param as Airflow's details show one: its value, description and JSON schema."""
     spec = spec or {}
     return {

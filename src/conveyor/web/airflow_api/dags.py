@@ -95,10 +95,10 @@ def _matching(
 
 
 def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> list[DAGResponse]:
-    folder = get_settings(request).dags_folder
+    settings = get_settings(request)
     return [
         dag_response(
-            d.row, runs.serialized_dag(conn, d.row.version_hash), folder, d.facts.display_name
+            d.row, runs.serialized_dag(conn, d.row.version_hash), settings, d.facts.display_name
         )
         for d in dags
     ]
@@ -193,7 +193,7 @@ def get_dag(request: Request, dag_id: DagIdPath, user: Reader) -> DAGResponse:
     with get_store(request).read() as conn:
         row = dag_reads.get_dag(conn, dag_id)
         dag = runs.serialized_dag(conn, row.version_hash)
-    return dag_response(row, dag, get_settings(request).dags_folder)
+    return dag_response(row, dag, get_settings(request))
 
 
 @router.get("/dags/{dag_id}/details", response_model=DAGDetailsResponse)
@@ -202,7 +202,7 @@ def get_dag_details(request: Request, dag_id: DagIdPath, user: Reader) -> DAGDet
     with get_store(request).read() as conn:
         row = dag_reads.get_dag(conn, dag_id)
         dag = runs.serialized_dag(conn, row.version_hash)
-    return dag_details(row, dag, get_settings(request).dags_folder)
+    return dag_details(row, dag, get_settings(request))
 
 
 def _check_mask(update_mask: list[str] | None) -> None:
@@ -230,7 +230,7 @@ def patch_dag(
     with store.read() as conn:
         row = dag_reads.get_dag(conn, dag_id)
         dag = runs.serialized_dag(conn, row.version_hash)
-    return dag_response(row, dag, get_settings(request).dags_folder)
+    return dag_response(row, dag, get_settings(request))
 
 
 @router.patch("/dags", response_model=DAGCollectionResponse, name="patch_dags")
@@ -272,12 +272,12 @@ def patch_dags(
     audit_trail.note_each(request, changed)
     with store.read() as conn:
         rows = {r.dag_id: r for r in dag_reads.list_dag_rows(conn, include_inactive=True)}
-        folder = get_settings(request).dags_folder
+        settings = get_settings(request)
         dags = [
             dag_response(
                 rows[d.row.dag_id],
                 runs.serialized_dag(conn, d.row.version_hash),
-                folder,
+                settings,
                 d.facts.display_name,
             )
             for d in chosen

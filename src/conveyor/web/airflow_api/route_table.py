@@ -27,17 +27,10 @@ START, END = "<!-- generated: airflow-routes -->", "<!-- end generated: airflow-
 #: Why a whole group of Airflow's routes answers 501, by the path's first segment (or the
 #: path itself); what to use instead where Conveyor has it.
 NOT_SERVED_WHY: dict[str, str] = {
-    "/plugins": "the web server never imports user code (plugins load with each DAG version "
-    "in the processes that parse and run it)",
-    "/plugins/importErrors": "as /plugins: the web server does not load the plugins folder",
     "/assets/{asset_id}/materialize": "trigger the producing DAG instead: "
     "POST /api/v2/dags/{dag_id}/dagRuns",
     "/assets/{asset_id}/state-store": "Conveyor keeps no state store",
     "/assets/{asset_id}/state-store/{key}": "Conveyor keeps no state store",
-    "/jobs": "Conveyor keeps no job table: GET /api/v1/schedulers, /workers, /triggerers",
-    "/parseDagFile/{file_token}": "the scheduler parses changed files at once (dag_scan_seconds)",
-    "/auth/login": "log in at /login",
-    "/auth/logout": "log out at /logout",
     "DELETE /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}": "a task instance "
     "goes with its run: DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
 }
