@@ -28,5 +28,6 @@ def test_every_route_of_the_spec_has_a_row_and_the_counts_add_up() -> None:
     assert served + sum(1 for r in rows if "| 501" in r) == len(rows)
     assert "| GET | `/api/v2/variables` | served, with a difference: the op role" in table
     assert (
-        "| POST | `/api/v2/dags/{dag_id}/favorite` | 501: Conveyor's UI has no favourites" in table
+        "| PUT | `/api/v2/assets/{asset_id}/state-store/{key}` | 501: Conveyor keeps no state store"
+        in table
     )
