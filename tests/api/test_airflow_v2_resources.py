@@ -435,7 +435,11 @@ def test_health_version_config_and_providers(world: World) -> None:
     assert health["metadatabase"] == {"status": "healthy"}
     assert health["scheduler"]["status"] == "unhealthy"  # no scheduler runs in this test
     version = _ok(anonymous.get("/api/v2/version"))
-    assert version == {"version": AIRFLOW_VERSION, "git_version": f"conveyor-{__version__}"}
+    assert version == {
+        "version": AIRFLOW_VERSION,
+        "git_version": None,
+        "conveyor_version": __version__,
+    }
     assert version["version"] == "3.3.2"  # the release whose surface Conveyor implements
     admin = _as(world, "admin")
     refused = admin.get("/api/v2/config")
@@ -445,8 +449,10 @@ def test_health_version_config_and_providers(world: World) -> None:
     )
     exposing = World(world.tmp, settings, world.store, create_app(settings, Store(world.store.url)))
     config = _ok(_as(exposing, "admin").get("/api/v2/config"))
-    options = {o["key"]: o["value"] for o in config["sections"][0]["options"]}
+    sections = {s["name"]: {o["key"]: o["value"] for o in s["options"]} for s in config["sections"]}
+    options = sections["conveyor"]
     assert "pw" not in options["database_url"] and options["parallelism"] == "8"
+    assert sections["core"]["parallelism"] == "8"
     one = _ok(_as(exposing, "admin").get("/api/v2/config/section/conveyor/option/parallelism"))
     assert one["sections"][0]["options"] == [{"key": "parallelism", "value": "8"}]
     assert _as(exposing, "op").get("/api/v2/config").status_code == 403

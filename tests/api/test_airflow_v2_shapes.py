@@ -1,0 +1,111 @@
+"""``/api/v2`` answers in Airflow's shapes where Conveyor's own used to show through: the
+configuration in Airflow's sections and keys, ``/version``, structured log lines (and
+NDJSON), validation errors as lists, 405 for a method no route has, the default pool's
+slots, a run's ``run_after``, a TaskFlow task's operator and a DAG's ``last_parsed_time``.
+Both stores.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from api_helpers import PASSWORDS, World, close, make_world, module_world
+from fastapi.testclient import TestClient
+
+from conveyor import __version__
+from conveyor.store.engine import Store
+from conveyor.web.app import create_app
+
+
+def _build(tmp: Path, url: str) -> World:
+    built = make_world(tmp, url)
+    # The configuration is exposed, and the store's URL shown has a password to hide.
+    settings = built.settings.model_copy(
+        update={"api_expose_config": True, "database_url": "postgresql://u:pw@db/x"}
+    )
+    built.app.state.store.dispose()
+    return World(built.tmp, settings, built.store, create_app(settings, Store(url)), built.run_ids)
+
+
+world = module_world("world", _build)
+
+
+def _as(world: World, role: str) -> TestClient:
+    token = world.client().post("/auth/token", json={"username": role, "password": PASSWORDS[role]})
+    assert token.status_code == 201, token.text
+    return world.token_client(token.json()["access_token"])
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+# -- config and version --------------------------------------------------------------------
+
+
+def test_config_answers_in_airflows_sections_and_keys(world: World) -> None:
+    admin = _as(world, "admin")
+    config = _ok(admin.get("/api/v2/config"))
+    sections = {s["name"]: {o["key"]: o["value"] for o in s["options"]} for s in config["sections"]}
+    assert sections["core"]["dags_folder"] == str(world.settings.dags_path)
+    assert sections["core"]["parallelism"] == str(world.settings.parallelism)
+    assert sections["core"]["executor"] == "LocalExecutor"
+    assert sections["core"]["default_timezone"] == "utc"
+    assert sections["api"]["base_url"] == world.settings.public_web_url
+    # Secrets are hidden as Airflow hides them, whole.
+    assert sections["database"]["sql_alchemy_conn"] == "< hidden >"
+    assert sections["core"]["sql_alchemy_conn"] == "< hidden >"
+    # Conveyor's own settings follow, under their names.
+    assert sections["conveyor"]["parallelism"] == str(world.settings.parallelism)
+    assert "pw" not in json.dumps(config)
+
+    core = _ok(admin.get("/api/v2/config", params={"section": "core"}))
+    assert [s["name"] for s in core["sections"]] == ["core"]
+    missing = admin.get("/api/v2/config", params={"section": "nope"})
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+
+    one = _ok(admin.get("/api/v2/config/section/core/option/dags_folder"))
+    assert one == {
+        "sections": [
+            {
+                "name": "core",
+                "options": [{"key": "dags_folder", "value": str(world.settings.dags_path)}],
+            }
+        ]
+    }
+    secret = _ok(admin.get("/api/v2/config/section/database/option/sql_alchemy_conn"))
+    assert secret["sections"][0]["options"][0]["value"] == "< hidden >"
+    assert admin.get("/api/v2/config/section/core/option/nope").status_code == 404
+    assert admin.get("/api/v2/config/section/nope/option/dags_folder").status_code == 404
+
+    text = admin.get(
+        "/api/v2/config/section/core/option/parallelism", headers={"Accept": "text/plain"}
+    )
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
+    assert text.text.splitlines()[:2] == ["[core]", f"parallelism = {world.settings.parallelism}"]
+    refused = admin.get("/api/v2/config", headers={"Accept": "application/xml"})
+    assert refused.status_code == 406
+    assert _as(world, "op").get("/api/v2/config").status_code == 403
+
+
+def test_config_stays_closed_unless_exposed(tmp_path: Path, store_url: str) -> None:
+    closed = make_world(tmp_path, store_url, execute=())
+    try:
+        refused = _as(closed, "admin").get("/api/v2/config/section/core/option/dags_folder")
+        assert refused.status_code == 403 and "api_expose_config" in refused.json()["detail"]
+    finally:
+        close(closed)
+
+
+def test_version_names_airflows_release_and_conveyors_beside_it(world: World) -> None:
+    answer = world.client().get("/api/v2/version")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "version": "3.3.2",
+        "git_version": None,
+        "conveyor_version": __version__,
+    }
+    assert answer.headers["X-Conveyor-Version"] == __version__
