@@ -109,3 +109,56 @@ def test_version_names_airflows_release_and_conveyors_beside_it(world: World) ->
         "conveyor_version": __version__,
     }
     assert answer.headers["X-Conveyor-Version"] == __version__
+
+
+# -- validation errors ---------------------------------------------------------------------
+
+RANGE = {
+    "dag_id": "pipeline",
+    "from_date": "2024-01-01T00:00:00Z",
+    "to_date": "2024-01-02T00:00:00Z",
+}
+
+
+def _refused(response: Any, *loc: str) -> str:
+    """A 422 in FastAPI's shape (Airflow's): a list of errors, the first at ``loc``."""
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and detail, detail
+    assert detail[0]["loc"] == list(loc) and detail[0]["type"], detail
+    assert isinstance(detail[0]["msg"], str) and detail[0]["msg"]
+    return str(detail[0]["msg"])
+
+
+def test_refused_values_are_listed_with_where_they_are(world: World) -> None:
+    admin = _as(world, "admin")
+    runs = "/api/v2/dags/pipeline/dagRuns"
+    assert "bogus" in _refused(admin.get(runs, params={"state": "bogus"}), "query", "state")
+    tis = f"{runs}/~/taskInstances"
+    assert "bogus" in _refused(admin.get(tis, params={"state": "bogus"}), "query", "state")
+    backwards = admin.post("/api/v2/backfills", json={**RANGE, "run_backwards": True})
+    assert "oldest first" in _refused(backwards, "body", "run_backwards")
+    reversed_range = {**RANGE, "from_date": RANGE["to_date"], "to_date": RANGE["from_date"]}
+    _refused(admin.post("/api/v2/backfills", json=reversed_range), "body", "to_date")
+    bad_conf = admin.post("/api/v2/backfills", json={**RANGE, "dag_run_conf": {"n": "three"}})
+    _refused(bad_conf, "body", "dag_run_conf")
+    partitioned = admin.post("/api/v2/assets/events", json={"asset_id": 1, "partition_key": "p"})
+    _refused(partitioned, "body", "partition_key")
+    _refused(admin.post("/api/v2/variables", json={"key": "a b", "value": "x"}), "body", "key")
+    bad_id = {"connection_id": "a b", "conn_type": "http"}
+    _refused(admin.post("/api/v2/connections", json=bad_id), "body", "connection_id")
+    _refused(
+        admin.patch(
+            "/api/v2/pools/default_pool", json={"slots": None}, params={"update_mask": "slots"}
+        ),
+        "body",
+        "slots",
+    )
+    # In a bulk body, the same refusal is that action's error, in words.
+    bulk = admin.patch(
+        "/api/v2/variables",
+        json={"actions": [{"action": "create", "entities": [{"key": "a b", "value": "x"}]}]},
+    )
+    assert bulk.status_code == 200, bulk.text
+    error = bulk.json()["create"]["errors"][0]
+    assert error["status_code"] == 422 and error["error"].startswith("key: ")

@@ -18,7 +18,15 @@ from conveyor.model.task import DEFAULT_POOL
 from conveyor.store import pools
 from conveyor.store.pools import PoolUsage
 from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import Administrator, Limit, Offset, OrderBy, Page, Viewer
+from conveyor.web.airflow_api.common import (
+    Administrator,
+    Limit,
+    Offset,
+    OrderBy,
+    Page,
+    Viewer,
+    unprocessable,
+)
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_store
@@ -121,7 +129,7 @@ def _set(request: Request, name: str, slots: int | None, description: str | None
             pools.set_pool(conn, name, slots, description)
             return pools.get_pool(conn, name)
     except pools.PoolError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise unprocessable(str(exc), "body", "slots" if "slots" in str(exc) else "name") from None
 
 
 def _delete(request: Request, name: str) -> None:
@@ -230,7 +238,7 @@ def patch_pool(
     slots = old.slots
     if "slots" in fields:
         if body.slots is None:
-            raise HTTPException(422, "slots: give a whole number, -1 for no limit")
+            raise unprocessable("give a whole number, -1 for no limit", "body", "slots")
         slots = _slots(body.slots)
     description = body.description if "description" in fields else old.description
     audit_note(request, target=pool_name)

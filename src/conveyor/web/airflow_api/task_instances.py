@@ -34,6 +34,7 @@ from conveyor.web.airflow_api.common import (
     dry_run,
     refusing,
     require_dag,
+    unprocessable,
 )
 from conveyor.web.airflow_api.ti_listing import TI_FIELDS, TiQuery, find_instances, list_instances
 from conveyor.web.airflow_api.ti_shapes import (
@@ -107,10 +108,10 @@ def _states(given: list[str] | None) -> tuple[str | None, ...]:
             elif name in TI_STATES:
                 found.append(name)
             elif name:
-                raise HTTPException(
-                    422,
-                    f"state: {name!r} is not a task instance state "
-                    f"({', '.join(sorted(TI_STATES))})",
+                raise unprocessable(
+                    f"{name!r} is not a task instance state ({', '.join(sorted(TI_STATES))})",
+                    "query",
+                    "state",
                 )
     return tuple(found)
 
