@@ -162,3 +162,22 @@ def test_refused_values_are_listed_with_where_they_are(world: World) -> None:
     assert bulk.status_code == 200, bulk.text
     error = bulk.json()["create"]["errors"][0]
     assert error["status_code"] == 422 and error["error"].startswith("key: ")
+
+
+# -- methods a path does not have -----------------------------------------------------------
+
+
+def test_a_method_no_route_has_is_405_with_the_methods_served(world: World) -> None:
+    admin = _as(world, "admin")
+    # Neither Airflow nor Conveyor has PUT on a DAG: 405, naming what is served there.
+    put = admin.put("/api/v2/dags/pipeline", json={})
+    assert put.status_code == 405, put.text
+    allowed = {m.strip() for m in put.headers["Allow"].split(",")}
+    assert {"GET", "PATCH"} <= allowed and "PUT" not in allowed
+    assert admin.post("/api/v2/version").status_code == 405
+    assert admin.post("/api/v2/version").headers["Allow"] == "GET"
+    # A method Airflow's spec has for the path but Conveyor does not serve stays a 501.
+    unserved = admin.post("/api/v2/dags/pipeline/favorite")
+    assert unserved.status_code == 501 and "/favorite" in unserved.json()["detail"]
+    # A path nobody has stays a 404.
+    assert admin.put("/api/v2/no/such/path").status_code == 404
