@@ -232,7 +232,9 @@ def test_testing_a_connection_is_refused_unless_the_setting_allows_it(world: Wor
 def test_pools_as_airflow_shows_them_unlimited_as_minus_one(world: World) -> None:
     admin, viewer = _as(world, "admin"), _as(world, "viewer")
     default = _ok(viewer.get("/api/v2/pools/default_pool"))
-    assert default["slots"] == -1 and default["open_slots"] == -1
+    # default_pool has no limit of its own: parallelism is what sizes it.
+    parallelism = world.settings.parallelism
+    assert default["slots"] == parallelism and default["open_slots"] == parallelism
     made = _ok(admin.post("/api/v2/pools", json={"name": "gpu", "slots": 2}), 201)
     assert made == {
         "name": "gpu",

@@ -15,7 +15,9 @@ from api_helpers import PASSWORDS, World, close, make_world, module_world
 from fastapi.testclient import TestClient
 
 from conveyor import __version__
+from conveyor.store import pools
 from conveyor.store.engine import Store
+from conveyor.web.airflow_api.log_lines import structured
 from conveyor.web.app import create_app
 
 
@@ -181,3 +183,79 @@ def test_a_method_no_route_has_is_405_with_the_methods_served(world: World) -> N
     assert unserved.status_code == 501 and "/favorite" in unserved.json()["detail"]
     # A path nobody has stays a 404.
     assert admin.put("/api/v2/no/such/path").status_code == 404
+
+
+# -- logs -----------------------------------------------------------------------------------
+
+
+def _log(world: World, dag_id: str, task_id: str, **headers: str) -> Any:
+    run_id = world.run_ids[dag_id]
+    return _as(world, "viewer").get(
+        f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/1",
+        headers=headers,
+    )
+
+
+def test_log_lines_are_airflows_structured_messages(world: World) -> None:
+    content = _ok(_log(world, "pipeline", "extract"))["content"]
+    assert content[0]["event"] == "::group::Log message source details"
+    printed = next(m for m in content if m["event"] == "extracting")
+    assert printed["logger"] == "task.stdout" and printed["level"] == "info"
+    notes = [m for m in content if m.get("logger") == "conveyor"]
+    assert notes and notes[0]["event"].startswith("pipeline.extract run ")
+
+    failed = _ok(_log(world, "failing", "explode"))["content"]
+    failure = next(m for m in failed if m.get("level") == "error")
+    assert failure["event"] == "Task failed with exception"
+    detail = failure["error_detail"][0]
+    assert detail["exc_type"] == "ValueError"
+    assert detail["exc_value"] == "column 'amount' is missing"
+    assert detail["frames"] and detail["frames"][-1]["name"] == "explode"
+    assert detail["frames"][-1]["filename"].endswith("failing.py")
+
+
+def test_a_logging_record_keeps_its_time_level_and_place() -> None:
+    text = "[2026-03-04 05:06:07,890] {etl.py:12} WARNING - rows late\nplain\n[conveyor] done"
+    assert structured(text) == [
+        {
+            "timestamp": "2026-03-04T05:06:07.890000Z",
+            "level": "warning",
+            "logger": "task",
+            "event": "rows late",
+            "filename": "etl.py",
+            "lineno": 12,
+        },
+        {"level": "info", "logger": "task.stdout", "event": "plain"},
+        {"level": "info", "logger": "conveyor", "event": "done"},
+    ]
+
+
+def test_ndjson_answers_one_message_a_line(world: World) -> None:
+    answer = _log(world, "pipeline", "extract", Accept="application/x-ndjson")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/x-ndjson")
+    messages = [json.loads(line) for line in answer.text.splitlines()]
+    assert messages == _ok(_log(world, "pipeline", "extract"))["content"]
+    # The try has ended: nothing more to read, so no token.
+    assert "Airflow-Continuation-Token" not in answer.headers
+
+
+# -- default pool, run_after, operators, last_parsed_time -----------------------------------
+
+
+def test_the_default_pool_reports_the_slots_parallelism_gives_it(world: World) -> None:
+    admin = _as(world, "admin")
+    parallelism = world.settings.parallelism
+    default = _ok(admin.get("/api/v2/pools/default_pool"))
+    assert (default["slots"], default["open_slots"]) == (parallelism, parallelism)
+    listed = _ok(admin.get("/api/v2/pools", params={"pool_name_pattern": "default"}))
+    assert [p["slots"] for p in listed["pools"]] == [parallelism]
+    # Changing its description keeps it sized by parallelism (no limit written).
+    described = admin.patch(
+        "/api/v2/pools/default_pool",
+        json={"description": "tasks that name no pool"},
+        params={"update_mask": "description"},
+    )
+    assert _ok(described)["slots"] == parallelism
+    with world.store.read() as conn:
+        assert pools.get_pool(conn, "default_pool").slots is None
