@@ -8,6 +8,7 @@ Both stores.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +260,18 @@ def test_the_default_pool_reports_the_slots_parallelism_gives_it(world: World) -
     assert _ok(described)["slots"] == parallelism
     with world.store.read() as conn:
         assert pools.get_pool(conn, "default_pool").slots is None
+
+
+def test_a_triggered_runs_run_after_is_when_it_was_triggered(world: World) -> None:
+    op = _as(world, "op")
+    before = datetime.now(UTC)
+    made = _ok(
+        op.post("/api/v2/dags/pipeline/dagRuns", json={"logical_date": "2024-01-01T00:00:00Z"})
+    )
+    assert made["logical_date"] == "2024-01-01T00:00:00Z"
+    run_after = datetime.fromisoformat(made["run_after"])
+    assert before - timedelta(seconds=1) <= run_after <= datetime.now(UTC)
+    # The filters read the same time.
+    since = {"run_after_gte": before.isoformat()}
+    listed = _ok(op.get("/api/v2/dags/pipeline/dagRuns", params=since))
+    assert [r["dag_run_id"] for r in listed["dag_runs"]] == [made["dag_run_id"]]
