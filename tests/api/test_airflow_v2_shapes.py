@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from conveyor import __version__
 from conveyor.store import pools
 from conveyor.store.engine import Store
+from conveyor.store.reads import dag_files
 from conveyor.web.airflow_api.log_lines import structured
 from conveyor.web.app import create_app
 
@@ -275,3 +276,16 @@ def test_a_triggered_runs_run_after_is_when_it_was_triggered(world: World) -> No
     since = {"run_after_gte": before.isoformat()}
     listed = _ok(op.get("/api/v2/dags/pipeline/dagRuns", params=since))
     assert [r["dag_run_id"] for r in listed["dag_runs"]] == [made["dag_run_id"]]
+
+
+def test_a_dag_says_when_its_file_was_last_parsed(world: World) -> None:
+    viewer = _as(world, "viewer")
+    with world.store.read() as conn:
+        stats = {s.fileloc: s.parsed_at for s in dag_files.file_stats(conn)}
+    one = _ok(viewer.get("/api/v2/dags/pipeline"))
+    parsed = datetime.fromisoformat(one["last_parsed_time"])
+    assert parsed == stats[one["fileloc"]].replace(tzinfo=UTC)
+    details = _ok(viewer.get("/api/v2/dags/pipeline/details"))
+    assert details["last_parsed_time"] == one["last_parsed_time"]
+    listed = _ok(viewer.get("/api/v2/dags", params={"dag_id_pattern": "pipeline"}))
+    assert [d["last_parsed_time"] for d in listed["dags"]] == [one["last_parsed_time"]]

@@ -99,9 +99,14 @@ def _owners(dag: SerializedDag) -> list[str]:
 
 
 def dag_fields(
-    row: DagRow, dag: SerializedDag, dags_folder: Path | None, display_name: str | None = None
+    row: DagRow,
+    dag: SerializedDag,
+    dags_folder: Path | None,
+    display_name: str | None = None,
+    last_parsed: datetime | None = None,
 ) -> dict[str, Any]:
-    """The fields of ``DAGResponse`` for a DAG's row and its current version."""
+    """The fields of ``DAGResponse`` for a DAG's row and its current version; ``last_parsed``:
+    when its file was last parsed."""
     name = display_name or dag.display_name or row.dag_id
     schedule = row.schedule
     return {
@@ -126,19 +131,26 @@ def dag_fields(
         "owners": _owners(dag),
         "is_backfillable": bool(schedule) and schedule not in ("None", "@once"),
         "file_token": row.version_hash,
+        "last_parsed_time": utc(last_parsed),
     }
 
 
 def dag_response(
-    row: DagRow, dag: SerializedDag, dags_folder: Path | None, display_name: str | None = None
+    row: DagRow,
+    dag: SerializedDag,
+    dags_folder: Path | None,
+    display_name: str | None = None,
+    last_parsed: datetime | None = None,
 ) -> DAGResponse:
-    return DAGResponse(**dag_fields(row, dag, dags_folder, display_name))
+    return DAGResponse(**dag_fields(row, dag, dags_folder, display_name, last_parsed))
 
 
-def dag_details(row: DagRow, dag: SerializedDag, dags_folder: Path | None) -> DAGDetailsResponse:
+def dag_details(
+    row: DagRow, dag: SerializedDag, dags_folder: Path | None, last_parsed: datetime | None = None
+) -> DAGDetailsResponse:
     raw = dag.raw
     return DAGDetailsResponse(
-        **dag_fields(row, dag, dags_folder),
+        **dag_fields(row, dag, dags_folder, last_parsed=last_parsed),
         catchup=dag.catchup,
         doc_md=raw.get("doc_md"),
         start_date=utc(dag.start_date),
