@@ -16,10 +16,13 @@ from api_helpers import PASSWORDS, World, close, make_world, module_world
 from fastapi.testclient import TestClient
 
 from conveyor import __version__
+from conveyor.loading.importer import import_dag_file
+from conveyor.loading.serialize import serialize_task
 from conveyor.store import pools
 from conveyor.store.engine import Store
 from conveyor.store.reads import dag_files
 from conveyor.web.airflow_api.log_lines import structured
+from conveyor.web.airflow_api.operator_names import DECORATED_CLASSES
 from conveyor.web.app import create_app
 
 
@@ -289,3 +292,39 @@ def test_a_dag_says_when_its_file_was_last_parsed(world: World) -> None:
     assert details["last_parsed_time"] == one["last_parsed_time"]
     listed = _ok(viewer.get("/api/v2/dags", params={"dag_id_pattern": "pipeline"}))
     assert [d["last_parsed_time"] for d in listed["dags"]] == [one["last_parsed_time"]]
+
+
+def test_a_taskflow_tasks_operator_is_the_one_airflow_names(world: World) -> None:
+    viewer = _as(world, "viewer")
+    run_id = world.run_ids["pipeline"]
+    base = f"/api/v2/dags/pipeline/dagRuns/{run_id}/taskInstances"
+    extract = _ok(viewer.get(f"{base}/extract"))
+    assert (extract["operator"], extract["operator_name"]) == ("_PythonDecoratedOperator", "@task")
+    talk = _ok(viewer.get(f"{base}/talk"))
+    assert (talk["operator"], talk["operator_name"]) == ("BashOperator", "BashOperator")
+    # The operator filter reads the same names.
+    decorated = _ok(viewer.get(base, params={"operator": "_PythonDecoratedOperator"}))
+    assert sorted(t["task_id"] for t in decorated["task_instances"]) == ["extract", "load"]
+
+
+def test_each_decorator_records_its_airflow_name(tmp_path: Path) -> None:
+    source = tmp_path / "decorated.py"
+    source.write_text(
+        "from airflow.sdk import DAG, task\n"
+        "with DAG('decorated'):\n"
+        "    @task.bash\n"
+        "    def shell():\n"
+        "        return 'echo hi'\n"
+        "    @task.branch\n"
+        "    def choose():\n"
+        "        return 'shell'\n"
+        "    @task\n"
+        "    def each(x):\n"
+        "        return x\n"
+        "    choose() >> shell()\n"
+        "    each.expand(x=[1, 2])\n"
+    )
+    (dag,) = import_dag_file(str(source))
+    made = {t.task_id: serialize_task(t).get("decorated_as") for t in dag.task_dict.values()}
+    assert made == {"shell": "@task.bash", "choose": "@task.branch", "each": "@task"}
+    assert DECORATED_CLASSES["@task.bash"] == "_BashDecoratedOperator"

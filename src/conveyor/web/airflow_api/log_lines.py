@@ -81,8 +81,8 @@ def _time(text: str) -> str | None:
 
 def _failure(block: list[str]) -> dict[str, Any]:
     """``[conveyor] failed:`` and the traceback after it, as one message."""
-    frames = []
-    rest = []
+    frames: list[dict[str, Any]] = []
+    rest: list[str] = []
     for line in block:
         frame = _FRAME.match(line)
         if frame is not None and not rest:

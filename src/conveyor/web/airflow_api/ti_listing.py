@@ -22,6 +22,7 @@ from conveyor.store.reads.task_lists import TaskInstanceFilter
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.common import Page, contains, utc, visible_dag_ids
+from conveyor.web.airflow_api.operator_names import operator_class
 from conveyor.web.airflow_api.run_shapes import duration, run_after
 from conveyor.web.airflow_api.ti_shapes import (
     NO_STATE,
@@ -57,7 +58,7 @@ TI_FIELDS: dict[str, Callable[[Found], Any]] = {
     "data_interval_start": lambda f: f.run.data_interval_start,
     "data_interval_end": lambda f: f.run.data_interval_end,
     "rendered_map_index": lambda f: f.row.rendered_map_index,
-    "operator": lambda f: _task(f, "operator_name"),
+    "operator": lambda f: _operator(f),
     "task_id": lambda f: f.row.task_id,
     "dag_id": lambda f: f.run.dag_id,
     "run_id": lambda f: f.run.run_id,
@@ -72,6 +73,12 @@ TI_FIELDS: dict[str, Callable[[Found], Any]] = {
 def _task(found: Found, attribute: str) -> Any:
     task = found.dag.tasks.get(found.row.task_id)
     return None if task is None else getattr(task, attribute)
+
+
+def _operator(found: Found) -> str | None:
+    """The task's operator as Airflow names it (``operator``: its filter and order)."""
+    task = found.dag.tasks.get(found.row.task_id)
+    return None if task is None else operator_class(task)
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,7 @@ def _keeps(query: TiQuery, found: Found) -> bool:  # noqa: C901  (one test per f
         return False
     if query.try_numbers and row.try_number not in query.try_numbers:
         return False
-    if query.operators and _task(found, "operator_name") not in query.operators:
+    if query.operators and _operator(found) not in query.operators:
         return False
     if query.dag_id_pattern and not contains(query.dag_id_pattern).search(found.run.dag_id):
         return False
