@@ -146,7 +146,9 @@ def test_routes_not_served_answer_501_naming_the_path(world: World) -> None:
 
 def test_the_same_app_without_a_path_prefix(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'conveyor.db'}"
-    schema.migrate(Store(url))
+    migrated = Store(url)
+    schema.migrate(migrated)
+    migrated.dispose()  # closed now, not left to the collector in a later test
     built = make_world(tmp_path, url, base_url="", execute=())
     try:
         client = TestClient(built.app)
