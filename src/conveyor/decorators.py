@@ -20,7 +20,7 @@ from conveyor.exceptions import DagDefinitionError
 from conveyor.model.context import DagContext, current_prefix
 from conveyor.model.dag import DAG
 from conveyor.model.group_mapping import split_mapped
-from conveyor.model.task import PartialTask
+from conveyor.model.task import BaseOperator, PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 from conveyor.operators.short_circuit import ShortCircuitOperator
@@ -58,11 +58,14 @@ class TaskFunction:
         options: dict[str, Any],
         *,
         role: Role | None = None,
+        decorator: str = "@task",
     ) -> None:
         functools.update_wrapper(self, func)
         self.function = func
         self.operator_class = operator_class
         self.options = options
+        #: The decorator's name as Airflow spells it (``@task.branch``): the tasks record it.
+        self.decorator = decorator
         #: ("setup",) or ("teardown", on_failure_fail_dagrun): the task's role when called.
         self.role = role
 
@@ -89,6 +92,11 @@ class TaskFunction:
             operator.as_setup()
         elif self.role is not None:
             operator.as_teardown(on_failure_fail_dagrun=self.role[1])
+        return self._output(operator)
+
+    def _output(self, operator: BaseOperator) -> XComArg:
+        """The task's return value, the task marked as made by this decorator."""
+        operator.decorated_as = self.decorator
         return XComArg(operator)
 
     def _in_mapped_group(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> XComArg | None:
@@ -123,7 +131,9 @@ class TaskFunction:
             "python_callable": self.function,
             "op_kwargs": constants,
         }
-        return PartialTask(self.operator_class, kwargs, expand_into="op_kwargs", returns=XComArg)
+        return PartialTask(
+            self.operator_class, kwargs, expand_into="op_kwargs", returns=self._output
+        )
 
     def expand(self, **lists: Any) -> XComArg:
         """One task instance per element of each list; downstream gets the list of results."""
@@ -138,24 +148,34 @@ class TaskFunction:
     def override(self, **options: Any) -> TaskFunction:
         """The same function with other task options, e.g. ``extract.override(task_id="e2")``."""
         return TaskFunction(
-            self.function, self.operator_class, {**self.options, **options}, role=self.role
+            self.function,
+            self.operator_class,
+            {**self.options, **options},
+            role=self.role,
+            decorator=self.decorator,
         )
 
 
 def _decorator(
-    operator_class: type[PythonOperator] | type[PythonSensor],
+    operator_class: type[PythonOperator] | type[PythonSensor], name: str
 ) -> Callable[..., Any]:
     def decorate(python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         if python_callable is not None:
-            return TaskFunction(python_callable, operator_class, options)
-        return lambda func: TaskFunction(func, operator_class, options)
+            return TaskFunction(python_callable, operator_class, options, decorator=name)
+        return lambda func: TaskFunction(func, operator_class, options, decorator=name)
 
     return decorate
 
 
 def _with_role(role: Role, target: Callable[..., Any]) -> TaskFunction:
     if isinstance(target, TaskFunction):  # @setup over @task(...) or @task.bash ...
-        return TaskFunction(target.function, target.operator_class, target.options, role=role)
+        return TaskFunction(
+            target.function,
+            target.operator_class,
+            target.options,
+            role=role,
+            decorator=target.decorator,
+        )
     if not callable(target):
         raise DagDefinitionError(f"@{role[0]} decorates a function, got {target!r}")
     return TaskFunction(target, PythonOperator, {}, role=role)
@@ -182,15 +202,19 @@ def teardown(
 class _TaskDecorator:
     """``@task``, ``@task(...)``, ``@task.branch``, ``@task.setup``, ``@task.teardown`` ..."""
 
-    python = staticmethod(_decorator(PythonOperator))
-    branch = staticmethod(_decorator(BranchPythonOperator))
-    short_circuit = staticmethod(_decorator(ShortCircuitOperator))
-    virtualenv = staticmethod(_decorator(PythonVirtualenvOperator))
-    external_python = staticmethod(_decorator(ExternalPythonOperator))
-    branch_virtualenv = staticmethod(_decorator(BranchPythonVirtualenvOperator))
-    branch_external_python = staticmethod(_decorator(BranchExternalPythonOperator))
+    python = staticmethod(_decorator(PythonOperator, "@task"))
+    branch = staticmethod(_decorator(BranchPythonOperator, "@task.branch"))
+    short_circuit = staticmethod(_decorator(ShortCircuitOperator, "@task.short_circuit"))
+    virtualenv = staticmethod(_decorator(PythonVirtualenvOperator, "@task.virtualenv"))
+    external_python = staticmethod(_decorator(ExternalPythonOperator, "@task.external_python"))
+    branch_virtualenv = staticmethod(
+        _decorator(BranchPythonVirtualenvOperator, "@task.branch_virtualenv")
+    )
+    branch_external_python = staticmethod(
+        _decorator(BranchExternalPythonOperator, "@task.branch_external_python")
+    )
     #: The function is the poke: truthy (or a PokeReturnValue that is done) ends the wait.
-    sensor = staticmethod(_decorator(PythonSensor))
+    sensor = staticmethod(_decorator(PythonSensor, "@task.sensor"))
     setup = staticmethod(setup)
     teardown = staticmethod(teardown)
 

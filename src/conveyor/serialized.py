@@ -61,6 +61,13 @@ class SerializedTask:
         return frozenset(self.upstream)
 
     @property
+    def decorated_as(self) -> str | None:
+        """The decorator that made the task (``@task``, ``@task.bash``); None for an operator
+        built directly, and for versions parsed before Conveyor recorded it."""
+        found = self.raw.get("decorated_as")
+        return str(found) if found else None
+
+    @property
     def pool(self) -> str:
         return str(self.raw.get("pool", DEFAULT_POOL))
 

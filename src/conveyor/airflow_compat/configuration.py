@@ -22,7 +22,15 @@ from conveyor.airflow_compat.airflow_defaults import AIRFLOW_DEFAULTS_VERSION, D
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import ConfigError
 
-__all__ = ["AIRFLOW_VERSION", "FIXED", "SETTINGS", "AirflowConfig", "conf"]
+__all__ = [
+    "AIRFLOW_VERSION",
+    "FIXED",
+    "SENSITIVE",
+    "SETTINGS",
+    "AirflowConfig",
+    "airflow_options",
+    "conf",
+]
 
 #: The Airflow release whose surface Conveyor implements: what ``airflow.__version__``,
 #: ``airflow.version.version`` and ``/api/v2/version`` say, so libraries that test the
@@ -64,6 +72,30 @@ FIXED: dict[tuple[str, str], tuple[str, str]] = {
     ("core", "default_timezone"): ("utc", "Conveyor's times are UTC"),
     ("core", "load_examples"): ("False", "Conveyor loads no example DAGs"),
 }
+
+#: The keys above whose values Airflow treats as secret (``sensitive`` in its config.yml,
+#: and the Celery broker's URL, which carries its password).
+SENSITIVE: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("core", "sql_alchemy_conn"),
+        ("database", "sql_alchemy_conn"),
+        ("celery", "broker_url"),
+        ("secrets", "backend_kwargs"),
+    }
+)
+
+
+def airflow_options(settings: Settings) -> list[tuple[str, str, str]]:
+    """(section, key, value) of every Airflow key that reads ``settings`` or is fixed here,
+    sorted, values as text: the configuration as Airflow's names spell it, without the
+    ``AIRFLOW__*`` variables of any one process."""
+    found = {key: _text(_setting(name, settings)) for key, name in SETTINGS.items()}
+    found.update({key: value for key, (value, _why) in FIXED.items()})
+    return [(section, key, value) for (section, key), value in sorted(found.items())]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
 
 
 def _setting(name: str, settings: Settings) -> Any:

@@ -214,8 +214,12 @@ class _AirflowTask:
     def bash(self, python_callable: Callable[..., Any] | None = None, **options: Any) -> Any:
         """``@task.bash``: the function returns the shell command to run."""
         if python_callable is not None:
-            return _adapt(TaskFunction(python_callable, BashTaskOperator, options))
-        return lambda func: _adapt(TaskFunction(func, BashTaskOperator, options))
+            return _adapt(
+                TaskFunction(python_callable, BashTaskOperator, options, decorator="@task.bash")
+            )
+        return lambda func: _adapt(
+            TaskFunction(func, BashTaskOperator, options, decorator="@task.bash")
+        )
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(conveyor.task, name, None)

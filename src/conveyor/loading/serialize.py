@@ -94,6 +94,7 @@ def _airflow_task_fields(task: BaseOperator) -> dict[str, Any]:
     (a weight rule only when not Airflow's default), so other DAGs' version hashes stay."""
     found: dict[str, Any] = {}
     for name in (
+        "decorated_as",
         "max_active_tis_per_dag",
         "max_active_tis_per_dagrun",
         "wait_for_downstream",

@@ -231,6 +231,9 @@ class BaseOperator(DependencyMixin):
     #: The innermost group the task was made in (None: the DAG's top level), as Airflow's
     #: ``task.task_group``; set as the task joins its DAG.
     task_group: TaskGroup | None = None
+    #: The decorator that made the task from a function (``@task``, ``@task.bash`` ...), as
+    #: Airflow names it; None for an operator built directly.
+    decorated_as: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

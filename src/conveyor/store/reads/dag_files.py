@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,17 @@ def file_stats(conn: Connection) -> list[DagFileStats]:
         for f in files
     ]
     return sorted(found, key=lambda s: (-(s.parse_seconds or 0.0), s.fileloc))
+
+
+def parsed_times(conn: Connection, filelocs: Iterable[str]) -> dict[str, datetime]:
+    """When each of these DAG files was last parsed (a file never parsed is absent)."""
+    wanted = sorted(set(filelocs))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(dag_file.c.fileloc, dag_file.c.parsed_at).where(dag_file.c.fileloc.in_(wanted))
+    ).all()
+    return {row.fileloc: row.parsed_at for row in rows}
 
 
 def defining_file(db_url: str, dag_id: str) -> str | None:

@@ -34,6 +34,7 @@ from conveyor.web.airflow_api.common import (
     Reader,
     aware,
     require_dag,
+    unprocessable,
     utc,
 )
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
@@ -381,11 +382,11 @@ def create_asset_event(
 ) -> AssetEventResponse:
     # An asset belongs to no DAG, and its event may start any DAG scheduled on it: op.
     if body.partition_key is not None:
-        raise HTTPException(
-            422, "partition_key: Conveyor's assets have no partitions; leave it out"
+        raise unprocessable(
+            "Conveyor's assets have no partitions; leave it out", "body", "partition_key"
         )
     if body.access_control is not None:
-        raise HTTPException(422, "access_control: Conveyor has no teams; leave it out")
+        raise unprocessable("Conveyor has no teams; leave it out", "body", "access_control")
     with get_store(request).write() as conn:
         event_id = asset_events.record_external_event(conn, body.asset_id, body.extra)
     if event_id is None:

@@ -45,6 +45,7 @@ from conveyor.web.airflow_api.common import (
     aware,
     dag_visible,
     require_dag,
+    unprocessable,
     utc,
 )
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
@@ -215,19 +216,23 @@ def _plan(request: Request, body: BackfillPostBody, user: User) -> Backfill:
     """The backfill the body asks for, checked; 4xx naming what is wrong."""
     require_dag(user, body.dag_id, EDIT)
     if body.run_backwards:
-        raise HTTPException(
-            422, "run_backwards: Conveyor creates a backfill's runs oldest first; leave it false"
+        raise unprocessable(
+            "Conveyor creates a backfill's runs oldest first; leave it false",
+            "body",
+            "run_backwards",
         )
     if body.run_on_latest_version is False:
-        raise HTTPException(
-            422, "run_on_latest_version: Conveyor's backfills run the DAG's newest version"
+        raise unprocessable(
+            "Conveyor's backfills run the DAG's newest version", "body", "run_on_latest_version"
         )
     start = aware("from_date", body.from_date)
     end = aware("to_date", body.to_date)
     assert start is not None and end is not None
     if end < start:
-        raise HTTPException(
-            422, f"to_date ({end.isoformat()}) is before from_date ({start.isoformat()})"
+        raise unprocessable(
+            f"to_date ({end.isoformat()}) is before from_date ({start.isoformat()})",
+            "body",
+            "to_date",
         )
     store = get_store(request)
     with store.read() as conn:
@@ -250,10 +255,11 @@ def _plan(request: Request, body: BackfillPostBody, user: User) -> Backfill:
     except (ConfigError, ValueError, OverflowError) as exc:
         raise HTTPException(400, str(exc)) from None
     if len(job.items) > MAX_RUNS:
-        raise HTTPException(
-            422,
+        raise unprocessable(
             f"{len(job.items)} runs from {start.isoformat()} to {end.isoformat()}: at most "
             f"{MAX_RUNS} at once here (use conveyor backfill for more)",
+            "body",
+            "to_date",
         )
     return job
 
@@ -264,9 +270,9 @@ def _check_conf(
     try:
         check_conf(conf, get_settings(request).max_conf_bytes)
     except NotStrictJson as exc:
-        raise HTTPException(422, f"dag_run_conf: {exc}") from None
+        raise unprocessable(str(exc), "body", "dag_run_conf") from None
     if errors := conf_errors(dag_id, structure.params, conf, structure.param_specs):
-        raise HTTPException(422, "dag_run_conf: " + "; ".join(errors))
+        raise unprocessable("; ".join(errors), "body", "dag_run_conf")
 
 
 @router.post(

@@ -118,7 +118,9 @@ class BulkHandler(Generic[E]):
                 else:
                     self._delete(action, results)
             except HTTPException as exc:
-                results.errors.append({"error": str(exc.detail), "status_code": exc.status_code})
+                results.errors.append(
+                    {"error": _reason(exc.detail), "status_code": exc.status_code}
+                )
         return answer
 
     def _create(self, action: BulkCreateAction[E], results: BulkActionResponse) -> None:
@@ -159,3 +161,14 @@ class BulkHandler(Generic[E]):
             if key in found:
                 self.delete(key)
                 results.success.append(key)
+
+
+def _reason(detail: Any) -> str:
+    """An error's words: a 422's list of errors (``common.unprocessable``) as its messages."""
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}".lstrip(": ")
+            for e in detail
+            if isinstance(e, dict)
+        )
+    return str(detail)

@@ -46,6 +46,7 @@ __all__ = [
     "invalid",
     "require_dag",
     "sees_every_dag",
+    "unprocessable",
     "utc",
     "visible_dag_ids",
 ]
@@ -81,6 +82,13 @@ def invalid(where: str, name: str, message: str, kind: str = "value_error") -> E
     """A 422 in Airflow's (FastAPI's) shape: ``detail`` lists the error with its location
     (``where``: query, body or path) and field."""
     return RequestValidationError([{"loc": (where, name), "msg": message, "type": kind}])
+
+
+def unprocessable(message: str, *loc: str | int, kind: str = "value_error") -> HTTPException:
+    """A 422 refusing a value the request's schema allows, in the shape of FastAPI's own
+    (what Airflow answers and its clients parse): ``detail`` lists the error with where it
+    is (``"body", "slots"``). An ``HTTPException``, so bulk actions report it per action."""
+    return HTTPException(422, [{"loc": list(loc), "msg": message, "type": kind}])
 
 
 def aware(name: str, value: datetime | None, where: str = "query") -> datetime | None:

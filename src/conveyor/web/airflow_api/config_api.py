@@ -1,9 +1,13 @@
-"""``/api/v2/config``: Conveyor's settings, to admins, where the setting
-``api_expose_config`` allows it (Airflow's ``[api] expose_config``); otherwise 403, as
-Airflow answers with exposure off. Secrets (passwords in URLs, ``secret_key``,
-``fernet_key``, any setting whose name looks secret) are shown as ``***``. Conveyor's
-settings have no sections: they are all in the section ``conveyor``, under their own names
-(docs/airflow.md maps Airflow's options to them). ``Accept: text/plain`` gets INI text.
+"""``/api/v2/config``: the configuration, to admins, where the setting ``api_expose_config``
+allows it (Airflow's ``[api] expose_config``); otherwise 403, as Airflow answers with
+exposure off.
+
+Airflow's sections and keys come first, each read from the Conveyor setting it stands for
+(the one mapping ``airflow.configuration.conf`` reads, docs/airflow.md lists it:
+``[core] dags_folder``, ``[database] sql_alchemy_conn`` ...); Airflow's sensitive keys read
+``< hidden >``, as Airflow masks them. Then the section ``conveyor`` holds Conveyor's own
+settings under their own names, secrets (passwords in URLs, ``secret_key``, any setting whose
+name looks secret) as ``***``. ``Accept: text/plain`` gets INI text.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
-from conveyor.config import mask
+from conveyor.airflow_compat.configuration import SENSITIVE, airflow_options
+from conveyor.config import Settings, mask
 from conveyor.connections.masking import MASK, looks_secret
 from conveyor.web.airflow_api.common import Administrator
 from conveyor.web.airflow_api.differences import differs
@@ -22,7 +27,10 @@ from conveyor.web.deps import get_settings
 
 router = APIRouter(prefix="/config", tags=["Config"])
 
+#: The section of Conveyor's own settings, after Airflow's.
 SECTION = "conveyor"
+#: How Airflow shows a sensitive value.
+HIDDEN = "< hidden >"
 
 
 class ConfigOption(BaseModel):
@@ -42,7 +50,8 @@ class Config(BaseModel):
     sections: list[ConfigSection]
 
 
-def _options(request: Request) -> list[ConfigOption]:
+def _sections(request: Request) -> list[ConfigSection]:
+    """Airflow's sections, in its order of names, then Conveyor's own; 403 unless exposed."""
     settings = get_settings(request)
     if not settings.api_expose_config:
         raise HTTPException(
@@ -50,6 +59,17 @@ def _options(request: Request) -> list[ConfigOption]:
             "Your Conveyor administrator chose not to expose the configuration, most likely "
             "for security reasons (setting api_expose_config)",
         )
+    sections: dict[str, list[ConfigOption]] = {}
+    for section, key, value in airflow_options(settings):
+        hidden = (section, key) in SENSITIVE or looks_secret(key)
+        sections.setdefault(section, []).append(
+            ConfigOption(key=key, value=HIDDEN if hidden else value)
+        )
+    sections[SECTION] = _own(settings)
+    return [ConfigSection(name=name, options=options) for name, options in sections.items()]
+
+
+def _own(settings: Settings) -> list[ConfigOption]:
     shown = settings.model_dump()
     return [ConfigOption(key=key, value=_shown(key, value)) for key, value in sorted(shown.items())]
 
@@ -86,8 +106,9 @@ Accept = Annotated[str, Header(max_length=1000)]
     response_model=Config,
     operation_id="get_config",
     openapi_extra=differs(
-        "admins only, and 403 unless the setting api_expose_config is on; one section, "
-        "conveyor, with Conveyor's settings, secrets as ***"
+        "admins only, and 403 unless the setting api_expose_config is on; Airflow's keys "
+        "that Conveyor's settings stand for (sensitive ones as < hidden >), then a section "
+        "conveyor with Conveyor's own settings, secrets as ***"
     ),
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
@@ -97,19 +118,21 @@ def get_config(
     section: Annotated[str | None, Query(max_length=250)] = None,
     accept: Accept = "*/*",
 ) -> Any:
-    options = _options(request)
-    if section is not None and section != SECTION:
-        raise HTTPException(
-            404, f"Section {section} not found: Conveyor's settings are in {SECTION!r}"
-        )
-    return _answer(Config(sections=[ConfigSection(name=SECTION, options=options)]), accept)
+    sections = _sections(request)
+    if section is not None:
+        sections = [s for s in sections if s.name == section]
+        if not sections:
+            raise HTTPException(
+                404, f"Section {section} not found (docs/airflow.md lists the keys served)"
+            )
+    return _answer(Config(sections=sections), accept)
 
 
 @router.get(
     "/section/{section}/option/{option}",
     response_model=Config,
     operation_id="get_config_value",
-    openapi_extra=differs("as GET /config: section conveyor"),
+    openapi_extra=differs("as GET /config: Airflow's keys Conveyor's settings stand for"),
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 def get_config_value(
@@ -119,9 +142,13 @@ def get_config_value(
     option: Annotated[str, Path(max_length=250)],
     accept: Accept = "*/*",
 ) -> Any:
-    options = [o for o in _options(request) if section == SECTION and o.key == option]
-    if not options:
+    found = [
+        ConfigSection(name=s.name, options=[o for o in s.options if o.key == option])
+        for s in _sections(request)
+        if s.name == section
+    ]
+    if not found or not found[0].options:
         raise HTTPException(
-            404, f"Option [{section}/{option}] not found: Conveyor's settings are in {SECTION!r}"
+            404, f"Option [{section}/{option}] not found (docs/airflow.md lists the keys served)"
         )
-    return _answer(Config(sections=[ConfigSection(name=SECTION, options=options)]), accept)
+    return _answer(Config(sections=found), accept)

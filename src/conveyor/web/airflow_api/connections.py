@@ -22,8 +22,16 @@ from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.providers import registry
 from conveyor.web import strict_json
-from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import Administrator, Limit, Offset, Operator, OrderBy, Page
+from conveyor.web.airflow_api import bulk, small_lists, unserved
+from conveyor.web.airflow_api.common import (
+    Administrator,
+    Limit,
+    Offset,
+    Operator,
+    OrderBy,
+    Page,
+    unprocessable,
+)
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
@@ -185,7 +193,7 @@ def _save(request: Request, conn: Connection) -> Connection:
     try:
         stored = repository.set_connection(get_store(request), get_settings(request), conn)
     except ConfigError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise unprocessable(str(exc), "body", "connection_id") from None
     audit_note(request, target=conn.conn_id, secret_fields=list(stored.secret_fields))
     return stored
 

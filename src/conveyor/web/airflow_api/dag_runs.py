@@ -32,6 +32,7 @@ from conveyor.web.airflow_api.common import (
     bounds,
     dry_run,
     require_dag,
+    unprocessable,
 )
 from conveyor.web.airflow_api.run_listing import RunQuery, list_runs
 from conveyor.web.airflow_api.run_shapes import (
@@ -151,9 +152,10 @@ def _states(given: list[str] | None) -> tuple[str, ...]:
     found = tuple(s for value in given or () for s in value.split(",") if s)
     wrong = [s for s in found if s not in ("queued", "running", "success", "failed")]
     if wrong:
-        raise HTTPException(
-            422,
-            f"state: {', '.join(wrong)} is not a DAG run state (queued, running, success, failed)",
+        raise unprocessable(
+            f"{', '.join(wrong)} is not a DAG run state (queued, running, success, failed)",
+            "query",
+            "state",
         )
     return found
 

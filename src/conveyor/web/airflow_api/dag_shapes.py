@@ -101,10 +101,15 @@ def _owners(dag: SerializedDag) -> list[str]:
 
 
 def dag_fields(
-    row: DagRow, dag: SerializedDag, settings: Settings, display_name: str | None = None
+    row: DagRow,
+    dag: SerializedDag,
+    settings: Settings,
+    display_name: str | None = None,
+    last_parsed: datetime | None = None,
 ) -> dict[str, Any]:
     """The fields of ``DAGResponse`` for a DAG's row and its current version; its
-    ``file_token`` is the file's path signed (``file_tokens``)."""
+    ``file_token`` is the file's path signed (``file_tokens``), ``last_parsed`` when its file
+    was last parsed."""
     name = display_name or dag.display_name or row.dag_id
     schedule = row.schedule
     return {
@@ -129,19 +134,26 @@ def dag_fields(
         "owners": _owners(dag),
         "is_backfillable": bool(schedule) and schedule not in ("None", "@once"),
         "file_token": file_tokens.sign(settings, row.fileloc),
+        "last_parsed_time": utc(last_parsed),
     }
 
 
 def dag_response(
-    row: DagRow, dag: SerializedDag, settings: Settings, display_name: str | None = None
+    row: DagRow,
+    dag: SerializedDag,
+    settings: Settings,
+    display_name: str | None = None,
+    last_parsed: datetime | None = None,
 ) -> DAGResponse:
-    return DAGResponse(**dag_fields(row, dag, settings, display_name))
+    return DAGResponse(**dag_fields(row, dag, settings, display_name, last_parsed))
 
 
-def dag_details(row: DagRow, dag: SerializedDag, settings: Settings) -> DAGDetailsResponse:
+def dag_details(
+    row: DagRow, dag: SerializedDag, settings: Settings, last_parsed: datetime | None = None
+) -> DAGDetailsResponse:
     raw = dag.raw
     return DAGDetailsResponse(
-        **dag_fields(row, dag, settings),
+        **dag_fields(row, dag, settings, last_parsed=last_parsed),
         catchup=dag.catchup,
         doc_md=raw.get("doc_md"),
         start_date=utc(dag.start_date),

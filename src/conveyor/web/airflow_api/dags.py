@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from conveyor.store import dag_actions, favorites, runs
 from conveyor.store.engine import Connection
+from conveyor.store.reads import dag_files
 from conveyor.store.reads import dags as dag_reads
 from conveyor.web import audit_trail, dag_list
 from conveyor.web.airflow_api.common import (
@@ -96,9 +97,14 @@ def _matching(
 
 def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> list[DAGResponse]:
     settings = get_settings(request)
+    parsed = dag_files.parsed_times(conn, [d.row.fileloc for d in dags])
     return [
         dag_response(
-            d.row, runs.serialized_dag(conn, d.row.version_hash), settings, d.facts.display_name
+            d.row,
+            runs.serialized_dag(conn, d.row.version_hash),
+            settings,
+            d.facts.display_name,
+            parsed.get(d.row.fileloc),
         )
         for d in dags
     ]
@@ -193,7 +199,8 @@ def get_dag(request: Request, dag_id: DagIdPath, user: Reader) -> DAGResponse:
     with get_store(request).read() as conn:
         row = dag_reads.get_dag(conn, dag_id)
         dag = runs.serialized_dag(conn, row.version_hash)
-    return dag_response(row, dag, get_settings(request))
+        parsed = _parsed(conn, row.fileloc)
+    return dag_response(row, dag, get_settings(request), last_parsed=parsed)
 
 
 @router.get("/dags/{dag_id}/details", response_model=DAGDetailsResponse)
@@ -202,7 +209,13 @@ def get_dag_details(request: Request, dag_id: DagIdPath, user: Reader) -> DAGDet
     with get_store(request).read() as conn:
         row = dag_reads.get_dag(conn, dag_id)
         dag = runs.serialized_dag(conn, row.version_hash)
-    return dag_details(row, dag, get_settings(request))
+        parsed = _parsed(conn, row.fileloc)
+    return dag_details(row, dag, get_settings(request), parsed)
+
+
+def _parsed(conn: Connection, fileloc: str) -> datetime | None:
+    """When the DAG's file was last parsed."""
+    return dag_files.parsed_times(conn, [fileloc]).get(fileloc)
 
 
 def _check_mask(update_mask: list[str] | None) -> None:
@@ -230,7 +243,8 @@ def patch_dag(
     with store.read() as conn:
         row = dag_reads.get_dag(conn, dag_id)
         dag = runs.serialized_dag(conn, row.version_hash)
-    return dag_response(row, dag, get_settings(request))
+        parsed = _parsed(conn, row.fileloc)
+    return dag_response(row, dag, get_settings(request), last_parsed=parsed)
 
 
 @router.patch("/dags", response_model=DAGCollectionResponse, name="patch_dags")
@@ -273,12 +287,14 @@ def patch_dags(
     with store.read() as conn:
         rows = {r.dag_id: r for r in dag_reads.list_dag_rows(conn, include_inactive=True)}
         settings = get_settings(request)
+        parsed = dag_files.parsed_times(conn, [d.row.fileloc for d in chosen])
         dags = [
             dag_response(
                 rows[d.row.dag_id],
                 runs.serialized_dag(conn, d.row.version_hash),
                 settings,
                 d.facts.display_name,
+                parsed.get(d.row.fileloc),
             )
             for d in chosen
         ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -57,9 +57,15 @@ class HealthInfoResponse(BaseModel):
     dag_processor: DagProcessorInfoResponse | None = None
 
 
+#: The header of ``/version`` that names Conveyor's own release.
+CONVEYOR_VERSION_HEADER = "X-Conveyor-Version"
+
+
 class VersionInfo(BaseModel):
     version: str
     git_version: str | None
+    #: Beside Airflow's fields: the Conveyor release serving this API.
+    conveyor_version: str
 
 
 def _latest(beats: list[ProcessBeat], threshold: timedelta) -> tuple[str | None, str | None]:
@@ -116,9 +122,13 @@ async def get_health(request: Request) -> HealthInfoResponse:
     "/version",
     response_model=VersionInfo,
     operation_id="get_version",
-    openapi_extra=differs("git_version names Conveyor's own version"),
+    openapi_extra=differs(
+        f"adds conveyor_version, Conveyor's own release, also in the {CONVEYOR_VERSION_HEADER} "
+        "header; git_version is null (Conveyor's packages record no commit)"
+    ),
 )
-def get_version() -> VersionInfo:
-    """The Airflow release whose surface Conveyor implements, as ``airflow.__version__``
-    says (clients pick their Airflow 3 paths by it); Conveyor's own in ``git_version``."""
-    return VersionInfo(version=AIRFLOW_VERSION, git_version=f"conveyor-{__version__}")
+def get_version(response: Response) -> VersionInfo:
+    """The Airflow release whose API Conveyor serves, as ``airflow.__version__`` says
+    (clients pick their Airflow 3 paths by it); Conveyor's own beside it."""
+    response.headers[CONVEYOR_VERSION_HEADER] = __version__
+    return VersionInfo(version=AIRFLOW_VERSION, git_version=None, conveyor_version=__version__)

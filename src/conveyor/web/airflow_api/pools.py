@@ -1,13 +1,16 @@
 """``/api/v2/pools``: Airflow's pool routes over Conveyor's pools.
 
 Everyone reads, admins change (as on ``/api/v1``). A pool without a limit of its own has
-``slots`` -1, as Airflow writes an unlimited pool, and ``open_slots`` -1. Deferred tries
+``slots`` -1, as Airflow writes an unlimited pool, and ``open_slots`` -1; ``default_pool``
+without one is limited by ``parallelism`` alone (the tries in flight at once), so it reports
+that many slots. Deferred tries
 never hold slots in Conveyor, so ``include_deferred`` is false and asking for true is a 422.
 A pool with tries scheduled, queued or running is not deleted (409), nor ``default_pool`` (400).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -18,10 +21,18 @@ from conveyor.model.task import DEFAULT_POOL
 from conveyor.store import pools
 from conveyor.store.pools import PoolUsage
 from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import Administrator, Limit, Offset, OrderBy, Page, Viewer
+from conveyor.web.airflow_api.common import (
+    Administrator,
+    Limit,
+    Offset,
+    OrderBy,
+    Page,
+    Viewer,
+    unprocessable,
+)
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
-from conveyor.web.deps import get_store
+from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(prefix="/pools", tags=["Pool"])
 
@@ -87,6 +98,14 @@ class PoolCollectionResponse(BaseModel):
     total_entries: int
 
 
+def _sized(request: Request, usage: PoolUsage) -> PoolUsage:
+    """``default_pool`` without a limit of its own holds what ``parallelism`` lets in flight:
+    its real size, which Airflow's callers expect to read in ``slots``."""
+    if usage.name == DEFAULT_POOL and usage.slots is None:
+        return dataclasses.replace(usage, slots=get_settings(request).parallelism)
+    return usage
+
+
 def _response(usage: PoolUsage) -> PoolResponse:
     free = usage.free
     return PoolResponse(
@@ -121,7 +140,7 @@ def _set(request: Request, name: str, slots: int | None, description: str | None
             pools.set_pool(conn, name, slots, description)
             return pools.get_pool(conn, name)
     except pools.PoolError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise unprocessable(str(exc), "body", "slots" if "slots" in str(exc) else "name") from None
 
 
 def _delete(request: Request, name: str) -> None:
@@ -150,8 +169,8 @@ ORDER_FIELDS: dict[str, Any] = {
     response_model=PoolCollectionResponse,
     operation_id="get_pools",
     openapi_extra=differs(
-        "slots -1 is a pool without a limit of its own; deferred_slots is 0 (deferred tries "
-        "hold no slots)"
+        "slots -1 is a pool without a limit of its own (default_pool's: parallelism); "
+        "deferred_slots is 0 (deferred tries hold no slots)"
     ),
 )
 def get_pools(
@@ -164,7 +183,7 @@ def get_pools(
     pool_name_prefix_pattern: small_lists.PrefixPattern = None,
 ) -> PoolCollectionResponse:
     with get_store(request).read() as conn:
-        found = pools.list_pools(conn)
+        found = [_sized(request, p) for p in pools.list_pools(conn)]
     matches = small_lists.like(pool_name_pattern)
     starts = small_lists.prefix(pool_name_prefix_pattern)
     page = Page.of(limit, offset, order_by, "id")
@@ -180,12 +199,12 @@ def get_pools(
     response_model=PoolResponse,
     operation_id="get_pool",
     openapi_extra=differs(
-        "slots -1 is a pool without a limit of its own; deferred_slots is 0 (deferred tries "
-        "hold no slots)"
+        "slots -1 is a pool without a limit of its own (default_pool's: parallelism); "
+        "deferred_slots is 0 (deferred tries hold no slots)"
     ),
 )
 def get_pool(request: Request, pool_name: PoolName, user: Viewer) -> PoolResponse:
-    return _response(_get(request, pool_name))
+    return _response(_sized(request, _get(request, pool_name)))
 
 
 @router.post(
@@ -202,7 +221,9 @@ def post_pool(request: Request, body: PoolBody, user: Administrator) -> PoolResp
     if exists:
         raise HTTPException(409, f"Pool with name: `{body.name}` already exists")
     audit_note(request, target=body.name)
-    return _response(_set(request, body.name, _slots(body.slots), body.description))
+    return _response(
+        _sized(request, _set(request, body.name, _slots(body.slots), body.description))
+    )
 
 
 @router.patch(
@@ -230,11 +251,11 @@ def patch_pool(
     slots = old.slots
     if "slots" in fields:
         if body.slots is None:
-            raise HTTPException(422, "slots: give a whole number, -1 for no limit")
+            raise unprocessable("give a whole number, -1 for no limit", "body", "slots")
         slots = _slots(body.slots)
     description = body.description if "description" in fields else old.description
     audit_note(request, target=pool_name)
-    return _response(_set(request, pool_name, slots, description))
+    return _response(_sized(request, _set(request, pool_name, slots, description)))
 
 
 @router.delete(

@@ -136,10 +136,15 @@ def triggered_by(run: RunListing) -> tuple[str | None, str | None]:
     return "rest_api", None
 
 
+#: Run types that may run once their data interval has ended; the others as soon as made.
+_AFTER_INTERVAL = ("scheduled", "backfill")
+
+
 def run_after(run: RunListing) -> datetime:
-    """When the run was due: a scheduled run at the end of its interval, any other at its
-    logical date."""
-    when = run.data_interval_end if run.run_type == "scheduled" else run.logical_date
+    """When the run may run, as Airflow 3 says it: a scheduled or backfill run once its
+    interval has ended; a manual trigger or an asset event's run when it was made (queued),
+    whatever logical date it carries."""
+    when = run.data_interval_end if run.run_type in _AFTER_INTERVAL else run.queued_at
     value = utc(when)
     assert value is not None
     return value

@@ -35,6 +35,7 @@ from conveyor.web.airflow_api.common import (
     bounds,
     dry_run,
     require_dag,
+    unprocessable,
 )
 from conveyor.web.airflow_api.ti_listing import (
     TI_FIELDS,
@@ -77,10 +78,10 @@ def _states(given: list[str] | None) -> tuple[str | None, ...]:
             elif name in TI_STATES:
                 found.append(name)
             elif name:
-                raise HTTPException(
-                    422,
-                    f"state: {name!r} is not a task instance state "
-                    f"({', '.join(sorted(TI_STATES))})",
+                raise unprocessable(
+                    f"{name!r} is not a task instance state ({', '.join(sorted(TI_STATES))})",
+                    "query",
+                    "state",
                 )
     return tuple(found)
 

@@ -23,8 +23,9 @@ from conveyor.store.reads.runs import RunFilter, RunListing, Window
 from conveyor.store.reads.task_lists import TaskInstanceFilter
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
-from conveyor.web.airflow_api.common import Page, utc, visible_dag_ids
+from conveyor.web.airflow_api.common import Page, contains, utc, visible_dag_ids
 from conveyor.web.airflow_api.cursors import COUNT_LIMIT, cursor_page
+from conveyor.web.airflow_api.operator_names import operator_class
 from conveyor.web.airflow_api.run_shapes import duration, run_after
 from conveyor.web.airflow_api.text_match import either
 from conveyor.web.airflow_api.ti_shapes import (
@@ -61,7 +62,7 @@ TI_FIELDS: dict[str, Callable[[Found], Any]] = {
     "data_interval_start": lambda f: f.run.data_interval_start,
     "data_interval_end": lambda f: f.run.data_interval_end,
     "rendered_map_index": lambda f: f.row.rendered_map_index,
-    "operator": lambda f: _task(f, "operator_name"),
+    "operator": lambda f: _operator(f),
     "task_id": lambda f: f.row.task_id,
     "dag_id": lambda f: f.run.dag_id,
     "run_id": lambda f: f.run.run_id,
@@ -77,6 +78,12 @@ TI_FIELDS: dict[str, Callable[[Found], Any]] = {
 def _task(found: Found, attribute: str) -> Any:
     task = found.dag.tasks.get(found.row.task_id)
     return None if task is None else getattr(task, attribute)
+
+
+def _operator(found: Found) -> str | None:
+    """The task's operator as Airflow names it (``operator``: its filter and order)."""
+    task = found.dag.tasks.get(found.row.task_id)
+    return None if task is None else operator_class(task)
 
 
 @dataclass(frozen=True)
@@ -214,7 +221,7 @@ def _keeps(query: TiQuery, found: Found, numbers: dict[tuple[str, str], int]) ->
         return False
     if query.try_numbers and row.try_number not in query.try_numbers:
         return False
-    if query.operators and _task(found, "operator_name") not in query.operators:
+    if query.operators and _operator(found) not in query.operators:
         return False
     if query.version_numbers and (
         numbers.get((found.run.dag_id, found.run.version_hash)) not in query.version_numbers

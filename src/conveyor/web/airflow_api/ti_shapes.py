@@ -19,6 +19,7 @@ from conveyor.store.reads.runs import RunListing
 from conveyor.store.reads.tasks import InstanceRow, TryRow
 from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.common import utc
+from conveyor.web.airflow_api.operator_names import operator_class, operator_name
 from conveyor.web.airflow_api.run_shapes import duration, run_after
 
 #: Conveyor's task state with no Airflow name (created, waiting for its upstream): null.
@@ -134,8 +135,8 @@ def _task_fields(dag: SerializedDag, task_id: str) -> dict[str, Any]:
         "pool": task.pool,
         "pool_slots": task.pool_slots,
         "priority_weight": task.priority_weight,
-        "operator": task.operator_name,
-        "operator_name": task.operator_name,
+        "operator": operator_class(task),
+        "operator_name": operator_name(task),
     }
 
 

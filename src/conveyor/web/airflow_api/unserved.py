@@ -2,7 +2,9 @@
 
 :data:`AIRFLOW_ROUTES` lists the method and path of every route of Airflow 3.3's public API
 (tests check it against the published spec); the catch-all below answers those that no
-router here serves with 501, and anything else under ``/api/v2`` with 404.
+router here serves with 501. A method that neither Airflow's spec nor Conveyor has for a
+path that exists is a 405 whose ``Allow`` header lists the methods served there; anything
+else under ``/api/v2`` is a 404.
 """
 
 from __future__ import annotations
@@ -166,6 +168,9 @@ _MATCHERS = sorted(
 )
 
 router = APIRouter(include_in_schema=False)
+#: Where this API is mounted, as its OpenAPI document's paths begin.
+PREFIX = "/api/v2"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def airflow_route(method: str, path: str) -> str | None:
@@ -176,10 +181,32 @@ def airflow_route(method: str, path: str) -> str | None:
     return None
 
 
-@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def _airflow_has_path(path: str) -> bool:
+    return any(pattern.match(path) for _method, _template, pattern in _MATCHERS)
+
+
+def served_methods(request: Request, path: str) -> list[str]:
+    """The methods this API serves at ``path`` (under /api/v2), sorted: read from its OpenAPI
+    document, which lists every served route and leaves this catch-all out."""
+    document = request.app.openapi()
+    found: set[str] = set()
+    for template, item in document.get("paths", {}).items():
+        if _pattern(template.removeprefix(PREFIX)).match(path):
+            found |= {method.upper() for method in item if method.upper() in METHODS}
+    return sorted(found)
+
+
+@router.api_route("/{path:path}", methods=list(METHODS))
 def not_served(request: Request, path: str) -> JSONResponse:
     route = airflow_route(request.method, "/" + path)
     if route is None:
+        allowed = served_methods(request, "/" + path)
+        if allowed or _airflow_has_path("/" + path):
+            return JSONResponse(
+                status_code=405,
+                content={"detail": "Method Not Allowed"},
+                headers={"Allow": ", ".join(allowed)},
+            )
         return JSONResponse(status_code=404, content={"detail": "Not Found"})
     return JSONResponse(
         status_code=501,

@@ -21,7 +21,15 @@ from conveyor.exceptions import ConfigError
 from conveyor.store.engine import Store
 from conveyor.web import strict_json
 from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import Administrator, Limit, Offset, Operator, OrderBy, Page
+from conveyor.web.airflow_api.common import (
+    Administrator,
+    Limit,
+    Offset,
+    Operator,
+    OrderBy,
+    Page,
+    unprocessable,
+)
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
@@ -107,7 +115,7 @@ def _set(request: Request, key: str, value: str, description: str | None) -> Var
     try:
         secret = repository.set_variable(*_read(request), key, value, description)
     except ConfigError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise unprocessable(str(exc), "body", "key") from None
     return VariableEntry(key, value, description, secret)
 
 

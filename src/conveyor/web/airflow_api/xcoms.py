@@ -33,6 +33,7 @@ from conveyor.web.airflow_api.common import (
     TaskIdPath,
     bounds,
     require_dag,
+    unprocessable,
     utc,
 )
 from conveyor.web.airflow_api.run_shapes import run_after
@@ -226,7 +227,7 @@ def _store_value(
     try:
         xcom_rows.upsert_xcom(conn, run_pk, task_id, key, value, map_index)
     except NotStrictJson as exc:
-        raise HTTPException(422, f"value: {exc}") from None
+        raise unprocessable(str(exc), "body", "value") from None
 
 
 @router.post(BASE, response_model=XComResponseNative, status_code=201)
