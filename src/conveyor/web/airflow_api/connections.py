@@ -22,7 +22,7 @@ from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.providers import registry
 from conveyor.web import strict_json
-from conveyor.web.airflow_api import bulk, small_lists, unserved
+from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import (
     Administrator,
     Limit,

@@ -23,7 +23,7 @@ from conveyor.store.reads.runs import RunFilter, RunListing, Window
 from conveyor.store.reads.task_lists import TaskInstanceFilter
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
-from conveyor.web.airflow_api.common import Page, contains, utc, visible_dag_ids
+from conveyor.web.airflow_api.common import Page, utc, visible_dag_ids
 from conveyor.web.airflow_api.cursors import COUNT_LIMIT, cursor_page
 from conveyor.web.airflow_api.operator_names import operator_class
 from conveyor.web.airflow_api.run_shapes import duration, run_after
