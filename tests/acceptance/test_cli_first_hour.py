@@ -53,21 +53,22 @@ def test_worker_without_celery_names_the_extra_without_a_traceback(
 ) -> None:
     result = conveyor(without_celery, "worker")
     assert result.returncode == 1
-    assert result.stderr.strip() == (
+    error = result.stderr.strip()
+    assert error.startswith(
         "error: conveyor worker needs the Python package 'celery', which is not installed: "
-        "pip install 'conveyor[celery]'"
     )
+    assert "\n" not in error and "install" in error and "conveyor[celery]" in error
     assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_scheduler_with_the_celery_executor_without_celery(without_celery: dict[str, str]) -> None:
     result = conveyor({**without_celery, "CONVEYOR_EXECUTOR": "celery"}, "scheduler")
     assert result.returncode == 1
-    assert "pip install 'conveyor[celery]'" in result.stderr
+    assert "conveyor[celery]" in result.stderr
     assert "Traceback" not in result.stderr
     flower = conveyor(without_celery, "flower")
     assert flower.returncode == 1
-    assert "pip install 'conveyor[flower]'" in flower.stderr  # its extra brings Celery too
+    assert "conveyor[flower]" in flower.stderr  # its extra brings Celery too
     assert "Traceback" not in flower.stderr
 
 
@@ -82,7 +83,7 @@ def test_remote_logs_without_the_s3_client_stop_the_scheduler_at_once(
     broken = {**env, "PYTHONPATH": str(shadow), "CONVEYOR_REMOTE_LOGS_URL": "s3://logs/conveyor"}
     result = conveyor(broken, "scheduler", timeout=30)
     assert result.returncode == 1
-    assert "pip install 'conveyor[s3]'" in result.stderr
+    assert "conveyor[s3]" in result.stderr
     assert "Traceback" not in result.stderr
 
 

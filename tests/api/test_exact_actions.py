@@ -5,7 +5,8 @@
 - the preview (``dry_run``) lists exactly what confirming changes, and writes nothing;
 - a failed run marked success moves "failed -> success" keeping its start and end, with no
   try queued;
-- the audit log records each bulk action once per DAG, with the DAG, and no preview.
+- the audit log records each clear or mark once per run, naming the run and its task(s),
+  and no preview.
 """
 
 from __future__ import annotations
@@ -274,7 +275,18 @@ def _audit(client: TestClient, **query: str) -> list[dict[str, Any]]:
     return response.json()["entries"]  # type: ignore[no-any-return]
 
 
-def test_the_audit_log_has_each_action_once_with_its_dag_and_no_preview(world: World) -> None:
+def _events(client: TestClient, **query: str) -> list[dict[str, Any]]:
+    response = client.get("/api/v2/eventLogs", params={"order_by": "-id", **query})
+    assert response.status_code == 200, response.text
+    return response.json()["event_logs"]  # type: ignore[no-any-return]
+
+
+def test_the_audit_log_has_each_action_once_per_run_naming_it_and_no_preview(
+    world: World,
+) -> None:
+    """A clear or mark is one entry per run it was asked about, whose target names the run
+    and the task (as Airflow's event log: dag_id, run_id, task_id, map_index); a preview
+    is none."""
     (run,) = _runs(world, 1)
     failing = world.trigger("failing")
     world.run(failing)
@@ -291,14 +303,76 @@ def test_the_audit_log_has_each_action_once_with_its_dag_and_no_preview(world: W
     assert len(_audit(admin)) == before, "a preview was recorded as an action"
     _post(op, "task-instances/clear", {"task_instances": refs})
     entries = _audit(admin)
-    assert len(entries) == before + 2  # one per DAG
+    assert len(entries) == before + 2  # one per run
     fan = _audit(admin, dag_id="fan")
-    assert [(e["action"], e["target"], e["dag_id"]) for e in fan] == [("task.clear", "fan", "fan")]
+    assert [(e["action"], e["target"], e["dag_id"]) for e in fan] == [
+        ("task.clear", f"fan/{run}/each", "fan")
+    ]
     assert fan[0]["details"]["task_instances"] == [refs[0]]
-    assert fan[0]["details"]["changed"] == [f"{run}/each[1]"]
-    assert [e["action"] for e in _audit(admin, dag_id="failing")] == ["task.clear"]
+    assert fan[0]["details"]["changed"] == ["each[1]"]
+    failing_entries = _audit(admin, dag_id="failing")
+    assert [(e["action"], e["target"]) for e in failing_entries] == [
+        ("task.clear", f"failing/{failing_run}/explode")
+    ]
+    cleared = _events(admin, dag_id="fan", event="task.clear")[0]
+    assert (cleared["run_id"], cleared["task_id"], cleared["map_index"]) == (run, "each", 1)
+
     _post(op, "runs/mark", {"runs": [{"dag_id": "fan", "run_id": run}], "state": "failed"})
-    assert [e["action"] for e in _audit(admin, dag_id="fan")] == ["run.mark", "task.clear"]
+    marked = _audit(admin, dag_id="fan")[0]
+    assert (marked["action"], marked["target"]) == ("run.mark", f"fan/{run}")
+    event = _events(admin, dag_id="fan", event="run.mark")[0]
+    assert (event["run_id"], event["task_id"], event["map_index"]) == (run, None, None)
+
+    # Two tasks of one run: one entry, on the run, naming both.
+    both = [
+        {"dag_id": "fan", "run_id": run, "task_id": "each", "map_index": 0},
+        {"dag_id": "fan", "run_id": run, "task_id": "total"},
+    ]
+    _post(op, "task-instances/mark", {"task_instances": both, "state": "success"})
+    marked = _audit(admin, dag_id="fan")[0]
+    assert (marked["action"], marked["target"]) == ("task.mark", f"fan/{run}")
+    assert marked["details"]["task_ids"] == ["each", "total"]
+
+
+def test_the_v2_marks_and_clears_name_their_run_and_task(world: World) -> None:
+    """Through /api/v2 too: a task instance's PATCH names its run, task and map index, a
+    run's PATCH its run, clearTaskInstances each run it clears; their dry runs none."""
+    (run,) = _runs(world, 1)
+    admin = world.client("admin")
+    base = f"/api/v2/dags/fan/dagRuns/{run}/taskInstances/each"
+    before = len(_audit(admin))
+    response = admin.patch(f"{base}/2/dry_run", json={"new_state": "failed"})
+    assert response.status_code == 200, response.text
+    assert len(_audit(admin)) == before, "a dry run was recorded as an action"
+    response = admin.patch(f"{base}/2", json={"new_state": "failed"})
+    assert response.status_code == 200, response.text
+    event = _events(admin, dag_id="fan")[0]
+    assert (event["event"], event["run_id"], event["task_id"], event["map_index"]) == (
+        "task.mark",
+        run,
+        "each",
+        2,
+    )
+    assert _audit(admin, dag_id="fan")[0]["target"] == f"fan/{run}/each"
+
+    response = admin.patch(f"/api/v2/dags/fan/dagRuns/{run}", json={"state": "success"})
+    assert response.status_code == 200, response.text
+    entry = _audit(admin, dag_id="fan")[0]
+    assert (entry["action"], entry["target"]) == ("run.mark", f"fan/{run}")
+
+    body = {"dag_run_id": run, "task_ids": ["total"], "only_failed": False}
+    response = admin.post("/api/v2/dags/fan/clearTaskInstances", json=body)  # a dry run
+    assert response.status_code == 200, response.text
+    assert _audit(admin, dag_id="fan")[0] == entry, "a dry run was recorded as an action"
+    response = admin.post("/api/v2/dags/fan/clearTaskInstances", json={**body, "dry_run": False})
+    assert response.status_code == 200, response.text
+    event = _events(admin, dag_id="fan")[0]
+    assert (event["event"], event["run_id"], event["task_id"], event["map_index"]) == (
+        "task.clear",
+        run,
+        "total",
+        None,
+    )
 
 
 def _run_state(client: TestClient, run: str) -> str:

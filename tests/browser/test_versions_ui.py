@@ -226,3 +226,58 @@ def test_an_admin_backfills_with_conf_and_compares_versions(
     expect(page.locator("pre.diff .removed", has_text='task_id="extra"')).to_have_count(1)
     page.click("#swap")
     expect(page).to_have_url(re.compile(rf"/diff/{versioned.new}\?view=unified$"))
+
+
+TABS = ["Grid", "Graph", "Durations", "Gantt", "Landing times", "Calendar", "Source", "Versions"]
+
+
+def test_the_version_pages_have_the_dag_s_header_and_tabs(page: Page, versioned: Versioned) -> None:
+    """The versions, a version and a diff show the DAG's header (its title, pause switch and
+    facts, kept live) and every tab of its other pages, Versions open."""
+    servers = versioned.servers
+    log_in(page, servers, "op")
+    for path in (
+        "versions",
+        f"versions/{versioned.old}",
+        f"versions/{versioned.old}/diff/{versioned.new}",
+    ):
+        page.goto(f"{servers.url}/dags/{DAG}/{path}")
+        expect(page.locator("#dag-title")).to_have_text(DAG)
+        expect(page.locator(".facts").first).to_contain_text("Schedule")
+        expect(page.locator("#trigger-button")).to_be_visible()
+        expect(page.locator("nav.tabs a")).to_have_text(TABS)
+        expect(page.locator("nav.tabs a.active")).to_have_text("Versions")
+        assert page.locator("h1").count() == 1  # the page's own heading is under the DAG's
+    # The header's switch works here as on the DAG page.
+    switch = page.locator("#pause-switch")
+    paused = not switch.is_checked()
+    page.locator("label.switch").click()
+    expect(page.locator("#pause-label")).to_have_text("active" if paused else "paused")
+    dag = api_get(page, servers, f"dags/{DAG}")
+    assert dag["is_paused"] is not paused
+    page.locator("label.switch").click()  # back as it was
+    expect(page.locator("#pause-label")).to_have_text("paused" if paused else "active")
+    page.click("nav.tabs >> text=Gantt")
+    expect(page).to_have_url(re.compile(rf"/dags/{DAG}/gantt$"))
+
+
+def test_a_task_name_in_the_grid_opens_the_task(page: Page, versioned: Versioned) -> None:
+    """A click on a task's name opens its task page: of the newest run that has it, or of
+    the run selected in the grid."""
+    servers = versioned.servers
+    log_in(page, servers, "viewer")
+    page.goto(f"{servers.url}/dags/{DAG}")
+    bars = page.locator("#grid a.run-bar")
+    expect(bars.first).to_be_visible(timeout=WAIT_MS)
+    newest = bars.last.get_attribute("data-run-id") or ""
+    name = page.locator('#grid a.task-link[data-task-id="hello"]')
+    expect(name).to_have_text("hello")
+    name.click()
+    expect(page).to_have_url(re.compile(rf"/dags/{DAG}/runs/[^/]+/tasks/hello$"))
+    assert page.url.split("/runs/")[1].split("/")[0] in (newest, newest.replace(":", "%3A"))
+    expect(page.locator("h1")).to_contain_text("hello")
+
+    page.goto(f"{servers.url}/dags/{DAG}")
+    page.locator(f'#grid a.run-bar[data-run-id="{versioned.run_id}"]').click()
+    page.locator('#grid a.task-link[data-task-id="hello"]').click()
+    expect(page).to_have_url(re.compile(rf"/dags/{DAG}/runs/{versioned.run_id}/tasks/hello$"))

@@ -15,6 +15,7 @@ from rich.console import Console
 from conveyor.cli import output
 from conveyor.cli.extras import extra_for
 from conveyor.cli.main import cli
+from conveyor.install_hint import pip_install
 from conveyor.web import schemas
 
 LONG = "x" * 150 + "_the_end"
@@ -97,7 +98,7 @@ def test_a_missing_extra_is_one_line_and_exit_1(failing_command: dict[str, str])
     assert result.exit_code == 1
     assert result.output.strip() == (
         "error: cli needs-something needs the Python package 'obstore', which is not "
-        "installed: pip install 'conveyor[s3]'"
+        f"installed: {pip_install('s3')}"
     )
 
 

@@ -25,6 +25,7 @@ from conveyor.cli.common import (
 )
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
+from conveyor.config import Settings
 from conveyor.serialized import SerializedTask
 from conveyor.store import dag_actions, runs
 from conveyor.store.reads import dags as dag_reads
@@ -85,8 +86,9 @@ def dags() -> None:
 @output_option
 def list_dags(show_all: bool, output: str) -> None:
     """Every DAG with its schedule, state and last run."""
-    store = open_store()
-    sync_dags(store)
+    config = settings()
+    store = open_store(config)
+    sync_dags(store, config)
     with store.read() as conn:
         listing = queries.list_dags(conn, include_inactive=show_all)
         errors = dag_reads.count_import_errors(conn)
@@ -110,12 +112,22 @@ def list_dags(show_all: bool, output: str) -> None:
             [*columns, "active"] if show_all else columns,
             rows,
             styles={"last run": _styled_last_run},
-            empty="no DAGs found in the DAG folder",
+            empty=escape(_no_dags(config, store.describe())),
         )
     if errors and output == "table":
         console.print(f"[red]{errors} DAG file(s) fail to load:[/] see `conveyor dags errors`")
     elif errors:  # scripts read stdout: the warning goes to stderr
         err_console.print(f"{errors} DAG file(s) fail to load: see `conveyor dags errors`")
+
+
+def _no_dags(config: Settings, store: str) -> str:
+    """Where ``dags list`` looked: a terminal without the ``CONVEYOR_HOME`` of a running
+    Conveyor reads another home, whose folder and store this names."""
+    return (
+        f"no DAGs found in the DAG folder {config.dags_path} (home {config.home}, store "
+        f"{store}); a Conveyor started with another CONVEYOR_HOME keeps its DAGs there: "
+        "set CONVEYOR_HOME to that folder"
+    )
 
 
 def _styled_last_run(text: str) -> str:

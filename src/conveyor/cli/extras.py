@@ -7,6 +7,8 @@ about any ``ModuleNotFoundError`` and prints one line naming the extra instead.
 
 from __future__ import annotations
 
+from conveyor.install_hint import pip_install
+
 #: Top-level module -> the extra that installs it (see pyproject.toml).
 EXTRAS = {
     "celery": "celery",
@@ -40,5 +42,5 @@ def extra_for(module: str | None, command: str | None = None) -> str | None:
 def missing_extra_message(command: str, module: str, extra: str) -> str:
     return (
         f"{command} needs the Python package {module.partition('.')[0]!r}, which is not "
-        f"installed: pip install 'conveyor[{extra}]'"
+        f"installed: {pip_install(extra)}"
     )

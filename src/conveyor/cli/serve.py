@@ -12,6 +12,7 @@ import click
 from conveyor import interrupts
 from conveyor.cli import served_folder
 from conveyor.cli.common import console, open_store, settings
+from conveyor.cli.standalone_banner import banner_lines, line, login_lines
 from conveyor.config import Settings, load_config
 from conveyor.executors.base import Executor
 from conveyor.executors.local import LocalExecutor
@@ -93,7 +94,9 @@ def triggerer_command(capacity: int) -> None:
     help="Serve the DAGs of this folder (default: the configured dags_folder).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Web UI address.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Web UI port."
+)
 @click.option(
     "--paused-at-creation/--unpaused-at-creation",
     "paused_at_creation",
@@ -113,39 +116,13 @@ def standalone_command(
     existing = _existing_store(config.db_url)
     store = open_store(config)
     console.print("[bold]Conveyor standalone[/]")
-    home = (
-        f"{config.home}  (an existing home: its store, runs and users are reused; start "
-        "afresh elsewhere with CONVEYOR_HOME=/some/new/folder)"
-        if existing
-        else f"{config.home}  (new)"
-    )
-    for label, value in (
-        ("home", home),
-        ("database", store.describe()),
-        ("DAG folder", f"{config.dags_path}  (new files show up within a second)"),
-        ("new DAGs", _new_dags_line(config)),
-        ("task logs", config.logs_path),
-        ("executor", f"{config.executor}, {config.parallelism} tries at once"),
-    ):
-        console.print(f"  {label:<11} {value}")
-    console.print(
-        "  inspect with `conveyor dags list`, `conveyor runs list`, "
-        "`conveyor tasks why DAG latest TASK`; stop with Ctrl-C"
-    )
+    for text in banner_lines(config, store.describe(), existing):
+        console.print(text, markup=False)
     web = _start_web(config, store, host, port)
     try:
         _serve(config, store, with_triggerer=True)
     finally:
         web.should_exit = True
-
-
-def _new_dags_line(config: Settings) -> str:
-    if config.dags_are_paused_at_creation:
-        return (
-            "paused until unpaused, as in Airflow (`conveyor dags unpause DAG_ID`, or the "
-            "toggle in the DAG list); dags_are_paused_at_creation=false starts them at once"
-        )
-    return "start unpaused: they run at once (dags_are_paused_at_creation is false)"
 
 
 def _existing_store(db_url: str) -> bool:
@@ -163,20 +140,9 @@ def _start_web(config: Settings, store: Store, host: str, port: int) -> Any:
     from conveyor.web.accounts import ensure_admin
 
     password = ensure_admin(store)
-    console.print(f"  {'web UI':<11} {web_url(config, host, port)}")
-    if password is not None:
-        console.print(
-            f"  {'login':<11} admin / {password}  (shown this once; change it with "
-            "`conveyor users reset-password admin`)",
-            markup=False,
-        )
-    else:
-        console.print(
-            f"  {'login':<11} with a user this store already has (`conveyor users list`); "
-            "the admin's password was shown when the home was first started; forgot it? "
-            "`conveyor users reset-password admin` prints a new one",
-            markup=False,
-        )
+    console.print(line("web UI", web_url(config, host, port)), markup=False)
+    for text in login_lines(config, password):
+        console.print(text, markup=False)
     server = make_server(config, Store(config.db_url), host, port)  # its own connection pool
     serve_in_thread(server)
     return server

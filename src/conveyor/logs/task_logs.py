@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
+from conveyor.install_hint import pip_install
 from conveyor.run_ids import folder_name
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class RemoteLogs:
             from obstore.store import S3Store
         except ImportError:
             raise ConfigError(
-                "remote_logs_url is set but the S3 client is missing: pip install 'conveyor[s3]'"
+                f"remote_logs_url is set but the S3 client is missing: {pip_install('s3')}"
             ) from None
         options: dict[str, Any] = {}
         if endpoint_url:

@@ -6,6 +6,8 @@ import importlib
 import importlib.util
 from types import ModuleType
 
+from conveyor.install_hint import pip_install
+
 
 class MissingExtraError(ImportError):
     """A provider's library is not installed; the message names the extra that brings it."""
@@ -19,7 +21,7 @@ def require(module: str, extra: str, provider: str) -> None:
         found = None
     if found is None:
         raise MissingExtraError(
-            f"the {provider} provider needs the {module} library: pip install 'conveyor[{extra}]'",
+            f"the {provider} provider needs the {module} library: {pip_install(extra)}",
             name=module,
         )
 

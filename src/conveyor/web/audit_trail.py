@@ -39,10 +39,11 @@ ACTIONS = {
     "mark_run": "run.mark",
     "clear_task": "task.clear",
     "mark_task": "task.mark",
-    "clear_task_instances": "task.clear",  # one entry per DAG (note_each)
+    "clear_task_instances": "task.clear",  # one entry per run (note_targets)
     "mark_task_instances": "task.mark",
     "clear_runs": "run.clear",
     "mark_runs": "run.mark",
+    "patch_dag_run": "run.mark",  # /api/v2's PATCH of a run: its state and/or note
     "patch_dag": "dag.pause",  # "dag.unpause" when the body unpauses
     "patch_dags": "dag.pause",  # the same, an entry for each DAG changed (note_each)
     "put_connection": "connection.set",
@@ -79,7 +80,17 @@ ACTIONS = {
     "reparse_dag_file": "dag.reparse",
 }
 #: Path parameters that name what was acted on, in the order they are joined.
-TARGET_PARAMS = ("dag_id", "run_id", "task_id", "conn_id", "key", "name", "username", "token_id")
+TARGET_PARAMS = (
+    "dag_id",
+    "run_id",
+    "dag_run_id",
+    "task_id",
+    "conn_id",
+    "key",
+    "name",
+    "username",
+    "token_id",
+)
 
 
 class AuditTrail:
@@ -156,11 +167,30 @@ def note_each(
     found["each_details"] = details or {}
 
 
+def note_targets(request: Request, targets: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """An action on runs or task instances: the request's audit entry becomes one entry per
+    ``(dag_id, target, details)`` (``dag/run`` or ``dag/run/task``, as Airflow's event log
+    names each run and task), and none when the list is empty."""
+    found = request.scope.setdefault("state", {}).setdefault("conveyor_audit", {})
+    found["targets"] = list(targets)
+
+
 def _write(store: Store, entry: dict[str, Any]) -> None:
     each = entry.pop("each", None)
     more = entry.pop("each_details", None) or {}
+    targets = entry.pop("targets", None)
     entries = (
-        [entry]
+        [
+            {
+                **entry,
+                "target": target,
+                "dag_id": dag_id,
+                "details": _of_run(entry["details"], dag_id, details),
+            }
+            for dag_id, target, details in targets
+        ]
+        if targets is not None
+        else [entry]
         if each is None
         else [
             {
@@ -207,6 +237,9 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
         if endpoint in ("patch_dag", "patch_dags") and details.get("is_paused") is False:
             action = "dag.unpause"
     target = "/".join(str(params[p]) for p in TARGET_PARAMS if params.get(p) is not None)
+    map_index = _map_index(params, scope.get("query_string") or b"")
+    if map_index is not None:  # one instance of a mapped task, by path or by query
+        details = {**details, "map_index": map_index}
     told = (scope.get("state") or {}).get("conveyor_audit") or {}
     target = told.get("target") or target
     details = {**details, **told.get("details", {})}
@@ -216,6 +249,8 @@ def _entry(scope: Any, status: int, body: bytes) -> dict[str, Any] | None:
     each = (
         {"each": told["each"], "each_details": told.get("each_details")} if "each" in told else {}
     )
+    if "targets" in told:
+        each = {"targets": told["targets"]}
     return {
         **each,
         "actor": actor,
@@ -239,6 +274,35 @@ def _of_dag(
         if isinstance(items, list):
             mine[key] = [i for i in items if not isinstance(i, dict) or i.get("dag_id") == dag_id]
     mine.update(more or {})
+    return mine or None
+
+
+def _map_index(params: dict[str, Any], query: bytes) -> int | None:
+    found = params.get("map_index")
+    if found is None:
+        found = dict(parse_qsl(query.decode("latin-1"))).get("map_index")
+    try:
+        return None if found is None else int(found)
+    except ValueError:
+        return None
+
+
+def _of_run(
+    details: dict[str, Any] | None, dag_id: str, more: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A request's details as the entry of one run (``more`` names it) tells them: of its
+    list of task instances or runs, only those of that run."""
+    mine = dict(details or {})
+    for key in ("task_instances", "runs"):
+        items = mine.get(key)
+        if isinstance(items, list):
+            mine[key] = [
+                i
+                for i in items
+                if not isinstance(i, dict)
+                or (i.get("dag_id") == dag_id and i.get("run_id") == more.get("run_id"))
+            ]
+    mine.update(more)
     return mine or None
 
 

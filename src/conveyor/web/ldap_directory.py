@@ -26,6 +26,7 @@ from typing import Any
 
 from conveyor.config import Settings
 from conveyor.exceptions import ConveyorError
+from conveyor.install_hint import pip_install
 from conveyor.web.directory_users import DirectoryIdentity
 from conveyor.web.sign_in_names import matching_key
 
@@ -45,7 +46,7 @@ def _ldap3() -> Any:
             import ldap3.core.tls
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise DirectoryUnavailableError(
-            "auth_type = 'ldap' needs the ldap3 library: pip install 'conveyor[ldap]'"
+            f"auth_type = 'ldap' needs the ldap3 library: {pip_install('ldap')}"
         ) from exc
     # Any: ldap3's stubs leave out the match_hostname that it imports from ssl to 3.11.
     tls: Any = ldap3.core.tls

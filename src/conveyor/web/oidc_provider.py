@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from conveyor.auth_settings import SAFE_ID_TOKEN_ALGORITHMS
 from conveyor.config import Settings
 from conveyor.exceptions import ConveyorError
+from conveyor.install_hint import pip_install
 
 _LOCK = threading.Lock()
 LEEWAY_SECONDS = 60  # clocks of the provider and of this host may differ a little
@@ -54,7 +55,7 @@ def _httpx() -> Any:
         import httpx2  # what Authlib's HTTP client is built on
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ProviderError(
-            "auth_type = 'oidc' needs Authlib and httpx2: pip install 'conveyor[oidc]'"
+            f"auth_type = 'oidc' needs Authlib and httpx2: {pip_install('oidc')}"
         ) from exc
     return httpx2
 

@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from conveyor.exceptions import ConfigError
+from conveyor.install_hint import pip_install
 
 #: The client arguments a backend's kwargs may give (Airflow reads them as an aws
 #: connection's extra); ``config_kwargs`` is botocore's ``Config``.
@@ -231,4 +232,4 @@ def _require_client() -> None:
     try:
         import boto3  # noqa: F401
     except ImportError:
-        raise ConfigError("this backend needs boto3: pip install 'conveyor[amazon]'") from None
+        raise ConfigError(f"this backend needs boto3: {pip_install('amazon')}") from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.exceptions import ConfigError
+from conveyor.install_hint import pip_install
 
 _AUTH_TYPES = ("token", "approle", "userpass")
 #: Client arguments passed to hvac as they are (TLS and the namespace of Vault Enterprise).
@@ -195,4 +196,4 @@ def _require_client() -> None:
     try:
         import hvac  # noqa: F401
     except ImportError:
-        raise ConfigError("this backend needs hvac: pip install 'conveyor[hashicorp]'") from None
+        raise ConfigError(f"this backend needs hvac: {pip_install('hashicorp')}") from None

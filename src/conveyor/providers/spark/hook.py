@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.exceptions import NotFoundError, TaskError
+from conveyor.install_hint import pip_install
 from conveyor.providers._hook import HookNames, ProviderHook
 
 DEFAULT_SPARK_BINARY = "spark-submit"
@@ -222,7 +223,7 @@ class SparkSubmitHook(ProviderHook):
         if found is None:
             raise TaskError(
                 f"{binary} is not on the PATH and SPARK_HOME is not set: install Spark, or "
-                "pyspark (pip install 'conveyor[spark]')"
+                f"pyspark ({pip_install('spark')})"
             )
         return found
 

@@ -13,12 +13,14 @@ from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads.runs import RunFilter, Window
 from conveyor.store.runs import serialized_dag
+from conveyor.web import audit_targets
 from conveyor.web.airflow_api.common import EDIT, DagIdPath, Editor, aware, dry_run, require_dag
 from conveyor.web.airflow_api.ti_shapes import (
     ClearTaskInstancesBody,
     TaskInstanceCollectionResponse,
     cleared_instances,
 )
+from conveyor.web.audit_trail import note_each, note_targets
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["Task Instance"])
@@ -81,10 +83,13 @@ def post_clear_task_instances(
     store = get_store(request)
     actor = Actor(f"user:{user.username}")
 
+    asked: list[TaskRef] = []
+
     def clear(conn: Connection) -> bulk_manual.Outcome:
+        asked[:] = _refs(conn, dag_id, body)
         return bulk_manual.clear_task_instances(
             conn,
-            _refs(conn, dag_id, body),
+            asked,
             actor,
             upstream=body.include_upstream,
             downstream=body.include_downstream,
@@ -103,11 +108,13 @@ def post_clear_task_instances(
             400, f"prevent_running_task: these task instances are queued or running: {running}"
         )
     if body.dry_run:
+        note_each(request, [])  # a preview changes nothing: no audit entry
         with store.read() as conn:
             found = cleared_instances(conn, preview)
     else:
         with store.write() as conn:
             outcome = clear(conn)
+            note_targets(request, audit_targets.of_refs(asked, outcome))
         with store.read() as conn:
             found = cleared_instances(conn, outcome)
     return TaskInstanceCollectionResponse(

@@ -17,6 +17,7 @@ from conveyor.store.bulk_manual import RunRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
+from conveyor.web import audit_trail
 from conveyor.web.airflow_api.common import (
     ALL,
     EDIT,
@@ -304,6 +305,7 @@ def clear_dag_run(
         )
 
     if body.dry_run:
+        audit_trail.note_each(request, [])  # a preview changes nothing: no audit entry
         outcome = dry_run(store, clear)
         with store.read() as conn:
             return cleared_instances(conn, outcome)

@@ -54,7 +54,12 @@ class EventLogCollectionResponse(BaseModel):
 
 
 def _run_and_task(entry: AuditEntry) -> tuple[str | None, str | None]:
-    """The run and task an action on ``dag/run[/task]`` names (None where it names none)."""
+    """The run and task an action on ``dag/run[/task]`` names (None where it names none):
+    as its details say (a clear or mark names them there), else as its target reads."""
+    details = entry.details or {}
+    if isinstance(details.get("run_id"), str):
+        task_id = details.get("task_id")
+        return details["run_id"], task_id if isinstance(task_id, str) else None
     if not entry.dag_id or not entry.target or not entry.target.startswith(entry.dag_id + "/"):
         return None, None
     rest = entry.target[len(entry.dag_id) + 1 :]
@@ -62,6 +67,11 @@ def _run_and_task(entry: AuditEntry) -> tuple[str | None, str | None]:
         run_id, _, task_id = rest.rpartition("/")
         return (run_id or None), (task_id or None)
     return (rest or None), None
+
+
+def _map_index(entry: AuditEntry) -> int | None:
+    found = (entry.details or {}).get("map_index")
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 def _response(entry: AuditEntry) -> EventLogResponse:
@@ -75,7 +85,7 @@ def _response(entry: AuditEntry) -> EventLogResponse:
         dag_id=entry.dag_id,
         task_id=task_id,
         run_id=run_id,
-        map_index=None,
+        map_index=_map_index(entry),
         try_number=None,
         event=entry.action,
         logical_date=None,

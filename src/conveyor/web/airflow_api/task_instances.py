@@ -55,6 +55,7 @@ from conveyor.web.airflow_api.ti_shapes import (
     ti_response,
     try_response,
 )
+from conveyor.web.audit_trail import note_each
 from conveyor.web.auth import User
 from conveyor.web.deps import get_store
 
@@ -528,6 +529,7 @@ def _patch(
         if not before:
             _instance(conn, dag_id, run_id, task_id, -1 if map_index is None else map_index)
     if preview:
+        note_each(request, [])  # a preview changes nothing: no audit entry
         dry_run(store, change)
         with store.read() as conn:
             shown = run_instances(conn, run, before)

@@ -2,12 +2,13 @@
 
 Each action runs in one transaction. With ``dry_run`` it makes the same calls and is then
 rolled back, so the preview lists exactly what confirming it changes (op). The audit log
-gets one entry per DAG an action looked at, with that DAG, and none for a preview.
+gets one entry per run the action was asked about, naming the run and its task(s)
+(``audit_targets``), and none for a preview.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, HTTPException, Request
 
@@ -16,10 +17,11 @@ from conveyor.states import TaskState
 from conveyor.store import bulk_manual
 from conveyor.store.bulk_manual import Outcome, RunRef, TaskRef
 from conveyor.store.engine import Connection
+from conveyor.web import audit_targets
 from conveyor.web import bulk_schemas as shapes
 from conveyor.web.api.common import AUTH, NOT_FOUND, DagOp
 from conveyor.web.api.previews import done_or_previewed
-from conveyor.web.audit_trail import note_each
+from conveyor.web.audit_trail import note_targets
 from conveyor.web.auth import User
 from conveyor.web.dag_access import check_dag
 from conveyor.web.schemas import from_row
@@ -34,6 +36,7 @@ def _act(
     request: Request,
     user: User,
     dry_run: bool,
+    refs: Sequence[RunRef],
     action: Callable[[Connection, Actor], Outcome],
 ) -> shapes.BulkResult:
     """``action`` on ``user``'s behalf in one transaction, rolled back when ``dry_run``; the
@@ -43,7 +46,7 @@ def _act(
     def act(conn: Connection) -> Outcome:
         outcome = action(conn, actor)
         if not dry_run:
-            note_each(request, _dags(outcome), _details_by_dag(outcome))
+            note_targets(request, audit_targets.of_refs(refs, outcome))
         return outcome
 
     try:
@@ -51,20 +54,6 @@ def _act(
     except bulk_manual.TooManyRuns as exc:
         raise HTTPException(422, str(exc)) from None
     return result(outcome, dry_run)
-
-
-def _dags(outcome: Outcome) -> list[str]:
-    return sorted({r.dag_id for r in outcome.runs})
-
-
-def _details_by_dag(outcome: Outcome) -> dict[str, dict[str, object]]:
-    """What each DAG's audit entry says besides the request: the instances that changed."""
-    found: dict[str, dict[str, object]] = {d: {"changed": []} for d in _dags(outcome)}
-    for c in outcome.changed[:200]:
-        changed = found[c.dag_id]["changed"]
-        assert isinstance(changed, list)
-        changed.append(f"{c.run_id}/{c.task_id}" + (f"[{c.map_index}]" if c.map_index >= 0 else ""))
-    return found
 
 
 def result(outcome: Outcome, dry_run: bool) -> shapes.BulkResult:
@@ -102,6 +91,7 @@ def clear_task_instances(
         request,
         user,
         body.dry_run,
+        refs,
         lambda conn, actor: bulk_manual.clear_task_instances(
             conn,
             refs,
@@ -128,6 +118,7 @@ def mark_task_instances(
         request,
         user,
         body.dry_run,
+        refs,
         lambda conn, actor: bulk_manual.mark_task_instances(
             conn,
             refs,
@@ -149,6 +140,7 @@ def clear_runs(request: Request, body: shapes.ClearRuns, user: DagOp) -> shapes.
         request,
         user,
         body.dry_run,
+        refs,
         lambda conn, actor: bulk_manual.clear_runs(conn, refs, actor, only_failed=body.only_failed),
     )
 
@@ -161,5 +153,6 @@ def mark_runs(request: Request, body: shapes.MarkRuns, user: DagOp) -> shapes.Bu
         request,
         user,
         body.dry_run,
+        refs,
         lambda conn, actor: bulk_manual.mark_runs(conn, refs, TaskState(body.state), actor),
     )

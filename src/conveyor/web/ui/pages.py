@@ -136,6 +136,16 @@ def _dag_detail(conn: Connection, dag_id: str) -> tuple[dict[str, Any], _Version
     return detail, tasks
 
 
+def dag_header(conn: Connection, dag_id: str) -> dict[str, Any]:
+    """What a DAG's header (``_dag_head.html``) shows, for pages beside the DAG page's tabs
+    (its versions); nothing when the store no longer has the DAG's row."""
+    try:
+        detail, tasks = _dag_detail(conn, dag_id)
+    except NotFoundError:
+        return {}
+    return {"dag": detail, "tasks": tasks.layout}
+
+
 def _dag_context(request: Request, dag_id: str, tab: str | None = None) -> dict[str, Any]:
     """What a DAG's pages show; NotFoundError when the store has no such DAG."""
     with get_store(request).read() as conn:

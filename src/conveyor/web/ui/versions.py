@@ -13,6 +13,7 @@ from conveyor.store.reads import versions as reads
 from conveyor.web import versions
 from conveyor.web.deps import get_store
 from conveyor.web.ui.page import DagsUser, PageResult, Pages, not_found
+from conveyor.web.ui.pages import dag_header
 from conveyor.web.ui.rendering import Renderer
 
 pages = Pages()
@@ -36,9 +37,10 @@ def versions_page(request: Request, dag_id: str, user: PageUser) -> PageResult:
     try:
         with get_store(request).read() as conn:
             found = versions.list_versions(conn, dag_id, VERSIONS_SHOWN)
+            header = dag_header(conn, dag_id)
     except NotFoundError as exc:
         return not_found(request, user, str(exc))
-    return {"dag_id": dag_id, "found": found.versions, "total": found.total}
+    return {"dag_id": dag_id, "found": found.versions, "total": found.total, **header}
 
 
 @router.get("/dags/{dag_id}/versions/compare")
@@ -62,9 +64,11 @@ def version_page(request: Request, dag_id: str, version: str, user: PageUser) ->
             row = reads.version_row(conn, dag_id, found.version_hash)
             previous = reads.previous_version(conn, row)
             current = reads.current_version(conn, dag_id)
+            header = dag_header(conn, dag_id)
     except NotFoundError as exc:
         return not_found(request, user, str(exc))
     return {
+        **header,
         "dag_id": dag_id,
         "ver": found,  # not "version": the shell shows Conveyor's version under that name
         "previous": previous,
@@ -83,10 +87,12 @@ def diff_page(
         with get_store(request).read() as conn:
             old = reads.version_code(conn, dag_id, version)
             new = reads.version_code(conn, dag_id, other)
+            header = dag_header(conn, dag_id)
     except NotFoundError as exc:
         return not_found(request, user, str(exc))
     lines = versions.unified_lines(old, new)
     return {
+        **header,
         "dag_id": dag_id,
         "old": old,
         "new": new,

@@ -1,30 +1,21 @@
 // A DAG's page: the pause switch and whichever tab is open (grid, graph, durations),
 // all fed by one poll of the grid endpoint.
 import {
-  act, api, embedded, enc, h, live, RUN_FINISHED_STATES, toast, TRY_STATES, UNFINISHED_STATES, url,
+  api, embedded, enc, h, live, RUN_FINISHED_STATES, toast, TRY_STATES, UNFINISHED_STATES, url,
 } from "./core.js";
 import { normalizeGrid } from "./griddata.js";
 import { renderGrid, restoreSelection } from "./grid.js";
 import { renderGraph, colourGraph } from "./graph.js";
 import { zoomable } from "./graphview.js";
 import { renderDurations } from "./durations.js";
-import { liveHeader } from "./daghead.js";
+import { liveHeader, wirePause } from "./daghead.js";
 
 const page = embedded("dag-data");
 const dagId = page.dag_id;
 const params = new URLSearchParams(location.search);
 
 // ---- pause switch ----
-const pause = document.getElementById("pause-switch");
-pause?.addEventListener("change", async () => {
-  const paused = !pause.checked;
-  const done = await act(pause, () =>
-    api(`dags/${enc(dagId)}`, { method: "PATCH", body: { is_paused: paused } }),
-    `${dagId} ${paused ? "paused" : "unpaused"}`);
-  if (done === undefined) pause.checked = paused;
-  else document.getElementById("pause-label").textContent = paused ? "paused" : "active";
-});
-
+wirePause(dagId);
 liveHeader(dagId);
 
 // The Gantt tab's run picker is a plain GET form: choosing a run shows it at once.

@@ -1,7 +1,8 @@
 // A DAG page's header kept live: paused or active (the switch and its label) and the next
 // run, from the same DAG endpoint the API serves; a change made elsewhere (another tab, the
-// CLI, another user) shows without a reload.
-import { api, enc, fill, h, live, timeEl } from "./core.js";
+// CLI, another user) shows without a reload. The DAG page imports it; the version pages,
+// which have the same header but no script of their own, load it alone (#dag-head-data).
+import { act, api, embedded, enc, fill, h, live, timeEl } from "./core.js";
 
 const HEADER_MS = 3000;
 
@@ -25,4 +26,26 @@ export function liveHeader(dagId) {
       else fill(next, h("span.faint", {}, "—"));
     }
   }, { interval: HEADER_MS, now: false });
+}
+
+/** The pause switch: PATCH the DAG when it is flipped (a viewer's is disabled). */
+export function wirePause(dagId) {
+  const pause = document.getElementById("pause-switch");
+  pause?.addEventListener("change", async () => {
+    const paused = !pause.checked;
+    const done = await act(pause, () =>
+      api(`dags/${enc(dagId)}`, { method: "PATCH", body: { is_paused: paused } }),
+      `${dagId} ${paused ? "paused" : "unpaused"}`);
+    if (done === undefined) pause.checked = paused;
+    else document.getElementById("pause-label").textContent = paused ? "paused" : "active";
+  });
+}
+
+/** The whole header of a page that has no script of its own. */
+if (document.getElementById("dag-head-data")) {
+  const { dag_id: dagId } = embedded("dag-head-data");
+  if (document.getElementById("pause-switch")) {
+    wirePause(dagId);
+    liveHeader(dagId);
+  }
 }

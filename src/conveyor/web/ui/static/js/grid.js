@@ -109,7 +109,7 @@ const indent = (depth) => `padding-left: ${indentRem(depth).toFixed(1)}rem`;
 /** The body's rows for `view.filter` (text in a task id) and `view.folded` (group ids): for
  * each, its opening (the <tr> and its label), its cells (written when asked for) and, to size
  * the task column without laying it out, its label's parts. */
-function gridRows(tree, runs, view) {
+function gridRows(tree, runs, view, dagId) {
   const needle = (view.filter ?? "").trim().toLowerCase();
   const matches = (taskId) => !needle || taskId.toLowerCase().includes(needle);
   const out = [];
@@ -125,7 +125,7 @@ function gridRows(tree, runs, view) {
           taskId: task.task_id, indent: indentRem(child.depth), label: task.label ?? task.task_id,
           op: [task.operator_name, task.removed ? "(removed)" : ""].filter(Boolean).join(" "),
           head: `<tr data-task-row="${id}"><th class="task" style="${indent(child.depth)}" title="${id}">` +
-            id + (task.operator_name ? `<span class="op">${esc(task.operator_name)}</span>` : "") +
+            taskLink(runs, task.task_id, id, dagId) + (task.operator_name ? `<span class="op">${esc(task.operator_name)}</span>` : "") +
             (task.removed ? '<span class="op">(removed)</span>' : "") + "</th>",
           cells: () => runs.map((run) => cellHtml(run, task.task_id, id)).join(""),
         });
@@ -147,6 +147,15 @@ function gridRows(tree, runs, view) {
   };
   walk(tree);
   return { rows: out, shown };
+}
+
+/** A task's name opens its task page, as in Airflow: of the newest run shown that has the
+ * task (a click on it while a run is selected opens that run's: onGridClick). */
+function taskLink(runs, taskId, escapedTask, dagId) {
+  const newest = [...runs].reverse().find((run) => run.tis[taskId]);
+  if (!newest) return escapedTask;
+  return `<a class="task-link" href="${esc(links.task(dagId, newest.run_id, taskId))}" ` +
+    `data-task-id="${escapedTask}">${escapedTask}</a>`;
 }
 
 // A big grid (more squares than BIG_GRID) has in its table only the rows in the window and a
@@ -293,7 +302,7 @@ export function renderGrid(container, grid, dagId, state, view) {
   }
   const longest = Math.max(0, ...grid.runs.map((r) => r.duration ?? 0));
   for (const run of grid.runs) run.escapedId = esc(run.run_id);
-  const { rows, shown } = gridRows(gridTree(grid.tasks, view.groups), grid.runs, view);
+  const { rows, shown } = gridRows(gridTree(grid.tasks, view.groups), grid.runs, view, dagId);
   const lazy = rows.length * grid.runs.length > BIG_GRID;
   const body = h("tbody");
   const table = h("table.grid", { "aria-label": "Runs by tasks" },
@@ -333,6 +342,16 @@ export function renderGrid(container, grid, dagId, state, view) {
 function onGridClick(event, container, dagId, state, view) {
   const fold = event.target.closest("button.fold");
   if (fold) { view.onFold(fold.dataset.groupId); return; }
+  const name = event.target.closest("a.task-link");
+  if (name) {
+    // The selected run's instance of the task, when it has one; else the link's (newest).
+    const selected = container.gridData.runs.find((r) => r.run_id === state.selectedRun);
+    if (selected?.tis[name.dataset.taskId] && !(event.ctrlKey || event.metaKey || event.shiftKey)) {
+      event.preventDefault();
+      location.assign(links.task(dagId, selected.run_id, name.dataset.taskId));
+    }
+    return;
+  }
   const node = event.target.closest(".cell[data-task-id]");
   if (!node) return;
   const grid = container.gridData;
