@@ -135,12 +135,12 @@ def test_changes_through_v2_are_in_the_audit_log(world: World) -> None:
 
 def test_routes_not_served_answer_501_naming_the_path(world: World) -> None:
     client = world.client()
-    answer = client.get("/api/v2/connections/enqueue-test")
+    answer = client.get("/api/v2/assets/1/state-store")
     assert answer.status_code == 501
-    assert "GET /api/v2/connections/enqueue-test" in answer.json()["detail"]
-    templated = client.post("/api/v2/dags/pipeline/favorite")
+    assert "GET /api/v2/assets/{asset_id}/state-store" in answer.json()["detail"]
+    templated = client.post("/api/v2/assets/1/materialize")
     assert templated.status_code == 501
-    assert "/api/v2/dags/{dag_id}/favorite" in templated.json()["detail"]
+    assert "/api/v2/assets/{asset_id}/materialize" in templated.json()["detail"]
     assert client.get("/api/v2/no-such-thing").status_code == 404
 
 

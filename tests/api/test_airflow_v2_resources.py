@@ -462,5 +462,5 @@ def test_health_version_config_and_providers(world: World) -> None:
     providers = _ok(_as(world, "viewer").get("/api/v2/providers"))
     names = [p["package_name"] for p in providers["providers"]]
     assert "apache-airflow-providers-postgres" in names
-    favorite = admin.post("/api/v2/dags/nightly/favorite")
-    assert favorite.status_code == 501 and "/favorite" in favorite.json()["detail"]
+    unserved = admin.post("/api/v2/assets/1/materialize")
+    assert unserved.status_code == 501 and "/materialize" in unserved.json()["detail"]

@@ -184,8 +184,8 @@ def test_a_method_no_route_has_is_405_with_the_methods_served(world: World) -> N
     assert admin.post("/api/v2/version").status_code == 405
     assert admin.post("/api/v2/version").headers["Allow"] == "GET"
     # A method Airflow's spec has for the path but Conveyor does not serve stays a 501.
-    unserved = admin.post("/api/v2/dags/pipeline/favorite")
-    assert unserved.status_code == 501 and "/favorite" in unserved.json()["detail"]
+    unserved = admin.post("/api/v2/assets/1/materialize")
+    assert unserved.status_code == 501 and "/materialize" in unserved.json()["detail"]
     # A path nobody has stays a 404.
     assert admin.put("/api/v2/no/such/path").status_code == 404
 
