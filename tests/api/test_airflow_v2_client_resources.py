@@ -256,3 +256,13 @@ def test_airflowctl_commands(server: Server) -> None:
     assert "default_pool" in pools.stdout
     version = _airflowctl(server, "version", "--remote")
     assert version.returncode == 0, version.stdout + version.stderr
+    # The scheduler liveness probe and the plugin listings (they ended in a traceback on 501).
+    jobs = _airflowctl(server, "jobs", "list", "-o", "json")
+    assert jobs.returncode == 0, jobs.stdout + jobs.stderr
+    alive = {(j["job_type"], j["state"]) for j in json.loads(jobs.stdout)}
+    assert ("SchedulerJob", "running") in alive, jobs.stdout
+    plugins = _airflowctl(server, "plugins", "list", "-o", "json")
+    assert plugins.returncode == 0, plugins.stdout + plugins.stderr
+    errors = _airflowctl(server, "plugins", "list-import-errors", "-o", "json")
+    assert errors.returncode == 0, errors.stdout + errors.stderr
+    assert json.loads(plugins.stdout) == json.loads(errors.stdout) == []  # none in this home
