@@ -67,6 +67,8 @@ TaskIdPath = Annotated[str, Path(max_length=250, pattern=ID_PATTERN)]
 Limit = Annotated[int, Query(ge=0)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 OrderBy = Annotated[list[str] | None, Query(max_length=20)]
+#: A ``*_pattern`` or ``*_prefix_pattern`` filter of Airflow's lists (``text_match``).
+Pattern = Annotated[str | None, Query(max_length=250)]
 
 
 def utc(value: datetime | None) -> datetime | None:

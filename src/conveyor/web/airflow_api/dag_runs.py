@@ -27,6 +27,7 @@ from conveyor.web.airflow_api.common import (
     Offset,
     OrderBy,
     Page,
+    Pattern,
     Reader,
     RunIdPath,
     aware,
@@ -55,7 +56,6 @@ from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(tags=["DagRun"])
 
-Pattern = Annotated[str | None, Query(max_length=250)]
 Names = Annotated[list[str] | None, Query(max_length=50)]
 
 

@@ -3,9 +3,7 @@ them, each once."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from conveyor.store.reads import dags as dag_reads
@@ -14,6 +12,7 @@ from conveyor.web.airflow_api.common import (
     Offset,
     OrderBy,
     Page,
+    Pattern,
     Reader,
     contains,
     visible_dag_ids,
@@ -21,8 +20,6 @@ from conveyor.web.airflow_api.common import (
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["DAG"])
-
-Pattern = Annotated[str | None, Query(max_length=250)]
 
 
 class DAGTagCollectionResponse(BaseModel):

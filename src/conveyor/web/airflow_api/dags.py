@@ -21,6 +21,7 @@ from conveyor.web.airflow_api.common import (
     Offset,
     OrderBy,
     Page,
+    Pattern,
     Reader,
     bounds,
     require_dag,
@@ -45,7 +46,6 @@ router = APIRouter(tags=["DAG"])
 
 DAG_ORDER = ("dag_id", "dag_display_name", "next_dagrun", "last_run_state", "last_run_start_date")
 Words = Annotated[list[str] | None, Query(max_length=100)]
-Pattern = Annotated[str | None, Query(max_length=250)]
 
 
 def _matching(

@@ -16,8 +16,6 @@ from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
-from conveyor.store.reads.runs import RunListing
-from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.common import (
     ALL,
@@ -28,6 +26,7 @@ from conveyor.web.airflow_api.common import (
     Offset,
     OrderBy,
     Page,
+    Pattern,
     Reader,
     RunIdPath,
     TaskIdPath,
@@ -44,6 +43,7 @@ from conveyor.web.airflow_api.ti_listing import (
     find_instances,
     list_instances,
 )
+from conveyor.web.airflow_api.ti_lookup import instance_or_404
 from conveyor.web.airflow_api.ti_shapes import (
     PatchTaskInstanceBody,
     TaskInstanceCollectionResponse,
@@ -64,7 +64,6 @@ router = APIRouter(tags=["Task Instance"])
 BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
 MapIndexPath = Annotated[int, Path(ge=-1, le=2**31 - 1)]
 TryNumberPath = Annotated[int, Path(ge=0, le=2**31 - 1)]
-Pattern = Annotated[str | None, Query(max_length=250)]
 Names = Annotated[list[str] | None, Query(max_length=100)]
 TI_STATES = {s.value for s in TaskState} - {"none"}
 
@@ -306,28 +305,12 @@ def get_task_instances_batch(
         )
 
 
-def _instance(
-    conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int
-) -> tuple[RunListing, InstanceRow]:
-    run = run_reads.get_run(conn, dag_id, run_id)
-    row = task_reads.instance(conn, run.id, task_id, map_index)
-    if row is None:
-        if map_index == -1 and task_reads.count_mapped(conn, run.id, task_id):
-            raise HTTPException(404, "Task instance is mapped, add the map_index value to the URL")
-        raise HTTPException(
-            404,
-            f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: "
-            f"`{task_id}` and map_index: `{map_index}` was not found",
-        )
-    return run, row
-
-
 def _one(
     request: Request, user: User, dag_id: str, run_id: str, task_id: str, map_index: int
 ) -> TaskInstanceResponse:
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
-        run, row = _instance(conn, dag_id, run_id, task_id, map_index)
+        run, row = instance_or_404(conn, dag_id, run_id, task_id, map_index)
         found = ti_response(run, serialized_dag(conn, run.version_hash), row)
         # The template fields its latest try rendered, masked (a list leaves them out).
         rendered = task_reads.rendered_fields(conn, row.id, row.try_number)
@@ -371,7 +354,7 @@ def _tries(
 ) -> TaskInstanceHistoryCollectionResponse:
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
-        run, row = _instance(conn, dag_id, run_id, task_id, map_index)
+        run, row = instance_or_404(conn, dag_id, run_id, task_id, map_index)
         dag = serialized_dag(conn, run.version_hash)
         found = sorted(task_reads.tries(conn, [row.id]), key=lambda t: t.try_number)
     shown = [try_response(run, dag, row, attempt) for attempt in found]
@@ -389,7 +372,7 @@ def _try(
 ) -> TaskInstanceHistoryResponse:
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
-        run, row = _instance(conn, dag_id, run_id, task_id, map_index)
+        run, row = instance_or_404(conn, dag_id, run_id, task_id, map_index)
         attempt = task_reads.get_try(conn, row.id, number)
         if attempt is None:
             raise HTTPException(
@@ -527,7 +510,7 @@ def _patch(
             if r.task_id == task_id and (map_index is None or r.map_index == map_index)
         ]
         if not before:
-            _instance(conn, dag_id, run_id, task_id, -1 if map_index is None else map_index)
+            instance_or_404(conn, dag_id, run_id, task_id, -1 if map_index is None else map_index)
     if preview:
         note_each(request, [])  # a preview changes nothing: no audit entry
         dry_run(store, change)

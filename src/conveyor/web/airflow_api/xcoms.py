@@ -28,6 +28,7 @@ from conveyor.web.airflow_api.common import (
     Limit,
     Offset,
     Page,
+    Pattern,
     Reader,
     RunIdPath,
     TaskIdPath,
@@ -44,7 +45,6 @@ router = APIRouter(tags=["XCom"])
 
 BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries"
 KeyPath = Annotated[str, Field(max_length=512)]
-Pattern = Annotated[str | None, Query(max_length=250)]
 MapIndex = Annotated[int, Query(ge=-1, le=2**31 - 1)]
 
 
