@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from conftest import run_scheduler
 from conveyor.cli.runs import deadline_line
 from conveyor.clock import utcnow
+from conveyor.lifecycle import Actor
 from conveyor.scheduler import deadlines as scheduler_deadlines
 from conveyor.states import RunState
-from conveyor.store import deadlines
+from conveyor.store import deadlines, manual
 from conveyor.store.engine import Store
 from conveyor.store.tables import callback_request, run_deadline
 from conveyor.web import queries
@@ -163,6 +164,23 @@ def test_a_run_that_succeeds_in_time_never_gets_the_callback(env: Env) -> None:
     assert deadline.state == "met" and deadline.callback_state is None
     assert _requests(env.store) == []
     assert _calls(env) == []
+
+
+def test_a_run_that_succeeded_in_time_and_is_cleared_keeps_its_deadline_met(env: Env) -> None:
+    env.write_dag("deadlines.py", DAGS, header=False)
+    env.sync()
+    run_pk = env.trigger("quick_run")
+    env.run(run_pk, limit=30)
+    run_id = env.dag_runs("quick_run")[0].run_id
+    with env.store.write() as conn:
+        manual.clear_tasks(conn, "quick_run", run_id, None, Actor("person"))
+    assert env.run_state(run_pk) is RunState.QUEUED
+    with env.store.read() as conn:
+        (deadline,) = deadlines.of_run(conn, run_pk)
+    assert deadline.state == "met"  # as Airflow: its success in time settled it
+    # Queued again when the hour passes: the deadline is not missed, no callback is asked.
+    assert scheduler_deadlines.check(env.store, utcnow() + timedelta(hours=2)) == []
+    assert _requests(env.store) == []
 
 
 def test_a_deadline_already_past_when_the_run_is_made_is_acted_on_at_once(env: Env) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, String, and_, cast, insert, select, update
 
+from conveyor.clock import utcnow
 from conveyor.model.deadlines import REFERENCE_TYPE_FIELD, Facts, deadline_time, needs_durations
 from conveyor.states import RunState
 from conveyor.store import callback_requests
@@ -84,6 +85,19 @@ def _durations(conn: Connection, dag_id: str, run_pk: int, limit: int) -> list[f
         .limit(limit)
     )
     return [(row.end_date - row.start_date).total_seconds() for row in found]
+
+
+def settle_met(conn: Connection, run_pk: int) -> int:
+    """Before a succeeded run is reopened (cleared): its pending deadlines that success met
+    are decided met now, as Airflow drops them when the run succeeds in time, so running it
+    again never misses them. How many."""
+    d, r = run_deadline.c, dag_run.c
+    ended = select(r.end_date).where(r.id == run_pk, r.state == RunState.SUCCESS.value)
+    return conn.execute(
+        update(run_deadline)
+        .where(d.run_pk == run_pk, d.state == PENDING, d.deadline_at >= ended.scalar_subquery())
+        .values(state=MET, decided_at=utcnow())
+    ).rowcount
 
 
 def due(conn: Connection, now: datetime, limit: int = 200) -> list[int]:
