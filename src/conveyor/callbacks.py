@@ -33,7 +33,7 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from conveyor import deadline_callbacks, lifecycle
@@ -236,12 +236,14 @@ def run_pending(
     run_pk: int | None = None,
     ids: Iterable[int] | None = None,
     web_url: str = DEFAULT_WEB_URL,
+    kinds: Collection[str] | None = None,
 ) -> int:
-    """Claim and run pending DAG callbacks (of one run, or all); returns how many ran."""
+    """Claim and run pending DAG callbacks (of one run, or all; of these kinds, or all);
+    returns how many ran."""
     by = f"{socket.gethostname()}:{os.getpid()}"
     if ids is None:
         with store.read() as conn:
-            ids = callback_requests.pending_ids(conn, run_pk)
+            ids = callback_requests.pending_ids(conn, run_pk, kinds)
     done = 0
     for request_id in ids:
         with store.write() as conn:
@@ -301,7 +303,8 @@ def after_try(
         with store.read() as conn:
             if runs.get_run(conn, run_pk).state is RunState.RUNNING:
                 return
-        run_pending(store, resolve_dag, run_pk=run_pk, web_url=web_url)
+        # The DAG's own callbacks; a missed deadline's stay for the scheduler's process.
+        run_pending(store, resolve_dag, run_pk=run_pk, web_url=web_url, kinds=DAG_HOOKS)
 
 
 # -- the scheduler's side: leftovers run in a child process -----------------------------------

@@ -515,7 +515,7 @@ callback_request = Table(
     metadata,
     _serial_id(),
     _run_pk(),
-    Column("kind", String(20), nullable=False),  # success | failure | sla_miss
+    Column("kind", String(20), nullable=False),  # success | failure | sla_miss | deadline
     Column("task_id", String(ID), nullable=False, default=""),  # sla_miss: the late task
     Column("reason", Text),
     Column("state", String(20), nullable=False),  # pending | running | done | failed
