@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from conveyor.exceptions import Fail, Skip
     from conveyor.model.dag import DAG, dag
     from conveyor.model.datasets import Dataset
+    from conveyor.model.deadlines import (
+        AsyncCallback,
+        DeadlineAlert,
+        DeadlineReference,
+        SyncCallback,
+    )
     from conveyor.model.dependencies import chain, chain_linear
     from conveyor.model.edges import Label
     from conveyor.model.params import Param
@@ -51,6 +57,10 @@ _EXPORTS: dict[str, str] = {
     "DAG": "conveyor.model.dag",
     "dag": "conveyor.model.dag",
     "Dataset": "conveyor.model.datasets",
+    "AsyncCallback": "conveyor.model.deadlines",
+    "DeadlineAlert": "conveyor.model.deadlines",
+    "DeadlineReference": "conveyor.model.deadlines",
+    "SyncCallback": "conveyor.model.deadlines",
     "chain": "conveyor.model.dependencies",
     "chain_linear": "conveyor.model.dependencies",
     "Label": "conveyor.model.edges",
@@ -90,12 +100,15 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DAG",
+    "AsyncCallback",
     "BaseOperator",
     "BashOperator",
     "BashSensor",
     "BranchPythonOperator",
     "Dataset",
     "DayOfWeekSensor",
+    "DeadlineAlert",
+    "DeadlineReference",
     "EmptyOperator",
     "ExternalPythonOperator",
     "Fail",
@@ -108,6 +121,7 @@ __all__ = [
     "PythonVirtualenvOperator",
     "ShortCircuitOperator",
     "Skip",
+    "SyncCallback",
     "TaskGroup",
     "TimeDeltaSensor",
     "TriggerRule",

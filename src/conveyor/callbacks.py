@@ -19,6 +19,10 @@ key), and whoever claims it (``pending -> running``, a guarded update) runs it:
 - the try that ended the run, right after its commit, in its own process (the usual case);
 - otherwise a child process the scheduler starts (:class:`CallbackProcess`): the scheduler
   never imports user code itself.
+
+A missed deadline (``deadline=``) is a request of kind ``deadline`` that the scheduler makes
+when it decides the deadline (``store/deadlines.py``); it is claimed and run the same way,
+by ``deadline_callbacks``.
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from conveyor import lifecycle
+from conveyor import deadline_callbacks, lifecycle
 from conveyor.clock import context_moment
 from conveyor.config import Settings
 from conveyor.connections import masking, template_context, try_scope
@@ -41,7 +45,7 @@ from conveyor.model.task import BaseOperator
 from conveyor.run_views import DagRunView, as_exception
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import callback_requests, runs, transitions
+from conveyor.store import callback_requests, deadlines, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.runs import RunRow
 
@@ -232,12 +236,14 @@ def run_pending(
     run_pk: int | None = None,
     ids: Iterable[int] | None = None,
     web_url: str = DEFAULT_WEB_URL,
+    kinds: Collection[str] | None = None,
 ) -> int:
-    """Claim and run pending DAG callbacks (of one run, or all); returns how many ran."""
+    """Claim and run pending DAG callbacks (of one run, or all; of these kinds, or all);
+    returns how many ran."""
     by = f"{socket.gethostname()}:{os.getpid()}"
     if ids is None:
         with store.read() as conn:
-            ids = callback_requests.pending_ids(conn, run_pk)
+            ids = callback_requests.pending_ids(conn, run_pk, kinds)
     done = 0
     for request_id in ids:
         with store.write() as conn:
@@ -249,19 +255,28 @@ def run_pending(
         try:
             with store.read() as conn:
                 dag = resolve_dag(conn, run.version_hash, run.dag_id)
-            context = run_context(dag, run, row.reason, store=store, web_url=web_url)
-            if row.task_id:  # an SLA miss: its reason says which and by how much
-                context["reason"] = row.reason
-                context["task_id"] = row.task_id
-                context["sla"] = dag.get_task(row.task_id).sla
-            hook = DAG_HOOKS[row.kind]
-            errors = call_all(getattr(dag, hook, None), context, f"{hook} of DAG {dag.dag_id!r}")
+            if row.kind == deadlines.KIND:  # a missed deadline: its alert's own callback
+                errors = deadline_callbacks.run_missed(store, dag, row.run_pk, int(row.task_id))
+            else:
+                errors = _call_dag_hook(dag, run, row, store, web_url)
         except Exception as exc:  # the DAG could not be loaded: say so on the request
             errors = [masking.redact(f"{type(exc).__name__}: {exc}")]
         with store.write() as conn:
             callback_requests.finish(conn, request_id, errors)
         done += 1
     return done
+
+
+def _call_dag_hook(
+    dag: DAG, run: RunRow, row: callback_requests.CallbackRequest, store: Store, web_url: str
+) -> list[str]:
+    context = run_context(dag, run, row.reason, store=store, web_url=web_url)
+    if row.task_id:  # an SLA miss: its reason says which and by how much
+        context["reason"] = row.reason
+        context["task_id"] = row.task_id
+        context["sla"] = dag.get_task(row.task_id).sla
+    hook = DAG_HOOKS[row.kind]
+    return call_all(getattr(dag, hook, None), context, f"{hook} of DAG {dag.dag_id!r}")
 
 
 def after_try(
@@ -288,7 +303,8 @@ def after_try(
         with store.read() as conn:
             if runs.get_run(conn, run_pk).state is RunState.RUNNING:
                 return
-        run_pending(store, resolve_dag, run_pk=run_pk, web_url=web_url)
+        # The DAG's own callbacks; a missed deadline's stay for the scheduler's process.
+        run_pending(store, resolve_dag, run_pk=run_pk, web_url=web_url, kinds=DAG_HOOKS)
 
 
 # -- the scheduler's side: leftovers run in a child process -----------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import conveyor
 
 EXPECTED = [
+    "AsyncCallback",
     "BaseOperator",
     "BashOperator",
     "BashSensor",
@@ -16,6 +17,8 @@ EXPECTED = [
     "DAG",
     "Dataset",
     "DayOfWeekSensor",
+    "DeadlineAlert",
+    "DeadlineReference",
     "EmptyOperator",
     "ExternalPythonOperator",
     "Fail",
@@ -28,6 +31,7 @@ EXPECTED = [
     "PythonVirtualenvOperator",
     "ShortCircuitOperator",
     "Skip",
+    "SyncCallback",
     "TaskGroup",
     "TimeDeltaSensor",
     "TriggerRule",

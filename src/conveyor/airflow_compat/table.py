@@ -78,6 +78,18 @@ _CHAIN = {
 }
 #: Airflow 2.7's ``chain_linear``: in ``airflow.models.baseoperator`` and ``airflow.sdk`` only.
 _CHAIN_LINEAR = {"chain_linear": "conveyor:chain_linear"}
+#: Airflow 3.1's deadline alerts (``VariableInterval`` only from its module: it refuses).
+_DEADLINE_CALLBACKS = same_names(
+    "conveyor.model.deadlines", "AsyncCallback", "SyncCallback", "Callback"
+)
+_DEADLINES = same_names(
+    "conveyor.model.deadlines",
+    "DeadlineAlert",
+    "DeadlineReference",
+    "BaseDeadlineReference",
+    "deadline_reference",
+    "VariableInterval",
+)
 _DECORATORS = {
     "dag": f"{_SHIMS}:dag",
     "task": f"{_SHIMS}:task",
@@ -347,8 +359,13 @@ MODULES: dict[str, dict[str, str]] = {
         "teardown": "conveyor:teardown",
         **_CHAIN,
         **_CHAIN_LINEAR,
+        **_DEADLINE_CALLBACKS,
+        **{k: v for k, v in _DEADLINES.items() if k != "VariableInterval"},
     },
     "airflow.sdk.exceptions": _EXCEPTIONS,
+    # Deadline alerts (Airflow 3.1+): model/deadlines.py.
+    "airflow.sdk.definitions.deadline": _DEADLINES,
+    "airflow.sdk.definitions.callback": _DEADLINE_CALLBACKS,
     "airflow.sdk.definitions.asset": {**_ASSET_NAMES, "Dataset": "conveyor:Dataset"},
     "airflow.sdk.definitions.asset.decorators": _ASSET_DECORATOR,
     "airflow.sdk.definitions.asset.metadata": _METADATA,

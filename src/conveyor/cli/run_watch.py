@@ -121,7 +121,8 @@ class RunWatcher:
                 continue
             self._dag_callback_errors.add(request.id)
             for line in request.error.splitlines():
-                self.console.print(Text(f"DAG {DAG_HOOKS[request.kind]} {line}", style="bold red"))
+                hook = DAG_HOOKS.get(request.kind, f"{request.kind} alert")  # a deadline's
+                self.console.print(Text(f"DAG {hook} {line}", style="bold red"))
 
     def _next_try(self, at: datetime) -> str:
         if self.no_retry_delay:

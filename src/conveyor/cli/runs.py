@@ -27,7 +27,7 @@ from conveyor.store.engine import Connection, Store
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
-from conveyor.web import queries
+from conveyor.web import queries, schemas
 
 
 def resolve_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
@@ -211,6 +211,8 @@ def show(dag_id: str, run_id: str, output: str) -> None:
         markup=False,
     )
     write_rows(output, columns, rows, styles={"state": styled})
+    for deadline in detail.deadlines:
+        console.print(deadline_line(deadline), markup=False)
     for task_id, last in failures:
         console.print(f"\n[bold red]{escape(task_id)}[/] try {last.try_number} ({last.exit_kind}):")
         console.print((last.error or "").rstrip(), markup=False)
@@ -219,6 +221,19 @@ def show(dag_id: str, run_id: str, output: str) -> None:
             style="dim",
             markup=False,
         )
+
+
+def deadline_line(deadline: schemas.RunDeadline) -> str:
+    """One deadline alert of a run: when, what became of it, and its callback's outcome."""
+    name = f" {deadline.name!r}" if deadline.name else ""
+    line = (
+        f"deadline{name} ({deadline.reference}) at {when(deadline.deadline_at)}: {deadline.state}"
+    )
+    if deadline.callback_state is not None:
+        line += f"; callback {deadline.callback_state}"
+    if deadline.callback_error:
+        line += f": {deadline.callback_error}"
+    return line
 
 
 @runs_group.command()

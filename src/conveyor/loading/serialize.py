@@ -68,6 +68,8 @@ def _toolkit_dag_fields(dag: DAG) -> dict[str, Any]:
         found["callbacks"] = callbacks  # the scheduler asks for them; a worker runs them
     if getattr(dag, "fail_fast", False):
         found["fail_fast"] = True
+    if getattr(dag, "deadline", None):  # only when set, so other DAGs' version hashes stay
+        found["deadlines"] = [json_safe(alert.serialize()) for alert in dag.deadline]
     if getattr(dag, "dag_display_name", None):
         found["dag_display_name"] = dag.dag_display_name
     if getattr(dag, "is_paused_upon_creation", None) is not None:

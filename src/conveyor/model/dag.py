@@ -22,6 +22,7 @@ from conveyor.exceptions import CycleError, DagDefinitionError, TaskTimeout
 from conveyor.model.access_control import normalize_access_control
 from conveyor.model.context import DagContext
 from conveyor.model.datasets import Dataset
+from conveyor.model.deadlines import DeadlineAlert, as_alerts
 from conveyor.model.params import DagParam, split_params
 from conveyor.model.schedules import NoSchedule, Schedule, schedule_from_arg
 from conveyor.model.task import BaseOperator, Callback, _as_timedelta
@@ -88,6 +89,7 @@ class DAG:
         on_success_callback: Callback | list[Callback] | None = None,
         on_failure_callback: Callback | list[Callback] | None = None,
         sla_miss_callback: Callback | list[Callback] | None = None,
+        deadline: DeadlineAlert | Sequence[DeadlineAlert] | None = None,
         dagrun_timeout: timedelta | float | None = None,
         template_searchpath: str | Sequence[str] | None = None,
         user_defined_macros: dict[str, Any] | None = None,
@@ -142,6 +144,8 @@ class DAG:
         self.on_success_callback = on_success_callback
         self.on_failure_callback = on_failure_callback
         self.sla_miss_callback = sla_miss_callback
+        # Deadline alerts: each run's need-by times, worked out as the run is made.
+        self.deadline: list[DeadlineAlert] = as_alerts(dag_id, deadline)
         self.dagrun_timeout = _as_timedelta(dagrun_timeout, f"DAG {dag_id!r}: dagrun_timeout")
         # Template files are found here, then in the DAG file's folder (model.templating).
         if isinstance(template_searchpath, str):

@@ -33,7 +33,7 @@ from conveyor.executors.base import Executor
 from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.schedules import DataInterval, RunInfo
-from conveyor.scheduler import datasets, safety_net, timeouts
+from conveyor.scheduler import datasets, deadlines, safety_net, timeouts
 from conveyor.scheduler.due import due_runs
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
@@ -230,6 +230,8 @@ class Scheduler:
                 self.problems,
                 parallelism=self.settings.parallelism,
             )
+        with self.problems.guard("check_deadlines"):  # deadline alerts that came due
+            deadlines.check(self.store, now or utcnow())
         with self.problems.guard("callbacks"):
             self.callbacks.poll()
 

@@ -6,6 +6,7 @@ guarded move ``pending -> running``, so two processes never run the same one.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
@@ -19,8 +20,8 @@ from conveyor.store.tables import callback_request
 class CallbackRequest:
     id: int
     run_pk: int
-    kind: str  # success | failure | sla_miss
-    task_id: str  # sla_miss: the late task; else ""
+    kind: str  # success | failure | sla_miss | deadline
+    task_id: str  # sla_miss: the late task; deadline: the alert's index; else ""
     reason: str | None
 
 
@@ -42,11 +43,16 @@ def request(conn: Connection, run_pk: int, kind: str, reason: str, task_id: str 
     )
 
 
-def pending_ids(conn: Connection, run_pk: int | None = None) -> list[int]:
-    """The requests nobody claimed yet (of one run, or all), oldest first."""
+def pending_ids(
+    conn: Connection, run_pk: int | None = None, kinds: Collection[str] | None = None
+) -> list[int]:
+    """The requests nobody claimed yet (of one run, or all; of these kinds, or all), oldest
+    first."""
     stmt = select(callback_request.c.id).where(callback_request.c.state == "pending")
     if run_pk is not None:
         stmt = stmt.where(callback_request.c.run_pk == run_pk)
+    if kinds is not None:
+        stmt = stmt.where(callback_request.c.kind.in_(list(kinds)))
     return list(conn.execute(stmt.order_by(callback_request.c.id)).scalars())
 
 

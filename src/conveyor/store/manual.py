@@ -33,7 +33,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
-from conveyor.store import plan_requests, runs, transitions
+from conveyor.store import deadlines, plan_requests, runs, transitions
 from conveyor.store.hop import run_lock
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.tables import dag_run
@@ -83,6 +83,8 @@ def _rerun(conn: Connection, run: RunRow, what: str) -> RunState:
     """A finished run whose tasks a person changed goes back to queued for the scheduler."""
     if run.state not in RUN_FINISHED:
         return run.state
+    if run.state is RunState.SUCCESS:  # its deadlines met by that success stay met
+        deadlines.settle_met(conn, run.id)
     moved = transitions.move_run(
         conn,
         run.id,

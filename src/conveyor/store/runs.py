@@ -18,6 +18,7 @@ from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
 from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
+from conveyor.store import deadlines
 from conveyor.store.hop import prepared
 from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance
 from conveyor.strict_json import check, shown
@@ -173,6 +174,9 @@ def create_run(
     ]
     if rows:  # none: a DAG without tasks (for this date); the scheduler finishes its run
         conn.execute(insert(task_instance), rows)
+    alerts = structure.raw.get("deadlines")
+    if alerts:  # deadline alerts: the run's need-by times, from the moment it is queued
+        deadlines.add_for_run(conn, run_pk, dag_id, alerts, now=now, logical_date=logical_date)
     return run_pk
 
 

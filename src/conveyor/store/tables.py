@@ -515,7 +515,7 @@ callback_request = Table(
     metadata,
     _serial_id(),
     _run_pk(),
-    Column("kind", String(20), nullable=False),  # success | failure | sla_miss
+    Column("kind", String(20), nullable=False),  # success | failure | sla_miss | deadline
     Column("task_id", String(ID), nullable=False, default=""),  # sla_miss: the late task
     Column("reason", Text),
     Column("state", String(20), nullable=False),  # pending | running | done | failed
@@ -526,6 +526,30 @@ callback_request = Table(
     Column("error", Text),
     UniqueConstraint("run_pk", "kind", "task_id"),
     Index("ix_callback_request_state", "state"),
+)
+
+# Deadline alerts: a run's need-by time per alert of its DAG (``deadline=``), worked out as
+# the run is made. The scheduler reads the pending ones whose time has come (the partial
+# index) and decides each once: ``met`` (the run succeeded by then) or ``missed`` (the
+# alert's callback is requested in the same transaction).
+run_deadline = Table(
+    "run_deadline",
+    metadata,
+    _serial_id(),
+    _run_pk(),
+    Column("alert_index", Integer, nullable=False),  # its place in the DAG's deadline list
+    Column("name", String(ID)),
+    Column("reference", String(40), nullable=False),  # Airflow's reference class name
+    Column("deadline_at", UtcDateTime, nullable=False),
+    Column("state", String(20), nullable=False),  # pending | met | missed
+    Column("decided_at", UtcDateTime),
+    UniqueConstraint("run_pk", "alert_index"),
+    Index(
+        "ix_run_deadline_pending",
+        "deadline_at",
+        sqlite_where=text("state = 'pending'"),
+        postgresql_where=text("state = 'pending'"),
+    ),
 )
 
 # Pools: named sets of slots; a try holds its task's pool_slots while queued or running.

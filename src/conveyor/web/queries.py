@@ -30,7 +30,7 @@ from conveyor.model.params import json_type
 from conveyor.scheduler.explain import explain
 from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, TaskState
-from conveyor.store import backfills, liveness, pools, problems, runs
+from conveyor.store import backfills, deadlines, liveness, pools, problems, runs
 from conveyor.store import users as user_rows
 from conveyor.store.backfills import BackfillRow
 from conveyor.store.engine import Connection
@@ -294,7 +294,20 @@ def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
 def get_run(conn: Connection, dag_id: str, run_id: str) -> schemas.RunDetail:
     row = run_reads.get_run(conn, dag_id, run_id)
     counts = run_reads.task_state_counts(conn, row.id)
-    return _run(schemas.RunDetail, row, task_states=counts)
+    found = [
+        schemas.RunDeadline(
+            alert_index=d.alert_index,
+            name=d.name,
+            reference=d.reference,
+            deadline_at=d.deadline_at,
+            state=d.state,
+            decided_at=d.decided_at,
+            callback_state=d.callback_state,
+            callback_error=d.callback_error,
+        )
+        for d in deadlines.of_run(conn, row.id)
+    ]
+    return _run(schemas.RunDetail, row, task_states=counts, deadlines=found)
 
 
 def grid(

@@ -194,8 +194,26 @@ class Run(BaseModel):
     )
 
 
+class RunDeadline(BaseModel):
+    """One of a run's deadline alerts (the DAG's ``deadline=``) and what became of it."""
+
+    alert_index: int = Field(description="the alert's place in the DAG's deadline list")
+    name: str | None
+    reference: str = Field(description="what it counts from (Airflow's reference name)")
+    deadline_at: datetime
+    state: str = Field(description="pending, met (the run succeeded by then) or missed")
+    decided_at: datetime | None
+    callback_state: str | None = Field(
+        description="a missed deadline's callback: pending, running, done or failed"
+    )
+    callback_error: str | None = Field(description="what a failed callback raised")
+
+
 class RunDetail(Run):
     task_states: dict[str, int] = Field(description="how many task instances are in each state")
+    deadlines: list[RunDeadline] = Field(
+        default_factory=list, description="the run's deadline alerts, in the DAG's order"
+    )
 
 
 class RunList(BaseModel):
