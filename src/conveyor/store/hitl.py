@@ -183,11 +183,8 @@ class QuestionFilter:
     waiting_only: bool = False  # the task instance still awaits input
 
 
-def listing(
-    conn: Connection, where: QuestionFilter, *, limit: int, offset: int
-) -> tuple[list[Question], int]:
-    """The questions ``where`` selects, each task instance's newest only, newest first;
-    and how many there are."""
+def listing(conn: Connection, where: QuestionFilter) -> list[Question]:
+    """The questions ``where`` selects, each task instance's newest only, by task instance."""
     newest = (
         select(_H.ti_id, func.max(_H.try_number).label("try_number")).group_by(_H.ti_id).subquery()
     )
@@ -209,8 +206,4 @@ def listing(
         query = query.where(answered if where.response_received else ~answered)
     if where.waiting_only:
         query = query.where(_TI.state == _AWAITING)
-    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(
-        query.order_by(_H.created_at.desc(), _H.ti_id.desc()).limit(limit).offset(offset)
-    ).all()
-    return [_question(row) for row in rows], int(total)
+    return [_question(row) for row in conn.execute(query.order_by(_H.ti_id)).all()]
