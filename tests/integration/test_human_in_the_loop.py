@@ -207,3 +207,18 @@ def test_execution_timeout_is_the_old_spelling_of_response_timeout(airflow_hook:
     assert any("response_timeout" in str(w.message) for w in caught)
     with pytest.raises(ValueError, match="subset of options"):
         HITLOperator(task_id="u", subject="s", options=["a"], defaults="b")
+
+
+def test_a_link_to_the_required_actions_page(airflow_hook: None) -> None:
+    from types import SimpleNamespace
+
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    op = HITLOperator(task_id="t", subject="s", options=["a", "b"])
+    ti = SimpleNamespace(dag_id="d", run_id="r 1", task_id="t", map_index=-1)
+    link = op.generate_link_to_ui(task_instance=ti, base_url="http://ui:8080/", options="a")
+    assert link == (
+        "http://ui:8080/required-actions?dag_id=d&run_id=r+1&task_id=t&map_index=-1&_options=a"
+    )
+    with pytest.raises(ValueError, match="not valid options"):
+        op.generate_link_to_ui(task_instance=ti, base_url="http://ui", options=["c"])

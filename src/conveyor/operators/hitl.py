@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar, TypedDict
+from urllib.parse import urlencode
 
 from conveyor.exceptions import AirflowException, TaskAwaitingInput
 from conveyor.model.params import NOTSET, Param
@@ -156,6 +157,49 @@ class HITLOperator(BaseOperator):
             "responded_at": getattr(responded_at, "isoformat", lambda: responded_at)(),
             "responded_by_user": event.get("responded_by_user"),
         }
+
+    def generate_link_to_ui(
+        self,
+        *,
+        task_instance: Any,
+        base_url: str | None = None,
+        options: str | list[str] | None = None,
+        params_input: dict[str, Any] | None = None,
+    ) -> str:
+        """A link to the web UI's Required actions page for this task's question, as
+        Airflow's (its base: ``base_url``, else the try's web UI address)."""
+        chosen = [options] if isinstance(options, str) else list(options or [])
+        if diff := set(chosen) - set(self.options):
+            raise ValueError(f"options {diff} are not valid options")
+        if params_input and (diff := set(params_input) - set(self.params)):
+            raise ValueError(f"params {diff} are not valid params")
+        base = base_url or getattr(task_instance, "_web_url", None)
+        if not base:
+            raise ValueError("Not able to retrieve base_url")
+        query: dict[str, Any] = {"dag_id": task_instance.dag_id, "run_id": task_instance.run_id}
+        query.update(task_id=task_instance.task_id, map_index=task_instance.map_index)
+        if chosen:
+            query["_options"] = chosen
+        query.update(params_input or {})
+        return f"{str(base).rstrip('/')}/required-actions?{urlencode(query, doseq=True)}"
+
+    @staticmethod
+    def generate_link_to_ui_from_context(
+        *,
+        context: dict[str, Any],
+        base_url: str | None = None,
+        options: list[str] | None = None,
+        params_input: dict[str, Any] | None = None,
+    ) -> str:
+        task = context["task"]
+        if not isinstance(task, HITLOperator):
+            raise ValueError("This method only supports HITLOperator")
+        return task.generate_link_to_ui(
+            task_instance=context["task_instance"],
+            base_url=base_url,
+            options=options,
+            params_input=params_input,
+        )
 
     def validate_chosen_options(self, chosen_options: list[str]) -> None:
         if diff := set(chosen_options) - set(self.options):
