@@ -30,8 +30,28 @@ from airflow.providers.standard.operators.hitl import (
     ApprovalOperator, HITLBranchOperator, HITLEntryOperator, HITLOperator,
 )
 
+from airflow.sdk.bases.notifier import BaseNotifier
+
+
+class LinkNotifier(BaseNotifier):
+    template_fields = ("message",)
+
+    def __init__(self, message):
+        self.message = message
+
+    def notify(self, context):
+        url = HITLOperator.generate_link_to_ui_from_context(
+            context=context, base_url="http://ui:8080"
+        )
+        with open("@TMP@/notified", "w") as f:
+            f.write(self.message + " " + url)
+
+
 with DAG("approval", start_date=datetime(2024, 1, 1), schedule=None, catchup=False):
-    approve = ApprovalOperator(task_id="approve", subject="Ship {{ dag_run.run_id }}?")
+    approve = ApprovalOperator(
+        task_id="approve", subject="Ship {{ dag_run.run_id }}?",
+        notifiers=[LinkNotifier("asked {{ task.subject }}")],
+    )
 
     @task
     def ship():
@@ -83,7 +103,8 @@ ACTOR = Actor("user:alice")
 
 @pytest.fixture
 def hitl_env(env: Env) -> Env:
-    env.write_dag("hitl.py", HITL_DAG.replace("@LIMIT@", "0.5"), header=False)
+    source = HITL_DAG.replace("@LIMIT@", "0.5").replace("@TMP@", str(env.tmp))
+    env.write_dag("hitl.py", source, header=False)
     env.sync()
     return env
 
@@ -117,6 +138,10 @@ def test_an_approval_waits_without_a_slot_and_goes_on_when_approved(hitl_env: En
     assert question.options == ["Approve", "Reject"]
     assert not question.multiple and not question.answered
     assert [t.exit_kind for t in env.tries(run_pk, "approve")] == ["awaiting_input"]
+    # The notifiers were told, with the rendered subject and a link to the page.
+    told = (env.tmp / "notified").read_text()
+    assert told.startswith("asked Ship manual__")
+    assert "http://ui:8080/required-actions?dag_id=approval&run_id=manual__" in told
     assert env.run_state(run_pk) is RunState.RUNNING
     answer(env, run_pk, "approve", ["Approve"])
     env.run(run_pk, limit=60)
