@@ -18,7 +18,8 @@ from conftest import describe_runs, run_scheduler
 from conveyor.engine import awaiting_input
 from conveyor.lifecycle import Actor
 from conveyor.states import RunState, TaskState
-from conveyor.store import hitl
+from conveyor.scheduler.explain import explain
+from conveyor.store import hitl, runs
 from run_env import Env
 from store_reads import returned
 
@@ -143,6 +144,9 @@ def test_an_approval_waits_without_a_slot_and_goes_on_when_approved(hitl_env: En
     assert told.startswith("asked Ship manual__")
     assert "http://ui:8080/required-actions?dag_id=approval&run_id=manual__" in told
     assert env.run_state(run_pk) is RunState.RUNNING
+    with env.store.read() as conn:  # what `conveyor tasks why` and .../dependencies say
+        why = explain(conn, runs.get_run(conn, run_pk), "approve").waiting_for
+    assert why == [f"awaiting a person's answer to {question.subject!r} (Required actions)"]
     answer(env, run_pk, "approve", ["Approve"])
     env.run(run_pk, limit=60)
     assert env.states(run_pk) == {"approve": TaskState.SUCCESS, "ship": TaskState.SUCCESS}
