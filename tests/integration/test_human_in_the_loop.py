@@ -17,8 +17,8 @@ import pytest
 from conftest import describe_runs, run_scheduler
 from conveyor.engine import awaiting_input
 from conveyor.lifecycle import Actor
-from conveyor.states import RunState, TaskState
 from conveyor.scheduler.explain import explain
+from conveyor.states import RunState, TaskState
 from conveyor.store import hitl, runs
 from run_env import Env
 from store_reads import returned
