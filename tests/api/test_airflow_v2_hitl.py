@@ -1,8 +1,8 @@
 """``/api/v2/.../hitlDetails`` on both stores: a human-in-the-loop task run by the real
 scheduler waits in ``awaiting_input``; its question is read (one instance, per try, per run
 and across runs with ``~``), answered once (a bad option or two where one is allowed is a
-400, a second answer a 409), only by an assigned user when the task names any or by an
-editor of the DAG otherwise; the answer is audited and the run goes on with it."""
+400, a second answer a 409), by an editor of the DAG who is, when the task names assigned
+users, one of them; the answer is audited and the run goes on with it."""
 
 from __future__ import annotations
 
@@ -134,11 +134,14 @@ def test_a_question_is_read_answered_once_and_the_run_goes_on(world: World) -> N
         )
     assert actions == ["task.answer"]  # the refused ones left no entry
 
-    # Only the assigned user answers the approval: not even an editor.
+    # Only the assigned user answers the approval: not another editor.
     approve = f"{BASE}/{run_id}/taskInstances/approve/-1/hitlDetails"
     refused = op.patch(approve, json={"chosen_options": ["Approve"]})
     assert refused.status_code == 403 and "not a respondent" in refused.json()["detail"]
-    accounts.create_user(world.store, "alice", "viewer", "alice-secret-1")
+    accounts.create_user(world.store, "alice", "op", "alice-secret-1")
+    accounts.create_user(world.store, "bob", "viewer", "bob-secret-123")
+    bob = _as(world, "bob", "bob-secret-123")
+    assert bob.patch(approve, json={"chosen_options": ["Approve"]}).status_code == 403
     alice = _as(world, "alice", "alice-secret-1")
     _ok(alice.patch(approve, json={"chosen_options": ["Approve"]}))
 

@@ -4,8 +4,8 @@
 answer it (``chosen_options``, ``params_input``: an option not offered or several where one
 is allowed is a 400, a second answer a 409), and ``GET .../dagRuns/{run}/hitlDetails`` for a
 run's questions (``~`` for every DAG or run, as in Airflow). Reading needs read access to the
-DAG; answering needs, when the task names ``assigned_users``, to be one of them (by user
-name), and otherwise edit rights on the DAG. The answer is audited as ``task.answer``.
+DAG; answering needs edit rights on it and, when the task names ``assigned_users``, to be
+one of them (by user name), as Airflow decides. The answer is audited as ``task.answer``.
 """
 
 from __future__ import annotations
@@ -189,15 +189,15 @@ def get_hitl_detail_try_detail(
 
 
 def may_answer(user: User, dag_id: str, question: hitl.Question) -> str | None:
-    """Why ``user`` may not answer ``question`` (None: they may): one of its assigned users
-    when it names any, else someone with edit rights on the DAG."""
-    if question.assigned_users:
-        if user.username in {str(u.get("id")) for u in question.assigned_users}:
-            return None
+    """Why ``user`` may not answer ``question`` (None: they may), as Airflow decides: edit
+    rights on the DAG, and, when the task names ``assigned_users``, being one of them (by
+    user name)."""
+    if not dag_visible(user, dag_id, EDIT):
+        return f"user {user.username!r} may read DAG {dag_id!r} but not answer its tasks"
+    assigned = {str(u.get("id")) for u in question.assigned_users}
+    if assigned and user.username not in assigned:
         return f"User={user.username} (id={user.username}) is not a respondent for the task."
-    if dag_visible(user, dag_id, EDIT):
-        return None
-    return f"user {user.username!r} may read DAG {dag_id!r} but not answer its tasks"
+    return None
 
 
 def answer_question(
