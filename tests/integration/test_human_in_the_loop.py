@@ -204,6 +204,18 @@ def test_an_entry_hands_its_params_downstream(hitl_env: Env) -> None:
     assert returned(env.store, run_pk, "use") == 42
 
 
+def test_params_that_break_their_schema_fail_the_task(hitl_env: Env) -> None:
+    env = hitl_env
+    run_pk = env.trigger("entry")
+    wait_until_awaiting(env, run_pk, "entry")
+    answer(env, run_pk, "entry", ["OK"], count="many")
+    env.run(run_pk, limit=60)
+    assert env.states(run_pk)["entry"] is TaskState.FAILED
+    assert "params_input.count: 'many' does not match its schema" in (
+        env.tries(run_pk, "entry")[-1].error or ""
+    )
+
+
 def test_an_unanswered_wait_takes_its_defaults_or_fails_at_its_timeout(hitl_env: Env) -> None:
     env = hitl_env
     run_pk = env.trigger("timeouts")

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, TypedDict
 from urllib.parse import urlencode
 
 from conveyor.exceptions import AirflowException, TaskAwaitingInput
-from conveyor.model.params import NOTSET, Param
+from conveyor.model.params import NOTSET, Param, schema_error
 from conveyor.model.task import BaseOperator
 
 
@@ -206,8 +206,13 @@ class HITLOperator(BaseOperator):
             raise ValueError(f"Responses {diff} not in {self.options}")
 
     def validate_params_input(self, params_input: Mapping[str, Any]) -> None:
+        """The params given match the task's, each valid by its Param's schema."""
         if self.params and params_input and set(self.params) ^ set(params_input):
             raise ValueError(f"params_input {params_input} does not match params {self.params}")
+        for key, value in params_input.items():
+            param = self.params.get(key)
+            if isinstance(param, Param) and (problem := schema_error(param.schema, value)):
+                raise ValueError(f"params_input.{key}: {value!r} {problem}")
 
 
 class ApprovalOperator(HITLOperator):
