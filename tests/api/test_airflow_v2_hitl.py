@@ -115,7 +115,10 @@ def test_a_question_is_read_answered_once_and_the_run_goes_on(world: World) -> N
     assert answered["responded_by"] == {"id": "op", "name": "op"}
     assert answered["chosen_options"] == ["blue"]
     again = op.patch(one, json={"chosen_options": ["red"]})
-    assert again.status_code == 409
+    assert again.status_code == 409 and "already been updated" in again.json()["detail"]
+    # Answered already comes before a bad option, as in Airflow; a viewer is refused first.
+    assert op.patch(one, json={"chosen_options": ["green"]}).status_code == 409
+    assert viewer.patch(one, json={"chosen_options": ["red"]}).status_code == 403
     after = _ok(viewer.get(one))
     assert after["response_received"] is True
     assert after["responded_by_user"] == {"id": "op", "name": "op"}

@@ -116,6 +116,14 @@ class AnswerRefused(Exception):
         self.message = message
 
 
+def already_answered(ti_id: int) -> str:
+    """Airflow's words for a second answer (409)."""
+    return (
+        f"Human-in-the-loop detail has already been updated for Task Instance with id {ti_id} "
+        "and is not allowed to write again."
+    )
+
+
 def check_answer(question: hitl.Question, chosen_options: list[str]) -> None:
     """Refuse (400) options not offered, none at all, or several where one is allowed."""
     if not chosen_options:
@@ -163,16 +171,14 @@ def answer(
         run_lock.lock_run(conn, found.run_pk)
         question = hitl.latest(conn, ti_id)  # again, under the run's lock
         assert question is not None
+        if question.answered:  # before the answer's own checks, as Airflow
+            raise AnswerRefused(409, already_answered(ti_id))
         check_answer(question, chosen_options)
         now = utcnow()
-        if question.answered or not hitl.respond(
+        if not hitl.respond(
             conn, ti_id, question.try_number, chosen_options, params_input, user, now
         ):
-            raise AnswerRefused(
-                409,
-                f"Human-in-the-loop detail has already been updated for Task Instance with id "
-                f"{ti_id} and is not allowed to write again.",
-            )
+            raise AnswerRefused(409, already_answered(ti_id))
         who = user.get("name") or user.get("id")
         resumed = _resume(
             conn,

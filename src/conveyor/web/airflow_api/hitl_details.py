@@ -218,6 +218,11 @@ def answer_question(
         question = hitl.latest(conn, row.id)
     if question is None:
         raise _no_question(row.id)
+    # Airflow's order: the DAG's edit rights, an answer already given, the assigned users.
+    if not dag_visible(user, dag_id, EDIT):
+        raise HTTPException(403, may_answer(user, dag_id, question))
+    if question.answered:
+        raise HTTPException(409, awaiting_input.already_answered(row.id))
     refusal = may_answer(user, dag_id, question)
     if refusal is not None:
         raise HTTPException(403, refusal)
