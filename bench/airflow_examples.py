@@ -42,7 +42,7 @@ OUTSIDE = {
     "example_local_kubernetes_executor.py": "a Kubernetes cluster",
     "tutorial_objectstorage.py": "an HTTP API and object storage (requests, pandas, duckdb)",
     "example_asset_with_watchers.py": "an asset watcher on a message queue",
-    "example_hitl_operator.py": "a person answering in Airflow's UI (human-in-the-loop)",
+    "example_hitl_operator.py": "it waits for a person to answer on the Required actions page",
     "tutorial_taskflow_api_virtualenv.py": "pandas installed in a virtualenv from PyPI",
     "example_dag_decorator.py": "an HTTP API (httpx)",
 }

@@ -168,5 +168,20 @@ class TaskDeferred(Exception):
         self.timeout = timeout
 
 
+class TaskAwaitingInput(Exception):
+    """Raised by a human-in-the-loop operator: end this try as ``awaiting_input`` with
+    ``request`` (what a person is asked: subject, body, options, defaults, multiple, params,
+    assigned users) stored, and resume the task at ``method_name(context, event=...)`` once a
+    person answers or ``timeout`` passes (None: no limit)."""
+
+    def __init__(
+        self, *, request: dict[str, Any], method_name: str, timeout: timedelta | None = None
+    ) -> None:
+        super().__init__(f"awaiting a person's input, resuming at {method_name}")
+        self.request = request
+        self.method_name = method_name
+        self.timeout = timeout
+
+
 class TaskDeferralTimeout(TaskError):
     """A deferred try's trigger did not fire within the deferral's timeout."""

@@ -58,6 +58,7 @@ TASK_DISPLAY: Mapping[TaskState, Display] = {
     S.UP_FOR_RETRY: Display("up for retry", "#efbf2a", ink="#3f3000", heavy=True),
     S.UP_FOR_RESCHEDULE: Display("up for reschedule", "#6cc7c0", ink="#123b38"),
     S.DEFERRED: Display("deferred", "#9370db"),
+    S.AWAITING_INPUT: Display("awaiting input", "#ff8c00", ink="#3d2100", heavy=True),
     S.UPSTREAM_FAILED: Display("upstream failed", "#f0872d"),
     S.SKIPPED: Display("skipped", "#f2a7c9", ink="#5e1f3b"),
     S.QUEUED: Display("queued", "#9aa3ad"),
@@ -85,11 +86,12 @@ TELLING: tuple[TaskState, ...] = (
     S.SCHEDULED,
     S.UP_FOR_RESCHEDULE,
     S.DEFERRED,
+    S.AWAITING_INPUT,
 )
 
 #: A finish into one of these is no retry: a poke, or a deferral that a later try resumes.
 #: Its next try is numbered as any, and one more try is granted for it.
-NOT_A_RETRY: frozenset[TaskState] = frozenset({S.UP_FOR_RESCHEDULE, S.DEFERRED})
+NOT_A_RETRY: frozenset[TaskState] = frozenset({S.UP_FOR_RESCHEDULE, S.DEFERRED, S.AWAITING_INPUT})
 #: Task states that will change again without a person: Airflow's ``State.unfinished``.
 UNFINISHED: frozenset[TaskState] = frozenset(S) - FINISHED
 #: Finished states that let downstream tasks run (Airflow's ``State.success_states``).
@@ -233,6 +235,7 @@ FINISH = TaskMove(
         (S.RUNNING, S.SKIPPED): "the task raised Skip",
         (S.RUNNING, S.UP_FOR_RESCHEDULE): "a sensor in reschedule mode poked; it frees its slot",
         (S.RUNNING, S.DEFERRED): "the task deferred to a trigger; it frees its slots",
+        (S.RUNNING, S.AWAITING_INPUT): "the task asked a person; it frees its slots meanwhile",
         (S.QUEUED, S.FAILED): "the try could not start (its DAG or task vanished)",
         (S.QUEUED, S.UP_FOR_RETRY): "the try could not start, with tries left",
         (S.DEFERRED, S.FAILED): "the deferral timed out, with no tries left",
@@ -261,6 +264,7 @@ STOP_UNFINISHED = TaskMove(
             S.UP_FOR_RETRY,
             S.UP_FOR_RESCHEDULE,
             S.DEFERRED,
+            S.AWAITING_INPUT,
             S.UPSTREAM_FAILED,
         ),
         S.SKIPPED,
@@ -268,11 +272,19 @@ STOP_UNFINISHED = TaskMove(
     ),
     (None,),
 )
-#: A deferred try's trigger fired: the next try is numbered, and resumes at the trigger's
-#: method with the event (engine/deferral.py).
+#: A deferred try's trigger fired (engine/deferral.py), or a person answered a try awaiting
+#: input or its response timeout passed (engine/awaiting_input.py): the next try is
+#: numbered, and resumes at the method the try named, with the event.
 RESUME = TaskMove(
     "resume",
-    {(S.DEFERRED, S.SCHEDULED): "the trigger fired; the next try resumes the task with its event"},
+    {
+        (
+            S.DEFERRED,
+            S.SCHEDULED,
+        ): "the trigger fired; the next try resumes the task with its event",
+        (S.AWAITING_INPUT, S.SCHEDULED): "a person answered, or the wait timed out; the next "
+        "try resumes the task with the answer",
+    },
     ("scheduled",),
     numbers_next_try=True,
 )
@@ -433,6 +445,7 @@ FINISH_MESSAGES: Mapping[ExitKind, str] = {
     ExitKind.SKIP: "asked to be skipped",
     ExitKind.RESCHEDULE: "poked, the condition is not met yet",
     ExitKind.DEFERRED: "handed to a trigger",
+    ExitKind.AWAITING_INPUT: "waits for a person's answer",
     ExitKind.BOOKKEEPING: "could not be prepared",
     ExitKind.NOT_STARTED: "could not start",
     ExitKind.STOPPED: "was stopped",

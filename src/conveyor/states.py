@@ -21,6 +21,7 @@ class TaskState(StrEnum):
     UP_FOR_RETRY = "up_for_retry"  # the try failed; the next try waits for retry_at
     UP_FOR_RESCHEDULE = "up_for_reschedule"  # a sensor will poke again at retry_at; no slot held
     DEFERRED = "deferred"  # waits for its trigger's event in a triggerer; no slot held
+    AWAITING_INPUT = "awaiting_input"  # waits for a person's answer (human in the loop); no slot
     SKIPPED = "skipped"  # not run: a branch went elsewhere, a trigger rule said so, or Skip
     UPSTREAM_FAILED = "upstream_failed"  # not run because an upstream task failed
 
@@ -38,6 +39,7 @@ class ExitKind(StrEnum):
     SKIP = "skip"  # the task raised Skip
     RESCHEDULE = "reschedule"  # a sensor in reschedule mode will poke again
     DEFERRED = "deferred"  # the task deferred to a trigger; a later try resumes it
+    AWAITING_INPUT = "awaiting_input"  # the task asked a person; a later try resumes it
     BOOKKEEPING = "bookkeeping"  # the engine could not prepare the try (its log, its run id)
     NOT_STARTED = "not_started"  # the try could not start
     STOPPED = "stopped"  # a person (or the run's timeout) ended it; its process is stopped

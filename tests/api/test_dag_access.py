@@ -295,7 +295,13 @@ def test_a_named_role_sees_the_cluster_pages_of_its_dags_only(
     assert dataset["events"] == asset["events"]
     assert dataset["last_event"]["source_dag_id"] == MINE
 
-    for page in ("/home", "/workers", "/assets", f"/assets/detail?uri={ASSET}"):
+    for page in (
+        "/home",
+        "/workers",
+        "/assets",
+        f"/assets/detail?uri={ASSET}",
+        "/required-actions",
+    ):
         shown = alice.get(page)
         assert shown.status_code == 200, (page, shown.text[:500])
         assert HIDDEN not in shown.text, page  # nor its import error, runs or events
@@ -312,7 +318,8 @@ def test_the_cluster_pages_refuse_a_user_who_may_read_no_dag(access_world: World
     accounts.set_roles(access_world.store, "nora", [])
     try:
         bare = _client(access_world, "nora", "nora-secret-12")  # built-in 'public' alone
-        for path in ("/home", "/workers", "/assets", "/api/v1/assets", "/api/v1/workers"):
+        cluster = ("/home", "/workers", "/assets", "/required-actions")
+        for path in (*cluster, "/api/v1/assets", "/api/v1/workers"):
             refused = bare.get(path)
             assert refused.status_code == 403, (path, refused.status_code)
     finally:

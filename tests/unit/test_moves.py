@@ -39,6 +39,7 @@ def test_exit_kinds_keep_the_stored_values() -> None:
         "skip",
         "reschedule",
         "deferred",
+        "awaiting_input",
         "bookkeeping",
         "not_started",
         "stopped",

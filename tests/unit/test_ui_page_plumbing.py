@@ -9,7 +9,15 @@ import pytest
 from conveyor.web.auth import User
 
 # The page modules declare the menu as they are imported (mount_ui imports them all).
-from conveyor.web.ui import admin, assets, pages, system, tokens, versions  # noqa: F401
+from conveyor.web.ui import (  # noqa: F401
+    admin,
+    assets,
+    pages,
+    required_actions,
+    system,
+    tokens,
+    versions,
+)
 from conveyor.web.ui.page import NAV, PageResult, Pages
 
 
@@ -21,11 +29,13 @@ def _menu(role: str) -> list[tuple[str, str]]:
 def test_the_menu_is_declared_by_the_pages_in_order_and_by_role() -> None:
     assert _menu("op") == [
         ("Home", "/home"), ("DAGs", "/"), ("Runs", "/runs"),
-        ("Task instances", "/task-instances"), ("Assets", "/assets"), ("Workers", "/workers"),
+        ("Task instances", "/task-instances"), ("Required actions", "/required-actions"),
+        ("Assets", "/assets"), ("Workers", "/workers"),
         ("Admin", "/admin/connections"), ("Tokens", "/tokens"),
     ]  # fmt: skip
     assert ("Admin", "/admin/pools") in _menu("viewer")
-    # A user of named roles only (no built-in rights) sees the DAG pages, not Home or Assets.
+    # A user of named roles only (no built-in rights) sees the DAG pages, not Home, Assets or
+    # Required actions.
     assert [label for label, _ in _menu("public")] == [
         "DAGs", "Runs", "Task instances", "Admin", "Tokens",
     ]  # fmt: skip

@@ -72,6 +72,16 @@ _EXTERNAL = {
 }
 _BRANCH_DATETIME = same_names("conveyor.airflow_compat.branching", "BranchDateTimeOperator")
 _BRANCH_WEEKDAY = same_names("conveyor.airflow_compat.branching", "BranchDayOfWeekOperator")
+_HITL_OPERATORS = same_names(
+    "conveyor.operators.hitl",
+    "HITLOperator",
+    "ApprovalOperator",
+    "HITLBranchOperator",
+    "HITLEntryOperator",
+)
+_HITL_ERRORS = same_names(
+    "conveyor.operators.hitl", "HITLRejectException", "HITLTimeoutError", "HITLTriggerEventError"
+)
 _CHAIN = {
     "chain": "conveyor:chain",
     "cross_downstream": f"{_SHIMS}:cross_downstream",
@@ -417,6 +427,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.operators.latest_only": _LATEST_ONLY,
     "airflow.providers.standard.operators.datetime": _BRANCH_DATETIME,
     "airflow.providers.standard.operators.weekday": _BRANCH_WEEKDAY,
+    "airflow.providers.standard.operators.hitl": _HITL_OPERATORS,
+    "airflow.providers.standard.exceptions": _HITL_ERRORS,
+    "airflow.sdk.execution_time.hitl": same_names("conveyor.operators.hitl", "HITLUser"),
     "airflow.providers.standard.sensors.bash": _BASH_SENSOR,
     "airflow.providers.standard.sensors.python": _PYTHON_SENSOR,
     "airflow.providers.standard.sensors.time_delta": _TIME_DELTA,

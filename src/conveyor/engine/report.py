@@ -74,8 +74,18 @@ class Deferred:
     deferral: Deferral
 
 
+@dataclass(frozen=True)
+class AwaitingInput:
+    """The task asked a person (``engine/awaiting_input.py``): its question, the method the
+    answer resumes, and the response deadline."""
+
+    request: dict[str, Any]
+    method_name: str
+    timeout_at: datetime | None
+
+
 #: What a try's process reports of its end.
-Happened = Returned | Raised | Skipped | Rescheduled | Deferred
+Happened = Returned | Raised | Skipped | Rescheduled | Deferred | AwaitingInput
 
 
 def error_of(happened: Happened) -> str | None:
@@ -100,6 +110,8 @@ def decide(happened: Happened, try_number: int, max_tries: int, retry_delay: tim
         return Outcome(TaskState.UP_FOR_RESCHEDULE, ExitKind.RESCHEDULE, retry_at=happened.at)
     if isinstance(happened, Deferred):
         return Outcome(TaskState.DEFERRED, ExitKind.DEFERRED)
+    if isinstance(happened, AwaitingInput):
+        return Outcome(TaskState.AWAITING_INPUT, ExitKind.AWAITING_INPUT)
     return failure_outcome(
         try_number,
         max_tries,

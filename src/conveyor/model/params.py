@@ -82,7 +82,7 @@ def split_params(dag_id: str, params: dict[str, Any]) -> tuple[dict[str, Any], d
         defaults[name] = value.value if value.has_default else None
         specs[name] = value.serialize()
         if value.has_default:
-            problem = _schema_error(value.schema, value.value)
+            problem = schema_error(value.schema, value.value)
             if problem:
                 raise DagDefinitionError(
                     f"DAG {dag_id!r}: the default of param {name!r} ({value.value!r}) {problem}"
@@ -107,7 +107,7 @@ def json_type(value: Any) -> str | None:
     return None
 
 
-def _schema_error(schema: dict[str, Any], value: Any) -> str | None:
+def schema_error(schema: dict[str, Any], value: Any) -> str | None:
     """Why ``value`` breaks ``schema``, or None. Patterns are searched by RE2 (linear time,
     see ``param_patterns``); a pattern RE2 cannot run refuses the value with the reason."""
     try:
@@ -157,7 +157,7 @@ def conf_errors(
                 )
             continue
         if name in specs:
-            problem = _schema_error(specs[name]["schema"], value)
+            problem = schema_error(specs[name]["schema"], value)
             if problem:
                 errors.append(f"conf.{name}: {_as_typed(value)} {problem}"[:500])
             continue

@@ -7,6 +7,7 @@ for, derived with the same planning code the scheduler uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import (
     backfills,
+    hitl,
     liveness,
     pools,
     runs,
@@ -194,9 +196,20 @@ def _blockers(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskState) 
                 f"{ti.retry_at:%Y-%m-%d %H:%M:%S} UTC",
             )
         )
-    elif state is TaskState.DEFERRED:
-        found.append(Blocker(TASK_INSTANCE_STATE, _deferred_reason(conn, ti.id)))
+    elif state in _WAITS:
+        found.append(Blocker(TASK_INSTANCE_STATE, _WAITS[state](conn, ti.id)))
     return found
+
+
+def _awaiting_reason(conn: Connection, ti_id: int) -> str:
+    """What a try awaiting input asks, and until when."""
+    question = hitl.latest(conn, ti_id)
+    if question is None:
+        return "awaiting input: its question is gone; clear the task to ask again"
+    text = f"awaiting a person's answer to {question.subject!r} (Required actions)"
+    if question.timeout_at is not None:
+        text += f"; the response timeout is {question.timeout_at:%Y-%m-%d %H:%M:%S} UTC"
+    return text
 
 
 def _deferred_reason(conn: Connection, ti_id: int) -> str:
@@ -333,3 +346,10 @@ def _why_queued(conn: Connection, run: RunRow, max_active_runs: int) -> str:
         f"the run is queued in backfill {owner.id}: {running} of its "
         f"max_active_runs={owner.max_active_runs} runs are running"
     )
+
+
+#: What a try that waits outside any slot waits for, by its state.
+_WAITS: dict[TaskState, Callable[[Connection, int], str]] = {
+    TaskState.DEFERRED: _deferred_reason,
+    TaskState.AWAITING_INPUT: _awaiting_reason,
+}

@@ -25,6 +25,7 @@ from conveyor._processes import pid_alive
 from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
 from conveyor.config import Settings
+from conveyor.engine import awaiting_input
 from conveyor.engine.progress import plan_claimed_run, queue_scheduled, queued_tries
 from conveyor.engine.runs import start_run
 from conveyor.engine.tries import end_from_outside, worker_actor
@@ -232,6 +233,8 @@ class Scheduler:
             )
         with self.problems.guard("check_deadlines"):  # deadline alerts that came due
             deadlines.check(self.store, now or utcnow())
+        with self.problems.guard("check_awaiting_input_timeouts"):
+            awaiting_input.time_out_waits(self.store, self.actor, now=now)
         with self.problems.guard("callbacks"):
             self.callbacks.poll()
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -641,6 +642,31 @@ trigger = Table(
     Column("triggerer_id", String(64)),
     Index("ix_trigger_ti_id", "ti_id"),
     Index("ix_trigger_triggerer_id", "triggerer_id"),
+)
+
+# What a try awaiting input asks a person, and the answer (engine/awaiting_input.py): one row
+# per try that asked, so each try's question and answer stay readable after a clear.
+hitl_detail = Table(
+    "hitl_detail",
+    metadata,
+    _ti_id(),
+    Column("try_number", Integer, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", Text),
+    Column("options", JSON, nullable=False),
+    Column("defaults", JSON),
+    Column("multiple", Boolean, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("assigned_users", JSON, nullable=False),
+    Column("method_name", String(255), nullable=False),
+    Column("timeout_at", UtcDateTime),
+    _created_at(),
+    Column("responded_at", UtcDateTime),
+    Column("responded_by", JSON),
+    Column("chosen_options", JSON),
+    Column("params_input", JSON),
+    PrimaryKeyConstraint("ti_id", "try_number"),
+    Index("ix_hitl_detail_timeout_at", "timeout_at"),
 )
 
 # Triggerer processes and their heartbeats: the liveness rule (store/liveness.py) says

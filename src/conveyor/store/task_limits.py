@@ -23,9 +23,15 @@ from conveyor.states import TaskState
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.tables import task_instance
 
-#: The states a per-task limit counts (Airflow's ``ACTIVE_STATES``): a deferred instance
-#: holds no worker slot, yet still counts towards its task's limit.
-LIMIT_STATES: tuple[TaskState, ...] = (TaskState.QUEUED, TaskState.RUNNING, TaskState.DEFERRED)
+#: The states a per-task limit counts (Airflow's ``ACTIVE_STATES``): a deferred instance, or
+#: one awaiting a person's input, holds no worker slot, yet still counts towards its task's
+#: limit.
+LIMIT_STATES: tuple[TaskState, ...] = (
+    TaskState.QUEUED,
+    TaskState.RUNNING,
+    TaskState.DEFERRED,
+    TaskState.AWAITING_INPUT,
+)
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 

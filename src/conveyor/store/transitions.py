@@ -431,12 +431,16 @@ def resume(
     kwargs: dict[str, Any],
     note: str,
     actor: Actor,
+    waiting: TaskState = S.DEFERRED,
 ) -> Moved:
-    """deferred -> scheduled (``lifecycle.RESUME``): a deferred try's trigger fired, and the next
-    try resumes at ``method`` with ``kwargs`` (the event among them)."""
+    """deferred (or ``waiting``: awaiting_input) -> scheduled (``lifecycle.RESUME``): a deferred
+    try's trigger fired, or a person answered, and the next try resumes at ``method`` with
+    ``kwargs`` (the event among them)."""
     now = utcnow()
     given = {"next_method": method, "next_kwargs": kwargs}
-    moved = make_move(conn, lifecycle.RESUME, ti_id, try_number, now=now, given=given)
+    moved = make_move(
+        conn, lifecycle.RESUME, ti_id, try_number, now=now, expected=(waiting,), given=given
+    )
     if moved:
         record_notes(conn, lifecycle.RESUME, moved, [(note, None)], actor, now)
     return moved

@@ -38,6 +38,7 @@ ACTIONS = {
     "clear_run": "run.clear",
     "mark_run": "run.mark",
     "clear_task": "task.clear",
+    "update_hitl_detail": "task.answer",
     "mark_task": "task.mark",
     "clear_task_instances": "task.clear",  # one entry per run (note_targets)
     "mark_task_instances": "task.mark",

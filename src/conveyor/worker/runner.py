@@ -42,10 +42,11 @@ from conveyor.callbacks import (
 )
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
-from conveyor.engine import deferral
+from conveyor.engine import awaiting_input, deferral
 from conveyor.engine.kept import Keeper, KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.report import (
+    AwaitingInput,
     Deferred,
     Happened,
     Raised,
@@ -70,6 +71,7 @@ from conveyor.exceptions import (
     Fail,
     Reschedule,
     Skip,
+    TaskAwaitingInput,
     TaskDeferred,
     TaskTimeout,
 )
@@ -380,6 +382,8 @@ class TryRunner:
             return Rescheduled(exc.at)
         except TaskDeferred as exc:  # the try waits for its trigger, without holding a slot
             return deferral.report_of(exc, call.task)
+        except TaskAwaitingInput as exc:  # the try waits for a person, without holding a slot
+            return awaiting_input.report_of(exc, call.task)
         except Exception as exc:
             call.exception = exc  # a failure callback's context["exception"]
             error = _describe_exception(exc)
@@ -389,7 +393,18 @@ class TryRunner:
     def _record_ending(
         self, started: StartedTry, run: RunRow, call: _Call, happened: Happened
     ) -> TryResult:
-        """A deferral is recorded by ``engine/deferral.py``; every other end by :meth:`record`."""
+        """A deferral is recorded by ``engine/deferral.py``, a wait for a person's input by
+        ``engine/awaiting_input.py``; every other end by :meth:`record`."""
+        if isinstance(happened, AwaitingInput):
+            return awaiting_input.record_wait(
+                self.store,
+                started.ti_id,
+                started.try_number,
+                started.run_pk,
+                happened,
+                self.actor,
+                started.start_date,
+            )
         if not isinstance(happened, Deferred):
             return self.record(call.end(started, happened, run.version_hash))
         return deferral.record_deferral(

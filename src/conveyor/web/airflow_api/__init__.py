@@ -40,6 +40,7 @@ from conveyor.web.airflow_api import (
     dags,
     event_logs,
     group_marks,
+    hitl_details,
     import_errors,
     jobs,
     monitor,
@@ -76,6 +77,7 @@ RESOURCE_ROUTERS: list[Any] = [
     ti_dependencies.router,
     ti_links.router,
     xcoms.router,  # before the task instance routes: ".../xcomEntries" is no map index
+    hitl_details.router,
     task_instances.router,
     clear_task_instances.router,
     # Many runs or task instances at once (bulk bodies, task groups, many clears).

@@ -28,6 +28,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     from conveyor.web.ui.assets import router as assets_router
     from conveyor.web.ui.page import NAV  # complete once every page module is imported
     from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
+    from conveyor.web.ui.required_actions import router as required_actions_router
     from conveyor.web.ui.system import router as system_router
     from conveyor.web.ui.tokens import router as tokens_router
     from conveyor.web.ui.versions import router as versions_router
@@ -42,6 +43,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(admin_router)
     app.include_router(system_router)
     app.include_router(assets_router)
+    app.include_router(required_actions_router)
 
     @app.exception_handler(HiddenPage)
     async def hidden_page(request: Request, exc: HiddenPage) -> Response:
