@@ -21,6 +21,7 @@ EXPECTED = [
     "Fail",
     "Label",
     "LatestOnlyOperator",
+    "NEVER_EXPIRE",
     "Param",
     "PokeReturnValue",
     "PythonOperator",

@@ -24,6 +24,19 @@ def dataset_id(conn: Connection, uri: str) -> int:
     return int(conn.execute(select(dataset.c.id).where(dataset.c.uri == uri)).scalar_one())
 
 
+def dataset_id_of(conn: Connection, uri: str) -> int | None:
+    """The id of the dataset with this URI; None when it has no row yet."""
+    found = conn.execute(select(dataset.c.id).where(dataset.c.uri == uri)).scalar()
+    return None if found is None else int(found)
+
+
+def asset_uri(conn: Connection, found_id: int) -> str | None:
+    """The URI of the asset with this id; None when there is none (an alias's row is not
+    an asset)."""
+    uri = conn.execute(select(dataset.c.uri).where(dataset.c.id == found_id)).scalar()
+    return None if uri is None or str(uri).startswith(ALIAS_PREFIX) else str(uri)
+
+
 def consumers(conn: Connection) -> dict[str, list[str]]:
     """Active DAGs scheduled on datasets: dag_id -> their dataset URIs."""
     rows = conn.execute(
