@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 from api_helpers import PASSWORDS, World, make_world, module_world
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -278,3 +279,19 @@ def test_reading_needs_the_dag_and_writing_needs_edit(world: World) -> None:
         assert response.status_code == 403, response.text
     assert world.client().get(_task_url(world)).status_code == 401
     assert _ok(viewer.get(_task_url(world, "/tries")))["value"] == [1, 2]  # nothing changed
+
+
+def test_clear_on_success_drops_a_succeeded_instances_task_state(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__STATE_STORE__CLEAR_ON_SUCCESS", "True")
+    run_pk = world.trigger("resumable")
+    world.run(run_pk)
+    with world.store.read() as conn:
+        loaded = xcom_value(conn, run_pk, "load", "return_value")
+    assert loaded["tries"] == [1, 2]  # the failed try's state was there for the retry
+    listed = _ok(_as(world, "viewer").get(TASK.format(run=world.run_id(run_pk))))
+    assert listed == {"task_state_store": [], "total_entries": 0}  # gone with the success
+    # The asset's values are not the task's: they stay.
+    asset = _ok(_as(world, "viewer").get(f"/api/v2/assets/{_asset_id(world)}/state-store"))
+    assert "cursor" in [e["key"] for e in asset["asset_state_store"]]

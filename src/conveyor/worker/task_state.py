@@ -10,7 +10,8 @@ do, so a try on a Celery worker reaches them as a local one does.
 
 Values are strict JSON, never None. ``retention`` sets when a task value expires (kept as
 its ``expires_at``, shown by the API; ``NEVER_EXPIRE``: never; None: Airflow's
-``[state_store] default_retention_days``, 0 for never).
+``[state_store] default_retention_days``, 0 for never). With Airflow's ``[state_store]
+clear_on_success`` on, an instance's task state goes when a try succeeds.
 """
 
 from __future__ import annotations
@@ -220,6 +221,14 @@ class AssetStateStores:
 
     def __repr__(self) -> str:
         return f"<AssetStateStoreAccessors [{', '.join(f'uri={u!r}' for u in self._by_uri)}]>"
+
+
+def clear_on_success(context: dict[str, Any]) -> None:
+    """After a success, the instance's task state goes when Airflow's ``[state_store]
+    clear_on_success`` is on (off by default: what the task wrote stays to be read)."""
+    store = context.get("task_state_store")
+    if isinstance(store, TaskStateStore) and conf.getboolean("state_store", "clear_on_success"):
+        store.clear()
 
 
 def asset_state_stores(ti: TaskInstanceHandle) -> AssetStateStores | None:
