@@ -9,15 +9,23 @@ Airflow's shapes, per-DAG access, audit entries, and 404s and 422s that say why.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_client.client.models import (
+    AssetStateStoreCollectionResponse,
+    AssetStateStoreResponse,
+    TaskStateStoreCollectionResponse,
+    TaskStateStoreResponse,
+)
 from api_helpers import PASSWORDS, World, make_world, module_world
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cli_processes import run_cli
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store.mapping import xcom_value
 from conveyor.store.reads import runs as run_reads
@@ -134,6 +142,9 @@ def test_the_routes_list_and_get_what_the_tries_stored(world: World) -> None:
     assert checkpoint["value"] == {"page": 5}
     assert checkpoint["expires_at"] is not None  # the default retention: 30 days
     assert set(checkpoint) == {"key", "value", "updated_at", "expires_at"}
+    # Airflow's own client reads the answers into its models.
+    assert TaskStateStoreCollectionResponse.from_dict(listed).total_entries == 2
+    assert TaskStateStoreResponse.from_dict(checkpoint).value == {"page": 5}
     paged = _ok(viewer.get(_task_url(world), params={"limit": 1, "offset": 1}))
     assert [e["key"] for e in paged["task_state_store"]] == ["tries"]
     assert paged["total_entries"] == 2
@@ -144,6 +155,10 @@ def test_the_routes_list_and_get_what_the_tries_stored(world: World) -> None:
 
     asset = _ok(viewer.get(f"/api/v2/assets/{_asset_id(world)}/state-store/cursor"))
     assert asset["value"] == 7
+    parsed = AssetStateStoreResponse.from_dict(asset)
+    assert parsed.last_updated_by is not None and parsed.last_updated_by.kind == "task"
+    every = _ok(viewer.get(f"/api/v2/assets/{_asset_id(world)}/state-store"))
+    assert AssetStateStoreCollectionResponse.from_dict(every).asset_state_store[0].key == "cursor"
     assert asset["last_updated_by"] == {
         "kind": "task",
         "dag_id": "resumable",
@@ -189,7 +204,8 @@ def test_writes_through_the_routes_and_their_audit_entries(world: World) -> None
             )
         ).all()
     actions = [r.action for r in rows]
-    assert actions.count("task.state.set") == 3  # two PUTs and a PATCH
+    sets = [r for r in rows if r.action == "task.state.set" and r.target.endswith("/slashes")]
+    assert len(sets) == 3  # two PUTs and a PATCH
     assert "task.state.delete" in actions
     assert {"asset.state.set", "asset.state.delete"} <= set(actions)
     run_id = world.run_ids["resumable"]
@@ -295,3 +311,28 @@ def test_clear_on_success_drops_a_succeeded_instances_task_state(
     # The asset's values are not the task's: they stay.
     asset = _ok(_as(world, "viewer").get(f"/api/v2/assets/{_asset_id(world)}/state-store"))
     assert "cursor" in [e["key"] for e in asset["asset_state_store"]]
+
+
+def test_db_clean_deletes_task_state_whose_retention_passed(world: World) -> None:
+    op = _as(world, "op")
+    run_id = world.run_ids["resumable"]
+    expired, kept = _task_url(world, "/expired"), _task_url(world, "/kept")
+    _ok(op.put(expired, json={"value": 1, "expires_at": "2020-01-01T00:00:00Z"}), 204)
+    _ok(op.put(kept, json={"value": 2, "expires_at": "2999-01-01T00:00:00Z"}), 204)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    env |= {
+        "CONVEYOR_HOME": str(world.tmp / "home"),
+        "CONVEYOR_DATABASE_URL": world.settings.db_url,
+    }
+    dry = run_cli(env, "db", "clean", "--older-than", "3650d", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete: 1 expired task state values" in " ".join(dry.stdout.split())
+    assert op.get(expired).status_code == 200
+    done = run_cli(env, "db", "clean", "--older-than", "3650d")
+    assert done.returncode == 0, done.stderr
+    assert "deleted: 1 expired task state values" in " ".join(done.stdout.split())
+    assert op.get(expired).status_code == 404
+    assert _ok(op.get(kept))["value"] == 2
+    # Values without an expiry (NEVER_EXPIRE) and the asset's stay.
+    assert _ok(op.get(TASK.format(run=run_id) + "/tries"))["value"] == [1, 2]
+    _ok(op.delete(kept), 204)

@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Connection, delete, func, select
 
 from conveyor.clock import utcnow
+from conveyor.store.engine import Store
 from conveyor.store.sql import upsert
 from conveyor.store.tables import asset_state_store, task_state_store
 from conveyor.strict_json import check
@@ -155,6 +156,31 @@ def clear_task_values(conn: Connection, run_pk: int, task_id: str, map_index: in
     """Delete the instance's values (``map_index`` None: of every instance of the task)."""
     found = conn.execute(delete(task_state_store).where(*_task_where(run_pk, task_id, map_index)))
     return int(found.rowcount or 0)
+
+
+#: Rows deleted per transaction by :func:`clean_expired`.
+CLEAN_BATCH = 5000
+
+
+def clean_expired(store: Store, *, dry_run: bool = False, now: datetime | None = None) -> int:
+    """Delete the task state values whose ``expires_at`` has passed (never an asset's, and
+    never one without an expiry), in short transactions; returns how many (``dry_run``:
+    would be). ``conveyor db clean`` runs it."""
+    expired = task_state_store.c.expires_at < (now or utcnow())
+    if dry_run:
+        with store.read() as conn:
+            count = select(func.count()).select_from(task_state_store).where(expired)
+            return int(conn.execute(count).scalar_one())
+    deleted = 0
+    while True:
+        with store.write() as conn:
+            ids = select(task_state_store.c.id).where(expired).limit(CLEAN_BATCH)
+            found = list(conn.execute(ids).scalars())
+            if found:
+                conn.execute(delete(task_state_store).where(task_state_store.c.id.in_(found)))
+        deleted += len(found)
+        if len(found) < CLEAN_BATCH:
+            return deleted
 
 
 # --- an asset's values --------------------------------------------------------------------
