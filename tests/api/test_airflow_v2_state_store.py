@@ -34,10 +34,11 @@ from conveyor.store.tables import audit_log, dataset
 RESUMABLE = """
     from datetime import datetime
 
-    from airflow.sdk import DAG, Asset, task
+    from airflow.sdk import DAG, Asset, AssetAlias, task
     from airflow.sdk.execution_time.context import NEVER_EXPIRE
 
     ORDERS = Asset(name="orders", uri="s3://warehouse/orders")
+    ALIAS = AssetAlias("orders_alias")
 
     with DAG("resumable", schedule=None, start_date=datetime(2026, 1, 1)):
 
@@ -60,8 +61,13 @@ RESUMABLE = """
             assert task_state_store.get("x") is None  # each instance has its own
             task_state_store.set("x", x * 10)
 
+        @task(outlets=[ALIAS])
+        def emit(outlet_events=None):
+            outlet_events[ALIAS].add(ORDERS)
+
         load()
         mapped.expand(x=[1, 2])
+        emit()
 
     with DAG("reader", schedule=None, start_date=datetime(2026, 1, 1)):
 
@@ -69,7 +75,12 @@ RESUMABLE = """
         def read(asset_state_store=None):
             return asset_state_store[ORDERS].get("cursor"), asset_state_store.get("nope", 0)
 
+        @task(inlets=[ALIAS])
+        def read_through_alias(asset_state_store=None):
+            return asset_state_store[ORDERS].get("cursor")  # the alias stands for ORDERS
+
         read()
+        read_through_alias()
 """
 
 TASK = "/api/v2/dags/resumable/dagRuns/{run}/taskInstances/load/state-store"
@@ -129,6 +140,7 @@ def test_a_retry_resumes_from_the_task_and_asset_state_its_failed_try_stored(
     }
     # The consumer (another DAG, another run) reads what the producer's try wrote.
     assert _xcom(world, "reader", "read") == [7, 0]
+    assert _xcom(world, "reader", "read_through_alias") == 7
 
 
 def test_the_routes_list_and_get_what_the_tries_stored(world: World) -> None:

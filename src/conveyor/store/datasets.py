@@ -37,6 +37,18 @@ def asset_uri(conn: Connection, found_id: int) -> str | None:
     return None if uri is None or str(uri).startswith(ALIAS_PREFIX) else str(uri)
 
 
+def alias_uris(conn: Connection, alias_name: str) -> list[str]:
+    """The URIs of the datasets events were emitted to through the alias, in URI order."""
+    rows = conn.execute(
+        select(dataset.c.uri)
+        .join(dataset_event, dataset_event.c.dataset_id == dataset.c.id)
+        .where(dataset_event.c.source_alias == alias_name)
+        .distinct()
+        .order_by(dataset.c.uri)
+    )
+    return [str(uri) for uri in rows.scalars()]
+
+
 def consumers(conn: Connection) -> dict[str, list[str]]:
     """Active DAGs scheduled on datasets: dag_id -> their dataset URIs."""
     rows = conn.execute(

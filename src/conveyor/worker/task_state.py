@@ -25,7 +25,7 @@ from conveyor.clock import utcnow
 from conveyor.exceptions import TaskError
 from conveyor.model.datasets import AssetAlias, Dataset
 from conveyor.store import state_store
-from conveyor.store.datasets import dataset_id, dataset_id_of
+from conveyor.store.datasets import alias_uris, dataset_id, dataset_id_of
 from conveyor.store.state_store import BY_TASK, Writer
 from conveyor.worker.context import TaskInstanceHandle, check_json
 
@@ -168,13 +168,22 @@ class AssetStateStore:
 
 class AssetStateStores:
     """``context["asset_state_store"]``: one :class:`AssetStateStore` per asset among the
-    task's inlets and outlets (an alias among its outlets names none, as in Airflow)."""
+    task's inlets and outlets. An alias among the inlets stands for the assets events were
+    emitted to through it; one among the outlets for none (both as in Airflow)."""
 
-    def __init__(self, ti: TaskInstanceHandle, assets: Iterable[Any]) -> None:
+    def __init__(
+        self, ti: TaskInstanceHandle, assets: Iterable[Any], inlet_aliases: Iterable[Any] = ()
+    ) -> None:
         self._by_uri: dict[str, AssetStateStore] = {}
         for asset in assets:
             if isinstance(asset, Dataset) and not isinstance(asset, AssetAlias):
                 self._by_uri.setdefault(asset.uri, AssetStateStore(ti, asset))
+        names = [a.name for a in inlet_aliases if isinstance(a, AssetAlias)]
+        if names:
+            with ti._store.read() as conn:
+                uris = [uri for name in names for uri in alias_uris(conn, name)]
+            for uri in uris:
+                self._by_uri.setdefault(uri, AssetStateStore(ti, Dataset(uri)))
 
     def __getitem__(self, asset: Any) -> AssetStateStore:
         if not isinstance(asset, Dataset) or isinstance(asset, AssetAlias):
@@ -232,9 +241,11 @@ def clear_on_success(context: dict[str, Any]) -> None:
 
 
 def asset_state_stores(ti: TaskInstanceHandle) -> AssetStateStores | None:
-    """The task's ``asset_state_store``, or None when it names no asset (Airflow leaves the
-    key out of such a task's context)."""
+    """The task's ``asset_state_store``, or None when it names no asset or alias (Airflow
+    leaves the key out of such a task's context)."""
     task = ti.task
-    named = [*(getattr(task, "inlets", None) or []), *(getattr(task, "outlets", None) or [])]
-    stores = AssetStateStores(ti, named)
-    return stores if stores._by_uri else None
+    inlets = list(getattr(task, "inlets", None) or [])
+    named = [*inlets, *(getattr(task, "outlets", None) or [])]
+    if not any(isinstance(a, (Dataset, AssetAlias)) for a in named):
+        return None
+    return AssetStateStores(ti, named, inlets)
