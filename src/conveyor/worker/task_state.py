@@ -57,6 +57,27 @@ def expires_at(retention: timedelta | None, now: datetime | None = None) -> date
         return None
 
 
+#: Airflow's own backend: values in the metadata database, which is what Conveyor does.
+DEFAULT_BACKEND = "airflow.state.metastore.MetastoreBackend"
+
+
+def check_backend() -> None:
+    """TaskError when the configuration asks for a state backend Conveyor does not have:
+    values kept elsewhere than the store would silently not be."""
+    worker_backend = conf.get("workers", "state_store_backend", fallback="")
+    if worker_backend:
+        raise TaskError(
+            f"[workers] state_store_backend = {worker_backend!r}: Conveyor keeps task and "
+            "asset state in its store only; unset it (AIRFLOW__WORKERS__STATE_STORE_BACKEND)"
+        )
+    backend = conf.get("state_store", "backend", fallback=DEFAULT_BACKEND)
+    if backend != DEFAULT_BACKEND:
+        raise TaskError(
+            f"[state_store] backend = {backend!r}: Conveyor keeps task and asset state in its "
+            f"store only ({DEFAULT_BACKEND}); unset it (AIRFLOW__STATE_STORE__BACKEND)"
+        )
+
+
 def _checked_value(key: str, value: Any, what: str) -> None:
     if value is None:
         raise ValueError(f"Cannot set value as None ({what} {key!r}: delete the key instead)")
@@ -71,12 +92,14 @@ class TaskStateStore:
         self._ti = ti
 
     def get(self, key: str, default: Any = None) -> Any:
+        check_backend()
         ti = self._ti
         with ti._store.read() as conn:
             found = state_store.task_entry(conn, ti._run.id, ti.task_id, ti.map_index, key)
         return default if found is None else found.value
 
     def set(self, key: str, value: Any, *, retention: timedelta | None = None) -> None:
+        check_backend()
         ti = self._ti
         _checked_value(key, value, f"task state of task {ti.task_id!r}")
         until = expires_at(retention)
@@ -125,12 +148,14 @@ class AssetStateStore:
         return Writer(BY_TASK, ti.dag_id, ti._run.run_id, ti.task_id, ti.map_index)
 
     def get(self, key: str, default: Any = None) -> Any:
+        check_backend()
         with self._ti._store.read() as conn:
             found_id = dataset_id_of(conn, self._asset.uri)
             found = None if found_id is None else state_store.asset_entry(conn, found_id, key)
         return default if found is None else found.value
 
     def set(self, key: str, value: Any) -> None:
+        check_backend()
         _checked_value(key, value, f"asset state of {self._asset.uri!r}")
         with self._ti._store.write() as conn:
             found_id = dataset_id(conn, self._asset.uri)
