@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         PythonSensor,
         TimeDeltaSensor,
     )
+    from conveyor.worker.task_state import NEVER_EXPIRE
 
 __version__ = "0.1.0"
 
@@ -82,6 +83,8 @@ _EXPORTS: dict[str, str] = {
     "PokeReturnValue": "conveyor.sensors",
     "PythonSensor": "conveyor.sensors",
     "TimeDeltaSensor": "conveyor.sensors",
+    # Airflow 3.3's task state store: a retention that never expires.
+    "NEVER_EXPIRE": "conveyor.worker.task_state",
 }
 
 
@@ -100,6 +103,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DAG",
+    "NEVER_EXPIRE",
     "AsyncCallback",
     "BaseOperator",
     "BashOperator",

@@ -135,9 +135,10 @@ def test_changes_through_v2_are_in_the_audit_log(world: World) -> None:
 
 def test_routes_not_served_answer_501_naming_the_path(world: World) -> None:
     client = world.client()
-    answer = client.get("/api/v2/assets/1/state-store")
+    answer = client.get("/api/v2/dags/d/dagRuns/r/hitlDetails")
     assert answer.status_code == 501
-    assert "GET /api/v2/assets/{asset_id}/state-store" in answer.json()["detail"]
+    detail = answer.json()["detail"]
+    assert "GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/hitlDetails" in detail
     templated = client.post("/api/v2/assets/1/materialize")
     assert templated.status_code == 501
     assert "/api/v2/assets/{asset_id}/materialize" in templated.json()["detail"]

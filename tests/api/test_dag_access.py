@@ -569,6 +569,7 @@ def _v2_asks(world: World, admin: TestClient) -> tuple[list[Ask], set[tuple[str,
                         "pool_name": "default_pool",
                         "connection_id": "some_conn",
                         "variable_key": "some_key",
+                        "key": "some_key",  # a state store's key
                         "section": "core",
                         "option": "dags_folder",
                         "asset_alias_id": "1",

@@ -1,6 +1,7 @@
 """``task_state_store`` (Airflow 3.3): a value a task instance sets survives into its retry,
 in a sync task, an async one (``aget``/``aset``) and each instance of a mapped task apart;
-run with ``conveyor run`` in a fresh home."""
+run with ``conveyor run`` in a fresh home. A state backend Conveyor does not have is refused
+at the first use."""
 
 from __future__ import annotations
 
@@ -67,3 +68,34 @@ def test_a_tasks_state_outlives_its_failed_tries(tmp_path: Path) -> None:
     assert "seen by the last try: [1, 2, 3]" in text
     assert "count on the retry: 2" in text
     assert "instance 0 keeps 10" in text and "instance 1 keeps 20" in text
+
+
+BACKEND_DAG = """
+from datetime import datetime
+
+from airflow.sdk import DAG, task
+
+with DAG("state_backend", schedule=None, start_date=datetime(2026, 1, 1)):
+
+    @task
+    def job(task_state_store=None):
+        task_state_store.set("k", 1)
+
+    job()
+"""
+
+
+def test_a_state_backend_conveyor_does_not_have_is_refused_at_first_use(tmp_path: Path) -> None:
+    (tmp_path / "dags").mkdir()
+    path = tmp_path / "dags" / "state_backend.py"
+    path.write_text(BACKEND_DAG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AIRFLOW"))}
+    env["CONVEYOR_HOME"] = str(tmp_path / "home")
+    env["AIRFLOW__WORKERS__STATE_STORE_BACKEND"] = "mypackage.state.S3StateBackend"
+    done = subprocess.run(
+        [CLI, "run", str(path)], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode != 0, done.stdout + done.stderr
+    text = "\n".join(p.read_text() for p in (tmp_path / "home").rglob("try-*.log"))
+    assert "[workers] state_store_backend = 'mypackage.state.S3StateBackend'" in text, text
+    assert "keeps task and asset state in its store only" in text

@@ -27,7 +27,8 @@ def test_every_route_of_the_spec_has_a_row_and_the_counts_add_up() -> None:
     assert f"of {len(AIRFLOW_ROUTES)} in Airflow's spec" in table
     assert served + sum(1 for r in rows if "| 501" in r) == len(rows)
     assert "| GET | `/api/v2/variables` | served, with a difference: the op role" in table
+    assert "| PUT | `/api/v2/assets/{asset_id}/state-store/{key}` | served |" in table
     assert (
-        "| PUT | `/api/v2/assets/{asset_id}/state-store/{key}` | 501: Conveyor keeps no state store"
+        "| POST | `/api/v2/assets/{asset_id}/materialize` | 501: trigger the producing DAG instead"
         in table
     )

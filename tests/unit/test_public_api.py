@@ -24,6 +24,7 @@ EXPECTED = [
     "Fail",
     "Label",
     "LatestOnlyOperator",
+    "NEVER_EXPIRE",
     "Param",
     "PokeReturnValue",
     "PythonOperator",

@@ -349,6 +349,7 @@ MODULES: dict[str, dict[str, str]] = {
         "task_group": "conveyor:task_group",
         "TaskGroup": "conveyor:TaskGroup",
         "BaseOperator": "conveyor:BaseOperator",
+        "NEVER_EXPIRE": "conveyor.worker.task_state:NEVER_EXPIRE",
         "BaseSensorOperator": "conveyor.sensors:BaseSensor",
         "PokeReturnValue": "conveyor:PokeReturnValue",
         "Variable": "conveyor.connections:Variable",
@@ -380,10 +381,14 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sdk.definitions.asset.decorators": _ASSET_DECORATOR,
     "airflow.sdk.definitions.asset.metadata": _METADATA,
     "airflow.assets": _ASSET_NAMES,
-    # Airflow 3.3's task state store: the retention that never expires, and its class.
+    # Airflow 3.3's task and asset state stores: the retention that never expires, and the
+    # classes of context["task_state_store"] and context["asset_state_store"].
     "airflow.sdk.execution_time.context": {
         "NEVER_EXPIRE": "conveyor.worker.task_state:NEVER_EXPIRE",
         "TaskStateStore": "conveyor.worker.task_state:TaskStateStore",
+        "TaskStateStoreAccessor": "conveyor.worker.task_state:TaskStateStore",
+        "AssetStateStoreAccessor": "conveyor.worker.task_state:AssetStateStore",
+        "AssetStateStoreAccessors": "conveyor.worker.task_state:AssetStateStores",
     },
     "airflow.sdk.definitions.decorators": {**_DECORATORS, "dag": f"{_SHIMS}:sdk_dag"},
     "airflow.task.trigger_rule": {"TriggerRule": "conveyor:TriggerRule"},

@@ -83,7 +83,8 @@ def _age(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def clean(older_than: timedelta, dry_run: bool) -> None:
     """Delete finished runs older than --older-than, with their tries, XCom and logs,
-    and audit log entries older than the setting audit_retention_days.
+    audit log entries older than the setting audit_retention_days, and task state values
+    whose retention passed.
 
     Queued and running runs are kept however old. Safe to run while the cluster runs and to
     run again (e.g. daily from cron or a systemd timer).
@@ -103,3 +104,7 @@ def clean(older_than: timedelta, dry_run: bool) -> None:
     entries = audit.clean(store, days, dry_run=dry_run)
     kept = f"older than {days} days (audit_retention_days)" if days else "none: kept forever"
     console.print(f"{verb}: {entries} audit log entries ({kept})")
+    from conveyor.store import state_store
+
+    expired = state_store.clean_expired(store, dry_run=dry_run)
+    console.print(f"{verb}: {expired} expired task state values (their retention passed)")

@@ -24,6 +24,31 @@ def dataset_id(conn: Connection, uri: str) -> int:
     return int(conn.execute(select(dataset.c.id).where(dataset.c.uri == uri)).scalar_one())
 
 
+def dataset_id_of(conn: Connection, uri: str) -> int | None:
+    """The id of the dataset with this URI; None when it has no row yet."""
+    found = conn.execute(select(dataset.c.id).where(dataset.c.uri == uri)).scalar()
+    return None if found is None else int(found)
+
+
+def asset_uri(conn: Connection, found_id: int) -> str | None:
+    """The URI of the asset with this id; None when there is none (an alias's row is not
+    an asset)."""
+    uri = conn.execute(select(dataset.c.uri).where(dataset.c.id == found_id)).scalar()
+    return None if uri is None or str(uri).startswith(ALIAS_PREFIX) else str(uri)
+
+
+def alias_uris(conn: Connection, alias_name: str) -> list[str]:
+    """The URIs of the datasets events were emitted to through the alias, in URI order."""
+    rows = conn.execute(
+        select(dataset.c.uri)
+        .join(dataset_event, dataset_event.c.dataset_id == dataset.c.id)
+        .where(dataset_event.c.source_alias == alias_name)
+        .distinct()
+        .order_by(dataset.c.uri)
+    )
+    return [str(uri) for uri in rows.scalars()]
+
+
 def consumers(conn: Connection) -> dict[str, list[str]]:
     """Active DAGs scheduled on datasets: dag_id -> their dataset URIs."""
     rows = conn.execute(

@@ -610,6 +610,39 @@ dataset_event = Table(
     Index("ix_dataset_event_dataset_id", "dataset_id", "id"),
 )
 
+# Airflow 3.3's state stores (conveyor.store.state_store). A task instance's values, kept
+# across its tries and clears, by run, task and map index: gone with the run. An asset's
+# values, read and written by every task that names the asset: gone with the asset (its
+# dataset row), with who wrote each last (``last_updated_by_*``, no foreign key: it
+# outlives the run that wrote it).
+task_state_store = Table(
+    "task_state_store",
+    metadata,
+    _serial_id(),
+    _run_pk(),
+    Column("task_id", String(ID), nullable=False),
+    Column("map_index", Integer, nullable=False, default=-1, server_default="-1"),
+    Column("key", String(512), nullable=False),
+    Column("value", JSON, nullable=False),
+    _updated_at(),
+    Column("expires_at", UtcDateTime, index=True),  # NULL: never expires
+    UniqueConstraint("run_pk", "task_id", "map_index", "key"),
+)
+
+asset_state_store = Table(
+    "asset_state_store",
+    metadata,
+    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(512), primary_key=True),
+    Column("value", JSON, nullable=False),
+    _updated_at(),
+    Column("last_updated_by_kind", String(16)),  # "task" or "api"
+    Column("last_updated_by_dag_id", String(ID)),
+    Column("last_updated_by_run_id", String(ID)),
+    Column("last_updated_by_task_id", String(ID)),
+    Column("last_updated_by_map_index", Integer),
+)
+
 # The pending update of one dataset for one consuming DAG: the first event not yet consumed.
 # An alias has a dataset row of its own (its key, model.datasets.ALIAS_PREFIX + name), so a
 # DAG scheduled on it queues the events emitted through it under that row.

@@ -79,6 +79,13 @@ ACTIONS = {
     "unpause_backfill": "backfill.unpause",
     "cancel_backfill": "backfill.cancel",
     "reparse_dag_file": "dag.reparse",
+    "set_task_state_store": "task.state.set",
+    "patch_task_state_store": "task.state.set",
+    "delete_task_state_store": "task.state.delete",
+    "clear_task_state_store": "task.state.clear",
+    "set_asset_state_store": "asset.state.set",
+    "delete_asset_state_store": "asset.state.delete",
+    "clear_asset_state_store": "asset.state.clear",
 }
 #: Path parameters that name what was acted on, in the order they are joined.
 TARGET_PARAMS = (

@@ -414,7 +414,8 @@ def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
 def build_context(
     dag: DAG, task: BaseOperator, run: RunRow, ti: TaskInstanceHandle
 ) -> dict[str, Any]:
-    from conveyor.worker.task_state import TaskStateStore  # it builds on this module
+    # They build on this module.
+    from conveyor.worker.task_state import TaskStateStore, asset_state_stores
 
     # A task's own params (Airflow's operator params=) sit between the DAG's and the run's.
     params = {**dag.params, **(getattr(task, "params", None) or {}), **(run.conf or {})}
@@ -443,6 +444,9 @@ def build_context(
         **previous_success(ti._store, run),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
+    asset_stores = asset_state_stores(ti)
+    if asset_stores is not None:  # Airflow gives it only to a task that names an asset
+        context["asset_state_store"] = asset_stores
     context = {**standard_context(context), **context}
     for name in dag.removed_context_names:  # an Airflow 3 file's DAG: as on Airflow 3
         context.pop(name, None)

@@ -88,7 +88,7 @@ from conveyor.model.runtime import current_context
 from conveyor.model.templating import render_template_fields
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id
-from conveyor.states import ExitKind
+from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store, retrying
 from conveyor.store.runs import RunRow
@@ -100,6 +100,7 @@ from conveyor.worker.context import (
 )
 from conveyor.worker.rendered import render_map_index, rendered_fields
 from conveyor.worker.stopping import call_on_kill, stopped_by_sigterm
+from conveyor.worker.task_state import clear_on_success
 from conveyor.worker.xcom_masking import shown_xcom
 
 log = logging.getLogger(__name__)
@@ -347,6 +348,8 @@ class TryRunner:
         result = self._record_ending(started, run, call, happened)
         if call.context is not None:
             call.context["ti"].ended(result.state, call.final_map_index_label())
+            if result.state is TaskState.SUCCESS:
+                clear_on_success(call.context)
         after_try(  # task callbacks, and the DAG callbacks of a run this try ended
             self.store,
             self.resolve_dag,

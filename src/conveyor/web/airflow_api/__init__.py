@@ -19,6 +19,7 @@ from conveyor import __version__
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT
 from conveyor.web.airflow_api import (
+    asset_state_store,
     assets,
     auth_redirects,
     backfills,
@@ -53,6 +54,7 @@ from conveyor.web.airflow_api import (
     run_wait,
     task_instances,
     task_logs,
+    task_state_store,
     ti_bulk,
     ti_dependencies,
     ti_links,
@@ -73,6 +75,9 @@ RESOURCE_ROUTERS: list[Any] = [
     dag_runs.router,
     run_wait.router,
     run_asset_events.router,
+    # Before every task instance route: a key such as "links" after ".../state-store/"
+    # would read as a map index and a route of its own.
+    task_state_store.router,
     task_logs.router,
     ti_dependencies.router,
     ti_links.router,
@@ -94,6 +99,7 @@ RESOURCE_ROUTERS: list[Any] = [
     pools.router,
     import_errors.router,
     event_logs.router,
+    asset_state_store.router,
     assets.router,
     backfills.router,
     dag_sources.router,

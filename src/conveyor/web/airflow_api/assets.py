@@ -7,7 +7,7 @@ registers them when it parses the DAG. Producing tasks and scheduled DAGs come f
 DAGs' current versions. Events made here have no source task; they are queued for the
 DAGs scheduled on the asset as a task's update would be. ``created_dagruns`` is always
 empty: Conveyor does not link an event to the runs it started. Asset aliases are listed;
-materializing an asset and the state store are not served (501).
+materializing an asset is not served (501). The asset state store is asset_state_store.py's.
 """
 
 from __future__ import annotations

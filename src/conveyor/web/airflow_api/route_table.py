@@ -29,8 +29,6 @@ START, END = "<!-- generated: airflow-routes -->", "<!-- end generated: airflow-
 NOT_SERVED_WHY: dict[str, str] = {
     "/assets/{asset_id}/materialize": "trigger the producing DAG instead: "
     "POST /api/v2/dags/{dag_id}/dagRuns",
-    "/assets/{asset_id}/state-store": "Conveyor keeps no state store",
-    "/assets/{asset_id}/state-store/{key}": "Conveyor keeps no state store",
     "DELETE /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}": "a task instance "
     "goes with its run: DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
 }
