@@ -142,7 +142,9 @@ def _tail_before_traceback(log_path: str | None, exit_kind: str | None) -> str:
     the error already shows)."""
     text = log_tail(log_path or "", 40)
     if exit_kind == ExitKind.EXCEPTION:
-        text = text.split("[conveyor] failed:")[0]
+        failed = text.find("[conveyor] failed:")
+        if failed >= 0:  # cut at its line's start, the time written before it included
+            text = text[: text.rfind("\n", 0, failed) + 1]
     return "\n".join(text.strip().splitlines()[-LOG_LINES:])
 
 

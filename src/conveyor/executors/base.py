@@ -39,6 +39,11 @@ class Executor(ABC):
     @abstractmethod
     def holds(self, ti_id: int) -> bool: ...
 
+    def runs_process(self, pid: int) -> bool:
+        """Whether ``pid`` is a process this executor started and has not yet reaped: its end,
+        and the report it may have sent just before, are this executor's to read."""
+        return False
+
     @abstractmethod
     def free_slots(self) -> int: ...
 

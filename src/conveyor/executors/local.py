@@ -301,6 +301,11 @@ class LocalExecutor(Executor):
     def holds(self, ti_id: int) -> bool:
         return ti_id in self._held
 
+    def runs_process(self, pid: int) -> bool:
+        # A runner can report the try it kept and die in it between two polls: the try is
+        # not held yet, but the runner's end is this executor's to record (a crash).
+        return any(entry.process.pid == pid for entry in self._running.values())
+
     def free_slots(self) -> int:
         return max(self.slots - len(self._running) - len(self._backlog), 0)
 

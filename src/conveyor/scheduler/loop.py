@@ -467,7 +467,12 @@ class Scheduler:
 
     def _reap_if_lost(self, row: scheduling.RunningTry, now: datetime, limit: timedelta) -> None:
         stale = not liveness.is_alive(row.heartbeat_at, now, limit)
-        gone = row.hostname == self.hostname and row.pid and not pid_alive(row.pid)
+        gone = (
+            row.hostname == self.hostname
+            and row.pid
+            and not pid_alive(row.pid)
+            and not self.executor.runs_process(row.pid)  # its executor records how it ended
+        )
         if not (stale or gone):
             return
         why = (

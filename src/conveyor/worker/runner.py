@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import io
 import logging
 import os
 import signal
@@ -31,7 +32,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
 from conveyor.callbacks import (
     TASK_HOOKS,
@@ -79,6 +80,7 @@ from conveyor.lifecycle import Actor, StartedTry
 from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folders
 from conveyor.logs import upload_try_log
+from conveyor.logs.stamps import StampingPipe, StampingStream, stamp
 from conveyor.logs.task_logs import try_log_path
 from conveyor.model.assets import Emitted
 from conveyor.model.branch_value import kept_value
@@ -258,15 +260,14 @@ class TryRunner:
             # fan-out ran 15 to 25 % faster without it, see bench/README.md). The folder
             # costs one mkdir; the file is created 0600 as the output opens it.
             private_dir(log_file.parent)
-            output.enter_context(_output_to(log_file, mode=self.output))
-            # The first line, written before the task's code runs: a log folder on a full
-            # disk ("No space left on device") fails the try here, saying which file,
-            # instead of killing its process in the task's first print.
-            print(
+            # The first line, written to the file itself before the task's code runs: a log
+            # folder on a full disk ("No space left on device") fails the try here, saying
+            # which file, instead of killing its process in the task's first print.
+            first_line = (
                 f"[conveyor] {started.dag_id}.{started.task_id} run {started.run_id} try "
-                f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}",
-                flush=True,
+                f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}"
             )
+            output.enter_context(_output_to(log_file, mode=self.output, first_line=first_line))
         except Exception as exc:  # this try's bookkeeping failed: fail the try, say why
             output.close()
             reason = f"the try could not start its log {str(log_file)!r}: {exc}"
@@ -632,8 +633,9 @@ def _time_limit(
         signal.signal(signal.SIGALRM, previous)
 
 
-#: As Airflow writes task log lines, so a log reads the same after a move.
-TASK_LOG_FORMAT = "[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s"
+#: As Airflow writes task log lines, so a log reads the same after a move; the time in front,
+#: ``[2026-01-01 10:00:00,123] ``, is the moment the line was written (logs/stamps.py).
+TASK_LOG_FORMAT = "{%(filename)s:%(lineno)d} %(levelname)s - %(message)s"
 
 
 class _UserRecords(logging.Filter):
@@ -648,7 +650,8 @@ def _task_logging() -> Iterator[None]:
     """``logging.info(...)`` from task code (any logger) lands in the try's log.
 
     A handler on the root logger writes to the current stderr, which the try's output
-    already points at the log file; the root level is INFO for the try's duration.
+    already points at the log file, stamping each line; the root level is INFO for the
+    try's duration.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(TASK_LOG_FORMAT))
@@ -669,43 +672,76 @@ def _task_logging() -> Iterator[None]:
 
 
 class _output_to:
-    """Send the try's output to its log file.
+    """Send the try's output to its log file, each line stamped with the time it was written.
 
-    Mode "fd" points file descriptors 1 and 2 at the file, so subprocesses write there too
-    (a try's own process). Mode "python" swaps only sys.stdout and sys.stderr, for tries run
-    inside a process that must keep its own descriptors (``conveyor.testing`` under pytest).
+    Mode "fd" points file descriptors 1 and 2 at a pipe whose reader stamps each line into
+    the file, so subprocesses writing straight to them are stamped too (a try's own process);
+    Python's streams are line-buffered meanwhile, so a printed line is written (and stamped)
+    when printed, not when a buffer fills. Mode "python" swaps only sys.stdout and
+    sys.stderr for one stamping stream, for tries run inside a process that must keep its
+    own descriptors (``conveyor.testing`` under pytest).
+
+    ``first_line`` is written to the file itself before anything else: a file that cannot
+    be written fails here, not in a thread copying the try's output.
     """
 
-    def __init__(self, path: Path, *, mode: str) -> None:
+    def __init__(self, path: Path, *, mode: str, first_line: str) -> None:
         self.path = path
         self.mode = mode
+        self.first_line = first_line
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
+        line = stamp(time.time()) + self.first_line + "\n"
         if self.mode == "fd":
-            saved = (os.dup(1), os.dup(2))
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            os.close(fd)
-            self._stack.callback(self._restore, saved)
+            try:
+                os.write(fd, line.encode())
+            except BaseException:
+                os.close(fd)
+                raise
+            pipe = StampingPipe(fd)  # the pipe's thread owns the file's descriptor now
+            saved = (os.dup(1), os.dup(2))
+            os.dup2(pipe.write_fd, 1)
+            os.dup2(pipe.write_fd, 2)
+            pipe.close()
+            self._stack.callback(self._restore, saved, pipe)
+            self._stack.enter_context(_line_buffered(sys.stdout))
+            self._stack.enter_context(_line_buffered(sys.stderr))
         else:
             handle = self._stack.enter_context(private_open(self.path, "a", buffering=1))
-            self._stack.enter_context(contextlib.redirect_stdout(handle))
-            self._stack.enter_context(contextlib.redirect_stderr(handle))
+            handle.write(line)
+            handle.flush()
+            stream = cast(TextIO, StampingStream(cast(TextIO, handle)))
+            self._stack.enter_context(contextlib.redirect_stdout(stream))
+            self._stack.enter_context(contextlib.redirect_stderr(stream))
 
     @staticmethod
-    def _restore(saved: tuple[int, int]) -> None:
+    def _restore(saved: tuple[int, int], pipe: StampingPipe) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for fd in saved:
             os.close(fd)
+        pipe.finish()  # the last lines are in the file before the try's end is told
 
     def __exit__(self, *exc: object) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         self._stack.close()
+
+
+@contextlib.contextmanager
+def _line_buffered(stream: TextIO) -> Iterator[None]:
+    """``stream`` writes each line as it is ended (a file's stdout would fill a buffer)."""
+    if not isinstance(stream, io.TextIOWrapper) or stream.line_buffering:
+        yield
+        return
+    stream.reconfigure(line_buffering=True)
+    try:
+        yield
+    finally:
+        stream.reconfigure(line_buffering=False)

@@ -2,13 +2,14 @@
 and where the line says them ``timestamp``, ``level`` and ``logger``; a failure's traceback
 becomes one ``error`` message whose ``error_detail`` lists the exception and its frames.
 
-A try's log holds three kinds of lines (worker/runner.py writes them):
+Each line of a try's log starts with the time it was written, ``[2026-01-01 10:00:00,123] ``
+(UTC: logs/stamps.py); a log written before Conveyor stamped every line has the time only on
+its records. After the time comes one of three kinds of lines (worker/runner.py writes them):
 
-- records of the task's loggers: ``[2026-01-01 10:00:00,123] {etl.py:12} INFO - text``
-  (the worker's clock, read as UTC, as Conveyor's times are);
+- records of the task's loggers: ``{etl.py:12} INFO - text``;
 - Conveyor's own notes: ``[conveyor] text``; a failure is ``[conveyor] failed:`` followed by
   the traceback of the user's code and the exception's ``Type: message`` line(s);
-- anything the task printed, kept as it is (logger ``task.stdout``, no time).
+- anything the task or its commands printed, kept as it is (logger ``task.stdout``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-_RECORD = re.compile(
-    r"^\[(?P<time>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)?)\] "
-    r"\{(?P<file>[^}:]*):(?P<line>\d+)\} (?P<level>[A-Z]+) - (?P<text>.*)$"
-)
+_STAMP = re.compile(r"^\[(?P<time>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)?)\] ")
+_RECORD = re.compile(r"^\{(?P<file>[^}:]*):(?P<line>\d+)\} (?P<level>[A-Z]+) - (?P<text>.*)$")
 _NOTE = "[conveyor] "
 _FAILED = "[conveyor] failed:"
 _FRAME = re.compile(r'^  File "(?P<file>[^"]*)", line (?P<line>\d+), in (?P<name>.*)$')
@@ -39,16 +38,31 @@ def structured(text: str) -> list[dict[str, Any]]:
 def _messages(lines: list[str]) -> Iterator[dict[str, Any]]:
     at = 0
     while at < len(lines):
-        line = lines[at]
+        time, line = _unstamped(lines[at])
         at += 1
         if line == _FAILED:
             block = []
-            while at < len(lines) and not _starts_message(lines[at]):
-                block.append(lines[at])
+            while at < len(lines):
+                rest = _unstamped(lines[at])[1]
+                if _starts_message(rest):
+                    break
+                block.append(rest)
                 at += 1
-            yield _failure(block)
+            yield _stamped(time, _failure(block))
             continue
-        yield _message(line)
+        yield _stamped(time, _message(line))
+
+
+def _unstamped(line: str) -> tuple[str | None, str]:
+    """The line's time (ISO, UTC) if it starts with one, and the rest of the line."""
+    found = _STAMP.match(line)
+    if found is None:
+        return None, line
+    return _time(found["time"]), line[found.end() :]
+
+
+def _stamped(time: str | None, message: dict[str, Any]) -> dict[str, Any]:
+    return message if time is None else {"timestamp": time, **message}
 
 
 def _starts_message(line: str) -> bool:
@@ -59,7 +73,6 @@ def _message(line: str) -> dict[str, Any]:
     record = _RECORD.match(line)
     if record is not None:
         return {
-            "timestamp": _time(record["time"]),
             "level": record["level"].lower(),
             "logger": "task",
             "event": record["text"],

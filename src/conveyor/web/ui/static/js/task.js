@@ -243,7 +243,8 @@ const logState = {
   offset: 0, complete: false, loading: false,
   partial: "", lastTime: "", startTime: "",
 };
-// A line the task's logging wrote starts with its time: "[2026-11-25 12:00:01,234] ...".
+// Each line starts with the time it was written: "[2026-11-25 12:00:01,234] ..." (a log
+// written before every line was stamped has times on its logging records only).
 const STAMP = /^\[(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)/;
 
 function lineRow(text) {

@@ -1,0 +1,136 @@
+"""Each line of a try's log stamped with the moment it was written: ``[2026-01-01 10:00:00,123] ``
+(UTC, the time format of Airflow's task log records) before the line's first byte.
+
+A line written in several parts is one line, stamped with the time of its first part. Two
+ways in, one per output mode of the try (``worker/runner.py``):
+
+- :class:`StampingPipe`: the try's file descriptors 1 and 2 point at a pipe, and a thread
+  copies what arrives into the log file, stamping each line as its first bytes arrive; so
+  the output of subprocesses that write straight to the descriptors is stamped too;
+- :class:`StampingStream`: a text stream that stamps what Python code writes to it, for
+  tries that only swap ``sys.stdout`` and ``sys.stderr``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from typing import Any, TextIO
+
+#: How long the end of a try waits for the pipe's last bytes once its own ends are closed;
+#: only a process the try left running in the background (holding the pipe) makes it wait
+#: that long, and its later output is still copied, by the thread it leaves behind.
+DRAIN_SECONDS = 0.5
+_READ_BYTES = 64 << 10
+
+
+def stamp(at: float) -> str:
+    """``[YYYY-MM-DD HH:MM:SS,mmm] `` for the epoch time ``at``, in UTC."""
+    seconds = int(at)
+    millis = min(int((at - seconds) * 1000), 999)
+    return f"[{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(seconds))},{millis:03d}] "
+
+
+class _Lines:
+    """Where the output stands: at the start of a line (the next byte gets a stamp) or not."""
+
+    def __init__(self) -> None:
+        self.at_start = True
+
+    def stamped_bytes(self, data: bytes, at: float) -> bytes:
+        if not data:
+            return data
+        mark = stamp(at).encode()
+        head = mark if self.at_start else b""
+        # A newline inside the chunk starts a line that gets the same stamp; the chunk's
+        # last newline leaves the next line to the next chunk's time.
+        body = data[:-1].replace(b"\n", b"\n" + mark) + data[-1:]
+        self.at_start = data.endswith(b"\n")
+        return head + body
+
+    def stamped_text(self, text: str, at: float) -> str:
+        if not text:
+            return text
+        mark = stamp(at)
+        head = mark if self.at_start else ""
+        body = text[:-1].replace("\n", "\n" + mark) + text[-1:]
+        self.at_start = text.endswith("\n")
+        return head + body
+
+
+class StampingStream:
+    """A text stream writing to ``inner`` with each line stamped with its first write's time.
+
+    Everything else (``flush``, ``fileno``, ``encoding``...) is the inner stream's.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+        self._lines = _Lines()
+        self._lock = threading.Lock()  # stdout and stderr share one stream, threads write too
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._inner.write(self._lines.stamped_text(text, time.time()))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class StampingPipe:
+    """A pipe whose reader copies each line into ``target`` (a file descriptor, which it
+    takes over) stamped with the time its first bytes arrived.
+
+    Point descriptors at :attr:`write_fd` (``os.dup2``), then :meth:`close` it; once every
+    copy of the write end is closed, :meth:`finish` waits for the copy to end.
+    """
+
+    def __init__(self, target: int) -> None:
+        self._read_fd, self.write_fd = os.pipe()
+        self._target = target
+        self._lines = _Lines()
+        self._thread = threading.Thread(target=self._copy, name="conveyor-log-stamps", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Close this object's copy of the write end (the descriptors pointed at it stay)."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+    def finish(self, wait: float = DRAIN_SECONDS) -> None:
+        """Wait until everything written has been copied (the pipe's end), at most ``wait``
+        seconds: a background process still holding the pipe keeps the thread copying."""
+        self.close()
+        self._thread.join(wait)
+
+    def _copy(self) -> None:
+        try:
+            while True:
+                try:
+                    data = os.read(self._read_fd, _READ_BYTES)
+                except InterruptedError:
+                    continue
+                if not data:
+                    return
+                _write_all(self._target, self._lines.stamped_bytes(data, time.time()))
+        except OSError:
+            return  # the log file cannot be written (a full disk): the try's own writes say so
+        finally:
+            for fd in (self._read_fd, self._target):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
