@@ -6,6 +6,9 @@ page writes it) to ``{"dags": [DAG ids]}``, the suite's recorded DAGs that measu
 "Differences the differential suite does not run" section (a row ``airflow dags test`` cannot
 show: a schedule, a cluster, the web UI, a service, a setting of the installation ...).
 
+``python tests/differential/update_coverage.py`` brings the file up to date (the module
+rows from what the suite's files import; every other entry is kept as written).
+
 The sections named in ``PROVIDER_SECTIONS`` are not checked yet: their rows are measured
 by the provider DAGs, and a section leaves the list when its entries are in the file.
 """
