@@ -3,3 +3,4 @@
 export AIRFLOW_VAR_DIFFSUITE_GREETING='hello'
 export AIRFLOW_VAR_DIFFSUITE_JSON='{"n": 7, "list": [1, 2]}'
 export AIRFLOW_CONN_DIFFSUITE_PG='postgres://reader:s3cret@db.example.com:5432/sales?sslmode=require'
+export AIRFLOW_CONN_DIFFSUITE_FS='{"conn_type": "fs", "extra": {"path": "/"}}'

@@ -49,6 +49,16 @@ def test_chain_pairs_labels_with_the_tasks_after_them() -> None:
     assert d.edge_labels == {"b": {"a": "one"}, "c": {"a": "two"}}
 
 
+def test_chain_links_the_tasks_before_a_list_of_labels_to_the_task_after_it() -> None:
+    """``chain([a, b], [Label, Label], c)``: each label links its task to ``c``, as in
+    Airflow (the labels knew their tasks before ``c`` was written)."""
+    with DAG("d") as d:
+        a, b, c = tasks("abc")
+        chain([a, b], [Label("after a"), Label("after b")], c)
+    assert edges(d) == {("a", "c"), ("b", "c")}
+    assert d.edge_labels == {"c": {"a": "after a", "b": "after b"}}
+
+
 def test_chain_linear_links_every_task_to_every_task_of_the_next_element() -> None:
     with DAG("d") as d:
         a, b, c, e, f, g, h = tasks("abcefgh")

@@ -32,6 +32,7 @@ import jinja2
 from jinja2.nativetypes import NativeEnvironment
 
 from conveyor.exceptions import TemplateError
+from conveyor.model.macro_functions import datetime_diff_for_humans, ds_format_locale
 from conveyor.model.params import DagParam
 from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import XComArg, pull_xcom_arg
@@ -228,11 +229,15 @@ def _macros() -> SimpleNamespace:
     dateutil: ModuleType | None
     try:
         import dateutil  # optional: present when the user's environment has it
+        import dateutil.parser  # macros.dateutil.parser.parse(...), as on Airflow
+        import dateutil.relativedelta
     except ImportError:  # pragma: no cover - depends on the environment
         dateutil = None
     return Macros(
         ds_add=ds_add,
         ds_format=ds_format,
+        ds_format_locale=ds_format_locale,
+        datetime_diff_for_humans=datetime_diff_for_humans,
         datetime=_datetime.datetime,
         timedelta=_datetime.timedelta,
         date=_datetime.date,
