@@ -132,12 +132,14 @@ class AirflowRuntimeError(Exception):
         super().__init__(message or f"{error.error.value}: {error.detail}")
 
 
-class Skip(Exception):
-    """Raise inside a task to mark it skipped instead of failed."""
+class Skip(AirflowException):
+    """Raise inside a task to mark it skipped instead of failed (an ``AirflowException``, as
+    Airflow's ``AirflowSkipException``: ``except AirflowException`` catches it there too)."""
 
 
-class Fail(Exception):
-    """Raise inside a task to fail it at once, without using its remaining retries."""
+class Fail(AirflowException):
+    """Raise inside a task to fail it at once, without using its remaining retries (an
+    ``AirflowException``, as Airflow's ``AirflowFailException``)."""
 
 
 class Reschedule(Exception):

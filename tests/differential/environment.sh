@@ -3,6 +3,7 @@
 export AIRFLOW_VAR_DIFFSUITE_GREETING='hello'
 export AIRFLOW_VAR_DIFFSUITE_JSON='{"n": 7, "list": [1, 2]}'
 export AIRFLOW_CONN_DIFFSUITE_PG='postgres://reader:s3cret@db.example.com:5432/sales?sslmode=require'
+export AIRFLOW_CONN_DIFFSUITE_FS='{"conn_type": "fs", "extra": {"path": "/"}}'
 # Provider connections that only name a server (their type and URI are compared). Those that
 # reach a real one (diffsuite_sql, diffsuite_mysql, diffsuite_sqlite, diffsuite_http) are set
 # by services.py, which picks their ports and databases when it starts the servers.

@@ -20,6 +20,7 @@ import conveyor
 from conveyor import lifecycle
 from conveyor.airflow_compat.operators import BashTaskOperator, airflow_operator_class
 from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWORDS
+from conveyor.airflow_compat.task_conditions import run_if, skip_if
 from conveyor.clock import utcnow
 from conveyor.connections import Connection, get_connection
 from conveyor.decorators import TaskFunction
@@ -220,6 +221,10 @@ class _AirflowTask:
         return lambda func: _adapt(
             TaskFunction(func, BashTaskOperator, options, decorator="@task.bash")
         )
+
+    #: ``@task.run_if(condition)`` / ``@task.skip_if(condition)`` above a task decorator.
+    run_if = staticmethod(run_if)
+    skip_if = staticmethod(skip_if)
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(conveyor.task, name, None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conveyor.exceptions import DagDefinitionError
-from conveyor.model.dependencies import DependencyMixin
+from conveyor.model.dependencies import DependencyMixin, link
 
 if TYPE_CHECKING:
     from conveyor.model.task import BaseOperator
@@ -35,12 +35,19 @@ class Label(DependencyMixin):
         raise DagDefinitionError(f"cannot depend on {self!r}: expected a task")
 
     def add_upstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
-        """``task >> Label``: remembered until the label is linked on."""
+        """``task >> Label``: remembered until the label is linked on, and linked at once
+        to the tasks already written after it."""
         self._upstream.append(task)
+        for after in self._downstream:
+            link(task, after, self)
 
     def add_downstream(self, task: BaseOperator, edge_modifier: Label | None = None) -> None:
-        """``task << Label``: remembered until the label is linked on."""
+        """``task << Label``: remembered, and linked at once to the tasks already written
+        before it (``chain([a, b], [Label("x"), Label("y")], c)`` links ``a >> c`` and
+        ``b >> c``, as in Airflow)."""
         self._downstream.append(task)
+        for before in self._upstream:
+            link(before, task, self)
 
     def set_downstream(self, other: Any, edge_modifier: Label | None = None) -> None:
         """``Label >> other``: the tasks before the label, linked to ``other`` with it."""

@@ -110,11 +110,15 @@ class PythonOperator(PythonCall, BaseOperator):
         templates_dict: dict[str, Any] | None = None,
         multiple_outputs: bool = False,
         templates_exts: Sequence[str] | None = None,
+        show_return_value_in_logs: bool = True,
         **kwargs: Any,
     ) -> None:
         require_callable(task_id, python_callable)
         super().__init__(task_id, **kwargs)
         self._keep_call(python_callable, op_args, op_kwargs, templates_dict)
+        # Airflow's switch for printing the return value in the try's log; the value is
+        # pushed either way, and Conveyor's try log does not print it (its XCom does).
+        self.show_return_value_in_logs = bool(show_return_value_in_logs)
         # A returned dict is stored key by key too, as well as whole.
         self.multiple_outputs = bool(multiple_outputs)
         if templates_exts:  # templates_dict values ending in these are template files

@@ -19,14 +19,16 @@ from datetime import timedelta
 from typing import Any
 
 from conveyor.clock import utcnow
-from conveyor.exceptions import DagDefinitionError, Reschedule, Skip, TaskError
+from conveyor.exceptions import DagDefinitionError, Fail, Reschedule, Skip, TaskError
 from conveyor.model.task import BaseOperator, _as_timedelta
 
 MODES = ("poke", "reschedule")
 
 
-class SensorTimeout(TaskError):
-    """The condition was not met within the sensor's timeout."""
+class SensorTimeout(TaskError, Fail):
+    """The condition was not met within the sensor's timeout. A ``Fail``: the try fails
+    without its remaining retries, as Airflow's ``AirflowSensorTimeout`` (also when a task
+    raises it itself), and ``except AirflowException`` catches it."""
 
 
 class PokeReturnValue:

@@ -38,6 +38,20 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def kind_of(value: Any) -> str:
+    """What an imported name is, comparable across systems: a class, a function, the type
+    of a plain value, "module", or "object" for an instance of anything else."""
+    if isinstance(value, type):
+        return "class"
+    if type(value).__name__ == "module":
+        return "module"
+    if callable(value):
+        return "function"
+    if value is None or isinstance(value, (bool, int, float, str, bytes, dict, list, tuple)):
+        return type(value).__name__
+    return "object"
+
+
 def write(run_id: str, dag_id: str, task_id: str, map_index: int, key: str, value: Any) -> None:
     folder = os.environ.get("DIFFSUITE_RECORDS")
     if not folder:
