@@ -9,7 +9,12 @@ venvs and are imported when a database is made.
   of this harness's own (``diffsuite_<pid>``), made at start and dropped at stop, so two
   runs on one machine never share tables; each DAG also drops the tables it makes.
 - SQLite: a file in a temporary folder.
-- HTTP: a standard-library server on a free port, serving fixed answers (``ANSWERS``).
+- HTTP: a standard-library server on a free port, serving fixed answers (``_Answers``).
+- SSH and SFTP: Debian's OpenSSH server (``/usr/sbin/sshd``, as ``scripts/services.sh``
+  ensures) on a free port with a config and keys of its own in a temporary folder, logging
+  in the user running it with a key; ``DIFFSUITE_SSH_DIR`` is a folder the DAGs may write.
+- SMTP: a standard-library server on a free port that accepts every mail and writes it,
+  with its envelope, into a folder (``DIFFSUITE_MAILBOX``), where a DAG's later task reads it.
 
 ``start()`` gives the connections (``AIRFLOW_CONN_*``) pointing at them, and which services
 could not start, with the reason (a provider DAG that needs one is skipped, saying why).
@@ -18,11 +23,17 @@ could not start, with the reason (a provider DAG that needs one is skipped, sayi
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import shutil
+import signal
+import socket
+import socketserver
+import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,6 +49,9 @@ NEEDS = {
     "prov_mysql_": "mysql",
     "prov_sqlite_": "sqlite",
     "prov_http_": "http",
+    "prov_smtp_": "smtp",
+    "prov_ssh_": "ssh",
+    "prov_sftp_": "ssh",
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
 }
 
@@ -97,6 +111,54 @@ class _Answers(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
 
 
+class _Mailbox(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib without TLS or login: every mail is accepted and kept
+    as ``<n>.eml`` beside ``<n>.json`` (its envelope)."""
+
+    folder = ""
+    count = 0
+    lock = threading.Lock()
+
+    def _reply(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self) -> None:
+        self._reply("220 diffsuite ESMTP")
+        sender, recipients = "", []
+        while line := self.rfile.readline():
+            command = line.decode(errors="replace").strip()
+            verb = command[:4].upper()
+            if verb in ("EHLO", "HELO"):
+                self._reply("250 diffsuite")
+            elif verb == "MAIL":
+                sender, recipients = command.partition(":")[2].strip().strip("<>"), []
+                self._reply("250 OK")
+            elif verb == "RCPT":
+                recipients.append(command.partition(":")[2].strip().strip("<>"))
+                self._reply("250 OK")
+            elif verb == "DATA":
+                self._reply("354 end with <CRLF>.<CRLF>")
+                self._keep(sender, recipients)
+                self._reply("250 OK")
+            elif verb == "QUIT":
+                self._reply("221 bye")
+                return
+            else:  # RSET, NOOP and the rest: nothing to do
+                self._reply("250 OK")
+
+    def _keep(self, sender: str, recipients: list[str]) -> None:
+        body = bytearray()
+        while (line := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
+            body += line[1:] if line.startswith(b"..") else line
+        with _Mailbox.lock:
+            _Mailbox.count += 1
+            name = os.path.join(self.folder, str(_Mailbox.count))
+        with open(name + ".eml", "wb") as out:
+            out.write(bytes(body))
+        with open(name + ".json", "w", encoding="utf-8") as out:
+            json.dump({"from": sender, "to": recipients}, out)
+
+
 @dataclass
 class Services:
     """What ``start()`` brought up: the connections to them and what could not start."""
@@ -117,6 +179,8 @@ def start() -> Services:
     services = Services()
     name = f"diffsuite_{os.getpid()}"
     _start_http(services)
+    _start_smtp(services)
+    _start_sshd(services)
     _start_sqlite(services)
     _start_postgres(services, name)
     _start_mysql(services, name)
@@ -130,6 +194,124 @@ def _start_http(services: Services) -> None:
     port = server.server_address[1]
     services.env["AIRFLOW_CONN_DIFFSUITE_HTTP"] = f"http://127.0.0.1:{port}"
     services._stops.append(lambda: (server.shutdown(), server.server_close()))
+
+
+def _start_smtp(services: Services) -> None:
+    folder = tempfile.mkdtemp(prefix="diffsuite-mailbox-")
+    handler = type("Mailbox", (_Mailbox,), {"folder": folder})
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="diffsuite-smtp", daemon=True).start()
+    services.env["DIFFSUITE_MAILBOX"] = folder
+    services.env["AIRFLOW_CONN_DIFFSUITE_SMTP"] = json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": server.server_address[1],
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "robot@example.com"},
+        }
+    )
+    services._stops.append(lambda: (server.shutdown(), server.server_close()))
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+SSHD = "/usr/sbin/sshd"
+
+
+def _start_sshd(services: Services) -> None:
+    if not os.access(SSHD, os.X_OK):
+        services.unavailable["ssh"] = f"{SSHD} is missing (apt-get install openssh-server)"
+        return
+    if os.geteuid() == 0:
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # its privilege separation
+    folder = tempfile.mkdtemp(prefix="diffsuite-sshd-")
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    user = getpass.getuser()
+    try:
+        for key in ("host_key", "client_key"):
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{folder}/{key}"],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.copy(f"{folder}/client_key.pub", f"{folder}/authorized_keys")
+        server, port = _run_sshd(folder, user)
+    except (OSError, subprocess.SubprocessError, RuntimeError) as error:
+        services.unavailable["ssh"] = f"sshd could not start: {error}"
+        return
+    services._stops.append(lambda: _stop_sshd(server))
+    shared = os.path.join(folder, "shared")
+    os.mkdir(shared)
+    services.env["DIFFSUITE_SSH_DIR"] = shared
+    for conn_type in ("ssh", "sftp"):
+        services.env[f"AIRFLOW_CONN_DIFFSUITE_{conn_type.upper()}"] = json.dumps(
+            {
+                "conn_type": conn_type,
+                "host": "127.0.0.1",
+                "port": port,
+                "login": user,
+                "extra": {
+                    "key_file": f"{folder}/client_key",
+                    "no_host_key_check": "true",
+                    "conn_timeout": "60",
+                    "cmd_timeout": "60",
+                },
+            }
+        )
+
+
+def _run_sshd(folder: str, user: str) -> tuple[subprocess.Popen[bytes], int]:
+    """sshd on a free port; started again on another when the port was taken meanwhile."""
+    for _ in range(5):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        config = os.path.join(folder, "sshd_config")
+        with open(config, "w", encoding="utf-8") as out:
+            out.write(
+                f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {folder}/host_key\n"
+                f"PidFile {folder}/sshd.pid\nAuthorizedKeysFile {folder}/authorized_keys\n"
+                f"AllowUsers {user}\nPermitRootLogin prohibit-password\n"
+                "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+                "StrictModes no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+                "MaxStartups 50:30:100\n"
+            )
+        log = os.path.join(folder, f"sshd-{port}.log")
+        server = subprocess.Popen(
+            [SSHD, "-D", "-f", config, "-E", log],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while server.poll() is None and time.monotonic() < deadline:
+            # Its own log line, not a probe of the port: another process could hold it.
+            if _says_listening(log, port):
+                return server, port
+            time.sleep(0.1)
+        _stop_sshd(server)
+    raise RuntimeError(f"no sshd listening after 5 starts (see {folder})")
+
+
+def _says_listening(log: str, port: int) -> bool:
+    if not os.path.exists(log):
+        return False
+    with open(log, encoding="utf-8", errors="replace") as text:
+        return f"listening on 127.0.0.1 port {port}." in text.read()
+
+
+def _stop_sshd(server: subprocess.Popen[bytes]) -> None:
+    """sshd and the session processes it forked (its own process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
 
 
 def _start_sqlite(services: Services) -> None:
