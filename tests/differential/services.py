@@ -37,10 +37,16 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-MYSQL_HOST, MYSQL_PORT = "127.0.0.1", 3306
+#: The servers the tests use (scripts/test's defaults; the recording has no such variables).
+PG_SERVER = (
+    "//"
+    + urlsplit(
+        os.environ.get("CONVEYOR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/x")
+    ).netloc
+)
+MYSQL = urlsplit(os.environ.get("CONVEYOR_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/x"))
 
 #: Which service each provider DAG needs, by the prefix of its id.
 NEEDS = {
@@ -327,36 +333,46 @@ def _start_postgres(services: Services, name: str) -> None:
     try:
         import psycopg
 
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as db:
+        admin = f"postgresql:{PG_SERVER}/postgres"
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as db:
             db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             db.execute(f"CREATE DATABASE {name}")
     except Exception as error:
-        services.unavailable["postgres"] = f"PostgreSQL at {PG_SERVER}: {error}"
+        services.unavailable["postgres"] = f"PostgreSQL at {PG_SERVER.split('@')[-1]}: {error}"
         return
-    services.env["AIRFLOW_CONN_DIFFSUITE_SQL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+    services.env["AIRFLOW_CONN_DIFFSUITE_SQL"] = f"postgres:{PG_SERVER}/{name}"
 
     def drop() -> None:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as db:
+        with psycopg.connect(admin, autocommit=True) as db:
             db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     services._stops.append(drop)
+
+
+def _mysql_login() -> dict[str, Any]:
+    return {
+        "host": MYSQL.hostname or "127.0.0.1",
+        "port": MYSQL.port or 3306,
+        "user": unquote(MYSQL.username or "root"),
+        "password": unquote(MYSQL.password or ""),
+    }
 
 
 def _start_mysql(services: Services, name: str) -> None:
     try:
         import pymysql
 
-        db = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", connect_timeout=5)
+        db = pymysql.connect(**_mysql_login(), connect_timeout=5)
         with db, db.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name}")
             cursor.execute(f"CREATE DATABASE {name}")
     except Exception as error:
-        services.unavailable["mysql"] = f"MariaDB at {MYSQL_HOST}:{MYSQL_PORT}: {error}"
+        services.unavailable["mysql"] = f"MariaDB at {MYSQL.hostname}:{MYSQL.port}: {error}"
         return
-    services.env["AIRFLOW_CONN_DIFFSUITE_MYSQL"] = f"mysql://root@{MYSQL_HOST}:{MYSQL_PORT}/{name}"
+    services.env["AIRFLOW_CONN_DIFFSUITE_MYSQL"] = f"mysql://{MYSQL.netloc}/{name}"
 
     def drop() -> None:
-        db = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root")
+        db = pymysql.connect(**_mysql_login())
         with db, db.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name}")
 
