@@ -13,6 +13,8 @@ venvs and are imported when a database is made.
 - SSH and SFTP: Debian's OpenSSH server (``/usr/sbin/sshd``, as ``scripts/services.sh``
   ensures) on a free port with a config and keys of its own in a temporary folder, logging
   in the user running it with a key; ``DIFFSUITE_SSH_DIR`` is a folder the DAGs may write.
+- S3: moto's server in a process of its own on a free port (with this Python when it has
+  moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no moto).
 - SMTP: a standard-library server on a free port that accepts every mail and writes it,
   with its envelope, into a folder (``DIFFSUITE_MAILBOX``), where a DAG's later task reads it.
 
@@ -57,6 +59,7 @@ NEEDS = {
     "prov_http_": "http",
     "prov_smtp_": "smtp",
     "prov_ssh_": "ssh",
+    "prov_s3_": "s3",
     "prov_sftp_": "ssh",
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
 }
@@ -187,6 +190,7 @@ def start() -> Services:
     _start_http(services)
     _start_smtp(services)
     _start_sshd(services)
+    _start_moto(services)
     _start_sqlite(services)
     _start_postgres(services, name)
     _start_mysql(services, name)
@@ -318,6 +322,47 @@ def _stop_sshd(server: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
+
+
+def _start_moto(services: Services) -> None:
+    import importlib.util
+    import sys
+
+    python = sys.executable
+    if importlib.util.find_spec("moto") is None:
+        python = os.environ.get("DIFFSUITE_MOTO_PYTHON", "")
+    if not python or not os.access(python, os.X_OK):
+        services.unavailable["s3"] = "no Python with moto (set DIFFSUITE_MOTO_PYTHON)"
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = subprocess.Popen(
+        [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    services._stops.append(lambda: _stop_sshd(server))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        services.unavailable["s3"] = f"moto's server did not answer on port {port}"
+        return
+    services.env["AIRFLOW_CONN_DIFFSUITE_AWS"] = json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
+        }
+    )
 
 
 def _start_sqlite(services: Services) -> None:

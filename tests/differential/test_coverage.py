@@ -31,7 +31,6 @@ PROVIDER_SECTIONS: tuple[str, ...] = (
     "Apache Spark provider",
     "Slack provider",
     "Discord provider",
-    "Amazon provider",
     "Beyond S3",
     "ObjectStoragePath",
     "Google provider",
