@@ -30,9 +30,23 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[], help="DAG ids to record")
     parser.add_argument("--files-only", action="store_true", help="only which DAGs files define")
     args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
 
     import airflow
+    import services
     from airflow.cli import cli_parser
+
+    # The provider DAGs' services, and the connections to them, for every DAG of the run.
+    running = services.start()
+    os.environ.update(running.env)
+    try:
+        _record(args, airflow, cli_parser, running.unavailable)
+    finally:
+        running.stop()
+
+
+def _record(args: Any, airflow: Any, cli_parser: Any, unavailable: dict[str, str]) -> None:
+    import services
 
     major = airflow.__version__.split(".")[0]
     out_dir = HERE / "expected" / f"airflow-{airflow.__version__}"
@@ -48,6 +62,10 @@ def main() -> None:
             files_path.write_text(json.dumps(files, indent=1, sort_keys=True) + "\n")
             for dag_id in defined or []:
                 if args.files_only or (args.only and dag_id not in args.only):
+                    continue
+                if unavailable.get(services.needed_by(dag_id) or ""):
+                    reason = unavailable[services.needed_by(dag_id) or ""]
+                    print(f"{dag_id}: not recorded, {reason}", file=sys.stderr)
                     continue
                 (records / f"{dag_id}.jsonl").unlink(missing_ok=True)
                 if major == "3":

@@ -29,20 +29,14 @@ EXPECTED = HERE / "expected"
 #: every name maps into ``conveyor.providers``.
 MODULE_ROWS_OF_PROVIDERS = "Supported modules and names: provider modules"
 PROVIDER_SECTIONS: tuple[str, ...] = (
-    "SQL providers",
     "JDBC provider",
     "Samba provider",
     "Apache Spark provider",
-    "HTTP provider",
     "Slack provider",
-    "SMTP provider",
     "Discord provider",
-    "Amazon provider",
     "Beyond S3",
     "ObjectStoragePath",
     "Google provider",
-    "SSH provider",
-    "SFTP provider",
     "Docker provider",
     "Kubernetes provider",
     MODULE_ROWS_OF_PROVIDERS,

@@ -48,6 +48,7 @@ from conveyor.store import pools, runs, schema, trigger
 from conveyor.store.engine import Store
 from conveyor.store.reads import dags as dag_reads
 from conveyor.triggerer.process import beside as triggerer_beside
+from differential import services
 
 HERE = Path(__file__).resolve().parent
 DAGS = HERE / "dags"
@@ -194,11 +195,28 @@ def _trigger_all(
 
 
 @pytest.fixture(scope="module")
-def suite_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The environment tasks run in on both paths: the suite's variables and connection,
-    and the folder where ``difrec`` writes."""
+def provider_services() -> Iterator[services.Services]:
+    """The servers the provider DAGs talk to (``services.py``, as when recording)."""
+    running = services.start()
+    if running.unavailable and os.environ.get("CI") == "true":
+        running.stop()
+        pytest.fail(f"the provider DAGs' services must run in CI: {running.unavailable}")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def suite_env(
+    tmp_path_factory: pytest.TempPathFactory, provider_services: services.Services
+) -> Iterator[dict[str, str]]:
+    """The environment tasks run in on both paths: the suite's variables and connections,
+    those of the provider DAGs' services, and the folder where ``difrec`` writes."""
     tmp = tmp_path_factory.mktemp("differential")
-    extra = {**_suite_environment(), "DIFFSUITE_RECORDS": str(tmp / "records")}
+    extra = {
+        **_suite_environment(),
+        **provider_services.env,
+        "DIFFSUITE_RECORDS": str(tmp / "records"),
+    }
     before = {name: os.environ.get(name) for name in extra}
     os.environ.update(extra)
     yield extra
@@ -354,10 +372,19 @@ def _cases() -> list[Any]:
 @pytest.mark.parametrize(("path", "dag_id"), _cases())
 def test_behaves_as_airflow(request: pytest.FixtureRequest, path: str, dag_id: str) -> None:
     outcome: Outcome = request.getfixturevalue(f"{path}_path")
+    _skip_without_service(request, dag_id)
     data = EXPECTATIONS[dag_id]
     lines = _differences(_expected(data), _actual(outcome, dag_id, data["file"]))
     _report(path, dag_id, lines)
     _judge(dag_id, path, lines, f"{dag_id} ({data['file']}) differs from Airflow {data['airflow']}")
+
+
+def _skip_without_service(request: pytest.FixtureRequest, dag_id: str) -> None:
+    """A provider DAG whose server cannot run on this machine is skipped, saying why."""
+    running: services.Services = request.getfixturevalue("provider_services")
+    needed = services.needed_by(dag_id)
+    if needed in running.unavailable:
+        pytest.skip(f"{dag_id} needs {needed}: {running.unavailable[needed]}")
 
 
 def _report(path: str, key: str, lines: list[str]) -> None:

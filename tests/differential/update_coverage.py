@@ -31,6 +31,7 @@ SECTION_REASONS = {
     "Installing Airflow's own provider package": "A census of real folders",
     "Airflow's own examples": "A census of real folders",
     "Providers Conveyor does not ship": "A provider Conveyor does not ship",
+    "Deadline alerts": "What only Airflow's scheduler or a person does",
 }
 MODULES_SECTION = "Supported modules and names"
 _IMPORTS = (

@@ -119,7 +119,8 @@ class Connection:
             port=port,
             login=unquote(login) if login else None,
             password=unquote(password) if password is not None else None,
-            schema=unquote(parts.path.lstrip("/")) or None,
+            # Airflow reads a URI without a path as an empty schema, not a missing one.
+            schema=unquote(parts.path.lstrip("/")),
             extra=extra,
             description=description,
             secret_fields=secret_fields,
@@ -134,7 +135,8 @@ class Connection:
             if self.password is not None:
                 auth += ":" + (quote(self.password, safe="") if reveal else MASK)
             auth += "@"
-        host = self.host or ""
+        # Quoted whole, as Airflow writes it: a sqlite path or a URL in the host survives.
+        host = quote(self.host or "", safe="")
         if host and not reveal and self._marked("host"):
             host = MASK
         if self.port is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, NoReturn
 
-from conveyor.exceptions import Fail, TaskError
+from conveyor.exceptions import AirflowException, Fail, TaskError
 from conveyor.providers.sql_operators import BaseSQLOperator
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")
@@ -28,8 +28,9 @@ _FALSE = ("n", "no", "f", "false", "off", "0")
 _CHECK_EXT = (".hql", ".sql")
 
 
-class SQLCheckFailed(TaskError):
-    """A check found the data not as expected (Airflow raises ``AirflowException``)."""
+class SQLCheckFailed(TaskError, AirflowException):
+    """A check found the data not as expected; ``except AirflowException`` catches it, as
+    Airflow's."""
 
 
 def _float_or_text(value: Any) -> float | Any:

@@ -8,6 +8,7 @@ URL with every secret the try read masked (a webhook's URL is itself a secret).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,10 @@ class HttpStatusError(TaskError, AirflowException):
     def __init__(self, message: str, response: HttpResponse) -> None:
         super().__init__(message)
         self.response = response
+
+
+class ResponseCheckFailed(TaskError, AirflowException):
+    """A ``response_check`` said no; ``except AirflowException`` catches it, as Airflow's."""
 
 
 class HttpResponse:
@@ -149,6 +154,12 @@ def send(
     ``options`` Airflow's ``extra_options`` (see :func:`client_options`)."""
     arguments = client_options(options, url)
     given = dict(headers or {})
+    if request.get("json") is not None and not request.get("data") and not request.get("content"):
+        # Written as requests writes it (", " and ": "), not httpx's compact form: a server
+        # that signs or compares the body sees the bytes it saw under Airflow.
+        request["content"] = json.dumps(request.pop("json"), allow_nan=False).encode()
+        if not any(name.lower() == "content-type" for name in given):
+            given["Content-Type"] = "application/json"
     hooks = {"request": [_same_origin_headers(url, given)]} if given else {}
     try:
         with httpx.Client(auth=auth, headers=given, event_hooks=hooks, **arguments) as client:

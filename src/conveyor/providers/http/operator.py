@@ -16,7 +16,7 @@ from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.operators.python import context_arguments
 from conveyor.providers._fields import keep_fields
-from conveyor.providers.http.client import HttpResponse
+from conveyor.providers.http.client import HttpResponse, ResponseCheckFailed
 from conveyor.providers.http.hook import HttpHook
 
 #: Airflow's arguments that tune its requests session or its triggerer: nothing to do here.
@@ -124,7 +124,7 @@ class HttpOperator(BaseOperator):
             print(texts, flush=True)
         check = self.response_check
         if check is not None and not call_with_context(check, response, context):
-            raise TaskError(f"task {self.task_id!r}: Response check returned False.")
+            raise ResponseCheckFailed(f"task {self.task_id!r}: Response check returned False.")
         if self.response_filter is not None:
             return call_with_context(self.response_filter, response, context)
         return texts

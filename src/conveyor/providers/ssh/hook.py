@@ -33,7 +33,7 @@ from typing import Any
 
 from conveyor.connections import Connection, get_connection
 from conveyor.connections.masking import MASK
-from conveyor.exceptions import TaskError
+from conveyor.exceptions import AirflowException, TaskError
 from conveyor.providers._extras import load
 from conveyor.providers._fields import keep_fields
 from conveyor.providers._hook import HookNames, ProviderHook
@@ -61,13 +61,14 @@ class _Unset:
 NOTSET: Any = _Unset()
 
 
-class SSHConnectionError(TaskError):
+class SSHConnectionError(TaskError, AirflowException):
     """A hook could not reach or log in to its server; the message names the connection and
-    never shows its password or key."""
+    never shows its password or key. An ``AirflowException``, as Airflow's."""
 
 
-class SSHCommandError(TaskError):
-    """A remote command failed: it timed out, or exited with a status other than 0."""
+class SSHCommandError(TaskError, AirflowException):
+    """A remote command failed: it timed out, or exited with a status other than 0. An
+    ``AirflowException``, as Airflow's, so ``except AirflowException`` catches it."""
 
 
 def _true(value: Any) -> bool:

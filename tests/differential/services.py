@@ -1,0 +1,424 @@
+"""The real services the provider DAGs (``dags/af3/prov_*.py``) talk to.
+
+Started the same way by ``airflow_recorder.py`` (in Airflow's throwaway venv) and by
+``test_differential.py`` (in Conveyor's), so both systems meet the same answers. It imports
+only the standard library at the top; the database drivers (psycopg, PyMySQL) are in both
+venvs and are imported when a database is made.
+
+- PostgreSQL (127.0.0.1:5432, user postgres) and MariaDB (127.0.0.1:3306, root): a database
+  of this harness's own (``diffsuite_<pid>``), made at start and dropped at stop, so two
+  runs on one machine never share tables; each DAG also drops the tables it makes.
+- SQLite: a file in a temporary folder.
+- HTTP: a standard-library server on a free port, serving fixed answers (``_Answers``).
+- SSH and SFTP: Debian's OpenSSH server (``/usr/sbin/sshd``, as ``scripts/services.sh``
+  ensures) on a free port with a config and keys of its own in a temporary folder, logging
+  in the user running it with a key; ``DIFFSUITE_SSH_DIR`` is a folder the DAGs may write.
+- S3: moto's server in a process of its own on a free port (with this Python when it has
+  moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no moto).
+- SMTP: a standard-library server on a free port that accepts every mail and writes it,
+  with its envelope, into a folder (``DIFFSUITE_MAILBOX``), where a DAG's later task reads it.
+
+``start()`` gives the connections (``AIRFLOW_CONN_*``) pointing at them, and which services
+could not start, with the reason (a provider DAG that needs one is skipped, saying why).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+#: The servers the tests use (scripts/test's defaults; the recording has no such variables).
+PG_SERVER = (
+    "//"
+    + urlsplit(
+        os.environ.get("CONVEYOR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/x")
+    ).netloc
+)
+MYSQL = urlsplit(os.environ.get("CONVEYOR_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/x"))
+
+#: Which service each provider DAG needs, by the prefix of its id.
+NEEDS = {
+    "prov_postgres_": "postgres",
+    "prov_sql_": "postgres",
+    "prov_mysql_": "mysql",
+    "prov_sqlite_": "sqlite",
+    "prov_http_": "http",
+    "prov_smtp_": "smtp",
+    "prov_ssh_": "ssh",
+    "prov_s3_": "s3",
+    "prov_sftp_": "ssh",
+    "prov_exception_": "postgres",  # and http, which runs wherever Python does
+}
+
+
+def needed_by(dag_id: str) -> str | None:
+    """The service ``dag_id`` talks to (None: it needs none)."""
+    return next((s for prefix, s in NEEDS.items() if dag_id.startswith(prefix)), None)
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """Fixed answers: JSON, plain text, any status, three pages, and an echo of the request."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Diffsuite", "yes")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _answer(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        parts = url.path.strip("/").split("/")
+        if parts[0] == "json":
+            self._send(200, {"name": "diffsuite", "items": [1, 2, 3], "nested": {"ok": True}})
+        elif parts[0] == "text":
+            self._send(200, "plain answer", "text/plain")
+        elif parts[0] == "status" and len(parts) == 2 and parts[1].isdigit():
+            self._send(int(parts[1]), {"status": int(parts[1])})
+        elif parts[0] == "pages":
+            page = int(query.get("page", "1"))
+            following = page + 1 if page < 3 else None
+            self._send(200, {"page": page, "items": [page * 10, page * 10 + 1], "next": following})
+        elif parts[0] == "echo":
+            self._send(
+                200,
+                {
+                    "method": self.command,
+                    "path": url.path,
+                    "query": query,
+                    "body": body,
+                    "content_type": self.headers.get("Content-Type"),
+                    "x_custom": self.headers.get("X-Custom"),
+                },
+            )
+        else:
+            self._send(404, {"error": "no such answer", "path": url.path})
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
+
+
+class _Mailbox(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib without TLS or login: every mail is accepted and kept
+    as ``<n>.eml`` beside ``<n>.json`` (its envelope)."""
+
+    folder = ""
+    count = 0
+    lock = threading.Lock()
+
+    def _reply(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self) -> None:
+        self._reply("220 diffsuite ESMTP")
+        sender, recipients = "", []
+        while line := self.rfile.readline():
+            command = line.decode(errors="replace").strip()
+            verb = command[:4].upper()
+            if verb in ("EHLO", "HELO"):
+                self._reply("250 diffsuite")
+            elif verb == "MAIL":
+                sender, recipients = command.partition(":")[2].strip().strip("<>"), []
+                self._reply("250 OK")
+            elif verb == "RCPT":
+                recipients.append(command.partition(":")[2].strip().strip("<>"))
+                self._reply("250 OK")
+            elif verb == "DATA":
+                self._reply("354 end with <CRLF>.<CRLF>")
+                self._keep(sender, recipients)
+                self._reply("250 OK")
+            elif verb == "QUIT":
+                self._reply("221 bye")
+                return
+            else:  # RSET, NOOP and the rest: nothing to do
+                self._reply("250 OK")
+
+    def _keep(self, sender: str, recipients: list[str]) -> None:
+        body = bytearray()
+        while (line := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
+            body += line[1:] if line.startswith(b"..") else line
+        with _Mailbox.lock:
+            _Mailbox.count += 1
+            name = os.path.join(self.folder, str(_Mailbox.count))
+        with open(name + ".eml", "wb") as out:
+            out.write(bytes(body))
+        with open(name + ".json", "w", encoding="utf-8") as out:
+            json.dump({"from": sender, "to": recipients}, out)
+
+
+@dataclass
+class Services:
+    """What ``start()`` brought up: the connections to them and what could not start."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    _stops: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for stop in reversed(self._stops):
+            with contextlib.suppress(Exception):  # a service already gone needs no stopping
+                stop()
+        self._stops.clear()
+
+
+def start() -> Services:
+    """Bring up every service the provider DAGs use (those that can run here)."""
+    services = Services()
+    name = f"diffsuite_{os.getpid()}"
+    _start_http(services)
+    _start_smtp(services)
+    _start_sshd(services)
+    _start_moto(services)
+    _start_sqlite(services)
+    _start_postgres(services, name)
+    _start_mysql(services, name)
+    return services
+
+
+def _start_http(services: Services) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="diffsuite-http", daemon=True).start()
+    port = server.server_address[1]
+    services.env["AIRFLOW_CONN_DIFFSUITE_HTTP"] = f"http://127.0.0.1:{port}"
+    services._stops.append(lambda: (server.shutdown(), server.server_close()))
+
+
+def _start_smtp(services: Services) -> None:
+    folder = tempfile.mkdtemp(prefix="diffsuite-mailbox-")
+    handler = type("Mailbox", (_Mailbox,), {"folder": folder})
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="diffsuite-smtp", daemon=True).start()
+    services.env["DIFFSUITE_MAILBOX"] = folder
+    services.env["AIRFLOW_CONN_DIFFSUITE_SMTP"] = json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": server.server_address[1],
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "robot@example.com"},
+        }
+    )
+    services._stops.append(lambda: (server.shutdown(), server.server_close()))
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+SSHD = "/usr/sbin/sshd"
+
+
+def _start_sshd(services: Services) -> None:
+    if not os.access(SSHD, os.X_OK):
+        services.unavailable["ssh"] = f"{SSHD} is missing (apt-get install openssh-server)"
+        return
+    if os.geteuid() == 0:
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # its privilege separation
+    folder = tempfile.mkdtemp(prefix="diffsuite-sshd-")
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    user = getpass.getuser()
+    try:
+        for key in ("host_key", "client_key"):
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{folder}/{key}"],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.copy(f"{folder}/client_key.pub", f"{folder}/authorized_keys")
+        server, port = _run_sshd(folder, user)
+    except (OSError, subprocess.SubprocessError, RuntimeError) as error:
+        services.unavailable["ssh"] = f"sshd could not start: {error}"
+        return
+    services._stops.append(lambda: _stop_sshd(server))
+    shared = os.path.join(folder, "shared")
+    os.mkdir(shared)
+    services.env["DIFFSUITE_SSH_DIR"] = shared
+    for conn_type in ("ssh", "sftp"):
+        services.env[f"AIRFLOW_CONN_DIFFSUITE_{conn_type.upper()}"] = json.dumps(
+            {
+                "conn_type": conn_type,
+                "host": "127.0.0.1",
+                "port": port,
+                "login": user,
+                "extra": {
+                    "key_file": f"{folder}/client_key",
+                    "no_host_key_check": "true",
+                    "conn_timeout": "60",
+                    "cmd_timeout": "60",
+                },
+            }
+        )
+
+
+def _run_sshd(folder: str, user: str) -> tuple[subprocess.Popen[bytes], int]:
+    """sshd on a free port; started again on another when the port was taken meanwhile."""
+    for _ in range(5):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        config = os.path.join(folder, "sshd_config")
+        with open(config, "w", encoding="utf-8") as out:
+            out.write(
+                f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {folder}/host_key\n"
+                f"PidFile {folder}/sshd.pid\nAuthorizedKeysFile {folder}/authorized_keys\n"
+                f"AllowUsers {user}\nPermitRootLogin prohibit-password\n"
+                "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+                "StrictModes no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+                "MaxStartups 50:30:100\n"
+            )
+        log = os.path.join(folder, f"sshd-{port}.log")
+        server = subprocess.Popen(
+            [SSHD, "-D", "-f", config, "-E", log],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while server.poll() is None and time.monotonic() < deadline:
+            # Its own log line, not a probe of the port: another process could hold it.
+            if _says_listening(log, port):
+                return server, port
+            time.sleep(0.1)
+        _stop_sshd(server)
+    raise RuntimeError(f"no sshd listening after 5 starts (see {folder})")
+
+
+def _says_listening(log: str, port: int) -> bool:
+    if not os.path.exists(log):
+        return False
+    with open(log, encoding="utf-8", errors="replace") as text:
+        return f"listening on 127.0.0.1 port {port}." in text.read()
+
+
+def _stop_sshd(server: subprocess.Popen[bytes]) -> None:
+    """sshd and the session processes it forked (its own process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
+def _start_moto(services: Services) -> None:
+    import importlib.util
+    import sys
+
+    python = sys.executable
+    if importlib.util.find_spec("moto") is None:
+        python = os.environ.get("DIFFSUITE_MOTO_PYTHON", "")
+    if not python or not os.access(python, os.X_OK):
+        services.unavailable["s3"] = "no Python with moto (set DIFFSUITE_MOTO_PYTHON)"
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = subprocess.Popen(
+        [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    services._stops.append(lambda: _stop_sshd(server))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        services.unavailable["s3"] = f"moto's server did not answer on port {port}"
+        return
+    services.env["AIRFLOW_CONN_DIFFSUITE_AWS"] = json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
+        }
+    )
+
+
+def _start_sqlite(services: Services) -> None:
+    folder = tempfile.mkdtemp(prefix="diffsuite-sqlite-")
+    path = os.path.join(folder, "providers.db")
+    services.env["AIRFLOW_CONN_DIFFSUITE_SQLITE"] = json.dumps(
+        {"conn_type": "sqlite", "host": path}
+    )
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def _start_postgres(services: Services, name: str) -> None:
+    try:
+        import psycopg
+
+        admin = f"postgresql:{PG_SERVER}/postgres"
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as db:
+            db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            db.execute(f"CREATE DATABASE {name}")
+    except Exception as error:
+        services.unavailable["postgres"] = f"PostgreSQL at {PG_SERVER.split('@')[-1]}: {error}"
+        return
+    services.env["AIRFLOW_CONN_DIFFSUITE_SQL"] = f"postgres:{PG_SERVER}/{name}"
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as db:
+            db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    services._stops.append(drop)
+
+
+def _mysql_login() -> dict[str, Any]:
+    return {
+        "host": MYSQL.hostname or "127.0.0.1",
+        "port": MYSQL.port or 3306,
+        "user": unquote(MYSQL.username or "root"),
+        "password": unquote(MYSQL.password or ""),
+    }
+
+
+def _start_mysql(services: Services, name: str) -> None:
+    try:
+        import pymysql
+
+        db = pymysql.connect(**_mysql_login(), connect_timeout=5)
+        with db, db.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+            cursor.execute(f"CREATE DATABASE {name}")
+    except Exception as error:
+        services.unavailable["mysql"] = f"MariaDB at {MYSQL.hostname}:{MYSQL.port}: {error}"
+        return
+    services.env["AIRFLOW_CONN_DIFFSUITE_MYSQL"] = f"mysql://{MYSQL.netloc}/{name}"
+
+    def drop() -> None:
+        db = pymysql.connect(**_mysql_login())
+        with db, db.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+
+    services._stops.append(drop)
