@@ -32,9 +32,8 @@ from typing import Any, Final, Literal
 
 from conveyor import interrupts
 from conveyor._processes import adopt_environment, fork_context
-from conveyor.airflow_compat import plugins as plugins_loader
 from conveyor.exceptions import DagImportError
-from conveyor.loading import namespaces, shipping
+from conveyor.loading import shipping
 from conveyor.loading.discovery import (
     LOADERS,
     YAML_SUFFIXES,
@@ -44,7 +43,6 @@ from conveyor.loading.discovery import (
     find_dag_files,
     is_dag_file,
 )
-from conveyor.loading.importer import import_dag_file, read_source, search_folders
 from conveyor.store import dags as dag_store
 from conveyor.store import parse_requests
 from conveyor.store.dags import ParsedFile
@@ -76,12 +74,26 @@ def loader_for(path: str) -> Callable[[str], list[Any]]:
     return getattr(importlib.import_module(module_name), func)  # type: ignore[no-any-return]
 
 
+def _load_parser() -> None:
+    """Import what parsing a file needs (the DAG model, the import hook, the plugins, Jinja)
+    in the process that forks the parses. A process that only scans the folder and finds
+    nothing changed (the command line's reads) never imports them."""
+    import conveyor.airflow_compat.plugins
+    import conveyor.loading.importer
+    import conveyor.loading.namespaces
+    import conveyor.loading.serialize  # noqa: F401
+
+
 def load_file(
     path: str, root: Path | None, plugins: Path | None, *, source: str | None = None
 ) -> list[Any]:
     """The DAGs of one file, with the DAG folder's ``root`` and the ``plugins`` folder
     importable (``source``: a Python file's text as read and hashed). Its namespace is left
     entered."""
+    from conveyor.airflow_compat import plugins as plugins_loader
+    from conveyor.loading import namespaces
+    from conveyor.loading.importer import import_dag_file, search_folders
+
     folders = search_folders(path, root, plugins)
     plugins_folder = str(plugins.resolve()) if plugins is not None and plugins.is_dir() else None
     if Path(path).suffix == ".py":  # run exactly the text that is stored and hashed
@@ -103,6 +115,7 @@ def parse_file(path: str, root: Path | None = None, plugins: Path | None = None)
     folder: both are importable, and the Python modules the file loads from them are shipped
     with its source (see ``shipping``).
     """
+    from conveyor.loading.importer import read_source
     from conveyor.loading.serialize import serialize_dag
 
     started = time.monotonic()
@@ -344,6 +357,7 @@ class DagFileProcessor:
         self._collect(jobs, ready)
 
     def _start_parses(self) -> None:
+        _load_parser()  # once, here: every forked child inherits it
         environ, root = dict(os.environ), self._root()
         while True:
             with self._lock:
