@@ -74,16 +74,6 @@ def loader_for(path: str) -> Callable[[str], list[Any]]:
     return getattr(importlib.import_module(module_name), func)  # type: ignore[no-any-return]
 
 
-def _load_parser() -> None:
-    """Import what parsing a file needs (the DAG model, the import hook, the plugins, Jinja)
-    in the process that forks the parses. A process that only scans the folder and finds
-    nothing changed (the command line's reads) never imports them."""
-    import conveyor.airflow_compat.plugins
-    import conveyor.loading.importer
-    import conveyor.loading.namespaces
-    import conveyor.loading.serialize  # noqa: F401
-
-
 def load_file(
     path: str, root: Path | None, plugins: Path | None, *, source: str | None = None
 ) -> list[Any]:
@@ -357,7 +347,6 @@ class DagFileProcessor:
         self._collect(jobs, ready)
 
     def _start_parses(self) -> None:
-        _load_parser()  # once, here: every forked child inherits it
         environ, root = dict(os.environ), self._root()
         while True:
             with self._lock:
