@@ -31,6 +31,11 @@ PRELOAD = [
     "conveyor.worker.runner",
     "conveyor.executors.local",  # where a try's entry point lives: unpickled by each child
     "conveyor.loading.processor",
+    # What parsing a DAG file needs (the processor imports it only in its parse children, so
+    # that a process that only scans the folder, the command line's reads, does without).
+    "conveyor.loading.importer",
+    "conveyor.loading.namespaces",
+    "conveyor.airflow_compat.plugins",
     "conveyor.operators",
     "conveyor.decorators",
     "sqlalchemy.dialects.sqlite",

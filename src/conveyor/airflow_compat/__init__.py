@@ -11,10 +11,14 @@ side of it.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
 from conveyor.airflow_compat.fallback import AirflowNotProvidedError
-from conveyor.airflow_compat.hook import AirflowNameError, install, is_installed, uninstall
+
+if TYPE_CHECKING:
+    from conveyor.airflow_compat.hook import AirflowNameError, install, is_installed, uninstall
 
 __all__ = [
     "AirflowNameError",
@@ -28,6 +32,17 @@ __all__ = [
 
 #: Words a Python file must contain (lower-cased) to be scanned as an Airflow DAG file.
 AIRFLOW_WORDS = ("airflow", "dag")
+
+#: The hook's names, imported on first use (PEP 562): the hook brings the import table, the
+#: plugins and Jinja, which a process that only lists DAG files (the command line's reads,
+#: through the DAG file processor's scan) never needs.
+_HOOK_NAMES = frozenset({"AirflowNameError", "install", "is_installed", "uninstall"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOOK_NAMES:
+        return getattr(importlib.import_module("conveyor.airflow_compat.hook"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def enabled() -> bool:
@@ -53,6 +68,8 @@ def _read_enabled(variable: str, config_file: str, stamp: int | None) -> bool:
 
 def activate() -> bool:
     """Install or remove the hook as the setting says; returns whether it is installed."""
+    from conveyor.airflow_compat.hook import install, uninstall
+
     if enabled():
         install()
         _export_airflow_home()

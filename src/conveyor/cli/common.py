@@ -16,6 +16,7 @@ from rich.markup import escape
 from conveyor import lifecycle, strict_json
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import StoreError
+from conveyor.store import schema_version
 from conveyor.store.engine import Store
 
 #: Without a terminal (a pipe, a file, a script) nothing is wrapped or cut to 80 columns:
@@ -97,13 +98,15 @@ def settings() -> Settings:
 
 def open_store(config: Settings | None = None) -> Store:
     """The configured store; an embedded SQLite store is created or upgraded on first use."""
-    from conveyor.store import schema  # Alembic: imported by the commands that open a store
-
     config = config or settings()
     store = Store(config.db_url)
     command = click.get_current_context(silent=True)
     if command is not None:  # its connections close with the command, not at collection
         command.call_on_close(store.dispose)
+    if schema_version.known_current(store):  # one plain query: Alembic is not loaded
+        return store
+    from conveyor.store import schema  # Alembic: only for a store that may need migrating
+
     if not schema.is_current(store):
         if store.is_sqlite:
             schema.migrate(store)

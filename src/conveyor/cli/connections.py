@@ -16,7 +16,7 @@ from conveyor import strict_json
 from conveyor.cli.common import CliError, console, json_object, open_store, settings
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
-from conveyor.connections import files, forms, repository
+from conveyor.connections import forms, repository
 from conveyor.connections.models import Connection
 from conveyor.exceptions import NotFoundError
 from conveyor.web import queries, schemas
@@ -185,6 +185,8 @@ def connections_delete(conn_id: str) -> None:
 def connections_import(file: Path, overwrite: bool) -> None:
     """Add the connections of FILE (.json, .yaml or .env, as `airflow connections export`
     writes them); existing ids are kept unless --overwrite."""
+    from conveyor.connections import files  # YAML: for import and export only
+
     found = files.read_connections(file)
     config = settings()
     store = open_store(config)
@@ -207,6 +209,8 @@ def connections_export(file: str, reveal: bool) -> None:
     store = open_store(config)
     stored = repository.stored_connection_ids(store)
     found = [c for c in repository.list_connections(store, config) if c.conn_id in stored]
+    from conveyor.connections import files  # YAML: for import and export only
+
     write_json(file, files.connections_document(found, reveal=reveal), "connections")
 
 
@@ -320,6 +324,8 @@ def variables_list(reveal: bool, output: str) -> None:
 def variables_import(file: Path, action_on_existing_key: str) -> None:
     """Set the variables of FILE (.json, .yaml or .env, as `airflow variables export`
     writes them); values that are not text are stored as JSON."""
+    from conveyor.connections import files  # YAML: for import and export only
+
     found = files.read_variables(file)
     config = settings()
     store = open_store(config)
@@ -350,6 +356,8 @@ def variables_export(file: str, reveal: bool) -> None:
         for entry in repository.list_variables(store, config)
         if entry.key in stored
     }
+    from conveyor.connections import files  # YAML: for import and export only
+
     write_json(file, files.variables_document(shown), "variables")
 
 

@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
-from rich.tree import Tree
 
 from conveyor.cli.common import (
     CliError,
@@ -26,11 +26,16 @@ from conveyor.cli.common import (
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.config import Settings
-from conveyor.serialized import SerializedTask
-from conveyor.store import dag_actions, runs
+from conveyor.store import runs
 from conveyor.store.reads import dags as dag_reads
-from conveyor.store.trigger import trigger_run
 from conveyor.web import queries
+
+if TYPE_CHECKING:
+    from conveyor.serialized import SerializedTask
+
+# The reads (list, show, errors) import only what they print: writing commands import the
+# store's writers in their own bodies, so a script calling `dags list` in a loop does not
+# load them (tests/unit/test_cli_read_imports.py).
 
 
 @click.group(
@@ -170,6 +175,8 @@ def show(dag_id: str, output: str) -> None:
         console.print(f"  {raw['schedule_details']}", markup=False)
     if raw.get("params"):
         console.print(f"params: {raw['params']}", markup=False)
+    from rich.tree import Tree
+
     tree = Tree("tasks")
     for task in structure.tasks.values():
         tree.add(_task_line(task))
@@ -223,6 +230,8 @@ def trigger(
 
     With -o json or yaml: the run as the API's GET /dags/{dag}/runs/{run} returns it.
     """
+    from conveyor.store.trigger import trigger_run
+
     payload = parse_conf(conf)
     store = open_store()
     sync_dags(store)
@@ -298,7 +307,7 @@ def _set_paused(
     """Choose the DAGs, ask when there are several, change them in one transaction with an
     audit entry each, and say what changed."""
     from conveyor.cli.audit_trail import cli_actor
-    from conveyor.store import audit
+    from conveyor.store import audit, dag_actions
     from conveyor.web.dag_selection import DagSelection, SelectionError, regexes, select
 
     verb = "pause" if paused else "unpause"

@@ -20,7 +20,7 @@ from conveyor.cli.runs import run_by_id_or_date
 from conveyor.model.schedules import RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import RUN_FINISHED
-from conveyor.store import due_times, run_deletion, runs
+from conveyor.store import due_times, runs
 from conveyor.store.reads import dag_files
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
@@ -139,6 +139,7 @@ def dags_delete(dag_id: str, yes: bool) -> None:
     in the DAG folder (Airflow parses it back too); remove the file to remove the DAG.
     """
     from conveyor.logs import delete_try_logs
+    from conveyor.store import run_deletion
 
     config = settings()
     store = open_store(config)

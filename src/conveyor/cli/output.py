@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-import yaml
 from pydantic import BaseModel
 from rich.markup import escape
 from rich.table import Table
@@ -56,6 +55,8 @@ def write_data(output: str, data: Any) -> bool:
         click.echo(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
         return True
     if output == "yaml":
+        import yaml  # only for -o yaml
+
         click.echo(yaml.safe_dump(jsonable(data), sort_keys=False, allow_unicode=True), nl=False)
         return True
     return False

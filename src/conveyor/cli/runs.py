@@ -20,9 +20,8 @@ from conveyor.cli.common import (
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.exceptions import NotFoundError
-from conveyor.logs import delete_try_logs
 from conveyor.states import RunState
-from conveyor.store import run_deletion, runs
+from conveyor.store import runs
 from conveyor.store.engine import Connection, Store
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
@@ -251,8 +250,12 @@ def delete(dag_id: str, run_id: str, yes: bool) -> None:
         click.confirm(
             f"Delete run {run_id!r} of DAG {dag_id!r} and everything it recorded?", abort=True
         )
+    from conveyor.store import run_deletion  # the writers: not loaded by the reads
+
     with store.write() as conn:
         gone = run_deletion.delete_run(conn, dag_id, run_id)
+    from conveyor.logs import delete_try_logs
+
     local, remote = delete_try_logs(config, gone.log_paths)  # after the commit
     counts = gone.deleted
     console.print(

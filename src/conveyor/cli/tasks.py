@@ -19,8 +19,6 @@ from conveyor.cli.common import (
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.cli.runs import resolve_run, run_by_id_or_date
-from conveyor.logs import read_try_log
-from conveyor.scheduler.explain import explain
 from conveyor.states import ExitKind
 from conveyor.store import runs, timeline
 from conveyor.store.engine import Connection
@@ -88,6 +86,8 @@ def logs(
             f"{dag_id}.{task_id} in run {run.run_id} has not run yet"
             + (f" (no try {try_number})" if try_number else "")
         )
+    from conveyor.logs import read_try_log
+
     data = read_try_log(settings(), row.log_path)  # the local file, else the remote copy
     if data is None:
         raise CliError(
@@ -244,6 +244,8 @@ def why(dag_id: str, run_id: str, task_id: str, map_index: int | None, output: s
                 )
             write_data(output, queries.get_task_instance(conn, dag_id, run.run_id, task_id))
             return
+        from conveyor.scheduler.explain import explain  # the why: the scheduler's own rules
+
         story = explain(conn, run, task_id, map_index)
     if output == "plain":
         write_rows(

@@ -48,9 +48,9 @@ def _readable(store: Store) -> Store | None:
     import gets its default or a not-found error naming it, not a missing table)."""
     if _bound or store.in_memory or store.url in _with_schema:
         return store
-    from conveyor.store import schema
+    from conveyor.store import schema_version  # one query, without Alembic
 
-    if schema.recorded_revision(store) is None:
+    if schema_version.recorded_revision(store) is None:
         return None  # asked again next time: `conveyor db migrate` may run meanwhile
     _with_schema.add(store.url)
     return store

@@ -32,9 +32,8 @@ from typing import Any, Final, Literal
 
 from conveyor import interrupts
 from conveyor._processes import adopt_environment, fork_context
-from conveyor.airflow_compat import plugins as plugins_loader
 from conveyor.exceptions import DagImportError
-from conveyor.loading import namespaces, shipping
+from conveyor.loading import shipping
 from conveyor.loading.discovery import (
     LOADERS,
     YAML_SUFFIXES,
@@ -44,7 +43,6 @@ from conveyor.loading.discovery import (
     find_dag_files,
     is_dag_file,
 )
-from conveyor.loading.importer import import_dag_file, read_source, search_folders
 from conveyor.store import dags as dag_store
 from conveyor.store import parse_requests
 from conveyor.store.dags import ParsedFile
@@ -82,6 +80,10 @@ def load_file(
     """The DAGs of one file, with the DAG folder's ``root`` and the ``plugins`` folder
     importable (``source``: a Python file's text as read and hashed). Its namespace is left
     entered."""
+    from conveyor.airflow_compat import plugins as plugins_loader
+    from conveyor.loading import namespaces
+    from conveyor.loading.importer import import_dag_file, search_folders
+
     folders = search_folders(path, root, plugins)
     plugins_folder = str(plugins.resolve()) if plugins is not None and plugins.is_dir() else None
     if Path(path).suffix == ".py":  # run exactly the text that is stored and hashed
@@ -103,6 +105,7 @@ def parse_file(path: str, root: Path | None = None, plugins: Path | None = None)
     folder: both are importable, and the Python modules the file loads from them are shipped
     with its source (see ``shipping``).
     """
+    from conveyor.loading.importer import read_source
     from conveyor.loading.serialize import serialize_dag
 
     started = time.monotonic()

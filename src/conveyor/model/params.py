@@ -21,6 +21,7 @@ import jsonschema
 
 from conveyor.exceptions import ConveyorError, DagDefinitionError
 from conveyor.model import param_patterns
+from conveyor.model.json_types import json_type
 
 
 class _NotSet:
@@ -88,23 +89,6 @@ def split_params(dag_id: str, params: dict[str, Any]) -> tuple[dict[str, Any], d
                     f"DAG {dag_id!r}: the default of param {name!r} ({value.value!r}) {problem}"
                 )
     return defaults, specs
-
-
-def json_type(value: Any) -> str | None:
-    """The JSON type name of a value; None for null."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return None
 
 
 def schema_error(schema: dict[str, Any], value: Any) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -25,8 +26,10 @@ from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError, NotFoundError
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.tables import dag, dag_run, pool, task_instance
+
+if TYPE_CHECKING:  # the hop's lock brings psycopg's pipeline: a pool listing needs neither
+    from conveyor.store.hop.run_lock import LockedRun
 
 POOL_NAME_MAX = 250
 

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -16,12 +16,14 @@ from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
-from conveyor.serialized import SerializedDag
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store import deadlines
 from conveyor.store.hop import prepared
 from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance
 from conveyor.strict_json import check, shown
+
+if TYPE_CHECKING:  # the DAG model's schedules and timetables: loaded by the first read of one
+    from conveyor.serialized import SerializedDag
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def serialized_dag(conn: Connection, version_hash: str) -> SerializedDag:
 def keep_serialized(version_hash: str, data: dict[str, Any]) -> SerializedDag:
     """Parse a version's serialized DAG read by the caller (with its source, say), and keep
     it for :func:`serialized_dag`."""
+    from conveyor.serialized import SerializedDag
+
     found = SerializedDag.from_dict(data)
     with _cache_lock:
         _cache[version_hash] = found

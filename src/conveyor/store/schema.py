@@ -12,11 +12,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection
 
 from conveyor.store.engine import Store
+from conveyor.store.schema_version import recorded_revision
 from conveyor.store.tables import metadata
+
+__all__ = [
+    "current_revision",
+    "head_revision",
+    "is_current",
+    "migrate",
+    "recorded_revision",
+    "reset",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,20 +48,6 @@ def head_revision() -> str:
 def current_revision(store: Store) -> str | None:
     with store.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-def recorded_revision(store: Store) -> str | None:
-    """The revision the database records, by a plain query: unlike :func:`current_revision`
-    it builds no new SQLAlchemy objects, so a probe that asks every few seconds does not
-    grow the process. None for an empty database."""
-    if store.in_memory:
-        return None
-    try:
-        with store.read() as conn:
-            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
-            return ",".join(sorted(rows)) or None
-    except DBAPIError:
-        return None  # no alembic_version table: an empty database
 
 
 def migrate(store: Store) -> None:

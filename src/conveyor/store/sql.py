@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.store.hop import prepared
 
@@ -41,9 +40,17 @@ def upsert(
 def _upsert_statement(
     dialect: str, table: Table, key: tuple[str, ...], update: tuple[str, ...]
 ) -> Any:
-    """One statement per shape, built once: building it costs more than running it."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table)
+    """One statement per shape, built once: building it costs more than running it. The
+    dialect's module is imported here: a process on SQLite never loads PostgreSQL's."""
+    stmt: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        stmt = postgresql.insert(table)
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        stmt = sqlite.insert(table)
     if update:
         return stmt.on_conflict_do_update(
             index_elements=list(key), set_={c: stmt.excluded[c] for c in update}

@@ -17,18 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conveyor.clock import utcnow
 from conveyor.config import Settings
-from conveyor.connections.models import Connection as ConnectionModel
-from conveyor.connections.repository import VariableEntry
-from conveyor.engine.mapping import aggregate
 from conveyor.exceptions import NotFoundError
-from conveyor.logs import open_try_log
-from conveyor.model.params import json_type
-from conveyor.scheduler.explain import explain
-from conveyor.serialized import SerializedDag
+from conveyor.model.json_types import json_type
 from conveyor.states import FINISHED, TaskState
 from conveyor.store import backfills, deadlines, liveness, pools, problems, runs
 from conveyor.store import users as user_rows
@@ -46,6 +40,15 @@ from conveyor.store.runs import RunRow
 from conveyor.web import dag_list, schemas
 from conveyor.web.dag_list import DagQuery
 from conveyor.web.schemas import M, from_row
+
+if TYPE_CHECKING:
+    from conveyor.connections.models import Connection as ConnectionModel
+    from conveyor.connections.repository import VariableEntry
+    from conveyor.serialized import SerializedDag
+
+# The scheduler's explain, the engine's mapped-task state and a try's log are imported by the
+# functions that use them: the command line's reads (conveyor dags list, runs list) load this
+# module and would otherwise wait for all of them.
 
 #: A process's row as the store's liveness rule reads it (a worker, scheduler or triggerer).
 Beat = liveness.WorkerBeat | liveness.SchedulerBeat | liveness.TriggererBeat
@@ -336,6 +339,8 @@ def grid(
         states[group.run_pk].update(dict.fromkeys(group.task_ids, group.state))
         for task_id in group.mapped:  # an instance of a mapped task
             mapped[group.run_pk].setdefault(task_id, []).append(group.state)
+    from conveyor.engine.mapping import aggregate
+
     for run_pk, by_task in mapped.items():  # a mapped task's cell: its aggregate state
         for task_id, found in by_task.items():
             states[run_pk][task_id] = aggregate([TaskState(s) for s in found]).value
@@ -478,6 +483,8 @@ def get_task_instance(
     instances = _instances(conn, run, task_id)
     if map_index is None and instances:
         return _mapped_whole(run, task_id, instances)
+    from conveyor.scheduler.explain import explain
+
     story = explain(conn, run, task_id, map_index)
     tries = [
         from_row(
@@ -510,6 +517,8 @@ def _mapped_whole(
     run: RunRow, task_id: str, instances: list[schemas.TaskInstance]
 ) -> schemas.TaskInstanceDetail:
     """A mapped task as a whole: the aggregate of its instances, never one of them."""
+    from conveyor.engine.mapping import aggregate
+
     states = [TaskState(i.state) for i in instances]
     starts = [i.start_date for i in instances if i.start_date is not None]
     ends = [i.end_date for i in instances if i.end_date is not None]
@@ -595,6 +604,8 @@ def read_log(
     its worker copied it to."""
     found = _try_row(conn, at)
     complete = found.end_date is not None
+    from conveyor.logs import open_try_log
+
     handle = open_try_log(settings, found.log_path)
     if handle is None:
         if complete or found.log_path is None:
@@ -631,6 +642,8 @@ def read_log(
 def open_log(conn: Connection, settings: Settings, at: TryAddress) -> Any:
     """A try's whole log, opened for reading (binary), from here or the remote location."""
     found = _try_row(conn, at)
+    from conveyor.logs import open_try_log
+
     handle = open_try_log(settings, found.log_path) if found.log_path else None
     if handle is None:
         raise NotFoundError(f"try {at.try_number} of task {at.task_id!r} has no log here (yet)")

@@ -20,6 +20,13 @@ from conveyor.web.strict_json import StrictDict
 M = TypeVar("M", bound=BaseModel)
 
 
+class Shape(BaseModel):
+    """Every shape here: its validator and serializer are built at its first use, not at
+    import (a command line that prints three shapes does not build all of them)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 def from_row(model: type[M], row: object, **computed: Any) -> M:
     """``model`` filled from ``row``: each field from ``computed`` when given there, else
     from the row's attribute of the same name; a field the row lacks keeps its default (a
@@ -31,13 +38,13 @@ def from_row(model: type[M], row: object, **computed: Any) -> M:
     return model.model_validate(values)
 
 
-class RecentRun(BaseModel):
+class RecentRun(Shape):
     run_id: str
     state: str
     logical_date: datetime
 
 
-class DagSummary(BaseModel):
+class DagSummary(Shape):
     dag_id: str
     dag_display_name: str = Field(description="the DAG's dag_display_name, or its id")
     description: str | None
@@ -56,7 +63,7 @@ class DagSummary(BaseModel):
     )
 
 
-class DagList(BaseModel):
+class DagList(Shape):
     total: int = Field(description="how many DAGs match the filters (all pages)")
     dags: list[DagSummary]
     limit: int | None = Field(default=None, description="the page size asked for; null: all")
@@ -68,7 +75,7 @@ class DagList(BaseModel):
     )
 
 
-class ParamInfo(BaseModel):
+class ParamInfo(Shape):
     name: str
     default: Any
     type: str | None = Field(description="JSON type a conf value must have; null: any")
@@ -79,7 +86,7 @@ class ParamInfo(BaseModel):
     required: bool = Field(default=False, description="no default: the conf must give it")
 
 
-class TaskInfo(BaseModel):
+class TaskInfo(Shape):
     task_id: str
     task_display_name: str = Field(description="the task's task_display_name, or its id")
     operator: str
@@ -104,7 +111,7 @@ class TaskInfo(BaseModel):
     max_active_tis_per_dagrun: int | None = None
 
 
-class TaskGroupInfo(BaseModel):
+class TaskGroupInfo(Shape):
     group_id: str = Field(description="full id: the ids of the groups around it, joined by '.'")
     label: str
     parent: str | None
@@ -128,12 +135,12 @@ class DagDetail(DagSummary):
     task_groups: list[TaskGroupInfo] = Field(default_factory=list)
 
 
-class DagPatch(BaseModel):
+class DagPatch(Shape):
     model_config = ConfigDict(extra="forbid")
     is_paused: bool
 
 
-class DagsPatched(BaseModel):
+class DagsPatched(Shape):
     """What ``PATCH /dags`` did: the DAGs the filter matched, and those whose state it
     changed (the others were in that state already)."""
 
@@ -143,13 +150,13 @@ class DagsPatched(BaseModel):
     total_entries: int = Field(description="how many DAGs the filter matched")
 
 
-class DagSource(BaseModel):
+class DagSource(Shape):
     dag_id: str
     fileloc: str
     source: str
 
 
-class DagImportError(BaseModel):
+class DagImportError(Shape):
     file: str
     line: int | None
     message: str
@@ -157,12 +164,12 @@ class DagImportError(BaseModel):
     created_at: datetime
 
 
-class ImportErrorList(BaseModel):
+class ImportErrorList(Shape):
     total: int
     import_errors: list[DagImportError]
 
 
-class Problem(BaseModel):
+class Problem(Shape):
     """Every error answer: the reason, for people and logs."""
 
     detail: str
@@ -174,7 +181,7 @@ class InvalidRequest(Problem):
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class Run(BaseModel):
+class Run(Shape):
     dag_id: str
     run_id: str
     run_type: str
@@ -216,14 +223,14 @@ class RunDetail(Run):
     )
 
 
-class RunList(BaseModel):
+class RunList(Shape):
     total: int
     limit: int
     offset: int
     runs: list[Run]
 
 
-class TriggerRun(BaseModel):
+class TriggerRun(Shape):
     model_config = ConfigDict(extra="forbid")
     conf: StrictDict = Field(
         default_factory=dict,
@@ -236,7 +243,7 @@ class TriggerRun(BaseModel):
     run_id: str | None = Field(default=None, min_length=1, max_length=250)
 
 
-class TaskInstance(BaseModel):
+class TaskInstance(Shape):
     task_id: str
     state: str
     try_number: int
@@ -262,7 +269,7 @@ class TaskInstance(BaseModel):
     )
 
 
-class TaskInstanceList(BaseModel):
+class TaskInstanceList(Shape):
     dag_id: str
     run_id: str
     task_instances: list[TaskInstance]
@@ -277,21 +284,21 @@ class ListedTaskInstance(TaskInstance):
     logical_date: datetime
 
 
-class ListedTaskInstances(BaseModel):
+class ListedTaskInstances(Shape):
     total: int = Field(description="how many match the filters (all pages)")
     limit: int
     offset: int
     task_instances: list[ListedTaskInstance]
 
 
-class Event(BaseModel):
+class Event(Shape):
     at: datetime
     kind: str
     actor: str
     message: str
 
 
-class Try(BaseModel):
+class Try(Shape):
     number: int
     state: str | None
     host: str | None
@@ -323,7 +330,7 @@ class TaskInstanceDetail(TaskInstance):
     )
 
 
-class RenderedFields(BaseModel):
+class RenderedFields(Shape):
     try_number: int
     stored: bool = Field(
         description="false: the try kept none (it ended before rendering, was killed, or ran "
@@ -332,18 +339,18 @@ class RenderedFields(BaseModel):
     fields: dict[str, Any] = Field(description="template field -> value as the try rendered it")
 
 
-class NoteRequest(BaseModel):
+class NoteRequest(Shape):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(
         max_length=1000, pattern=r"^[^\x00]*$", description="the note; empty removes it"
     )
 
 
-class Note(BaseModel):
+class Note(Shape):
     note: str | None
 
 
-class LogChunk(BaseModel):
+class LogChunk(Shape):
     try_number: int
     text: str
     offset: int = Field(description="where this chunk starts, in bytes")
@@ -364,7 +371,7 @@ DRY_RUN = Field(
 )
 
 
-class ClearRequest(BaseModel):
+class ClearRequest(Shape):
     model_config = ConfigDict(extra="forbid")
     upstream: bool = False
     downstream: bool = False
@@ -372,19 +379,19 @@ class ClearRequest(BaseModel):
     dry_run: bool = DRY_RUN
 
 
-class RunClearRequest(BaseModel):
+class RunClearRequest(Shape):
     model_config = ConfigDict(extra="forbid")
     only_failed: bool = False
     dry_run: bool = DRY_RUN
 
 
-class MarkRequest(BaseModel):
+class MarkRequest(Shape):
     model_config = ConfigDict(extra="forbid")
     state: Literal["success", "failed"]
     dry_run: bool = DRY_RUN
 
 
-class ActionResult(BaseModel):
+class ActionResult(Shape):
     """A clear or a mark of one task instance (or task) or one run, done or previewed. The
     last three fields are the bulk actions' answer (``BulkResult``) for that one run."""
 
@@ -408,7 +415,7 @@ class ActionResult(BaseModel):
     )
 
 
-class DeletedRun(BaseModel):
+class DeletedRun(Shape):
     dag_id: str
     run_id: str
     deleted: dict[str, int] = Field(
@@ -417,18 +424,18 @@ class DeletedRun(BaseModel):
     )
 
 
-class XComValue(BaseModel):
+class XComValue(Shape):
     key: str
     value: Any
     created_at: datetime
 
 
-class XComList(BaseModel):
+class XComList(Shape):
     task_id: str
     xcom: list[XComValue]
 
 
-class GridRun(BaseModel):
+class GridRun(Shape):
     run_id: str
     state: str
     run_type: str
@@ -447,7 +454,7 @@ class GridRun(BaseModel):
     )
 
 
-class Grid(BaseModel):
+class Grid(Shape):
     dag_id: str
     task_order: list[str]
     older: bool = Field(False, description="the DAG has runs dated before the oldest shown")
@@ -458,7 +465,7 @@ class Grid(BaseModel):
     runs: list[GridRun] = Field(description="newest first")
 
 
-class Worker(BaseModel):
+class Worker(Shape):
     hostname: str
     queues: list[str]
     concurrency: int
@@ -470,7 +477,7 @@ class Worker(BaseModel):
     alive: bool
 
 
-class SchedulerInfo(BaseModel):
+class SchedulerInfo(Shape):
     model_config = ConfigDict(title="Scheduler")
     id: str
     hostname: str
@@ -481,7 +488,7 @@ class SchedulerInfo(BaseModel):
     alive: bool
 
 
-class TriggererInfo(BaseModel):
+class TriggererInfo(Shape):
     model_config = ConfigDict(title="Triggerer")
     id: str
     hostname: str
@@ -494,7 +501,7 @@ class TriggererInfo(BaseModel):
     alive: bool
 
 
-class SchedulerProblemInfo(BaseModel):
+class SchedulerProblemInfo(Shape):
     model_config = ConfigDict(title="SchedulerProblem")
     action: str = Field(description="the part of the loop that failed, e.g. advance_run")
     dag_id: str | None
@@ -507,23 +514,23 @@ class SchedulerProblemInfo(BaseModel):
     occurrences: int
 
 
-class SchedulerProblemList(BaseModel):
+class SchedulerProblemList(Shape):
     problems: list[SchedulerProblemInfo] = Field(description="the most recent first")
 
 
-class WorkerList(BaseModel):
+class WorkerList(Shape):
     workers: list[Worker]
 
 
-class SchedulerList(BaseModel):
+class SchedulerList(Shape):
     schedulers: list[SchedulerInfo]
 
 
-class TriggererList(BaseModel):
+class TriggererList(Shape):
     triggerers: list[TriggererInfo]
 
 
-class PoolInfo(BaseModel):
+class PoolInfo(Shape):
     name: str
     slots: int | None = Field(description="null: no limit of its own")
     description: str | None
@@ -534,11 +541,11 @@ class PoolInfo(BaseModel):
     free: int | None
 
 
-class PoolList(BaseModel):
+class PoolList(Shape):
     pools: list[PoolInfo]
 
 
-class ConnectionInfo(BaseModel):
+class ConnectionInfo(Shape):
     conn_id: str
     conn_type: str
     host: str | None
@@ -556,22 +563,22 @@ class ConnectionInfo(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-class ConnectionList(BaseModel):
+class ConnectionList(Shape):
     connections: list[ConnectionInfo]
 
 
-class VariableInfo(BaseModel):
+class VariableInfo(Shape):
     key: str
     value: str = Field(description="'***' for secret variables unless revealed")
     description: str | None
     secret: bool = Field(default=False, description="marked secret when it was set")
 
 
-class VariableList(BaseModel):
+class VariableList(Shape):
     variables: list[VariableInfo]
 
 
-class UserInfo(BaseModel):
+class UserInfo(Shape):
     username: str
     role: str = Field(description="the built-in role: admin, op, viewer, or public (none)")
     roles: list[str] = Field(default_factory=list, description="the named roles held too")
@@ -579,11 +586,11 @@ class UserInfo(BaseModel):
     last_login_at: datetime | None
 
 
-class UserList(BaseModel):
+class UserList(Shape):
     users: list[UserInfo]
 
 
-class TokenInfo(BaseModel):
+class TokenInfo(Shape):
     id: int
     username: str
     name: str
@@ -598,11 +605,11 @@ class TokenInfo(BaseModel):
     )
 
 
-class TokenList(BaseModel):
+class TokenList(Shape):
     tokens: list[TokenInfo]
 
 
-class BackfillInfo(BaseModel):
+class BackfillInfo(Shape):
     """A backfill: the runs of a DAG's schedule over a past range, paced by the scheduler."""
 
     id: int
@@ -620,5 +627,5 @@ class BackfillInfo(BaseModel):
     runs: dict[str, int] = Field(description="its runs, counted by state")
 
 
-class BackfillList(BaseModel):
+class BackfillList(Shape):
     backfills: list[BackfillInfo]

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from conveyor.model.params import json_type
+from conveyor.model.json_types import json_type
 
 KINDS = ("boolean", "integer", "number", "string", "json")
 #: The kinds a Param's schema chooses beyond its type: a select, a date, a date and time.
