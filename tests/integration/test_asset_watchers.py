@@ -2,7 +2,7 @@
 both stores: each message is one asset event and one run of the DAG scheduled on the asset;
 a triggerer killed between receiving a message and committing its event, or between the
 commit and the acknowledgement, leaves the next triggerer to record each message exactly
-once."""
+once; one live triggerer holds a watcher; a DAG that stops naming a watcher removes it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from conftest import describe_runs
 from conveyor.clock import utcnow
 from conveyor.lifecycle import Actor
 from conveyor.scheduler.datasets import create_dataset_runs
+from conveyor.store import asset_watchers, triggers
 from conveyor.store.tables import asset_watcher, asset_watcher_message, dag_run, dataset_event
 from conveyor.triggerer.watchers import PAUSE_VARIABLE
 from run_env import Env
@@ -182,3 +184,44 @@ def test_a_triggerer_killed_mid_message_records_each_message_once(
         recorded = sorted(conn.execute(select(asset_watcher_message.c.message_id)).scalars())
     assert recorded == sorted(sent)
     assert create_dataset_runs(env.store, Actor("test"), utcnow()) == 1
+
+
+def test_one_live_triggerer_holds_a_watcher(watched: Env) -> None:
+    env = watched
+    now = utcnow()
+    stale_after = timedelta(seconds=30)
+    with env.store.write() as conn:
+        for name in ("t-1", "t-2"):
+            triggers.record_heartbeat(conn, name, "host", 1, 10, 0, now)
+        assert asset_watchers.claim(conn, "t-1", now, stale_after) == 1
+        assert asset_watchers.claim(conn, "t-2", now, stale_after) == 0  # t-1 is alive
+        assert [w.name for w in asset_watchers.held_by(conn, "t-1")] == ["orders_stream"]
+        assert asset_watchers.held_by(conn, "t-2") == []
+        # t-1's heartbeat goes stale: t-2 takes the watcher over.
+        later = now + stale_after * 2
+        triggers.record_heartbeat(conn, "t-2", "host", 1, 10, 0, later)
+        assert asset_watchers.claim(conn, "t-2", later, stale_after) == 1
+        assert asset_watchers.held_by(conn, "t-1") == []
+        # A triggerer that stops releases its watchers at once, its heartbeat still fresh.
+        asset_watchers.release(conn, "t-2")
+        assert asset_watchers.held_by(conn, "t-2") == []
+        assert asset_watchers.claim(conn, "t-1", later, stale_after) == 1
+
+
+def test_a_dag_that_drops_its_watcher_stops_it(watched: Env) -> None:
+    env = watched
+    env.write_dag(
+        "on_orders.py",
+        """\
+        from datetime import datetime
+        from airflow.sdk import DAG, Asset
+        from airflow.providers.standard.operators.empty import EmptyOperator
+
+        with DAG("on_orders", start_date=datetime(2024, 1, 1), schedule=[Asset("orders")]):
+            EmptyOperator(task_id="take")
+        """,
+        header=False,
+    )
+    env.sync()
+    with env.store.read() as conn:
+        assert conn.execute(select(asset_watcher.c.id)).all() == []
