@@ -25,6 +25,7 @@ from conveyor.clock import utcnow
 from conveyor.lifecycle import Actor
 from conveyor.scheduler.datasets import create_dataset_runs
 from conveyor.store import asset_watchers, triggers
+from conveyor.store.reads import assets as asset_reads
 from conveyor.store.tables import asset_watcher, asset_watcher_message, dag_run, dataset_event
 from conveyor.triggerer.watchers import PAUSE_VARIABLE
 from run_env import Env
@@ -127,6 +128,9 @@ def test_each_message_is_one_event_and_one_run(
     assert [tuple(row) for row in stored] == [
         ("orders_stream", "conveyor.triggers.redis_stream.RedisStreamTrigger")
     ]
+    with env.store.read() as conn:  # what /api/v2/assets lists as the asset's watchers
+        shown = {row.uri: [w.name for w in row.watchers] for row in asset_reads.asset_rows(conn)}
+    assert shown == {"orders": ["orders_stream"]}
     start_triggerer()
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     sent = []
