@@ -1,8 +1,9 @@
-"""Asset watchers through a real ``conveyor triggerer`` process and a real Redis Stream, on
-both stores: each message is one asset event and one run of the DAG scheduled on the asset;
-a triggerer killed between receiving a message and committing its event, or between the
-commit and the acknowledgement, leaves the next triggerer to record each message exactly
-once; one live triggerer holds a watcher; a DAG that stops naming a watcher removes it."""
+"""Asset watchers through a real ``conveyor triggerer`` process and a real Redis Stream (and an
+SQS queue on moto's server), on both stores: each message is one asset event and one run of
+the DAG scheduled on the asset; a triggerer killed between receiving a message and
+committing its event, or between the commit and the acknowledgement, leaves the next
+triggerer to record each message exactly once; one live triggerer holds a watcher; a DAG
+that stops naming a watcher removes it."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import redis
+import s3_server
 from sqlalchemy import func, select
 
 from cli_processes import CliProcess, cli_process
@@ -229,3 +232,82 @@ def test_a_dag_that_drops_its_watcher_stops_it(watched: Env) -> None:
     env.sync()
     with env.store.read() as conn:
         assert conn.execute(select(asset_watcher.c.id)).all() == []
+
+
+# -- SQS (moto's server) -------------------------------------------------------------------
+
+s3_endpoint = s3_server.s3_endpoint  # moto's server answers SQS too
+
+SQS_DAG = """\
+from datetime import datetime
+
+from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset, AssetWatcher
+
+trigger = MessageQueueTrigger(
+    scheme="sqs", sqs_queue="@QUEUE@", aws_conn_id="sqs_local", visibility_timeout=2
+)
+orders = Asset("orders", watchers=[AssetWatcher(name="orders_queue", trigger=trigger)])
+
+with DAG("on_orders", start_date=datetime(2024, 1, 1), schedule=[orders]):
+    EmptyOperator(task_id="take")
+"""
+
+
+def sqs_client(endpoint: str) -> Any:
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name=s3_server.REGION,
+        aws_access_key_id=s3_server.ACCESS_KEY_ID,
+        aws_secret_access_key=s3_server.SECRET_ACCESS_KEY,
+    )
+
+
+def left_in(client: Any, queue_url: str) -> int:
+    """Messages not deleted, visible or not."""
+    found = client.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(found["ApproximateNumberOfMessages"]) + int(
+        found["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+@pytest.mark.parametrize("stage", ["before_commit", "before_ack"])
+def test_sqs_messages_are_one_event_each_across_a_killed_triggerer(
+    env: Env,
+    s3_endpoint: str,
+    stage: str,
+    start_triggerer: Callable[..., CliProcess],
+    tmp_path: Path,
+) -> None:
+    client = sqs_client(s3_endpoint)
+    queue_url = client.create_queue(QueueName=f"conveyor-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    env.write_dag("on_orders.py", SQS_DAG.replace("@QUEUE@", queue_url), header=False)
+    env.sync()
+    sent = [
+        client.send_message(QueueUrl=queue_url, MessageBody=f"order {n}")["MessageId"]
+        for n in range(2)
+    ]
+    connection = {"AIRFLOW_CONN_SQS_LOCAL": s3_server.aws_uri(s3_endpoint), **s3_server.ISOLATED}
+    paused = tmp_path / "paused"
+    first = start_triggerer(**connection, **{PAUSE_VARIABLE: f"{stage}:{paused}"})
+    wait_for(paused.exists, f"the triggerer paused {stage}", env)
+    assert len(events(env)) == (1 if stage == "before_ack" else 0)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.popen.wait(timeout=30)
+    assert left_in(client, queue_url) == 2  # nothing deleted yet
+
+    start_triggerer(**connection)  # the first's messages come back after their 2 s
+    wait_for(lambda: left_in(client, queue_url) == 0, "every message deleted", env)
+    found = events(env)
+    assert sorted(e.extra["payload"]["message_batch"][0]["MessageId"] for e in found) == sorted(
+        sent
+    )
+    assert sorted(e.extra["payload"]["message_batch"][0]["Body"] for e in found) == [
+        "order 0",
+        "order 1",
+    ]

@@ -45,7 +45,9 @@ def test_a_dag_without_watchers_serializes_as_before() -> None:
     ("arguments", "message"),
     [
         ({"scheme": "redis+pubsub", "channels": ["c"]}, "'redis+pubsub' is not one of them"),
-        ({"scheme": "sqs", "sqs_queue": "q"}, "Conveyor reads redis+stream"),
+        ({"scheme": "kafka", "topics": ["t"]}, "Conveyor reads redis+stream, sqs"),
+        ({"scheme": "sqs"}, "sqs_queue"),
+        ({"scheme": "sqs", "sqs_queue": "q", "delete_message_on_reception": False}, "deleted"),
         ({"queue": "redis+pubsub://localhost/0?channels=c"}, "Airflow deprecated queue="),
         ({"scheme": "redis+stream"}, "stream"),
     ],

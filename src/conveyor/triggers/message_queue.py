@@ -5,9 +5,12 @@ arguments to it; so does Conveyor, among the schemes it can acknowledge a messag
 the event is committed (which is what makes a watcher's events exactly once):
 
 - ``redis+stream``: a Redis Stream read through a consumer group (``RedisStreamTrigger``:
-  ``stream=``, ``url=``, ``group=``, ``consumer=``).
+  ``stream=``, ``url=``, ``group=``, ``consumer=``);
+- ``sqs``: an SQS queue, Airflow's scheme and keywords (``SqsQueueTrigger``: ``sqs_queue=``,
+  ``aws_conn_id=``, ``region_name=``, ``visibility_timeout=``, ...), a message deleted
+  after its event is committed.
 
-Airflow's other schemes (``redis+pubsub``, ``sqs``, ``kafka``, ``google+pubsub``) are
+Airflow's other schemes (``redis+pubsub``, ``kafka``, ``google+pubsub``) are
 refused where the DAG is parsed, naming the ones Conveyor has: a Redis channel cannot
 acknowledge (a message published while no triggerer listens is lost), and the others'
 clients are not part of Conveyor.
@@ -15,15 +18,26 @@ clients are not part of Conveyor.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.install_hint import pip_install
 from conveyor.triggers.base import BaseEventTrigger, TriggerEvent
-from conveyor.triggers.redis_stream import RedisStreamTrigger
 
-#: scheme -> the trigger that reads it.
-SCHEMES: dict[str, type[BaseEventTrigger]] = {"redis+stream": RedisStreamTrigger}
+#: scheme -> the import path of the trigger that reads it (imported when a DAG names the
+#: scheme: the amazon provider's lives above this package and needs boto3).
+SCHEMES: dict[str, str] = {
+    "redis+stream": "conveyor.triggers.redis_stream.RedisStreamTrigger",
+    "sqs": "conveyor.providers.amazon.sqs_watch.SqsQueueTrigger",
+}
+
+
+def _trigger_class(scheme: str) -> type[BaseEventTrigger]:
+    module, _, name = SCHEMES[scheme].rpartition(".")
+    found: type[BaseEventTrigger] = getattr(importlib.import_module(module), name)
+    return found
 
 
 class MessageQueueTrigger(BaseEventTrigger):
@@ -53,7 +67,14 @@ class MessageQueueTrigger(BaseEventTrigger):
             )
         self.scheme = scheme
         try:
-            self.trigger = SCHEMES[scheme](**kwargs)
+            found = _trigger_class(scheme)
+        except ImportError as exc:
+            extra = "amazon" if scheme == "sqs" else "redis"
+            raise DagDefinitionError(
+                f"MessageQueueTrigger(scheme={scheme!r}) needs {exc.name}: {pip_install(extra)}"
+            ) from exc
+        try:
+            self.trigger = found(**kwargs)
         except (TypeError, ValueError) as exc:
             raise DagDefinitionError(f"MessageQueueTrigger(scheme={scheme!r}): {exc}") from exc
 
