@@ -311,3 +311,13 @@ def test_sqs_messages_are_one_event_each_across_a_killed_triggerer(
         "order 0",
         "order 1",
     ]
+
+
+def test_a_deleted_dag_file_stops_its_watchers(watched: Env) -> None:
+    env = watched
+    with env.store.read() as conn:
+        assert len(conn.execute(select(asset_watcher.c.id)).all()) == 1
+    (env.dags / "on_orders.py").unlink()
+    env.sync()
+    with env.store.read() as conn:
+        assert conn.execute(select(asset_watcher.c.id)).all() == []
