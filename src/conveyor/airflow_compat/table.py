@@ -61,7 +61,7 @@ _TIME_DELTA = {
 _WEEKDAY = same_names("conveyor", "DayOfWeekSensor")
 _TIME = same_names("conveyor.sensors", "TimeSensor")
 _DATE_TIME = same_names("conveyor.sensors", "DateTimeSensor", "DateTimeSensorAsync")
-_TRIGGER_BASE = same_names("conveyor.triggers", "BaseTrigger", "TriggerEvent")
+_TRIGGER_BASE = same_names("conveyor.triggers", "BaseTrigger", "BaseEventTrigger", "TriggerEvent")
 _TEMPORAL_TRIGGERS = same_names("conveyor.triggers", "DateTimeTrigger", "TimeDeltaTrigger")
 _FILE_TRIGGER = same_names("conveyor.triggers", "FileTrigger")
 _FILE = same_names("conveyor.sensors", "FileSensor")
@@ -140,7 +140,7 @@ _ASSETS = "conveyor.model.assets"
 _DS = "conveyor.model.datasets"
 #: Airflow 3's asset names.
 _ASSET_NAMES = {
-    **same_names(_ASSETS, "Asset"),
+    **same_names(_ASSETS, "Asset", "AssetWatcher"),
     **same_names(_DS, "AssetAlias", "AssetAll", "AssetAny"),
 }
 _ASSET_DECORATOR = same_names("conveyor.airflow_compat.asset_decorator", "asset")
@@ -300,6 +300,10 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.triggers.base": _TRIGGER_BASE,
     "airflow.triggers.temporal": _TEMPORAL_TRIGGERS,
     "airflow.triggers.file": _FILE_TRIGGER,
+    # Airflow's common.messaging provider: Conveyor's schemes (triggers/message_queue.py).
+    "airflow.providers.common.messaging.triggers.msg_queue": same_names(
+        "conveyor.triggers", "MessageQueueTrigger"
+    ),
     "airflow.hooks.base": {"BaseHook": _HOOK},
     "airflow.hooks.filesystem": _FS_HOOK,
     "airflow.macros": {

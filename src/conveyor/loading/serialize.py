@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from conveyor.loading.asset_watchers import watcher_fields
 from conveyor.model.dag import DAG
 from conveyor.model.datasets import Dataset
 from conveyor.model.mapping import serialize_expand_input
@@ -210,6 +211,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
     return {
         **_group_fields(dag),
         **_schedule_fields(dag),
+        **watcher_fields(dag),
         **_toolkit_dag_fields(dag),
         "format": FORMAT_VERSION,
         "dag_id": dag.dag_id,

@@ -24,11 +24,50 @@ from conveyor.model.datasets import ALIAS_PREFIX, AssetAlias, Dataset
 _BY_NAME: dict[str, str] = {}
 
 
+class AssetWatcher:
+    """``AssetWatcher(name, trigger)``: a trigger the triggerer runs for as long as a DAG
+    scheduled on the asset exists; each event it yields is an event of the asset. The name
+    tells the asset's watchers apart (and keys the messages a queue's watcher recorded)."""
+
+    def __init__(self, name: str, trigger: Any) -> None:
+        if not isinstance(name, str) or not name:
+            raise DagDefinitionError(f"AssetWatcher: name must be a non-empty string, got {name!r}")
+        if not (callable(getattr(trigger, "serialize", None)) and hasattr(trigger, "run")):
+            raise DagDefinitionError(
+                f"AssetWatcher {name!r}: trigger must be a trigger (a BaseEventTrigger such as "
+                f"MessageQueueTrigger), got {type(trigger).__name__}"
+            )
+        self.name = name
+        self.trigger = trigger
+
+    def __repr__(self) -> str:
+        return f"AssetWatcher(name={self.name!r}, trigger={self.trigger!r})"
+
+
+def _checked_watchers(watchers: Any, uri: str) -> tuple[AssetWatcher, ...]:
+    if watchers is None:
+        return ()
+    if not isinstance(watchers, list | tuple):
+        raise DagDefinitionError(f"Asset {uri!r}: watchers must be a list of AssetWatcher")
+    names: set[str] = set()
+    for watcher in watchers:
+        if not isinstance(watcher, AssetWatcher):
+            raise DagDefinitionError(
+                f"Asset {uri!r}: watchers must be AssetWatcher objects, got {watcher!r}"
+            )
+        if watcher.name in names:
+            raise DagDefinitionError(f"Asset {uri!r}: two watchers are named {watcher.name!r}")
+        names.add(watcher.name)
+    return tuple(watchers)
+
+
 class Asset(Dataset):
-    """``Asset(name=..., uri=..., group=..., extra=...)``: a dataset with Airflow's name."""
+    """``Asset(name=..., uri=..., group=..., extra=..., watchers=[...])``: a dataset with
+    Airflow's name (and the watchers that turn outside events into its events)."""
 
     name: str
     group: str
+    watchers: tuple[AssetWatcher, ...]
 
     def __init__(
         self,
@@ -37,7 +76,7 @@ class Asset(Dataset):
         *,
         group: str = "asset",
         extra: dict[str, Any] | None = None,
-        **_display: Any,  # watchers=: Conveyor has no asset watchers; accepted
+        watchers: list[AssetWatcher] | None = None,
     ) -> None:
         if name is not None and not isinstance(name, str):
             uri, name = str(name), None  # Asset(ObjectStoragePath(...)): its URI
@@ -48,6 +87,7 @@ class Asset(Dataset):
         object.__setattr__(self, "extra", dict(extra or {}))
         object.__setattr__(self, "name", name or str(target))
         object.__setattr__(self, "group", group)
+        object.__setattr__(self, "watchers", _checked_watchers(watchers, str(target)))
         self.__post_init__()
         _BY_NAME[self.name] = self.uri
 

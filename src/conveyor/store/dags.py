@@ -9,6 +9,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from conveyor.clock import utcnow
 from conveyor.serialized import source_hash, version_hash
+from conveyor.store import asset_watchers
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dag, dag_file, dag_source, dag_version, import_error
 
@@ -90,6 +91,7 @@ def save_parsed_file(
                 .where(dag.c.dag_id.in_(gone), dag.c.fileloc == parsed.fileloc)
                 .values(is_active=False, updated_at=now)
             )
+            asset_watchers.forget_dags(conn, gone)
     else:
         kept = list(previous)
     if error is not None:
@@ -192,14 +194,17 @@ def _save_dag(
             "next_dagrun_create_after",
         ],
     )
+    asset_watchers.save_for_dag(conn, data["dag_id"], v_hash, data.get("asset_watchers") or [])
 
 
 def forget_file(conn: Connection, fileloc: str) -> None:
     """A DAG file was deleted: its DAGs stop being scheduled; their history stays."""
     now = utcnow()
+    gone = list(conn.execute(select(dag.c.dag_id).where(dag.c.fileloc == fileloc)).scalars())
     conn.execute(
         update(dag).where(dag.c.fileloc == fileloc).values(is_active=False, updated_at=now)
     )
+    asset_watchers.forget_dags(conn, gone)
     conn.execute(delete(import_error).where(import_error.c.fileloc == fileloc))
     conn.execute(delete(dag_file).where(dag_file.c.fileloc == fileloc))
 

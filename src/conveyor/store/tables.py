@@ -655,6 +655,37 @@ dataset_dag_queue = Table(
     _created_at(),
 )
 
+# The watchers of assets (Airflow's ``Asset(watchers=[AssetWatcher(...)])``): one row per
+# watcher an active DAG version's schedule names, by asset and watcher name, written when the
+# DAG is registered. ``triggerer_id``: the triggerer running it (a claim, as a trigger's).
+asset_watcher = Table(
+    "asset_watcher",
+    metadata,
+    _serial_id(),
+    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(ID), nullable=False),
+    Column("dag_id", String(ID), nullable=False),
+    Column("version_hash", String(64), nullable=False),
+    Column("classpath", String(1000), nullable=False),
+    Column("kwargs", JSON, nullable=False),
+    _created_at(),
+    Column("triggerer_id", String(64)),
+    UniqueConstraint("dataset_id", "name"),
+)
+
+# The messages a watcher turned into asset events, by the queue's own message id: written in
+# the transaction of the event, so a message delivered again (its acknowledgement lost with a
+# crashed triggerer) is recognised and makes no second event.
+asset_watcher_message = Table(
+    "asset_watcher_message",
+    metadata,
+    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    Column("watcher_name", String(ID), primary_key=True),
+    Column("message_id", String(512), primary_key=True),
+    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    _created_at(),
+)
+
 # The trigger a deferred try waits for (engine/deferral.py): the class by its import path and
 # the keyword arguments its ``serialize()`` gave, the method and arguments the try resumes
 # with, and when the deferral times out. ``triggerer_id``: the triggerer that runs it, or

@@ -8,6 +8,10 @@ DAG), and records each first event (``engine/deferral.fire``: the try back to sc
 A second thread runs the asyncio loop where every trigger's ``run()`` waits; an event is
 handed back through a queue, and a byte on a pipe wakes the main thread at once.
 
+Asset watchers (``triggerer/watchers.py``) are claimed the same way, one triggerer each,
+and run on the same loop for as long as they are held; each event they yield is recorded
+as an asset event before its message is acknowledged.
+
 Ctrl-C and SIGTERM ask for a stop (``interrupts``): the triggers are cancelled, the stop is
 recorded, and the triggers are released for the other triggerers at once. A triggerer
 killed outright holds its triggers until its heartbeat is stale; then another takes them.
@@ -33,8 +37,9 @@ from conveyor.config import Settings
 from conveyor.engine import deferral
 from conveyor.lifecycle import Actor
 from conveyor.loading import code_cache, namespaces
-from conveyor.store import liveness, triggers
+from conveyor.store import asset_watchers, liveness, triggers
 from conveyor.store.engine import STORE_UNREACHABLE, Store
+from conveyor.triggerer import watchers
 from conveyor.triggers import serialization
 
 log = logging.getLogger(__name__)
@@ -71,11 +76,16 @@ class Triggerer:
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
+        # Asset watchers held: id -> row (main thread); their tasks (the loop thread's own).
+        self._watching: dict[int, asset_watchers.WatcherRow] = {}
+        self._watch_tasks: dict[int, asyncio.Task[None]] = {}
+        self._deliveries: queue.SimpleQueue[watchers.Delivery] = queue.SimpleQueue()
         self._stopping = False
         self._next_heartbeat = 0.0
         self._next_claim = 0.0
         self._next_sync = 0.0
         self.fired = 0  # events recorded by this process
+        self.watched = 0  # asset events its watchers recorded
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -106,7 +116,7 @@ class Triggerer:
             self.stop()
 
     def _wait(self, timeout: float) -> None:
-        if not self._reports.empty():
+        if not (self._reports.empty() and self._deliveries.empty()):
             return
         ready = interrupts.wait([self._wake_read], timeout)
         if ready:
@@ -118,6 +128,7 @@ class Triggerer:
         self._running.clear()
         if self._thread.is_alive():
             self.loop.call_soon_threadsafe(self._cancel, None)
+            self.loop.call_soon_threadsafe(self._unwatch, None)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=1)
         if not self._thread.is_alive() and not self.loop.is_closed():
@@ -125,6 +136,7 @@ class Triggerer:
         try:
             with self.store.write() as conn:
                 triggers.record_stop(conn, self.id, utcnow())
+                asset_watchers.release(conn, self.id)
         except STORE_UNREACHABLE:
             log.warning("could not record this triggerer's stop; its heartbeat will go stale")
 
@@ -137,6 +149,7 @@ class Triggerer:
     def step(self) -> None:
         """Record the events that came, heartbeat, claim and start triggers when due."""
         self._record_reports()
+        self._record_deliveries()
         now = time.monotonic()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.settings.heartbeat_seconds
@@ -162,6 +175,9 @@ class Triggerer:
             claimed = triggers.claim(
                 conn, self.id, utcnow(), threshold, self.capacity - len(self._running)
             )
+            watchers_claimed = asset_watchers.claim(conn, self.id, utcnow(), threshold)
+        if watchers_claimed or sync:
+            self._sync_watchers()
         if not (claimed or sync):
             return
         if sync:
@@ -185,6 +201,88 @@ class Triggerer:
             # thread each time, and the two threads passed the interpreter's lock back and
             # forth (about 5 ms a trigger on a busy machine).
             self.loop.call_soon_threadsafe(self._spawn, built)
+
+    # -- asset watchers ------------------------------------------------------------------------
+
+    def _sync_watchers(self) -> None:
+        """Start the watchers held and not running; stop those no longer held, or changed."""
+        with self.store.read() as conn:
+            held = {row.id: row for row in asset_watchers.held_by(conn, self.id)}
+        gone = [i for i, row in self._watching.items() if _what(held.get(i)) != _what(row)]
+        for watcher_id in gone:
+            self._watching.pop(watcher_id)
+        if gone:
+            self.loop.call_soon_threadsafe(self._unwatch, gone)
+        started = []
+        for watcher_id, row in held.items():
+            if watcher_id in self._watching:
+                continue
+            try:
+                trigger = self._build(row)
+            except Exception as exc:
+                log.warning(
+                    "watcher %s of %s: trigger %s could not be built: %s: %s",
+                    row.name,
+                    row.uri,
+                    row.classpath,
+                    type(exc).__name__,
+                    exc,
+                )
+                continue  # tried again at the next change of the DAG or of its holder
+            self._watching[watcher_id] = row
+            started.append((row, trigger))
+        if started:
+            self.loop.call_soon_threadsafe(self._spawn_watchers, started)
+
+    def _spawn_watchers(self, started: list[tuple[asset_watchers.WatcherRow, Any]]) -> None:
+        """In the loop's thread: a task for each watcher."""
+        for row, trigger in started:
+            self._watch_tasks[row.id] = self.loop.create_task(
+                watchers.watch(row, trigger, self._hand_over)
+            )
+
+    def _unwatch(self, watcher_ids: list[int] | None) -> None:
+        """In the loop's thread: stop these watchers (None: all)."""
+        for watcher_id in list(self._watch_tasks) if watcher_ids is None else watcher_ids:
+            task = self._watch_tasks.pop(watcher_id, None)
+            if task is not None:
+                task.cancel()
+
+    def _hand_over(self, delivery: watchers.Delivery) -> None:
+        """In the loop's thread: an event for the main thread to record."""
+        self._deliveries.put(delivery)
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+
+    def _record_deliveries(self) -> None:
+        """Each watcher event as an asset event, its message id with it, then its answer:
+        True once committed (the watcher acknowledges the message), False otherwise."""
+        while not self._deliveries.empty():
+            delivery = self._deliveries.get_nowait()
+            watchers.pause_here("before_commit")
+            try:
+                with self.store.write() as conn:
+                    recorded = asset_watchers.record_message(
+                        conn,
+                        delivery.watcher,
+                        delivery.message_id,
+                        {"from_trigger": True, "payload": _json_payload(delivery)},
+                    )
+            except Exception as exc:
+                log.warning(
+                    "watcher %s of %s: its event could not be recorded (%s: %s); the message "
+                    "stays unacknowledged",
+                    delivery.watcher.name,
+                    delivery.watcher.uri,
+                    type(exc).__name__,
+                    exc,
+                )
+                delivery.done.set_result(False)
+                continue
+            if recorded is not None:
+                self.watched += 1
+            watchers.pause_here("before_ack")
+            delivery.done.set_result(True)
 
     def _spawn(self, built: list[tuple[int, Any]]) -> None:
         """In the loop's thread: a task for each trigger."""
@@ -212,7 +310,7 @@ class Triggerer:
         self._running.add(row.id)
         return row.id, trigger
 
-    def _build(self, row: triggers.TriggerRow) -> Any:
+    def _build(self, row: triggers.TriggerRow | asset_watchers.WatcherRow) -> Any:
         """The trigger from its stored form. A class of Conveyor's (or Airflow's names for
         them) is imported at once; any other from its DAG's folder, in that DAG's namespace."""
         if row.classpath.startswith(("conveyor.", "airflow.")):
@@ -231,7 +329,7 @@ class Triggerer:
             namespaces.leave()
 
     @staticmethod
-    def _user_class(row: triggers.TriggerRow) -> type:
+    def _user_class(row: triggers.TriggerRow | asset_watchers.WatcherRow) -> type:
         try:
             return serialization.resolve(row.classpath)
         except (ImportError, AttributeError):
@@ -292,6 +390,19 @@ class Triggerer:
                             failed.append((item.trigger, str(exc)))
             for row, error in failed:
                 deferral.fail_deferral(conn, row, error, self.actor)
+
+
+def _what(row: asset_watchers.WatcherRow | None) -> tuple[str, Any] | None:
+    """What a watcher runs: a change of it (not of its DAG's other parts) restarts it."""
+    return None if row is None else (row.classpath, row.kwargs)
+
+
+def _json_payload(delivery: watchers.Delivery) -> Any:
+    """The event's payload as JSON; one JSON cannot hold is kept as its text."""
+    try:
+        return serialization.encode(delivery.payload, "the watcher's event payload")
+    except serialization.TriggerSerializationError:
+        return repr(delivery.payload)
 
 
 @contextlib.contextmanager

@@ -52,6 +52,25 @@ class BaseTrigger(abc.ABC):
         return f"<{classpath.rsplit('.', 1)[-1]} {shown}>"
 
 
+class BaseEventTrigger(BaseTrigger):
+    """A trigger an ``AssetWatcher`` may run: it yields events for as long as it runs, each
+    an event of the watched asset. One that reads a queue yields :class:`QueueMessage` events
+    and acknowledges each in :meth:`acknowledge`, which the triggerer calls only once the
+    asset event is committed."""
+
+    async def acknowledge(self, event: TriggerEvent) -> None:
+        """The event is recorded: the queue may forget its message."""
+
+
+class QueueMessage(TriggerEvent):
+    """An event that is one message of a queue: ``message_id`` is the queue's own identity
+    of it, the same when the queue delivers it again."""
+
+    def __init__(self, payload: Any, message_id: str) -> None:
+        super().__init__(payload)
+        self.message_id = message_id
+
+
 def classpath_of(cls: type) -> str:
     """The import path a trigger's ``serialize`` names its class by."""
     return f"{cls.__module__}.{cls.__qualname__}"

@@ -11,7 +11,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, func, select
 
 from conveyor.model.datasets import ALIAS_PREFIX
-from conveyor.store.tables import dataset, dataset_dag_queue, dataset_event
+from conveyor.store.tables import asset_watcher, dataset, dataset_dag_queue, dataset_event
+
+
+@dataclass(frozen=True)
+class WatcherRef:
+    """An asset's watcher as the API shows it (its row's id stands for Airflow's trigger)."""
+
+    id: int
+    name: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,7 @@ class AssetRow:
     created_at: datetime
     last_event_id: int | None
     last_event_at: datetime | None
+    watchers: tuple[WatcherRef, ...] = ()
 
     @property
     def is_alias(self) -> bool:
@@ -44,8 +54,19 @@ def asset_rows(conn: Connection) -> list[AssetRow]:
         .outerjoin(newest, newest.c.dataset_id == dataset.c.id)
         .order_by(dataset.c.id)
     )
+    watchers: dict[int, list[WatcherRef]] = {}
+    for w in conn.execute(select(asset_watcher).order_by(asset_watcher.c.name)):
+        watchers.setdefault(w.dataset_id, []).append(WatcherRef(w.id, w.name, w.created_at))
     return [
-        AssetRow(r.id, r.uri, dict(r.extra or {}), r.created_at, r.event_id, r.event_at)
+        AssetRow(
+            r.id,
+            r.uri,
+            dict(r.extra or {}),
+            r.created_at,
+            r.event_id,
+            r.event_at,
+            tuple(watchers.get(r.id, ())),
+        )
         for r in rows
     ]
 

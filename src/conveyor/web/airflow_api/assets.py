@@ -76,6 +76,12 @@ class LastAssetEventResponse(BaseModel):
     timestamp: datetime | None = None
 
 
+class AssetWatcherResponse(BaseModel):
+    name: str
+    trigger_id: int
+    created_date: datetime
+
+
 class AssetResponse(BaseModel):
     id: int
     name: str
@@ -88,7 +94,7 @@ class AssetResponse(BaseModel):
     producing_tasks: list[TaskOutletAssetReference]
     consuming_tasks: list[TaskOutletAssetReference]
     aliases: list[AssetAliasResponse]
-    watchers: list[dict[str, Any]]
+    watchers: list[AssetWatcherResponse]
     last_asset_event: LastAssetEventResponse | None = None
 
 
@@ -185,7 +191,12 @@ def _asset(row: AssetRow, summary: Any, hidden: set[str]) -> AssetResponse:
         ],
         consuming_tasks=[],
         aliases=[],
-        watchers=[],
+        watchers=[
+            AssetWatcherResponse(
+                name=w.name, trigger_id=w.id, created_date=utc(w.created_at) or w.created_at
+            )
+            for w in row.watchers
+        ],
         last_asset_event=LastAssetEventResponse(
             id=row.last_event_id, timestamp=utc(row.last_event_at)
         ),
@@ -206,7 +217,8 @@ ORDER_FIELDS: dict[str, Any] = {
     response_model=AssetCollectionResponse,
     operation_id="get_assets",
     openapi_extra=differs(
-        "name is the URI, group asset; consuming_tasks, aliases and watchers are empty"
+        "name is the URI, group asset; consuming_tasks and aliases are empty; "
+        "a watcher's trigger_id is its own id"
     ),
 )
 def get_assets(
@@ -404,7 +416,8 @@ def create_asset_event(
     response_model=AssetResponse,
     operation_id="get_asset",
     openapi_extra=differs(
-        "name is the URI, group asset; consuming_tasks, aliases and watchers are empty"
+        "name is the URI, group asset; consuming_tasks and aliases are empty; "
+        "a watcher's trigger_id is its own id"
     ),
 )
 def get_asset(request: Request, asset_id: AssetId, user: Reader) -> AssetResponse:
