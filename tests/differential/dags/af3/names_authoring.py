@@ -1,7 +1,7 @@
 """What each name of these modules is when a task imports it (class, function, value).
 
 Airflow 3.1-3.3's authoring names: human-in-the-loop operators and their errors, deadline
-alerts and their callbacks."""
+alerts and their callbacks, the asset watchers' message-queue trigger."""
 
 import importlib
 
@@ -9,6 +9,7 @@ from airflow.sdk import DAG, task
 from difrec import START, kind_of, rec
 
 MODULES = {
+    "airflow.providers.common.messaging.triggers.msg_queue": ["MessageQueueTrigger"],
     "airflow.providers.standard.exceptions": [
         "HITLRejectException",
         "HITLTimeoutError",
