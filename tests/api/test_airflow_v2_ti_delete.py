@@ -12,6 +12,7 @@ from api_helpers import PASSWORDS, World, fresh_fixture  # noqa: F401  (fixtures
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from conveyor.loading.processor import DagFileProcessor
 from conveyor.store.tables import audit_log, dag_run, task_instance, task_try, xcom
 
 
@@ -113,3 +114,37 @@ def test_a_cleared_run_gets_its_deleted_instance_back_and_runs_it(fresh: World) 
     assert op.get(base).json()["state"] == "success"
     ran = op.get(f"{base}/taskInstances/explode").json()
     assert (ran["state"], ran["try_number"]) == ("success", 1)
+
+
+MAPPED = """
+from airflow.sdk import DAG, task
+
+with DAG("mapped_delete", schedule=None):
+
+    @task
+    def each(x):
+        return x * 10
+
+    @task
+    def total(values):
+        return sum(values)
+
+    total(each.expand(x=[0, 1, 2]))
+"""
+
+
+def test_one_instance_of_a_mapped_task_goes_and_the_cleared_run_still_ends(fresh: World) -> None:
+    (fresh.tmp / "dags" / "mapped_delete.py").write_text(MAPPED)
+    DagFileProcessor(fresh.store, fresh.tmp / "dags", timeout=30, scan_every=1).sync()
+    run_pk = fresh.trigger("mapped_delete")
+    fresh.run(run_pk)
+    op, run_id = _client(fresh, "op"), fresh.run_id(run_pk)
+    base = f"/api/v2/dags/mapped_delete/dagRuns/{run_id}"
+    assert op.delete(f"{base}/taskInstances/each").status_code == 404  # mapped: say which
+    gone = op.delete(f"{base}/taskInstances/each", params={"map_index": 1})
+    assert gone.status_code == 200, gone.text
+    left = op.get(f"{base}/taskInstances/each/listMapped").json()["task_instances"]
+    assert [t["map_index"] for t in left] == [0, 2]
+    assert op.post(f"{base}/clear", json={"dry_run": False}).status_code == 200
+    fresh.run(run_pk)  # ends, rather than waiting for the deleted instance
+    assert op.get(base).json()["state"] == "success"
