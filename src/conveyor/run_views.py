@@ -31,14 +31,17 @@ class DagRunType(str, enum.Enum):  # noqa: UP042 - StrEnum would render as its v
     MANUAL = "manual"
     OPERATOR_TRIGGERED = "operator_triggered"
     ASSET_TRIGGERED = "asset_triggered"
+    ASSET_MATERIALIZATION = "asset_materialization"
 
 
-#: Conveyor's run types by Airflow 3's (a dataset's update makes an "asset_triggered" run).
+#: Conveyor's run types by Airflow 3's (a dataset's update makes an "asset_triggered" run,
+#: /api/v2's materialize of an asset an "asset_materialization" one).
 _RUN_TYPES = {
     "backfill": DagRunType.BACKFILL,
     "scheduled": DagRunType.SCHEDULED,
     "manual": DagRunType.MANUAL,
     "dataset_triggered": DagRunType.ASSET_TRIGGERED,
+    "asset_materialize": DagRunType.ASSET_MATERIALIZATION,
 }
 
 

@@ -462,5 +462,6 @@ def test_health_version_config_and_providers(world: World) -> None:
     providers = _ok(_as(world, "viewer").get("/api/v2/providers"))
     names = [p["package_name"] for p in providers["providers"]]
     assert "apache-airflow-providers-postgres" in names
-    unserved = admin.post("/api/v2/assets/1/materialize")
-    assert unserved.status_code == 501 and "/materialize" in unserved.json()["detail"]
+    unknown = admin.post("/api/v2/assets/987654/materialize")
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "No Dag materializes asset with ID: 987654"

@@ -33,7 +33,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
-from conveyor.store import deadlines, plan_requests, runs, transitions
+from conveyor.store import deadlines, plan_requests, runs, ti_deletion, transitions
 from conveyor.store.hop import run_lock
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.tables import dag_run
@@ -92,7 +92,10 @@ def _rerun(conn: Connection, run: RunRow, what: str) -> RunState:
         to=RunState.QUEUED,
         values={"end_date": None, "note": what},
     )
-    return RunState.QUEUED if moved else runs.get_run(conn, run.id).state
+    if not moved:
+        return runs.get_run(conn, run.id).state
+    ti_deletion.restore_deleted_instances(conn, run)  # or the run would wait for them
+    return RunState.QUEUED
 
 
 @dataclass(frozen=True)

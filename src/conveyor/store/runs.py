@@ -56,6 +56,12 @@ class TiRow:
     map_index: int = -1  # 0..n-1 for an instance of a mapped task
 
 
+#: The run type of a run made to materialize an asset (Airflow's ``asset_materialization``,
+#: a name longer than ``dag_run.run_type`` holds; as ``dataset_triggered`` stands for
+#: ``asset_triggered``, the API shows Airflow's name).
+ASSET_MATERIALIZE = "asset_materialize"
+
+
 def make_run_id(run_type: str, logical_date: datetime) -> str:
     # Manual runs are made "now", often several a second (scripts, retried requests); a
     # schedule tick is unique per logical date anyway and reads better without the fraction.
@@ -155,7 +161,26 @@ def create_run(
             ).scalar_one()
     except IntegrityError:
         return None
-    rows = [
+    rows = instance_rows(run_pk, dag_id, run_id, run_type, structure, logical_date, now)
+    if rows:  # none: a DAG without tasks (for this date); the scheduler finishes its run
+        conn.execute(insert(task_instance), rows)
+    alerts = structure.raw.get("deadlines")
+    if alerts:  # deadline alerts: the run's need-by times, from the moment it is queued
+        deadlines.add_for_run(conn, run_pk, dag_id, alerts, now=now, logical_date=logical_date)
+    return run_pk
+
+
+def instance_rows(
+    run_pk: int,
+    dag_id: str,
+    run_id: str,
+    run_type: str,
+    structure: SerializedDag,
+    logical_date: datetime,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The task instances a new run of ``structure`` starts with, not started yet."""
+    return [
         {
             "run_pk": run_pk,
             "dag_id": dag_id,
@@ -176,12 +201,6 @@ def create_run(
         if run_type == "backfill"
         or (task.runs_at(logical_date) and _in_window(structure, logical_date))
     ]
-    if rows:  # none: a DAG without tasks (for this date); the scheduler finishes its run
-        conn.execute(insert(task_instance), rows)
-    alerts = structure.raw.get("deadlines")
-    if alerts:  # deadline alerts: the run's need-by times, from the moment it is queued
-        deadlines.add_for_run(conn, run_pk, dag_id, alerts, now=now, logical_date=logical_date)
-    return run_pk
 
 
 def _in_window(structure: SerializedDag, logical_date: datetime) -> bool:
@@ -198,8 +217,10 @@ def create_manual_run(
     conf: dict[str, Any] | None = None,
     logical_date: datetime | None = None,
     run_id: str | None = None,
+    run_type: str = "manual",
 ) -> int | None:
-    """Queue an on-demand run of the DAG's newest version (now, unless a date is given)."""
+    """Queue an on-demand run of the DAG's newest version (now, unless a date is given);
+    ``run_type``: ``manual``, or :data:`ASSET_MATERIALIZE` (an asset's materialization)."""
     version, structure = latest_version(conn, dag_id)
     when = logical_date or utcnow()
     interval = structure.schedule.manual_interval(when)
@@ -208,7 +229,7 @@ def create_manual_run(
         dag_id=dag_id,
         version_hash=version,
         structure=structure,
-        run_type="manual",
+        run_type=run_type,
         logical_date=when,
         interval=(interval.start, interval.end),
         conf=conf,

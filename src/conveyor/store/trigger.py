@@ -52,8 +52,12 @@ def trigger_run(
     logical_date: datetime | None = None,
     run_id: str | None = None,
     max_conf_bytes: int = DEFAULT_MAX_CONF_BYTES,
+    run_type: str = "manual",
+    run_id_prefix: str | None = None,
 ) -> RunRow:
-    """Queue a manual run of the DAG's newest version (at ``logical_date``, default now).
+    """Queue a manual run of the DAG's newest version (at ``logical_date``, default now);
+    ``run_type``: another on-demand type (``runs.ASSET_MATERIALIZE``), whose generated run
+    id starts ``run_id_prefix`` (default: the type).
 
     Raises ``InvalidRunId`` (a run id breaking the rule), ``NotFoundError`` (no such DAG, or
     its file fails to load), :class:`ConfRefused` (a ValueError: not strict JSON, larger than
@@ -72,13 +76,21 @@ def trigger_run(
     if errors:
         raise ConfRefused(errors)
     when = logical_date or utcnow()
+    if run_id is None and run_id_prefix is not None:
+        run_id = runs.make_run_id(run_id_prefix, when)
     try:
         run_pk = runs.create_manual_run(
-            conn, dag_id, created_by=created_by, conf=conf, logical_date=when, run_id=run_id
+            conn,
+            dag_id,
+            created_by=created_by,
+            conf=conf,
+            logical_date=when,
+            run_id=run_id,
+            run_type=run_type,
         )
     except (ValueError, OverflowError) as exc:  # a date the schedule cannot place
         raise LogicalDateRefused(f"logical_date: {exc}") from None
     if run_pk is None:
-        made = run_id or runs.make_run_id("manual", when)
+        made = run_id or runs.make_run_id(run_type, when)
         raise RunExists(f"DAG {dag_id!r} already has a run {made!r}")
     return runs.get_run(conn, run_pk)

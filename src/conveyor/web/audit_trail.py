@@ -32,6 +32,8 @@ ACTIONS = {
     "trigger_run": "run.trigger",
     "create_backfill": "dag.backfill",
     "delete_run": "run.delete",
+    "delete_task_instance": "task.delete",
+    "materialize_asset": "asset.materialize",
     "delete_dag": "dag.delete",
     "favorite_dag": "dag.favorite",
     "unfavorite_dag": "dag.unfavorite",

@@ -59,7 +59,8 @@ class RunFilter:
     states: tuple[str, ...] = ()
     window: Window = Window()
     dag_ids: frozenset[str] | None = None  # only these DAGs (those the user may read)
-    run_types: tuple[str, ...] = ()  # scheduled, manual, backfill, dataset_triggered
+    # scheduled, manual, backfill, dataset_triggered, asset_materialize
+    run_types: tuple[str, ...] = ()
 
 
 #: How a list of runs may be ordered ("-" first: newest or largest first).

@@ -19,6 +19,7 @@ from conveyor import __version__
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT
 from conveyor.web.airflow_api import (
+    asset_materialize,
     asset_state_store,
     assets,
     auth_redirects,
@@ -56,6 +57,7 @@ from conveyor.web.airflow_api import (
     task_logs,
     task_state_store,
     ti_bulk,
+    ti_deletion,
     ti_dependencies,
     ti_links,
     token_endpoint,
@@ -83,6 +85,7 @@ RESOURCE_ROUTERS: list[Any] = [
     ti_links.router,
     xcoms.router,  # before the task instance routes: ".../xcomEntries" is no map index
     hitl_details.router,
+    ti_deletion.router,
     task_instances.router,
     clear_task_instances.router,
     # Many runs or task instances at once (bulk bodies, task groups, many clears).
@@ -100,6 +103,7 @@ RESOURCE_ROUTERS: list[Any] = [
     import_errors.router,
     event_logs.router,
     asset_state_store.router,
+    asset_materialize.router,
     assets.router,
     backfills.router,
     dag_sources.router,

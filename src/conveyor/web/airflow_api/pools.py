@@ -242,7 +242,9 @@ def patch_pool(
 ) -> PoolResponse:
     old = _get(request, pool_name)
     fields = set(update_mask) if update_mask else body.model_fields_set
-    if unknown := fields - {"pool", "name", "slots", "description", "include_deferred"}:
+    # team_name: a null one (airflowctl sends every field) changes nothing; a team is a 422.
+    known = {"pool", "name", "slots", "description", "include_deferred", "team_name"}
+    if unknown := fields - known:
         raise HTTPException(400, f"update_mask: no field {sorted(unknown)[0]!r} to change")
     if body.pool is not None and body.pool != pool_name and ({"pool", "name"} & fields):
         raise HTTPException(400, "Conveyor does not rename pools: create the new one instead")

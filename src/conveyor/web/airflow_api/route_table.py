@@ -26,12 +26,7 @@ START, END = "<!-- generated: airflow-routes -->", "<!-- end generated: airflow-
 
 #: Why a whole group of Airflow's routes answers 501, by the path's first segment (or the
 #: path itself); what to use instead where Conveyor has it.
-NOT_SERVED_WHY: dict[str, str] = {
-    "/assets/{asset_id}/materialize": "trigger the producing DAG instead: "
-    "POST /api/v2/dags/{dag_id}/dagRuns",
-    "DELETE /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}": "a task instance "
-    "goes with its run: DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}",
-}
+NOT_SERVED_WHY: dict[str, str] = {}
 
 
 def _served_operations() -> dict[tuple[str, str], dict[str, Any]]:

@@ -15,7 +15,10 @@ from conveyor.web.strict_json import StrictDict
 
 RunState = Literal["queued", "running", "success", "failed"]
 #: Conveyor's run types under Airflow's names.
-RUN_TYPES = {"dataset_triggered": "asset_triggered"}
+RUN_TYPES = {
+    "dataset_triggered": "asset_triggered",
+    "asset_materialize": "asset_materialization",
+}
 Note = Annotated[str | None, Field(max_length=1000)]
 
 

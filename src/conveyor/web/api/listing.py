@@ -18,7 +18,7 @@ Bound = Annotated[datetime | None, Query(description="ISO 8601 with a time zone"
 
 RUN_STATES = {s.value for s in RunState}
 #: How a run came to be, as ``dag_run.run_type`` and Airflow's ``DagRunType`` spell it.
-RUN_TYPES = {"scheduled", "manual", "backfill", "dataset_triggered"}
+RUN_TYPES = {"scheduled", "manual", "backfill", "dataset_triggered", "asset_materialize"}
 TASK_STATES = {s.value for s in TaskState}
 
 

@@ -150,9 +150,10 @@ export const stateBadge = (state, extra = "") =>
 // How a run came to be: a glyph on the grid's run bars, glyph and name in lists.
 // How a run came to be, as a small shape the page draws itself (an emoji needs a font the
 // machine may lack, and then draws as an empty box): scheduled a clock, manual a play
-// triangle, backfill a rewind, asset-triggered a diamond.
+// triangle, backfill a rewind, asset-triggered a diamond, asset-materialization a hollow one.
 export const RUN_TYPES = {
   scheduled: "scheduled", manual: "manual", backfill: "backfill", dataset_triggered: "asset-triggered",
+  asset_materialize: "asset-materialization",
 };
 const RUN_TYPE_SHAPES = {
   scheduled: '<circle cx="6" cy="6" r="4.6" fill="none" stroke="currentColor" stroke-width="1.4"/>'
@@ -160,6 +161,7 @@ const RUN_TYPE_SHAPES = {
   manual: '<path d="M3 1.8 10.2 6 3 10.2z"/>',
   backfill: '<path d="M6 2.2v7.6L1.2 6zM11 2.2v7.6L6.2 6z"/>',
   dataset_triggered: '<path d="M6 1 11 6 6 11 1 6z"/>',
+  asset_materialize: '<path d="M6 1.6 10.4 6 6 10.4 1.6 6z" fill="none" stroke="currentColor" stroke-width="1.4"/>',
 };
 
 function runTypeShape(type) {
