@@ -133,7 +133,7 @@ class StartedTry:
     map_index: int = -1  # an instance of a mapped task: 0..n-1
 
 
-class IllegalMove(AssertionError):
+class IllegalMove(RuntimeError):
     """The engine asked for a move that is not declared here: a bug, never a race."""
 
 
