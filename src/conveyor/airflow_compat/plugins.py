@@ -10,8 +10,9 @@ entered namespace (a DAG version's plugins, shipped with it) and are let go when
 
 What a plugin declares that Conveyor does not do is never silently dropped: keys that only
 change Airflow's web UI are logged as not shown; keys that would change what runs
-(``listeners``, ``executors``, ``priority_weight_strategies``) fail the import with what to
-write instead. ``timetables`` need nothing: Conveyor imports a timetable class by its module.
+(``executors``, ``priority_weight_strategies``) fail the import with what to write instead.
+``listeners`` are registered when a process starts (``airflow_compat/listeners.py``).
+``timetables`` need nothing: Conveyor imports a timetable class by its module.
 """
 
 from __future__ import annotations
@@ -49,8 +50,6 @@ UI_KEYS = (
 
 #: Keys that would change what runs, refused with what to write instead.
 REFUSED_KEYS = {
-    "listeners": "give the DAG or its tasks on_execute_callback, on_success_callback, "
-    "on_failure_callback or on_retry_callback instead",
     "executors": "Conveyor runs tries on its own executors: set executor = 'local' or 'celery'",
     "priority_weight_strategies": "give the tasks a priority_weight and a weight_rule of "
     "'downstream', 'upstream' or 'absolute' instead",

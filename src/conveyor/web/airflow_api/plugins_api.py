@@ -6,8 +6,8 @@ processes that parse and run DAGs import the plugins with each DAG version). So 
 what its class declares in the source: its name and the items of each list as written. Lists
 Airflow answers as objects (FastAPI apps, views, menu items...) are answered empty; the
 Plugins page shows them as written. The import errors are the files that cannot be read as
-Python and the plugins that declare what Conveyor refuses (listeners, executors, priority
-weight strategies), which fail their import where DAGs are parsed. Plugins name users' code
+Python and the plugins that declare what Conveyor refuses (executors, priority weight
+strategies), which fail their import where DAGs are parsed. Plugins name users' code
 and paths: ops and admins read them, as the Plugins page.
 """
 
