@@ -40,6 +40,7 @@ DAG_FILE = """
     from datetime import datetime
 
     from airflow import DAG
+    from airflow.datasets import Dataset
     from airflow.exceptions import AirflowSkipException
     from airflow.operators.python import PythonOperator
 
@@ -53,7 +54,9 @@ DAG_FILE = """
 
 
     with DAG("watched", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
-        ok = PythonOperator(task_id="ok", python_callable=lambda: 1)
+        ok = PythonOperator(
+            task_id="ok", python_callable=lambda: 1, outlets=[Dataset("s3://lake/watched")]
+        )
         skip = PythonOperator(task_id="skip", python_callable=skip_me)
         boom = PythonOperator(task_id="boom", python_callable=fail, trigger_rule="all_done")
         ok >> skip >> boom
@@ -106,6 +109,18 @@ PLUGIN = """
         @hookimpl
         def on_task_instance_failed(self, previous_state, task_instance, error):
             _write("on_task_instance_failed", error=str(error), **_ti(task_instance))
+
+        @hookimpl
+        def on_asset_changed(self, asset):
+            _write("on_asset_changed", uri=asset.uri)
+
+        @hookimpl
+        def on_asset_event_emitted(self, asset_event):
+            _write(
+                "on_asset_event_emitted",
+                uri=asset_event.asset.uri,
+                source=[asset_event.source_dag_id, asset_event.source_task_id],
+            )
 
         @hookimpl
         def on_dag_run_running(self, dag_run, msg):
@@ -171,6 +186,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def _check_run_events(events: list[dict[str, Any]], run_id: str, scheduler_pid: int) -> None:
     """Every event of the run, in order: the scheduler's, and each try's in its process."""
+    everything = events
+    assets = [e for e in events if e["event"].startswith("on_asset_")]
+    events = [e for e in events if not e["event"].startswith("on_asset_")]
     tries = [e for e in events if e["pid"] != scheduler_pid]
     by_task: dict[str, list[dict[str, Any]]] = {}
     for event in tries:
@@ -210,6 +228,14 @@ def _check_run_events(events: list[dict[str, Any]], run_id: str, scheduler_pid: 
     end = next(e for e in events if e["event"] == "on_dag_run_failed")
     assert (end["msg"], end["state"]) == ("task_failure", "failed")
     assert "on_dag_run_success" not in names
+    # ok's outlet: told in ok's process once its record committed, before ok's success hook.
+    assert [(e["event"], e["uri"]) for e in assets] == [
+        ("on_asset_changed", "s3://lake/watched"),
+        ("on_asset_event_emitted", "s3://lake/watched"),
+    ]
+    assert assets[1]["source"] == ["watched", "ok"]
+    assert {e["pid"] for e in assets} == {by_task["ok"][0]["pid"]}
+    assert everything.index(assets[1]) < everything.index(by_task["ok"][1])
     lifecycle = [e for e in events if e["event"] in ("on_starting", "before_stopping")]
     assert {e["component"] for e in lifecycle if e["pid"] != scheduler_pid} == {"TaskRunnerMarker"}
 

@@ -15,8 +15,10 @@ raises is logged and the others, and what the caller was doing, go on.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
+from datetime import datetime
 from typing import Any
 
 import pluggy
@@ -129,6 +131,21 @@ class ImportErrorSpec:
     @hookspec
     def on_existing_dag_import_error(filename: str, stacktrace: str) -> None:
         """A file that failed still fails."""
+
+
+@dataclasses.dataclass
+class AssetEvent:
+    """What ``on_asset_event_emitted`` is given (Airflow's ``airflow.listeners.types``)."""
+
+    asset: Any
+    extra: dict[str, Any]
+    source_dag_id: str | None
+    source_task_id: str | None
+    source_run_id: str | None
+    source_map_index: int | None
+    source_aliases: list[Any]
+    partition_key: str | None = None
+    partition_date: datetime | None = None
 
 
 SPECS = (LifecycleSpec, TaskInstanceSpec, DagRunSpec, AssetSpec, ImportErrorSpec)

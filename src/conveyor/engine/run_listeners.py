@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from conveyor.airflow_compat import listeners
 from conveyor.callbacks import airflow_reason
 from conveyor.config import Settings
+from conveyor.model.assets import Asset
+from conveyor.model.datasets import AssetAlias
 from conveyor.run_views import DagRunView
 from conveyor.states import RunState
-from conveyor.store import transitions
+from conveyor.store import datasets, transitions
 from conveyor.store.runs import RunRow
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,29 @@ def start(settings: Settings) -> None:
     later: a process without listeners reads nothing more)."""
     listeners.load_plugin_listeners(str(settings.plugins_path))
     transitions.on_run_moves(_run_moved)
+    datasets.on_asset_events(_assets_changed)
+
+
+def _assets_changed(events: list[datasets.RecordedEvent]) -> None:
+    """Airflow's ``on_asset_changed`` then ``on_asset_event_emitted``, for each event."""
+    if not listeners.has_listeners():
+        return
+    for event in events:
+        asset = Asset(uri=event.uri)
+        aliases = [] if event.source_alias is None else [AssetAlias(event.source_alias)]
+        listeners.notify("on_asset_changed", asset=asset)
+        listeners.notify(
+            "on_asset_event_emitted",
+            asset_event=listeners.AssetEvent(
+                asset=asset,
+                extra=event.extra,
+                source_dag_id=event.source_dag_id,
+                source_task_id=event.source_task_id,
+                source_run_id=event.source_run_id,
+                source_map_index=event.source_map_index,
+                source_aliases=aliases,
+            ),
+        )
 
 
 #: While a try's process ends its try: the run moves its record committed, told after the
