@@ -214,7 +214,11 @@ def load_folder(folder: str) -> tuple[dict[str, type[AirflowPlugin]], list[str]]
                 and issubclass(value, AirflowPlugin)
                 and value is not AirflowPlugin
             ):
-                check(value)
+                try:
+                    check(value)
+                except PluginError as exc:  # refused: listed with the files that failed
+                    errors.append(f"{module_name} failed: {exc}")
+                    continue
                 plugins[value.name] = value
     return plugins, errors
 
