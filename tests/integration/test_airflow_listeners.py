@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from celery_workers import require_redis, start_worker, worker_env
@@ -33,6 +34,8 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.store import runs, schema, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance, task_try
+from conveyor.web import accounts
+from conveyor.web.app import create_app
 
 BROKER = "redis://127.0.0.1:6379/13"
 
@@ -68,7 +71,9 @@ PLUGIN = """
     import time
 
     from airflow.listeners import hookimpl
+    from airflow.operators.python import PythonOperator
     from airflow.plugins_manager import AirflowPlugin
+    from airflow.sdk import BaseOperatorLink
 
     EVENTS = @EVENTS@
     SLOW = @SLOW@
@@ -141,9 +146,18 @@ PLUGIN = """
             raise RuntimeError("this listener is broken")
 
 
+    class RunbookLink(BaseOperatorLink):
+        name = "Runbook"
+        operators = [PythonOperator]
+
+        def get_link(self, operator, *, ti_key):
+            return f"https://runbooks.example/{ti_key.dag_id}/{operator.task_id}/{ti_key.try_number}"
+
+
     class WatchPlugin(AirflowPlugin):
         name = "watch_plugin"
         listeners = [Recorder(), Broken()]
+        operator_extra_links = [RunbookLink()]
 """
 
 
@@ -284,6 +298,23 @@ def test_a_plugin_listener_sees_every_event_of_a_run_on_the_local_executor(
     text = Path(str(ok_log)).read_text()
     assert "listener" in text and "raised in on_task_instance_success" in text
     assert "this listener is broken" in text
+
+    # The plugin's extra link of PythonOperator: made by each try, answered by /api/v2.
+    accounts.create_user(store, "viewer", "viewer", "viewer-secret")
+    token = accounts.create_token(store, "viewer", "test")
+    app = create_app(settings, Store(store.url))
+    base = f"/api/v2/dags/watched/dagRuns/{_run_id(store, run_pk)}/taskInstances"
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        links = {task: client.get(f"{base}/{task}/links") for task in ("ok", "boom")}
+    app.state.store.dispose()
+    assert links["ok"].status_code == 200, links["ok"].text
+    assert links["ok"].json() == {
+        "extra_links": {"Runbook": "https://runbooks.example/watched/ok/1"},
+        "total_entries": 1,
+    }
+    assert links["boom"].json()["extra_links"] == {
+        "Runbook": "https://runbooks.example/watched/boom/1"
+    }
 
 
 @pytest.mark.parametrize("reuse", [True, False], ids=["runners", "process-per-try"])

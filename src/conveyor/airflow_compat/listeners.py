@@ -23,7 +23,7 @@ from typing import Any
 
 import pluggy
 
-from conveyor.airflow_compat import plugins
+from conveyor.airflow_compat import extra_links, plugins
 
 log = logging.getLogger(__name__)
 #: A listener's own failure is the user's code failing: not under ``conveyor.``, so a try's
@@ -238,6 +238,9 @@ def load_plugin_listeners(folder: str | None) -> None:
         log.error("plugin module of %s not loaded: %s", folder, message)
     import_errors.extend(errors)
     for plugin in found.values():
+        extra_links.add_plugin_links(
+            list(plugin.operator_extra_links or []), list(plugin.global_operator_extra_links or [])
+        )
         for listener in plugin.listeners or []:
             try:
                 _manager.add_listener(listener)
@@ -250,5 +253,6 @@ def load_plugin_listeners(folder: str | None) -> None:
 def reset() -> None:
     """Forget every listener and the plugins folders loaded (tests)."""
     _manager.clear()
+    extra_links.reset()
     _plugins_loaded.clear()
     import_errors.clear()

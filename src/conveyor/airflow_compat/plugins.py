@@ -44,8 +44,6 @@ UI_KEYS = (
     "fastapi_root_middlewares",
     "external_views",
     "react_apps",
-    "global_operator_extra_links",
-    "operator_extra_links",
 )
 
 #: Keys that would change what runs, refused with what to write instead.

@@ -24,6 +24,8 @@ KEYS = (
     "macros",
     "timetables",
     "listeners",
+    "operator_extra_links",
+    "global_operator_extra_links",
     *plugins.UI_KEYS,
 )
 

@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO, TypeVar, cast
 
-from conveyor.airflow_compat import listeners
+from conveyor.airflow_compat import extra_links, listeners
 from conveyor.callbacks import (
     TASK_HOOKS,
     DagResolver,
@@ -347,6 +347,8 @@ class TryRunner:
         listeners.notify("on_starting", component=TaskRunnerMarker())
         happened = self._happened(started, run, log_file, call)
         task = call.task
+        if isinstance(happened, (Returned, Raised, Skipped)):
+            _keep_extra_links(call)
         if listeners.has_listeners() or (
             task is not None and any(getattr(task, hook, None) for hook in TASK_HOOKS.values())
         ):
@@ -559,6 +561,23 @@ class TryRunner:
                 # waits for the run's lock (run_lock.wait_for_queuing).
                 publish=self.publish,
             )
+
+
+def _keep_extra_links(call: _Call) -> None:
+    """The task's extra links, asked for their URLs once it ran, kept as XComs (Airflow 3's
+    task runner does it then too); a failure to keep them never fails the try."""
+    if call.task is None or call.context is None:
+        return
+    ti = call.context["ti"]
+    found = extra_links.compute(call.task, ti)
+    if not found:
+        return
+    try:
+        for key, url in found.values():
+            ti.xcom_push(key, url)
+        ti.xcom_push(extra_links.XCOM_KEY, {name: url for name, (_, url) in found.items()})
+    except Exception:
+        extra_links.link_log.exception("the task's extra links could not be kept")
 
 
 class TaskRunnerMarker:
