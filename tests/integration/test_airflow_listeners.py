@@ -306,12 +306,15 @@ def test_a_plugin_listener_sees_every_event_of_a_run_on_the_local_executor(
     base = f"/api/v2/dags/watched/dagRuns/{_run_id(store, run_pk)}/taskInstances"
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         links = {task: client.get(f"{base}/{task}/links") for task in ("ok", "boom")}
+        page = client.get(f"/dags/watched/runs/{_run_id(store, run_pk)}/tasks/ok")
     app.state.store.dispose()
     assert links["ok"].status_code == 200, links["ok"].text
     assert links["ok"].json() == {
         "extra_links": {"Runbook": "https://runbooks.example/watched/ok/1"},
         "total_entries": 1,
     }
+    assert page.status_code == 200, page.text[:500]
+    assert 'href="https://runbooks.example/watched/ok/1"' in page.text  # on the task page
     assert links["boom"].json()["extra_links"] == {
         "Runbook": "https://runbooks.example/watched/boom/1"
     }
