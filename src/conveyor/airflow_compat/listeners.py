@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sys
 from datetime import datetime
 from typing import Any
 
@@ -224,16 +223,10 @@ def load_plugin_listeners(folder: str | None) -> None:
     if folder is None or folder in _plugins_loaded:
         return
     _plugins_loaded.add(folder)
-    added = folder not in sys.path
-    if added:
-        sys.path.append(folder)
     try:
-        found, errors = plugins.load_folder(folder)
+        found, errors = plugins.load_at_start(folder)
     except plugins.PluginError as exc:
         found, errors = {}, [str(exc)]
-    finally:
-        if added:
-            sys.path.remove(folder)
     for message in errors:
         log.error("plugin module of %s not loaded: %s", folder, message)
     import_errors.extend(errors)

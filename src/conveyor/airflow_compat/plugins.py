@@ -40,9 +40,6 @@ UI_KEYS = (
     "appbuilder_menu_items",
     "admin_views",
     "menu_links",
-    "fastapi_apps",
-    "fastapi_root_middlewares",
-    "external_views",
     "react_apps",
 )
 
@@ -219,6 +216,24 @@ def load_folder(folder: str) -> tuple[dict[str, type[AirflowPlugin]], list[str]]
                     continue
                 plugins[value.name] = value
     return plugins, errors
+
+
+def load_at_start(folder: str) -> tuple[dict[str, type[AirflowPlugin]], list[str]]:
+    """The plugins of ``folder`` as a process loads them when it starts (the folder on
+    ``sys.path`` while they import), with the modules that failed. ``import airflow...``
+    resolves to Conveyor in them unless the setting ``airflow_compat`` is off, as in a DAG
+    file."""
+    from conveyor.airflow_compat import activate  # the package imports this module
+
+    activate()
+    added = folder not in sys.path
+    if added:
+        sys.path.append(folder)
+    try:
+        return load_folder(folder)
+    finally:
+        if added:
+            sys.path.remove(folder)
 
 
 def check(plugin: type[AirflowPlugin]) -> None:

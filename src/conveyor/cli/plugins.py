@@ -7,8 +7,6 @@ the scheduler or a worker.
 
 from __future__ import annotations
 
-import sys
-
 import click
 from rich.markup import escape
 
@@ -26,11 +24,16 @@ KEYS = (
     "listeners",
     "operator_extra_links",
     "global_operator_extra_links",
+    "fastapi_apps",
+    "fastapi_root_middlewares",
+    "external_views",
     *plugins.UI_KEYS,
 )
 
 
 def _item_name(item: object) -> str:
+    if isinstance(item, dict):  # a FastAPI app, a middleware, a view: Airflow's dicts
+        return str(item.get("name") or item.get("url_prefix") or item.get("href") or item)
     name = getattr(item, "__qualname__", None) or getattr(item, "__name__", None)
     if name is None:  # an instance (a listener object): its class
         name = type(item).__qualname__
@@ -46,14 +49,7 @@ def plugins_command(output: str) -> None:
     found: dict[str, type[plugins.AirflowPlugin]] = {}
     errors: list[str] = []
     if folder.is_dir():
-        added = str(folder) not in sys.path
-        if added:
-            sys.path.append(str(folder))
-        try:
-            found, errors = plugins.load_folder(str(folder))
-        finally:
-            if added:
-                sys.path.remove(str(folder))
+        found, errors = plugins.load_at_start(str(folder))
     listed = [
         {
             "name": name,

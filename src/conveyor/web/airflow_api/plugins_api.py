@@ -1,8 +1,9 @@
 """``/api/v2/plugins`` and ``/plugins/importErrors``: the plugins folder's ``AirflowPlugin``
 classes, read from their source text, as the Plugins page reads them.
 
-The web server never imports users' code (a plugin module may do anything at import; the
-processes that parse and run DAGs import the plugins with each DAG version). So a plugin is
+The answer never depends on importing users' code (a plugin module may do anything at
+import; the web server imports the folder only to serve its plugins' apps, with the setting
+``web_plugins``, and the processes that parse and run DAGs import it too). So a plugin is
 what its class declares in the source: its name and the items of each list as written. Lists
 Airflow answers as objects (FastAPI apps, views, menu items...) are answered empty; the
 Plugins page shows them as written. The import errors are the files that cannot be read as
