@@ -81,6 +81,7 @@ def _settings(tmp_path: Path, store: Store, **overrides: object) -> Settings:
     marker = tmp_path / "imported.txt"
     plugin = textwrap.dedent(PLUGIN).replace("@MARKER@", repr(str(marker)))
     (settings.plugins_path / "web_plugin.py").write_text(plugin)
+    (settings.plugins_path / "needs_lib.py").write_text("import a_library_nobody_installed\n")
     return settings
 
 
@@ -88,14 +89,15 @@ def test_a_plugins_app_middleware_and_menu_link_are_served(
     tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = _settings(tmp_path, store)
-    accounts.create_user(store, "viewer", "viewer", "viewer-secret")
-    token = accounts.create_token(store, "viewer", "test")
+    accounts.create_user(store, "op", "op", "op-secret-1")
+    token = accounts.create_token(store, "op", "test")
     app = create_app(settings, Store(store.url))
     try:
         with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
             ping = client.get("/hello/ping")
             page = client.get("/")
             stolen = client.get("/api/stolen/ping")
+            errors = client.get("/api/v2/plugins/importErrors")
     finally:
         app.state.store.dispose()
     assert ping.status_code == 200 and ping.json() == {"pong": True}
@@ -108,6 +110,10 @@ def test_a_plugins_app_middleware_and_menu_link_are_served(
     assert "'web_plugin': an entry of fastapi_apps was left out" in caplog.text
     assert "is Conveyor's own" in caplog.text
     assert "'web_plugin': an entry of external_views was left out" in caplog.text
+    # A module that failed when the web server imported the folder: in /api/v2's errors.
+    assert errors.status_code == 200, errors.text
+    by_source = {e["source"]: e["error"] for e in errors.json()["import_errors"]}
+    assert "a_library_nobody_installed" in by_source["$PLUGINS_FOLDER/needs_lib.py"]
 
 
 def test_without_web_plugins_the_web_server_imports_no_plugin(tmp_path: Path, store: Store) -> None:

@@ -36,10 +36,14 @@ class ExternalView:
 
 
 def mount_plugins(app: FastAPI, settings: Settings) -> list[ExternalView]:
-    """Mount the plugins' apps and middlewares on ``app``; the menu links they add."""
+    """Mount the plugins' apps and middlewares on ``app``; the menu links they add. The
+    modules that failed to import are kept in ``app.state.plugin_import_errors`` for
+    ``/api/v2/plugins/importErrors``."""
+    app.state.plugin_import_errors = []
     if not settings.web_plugins or not settings.plugins_path.is_dir():
         return []
     found, errors = plugins.load_at_start(str(settings.plugins_path))
+    app.state.plugin_import_errors = errors
     for message in errors:
         log.error("plugin module of %s not loaded: %s", settings.plugins_path, message)
     views: list[ExternalView] = []
