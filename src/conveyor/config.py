@@ -262,6 +262,12 @@ class Settings(AuthSettings):
         description="task duration and scheduling delay in /metrics cover tries started "
         "within this many seconds",
     )
+    web_plugins: bool = Field(
+        default=True,
+        description="the web server imports the plugins folder at start and serves its "
+        "plugins' fastapi_apps, fastapi_root_middlewares and external_views, as Airflow's API "
+        "server does (false: the web server runs no user code; docs/security.md)",
+    )
     airflow_compat: bool = Field(
         default=True,
         description="`import airflow...` in DAG files resolves to Conveyor, and Python files "

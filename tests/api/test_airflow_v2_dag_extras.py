@@ -202,7 +202,7 @@ PLUGIN = textwrap.dedent(
 
     class NoisyPlugin(AirflowPlugin):
         name = "noisy"
-        listeners = [object]
+        executors = ["my.Executor"]
     """
 )
 
@@ -229,7 +229,7 @@ def test_plugins_are_read_from_their_source_never_imported(world: World, plugins
     errors = _ok(op.get("/api/v2/plugins/importErrors"))
     sources = {e["source"]: e["error"] for e in errors["import_errors"]}
     assert "SyntaxError" in sources["$PLUGINS_FOLDER/broken_plugin.py"]
-    assert "listeners" in sources["$PLUGINS_FOLDER/loud.py"]
+    assert "executors" in sources["$PLUGINS_FOLDER/loud.py"]
     assert errors["total_entries"] == 2
     # Plugins name users' code: ops and admins read them, as the Plugins page.
     assert _as(world, "viewer").get("/api/v2/plugins").status_code == 403

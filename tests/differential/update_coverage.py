@@ -27,6 +27,7 @@ import test_coverage  # noqa: E402  (the parser and the rows the test checks)
 SECTION_REASONS = {
     "Configuration, settings and version": "A setting of the installation",
     "Plugins": "The plugins folder",
+    "Listeners": "The plugins folder",
     "Whole folders, beside Airflow": "A census of real folders",
     "Installing Airflow's own provider package": "A census of real folders",
     "Airflow's own examples": "A census of real folders",

@@ -83,12 +83,12 @@ def test_two_plugins_folders_of_one_name_each_serve_their_own_dags(tmp_path: Pat
     assert type(dag_b.get_task("two")).said == "two"  # type: ignore[attr-defined]
 
 
-def test_a_plugin_with_listeners_is_refused_with_what_to_write(tmp_path: Path) -> None:
-    path = _folder(tmp_path, "loud_plugin", "x", extra="listeners = [object()]", module="loud")
+def test_a_plugin_with_executors_is_refused_with_what_to_write(tmp_path: Path) -> None:
+    path = _folder(tmp_path, "loud_plugin", "x", extra="executors = ['a.B']", module="loud")
     with pytest.raises(DagImportError) as err:
         _import(path)
-    assert "plugin 'loud_plugin' declares listeners" in err.value.message
-    assert "on_success_callback" in err.value.message
+    assert "plugin 'loud_plugin' declares executors" in err.value.message
+    assert "executor = 'local' or 'celery'" in err.value.message
 
 
 def test_web_ui_keys_are_said_not_to_be_shown(

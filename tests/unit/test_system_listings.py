@@ -19,7 +19,7 @@ from conveyor.airflow_compat import plugins
 class Metrics(plugins.AirflowPlugin):
     name = "metrics"
     hooks = [StatsHook]
-    listeners = [on_start]
+    executors = [MyExecutor]
     menu_links = [link]
 
 
@@ -35,7 +35,7 @@ def test_plugins_are_read_from_their_source_without_running_it(tmp_path: Path) -
     found, errors = list_plugins(tmp_path)
     assert [(p.name, p.module, p.class_name) for p in found] == [("metrics", "pkg", "Metrics")]
     assert found[0].lists["hooks"] == ["StatsHook"]
-    assert list(found[0].refused) == ["listeners"]
+    assert list(found[0].refused) == ["executors"]
     assert found[0].not_shown == ["menu_links"]
     assert len(errors) == 1 and errors[0].startswith("broken: SyntaxError")
 

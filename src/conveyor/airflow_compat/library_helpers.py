@@ -3,9 +3,7 @@
 Each behaves as Airflow's does for the inputs those libraries give it: ``import_string`` finds
 an operator or a callable by its dotted path, ``context_merge`` adds names to a running task's
 context, ``context_to_airflow_vars`` gives the ``AIRFLOW_CTX_*`` variables a subprocess (dbt)
-is started with. ``hookimpl`` only marks a
-listener's methods: Conveyor runs no Airflow listeners (docs/airflow.md, "dag-factory and
-astronomer-cosmos").
+is started with.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from __future__ import annotations
 import importlib
 import secrets
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 #: The queue a task is sent to unless it names one.
@@ -90,11 +88,3 @@ def context_to_airflow_vars(
         name = f"AIRFLOW_CTX_{suffix}" if in_env_var_format else f"airflow.ctx.{key}"
         found[name] = text
     return found
-
-
-def hookimpl(function: Callable[..., Any] | None = None, **_options: Any) -> Any:
-    """``@hookimpl`` / ``@hookimpl(...)`` on a listener's method: the method is kept as it is
-    (Conveyor calls no Airflow listeners)."""
-    if function is None:
-        return lambda f: f
-    return function

@@ -15,7 +15,7 @@ from pathlib import Path
 from conveyor.airflow_compat.plugins import REFUSED_KEYS, UI_KEYS, module_names
 
 #: The lists Conveyor uses, in the order the page shows them.
-USED_KEYS = ("operators", "sensors", "hooks", "macros", "timetables")
+USED_KEYS = ("operators", "sensors", "hooks", "macros", "timetables", "listeners")
 
 
 @dataclass(frozen=True)

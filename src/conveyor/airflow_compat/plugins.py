@@ -10,8 +10,9 @@ entered namespace (a DAG version's plugins, shipped with it) and are let go when
 
 What a plugin declares that Conveyor does not do is never silently dropped: keys that only
 change Airflow's web UI are logged as not shown; keys that would change what runs
-(``listeners``, ``executors``, ``priority_weight_strategies``) fail the import with what to
-write instead. ``timetables`` need nothing: Conveyor imports a timetable class by its module.
+(``executors``, ``priority_weight_strategies``) fail the import with what to write instead.
+``listeners`` are registered when a process starts (``airflow_compat/listeners.py``).
+``timetables`` need nothing: Conveyor imports a timetable class by its module.
 """
 
 from __future__ import annotations
@@ -39,18 +40,11 @@ UI_KEYS = (
     "appbuilder_menu_items",
     "admin_views",
     "menu_links",
-    "fastapi_apps",
-    "fastapi_root_middlewares",
-    "external_views",
     "react_apps",
-    "global_operator_extra_links",
-    "operator_extra_links",
 )
 
 #: Keys that would change what runs, refused with what to write instead.
 REFUSED_KEYS = {
-    "listeners": "give the DAG or its tasks on_execute_callback, on_success_callback, "
-    "on_failure_callback or on_retry_callback instead",
     "executors": "Conveyor runs tries on its own executors: set executor = 'local' or 'celery'",
     "priority_weight_strategies": "give the tasks a priority_weight and a weight_rule of "
     "'downstream', 'upstream' or 'absolute' instead",
@@ -215,9 +209,31 @@ def load_folder(folder: str) -> tuple[dict[str, type[AirflowPlugin]], list[str]]
                 and issubclass(value, AirflowPlugin)
                 and value is not AirflowPlugin
             ):
-                check(value)
+                try:
+                    check(value)
+                except PluginError as exc:  # refused: listed with the files that failed
+                    errors.append(f"{module_name} failed: {exc}")
+                    continue
                 plugins[value.name] = value
     return plugins, errors
+
+
+def load_at_start(folder: str) -> tuple[dict[str, type[AirflowPlugin]], list[str]]:
+    """The plugins of ``folder`` as a process loads them when it starts (the folder on
+    ``sys.path`` while they import), with the modules that failed. ``import airflow...``
+    resolves to Conveyor in them unless the setting ``airflow_compat`` is off, as in a DAG
+    file."""
+    from conveyor.airflow_compat import activate  # the package imports this module
+
+    activate()
+    added = folder not in sys.path
+    if added:
+        sys.path.append(folder)
+    try:
+        return load_folder(folder)
+    finally:
+        if added:
+            sys.path.remove(folder)
 
 
 def check(plugin: type[AirflowPlugin]) -> None:

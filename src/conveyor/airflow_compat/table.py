@@ -20,6 +20,7 @@ _SHIMS = "conveyor.airflow_compat.shims"
 _EXC = "conveyor.airflow_compat.exceptions"
 _CONF = "conveyor.airflow_compat.configuration"
 _PROVIDER_SDK = "conveyor.airflow_compat.provider_sdk"
+_OPERATOR_LINK = "conveyor.airflow_compat.extra_links:BaseOperatorLink"
 _HOOK = f"{_PROVIDER_SDK}:BaseHook"
 _NOTIFIER = f"{_PROVIDER_SDK}:BaseNotifier"
 _VALUES = "conveyor.airflow_compat.core_values"
@@ -347,6 +348,7 @@ MODULES: dict[str, dict[str, str]] = {
     # -- Airflow 3.x ------------------------------------------------------------------------
     "airflow.sdk": {
         "__version__": f"{_VALUES}:TASK_SDK_VERSION",
+        "BaseOperatorLink": _OPERATOR_LINK,
         "DAG": f"{_SHIMS}:SdkDAG",
         "dag": f"{_SHIMS}:sdk_dag",
         "task": f"{_SHIMS}:task",
@@ -426,6 +428,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.common.compat.notifier": {"BaseNotifier": _NOTIFIER},
     "airflow.sdk.bases.notifier": {"BaseNotifier": _NOTIFIER},
     "airflow.sdk.bases.hook": {"BaseHook": _HOOK},
+    "airflow.sdk.bases.operatorlink": {"BaseOperatorLink": _OPERATOR_LINK},
+    "airflow.models.baseoperatorlink": {"BaseOperatorLink": _OPERATOR_LINK},
     "airflow.notifications.basenotifier": {"BaseNotifier": _NOTIFIER},
     "airflow.providers.standard": {"__version__": f"{_VALUES}:STANDARD_PROVIDER_VERSION"},
     "airflow.providers.standard.utils.weekday": {"WeekDay": "conveyor.sensors:WeekDay"},

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 _SHIMS = "conveyor.airflow_compat.shims"
 _HELPERS = "conveyor.airflow_compat.library_helpers"
+_LISTENERS = "conveyor.airflow_compat.listeners"
+_LISTENER_MANAGER = {
+    "get_listener_manager": f"{_LISTENERS}:get_listener_manager",
+    "ListenerManager": f"{_LISTENERS}:ListenerManager",
+    "hookimpl": f"{_LISTENERS}:hookimpl",
+}
 
 _IMPORT_STRING = {
     "import_string": f"{_HELPERS}:import_string",
@@ -32,7 +38,9 @@ LIBRARY_MODULES: dict[str, dict[str, str]] = {
     "airflow.models": _MAPPED,
     "airflow.models.mappedoperator": _MAPPED,
     "airflow.models.abstractoperator": _DEFAULT_QUEUE,
-    "airflow.listeners": {"hookimpl": f"{_HELPERS}:hookimpl"},
+    "airflow.listeners": {"hookimpl": f"{_LISTENERS}:hookimpl"},
+    "airflow.listeners.listener": _LISTENER_MANAGER,
+    "airflow.sdk.listener": _LISTENER_MANAGER,
     # -- Airflow 3.x paths ------------------------------------------------------------------
     "airflow.sdk.module_loading": _IMPORT_STRING,
     "airflow.sdk.bases.operator": {

@@ -51,6 +51,10 @@ COMMANDS = {
         "conveyor.cli.info:info_command",
         "Version, Python, platform, home, store, executor, broker, DAG folder and extras.",
     ),
+    "plugins": Lazy(
+        "conveyor.cli.plugins:plugins_command",
+        "The plugins folder's plugins as processes load them, and the modules that failed.",
+    ),
     "pools": Lazy(
         "conveyor.cli.pools:pools_group", "Create, change, list, delete, import and export pools."
     ),

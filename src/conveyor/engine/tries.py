@@ -61,6 +61,8 @@ class TryResult:
     run: runs.RunRow | None = None
     #: The try this process started in that transaction, to run next (``engine.kept``).
     kept: KeptTry | None = None
+    #: The runner's ``recorded`` hook was given this result already (before the listeners).
+    reported: bool = False
 
 
 def worker_actor(hostname: str | None = None) -> Actor:

@@ -75,13 +75,16 @@ def _child_main(
     # use: every transaction of a try goes through ``retrying`` (see _runner_main).
     store = Store(settings.db_url, pre_ping=False)
     try:
-        result = TryRunner(settings, store, in_process_timeouts=True).run(ti_id, try_number)
+        runner = TryRunner(settings, store, in_process_timeouts=True)
+        if report is not None:  # with listeners: told before they run
+            runner.recorded = lambda result: report.send(Report(result.queued, busy=True))
+        result = runner.run(ti_id, try_number)
     finally:
         store.dispose()
     if report is not None:
         # The outcome is committed: tell the executor what it queued now, so the next tries
         # start while this process is still exiting (a few ms of every hop otherwise).
-        report.send(Report(result.queued))
+        report.send(Report([] if result.reported else result.queued))
         report.close()
 
 
@@ -118,6 +121,9 @@ def _runner_main(
     # Each try starts where a fresh process would: the same working folder and environment.
     folder, environment = os.getcwd(), dict(os.environ)
     streak = _Streak(settings, inbox)
+    # With listeners, a try's report goes out once it is recorded, before they run: the
+    # tries it queued start elsewhere meanwhile (it keeps none then).
+    runner.recorded = lambda result: outbox.send(Report(result.queued, busy=True))
 
     def fresh_start() -> None:
         os.chdir(folder)
@@ -142,7 +148,10 @@ def _runner_main(
             # kept runs: the executor times and heartbeats that one from here.
             while result.started:
                 streak.tries += 1
-                outbox.send(Report(result.queued, streak.taken(result.kept)))
+                if result.reported:  # its tries are handed out: now the try is over
+                    outbox.send(Report([]))
+                else:
+                    outbox.send(Report(result.queued, streak.taken(result.kept)))
                 if result.kept is None:
                     break
                 fresh_start()
@@ -163,6 +172,9 @@ class Report:
 
     queued: list[QueuedTry]  # for the executor to hand out
     kept: QueuedTry | None = None  # started by this runner in that transaction: it runs now
+    #: The try's listeners are still to run: hand ``queued`` out now; the try's end is the
+    #: report that follows.
+    busy: bool = False
 
 
 class _Streak:
@@ -522,13 +534,24 @@ class LocalExecutor(Executor):
         if report is None:
             return
         del self._reports[report]
-        try:
-            told: Report = report.recv()
-        except (EOFError, OSError):
-            return  # it ended without reporting: the reap looks at how
-        finally:
-            if entry.runner is None:
-                report.close()  # a runner's pipe stays open for its next try
+        while True:
+            try:
+                told: Report = report.recv()
+            except (EOFError, OSError):
+                if entry.runner is None:
+                    report.close()
+                return  # it ended without reporting: the reap looks at how
+            if not told.busy:
+                break
+            # Recorded, its listeners still to run: hand out what it queued; the try's end
+            # is the report that follows (read now if it came already, or at its turn).
+            self.submit(told.queued)
+            if not report.poll():
+                entry.report = report
+                self._reports[report] = entry.process.sentinel
+                return
+        if entry.runner is None:
+            report.close()  # a runner's pipe stays open for its next try
         entry.reported = True
         entry.kept = told.kept
         self.submit(told.queued)

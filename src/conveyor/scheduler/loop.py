@@ -20,12 +20,13 @@ from typing import Any
 
 from conveyor import interrupts
 from conveyor._processes import pid_alive
+from conveyor.airflow_compat import listeners
 
 # select/update serve create_scheduled_runs and _due_runs alone, whose SQL moves separately.
 from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
 from conveyor.config import Settings
-from conveyor.engine import awaiting_input
+from conveyor.engine import awaiting_input, run_listeners
 from conveyor.engine.progress import plan_claimed_run, queue_scheduled, queued_tries
 from conveyor.engine.runs import start_run
 from conveyor.engine.tries import end_from_outside, worker_actor
@@ -93,6 +94,9 @@ class Scheduler:
         if self.store.is_sqlite and not self.store.in_memory:
             self._refuse_second_sqlite_scheduler()
         self._heartbeat(force=True)
+        # The plugins' listeners, as Airflow's scheduler loads them; told it starts.
+        run_listeners.start(self.settings)
+        listeners.notify("on_starting", component=self)
         self.executor.start()
 
     def _refuse_second_sqlite_scheduler(self) -> None:
@@ -186,6 +190,7 @@ class Scheduler:
                 scheduling.record_stop(conn, self.id, utcnow())
         except STORE_UNREACHABLE:
             log.warning("could not record this scheduler's stop; its heartbeat will go stale")
+        listeners.notify("before_stopping", component=self)
 
     # -- one loop --------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from conveyor.clock import utcnow
-from conveyor.store.datasets import consumers
+from conveyor.store.datasets import RecordedEvent, consumers, tell_after_commit
 from conveyor.store.reads.assets import queued_where
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dataset, dataset_dag_queue, dataset_event
@@ -39,6 +39,7 @@ def record_external_event(conn: Connection, asset_id: int, extra: dict[str, Any]
             .returning(dataset_event.c.id)
         ).scalar_one()
     )
+    tell_after_commit(conn, [RecordedEvent(str(uri), extra or {}, None, None, None, None, None)])
     for dag_id, uris in consumers(conn).items():
         if uri in uris:
             upsert(

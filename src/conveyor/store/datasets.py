@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,9 +13,39 @@ from conveyor.clock import utcnow
 from conveyor.model.datasets import ALIAS_PREFIX
 from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import runs
+from conveyor.store.engine import after_commit
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dag, dataset, dataset_dag_queue, dataset_event
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An asset event as its listeners are told of it, once committed."""
+
+    uri: str
+    extra: dict[str, Any]
+    source_dag_id: str | None
+    source_task_id: str | None
+    source_run_id: str | None
+    source_map_index: int | None
+    source_alias: str | None
+
+
+#: Told of the asset events a process commits (set by its Airflow listeners).
+_events_recorded: Callable[[list[RecordedEvent]], None] | None = None
+
+
+def on_asset_events(hook: Callable[[list[RecordedEvent]], None] | None) -> None:
+    """Tell ``hook`` of the asset events this process records, once each commit is made."""
+    global _events_recorded
+    _events_recorded = hook
+
+
+def tell_after_commit(conn: Connection, events: list[RecordedEvent]) -> None:
+    hook = _events_recorded
+    if hook is not None and events:
+        after_commit(conn, lambda: hook(events))
 
 
 def dataset_id(conn: Connection, uri: str) -> int:
@@ -87,6 +117,11 @@ def record_updates(
     emitted: list[tuple[str | None, str, dict[str, Any] | None]]
     emitted = [(None, uri, (extras or {}).get(uri)) for uri in uris]
     emitted += [(alias, uri, extra or None) for alias, uri, extra in through_aliases or []]
+    told = [
+        RecordedEvent(uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias)
+        for alias, uri, extra in emitted
+    ]
+    tell_after_commit(conn, told)
     for alias, uri, extra in emitted:
         ds_id = dataset_id(conn, uri)
         event_id = conn.execute(

@@ -190,6 +190,7 @@ class SharedTransaction:
         if self.conn is None:
             self.conn = self.store.engine.connect()
             self.conn.begin()
+            self.conn.info[_AFTER_COMMIT] = []
         return self.conn
 
     def finish(self, commit: bool) -> None:
@@ -200,16 +201,39 @@ class SharedTransaction:
         conn, self.conn = self.conn, None
         if conn is None:
             return
+        pending = conn.info.pop(_AFTER_COMMIT, [])
         try:
             if commit:
                 conn.commit()
             else:
                 conn.rollback()
+                pending = []
         finally:
             conn.close()
+        _run_after_commit(pending)
 
 
 _shared: ContextVar[SharedTransaction | None] = ContextVar("conveyor_shared", default=None)
+
+#: ``conn.info`` key of the work to do once a write transaction has committed.
+_AFTER_COMMIT = "conveyor_after_commit"
+
+
+def after_commit(conn: Connection, work: Callable[[], None]) -> None:
+    """Do ``work`` once the write transaction of ``conn`` has committed (never if it rolls
+    back): what others are told of a change (Airflow's listeners) must follow the change.
+    Outside :meth:`Store.write` (a bare connection), ``work`` is not done."""
+    pending = conn.info.get(_AFTER_COMMIT)
+    if pending is not None:
+        pending.append(work)
+
+
+def _run_after_commit(pending: list[Callable[[], None]]) -> None:
+    for work in pending:
+        try:
+            work()
+        except Exception:  # the change is committed: what follows it cannot undo it
+            log.exception("work after a commit failed")
 
 
 @contextmanager
@@ -297,8 +321,14 @@ class Store:
             with conn.begin_nested(), deferring_inserts(conn):
                 yield conn
             return
+        pending: list[Callable[[], None]] = []
         with self.engine.begin() as conn, deferring_inserts(conn):
-            yield conn
+            conn.info[_AFTER_COMMIT] = pending
+            try:
+                yield conn
+            finally:
+                conn.info.pop(_AFTER_COMMIT, None)
+        _run_after_commit(pending)
 
     def write_each(
         self, keys: Iterable[K], work: Callable[[Connection, K], T]

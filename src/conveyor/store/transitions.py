@@ -49,9 +49,11 @@ from conveyor.lifecycle import (
 )
 from conveyor.states import ExitKind, RunState, TaskState
 from conveyor.store import moves
+from conveyor.store.engine import after_commit
 from conveyor.store.hop import prepared
 from conveyor.store.hop.run_lock import LockedRun, wait_for_queuing
 from conveyor.store.moves import Moved
+from conveyor.store.runs import RunRow, get_run
 from conveyor.store.sql import insert_later
 from conveyor.store.tables import (
     UtcDateTime,
@@ -108,6 +110,33 @@ def move_task(
     return moves.lost(conn, ti_id, expected, to, try_number)
 
 
+#: Told of each run move once its transaction has committed: (the run's new state, a reader
+#: of the run as it is then, with its note). Set by the process's Airflow listeners
+#: (``engine/run_listeners.py``); the reader costs a read only if called.
+RunMoved = Callable[[RunState, Callable[[], tuple[RunRow, str | None]]], None]
+_run_moved: RunMoved | None = None
+
+
+def on_run_moves(hook: RunMoved | None) -> None:
+    """Tell ``hook`` of every run move this process commits (None: tell no one)."""
+    global _run_moved
+    _run_moved = hook
+
+
+def _moved(conn: Connection, run_pk: int, to: RunState) -> None:
+    hook = _run_moved
+    if hook is None:
+        return
+    engine = conn.engine
+
+    def read() -> tuple[RunRow, str | None]:
+        with engine.connect() as fresh:
+            note = fresh.execute(select(dag_run.c.note).where(dag_run.c.id == run_pk)).scalar()
+            return get_run(fresh, run_pk), note
+
+    after_commit(conn, lambda: hook(to, read))
+
+
 def move_run(
     conn: Connection,
     run_pk: int,
@@ -127,7 +156,10 @@ def move_run(
         .where(dag_run.c.state.in_([s.value for s in expected]))
         .values(state=to.value, updated_at=utcnow(), **dict(values or {}))
     )
-    return conn.execute(stmt).rowcount == 1
+    won = conn.execute(stmt).rowcount == 1
+    if won:
+        _moved(conn, run_pk, to)
+    return won
 
 
 _RUN_SINGLE = moves.renderer(
@@ -167,7 +199,10 @@ def make_run_move(
         "run_now": now,
         **{f"run_{name}": value for name, value in (given or {}).items()},
     }
-    return prepared.execute(conn, _RUN_STATEMENTS[move.name], params).rowcount == 1
+    won = prepared.execute(conn, _RUN_STATEMENTS[move.name], params).rowcount == 1
+    if won:
+        _moved(conn, run_pk, move.to)
+    return won
 
 
 def start_run(conn: Connection, run_pk: int, *, now: datetime) -> bool:

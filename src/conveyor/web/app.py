@@ -36,6 +36,7 @@ from conveyor.web.health import router as health_router
 from conveyor.web.login import router as login_router
 from conveyor.web.oidc_login import oidc_form_targets
 from conveyor.web.oidc_login import router as oidc_login_router
+from conveyor.web.plugin_apps import mount_plugins
 from conveyor.web.request_limits import PerAddressLimit
 from conveyor.web.schemas import InvalidRequest
 from conveyor.web.security import secret_key
@@ -101,6 +102,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.router.routes.insert(0, BasicAuthMount(API_PREFIX, app=airflow2))
     app.router.routes.append(OwnPathsMount(API_PREFIX, app=airflow2))
     _mount_optional(app, settings, "conveyor.metrics", "mount_metrics")
+    # The plugins' FastAPI apps, middlewares and menu links (setting web_plugins).
+    app.state.external_views = mount_plugins(app, settings)
     _mount_optional(app, settings, "conveyor.web.ui", "mount_ui")
     _api_only_openapi(app)
     if settings.base_url:

@@ -19,12 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conveyor.airflow_compat.extra_links import XCOM_KEY as LINKS_KEY
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.exceptions import NotFoundError
 from conveyor.model.json_types import json_type
 from conveyor.states import FINISHED, TaskState
-from conveyor.store import backfills, deadlines, liveness, pools, problems, runs
+from conveyor.store import backfills, deadlines, liveness, pools, problems, runs, xcom
 from conveyor.store import users as user_rows
 from conveyor.store.backfills import BackfillRow
 from conveyor.store.engine import Connection
@@ -288,6 +289,13 @@ def list_runs(
     return schemas.RunList(
         total=total, limit=limit, offset=offset, runs=[_run(schemas.Run, r) for r in rows]
     )
+
+
+def extra_links(conn: Connection, run_pk: int, task_id: str, map_index: int) -> dict[str, str]:
+    """The extra links the task instance's try made (name -> URL; a link without a URL is
+    left out), from the XCom ``airflow_compat/extra_links.py`` names."""
+    kept = xcom.instance_xcom(conn, run_pk, task_id, map_index, LINKS_KEY)
+    return {str(name): str(url) for name, url in sorted(dict(kept or {}).items()) if url}
 
 
 def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:

@@ -34,6 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO, TypeVar, cast
 
+from conveyor.airflow_compat import extra_links, listeners
 from conveyor.callbacks import (
     TASK_HOOKS,
     DagResolver,
@@ -43,7 +44,7 @@ from conveyor.callbacks import (
 )
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
-from conveyor.engine import awaiting_input, deferral
+from conveyor.engine import awaiting_input, deferral, run_listeners
 from conveyor.engine.kept import Keeper, KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.report import (
@@ -180,6 +181,11 @@ class TryRunner:
         # For the try being run: which of the tries its hop queues this process may start
         # itself (see run).
         self._may_keep: MayKeep | None = None
+        run_listeners.start(settings)  # the plugins' listeners, as Airflow's workers load them
+        #: Told of a try's result as soon as it is recorded, when listeners are to be called
+        #: after it: the caller hands out what it queued before the listeners run, so a slow
+        #: listener does not hold the next tries (``TryResult.reported``).
+        self.recorded: Callable[[TryResult], None] | None = None
 
     def _from_code_cache(self, conn: Connection, version_hash: str, dag_id: str) -> DAG:
         return load_pinned_dag(
@@ -337,34 +343,48 @@ class TryRunner:
 
     def _execute(self, started: StartedTry, run: RunRow, log_file: Path) -> TryResult:
         call = _Call()
+        # As Airflow's task runner: each try's process starts and stops for the listeners.
+        listeners.notify("on_starting", component=TaskRunnerMarker())
         happened = self._happened(started, run, log_file, call)
         task = call.task
-        if task is not None and any(getattr(task, hook, None) for hook in TASK_HOOKS.values()):
-            # Its callbacks run after the commit that would start the next try: that try's
-            # recorded start and duration would include them. It goes through the broker.
+        if isinstance(happened, (Returned, Raised, Skipped)):
+            _keep_extra_links(call)
+        if listeners.has_listeners() or (
+            task is not None and any(getattr(task, hook, None) for hook in TASK_HOOKS.values())
+        ):
+            # Its callbacks and listeners run after the commit that would start the next try:
+            # that try's recorded start and duration would include them. It goes through the
+            # broker.
             self._may_keep = None
         # What the end says leaves the try (its record, the timeline, callbacks, notifiers):
         # the secrets the try read are masked in it as in its log.
         happened = _masked(happened)
-        result = self._record_ending(started, run, call, happened)
-        if call.context is not None:
-            call.context["ti"].ended(result.state, call.final_map_index_label())
-            if result.state is TaskState.SUCCESS:
-                clear_on_success(call.context)
-        after_try(  # task callbacks, and the DAG callbacks of a run this try ended
-            self.store,
-            self.resolve_dag,
-            call.dag,
-            task,
-            call.context,
-            result.state,
-            call.exception if call.exception is not None else error_of(happened),
-            started.run_pk,
-            ti_id=started.ti_id,
-            try_number=started.try_number,
-            actor=self.actor.name,
-            web_url=self.settings.public_web_url,
-        )
+        with run_listeners.after_the_try():
+            result = self._record_ending(started, run, call, happened)
+            if self.recorded is not None and listeners.has_listeners():
+                self.recorded(result)
+                result.reported = True
+            if call.context is not None:
+                call.context["ti"].ended(result.state, call.final_map_index_label())
+                if result.state is TaskState.SUCCESS:
+                    clear_on_success(call.context)
+            after_try(  # task callbacks, and the DAG callbacks of a run this try ended
+                self.store,
+                self.resolve_dag,
+                call.dag,
+                task,
+                call.context,
+                result.state,
+                call.exception if call.exception is not None else error_of(happened),
+                started.run_pk,
+                ti_id=started.ti_id,
+                try_number=started.try_number,
+                actor=self.actor.name,
+                web_url=self.settings.public_web_url,
+            )
+            if call.context is not None:  # the try's listeners, once its outcome is committed
+                ended_for_listeners(call.context["ti"], result.state, call.exception, happened)
+        listeners.notify("before_stopping", component=TaskRunnerMarker())
         return result
 
     def _happened(self, started: StartedTry, run: RunRow, log_file: Path, call: _Call) -> Happened:
@@ -452,6 +472,9 @@ class TryRunner:
         ):
             render_template_fields(task, context)
             call.rendered = rendered_fields(task)
+            listeners.notify(
+                "on_task_instance_running", previous_state=TaskState.QUEUED, task_instance=ti
+            )
             on_execute = getattr(task, "on_execute_callback", None)
             if on_execute:  # as in Airflow: its errors are logged, the try goes on
                 errors = call_all(on_execute, context, "on_execute_callback")
@@ -538,6 +561,52 @@ class TryRunner:
                 # waits for the run's lock (run_lock.wait_for_queuing).
                 publish=self.publish,
             )
+
+
+def _keep_extra_links(call: _Call) -> None:
+    """The task's extra links, asked for their URLs once it ran, kept as XComs (Airflow 3's
+    task runner does it then too); a failure to keep them never fails the try."""
+    if call.task is None or call.context is None:
+        return
+    ti = call.context["ti"]
+    found = extra_links.compute(call.task, ti)
+    if not found:
+        return
+    try:
+        for key, url in found.values():
+            ti.xcom_push(key, url)
+        ti.xcom_push(extra_links.XCOM_KEY, {name: url for name, (_, url) in found.items()})
+    except Exception:
+        extra_links.link_log.exception("the task's extra links could not be kept")
+
+
+class TaskRunnerMarker:
+    """The ``component`` a try's process gives ``on_starting`` and ``before_stopping``, as
+    Airflow's task runner does."""
+
+
+def ended_for_listeners(
+    ti: Any, state: TaskState | None, exception: BaseException | None, happened: Happened
+) -> None:
+    """Airflow's task instance hook for how the try ended: success, skipped, or failed (a
+    retry included, with what it raised); a try that waits (deferred, rescheduled, awaiting
+    input) calls none, as in Airflow."""
+    if state is TaskState.SUCCESS:
+        listeners.notify(
+            "on_task_instance_success", previous_state=TaskState.RUNNING, task_instance=ti
+        )
+    elif state is TaskState.SKIPPED:
+        listeners.notify(
+            "on_task_instance_skipped", previous_state=TaskState.RUNNING, task_instance=ti
+        )
+    elif state in (TaskState.FAILED, TaskState.UP_FOR_RETRY):
+        error = exception if exception is not None else error_of(happened)
+        listeners.notify(
+            "on_task_instance_failed",
+            previous_state=TaskState.RUNNING,
+            task_instance=ti,
+            error=error,
+        )
 
 
 @dataclasses.dataclass

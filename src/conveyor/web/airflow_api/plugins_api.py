@@ -1,14 +1,16 @@
 """``/api/v2/plugins`` and ``/plugins/importErrors``: the plugins folder's ``AirflowPlugin``
 classes, read from their source text, as the Plugins page reads them.
 
-The web server never imports users' code (a plugin module may do anything at import; the
-processes that parse and run DAGs import the plugins with each DAG version). So a plugin is
+The answer never depends on importing users' code (a plugin module may do anything at
+import; the web server imports the folder only to serve its plugins' apps, with the setting
+``web_plugins``, and the processes that parse and run DAGs import it too). So a plugin is
 what its class declares in the source: its name and the items of each list as written. Lists
 Airflow answers as objects (FastAPI apps, views, menu items...) are answered empty; the
 Plugins page shows them as written. The import errors are the files that cannot be read as
-Python and the plugins that declare what Conveyor refuses (listeners, executors, priority
-weight strategies), which fail their import where DAGs are parsed. Plugins name users' code
-and paths: ops and admins read them, as the Plugins page.
+Python, the modules that failed when the web server imported the folder (``web_plugins``),
+and the plugins that declare what Conveyor refuses (executors, priority weight strategies),
+which fail their import where DAGs are parsed. Plugins name users' code and paths: ops and
+admins read them, as the Plugins page.
 """
 
 from __future__ import annotations
@@ -129,6 +131,14 @@ def get_plugin_import_errors(
     for message in unreadable:
         module, _, error = message.partition(": ")
         errors.append(PluginImportErrorResponse(source=_source(folder, module), error=error))
+    # The modules that failed when this web server imported the folder at its start (setting
+    # web_plugins): what reading the source cannot see (a missing library, an exception).
+    listed = {e.source for e in errors}
+    for message in getattr(request.app.state, "plugin_import_errors", []):
+        module, _, error = message.partition(" failed: ")
+        source = _source(folder, module)
+        if source not in listed:
+            errors.append(PluginImportErrorResponse(source=source, error=error))
     for plugin in found:
         for key, instead in plugin.refused.items():
             errors.append(

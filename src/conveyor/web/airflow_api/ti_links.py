@@ -2,8 +2,11 @@
 (``GET .../taskInstances/{task_id}/links``) and the URL of an external log viewer
 (``GET .../taskInstances/{task_id}/externalLogUrl/{try_number}``).
 
-Conveyor's operators define no extra links (a plugin's ``operator_extra_links`` change only
-Airflow's UI and are not loaded): a task instance has none, answered as an empty object.
+The links are the ones the try's process made once the task ran (``airflow_compat/
+extra_links.py``: the operator's ``operator_extra_links``, the plugins' for its class and the
+global ones), kept as an XCom: the web server imports no user code. A task instance that has
+not run yet, or whose operator has no links, answers an empty object (Airflow lists a link
+of a task not run yet with a null URL).
 Its logs are Conveyor's own, read at ``.../logs/{try_number}``: no external viewer is
 configured, which Airflow answers with 400.
 """
@@ -15,6 +18,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
+from conveyor.airflow_compat import extra_links
+from conveyor.store import xcom
 from conveyor.store.reads import tasks as task_reads
 from conveyor.web.airflow_api.common import DagIdPath, Reader, RunIdPath, TaskIdPath
 from conveyor.web.airflow_api.differences import differs
@@ -38,7 +43,9 @@ class ExternalLogUrlResponse(BaseModel):
 @router.get(
     BASE + "/links",
     response_model=ExtraLinkCollectionResponse,
-    openapi_extra=differs("always empty: Conveyor's operators define no extra links"),
+    openapi_extra=differs(
+        "the links the try made when it ran: none before (Airflow: each name, null)"
+    ),
 )
 def get_extra_links(
     request: Request,
@@ -49,9 +56,10 @@ def get_extra_links(
     map_index: MapIndexQuery = -1,
     try_number: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
 ) -> ExtraLinkCollectionResponse:
-    """The task instance's extra links by name: none, as no Conveyor operator has any."""
+    """The task instance's extra links by name, as its try made them."""
     with get_store(request).read() as conn:
-        _, row = instance_or_404(conn, dag_id, dag_run_id, task_id, map_index)
+        run, row = instance_or_404(conn, dag_id, dag_run_id, task_id, map_index)
+        kept = xcom.instance_xcom(conn, run.id, task_id, map_index, extra_links.XCOM_KEY)
         unknown_try = (
             try_number is not None
             and try_number != row.try_number
@@ -61,7 +69,10 @@ def get_extra_links(
             raise HTTPException(
                 404, f"task instance {task_id!r} has no try {try_number} in this run"
             )
-    return ExtraLinkCollectionResponse(extra_links={}, total_entries=0)
+    links = {
+        str(name): (str(url) if url else None) for name, url in sorted(dict(kept or {}).items())
+    }
+    return ExtraLinkCollectionResponse(extra_links=links, total_entries=len(links))
 
 
 @router.get(

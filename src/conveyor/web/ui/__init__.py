@@ -35,6 +35,8 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
 
     renderer = Renderer(settings, TEMPLATES_DIR)
     renderer.templates.env.globals["nav_entries"] = NAV
+    # The plugins' external_views (web/plugin_apps.py), after Conveyor's own entries.
+    renderer.templates.env.globals["external_views"] = getattr(app.state, "external_views", [])
     app.state.ui = renderer
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(versions_router)  # before the DAG tabs' /dags/{dag_id}/{tab}

@@ -379,6 +379,7 @@ def _task_page(
         structure = runs.serialized_dag(conn, run.version_hash)
         # The note a person wrote on the run, shown on its task instances' pages.
         run_note = queries.get_run(conn, dag_id, run_id).user_note
+        links = queries.extra_links(conn, run.id, task_id, -1 if map_index is None else map_index)
     task = next(t for t in structure.raw["tasks"] if t["task_id"] == task_id)
     tab = request.query_params.get("tab", "log")
     return {
@@ -389,5 +390,6 @@ def _task_page(
         "task": task,
         "tab": tab if tab in TASK_TABS else "log",
         "run_note": run_note,
+        "extra_links": links,
         "initial": initial.model_dump(mode="json"),
     }

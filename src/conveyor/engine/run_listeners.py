@@ -1,0 +1,103 @@
+"""Airflow's listeners in a Conveyor process: its plugins' listeners registered at start,
+and the DAG run hooks called for every run move the process commits.
+
+Airflow calls ``on_dag_run_running`` / ``_success`` / ``_failed`` from the scheduler, which
+moves its runs; in Conveyor the process that moves a run is the scheduler (a run started, a
+run timed out) or the worker whose try's record ended it, so each calls them, once the move
+is committed, with ``msg`` as Airflow's (``started``, ``success``, ``task_failure``,
+``timed_out``, ``all_tasks_deadlocked``). The web server loads no plugins: a run a person
+marks calls no listener.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from conveyor.airflow_compat import listeners
+from conveyor.callbacks import airflow_reason
+from conveyor.config import Settings
+from conveyor.model.assets import Asset
+from conveyor.model.datasets import AssetAlias
+from conveyor.run_views import DagRunView
+from conveyor.states import RunState
+from conveyor.store import datasets, transitions
+from conveyor.store.runs import RunRow
+
+log = logging.getLogger(__name__)
+
+_HOOKS = {
+    RunState.RUNNING: "on_dag_run_running",
+    RunState.SUCCESS: "on_dag_run_success",
+    RunState.FAILED: "on_dag_run_failed",
+}
+
+
+def start(settings: Settings) -> None:
+    """At a process's start: register its plugins folder's listeners, and call the DAG run
+    hooks of the moves it commits from now on (only if a listener is registered then or
+    later: a process without listeners reads nothing more)."""
+    listeners.load_plugin_listeners(str(settings.plugins_path))
+    transitions.on_run_moves(_run_moved)
+    datasets.on_asset_events(_assets_changed)
+
+
+def _assets_changed(events: list[datasets.RecordedEvent]) -> None:
+    """Airflow's ``on_asset_changed`` then ``on_asset_event_emitted``, for each event."""
+    if not listeners.has_listeners():
+        return
+    for event in events:
+        asset = Asset(uri=event.uri)
+        aliases = [] if event.source_alias is None else [AssetAlias(event.source_alias)]
+        listeners.notify("on_asset_changed", asset=asset)
+        listeners.notify(
+            "on_asset_event_emitted",
+            asset_event=listeners.AssetEvent(
+                asset=asset,
+                extra=event.extra,
+                source_dag_id=event.source_dag_id,
+                source_task_id=event.source_task_id,
+                source_run_id=event.source_run_id,
+                source_map_index=event.source_map_index,
+                source_aliases=aliases,
+            ),
+        )
+
+
+#: While a try's process ends its try: the run moves its record committed, told after the
+#: task instance's own hook (Airflow's scheduler sees a run end after its last task did).
+_held: list[tuple[RunState, Callable[[], tuple[RunRow, str | None]]]] | None = None
+
+
+@contextmanager
+def after_the_try() -> Iterator[None]:
+    """Hold the DAG run hooks of the moves committed in this block until it ends."""
+    global _held
+    outer, _held = _held, []
+    try:
+        yield
+    finally:
+        held, _held = _held, outer
+        for to, read in held:
+            _run_moved(to, read)
+
+
+def _run_moved(to: RunState, read: Callable[[], tuple[RunRow, str | None]]) -> None:
+    hook = _HOOKS.get(to)
+    if hook is None or not listeners.has_listeners():
+        return
+    if _held is not None:
+        _held.append((to, read))
+        return
+    run, note = read()
+    if run.state is not to:  # moved again since: that move tells its own
+        return
+    listeners.notify(hook, dag_run=DagRunView.of(run, None, ""), msg=message(run.state, note))
+
+
+def message(state: RunState, note: str | None) -> str:
+    """Airflow's ``msg`` for a run's new state."""
+    if state is RunState.RUNNING:
+        return "started"
+    return airflow_reason(state, note)
