@@ -6,6 +6,7 @@ so what is asserted is what the change really caused.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from api_helpers import World, fresh_fixture, world_fixture  # noqa: F401  (fixtures)
@@ -43,7 +44,9 @@ def test_op_triggers_a_run_with_conf_and_it_runs(fresh: World) -> None:
         f"/api/v1/dags/pipeline/runs/{run['run_id']}/tasks/talk/tries/1/log", params={"tail": 3}
     ).json()
     assert "n=7\n" in log["text"]  # the conf reached the task
-    assert log["text"].startswith("line 300\n")  # exactly the last three lines
+    # exactly the last three lines, each stamped with the time it was written
+    assert re.match(r"\[[^\]]+\] line 300\n", log["text"]), log["text"]
+    assert log["text"].count("\n") == 3
 
 
 def test_trigger_with_run_id_and_logical_date(fresh: World) -> None:

@@ -6,6 +6,7 @@ instances. Each test has its own store (SQLite and PostgreSQL) and real executed
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -86,7 +87,9 @@ def test_a_try_keeps_its_rendered_template_fields_and_its_log_downloads(fresh: W
     raw = client.get(f"/api/v1/{talk}/tries/1/log/raw")
     assert raw.status_code == 200
     assert raw.headers["content-disposition"].startswith("attachment;")
-    assert "\nline 1\nline 2\n" in raw.text and raw.text.count("\n") > 300 and "n=5\n" in raw.text
+    # Each line carries the time it was written: the printed lines follow one another.
+    assert re.search(r"\] line 1\n\[[^\]]+\] line 2\n", raw.text), raw.text[:500]
+    assert raw.text.count("\n") > 300 and "n=5\n" in raw.text
 
 
 def test_notes_on_a_run_and_a_task_instance(fresh: World) -> None:

@@ -70,11 +70,31 @@ class StampingStream:
         self._inner = inner
         self._lines = _Lines()
         self._lock = threading.Lock()  # stdout and stderr share one stream, threads write too
+        self._partial = ""  # a line begun and not yet ended
 
     def write(self, text: str) -> int:
+        # Only whole lines reach the file: another writer to it (a subprocess, a library's
+        # own handler on the descriptors) cannot land inside a line printed in parts.
         with self._lock:
-            self._inner.write(self._lines.stamped_text(text, time.time()))
+            pending = self._partial + self._lines.stamped_text(text, time.time())
+            end = pending.rfind("\n") + 1
+            self._partial = pending[end:]
+            if end:
+                self._inner.write(pending[:end])
         return len(text)
+
+    def flush(self) -> None:
+        """Whole lines are written as they end; a line begun waits for its end (or
+        :meth:`finish`)."""
+        self._inner.flush()
+
+    def finish(self) -> None:
+        """Write a line left unended, ended."""
+        with self._lock:
+            if self._partial:
+                self._inner.write(self._partial + "\n")
+                self._partial = ""
+            self._inner.flush()
 
     def writelines(self, lines: Any) -> None:
         for line in lines:

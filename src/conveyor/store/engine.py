@@ -201,7 +201,7 @@ class SharedTransaction:
         conn, self.conn = self.conn, None
         if conn is None:
             return
-        pending = conn.info.pop(_AFTER_COMMIT, [])
+        pending = [] if conn.invalidated else conn.info.pop(_AFTER_COMMIT, [])
         try:
             if commit:
                 conn.commit()
@@ -327,7 +327,10 @@ class Store:
             try:
                 yield conn
             finally:
-                conn.info.pop(_AFTER_COMMIT, None)
+                # An invalidated connection (the server ended it) cannot reach its info
+                # without a rollback first: reading it would hide the error that ended it.
+                if not conn.invalidated:
+                    conn.info.pop(_AFTER_COMMIT, None)
         _run_after_commit(pending)
 
     def write_each(

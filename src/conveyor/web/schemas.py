@@ -27,6 +27,12 @@ class Shape(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
+class RequestBody(BaseModel):
+    """A request's body: built at import, since FastAPI wraps a body model in a TypeAdapter
+    with the parameter's alias, and building a deferred model there warns that the alias
+    has no effect (pydantic 2.14 on Python 3.11)."""
+
+
 def from_row(model: type[M], row: object, **computed: Any) -> M:
     """``model`` filled from ``row``: each field from ``computed`` when given there, else
     from the row's attribute of the same name; a field the row lacks keeps its default (a
@@ -135,7 +141,7 @@ class DagDetail(DagSummary):
     task_groups: list[TaskGroupInfo] = Field(default_factory=list)
 
 
-class DagPatch(Shape):
+class DagPatch(RequestBody):
     model_config = ConfigDict(extra="forbid")
     is_paused: bool
 
@@ -230,7 +236,7 @@ class RunList(Shape):
     runs: list[Run]
 
 
-class TriggerRun(Shape):
+class TriggerRun(RequestBody):
     model_config = ConfigDict(extra="forbid")
     conf: StrictDict = Field(
         default_factory=dict,
@@ -339,7 +345,7 @@ class RenderedFields(Shape):
     fields: dict[str, Any] = Field(description="template field -> value as the try rendered it")
 
 
-class NoteRequest(Shape):
+class NoteRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(
         max_length=1000, pattern=r"^[^\x00]*$", description="the note; empty removes it"
@@ -371,7 +377,7 @@ DRY_RUN = Field(
 )
 
 
-class ClearRequest(Shape):
+class ClearRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
     upstream: bool = False
     downstream: bool = False
@@ -379,13 +385,13 @@ class ClearRequest(Shape):
     dry_run: bool = DRY_RUN
 
 
-class RunClearRequest(Shape):
+class RunClearRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
     only_failed: bool = False
     dry_run: bool = DRY_RUN
 
 
-class MarkRequest(Shape):
+class MarkRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
     state: Literal["success", "failed"]
     dry_run: bool = DRY_RUN

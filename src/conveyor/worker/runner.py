@@ -777,15 +777,26 @@ class _output_to:
             os.dup2(pipe.write_fd, 2)
             pipe.close()
             self._stack.callback(self._restore, saved, pipe)
+            # Python's own writes go to the file at once, not through the pipe's thread: a
+            # try that prints and then dies hard (os._exit, a kill) keeps its last lines.
             self._stack.enter_context(_line_buffered(sys.stdout))
             self._stack.enter_context(_line_buffered(sys.stderr))
+            self._redirect_python_streams()
         else:
-            handle = self._stack.enter_context(private_open(self.path, "a", buffering=1))
+            handle = self._redirect_python_streams()
             handle.write(line)
             handle.flush()
-            stream = cast(TextIO, StampingStream(cast(TextIO, handle)))
-            self._stack.enter_context(contextlib.redirect_stdout(stream))
-            self._stack.enter_context(contextlib.redirect_stderr(stream))
+
+    def _redirect_python_streams(self) -> TextIO:
+        """sys.stdout and sys.stderr as one stamping stream over the log file, written line
+        by line; the file's handle."""
+        handle = self._stack.enter_context(private_open(self.path, "a", buffering=1))
+        stamping = StampingStream(cast(TextIO, handle))
+        self._stack.callback(stamping.finish)  # before the handle closes
+        stream = cast(TextIO, stamping)
+        self._stack.enter_context(contextlib.redirect_stdout(stream))
+        self._stack.enter_context(contextlib.redirect_stderr(stream))
+        return cast(TextIO, handle)
 
     @staticmethod
     def _restore(saved: tuple[int, int], pipe: StampingPipe) -> None:
