@@ -10,19 +10,19 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
-from conveyor.store import notes, runs, trigger
+from conveyor.store import runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import assets as asset_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.web import asset_graph
 from conveyor.web.airflow_api.access import dag_visible
 from conveyor.web.airflow_api.assets import AssetId
-from conveyor.web.airflow_api.common import EDIT, Reader, aware
+from conveyor.web.airflow_api.common import EDIT, Reader
+from conveyor.web.airflow_api.dag_runs import queue_on_demand_run
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.run_shapes import DAGRunResponse, Note, dag_run_response
 from conveyor.web.audit_trail import note_targets
-from conveyor.web.deps import get_settings, get_store
+from conveyor.web.deps import get_store
 from conveyor.web.strict_json import StrictDict
 
 router = APIRouter(tags=["Asset"])
@@ -95,38 +95,17 @@ def materialize_asset(
             f"User is not authorized to trigger a run for Dag: {dag_id} that materializes "
             "this asset",
         )
-    for name in ("data_interval_start", "data_interval_end", "run_after", "partition_key"):
-        if getattr(given, name) is not None:
-            raise HTTPException(
-                400,
-                f"{name}: Conveyor sets an on-demand run's interval and due time from its "
-                "logical_date and its assets have no partitions; send logical_date only",
-            )
-    logical_date = aware("logical_date", given.logical_date, "body")
-    try:
-        with store.write() as conn:
-            run = trigger.trigger_run(
-                conn,
-                dag_id,
-                created_by=f"user:{user.username}",
-                conf=given.conf,
-                logical_date=logical_date,
-                run_id=given.dag_run_id,
-                max_conf_bytes=get_settings(request).max_conf_bytes,
-                run_type=runs.ASSET_MATERIALIZE,
-                run_id_prefix=RUN_ID_PREFIX,
-            )
-            if given.note:
-                notes.set_run_note(conn, dag_id, run.run_id, given.note)
-    except InvalidRunId:
-        raise HTTPException(
-            400, f"dag_run_id: {run_id_problem(given.dag_run_id)}; {RULE}"
-        ) from None
-    except (trigger.ConfRefused, trigger.LogicalDateRefused) as exc:
-        raise HTTPException(400, str(exc)) from None
-    except trigger.RunExists as exc:
-        raise HTTPException(409, str(exc)) from None
+    run_id = queue_on_demand_run(
+        request,
+        dag_id,
+        given,
+        user,
+        refused_because="Conveyor sets an on-demand run's interval and due time from its "
+        "logical_date and its assets have no partitions; send logical_date only",
+        run_type=runs.ASSET_MATERIALIZE,
+        run_id_prefix=RUN_ID_PREFIX,
+    )
     # The DAG is the asset's producer, not in the path: the entry names it.
-    note_targets(request, [(dag_id, f"{dag_id}/{run.run_id}", {"asset_id": asset_id})])
+    note_targets(request, [(dag_id, f"{dag_id}/{run_id}", {"asset_id": asset_id})])
     with store.read() as conn:
-        return dag_run_response(conn, run_reads.get_run(conn, dag_id, run.run_id))
+        return dag_run_response(conn, run_reads.get_run(conn, dag_id, run_id))

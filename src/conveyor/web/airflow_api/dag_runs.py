@@ -3,8 +3,8 @@ patch state and note, clear (with ``dry_run``), delete."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
 
@@ -210,17 +210,66 @@ def trigger_dag_run(
     """Queue a manual run (``conf`` checked against the DAG's params; ``logical_date`` null:
     now). Answers 200 with the run, as Airflow does."""
     require_dag(user, dag_id, EDIT)
+    run_id = queue_on_demand_run(
+        request,
+        dag_id,
+        body,
+        user,
+        refused_because="Conveyor sets a manual run's interval and due time from its "
+        "logical_date; send logical_date only",
+    )
+    audit_note(request, f"{dag_id}/{run_id}")
+    with get_store(request).read() as conn:
+        return dag_run_response(conn, run_reads.get_run(conn, dag_id, run_id))
+
+
+class _OnDemandRunBody(Protocol):
+    """What a trigger's body and an asset materialization's body both carry."""
+
+    @property
+    def dag_run_id(self) -> str | None: ...
+
+    @property
+    def logical_date(self) -> datetime | None: ...
+
+    @property
+    def conf(self) -> dict[str, Any] | None: ...
+
+    @property
+    def note(self) -> str | None: ...
+
+    @property
+    def data_interval_start(self) -> datetime | None: ...
+
+    @property
+    def data_interval_end(self) -> datetime | None: ...
+
+    @property
+    def run_after(self) -> datetime | None: ...
+
+    @property
+    def partition_key(self) -> str | None: ...
+
+
+def queue_on_demand_run(
+    request: Request,
+    dag_id: str,
+    body: _OnDemandRunBody,
+    user: User,
+    *,
+    refused_because: str,
+    run_type: str = "manual",
+    run_id_prefix: str | None = None,
+) -> str:
+    """Queue a run of ``dag_id`` as ``body`` asks (its note set with it) and answer its run
+    id; the fields Conveyor sets itself are a 400 saying ``refused_because``, a bad run id,
+    conf or logical date a 400, an existing run a 409."""
     for name in ("data_interval_start", "data_interval_end", "run_after", "partition_key"):
         if getattr(body, name) is not None:
-            raise HTTPException(
-                400,
-                f"{name}: Conveyor sets a manual run's interval and due time from its "
-                "logical_date; send logical_date only",
-            )
+            raise HTTPException(400, f"{name}: {refused_because}")
     logical_date = aware("logical_date", body.logical_date, "body")
-    store = get_store(request)
     try:
-        with store.write() as conn:
+        with get_store(request).write() as conn:
             run = trigger.trigger_run(
                 conn,
                 dag_id,
@@ -229,6 +278,8 @@ def trigger_dag_run(
                 logical_date=logical_date,
                 run_id=body.dag_run_id,
                 max_conf_bytes=get_settings(request).max_conf_bytes,
+                run_type=run_type,
+                run_id_prefix=run_id_prefix,
             )
             if body.note:
                 notes.set_run_note(conn, dag_id, run.run_id, body.note)
@@ -238,9 +289,7 @@ def trigger_dag_run(
         raise HTTPException(400, str(exc)) from None
     except trigger.RunExists as exc:
         raise HTTPException(409, str(exc)) from None
-    audit_note(request, f"{dag_id}/{run.run_id}")
-    with store.read() as conn:
-        return dag_run_response(conn, run_reads.get_run(conn, dag_id, run.run_id))
+    return run.run_id
 
 
 @router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DAGRunResponse)
