@@ -27,6 +27,7 @@ import cli_processes
 from conveyor._processes import fork_context
 from conveyor.config import Settings, load_config
 from conveyor.executors.local import LocalExecutor
+from conveyor.loading import namespaces
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
@@ -101,6 +102,16 @@ def keep_umask() -> Iterator[None]:
     os.umask(before)
     yield
     os.umask(before)
+
+
+@pytest.fixture(autouse=True)
+def no_dag_folder_left_entered() -> Iterator[None]:
+    """A DAG folder's namespace that a test left entered (a ``DagBag``, an in-process import)
+    is left after it, as the end of its process would leave it: its folders off ``sys.path``
+    and its helpers out of ``sys.modules``. Otherwise a later test that copies ``sys.path``
+    keeps the folder on it for good, and that folder's ``common`` is every later ``common``."""
+    yield
+    namespaces.leave()
 
 
 @pytest.fixture(scope="session")

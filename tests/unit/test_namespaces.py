@@ -126,3 +126,20 @@ def test_a_new_version_of_a_dag_file_imports_a_helper_that_changed_anew(tmp_path
     (folder / "utils.py").write_text("WHO = 'second, longer'\n")
     assert _seen(path) == "second, longer unchanged"
     assert namespace.modules["same"] is unchanged  # imported once all the same
+
+
+def test_validating_a_folder_leaves_the_process_as_it_found_it(tmp_path: Path) -> None:
+    """``dags validate`` (and a team's own check that calls it) imports each file as the
+    processor does, then gives sys.path and sys.modules back: the folder's ``common`` must not
+    stay importable for whatever the process imports next."""
+    from conveyor.loading.yaml.validate import validate_paths
+
+    folder = tmp_path / "team_a"
+    (folder / "common").mkdir(parents=True)
+    (folder / "common" / "__init__.py").write_text("WHO = 'team_a'\n")
+    _dag_file(folder, "a", "import common", "common.WHO")
+    path_before = list(sys.path)
+    assert validate_paths([str(folder)]) == []
+    assert sys.path == path_before
+    assert "common" not in sys.modules
+    assert namespaces._entered is None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from conveyor.airflow_compat import plugins as airflow_plugins
 from conveyor.exceptions import DagImportError
+from conveyor.loading import namespaces
 from conveyor.loading.processor import LOADERS, find_dag_files, load_file
 from conveyor.loading.serialize import serialize_dag
 from conveyor.loading.yaml.errors import Problem, YamlDagError
@@ -33,22 +34,27 @@ def validate_paths(
     """
     problems: list[Problem] = []
     first_file: dict[str, str] = {}
-    for path, root in _files(paths, problems, dags_folder):
-        dags = _load(path, problems, root, plugins_folder)
-        for dag in dags:
-            earlier = first_file.setdefault(dag.dag_id, path)
-            if earlier != path:
-                problems.append(
-                    Problem(
-                        path,
-                        None,
-                        None,
-                        f"DAG id {dag.dag_id!r} is also defined in {earlier}",
-                        dag.dag_id,
-                        expected="DAG ids unique across the DAG folder",
-                        found="a second definition",
+    try:
+        for path, root in _files(paths, problems, dags_folder):
+            dags = _load(path, problems, root, plugins_folder)
+            for dag in dags:
+                earlier = first_file.setdefault(dag.dag_id, path)
+                if earlier != path:
+                    problems.append(
+                        Problem(
+                            path,
+                            None,
+                            None,
+                            f"DAG id {dag.dag_id!r} is also defined in {earlier}",
+                            dag.dag_id,
+                            expected="DAG ids unique across the DAG folder",
+                            found="a second definition",
+                        )
                     )
-                )
+    finally:
+        # A check, not a load: the caller's process gets its sys.path and modules back (a
+        # helper of the last folder left importable would shadow another folder's later).
+        namespaces.leave()
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0))
 
 
