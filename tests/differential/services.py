@@ -9,7 +9,9 @@ venvs and are imported when a database is made.
   of this harness's own (``diffsuite_<pid>``), made at start and dropped at stop, so two
   runs on one machine never share tables; each DAG also drops the tables it makes.
 - SQLite: a file in a temporary folder.
-- HTTP: a standard-library server on a free port, serving fixed answers (``_Answers``).
+- HTTP: a standard-library server on a free port, serving fixed answers (``_Answers``),
+  among them stand-ins for Slack's incoming webhooks and Web API and Discord's webhooks,
+  which keep what was posted to them for a DAG's later task to read (``/inbox/<name>``).
 - SSH and SFTP: Debian's OpenSSH server (``/usr/sbin/sshd``, as ``scripts/services.sh``
   ensures) on a free port with a config and keys of its own in a temporary folder, logging
   in the user running it with a key; ``DIFFSUITE_SSH_DIR`` is a folder the DAGs may write.
@@ -62,6 +64,8 @@ NEEDS = {
     "prov_s3_": "s3",
     "prov_sftp_": "ssh",
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
+    "prov_slack_": "http",
+    "prov_discord_": "http",
 }
 
 
@@ -71,7 +75,13 @@ def needed_by(dag_id: str) -> str | None:
 
 
 class _Answers(BaseHTTPRequestHandler):
-    """Fixed answers: JSON, plain text, any status, three pages, and an echo of the request."""
+    """Fixed answers: JSON, plain text, any status, three pages, and an echo of the request;
+    and the chat services' stand-ins, each keeping the requests posted to it."""
+
+    #: By stand-in (``slack-hooks``, ``slack-api``, ``discord-webhooks``): the requests
+    #: posted to it, until read.
+    inboxes: dict[str, list[dict[str, Any]]] = {}
+    inbox_lock = threading.Lock()
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -102,6 +112,11 @@ class _Answers(BaseHTTPRequestHandler):
             page = int(query.get("page", "1"))
             following = page + 1 if page < 3 else None
             self._send(200, {"page": page, "items": [page * 10, page * 10 + 1], "next": following})
+        elif parts[0] in ("slack", "discord"):
+            self._chat(parts, url.path, body)
+        elif parts[0] == "inbox" and len(parts) == 2:
+            with self.inbox_lock:
+                self._send(200, self.inboxes.pop(parts[1], []))
         elif parts[0] == "echo":
             self._send(
                 200,
@@ -116,6 +131,36 @@ class _Answers(BaseHTTPRequestHandler):
             )
         else:
             self._send(404, {"error": "no such answer", "path": url.path})
+
+    def _chat(self, parts: list[str], path: str, body: str) -> None:
+        """``/slack/hooks/...``: an incoming webhook (``ok``, or ``/slack/hooks-gone/...``: a
+        404 ``no_service``); ``/slack/api/<method>``: the Web API (``/slack/api-fail/``:
+        ``channel_not_found``); ``/discord/webhooks/<id>/<token>``: 204, as Discord answers."""
+        try:
+            posted: Any = json.loads(body) if body else None
+        except ValueError:
+            posted = {"form": {k: v[0] for k, v in parse_qs(body).items()}}
+        kept = {"path": path, "body": posted, "authorization": self.headers.get("Authorization")}
+        kind = parts[1] if len(parts) > 1 else ""
+        # One inbox per stand-in (``slack-hooks``, ``slack-api``, ``discord-webhooks``): the
+        # DAGs that post to them may run at once.
+        with self.inbox_lock:
+            self.inboxes.setdefault(f"{parts[0]}-{kind.split('-')[0]}", []).append(kept)
+        if kind == "hooks":
+            self._send(200, "ok", "text/plain")
+        elif kind == "hooks-gone":
+            self._send(404, "no_service", "text/plain")
+        elif kind == "api":
+            answer = {"ok": True, "channel": "C0DIFF", "ts": "1700000000.000100"}
+            self._send(200, {**answer, "message": posted if isinstance(posted, dict) else {}})
+        elif kind == "api-fail":
+            self._send(200, {"ok": False, "error": "channel_not_found"})
+        elif kind == "webhooks":
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self._send(404, {"error": "no such answer", "path": path})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
 
@@ -202,7 +247,37 @@ def _start_http(services: Services) -> None:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="diffsuite-http", daemon=True).start()
     port = server.server_address[1]
-    services.env["AIRFLOW_CONN_DIFFSUITE_HTTP"] = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
+    services.env["AIRFLOW_CONN_DIFFSUITE_HTTP"] = base
+    chat = {
+        "DIFFSUITE_SLACK_WEBHOOK": {
+            "conn_type": "slackwebhook",
+            "host": f"{base}/slack/hooks",
+            "password": "T0DIFF/B0DIFF/secretpart",
+        },
+        "DIFFSUITE_SLACK_WEBHOOK_GONE": {
+            "conn_type": "slackwebhook",
+            "host": f"{base}/slack/hooks-gone",
+            "password": "T0DIFF/B0DIFF/removed",
+        },
+        "DIFFSUITE_SLACK": {
+            "conn_type": "slack",
+            "password": "xoxb-diffsuite-token",
+            "extra": {"base_url": f"{base}/slack/api/"},
+        },
+        "DIFFSUITE_SLACK_FAIL": {
+            "conn_type": "slack",
+            "password": "xoxb-diffsuite-token",
+            "extra": {"base_url": f"{base}/slack/api-fail/"},
+        },
+        "DIFFSUITE_DISCORD": {
+            "conn_type": "discord",
+            "host": f"{base}/discord",
+            "extra": {"webhook_endpoint": "webhooks/111/first-token"},
+        },
+    }
+    for name, connection in chat.items():
+        services.env[f"AIRFLOW_CONN_{name}"] = json.dumps(connection)
     services._stops.append(lambda: (server.shutdown(), server.server_close()))
 
 

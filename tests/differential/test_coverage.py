@@ -32,8 +32,6 @@ PROVIDER_SECTIONS: tuple[str, ...] = (
     "JDBC provider",
     "Samba provider",
     "Apache Spark provider",
-    "Slack provider",
-    "Discord provider",
     "Beyond S3",
     "ObjectStoragePath",
     "Google provider",

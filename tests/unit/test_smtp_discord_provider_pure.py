@@ -111,12 +111,12 @@ def test_a_discord_endpoint_of_the_right_shape_is_taken(endpoint: str) -> None:
 @pytest.mark.parametrize("endpoint", ["hooks/1/abc", "webhooks/x/abc", "webhooks/1/a/b"])
 def test_a_discord_endpoint_of_another_shape_fails(endpoint: str) -> None:
     found = discord_hook.DiscordWebhookHook(http_conn_id="d", webhook_endpoint=endpoint)
-    with pytest.raises(discord_hook.DiscordError, match="connection 'd': expected"):
+    with pytest.raises(ValueError, match="connection 'd': expected"):
         found.webhook_endpoint  # noqa: B018
 
 
 def test_the_discord_payload_is_discords_json() -> None:
     found = discord_hook.DiscordWebhookHook(message="hi", username="bot")
     assert found._build_discord_payload() == '{"content": "hi", "tts": false, "username": "bot"}'
-    with pytest.raises(discord_hook.DiscordError, match="2000 or fewer"):
+    with pytest.raises(ValueError, match="2000 or fewer"):
         discord_hook.DiscordWebhookHook(message="x" * 2001)._build_discord_payload()

@@ -18,7 +18,6 @@ from conveyor.providers._extras import require
 require("httpx", "discord", "discord")
 
 from conveyor.connections import Connection, masking  # noqa: E402
-from conveyor.exceptions import AirflowException, TaskError  # noqa: E402
 from conveyor.providers._fields import keep_fields  # noqa: E402
 from conveyor.providers._hook import HookNames  # noqa: E402
 from conveyor.providers.http.hook import HttpHook, base_url  # noqa: E402
@@ -27,10 +26,6 @@ DEFAULT_BASE_URL = "https://discord.com/api/"
 ENDPOINT = re.compile(r"^webhooks/[0-9]+/[a-zA-Z0-9_-]+$")
 #: What Discord takes in one message.
 MAX_LENGTH = 2000
-
-
-class DiscordError(TaskError, AirflowException):
-    """A bad endpoint or message (an ``AirflowException``, as in Airflow)."""
 
 
 class DiscordWebhookHook(HttpHook):
@@ -79,8 +74,9 @@ class DiscordWebhookHook(HttpHook):
         if not found:
             found = self._connection().extra.get("webhook_endpoint", "")
         found = str(found or "").strip().strip("/")
+        # A plain ValueError here and for a long message, as Airflow's provider raises.
         if not ENDPOINT.match(found):
-            raise DiscordError(
+            raise ValueError(
                 f"connection {self.http_conn_id!r}: expected a Discord webhook endpoint in "
                 "the form of 'webhooks/{webhook.id}/{webhook.token}'"
                 + ("" if found else " (none given, and the connection's extra has none)")
@@ -91,7 +87,7 @@ class DiscordWebhookHook(HttpHook):
 
     def _build_discord_payload(self) -> str:
         if len(self.message) > MAX_LENGTH:
-            raise DiscordError(
+            raise ValueError(
                 f"Discord message length must be {MAX_LENGTH} or fewer characters "
                 f"(this one has {len(self.message)})."
             )

@@ -30,10 +30,6 @@ DEFAULT_HOST = "hooks.slack.com/services"
 CONN_TYPES = ("slackwebhook", "slack_webhook", "http", "https")
 
 
-class SlackWebhookError(TaskError, AirflowException):
-    """The webhook answered other than 200 (an ``AirflowException``, as in Airflow)."""
-
-
 @dataclass(frozen=True)
 class WebhookResponse:
     """What slack_sdk's ``WebhookClient`` returns: ``status_code``, ``body`` (text),
@@ -124,7 +120,7 @@ class SlackWebhookHook(ProviderHook):
         )
         found = WebhookResponse(url, response.status_code, response.text, dict(response.headers))
         if found.status_code != 200:
-            raise SlackWebhookError(
+            raise AirflowException(
                 f"connection {conn.conn_id!r}: Slack webhook answered {found.status_code} "
                 f"with body {masking.redact(found.body)!r}"
             )
