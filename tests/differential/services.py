@@ -62,6 +62,7 @@ NEEDS = {
     "prov_smtp_": "smtp",
     "prov_ssh_": "ssh",
     "prov_s3_": "s3",
+    "prov_aws_": "s3",
     "prov_sftp_": "ssh",
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
     "prov_slack_": "http",

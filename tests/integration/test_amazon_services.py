@@ -64,7 +64,7 @@ def record(ti):
     got = {
         "sqs_messages": [m["Body"] for m in ti.xcom_pull(task_ids="wait_sqs", key="messages")],
         "sqs_published": sorted(ti.xcom_pull(task_ids="publish_sqs")),
-        "sns_id": bool(ti.xcom_pull(task_ids="publish_sns")),
+        "sns_id": bool(ti.xcom_pull(task_ids="publish_sns")["MessageId"]),
         "secret": SecretsManagerHook().get_secret("db-password"),
         "secret_dict": SecretsManagerHook(aws_conn_id="aws_default").get_secret_as_dict("db-json"),
         "athena": ti.xcom_pull(task_ids="athena"),

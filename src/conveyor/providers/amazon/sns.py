@@ -40,8 +40,9 @@ class SnsHook(AwsBaseHook):
         message_attributes: dict[str, Any] | None = None,
         message_deduplication_id: str | None = None,
         message_group_id: str | None = None,
-    ) -> str:
-        """Publish ``message`` to a topic or endpoint; the message id."""
+    ) -> dict[str, Any]:
+        """Publish ``message`` to a topic or endpoint; SNS's answer (``MessageId``, and
+        ``SequenceNumber`` for a FIFO topic), which Airflow's hook returns whole too."""
         params: dict[str, Any] = {
             "TargetArn": target_arn,
             "MessageStructure": "json",
@@ -57,7 +58,8 @@ class SnsHook(AwsBaseHook):
             params["MessageDeduplicationId"] = message_deduplication_id
         if message_group_id:
             params["MessageGroupId"] = message_group_id
-        return str(self.get_conn().publish(**params)["MessageId"])
+        answer: dict[str, Any] = self.get_conn().publish(**params)
+        return answer
 
 
 class SnsPublishOperator(AwsBaseOperator[SnsHook]):
@@ -93,7 +95,7 @@ class SnsPublishOperator(AwsBaseOperator[SnsHook]):
         self.message_deduplication_id = message_deduplication_id
         self.message_group_id = message_group_id
 
-    def execute(self, context: dict[str, Any]) -> str:
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         print(f"Sending SNS notification to {self.target_arn}", flush=True)
         return self.hook.publish_to_target(
             target_arn=self.target_arn,
