@@ -30,6 +30,7 @@ from containers import (
     ROOT,
     Cluster,
     Image,
+    build_image,
     free_port,
     give_to_image_user,
     podman,
@@ -69,6 +70,18 @@ def report(title: str, **figures: object) -> None:
     print(f"\n== {title}")
     for key, value in figures.items():
         print(f"   {key.replace('_', ' '):<{width}}  {value}")
+
+
+@pytest.fixture(scope="session")
+def image() -> Image:
+    built = build_image()
+    report(
+        "image",
+        name=built.name,
+        build_seconds="reused" if built.built_seconds is None else f"{built.built_seconds:.0f}",
+        size_mb=f"{built.size_bytes / 1e6:.0f}",
+    )
+    return built
 
 
 @pytest.fixture(scope="module")

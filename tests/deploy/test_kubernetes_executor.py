@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from containers import Image, podman
+from containers import Image, build_image, podman
 from sqlalchemy import select
 
 from conftest import describe_runs, make_settings
@@ -146,6 +146,12 @@ with DAG("k8s_long", schedule=None, start_date=datetime(2024, 1, 1)):
     PythonOperator(task_id="slow", python_callable=lambda: time.sleep(8) or "slept")
     PythonOperator(task_id="endless", python_callable=lambda: time.sleep(600))
 '''
+
+
+@pytest.fixture(scope="session")
+def image() -> Image:
+    """Conveyor's image, as test_containers.py builds it (the same inputs: reused)."""
+    return build_image()
 
 
 @pytest.fixture(scope="module")
