@@ -288,7 +288,7 @@ def test_pod_overrides_and_resources_are_seen_from_inside_each_pod(
                 xcom.c.run_pk == run_pk, xcom.c.key == "return_value"
             )
         )
-        seen = {row.task_id: json.loads(row.value) for row in rows}
+        seen = {row.task_id: row.value for row in rows}
     tries = _tries(store, run_pk)
     for task_id in ("plain", "overridden", "other_image"):
         # Each ran once, in a pod of its own, named after the DAG and the task.

@@ -88,9 +88,10 @@ def test_a_try_pod_lays_the_override_over_the_template_and_the_executor_over_bot
     base, sidecar = body["spec"]["containers"]
     # The override's image wins over the configured one; the executor's arguments run the try.
     assert base["image"] == "registry.example/heavy:2"
+    run_folder = "manual__2024-01-01T00%3A00%3A00%2B00%3A00"  # the run id as a folder name
     assert base["args"] == [
         "conveyor", "tasks", "run-try", "41", "2",
-        "--log-name", "etl/manual__2024-01-01T00%3A00%3A00%2B00%3A00/load.rows/map_index=3/try-2.log",
+        "--log-name", f"etl/{run_folder}/load.rows/map_index=3/try-2.log",
     ]  # fmt: skip
     # Lists add up (template first), the store's URL joins them.
     assert [e["name"] for e in base["env"]] == [
@@ -314,3 +315,46 @@ def test_airflow_spells_the_executor_settings(
 ) -> None:
     settings = load_config({variable: value}, home=tmp_path).settings
     assert getattr(settings, setting) == expected
+
+
+# -- Celery and Kubernetes side by side ----------------------------------------------------
+
+
+class _Taking:
+    """An executor that notes what it was handed."""
+
+    def __init__(self) -> None:
+        self.taken: list[int] = []
+        self.store = None
+
+    def submit(self, tries: list[QueuedTry]) -> None:
+        self.taken.extend(work.ti_id for work in tries)
+
+    def holds(self, ti_id: int) -> bool:
+        return ti_id in self.taken
+
+
+def test_the_kubernetes_queue_and_executor_kubernetes_go_to_pods_the_rest_to_celery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.executors.kubernetes import celery_kubernetes
+
+    raw = {"plain": {}, "asks": {"executor": "KubernetesExecutor"}, "other": {"executor": "x"}}
+    monkeypatch.setattr(celery_kubernetes, "task_raw", lambda _store, work: raw[work.task_id])
+    settings = _settings(tmp_path, executor="celery_kubernetes", celery_kubernetes_queue="pods")
+    celery, pods = _Taking(), _Taking()
+    router = celery_kubernetes.CeleryKubernetesExecutor(settings, celery, pods)  # type: ignore[arg-type]
+
+    def work(ti_id: int, queue: str, task_id: str) -> QueuedTry:
+        return QueuedTry(ti_id, 1, queue, 1, "d", "r", task_id, None)
+
+    router.submit(
+        [
+            work(1, "default", "plain"),
+            work(2, "pods", "plain"),
+            work(3, "default", "asks"),
+            work(4, "etl", "other"),
+        ]
+    )
+    assert (celery.taken, pods.taken) == ([1, 4], [2, 3])
+    assert router.holds(2) and router.holds(4) and not router.holds(5)
