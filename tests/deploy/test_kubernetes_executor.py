@@ -145,6 +145,12 @@ with DAG("k8s_bad_image", schedule=None, start_date=datetime(2024, 1, 1)):
 with DAG("k8s_long", schedule=None, start_date=datetime(2024, 1, 1)):
     PythonOperator(task_id="slow", python_callable=lambda: time.sleep(8) or "slept")
     PythonOperator(task_id="endless", python_callable=lambda: time.sleep(600))
+    PythonOperator(
+        task_id="killed",
+        python_callable=lambda ti: time.sleep(600) if ti.try_number == 1 else "second try",
+        retries=1,
+        retry_delay=0,
+    )
 '''
 
 
@@ -305,8 +311,9 @@ def test_pod_overrides_and_resources_are_seen_from_inside_each_pod(
     # The log the pod wrote is the scheduler's to read (the shared log folder).
     [log] = settings.logs_path.glob("k8s_shapes/*/overridden/try-1.log")
     assert f"inside pod {seen['overridden']['hostname']}" in log.read_text()
-    # Succeeded pods are deleted (delete_worker_pods).
-    assert _pods("dag_id=k8s_shapes") == []
+    # Succeeded pods are deleted (delete_worker_pods): the run may end before the scheduler
+    # saw its last pods end; the next one (adopting them) deletes them then.
+    _run(settings, store, lambda: _pods("dag_id=k8s_shapes") == [], 60, "the pods deleted")
 
 
 def test_a_pod_that_cannot_start_fails_its_try_with_the_reason(
@@ -316,10 +323,25 @@ def test_a_pod_that_cannot_start_fails_its_try_with_the_reason(
     run_pk = _trigger(settings, store, "k8s_bad_image")
     _run(settings, store, _finished(store, run_pk), 120, "the run's end")
     assert _states(store, run_pk) == {"never_starts": TaskState.FAILED.value}
-    [(number, _host, error)] = _tries(store, run_pk)["never_starts"]
-    assert number == 1
-    assert error is not None and "pod could not start" in error, error
-    assert "conveyor-no-such-image" in error, error
+    # `conveyor tasks why` says why, with podman's words for the image it could not pull.
+    from click.testing import CliRunner
+
+    from conveyor.cli.common import settings as cli_settings
+    from conveyor.cli.main import cli
+
+    with store.read() as conn:
+        run_id = runs.get_run(conn, run_pk).run_id
+    cli_settings.cache_clear()
+    environ = {"CONVEYOR_HOME": str(settings.home), "CONVEYOR_DATABASE_URL": store.url}
+    try:
+        why = CliRunner().invoke(
+            cli, ["tasks", "why", "k8s_bad_image", run_id, "never_starts"], env=environ
+        )
+    finally:
+        cli_settings.cache_clear()
+    said = " ".join(why.output.split())  # the table wraps long lines
+    assert why.exit_code == 0, why.output
+    assert "pod could not start" in said and "conveyor-no-such-image" in said, why.output
 
 
 def test_a_new_scheduler_adopts_running_pods_and_a_stopped_try_loses_its_pod(
@@ -331,8 +353,11 @@ def test_a_new_scheduler_adopts_running_pods_and_a_stopped_try_loses_its_pod(
     def both_running() -> bool:
         return set(_states(store, run_pk).values()) == {TaskState.RUNNING.value}
 
-    _run(settings, store, both_running, 120, "both tries running")  # then this one stops
+    _run(settings, store, both_running, 120, "the tries running")  # then this one stops
     [endless_pod] = _pods("task_id=endless")
+    # While no scheduler runs, a pod is killed (as a node that went away would).
+    [killed_pod] = _pods("task_id=killed")
+    podman("pod", "kill", killed_pod)
     with store.write() as conn:
         run_id = runs.get_run(conn, run_pk).run_id
         marked = manual.mark(
@@ -346,10 +371,15 @@ def test_a_new_scheduler_adopts_running_pods_and_a_stopped_try_loses_its_pod(
     assert _states(store, run_pk) == {
         "slow": TaskState.SUCCESS.value,
         "endless": TaskState.FAILED.value,
+        "killed": TaskState.SUCCESS.value,
     }
     tries = _tries(store, run_pk)
     assert [number for number, _, _ in tries["slow"]] == [1]
     assert [number for number, _, _ in tries["endless"]] == [1]
+    # The killed pod failed its try with the pod's reason; the retry ran in a new pod.
+    (first, _, error), (second, _, _) = tries["killed"]
+    assert (first, second) == (1, 2)
+    assert error is not None and f"pod {killed_pod} failed" in error, error
 
     def pod_gone() -> bool:
         return endless_pod not in _pods("task_id=endless")

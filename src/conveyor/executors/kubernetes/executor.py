@@ -175,8 +175,9 @@ class KubernetesExecutor(Executor):
         return ended
 
     def _ended(self, pod: _Pod, state: PodState | None) -> None:
-        """The pod ended, or is gone, or will never start: fail its try unless it recorded
-        its own end, hand out what its end queued, delete the pod per the settings."""
+        """The pod ended, or is gone, or will never start: fail its try (unless the pod
+        succeeded, or the try ended already), hand out what its end queued, delete the pod
+        per the settings."""
         del self._pods[pod.ti_id]
         if pod.stopping:
             if state is not None:
@@ -192,12 +193,8 @@ class KubernetesExecutor(Executor):
                 f"; last lines of its log:\n{tail}" if tail else ""
             )
             self._fail(pod.ti_id, pod.try_number, error)
-        else:
-            code = state.exit_code
-            self._fail(
-                pod.ti_id, pod.try_number, f"the try's pod {pod.name} ended (exit code {code}) "
-                "without recording the try",
-            )  # fmt: skip
+        # A pod that succeeded recorded its try, or found it was not its own to run (another
+        # scheduler's pod won it): nothing to fail either way.
         if state is not None and self._deletes(state):
             self.launcher.delete(pod.name, pod.namespace, self.settings.kill_grace_seconds)
         with self.store.read() as conn:
