@@ -385,3 +385,6 @@ def test_a_new_scheduler_adopts_running_pods_and_a_stopped_try_loses_its_pod(
         return endless_pod not in _pods("task_id=endless")
 
     _run(settings, store, pod_gone, 60, "the stopped try's pod gone")
+    # Deleting the pod sent its process SIGTERM, which called the task's on_kill.
+    [log] = settings.logs_path.glob("k8s_long/*/endless/try-1.log")
+    assert "calling the task's on_kill()" in log.read_text(), log.read_text()[-2000:]
