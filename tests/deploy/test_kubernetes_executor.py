@@ -168,6 +168,10 @@ def other_image(image: Image, tmp_path_factory: pytest.TempPathFactory) -> str:
         folder = tmp_path_factory.mktemp("other-image")
         (folder / "Containerfile").write_text(f"FROM {image.name}\nENV IMAGE_FLAVOUR=other\n")
         podman("build", "-t", name, str(folder), timeout=300)
+        # Those of earlier inputs: each would keep its own base image from being removed.
+        listed = podman("images", "--format", "{{.Repository}}:{{.Tag}}", name.split(":")[0])
+        for older in set(listed.stdout.split()) - {name}:
+            podman("rmi", "--force", older, check=False)
     return name
 
 
