@@ -137,7 +137,7 @@ class KubernetesExecutor(Executor):
             log.info("adopted pod %s of try %s of %s", state.name, try_number, what)
 
     def _create_pods(self) -> None:
-        for _ in range(min(self.settings.kubernetes_worker_pods_creation_batch_size, 1 << 16)):
+        for _ in range(self.settings.kubernetes_worker_pods_creation_batch_size):
             if not self._backlog:
                 return
             work = self._backlog.popleft()
