@@ -9,6 +9,7 @@
 #                                                    checks the running role depends on (the
 #                                                    image's HEALTHCHECK)
 #   <any other conveyor command>                     e.g. `dags list`, `db clean --older-than 30d`
+#   conveyor <command>                               the same, named in full (a try's pod)
 #
 # Long-running roles first wait (up to CONVEYOR_WAIT_SECONDS, default 120) until the store
 # answers with a current schema; only the `migrate` role changes the schema, so it runs once
@@ -96,6 +97,10 @@ case "$role" in
             probe
         fi
         exec "$CONVEYOR" health "$@"
+        ;;
+    conveyor)
+        # A whole command line, as the Kubernetes executor's pods are given one.
+        exec "$CONVEYOR" "$@"
         ;;
     -h|--help|help)
         usage

@@ -38,6 +38,24 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "dag_parse_processes",
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER": "log_folder",
     "AIRFLOW__CELERY__BROKER_URL": "broker_url",
+    "AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE": "kubernetes_namespace",
+    "AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE": "kubernetes_pod_template_file",
+    "AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_REPOSITORY": (
+        "kubernetes_worker_container_repository"
+    ),
+    "AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_TAG": "kubernetes_worker_container_tag",
+    "AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS": "kubernetes_delete_worker_pods",
+    "AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS_ON_FAILURE": (
+        "kubernetes_delete_worker_pods_on_failure"
+    ),
+    "AIRFLOW__KUBERNETES_EXECUTOR__WORKER_PODS_CREATION_BATCH_SIZE": (
+        "kubernetes_worker_pods_creation_batch_size"
+    ),
+    "AIRFLOW__KUBERNETES_EXECUTOR__MULTI_NAMESPACE_MODE": "kubernetes_multi_namespace_mode",
+    "AIRFLOW__KUBERNETES_EXECUTOR__IN_CLUSTER": "kubernetes_in_cluster",
+    "AIRFLOW__KUBERNETES_EXECUTOR__CONFIG_FILE": "kubernetes_config_file",
+    "AIRFLOW__KUBERNETES_EXECUTOR__CLUSTER_CONTEXT": "kubernetes_cluster_context",
+    "AIRFLOW__CELERY_KUBERNETES_EXECUTOR__KUBERNETES_QUEUE": "celery_kubernetes_queue",
     "AIRFLOW__WEBSERVER__SECRET_KEY": "secret_key",
     "AIRFLOW__API__SECRET_KEY": "secret_key",
     "AIRFLOW__WEBSERVER__BASE_URL": "base_url",
@@ -66,7 +84,14 @@ AIRFLOW_SECTIONS = frozenset(
 READ_ELSEWHERE = frozenset({"AIRFLOW__SMTP__SMTP_MAIL_FROM"})
 
 #: Airflow's executor names -> Conveyor's; any other is not honoured.
-EXECUTORS = {"LocalExecutor": "local", "CeleryExecutor": "celery"}
+EXECUTORS = {
+    "LocalExecutor": "local",
+    "CeleryExecutor": "celery",
+    "KubernetesExecutor": "kubernetes",
+    "CeleryKubernetesExecutor": "celery_kubernetes",
+    # Airflow 3's several executors: the first takes every task that names none.
+    "CeleryExecutor,KubernetesExecutor": "celery_kubernetes",
+}
 
 _warned: set[str] = set()
 
@@ -82,7 +107,7 @@ def from_airflow(env: Mapping[str, str]) -> tuple[dict[str, tuple[str, str]], li
         setting = SAME_SETTING.get(var)
         value = env[var]
         if setting == "executor":
-            value = EXECUTORS.get(value, "")
+            value = EXECUTORS.get(value.replace(" ", ""), "")
             setting = setting if value else None
         if setting is None:
             section = var[len(PREFIX) :].split("__", 1)[0]

@@ -52,7 +52,12 @@ class Settings(AuthSettings):
         "default: $home/plugins",
     )
     database_url: str | None = Field(default=None, description="default: sqlite at $home")
-    executor: Literal["local", "celery"] = "local"
+    executor: Literal["local", "celery", "kubernetes", "celery_kubernetes"] = Field(
+        default="local",
+        description="local (a process pool here), celery (Celery workers), kubernetes (a pod "
+        "per try) or celery_kubernetes (Celery, with the kubernetes queue's tries and the "
+        "tasks that ask for executor='KubernetesExecutor' in pods)",
+    )
     broker_url: str = "redis://127.0.0.1:6379/0"
     parallelism: int = Field(default=8, ge=1, description="tries queued or running at once")
     log_folder: Path | None = Field(default=None, description="default: $home/logs")
@@ -131,6 +136,57 @@ class Settings(AuthSettings):
         default=False,
         description="let a connection's kube_config run a credential plugin (exec, "
         "auth-provider) on this worker: whoever edits connections could run commands here",
+    )
+    kubernetes_namespace: str = Field(
+        default="default", description="the namespace of the tries' pods"
+    )
+    kubernetes_pod_template_file: Path | None = Field(
+        default=None,
+        description="a pod YAML every try's pod starts from (the task's pod_override is laid "
+        "over it); default: a pod of one container named base",
+    )
+    kubernetes_worker_container_repository: str = Field(
+        default="localhost/conveyor", description="the image of the tries' pods, without tag"
+    )
+    kubernetes_worker_container_tag: str = Field(
+        default="latest", description="the tag of the tries' image"
+    )
+    kubernetes_delete_worker_pods: bool = Field(
+        default=True, description="delete a try's pod once it has ended"
+    )
+    kubernetes_delete_worker_pods_on_failure: bool = Field(
+        default=False,
+        description="with kubernetes_delete_worker_pods, delete failed pods too (otherwise "
+        "kept for a look)",
+    )
+    kubernetes_worker_pods_creation_batch_size: int = Field(
+        default=1, ge=1, description="pods created per scheduler loop at most"
+    )
+    kubernetes_multi_namespace_mode: bool = Field(
+        default=False,
+        description="look for the executor's pods in every namespace (a pod_override or "
+        "template may name its own), which needs a cluster role",
+    )
+    kubernetes_in_cluster: bool = Field(
+        default=True,
+        description="the scheduler runs in the cluster and uses its service account; false: "
+        "the kube config (kubernetes_config_file)",
+    )
+    kubernetes_config_file: Path | None = Field(
+        default=None, description="the kube config when not in cluster; default: the client's"
+    )
+    kubernetes_cluster_context: str | None = Field(
+        default=None, description="the kube config's context to use; default: its current one"
+    )
+    kubernetes_pod_launcher: Literal["cluster", "podman"] = Field(
+        default="cluster",
+        description="cluster: the pods go to the Kubernetes API; podman: `podman kube play` "
+        "runs the same pod YAML on this machine (no cluster; for trying things out and tests)",
+    )
+    celery_kubernetes_queue: str = Field(
+        default="kubernetes",
+        description="with executor = celery_kubernetes, tries of this queue run in pods "
+        "(Airflow's [celery_kubernetes_executor] kubernetes_queue)",
     )
     worker_streak_seconds: float = Field(
         default=1.0,

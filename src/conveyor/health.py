@@ -84,7 +84,7 @@ def check(
         checks.append(store_check)
     if "schema" in wanted:
         checks.append(_check_schema(probe) if answered else _skipped("schema"))
-    if "broker" in wanted and settings.executor == "celery":
+    if "broker" in wanted and settings.executor in ("celery", "celery_kubernetes"):
         checks.append(_check_broker(settings.broker_url))
     if "schedulers" in wanted:
         checks.append(_check_schedulers(probe, settings) if answered else _skipped("schedulers"))

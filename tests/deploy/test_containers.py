@@ -170,7 +170,9 @@ def test_image_is_small_runs_as_non_root_and_holds_no_build_tools(image: Image) 
     ).stdout.split()
     assert inside[0] == str(IMAGE_UID)
     assert inside[1:] == [], f"build leftovers in the image: {inside[1:]}"
-    assert image.size_bytes < 450e6, f"the image is {image.size_bytes / 1e6:.0f} MB"
+    # 463 MB measured with the kubernetes client (about 43 MB with its compiled modules, its
+    # asyncio copy left out), which the Kubernetes executor's pods need.
+    assert image.size_bytes < 480e6, f"the image is {image.size_bytes / 1e6:.0f} MB"
     # podman keeps a HEALTHCHECK only in Docker's image format (scripts/image asks for it).
     probe = podman("image", "inspect", "--format", "{{json .HealthCheck}}", image.name).stdout
     assert '"conveyor-entrypoint","health"' in probe.replace(" ", ""), probe

@@ -64,7 +64,7 @@ def test_variables_not_honoured_are_named_once(
     env = {
         "CONVEYOR_HOME": str(tmp_path),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "True",
-        "AIRFLOW__CORE__EXECUTOR": "KubernetesExecutor",
+        "AIRFLOW__CORE__EXECUTOR": "LocalKubernetesExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW_CONN_WAREHOUSE": "postgres://h/db",  # a connection: read as one, not a setting
         "AIRFLOW__PIPELINE__TEAM": "analytics",  # a team's own section, read through conf

@@ -123,7 +123,10 @@ def test_invalid_env_value_names_the_key_the_value_and_the_source(tmp_path: Path
     ("text", "fragments"),
     [
         ("parallelism = 0\n", ["'parallelism'", "greater than or equal to 1", "got 0"]),
-        ("executor = 'kubernetes'\n", ["'executor'", "'local' or 'celery'", "'kubernetes'"]),
+        (
+            "executor = 'swarm'\n",
+            ["'executor'", "'local', 'celery', 'kubernetes' or 'celery_kubernetes'", "'swarm'"],
+        ),
         ("scheduler_loop_seconds = 600\n", ["'scheduler_loop_seconds'", "got 600"]),
     ],
 )

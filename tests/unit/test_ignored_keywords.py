@@ -62,6 +62,15 @@ def test_a_keyword_given_its_meaning_is_not_reported_nor_a_file_without_airflow(
     assert ignored_keywords(configured.replace("airflow", "conveyor")) == []
 
 
+def test_executor_config_warns_naming_the_executor_that_honours_it_and_only_elsewhere() -> None:
+    configured = TWO_IGNORED.replace('run_as_user="etl"', "executor_config={}, resources={}")
+    found = [f.message for f in ignored_keywords(configured) if f.line == 15]
+    assert len(found) == 2
+    assert all("Kubernetes executor" in message for message in found), found
+    for executor in ("kubernetes", "celery_kubernetes"):
+        assert [f.line for f in ignored_keywords(configured, executor=executor)] == [10]
+
+
 def test_the_warnings_follow_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
     """A keyword given its meaning (its note no longer says "accepted and ignored") or taken
     out of the table warns no more."""

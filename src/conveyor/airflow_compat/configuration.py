@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.airflow_compat.airflow_defaults import AIRFLOW_DEFAULTS_VERSION, DEFAULTS
+from conveyor.airflow_settings import EXECUTORS
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import ConfigError
 
@@ -37,7 +38,7 @@ __all__ = [
 #: version take their Airflow 3 paths (Conveyor takes Airflow 2's names as well).
 AIRFLOW_VERSION = AIRFLOW_DEFAULTS_VERSION
 
-_EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+_EXECUTORS = {name: airflow for airflow, name in EXECUTORS.items()}
 
 #: (section, key) -> the Conveyor setting it reads. Airflow moved some keys between sections
 #: (core -> database, core -> logging); both places read the same setting.
@@ -58,6 +59,24 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("core", "base_log_folder"): "log_folder",
     ("logging", "base_log_folder"): "log_folder",
     ("celery", "broker_url"): "broker_url",
+    ("kubernetes_executor", "namespace"): "kubernetes_namespace",
+    ("kubernetes_executor", "pod_template_file"): "kubernetes_pod_template_file",
+    ("kubernetes_executor", "worker_container_repository"): (
+        "kubernetes_worker_container_repository"
+    ),
+    ("kubernetes_executor", "worker_container_tag"): "kubernetes_worker_container_tag",
+    ("kubernetes_executor", "delete_worker_pods"): "kubernetes_delete_worker_pods",
+    ("kubernetes_executor", "delete_worker_pods_on_failure"): (
+        "kubernetes_delete_worker_pods_on_failure"
+    ),
+    ("kubernetes_executor", "worker_pods_creation_batch_size"): (
+        "kubernetes_worker_pods_creation_batch_size"
+    ),
+    ("kubernetes_executor", "multi_namespace_mode"): "kubernetes_multi_namespace_mode",
+    ("kubernetes_executor", "in_cluster"): "kubernetes_in_cluster",
+    ("kubernetes_executor", "config_file"): "kubernetes_config_file",
+    ("kubernetes_executor", "cluster_context"): "kubernetes_cluster_context",
+    ("celery_kubernetes_executor", "kubernetes_queue"): "celery_kubernetes_queue",
     ("providers.jdbc", "allow_driver_path_in_extra"): "providers_jdbc_allow_driver_path_in_extra",
     ("providers.jdbc", "allow_driver_class_in_extra"): "providers_jdbc_allow_driver_class_in_extra",
     ("api", "base_url"): "web_url",

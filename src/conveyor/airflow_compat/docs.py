@@ -44,7 +44,10 @@ def render_configuration() -> str:
         if (section, key) in SETTINGS:
             what = f"the setting `{SETTINGS[(section, key)]}`"
             if key == "executor":
-                what += " (as `LocalExecutor` or `CeleryExecutor`)"
+                what += (
+                    " (as `LocalExecutor`, `CeleryExecutor`, `KubernetesExecutor` or "
+                    "`CeleryKubernetesExecutor`)"
+                )
         else:
             value, why = FIXED[(section, key)]
             what = f"`{value}`: {why}"

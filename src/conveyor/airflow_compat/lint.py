@@ -183,17 +183,20 @@ def _call_name(node: ast.Call) -> str:
     return func.id if isinstance(func, ast.Name) else ""
 
 
-def ignored_keywords(source: str, filename: str = "<dag file>") -> list[Finding]:
-    """Keywords the file gives that Conveyor takes and ignores (``table.ignored_keywords``),
-    each with what it would have done on Airflow: warnings, not errors. Only in files that
-    import airflow (elsewhere the same names may be another library's)."""
+def ignored_keywords(
+    source: str, filename: str = "<dag file>", executor: str = "local"
+) -> list[Finding]:
+    """Keywords the file gives that Conveyor takes and ignores under ``executor``
+    (``table.ignored_keywords``), each with what it would have done on Airflow: warnings, not
+    errors. Only in files that import airflow (elsewhere the same names may be another
+    library's)."""
     try:
         tree = ast.parse(source.removeprefix("\ufeff"), filename=filename)
     except SyntaxError:
         return []  # check_source reports it
     if not _imports_airflow(tree):
         return []
-    ignored = table.ignored_keywords()
+    ignored = table.ignored_keywords(executor)
     found: list[Finding] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):

@@ -30,10 +30,11 @@ from conveyor.operators.python import PythonOperator
 #: ``BaseOperator``'s own: they reach it unchanged.)
 _DISPLAY_ONLY = (
     "run_as_user",
-    "executor_config",
-    "resources",
     "provide_context",
 )
+#: What the Kubernetes executor reads of a task (the serialized DAG carries them); the other
+#: executors ignore them.
+_FOR_EXECUTORS = ("executor", "executor_config", "resources")
 #: pre_execute(context) and post_execute(context, result), called around execute.
 _HOOKS = ("pre_execute", "post_execute")
 _DOCS = ("doc_md", "doc_rst", "doc_json", "doc_yaml")
@@ -46,7 +47,7 @@ _KEPT = (
     "params",
     "multiple_outputs",
 )
-AIRFLOW_OPERATOR_KEYWORDS = (*_DISPLAY_ONLY, *_HOOKS, *_DOCS, *_KEPT)
+AIRFLOW_OPERATOR_KEYWORDS = (*_DISPLAY_ONLY, *_FOR_EXECUTORS, *_HOOKS, *_DOCS, *_KEPT)
 #: Keywords every operator takes through BaseOperator's wrapper (conveyor.model.task).
 _OPERATOR_KEYWORDS_TAKEN_BY_BASE = ("task_group", "default_args")
 #: Airflow 2's deprecated trigger rule names, with the rule each stood for.
@@ -62,6 +63,10 @@ def _absorb(operator: BaseOperator, kwargs: dict[str, Any]) -> None:
     """Take Airflow's keywords out of ``kwargs``, keeping the ones that mean something."""
     for key in _DISPLAY_ONLY:
         kwargs.pop(key, None)
+    for key in _FOR_EXECUTORS:
+        value = kwargs.pop(key, None)
+        if value:
+            setattr(operator, key, value)
     for hook in _HOOKS:  # callables the runner calls around execute (worker.runner)
         found = kwargs.pop(hook, None)
         if found is not None:

@@ -536,8 +536,12 @@ ACCEPTED_KEYWORDS: dict[str, str] = {
     "weight_rule": "downstream (the default), upstream or absolute, as Airflow sums "
     "priority_weight; a custom PriorityWeightStrategy is refused",
     "run_as_user": "accepted and ignored",
-    "executor_config": "accepted and ignored",
-    "resources": "accepted and ignored",
+    "executor_config": "honoured by the Kubernetes executor (its pod_override is laid over "
+    "the pod template); accepted and ignored by the local and Celery executors",
+    "resources": "the pod's requests and limits under the Kubernetes executor; accepted and "
+    "ignored by the local and Celery executors",
+    "executor": "'KubernetesExecutor' runs the task in a pod under executor = "
+    "celery_kubernetes; accepted and ignored by the other executors",
     "inlets": "kept: the task reads their events as inlet_events",
     "pre_execute": "called with the context before execute",
     "post_execute": "called with the context and the result after execute",
@@ -575,6 +579,7 @@ AIRFLOW_MEANING: dict[str, str] = {
     "run_as_user": "runs the task as this Unix user",
     "executor_config": "hands the executor per-task settings (a pod override ...)",
     "resources": "declares the CPU, memory and disk the task needs",
+    "executor": "runs the task on this one of the configured executors",
     "wait_for_downstream": "waits for the previous run's tasks right after this one",
     "max_active_tis_per_dag": "limits running instances of this task across runs",
     "max_active_tis_per_dagrun": "limits running instances of this task within a run",
@@ -586,12 +591,17 @@ AIRFLOW_MEANING: dict[str, str] = {
 }
 
 
-def ignored_keywords() -> dict[str, str]:
-    """Keywords Conveyor still takes and ignores, each with its note."""
+#: Keywords the Kubernetes executor honours and the others ignore.
+KUBERNETES_KEYWORDS = frozenset({"executor_config", "resources", "executor"})
+
+
+def ignored_keywords(executor: str = "local") -> dict[str, str]:
+    """Keywords Conveyor still takes and ignores under ``executor``, each with its note."""
+    honoured = KUBERNETES_KEYWORDS if executor in ("kubernetes", "celery_kubernetes") else ()
     return {
         keyword: note
         for keyword, note in ACCEPTED_KEYWORDS.items()
-        if any(marker in note for marker in IGNORED_MARKERS)
+        if any(marker in note for marker in IGNORED_MARKERS) and keyword not in honoured
     }
 
 

@@ -436,7 +436,7 @@ def validate(paths: tuple[str, ...]) -> None:
 
     config = settings()
     problems = validate_paths(list(paths), config.dags_path, config.plugins_path)
-    for warning in warnings_of(list(paths)):
+    for warning in warnings_of(list(paths), config.executor):
         console.print(f"[yellow]{warning.where}[/]: warning: ", end="")
         console.print(warning.detail, markup=False)
     for problem in problems:

@@ -29,6 +29,16 @@ def _executor(config: Settings) -> Executor:
         from conveyor.executors.celery_executor import CeleryExecutor
 
         return CeleryExecutor(config)
+    if config.executor == "kubernetes":
+        from conveyor.executors.kubernetes.executor import KubernetesExecutor
+
+        return KubernetesExecutor(config)
+    if config.executor == "celery_kubernetes":
+        from conveyor.executors.celery_executor import CeleryExecutor
+        from conveyor.executors.kubernetes.celery_kubernetes import CeleryKubernetesExecutor
+        from conveyor.executors.kubernetes.executor import KubernetesExecutor
+
+        return CeleryKubernetesExecutor(config, CeleryExecutor(config), KubernetesExecutor(config))
     return LocalExecutor(config)
 
 

@@ -341,3 +341,14 @@ def render(
     for name, value in found.fields.items():
         shown = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
         click.echo(f"{rule}\n# property: {name}\n{rule}\n{shown}")
+
+
+@tasks.command("run-try", hidden=True)
+@click.argument("ti_id", type=int)
+@click.argument("try_number", type=int)
+@click.option("--log-name", help="The try's log file below the log folder, copied to stdout.")
+def run_try_command(ti_id: int, try_number: int, log_name: str | None) -> None:
+    """Run one queued try here (what a Kubernetes executor's pod runs)."""
+    from conveyor.worker.pod_try import run_try
+
+    run_try(settings(), ti_id, try_number, log_name)

@@ -134,6 +134,33 @@ def _task_window(task: BaseOperator, dag: DAG | None) -> tuple[datetime | None, 
     return start, end
 
 
+def _executor_fields(task: BaseOperator) -> dict[str, Any]:
+    """What the Kubernetes executor reads of a task: ``executor``, ``executor_config`` (a
+    ``pod_override`` as the API's JSON) and ``resources``, each only when set, so other DAGs'
+    version hashes stay."""
+    found: dict[str, Any] = {}
+    executor = getattr(task, "executor", None)
+    if executor:
+        found["executor"] = str(executor)
+    config = getattr(task, "executor_config", None)
+    if config:
+        found["executor_config"] = {str(k): _api_json(v) for k, v in dict(config).items()}
+    resources = getattr(task, "resources", None)
+    if resources:
+        as_dict = getattr(resources, "to_dict", None)
+        found["resources"] = json_safe(as_dict() if callable(as_dict) else resources)
+    return found
+
+
+def _api_json(value: Any) -> Any:
+    """A Kubernetes client model (a ``V1Pod``) as the API's JSON, anything else JSON-safe."""
+    if hasattr(value, "openapi_types"):
+        from kubernetes.client import ApiClient
+
+        return ApiClient().sanitize_for_serialization(value)
+    return json_safe(value)
+
+
 def _edge_label_fields(task: BaseOperator) -> dict[str, Any]:
     """The labels on this task's upstream edges (Label), only when it has some."""
     labels = getattr(task.dag, "edge_labels", {}).get(task.task_id) if task.dag else None
@@ -156,6 +183,7 @@ def serialize_task(task: BaseOperator) -> dict[str, Any]:
         **_outlet_fields(task),
         **_edge_label_fields(task),
         **_airflow_task_fields(task),
+        **_executor_fields(task),
         "task_id": task.task_id,
         "operator": f"{operator_class.__module__}.{operator_class.__qualname__}",
         "operator_name": task.operator_name,

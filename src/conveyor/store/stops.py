@@ -56,10 +56,19 @@ def asked(
     return [StopAsked(r.id, r.stop_try, r.hostname, r.pid) for r in rows]
 
 
-def sent(conn: Connection, stop: StopAsked, actor: Actor, *, pid: int | None, grace: float) -> bool:
+def sent(
+    conn: Connection,
+    stop: StopAsked,
+    actor: Actor,
+    *,
+    pid: int | None,
+    grace: float,
+    how: str | None = None,
+) -> bool:
     """The stop of ``stop`` was sent (SIGTERM to its process group ``pid``, None: the process
-    was gone already): the request is cleared, and the timeline says so. False if another
-    process cleared it first."""
+    was gone already; ``how`` says it instead when the process is not this machine's, as a
+    pod's): the request is cleared, and the timeline says so. False if another process
+    cleared it first."""
     cleared = conn.execute(
         update(task_instance)
         .where(_TI.id == stop.ti_id, _TI.stop_try == stop.try_number)
@@ -67,7 +76,9 @@ def sent(conn: Connection, stop: StopAsked, actor: Actor, *, pid: int | None, gr
     ).rowcount
     if cleared != 1:
         return False
-    if pid is None:
+    if how is not None:
+        message = how
+    elif pid is None:
         message = "its process had ended already"
     else:
         message = (

@@ -138,10 +138,10 @@ def _never_runs(path: str, dags: list[DAG]) -> list[Problem]:
     ]
 
 
-def warnings_of(paths: Iterable[str]) -> list[Problem]:
-    """What the Python DAG files at ``paths`` give that Conveyor accepts and ignores: each
-    keyword at its line, with what it does on Airflow, and each Airflow name that imports
-    but refuses at first use. Warnings: the files still load."""
+def warnings_of(paths: Iterable[str], executor: str = "local") -> list[Problem]:
+    """What the Python DAG files at ``paths`` give that Conveyor accepts and ignores (under
+    ``executor``): each keyword at its line, with what it does on Airflow, and each Airflow
+    name that imports but refuses at first use. Warnings: the files still load."""
     from conveyor.airflow_compat.lint import ignored_keywords, refused_at_use
 
     found: list[Problem] = []
@@ -154,6 +154,6 @@ def warnings_of(paths: Iterable[str]) -> list[Problem]:
             continue  # validate_paths reports it
         found.extend(
             Problem(path, f.line, f.column, f.message)
-            for f in ignored_keywords(source) + refused_at_use(source)
+            for f in ignored_keywords(source, executor=executor) + refused_at_use(source)
         )
     return found

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from conveyor.airflow_settings import EXECUTORS
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.store.liveness import ProcessBeat, stale_after
@@ -32,7 +33,7 @@ router = APIRouter(tags=["Job"])
 SCHEDULER, TRIGGERER, WORKER = "SchedulerJob", "TriggererJob", "WorkerJob"
 RUNNING, SUCCESS = "running", "success"
 #: The executor each scheduler runs tasks with, by Conveyor's setting, as Airflow names it.
-EXECUTOR_CLASSES = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+EXECUTOR_CLASSES = {name: airflow for airflow, name in EXECUTORS.items()}
 
 Text = Annotated[str | None, Query(max_length=250)]
 
