@@ -129,6 +129,21 @@ class DbApiHook(ProviderHook):
             f"could not connect: {detail}"
         )
 
+    # -- OpenLineage: how the tables of this database are named (Airflow's methods) --------
+
+    def get_openlineage_database_info(self, connection: Connection) -> Any:
+        """The namespace and naming of this database's tables (an OpenLineage
+        ``DatabaseInfo``), or None: the SQL operators then send no datasets."""
+        return None
+
+    def get_openlineage_database_dialect(self, connection: Connection) -> str:
+        """The SQL parser's dialect for this database."""
+        return "generic"
+
+    def get_openlineage_default_schema(self) -> str | None:
+        """The schema a table named without one is in."""
+        return None
+
     def get_cursor(self) -> Any:
         return self.get_conn().cursor()
 
