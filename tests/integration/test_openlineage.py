@@ -28,13 +28,21 @@ import jsonschema
 import pytest
 from http_servers import Recorder, serve
 from prometheus_client import REGISTRY
-from sql_servers import pg_rows, pg_sql_url  # noqa: F401 - a fixture
+from sql_servers import (  # noqa: F401 - fixtures
+    mysql_rows,
+    mysql_url,
+    pg_rows,
+    pg_sql_url,
+    unique,
+)
 
 from conftest import make_settings, run_until_finished
 from conveyor import lineage
 from conveyor.airflow_compat import listeners
 from conveyor.config import Settings
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.providers.mysql import MySqlHook
+from conveyor.providers.openlineage.sql import lineage_of_sql
 from conveyor.store import runs, schema, transitions
 from conveyor.store.engine import Store
 
@@ -329,3 +337,30 @@ def test_an_endpoint_that_never_answers_holds_no_run_up(tmp_path: Path, store: S
         lineage.stop()  # what is still queued is dropped, not sent to the closed server
         hanging.release.set()
         server.close()
+
+
+def test_a_mysql_statements_tables_are_named_as_openlineage_names_mysqls(
+    mysql_url: str,  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A database is a schema: ``<database>.<table>`` in ``mysql://host:port``, with the
+    columns information_schema gives."""
+    source, target = unique("ol_src"), unique("ol_dst")
+    mysql_rows(mysql_url, f"CREATE TABLE {source} (id INT, label VARCHAR(20))")
+    mysql_rows(mysql_url, f"CREATE TABLE {target} (id INT, label VARCHAR(20))")
+    try:
+        monkeypatch.setenv("CONVEYOR_CONN_LINEAGE_MY", mysql_url)
+        found = lineage_of_sql(
+            MySqlHook(mysql_conn_id="lineage_my"),
+            f"INSERT INTO {target} SELECT id, label FROM {source}",
+        )
+    finally:
+        mysql_rows(mysql_url, f"DROP TABLE {source}, {target}")
+    assert found is not None
+    parts = urlsplit(mysql_url)
+    namespace = f"mysql://{parts.hostname}:{parts.port or 3306}"
+    database = parts.path.lstrip("/")
+    assert [(d.namespace, d.name) for d in found.inputs] == [(namespace, f"{database}.{source}")]
+    assert [(d.namespace, d.name) for d in found.outputs] == [(namespace, f"{database}.{target}")]
+    columns = [(f.name, f.type) for f in found.outputs[0].facets["schema"].fields]
+    assert columns == [("id", "int(11)"), ("label", "varchar(20)")]

@@ -56,7 +56,8 @@ class Emitter:
         self._pid = os.getpid()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._closed = False
+        self._closed = False  # no more submits
+        self._abandoned = False  # what is still queued was counted as dropped: not sent
         self._drops: dict[str, int] = {}
 
     def alive(self) -> bool:
@@ -94,7 +95,7 @@ class Emitter:
             try:
                 if event is _STOP:
                     return
-                if self._closed:  # counted as dropped when the process closed it
+                if self._abandoned:  # counted as dropped when the process closed it
                     continue
                 if client is None:
                     client = self._make_client()
@@ -134,6 +135,7 @@ class Emitter:
                     break
                 waiting.wait(left)
             left_over = self._queue.unfinished_tasks
+            self._abandoned = bool(left_over)
         for _ in range(left_over):
             self._dropped("shutdown")
         if not left_over:
