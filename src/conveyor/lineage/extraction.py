@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 from conveyor.providers.openlineage.operator_lineage import OperatorLineage
 
-log = logging.getLogger(__name__)
+#: An operator's method failing is the user's code failing: not under ``conveyor.``, so the
+#: try's log shows it (the runner keeps Conveyor's own records in the process log).
+operator_log = logging.getLogger("airflow.providers.openlineage")
 
 START = "start"
 COMPLETE = "complete"
@@ -51,10 +53,12 @@ def _from_operator(task: Any, moment: str, task_instance: Any) -> OperatorLineag
         try:
             found = method() if name.endswith("_on_start") else method(task_instance)
         except Exception as exc:
-            log.warning(
-                "OpenLineage: %s of task %r failed: %s", name, getattr(task, "task_id", "?"), exc
+            operator_log.warning(
+                "OpenLineage: %s of task %r failed, its datasets are left out: %s",
+                name,
+                getattr(task, "task_id", "?"),
+                exc,
             )
-            log.debug("details", exc_info=True)
             return None
         return None if found is None else OperatorLineage.of(found)
     return None
