@@ -113,6 +113,29 @@ OWN_DAG = """
         Mover(task_id="move", doc_md="Moves **events** to the lake")
 """
 
+WAIT_DAG = """
+    import os
+    from datetime import datetime
+
+    from airflow import DAG
+    from airflow.sensors.python import PythonSensor
+
+    MARK = @MARK@
+
+
+    def second_poke():
+        if os.path.exists(MARK):
+            return True
+        open(MARK, "w").close()
+        return False
+
+
+    with DAG("lineage_wait", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        PythonSensor(
+            task_id="wait", python_callable=second_poke, mode="reschedule", poke_interval=0.2
+        )
+"""
+
 
 @pytest.fixture(autouse=True)
 def no_listeners_left() -> Iterator[None]:
@@ -195,8 +218,9 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
         openlineage_transport=json.dumps(transport),
         openlineage_namespace="warehouse",
     )
-    _write(settings, {"lineage_sql.py": SQL_DAG, "lineage_own.py": OWN_DAG})
-    _run(settings, store, ["lineage_sql", "lineage_own"])
+    wait = WAIT_DAG.replace("@MARK@", repr(str(tmp_path / "poked")))
+    _write(settings, {"lineage_sql.py": SQL_DAG, "lineage_own.py": OWN_DAG, "wait.py": wait})
+    _run(settings, store, ["lineage_sql", "lineage_own", "lineage_wait"])
     lineage.stop()  # the scheduler's last events sent
 
     events = _events(endpoint)
@@ -210,6 +234,8 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
         "lineage_sql.boom": ["START", "FAIL"],
         "lineage_own": ["START", "COMPLETE"],
         "lineage_own.move": ["START", "COMPLETE"],
+        "lineage_wait": ["START", "COMPLETE"],
+        "lineage_wait.wait": ["START", "COMPLETE"],  # two pokes: one run, as in Airflow
     }
     for found in jobs.values():  # one run each, started before it ended
         assert len({e["run"]["runId"] for e in found}) == 1
@@ -266,6 +292,12 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
         f"{database}.public.daily_events",
     }
     assert pg_rows(pg_sql_url, "SELECT count(*) FROM daily_events") == [(2,)]
+
+    # The sensor's second poke is a try of its own here, one run in Airflow: its id is the
+    # first poke's.
+    first_poke, last_poke = jobs["lineage_wait.wait"]
+    assert first_poke["run"]["runId"] == last_poke["run"]["runId"]
+    assert last_poke["run"]["facets"]["airflow"]["taskInstance"]["try_number"] == 2
 
     # The failure says why, with the trace.
     failed = jobs["lineage_sql.boom"][1]["run"]["facets"]["errorMessage"]

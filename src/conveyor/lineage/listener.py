@@ -19,7 +19,7 @@ from conveyor.lineage.settings import LineageSettings
 from conveyor.lineage.stored_dag import StoredDag
 from conveyor.providers.openlineage.selective import marked
 from conveyor.run_views import DagRunView
-from conveyor.store import runs
+from conveyor.store import runs, sensing
 from conveyor.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,26 @@ class OpenLineageListener:
         try:
             if not self._task_emits(ti.task):
                 return
+            number = self._airflow_try_number(ti)
+            if state is RunState.START and number != ti.try_number and _reschedules(ti.task):
+                return  # the sensor's first poke said START, as Airflow's does once
             lineage = extraction.lineage_of(ti.task, moment, ti)
-            event = events.task_event(state, self.lineage.namespace, ti, lineage, error=error)
+            event = events.task_event(
+                state, self.lineage.namespace, ti, lineage, error=error, try_number=number
+            )
             self.emitter.submit(event)
         except Exception:
             log.warning("OpenLineage: no %s event for %s", state.value, ti, exc_info=True)
+
+    def _airflow_try_number(self, ti: Any) -> int:
+        """The try Airflow would be in: Conveyor numbers a new try after each reschedule,
+        deferral or wait for input, Airflow does not, so a chain of such tries is one run."""
+        if ti.try_number <= 1 or self.store is None:
+            return int(ti.try_number)
+        with self.store.read() as conn:
+            return sensing.waiting_series_first_try(
+                conn, ti.dag_run.id, ti.task_id, ti.map_index, ti.try_number
+            )
 
     def _task_emits(self, task: Any) -> bool:
         if self._operator_disabled(task):
@@ -128,6 +143,11 @@ class OpenLineageListener:
             log.warning(
                 "OpenLineage: no %s event for DAG run %s", state.value, dag_run, exc_info=True
             )
+
+
+def _reschedules(task: Any) -> bool:
+    """A sensor in reschedule mode (each poke a try of its own here)."""
+    return getattr(task, "mode", None) == "reschedule"
 
 
 def _disabled_classes(entries: frozenset[str]) -> tuple[set[type], set[str]]:
