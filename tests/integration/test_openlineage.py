@@ -36,15 +36,19 @@ from sql_servers import (  # noqa: F401 - fixtures
     unique,
 )
 
+from celery_workers import require_redis, run_on_celery, start_worker, worker_env
 from conftest import make_settings, run_until_finished
 from conveyor import lineage
 from conveyor.airflow_compat import listeners
 from conveyor.config import Settings
+from conveyor.executors.celery_app import make_app
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.providers.mysql import MySqlHook
 from conveyor.providers.openlineage.sql import lineage_of_sql
 from conveyor.store import runs, schema, transitions
 from conveyor.store.engine import Store
+
+BROKER = "redis://127.0.0.1:6379/8"
 
 SCHEMA = json.loads(
     (Path(__file__).parents[1] / "fixtures/openlineage/run_event.schema.json").read_text()
@@ -315,6 +319,52 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
     assert move_done["job"]["facets"]["documentation"]["description"] == (
         "Moves **events** to the lake"
     )
+
+
+@pytest.mark.postgres
+def test_a_celery_worker_sends_its_tries_events(
+    tmp_path: Path, pg_database_url: str, endpoint: Recorder
+) -> None:
+    """The try's events from the worker's pool process (its operator's lineage included), the
+    run's start from the scheduler, its end from the worker whose try ended it."""
+    require_redis(fail_in_ci=False)
+    store = Store(pg_database_url)
+    try:
+        transport = json.dumps({"type": "http", "url": endpoint.url, "timeout": 5})
+        settings = make_settings(
+            tmp_path,
+            tmp_path / "dags",
+            store.url,
+            executor="celery",
+            broker_url=BROKER,
+            openlineage_transport=transport,
+        )
+        _write(settings, {"lineage_own.py": OWN_DAG})
+        DagFileProcessor(store, settings.dags_path, timeout=30, scan_every=1).sync()
+        make_app(settings).control.purge()
+        environ = worker_env(settings, BROKER, CONVEYOR_OPENLINEAGE_TRANSPORT=transport)
+        log = tmp_path / "worker.log"
+        with start_worker("default", "w_lineage@test", environ, log, db_url=None):
+            # The worker's events are sent by its own thread, after the try's record: the
+            # run is watched until the endpoint has them (or the limit passes).
+            run_on_celery(
+                settings, store, "lineage_own", log, until=lambda: len(_events(endpoint)) >= 4
+            )
+        lineage.stop()
+        events = _events(endpoint)
+        for event in events:
+            _check_shape(event)
+        jobs = _by_job(events)
+        assert {name: [e["eventType"] for e in found] for name, found in jobs.items()} == {
+            "lineage_own": ["START", "COMPLETE"],
+            "lineage_own.move": ["START", "COMPLETE"],
+        }
+        move_done = jobs["lineage_own.move"][1]
+        assert [d["name"] for d in move_done["outputs"]] == ["out/try-1"]
+        parent = move_done["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == jobs["lineage_own"][0]["run"]["runId"]
+    finally:
+        store.dispose()
 
 
 class _Hanging:
