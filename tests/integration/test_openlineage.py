@@ -60,10 +60,17 @@ SQL_DAG = """
     from airflow import DAG
     from airflow.operators.python import PythonOperator
     from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
 
 
     def fail():
         raise ValueError("boom went the task")
+
+
+    def through_the_hook():
+        hook = PostgresHook(postgres_conn_id="lineage_pg")
+        hook.run("CREATE TABLE IF NOT EXISTS public.summary (n bigint)")
+        hook.run("INSERT INTO public.summary SELECT count(*) FROM public.daily_events")
 
 
     with DAG(
@@ -84,8 +91,9 @@ SQL_DAG = """
             sql="INSERT INTO daily_events (id, name) SELECT id, name FROM source_events",
             owner="data-team",
         )
+        hooked = PythonOperator(task_id="hooked", python_callable=through_the_hook)
         boom = PythonOperator(task_id="boom", python_callable=fail, retries=0)
-        make >> copy >> boom
+        make >> copy >> hooked >> boom
 """
 
 OWN_DAG = """
@@ -235,6 +243,7 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
         "lineage_sql": ["START", "FAIL"],
         "lineage_sql.make": ["START", "COMPLETE"],
         "lineage_sql.copy": ["START", "COMPLETE"],
+        "lineage_sql.hooked": ["START", "COMPLETE"],
         "lineage_sql.boom": ["START", "FAIL"],
         "lineage_own": ["START", "COMPLETE"],
         "lineage_own.move": ["START", "COMPLETE"],
@@ -250,7 +259,7 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
     # Each try names its DAG run as parent and root; the DAG run's id is the one its own
     # events carry; job types as Airflow's.
     dag_run_id = jobs["lineage_sql"][0]["run"]["runId"]
-    for task in ("make", "copy", "boom"):
+    for task in ("make", "copy", "hooked", "boom"):
         for event in jobs[f"lineage_sql.{task}"]:
             parent = event["run"]["facets"]["parent"]
             assert parent["run"]["runId"] == dag_run_id
@@ -264,12 +273,18 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
             assert event["run"]["facets"]["airflow"]["task"]["task_id"] == task
     dag_start, dag_fail = jobs["lineage_sql"]
     assert dag_start["job"]["facets"]["jobType"]["jobType"] == "DAG"
-    assert sorted(dag_start["job"]["facets"]["airflow"]["tasks"]) == ["boom", "copy", "make"]
+    assert sorted(dag_start["job"]["facets"]["airflow"]["tasks"]) == [
+        "boom",
+        "copy",
+        "hooked",
+        "make",
+    ]
     assert [t["key"] for t in dag_start["job"]["facets"]["tags"]["tags"]] == ["daily", "finance"]
     assert dag_fail["run"]["facets"]["errorMessage"]["message"] == "task_failure"
     assert dag_fail["run"]["facets"]["airflowState"]["tasksState"] == {
         "make": "success",
         "copy": "success",
+        "hooked": "success",
         "boom": "failed",
     }
 
@@ -296,6 +311,16 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
         f"{database}.public.daily_events",
     }
     assert pg_rows(pg_sql_url, "SELECT count(*) FROM daily_events") == [(2,)]
+    # A task's own hook calls (Airflow 3's hook lineage): the tables of the SQL it ran.
+    hooked_start, hooked_done = jobs["lineage_sql.hooked"]
+    assert hooked_start["inputs"] == hooked_start["outputs"] == []
+    assert [(d["namespace"], d["name"]) for d in hooked_done["inputs"]] == [
+        (namespace, f"{database}.public.daily_events")
+    ]
+    assert [(d["namespace"], d["name"]) for d in hooked_done["outputs"]] == [
+        (namespace, f"{database}.public.summary")
+    ]
+    assert "INSERT INTO public.summary" in hooked_done["job"]["facets"]["sql"]["query"]
 
     # The sensor's second poke is a try of its own here, one run in Airflow: its id is the
     # first poke's.

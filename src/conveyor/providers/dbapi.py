@@ -25,6 +25,7 @@ from conveyor.exceptions import TaskError
 from conveyor.providers import handlers
 from conveyor.providers._hook import HookNames, ProviderHook
 from conveyor.providers._split import split_sql
+from conveyor.providers.openlineage import hook_lineage
 
 #: The placeholders a connection's extra may choose for ``insert_rows``.
 _PLACEHOLDERS = ("%s", "?")
@@ -276,6 +277,7 @@ class DbApiHook(ProviderHook):
         split), else a list with one result per statement. Without a handler, None.
         """
         statements = self._statements(sql, split_statements)
+        hook_lineage.add_sql(self, statements)  # for OpenLineage, when a try collects
         single = handlers.return_single_query_results(sql, return_last, split_statements)
         results: list[Any] = []
         descriptions: list[Any] = []
