@@ -13,16 +13,20 @@ installed, a process that is told to send events says so once and sends none.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conveyor.airflow_compat import listeners
 from conveyor.config import Settings
+from conveyor.install_hint import pip_install
 from conveyor.lineage.settings import LineageSettings, client_config, read
 from conveyor.store.engine import Store
 
+if TYPE_CHECKING:
+    from conveyor.lineage.listener import OpenLineageListener
+
 log = logging.getLogger(__name__)
 
-_started: Any = None  # this process's listener, once started
+_started: OpenLineageListener | None = None  # this process's listener, once started
 
 
 def start(settings: Settings, store: Store | None = None) -> bool:
@@ -46,8 +50,9 @@ def start(settings: Settings, store: Store | None = None) -> bool:
     except ImportError as exc:
         log.warning(
             "OpenLineage is configured but its client is not installed (%s): no events are "
-            "sent; install conveyor[lineage]",
+            "sent; %s",
             exc,
+            pip_install("lineage"),
         )
         return False
     set_producer(events.PRODUCER)

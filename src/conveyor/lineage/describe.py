@@ -66,14 +66,15 @@ def dag_run_info(dag_run: Any) -> dict[str, Any]:
         ),
     )
     found["clear_number"] = 0  # Conveyor does not count clears
-    start, end = _safe(dag_run, "start_date"), _safe(dag_run, "end_date")
+    start, end = attribute_or_none(dag_run, "start_date"), attribute_or_none(dag_run, "end_date")
     found["start_date"] = _plain(start)
     found["end_date"] = _plain(end)
     found["duration"] = (end - start).total_seconds() if start and end else None
     return found
 
 
-def _safe(obj: Any, name: str) -> Any:
+def attribute_or_none(obj: Any, name: str) -> Any:
+    """``obj.name``, or None where the object has none or refuses it."""
     try:
         return getattr(obj, name)
     except Exception:

@@ -309,7 +309,9 @@ def dag_run_event(
     )
     moment = event_time
     if moment is None:
-        moment = describe._safe(dag_run, "start_date" if state is RunState.START else "end_date")
+        moment = describe.attribute_or_none(
+            dag_run, "start_date" if state is RunState.START else "end_date"
+        )
     return RunEvent(
         eventType=state,
         eventTime=(moment or utcnow()).isoformat(),
