@@ -412,9 +412,13 @@ def _dropped(reason: str) -> float:
     )
 
 
-def test_an_endpoint_that_never_answers_holds_no_run_up(tmp_path: Path, store: Store) -> None:
-    """Its transport's timeout is a minute; three runs finish in a few seconds all the same,
-    and the events the scheduler could not queue (a queue of one) are counted as dropped."""
+@pytest.mark.parametrize("reuse", [True, False], ids=["runners", "process-per-try"])
+def test_an_endpoint_that_never_answers_holds_no_run_up(
+    tmp_path: Path, store: Store, reuse: bool
+) -> None:
+    """Its transport's timeout is a minute; three runs finish in a few seconds all the same
+    (a try's process that ends waits half a second for its events, then drops them), and
+    the events the scheduler could not queue (a queue of one) are counted as dropped."""
     hanging = _Hanging()
     recorder = Recorder(routes={("POST", "/api/v1/lineage"): hanging.answer})
     server = serve(recorder)
@@ -428,6 +432,7 @@ def test_an_endpoint_that_never_answers_holds_no_run_up(tmp_path: Path, store: S
             openlineage_transport=json.dumps(transport),
             openlineage_queue_size=1,
             openlineage_execution_timeout=0.5,
+            local_reuse_processes=reuse,
         )
         _write(settings, {"lineage_own.py": OWN_DAG})
         full_before = _dropped("queue_full")
@@ -437,6 +442,7 @@ def test_an_endpoint_that_never_answers_holds_no_run_up(tmp_path: Path, store: S
         started = time.monotonic()
         run_until_finished(settings, store, [pk for pk in made if pk is not None], limit=60)
         took = time.monotonic() - started
+        print(f"three runs took {took:.2f}s")
         assert took < 20, took
         assert hanging.seen >= 1  # the events went out, and hang there
         assert _dropped("queue_full") - full_before >= 1
