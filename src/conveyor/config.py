@@ -364,6 +364,11 @@ class Settings(AuthSettings):
         description="operator classes whose tasks send no events, full paths separated by ';' "
         "(Airflow's paths or Conveyor's)",
     )
+    openlineage_disable_source_code: bool = Field(
+        default=False,
+        description="send no sourceCode facet (a Python task's function, a Bash task's "
+        "command) with the tasks' events",
+    )
     openlineage_selective_enable: bool = Field(
         default=False,
         description="only DAGs and tasks marked with enable_lineage send events",

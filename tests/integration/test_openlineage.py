@@ -333,6 +333,11 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
     assert failed["message"] == "boom went the task"
     assert failed["programmingLanguage"] == "python"
     assert "ValueError: boom went the task" in failed["stackTrace"]
+    # A Python task's function, as its source code (Airflow's Python extractor).
+    source = jobs["lineage_sql.boom"][1]["job"]["facets"]["sourceCode"]
+    assert source["language"] == "python"
+    assert source["sourceCode"].startswith("def fail():")
+    assert "sourceCode" not in copy_done["job"]["facets"]  # an operator that says its own
 
     # The operator's own lineage: its start's inputs, its end's inputs and outputs.
     move_start, move_done = jobs["lineage_own.move"]

@@ -12,18 +12,22 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from openlineage.client.event_v2 import Dataset
+from openlineage.client.event_v2 import Dataset, RunState
+from openlineage.client.serde import Serde
 from prometheus_client import REGISTRY
 
 from conveyor import DAG, BashOperator, EmptyOperator
 from conveyor.config import load_config, mask
+from conveyor.connections import masking
 from conveyor.exceptions import ConfigError
-from conveyor.lineage import events
+from conveyor.lineage import events, extraction
 from conveyor.lineage.emitter import Emitter
 from conveyor.lineage.listener import OpenLineageListener
+from conveyor.lineage.redaction import redacted
 from conveyor.lineage.settings import client_config, read
 from conveyor.providers.amazon.local_to_s3 import LocalFilesystemToS3Operator
 from conveyor.providers.amazon.s3_operators import S3CopyObjectOperator
@@ -260,3 +264,33 @@ def test_the_s3_operators_name_their_objects() -> None:
     found = upload.get_openlineage_facets_on_start()
     assert found.inputs == [Dataset(namespace="file", name="/data/a.csv")]
     assert found.outputs == [Dataset(namespace="s3://lake", name="a.csv")]
+
+
+def test_a_tasks_code_goes_as_source_and_the_secrets_it_read_are_masked(tmp_path: Path) -> None:
+    with DAG("src", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        bash = BashOperator(task_id="bash", bash_command="curl -u admin:s3cr3t-value http://x")
+    run = SimpleNamespace(
+        logical_date=datetime(2026, 1, 2, tzinfo=UTC),
+        data_interval_start=datetime(2026, 1, 2, tzinfo=UTC),
+        data_interval_end=datetime(2026, 1, 3, tzinfo=UTC),
+        conf={"token": "s3cr3t-value"},
+        dag_id=dag.dag_id,
+        run_id="manual__1",
+        run_type="manual",
+    )
+    ti = SimpleNamespace(
+        task=bash, dag_run=run, dag_id="src", task_id="bash", try_number=1, map_index=-1
+    )
+    found = extraction.lineage_of(bash, extraction.COMPLETE, ti)
+    facet = found.job_facets["sourceCode"]
+    assert (facet.language, facet.sourceCode) == ("bash", bash.bash_command)
+    assert "sourceCode" not in extraction.lineage_of(bash, "complete", ti, False).job_facets
+    event = events.task_event(RunState.COMPLETE, "ns", ti, found)
+    masking.register("s3cr3t-value")
+    try:
+        text = Serde.to_json(redacted(event))
+    finally:
+        masking.reset()
+    assert "s3cr3t-value" not in text
+    assert "curl -u admin:*** http://x" in text
+    assert '"token": "***"' in text  # the run's conf, in the airflow facet

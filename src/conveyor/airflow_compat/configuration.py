@@ -72,6 +72,7 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("openlineage", "namespace"): "openlineage_namespace",
     ("openlineage", "disabled_for_operators"): "openlineage_disabled_for_operators",
     ("openlineage", "selective_enable"): "openlineage_selective_enable",
+    ("openlineage", "disable_source_code"): "openlineage_disable_source_code",
     ("openlineage", "execution_timeout"): "openlineage_execution_timeout",
 }
 #: (section, key) -> what it always is here, and why.

@@ -10,6 +10,7 @@ that raises is logged; the event goes without its datasets.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,11 +39,16 @@ _METHODS = {
 }
 
 
-def lineage_of(task: Any, moment: str, task_instance: Any) -> OperatorLineage:
+def lineage_of(
+    task: Any, moment: str, task_instance: Any, source_code: bool = True
+) -> OperatorLineage:
     """What the task read and wrote: its operator's word, else (at its end) the SQL its
-    hooks ran, else its asset inlets and outlets. At the start, the try's hooks' SQL begins
-    to be collected."""
+    hooks ran, else its asset inlets and outlets; with ``source_code``, a Python or Bash
+    task that says nothing has its code as the ``sourceCode`` job facet. At the start, the
+    try's hooks' SQL begins to be collected."""
     found = _from_operator(task, moment, task_instance)
+    if found is None and source_code:
+        found = _source_code(task)
     if moment == START:
         hook_lineage.collect()
     else:
@@ -57,6 +63,27 @@ def lineage_of(task: Any, moment: str, task_instance: Any) -> OperatorLineage:
         found.inputs = _datasets(getattr(task, "inlets", None))
         found.outputs = _datasets(getattr(task, "outlets", None))
     return found
+
+
+def _source_code(task: Any) -> OperatorLineage | None:
+    """A Python task's function or a Bash task's command, as Airflow's Python and Bash
+    extractors send them."""
+    from openlineage.client.facet_v2 import source_code_job
+
+    callable_ = getattr(task, "python_callable", None)
+    command = getattr(task, "bash_command", None)
+    if callable(callable_):
+        try:
+            text = inspect.getsource(callable_)
+        except (OSError, TypeError):  # made at run time, or a builtin: no source to send
+            return None
+        language = "python"
+    elif isinstance(command, str) and command:
+        text, language = command, "bash"
+    else:
+        return None
+    facet = source_code_job.SourceCodeJobFacet(language=language, sourceCode=text)
+    return OperatorLineage(job_facets={"sourceCode": facet})
 
 
 def _from_hooks(calls: list[tuple[Any, Any]]) -> OperatorLineage | None:

@@ -15,6 +15,7 @@ from conveyor.airflow_compat import table
 from conveyor.airflow_compat.listeners import hookimpl
 from conveyor.lineage import events, extraction
 from conveyor.lineage.emitter import Emitter
+from conveyor.lineage.redaction import redacted
 from conveyor.lineage.settings import LineageSettings
 from conveyor.lineage.stored_dag import StoredDag
 from conveyor.providers.openlineage.selective import marked
@@ -63,11 +64,11 @@ class OpenLineageListener:
             number = self._airflow_try_number(ti)
             if state is RunState.START and number != ti.try_number and _reschedules(ti.task):
                 return  # the sensor's first poke said START, as Airflow's does once
-            lineage = extraction.lineage_of(ti.task, moment, ti)
+            lineage = extraction.lineage_of(ti.task, moment, ti, self.lineage.source_code)
             event = events.task_event(
                 state, self.lineage.namespace, ti, lineage, error=error, try_number=number
             )
-            self.emitter.submit(event)
+            self.emitter.submit(redacted(event))
         except Exception:
             log.warning("OpenLineage: no %s event for %s", state.value, ti, exc_info=True)
 

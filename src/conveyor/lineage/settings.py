@@ -2,7 +2,8 @@
 keys, each from ``AIRFLOW__OPENLINEAGE__<KEY>`` when set (as Airflow reads them), else from
 Conveyor's setting of the same meaning (``openlineage_<key>``), then the OpenLineage client's
 own variables where Airflow reads them (``OPENLINEAGE_NAMESPACE``, ``OPENLINEAGE_CONFIG``,
-``OPENLINEAGE_DISABLED``, ``OPENLINEAGE_URL``, ``OPENLINEAGE__TRANSPORT__*``).
+``OPENLINEAGE_DISABLED``, ``OPENLINEAGE_AIRFLOW_DISABLE_SOURCE_CODE``, ``OPENLINEAGE_URL``,
+``OPENLINEAGE__TRANSPORT__*``).
 
 As in Airflow, lineage is on when something says where events go (a transport, a
 configuration file, ``OPENLINEAGE_URL`` or ``OPENLINEAGE__TRANSPORT__*``) and nothing
@@ -31,6 +32,7 @@ class LineageSettings:
     namespace: str
     disabled_for_operators: frozenset[str]
     selective_enable: bool
+    source_code: bool
     execution_timeout: float
     queue_size: int
 
@@ -86,6 +88,10 @@ def read(settings: Settings, environ: Mapping[str, str] | None = None) -> Lineag
         disabled_for_operators=frozenset(p.strip() for p in operators.split(";") if p.strip()),
         selective_enable=_truth(
             _pick(env, "selective_enable", settings.openlineage_selective_enable)
+        ),
+        source_code=not (
+            _truth(_pick(env, "disable_source_code", settings.openlineage_disable_source_code))
+            or _truth(env.get("OPENLINEAGE_AIRFLOW_DISABLE_SOURCE_CODE", ""))
         ),
         execution_timeout=float(
             _pick(env, "execution_timeout", settings.openlineage_execution_timeout)
