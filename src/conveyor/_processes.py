@@ -43,6 +43,11 @@ PRELOAD = [
     # Where installed (the airflow extra), a try's context dates are pendulum's
     # (clock.context_moment): imported here, not in the first try of every runner.
     "pendulum",
+    # Where installed (the lineage extra), the OpenLineage client and Conveyor's listener:
+    # a try's process that sends events would import them first (a fifth of a runner's own
+    # imports), a cost a process per try would pay every time.
+    "conveyor.lineage.listener",
+    "openlineage.client.transport.http",
     # Last: it runs a hop once, so that children start with its statements compiled.
     "conveyor.executors.fork_server_warmup",
 ]

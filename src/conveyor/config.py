@@ -393,6 +393,54 @@ class Settings(AuthSettings):
         default=False,
         description="JdbcHook uses the driver class named by a connection's driver_class extra",
     )
+    # Airflow's [openlineage] settings (AIRFLOW__OPENLINEAGE__... wins, as there; the
+    # OpenLineage client's own OPENLINEAGE_* variables are read too): docs/lineage.md.
+    openlineage_disabled: bool = Field(
+        default=False,
+        description="send no OpenLineage events even when a transport is configured",
+    )
+    # JSON text, as secrets_backend_kwargs (a table in conveyor.toml is written as its JSON).
+    openlineage_transport: str = Field(
+        default="",
+        description="the OpenLineage client's transport as a JSON object, e.g. "
+        '{"type": "http", "url": "http://marquez:5000"} (Airflow\'s [openlineage] transport)',
+    )
+    openlineage_config_path: str = Field(
+        default="",
+        description="a YAML file of the OpenLineage client's configuration (Airflow's "
+        "[openlineage] config_path); used when no transport is given",
+    )
+    openlineage_namespace: str = Field(
+        default="",
+        description="the namespace of the DAGs' and tasks' jobs (default: OPENLINEAGE_NAMESPACE "
+        "or 'default')",
+    )
+    openlineage_disabled_for_operators: str = Field(
+        default="",
+        description="operator classes whose tasks send no events, full paths separated by ';' "
+        "(Airflow's paths or Conveyor's)",
+    )
+    openlineage_disable_source_code: bool = Field(
+        default=False,
+        description="send no sourceCode facet (a Python task's function, a Bash task's "
+        "command) with the tasks' events",
+    )
+    openlineage_selective_enable: bool = Field(
+        default=False,
+        description="only DAGs and tasks marked with enable_lineage send events",
+    )
+    openlineage_execution_timeout: float = Field(
+        default=10.0,
+        ge=0,
+        description="seconds a process's end waits for its queued OpenLineage events to be "
+        "sent; the tasks never wait for them",
+    )
+    openlineage_queue_size: int = Field(
+        default=1000,
+        ge=1,
+        description="OpenLineage events a process holds while they are sent; one more is "
+        "dropped and counted (conveyor_lineage_events_dropped_total)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -418,6 +466,21 @@ class Settings(AuthSettings):
                 raise ValueError(f"a JSON object ({exc.msg} at column {exc.colno})") from None
         if not isinstance(value, dict):
             raise ValueError("a JSON object of the backend's arguments")
+        return json.dumps(value, sort_keys=True, default=str)
+
+    @field_validator("openlineage_transport", mode="before")
+    @classmethod
+    def _parse_openlineage_transport(cls, value: Any) -> str:
+        """Empty, or canonical JSON text of an object (a table from the file)."""
+        if isinstance(value, str):
+            if not value.strip():
+                return ""
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"a JSON object ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(value, dict):
+            raise ValueError('a JSON object such as {"type": "console"}')
         return json.dumps(value, sort_keys=True, default=str)
 
     @field_validator("secrets_backend")
@@ -656,6 +719,9 @@ def mask(key: str, value: Any) -> str:
             {k: "***" if _SECRET_KWARG.search(k) else v for k, v in kwargs.items()},
             sort_keys=True,
         )
+    if key == "openlineage_transport" and text:
+        # The transport's API key or token (its auth table) is shown as ***.
+        return json.dumps(_masked_values(json.loads(text)), sort_keys=True)
     if key in SECRET_KEYS and "password=" in text:
         # libpq and Redis also take the password as a query parameter: ?password=...
         text = re.sub(r"(?<=[?&]password=)[^&]*", "***", text)
@@ -665,3 +731,15 @@ def mask(key: str, value: Any) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}" if ":" in creds else text
     return text
+
+
+def _masked_values(value: Any) -> Any:
+    """``value`` with every string under a secret-looking key written as ***."""
+    if isinstance(value, dict):
+        return {
+            k: "***" if _SECRET_KWARG.search(k) and isinstance(v, str) else _masked_values(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked_values(v) for v in value]
+    return value

@@ -85,6 +85,14 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("secrets", "backend_kwargs"): "secrets_backend_kwargs",
     ("secrets", "use_cache"): "secrets_use_cache",
     ("secrets", "cache_ttl_seconds"): "secrets_cache_ttl_seconds",
+    ("openlineage", "disabled"): "openlineage_disabled",
+    ("openlineage", "transport"): "openlineage_transport",
+    ("openlineage", "config_path"): "openlineage_config_path",
+    ("openlineage", "namespace"): "openlineage_namespace",
+    ("openlineage", "disabled_for_operators"): "openlineage_disabled_for_operators",
+    ("openlineage", "selective_enable"): "openlineage_selective_enable",
+    ("openlineage", "disable_source_code"): "openlineage_disable_source_code",
+    ("openlineage", "execution_timeout"): "openlineage_execution_timeout",
 }
 #: (section, key) -> what it always is here, and why.
 FIXED: dict[tuple[str, str], tuple[str, str]] = {
@@ -100,6 +108,7 @@ SENSITIVE: frozenset[tuple[str, str]] = frozenset(
         ("database", "sql_alchemy_conn"),
         ("celery", "broker_url"),
         ("secrets", "backend_kwargs"),
+        ("openlineage", "transport"),
     }
 )
 

@@ -24,6 +24,8 @@ EXTRAS = {
     "botocore": "amazon",
     "paramiko": "ssh",
     "hvac": "hashicorp",
+    "openlineage": "lineage",
+    "openlineage_sql": "lineage",
 }
 
 #: Commands whose extra brings more than the missing package: Flower also needs Celery, and

@@ -162,6 +162,11 @@ def _texts(value: Any) -> list[str]:
     return [value]
 
 
+def has_secrets() -> bool:
+    """Whether any secret is registered (what this process's try read)."""
+    return _pattern is not None
+
+
 def redact(text: str) -> str:
     """``text`` with every registered secret written as ``***``."""
     pattern = _pattern

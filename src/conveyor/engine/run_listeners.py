@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from conveyor import lineage
 from conveyor.airflow_compat import listeners
 from conveyor.callbacks import airflow_reason
 from conveyor.config import Settings
@@ -23,6 +24,7 @@ from conveyor.model.datasets import AssetAlias
 from conveyor.run_views import DagRunView
 from conveyor.states import RunState
 from conveyor.store import datasets, transitions
+from conveyor.store.engine import Store
 from conveyor.store.runs import RunRow
 
 log = logging.getLogger(__name__)
@@ -34,11 +36,14 @@ _HOOKS = {
 }
 
 
-def start(settings: Settings) -> None:
-    """At a process's start: register its plugins folder's listeners, and call the DAG run
-    hooks of the moves it commits from now on (only if a listener is registered then or
-    later: a process without listeners reads nothing more)."""
+def start(settings: Settings, store: Store | None = None) -> None:
+    """At a process's start: register its plugins folder's listeners and, when the settings
+    say where OpenLineage events go, the OpenLineage listener (which reads the runs it tells
+    of through ``store``); then call the DAG run hooks of the moves it commits from now on
+    (only if a listener is registered then or later: a process without listeners reads
+    nothing more)."""
     listeners.load_plugin_listeners(str(settings.plugins_path))
+    lineage.start(settings, store)
     transitions.on_run_moves(_run_moved)
     datasets.on_asset_events(_assets_changed)
 

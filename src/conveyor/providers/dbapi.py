@@ -25,6 +25,7 @@ from conveyor.exceptions import TaskError
 from conveyor.providers import handlers
 from conveyor.providers._hook import HookNames, ProviderHook
 from conveyor.providers._split import split_sql
+from conveyor.providers.openlineage import hook_lineage
 
 #: The placeholders a connection's extra may choose for ``insert_rows``.
 _PLACEHOLDERS = ("%s", "?")
@@ -128,6 +129,21 @@ class DbApiHook(ProviderHook):
             f"{self.hook_name} connection {conn.conn_id!r} ({conn.conn_type} at {where}) "
             f"could not connect: {detail}"
         )
+
+    # -- OpenLineage: how the tables of this database are named (Airflow's methods) --------
+
+    def get_openlineage_database_info(self, connection: Connection) -> Any:
+        """The namespace and naming of this database's tables (an OpenLineage
+        ``DatabaseInfo``), or None: the SQL operators then send no datasets."""
+        return None
+
+    def get_openlineage_database_dialect(self, connection: Connection) -> str:
+        """The SQL parser's dialect for this database."""
+        return "generic"
+
+    def get_openlineage_default_schema(self) -> str | None:
+        """The schema a table named without one is in."""
+        return None
 
     def get_cursor(self) -> Any:
         return self.get_conn().cursor()
@@ -261,6 +277,7 @@ class DbApiHook(ProviderHook):
         split), else a list with one result per statement. Without a handler, None.
         """
         statements = self._statements(sql, split_statements)
+        hook_lineage.add_sql(self, statements)  # for OpenLineage, when a try collects
         single = handlers.return_single_query_results(sql, return_last, split_statements)
         results: list[Any] = []
         descriptions: list[Any] = []

@@ -22,6 +22,7 @@ from conveyor.connections import Connection
 from conveyor.providers._extras import load
 from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook, cursor_choice
+from conveyor.providers.openlineage.sql import DatabaseInfo, authority_of
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 pymysql = load("pymysql", "mysql", "mysql")
@@ -100,6 +101,22 @@ class MySqlHook(DbApiHook):
                 killer.close()
         except Exception as exc:
             self.log.info("could not cancel the running statement: %s", exc)
+
+    def get_openlineage_database_info(self, connection: Connection) -> Any:
+        """``mysql://host:port``; tables named ``schema.table`` (a database is a schema)."""
+        return DatabaseInfo(
+            scheme="mysql",
+            authority=authority_of(connection.host, connection.port, 3306),
+            information_schema_columns=(
+                "table_schema", "table_name", "column_name", "ordinal_position", "column_type",
+            ),
+        )  # fmt: skip
+
+    def get_openlineage_database_dialect(self, connection: Connection) -> str:
+        return "mysql"
+
+    def get_openlineage_default_schema(self) -> str | None:
+        return self.schema or self.connection.schema or None
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (pymysql.err.OperationalError, pymysql.err.InternalError)

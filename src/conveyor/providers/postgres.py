@@ -21,6 +21,7 @@ from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook, cursor_choice
+from conveyor.providers.openlineage.sql import DatabaseInfo, authority_of
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 #: The connection extra ``cursor``: what each row is.
@@ -77,6 +78,22 @@ class PostgresHook(DbApiHook):
             args["row_factory"] = row_factory
         args.setdefault("connect_timeout", 10)
         return psycopg.connect(**{k: v for k, v in args.items() if v is not None})
+
+    def get_openlineage_database_info(self, connection: Connection) -> Any:
+        """``postgres://host:port``; tables named ``database.schema.table``."""
+        return DatabaseInfo(
+            scheme="postgres",
+            authority=authority_of(connection.host, connection.port, 5432),
+            database=self._database(connection),
+        )
+
+    def get_openlineage_database_dialect(self, connection: Connection) -> str:
+        return "postgres"
+
+    def get_openlineage_default_schema(self) -> str | None:
+        """The session's ``CURRENT_SCHEMA`` (the connection's ``search_path`` decides)."""
+        found = self.get_first("SELECT CURRENT_SCHEMA;")
+        return None if found is None else str(found[0])
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (psycopg.OperationalError,)

@@ -27,6 +27,8 @@ from conveyor.providers import registry
 from conveyor.providers._fields import keep_fields
 from conveyor.providers.dbapi import DbApiHook
 from conveyor.providers.handlers import fetch_all_handler, return_single_query_results
+from conveyor.providers.openlineage.operator_lineage import OperatorLineage
+from conveyor.providers.openlineage.sql import lineage_of_sql
 
 
 def json_ready(value: Any) -> Any:
@@ -159,6 +161,16 @@ class SQLExecuteQueryOperator(BaseSQLOperator):
         if return_single_query_results(self.sql, self.return_last, self.split_statements):
             return json_ready(self._process_output([output], hook.descriptions)[-1])
         return json_ready(self._process_output(output, hook.descriptions))
+
+    # -- OpenLineage: the tables the statements read and write ---------------------------
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage | None:
+        """The ``sql`` job facet and the tables as datasets, from the rendered SQL parsed
+        for the connection's database (None when the hook's database has no naming)."""
+        return lineage_of_sql(self.get_db_hook(), self.sql, database=self.database)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        return self.get_openlineage_facets_on_start()
 
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")

@@ -18,6 +18,7 @@ from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._hook import HookNames
 from conveyor.providers.dbapi import DbApiHook
+from conveyor.providers.openlineage.sql import DatabaseInfo
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 
@@ -41,6 +42,18 @@ class SqliteHook(DbApiHook):
     def _connect(self, conn: Connection) -> Any:
         path, query = self._path_and_query(conn)
         return sqlite3.connect(f"file:{path}{query}", uri=True)
+
+    def get_openlineage_database_info(self, connection: Connection) -> Any:
+        """``sqlite://<file path>``; tables named ``main.table``. SQLite has no
+        ``information_schema``: no columns are read."""
+        path, _query = self._path_and_query(connection)
+        return DatabaseInfo(scheme="sqlite", authority=path, information_schema_columns=())
+
+    def get_openlineage_database_dialect(self, connection: Connection) -> str:
+        return "sqlite"
+
+    def get_openlineage_default_schema(self) -> str | None:
+        return "main"
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.OperationalError,)

@@ -94,8 +94,9 @@ class Scheduler:
         if self.store.is_sqlite and not self.store.in_memory:
             self._refuse_second_sqlite_scheduler()
         self._heartbeat(force=True)
-        # The plugins' listeners, as Airflow's scheduler loads them; told it starts.
-        run_listeners.start(self.settings)
+        # The plugins' listeners, as Airflow's scheduler loads them, and OpenLineage's; told
+        # it starts.
+        run_listeners.start(self.settings, self.store)
         listeners.notify("on_starting", component=self)
         self.executor.start()
 

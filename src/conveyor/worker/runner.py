@@ -181,7 +181,8 @@ class TryRunner:
         # For the try being run: which of the tries its hop queues this process may start
         # itself (see run).
         self._may_keep: MayKeep | None = None
-        run_listeners.start(settings)  # the plugins' listeners, as Airflow's workers load them
+        # The plugins' listeners, as Airflow's workers load them, and OpenLineage's.
+        run_listeners.start(settings, store)
         #: Told of a try's result as soon as it is recorded, when listeners are to be called
         #: after it: the caller hands out what it queued before the listeners run, so a slow
         #: listener does not hold the next tries (``TryResult.reported``).

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
 from conveyor.providers.amazon.s3 import S3Hook
+from conveyor.providers.openlineage.datasets import local_file, s3_object
+from conveyor.providers.openlineage.operator_lineage import OperatorLineage
 
 
 class LocalFilesystemToS3Operator(BaseOperator):
@@ -63,3 +65,10 @@ class LocalFilesystemToS3Operator(BaseOperator):
             self.gzip,
             self.acl_policy,
         )
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The local file read, the object written."""
+        bucket, key = S3Hook.get_s3_bucket_key(
+            self.dest_bucket, self.dest_key, "dest_bucket", "dest_key"
+        )
+        return OperatorLineage(inputs=[local_file(self.filename)], outputs=[s3_object(bucket, key)])

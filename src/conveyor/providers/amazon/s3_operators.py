@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
-from conveyor.providers.amazon.s3 import S3HookSettings
+from conveyor.providers.amazon.s3 import S3Hook, S3HookSettings
+from conveyor.providers.openlineage.datasets import s3_object
+from conveyor.providers.openlineage.operator_lineage import OperatorLineage
 
 #: The template fields every S3 operator has, after its own.
 _AWS_FIELDS = ("aws_conn_id", "region_name")
@@ -172,6 +174,19 @@ class S3CopyObjectOperator(S3Operator):
             self.acl_policy,
             self.meta_data_directive,
         )
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The source object read, the destination object written."""
+        source = S3Hook.get_s3_bucket_key(
+            self.source_bucket_name,
+            self.source_bucket_key,
+            "source_bucket_name",
+            "source_bucket_key",
+        )
+        dest = S3Hook.get_s3_bucket_key(
+            self.dest_bucket_name, self.dest_bucket_key, "dest_bucket_name", "dest_bucket_key"
+        )
+        return OperatorLineage(inputs=[s3_object(*source)], outputs=[s3_object(*dest)])
 
 
 def _as_utc(value: datetime | str | None) -> datetime | None:

@@ -380,9 +380,16 @@ _REFUSED = {
     "yarn_track_via_rm_api": "leave it out: spark-submit waits for the application",
     "yarn_rm_auth": "leave it out: spark-submit waits for the application",
     "use_krb5ccache": "give principal= and keytab=",
-    # Lineage injection adds --conf entries for OpenLineage, which Conveyor has not.
-    "openlineage_inject_parent_job_info": "Conveyor has no OpenLineage: leave it out",
-    "openlineage_inject_transport_info": "Conveyor has no OpenLineage: leave it out",
+    # Lineage injection adds --conf entries for Spark's OpenLineage listener; Conveyor sends
+    # its own tasks' events (docs/lineage.md) but writes no such entries.
+    "openlineage_inject_parent_job_info": (
+        "Conveyor does not pass OpenLineage's parent job to Spark: give the "
+        "spark.openlineage.* entries in conf"
+    ),
+    "openlineage_inject_transport_info": (
+        "Conveyor does not pass OpenLineage's transport to Spark: give the "
+        "spark.openlineage.transport.* entries in conf"
+    ),
 }
 
 

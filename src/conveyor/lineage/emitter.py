@@ -1,0 +1,154 @@
+"""Sending events without ever holding up a task: a bounded queue, drained by one daemon
+thread per process that hands each event to the OpenLineage client.
+
+``submit`` never blocks: when the queue is full the event is dropped, counted and logged.
+The thread sends one event at a time; a transport error is counted and logged, and the
+next event goes. At the process's end (``close``: interpreter exit, a multiprocessing
+child's end) what is still queued gets ``execution_timeout`` seconds to go; what is left
+then is dropped and counted. A task's own time never includes any of it.
+
+``conveyor_lineage_events_emitted_total{event_type}`` and
+``conveyor_lineage_events_dropped_total{reason}`` (``queue_full``, ``transport_error``,
+``shutdown``) are this process's counters: served on ``metrics_port`` by the scheduler and
+the workers, as their other process metrics.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing import util as mp_util
+from typing import Any
+
+from prometheus_client import Counter
+
+log = logging.getLogger(__name__)
+
+EMITTED = Counter(
+    "conveyor_lineage_events_emitted",
+    "OpenLineage events this process handed to its transport",
+    ["event_type"],
+)
+DROPPED = Counter(
+    "conveyor_lineage_events_dropped",
+    "OpenLineage events this process did not send: the queue was full, the transport "
+    "failed, or the process ended before they went",
+    ["reason"],
+)
+
+_STOP = object()
+#: A warning per this many drops of one reason, not one per event.
+_WARN_EVERY = 100
+
+
+class Emitter:
+    """One process's queue of events and the thread that sends them."""
+
+    def __init__(self, make_client: Callable[[], Any], queue_size: int, close_timeout: float):
+        self._make_client = make_client
+        self._close_timeout = close_timeout
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._pid = os.getpid()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False  # no more submits
+        self._abandoned = False  # what is still queued was counted as dropped: not sent
+        self._drops: dict[str, int] = {}
+
+    def alive(self) -> bool:
+        """Not closed, and in the process that made it."""
+        return not self._closed and os.getpid() == self._pid
+
+    def submit(self, event: Any) -> bool:
+        """Queue ``event`` for sending; False (and counted) when it was dropped."""
+        if self._closed or os.getpid() != self._pid:
+            self._dropped("shutdown")
+            return False
+        self._start()
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self._dropped("queue_full")
+            return False
+        return True
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                thread = threading.Thread(
+                    target=self._drain, name="conveyor-openlineage", daemon=True
+                )
+                thread.start()
+                self._thread = thread
+
+    def _drain(self) -> None:
+        client = None
+        while True:
+            event = self._queue.get()
+            try:
+                if event is _STOP:
+                    return
+                if self._abandoned:  # counted as dropped when the process closed it
+                    continue
+                if client is None:
+                    client = self._make_client()
+                client.emit(event)
+                EMITTED.labels(_event_type(event)).inc()
+            except Exception as exc:
+                self._dropped("transport_error", exc)
+            finally:
+                self._queue.task_done()
+
+    def _dropped(self, reason: str, exc: BaseException | None = None) -> None:
+        DROPPED.labels(reason).inc()
+        count = self._drops[reason] = self._drops.get(reason, 0) + 1
+        if count % _WARN_EVERY == 1:
+            log.warning(
+                "OpenLineage event dropped (%s; %d so far in this process)%s",
+                reason,
+                count,
+                f": {exc}" if exc is not None else "",
+            )
+
+    def close(self, timeout: float | None = None) -> None:
+        """Wait up to ``timeout`` (the emitter's own by default) for the queued events to
+        go, then drop and count the rest. Only in the process that made the emitter (a
+        forked child inherits it, and must not wait for its parent's queue)."""
+        if self._closed or os.getpid() != self._pid:
+            return
+        self._closed = True
+        if self._thread is None:
+            return
+        limit = time.monotonic() + (self._close_timeout if timeout is None else timeout)
+        waiting = self._queue.all_tasks_done
+        with waiting:
+            while self._queue.unfinished_tasks:
+                left = limit - time.monotonic()
+                if left <= 0:
+                    break
+                waiting.wait(left)
+            left_over = self._queue.unfinished_tasks
+            self._abandoned = bool(left_over)
+        for _ in range(left_over):
+            self._dropped("shutdown")
+        if not left_over:
+            self._queue.put_nowait(_STOP)
+
+
+def _event_type(event: Any) -> str:
+    kind = getattr(event, "eventType", None)
+    return str(getattr(kind, "value", kind) or "").lower()
+
+
+def at_exit(emitter: Emitter) -> None:
+    """Close ``emitter`` when the process ends: at interpreter exit, and at the end of a
+    multiprocessing child, which leaves without running ``atexit``'s functions."""
+    atexit.register(emitter.close)
+    mp_util.Finalize(None, emitter.close, exitpriority=10)

@@ -1,0 +1,170 @@
+"""The OpenLineage listener: Airflow's listener hooks turned into events, handed to the
+process's emitter. Each hook builds its event in the caller's thread (it reads the task,
+its operator's lineage and the run) and only queues it; any error is logged here, never
+raised into the try or the scheduler."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from openlineage.client.event_v2 import RunState
+
+from conveyor.airflow_compat import table
+from conveyor.airflow_compat.listeners import hookimpl
+from conveyor.lineage import events, extraction
+from conveyor.lineage.emitter import Emitter
+from conveyor.lineage.redaction import redacted
+from conveyor.lineage.settings import LineageSettings
+from conveyor.lineage.stored_dag import StoredDag
+from conveyor.providers.openlineage.selective import marked
+from conveyor.run_views import DagRunView
+from conveyor.store import runs, sensing
+from conveyor.store.engine import Store
+
+log = logging.getLogger(__name__)
+
+
+class OpenLineageListener:
+    """Registered in a process's listener manager when lineage is on."""
+
+    def __init__(self, lineage: LineageSettings, emitter: Emitter, store: Store | None) -> None:
+        self.lineage = lineage
+        self.emitter = emitter
+        self.store = store
+        self._disabled: tuple[set[type], set[str]] | None = None
+
+    # -- a try's events (in the try's process) --------------------------------------------
+
+    @hookimpl
+    def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
+        self._task(RunState.START, extraction.START, task_instance)
+
+    @hookimpl
+    def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
+        self._task(RunState.COMPLETE, extraction.COMPLETE, task_instance)
+
+    @hookimpl
+    def on_task_instance_skipped(self, previous_state: Any, task_instance: Any) -> None:
+        self._task(RunState.COMPLETE, extraction.COMPLETE, task_instance)
+
+    @hookimpl
+    def on_task_instance_failed(
+        self, previous_state: Any, task_instance: Any, error: BaseException | str | None
+    ) -> None:
+        self._task(RunState.FAIL, extraction.FAIL, task_instance, error)
+
+    def _task(
+        self, state: RunState, moment: str, ti: Any, error: BaseException | str | None = None
+    ) -> None:
+        try:
+            if not self._task_emits(ti.task):
+                return
+            number = self._airflow_try_number(ti)
+            if state is RunState.START and number != ti.try_number and _reschedules(ti.task):
+                return  # the sensor's first poke said START, as Airflow's does once
+            lineage = extraction.lineage_of(ti.task, moment, ti, self.lineage.source_code)
+            event = events.task_event(
+                state, self.lineage.namespace, ti, lineage, error=error, try_number=number
+            )
+            self.emitter.submit(redacted(event))
+        except Exception:
+            log.warning("OpenLineage: no %s event for %s", state.value, ti, exc_info=True)
+
+    def _airflow_try_number(self, ti: Any) -> int:
+        """The try Airflow would be in: Conveyor numbers a new try after each reschedule,
+        deferral or wait for input, Airflow does not, so a chain of such tries is one run."""
+        if ti.try_number <= 1 or self.store is None:
+            return int(ti.try_number)
+        with self.store.read() as conn:
+            return sensing.waiting_series_first_try(
+                conn, ti.dag_run.id, ti.task_id, ti.map_index, ti.try_number
+            )
+
+    def _task_emits(self, task: Any) -> bool:
+        if self._operator_disabled(task):
+            return False
+        if not self.lineage.selective_enable:
+            return True
+        mark = marked(task)
+        if mark is None:  # marked through its DAG after it joined (with enable_lineage(DAG))
+            dag = getattr(task, "dag", None)
+            mark = marked(dag.params) if dag is not None else None
+        return mark is True
+
+    def _operator_disabled(self, task: Any) -> bool:
+        if not self.lineage.disabled_for_operators:
+            return False
+        if self._disabled is None:
+            self._disabled = _disabled_classes(self.lineage.disabled_for_operators)
+        classes, paths = self._disabled
+        cls = type(task)
+        return cls in classes or f"{cls.__module__}.{cls.__qualname__}" in paths
+
+    # -- a DAG run's events (in the process that moved the run) ---------------------------
+
+    @hookimpl
+    def on_dag_run_running(self, dag_run: Any, msg: str) -> None:
+        self._dag_run(RunState.START, dag_run, msg)
+
+    @hookimpl
+    def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
+        self._dag_run(RunState.COMPLETE, dag_run, msg)
+
+    @hookimpl
+    def on_dag_run_failed(self, dag_run: Any, msg: str) -> None:
+        self._dag_run(RunState.FAIL, dag_run, msg)
+
+    def _dag_run(self, state: RunState, dag_run: Any, msg: str) -> None:
+        try:
+            dag = None
+            task_states = None
+            if self.store is not None:
+                with self.store.read() as conn:
+                    dag = StoredDag(runs.serialized_dag(conn, dag_run.version_hash).raw)
+                dag_run = DagRunView.of(dag_run, self.store, "")  # its dates, read when asked
+                if state is not RunState.START:
+                    task_states = [
+                        (ti.task_id, ti.state, ti.duration or 0.0)
+                        for ti in dag_run.get_task_instances()
+                    ]
+            if self.lineage.selective_enable and (dag is None or marked(dag.params) is not True):
+                return
+            event = events.dag_run_event(
+                state,
+                self.lineage.namespace,
+                dag_run,
+                dag=dag,
+                msg=msg,
+                task_states=task_states,
+            )
+            self.emitter.submit(event)
+        except Exception:
+            log.warning(
+                "OpenLineage: no %s event for DAG run %s", state.value, dag_run, exc_info=True
+            )
+
+
+def _reschedules(task: Any) -> bool:
+    """A sensor in reschedule mode (each poke a try of its own here)."""
+    return getattr(task, "mode", None) == "reschedule"
+
+
+def _disabled_classes(entries: frozenset[str]) -> tuple[set[type], set[str]]:
+    """The classes ``disabled_for_operators`` names: Airflow's paths resolved to the class
+    Conveyor gives for them; any other entry compared as a class path."""
+    classes: set[type] = set()
+    for entry in entries:
+        module, _, name = entry.rpartition(".")
+        target = table.lookup(module, name)
+        if target is None:
+            continue
+        target_module, _, attribute = target.partition(":")
+        try:
+            found = getattr(importlib.import_module(target_module), attribute)
+        except Exception:
+            continue
+        if isinstance(found, type):
+            classes.add(found)
+    return classes, set(entries)

@@ -1,0 +1,296 @@
+"""OpenLineage's pure parts: the settings and where they come from, the emitter that never
+holds a task up (and counts what it drops), Airflow's run ids, selective enabling and
+disabled operators, the tables a SQLite statement reads and writes, and the datasets of the
+S3 operators."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from openlineage.client.event_v2 import Dataset, RunState
+from openlineage.client.serde import Serde
+from prometheus_client import REGISTRY
+
+from conveyor import DAG, BashOperator, EmptyOperator
+from conveyor.config import load_config, mask
+from conveyor.connections import masking
+from conveyor.exceptions import ConfigError
+from conveyor.lineage import events, extraction
+from conveyor.lineage.emitter import Emitter
+from conveyor.lineage.listener import OpenLineageListener
+from conveyor.lineage.redaction import redacted
+from conveyor.lineage.settings import client_config, read
+from conveyor.providers.amazon.local_to_s3 import LocalFilesystemToS3Operator
+from conveyor.providers.amazon.s3_operators import S3CopyObjectOperator
+from conveyor.providers.openlineage.selective import disable_lineage, enable_lineage
+from conveyor.providers.openlineage.sql import lineage_of_sql
+from conveyor.providers.sqlite import SqliteHook
+
+
+def _settings(tmp_path: Path, **values: Any) -> Any:
+    return load_config({"CONVEYOR_HOME": str(tmp_path)}, home=tmp_path, **values).settings
+
+
+# -- settings ------------------------------------------------------------------------------
+
+
+def test_nothing_said_about_where_events_go_means_lineage_is_off(tmp_path: Path) -> None:
+    assert not read(_settings(tmp_path), {}).enabled
+    assert read(_settings(tmp_path), {"OPENLINEAGE_URL": "http://marquez:5000"}).enabled
+    assert read(_settings(tmp_path), {"OPENLINEAGE__TRANSPORT__TYPE": "console"}).enabled
+    on = _settings(tmp_path, openlineage_transport='{"type": "console"}')
+    assert read(on, {}).enabled
+    assert not read(on, {"AIRFLOW__OPENLINEAGE__DISABLED": "true"}).enabled
+    assert not read(on, {"OPENLINEAGE_DISABLED": "1"}).enabled
+    off = _settings(
+        tmp_path, openlineage_transport='{"type": "console"}', openlineage_disabled=True
+    )
+    assert not read(off, {}).enabled
+
+
+def test_airflows_variables_win_over_conveyors_settings(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path,
+        openlineage_transport='{"type": "console"}',
+        openlineage_namespace="ours",
+        openlineage_disabled_for_operators="a.B; c.D",
+    )
+    found = read(settings, {})
+    assert (found.transport, found.namespace) == ({"type": "console"}, "ours")
+    assert found.disabled_for_operators == {"a.B", "c.D"}
+    found = read(
+        settings,
+        {
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": '{"type": "http", "url": "http://x:1"}',
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": "theirs",
+            "AIRFLOW__OPENLINEAGE__SELECTIVE_ENABLE": "True",
+            "AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT": "3",
+        },
+    )
+    assert found.transport == {"type": "http", "url": "http://x:1"}
+    assert (found.namespace, found.selective_enable, found.execution_timeout) == (
+        "theirs",
+        True,
+        3.0,
+    )
+    assert client_config(found) == {"transport": {"type": "http", "url": "http://x:1"}}
+    # The client's own namespace variable, then Airflow's default.
+    assert read(_settings(tmp_path), {"OPENLINEAGE_NAMESPACE": "env"}).namespace == "env"
+    assert read(_settings(tmp_path), {}).namespace == "default"
+    with pytest.raises(ConfigError, match="not a JSON object"):
+        read(settings, {"AIRFLOW__OPENLINEAGE__TRANSPORT": "[1]"})
+
+
+def test_a_configuration_file_is_read_when_no_transport_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "openlineage.yml"
+    path.write_text("transport:\n  type: file\n  log_file_path: /tmp/events.jsonl\n")
+    found = read(_settings(tmp_path, openlineage_config_path=str(path)), {})
+    assert found.enabled
+    assert client_config(found) == {
+        "transport": {"type": "file", "log_file_path": "/tmp/events.jsonl"}
+    }
+
+
+def test_the_transport_setting_is_a_json_object_and_its_secrets_are_masked(
+    tmp_path: Path,
+) -> None:
+    given = {"type": "http", "url": "http://m:5000", "auth": {"type": "api_key", "apiKey": "s3"}}
+    settings = _settings(tmp_path, openlineage_transport=given)  # a table in conveyor.toml
+    assert json.loads(settings.openlineage_transport) == given
+    shown = json.loads(mask("openlineage_transport", settings.openlineage_transport))
+    assert shown["auth"] == {"type": "api_key", "apiKey": "***"}
+    assert shown["url"] == "http://m:5000"
+    with pytest.raises(ConfigError, match="openlineage_transport"):
+        _settings(tmp_path, openlineage_transport="{not json")
+
+
+# -- the emitter ---------------------------------------------------------------------------
+
+
+class _Client:
+    """A client whose emit blocks until released (a transport that hangs), or raises."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.release = threading.Event()
+        self.sent: list[Any] = []
+        self.fail = fail
+
+    def emit(self, event: Any) -> None:
+        if self.fail:
+            raise ConnectionError("refused")
+        self.release.wait(30)
+        self.sent.append(event)
+
+
+def _count(reason: str) -> float:
+    value = REGISTRY.get_sample_value("conveyor_lineage_events_dropped_total", {"reason": reason})
+    return value or 0.0
+
+
+def test_a_hanging_transport_never_blocks_a_submit_and_drops_are_counted() -> None:
+    client = _Client()
+    emitter = Emitter(lambda: client, queue_size=2, close_timeout=0.2)
+    before = {r: _count(r) for r in ("queue_full", "shutdown")}
+    started = time.monotonic()
+    accepted = [emitter.submit(f"event-{i}") for i in range(50)]
+    assert time.monotonic() - started < 0.5  # 50 submits to a transport that never answers
+    # One in the thread (maybe), two queued: the rest dropped and counted.
+    assert 2 <= sum(accepted) <= 3
+    assert _count("queue_full") - before["queue_full"] == 50 - sum(accepted)
+    started = time.monotonic()
+    emitter.close()  # waits its 0.2 s, then counts what is left
+    assert time.monotonic() - started < 2
+    assert _count("shutdown") - before["shutdown"] == sum(accepted)
+    assert not emitter.submit("late")
+    client.release.set()
+
+
+def test_events_go_in_order_and_a_failing_transport_is_counted() -> None:
+    client = _Client()
+    client.release.set()
+    emitter = Emitter(lambda: client, queue_size=10, close_timeout=5)
+    for i in range(5):
+        assert emitter.submit(f"event-{i}")
+    emitter.close()
+    assert client.sent == [f"event-{i}" for i in range(5)]
+
+    failing = Emitter(lambda: _Client(fail=True), queue_size=10, close_timeout=5)
+    before = _count("transport_error")
+    assert failing.submit("a") and failing.submit("b")
+    failing.close()
+    assert _count("transport_error") - before == 2
+
+
+# -- run ids and events --------------------------------------------------------------------
+
+
+def test_run_ids_are_airflows_uuid7_of_the_logical_date() -> None:
+    logical = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    first = events.task_run_id("ns", "dag", "task", 1, -1, logical)
+    assert first == events.task_run_id("ns", "dag", "task", 1, -1, logical)
+    assert first != events.task_run_id("ns", "dag", "task", 2, -1, logical)
+    assert first != events.task_run_id("other", "dag", "task", 1, -1, logical)
+    found = uuid.UUID(first)
+    assert found.version == 7
+    assert found.int >> 80 == int(logical.timestamp() * 1000)  # its time: the logical date
+    assert uuid.UUID(events.dag_run_id("ns", "dag", logical)).version == 7
+
+
+# -- which tasks send events ---------------------------------------------------------------
+
+
+def _listener(tmp_path: Path, **values: Any) -> OpenLineageListener:
+    lineage = read(_settings(tmp_path, openlineage_transport='{"type": "console"}', **values), {})
+    return OpenLineageListener(lineage, Emitter(lambda: None, 1, 0), None)
+
+
+def test_selective_enable_sends_only_what_is_marked(tmp_path: Path) -> None:
+    with DAG("marked", schedule=None, start_date=datetime(2026, 1, 1)) as marked:
+        a = EmptyOperator(task_id="a")
+    with enable_lineage(DAG("whole", schedule=None, start_date=datetime(2026, 1, 1))) as whole:
+        b = EmptyOperator(task_id="b")
+        c = disable_lineage(EmptyOperator(task_id="c"))
+    with DAG("one", schedule=None, start_date=datetime(2026, 1, 1)):
+        d = enable_lineage(EmptyOperator(task_id="d"))
+        e = EmptyOperator(task_id="e")
+    everything = _listener(tmp_path)
+    assert all(everything._task_emits(t) for t in (a, b, c, d, e))
+    selective = _listener(tmp_path, openlineage_selective_enable=True)
+    assert [t.task_id for t in (a, b, c, d, e) if selective._task_emits(t)] == ["b", "d"]
+    assert whole.params["_selective_enable_ol"] is True  # stored with the DAG's version
+    assert "_selective_enable_ol" not in marked.params
+
+
+def test_disabled_operators_by_airflows_path_or_conveyors(tmp_path: Path) -> None:
+    with DAG("ops", schedule=None, start_date=datetime(2026, 1, 1)):
+        bash = BashOperator(task_id="bash", bash_command="true")
+        empty = EmptyOperator(task_id="empty")
+    by_airflow = _listener(
+        tmp_path,
+        openlineage_disabled_for_operators="airflow.providers.standard.operators.bash.BashOperator",
+    )
+    assert not by_airflow._task_emits(bash) and by_airflow._task_emits(empty)
+    path = f"{type(empty).__module__}.{type(empty).__qualname__}"
+    by_conveyor = _listener(tmp_path, openlineage_disabled_for_operators=path)
+    assert by_conveyor._task_emits(bash) and not by_conveyor._task_emits(empty)
+
+
+# -- datasets of operators -----------------------------------------------------------------
+
+
+def test_a_sqlite_statement_reads_and_writes_main_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "app.db"
+    sqlite3.connect(path).close()
+    monkeypatch.setenv("CONVEYOR_CONN_LITE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    found = lineage_of_sql(
+        SqliteHook(sqlite_conn_id="lite"),
+        "INSERT INTO totals SELECT day, sum(n) FROM counts GROUP BY day; DELETE FROM counts",
+    )
+    assert found is not None
+    assert [(d.namespace, d.name) for d in found.inputs] == [(f"sqlite://{path}", "main.counts")]
+    assert sorted((d.namespace, d.name) for d in found.outputs) == [
+        (f"sqlite://{path}", "main.counts"),  # DELETE writes it too
+        (f"sqlite://{path}", "main.totals"),
+    ]
+    assert found.job_facets["sql"].query == (
+        "INSERT INTO totals SELECT day, sum(n) FROM counts GROUP BY day;\nDELETE FROM counts"
+    )
+
+
+def test_the_s3_operators_name_their_objects() -> None:
+    copy = S3CopyObjectOperator(
+        task_id="copy",
+        source_bucket_key="s3://raw/in/a.csv",
+        dest_bucket_key="out/a.csv",
+        dest_bucket_name="lake",
+    )
+    found = copy.get_openlineage_facets_on_start()
+    assert found.inputs == [Dataset(namespace="s3://raw", name="in/a.csv")]
+    assert found.outputs == [Dataset(namespace="s3://lake", name="out/a.csv")]
+    upload = LocalFilesystemToS3Operator(
+        task_id="up", filename="/data/a.csv", dest_key="s3://lake/a.csv"
+    )
+    found = upload.get_openlineage_facets_on_start()
+    assert found.inputs == [Dataset(namespace="file", name="/data/a.csv")]
+    assert found.outputs == [Dataset(namespace="s3://lake", name="a.csv")]
+
+
+def test_a_tasks_code_goes_as_source_and_the_secrets_it_read_are_masked(tmp_path: Path) -> None:
+    with DAG("src", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        bash = BashOperator(task_id="bash", bash_command="curl -u admin:s3cr3t-value http://x")
+    run = SimpleNamespace(
+        logical_date=datetime(2026, 1, 2, tzinfo=UTC),
+        data_interval_start=datetime(2026, 1, 2, tzinfo=UTC),
+        data_interval_end=datetime(2026, 1, 3, tzinfo=UTC),
+        conf={"token": "s3cr3t-value"},
+        dag_id=dag.dag_id,
+        run_id="manual__1",
+        run_type="manual",
+    )
+    ti = SimpleNamespace(
+        task=bash, dag_run=run, dag_id="src", task_id="bash", try_number=1, map_index=-1
+    )
+    found = extraction.lineage_of(bash, extraction.COMPLETE, ti)
+    facet = found.job_facets["sourceCode"]
+    assert (facet.language, facet.sourceCode) == ("bash", bash.bash_command)
+    assert "sourceCode" not in extraction.lineage_of(bash, "complete", ti, False).job_facets
+    event = events.task_event(RunState.COMPLETE, "ns", ti, found)
+    masking.register("s3cr3t-value")
+    try:
+        text = Serde.to_json(redacted(event))
+    finally:
+        masking.reset()
+    assert "s3cr3t-value" not in text
+    assert "curl -u admin:*** http://x" in text
+    assert '"token": "***"' in text  # the run's conf, in the airflow facet
