@@ -99,7 +99,6 @@ RUN_HINTS: dict[str, str] = {
     "clear_number": "Conveyor does not count clears; the timeline shows each clear",
     "triggering_user_name": "dag_run.created_by says who or what made the run",
     "consumed_asset_events": "use context['triggering_asset_events']",
-    "partition_key": "Conveyor runs are not partitioned",
     "creating_job_id": "Conveyor has no jobs table",
     "dag_version": "the run's DAG version is shown by `conveyor runs show`",
     "get_previous_dagrun": "use the prev_* context values (prev_data_interval_start_success ...)",
@@ -196,6 +195,12 @@ class DagRunView(RunRow):
     def created_by(self) -> str | None:
         listing = self._read()
         return listing.created_by if listing else None
+
+    @property
+    def partition_key(self) -> str | None:
+        """The partition of data the run is for (Airflow 3.2); None for most runs."""
+        listing = self._read()
+        return listing.partition_key if listing else None
 
     def get_task_instances(self, state: Any = None) -> list[TaskInstanceView]:
         """The run's task instances; ``state``: one state or a list of them to keep."""

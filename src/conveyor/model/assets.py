@@ -212,6 +212,7 @@ class AssetEvent:
     source_task_id: str | None
     source_map_index: int
     source_aliases: list[AssetAlias]
+    partition_key: str | None = None  # the partition it updated (Airflow 3.2)
 
     @property
     def uri(self) -> str:
@@ -228,6 +229,7 @@ class AssetEvent:
             "source_task_id": self.source_task_id,
             "source_map_index": self.source_map_index,
             "source_aliases": [a.name for a in self.source_aliases],
+            "partition_key": self.partition_key,
         }
 
     @classmethod
@@ -242,6 +244,7 @@ class AssetEvent:
             source_task_id=data.get("source_task_id"),
             source_map_index=int(data.get("source_map_index", -1)),
             source_aliases=[AssetAlias(n) for n in data.get("source_aliases", [])],
+            partition_key=data.get("partition_key"),
         )
 
 

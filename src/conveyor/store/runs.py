@@ -130,8 +130,10 @@ def create_run(
     conf: dict[str, Any] | None = None,
     run_id: str | None = None,
     created_by: str,
+    partition_key: str | None = None,
 ) -> int | None:
     """Insert a queued run and its task instances; None if that run already exists.
+    ``partition_key``: the partition of data it is for (Airflow 3.2), if any.
 
     The last line of the run-id rule and of strict JSON: whoever made the run and its conf
     (checked before with their own messages), the store keeps only what every reader can
@@ -156,6 +158,7 @@ def create_run(
                     created_by=created_by,
                     queued_at=now,
                     updated_at=now,
+                    partition_key=partition_key,
                 )
                 .returning(dag_run.c.id)
             ).scalar_one()
@@ -218,6 +221,7 @@ def create_manual_run(
     logical_date: datetime | None = None,
     run_id: str | None = None,
     run_type: str = "manual",
+    partition_key: str | None = None,
 ) -> int | None:
     """Queue an on-demand run of the DAG's newest version (now, unless a date is given);
     ``run_type``: ``manual``, or :data:`ASSET_MATERIALIZE` (an asset's materialization)."""
@@ -235,6 +239,7 @@ def create_manual_run(
         conf=conf,
         run_id=run_id,
         created_by=created_by,
+        partition_key=partition_key,
     )
 
 

@@ -348,6 +348,7 @@ class TaskInstanceHandle:
                 source_task_id=r.source_task_id,
                 source_map_index=r.source_map_index,
                 source_aliases=[AssetAlias(r.source_alias)] if r.source_alias else [],
+                partition_key=r.partition_key,
             )
             for r in rows
         ]
