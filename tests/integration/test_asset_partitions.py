@@ -189,4 +189,7 @@ def test_keyed_events_through_the_api_run_a_partition_once_its_condition_holds_f
         assert again["dag_runs_cleared"] == 0
         manual = _ok(client.get(f"{runs_path}/{triggered['dag_run_id']}"))
         assert manual["partition_key"] == "manual-1"  # another partition: untouched
+        by_key = {"partition_key": "manual-1", "dry_run": False}  # clearDagRuns: that run
+        cleared = _ok(client.post("/api/v2/dags/joined_partitions/clearDagRuns", json=by_key))
+        assert [r["dag_run_id"] for r in cleared["dag_runs"]] == [triggered["dag_run_id"]]
     app.state.store.dispose()
