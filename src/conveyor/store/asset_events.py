@@ -48,7 +48,8 @@ def record_external_event(
             .returning(dataset_event.c.id)
         ).scalar_one()
     )
-    tell_after_commit(conn, [RecordedEvent(str(uri), extra or {}, None, None, None, None, None)])
+    told = RecordedEvent(str(uri), extra or {}, None, None, None, None, None, partition_key)
+    tell_after_commit(conn, [told])
     schedules = consumer_schedules(conn)
     queue_event(conn, schedules, str(uri), lambda: asset_id, event_id, partition_key, now)
     return event_id

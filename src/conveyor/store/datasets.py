@@ -41,6 +41,7 @@ class RecordedEvent:
     source_run_id: str | None
     source_map_index: int | None
     source_alias: str | None
+    partition_key: str | None = None
 
 
 #: Told of the asset events a process commits (set by its Airflow listeners).
@@ -196,7 +197,9 @@ def record_updates(
     emitted = [(None, uri, (extras or {}).get(uri)) for uri in uris]
     emitted += [(alias, uri, extra or None) for alias, uri, extra in through_aliases or []]
     told = [
-        RecordedEvent(uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias)
+        RecordedEvent(
+            uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias, partition_key
+        )
         for alias, uri, extra in emitted
     ]
     tell_after_commit(conn, told)
