@@ -140,7 +140,8 @@ class DagRunView(RunRow):
     """``context["dag_run"]``: the run with Airflow's ``DagRun`` attributes.
 
     It is a :class:`RunRow` (``id``, ``run_id``, ``run_type``, ``state``, ``logical_date``,
-    the data interval, ``conf`` ...); the run's dates and maker are read when first asked.
+    the data interval, ``conf``, ``partition_key`` ...); the run's dates and maker are read
+    when first asked.
     """
 
     _store: Store | None
@@ -195,12 +196,6 @@ class DagRunView(RunRow):
     def created_by(self) -> str | None:
         listing = self._read()
         return listing.created_by if listing else None
-
-    @property
-    def partition_key(self) -> str | None:
-        """The partition of data the run is for (Airflow 3.2); None for most runs."""
-        listing = self._read()
-        return listing.partition_key if listing else None
 
     def get_task_instances(self, state: Any = None) -> list[TaskInstanceView]:
         """The run's task instances; ``state``: one state or a list of them to keep."""

@@ -61,9 +61,9 @@ with DAG(
     start_date=START,
 ):
     @task
-    def roll(dag_run=None, triggering_asset_events=None):
+    def roll(dag_run=None, triggering_asset_events=None, partition_key=None):
         keys = [e.partition_key for e in triggering_asset_events[HOURLY]]
-        return [dag_run.partition_key, keys]
+        return [dag_run.partition_key, keys, partition_key]
     roll()
 
 with DAG(
@@ -116,7 +116,7 @@ def test_a_cron_partition_run_keys_its_event_and_the_consumer_runs_for_the_mappe
         key[:10],
     )
     assert rollup.run_id.endswith(f"__{key[:10]}")
-    assert rolled == [key[:10], [key]]
+    assert rolled == [key[:10], [key], key[:10]]  # dag_run's, the events', the context's
     assert env.dag_runs("joined_partitions") == []  # neither of its assets was updated
 
 

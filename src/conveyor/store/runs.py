@@ -39,6 +39,7 @@ class RunRow:
     conf: dict[str, Any]
     version_hash: str
     dag_paused: bool = False
+    partition_key: str | None = None  # the partition of data it is for (Airflow 3.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +298,7 @@ def run_row(row: Any) -> RunRow:
         conf=shown(row.conf or {}),  # a row stored before strict JSON: its bad parts marked
         version_hash=row.version_hash,
         dag_paused=bool(getattr(row, "is_paused", False)),
+        partition_key=getattr(row, "partition_key", None),
     )
 
 
