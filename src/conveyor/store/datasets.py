@@ -20,7 +20,6 @@ from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
 from conveyor.store.tables import (
     dag,
-    dag_run,
     dataset,
     dataset_dag_queue,
     dataset_event,
@@ -166,12 +165,6 @@ def queue_event(
         )
 
 
-def run_partition_key(conn: Connection, run_pk: int) -> str | None:
-    """The partition key of a run (None: it has none)."""
-    found = conn.execute(select(dag_run.c.partition_key).where(dag_run.c.id == run_pk)).scalar()
-    return None if found is None else str(found)
-
-
 def record_updates(
     conn: Connection,
     run: RunRow,
@@ -192,7 +185,7 @@ def record_updates(
     """
     now = utcnow()
     wanted_by = consumer_schedules(conn)
-    partition_key = run_partition_key(conn, run.id)
+    partition_key = run.partition_key  # its events are of the run's partition
     emitted: list[tuple[str | None, str, dict[str, Any] | None]]
     emitted = [(None, uri, (extras or {}).get(uri)) for uri in uris]
     emitted += [(alias, uri, extra or None) for alias, uri, extra in through_aliases or []]
