@@ -1,7 +1,8 @@
 """Airflow 3.2's asset partitions through the real scheduler and ``/api/v2``, on SQLite and
 PostgreSQL: a ``CronPartitionTimetable`` run's key travels with its asset event to a
 ``PartitionedAssetTimetable`` consumer (its mapper making the day of the hour), which runs
-once per key its condition holds for; the API creates keyed events, shows and filters runs by
+once per key its condition holds for; a task names the partitions it updated
+(``add_partitions``); the API creates keyed events, shows and filters runs by
 key, triggers a keyed run, and clears a partition."""
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ with DAG(
         return [dag_run.partition_key, keys, partition_key]
     roll()
 
+with DAG("regional_prices", schedule=None, start_date=START):
+    @task(outlets=[PRICES])
+    def publish(outlet_events=None):
+        outlet_events[PRICES].add_partitions(["us", "eu"])
+    publish()
+
 with DAG(
     "joined_partitions",
     schedule=PartitionedAssetTimetable(assets=REGIONS & PRICES),
@@ -95,7 +102,13 @@ def _finished(env: Env, dag_id: str) -> Any:
 def test_a_cron_partition_run_keys_its_event_and_the_consumer_runs_for_the_mapped_day(
     env: Env,
 ) -> None:
-    run_scheduler(env.settings(), env.store, _finished(env, "daily_rollup"), what="rollup")
+    prices = env.trigger("regional_prices")  # a task naming its partitions as it runs
+
+    def both() -> bool:
+        return _finished(env, "daily_rollup")() and _finished(env, "regional_prices")()
+
+    run_scheduler(env.settings(), env.store, both, what="rollup and prices")
+    assert env.run_state(prices) is RunState.SUCCESS
     producer = env.dag_runs("hourly_load")[0]
     fire = producer.logical_date.astimezone(UTC)
     key = fire.strftime("%Y-%m-%dT%H:%M:%S")
@@ -106,10 +119,30 @@ def test_a_cron_partition_run_keys_its_event_and_the_consumer_runs_for_the_mappe
     )
     with env.store.read() as conn:
         assert xcom_value(conn, producer.id, "load", "return_value") == key
-        events = conn.execute(select(dataset_event.c.partition_key)).scalars().all()
+        events = (
+            conn.execute(
+                select(dataset_event.c.partition_key).where(
+                    dataset_event.c.source_dag_id == "hourly_load"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        runtime = (
+            conn.execute(
+                select(dataset_event.c.partition_key)
+                .where(dataset_event.c.source_dag_id == "regional_prices")
+                .order_by(dataset_event.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        waiting = conn.execute(select(partition_dag_queue.c.partition_key)).scalars().all()
         rollup = env.dag_runs("daily_rollup")[0]
         rolled = xcom_value(conn, rollup.id, "roll", "return_value")
     assert events == [key]
+    assert runtime == ["eu", "us"]  # add_partitions: an event each, none of the run's own
+    assert sorted(waiting) == ["eu", "us"]  # joined_partitions still waits for regions
     assert (rollup.run_type, rollup.state, rollup.partition_key) == (
         "dataset_triggered",
         "success",
@@ -117,7 +150,7 @@ def test_a_cron_partition_run_keys_its_event_and_the_consumer_runs_for_the_mappe
     )
     assert rollup.run_id.endswith(f"__{key[:10]}")
     assert rolled == [key[:10], [key], key[:10]]  # dag_run's, the events', the context's
-    assert env.dag_runs("joined_partitions") == []  # neither of its assets was updated
+    assert env.dag_runs("joined_partitions") == []
 
 
 def _admin(env: Env) -> tuple[TestClient, Any]:

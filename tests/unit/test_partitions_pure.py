@@ -9,7 +9,8 @@ import pytest
 
 from airflow_hook_on import assert_paths_give
 from conveyor.exceptions import DagDefinitionError
-from conveyor.model.datasets import Dataset
+from conveyor.model.assets import OutletEvents
+from conveyor.model.datasets import AssetAlias, Dataset
 from conveyor.model.partition_mappers import (
     AllowedKeyMapper,
     ChainMapper,
@@ -142,3 +143,20 @@ def test_airflow_spells_the_partition_names_where_airflow_3_3_has_them() -> None
             "airflow.partition_mappers.identity": {"IdentityMapper": IdentityMapper},
         }
     )
+
+
+def test_add_partitions_names_the_keys_of_an_outlets_events_and_refuses_an_alias() -> None:
+    orders = Dataset("s3://lake/orders")
+    events = OutletEvents()
+    events[orders].add_partitions("eu")
+    events[orders].add_partitions(["us", "eu"])
+    events[orders].extra = {"rows": 3}
+    emitted = events.emitted([orders])
+    assert emitted.partitions == {"s3://lake/orders": ["eu", "us"]}
+    assert emitted.extras == {"s3://lake/orders": {"rows": 3}}
+    with pytest.raises(TypeError, match="alias"):
+        events[AssetAlias("daily")].add_partitions("eu")
+    with pytest.raises(ValueError, match="empty"):
+        events[orders].add_partitions(" ")
+    with pytest.raises(ValueError, match="at most 250"):
+        events[orders].add_partitions("k" * 251)

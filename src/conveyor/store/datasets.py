@@ -173,30 +173,37 @@ def record_updates(
     uris: list[str],
     extras: dict[str, dict[str, Any]] | None = None,
     through_aliases: list[tuple[str, str, dict[str, Any]]] | None = None,
+    partitions: dict[str, list[str]] | None = None,
 ) -> None:
     """One event per dataset the task updated, queued for every DAG that consumes it.
 
     ``extras``: the extra of each URI's event (``outlet_events[...].extra``).
     ``through_aliases``: (alias name, URI, extra) of each event emitted through an alias;
     queued for the DAGs on that URI and for those on the alias.
+    ``partitions``: the partition keys a URI's events are of (``add_partitions``: an event
+    each); any other event is of the run's partition key.
 
     A consumer's queue keeps the first update it has not consumed yet; later ones are events
     too but do not add runs: the DAG runs once per "all of my datasets were updated".
     """
     now = utcnow()
     wanted_by = consumer_schedules(conn)
-    partition_key = run.partition_key  # its events are of the run's partition
-    emitted: list[tuple[str | None, str, dict[str, Any] | None]]
-    emitted = [(None, uri, (extras or {}).get(uri)) for uri in uris]
-    emitted += [(alias, uri, extra or None) for alias, uri, extra in through_aliases or []]
+    added: dict[str, list[str | None]] = {uri: list(k) for uri, k in (partitions or {}).items()}
+    emitted: list[tuple[str | None, str, dict[str, Any] | None, str | None]] = [
+        (None, uri, (extras or {}).get(uri), key)
+        for uri in uris
+        for key in added.get(uri) or [run.partition_key]
+    ]
+    emitted += [
+        (alias, uri, extra or None, run.partition_key)
+        for alias, uri, extra in through_aliases or []
+    ]
     told = [
-        RecordedEvent(
-            uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias, partition_key
-        )
-        for alias, uri, extra in emitted
+        RecordedEvent(uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias, key)
+        for alias, uri, extra, key in emitted
     ]
     tell_after_commit(conn, told)
-    for alias, uri, extra in emitted:
+    for alias, uri, extra, partition_key in emitted:
         ds_id = dataset_id(conn, uri)
         event_id = conn.execute(
             insert(dataset_event)
