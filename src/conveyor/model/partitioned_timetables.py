@@ -113,8 +113,7 @@ class PartitionedAssetTimetable(DatasetSchedule):
                 )
             for key in condition.schedule_keys():
                 self.mappers[key] = as_mapper(mapper, "partition_mapper_config")
-        self.description = self.PREFIX + self.description[len(self.PREFIX) :] + " (partitioned)"
-        self.description = self.description[:200]
+        self.description = (self.description + " (partitioned)")[:200]  # the column's width
 
     def mapper_for(self, key: str) -> PartitionMapper:
         """The mapper of the events queued under a schedule key."""
