@@ -99,7 +99,6 @@ RUN_HINTS: dict[str, str] = {
     "clear_number": "Conveyor does not count clears; the timeline shows each clear",
     "triggering_user_name": "dag_run.created_by says who or what made the run",
     "consumed_asset_events": "use context['triggering_asset_events']",
-    "partition_key": "Conveyor runs are not partitioned",
     "creating_job_id": "Conveyor has no jobs table",
     "dag_version": "the run's DAG version is shown by `conveyor runs show`",
     "get_previous_dagrun": "use the prev_* context values (prev_data_interval_start_success ...)",
@@ -141,7 +140,8 @@ class DagRunView(RunRow):
     """``context["dag_run"]``: the run with Airflow's ``DagRun`` attributes.
 
     It is a :class:`RunRow` (``id``, ``run_id``, ``run_type``, ``state``, ``logical_date``,
-    the data interval, ``conf`` ...); the run's dates and maker are read when first asked.
+    the data interval, ``conf``, ``partition_key`` ...); the run's dates and maker are read
+    when first asked.
     """
 
     _store: Store | None

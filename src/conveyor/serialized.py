@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 # Airflow's timetables register their kinds of schedule with deserialize_schedule on import.
-from conveyor.model import event_timetables, timetable_protocol, timetables  # noqa: F401
+from conveyor.model import (  # noqa: F401
+    event_timetables,
+    partitioned_timetables,
+    timetable_protocol,
+    timetables,
+)
 from conveyor.model.schedules import Schedule, deserialize_schedule
 from conveyor.model.task import DEFAULT_POOL, WEIGHT_RULES, retry_delay_for
 from conveyor.model.trigger_rules import TriggerRule

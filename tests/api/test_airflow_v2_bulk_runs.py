@@ -1,7 +1,8 @@
 """Changing many runs through /api/v2: Airflow's bulk body over a DAG's runs
 (``PATCH /dags/{dag_id}/dagRuns``: mark, note, delete), clearing many runs
-(``POST /dags/{dag_id}/clearDagRuns``) and ``POST /dags/{dag_id}/clearPartitions`` (Conveyor's
-runs have no partition). Each goes through the single run's use case. Both stores.
+(``POST /dags/{dag_id}/clearDagRuns``) and ``POST /dags/{dag_id}/clearPartitions`` (these runs
+have no partition key; tests/integration/test_asset_partitions.py clears keyed runs). Each goes
+through the single run's use case. Both stores.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def test_clear_dag_runs_previews_then_clears_the_runs_named(world: World) -> Non
     assert unknown.status_code == 404
 
 
-def test_clear_dag_runs_by_partition_matches_no_run_and_refuses_mixed_selectors(
+def test_clear_dag_runs_by_a_partition_no_run_has_matches_none_and_refuses_mixed_selectors(
     world: World,
 ) -> None:
     op = api_client(world, "op")

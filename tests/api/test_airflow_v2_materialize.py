@@ -137,8 +137,8 @@ def test_no_producer_several_producers_and_what_conveyor_cannot_set(world: World
     assert unknown.status_code == 404
     assert unknown.json()["detail"] == "No Dag materializes asset with ID: 424242"
     url = f"/api/v2/assets/{ids['s3://lake/orders']}/materialize"
-    partition = op.post(url, json={"partition_key": "2026-01"})
-    assert partition.status_code == 400 and "partition_key" in partition.json()["detail"]
+    interval = op.post(url, json={"data_interval_start": "2026-01-01T00:00:00Z"})
+    assert interval.status_code == 400 and "data_interval_start" in interval.json()["detail"]
     unknown_field = op.post(url, json={"size": 3})
     assert unknown_field.status_code == 422
     with world.store.read() as conn:

@@ -149,8 +149,8 @@ def test_refused_values_are_listed_with_where_they_are(world: World) -> None:
     _refused(admin.post("/api/v2/backfills", json=reversed_range), "body", "to_date")
     bad_conf = admin.post("/api/v2/backfills", json={**RANGE, "dag_run_conf": {"n": "three"}})
     _refused(bad_conf, "body", "dag_run_conf")
-    partitioned = admin.post("/api/v2/assets/events", json={"asset_id": 1, "partition_key": "p"})
-    _refused(partitioned, "body", "partition_key")
+    long_key = {"asset_id": 1, "partition_key": "p" * 251}
+    _refused(admin.post("/api/v2/assets/events", json=long_key), "body", "partition_key")
     _refused(admin.post("/api/v2/variables", json={"key": "a b", "value": "x"}), "body", "key")
     bad_id = {"connection_id": "a b", "conn_type": "http"}
     _refused(admin.post("/api/v2/connections", json=bad_id), "body", "connection_id")

@@ -2,7 +2,8 @@
 real ``conveyor scheduler`` and ``conveyor web``: each run row and each run of the grid
 carries a scheduled / manual / backfill / asset-triggered mark, and the runs list filters by
 it, the filter kept in the URL. The Durations tab, which reads the runs alone until a task
-is picked, draws the runs' bars and then the picked task's.
+is picked, draws the runs' bars and then the picked task's. A run that missed a deadline has
+its grid bar marked, and its panel lists the deadline and the run's partition key.
 
 Chromium missing: the tests skip, except in CI (``CI=true``) where they fail.
 """
@@ -15,11 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import ui_servers
+from sqlalchemy import insert
 from ui_servers import PASSWORDS, Conveyor, sign_in, started
 
 from conveyor.config import load_config
 from conveyor.store.engine import Store
 from conveyor.store.runs import create_run, latest_version
+from conveyor.store.tables import run_deadline
 
 ui_servers.require_chromium()
 
@@ -66,6 +69,30 @@ def seed_runs(servers: Conveyor) -> None:
                     run_id=run_id,
                     created_by="test",
                 )
+            late = datetime(2026, 1, 5, tzinfo=UTC)  # a partition's run past its deadline
+            late_pk = create_run(
+                conn,
+                dag_id="hourly_sync",
+                version_hash=version,
+                structure=structure,
+                run_type="manual",
+                logical_date=late,
+                interval=(late, late),
+                run_id="late-1",
+                created_by="test",
+                partition_key="2026-01-05",
+            )
+            conn.execute(
+                insert(run_deadline).values(
+                    run_pk=late_pk,
+                    alert_index=0,
+                    name="by noon",
+                    reference="DagRunQueuedAtDeadline",
+                    deadline_at=late + timedelta(hours=12),
+                    state="missed",
+                    decided_at=late + timedelta(hours=12),
+                )
+            )
     finally:
         store.dispose()
 
@@ -126,3 +153,21 @@ def test_durations_draw_the_runs_then_the_picked_task(page: Page, conveyor: Conv
     expect(page.locator("#durations")).to_contain_text(re.compile(r"\d+ tries ·"), timeout=WAIT_MS)
     for run_id in RUNS:
         expect(page.locator(f'#durations rect.dur[data-run-id="{run_id}"]')).to_have_count(1)
+
+
+def test_the_grid_marks_a_run_that_missed_its_deadline_and_its_panel_lists_it(
+    page: Page, conveyor: Conveyor
+) -> None:
+    sign_in(page, conveyor.url, "viewer", PASSWORDS["viewer"])
+    page.goto(f"{conveyor.url}/dags/hourly_sync")
+    late = page.locator('#grid a.run-bar[data-run-id="late-1"]')
+    expect(late).to_have_class(re.compile(r"\bdeadline-missed\b"), timeout=WAIT_MS)
+    expect(late).to_have_attribute("title", re.compile("deadline missed"))
+    on_time = page.locator('#grid a.run-bar[data-run-id="manual-1"]')
+    expect(on_time).not_to_have_class(re.compile("deadline-missed"))
+    late.click()
+    deadline = page.locator("#details-body .run-deadline")
+    expect(deadline).to_have_attribute("data-deadline", "missed", timeout=WAIT_MS)
+    expect(deadline).to_contain_text("missed")
+    expect(deadline).to_contain_text("by noon")
+    expect(page.locator("#run-partition")).to_have_text("2026-01-05")

@@ -161,7 +161,9 @@ def test_a_run_that_succeeds_in_time_never_gets_the_callback(env: Env) -> None:
     assert scheduler_deadlines.check(env.store, utcnow() + timedelta(hours=3)) == []
     with env.store.read() as conn:
         (deadline,) = deadlines.of_run(conn, run_pk)
+        (grid_run,) = queries.grid(conn, "quick_run", 10).runs
     assert deadline.state == "met" and deadline.callback_state is None
+    assert grid_run.deadline_missed is False  # the grid marks no bar
     assert _requests(env.store) == []
     assert _calls(env) == []
 
@@ -204,6 +206,8 @@ def test_a_deadline_already_past_when_the_run_is_made_is_acted_on_at_once(env: E
     run_id = env.dag_runs("already_late")[0].run_id
     with env.store.read() as conn:
         detail = queries.get_run(conn, "already_late", run_id)
+        (grid_run,) = queries.grid(conn, "already_late", 10).runs
+    assert grid_run.run_id == run_id and grid_run.deadline_missed is True  # its bar is marked
     late, pager = detail.deadlines
     assert (late.state, late.callback_state, late.callback_error) == ("missed", "done", None)
     assert (pager.name, pager.state, pager.callback_state) == ("pager", "missed", "failed")

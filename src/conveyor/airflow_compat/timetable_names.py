@@ -11,6 +11,8 @@ from conveyor.airflow_compat.targets import same_names
 _TT = "conveyor.model.timetables"
 _EVENTS = "conveyor.model.event_timetables"
 _PROTOCOL = "conveyor.model.timetable_protocol"
+_PARTITIONED = "conveyor.model.partitioned_timetables"
+_MAPPERS = "conveyor.model.partition_mappers"
 
 _TRIGGER = same_names(
     _TT, "CronTriggerTimetable", "DeltaTriggerTimetable", "MultipleCronTriggerTimetable"
@@ -18,13 +20,41 @@ _TRIGGER = same_names(
 _INTERVAL = same_names(_TT, "CronDataIntervalTimetable", "DeltaDataIntervalTimetable")
 _EVENTS_NAMES = same_names(_EVENTS, "EventsTimetable")
 _ASSETS = same_names(_EVENTS, "AssetOrTimeSchedule")
+_PARTITION_TIMETABLES = same_names(
+    _PARTITIONED, "CronPartitionTimetable", "PartitionedAssetTimetable"
+)
+#: Airflow 3.2's partition mappers, by the module of ``airflow.partition_mappers`` each is in.
+_MAPPER_MODULES = {
+    "base": ("PartitionMapper",),
+    "identity": ("IdentityMapper",),
+    "temporal": (
+        "StartOfHourMapper",
+        "StartOfDayMapper",
+        "StartOfWeekMapper",
+        "StartOfMonthMapper",
+        "StartOfQuarterMapper",
+        "StartOfYearMapper",
+    ),
+    "product": ("ProductMapper",),
+    "chain": ("ChainMapper",),
+    "allowed_key": ("AllowedKeyMapper",),
+    "fixed_key": ("FixedKeyMapper",),
+}
+_MAPPERS_BY_NAME = {
+    name: target
+    for names in _MAPPER_MODULES.values()
+    for name, target in same_names(_MAPPERS, *names).items()
+}
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, merged into ``table.MODULES``.
 TIMETABLE_MODULES: dict[str, dict[str, str]] = {
     "airflow.timetables.base": same_names(
         _PROTOCOL, "Timetable", "DataInterval", "DagRunInfo", "TimeRestriction"
     ),
-    "airflow.timetables.trigger": _TRIGGER,
+    "airflow.timetables.trigger": {
+        **_TRIGGER,
+        "CronPartitionTimetable": f"{_PARTITIONED}:CronPartitionTimetable",
+    },
     "airflow.timetables.interval": _INTERVAL,
     "airflow.timetables.events": _EVENTS_NAMES,
     "airflow.timetables.assets": _ASSETS,
@@ -32,10 +62,22 @@ TIMETABLE_MODULES: dict[str, dict[str, str]] = {
     "airflow.timetables.simple": {
         "NullTimetable": "conveyor.model.schedules:NoSchedule",
         "OnceTimetable": "conveyor.model.schedules:OnceSchedule",
+        "PartitionedAssetTimetable": f"{_PARTITIONED}:PartitionedAssetTimetable",
+    },
+    **{
+        f"airflow.partition_mappers.{module}": same_names(_MAPPERS, *names)
+        for module, names in _MAPPER_MODULES.items()
     },
     # Where Airflow finds a user's timetable class; Conveyor imports it by module instead.
     "airflow.plugins_manager": {"AirflowPlugin": "conveyor.airflow_compat.plugins:AirflowPlugin"},
 }
 
 #: Names Airflow 3 exports from ``airflow.sdk`` as well.
-SDK_TIMETABLE_NAMES: dict[str, str] = {**_TRIGGER, **_INTERVAL, **_EVENTS_NAMES, **_ASSETS}
+SDK_TIMETABLE_NAMES: dict[str, str] = {
+    **_TRIGGER,
+    **_INTERVAL,
+    **_EVENTS_NAMES,
+    **_ASSETS,
+    **_PARTITION_TIMETABLES,
+    **_MAPPERS_BY_NAME,
+}

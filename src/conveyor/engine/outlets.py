@@ -24,4 +24,5 @@ def record_task_outlets(
     through = emitted.through_aliases if emitted is not None else []
     if uris or through:
         extras = emitted.extras if emitted is not None else {}
-        datasets.record_updates(conn, run, task_id, map_index, uris, extras, through)
+        partitions = emitted.partitions if emitted is not None else {}
+        datasets.record_updates(conn, run, task_id, map_index, uris, extras, through, partitions)

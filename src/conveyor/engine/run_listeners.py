@@ -66,6 +66,7 @@ def _assets_changed(events: list[datasets.RecordedEvent]) -> None:
                 source_run_id=event.source_run_id,
                 source_map_index=event.source_map_index,
                 source_aliases=aliases,
+                partition_key=event.partition_key,
             ),
         )
 

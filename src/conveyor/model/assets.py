@@ -22,6 +22,8 @@ from conveyor.model.datasets import ALIAS_PREFIX, AssetAlias, Dataset
 
 #: Assets made in this process by name, for ``Asset.ref(name=...)``.
 _BY_NAME: dict[str, str] = {}
+#: The longest partition key an event keeps (the store's column, as Airflow's).
+MAX_PARTITION_KEY = 250
 
 
 class AssetWatcher:
@@ -121,6 +123,27 @@ class OutletEventAccessor:
     extra: dict[str, Any] = field(default_factory=dict)
     #: (uri, extra) of each dataset added to an alias.
     added: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Airflow 3.3's partitions the task updated (``add_partitions``): an event for each.
+    partition_keys: set[str] = field(default_factory=set)
+
+    def add_partitions(self, keys: str | list[str]) -> None:
+        """The task updated these partitions of the asset: its success records an event of
+        each key (none given: one event, of the run's partition)."""
+        if isinstance(self.key, AssetAlias):
+            raise TypeError(
+                "add_partitions() is not supported on asset alias outlet events; "
+                "partition keys can only be attached to a concrete asset."
+            )
+        for key in [keys] if isinstance(keys, str) else list(keys):
+            if not isinstance(key, str) or not key.strip():
+                raise ValueError(
+                    f"partition_key must not be empty or whitespace-only; got {key!r}."
+                )
+            if len(key) > MAX_PARTITION_KEY:
+                raise ValueError(
+                    f"partition_key must be at most {MAX_PARTITION_KEY} characters; got {len(key)}."
+                )
+            self.partition_keys.add(key)
 
     def add(self, asset: Any, extra: dict[str, Any] | None = None) -> None:
         """An event of ``asset``, emitted through this alias, with ``extra``."""
@@ -138,6 +161,8 @@ class Emitted:
 
     extras: dict[str, dict[str, Any]]  # uri -> extra, of the task's dataset outlets
     through_aliases: list[tuple[str, str, dict[str, Any]]]  # (alias name, uri, extra)
+    #: uri -> the partition keys ``add_partitions`` named, sorted (absent: the run's key).
+    partitions: dict[str, list[str]] = field(default_factory=dict)
 
 
 class OutletEvents(Mapping[Any, OutletEventAccessor]):
@@ -169,18 +194,22 @@ class OutletEvents(Mapping[Any, OutletEventAccessor]):
         (Airflow records events of a task's outlets only), and said so in the try's log."""
         extras: dict[str, dict[str, Any]] = {}
         through: list[tuple[str, str, dict[str, Any]]] = []
+        partitions: dict[str, list[str]] = {}
         for key, accessor in self._found.items():
             if key not in outlets:
-                if accessor.extra or accessor.added:
+                if accessor.extra or accessor.added or accessor.partition_keys:
                     print(
                         f"[conveyor] outlet_events[{key!r}] is not an outlet of this task: ignored"
                     )
                 continue
             if isinstance(key, AssetAlias):
                 through.extend((key.name, uri, extra) for uri, extra in accessor.added)
-            elif accessor.extra:
-                extras[key.uri] = dict(accessor.extra)
-        return Emitted(extras, through)
+            else:
+                if accessor.extra:
+                    extras[key.uri] = dict(accessor.extra)
+                if accessor.partition_keys:
+                    partitions[key.uri] = sorted(accessor.partition_keys)
+        return Emitted(extras, through, partitions)
 
 
 @dataclass(frozen=True)
@@ -212,6 +241,7 @@ class AssetEvent:
     source_task_id: str | None
     source_map_index: int
     source_aliases: list[AssetAlias]
+    partition_key: str | None = None  # the partition it updated (Airflow 3.2)
 
     @property
     def uri(self) -> str:
@@ -228,6 +258,7 @@ class AssetEvent:
             "source_task_id": self.source_task_id,
             "source_map_index": self.source_map_index,
             "source_aliases": [a.name for a in self.source_aliases],
+            "partition_key": self.partition_key,
         }
 
     @classmethod
@@ -242,6 +273,7 @@ class AssetEvent:
             source_task_id=data.get("source_task_id"),
             source_map_index=int(data.get("source_map_index", -1)),
             source_aliases=[AssetAlias(n) for n in data.get("source_aliases", [])],
+            partition_key=data.get("partition_key"),
         )
 
 

@@ -110,6 +110,8 @@ class Schedule(ABC):
 
     description: str
     timezone: ZoneInfo
+    #: True for Airflow 3.2's partitioned timetables: their runs are each for a partition key.
+    partitioned: bool = False
     #: True for Airflow's timetables: their next run is decided as soon as the run before it
     #: is made, so once that run comes due the scheduler asks as of just before its time
     #: (``scheduler.due``); asking later could decide differently where ``now`` counts.

@@ -13,7 +13,9 @@ from contextlib import nullcontext
 from datetime import datetime
 
 from conveyor.lifecycle import Actor
+from conveyor.model.partitioned_timetables import PartitionedAssetTimetable, keys_ready
 from conveyor.model.schedules import DataInterval, DatasetSchedule
+from conveyor.run_ids import run_id_problem
 from conveyor.scheduler.problems import Problems
 from conveyor.store import datasets, runs, scheduling
 from conveyor.store.engine import Connection, Store
@@ -50,6 +52,8 @@ def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: da
     version_hash = found[0]
     structure = runs.serialized_dag(conn, version_hash)
     schedule = structure.schedule
+    if isinstance(schedule, PartitionedAssetTimetable):
+        return _create_partition_runs(conn, dag_id, version_hash, schedule, actor, now) > 0
     if not isinstance(schedule, DatasetSchedule):
         return False
     pending = datasets.pending_updates(conn, dag_id)
@@ -75,3 +79,49 @@ def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: da
     datasets.consume(conn, dag_id, [update.dataset_id for update in used])
     log.info("dataset-triggered run of %s: %s", dag_id, ", ".join(u.uri for u in used))
     return True
+
+
+def _create_partition_runs(
+    conn: Connection,
+    dag_id: str,
+    version_hash: str,
+    schedule: PartitionedAssetTimetable,
+    actor: Actor,
+    now: datetime,
+) -> int:
+    """A run for each partition key whose queued updates make the condition hold, with that
+    key as its ``partition_key`` and the updates' events in its conf; how many."""
+    structure = runs.serialized_dag(conn, version_hash)
+    pending = datasets.pending_partitions(conn, dag_id)
+    ready = keys_ready(schedule.condition, [(update.uri, key) for key, update in pending])
+    made = 0
+    for number, key in enumerate(ready):
+        used = [update for queued_key, update in pending if queued_key == key]
+        events = list({update.event_id: update.as_conf() for update in used}.values())
+        run_pk = runs.create_run(
+            conn,
+            dag_id=dag_id,
+            version_hash=version_hash,
+            structure=structure,
+            run_type=RUN_TYPE,
+            logical_date=now,
+            interval=(now, now),
+            conf={"dataset_events": events},
+            run_id=_partition_run_id(now, key, number),
+            created_by=actor.name,
+            partition_key=key,
+        )
+        if run_pk is None:
+            continue
+        datasets.consume_partition(conn, dag_id, key)
+        log.info("dataset-triggered run of %s for partition %s", dag_id, key)
+        made += 1
+    return made
+
+
+def _partition_run_id(now: datetime, key: str, number: int) -> str:
+    """``dataset_triggered__<now>__<key>``: several partitions' runs are made at one moment;
+    a key a run id cannot hold is replaced by its place in the loop's list."""
+    base = runs.make_run_id(RUN_TYPE, now)
+    named = f"{base}__{key}"
+    return named if run_id_problem(named) is None else f"{base}__{number}"

@@ -34,6 +34,7 @@ from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
 from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.model.partitioned_timetables import CronPartitionTimetable
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.scheduler import datasets, deadlines, safety_net, timeouts
 from conveyor.scheduler.due import due_runs
@@ -272,6 +273,8 @@ class Scheduler:
             return 0  # another scheduler is making this DAG's runs right now
         structure = runs.serialized_dag(conn, row.version_hash)
         due, next_after = self._due_runs(conn, row, structure, now)
+        schedule = structure.schedule
+        partitioned = schedule if isinstance(schedule, CronPartitionTimetable) else None
         for info in due:  # a tick another scheduler made already is skipped
             runs.create_run(
                 conn,
@@ -282,6 +285,7 @@ class Scheduler:
                 logical_date=info.logical_date,
                 interval=(info.data_interval.start, info.data_interval.end),
                 created_by=self.actor.name,
+                partition_key=partitioned.partition_key(info.run_after) if partitioned else None,
             )
         due_times.set_due_time(
             conn,

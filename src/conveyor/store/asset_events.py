@@ -11,15 +11,23 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from conveyor.clock import utcnow
-from conveyor.store.datasets import RecordedEvent, consumers, tell_after_commit
+from conveyor.store.datasets import (
+    RecordedEvent,
+    consumer_schedules,
+    queue_event,
+    tell_after_commit,
+)
 from conveyor.store.reads.assets import queued_where
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dataset, dataset_dag_queue, dataset_event
 
 
-def record_external_event(conn: Connection, asset_id: int, extra: dict[str, Any]) -> int | None:
-    """Record an event of asset ``asset_id`` with no source task, queue it for the DAGs
-    scheduled on the asset's URI; its id, or None when there is no such asset."""
+def record_external_event(
+    conn: Connection, asset_id: int, extra: dict[str, Any], partition_key: str | None = None
+) -> int | None:
+    """Record an event of asset ``asset_id`` with no source task (of the partition
+    ``partition_key``), queue it for the DAGs scheduled on the asset's URI; its id, or None
+    when there is no such asset."""
     uri = conn.execute(select(dataset.c.uri).where(dataset.c.id == asset_id)).scalar()
     if uri is None:
         return None
@@ -35,25 +43,15 @@ def record_external_event(conn: Connection, asset_id: int, extra: dict[str, Any]
                 source_map_index=-1,
                 created_at=now,
                 extra=extra or None,
+                partition_key=partition_key,
             )
             .returning(dataset_event.c.id)
         ).scalar_one()
     )
-    tell_after_commit(conn, [RecordedEvent(str(uri), extra or {}, None, None, None, None, None)])
-    for dag_id, uris in consumers(conn).items():
-        if uri in uris:
-            upsert(
-                conn,
-                dataset_dag_queue,
-                {
-                    "dataset_id": asset_id,
-                    "target_dag_id": dag_id,
-                    "event_id": event_id,
-                    "created_at": now,
-                },
-                key=["dataset_id", "target_dag_id"],
-                update=[],
-            )
+    told = RecordedEvent(str(uri), extra or {}, None, None, None, None, None, partition_key)
+    tell_after_commit(conn, [told])
+    schedules = consumer_schedules(conn)
+    queue_event(conn, schedules, str(uri), lambda: asset_id, event_id, partition_key, now)
     return event_id
 
 

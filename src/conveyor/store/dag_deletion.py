@@ -22,7 +22,14 @@ from conveyor.exceptions import ConveyorError, NotFoundError
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import favorites, retention
 from conveyor.store.retention import CleanReport
-from conveyor.store.tables import backfill, dag, dag_run, dag_version, dataset_dag_queue
+from conveyor.store.tables import (
+    backfill,
+    dag,
+    dag_run,
+    dag_version,
+    dataset_dag_queue,
+    partition_dag_queue,
+)
 
 #: Runs named in the refusal (a DAG may have thousands).
 SHOWN_RUNS = 5
@@ -75,6 +82,7 @@ def delete_dag(conn: Connection, dag_id: str) -> DeletedDag:
     report = retention.delete_runs(conn, run_pks) if run_pks else CleanReport()
     backfills = conn.execute(delete(backfill).where(backfill.c.dag_id == dag_id)).rowcount
     conn.execute(delete(dataset_dag_queue).where(dataset_dag_queue.c.target_dag_id == dag_id))
+    conn.execute(delete(partition_dag_queue).where(partition_dag_queue.c.target_dag_id == dag_id))
     removed = not found.is_active
     if removed:
         conn.execute(delete(dag).where(dag.c.dag_id == dag_id))

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, true
+from sqlalchemy import Connection, delete, func, insert, null, select, true
 
 from conveyor.clock import utcnow
 from conveyor.model.datasets import ALIAS_PREFIX
+from conveyor.model.partitioned_timetables import PartitionedAssetTimetable
 from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import runs
 from conveyor.store.engine import after_commit
 from conveyor.store.runs import RunRow
 from conveyor.store.sql import upsert
-from conveyor.store.tables import dag, dataset, dataset_dag_queue, dataset_event
+from conveyor.store.tables import (
+    dag,
+    dataset,
+    dataset_dag_queue,
+    dataset_event,
+    partition_dag_queue,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class RecordedEvent:
     source_run_id: str | None
     source_map_index: int | None
     source_alias: str | None
+    partition_key: str | None = None
 
 
 #: Told of the asset events a process commits (set by its Airflow listeners).
@@ -79,19 +90,79 @@ def alias_uris(conn: Connection, alias_name: str) -> list[str]:
     return [str(uri) for uri in rows.scalars()]
 
 
-def consumers(conn: Connection) -> dict[str, list[str]]:
-    """Active DAGs scheduled on datasets: dag_id -> their dataset URIs."""
+def consumer_schedules(conn: Connection) -> dict[str, DatasetSchedule]:
+    """Active DAGs scheduled on datasets: dag_id -> their schedule."""
     rows = conn.execute(
         select(dag.c.dag_id, dag.c.version_hash).where(
             dag.c.is_active.is_(True), dag.c.schedule.startswith(DatasetSchedule.PREFIX)
         )
     ).all()
-    found: dict[str, list[str]] = {}
+    found: dict[str, DatasetSchedule] = {}
     for row in rows:
         schedule = runs.serialized_dag(conn, row.version_hash).schedule
         if isinstance(schedule, DatasetSchedule):
-            found[row.dag_id] = schedule.uris
+            found[row.dag_id] = schedule
     return found
+
+
+def consumers(conn: Connection) -> dict[str, list[str]]:
+    """Active DAGs scheduled on datasets: dag_id -> their dataset URIs."""
+    return {dag_id: schedule.uris for dag_id, schedule in consumer_schedules(conn).items()}
+
+
+def queue_event(
+    conn: Connection,
+    schedules: dict[str, DatasetSchedule],
+    key: str,
+    queued_as: Callable[[], int],
+    event_id: int,
+    partition_key: str | None,
+    now: datetime,
+) -> None:
+    """Queue an event for each DAG whose schedule names ``key`` (a URI or an alias's key),
+    under the dataset row ``queued_as()`` gives. A DAG on a PartitionedAssetTimetable has
+    it queued under the key its mapper makes of ``partition_key``; an event without a key,
+    or one its mapper refuses, makes no run of it (as Airflow, which logs it)."""
+    for dag_id, schedule in schedules.items():
+        if key not in schedule.uris:
+            continue
+        if not isinstance(schedule, PartitionedAssetTimetable):
+            upsert(
+                conn,
+                dataset_dag_queue,
+                {
+                    "dataset_id": queued_as(),
+                    "target_dag_id": dag_id,
+                    "event_id": event_id,
+                    "created_at": now,
+                },
+                key=["dataset_id", "target_dag_id"],
+                update=[],
+            )
+            continue
+        if partition_key is None:
+            log.warning("%s is partitioned; an event of %s without a partition key", dag_id, key)
+            continue
+        try:
+            target = schedule.mapper_for(key).to_downstream(partition_key)
+        except (ValueError, TypeError) as exc:
+            log.warning(
+                "%s: partition key %r of %s maps to none: %s", dag_id, partition_key, key, exc
+            )
+            continue
+        upsert(
+            conn,
+            partition_dag_queue,
+            {
+                "dataset_id": queued_as(),
+                "target_dag_id": dag_id,
+                "partition_key": target,
+                "event_id": event_id,
+                "created_at": now,
+            },
+            key=["dataset_id", "target_dag_id", "partition_key"],
+            update=[],
+        )
 
 
 def record_updates(
@@ -102,27 +173,37 @@ def record_updates(
     uris: list[str],
     extras: dict[str, dict[str, Any]] | None = None,
     through_aliases: list[tuple[str, str, dict[str, Any]]] | None = None,
+    partitions: dict[str, list[str]] | None = None,
 ) -> None:
     """One event per dataset the task updated, queued for every DAG that consumes it.
 
     ``extras``: the extra of each URI's event (``outlet_events[...].extra``).
     ``through_aliases``: (alias name, URI, extra) of each event emitted through an alias;
     queued for the DAGs on that URI and for those on the alias.
+    ``partitions``: the partition keys a URI's events are of (``add_partitions``: an event
+    each); any other event is of the run's partition key.
 
     A consumer's queue keeps the first update it has not consumed yet; later ones are events
     too but do not add runs: the DAG runs once per "all of my datasets were updated".
     """
     now = utcnow()
-    wanted_by = consumers(conn)
-    emitted: list[tuple[str | None, str, dict[str, Any] | None]]
-    emitted = [(None, uri, (extras or {}).get(uri)) for uri in uris]
-    emitted += [(alias, uri, extra or None) for alias, uri, extra in through_aliases or []]
+    wanted_by = consumer_schedules(conn)
+    added: dict[str, list[str | None]] = {uri: list(k) for uri, k in (partitions or {}).items()}
+    emitted: list[tuple[str | None, str, dict[str, Any] | None, str | None]] = [
+        (None, uri, (extras or {}).get(uri), key)
+        for uri in uris
+        for key in added.get(uri) or [run.partition_key]
+    ]
+    emitted += [
+        (alias, uri, extra or None, run.partition_key)
+        for alias, uri, extra in through_aliases or []
+    ]
     told = [
-        RecordedEvent(uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias)
-        for alias, uri, extra in emitted
+        RecordedEvent(uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias, key)
+        for alias, uri, extra, key in emitted
     ]
     tell_after_commit(conn, told)
-    for alias, uri, extra in emitted:
+    for alias, uri, extra, partition_key in emitted:
         ds_id = dataset_id(conn, uri)
         event_id = conn.execute(
             insert(dataset_event)
@@ -135,34 +216,25 @@ def record_updates(
                 created_at=now,
                 extra=extra,
                 source_alias=alias,
+                partition_key=partition_key,
             )
             .returning(dataset_event.c.id)
         ).scalar_one()
         keys = [uri] if alias is None else [uri, ALIAS_PREFIX + alias]
         for key in keys:
-            queued_as = ds_id if key == uri else None
-            for dag_id, dag_uris in wanted_by.items():
-                if key not in dag_uris:
-                    continue
-                if queued_as is None:
-                    queued_as = dataset_id(conn, key)  # the alias's own row
-                upsert(
-                    conn,
-                    dataset_dag_queue,
-                    {
-                        "dataset_id": queued_as,
-                        "target_dag_id": dag_id,
-                        "event_id": event_id,
-                        "created_at": now,
-                    },
-                    key=["dataset_id", "target_dag_id"],
-                    update=[],
-                )
+            row_id = ds_id if key == uri else None
+
+            def queued_as(key: str = key, row_id: int | None = row_id) -> int:
+                return row_id if row_id is not None else dataset_id(conn, key)  # an alias's row
+
+            queue_event(conn, wanted_by, key, queued_as, event_id, partition_key, now)
 
 
 def queued_dag_ids(conn: Connection) -> list[str]:
-    """DAGs with at least one pending dataset update."""
-    return list(conn.execute(select(dataset_dag_queue.c.target_dag_id).distinct()).scalars())
+    """DAGs with at least one pending dataset update (of a partition, too)."""
+    plain = set(conn.execute(select(dataset_dag_queue.c.target_dag_id).distinct()).scalars())
+    partitioned = conn.execute(select(partition_dag_queue.c.target_dag_id).distinct()).scalars()
+    return sorted(plain.union(partitioned))
 
 
 @dataclass(frozen=True)
@@ -178,6 +250,7 @@ class PendingUpdate:
     extra: dict[str, Any] | None = None
     source_alias: str | None = None
     source_map_index: int = -1
+    partition_key: str | None = None  # the event's own key (not the one it is queued under)
 
     def as_conf(self) -> dict[str, Any]:
         return {
@@ -190,12 +263,26 @@ class PendingUpdate:
             "source_map_index": self.source_map_index,
             "source_aliases": [self.source_alias] if self.source_alias else [],
             "at": self.at.isoformat(),
+            "partition_key": self.partition_key,
         }
 
 
 def pending_updates(conn: Connection, dag_id: str) -> dict[str, PendingUpdate]:
     """The pending update of each dataset (or alias) for this DAG, by its schedule key."""
+    return {update.uri: update for _, update in _pending(conn, dataset_dag_queue, dag_id)}
+
+
+def pending_partitions(conn: Connection, dag_id: str) -> list[tuple[str, PendingUpdate]]:
+    """The pending updates of a DAG on a PartitionedAssetTimetable, each with the partition
+    key it is queued under."""
+    return [(str(key), update) for key, update in _pending(conn, partition_dag_queue, dag_id)]
+
+
+def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, PendingUpdate]]:
+    """The pending updates of a queue table for this DAG, each with the queue row's
+    ``partition_key`` (None for the plain queue)."""
     updated = dataset.alias("updated")
+    queued_key = queue.c.partition_key if "partition_key" in queue.c else null()
     rows = conn.execute(
         select(
             dataset.c.id,
@@ -208,30 +295,48 @@ def pending_updates(conn: Connection, dag_id: str) -> dict[str, PendingUpdate]:
             dataset_event.c.created_at,
             dataset_event.c.extra,
             dataset_event.c.source_alias,
+            dataset_event.c.partition_key,
             updated.c.uri.label("event_uri"),
+            queued_key.label("queued_key"),
         )
-        .select_from(dataset_dag_queue)
-        .join(dataset, dataset.c.id == dataset_dag_queue.c.dataset_id)
-        .join(dataset_event, dataset_event.c.id == dataset_dag_queue.c.event_id)
+        .select_from(queue)
+        .join(dataset, dataset.c.id == queue.c.dataset_id)
+        .join(dataset_event, dataset_event.c.id == queue.c.event_id)
         .join(updated, updated.c.id == dataset_event.c.dataset_id)
-        .where(dataset_dag_queue.c.target_dag_id == dag_id)
+        .where(queue.c.target_dag_id == dag_id)
+        .order_by(dataset_event.c.id)
     )
-    return {
-        r.uri: PendingUpdate(
-            r.id,
-            r.uri,
-            r.event_id,
-            r.source_dag_id,
-            r.source_run_id,
-            r.source_task_id,
-            r.created_at,
-            event_uri=r.event_uri,
-            extra=r.extra,
-            source_alias=r.source_alias,
-            source_map_index=r.source_map_index,
+    return [
+        (
+            r.queued_key,
+            PendingUpdate(
+                r.id,
+                r.uri,
+                r.event_id,
+                r.source_dag_id,
+                r.source_run_id,
+                r.source_task_id,
+                r.created_at,
+                event_uri=r.event_uri,
+                extra=r.extra,
+                source_alias=r.source_alias,
+                source_map_index=r.source_map_index,
+                partition_key=r.partition_key,
+            ),
         )
         for r in rows
-    }
+    ]
+
+
+def consume_partition(conn: Connection, dag_id: str, partition_key: str) -> int:
+    """Remove the pending updates of one partition key of a DAG; how many there were."""
+    q = partition_dag_queue.c
+    done = conn.execute(
+        delete(partition_dag_queue).where(
+            q.target_dag_id == dag_id, q.partition_key == partition_key
+        )
+    )
+    return int(done.rowcount)
 
 
 @dataclass(frozen=True)
@@ -245,6 +350,7 @@ class EventRow:
     source_task_id: str
     source_map_index: int
     source_alias: str | None
+    partition_key: str | None = None
 
 
 def events_of(
@@ -273,6 +379,7 @@ def events_of(
             r.source_task_id,
             r.source_map_index,
             r.source_alias,
+            r.partition_key,
         )
         for r in reversed(rows)
     ]

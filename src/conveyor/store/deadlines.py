@@ -215,6 +215,17 @@ def of_run(conn: Connection, run_pk: int) -> list[RunDeadline]:
     ]
 
 
+def runs_that_missed(conn: Connection, run_pks: Sequence[int]) -> set[int]:
+    """Which of these runs missed a deadline (one statement, for a page of the grid)."""
+    if not run_pks:
+        return set()
+    d = run_deadline.c
+    rows = conn.execute(
+        select(d.run_pk).where(d.run_pk.in_(list(run_pks)), d.state == "missed").distinct()
+    )
+    return {int(run_pk) for run_pk in rows.scalars()}
+
+
 def one(conn: Connection, run_pk: int, alert_index: int) -> RunDeadline | None:
     """One of a run's deadlines, by the alert's place in the DAG's list."""
     for found in of_run(conn, run_pk):

@@ -39,6 +39,7 @@ class RunRow:
     conf: dict[str, Any]
     version_hash: str
     dag_paused: bool = False
+    partition_key: str | None = None  # the partition of data it is for (Airflow 3.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,10 @@ def create_run(
     conf: dict[str, Any] | None = None,
     run_id: str | None = None,
     created_by: str,
+    partition_key: str | None = None,
 ) -> int | None:
     """Insert a queued run and its task instances; None if that run already exists.
+    ``partition_key``: the partition of data it is for (Airflow 3.2), if any.
 
     The last line of the run-id rule and of strict JSON: whoever made the run and its conf
     (checked before with their own messages), the store keeps only what every reader can
@@ -156,6 +159,7 @@ def create_run(
                     created_by=created_by,
                     queued_at=now,
                     updated_at=now,
+                    partition_key=partition_key,
                 )
                 .returning(dag_run.c.id)
             ).scalar_one()
@@ -218,6 +222,7 @@ def create_manual_run(
     logical_date: datetime | None = None,
     run_id: str | None = None,
     run_type: str = "manual",
+    partition_key: str | None = None,
 ) -> int | None:
     """Queue an on-demand run of the DAG's newest version (now, unless a date is given);
     ``run_type``: ``manual``, or :data:`ASSET_MATERIALIZE` (an asset's materialization)."""
@@ -235,6 +240,7 @@ def create_manual_run(
         conf=conf,
         run_id=run_id,
         created_by=created_by,
+        partition_key=partition_key,
     )
 
 
@@ -292,6 +298,7 @@ def run_row(row: Any) -> RunRow:
         conf=shown(row.conf or {}),  # a row stored before strict JSON: its bad parts marked
         version_hash=row.version_hash,
         dag_paused=bool(getattr(row, "is_paused", False)),
+        partition_key=getattr(row, "partition_key", None),
     )
 
 

@@ -63,6 +63,7 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 ID = 250  # length of dag, task and run ids
+PARTITION_KEY = 250  # a partition key, as Airflow's column keeps it
 
 
 # Columns that many tables declare alike, each written once. Each call makes a new Column.
@@ -201,6 +202,9 @@ dag_run = Table(
     # The last change of the row (made, moved, noted, taken by a backfill): what a poller of
     # the run list asks by. Nullable only as migration 0026 added it; every write sets it.
     Column("updated_at", UtcDateTime),
+    # Airflow 3.2's partition of the data the run is for (a CronPartitionTimetable's tick, the
+    # mapped key of a PartitionedAssetTimetable's events, or given when triggered); NULL: none.
+    Column("partition_key", String(PARTITION_KEY)),
     UniqueConstraint("dag_id", "run_id"),
     Index("ix_dag_run_state", "state", "dag_id"),
     Index("ix_dag_run_dag_logical_date", "dag_id", "logical_date"),  # the grid's latest runs
@@ -607,6 +611,8 @@ dataset_event = Table(
     # What the try set in outlet_events (NULL: nothing), and the alias it was emitted through.
     Column("extra", JSON, nullable=True),
     Column("source_alias", String(1000), nullable=True),
+    # The partition the event updated: its run's partition key, or the one the API was given.
+    Column("partition_key", String(PARTITION_KEY), nullable=True),
     Index("ix_dataset_event_dataset_id", "dataset_id", "id"),
 )
 
@@ -651,6 +657,19 @@ dataset_dag_queue = Table(
     metadata,
     Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
     Column("target_dag_id", String(ID), primary_key=True),
+    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    _created_at(),
+)
+
+# The pending update of one dataset for one DAG on a PartitionedAssetTimetable, by the
+# partition key its mapper made of the event's key (Airflow's AssetPartitionDagRun and key
+# log): the DAG runs for a key once its condition holds over that key's updates.
+partition_dag_queue = Table(
+    "partition_dag_queue",
+    metadata,
+    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    Column("target_dag_id", String(ID), primary_key=True),
+    Column("partition_key", String(PARTITION_KEY), primary_key=True),
     Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
     _created_at(),
 )

@@ -54,10 +54,12 @@ def trigger_run(
     max_conf_bytes: int = DEFAULT_MAX_CONF_BYTES,
     run_type: str = "manual",
     run_id_prefix: str | None = None,
+    partition_key: str | None = None,
 ) -> RunRow:
     """Queue a manual run of the DAG's newest version (at ``logical_date``, default now);
     ``run_type``: another on-demand type (``runs.ASSET_MATERIALIZE``), whose generated run
-    id starts ``run_id_prefix`` (default: the type).
+    id starts ``run_id_prefix`` (default: the type); ``partition_key``: the partition of
+    data it is for.
 
     Raises ``InvalidRunId`` (a run id breaking the rule), ``NotFoundError`` (no such DAG, or
     its file fails to load), :class:`ConfRefused` (a ValueError: not strict JSON, larger than
@@ -87,6 +89,7 @@ def trigger_run(
             logical_date=when,
             run_id=run_id,
             run_type=run_type,
+            partition_key=partition_key,
         )
     except (ValueError, OverflowError) as exc:  # a date the schedule cannot place
         raise LogicalDateRefused(f"logical_date: {exc}") from None

@@ -370,6 +370,7 @@ def grid(
         )
     legend: dict[str, str] = {}
     codes = {r.id: compact_states(order, states[r.id], legend) for r in run_rows} if compact else {}
+    missed = deadlines.runs_that_missed(conn, [r.id for r in run_rows])
     return schemas.Grid(
         dag_id=dag_id,
         task_order=order,
@@ -383,6 +384,7 @@ def grid(
                 tasks={} if compact else states[r.id],
                 codes=codes.get(r.id),
                 mapped={t: dict(Counter(found)) for t, found in mapped[r.id].items()},
+                deadline_missed=r.id in missed,
             )
             for r in run_rows
         ],

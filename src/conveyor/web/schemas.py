@@ -205,6 +205,9 @@ class Run(Shape):
     version_hash: str | None = Field(
         None, description="the DAG version the run is pinned to (see /dags/{dag_id}/versions)"
     )
+    partition_key: str | None = Field(
+        None, description="the partition of data the run is for (Airflow 3.2's asset partitions)"
+    )
 
 
 class RunDeadline(BaseModel):
@@ -458,6 +461,7 @@ class GridRun(Shape):
         default_factory=dict,
         description="mapped task id -> {instance state: count}; its state in tasks aggregates",
     )
+    deadline_missed: bool = Field(False, description="the run missed one of its deadlines")
 
 
 class Grid(Shape):

@@ -348,6 +348,7 @@ class TaskInstanceHandle:
                 source_task_id=r.source_task_id,
                 source_map_index=r.source_map_index,
                 source_aliases=[AssetAlias(r.source_alias)] if r.source_alias else [],
+                partition_key=r.partition_key,
             )
             for r in rows
         ]
@@ -430,6 +431,9 @@ def build_context(
         "params": params,
         **run_dates(run),
         "try_number": ti.try_number,
+        # Airflow 3.2's partition of the run; Conveyor keeps no partition date.
+        "partition_key": run.partition_key,
+        "partition_date": None,
         # Airflow 3's asset events: what this try emits, and what it reads.
         "outlet_events": OutletEvents(),
         "inlet_events": EventsByAsset(

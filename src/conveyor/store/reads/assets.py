@@ -83,6 +83,7 @@ class EventRow:
     source_map_index: int
     source_alias: str | None
     created_at: datetime
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ def list_events(
             r.source_map_index,
             r.source_alias,
             r.created_at,
+            r.partition_key,
         )
         for r in rows
     ], int(total)

@@ -62,7 +62,7 @@ def materializing_dags(conn: Connection, asset_id: int) -> list[str]:
     operation_id="materialize_asset",
     name="materialize_asset",
     openapi_extra=differs(
-        "data_interval_start, data_interval_end, run_after and partition_key are refused "
+        "data_interval_start, data_interval_end and run_after are refused "
         "(400), as in a trigger: Conveyor sets them from logical_date; run_type is "
         "asset_materialization, stored as asset_materialize"
     ),
@@ -101,7 +101,7 @@ def materialize_asset(
         given,
         user,
         refused_because="Conveyor sets an on-demand run's interval and due time from its "
-        "logical_date and its assets have no partitions; send logical_date only",
+        "logical_date; send logical_date (and partition_key) only",
         run_type=runs.ASSET_MATERIALIZE,
         run_id_prefix=RUN_ID_PREFIX,
     )

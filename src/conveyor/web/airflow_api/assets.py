@@ -317,6 +317,7 @@ def event_response(row: EventRow) -> AssetEventResponse:
         source_map_index=row.source_map_index,
         created_dagruns=[],
         timestamp=utc(row.created_at) or row.created_at,
+        partition_key=row.partition_key,
     )
 
 
@@ -384,23 +385,19 @@ def get_asset_events(
     "/assets/events",
     response_model=AssetEventResponse,
     operation_id="create_asset_event",
-    openapi_extra=differs(
-        "partition_key and access_control are refused (422); the event has no source task"
-    ),
+    openapi_extra=differs("access_control is refused (422); the event has no source task"),
     name="create_asset_event",
 )
 def create_asset_event(
     request: Request, body: CreateAssetEventsBody, user: Operator
 ) -> AssetEventResponse:
     # An asset belongs to no DAG, and its event may start any DAG scheduled on it: op.
-    if body.partition_key is not None:
-        raise unprocessable(
-            "Conveyor's assets have no partitions; leave it out", "body", "partition_key"
-        )
     if body.access_control is not None:
         raise unprocessable("Conveyor has no teams; leave it out", "body", "access_control")
     with get_store(request).write() as conn:
-        event_id = asset_events.record_external_event(conn, body.asset_id, body.extra)
+        event_id = asset_events.record_external_event(
+            conn, body.asset_id, body.extra, body.partition_key
+        )
     if event_id is None:
         raise HTTPException(404, f"Asset with ID: `{body.asset_id}` was not found")
     audit_note(request, target=str(body.asset_id))

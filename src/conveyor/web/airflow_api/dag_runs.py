@@ -17,6 +17,7 @@ from conveyor.store.bulk_manual import RunRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
+from conveyor.store.runs import latest_version
 from conveyor.web import audit_trail
 from conveyor.web.airflow_api.common import (
     ALL,
@@ -105,7 +106,7 @@ def get_dag_runs(
     with get_store(request).read() as conn:
         dag_ids = _dag_ids(conn, user, dag_id)
         if partition_date_gte is not None or partition_date_lte is not None:
-            _no_partitions(dag_id)
+            _no_partition_dates(conn, dag_id)
         query = RunQuery(
             dag_ids=dag_ids,
             states=_states(state),
@@ -135,12 +136,18 @@ def get_dag_runs(
         )
 
 
-def _no_partitions(dag_id: str) -> None:
+def _no_partition_dates(conn: Connection, dag_id: str) -> None:
     """``partition_date_*`` as Airflow answers it for a DAG whose timetable does not
-    partition its runs, which every Conveyor DAG is."""
+    partition its runs; for one that does, a 400 too: Conveyor keeps no partition date."""
     if dag_id == ALL:
         raise HTTPException(
             400, "partition_date_gte and partition_date_lte require a specific dag_id."
+        )
+    if latest_version(conn, dag_id)[1].schedule.partitioned:
+        raise HTTPException(
+            400,
+            f"Dag with dag_id: '{dag_id}' is partitioned, but Conveyor keeps no partition "
+            "date; filter by partition_key_pattern instead.",
         )
     raise HTTPException(
         400,
@@ -264,7 +271,7 @@ def queue_on_demand_run(
     """Queue a run of ``dag_id`` as ``body`` asks (its note set with it) and answer its run
     id; the fields Conveyor sets itself are a 400 saying ``refused_because``, a bad run id,
     conf or logical date a 400, an existing run a 409."""
-    for name in ("data_interval_start", "data_interval_end", "run_after", "partition_key"):
+    for name in ("data_interval_start", "data_interval_end", "run_after"):
         if getattr(body, name) is not None:
             raise HTTPException(400, f"{name}: {refused_because}")
     logical_date = aware("logical_date", body.logical_date, "body")
@@ -280,6 +287,7 @@ def queue_on_demand_run(
                 max_conf_bytes=get_settings(request).max_conf_bytes,
                 run_type=run_type,
                 run_id_prefix=run_id_prefix,
+                partition_key=body.partition_key,
             )
             if body.note:
                 notes.set_run_note(conn, dag_id, run.run_id, body.note)

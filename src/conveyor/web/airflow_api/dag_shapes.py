@@ -123,6 +123,7 @@ def dag_fields(
         "timetable_summary": schedule if schedule and schedule != "None" else None,
         "timetable_description": dag.raw.get("schedule_description"),
         "timetable_periodic": bool(schedule) and schedule not in ("None", "@once"),
+        "timetable_partitioned": dag.schedule.partitioned,
         "tags": [
             DagTagResponse(name=t, dag_id=row.dag_id, dag_display_name=name) for t in row.tags
         ],

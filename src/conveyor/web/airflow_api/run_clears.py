@@ -1,10 +1,11 @@
 """``POST /api/v2/dags/{dag_id}/clearDagRuns`` (clear many runs, as ``.../clear`` clears
 one) and ``POST /api/v2/dags/{dag_id}/clearPartitions``.
 
-Conveyor's runs have no partition (no partition key, no partition date): the partition
-selectors of both routes match no run. ``clearPartitions`` by ``run_id`` finds the run, whose
-partition fields are already empty (no run counted), and with ``clear_task_instances``
-clears its task instances as ``.../clear`` does, counting those that change.
+A run's partition is its ``partition_key`` (Airflow 3.2): ``partition_key`` selects the DAG's
+runs of that key; Conveyor keeps no partition date, so a partition date window selects no run.
+``clearPartitions`` empties the key of the runs it selects (counting those that had one) and,
+with ``clear_task_instances``, clears their task instances as ``.../clear`` does, counting
+those that change.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
-from conveyor.store import bulk_manual, notes
+from conveyor.store import bulk_manual, notes, partitions
 from conveyor.store.bulk_manual import MAX_RUNS, RunRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
@@ -90,12 +91,18 @@ class ClearPartitionsResponse(BaseModel):
     dry_run: bool
 
 
-def _runs(user: User, dag_id: str, body: BulkDAGRunClearBody) -> list[RunRef]:
-    """The runs the body names, each once, in its order (none for partition selectors)."""
+def _runs(conn: Connection, user: User, dag_id: str, body: BulkDAGRunClearBody) -> list[RunRef]:
+    """The runs the body names, each once, in its order; for ``partition_key``, the DAG's
+    runs of that key (a partition date window: none, Conveyor keeps no partition date)."""
     if not body.dag_runs:
         if dag_id == ALL:
             raise HTTPException(400, "partition selectors need the DAG in the path, not ~")
-        return []  # Conveyor's runs have no partition: no run matches
+        if body.partition_key is None:
+            return []
+        return [
+            RunRef(dag_id, r)
+            for r in partitions.runs_of_partition(conn, dag_id, body.partition_key)
+        ]
     found: dict[RunRef, None] = {}
     for entity in body.dag_runs:
         named = entity_dag(user, dag_id, entity.dag_id, entity.dag_run_id)
@@ -108,8 +115,9 @@ def _runs(user: User, dag_id: str, body: BulkDAGRunClearBody) -> list[RunRef]:
     response_model=ClearTaskInstanceCollectionResponse | DAGRunCollectionResponse,
     name="clear_runs",
     openapi_extra=differs(
-        "only_new and run_on_latest_version are refused; partition selectors match no run "
-        "(Conveyor's runs have no partition); the preview lists the instances that would change"
+        "only_new and run_on_latest_version are refused; a partition date window matches no "
+        "run (Conveyor keeps no partition date); the preview lists the instances that would "
+        "change"
     ),
 )
 def clear_dag_runs(
@@ -129,8 +137,8 @@ def clear_dag_runs(
         require_dag(user, dag_id, EDIT)
         with store.read() as conn:
             dag_reads.get_dag(conn, dag_id)  # 404 for an unknown DAG
-    refs = _runs(user, dag_id, body)
     with store.read() as conn:
+        refs = _runs(conn, user, dag_id, body)
         for ref in refs:
             run_reads.get_run(conn, ref.dag_id, ref.run_id)  # 404 before anything changes
     actor = Actor(f"user:{user.username}")
@@ -156,35 +164,47 @@ def clear_dag_runs(
     "/dags/{dag_id}/clearPartitions",
     response_model=ClearPartitionsResponse,
     openapi_extra=differs(
-        "Conveyor's runs have no partition: no run is counted; run_id with "
-        "clear_task_instances clears that run's instances, counting those that change"
+        "a partition date window matches no run (Conveyor keeps no partition date); "
+        "task_instances_cleared counts the instances whose state changes"
     ),
 )
 def clear_dag_run_partitions(
     request: Request, dag_id: DagIdPath, body: ClearPartitionsBody, user: Editor
 ) -> ClearPartitionsResponse:
-    """Empty the partition fields of matching runs (none in Conveyor) and, with
-    ``clear_task_instances``, clear the matched runs' task instances."""
+    """Empty the partition key of the matching runs and, with ``clear_task_instances``,
+    clear their task instances; with ``dry_run`` (the default) only count."""
     require_dag(user, dag_id, EDIT)
     store = get_store(request)
     with store.read() as conn:
         dag_reads.get_dag(conn, dag_id)
-        try:
-            matched = [] if body.run_id is None else [run_reads.get_run(conn, dag_id, body.run_id)]
-        except NotFoundError:
-            matched = []  # a run_id no run has matches none, as a selector does
-    cleared = 0
-    if body.clear_task_instances and matched:
-        refs = [RunRef(dag_id, run.run_id) for run in matched]
+        matched = _partition_runs(conn, dag_id, body)
+    actor = Actor(f"user:{user.username}")
 
-        def clear(conn: Connection) -> bulk_manual.Outcome:
-            return bulk_manual.clear_runs(conn, refs, Actor(f"user:{user.username}"))
+    def clear(conn: Connection) -> tuple[int, int]:
+        runs_cleared = partitions.forget_partition_keys(conn, dag_id, matched)
+        if not body.clear_task_instances or not matched:
+            return runs_cleared, 0
+        refs = [RunRef(dag_id, run_id) for run_id in matched]
+        return runs_cleared, len(bulk_manual.clear_runs(conn, refs, actor).changed)
 
-        if body.dry_run:
-            cleared = len(dry_run(store, clear).changed)
-        else:
-            with store.write() as conn:
-                cleared = len(clear(conn).changed)
+    if body.dry_run:
+        runs_cleared, tis_cleared = dry_run(store, clear)
+    else:
+        with store.write() as conn:
+            runs_cleared, tis_cleared = clear(conn)
     return ClearPartitionsResponse(
-        dag_runs_cleared=0, task_instances_cleared=cleared, dry_run=body.dry_run
+        dag_runs_cleared=runs_cleared, task_instances_cleared=tis_cleared, dry_run=body.dry_run
     )
+
+
+def _partition_runs(conn: Connection, dag_id: str, body: ClearPartitionsBody) -> list[str]:
+    """The run ids the selector names: the run of ``run_id`` (none when there is no such
+    run), the runs of ``partition_key``; a partition date window: none."""
+    if body.run_id is not None:
+        try:
+            return [run_reads.get_run(conn, dag_id, body.run_id).run_id]
+        except NotFoundError:
+            return []  # a run_id no run has matches none, as a selector does
+    if body.partition_key is not None:
+        return partitions.runs_of_partition(conn, dag_id, body.partition_key)
+    return []

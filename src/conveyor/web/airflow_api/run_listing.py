@@ -68,7 +68,7 @@ class RunQuery:
     conf_contains: str | None = None
     dag_versions: tuple[int, ...] = ()  # the versions' numbers (see store/reads/versions.py)
     bundle_version: str | None = None  # the DAG folder has no versions: a given one matches none
-    partition_key_pattern: str | None = None  # runs have no partition key: a given one matches none
+    partition_key_pattern: str | None = None
     partition_key_prefix_pattern: str | None = None
     consuming_asset_pattern: str | None = None
 
@@ -96,13 +96,9 @@ class RunQuery:
         return not (strict or any(here) or (self.dag_ids is not None and len(self.dag_ids) != 1))
 
     def matches_none(self) -> bool:
-        """Whether a filter on what Conveyor's runs never have (a bundle version, a
-        partition key) is given: it keeps no run."""
-        return (
-            self.bundle_version is not None
-            or self.partition_key_pattern is not None
-            or self.partition_key_prefix_pattern is not None
-        )
+        """Whether a filter on what Conveyor's runs never have (a bundle version) is given:
+        it keeps no run."""
+        return self.bundle_version is not None
 
 
 def _window(bounds: dict[str, datetime]) -> Window:
@@ -149,6 +145,7 @@ def _texts_match(query: RunQuery, run: RunListing) -> bool:
             query.triggering_user_name_prefix_pattern,
             triggered_by(run)[1],
         ),
+        (query.partition_key_pattern, query.partition_key_prefix_pattern, run.partition_key),
     )
     for pattern, prefix, value in pairs:
         match = either(pattern, prefix)

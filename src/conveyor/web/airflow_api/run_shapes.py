@@ -180,4 +180,5 @@ def dag_run_response(conn: Connection, run: RunListing) -> DAGRunResponse:
         conf=run.conf or {},
         note=run.user_note,
         dag_display_name=dag.display_name or run.dag_id,
+        partition_key=run.partition_key,
     )

@@ -14,10 +14,10 @@ function runBar(run, longest, dagId, state) {
   const height = longest > 0 && run.duration ? Math.max(4, Math.round((run.duration / longest) * 60)) : 4;
   return h("th.run", {},
     h("div.run-bar-box", {},
-      h(`a.run-bar.${stateClass(run.state)}`, {
+      h(`a.run-bar.${stateClass(run.state)}${run.deadline_missed ? ".deadline-missed" : ""}`, {
         href: links.run(dagId, run.run_id),
         style: `height: ${height}px`,
-        title: `${run.run_id}\n${run.state} · ${localTime(run.logical_date)}${run.duration ? " · " + duration(run.duration) : ""}`,
+        title: `${run.run_id}\n${run.state} · ${localTime(run.logical_date)}${run.duration ? " · " + duration(run.duration) : ""}${run.deadline_missed ? "\ndeadline missed" : ""}`,
         "data-run-id": run.run_id, "data-state": run.state,
         onclick: (event) => {
           event.preventDefault();
@@ -430,10 +430,25 @@ function showRun(run, dagId) {
       ["Conf", Object.keys(detail.conf ?? {}).length
         ? h("pre.mono", { style: "margin: 0; white-space: pre-wrap" }, JSON.stringify(detail.conf, null, 2))
         : h("span.faint", {}, "{}")],
+      detail.partition_key ? ["Partition", h("span.mono", { id: "run-partition" }, detail.partition_key)] : null,
+      ...(detail.deadlines ?? []).map((d) => ["Deadline", deadlineFact(d)]),
       detail.user_note ? ["Note", h("span", { id: "run-panel-note", style: "white-space: pre-wrap" }, detail.user_note)] : null,
       detail.note ? ["Why", h("span.muted", { id: "run-reason" }, detail.note)] : null,
     ]));
   });
+}
+
+// A run's deadline alert: when it falls, what became of it (met, missed or still pending),
+// and a missed one's callback when it failed.
+const DEADLINE_LOOK = { met: "st-success", missed: "st-failed", pending: "st-none" };
+
+function deadlineFact(d) {
+  return h("span.run-deadline", { "data-deadline": d.state }, [
+    timeEl(d.deadline_at), " ",
+    h(`span.state.${DEADLINE_LOOK[d.state] ?? "st-none"}`, {}, d.state),
+    h("span.faint", {}, ` ${d.name ?? d.reference}`),
+    d.callback_state === "failed" ? h("span.muted", { title: d.callback_error ?? "" }, " · callback failed") : null,
+  ]);
 }
 
 function showTaskInstance(run, task, ti, dagId) {

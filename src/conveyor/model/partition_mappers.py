@@ -1,0 +1,330 @@
+"""Airflow 3.2's partition mappers, pure: what partition of a consuming DAG an asset event's
+partition key is for.
+
+A DAG on a ``PartitionedAssetTimetable`` runs once per partition key of its own. Each
+event's key passes through the mapper its timetable names for the event's asset (the
+identity by default) and the event counts toward the run of the key that comes out:
+``StartOfDayMapper()`` makes the hourly keys ``2026-03-10T09:00:00`` and
+``2026-03-10T10:00:00`` both count toward the run of ``2026-03-10``.
+
+A mapper is stored in the DAG's serialized form as ``{"type": name, ...its arguments}``
+(:func:`mapper_from_dict`), so the scheduler maps keys without importing the DAG file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from conveyor.exceptions import DagDefinitionError
+
+
+class PartitionMapper:
+    """Maps an upstream partition key to the downstream key it counts toward."""
+
+    kind: ClassVar[str] = ""
+
+    def to_downstream(self, key: str) -> str:
+        """The downstream key; raises ValueError when the key is not one it maps."""
+        raise NotImplementedError
+
+    def arguments(self) -> dict[str, Any]:
+        return {}
+
+    def serialize(self) -> dict[str, Any]:
+        return {"type": self.kind, **self.arguments()}
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.serialize() == self.serialize()
+
+    def __hash__(self) -> int:
+        return hash(repr(self.serialize()))
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.arguments().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class IdentityMapper(PartitionMapper):
+    """The key unchanged: the default."""
+
+    kind = "identity"
+
+    def to_downstream(self, key: str) -> str:
+        return key
+
+
+class _StartOfPeriod(PartitionMapper):
+    """A time key (read with ``input_format`` in ``timezone`` when it names none) made the
+    start of the period that holds it, written with ``output_format``."""
+
+    default_output_format: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        timezone: str | Any = "UTC",
+        input_format: str = "%Y-%m-%dT%H:%M:%S",
+        output_format: str | None = None,
+    ) -> None:
+        self.timezone = _zone_name(timezone)
+        self._zone = ZoneInfo(self.timezone)
+        self.input_format = input_format
+        self.output_format = output_format or self.default_output_format
+
+    def to_downstream(self, key: str) -> str:
+        moment = datetime.strptime(key, self.input_format)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self._zone)
+        else:
+            moment = moment.astimezone(self._zone)
+        start = self.start_of(moment)
+        text = start.strftime(self.output_format)
+        return text.replace("{quarter}", str((start.month - 1) // 3 + 1))
+
+    def start_of(self, moment: datetime) -> datetime:
+        raise NotImplementedError
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "timezone": self.timezone,
+            "input_format": self.input_format,
+            "output_format": self.output_format,
+        }
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class StartOfHourMapper(_StartOfPeriod):
+    """``2026-03-10T09:42:15`` -> ``2026-03-10T09``."""
+
+    kind = "start_of_hour"
+    default_output_format = "%Y-%m-%dT%H"
+
+    def start_of(self, moment: datetime) -> datetime:
+        return moment.replace(minute=0, second=0, microsecond=0)
+
+
+class StartOfDayMapper(_StartOfPeriod):
+    """``2026-03-10T09:42:15`` -> ``2026-03-10``."""
+
+    kind = "start_of_day"
+    default_output_format = "%Y-%m-%d"
+
+    def start_of(self, moment: datetime) -> datetime:
+        return _midnight(moment)
+
+
+class StartOfWeekMapper(_StartOfPeriod):
+    """The Monday of the ISO week: ``2026-03-12T09:00:00`` -> ``2026-03-09 (W11)``."""
+
+    kind = "start_of_week"
+    default_output_format = "%Y-%m-%d (W%V)"
+
+    def start_of(self, moment: datetime) -> datetime:
+        return _midnight(moment - timedelta(days=moment.weekday()))
+
+
+class StartOfMonthMapper(_StartOfPeriod):
+    """``2026-03-10T09:42:15`` -> ``2026-03``."""
+
+    kind = "start_of_month"
+    default_output_format = "%Y-%m"
+
+    def start_of(self, moment: datetime) -> datetime:
+        return _midnight(moment.replace(day=1))
+
+
+class StartOfQuarterMapper(_StartOfPeriod):
+    """``2026-05-10T09:42:15`` -> ``2026-Q2`` (``{quarter}`` in the format is its number)."""
+
+    kind = "start_of_quarter"
+    default_output_format = "%Y-Q{quarter}"
+
+    def start_of(self, moment: datetime) -> datetime:
+        return _midnight(moment.replace(month=(moment.month - 1) // 3 * 3 + 1, day=1))
+
+
+class StartOfYearMapper(_StartOfPeriod):
+    """``2026-03-10T09:42:15`` -> ``2026``."""
+
+    kind = "start_of_year"
+    default_output_format = "%Y"
+
+    def start_of(self, moment: datetime) -> datetime:
+        return _midnight(moment.replace(month=1, day=1))
+
+
+class ProductMapper(PartitionMapper):
+    """A key of several parts (``us|2026-03-10T09:00:00``), each part mapped by its own
+    mapper: ``ProductMapper(IdentityMapper(), StartOfDayMapper())`` -> ``us|2026-03-10``."""
+
+    kind = "product"
+
+    def __init__(
+        self,
+        mapper0: PartitionMapper,
+        mapper1: PartitionMapper,
+        /,
+        *mappers: PartitionMapper,
+        delimiter: str = "|",
+    ) -> None:
+        self.mappers = [_mapper(m, "ProductMapper") for m in (mapper0, mapper1, *mappers)]
+        self.delimiter = delimiter
+
+    def to_downstream(self, key: str) -> str:
+        parts = key.split(self.delimiter)
+        if len(parts) != len(self.mappers):
+            raise ValueError(f"Expected {len(self.mappers)} segments in key, got {len(parts)}")
+        return self.delimiter.join(
+            m.to_downstream(p) for m, p in zip(self.mappers, parts, strict=True)
+        )
+
+    def arguments(self) -> dict[str, Any]:
+        return {"delimiter": self.delimiter, "mappers": [m.serialize() for m in self.mappers]}
+
+
+class ChainMapper(PartitionMapper):
+    """Mappers applied one after another."""
+
+    kind = "chain"
+
+    def __init__(
+        self, mapper0: PartitionMapper, mapper1: PartitionMapper, /, *mappers: PartitionMapper
+    ) -> None:
+        self.mappers = [_mapper(m, "ChainMapper") for m in (mapper0, mapper1, *mappers)]
+
+    def to_downstream(self, key: str) -> str:
+        for mapper in self.mappers:
+            key = mapper.to_downstream(key)
+        return key
+
+    def arguments(self) -> dict[str, Any]:
+        return {"mappers": [m.serialize() for m in self.mappers]}
+
+
+class AllowedKeyMapper(PartitionMapper):
+    """The key unchanged when it is one of ``allowed_keys``; any other makes no run."""
+
+    kind = "allowed_key"
+
+    def __init__(self, allowed_keys: list[str]) -> None:
+        self.allowed_keys = [str(key) for key in allowed_keys]
+
+    def to_downstream(self, key: str) -> str:
+        if key not in self.allowed_keys:
+            raise ValueError(f"Key {key!r} not in allowed keys {self.allowed_keys}")
+        return key
+
+    def arguments(self) -> dict[str, Any]:
+        return {"allowed_keys": self.allowed_keys}
+
+
+class FixedKeyMapper(PartitionMapper):
+    """Every key made the one ``downstream_key``."""
+
+    kind = "fixed_key"
+
+    def __init__(self, downstream_key: str) -> None:
+        if not isinstance(downstream_key, str) or not downstream_key:
+            raise DagDefinitionError(
+                f"FixedKeyMapper downstream_key must be a non-empty str; got {downstream_key!r}."
+            )
+        self.downstream_key = downstream_key
+
+    def to_downstream(self, key: str) -> str:
+        return self.downstream_key
+
+    def arguments(self) -> dict[str, Any]:
+        return {"downstream_key": self.downstream_key}
+
+
+def _zone_name(value: Any) -> str:
+    name = (
+        value
+        if isinstance(value, str)
+        else getattr(value, "key", None) or getattr(value, "name", None)
+    )
+    if not isinstance(name, str):
+        raise DagDefinitionError(f"a partition mapper's timezone: expected a name, got {value!r}")
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError) as exc:
+        raise DagDefinitionError(f"a partition mapper's timezone: unknown zone {name!r}") from exc
+    return name
+
+
+def _mapper(value: Any, where: str) -> PartitionMapper:
+    if not isinstance(value, PartitionMapper):
+        raise DagDefinitionError(f"{where}: expected a partition mapper, got {value!r}")
+    return value
+
+
+def _temporal(cls: type[_StartOfPeriod]) -> Callable[[dict[str, Any]], PartitionMapper]:
+    return lambda data: cls(
+        timezone=data["timezone"],
+        input_format=data["input_format"],
+        output_format=data["output_format"],
+    )
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any]], PartitionMapper]] = {
+    "identity": lambda data: IdentityMapper(),
+    "product": lambda data: ProductMapper(
+        *(mapper_from_dict(m) for m in data["mappers"]), delimiter=data["delimiter"]
+    ),
+    "chain": lambda data: ChainMapper(*(mapper_from_dict(m) for m in data["mappers"])),
+    "allowed_key": lambda data: AllowedKeyMapper(data["allowed_keys"]),
+    "fixed_key": lambda data: FixedKeyMapper(data["downstream_key"]),
+    **{
+        cls.kind: _temporal(cls)
+        for cls in (
+            StartOfHourMapper,
+            StartOfDayMapper,
+            StartOfWeekMapper,
+            StartOfMonthMapper,
+            StartOfQuarterMapper,
+            StartOfYearMapper,
+        )
+    },
+}
+
+
+def mapper_from_dict(data: dict[str, Any]) -> PartitionMapper:
+    """The inverse of ``serialize``."""
+    build = _BUILDERS.get(str(data.get("type")))
+    if build is None:
+        raise DagDefinitionError(f"cannot read partition mapper {data!r}")
+    return build(data)
+
+
+def as_mapper(value: Any, where: str) -> PartitionMapper:
+    """A mapper the DAG file gave; a user's own class (Airflow's plugin mappers) is refused,
+    since the scheduler maps keys from the stored form without importing the file."""
+    mapper = _mapper(value, where)
+    if type(mapper) not in _CLASSES:
+        raise DagDefinitionError(
+            f"{where}: {type(mapper).__name__} is a partition mapper of your own; Conveyor "
+            "maps keys only with Airflow's mappers (IdentityMapper, StartOf*Mapper, "
+            "ProductMapper, ChainMapper, AllowedKeyMapper, FixedKeyMapper)"
+        )
+    return mapper
+
+
+_CLASSES = {
+    IdentityMapper,
+    StartOfHourMapper,
+    StartOfDayMapper,
+    StartOfWeekMapper,
+    StartOfMonthMapper,
+    StartOfQuarterMapper,
+    StartOfYearMapper,
+    ProductMapper,
+    ChainMapper,
+    AllowedKeyMapper,
+    FixedKeyMapper,
+}

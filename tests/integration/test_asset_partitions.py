@@ -1,0 +1,228 @@
+"""Airflow 3.2's asset partitions through the real scheduler and ``/api/v2``, on SQLite and
+PostgreSQL: a ``CronPartitionTimetable`` run's key travels with its asset event to a
+``PartitionedAssetTimetable`` consumer (its mapper making the day of the hour), which runs
+once per key its condition holds for; a task names the partitions it updated
+(``add_partitions``); the API creates keyed events, shows and filters runs by
+key, triggers a keyed run, and clears a partition."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from conftest import run_scheduler
+from conveyor.clock import utcnow
+from conveyor.lifecycle import Actor
+from conveyor.scheduler.datasets import create_dataset_runs
+from conveyor.states import RUN_FINISHED, RunState
+from conveyor.store.engine import Store
+from conveyor.store.mapping import xcom_value
+from conveyor.store.tables import dataset_event, partition_dag_queue
+from conveyor.web import accounts
+from conveyor.web.app import create_app
+from run_env import Env
+
+DAGS = """
+from datetime import datetime
+
+from airflow.sdk import (
+    DAG,
+    Asset,
+    CronPartitionTimetable,
+    PartitionedAssetTimetable,
+    StartOfDayMapper,
+    task,
+)
+
+HOURLY = Asset(name="hourly_sales", uri="s3://lake/hourly_sales")
+REGIONS = Asset(name="regions", uri="s3://lake/regions")
+PRICES = Asset(name="prices", uri="s3://lake/prices")
+START = datetime(2026, 1, 1)
+
+with DAG(
+    "hourly_load",
+    schedule=CronPartitionTimetable("0 * * * *", timezone="UTC"),
+    start_date=START,
+    catchup=False,
+):
+    @task(outlets=[HOURLY])
+    def load(dag_run=None):
+        return dag_run.partition_key
+    load()
+
+with DAG(
+    "daily_rollup",
+    schedule=PartitionedAssetTimetable(
+        assets=HOURLY, default_partition_mapper=StartOfDayMapper()
+    ),
+    start_date=START,
+):
+    @task
+    def roll(dag_run=None, triggering_asset_events=None, partition_key=None):
+        keys = [e.partition_key for e in triggering_asset_events[HOURLY]]
+        return [dag_run.partition_key, keys, partition_key]
+    roll()
+
+with DAG("regional_prices", schedule=None, start_date=START):
+    @task(outlets=[PRICES])
+    def publish(outlet_events=None):
+        outlet_events[PRICES].add_partitions(["us", "eu"])
+    publish()
+
+with DAG(
+    "joined_partitions",
+    schedule=PartitionedAssetTimetable(assets=REGIONS & PRICES),
+    start_date=START,
+):
+    @task
+    def join(dag_run=None):
+        return dag_run.partition_key
+    join()
+"""
+
+
+@pytest.fixture
+def env(env: Env) -> Env:
+    env.write_dag("partitions.py", DAGS, header=False)
+    env.sync()
+    return env
+
+
+def _finished(env: Env, dag_id: str) -> Any:
+    def check() -> bool:
+        return any(RunState(r.state) in RUN_FINISHED for r in env.dag_runs(dag_id))
+
+    return check
+
+
+def test_a_cron_partition_run_keys_its_event_and_the_consumer_runs_for_the_mapped_day(
+    env: Env,
+) -> None:
+    prices = env.trigger("regional_prices")  # a task naming its partitions as it runs
+
+    def both() -> bool:
+        return _finished(env, "daily_rollup")() and _finished(env, "regional_prices")()
+
+    run_scheduler(env.settings(), env.store, both, what="rollup and prices")
+    assert env.run_state(prices) is RunState.SUCCESS
+    producer = env.dag_runs("hourly_load")[0]
+    fire = producer.logical_date.astimezone(UTC)
+    key = fire.strftime("%Y-%m-%dT%H:%M:%S")
+    assert (producer.run_type, producer.state, producer.partition_key) == (
+        "scheduled",
+        "success",
+        key,
+    )
+    with env.store.read() as conn:
+        assert xcom_value(conn, producer.id, "load", "return_value") == key
+        events = (
+            conn.execute(
+                select(dataset_event.c.partition_key).where(
+                    dataset_event.c.source_dag_id == "hourly_load"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        runtime = (
+            conn.execute(
+                select(dataset_event.c.partition_key)
+                .where(dataset_event.c.source_dag_id == "regional_prices")
+                .order_by(dataset_event.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        waiting = conn.execute(select(partition_dag_queue.c.partition_key)).scalars().all()
+        rollup = env.dag_runs("daily_rollup")[0]
+        rolled = xcom_value(conn, rollup.id, "roll", "return_value")
+    assert events == [key]
+    assert runtime == ["eu", "us"]  # add_partitions: an event each, none of the run's own
+    assert sorted(waiting) == ["eu", "us"]  # joined_partitions still waits for regions
+    assert (rollup.run_type, rollup.state, rollup.partition_key) == (
+        "dataset_triggered",
+        "success",
+        key[:10],
+    )
+    assert rollup.run_id.endswith(f"__{key[:10]}")
+    assert rolled == [key[:10], [key], key[:10]]  # dag_run's, the events', the context's
+    assert env.dag_runs("joined_partitions") == []
+
+
+def _admin(env: Env) -> tuple[TestClient, Any]:
+    accounts.create_user(env.store, "admin", "admin", "admin-secret")
+    token = accounts.create_token(env.store, "admin", "test")
+    app = create_app(env.settings(), Store(env.store.url))
+    return TestClient(app, headers={"Authorization": f"Bearer {token}"}), app
+
+
+def _ok(response: Any) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_keyed_events_through_the_api_run_a_partition_once_its_condition_holds_for_that_key(
+    env: Env,
+) -> None:
+    client, app = _admin(env)
+    made = lambda: create_dataset_runs(env.store, Actor("test"), utcnow())  # noqa: E731
+    with client:
+        assets = _ok(client.get("/api/v2/assets", params={"limit": 100}))["assets"]
+        ids = {a["uri"]: a["id"] for a in assets}
+        regions, prices = ids["s3://lake/regions"], ids["s3://lake/prices"]
+
+        def post(asset_id: int, key: str | None) -> Any:
+            body: dict[str, Any] = {"asset_id": asset_id}
+            if key is not None:
+                body["partition_key"] = key
+            return _ok(client.post("/api/v2/assets/events", json=body))
+
+        assert post(regions, "eu")["partition_key"] == "eu"
+        post(prices, "us")  # another partition: eu still lacks prices
+        post(prices, None)  # no key: counts toward no partition
+        assert made() == 0
+        post(prices, "eu")
+        assert made() == 1 and made() == 0
+        (run,) = env.dag_runs("joined_partitions")
+        with env.store.read() as conn:
+            pending = conn.execute(
+                select(partition_dag_queue.c.partition_key, partition_dag_queue.c.dataset_id)
+            ).all()
+        assert [tuple(p) for p in pending] == [("us", prices)]
+
+        runs_path = "/api/v2/dags/joined_partitions/dagRuns"
+        shown = _ok(client.get(f"{runs_path}/{run.run_id}"))
+        assert (shown["partition_key"], shown["run_type"]) == ("eu", "asset_triggered")
+        upstream = _ok(client.get(f"{runs_path}/{run.run_id}/upstreamAssetEvents"))
+        assert sorted(
+            (e["asset_id"], e["partition_key"]) for e in upstream["asset_events"]
+        ) == sorted([(regions, "eu"), (prices, "eu")])
+        for pattern, count in (("eu", 1), ("us", 0)):
+            listed = _ok(client.get(runs_path, params={"partition_key_pattern": pattern}))
+            assert listed["total_entries"] == count
+        triggered = _ok(
+            client.post(runs_path, json={"logical_date": None, "partition_key": "manual-1"})
+        )
+        assert triggered["partition_key"] == "manual-1"
+        for partitioned in ("joined_partitions", "hourly_load"):  # both timetables are
+            assert _ok(client.get(f"/api/v2/dags/{partitioned}"))["timetable_partitioned"]
+
+        clear = "/api/v2/dags/joined_partitions/clearPartitions"
+        preview = _ok(client.post(clear, json={"partition_key": "eu"}))
+        assert (preview["dag_runs_cleared"], preview["dry_run"]) == (1, True)
+        assert _ok(client.get(f"{runs_path}/{run.run_id}"))["partition_key"] == "eu"
+        done = _ok(client.post(clear, json={"partition_key": "eu", "dry_run": False}))
+        assert (done["dag_runs_cleared"], done["dry_run"]) == (1, False)
+        assert _ok(client.get(f"{runs_path}/{run.run_id}"))["partition_key"] is None
+        again = _ok(client.post(clear, json={"partition_key": "eu", "dry_run": False}))
+        assert again["dag_runs_cleared"] == 0
+        manual = _ok(client.get(f"{runs_path}/{triggered['dag_run_id']}"))
+        assert manual["partition_key"] == "manual-1"  # another partition: untouched
+        by_key = {"partition_key": "manual-1", "dry_run": False}  # clearDagRuns: that run
+        cleared = _ok(client.post("/api/v2/dags/joined_partitions/clearDagRuns", json=by_key))
+        assert [r["dag_run_id"] for r in cleared["dag_runs"]] == [triggered["dag_run_id"]]
+    app.state.store.dispose()
