@@ -217,10 +217,9 @@ def time_out(
         owner = runs.try_owner(conn, overdue.ti_id)
         run = runs.get_run(conn, owner.run_pk)
         task = runs.serialized_dag(conn, run.version_hash).tasks[owner.task_id]
-    # The deferral was granted a try for its resumption, which never comes: not a retry.
     outcome = failure_outcome(
         overdue.try_number,
-        owner.max_tries - 1,
+        owner.max_tries,
         task.retry_delay_for(overdue.try_number),
         ExitKind.TIMEOUT,
         error,
@@ -232,7 +231,6 @@ def time_out(
             conn, locked, overdue.ti_id, overdue.try_number, outcome, actor, expected=expected
         ):
             return TryResult(started=True, state=None)  # it fired, or a person moved it
-        triggers.take_back_try(conn, overdue.ti_id)
         triggers.remove(conn, overdue.trigger_id)
         # What became ready is left scheduled: the scheduler's dispatch hands it over.
         plan_whole_run(conn, locked, actor)

@@ -441,7 +441,8 @@ def _schedule_due_retries(
     for task_id, ti in list(tis.items()):
         waiting = ti.state in (TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE)
         if waiting and (ti.retry_at is None or ti.retry_at <= now):
-            reason = f"retry delay elapsed; try {ti.try_number + 1} of {ti.max_tries}"
+            # Tries left, counted the same from dispatches as from tries (store/try_numbers.py).
+            reason = f"retry delay elapsed; tries left: {ti.max_tries - ti.try_number}"
             if ti.state is TaskState.UP_FOR_RESCHEDULE:
                 reason = "sensor poke interval elapsed; poking again"
             if transitions.schedule(conn, ti.id, ti.state, ti.try_number, reason, actor):
