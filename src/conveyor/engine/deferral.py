@@ -1,15 +1,16 @@
-"""Deferral: a try hands its wait to a trigger, and a later try resumes it with the event.
+"""Deferral: a try hands its wait to a trigger, and resumes with the event in a later dispatch.
 
 The moves, each in one transaction under the run's lock (taken first, as every writer of a
 run's moves does):
 
-- **defer** (the try's own process): ``running -> deferred`` closes the try (its worker slot
-  and pool slot are free: neither counts ``deferred``), grants the try back as a poke does,
-  and stores the trigger (``store/triggers.py``);
+- **defer** (the try's own process): ``running -> deferred`` closes the dispatch (its worker
+  slot and pool slot are free: neither counts ``deferred``) and stores the trigger
+  (``store/triggers.py``);
 - **fire** (a triggerer, on the trigger's first event): ``deferred -> scheduled``
-  (``transitions.resume``), numbering the next try and giving it the method and arguments to
-  resume at, the event among them; the trigger row goes. The scheduler's dispatch queues
-  the try like any scheduled one;
+  (``transitions.resume``), numbering the next dispatch, which continues the same try (as a
+  poke does: ``store/try_numbers.py``), and giving it the method and arguments to resume at,
+  the event among them; the trigger row goes. The scheduler's dispatch queues it like any
+  scheduled try;
 - **time out** (the scheduler, ``scheduler/timeouts.py``): past the deferral's timeout the
   try fails as Airflow's ``TaskDeferralTimeout`` does, retries applying.
 

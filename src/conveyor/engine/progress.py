@@ -22,7 +22,7 @@ from conveyor.engine.kept import Handoff
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.engine.runs import end_run
-from conveyor.lifecycle import Actor
+from conveyor.lifecycle import NOT_A_RETRY, Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import frontier_reads, plan_requests, pools, runs, task_limits, transitions
@@ -452,12 +452,14 @@ def _schedule_due_retries(
 
 
 def _bumped(ti: TiRow, state: TaskState) -> TiRow:
+    """``ti`` as its move to ``state`` left it: its next dispatch numbered, and granted for
+    itself when it continues a poke's try (``store/moves.py``)."""
     return TiRow(
         id=ti.id,
         task_id=ti.task_id,
         state=state,
         try_number=ti.try_number + 1,
-        max_tries=ti.max_tries,
+        max_tries=ti.max_tries + (ti.state in NOT_A_RETRY),
         retry_at=None,
         queue=ti.queue,
         priority_weight=ti.priority_weight,
