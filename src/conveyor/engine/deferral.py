@@ -221,7 +221,7 @@ def time_out(
     outcome = failure_outcome(
         overdue.try_number,
         owner.max_tries,
-        task.retry_delay_for(overdue.try_number),
+        task.retry_delay_for(overdue.try_number - owner.resumptions),
         ExitKind.TIMEOUT,
         error,
     )

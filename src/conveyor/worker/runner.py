@@ -662,6 +662,7 @@ class _Call:
             emitted=self.emitted,
             rendered=self.rendered,
             rendered_map_index=self.final_map_index_label(),
+            resumptions=started.resumptions,
         )
 
     def final_map_index_label(self) -> str | None:
