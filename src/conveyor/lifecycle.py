@@ -89,8 +89,9 @@ TELLING: tuple[TaskState, ...] = (
     S.AWAITING_INPUT,
 )
 
-#: A finish into one of these is no retry: a poke, or a deferral that a later try resumes.
-#: Its next try is numbered as any, and one more try is granted for it.
+#: A finish into one of these is no retry: a poke, or a deferral that a later dispatch
+#: resumes. That dispatch is numbered as any (the fence), counted as a resumption and granted
+#: for itself: it continues the same try (``store/try_numbers.py``).
 NOT_A_RETRY: frozenset[TaskState] = frozenset({S.UP_FOR_RESCHEDULE, S.DEFERRED, S.AWAITING_INPUT})
 #: Task states that will change again without a person: Airflow's ``State.unfinished``.
 UNFINISHED: frozenset[TaskState] = frozenset(S) - FINISHED
@@ -120,7 +121,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class StartedTry:
-    """What the process that won ``queued -> running`` needs to know about its try."""
+    """What the process that won ``queued -> running`` needs to know about its try.
+
+    ``try_number`` and ``max_tries`` number the dispatch, the fence its moves check;
+    ``resumptions``: the dispatches before it that continued their try (a poke, a deferral's
+    or an answer's resumption), so the try the task and its readers see is ``shown_try`` of
+    ``shown_max_tries``, as Airflow numbers it."""
 
     ti_id: int
     try_number: int
@@ -131,6 +137,15 @@ class StartedTry:
     max_tries: int
     start_date: datetime
     map_index: int = -1  # an instance of a mapped task: 0..n-1
+    resumptions: int = 0
+
+    @property
+    def shown_try(self) -> int:
+        return self.try_number - self.resumptions
+
+    @property
+    def shown_max_tries(self) -> int:
+        return self.max_tries - self.resumptions
 
 
 class IllegalMove(RuntimeError):
@@ -153,7 +168,8 @@ class Guard(Enum):
 class TaskMove:
     """One guarded move of a task instance: each step it may take (from, to) with why it
     exists, and the kinds of the timeline entries a won move writes, in order (``None``:
-    the state it reached). ``numbers_next_try``: the move starts the next try's number."""
+    the state it reached). ``numbers_next_try``: the move numbers the next dispatch (a new
+    try, or one that continues a poke's or a deferral's: ``store/try_numbers.py``)."""
 
     name: str
     steps: Mapping[tuple[TaskState, TaskState], str]
@@ -203,9 +219,10 @@ def _from(starts: Iterable[TaskState], to: TaskState, why: str) -> dict[tuple[S,
 SCHEDULE = TaskMove(
     "schedule",
     {
-        (S.NONE, S.SCHEDULED): "upstream allows it; try_number is bumped here, once per try",
+        (S.NONE, S.SCHEDULED): "upstream allows it; try_number is bumped here, once per dispatch",
         (S.UP_FOR_RETRY, S.SCHEDULED): "retry delay elapsed; the next try is numbered here",
-        (S.UP_FOR_RESCHEDULE, S.SCHEDULED): "the poke interval elapsed; the next poke is numbered",
+        (S.UP_FOR_RESCHEDULE, S.SCHEDULED): "the poke interval elapsed; the next poke is "
+        "numbered, a dispatch of the same try",
     },
     ("scheduled",),
     numbers_next_try=True,
@@ -273,17 +290,18 @@ STOP_UNFINISHED = TaskMove(
     (None,),
 )
 #: A deferred try's trigger fired (engine/deferral.py), or a person answered a try awaiting
-#: input or its response timeout passed (engine/awaiting_input.py): the next try is
-#: numbered, and resumes at the method the try named, with the event.
+#: input or its response timeout passed (engine/awaiting_input.py): the next dispatch is
+#: numbered, continues the same try (``store/try_numbers.py``), and resumes at the method the
+#: try named, with the event.
 RESUME = TaskMove(
     "resume",
     {
         (
             S.DEFERRED,
             S.SCHEDULED,
-        ): "the trigger fired; the next try resumes the task with its event",
-        (S.AWAITING_INPUT, S.SCHEDULED): "a person answered, or the wait timed out; the next "
-        "try resumes the task with the answer",
+        ): "the trigger fired; the try resumes the task with its event",
+        (S.AWAITING_INPUT, S.SCHEDULED): "a person answered, or the wait timed out; the try "
+        "resumes the task with the answer",
     },
     ("scheduled",),
     numbers_next_try=True,

@@ -33,6 +33,7 @@ from conveyor.states import RUN_FINISHED, RunState, TaskState
 from conveyor.store import pools, run_results, runs, schema, trigger
 from conveyor.store.dags import ParsedFile, save_parsed_file
 from conveyor.store.engine import Connection, Store
+from conveyor.store.reads import tasks as task_reads
 from conveyor.worker.runner import TryRunner
 
 __all__ = ["DagRunResult", "TaskResult", "run_dag"]
@@ -183,6 +184,8 @@ def _collect(store: Store, run_pk: int) -> DagRunResult:
     with store.read() as conn:
         run = runs.get_run(conn, run_pk)
         tis = runs.task_instances(conn, run_pk)
+        # The tries as people count them (a poke or a resumption continues its try).
+        shown_tries = {row.id: row.try_number for row in task_reads.instances(conn, run_pk)}
         tries = run_results.tries_of_run(conn, run_pk)
         values = run_results.xcoms_of_run(conn, run_pk)
     last_try = {t.ti_id: t for t in tries}
@@ -196,7 +199,7 @@ def _collect(store: Store, run_pk: int) -> DagRunResult:
         tasks[ti.task_id] = TaskResult(
             task_id=ti.task_id,
             state=ti.state,
-            tries=ti.try_number,
+            tries=shown_tries[ti.id],
             error=last.error if last is not None else None,
             log=log_text,
         )

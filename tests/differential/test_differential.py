@@ -47,6 +47,7 @@ from conveyor.states import RUN_FINISHED
 from conveyor.store import pools, runs, schema, trigger
 from conveyor.store.engine import Store
 from conveyor.store.reads import dags as dag_reads
+from conveyor.store.reads import tasks as task_reads
 from conveyor.triggerer.process import beside as triggerer_beside
 from differential import services
 
@@ -117,9 +118,9 @@ def _task_states(store: Store, run_pk: int) -> dict[str, Any]:
     with store.read() as conn:
         run = runs.get_run(conn, run_pk)
         tasks = {}
-        for ti in runs.task_instances(conn, run_pk):
+        for ti in task_reads.instances(conn, run_pk):
             key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-            tasks[key] = {"state": ti.state.value, "tries": ti.try_number}
+            tasks[key] = {"state": ti.state, "tries": ti.try_number}
     return {"run_state": run.state.value, "tasks": tasks}
 
 

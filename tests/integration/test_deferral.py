@@ -22,6 +22,7 @@ from conveyor.scheduler.explain import explain
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.engine import Store
+from conveyor.store.reads import tasks as task_reads
 from conveyor.store.tables import task_event, task_instance, task_try, trigger, triggerer
 from run_env import Env
 from store_reads import returned
@@ -65,10 +66,13 @@ class WaitForGo(BaseOperator):
         self.path = path
 
     def execute(self, context):
-        open("@TMP@/deferring", "w").close()
+        with open("@TMP@/deferring", "w") as f:
+            f.write(str(context["ti"].try_number))
         self.defer(trigger=FileAppears(self.path), method_name="go", kwargs={"extra": 7})
 
     def go(self, context, event, extra):
+        with open("@TMP@/resumed", "w") as f:
+            f.write(str(context["ti"].try_number))
         return f"{event['content']}-{extra}"
 
 
@@ -214,9 +218,17 @@ def test_an_airflow_dag_defers_and_resumes_through_the_triggerer(
     assert returned(env.store, run_pk, "wait") == "hello-7"  # the event and the kwargs
     assert str(returned(env.store, run_pk, "nap")).startswith("woke at 20")
     assert returned(env.store, run_pk, "sensor") == [str(env.tmp / "go")]
-    # Each deferring task's first try ended deferred, and a later one resumed it.
+    # Each deferring task's first dispatch ended deferred, and a later one resumed it: in
+    # the same try, as Airflow numbers it.
     assert exit_kinds(env.store, run_pk, "wait") == ["deferred", "return"]
     assert exit_kinds(env.store, run_pk, "nap") == ["deferred", "return"]
+    assert (env.tmp / "deferring").read_text() == (env.tmp / "resumed").read_text() == "1"
+    with env.store.read() as conn:
+        for task_id in ("wait", "nap"):
+            row = task_reads.instance(conn, run_pk, task_id)
+            assert row is not None and (row.try_number, row.max_tries) == (1, 1)
+            [one] = task_reads.tries(conn, [row.id])
+            assert (one.try_number, one.state, one.exit_kind) == (1, "success", "return")
     with env.store.read() as conn:
         left = conn.execute(select(trigger.c.id)).all()
         writer_started = conn.execute(
@@ -227,7 +239,7 @@ def test_an_airflow_dag_defers_and_resumes_through_the_triggerer(
         wait_resumed = conn.execute(
             select(task_try.c.start_date)
             .join(task_instance, task_instance.c.id == task_try.c.ti_id)
-            .where(task_instance.c.task_id == "wait", task_try.c.try_number == 2)
+            .where(task_instance.c.task_id == "wait", task_try.c.try_number == 2)  # dispatch
         ).scalar_one()
     assert left == []  # every trigger went with its event
     # The writer ran (in the only slot) while ``wait`` was deferred, before it resumed.

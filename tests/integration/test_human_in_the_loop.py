@@ -20,6 +20,7 @@ from conveyor.lifecycle import Actor
 from conveyor.scheduler.explain import explain
 from conveyor.states import RunState, TaskState
 from conveyor.store import hitl, runs
+from conveyor.store.reads import tasks as task_reads
 from run_env import Env
 from store_reads import returned
 
@@ -153,6 +154,14 @@ def test_an_approval_waits_without_a_slot_and_goes_on_when_approved(hitl_env: En
     value = returned(env.store, run_pk, "approve")
     assert value["chosen_options"] == ["Approve"]
     assert value["responded_by_user"] == PERSON
+    # The answer resumed the same try (as Airflow numbers it), in a dispatch of its own.
+    assert [t.exit_kind for t in env.tries(run_pk, "approve")] == ["awaiting_input", "return"]
+    with env.store.read() as conn:
+        row = task_reads.instance(conn, run_pk, "approve")
+        assert row is not None and (row.try_number, row.max_tries) == (1, 1)
+        assert [t.try_number for t in task_reads.tries(conn, [row.id])] == [1]
+        asked = hitl.asked_in_try(conn, row.id, 1)
+        assert asked is not None and asked.answered and hitl.asked_in_try(conn, row.id, 2) is None
     # A second answer is refused: the first stands.
     with pytest.raises(awaiting_input.AnswerRefused) as refused:
         answer(env, run_pk, "approve", ["Reject"])

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from celery_workers import celery_settings, require_redis, start_worker, worker_env
 from conftest import runs_finished
@@ -23,6 +24,8 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RunState, TaskState
 from conveyor.store import runs
 from conveyor.store.engine import Store
+from conveyor.store.reads import tasks as task_reads
+from conveyor.store.tables import task_try
 from store_reads import returned
 
 BROKER = "redis://127.0.0.1:6379/3"
@@ -108,5 +111,18 @@ def test_an_approval_waits_and_resumes_on_a_celery_worker(
         assert states == {"gate": TaskState.SUCCESS, "after": TaskState.SKIPPED}
         assert returned(store, approved, "after") == "ran"
         assert returned(store, approved, "gate")["chosen_options"] == ["Approve"]
+        # The answer resumed the same try on the worker, in a dispatch of its own.
+        with store.read() as conn:
+            gate = task_reads.instance(conn, approved, "gate")
+            assert gate is not None and (gate.try_number, gate.max_tries) == (1, 1)
+            [one] = task_reads.tries(conn, [gate.id])
+            dispatches = conn.execute(
+                select(task_try.c.exit_kind, task_try.c.hostname)
+                .where(task_try.c.ti_id == gate.id)
+                .order_by(task_try.c.try_number)
+            ).all()
+        assert (one.try_number, one.state) == (1, "success")
+        assert [d.exit_kind for d in dispatches] == ["awaiting_input", "return"]
+        assert all(d.hostname for d in dispatches)  # both ran on the worker
     finally:
         store.dispose()

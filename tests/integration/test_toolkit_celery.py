@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from celery_workers import (
     worker_env,
 )
 from conveyor.config import Settings
+from conveyor.executors.celery_app import RUN_TRY, make_app
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.store.engine import Store
+from conveyor.store.reads import tasks as task_reads
 from conveyor.store.tables import callback_request, task_instance, task_try
 from store_reads import task_states
 
@@ -94,18 +97,46 @@ def test_reschedule_and_callbacks_on_a_celery_worker(
         with store.read() as conn:
             states = task_states(conn, run_pk)
             tries = conn.execute(
-                select(task_try.c.state, task_try.c.hostname)
+                select(
+                    task_try.c.state,
+                    task_try.c.hostname,
+                    task_try.c.resumptions,
+                    task_try.c.log_path,
+                )
                 .join(task_instance, task_instance.c.id == task_try.c.ti_id)
                 .where(task_instance.c.run_pk == run_pk, task_instance.c.task_id == "wait")
                 .order_by(task_try.c.try_number)
             ).all()
             requests = conn.execute(select(callback_request.c.kind, callback_request.c.state)).all()
+            wait = task_reads.instance(conn, run_pk, "wait")
+            assert wait is not None
+            shown = [t.try_number for t in task_reads.tries(conn, [wait.id])]
+        # The first poke's message delivered again: the worker's start loses at the fence.
+        make_app(settings).send_task(RUN_TRY, args=[wait.id, 1], queue=QUEUE)
+        lost = f"lost race on task instance {wait.id}: expected ['queued'] try 1 -> running"
+        log = tmp_path / "worker.log"
+        deadline = time.monotonic() + 30
+        while lost not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+        with store.read() as conn:
+            again = task_reads.instance(conn, run_pk, "wait")
+            rows = conn.execute(select(task_try.c.id).where(task_try.c.ti_id == wait.id)).all()
     finally:
         store.dispose()
     assert states == {"wait": "success", "make_flag": "success"}
     # parallelism 1: make_flag could only run because the sensor gave its slot back.
     assert [t.state for t in tries][-1] == "success"
     assert "up_for_reschedule" in [t.state for t in tries]
+    # Every poke was a dispatch of try 1 (as Airflow numbers it), writing to its one log.
+    assert (wait.try_number, shown) == (1, [1])
+    assert [t.resumptions for t in tries] == list(range(len(tries)))
+    assert len({t.log_path for t in tries}) == 1 and tries[0].log_path.endswith("try-1.log")
+    first_lines = Path(tries[0].log_path).read_text().count("[conveyor] toolkit_celery.wait run")
+    assert first_lines == len(tries)
+    # The stale message started nothing and recorded nothing.
+    assert again is not None and (again.state, again.try_number) == ("success", 1)
+    assert len(rows) == len(tries)
     assert (tmp_path / "task_success").read_text() == "toolkit-worker"
     assert (tmp_path / "dag_success").read_text() == "toolkit-worker"
     assert [tuple(r) for r in requests] == [("success", "done")]

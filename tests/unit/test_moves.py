@@ -78,8 +78,14 @@ def test_a_folded_move_is_a_queueing_then_the_start(move: lifecycle.TaskMove) ->
 @pytest.mark.parametrize("move", lifecycle.TASK_MOVE_LIST, ids=lambda m: m.name)
 def test_every_move_has_its_columns_and_they_are_values(move: lifecycle.TaskMove) -> None:
     sets = moves.sets_of(move)
-    assert all(isinstance(value, moves.Value | moves.Given) for value in sets.values())
+    values = moves.Value | moves.Given | moves.CountedIfContinued
+    assert all(isinstance(value, values) for value in sets.values())
     assert (sets.get("try_number") is moves.NEXT_TRY) is move.numbers_next_try
+    # A move out of a wait whose try goes on (a poke, a resumption) numbers a dispatch of the
+    # same try: counted, and granted for itself, so the try people see does not move.
+    continues = bool(move.from_states & lifecycle.NOT_A_RETRY) and move.numbers_next_try
+    counted = {name for name, value in sets.items() if isinstance(value, moves.CountedIfContinued)}
+    assert counted == ({"resumptions", "max_tries"} if continues else set())
     # A move that opens a try's row reaches running; one that closes it leaves running.
     if moves.opens_try(move):
         assert move.to is TaskState.RUNNING

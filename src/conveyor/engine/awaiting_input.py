@@ -1,16 +1,18 @@
-"""Human in the loop: a try waits for a person's answer, and a later try resumes with it.
+"""Human in the loop: a try waits for a person's answer, and resumes with it in a later
+dispatch.
 
 The moves, each in one transaction under the run's lock (taken first, as every writer of a
 run's moves does):
 
-- **ask** (the try's own process): ``running -> awaiting_input`` closes the try (its worker
-  and pool slots are free, and no triggerer holds anything), grants the try back as a
-  deferral does, and stores the question (``store/hitl.py``);
+- **ask** (the try's own process): ``running -> awaiting_input`` closes the dispatch (its
+  worker and pool slots are free, and no triggerer holds anything) and stores the question
+  (``store/hitl.py``);
 - **answer** (a person, through the API or the UI): the answer is checked against the
   question (an option not offered, or several where one is allowed, is refused), recorded
   once (a second answer is refused), and ``awaiting_input -> scheduled``
-  (``transitions.resume``) numbers the next try, which resumes at the operator's method with
-  the answer as its event; the scheduler's dispatch queues it like any scheduled try;
+  (``transitions.resume``) numbers the next dispatch, which continues the same try (as
+  Airflow keeps its number: ``store/try_numbers.py``) and resumes at the operator's method
+  with the answer as its event; the scheduler's dispatch queues it like any scheduled try;
 - **time out** (the scheduler's loop, :func:`time_out_waits`): past the response deadline a
   recorded answer is used, else the defaults are recorded as the answer (by nobody), else
   the try resumes with a timeout error, which fails the task (retries applying).

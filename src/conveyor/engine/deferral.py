@@ -1,15 +1,16 @@
-"""Deferral: a try hands its wait to a trigger, and a later try resumes it with the event.
+"""Deferral: a try hands its wait to a trigger, and resumes with the event in a later dispatch.
 
 The moves, each in one transaction under the run's lock (taken first, as every writer of a
 run's moves does):
 
-- **defer** (the try's own process): ``running -> deferred`` closes the try (its worker slot
-  and pool slot are free: neither counts ``deferred``), grants the try back as a poke does,
-  and stores the trigger (``store/triggers.py``);
+- **defer** (the try's own process): ``running -> deferred`` closes the dispatch (its worker
+  slot and pool slot are free: neither counts ``deferred``) and stores the trigger
+  (``store/triggers.py``);
 - **fire** (a triggerer, on the trigger's first event): ``deferred -> scheduled``
-  (``transitions.resume``), numbering the next try and giving it the method and arguments to
-  resume at, the event among them; the trigger row goes. The scheduler's dispatch queues
-  the try like any scheduled one;
+  (``transitions.resume``), numbering the next dispatch, which continues the same try (as a
+  poke does: ``store/try_numbers.py``), and giving it the method and arguments to resume at,
+  the event among them; the trigger row goes. The scheduler's dispatch queues it like any
+  scheduled try;
 - **time out** (the scheduler, ``scheduler/timeouts.py``): past the deferral's timeout the
   try fails as Airflow's ``TaskDeferralTimeout`` does, retries applying.
 
@@ -217,11 +218,10 @@ def time_out(
         owner = runs.try_owner(conn, overdue.ti_id)
         run = runs.get_run(conn, owner.run_pk)
         task = runs.serialized_dag(conn, run.version_hash).tasks[owner.task_id]
-    # The deferral was granted a try for its resumption, which never comes: not a retry.
     outcome = failure_outcome(
         overdue.try_number,
-        owner.max_tries - 1,
-        task.retry_delay_for(overdue.try_number),
+        owner.max_tries,
+        task.retry_delay_for(overdue.try_number - owner.resumptions),
         ExitKind.TIMEOUT,
         error,
     )
@@ -232,7 +232,6 @@ def time_out(
             conn, locked, overdue.ti_id, overdue.try_number, outcome, actor, expected=expected
         ):
             return TryResult(started=True, state=None)  # it fired, or a person moved it
-        triggers.take_back_try(conn, overdue.ti_id)
         triggers.remove(conn, overdue.trigger_id)
         # What became ready is left scheduled: the scheduler's dispatch hands it over.
         plan_whole_run(conn, locked, actor)

@@ -140,6 +140,19 @@ class Handoff:
             found.max_tries,
             found.start_date,
             work.map_index,
+            found.resumptions,
         )
+        if started.shown_try != work.try_number:
+            # A dispatch that continues its try (a poke that waited for room) writes to
+            # that try's log, which its number did not name before the start read it.
+            shown = try_log_path(
+                keeper.logs_path,
+                work.dag_id,
+                work.run_id,
+                work.task_id,
+                started.shown_try,
+                work.map_index,
+            )
+            steps.set_log_path(conn, work.ti_id, found.try_number, str(shown))
         self.started = started, replace(work, try_number=found.try_number)
         return True

@@ -22,7 +22,7 @@ from conveyor.engine.kept import Handoff
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.engine.runs import end_run
-from conveyor.lifecycle import Actor
+from conveyor.lifecycle import NOT_A_RETRY, Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import frontier_reads, plan_requests, pools, runs, task_limits, transitions
@@ -441,7 +441,8 @@ def _schedule_due_retries(
     for task_id, ti in list(tis.items()):
         waiting = ti.state in (TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE)
         if waiting and (ti.retry_at is None or ti.retry_at <= now):
-            reason = f"retry delay elapsed; try {ti.try_number + 1} of {ti.max_tries}"
+            # Tries left, counted the same from dispatches as from tries (store/try_numbers.py).
+            reason = f"retry delay elapsed; tries left: {ti.max_tries - ti.try_number}"
             if ti.state is TaskState.UP_FOR_RESCHEDULE:
                 reason = "sensor poke interval elapsed; poking again"
             if transitions.schedule(conn, ti.id, ti.state, ti.try_number, reason, actor):
@@ -451,12 +452,14 @@ def _schedule_due_retries(
 
 
 def _bumped(ti: TiRow, state: TaskState) -> TiRow:
+    """``ti`` as its move to ``state`` left it: its next dispatch numbered, and granted for
+    itself when it continues a poke's try (``store/moves.py``)."""
     return TiRow(
         id=ti.id,
         task_id=ti.task_id,
         state=state,
         try_number=ti.try_number + 1,
-        max_tries=ti.max_tries,
+        max_tries=ti.max_tries + (ti.state in NOT_A_RETRY),
         retry_at=None,
         queue=ti.queue,
         priority_weight=ti.priority_weight,

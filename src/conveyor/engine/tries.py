@@ -109,6 +109,9 @@ class TryEnd:
     rendered: dict[str, Any] | None = None
     #: Its task's map_index_template as the try rendered it (masked), kept with its end.
     rendered_map_index: str | None = None
+    #: The dispatches before it that continued their try (``StartedTry.resumptions``): the
+    #: try people see, which a retry's exponential backoff counts, is try_number - this.
+    resumptions: int = 0
 
 
 def start_try(
@@ -310,7 +313,7 @@ def _decide(e: _Ending) -> None:
     end = e.end
     delay = timedelta(0)
     if isinstance(end.happened, Raised):  # only a failure may wait for a retry
-        delay = e.dag.tasks[end.task_id].retry_delay_for(end.try_number)
+        delay = e.dag.tasks[end.task_id].retry_delay_for(end.try_number - end.resumptions)
     # A retry's delay counts from now, the end being recorded, and the hop's read time is
     # after the outcome's (and after the run's lock, unless the lock goes with the move),
     # so a retry due now is due.
@@ -478,7 +481,7 @@ def end_from_outside(
             try_number,
             happened,
             owner.max_tries,
-            task.retry_delay_for(try_number),
+            task.retry_delay_for(try_number - owner.resumptions),
             actor,
             parallelism,
             expected,

@@ -604,7 +604,7 @@ class LocalExecutor(Executor):
             )
             self._fail(work, ExitKind.HEARTBEAT, error)
         elif code != 0:
-            path = str(queued_log_path(self.settings, work))
+            path = str(queued_log_path(self.settings, self.store, work))
             tail = log_tail(path)
             error = f"the task's process {_how_it_ended(code)} without reporting" + (
                 f"; last lines of its log:\n{tail}" if tail else ""

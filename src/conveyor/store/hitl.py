@@ -16,7 +16,8 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from conveyor.states import TaskState
 from conveyor.store.reads._rows import row_as
-from conveyor.store.tables import hitl_detail, task_instance
+from conveyor.store.tables import hitl_detail, task_instance, task_try
+from conveyor.store.try_numbers import row_of_try
 
 _H = hitl_detail.c
 _TI = task_instance.c
@@ -115,6 +116,19 @@ def of_try(conn: Connection, ti_id: int, try_number: int) -> Question | None:
     row = conn.execute(
         _questions()
         .where(_H.ti_id == ti_id, _H.try_number.in_([try_number, try_number - 1]))
+        .order_by(_H.try_number.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _question(row)
+
+
+def asked_in_try(conn: Connection, ti_id: int, try_number: int) -> Question | None:
+    """The question the task instance asked in try ``try_number`` as people number it (an
+    answer resumes that same try: ``store/try_numbers.py``), the newest if it asked twice."""
+    row = conn.execute(
+        _questions()
+        .join(task_try, (task_try.c.ti_id == _H.ti_id) & (task_try.c.try_number == _H.try_number))
+        .where(_H.ti_id == ti_id, row_of_try(try_number))
         .order_by(_H.try_number.desc())
         .limit(1)
     ).first()

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Connection,
     Update,
     bindparam,
+    case,
     null,
     select,
     update,
@@ -58,7 +59,24 @@ class Given:
     name: str
 
 
-ColumnValue = Value | Given
+@dataclass(frozen=True)
+class CountedIfContinued:
+    """A counting column (``resumptions``, ``max_tries``) plus one when the move leaves a
+    state whose try goes on (``lifecycle.NOT_A_RETRY``: a poke, a deferral's or an answer's
+    resumption): the dispatch it numbers continues that try rather than starting one."""
+
+    name: str
+
+
+ColumnValue = Value | Given | CountedIfContinued
+
+#: What a dispatch that continues its try sets: counted, and granted its own dispatch, so
+#: the try number users see (try_number - resumptions) and the tries allowed (max_tries -
+#: resumptions) stay as they were, while try_number, the fence, still moves on.
+_CONTINUING: dict[str, ColumnValue] = {
+    "resumptions": CountedIfContinued("resumptions"),
+    "max_tries": CountedIfContinued("max_tries"),
+}
 
 
 NOW, NULL, NEXT_TRY, TO, DURATION, ONE_MORE_TRY = (
@@ -100,6 +118,8 @@ _STARTING = Columns(
         "pid": Given("pid"),
         "start_date": NOW,
         "log_path": Given("log_path"),
+        # The task instance's, as the start read it: the try this dispatch belongs to.
+        "resumptions": Given("resumptions"),
     },
 )
 _FINISHING = Columns(
@@ -125,7 +145,7 @@ def _then_start(queueing: Columns) -> Columns:
 #: :data:`conveyor.lifecycle.TASK_MOVES_BY_NAME`. A person's clear or mark
 #: (``transitions.set_by_hand``) is no guarded move: it goes from whatever it finds.
 TASK_COLUMNS: Mapping[str, Columns] = {
-    lifecycle.SCHEDULE.name: Columns({**_SCHEDULING, "next_method": NULL}),
+    lifecycle.SCHEDULE.name: Columns({**_SCHEDULING, "next_method": NULL, **_CONTINUING}),
     lifecycle.SCHEDULE_AND_QUEUE.name: _SCHEDULE_AND_QUEUE,
     lifecycle.QUEUE.name: _QUEUE,
     lifecycle.START.name: _STARTING,
@@ -140,7 +160,12 @@ TASK_COLUMNS: Mapping[str, Columns] = {
     # Every other move to scheduled clears next_method, so only the try after a deferral
     # resumes at the trigger's method.
     lifecycle.RESUME.name: Columns(
-        {**_SCHEDULING, "next_method": Given("next_method"), "next_kwargs": Given("next_kwargs")}
+        {
+            **_SCHEDULING,
+            "next_method": Given("next_method"),
+            "next_kwargs": Given("next_kwargs"),
+            **_CONTINUING,
+        }
     ),
     lifecycle.HAND_BACK.name: Columns(
         {**_FINISHING.sets, "retry_at": NOW, "max_tries": ONE_MORE_TRY},
@@ -193,6 +218,12 @@ def closes_try(move: lifecycle.TaskMove) -> Mapping[str, ColumnValue]:
 
 # -- rendering -------------------------------------------------------------------------------
 
+#: 1 when the row leaves a state whose try goes on, else 0: read from the row before the
+#: update sets it (SQL's SET sees the old row).
+_CONTINUES: ColumnElement[int] = case(
+    (_TI.state.in_(sorted(state.value for state in lifecycle.NOT_A_RETRY)), 1), else_=0
+)
+
 Render = Callable[[ColumnValue], ColumnElement[Any]]
 
 
@@ -210,6 +241,8 @@ def renderer(
     def render(value: ColumnValue) -> ColumnElement[Any]:
         if isinstance(value, Given):
             return given(value.name)
+        if isinstance(value, CountedIfContinued):
+            return _TI[value.name] + _CONTINUES
         if value is NOW:
             return now
         if value is NULL:

@@ -157,10 +157,11 @@ def delete_runs(conn: Connection, run_ids: list[int]) -> CleanReport:
 
 
 def log_paths(conn: Connection, run_ids: list[int]) -> list[str]:
-    """The log files of every try of these runs."""
+    """The log files of every try of these runs (once each: a try's pokes share its log)."""
     rows = conn.execute(
         select(task_try.c.log_path)
         .join(task_instance, task_instance.c.id == task_try.c.ti_id)
         .where(task_instance.c.run_pk.in_(run_ids), task_try.c.log_path.is_not(None))
+        .distinct()
     )
     return [path for path in rows.scalars() if path]

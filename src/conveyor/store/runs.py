@@ -471,8 +471,11 @@ class TryOwner:
     run_pk: int
     task_id: str
     max_tries: int
+    resumptions: int = 0  # its dispatches that continued a try (``store/try_numbers.py``)
 
 
 def try_owner(conn: Connection, ti_id: int) -> TryOwner:
-    row = conn.execute(select(_TI.run_pk, _TI.task_id, _TI.max_tries).where(_TI.id == ti_id)).one()
-    return TryOwner(row.run_pk, row.task_id, row.max_tries)
+    row = conn.execute(
+        select(_TI.run_pk, _TI.task_id, _TI.max_tries, _TI.resumptions).where(_TI.id == ti_id)
+    ).one()
+    return TryOwner(row.run_pk, row.task_id, row.max_tries, row.resumptions)

@@ -240,7 +240,12 @@ task_instance = Table(
     Column("run_id", String(ID), nullable=False),
     Column("task_id", String(ID), nullable=False),
     Column("state", String(20), nullable=False),
-    Column("try_number", Integer, nullable=False, default=0),  # current or last try; 0: none yet
+    # Numbers every dispatch (0: none yet): the fence every move checks. A dispatch that
+    # continues the try before it (a reschedule's poke, a deferral's or an answer's
+    # resumption) is counted in ``resumptions`` too, and grants itself one more try in
+    # ``max_tries``: the try number users see is try_number - resumptions, the tries allowed
+    # max_tries - resumptions (``store/try_numbers.py``, migration 0033).
+    Column("try_number", Integer, nullable=False, default=0),
     Column("max_tries", Integer, nullable=False),
     Column("priority_weight", Integer, nullable=False, default=1),
     Column("queue", String(200), nullable=False, default="default"),
@@ -270,6 +275,7 @@ task_instance = Table(
     Column("stop_try", Integer),
     # Its task's map_index_template as its last try rendered it (migration 0022).
     Column("rendered_map_index", Text),
+    Column("resumptions", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("run_pk", "task_id", "map_index"),
 )
 # A hop reads a few instances of its run by state (store/frontier_reads.py), those waiting for
@@ -316,6 +322,9 @@ task_try = Table(
     Column("log_path", Text),
     # The template fields as the try rendered them, secrets masked; NULL: not rendered.
     Column("rendered", JSON),
+    # One row a dispatch: its task instance's resumptions when it started, so the try it
+    # belongs to is try_number - resumptions (migration 0033).
+    Column("resumptions", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("ti_id", "try_number"),
 )
 

@@ -15,6 +15,7 @@ from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads._rows import row_as
 from conveyor.store.reads.tasks import TryRow
 from conveyor.store.tables import dag, task_event, task_instance
+from conveyor.store.try_numbers import EVENT_TRY, SHOWN_MAX_TRIES, SHOWN_TRY, events_with_tries
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,13 @@ def find_instance(
 ) -> InstanceRow | None:
     """A task's instance in a run: the one of ``map_index``, else the first."""
     ti = task_instance.c
-    query = select(*(ti[f.name] for f in fields(InstanceRow))).where(
-        ti.run_pk == run_pk, ti.task_id == task_id
-    )
+    shown = {"try_number": SHOWN_TRY, "max_tries": SHOWN_MAX_TRIES}  # as people count them
+    query = select(
+        *(
+            shown[f.name].label(f.name) if f.name in shown else ti[f.name]
+            for f in fields(InstanceRow)
+        )
+    ).where(ti.run_pk == run_pk, ti.task_id == task_id)
     if map_index is not None:
         query = query.where(ti.map_index == map_index)
     row = conn.execute(query.order_by(ti.map_index)).first()
@@ -63,17 +68,18 @@ def find_instance(
 
 
 def events(conn: Connection, ti_id: int) -> list[EventRow]:
-    """A task instance's timeline, oldest first."""
+    """A task instance's timeline, oldest first, each entry with its try."""
     return [
         EventRow(row.try_number, row.at, row.kind, row.actor, row.message)
         for row in conn.execute(
             select(
-                task_event.c.try_number,
+                EVENT_TRY.label("try_number"),
                 task_event.c.at,
                 task_event.c.kind,
                 task_event.c.actor,
                 task_event.c.message,
             )
+            .select_from(events_with_tries())
             .where(task_event.c.ti_id == ti_id)
             .order_by(task_event.c.id)
         )
@@ -104,8 +110,8 @@ def run_events(conn: Connection, run_pk: int, kind: str) -> list[RunEvent]:
     """The timeline entries of one kind of every task instance of a run, oldest first."""
     ti, ev = task_instance.c, task_event.c
     rows = conn.execute(
-        select(ev.id, ti.task_id, ti.map_index, ev.try_number, ev.message)
-        .join(task_instance, ti.id == ev.ti_id)
+        select(ev.id, ti.task_id, ti.map_index, EVENT_TRY.label("try_number"), ev.message)
+        .select_from(events_with_tries())
         .where(ti.run_pk == run_pk, ev.kind == kind)
         .order_by(ev.id)
     )

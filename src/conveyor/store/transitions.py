@@ -90,7 +90,7 @@ def move_task(
     (:func:`make_move`).
 
     ``values``: further columns to set, as plain values (a column set from itself, like
-    ``max_tries``, has its own statement: see :func:`_grant_one_more_try`).
+    ``max_tries``, is a declared move's: see :mod:`conveyor.store.moves`).
     """
     expected = list(expected)
     lifecycle.check_step(expected, to)
@@ -276,7 +276,15 @@ _STATEMENTS = {
 _TI = task_instance.c
 _START = moves.update_of(
     lifecycle.START, _SINGLE, ti_id=_ID, try_number=_TRY_NUMBER, from_states=[S.QUEUED]
-).returning(_TI.dag_id, _TI.run_id, _TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
+).returning(
+    _TI.dag_id,
+    _TI.run_id,
+    _TI.task_id,
+    _TI.run_pk,
+    _TI.max_tries,
+    _TI.map_index,
+    _TI.resumptions,
+)
 _OPEN_TRY = insert(task_try).values(
     ti_id=_ID, try_number=_TRY_NUMBER, **moves.columns(moves.opens_try(lifecycle.START), _SINGLE)
 )
@@ -551,9 +559,11 @@ def start_try(
         row.max_tries,
         now,
         row.map_index,
+        row.resumptions,
     )
     path = log_path(started)
-    prepared.execute(conn, _OPEN_TRY, {**params, "move_log_path": path})
+    opened = {**params, "move_log_path": path, "move_resumptions": row.resumptions}
+    prepared.execute(conn, _OPEN_TRY, opened)
     message, detail = started_note(hostname, pid, path)
     record_event(conn, ti_id, try_number, "started", message, actor, detail=detail, at=now)
     return started
@@ -588,9 +598,6 @@ def finish(
     )
     if not moved:
         return moved
-    if outcome.state in lifecycle.NOT_A_RETRY:
-        # A poke, and a deferral's resumption, are numbered, but are no retry.
-        _grant_one_more_try(conn, ti_id, try_number)
     _close_try(conn, ti_id, try_number, outcome, actor, now, started_at)
     return moved
 
@@ -652,18 +659,6 @@ def hand_back(
         outcome = Outcome(TaskState.UP_FOR_RETRY, ExitKind.SIGNAL, reason, retry_at=now)
         _close_try(conn, ti_id, try_number, outcome, actor, now, None)
     return moved
-
-
-_ONE_MORE_TRY = (
-    update(task_instance)
-    .where(task_instance.c.id == bindparam("grant_ti"))
-    .where(task_instance.c.try_number == bindparam("grant_try"))
-    .values(max_tries=task_instance.c.max_tries + 1)
-)
-
-
-def _grant_one_more_try(conn: Connection, ti_id: int, try_number: int) -> None:
-    conn.execute(_ONE_MORE_TRY, {"grant_ti": ti_id, "grant_try": try_number})
 
 
 def heartbeat(

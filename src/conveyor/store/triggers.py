@@ -89,11 +89,6 @@ def _waiting() -> Any:
     )
 
 
-def take_back_try(conn: Connection, ti_id: int) -> None:
-    """The try a deferral was granted for its resumption, taken back (it timed out)."""
-    conn.execute(update(task_instance).where(_TI.id == ti_id).values(max_tries=_TI.max_tries - 1))
-
-
 def next_call(conn: Connection, ti_id: int) -> tuple[str, dict[str, Any] | None] | None:
     """The method and arguments a try resuming a deferral calls (None: it runs ``execute``)."""
     row = conn.execute(select(_TI.next_method, _TI.next_kwargs).where(_TI.id == ti_id)).first()

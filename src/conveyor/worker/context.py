@@ -77,7 +77,7 @@ class TaskInstanceHandle:
         max_conf_bytes: int = DEFAULT_MAX_CONF_BYTES,
         web_url: str = DEFAULT_WEB_URL,
     ) -> None:
-        try_number, max_tries, map_index = started.try_number, started.max_tries, started.map_index
+        map_index = started.map_index
         self._store = store
         self._max_conf_bytes = max_conf_bytes  # for the runs this try triggers
         self._web_url = web_url
@@ -90,9 +90,11 @@ class TaskInstanceHandle:
         self.dag_id = run.dag_id
         self.run_id = run.run_id
         self.task_id = task.task_id
-        self.try_number = try_number
+        # The try as Airflow numbers it: a poke or a resumption that continues it keeps it.
+        self.try_number = started.shown_try
         # Airflow's ti.max_tries counts the retries; the store keeps the tries allowed.
-        self.max_tries = max(max_tries - 1, 0)
+        self.max_tries = max(started.shown_max_tries - 1, 0)
+        self._dispatch = started.try_number  # this dispatch's own rows in the store
         self.hostname = hostname
         self.pid = os.getpid()
         self.log_path = log_path
@@ -184,7 +186,7 @@ class TaskInstanceHandle:
         """When the try ended, as recorded; None while it runs."""
         if self._ended and self._end_date is None:
             with self._store.read() as conn:
-                found = task_reads.get_try(conn, self._ti_id, self.try_number)
+                found = task_reads.get_dispatch(conn, self._ti_id, self._dispatch)
             # A deferral or a reschedule records no end on the try: now is when it stopped.
             self._end_date = found.end_date if found and found.end_date else utcnow()
         return self._end_date
@@ -265,7 +267,7 @@ class TaskInstanceHandle:
         anew); now, if none has a start recorded."""
         with self._store.read() as conn:
             start = sensing.reschedule_series_start(
-                conn, self._run.id, self.task_id, self.map_index, self.try_number
+                conn, self._run.id, self.task_id, self.map_index, self._dispatch
             )
         return start or utcnow()
 

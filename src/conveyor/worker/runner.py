@@ -94,6 +94,7 @@ from conveyor.run_ids import check_run_id
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store, retrying
+from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
 from conveyor.worker.context import (
     TaskInstanceHandle,
@@ -129,8 +130,17 @@ def log_path_for(
     return try_log_path(settings.logs_path, dag_id, run_id, task_id, try_number, map_index)
 
 
-def queued_log_path(settings: Settings, work: QueuedTry) -> Path:
-    """The log file of a queued try (:func:`log_path_for`)."""
+def queued_log_path(settings: Settings, store: Store, work: QueuedTry) -> Path:
+    """The log file of a queued try: the one its start recorded (a poke or a resumption
+    writes to its try's log, which its dispatch's number does not name), else the one its
+    number names (:func:`log_path_for`)."""
+    try:
+        with store.read() as conn:
+            found = task_reads.get_dispatch(conn, work.ti_id, work.try_number)
+    except STORE_UNREACHABLE:
+        found = None
+    if found is not None and found.log_path:
+        return Path(found.log_path)
     return log_path_for(
         settings, work.dag_id, work.run_id, work.task_id, work.try_number, work.map_index
     )
@@ -249,12 +259,13 @@ class TryRunner:
 
     def _run_started(self, started: StartedTry, run: RunRow) -> TryResult:
         try_number = started.try_number
+        # One log a try: a poke or a resumption that continues it appends to its log.
         log_file = log_path_for(
             self.settings,
             started.dag_id,
             started.run_id,
             started.task_id,
-            try_number,
+            started.shown_try,
             started.map_index,
         )
         output = contextlib.ExitStack()
@@ -272,7 +283,8 @@ class TryRunner:
             # which file, instead of killing its process in the task's first print.
             first_line = (
                 f"[conveyor] {started.dag_id}.{started.task_id} run {started.run_id} try "
-                f"{try_number} of {started.max_tries} on {self.hostname} pid {os.getpid()}"
+                f"{started.shown_try} of {started.shown_max_tries} on {self.hostname} pid "
+                f"{os.getpid()}"
             )
             output.enter_context(_output_to(log_file, mode=self.output, first_line=first_line))
         except Exception as exc:  # this try's bookkeeping failed: fail the try, say why
@@ -322,7 +334,7 @@ class TryRunner:
             pid=os.getpid(),
             actor=self.actor,
             log_path=lambda t: str(
-                log_path_for(self.settings, t.dag_id, t.run_id, t.task_id, try_number, t.map_index)
+                log_path_for(self.settings, t.dag_id, t.run_id, t.task_id, t.shown_try, t.map_index)
             ),
         )
 
@@ -651,6 +663,7 @@ class _Call:
             emitted=self.emitted,
             rendered=self.rendered,
             rendered_map_index=self.final_map_index_label(),
+            resumptions=started.resumptions,
         )
 
     def final_map_index_label(self) -> str | None:

@@ -268,8 +268,9 @@ def finish_and_read_hop(
 
 def finishes_in_one_statement(conn: Connection, outcome: Outcome) -> bool:
     """Whether :func:`finish_and_read` and :func:`finish_and_read_hop` record ``outcome`` in
-    one statement: on PostgreSQL, unless the finish also grants one more try (a poke, a
-    deferral: ``lifecycle.NOT_A_RETRY``), which the single finish writes after the move."""
+    one statement: on PostgreSQL, unless the try goes on later (a poke, a deferral:
+    ``lifecycle.NOT_A_RETRY``), which a finish of its own records before the read, so that
+    the read sees its wait (a poke already due among the due tries)."""
     return conn.dialect.name == "postgresql" and outcome.state not in lifecycle.NOT_A_RETRY
 
 
@@ -454,7 +455,7 @@ _STARTED = (
         try_number=bindparam("s_try", type_=Integer),
         from_states=[S.QUEUED],
     )
-    .returning(_TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index)
+    .returning(_TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index, _TI.resumptions)
     .cte("started")
 )
 _START_AND_READ = (
@@ -462,6 +463,7 @@ _START_AND_READ = (
         _STARTED.c.task_id.label("started_task_id"),
         _STARTED.c.max_tries.label("started_max_tries"),
         _STARTED.c.map_index.label("started_map_index"),
+        _STARTED.c.resumptions.label("started_resumptions"),
         dag_run,
         dag.c.is_paused,
     )
@@ -542,6 +544,7 @@ def start_and_read(
         row.started_max_tries,
         now,
         row.started_map_index,
+        row.started_resumptions,
     )
     _open_try(conn, started, params, log_path(started), actor)
     return started, run
@@ -560,6 +563,7 @@ def own_start(
             task_instance.c.max_tries,
             task_instance.c.start_date,
             task_instance.c.map_index,
+            task_instance.c.resumptions,
         ).where(
             task_instance.c.id == ti_id,
             task_instance.c.state == S.RUNNING,
@@ -581,6 +585,7 @@ def own_start(
         row.max_tries,
         row.start_date,
         row.map_index,
+        row.resumptions,
     )
     return started, run
 
@@ -604,6 +609,7 @@ def _open_try(
             "o_pid": pid,
             "o_now": started.start_date,
             "o_log_path": path,
+            "o_resumptions": started.resumptions,
             "o_actor": actor.name,
             "o_message": message,
             "o_detail": detail,
@@ -629,14 +635,18 @@ def _queue_and_start_update(move: lifecycle.TaskMove) -> Update:
     its try's number and max_tries: alone on SQLite, the first CTE on PostgreSQL."""
     return moves.update_of(
         move, _QS_RENDER, ti_id=bindparam("qs_ti", type_=Integer), try_number=_QS_TRY
-    ).returning(_TI.id, _TI.try_number, _TI.max_tries)
+    ).returning(_TI.id, _TI.try_number, _TI.max_tries, _TI.resumptions)
 
 
 def _queue_and_start_statement(move: lifecycle.TaskMove) -> Select[tuple[int, int]]:
     """``move`` for one task instance, its try row and its timeline entries, written only if
     it won; selects the try's number and max_tries."""
     moved = _queue_and_start_update(move).cte("queued_and_started")
-    try_columns = moves.columns(moves.opens_try(move), _QS_RENDER)
+    # The resumptions the update's row holds: the try this dispatch belongs to.
+    try_columns = {
+        **moves.columns(moves.opens_try(move), _QS_RENDER),
+        "resumptions": moved.c.resumptions,
+    }
     opened = (
         insert(task_try)
         .from_select(
@@ -679,7 +689,11 @@ def _queue_and_start_statement(move: lifecycle.TaskMove) -> Select[tuple[int, in
     )
     # Data-modifying CTEs run whether or not the outer select reads them; the inserts read
     # the update's row, so they write only if it won.
-    return select(moved.c.try_number, moved.c.max_tries).add_cte(opened).add_cte(noted)
+    return (
+        select(moved.c.try_number, moved.c.max_tries, moved.c.resumptions)
+        .add_cte(opened)
+        .add_cte(noted)
+    )
 
 
 _KEPT_MOVES = (lifecycle.SCHEDULE_QUEUE_AND_START, lifecycle.QUEUE_AND_START)
@@ -708,6 +722,7 @@ class Started:
     try_number: int
     max_tries: int
     start_date: datetime
+    resumptions: int = 0
 
 
 def queue_and_start(
@@ -753,7 +768,16 @@ def queue_and_start(
     if row is None:
         moves.lost(conn, ready.ti_id, [from_state], S.RUNNING, ready.try_number)
         return None
-    return Started(row.try_number, row.max_tries, now)
+    return Started(row.try_number, row.max_tries, now, row.resumptions)
+
+
+def set_log_path(conn: Connection, ti_id: int, try_number: int, path: str) -> None:
+    """The log file of dispatch ``try_number``'s row, named once its start read the try."""
+    conn.execute(
+        update(task_try)
+        .where(task_try.c.ti_id == ti_id, task_try.c.try_number == try_number)
+        .values(log_path=path)
+    )
 
 
 def _queue_and_start_note(
@@ -782,8 +806,9 @@ def _queue_then_start(
     if row is None:
         moves.lost(conn, ready.ti_id, [from_state], S.RUNNING, ready.try_number)
         return None
-    prepared.execute(conn, _QS_OPEN_TRY, {**params, "qs_new_try": row.try_number})
+    opened = {**params, "qs_new_try": row.try_number, "qs_resumptions": row.resumptions}
+    prepared.execute(conn, _QS_OPEN_TRY, opened)
     now = params["qs_now"]
     won = moves.won(ready.ti_id, [from_state], S.RUNNING, row.try_number)
     transitions.record_notes(conn, move, won, notes, actor, now)
-    return Started(row.try_number, row.max_tries, now)
+    return Started(row.try_number, row.max_tries, now, row.resumptions)

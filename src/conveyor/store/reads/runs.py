@@ -34,7 +34,7 @@ class RunListing:
     user_note: str | None
     version_hash: str
     updated_at: datetime | None = None  # the last change of its row (migration 0026)
-    partition_key: str | None = None  # the partition of data it is for (migration 0036)
+    partition_key: str | None = None  # the partition of data it is for (migration 0034)
 
 
 @dataclass(frozen=True)

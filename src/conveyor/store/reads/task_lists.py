@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from conveyor.store.reads._rows import row_as
 from conveyor.store.reads.runs import Window, id_part, list_filters, order_by
-from conveyor.store.reads.tasks import InstanceRow
+from conveyor.store.reads.tasks import INSTANCE_COLUMNS, InstanceRow
 from conveyor.store.tables import dag_run, task_instance
 
 
@@ -80,7 +80,7 @@ def list_instances(
         first = order_by(task_instance.c[name], descending)
     query = _joined(
         select(
-            task_instance,
+            *INSTANCE_COLUMNS,
             dag_run.c.state.label("run_state"),
             dag_run.c.logical_date,
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -11,6 +12,14 @@ from sqlalchemy import Connection, case, func, select
 from conveyor.states import TaskState
 from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import task_instance, task_try, xcom
+from conveyor.store.try_numbers import (
+    ROW_TRY,
+    SHOWN_MAX_TRIES,
+    SHOWN_TRY,
+    instance_columns,
+    row_of_try,
+    try_row_columns,
+)
 from conveyor.strict_json import shown
 
 
@@ -86,26 +95,31 @@ class XComRow:
     created_at: datetime
 
 
-#: The columns of a FailedTry: the try's, and its task instance's as they are now.
+#: The columns of a FailedTry: the try's, and its task instance's as they are now (the try
+#: numbers as people see them: ``store/try_numbers.py``).
 _FAILED_TRY_COLUMNS = (
     task_try.c.id.label("try_id"),
-    task_try.c.try_number,
+    ROW_TRY.label("try_number"),
     task_try.c.exit_kind,
     task_try.c.error,
     task_try.c.log_path,
     task_instance.c.task_id,
     task_instance.c.map_index,
-    task_instance.c.max_tries,
+    SHOWN_MAX_TRIES.label("max_tries"),
     task_instance.c.state.label("ti_state"),
-    task_instance.c.try_number.label("ti_try"),
+    SHOWN_TRY.label("ti_try"),
     task_instance.c.retry_at,
 )
+#: A task instance's columns as people see them: its try and tries allowed as Airflow
+#: numbers them.
+INSTANCE_COLUMNS = instance_columns()
+_TRY_ROW_COLUMNS = try_row_columns()
 
 
 def instances(conn: Connection, run_pk: int) -> list[InstanceRow]:
     """The run's task instances in the order they were made."""
     rows = conn.execute(
-        select(task_instance)
+        select(*INSTANCE_COLUMNS)
         .where(task_instance.c.run_pk == run_pk)
         .order_by(task_instance.c.id, task_instance.c.map_index)
     )
@@ -118,7 +132,7 @@ def instance(
     """The task's instance in the run (``map_index`` of a mapped task; None: its first
     one), if it has any."""
     query = (
-        select(task_instance)
+        select(*INSTANCE_COLUMNS)
         .where(task_instance.c.run_pk == run_pk, task_instance.c.task_id == task_id)
         .order_by(task_instance.c.map_index)
     )
@@ -131,7 +145,7 @@ def instance(
 def mapped_instances(conn: Connection, run_pk: int, task_id: str) -> list[InstanceRow]:
     """Every instance of a mapped task, by map_index; empty for any other task."""
     rows = conn.execute(
-        select(task_instance)
+        select(*INSTANCE_COLUMNS)
         .where(
             task_instance.c.run_pk == run_pk,
             task_instance.c.task_id == task_id,
@@ -196,25 +210,70 @@ def state_groups(
 
 
 def tries(conn: Connection, ti_ids: list[int]) -> list[TryRow]:
-    """Every try of these task instances."""
+    """Every try of these task instances, by instance and try: the rows of one try's
+    dispatches (its pokes, its resumptions) as one (:func:`_one_try`)."""
     if not ti_ids:
         return []
-    rows = conn.execute(select(task_try).where(task_try.c.ti_id.in_(ti_ids)))
-    return [row_as(TryRow, r) for r in rows]
+    rows = conn.execute(
+        select(*_TRY_ROW_COLUMNS)
+        .where(task_try.c.ti_id.in_(ti_ids))
+        .order_by(task_try.c.ti_id, task_try.c.try_number)
+    )
+    return _by_try(row_as(TryRow, r) for r in rows)
+
+
+def _by_try(dispatches: Iterable[TryRow]) -> list[TryRow]:
+    """Dispatch rows, in order by instance and dispatch, gathered into one row a try."""
+    groups: dict[tuple[int, int], list[TryRow]] = {}
+    for row in dispatches:
+        groups.setdefault((row.ti_id, row.try_number), []).append(row)
+    return [_one_try(rows) for rows in groups.values()]
+
+
+def _one_try(rows: list[TryRow]) -> TryRow:
+    """One try from its dispatches, oldest first: where and how its last one ran and ended,
+    from the start of its first (as Airflow dates a rescheduled sensor's try)."""
+    first, last = rows[0], rows[-1]
+    if first is last:
+        return last
+    duration = last.duration
+    if first.start_date is not None and last.end_date is not None:
+        duration = (last.end_date - first.start_date).total_seconds()
+    return replace(last, start_date=first.start_date, duration=duration)
 
 
 def rendered_fields(conn: Connection, ti_id: int, try_number: int) -> Any:
-    """The template fields try ``try_number`` rendered (masked), or None: not stored."""
+    """The template fields try ``try_number`` rendered (masked; at its last dispatch that
+    rendered them), or None: not stored."""
     return conn.execute(
-        select(task_try.c.rendered).where(
-            task_try.c.ti_id == ti_id, task_try.c.try_number == try_number
+        select(task_try.c.rendered)
+        .where(
+            task_try.c.ti_id == ti_id,
+            row_of_try(try_number),
+            task_try.c.rendered.is_not(None),
         )
+        .order_by(task_try.c.try_number.desc())
+        .limit(1)
     ).scalar()
 
 
 def get_try(conn: Connection, ti_id: int, try_number: int) -> TryRow | None:
+    """Try ``try_number`` of the task instance (as people number it), if it has started."""
+    rows = conn.execute(
+        select(*_TRY_ROW_COLUMNS)
+        .where(task_try.c.ti_id == ti_id, row_of_try(try_number))
+        .order_by(task_try.c.try_number)
+    )
+    found = [row_as(TryRow, r) for r in rows]
+    return _one_try(found) if found else None
+
+
+def get_dispatch(conn: Connection, ti_id: int, dispatch: int) -> TryRow | None:
+    """The row of one dispatch (``task_instance.try_number`` as the engine numbers it)."""
     row = conn.execute(
-        select(task_try).where(task_try.c.ti_id == ti_id, task_try.c.try_number == try_number)
+        select(*_TRY_ROW_COLUMNS).where(
+            task_try.c.ti_id == ti_id, task_try.c.try_number == dispatch
+        )
     ).first()
     return None if row is None else row_as(TryRow, row)
 
@@ -229,17 +288,17 @@ def latest_try(
 ) -> TryRow | None:
     """The task's newest try in the run (or try ``try_number``; of instance ``map_index``)."""
     query = (
-        select(task_try)
+        select(task_try.c.ti_id, ROW_TRY.label("shown"))
         .join(task_instance, task_instance.c.id == task_try.c.ti_id)
         .where(task_instance.c.run_pk == run_pk, task_instance.c.task_id == task_id)
         .order_by(task_try.c.try_number.desc())
     )
     if try_number is not None:
-        query = query.where(task_try.c.try_number == try_number)
+        query = query.where(row_of_try(try_number))
     if map_index is not None:
         query = query.where(task_instance.c.map_index == map_index)
-    row = conn.execute(query.limit(1)).first()
-    return None if row is None else row_as(TryRow, row)
+    newest = conn.execute(query.limit(1)).first()
+    return None if newest is None else get_try(conn, newest.ti_id, newest.shown)
 
 
 def failed_tries(conn: Connection, run_pk: int) -> list[FailedTry]:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 
 from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import dag_run, task_instance, task_try
+from conveyor.store.try_numbers import ROW_TRY, SHOWN_TRY
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,18 @@ class TryTimes:
 
 
 def run_tries(conn: Connection, run_pk: int) -> list[TryTimes]:
-    """Every task instance of the run with each of its tries, in task then try order."""
+    """Every task instance of the run with each of its tries, in task then try order; a
+    try's dispatches (its pokes, its resumptions) as one, from the first's start to the
+    last's end (``store/try_numbers.py``)."""
     rows = conn.execute(
         select(
+            task_instance.c.id,
             task_instance.c.task_id,
             task_instance.c.map_index,
             task_instance.c.state.label("instance_state"),
-            task_instance.c.try_number.label("instance_try"),
+            SHOWN_TRY.label("instance_try"),
             task_instance.c.queued_at,
-            task_try.c.try_number,
+            ROW_TRY.label("try_number"),
             task_try.c.state,
             task_try.c.start_date,
             task_try.c.end_date,
@@ -48,7 +52,15 @@ def run_tries(conn: Connection, run_pk: int) -> list[TryTimes]:
         .where(task_instance.c.run_pk == run_pk)
         .order_by(task_instance.c.id, task_try.c.try_number)
     )
-    return [TryTimes(**row._mapping) for row in rows]
+    tries: dict[tuple[int, int | None], TryTimes] = {}
+    for row in rows:
+        values = dict(row._mapping)
+        key = (values.pop("id"), row.try_number)
+        found = tries.get(key)
+        if found is not None:  # a later dispatch of the same try
+            values["start_date"] = found.start_date
+        tries[key] = TryTimes(**values)
+    return list(tries.values())
 
 
 @dataclass(frozen=True)

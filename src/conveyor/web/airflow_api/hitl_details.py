@@ -160,13 +160,7 @@ def get_hitl_detail(
         return _detail(conn, question)
 
 
-@router.get(
-    ONE + "/tries/{try_number}",
-    response_model=HITLDetailHistory,
-    openapi_extra=differs(
-        "an answer resumes the task in its next try: that try shows the question it answered"
-    ),
-)
+@router.get(ONE + "/tries/{try_number}", response_model=HITLDetailHistory)
 def get_hitl_detail_try_detail(
     request: Request,
     dag_id: DagIdPath,
@@ -176,12 +170,13 @@ def get_hitl_detail_try_detail(
     try_number: Annotated[int, Path(ge=0)],
     user: Reader,
 ) -> HITLDetailHistory:
-    """The question try ``try_number`` asked (or answered: the try an answer resumed)."""
+    """The question try ``try_number`` asked, and its answer once given (the answer resumes
+    the same try)."""
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
         run, row = instance_or_404(conn, dag_id, dag_run_id, task_id, map_index)
-        question = hitl.of_try(conn, row.id, try_number)
-        attempt = task_reads.get_try(conn, row.id, question.try_number) if question else None
+        question = hitl.asked_in_try(conn, row.id, try_number)
+        attempt = task_reads.get_try(conn, row.id, try_number) if question else None
         if question is None or attempt is None:
             raise _no_question(row.id)
         shown = try_response(run, serialized_dag(conn, run.version_hash), row, attempt)

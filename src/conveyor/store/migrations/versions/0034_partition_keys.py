@@ -5,8 +5,8 @@ and the one an event updated (NULL: none, as for every row made before this revi
 ``partition_dag_queue``: the pending updates of the DAGs on a PartitionedAssetTimetable, by
 the partition key their mapper made.
 
-Revision ID: 0036
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-11-27 09:10:00.000000
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 from conveyor.store.migrations import _ops
 from conveyor.store.tables import UtcDateTime
 
-revision = "0036"
-down_revision = "0032"
+revision = "0034"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
