@@ -45,6 +45,7 @@ from conveyor.executors.kubernetes.pod_spec import TI_LABEL, TRY_LABEL, TaskPodS
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, stops
 from conveyor.store.engine import Store
+from conveyor.worker.runner import queued_log_path
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,8 @@ class KubernetesExecutor(Executor):
                 return
             work = self._backlog.popleft()
             try:
-                pod = build_pod(self.settings, work, self._task_settings(work))
+                log_path = queued_log_path(self.settings, self.store, work)
+                pod = build_pod(self.settings, work, self._task_settings(work), log_path)
             except Exception as exc:  # a pod_override or template the client cannot read
                 self._fail(work.ti_id, work.try_number, f"the try's pod could not be built: {exc}")
                 continue

@@ -37,7 +37,7 @@ from conveyor.providers.kubernetes.pod import (
     safe_label_value,
     unique_pod_name,
 )
-from conveyor.worker.runner import queued_log_path
+from conveyor.worker.runner import log_path_for
 
 #: The label every pod of the executor carries: what a scheduler lists to adopt them.
 EXECUTOR_LABEL = "kubernetes_executor"
@@ -169,17 +169,25 @@ def worker_image(settings: Settings) -> str:
     return f"{repository}:{tag}" if tag else repository
 
 
-def try_command(settings: Settings, work: QueuedTry) -> list[str]:
-    """The arguments of the base container: run this try (``worker.pod_try``)."""
-    log_name = queued_log_path(settings, work).relative_to(settings.logs_path)
+def try_command(settings: Settings, work: QueuedTry, log_path: Path | None = None) -> list[str]:
+    """The arguments of the base container: run this try (``worker.pod_try``), whose log is
+    ``log_path`` (default: the one its number names; a poke or a resumption writes to the log
+    its try's start recorded, which the executor reads from the store)."""
+    if log_path is None:
+        log_path = log_path_for(
+            settings, work.dag_id, work.run_id, work.task_id, work.try_number, work.map_index
+        )
+    log_name = log_path.relative_to(settings.logs_path)
     return [
         "conveyor", "tasks", "run-try", str(work.ti_id), str(work.try_number),
         "--log-name", str(log_name),
     ]  # fmt: skip
 
 
-def build_pod(settings: Settings, work: QueuedTry, task: TaskPodSettings) -> Any:
-    """The try's pod (see the module's docstring)."""
+def build_pod(
+    settings: Settings, work: QueuedTry, task: TaskPodSettings, log_path: Path | None = None
+) -> Any:
+    """The try's pod (see the module's docstring); ``log_path`` as for :func:`try_command`."""
     pod = template_pod(settings)
     for layer in (resources_pod(task.resources), pod_override(task.executor_config)):
         if layer is not None:
@@ -210,7 +218,7 @@ def build_pod(settings: Settings, work: QueuedTry, task: TaskPodSettings) -> Any
                 k8s.V1Container(
                     name=BASE_CONTAINER_NAME,
                     image=image,
-                    args=try_command(settings, work),
+                    args=try_command(settings, work, log_path),
                     env=env or None,
                 )
             ]
