@@ -1,0 +1,106 @@
+"""The process's sinks, and the three sends every metric is one of.
+
+``configure`` opens what the settings ask for, once per process (again only when the
+metrics settings change, as in a test); a forked child keeps its parent's sinks (a UDP
+socket and the OpenTelemetry SDK both survive a fork). With no sink, a send returns at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from conveyor.config import Settings
+from conveyor.stats.names import NameFilter
+
+log = logging.getLogger(__name__)
+
+COUNTER, GAUGE, TIMER = "c", "g", "ms"
+_NO_TAGS: Mapping[str, str] = {}
+
+
+class Sink(Protocol):
+    where: str  # for the log: what it sends to
+
+    def send(self, kind: str, name: str, value: float, tags: Mapping[str, str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+_sinks: tuple[Sink, ...] = ()
+_filter = NameFilter()
+_configured: tuple[object, ...] | None = None
+
+
+def _key(settings: Settings) -> tuple[object, ...]:
+    return tuple(
+        getattr(settings, name)
+        for name in type(settings).model_fields
+        if name.startswith(("statsd_", "otel_", "metrics_allow", "metrics_block"))
+    )
+
+
+def configure(settings: Settings) -> None:
+    """Open the sinks ``statsd_on`` and ``otel_on`` ask for (none: sending costs nothing)."""
+    global _sinks, _filter, _configured
+    key = _key(settings)
+    if key == _configured:
+        return
+    close()
+    sinks: list[Sink] = []
+    if settings.statsd_on:
+        from conveyor.stats.statsd_sink import StatsdSink
+
+        sinks.append(StatsdSink(settings))
+    if settings.otel_on:
+        from conveyor.stats.otel_sink import OtelSink
+
+        sinks.append(OtelSink(settings))
+    _filter = NameFilter(settings.metrics_allow_list, settings.metrics_block_list)
+    _sinks, _configured = tuple(sinks), key
+    if sinks:
+        log.info("sending Airflow's metrics to %s", " and ".join(s.where for s in sinks))
+
+
+def close() -> None:
+    """Close the sinks (the OpenTelemetry SDK exports what it holds first)."""
+    global _sinks, _configured
+    sinks, _sinks, _configured = _sinks, (), None
+    for sink in sinks:
+        sink.close()
+
+
+def flush() -> None:
+    """Export now what a sink gathers between exports (OpenTelemetry's)."""
+    for sink in _sinks:
+        flushing = getattr(sink, "flush", None)
+        if flushing is not None:
+            flushing()
+
+
+def on() -> bool:
+    """Whether anything is sent: callers skip gathering a figure that no one receives."""
+    return bool(_sinks)
+
+
+def send(kind: str, name: str, value: float, tags: Mapping[str, str] = _NO_TAGS) -> None:
+    if not _sinks or not _filter.allows(name):
+        return
+    for sink in _sinks:
+        try:
+            sink.send(kind, name, value, tags)
+        except Exception:  # a metric must never fail what it measures
+            log.exception("metric %s could not be sent", name)
+
+
+def incr(name: str, tags: Mapping[str, str] = _NO_TAGS, count: int = 1) -> None:
+    send(COUNTER, name, count, tags)
+
+
+def gauge(name: str, value: float, tags: Mapping[str, str] = _NO_TAGS) -> None:
+    send(GAUGE, name, value, tags)
+
+
+def timing(name: str, milliseconds: float, tags: Mapping[str, str] = _NO_TAGS) -> None:
+    send(TIMER, name, milliseconds, tags)

@@ -1,0 +1,78 @@
+"""StatsD and DogStatsD over UDP: one datagram per metric, never waited for.
+
+Plain UDP rather than a client library: the protocol is one line per metric (``name:1|c``,
+``name:5|g``, ``name:12.5|ms``, and DogStatsD's ``|#tag:value,...`` after it), and what the
+hop needs is exactly what a library would have to be checked for: the address resolved
+once at start (no DNS per packet), a non-blocking socket whose send never waits, and no
+error raised into the caller (a metric lost is better than a try held up).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import socket
+from collections.abc import Mapping
+
+from conveyor.config import Settings
+from conveyor.exceptions import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _tag_list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def number(value: float) -> str:
+    """A value as StatsD reads it: whole numbers without a point, others to the microsecond."""
+    if float(value).is_integer():
+        return str(int(value))
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+class StatsdSink:
+    """Sends to ``statsd_host:statsd_port``; with ``statsd_datadog_enabled``, DogStatsD's
+    tags: the metric's own (unless ``statsd_datadog_metrics_tags`` is off, less those named
+    in ``statsd_disabled_tags``) and ``statsd_datadog_tags``."""
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                settings.statsd_host, settings.statsd_port, type=socket.SOCK_DGRAM
+            )[0]
+        except OSError as exc:
+            raise ConfigError(
+                f"statsd_host {settings.statsd_host!r}: cannot resolve: {exc}"
+            ) from exc
+        self.address = address
+        self.where = f"{'DogStatsD' if settings.statsd_datadog_enabled else 'StatsD'} {address}"
+        self.sock = socket.socket(family, kind, proto)
+        self.sock.setblocking(False)
+        self.prefix = f"{settings.statsd_prefix}." if settings.statsd_prefix else ""
+        self.datadog = settings.statsd_datadog_enabled
+        self.metric_tags = settings.statsd_datadog_metrics_tags
+        self.disabled = frozenset(_tag_list(settings.statsd_disabled_tags))
+        self.constant = _tag_list(settings.statsd_datadog_tags)
+
+    def send(self, kind: str, name: str, value: float, tags: Mapping[str, str]) -> None:
+        if not math.isfinite(value):
+            return
+        lines = [f"{self.prefix}{name}:{number(value)}|{kind}"]
+        if kind == "g" and value < 0 and not self.datadog:
+            # Plain StatsD reads a signed gauge as a change: set 0 first, then go below it.
+            lines.insert(0, f"{self.prefix}{name}:0|g")
+        if self.datadog:
+            found = [f"{k}:{v}" for k, v in tags.items() if k not in self.disabled]
+            found = [*(found if self.metric_tags else ()), *self.constant]
+            if found:
+                lines[-1] += "|#" + ",".join(found)
+        for line in lines:
+            # A full buffer, nobody listening: the metric is lost, never the caller's work.
+            with contextlib.suppress(OSError):
+                self.sock.sendto(line.encode(), self.address)
+
+    def close(self) -> None:
+        self.sock.close()
