@@ -7,7 +7,10 @@ socket and the OpenTelemetry SDK both survive a fork). With no sink, a send retu
 
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing.util
+import os
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -60,7 +63,24 @@ def configure(settings: Settings) -> None:
     _filter = NameFilter(settings.metrics_allow_list, settings.metrics_block_list)
     _sinks, _configured = tuple(sinks), key
     if sinks:
+        _close_at_exit()
+    if sinks:
         log.info("sending Airflow's metrics to %s", " and ".join(s.where for s in sinks))
+
+
+_exit_hooked: int | None = None  # the process whose end closes the sinks
+
+
+def _close_at_exit() -> None:
+    """Close the sinks when this process ends, so that what OpenTelemetry gathered since its
+    last export goes out: at a normal exit, and at the end of a multiprocessing child (a
+    local runner, a parse), which ends with ``os._exit`` and runs no ``atexit`` hook."""
+    global _exit_hooked
+    if _exit_hooked == os.getpid():
+        return
+    _exit_hooked = os.getpid()
+    atexit.register(close)
+    multiprocessing.util.Finalize(None, close, exitpriority=10)
 
 
 def close() -> None:

@@ -3,9 +3,9 @@
 Each of Airflow's names is an instrument of its own, made at its first use: a counter, a
 gauge (the SDK's synchronous gauge: the last value set), or a histogram of milliseconds for
 a timer; a metric's tags are its attributes. The SDK gathers in memory and a thread of its
-own exports every ``otel_interval_milliseconds``, so sending costs the caller no I/O; the
-SDK exports what is left when the process ends, and starts its thread again in a forked
-child.
+own exports every ``otel_interval_milliseconds``, so sending costs the caller no I/O; what
+is left is exported when the process ends (``emit`` closes the sink then), and the SDK starts
+its thread again in a forked child.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class OtelSink:
         self.provider = MeterProvider(
             metric_readers=[reader],
             resource=Resource.create({"service.name": settings.otel_service}),
+            shutdown_on_exit=False,  # emit closes it, in multiprocessing children too
         )
         self.meter = self.provider.get_meter("conveyor")
         self.prefix = f"{settings.otel_prefix}." if settings.otel_prefix else ""
