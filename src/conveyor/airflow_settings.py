@@ -46,6 +46,7 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__METRICS__STATSD_HOST": "statsd_host",
     "AIRFLOW__METRICS__STATSD_PORT": "statsd_port",
     "AIRFLOW__METRICS__STATSD_PREFIX": "statsd_prefix",
+    "AIRFLOW__METRICS__STATSD_IPV6": "statsd_ipv6",
     "AIRFLOW__METRICS__STATSD_DATADOG_ENABLED": "statsd_datadog_enabled",
     "AIRFLOW__METRICS__STATSD_DATADOG_TAGS": "statsd_datadog_tags",
     "AIRFLOW__METRICS__STATSD_DATADOG_METRICS_TAGS": "statsd_datadog_metrics_tags",

@@ -273,6 +273,10 @@ class Settings(AuthSettings):
         default="localhost", min_length=1, description="the StatsD daemon's host name or address"
     )
     statsd_port: int = Field(default=8125, ge=1, le=65535, description="the StatsD daemon's port")
+    statsd_ipv6: bool = Field(
+        default=False,
+        description="reach statsd_host over IPv6 (default: its IPv4 address when it has one)",
+    )
     statsd_prefix: str = Field(
         default="airflow", description="put in front of every metric name, with a dot"
     )

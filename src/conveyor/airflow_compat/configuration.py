@@ -66,6 +66,7 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("metrics", "statsd_host"): "statsd_host",
     ("metrics", "statsd_port"): "statsd_port",
     ("metrics", "statsd_prefix"): "statsd_prefix",
+    ("metrics", "statsd_ipv6"): "statsd_ipv6",
     ("metrics", "statsd_datadog_enabled"): "statsd_datadog_enabled",
     ("metrics", "statsd_datadog_tags"): "statsd_datadog_tags",
     ("metrics", "statsd_datadog_metrics_tags"): "statsd_datadog_metrics_tags",

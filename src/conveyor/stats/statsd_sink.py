@@ -14,6 +14,7 @@ import logging
 import math
 import socket
 from collections.abc import Mapping
+from typing import Any
 
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
@@ -33,20 +34,26 @@ def number(value: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
+def _resolve(settings: Settings) -> tuple[socket.AddressFamily, int, int, Any]:
+    """statsd_host's address, once: its IPv4 one when it has one (``statsd_ipv6``: IPv6)."""
+    family = socket.AF_INET6 if settings.statsd_ipv6 else socket.AF_INET
+    try:
+        found = socket.getaddrinfo(
+            settings.statsd_host, settings.statsd_port, type=socket.SOCK_DGRAM
+        )
+    except OSError as exc:
+        raise ConfigError(f"statsd_host {settings.statsd_host!r}: cannot resolve: {exc}") from exc
+    chosen = next((entry for entry in found if entry[0] == family), found[0])
+    return chosen[0], chosen[1], chosen[2], chosen[4]
+
+
 class StatsdSink:
     """Sends to ``statsd_host:statsd_port``; with ``statsd_datadog_enabled``, DogStatsD's
     tags: the metric's own (unless ``statsd_datadog_metrics_tags`` is off, less those named
     in ``statsd_disabled_tags``) and ``statsd_datadog_tags``."""
 
     def __init__(self, settings: Settings) -> None:
-        try:
-            family, kind, proto, _, address = socket.getaddrinfo(
-                settings.statsd_host, settings.statsd_port, type=socket.SOCK_DGRAM
-            )[0]
-        except OSError as exc:
-            raise ConfigError(
-                f"statsd_host {settings.statsd_host!r}: cannot resolve: {exc}"
-            ) from exc
+        family, kind, proto, address = _resolve(settings)
         self.address = address
         self.where = f"{'DogStatsD' if settings.statsd_datadog_enabled else 'StatsD'} {address}"
         self.sock = socket.socket(family, kind, proto)
