@@ -41,6 +41,7 @@ class StatsdReceiver:
     )
     packets: list[Packet] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
+    datagrams: list[bytes] = field(default_factory=list)  # as they came, whole
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -60,6 +61,8 @@ class StatsdReceiver:
                 data, sender = self.sock.recvfrom(65535)
             except TimeoutError:
                 continue
+            with self._lock:
+                self.datagrams.append(data)
             for line in data.decode().splitlines():
                 found = _LINE.fullmatch(line)
                 with self._lock:

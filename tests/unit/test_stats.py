@@ -15,7 +15,7 @@ from conveyor.config import Settings, load_config
 from conveyor.exceptions import ConfigError
 from conveyor.stats import airflow, emit
 from conveyor.stats.names import NameFilter
-from conveyor.stats.statsd_sink import number
+from conveyor.stats.statsd_sink import MAX_DATAGRAM, number
 from metric_receivers import OtlpReceiver, StatsdReceiver
 
 
@@ -206,6 +206,25 @@ def test_plain_statsd_over_udp_from_airflows_variables(
     assert [(p.value, p.kind) for p in statsd.named("task.duration")] == [(250, "ms")]
     # A negative gauge in plain StatsD: set to 0, then the change below it.
     assert [p.value for p in statsd.named("executor.open_slots")] == [0, -1]
+
+
+def test_the_metrics_of_one_fact_leave_in_one_datagram(
+    tmp_path: Path, statsd: StatsdReceiver
+) -> None:
+    emit.configure(_settings(tmp_path, statsd_on=True, statsd_port=statsd.port))
+    airflow.ti_finished("etl", "load", "success", "PythonOperator", 1.0)
+    statsd.wait_for("airflow.ti_successes")
+    (datagram,) = statsd.datagrams
+    assert len(datagram.splitlines()) == 7
+    # Many pools' gauges: as many lines to a datagram as fit, none larger than the limit.
+    with airflow.together():
+        for index in range(100):
+            airflow.pool_slots(f"pool_{index:03d}", 1, 0, 0, 0, 0)
+    statsd.wait_for("airflow.pool.open_slots.pool_099")
+    sent = statsd.datagrams[1:]
+    assert 1 < len(sent) < 100
+    assert all(len(d) <= MAX_DATAGRAM for d in sent)
+    assert sum(len(d.splitlines()) for d in sent) == 100 * 12  # six figures, two names each
 
 
 def test_dogstatsd_tags_and_the_allow_list(tmp_path: Path, statsd: StatsdReceiver) -> None:

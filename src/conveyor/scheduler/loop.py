@@ -279,16 +279,18 @@ class Scheduler:
             queued, running = figures.in_flight_by_state(conn)
             usage = pools.list_pools(conn)
         name = _EXECUTOR_NAMES.get(self.settings.executor, type(self.executor).__name__)
-        stats.executor_slots(name, self.executor.free_slots(), queued, running)
-        starving = 0
-        for pool in usage:
-            # Scheduled tries beyond the pool's free slots cannot be queued now.
-            waiting = 0 if pool.free is None else max(pool.scheduled - pool.free, 0)
-            starving += waiting
-            stats.pool_slots(
-                pool.name, pool.free, pool.queued, pool.running, pool.scheduled, waiting
-            )
-        stats.tasks_starving(starving)
+        free = self.executor.free_slots()
+        with stats.together():
+            stats.executor_slots(name, free, queued, running)
+            starving = 0
+            for pool in usage:
+                # Scheduled tries beyond the pool's free slots cannot be queued now.
+                waiting = 0 if pool.free is None else max(pool.scheduled - pool.free, 0)
+                starving += waiting
+                stats.pool_slots(
+                    pool.name, pool.free, pool.queued, pool.running, pool.scheduled, waiting
+                )
+            stats.tasks_starving(starving)
 
     def check_run_timeouts(self, now: datetime) -> None:
         """Fail the runs past their ``dagrun_timeout`` and request SLA-miss alerts."""

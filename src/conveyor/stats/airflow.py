@@ -6,32 +6,52 @@ tags carry them (``ti.finish`` with ``dag_id``, ``task_id``, ``state``); plain S
 the tags, DogStatsD and OpenTelemetry keep them. Both are sent here, as Airflow 3 does with
 ``legacy_names_on`` (its default). Timers are in milliseconds, as Airflow's.
 
-Every function returns at once when no sink is open (:func:`on`).
+Every function returns at once when no sink is open (:func:`on`); the metrics one call sends
+leave together (``emit.together``).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec
+
 from conveyor.stats.emit import gauge, incr, timing
 from conveyor.stats.emit import on as on  # callers ask it before gathering a figure
+from conveyor.stats.emit import together as together  # several facts in few datagrams
+
+P = ParamSpec("P")
+
+
+def _together(send: Callable[P, None]) -> Callable[P, None]:
+    """Nothing when no sink is open; else the metrics ``send`` sends, in few datagrams."""
+
+    @functools.wraps(send)
+    def sending(*args: P.args, **kwargs: P.kwargs) -> None:
+        if not on():
+            return
+        with together():
+            send(*args, **kwargs)
+
+    return sending
+
 
 # -- a try, in the process that runs it (Airflow's task runner) ------------------------------
 
 
+@_together
 def ti_started(dag_id: str, task_id: str) -> None:
-    if not on():
-        return
     tags = {"dag_id": dag_id, "task_id": task_id}
     incr(f"ti.start.{dag_id}.{task_id}", tags)
     incr("ti.start", tags)
 
 
+@_together
 def ti_finished(
     dag_id: str, task_id: str, state: str, operator: str, duration_seconds: float | None
 ) -> None:
     """A try ended as ``state`` (success, failed, up_for_retry, skipped, ...): ``ti.finish``,
     the task's duration, and the success or failure counts of the try and its operator."""
-    if not on():
-        return
     tags = {"dag_id": dag_id, "task_id": task_id}
     incr(f"ti.finish.{dag_id}.{task_id}.{state}", tags)
     incr("ti.finish", {**tags, "state": state})
@@ -52,9 +72,10 @@ def ti_finished(
 # -- a DAG run, in the process that moves it (the scheduler, or the worker of its last try) ---
 
 
+@_together
 def dag_run_started(dag_id: str, run_type: str, delay_seconds: float | None) -> None:
     """A run started; a scheduled one ``delay_seconds`` after its data interval ended."""
-    if not on() or delay_seconds is None:
+    if delay_seconds is None:
         return
     ms = max(delay_seconds, 0.0) * 1000
     tags = {"dag_id": dag_id, "run_type": run_type}
@@ -62,8 +83,9 @@ def dag_run_started(dag_id: str, run_type: str, delay_seconds: float | None) -> 
     timing("dagrun.schedule_delay", ms, tags)
 
 
+@_together
 def dag_run_ended(dag_id: str, run_type: str, state: str, duration_seconds: float) -> None:
-    if not on() or state not in ("success", "failed"):
+    if state not in ("success", "failed"):
         return
     ms = duration_seconds * 1000
     tags = {"dag_id": dag_id, "run_type": run_type}
@@ -71,10 +93,9 @@ def dag_run_ended(dag_id: str, run_type: str, state: str, duration_seconds: floa
     timing(f"dagrun.duration.{state}", ms, tags)
 
 
+@_together
 def dependency_check(dag_id: str, seconds: float) -> None:
     """The time planning one run whole took (Airflow's ``DagRun.update_state``)."""
-    if not on():
-        return
     tags = {"dag_id": dag_id}
     timing(f"dagrun.dependency-check.{dag_id}", seconds * 1000, tags)
     timing("dagrun.dependency-check", seconds * 1000, tags)
@@ -100,21 +121,19 @@ def scheduler_loop(seconds: float) -> None:
     timing("scheduler.scheduler_loop_duration", seconds * 1000)
 
 
+@_together
 def executor_slots(executor: str, open_slots: int, queued: int, running: int) -> None:
     """``executor`` as Airflow names its class: LocalExecutor, CeleryExecutor."""
-    if not on():
-        return
     gauge("executor.open_slots", open_slots, {"status": "open", "name": executor})
     gauge("executor.queued_tasks", queued, {"status": "queued", "name": executor})
     gauge("executor.running_tasks", running, {"status": "running", "name": executor})
 
 
+@_together
 def pool_slots(
     pool: str, open_slots: int | None, queued: int, running: int, scheduled: int, starving: int
 ) -> None:
     """One pool's slots; ``open_slots`` None for a pool without a limit (not sent)."""
-    if not on():
-        return
     tags = {"pool_name": pool}
     figures = {
         "open_slots": open_slots,
@@ -134,11 +153,10 @@ def tasks_starving(count: int) -> None:
     gauge("scheduler.tasks.starving", count)
 
 
+@_together
 def heartbeat_lost(dag_id: str, task_id: str) -> None:
     """A try declared lost because its heartbeat stopped: Airflow 3's name, and Airflow 2's
     ``zombies_killed``, which dashboards made on Airflow 2 count."""
-    if not on():
-        return
     tags = {"dag_id": dag_id, "task_id": task_id}
     incr("task_instances_without_heartbeats_killed", tags)
     incr("zombies_killed", tags)
@@ -147,27 +165,24 @@ def heartbeat_lost(dag_id: str, task_id: str) -> None:
 # -- the DAG file processor (in the scheduler's process) -------------------------------------
 
 
+@_together
 def dag_files_parsed(total_parse_seconds: float, dags: int, import_errors: int) -> None:
     """The folder's files parsed (those a scan found changed, or due again): how long that
     took, and the DAGs and import errors the folder has now."""
-    if not on():
-        return
     gauge("dag_processing.total_parse_time", total_parse_seconds)
     gauge("dagbag_size", dags)
     gauge("dag_processing.import_errors", import_errors)
 
 
+@_together
 def dag_file_parsed(file_name: str, seconds: float) -> None:
     """One file's parse, by its name without the ``.py`` (Airflow's ``{dag_file}``)."""
-    if not on():
-        return
     timing(f"dag_processing.last_duration.{file_name}", seconds * 1000)
     timing("dag_processing.last_duration", seconds * 1000, {"file_name": file_name})
 
 
+@_together
 def parse_timed_out(file_path: str) -> None:
-    if not on():
-        return
     incr("dag_processing.processor_timeouts", {"file_path": file_path})
     incr("dag_file_processor_timeouts")
 
@@ -175,9 +190,8 @@ def parse_timed_out(file_path: str) -> None:
 # -- the triggerer ---------------------------------------------------------------------------
 
 
+@_together
 def triggerer_heartbeat(hostname: str, running: int, capacity_left: int) -> None:
-    if not on():
-        return
     incr("triggerer_heartbeat")
     tags = {"hostname": hostname}
     gauge(f"triggers.running.{hostname}", running, tags)

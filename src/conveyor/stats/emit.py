@@ -11,8 +11,9 @@ import atexit
 import logging
 import multiprocessing.util
 import os
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Protocol, runtime_checkable
 
 from conveyor.config import Settings
 from conveyor.stats.names import NameFilter
@@ -31,7 +32,17 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class Holding(Protocol):
+    """A sink that can keep what is sent until the block that sends it ends."""
+
+    def hold(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
 _sinks: tuple[Sink, ...] = ()
+_holding: tuple[Holding, ...] = ()  # those of the sinks that can
 _filter = NameFilter()
 _configured: tuple[object, ...] | None = None
 
@@ -46,7 +57,7 @@ def _key(settings: Settings) -> tuple[object, ...]:
 
 def configure(settings: Settings) -> None:
     """Open the sinks ``statsd_on`` and ``otel_on`` ask for (none: sending costs nothing)."""
-    global _sinks, _filter, _configured
+    global _sinks, _holding, _filter, _configured
     key = _key(settings)
     if key == _configured:
         return
@@ -62,6 +73,7 @@ def configure(settings: Settings) -> None:
         sinks.append(OtelSink(settings))
     _filter = NameFilter(settings.metrics_allow_list, settings.metrics_block_list)
     _sinks, _configured = tuple(sinks), key
+    _holding = tuple(sink for sink in sinks if isinstance(sink, Holding))
     if sinks:
         _close_at_exit()
     if sinks:
@@ -85,8 +97,8 @@ def _close_at_exit() -> None:
 
 def close() -> None:
     """Close the sinks (the OpenTelemetry SDK exports what it holds first)."""
-    global _sinks, _configured
-    sinks, _sinks, _configured = _sinks, (), None
+    global _sinks, _holding, _configured
+    sinks, _sinks, _holding, _configured = _sinks, (), (), None
     for sink in sinks:
         sink.close()
 
@@ -97,6 +109,20 @@ def flush() -> None:
         flushing = getattr(sink, "flush", None)
         if flushing is not None:
             flushing()
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """The metrics sent in this block leave in as few datagrams as they fit (StatsD's); the
+    other sinks send as they always do."""
+    holding = _holding
+    for sink in holding:
+        sink.hold()
+    try:
+        yield
+    finally:
+        for sink in holding:
+            sink.release()
 
 
 def on() -> bool:
