@@ -4,8 +4,9 @@ receiver that decodes every request with opentelemetry-proto.
 
 The DAG (Airflow's spelling) runs on schedule: a PythonOperator that succeeds, a ``@task``
 that succeeds, a PythonOperator that fails and fails the run; beside it, a file that does not
-import. On the local executor the scheduler (this process, with its DAG file processor) and
-the runner processes send to both receivers at once; on PostgreSQL a real Celery worker,
+import. On the local executor, with a task that defers to a triggerer, the scheduler (this
+process, with its DAG file processor), the triggerer (a thread of it) and the runner
+processes send to both receivers at once; on PostgreSQL a real Celery worker,
 configured by Airflow's ``AIRFLOW__METRICS__*`` variables, speaks DogStatsD with its tags.
 """
 
@@ -30,20 +31,31 @@ from conveyor.stats import emit
 from conveyor.store import pools, schema, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run
+from conveyor.triggerer.process import beside as triggerer_beside
 from metric_receivers import OtlpReceiver, Packet, StatsdReceiver
 
 BROKER = "redis://127.0.0.1:6379/12"
 
 DAG_FILE = """
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from airflow import DAG
     from airflow.decorators import task
+    from airflow.models import BaseOperator
     from airflow.operators.python import PythonOperator
+    from airflow.triggers.temporal import TimeDeltaTrigger
 
 
     def fail():
         raise ValueError("measured to fail")
+
+
+    class Nap(BaseOperator):
+        def execute(self, context):
+            self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=0.1)), method_name="woke")
+
+        def woke(self, context, event=None):
+            return "rested"
 
 
     with DAG(
@@ -61,6 +73,7 @@ DAG_FILE = """
         ok = PythonOperator(task_id="ok", python_callable=lambda: 1)
         boom = PythonOperator(task_id="boom", python_callable=fail)
         ok >> double() >> boom
+        @NAP@
 """
 
 BROKEN_FILE = """
@@ -94,8 +107,16 @@ EXPECTED = {
     "dagrun.duration.failed.measured": "ms",
     "dagrun.duration.failed": "ms",
     "dagrun.dependency-check.measured": "ms",
+    "ti.finish.measured.nap.success": "c",  # deferred, then resumed: finished once
+    # the triggerer's
+    "TriggererJob_start": "c",
+    "triggerer_heartbeat": "c",
+    "triggers.succeeded": "c",
+    "triggers.running": "g",
+    "triggerer.capacity_left": "g",
     # the scheduler's
     "SchedulerJob_start": "c",
+    "scheduler.dagruns.running": "g",
     "scheduler_heartbeat": "c",
     "scheduler.scheduler_loop_duration": "ms",
     "scheduler.tasks.starving": "g",
@@ -108,6 +129,7 @@ EXPECTED = {
     "pool.open_slots": "g",
     # the DAG file processor's, in the scheduler's process
     "dag_processing.total_parse_time": "g",
+    "dag_processing.file_path_queue_size": "g",
     "dagbag_size": "g",
     "dag_processing.import_errors": "g",
     "dag_processing.last_duration.measured": "ms",
@@ -141,9 +163,11 @@ def statsd() -> Iterator[StatsdReceiver]:
     receiver.close()
 
 
-def _write_dags(settings: Settings) -> None:
+def _write_dags(settings: Settings, *, nap: bool = False) -> None:
+    """The DAG files; with ``nap``, a task that defers beside ``ok`` (a triggerer runs it)."""
     settings.dags_path.mkdir(parents=True, exist_ok=True)
-    (settings.dags_path / "measured.py").write_text(textwrap.dedent(DAG_FILE))
+    source = textwrap.dedent(DAG_FILE).replace("@NAP@", 'ok >> Nap(task_id="nap")' if nap else "")
+    (settings.dags_path / "measured.py").write_text(source)
     (settings.dags_path / "broken_airflow_dag.py").write_text(textwrap.dedent(BROKEN_FILE))
 
 
@@ -177,10 +201,11 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
             otel_port=otlp.port,
             otel_interval_milliseconds=200,
         )
-        _write_dags(settings)
+        _write_dags(settings, nap=True)
         with store.write() as conn:  # Airflow's default pool has slots, and so open slots
             pools.set_pool(conn, "default_pool", 8)
-        run_scheduler(settings, store, _run_ended(store), limit=60, what="the run ended")
+        with triggerer_beside(settings):
+            run_scheduler(settings, store, _run_ended(store), limit=60, what="the run ended")
         statsd.wait_for(*(f"airflow.{name}" for name in EXPECTED))
         seen = statsd.seen()
         kinds = {p.name.removeprefix("airflow."): p.kind for p in seen}
@@ -189,9 +214,11 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
         assert all(p.tags == {} for p in seen)  # plain StatsD: no tags on the wire
 
         assert _one_value(statsd.named("airflow.ti_successes")) == 1
-        assert len(statsd.named("airflow.ti_successes")) == 2
+        assert len(statsd.named("airflow.ti_successes")) == 3
         assert len(statsd.named("airflow.ti_failures")) == 1
-        assert len(statsd.named("airflow.ti.start")) == 3
+        assert len(statsd.named("airflow.ti.start")) == 5  # nap's two tries
+        assert not statsd.named("airflow.ti.finish.measured.nap.deferred")
+        assert sum(p.value for p in statsd.named("airflow.triggers.succeeded")) == 1
         assert _one_value(statsd.named("airflow.pool.open_slots.default_pool")) <= 8
         assert _one_value(statsd.named("airflow.dagbag_size")) == 1
         assert _one_value(statsd.named("airflow.dag_processing.import_errors")) == 1

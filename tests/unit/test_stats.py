@@ -133,6 +133,24 @@ def test_lost_heartbeats_are_counted_under_airflow_3s_and_2s_names(recorder: Rec
     ]
 
 
+def test_heartbeat_failures_triggers_and_the_folders_queue(recorder: Recorder) -> None:
+    with pytest.raises(ConnectionError), airflow.heartbeat_failures("SchedulerJob"):
+        raise ConnectionError("the store went away")
+    with airflow.heartbeat_failures("SchedulerJob"):
+        pass  # written: nothing counted
+    airflow.triggers_ended(3, 0)
+    airflow.triggers_ended(0, 2)
+    airflow.file_queue_size(4)
+    airflow.dagruns_running(2)
+    assert recorder.sent == [
+        ("c", "SchedulerJob_heartbeat_failure", 1, {}),
+        ("c", "triggers.succeeded", 3, {}),
+        ("c", "triggers.failed", 2, {}),
+        ("g", "dag_processing.file_path_queue_size", 4, {}),
+        ("g", "scheduler.dagruns.running", 2, {}),
+    ]
+
+
 def test_nothing_is_gathered_when_no_sink_is_open() -> None:
     assert not emit.on()
     airflow.ti_finished("etl", "load", "success", "PythonOperator", 1.0)  # returns at once

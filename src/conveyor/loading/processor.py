@@ -475,6 +475,8 @@ class DagFileProcessor:
             self._batch_started = now
         with self._lock:
             self._pending.extend(changed)
+            waiting = len(self._pending)
+        stats.file_queue_size(waiting)
         for path in [p for p in self._stats if p not in files]:
             del self._stats[path]
             self._parsed_at.pop(path, None)

@@ -268,7 +268,7 @@ class Scheduler:
         if not force and time.monotonic() < self._next_heartbeat:
             return
         self._next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
-        with self.store.write() as conn:
+        with stats.heartbeat_failures("SchedulerJob"), self.store.write() as conn:
             scheduling.record_heartbeat(conn, self.id, self.hostname, os.getpid(), utcnow())
         stats.scheduler_heartbeat()
 
@@ -436,6 +436,8 @@ class Scheduler:
                 scheduling.runs_with_due_retries(conn, at) if running else set(),
                 scheduling.quiet_runs(conn) if running else set(),
             )
+        if stats.on():
+            stats.dagruns_running(len({run.dag_id for run in running}))
         for run, why in self.safety_net.choose(seen, at):
             with self.problems.guard("advance_run", dag_id=run.dag_id, run_pk=run.id):
                 log.debug("planning run %s of %s whole: %s", run.id, run.dag_id, why)

@@ -13,7 +13,8 @@ leave together (``emit.together``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec
 
 from conveyor.stats.emit import gauge, incr, timing
@@ -113,6 +114,21 @@ def job_ended(job: str) -> None:
     incr(f"{job}_end")
 
 
+@contextmanager
+def heartbeat_failures(job: str) -> Iterator[None]:
+    """``{job}_heartbeat_failure`` when the heartbeat in this block cannot be written."""
+    try:
+        yield
+    except Exception:
+        incr(f"{job}_heartbeat_failure")
+        raise
+
+
+def dagruns_running(dags: int) -> None:
+    """The DAGs with a running run (Airflow's: whose latest run is running)."""
+    gauge("scheduler.dagruns.running", dags)
+
+
 def scheduler_heartbeat() -> None:
     incr("scheduler_heartbeat")
 
@@ -174,6 +190,11 @@ def dag_files_parsed(total_parse_seconds: float, dags: int, import_errors: int) 
     gauge("dag_processing.import_errors", import_errors)
 
 
+def file_queue_size(waiting: int) -> None:
+    """The files waiting to be parsed, after a scan queued what it found."""
+    gauge("dag_processing.file_path_queue_size", waiting)
+
+
 @_together
 def dag_file_parsed(file_name: str, seconds: float) -> None:
     """One file's parse, by its name without the ``.py`` (Airflow's ``{dag_file}``)."""
@@ -198,3 +219,12 @@ def triggerer_heartbeat(hostname: str, running: int, capacity_left: int) -> None
     gauge("triggers.running", running, tags)
     gauge(f"triggerer.capacity_left.{hostname}", capacity_left, tags)
     gauge("triggerer.capacity_left", capacity_left, tags)
+
+
+@_together
+def triggers_ended(succeeded: int, failed: int) -> None:
+    """Triggers that fired their event, and those that failed before they could."""
+    if succeeded:
+        incr("triggers.succeeded", count=succeeded)
+    if failed:
+        incr("triggers.failed", count=failed)

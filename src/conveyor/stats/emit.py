@@ -11,6 +11,7 @@ import atexit
 import logging
 import multiprocessing.util
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
@@ -45,6 +46,7 @@ _sinks: tuple[Sink, ...] = ()
 _holding: tuple[Holding, ...] = ()  # those of the sinks that can
 _filter = NameFilter()
 _configured: tuple[object, ...] | None = None
+_configuring = threading.RLock()
 
 
 def _key(settings: Settings) -> tuple[object, ...]:
@@ -57,10 +59,14 @@ def _key(settings: Settings) -> tuple[object, ...]:
 
 def configure(settings: Settings) -> None:
     """Open the sinks ``statsd_on`` and ``otel_on`` ask for (none: sending costs nothing)."""
-    global _sinks, _holding, _filter, _configured
     key = _key(settings)
-    if key == _configured:
-        return
+    with _configuring:  # the triggerer beside a scheduler configures from its own thread
+        if key != _configured:
+            _open(settings, key)
+
+
+def _open(settings: Settings, key: tuple[object, ...]) -> None:
+    global _sinks, _holding, _filter, _configured
     close()
     sinks: list[Sink] = []
     if settings.statsd_on:
@@ -76,7 +82,6 @@ def configure(settings: Settings) -> None:
     _holding = tuple(sink for sink in sinks if isinstance(sink, Holding))
     if sinks:
         _close_at_exit()
-    if sinks:
         log.info("sending Airflow's metrics to %s", " and ".join(s.where for s in sinks))
 
 
@@ -98,7 +103,8 @@ def _close_at_exit() -> None:
 def close() -> None:
     """Close the sinks (the OpenTelemetry SDK exports what it holds first)."""
     global _sinks, _holding, _configured
-    sinks, _sinks, _holding, _configured = _sinks, (), (), None
+    with _configuring:
+        sinks, _sinks, _holding, _configured = _sinks, (), (), None
     for sink in sinks:
         sink.close()
 

@@ -158,7 +158,7 @@ class Triggerer:
         now = time.monotonic()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.settings.heartbeat_seconds
-            with self.store.write() as conn:
+            with stats.heartbeat_failures("TriggererJob"), self.store.write() as conn:
                 triggers.record_heartbeat(
                     conn,
                     self.id,
@@ -383,6 +383,7 @@ class Triggerer:
                 fired.append(deferral.Fired(row, report.payload))
             else:
                 failed.append((row, report.error))
+        unfit = len(failed)
         with self.store.write() as conn:
             if fired:
                 try:
@@ -397,6 +398,8 @@ class Triggerer:
                             failed.append((item.trigger, str(exc)))
             for row, error in failed:
                 deferral.fail_deferral(conn, row, error, self.actor)
+        # A payload that JSON cannot hold failed its try: its trigger counts as failed.
+        stats.triggers_ended(len(fired) - (len(failed) - unfit), len(failed))
 
 
 def _what(row: asset_watchers.WatcherRow | None) -> tuple[str, Any] | None:
