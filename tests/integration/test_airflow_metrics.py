@@ -50,6 +50,12 @@ DAG_FILE = """
         raise ValueError("measured to fail")
 
 
+    def crash():
+        import os
+
+        os._exit(3)  # no report: the executor records the end
+
+
     class Nap(BaseOperator):
         def execute(self, context):
             self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=0.1)), method_name="woke")
@@ -73,7 +79,7 @@ DAG_FILE = """
         ok = PythonOperator(task_id="ok", python_callable=lambda: 1)
         boom = PythonOperator(task_id="boom", python_callable=fail)
         ok >> double() >> boom
-        @NAP@
+        @LOCAL@
 """
 
 BROKEN_FILE = """
@@ -108,6 +114,7 @@ EXPECTED = {
     "dagrun.duration.failed": "ms",
     "dagrun.dependency-check.measured": "ms",
     "ti.finish.measured.nap.success": "c",  # deferred, then resumed: finished once
+    "ti.finish.measured.crash.failed": "c",  # sent by the executor, which saw it end
     # the triggerer's
     "TriggererJob_start": "c",
     "triggerer_heartbeat": "c",
@@ -163,10 +170,12 @@ def statsd() -> Iterator[StatsdReceiver]:
     receiver.close()
 
 
-def _write_dags(settings: Settings, *, nap: bool = False) -> None:
-    """The DAG files; with ``nap``, a task that defers beside ``ok`` (a triggerer runs it)."""
+def _write_dags(settings: Settings, *, local: bool = False) -> None:
+    """The DAG files; with ``local``, beside ``ok`` a task that defers (a triggerer runs it)
+    and one whose process exits without a word (the local executor ends its try)."""
     settings.dags_path.mkdir(parents=True, exist_ok=True)
-    source = textwrap.dedent(DAG_FILE).replace("@NAP@", 'ok >> Nap(task_id="nap")' if nap else "")
+    beside_ok = 'ok >> [Nap(task_id="nap"), PythonOperator(task_id="crash", python_callable=crash)]'
+    source = textwrap.dedent(DAG_FILE).replace("@LOCAL@", beside_ok if local else "")
     (settings.dags_path / "measured.py").write_text(source)
     (settings.dags_path / "broken_airflow_dag.py").write_text(textwrap.dedent(BROKEN_FILE))
 
@@ -201,7 +210,7 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
             otel_port=otlp.port,
             otel_interval_milliseconds=200,
         )
-        _write_dags(settings, nap=True)
+        _write_dags(settings, local=True)
         with store.write() as conn:  # Airflow's default pool has slots, and so open slots
             pools.set_pool(conn, "default_pool", 8)
         with triggerer_beside(settings):
@@ -215,8 +224,8 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
 
         assert _one_value(statsd.named("airflow.ti_successes")) == 1
         assert len(statsd.named("airflow.ti_successes")) == 3
-        assert len(statsd.named("airflow.ti_failures")) == 1
-        assert len(statsd.named("airflow.ti.start")) == 5  # nap's two tries
+        assert len(statsd.named("airflow.ti_failures")) == 2
+        assert len(statsd.named("airflow.ti.start")) == 6  # nap's two tries
         assert not statsd.named("airflow.ti.finish.measured.nap.deferred")
         assert sum(p.value for p in statsd.named("airflow.triggers.succeeded")) == 1
         assert _one_value(statsd.named("airflow.pool.open_slots.default_pool")) <= 8
@@ -232,6 +241,8 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
         assert len(scheduler_senders) == 1
         try_senders = {p.sender for p in statsd.named("airflow.ti.start")}
         assert try_senders and not try_senders & scheduler_senders
+        (crashed,) = statsd.named("airflow.ti.finish.measured.crash.failed")
+        assert crashed.sender in scheduler_senders  # the local executor is the scheduler's
 
         emit.close()  # the scheduler's OpenTelemetry sink exports what it holds
         # OpenTelemetry's instrument names are case-insensitive: the SDK sends them lower-cased.
