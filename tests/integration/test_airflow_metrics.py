@@ -313,6 +313,9 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
         }
         (failure,) = statsd.named("airflow.operator_failures")
         assert failure.tags["operator"] == "PythonOperator"
+        statsd.wait_for("airflow.dagrun.duration.failed")
+        (ended,) = statsd.named("airflow.dagrun.duration.failed")
+        assert ended.tags == {"dag_id": "measured", "run_type": "scheduled", "env": "test"}
         slots = statsd.named("airflow.executor.open_slots")
         assert slots
         assert slots[0].tags == {"status": "open", "name": "CeleryExecutor", "env": "test"}

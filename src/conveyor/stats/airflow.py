@@ -191,7 +191,7 @@ def dag_files_parsed(total_parse_seconds: float, dags: int, import_errors: int) 
 
 
 def file_queue_size(waiting: int) -> None:
-    """The files waiting to be parsed, after a scan queued what it found."""
+    """The files waiting to be parsed, at each scan of the folder."""
     gauge("dag_processing.file_path_queue_size", waiting)
 
 
