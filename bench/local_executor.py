@@ -188,9 +188,11 @@ def run_dag(
     timeout: float,
     database_url: str | None = None,
     logs_under: Path | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> RunTiming:
     """One fresh home and store, one DAG file, one manual run through the real scheduler.
-    ``logs_under``: see :func:`log_folder`."""
+    ``logs_under``: see :func:`log_folder`; ``settings``: more settings, by name."""
+    more = settings or {}
     with (
         run_home("conveyor-bench-") as tmp,
         log_folder(logs_under) as logs,
@@ -205,6 +207,7 @@ def run_dag(
             parallelism=parallelism,
             scheduler_loop_seconds=loop_seconds,
             database_url=database_url,
+            **more,
         ).settings
         store = Store(settings.db_url)
         if database_url:

@@ -60,6 +60,24 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__API__SECRET_KEY": "secret_key",
     "AIRFLOW__WEBSERVER__BASE_URL": "base_url",
     "AIRFLOW__API__BASE_URL": "base_url",
+    "AIRFLOW__METRICS__STATSD_ON": "statsd_on",
+    "AIRFLOW__METRICS__STATSD_HOST": "statsd_host",
+    "AIRFLOW__METRICS__STATSD_PORT": "statsd_port",
+    "AIRFLOW__METRICS__STATSD_PREFIX": "statsd_prefix",
+    "AIRFLOW__METRICS__STATSD_IPV6": "statsd_ipv6",
+    "AIRFLOW__METRICS__STATSD_DATADOG_ENABLED": "statsd_datadog_enabled",
+    "AIRFLOW__METRICS__STATSD_DATADOG_TAGS": "statsd_datadog_tags",
+    "AIRFLOW__METRICS__STATSD_DATADOG_METRICS_TAGS": "statsd_datadog_metrics_tags",
+    "AIRFLOW__METRICS__STATSD_DISABLED_TAGS": "statsd_disabled_tags",
+    "AIRFLOW__METRICS__METRICS_ALLOW_LIST": "metrics_allow_list",
+    "AIRFLOW__METRICS__METRICS_BLOCK_LIST": "metrics_block_list",
+    "AIRFLOW__METRICS__OTEL_ON": "otel_on",
+    "AIRFLOW__METRICS__OTEL_HOST": "otel_host",
+    "AIRFLOW__METRICS__OTEL_PORT": "otel_port",
+    "AIRFLOW__METRICS__OTEL_PREFIX": "otel_prefix",
+    "AIRFLOW__METRICS__OTEL_INTERVAL_MILLISECONDS": "otel_interval_milliseconds",
+    "AIRFLOW__METRICS__OTEL_SSL_ACTIVE": "otel_ssl_active",
+    "AIRFLOW__METRICS__OTEL_SERVICE": "otel_service",
     "AIRFLOW__SECRETS__BACKEND": "secrets_backend",
     "AIRFLOW__SECRETS__BACKEND_KWARGS": "secrets_backend_kwargs",
     "AIRFLOW__SECRETS__USE_CACHE": "secrets_use_cache",
@@ -83,6 +101,10 @@ AIRFLOW_SECTIONS = frozenset(
 #: Read elsewhere by Conveyor (the e-mail sender's default address).
 READ_ELSEWHERE = frozenset({"AIRFLOW__SMTP__SMTP_MAIL_FROM"})
 
+#: Variables whose empty value is a value (no prefix: the metric names bare, as StatsD
+#: collectors that add their own ask for), not an unset variable.
+EMPTY_IS_A_VALUE = frozenset({"AIRFLOW__METRICS__STATSD_PREFIX", "AIRFLOW__METRICS__OTEL_PREFIX"})
+
 #: Airflow's executor names -> Conveyor's; any other is not honoured.
 EXECUTORS = {
     "LocalExecutor": "local",
@@ -102,7 +124,7 @@ def from_airflow(env: Mapping[str, str]) -> tuple[dict[str, tuple[str, str]], li
     found: dict[str, tuple[str, str]] = {}
     ignored: list[str] = []
     for var in sorted(env):
-        if not var.startswith(PREFIX) or env[var] == "":
+        if not var.startswith(PREFIX) or (env[var] == "" and var not in EMPTY_IS_A_VALUE):
             continue
         setting = SAME_SETTING.get(var)
         value = env[var]

@@ -318,6 +318,70 @@ class Settings(AuthSettings):
         description="task duration and scheduling delay in /metrics cover tries started "
         "within this many seconds",
     )
+    # Airflow's [metrics] settings, by Airflow's key names (AIRFLOW__METRICS__... sets them):
+    # Airflow's metric names sent to StatsD / DogStatsD and OpenTelemetry (docs/metrics.md).
+    statsd_on: bool = Field(
+        default=False,
+        description="send Airflow's metrics, by Airflow's names, to StatsD over UDP from "
+        "the scheduler, workers and triggerer (docs/metrics.md)",
+    )
+    statsd_host: str = Field(
+        default="localhost", min_length=1, description="the StatsD daemon's host name or address"
+    )
+    statsd_port: int = Field(default=8125, ge=1, le=65535, description="the StatsD daemon's port")
+    statsd_ipv6: bool = Field(
+        default=False,
+        description="reach statsd_host over IPv6 (default: its IPv4 address when it has one)",
+    )
+    statsd_prefix: str = Field(
+        default="airflow", description="put in front of every metric name, with a dot"
+    )
+    statsd_datadog_enabled: bool = Field(
+        default=False,
+        description="speak DogStatsD: each metric carries Airflow's tags (dag_id, task_id, ...)",
+    )
+    statsd_datadog_tags: str = Field(
+        default="",
+        description="tags added to every DogStatsD metric, comma-separated: env:prod,team:data",
+    )
+    statsd_datadog_metrics_tags: bool = Field(
+        default=True,
+        description="DogStatsD metrics carry their own tags; false: only statsd_datadog_tags",
+    )
+    statsd_disabled_tags: str = Field(
+        default="job_id,run_id",
+        description="tag names never sent over DogStatsD (comma-separated; Airflow's default)",
+    )
+    metrics_allow_list: str = Field(
+        default="",
+        description="comma-separated patterns (regular expressions, searched anywhere in the "
+        "name, lower case): only the metrics one matches are sent, to StatsD and "
+        "OpenTelemetry; when set, metrics_block_list is ignored",
+    )
+    metrics_block_list: str = Field(
+        default="",
+        description="comma-separated patterns as metrics_allow_list: the metrics one matches "
+        "are not sent",
+    )
+    otel_on: bool = Field(
+        default=False,
+        description="send Airflow's metrics, by Airflow's names, to an OpenTelemetry collector "
+        "(OTLP over HTTP; needs conveyor[otel]; docs/metrics.md)",
+    )
+    otel_host: str = Field(default="localhost", min_length=1, description="the collector's host")
+    otel_port: int = Field(
+        default=8889, ge=1, le=65535, description="the collector's OTLP/HTTP port"
+    )
+    otel_prefix: str = Field(
+        default="airflow", description="put in front of every metric name, with a dot"
+    )
+    otel_interval_milliseconds: int = Field(
+        default=60000, ge=1, description="how often the metrics gathered are exported"
+    )
+    otel_ssl_active: bool = Field(default=False, description="export over HTTPS")
+    otel_service: str = Field(
+        default="Airflow", min_length=1, description="the service.name the metrics are sent as"
+    )
     web_plugins: bool = Field(
         default=True,
         description="the web server imports the plugins folder at start and serves its "

@@ -39,10 +39,12 @@ from conveyor.engine.progress import (
 )
 from conveyor.engine.report import Happened, Raised, decide
 from conveyor.lifecycle import Actor, Outcome, StartedTry
+from conveyor.model.airflow_operators import airflow_operator_class
 from conveyor.model.assets import Emitted
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind, TaskState
+from conveyor.stats import airflow as stats
 from conveyor.store import frontier_reads, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock, steps
@@ -490,6 +492,9 @@ def end_from_outside(
     if not outside.moved:
         return TryResult(started=True, state=None)
     assert outside.outcome is not None and outside.advance is not None
+    # Airflow's ti.finish and failure counts, which the try's own process could not send.
+    operator = airflow_operator_class(task.decorated_as, task.operator_name)
+    stats.ti_finished(run.dag_id, owner.task_id, outside.outcome.state.value, operator, None)
     return TryResult(
         started=True, state=outside.outcome.state, queued=outside.advance.queued, error=error
     )

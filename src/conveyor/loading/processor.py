@@ -43,6 +43,7 @@ from conveyor.loading.discovery import (
     find_dag_files,
     is_dag_file,
 )
+from conveyor.stats import airflow as stats
 from conveyor.store import dags as dag_store
 from conveyor.store import parse_requests
 from conveyor.store.dags import ParsedFile
@@ -226,6 +227,9 @@ class DagFileProcessor:
         #: path -> (size and mtime, whether it is a DAG file): files are read only on change.
         self._candidates: dict[str, tuple[tuple[int, int], bool]] = {}
         self._next_scan = 0.0
+        #: When the scan that found the files being parsed now ran (monotonic), for
+        #: Airflow's dag_processing.total_parse_time; None: nothing is being parsed.
+        self._batch_started: float | None = None
         self._known_hashes: dict[str, str] | None = None
         #: path -> when (monotonic) it was last handed to the parsing thread.
         self._parsed_at: dict[str, float] = {}
@@ -411,6 +415,21 @@ class DagFileProcessor:
         for result in results:
             if result.error:
                 log.warning("DAG file %s: %s", result.fileloc, result.error["message"])
+        self._send_metrics(results)
+
+    def _send_metrics(self, results: list[ParsedFile]) -> None:
+        """Each file's parse time and, once the files a scan found are all saved, how long
+        they took and the DAGs and import errors the store has now (Airflow's names)."""
+        if not stats.on():
+            self._batch_started = None
+            return
+        for result in results:
+            stats.dag_file_parsed(Path(result.fileloc).stem, result.seconds)
+        if self._batch_started is not None and not self.busy():
+            with self.store.read() as conn:
+                dags, errors = dag_store.folder_counts(conn)
+            stats.dag_files_parsed(time.monotonic() - self._batch_started, dags, errors)
+            self._batch_started = None
 
     def _scan(self, *, every_file: bool = False) -> None:
         files = self._dag_files()
@@ -452,8 +471,12 @@ class DagFileProcessor:
         for path in sorted(stale):
             self._parsed_at[path] = now
             changed.append(path)
+        if changed and self._batch_started is None:
+            self._batch_started = now
         with self._lock:
             self._pending.extend(changed)
+            waiting = len(self._pending)
+        stats.file_queue_size(waiting)
         for path in [p for p in self._stats if p not in files]:
             del self._stats[path]
             self._parsed_at.pop(path, None)
@@ -550,6 +573,7 @@ class DagFileProcessor:
     def _failed(self, job: _Parsing, timed_out: bool) -> ParsedFile:
         if timed_out:
             job.process.kill()
+            stats.parse_timed_out(job.path)
             message = (
                 f"importing the file took longer than {self.timeout:g}s "
                 "(parse_timeout_seconds); does it do work at import time?"

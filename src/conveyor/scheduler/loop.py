@@ -26,7 +26,7 @@ from conveyor.airflow_compat import listeners
 from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
 from conveyor.config import Settings
-from conveyor.engine import awaiting_input, run_listeners
+from conveyor.engine import awaiting_input, run_listeners, run_metrics
 from conveyor.engine.progress import plan_claimed_run, queue_scheduled, queued_tries
 from conveyor.engine.runs import start_run
 from conveyor.engine.tries import end_from_outside, worker_actor
@@ -41,12 +41,15 @@ from conveyor.scheduler.due import due_runs
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind
+from conveyor.stats import airflow as stats
 from conveyor.store import (
     backfills,
     due_times,
+    figures,
     liveness,
     plan_requests,
     planner_statistics,
+    pools,
     runs,
     scheduling,
     transitions,
@@ -60,6 +63,11 @@ MAX_NEW_RUNS_PER_LOOP = 16
 #: DAGs whose runs one write transaction creates or starts. More would hold SQLite's write
 #: lock longer than a try's end waits for it; one each costs a commit per DAG.
 DAGS_PER_TRANSACTION = 50
+#: How often the pool and executor gauges are read and sent, when metrics are on (Airflow's
+#: [scheduler] pool_metrics_interval).
+GAUGES_SECONDS = 5.0
+#: Airflow's executor class names, as its executor gauges are tagged.
+_EXECUTOR_NAMES = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 
 
 class SchedulerAlreadyRunning(ConveyorError):
@@ -88,6 +96,7 @@ class Scheduler:
         self._store_failures = 0
         #: The last dispatch ran out of executor slots: tries may wait for the next free one.
         self._tries_wait_for_slots = False
+        self._next_gauges = 0.0
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -98,6 +107,8 @@ class Scheduler:
         # The plugins' listeners, as Airflow's scheduler loads them, and OpenLineage's; told
         # it starts.
         run_listeners.start(self.settings, self.store)
+        run_metrics.start(self.settings)  # Airflow's metrics, when statsd_on or otel_on
+        stats.job_started("SchedulerJob")
         listeners.notify("on_starting", component=self)
         self.executor.start()
 
@@ -193,6 +204,7 @@ class Scheduler:
         except STORE_UNREACHABLE:
             log.warning("could not record this scheduler's stop; its heartbeat will go stale")
         listeners.notify("before_stopping", component=self)
+        stats.job_ended("SchedulerJob")
 
     # -- one loop --------------------------------------------------------------------------
 
@@ -205,6 +217,15 @@ class Scheduler:
         skipped; the phases below guard their DAGs, runs and tries one by one, and each step
         as a whole (the heartbeat and the problems' refresh too) is guarded, so nothing but a
         lost store ends a loop early."""
+        started = time.monotonic()
+        self._step(now)
+        stats.scheduler_loop(time.monotonic() - started)
+        if stats.on() and time.monotonic() >= self._next_gauges:
+            self._next_gauges = time.monotonic() + GAUGES_SECONDS
+            with self.problems.guard("metrics"):
+                self.send_gauges()
+
+    def _step(self, now: datetime | None) -> None:
         if self.processor is not None:
             with self.problems.guard("parse_dags"):
                 self.processor.poll()
@@ -249,8 +270,29 @@ class Scheduler:
         if not force and time.monotonic() < self._next_heartbeat:
             return
         self._next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
-        with self.store.write() as conn:
+        with stats.heartbeat_failures("SchedulerJob"), self.store.write() as conn:
             scheduling.record_heartbeat(conn, self.id, self.hostname, os.getpid(), utcnow())
+        stats.scheduler_heartbeat()
+
+    def send_gauges(self) -> None:
+        """Airflow's executor and pool gauges, from the store (cluster-wide: every queued
+        or running try, whichever executor or worker holds it)."""
+        with self.store.read() as conn:
+            queued, running = figures.in_flight_by_state(conn)
+            usage = pools.list_pools(conn)
+        name = _EXECUTOR_NAMES.get(self.settings.executor, type(self.executor).__name__)
+        free = self.executor.free_slots()
+        with stats.together():
+            stats.executor_slots(name, free, queued, running)
+            starving = 0
+            for pool in usage:
+                # Scheduled tries beyond the pool's free slots cannot be queued now.
+                waiting = 0 if pool.free is None else max(pool.scheduled - pool.free, 0)
+                starving += waiting
+                stats.pool_slots(
+                    pool.name, pool.free, pool.queued, pool.running, pool.scheduled, waiting
+                )
+            stats.tasks_starving(starving)
 
     def check_run_timeouts(self, now: datetime) -> None:
         """Fail the runs past their ``dagrun_timeout`` and request SLA-miss alerts."""
@@ -399,9 +441,12 @@ class Scheduler:
                 scheduling.runs_with_due_retries(conn, at) if running else set(),
                 scheduling.quiet_runs(conn) if running else set(),
             )
+        if stats.on():
+            stats.dagruns_running(len({run.dag_id for run in running}))
         for run, why in self.safety_net.choose(seen, at):
             with self.problems.guard("advance_run", dag_id=run.dag_id, run_pk=run.id):
                 log.debug("planning run %s of %s whole: %s", run.id, run.dag_id, why)
+                planning = time.monotonic()
                 with self.store.write() as conn:
                     # Claimed, not waited for: another scheduler or a finishing try is on
                     # it right now, and moves it on itself.
@@ -409,6 +454,7 @@ class Scheduler:
                     if advance is not None:
                         plan_requests.met(conn, requested.pop(run.id, []))
                 if advance is not None:
+                    stats.dependency_check(run.dag_id, time.monotonic() - planning)
                     self.safety_net.planned(run, seen, at, idle=advance.idle)
         self._forget_requests_of_runs_not_running(requested, {run.id for run in running})
 
@@ -500,4 +546,6 @@ class Scheduler:
             worker_actor(),
             parallelism=self.settings.parallelism,
         )
+        if result.state is not None and stale:
+            stats.heartbeat_lost(row.dag_id, row.task_id)
         self.executor.submit(result.queued)

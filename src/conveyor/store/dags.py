@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from conveyor.clock import utcnow
 from conveyor.serialized import source_hash, version_hash
@@ -223,6 +223,14 @@ def shipped_by_file(conn: Connection) -> dict[str, dict[str, Any]]:
         if isinstance(shipped, dict) and shipped.get("files"):
             found[row.fileloc] = shipped
     return found
+
+
+def folder_counts(conn: Connection) -> tuple[int, int]:
+    """The active DAGs, and the files whose last parse failed (Airflow's ``dagbag_size``
+    and ``dag_processing.import_errors``)."""
+    dags = conn.execute(select(func.count()).select_from(dag).where(dag.c.is_active)).scalar()
+    errors = conn.execute(select(func.count()).select_from(import_error)).scalar()
+    return int(dags or 0), int(errors or 0)
 
 
 def known_files(conn: Connection) -> dict[str, str]:

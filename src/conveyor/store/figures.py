@@ -105,3 +105,15 @@ def try_starts(conn: Connection, since: datetime) -> list[TryStart]:
         .where(task_try.c.start_date >= since)
     )
     return [TryStart(queue, ready_at, start) for queue, start, ready_at in rows]
+
+
+def in_flight_by_state(conn: Connection) -> tuple[int, int]:
+    """Task instances queued and running now, in every run (the executor's gauges)."""
+    found = dict.fromkeys((TaskState.QUEUED.value, TaskState.RUNNING.value), 0)
+    rows = conn.execute(
+        select(task_instance.c.state, func.count())
+        .where(task_instance.c.state.in_(list(found)))
+        .group_by(task_instance.c.state)
+    )
+    found.update({str(state): int(count) for state, count in rows})
+    return found[TaskState.QUEUED.value], found[TaskState.RUNNING.value]

@@ -270,6 +270,27 @@ def get_run(conn: Connection, run_pk: int) -> RunRow:
     return run_row(prepared.execute(conn, RUN, {"run_pk": run_pk}).one())
 
 
+@dataclass(frozen=True)
+class RunTimes:
+    """When a run was due, started and ended, for Airflow's dagrun metrics."""
+
+    dag_id: str
+    run_type: str
+    data_interval_end: datetime
+    start_date: datetime | None
+    end_date: datetime | None
+
+
+def run_times(conn: Connection, run_pk: int) -> RunTimes:
+    c = dag_run.c
+    row = conn.execute(
+        select(c.dag_id, c.run_type, c.data_interval_end, c.start_date, c.end_date).where(
+            c.id == run_pk
+        )
+    ).one()
+    return RunTimes(*row)
+
+
 def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
     return run_row(run_by_key(conn, dag_id, run_id))
 

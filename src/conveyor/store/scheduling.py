@@ -185,6 +185,7 @@ class RunningTry:
     hostname: str | None
     pid: int | None
     heartbeat_at: datetime | None
+    task_id: str = ""
 
 
 def queued_at(conn: Connection, ti_ids: list[int]) -> dict[int, datetime]:
@@ -206,11 +207,25 @@ def running_tries(conn: Connection) -> list[RunningTry]:
     ti = task_instance.c
     return [
         RunningTry(
-            row.id, row.dag_id, row.run_pk, row.try_number, row.hostname, row.pid, row.heartbeat_at
+            row.id,
+            row.dag_id,
+            row.run_pk,
+            row.try_number,
+            row.hostname,
+            row.pid,
+            row.heartbeat_at,
+            row.task_id,
         )
         for row in conn.execute(
             select(
-                ti.id, ti.dag_id, ti.run_pk, ti.try_number, ti.hostname, ti.pid, ti.heartbeat_at
+                ti.id,
+                ti.dag_id,
+                ti.run_pk,
+                ti.try_number,
+                ti.hostname,
+                ti.pid,
+                ti.heartbeat_at,
+                ti.task_id,
             ).where(ti.state == TaskState.RUNNING.value)
         )
     ]

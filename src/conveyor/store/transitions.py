@@ -53,7 +53,7 @@ from conveyor.store.engine import after_commit
 from conveyor.store.hop import prepared
 from conveyor.store.hop.run_lock import LockedRun, wait_for_queuing
 from conveyor.store.moves import Moved
-from conveyor.store.runs import RunRow, get_run
+from conveyor.store.runs import RunRow, RunTimes, get_run, run_times
 from conveyor.store.sql import insert_later
 from conveyor.store.tables import (
     UtcDateTime,
@@ -123,7 +123,24 @@ def on_run_moves(hook: RunMoved | None) -> None:
     _run_moved = hook
 
 
+#: Told of each run move once its transaction has committed, with the run's times as the
+#: move left them (Airflow's dagrun metrics, ``engine/run_metrics.py``): read by primary key
+#: in the move's own transaction, so no connection is opened for it.
+RunTimed = Callable[[RunState, RunTimes], None]
+_run_timed: RunTimed | None = None
+
+
+def on_run_times(hook: RunTimed | None) -> None:
+    """Tell ``hook`` of every run move this process commits, with the run's times."""
+    global _run_timed
+    _run_timed = hook
+
+
 def _moved(conn: Connection, run_pk: int, to: RunState) -> None:
+    timed = _run_timed
+    if timed is not None:
+        times = run_times(conn, run_pk)
+        after_commit(conn, lambda: timed(to, times))
     hook = _run_moved
     if hook is None:
         return

@@ -37,6 +37,8 @@ from conveyor.config import Settings
 from conveyor.engine import deferral
 from conveyor.lifecycle import Actor
 from conveyor.loading import code_cache, namespaces
+from conveyor.stats import airflow as stats
+from conveyor.stats import emit
 from conveyor.store import asset_watchers, liveness, triggers
 from conveyor.store.engine import STORE_UNREACHABLE, Store
 from conveyor.triggerer import watchers
@@ -100,6 +102,8 @@ class Triggerer:
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Run triggers until a stop is asked (or ``until()`` is true)."""
         airflow_compat.activate()  # a user's trigger may import Airflow's names
+        emit.configure(self.settings)  # Airflow's metrics, when statsd_on or otel_on
+        stats.job_started("TriggererJob")
         self._thread.start()
         try:
             while not self._should_stop():
@@ -139,6 +143,7 @@ class Triggerer:
                 asset_watchers.release(conn, self.id)
         except STORE_UNREACHABLE:
             log.warning("could not record this triggerer's stop; its heartbeat will go stale")
+        stats.job_ended("TriggererJob")
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -153,7 +158,7 @@ class Triggerer:
         now = time.monotonic()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.settings.heartbeat_seconds
-            with self.store.write() as conn:
+            with stats.heartbeat_failures("TriggererJob"), self.store.write() as conn:
                 triggers.record_heartbeat(
                     conn,
                     self.id,
@@ -163,6 +168,8 @@ class Triggerer:
                     len(self._running),
                     utcnow(),
                 )
+            running = len(self._running)
+            stats.triggerer_heartbeat(self.hostname, running, self.capacity - running)
         if now >= self._next_claim:
             self._next_claim = now + CLAIM_SECONDS
             self._claim_and_sync(sync=now >= self._next_sync)
@@ -376,6 +383,7 @@ class Triggerer:
                 fired.append(deferral.Fired(row, report.payload))
             else:
                 failed.append((row, report.error))
+        unfit = len(failed)
         with self.store.write() as conn:
             if fired:
                 try:
@@ -390,6 +398,8 @@ class Triggerer:
                             failed.append((item.trigger, str(exc)))
             for row, error in failed:
                 deferral.fail_deferral(conn, row, error, self.actor)
+        # A payload that JSON cannot hold failed its try: its trigger counts as failed.
+        stats.triggers_ended(len(fired) - (len(failed) - unfit), len(failed))
 
 
 def _what(row: asset_watchers.WatcherRow | None) -> tuple[str, Any] | None:

@@ -34,7 +34,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from celery import Celery, bootsteps
-from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
+from celery.signals import (
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
+    worker_shutting_down,
+)
 
 from conveyor import interrupts
 from conveyor._processes import stop_group_when_gone
@@ -44,6 +49,7 @@ from conveyor.engine.kept import MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.runs import hand_back
 from conveyor.engine.tries import heartbeat, worker_actor
+from conveyor.stats import emit
 from conveyor.store import stops, workers
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner
@@ -470,3 +476,10 @@ def _hand_back_and_stop(grace: float) -> None:
 @worker_shutdown.connect
 def _log_shutdown(**_: Any) -> None:
     log.info("conveyor worker stopped")
+
+
+@worker_process_shutdown.connect
+def _close_metric_sinks(**_: Any) -> None:
+    """A pool process ends: what it gathered for OpenTelemetry since the last export goes out
+    (billiard ends its processes with ``os._exit``, past ``atexit``)."""
+    emit.close()

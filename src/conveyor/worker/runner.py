@@ -42,9 +42,10 @@ from conveyor.callbacks import (
     call_all,
     note_callback_errors,
 )
+from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
-from conveyor.engine import awaiting_input, deferral, run_listeners
+from conveyor.engine import awaiting_input, deferral, run_listeners, run_metrics
 from conveyor.engine.kept import Keeper, KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.report import (
@@ -83,6 +84,7 @@ from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folde
 from conveyor.logs import upload_try_log
 from conveyor.logs.stamps import StampingPipe, StampingStream, stamp
 from conveyor.logs.task_logs import try_log_path
+from conveyor.model.airflow_operators import airflow_operator_class
 from conveyor.model.assets import Emitted
 from conveyor.model.branch_value import kept_value
 from conveyor.model.dag import DAG
@@ -92,6 +94,7 @@ from conveyor.model.templating import render_template_fields
 from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id
 from conveyor.states import ExitKind, TaskState
+from conveyor.stats import airflow as stats
 from conveyor.store import runs
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store, retrying
 from conveyor.store.reads import tasks as task_reads
@@ -193,6 +196,7 @@ class TryRunner:
         self._may_keep: MayKeep | None = None
         # The plugins' listeners, as Airflow's workers load them, and OpenLineage's.
         run_listeners.start(settings, store)
+        run_metrics.start(settings)  # Airflow's metrics, to StatsD / OpenTelemetry when on
         #: Told of a try's result as soon as it is recorded, when listeners are to be called
         #: after it: the caller hands out what it queued before the listeners run, so a slow
         #: listener does not hold the next tries (``TryResult.reported``).
@@ -300,6 +304,7 @@ class TryRunner:
                 self.actor,
                 parallelism=self.settings.parallelism,
             )
+        stats.ti_started(started.dag_id, started.task_id)
         # try_scope: connections and variables read this store; secrets read are masked.
         with output, _task_logging(), try_scope(self.store, self.settings):
             try:
@@ -374,6 +379,7 @@ class TryRunner:
         happened = _masked(happened)
         with run_listeners.after_the_try():
             result = self._record_ending(started, run, call, happened)
+            _finish_metrics(started, task, result.state)
             if self.recorded is not None and listeners.has_listeners():
                 self.recorded(result)
                 result.reported = True
@@ -574,6 +580,22 @@ class TryRunner:
                 # waits for the run's lock (run_lock.wait_for_queuing).
                 publish=self.publish,
             )
+
+
+#: A try that ends waiting (for a trigger, a poke, a person) has not finished, for Airflow.
+_WAITS = frozenset({TaskState.DEFERRED, TaskState.UP_FOR_RESCHEDULE, TaskState.AWAITING_INPUT})
+
+
+def _finish_metrics(started: StartedTry, task: Any, state: TaskState | None) -> None:
+    """Airflow's ``ti.finish``, ``task.duration`` and success and failure counts, once the
+    try's end is committed (None: another process ended it, and counts it)."""
+    if state is None or state in _WAITS or not stats.on():
+        return
+    operator = airflow_operator_class(
+        getattr(task, "decorated_as", None), type(task).__name__ if task else "BaseOperator"
+    )
+    seconds = (utcnow() - started.start_date).total_seconds()
+    stats.ti_finished(started.dag_id, started.task_id, state.value, operator, seconds)
 
 
 def _keep_extra_links(call: _Call) -> None:

@@ -4,28 +4,15 @@ decorator's own operator class there (``@task`` makes a ``_PythonDecoratedOperat
 
 from __future__ import annotations
 
+from conveyor.model.airflow_operators import DECORATED_CLASSES, airflow_operator_class
 from conveyor.serialized import SerializedTask
 
-#: Airflow's operator class of each task decorator Conveyor provides.
-DECORATED_CLASSES: dict[str, str] = {
-    "@task": "_PythonDecoratedOperator",
-    "@task.bash": "_BashDecoratedOperator",
-    "@task.branch": "_BranchPythonDecoratedOperator",
-    "@task.short_circuit": "_ShortCircuitDecoratedOperator",
-    "@task.virtualenv": "_PythonVirtualenvDecoratedOperator",
-    "@task.external_python": "_PythonExternalDecoratedOperator",
-    "@task.branch_virtualenv": "_BranchPythonVirtualenvDecoratedOperator",
-    "@task.branch_external_python": "_BranchExternalPythonDecoratedOperator",
-    "@task.sensor": "DecoratedSensorOperator",
-}
+__all__ = ["DECORATED_CLASSES", "operator_class", "operator_name"]
 
 
 def operator_class(task: SerializedTask) -> str:
     """Airflow's ``operator`` of a task instance: its operator's class name."""
-    decorator = task.decorated_as
-    if decorator is not None and decorator in DECORATED_CLASSES:
-        return DECORATED_CLASSES[decorator]
-    return task.operator_name
+    return airflow_operator_class(task.decorated_as, task.operator_name)
 
 
 def operator_name(task: SerializedTask) -> str:

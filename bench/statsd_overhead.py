@@ -1,0 +1,161 @@
+"""What sending Airflow's metrics costs a hop and a fan-out: StatsD on against off.
+
+The embedded default (SQLite, the local executor, a real scheduler loop) runs the same chain
+and fan-out as ``bench/local_executor.py``, in interleaved rounds: each round runs every
+case once, metrics off, StatsD on, DogStatsD on, in an order that turns with the round (so a
+slow stretch of the machine falls on each case alike). The metrics go to a UDP socket of this
+process that counts what arrives, so they are sent for real and the datagrams are read.
+
+    .venv/bin/python bench/statsd_overhead.py [--chain 50] [--fanout 200] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import statistics
+import sys
+import threading
+import time
+from typing import Any
+
+from local_executor import CHAIN_DAG, FANOUT_DAG, chain_metrics, fanout_metrics, run_dag
+
+
+class Counter:
+    """A UDP socket on a free port of 127.0.0.1 counting the datagrams that arrive."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.received = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._count, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.sock.getsockname()[1])
+
+    def _count(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sock.recv(65535)
+            except TimeoutError:
+                continue
+            self.received += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+def per_try_cost(port: int, datadog: bool, calls: int = 20_000) -> float:
+    """Seconds a try's process spends sending its metrics (``ti.start`` and everything
+    ``ti.finish`` sends: 9 metrics in 2 datagrams), in this process, median of 5."""
+    from conveyor.config import load_config
+    from conveyor.stats import airflow, emit
+
+    settings = load_config(
+        {"CONVEYOR_HOME": "/nonexistent"},
+        statsd_on=True,
+        statsd_port=port,
+        statsd_datadog_enabled=datadog,
+    ).settings
+    emit.configure(settings)
+    times = []
+    try:
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(calls):
+                airflow.ti_started("bench_chain", "t0001")
+                airflow.ti_finished("bench_chain", "t0001", "success", "PythonOperator", 0.01)
+            times.append((time.perf_counter() - started) / calls)
+    finally:
+        emit.close()
+    return statistics.median(times)
+
+
+def cases(port: int) -> dict[str, dict[str, Any]]:
+    return {
+        "off": {},
+        "statsd": {"statsd_on": True, "statsd_port": port},
+        "dogstatsd": {
+            "statsd_on": True,
+            "statsd_port": port,
+            "statsd_datadog_enabled": True,
+            "statsd_datadog_tags": "env:bench",
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chain", type=int, default=50)
+    parser.add_argument("--fanout", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--parallelism", type=int, default=8)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    counter = Counter()
+    options: dict[str, Any] = {"parallelism": args.parallelism, "loop_seconds": 1.0, "timeout": 600}
+    found: dict[str, list[dict[str, float]]] = {name: [] for name in cases(counter.port)}
+    sent: dict[str, list[int]] = {name: [] for name in found}
+    try:
+        for round_ in range(args.rounds):
+            names = list(found)
+            names = names[round_ % len(names) :] + names[: round_ % len(names)]
+            for name in names:
+                before = counter.received
+                settings = cases(counter.port)[name]
+                chain = CHAIN_DAG.format(n=args.chain)
+                sample = chain_metrics(run_dag("bench_chain", chain, settings=settings, **options))
+                fanout = FANOUT_DAG.format(n=args.fanout, limit=args.fanout + 2)
+                sample.update(
+                    fanout_metrics(run_dag("bench_fanout", fanout, settings=settings, **options))
+                )
+                found[name].append(sample)
+                sent[name].append(counter.received - before)
+                print(
+                    f"round {round_ + 1} {name:>9}: hop median "
+                    f"{sample['chain_hop_median'] * 1000:.2f} ms, fan-out "
+                    f"{sample['fanout_tasks_per_second']:.0f} tasks/s, "
+                    f"{sent[name][-1]} datagrams",
+                    file=sys.stderr,
+                )
+    finally:
+        counter.close()
+    print(
+        f"\nchain of {args.chain}, fan-out of {args.fanout}, SQLite, local executor, "
+        f"medians of {args.rounds} interleaved rounds\n"
+    )
+    print(f"{'case':>9}  {'hop p50':>9}  {'hop p95':>9}  {'fan-out':>12}  {'datagrams':>9}")
+    base = found["off"]
+    for name, samples in found.items():
+        hop = statistics.median(s["chain_hop_median"] for s in samples)
+        p95 = statistics.median(s["chain_hop_p95"] for s in samples)
+        rate = statistics.median(s["fanout_tasks_per_second"] for s in samples)
+        print(
+            f"{name:>9}  {hop * 1000:7.2f}ms  {p95 * 1000:7.2f}ms  {rate:8.0f} /s  "
+            f"{statistics.median(sent[name]):9.0f}"
+        )
+    off_hop = statistics.median(s["chain_hop_median"] for s in base)
+    off_rate = statistics.median(s["fanout_tasks_per_second"] for s in base)
+    for name in ("statsd", "dogstatsd"):
+        hop = statistics.median(s["chain_hop_median"] for s in found[name])
+        rate = statistics.median(s["fanout_tasks_per_second"] for s in found[name])
+        print(f"{name}: hop {hop / off_hop:.3f} of off, fan-out {rate / off_rate:.3f} of off")
+    counter = Counter()
+    try:
+        for name, datadog in (("statsd", False), ("dogstatsd", True)):
+            cost = per_try_cost(counter.port, datadog)
+            print(f"{name}: a try's own metrics cost its process {cost * 1e6:.1f} us")
+    finally:
+        counter.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Airflow's dagrun metrics from the run moves this process commits.
+
+Airflow's scheduler sends them as it moves a run; in Conveyor the process that moves a run
+is the scheduler (a run started, timed out, planned whole) or the worker whose try's record
+ended it, so each sends them for the moves it commits: ``dagrun.schedule_delay`` when a
+scheduled run starts (after the end of its data interval, when Airflow expects it), and
+``dagrun.duration.success`` / ``.failed`` when one ends.
+"""
+
+from __future__ import annotations
+
+from conveyor.config import Settings
+from conveyor.states import RunState
+from conveyor.stats import airflow, emit
+from conveyor.store import transitions
+from conveyor.store.runs import RunTimes
+
+
+def start(settings: Settings) -> None:
+    """At a process's start: open the metric sinks the settings ask for and, with one open,
+    send the metrics of the run moves committed from now on."""
+    emit.configure(settings)
+    transitions.on_run_times(_run_moved if emit.on() else None)
+
+
+def _run_moved(to: RunState, times: RunTimes) -> None:
+    if times.start_date is None:
+        return
+    if to is RunState.RUNNING:
+        delay = None
+        if times.run_type == "scheduled":
+            delay = (times.start_date - times.data_interval_end).total_seconds()
+        airflow.dag_run_started(times.dag_id, times.run_type, delay)
+    elif to in (RunState.SUCCESS, RunState.FAILED) and times.end_date is not None:
+        seconds = (times.end_date - times.start_date).total_seconds()
+        airflow.dag_run_ended(times.dag_id, times.run_type, to.value, seconds)

@@ -1,0 +1,329 @@
+"""A real DAG run sends Airflow's metrics, by Airflow's names, from the processes Airflow
+sends them from: to a StatsD receiver that parses every datagram, and to an OTLP/HTTP
+receiver that decodes every request with opentelemetry-proto.
+
+The DAG (Airflow's spelling) runs on schedule: a PythonOperator that succeeds, a ``@task``
+that succeeds, a PythonOperator that fails and fails the run; beside it, a file that does not
+import. On the local executor, with a task that defers to a triggerer, the scheduler (this
+process, with its DAG file processor), the triggerer (a thread of it) and the runner
+processes send to both receivers at once; on PostgreSQL a real Celery worker,
+configured by Airflow's ``AIRFLOW__METRICS__*`` variables, speaks DogStatsD with its tags.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from celery_workers import celery_settings, require_redis, start_worker, worker_env
+from conftest import make_settings, run_scheduler
+from conveyor.config import Settings
+from conveyor.executors.celery_executor import CeleryExecutor
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.loop import Scheduler
+from conveyor.states import RUN_FINISHED, RunState
+from conveyor.stats import emit
+from conveyor.store import pools, schema, transitions
+from conveyor.store.engine import Store
+from conveyor.store.tables import dag_run
+from conveyor.triggerer.process import beside as triggerer_beside
+from metric_receivers import OtlpReceiver, Packet, StatsdReceiver
+
+BROKER = "redis://127.0.0.1:6379/12"
+
+DAG_FILE = """
+    from datetime import datetime, timedelta
+
+    from airflow import DAG
+    from airflow.decorators import task
+    from airflow.models import BaseOperator
+    from airflow.operators.python import PythonOperator
+    from airflow.triggers.temporal import TimeDeltaTrigger
+
+
+    def fail():
+        raise ValueError("measured to fail")
+
+
+    def crash():
+        import os
+
+        os._exit(3)  # no report: the executor records the end
+
+
+    class Nap(BaseOperator):
+        def execute(self, context):
+            self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=0.1)), method_name="woke")
+
+        def woke(self, context, event=None):
+            return "rested"
+
+
+    with DAG(
+        "measured",
+        schedule="@daily",
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        is_paused_upon_creation=False,
+    ) as dag:
+
+        @task
+        def double():
+            return 2
+
+        ok = PythonOperator(task_id="ok", python_callable=lambda: 1)
+        boom = PythonOperator(task_id="boom", python_callable=fail)
+        ok >> double() >> boom
+        @LOCAL@
+"""
+
+BROKEN_FILE = """
+    from airflow import DAG
+
+    with DAG("broken" as dag:
+        pass
+"""
+
+#: Every name the run sends to a plain StatsD receiver (prefix ``airflow.``), by its type.
+EXPECTED = {
+    # the try runner's, for each try
+    "ti.start.measured.ok": "c",
+    "ti.start": "c",
+    "ti.finish.measured.ok.success": "c",
+    "ti.finish.measured.double.success": "c",
+    "ti.finish.measured.boom.failed": "c",
+    "ti.finish": "c",
+    "ti_successes": "c",
+    "ti_failures": "c",
+    "operator_successes_PythonOperator": "c",
+    "operator_successes__PythonDecoratedOperator": "c",
+    "operator_failures_PythonOperator": "c",
+    "operator_successes": "c",
+    "operator_failures": "c",
+    "dag.measured.ok.duration": "ms",
+    "task.duration": "ms",
+    # the run's, from the process that moved it
+    "dagrun.schedule_delay.measured": "ms",
+    "dagrun.schedule_delay": "ms",
+    "dagrun.duration.failed.measured": "ms",
+    "dagrun.duration.failed": "ms",
+    "dagrun.dependency-check.measured": "ms",
+    "ti.finish.measured.nap.success": "c",  # deferred, then resumed: finished once
+    "ti.finish.measured.crash.failed": "c",  # sent by the executor, which saw it end
+    # the triggerer's
+    "TriggererJob_start": "c",
+    "triggerer_heartbeat": "c",
+    "triggers.succeeded": "c",
+    "triggers.running": "g",
+    "triggerer.capacity_left": "g",
+    # the scheduler's
+    "SchedulerJob_start": "c",
+    "scheduler.dagruns.running": "g",
+    "scheduler_heartbeat": "c",
+    "scheduler.scheduler_loop_duration": "ms",
+    "scheduler.tasks.starving": "g",
+    "executor.open_slots": "g",
+    "executor.queued_tasks": "g",
+    "executor.running_tasks": "g",
+    "pool.open_slots.default_pool": "g",
+    "pool.queued_slots.default_pool": "g",
+    "pool.running_slots.default_pool": "g",
+    "pool.open_slots": "g",
+    # the DAG file processor's, in the scheduler's process
+    "dag_processing.total_parse_time": "g",
+    "dag_processing.file_path_queue_size": "g",
+    "dagbag_size": "g",
+    "dag_processing.import_errors": "g",
+    "dag_processing.last_duration.measured": "ms",
+}
+
+
+@pytest.fixture(autouse=True)
+def no_sinks_left() -> Iterator[None]:
+    """The scheduler runs in this process: its sinks are closed after each test."""
+    yield
+    emit.close()
+    transitions.on_run_times(None)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """SQLite for the local executor: the metrics do not depend on the store's backend,
+    and the Celery test runs on PostgreSQL."""
+    made = Store(f"sqlite:///{tmp_path / 'conveyor.db'}")
+    schema.migrate(made)
+    try:
+        yield made
+    finally:
+        made.dispose()
+
+
+@pytest.fixture
+def statsd() -> Iterator[StatsdReceiver]:
+    receiver = StatsdReceiver()
+    yield receiver
+    receiver.close()
+
+
+def _write_dags(settings: Settings, *, local: bool = False) -> None:
+    """The DAG files; with ``local``, beside ``ok`` a task that defers (a triggerer runs it)
+    and one whose process exits without a word (the local executor ends its try)."""
+    settings.dags_path.mkdir(parents=True, exist_ok=True)
+    beside_ok = 'ok >> [Nap(task_id="nap"), PythonOperator(task_id="crash", python_callable=crash)]'
+    source = textwrap.dedent(DAG_FILE).replace("@LOCAL@", beside_ok if local else "")
+    (settings.dags_path / "measured.py").write_text(source)
+    (settings.dags_path / "broken_airflow_dag.py").write_text(textwrap.dedent(BROKEN_FILE))
+
+
+def _run_ended(store: Store) -> Callable[[], bool]:
+    def check() -> bool:
+        with store.read() as conn:
+            states = conn.execute(select(dag_run.c.state).where(dag_run.c.dag_id == "measured"))
+            return any(RunState(s) in RUN_FINISHED for s in states.scalars())
+
+    return check
+
+
+def _one_value(packets: list[Packet]) -> float:
+    assert packets, "not received"
+    return packets[-1].value
+
+
+def test_a_run_on_the_local_executor_sends_airflows_metrics(
+    tmp_path: Path, store: Store, statsd: StatsdReceiver
+) -> None:
+    otlp = OtlpReceiver()
+    try:
+        settings = make_settings(
+            tmp_path,
+            tmp_path / "dags",
+            store.url,
+            statsd_on=True,
+            statsd_port=statsd.port,
+            otel_on=True,
+            otel_host="127.0.0.1",
+            otel_port=otlp.port,
+            otel_interval_milliseconds=200,
+        )
+        _write_dags(settings, local=True)
+        with store.write() as conn:  # Airflow's default pool has slots, and so open slots
+            pools.set_pool(conn, "default_pool", 8)
+        with triggerer_beside(settings):
+            run_scheduler(settings, store, _run_ended(store), limit=60, what="the run ended")
+        statsd.wait_for(*(f"airflow.{name}" for name in EXPECTED))
+        seen = statsd.seen()
+        kinds = {p.name.removeprefix("airflow."): p.kind for p in seen}
+        assert {name: kinds[name] for name in EXPECTED} == EXPECTED
+        assert all(p.name.startswith("airflow.") for p in seen)
+        assert all(p.tags == {} for p in seen)  # plain StatsD: no tags on the wire
+
+        assert _one_value(statsd.named("airflow.ti_successes")) == 1
+        assert len(statsd.named("airflow.ti_successes")) == 3
+        assert len(statsd.named("airflow.ti_failures")) == 2
+        assert len(statsd.named("airflow.ti.start")) == 6  # nap's two tries
+        assert not statsd.named("airflow.ti.finish.measured.nap.deferred")
+        assert sum(p.value for p in statsd.named("airflow.triggers.succeeded")) == 1
+        assert _one_value(statsd.named("airflow.pool.open_slots.default_pool")) <= 8
+        assert _one_value(statsd.named("airflow.dagbag_size")) == 1
+        assert _one_value(statsd.named("airflow.dag_processing.import_errors")) == 1
+        # The scheduled run started hours after its data interval ended (catchup=False).
+        assert _one_value(statsd.named("airflow.dagrun.schedule_delay.measured")) > 1000
+        (duration,) = statsd.named("airflow.dagrun.duration.failed.measured")
+        assert 0 < duration.value < 60_000
+        # Each from the process Airflow sends it from: the tries' from their runner
+        # processes, the heartbeat from the scheduler (each process has its own socket).
+        scheduler_senders = {p.sender for p in statsd.named("airflow.scheduler_heartbeat")}
+        assert len(scheduler_senders) == 1
+        try_senders = {p.sender for p in statsd.named("airflow.ti.start")}
+        assert try_senders and not try_senders & scheduler_senders
+        (crashed,) = statsd.named("airflow.ti.finish.measured.crash.failed")
+        assert crashed.sender in scheduler_senders  # the local executor is the scheduler's
+
+        emit.close()  # the scheduler's OpenTelemetry sink exports what it holds
+        # OpenTelemetry's instrument names are case-insensitive: the SDK sends them lower-cased.
+        otlp.wait_for(
+            "airflow.schedulerjob_start",
+            "airflow.ti.finish",
+            "airflow.task.duration",
+            "airflow.dagrun.duration.failed.measured",
+            "airflow.scheduler_heartbeat",
+            "airflow.executor.open_slots",
+            "airflow.dagbag_size",
+        )
+        finished = {
+            tuple(sorted(p.attributes.items()))
+            for p in otlp.named("airflow.ti.finish")
+            if p.kind == "sum"
+        }
+        assert (("dag_id", "measured"), ("state", "failed"), ("task_id", "boom")) in finished
+        assert {p.service for p in otlp.seen()} == {"Airflow"}
+        assert {p.kind for p in otlp.named("airflow.task.duration")} == {"histogram"}
+    finally:
+        emit.close()
+        otlp.close()
+
+
+@pytest.mark.postgres
+def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
+    tmp_path: Path, pg_database_url: str, statsd: StatsdReceiver
+) -> None:
+    require_redis(fail_in_ci=False)
+    store = Store(pg_database_url)
+    schema.migrate(store)
+    try:
+        metrics = {
+            "statsd_on": True,
+            "statsd_port": statsd.port,
+            "statsd_datadog_enabled": True,
+            "statsd_datadog_tags": "env:test",
+        }
+        settings = celery_settings(tmp_path, tmp_path / "dags", store.url, BROKER, **metrics)
+        _write_dags(settings)
+        environ = worker_env(
+            settings,
+            BROKER,
+            AIRFLOW__METRICS__STATSD_ON="True",
+            AIRFLOW__METRICS__STATSD_PORT=str(statsd.port),
+            AIRFLOW__METRICS__STATSD_DATADOG_ENABLED="True",
+            AIRFLOW__METRICS__STATSD_DATADOG_TAGS="env:test",
+        )
+        log = tmp_path / "worker.log"
+        with start_worker("default", "w_metrics@test", environ, log, db_url=store.url):
+            processor = DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=0.5)
+            scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
+            ended = _run_ended(store)
+            deadline = time.monotonic() + 90
+            scheduler.run(until=lambda: ended() or time.monotonic() > deadline)
+            statsd.wait_for("airflow.ti.finish", "airflow.ti_failures")
+        assert ended(), log.read_text()[-3000:]
+        finishes = {
+            (p.tags["task_id"], p.tags["state"]): p.tags for p in statsd.named("airflow.ti.finish")
+        }
+        assert set(finishes) == {("ok", "success"), ("double", "success"), ("boom", "failed")}
+        assert finishes["boom", "failed"] == {
+            "dag_id": "measured",
+            "task_id": "boom",
+            "state": "failed",
+            "env": "test",
+        }
+        (failure,) = statsd.named("airflow.operator_failures")
+        assert failure.tags["operator"] == "PythonOperator"
+        statsd.wait_for("airflow.dagrun.duration.failed")
+        (ended,) = statsd.named("airflow.dagrun.duration.failed")
+        assert ended.tags == {"dag_id": "measured", "run_type": "scheduled", "env": "test"}
+        slots = statsd.named("airflow.executor.open_slots")
+        assert slots
+        assert slots[0].tags == {"status": "open", "name": "CeleryExecutor", "env": "test"}
+        queued = statsd.named("airflow.pool.queued_slots")
+        assert queued and queued[0].tags == {"pool_name": "default_pool", "env": "test"}
+        # The tries' metrics came from the worker, not from the scheduler in this process.
+        scheduler_senders = {p.sender for p in statsd.named("airflow.scheduler_heartbeat")}
+        try_senders = {p.sender for p in statsd.named("airflow.ti.start")}
+        assert try_senders and not try_senders & scheduler_senders
+    finally:
+        store.dispose()

@@ -1,0 +1,198 @@
+"""Receivers of the metrics Conveyor sends under Airflow's names, for the tests.
+
+:class:`StatsdReceiver` is a StatsD daemon's receiving end: a UDP socket on a free port whose
+thread parses every datagram by the StatsD / DogStatsD grammar, keeping each metric with the
+address it came from (a process's socket: who sent it). A line outside the grammar is kept
+apart and fails the test that reads it. :class:`OtlpReceiver` is an OpenTelemetry
+collector's OTLP/HTTP endpoint (``POST /v1/metrics``) decoding each request with
+opentelemetry-proto.
+
+Imported as ``metric_receivers`` (``tests/`` is on ``sys.path``, as for ``conftest``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+#: name:value|type, then DogStatsD's |#tags (sample rates are never sent).
+_LINE = re.compile(r"(?P<name>[^:|#\s]+):(?P<value>-?[0-9.]+)\|(?P<kind>c|g|ms)(\|#(?P<tags>.*))?")
+
+
+@dataclass(frozen=True)
+class Packet:
+    name: str
+    value: float
+    kind: str  # c, g or ms
+    tags: dict[str, str]
+    sender: tuple[str, int]
+
+
+@dataclass
+class StatsdReceiver:
+    sock: socket.socket = field(
+        default_factory=lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    )
+    packets: list[Packet] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+    datagrams: list[bytes] = field(default_factory=list)  # as they came, whole
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.sock.getsockname()[1])
+
+    def _receive(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                data, sender = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            with self._lock:
+                self.datagrams.append(data)
+            for line in data.decode().splitlines():
+                found = _LINE.fullmatch(line)
+                with self._lock:
+                    if found is None:
+                        self.malformed.append(line)
+                        continue
+                    tags = dict(
+                        item.split(":", 1) for item in (found["tags"] or "").split(",") if item
+                    )
+                    self.packets.append(
+                        Packet(found["name"], float(found["value"]), found["kind"], tags, sender)
+                    )
+
+    def seen(self) -> list[Packet]:
+        with self._lock:
+            assert not self.malformed, f"lines outside the StatsD grammar: {self.malformed}"
+            return list(self.packets)
+
+    def named(self, name: str) -> list[Packet]:
+        return [p for p in self.seen() if p.name == name]
+
+    def names(self) -> set[str]:
+        return {p.name for p in self.seen()}
+
+    def wait_for(self, *names: str, limit: float = 20.0) -> None:
+        """Until every name arrived (datagrams from other processes come when they come)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if set(names) <= self.names():
+                return
+            time.sleep(0.05)
+        missing = set(names) - self.names()
+        raise AssertionError(f"never received {sorted(missing)}; got {sorted(self.names())}")
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@dataclass(frozen=True)
+class OtlpPoint:
+    name: str
+    kind: str  # sum, gauge or histogram
+    value: float  # a sum's or gauge's value, a histogram's sum
+    count: int  # a histogram's count (1 for the others)
+    attributes: dict[str, str]
+    service: str
+
+
+def _text(value: Any) -> str:
+    which = value.WhichOneof("value")
+    return str(getattr(value, which)) if which else ""
+
+
+def decode_metrics(body: bytes) -> list[OtlpPoint]:
+    """Every data point of an OTLP ``ExportMetricsServiceRequest``."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    request = ExportMetricsServiceRequest()
+    request.ParseFromString(body)
+    points = []
+    for resource in request.resource_metrics:
+        attributes = {a.key: _text(a.value) for a in resource.resource.attributes}
+        service = attributes.get("service.name", "")
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                kind = metric.WhichOneof("data")
+                for point in getattr(metric, kind).data_points:
+                    tags = {a.key: _text(a.value) for a in point.attributes}
+                    if kind == "histogram":
+                        value, count = float(point.sum), int(point.count)
+                    else:
+                        which = point.WhichOneof("value")
+                        value, count = float(getattr(point, which)), 1
+                    points.append(OtlpPoint(metric.name, kind, value, count, tags, service))
+    return points
+
+
+class OtlpReceiver:
+    """``POST /v1/metrics`` on a free port of 127.0.0.1, every request decoded and kept."""
+
+    def __init__(self) -> None:
+        self.points: list[OtlpPoint] = []
+        self.paths: list[str] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                with receiver._lock:
+                    receiver.paths.append(self.path)
+                    receiver.points.extend(decode_metrics(body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def seen(self) -> list[OtlpPoint]:
+        with self._lock:
+            return list(self.points)
+
+    def named(self, name: str) -> list[OtlpPoint]:
+        return [p for p in self.seen() if p.name == name]
+
+    def wait_for(self, *names: str, limit: float = 20.0) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if set(names) <= {p.name for p in self.seen()}:
+                return
+            time.sleep(0.05)
+        got = sorted({p.name for p in self.seen()})
+        raise AssertionError(f"never received {sorted(set(names) - set(got))}; got {got}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
