@@ -38,8 +38,6 @@ def the_dag(dag_id, session):
 
 
 def make_run(session, dag_id, run_type, logical, interval, state, *, run_id=None, conf=None):
-    from airflow.utils.types import DagRunTriggeredByType
-
     dag = the_dag(dag_id, session)
     run_id = run_id or f"{run_type.value}__{logical.isoformat()}"
     common = {
@@ -49,10 +47,14 @@ def make_run(session, dag_id, run_type, logical, interval, state, *, run_id=None
         "state": state,
         "conf": conf,
         "session": session,
-        "triggered_by": DagRunTriggeredByType.TIMETABLE
-        if run_type == DagRunType.SCHEDULED
-        else DagRunTriggeredByType.CLI,
     }
+    if V3:  # who made the run: Airflow 3 records it
+        from airflow.utils.types import DagRunTriggeredByType
+
+        scheduled = run_type == DagRunType.SCHEDULED
+        common["triggered_by"] = (
+            DagRunTriggeredByType.TIMETABLE if scheduled else DagRunTriggeredByType.CLI
+        )
     if V3:
         run = dag.create_dagrun(logical_date=logical, run_after=interval[1], **common)
     else:
