@@ -90,6 +90,9 @@ def finish(session, run, outcomes):
 
 
 def main() -> None:
+    if not V3:  # Airflow 2's notes name their user in FAB's table: its model must be known
+        import airflow.providers.fab.auth_manager.models  # noqa: F401
+
     with create_session() as session:
         # The backfill of two days before the schedule's first run (made by the CLI on 3.x).
         if not V3:

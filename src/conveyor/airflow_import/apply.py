@@ -24,9 +24,10 @@ def plan_import(
     """What importing the Airflow database at ``url`` would do; nothing is changed."""
     secrets = AirflowSecrets(fernet_keys)
     with reading.airflow_database(url) as (source, tables):
-        contents = reading.read_all(source, tables, since)
+        with store.read() as conn:
+            here = writing.present(conn, reading.dag_ids(source, tables))
+        contents = reading.read_all(source, tables, since, already=here.runs)
     with store.read() as conn:
-        here = writing.present(conn, [d.dag_id for d in contents.dags])
         return make_plan(conn, contents, here, secrets, now or utcnow())
 
 

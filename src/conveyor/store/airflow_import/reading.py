@@ -112,10 +112,21 @@ def read_revision(conn: Connection, tables: dict[str, Table]) -> str | None:
     return None if table is None else conn.execute(select(table.c.version_num)).scalar()
 
 
-def read_all(conn: Connection, tables: dict[str, Table], since: datetime) -> AirflowContents:
+def dag_ids(conn: Connection, tables: dict[str, Table]) -> list[str]:
+    t = tables["dag"]
+    return list(conn.execute(select(t.c.dag_id).order_by(t.c.dag_id)).scalars())
+
+
+def read_all(
+    conn: Connection,
+    tables: dict[str, Table],
+    since: datetime,
+    already: frozenset[tuple[str, str]] = frozenset(),
+) -> AirflowContents:
     """What the import takes: the settings and users whole, the history of runs whose date
     is ``since`` or later, and each DAG's latest scheduled run whatever its age (where its
-    schedule stands)."""
+    schedule stands). The task instances of the runs ``already`` holds, by (dag_id,
+    run_id), are not read: those runs were imported before."""
     revision = read_revision(conn, tables)
     release = airflow_release(revision)
     assert revision is not None  # airflow_release refuses None
@@ -130,7 +141,7 @@ def read_all(conn: Connection, tables: dict[str, Table], since: datetime) -> Air
         dags=_dags(conn, tables["dag"]),
         runs=[],
     )
-    _read_history(conn, tables, is_airflow_3(release), since, contents)
+    _read_history(conn, tables, is_airflow_3(release), since, already, contents)
     return contents
 
 
@@ -225,8 +236,31 @@ def _dags(conn: Connection, t: Table) -> list[AirflowDag]:
     return found
 
 
+#: The columns of a run and of a task instance the import reads (where the release has
+#: them): not the others, some of which are JSON or pickles, costly to decode for nothing.
+_RUN_COLUMNS = (
+    "id", "dag_id", "run_id", "run_type", "state", "logical_date", "execution_date",
+    "data_interval_start", "data_interval_end", "run_after", "queued_at", "start_date",
+    "end_date", "conf", "triggered_by",
+)  # fmt: skip
+_TI_COLUMNS = (
+    "dag_id", "run_id", "task_id", "map_index", "state", "try_number", "max_tries", "pool",
+    "pool_slots", "queue", "priority_weight", "queued_dttm", "start_date", "end_date",
+    "duration", "hostname", "pid", "last_heartbeat_at", "rendered_map_index",
+)  # fmt: skip
+
+
+def _columns(table: Table, names: Sequence[str]) -> list[Any]:
+    return [table.c[name] for name in names if name in table.c]
+
+
 def _read_history(
-    conn: Connection, tables: dict[str, Table], v3: bool, since: datetime, into: AirflowContents
+    conn: Connection,
+    tables: dict[str, Table],
+    v3: bool,
+    since: datetime,
+    already: frozenset[tuple[str, str]],
+    into: AirflowContents,
 ) -> None:
     run = tables["dag_run"]
     when = run.c.logical_date if v3 else run.c.execution_date
@@ -244,9 +278,9 @@ def _read_history(
     bound = since if conn.dialect.name == "postgresql" else since.replace(tzinfo=None)
     taken = or_(dated >= bound, *ticks)
     notes = tables.get("dag_run_note")
-    query: Any = select(run)
+    query: Any = select(*_columns(run, _RUN_COLUMNS))
     if notes is not None:
-        query = select(run, notes.c.content.label("note")).outerjoin(
+        query = query.add_columns(notes.c.content.label("note")).outerjoin(
             notes, notes.c.dag_run_id == run.c.id
         )
     rows = conn.execute(query.where(taken).order_by(run.c.dag_id, run.c.id)).mappings().all()
@@ -272,9 +306,10 @@ def _read_history(
             note=r.get("note"),
             triggered_by=r.get("triggered_by"),
         )
-        by_key[(found.dag_id, found.run_id)] = found
-        run_ids.append(r["id"])
         into.runs.append(found)
+        if (found.dag_id, found.run_id) not in already:
+            by_key[(found.dag_id, found.run_id)] = found
+            run_ids.append(r["id"])
     for first in range(0, len(run_ids), _CHUNK):
         _read_task_instances(conn, tables, v3, run_ids[first : first + _CHUNK], by_key)
 
@@ -289,7 +324,7 @@ def _read_task_instances(
     run, ti = tables["dag_run"], tables["task_instance"]
     of_runs = and_(ti.c.dag_id == run.c.dag_id, ti.c.run_id == run.c.run_id)
     notes = tables.get("task_instance_note")
-    columns: list[Any] = [ti]
+    columns = _columns(ti, _TI_COLUMNS)
     query_from: Any = ti.join(run, of_runs)
     if notes is not None:
         columns.append(notes.c.content.label("note"))

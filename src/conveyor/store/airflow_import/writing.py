@@ -137,48 +137,41 @@ def schedule_from_history(conn: Connection, dag_ids: Sequence[str], now: datetim
 
 
 def put_runs(conn: Connection, runs: Sequence[AirflowRun], dags: dict[str, ConveyorDag]) -> int:
-    """Insert runs with their task instances and tries; the task instances written."""
+    """Insert runs with their task instances and tries; the task instances written. Each
+    table takes one batched statement (insertmanyvalues), its new ids back in order."""
+    if not runs:
+        return 0
     now = utcnow()
-    run_pks: dict[tuple[str, str], int] = {}
-    for found in runs:
-        values = _run_values(found, dags[found.dag_id].version_hash, now)
-        run_pks[(found.dag_id, found.run_id)] = conn.execute(
-            insert(dag_run).values(**values).returning(dag_run.c.id)
-        ).scalar_one()
-    instances = [
-        _instance_values(run_pks[(r.dag_id, r.run_id)], r, ti, now)
-        for r in runs
-        for ti in r.task_instances
+    run_rows = [_run_values(r, dags[r.dag_id].version_hash, now) for r in runs]
+    made = conn.execute(
+        insert(dag_run).returning(dag_run.c.id, sort_by_parameter_order=True), run_rows
+    )
+    run_pks = list(made.scalars())
+    kept = [
+        (run_pk, found, ti)
+        for run_pk, found in zip(run_pks, runs, strict=True)
+        for ti in found.task_instances
         if ti.state != "removed"
     ]
-    if not instances:
+    if not kept:
         return 0
-    conn.execute(insert(task_instance), instances)
-    ti_ids = {
-        (r.run_pk, r.task_id, r.map_index): r.id
-        for r in conn.execute(
-            select(
-                task_instance.c.id,
-                task_instance.c.run_pk,
-                task_instance.c.task_id,
-                task_instance.c.map_index,
-            ).where(task_instance.c.run_pk.in_(list(run_pks.values())))
-        )
-    }
-    tries: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    for r in runs:
-        run_pk = run_pks[(r.dag_id, r.run_id)]
-        for ti in r.task_instances:
-            if ti.state == "removed":
-                continue
-            ti_id = ti_ids[(run_pk, ti.task_id, ti.map_index)]
-            tries.extend(_try_values(ti_id, ti))
-            events.append(_event_values(ti_id, ti, now))
+    made = conn.execute(
+        insert(task_instance).returning(task_instance.c.id, sort_by_parameter_order=True),
+        [_instance_values(run_pk, found, ti, now) for run_pk, found, ti in kept],
+    )
+    ti_ids = list(made.scalars())
+    tries = [
+        row
+        for ti_id, (_, _, ti) in zip(ti_ids, kept, strict=True)
+        for row in _try_values(ti_id, ti)
+    ]
     if tries:
         conn.execute(insert(task_try), tries)
-    conn.execute(insert(task_event), events)
-    return len(instances)
+    conn.execute(
+        insert(task_event),
+        [_event_values(ti_id, ti, now) for ti_id, (_, _, ti) in zip(ti_ids, kept, strict=True)],
+    )
+    return len(kept)
 
 
 def run_keys(conn: Connection, keys: Sequence[tuple[str, str]]) -> frozenset[tuple[str, str]]:
