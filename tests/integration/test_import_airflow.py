@@ -9,21 +9,25 @@ facts.json names: the switch, a few days after Airflow's last runs.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.api_helpers import login
-from conftest import make_settings
+from conftest import _with_database, make_settings
 from conveyor.airflow_import.apply import apply_plan, plan_import
 from conveyor.clock import frozen_at
 from conveyor.config import Settings
@@ -42,16 +46,47 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "airflow_dbs"
 FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 SWITCH = datetime.fromisoformat(FACTS["switch_at"])
 SINCE = datetime(2025, 1, 1, tzinfo=UTC)
-DATABASES = sorted(p.name for p in FIXTURES.glob("airflow-*.db.gz"))
+DATABASES = [
+    *sorted(p.name for p in FIXTURES.glob("airflow-*.db.gz")),
+    *(
+        pytest.param(p.name, marks=pytest.mark.postgres)
+        for p in sorted(FIXTURES.glob("airflow-*.pg.sql.gz"))
+    ),
+]
+_restored = itertools.count(1)
 
 
 @pytest.fixture(params=DATABASES)
-def airflow_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A copy of one kept Airflow database (the import opens it read-only anyway)."""
-    target = tmp_path / request.param.removesuffix(".gz")
-    with gzip.open(FIXTURES / request.param) as src, target.open("wb") as out:
+def airflow_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A copy of one kept Airflow database: a SQLite file, or a PostgreSQL dump restored into
+    a database of its own (the import opens either read-only anyway)."""
+    name: str = request.param
+    if name.endswith(".pg.sql.gz"):
+        yield from _restored_dump(request, name)
+        return
+    target = tmp_path / name.removesuffix(".gz")
+    with gzip.open(FIXTURES / name) as src, target.open("wb") as out:
         shutil.copyfileobj(src, out)
-    return f"sqlite:///{target}"
+    yield f"sqlite:///{target}"
+
+
+def _restored_dump(request: pytest.FixtureRequest, name: str) -> Iterator[str]:
+    pg_url: str = request.getfixturevalue("pg_url")
+    admin = request.getfixturevalue("pg_admin")
+    database = f"airflow_src_{os.getpid()}_{next(_restored)}"
+    admin.execute(f"CREATE DATABASE {database}")
+    url = _with_database(pg_url, database)
+    try:
+        restore = subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", url],
+            input=gzip.decompress((FIXTURES / name).read_bytes()),
+            capture_output=True,
+            check=False,
+        )
+        assert restore.returncode == 0, restore.stderr.decode()
+        yield url
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -220,8 +255,11 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(
 def test_an_unknown_schema_revision_is_refused_by_name(
     parsed: Store, airflow_url: str, tmp_path: Path
 ) -> None:
-    path = airflow_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    if airflow_url.startswith("sqlite:"):
+        with sqlite3.connect(airflow_url.removeprefix("sqlite:///")) as db:
+            db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    else:
+        with psycopg.connect(airflow_url, autocommit=True) as db:
+            db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
     with pytest.raises(UnknownAirflowSchema, match="'f00dfeed1234'"):
         plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
