@@ -29,7 +29,10 @@ def _first(plan: ImportPlan, dag: DagPlan) -> str:
 
 def print_plan(console: Console, plan: ImportPlan, *, dry_run: bool) -> None:
     verb = "would take" if dry_run else "takes"
-    console.print(f"Airflow {plan.release} database (schema revision {plan.revision})")
+    console.print(
+        f"Airflow database at schema revision {plan.revision} "
+        f"(made by Airflow {plan.release}'s migrations or a later release's)"
+    )
     console.print(
         f"{verb}: {len(plan.connections)} connections, {len(plan.variables)} variables, "
         f"{len(plan.pools)} pools, {len(plan.roles)} roles, {len(plan.users)} users, "
