@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from conveyor.cli.common import CliError, console, err_console, open_store, settings
+from conveyor.cli.import_airflow import import_airflow
 from conveyor.store import schema
 from conveyor.store.engine import Store
 
@@ -14,6 +15,9 @@ from conveyor.store.engine import Store
 @click.group()
 def db() -> None:
     """Manage the metadata database."""
+
+
+db.add_command(import_airflow)
 
 
 @db.command()

@@ -116,6 +116,18 @@ def set_password(conn: Connection, username: str, password_hash: str) -> bool:
     return True
 
 
+def replace_hash(conn: Connection, username: str, old_hash: str, new_hash: str) -> bool:
+    """The same password hashed anew (an imported user's first sign-in): sessions and
+    tokens are kept; only while the hash is still ``old_hash``, so a password changed
+    meanwhile is not undone."""
+    result = conn.execute(
+        update(web_user)
+        .where(web_user.c.username == username, web_user.c.password_hash == old_hash)
+        .values(password_hash=new_hash)
+    )
+    return result.rowcount > 0
+
+
 def end_sessions(conn: Connection, username: str) -> None:
     """Every session cookie of ``username`` issued so far stops working (logout)."""
     conn.execute(

@@ -42,6 +42,7 @@ from conveyor.web import (
     auth,
     directory_users,
     entry_rule,
+    foreign_hashes,
     ldap_directory,
     oidc_provider,
     sign_in_names,
@@ -156,7 +157,7 @@ async def login_submit(
         return await _ldap_sign_in(request, keys, username, password, target)
     if local is None or not valid:
         return _wrong(request, target, username)
-    await run_in_threadpool(_succeeded, store, keys, local.username)
+    local = await run_in_threadpool(_succeeded, store, keys, local, password)
     auth.start_session(request, local)
     return RedirectResponse(prefixed(request, target), status_code=303)
 
@@ -240,10 +241,19 @@ def _reserve(
         return 0.0, user_rows.get_user(conn, username)
 
 
-def _succeeded(store: Store, keys: list[str], username: str) -> None:
+def _succeeded(
+    store: Store, keys: list[str], row: user_rows.UserRow, password: str
+) -> user_rows.UserRow:
+    """Record the sign-in; a password hash an imported Airflow user brought is replaced by
+    Conveyor's own (the same password: sessions and tokens are kept). The user as stored."""
+    new_hash = hash_password(password) if foreign_hashes.is_foreign(row.password_hash) else None
     with store.write() as conn:
         login_throttle.clear(conn, keys)
-        user_rows.record_login(conn, username)
+        user_rows.record_login(conn, row.username)
+        if new_hash is not None:
+            user_rows.replace_hash(conn, row.username, row.password_hash, new_hash)
+            return user_rows.get_user(conn, row.username) or row
+    return row
 
 
 def _throttle_keys(request: Request, username: str) -> list[str]:

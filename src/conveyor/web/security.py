@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
 from conveyor.keyfiles import create_key_file
+from conveyor.web import foreign_hashes
 
 TOKEN_PREFIX = "cvy_"
 SECRET_KEY_FILE = "secret_key"
@@ -31,6 +32,10 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches: Conveyor's argon2id hash, or a werkzeug hash an
+    imported Airflow user brought (sign-in then replaces it)."""
+    if foreign_hashes.is_foreign(password_hash):
+        return foreign_hashes.verify(password_hash, password)
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

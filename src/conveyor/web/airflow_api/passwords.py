@@ -51,7 +51,7 @@ async def check_login(
         return await _directory_login(request, keys, username, password)
     if local is None or not valid:
         return LoginOutcome(None)
-    await run_in_threadpool(login._succeeded, store, keys, local.username)
+    local = await run_in_threadpool(login._succeeded, store, keys, local, password)
     return LoginOutcome(local)
 
 

@@ -1,0 +1,158 @@
+"""Give an Airflow metadata database a history, through Airflow's own models.
+
+Run by scripts/make-airflow-fixture-dbs with the Airflow venv's Python, after the Airflow CLI
+made the connections, variables, pools, users, roles, the DAGs' rows and the backfill. Each
+run is made by the DAG's ``create_dagrun`` (as the scheduler, the API or a backfill makes
+them) and its task instances given the states, dates and tries a worker would have left,
+earlier tries recorded in ``task_instance_history`` as Airflow records them.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+
+import airflow
+from airflow.utils.session import create_session
+from airflow.utils.state import DagRunState, TaskInstanceState
+from airflow.utils.types import DagRunType
+
+V3 = airflow.__version__.startswith("3.")
+UTC = timezone.utc  # noqa: UP017 (Airflow 2.10's interpreter floor)
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def the_dag(dag_id, session):
+    from airflow.models.serialized_dag import SerializedDagModel
+
+    if V3:
+        return SerializedDagModel.get_dag(dag_id, session=session)
+    from airflow.models.dagbag import DagBag
+
+    return DagBag(read_dags_from_db=True).get_dag(dag_id, session=session)
+
+
+def make_run(session, dag_id, run_type, logical, interval, state, *, run_id=None, conf=None):
+    dag = the_dag(dag_id, session)
+    run_id = run_id or f"{run_type.value}__{logical.isoformat()}"
+    common = {
+        "run_id": run_id,
+        "run_type": run_type,
+        "data_interval": interval,
+        "state": state,
+        "conf": conf,
+        "session": session,
+    }
+    if V3:  # who made the run: Airflow 3 records it
+        from airflow.utils.types import DagRunTriggeredByType
+
+        scheduled = run_type == DagRunType.SCHEDULED
+        common["triggered_by"] = (
+            DagRunTriggeredByType.TIMETABLE if scheduled else DagRunTriggeredByType.CLI
+        )
+    if V3:
+        run = dag.create_dagrun(logical_date=logical, run_after=interval[1], **common)
+    else:
+        run = dag.create_dagrun(
+            execution_date=logical, external_trigger=run_type != DagRunType.SCHEDULED, **common
+        )
+    run.start_date = interval[1] + timedelta(seconds=5)
+    run.end_date = run.start_date + timedelta(minutes=2)
+    session.flush()
+    return run
+
+
+def finish(session, run, outcomes):
+    """Each task instance's tries: ``outcomes[task_id]`` lists the states of its tries."""
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
+
+    started = run.start_date
+    for ti in sorted(run.get_task_instances(session=session), key=lambda t: t.task_id):
+        states = outcomes.get(ti.task_id, ["success"])
+        for number, state in enumerate(states, start=1):
+            ti.try_number = number
+            ti.state = TaskInstanceState(state)
+            ti.start_date = started + timedelta(seconds=10 * number)
+            ti.end_date = ti.start_date + timedelta(seconds=3 + number)
+            ti.duration = (ti.end_date - ti.start_date).total_seconds()
+            ti.hostname = "airflow-worker-1"
+            ti.queued_dttm = ti.start_date - timedelta(seconds=1)
+            session.flush()
+            if number < len(states):
+                TaskInstanceHistory.record_ti(ti, session=session)
+        started = ti.end_date
+    session.flush()
+
+
+def main() -> None:
+    if not V3:  # Airflow 2's notes name their user in FAB's table: its model must be known
+        import airflow.providers.fab.auth_manager.models  # noqa: F401
+
+    with create_session() as session:
+        # The backfill of two days before the schedule's first run (made by the CLI on 3.x).
+        if not V3:
+            for day in ("2025-12-30", "2025-12-31"):
+                start = at(day)
+                make_run(
+                    session,
+                    "daily_catchup",
+                    DagRunType.BACKFILL_JOB,
+                    start,
+                    (start, start + DAY),
+                    DagRunState.SUCCESS,
+                )
+        from airflow.models.dagrun import DagRun
+
+        for run in session.query(DagRun).filter(DagRun.run_type == DagRunType.BACKFILL_JOB):
+            run.state = DagRunState.SUCCESS
+            run.start_date = run.data_interval_end + timedelta(minutes=1)
+            run.end_date = run.start_date + timedelta(minutes=1)
+            finish(session, run, {})
+        # Five scheduled days; the third failed its load twice.
+        for offset in range(5):
+            start = at("2026-01-01") + offset * DAY
+            failed = offset == 2
+            state = DagRunState.FAILED if failed else DagRunState.SUCCESS
+            run = make_run(
+                session, "daily_catchup", DagRunType.SCHEDULED, start, (start, start + DAY), state
+            )
+            finish(session, run, {"load": ["failed", "failed"]} if failed else {})
+            if failed:
+                run.note = "vendor file missing; rerun by hand"
+                for ti in run.get_task_instances(session=session):
+                    if ti.task_id == "load":
+                        ti.note = "vendor feed late"
+        # A manual rerun with conf.
+        run = make_run(
+            session,
+            "daily_catchup",
+            DagRunType.MANUAL,
+            at("2026-01-04T12:00:00"),
+            (at("2026-01-03"), at("2026-01-04")),
+            DagRunState.SUCCESS,
+            run_id="manual_rerun_jan3",
+            conf={"reason": "late file", "day": 3},
+        )
+        finish(session, run, {})
+        # The hourly DAG ran its last three hours (no catchup).
+        for hour in ("08", "09", "10"):
+            start = at(f"2026-01-05T{hour}:00:00")
+            run = make_run(
+                session,
+                "hourly_latest",
+                DagRunType.SCHEDULED,
+                start,
+                (start, start + HOUR),
+                DagRunState.SUCCESS,
+            )
+            finish(session, run, {})
+    print("history made", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
