@@ -59,6 +59,7 @@ HEAVY = (
     "jsonschema",
     "psycopg",  # the store here is SQLite
     "yaml",  # only -o yaml
+    "pathspec",  # .airflowignore's glob rules: the folder here has none
     "conveyor.store.schema",  # Alembic's side of the schema check
     "conveyor.store.hop.pipeline",  # the hop's statements and locks
     "conveyor.store.hop.run_lock",
