@@ -25,7 +25,6 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
-    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -63,6 +62,15 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 ID = 250  # length of dag, task and run ids
+
+
+def partial(where: str) -> dict[str, str]:
+    """A partial index's condition, as its migration creates it (``sqlite_where`` and
+    ``postgresql_where`` there). Here it is a note only: the dialect keywords would make
+    SQLAlchemy import both dialects whenever this module loads (the PostgreSQL one is ~40 ms
+    of every command line on SQLite), and nothing makes DDL from this module; Alembic's
+    comparison does not weigh an index's condition either."""
+    return {"where": where}
 
 
 # Columns that many tables declare alike, each written once. Each call makes a new Column.
@@ -210,8 +218,7 @@ dag_run = Table(
         "dag_id",
         "logical_date",
         unique=True,
-        sqlite_where=text("run_type = 'scheduled'"),
-        postgresql_where=text("run_type = 'scheduled'"),
+        info=partial("run_type = 'scheduled'"),
     ),
 )
 
@@ -284,8 +291,7 @@ Index(
 Index(
     "ix_task_instance_stop_try",
     task_instance.c.stop_try,
-    postgresql_where=task_instance.c.stop_try.isnot(None),
-    sqlite_where=task_instance.c.stop_try.isnot(None),
+    info=partial("stop_try IS NOT NULL"),
 )
 Index(
     "ix_task_instance_state",
@@ -548,8 +554,7 @@ run_deadline = Table(
     Index(
         "ix_run_deadline_pending",
         "deadline_at",
-        sqlite_where=text("state = 'pending'"),
-        postgresql_where=text("state = 'pending'"),
+        info=partial("state = 'pending'"),
     ),
 )
 
