@@ -374,6 +374,7 @@ class Window:
     tis_held: int
     store_bytes: int
     log_bytes: int
+    cpu_s: float = 0.0  # Conveyor's processes (with their children) in the window
 
 
 class StoreWatch:
@@ -503,6 +504,7 @@ def run(args: argparse.Namespace) -> None:
         began = time.monotonic()
         end = began + args.minutes * 60
         last_minute, last_clean = datetime.now(UTC), time.monotonic()
+        cpu_before = 0.0
         print(_minute_heading(), flush=True)
         while not stopping.is_set() and time.monotonic() < end:
             stopping.wait(args.interval)
@@ -516,6 +518,8 @@ def run(args: argparse.Namespace) -> None:
             if datetime.now(UTC) - last_minute >= timedelta(minutes=1):
                 until = datetime.now(UTC)
                 found = watch.window(last_minute, until)
+                cpu_now = sum(found_samples[-1].cpu_s for found_samples in samples.values())
+                found.cpu_s, cpu_before = cpu_now - cpu_before, cpu_now
                 seconds = (until - last_minute).total_seconds()
                 answers = _answers(dashboards, now - seconds, now)
                 windows.append((now - began, found, answers))
@@ -569,7 +573,7 @@ def _minute_heading() -> str:
     return (
         f"{'min':>4} {'tasks/s':>8} {'of target':>9} {'delay p50/p99 s':>16} "
         f"{'hop p50/p99 ms':>15} {'waiting':>7} {'TIs held':>9} {'store MiB':>9} "
-        f"{'logs MiB':>8}  UI/API p50/max ms"
+        f"{'logs MiB':>8} {'CPU %':>6} {'ms/task':>7}  UI/API p50/max ms"
     )
 
 
@@ -587,7 +591,8 @@ def _minute_line(
     return (
         f"{elapsed / 60:4.0f} {rate:8.1f} {rate / target:9.2f} {d50:7.2f}/{d99:<8.2f} "
         f"{h50 * 1000:6.0f}/{h99 * 1000:<8.0f} {w.waiting_runs:7} {w.tis_held:9} "
-        f"{mib(w.store_bytes / 1024):9.1f} {mib(w.log_bytes / 1024):8.1f}  {shown}"
+        f"{mib(w.store_bytes / 1024):9.1f} {mib(w.log_bytes / 1024):8.1f} "
+        f"{w.cpu_s / seconds * 100:6.0f} {w.cpu_s / max(w.finished, 1) * 1000:7.1f}  {shown}"
     )
 
 
@@ -617,6 +622,12 @@ def report(
     print(
         f"tasks finished: {finished / seconds:.1f}/s against {target:.1f}/s "
         f"({finished / seconds / target:.2f} of the target), minutes 2 to {len(windows)}"
+    )
+    cpu = sum(w.cpu_s for _, w, _ in steady)
+    print(
+        f"CPU of Conveyor's processes: {cpu / seconds * 100:.0f} % of a core, "
+        f"{cpu / max(finished, 1) * 1000:.1f} ms per task finished (at that cost two free "
+        f"cores would finish {2 / max(cpu / max(finished, 1), 1e-9):.0f} tasks/s)"
     )
     print(f"schedule delay: p50 {d50:.2f} s, p99 {d99:.2f} s ({len(delays)} runs)")
     print(f"hop: p50 {h50 * 1000:.0f} ms, p99 {h99 * 1000:.0f} ms ({len(hops)} hops)")
