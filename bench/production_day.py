@@ -336,7 +336,15 @@ class Dashboards(threading.Thread):
         return ui, httpx.Client(base_url=self.base, timeout=60, headers=headers)
 
     def run(self) -> None:
-        ui, api = self._clients()
+        while True:  # a web server too busy to answer the login is retried, not given up
+            try:
+                ui, api = self._clients()
+                break
+            except (httpx.HTTPError, IndexError) as exc:
+                self.times["login"].append((time.monotonic(), 60.0, 0))
+                print(f"dashboards: login failed ({exc!r}); again in {self.every:g} s")
+                if self.stopping.wait(self.every):
+                    return
         paths = [
             ("UI DAG list", ui, "/api/v1/dags?limit=50"),
             ("UI DAG list, failed", ui, "/api/v1/dags?limit=50&state=failed"),
@@ -514,10 +522,15 @@ def run(args: argparse.Namespace) -> None:
             stopping.wait(args.interval)
             now = time.monotonic()
             for label, proc in cluster.processes.items():
+                if label == "db clean":  # short-lived: its CPU is not counted
+                    continue
                 if (found := sample_process(proc.pid, now - began)) is not None:
                     samples[label].append(found)
-            if args.retention and now - last_clean >= args.clean_every:
-                cluster.conveyor("db", "clean", "--older-than", f"{args.retention}m", check=False)
+            cleaning = cluster.processes.get("db clean")
+            idle = cleaning is None or cleaning.poll() is not None
+            if args.retention and idle and now - last_clean >= args.clean_every:
+                # A process of its own, as cron would start it: the sampling goes on meanwhile.
+                cluster.start("db clean", "db", "clean", "--older-than", f"{args.retention}m")
                 last_clean = now
             if datetime.now(UTC) - last_minute >= timedelta(minutes=1):
                 until = datetime.now(UTC)
@@ -693,7 +706,7 @@ def main() -> None:
     parser.add_argument("--retention", type=int, default=5, help="minutes; 0: keep all")
     parser.add_argument("--clean-every", type=float, default=60, help="seconds")
     parser.add_argument("--interval", type=float, default=5, help="seconds between samples")
-    parser.add_argument("--poll-every", type=float, default=2, help="dashboards, seconds")
+    parser.add_argument("--poll-every", type=float, default=5, help="dashboards, seconds")
     parser.add_argument(
         "--warmup", type=float, default=240, help="seconds to the first runs (the parse first)"
     )
