@@ -606,7 +606,7 @@ def _minute_line(
         for k, (a, b, bad) in answers.items()
     )
     return (
-        f"{elapsed / 60:4.0f} {rate:8.1f} {rate / target:9.2f} {d50:7.2f}/{d99:<8.2f} "
+        f"{elapsed / 60:4.1f} {rate:8.1f} {rate / target:9.2f} {d50:7.2f}/{d99:<8.2f} "
         f"{h50 * 1000:6.0f}/{h99 * 1000:<8.0f} {w.waiting_runs:7} {w.tis_held:9} "
         f"{mib(w.store_bytes / 1024):9.1f} {mib(w.log_bytes / 1024):8.1f} "
         f"{w.cpu_s / seconds * 100:6.0f} {w.cpu_s / max(w.finished, 1) * 1000:7.1f}  {shown}"
