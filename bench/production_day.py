@@ -478,8 +478,10 @@ def run(args: argparse.Namespace) -> None:
     target = write_dags(root / "dags", args.speed, start)
     print(
         f"{args.mode}: 1,000 DAGs in {root / 'dags'}; target {target:.1f} tasks/s "
-        f"({target * 86400 / args.speed:,.0f} a real day at {args.speed:g}x); first runs due "
-        f"at {start:%H:%M:%S}; load average {os.getloadavg()[0]:.1f}",
+        f"({target * 86400 / args.speed:,.0f} a real day at {args.speed:g}x); the DAGs start "
+        f"at {start:%H:%M:%S}, their first runs due one period later (the first at "
+        f"{start + min(s.period for s in DAY) / args.speed:%H:%M:%S}); load average "
+        f"{os.getloadavg()[0]:.1f}",
         flush=True,
     )
     if args.mode == "cluster":
