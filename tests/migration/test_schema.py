@@ -41,6 +41,37 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
         store.dispose()
 
 
+PARTIAL = {
+    "uq_dag_run_scheduled_tick": "run_type = 'scheduled'",
+    "ix_task_instance_stop_try": "stop_try IS NOT NULL",
+    "ix_run_deadline_pending": "state = 'pending'",
+}
+
+
+def _index_conditions(store: Store) -> dict[str, str]:
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'"
+        ).all()
+    return {name: sql.split(" WHERE ", 1)[1].strip() for name, sql in rows}
+
+
+def test_an_in_memory_store_has_the_migrations_partial_indexes(tmp_path: Path) -> None:
+    """An in-memory store is made from store/tables.py (create_all), a file store by the
+    migrations: the same partial indexes either way (a full unique tick index would refuse a
+    manual run on a scheduled run's date)."""
+    memory, migrated = Store("sqlite://"), Store(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        schema.migrate(memory)
+        schema.migrate(migrated)
+        made = _index_conditions(memory)
+        assert made == PARTIAL
+        assert set(_index_conditions(migrated)) == set(PARTIAL)
+    finally:
+        memory.dispose()
+        migrated.dispose()
+
+
 @pytest.mark.postgres
 def test_postgres_upgrade_from_empty_matches_tables(pg_database_url: str) -> None:
     store = Store(pg_database_url)  # cloned from a template migrated with schema.migrate

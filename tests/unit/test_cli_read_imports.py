@@ -58,7 +58,9 @@ HEAVY = (
     "jinja2",
     "jsonschema",
     "psycopg",  # the store here is SQLite
+    "sqlalchemy.dialects.postgresql",  # likewise (store/tables.py names no dialect)
     "yaml",  # only -o yaml
+    "pathspec",  # .airflowignore's glob rules: the folder here has none
     "conveyor.store.schema",  # Alembic's side of the schema check
     "conveyor.store.hop.pipeline",  # the hop's statements and locks
     "conveyor.store.hop.run_lock",

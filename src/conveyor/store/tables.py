@@ -66,6 +66,15 @@ ID = 250  # length of dag, task and run ids
 PARTITION_KEY = 250  # a partition key, as Airflow's column keeps it
 
 
+def partial(where: str) -> dict[str, Any]:
+    """A partial index's keywords: its condition for SQLite, which an in-memory store gets
+    from ``create_all`` (``schema.migrate``), and as a note for PostgreSQL, whose stores
+    always get it from the index's migration (``postgresql_where`` there). The PostgreSQL
+    keyword here would load SQLAlchemy's PostgreSQL dialect whenever this module loads:
+    ~40 ms of every command line on SQLite."""
+    return {"sqlite_where": text(where), "info": {"postgresql_where": where}}
+
+
 # Columns that many tables declare alike, each written once. Each call makes a new Column.
 def _serial_id() -> Column[int]:
     """``id``: the table's own primary key, numbered by the database."""
@@ -214,8 +223,7 @@ dag_run = Table(
         "dag_id",
         "logical_date",
         unique=True,
-        sqlite_where=text("run_type = 'scheduled'"),
-        postgresql_where=text("run_type = 'scheduled'"),
+        **partial("run_type = 'scheduled'"),
     ),
 )
 
@@ -294,8 +302,7 @@ Index(
 Index(
     "ix_task_instance_stop_try",
     task_instance.c.stop_try,
-    postgresql_where=task_instance.c.stop_try.isnot(None),
-    sqlite_where=task_instance.c.stop_try.isnot(None),
+    **partial("stop_try IS NOT NULL"),
 )
 Index(
     "ix_task_instance_state",
@@ -561,8 +568,7 @@ run_deadline = Table(
     Index(
         "ix_run_deadline_pending",
         "deadline_at",
-        sqlite_where=text("state = 'pending'"),
-        postgresql_where=text("state = 'pending'"),
+        **partial("state = 'pending'"),
     ),
 )
 

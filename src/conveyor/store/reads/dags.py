@@ -149,22 +149,22 @@ def list_dag_rows(conn: Connection, *, include_inactive: bool = False) -> list[D
 
 def last_runs(conn: Connection) -> dict[str, RecentRun]:
     """The latest run of each DAG that has one: by logical date, as Airflow's DAG list shows
-    it (a backfill made today of last year is not the last run); the newest made of equals."""
-    ranked = select(
-        dag_run.c.dag_id,
-        dag_run.c.run_id,
-        dag_run.c.state,
-        dag_run.c.logical_date,
-        func.row_number()
-        .over(
-            partition_by=dag_run.c.dag_id,
-            order_by=(dag_run.c.logical_date.desc(), dag_run.c.id.desc()),
-        )
-        .label("rank"),
-    ).subquery()
+    it (a backfill made today of last year is not the last run); the newest made of equals.
+
+    One probe of the (dag_id, logical_date) index per DAG: the DAG list asks this on every
+    load and poll, and ranking every run of every DAG instead (a window over the whole
+    table) made each answer grow with the history the store keeps."""
+    latest = (
+        select(dag_run.c.id)
+        .where(dag_run.c.dag_id == dag.c.dag_id)
+        .order_by(dag_run.c.logical_date.desc(), dag_run.c.id.desc())
+        .limit(1)
+        .correlate(dag)
+        .scalar_subquery()
+    )
     rows = conn.execute(
-        select(ranked.c.dag_id, ranked.c.run_id, ranked.c.state, ranked.c.logical_date).where(
-            ranked.c.rank == 1
+        select(dag_run.c.dag_id, dag_run.c.run_id, dag_run.c.state, dag_run.c.logical_date).where(
+            dag_run.c.id.in_(select(latest).select_from(dag))
         )
     )
     return {r.dag_id: row_as(RecentRun, r) for r in rows}
