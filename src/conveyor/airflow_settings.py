@@ -51,6 +51,9 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__KUBERNETES_EXECUTOR__WORKER_PODS_CREATION_BATCH_SIZE": (
         "kubernetes_worker_pods_creation_batch_size"
     ),
+    "AIRFLOW__KUBERNETES_EXECUTOR__WORKER_PODS_PENDING_TIMEOUT": (
+        "kubernetes_worker_pods_pending_timeout"
+    ),
     "AIRFLOW__KUBERNETES_EXECUTOR__MULTI_NAMESPACE_MODE": "kubernetes_multi_namespace_mode",
     "AIRFLOW__KUBERNETES_EXECUTOR__IN_CLUSTER": "kubernetes_in_cluster",
     "AIRFLOW__KUBERNETES_EXECUTOR__CONFIG_FILE": "kubernetes_config_file",

@@ -162,6 +162,12 @@ class Settings(AuthSettings):
     kubernetes_worker_pods_creation_batch_size: int = Field(
         default=1, ge=1, description="pods created per scheduler loop at most"
     )
+    kubernetes_worker_pods_pending_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="seconds a try's pod may stay pending (unschedulable, an image still "
+        "pulling) before its try fails with the pod's reason and the pod is deleted",
+    )
     kubernetes_multi_namespace_mode: bool = Field(
         default=False,
         description="look for the executor's pods in every namespace (a pod_override or "

@@ -33,6 +33,7 @@ SECTION_REASONS = {
     "Airflow's own examples": "A census of real folders",
     "Providers Conveyor does not ship": "A provider Conveyor does not ship",
     "Deadline alerts": "What only Airflow's scheduler or a person does",
+    "Switching a running Airflow": "An Airflow database",
 }
 MODULES_SECTION = "Supported modules and names"
 _IMPORTS = (

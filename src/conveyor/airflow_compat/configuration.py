@@ -72,6 +72,9 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("kubernetes_executor", "worker_pods_creation_batch_size"): (
         "kubernetes_worker_pods_creation_batch_size"
     ),
+    ("kubernetes_executor", "worker_pods_pending_timeout"): (
+        "kubernetes_worker_pods_pending_timeout"
+    ),
     ("kubernetes_executor", "multi_namespace_mode"): "kubernetes_multi_namespace_mode",
     ("kubernetes_executor", "in_cluster"): "kubernetes_in_cluster",
     ("kubernetes_executor", "config_file"): "kubernetes_config_file",

@@ -7,9 +7,11 @@ XComs and log in the store. What this side does, once per scheduler loop:
 
 - creates up to ``worker_pods_creation_batch_size`` pods of the tries handed to it; a pod the
   cluster (or podman) refuses fails its try with the reason;
-- fails the try of a pod that will never start (a bad image: ``ErrImagePull`` ...) or that
-  ended without recording its try (killed, OOM, deleted), with the pod's reason and the last
-  lines of its log: retried per the task's policy;
+- fails the try of a pod that will never start (a bad image: ``ErrImagePull`` ...), that
+  stayed pending past ``worker_pods_pending_timeout`` (unschedulable: no node has the room or
+  the labels it asks for; the pod is deleted) or that ended without recording its try
+  (killed, OOM, deleted), with the pod's reason and the last lines of its log: retried per
+  the task's policy;
 - stops a try a person ended (or its run timed out) by deleting its pod (SIGTERM, the task's
   ``on_kill``, SIGKILL after ``kill_grace_seconds``);
 - deletes finished pods per ``delete_worker_pods`` / ``delete_worker_pods_on_failure``;
@@ -26,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor import interrupts
@@ -36,6 +38,7 @@ from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.executors.base import Executor
 from conveyor.executors.kubernetes.launchers import (
     FAILED,
+    PENDING,
     SUCCEEDED,
     PodLauncher,
     PodState,
@@ -72,6 +75,9 @@ class _Pod:
     stopping: bool = False
     #: Seen listed at least once: a pod never listed yet is not "gone" (a slow API).
     seen: bool = False
+    #: When this executor made or adopted it (monotonic): a pod still pending long after
+    #: will not start.
+    since: float = field(default_factory=time.monotonic)
 
 
 class KubernetesExecutor(Executor):
@@ -174,7 +180,29 @@ class KubernetesExecutor(Executor):
             if state.ended:
                 self._ended(pod, state)
                 ended += 1
+            elif state.phase == PENDING and self._pending_too_long(pod):
+                self._never_started(pod, state)
+                ended += 1
         return ended
+
+    def _pending_too_long(self, pod: _Pod) -> bool:
+        waited = time.monotonic() - pod.since
+        return not pod.stopping and waited > self.settings.kubernetes_worker_pods_pending_timeout
+
+    def _never_started(self, pod: _Pod, state: PodState) -> None:
+        """A pod pending past the timeout: deleted, its try failed with why it waits."""
+        del self._pods[pod.ti_id]
+        self.launcher.delete(pod.name, pod.namespace, self.settings.kill_grace_seconds)
+        timeout = self.settings.kubernetes_worker_pods_pending_timeout
+        self._fail(
+            pod.ti_id,
+            pod.try_number,
+            f"the try's pod {pod.name} did not start within {timeout:g}s "
+            f"(worker_pods_pending_timeout): {state.reason or 'pending, no reason given'}",
+        )
+        with self.store.read() as conn:
+            run_pk = runs.try_owner(conn, pod.ti_id).run_pk
+            self.submit(queued_tries(conn, run_pk=run_pk))
 
     def _ended(self, pod: _Pod, state: PodState | None) -> None:
         """The pod ended, or is gone, or will never start: fail its try (unless the pod
