@@ -9,10 +9,12 @@ every try in a file on a mounted folder: "ran twice" and "lost" are measured fro
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -159,21 +161,25 @@ class Image:
 
 
 def build_image() -> Image:
-    """scripts/image, unless an image of the same inputs is there already."""
+    """scripts/image, unless an image of the same inputs is there already. One build at a
+    time on the machine: the test workers that need the image at once wait for the first
+    one's build and reuse it, instead of building it side by side on the same cores."""
     podman_path()
     name = f"localhost/conveyor-test:{inputs_digest()}"
     built: float | None = None
-    if podman("image", "exists", name, check=False).returncode != 0:
-        started = time.monotonic()
-        result = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "image"), "--tag", name],
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
-        assert result.returncode == 0, f"the image did not build:\n{result.stderr[-6000:]}"
-        built = time.monotonic() - started
-        _remove_other_test_images(name)
+    with open(Path(tempfile.gettempdir()) / "conveyor-test-image.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if podman("image", "exists", name, check=False).returncode != 0:
+            started = time.monotonic()
+            result = subprocess.run(
+                ["bash", str(ROOT / "scripts" / "image"), "--tag", name],
+                capture_output=True,
+                text=True,
+                timeout=1200,
+            )
+            assert result.returncode == 0, f"the image did not build:\n{result.stderr[-6000:]}"
+            built = time.monotonic() - started
+            _remove_other_test_images(name)
     size = int(podman("image", "inspect", "--format", "{{.Size}}", name).stdout.strip())
     return Image(name, built, size)
 

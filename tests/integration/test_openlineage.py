@@ -322,11 +322,11 @@ def test_runs_send_their_events_with_sql_tables_and_operator_lineage(
     ]
     assert "INSERT INTO public.summary" in hooked_done["job"]["facets"]["sql"]["query"]
 
-    # The sensor's second poke is a try of its own here, one run in Airflow: its id is the
-    # first poke's.
+    # The sensor's second poke is a dispatch of its own here, the same try and one run as in
+    # Airflow: its id is the first poke's, its try number the first's.
     first_poke, last_poke = jobs["lineage_wait.wait"]
     assert first_poke["run"]["runId"] == last_poke["run"]["runId"]
-    assert last_poke["run"]["facets"]["airflow"]["taskInstance"]["try_number"] == 2
+    assert last_poke["run"]["facets"]["airflow"]["taskInstance"]["try_number"] == 1
 
     # The failure says why, with the trace.
     failed = jobs["lineage_sql.boom"][1]["run"]["facets"]["errorMessage"]

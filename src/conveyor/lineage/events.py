@@ -192,17 +192,15 @@ def task_event(
     *,
     error: BaseException | str | None = None,
     event_time: datetime | None = None,
-    try_number: int | None = None,
 ) -> RunEvent:
-    """The event of a try: ``ti`` is the try's task instance (its task, DAG and run);
-    ``try_number``, the try its run id is made from when not the try's own (the first of a
-    chain of waiting tries, which Airflow numbers as one)."""
+    """The event of a try: ``ti`` is the try's task instance (its task, DAG and run); its
+    ``try_number`` is the try Airflow shows (pokes and resumptions keep it), so every
+    dispatch of one try has the same run id."""
     task = ti.task
     dag = getattr(task, "dag", None)
     dag_run = ti.dag_run
     logical = dag_run.logical_date
-    number = ti.try_number if try_number is None else try_number
-    run_id = task_run_id(namespace, ti.dag_id, ti.task_id, number, ti.map_index, logical)
+    run_id = task_run_id(namespace, ti.dag_id, ti.task_id, ti.try_number, ti.map_index, logical)
     parent_id = dag_run_id(namespace, ti.dag_id, logical)
     facets: dict[str, Any] = {
         **lineage.run_facets,

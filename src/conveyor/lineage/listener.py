@@ -61,26 +61,26 @@ class OpenLineageListener:
         try:
             if not self._task_emits(ti.task):
                 return
-            number = self._airflow_try_number(ti)
-            if state is RunState.START and number != ti.try_number and _reschedules(ti.task):
+            continues = state is RunState.START and _reschedules(ti.task)
+            if continues and self._continues_its_try(ti):
                 return  # the sensor's first poke said START, as Airflow's does once
             lineage = extraction.lineage_of(ti.task, moment, ti, self.lineage.source_code)
-            event = events.task_event(
-                state, self.lineage.namespace, ti, lineage, error=error, try_number=number
-            )
+            event = events.task_event(state, self.lineage.namespace, ti, lineage, error=error)
             self.emitter.submit(redacted(event))
         except Exception:
             log.warning("OpenLineage: no %s event for %s", state.value, ti, exc_info=True)
 
-    def _airflow_try_number(self, ti: Any) -> int:
-        """The try Airflow would be in: Conveyor numbers a new try after each reschedule,
-        deferral or wait for input, Airflow does not, so a chain of such tries is one run."""
-        if ti.try_number <= 1 or self.store is None:
-            return int(ti.try_number)
+    def _continues_its_try(self, ti: Any) -> bool:
+        """A later poke of its try: the dispatch before it ended waiting (rescheduled,
+        deferred, awaiting input). ``ti.try_number`` is already the try Airflow shows."""
+        dispatch = int(getattr(ti, "dispatch_number", ti.try_number))
+        if dispatch <= 1 or self.store is None:
+            return False
         with self.store.read() as conn:
-            return sensing.waiting_series_first_try(
-                conn, ti.dag_run.id, ti.task_id, ti.map_index, ti.try_number
+            first = sensing.waiting_series_first_try(
+                conn, ti.dag_run.id, ti.task_id, ti.map_index, dispatch
             )
+        return first != dispatch
 
     def _task_emits(self, task: Any) -> bool:
         if self._operator_disabled(task):
@@ -147,7 +147,7 @@ class OpenLineageListener:
 
 
 def _reschedules(task: Any) -> bool:
-    """A sensor in reschedule mode (each poke a try of its own here)."""
+    """A sensor in reschedule mode (each poke a dispatch of its own here)."""
     return getattr(task, "mode", None) == "reschedule"
 
 

@@ -106,6 +106,12 @@ class TaskInstanceHandle:
         self._end_date: datetime | None = None
         self._context: dict[str, Any] | None = None
 
+    @property
+    def dispatch_number(self) -> int:
+        """This dispatch's number in the store (``try_number`` there): a reschedule-mode
+        poke or a resumption has one of its own while ``try_number`` stays its try's."""
+        return self._dispatch
+
     # -- Airflow's attributes ---------------------------------------------------------------
 
     @property
