@@ -336,15 +336,7 @@ def _read_task_instances(
     rows = conn.execute(select(*columns).select_from(query_from).where(run.c.id.in_(run_ids)))
     for r in rows.mappings():
         key = (r["dag_id"], r["run_id"], r["task_id"], r["map_index"])
-        current = AirflowTry(
-            try_number=r["try_number"],
-            state=r["state"],
-            start_date=utc(r["start_date"]),
-            end_date=utc(r["end_date"]),
-            duration=r["duration"],
-            hostname=r["hostname"],
-            pid=r["pid"],
-        )
+        current = _try_of(r)
         tries = [t for t in earlier.get(key, []) if t.try_number < current.try_number]
         if current.try_number > 0 and current.start_date is not None:
             tries.append(current)
@@ -391,18 +383,21 @@ def _earlier_tries(
         .where(run.c.id.in_(run_ids))
     ).mappings()
     for r in rows:
-        found[(r["dag_id"], r["run_id"], r["task_id"], r["map_index"])].append(
-            AirflowTry(
-                try_number=r["try_number"],
-                state=r["state"],
-                start_date=utc(r["start_date"]),
-                end_date=utc(r["end_date"]),
-                duration=r["duration"],
-                hostname=r["hostname"],
-                pid=r["pid"],
-            )
-        )
+        found[(r["dag_id"], r["run_id"], r["task_id"], r["map_index"])].append(_try_of(r))
     return found
+
+
+def _try_of(row: Any) -> AirflowTry:
+    """One try of a ``task_instance`` or ``task_instance_history`` row (the same columns)."""
+    return AirflowTry(
+        try_number=row["try_number"],
+        state=row["state"],
+        start_date=utc(row["start_date"]),
+        end_date=utc(row["end_date"]),
+        duration=row["duration"],
+        hostname=row["hostname"],
+        pid=row["pid"],
+    )
 
 
 def _conf(value: Any) -> dict[str, Any] | None:
