@@ -4,8 +4,8 @@
 thread parses every datagram by the StatsD / DogStatsD grammar, keeping each metric with the
 address it came from (a process's socket: who sent it). A line outside the grammar is kept
 apart and fails the test that reads it. :class:`OtlpReceiver` is an OpenTelemetry
-collector's OTLP/HTTP endpoint (``POST /v1/metrics``) decoding each request with
-opentelemetry-proto.
+collector's OTLP/HTTP endpoints (``POST /v1/metrics`` and ``POST /v1/traces``) decoding each
+request with opentelemetry-proto.
 
 Imported as ``metric_receivers`` (``tests/`` is on ``sys.path``, as for ``conftest``).
 """
@@ -144,11 +144,57 @@ def decode_metrics(body: bytes) -> list[OtlpPoint]:
     return points
 
 
+@dataclass(frozen=True)
+class OtlpSpan:
+    name: str
+    trace_id: str  # hex, as W3C trace context writes it
+    span_id: str
+    parent_id: str  # "" for a root span
+    attributes: dict[str, str]
+    status: str  # UNSET, OK or ERROR
+    start_ns: int
+    end_ns: int
+    service: str
+
+
+def decode_spans(body: bytes) -> list[OtlpSpan]:
+    """Every span of an OTLP ``ExportTraceServiceRequest``."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.trace.v1.trace_pb2 import Status
+
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    found = []
+    for resource in request.resource_spans:
+        attributes = {a.key: _text(a.value) for a in resource.resource.attributes}
+        service = attributes.get("service.name", "")
+        for scope in resource.scope_spans:
+            for span in scope.spans:
+                found.append(
+                    OtlpSpan(
+                        span.name,
+                        span.trace_id.hex(),
+                        span.span_id.hex(),
+                        span.parent_span_id.hex(),
+                        {a.key: _text(a.value) for a in span.attributes},
+                        Status.StatusCode.Name(span.status.code).removeprefix("STATUS_CODE_"),
+                        span.start_time_unix_nano,
+                        span.end_time_unix_nano,
+                        service,
+                    )
+                )
+    return found
+
+
 class OtlpReceiver:
-    """``POST /v1/metrics`` on a free port of 127.0.0.1, every request decoded and kept."""
+    """``POST /v1/metrics`` and ``/v1/traces`` on a free port of 127.0.0.1, every request
+    decoded and kept."""
 
     def __init__(self) -> None:
         self.points: list[OtlpPoint] = []
+        self.spans: list[OtlpSpan] = []
         self.paths: list[str] = []
         self._lock = threading.Lock()
         receiver = self
@@ -160,7 +206,10 @@ class OtlpReceiver:
                     body = gzip.decompress(body)
                 with receiver._lock:
                     receiver.paths.append(self.path)
-                    receiver.points.extend(decode_metrics(body))
+                    if self.path == "/v1/traces":
+                        receiver.spans.extend(decode_spans(body))
+                    else:
+                        receiver.points.extend(decode_metrics(body))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
@@ -192,6 +241,23 @@ class OtlpReceiver:
             time.sleep(0.05)
         got = sorted({p.name for p in self.seen()})
         raise AssertionError(f"never received {sorted(set(names) - set(got))}; got {got}")
+
+    def seen_spans(self) -> list[OtlpSpan]:
+        with self._lock:
+            return list(self.spans)
+
+    def wait_for_spans(self, *names: str, limit: float = 20.0) -> list[OtlpSpan]:
+        """Until a span of every name arrived; all spans received then."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            got = self.seen_spans()
+            if set(names) <= {s.name for s in got}:
+                return got
+            time.sleep(0.05)
+        got_names = sorted({s.name for s in self.seen_spans()})
+        raise AssertionError(
+            f"never received spans {sorted(set(names) - set(got_names))}; got {got_names}"
+        )
 
     def close(self) -> None:
         self.server.shutdown()

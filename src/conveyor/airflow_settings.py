@@ -81,6 +81,15 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__METRICS__OTEL_INTERVAL_MILLISECONDS": "otel_interval_milliseconds",
     "AIRFLOW__METRICS__OTEL_SSL_ACTIVE": "otel_ssl_active",
     "AIRFLOW__METRICS__OTEL_SERVICE": "otel_service",
+    "AIRFLOW__TRACES__OTEL_ON": "traces_otel_on",
+    "AIRFLOW__TRACES__OTEL_HOST": "traces_otel_host",
+    "AIRFLOW__TRACES__OTEL_PORT": "traces_otel_port",
+    "AIRFLOW__TRACES__OTEL_SSL_ACTIVE": "traces_otel_ssl_active",
+    "AIRFLOW__TRACES__OTEL_SERVICE": "traces_otel_service",
+    "AIRFLOW__TRACES__OTEL_DEBUGGING_ON": "traces_otel_debugging_on",
+    "AIRFLOW__TRACES__TASK_RUNNER_FLUSH_TIMEOUT_MILLISECONDS": (
+        "traces_task_runner_flush_timeout_milliseconds"
+    ),
     "AIRFLOW__SECRETS__BACKEND": "secrets_backend",
     "AIRFLOW__SECRETS__BACKEND_KWARGS": "secrets_backend_kwargs",
     "AIRFLOW__SECRETS__USE_CACHE": "secrets_use_cache",

@@ -388,6 +388,31 @@ class Settings(AuthSettings):
     otel_service: str = Field(
         default="Airflow", min_length=1, description="the service.name the metrics are sent as"
     )
+    # Airflow's [traces] settings (AIRFLOW__TRACES__... sets them): a DAG run's and its tries'
+    # spans, by Airflow's names, to an OpenTelemetry collector (docs/metrics.md, Traces).
+    traces_otel_on: bool = Field(
+        default=False,
+        description="send the spans of each DAG run and its task tries, as Airflow names them, "
+        "to an OpenTelemetry collector (OTLP over HTTP; needs conveyor[otel]; docs/metrics.md)",
+    )
+    traces_otel_host: str = Field(
+        default="localhost", min_length=1, description="the trace collector's host"
+    )
+    traces_otel_port: int = Field(
+        default=8889, ge=1, le=65535, description="the trace collector's OTLP/HTTP port"
+    )
+    traces_otel_ssl_active: bool = Field(default=False, description="export spans over HTTPS")
+    traces_otel_service: str = Field(
+        default="Airflow", min_length=1, description="the service.name the spans are sent as"
+    )
+    traces_otel_debugging_on: bool = Field(
+        default=False, description="print every span to the console as well"
+    )
+    traces_task_runner_flush_timeout_milliseconds: int = Field(
+        default=30000,
+        ge=0,
+        description="how long a try's process waits, after the try, for its spans to be sent",
+    )
     web_plugins: bool = Field(
         default=True,
         description="the web server imports the plugins folder at start and serves its "

@@ -1,6 +1,8 @@
 """A real DAG run sends Airflow's metrics, by Airflow's names, from the processes Airflow
 sends them from: to a StatsD receiver that parses every datagram, and to an OTLP/HTTP
-receiver that decodes every request with opentelemetry-proto.
+receiver that decodes every request with opentelemetry-proto. The same runs send their
+traces (Airflow's ``[traces]``) to that receiver: the run's span, its task instances' spans
+under it, and each try's worker span under its instance's.
 
 The DAG (Airflow's spelling) runs on schedule: a PythonOperator that succeeds, a ``@task``
 that succeeds, a PythonOperator that fails and fails the run; beside it, a file that does not
@@ -27,12 +29,12 @@ from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
-from conveyor.stats import emit
+from conveyor.stats import emit, spans
 from conveyor.store import pools, schema, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run
 from conveyor.triggerer.process import beside as triggerer_beside
-from metric_receivers import OtlpReceiver, Packet, StatsdReceiver
+from metric_receivers import OtlpReceiver, OtlpSpan, Packet, StatsdReceiver
 
 BROKER = "redis://127.0.0.1:6379/12"
 
@@ -148,6 +150,7 @@ def no_sinks_left() -> Iterator[None]:
     """The scheduler runs in this process: its sinks are closed after each test."""
     yield
     emit.close()
+    spans.close()
     transitions.on_run_times(None)
 
 
@@ -189,6 +192,52 @@ def _run_ended(store: Store) -> Callable[[], bool]:
     return check
 
 
+def _one(found: list[OtlpSpan], name: str) -> OtlpSpan:
+    named = [s for s in found if s.name == name]
+    assert len(named) == 1, f"{len(named)} spans {name}: {named}"
+    return named[0]
+
+
+def _check_trace(found: list[OtlpSpan], ended: dict[str, str], workers: dict[str, int]) -> None:
+    """The run's trace as Airflow makes it: ``dag_run.measured`` its root; a ``task_run``
+    span of each instance (``ended``: task -> state) under it; each try's ``worker`` span
+    (``workers``: task -> how many) under its instance's."""
+    root = _one(found, "dag_run.measured")
+    assert root.parent_id == "" and root.status == "ERROR"  # the run failed
+    assert root.service == "Airflow"
+    assert root.attributes["airflow.dag_id"] == "measured"
+    assert root.attributes["airflow.dag_run.run_type"] == "scheduled"
+    assert root.attributes["airflow.dag_run.run_id"].startswith("scheduled__")
+    assert {"start_date", "end_date", "queued_at", "logical_date"} <= {
+        key.removeprefix("airflow.dag_run.") for key in root.attributes
+    }
+    assert root.start_ns < root.end_ns
+    assert {s.trace_id for s in found} == {root.trace_id}  # one trace: the run's
+    for task_id, state in ended.items():
+        task_run = _one(found, f"task_run.{task_id}")
+        assert task_run.parent_id == root.span_id
+        assert task_run.status == ("OK" if state == "success" else "ERROR")
+        assert task_run.attributes["airflow.task_instance.state"] == state
+        assert task_run.attributes["airflow.task_id"] == task_id
+        assert (
+            task_run.attributes["airflow.dag_run.run_id"]
+            == root.attributes["airflow.dag_run.run_id"]
+        )
+        assert task_run.attributes["airflow.task_instance.try_number"] == "1"
+        assert task_run.attributes["airflow.task_instance.map_index"] == "-1"
+        assert task_run.attributes["airflow.task_instance.id"]
+        tries = [s for s in found if s.name == f"worker.{task_id}"]
+        assert len(tries) == workers.get(task_id, 0), tries
+        for worker in tries:
+            assert worker.parent_id == task_run.span_id
+            assert worker.attributes["airflow.task_id"] == task_id
+            assert worker.status == "UNSET"  # the task's failure is the try's outcome
+            assert task_run.start_ns <= worker.start_ns
+    expected_names = {"dag_run.measured"}
+    expected_names |= {f"task_run.{t}" for t in ended} | {f"worker.{t}" for t in workers}
+    assert {s.name for s in found} == expected_names
+
+
 def _one_value(packets: list[Packet]) -> float:
     assert packets, "not received"
     return packets[-1].value
@@ -209,6 +258,9 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
             otel_host="127.0.0.1",
             otel_port=otlp.port,
             otel_interval_milliseconds=200,
+            traces_otel_on=True,
+            traces_otel_host="127.0.0.1",
+            traces_otel_port=otlp.port,
         )
         _write_dags(settings, local=True)
         with store.write() as conn:  # Airflow's default pool has slots, and so open slots
@@ -263,6 +315,14 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
         assert (("dag_id", "measured"), ("state", "failed"), ("task_id", "boom")) in finished
         assert {p.service for p in otlp.seen()} == {"Airflow"}
         assert {p.kind for p in otlp.named("airflow.task.duration")} == {"histogram"}
+
+        spans.close()  # the scheduler's spans (a crashed try's, perhaps the run's) go out
+        ended = {"ok": "success", "double": "success", "boom": "failed"}
+        ended |= {"nap": "success", "crash": "failed"}  # crash: ended by the executor
+        found = otlp.wait_for_spans(*(f"task_run.{t}" for t in ended), "dag_run.measured")
+        # nap's try ran twice (deferred, then resumed); crash's process exited mid-span.
+        workers = {"ok": 1, "double": 1, "boom": 1, "nap": 2}
+        _check_trace(found, ended, workers)
     finally:
         emit.close()
         otlp.close()
@@ -275,6 +335,7 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
     require_redis(fail_in_ci=False)
     store = Store(pg_database_url)
     schema.migrate(store)
+    otlp = OtlpReceiver()
     try:
         metrics = {
             "statsd_on": True,
@@ -282,11 +343,18 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
             "statsd_datadog_enabled": True,
             "statsd_datadog_tags": "env:test",
         }
-        settings = celery_settings(tmp_path, tmp_path / "dags", store.url, BROKER, **metrics)
+        traces = {"traces_otel_on": True, "traces_otel_host": "127.0.0.1"}
+        traces["traces_otel_port"] = otlp.port
+        settings = celery_settings(
+            tmp_path, tmp_path / "dags", store.url, BROKER, **metrics, **traces
+        )
         _write_dags(settings)
         environ = worker_env(
             settings,
             BROKER,
+            AIRFLOW__TRACES__OTEL_ON="True",
+            AIRFLOW__TRACES__OTEL_HOST="127.0.0.1",
+            AIRFLOW__TRACES__OTEL_PORT=str(otlp.port),
             AIRFLOW__METRICS__STATSD_ON="True",
             AIRFLOW__METRICS__STATSD_PORT=str(statsd.port),
             AIRFLOW__METRICS__STATSD_DATADOG_ENABLED="True",
@@ -325,5 +393,11 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
         scheduler_senders = {p.sender for p in statsd.named("airflow.scheduler_heartbeat")}
         try_senders = {p.sender for p in statsd.named("airflow.ti.start")}
         assert try_senders and not try_senders & scheduler_senders
+
+        spans.close()  # the scheduler's (the run's span, if its loop ended the run)
+        ended = {"ok": "success", "double": "success", "boom": "failed"}
+        found = otlp.wait_for_spans(*(f"worker.{t}" for t in ended), "dag_run.measured")
+        _check_trace(found, ended, {"ok": 1, "double": 1, "boom": 1})
     finally:
         store.dispose()
+        otlp.close()

@@ -102,6 +102,15 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("metrics", "otel_interval_milliseconds"): "otel_interval_milliseconds",
     ("metrics", "otel_ssl_active"): "otel_ssl_active",
     ("metrics", "otel_service"): "otel_service",
+    ("traces", "otel_on"): "traces_otel_on",
+    ("traces", "otel_host"): "traces_otel_host",
+    ("traces", "otel_port"): "traces_otel_port",
+    ("traces", "otel_ssl_active"): "traces_otel_ssl_active",
+    ("traces", "otel_service"): "traces_otel_service",
+    ("traces", "otel_debugging_on"): "traces_otel_debugging_on",
+    ("traces", "task_runner_flush_timeout_milliseconds"): (
+        "traces_task_runner_flush_timeout_milliseconds"
+    ),
     ("secrets", "backend"): "secrets_backend",
     ("secrets", "backend_kwargs"): "secrets_backend_kwargs",
     ("secrets", "use_cache"): "secrets_use_cache",

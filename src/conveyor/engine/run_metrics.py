@@ -4,23 +4,39 @@ Airflow's scheduler sends them as it moves a run; in Conveyor the process that m
 is the scheduler (a run started, timed out, planned whole) or the worker whose try's record
 ended it, so each sends them for the moves it commits: ``dagrun.schedule_delay`` when a
 scheduled run starts (after the end of its data interval, when Airflow expects it), and
-``dagrun.duration.success`` / ``.failed`` when one ends.
+``dagrun.duration.success`` / ``.failed`` when one ends. The run's ``dag_run`` span
+(``stats/spans.py``) is made by the same process, at the same end.
 """
 
 from __future__ import annotations
 
 from conveyor.config import Settings
 from conveyor.states import RunState
-from conveyor.stats import airflow, emit
+from conveyor.stats import airflow, emit, spans
 from conveyor.store import transitions
 from conveyor.store.runs import RunTimes
 
 
 def start(settings: Settings) -> None:
-    """At a process's start: open the metric sinks the settings ask for and, with one open,
-    send the metrics of the run moves committed from now on."""
+    """At a process's start: open the metric sinks and the span exporter the settings ask
+    for and, with one open, send the metrics and spans of the run moves committed from now
+    on."""
     emit.configure(settings)
-    transitions.on_run_times(_run_moved if emit.on() else None)
+    spans.configure(settings)
+    transitions.on_run_times(_run_moved if emit.on() or spans.on() else None)
+
+
+def run_span(times: RunTimes) -> spans.RunSpan:
+    return spans.RunSpan(
+        times.dag_id,
+        times.run_id,
+        times.run_type,
+        times.start_date,
+        times.queued_at,
+        times.end_date,
+        times.logical_date,
+        times.partition_key,
+    )
 
 
 def _run_moved(to: RunState, times: RunTimes) -> None:
@@ -34,3 +50,4 @@ def _run_moved(to: RunState, times: RunTimes) -> None:
     elif to in (RunState.SUCCESS, RunState.FAILED) and times.end_date is not None:
         seconds = (times.end_date - times.start_date).total_seconds()
         airflow.dag_run_ended(times.dag_id, times.run_type, to.value, seconds)
+        spans.run_ended(run_span(times), to.value)

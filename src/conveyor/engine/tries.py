@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor.clock import utcnow
-from conveyor.engine import frontier
+from conveyor.engine import frontier, try_spans
 from conveyor.engine.kept import Handoff, Keeper, KeptTry, Publish
 from conveyor.engine.outlets import record_task_outlets
 from conveyor.engine.planning import branch_skips, short_circuit_skips
@@ -45,6 +45,7 @@ from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.serialized import SerializedDag
 from conveyor.states import ExitKind, TaskState
 from conveyor.stats import airflow as stats
+from conveyor.stats import spans
 from conveyor.store import frontier_reads, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock, steps
@@ -474,6 +475,15 @@ def end_from_outside(
         owner = runs.try_owner(conn, ti_id)
         run = runs.get_run(conn, owner.run_pk)
         task = runs.serialized_dag(conn, run.version_hash).tasks[owner.task_id]
+    span = try_spans.read(
+        store,
+        ti_id=ti_id,
+        run_pk=owner.run_pk,
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        task_id=owner.task_id,
+        try_number=try_number - owner.resumptions,
+    )
     happened = Raised(exit_kind, error)
     with store.write() as conn:
         outside = _OutsideEnd(
@@ -495,6 +505,8 @@ def end_from_outside(
     # Airflow's ti.finish and failure counts, which the try's own process could not send.
     operator = airflow_operator_class(task.decorated_as, task.operator_name)
     stats.ti_finished(run.dag_id, owner.task_id, outside.outcome.state.value, operator, None)
+    if span is not None:  # the span its own process would have made at its end
+        spans.try_ended(span, outside.outcome.state.value)
     return TryResult(
         started=True, state=outside.outcome.state, queued=outside.advance.queued, error=error
     )

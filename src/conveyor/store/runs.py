@@ -17,9 +17,9 @@ from conveyor.exceptions import NotFoundError
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
 from conveyor.states import IN_FLIGHT, RunState, TaskState
-from conveyor.store import deadlines
+from conveyor.store import deadlines, try_numbers
 from conveyor.store.hop import prepared
-from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance
+from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance, task_try
 from conveyor.strict_json import check, shown
 
 if TYPE_CHECKING:  # the DAG model's schedules and timetables: loaded by the first read of one
@@ -272,23 +272,63 @@ def get_run(conn: Connection, run_pk: int) -> RunRow:
 
 @dataclass(frozen=True)
 class RunTimes:
-    """When a run was due, started and ended, for Airflow's dagrun metrics."""
+    """When a run was due, queued, started and ended, for Airflow's dagrun metrics and the
+    run's span."""
 
     dag_id: str
     run_type: str
     data_interval_end: datetime
     start_date: datetime | None
     end_date: datetime | None
+    run_id: str = ""
+    queued_at: datetime | None = None
+    logical_date: datetime | None = None
+    partition_key: str | None = None
 
 
 def run_times(conn: Connection, run_pk: int) -> RunTimes:
     c = dag_run.c
     row = conn.execute(
-        select(c.dag_id, c.run_type, c.data_interval_end, c.start_date, c.end_date).where(
-            c.id == run_pk
-        )
+        select(
+            c.dag_id,
+            c.run_type,
+            c.data_interval_end,
+            c.start_date,
+            c.end_date,
+            c.run_id,
+            c.queued_at,
+            c.logical_date,
+            c.partition_key,
+        ).where(c.id == run_pk)
     ).one()
     return RunTimes(*row)
+
+
+@dataclass(frozen=True)
+class TraceTimes:
+    """What the spans of a try read besides the try: the run's start (which names its trace:
+    a run cleared and started again is a new one), its type, and the task instance's."""
+
+    run_start: datetime | None
+    run_type: str
+    map_index: int
+    ti_queued_at: datetime | None
+    try_start: datetime | None  # its first dispatch's: a resumption continues the try
+
+
+def trace_times(conn: Connection, run_pk: int, ti_id: int) -> TraceTimes | None:
+    ti = task_instance.c
+    try_start = (
+        select(func.min(task_try.c.start_date))
+        .where(task_try.c.ti_id == ti.id, try_numbers.ROW_TRY == try_numbers.SHOWN_TRY)
+        .scalar_subquery()
+    )
+    row = conn.execute(
+        select(dag_run.c.start_date, dag_run.c.run_type, ti.map_index, ti.queued_at, try_start)
+        .select_from(dag_run.join(task_instance, ti.run_pk == dag_run.c.id))
+        .where(dag_run.c.id == run_pk, ti.id == ti_id)
+    ).first()
+    return TraceTimes(*row) if row is not None else None
 
 
 def find_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:

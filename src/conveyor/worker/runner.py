@@ -45,7 +45,7 @@ from conveyor.callbacks import (
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
-from conveyor.engine import awaiting_input, deferral, run_listeners, run_metrics
+from conveyor.engine import awaiting_input, deferral, run_listeners, run_metrics, try_spans
 from conveyor.engine.kept import Keeper, KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.report import (
@@ -95,6 +95,7 @@ from conveyor.private_files import PRIVATE_FILE, private_dir, private_open
 from conveyor.run_ids import check_run_id
 from conveyor.states import ExitKind, TaskState
 from conveyor.stats import airflow as stats
+from conveyor.stats import spans
 from conveyor.store import runs
 from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store, retrying
 from conveyor.store.reads import tasks as task_reads
@@ -305,10 +306,23 @@ class TryRunner:
                 parallelism=self.settings.parallelism,
             )
         stats.ti_started(started.dag_id, started.task_id)
+        span = try_spans.read(
+            self.store,
+            ti_id=started.ti_id,
+            run_pk=started.run_pk,
+            dag_id=started.dag_id,
+            run_id=started.run_id,
+            task_id=started.task_id,
+            try_number=started.shown_try,
+            start_date=started.start_date,
+        )
         # try_scope: connections and variables read this store; secrets read are masked.
         with output, _task_logging(), try_scope(self.store, self.settings):
             try:
-                result = self._execute(started, run, log_file)
+                with spans.worker(span):  # Airflow's worker span, the task's own under it
+                    result = self._execute(started, run, log_file)
+                if span is not None and result.state is not None and result.state not in _WAITS:
+                    spans.try_ended(span, result.state.value)
             finally:
                 if self.resolve_dag == self._from_code_cache:
                     # The helper modules its DAG imported go back to their namespace, and
@@ -316,6 +330,7 @@ class TryRunner:
                     # another DAG's. (DAG objects handed in, as by conveyor.testing, were
                     # imported by the caller, who keeps what they import.)
                     namespaces.leave()
+        spans.flush()  # as Airflow's task runner at its exit: the try's spans, the run's
         upload_try_log(self.settings, log_file)  # to remote_logs_url, when set; never raises
         return result
 
