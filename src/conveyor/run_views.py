@@ -136,6 +136,15 @@ class TaskInstanceView:
         raise missing("task_instance", name, TI_HINTS)
 
 
+@dataclasses.dataclass(frozen=True)
+class MarkedTaskInstanceView(TaskInstanceView):
+    """A task instance a person marked, as Airflow's API hands it to the listeners: with its
+    run, without its task (the process that marks imports no DAG file)."""
+
+    dag_run: DagRunView | None = None
+    task: None = None
+
+
 class DagRunView(RunRow):
     """``context["dag_run"]``: the run with Airflow's ``DagRun`` attributes.
 
@@ -215,6 +224,12 @@ class DagRunView(RunRow):
         with self._store.read() as conn:
             row = task_reads.instance(conn, self.id, task_id, map_index)
         return None if row is None else self._view(row)
+
+    def marked(self, row: task_reads.InstanceRow) -> MarkedTaskInstanceView:
+        """The run's instance ``row``, marked by a person (see :class:`MarkedTaskInstanceView`)."""
+        seen = self._view(row)
+        fields = {f.name: getattr(seen, f.name) for f in dataclasses.fields(TaskInstanceView)}
+        return MarkedTaskInstanceView(**fields, dag_run=self)
 
     def _view(self, row: task_reads.InstanceRow) -> TaskInstanceView:
         return TaskInstanceView(

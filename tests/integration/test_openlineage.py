@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+from fastapi.testclient import TestClient
 from http_servers import Recorder, serve
 from prometheus_client import REGISTRY
 from sql_servers import (  # noqa: F401 - fixtures
@@ -42,11 +43,14 @@ from conveyor import lineage
 from conveyor.airflow_compat import listeners
 from conveyor.config import Settings
 from conveyor.executors.celery_app import make_app
+from conveyor.lineage import events as lineage_events
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.providers.mysql import MySqlHook
 from conveyor.providers.openlineage.sql import lineage_of_sql
-from conveyor.store import runs, schema, transitions
+from conveyor.store import manual, runs, schema, transitions
 from conveyor.store.engine import Store
+from conveyor.web import accounts
+from conveyor.web.app import create_app
 
 BROKER = "redis://127.0.0.1:6379/8"
 
@@ -156,6 +160,7 @@ def no_listeners_left() -> Iterator[None]:
     lineage.stop()
     listeners.reset()
     transitions.on_run_moves(None)
+    manual.on_marks(None)
 
 
 @pytest.fixture
@@ -395,6 +400,70 @@ def test_a_celery_worker_sends_its_tries_events(
         assert parent["run"]["runId"] == jobs["lineage_own"][0]["run"]["runId"]
     finally:
         store.dispose()
+
+
+def test_task_instances_a_person_marks_send_airflows_events(
+    tmp_path: Path, store: Store, endpoint: Recorder
+) -> None:
+    """Marked through the REST API, as Airflow's API server sends them: a COMPLETE for a mark
+    of success and a FAIL for one of failed, of the try's run id, its DAG run as parent,
+    without the task's own facets; nothing for a dry run. No try runs: cheap."""
+    transport = {"type": "http", "url": endpoint.url, "timeout": 5}
+    settings = make_settings(
+        tmp_path,
+        tmp_path / "dags",
+        store.url,
+        openlineage_transport=json.dumps(transport),
+        openlineage_namespace="warehouse",
+    )
+    _write(settings, {"lineage_sql.py": SQL_DAG})
+    DagFileProcessor(store, settings.dags_path, timeout=30, scan_every=1).sync()
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "lineage_sql", created_by="test")
+    assert run_pk is not None
+    with store.read() as conn:
+        run = runs.get_run(conn, run_pk)
+    accounts.create_user(store, "marker", "admin", "marker-secret-1")
+    with TestClient(create_app(settings, store)) as client:
+        token = client.post(
+            "/auth/token", json={"username": "marker", "password": "marker-secret-1"}
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        instances = f"/api/v2/dags/lineage_sql/dagRuns/{run.run_id}/taskInstances"
+        dry = client.patch(f"{instances}/copy/dry_run", json={"new_state": "success"})
+        assert dry.status_code == 200, dry.text
+        for task_id, state in (("make", "success"), ("boom", "failed")):
+            answer = client.patch(f"{instances}/{task_id}", json={"new_state": state})
+            assert answer.status_code == 200, answer.text
+    lineage.stop()  # the web process's events sent
+
+    events = _events(endpoint)
+    for event in events:
+        _check_shape(event)
+    jobs = _by_job(events)
+    assert {name: [e["eventType"] for e in found] for name, found in jobs.items()} == {
+        "lineage_sql.make": ["COMPLETE"],
+        "lineage_sql.boom": ["FAIL"],
+    }
+    dag_run_id = lineage_events.dag_run_id("warehouse", "lineage_sql", run.logical_date)
+    for task_id in ("make", "boom"):
+        (event,) = jobs[f"lineage_sql.{task_id}"]
+        # The id a try of it would have had (try 0: it never ran), as Airflow's provider
+        # makes it from the task instance.
+        assert event["run"]["runId"] == lineage_events.task_run_id(
+            "warehouse", "lineage_sql", task_id, 0, -1, run.logical_date
+        )
+        facets = event["run"]["facets"]
+        assert facets["parent"]["run"]["runId"] == dag_run_id
+        parent_job = facets["parent"]["job"]
+        assert (parent_job["namespace"], parent_job["name"]) == ("warehouse", "lineage_sql")
+        assert "airflow" not in facets  # the API server has no task to describe
+        assert event["job"]["facets"]["jobType"]["jobType"] == "TASK"
+        assert "tags" not in event["job"]["facets"]
+        assert event["inputs"] == event["outputs"] == []
+    failed = jobs["lineage_sql.boom"][0]["run"]["facets"]["errorMessage"]
+    assert failed["message"] == "TaskInstance's state was manually set to `failed`."
+    assert "errorMessage" not in jobs["lineage_sql.make"][0]["run"]["facets"]
 
 
 class _Hanging:

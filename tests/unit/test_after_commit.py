@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from conveyor.clock import utcnow
 from conveyor.store import schema
-from conveyor.store.engine import Store, after_commit, shared_transaction
+from conveyor.store.engine import Connection, Store, after_commit, shared_transaction
 from conveyor.store.tables import pool
 
 
@@ -78,3 +78,25 @@ def test_a_shared_transaction_does_the_work_when_its_owner_commits(store: Store)
             after_commit(conn, lambda: done.append("rolled back"))
         shared.finish(commit=False)
     assert done == ["shared"]
+
+
+def test_the_work_of_a_savepoint_undone_is_dropped_with_it(store: Store) -> None:
+    """A block that joins a shared transaction and raises (an API dry run) is undone: its
+    work is not done when the owner commits; so for a key of ``write_each`` that fails."""
+    done: list[str] = []
+    with shared_transaction(store) as shared:
+        with store.write() as conn:
+            after_commit(conn, lambda: done.append("kept"))
+        with pytest.raises(LookupError), store.write() as conn:
+            after_commit(conn, lambda: done.append("dry run"))
+            raise LookupError("rolled back")
+        shared.finish(commit=True)
+    assert done == ["kept"]
+
+    def work(conn: Connection, key: str) -> None:
+        after_commit(conn, lambda: done.append(key))
+        if key == "bad":
+            raise ValueError(key)
+
+    store.write_each(["good", "bad"], work)
+    assert done == ["kept", "good"]

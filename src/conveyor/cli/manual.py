@@ -15,11 +15,13 @@ import click
 from rich.markup import escape
 
 from conveyor.cli import clear_runs
-from conveyor.cli.common import console, open_store, parse_moment, styled
+from conveyor.cli.common import console, open_store, parse_moment, settings, styled
 from conveyor.cli.runs import resolve_run
+from conveyor.engine import run_listeners
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
 from conveyor.store import manual
+from conveyor.store.engine import Store
 
 _STATE = click.Choice(["success", "failed"])
 
@@ -31,6 +33,14 @@ def _actor() -> Actor:
     except (KeyError, OSError):  # no passwd entry, as in some containers
         name = "unknown"
     return Actor(f"cli:{name}")
+
+
+def _store_for_marks() -> Store:
+    """The store, with OpenLineage told of the marks committed through it (Airflow's API
+    server sends those events; here the command does)."""
+    store = open_store()
+    run_listeners.start_for_marks(settings(), store)
+    return store
 
 
 def _report(result: manual.ManualResult, verb: str) -> None:
@@ -178,7 +188,7 @@ def tasks_mark(dag_id: str, run_id: str, task_id: str, state: str) -> None:
 
     RUN_ID may be 'latest'.
     """
-    store = open_store()
+    store = _store_for_marks()
     with store.write() as conn:
         run = resolve_run(conn, dag_id, run_id)
         result = manual.mark(conn, dag_id, run.run_id, task_id, TaskState(state), _actor())
@@ -204,7 +214,7 @@ def runs_mark(dag_id: str, run_id: str, state: str) -> None:
 
     RUN_ID may be 'latest'. The run moves to that state at once, its start and end kept.
     """
-    store = open_store()
+    store = _store_for_marks()
     with store.write() as conn:
         run = resolve_run(conn, dag_id, run_id)
         result = manual.mark_run(conn, dag_id, run.run_id, TaskState(state), _actor())

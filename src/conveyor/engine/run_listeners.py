@@ -5,8 +5,13 @@ Airflow calls ``on_dag_run_running`` / ``_success`` / ``_failed`` from the sched
 moves its runs; in Conveyor the process that moves a run is the scheduler (a run started, a
 run timed out) or the worker whose try's record ended it, so each calls them, once the move
 is committed, with ``msg`` as Airflow's (``started``, ``success``, ``task_failure``,
-``timed_out``, ``all_tasks_deadlocked``). The web server loads no plugins: a run a person
-marks calls no listener.
+``timed_out``, ``all_tasks_deadlocked``).
+
+A task instance a person marks success or failed (the web UI and API, the CLI) is told to
+``on_task_instance_success`` / ``_failed`` with ``previous_state=None``, as Airflow's API
+tells it: the instance with its run and without its task. The web server and the CLI load
+no plugins' listeners (nor call the DAG run hooks); OpenLineage's is started there
+(:func:`start_for_marks`).
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from conveyor.config import Settings
 from conveyor.model.assets import Asset
 from conveyor.model.datasets import AssetAlias
 from conveyor.run_views import DagRunView
-from conveyor.states import RunState
-from conveyor.store import datasets, transitions
+from conveyor.states import RunState, TaskState
+from conveyor.store import datasets, manual, transitions
 from conveyor.store.engine import Store
 from conveyor.store.runs import RunRow
 
@@ -46,6 +51,35 @@ def start(settings: Settings, store: Store | None = None) -> None:
     lineage.start(settings, store)
     transitions.on_run_moves(_run_moved)
     datasets.on_asset_events(_assets_changed)
+    manual.on_marks(lambda read, to: _marked(store, read, to))
+
+
+def start_for_marks(settings: Settings, store: Store) -> None:
+    """Where a person marks task instances (the web server, the CLI): OpenLineage's
+    listener, when the settings say where events go, told of each mark committed."""
+    lineage.start(settings, store)
+    manual.on_marks(lambda read, to: _marked(store, read, to))
+
+
+#: Airflow's words for a task instance a person marked failed (its listener's ``error``).
+MARKED_FAILED = "TaskInstance's state was manually set to `failed`."
+
+
+def _marked(store: Store | None, read: Callable[[], manual.MarkedRows], to: TaskState) -> None:
+    """Airflow's task instance hooks for the instances a person marked ``to``."""
+    if to not in (TaskState.SUCCESS, TaskState.FAILED) or not listeners.has_listeners():
+        return
+    for run, row in read():
+        marked = DagRunView.of(run, store, "").marked(row)
+        if to is TaskState.SUCCESS:
+            listeners.notify("on_task_instance_success", previous_state=None, task_instance=marked)
+        else:
+            listeners.notify(
+                "on_task_instance_failed",
+                previous_state=None,
+                task_instance=marked,
+                error=MARKED_FAILED,
+            )
 
 
 def _assets_changed(events: list[datasets.RecordedEvent]) -> None:

@@ -13,6 +13,9 @@ shapes them.
   conf names under ``openlineage``, as Airflow's).
 - START when a try starts, COMPLETE when it succeeds or skips itself, FAIL when it fails (a
   retry too), with ``errorMessage``; a DAG run's START, COMPLETE and FAIL likewise.
+- A task instance a person marks: COMPLETE (success) or FAIL (failed, Airflow's words as its
+  ``errorMessage``) of its try's run id, sent from where it was marked, with the parent, the
+  nominal time and the engine only (:func:`marked_task_event`).
 """
 
 from __future__ import annotations
@@ -240,6 +243,34 @@ def task_event(
         job=job,
         inputs=list(lineage.inputs),
         outputs=list(lineage.outputs),
+        producer=PRODUCER,
+    )
+
+
+def marked_task_event(
+    state: RunState, namespace: str, ti: Any, *, error: BaseException | str | None = None
+) -> RunEvent:
+    """The event of a task instance a person marked, as Airflow's provider sends it from
+    its API server: ``ti`` has its run but no task, so the job has no owners, tags or
+    documentation, the run no ``airflow`` facet, and there are no inputs or outputs."""
+    dag_run = ti.dag_run
+    logical = dag_run.logical_date
+    run_id = task_run_id(namespace, ti.dag_id, ti.task_id, ti.try_number, ti.map_index, logical)
+    parent_id = dag_run_id(namespace, ti.dag_id, logical)
+    facets: dict[str, Any] = _parent(
+        namespace, parent_id, ti.dag_id, getattr(dag_run, "conf", None)
+    )
+    if state is RunState.FAIL and error is not None:
+        facets["errorMessage"] = _error(error)
+    facets.update(_nominal(dag_run))
+    facets.update(_engine())
+    return RunEvent(
+        eventType=state,
+        eventTime=utcnow().isoformat(),
+        run=Run(runId=run_id, facets=facets),
+        job=_job(namespace, f"{ti.dag_id}.{ti.task_id}", "TASK"),
+        inputs=[],
+        outputs=[],
         producer=PRODUCER,
     )
 

@@ -58,6 +58,9 @@ class OpenLineageListener:
     def _task(
         self, state: RunState, moment: str, ti: Any, error: BaseException | str | None = None
     ) -> None:
+        if getattr(ti, "task", None) is None:
+            self._marked(state, ti, error)
+            return
         try:
             if not self._task_emits(ti.task):
                 return
@@ -67,6 +70,17 @@ class OpenLineageListener:
             lineage = extraction.lineage_of(ti.task, moment, ti, self.lineage.source_code)
             event = events.task_event(state, self.lineage.namespace, ti, lineage, error=error)
             self.emitter.submit(redacted(event))
+        except Exception:
+            log.warning("OpenLineage: no %s event for %s", state.value, ti, exc_info=True)
+
+    def _marked(self, state: RunState, ti: Any, error: BaseException | str | None) -> None:
+        """A task instance a person marked (it comes without its task, as Airflow's API
+        hands it over): the COMPLETE or FAIL event of its try that Airflow's provider sends
+        then, with no lineage of the operator's and no ``airflow`` facet, whatever the DAG's
+        lineage choices (they are its task's, which is not read here)."""
+        try:
+            event = events.marked_task_event(state, self.lineage.namespace, ti, error=error)
+            self.emitter.submit(event)
         except Exception:
             log.warning("OpenLineage: no %s event for %s", state.value, ti, exc_info=True)
 

@@ -228,6 +228,21 @@ def after_commit(conn: Connection, work: Callable[[], None]) -> None:
         pending.append(work)
 
 
+@contextmanager
+def _unsaid_if_undone(conn: Connection) -> Iterator[None]:
+    """A savepoint's work after the commit is dropped with the savepoint when its block
+    raises (an API dry run, a key of ``write_each`` that failed): no one is told of a change
+    that was undone, though the transaction around it commits."""
+    pending = conn.info.get(_AFTER_COMMIT)
+    mark = len(pending) if pending is not None else 0
+    try:
+        yield
+    except BaseException:
+        if pending is not None:
+            del pending[mark:]
+        raise
+
+
 def _run_after_commit(pending: list[Callable[[], None]]) -> None:
     for work in pending:
         try:
@@ -318,7 +333,7 @@ class Store:
         shared = _shared.get()
         if shared is not None and shared.joins(self) and (not own or shared.conn is not None):
             conn = shared.connection()
-            with conn.begin_nested(), deferring_inserts(conn):
+            with _unsaid_if_undone(conn), conn.begin_nested(), deferring_inserts(conn):
                 yield conn
             return
         pending: list[Callable[[], None]] = []
@@ -345,7 +360,7 @@ class Store:
         with self.write() as conn:
             for key in keys:
                 try:
-                    with savepoint(conn):
+                    with _unsaid_if_undone(conn), savepoint(conn):
                         done[key] = work(conn, key)
                 except STORE_UNREACHABLE:
                     raise

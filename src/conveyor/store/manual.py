@@ -18,11 +18,15 @@ own late report then finds it ended), and a running one's process is stopped by 
 (``store/stops.py``: SIGTERM to its process group, the operator's ``on_kill``, SIGKILL after
 ``kill_grace_seconds``). A cleared running try goes up for retry, its next try due once the
 process is stopped, so no second try runs beside it.
+
+Once a mark commits, :func:`on_marks`'s hook is told which task instances it marked (a
+whole run's mark: those whose try it ended), as Airflow's API calls the task instance
+listeners then (``engine/run_listeners.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
@@ -34,9 +38,41 @@ from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import deadlines, plan_requests, runs, ti_deletion, transitions
+from conveyor.store.engine import after_commit
 from conveyor.store.hop import run_lock
+from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow, TiRow
 from conveyor.store.tables import dag_run
+
+#: Told of each mark a person's action committed (never of one rolled back, as an API dry
+#: run): a reader of the task instances it moved, each with its run, and the state.
+MarkedRows = list[tuple[RunRow, task_reads.InstanceRow]]
+Marked = Callable[[Callable[[], MarkedRows], TaskState], None]
+_marked: Marked | None = None
+
+
+def on_marks(hook: Marked | None) -> None:
+    """Tell ``hook`` of the marks this process commits (None: tell no one)."""
+    global _marked
+    _marked = hook
+
+
+def _tell(conn: Connection, ti_ids: list[int], to: TaskState) -> None:
+    hook = _marked
+    if hook is None or not ti_ids:
+        return
+    engine = conn.engine
+
+    def read() -> MarkedRows:
+        found = []
+        with engine.connect() as fresh:
+            for ti_id in ti_ids:
+                row = task_reads.instance_by_id(fresh, ti_id)
+                if row is not None:
+                    found.append((runs.get_run(fresh, row.run_pk), row))
+        return found
+
+    after_commit(conn, lambda: hook(read, to))
 
 
 @dataclass(frozen=True)
@@ -248,6 +284,7 @@ def mark(
     ]
     if not moved:
         return ManualResult([], [], run.state)
+    _tell(conn, [ti.id for ti in moved], to)
     resumed = _resume_below(conn, run, [task_id], actor) if to is TaskState.SUCCESS else []
     _ask_for_plans(conn, run)
     state = _rerun(conn, run, _marked_note([task_id], to, resumed, actor))
@@ -282,14 +319,17 @@ def mark_tasks(
     structure = runs.serialized_dag(conn, run.version_hash)
     changed: list[str] = []
     stopped: list[str] = []
+    marked: list[int] = []
     for tid in related_tasks(structure, task_ids, upstream=upstream, downstream=downstream):
         for ti in tis.get(tid, []):
             if tid in only and ti.map_index not in only[tid]:
                 continue
             if ti.state is not to and transitions.set_by_hand(conn, ti.id, to, actor, retries=0):
                 changed.append(tid)
+                marked.append(ti.id)
                 if ti.state in IN_FLIGHT:
                     stopped.append(tid)
+    _tell(conn, marked, to)
     changed = list(dict.fromkeys(changed))
     if not changed:
         return ManualResult([], [], run.state)
@@ -344,6 +384,7 @@ def mark_run(
     run = locked_run(conn, dag_id, run_id)
     changed: list[str] = []
     in_flight: list[str] = []
+    ended: list[int] = []  # the tries it ended: Airflow tells the listeners of these only
     for task_id, instances in _instances_by_task(conn, run).items():
         for ti in instances:
             wanted = ti.state is not to and (to is TaskState.SUCCESS or ti.state not in FINISHED)
@@ -351,6 +392,8 @@ def mark_run(
                 changed.append(task_id)
                 if ti.state in IN_FLIGHT:
                     in_flight.append(task_id)
+                    ended.append(ti.id)
+    _tell(conn, ended, to)
     changed = list(dict.fromkeys(changed))
     in_flight = list(dict.fromkeys(in_flight))
     if changed:

@@ -23,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from conveyor import __version__
 from conveyor.config import Settings
+from conveyor.engine import run_listeners
 from conveyor.exceptions import NotFoundError
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT, Store
 from conveyor.web.airflow_api import AIRFLOW_API_PREFIX, airflow_api, token_router
@@ -59,6 +60,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store or Store(settings.db_url)
+    # A task instance a person marks here tells OpenLineage, as Airflow's API server does.
+    run_listeners.start_for_marks(settings, app.state.store)
     # Middlewares run outermost last-added: headers and the body cap see every request; the
     # request's transaction commits inside them, once the app's handlers set the status.
     # The audit trail records each action inside the transaction that commits it.

@@ -126,6 +126,11 @@ def instances(conn: Connection, run_pk: int) -> list[InstanceRow]:
     return [row_as(InstanceRow, r) for r in rows]
 
 
+def instance_by_id(conn: Connection, ti_id: int) -> InstanceRow | None:
+    row = conn.execute(select(*INSTANCE_COLUMNS).where(task_instance.c.id == ti_id)).first()
+    return None if row is None else row_as(InstanceRow, row)
+
+
 def instance(
     conn: Connection, run_pk: int, task_id: str, map_index: int | None = None
 ) -> InstanceRow | None:
