@@ -198,10 +198,16 @@ def _one(found: list[OtlpSpan], name: str) -> OtlpSpan:
     return named[0]
 
 
-def _check_trace(found: list[OtlpSpan], ended: dict[str, str], workers: dict[str, int]) -> None:
+def _check_trace(
+    found: list[OtlpSpan],
+    ended: dict[str, str],
+    workers: dict[str, int],
+    deferred: tuple[str, ...] = (),
+) -> None:
     """The run's trace as Airflow makes it: ``dag_run.measured`` its root; a ``task_run``
     span of each instance (``ended``: task -> state) under it; each try's ``worker`` span
-    (``workers``: task -> how many) under its instance's."""
+    (``workers``: task -> how many) under its instance's, and the ``trigger`` span of each
+    ``deferred`` task's try."""
     root = _one(found, "dag_run.measured")
     assert root.parent_id == "" and root.status == "ERROR"  # the run failed
     assert root.service == "Airflow"
@@ -233,7 +239,15 @@ def _check_trace(found: list[OtlpSpan], ended: dict[str, str], workers: dict[str
             assert worker.attributes["airflow.task_id"] == task_id
             assert worker.status == "UNSET"  # the task's failure is the try's outcome
             assert task_run.start_ns <= worker.start_ns
-    expected_names = {"dag_run.measured"}
+    for task_id in deferred:
+        trigger = _one(found, f"trigger.{task_id}")
+        assert trigger.parent_id == _one(found, f"task_run.{task_id}").span_id
+        assert trigger.status == "OK"  # it fired
+        assert trigger.attributes["airflow.task_instance.try_number"] == "1"
+        assert trigger.attributes["airflow.trigger.name"].startswith(
+            f"measured/{root.attributes['airflow.dag_run.run_id']}/{task_id}/-1/1 (ID "
+        )
+    expected_names = {"dag_run.measured"} | {f"trigger.{t}" for t in deferred}
     expected_names |= {f"task_run.{t}" for t in ended} | {f"worker.{t}" for t in workers}
     assert {s.name for s in found} == expected_names
 
@@ -319,10 +333,13 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
         spans.close()  # the scheduler's spans (a crashed try's, perhaps the run's) go out
         ended = {"ok": "success", "double": "success", "boom": "failed"}
         ended |= {"nap": "success", "crash": "failed"}  # crash: ended by the executor
-        found = otlp.wait_for_spans(*(f"task_run.{t}" for t in ended), "dag_run.measured")
-        # nap's try ran twice (deferred, then resumed); crash's process exited mid-span.
+        found = otlp.wait_for_spans(
+            *(f"task_run.{t}" for t in ended), "dag_run.measured", "trigger.nap"
+        )
+        # nap's try ran twice (deferred, then resumed), its trigger in the triggerer between;
+        # crash's process exited mid-span.
         workers = {"ok": 1, "double": 1, "boom": 1, "nap": 2}
-        _check_trace(found, ended, workers)
+        _check_trace(found, ended, workers, deferred=("nap",))
     finally:
         emit.close()
         otlp.close()

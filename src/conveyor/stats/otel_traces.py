@@ -9,7 +9,7 @@ batched by the SDK's thread; a try's process flushes them when the try ends.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -131,8 +131,9 @@ class OtelTracer:
     @contextmanager
     def current_span(
         self, name: str, parent: tuple[int, int], attributes: Mapping[str, Any]
-    ) -> Iterator[None]:
-        """A span of this process's work, current while it runs (the try's ``worker``)."""
+    ) -> Iterator[Callable[[], None]]:
+        """A span of this process's work, current while it runs (the try's ``worker``, a
+        trigger's); what it yields marks the span OK."""
         trace_id, parent_id = parent
         context = self._parent(trace_id, parent_id, self.sampled(trace_id, attributes))
         with self.tracer.start_as_current_span(
@@ -143,7 +144,7 @@ class OtelTracer:
             set_status_on_exception=False,
         ) as span:
             try:
-                yield
+                yield lambda: span.set_status(Status(StatusCode.OK))
             except BaseException as exc:
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, f"Exception: {type(exc).__name__}"))

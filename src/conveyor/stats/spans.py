@@ -8,7 +8,10 @@ As Airflow emits them (``[traces] otel_on``), one trace a run:
   made when a try's end is recorded (not when it waits: deferred, rescheduled, awaiting
   input), from the instance's queueing to the end, by the process that recorded it;
 - ``worker.<task_id>``: a child of its instance's ``task_run`` span, around the try in the
-  process that runs it; the spans the task's own code makes nest under it.
+  process that runs it; the spans the task's own code makes nest under it;
+- ``trigger.<task_id>`` (``_<map_index>`` for a mapped instance, as Airflow writes it): a
+  child of its instance's ``task_run`` span, around a deferred try's trigger in the
+  triggerer, OK when it fires.
 
 The ids come from ``trace_ids``, so the processes agree without passing a carrier. With
 ``traces_otel_on`` off, nothing of OpenTelemetry is imported and every call returns at once.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -206,3 +209,23 @@ def worker(span: TrySpan | None) -> Iterator[None]:
     parent = (span.run.trace_id, span.span_id)
     with tracer.current_span(span.name("worker"), parent, span.attributes()):
         yield
+
+
+@contextmanager
+def trigger(span: TrySpan | None, trigger_id: int) -> Iterator[Callable[[], None]]:
+    """The ``trigger`` span of a deferred try around its trigger's run (None: no span);
+    what it yields is called when the trigger fires (the span's status: OK)."""
+    tracer = _tracer
+    if tracer is None or span is None:
+        yield lambda: None
+        return
+    index = f"_{span.map_index}" if span.map_index >= 0 else ""
+    run = span.run
+    name = (
+        f"{run.dag_id}/{run.run_id}/{span.task_id}/{span.map_index}/{span.try_number} "
+        f"(ID {trigger_id})"
+    )
+    attributes: dict[str, str | int] = {"airflow.trigger.name": name, **span.attributes()}
+    parent = (run.trace_id, span.span_id)
+    with tracer.current_span(f"trigger.{span.task_id}{index}", parent, attributes) as fired:
+        yield fired

@@ -314,6 +314,8 @@ class TraceTimes:
     map_index: int
     ti_queued_at: datetime | None
     try_start: datetime | None  # its first dispatch's: a resumption continues the try
+    run_id: str = ""
+    shown_try: int = 0  # the instance's try, as Airflow numbers it
 
 
 def trace_times(conn: Connection, run_pk: int, ti_id: int) -> TraceTimes | None:
@@ -324,7 +326,15 @@ def trace_times(conn: Connection, run_pk: int, ti_id: int) -> TraceTimes | None:
         .scalar_subquery()
     )
     row = conn.execute(
-        select(dag_run.c.start_date, dag_run.c.run_type, ti.map_index, ti.queued_at, try_start)
+        select(
+            dag_run.c.start_date,
+            dag_run.c.run_type,
+            ti.map_index,
+            ti.queued_at,
+            try_start,
+            dag_run.c.run_id,
+            try_numbers.SHOWN_TRY,
+        )
         .select_from(dag_run.join(task_instance, ti.run_pk == dag_run.c.id))
         .where(dag_run.c.id == run_pk, ti.id == ti_id)
     ).first()

@@ -34,11 +34,11 @@ from typing import Any
 from conveyor import airflow_compat, interrupts
 from conveyor.clock import utcnow
 from conveyor.config import Settings
-from conveyor.engine import deferral
+from conveyor.engine import deferral, try_spans
 from conveyor.lifecycle import Actor
 from conveyor.loading import code_cache, namespaces
 from conveyor.stats import airflow as stats
-from conveyor.stats import emit
+from conveyor.stats import emit, spans
 from conveyor.store import asset_watchers, liveness, triggers
 from conveyor.store.engine import STORE_UNREACHABLE, Store
 from conveyor.triggerer import watchers
@@ -74,6 +74,7 @@ class Triggerer:
         self._running: set[int] = set()  # ids of the triggers running (main thread's view)
         self._tasks: dict[int, asyncio.Task[None]] = {}  # the loop thread's own
         self._rows: dict[int, triggers.TriggerRow] = {}
+        self._spans: dict[int, spans.TrySpan] = {}  # a deferred try's, for its trigger's span
         self._reports: queue.SimpleQueue[_Report] = queue.SimpleQueue()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -103,6 +104,7 @@ class Triggerer:
         """Run triggers until a stop is asked (or ``until()`` is true)."""
         airflow_compat.activate()  # a user's trigger may import Airflow's names
         emit.configure(self.settings)  # Airflow's metrics, when statsd_on or otel_on
+        spans.configure(self.settings)  # the triggers' spans, when traces_otel_on
         stats.job_started("TriggererJob")
         self._thread.start()
         try:
@@ -200,6 +202,7 @@ class Triggerer:
         for trigger_id in gone:  # its try moved on, or another triggerer has it
             self._running.discard(trigger_id)
             self._rows.pop(trigger_id, None)
+            self._spans.pop(trigger_id, None)
         if gone:
             self.loop.call_soon_threadsafe(self._cancel, gone)
         built = [found for row in rows if (found := self._start(row)) is not None]
@@ -315,6 +318,11 @@ class Triggerer:
         trigger.trigger_id = row.id
         self._rows[row.id] = row
         self._running.add(row.id)
+        span = try_spans.read_deferred(
+            self.store, ti_id=row.ti_id, run_pk=row.run_pk, dag_id=row.dag_id, task_id=row.task_id
+        )
+        if span is not None:
+            self._spans[row.id] = span
         return row.id, trigger
 
     def _build(self, row: triggers.TriggerRow | asset_watchers.WatcherRow) -> Any:
@@ -351,9 +359,11 @@ class Triggerer:
     async def _watch(self, trigger_id: int, trigger: Any) -> None:
         report = _Report(trigger_id, error="the trigger's run() ended without an event")
         try:
-            async for event in trigger.run():
-                report = _Report(trigger_id, payload=getattr(event, "payload", event))
-                break
+            with spans.trigger(self._spans.pop(trigger_id, None), trigger_id) as fired:
+                async for event in trigger.run():
+                    report = _Report(trigger_id, payload=getattr(event, "payload", event))
+                    fired()
+                    break
         except asyncio.CancelledError:
             raise
         except Exception:
