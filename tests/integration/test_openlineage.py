@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from http_servers import Recorder, serve
 from prometheus_client import REGISTRY
@@ -41,6 +42,8 @@ from celery_workers import require_redis, run_on_celery, start_worker, worker_en
 from conftest import make_settings, run_until_finished
 from conveyor import lineage
 from conveyor.airflow_compat import listeners
+from conveyor.cli.common import settings as cli_settings
+from conveyor.cli.main import cli
 from conveyor.config import Settings
 from conveyor.executors.celery_app import make_app
 from conveyor.lineage import events as lineage_events
@@ -403,11 +406,11 @@ def test_a_celery_worker_sends_its_tries_events(
 
 
 def test_task_instances_a_person_marks_send_airflows_events(
-    tmp_path: Path, store: Store, endpoint: Recorder
+    tmp_path: Path, store: Store, endpoint: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Marked through the REST API, as Airflow's API server sends them: a COMPLETE for a mark
-    of success and a FAIL for one of failed, of the try's run id, its DAG run as parent,
-    without the task's own facets; nothing for a dry run. No try runs: cheap."""
+    """Marked through the REST API and the CLI, as Airflow's API server sends them: a
+    COMPLETE for a mark of success and a FAIL for one of failed, of the try's run id, its DAG
+    run as parent, without the task's own facets; nothing for a dry run. No try runs."""
     transport = {"type": "http", "url": endpoint.url, "timeout": 5}
     settings = make_settings(
         tmp_path,
@@ -436,6 +439,18 @@ def test_task_instances_a_person_marks_send_airflows_events(
             answer = client.patch(f"{instances}/{task_id}", json={"new_state": state})
             assert answer.status_code == 200, answer.text
     lineage.stop()  # the web process's events sent
+    manual.on_marks(None)
+    # And through the CLI, which sends them itself.
+    monkeypatch.setenv("CONVEYOR_HOME", str(settings.home))
+    monkeypatch.setenv("CONVEYOR_DAGS_FOLDER", str(settings.dags_path))
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", store.url)
+    monkeypatch.setenv("CONVEYOR_OPENLINEAGE_TRANSPORT", json.dumps(transport))
+    monkeypatch.setenv("CONVEYOR_OPENLINEAGE_NAMESPACE", "warehouse")
+    cli_settings.cache_clear()
+    args = ["tasks", "mark", "lineage_sql", run.run_id, "hooked", "--state", "success"]
+    done = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    lineage.stop()  # the command's
 
     events = _events(endpoint)
     for event in events:
@@ -444,9 +459,10 @@ def test_task_instances_a_person_marks_send_airflows_events(
     assert {name: [e["eventType"] for e in found] for name, found in jobs.items()} == {
         "lineage_sql.make": ["COMPLETE"],
         "lineage_sql.boom": ["FAIL"],
+        "lineage_sql.hooked": ["COMPLETE"],
     }
     dag_run_id = lineage_events.dag_run_id("warehouse", "lineage_sql", run.logical_date)
-    for task_id in ("make", "boom"):
+    for task_id in ("make", "boom", "hooked"):
         (event,) = jobs[f"lineage_sql.{task_id}"]
         # The id a try of it would have had (try 0: it never ran), as Airflow's provider
         # makes it from the task instance.
