@@ -90,7 +90,7 @@ def test_nothing_of_opentelemetry_is_imported_with_traces_off(tmp_path: Path) ->
     code = (
         "import sys\n"
         "from conveyor.config import load_config\n"
-        "import conveyor.worker.runner, conveyor.scheduler.loop\n"
+        "import conveyor.worker.runner, conveyor.scheduler.loop, conveyor.triggerer.process\n"
         "from conveyor.engine import run_metrics\n"
         f"run_metrics.start(load_config({{'CONVEYOR_HOME': {str(tmp_path)!r}}}).settings)\n"
         "print([m for m in sys.modules if m.startswith('opentelemetry')])\n"
