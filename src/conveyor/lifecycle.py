@@ -22,7 +22,15 @@ from enum import Enum
 from functools import cached_property
 from typing import Any
 
-from conveyor.states import FAILED_LIKE, FINISHED, ExitKind, RunState, TaskState
+from conveyor.states import (
+    FAILED_LIKE,
+    FINISHED,
+    IN_FLIGHT,
+    RUN_FINISHED,
+    ExitKind,
+    RunState,
+    TaskState,
+)
 
 S = TaskState
 R = RunState
@@ -75,11 +83,14 @@ RUN_DISPLAY: Mapping[RunState, Display] = {
     R.FAILED: TASK_DISPLAY[S.FAILED],
 }
 
+#: The failed states, the worse first: what a mapped task or a group shows when one of its
+#: instances ended so.
+WORST_FIRST: tuple[TaskState, ...] = (S.FAILED, S.UPSTREAM_FAILED)
+
 #: What a collapsed group of tasks shows for one run: the first of these states that one
 #: of its tasks is in (then skipped if all were skipped, success if all finished well).
 TELLING: tuple[TaskState, ...] = (
-    S.FAILED,
-    S.UPSTREAM_FAILED,
+    *WORST_FIRST,
     S.UP_FOR_RETRY,
     S.RUNNING,
     S.QUEUED,
@@ -97,6 +108,21 @@ NOT_A_RETRY: frozenset[TaskState] = frozenset({S.UP_FOR_RESCHEDULE, S.DEFERRED, 
 UNFINISHED: frozenset[TaskState] = frozenset(S) - FINISHED
 #: Finished states that let downstream tasks run (Airflow's ``State.success_states``).
 SUCCEEDED_LIKE: frozenset[TaskState] = FINISHED - FAILED_LIKE
+#: An instance waits for its ``retry_at``: a retry's delay, or a sensor's next poke.
+WAITING_FOR_TIME: frozenset[TaskState] = frozenset({S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE})
+#: An instance waits to be queued (its upstream, or a slot), which a run must be running for.
+NOT_YET_QUEUED: frozenset[TaskState] = frozenset({S.NONE, S.SCHEDULED})
+#: An instance holds its pool's slots (queued, running) or asks for them (scheduled).
+POOLED: frozenset[TaskState] = IN_FLIGHT | {S.SCHEDULED}
+#: The states a per-task limit counts (Airflow's ``ACTIVE_STATES``): a deferred instance, or
+#: one awaiting a person's input, holds no worker slot, yet still counts towards its task's
+#: limit (``max_active_tis_per_dag``).
+ACTIVE: frozenset[TaskState] = IN_FLIGHT | {S.DEFERRED, S.AWAITING_INPUT}
+#: A try that failed, with tries left or none: what failure listeners and the failed-tries
+#: views read.
+FAILED_TRY: frozenset[TaskState] = frozenset({S.FAILED, S.UP_FOR_RETRY})
+#: Run states that will change again without a person.
+RUN_UNFINISHED: frozenset[RunState] = frozenset(R) - RUN_FINISHED
 
 
 # -- the values the moves speak ---------------------------------------------------------------
@@ -361,6 +387,8 @@ def _steps_of(moves: Iterable[TaskMove]) -> dict[tuple[TaskState, TaskState], st
 TASK_MOVES: Mapping[tuple[TaskState, TaskState], str] = _steps_of(SINGLE_MOVES)
 #: The states a person may set from the CLI, UI or API, from any state (clear and mark).
 MANUAL_TARGETS: frozenset[TaskState] = frozenset({S.NONE, S.SUCCESS, S.FAILED})
+#: The states a person may mark an instance (a clear sends it back to none).
+MARK_TARGETS: frozenset[TaskState] = MANUAL_TARGETS - {S.NONE}
 
 #: Task states a try's row can be in: running, or ended as a move from running left it.
 TRY_STATES: tuple[TaskState, ...] = tuple(

@@ -1,23 +1,28 @@
 """Every declared state has its display and every view reads it; no view keeps a list of its own.
 
 A state added to ``states.py`` without its rows in ``lifecycle.py`` fails here, and so does a
-state list written again by hand in a stylesheet or a script.
+state list written again by hand in a stylesheet, a script or a Python module.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+import conveyor
 from conveyor import lifecycle, metrics
 from conveyor.airflow_compat.shims import State
-from conveyor.states import FAILED_LIKE, FINISHED, RUN_FINISHED, RunState, TaskState
+from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.web.ui import state_views
 
 UI = Path(state_views.__file__).parent
+PACKAGE = Path(conveyor.__file__).parent
+#: The modules that name the states and their sets; every other module reads them.
+STATE_HOMES = {PACKAGE / "states.py", PACKAGE / "lifecycle.py"}
 STATIC = UI / "static"
 
 
@@ -37,6 +42,15 @@ def test_the_named_sets_split_the_states() -> None:
     assert lifecycle.SUCCEEDED_LIKE | FAILED_LIKE == FINISHED
     assert set(lifecycle.TELLING) <= lifecycle.UNFINISHED | FAILED_LIKE
     assert len(set(lifecycle.TELLING)) == len(lifecycle.TELLING)
+    assert lifecycle.TELLING[: len(lifecycle.WORST_FIRST)] == lifecycle.WORST_FIRST
+    assert set(lifecycle.WORST_FIRST) == FAILED_LIKE
+    assert lifecycle.WAITING_FOR_TIME <= lifecycle.UNFINISHED - IN_FLIGHT
+    assert IN_FLIGHT < lifecycle.POOLED and IN_FLIGHT < lifecycle.ACTIVE
+    assert not lifecycle.POOLED & FINISHED and not lifecycle.ACTIVE & FINISHED
+    assert lifecycle.MARK_TARGETS <= FINISHED
+    assert set(lifecycle.TRY_STATES) - lifecycle.SUCCEEDED_LIKE >= lifecycle.FAILED_TRY
+    assert not lifecycle.RUN_UNFINISHED & RUN_FINISHED
+    assert set(RunState) == lifecycle.RUN_UNFINISHED | RUN_FINISHED
 
 
 @pytest.mark.parametrize("state", list(TaskState))
@@ -150,3 +164,57 @@ def test_the_cli_colours_every_state_as_the_ui_does() -> None:
     for state, style in STATE_STYLES.items():
         assert Style.parse(style).color is not None, state
     assert STATE_STYLES["failed"] == lifecycle.TASK_DISPLAY[TaskState.FAILED].colour
+
+
+def _state_aliases(tree: ast.Module) -> set[str]:
+    """The names a module calls the state enums by (``S = TaskState`` included)."""
+    names = {"TaskState", "RunState"}
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign) else None
+        if isinstance(node, ast.Assign) and isinstance(value, ast.Name) and value.id in names:
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _is_state(node: ast.expr, enums: set[str]) -> bool:
+    """``TaskState.X`` or ``TaskState.X.value`` (or a run state's, or an alias's)."""
+    if isinstance(node, ast.Attribute) and node.attr == "value":
+        node = node.value
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in enums
+        and node.attr.isupper()
+    )
+
+
+def python_state_sets(source: str) -> list[str]:
+    """The tuples, lists and sets in ``source`` that spell out two or more states. A mapping
+    keyed by state (a callback's name, a reason per state) is a table, not a set: allowed."""
+    tree = ast.parse(source)
+    enums = _state_aliases(tree)
+    return [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set))
+        and sum(_is_state(item, enums) for item in node.elts) >= 2
+    ]
+
+
+def test_the_python_check_finds_a_set_spelled_out() -> None:
+    assert python_state_sets("x in (TaskState.QUEUED, TaskState.RUNNING)")
+    assert python_state_sets("S = TaskState\nW = frozenset({S.FAILED, S.SKIPPED})")
+    assert python_state_sets("q.in_([RunState.QUEUED.value, RunState.RUNNING.value])")
+    assert not python_state_sets("x in IN_FLIGHT or x is TaskState.NONE")
+    assert not python_state_sets("HOOKS = {TaskState.SUCCESS: 'a', TaskState.FAILED: 'b'}")
+
+
+def test_no_python_module_spells_out_a_set_of_states() -> None:
+    """A set of states has one name, in ``states.py`` or ``lifecycle.py`` (``IN_FLIGHT``,
+    ``WAITING_FOR_TIME``, ``MARK_TARGETS`` ...), so what it means is said and changed once."""
+    found = {
+        str(path.relative_to(PACKAGE)): spelled
+        for path in sorted(set(PACKAGE.rglob("*.py")) - STATE_HOMES)
+        if (spelled := python_state_sets(path.read_text()))
+    }
+    assert found == {}, "name these sets in lifecycle.py"
