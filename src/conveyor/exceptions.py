@@ -8,6 +8,7 @@
     ├── TemplateError          a templated field did not render
     ├── NotFoundError          a DAG, run or task named by the user does not exist
     ├── StoreError             the metadata store refused or is out of date
+    ├── IllegalMove            a state change lifecycle.py does not declare (a bug, not a race)
     └── TaskError              raised inside a try by the engine (XCom not JSON, timeout)
         └── TaskTimeout
 

@@ -22,6 +22,7 @@ from enum import Enum
 from functools import cached_property
 from typing import Any
 
+from conveyor.exceptions import ConveyorError
 from conveyor.states import (
     FAILED_LIKE,
     FINISHED,
@@ -174,11 +175,27 @@ class StartedTry:
         return self.max_tries - self.resumptions
 
 
-class IllegalMove(RuntimeError):
-    """The engine asked for a move that is not declared here: a bug, never a race."""
+class IllegalMove(ConveyorError):
+    """A state change this module does not declare was asked for: a bug in the caller, never
+    a race (a lost race is a guarded write that moved nothing). An error of its own, not an
+    ``assert``: ``python -O`` strips asserts, and the CLI and the web report a ConveyorError
+    by its message. ``move`` names the move (or ``task state`` / ``run state`` for a bare
+    step); ``start`` and ``to`` the states asked for, when known."""
+
+    def __init__(
+        self, move: str, problem: str, *, start: str | None = None, to: str | None = None
+    ) -> None:
+        self.move = move
+        self.start = start
+        self.to = to
+        super().__init__(f"illegal state move ({move}): {problem}")
 
 
 # -- the moves --------------------------------------------------------------------------------
+
+
+def _listed(states: Iterable[TaskState]) -> str:
+    return ", ".join(sorted(state.value for state in states))
 
 
 class Guard(Enum):
@@ -225,17 +242,27 @@ class TaskMove:
         """The state the move reaches, given the caller's ``to`` (None: the one it has)."""
         if to is None:
             if self.to is None:
-                raise IllegalMove(f"move {self.name} needs the state it goes to")
+                raise IllegalMove(
+                    self.name, f"it reaches one of {_listed(self.to_states)}: say which"
+                )
             return self.to
         if to not in self.to_states:
-            raise IllegalMove(f"move {self.name} goes to {sorted(self.to_states)}, not {to}")
+            raise IllegalMove(
+                self.name, f"it reaches {_listed(self.to_states)}, not {to.value}", to=to
+            )
         return to
 
     def check(self, starts: Iterable[TaskState], to: TaskState) -> None:
         """Raise :class:`IllegalMove` unless the move may go from each of ``starts`` to ``to``."""
         for start in starts:
             if (start, to) not in self.steps:
-                raise IllegalMove(f"move {self.name} does not go from {start} to {to}")
+                raise IllegalMove(
+                    self.name,
+                    f"it does not go from {start.value} to {to.value}; "
+                    f"it leaves {_listed(self.from_states)}",
+                    start=start,
+                    to=to,
+                )
 
 
 def _from(starts: Iterable[TaskState], to: TaskState, why: str) -> dict[tuple[S, S], str]:
@@ -400,7 +427,12 @@ def check_step(expected: Iterable[TaskState], to: TaskState) -> None:
     """Raise :class:`IllegalMove` unless every ``expected -> to`` is a declared step."""
     for start in expected:
         if (start, to) not in TASK_MOVES:
-            raise IllegalMove(f"task state move {start} -> {to} is not allowed")
+            raise IllegalMove(
+                "task state",
+                f"{start.value} -> {to.value} is no declared step",
+                start=start,
+                to=to,
+            )
 
 
 @dataclass(frozen=True)
@@ -475,7 +507,12 @@ def check_run_step(expected: Iterable[RunState], to: RunState) -> None:
     """Raise :class:`IllegalMove` unless every ``expected -> to`` of a run is declared."""
     for start in expected:
         if (start, to) not in RUN_MOVES:
-            raise IllegalMove(f"run state move {start} -> {to} is not allowed")
+            raise IllegalMove(
+                "run state",
+                f"{start.value} -> {to.value} is no declared step",
+                start=start,
+                to=to,
+            )
 
 
 # -- the timeline entries the moves write -----------------------------------------------------
