@@ -43,14 +43,17 @@ R = RunState
 class Display:
     """How the UI shows a state: its label, its colour (a CSS colour), the colour of a
     badge's text on it, how the graph frames a task in it (``heavy``: a thicker frame, for a
-    state that asks for a look; ``framed``: False keeps the plain frame), and the colour of
-    its name written as text."""
+    state that asks for a look; ``framed``: False keeps the plain frame, and outlines its
+    badge, for a state coloured as the page is), whether its squares pulse (work under way),
+    its colour on the dark theme if another, and the colour of its name written as text."""
 
     label: str
     colour: str
     ink: str = "#ffffff"
     heavy: bool = False
     framed: bool = True
+    pulse: bool = False
+    dark: str | None = None  # its colour on the dark theme, if not its colour
     text: str | None = None  # its name written in colour (the CLI), if not in its colour
 
     @property
@@ -62,7 +65,7 @@ class Display:
 #: running ones first, the waiting ones after.
 TASK_DISPLAY: Mapping[TaskState, Display] = {
     S.SUCCESS: Display("success", "#2e9d4e"),
-    S.RUNNING: Display("running", "#3fa7d6", heavy=True),
+    S.RUNNING: Display("running", "#3fa7d6", heavy=True, pulse=True),
     S.FAILED: Display("failed", "#d63a3a", heavy=True),
     S.UP_FOR_RETRY: Display("up for retry", "#efbf2a", ink="#3f3000", heavy=True),
     S.UP_FOR_RESCHEDULE: Display("up for reschedule", "#6cc7c0", ink="#123b38"),
@@ -72,7 +75,20 @@ TASK_DISPLAY: Mapping[TaskState, Display] = {
     S.SKIPPED: Display("skipped", "#f2a7c9", ink="#5e1f3b"),
     S.QUEUED: Display("queued", "#9aa3ad"),
     S.SCHEDULED: Display("scheduled", "#d2c0a0", ink="#3b3222"),
-    S.NONE: Display("no status", "#ffffff", ink="#66707c", framed=False, text="#808080"),
+    S.NONE: Display(
+        "no status", "#ffffff", ink="#66707c", framed=False, dark="#2a313a", text="#808080"
+    ),
+}
+
+#: The timeline's entries whose kind is no state's name, shown in the colour of the state they
+#: tell of (an entry named after a state is shown in its colour).
+TIMELINE_KINDS: Mapping[str, TaskState] = {
+    "started": S.RUNNING,
+    "succeeded": S.SUCCESS,
+    "crash": S.FAILED,
+    "timeout": S.FAILED,
+    "retry": S.UP_FOR_RETRY,
+    "trigger": S.DEFERRED,
 }
 
 #: Every run state, in the order the UI lists them. A run state shares its colour with the

@@ -90,6 +90,7 @@ def test_every_state_has_its_colour_rules_and_its_label_on_the_page(state: str) 
     for element in (".state", ".sq", ".cell", ".run-bar"):
         assert f"{element}.st-{state}" in css
     assert f"svg.graph .node.st-{state} rect.bar" in css
+    assert (f".timeline li.k-{state}::before" in css) is (state is not TaskState.NONE)
     page = state_views.state_json()
     kind = "task" if isinstance(state, TaskState) else "run"
     assert {"state": state.value, "label": state_views.state_label(state)} in page[kind]
@@ -146,13 +147,24 @@ def test_no_template_keeps_the_states_or_their_labels(path: Path) -> None:
 
 
 def test_the_stylesheets_paint_no_state_by_hand() -> None:
-    """Each state's colour is defined, and painted, only from the lifecycle (state_css)."""
+    """Each state's colour is defined, and its classes painted, only from the lifecycle
+    (state_css); a stylesheet may borrow a colour (``var(--st-success)``), nothing more."""
+    names = "|".join(sorted({*(state.value for state in TaskState), *lifecycle.TIMELINE_KINDS}))
     for path in STATIC.glob("*.css"):
         text = path.read_text()
-        defined = set(re.findall(r"^\s*--st-([a-z_]+):", text, re.MULTILINE))
-        # The dark theme darkens "no status" (white on a dark page); nothing else is defined.
-        assert defined <= ({"none"} if path.name == "theme.css" else set()) | {"paused"}, path
-        assert not re.search(r"\.(sq|cell)\.st-[a-z_]+[^{]*\{[^}]*background", text), path
+        defined = set(re.findall(r"--st-([a-z_]+)\s*:", text))
+        assert defined <= {"paused"}, path  # a dag's pause switch: no state
+        assert not re.findall(rf"\.(?:st|k)-(?:{names})\b", text), path
+
+
+def test_the_page_pulses_and_darkens_the_states_the_lifecycle_says() -> None:
+    css = state_views.state_css()
+    for state, display in lifecycle.TASK_DISPLAY.items():
+        assert (f".cell.st-{state}, svg.graph" in css) is display.pulse, state
+        if display.dark is not None:
+            assert f'data-theme="dark"] {{ --st-{state}: {display.dark};' in css
+    for kind, state in lifecycle.TIMELINE_KINDS.items():
+        assert f".timeline li.k-{kind}::before {{ background: var(--st-{state}); }}" in css
 
 
 def test_the_cli_colours_every_state_as_the_ui_does() -> None:
