@@ -117,6 +117,9 @@ TELLING: tuple[TaskState, ...] = (
     S.AWAITING_INPUT,
 )
 
+#: What a calendar's day shows: the first of these states that one of its runs is in.
+DAY_TELLING: tuple[RunState, ...] = (R.FAILED, R.RUNNING, R.QUEUED, R.SUCCESS)
+
 #: A finish into one of these is no retry: a poke, or a deferral that a later dispatch
 #: resumes. That dispatch is numbered as any (the fence), counted as a resumption and granted
 #: for itself: it continues the same try (``store/try_numbers.py``).

@@ -43,6 +43,8 @@ def test_the_named_sets_split_the_states() -> None:
     assert set(lifecycle.TELLING) <= lifecycle.UNFINISHED | FAILED_LIKE
     assert len(set(lifecycle.TELLING)) == len(lifecycle.TELLING)
     assert lifecycle.TELLING[: len(lifecycle.WORST_FIRST)] == lifecycle.WORST_FIRST
+    assert set(lifecycle.DAY_TELLING) == set(RunState)
+    assert lifecycle.DAY_TELLING[0] is RunState.FAILED
     assert set(lifecycle.WORST_FIRST) == FAILED_LIKE
     assert lifecycle.WAITING_FOR_TIME <= lifecycle.UNFINISHED - IN_FLIGHT
     assert IN_FLIGHT < lifecycle.POOLED and IN_FLIGHT < lifecycle.ACTIVE

@@ -108,6 +108,11 @@ def run_states() -> list[tuple[str, str]]:
     return [(state.value, shown.label) for state, shown in lifecycle.RUN_DISPLAY.items()]
 
 
+def day_states() -> list[tuple[str, str]]:
+    """``(state, label)`` of the run states a calendar's day shows, the most telling first."""
+    return [(state.value, lifecycle.RUN_DISPLAY[state].label) for state in lifecycle.DAY_TELLING]
+
+
 def state_label(state: str | None) -> str:
     """The label of a task or run state (its value if it is none of them)."""
     shown = _displays().get(state or lifecycle.S.NONE.value)
