@@ -8,6 +8,7 @@ import ast
 import re
 import sys
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -30,6 +31,7 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@cache
 def declared() -> set[str]:
     """The distributions pyproject.toml names, core and extras."""
     project = tomllib.loads(PYPROJECT.read_text())["project"]
@@ -55,22 +57,54 @@ def imports(source: str) -> list[tuple[str, int, bool]]:
     return found
 
 
+#: The lines that may import a package (a docstring's example too: the parse decides).
+_FROM = re.compile(r"^[ \t]*from[ \t]+(\w+)", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w., \t]+)", re.MULTILINE)
+OURS = {"conveyor", "__future__", *sys.stdlib_module_names}
+
+
+@cache
+def _distributions() -> Mapping[str, list[str]]:
+    return packages_distributions()
+
+
+def is_declared(top: str) -> bool:
+    """An import name maps to its distribution through the installed packages' metadata
+    (``yaml`` -> PyYAML); one not installed is taken by its own name."""
+    return bool({_normal(d) for d in _distributions().get(top, [top])} & declared())
+
+
+def _suspect(top: str) -> bool:
+    return top not in OURS and (top in ON_DEMAND or not is_declared(top))
+
+
+def _named(text: str) -> set[str]:
+    """The top-level names the import-like lines of ``text`` name."""
+    names = set(_FROM.findall(text))
+    for listed in _IMPORT.findall(text):
+        names.update(part.split()[0].split(".")[0] for part in listed.split(",") if part.strip())
+    return names
+
+
 @cache
 def package_imports() -> dict[str, list[tuple[str, int, bool]]]:
-    """The imports of each module under src/conveyor (parsed once for both tests)."""
-    return {
-        str(path.relative_to(PACKAGE)): imports(path.read_text())
-        for path in sorted(PACKAGE.rglob("*.py"))
-    }
+    """The imports of the modules under src/conveyor that may import a library undeclared or
+    in no extra: a text search picks them (parsing every module costs seconds), the parse
+    reads them, so a docstring's example is no import."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        if any(_suspect(top) for top in _named(text)):
+            found[str(path.relative_to(PACKAGE))] = imports(text)
+    return found
 
 
 def third_party_imports() -> dict[str, list[str]]:
-    """Each third-party top-level package imported under src/conveyor -> where."""
-    ours = {"conveyor", "__future__", *sys.stdlib_module_names}
+    """Each suspect third-party top-level package imported under src/conveyor -> where."""
     where: dict[str, list[str]] = {}
     for module, found in package_imports().items():
         for top, line, _ in found:
-            if top not in ours:
+            if top not in OURS:
                 where.setdefault(top, []).append(f"{module}:{line}")
     return where
 
@@ -81,16 +115,17 @@ def test_the_walk_finds_imports_at_any_depth() -> None:
 
 
 def test_every_imported_library_is_declared() -> None:
-    """An import name maps to its distribution through the installed packages' metadata
-    (``yaml`` -> PyYAML); one not installed is taken by its own name."""
-    distributions = packages_distributions()
-    names = declared()
     undeclared = {
         top: places
         for top, places in third_party_imports().items()
-        if top not in ON_DEMAND and not {_normal(d) for d in distributions.get(top, [top])} & names
+        if top not in ON_DEMAND and not is_declared(top)
     }
     assert undeclared == {}, "declare these in pyproject.toml (a dependency or an extra)"
+
+
+def test_the_text_search_sees_every_form_of_import() -> None:
+    text = "import os, yaml as y\nfrom pandas import x\n    import a.b\nfrom . import c\n"
+    assert _named(text) == {"os", "yaml", "pandas", "a"}
 
 
 def test_the_libraries_in_no_extra_are_imported_only_where_needed() -> None:
