@@ -626,7 +626,7 @@ class LocalExecutor(Executor):
             error,
             worker_actor(),
             parallelism=self.settings.parallelism,
-            expected=tuple(IN_FLIGHT),
+            expected=sorted(IN_FLIGHT),
         )
         self.submit(result.queued)
 

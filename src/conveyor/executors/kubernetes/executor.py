@@ -247,7 +247,7 @@ class KubernetesExecutor(Executor):
             error,
             worker_actor(),
             parallelism=self.settings.parallelism,
-            expected=tuple(IN_FLIGHT),
+            expected=sorted(IN_FLIGHT),
         )
         if result.state is not None:
             log.info("try %s of task instance %s: %s", try_number, ti_id, error)
