@@ -197,17 +197,24 @@ class StartedTry:
 class IllegalMove(ConveyorError):
     """A state change this module does not declare was asked for: a bug in the caller, never
     a race (a lost race is a guarded write that moved nothing). An error of its own, not an
-    ``assert``: ``python -O`` strips asserts, and the CLI and the web report a ConveyorError
-    by its message. ``move`` names the move (or ``task state`` / ``run state`` for a bare
-    step); ``start`` and ``to`` the states asked for, when known."""
+    ``assert``: ``python -O`` strips asserts, the CLI prints a ConveyorError's message, and
+    the web answers this one with a 500 that says which move. ``move`` names the move (or
+    ``task state`` / ``run state`` for a bare step); ``start`` and ``to`` the states asked
+    for, when known."""
 
     def __init__(
         self, move: str, problem: str, *, start: str | None = None, to: str | None = None
     ) -> None:
         self.move = move
+        self.problem = problem
         self.start = start
         self.to = to
         super().__init__(f"illegal state move ({move}): {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (a child process's error reaches its parent): the default would
+        # call the class with the message alone.
+        return (type(self), (self.move, self.problem), {"start": self.start, "to": self.to})
 
 
 # -- the moves --------------------------------------------------------------------------------

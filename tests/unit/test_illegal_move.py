@@ -5,6 +5,7 @@ the web reports as such."""
 from __future__ import annotations
 
 import logging
+import pickle
 
 import pytest
 from fastapi import FastAPI
@@ -38,6 +39,12 @@ def test_a_refused_step_names_the_move_and_the_states() -> None:
         lifecycle.SCHEDULE.target(TaskState.QUEUED)
     with pytest.raises(IllegalMove, match=r"\(finish\): it reaches .*failed.*: say which"):
         lifecycle.FINISH.target(None)
+
+
+def test_it_crosses_a_process_boundary_whole() -> None:
+    error = IllegalMove("finish", "it does not go from queued to success", start="queued")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (str(copy), copy.move, copy.start, copy.to) == (str(error), "finish", "queued", None)
 
 
 def test_a_statement_from_a_state_its_move_does_not_leave_is_refused() -> None:
