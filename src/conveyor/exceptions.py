@@ -1,15 +1,67 @@
-"""Conveyor's errors, all under one root.
+"""Conveyor's errors, all under one root. The tree below names every one (a test holds it to
+the code); those defined beside the code that raises them give their module.
 
     ConveyorError
     ├── ConfigError            a configuration key has a value we cannot use
+    │   └── BackfillRunningError  (backfill.py)
     ├── DagDefinitionError     the DAG as written is wrong (cycle, duplicate id, bad argument)
     │   └── CycleError
     ├── DagImportError         a DAG file could not be loaded (file, line, message)
-    ├── TemplateError          a templated field did not render
+    │   └── YamlDagError  (loading/yaml/errors.py)
     ├── NotFoundError          a DAG, run or task named by the user does not exist
+    │   ├── DagNotFound  (airflow_compat/exceptions.py)
+    │   ├── DagRunNotFound  (airflow_compat/exceptions.py)
+    │   ├── HiddenPage  (web/dag_access.py)
+    │   ├── PoolNotFound  (airflow_compat/exceptions.py)
+    │   ├── TaskInstanceNotFound  (airflow_compat/exceptions.py)
+    │   ├── TaskNotFound  (airflow_compat/exceptions.py)
+    │   ├── VariableNotFoundError  (connections/__init__.py)
+    │   └── VersionNotFound  (store/reads/versions.py)
     ├── StoreError             the metadata store refused or is out of date
-    └── TaskError              raised inside a try by the engine (XCom not JSON, timeout)
-        └── TaskTimeout
+    ├── TaskError              raised inside a try by the engine (XCom not JSON, timeout)
+    │   ├── ReservedArgumentName
+    │   ├── TaskDeferralTimeout
+    │   ├── TaskTimeout
+    │   ├── AwsConnectionError  (providers/amazon/base_aws.py)
+    │   │   └── AwsRefusedError  (providers/amazon/base_aws.py)
+    │   ├── DatabaseConnectionError  (providers/dbapi.py)
+    │   ├── DockerContainerFailedError  (providers/docker/operator.py)
+    │   ├── GoogleConnectionError  (providers/google/base_google.py)
+    │   ├── HttpConnectionError  (providers/http/client.py)
+    │   ├── HttpStatusError  (providers/http/client.py)
+    │   ├── PodFailedError  (providers/kubernetes/operator.py)
+    │   ├── ResponseCheckFailed  (providers/http/client.py)
+    │   ├── S3HookUriParseFailure  (providers/amazon/s3.py)
+    │   ├── SQLCheckFailed  (providers/sql_checks.py)
+    │   ├── SSHCommandError  (providers/ssh/hook.py)
+    │   ├── SSHConnectionError  (providers/ssh/hook.py)
+    │   ├── SensorTimeout  (sensors/base.py)
+    │   ├── SlackApiError  (providers/slack/api.py)
+    │   └── SmtpError  (providers/smtp/hook.py)
+    ├── TemplateError          a templated field did not render
+    ├── AccountError  (web/accounts.py)
+    ├── BackfillCompletedError  (store/backfills.py)
+    ├── BrokerUnavailable  (executors/celery_executor.py)
+    ├── ConfRefused  (model/params.py)
+    ├── DagHasActiveRuns  (store/dag_deletion.py)
+    ├── DirectoryUnavailableError  (web/ldap_directory.py)
+    ├── ExportError  (loading/yaml/errors.py)
+    ├── IllegalMove  (lifecycle.py): an undeclared state change asked for (a bug, not a race)
+    ├── InstanceNotFound  (store/ti_deletion.py)
+    ├── InvalidIdTokenError  (web/oidc_provider.py)
+    ├── InvalidRunId  (run_ids.py)
+    ├── LogicalDateRefused  (store/trigger.py)
+    ├── NotStrictJson  (strict_json.py)
+    ├── PoolError  (store/pools.py)
+    ├── ProviderError  (web/oidc_provider.py)
+    ├── RoleError  (web/roles.py)
+    ├── RunExists  (store/trigger.py)
+    ├── RunNotFinished  (store/run_deletion.py)
+    ├── RunStillActive  (store/ti_deletion.py)
+    ├── SchedulerAlreadyRunning  (scheduler/loop.py)
+    ├── SecretsBackendError  (connections/backends/__init__.py)
+    ├── SelectionError  (web/dag_selection.py)
+    └── UnknownAirflowSchema  (store/airflow_import/revisions.py)
 
 ``AirflowTaskTimeout`` is the timeout of a try of an Airflow DAG file's task: a
 ``BaseException``, as in Airflow, so an ``except Exception`` in the task's code lets it pass.

@@ -22,7 +22,16 @@ from enum import Enum
 from functools import cached_property
 from typing import Any
 
-from conveyor.states import FAILED_LIKE, FINISHED, ExitKind, RunState, TaskState
+from conveyor.exceptions import ConveyorError
+from conveyor.states import (
+    FAILED_LIKE,
+    FINISHED,
+    IN_FLIGHT,
+    RUN_FINISHED,
+    ExitKind,
+    RunState,
+    TaskState,
+)
 
 S = TaskState
 R = RunState
@@ -34,14 +43,17 @@ R = RunState
 class Display:
     """How the UI shows a state: its label, its colour (a CSS colour), the colour of a
     badge's text on it, how the graph frames a task in it (``heavy``: a thicker frame, for a
-    state that asks for a look; ``framed``: False keeps the plain frame), and the colour of
-    its name written as text."""
+    state that asks for a look; ``framed``: False keeps the plain frame, and outlines its
+    badge, for a state coloured as the page is), whether its squares pulse (work under way),
+    its colour on the dark theme if another, and the colour of its name written as text."""
 
     label: str
     colour: str
     ink: str = "#ffffff"
     heavy: bool = False
     framed: bool = True
+    pulse: bool = False
+    dark: str | None = None  # its colour on the dark theme, if not its colour
     text: str | None = None  # its name written in colour (the CLI), if not in its colour
 
     @property
@@ -53,7 +65,7 @@ class Display:
 #: running ones first, the waiting ones after.
 TASK_DISPLAY: Mapping[TaskState, Display] = {
     S.SUCCESS: Display("success", "#2e9d4e"),
-    S.RUNNING: Display("running", "#3fa7d6", heavy=True),
+    S.RUNNING: Display("running", "#3fa7d6", heavy=True, pulse=True),
     S.FAILED: Display("failed", "#d63a3a", heavy=True),
     S.UP_FOR_RETRY: Display("up for retry", "#efbf2a", ink="#3f3000", heavy=True),
     S.UP_FOR_RESCHEDULE: Display("up for reschedule", "#6cc7c0", ink="#123b38"),
@@ -63,7 +75,20 @@ TASK_DISPLAY: Mapping[TaskState, Display] = {
     S.SKIPPED: Display("skipped", "#f2a7c9", ink="#5e1f3b"),
     S.QUEUED: Display("queued", "#9aa3ad"),
     S.SCHEDULED: Display("scheduled", "#d2c0a0", ink="#3b3222"),
-    S.NONE: Display("no status", "#ffffff", ink="#66707c", framed=False, text="#808080"),
+    S.NONE: Display(
+        "no status", "#ffffff", ink="#66707c", framed=False, dark="#2a313a", text="#808080"
+    ),
+}
+
+#: The timeline's entries whose kind is no state's name, shown in the colour of the state they
+#: tell of (an entry named after a state is shown in its colour).
+TIMELINE_KINDS: Mapping[str, TaskState] = {
+    "started": S.RUNNING,
+    "succeeded": S.SUCCESS,
+    "crash": S.FAILED,
+    "timeout": S.FAILED,
+    "retry": S.UP_FOR_RETRY,
+    "trigger": S.DEFERRED,
 }
 
 #: Every run state, in the order the UI lists them. A run state shares its colour with the
@@ -75,11 +100,14 @@ RUN_DISPLAY: Mapping[RunState, Display] = {
     R.FAILED: TASK_DISPLAY[S.FAILED],
 }
 
+#: The failed states, the worse first: what a mapped task or a group shows when one of its
+#: instances ended so.
+WORST_FIRST: tuple[TaskState, ...] = (S.FAILED, S.UPSTREAM_FAILED)
+
 #: What a collapsed group of tasks shows for one run: the first of these states that one
 #: of its tasks is in (then skipped if all were skipped, success if all finished well).
 TELLING: tuple[TaskState, ...] = (
-    S.FAILED,
-    S.UPSTREAM_FAILED,
+    *WORST_FIRST,
     S.UP_FOR_RETRY,
     S.RUNNING,
     S.QUEUED,
@@ -89,6 +117,9 @@ TELLING: tuple[TaskState, ...] = (
     S.AWAITING_INPUT,
 )
 
+#: What a calendar's day shows: the first of these states that one of its runs is in.
+DAY_TELLING: tuple[RunState, ...] = (R.FAILED, R.RUNNING, R.QUEUED, R.SUCCESS)
+
 #: A finish into one of these is no retry: a poke, or a deferral that a later dispatch
 #: resumes. That dispatch is numbered as any (the fence), counted as a resumption and granted
 #: for itself: it continues the same try (``store/try_numbers.py``).
@@ -97,6 +128,21 @@ NOT_A_RETRY: frozenset[TaskState] = frozenset({S.UP_FOR_RESCHEDULE, S.DEFERRED, 
 UNFINISHED: frozenset[TaskState] = frozenset(S) - FINISHED
 #: Finished states that let downstream tasks run (Airflow's ``State.success_states``).
 SUCCEEDED_LIKE: frozenset[TaskState] = FINISHED - FAILED_LIKE
+#: An instance waits for its ``retry_at``: a retry's delay, or a sensor's next poke.
+WAITING_FOR_TIME: frozenset[TaskState] = frozenset({S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE})
+#: An instance waits to be queued (its upstream, or a slot), which a run must be running for.
+NOT_YET_QUEUED: frozenset[TaskState] = frozenset({S.NONE, S.SCHEDULED})
+#: An instance holds its pool's slots (queued, running) or asks for them (scheduled).
+POOLED: frozenset[TaskState] = IN_FLIGHT | {S.SCHEDULED}
+#: The states a per-task limit counts (Airflow's ``ACTIVE_STATES``): a deferred instance, or
+#: one awaiting a person's input, holds no worker slot, yet still counts towards its task's
+#: limit (``max_active_tis_per_dag``).
+ACTIVE: frozenset[TaskState] = IN_FLIGHT | {S.DEFERRED, S.AWAITING_INPUT}
+#: A try that failed, with tries left or none: what failure listeners and the failed-tries
+#: views read.
+FAILED_TRY: frozenset[TaskState] = frozenset({S.FAILED, S.UP_FOR_RETRY})
+#: Run states that will change again without a person.
+RUN_UNFINISHED: frozenset[RunState] = frozenset(R) - RUN_FINISHED
 
 
 # -- the values the moves speak ---------------------------------------------------------------
@@ -148,11 +194,34 @@ class StartedTry:
         return self.max_tries - self.resumptions
 
 
-class IllegalMove(RuntimeError):
-    """The engine asked for a move that is not declared here: a bug, never a race."""
+class IllegalMove(ConveyorError):
+    """A state change this module does not declare was asked for: a bug in the caller, never
+    a race (a lost race is a guarded write that moved nothing). An error of its own, not an
+    ``assert``: ``python -O`` strips asserts, the CLI prints a ConveyorError's message, and
+    the web answers this one with a 500 that says which move. ``move`` names the move (or
+    ``task state`` / ``run state`` for a bare step); ``start`` and ``to`` the states asked
+    for, when known."""
+
+    def __init__(
+        self, move: str, problem: str, *, start: str | None = None, to: str | None = None
+    ) -> None:
+        self.move = move
+        self.problem = problem
+        self.start = start
+        self.to = to
+        super().__init__(f"illegal state move ({move}): {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (a child process's error reaches its parent): the default would
+        # call the class with the message alone.
+        return (type(self), (self.move, self.problem), {"start": self.start, "to": self.to})
 
 
 # -- the moves --------------------------------------------------------------------------------
+
+
+def _listed(states: Iterable[TaskState]) -> str:
+    return ", ".join(sorted(state.value for state in states))
 
 
 class Guard(Enum):
@@ -199,17 +268,27 @@ class TaskMove:
         """The state the move reaches, given the caller's ``to`` (None: the one it has)."""
         if to is None:
             if self.to is None:
-                raise IllegalMove(f"move {self.name} needs the state it goes to")
+                raise IllegalMove(
+                    self.name, f"it reaches one of {_listed(self.to_states)}: say which"
+                )
             return self.to
         if to not in self.to_states:
-            raise IllegalMove(f"move {self.name} goes to {sorted(self.to_states)}, not {to}")
+            raise IllegalMove(
+                self.name, f"it reaches {_listed(self.to_states)}, not {to.value}", to=to
+            )
         return to
 
     def check(self, starts: Iterable[TaskState], to: TaskState) -> None:
         """Raise :class:`IllegalMove` unless the move may go from each of ``starts`` to ``to``."""
         for start in starts:
             if (start, to) not in self.steps:
-                raise IllegalMove(f"move {self.name} does not go from {start} to {to}")
+                raise IllegalMove(
+                    self.name,
+                    f"it does not go from {start.value} to {to.value}; "
+                    f"it leaves {_listed(self.from_states)}",
+                    start=start,
+                    to=to,
+                )
 
 
 def _from(starts: Iterable[TaskState], to: TaskState, why: str) -> dict[tuple[S, S], str]:
@@ -361,6 +440,8 @@ def _steps_of(moves: Iterable[TaskMove]) -> dict[tuple[TaskState, TaskState], st
 TASK_MOVES: Mapping[tuple[TaskState, TaskState], str] = _steps_of(SINGLE_MOVES)
 #: The states a person may set from the CLI, UI or API, from any state (clear and mark).
 MANUAL_TARGETS: frozenset[TaskState] = frozenset({S.NONE, S.SUCCESS, S.FAILED})
+#: The states a person may mark an instance (a clear sends it back to none).
+MARK_TARGETS: frozenset[TaskState] = MANUAL_TARGETS - {S.NONE}
 
 #: Task states a try's row can be in: running, or ended as a move from running left it.
 TRY_STATES: tuple[TaskState, ...] = tuple(
@@ -372,7 +453,12 @@ def check_step(expected: Iterable[TaskState], to: TaskState) -> None:
     """Raise :class:`IllegalMove` unless every ``expected -> to`` is a declared step."""
     for start in expected:
         if (start, to) not in TASK_MOVES:
-            raise IllegalMove(f"task state move {start} -> {to} is not allowed")
+            raise IllegalMove(
+                "task state",
+                f"{start.value} -> {to.value} is no declared step",
+                start=start,
+                to=to,
+            )
 
 
 @dataclass(frozen=True)
@@ -447,7 +533,12 @@ def check_run_step(expected: Iterable[RunState], to: RunState) -> None:
     """Raise :class:`IllegalMove` unless every ``expected -> to`` of a run is declared."""
     for start in expected:
         if (start, to) not in RUN_MOVES:
-            raise IllegalMove(f"run state move {start} -> {to} is not allowed")
+            raise IllegalMove(
+                "run state",
+                f"{start.value} -> {to.value} is no declared step",
+                start=start,
+                to=to,
+            )
 
 
 # -- the timeline entries the moves write -----------------------------------------------------

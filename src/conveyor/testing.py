@@ -29,7 +29,7 @@ from conveyor.loading.serialize import serialize_dag
 from conveyor.model.dag import DAG
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.scheduler.loop import Scheduler
-from conveyor.states import RUN_FINISHED, RunState, TaskState
+from conveyor.states import FAILED_LIKE, RUN_FINISHED, RunState, TaskState
 from conveyor.store import pools, run_results, runs, schema, trigger
 from conveyor.store.dags import ParsedFile, save_parsed_file
 from conveyor.store.engine import Connection, Store
@@ -75,7 +75,7 @@ class DagRunResult:
             return
         lines = [f"run {self.run_id} of {self.dag_id} ended {self.state.value}:"]
         for t in self.tasks.values():
-            if t.state in (TaskState.FAILED, TaskState.UPSTREAM_FAILED):
+            if t.state in FAILED_LIKE:
                 lines.append(f"- {t.task_id}: {t.state.value}")
                 if t.error:
                     lines.extend("    " + line for line in t.error.splitlines())

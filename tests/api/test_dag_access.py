@@ -249,7 +249,11 @@ def test_a_named_role_reads_and_edits_its_dag(access_world: World, alice: TestCl
     assert alice.patch(f"/api/v1/dags/{MINE}", json={"is_paused": False}).status_code == 200
     audit = alice.get("/api/v1/audit").json()  # the entries on her DAG only
     assert {e["dag_id"] for e in audit["entries"]} == {MINE} and audit["total"] >= 1
-    assert alice.get("/audit").status_code == 200
+    audit_page = alice.get("/audit")
+    assert audit_page.status_code == 200
+    # The admin tabs she may see, and no other (Pools and Providers: anyone signed in).
+    tabs = re.findall(r'<nav class="subnav" aria-label="Admin">(.*?)</nav>', audit_page.text, re.S)
+    assert re.findall(r">([^<]+)</a>", tabs[0]) == ["Pools", "Providers"]
     assert alice.get("/api/v1/me").json()["roles"] == ["team_a"]
     assert 'id="nav-assets"' in alice.get("/").text  # the cluster's pages: of her DAGs
 

@@ -171,6 +171,11 @@ def test_the_pages_draw_the_same_data(timeline_world: World) -> None:
     calendar = client.get("/dags/failing/calendar", params={"year": "not a year"})
     assert calendar.status_code == 200 and 'class="day"' in calendar.text
     assert 'data-state="failed"' in calendar.text
+    # The legend lists the day's states as the lifecycle orders them, the most telling first.
+    legend = re.findall(r'<i class="sq st-([a-z_]+)"></i>', calendar.text)
+    assert ["failed", "running", "queued", "success", "none"] in [
+        legend[i : i + 5] for i in range(len(legend))
+    ]
     landing = client.get("/dags/tl_flaky/landing-times")
     assert landing.status_code == 200 and f'data-run-id="{run_id}"' in landing.text
     assets = client.get("/assets")

@@ -1,23 +1,28 @@
 """Every declared state has its display and every view reads it; no view keeps a list of its own.
 
 A state added to ``states.py`` without its rows in ``lifecycle.py`` fails here, and so does a
-state list written again by hand in a stylesheet or a script.
+state list written again by hand in a stylesheet, a script or a Python module.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+import conveyor
 from conveyor import lifecycle, metrics
 from conveyor.airflow_compat.shims import State
-from conveyor.states import FAILED_LIKE, FINISHED, RUN_FINISHED, RunState, TaskState
+from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.web.ui import state_views
 
 UI = Path(state_views.__file__).parent
+PACKAGE = Path(conveyor.__file__).parent
+#: The modules that name the states and their sets; every other module reads them.
+STATE_HOMES = {PACKAGE / "states.py", PACKAGE / "lifecycle.py"}
 STATIC = UI / "static"
 
 
@@ -37,6 +42,17 @@ def test_the_named_sets_split_the_states() -> None:
     assert lifecycle.SUCCEEDED_LIKE | FAILED_LIKE == FINISHED
     assert set(lifecycle.TELLING) <= lifecycle.UNFINISHED | FAILED_LIKE
     assert len(set(lifecycle.TELLING)) == len(lifecycle.TELLING)
+    assert lifecycle.TELLING[: len(lifecycle.WORST_FIRST)] == lifecycle.WORST_FIRST
+    assert set(lifecycle.DAY_TELLING) == set(RunState)
+    assert lifecycle.DAY_TELLING[0] is RunState.FAILED
+    assert set(lifecycle.WORST_FIRST) == FAILED_LIKE
+    assert lifecycle.WAITING_FOR_TIME <= lifecycle.UNFINISHED - IN_FLIGHT
+    assert IN_FLIGHT < lifecycle.POOLED and IN_FLIGHT < lifecycle.ACTIVE
+    assert not lifecycle.POOLED & FINISHED and not lifecycle.ACTIVE & FINISHED
+    assert lifecycle.MARK_TARGETS <= FINISHED
+    assert set(lifecycle.TRY_STATES) - lifecycle.SUCCEEDED_LIKE >= lifecycle.FAILED_TRY
+    assert not lifecycle.RUN_UNFINISHED & RUN_FINISHED
+    assert set(RunState) == lifecycle.RUN_UNFINISHED | RUN_FINISHED
 
 
 @pytest.mark.parametrize("state", list(TaskState))
@@ -76,6 +92,7 @@ def test_every_state_has_its_colour_rules_and_its_label_on_the_page(state: str) 
     for element in (".state", ".sq", ".cell", ".run-bar"):
         assert f"{element}.st-{state}" in css
     assert f"svg.graph .node.st-{state} rect.bar" in css
+    assert (f".timeline li.k-{state}::before" in css) is (state is not TaskState.NONE)
     page = state_views.state_json()
     kind = "task" if isinstance(state, TaskState) else "run"
     assert {"state": state.value, "label": state_views.state_label(state)} in page[kind]
@@ -132,13 +149,24 @@ def test_no_template_keeps_the_states_or_their_labels(path: Path) -> None:
 
 
 def test_the_stylesheets_paint_no_state_by_hand() -> None:
-    """Each state's colour is defined, and painted, only from the lifecycle (state_css)."""
+    """Each state's colour is defined, and its classes painted, only from the lifecycle
+    (state_css); a stylesheet may borrow a colour (``var(--st-success)``), nothing more."""
+    names = "|".join(sorted({*(state.value for state in TaskState), *lifecycle.TIMELINE_KINDS}))
     for path in STATIC.glob("*.css"):
         text = path.read_text()
-        defined = set(re.findall(r"^\s*--st-([a-z_]+):", text, re.MULTILINE))
-        # The dark theme darkens "no status" (white on a dark page); nothing else is defined.
-        assert defined <= ({"none"} if path.name == "theme.css" else set()) | {"paused"}, path
-        assert not re.search(r"\.(sq|cell)\.st-[a-z_]+[^{]*\{[^}]*background", text), path
+        defined = set(re.findall(r"--st-([a-z_]+)\s*:", text))
+        assert defined <= {"paused"}, path  # a dag's pause switch: no state
+        assert not re.findall(rf"\.(?:st|k)-(?:{names})\b", text), path
+
+
+def test_the_page_pulses_and_darkens_the_states_the_lifecycle_says() -> None:
+    css = state_views.state_css()
+    for state, display in lifecycle.TASK_DISPLAY.items():
+        assert (f".cell.st-{state}, svg.graph" in css) is display.pulse, state
+        if display.dark is not None:
+            assert f'data-theme="dark"] {{ --st-{state}: {display.dark};' in css
+    for kind, state in lifecycle.TIMELINE_KINDS.items():
+        assert f".timeline li.k-{kind}::before {{ background: var(--st-{state}); }}" in css
 
 
 def test_the_cli_colours_every_state_as_the_ui_does() -> None:
@@ -150,3 +178,59 @@ def test_the_cli_colours_every_state_as_the_ui_does() -> None:
     for state, style in STATE_STYLES.items():
         assert Style.parse(style).color is not None, state
     assert STATE_STYLES["failed"] == lifecycle.TASK_DISPLAY[TaskState.FAILED].colour
+
+
+def _state_aliases(tree: ast.Module) -> set[str]:
+    """The names a module calls the state enums by (``S = TaskState`` included)."""
+    names = {"TaskState", "RunState"}
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign) else None
+        if isinstance(node, ast.Assign) and isinstance(value, ast.Name) and value.id in names:
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _is_state(node: ast.expr, enums: set[str]) -> bool:
+    """``TaskState.X`` or ``TaskState.X.value`` (or a run state's, or an alias's)."""
+    if isinstance(node, ast.Attribute) and node.attr == "value":
+        node = node.value
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in enums
+        and node.attr.isupper()
+    )
+
+
+def python_state_sets(source: str) -> list[str]:
+    """The tuples, lists and sets in ``source`` that spell out two or more states. A mapping
+    keyed by state (a callback's name, a reason per state) is a table, not a set: allowed."""
+    tree = ast.parse(source)
+    enums = _state_aliases(tree)
+    return [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set))
+        and sum(_is_state(item, enums) for item in node.elts) >= 2
+    ]
+
+
+def test_the_python_check_finds_a_set_spelled_out() -> None:
+    assert python_state_sets("x in (TaskState.QUEUED, TaskState.RUNNING)")
+    assert python_state_sets("S = TaskState\nW = frozenset({S.FAILED, S.SKIPPED})")
+    assert python_state_sets("q.in_([RunState.QUEUED.value, RunState.RUNNING.value])")
+    assert not python_state_sets("x in IN_FLIGHT or x is TaskState.NONE")
+    assert not python_state_sets("HOOKS = {TaskState.SUCCESS: 'a', TaskState.FAILED: 'b'}")
+
+
+def test_no_python_module_spells_out_a_set_of_states() -> None:
+    """A set of states has one name, in ``states.py`` or ``lifecycle.py`` (``IN_FLIGHT``,
+    ``WAITING_FOR_TIME``, ``MARK_TARGETS`` ...), so what it means is said and changed once."""
+    # A module that names no state enum spells out none of its members: not parsed.
+    texts = {path: path.read_text() for path in sorted(set(PACKAGE.rglob("*.py")) - STATE_HOMES)}
+    found = {
+        str(path.relative_to(PACKAGE)): spelled
+        for path, text in texts.items()
+        if ("TaskState" in text or "RunState" in text) and (spelled := python_state_sets(text))
+    }
+    assert found == {}, "name these sets in lifecycle.py"

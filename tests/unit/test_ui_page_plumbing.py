@@ -1,15 +1,18 @@
-"""The UI's shared page plumbing (``web/ui/page.py``): the main menu is what the page
-modules declare beside their pages, in the order and for the roles it always had, and a
-page handler that cannot be given its request and user is refused when declared."""
+"""The UI's shared page plumbing (``web/ui/page.py``): the main menu and the admin pages'
+tabs are what the page modules declare beside their pages, in the order and for the roles
+they always had, and a page handler that cannot be given its request and user is refused
+when declared."""
 
 from __future__ import annotations
 
+import jinja2
 import pytest
 
 from conveyor.web.auth import User
 
 # The page modules declare the menu as they are imported (mount_ui imports them all).
 from conveyor.web.ui import (  # noqa: F401
+    TEMPLATES_DIR,
     admin,
     assets,
     pages,
@@ -18,7 +21,7 @@ from conveyor.web.ui import (  # noqa: F401
     tokens,
     versions,
 )
-from conveyor.web.ui.page import NAV, PageResult, Pages
+from conveyor.web.ui.page import ADMIN_TABS, NAV, PageResult, Pages
 
 
 def _menu(role: str) -> list[tuple[str, str]]:
@@ -49,3 +52,40 @@ def test_a_page_handler_takes_the_request_and_the_user() -> None:
         @Pages().page("/nowhere", "refused.html")
         def nowhere(request: object) -> PageResult:
             return {}
+
+
+def _tabs(role: str) -> list[str]:
+    user = User(username="someone", role=role)
+    return [tab.label for tab in ADMIN_TABS if tab.shown(user)]
+
+
+def test_the_admin_tabs_are_declared_by_the_pages_in_order_and_by_role() -> None:
+    assert _tabs("admin") == [
+        "Connections", "Variables", "Pools", "Users", "Roles", "Config", "Providers",
+        "Plugins", "Audit log",
+    ]  # fmt: skip
+    assert _tabs("op") == [
+        "Connections", "Variables", "Pools", "Providers", "Plugins", "Audit log",
+    ]  # fmt: skip
+    assert _tabs("viewer") == _tabs("public") == ["Pools", "Providers"]
+    # Every admin page has its tab, and every tab its page.
+    admin_pages = {
+        route.path
+        for module in (admin, system)
+        for route in module.router.routes
+        if getattr(route, "methods", None) == {"GET"}
+        and (route.path.startswith("/admin/") or route.path == "/audit")
+        and "{" not in route.path
+    }
+    assert {tab.path for tab in ADMIN_TABS} == admin_pages
+
+
+def test_the_admin_menu_draws_the_tabs_the_user_may_see_and_lights_its_page() -> None:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True)
+    env.globals.update(admin_tabs=ADMIN_TABS, url=lambda path: f"/base{path}")
+    html = env.get_template("_admin_nav.html").render(
+        user=User(username="someone", role="op"), section="pools"
+    )
+    assert '<a href="/base/admin/pools" class="active">Pools</a>' in html
+    assert '<a href="/base/audit" class="">Audit log</a>' in html
+    assert "/admin/users" not in html and html.count("<a ") == len(_tabs("op"))

@@ -29,7 +29,7 @@ from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.config import Settings
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
-from conveyor.states import RunState
+from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import liveness
 from conveyor.store.backfills import BackfillCompletedError, BackfillRow
 from conveyor.store.engine import Connection, Store
@@ -212,11 +212,7 @@ def _drive(config: Settings, store: Store, job: Backfill) -> bool:
                 if (
                     item.run_pk is not None
                     and item.run_pk not in reported
-                    and state
-                    in (
-                        RunState.SUCCESS,
-                        RunState.FAILED,
-                    )
+                    and state in RUN_FINISHED
                 ):
                     reported.add(item.run_pk)
                     when = item.info.logical_date.isoformat(timespec="seconds")

@@ -18,15 +18,16 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
-from conveyor.lifecycle import Actor
+from conveyor.lifecycle import STOP_UNFINISHED, Actor
 from conveyor.serialized import SerializedDag
-from conveyor.states import TaskState
+from conveyor.states import FINISHED, TaskState
 from conveyor.store import transitions
 from conveyor.store.engine import Connection
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.runs import TiRow
 
-_STAYS = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
+#: What a fail_fast stop leaves alone: the finished instances it cannot skip.
+_STAYS = FINISHED - STOP_UNFINISHED.from_states
 
 
 @dataclass

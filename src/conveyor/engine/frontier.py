@@ -23,6 +23,7 @@ from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from conveyor.engine.planning import RunPlan, decide_task
+from conveyor.lifecycle import FINISH_WITHOUT_RUNNING
 from conveyor.model.trigger_rules import TriggerRule
 from conveyor.serialized import SerializedDag, SerializedTask
 from conveyor.states import FINISHED, TaskState
@@ -93,7 +94,7 @@ def plan_after(
         if current[task_id] is not TaskState.NONE:
             continue
         reached = decide_task(task, dag, current, plan, explain=False)
-        if reached in (TaskState.SKIPPED, TaskState.UPSTREAM_FAILED):
+        if reached in FINISH_WITHOUT_RUNNING.to_states:
             _push_downstream(frontier, order, dag, {task_id: reached})
     return plan
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.engine.planning import RunPlan, plan_run
-from conveyor.lifecycle import Actor
+from conveyor.lifecycle import WORST_FIRST, Actor
 from conveyor.model.mapping import expansion_length
 from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, TaskState
@@ -39,7 +39,7 @@ def aggregate(states: Sequence[TaskState]) -> TaskState:
     for state in states:
         if state not in FINISHED:
             return state
-    for worst in (S.FAILED, S.UPSTREAM_FAILED):
+    for worst in WORST_FIRST:
         if worst in states:
             return worst
     if all(state is S.SKIPPED for state in states):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from conveyor.lifecycle import SUCCEEDED_LIKE
 from conveyor.model.trigger_rules import (
     Decision,
     TriggerRule,
@@ -32,7 +33,7 @@ class RunPlan:
     run_reason: str = ""
 
 
-_PAST_OK = (TaskState.SUCCESS, TaskState.SKIPPED)
+_PAST_OK = SUCCEEDED_LIKE
 
 
 def _past_allows(task: SerializedTask, past: Mapping[str, TaskState] | None) -> str | None:

@@ -22,7 +22,7 @@ from conveyor.engine.kept import Handoff
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
 from conveyor.engine.runs import end_run
-from conveyor.lifecycle import NOT_A_RETRY, Actor
+from conveyor.lifecycle import NOT_A_RETRY, WAITING_FOR_TIME, Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
 from conveyor.store import frontier_reads, plan_requests, pools, runs, task_limits, transitions
@@ -439,7 +439,7 @@ def _schedule_due_retries(
     """Schedule the retries and pokes whose time came; how many."""
     scheduled = 0
     for task_id, ti in list(tis.items()):
-        waiting = ti.state in (TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE)
+        waiting = ti.state in WAITING_FOR_TIME
         if waiting and (ti.retry_at is None or ti.retry_at <= now):
             # Tries left, counted the same from dispatches as from tries (store/try_numbers.py).
             reason = f"retry delay elapsed; tries left: {ti.max_tries - ti.try_number}"

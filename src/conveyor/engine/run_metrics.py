@@ -11,7 +11,7 @@ scheduled run starts (after the end of its data interval, when Airflow expects i
 from __future__ import annotations
 
 from conveyor.config import Settings
-from conveyor.states import RunState
+from conveyor.states import RUN_FINISHED, RunState
 from conveyor.stats import airflow, emit, spans
 from conveyor.store import transitions
 from conveyor.store.runs import RunTimes
@@ -47,7 +47,7 @@ def _run_moved(to: RunState, times: RunTimes) -> None:
         if times.run_type == "scheduled":
             delay = (times.start_date - times.data_interval_end).total_seconds()
         airflow.dag_run_started(times.dag_id, times.run_type, delay)
-    elif to in (RunState.SUCCESS, RunState.FAILED) and times.end_date is not None:
+    elif to in RUN_FINISHED and times.end_date is not None:
         seconds = (times.end_date - times.start_date).total_seconds()
         airflow.dag_run_ended(times.dag_id, times.run_type, to.value, seconds)
         spans.run_ended(run_span(times), to.value)

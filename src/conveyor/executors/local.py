@@ -47,7 +47,7 @@ from conveyor.engine.kept import KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry, queued_tries
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.executors.base import Executor
-from conveyor.states import ExitKind, TaskState
+from conveyor.states import IN_FLIGHT, ExitKind
 from conveyor.store import stops, transitions
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner, queued_log_path
@@ -626,7 +626,7 @@ class LocalExecutor(Executor):
             error,
             worker_actor(),
             parallelism=self.settings.parallelism,
-            expected=(TaskState.RUNNING, TaskState.QUEUED),
+            expected=sorted(IN_FLIGHT),
         )
         self.submit(result.queued)
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from conveyor import callbacks
 from conveyor.engine import deferral
 from conveyor.engine.runs import time_out_run
-from conveyor.lifecycle import Actor
+from conveyor.lifecycle import SUCCEEDED_LIKE, Actor
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
 from conveyor.states import TaskState
@@ -25,7 +25,7 @@ from conveyor.store import callback_requests, runs, scheduling, triggers
 from conveyor.store.engine import Store
 
 #: States in which a task has met its SLA (or never will run for it to matter).
-SLA_MET = frozenset({TaskState.SUCCESS, TaskState.SKIPPED})
+SLA_MET = SUCCEEDED_LIKE
 
 
 def run_timeout(structure: SerializedDag) -> timedelta | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from conveyor.states import TaskState
+from conveyor.states import IN_FLIGHT, TaskState
 from conveyor.store.tables import dag_run, task_event, task_instance, task_try
 
 
@@ -109,7 +109,7 @@ def try_starts(conn: Connection, since: datetime) -> list[TryStart]:
 
 def in_flight_by_state(conn: Connection) -> tuple[int, int]:
     """Task instances queued and running now, in every run (the executor's gauges)."""
-    found = dict.fromkeys((TaskState.QUEUED.value, TaskState.RUNNING.value), 0)
+    found = dict.fromkeys(sorted(state.value for state in IN_FLIGHT), 0)
     rows = conn.execute(
         select(task_instance.c.state, func.count())
         .where(task_instance.c.state.in_(list(found)))

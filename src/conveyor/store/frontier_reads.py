@@ -29,6 +29,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from conveyor.lifecycle import WAITING_FOR_TIME
 from conveyor.states import FINISHED, IN_FLIGHT, TaskState
 from conveyor.store.hop import prepared
 from conveyor.store.runs import TI_COLUMNS, TiRow, ti_row
@@ -144,7 +145,7 @@ def hop_parts(*, limits_in_subqueries: bool) -> tuple[Select[Any], ...]:
         hop_part(
             DUE_PART,
             _H.run_pk == bindparam("of_run"),
-            _hop_state_in([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]),
+            _hop_state_in([state.value for state in WAITING_FOR_TIME]),
             (_H.retry_at.is_(None)) | (_H.retry_at <= bindparam("now")),
         ),
         limited(

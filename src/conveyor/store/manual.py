@@ -34,7 +34,7 @@ from sqlalchemy import Connection, func
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
-from conveyor.lifecycle import Actor
+from conveyor.lifecycle import MARK_TARGETS, Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
 from conveyor.store import deadlines, plan_requests, runs, ti_deletion, transitions
@@ -266,7 +266,7 @@ def mark(
 ) -> ManualResult:
     """Mark a task instance success or failed, as if its try had ended so; ``map_index``:
     one instance of a mapped task (None: the task, all of its instances)."""
-    if to not in (TaskState.SUCCESS, TaskState.FAILED):
+    if to not in MARK_TARGETS:
         raise ValueError(f"a task can be marked success or failed, not {to}")
     run = locked_run(conn, dag_id, run_id)
     by_task = _instances_by_task(conn, run)
@@ -306,7 +306,7 @@ def mark_tasks(
     """Mark task instances success or failed, with, if asked, the tasks upstream and/or
     downstream of them (whole), as Airflow's mark does. ``instances``: of the chosen tasks it
     names, only those map indexes."""
-    if to not in (TaskState.SUCCESS, TaskState.FAILED):
+    if to not in MARK_TARGETS:
         raise ValueError(f"a task can be marked success or failed, not {to}")
     run = locked_run(conn, dag_id, run_id)
     tis = _instances_by_task(conn, run)
@@ -379,7 +379,7 @@ def mark_run(
     scheduler: its start and end are kept (a run that had not ended ends now), so its
     history still says when it ran.
     """
-    if to not in (TaskState.SUCCESS, TaskState.FAILED):
+    if to not in MARK_TARGETS:
         raise ValueError(f"a run can be marked success or failed, not {to}")
     run = locked_run(conn, dag_id, run_id)
     changed: list[str] = []

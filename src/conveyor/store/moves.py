@@ -296,7 +296,11 @@ def update_of(
         guard = _TI.state == from_states
     else:
         states = sorted(from_states)
-        assert set(states) <= move.from_states, (move.name, states)
+        if not set(states) <= move.from_states:
+            raise lifecycle.IllegalMove(
+                move.name,
+                f"it does not leave {', '.join(sorted(set(states) - move.from_states))}",
+            )
         # One state compares with "=": the statements of a hop stay as cheap as before.
         guard = (
             _TI.state == states[0].value

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError, NotFoundError
+from conveyor.lifecycle import POOLED
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.states import IN_FLIGHT, RunState, TaskState
 from conveyor.store.tables import dag, dag_run, pool, task_instance
@@ -144,11 +145,7 @@ def list_pools(conn: Connection) -> list[PoolUsage]:
         (name, state): int(n)
         for name, state, n in conn.execute(
             select(ti.pool, ti.state, func.sum(ti.pool_slots))
-            .where(
-                ti.state.in_(
-                    [TaskState.QUEUED.value, TaskState.RUNNING.value, TaskState.SCHEDULED.value]
-                )
-            )
+            .where(ti.state.in_([state.value for state in POOLED]))
             .group_by(ti.pool, ti.state)
         )
     }
@@ -208,9 +205,7 @@ def delete_pool(conn: Connection, name: str) -> None:
     busy = conn.execute(
         select(func.count()).where(
             ti.pool == name,
-            ti.state.in_(
-                [TaskState.SCHEDULED.value, TaskState.QUEUED.value, TaskState.RUNNING.value]
-            ),
+            ti.state.in_([state.value for state in POOLED]),
         )
     ).scalar_one()
     if busy:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, exists, func, or_, select, update
 
+from conveyor.lifecycle import WAITING_FOR_TIME
 from conveyor.states import FINISHED, RunState, TaskState
 from conveyor.store.sql import column_values, upsert
 from conveyor.store.tables import callback_request, dag, dag_run, scheduler, task_instance
@@ -114,7 +115,7 @@ def running_runs(conn: Connection) -> list[RunningSince]:
     ]
 
 
-_WAITING = [TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]
+_WAITING = sorted(state.value for state in WAITING_FOR_TIME)
 #: States in which an instance is still moving: a try waits, runs or will come again.
 _ACTIVE = [s.value for s in TaskState if s is not TaskState.NONE and s not in FINISHED]
 

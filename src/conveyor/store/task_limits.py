@@ -19,19 +19,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select, text
 
-from conveyor.states import TaskState
+from conveyor.lifecycle import ACTIVE
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.tables import task_instance
-
-#: The states a per-task limit counts (Airflow's ``ACTIVE_STATES``): a deferred instance, or
-#: one awaiting a person's input, holds no worker slot, yet still counts towards its task's
-#: limit.
-LIMIT_STATES: tuple[TaskState, ...] = (
-    TaskState.QUEUED,
-    TaskState.RUNNING,
-    TaskState.DEFERRED,
-    TaskState.AWAITING_INPUT,
-)
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
@@ -61,7 +51,7 @@ def lock_task_limits(
         for task_id in across:
             conn.execute(_LOCK, {"key": f"conveyor.task_limit\x1f{run.dag_id}\x1f{task_id}"})
     ti = task_instance.c
-    states = [s.value for s in LIMIT_STATES]
+    states = [s.value for s in ACTIVE]
     counts = TaskCounts()
     if across:
         found: dict[str, int] = defaultdict(int)
@@ -96,7 +86,7 @@ def active_instances(conn: Connection, dag_id: str, task_id: str) -> dict[str, i
             .where(
                 ti.dag_id == dag_id,
                 ti.task_id == task_id,
-                ti.state.in_([s.value for s in LIMIT_STATES]),
+                ti.state.in_([s.value for s in ACTIVE]),
             )
             .group_by(ti.run_id)
             .order_by(ti.run_id)

@@ -232,7 +232,7 @@ def end_run(conn: Connection, run: LockedRun, to: RunState, note: str, *, now: d
     plan says, with the plan's reason as its note."""
     move = lifecycle.RUN_SUCCEED if to is RunState.SUCCESS else lifecycle.RUN_FAIL
     if move.to is not to:
-        raise IllegalMove(f"a run ends in success or failed, not {to}")
+        raise IllegalMove("end_run", f"a run ends in success or failed, not {to.value}", to=to)
     return make_run_move(conn, move, run.id, now=now, given={"note": note})
 
 
@@ -745,7 +745,9 @@ def set_by_hand(
     report then finds the try ended. A cleared running try goes up for retry, its next try
     due once the process is stopped (Airflow's "restarting"), with its retries granted anew."""
     if to not in MANUAL_TARGETS:
-        raise IllegalMove(f"a task instance can be cleared or marked, not set to {to}")
+        raise IllegalMove(
+            "override", f"a person clears or marks an instance, not sets it {to.value}", to=to
+        )
     verb = "cleared" if to is S.NONE else f"marked {to.value}"
     kind = "cleared" if to is S.NONE else "marked"
     return override(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -25,6 +26,7 @@ from conveyor import __version__
 from conveyor.config import Settings
 from conveyor.engine import run_listeners
 from conveyor.exceptions import NotFoundError
+from conveyor.lifecycle import IllegalMove
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT, Store
 from conveyor.web.airflow_api import AIRFLOW_API_PREFIX, airflow_api, token_router
 from conveyor.web.airflow_api.airflow2 import BasicAuthMount, OwnPathsMount, airflow2_api
@@ -42,6 +44,8 @@ from conveyor.web.request_limits import PerAddressLimit
 from conveyor.web.schemas import InvalidRequest
 from conveyor.web.security import secret_key
 from conveyor.web.transaction import CommitWithResponse
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "conveyor_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -203,6 +207,13 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(IllegalMove)
+    async def illegal_move(request: Request, exc: IllegalMove) -> JSONResponse:
+        # A bug, not the request's fault: a 500, but one that says which move was refused
+        # (states and a move's name only), and the traceback in the web process's log.
+        log.error("%s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": str(exc)})
 
     for error in STORE_CONFLICT:
         app.add_exception_handler(error, _store_conflict)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, Field
 
+from conveyor.lifecycle import DAY_TELLING
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
@@ -24,7 +25,7 @@ YEARS = (1, 9998)
 #: At most this many runs of one year are counted on a calendar (an every-5-minutes DAG).
 CALENDAR_RUNS = 105_408
 #: A day's colour: the first of these states that one of its runs is in.
-DAY_STATE_ORDER = ("failed", "running", "queued", "success")
+DAY_STATE_ORDER = tuple(state.value for state in DAY_TELLING)
 
 
 class GanttBar(BaseModel):

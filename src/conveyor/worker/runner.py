@@ -78,7 +78,7 @@ from conveyor.exceptions import (
     TaskDeferred,
     TaskTimeout,
 )
-from conveyor.lifecycle import Actor, StartedTry
+from conveyor.lifecycle import FAILED_TRY, NOT_A_RETRY, Actor, StartedTry
 from conveyor.loading import namespaces
 from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folders
 from conveyor.logs import upload_try_log
@@ -598,7 +598,7 @@ class TryRunner:
 
 
 #: A try that ends waiting (for a trigger, a poke, a person) has not finished, for Airflow.
-_WAITS = frozenset({TaskState.DEFERRED, TaskState.UP_FOR_RESCHEDULE, TaskState.AWAITING_INPUT})
+_WAITS = NOT_A_RETRY
 
 
 def _finish_metrics(started: StartedTry, task: Any, state: TaskState | None) -> None:
@@ -649,7 +649,7 @@ def ended_for_listeners(
         listeners.notify(
             "on_task_instance_skipped", previous_state=TaskState.RUNNING, task_instance=ti
         )
-    elif state in (TaskState.FAILED, TaskState.UP_FOR_RETRY):
+    elif state in FAILED_TRY:
         error = exception if exception is not None else error_of(happened)
         listeners.notify(
             "on_task_instance_failed",

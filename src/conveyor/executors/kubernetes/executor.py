@@ -45,7 +45,7 @@ from conveyor.executors.kubernetes.launchers import (
     launcher_for,
 )
 from conveyor.executors.kubernetes.pod_spec import TI_LABEL, TRY_LABEL, TaskPodSettings, build_pod
-from conveyor.states import ExitKind, TaskState
+from conveyor.states import IN_FLIGHT, ExitKind
 from conveyor.store import runs, stops
 from conveyor.store.engine import Store
 from conveyor.worker.runner import queued_log_path
@@ -247,7 +247,7 @@ class KubernetesExecutor(Executor):
             error,
             worker_actor(),
             parallelism=self.settings.parallelism,
-            expected=(TaskState.RUNNING, TaskState.QUEUED),
+            expected=sorted(IN_FLIGHT),
         )
         if result.state is not None:
             log.info("try %s of task instance %s: %s", try_number, ti_id, error)

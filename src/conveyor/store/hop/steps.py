@@ -324,12 +324,12 @@ _NOTES = (
 def _move_ready_statement(move: lifecycle.TaskMove) -> Select[tuple[int]]:
     """``move`` for the wanted task instances (numbering their next try if it does), with
     the timeline entries of the moves that won; selects the ids it moved."""
-    assert move.to is not None
+    to = move.target(None)  # a ready move reaches one state
     now = bindparam("m_now", type_=UtcDateTime)
     render = moves.renderer(
         now=now,
         given=lambda name: moves.given_param("m_", name),
-        to=literal(move.to.value, String),
+        to=literal(to.value, String),
     )
     moved = (
         moves.update_of(
@@ -408,10 +408,10 @@ def _move_ready(
 ) -> set[int]:
     if not ready:
         return set()
-    assert move.to is not None
+    to = move.target(None)  # a ready move reaches one state
     from_state = transitions.ready_from(move)
-    lifecycle.check_step([from_state], move.to)
-    kinds = move.event_kinds(move.to)
+    lifecycle.check_step([from_state], to)
+    kinds = move.event_kinds(to)
     ids: list[int] = []
     notes: list[tuple[str, str, dict[str, Any] | None]] = []
     for r in ready:
@@ -437,7 +437,7 @@ def _move_ready(
     }
     for r in ready:
         if r.ti_id not in moved:
-            moves.lost(conn, r.ti_id, [from_state], move.to, r.try_number)
+            moves.lost(conn, r.ti_id, [from_state], to, r.try_number)
     return moved
 
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, case, func, select
 
+from conveyor.lifecycle import FAILED_TRY
 from conveyor.states import TaskState
 from conveyor.store.reads._rows import row_as
 from conveyor.store.tables import task_instance, task_try, xcom
@@ -314,7 +315,7 @@ def failed_tries(conn: Connection, run_pk: int) -> list[FailedTry]:
         .where(
             task_instance.c.run_pk == run_pk,
             task_try.c.end_date.is_not(None),
-            task_try.c.state.in_([TaskState.FAILED.value, TaskState.UP_FOR_RETRY.value]),
+            task_try.c.state.in_([state.value for state in FAILED_TRY]),
         )
         .order_by(task_try.c.id)
     )

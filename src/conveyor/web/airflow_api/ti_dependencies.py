@@ -12,8 +12,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from conveyor.lifecycle import NOT_YET_QUEUED, RUN_UNFINISHED
 from conveyor.scheduler.explain import DAGRUN_RUNNING, Blocker, explain
-from conveyor.states import RunState, TaskState
 from conveyor.store import runs
 from conveyor.web.airflow_api.common import DagIdPath, Reader, RunIdPath, TaskIdPath
 from conveyor.web.airflow_api.differences import differs
@@ -23,8 +23,6 @@ from conveyor.web.deps import get_store
 router = APIRouter(tags=["Task Instance"])
 
 BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"
-#: The states in which an instance waits to be queued (what Airflow explains).
-NOT_YET_QUEUED = (TaskState.NONE, TaskState.SCHEDULED)
 
 
 class TaskDependencyResponse(BaseModel):
@@ -50,10 +48,7 @@ def _dependencies(
         run = runs.find_run(conn, dag_id, run_id)
         story = explain(conn, run, task_id, map_index)
     blockers = list(story.blockers)
-    if story.state in NOT_YET_QUEUED and story.run_state not in (
-        RunState.RUNNING,
-        RunState.QUEUED,
-    ):
+    if story.state in NOT_YET_QUEUED and story.run_state not in RUN_UNFINISHED:
         blockers.append(
             Blocker(
                 DAGRUN_RUNNING,

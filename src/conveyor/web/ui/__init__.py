@@ -26,7 +26,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the pages and ``/static`` on ``app``; links and assets carry ``base_url``."""
     from conveyor.web.ui.admin import router as admin_router
     from conveyor.web.ui.assets import router as assets_router
-    from conveyor.web.ui.page import NAV  # complete once every page module is imported
+    from conveyor.web.ui.page import ADMIN_TABS, NAV  # complete once every page is imported
     from conveyor.web.ui.pages import router  # the pages need the auth module, built with the app
     from conveyor.web.ui.required_actions import router as required_actions_router
     from conveyor.web.ui.system import router as system_router
@@ -35,6 +35,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
 
     renderer = Renderer(settings, TEMPLATES_DIR)
     renderer.templates.env.globals["nav_entries"] = NAV
+    renderer.templates.env.globals["admin_tabs"] = ADMIN_TABS
     # The plugins' external_views (web/plugin_apps.py), after Conveyor's own entries.
     renderer.templates.env.globals["external_views"] = getattr(app.state, "external_views", [])
     app.state.ui = renderer

@@ -26,7 +26,15 @@ from conveyor.web import queries, roles
 from conveyor.web.dag_access import audit_dag_ids, cluster_reader, hidden_folder
 from conveyor.web.dag_list import DagQuery
 from conveyor.web.deps import get_settings, get_store
-from conveyor.web.ui.page import DAG_READER, PageResult, Pages, PageUser, nav_entry, refused
+from conveyor.web.ui.page import (
+    DAG_READER,
+    PageResult,
+    Pages,
+    PageUser,
+    admin_tab,
+    nav_entry,
+    refused,
+)
 
 pages = Pages()
 router = pages.router
@@ -58,6 +66,9 @@ def connection_form() -> dict[str, Any]:
     }
 
 
+admin_tab("Connections", "/admin/connections", order=10, role="op")
+
+
 @pages.page("/admin/connections", "admin_connections.html", nav="admin", role="op")
 def connections_page(request: Request, user: PageUser) -> PageResult:
     store = get_store(request)
@@ -78,6 +89,9 @@ def connections_page(request: Request, user: PageUser) -> PageResult:
     return {"rows": rows, "error": error, **connection_form()}
 
 
+admin_tab("Variables", "/admin/variables", order=20, role="op")
+
+
 @pages.page("/admin/variables", "admin_variables.html", nav="admin", role="op")
 def variables_page(request: Request, user: PageUser) -> PageResult:
     found, error = _listed(
@@ -87,11 +101,17 @@ def variables_page(request: Request, user: PageUser) -> PageResult:
     return {"rows": rows, "error": error}
 
 
+admin_tab("Pools", "/admin/pools", order=30)
+
+
 @pages.page("/admin/pools", "admin_pools.html", nav="admin")
 def pools_page(request: Request, user: PageUser) -> PageResult:
     with get_store(request).read() as conn:
         rows = queries.list_pools(conn).model_dump()["pools"]
     return {"rows": rows}
+
+
+admin_tab("Users", "/admin/users", order=40, role="admin")
 
 
 @pages.page("/admin/users", "admin_users.html", nav="admin", role="admin")
@@ -100,6 +120,9 @@ def users_page(request: Request, user: PageUser) -> PageResult:
         rows = queries.list_users(conn).model_dump()["users"]
         named = [r.name for r in role_rows.list_roles(conn)]
     return {"rows": rows, "named_roles": named}
+
+
+admin_tab("Roles", "/admin/roles", order=50, role="admin")
 
 
 @pages.page("/admin/roles", "admin_roles.html", nav="admin", role="admin")
@@ -135,6 +158,10 @@ class AuditFilters:
     action: Annotated[str, Query(max_length=100)] = ""
     dag_id: Annotated[str, Query(max_length=250)] = ""
     day: Annotated[str, Query(max_length=20, description="YYYY-MM-DD (UTC)")] = ""
+
+
+# The tab is for ops and admins; the page itself decides what anyone else may read.
+admin_tab("Audit log", "/audit", order=90, role="op")
 
 
 @pages.page("/audit", "audit.html", nav="audit")

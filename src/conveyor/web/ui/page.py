@@ -7,6 +7,8 @@ gives) and returns the template's context as a dict, or a ``Response`` of its ow
 a redirect). ``Pages`` then refuses a user below ``role`` with the 403 page, as the API
 would refuse them, and renders the template with the user and the nav key. A main-menu
 entry is declared beside its page with ``nav_entry``; ``base.html`` draws ``NAV`` in order.
+An admin page's tab is declared beside it the same way, with ``admin_tab``; the admin pages'
+menu (``_admin_nav.html``) draws ``ADMIN_TABS`` in order.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from conveyor.web.dag_access import may_use_dags, page_dags
 from conveyor.web.ui.rendering import Renderer
 
 __all__ = [
+    "ADMIN_TABS",
     "DAG_READER",
     "NAV",
+    "AdminTab",
     "DagsUser",
     "NavEntry",
     "PageResult",
     "PageUser",
     "Pages",
+    "admin_tab",
     "nav_entry",
     "not_found",
     "refused",
@@ -157,3 +162,36 @@ def nav_entry(
     entry = NavEntry(label, keys or (label.lower(),), paths, order, element_id)
     NAV[:] = sorted([*(e for e in NAV if e.label != label), entry], key=lambda e: e.order)
     return entry
+
+
+@dataclass(frozen=True)
+class AdminTab:
+    """One tab of the admin pages' menu."""
+
+    label: str
+    path: str
+    #: The ``section`` its page's template sets, which lights the tab.
+    section: str
+    #: Where it stands in the menu (lower first).
+    order: int
+    #: Who sees the tab (None: anyone signed in); its page refuses the others anyway.
+    role: str | None = None
+
+    def shown(self, user: User) -> bool:
+        return _shown(user, self.role)
+
+
+#: The admin pages' menu, in order (``_admin_nav.html`` draws it).
+ADMIN_TABS: list[AdminTab] = []
+
+
+def admin_tab(
+    label: str, path: str, *, order: int, role: str | None = None, section: str | None = None
+) -> AdminTab:
+    """Add a tab to the admin pages' menu, linking to ``path`` for users with ``role``, lit
+    on the page whose template sets ``section`` (by default the path's last part)."""
+    tab = AdminTab(label, path, section or path.rsplit("/", 1)[-1], order, role)
+    ADMIN_TABS[:] = sorted(
+        [*(t for t in ADMIN_TABS if t.label != label), tab], key=lambda t: t.order
+    )
+    return tab

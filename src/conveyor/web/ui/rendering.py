@@ -43,6 +43,7 @@ class Renderer:
         env.globals["state_json"] = _json_script(state_views.state_json())
         env.globals["task_states"] = state_views.task_states()
         env.globals["run_states"] = state_views.run_states()
+        env.globals["day_states"] = state_views.day_states()
         env.filters["state_label"] = state_views.state_label
 
     def url(self, path: str) -> str:

@@ -21,7 +21,7 @@ from conveyor.airflow_compat.table_providers import listed_providers
 from conveyor.config import Settings, load_config, mask
 from conveyor.exceptions import ConfigError
 from conveyor.web.deps import get_settings
-from conveyor.web.ui.page import PageResult, Pages, PageUser
+from conveyor.web.ui.page import PageResult, Pages, PageUser, admin_tab
 
 pages = Pages()
 router = pages.router
@@ -92,14 +92,23 @@ def _bucket(row: ProviderListing, name: str) -> list[str]:
     return row.others
 
 
+admin_tab("Config", "/admin/config", order=60, role="admin")
+
+
 @pages.page("/admin/config", "admin_config.html", nav="admin", role="admin")
 def config_page(request: Request, user: PageUser) -> PageResult:
     return {"rows": config_rows(get_settings(request))}
 
 
+admin_tab("Providers", "/admin/providers", order=70)
+
+
 @pages.page("/admin/providers", "admin_providers.html", nav="admin")
 def providers_page(request: Request, user: PageUser) -> PageResult:
     return {"rows": provider_rows(), "installed": installed_providers.installed_packages()}
+
+
+admin_tab("Plugins", "/admin/plugins", order=80, role="op")
 
 
 # Paths and names of users' code: ops and admins only.
