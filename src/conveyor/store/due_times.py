@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Integer, bindparam, func, select, update
 
 from conveyor.states import RUN_ACTIVE
-from conveyor.store.tables import dag, dag_run
+from conveyor.store.tables import UtcDateTime, dag, dag_run
 
 #: What a DAG's ``max_active_runs`` counts before a scheduled run is made: its queued and
 #: running runs of any type but a backfill's (a backfill paces its own runs).
@@ -38,11 +38,12 @@ class DueDag:
     active_runs: int = 0  # queued and running, backfills' apart: what max_active_runs caps
 
 
-def due_dags(conn: Connection, now: datetime) -> list[DueDag]:
-    """Active, unpaused DAGs whose due time has come, the longest overdue first, each with
-    its active runs (counted in the same read, through the (state, dag_id) index, and only
-    for the DAGs that are due)."""
-    active = (
+#: Built once, as the loop sends it every loop: building it cost more than running it.
+_DUE = (
+    select(
+        dag.c.dag_id,
+        dag.c.version_hash,
+        dag.c.next_run_after,
         select(func.count())
         .where(
             dag_run.c.state.in_(_ACTIVE),
@@ -50,16 +51,22 @@ def due_dags(conn: Connection, now: datetime) -> list[DueDag]:
             dag_run.c.backfill_id.is_(None),
         )
         .scalar_subquery()
+        .label("active"),
     )
-    rows = conn.execute(
-        select(dag.c.dag_id, dag.c.version_hash, dag.c.next_run_after, active.label("active"))
-        .where(
-            dag.c.next_dagrun_create_after <= now,
-            dag.c.is_active.is_(True),
-            dag.c.is_paused.is_(False),
-        )
-        .order_by(dag.c.next_dagrun_create_after, dag.c.dag_id)
-    ).all()
+    .where(
+        dag.c.next_dagrun_create_after <= bindparam("now", type_=UtcDateTime),
+        dag.c.is_active.is_(True),
+        dag.c.is_paused.is_(False),
+    )
+    .order_by(dag.c.next_dagrun_create_after, dag.c.dag_id)
+)
+
+
+def due_dags(conn: Connection, now: datetime) -> list[DueDag]:
+    """Active, unpaused DAGs whose due time has come, the longest overdue first, each with
+    its active runs (counted in the same read, through the (state, dag_id) index, and only
+    for the DAGs that are due)."""
+    rows = conn.execute(_DUE, {"now": now}).all()
     return [DueDag(r.dag_id, r.version_hash, r.next_run_after, int(r.active)) for r in rows]
 
 
