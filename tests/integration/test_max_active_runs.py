@@ -11,9 +11,11 @@ by one and runs ended by hand (no worker).
 from __future__ import annotations
 
 import textwrap
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from conftest import make_settings
@@ -167,4 +169,29 @@ def test_a_manual_trigger_is_not_capped_but_counts(tmp_path: Path, store: Store)
     assert active(store) == []
     end(store, manual_run.run_id)
     assert sched.create_scheduled_runs(now) == 1  # the second interval, in order
+    assert runs_of(store)[-1][2] == START + timedelta(days=1)
+
+
+def test_a_run_ending_while_a_scheduler_holds_the_dag_does_not_wait_for_it(
+    tmp_path: Path, store: Store
+) -> None:
+    """The wake skips a DAG row a scheduler has claimed (that scheduler may be waiting for
+    the run's own lock); the held DAG's last-resort look makes the waiting run then."""
+    if not store.supports_row_locks:
+        pytest.skip("row locks: SQLite's single writer serializes the two transactions")
+    sched = setup(tmp_path, store, max_active_runs=1)
+    now = datetime.now(UTC)
+    sched.create_scheduled_runs(now)
+    [first] = active(store)
+    ended = threading.Event()
+    with store.write() as conn:
+        assert runs.claim_dag(conn, "capped")  # a scheduler making or starting its runs
+        worker = threading.Thread(target=lambda: (end(store, first), ended.set()))
+        worker.start()
+        assert ended.wait(30), "a run's end waited for the scheduler's claim of its DAG"
+    worker.join()
+    assert active(store) == []
+    assert due_ids(store, now) == []  # the wake was skipped ...
+    later = now + timedelta(seconds=sched.settings.run_sweep_seconds + 1)
+    assert sched.create_scheduled_runs(later) == 1  # ... and the look made the run anyway
     assert runs_of(store)[-1][2] == START + timedelta(days=1)
