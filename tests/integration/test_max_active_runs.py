@@ -26,7 +26,7 @@ from conveyor.scheduler import explain
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_ACTIVE, TaskState
 from conveyor.store import due_times, manual, runs, trigger
-from conveyor.store.engine import Store
+from conveyor.store.engine import Connection, Store
 from conveyor.store.tables import dag, dag_run
 
 DAYS = 6
@@ -195,3 +195,31 @@ def test_a_run_ending_while_a_scheduler_holds_the_dag_does_not_wait_for_it(
     later = now + timedelta(seconds=sched.settings.run_sweep_seconds + 1)
     assert sched.create_scheduled_runs(later) == 1  # ... and the look made the run anyway
     assert runs_of(store)[-1][2] == START + timedelta(days=1)
+
+
+def test_a_run_ending_after_the_loop_counted_does_not_leave_the_dag_held(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop counts a due DAG's active runs in its first read; a run that ends before
+    the DAG's hold commits finds nothing held to wake. The loop counts the DAGs it held
+    again once the holds are committed, and makes such a DAG due again."""
+    sched = setup(tmp_path, store, max_active_runs=1)
+    now = datetime.now(UTC)
+    sched.create_scheduled_runs(now)
+    with store.write() as conn:
+        manual_run = trigger.trigger_run(conn, "capped", created_by="test")
+    end(store, active(store)[0])  # the manual run still fills the room; the DAG is due
+    assert due_ids(store, now) == ["capped"]
+
+    counted = due_times.due_dags
+
+    def count_then_end(conn: Connection, at: datetime) -> list[due_times.DueDag]:
+        found = counted(conn, at)
+        end(store, manual_run.run_id)  # after the count, before the hold
+        return found
+
+    monkeypatch.setattr(due_times, "due_dags", count_then_end)
+    assert sched.create_scheduled_runs(now) == 0  # held on the count it read
+    monkeypatch.undo()
+    assert due_ids(store, now) == ["capped"]  # ... and woken by the second count
+    assert sched.create_scheduled_runs(now) == 1

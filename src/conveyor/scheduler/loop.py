@@ -309,13 +309,32 @@ class Scheduler:
         waited, so a catchup DAG fills its intervals in order and none is skipped."""
         with self.store.read() as conn:
             due_now = {row.dag_id: row for row in due_times.due_dags(conn, now)}
-        return self._each_dag_in_batches(
+        held: dict[str, int] = {}  # the DAGs held in this loop, with their max_active_runs
+        made = self._each_dag_in_batches(
             "create_scheduled_runs",
             list(due_now),
-            lambda conn, dag_id: self._create_due_runs_of(conn, due_now[dag_id], now),
+            lambda conn, dag_id: self._create_due_runs_of(conn, due_now[dag_id], now, held),
         )
+        self._wake_if_room_came(held)
+        return made
 
-    def _create_due_runs_of(self, conn: Connection, row: due_times.DueDag, now: datetime) -> int:
+    def _wake_if_room_came(self, held: dict[str, int]) -> None:
+        """A run that ended between the loop's count and the hold's commit found its DAG not
+        held yet, so its end woke nothing: counted again now that the holds are committed,
+        such a DAG is made due again. (A run whose end commits after this read finds the
+        hold and wakes the DAG itself.)"""
+        if not held:
+            return
+        with self.store.read() as conn:
+            active = due_times.active_runs(conn, list(held))
+        room = [dag_id for dag_id, cap in held.items() if active.get(dag_id, 0) < cap]
+        if room:
+            with self.store.write() as conn:
+                due_times.wake(conn, room)
+
+    def _create_due_runs_of(
+        self, conn: Connection, row: due_times.DueDag, now: datetime, held: dict[str, int]
+    ) -> int:
         if self.store.supports_row_locks and not runs.claim_dag(conn, row.dag_id):
             return 0  # another scheduler is making this DAG's runs right now
         structure = runs.serialized_dag(conn, row.version_hash)
@@ -338,13 +357,14 @@ class Scheduler:
             )
         if waiting:
             log.debug("%s is at max_active_runs; its next run waits for one to end", row.dag_id)
-            due_times.hold(
+            if due_times.hold(
                 conn,
                 row.dag_id,
                 version_hash=row.version_hash,
                 waiting=waiting[0].run_after,
                 recheck=now + timedelta(seconds=self.settings.run_sweep_seconds),
-            )
+            ):
+                held[row.dag_id] = structure.max_active_runs
             return len(due) - len(waiting)
         due_times.set_due_time(
             conn,

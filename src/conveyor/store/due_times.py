@@ -142,6 +142,32 @@ _WAKE = (
 )
 
 
+def active_runs(conn: Connection, dag_ids: Sequence[str]) -> dict[str, int]:
+    """Each DAG's queued and running runs, a backfill's apart (DAGs with none left out)."""
+    if not dag_ids:
+        return {}
+    rows = conn.execute(
+        select(dag_run.c.dag_id, func.count())
+        .where(
+            dag_run.c.dag_id.in_(list(dag_ids)),
+            dag_run.c.state.in_(_ACTIVE),
+            dag_run.c.backfill_id.is_(None),
+        )
+        .group_by(dag_run.c.dag_id)
+    ).all()
+    return {dag_id: int(count) for dag_id, count in rows}
+
+
+def wake(conn: Connection, dag_ids: Sequence[str]) -> None:
+    """Make these DAGs due at their waiting run's time, those still held."""
+    if dag_ids:
+        conn.execute(
+            update(dag)
+            .where(dag.c.dag_id.in_(list(dag_ids)), _HELD)
+            .values(next_dagrun_create_after=dag.c.next_run_after)
+        )
+
+
 def wake_held(conn: Connection, run_pk: int) -> None:
     """A run left queued or running: if its DAG was held at ``max_active_runs``, make it due
     again at its waiting run's time. Writes nothing (and locks nothing) when it was not held."""
