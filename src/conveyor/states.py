@@ -48,7 +48,7 @@ class ExitKind(StrEnum):
 class RunState(StrEnum):
     """Where one DAG run stands."""
 
-    QUEUED = "queued"  # created; waits for max_active_runs
+    QUEUED = "queued"  # created; waits for room under max_active_runs to start
     RUNNING = "running"  # its tasks are being scheduled
     SUCCESS = "success"  # every leaf task succeeded or was skipped
     FAILED = "failed"  # a leaf task failed, or nothing can move any more
@@ -65,3 +65,6 @@ IN_FLIGHT: frozenset[TaskState] = frozenset({TaskState.QUEUED, TaskState.RUNNING
 FAILED_LIKE: frozenset[TaskState] = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED})
 
 RUN_FINISHED: frozenset[RunState] = frozenset({RunState.SUCCESS, RunState.FAILED})
+#: A run in these counts against its DAG's max_active_runs (a backfill's against its own):
+#: no scheduled run is made while they fill it, and one that leaves them frees room.
+RUN_ACTIVE: frozenset[RunState] = frozenset({RunState.QUEUED, RunState.RUNNING})

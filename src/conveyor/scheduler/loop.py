@@ -301,23 +301,49 @@ class Scheduler:
     def create_scheduled_runs(self, now: datetime) -> int:
         """Create the runs schedules call for, for the DAGs whose due time has come (an
         indexed read; an idle loop reads nothing else and takes no write lock). Each DAG
-        looked at gets its next due time: its next run's, or now while more are due."""
+        looked at gets its next due time: its next run's, or now while more are due.
+
+        No scheduled run is made while the DAG's queued and running runs (a backfill's
+        apart, manual ones counted) fill its ``max_active_runs``: the DAG is held
+        (``due_times.hold``) until one of them ends, and then goes on from the run that
+        waited, so a catchup DAG fills its intervals in order and none is skipped."""
         with self.store.read() as conn:
             due_now = {row.dag_id: row for row in due_times.due_dags(conn, now)}
-        return self._each_dag_in_batches(
+        held: dict[str, int] = {}  # the DAGs held in this loop, with their max_active_runs
+        made = self._each_dag_in_batches(
             "create_scheduled_runs",
             list(due_now),
-            lambda conn, dag_id: self._create_due_runs_of(conn, due_now[dag_id], now),
+            lambda conn, dag_id: self._create_due_runs_of(conn, due_now[dag_id], now, held),
         )
+        self._wake_if_room_came(held)
+        return made
 
-    def _create_due_runs_of(self, conn: Connection, row: due_times.DueDag, now: datetime) -> int:
+    def _wake_if_room_came(self, held: dict[str, int]) -> None:
+        """A run that ended between the loop's count and the hold's commit found its DAG not
+        held yet, so its end woke nothing: counted again now that the holds are committed,
+        such a DAG is made due again. (A run whose end commits after this read finds the
+        hold and wakes the DAG itself.)"""
+        if not held:
+            return
+        with self.store.read() as conn:
+            active = due_times.active_runs(conn, list(held))
+        room = [dag_id for dag_id, cap in held.items() if active.get(dag_id, 0) < cap]
+        if room:
+            with self.store.write() as conn:
+                due_times.wake(conn, room)
+
+    def _create_due_runs_of(
+        self, conn: Connection, row: due_times.DueDag, now: datetime, held: dict[str, int]
+    ) -> int:
         if self.store.supports_row_locks and not runs.claim_dag(conn, row.dag_id):
             return 0  # another scheduler is making this DAG's runs right now
         structure = runs.serialized_dag(conn, row.version_hash)
-        due, next_after = self._due_runs(conn, row, structure, now)
+        room = max(structure.max_active_runs - row.active_runs, 0)
+        due, next_after = self._due_runs(conn, row, structure, now, room)
+        waiting = due[room:]  # due, but the DAG's active runs fill max_active_runs
         schedule = structure.schedule
         partitioned = schedule if isinstance(schedule, CronPartitionTimetable) else None
-        for info in due:  # a tick another scheduler made already is skipped
+        for info in due[:room]:  # a tick another scheduler made already is skipped
             runs.create_run(
                 conn,
                 dag_id=row.dag_id,
@@ -329,6 +355,17 @@ class Scheduler:
                 created_by=self.actor.name,
                 partition_key=partitioned.partition_key(info.run_after) if partitioned else None,
             )
+        if waiting:
+            log.debug("%s is at max_active_runs; its next run waits for one to end", row.dag_id)
+            if due_times.hold(
+                conn,
+                row.dag_id,
+                version_hash=row.version_hash,
+                waiting=waiting[0].run_after,
+                recheck=now + timedelta(seconds=self.settings.run_sweep_seconds),
+            ):
+                held[row.dag_id] = structure.max_active_runs
+            return len(due) - len(waiting)
         due_times.set_due_time(
             conn,
             row.dag_id,
@@ -368,13 +405,21 @@ class Scheduler:
         return done
 
     def _due_runs(
-        self, conn: Connection, row: due_times.DueDag, structure: SerializedDag, now: datetime
+        self,
+        conn: Connection,
+        row: due_times.DueDag,
+        structure: SerializedDag,
+        now: datetime,
+        room: int,
     ) -> tuple[list[RunInfo], datetime | None]:
         """The scheduled runs due now (at most a loop's worth) and when the next one is
-        due: ``now`` when more are due already, None when no further run will come."""
+        due: ``now`` when more are due already, None when no further run will come. With
+        ``room`` for fewer than a loop's worth under ``max_active_runs``, one more than the
+        room is asked for: the run that has to wait, if one is due."""
         last = due_times.last_scheduled_interval(conn, row.dag_id)
         interval = DataInterval(*last) if last else None
-        return due_runs(structure, interval, now, MAX_NEW_RUNS_PER_LOOP, row.next_run_after)
+        limit = min(MAX_NEW_RUNS_PER_LOOP, room + 1)
+        return due_runs(structure, interval, now, limit, row.next_run_after)
 
     def start_queued_runs(self) -> None:
         """queued -> running within each DAG's ``max_active_runs``. Schedulers count and

@@ -47,8 +47,8 @@ from conveyor.lifecycle import (
     ready_note,
     started_note,
 )
-from conveyor.states import ExitKind, RunState, TaskState
-from conveyor.store import moves
+from conveyor.states import RUN_ACTIVE, ExitKind, RunState, TaskState
+from conveyor.store import due_times, moves
 from conveyor.store.engine import after_commit
 from conveyor.store.hop import prepared
 from conveyor.store.hop.run_lock import LockedRun, wait_for_queuing
@@ -137,6 +137,9 @@ def on_run_times(hook: RunTimed | None) -> None:
 
 
 def _moved(conn: Connection, run_pk: int, to: RunState) -> None:
+    if to not in RUN_ACTIVE:
+        # Room under max_active_runs: a DAG held for it makes its waiting run next loop.
+        due_times.wake_held(conn, run_pk)
     timed = _run_timed
     if timed is not None:
         times = run_times(conn, run_pk)
