@@ -24,6 +24,7 @@ from conveyor import lineage
 from conveyor.airflow_compat import listeners
 from conveyor.callbacks import airflow_reason
 from conveyor.config import Settings
+from conveyor.lifecycle import MARK_TARGETS
 from conveyor.model.assets import Asset
 from conveyor.model.datasets import AssetAlias
 from conveyor.run_views import DagRunView
@@ -67,7 +68,7 @@ MARKED_FAILED = "TaskInstance's state was manually set to `failed`."
 
 def _marked(store: Store | None, read: Callable[[], manual.MarkedRows], to: TaskState) -> None:
     """Airflow's task instance hooks for the instances a person marked ``to``."""
-    if to not in (TaskState.SUCCESS, TaskState.FAILED) or not listeners.has_listeners():
+    if to not in MARK_TARGETS or not listeners.has_listeners():
         return
     for run, row in read():
         marked = DagRunView.of(run, store, "").marked(row)
