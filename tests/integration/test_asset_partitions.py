@@ -34,6 +34,7 @@ from airflow.sdk import (
     Asset,
     CronPartitionTimetable,
     PartitionedAssetTimetable,
+    PartitionedAtRuntime,
     StartOfDayMapper,
     task,
 )
@@ -62,9 +63,10 @@ with DAG(
     start_date=START,
 ):
     @task
-    def roll(dag_run=None, triggering_asset_events=None, partition_key=None):
+    def roll(dag_run=None, triggering_asset_events=None, partition_key=None, partition_date=None):
         keys = [e.partition_key for e in triggering_asset_events[HOURLY]]
-        return [dag_run.partition_key, keys, partition_key]
+        dates = [partition_date.isoformat(), dag_run.partition_date.isoformat()]
+        return [dag_run.partition_key, keys, partition_key, dates]
     roll()
 
 with DAG("regional_prices", schedule=None, start_date=START):
@@ -82,6 +84,12 @@ with DAG(
     def join(dag_run=None):
         return dag_run.partition_key
     join()
+
+with DAG("keyed_when_triggered", schedule=PartitionedAtRuntime(), start_date=START):
+    @task
+    def read(partition_key=None, partition_date=None):
+        return [partition_key, partition_date]
+    read()
 """
 
 
@@ -117,6 +125,7 @@ def test_a_cron_partition_run_keys_its_event_and_the_consumer_runs_for_the_mappe
         "success",
         key,
     )
+    assert producer.partition_date == fire  # the fire time the key was written from
     with env.store.read() as conn:
         assert xcom_value(conn, producer.id, "load", "return_value") == key
         events = (
@@ -149,7 +158,9 @@ def test_a_cron_partition_run_keys_its_event_and_the_consumer_runs_for_the_mappe
         key[:10],
     )
     assert rollup.run_id.endswith(f"__{key[:10]}")
-    assert rolled == [key[:10], [key], key[:10]]  # dag_run's, the events', the context's
+    day = fire.replace(hour=0).isoformat()  # what StartOfDayMapper reads from the day's key
+    assert rollup.partition_date == fire.replace(hour=0)
+    assert rolled == [key[:10], [key], key[:10], [day, day]]  # dag_run's, events', context's
     assert env.dag_runs("joined_partitions") == []
 
 
@@ -207,7 +218,34 @@ def test_keyed_events_through_the_api_run_a_partition_once_its_condition_holds_f
         triggered = _ok(
             client.post(runs_path, json={"logical_date": None, "partition_key": "manual-1"})
         )
-        assert triggered["partition_key"] == "manual-1"
+        assert (triggered["partition_key"], triggered["partition_date"]) == ("manual-1", None)
+        assert shown["partition_date"] is None  # the API's events: no producing run's date
+        hourly = _ok(
+            client.post(
+                "/api/v2/dags/hourly_load/dagRuns",
+                json={"logical_date": None, "partition_key": "2026-01-02T05:00:00"},
+            )
+        )
+        assert hourly["partition_date"] == "2026-01-02T05:00:00Z"  # read with key_format
+        for dag_id, bad, reason in (
+            ("hourly_load", "eu", "does not match the timetable's key_format"),
+            ("regional_prices", "eu", "is not a partitioned Dag"),
+            ("joined_partitions", "  ", "must not be empty"),
+        ):
+            refused = client.post(
+                f"/api/v2/dags/{dag_id}/dagRuns",
+                json={"logical_date": None, "partition_key": bad},
+            )
+            assert refused.status_code == 400 and reason in refused.text, refused.text
+        runtime = _ok(
+            client.post(
+                "/api/v2/dags/keyed_when_triggered/dagRuns",
+                json={"logical_date": None, "partition_key": "us"},
+            )
+        )
+        assert (runtime["partition_key"], runtime["partition_date"]) == ("us", None)
+        runtime_dag = _ok(client.get("/api/v2/dags/keyed_when_triggered"))
+        assert runtime_dag["timetable_description"] == "Never, partition key(s) set at runtime"
         for partitioned in ("joined_partitions", "hourly_load"):  # both timetables are
             assert _ok(client.get(f"/api/v2/dags/{partitioned}"))["timetable_partitioned"]
 

@@ -21,7 +21,7 @@ _INTERVAL = same_names(_TT, "CronDataIntervalTimetable", "DeltaDataIntervalTimet
 _EVENTS_NAMES = same_names(_EVENTS, "EventsTimetable")
 _ASSETS = same_names(_EVENTS, "AssetOrTimeSchedule")
 _PARTITION_TIMETABLES = same_names(
-    _PARTITIONED, "CronPartitionTimetable", "PartitionedAssetTimetable"
+    _PARTITIONED, "CronPartitionTimetable", "PartitionedAssetTimetable", "PartitionedAtRuntime"
 )
 #: Airflow 3.2's partition mappers, by the module of ``airflow.partition_mappers`` each is in.
 _MAPPER_MODULES = {
@@ -63,6 +63,7 @@ TIMETABLE_MODULES: dict[str, dict[str, str]] = {
         "NullTimetable": "conveyor.model.schedules:NoSchedule",
         "OnceTimetable": "conveyor.model.schedules:OnceSchedule",
         "PartitionedAssetTimetable": f"{_PARTITIONED}:PartitionedAssetTimetable",
+        "PartitionedAtRuntime": f"{_PARTITIONED}:PartitionedAtRuntime",
     },
     **{
         f"airflow.partition_mappers.{module}": same_names(_MAPPERS, *names)

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from conveyor.exceptions import DagDefinitionError
+from conveyor.model.partition_keys import parse_key
 
 
 class PartitionMapper:
@@ -29,6 +30,16 @@ class PartitionMapper:
     def to_downstream(self, key: str) -> str:
         """The downstream key; raises ValueError when the key is not one it maps."""
         raise NotImplementedError
+
+    def to_partition_date(self, downstream_key: str) -> datetime | None:
+        """The moment the downstream key's partition starts, when the key tells one
+        (a temporal mapper's); None for a key without a date."""
+        return None
+
+    def carries_partition_date(self) -> bool:
+        """Whether the consumer's run takes the producing run's ``partition_date``: only
+        when the key passes unchanged, so the producer's date is still the key's."""
+        return False
 
     def arguments(self) -> dict[str, Any]:
         return {}
@@ -54,6 +65,9 @@ class IdentityMapper(PartitionMapper):
 
     def to_downstream(self, key: str) -> str:
         return key
+
+    def carries_partition_date(self) -> bool:
+        return True
 
 
 class _StartOfPeriod(PartitionMapper):
@@ -86,6 +100,29 @@ class _StartOfPeriod(PartitionMapper):
 
     def start_of(self, moment: datetime) -> datetime:
         raise NotImplementedError
+
+    def decode_downstream(self, downstream_key: str) -> datetime:
+        """The start of the period a downstream key names, on the wall clock (naive): the
+        inverse of ``to_downstream``'s formatting; ValueError when the key is not one."""
+        fields = parse_key(downstream_key, self.output_format)
+        if "quarter" in fields:
+            return datetime(fields["Y"], (fields["quarter"] - 1) * 3 + 1, 1)
+        if {"Y", "m", "d"} <= fields.keys() or "V" not in fields:
+            return datetime(
+                fields.get("Y", 1900),
+                fields.get("m", 1),
+                fields.get("d", 1),
+                fields.get("H", 0),
+                fields.get("M", 0),
+                fields.get("S", 0),
+            )
+        raise ValueError(
+            f"{type(self).__name__}: cannot read a date from {downstream_key!r} with "
+            f"output_format {self.output_format!r}; it needs %Y, %m and %d"
+        )
+
+    def to_partition_date(self, downstream_key: str) -> datetime:
+        return self.start_of(self.decode_downstream(downstream_key)).replace(tzinfo=self._zone)
 
     def arguments(self) -> dict[str, Any]:
         return {
@@ -184,6 +221,18 @@ class ProductMapper(PartitionMapper):
             m.to_downstream(p) for m, p in zip(self.mappers, parts, strict=True)
         )
 
+    def to_partition_date(self, downstream_key: str) -> datetime | None:
+        """The date of the one part that has one; None when none or several do."""
+        parts = downstream_key.split(self.delimiter)
+        if len(parts) != len(self.mappers):
+            return None
+        dates = [
+            date
+            for mapper, part in zip(self.mappers, parts, strict=True)
+            if (date := mapper.to_partition_date(part)) is not None
+        ]
+        return dates[0] if len(dates) == 1 else None
+
     def arguments(self) -> dict[str, Any]:
         return {"delimiter": self.delimiter, "mappers": [m.serialize() for m in self.mappers]}
 
@@ -202,6 +251,10 @@ class ChainMapper(PartitionMapper):
         for mapper in self.mappers:
             key = mapper.to_downstream(key)
         return key
+
+    def to_partition_date(self, downstream_key: str) -> datetime | None:
+        # The last mapper wrote the key, so it knows its date.
+        return self.mappers[-1].to_partition_date(downstream_key)
 
     def arguments(self) -> dict[str, Any]:
         return {"mappers": [m.serialize() for m in self.mappers]}

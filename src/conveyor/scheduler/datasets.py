@@ -13,7 +13,11 @@ from contextlib import nullcontext
 from datetime import datetime
 
 from conveyor.lifecycle import Actor
-from conveyor.model.partitioned_timetables import PartitionedAssetTimetable, keys_ready
+from conveyor.model.partitioned_timetables import (
+    PartitionedAssetTimetable,
+    keys_ready,
+    run_partition_date,
+)
 from conveyor.model.schedules import DataInterval, DatasetSchedule
 from conveyor.run_ids import run_id_problem
 from conveyor.scheduler.problems import Problems
@@ -97,6 +101,9 @@ def _create_partition_runs(
     made = 0
     for number, key in enumerate(ready):
         used = [update for queued_key, update in pending if queued_key == key]
+        partition_date = run_partition_date(
+            schedule, key, {u.uri for u in used}, (u.carried_date for u in used)
+        )
         events = list({update.event_id: update.as_conf() for update in used}.values())
         run_pk = runs.create_run(
             conn,
@@ -110,6 +117,7 @@ def _create_partition_runs(
             run_id=_partition_run_id(now, key, number),
             created_by=actor.name,
             partition_key=key,
+            partition_date=partition_date,
         )
         if run_pk is None:
             continue

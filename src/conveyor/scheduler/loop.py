@@ -328,6 +328,7 @@ class Scheduler:
                 interval=(info.data_interval.start, info.data_interval.end),
                 created_by=self.actor.name,
                 partition_key=partitioned.partition_key(info.run_after) if partitioned else None,
+                partition_date=partitioned.partition_date(info.run_after) if partitioned else None,
             )
         due_times.set_due_time(
             conn,

@@ -118,11 +118,14 @@ def queue_event(
     event_id: int,
     partition_key: str | None,
     now: datetime,
+    partition_date: datetime | None = None,
 ) -> None:
     """Queue an event for each DAG whose schedule names ``key`` (a URI or an alias's key),
     under the dataset row ``queued_as()`` gives. A DAG on a PartitionedAssetTimetable has
     it queued under the key its mapper makes of ``partition_key``; an event without a key,
-    or one its mapper refuses, makes no run of it (as Airflow, which logs it)."""
+    or one its mapper refuses, makes no run of it (as Airflow, which logs it).
+    ``partition_date``: the producing run's, kept with the update when its mapper carries
+    it (the identity's key tells no date of its own)."""
     for dag_id, schedule in schedules.items():
         if key not in schedule.uris:
             continue
@@ -159,6 +162,9 @@ def queue_event(
                 "partition_key": target,
                 "event_id": event_id,
                 "created_at": now,
+                "partition_date": (
+                    partition_date if schedule.mapper_for(key).carries_partition_date() else None
+                ),
             },
             key=["dataset_id", "target_dag_id", "partition_key"],
             update=[],
@@ -227,7 +233,9 @@ def record_updates(
             def queued_as(key: str = key, row_id: int | None = row_id) -> int:
                 return row_id if row_id is not None else dataset_id(conn, key)  # an alias's row
 
-            queue_event(conn, wanted_by, key, queued_as, event_id, partition_key, now)
+            queue_event(
+                conn, wanted_by, key, queued_as, event_id, partition_key, now, run.partition_date
+            )
 
 
 def queued_dag_ids(conn: Connection) -> list[str]:
@@ -251,6 +259,8 @@ class PendingUpdate:
     source_alias: str | None = None
     source_map_index: int = -1
     partition_key: str | None = None  # the event's own key (not the one it is queued under)
+    #: the producing run's partition_date, when the consumer's mapper carries it
+    carried_date: datetime | None = None
 
     def as_conf(self) -> dict[str, Any]:
         return {
@@ -283,6 +293,7 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
     ``partition_key`` (None for the plain queue)."""
     updated = dataset.alias("updated")
     queued_key = queue.c.partition_key if "partition_key" in queue.c else null()
+    carried = queue.c.partition_date if "partition_date" in queue.c else null()
     rows = conn.execute(
         select(
             dataset.c.id,
@@ -298,6 +309,7 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
             dataset_event.c.partition_key,
             updated.c.uri.label("event_uri"),
             queued_key.label("queued_key"),
+            carried.label("carried_date"),
         )
         .select_from(queue)
         .join(dataset, dataset.c.id == queue.c.dataset_id)
@@ -322,6 +334,7 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
                 source_alias=r.source_alias,
                 source_map_index=r.source_map_index,
                 partition_key=r.partition_key,
+                carried_date=r.carried_date,
             ),
         )
         for r in rows

@@ -138,7 +138,8 @@ def get_dag_runs(
 
 def _no_partition_dates(conn: Connection, dag_id: str) -> None:
     """``partition_date_*`` as Airflow answers it for a DAG whose timetable does not
-    partition its runs; for one that does, a 400 too: Conveyor keeps no partition date."""
+    partition its runs; for one that does, a 400 too: the run list does not filter by the
+    runs' partition dates yet."""
     if dag_id == ALL:
         raise HTTPException(
             400, "partition_date_gte and partition_date_lte require a specific dag_id."
@@ -146,8 +147,8 @@ def _no_partition_dates(conn: Connection, dag_id: str) -> None:
     if latest_version(conn, dag_id)[1].schedule.partitioned:
         raise HTTPException(
             400,
-            f"Dag with dag_id: '{dag_id}' is partitioned, but Conveyor keeps no partition "
-            "date; filter by partition_key_pattern instead.",
+            f"Dag with dag_id: '{dag_id}' is partitioned, but Conveyor does not filter runs "
+            "by partition_date yet; filter by partition_key_pattern instead.",
         )
     raise HTTPException(
         400,
