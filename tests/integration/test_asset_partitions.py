@@ -227,6 +227,20 @@ def test_keyed_events_through_the_api_run_a_partition_once_its_condition_holds_f
             )
         )
         assert hourly["partition_date"] == "2026-01-02T05:00:00Z"  # read with key_format
+        hourly_runs = "/api/v2/dags/hourly_load/dagRuns"
+        for first, last, count in (("2026-01-02", "2026-01-02", 1), ("2026-01-03", None, 0)):
+            days = {"partition_date_gte": first, "order_by": "-partition_date"}
+            days |= {"partition_date_lte": last} if last else {}
+            assert _ok(client.get(hourly_runs, params=days))["total_entries"] == count
+        unpartitioned = client.get(
+            "/api/v2/dags/keyed_when_triggered/dagRuns", params={"partition_date_gte": "2026-01-02"}
+        )
+        assert unpartitioned.status_code == 400 and "is not partitioned" in unpartitioned.text
+        window = {"partition_date_start": "2026-01-02T05:00:00", "dry_run": False}
+        emptied = _ok(client.post("/api/v2/dags/hourly_load/clearPartitions", json=window))
+        assert emptied["dag_runs_cleared"] == 1
+        forgotten = _ok(client.get(f"{hourly_runs}/{hourly['dag_run_id']}"))
+        assert (forgotten["partition_key"], forgotten["partition_date"]) == (None, None)
         for dag_id, bad, reason in (
             ("hourly_load", "eu", "does not match the timetable's key_format"),
             ("regional_prices", "eu", "is not a partitioned Dag"),

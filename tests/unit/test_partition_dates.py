@@ -124,3 +124,13 @@ def test_partitioned_at_runtime_makes_no_runs_and_its_keys_tell_no_date() -> Non
     assert runtime.resolve_partition_date("us") is None
     assert deserialize_schedule(runtime.serialize()) == runtime
     assert not NoSchedule().partitioned_at_runtime
+
+
+def test_a_partition_date_windows_bounds_are_read_on_the_timetables_clock() -> None:
+    paris = CronPartitionTimetable("0 * * * *", timezone="Europe/Paris")
+    noon = datetime(2026, 5, 13, 12)
+    assert paris.localize_partition_datetime(noon) == datetime(2026, 5, 13, 10, tzinfo=UTC)
+    stated = noon.replace(tzinfo=UTC)  # its wall clock is read in Paris all the same
+    assert paris.localize_partition_datetime(stated) == datetime(2026, 5, 13, 10, tzinfo=UTC)
+    assets = PartitionedAssetTimetable(assets=Dataset("s3://lake/hourly"))
+    assert assets.localize_partition_datetime(noon) == stated  # a naive bound is UTC

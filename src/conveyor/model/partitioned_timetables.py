@@ -76,6 +76,10 @@ class CronPartitionTimetable(CronTriggerTimetable):
         """The key of the scheduled run made at ``run_after``."""
         return self.partition_date(run_after).astimezone(self.timezone).strftime(self.key_format)
 
+    def localize_partition_datetime(self, moment: datetime) -> datetime:
+        """The bound's wall clock read in the timetable's zone, whatever zone it names."""
+        return moment.replace(tzinfo=self.timezone)
+
     def decode_partition_date(self, partition_key: str) -> datetime:
         """A key read back with ``key_format`` on the timetable's wall clock."""
         try:

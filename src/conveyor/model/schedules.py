@@ -168,6 +168,11 @@ class Schedule(ABC):
         """A partitioned schedule's reading of a key's date; None: its keys tell none."""
         return None
 
+    def localize_partition_datetime(self, moment: datetime) -> datetime:
+        """A bound of a ``partition_date`` window as a moment: a naive one is UTC here; a
+        cron timetable reads its wall clock in its own zone."""
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
     def _utc(self, value: datetime) -> datetime:
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.timezone)
