@@ -7,7 +7,7 @@ key, triggers a keyed run, and clears a partition."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from conveyor.scheduler.datasets import create_dataset_runs
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
-from conveyor.store.tables import dataset_event, partition_dag_queue
+from conveyor.store.tables import dataset_event, partition_dag_queue, partition_key_log
 from conveyor.web import accounts
 from conveyor.web.app import create_app
 from run_env import Env
@@ -34,10 +34,18 @@ from airflow.sdk import (
     Asset,
     CronPartitionTimetable,
     PartitionedAssetTimetable,
+    FanOutMapper,
+    FixedKeyMapper,
     PartitionedAtRuntime,
+    RollupMapper,
+    SegmentWindow,
     StartOfDayMapper,
+    StartOfWeekMapper,
+    WeekWindow,
     task,
 )
+STORES = Asset(name="stores", uri="s3://lake/stores")
+WEEKLY = Asset(name="weekly", uri="s3://lake/weekly")
 
 HOURLY = Asset(name="hourly_sales", uri="s3://lake/hourly_sales")
 REGIONS = Asset(name="regions", uri="s3://lake/regions")
@@ -84,6 +92,37 @@ with DAG(
     def join(dag_run=None):
         return dag_run.partition_key
     join()
+
+with DAG(
+    "all_stores",
+    schedule=PartitionedAssetTimetable(
+        assets=STORES,
+        default_partition_mapper=RollupMapper(
+            upstream_mapper=FixedKeyMapper("all"), window=SegmentWindow(["north", "south"])
+        ),
+    ),
+    start_date=START,
+):
+    @task
+    def total():
+        pass
+    total()
+
+for dag_id, cap in (("store_days", None), ("capped_days", 3)):
+    with DAG(
+        dag_id,
+        schedule=PartitionedAssetTimetable(
+            assets=WEEKLY,
+            default_partition_mapper=FanOutMapper(
+                upstream_mapper=StartOfWeekMapper(), window=WeekWindow(), max_downstream_keys=cap
+            ),
+        ),
+        start_date=START,
+    ):
+        @task
+        def day():
+            pass
+        day()
 
 with DAG("keyed_when_triggered", schedule=PartitionedAtRuntime(), start_date=START):
     @task
@@ -277,4 +316,37 @@ def test_keyed_events_through_the_api_run_a_partition_once_its_condition_holds_f
         by_key = {"partition_key": "manual-1", "dry_run": False}  # clearDagRuns: that run
         cleared = _ok(client.post("/api/v2/dags/joined_partitions/clearDagRuns", json=by_key))
         assert [r["dag_run_id"] for r in cleared["dag_runs"]] == [triggered["dag_run_id"]]
+    app.state.store.dispose()
+
+
+def test_a_rollup_waits_for_its_windows_keys_and_a_fan_out_makes_a_run_of_each(
+    env: Env,
+) -> None:
+    client, app = _admin(env)
+    made = lambda: create_dataset_runs(env.store, Actor("test"), utcnow())  # noqa: E731
+    with client:
+        assets = _ok(client.get("/api/v2/assets", params={"limit": 100}))["assets"]
+        ids = {a["uri"]: a["id"] for a in assets}
+
+        def post(uri: str, key: str) -> None:
+            body = {"asset_id": ids[uri], "partition_key": key}
+            _ok(client.post("/api/v2/assets/events", json=body))
+
+        post("s3://lake/stores", "north")
+        post("s3://lake/stores", "north")
+        assert made() == 0  # south has not come
+        post("s3://lake/stores", "south")
+        assert made() == 1 and made() == 0
+        (run,) = env.dag_runs("all_stores")
+        keys = sorted(e["partition_key"] for e in run.conf["dataset_events"])
+        assert (run.partition_key, keys) == ("all", ["north", "south"])
+        with env.store.read() as conn:
+            assert conn.execute(select(partition_key_log)).all() == []  # consumed with it
+
+        post("s3://lake/weekly", "2026-05-13T00:00:00")  # a Wednesday
+        assert made() == 1  # one DAG had runs made: one per key
+        days = sorted((r.partition_key, r.partition_date) for r in env.dag_runs("store_days"))
+        assert [key for key, _ in days] == [f"2026-05-{d}" for d in range(11, 18)]
+        assert days[0][1] == datetime(2026, 5, 11, tzinfo=UTC)
+        assert env.dag_runs("capped_days") == []  # 7 keys, past its max_downstream_keys=3
     app.state.store.dispose()

@@ -1,5 +1,6 @@
-"""Migration 0035: ``partition_date`` on runs and on the partitioned queue, on SQLite and
-PostgreSQL; runs made before it keep their key and have no date; the downgrade drops both."""
+"""Migration 0035: ``partition_date`` on runs and on the partitioned queue, and the rollups'
+``partition_key_log``, on SQLite and PostgreSQL; runs made before it keep their key and have
+no date; the downgrade drops all three."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ def test_0035_adds_partition_dates_and_downgrades(empty_store: Store) -> None:
         kept = conn.execute(select(runs.c.partition_key, runs.c.partition_date)).one()
     assert tuple(kept) == ("2026-01-01", None)
     assert "partition_date" in _columns(empty_store, "partition_dag_queue")
+    assert "source_key" in _columns(empty_store, "partition_key_log")
     migrate(empty_store, "0034", down=True)
+    assert "partition_key_log" not in inspect(empty_store.engine).get_table_names()
     assert "partition_date" not in _columns(empty_store, "dag_run")
     assert "partition_date" not in _columns(empty_store, "partition_dag_queue")
     assert "partition_key" in _columns(empty_store, "dag_run")

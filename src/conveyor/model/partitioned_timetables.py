@@ -19,7 +19,7 @@ runs; its runs' keys are given when they are triggered, and its tasks name their
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -28,6 +28,7 @@ from conveyor.model.datasets import AssetAlias, Condition, as_condition, conditi
 from conveyor.model.partition_mappers import (
     IdentityMapper,
     PartitionMapper,
+    RollupMapper,
     as_mapper,
     mapper_from_dict,
 )
@@ -145,6 +146,38 @@ class PartitionedAssetTimetable(DatasetSchedule):
     def mapper_for(self, key: str) -> PartitionMapper:
         """The mapper of the events queued under a schedule key."""
         return self.mappers.get(key, self.default_partition_mapper)
+
+    def ready_keys(
+        self,
+        pending: Iterable[tuple[str, str]],
+        arrived: Mapping[tuple[str, str], Set[str]],
+    ) -> list[str]:
+        """The partition keys whose updates make the condition hold, in key order.
+        ``pending``: (schedule key, partition key) of each queued update; ``arrived``: the
+        upstream keys logged under (partition key, schedule key), which a rollup's
+        update counts only once its wait policy is satisfied by them."""
+        counted = [
+            (schedule_key, key)
+            for schedule_key, key in pending
+            if self.rollup_done(schedule_key, key, arrived.get((key, schedule_key), set()))
+        ]
+        return keys_ready(self.condition, counted)
+
+    def rollup_done(self, schedule_key: str, partition_key: str, arrived: Set[str]) -> bool:
+        """Whether an asset's updates of a partition count: always, unless its mapper is a
+        rollup whose window's keys have not arrived as its wait policy asks (or can never:
+        a policy asking more keys than the window has, a key it cannot read)."""
+        mapper = self.mapper_for(schedule_key)
+        if not isinstance(mapper, RollupMapper):
+            return True
+        try:
+            expected = mapper.to_upstream(partition_key)
+        except (ValueError, TypeError):
+            return False
+        policy = mapper.wait_policy
+        if policy.unreachable(len(expected)):
+            return False
+        return policy.satisfied(matched=arrived, expected=expected)
 
     def decode_partition_date(self, partition_key: str) -> datetime | None:
         """The date the mappers of the schedule's assets agree the key starts at; None

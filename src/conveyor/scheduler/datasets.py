@@ -13,11 +13,7 @@ from contextlib import nullcontext
 from datetime import datetime
 
 from conveyor.lifecycle import Actor
-from conveyor.model.partitioned_timetables import (
-    PartitionedAssetTimetable,
-    keys_ready,
-    run_partition_date,
-)
+from conveyor.model.partitioned_timetables import PartitionedAssetTimetable, run_partition_date
 from conveyor.model.schedules import DataInterval, DatasetSchedule
 from conveyor.run_ids import run_id_problem
 from conveyor.scheduler.problems import Problems
@@ -97,10 +93,15 @@ def _create_partition_runs(
     key as its ``partition_key`` and the updates' events in its conf; how many."""
     structure = runs.serialized_dag(conn, version_hash)
     pending = datasets.pending_partitions(conn, dag_id)
-    ready = keys_ready(schedule.condition, [(update.uri, key) for key, update in pending])
+    logged = datasets.logged_partitions(conn, dag_id)
+    arrived: dict[tuple[str, str], set[str]] = {}
+    for key, update in logged:
+        arrived.setdefault((key, update.uri), set()).add(str(update.partition_key))
+    ready = schedule.ready_keys([(update.uri, key) for key, update in pending], arrived)
     made = 0
     for number, key in enumerate(ready):
-        used = [update for queued_key, update in pending if queued_key == key]
+        # A rollup's run holds every event its window's keys came in.
+        used = [update for queued_key, update in [*pending, *logged] if queued_key == key]
         partition_date = run_partition_date(
             schedule, key, {u.uri for u in used}, (u.carried_date for u in used)
         )

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, func, insert, null, select, true
 
 from conveyor.clock import utcnow
 from conveyor.model.datasets import ALIAS_PREFIX
+from conveyor.model.partition_mappers import PartitionMapper, as_keys, fan_out_cap
 from conveyor.model.partitioned_timetables import PartitionedAssetTimetable
 from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import runs
@@ -24,6 +25,7 @@ from conveyor.store.tables import (
     dataset_dag_queue,
     dataset_event,
     partition_dag_queue,
+    partition_key_log,
 )
 
 log = logging.getLogger(__name__)
@@ -146,29 +148,45 @@ def queue_event(
         if partition_key is None:
             log.warning("%s is partitioned; an event of %s without a partition key", dag_id, key)
             continue
-        try:
-            target = schedule.mapper_for(key).to_downstream(partition_key)
-        except (ValueError, TypeError) as exc:
-            log.warning(
-                "%s: partition key %r of %s maps to none: %s", dag_id, partition_key, key, exc
-            )
-            continue
-        upsert(
-            conn,
-            partition_dag_queue,
-            {
+        mapper = schedule.mapper_for(key)
+        targets = _targets(dag_id, key, mapper, partition_key)
+        carried = partition_date if mapper.carries_partition_date() else None
+        for target in targets:
+            row = {
                 "dataset_id": queued_as(),
                 "target_dag_id": dag_id,
                 "partition_key": target,
                 "event_id": event_id,
                 "created_at": now,
-                "partition_date": (
-                    partition_date if schedule.mapper_for(key).carries_partition_date() else None
-                ),
-            },
-            key=["dataset_id", "target_dag_id", "partition_key"],
-            update=[],
+            }
+            queued = ["dataset_id", "target_dag_id", "partition_key"]
+            upsert(conn, partition_dag_queue, {**row, "partition_date": carried}, queued, [])
+            if mapper.is_rollup:  # its run waits for its window's keys: each is kept
+                logged = {**row, "source_key": partition_key}
+                upsert(conn, partition_key_log, logged, [*queued, "source_key"], [])
+
+
+def _targets(dag_id: str, key: str, mapper: PartitionMapper, partition_key: str) -> list[str]:
+    """The keys an event's key maps to; none when the mapper refuses it or fans it out
+    past its cap (Airflow logs both and queues nothing)."""
+    try:
+        targets = as_keys(mapper.to_downstream(partition_key))
+    except (ValueError, TypeError) as exc:
+        log.warning("%s: partition key %r of %s maps to none: %s", dag_id, partition_key, key, exc)
+        return []
+    cap = fan_out_cap(mapper)
+    if len(targets) > cap:
+        log.error(
+            "%s: partition key %r of %s maps to %d keys, more than max_downstream_keys=%d; "
+            "no run was queued for this event",
+            dag_id,
+            partition_key,
+            key,
+            len(targets),
+            cap,
         )
+        return []
+    return targets
 
 
 def record_updates(
@@ -288,6 +306,12 @@ def pending_partitions(conn: Connection, dag_id: str) -> list[tuple[str, Pending
     return [(str(key), update) for key, update in _pending(conn, partition_dag_queue, dag_id)]
 
 
+def logged_partitions(conn: Connection, dag_id: str) -> list[tuple[str, PendingUpdate]]:
+    """The updates a rollup's pending partitions have had, one per upstream key (each
+    update's ``partition_key``), with the partition key each is logged under."""
+    return [(str(key), update) for key, update in _pending(conn, partition_key_log, dag_id)]
+
+
 def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, PendingUpdate]]:
     """The pending updates of a queue table for this DAG, each with the queue row's
     ``partition_key`` (None for the plain queue)."""
@@ -343,6 +367,12 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
 
 def consume_partition(conn: Connection, dag_id: str, partition_key: str) -> int:
     """Remove the pending updates of one partition key of a DAG; how many there were."""
+    logged = partition_key_log.c
+    conn.execute(
+        delete(partition_key_log).where(
+            logged.target_dag_id == dag_id, logged.partition_key == partition_key
+        )
+    )
     q = partition_dag_queue.c
     done = conn.execute(
         delete(partition_dag_queue).where(

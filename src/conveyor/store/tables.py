@@ -695,6 +695,20 @@ partition_dag_queue = Table(
     _created_at(),
 )
 
+# Every upstream key that arrived for a pending partition of a DAG whose asset's mapper is a
+# RollupMapper (Airflow's PartitionedAssetKeyLog): its run waits until the keys its window
+# names are here, as its wait policy says; consumed with the partition's queue rows.
+partition_key_log = Table(
+    "partition_key_log",
+    metadata,
+    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    Column("target_dag_id", String(ID), primary_key=True),
+    Column("partition_key", String(PARTITION_KEY), primary_key=True),
+    Column("source_key", String(PARTITION_KEY), primary_key=True),
+    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    _created_at(),
+)
+
 # The watchers of assets (Airflow's ``Asset(watchers=[AssetWatcher(...)])``): one row per
 # watcher an active DAG version's schedule names, by asset and watcher name, written when the
 # DAG is registered. ``triggerer_id``: the triggerer running it (a claim, as a trigger's).
