@@ -350,3 +350,30 @@ def test_a_rollup_waits_for_its_windows_keys_and_a_fan_out_makes_a_run_of_each(
         assert days[0][1] == datetime(2026, 5, 11, tzinfo=UTC)
         assert env.dag_runs("capped_days") == []  # 7 keys, past its max_downstream_keys=3
     app.state.store.dispose()
+
+
+def test_a_partitioned_dag_is_backfilled_by_partition_and_an_asset_partitioned_one_refused(
+    env: Env,
+) -> None:
+    client, app = _admin(env)
+    span = {"from_date": "2026-01-03T00:00:00Z", "to_date": "2026-01-03T02:00:00Z"}
+    with client:
+        manual = {"logical_date": None, "partition_key": "2026-01-03T01:00:00"}
+        _ok(client.post("/api/v2/dags/hourly_load/dagRuns", json=manual))  # one exists
+        body = {"dag_id": "hourly_load", **span}
+        planned = _ok(client.post("/api/v2/backfills/dry_run", json=body))["backfills"]
+        assert [(p["partition_key"], p["partition_date"]) for p in planned] == [
+            ("2026-01-03T00:00:00", "2026-01-03T00:00:00Z"),
+            ("2026-01-03T02:00:00", "2026-01-03T02:00:00Z"),  # 01:00 has its run already
+        ]
+        _ok(client.post("/api/v2/backfills", json=body))
+        made = [r for r in env.dag_runs("hourly_load") if r.run_type == "backfill"]
+        assert sorted((r.partition_key, r.partition_date.hour) for r in made) == [
+            ("2026-01-03T00:00:00", 0),
+            ("2026-01-03T02:00:00", 2),
+        ]
+        for dag_id in ("joined_partitions", "keyed_when_triggered"):
+            refused = client.post("/api/v2/backfills", json={"dag_id": dag_id, **span})
+            assert refused.status_code == 400, refused.text
+            assert "no partitions of dates to backfill" in refused.text
+    app.state.store.dispose()

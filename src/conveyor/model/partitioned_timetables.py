@@ -36,6 +36,7 @@ from conveyor.model.schedules import DatasetSchedule, NoSchedule, register_kind
 from conveyor.model.timetables import CronTriggerTimetable
 
 DEFAULT_KEY_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_ONE_US = timedelta(microseconds=1)
 
 
 class CronPartitionTimetable(CronTriggerTimetable):
@@ -80,6 +81,16 @@ class CronPartitionTimetable(CronTriggerTimetable):
     def localize_partition_datetime(self, moment: datetime) -> datetime:
         """The bound's wall clock read in the timetable's zone, whatever zone it names."""
         return moment.replace(tzinfo=self.timezone)
+
+    def partitions_between(self, earliest: datetime, latest: datetime) -> Iterable[datetime]:
+        """The fire times whose partitions a backfill from ``earliest`` to ``latest`` makes
+        (both inclusive, their wall clocks read in the timetable's zone), in order: the
+        partitions' own cadence, so an hour's window of an hourly timetable is one."""
+        current = self._cron.after(self.localize_partition_datetime(earliest) - _ONE_US)
+        last = self.localize_partition_datetime(latest)
+        while current <= last:
+            yield current
+            current = self._cron.after(current)
 
     def decode_partition_date(self, partition_key: str) -> datetime:
         """A key read back with ``key_format`` on the timetable's wall clock."""
