@@ -17,6 +17,7 @@ from sqlalchemy import select
 from conftest import run_scheduler
 from conveyor.clock import utcnow
 from conveyor.lifecycle import Actor
+from conveyor.scheduler import datasets as dataset_runs
 from conveyor.scheduler.datasets import create_dataset_runs
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store.engine import Store
@@ -36,6 +37,7 @@ from airflow.sdk import (
     PartitionedAssetTimetable,
     FanOutMapper,
     FixedKeyMapper,
+    MinimumCount,
     PartitionedAtRuntime,
     RollupMapper,
     SegmentWindow,
@@ -107,6 +109,23 @@ with DAG(
     def total():
         pass
     total()
+
+with DAG(
+    "never_stores",
+    schedule=PartitionedAssetTimetable(
+        assets=STORES,
+        default_partition_mapper=RollupMapper(
+            upstream_mapper=FixedKeyMapper("all"),
+            window=SegmentWindow(["north", "south"]),
+            wait_policy=MinimumCount(3),
+        ),
+    ),
+    start_date=START,
+):
+    @task
+    def never():
+        pass
+    never()
 
 for dag_id, cap in (("store_days", None), ("capped_days", 3)):
     with DAG(
@@ -320,8 +339,9 @@ def test_keyed_events_through_the_api_run_a_partition_once_its_condition_holds_f
 
 
 def test_a_rollup_waits_for_its_windows_keys_and_a_fan_out_makes_a_run_of_each(
-    env: Env,
+    env: Env, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(dataset_runs, "_TOLD", set())  # told once per process: this one's
     client, app = _admin(env)
     made = lambda: create_dataset_runs(env.store, Actor("test"), utcnow())  # noqa: E731
     with client:
@@ -338,10 +358,14 @@ def test_a_rollup_waits_for_its_windows_keys_and_a_fan_out_makes_a_run_of_each(
         post("s3://lake/stores", "south")
         assert made() == 1 and made() == 0
         (run,) = env.dag_runs("all_stores")
+        assert env.dag_runs("never_stores") == []  # 3 keys of a window of 2: never
+        told = [r for r in caplog.records if "permanently unreachable" in r.getMessage()]
+        assert len(told) == 1 and "never_stores" in told[0].getMessage()
         keys = sorted(e["partition_key"] for e in run.conf["dataset_events"])
         assert (run.partition_key, keys) == ("all", ["north", "south"])
         with env.store.read() as conn:
-            assert conn.execute(select(partition_key_log)).all() == []  # consumed with it
+            logged = select(partition_key_log.c.target_dag_id).distinct()
+            assert conn.execute(logged).scalars().all() == ["never_stores"]  # all_stores': used
 
         post("s3://lake/weekly", "2026-05-13T00:00:00")  # a Wednesday
         assert made() == 1  # one DAG had runs made: one per key

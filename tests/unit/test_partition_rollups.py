@@ -149,6 +149,11 @@ def test_a_partitioned_timetable_counts_a_rollups_asset_once_its_policy_is_satis
     )
     all_day = {f"2026-05-13T{h:02d}:00:00" for h in range(24)}
     assert never.ready_keys(pending[:1], {("2026-05-13", hourly.uri): all_day}) == []
+    assert "can never be satisfied given the window's cardinality 24" in str(
+        never.never_done(hourly.uri, "2026-05-13")
+    )
+    assert "cannot be read" in str(never.never_done(hourly.uri, "us"))
+    assert timetable.never_done(prices.uri, "2026-05-13") is None  # no rollup
     assert deserialized(timetable) == timetable
 
 

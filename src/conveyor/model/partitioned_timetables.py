@@ -176,19 +176,32 @@ class PartitionedAssetTimetable(DatasetSchedule):
 
     def rollup_done(self, schedule_key: str, partition_key: str, arrived: Set[str]) -> bool:
         """Whether an asset's updates of a partition count: always, unless its mapper is a
-        rollup whose window's keys have not arrived as its wait policy asks (or can never:
-        a policy asking more keys than the window has, a key it cannot read)."""
+        rollup whose window's keys have not arrived as its wait policy asks (or never can:
+        :meth:`never_done`)."""
         mapper = self.mapper_for(schedule_key)
         if not isinstance(mapper, RollupMapper):
             return True
+        if self.never_done(schedule_key, partition_key) is not None:
+            return False
+        expected = mapper.to_upstream(partition_key)
+        return mapper.wait_policy.satisfied(matched=arrived, expected=expected)
+
+    def never_done(self, schedule_key: str, partition_key: str) -> str | None:
+        """Why a rollup's partition can never be made, whatever keys arrive: its window
+        cannot be read from the key, or its policy asks more keys than the window has."""
+        mapper = self.mapper_for(schedule_key)
+        if not isinstance(mapper, RollupMapper):
+            return None
         try:
             expected = mapper.to_upstream(partition_key)
-        except (ValueError, TypeError):
-            return False
-        policy = mapper.wait_policy
-        if policy.unreachable(len(expected)):
-            return False
-        return policy.satisfied(matched=arrived, expected=expected)
+        except (ValueError, TypeError) as exc:
+            return f"its window's keys cannot be read from {partition_key!r}: {exc}"
+        if mapper.wait_policy.unreachable(len(expected)):
+            return (
+                f"wait policy {mapper.wait_policy!r} can never be satisfied given the "
+                f"window's cardinality {len(expected)}"
+            )
+        return None
 
     def decode_partition_date(self, partition_key: str) -> datetime | None:
         """The date the mappers of the schedule's assets agree the key starts at; None

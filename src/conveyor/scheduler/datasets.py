@@ -18,6 +18,7 @@ from conveyor.model.schedules import DataInterval, DatasetSchedule
 from conveyor.run_ids import run_id_problem
 from conveyor.scheduler.problems import Problems
 from conveyor.store import datasets, runs, scheduling
+from conveyor.store.datasets import PendingUpdate
 from conveyor.store.engine import Connection, Store
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def _create_partition_runs(
     arrived: dict[tuple[str, str], set[str]] = {}
     for key, update in logged:
         arrived.setdefault((key, update.uri), set()).add(str(update.partition_key))
+    _warn_never_done(dag_id, schedule, pending)
     ready = schedule.ready_keys([(update.uri, key) for key, update in pending], arrived)
     made = 0
     for number, key in enumerate(ready):
@@ -126,6 +128,28 @@ def _create_partition_runs(
         log.info("dataset-triggered run of %s for partition %s", dag_id, key)
         made += 1
     return made
+
+
+#: The (DAG, asset) of the rollups already said never to fire, so a partition that waits
+#: forever is told once per scheduler process, not every loop (as Airflow's scheduler).
+_TOLD: set[tuple[str, str]] = set()
+
+
+def _warn_never_done(
+    dag_id: str, schedule: PartitionedAssetTimetable, pending: list[tuple[str, PendingUpdate]]
+) -> None:
+    for key, update in pending:
+        reason = schedule.never_done(update.uri, key)
+        if reason is None or (dag_id, update.uri) in _TOLD:
+            continue
+        _TOLD.add((dag_id, update.uri))
+        log.warning(
+            "rollup asset %s on DAG %s is permanently unreachable for partition %s: %s",
+            update.uri,
+            dag_id,
+            key,
+            reason,
+        )
 
 
 def _partition_run_id(now: datetime, key: str, number: int) -> str:
