@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from conftest import run_scheduler
 from conveyor.clock import utcnow
@@ -366,6 +366,18 @@ def test_a_rollup_waits_for_its_windows_keys_and_a_fan_out_makes_a_run_of_each(
         with env.store.read() as conn:
             logged = select(partition_key_log.c.target_dag_id).distinct()
             assert conn.execute(logged).scalars().all() == ["never_stores"]  # all_stores': used
+
+        post("s3://lake/stores", "north")  # queued under mappers the file then changed:
+        with env.store.write() as conn:
+            queue = partition_dag_queue.c
+            older = update(partition_dag_queue).where(queue.target_dag_id == "all_stores")
+            conn.execute(older.values(fingerprint="0" * 64))
+        post("s3://lake/stores", "south")
+        assert made() == 0  # dropped with its rollup's keys, not made a run of
+        with env.store.read() as conn:
+            left = select(partition_dag_queue).where(queue.target_dag_id == "all_stores")
+            assert conn.execute(left).all() == []
+        assert len(env.dag_runs("all_stores")) == 1
 
         post("s3://lake/weekly", "2026-05-13T00:00:00")  # a Wednesday
         assert made() == 1  # one DAG had runs made: one per key

@@ -53,10 +53,10 @@ def test_0035_adds_partition_dates_and_downgrades(empty_store: Store) -> None:
     with empty_store.read() as conn:
         kept = conn.execute(select(runs.c.partition_key, runs.c.partition_date)).one()
     assert tuple(kept) == ("2026-01-01", None)
-    assert "partition_date" in _columns(empty_store, "partition_dag_queue")
+    assert {"partition_date", "fingerprint"} <= _columns(empty_store, "partition_dag_queue")
     assert "source_key" in _columns(empty_store, "partition_key_log")
     migrate(empty_store, "0034", down=True)
     assert "partition_key_log" not in inspect(empty_store.engine).get_table_names()
     assert "partition_date" not in _columns(empty_store, "dag_run")
-    assert "partition_date" not in _columns(empty_store, "partition_dag_queue")
+    assert not {"partition_date", "fingerprint"} & _columns(empty_store, "partition_dag_queue")
     assert "partition_key" in _columns(empty_store, "dag_run")

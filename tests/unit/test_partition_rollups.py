@@ -155,6 +155,8 @@ def test_a_partitioned_timetable_counts_a_rollups_asset_once_its_policy_is_satis
     assert "cannot be read" in str(never.never_done(hourly.uri, "us"))
     assert timetable.never_done(prices.uri, "2026-05-13") is None  # no rollup
     assert deserialized(timetable) == timetable
+    assert deserialized(timetable).fingerprint() == timetable.fingerprint()
+    assert never.fingerprint() != PartitionedAssetTimetable(assets=hourly).fingerprint()
 
 
 def deserialized(timetable: PartitionedAssetTimetable) -> PartitionedAssetTimetable:

@@ -19,6 +19,8 @@ runs; its runs' keys are given when they are triggered, and its tasks name their
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Set
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -157,6 +159,12 @@ class PartitionedAssetTimetable(DatasetSchedule):
     def mapper_for(self, key: str) -> PartitionMapper:
         """The mapper of the events queued under a schedule key."""
         return self.mappers.get(key, self.default_partition_mapper)
+
+    def fingerprint(self) -> str:
+        """The mappers of its assets, as a digest: a partition queued under other mappers
+        (the DAG's file changed them) is dropped, not made a run of, as Airflow drops it."""
+        mappers = {key: self.mapper_for(key).serialize() for key in self.condition.schedule_keys()}
+        return hashlib.sha256(json.dumps(mappers, sort_keys=True).encode()).hexdigest()
 
     def ready_keys(
         self,

@@ -93,7 +93,7 @@ def _create_partition_runs(
     """A run for each partition key whose queued updates make the condition hold, with that
     key as its ``partition_key`` and the updates' events in its conf; how many."""
     structure = runs.serialized_dag(conn, version_hash)
-    pending = datasets.pending_partitions(conn, dag_id)
+    pending = _drop_stale(conn, dag_id, schedule, datasets.pending_partitions(conn, dag_id))
     logged = datasets.logged_partitions(conn, dag_id)
     arrived: dict[tuple[str, str], set[str]] = {}
     for key, update in logged:
@@ -128,6 +128,28 @@ def _create_partition_runs(
         log.info("dataset-triggered run of %s for partition %s", dag_id, key)
         made += 1
     return made
+
+
+def _drop_stale(
+    conn: Connection,
+    dag_id: str,
+    schedule: PartitionedAssetTimetable,
+    pending: list[tuple[str, PendingUpdate]],
+) -> list[tuple[str, PendingUpdate]]:
+    """The pending updates, without the partitions queued under other mappers than the
+    DAG's now: those are dropped with their rollup's keys (firing on a window of the old
+    definition, or waiting for keys the new one will never get, would both be wrong)."""
+    now = schedule.fingerprint()
+    stale = {key for key, u in pending if u.fingerprint is not None and u.fingerprint != now}
+    for key in sorted(stale):
+        datasets.consume_partition(conn, dag_id, key)
+    if stale:
+        log.info(
+            "%s: dropped %d pending partition(s) queued under its earlier partition mappers",
+            dag_id,
+            len(stale),
+        )
+    return [(key, u) for key, u in pending if key not in stale]
 
 
 #: The (DAG, asset) of the rollups already said never to fire, so a partition that waits

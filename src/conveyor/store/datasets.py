@@ -160,7 +160,8 @@ def queue_event(
                 "created_at": now,
             }
             queued = ["dataset_id", "target_dag_id", "partition_key"]
-            upsert(conn, partition_dag_queue, {**row, "partition_date": carried}, queued, [])
+            kept = {**row, "partition_date": carried, "fingerprint": schedule.fingerprint()}
+            upsert(conn, partition_dag_queue, kept, queued, [])
             if mapper.is_rollup:  # its run waits for its window's keys: each is kept
                 logged = {**row, "source_key": partition_key}
                 upsert(conn, partition_key_log, logged, [*queued, "source_key"], [])
@@ -279,6 +280,8 @@ class PendingUpdate:
     partition_key: str | None = None  # the event's own key (not the one it is queued under)
     #: the producing run's partition_date, when the consumer's mapper carries it
     carried_date: datetime | None = None
+    #: the consumer's mappers when it was queued (``PartitionedAssetTimetable.fingerprint``)
+    fingerprint: str | None = None
 
     def as_conf(self) -> dict[str, Any]:
         return {
@@ -318,6 +321,7 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
     updated = dataset.alias("updated")
     queued_key = queue.c.partition_key if "partition_key" in queue.c else null()
     carried = queue.c.partition_date if "partition_date" in queue.c else null()
+    fingerprint = queue.c.fingerprint if "fingerprint" in queue.c else null()
     rows = conn.execute(
         select(
             dataset.c.id,
@@ -334,6 +338,7 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
             updated.c.uri.label("event_uri"),
             queued_key.label("queued_key"),
             carried.label("carried_date"),
+            fingerprint.label("fingerprint"),
         )
         .select_from(queue)
         .join(dataset, dataset.c.id == queue.c.dataset_id)
@@ -359,6 +364,7 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
                 source_map_index=r.source_map_index,
                 partition_key=r.partition_key,
                 carried_date=r.carried_date,
+                fingerprint=r.fingerprint,
             ),
         )
         for r in rows

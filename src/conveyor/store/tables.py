@@ -692,6 +692,9 @@ partition_dag_queue = Table(
     # The producing run's partition_date, carried when the mapper keeps the key as it is
     # (the identity's key tells no date of its own to decode); NULL: none.
     Column("partition_date", UtcDateTime),
+    # The DAG's mappers when it was queued (PartitionedAssetTimetable.fingerprint): a key
+    # queued under other mappers is dropped rather than made a run of; NULL: before 0035.
+    Column("fingerprint", String(64)),
     _created_at(),
 )
 

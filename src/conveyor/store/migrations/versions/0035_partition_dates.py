@@ -3,7 +3,9 @@ queue, and the key log of rollups
 
 ``dag_run.partition_date``: the moment the run's partition starts (NULL: none, as for every
 row made before this revision). ``partition_dag_queue.partition_date``: the producing run's
-date, carried to the consumer's run when its mapper keeps the key unchanged.
+date, carried to the consumer's run when its mapper keeps the key unchanged;
+``partition_dag_queue.fingerprint``: the DAG's mappers when the row was queued (a row made
+before this revision has none, and is taken as queued under the mappers of now).
 ``partition_key_log``: each upstream key that arrived for a rollup's pending partition.
 
 Revision ID: 0035
@@ -28,7 +30,9 @@ depends_on = None
 def upgrade() -> None:
     _ops.add_columns("dag_run", sa.Column("partition_date", UtcDateTime(), nullable=True))
     _ops.add_columns(
-        "partition_dag_queue", sa.Column("partition_date", UtcDateTime(), nullable=True)
+        "partition_dag_queue",
+        sa.Column("partition_date", UtcDateTime(), nullable=True),
+        sa.Column("fingerprint", sa.String(length=64), nullable=True),
     )
     op.create_table(
         "partition_key_log",
@@ -52,5 +56,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _ops.drop_table("partition_key_log")
-    _ops.drop_columns("partition_dag_queue", "partition_date")
+    _ops.drop_columns("partition_dag_queue", "partition_date", "fingerprint")
     _ops.drop_columns("dag_run", "partition_date")
