@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conveyor import DAG, EmptyOperator
 from conveyor.model.datasets import Dataset
 from conveyor.model.partition_keys import parse_key
 from conveyor.model.partition_mappers import (
@@ -134,3 +135,14 @@ def test_a_partition_date_windows_bounds_are_read_on_the_timetables_clock() -> N
     assert paris.localize_partition_datetime(stated) == datetime(2026, 5, 13, 10, tzinfo=UTC)
     assets = PartitionedAssetTimetable(assets=Dataset("s3://lake/hourly"))
     assert assets.localize_partition_datetime(noon) == stated  # a naive bound is UTC
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "python"])
+def test_exporting_a_dag_partitioned_at_runtime_says_it_cannot(fmt: str) -> None:
+    from conveyor.loading.yaml.errors import ExportError
+    from conveyor.loading.yaml.export import export_dag
+
+    with DAG("runtime", schedule=PartitionedAtRuntime()) as dag:
+        EmptyOperator(task_id="t")
+    with pytest.raises(ExportError, match="cannot express the timetable PartitionedAtRuntime"):
+        export_dag(dag, fmt)  # type: ignore[arg-type]
