@@ -151,6 +151,7 @@ def queue_event(
         mapper = schedule.mapper_for(key)
         targets = _targets(dag_id, key, mapper, partition_key)
         carried = partition_date if mapper.carries_partition_date() else None
+        fingerprint = schedule.fingerprint() if targets else None
         for target in targets:
             row = {
                 "dataset_id": queued_as(),
@@ -160,7 +161,7 @@ def queue_event(
                 "created_at": now,
             }
             queued = ["dataset_id", "target_dag_id", "partition_key"]
-            kept = {**row, "partition_date": carried, "fingerprint": schedule.fingerprint()}
+            kept = {**row, "partition_date": carried, "fingerprint": fingerprint}
             upsert(conn, partition_dag_queue, kept, queued, [])
             if mapper.is_rollup:  # its run waits for its window's keys: each is kept
                 logged = {**row, "source_key": partition_key}
