@@ -146,3 +146,27 @@ def test_exporting_a_dag_partitioned_at_runtime_says_it_cannot(fmt: str) -> None
         EmptyOperator(task_id="t")
     with pytest.raises(ExportError, match="cannot express the timetable PartitionedAtRuntime"):
         export_dag(dag, fmt)  # type: ignore[arg-type]
+
+
+def test_a_listener_is_told_the_producing_runs_partition_date_with_an_event() -> None:
+    from conveyor.airflow_compat import listeners
+    from conveyor.engine.run_listeners import _assets_changed
+    from conveyor.store.datasets import RecordedEvent
+
+    class Told:
+        def __init__(self) -> None:
+            self.events: list[object] = []
+
+        @listeners.hookimpl
+        def on_asset_event_emitted(self, asset_event: listeners.AssetEvent) -> None:
+            self.events.append((asset_event.partition_key, asset_event.partition_date))
+
+    told = Told()
+    manager = listeners.get_listener_manager()
+    manager.add_listener(told)
+    try:
+        day = datetime(2026, 5, 13, tzinfo=UTC)
+        _assets_changed([RecordedEvent("s3://lake/x", {}, "d", "t", "r", -1, None, "k", day)])
+    finally:
+        manager.remove_listener(told)
+    assert told.events == [("k", day)]

@@ -43,6 +43,7 @@ class RecordedEvent:
     source_map_index: int | None
     source_alias: str | None
     partition_key: str | None = None
+    partition_date: datetime | None = None  # the producing run's (Airflow 3.3)
 
 
 #: Told of the asset events a process commits (set by its Airflow listeners).
@@ -225,7 +226,17 @@ def record_updates(
         for alias, uri, extra in through_aliases or []
     ]
     told = [
-        RecordedEvent(uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias, key)
+        RecordedEvent(
+            uri,
+            extra or {},
+            run.dag_id,
+            task_id,
+            run.run_id,
+            map_index,
+            alias,
+            key,
+            run.partition_date,
+        )
         for alias, uri, extra, key in emitted
     ]
     tell_after_commit(conn, told)
