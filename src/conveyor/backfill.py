@@ -16,6 +16,13 @@ run this backfill already cleared is recognised by the actor its clear left in t
 timeline, ``backfill:<dag>:<from>..<to>:<reprocess>``). Cancelling (:func:`cancel`) pauses
 it, fails its runs that have not started and completes it; the scheduler completes it when
 its runs have all ended.
+
+A partitioned DAG (``CronPartitionTimetable``, Airflow 3.3) is backfilled by partition: one
+run for each fire time whose partition starts within the range (the bounds' wall clocks
+read in the timetable's zone), with that partition's key and date, its logical date the
+partition's start; an existing run of the same ``partition_date`` is what ``reprocess``
+keeps or clears. A DAG whose partitions come from asset events or from its tasks has no
+dates to backfill, and is refused.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 from conveyor.clock import utcnow
 from conveyor.exceptions import ConfigError
 from conveyor.lifecycle import Actor
+from conveyor.model.partitioned_timetables import CronPartitionTimetable
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
@@ -62,6 +70,19 @@ def ticks(structure: SerializedDag, start: datetime, end: datetime) -> list[RunI
         last = info.data_interval
 
 
+def partition_ticks(
+    schedule: CronPartitionTimetable, start: datetime, end: datetime
+) -> list[RunInfo]:
+    """A partitioned timetable's partitions starting in [start, end], each as the run of
+    its start."""
+    found: list[RunInfo] = []
+    for moment in schedule.partitions_between(start, end):
+        found.append(RunInfo(moment, DataInterval(moment, moment), moment))
+        if len(found) > MAX_RUNS:
+            raise ConfigError(f"backfill: more than {MAX_RUNS} partitions")
+    return found
+
+
 class BackfillRunningError(ConfigError):
     """The DAG has another backfill going on (Airflow allows one at a time)."""
 
@@ -74,6 +95,7 @@ class Item:
     run_pk: int | None  # None until created
     action: str  # create | clear | keep
     started: bool = False
+    partition_key: str | None = None  # a partitioned DAG's: the partition it is for
 
 
 def run_id_for(logical_date: datetime) -> str:
@@ -112,25 +134,44 @@ class Backfill:
         self.actor = Actor(f"backfill:{dag_id}:{span}:{reprocess}")
         with store.read() as conn:
             self.version, self.structure = runs.latest_version(conn, dag_id)
+        schedule = self.structure.schedule
         if self.structure.raw["schedule"].get("type") in ("none", "once"):
             raise ConfigError(
                 f"DAG {dag_id!r} has no schedule to backfill "
                 f"({self.structure.raw['schedule_description']})"
             )
-        self.items = [self._plan(info) for info in ticks(self.structure, start, end)]
+        if (schedule.partitioned or schedule.partitioned_at_runtime) and not isinstance(
+            schedule, CronPartitionTimetable
+        ):
+            raise ConfigError(
+                f"DAG {dag_id!r} is partitioned by its assets' events or at runtime "
+                f"({schedule.description}): it has no partitions of dates to backfill; "
+                "only a CronPartitionTimetable's partitions are backfilled"
+            )
+        self.partitioned = schedule if isinstance(schedule, CronPartitionTimetable) else None
+        found = (
+            partition_ticks(self.partitioned, start, end)
+            if self.partitioned
+            else ticks(self.structure, start, end)
+        )
+        self.items = [self._plan(info) for info in found]
 
     def _plan(self, info: RunInfo) -> Item:
+        key = self.partitioned.partition_key(info.logical_date) if self.partitioned else None
         with self.store.read() as conn:
-            found = backfills.first_run_at(conn, self.dag_id, info.logical_date)
+            if self.partitioned:
+                found = backfills.first_run_of_partition(conn, self.dag_id, info.logical_date)
+            else:
+                found = backfills.first_run_at(conn, self.dag_id, info.logical_date)
             if found is None:
-                return Item(info, None, "create")
+                return Item(info, None, "create", partition_key=key)
             run_pk, state = found
             wanted = (self.reprocess == "all" and state in RUN_FINISHED) or (
                 self.reprocess == "failed" and state is RunState.FAILED
             )
             if wanted and not backfills.acted_on_run(conn, run_pk, self.actor.name):
-                return Item(info, run_pk, "clear")
-        return Item(info, run_pk, "keep", started=True)
+                return Item(info, run_pk, "clear", partition_key=key)
+        return Item(info, run_pk, "keep", started=True, partition_key=key)
 
     # -- the record and its runs ------------------------------------------------------------
 
@@ -198,6 +239,8 @@ class Backfill:
                 run_id=run_id_for(item.info.logical_date),
                 conf=self.conf,
                 created_by=self.actor.name,
+                partition_key=item.partition_key,
+                partition_date=item.info.logical_date if item.partition_key else None,
             )
             if item.run_pk is None:  # made meanwhile (another backfill): take that one
                 item.run_pk = runs.find_run(

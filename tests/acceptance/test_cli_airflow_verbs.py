@@ -43,6 +43,20 @@ ONCE = """
         EmptyOperator(task_id="only")
 """
 
+HOURLY = """
+    from datetime import datetime
+    from conveyor import DAG, EmptyOperator
+    from conveyor.timetables import CronPartitionTimetable
+
+    with DAG(
+        "hourly",
+        schedule=CronPartitionTimetable("0 * * * *", timezone="UTC", run_offset=-1),
+        start_date=datetime(2024, 1, 1),
+        catchup=True,
+    ):
+        EmptyOperator(task_id="load")
+"""
+
 DAYS = ("2024-01-01", "2024-01-05", "2024-02-01")
 
 
@@ -258,6 +272,14 @@ def test_next_execution_follows_the_schedule(cli: Cli) -> None:
     cli.write_dag("once.py", ONCE)
     none = cli("dags", "next-execution", "once")
     assert none.stdout == "None\n" and "No following schedule" in none.stderr
+    cli.write_dag("hourly.py", HOURLY)  # a partitioned DAG: its partition, as Airflow 3.3
+    keyed = cli("dags", "next-execution", "hourly", "-n", "2")
+    assert keyed.stdout.split() == ["2023-12-31T23:00:00", "2024-01-01T00:00:00"], keyed.output
+    dated = cli("dags", "next-execution", "hourly", "--field", "partition_date")
+    assert dated.stdout == "2023-12-31T23:00:00+00:00\n"
+    table = cli("dags", "next-execution", "hourly", "--table")
+    assert "partition_key" in table.stdout and "data_interval" not in table.stdout
+    assert cli("dags", "next-execution", "etl", "--field", "partition_key").stdout == "None\n"
 
 
 # -- dags delete, details, report; tasks list ---------------------------------------------

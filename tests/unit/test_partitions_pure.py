@@ -29,6 +29,7 @@ from conveyor.model.partition_mappers import (
 from conveyor.model.partitioned_timetables import (
     CronPartitionTimetable,
     PartitionedAssetTimetable,
+    PartitionedAtRuntime,
     keys_ready,
 )
 from conveyor.model.schedules import deserialize_schedule
@@ -129,6 +130,7 @@ def test_airflow_spells_the_partition_names_where_airflow_3_3_has_them() -> None
             "airflow.sdk": {
                 "CronPartitionTimetable": CronPartitionTimetable,
                 "PartitionedAssetTimetable": PartitionedAssetTimetable,
+                "PartitionedAtRuntime": PartitionedAtRuntime,
                 "IdentityMapper": IdentityMapper,
                 "StartOfDayMapper": StartOfDayMapper,
                 "ProductMapper": ProductMapper,
@@ -137,7 +139,10 @@ def test_airflow_spells_the_partition_names_where_airflow_3_3_has_them() -> None
                 "FixedKeyMapper": FixedKeyMapper,
             },
             "airflow.timetables.trigger": {"CronPartitionTimetable": CronPartitionTimetable},
-            "airflow.timetables.simple": {"PartitionedAssetTimetable": PartitionedAssetTimetable},
+            "airflow.timetables.simple": {
+                "PartitionedAssetTimetable": PartitionedAssetTimetable,
+                "PartitionedAtRuntime": PartitionedAtRuntime,
+            },
             "airflow.partition_mappers.base": {"PartitionMapper": PartitionMapper},
             "airflow.partition_mappers.temporal": {"StartOfQuarterMapper": StartOfQuarterMapper},
             "airflow.partition_mappers.identity": {"IdentityMapper": IdentityMapper},

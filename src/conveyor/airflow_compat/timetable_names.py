@@ -13,6 +13,7 @@ _EVENTS = "conveyor.model.event_timetables"
 _PROTOCOL = "conveyor.model.timetable_protocol"
 _PARTITIONED = "conveyor.model.partitioned_timetables"
 _MAPPERS = "conveyor.model.partition_mappers"
+_WINDOWS = "conveyor.model.partition_windows"
 
 _TRIGGER = same_names(
     _TT, "CronTriggerTimetable", "DeltaTriggerTimetable", "MultipleCronTriggerTimetable"
@@ -21,11 +22,12 @@ _INTERVAL = same_names(_TT, "CronDataIntervalTimetable", "DeltaDataIntervalTimet
 _EVENTS_NAMES = same_names(_EVENTS, "EventsTimetable")
 _ASSETS = same_names(_EVENTS, "AssetOrTimeSchedule")
 _PARTITION_TIMETABLES = same_names(
-    _PARTITIONED, "CronPartitionTimetable", "PartitionedAssetTimetable"
+    _PARTITIONED, "CronPartitionTimetable", "PartitionedAssetTimetable", "PartitionedAtRuntime"
 )
-#: Airflow 3.2's partition mappers, by the module of ``airflow.partition_mappers`` each is in.
+#: Airflow 3.2 and 3.3's partition mappers, by the module of ``airflow.partition_mappers``
+#: each is in.
 _MAPPER_MODULES = {
-    "base": ("PartitionMapper",),
+    "base": ("PartitionMapper", "RollupMapper"),
     "identity": ("IdentityMapper",),
     "temporal": (
         "StartOfHourMapper",
@@ -34,16 +36,38 @@ _MAPPER_MODULES = {
         "StartOfMonthMapper",
         "StartOfQuarterMapper",
         "StartOfYearMapper",
+        "FanOutMapper",
     ),
     "product": ("ProductMapper",),
     "chain": ("ChainMapper",),
     "allowed_key": ("AllowedKeyMapper",),
     "fixed_key": ("FixedKeyMapper",),
 }
+#: Airflow 3.3's rollup windows and wait policies, by module, as the mappers'.
+_WINDOW_MODULES = {
+    "window": (
+        "Window",
+        "HourWindow",
+        "DayWindow",
+        "WeekWindow",
+        "MonthWindow",
+        "QuarterWindow",
+        "YearWindow",
+        "SegmentWindow",
+    ),
+    "wait_policy": ("WaitForAll", "MinimumCount"),
+}
 _MAPPERS_BY_NAME = {
-    name: target
-    for names in _MAPPER_MODULES.values()
-    for name, target in same_names(_MAPPERS, *names).items()
+    **{
+        name: target
+        for names in _MAPPER_MODULES.values()
+        for name, target in same_names(_MAPPERS, *names).items()
+    },
+    **{
+        name: target
+        for names in _WINDOW_MODULES.values()
+        for name, target in same_names(_WINDOWS, *names).items()
+    },
 }
 
 #: Airflow module -> {name -> "conveyor.module:attribute"}, merged into ``table.MODULES``.
@@ -63,11 +87,17 @@ TIMETABLE_MODULES: dict[str, dict[str, str]] = {
         "NullTimetable": "conveyor.model.schedules:NoSchedule",
         "OnceTimetable": "conveyor.model.schedules:OnceSchedule",
         "PartitionedAssetTimetable": f"{_PARTITIONED}:PartitionedAssetTimetable",
+        "PartitionedAtRuntime": f"{_PARTITIONED}:PartitionedAtRuntime",
     },
     **{
         f"airflow.partition_mappers.{module}": same_names(_MAPPERS, *names)
         for module, names in _MAPPER_MODULES.items()
     },
+    **{
+        f"airflow.partition_mappers.{module}": same_names(_WINDOWS, *names)
+        for module, names in _WINDOW_MODULES.items()
+    },
+    "airflow.partition_mappers": _MAPPERS_BY_NAME,
     # Where Airflow finds a user's timetable class; Conveyor imports it by module instead.
     "airflow.plugins_manager": {"AirflowPlugin": "conveyor.airflow_compat.plugins:AirflowPlugin"},
 }

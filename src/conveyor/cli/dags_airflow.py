@@ -17,6 +17,7 @@ import click
 from conveyor.cli.common import CliError, console, err_console, open_store, settings, sync_dags
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.cli.runs import run_by_id_or_date
+from conveyor.model.partitioned_timetables import CronPartitionTimetable
 from conveyor.model.schedules import RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import RUN_FINISHED
@@ -48,6 +49,8 @@ def dags_state(dag_id: str, logical_date_or_run_id: str) -> None:
 
 
 _NEXT_FIELDS = ("logical_date", "data_interval.start", "data_interval.end", "run_after")
+#: A partitioned DAG's fields, as Airflow 3.3 shows them in their place.
+_PARTITION_FIELDS = ("partition_key", "partition_date", "run_after")
 
 
 @click.command("next-execution")
@@ -56,11 +59,16 @@ _NEXT_FIELDS = ("logical_date", "data_interval.start", "data_interval.end", "run
     "-n", "--num-executions", default=1, type=click.IntRange(min=1), help="How many to show."
 )
 @click.option("--table", "as_table", is_flag=True, help="Every field of each, as a table.")
-@click.option("--field", type=click.Choice(_NEXT_FIELDS), help="Show this field instead.")
+@click.option(
+    "--field",
+    type=click.Choice(_NEXT_FIELDS + _PARTITION_FIELDS[:2]),
+    help="Show this field instead.",
+)
 def dags_next_execution(
     dag_id: str, num_executions: int, as_table: bool, field: str | None
 ) -> None:
-    """The logical date of the DAG's next scheduled run(s) (Airflow: dags next-execution).
+    """The logical date of the DAG's next scheduled run(s) (Airflow: dags next-execution);
+    a partitioned DAG's: the partition key.
 
     Prints None (and a warning) where the schedule has no further run.
     """
@@ -74,18 +82,19 @@ def dags_next_execution(
     if row.is_paused:
         err_console.print("[INFO] Please be reminded this DAG is PAUSED now.", markup=False)
     upcoming = _upcoming(structure, last, num_executions)
+    schedule = structure.schedule
+    partitioned = schedule if isinstance(schedule, CronPartitionTimetable) else None
     if as_table:
+        names = _PARTITION_FIELDS if partitioned else _NEXT_FIELDS
         write_rows(
             "table",
-            list(_NEXT_FIELDS),
-            [[_field(info, name) for name in _NEXT_FIELDS] for info in upcoming if info],
+            list(names),
+            [[_field(info, name, partitioned) for name in names] for info in upcoming if info],
         )
+    default = "partition_key" if partitioned else "logical_date"
     for info in upcoming if not as_table else ():
-        if info is None:
-            click.echo("None")
-        else:
-            value = _field(info, field or "logical_date")
-            click.echo(value.isoformat())
+        value = None if info is None else _field(info, field or default, partitioned)
+        click.echo(value.isoformat() if isinstance(value, datetime) else str(value))
     if None in upcoming:
         err_console.print(
             "[WARN] No following schedule can be found. "
@@ -120,12 +129,23 @@ def _upcoming(
     return found
 
 
-def _field(info: RunInfo, name: str) -> datetime:
-    if name == "data_interval.start":
-        return info.data_interval.start
-    if name == "data_interval.end":
-        return info.data_interval.end
-    return info.run_after if name == "run_after" else info.logical_date
+def _field(
+    info: RunInfo, name: str, partitioned: CronPartitionTimetable | None
+) -> datetime | str | None:
+    """A field of a next run; a partition's only for a partitioned DAG (None otherwise, as
+    its runs have none)."""
+    if name in ("partition_key", "partition_date"):
+        if partitioned is None:
+            return None
+        if name == "partition_key":
+            return partitioned.partition_key(info.run_after)
+        return partitioned.partition_date(info.run_after)
+    moments = {
+        "data_interval.start": info.data_interval.start,
+        "data_interval.end": info.data_interval.end,
+        "run_after": info.run_after,
+    }
+    return moments.get(name, info.logical_date)
 
 
 @click.command("delete")

@@ -102,6 +102,7 @@ def _assets_changed(events: list[datasets.RecordedEvent]) -> None:
                 source_map_index=event.source_map_index,
                 source_aliases=aliases,
                 partition_key=event.partition_key,
+                partition_date=event.partition_date,
             ),
         )
 

@@ -112,6 +112,9 @@ class Schedule(ABC):
     timezone: ZoneInfo
     #: True for Airflow 3.2's partitioned timetables: their runs are each for a partition key.
     partitioned: bool = False
+    #: True for Airflow 3.3's ``PartitionedAtRuntime``: no scheduled runs, a run's key is
+    #: given when it is triggered and its tasks name their events' keys as they run.
+    partitioned_at_runtime: bool = False
     #: True for Airflow's timetables: their next run is decided as soon as the run before it
     #: is made, so once that run comes due the scheduler asks as of just before its time
     #: (``scheduler.due``); asking later could decide differently where ``now`` counts.
@@ -152,6 +155,23 @@ class Schedule(ABC):
         """The data interval of a manually triggered run: the instant it was asked for."""
         moment = self._utc(logical_date)
         return DataInterval(moment, moment)
+
+    def resolve_partition_date(self, partition_key: str | None) -> datetime | None:
+        """The moment a partition key's partition starts, for a run given that key; None
+        when there is no key or it tells no date. ValueError (``InvalidPartitionKey``) when
+        the key is not one this schedule writes."""
+        if partition_key is None or not self.partitioned or self.partitioned_at_runtime:
+            return None
+        return self.decode_partition_date(partition_key)
+
+    def decode_partition_date(self, partition_key: str) -> datetime | None:
+        """A partitioned schedule's reading of a key's date; None: its keys tell none."""
+        return None
+
+    def localize_partition_datetime(self, moment: datetime) -> datetime:
+        """A bound of a ``partition_date`` window as a moment: a naive one is UTC here; a
+        cron timetable reads its wall clock in its own zone."""
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
     def _utc(self, value: datetime) -> datetime:
         if value.tzinfo is None:

@@ -13,11 +13,12 @@ from contextlib import nullcontext
 from datetime import datetime
 
 from conveyor.lifecycle import Actor
-from conveyor.model.partitioned_timetables import PartitionedAssetTimetable, keys_ready
+from conveyor.model.partitioned_timetables import PartitionedAssetTimetable, run_partition_date
 from conveyor.model.schedules import DataInterval, DatasetSchedule
 from conveyor.run_ids import run_id_problem
 from conveyor.scheduler.problems import Problems
 from conveyor.store import datasets, runs, scheduling
+from conveyor.store.datasets import PendingUpdate
 from conveyor.store.engine import Connection, Store
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,20 @@ def _create_partition_runs(
     """A run for each partition key whose queued updates make the condition hold, with that
     key as its ``partition_key`` and the updates' events in its conf; how many."""
     structure = runs.serialized_dag(conn, version_hash)
-    pending = datasets.pending_partitions(conn, dag_id)
-    ready = keys_ready(schedule.condition, [(update.uri, key) for key, update in pending])
+    pending = _drop_stale(conn, dag_id, schedule, datasets.pending_partitions(conn, dag_id))
+    logged = datasets.logged_partitions(conn, dag_id)
+    arrived: dict[tuple[str, str], set[str]] = {}
+    for key, update in logged:
+        arrived.setdefault((key, update.uri), set()).add(str(update.partition_key))
+    _warn_never_done(dag_id, schedule, pending)
+    ready = schedule.ready_keys([(update.uri, key) for key, update in pending], arrived)
     made = 0
     for number, key in enumerate(ready):
-        used = [update for queued_key, update in pending if queued_key == key]
+        # A rollup's run holds every event its window's keys came in.
+        used = [update for queued_key, update in [*pending, *logged] if queued_key == key]
+        partition_date = run_partition_date(
+            schedule, key, {u.uri for u in used}, (u.carried_date for u in used)
+        )
         events = list({update.event_id: update.as_conf() for update in used}.values())
         run_pk = runs.create_run(
             conn,
@@ -110,6 +120,7 @@ def _create_partition_runs(
             run_id=_partition_run_id(now, key, number),
             created_by=actor.name,
             partition_key=key,
+            partition_date=partition_date,
         )
         if run_pk is None:
             continue
@@ -117,6 +128,50 @@ def _create_partition_runs(
         log.info("dataset-triggered run of %s for partition %s", dag_id, key)
         made += 1
     return made
+
+
+def _drop_stale(
+    conn: Connection,
+    dag_id: str,
+    schedule: PartitionedAssetTimetable,
+    pending: list[tuple[str, PendingUpdate]],
+) -> list[tuple[str, PendingUpdate]]:
+    """The pending updates, without the partitions queued under other mappers than the
+    DAG's now: those are dropped with their rollup's keys (firing on a window of the old
+    definition, or waiting for keys the new one will never get, would both be wrong)."""
+    now = schedule.fingerprint()
+    stale = {key for key, u in pending if u.fingerprint is not None and u.fingerprint != now}
+    for key in sorted(stale):
+        datasets.consume_partition(conn, dag_id, key)
+    if stale:
+        log.info(
+            "%s: dropped %d pending partition(s) queued under its earlier partition mappers",
+            dag_id,
+            len(stale),
+        )
+    return [(key, u) for key, u in pending if key not in stale]
+
+
+#: The (DAG, asset) of the rollups already said never to fire, so a partition that waits
+#: forever is told once per scheduler process, not every loop (as Airflow's scheduler).
+_TOLD: set[tuple[str, str]] = set()
+
+
+def _warn_never_done(
+    dag_id: str, schedule: PartitionedAssetTimetable, pending: list[tuple[str, PendingUpdate]]
+) -> None:
+    for key, update in pending:
+        reason = schedule.never_done(update.uri, key)
+        if reason is None or (dag_id, update.uri) in _TOLD:
+            continue
+        _TOLD.add((dag_id, update.uri))
+        log.warning(
+            "rollup asset %s on DAG %s is permanently unreachable for partition %s: %s",
+            update.uri,
+            dag_id,
+            key,
+            reason,
+        )
 
 
 def _partition_run_id(now: datetime, key: str, number: int) -> str:

@@ -354,6 +354,7 @@ class Scheduler:
                 interval=(info.data_interval.start, info.data_interval.end),
                 created_by=self.actor.name,
                 partition_key=partitioned.partition_key(info.run_after) if partitioned else None,
+                partition_date=partitioned.partition_date(info.run_after) if partitioned else None,
             )
         if waiting:
             log.debug("%s is at max_active_runs; its next run waits for one to end", row.dag_id)

@@ -31,6 +31,21 @@ def first_run_at(
     return None if row is None else (row.id, RunState(row.state))
 
 
+def first_run_of_partition(
+    conn: Connection, dag_id: str, partition_date: datetime
+) -> tuple[int, RunState] | None:
+    """The oldest run of ``dag_id`` for the partition starting at ``partition_date`` (its
+    key and state), if any: the date, not the key, names a partition whatever format its
+    key was written in."""
+    row = conn.execute(
+        select(dag_run.c.id, dag_run.c.state)
+        .where(dag_run.c.dag_id == dag_id, dag_run.c.partition_date == partition_date)
+        .order_by(dag_run.c.id)
+        .limit(1)
+    ).first()
+    return None if row is None else (row.id, RunState(row.state))
+
+
 def acted_on_run(conn: Connection, run_pk: int, actor: str) -> bool:
     """Whether ``actor`` left an entry in the timeline of any task of the run."""
     return (

@@ -29,6 +29,7 @@ from conveyor.store.tables import (
     dag_version,
     dataset_dag_queue,
     partition_dag_queue,
+    partition_key_log,
 )
 
 #: Runs named in the refusal (a DAG may have thousands).
@@ -83,6 +84,7 @@ def delete_dag(conn: Connection, dag_id: str) -> DeletedDag:
     backfills = conn.execute(delete(backfill).where(backfill.c.dag_id == dag_id)).rowcount
     conn.execute(delete(dataset_dag_queue).where(dataset_dag_queue.c.target_dag_id == dag_id))
     conn.execute(delete(partition_dag_queue).where(partition_dag_queue.c.target_dag_id == dag_id))
+    conn.execute(delete(partition_key_log).where(partition_key_log.c.target_dag_id == dag_id))
     removed = not found.is_active
     if removed:
         conn.execute(delete(dag).where(dag.c.dag_id == dag_id))

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, func, insert, null, select, true
 
 from conveyor.clock import utcnow
 from conveyor.model.datasets import ALIAS_PREFIX
+from conveyor.model.partition_mappers import PartitionMapper, as_keys, fan_out_cap
 from conveyor.model.partitioned_timetables import PartitionedAssetTimetable
 from conveyor.model.schedules import DatasetSchedule
 from conveyor.store import runs
@@ -24,6 +25,7 @@ from conveyor.store.tables import (
     dataset_dag_queue,
     dataset_event,
     partition_dag_queue,
+    partition_key_log,
 )
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class RecordedEvent:
     source_map_index: int | None
     source_alias: str | None
     partition_key: str | None = None
+    partition_date: datetime | None = None  # the producing run's (Airflow 3.3)
 
 
 #: Told of the asset events a process commits (set by its Airflow listeners).
@@ -118,11 +121,14 @@ def queue_event(
     event_id: int,
     partition_key: str | None,
     now: datetime,
+    partition_date: datetime | None = None,
 ) -> None:
     """Queue an event for each DAG whose schedule names ``key`` (a URI or an alias's key),
     under the dataset row ``queued_as()`` gives. A DAG on a PartitionedAssetTimetable has
     it queued under the key its mapper makes of ``partition_key``; an event without a key,
-    or one its mapper refuses, makes no run of it (as Airflow, which logs it)."""
+    or one its mapper refuses, makes no run of it (as Airflow, which logs it).
+    ``partition_date``: the producing run's, kept with the update when its mapper carries
+    it (the identity's key tells no date of its own)."""
     for dag_id, schedule in schedules.items():
         if key not in schedule.uris:
             continue
@@ -143,26 +149,47 @@ def queue_event(
         if partition_key is None:
             log.warning("%s is partitioned; an event of %s without a partition key", dag_id, key)
             continue
-        try:
-            target = schedule.mapper_for(key).to_downstream(partition_key)
-        except (ValueError, TypeError) as exc:
-            log.warning(
-                "%s: partition key %r of %s maps to none: %s", dag_id, partition_key, key, exc
-            )
-            continue
-        upsert(
-            conn,
-            partition_dag_queue,
-            {
+        mapper = schedule.mapper_for(key)
+        targets = _targets(dag_id, key, mapper, partition_key)
+        carried = partition_date if mapper.carries_partition_date() else None
+        fingerprint = schedule.fingerprint() if targets else None
+        for target in targets:
+            row = {
                 "dataset_id": queued_as(),
                 "target_dag_id": dag_id,
                 "partition_key": target,
                 "event_id": event_id,
                 "created_at": now,
-            },
-            key=["dataset_id", "target_dag_id", "partition_key"],
-            update=[],
+            }
+            queued = ["dataset_id", "target_dag_id", "partition_key"]
+            kept = {**row, "partition_date": carried, "fingerprint": fingerprint}
+            upsert(conn, partition_dag_queue, kept, queued, [])
+            if mapper.is_rollup:  # its run waits for its window's keys: each is kept
+                logged = {**row, "source_key": partition_key}
+                upsert(conn, partition_key_log, logged, [*queued, "source_key"], [])
+
+
+def _targets(dag_id: str, key: str, mapper: PartitionMapper, partition_key: str) -> list[str]:
+    """The keys an event's key maps to; none when the mapper refuses it or fans it out
+    past its cap (Airflow logs both and queues nothing)."""
+    try:
+        targets = as_keys(mapper.to_downstream(partition_key))
+    except (ValueError, TypeError) as exc:
+        log.warning("%s: partition key %r of %s maps to none: %s", dag_id, partition_key, key, exc)
+        return []
+    cap = fan_out_cap(mapper)
+    if len(targets) > cap:
+        log.error(
+            "%s: partition key %r of %s maps to %d keys, more than max_downstream_keys=%d; "
+            "no run was queued for this event",
+            dag_id,
+            partition_key,
+            key,
+            len(targets),
+            cap,
         )
+        return []
+    return targets
 
 
 def record_updates(
@@ -199,7 +226,17 @@ def record_updates(
         for alias, uri, extra in through_aliases or []
     ]
     told = [
-        RecordedEvent(uri, extra or {}, run.dag_id, task_id, run.run_id, map_index, alias, key)
+        RecordedEvent(
+            uri,
+            extra or {},
+            run.dag_id,
+            task_id,
+            run.run_id,
+            map_index,
+            alias,
+            key,
+            run.partition_date,
+        )
         for alias, uri, extra, key in emitted
     ]
     tell_after_commit(conn, told)
@@ -227,7 +264,9 @@ def record_updates(
             def queued_as(key: str = key, row_id: int | None = row_id) -> int:
                 return row_id if row_id is not None else dataset_id(conn, key)  # an alias's row
 
-            queue_event(conn, wanted_by, key, queued_as, event_id, partition_key, now)
+            queue_event(
+                conn, wanted_by, key, queued_as, event_id, partition_key, now, run.partition_date
+            )
 
 
 def queued_dag_ids(conn: Connection) -> list[str]:
@@ -251,6 +290,10 @@ class PendingUpdate:
     source_alias: str | None = None
     source_map_index: int = -1
     partition_key: str | None = None  # the event's own key (not the one it is queued under)
+    #: the producing run's partition_date, when the consumer's mapper carries it
+    carried_date: datetime | None = None
+    #: the consumer's mappers when it was queued (``PartitionedAssetTimetable.fingerprint``)
+    fingerprint: str | None = None
 
     def as_conf(self) -> dict[str, Any]:
         return {
@@ -278,11 +321,19 @@ def pending_partitions(conn: Connection, dag_id: str) -> list[tuple[str, Pending
     return [(str(key), update) for key, update in _pending(conn, partition_dag_queue, dag_id)]
 
 
+def logged_partitions(conn: Connection, dag_id: str) -> list[tuple[str, PendingUpdate]]:
+    """The updates a rollup's pending partitions have had, one per upstream key (each
+    update's ``partition_key``), with the partition key each is logged under."""
+    return [(str(key), update) for key, update in _pending(conn, partition_key_log, dag_id)]
+
+
 def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, PendingUpdate]]:
     """The pending updates of a queue table for this DAG, each with the queue row's
     ``partition_key`` (None for the plain queue)."""
     updated = dataset.alias("updated")
     queued_key = queue.c.partition_key if "partition_key" in queue.c else null()
+    carried = queue.c.partition_date if "partition_date" in queue.c else null()
+    fingerprint = queue.c.fingerprint if "fingerprint" in queue.c else null()
     rows = conn.execute(
         select(
             dataset.c.id,
@@ -298,6 +349,8 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
             dataset_event.c.partition_key,
             updated.c.uri.label("event_uri"),
             queued_key.label("queued_key"),
+            carried.label("carried_date"),
+            fingerprint.label("fingerprint"),
         )
         .select_from(queue)
         .join(dataset, dataset.c.id == queue.c.dataset_id)
@@ -322,6 +375,8 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
                 source_alias=r.source_alias,
                 source_map_index=r.source_map_index,
                 partition_key=r.partition_key,
+                carried_date=r.carried_date,
+                fingerprint=r.fingerprint,
             ),
         )
         for r in rows
@@ -330,6 +385,12 @@ def _pending(conn: Connection, queue: Any, dag_id: str) -> list[tuple[Any, Pendi
 
 def consume_partition(conn: Connection, dag_id: str, partition_key: str) -> int:
     """Remove the pending updates of one partition key of a DAG; how many there were."""
+    logged = partition_key_log.c
+    conn.execute(
+        delete(partition_key_log).where(
+            logged.target_dag_id == dag_id, logged.partition_key == partition_key
+        )
+    )
     q = partition_dag_queue.c
     done = conn.execute(
         delete(partition_dag_queue).where(

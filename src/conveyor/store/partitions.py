@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from conveyor.clock import utcnow
 from conveyor.store.tables import dag_run
@@ -21,8 +22,23 @@ def runs_of_partition(conn: Connection, dag_id: str, partition_key: str) -> list
     return [str(run_id) for run_id in rows.scalars()]
 
 
+def runs_in_date_window(
+    conn: Connection, dag_id: str, start: datetime | None, end: datetime | None
+) -> list[str]:
+    """The run ids of the DAG's runs whose ``partition_date`` is within ``[start, end]``
+    (a bound None: open), by partition date then run id."""
+    date = dag_run.c.partition_date
+    statement = select(dag_run.c.run_id).where(dag_run.c.dag_id == dag_id, date.is_not(None))
+    if start is not None:
+        statement = statement.where(date >= start)
+    if end is not None:
+        statement = statement.where(date <= end)
+    rows = conn.execute(statement.order_by(date, dag_run.c.run_id))
+    return [str(run_id) for run_id in rows.scalars()]
+
+
 def forget_partition_keys(conn: Connection, dag_id: str, run_ids: Sequence[str]) -> int:
-    """Empty the partition key of these runs of the DAG; how many had one."""
+    """Empty the partition key and date of these runs of the DAG; how many had either."""
     if not run_ids:
         return 0
     done = conn.execute(
@@ -30,8 +46,8 @@ def forget_partition_keys(conn: Connection, dag_id: str, run_ids: Sequence[str])
         .where(
             dag_run.c.dag_id == dag_id,
             dag_run.c.run_id.in_(list(run_ids)),
-            dag_run.c.partition_key.is_not(None),
+            or_(dag_run.c.partition_key.is_not(None), dag_run.c.partition_date.is_not(None)),
         )
-        .values(partition_key=None, updated_at=utcnow())
+        .values(partition_key=None, partition_date=None, updated_at=utcnow())
     )
     return int(done.rowcount)

@@ -40,6 +40,7 @@ class RunRow:
     version_hash: str
     dag_paused: bool = False
     partition_key: str | None = None  # the partition of data it is for (Airflow 3.2)
+    partition_date: datetime | None = None  # the moment that partition starts (Airflow 3.3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +133,11 @@ def create_run(
     run_id: str | None = None,
     created_by: str,
     partition_key: str | None = None,
+    partition_date: datetime | None = None,
 ) -> int | None:
     """Insert a queued run and its task instances; None if that run already exists.
-    ``partition_key``: the partition of data it is for (Airflow 3.2), if any.
+    ``partition_key``: the partition of data it is for (Airflow 3.2), if any, and
+    ``partition_date`` the moment that partition starts, when its key tells one.
 
     The last line of the run-id rule and of strict JSON: whoever made the run and its conf
     (checked before with their own messages), the store keeps only what every reader can
@@ -160,6 +163,7 @@ def create_run(
                     queued_at=now,
                     updated_at=now,
                     partition_key=partition_key,
+                    partition_date=partition_date,
                 )
                 .returning(dag_run.c.id)
             ).scalar_one()
@@ -225,9 +229,12 @@ def create_manual_run(
     partition_key: str | None = None,
 ) -> int | None:
     """Queue an on-demand run of the DAG's newest version (now, unless a date is given);
-    ``run_type``: ``manual``, or :data:`ASSET_MATERIALIZE` (an asset's materialization)."""
+    ``run_type``: ``manual``, or :data:`ASSET_MATERIALIZE` (an asset's materialization).
+    A ``partition_key`` the schedule cannot read a date from raises ``InvalidPartitionKey``
+    (a ValueError)."""
     version, structure = latest_version(conn, dag_id)
     when = logical_date or utcnow()
+    partition_date = structure.schedule.resolve_partition_date(partition_key)
     interval = structure.schedule.manual_interval(when)
     return create_run(
         conn,
@@ -241,6 +248,7 @@ def create_manual_run(
         run_id=run_id,
         created_by=created_by,
         partition_key=partition_key,
+        partition_date=partition_date,
     )
 
 
@@ -370,6 +378,7 @@ def run_row(row: Any) -> RunRow:
         version_hash=row.version_hash,
         dag_paused=bool(getattr(row, "is_paused", False)),
         partition_key=getattr(row, "partition_key", None),
+        partition_date=getattr(row, "partition_date", None),
     )
 
 

@@ -214,6 +214,9 @@ dag_run = Table(
     # Airflow 3.2's partition of the data the run is for (a CronPartitionTimetable's tick, the
     # mapped key of a PartitionedAssetTimetable's events, or given when triggered); NULL: none.
     Column("partition_key", String(PARTITION_KEY)),
+    # The moment that partition starts (Airflow 3.3's ``partition_date``): a
+    # CronPartitionTimetable's tick, or what the mappers decode of the key; NULL: none.
+    Column("partition_date", UtcDateTime),
     UniqueConstraint("dag_id", "run_id"),
     Index("ix_dag_run_state", "state", "dag_id"),
     Index("ix_dag_run_dag_logical_date", "dag_id", "logical_date"),  # the grid's latest runs
@@ -685,6 +688,26 @@ partition_dag_queue = Table(
     Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
     Column("target_dag_id", String(ID), primary_key=True),
     Column("partition_key", String(PARTITION_KEY), primary_key=True),
+    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    # The producing run's partition_date, carried when the mapper keeps the key as it is
+    # (the identity's key tells no date of its own to decode); NULL: none.
+    Column("partition_date", UtcDateTime),
+    # The DAG's mappers when it was queued (PartitionedAssetTimetable.fingerprint): a key
+    # queued under other mappers is dropped rather than made a run of; NULL: before 0035.
+    Column("fingerprint", String(64)),
+    _created_at(),
+)
+
+# Every upstream key that arrived for a pending partition of a DAG whose asset's mapper is a
+# RollupMapper (Airflow's PartitionedAssetKeyLog): its run waits until the keys its window
+# names are here, as its wait policy says; consumed with the partition's queue rows.
+partition_key_log = Table(
+    "partition_key_log",
+    metadata,
+    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    Column("target_dag_id", String(ID), primary_key=True),
+    Column("partition_key", String(PARTITION_KEY), primary_key=True),
+    Column("source_key", String(PARTITION_KEY), primary_key=True),
     Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
     _created_at(),
 )

@@ -18,17 +18,41 @@ from sqlalchemy import Connection, select
 from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError
 from conveyor.model.params import ConfRefused, conf_errors
+from conveyor.model.schedules import Schedule
 from conveyor.run_ids import check_run_id
 from conveyor.store import runs
 from conveyor.store.runs import RunRow
 from conveyor.store.tables import dag_run
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, NotStrictJson, check_conf
 
-__all__ = ["ConfRefused", "LogicalDateRefused", "RunExists", "trigger_run"]
+__all__ = ["ConfRefused", "LogicalDateRefused", "PartitionKeyRefused", "RunExists", "trigger_run"]
 
 
 class LogicalDateRefused(ConveyorError):
     """The DAG's schedule cannot place a run at the logical date asked for."""
+
+
+class PartitionKeyRefused(LogicalDateRefused):
+    """A partition key the DAG does not take: it is not partitioned, or its schedule cannot
+    read the key (a LogicalDateRefused, so every caller that answers a bad date with the
+    person's error answers this one too)."""
+
+
+def check_partition_key(dag_id: str, schedule: Schedule, partition_key: str | None) -> None:
+    """Airflow 3.3's rule: a key only for a partitioned DAG (or one partitioned at runtime),
+    not blank, and one its schedule can read a date from when its keys tell one."""
+    if partition_key is None:
+        return
+    if not schedule.partitioned and not schedule.partitioned_at_runtime:
+        raise PartitionKeyRefused(
+            f"Dag {dag_id!r} is not a partitioned Dag and does not accept a partition_key."
+        )
+    if not partition_key.strip():
+        raise PartitionKeyRefused("partition_key must not be empty or whitespace-only.")
+    try:
+        schedule.resolve_partition_date(partition_key)
+    except ValueError as exc:
+        raise PartitionKeyRefused(f"partition_key: {exc}") from None
 
 
 class RunExists(ConveyorError):
@@ -74,6 +98,7 @@ def trigger_run(
     except NotStrictJson as exc:
         raise ConfRefused([str(exc)]) from None
     _version, structure = runs.latest_version(conn, dag_id)
+    check_partition_key(dag_id, structure.schedule, partition_key)
     errors = conf_errors(dag_id, structure.params, conf, structure.param_specs)
     if errors:
         raise ConfRefused(errors)

@@ -439,9 +439,9 @@ def build_context(
         "params": params,
         **run_dates(run),
         "try_number": ti.try_number,
-        # Airflow 3.2's partition of the run; Conveyor keeps no partition date.
+        # Airflow 3.2's partition of the run, and 3.3's moment that partition starts.
         "partition_key": run.partition_key,
-        "partition_date": None,
+        "partition_date": context_moment(run.partition_date),
         # Airflow 3's asset events: what this try emits, and what it reads.
         "outlet_events": OutletEvents(),
         "inlet_events": EventsByAsset(

@@ -107,7 +107,8 @@ class _Export:
         every = {
             "description": dag.description,
             "doc_md": dag.doc_md,
-            "schedule": None if isinstance(dag.schedule, NoSchedule) else dag.schedule,
+            # Exactly None: PartitionedAtRuntime is a NoSchedule that YAML cannot express.
+            "schedule": None if type(dag.schedule) is NoSchedule else dag.schedule,
             "start_date": start,
             "end_date": end,
             "catchup": dag.catchup,
@@ -230,8 +231,9 @@ class _Yaml(_Export):
         if name == "schedule":
             if isinstance(value, DatasetSchedule):
                 raise self.fail(None, "a YAML file cannot express a schedule on datasets")
-            if value is not None and not isinstance(
-                value, CronSchedule | DeltaSchedule | OnceSchedule | NoSchedule
+            if value is not None and (
+                not isinstance(value, CronSchedule | DeltaSchedule | OnceSchedule | NoSchedule)
+                or value.partitioned_at_runtime
             ):
                 raise self.fail(None, f"a YAML file cannot express the timetable {value!r}")
             return _schedule_text(value)
@@ -410,8 +412,9 @@ class _Python(_Export):
     def schedule(self, schedule: Any) -> str:
         if isinstance(schedule, DeltaSchedule):
             return self.literal(None, "schedule", schedule.delta)
-        if schedule is not None and not isinstance(
-            schedule, CronSchedule | OnceSchedule | NoSchedule
+        if schedule is not None and (
+            not isinstance(schedule, CronSchedule | OnceSchedule | NoSchedule)
+            or schedule.partitioned_at_runtime
         ):
             raise self.fail(None, f"an exported file cannot express the timetable {schedule!r}")
         return _py_repr(_schedule_text(schedule))

@@ -35,6 +35,7 @@ class RunListing:
     version_hash: str
     updated_at: datetime | None = None  # the last change of its row (migration 0026)
     partition_key: str | None = None  # the partition of data it is for (migration 0034)
+    partition_date: datetime | None = None  # the moment that partition starts (migration 0035)
 
 
 @dataclass(frozen=True)

@@ -325,7 +325,11 @@ def create_backfill_dry_run(
     """The logical dates a backfill would create or run again; nothing is changed."""
     job = _plan(request, body, user)
     dates = [
-        DryRunBackfillResponse(logical_date=utc(item.info.logical_date))
+        DryRunBackfillResponse(
+            logical_date=utc(item.info.logical_date),
+            partition_key=item.partition_key,
+            partition_date=utc(item.info.logical_date) if item.partition_key else None,
+        )
         for item in job.items
         if item.action in ("create", "clear")
     ]

@@ -3,7 +3,7 @@ patch state and note, clear (with ``dry_run``), delete."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
@@ -106,7 +106,10 @@ def get_dag_runs(
     with get_store(request).read() as conn:
         dag_ids = _dag_ids(conn, user, dag_id)
         if partition_date_gte is not None or partition_date_lte is not None:
-            _no_partition_dates(conn, dag_id)
+            dates = {
+                **dates,
+                **_partition_days(conn, dag_id, partition_date_gte, partition_date_lte),
+            }
         query = RunQuery(
             dag_ids=dag_ids,
             states=_states(state),
@@ -136,24 +139,32 @@ def get_dag_runs(
         )
 
 
-def _no_partition_dates(conn: Connection, dag_id: str) -> None:
-    """``partition_date_*`` as Airflow answers it for a DAG whose timetable does not
-    partition its runs; for one that does, a 400 too: Conveyor keeps no partition date."""
+def _partition_days(
+    conn: Connection, dag_id: str, first: date | None, last: date | None
+) -> dict[str, datetime]:
+    """``partition_date_gte`` / ``_lte`` as bounds: whole calendar days, read as the DAG's
+    timetable reads a partition's wall clock (the last day up to the next midnight, that
+    midnight left out). Only for one partitioned DAG, as Airflow: a runtime-partitioned
+    DAG's runs have no date, so the filter would match nothing silently."""
     if dag_id == ALL:
         raise HTTPException(
             400, "partition_date_gte and partition_date_lte require a specific dag_id."
         )
-    if latest_version(conn, dag_id)[1].schedule.partitioned:
+    schedule = latest_version(conn, dag_id)[1].schedule
+    if not schedule.partitioned:
         raise HTTPException(
             400,
-            f"Dag with dag_id: '{dag_id}' is partitioned, but Conveyor keeps no partition "
-            "date; filter by partition_key_pattern instead.",
+            f"Dag with dag_id: '{dag_id}' is not partitioned; partition_date_gte and "
+            "partition_date_lte are not supported.",
         )
-    raise HTTPException(
-        400,
-        f"Dag with dag_id: '{dag_id}' is not partitioned; partition_date_gte and "
-        "partition_date_lte are not supported.",
-    )
+    bounds: dict[str, datetime] = {}
+    if first is not None:
+        start = datetime.combine(first, time.min)
+        bounds["partition_date_gte"] = schedule.localize_partition_datetime(start)
+    if last is not None:
+        end = datetime.combine(last + timedelta(days=1), time.min)
+        bounds["partition_date_lt"] = schedule.localize_partition_datetime(end)
+    return bounds
 
 
 def _states(given: list[str] | None) -> tuple[str, ...]:

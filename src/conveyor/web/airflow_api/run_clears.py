@@ -1,9 +1,11 @@
 """``POST /api/v2/dags/{dag_id}/clearDagRuns`` (clear many runs, as ``.../clear`` clears
 one) and ``POST /api/v2/dags/{dag_id}/clearPartitions``.
 
-A run's partition is its ``partition_key`` (Airflow 3.2): ``partition_key`` selects the DAG's
-runs of that key; Conveyor keeps no partition date, so a partition date window selects no run.
-``clearPartitions`` empties the key of the runs it selects (counting those that had one) and,
+A run's partition is its ``partition_key`` (Airflow 3.2) and ``partition_date`` (3.3):
+``partition_key`` selects the DAG's runs of that key, a partition date window those whose
+date is in it (a bound's wall clock read as the DAG's timetable reads it).
+``clearPartitions`` empties the key and date of the runs it selects (counting those that had
+either) and,
 with ``clear_task_instances``, clears their task instances as ``.../clear`` does, counting
 those that change.
 """
@@ -23,6 +25,7 @@ from conveyor.store.bulk_manual import MAX_RUNS, RunRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
+from conveyor.store.runs import latest_version
 from conveyor.web.airflow_api.common import ALL, EDIT, DagIdPath, Editor, dry_run, require_dag
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.run_bulk import BulkDAGRunBody, entity_dag
@@ -93,12 +96,12 @@ class ClearPartitionsResponse(BaseModel):
 
 def _runs(conn: Connection, user: User, dag_id: str, body: BulkDAGRunClearBody) -> list[RunRef]:
     """The runs the body names, each once, in its order; for ``partition_key``, the DAG's
-    runs of that key (a partition date window: none, Conveyor keeps no partition date)."""
+    runs of that key; for a partition date window, those whose date is in it."""
     if not body.dag_runs:
         if dag_id == ALL:
             raise HTTPException(400, "partition selectors need the DAG in the path, not ~")
         if body.partition_key is None:
-            return []
+            return [RunRef(dag_id, r) for r in _in_window(conn, dag_id, body)]
         return [
             RunRef(dag_id, r)
             for r in partitions.runs_of_partition(conn, dag_id, body.partition_key)
@@ -115,9 +118,8 @@ def _runs(conn: Connection, user: User, dag_id: str, body: BulkDAGRunClearBody) 
     response_model=ClearTaskInstanceCollectionResponse | DAGRunCollectionResponse,
     name="clear_runs",
     openapi_extra=differs(
-        "only_new and run_on_latest_version are refused; a partition date window matches no "
-        "run (Conveyor keeps no partition date); the preview lists the instances that would "
-        "change"
+        "only_new and run_on_latest_version are refused; the preview lists the instances "
+        "that would change"
     ),
 )
 def clear_dag_runs(
@@ -163,10 +165,7 @@ def clear_dag_runs(
 @router.post(
     "/dags/{dag_id}/clearPartitions",
     response_model=ClearPartitionsResponse,
-    openapi_extra=differs(
-        "a partition date window matches no run (Conveyor keeps no partition date); "
-        "task_instances_cleared counts the instances whose state changes"
-    ),
+    openapi_extra=differs("task_instances_cleared counts the instances whose state changes"),
 )
 def clear_dag_run_partitions(
     request: Request, dag_id: DagIdPath, body: ClearPartitionsBody, user: Editor
@@ -199,7 +198,7 @@ def clear_dag_run_partitions(
 
 def _partition_runs(conn: Connection, dag_id: str, body: ClearPartitionsBody) -> list[str]:
     """The run ids the selector names: the run of ``run_id`` (none when there is no such
-    run), the runs of ``partition_key``; a partition date window: none."""
+    run), the runs of ``partition_key``, or those whose date is in the window."""
     if body.run_id is not None:
         try:
             return [run_reads.get_run(conn, dag_id, body.run_id).run_id]
@@ -207,4 +206,18 @@ def _partition_runs(conn: Connection, dag_id: str, body: ClearPartitionsBody) ->
             return []  # a run_id no run has matches none, as a selector does
     if body.partition_key is not None:
         return partitions.runs_of_partition(conn, dag_id, body.partition_key)
-    return []
+    return _in_window(conn, dag_id, body)
+
+
+def _in_window(conn: Connection, dag_id: str, body: PartitionSelectors) -> list[str]:
+    """The runs whose ``partition_date`` is in the body's window (none given: none)."""
+    start, end = body.partition_date_start, body.partition_date_end
+    if start is None and end is None:
+        return []
+    schedule = latest_version(conn, dag_id)[1].schedule
+    return partitions.runs_in_date_window(
+        conn,
+        dag_id,
+        None if start is None else schedule.localize_partition_datetime(start),
+        None if end is None else schedule.localize_partition_datetime(end),
+    )

@@ -44,6 +44,7 @@ RUN_FIELDS: dict[str, Callable[[RunListing], Any]] = {
     "run_type": lambda r: r.run_type,
     "updated_at": lambda r: r.updated_at,
     "conf": lambda r: json.dumps(r.conf or {}, sort_keys=True),
+    "partition_date": lambda r: r.partition_date,
 }
 #: The orders the store pages by itself.
 STORE_ORDERS = {"id", "logical_date", "start_date", "end_date", "dag_id"}
@@ -75,7 +76,8 @@ class RunQuery:
     def store_only(self) -> bool:
         """Whether the store's filters alone answer this query."""
         strict = any(
-            not k.endswith(("_gte", "_lte")) or k.startswith("run_after") for k in self.bounds
+            not k.endswith(("_gte", "_lte")) or k.startswith(("run_after", "partition_date"))
+            for k in self.bounds
         )
         here = (
             self.durations,

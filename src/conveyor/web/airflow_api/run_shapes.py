@@ -181,4 +181,5 @@ def dag_run_response(conn: Connection, run: RunListing) -> DAGRunResponse:
         note=run.user_note,
         dag_display_name=dag.display_name or run.dag_id,
         partition_key=run.partition_key,
+        partition_date=utc(run.partition_date),
     )
