@@ -23,9 +23,10 @@ from conveyor.executors.local import LocalExecutor
 from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler import explain
+from conveyor.scheduler.datasets import RUN_TYPE, create_dataset_runs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_ACTIVE, TaskState
-from conveyor.store import due_times, manual, runs, trigger
+from conveyor.store import datasets, due_times, manual, runs, trigger
 from conveyor.store.engine import Connection, Store
 from conveyor.store.tables import dag, dag_run
 
@@ -223,3 +224,50 @@ def test_a_run_ending_after_the_loop_counted_does_not_leave_the_dag_held(
     monkeypatch.undo()
     assert due_ids(store, now) == ["capped"]  # ... and woken by the second count
     assert sched.create_scheduled_runs(now) == 1
+
+
+def test_an_asset_triggered_dag_at_max_active_runs_keeps_its_updates_for_later(
+    tmp_path: Path, store: Store
+) -> None:
+    """As Airflow defers an asset-triggered DAG whose queued and running runs reach its
+    ``max_active_runs``: no run is made while it is full, no update is lost, and the run
+    comes at the first loop after a run ends, with the events that waited."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "assets.py").write_text(
+        textwrap.dedent(
+            """
+            from datetime import datetime
+            from conveyor import DAG, EmptyOperator
+            from conveyor.datasets import Dataset
+
+            with DAG("maker", schedule=None, start_date=datetime(2024, 1, 1)):
+                EmptyOperator(task_id="make")
+            with DAG("capped", schedule=[Dataset("s3://capped/data")],
+                     start_date=datetime(2024, 1, 1), max_active_runs=1):
+                EmptyOperator(task_id="a")
+            """
+        )
+    )
+    DagFileProcessor(store, folder, scan_every=0.05, timeout=30).sync()
+    with store.write() as conn:
+        maker = trigger.trigger_run(conn, "maker", created_by="test")
+
+    def update_and_schedule() -> int:
+        with store.write() as conn:
+            datasets.record_updates(conn, maker, "make", -1, ["s3://capped/data"])
+        return create_dataset_runs(store, Actor("test"), runs.utcnow())
+
+    assert update_and_schedule() == 1
+    [first] = active(store, RUN_TYPE)
+    assert update_and_schedule() == 0  # full: the update waits queued
+    assert update_and_schedule() == 0
+    with store.read() as conn:
+        assert datasets.queued_dag_ids(conn) == ["capped"]
+    end(store, first)
+    assert create_dataset_runs(store, Actor("test"), runs.utcnow()) == 1
+    [second] = active(store, RUN_TYPE)
+    with store.read() as conn:
+        conf = runs.find_run(conn, "capped", second).conf
+        assert datasets.queued_dag_ids(conn) == []
+    assert len(conf["dataset_events"]) == 2  # both updates that waited, none lost

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from contextlib import nullcontext
 from datetime import datetime
+from typing import Any
 
 from conveyor.lifecycle import Actor
 from conveyor.model.partitioned_timetables import PartitionedAssetTimetable, run_partition_date
@@ -60,9 +61,14 @@ def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: da
     pending = datasets.pending_updates(conn, dag_id)
     if not schedule.ready(set(pending)):
         return False
+    active = scheduling.active_run_count(conn, dag_id)
+    if active >= structure.max_active_runs:
+        # As Airflow defers an asset-triggered DAG at its limit: the updates stay queued and
+        # the run is made at the first loop after one of its runs ends.
+        log.debug("%s: %d active runs, max_active_runs reached: its run waits", dag_id, active)
+        return False
     used = [pending[key] for key in schedule.uris if key in pending]
-    # One event can be queued twice: under its dataset and under the alias it went through.
-    events = list({update.event_id: update.as_conf() for update in used}.values())
+    events = _events_since_queued(conn, used)
     interval = DataInterval(now, now)  # the moment its datasets were all updated
     run_pk = runs.create_run(
         conn,
@@ -80,6 +86,18 @@ def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: da
     datasets.consume(conn, dag_id, [update.dataset_id for update in used])
     log.info("dataset-triggered run of %s: %s", dag_id, ", ".join(u.uri for u in used))
     return True
+
+
+def _events_since_queued(conn: Connection, used: list[PendingUpdate]) -> list[dict[str, Any]]:
+    """Every event of the run's datasets since each was queued, oldest first: as Airflow, a
+    run consumes all the events that came while it waited (for its other datasets, or for
+    room under ``max_active_runs``), not only the first. The queue keeps each dataset's
+    first pending event; one event can come under its dataset and under an alias."""
+    found: dict[int, dict[str, Any]] = {}
+    for update in used:
+        for event in datasets.events_of(conn, update.uri, limit=None, since_id=update.event_id):
+            found.setdefault(event.id, event.as_conf())
+    return [found[event_id] for event_id in sorted(found)]
 
 
 def _create_partition_runs(

@@ -413,15 +413,37 @@ class EventRow:
     source_alias: str | None
     partition_key: str | None = None
 
+    def as_conf(self) -> dict[str, Any]:
+        """As a run's ``dataset_events`` entry (the shape of ``PendingUpdate.as_conf``)."""
+        return {
+            "id": self.id,
+            "uri": self.uri,
+            "extra": dict(self.extra),
+            "source_dag_id": self.source_dag_id,
+            "source_run_id": self.source_run_id,
+            "source_task_id": self.source_task_id,
+            "source_map_index": self.source_map_index,
+            "source_aliases": [self.source_alias] if self.source_alias else [],
+            "at": self.at.isoformat(),
+            "partition_key": self.partition_key,
+        }
+
 
 def events_of(
-    conn: Connection, key: str, limit: int = 1000, source_dag_ids: Collection[str] | None = None
+    conn: Connection,
+    key: str,
+    limit: int | None = 1000,
+    source_dag_ids: Collection[str] | None = None,
+    since_id: int | None = None,
 ) -> list[EventRow]:
     """The newest ``limit`` events of a dataset (by URI) or emitted through an alias (by its
-    key), oldest first; ``source_dag_ids``: only the events those DAGs' tasks emitted."""
+    key), oldest first; ``source_dag_ids``: only the events those DAGs' tasks emitted;
+    ``since_id``: only that event and the later ones."""
     query = select(dataset_event, dataset.c.uri).join(
         dataset, dataset.c.id == dataset_event.c.dataset_id
     )
+    if since_id is not None:
+        query = query.where(dataset_event.c.id >= since_id)
     if source_dag_ids is not None:
         query = query.where(dataset_event.c.source_dag_id.in_(sorted(source_dag_ids)))
     if key.startswith(ALIAS_PREFIX):

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, exists, func, or_, select, update
 
 from conveyor.lifecycle import WAITING_FOR_TIME
-from conveyor.states import FINISHED, RunState, TaskState
+from conveyor.states import FINISHED, RUN_ACTIVE, RunState, TaskState
 from conveyor.store.sql import column_values, upsert
 from conveyor.store.tables import callback_request, dag, dag_run, scheduler, task_instance
 
@@ -101,6 +101,22 @@ def count_running_runs(conn: Connection, dag_id: str) -> int:
             )
         ).scalar_one()
     )
+
+
+def active_run_count(conn: Connection, dag_id: str) -> int:
+    """The DAG's queued and running runs, a backfill's included: what an asset-triggered
+    run waits on before it is made (Airflow defers such a DAG while these reach its
+    ``max_active_runs``)."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                dag_run.c.dag_id == dag_id, dag_run.c.state.in_(_ACTIVE_RUN_STATES)
+            )
+        ).scalar_one()
+    )
+
+
+_ACTIVE_RUN_STATES = sorted(state.value for state in RUN_ACTIVE)
 
 
 def running_runs(conn: Connection) -> list[RunningSince]:
