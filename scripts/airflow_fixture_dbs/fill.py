@@ -39,6 +39,12 @@ def the_dag(dag_id, session):
 
 def make_run(session, dag_id, run_type, logical, interval, state, *, run_id=None, conf=None):
     dag = the_dag(dag_id, session)
+    if run_id is None and V3:  # as Airflow 3 names them: by run_after, an interval's end
+        from airflow.models.dagrun import DagRun
+
+        run_id = DagRun.generate_run_id(
+            run_type=run_type, logical_date=logical, run_after=interval[1]
+        )
     run_id = run_id or f"{run_type.value}__{logical.isoformat()}"
     common = {
         "run_id": run_id,
@@ -87,6 +93,163 @@ def finish(session, run, outcomes):
                 TaskInstanceHistory.record_ti(ti, session=session)
         started = ti.end_date
     session.flush()
+
+
+def left_midway(session):
+    """The switch came while a run of ``midway`` ran (``second`` running, ``side`` waiting
+    for its retry, ``waiting`` handed to the executor but not started) and another was
+    queued."""
+    start = at("2026-01-07T20:00:00")
+    run = make_run(
+        session,
+        "midway",
+        DagRunType.MANUAL,
+        start,
+        (start, start),
+        DagRunState.RUNNING,
+        run_id="left_running",
+    )
+    run.end_date = None
+    tis = {ti.task_id: ti for ti in run.get_task_instances(session=session)}
+    began = start + timedelta(minutes=1)
+    for task_id, state, tries in (
+        ("first", "success", 1),
+        ("second", "running", 1),
+        ("side", "up_for_retry", 1),
+        ("waiting", "queued", 1),
+    ):
+        ti = tis[task_id]
+        ti.state = TaskInstanceState(state)
+        ti.try_number = tries
+        ti.queued_dttm = began
+        ti.hostname = "airflow-worker-1"
+        if state != "queued":
+            ti.start_date = began + timedelta(seconds=5)
+            ti.pid = 4242
+        if state in ("success", "up_for_retry"):
+            ti.end_date = ti.start_date + timedelta(seconds=30)
+            ti.duration = 30.0
+        if state == "running" and V3:
+            ti.last_heartbeat_at = at("2026-01-08T03:00:00")
+    queued = make_run(
+        session,
+        "midway",
+        DagRunType.MANUAL,
+        at("2026-01-08T03:00:00"),
+        (at("2026-01-08T03:00:00"), at("2026-01-08T03:00:00")),
+        DagRunState.QUEUED,
+        run_id="left_queued",
+    )
+    queued.start_date = queued.end_date = None
+    session.flush()
+
+
+def asset_history(session):
+    """``on_demand`` updated both assets, ``consumer`` ran on those events, then ``on_demand``
+    updated orders once more: that event waits in the queue for customers' next one."""
+    if V3:
+        from airflow.assets.manager import AssetManager
+        from airflow.models.asset import AssetModel as Model
+
+        def changed(ti, uri):
+            model = session.query(Model).filter(Model.uri == uri).one()
+            return AssetManager.register_asset_change(
+                task_instance=ti, asset=model, session=session
+            )
+
+        triggered = DagRunType.ASSET_TRIGGERED
+    else:
+        from airflow.datasets import Dataset
+        from airflow.datasets.manager import dataset_manager
+
+        def changed(ti, uri):
+            return dataset_manager.register_dataset_change(
+                task_instance=ti, dataset=Dataset(uri), session=session
+            )
+
+        triggered = DagRunType.DATASET_TRIGGERED
+
+    def publish(day, uris):
+        """A run of ``on_demand`` whose task updated ``uris`` a minute after it began."""
+        start = at(day)
+        run = make_run(
+            session,
+            "on_demand",
+            DagRunType.MANUAL,
+            start,
+            (start, start),
+            DagRunState.SUCCESS,
+            run_id=f"publish_{day}",
+        )
+        finish(session, run, {})
+        (ti,) = run.get_task_instances(session=session)
+        events = [changed(ti, uri) for uri in uris]
+        for event in events:  # Airflow stamps them with the clock: the facts need fixed times
+            event.timestamp = start + timedelta(minutes=1)
+        session.flush()
+        session.query(Queue).update({Queue.created_at: start + timedelta(minutes=1, seconds=1)})
+        return events
+
+    if V3:
+        from airflow.models.asset import AssetDagRunQueue as Queue
+    else:
+        from airflow.models.dataset import DatasetDagRunQueue as Queue
+    events = publish("2026-01-06", ["s3://lake/orders", "s3://lake/customers"])
+    used = at("2026-01-06T00:05:00")
+    run = make_run(
+        session,
+        "consumer",
+        triggered,
+        used,
+        (used, used),
+        DagRunState.SUCCESS,
+        run_id="asset_triggered_jan6",
+    )
+    if V3:
+        run.consumed_asset_events.extend(events)
+    else:
+        run.consumed_dataset_events.extend(events)
+    session.query(Queue).filter(Queue.target_dag_id == "consumer").delete()
+    finish(session, run, {})
+    publish("2026-01-07", ["s3://lake/orders"])
+    session.flush()
+
+
+def trim(session):
+    """Empty what the import never reads and gzip does not shrink much: the CLI's log, each
+    DAG's copy of the DAG file and its serialized form (the files stay under 40 KB)."""
+    from sqlalchemy import text
+
+    session.execute(text("DELETE FROM log"))
+    session.execute(text("UPDATE dag_code SET source_code = ''"))
+    session.execute(text("UPDATE serialized_dag SET data = '{}', data_compressed = NULL"))
+
+
+def zero_length_runs(session):
+    """``@once``'s one run; on Airflow 3, a manual run asked for without a logical date."""
+    start = at("2026-01-02")
+    run = make_run(
+        session, "once_only", DagRunType.SCHEDULED, start, (start, start), DagRunState.SUCCESS
+    )
+    finish(session, run, {})
+    if V3:
+        from airflow.utils.types import DagRunTriggeredByType
+
+        after = at("2026-01-07T09:00:00")
+        dag = the_dag("on_demand", session)
+        run = dag.create_dagrun(
+            run_id="manual_without_date",
+            logical_date=None,
+            run_after=after,
+            data_interval=None,
+            run_type=DagRunType.MANUAL,
+            state=DagRunState.SUCCESS,
+            triggered_by=DagRunTriggeredByType.UI,
+            session=session,
+        )
+        run.start_date = after + timedelta(seconds=5)
+        run.end_date = run.start_date + timedelta(minutes=1)
+        finish(session, run, {})
 
 
 def main() -> None:
@@ -151,6 +314,10 @@ def main() -> None:
                 DagRunState.SUCCESS,
             )
             finish(session, run, {})
+        left_midway(session)
+        asset_history(session)
+        zero_length_runs(session)
+        trim(session)
     print("history made", file=sys.stderr)
 
 

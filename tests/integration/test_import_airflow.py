@@ -29,17 +29,32 @@ from sqlalchemy import func, select
 from api.api_helpers import login
 from conftest import _with_database, make_settings
 from conveyor.airflow_import.apply import apply_plan, plan_import
+from conveyor.airflow_import.fernet import AirflowSecrets
+from conveyor.airflow_import.plan import make_plan
 from conveyor.clock import frozen_at
 from conveyor.config import Settings
 from conveyor.connections import repository
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.datasets import create_dataset_runs
 from conveyor.scheduler.loop import Scheduler
+from conveyor.store import datasets
 from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
+from conveyor.store.airflow_import import writing
+from conveyor.store.airflow_import.records import AirflowContents, AirflowDag, AirflowRun
 from conveyor.store.airflow_import.revisions import UnknownAirflowSchema
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag, dag_run, pool, task_instance, task_try, web_user
+from conveyor.store.tables import (
+    dag,
+    dag_run,
+    dataset_event,
+    pool,
+    task_event,
+    task_instance,
+    task_try,
+    web_user,
+)
 from conveyor.web.app import create_app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "airflow_dbs"
@@ -103,6 +118,13 @@ def parsed(settings: Settings, store: Store) -> Iterator[Store]:
         yield store
 
 
+def of_release(plan: Any, facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts of the release ``plan`` read: an entry marked ``"airflow": 3`` is only in
+    Airflow 3's databases."""
+    major = int(plan.release.split(".")[0])
+    return {k: v for k, v in facts.items() if v.get("airflow", major) == major}
+
+
 def do_import(store: Store, settings: Settings, url: str) -> Any:
     plan = plan_import(store, url, FACTS["fernet_key"], SINCE, now=SWITCH)
     apply_plan(store, settings, plan)
@@ -118,7 +140,7 @@ def counts(store: Store) -> dict[str, int]:
     with store.read() as conn:
         return {
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in (dag_run, task_instance, task_try, pool, web_user)
+            for t in (dag_run, task_instance, task_try, pool, web_user, dataset_event)
         }
 
 
@@ -153,15 +175,19 @@ def test_every_fact_of_the_airflow_database_is_imported(
         }
         assert paused == FACTS["paused"]
         runs = {run_key(r): r for r in conn.execute(select(dag_run))}
-        assert set(runs) == set(FACTS["runs"])
-        for key, expected in FACTS["runs"].items():
+        expected_runs = of_release(plan, FACTS["runs"])
+        assert set(runs) == set(expected_runs)
+        for key, expected in expected_runs.items():
             run = runs[key]
             assert run.state == expected["state"], key
             assert run.conf == expected.get("conf", {}), key
             assert run.user_note == expected.get("note"), key
-            assert run.start_date is not None and run.end_date is not None, key
+            interval = (run.data_interval_start, run.data_interval_end)
+            assert [t.isoformat() for t in interval] == expected["interval"], key
+            assert (run.start_date is not None) == (run.state != "queued"), key
+            assert (run.end_date is not None) == (run.state in ("success", "failed")), key
         tis = conn.execute(select(task_instance)).all()
-        assert len(tis) == FACTS["task_instance_count"]
+        assert len(tis) == FACTS["task_instance_count"][plan.release.split(".")[0]]
         for key, expected in FACTS["task_instances"].items():
             run_part, task_id = key.rsplit("/", 1)
             run_pk = runs[run_part].id
@@ -182,13 +208,31 @@ def test_every_fact_of_the_airflow_database_is_imported(
 def test_a_second_import_changes_nothing(
     parsed: Store, settings: Settings, airflow_url: str
 ) -> None:
-    do_import(parsed, settings, airflow_url)
+    """Asset updates too: the one Airflow had queued for the consumer waits in Conveyor's
+    queue, the ones a run of Airflow's consumed do not, and once Conveyor consumed it, the
+    import run again does not queue it a second time."""
+    plan = do_import(parsed, settings, airflow_url)
+    assert [(u.dag_id, u.uri) for u in plan.asset_queue] == [("consumer", "s3://lake/orders")]
+    with parsed.read() as conn:
+        made = {
+            uri: [[e.source_run_id, e.at.isoformat()] for e in datasets.events_of(conn, uri)]
+            for uri in FACTS["asset_events"]
+        }
+        pending = datasets.pending_updates(conn, "consumer")
+    assert made == FACTS["asset_events"]
+    assert {uri: u.source_run_id for uri, u in pending.items()} == FACTS["asset_queue"]
+    actor = Scheduler(settings, parsed, LocalExecutor(settings), None).actor
+    assert create_dataset_runs(parsed, actor, SWITCH) == 0  # customers has no update since
+    with parsed.write() as conn:
+        datasets.consume(conn, "consumer", [u.dataset_id for u in pending.values()])
     before = counts(parsed)
     again = do_import(parsed, settings, airflow_url)
     assert counts(parsed) == before
     assert not (again.connections or again.variables or again.pools or again.users)
     assert not (again.roles or again.runs or again.pause)
     assert "connection 'warehouse'" in again.kept
+    with parsed.read() as conn:
+        assert datasets.pending_updates(conn, "consumer") == {}
 
 
 def test_the_scheduler_runs_exactly_the_intervals_after_airflows_last(
@@ -211,6 +255,86 @@ def test_the_scheduler_runs_exactly_the_intervals_after_airflows_last(
             info = first[dag_id]
             assert info is not None
             assert (info.data_interval.start, info.data_interval.end) == expected[0]
+
+
+def test_runs_airflow_left_midway_go_on_without_running_a_started_try_again(
+    parsed: Store, settings: Settings, airflow_url: str
+) -> None:
+    plan = do_import(parsed, settings, airflow_url)
+    facts = FACTS["midway"]
+    midway = next(d for d in plan.dags if d.dag_id == "midway")
+    assert (midway.queued_runs, midway.running_runs) == (1, 1)
+    assert (midway.not_started, midway.between_tries) == (1, 1)
+    assert [str(u) for u in midway.unknown] == facts["unknown"]
+    assert instances(parsed, "midway") == facts["imported"]
+    with parsed.read() as conn:
+        said = conn.execute(
+            select(task_event.c.message)
+            .join(task_instance, task_instance.c.id == task_event.c.ti_id)
+            .where(task_instance.c.run_id == "left_running", task_instance.c.task_id == "second")
+        ).scalar_one()
+    assert "its outcome is unknown" in said and "clear it" in said
+    scheduler = Scheduler(settings, parsed, LocalExecutor(settings), None)
+    scheduler.start_queued_runs()
+    scheduler.advance_running_runs(SWITCH)
+    # The started try is not run again; the rest of both runs goes on.
+    assert instances(parsed, "midway") == facts["planned"]
+
+
+def instances(store: Store, dag_id: str) -> dict[str, list[Any]]:
+    """``run_id/task_id`` -> [the run's state, the instance's state, its try number]."""
+    with store.read() as conn:
+        rows = conn.execute(
+            select(dag_run.c.run_id, dag_run.c.state, task_instance.c.task_id)
+            .add_columns(task_instance.c.state.label("ti_state"), task_instance.c.try_number)
+            .join(task_instance, task_instance.c.run_pk == dag_run.c.id)
+            .where(dag_run.c.dag_id == dag_id)
+        ).all()
+    return {f"{r.run_id}/{r.task_id}": [r.state, r.ti_state, r.try_number] for r in rows}
+
+
+def test_a_cron_string_airflow_3_ran_as_a_trigger_timetable_is_left_paused_by_name(
+    parsed: Store,
+) -> None:
+    """Airflow 3's default (create_cron_data_intervals=False) ran ``@daily`` at midnight
+    with no interval; here the string means intervals, the next of which would have that
+    run's logical date. The plan says so, and how to keep Airflow's meaning."""
+    at = datetime(2026, 1, 7, tzinfo=UTC)
+    ran = AirflowRun(
+        dag_id="daily_catchup",
+        run_id=f"scheduled__{at.isoformat()}",
+        run_type="scheduled",
+        state="success",
+        logical_date=at,
+        data_interval_start=at,
+        data_interval_end=at,
+        run_after=at,
+        queued_at=at,
+        start_date=at,
+        end_date=at,
+        conf={},
+        note=None,
+        triggered_by="timetable",
+    )
+    contents = AirflowContents(
+        revision="d2f4e1b3c5a7",
+        release="3.3.0",
+        connections=[],
+        variables=[],
+        pools=[],
+        roles=[],
+        users=[],
+        dags=[AirflowDag("daily_catchup", False, True, None, None)],
+        runs=[ran],
+    )
+    with parsed.read() as conn:
+        here = writing.present(conn, ["daily_catchup"])
+        plan = make_plan(conn, contents, here, AirflowSecrets(None), SWITCH)
+    (daily,) = plan.dags
+    assert daily.ran_as_trigger and daily.paused and plan.pause == {"daily_catchup": True}
+    assert daily.last_scheduled is not None and daily.last_scheduled.start == at
+    (problem,) = plan.problems
+    assert "CronTriggerTimetable('@daily'" in problem and "left paused" in problem
 
 
 def test_an_imported_user_signs_in_with_the_airflow_password(
@@ -250,6 +374,11 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(
     assert "would take: 2 connections, 3 variables" in result.output
     assert "variable 'lost_secret'" in result.output
     assert "daily_catchup" in result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert f"midway: {FACTS['midway']['unknown'][0]}: left started by Airflow" in said
+    assert "midway: 1 runs Airflow left queued: Conveyor's scheduler starts them" in said
+    assert "consumer: waits for an update of s3://lake/orders" in said
+    assert "2026-01-02 00:00 (no interval)" in said  # once_only's one run
 
 
 def test_an_unknown_schema_revision_is_refused_by_name(

@@ -10,7 +10,7 @@ from conveyor.airflow_import.plan import ImportPlan, make_plan
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import repository
-from conveyor.store.airflow_import import reading, writing
+from conveyor.store.airflow_import import asset_writing, reading, writing
 from conveyor.store.airflow_import.records import AirflowRun
 from conveyor.store.engine import Store
 
@@ -48,6 +48,7 @@ def apply_plan(store: Store, settings: Settings, plan: ImportPlan) -> None:
         for dag_id, paused in sorted(plan.pause.items()):
             writing.set_paused(conn, dag_id, paused)
     _write_history(store, plan.runs, plan)
+    _write_asset_events(store, plan)
     with store.write() as conn:
         writing.schedule_from_history(conn, [d.dag_id for d in plan.dags], utcnow())
 
@@ -62,6 +63,19 @@ def _write_history(store: Store, runs: Sequence[AirflowRun], plan: ImportPlan) -
             writing.put_runs(
                 conn, [r for r in batch if (r.dag_id, r.run_id) not in taken], versions
             )
+
+
+def _write_asset_events(store: Store, plan: ImportPlan) -> None:
+    """The events, and the updates DAGs wait for, in one transaction: an update is queued
+    only with its event's first import, so an import run again never queues one that
+    Conveyor's scheduler has consumed since."""
+    with store.write() as conn:
+        made = asset_writing.put_events(conn, plan.asset_events)
+        for update in plan.asset_queue:
+            event_id = made[update.event]
+            if event_id is not None:
+                at = plan.asset_events[update.event].at
+                asset_writing.queue_update(conn, update.uri, update.dag_id, event_id, at)
 
 
 def _conveyor_dags(store: Store, plan: ImportPlan) -> list[writing.ConveyorDag]:

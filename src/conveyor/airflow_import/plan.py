@@ -12,14 +12,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from conveyor.airflow_import.assets import QueuedUpdate, pending_updates
 from conveyor.airflow_import.fernet import AirflowSecrets
 from conveyor.airflow_import.roles import MappedRole, map_role, user_roles
+from conveyor.airflow_import.unfinished import UnknownTry, at_switch
 from conveyor.connections.models import Connection
-from conveyor.model.schedules import DataInterval, RunInfo
+from conveyor.model.schedules import CronSchedule, DataInterval, DeltaSchedule, RunInfo
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.scheduler.due import due_runs
 from conveyor.store import due_times
-from conveyor.store.airflow_import.records import AirflowContents, AirflowRun
+from conveyor.store.airflow_import.records import AirflowAssetEvent, AirflowContents, AirflowRun
 from conveyor.store.airflow_import.writing import RUN_TYPES, Present, run_date
 from conveyor.store.engine import Connection as StoreConnection
 from conveyor.store.runs import serialized_dag
@@ -55,12 +57,19 @@ class DagPlan:
     runs_found: int
     runs_new: int
     task_instances_new: int
-    unfinished: int  # runs Airflow left queued or running
+    queued_runs: int = 0  # runs Airflow left queued: Conveyor starts them
+    running_runs: int = 0  # runs Airflow left running: Conveyor goes on with them
+    not_started: int = 0  # tries Airflow scheduled or queued, never begun: Conveyor runs them
+    between_tries: int = 0  # up for retry or reschedule: Conveyor runs the next try at once
+    unknown: list[UnknownTry] = field(default_factory=list)  # taken as failed, not rerun
     last_scheduled: DataInterval | None = None
     first_run: RunInfo | None = None
     first_run_at: datetime | None = None  # when the scheduler makes it
     due_at_once: int = 0  # intervals already due (catchup fills them)
     schedule: str = ""
+    #: Airflow's last scheduled run has no interval, Conveyor's schedule has intervals: a cron
+    #: string Airflow 3 ran as a trigger timetable (create_cron_data_intervals=False).
+    ran_as_trigger: bool = False
 
 
 @dataclass
@@ -76,6 +85,8 @@ class ImportPlan:
     pause: dict[str, bool] = field(default_factory=dict)
     runs: list[AirflowRun] = field(default_factory=list)
     dags: list[DagPlan] = field(default_factory=list)
+    asset_events: list[AirflowAssetEvent] = field(default_factory=list)
+    asset_queue: list[QueuedUpdate] = field(default_factory=list)  # updates DAGs wait for
     kept: list[str] = field(default_factory=list)  # in Conveyor already, left as they are
     problems: list[str] = field(default_factory=list)  # what was not taken, and why
 
@@ -104,6 +115,9 @@ def make_plan(
     _plan_pools(plan, contents, here)
     _plan_roles_and_users(plan, contents, here)
     _plan_history(conn, plan, contents, here)
+    plan.asset_events = contents.asset_events
+    plan.asset_queue, problems = pending_updates(contents, set(here.dags))
+    plan.problems.extend(problems)
     return plan
 
 
@@ -233,7 +247,6 @@ def _plan_history(
         paused = found_dag.is_paused if first_import else ours.is_paused
         if paused != ours.is_paused:
             plan.pause[dag_id] = paused
-        plan.runs.extend(new)
         dag_plan = DagPlan(
             dag_id=dag_id,
             in_conveyor=True,
@@ -241,14 +254,41 @@ def _plan_history(
             runs_found=len(runs),
             runs_new=len(new),
             task_instances_new=sum(len(r.task_instances) for r in new),
-            unfinished=sum(1 for r in runs if r.state in ("queued", "running")),
         )
+        for found in new:
+            switched = at_switch(found, plan.now)
+            plan.runs.append(switched.run)
+            dag_plan.queued_runs += found.state == "queued"
+            dag_plan.running_runs += found.state == "running"
+            dag_plan.not_started += switched.not_started
+            dag_plan.between_tries += switched.between_tries
+            dag_plan.unknown.extend(switched.unknown)
         _first_run(conn, dag_plan, ours.version_hash, new, plan.now)
+        if dag_plan.ran_as_trigger:
+            _refuse_trigger_runs(plan, dag_plan)
         plan.dags.append(dag_plan)
     for dag_id, runs in sorted(runs_of.items()):
         plan.problems.append(
             f"DAG {dag_id!r}: no row in Airflow's dag table; {len(runs)} runs not taken"
         )
+
+
+def _refuse_trigger_runs(plan: ImportPlan, dag_plan: DagPlan) -> None:
+    """Conveyor's first interval after a run at T of no length starts at T, the logical date
+    of that run: the scheduler cannot make it (one scheduled run per logical date). The DAG
+    is left paused until its file says which meaning it has."""
+    last = dag_plan.last_scheduled
+    assert last is not None
+    dag_plan.paused = True
+    plan.pause[dag_plan.dag_id] = True
+    plan.problems.append(
+        f"DAG {dag_plan.dag_id!r}: Airflow ran {dag_plan.schedule!r} as a trigger timetable "
+        f"(its last run, at {last.start:%Y-%m-%d %H:%M}, has no data interval: Airflow 3's "
+        "create_cron_data_intervals=False), Conveyor reads it as data intervals, whose next "
+        "has that run's logical date; left paused: write the schedule as "
+        f"CronTriggerTimetable({dag_plan.schedule!r}, timezone=...) to keep Airflow's "
+        "meaning, parse the file and import again"
+    )
 
 
 def _first_run(
@@ -270,8 +310,14 @@ def _first_run(
             end = found.data_interval_end or start
             if start is not None and end is not None:
                 intervals.append(DataInterval(start, end))
-    last = max(intervals, key=lambda i: i.start) if intervals else None
+    # The later end of one start: a zero-length Airflow 3 run and the interval after it.
+    last = max(intervals, key=lambda i: (i.start, i.end)) if intervals else None
     dag_plan.last_scheduled = last
+    dag_plan.ran_as_trigger = (
+        last is not None
+        and last.start == last.end
+        and isinstance(structure.schedule, CronSchedule | DeltaSchedule)
+    )
     due, next_after = due_runs(structure, last, now, MAX_COUNTED)
     dag_plan.due_at_once = len(due)
     if due:

@@ -39,8 +39,9 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 )
 def import_airflow(url: str, fernet_key: str | None, dry_run: bool, since: datetime) -> None:
     """Import an Airflow 2.7-3.3 metadata database (its SQLAlchemy URL; read, never written):
-    connections, variables, pools, users and roles, pause states and the run history, so
-    that each schedule continues where Airflow left off. Run it again to take what is new.
+    connections, variables, pools, users and roles, pause states, the run history and asset
+    events, so that each schedule continues where Airflow left off. Run it again to take what
+    is new. Stop Airflow first: a try it left started is taken as failed, never run twice.
 
     Parse the DAG folder first (`conveyor dags reserialize`): a run pins its DAG's version.
     """

@@ -8,23 +8,55 @@ from rich.console import Console
 from rich.table import Table
 
 from conveyor.airflow_import.plan import DagPlan, ImportPlan
+from conveyor.model.schedules import DataInterval
 
 
 def _at(value: datetime | None) -> str:
     return "-" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
+def _interval(interval: DataInterval | None) -> str:
+    """A data interval; one with no length (Airflow 3's runs of a trigger timetable, of
+    ``@once``, manual or asset-triggered) as the moment it is."""
+    if interval is None:
+        return "-"
+    if interval.start == interval.end:
+        return f"{_at(interval.start)} (no interval)"
+    return f"{_at(interval.start)} .. {_at(interval.end)}"
+
+
 def _first(plan: ImportPlan, dag: DagPlan) -> str:
     if dag.first_run is None:
         return "none (no further scheduled run)"
-    interval = dag.first_run.data_interval
-    text = f"{_at(interval.start)} .. {_at(interval.end)}"
+    text = _interval(dag.first_run.data_interval)
     when = "at once" if dag.first_run_at == plan.now else f"at {_at(dag.first_run_at)}"
     if dag.paused:
         when = "once unpaused"
     elif dag.due_at_once > 1:
         when += f" (catchup: {dag.due_at_once} intervals due)"
     return f"{text}, {when}"
+
+
+def _unfinished(dag: DagPlan) -> list[str]:
+    """What Conveyor does with what Airflow left unfinished (``airflow_import.unfinished``)."""
+    lines = []
+    if dag.queued_runs:
+        lines.append(
+            f"{dag.queued_runs} runs Airflow left queued: Conveyor's scheduler starts them"
+        )
+    if dag.running_runs:
+        lines.append(
+            f"{dag.running_runs} runs Airflow left running: Conveyor goes on with them"
+            f" ({dag.not_started} tries Airflow had not begun run on Conveyor,"
+            f" {dag.between_tries} waiting for a retry or a poke get it at once)"
+        )
+    for unknown in dag.unknown:
+        lines.append(
+            f"{unknown}: left started by Airflow, its outcome unknown: taken as failed and "
+            "not retried; once Airflow's worker is stopped, clear it to run it on Conveyor "
+            "or mark it success"
+        )
+    return lines
 
 
 def print_plan(console: Console, plan: ImportPlan, *, dry_run: bool) -> None:
@@ -36,26 +68,27 @@ def print_plan(console: Console, plan: ImportPlan, *, dry_run: bool) -> None:
     console.print(
         f"{verb}: {len(plan.connections)} connections, {len(plan.variables)} variables, "
         f"{len(plan.pools)} pools, {len(plan.roles)} roles, {len(plan.users)} users, "
-        f"{len(plan.runs)} runs with {plan.task_instances} task instances"
+        f"{len(plan.runs)} runs with {plan.task_instances} task instances, "
+        f"{len(plan.asset_events)} asset events"
     )
     table = Table("dag", "schedule", "paused", "runs (new)", "last scheduled", "first run")
     for dag in plan.dags:
-        last = dag.last_scheduled
         table.add_row(
             dag.dag_id,
             dag.schedule,
             "yes" if dag.paused else "no",
             f"{dag.runs_found} ({dag.runs_new})",
-            "-" if last is None else _at(last.start),
+            _interval(dag.last_scheduled),
             _first(plan, dag),
         )
     console.print(table)
-    unfinished = [d for d in plan.dags if d.unfinished]
-    for dag in unfinished:
+    for dag in plan.dags:
+        for line in _unfinished(dag):
+            console.print(f"{dag.dag_id}: {line}")
+    for update in plan.asset_queue:
         console.print(
-            f"{dag.dag_id}: {dag.unfinished} runs Airflow left queued or running are taken as "
-            "they are; the scheduler handles their tries as after a restart (a try whose "
-            "heartbeat stopped is failed, or retried if it has retries left)"
+            f"{update.dag_id}: waits for an update of {update.uri} Airflow had queued for it "
+            "(its next asset-triggered run consumes it)"
         )
     for item in plan.kept:
         console.print(f"kept (already in Conveyor): {item}")

@@ -75,7 +75,9 @@ def last_scheduled_interval(conn: Connection, dag_id: str) -> tuple[datetime, da
     row = conn.execute(
         select(dag_run.c.data_interval_start, dag_run.c.data_interval_end)
         .where(dag_run.c.dag_id == dag_id, dag_run.c.run_type == "scheduled")
-        .order_by(dag_run.c.logical_date.desc())
+        # Of two runs of one logical date (an imported Airflow 3 run of no length, and the
+        # interval from it), the later end: the schedule goes on from it.
+        .order_by(dag_run.c.logical_date.desc(), dag_run.c.data_interval_end.desc())
         .limit(1)
     ).first()
     return (row.data_interval_start, row.data_interval_end) if row else None

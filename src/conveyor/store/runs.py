@@ -64,6 +64,10 @@ class TiRow:
 ASSET_MATERIALIZE = "asset_materialize"
 
 
+#: What a scheduled run's id ends with when a run of another date has its usual one.
+NAMESAKE_SUFFIX = "__conveyor"
+
+
 def make_run_id(run_type: str, logical_date: datetime) -> str:
     # Manual runs are made "now", often several a second (scripts, retried requests); a
     # schedule tick is unique per logical date anyway and reads better without the fraction.
@@ -143,6 +147,7 @@ def create_run(
     (checked before with their own messages), the store keeps only what every reader can
     show (``InvalidRunId``, ``NotStrictJson``)."""
     now = utcnow()
+    named = run_id is not None
     run_id = check_run_id(run_id) if run_id is not None else make_run_id(run_type, logical_date)
     check(conf or {}, f"run {run_id!r} of DAG {dag_id!r}", "conf")
     try:
@@ -168,7 +173,24 @@ def create_run(
                 .returning(dag_run.c.id)
             ).scalar_one()
     except IntegrityError:
-        return None
+        if named or run_type != "scheduled" or _same_tick(conn, dag_id, run_id, interval):
+            return None
+        # A run of another interval holds the tick's name: one imported from Airflow 3, which
+        # names a scheduled run by its interval's end (the next interval's start here), or
+        # by its time when its interval has no length.
+        return create_run(
+            conn,
+            dag_id=dag_id,
+            version_hash=version_hash,
+            structure=structure,
+            run_type=run_type,
+            logical_date=logical_date,
+            interval=interval,
+            conf=conf,
+            run_id=f"{run_id}{NAMESAKE_SUFFIX}",
+            created_by=created_by,
+            partition_key=partition_key,
+        )
     rows = instance_rows(run_pk, dag_id, run_id, run_type, structure, logical_date, now)
     if rows:  # none: a DAG without tasks (for this date); the scheduler finishes its run
         conn.execute(insert(task_instance), rows)
@@ -176,6 +198,18 @@ def create_run(
     if alerts:  # deadline alerts: the run's need-by times, from the moment it is queued
         deadlines.add_for_run(conn, run_pk, dag_id, alerts, now=now, logical_date=logical_date)
     return run_pk
+
+
+def _same_tick(
+    conn: Connection, dag_id: str, run_id: str, interval: tuple[datetime, datetime]
+) -> bool:
+    """Whether the run named ``run_id`` covers ``interval``: the tick made already."""
+    found = conn.execute(
+        select(dag_run.c.data_interval_start, dag_run.c.data_interval_end).where(
+            dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id
+        )
+    ).first()
+    return found is None or tuple(found) == tuple(interval)
 
 
 def instance_rows(

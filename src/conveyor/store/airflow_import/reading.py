@@ -13,7 +13,7 @@ import pickle
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from conveyor.store.airflow_import import asset_reading
 from conveyor.store.airflow_import.records import (
     AirflowConnection,
     AirflowContents,
@@ -42,6 +43,7 @@ from conveyor.store.airflow_import.records import (
     AirflowVariable,
 )
 from conveyor.store.airflow_import.revisions import airflow_release, is_airflow_3
+from conveyor.store.airflow_import.times import utc
 
 #: The tables read, where they exist (the FAB ones only with FAB's auth manager).
 TABLES = (
@@ -62,6 +64,7 @@ TABLES = (
     "ab_view_menu",
     "ab_permission_view",
     "ab_permission_view_role",
+    *asset_reading.TABLES,
 )
 _CHUNK = 500  # runs per statement when their task instances are read
 
@@ -95,16 +98,6 @@ def airflow_database(url: str) -> Iterator[tuple[Connection, dict[str, Table]]]:
             conn.rollback()
     finally:
         engine.dispose()
-
-
-def utc(value: Any) -> datetime | None:
-    """A stored time as aware UTC (SQLite and MySQL keep Airflow's UTC times naive)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    found: datetime = value
-    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
 def read_revision(conn: Connection, tables: dict[str, Table]) -> str | None:
@@ -142,6 +135,7 @@ def read_all(
         runs=[],
     )
     _read_history(conn, tables, is_airflow_3(release), since, already, contents)
+    asset_reading.read_assets(conn, tables, since, contents)
     return contents
 
 

@@ -98,6 +98,8 @@ class AirflowTaskInstance:
     note: str | None
     rendered_map_index: str | None
     tries: tuple[AirflowTry, ...]
+    #: Why it is taken in another state than Airflow's (one it left unfinished at the switch).
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,30 @@ class AirflowRun:
     task_instances: list[AirflowTaskInstance] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AirflowAssetEvent:
+    """One update of an asset (Airflow 2's dataset) as Airflow recorded it."""
+
+    uri: str
+    extra: dict[str, Any]
+    source_dag_id: str | None  # None: not a task's (the API's, a person's)
+    source_run_id: str | None
+    source_task_id: str | None
+    source_map_index: int
+    at: datetime
+    partition_key: str | None
+
+
+@dataclass(frozen=True)
+class AirflowQueuedAsset:
+    """An asset update a DAG scheduled on assets had not consumed yet (Airflow's
+    ``asset_dag_run_queue``): the DAG's next run waits for it with the others."""
+
+    uri: str
+    target_dag_id: str
+    since: datetime  # when the first update not consumed was queued
+
+
 @dataclass
 class AirflowContents:
     """Everything the import takes from one Airflow database."""
@@ -132,5 +158,7 @@ class AirflowContents:
     users: list[AirflowUser]
     dags: list[AirflowDag]
     runs: list[AirflowRun]
+    asset_events: list[AirflowAssetEvent] = field(default_factory=list)
+    asset_queue: list[AirflowQueuedAsset] = field(default_factory=list)
     #: Runs whose conf could not be read (Airflow 2 pickles it), by (dag_id, run_id).
     unreadable_conf: list[tuple[str, str]] = field(default_factory=list)

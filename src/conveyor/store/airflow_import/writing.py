@@ -271,7 +271,8 @@ def _try_values(ti_id: int, ti: AirflowTaskInstance) -> list[dict[str, Any]]:
                 "start_date": found.start_date,
                 "end_date": found.end_date,
                 "duration": duration,
-                "exit_kind": _EXIT_KINDS.get(state),
+                # A try with no end recorded (one Airflow left started) ended no known way.
+                "exit_kind": _EXIT_KINDS.get(state) if found.end_date is not None else None,
             }
         )
     return rows
@@ -285,6 +286,7 @@ def _event_values(ti_id: int, ti: AirflowTaskInstance, now: datetime) -> dict[st
         "at": now,
         "kind": "imported",
         "actor": IMPORTED_BY,
-        "message": f"imported from Airflow as {state} after {len(ti.tries)} tries",
+        "message": f"imported from Airflow as {state} after {len(ti.tries)} tries"
+        + (f": {ti.reason}" if ti.reason else ""),
         "detail": None,
     }
