@@ -43,14 +43,14 @@ PRELOAD = [
     # Where installed (the airflow extra), a try's context dates are pendulum's
     # (clock.context_moment): imported here, not in the first try of every runner.
     "pendulum",
-    # Where installed (the lineage extra), the OpenLineage client and Conveyor's listener:
-    # a try's process that sends events would import them first (a fifth of a runner's own
-    # imports), a cost a process per try would pay every time.
-    "conveyor.lineage.listener",
-    "openlineage.client.transport.http",
     # Last: it runs a hop once, so that children start with its statements compiled.
     "conveyor.executors.fork_server_warmup",
 ]
+
+#: Modules a process's settings add to the preload (``preload_also``): OpenLineage's client
+#: and the OpenTelemetry SDK cost the fork server a third more to import, paid by every
+#: process that starts one, so they are preloaded only where lineage or traces are on.
+_EXTRA: list[str] = []
 
 
 #: Preparation data that makes a child re-run the parent's main script.
@@ -110,8 +110,15 @@ _context = _Context()
 
 
 def fork_context() -> ForkServerContext:
-    _context.set_forkserver_preload(PRELOAD)
+    # The warm-up stays last: it runs a hop with everything else imported.
+    _context.set_forkserver_preload([*PRELOAD[:-1], *_EXTRA, PRELOAD[-1]])
     return _context
+
+
+def preload_also(*modules: str) -> None:
+    """Have the fork server import these too, when it starts after this call (a try's
+    runner imports what it lacks itself, once: runners are long-lived)."""
+    _EXTRA.extend(name for name in modules if name not in _EXTRA)
 
 
 def warm_up() -> None:

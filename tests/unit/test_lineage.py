@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -294,3 +296,36 @@ def test_a_tasks_code_goes_as_source_and_the_secrets_it_read_are_masked(tmp_path
     assert "s3cr3t-value" not in text
     assert "curl -u admin:*** http://x" in text
     assert '"token": "***"' in text  # the run's conf, in the airflow facet
+
+
+def test_the_fork_server_preloads_the_client_only_where_lineage_is_on(tmp_path: Path) -> None:
+    """OpenLineage's client costs the fork server a third more to import: a process whose
+    settings send no events does not pay it; one that sends them preloads it for its tries."""
+    script = f"""
+import json
+from multiprocessing import forkserver
+from conveyor import lineage
+from conveyor._processes import fork_context
+from conveyor.config import load_config
+
+def preload():
+    fork_context()
+    return list(forkserver._forkserver._preload_modules)
+
+home = {str(tmp_path)!r}
+off = load_config({{"CONVEYOR_HOME": home}}, home=home).settings
+assert not lineage.start(off)
+before = preload()
+on = load_config(
+    {{"CONVEYOR_HOME": home}}, home=home, openlineage_transport='{{"type": "console"}}'
+).settings
+assert lineage.start(on)
+print(json.dumps([before, preload()]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    before, after = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "openlineage.client.transport.http" not in before
+    assert "openlineage.client.transport.http" in after
+    assert after[-1] == before[-1] == "conveyor.executors.fork_server_warmup"

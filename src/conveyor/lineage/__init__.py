@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from conveyor._processes import preload_also
 from conveyor.airflow_compat import listeners
 from conveyor.config import Settings
 from conveyor.install_hint import pip_install
@@ -55,6 +56,8 @@ def start(settings: Settings, store: Store | None = None) -> bool:
             pip_install("lineage"),
         )
         return False
+    # Each try's runner sends events: its fork server imports the client once for all.
+    preload_also("conveyor.lineage.listener", "openlineage.client.transport.http")
     set_producer(events.PRODUCER)
     emitter = Emitter(lambda: make_client(lineage), lineage.queue_size, lineage.execution_timeout)
     at_exit(emitter)

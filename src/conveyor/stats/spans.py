@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from conveyor._processes import preload_also
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.stats import trace_ids
@@ -60,6 +61,8 @@ def configure(settings: Settings) -> None:
         if settings.traces_otel_on:
             from conveyor.stats.otel_traces import OtelTracer
 
+            # Each try's runner sends a span: its fork server imports the SDK once for all.
+            preload_also("conveyor.stats.otel_traces")
             _tracer = OtelTracer(settings)
             atexit.register(close)
             log.info("sending DAG run and task spans to %s", _tracer.where)

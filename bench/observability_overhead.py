@@ -1,23 +1,27 @@
-"""What sending Airflow's metrics costs a hop and a fan-out: StatsD on against off.
+"""What Airflow's metrics, traces and lineage cost a hop and a fan-out: each on against off.
 
 The embedded default (SQLite, the local executor, a real scheduler loop) runs the same chain
 and fan-out as ``bench/local_executor.py``, in interleaved rounds: each round runs every
-case once, metrics off, StatsD on, DogStatsD on, in an order that turns with the round (so a
-slow stretch of the machine falls on each case alike). The metrics go to a UDP socket of this
-process that counts what arrives, so they are sent for real and the datagrams are read.
+case once (all off; StatsD; DogStatsD; OpenTelemetry traces; OpenLineage; all three) in an
+order that turns with the round, so a slow stretch of the machine falls on each case alike.
+Everything is sent for real: the metrics to a UDP socket of this process that counts the
+datagrams, the spans (OTLP/HTTP) and the lineage events (HTTP transport) to an HTTP server of
+this process that counts the requests. Traces and lineage need ``conveyor[otel,lineage]``.
 
-    .venv/bin/python bench/statsd_overhead.py [--chain 50] [--fanout 200] [--rounds 3]
+    .venv/bin/python bench/observability_overhead.py [--chain 50] [--fanout 200] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import socket
 import statistics
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from local_executor import CHAIN_DAG, FANOUT_DAG, chain_metrics, fanout_metrics, run_dag
@@ -53,6 +57,38 @@ class Counter:
         self.sock.close()
 
 
+class Sink:
+    """An HTTP server on a free port of 127.0.0.1 taking every POST (OTLP spans, OpenLineage
+    events) with a 200, counting the requests."""
+
+    def __init__(self) -> None:
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.received += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.received = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def per_try_cost(port: int, datadog: bool, calls: int = 20_000) -> float:
     """Seconds a try's process spends sending its metrics (``ti.start`` and everything
     ``ti.finish`` sends: 9 metrics in 2 datagrams), in this process, median of 5."""
@@ -79,16 +115,25 @@ def per_try_cost(port: int, datadog: bool, calls: int = 20_000) -> float:
     return statistics.median(times)
 
 
-def cases(port: int) -> dict[str, dict[str, Any]]:
+def cases(port: int, http_port: int) -> dict[str, dict[str, Any]]:
+    statsd = {"statsd_on": True, "statsd_port": port}
+    traces = {
+        "traces_otel_on": True,
+        "traces_otel_host": "127.0.0.1",
+        "traces_otel_port": http_port,
+    }
+    lineage = {
+        "openlineage_transport": json.dumps(
+            {"type": "http", "url": f"http://127.0.0.1:{http_port}", "endpoint": "lineage"}
+        )
+    }
     return {
         "off": {},
-        "statsd": {"statsd_on": True, "statsd_port": port},
-        "dogstatsd": {
-            "statsd_on": True,
-            "statsd_port": port,
-            "statsd_datadog_enabled": True,
-            "statsd_datadog_tags": "env:bench",
-        },
+        "statsd": statsd,
+        "dogstatsd": {**statsd, "statsd_datadog_enabled": True, "statsd_datadog_tags": "env:bench"},
+        "traces": traces,
+        "lineage": lineage,
+        "all": {**statsd, **traces, **lineage},
     }
 
 
@@ -101,16 +146,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     counter = Counter()
+    http = Sink()
     options: dict[str, Any] = {"parallelism": args.parallelism, "loop_seconds": 1.0, "timeout": 600}
-    found: dict[str, list[dict[str, float]]] = {name: [] for name in cases(counter.port)}
+    found: dict[str, list[dict[str, float]]] = {name: [] for name in cases(counter.port, http.port)}
     sent: dict[str, list[int]] = {name: [] for name in found}
     try:
         for round_ in range(args.rounds):
             names = list(found)
             names = names[round_ % len(names) :] + names[: round_ % len(names)]
             for name in names:
-                before = counter.received
-                settings = cases(counter.port)[name]
+                before = counter.received + http.received
+                settings = cases(counter.port, http.port)[name]
                 chain = CHAIN_DAG.format(n=args.chain)
                 sample = chain_metrics(run_dag("bench_chain", chain, settings=settings, **options))
                 fanout = FANOUT_DAG.format(n=args.fanout, limit=args.fanout + 2)
@@ -118,21 +164,22 @@ def main(argv: list[str] | None = None) -> None:
                     fanout_metrics(run_dag("bench_fanout", fanout, settings=settings, **options))
                 )
                 found[name].append(sample)
-                sent[name].append(counter.received - before)
+                sent[name].append(counter.received + http.received - before)
                 print(
                     f"round {round_ + 1} {name:>9}: hop median "
                     f"{sample['chain_hop_median'] * 1000:.2f} ms, fan-out "
                     f"{sample['fanout_tasks_per_second']:.0f} tasks/s, "
-                    f"{sent[name][-1]} datagrams",
+                    f"{sent[name][-1]} datagrams and requests",
                     file=sys.stderr,
                 )
     finally:
         counter.close()
+        http.close()
     print(
         f"\nchain of {args.chain}, fan-out of {args.fanout}, SQLite, local executor, "
         f"medians of {args.rounds} interleaved rounds\n"
     )
-    print(f"{'case':>9}  {'hop p50':>9}  {'hop p95':>9}  {'fan-out':>12}  {'datagrams':>9}")
+    print(f"{'case':>9}  {'hop p50':>9}  {'hop p95':>9}  {'fan-out':>12}  {'sent':>9}")
     base = found["off"]
     for name, samples in found.items():
         hop = statistics.median(s["chain_hop_median"] for s in samples)
@@ -144,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     off_hop = statistics.median(s["chain_hop_median"] for s in base)
     off_rate = statistics.median(s["fanout_tasks_per_second"] for s in base)
-    for name in ("statsd", "dogstatsd"):
+    for name in list(found)[1:]:
         hop = statistics.median(s["chain_hop_median"] for s in found[name])
         rate = statistics.median(s["fanout_tasks_per_second"] for s in found[name])
         print(f"{name}: hop {hop / off_hop:.3f} of off, fan-out {rate / off_rate:.3f} of off")
