@@ -14,6 +14,7 @@ from fastapi import HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
 
 from conveyor.store.engine import Connection, Store
+from conveyor.web.airflow_api import map_index_path  # noqa: F401  (registers the convertor)
 from conveyor.web.airflow_api.access import (
     ADMIN,
     EDIT,

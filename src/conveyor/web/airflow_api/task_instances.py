@@ -409,7 +409,8 @@ def get_task_instance_try_details(
 
 
 @router.get(
-    BASE + "/{task_id}/{map_index:int}/tries", response_model=TaskInstanceHistoryCollectionResponse
+    BASE + "/{task_id}/{map_index:map_index}/tries",
+    response_model=TaskInstanceHistoryCollectionResponse,
 )
 def get_mapped_task_instance_tries(
     request: Request,
@@ -423,7 +424,7 @@ def get_mapped_task_instance_tries(
 
 
 @router.get(
-    BASE + "/{task_id}/{map_index:int}/tries/{task_try_number}",
+    BASE + "/{task_id}/{map_index:map_index}/tries/{task_try_number}",
     response_model=TaskInstanceHistoryResponse,
 )
 def get_mapped_task_instance_try_details(
@@ -438,7 +439,7 @@ def get_mapped_task_instance_try_details(
     return _try(request, user, dag_id, dag_run_id, task_id, map_index, task_try_number)
 
 
-@router.get(BASE + "/{task_id}/{map_index:int}", response_model=TaskInstanceResponse)
+@router.get(BASE + "/{task_id}/{map_index:map_index}", response_model=TaskInstanceResponse)
 def get_mapped_task_instance(
     request: Request,
     dag_id: DagIdPath,
@@ -559,7 +560,7 @@ def patch_task_instance_dry_run(
 
 
 @router.patch(
-    BASE + "/{task_id}/{map_index:int}",
+    BASE + "/{task_id}/{map_index:map_index}",
     response_model=TaskInstanceCollectionResponse,
     name="mark_task",
 )
@@ -577,7 +578,7 @@ def patch_task_instance_by_map_index(
 
 
 @router.patch(
-    BASE + "/{task_id}/{map_index:int}/dry_run", response_model=TaskInstanceCollectionResponse
+    BASE + "/{task_id}/{map_index:map_index}/dry_run", response_model=TaskInstanceCollectionResponse
 )
 def patch_task_instance_dry_run_by_map_index(
     request: Request,

@@ -87,7 +87,7 @@ def get_task_instance_dependencies(
 
 
 @router.get(
-    BASE + "/{map_index:int}/dependencies",
+    BASE + "/{map_index:map_index}/dependencies",
     response_model=TaskDependencyCollectionResponse,
     openapi_extra=DIFFERENCE,
 )
