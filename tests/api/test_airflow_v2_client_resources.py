@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from airflow_client.client.api.asset_api import AssetApi
 from airflow_client.client.api.backfill_api import BackfillApi
@@ -281,6 +282,14 @@ def test_airflowctl_commands(server: Server) -> None:
     errors = _airflowctl(server, "plugins", "list-import-errors", "-o", "json")
     assert errors.returncode == 0, errors.stdout + errors.stderr
     assert json.loads(plugins.stdout) == json.loads(errors.stdout) == []  # none in this home
+    # auth: a token for a name and password (POST /auth/token/cli) that the API takes.
+    made_token = _airflowctl(
+        server, "auth", "token", "--api-url", server.url, "--username", "ci", "--password", PASSWORD
+    )
+    assert made_token.returncode == 0, made_token.stdout + made_token.stderr
+    fresh = made_token.stdout.strip().splitlines()[-1].strip()
+    answer = httpx.get(server.url + "/api/v2/version", headers={"Authorization": f"Bearer {fresh}"})
+    assert answer.status_code == 200, answer.text
 
 
 def _ctl_json(server: Server, *args: str) -> Any:
