@@ -390,3 +390,17 @@ def test_airflowctl_every_command_group(server: Server, tmp_path: Path) -> None:
     assert _ctl_json(server, "providers", "list")
     hidden = _airflowctl(server, "config", "get", "core", "parallelism")
     assert hidden.returncode != 0 and "not to expose the configuration" in hidden.stdout
+
+
+def test_airflowctl_the_remaining_reads(server: Server) -> None:
+    """The reads of each group the walk above leaves out: the DAG list, tags, warnings, one
+    import error, asset aliases and a DAG's queued asset events."""
+    assert {"nightly", "maker"} <= {d["dag_id"] for d in _ctl_json(server, "dags", "list")}
+    assert _ctl_json(server, "dags", "get-tags") == []  # no DAG here has tags
+    assert _ctl_json(server, "dags", "list-warning") == []
+    errors = _ctl_json(server, "dags", "list-import-errors")
+    one = _ctl_json(server, "dags", "get-import-error", str(errors[0]["import_error_id"]))
+    assert one[0]["filename"] == "broken.py", one
+    assert _ctl_json(server, "assets", "list-by-alias") == []
+    queued = ("assets", "get-dag-queued-events", "maker", "2030-01-01T00:00:00Z")
+    assert _ctl_json(server, *queued) == []
