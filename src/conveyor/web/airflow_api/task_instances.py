@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
@@ -23,6 +23,7 @@ from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
     Limit,
+    MapIndexPath,
     Offset,
     OrderBy,
     Page,
@@ -30,6 +31,7 @@ from conveyor.web.airflow_api.common import (
     Reader,
     RunIdPath,
     TaskIdPath,
+    TryNumberPath,
     aware,
     bounds,
     dry_run,
@@ -62,8 +64,6 @@ from conveyor.web.deps import get_store
 router = APIRouter(tags=["Task Instance"])
 
 BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
-MapIndexPath = Annotated[int, Path(ge=-1, le=2**31 - 1)]
-TryNumberPath = Annotated[int, Path(ge=0, le=2**31 - 1)]
 Names = Annotated[list[str] | None, Query(max_length=100)]
 TI_STATES = {s.value for s in TaskState} - {"none"}
 
