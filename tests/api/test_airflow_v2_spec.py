@@ -262,6 +262,7 @@ def test_a_map_index_in_the_path_is_any_whole_number(world: World) -> None:
         wrong = client.request(method, path, json={})
         assert wrong.status_code == 422, (method, path, wrong.text)
         assert wrong.json()["detail"][0]["loc"] == ["path", "map_index"]
+    assert world.client().get(run + "/null").status_code == 401  # who calls, first
     # Beyond what the store's integer columns hold: a 422, where it overflowed (500).
     huge = str(2**63)
     for path in (f"{run}/{huge}", f"{run}/-1/hitlDetails/tries/{huge}", f"{run}/{huge}/tries"):

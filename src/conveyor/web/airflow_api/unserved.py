@@ -15,6 +15,8 @@ import re
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from conveyor.web.airflow_api.access import api_user
+
 #: Method and path (under /api/v2) of each route of Airflow's published spec ({TI}: the
 #: task instances of a run, TASK_INSTANCES below).
 AIRFLOW_ROUTES_TEXT = """
@@ -198,10 +200,11 @@ def served_methods(request: Request, path: str) -> list[str]:
 
 
 @router.api_route("/{path:path}", methods=list(METHODS))
-def not_served(request: Request, path: str) -> JSONResponse:
+async def not_served(request: Request, path: str) -> JSONResponse:
     route = airflow_route(request.method, "/" + path)
     served = route is not None and request.method in served_methods(request, "/" + path)
     if route is not None and served and "{map_index}" in route:
+        await api_user(request)  # who calls is asked first, as on the route itself (401)
         return _unparsed_path(route, "/" + path)
     if route is None:
         allowed = served_methods(request, "/" + path)
