@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from airflow_client.client.api.asset_api import AssetApi
 from airflow_client.client.api.backfill_api import BackfillApi
@@ -281,6 +282,14 @@ def test_airflowctl_commands(server: Server) -> None:
     errors = _airflowctl(server, "plugins", "list-import-errors", "-o", "json")
     assert errors.returncode == 0, errors.stdout + errors.stderr
     assert json.loads(plugins.stdout) == json.loads(errors.stdout) == []  # none in this home
+    # auth: a token for a name and password (POST /auth/token/cli) that the API takes.
+    made_token = _airflowctl(
+        server, "auth", "token", "--api-url", server.url, "--username", "ci", "--password", PASSWORD
+    )
+    assert made_token.returncode == 0, made_token.stdout + made_token.stderr
+    fresh = made_token.stdout.strip().splitlines()[-1].strip()
+    answer = httpx.get(server.url + "/api/v2/version", headers={"Authorization": f"Bearer {fresh}"})
+    assert answer.status_code == 200, answer.text
 
 
 def _ctl_json(server: Server, *args: str) -> Any:
@@ -381,3 +390,17 @@ def test_airflowctl_every_command_group(server: Server, tmp_path: Path) -> None:
     assert _ctl_json(server, "providers", "list")
     hidden = _airflowctl(server, "config", "get", "core", "parallelism")
     assert hidden.returncode != 0 and "not to expose the configuration" in hidden.stdout
+
+
+def test_airflowctl_the_remaining_reads(server: Server) -> None:
+    """The reads of each group the walk above leaves out: the DAG list, tags, warnings, one
+    import error, asset aliases and a DAG's queued asset events."""
+    assert {"nightly", "maker"} <= {d["dag_id"] for d in _ctl_json(server, "dags", "list")}
+    assert _ctl_json(server, "dags", "get-tags") == []  # no DAG here has tags
+    assert _ctl_json(server, "dags", "list-warning") == []
+    errors = _ctl_json(server, "dags", "list-import-errors")
+    one = _ctl_json(server, "dags", "get-import-error", str(errors[0]["import_error_id"]))
+    assert one[0]["filename"] == "broken.py", one
+    assert _ctl_json(server, "assets", "list-by-alias") == []
+    queued = ("assets", "get-dag-queued-events", "maker", "2030-01-01T00:00:00Z")
+    assert _ctl_json(server, *queued) == []

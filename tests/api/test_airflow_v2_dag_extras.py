@@ -62,8 +62,16 @@ def test_a_dags_tasks_come_from_its_current_version_in_airflows_shape(world: Wor
     extract, load, talk = listed["tasks"]
     assert extract["downstream_task_ids"] == ["load"] and load["downstream_task_ids"] == ["talk"]
     assert extract["owner"] == "data-team"
-    assert extract["operator_name"] == "PythonOperator" and talk["operator_name"] == "BashOperator"
+    # A TaskFlow task is named as its task instances name it, as Airflow names both.
+    assert extract["operator_name"] == "@task" and talk["operator_name"] == "BashOperator"
+    assert extract["class_ref"]["class_name"] == "_PythonDecoratedOperator"
     assert talk["class_ref"]["class_name"] == "BashOperator"
+    run_id = world.run_ids["pipeline"]
+    instance = _ok(viewer.get(f"/api/v2/dags/pipeline/dagRuns/{run_id}/taskInstances/extract"))
+    assert (instance["operator"], instance["operator_name"]) == (
+        extract["class_ref"]["class_name"],
+        extract["operator_name"],
+    )
     assert "bash_command" in talk["template_fields"]
     assert talk["trigger_rule"] == "all_success" and talk["is_mapped"] is False
     assert talk["retry_delay"] == {

@@ -12,6 +12,7 @@ from conveyor.store.reads._rows import row_as
 from conveyor.store.reads.runs import Window, id_part, list_filters, order_by
 from conveyor.store.reads.tasks import INSTANCE_COLUMNS, InstanceRow
 from conveyor.store.tables import dag_run, task_instance
+from conveyor.store.try_numbers import SHOWN_TRY
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,11 @@ class TaskInstanceFilter:
     states: tuple[str, ...] = ()
     window: Window = field(default_factory=Window)
     dag_ids: frozenset[str] | None = None  # only these DAGs (those the user may read)
+    # Any of these (empty: any at all); try numbers as people see them.
+    task_ids: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    map_indexes: tuple[int, ...] = ()
+    try_numbers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,13 @@ def _filters(where: TaskInstanceFilter) -> list[ColumnElement[bool]]:
         found.append(task_instance.c.run_id == where.run_id)
     if where.task_id_pattern:
         found.append(id_part(task_instance.c.task_id, where.task_id_pattern))
+    chosen: tuple[tuple[ColumnElement[Any], tuple[Any, ...]], ...] = (
+        (task_instance.c.task_id, where.task_ids),
+        (task_instance.c.queue, where.queues),
+        (task_instance.c.map_index, where.map_indexes),
+        (SHOWN_TRY, where.try_numbers),
+    )
+    found += [column.in_(values) for column, values in chosen if values]
     return found
 
 

@@ -40,6 +40,7 @@ from conveyor.web.airflow_api import (
     dag_versions,
     dag_warnings,
     dags,
+    error_responses,
     event_logs,
     group_marks,
     hitl_details,
@@ -163,6 +164,7 @@ def _prefixed_openapi(api: FastAPI) -> None:
             document["paths"] = {
                 AIRFLOW_API_PREFIX + path: item for path, item in document.get("paths", {}).items()
             }
+            error_responses.document_errors(document)
             base_url = getattr(getattr(api.state, "settings", None), "base_url", "")
             if base_url:
                 document["servers"] = [{"url": base_url}]

@@ -9,7 +9,7 @@ shows the sign-in page.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -35,10 +35,21 @@ def _local_path(request: Request, target: str) -> str:
     return target
 
 
+#: A redirect's answer has no body, only where to go.
+REDIRECT: dict[int | str, dict[str, Any]] = {
+    307: {
+        "description": "Temporary Redirect",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
+}
+
+
 @router.get(
     "/auth/login",
     operation_id="login",
     status_code=307,
+    response_class=RedirectResponse,
+    responses=REDIRECT,
     openapi_extra=differs("to Conveyor's sign-in page, /login"),
 )
 def login(
@@ -55,6 +66,8 @@ def login(
     "/auth/logout",
     operation_id="logout",
     status_code=307,
+    response_class=RedirectResponse,
+    responses=REDIRECT,
     openapi_extra=differs(
         "ends the browser's session, then to /login; a JWT stays valid until it expires"
     ),

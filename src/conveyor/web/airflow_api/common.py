@@ -14,6 +14,7 @@ from fastapi import HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
 
 from conveyor.store.engine import Connection, Store
+from conveyor.web.airflow_api import map_index_path  # noqa: F401  (registers the convertor)
 from conveyor.web.airflow_api.access import (
     ADMIN,
     EDIT,
@@ -37,9 +38,12 @@ __all__ = [
     "Administrator",
     "DagIdPath",
     "Editor",
+    "MapIndexPath",
     "Operator",
     "Page",
     "Reader",
+    "TaskIdPath",
+    "TryNumberPath",
     "Viewer",
     "contains",
     "dag_visible",
@@ -64,6 +68,9 @@ ALL = "~"
 DagIdPath = Annotated[str, Path(max_length=250, pattern=ID_PATTERN)]
 RunIdPath = Annotated[str, Path(max_length=250, pattern=ID_PATTERN)]
 TaskIdPath = Annotated[str, Path(max_length=250, pattern=ID_PATTERN)]
+# Numbers a store's integer column holds: a larger one is a 422, not an overflow (500).
+MapIndexPath = Annotated[int, Path(ge=-1, le=2**31 - 1)]
+TryNumberPath = Annotated[int, Path(ge=0, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=0)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 OrderBy = Annotated[list[str] | None, Query(max_length=20)]

@@ -1,9 +1,10 @@
 """``/api/v2/dags/{dag_id}/tasks``: a DAG's tasks as its current version defines them
 (the version the last parse of its file stored), in Airflow's ``TaskResponse`` shape.
 
-``operator_name`` is the name Conveyor stores for the task's operator, as the task instance
-answers carry it: a TaskFlow ``@task`` is a ``PythonOperator`` in Conveyor (the stored
-version does not tell a decorated function from ``PythonOperator(python_callable=...)``).
+``operator_name`` and ``class_ref``'s class name are the task instance answers' own
+``operator_name`` and ``operator`` (operator_names.py): a TaskFlow ``@task`` is ``@task``, of
+class ``_PythonDecoratedOperator``; ``class_ref``'s module is the Conveyor module of the
+operator Conveyor runs it with.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from conveyor.store.reads import dags as dag_reads
 from conveyor.web.airflow_api.common import DagIdPath, Reader, TaskIdPath, require_dag, utc
 from conveyor.web.airflow_api.dag_shapes import param_shape
 from conveyor.web.airflow_api.differences import differs
+from conveyor.web.airflow_api.operator_names import operator_class, operator_name
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["Task"])
@@ -88,8 +90,8 @@ def _delta(value: timedelta | None) -> TimeDelta | None:
 
 def _class_ref(task: SerializedTask) -> dict[str, Any] | None:
     path = str(task.raw.get("operator") or "")
-    module, _, name = path.rpartition(".")
-    return {"module_path": module, "class_name": name} if module else None
+    module = path.rpartition(".")[0]
+    return {"module_path": module, "class_name": operator_class(task)} if module else None
 
 
 def task_response(dag: SerializedDag, task: SerializedTask) -> TaskResponse:
@@ -119,7 +121,7 @@ def task_response(dag: SerializedDag, task: SerializedTask) -> TaskResponse:
         template_fields=sorted(raw.get("fields") or {}),
         downstream_task_ids=sorted(task.downstream),
         doc_md=raw.get("doc"),
-        operator_name=task.operator_name,
+        operator_name=operator_name(task),
         params={
             name: param_shape(value, dag.param_specs.get(name))
             for name, value in dag.params.items()
@@ -150,7 +152,7 @@ def _sort_key(name: str) -> Any:
     response_model_by_alias=True,
     operation_id="get_tasks",
     openapi_extra=differs(
-        "operator_name is Conveyor's operator (a TaskFlow task is a PythonOperator); "
+        "class_ref's module_path is the Conveyor module of the task's operator; "
         "each task's params are its DAG's; extra_links is empty"
     ),
 )
@@ -179,7 +181,7 @@ def get_tasks(
     response_model_by_alias=True,
     operation_id="get_task",
     openapi_extra=differs(
-        "operator_name is Conveyor's operator (a TaskFlow task is a PythonOperator); "
+        "class_ref's module_path is the Conveyor module of the task's operator; "
         "the task's params are its DAG's; extra_links is empty"
     ),
 )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -31,6 +31,7 @@ from conveyor.web.airflow_api.common import (
     EDIT,
     DagIdPath,
     Limit,
+    MapIndexPath,
     Offset,
     OrderBy,
     Page,
@@ -38,6 +39,7 @@ from conveyor.web.airflow_api.common import (
     Reader,
     RunIdPath,
     TaskIdPath,
+    TryNumberPath,
     bounds,
     dag_visible,
     require_dag,
@@ -147,7 +149,7 @@ def get_hitl_detail(
     dag_id: DagIdPath,
     dag_run_id: RunIdPath,
     task_id: TaskIdPath,
-    map_index: int,
+    map_index: MapIndexPath,
     user: Reader,
 ) -> HITLDetail:
     """The task instance's newest question, and its answer once given."""
@@ -166,8 +168,8 @@ def get_hitl_detail_try_detail(
     dag_id: DagIdPath,
     dag_run_id: RunIdPath,
     task_id: TaskIdPath,
-    map_index: int,
-    try_number: Annotated[int, Path(ge=0)],
+    map_index: MapIndexPath,
+    try_number: TryNumberPath,
     user: Reader,
 ) -> HITLDetailHistory:
     """The question try ``try_number`` asked, and its answer once given (the answer resumes
@@ -201,7 +203,7 @@ def answer_question(
     dag_id: str,
     run_id: str,
     task_id: str,
-    map_index: int,
+    map_index: MapIndexPath,
     chosen_options: list[str],
     params_input: dict[str, Any],
 ) -> awaiting_input.Answered:
@@ -241,7 +243,7 @@ async def update_hitl_detail(
     dag_id: DagIdPath,
     dag_run_id: RunIdPath,
     task_id: TaskIdPath,
-    map_index: int,
+    map_index: MapIndexPath,
     body: UpdateHITLDetailPayload,
     user: Reader,
 ) -> HITLDetailResponse:

@@ -1,9 +1,9 @@
 """Which runs a ``/api/v2`` list of DAG runs answers: Airflow's filters over Conveyor's
 run reads.
 
-The store filters by DAG, state and inclusive date bounds (``updated_at`` among them) and
-pages by one column; a list that asks no more than that is read a page at a time. Airflow's
-other filters (strict bounds, ``run_after``, durations, patterns, run types, versions,
+The store filters by DAGs, state, run type and inclusive date bounds (``updated_at`` among
+them) and pages by one column; a list that asks no more than that is read a page at a time.
+Airflow's other filters (strict bounds, ``run_after``, durations, patterns, versions,
 ``conf_contains``), its orders and its keyset paging (``cursor``) are applied here, over
 the runs the store's filters keep.
 """
@@ -81,7 +81,6 @@ class RunQuery:
         )
         here = (
             self.durations,
-            self.run_types,
             self.run_id_pattern,
             self.run_id_prefix_pattern,
             self.dag_id_pattern,
@@ -95,12 +94,16 @@ class RunQuery:
             self.partition_key_prefix_pattern,
             self.consuming_asset_pattern,
         )
-        return not (strict or any(here) or (self.dag_ids is not None and len(self.dag_ids) != 1))
+        return not (strict or any(here))
 
     def matches_none(self) -> bool:
         """Whether a filter on what Conveyor's runs never have (a bundle version) is given:
         it keeps no run."""
         return self.bundle_version is not None
+
+
+#: The run type Conveyor stores for each of Airflow's names that differs.
+STORED_RUN_TYPES = {airflow: stored for stored, airflow in RUN_TYPES.items()}
 
 
 def _window(bounds: dict[str, datetime]) -> Window:
@@ -165,10 +168,6 @@ def _keeps(query: RunQuery, run: RunListing, facts: _Facts) -> bool:
     for name, limit in query.durations.items():
         if not _compare(duration(run.start_date, run.end_date), name.rpartition("_")[2], limit):
             return False
-    if query.run_types and RUN_TYPES.get(run.run_type, run.run_type) not in query.run_types:
-        return False
-    if query.dag_ids is not None and run.dag_id not in query.dag_ids:
-        return False
     if not _texts_match(query, run):
         return False
     if query.dag_versions and (
@@ -203,9 +202,10 @@ def list_runs(
     every_dag = [r.dag_id for r in dag_reads.list_dag_rows(conn, include_inactive=True)]
     allowed = set(visible_dag_ids(user, every_dag))
     where = RunFilter(
-        dag_id=query.dag_ids[0] if query.dag_ids and len(query.dag_ids) == 1 else None,
+        dag_ids=None if query.dag_ids is None else frozenset(query.dag_ids),
         states=query.states,
         window=_window(query.bounds),
+        run_types=tuple(STORED_RUN_TYPES.get(t, t) for t in query.run_types),
     )
     if (
         cursor is None

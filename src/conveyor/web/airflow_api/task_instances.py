@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
@@ -23,6 +23,7 @@ from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
     Limit,
+    MapIndexPath,
     Offset,
     OrderBy,
     Page,
@@ -30,6 +31,7 @@ from conveyor.web.airflow_api.common import (
     Reader,
     RunIdPath,
     TaskIdPath,
+    TryNumberPath,
     aware,
     bounds,
     dry_run,
@@ -62,8 +64,6 @@ from conveyor.web.deps import get_store
 router = APIRouter(tags=["Task Instance"])
 
 BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
-MapIndexPath = Annotated[int, Path(ge=-1, le=2**31 - 1)]
-TryNumberPath = Annotated[int, Path(ge=0, le=2**31 - 1)]
 Names = Annotated[list[str] | None, Query(max_length=100)]
 TI_STATES = {s.value for s in TaskState} - {"none"}
 
@@ -409,7 +409,8 @@ def get_task_instance_try_details(
 
 
 @router.get(
-    BASE + "/{task_id}/{map_index:int}/tries", response_model=TaskInstanceHistoryCollectionResponse
+    BASE + "/{task_id}/{map_index:map_index}/tries",
+    response_model=TaskInstanceHistoryCollectionResponse,
 )
 def get_mapped_task_instance_tries(
     request: Request,
@@ -423,7 +424,7 @@ def get_mapped_task_instance_tries(
 
 
 @router.get(
-    BASE + "/{task_id}/{map_index:int}/tries/{task_try_number}",
+    BASE + "/{task_id}/{map_index:map_index}/tries/{task_try_number}",
     response_model=TaskInstanceHistoryResponse,
 )
 def get_mapped_task_instance_try_details(
@@ -438,7 +439,7 @@ def get_mapped_task_instance_try_details(
     return _try(request, user, dag_id, dag_run_id, task_id, map_index, task_try_number)
 
 
-@router.get(BASE + "/{task_id}/{map_index:int}", response_model=TaskInstanceResponse)
+@router.get(BASE + "/{task_id}/{map_index:map_index}", response_model=TaskInstanceResponse)
 def get_mapped_task_instance(
     request: Request,
     dag_id: DagIdPath,
@@ -559,7 +560,7 @@ def patch_task_instance_dry_run(
 
 
 @router.patch(
-    BASE + "/{task_id}/{map_index:int}",
+    BASE + "/{task_id}/{map_index:map_index}",
     response_model=TaskInstanceCollectionResponse,
     name="mark_task",
 )
@@ -577,7 +578,7 @@ def patch_task_instance_by_map_index(
 
 
 @router.patch(
-    BASE + "/{task_id}/{map_index:int}/dry_run", response_model=TaskInstanceCollectionResponse
+    BASE + "/{task_id}/{map_index:map_index}/dry_run", response_model=TaskInstanceCollectionResponse
 )
 def patch_task_instance_dry_run_by_map_index(
     request: Request,

@@ -15,7 +15,13 @@ from pydantic import BaseModel
 from conveyor.lifecycle import NOT_YET_QUEUED, RUN_UNFINISHED
 from conveyor.scheduler.explain import DAGRUN_RUNNING, Blocker, explain
 from conveyor.store import runs
-from conveyor.web.airflow_api.common import DagIdPath, Reader, RunIdPath, TaskIdPath
+from conveyor.web.airflow_api.common import (
+    DagIdPath,
+    MapIndexPath,
+    Reader,
+    RunIdPath,
+    TaskIdPath,
+)
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.ti_lookup import MapIndexQuery, instance_or_404
 from conveyor.web.deps import get_store
@@ -82,7 +88,7 @@ def get_task_instance_dependencies(
 
 
 @router.get(
-    BASE + "/{map_index:int}/dependencies",
+    BASE + "/{map_index:map_index}/dependencies",
     response_model=TaskDependencyCollectionResponse,
     openapi_extra=DIFFERENCE,
 )
@@ -91,7 +97,7 @@ def get_mapped_task_instance_dependencies(
     dag_id: DagIdPath,
     dag_run_id: RunIdPath,
     task_id: TaskIdPath,
-    map_index: int,
+    map_index: MapIndexPath,
     user: Reader,
 ) -> TaskDependencyCollectionResponse:
     """As :func:`get_task_instance_dependencies`, for one instance of a mapped task."""

@@ -2,8 +2,9 @@
 runs and DAGs, with Airflow's filters over Conveyor's task instance reads.
 
 The store keeps the instances of the DAG, run, states and inclusive date bounds asked for
-(``updated_at`` among them); the rest of Airflow's filters, its orders and its keyset paging
-(``cursor``) are applied here.
+(``updated_at`` among them), and of the task ids, queues, map indexes and try numbers asked
+for; the rest of Airflow's filters, its orders and its keyset paging (``cursor``) are
+applied here.
 """
 
 from __future__ import annotations
@@ -198,10 +199,8 @@ def _texts_match(query: TiQuery, found: Found) -> bool:
     return True
 
 
-def _keeps(query: TiQuery, found: Found, numbers: dict[tuple[str, str], int]) -> bool:  # noqa: C901
+def _keeps(query: TiQuery, found: Found, numbers: dict[tuple[str, str], int]) -> bool:
     row = found.row
-    if query.task_ids and row.task_id not in query.task_ids:
-        return False
     if query.mapped_only and row.map_index < 0:
         return False
     if query.states and airflow_state(row.state) not in query.states:
@@ -214,12 +213,6 @@ def _keeps(query: TiQuery, found: Found, numbers: dict[tuple[str, str], int]) ->
         if not _compare(duration(row.start_date, row.end_date), name.rpartition("_")[2], limit):
             return False
     if query.pools and _task(found, "pool") not in query.pools:
-        return False
-    if query.queues and row.queue not in query.queues:
-        return False
-    if query.map_indexes and row.map_index not in query.map_indexes:
-        return False
-    if query.try_numbers and row.try_number not in query.try_numbers:
         return False
     if query.operators and _operator(found) not in query.operators:
         return False
@@ -237,6 +230,21 @@ def _keeps(query: TiQuery, found: Found, numbers: dict[tuple[str, str], int]) ->
 def _window(bounds: dict[str, datetime]) -> Window:
     names = {f.name for f in fields(Window)}
     return Window(**{k: v for k, v in bounds.items() if k in names})
+
+
+def _where(query: TiQuery) -> TaskInstanceFilter:
+    """What the store filters by itself: the DAG, run, states, inclusive date bounds and
+    the filters on one column of the instance (task ids, queues, map indexes, tries)."""
+    return TaskInstanceFilter(
+        dag_id=query.dag_id,
+        run_id=query.run_id,
+        states=tuple(NO_STATE if s is None else s for s in query.states),
+        window=_window(query.bounds),
+        task_ids=query.task_ids,
+        queues=query.queues,
+        map_indexes=query.map_indexes,
+        try_numbers=query.try_numbers,
+    )
 
 
 def _runs(conn: Connection, query: TiQuery, window: Window) -> dict[tuple[str, str], RunListing]:
@@ -257,12 +265,7 @@ def find_instances(conn: Connection, user: User, query: TiQuery) -> list[Found]:
     """Every task instance that matches, among the DAGs ``user`` may see."""
     if query.executors:
         return []
-    where = TaskInstanceFilter(
-        dag_id=query.dag_id,
-        run_id=query.run_id,
-        states=tuple(NO_STATE if s is None else s for s in query.states),
-        window=_window(query.bounds),
-    )
+    where = _where(query)
     total = task_lists.count_instances(conn, where)
     # The store's order of a page read (below): newest run first, then as made.
     rows = task_lists.list_instances(conn, where, limit=max(total, 1), offset=0, order="-run")
@@ -293,12 +296,8 @@ def _store_only(query: TiQuery) -> bool:
     )
     return not (
         strict
-        or query.task_ids
         or query.durations
         or query.pools
-        or query.queues
-        or query.map_indexes
-        or query.try_numbers
         or query.operators
         or query.version_numbers
         or query.executors
@@ -337,12 +336,7 @@ def list_instances(
         and keys[0][0] in STORE_ORDERS
     ):
         name, descending = keys[0]
-        where = TaskInstanceFilter(
-            dag_id=query.dag_id,
-            run_id=query.run_id,
-            states=tuple(NO_STATE if s is None else s for s in query.states),
-            window=_window(query.bounds),
-        )
+        where = _where(query)
         total = task_lists.count_instances(conn, where)
         rows = task_lists.list_instances(
             conn,

@@ -3,8 +3,9 @@
 :data:`AIRFLOW_ROUTES` lists the method and path of every route of Airflow 3.3's public API
 (tests check it against the published spec); the catch-all below answers those that no
 router here serves with 501. A method that neither Airflow's spec nor Conveyor has for a
-path that exists is a 405 whose ``Allow`` header lists the methods served there; anything
-else under ``/api/v2`` is a 404.
+path that exists is a 405 whose ``Allow`` header lists the methods served there; a served
+route's path whose map index is no whole number is Airflow's 422; anything else under
+``/api/v2`` is a 404.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+
+from conveyor.web.airflow_api.access import api_user
 
 #: Method and path (under /api/v2) of each route of Airflow's published spec ({TI}: the
 #: task instances of a run, TASK_INSTANCES below).
@@ -197,8 +200,12 @@ def served_methods(request: Request, path: str) -> list[str]:
 
 
 @router.api_route("/{path:path}", methods=list(METHODS))
-def not_served(request: Request, path: str) -> JSONResponse:
+async def not_served(request: Request, path: str) -> JSONResponse:
     route = airflow_route(request.method, "/" + path)
+    served = route is not None and request.method in served_methods(request, "/" + path)
+    if route is not None and served and "{map_index}" in route:
+        await api_user(request)  # who calls is asked first, as on the route itself (401)
+        return _unparsed_path(route, "/" + path)
     if route is None:
         allowed = served_methods(request, "/" + path)
         if allowed or _airflow_has_path("/" + path):
@@ -216,3 +223,29 @@ def not_served(request: Request, path: str) -> JSONResponse:
             "instead"
         },
     )
+
+
+def _unparsed_path(template: str, path: str) -> JSONResponse:
+    """A served route's path whose map index is no whole number (``.../extract/null``, or
+    ``PATCH .../extract/state-store``): Airflow's 422, naming the parameter."""
+    names = re.findall(r"\{([^}]+)\}", template)
+    values = _pattern_groups(template).match(path)
+    found = dict(zip(names, values.groups() if values else (), strict=False))
+    value = found.get("map_index", "")
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": [
+                {
+                    "type": "int_parsing",
+                    "loc": ["path", "map_index"],
+                    "msg": "Input should be a valid integer, unable to parse string as an integer",
+                    "input": value,
+                }
+            ]
+        },
+    )
+
+
+def _pattern_groups(template: str) -> re.Pattern[str]:
+    return re.compile("^" + _PARAMETER.sub("([^/]+)", re.escape(template)) + "$")
