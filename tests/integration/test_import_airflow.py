@@ -255,6 +255,10 @@ def test_the_scheduler_runs_exactly_the_intervals_after_airflows_last(
             info = first[dag_id]
             assert info is not None
             assert (info.data_interval.start, info.data_interval.end) == expected[0]
+    # A DAG that runs on its assets has no first scheduled run, and the plan says why.
+    consumer = next(d for d in plan.dags if d.dag_id == "consumer")
+    assert consumer.first_run is None
+    assert consumer.runs_on == "runs when its assets are updated"
 
 
 def test_runs_airflow_left_midway_go_on_without_running_a_started_try_again(

@@ -17,7 +17,15 @@ from conveyor.airflow_import.fernet import AirflowSecrets
 from conveyor.airflow_import.roles import MappedRole, map_role, user_roles
 from conveyor.airflow_import.unfinished import UnknownTry, at_switch
 from conveyor.connections.models import Connection
-from conveyor.model.schedules import CronSchedule, DataInterval, DeltaSchedule, RunInfo
+from conveyor.model.partitioned_timetables import PartitionedAssetTimetable
+from conveyor.model.schedules import (
+    CronSchedule,
+    DataInterval,
+    DatasetSchedule,
+    DeltaSchedule,
+    NoSchedule,
+    RunInfo,
+)
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.scheduler.due import due_runs
 from conveyor.store import due_times
@@ -64,6 +72,8 @@ class DagPlan:
     unknown: list[UnknownTry] = field(default_factory=list)  # taken as failed, not rerun
     last_scheduled: DataInterval | None = None
     first_run: RunInfo | None = None
+    #: Why no scheduled run will come, for a DAG that runs on something else than time.
+    runs_on: str = ""
     first_run_at: datetime | None = None  # when the scheduler makes it
     due_at_once: int = 0  # intervals already due (catchup fills them)
     schedule: str = ""
@@ -302,6 +312,10 @@ def _first_run(
     latest scheduled one either system made."""
     structure = serialized_dag(conn, version_hash)
     dag_plan.schedule = structure.schedule.description
+    if isinstance(structure.schedule, DatasetSchedule | PartitionedAssetTimetable):
+        dag_plan.runs_on = "runs when its assets are updated"
+    elif isinstance(structure.schedule, NoSchedule):
+        dag_plan.runs_on = "runs when triggered"
     stored = due_times.last_scheduled_interval(conn, dag_plan.dag_id)
     intervals = [DataInterval(*stored)] if stored else []
     for found in new:

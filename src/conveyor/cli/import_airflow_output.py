@@ -27,7 +27,9 @@ def _interval(interval: DataInterval | None) -> str:
 
 def _first(plan: ImportPlan, dag: DagPlan) -> str:
     if dag.first_run is None:
-        return "none (no further scheduled run)"
+        return (
+            f"none scheduled: {dag.runs_on}" if dag.runs_on else "none (no further scheduled run)"
+        )
     text = _interval(dag.first_run.data_interval)
     when = "at once" if dag.first_run_at == plan.now else f"at {_at(dag.first_run_at)}"
     if dag.paused:
