@@ -17,6 +17,8 @@ venvs and are imported when a database is made.
   in the user running it with a key; ``DIFFSUITE_SSH_DIR`` is a folder the DAGs may write.
 - S3: moto's server in a process of its own on a free port (with this Python when it has
   moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no moto).
+- JDBC: the PostgreSQL database above through Debian's driver jar (``JDBC_JAR``,
+  ``scripts/services.sh`` ensure_postgresql_jdbc) and a Java runtime.
 - SMTP: a standard-library server on a free port that accepts every mail and writes it,
   with its envelope, into a folder (``DIFFSUITE_MAILBOX``), where a DAG's later task reads it.
 
@@ -67,6 +69,7 @@ NEEDS = {
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
     "prov_slack_": "http",
     "prov_discord_": "http",
+    "prov_jdbc_": "jdbc",
 }
 
 
@@ -240,6 +243,7 @@ def start() -> Services:
     _start_sqlite(services)
     _start_postgres(services, name)
     _start_mysql(services, name)
+    _start_jdbc(services, name)
     return services
 
 
@@ -498,3 +502,31 @@ def _start_mysql(services: Services, name: str) -> None:
             cursor.execute(f"DROP DATABASE IF EXISTS {name}")
 
     services._stops.append(drop)
+
+
+#: The PostgreSQL JDBC driver the jdbc DAGs load (the path is the same on both systems).
+JDBC_JAR = "/usr/share/java/postgresql.jar"
+
+
+def _start_jdbc(services: Services, name: str) -> None:
+    """A ``jdbc`` connection to the harness's PostgreSQL database: the JDBC URL is its host."""
+    if "postgres" in services.unavailable:
+        services.unavailable["jdbc"] = services.unavailable["postgres"]
+        return
+    missing = [p for p in (JDBC_JAR,) if not os.path.exists(p)] + (
+        [] if shutil.which("java") else ["java"]
+    )
+    if missing:
+        services.unavailable["jdbc"] = f"missing {missing} (scripts/services.sh)"
+        return
+    server = urlsplit(f"postgres:{PG_SERVER}")
+    services.env["AIRFLOW_CONN_DIFFSUITE_JDBC"] = json.dumps(
+        {
+            "conn_type": "jdbc",
+            "host": f"jdbc:postgresql://{server.hostname}:{server.port or 5432}/{name}"
+            "?stringtype=unspecified",
+            "login": unquote(server.username or "postgres"),
+            "password": unquote(server.password or ""),
+            "extra": {"placeholder": "?"},
+        }
+    )
