@@ -19,6 +19,8 @@ venvs and are imported when a database is made.
   moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no moto).
 - JDBC: the PostgreSQL database above through Debian's driver jar (``JDBC_JAR``,
   ``scripts/services.sh`` ensure_postgresql_jdbc) and a Java runtime.
+- SMB: Debian's smbd (``scripts/services.sh`` ensure_smbd) as root, with a config, a user
+  database and a share of its own in a temporary folder, on a free port.
 - SMTP: a standard-library server on a free port that accepts every mail and writes it,
   with its envelope, into a folder (``DIFFSUITE_MAILBOX``), where a DAG's later task reads it.
 
@@ -70,6 +72,7 @@ NEEDS = {
     "prov_slack_": "http",
     "prov_discord_": "http",
     "prov_jdbc_": "jdbc",
+    "prov_samba_": "samba",
 }
 
 
@@ -244,6 +247,7 @@ def start() -> Services:
     _start_postgres(services, name)
     _start_mysql(services, name)
     _start_jdbc(services, name)
+    _start_smbd(services)
     return services
 
 
@@ -530,3 +534,95 @@ def _start_jdbc(services: Services, name: str) -> None:
             "extra": {"placeholder": "?"},
         }
     )
+
+
+SMBD = "/usr/sbin/smbd"
+SMB_PASSWORD = "Smb-Diff-7c21"
+
+
+def _smb_config(root: str, port: int) -> str:
+    folders = {f: os.path.join(root, f) for f in ("private", "lock", "state", "cache", "run")}
+    return (
+        "[global]\n server role = standalone server\n security = user\n"
+        " map to guest = never\n"
+        f" passdb backend = tdbsam:{folders['private']}/passdb.tdb\n"
+        f" private dir = {folders['private']}\n lock directory = {folders['lock']}\n"
+        f" state directory = {folders['state']}\n cache directory = {folders['cache']}\n"
+        f" pid directory = {folders['run']}\n ncalrpc dir = {root}/ncalrpc\n"
+        f" log file = {root}/smbd.log\n smb ports = {port}\n interfaces = 127.0.0.1\n"
+        " bind interfaces only = yes\n disable netbios = yes\n load printers = no\n"
+        " printcap name = /dev/null\n disable spoolss = yes\n"
+        f"[data]\n path = {root}/share\n read only = no\n"
+    )
+
+
+def _start_smbd(services: Services) -> None:
+    """smbd maps the share's user to a Unix one: it runs (and logs in) as root only. It makes
+    itself a session leader, so its process group is what is stopped."""
+    smbpasswd = shutil.which("smbpasswd")
+    if not (os.access(SMBD, os.X_OK) and smbpasswd) or os.geteuid() != 0:
+        services.unavailable["samba"] = f"{SMBD} and smbpasswd, run as root (ensure_smbd)"
+        return
+    root = tempfile.mkdtemp(prefix="diffsuite-smbd-")
+    services._stops.append(lambda: shutil.rmtree(root, ignore_errors=True))
+    for folder in ("private", "lock", "state", "cache", "run", "ncalrpc", "share"):
+        os.mkdir(os.path.join(root, folder))
+    port = _free_port()
+    config = os.path.join(root, "smb.conf")
+    with open(config, "w") as out:
+        out.write(_smb_config(root, port))
+    subprocess.run(
+        [smbpasswd, "-c", config, "-s", "-a", "root"],
+        input=f"{SMB_PASSWORD}\n{SMB_PASSWORD}\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    with open(os.path.join(root, "smbd.out"), "w") as out:
+        server = subprocess.Popen(
+            [SMBD, "--foreground", "--debug-stdout", f"--configfile={config}"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    services._stops.append(lambda: _stop_group(server))
+    deadline = time.monotonic() + 30
+    while not _answers(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            with open(os.path.join(root, "smbd.out")) as log:
+                services.unavailable["samba"] = f"smbd did not start: {log.read()[-500:]}"
+            return
+        time.sleep(0.1)
+    services.env["AIRFLOW_CONN_DIFFSUITE_SAMBA"] = json.dumps(
+        {
+            "conn_type": "samba",
+            "host": "127.0.0.1",
+            "port": port,
+            "schema": "data",
+            "login": "root",
+            "password": SMB_PASSWORD,
+        }
+    )
+
+
+def _answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+        return True
+    return False
+
+
+def _stop_group(server: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
