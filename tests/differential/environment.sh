@@ -11,3 +11,6 @@ export AIRFLOW_CONN_DIFFSUITE_MYSQL_SHAPE='mysql://app:pw@db.example.com:3306/sh
 export AIRFLOW_CONN_DIFFSUITE_HTTP_SHAPE='https://robot:p%40ss@api.example.com:8443/v2?timeout=5'
 export AIRFLOW_CONN_DIFFSUITE_SQLITE_SHAPE='sqlite://%2Fdata%2Fapp.db'
 export AIRFLOW_CONN_DIFFSUITE_JDBC_SHAPE='{"conn_type": "jdbc", "host": "db.example.com", "port": 5432, "schema": "sales", "login": "app user", "password": "p@ss", "extra": {"sqlalchemy_scheme": "postgresql", "sqlalchemy_driver": "psycopg", "sqlalchemy_query": {"sslmode": "require"}, "driver_class": "org.example.Driver", "driver_path": "/opt/example.jar"}}'
+export AIRFLOW_CONN_DIFFSUITE_SPARK='{"conn_type": "spark", "host": "local[2]"}'
+export AIRFLOW_CONN_DIFFSUITE_SPARK_URI='spark://spark.example.com:7077?deploy-mode=client&spark-binary=spark3-submit'
+export AIRFLOW_CONN_DIFFSUITE_SPARK_YARN='{"conn_type": "spark", "host": "yarn", "extra": {"queue": "etl", "deploy-mode": "client"}}'

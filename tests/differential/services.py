@@ -21,6 +21,10 @@ venvs and are imported when a database is made.
   ``scripts/services.sh`` ensure_postgresql_jdbc) and a Java runtime.
 - SMB: Debian's smbd (``scripts/services.sh`` ensure_smbd) as root, with a config, a user
   database and a share of its own in a temporary folder, on a free port.
+- Spark: a stand-in ``spark-submit`` (and ``spark3-submit``) put first on the ``PATH``, which
+  writes the command line and environment it was started with into ``DIFFSUITE_SPARK_DIR``
+  (a file per ``--name``) for a DAG's later task to read, prints a few lines, and exits 3
+  when its application is ``fail.py``: what is measured is the command the operator builds.
 - SMTP: a standard-library server on a free port that accepts every mail and writes it,
   with its envelope, into a folder (``DIFFSUITE_MAILBOX``), where a DAG's later task reads it.
 
@@ -73,6 +77,7 @@ NEEDS = {
     "prov_discord_": "http",
     "prov_jdbc_": "jdbc",
     "prov_samba_": "samba",
+    "prov_spark_": "spark",
 }
 
 
@@ -248,6 +253,7 @@ def start() -> Services:
     _start_mysql(services, name)
     _start_jdbc(services, name)
     _start_smbd(services)
+    _start_spark(services)
     return services
 
 
@@ -626,3 +632,43 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+#: The stand-in spark-submit: what the operator built, kept as JSON, and a non-zero exit asked
+#: for by the application's name.
+SPARK_SUBMIT = """#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+name = args[args.index("--name") + 1] if "--name" in args else "unnamed"
+seen = {
+    "binary": os.path.basename(sys.argv[0]),
+    "args": args,
+    "env": {k: v for k, v in os.environ.items() if k.startswith("DIFF_SPARK_")},
+}
+with open(os.path.join(os.environ["DIFFSUITE_SPARK_DIR"], name + ".json"), "w") as out:
+    json.dump(seen, out)
+print("stand-in spark-submit started", flush=True)
+print("spark.secret=hidden-value", flush=True)
+if any(a.endswith("/fail.py") for a in args):
+    print("Exception in thread main: the job failed", flush=True)
+    sys.exit(3)
+print("job done", flush=True)
+"""
+
+
+def _start_spark(services: Services) -> None:
+    folder = tempfile.mkdtemp(prefix="diffsuite-spark-")
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    binaries, seen = os.path.join(folder, "bin"), os.path.join(folder, "seen")
+    os.mkdir(binaries)
+    os.mkdir(seen)
+    for name in ("spark-submit", "spark3-submit"):
+        path = os.path.join(binaries, name)
+        with open(path, "w") as out:
+            out.write(SPARK_SUBMIT)
+        os.chmod(path, 0o755)
+    services.env["PATH"] = binaries + os.pathsep + os.environ.get("PATH", "")
+    services.env["DIFFSUITE_SPARK_DIR"] = seen
+    # Conveyor looks in SPARK_HOME first: a Spark installed here must not answer instead.
+    if os.environ.get("SPARK_HOME"):
+        services.unavailable["spark"] = "SPARK_HOME is set: the stand-in would not be run"

@@ -29,7 +29,6 @@ EXPECTED = HERE / "expected"
 #: every name maps into ``conveyor.providers``.
 MODULE_ROWS_OF_PROVIDERS = "Supported modules and names: provider modules"
 PROVIDER_SECTIONS: tuple[str, ...] = (
-    "Apache Spark provider",
     "Beyond S3",
     "ObjectStoragePath",
     "Google provider",
