@@ -25,6 +25,9 @@ venvs and are imported when a database is made.
   writes the command line and environment it was started with into ``DIFFSUITE_SPARK_DIR``
   (a file per ``--name``) for a DAG's later task to read, prints a few lines, and exits 3
   when its application is ``fail.py``: what is measured is the command the operator builds.
+- Docker: podman's Docker-compatible service (``podman system service``, as
+  ``scripts/services.sh`` ensure_podman installs it) on a socket of its own, named by
+  ``DOCKER_HOST``, and a busybox image made here (``DOCKER_IMAGE``; no registry is reached).
 - SMTP: a standard-library server on a free port that accepts every mail and writes it,
   with its envelope, into a folder (``DIFFSUITE_MAILBOX``), where a DAG's later task reads it.
 
@@ -78,6 +81,7 @@ NEEDS = {
     "prov_jdbc_": "jdbc",
     "prov_samba_": "samba",
     "prov_spark_": "spark",
+    "prov_docker_": "docker",
 }
 
 
@@ -254,6 +258,7 @@ def start() -> Services:
     _start_jdbc(services, name)
     _start_smbd(services)
     _start_spark(services)
+    _start_podman(services)
     return services
 
 
@@ -672,3 +677,84 @@ def _start_spark(services: Services) -> None:
     # Conveyor looks in SPARK_HOME first: a Spark installed here must not answer instead.
     if os.environ.get("SPARK_HOME"):
         services.unavailable["spark"] = "SPARK_HOME is set: the stand-in would not be run"
+
+
+#: The image the docker DAGs run: Debian's static busybox, imported into podman once per
+#: machine (the name tests/integration/container_engine.py gives it too).
+DOCKER_IMAGE = "localhost/conveyor-test-box:1"
+_APPLETS = ("sh", "echo", "cat", "env", "ls", "sleep", "printf", "true", "false")
+
+
+def _podman(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    runtime = ["--runtime", "runc"] if shutil.which("runc") else []
+    return subprocess.run(["podman", *runtime, *args], capture_output=True, **kwargs)
+
+
+def _busybox_rootfs() -> bytes:
+    import io
+    import tarfile
+
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for folder in ("bin", "tmp", "etc"):
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if folder == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add("/bin/busybox", arcname="bin/busybox")
+        for applet in _APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(info)
+    return data.getvalue()
+
+
+def _start_podman(services: Services) -> None:
+    if not shutil.which("podman") or not os.path.isfile("/bin/busybox"):
+        services.unavailable["docker"] = "podman and /bin/busybox (ensure_podman)"
+        return
+    if _podman("image", "exists", DOCKER_IMAGE).returncode != 0:
+        made = _podman(
+            "import", "--change", "ENV PATH=/bin", "-", DOCKER_IMAGE, input=_busybox_rootfs()
+        )
+        if made.returncode != 0:
+            services.unavailable["docker"] = f"podman import: {made.stderr.decode()[-300:]}"
+            return
+    folder = tempfile.mkdtemp(prefix="diffsuite-podman-")
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    path = os.path.join(folder, "podman.sock")
+    runtime = ["--runtime", "runc"] if shutil.which("runc") else []
+    with open(os.path.join(folder, "service.log"), "wb") as out:
+        server = subprocess.Popen(
+            ["podman", *runtime, "system", "service", "--time=0", f"unix://{path}"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    services._stops.append(lambda: _stop_service(server))
+    deadline = time.monotonic() + 60
+    while not _pings(path):
+        if server.poll() is not None or time.monotonic() > deadline:
+            services.unavailable["docker"] = "podman's service did not answer"
+            return
+        time.sleep(0.1)
+    services.env["DOCKER_HOST"] = f"unix://{path}"
+    services.env["DIFFSUITE_DOCKER_IMAGE"] = DOCKER_IMAGE
+
+
+def _pings(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(path)
+            probe.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            return b"OK" in probe.recv(4096)
+        except OSError:
+            return False
+
+
+def _stop_service(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

@@ -32,7 +32,6 @@ PROVIDER_SECTIONS: tuple[str, ...] = (
     "Beyond S3",
     "ObjectStoragePath",
     "Google provider",
-    "Docker provider",
     "Kubernetes provider",
     MODULE_ROWS_OF_PROVIDERS,
 )

@@ -7,11 +7,14 @@ from __future__ import annotations
 import pytest
 
 from conveyor.exceptions import AirflowException, Fail, Skip
+from conveyor.providers.docker.operator import DockerContainerFailedError
 from conveyor.providers.spark.hook import SparkSubmitError
 from conveyor.sensors import SensorTimeout
 
 
-@pytest.mark.parametrize("cls", [Skip, Fail, SensorTimeout, SparkSubmitError])
+@pytest.mark.parametrize(
+    "cls", [Skip, Fail, SensorTimeout, SparkSubmitError, DockerContainerFailedError]
+)
 def test_task_ending_exceptions_are_airflow_exceptions(cls: type[Exception]) -> None:
     assert issubclass(cls, AirflowException)
     with pytest.raises(AirflowException):
