@@ -37,7 +37,8 @@ the code); those defined beside the code that raises them give their module.
     │   ├── SSHConnectionError  (providers/ssh/hook.py)
     │   ├── SensorTimeout  (sensors/base.py)
     │   ├── SlackApiError  (providers/slack/api.py)
-    │   └── SmtpError  (providers/smtp/hook.py)
+    │   ├── SmtpError  (providers/smtp/hook.py)
+    │   └── SparkSubmitError  (providers/spark/hook.py)
     ├── TemplateError          a templated field did not render
     ├── AccountError  (web/accounts.py)
     ├── BackfillCompletedError  (store/backfills.py)

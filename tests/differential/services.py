@@ -17,6 +17,17 @@ venvs and are imported when a database is made.
   in the user running it with a key; ``DIFFSUITE_SSH_DIR`` is a folder the DAGs may write.
 - S3: moto's server in a process of its own on a free port (with this Python when it has
   moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no moto).
+- JDBC: the PostgreSQL database above through Debian's driver jar (``JDBC_JAR``,
+  ``scripts/services.sh`` ensure_postgresql_jdbc) and a Java runtime.
+- SMB: Debian's smbd (``scripts/services.sh`` ensure_smbd) as root, with a config, a user
+  database and a share of its own in a temporary folder, on a free port.
+- Spark: a stand-in ``spark-submit`` (and ``spark3-submit``) put first on the ``PATH``, which
+  writes the command line and environment it was started with into ``DIFFSUITE_SPARK_DIR``
+  (a file per ``--name``) for a DAG's later task to read, prints a few lines, and exits 3
+  when its application is ``fail.py``: what is measured is the command the operator builds.
+- Docker: podman's Docker-compatible service (``podman system service``, as
+  ``scripts/services.sh`` ensure_podman installs it) on a socket of its own, named by
+  ``DOCKER_HOST``, and a busybox image made here (``DOCKER_IMAGE``; no registry is reached).
 - SMTP: a standard-library server on a free port that accepts every mail and writes it,
   with its envelope, into a folder (``DIFFSUITE_MAILBOX``), where a DAG's later task reads it.
 
@@ -67,6 +78,10 @@ NEEDS = {
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
     "prov_slack_": "http",
     "prov_discord_": "http",
+    "prov_jdbc_": "jdbc",
+    "prov_samba_": "samba",
+    "prov_spark_": "spark",
+    "prov_docker_": "docker",
 }
 
 
@@ -240,6 +255,10 @@ def start() -> Services:
     _start_sqlite(services)
     _start_postgres(services, name)
     _start_mysql(services, name)
+    _start_jdbc(services, name)
+    _start_smbd(services)
+    _start_spark(services)
+    _start_podman(services)
     return services
 
 
@@ -498,3 +517,244 @@ def _start_mysql(services: Services, name: str) -> None:
             cursor.execute(f"DROP DATABASE IF EXISTS {name}")
 
     services._stops.append(drop)
+
+
+#: The PostgreSQL JDBC driver the jdbc DAGs load (the path is the same on both systems).
+JDBC_JAR = "/usr/share/java/postgresql.jar"
+
+
+def _start_jdbc(services: Services, name: str) -> None:
+    """A ``jdbc`` connection to the harness's PostgreSQL database: the JDBC URL is its host."""
+    if "postgres" in services.unavailable:
+        services.unavailable["jdbc"] = services.unavailable["postgres"]
+        return
+    missing = [p for p in (JDBC_JAR,) if not os.path.exists(p)] + (
+        [] if shutil.which("java") else ["java"]
+    )
+    if missing:
+        services.unavailable["jdbc"] = f"missing {missing} (scripts/services.sh)"
+        return
+    server = urlsplit(f"postgres:{PG_SERVER}")
+    services.env["AIRFLOW_CONN_DIFFSUITE_JDBC"] = json.dumps(
+        {
+            "conn_type": "jdbc",
+            "host": f"jdbc:postgresql://{server.hostname}:{server.port or 5432}/{name}"
+            "?stringtype=unspecified",
+            "login": unquote(server.username or "postgres"),
+            "password": unquote(server.password or ""),
+            "extra": {"placeholder": "?"},
+        }
+    )
+
+
+SMBD = "/usr/sbin/smbd"
+SMB_PASSWORD = "Smb-Diff-7c21"
+
+
+def _smb_config(root: str, port: int) -> str:
+    folders = {f: os.path.join(root, f) for f in ("private", "lock", "state", "cache", "run")}
+    return (
+        "[global]\n server role = standalone server\n security = user\n"
+        " map to guest = never\n"
+        f" passdb backend = tdbsam:{folders['private']}/passdb.tdb\n"
+        f" private dir = {folders['private']}\n lock directory = {folders['lock']}\n"
+        f" state directory = {folders['state']}\n cache directory = {folders['cache']}\n"
+        f" pid directory = {folders['run']}\n ncalrpc dir = {root}/ncalrpc\n"
+        f" log file = {root}/smbd.log\n smb ports = {port}\n interfaces = 127.0.0.1\n"
+        " bind interfaces only = yes\n disable netbios = yes\n load printers = no\n"
+        " printcap name = /dev/null\n disable spoolss = yes\n"
+        f"[data]\n path = {root}/share\n read only = no\n"
+    )
+
+
+def _start_smbd(services: Services) -> None:
+    """smbd maps the share's user to a Unix one: it runs (and logs in) as root only. It makes
+    itself a session leader, so its process group is what is stopped."""
+    smbpasswd = shutil.which("smbpasswd")
+    if not (os.access(SMBD, os.X_OK) and smbpasswd) or os.geteuid() != 0:
+        services.unavailable["samba"] = f"{SMBD} and smbpasswd, run as root (ensure_smbd)"
+        return
+    root = tempfile.mkdtemp(prefix="diffsuite-smbd-")
+    services._stops.append(lambda: shutil.rmtree(root, ignore_errors=True))
+    for folder in ("private", "lock", "state", "cache", "run", "ncalrpc", "share"):
+        os.mkdir(os.path.join(root, folder))
+    port = _free_port()
+    config = os.path.join(root, "smb.conf")
+    with open(config, "w") as out:
+        out.write(_smb_config(root, port))
+    subprocess.run(
+        [smbpasswd, "-c", config, "-s", "-a", "root"],
+        input=f"{SMB_PASSWORD}\n{SMB_PASSWORD}\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    with open(os.path.join(root, "smbd.out"), "w") as out:
+        server = subprocess.Popen(
+            [SMBD, "--foreground", "--debug-stdout", f"--configfile={config}"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    services._stops.append(lambda: _stop_group(server))
+    deadline = time.monotonic() + 30
+    while not _answers(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            with open(os.path.join(root, "smbd.out")) as log:
+                services.unavailable["samba"] = f"smbd did not start: {log.read()[-500:]}"
+            return
+        time.sleep(0.1)
+    services.env["AIRFLOW_CONN_DIFFSUITE_SAMBA"] = json.dumps(
+        {
+            "conn_type": "samba",
+            "host": "127.0.0.1",
+            "port": port,
+            "schema": "data",
+            "login": "root",
+            "password": SMB_PASSWORD,
+        }
+    )
+
+
+def _answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+        return True
+    return False
+
+
+def _stop_group(server: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+#: The stand-in spark-submit: what the operator built, kept as JSON, and a non-zero exit asked
+#: for by the application's name.
+SPARK_SUBMIT = """#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+name = args[args.index("--name") + 1] if "--name" in args else "unnamed"
+seen = {
+    "binary": os.path.basename(sys.argv[0]),
+    "args": args,
+    "env": {k: v for k, v in os.environ.items() if k.startswith("DIFF_SPARK_")},
+}
+with open(os.path.join(os.environ["DIFFSUITE_SPARK_DIR"], name + ".json"), "w") as out:
+    json.dump(seen, out)
+print("stand-in spark-submit started", flush=True)
+print("spark.secret=hidden-value", flush=True)
+if any(a.endswith("/fail.py") for a in args):
+    print("Exception in thread main: the job failed", flush=True)
+    sys.exit(3)
+print("job done", flush=True)
+"""
+
+
+def _start_spark(services: Services) -> None:
+    folder = tempfile.mkdtemp(prefix="diffsuite-spark-")
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    binaries, seen = os.path.join(folder, "bin"), os.path.join(folder, "seen")
+    os.mkdir(binaries)
+    os.mkdir(seen)
+    for name in ("spark-submit", "spark3-submit"):
+        path = os.path.join(binaries, name)
+        with open(path, "w") as out:
+            out.write(SPARK_SUBMIT)
+        os.chmod(path, 0o755)
+    services.env["PATH"] = binaries + os.pathsep + os.environ.get("PATH", "")
+    services.env["DIFFSUITE_SPARK_DIR"] = seen
+    # Conveyor looks in SPARK_HOME first: a Spark installed here must not answer instead.
+    if os.environ.get("SPARK_HOME"):
+        services.unavailable["spark"] = "SPARK_HOME is set: the stand-in would not be run"
+
+
+#: The image the docker DAGs run: Debian's static busybox, imported into podman once per
+#: machine (the name tests/integration/container_engine.py gives it too).
+DOCKER_IMAGE = "localhost/conveyor-test-box:1"
+_APPLETS = ("sh", "echo", "cat", "env", "ls", "sleep", "printf", "true", "false")
+
+
+def _podman(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    runtime = ["--runtime", "runc"] if shutil.which("runc") else []
+    return subprocess.run(["podman", *runtime, *args], capture_output=True, **kwargs)
+
+
+def _busybox_rootfs() -> bytes:
+    import io
+    import tarfile
+
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for folder in ("bin", "tmp", "etc"):
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if folder == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add("/bin/busybox", arcname="bin/busybox")
+        for applet in _APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(info)
+    return data.getvalue()
+
+
+def _start_podman(services: Services) -> None:
+    if not shutil.which("podman") or not os.path.isfile("/bin/busybox"):
+        services.unavailable["docker"] = "podman and /bin/busybox (ensure_podman)"
+        return
+    if _podman("image", "exists", DOCKER_IMAGE).returncode != 0:
+        made = _podman(
+            "import", "--change", "ENV PATH=/bin", "-", DOCKER_IMAGE, input=_busybox_rootfs()
+        )
+        if made.returncode != 0:
+            services.unavailable["docker"] = f"podman import: {made.stderr.decode()[-300:]}"
+            return
+    folder = tempfile.mkdtemp(prefix="diffsuite-podman-")
+    services._stops.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    path = os.path.join(folder, "podman.sock")
+    runtime = ["--runtime", "runc"] if shutil.which("runc") else []
+    with open(os.path.join(folder, "service.log"), "wb") as out:
+        server = subprocess.Popen(
+            ["podman", *runtime, "system", "service", "--time=0", f"unix://{path}"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    services._stops.append(lambda: _stop_service(server))
+    deadline = time.monotonic() + 60
+    while not _pings(path):
+        if server.poll() is not None or time.monotonic() > deadline:
+            services.unavailable["docker"] = "podman's service did not answer"
+            return
+        time.sleep(0.1)
+    services.env["DOCKER_HOST"] = f"unix://{path}"
+    services.env["DIFFSUITE_DOCKER_IMAGE"] = DOCKER_IMAGE
+
+
+def _pings(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(path)
+            probe.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            return b"OK" in probe.recv(4096)
+        except OSError:
+            return False
+
+
+def _stop_service(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

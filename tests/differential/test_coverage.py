@@ -29,13 +29,9 @@ EXPECTED = HERE / "expected"
 #: every name maps into ``conveyor.providers``.
 MODULE_ROWS_OF_PROVIDERS = "Supported modules and names: provider modules"
 PROVIDER_SECTIONS: tuple[str, ...] = (
-    "JDBC provider",
-    "Samba provider",
-    "Apache Spark provider",
     "Beyond S3",
     "ObjectStoragePath",
     "Google provider",
-    "Docker provider",
     "Kubernetes provider",
     MODULE_ROWS_OF_PROVIDERS,
 )

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Container, Iterable, Iterator
 from typing import Any, ClassVar
 
-from conveyor.exceptions import Skip, TaskError
+from conveyor.exceptions import AirflowException, Skip, TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.operators.bash import skip_codes
 from conveyor.providers._fields import keep_fields
@@ -31,10 +31,11 @@ AUTO_REMOVE = ("never", "success", "force")
 TAIL_LINES = 20
 
 
-class DockerContainerFailedError(TaskError):
-    """The container exited with a status other than 0; ``logs`` holds its output lines."""
+class DockerContainerFailedError(TaskError, AirflowException):
+    """The container exited with a status other than 0; ``logs`` holds its output lines. An
+    ``AirflowException``, as Airflow's ``DockerContainerFailedException``."""
 
-    def __init__(self, message: str, logs: list[str]) -> None:
+    def __init__(self, message: str | None = None, logs: list[str] | None = None) -> None:
         super().__init__(message)
         self.logs = logs
 

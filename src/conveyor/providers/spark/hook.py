@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conveyor.exceptions import NotFoundError, TaskError
+from conveyor.exceptions import AirflowException, NotFoundError, TaskError
 from conveyor.install_hint import pip_install
 from conveyor.providers._hook import HookNames, ProviderHook
 
@@ -69,6 +69,11 @@ def _die_with_parent() -> Callable[[], None] | None:
         prctl(1, signal.SIGTERM)
 
     return ask
+
+
+class SparkSubmitError(TaskError, AirflowException):
+    """spark-submit exited with a status other than 0. An ``AirflowException``, as Airflow's,
+    so ``except AirflowException`` (and a failure callback asking) sees it as there."""
 
 
 class SparkSubmitHook(ProviderHook):
@@ -309,7 +314,7 @@ class SparkSubmitHook(ProviderHook):
         self._finish_reading()
         if code:
             tail = "\n".join(mask_secrets(line) for line in self._last_lines)
-            raise TaskError(
+            raise SparkSubmitError(
                 f"Cannot execute: {shown}. Error code is: {code}.\n"
                 f"Last spark-submit output:\n{tail}"
             )
