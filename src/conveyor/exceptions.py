@@ -52,6 +52,7 @@ the code); those defined beside the code that raises them give their module.
     ├── InvalidIdTokenError  (web/oidc_provider.py)
     ├── InvalidRunId  (run_ids.py)
     ├── LogicalDateRefused  (store/trigger.py)
+    │   └── PartitionKeyRefused  (store/trigger.py)
     ├── NotStrictJson  (strict_json.py)
     ├── PoolError  (store/pools.py)
     ├── ProviderError  (web/oidc_provider.py)
