@@ -434,6 +434,9 @@ def _start_moto(services: Services) -> None:
         port = int(probe.getsockname()[1])
     server = subprocess.Popen(
         [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        # Both paths purge the messaging DAG's queue: SQS refuses a second purge within 60 s
+        # (moto too, by default), and the scheduled path can come sooner than that.
+        env={**os.environ, "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false"},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -296,18 +296,19 @@ class PendingUpdate:
     fingerprint: str | None = None
 
     def as_conf(self) -> dict[str, Any]:
-        return {
-            "id": self.event_id,
-            "uri": self.event_uri or self.uri,
-            "extra": dict(self.extra or {}),
-            "source_dag_id": self.source_dag_id,
-            "source_run_id": self.source_run_id,
-            "source_task_id": self.source_task_id,
-            "source_map_index": self.source_map_index,
-            "source_aliases": [self.source_alias] if self.source_alias else [],
-            "at": self.at.isoformat(),
-            "partition_key": self.partition_key,
-        }
+        """Its event as a run's ``dataset_events`` entry."""
+        return EventRow(
+            self.event_id,
+            self.event_uri or self.uri,
+            dict(self.extra or {}),
+            self.at,
+            self.source_dag_id,
+            self.source_run_id,
+            self.source_task_id,
+            self.source_map_index,
+            self.source_alias,
+            self.partition_key,
+        ).as_conf()
 
 
 def pending_updates(conn: Connection, dag_id: str) -> dict[str, PendingUpdate]:
@@ -414,7 +415,7 @@ class EventRow:
     partition_key: str | None = None
 
     def as_conf(self) -> dict[str, Any]:
-        """As a run's ``dataset_events`` entry (the shape of ``PendingUpdate.as_conf``)."""
+        """As a run's ``dataset_events`` entry."""
         return {
             "id": self.id,
             "uri": self.uri,
