@@ -31,6 +31,7 @@ from conftest import _with_database, make_settings
 from conveyor.airflow_import.apply import apply_plan, plan_import
 from conveyor.airflow_import.fernet import AirflowSecrets
 from conveyor.airflow_import.plan import make_plan
+from conveyor.cli.common import settings as cli_settings
 from conveyor.clock import frozen_at
 from conveyor.config import Settings
 from conveyor.connections import repository
@@ -370,9 +371,13 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(
     monkeypatch.setenv("CONVEYOR_HOME", str(settings.home))
     monkeypatch.setenv("CONVEYOR_DATABASE_URL", parsed.url)
     monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", FACTS["fernet_key"])
-    result = CliRunner().invoke(
-        cli, ["db", "import-airflow", airflow_url, "--dry-run", "--since", "2025-01-01"]
-    )
+    cli_settings.cache_clear()  # the command reads these, not an earlier test's settings
+    try:
+        result = CliRunner().invoke(
+            cli, ["db", "import-airflow", airflow_url, "--dry-run", "--since", "2025-01-01"]
+        )
+    finally:
+        cli_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert counts(parsed) == before
     assert "would take: 2 connections, 3 variables" in result.output

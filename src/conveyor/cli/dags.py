@@ -55,7 +55,8 @@ if TYPE_CHECKING:
         ),
         "next-execution": Lazy(
             "conveyor.cli.dags_airflow:dags_next_execution",
-            "The logical date of the DAG's next scheduled run(s) (Airflow: dags next-execution).",
+            "The logical date of the DAG's next scheduled run(s) (Airflow: dags next-execution); "
+            "a partitioned DAG's: the partition key.",
         ),
         "delete": Lazy(
             "conveyor.cli.dags_airflow:dags_delete",
