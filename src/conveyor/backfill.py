@@ -159,10 +159,9 @@ class Backfill:
     def _plan(self, info: RunInfo) -> Item:
         key = self.partitioned.partition_key(info.logical_date) if self.partitioned else None
         with self.store.read() as conn:
-            if self.partitioned:
-                found = backfills.first_run_of_partition(conn, self.dag_id, info.logical_date)
-            else:
-                found = backfills.first_run_at(conn, self.dag_id, info.logical_date)
+            found = backfills.first_run_at(
+                conn, self.dag_id, info.logical_date, partition=bool(self.partitioned)
+            )
             if found is None:
                 return Item(info, None, "create", partition_key=key)
             run_pk, state = found

@@ -19,37 +19,20 @@ def read(
     ti_id: int,
     run_pk: int,
     dag_id: str,
-    run_id: str,
     task_id: str,
-    try_number: int,
+    run_id: str | None = None,
+    try_number: int | None = None,
     start_date: datetime | None = None,
 ) -> spans.TrySpan | None:
-    """The try as its spans name it (None: spans are off, or the instance is gone)."""
+    """The try as its spans name it (None: spans are off, or the instance is gone). A run id
+    or try number not given (a deferred try's, for its trigger's span) is the store's."""
     if not spans.on():
         return None
     with store.read() as conn:
         found = runs.trace_times(conn, run_pk, ti_id)
     if found is None:
         return None
-    run = spans.RunSpan(dag_id, run_id, found.run_type, found.run_start)
+    run = spans.RunSpan(dag_id, run_id or found.run_id, found.run_type, found.run_start)
     started = found.try_start or start_date or utcnow()
-    return spans.TrySpan(
-        run, ti_id, task_id, found.map_index, try_number, found.ti_queued_at, started
-    )
-
-
-def read_deferred(
-    store: Store, *, ti_id: int, run_pk: int, dag_id: str, task_id: str
-) -> spans.TrySpan | None:
-    """A deferred try, for its trigger's span (None: spans are off, or it is gone)."""
-    if not spans.on():
-        return None
-    with store.read() as conn:
-        found = runs.trace_times(conn, run_pk, ti_id)
-    if found is None:
-        return None
-    run = spans.RunSpan(dag_id, found.run_id, found.run_type, found.run_start)
-    started = found.try_start or utcnow()
-    return spans.TrySpan(
-        run, ti_id, task_id, found.map_index, found.shown_try, found.ti_queued_at, started
-    )
+    shown = found.shown_try if try_number is None else try_number
+    return spans.TrySpan(run, ti_id, task_id, found.map_index, shown, found.ti_queued_at, started)

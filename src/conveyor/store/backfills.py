@@ -19,27 +19,15 @@ from conveyor.store.tables import backfill, dag_run, task_event, task_instance
 
 
 def first_run_at(
-    conn: Connection, dag_id: str, logical_date: datetime
+    conn: Connection, dag_id: str, logical_date: datetime, *, partition: bool = False
 ) -> tuple[int, RunState] | None:
-    """The oldest run of ``dag_id`` with that logical date (its key and state), if any."""
+    """The oldest run of ``dag_id`` with that logical date (its key and state), if any.
+    ``partition``: the oldest run for the partition starting at that date instead: the
+    date, not the key, names a partition whatever format its key was written in."""
+    when = dag_run.c.partition_date if partition else dag_run.c.logical_date
     row = conn.execute(
         select(dag_run.c.id, dag_run.c.state)
-        .where(dag_run.c.dag_id == dag_id, dag_run.c.logical_date == logical_date)
-        .order_by(dag_run.c.id)
-        .limit(1)
-    ).first()
-    return None if row is None else (row.id, RunState(row.state))
-
-
-def first_run_of_partition(
-    conn: Connection, dag_id: str, partition_date: datetime
-) -> tuple[int, RunState] | None:
-    """The oldest run of ``dag_id`` for the partition starting at ``partition_date`` (its
-    key and state), if any: the date, not the key, names a partition whatever format its
-    key was written in."""
-    row = conn.execute(
-        select(dag_run.c.id, dag_run.c.state)
-        .where(dag_run.c.dag_id == dag_id, dag_run.c.partition_date == partition_date)
+        .where(dag_run.c.dag_id == dag_id, when == logical_date)
         .order_by(dag_run.c.id)
         .limit(1)
     ).first()

@@ -318,7 +318,7 @@ class Triggerer:
         trigger.trigger_id = row.id
         self._rows[row.id] = row
         self._running.add(row.id)
-        span = try_spans.read_deferred(
+        span = try_spans.read(
             self.store, ti_id=row.ti_id, run_pk=row.run_pk, dag_id=row.dag_id, task_id=row.task_id
         )
         if span is not None:
