@@ -4,8 +4,9 @@
 thread parses every datagram by the StatsD / DogStatsD grammar, keeping each metric with the
 address it came from (a process's socket: who sent it). A line outside the grammar is kept
 apart and fails the test that reads it. :class:`OtlpReceiver` is an OpenTelemetry
-collector's OTLP/HTTP endpoints (``POST /v1/metrics`` and ``POST /v1/traces``) decoding each
-request with opentelemetry-proto.
+collector's OTLP endpoints, over HTTP (``POST /v1/metrics`` and ``POST /v1/traces``) or over
+gRPC (the metrics and trace services' ``Export``), decoding each request with
+opentelemetry-proto.
 
 Imported as ``metric_receivers`` (``tests/`` is on ``sys.path``, as for ``conftest``).
 """
@@ -106,7 +107,7 @@ class StatsdReceiver:
 @dataclass(frozen=True)
 class OtlpPoint:
     name: str
-    kind: str  # sum, gauge or histogram
+    kind: str  # sum, gauge, histogram or exponential_histogram
     value: float  # a sum's or gauge's value, a histogram's sum
     count: int  # a histogram's count (1 for the others)
     attributes: dict[str, str]
@@ -135,7 +136,7 @@ def decode_metrics(body: bytes) -> list[OtlpPoint]:
                 kind = metric.WhichOneof("data")
                 for point in getattr(metric, kind).data_points:
                     tags = {a.key: _text(a.value) for a in point.attributes}
-                    if kind == "histogram":
+                    if kind in ("histogram", "exponential_histogram"):
                         value, count = float(point.sum), int(point.count)
                     else:
                         which = point.WhichOneof("value")
@@ -189,14 +190,29 @@ def decode_spans(body: bytes) -> list[OtlpSpan]:
 
 
 class OtlpReceiver:
-    """``POST /v1/metrics`` and ``/v1/traces`` on a free port of 127.0.0.1, every request
-    decoded and kept."""
+    """An OTLP collector on a free port of 127.0.0.1, every request decoded and kept: over
+    HTTP (``POST /v1/metrics`` and ``/v1/traces``), or over gRPC with ``grpc=True``."""
 
-    def __init__(self) -> None:
+    def __init__(self, grpc: bool = False) -> None:
         self.points: list[OtlpPoint] = []
         self.spans: list[OtlpSpan] = []
         self.paths: list[str] = []
         self._lock = threading.Lock()
+        self._grpc_server: Any = None
+        if grpc:
+            self._port = self._serve_grpc()
+        else:
+            self._port = self._serve_http()
+
+    def _keep(self, path: str, body: bytes) -> None:
+        with self._lock:
+            self.paths.append(path)
+            if path.endswith("/v1/traces") or path.endswith("TraceService/Export"):
+                self.spans.extend(decode_spans(body))
+            else:
+                self.points.extend(decode_metrics(body))
+
+    def _serve_http(self) -> int:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -204,12 +220,7 @@ class OtlpReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                with receiver._lock:
-                    receiver.paths.append(self.path)
-                    if self.path == "/v1/traces":
-                        receiver.spans.extend(decode_spans(body))
-                    else:
-                        receiver.points.extend(decode_metrics(body))
+                receiver._keep(self.path, body)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
@@ -221,10 +232,43 @@ class OtlpReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
+        return int(self.server.server_address[1])
+
+    def _serve_grpc(self) -> int:
+        from concurrent import futures
+
+        import grpc
+        from opentelemetry.proto.collector.metrics.v1 import (
+            metrics_service_pb2,
+            metrics_service_pb2_grpc,
+        )
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+        receiver = self
+        trace_path = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        metrics_path = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+
+        class Traces(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+            def Export(self, request: Any, context: Any) -> Any:
+                receiver._keep(trace_path, request.SerializeToString())
+                return trace_service_pb2.ExportTraceServiceResponse()
+
+        class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):  # type: ignore[misc]
+            def Export(self, request: Any, context: Any) -> Any:
+                receiver._keep(metrics_path, request.SerializeToString())
+                return metrics_service_pb2.ExportMetricsServiceResponse()
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        self._grpc_server = server
+        return int(port)
 
     @property
     def port(self) -> int:
-        return int(self.server.server_address[1])
+        return self._port
 
     def seen(self) -> list[OtlpPoint]:
         with self._lock:
@@ -260,5 +304,8 @@ class OtlpReceiver:
         )
 
     def close(self) -> None:
+        if self._grpc_server is not None:
+            self._grpc_server.stop(grace=None)
+            return
         self.server.shutdown()
         self.server.server_close()

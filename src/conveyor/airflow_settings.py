@@ -81,6 +81,7 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__METRICS__OTEL_INTERVAL_MILLISECONDS": "otel_interval_milliseconds",
     "AIRFLOW__METRICS__OTEL_SSL_ACTIVE": "otel_ssl_active",
     "AIRFLOW__METRICS__OTEL_SERVICE": "otel_service",
+    "AIRFLOW__METRICS__OTEL_DEBUGGING_ON": "otel_debugging_on",
     "AIRFLOW__TRACES__OTEL_ON": "traces_otel_on",
     "AIRFLOW__TRACES__OTEL_HOST": "traces_otel_host",
     "AIRFLOW__TRACES__OTEL_PORT": "traces_otel_port",

@@ -372,7 +372,8 @@ class Settings(AuthSettings):
     otel_on: bool = Field(
         default=False,
         description="send Airflow's metrics, by Airflow's names, to an OpenTelemetry collector "
-        "(OTLP over HTTP; needs conveyor[otel]; docs/metrics.md)",
+        "(OTLP over HTTP, or as the OTEL_EXPORTER_OTLP_* variables say; needs conveyor[otel]; "
+        "docs/metrics.md)",
     )
     otel_host: str = Field(default="localhost", min_length=1, description="the collector's host")
     otel_port: int = Field(
@@ -386,20 +387,28 @@ class Settings(AuthSettings):
     )
     otel_ssl_active: bool = Field(default=False, description="export over HTTPS")
     otel_service: str = Field(
-        default="Airflow", min_length=1, description="the service.name the metrics are sent as"
+        default="Airflow",
+        min_length=1,
+        description="the service.name the metrics are sent as, unless OTEL_SERVICE_NAME is set",
+    )
+    otel_debugging_on: bool = Field(
+        default=False,
+        description="print the metrics to the console as well (OTEL_METRICS_EXPORTER, when set, "
+        "decides: console or not)",
     )
     # Airflow's [traces] settings (AIRFLOW__TRACES__... sets them): a DAG run's and its tries'
     # spans, by Airflow's names, to an OpenTelemetry collector (docs/metrics.md, Traces).
     traces_otel_on: bool = Field(
         default=False,
         description="send the spans of each DAG run and its task tries, as Airflow names them, "
-        "to an OpenTelemetry collector (OTLP over HTTP; needs conveyor[otel]; docs/metrics.md)",
+        "to an OpenTelemetry collector (by the exporter OTEL_TRACES_EXPORTER names, OTLP over "
+        "gRPC by default, as Airflow's; needs conveyor[otel]; docs/metrics.md)",
     )
     traces_otel_host: str = Field(
         default="localhost", min_length=1, description="the trace collector's host"
     )
     traces_otel_port: int = Field(
-        default=8889, ge=1, le=65535, description="the trace collector's OTLP/HTTP port"
+        default=8889, ge=1, le=65535, description="the trace collector's OTLP port"
     )
     traces_otel_ssl_active: bool = Field(default=False, description="export spans over HTTPS")
     traces_otel_service: str = Field(

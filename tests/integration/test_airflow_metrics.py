@@ -261,6 +261,7 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
     tmp_path: Path, store: Store, statsd: StatsdReceiver
 ) -> None:
     otlp = OtlpReceiver()
+    otlp_traces = OtlpReceiver(grpc=True)  # spans go over gRPC by default, as Airflow's
     try:
         settings = make_settings(
             tmp_path,
@@ -274,7 +275,7 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
             otel_interval_milliseconds=200,
             traces_otel_on=True,
             traces_otel_host="127.0.0.1",
-            traces_otel_port=otlp.port,
+            traces_otel_port=otlp_traces.port,
         )
         _write_dags(settings, local=True)
         with store.write() as conn:  # Airflow's default pool has slots, and so open slots
@@ -328,12 +329,12 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
         }
         assert (("dag_id", "measured"), ("state", "failed"), ("task_id", "boom")) in finished
         assert {p.service for p in otlp.seen()} == {"Airflow"}
-        assert {p.kind for p in otlp.named("airflow.task.duration")} == {"histogram"}
+        assert {p.kind for p in otlp.named("airflow.task.duration")} == {"exponential_histogram"}
 
         spans.close()  # the scheduler's spans (a crashed try's, perhaps the run's) go out
         ended = {"ok": "success", "double": "success", "boom": "failed"}
         ended |= {"nap": "success", "crash": "failed"}  # crash: ended by the executor
-        found = otlp.wait_for_spans(
+        found = otlp_traces.wait_for_spans(
             *(f"task_run.{t}" for t in ended), "dag_run.measured", "trigger.nap"
         )
         # nap's try ran twice (deferred, then resumed), its trigger in the triggerer between;
@@ -343,6 +344,7 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
     finally:
         emit.close()
         otlp.close()
+        otlp_traces.close()
 
 
 @pytest.mark.postgres
@@ -352,7 +354,7 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
     require_redis(fail_in_ci=False)
     store = Store(pg_database_url)
     schema.migrate(store)
-    otlp = OtlpReceiver()
+    otlp = OtlpReceiver(grpc=True)  # spans over gRPC, Airflow's default exporter
     try:
         metrics = {
             "statsd_on": True,

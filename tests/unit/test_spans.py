@@ -1,5 +1,6 @@
 """The spans of a run and its tries (Airflow's ``[traces]``): the ids every process derives,
-and the wire: a real OTLP/HTTP request, set by Airflow's ``AIRFLOW__TRACES__*`` variables,
+and the wire: real OTLP requests, over gRPC (Airflow's default exporter) and over HTTP
+(``OTEL_TRACES_EXPORTER=otlp_proto_http``), set by Airflow's ``AIRFLOW__TRACES__*`` variables,
 decoded with opentelemetry-proto. With traces off, nothing of OpenTelemetry is imported."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.config import load_config
+from conveyor.exceptions import ConfigError
 from conveyor.stats import spans, trace_ids
 from metric_receivers import OtlpReceiver
 
@@ -37,8 +39,22 @@ def test_the_ids_name_one_run_and_its_task_instances() -> None:
     assert len({load, trace_ids.task_span_id(trace, "load", 0), trace_ids.run_span_id(trace)}) == 3
 
 
-def test_spans_over_otlp_http_from_airflows_variables(tmp_path: Path) -> None:
-    receiver = OtlpReceiver()
+@pytest.mark.parametrize(
+    ("exporter", "path"),
+    [
+        (None, "/opentelemetry.proto.collector.trace.v1.TraceService/Export"),
+        ("otlp_proto_http", "/v1/traces"),
+    ],
+    ids=["grpc-by-default", "http-when-named"],
+)
+def test_spans_over_otlp_from_airflows_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exporter: str | None, path: str
+) -> None:
+    if exporter:
+        monkeypatch.setenv("OTEL_TRACES_EXPORTER", exporter)
+    else:
+        monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    receiver = OtlpReceiver(grpc=exporter is None)
     try:
         environ = {
             "CONVEYOR_HOME": str(tmp_path),
@@ -56,7 +72,7 @@ def test_spans_over_otlp_http_from_airflows_variables(tmp_path: Path) -> None:
         spans.run_ended(run, "success")
         spans.flush()
         found = {s.name: s for s in receiver.wait_for_spans("dag_run.etl", "worker.load[3]")}
-        assert set(receiver.paths) == {"/v1/traces"}
+        assert set(receiver.paths) == {path}
         root, task_run, worker = (
             found["dag_run.etl"],
             found["task_run.load[3]"],
@@ -86,6 +102,15 @@ def test_spans_over_otlp_http_from_airflows_variables(tmp_path: Path) -> None:
         receiver.close()
 
 
+def test_an_exporter_not_installed_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    environ = {"CONVEYOR_HOME": str(tmp_path), "AIRFLOW__TRACES__OTEL_ON": "True"}
+    with pytest.raises(ConfigError, match=r"OTEL_TRACES_EXPORTER='zipkin'.*installed: .*otlp"):
+        spans.configure(load_config(environ).settings)
+
+
 def test_nothing_of_opentelemetry_is_imported_with_traces_off(tmp_path: Path) -> None:
     code = (
         "import sys\n"
@@ -97,3 +122,14 @@ def test_nothing_of_opentelemetry_is_imported_with_traces_off(tmp_path: Path) ->
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_finer_span_detail_asked_for_in_a_runs_conf_is_named() -> None:
+    """Airflow makes a try's step and listener spans at a detail level above 1; Conveyor
+    does not, and the try's log says so where a run asks for them."""
+    asked = spans.finer_detail_refused({"airflow/task_span_detail_level": 2})
+    assert asked is not None and "task_span_detail_level=2" in asked
+    assert "must be an integer" in (spans.finer_detail_refused({spans.DETAIL_LEVEL_KEY: "x"}) or "")
+    assert spans.finer_detail_refused({spans.DETAIL_LEVEL_KEY: 1}) is None
+    assert spans.finer_detail_refused({"other": 2}) is None
+    assert spans.finer_detail_refused(None) is None

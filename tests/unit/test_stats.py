@@ -319,10 +319,47 @@ def test_opentelemetry_over_otlp_http(tmp_path: Path) -> None:
         (legacy,) = receiver.named("airflow.ti.finish.etl.load.success")
         assert legacy.value == 2
         (duration,) = receiver.named("airflow.task.duration")
-        assert (duration.kind, duration.count, duration.value) == ("histogram", 2, 2000.0)
+        # In exponential buckets, as Airflow's histograms are.
+        assert (duration.kind, duration.count, duration.value) == (
+            "exponential_histogram",
+            2,
+            2000.0,
+        )
         (slots,) = receiver.named("airflow.executor.open_slots")
         assert (slots.kind, slots.value) == ("gauge", 4)
         assert slots.attributes == {"status": "open", "name": "CeleryExecutor"}
+    finally:
+        emit.close()
+        receiver.close()
+
+
+def test_opentelemetrys_variables_win_as_in_airflow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collector named by the OTLP variables, over gRPC, takes the metrics ``[metrics]``'s
+    host and port would have had; ``OTEL_SERVICE_NAME`` wins; an empty prefix is Airflow's."""
+    receiver = OtlpReceiver(grpc=True)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", f"http://127.0.0.1:{receiver.port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "platform")
+    try:
+        settings = _settings(
+            tmp_path,
+            {
+                "AIRFLOW__METRICS__OTEL_ON": "True",
+                "AIRFLOW__METRICS__OTEL_PORT": "9",  # not where the variables say
+                "AIRFLOW__METRICS__OTEL_PREFIX": "",
+                "AIRFLOW__METRICS__OTEL_INTERVAL_MILLISECONDS": "600000",
+            },
+        )
+        emit.configure(settings)
+        airflow.ti_started("etl", "load")
+        emit.flush()
+        receiver.wait_for("airflow.ti.start")
+        assert set(receiver.paths) == {
+            "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+        }
+        assert {p.service for p in receiver.seen()} == {"platform"}
     finally:
         emit.close()
         receiver.close()

@@ -102,6 +102,7 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("metrics", "otel_interval_milliseconds"): "otel_interval_milliseconds",
     ("metrics", "otel_ssl_active"): "otel_ssl_active",
     ("metrics", "otel_service"): "otel_service",
+    ("metrics", "otel_debugging_on"): "otel_debugging_on",
     ("traces", "otel_on"): "traces_otel_on",
     ("traces", "otel_host"): "traces_otel_host",
     ("traces", "otel_port"): "traces_otel_port",

@@ -1,11 +1,13 @@
-"""OpenTelemetry metrics over OTLP/HTTP, with the official SDK and exporter (conveyor[otel]).
+"""OpenTelemetry metrics, with the official SDK and exporter (conveyor[otel]), sent where
+``otel_exporters`` says (OTLP/HTTP to ``[metrics]``'s collector by default).
 
 Each of Airflow's names is an instrument of its own, made at its first use: a counter, a
 gauge (the SDK's synchronous gauge: the last value set), or a histogram of milliseconds for
-a timer; a metric's tags are its attributes. The SDK gathers in memory and a thread of its
-own exports every ``otel_interval_milliseconds``, so sending costs the caller no I/O; what
-is left is exported when the process ends (``emit`` closes the sink then), and the SDK starts
-its thread again in a forked child.
+a timer, aggregated in exponential buckets as Airflow's are; a metric's tags are its
+attributes. Names carry ``otel_prefix`` (``airflow`` when it is empty, as in Airflow). The
+SDK gathers in memory and a thread of its own exports every ``otel_interval_milliseconds``,
+so sending costs the caller no I/O; what is left is exported when the process ends
+(``emit`` closes the sink then), and the SDK starts its thread again in a forked child.
 """
 
 from __future__ import annotations
@@ -21,31 +23,49 @@ from conveyor.install_hint import pip_install
 class OtelSink:
     def __init__(self, settings: Settings) -> None:
         try:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-                OTLPMetricExporter,
-            )
+            from opentelemetry import metrics
             from opentelemetry.sdk.metrics import MeterProvider
-            from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.metrics.export import (
+                ConsoleMetricExporter,
+                MetricReader,
+                PeriodicExportingMetricReader,
+            )
+            from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
+            from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
+            from conveyor.stats import otel_exporters
+
+            exporter, self.where = otel_exporters.metric_exporter(settings)
         except ImportError as exc:
             raise ConfigError(
                 f"otel_on needs the OpenTelemetry SDK and exporter ({exc.name} is missing): "
                 f"{pip_install('otel')}"
             ) from exc
-        scheme = "https" if settings.otel_ssl_active else "http"
-        endpoint = f"{scheme}://{settings.otel_host}:{settings.otel_port}/v1/metrics"
-        self.where = f"OpenTelemetry {endpoint}"
-        exporter = OTLPMetricExporter(endpoint=endpoint)
-        reader = PeriodicExportingMetricReader(
-            exporter, export_interval_millis=settings.otel_interval_milliseconds
-        )
+        self.where = f"OpenTelemetry {self.where}"
+        interval = otel_exporters.metrics_interval_millis(settings)
+        readers: list[MetricReader] = [
+            PeriodicExportingMetricReader(exporter, export_interval_millis=interval)
+        ]
+        if otel_exporters.metrics_to_console(settings):
+            readers.append(
+                PeriodicExportingMetricReader(
+                    ConsoleMetricExporter(), export_interval_millis=interval
+                )
+            )
+        service = otel_exporters.metrics_service(settings)
         self.provider = MeterProvider(
-            metric_readers=[reader],
-            resource=Resource.create({"service.name": settings.otel_service}),
+            metric_readers=readers,
+            resource=Resource.create({SERVICE_NAME: service}),
+            views=[
+                View(
+                    instrument_type=metrics.Histogram,
+                    aggregation=ExponentialBucketHistogramAggregation(),
+                )
+            ],
             shutdown_on_exit=False,  # emit closes it, in multiprocessing children too
         )
         self.meter = self.provider.get_meter("conveyor")
-        self.prefix = f"{settings.otel_prefix}." if settings.otel_prefix else ""
+        self.prefix = f"{settings.otel_prefix or 'airflow'}."
         self._instruments: dict[tuple[str, str], Any] = {}
 
     def send(self, kind: str, name: str, value: float, tags: Mapping[str, str]) -> None:

@@ -1,5 +1,6 @@
-"""The spans of DAG runs and task tries over OTLP/HTTP, with the official OpenTelemetry SDK
-(conveyor[otel]); imported only when ``traces_otel_on`` is set.
+"""The spans of DAG runs and task tries, with the official OpenTelemetry SDK (conveyor[otel]),
+by the exporter ``otel_exporters`` chooses (OTLP over gRPC unless ``OTEL_TRACES_EXPORTER``
+names another, as Airflow's); imported only when ``traces_otel_on`` is set.
 
 One ``TracerProvider`` a process, made global as Airflow's is, so that spans a task's own
 code makes nest under its try's ``worker`` span and leave by the same exporter. Spans are
@@ -18,11 +19,11 @@ from typing import Any
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
 from conveyor.install_hint import pip_install
+from conveyor.stats import otel_exporters
 
 try:
     from opentelemetry import context as otel_context
     from opentelemetry import trace
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import (
@@ -57,16 +58,6 @@ def _nanos(when: datetime) -> int:
     return int(when.timestamp() * 1e9)
 
 
-def _endpoint(settings: Settings) -> str | None:
-    """``[traces]``'s host and port, unless the SDK's own variables name the endpoint."""
-    if os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_ENDPOINT"
-    ):
-        return None  # the exporter reads them
-    scheme = "https" if settings.traces_otel_ssl_active else "http"
-    return f"{scheme}://{settings.traces_otel_host}:{settings.traces_otel_port}/v1/traces"
-
-
 def _resource(settings: Settings) -> Resource:
     if os.environ.get("OTEL_SERVICE_NAME") or os.environ.get("OTEL_RESOURCE_ATTRIBUTES"):
         return Resource.create()  # the SDK's variables name the service
@@ -75,10 +66,11 @@ def _resource(settings: Settings) -> Resource:
 
 class OtelTracer:
     def __init__(self, settings: Settings) -> None:
-        endpoint = _endpoint(settings)
-        self.where = f"OpenTelemetry {endpoint or 'at OTEL_EXPORTER_OTLP_*ENDPOINT'}"
+        endpoint = otel_exporters.traces_endpoint(settings) or "at OTEL_EXPORTER_OTLP_*ENDPOINT"
+        self.where = f"OpenTelemetry ({otel_exporters.traces_exporter_name()}) {endpoint}"
+        exporter = otel_exporters.span_exporter(settings)
         self.provider = TracerProvider(id_generator=_ChosenIds(), resource=_resource(settings))
-        self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        self.provider.add_span_processor(BatchSpanProcessor(exporter))
         if settings.traces_otel_debugging_on:
             self.provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
         self.tracer = self.provider.get_tracer("conveyor")

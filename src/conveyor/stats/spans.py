@@ -22,11 +22,11 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conveyor._processes import preload_also
 from conveyor.clock import utcnow
@@ -66,6 +66,29 @@ def configure(settings: Settings) -> None:
             _tracer = OtelTracer(settings)
             atexit.register(close)
             log.info("sending DAG run and task spans to %s", _tracer.where)
+
+
+#: A run's conf key by which Airflow's finer spans of a try are asked for (above 1).
+DETAIL_LEVEL_KEY = "airflow/task_span_detail_level"
+
+
+def finer_detail_refused(conf: Mapping[str, Any] | None) -> str | None:
+    """What a try's log says when its run's conf asks for spans Conveyor does not make: a
+    ``task_span_detail_level`` above 1 (Airflow's listener and task-runner step spans), or
+    one that is not a number (Airflow warns of it and keeps level 1)."""
+    raw = (conf or {}).get(DETAIL_LEVEL_KEY)
+    if raw is None:
+        return None
+    try:
+        level = int(raw)
+    except (TypeError, ValueError):
+        return f"{DETAIL_LEVEL_KEY} in the DAG run's conf must be an integer ({raw!r}): level 1"
+    if level <= 1:
+        return None
+    return (
+        f"the DAG run's conf asks for {DETAIL_LEVEL_KEY}={level}: Conveyor sends this try's "
+        "task_run and worker spans (level 1), not the finer spans of its steps and listeners"
+    )
 
 
 def on() -> bool:

@@ -318,6 +318,8 @@ class TryRunner:
         )
         # try_scope: connections and variables read this store; secrets read are masked.
         with output, _task_logging(), try_scope(self.store, self.settings):
+            if span is not None and (refused := spans.finer_detail_refused(run.conf)):
+                print(f"[conveyor] {refused}", file=sys.stderr, flush=True)
             try:
                 with spans.worker(span):  # Airflow's worker span, the task's own under it
                     result = self._execute(started, run, log_file)
