@@ -5,8 +5,9 @@ and fan-out as ``bench/local_executor.py``, in interleaved rounds: each round ru
 case once (all off; StatsD; DogStatsD; OpenTelemetry traces; OpenLineage; all three) in an
 order that turns with the round, so a slow stretch of the machine falls on each case alike.
 Everything is sent for real: the metrics to a UDP socket of this process that counts the
-datagrams, the spans (OTLP/HTTP) and the lineage events (HTTP transport) to an HTTP server of
-this process that counts the requests. Traces and lineage need ``conveyor[otel,lineage]``.
+datagrams, the spans (OTLP/HTTP: ``OTEL_TRACES_EXPORTER=otlp_proto_http``, where Airflow's
+default is gRPC) and the lineage events (HTTP transport) to an HTTP server of this process
+that counts the requests. Traces and lineage need ``conveyor[otel,lineage]``.
 
     .venv/bin/python bench/observability_overhead.py [--chain 50] [--fanout 200] [--rounds 3]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import socket
 import statistics
 import sys
@@ -145,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parallelism", type=int, default=8)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    os.environ["OTEL_TRACES_EXPORTER"] = "otlp_proto_http"  # to the counting HTTP server
     counter = Counter()
     http = Sink()
     options: dict[str, Any] = {"parallelism": args.parallelism, "loop_seconds": 1.0, "timeout": 600}
