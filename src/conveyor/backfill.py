@@ -33,13 +33,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor.clock import utcnow
+from conveyor.engine import manual
 from conveyor.exceptions import ConfigError
 from conveyor.lifecycle import Actor
 from conveyor.model.partitioned_timetables import CronPartitionTimetable
 from conveyor.model.schedules import DataInterval, RunInfo
 from conveyor.serialized import SerializedDag
 from conveyor.states import FAILED_LIKE, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
-from conveyor.store import backfills, manual, runs, transitions
+from conveyor.store import backfills, runs
 from conveyor.store.backfills import BackfillRow
 from conveyor.store.engine import Connection, Store
 
@@ -306,16 +307,9 @@ def cancel(conn: Connection, backfill_id: int, actor: Actor) -> BackfillRow:
     already running go on to their end; no other run is touched."""
     found = backfills.change(conn, backfill_id, is_paused=True)
     now = utcnow()
-    for run_pk, run_id in backfills.runs_in_state(conn, backfill_id, RunState.QUEUED):
-        manual.mark_run(conn, found.dag_id, run_id, TaskState.FAILED, actor)
-        # A run that never started may have no task instance to mark: it fails itself.
-        transitions.move_run(
-            conn,
-            run_pk,
-            expected=[RunState.QUEUED],
-            to=RunState.FAILED,
-            values={"end_date": now, "note": f"backfill {backfill_id} cancelled by {actor.name}"},
-        )
+    for _run_pk, run_id in backfills.runs_in_state(conn, backfill_id, RunState.QUEUED):
+        note = f"backfill {backfill_id} cancelled by {actor.name}"
+        manual.cancel_queued_run(conn, found.dag_id, run_id, actor, note)
     backfills.complete(conn, backfill_id, now)
     done = backfills.get(conn, backfill_id)
     assert done is not None

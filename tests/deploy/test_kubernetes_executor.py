@@ -22,13 +22,14 @@ from sqlalchemy import select
 
 from conftest import describe_runs, make_settings
 from conveyor.config import Settings
+from conveyor.engine import manual
 from conveyor.executors.kubernetes.executor import KubernetesExecutor
 from conveyor.executors.kubernetes.launchers import PodmanLauncher
 from conveyor.lifecycle import Actor
 from conveyor.loading.builder import processor_for
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, TaskState
-from conveyor.store import manual, runs
+from conveyor.store import runs
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag, dag_run, task_instance, task_try, xcom
 

@@ -17,13 +17,14 @@ from sqlalchemy import select
 from conftest import make_settings
 from conveyor import backfill
 from conveyor.backfill import Backfill, BackfillRunningError
+from conveyor.engine import manual
 from conveyor.executors.local import LocalExecutor
 from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.explain import explain
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RunState, TaskState
-from conveyor.store import backfills, dag_actions, manual, runs, trigger
+from conveyor.store import backfills, dag_actions, runs, trigger
 from conveyor.store.backfills import BackfillCompletedError
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run

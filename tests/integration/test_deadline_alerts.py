@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from conftest import run_scheduler
 from conveyor.cli.runs import deadline_line
 from conveyor.clock import utcnow
+from conveyor.engine import manual
 from conveyor.lifecycle import Actor
 from conveyor.scheduler import deadlines as scheduler_deadlines
 from conveyor.states import RunState
-from conveyor.store import deadlines, manual
+from conveyor.store import deadlines
 from conveyor.store.engine import Store
 from conveyor.store.tables import callback_request, run_deadline
 from conveyor.web import queries

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import make_settings
+from conveyor.engine import manual
 from conveyor.executors.local import LocalExecutor
 from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
@@ -26,7 +27,7 @@ from conveyor.scheduler import explain
 from conveyor.scheduler.datasets import RUN_TYPE, create_dataset_runs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_ACTIVE, TaskState
-from conveyor.store import datasets, due_times, manual, runs, trigger
+from conveyor.store import datasets, due_times, runs, trigger
 from conveyor.store.engine import Connection, Store
 from conveyor.store.tables import dag, dag_run
 

@@ -45,12 +45,13 @@ from conveyor.airflow_compat import listeners
 from conveyor.cli.common import settings as cli_settings
 from conveyor.cli.main import cli
 from conveyor.config import Settings
+from conveyor.engine import manual
 from conveyor.executors.celery_app import make_app
 from conveyor.lineage import events as lineage_events
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.providers.mysql import MySqlHook
 from conveyor.providers.openlineage.sql import lineage_of_sql
-from conveyor.store import manual, runs, schema, transitions
+from conveyor.store import runs, schema, transitions
 from conveyor.store.engine import Store
 from conveyor.web import accounts
 from conveyor.web.app import create_app

@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 from conftest import run_scheduler
 from conveyor import lifecycle
 from conveyor.clock import utcnow
+from conveyor.engine import manual
 from conveyor.states import RunState, TaskState
-from conveyor.store import manual, runs, transitions
+from conveyor.store import runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag, import_error, xcom
 from run_env import Env, run_one

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from conftest import make_settings
 from conveyor.clock import utcnow
+from conveyor.engine import manual
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.report import Happened, Raised, Returned
 from conveyor.engine.tries import TryEnd
@@ -30,7 +31,7 @@ from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import ExitKind, RunState, TaskState
-from conveyor.store import dag_actions, manual, plan_requests, runs, transitions
+from conveyor.store import dag_actions, plan_requests, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.tables import run_plan_request

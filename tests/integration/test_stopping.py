@@ -17,9 +17,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from conftest import run_scheduler
+from conveyor.engine import manual
 from conveyor.lifecycle import Actor
 from conveyor.states import ExitKind, RunState, TaskState
-from conveyor.store import manual, runs
+from conveyor.store import runs
 from conveyor.store.tables import task_instance
 from run_env import Env
 

@@ -18,12 +18,13 @@ import pytest
 
 from celery_workers import celery_settings, require_redis, start_worker, worker_env
 from conveyor.config import Settings
+from conveyor.engine import manual
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.lifecycle import Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RunState, TaskState
-from conveyor.store import manual, runs
+from conveyor.store import runs
 from conveyor.store.engine import Store
 
 BROKER = "redis://127.0.0.1:6379/0"

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from conveyor import DAG, EmptyOperator
+from conveyor.engine.manual import related_tasks
 from conveyor.loading.serialize import serialize_dag
 from conveyor.serialized import SerializedDag
-from conveyor.store.manual import related_tasks
 
 
 @pytest.fixture(scope="module")

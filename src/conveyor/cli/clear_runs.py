@@ -2,7 +2,7 @@
 
 Airflow's command names no run: it clears the chosen tasks in every run of the DAG whose
 logical date lies between ``--start-date`` and ``--end-date`` (both optional, inclusive).
-Each run is cleared through the same use case as one run (``conveyor.store.manual``), in a
+Each run is cleared through the same use case as one run (``conveyor.engine.manual``), in a
 transaction of its own, after the whole list was shown and confirmed.
 """
 
@@ -18,9 +18,10 @@ from rich.markup import escape
 
 from conveyor.cli.common import CliError, console, err_console, open_store, styled
 from conveyor.cli.runs import resolve_run
+from conveyor.engine import manual
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
-from conveyor.store import manual, runs
+from conveyor.store import runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads

@@ -1,7 +1,7 @@
 """``conveyor tasks clear|mark`` and ``conveyor runs clear|mark``: a run changed by hand.
 
 Each command calls the use case the web API's clear and mark actions call
-(``conveyor.store.manual``), so the same rules hold: queued and running task instances are
+(``conveyor.engine.manual``), so the same rules hold: queued and running task instances are
 left to their process, and a finished run goes back to the scheduler.
 """
 
@@ -17,10 +17,9 @@ from rich.markup import escape
 from conveyor.cli import clear_runs
 from conveyor.cli.common import console, open_store, parse_moment, settings, styled
 from conveyor.cli.runs import resolve_run
-from conveyor.engine import run_listeners
+from conveyor.engine import manual, run_listeners
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
-from conveyor.store import manual
 from conveyor.store.engine import Store
 
 _STATE = click.Choice(["success", "failed"])

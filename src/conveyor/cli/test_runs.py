@@ -21,9 +21,10 @@ from conveyor.cli.common import CliError, console, parse_conf, settings, styled
 from conveyor.cli.run import DagsTestScheduler, _pick_dag, _report, _run_live
 from conveyor.clock import utcnow
 from conveyor.config import Settings
+from conveyor.engine import manual
 from conveyor.loading.builder import processor_for
 from conveyor.states import RunState, TaskState
-from conveyor.store import pools, runs, schema, transitions, trigger
+from conveyor.store import pools, runs, schema, trigger
 from conveyor.store.engine import Store
 from conveyor.store.reads import dag_files
 from conveyor.store.reads import dags as dag_reads
@@ -164,6 +165,5 @@ def _only(store: Store, run: RunRow, task_id: str) -> None:
         instances = runs.task_instances(conn, run.id)
         if task_id not in {ti.task_id for ti in instances}:
             raise CliError(f"DAG {run.dag_id!r} has no task {task_id!r}")
-        for ti in instances:
-            if ti.task_id != task_id:
-                transitions.set_by_hand(conn, ti.id, TaskState.SUCCESS, _ACTOR, retries=0)
+        others = [ti.id for ti in instances if ti.task_id != task_id]
+        manual.mark_alone(conn, others, TaskState.SUCCESS, _ACTOR)

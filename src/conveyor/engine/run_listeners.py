@@ -24,12 +24,13 @@ from conveyor import lineage
 from conveyor.airflow_compat import listeners
 from conveyor.callbacks import airflow_reason
 from conveyor.config import Settings
+from conveyor.engine import manual
 from conveyor.lifecycle import MARK_TARGETS
 from conveyor.model.assets import Asset
 from conveyor.model.datasets import AssetAlias
 from conveyor.run_views import DagRunView
 from conveyor.states import RunState, TaskState
-from conveyor.store import datasets, manual, transitions
+from conveyor.store import datasets, transitions
 from conveyor.store.engine import Store
 from conveyor.store.runs import RunRow
 

@@ -166,7 +166,7 @@ def move_run(
     values: Mapping[str, Any] | None = None,
 ) -> bool:
     """Guarded move of one run, with columns the caller names; True if this call won. For a
-    person's moves (``store/manual.py``); the engine's are declared in
+    person's moves, called only from ``engine/manual.py``; the engine's own are declared in
     :mod:`conveyor.store.moves` (:func:`make_run_move`)."""
     expected = list(expected)
     lifecycle.check_run_step(expected, to)

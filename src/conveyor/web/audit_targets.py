@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from conveyor.store.bulk_manual import Outcome, RunRef, TaskRef
+from conveyor.engine.bulk_manual import Outcome, RunRef, TaskRef
 
 #: (dag_id, target, details) of one entry, as ``audit_trail.note_targets`` takes them.
 Target = tuple[str, str, dict[str, Any]]

@@ -13,6 +13,7 @@ from typing import Any
 from conveyor.callbacks import DEFAULT_WEB_URL, run_dates
 from conveyor.clock import context_moment, utcnow
 from conveyor.connections import template_context
+from conveyor.engine import manual
 from conveyor.exceptions import TaskError
 from conveyor.lifecycle import Actor, StartedTry
 from conveyor.model.assets import (
@@ -29,7 +30,7 @@ from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.run_views import TI_HINTS, DagRunView, log_url, missing
 from conveyor.states import RunState, TaskState
-from conveyor.store import datasets, foreign, manual, runs, sensing, trigger
+from conveyor.store import datasets, foreign, runs, sensing, trigger
 from conveyor.store.engine import Store, retrying
 from conveyor.store.mapping import xcom_value
 from conveyor.store.reads import tasks as task_reads

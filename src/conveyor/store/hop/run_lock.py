@@ -7,8 +7,9 @@ SQLite's one writer serializes transactions anyway), and the functions that rely
 order take a :class:`LockedRun`, which only this module makes: a call that skipped the lock
 is a type error rather than a deadlock or a lost join under load.
 
-The lock is taken by the engine (``conveyor.engine``) and by a person's clear or mark
-(``store/manual.py``); nothing else names it.
+The lock is taken by the engine (``conveyor.engine``) and, for a person's clear or mark
+(``engine/manual.py``) or a run's deletion, by ``store/manual.py``'s ``locked_run``; nothing
+else names it.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
+from conveyor.engine import bulk_manual
+from conveyor.engine.bulk_manual import TaskRef
 from conveyor.lifecycle import Actor
-from conveyor.store import bulk_manual
-from conveyor.store.bulk_manual import TaskRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads.runs import RunFilter, Window

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
 
+from conveyor.engine import bulk_manual, manual
+from conveyor.engine.bulk_manual import RunRef
 from conveyor.lifecycle import Actor
 from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import TaskState
-from conveyor.store import bulk_manual, manual, notes, run_deletion, trigger
-from conveyor.store.bulk_manual import RunRef
+from conveyor.store import notes, run_deletion, trigger
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
+from conveyor.engine.bulk_manual import TaskRef
 from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
-from conveyor.store.bulk_manual import TaskRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads

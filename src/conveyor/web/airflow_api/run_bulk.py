@@ -11,11 +11,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.engine import manual
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
 from conveyor.logs import delete_try_logs
 from conveyor.states import TaskState
-from conveyor.store import manual, notes, run_deletion
+from conveyor.store import notes, run_deletion
 from conveyor.store.reads import runs as run_reads
 from conveyor.web.airflow_api import bulk
 from conveyor.web.airflow_api.common import ALL, EDIT, DagIdPath, Editor, require_dag

@@ -18,10 +18,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from conveyor.engine import bulk_manual
+from conveyor.engine.bulk_manual import MAX_RUNS, RunRef
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
-from conveyor.store import bulk_manual, notes, partitions
-from conveyor.store.bulk_manual import MAX_RUNS, RunRef
+from conveyor.store import notes, partitions
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from conveyor.engine import manual
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
-from conveyor.store import manual, notes
+from conveyor.store import notes
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import Field
 
+from conveyor.engine.bulk_manual import TaskRef
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
-from conveyor.store.bulk_manual import TaskRef
 from conveyor.web.airflow_api import bulk, ti_marks
 from conveyor.web.airflow_api.common import ALL, EDIT, DagIdPath, Editor, RunIdPath, require_dag
 from conveyor.web.airflow_api.differences import differs

@@ -1,6 +1,6 @@
 """Marking task instances from Airflow's ``PatchTaskInstanceBody`` for the routes that mark
 many at once (the bulk task instance route, a task group's): the state through
-:func:`conveyor.store.bulk_manual.mark_task_instances` (the use case of the single mark,
+:func:`conveyor.engine.bulk_manual.mark_task_instances` (the use case of the single mark,
 with upstream, downstream, past and future), the note on each instance named."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException
 
+from conveyor.engine import bulk_manual
+from conveyor.engine.bulk_manual import Outcome, TaskRef
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
-from conveyor.store import bulk_manual, notes
-from conveyor.store.bulk_manual import Outcome, TaskRef
+from conveyor.store import notes
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, HTTPException, Request
 
+from conveyor.engine import bulk_manual
+from conveyor.engine.bulk_manual import Outcome, RunRef, TaskRef
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
-from conveyor.store import bulk_manual
-from conveyor.store.bulk_manual import Outcome, RunRef, TaskRef
 from conveyor.store.engine import Connection
 from conveyor.web import audit_targets
 from conveyor.web import bulk_schemas as shapes

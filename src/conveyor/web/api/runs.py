@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request
 
+from conveyor.engine import manual
+from conveyor.engine.bulk_manual import RunRef
 from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import RunState, TaskState
-from conveyor.store import manual, run_deletion, trigger
-from conveyor.store.bulk_manual import RunRef
+from conveyor.store import run_deletion, trigger
 from conveyor.store.reads.runs import RUN_ORDERS, RunFilter, Window
 from conveyor.web import queries, schemas
 from conveyor.web.api import listing

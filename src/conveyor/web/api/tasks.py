@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import Field
 
+from conveyor.engine import bulk_manual, manual
+from conveyor.engine.bulk_manual import Outcome, RunRef
 from conveyor.lifecycle import Actor
 from conveyor.states import TaskState
-from conveyor.store import bulk_manual, manual, notes
-from conveyor.store.bulk_manual import Outcome, RunRef
+from conveyor.store import notes
 from conveyor.store.engine import Connection
 from conveyor.web import queries, schemas
 from conveyor.web.api import bulk
