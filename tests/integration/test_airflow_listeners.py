@@ -302,12 +302,25 @@ def test_a_plugin_listener_sees_every_event_of_a_run_on_the_local_executor(
     # The plugin's extra link of PythonOperator: made by each try, answered by /api/v2.
     accounts.create_user(store, "viewer", "viewer", "viewer-secret")
     token = accounts.create_token(store, "viewer", "test")
+    accounts.create_user(store, "operator", "admin", "operator-secret")
+    admin_token = accounts.create_token(store, "operator", "test")
     app = create_app(settings, Store(store.url))
     base = f"/api/v2/dags/watched/dagRuns/{_run_id(store, run_pk)}/taskInstances"
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         links = {task: client.get(f"{base}/{task}/links") for task in ("ok", "boom")}
         page = client.get(f"/dags/watched/runs/{_run_id(store, run_pk)}/tasks/ok")
+        # A person marks the whole run: the web server's own listeners hear of it, with the
+        # words of Airflow's API server.
+        marked = client.patch(
+            f"/api/v2/dags/watched/dagRuns/{_run_id(store, run_pk)}",
+            json={"state": "success"},
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
     app.state.store.dispose()
+    assert marked.status_code == 200, marked.text
+    by_hand = [e for e in _events(events) if e["event"] == "on_dag_run_success"][-1]
+    assert by_hand["msg"] == "Dag Run's state was manually set to `success`."
+    assert by_hand["pid"] == os.getpid() and by_hand["run"] == _run_id(store, run_pk)
     assert links["ok"].status_code == 200, links["ok"].text
     assert links["ok"].json() == {
         "extra_links": {"Runbook": "https://runbooks.example/watched/ok/1"},

@@ -439,6 +439,11 @@ def test_task_instances_a_person_marks_send_airflows_events(
         for task_id, state in (("make", "success"), ("boom", "failed")):
             answer = client.patch(f"{instances}/{task_id}", json={"new_state": state})
             assert answer.status_code == 200, answer.text
+        # The whole run marked failed: the DAG's own FAIL, with Airflow's message.
+        answer = client.patch(
+            f"/api/v2/dags/lineage_sql/dagRuns/{run.run_id}", json={"state": "failed"}
+        )
+        assert answer.status_code == 200, answer.text
     lineage.stop()  # the web process's events sent
     manual.on_marks(None)
     # And through the CLI, which sends them itself.
@@ -460,11 +465,15 @@ def test_task_instances_a_person_marks_send_airflows_events(
     assert {name: [e["eventType"] for e in found] for name, found in jobs.items()} == {
         "lineage_sql.make": ["COMPLETE"],
         "lineage_sql.boom": ["FAIL"],
+        "lineage_sql": ["FAIL"],
         "lineage_sql.hooked": ["COMPLETE"],
     }
+    (run_failed,) = jobs["lineage_sql"]
+    run_error = run_failed["run"]["facets"]["errorMessage"]["message"]
+    assert run_error == "Dag Run's state was manually set to `failed`."
     dag_run_id = lineage_events.dag_run_id("warehouse", "lineage_sql", run.logical_date)
     for task_id in ("make", "boom", "hooked"):
-        (event,) = jobs[f"lineage_sql.{task_id}"]
+        (event,) = jobs[f"lineage_sql.{task_id}"]  # a task's, the DAG's aside
         # The id a try of it would have had (try 0: it never ran), as Airflow's provider
         # makes it from the task instance.
         assert event["run"]["runId"] == lineage_events.task_run_id(

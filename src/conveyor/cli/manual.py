@@ -35,8 +35,8 @@ def _actor() -> Actor:
 
 
 def _store_for_marks() -> Store:
-    """The store, with OpenLineage told of the marks committed through it (Airflow's API
-    server sends those events; here the command does)."""
+    """The store, with the plugins' listeners and OpenLineage told of the marks committed
+    through it (Airflow's API server tells them; here the command does)."""
     store = open_store()
     run_listeners.start_for_marks(settings(), store)
     return store

@@ -23,8 +23,10 @@ own late report then finds it ended), and a running one's process is stopped by 
 process is stopped, so no second try runs beside it.
 
 Once a mark commits, :func:`on_marks`'s hook is told which task instances it marked (a
-whole run's mark: those whose try it ended), as Airflow's API calls the task instance
-listeners then (``engine/run_listeners.py``).
+whole run's mark: those whose try it ended), and a whole run's mark tells
+:func:`on_run_marks`'s hook of the run's new state after them, as Airflow's API calls the
+task instance and DAG run listeners then (``engine/run_listeners.py``). A run moved by hand
+is told by these rules only, not as the engine's run moves are.
 """
 
 from __future__ import annotations
@@ -55,6 +57,18 @@ def on_marks(hook: Marked | None) -> None:
     """Tell ``hook`` of the marks this process commits (None: tell no one)."""
     global _marked
     _marked = hook
+
+
+#: Told of each whole run's mark a person's action committed: a reader of the run, and the
+#: state it was marked.
+RunMarked = Callable[[Callable[[], RunRow], RunState], None]
+_run_marked: RunMarked | None = None
+
+
+def on_run_marks(hook: RunMarked | None) -> None:
+    """Tell ``hook`` of the whole runs' marks this process commits (None: tell no one)."""
+    global _run_marked
+    _run_marked = hook
 
 
 @dataclass(frozen=True)
@@ -292,6 +306,7 @@ class _ByHand:
     moved: list[TiRow] = field(default_factory=list)  # as they were before the move
     resumed: list[str] = field(default_factory=list)  # cleared below a success mark
     run_state: RunState | None = None  # where this action left the run, once known
+    ended_run: bool = False  # this action moved the run itself to the state asked for
     sent_back: bool = False  # a finished run this action sent back to the scheduler
 
     def locked(self) -> RunRow:
@@ -478,6 +493,25 @@ def _end_run(h: _ByHand) -> None:
     values = manual.kept_dates(utcnow())
     moved = transitions.move_run(h.conn, run.id, expected=[run.state], to=to, values=values)
     h.run_state = to if moved else runs.get_run(h.conn, run.id).state
+    h.ended_run = moved
+
+
+def _ended_run(h: _ByHand) -> bool:
+    return h.ended_run
+
+
+def _tell_run_marked(h: _ByHand) -> None:
+    """The listeners hear of the run's new state, after its instances' (as Airflow's API)."""
+    hook, run_pk, to = _run_marked, h.locked().id, RunState(h.to.value)
+    if hook is None:
+        return
+    engine = h.conn.engine
+
+    def read() -> RunRow:
+        with engine.connect() as fresh:
+            return runs.get_run(fresh, run_pk)
+
+    after_commit(h.conn, lambda: hook(read, to))
 
 
 def _still_queued(h: _ByHand) -> bool:
@@ -522,8 +556,8 @@ MARK: tuple[Rule[_ByHand], ...] = (
     *_BACK_TO_THE_SCHEDULER,
 )
 
-#: A person's mark of a whole run (:func:`mark_run`), in order: the run ends at once.
-MARK_RUN: tuple[Rule[_ByHand], ...] = (
+#: A whole run's instances marked and the run ended as asked, as both lists below begin.
+_END_THE_RUN: tuple[Rule[_ByHand], ...] = (
     Rule("lock the run", always, _lock_run),
     Rule("choose the instances", always, _choose_whole_run),
     Rule("mark each, ending a queued or running try", always, _move_each),
@@ -532,9 +566,16 @@ MARK_RUN: tuple[Rule[_ByHand], ...] = (
     Rule("end the run as asked, its dates kept", always, _end_run),
 )
 
-#: A run a cancelled backfill fails before it started (:func:`cancel_queued_run`), in order.
+#: A person's mark of a whole run (:func:`mark_run`), in order: the run ends at once.
+MARK_RUN: tuple[Rule[_ByHand], ...] = (
+    *_END_THE_RUN,
+    Rule("tell the listeners of the run's new state", _ended_run, _tell_run_marked),
+)
+
+#: A run a cancelled backfill fails before it started (:func:`cancel_queued_run`), in order:
+#: no listener hears of it, as none hears of Airflow's cancel.
 CANCEL_QUEUED_RUN: tuple[Rule[_ByHand], ...] = (
-    *MARK_RUN,
+    *_END_THE_RUN,
     Rule("fail the run if it is still queued", _still_queued, _fail_queued),
 )
 

@@ -9,9 +9,11 @@ is committed, with ``msg`` as Airflow's (``started``, ``success``, ``task_failur
 
 A task instance a person marks success or failed (the web UI and API, the CLI) is told to
 ``on_task_instance_success`` / ``_failed`` with ``previous_state=None``, as Airflow's API
-tells it: the instance with its run and without its task. The web server and the CLI load
-no plugins' listeners (nor call the DAG run hooks); OpenLineage's is started there
-(:func:`start_for_marks`).
+tells it: the instance with its run and without its task; a whole run a person marks, to
+``on_dag_run_success`` / ``_failed`` after its instances, with Airflow's ``msg`` ("Dag Run's
+state was manually set to `success`."). The web server (with ``web_plugins``, as Airflow's
+API server) and the CLI register the plugins' listeners and OpenLineage's for these
+(:func:`start_for_marks`); they call no other DAG run hook, moving no run but by hand.
 """
 
 from __future__ import annotations
@@ -54,13 +56,18 @@ def start(settings: Settings, store: Store | None = None) -> None:
     transitions.on_run_moves(_run_moved)
     datasets.on_asset_events(_assets_changed)
     manual.on_marks(lambda read, to: _marked(store, read, to))
+    manual.on_run_marks(_run_marked)
 
 
-def start_for_marks(settings: Settings, store: Store) -> None:
-    """Where a person marks task instances (the web server, the CLI): OpenLineage's
-    listener, when the settings say where events go, told of each mark committed."""
+def start_for_marks(settings: Settings, store: Store, *, plugins: bool = True) -> None:
+    """Where a person marks task instances and runs (the web server, the CLI): the plugins'
+    listeners (unless ``plugins`` is false) and OpenLineage's, when the settings say where
+    events go, told of each mark committed."""
+    if plugins:
+        listeners.load_plugin_listeners(str(settings.plugins_path))
     lineage.start(settings, store)
     manual.on_marks(lambda read, to: _marked(store, read, to))
+    manual.on_run_marks(_run_marked)
 
 
 #: Airflow's words for a task instance a person marked failed (its listener's ``error``).
@@ -82,6 +89,18 @@ def _marked(store: Store | None, read: Callable[[], manual.MarkedRows], to: Task
                 task_instance=marked,
                 error=MARKED_FAILED,
             )
+
+
+def _run_marked(read: Callable[[], RunRow], to: RunState) -> None:
+    """Airflow's DAG run hook for a run a person marked ``to``, with its API's ``msg``."""
+    hook = _HOOKS.get(to)
+    if hook is None or not listeners.has_listeners():
+        return
+    run = read()
+    if run.state is not to:  # moved again since: that move tells its own
+        return
+    msg = f"Dag Run's state was manually set to `{to.value}`."
+    listeners.notify(hook, dag_run=DagRunView.of(run, None, ""), msg=msg)
 
 
 def _assets_changed(events: list[datasets.RecordedEvent]) -> None:

@@ -64,8 +64,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store or Store(settings.db_url)
-    # A task instance a person marks here tells OpenLineage, as Airflow's API server does.
-    run_listeners.start_for_marks(settings, app.state.store)
+    # A task instance or run a person marks here tells the plugins' listeners and
+    # OpenLineage, as Airflow's API server does (the plugins only with web_plugins).
+    run_listeners.start_for_marks(settings, app.state.store, plugins=settings.web_plugins)
     # Middlewares run outermost last-added: headers and the body cap see every request; the
     # request's transaction commits inside them, once the app's handlers set the status.
     # The audit trail records each action inside the transaction that commits it.
