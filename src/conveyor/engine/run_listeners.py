@@ -63,7 +63,7 @@ def start_for_marks(settings: Settings, store: Store, *, plugins: bool = True) -
     """Where a person marks task instances and runs (the web server, the CLI): the plugins'
     listeners (unless ``plugins`` is false) and OpenLineage's, when the settings say where
     events go, told of each mark committed."""
-    if plugins:
+    if plugins and settings.plugins_path.is_dir():  # no folder: nothing of Airflow's to load
         listeners.load_plugin_listeners(str(settings.plugins_path))
     lineage.start(settings, store)
     manual.on_marks(lambda read, to: _marked(store, read, to))
