@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.engine import deferral, hand_back, policy, policy_table, tries
+from conveyor.engine import awaiting_input, deferral, hand_back, policy, policy_table, tries
 from conveyor.engine.policy import Point, Rule, Table, always, follow, line, register
 from conveyor.lifecycle import Outcome
 from conveyor.states import ExitKind, TaskState
@@ -22,7 +22,7 @@ from conveyor.states import ExitKind, TaskState
 STORIES = Path(__file__).with_name("policy_stories.txt")
 
 #: The modules whose entry points are drawn or registered at import.
-ENTRY_MODULES = (tries, deferral, hand_back, policy_table)
+ENTRY_MODULES = (tries, deferral, awaiting_input, hand_back, policy_table)
 
 
 def _stories() -> str:
@@ -49,6 +49,7 @@ def test_each_list_is_drawn_once_and_followed_as_drawn() -> None:
     assert drawn["tries.end_from_outside"].rules is policy_table.OUTSIDE_END
     assert drawn["deferral.record_deferral"].rules is policy_table.DEFERRAL
     assert drawn["deferral.time_out"].rules is policy_table.DEFERRAL_TIMEOUT
+    assert drawn["awaiting_input.record_wait"].rules is policy_table.AWAITING_INPUT
     assert drawn["hand_back.hand_back"].rules is policy_table.HAND_BACK
 
 

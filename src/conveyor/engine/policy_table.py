@@ -7,7 +7,8 @@ Each entry point's list is the lines that serve it, in this order, drawn once he
 import; ``tests/unit/test_policy_table.py`` prints each list whole
 (``tests/unit/policy_stories.txt``). Before its list, each entry point locks the run, makes
 its reads under that lock and chooses the statement its move is made with (``tries``,
-``deferral``, ``hand_back``): no line here is a lock, a read or a choice of SQL.
+``deferral``, ``awaiting_input``, ``hand_back``): no line here is a lock, a read or a choice
+of SQL.
 
 Every rule after the move applies only when the move won (a timeout, a person or a fired
 trigger may have moved the try first), unless it says otherwise.
@@ -18,9 +19,9 @@ from __future__ import annotations
 from conveyor.engine import own_report as own
 from conveyor.engine import try_move as m
 from conveyor.engine.policy import Rule, Table, always, line, point
-from conveyor.lifecycle import FAILED_TRY, FINISH, IN_FLIGHT
+from conveyor.lifecycle import FAILED_TRY, FINISH
 from conveyor.lifecycle import HAND_BACK as HAND_BACK_MOVE
-from conveyor.states import TaskState
+from conveyor.states import IN_FLIGHT, TaskState
 
 # -- the kinds of entry point a line may serve -----------------------------------------------
 
@@ -49,6 +50,13 @@ DEFERRAL_POINT = point(
 DEFERRAL_TIMEOUT_POINT = point(
     "deferral.time_out", (ENDS_A_TRY, DECIDES, PLANS), FINISH, (TaskState.DEFERRED,), FAILED_TRY
 )
+AWAITING_INPUT_POINT = point(
+    "awaiting_input.record_wait",
+    (ENDS_A_TRY, DECIDES),
+    FINISH,
+    _RUNNING,
+    (TaskState.AWAITING_INPUT,),
+)
 HAND_BACK_POINT = point("hand_back.hand_back", (ENDS_A_TRY,), HAND_BACK_MOVE, _RUNNING)
 
 OWN = TRY_ENDED_POINT.name
@@ -61,6 +69,7 @@ TABLE = Table(
     line("record outlets", m.moved, own.record_outlets, OWN, to=SUCCESS),
     line("skip what was not chosen", own.branched, own.skip_unchosen, OWN, to=SUCCESS),
     line("store the trigger", m.moved, m.store_trigger, ENDS_A_TRY, to=(TaskState.DEFERRED,)),
+    line("ask the person", m.moved, m.ask_the_person, ENDS_A_TRY, to=(TaskState.AWAITING_INPUT,)),
     line("remove the trigger", m.moved, m.remove_trigger, DEFERRAL_TIMEOUT_POINT.name),
     line("advance the run from its frontier", own.moved_on_frontier, own.advance_hop, OWN),
     line("advance the whole run", m.moved_whole, m.advance_whole, QUEUES),
@@ -76,4 +85,5 @@ TRY_ENDED: tuple[Rule[own.Ending], ...] = TABLE.entry(TRY_ENDED_POINT)
 OUTSIDE_END: tuple[Rule[m.Finishing], ...] = TABLE.entry(OUTSIDE_END_POINT)
 DEFERRAL: tuple[Rule[m.Finishing], ...] = TABLE.entry(DEFERRAL_POINT)
 DEFERRAL_TIMEOUT: tuple[Rule[m.TimingOut], ...] = TABLE.entry(DEFERRAL_TIMEOUT_POINT)
+AWAITING_INPUT: tuple[Rule[m.Finishing], ...] = TABLE.entry(AWAITING_INPUT_POINT)
 HAND_BACK: tuple[Rule[m.TryMove], ...] = TABLE.entry(HAND_BACK_POINT)

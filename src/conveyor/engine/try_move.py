@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from conveyor.clock import utcnow
 from conveyor.engine.kept import Handoff
 from conveyor.engine.progress import Advance, advance_run, plan_whole_run
-from conveyor.engine.report import Deferred, Happened, Raised, decide
+from conveyor.engine.report import AwaitingInput, Deferred, Happened, Raised, decide
 from conveyor.lifecycle import Actor, Outcome
 from conveyor.serialized import SerializedDag
 from conveyor.states import TaskState
-from conveyor.store import runs, transitions, triggers
+from conveyor.store import hitl, runs, transitions, triggers
 from conveyor.store.engine import Connection
 from conveyor.store.hop import run_lock
 from conveyor.store.hop.run_lock import LockedRun
@@ -152,6 +152,29 @@ def store_trigger(m: TryMove) -> None:
         f"{deferral.method_name}{limit}",
         m.actor,
         detail={"trigger_id": trigger_id, "classpath": deferral.classpath},
+        at=now,
+    )
+
+
+def ask_the_person(m: TryMove) -> None:
+    """The question a person answers, and the timeline entry that says what it waits for."""
+    waiting = m.happened
+    assert isinstance(waiting, AwaitingInput)
+    now = utcnow()
+    hitl.ask(
+        m.conn, m.ti_id, m.try_number, waiting.request, waiting.method_name, waiting.timeout_at, now
+    )
+    limit = ""
+    if waiting.timeout_at is not None:
+        at = waiting.timeout_at.isoformat(timespec="seconds")
+        limit = f"; takes its defaults or fails at {at}"
+    transitions.record_event(
+        m.conn,
+        m.ti_id,
+        m.try_number,
+        "awaiting_input",
+        f"waiting for a person to answer {waiting.request.get('subject')!r}{limit}",
+        m.actor,
         at=now,
     )
 
