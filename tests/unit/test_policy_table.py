@@ -21,7 +21,8 @@ from conveyor.states import ExitKind, TaskState
 
 STORIES = Path(__file__).with_name("policy_stories.txt")
 
-#: The modules whose entry points are drawn or registered at import.
+#: The modules whose entry points are drawn or registered at import: a module that registers
+#: a new entry point is added here, and its story then shows in the recorded file.
 ENTRY_MODULES = (tries, deferral, awaiting_input, hand_back, policy_table)
 
 
