@@ -70,8 +70,8 @@ def test_a_line_at_a_kind_serves_every_point_of_that_kind_in_the_tables_order() 
         line("only b", always, lambda move: move.done.append("only b"), "b"),
         _note("last"),
     )
-    a = table.entry(Point("a", ("ends",)))
-    b = table.entry(Point("b", ("ends",)))
+    a = table.draw(Point("a", ("ends",))).rules
+    b = table.draw(Point("b", ("ends",))).rules
     assert follow(a, _Move()).done == ["first", "last"]
     assert follow(b, _Move()).done == ["first", "only b", "last"]
 
@@ -84,9 +84,9 @@ def test_a_lines_states_are_checked_once_where_the_point_tells_and_else_as_follo
     failing = Point("failing", ("ends",), moves_to=(TaskState.FAILED,))
     succeeding = Point("succeeding", ("ends",), moves_to=(TaskState.SUCCESS,))
     either = Point("either", ("ends",))
-    assert table.entry(failing) == ()  # never to success: not in its list at all
-    assert table.entry(succeeding) == (succeeded.rule,)  # always to success: no check left
-    (checked,) = table.entry(either)
+    assert table.draw(failing).rules == ()  # never to success: not in its list at all
+    assert table.draw(succeeding).rules == (succeeded.rule,)  # always to success: no check
+    (checked,) = table.draw(either).rules
     assert follow((checked,), _Move(Outcome(TaskState.FAILED, ExitKind.EXCEPTION))).done == []
     assert follow((checked,), _Move(Outcome(TaskState.SUCCESS, ExitKind.RETURN))).done == ["kept"]
 
@@ -94,8 +94,8 @@ def test_a_lines_states_are_checked_once_where_the_point_tells_and_else_as_follo
 def test_a_line_placed_from_a_state_serves_only_points_that_move_from_it() -> None:
     from_deferred = line("x", always, always, "ends", moves_from=(TaskState.DEFERRED,))
     table = Table(from_deferred)
-    assert table.entry(Point("r", ("ends",), moves_from=(TaskState.RUNNING,))) == ()
-    assert len(table.entry(Point("d", ("ends",), moves_from=(TaskState.DEFERRED,)))) == 1
+    assert table.draw(Point("r", ("ends",), moves_from=(TaskState.RUNNING,))).rules == ()
+    assert len(table.draw(Point("d", ("ends",), moves_from=(TaskState.DEFERRED,))).rules) == 1
 
 
 def test_a_list_written_beside_its_entry_point_is_registered_as_is() -> None:
@@ -105,3 +105,17 @@ def test_a_list_written_beside_its_entry_point_is_registered_as_is() -> None:
     assert "1. mark" in policy.story(policy.registered()[point.name])
     with pytest.raises(ValueError, match="two entry points"):
         register(Point("test.written_beside"), rules)
+
+
+def test_a_rule_for_every_end_of_a_try_is_one_line() -> None:
+    """One line at the kind "ends a try" reaches every entry point that ends one."""
+    everywhere = line("note the end", always, always, policy_table.ENDS_A_TRY)
+    table = Table(*policy_table.TABLE.lines, everywhere)
+    ending = [
+        drawn.point
+        for drawn in policy.registered().values()
+        if policy_table.ENDS_A_TRY in drawn.point.kinds
+    ]
+    assert len(ending) == 6
+    for point in ending:
+        assert table.draw(point).rules[-1] is everywhere.rule, point.name

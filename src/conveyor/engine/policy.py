@@ -164,10 +164,14 @@ class Table:
     def __init__(self, *lines: Line) -> None:
         self.lines = lines
 
-    def entry(self, point: Point) -> tuple[Rule[Any], ...]:
-        """``point``'s list: the lines that serve it, in the table's order; registered."""
+    def draw(self, point: Point) -> Drawn:
+        """``point``'s list: the lines that serve it, in the table's order."""
         lines = tuple(each for each in self.lines if each.serves(point))
-        return _register(Drawn(point, lines, tuple(each.drawn(point) for each in lines)))
+        return Drawn(point, lines, tuple(each.drawn(point) for each in lines))
+
+    def entry(self, point: Point) -> tuple[Rule[Any], ...]:
+        """``point``'s list (:meth:`draw`), registered: what the entry point follows."""
+        return _register(self.draw(point))
 
 
 def register(point: Point, rules: Sequence[Rule[E]]) -> tuple[Rule[E], ...]:
