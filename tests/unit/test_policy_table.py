@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.engine import awaiting_input, deferral, hand_back, policy, policy_table, tries
+from conveyor.engine import (
+    awaiting_input,
+    deferral,
+    hand_back,
+    policy,
+    policy_table,
+    progress,
+    tries,
+)
 from conveyor.engine.policy import Point, Rule, Table, always, follow, line, register
 from conveyor.lifecycle import Outcome
 from conveyor.states import ExitKind, TaskState
@@ -23,7 +31,7 @@ STORIES = Path(__file__).with_name("policy_stories.txt")
 
 #: The modules whose entry points are drawn or registered at import: a module that registers
 #: a new entry point is added here, and its story then shows in the recorded file.
-ENTRY_MODULES = (tries, deferral, awaiting_input, hand_back, policy_table)
+ENTRY_MODULES = (tries, deferral, awaiting_input, hand_back, progress, policy_table)
 
 
 def _stories() -> str:
@@ -52,6 +60,7 @@ def test_each_list_is_drawn_once_and_followed_as_drawn() -> None:
     assert drawn["deferral.time_out"].rules is policy_table.DEFERRAL_TIMEOUT
     assert drawn["awaiting_input.record_wait"].rules is policy_table.AWAITING_INPUT
     assert drawn["hand_back.hand_back"].rules is policy_table.HAND_BACK
+    assert drawn["progress.plan_whole"].rules is progress.PLAN_WHOLE
 
 
 @dataclass
