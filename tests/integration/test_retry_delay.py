@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from conveyor.engine.report import Raised
@@ -93,3 +94,28 @@ def _retry_after_the_recorded_end(store: Store, run_pk: int, ti_id: int) -> time
         ).scalar_one()
     assert after.retry_at is not None
     return after.retry_at - ended
+
+
+@pytest.mark.parametrize("version_known", [True, False])
+def test_a_retry_counts_the_tries_the_row_allows_not_those_the_report_echoes(
+    tmp_path: Path, store: Store, version_known: bool
+) -> None:
+    """The try's process was told at its start how many tries the task has; the engine
+    decides on the task instance's row, read under the run's lock."""
+    run_pk, ti, version = _first_try_running(tmp_path, store)
+    assert ti.max_tries == 2  # retries=1: this first try may be retried
+
+    happened = Raised(ExitKind.EXCEPTION, "boom")
+    echoed_last = 1  # what a report that believed this the last try would echo
+    end = TryEnd(
+        ti.id,
+        1,
+        run_pk,
+        "once",
+        happened,
+        echoed_last,
+        version_hash=version if version_known else None,
+    )
+    with store.write() as conn:
+        result = try_ended(conn, end, ACTOR, parallelism=None)
+    assert result.state is TaskState.UP_FOR_RETRY

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import conveyor
-from conveyor.engine import mapping, progress, tries
+from conveyor.engine import mapping, progress
 from conveyor.engine import runs as engine_runs
 from conveyor.engine.progress import advance_run
 from conveyor.lifecycle import Actor
@@ -47,7 +47,6 @@ def test_the_functions_that_write_under_the_lock_require_a_locked_run() -> None:
         (progress._plan_whole, "run"),
         (progress._advance_and_queue, "run"),
         (progress._admit_into, "run"),
-        (tries._skip_unchosen, "run"),
         (engine_runs.end_run, "run"),
         (transitions.end_run, "run"),
         (transitions.time_out_run, "run"),

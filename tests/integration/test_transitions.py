@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, update
 
 from conveyor import DAG, EmptyOperator
 from conveyor.clock import utcnow
-from conveyor.engine.runs import hand_back
+from conveyor.engine.hand_back import hand_back
 from conveyor.lifecycle import TASK_MOVES, Actor, IllegalMove
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.context import DagContext
@@ -168,7 +168,7 @@ def test_a_handed_back_try_is_up_for_retry_at_once_with_one_more_try(
 def test_a_stopping_worker_hands_back_the_tries_its_processes_hold(
     store: Store, ti_id: int
 ) -> None:
-    """``engine.runs.hand_back``: the tries named, or held by the pids given on the host, each
+    """``engine.hand_back``: the tries named, or held by the pids given on the host, each
     handed back under its run's lock; a second hand-back finds nothing running."""
     _put(store, ti_id, TaskState.QUEUED)
     with store.write() as conn:

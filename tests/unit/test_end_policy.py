@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from conveyor.clock import utcnow
-from conveyor.engine.deferral import DEFERRAL
 from conveyor.engine.policy import Rule, always, follow
 from conveyor.engine.report import (
     Deferral,
@@ -18,8 +17,6 @@ from conveyor.engine.report import (
     Skipped,
     decide,
 )
-from conveyor.engine.runs import HAND_BACK
-from conveyor.engine.tries import OUTSIDE_END, TRY_ENDED
 from conveyor.states import ExitKind, TaskState
 
 DELAY = timedelta(minutes=3)
@@ -73,36 +70,3 @@ def test_a_policy_applies_its_rules_in_order_each_when_it_holds() -> None:
     policy = (does("first"), only_flagged, does("last"))
     assert follow(policy, _Seen(flag=False)).done == ["first", "last"]
     assert follow(policy, _Seen(flag=True)).done == ["first", "f", "last"]
-
-
-def test_each_entry_point_reads_top_to_bottom() -> None:
-    """The declared order: what a try's end does, as a newcomer reads it."""
-    assert [rule.name for rule in TRY_ENDED] == [
-        "read the run's DAG, before its lock",
-        "lock the run",
-        "read the run's DAG, under its lock",
-        "decide the outcome",
-        "make the move, the run's lock sent in front",
-        "make the move, reading the hop",
-        "make the move, reading the whole run",
-        "keep the return value",
-        "record outlets",
-        "skip what was not chosen",
-        "advance the run from its frontier",
-        "advance the whole run",
-        "hand off what the hop queued",
-        "keep rendered fields",
-        "keep the map index label",
-    ]
-    assert [rule.name for rule in OUTSIDE_END] == [
-        "decide the outcome",
-        "lock the run",
-        "make the move",
-        "advance the whole run",
-    ]
-    assert [rule.name for rule in DEFERRAL] == [
-        "lock the run",
-        "make the move",
-        "store the trigger",
-    ]
-    assert [rule.name for rule in HAND_BACK] == ["lock the run", "make the move"]

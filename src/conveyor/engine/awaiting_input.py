@@ -30,10 +30,13 @@ from datetime import datetime
 from typing import Any
 
 from conveyor.clock import utcnow
+from conveyor.engine.policy import follow
+from conveyor.engine.policy_table import AWAITING_INPUT
 from conveyor.engine.report import AwaitingInput, Raised
 from conveyor.engine.tries import TryResult
+from conveyor.engine.try_move import Finishing, lock_and_read
 from conveyor.exceptions import TaskAwaitingInput
-from conveyor.lifecycle import Actor, Outcome
+from conveyor.lifecycle import Actor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import hitl, transitions
 from conveyor.store.engine import Store, retrying
@@ -69,40 +72,24 @@ def record_wait(
     actor: Actor,
     started_at: datetime | None = None,
 ) -> TryResult:
-    """``running -> awaiting_input`` with the question stored, in one transaction."""
+    """``running -> awaiting_input`` with the question stored: the run locked, then
+    :data:`AWAITING_INPUT`, in order, in one transaction."""
 
     def record() -> TryResult:
         with store.write() as conn:
-            locked = run_lock.lock_run(conn, run_pk)
-            outcome = Outcome(_AWAITING, ExitKind.AWAITING_INPUT)
-            moved = transitions.finish(
-                conn, locked, ti_id, try_number, outcome, actor, started_at=started_at
+            asking = Finishing(
+                conn=conn,
+                actor=actor,
+                run_pk=run_pk,
+                ti_id=ti_id,
+                try_number=try_number,
+                happened=waiting,
+                started_at=started_at,
             )
-            if not moved:
-                return TryResult(started=True, state=None)  # a person or a timeout was first
-            now = utcnow()
-            hitl.ask(
-                conn,
-                ti_id,
-                try_number,
-                waiting.request,
-                waiting.method_name,
-                waiting.timeout_at,
-                now,
-            )
-            limit = ""
-            if waiting.timeout_at is not None:
-                at = waiting.timeout_at.isoformat(timespec="seconds")
-                limit = f"; takes its defaults or fails at {at}"
-            transitions.record_event(
-                conn,
-                ti_id,
-                try_number,
-                "awaiting_input",
-                f"waiting for a person to answer {waiting.request.get('subject')!r}{limit}",
-                actor,
-                at=now,
-            )
+            lock_and_read(asking)
+            follow(AWAITING_INPUT, asking)
+        if not asking.moved:
+            return TryResult(started=True, state=None)  # a person or a timeout was first
         return TryResult(started=True, state=_AWAITING)
 
     return retrying(record, what="recording a try awaiting input")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from conveyor.engine import manual
-from conveyor.engine.policy import Rule, always, follow
+from conveyor.engine.policy import Point, Rule, always, follow, register
 from conveyor.lifecycle import Actor
 from conveyor.states import IN_FLIGHT, TaskState
 from conveyor.store import bulk_manual, runs
@@ -245,18 +245,24 @@ def _act_in_key_order(b: _Bulk) -> None:
 
 #: Chosen task instances cleared or marked (:func:`clear_task_instances`,
 #: :func:`mark_task_instances`), in order.
-BULK_TASKS: tuple[Rule[_Bulk], ...] = (
-    Rule("choose the instances named", always, _choose_named),
-    Rule("reach the same instances in earlier or later runs", _past_or_future, _reach_around),
-    Rule("refuse more runs than MAX_RUNS", _too_many, _refuse),
-    Rule("act on each run in key order, reading what changed", always, _act_in_key_order),
+BULK_TASKS: tuple[Rule[_Bulk], ...] = register(
+    Point("bulk_manual.tasks", ("a person's action",)),
+    (
+        Rule("choose the instances named", always, _choose_named),
+        Rule("reach the same instances in earlier or later runs", _past_or_future, _reach_around),
+        Rule("refuse more runs than MAX_RUNS", _too_many, _refuse),
+        Rule("act on each run in key order, reading what changed", always, _act_in_key_order),
+    ),
 )
 
 #: Whole runs cleared or marked (:func:`clear_runs`, :func:`mark_runs`), in order.
-BULK_RUNS: tuple[Rule[_Bulk], ...] = (
-    Rule("find the runs named", always, _find_runs),
-    Rule("refuse more runs than MAX_RUNS", _too_many, _refuse),
-    Rule("act on each run in key order, reading what changed", always, _act_in_key_order),
+BULK_RUNS: tuple[Rule[_Bulk], ...] = register(
+    Point("bulk_manual.runs", ("a person's action",)),
+    (
+        Rule("find the runs named", always, _find_runs),
+        Rule("refuse more runs than MAX_RUNS", _too_many, _refuse),
+        Rule("act on each run in key order, reading what changed", always, _act_in_key_order),
+    ),
 )
 
 

@@ -28,12 +28,13 @@ from datetime import datetime
 from typing import Any
 
 from conveyor.clock import utcnow
-from conveyor.engine.policy import Rule, always, follow
-from conveyor.engine.progress import plan_whole_run
-from conveyor.engine.report import Deferral, Deferred, Raised, failure_outcome
+from conveyor.engine.policy import follow
+from conveyor.engine.policy_table import DEFERRAL, DEFERRAL_TIMEOUT
+from conveyor.engine.report import Deferral, Deferred, Raised
 from conveyor.engine.tries import TryResult
+from conveyor.engine.try_move import Finishing, TimingOut, lock_and_read
 from conveyor.exceptions import TaskDeferred
-from conveyor.lifecycle import Actor, Outcome
+from conveyor.lifecycle import Actor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions, triggers
 from conveyor.store.engine import Connection, Store, retrying
@@ -64,93 +65,28 @@ def record_deferral(
     actor: Actor,
     started_at: datetime | None = None,
 ) -> TryResult:
-    """``running -> deferred`` with its trigger stored: :data:`DEFERRAL`, in order, in one
-    transaction."""
+    """``running -> deferred`` with its trigger stored: the run locked, then
+    :data:`DEFERRAL`, in order, in one transaction. The run is not advanced: a deferred try
+    makes nothing ready, and its resumption is a trigger's (:func:`fire`)."""
 
     def record() -> TryResult:
         with store.write() as conn:
-            deferring = _Deferring(conn, run_pk, ti_id, try_number, deferral, actor, started_at)
+            deferring = Finishing(
+                conn=conn,
+                actor=actor,
+                run_pk=run_pk,
+                ti_id=ti_id,
+                try_number=try_number,
+                happened=Deferred(deferral),
+                started_at=started_at,
+            )
+            lock_and_read(deferring)
             follow(DEFERRAL, deferring)
         if not deferring.moved:
             return TryResult(started=True, state=None)  # a timeout or a person was first
         return TryResult(started=True, state=TaskState.DEFERRED)
 
     return retrying(record, what="recording a try's deferral")
-
-
-@dataclass
-class _Deferring:
-    """A try's deferral being recorded: what :data:`DEFERRAL` reads."""
-
-    conn: Connection
-    run_pk: int
-    ti_id: int
-    try_number: int
-    deferral: Deferral
-    actor: Actor
-    started_at: datetime | None
-    run: run_lock.LockedRun | None = None
-    moved: bool = False
-
-
-def _lock_run(d: _Deferring) -> None:
-    d.run = run_lock.lock_run(d.conn, d.run_pk)
-
-
-def _defer(d: _Deferring) -> None:
-    """The move: it closes the try and frees its slots; a deferral is never retried."""
-    assert d.run is not None
-    outcome = Outcome(TaskState.DEFERRED, ExitKind.DEFERRED)
-    d.moved = bool(
-        transitions.finish(
-            d.conn, d.run, d.ti_id, d.try_number, outcome, d.actor, started_at=d.started_at
-        )
-    )
-
-
-def _moved(d: _Deferring) -> bool:
-    return d.moved
-
-
-def _store_trigger(d: _Deferring) -> None:
-    """The trigger a triggerer picks up, and the timeline entry that says what it waits for."""
-    deferral, now = d.deferral, utcnow()
-    trigger_id = triggers.add(
-        d.conn,
-        d.ti_id,
-        d.try_number,
-        deferral.classpath,
-        deferral.kwargs,
-        deferral.method_name,
-        deferral.method_kwargs,
-        deferral.timeout_at,
-        now,
-    )
-    limit = (
-        f"; times out at {deferral.timeout_at.isoformat(timespec='seconds')}"
-        if deferral.timeout_at
-        else ""
-    )
-    transitions.record_event(
-        d.conn,
-        d.ti_id,
-        d.try_number,
-        "trigger",
-        f"waiting for trigger {deferral.trigger_name} (#{trigger_id}) to resume at "
-        f"{deferral.method_name}{limit}",
-        d.actor,
-        detail={"trigger_id": trigger_id, "classpath": deferral.classpath},
-        at=now,
-    )
-
-
-#: A try's deferral (:func:`record_deferral`), in order. The run is not advanced: a deferred
-#: try makes nothing ready, and its resumption is a trigger's (:func:`fire`).
-DEFERRAL: tuple[Rule[_Deferring], ...] = (
-    Rule("lock the run", always, _lock_run),
-    Rule("make the move", always, _defer),
-    Rule("store the trigger", _moved, _store_trigger),
-)
 
 
 @dataclass(frozen=True)
@@ -208,7 +144,8 @@ def time_out(
     store: Store, overdue: triggers.Overdue, actor: Actor, *, parallelism: int | None
 ) -> TryResult:
     """A deferral past its timeout: the try fails (or retries), as if it had raised
-    ``TaskDeferralTimeout``."""
+    ``TaskDeferralTimeout``: the run locked and the try's tries allowed read under that lock,
+    then :data:`DEFERRAL_TIMEOUT`, in order, in one transaction."""
     name = overdue.classpath.rsplit(".", 1)[-1]
     error = (
         f"TaskDeferralTimeout: trigger {name} (#{overdue.trigger_id}) did not fire by "
@@ -217,25 +154,25 @@ def time_out(
     with store.read() as conn:
         owner = runs.try_owner(conn, overdue.ti_id)
         run = runs.get_run(conn, owner.run_pk)
-        task = runs.serialized_dag(conn, run.version_hash).tasks[owner.task_id]
-    outcome = failure_outcome(
-        overdue.try_number,
-        owner.max_tries,
-        task.retry_delay_for(overdue.try_number - owner.resumptions),
-        ExitKind.TIMEOUT,
-        error,
-    )
+        structure = runs.serialized_dag(conn, run.version_hash)
     with store.write() as conn:
-        locked = run_lock.lock_run(conn, owner.run_pk)
-        expected = (TaskState.DEFERRED,)
-        if not transitions.finish(
-            conn, locked, overdue.ti_id, overdue.try_number, outcome, actor, expected=expected
-        ):
-            return TryResult(started=True, state=None)  # it fired, or a person moved it
-        triggers.remove(conn, overdue.trigger_id)
-        # What became ready is left scheduled: the scheduler's dispatch hands it over.
-        plan_whole_run(conn, locked, actor)
-    return TryResult(started=True, state=outcome.state, error=error)
+        timing_out = TimingOut(
+            conn=conn,
+            actor=actor,
+            run_pk=owner.run_pk,
+            ti_id=overdue.ti_id,
+            try_number=overdue.try_number,
+            happened=Raised(ExitKind.TIMEOUT, error),
+            dag=structure,
+            task_id=owner.task_id,
+            expected=(TaskState.DEFERRED,),
+            trigger_id=overdue.trigger_id,
+        )
+        lock_and_read(timing_out)
+        follow(DEFERRAL_TIMEOUT, timing_out)
+    if not timing_out.moved:
+        return TryResult(started=True, state=None)  # it fired, or a person moved it
+    return TryResult(started=True, state=timing_out.decided.state, error=error)
 
 
 def call_task(

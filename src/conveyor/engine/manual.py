@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict, Unpack
 
 from conveyor.clock import utcnow
-from conveyor.engine.policy import Rule, always, follow
+from conveyor.engine.policy import Point, Rule, always, follow, register
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import MARK_TARGETS, Actor
 from conveyor.serialized import SerializedDag
@@ -536,24 +536,30 @@ _BACK_TO_THE_SCHEDULER: tuple[Rule[_ByHand], ...] = (
 )
 
 #: A person's clear of task instances (:func:`clear_tasks`), in order.
-CLEAR: tuple[Rule[_ByHand], ...] = (
-    Rule("lock the run", always, _lock_run),
-    Rule("choose the instances", always, _plan_clear),
-    Rule("clear each, ending a queued or running try", always, _move_each),
-    Rule("ask for the run's plan and the next run's", _moved, _ask_for_plans),
-    *_BACK_TO_THE_SCHEDULER,
+CLEAR: tuple[Rule[_ByHand], ...] = register(
+    Point("manual.clear_tasks", ("a person's action",)),
+    (
+        Rule("lock the run", always, _lock_run),
+        Rule("choose the instances", always, _plan_clear),
+        Rule("clear each, ending a queued or running try", always, _move_each),
+        Rule("ask for the run's plan and the next run's", _moved, _ask_for_plans),
+        *_BACK_TO_THE_SCHEDULER,
+    ),
 )
 
 #: A person's mark of task instances success or failed (:func:`mark`, :func:`mark_tasks`),
 #: in order.
-MARK: tuple[Rule[_ByHand], ...] = (
-    Rule("lock the run", always, _lock_run),
-    Rule("choose the instances", always, _choose_marked),
-    Rule("mark each, ending a queued or running try", always, _move_each),
-    Rule("tell the listeners of each instance marked", _moved, _tell_marked),
-    Rule("clear the failed below a success", _marked_success, _resume_below),
-    Rule("ask for the run's plan and the next run's", _moved, _ask_for_plans),
-    *_BACK_TO_THE_SCHEDULER,
+MARK: tuple[Rule[_ByHand], ...] = register(
+    Point("manual.mark", ("a person's action",)),
+    (
+        Rule("lock the run", always, _lock_run),
+        Rule("choose the instances", always, _choose_marked),
+        Rule("mark each, ending a queued or running try", always, _move_each),
+        Rule("tell the listeners of each instance marked", _moved, _tell_marked),
+        Rule("clear the failed below a success", _marked_success, _resume_below),
+        Rule("ask for the run's plan and the next run's", _moved, _ask_for_plans),
+        *_BACK_TO_THE_SCHEDULER,
+    ),
 )
 
 #: A whole run's instances marked and the run ended as asked, as both lists below begin.
@@ -567,16 +573,22 @@ _END_THE_RUN: tuple[Rule[_ByHand], ...] = (
 )
 
 #: A person's mark of a whole run (:func:`mark_run`), in order: the run ends at once.
-MARK_RUN: tuple[Rule[_ByHand], ...] = (
-    *_END_THE_RUN,
-    Rule("tell the listeners of the run's new state", _ended_run, _tell_run_marked),
+MARK_RUN: tuple[Rule[_ByHand], ...] = register(
+    Point("manual.mark_run", ("a person's action",)),
+    (
+        *_END_THE_RUN,
+        Rule("tell the listeners of the run's new state", _ended_run, _tell_run_marked),
+    ),
 )
 
 #: A run a cancelled backfill fails before it started (:func:`cancel_queued_run`), in order:
 #: no listener hears of it, as none hears of Airflow's cancel.
-CANCEL_QUEUED_RUN: tuple[Rule[_ByHand], ...] = (
-    *_END_THE_RUN,
-    Rule("fail the run if it is still queued", _still_queued, _fail_queued),
+CANCEL_QUEUED_RUN: tuple[Rule[_ByHand], ...] = register(
+    Point("manual.cancel_queued_run", ("a person's action",)),
+    (
+        *_END_THE_RUN,
+        Rule("fail the run if it is still queued", _still_queued, _fail_queued),
+    ),
 )
 
 

@@ -21,6 +21,7 @@ from conveyor.engine import admission, fail_fast, frontier
 from conveyor.engine.kept import Handoff
 from conveyor.engine.mapping import plan_mapped_run, ti_key
 from conveyor.engine.planning import RunPlan, plan_run
+from conveyor.engine.policy import Point, Rule, always, follow, register
 from conveyor.engine.runs import end_run
 from conveyor.lifecycle import NOT_A_RETRY, WAITING_FOR_TIME, Actor
 from conveyor.serialized import SerializedDag
@@ -118,11 +119,11 @@ def plan_whole_run(
     planned = _plan_whole(conn, run, mover, None, ended=False)
     if isinstance(planned, Advance):
         return planned
-    _structure, tis, plan, retried = planned
+    tis, plan = planned.tis, planned.planned
     for task_id, reason in plan.to_schedule:
         ti = tis[task_id]
         transitions.schedule(conn, ti.id, TaskState.NONE, ti.try_number, reason, actor)
-    moved = retried or plan.to_schedule or plan.to_skip or plan.to_upstream_fail
+    moved = planned.retried or plan.to_schedule or plan.to_skip or plan.to_upstream_fail
     return Advance([], None, idle=not moved)
 
 
@@ -153,7 +154,7 @@ def _advance_and_queue(
     if isinstance(planned, Advance):
         return planned
     assert read is not None
-    structure, tis, plan, _retried = planned
+    structure, tis, plan = planned.structure, planned.tis, planned.planned
     cap = None if mover.parallelism is None else mover.parallelism - read.busy
     reasons = dict(plan.to_schedule)
     waiting = [ti for ti in tis.values() if ti.state is TaskState.SCHEDULED]
@@ -165,7 +166,29 @@ def _advance_and_queue(
     return Advance(_queue_admitted(conn, admitting, candidates, room, mover), None)
 
 
-_Planned = tuple[SerializedDag, dict[str, TiRow], RunPlan, int]
+@dataclass
+class _Planning:
+    """One run's whole plan being made and applied: what :data:`PLAN_WHOLE` reads, and
+    what its rules found so far."""
+
+    conn: Connection
+    run: LockedRun
+    mover: Mover
+    #: A try of the run just ended (the fast path), or the scheduler plans it (its net).
+    ended: bool
+    structure: SerializedDag
+    tis: dict[str, TiRow]
+    #: The previous run's task states, for ``depends_on_past`` (read before the list).
+    past: dict[str, TaskState] | None
+    retried: int = 0
+    plan: RunPlan | None = None
+    #: The state the plan ended the run in, if it did.
+    ended_in: RunState | None = None
+
+    @property
+    def planned(self) -> RunPlan:
+        assert self.plan is not None, "a rule planned the run before"
+        return self.plan
 
 
 def _plan_whole(
@@ -175,35 +198,93 @@ def _plan_whole(
     read: runs.TasksAndRoom | None,
     *,
     ended: bool,
-) -> Advance | _Planned:
-    """Plan the whole run and make the plan's moves but scheduling: its due retries, skips
-    and upstream failures, and the run's end. An :class:`Advance` when nothing is left to
-    schedule (the run is not running, paused, or ended now); else what scheduling needs."""
+) -> Advance | _Planning:
+    """Plan the whole run and make the plan's moves but scheduling (:data:`PLAN_WHOLE`):
+    its due retries, skips and upstream failures, and the run's end. An :class:`Advance`
+    when nothing is left to schedule (the run is not running, paused, or ended now); else
+    what scheduling needs."""
     if run.state is not RunState.RUNNING:
         return Advance([], run.state)
     if run.dag_paused:  # a paused DAG's running tries finish; nothing new starts
         return Advance([], None, idle=True)
+    # The reads the rules plan with, under the run's lock.
     structure = runs.serialized_dag(conn, run.version_hash)
     rows = read.tis if read else runs.task_instances(conn, run.id)
+    past = runs.previous_run_states(conn, run) if structure.any_depends_on_past else None
     tis = {ti_key(ti): ti for ti in rows}
-    retried = _schedule_due_retries(conn, tis, mover.now, mover.actor)
-    if structure.fail_fast and ended:  # a try just ended: if it failed, the run stops
-        fail_fast.stop_others(conn, run, structure, tis, mover.actor)
-    states = {task_id: ti.state for task_id, ti in tis.items()}
-    past = None
-    if structure.any_depends_on_past:
-        past = runs.previous_run_states(conn, run)
-    if structure.mapped:  # expands mapped tasks; the plan's moves name instances
-        plan = plan_mapped_run(conn, run, structure, tis, past, mover.actor)
-    else:
-        plan = plan_run(structure, states, past_states=past, explain=False)
-    if structure.any_depends_on_past:
-        _ask_next_run_to_look(conn, run, plan, ended)
-    _finish_unrun(conn, plan, tis, mover.actor)
-    if plan.run_state is not None:
-        end_run(conn, run, structure, plan.run_state, plan.run_reason, mover.now)
-        return Advance([], plan.run_state)
-    return structure, tis, plan, retried
+    planning = follow(PLAN_WHOLE, _Planning(conn, run, mover, ended, structure, tis, past))
+    if planning.ended_in is not None:
+        return Advance([], planning.ended_in)
+    return planning
+
+
+def _schedule_due(p: _Planning) -> None:
+    p.retried = _schedule_due_retries(p.conn, p.tis, p.mover.now, p.mover.actor)
+
+
+def _fail_fast_after_an_end(p: _Planning) -> bool:
+    return p.ended and p.structure.fail_fast
+
+
+def _stop_others(p: _Planning) -> None:
+    fail_fast.stop_others(p.conn, p.run, p.structure, p.tis, p.mover.actor)
+
+
+def _mapped(p: _Planning) -> bool:
+    return bool(p.structure.mapped)
+
+
+def _unmapped(p: _Planning) -> bool:
+    return not p.structure.mapped
+
+
+def _plan_expanding(p: _Planning) -> None:
+    # Expands mapped tasks; the plan's moves name instances.
+    p.plan = plan_mapped_run(p.conn, p.run, p.structure, p.tis, p.past, p.mover.actor)
+
+
+def _plan(p: _Planning) -> None:
+    states = {task_id: ti.state for task_id, ti in p.tis.items()}
+    p.plan = plan_run(p.structure, states, past_states=p.past, explain=False)
+
+
+def _depends_on_past(p: _Planning) -> bool:
+    return p.structure.any_depends_on_past
+
+
+def _ask_next_run(p: _Planning) -> None:
+    _ask_next_run_to_look(p.conn, p.run, p.planned, p.ended)
+
+
+def _finish_what_cannot_run(p: _Planning) -> None:
+    _finish_unrun(p.conn, p.planned, p.tis, p.mover.actor)
+
+
+def _plan_ends_the_run(p: _Planning) -> bool:
+    return p.planned.run_state is not None
+
+
+def _end_the_run(p: _Planning) -> None:
+    plan = p.planned
+    assert plan.run_state is not None
+    end_run(p.conn, p.run, p.structure, plan.run_state, plan.run_reason, p.mover.now)
+    p.ended_in = plan.run_state
+
+
+#: A run planned whole (:func:`advance_run`, :func:`plan_whole_run`), after the run's lock
+#: and its reads, in order; what became ready is then queued, or left scheduled.
+PLAN_WHOLE: tuple[Rule[_Planning], ...] = register(
+    Point("progress.plan_whole", ("advances a running run",)),
+    (
+        Rule("schedule the retries that came due", always, _schedule_due),
+        Rule("stop the others of a fail_fast run", _fail_fast_after_an_end, _stop_others),
+        Rule("plan the run, expanding mapped tasks", _mapped, _plan_expanding),
+        Rule("plan the run", _unmapped, _plan),
+        Rule("ask the next run to look", _depends_on_past, _ask_next_run),
+        Rule("skip, or fail upstream, what cannot run", always, _finish_what_cannot_run),
+        Rule("end the run, as its plan says", _plan_ends_the_run, _end_the_run),
+    ),
+)  # fmt: skip
 
 
 def advance_from_frontier(

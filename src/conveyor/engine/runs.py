@@ -1,15 +1,16 @@
-"""A run's moves: it starts, ends, times out, and has its tries handed back.
+"""A run's moves: it starts, ends and times out.
 
 Every move of a run the engine makes is declared in ``lifecycle.py`` (``RUN_START``,
-``RUN_SUCCEED``, ``RUN_FAIL``, ``RUN_TIME_OUT``, and the task move ``HAND_BACK``) and made
+``RUN_SUCCEED``, ``RUN_FAIL``, ``RUN_TIME_OUT``) and made
 here, under the run's lock wherever more than the run's row is written: the lock is taken
 first, as every writer of a run's moves takes it (``store/hop/run_lock.py``). Who asks:
 
 - the scheduler loop starts a queued run once ``max_active_runs`` leaves room
   (:func:`start_run`), and fails a run past its ``dagrun_timeout`` (:func:`time_out_run`),
   stopping its running tries;
-- a run's plan ends it (:func:`end_run`, from ``engine.progress``);
-- a Celery worker that stops hands back the tries it still runs (:func:`hand_back`).
+- a run's plan ends it (:func:`end_run`, from ``engine.progress``).
+
+A stopping worker's tries are handed back by ``engine.hand_back``.
 
 The process whose move ends a run asks for the DAG's callback, in the same transaction, so
 it is asked for exactly once.
@@ -17,17 +18,14 @@ it is asked for exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from conveyor import callbacks
 from conveyor.clock import utcnow
-from conveyor.engine.policy import Rule, always, follow
 from conveyor.lifecycle import Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import FINISHED, RunState, TaskState
-from conveyor.store import plan_requests, runs, transitions, workers
+from conveyor.store import plan_requests, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock
 from conveyor.store.hop.run_lock import LockedRun
@@ -93,57 +91,3 @@ def time_out_run(
         if structure.any_depends_on_past:
             plan_requests.request_plan_of_next_run(conn, run)
     return True
-
-
-def hand_back(
-    store: Store,
-    ti_ids: list[int],
-    hostname: str,
-    pids: Iterable[int],
-    *,
-    reason: str,
-    actor: Actor,
-) -> list[int]:
-    """Hand back the running tries a stopping worker holds: those of ``ti_ids``, and those the
-    processes ``pids`` of ``hostname`` started. Each goes up for retry at once, with one more
-    try granted (``transitions.hand_back``): :data:`HAND_BACK`, in a transaction of its own.
-    The ids of the task instances handed back."""
-    with store.read() as conn:
-        running = transitions.tries_held(conn, ti_ids, hostname, list(pids))
-    handed = []
-    for ti_id, try_number in running:
-        with store.write() as conn:
-            back = follow(HAND_BACK, _HandingBack(conn, ti_id, try_number, reason, actor))
-        if back.moved:
-            handed.append(ti_id)
-    return handed
-
-
-@dataclass
-class _HandingBack:
-    """One try being handed back: what :data:`HAND_BACK` reads."""
-
-    conn: Connection
-    ti_id: int
-    try_number: int
-    reason: str
-    actor: Actor
-    run: LockedRun | None = None
-    moved: bool = False
-
-
-def _lock_run_of_try(h: _HandingBack) -> None:
-    h.run = run_lock.lock_run(h.conn, workers.run_of_task_instance(h.conn, h.ti_id))
-
-
-def _hand_back_try(h: _HandingBack) -> None:
-    assert h.run is not None
-    h.moved = bool(transitions.hand_back(h.conn, h.run, h.ti_id, h.try_number, h.reason, h.actor))
-
-
-#: A try handed back by its stopping worker (:func:`hand_back`), in order. The run is not
-#: advanced: the retry it grants is due at once, and the scheduler's loop schedules it.
-HAND_BACK: tuple[Rule[_HandingBack], ...] = (
-    Rule("lock the run", always, _lock_run_of_try),
-    Rule("make the move", always, _hand_back_try),
-)

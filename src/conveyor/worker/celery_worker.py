@@ -11,7 +11,7 @@ asked of those tries (``store/stops.py``: a person marked or cleared one, its ru
 and stops the pool process running one (SIGTERM to its process group, whose handler calls
 the operator's ``on_kill``; SIGKILL after ``kill_grace_seconds``; the pool replaces the
 process). When it stops, it hands back the tries still running past the grace period
-(``engine.runs.hand_back``).
+(``engine.hand_back``).
 
 A worker that cannot write its heartbeat fences itself (:class:`Fence`): once its last
 heartbeat is ``worker_fence_fraction`` of ``zombie_after_seconds`` old, it stops the tries its
@@ -45,9 +45,9 @@ from conveyor import interrupts
 from conveyor._processes import stop_group_when_gone
 from conveyor.clock import utcnow
 from conveyor.config import Settings
+from conveyor.engine.hand_back import hand_back
 from conveyor.engine.kept import MayKeep
 from conveyor.engine.progress import QueuedTry
-from conveyor.engine.runs import hand_back
 from conveyor.engine.tries import heartbeat, worker_actor
 from conveyor.stats import emit
 from conveyor.store import stops, workers

@@ -46,6 +46,7 @@ from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.connections import masking, try_scope
 from conveyor.engine import awaiting_input, deferral, run_listeners, run_metrics, try_spans
+from conveyor.engine.hand_back import hand_back
 from conveyor.engine.kept import Keeper, KeptTry, MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.report import (
@@ -58,7 +59,6 @@ from conveyor.engine.report import (
     Skipped,
     error_of,
 )
-from conveyor.engine.runs import hand_back
 from conveyor.engine.tries import (
     ReturnValue,
     TryEnd,
@@ -564,7 +564,7 @@ class TryRunner:
         """The record was asked again after its connection dropped, and found its work done
         (or kept nothing): an earlier attempt may have committed, answer lost, with a try it
         kept for this process, which would never run here. Hand back whatever this process
-        still holds as running (``engine.runs.hand_back``: up for retry at once, with one more
+        still holds as running (``engine.hand_back``: up for retry at once, with one more
         try granted); its own try is ended already. If the store is lost again, such a try
         is declared lost after ``zombie_after_seconds``, as before."""
         try:
