@@ -184,14 +184,6 @@ def get_list_dag_runs_batch(
     request: Request, dag_id: DagIdPath, body: DAGRunsBatchBody, user: Reader
 ) -> DAGRunCollectionResponse:
     """Runs of the DAGs the body names (the path's DAG is ``~``), filtered by the body."""
-    values = body.model_dump()
-    dates = {
-        k: aware(k, v, "body")
-        for k, v in values.items()
-        if v is not None
-        and k.startswith(("run_after_", "logical_date_", "start_date_", "end_date_"))
-    }
-    durations = {k: v for k, v in values.items() if v is not None and k.startswith("duration_")}
     page = Page.of(
         body.page_limit, body.page_offset, [body.order_by] if body.order_by else None, "id"
     )
@@ -202,8 +194,8 @@ def get_list_dag_runs_batch(
         query = RunQuery(
             dag_ids=dag_ids,
             states=tuple(s for s in body.states or () if s),
-            bounds={k: v for k, v in dates.items() if v is not None},
-            durations=durations,
+            bounds=body.date_bounds(),
+            durations=body.duration_bounds(),
             conf_contains=body.conf_contains,
         )
         found = list_runs(conn, user, query, page)

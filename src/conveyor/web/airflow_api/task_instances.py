@@ -32,7 +32,6 @@ from conveyor.web.airflow_api.common import (
     RunIdPath,
     TaskIdPath,
     TryNumberPath,
-    aware,
     bounds,
     dry_run,
     require_dag,
@@ -261,13 +260,6 @@ def get_task_instances_batch(
     user: Reader,
 ) -> TaskInstanceCollectionResponse:
     """Task instances across DAGs and runs (the path's are ``~``), filtered by the body."""
-    values = body.model_dump()
-    dates = {
-        k: aware(k, v, "body")
-        for k, v in values.items()
-        if v is not None
-        and k.startswith(("run_after_", "logical_date_", "start_date_", "end_date_"))
-    }
     page = Page.of(
         body.page_limit, body.page_offset, [body.order_by] if body.order_by else None, "map_index"
     )
@@ -288,12 +280,8 @@ def get_task_instances_batch(
                     run_id=one_run,
                     task_ids=tuple(body.task_ids or ()),
                     states=tuple(body.state or ()),
-                    bounds={k: v for k, v in dates.items() if v is not None},
-                    durations={
-                        k: v
-                        for k, v in values.items()
-                        if v is not None and k.startswith("duration_")
-                    },
+                    bounds=body.date_bounds(),
+                    durations=body.duration_bounds(),
                     pools=tuple(body.pool or ()),
                     queues=tuple(body.queue or ()),
                     executors=tuple(body.executor or ()),

@@ -18,6 +18,7 @@ from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads.runs import RunListing
 from conveyor.store.reads.tasks import InstanceRow, TryRow
 from conveyor.store.runs import serialized_dag
+from conveyor.web.airflow_api.batch_bounds import BatchBounds, Bound
 from conveyor.web.airflow_api.common import utc
 from conveyor.web.airflow_api.operator_names import operator_class, operator_name
 from conveyor.web.airflow_api.run_shapes import duration, run_after
@@ -221,7 +222,6 @@ def cleared_instances(
     return ClearTaskInstanceCollectionResponse(task_instances=found, total_entries=len(found))
 
 
-Bound = datetime | None
 MutableState = Literal[
     "removed",
     "scheduled",
@@ -253,33 +253,16 @@ class PatchTaskInstanceBody(BaseModel):
 Name = Annotated[str, Field(max_length=250)]
 
 
-class TaskInstancesBatchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _InstancesBatchHead(BaseModel):
     dag_ids: list[Name] | None = None
     dag_run_ids: list[Name] | None = None
     task_ids: list[Name] | None = None
     state: list[MutableState | None] | None = None
-    run_after_gte: Bound = None
-    run_after_gt: Bound = None
-    run_after_lte: Bound = None
-    run_after_lt: Bound = None
-    logical_date_gte: Bound = None
-    logical_date_gt: Bound = None
-    logical_date_lte: Bound = None
-    logical_date_lt: Bound = None
-    start_date_gte: Bound = None
-    start_date_gt: Bound = None
-    start_date_lte: Bound = None
-    start_date_lt: Bound = None
-    end_date_gte: Bound = None
-    end_date_gt: Bound = None
-    end_date_lte: Bound = None
-    end_date_lt: Bound = None
-    duration_gte: float | None = None
-    duration_gt: float | None = None
-    duration_lte: float | None = None
-    duration_lt: float | None = None
+
+
+class TaskInstancesBatchBody(BatchBounds, _InstancesBatchHead):
+    model_config = ConfigDict(extra="forbid")
+
     pool: list[Name] | None = None
     queue: list[Name] | None = None
     executor: list[Name] | None = None
