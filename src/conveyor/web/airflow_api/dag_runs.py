@@ -131,7 +131,7 @@ def get_dag_runs(
         )
         found = list_runs(conn, user, query, page, cursor)
         return DAGRunCollectionResponse(
-            dag_runs=[dag_run_response(conn, r) for r in found.runs],
+            dag_runs=[dag_run_response(conn, r) for r in found.items],
             total_entries=found.total,
             total_entries_limit=found.total_limit,
             next_cursor=found.next_cursor,
@@ -200,7 +200,7 @@ def get_list_dag_runs_batch(
         )
         found = list_runs(conn, user, query, page)
         return DAGRunCollectionResponse(
-            dag_runs=[dag_run_response(conn, r) for r in found.runs], total_entries=found.total
+            dag_runs=[dag_run_response(conn, r) for r in found.items], total_entries=found.total
         )
 
 

@@ -37,9 +37,9 @@ from conveyor.web.airflow_api.common import (
     require_dag,
     unprocessable,
 )
+from conveyor.web.airflow_api.cursors import ListPage
 from conveyor.web.airflow_api.ti_listing import (
     TI_FIELDS,
-    TiPage,
     TiQuery,
     find_instances,
     list_instances,
@@ -202,7 +202,7 @@ Filters = Annotated[TiFilters, Depends(ti_filters)]
 Cursor = Annotated[str | None, Query(max_length=2000)]
 
 
-def _collection(found: TiPage) -> TaskInstanceCollectionResponse:
+def _collection(found: ListPage[TaskInstanceResponse]) -> TaskInstanceCollectionResponse:
     return TaskInstanceCollectionResponse(
         task_instances=found.items,
         total_entries=found.total,
