@@ -46,6 +46,7 @@ from conveyor.web.airflow_api.run_shapes import (
     DAGRunsBatchBody,
     TriggerDAGRunPostBody,
     dag_run_response,
+    refuse_other_versions,
 )
 from conveyor.web.airflow_api.ti_shapes import (
     ClearTaskInstanceCollectionResponse,
@@ -350,12 +351,7 @@ def clear_dag_run(
     ``dry_run`` (the default, as Airflow's) nothing changes: the answer lists the task
     instances that would be cleared."""
     require_dag(user, dag_id, EDIT)
-    if body.only_new or body.run_on_latest_version:
-        raise HTTPException(
-            400,
-            "only_new and run_on_latest_version: Conveyor clears on the run's own DAG version "
-            "and clears every task instance (or only the failed ones)",
-        )
+    refuse_other_versions(body.only_new, body.run_on_latest_version)
     store = get_store(request)
     actor = Actor(f"user:{user.username}")
 

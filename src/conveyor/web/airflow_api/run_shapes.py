@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store.engine import Connection
@@ -86,6 +87,17 @@ class DAGRunClearBody(BaseModel):
     only_new: bool = False
     run_on_latest_version: bool | None = None
     note: Note = None
+
+
+def refuse_other_versions(only_new: bool, run_on_latest_version: bool | None) -> None:
+    """400 for a clear of runs that asks for Airflow's ``only_new`` or
+    ``run_on_latest_version``: Conveyor clears on each run's own DAG version."""
+    if only_new or run_on_latest_version:
+        raise HTTPException(
+            400,
+            "only_new and run_on_latest_version: Conveyor clears on the run's own DAG version "
+            "and clears every task instance (or only the failed ones)",
+        )
 
 
 class _RunsBatchHead(BaseModel):
