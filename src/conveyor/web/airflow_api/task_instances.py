@@ -45,6 +45,7 @@ from conveyor.web.airflow_api.ti_listing import (
     list_instances,
 )
 from conveyor.web.airflow_api.ti_lookup import instance_or_404
+from conveyor.web.airflow_api.ti_marks import FIELDS as MARK_FIELDS
 from conveyor.web.airflow_api.ti_shapes import (
     PatchTaskInstanceBody,
     TaskInstanceCollectionResponse,
@@ -454,14 +455,7 @@ def _patch(
     success or failed, and/or set its note; ``preview``: only say which would change."""
     require_dag(user, dag_id, EDIT)
     fields = set(update_mask) if update_mask else body.model_fields_set
-    unknown = fields - {
-        "new_state",
-        "note",
-        "include_upstream",
-        "include_downstream",
-        "include_future",
-        "include_past",
-    }
+    unknown = fields - MARK_FIELDS
     if unknown:
         raise HTTPException(400, f"Invalid fields to update: {sorted(unknown)}")
     related = [
