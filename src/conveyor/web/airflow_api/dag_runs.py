@@ -12,7 +12,7 @@ from conveyor.lifecycle import Actor
 from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
 from conveyor.states import TaskState
-from conveyor.store import bulk_manual, manual, notes, run_deletion, trigger
+from conveyor.store import manual, notes, run_deletion, trigger
 from conveyor.store.bulk_manual import RunRef
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
@@ -33,10 +33,10 @@ from conveyor.web.airflow_api.common import (
     RunIdPath,
     aware,
     bounds,
-    dry_run,
     require_dag,
     unprocessable,
 )
+from conveyor.web.airflow_api.run_clears import clear_or_preview
 from conveyor.web.airflow_api.run_listing import RunQuery, list_runs
 from conveyor.web.airflow_api.run_shapes import (
     DAGRunClearBody,
@@ -50,7 +50,6 @@ from conveyor.web.airflow_api.run_shapes import (
 )
 from conveyor.web.airflow_api.ti_shapes import (
     ClearTaskInstanceCollectionResponse,
-    cleared_instances,
 )
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.auth import User
@@ -354,21 +353,12 @@ def clear_dag_run(
     refuse_other_versions(body.only_new, body.run_on_latest_version)
     store = get_store(request)
     actor = Actor(f"user:{user.username}")
-
-    def clear(conn: Connection) -> bulk_manual.Outcome:
-        return bulk_manual.clear_runs(
-            conn, [RunRef(dag_id, dag_run_id)], actor, only_failed=body.only_failed
-        )
-
     if body.dry_run:
         audit_trail.note_each(request, [])  # a preview changes nothing: no audit entry
-        outcome = dry_run(store, clear)
-        with store.read() as conn:
-            return cleared_instances(conn, outcome)
-    with store.write() as conn:
-        clear(conn)
-        if body.note is not None:
-            notes.set_run_note(conn, dag_id, dag_run_id, body.note)
+    refs = [RunRef(dag_id, dag_run_id)]
+    preview = clear_or_preview(store, refs, actor, body.only_failed, body.note, body.dry_run)
+    if preview is not None:
+        return preview
     with store.read() as conn:
         return dag_run_response(conn, run_reads.get_run(conn, dag_id, dag_run_id))
 

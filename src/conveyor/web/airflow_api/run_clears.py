@@ -22,7 +22,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
 from conveyor.store import bulk_manual, notes, partitions
 from conveyor.store.bulk_manual import MAX_RUNS, RunRef
-from conveyor.store.engine import Connection
+from conveyor.store.engine import Connection, Store
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.runs import latest_version
@@ -114,6 +114,33 @@ def _runs(conn: Connection, user: User, dag_id: str, body: BulkDAGRunClearBody) 
     return list(found)
 
 
+def clear_or_preview(
+    store: Store,
+    refs: list[RunRef],
+    actor: Actor,
+    only_failed: bool,
+    note: str | None,
+    preview: bool,
+) -> ClearTaskInstanceCollectionResponse | None:
+    """Clear the runs' task instances (``only_failed``: the failed ones) and set the runs'
+    ``note``; ``preview``: nothing is written, and the answer is the task instances that
+    would be cleared, as they are now (``None`` once the clear is done)."""
+
+    def clear(conn: Connection) -> bulk_manual.Outcome:
+        return bulk_manual.clear_runs(conn, refs, actor, only_failed=only_failed)
+
+    if preview:
+        outcome = dry_run(store, clear)
+        with store.read() as conn:
+            return cleared_instances(conn, outcome)
+    with store.write() as conn:
+        clear(conn)
+        if note is not None:
+            for ref in refs:
+                notes.set_run_note(conn, ref.dag_id, ref.run_id, note)
+    return None
+
+
 @router.post(
     "/dags/{dag_id}/clearDagRuns",
     response_model=ClearTaskInstanceCollectionResponse | DAGRunCollectionResponse,
@@ -140,19 +167,9 @@ def clear_dag_runs(
         for ref in refs:
             run_reads.get_run(conn, ref.dag_id, ref.run_id)  # 404 before anything changes
     actor = Actor(f"user:{user.username}")
-
-    def clear(conn: Connection) -> bulk_manual.Outcome:
-        return bulk_manual.clear_runs(conn, refs, actor, only_failed=body.only_failed)
-
-    if body.dry_run:
-        outcome = dry_run(store, clear)
-        with store.read() as conn:
-            return cleared_instances(conn, outcome)
-    with store.write() as conn:
-        clear(conn)
-        if body.note is not None:
-            for ref in refs:
-                notes.set_run_note(conn, ref.dag_id, ref.run_id, body.note)
+    preview = clear_or_preview(store, refs, actor, body.only_failed, body.note, body.dry_run)
+    if preview is not None:
+        return preview
     with store.read() as conn:
         shown = [dag_run_response(conn, run_reads.get_run(conn, r.dag_id, r.run_id)) for r in refs]
     return DAGRunCollectionResponse(dag_runs=shown, total_entries=len(shown))
