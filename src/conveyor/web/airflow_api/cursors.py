@@ -37,6 +37,23 @@ class CursorPage(Generic[T]):
     previous_cursor: str | None
 
 
+@dataclass(frozen=True)
+class ListPage(Generic[T]):
+    """A page of a list and how many match in all; read with a cursor, the cursors of the
+    pages around it and the cap of ``total`` (:data:`COUNT_LIMIT`)."""
+
+    items: list[T]
+    total: int
+    total_limit: int | None = None
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
+def cursored(page: CursorPage[Any], items: list[T]) -> ListPage[T]:
+    """``items`` (``page``'s items, or those items as shown) under ``page``'s cursors."""
+    return ListPage(items, page.total, COUNT_LIMIT, page.next_cursor, page.previous_cursor)
+
+
 def _encode_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"t": utc(value).isoformat()}  # type: ignore[union-attr]

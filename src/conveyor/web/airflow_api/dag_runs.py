@@ -8,7 +8,7 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
 
-from conveyor.engine import bulk_manual, manual
+from conveyor.engine import manual
 from conveyor.engine.bulk_manual import RunRef
 from conveyor.lifecycle import Actor
 from conveyor.logs import delete_try_logs
@@ -34,10 +34,10 @@ from conveyor.web.airflow_api.common import (
     RunIdPath,
     aware,
     bounds,
-    dry_run,
     require_dag,
     unprocessable,
 )
+from conveyor.web.airflow_api.run_clears import clear_or_preview
 from conveyor.web.airflow_api.run_listing import RunQuery, list_runs
 from conveyor.web.airflow_api.run_shapes import (
     DAGRunClearBody,
@@ -47,10 +47,10 @@ from conveyor.web.airflow_api.run_shapes import (
     DAGRunsBatchBody,
     TriggerDAGRunPostBody,
     dag_run_response,
+    refuse_other_versions,
 )
 from conveyor.web.airflow_api.ti_shapes import (
     ClearTaskInstanceCollectionResponse,
-    cleared_instances,
 )
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.auth import User
@@ -132,7 +132,7 @@ def get_dag_runs(
         )
         found = list_runs(conn, user, query, page, cursor)
         return DAGRunCollectionResponse(
-            dag_runs=[dag_run_response(conn, r) for r in found.runs],
+            dag_runs=[dag_run_response(conn, r) for r in found.items],
             total_entries=found.total,
             total_entries_limit=found.total_limit,
             next_cursor=found.next_cursor,
@@ -185,14 +185,6 @@ def get_list_dag_runs_batch(
     request: Request, dag_id: DagIdPath, body: DAGRunsBatchBody, user: Reader
 ) -> DAGRunCollectionResponse:
     """Runs of the DAGs the body names (the path's DAG is ``~``), filtered by the body."""
-    values = body.model_dump()
-    dates = {
-        k: aware(k, v, "body")
-        for k, v in values.items()
-        if v is not None
-        and k.startswith(("run_after_", "logical_date_", "start_date_", "end_date_"))
-    }
-    durations = {k: v for k, v in values.items() if v is not None and k.startswith("duration_")}
     page = Page.of(
         body.page_limit, body.page_offset, [body.order_by] if body.order_by else None, "id"
     )
@@ -203,13 +195,13 @@ def get_list_dag_runs_batch(
         query = RunQuery(
             dag_ids=dag_ids,
             states=tuple(s for s in body.states or () if s),
-            bounds={k: v for k, v in dates.items() if v is not None},
-            durations=durations,
+            bounds=body.date_bounds(),
+            durations=body.duration_bounds(),
             conf_contains=body.conf_contains,
         )
         found = list_runs(conn, user, query, page)
         return DAGRunCollectionResponse(
-            dag_runs=[dag_run_response(conn, r) for r in found.runs], total_entries=found.total
+            dag_runs=[dag_run_response(conn, r) for r in found.items], total_entries=found.total
         )
 
 
@@ -359,29 +351,15 @@ def clear_dag_run(
     ``dry_run`` (the default, as Airflow's) nothing changes: the answer lists the task
     instances that would be cleared."""
     require_dag(user, dag_id, EDIT)
-    if body.only_new or body.run_on_latest_version:
-        raise HTTPException(
-            400,
-            "only_new and run_on_latest_version: Conveyor clears on the run's own DAG version "
-            "and clears every task instance (or only the failed ones)",
-        )
+    refuse_other_versions(body.only_new, body.run_on_latest_version)
     store = get_store(request)
     actor = Actor(f"user:{user.username}")
-
-    def clear(conn: Connection) -> bulk_manual.Outcome:
-        return bulk_manual.clear_runs(
-            conn, [RunRef(dag_id, dag_run_id)], actor, only_failed=body.only_failed
-        )
-
     if body.dry_run:
         audit_trail.note_each(request, [])  # a preview changes nothing: no audit entry
-        outcome = dry_run(store, clear)
-        with store.read() as conn:
-            return cleared_instances(conn, outcome)
-    with store.write() as conn:
-        clear(conn)
-        if body.note is not None:
-            notes.set_run_note(conn, dag_id, dag_run_id, body.note)
+    refs = [RunRef(dag_id, dag_run_id)]
+    preview = clear_or_preview(store, refs, actor, body.only_failed, body.note, body.dry_run)
+    if preview is not None:
+        return preview
     with store.read() as conn:
         return dag_run_response(conn, run_reads.get_run(conn, dag_id, dag_run_id))
 

@@ -23,7 +23,7 @@ from conveyor.engine.bulk_manual import MAX_RUNS, RunRef
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
 from conveyor.store import notes, partitions
-from conveyor.store.engine import Connection
+from conveyor.store.engine import Connection, Store
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.runs import latest_version
@@ -34,6 +34,7 @@ from conveyor.web.airflow_api.run_shapes import (
     DAGRunCollectionResponse,
     Note,
     dag_run_response,
+    refuse_other_versions,
 )
 from conveyor.web.airflow_api.ti_shapes import (
     ClearTaskInstanceCollectionResponse,
@@ -114,6 +115,33 @@ def _runs(conn: Connection, user: User, dag_id: str, body: BulkDAGRunClearBody) 
     return list(found)
 
 
+def clear_or_preview(
+    store: Store,
+    refs: list[RunRef],
+    actor: Actor,
+    only_failed: bool,
+    note: str | None,
+    preview: bool,
+) -> ClearTaskInstanceCollectionResponse | None:
+    """Clear the runs' task instances (``only_failed``: the failed ones) and set the runs'
+    ``note``; ``preview``: nothing is written, and the answer is the task instances that
+    would be cleared, as they are now (``None`` once the clear is done)."""
+
+    def clear(conn: Connection) -> bulk_manual.Outcome:
+        return bulk_manual.clear_runs(conn, refs, actor, only_failed=only_failed)
+
+    if preview:
+        outcome = dry_run(store, clear)
+        with store.read() as conn:
+            return cleared_instances(conn, outcome)
+    with store.write() as conn:
+        clear(conn)
+        if note is not None:
+            for ref in refs:
+                notes.set_run_note(conn, ref.dag_id, ref.run_id, note)
+    return None
+
+
 @router.post(
     "/dags/{dag_id}/clearDagRuns",
     response_model=ClearTaskInstanceCollectionResponse | DAGRunCollectionResponse,
@@ -129,12 +157,7 @@ def clear_dag_runs(
     """Clear the task instances of many runs (or only the failed ones) so they run again.
     With ``dry_run`` (the default, as Airflow's) nothing changes: the answer lists the task
     instances that would be cleared; otherwise it lists the runs cleared."""
-    if body.only_new or body.run_on_latest_version:
-        raise HTTPException(
-            400,
-            "only_new and run_on_latest_version: Conveyor clears on the run's own DAG version "
-            "and clears every task instance (or only the failed ones)",
-        )
+    refuse_other_versions(body.only_new, body.run_on_latest_version)
     store = get_store(request)
     if dag_id != ALL:
         require_dag(user, dag_id, EDIT)
@@ -145,19 +168,9 @@ def clear_dag_runs(
         for ref in refs:
             run_reads.get_run(conn, ref.dag_id, ref.run_id)  # 404 before anything changes
     actor = Actor(f"user:{user.username}")
-
-    def clear(conn: Connection) -> bulk_manual.Outcome:
-        return bulk_manual.clear_runs(conn, refs, actor, only_failed=body.only_failed)
-
-    if body.dry_run:
-        outcome = dry_run(store, clear)
-        with store.read() as conn:
-            return cleared_instances(conn, outcome)
-    with store.write() as conn:
-        clear(conn)
-        if body.note is not None:
-            for ref in refs:
-                notes.set_run_note(conn, ref.dag_id, ref.run_id, body.note)
+    preview = clear_or_preview(store, refs, actor, body.only_failed, body.note, body.dry_run)
+    if preview is not None:
+        return preview
     with store.read() as conn:
         shown = [dag_run_response(conn, run_reads.get_run(conn, r.dag_id, r.run_id)) for r in refs]
     return DAGRunCollectionResponse(dag_runs=shown, total_entries=len(shown))

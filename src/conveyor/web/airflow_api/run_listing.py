@@ -24,7 +24,7 @@ from conveyor.store.reads import versions as version_reads
 from conveyor.store.reads.runs import RunFilter, RunListing, Window
 from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.common import Page, utc, visible_dag_ids
-from conveyor.web.airflow_api.cursors import COUNT_LIMIT, cursor_page
+from conveyor.web.airflow_api.cursors import COUNT_LIMIT, ListPage, cursor_page, cursored
 from conveyor.web.airflow_api.run_shapes import RUN_TYPES, duration, run_after, triggered_by
 from conveyor.web.airflow_api.text_match import either
 from conveyor.web.auth import User
@@ -179,26 +179,14 @@ def _keeps(query: RunQuery, run: RunListing, facts: _Facts) -> bool:
     return not (query.conf_contains and query.conf_contains not in json.dumps(run.conf or {}))
 
 
-@dataclass(frozen=True)
-class RunPage:
-    """A page of runs; with a cursor, the cursors of the pages around it and the cap of
-    ``total``."""
-
-    runs: list[RunListing]
-    total: int
-    total_limit: int | None = None
-    next_cursor: str | None = None
-    previous_cursor: str | None = None
-
-
 def list_runs(
     conn: Connection, user: User, query: RunQuery, page: Page, cursor: str | None = None
-) -> RunPage:
+) -> ListPage[RunListing]:
     """One page of the runs that match and how many match in all: from ``page.offset``, or
     with ``cursor`` (empty: the first page) after the row it names."""
     keys = page.keys(list(RUN_FIELDS))
     if query.matches_none():
-        return RunPage([], 0, COUNT_LIMIT if cursor is not None else None)
+        return ListPage([], 0, COUNT_LIMIT if cursor is not None else None)
     every_dag = [r.dag_id for r in dag_reads.list_dag_rows(conn, include_inactive=True)]
     allowed = set(visible_dag_ids(user, every_dag))
     where = RunFilter(
@@ -223,13 +211,13 @@ def list_runs(
             limit=page.limit,
             offset=page.offset,
         )
-        return RunPage(rows, total)
+        return ListPage(rows, total)
     total = run_reads.count_runs(conn, where=where)
     rows = run_reads.list_runs(conn, where=where, order="-id", limit=max(total, 1), offset=0)
     facts = _Facts(conn, query)
     kept = [r for r in rows if r.dag_id in allowed and _keeps(query, r, facts)]
     if cursor is None:
-        return RunPage(page.apply(kept, RUN_FIELDS), len(kept))
+        return ListPage(page.apply(kept, RUN_FIELDS), len(kept))
     # Ties newest first, as the store's pages and the offset pages order them.
     found = cursor_page(kept, RUN_FIELDS, keys, cursor, page.limit, tie=("id", True))
-    return RunPage(found.items, found.total, COUNT_LIMIT, found.next_cursor, found.previous_cursor)
+    return cursored(found, found.items)

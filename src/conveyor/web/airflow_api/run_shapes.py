@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store.engine import Connection
 from conveyor.store.reads.runs import RunListing
 from conveyor.store.runs import serialized_dag
+from conveyor.web.airflow_api.batch_bounds import BatchBounds
 from conveyor.web.airflow_api.common import utc
 from conveyor.web.strict_json import StrictDict
 
@@ -87,37 +89,28 @@ class DAGRunClearBody(BaseModel):
     note: Note = None
 
 
-Bound = datetime | None
+def refuse_other_versions(only_new: bool, run_on_latest_version: bool | None) -> None:
+    """400 for a clear of runs that asks for Airflow's ``only_new`` or
+    ``run_on_latest_version``: Conveyor clears on each run's own DAG version."""
+    if only_new or run_on_latest_version:
+        raise HTTPException(
+            400,
+            "only_new and run_on_latest_version: Conveyor clears on the run's own DAG version "
+            "and clears every task instance (or only the failed ones)",
+        )
 
 
-class DAGRunsBatchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _RunsBatchHead(BaseModel):
     order_by: str | None = Field(default=None, max_length=50)
     page_offset: int = Field(default=0, ge=0, le=2**31 - 1)
     page_limit: int = Field(default=100, ge=0)
     dag_ids: list[Annotated[str, Field(max_length=250)]] | None = None
     states: list[RunState | None] | None = None
-    run_after_gte: Bound = None
-    run_after_gt: Bound = None
-    run_after_lte: Bound = None
-    run_after_lt: Bound = None
-    logical_date_gte: Bound = None
-    logical_date_gt: Bound = None
-    logical_date_lte: Bound = None
-    logical_date_lt: Bound = None
-    start_date_gte: Bound = None
-    start_date_gt: Bound = None
-    start_date_lte: Bound = None
-    start_date_lt: Bound = None
-    end_date_gte: Bound = None
-    end_date_gt: Bound = None
-    end_date_lte: Bound = None
-    end_date_lt: Bound = None
-    duration_gte: float | None = None
-    duration_gt: float | None = None
-    duration_lte: float | None = None
-    duration_lt: float | None = None
+
+
+class DAGRunsBatchBody(BatchBounds, _RunsBatchHead):
+    model_config = ConfigDict(extra="forbid")
+
     conf_contains: str | None = Field(default=None, max_length=1000)
 
 

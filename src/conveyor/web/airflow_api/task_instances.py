@@ -33,20 +33,20 @@ from conveyor.web.airflow_api.common import (
     RunIdPath,
     TaskIdPath,
     TryNumberPath,
-    aware,
     bounds,
     dry_run,
     require_dag,
     unprocessable,
 )
+from conveyor.web.airflow_api.cursors import ListPage
 from conveyor.web.airflow_api.ti_listing import (
     TI_FIELDS,
-    TiPage,
     TiQuery,
     find_instances,
     list_instances,
 )
 from conveyor.web.airflow_api.ti_lookup import instance_or_404
+from conveyor.web.airflow_api.ti_marks import FIELDS as MARK_FIELDS
 from conveyor.web.airflow_api.ti_shapes import (
     PatchTaskInstanceBody,
     TaskInstanceCollectionResponse,
@@ -204,7 +204,7 @@ Filters = Annotated[TiFilters, Depends(ti_filters)]
 Cursor = Annotated[str | None, Query(max_length=2000)]
 
 
-def _collection(found: TiPage) -> TaskInstanceCollectionResponse:
+def _collection(found: ListPage[TaskInstanceResponse]) -> TaskInstanceCollectionResponse:
     return TaskInstanceCollectionResponse(
         task_instances=found.items,
         total_entries=found.total,
@@ -262,13 +262,6 @@ def get_task_instances_batch(
     user: Reader,
 ) -> TaskInstanceCollectionResponse:
     """Task instances across DAGs and runs (the path's are ``~``), filtered by the body."""
-    values = body.model_dump()
-    dates = {
-        k: aware(k, v, "body")
-        for k, v in values.items()
-        if v is not None
-        and k.startswith(("run_after_", "logical_date_", "start_date_", "end_date_"))
-    }
     page = Page.of(
         body.page_limit, body.page_offset, [body.order_by] if body.order_by else None, "map_index"
     )
@@ -289,12 +282,8 @@ def get_task_instances_batch(
                     run_id=one_run,
                     task_ids=tuple(body.task_ids or ()),
                     states=tuple(body.state or ()),
-                    bounds={k: v for k, v in dates.items() if v is not None},
-                    durations={
-                        k: v
-                        for k, v in values.items()
-                        if v is not None and k.startswith("duration_")
-                    },
+                    bounds=body.date_bounds(),
+                    durations=body.duration_bounds(),
                     pools=tuple(body.pool or ()),
                     queues=tuple(body.queue or ()),
                     executors=tuple(body.executor or ()),
@@ -467,14 +456,7 @@ def _patch(
     success or failed, and/or set its note; ``preview``: only say which would change."""
     require_dag(user, dag_id, EDIT)
     fields = set(update_mask) if update_mask else body.model_fields_set
-    unknown = fields - {
-        "new_state",
-        "note",
-        "include_upstream",
-        "include_downstream",
-        "include_future",
-        "include_past",
-    }
+    unknown = fields - MARK_FIELDS
     if unknown:
         raise HTTPException(400, f"Invalid fields to update: {sorted(unknown)}")
     related = [

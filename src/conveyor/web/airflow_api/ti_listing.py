@@ -25,7 +25,7 @@ from conveyor.store.reads.task_lists import TaskInstanceFilter
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.common import Page, utc, visible_dag_ids
-from conveyor.web.airflow_api.cursors import COUNT_LIMIT, cursor_page
+from conveyor.web.airflow_api.cursors import ListPage, cursor_page, cursored
 from conveyor.web.airflow_api.operator_names import operator_class
 from conveyor.web.airflow_api.run_shapes import duration, run_after
 from conveyor.web.airflow_api.text_match import either
@@ -307,21 +307,9 @@ def _store_only(query: TiQuery) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class TiPage:
-    """A page of task instances; with a cursor, the cursors of the pages around it and the
-    cap of ``total``."""
-
-    items: list[TaskInstanceResponse]
-    total: int
-    total_limit: int | None = None
-    next_cursor: str | None = None
-    previous_cursor: str | None = None
-
-
 def list_instances(
     conn: Connection, user: User, query: TiQuery, page: Page, cursor: str | None = None
-) -> TiPage:
+) -> ListPage[TaskInstanceResponse]:
     """One page of the task instances that match, and how many match in all: read a page
     at a time when the store's filters and order answer the query, else filtered here;
     with ``cursor`` (empty: the first page), the page after the row it names."""
@@ -353,15 +341,9 @@ def list_instances(
                 runs[key] = run_reads.get_run(conn, row.dag_id, row.run_id)
             run = runs[key]
             shown.append(ti_response(run, serialized_dag(conn, run.version_hash), row))
-        return TiPage(shown, total)
+        return ListPage(shown, total)
     found = find_instances(conn, user, query)
     if cursor is None:
-        return TiPage([f.response() for f in page.apply(found, TI_FIELDS)], len(found))
+        return ListPage([f.response() for f in page.apply(found, TI_FIELDS)], len(found))
     chosen = cursor_page(found, TI_FIELDS, keys, cursor, page.limit)
-    return TiPage(
-        [f.response() for f in chosen.items],
-        chosen.total,
-        COUNT_LIMIT,
-        chosen.next_cursor,
-        chosen.previous_cursor,
-    )
+    return cursored(chosen, [f.response() for f in chosen.items])

@@ -18,6 +18,7 @@ from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads.runs import RunListing
 from conveyor.store.reads.tasks import InstanceRow, TryRow
 from conveyor.store.runs import serialized_dag
+from conveyor.web.airflow_api.batch_bounds import BatchBounds, Bound
 from conveyor.web.airflow_api.common import utc
 from conveyor.web.airflow_api.operator_names import operator_class, operator_name
 from conveyor.web.airflow_api.run_shapes import duration, run_after
@@ -119,18 +120,29 @@ def airflow_state(state: str | None) -> str | None:
     return None if state in (None, NO_STATE) else state
 
 
-def _task_fields(dag: SerializedDag, task_id: str) -> dict[str, Any]:
-    task = dag.tasks.get(task_id)
+def _instance_fields(run: RunListing, dag: SerializedDag, row: InstanceRow) -> dict[str, Any]:
+    """What a task instance and each of its tries show alike: the instance's keys, and its
+    task's facts from the run's DAG version."""
+    shared = {
+        "task_id": row.task_id,
+        "dag_id": run.dag_id,
+        "dag_run_id": run.run_id,
+        "map_index": row.map_index,
+        "max_tries": max(row.max_tries - 1, 0),
+        "dag_display_name": dag.display_name or run.dag_id,
+        "queue": row.queue,
+    }
+    task = dag.tasks.get(row.task_id)
     if task is None:  # a task the run's version had, which this one lost: none of its facts
-        return {
-            "task_display_name": task_id,
+        return shared | {
+            "task_display_name": row.task_id,
             "pool": "default_pool",
             "pool_slots": 1,
             "priority_weight": None,
             "operator": None,
             "operator_name": None,
         }
-    return {
+    return shared | {
         "task_display_name": task.display_name,
         "pool": task.pool,
         "pool_slots": task.pool_slots,
@@ -142,11 +154,8 @@ def _task_fields(dag: SerializedDag, task_id: str) -> dict[str, Any]:
 
 def ti_response(run: RunListing, dag: SerializedDag, row: InstanceRow) -> TaskInstanceResponse:
     return TaskInstanceResponse(
+        **_instance_fields(run, dag, row),
         id=instance_uuid(row.id),
-        task_id=row.task_id,
-        dag_id=run.dag_id,
-        dag_run_id=run.run_id,
-        map_index=row.map_index,
         logical_date=utc(run.logical_date),
         run_after=run_after(run),
         start_date=utc(row.start_date),
@@ -154,16 +163,12 @@ def ti_response(run: RunListing, dag: SerializedDag, row: InstanceRow) -> TaskIn
         duration=duration(row.start_date, row.end_date),
         state=airflow_state(row.state),
         try_number=row.try_number,
-        max_tries=max(row.max_tries - 1, 0),
-        dag_display_name=dag.display_name or run.dag_id,
         hostname=row.hostname,
-        queue=row.queue,
         queued_when=utc(row.queued_at),
         scheduled_when=utc(row.scheduled_at),
         pid=row.pid,
         note=row.user_note,
         rendered_map_index=row.rendered_map_index,
-        **_task_fields(dag, row.task_id),
     )
 
 
@@ -172,11 +177,9 @@ def try_response(
 ) -> TaskInstanceHistoryResponse:
     """A try, as Airflow's task instance history shows it; the current try as its
     instance is now."""
+    current = attempt.try_number == row.try_number
     return TaskInstanceHistoryResponse(
-        task_id=row.task_id,
-        dag_id=run.dag_id,
-        dag_run_id=run.run_id,
-        map_index=row.map_index,
+        **_instance_fields(run, dag, row),
         start_date=utc(attempt.start_date),
         end_date=utc(attempt.end_date),
         duration=attempt.duration
@@ -184,14 +187,10 @@ def try_response(
         else duration(attempt.start_date, attempt.end_date),
         state=airflow_state(attempt.state),
         try_number=attempt.try_number,
-        max_tries=max(row.max_tries - 1, 0),
-        dag_display_name=dag.display_name or run.dag_id,
         hostname=attempt.hostname,
-        queue=row.queue,
-        queued_when=utc(row.queued_at) if attempt.try_number == row.try_number else None,
-        scheduled_when=utc(row.scheduled_at) if attempt.try_number == row.try_number else None,
+        queued_when=utc(row.queued_at) if current else None,
+        scheduled_when=utc(row.scheduled_at) if current else None,
         pid=attempt.pid,
-        **_task_fields(dag, row.task_id),
     )
 
 
@@ -221,7 +220,6 @@ def cleared_instances(
     return ClearTaskInstanceCollectionResponse(task_instances=found, total_entries=len(found))
 
 
-Bound = datetime | None
 MutableState = Literal[
     "removed",
     "scheduled",
@@ -253,33 +251,16 @@ class PatchTaskInstanceBody(BaseModel):
 Name = Annotated[str, Field(max_length=250)]
 
 
-class TaskInstancesBatchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _InstancesBatchHead(BaseModel):
     dag_ids: list[Name] | None = None
     dag_run_ids: list[Name] | None = None
     task_ids: list[Name] | None = None
     state: list[MutableState | None] | None = None
-    run_after_gte: Bound = None
-    run_after_gt: Bound = None
-    run_after_lte: Bound = None
-    run_after_lt: Bound = None
-    logical_date_gte: Bound = None
-    logical_date_gt: Bound = None
-    logical_date_lte: Bound = None
-    logical_date_lt: Bound = None
-    start_date_gte: Bound = None
-    start_date_gt: Bound = None
-    start_date_lte: Bound = None
-    start_date_lt: Bound = None
-    end_date_gte: Bound = None
-    end_date_gt: Bound = None
-    end_date_lte: Bound = None
-    end_date_lt: Bound = None
-    duration_gte: float | None = None
-    duration_gt: float | None = None
-    duration_lte: float | None = None
-    duration_lt: float | None = None
+
+
+class TaskInstancesBatchBody(BatchBounds, _InstancesBatchHead):
+    model_config = ConfigDict(extra="forbid")
+
     pool: list[Name] | None = None
     queue: list[Name] | None = None
     executor: list[Name] | None = None
