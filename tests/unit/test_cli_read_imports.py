@@ -79,6 +79,17 @@ HEAVY = (
     "croniter",  # the schedules, beneath the shapes
     "conveyor.store.datasets",  # assets: a sync that writes nothing needs none
     "conveyor.store.asset_events",
+    "pluggy",  # the listeners' hooks: a read tells no listener anything
+    "conveyor.airflow_compat.listeners",
+    "conveyor.lineage",
+    "openlineage",
+    "opentelemetry",
+    "httpx",
+    "requests",
+    "conveyor.providers",
+    "conveyor.operators",
+    "conveyor.callbacks",
+    "cryptography",  # only the reads of variables and connections decrypt
 )
 
 #: The web's read model: what the API serves, and what the reads print (-o json is the API's
@@ -127,6 +138,9 @@ SHAPES = ("conveyor.serialized", "croniter")
 #: A parse that saves a DAG writes its assets and watchers too.
 SAVES = (*SHAPES, "conveyor.store.datasets", "conveyor.store.asset_events")
 
+#: Variables' and connections' values are stored encrypted.
+SECRETS = ("cryptography",)
+
 READS: list[tuple[list[str], tuple[str, ...]]] = [
     (["version"], ()),
     (["dags", "list"], ()),
@@ -143,9 +157,9 @@ READS: list[tuple[list[str], tuple[str, ...]]] = [
     (["tasks", "state", "reads", "extract", "RUN"], ()),
     (["tasks", "why", "reads", "latest", "extract"], (*WHY_NEEDS, *SHAPES)),
     (["pools", "list"], ()),
-    (["variables", "list"], ()),
-    (["variables", "get", "read_variable"], ()),
-    (["connections", "list"], ()),
+    (["variables", "list"], SECRETS),
+    (["variables", "get", "read_variable"], SECRETS),
+    (["connections", "list"], SECRETS),
     (["config", "get-value", "core", "dags_folder"], ()),
 ]
 
