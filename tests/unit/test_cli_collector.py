@@ -10,11 +10,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from conveyor.cli import quick_exit
 from conveyor.cli.main import main
 
 #: Runs ``conveyor runs list`` in a fresh interpreter, as the console script does, and writes
@@ -76,6 +78,8 @@ def test_main_leaves_the_collector_as_it_found_it(
     enabled: bool, monkeypatch: pytest.MonkeyPatch, frozen_undone: None
 ) -> None:
     monkeypatch.setattr(sys, "argv", ["conveyor", "--help"])
+    # A `conveyor run` an earlier test made in this process must not end it at the exit.
+    monkeypatch.setattr(quick_exit, "_done", threading.Event())
     was = gc.isenabled()
     (gc.enable if enabled else gc.disable)()
     try:
