@@ -48,6 +48,7 @@ from conveyor.states import RunState, TaskState
 from conveyor.store import callback_requests, deadlines, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.runs import RunRow
+from conveyor.store.timeline import CALLBACK_FAILED
 
 DagResolver = Callable[[Connection, str, str], DAG]
 
@@ -72,10 +73,6 @@ def _as_list(callbacks: Any) -> list[Callable[[dict[str, Any]], Any]]:
     if callbacks is None:
         return []
     return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
-
-
-#: The kind of the timeline entry a task callback that raised leaves on its try.
-CALLBACK_FAILED = "callback_failed"
 
 
 def _name(callback: Any) -> str:

@@ -1,4 +1,5 @@
-"""The read-only shapes of a stored DAG version, and the hashes that name versions.
+"""The read-only shapes of a stored DAG version (the hashes that name versions are
+:mod:`conveyor.version_hashes`).
 
 The scheduler and the web never import user code: they plan and render from this structure,
 stored per DAG version. A version's hash covers the structure and the file's source, so a
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import graphlib
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,18 +27,6 @@ from conveyor.model.task import DEFAULT_POOL, WEIGHT_RULES, retry_delay_for
 from conveyor.model.trigger_rules import TriggerRule
 
 FORMAT_VERSION = 1
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def source_hash(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()
-
-
-def version_hash(serialized: dict[str, Any], src_hash: str) -> str:
-    return hashlib.sha256(f"{src_hash}\n{canonical_json(serialized)}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

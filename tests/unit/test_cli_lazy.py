@@ -64,6 +64,7 @@ HEAVY = (
 ROOT_MODULES = {
     "conveyor.cli",
     "conveyor.cli.audit_trail",
+    "conveyor.cli.collector",
     "conveyor.cli.extras",
     "conveyor.cli.lazy",
     "conveyor.cli.main",

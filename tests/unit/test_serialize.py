@@ -16,7 +16,8 @@ import pytest
 from conveyor import DAG, BashOperator, EmptyOperator, PythonOperator, TriggerRule, task
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.task import retry_delay_for
-from conveyor.serialized import SerializedDag, canonical_json, source_hash, version_hash
+from conveyor.serialized import SerializedDag
+from conveyor.version_hashes import canonical_json, source_hash, version_hash
 
 SOURCE = "# the file's text\n"
 

@@ -9,7 +9,8 @@ import pytest
 from conveyor import DAG, EmptyOperator, TaskGroup, task, task_group
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.serialize import serialize_dag
-from conveyor.serialized import SerializedDag, source_hash, version_hash
+from conveyor.serialized import SerializedDag
+from conveyor.version_hashes import source_hash, version_hash
 from conveyor.web.ui.layout import layout_grouped
 
 

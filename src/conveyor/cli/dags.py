@@ -54,7 +54,7 @@ if TYPE_CHECKING:
             "A run's state, with its conf when it has one (Airflow: dags state).",
         ),
         "next-execution": Lazy(
-            "conveyor.cli.dags_airflow:dags_next_execution",
+            "conveyor.cli.next_execution:dags_next_execution",
             "The logical date of the DAG's next scheduled run(s) (Airflow: dags next-execution); "
             "a partitioned DAG's: the partition key.",
         ),

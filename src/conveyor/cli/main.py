@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from conveyor import __version__
-from conveyor.cli import audit_trail, quick_exit
+from conveyor.cli import audit_trail, collector, quick_exit
 from conveyor.cli.extras import extra_for, missing_extra_message
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.exceptions import ConveyorError
@@ -124,6 +124,7 @@ class ConveyorGroup(LazyGroup):
             # The audit log: the verb is read before the group consumes the arguments (which
             # imports the command's module), and recorded once it succeeded.
             verb = audit_trail.resolve(self, ctx) if ctx.parent is None else None
+            collector.resume()  # the command's module is loaded (collector.py)
             result = super().invoke(ctx)
             if verb is not None:
                 audit_trail.record_verb(verb)
@@ -187,6 +188,7 @@ def main() -> None:
     common = sys.modules.get("conveyor.cli.common")
     if common is not None:  # a command ran in this process before: read the settings again
         common.settings.cache_clear()
+    collector.pause()  # until the command's module is loaded: collector.py
     try:
         cli(prog_name="conveyor")
     except SystemExit as exc:
@@ -203,3 +205,5 @@ def main() -> None:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         click.echo(f"Error: the store is unreachable or cannot write: {reason}", err=True)
         sys.exit(1)
+    finally:
+        collector.resume()  # whatever happened (--help, a usage error): as the caller had it

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from conveyor.callbacks import CALLBACK_FAILED, DAG_HOOKS
+from conveyor.callbacks import DAG_HOOKS
 from conveyor.cli.common import styled
 from conveyor.executors.local import log_tail
 from conveyor.states import ExitKind, TaskState
@@ -105,7 +105,7 @@ class RunWatcher:
     def _print_callback_errors(self) -> None:
         """A task callback that raised (its try's timeline says so), as it is recorded."""
         with self.store.read() as conn:
-            found = timeline.run_events(conn, self.run_pk, CALLBACK_FAILED)
+            found = timeline.run_events(conn, self.run_pk, timeline.CALLBACK_FAILED)
         for event in found:
             if event.id in self._callback_errors:
                 continue

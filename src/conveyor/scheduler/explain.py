@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from conveyor.callbacks import CALLBACK_FAILED
 from conveyor.clock import utcnow
 from conveyor.engine.mapping import task_states, ti_key
 from conveyor.engine.planning import plan_run
@@ -32,7 +31,7 @@ from conveyor.store import (
 )
 from conveyor.store.engine import Connection
 from conveyor.store.runs import RunRow
-from conveyor.store.timeline import InstanceRow
+from conveyor.store.timeline import CALLBACK_FAILED, InstanceRow
 
 
 @dataclass

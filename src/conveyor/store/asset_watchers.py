@@ -19,8 +19,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, not_, or_, select, update
 
 from conveyor.clock import utcnow
-from conveyor.store.asset_events import record_external_event
-from conveyor.store.datasets import dataset_id
 from conveyor.store.sql import upsert
 from conveyor.store.tables import asset_watcher, asset_watcher_message, dataset, triggerer
 
@@ -46,6 +44,11 @@ def save_for_dag(
 ) -> None:
     """The watchers this DAG version names (``uri``, ``name``, ``classpath``, ``kwargs``
     each); those the DAG named before and no longer does are removed."""
+    # The assets' module (and through it the schedules, croniter) is imported where a
+    # watcher is written or a message recorded: the store's DAG writer imports this module,
+    # and a command line that syncs an unchanged DAG folder writes neither.
+    from conveyor.store.datasets import dataset_id
+
     kept: list[int] = []
     now = utcnow()
     for watcher in watchers:
@@ -146,6 +149,8 @@ def record_message(
         ).scalar()
         if seen is not None:
             return None
+    from conveyor.store.asset_events import record_external_event  # see save_for_dag
+
     event_id = record_external_event(conn, watcher.dataset_id, extra)
     if event_id is None:
         return None  # the asset's row went with its last DAG: nothing to record it on

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from conveyor.clock import utcnow
-from conveyor.serialized import source_hash, version_hash
 from conveyor.store import asset_watchers
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dag, dag_file, dag_source, dag_version, import_error
+from conveyor.version_hashes import source_hash, version_hash
 
 
 @dataclass

@@ -17,6 +17,10 @@ from conveyor.store.reads.tasks import TryRow
 from conveyor.store.tables import dag, task_event, task_instance
 from conveyor.store.try_numbers import EVENT_TRY, SHOWN_MAX_TRIES, SHOWN_TRY, events_with_tries
 
+#: The kind of the timeline entry a task callback that raised leaves on its try (written by
+#: ``conveyor.callbacks``; here so that ``tasks why`` reads it without loading the callbacks).
+CALLBACK_FAILED = "callback_failed"
+
 
 @dataclass(frozen=True)
 class InstanceRow:
