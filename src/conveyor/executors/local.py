@@ -262,15 +262,33 @@ class LocalExecutor(Executor):
         self._next_stop_check = 0.0
         self._last_beat = time.monotonic()
         self._fence_stop = threading.Event()
+        self._beats_stop = threading.Event()
+        self._beats_apart = False  # the heartbeats come from a thread of their own (start)
 
     def start(self) -> None:
         warm_up()
         # The fence keeps a try from running on after another scheduler declared it lost.
         # A SQLite store has one scheduler, this one, whose reaper skips the tries it holds:
         # a store it cannot write (a full disk) is waited out, and a try held at its record
-        # meanwhile keeps its work.
+        # meanwhile keeps its work; its loop writes the heartbeats (one writer at a time).
         if not self.store.is_sqlite:
+            self._beats_apart = True
+            threading.Thread(
+                target=self._beat_until_stopped, name="conveyor-heartbeat", daemon=True
+            ).start()
             threading.Thread(target=self._fence, name="conveyor-fence", daemon=True).start()
+
+    def _beat_until_stopped(self) -> None:
+        """Heartbeat the running tries every ``heartbeat_seconds``, apart from the loop: a
+        step that takes long (a busy machine, a lock waited on, a slow statement) must not
+        age the heartbeats of healthy tries until the fence or another scheduler ends them.
+        A write that fails is retried at the next beat; one that hangs (a silent link) ages
+        the last beat, which the fence, in a thread of its own, watches."""
+        while not self._beats_stop.wait(self.settings.heartbeat_seconds):
+            try:
+                self._write_heartbeat()
+            except Exception as exc:  # the next beat tries again; the fence counts the gap
+                log.warning("could not write the heartbeat of the running tries: %s", exc)
 
     def _fence(self) -> None:
         """Stop each try whose heartbeat this executor has failed to write for
@@ -670,12 +688,24 @@ class LocalExecutor(Executor):
             stops.process_gone(conn, entry.work.ti_id, entry.work.try_number)
 
     def _heartbeat(self) -> None:
+        """The loop's heartbeat, on a SQLite store only (see ``start``)."""
         now = time.monotonic()
-        if now < self._next_heartbeat or not self._running:
+        if self._beats_apart or now < self._next_heartbeat:
             return
         self._next_heartbeat = now + self.settings.heartbeat_seconds
+        self._write_heartbeat()
+
+    def _write_heartbeat(self) -> None:
+        """Refresh the heartbeat of every try this executor runs, from the loop or from the
+        heartbeat thread (which reads the loop's table of running tries as it stands)."""
+        try:
+            ti_ids = [entry.work.ti_id for entry in list(self._running.values())]
+        except RuntimeError:  # the loop changed the dict meanwhile: at the next beat
+            return
+        if not ti_ids:
+            return
         with self.store.write() as conn:
-            transitions.heartbeat(conn, [e.work.ti_id for e in self._running.values()])
+            transitions.heartbeat(conn, ti_ids)
         self._last_beat = time.monotonic()
 
     def stop(self, grace: float) -> None:
@@ -701,6 +731,7 @@ class LocalExecutor(Executor):
         for sentinel in list(self._running):
             self._running[sentinel].process.join()
             self._reap_guarded(sentinel)
+        self._beats_stop.set()  # beaten while they finished, as the grace lets them
         idle, self._idle = self._idle, []
         self._retire_all(idle)
 
