@@ -264,6 +264,9 @@ class LocalExecutor(Executor):
         self._fence_stop = threading.Event()
         self._beats_stop = threading.Event()
         self._beats_apart = False  # the heartbeats come from a thread of their own (start)
+        self._beats = threading.Thread(
+            target=self._beat_until_stopped, name="conveyor-heartbeat", daemon=True
+        )
 
     def start(self) -> None:
         warm_up()
@@ -273,9 +276,7 @@ class LocalExecutor(Executor):
         # meanwhile keeps its work; its loop writes the heartbeats (one writer at a time).
         if not self.store.is_sqlite:
             self._beats_apart = True
-            threading.Thread(
-                target=self._beat_until_stopped, name="conveyor-heartbeat", daemon=True
-            ).start()
+            self._beats.start()
             threading.Thread(target=self._fence, name="conveyor-fence", daemon=True).start()
 
     def _beat_until_stopped(self) -> None:
@@ -284,11 +285,17 @@ class LocalExecutor(Executor):
         age the heartbeats of healthy tries until the fence or another scheduler ends them.
         A write that fails is retried at the next beat; one that hangs (a silent link) ages
         the last beat, which the fence, in a thread of its own, watches."""
-        while not self._beats_stop.wait(self.settings.heartbeat_seconds):
+        # A pooled store of its own: each beat reuses one connection instead of opening one.
+        store = Store(self.settings.db_url)
+        every = self.settings.heartbeat_seconds
+        next_beat = time.monotonic() + every
+        while not self._beats_stop.wait(max(next_beat - time.monotonic(), 0)):
+            next_beat = time.monotonic() + every  # a slow write does not delay the next
             try:
-                self._write_heartbeat()
+                self._write_heartbeat(store)
             except Exception as exc:  # the next beat tries again; the fence counts the gap
                 log.warning("could not write the heartbeat of the running tries: %s", exc)
+        store.dispose()
 
     def _fence(self) -> None:
         """Stop each try whose heartbeat this executor has failed to write for
@@ -693,9 +700,9 @@ class LocalExecutor(Executor):
         if self._beats_apart or now < self._next_heartbeat:
             return
         self._next_heartbeat = now + self.settings.heartbeat_seconds
-        self._write_heartbeat()
+        self._write_heartbeat(self.store)
 
-    def _write_heartbeat(self) -> None:
+    def _write_heartbeat(self, store: Store) -> None:
         """Refresh the heartbeat of every try this executor runs, from the loop or from the
         heartbeat thread (which reads the loop's table of running tries as it stands)."""
         try:
@@ -704,7 +711,7 @@ class LocalExecutor(Executor):
             return
         if not ti_ids:
             return
-        with self.store.write() as conn:
+        with store.write() as conn:
             transitions.heartbeat(conn, ti_ids)
         self._last_beat = time.monotonic()
 
@@ -732,6 +739,8 @@ class LocalExecutor(Executor):
             self._running[sentinel].process.join()
             self._reap_guarded(sentinel)
         self._beats_stop.set()  # beaten while they finished, as the grace lets them
+        if self._beats.is_alive():
+            self._beats.join(timeout=self.settings.heartbeat_seconds + 1)  # a beat in flight
         idle, self._idle = self._idle, []
         self._retire_all(idle)
 
