@@ -264,6 +264,7 @@ class LocalExecutor(Executor):
         self._fence_stop = threading.Event()
         self._beats_stop = threading.Event()
         self._beats_apart = False  # the heartbeats come from a thread of their own (start)
+        self._last_poll = time.monotonic()  # the loop's last visit: it supervises the tries
         self._beats = threading.Thread(
             target=self._beat_until_stopped, name="conveyor-heartbeat", daemon=True
         )
@@ -284,13 +285,27 @@ class LocalExecutor(Executor):
         step that takes long (a busy machine, a lock waited on, a slow statement) must not
         age the heartbeats of healthy tries until the fence or another scheduler ends them.
         A write that fails is retried at the next beat; one that hangs (a silent link) ages
-        the last beat, which the fence, in a thread of its own, watches."""
+        the last beat, which the fence, in a thread of its own, watches. A loop that has not
+        polled for ``zombie_after_seconds`` is stuck, not slow: nothing records how its tries
+        end, so they are beaten no more, and are fenced and handed on as a lost executor's."""
         # A pooled store of its own: each beat reuses one connection instead of opening one.
         store = Store(self.settings.db_url)
         every = self.settings.heartbeat_seconds
         next_beat = time.monotonic() + every
+        told = False  # that the loop is stuck, once
         while not self._beats_stop.wait(max(next_beat - time.monotonic(), 0)):
             next_beat = time.monotonic() + every  # a slow write does not delay the next
+            stuck = time.monotonic() - self._last_poll
+            if stuck >= self.settings.zombie_after_seconds:
+                if not told and self._running:
+                    told = True
+                    log.error(
+                        "the scheduler's loop has not polled its executor for %.1fs: no more "
+                        "heartbeats for its running tries",
+                        stuck,
+                    )
+                continue
+            told = False
             try:
                 self._write_heartbeat(store)
             except Exception as exc:  # the next beat tries again; the fence counts the gap
@@ -503,6 +518,7 @@ class LocalExecutor(Executor):
             self._idle.append(runner)
 
     def poll(self, timeout: float) -> int:
+        self._last_poll = time.monotonic()
         self._retire_idle()
         self._launch()
         self._heartbeat()
@@ -725,6 +741,7 @@ class LocalExecutor(Executor):
                     entry.runner.inbox.send(None)
         deadline = time.monotonic() + grace
         while self._running and time.monotonic() < deadline:
+            self._last_poll = time.monotonic()  # draining is supervising
             ready = wait([*self._running, *self._reports], timeout=deadline - time.monotonic())
             for report in [r for r in ready if isinstance(r, Connection)]:
                 entry = self._running[self._reports[report]]
