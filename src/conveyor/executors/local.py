@@ -262,15 +262,55 @@ class LocalExecutor(Executor):
         self._next_stop_check = 0.0
         self._last_beat = time.monotonic()
         self._fence_stop = threading.Event()
+        self._beats_stop = threading.Event()
+        self._beats_apart = False  # the heartbeats come from a thread of their own (start)
+        self._last_poll = time.monotonic()  # the loop's last visit: it supervises the tries
+        self._beats = threading.Thread(
+            target=self._beat_until_stopped, name="conveyor-heartbeat", daemon=True
+        )
 
     def start(self) -> None:
         warm_up()
         # The fence keeps a try from running on after another scheduler declared it lost.
         # A SQLite store has one scheduler, this one, whose reaper skips the tries it holds:
         # a store it cannot write (a full disk) is waited out, and a try held at its record
-        # meanwhile keeps its work.
+        # meanwhile keeps its work; its loop writes the heartbeats (one writer at a time).
         if not self.store.is_sqlite:
+            self._beats_apart = True
+            self._beats.start()
             threading.Thread(target=self._fence, name="conveyor-fence", daemon=True).start()
+
+    def _beat_until_stopped(self) -> None:
+        """Heartbeat the running tries every ``heartbeat_seconds``, apart from the loop: a
+        step that takes long (a busy machine, a lock waited on, a slow statement) must not
+        age the heartbeats of healthy tries until the fence or another scheduler ends them.
+        A write that fails is retried at the next beat; one that hangs (a silent link) ages
+        the last beat, which the fence, in a thread of its own, watches. A loop that has not
+        polled for ``zombie_after_seconds`` is stuck, not slow: nothing records how its tries
+        end, so they are beaten no more, and are fenced and handed on as a lost executor's."""
+        # A pooled store of its own: each beat reuses one connection instead of opening one.
+        store = Store(self.settings.db_url)
+        every = self.settings.heartbeat_seconds
+        next_beat = time.monotonic() + every
+        told = False  # that the loop is stuck, once
+        while not self._beats_stop.wait(max(next_beat - time.monotonic(), 0)):
+            next_beat = time.monotonic() + every  # a slow write does not delay the next
+            stuck = time.monotonic() - self._last_poll
+            if stuck >= self.settings.zombie_after_seconds:
+                if not told and self._running:
+                    told = True
+                    log.error(
+                        "the scheduler's loop has not polled its executor for %.1fs: no more "
+                        "heartbeats for its running tries",
+                        stuck,
+                    )
+                continue
+            told = False
+            try:
+                self._write_heartbeat(store)
+            except Exception as exc:  # the next beat tries again; the fence counts the gap
+                log.warning("could not write the heartbeat of the running tries: %s", exc)
+        store.dispose()
 
     def _fence(self) -> None:
         """Stop each try whose heartbeat this executor has failed to write for
@@ -478,6 +518,7 @@ class LocalExecutor(Executor):
             self._idle.append(runner)
 
     def poll(self, timeout: float) -> int:
+        self._last_poll = time.monotonic()
         self._retire_idle()
         self._launch()
         self._heartbeat()
@@ -670,12 +711,24 @@ class LocalExecutor(Executor):
             stops.process_gone(conn, entry.work.ti_id, entry.work.try_number)
 
     def _heartbeat(self) -> None:
+        """The loop's heartbeat, on a SQLite store only (see ``start``)."""
         now = time.monotonic()
-        if now < self._next_heartbeat or not self._running:
+        if self._beats_apart or now < self._next_heartbeat:
             return
         self._next_heartbeat = now + self.settings.heartbeat_seconds
-        with self.store.write() as conn:
-            transitions.heartbeat(conn, [e.work.ti_id for e in self._running.values()])
+        self._write_heartbeat(self.store)
+
+    def _write_heartbeat(self, store: Store) -> None:
+        """Refresh the heartbeat of every try this executor runs, from the loop or from the
+        heartbeat thread (which reads the loop's table of running tries as it stands)."""
+        try:
+            ti_ids = [entry.work.ti_id for entry in list(self._running.values())]
+        except RuntimeError:  # the loop changed the dict meanwhile: at the next beat
+            return
+        if not ti_ids:
+            return
+        with store.write() as conn:
+            transitions.heartbeat(conn, ti_ids)
         self._last_beat = time.monotonic()
 
     def stop(self, grace: float) -> None:
@@ -688,6 +741,7 @@ class LocalExecutor(Executor):
                     entry.runner.inbox.send(None)
         deadline = time.monotonic() + grace
         while self._running and time.monotonic() < deadline:
+            self._last_poll = time.monotonic()  # draining is supervising
             ready = wait([*self._running, *self._reports], timeout=deadline - time.monotonic())
             for report in [r for r in ready if isinstance(r, Connection)]:
                 entry = self._running[self._reports[report]]
@@ -701,6 +755,9 @@ class LocalExecutor(Executor):
         for sentinel in list(self._running):
             self._running[sentinel].process.join()
             self._reap_guarded(sentinel)
+        self._beats_stop.set()  # beaten while they finished, as the grace lets them
+        if self._beats.is_alive():
+            self._beats.join(timeout=self.settings.heartbeat_seconds + 1)  # a beat in flight
         idle, self._idle = self._idle, []
         self._retire_all(idle)
 
