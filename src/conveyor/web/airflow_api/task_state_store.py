@@ -22,7 +22,6 @@ from conveyor.store import state_store
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
-from conveyor.store.state_store import TaskStateEntry
 from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
@@ -30,9 +29,10 @@ from conveyor.web.airflow_api.common import (
     Offset,
     Page,
     Reader,
+    RowShape,
     RunIdPath,
     TaskIdPath,
-    utc,
+    UtcTime,
 )
 from conveyor.web.airflow_api.state_values import KeyPath, checked_value, key_not_found
 from conveyor.web.airflow_api.ti_lookup import MapIndexQuery
@@ -45,11 +45,11 @@ BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/state-store"
 KEY = BASE + "/{key:path}"
 
 
-class TaskStateStoreResponse(BaseModel):
+class TaskStateStoreResponse(RowShape):
     key: str
     value: Any
-    updated_at: datetime
-    expires_at: datetime | None
+    updated_at: UtcTime
+    expires_at: UtcTime | None
 
 
 class TaskStateStoreCollectionResponse(BaseModel):
@@ -65,15 +65,6 @@ class TaskStateStorePatchBody(BaseModel):
 
 class TaskStateStoreBody(TaskStateStorePatchBody):
     expires_at: AwareDatetime | Literal["default"] | None = "default"
-
-
-def _response(entry: TaskStateEntry) -> TaskStateStoreResponse:
-    return TaskStateStoreResponse(
-        key=entry.key,
-        value=entry.value,
-        updated_at=utc(entry.updated_at) or entry.updated_at,
-        expires_at=utc(entry.expires_at),
-    )
 
 
 def _run_pk(conn: Connection, dag_id: str, run_id: str) -> int | None:
@@ -133,7 +124,8 @@ def list_task_state_store(
             else state_store.task_entries(conn, run_pk, task_id, map_index, page.limit, page.offset)
         )
     return TaskStateStoreCollectionResponse(
-        task_state_store=[_response(e) for e in entries], total_entries=total
+        task_state_store=[TaskStateStoreResponse.model_validate(e) for e in entries],
+        total_entries=total,
     )
 
 
@@ -156,7 +148,7 @@ def get_task_state_store(
         )
     if found is None:
         raise key_not_found("Task", key)
-    return _response(found)
+    return TaskStateStoreResponse.model_validate(found)
 
 
 @router.put(KEY, status_code=204)
