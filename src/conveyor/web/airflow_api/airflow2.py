@@ -42,6 +42,7 @@ from conveyor.web.airflow_api.common import (
     Editor,
     Offset,
     Operator,
+    Page,
     Reader,
     RunIdPath,
     TaskIdPath,
@@ -376,9 +377,8 @@ def get_variables(
     offset: Offset = 0,
     order_by: Annotated[str | None, Query(max_length=100)] = None,
 ) -> VariableCollection:
-    found = variables.get_variables(
-        request, user, limit=limit, offset=offset, order_by=[order_by] if order_by else None
-    )
+    page = Page.of(limit, offset, [order_by] if order_by else None, "id")
+    found = variables.get_variables(request, user, page)
     return VariableCollection(
         variables=[_variable(v) for v in found.variables], total_entries=found.total_entries
     )

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor import backfill
@@ -37,13 +37,11 @@ from conveyor.strict_json import NotStrictJson, check_conf
 from conveyor.web.airflow_api.common import (
     EDIT,
     Editor,
-    Limit,
-    Offset,
-    OrderBy,
     Page,
     Reader,
     aware,
     dag_visible,
+    paged,
     require_dag,
     unprocessable,
     utc,
@@ -146,12 +144,9 @@ ORDER_FIELDS: dict[str, Any] = {name: (lambda b, name=name: getattr(b, name)) fo
 def list_backfills(
     request: Request,
     user: Reader,
+    page: Annotated[Page, Depends(paged("id"))],
     dag_id: Annotated[str, Query(max_length=250)],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
 ) -> BackfillCollectionResponse:
-    page = Page.of(limit, offset, order_by, "id")
     with get_store(request).read() as conn:
         found = store_backfills.list_backfills(conn, None if dag_id == "~" else dag_id)
         hidden = hidden_dag_ids(conn, user)

@@ -203,6 +203,16 @@ class Page:
         return self.apply(items, fields), len(items)
 
 
+def paged(default_order: str) -> Callable[..., Page]:
+    """A dependency taking a list's ``limit``, ``offset`` and ``order_by`` as its
+    :class:`Page` (ordered by ``default_order`` when the request names no order)."""
+
+    def page(limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, order_by: OrderBy = None) -> Page:
+        return Page.of(limit, offset, order_by, default_order)
+
+    return page
+
+
 def _by(get: Callable[[T], Any]) -> Callable[[T], tuple[int, Any]]:
     def key(item: T) -> tuple[int, Any]:
         return _sort_key(get(item))

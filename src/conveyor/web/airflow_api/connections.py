@@ -13,7 +13,7 @@ import dataclasses
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.connections import repository
@@ -25,14 +25,12 @@ from conveyor.web import strict_json
 from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import (
     Administrator,
-    Limit,
     NoTeam,
-    Offset,
     Operator,
-    OrderBy,
     Page,
     UpdateMask,
     mask_fields,
+    paged,
     unprocessable,
 )
 from conveyor.web.airflow_api.differences import differs
@@ -205,9 +203,7 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_connections(
     request: Request,
     user: Operator,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("id"))],
     connection_id_pattern: small_lists.Pattern = None,
     connection_id_prefix_pattern: small_lists.PrefixPattern = None,
 ) -> ConnectionCollectionResponse:
@@ -217,7 +213,7 @@ def get_connections(
         connection_id_pattern,
         connection_id_prefix_pattern,
     )
-    shown, total = Page.of(limit, offset, order_by, "id").listed(found, ORDER_FIELDS)
+    shown, total = page.listed(found, ORDER_FIELDS)
     return ConnectionCollectionResponse(
         connections=[_response(c) for c in shown], total_entries=total
     )

@@ -3,15 +3,18 @@ history is :mod:`.dag_deletion`."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from conveyor.serialized import SerializedDag
 from conveyor.store import dag_actions, favorites, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dag_files
 from conveyor.store.reads import dags as dag_reads
+from conveyor.store.reads.dags import DagRow
 from conveyor.web import audit_trail, dag_list
 from conveyor.web.airflow_api.common import (
     EDIT,
@@ -96,6 +99,7 @@ def _matching(
 
 
 def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> list[DAGResponse]:
+    """Each listed DAG as Airflow shows it in a list (its display name, when last parsed)."""
     settings = get_settings(request)
     parsed = dag_files.parsed_times(conn, [d.row.fileloc for d in dags])
     return [
@@ -196,26 +200,28 @@ def _newest_run_bounds(given: dict[str, datetime]) -> dict[str, datetime]:
 @router.get("/dags/{dag_id}", response_model=DAGResponse)
 def get_dag(request: Request, dag_id: DagIdPath, user: Reader) -> DAGResponse:
     require_dag(user, dag_id)
-    with get_store(request).read() as conn:
-        row = dag_reads.get_dag(conn, dag_id)
-        dag = runs.serialized_dag(conn, row.version_hash)
-        parsed = _parsed(conn, row.fileloc)
-    return dag_response(row, dag, get_settings(request), last_parsed=parsed)
+    return _dag_response(request, dag_id)
 
 
 @router.get("/dags/{dag_id}/details", response_model=DAGDetailsResponse)
 def get_dag_details(request: Request, dag_id: DagIdPath, user: Reader) -> DAGDetailsResponse:
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
-        row = dag_reads.get_dag(conn, dag_id)
-        dag = runs.serialized_dag(conn, row.version_hash)
-        parsed = _parsed(conn, row.fileloc)
+        row, dag, parsed = _current(conn, dag_id)
     return dag_details(row, dag, get_settings(request), parsed)
 
 
-def _parsed(conn: Connection, fileloc: str) -> datetime | None:
-    """When the DAG's file was last parsed."""
-    return dag_files.parsed_times(conn, [fileloc]).get(fileloc)
+def _current(conn: Connection, dag_id: str) -> tuple[DagRow, SerializedDag, datetime | None]:
+    """The DAG's row, its current version and when its file was last parsed."""
+    row = dag_reads.get_dag(conn, dag_id)
+    parsed = dag_files.parsed_times(conn, [row.fileloc]).get(row.fileloc)
+    return row, runs.serialized_dag(conn, row.version_hash), parsed
+
+
+def _dag_response(request: Request, dag_id: str) -> DAGResponse:
+    with get_store(request).read() as conn:
+        row, dag, parsed = _current(conn, dag_id)
+    return dag_response(row, dag, get_settings(request), last_parsed=parsed)
 
 
 def _check_mask(update_mask: list[str] | None) -> None:
@@ -237,14 +243,9 @@ def patch_dag(
     """Pause or unpause a DAG."""
     _check_mask(update_mask)
     require_dag(user, dag_id, EDIT)
-    store = get_store(request)
-    with store.write() as conn:
+    with get_store(request).write() as conn:
         dag_actions.set_paused(conn, dag_id, body.is_paused)
-    with store.read() as conn:
-        row = dag_reads.get_dag(conn, dag_id)
-        dag = runs.serialized_dag(conn, row.version_hash)
-        parsed = _parsed(conn, row.fileloc)
-    return dag_response(row, dag, get_settings(request), last_parsed=parsed)
+    return _dag_response(request, dag_id)
 
 
 @router.patch("/dags", response_model=DAGCollectionResponse, name="patch_dags")
@@ -286,16 +287,6 @@ def patch_dags(
     audit_trail.note_each(request, changed)
     with store.read() as conn:
         rows = {r.dag_id: r for r in dag_reads.list_dag_rows(conn, include_inactive=True)}
-        settings = get_settings(request)
-        parsed = dag_files.parsed_times(conn, [d.row.fileloc for d in chosen])
-        dags = [
-            dag_response(
-                rows[d.row.dag_id],
-                runs.serialized_dag(conn, d.row.version_hash),
-                settings,
-                d.facts.display_name,
-                parsed.get(d.row.fileloc),
-            )
-            for d in chosen
-        ]
+        changed_rows = [dataclasses.replace(d, row=rows[d.row.dag_id]) for d in chosen]
+        dags = _responses(request, conn, changed_rows)
     return DAGCollectionResponse(dags=dags, total_entries=len(found))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.exceptions import NotFoundError
@@ -23,14 +23,12 @@ from conveyor.store.pools import PoolUsage
 from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import (
     Administrator,
-    Limit,
     NoTeam,
-    Offset,
-    OrderBy,
     Page,
     UpdateMask,
     Viewer,
     mask_fields,
+    paged,
     unprocessable,
 )
 from conveyor.web.airflow_api.differences import differs
@@ -171,9 +169,7 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_pools(
     request: Request,
     user: Viewer,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("id"))],
     pool_name_pattern: small_lists.Pattern = None,
     pool_name_prefix_pattern: small_lists.PrefixPattern = None,
 ) -> PoolCollectionResponse:
@@ -182,7 +178,7 @@ def get_pools(
     found = small_lists.matching(
         every, lambda p: p.name, pool_name_pattern, pool_name_prefix_pattern
     )
-    shown, total = Page.of(limit, offset, order_by, "id").listed(found, ORDER_FIELDS)
+    shown, total = page.listed(found, ORDER_FIELDS)
     return PoolCollectionResponse(pools=[_response(p) for p in shown], total_entries=total)
 
 

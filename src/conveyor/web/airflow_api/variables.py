@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from conveyor.connections import repository
@@ -21,14 +21,12 @@ from conveyor.web import strict_json
 from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import (
     Administrator,
-    Limit,
     NoTeam,
-    Offset,
     Operator,
-    OrderBy,
     Page,
     UpdateMask,
     mask_fields,
+    paged,
     unprocessable,
 )
 from conveyor.web.airflow_api.differences import differs
@@ -122,9 +120,7 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_variables(
     request: Request,
     user: Operator,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("id"))],
     variable_key_pattern: small_lists.Pattern = None,
     variable_key_prefix_pattern: small_lists.PrefixPattern = None,
 ) -> VariableCollectionResponse:
@@ -134,7 +130,7 @@ def get_variables(
         variable_key_pattern,
         variable_key_prefix_pattern,
     )
-    shown, total = Page.of(limit, offset, order_by, "id").listed(found, ORDER_FIELDS)
+    shown, total = page.listed(found, ORDER_FIELDS)
     return VariableCollectionResponse(variables=[_response(v) for v in shown], total_entries=total)
 
 
