@@ -17,15 +17,7 @@ from conveyor.store import state_store
 from conveyor.store.datasets import asset_uri
 from conveyor.store.engine import Connection
 from conveyor.store.state_store import API_WRITER, WriterKind
-from conveyor.web.airflow_api.common import (
-    Editor,
-    Limit,
-    Offset,
-    Page,
-    Reader,
-    RowShape,
-    UtcTime,
-)
+from conveyor.web.airflow_api.common import Editor, Limit, Offset, Page, Reader, RowShape, UtcTime
 from conveyor.web.airflow_api.state_values import KeyPath, checked_value, key_not_found
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_store
