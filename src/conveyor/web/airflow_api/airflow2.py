@@ -332,17 +332,10 @@ def get_dags(
     paused: bool | None = None,
     dag_id_pattern: Annotated[str | None, Query(max_length=250)] = None,
 ) -> dict[str, Any]:
-    found = dags.get_dags(
-        request,
-        user,
-        {},
-        limit=limit,
-        offset=offset,
-        tags=tags,
-        dag_id_pattern=dag_id_pattern,
-        exclude_stale=only_active,
-        paused=paused,
+    chosen = dags.DagSelection(
+        tags=tags, dag_id_pattern=dag_id_pattern, exclude_stale=only_active, paused=paused
     )
+    found = dags.get_dags(request, user, {}, chosen, limit=limit, offset=offset)
     return {"dags": [_dag(d) for d in found.dags], "total_entries": found.total_entries}
 
 

@@ -4,6 +4,7 @@ history is :mod:`.dag_deletion`."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -51,26 +52,38 @@ DAG_ORDER = ("dag_id", "dag_display_name", "next_dagrun", "last_run_state", "las
 Words = Annotated[list[str] | None, Query(max_length=100)]
 
 
+@dataclass(frozen=True)
+class DagSelection:
+    """The filters the list and ``PATCH /dags`` share, as Airflow's query parameters (a
+    dependency: ``Annotated[DagSelection, Depends()]``)."""
+
+    tags: Words = None
+    tags_match_mode: Literal["any", "all"] | None = None
+    owners: Words = None
+    dag_id_pattern: Pattern = None
+    dag_id_prefix_pattern: Pattern = None
+    exclude_stale: bool = True
+    paused: bool | None = None
+
+
+Selection = Annotated[DagSelection, Depends()]
+
+
 def _matching(
     conn: Connection,
     user: User,
+    chosen: DagSelection,
     *,
-    tags: list[str] | None,
-    tags_match_mode: str | None,
-    owners: list[str] | None,
-    dag_id_pattern: str | None,
-    dag_id_prefix_pattern: str | None,
-    exclude_stale: bool,
-    paused: bool | None,
     last_dag_run_state: str | None = None,
     action: str = "viewer",
 ) -> list[ListedDag]:
     """The DAGs the filters select, among those ``user`` may see (or act on)."""
-    found = dag_list.list_dags(conn, DagQuery(include_inactive=not exclude_stale)).dags
+    found = dag_list.list_dags(conn, DagQuery(include_inactive=not chosen.exclude_stale)).dags
     allowed = set(visible_dag_ids(user, [d.row.dag_id for d in found], action))
-    wanted_tags = set(tags or ())
-    wanted_owners = set(owners or ())
-    id_match = either(dag_id_pattern, dag_id_prefix_pattern)
+    wanted_tags = set(chosen.tags or ())
+    wanted_owners = set(chosen.owners or ())
+    tags_match_mode, paused = chosen.tags_match_mode, chosen.paused
+    id_match = either(chosen.dag_id_pattern, chosen.dag_id_prefix_pattern)
     selected = []
     for dag in found:
         row = dag.row
@@ -124,17 +137,11 @@ def get_dags(
     newest_run: Annotated[
         dict[str, Any], Depends(bounds("dag_run_start_date", "dag_run_end_date"))
     ],
+    selection: Selection,
     limit: Limit = 50,
     offset: Offset = 0,
-    tags: Words = None,
-    tags_match_mode: Literal["any", "all"] | None = None,
-    owners: Words = None,
-    dag_id_pattern: Pattern = None,
-    dag_id_prefix_pattern: Pattern = None,
     dag_display_name_pattern: Pattern = None,
     dag_display_name_prefix_pattern: Pattern = None,
-    exclude_stale: bool = True,
-    paused: bool | None = None,
     has_import_errors: bool | None = None,
     last_dag_run_state: RunState | None = None,
     dag_run_state: RunState | None = None,
@@ -149,18 +156,7 @@ def get_dags(
     """DAGs, filtered and ordered as in Airflow; ``total_entries`` counts every match."""
     page = Page.of(limit, offset, order_by, "dag_id")
     with get_store(request).read() as conn:
-        found = _matching(
-            conn,
-            user,
-            tags=tags,
-            tags_match_mode=tags_match_mode,
-            owners=owners,
-            dag_id_pattern=dag_id_pattern,
-            dag_id_prefix_pattern=dag_id_prefix_pattern,
-            exclude_stale=exclude_stale,
-            paused=paused,
-            last_dag_run_state=last_dag_run_state,
-        )
+        found = _matching(conn, user, selection, last_dag_run_state=last_dag_run_state)
         wanted = DagFilters(
             display_name_pattern=dag_display_name_pattern,
             display_name_prefix_pattern=dag_display_name_prefix_pattern,
@@ -253,16 +249,10 @@ def patch_dags(
     request: Request,
     body: DAGPatchBody,
     user: Editor,
+    selection: Selection,
     update_mask: Words = None,
     limit: Limit = 50,
     offset: Offset = 0,
-    tags: Words = None,
-    tags_match_mode: Literal["any", "all"] | None = None,
-    owners: Words = None,
-    dag_id_pattern: Pattern = None,
-    dag_id_prefix_pattern: Pattern = None,
-    exclude_stale: bool = True,
-    paused: bool | None = None,
 ) -> DAGCollectionResponse:
     """Pause or unpause the page of DAGs the filters select (ordered by id), in one
     transaction; the answer lists them as they are after the change."""
@@ -270,18 +260,7 @@ def patch_dags(
     page = Page.of(limit, offset, None, "dag_id")
     store = get_store(request)
     with store.write() as conn:
-        found = _matching(
-            conn,
-            user,
-            tags=tags,
-            tags_match_mode=tags_match_mode,
-            owners=owners,
-            dag_id_pattern=dag_id_pattern,
-            dag_id_prefix_pattern=dag_id_prefix_pattern,
-            exclude_stale=exclude_stale,
-            paused=paused,
-            action=EDIT,
-        )
+        found = _matching(conn, user, selection, action=EDIT)
         chosen = page.apply(found, {"dag_id": lambda d: d.row.dag_id})
         changed = dag_actions.set_paused_many(conn, [d.row.dag_id for d in chosen], body.is_paused)
     audit_trail.note_each(request, changed)
