@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from conveyor import backfill
 from conveyor.backfill import Backfill, BackfillRunningError
@@ -39,6 +39,7 @@ from conveyor.web.airflow_api.common import (
     Editor,
     Page,
     Reader,
+    RowShape,
     aware,
     dag_visible,
     paged,
@@ -75,7 +76,7 @@ class BackfillPostBody(BaseModel):
     run_on_latest_version: bool | None = None
 
 
-class BackfillResponse(BaseModel):
+class BackfillResponse(RowShape):
     id: int
     dag_id: str
     from_date: datetime
@@ -87,7 +88,8 @@ class BackfillResponse(BaseModel):
     created_at: datetime
     completed_at: datetime | None
     updated_at: datetime
-    dag_display_name: str
+    # A DAG's display name is its id here (a row has none of its own).
+    dag_display_name: str = Field(validation_alias=AliasChoices("dag_display_name", "dag_id"))
 
 
 class BackfillCollectionResponse(BaseModel):
@@ -107,20 +109,7 @@ class DryRunBackfillCollectionResponse(BaseModel):
 
 
 def _response(row: BackfillRow) -> BackfillResponse:
-    return BackfillResponse(
-        id=row.id,
-        dag_id=row.dag_id,
-        from_date=row.from_date,
-        to_date=row.to_date,
-        dag_run_conf=row.dag_run_conf,
-        is_paused=row.is_paused,
-        reprocess_behavior=row.reprocess_behavior,  # type: ignore[arg-type]
-        max_active_runs=row.max_active_runs,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
-        updated_at=row.updated_at,
-        dag_display_name=row.dag_id,
-    )
+    return BackfillResponse.model_validate(row)
 
 
 def _found(request: Request, backfill_id: int, user: User) -> BackfillRow:
@@ -150,11 +139,8 @@ def list_backfills(
     with get_store(request).read() as conn:
         found = store_backfills.list_backfills(conn, None if dag_id == "~" else dag_id)
         hidden = hidden_dag_ids(conn, user)
-    found = [b for b in found if b.dag_id not in hidden]
-    return BackfillCollectionResponse(
-        backfills=[_response(b) for b in page.apply(found, ORDER_FIELDS)],
-        total_entries=len(found),
-    )
+    shown, total = page.listed([b for b in found if b.dag_id not in hidden], ORDER_FIELDS)
+    return BackfillCollectionResponse(backfills=[_response(b) for b in shown], total_entries=total)
 
 
 @router.get("/{backfill_id}", response_model=BackfillResponse, operation_id="get_backfill")
