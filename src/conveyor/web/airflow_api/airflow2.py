@@ -335,7 +335,7 @@ def get_dags(
     chosen = dags.DagSelection(
         tags=tags, dag_id_pattern=dag_id_pattern, exclude_stale=only_active, paused=paused
     )
-    found = dags.get_dags(request, user, {}, chosen, limit=limit, offset=offset)
+    found = dags.get_dags(request, user, {}, chosen, Page.of(limit, offset, None, "dag_id"))
     return {"dags": [_dag(d) for d in found.dags], "total_entries": found.total_entries}
 
 

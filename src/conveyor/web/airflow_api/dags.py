@@ -23,11 +23,11 @@ from conveyor.web.airflow_api.common import (
     Editor,
     Limit,
     Offset,
-    OrderBy,
     Page,
     Pattern,
     Reader,
     bounds,
+    paged,
     require_dag,
     visible_dag_ids,
 )
@@ -138,8 +138,7 @@ def get_dags(
         dict[str, Any], Depends(bounds("dag_run_start_date", "dag_run_end_date"))
     ],
     selection: Selection,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    page: Annotated[Page, Depends(paged("dag_id"))],
     dag_display_name_pattern: Pattern = None,
     dag_display_name_prefix_pattern: Pattern = None,
     has_import_errors: bool | None = None,
@@ -151,10 +150,8 @@ def get_dags(
     timetable_type: Words = None,
     has_asset_schedule: bool | None = None,
     asset_dependency: Pattern = None,
-    order_by: OrderBy = None,
 ) -> DAGCollectionResponse:
     """DAGs, filtered and ordered as in Airflow; ``total_entries`` counts every match."""
-    page = Page.of(limit, offset, order_by, "dag_id")
     with get_store(request).read() as conn:
         found = _matching(conn, user, selection, last_dag_run_state=last_dag_run_state)
         wanted = DagFilters(

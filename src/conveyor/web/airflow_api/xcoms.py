@@ -25,14 +25,13 @@ from conveyor.web.airflow_api.common import (
     EDIT,
     DagIdPath,
     Editor,
-    Limit,
-    Offset,
     Page,
     Pattern,
     Reader,
     RunIdPath,
     TaskIdPath,
     bounds,
+    paged,
     require_dag,
     unprocessable,
     utc,
@@ -128,10 +127,9 @@ def get_xcom_entries(
     task_id: TaskIdPath,
     user: Reader,
     dates: Annotated[dict[str, Any], Depends(bounds("logical_date", "run_after"))],
+    page: Annotated[Page, Depends(paged("dag_id"))],
     xcom_key: Annotated[str | None, Query(max_length=512)] = None,
     map_index: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
     xcom_key_pattern: Pattern = None,
     xcom_key_prefix_pattern: Pattern = None,
     dag_display_name_pattern: Pattern = None,
@@ -141,13 +139,11 @@ def get_xcom_entries(
     task_id_pattern: Pattern = None,
     task_id_prefix_pattern: Pattern = None,
     map_index_filter: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
-    order_by: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> XComCollectionResponse:
     """XCom entries of a task instance; ``~`` for the DAG, run or task lists across them,
     with Airflow's patterns and date ranges."""
     if dag_id != ALL:
         require_dag(user, dag_id)
-    page = Page.of(limit, offset, order_by, "dag_id")
     given = {
         "xcom_key": (xcom_key_pattern, xcom_key_prefix_pattern),
         "dag_display_name": (dag_display_name_pattern, dag_display_name_prefix_pattern),
