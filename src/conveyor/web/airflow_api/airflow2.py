@@ -42,6 +42,7 @@ from conveyor.web.airflow_api.common import (
     Editor,
     Offset,
     Operator,
+    Page,
     Reader,
     RunIdPath,
     TaskIdPath,
@@ -155,21 +156,14 @@ class VariableBody(BaseModel):
 
 
 def _run(found: DAGRunResponse) -> DAGRun:
-    return DAGRun(
-        dag_run_id=found.dag_run_id,
-        dag_id=found.dag_id,
-        logical_date=found.logical_date,
-        execution_date=found.logical_date,
-        start_date=found.start_date,
-        end_date=found.end_date,
-        data_interval_start=found.data_interval_start,
-        data_interval_end=found.data_interval_end,
-        last_scheduling_decision=found.last_scheduling_decision,
-        run_type=found.run_type,
-        state=found.state,
-        external_trigger=found.run_type == "manual",
-        conf=found.conf or {},
-        note=found.note,
+    """Airflow 2's run: Airflow 3's fields it has, under their names, and its own."""
+    return DAGRun.model_validate(
+        {
+            **dict(found),
+            "execution_date": found.logical_date,
+            "external_trigger": found.run_type == "manual",
+            "conf": found.conf or {},
+        }
     )
 
 
@@ -311,12 +305,7 @@ def post_clear_task_instances(
     found = clear_task_instances.post_clear_task_instances(request, dag_id, given, user)
     return TaskInstanceReferenceCollection(
         task_instances=[
-            TaskInstanceReference(
-                task_id=ti.task_id,
-                dag_id=ti.dag_id,
-                execution_date=ti.logical_date,
-                dag_run_id=ti.dag_run_id,
-            )
+            TaskInstanceReference.model_validate({**dict(ti), "execution_date": ti.logical_date})
             for ti in found.task_instances
         ]
     )
@@ -343,17 +332,10 @@ def get_dags(
     paused: bool | None = None,
     dag_id_pattern: Annotated[str | None, Query(max_length=250)] = None,
 ) -> dict[str, Any]:
-    found = dags.get_dags(
-        request,
-        user,
-        {},
-        limit=limit,
-        offset=offset,
-        tags=tags,
-        dag_id_pattern=dag_id_pattern,
-        exclude_stale=only_active,
-        paused=paused,
+    chosen = dags.DagSelection(
+        tags=tags, dag_id_pattern=dag_id_pattern, exclude_stale=only_active, paused=paused
     )
+    found = dags.get_dags(request, user, {}, chosen, Page.of(limit, offset, None, "dag_id"))
     return {"dags": [_dag(d) for d in found.dags], "total_entries": found.total_entries}
 
 
@@ -377,7 +359,7 @@ def patch_dag(
 
 
 def _variable(found: variables.VariableResponse) -> Variable:
-    return Variable(key=found.key, value=found.value, description=found.description)
+    return Variable.model_validate(dict(found))
 
 
 @router.get("/variables", response_model=VariableCollection)
@@ -388,9 +370,8 @@ def get_variables(
     offset: Offset = 0,
     order_by: Annotated[str | None, Query(max_length=100)] = None,
 ) -> VariableCollection:
-    found = variables.get_variables(
-        request, user, limit=limit, offset=offset, order_by=[order_by] if order_by else None
-    )
+    page = Page.of(limit, offset, [order_by] if order_by else None, "id")
+    found = variables.get_variables(request, user, page)
     return VariableCollection(
         variables=[_variable(v) for v in found.variables], total_entries=found.total_entries
     )
@@ -405,7 +386,7 @@ def get_variable(request: Request, variable_key: variables.VariableKey, user: Op
 def post_variable(request: Request, body: VariableBody, user: Administrator) -> Variable:
     """Create or replace the variable, as Airflow 2's ``POST /variables`` does."""
     given = variables.VariableBody(**body.model_dump())
-    if variables._entry(request, body.key) is None:
+    if variables.VARIABLES.get(request, body.key) is None:
         return _variable(variables.post_variable(request, given, user))
     return _variable(variables.patch_variable(request, body.key, given, user, None))
 

@@ -8,17 +8,16 @@ last: a task instance (``kind`` "task") or someone through this API ("api").
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import state_store
 from conveyor.store.datasets import asset_uri
 from conveyor.store.engine import Connection
-from conveyor.store.state_store import API_WRITER, AssetStateEntry, WriterKind
-from conveyor.web.airflow_api.common import Editor, Limit, Offset, Page, Reader, utc
+from conveyor.store.state_store import API_WRITER, WriterKind
+from conveyor.web.airflow_api.common import Editor, Limit, Offset, Page, Reader, RowShape, UtcTime
 from conveyor.web.airflow_api.state_values import KeyPath, checked_value, key_not_found
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_store
@@ -30,7 +29,7 @@ KEY = BASE + "/{key:path}"
 AssetIdPath = Annotated[int, Path(ge=0, le=2**31 - 1)]
 
 
-class AssetStateStoreLastUpdatedBy(BaseModel):
+class AssetStateStoreLastUpdatedBy(RowShape):
     kind: WriterKind
     dag_id: str | None = None
     run_id: str | None = None
@@ -38,11 +37,13 @@ class AssetStateStoreLastUpdatedBy(BaseModel):
     map_index: int | None = None
 
 
-class AssetStateStoreResponse(BaseModel):
+class AssetStateStoreResponse(RowShape):
     key: str
     value: Any
-    updated_at: datetime
-    last_updated_by: AssetStateStoreLastUpdatedBy | None = None
+    updated_at: UtcTime
+    last_updated_by: AssetStateStoreLastUpdatedBy | None = Field(
+        default=None, validation_alias="writer"
+    )
 
 
 class AssetStateStoreCollectionResponse(BaseModel):
@@ -54,24 +55,6 @@ class AssetStateStoreBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Any
-
-
-def _response(entry: AssetStateEntry) -> AssetStateStoreResponse:
-    writer = entry.writer
-    return AssetStateStoreResponse(
-        key=entry.key,
-        value=entry.value,
-        updated_at=utc(entry.updated_at) or entry.updated_at,
-        last_updated_by=None
-        if writer is None
-        else AssetStateStoreLastUpdatedBy(
-            kind=writer.kind,
-            dag_id=writer.dag_id,
-            run_id=writer.run_id,
-            task_id=writer.task_id,
-            map_index=writer.map_index,
-        ),
-    )
 
 
 def _asset_or_404(conn: Connection, asset_id: int) -> int:
@@ -94,7 +77,8 @@ def list_asset_state_store(
         _asset_or_404(conn, asset_id)
         entries, total = state_store.asset_entries(conn, asset_id, page.limit, page.offset)
     return AssetStateStoreCollectionResponse(
-        asset_state_store=[_response(e) for e in entries], total_entries=total
+        asset_state_store=[AssetStateStoreResponse.model_validate(e) for e in entries],
+        total_entries=total,
     )
 
 
@@ -107,7 +91,7 @@ def get_asset_state_store(
         found = state_store.asset_entry(conn, asset_id, key)
     if found is None:
         raise key_not_found("Asset", key)
-    return _response(found)
+    return AssetStateStoreResponse.model_validate(found)
 
 
 @router.put(KEY, status_code=204)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.model.datasets import ALIAS_PREFIX
@@ -23,16 +23,15 @@ from conveyor.store import asset_events
 from conveyor.store.reads import assets as asset_reads
 from conveyor.store.reads.assets import AssetRow, EventRow, QueuedRow
 from conveyor.web import asset_graph
+from conveyor.web.airflow_api import small_lists
 from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
-    Limit,
-    Offset,
     Operator,
-    OrderBy,
     Page,
     Reader,
     aware,
+    paged,
     require_dag,
     unprocessable,
     utc,
@@ -224,18 +223,15 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_assets(
     request: Request,
     user: Reader,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    page: Annotated[Page, Depends(paged("id"))],
     name_pattern: Annotated[str | None, Query(max_length=1000)] = None,
     name_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
     uri_pattern: Annotated[str | None, Query(max_length=1000)] = None,
     uri_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
     dag_ids: Annotated[list[str] | None, Query(max_length=100)] = None,
     only_active: bool = True,
-    order_by: OrderBy = None,
 ) -> AssetCollectionResponse:
     """``only_active`` false lists the same: Conveyor keeps no inactive mark on assets."""
-    page = Page.of(limit, offset, order_by, "id")
     rows, summaries, hidden = _assets(request, user)
     tests = [
         like(name_pattern),
@@ -255,9 +251,9 @@ def get_assets(
         if dag_ids and not named & set(dag_ids):
             continue
         found.append((row, summary))
+    shown, total = page.listed(found, ORDER_FIELDS)
     return AssetCollectionResponse(
-        assets=[_asset(r, s, hidden) for r, s in page.apply(found, ORDER_FIELDS)],
-        total_entries=len(found),
+        assets=[_asset(r, s, hidden) for r, s in shown], total_entries=total
     )
 
 
@@ -269,25 +265,20 @@ def get_assets(
 def get_asset_aliases(
     request: Request,
     user: Reader,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    page: Annotated[Page, Depends(paged("id"))],
     name_pattern: Annotated[str | None, Query(max_length=1000)] = None,
     name_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
-    order_by: OrderBy = None,
 ) -> AssetAliasCollectionResponse:
-    page = Page.of(limit, offset, order_by, "id")
     with get_store(request).read() as conn:
-        rows = [r for r in asset_reads.asset_rows(conn) if r.is_alias]
-    matches, starts = like(name_pattern), prefix(name_prefix_pattern)
-    found = [
-        AssetAliasResponse(id=r.id, name=r.uri[len(ALIAS_PREFIX) :], group=GROUP)
-        for r in rows
-        if matches(r.uri[len(ALIAS_PREFIX) :]) and starts(r.uri[len(ALIAS_PREFIX) :])
-    ]
+        every = [_alias(r) for r in asset_reads.asset_rows(conn) if r.is_alias]
+    found = small_lists.matching(every, lambda a: a.name, name_pattern, name_prefix_pattern)
     fields: dict[str, Any] = {"id": lambda a: a.id, "name": lambda a: a.name}
-    return AssetAliasCollectionResponse(
-        asset_aliases=page.apply(found, fields), total_entries=len(found)
-    )
+    shown, total = page.listed(found, fields)
+    return AssetAliasCollectionResponse(asset_aliases=shown, total_entries=total)
+
+
+def _alias(row: AssetRow) -> AssetAliasResponse:
+    return AssetAliasResponse(id=row.id, name=row.uri[len(ALIAS_PREFIX) :], group=GROUP)
 
 
 @router.get(
@@ -300,7 +291,7 @@ def get_asset_alias(request: Request, asset_alias_id: AssetId, user: Reader) -> 
         rows = [r for r in asset_reads.asset_rows(conn) if r.is_alias and r.id == asset_alias_id]
     if not rows:
         raise HTTPException(404, f"The Asset Alias with ID: `{asset_alias_id}` was not found")
-    return AssetAliasResponse(id=rows[0].id, name=rows[0].uri[len(ALIAS_PREFIX) :], group=GROUP)
+    return _alias(rows[0])
 
 
 def event_response(row: EventRow) -> AssetEventResponse:
@@ -330,9 +321,7 @@ def event_response(row: EventRow) -> AssetEventResponse:
 def get_asset_events(
     request: Request,
     user: Reader,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("timestamp"))],
     asset_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     source_dag_id: Annotated[str | None, Query(max_length=250)] = None,
     source_task_id: Annotated[str | None, Query(max_length=250)] = None,
@@ -345,7 +334,6 @@ def get_asset_events(
     timestamp_lte: datetime | None = None,
     timestamp_lt: datetime | None = None,
 ) -> AssetEventCollectionResponse:
-    page = Page.of(limit, offset, order_by, "timestamp")
     order = page.keys(list(asset_reads.ORDER_COLUMNS))
     store = get_store(request)
     with store.read() as conn:

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from conveyor import backfill
 from conveyor.backfill import Backfill, BackfillRunningError
@@ -37,13 +37,12 @@ from conveyor.strict_json import NotStrictJson, check_conf
 from conveyor.web.airflow_api.common import (
     EDIT,
     Editor,
-    Limit,
-    Offset,
-    OrderBy,
     Page,
     Reader,
+    RowShape,
     aware,
     dag_visible,
+    paged,
     require_dag,
     unprocessable,
     utc,
@@ -77,7 +76,7 @@ class BackfillPostBody(BaseModel):
     run_on_latest_version: bool | None = None
 
 
-class BackfillResponse(BaseModel):
+class BackfillResponse(RowShape):
     id: int
     dag_id: str
     from_date: datetime
@@ -89,7 +88,8 @@ class BackfillResponse(BaseModel):
     created_at: datetime
     completed_at: datetime | None
     updated_at: datetime
-    dag_display_name: str
+    # A DAG's display name is its id here (a row has none of its own).
+    dag_display_name: str = Field(validation_alias=AliasChoices("dag_display_name", "dag_id"))
 
 
 class BackfillCollectionResponse(BaseModel):
@@ -109,20 +109,7 @@ class DryRunBackfillCollectionResponse(BaseModel):
 
 
 def _response(row: BackfillRow) -> BackfillResponse:
-    return BackfillResponse(
-        id=row.id,
-        dag_id=row.dag_id,
-        from_date=row.from_date,
-        to_date=row.to_date,
-        dag_run_conf=row.dag_run_conf,
-        is_paused=row.is_paused,
-        reprocess_behavior=row.reprocess_behavior,  # type: ignore[arg-type]
-        max_active_runs=row.max_active_runs,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
-        updated_at=row.updated_at,
-        dag_display_name=row.dag_id,
-    )
+    return BackfillResponse.model_validate(row)
 
 
 def _found(request: Request, backfill_id: int, user: User) -> BackfillRow:
@@ -146,20 +133,14 @@ ORDER_FIELDS: dict[str, Any] = {name: (lambda b, name=name: getattr(b, name)) fo
 def list_backfills(
     request: Request,
     user: Reader,
+    page: Annotated[Page, Depends(paged("id"))],
     dag_id: Annotated[str, Query(max_length=250)],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
 ) -> BackfillCollectionResponse:
-    page = Page.of(limit, offset, order_by, "id")
     with get_store(request).read() as conn:
         found = store_backfills.list_backfills(conn, None if dag_id == "~" else dag_id)
         hidden = hidden_dag_ids(conn, user)
-    found = [b for b in found if b.dag_id not in hidden]
-    return BackfillCollectionResponse(
-        backfills=[_response(b) for b in page.apply(found, ORDER_FIELDS)],
-        total_entries=len(found),
-    )
+    shown, total = page.listed([b for b in found if b.dag_id not in hidden], ORDER_FIELDS)
+    return BackfillCollectionResponse(backfills=[_response(b) for b in shown], total_entries=total)
 
 
 @router.get("/{backfill_id}", response_model=BackfillResponse, operation_id="get_backfill")

@@ -138,12 +138,7 @@ class BulkHandler(Generic[E]):
 
     def _update(self, action: BulkUpdateAction[E], results: BulkActionResponse) -> None:
         keys = [self.key_of(e) for e in action.entities]
-        found = self.existing(set(keys))
-        missing = set(keys) - found
-        if missing and action.action_on_non_existence == BulkActionNotOnExistence.fail:
-            raise HTTPException(
-                404, f"The {self.noun} with these keys: {sorted(missing)} were not found."
-            )
+        found = self._found(keys, action.action_on_non_existence)
         for entity, key in zip(action.entities, keys, strict=True):
             if key in found:
                 self.update(entity, action.update_mask)
@@ -151,16 +146,21 @@ class BulkHandler(Generic[E]):
 
     def _delete(self, action: BulkDeleteAction[E], results: BulkActionResponse) -> None:
         keys = [self.delete_key(e) for e in action.entities]
-        found = self.existing(set(keys))
-        missing = set(keys) - found
-        if missing and action.action_on_non_existence == BulkActionNotOnExistence.fail:
-            raise HTTPException(
-                404, f"The {self.noun} with these keys: {sorted(missing)} were not found."
-            )
+        found = self._found(keys, action.action_on_non_existence)
         for key in keys:
             if key in found:
                 self.delete(key)
                 results.success.append(key)
+
+    def _found(self, keys: list[str], on_missing: BulkActionNotOnExistence) -> set[str]:
+        """The ``keys`` that exist; 404 naming the others unless the action skips them."""
+        found = self.existing(set(keys))
+        missing = set(keys) - found
+        if missing and on_missing == BulkActionNotOnExistence.fail:
+            raise HTTPException(
+                404, f"The {self.noun} with these keys: {sorted(missing)} were not found."
+            )
+        return found
 
 
 def _reason(detail: Any) -> str:

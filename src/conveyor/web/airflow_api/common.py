@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from conveyor.store.engine import Connection, Store
 from conveyor.web.airflow_api import map_index_path  # noqa: F401  (registers the convertor)
@@ -39,15 +40,19 @@ __all__ = [
     "DagIdPath",
     "Editor",
     "MapIndexPath",
+    "NoTeam",
     "Operator",
     "Page",
     "Reader",
+    "RowShape",
     "TaskIdPath",
     "TryNumberPath",
+    "UtcTime",
     "Viewer",
     "contains",
     "dag_visible",
     "invalid",
+    "mask_fields",
     "require_dag",
     "sees_every_dag",
     "unprocessable",
@@ -76,6 +81,17 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 OrderBy = Annotated[list[str] | None, Query(max_length=20)]
 #: A ``*_pattern`` or ``*_prefix_pattern`` filter of Airflow's lists (``text_match``).
 Pattern = Annotated[str | None, Query(max_length=250)]
+UpdateMask = Annotated[list[str] | None, Query(max_length=10)]
+
+
+def _no_team(value: str | None) -> str | None:
+    if value is not None:
+        raise ValueError("Conveyor has no teams: leave team_name out")
+    return value
+
+
+#: ``team_name`` of a body: Airflow's teams, which Conveyor has not; only null is taken.
+NoTeam = Annotated[str | None, Field(max_length=50), AfterValidator(_no_team)]
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -85,6 +101,22 @@ def utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def _utc_time(value: datetime) -> datetime:
+    return utc(value) or value
+
+
+#: A time of a row as Airflow answers it (:func:`utc`), filled into a :class:`RowShape`.
+UtcTime = Annotated[datetime, AfterValidator(_utc_time)]
+
+
+class RowShape(BaseModel):
+    """An answer filled from a store's row by attribute name (``Shape.model_validate(row)``);
+    a field named otherwise than the row's attribute says so with ``validation_alias``."""
+
+    # populate_by_name: FastAPI validates the answer again from its dump, by field name.
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
 
 
 def invalid(where: str, name: str, message: str, kind: str = "value_error") -> Exception:
@@ -98,6 +130,17 @@ def unprocessable(message: str, *loc: str | int, kind: str = "value_error") -> H
     (what Airflow answers and its clients parse): ``detail`` lists the error with where it
     is (``"body", "slots"``). An ``HTTPException``, so bulk actions report it per action."""
     return HTTPException(422, [{"loc": list(loc), "msg": message, "type": kind}])
+
+
+def mask_fields(
+    update_mask: Sequence[str] | None, changeable: Iterable[str], ignored: Iterable[str] = ()
+) -> set[str]:
+    """The fields a ``PATCH`` changes: those ``update_mask`` names, else every ``changeable``
+    one; 400 for a name neither changeable nor ``ignored`` (the key, which is never changed)."""
+    fields = set(update_mask) if update_mask else set(changeable)
+    if unknown := fields - {*changeable, *ignored}:
+        raise HTTPException(400, f"update_mask: no field {sorted(unknown)[0]!r} to change")
+    return fields
 
 
 def aware(name: str, value: datetime | None, where: str = "query") -> datetime | None:
@@ -152,6 +195,22 @@ class Page:
         for name, descending in reversed(self.keys(list(fields))):
             ordered.sort(key=_by(fields[name]), reverse=descending)
         return ordered[self.offset : self.offset + self.limit]
+
+    def listed(
+        self, items: Sequence[T], fields: dict[str, Callable[[T], Any]]
+    ) -> tuple[list[T], int]:
+        """The page of ``items`` (:meth:`apply`) and how many there are in all."""
+        return self.apply(items, fields), len(items)
+
+
+def paged(default_order: str) -> Callable[..., Page]:
+    """A dependency taking a list's ``limit``, ``offset`` and ``order_by`` as its
+    :class:`Page` (ordered by ``default_order`` when the request names no order)."""
+
+    def page(limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, order_by: OrderBy = None) -> Page:
+        return Page.of(limit, offset, order_by, default_order)
+
+    return page
 
 
 def _by(get: Callable[[T], Any]) -> Callable[[T], tuple[int, Any]]:

@@ -25,11 +25,11 @@ from conveyor.store import connection_tests
 from conveyor.store.connection_tests import ConnectionTestRow
 from conveyor.web.airflow_api.common import Administrator, Operator, utc
 from conveyor.web.airflow_api.connections import (
+    CONNECTIONS,
     ConnectionBody,
     kept_secrets,
     refuse_unless_tests_allowed,
     save,
-    stored_or_none,
 )
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.audit_trail import note as audit_note
@@ -90,7 +90,7 @@ def enqueue_connection_test(
                 f"{name}: Conveyor tests connections in the web server, on no executor or "
                 f"queue; leave {name} out",
             )
-    conn = kept_secrets(body.connection(), stored_or_none(request, body.connection_id))
+    conn = kept_secrets(body.connection(), CONNECTIONS.get(request, body.connection_id))
     ok, message = registry.check_connection(conn)
     row = ConnectionTestRow(
         token=secrets.token_urlsafe(32),

@@ -13,26 +13,28 @@ import dataclasses
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.connections import repository
 from conveyor.connections.masking import MASK
 from conveyor.connections.models import Connection
-from conveyor.exceptions import ConfigError, NotFoundError
+from conveyor.exceptions import ConfigError
 from conveyor.providers import registry
 from conveyor.web import strict_json
 from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import (
     Administrator,
-    Limit,
-    Offset,
+    NoTeam,
     Operator,
-    OrderBy,
     Page,
+    UpdateMask,
+    mask_fields,
+    paged,
     unprocessable,
 )
 from conveyor.web.airflow_api.differences import differs
+from conveyor.web.airflow_api.env_entries import EnvEntries, EnvEntriesBulk
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
@@ -55,7 +57,7 @@ class ConnectionBody(BaseModel):
     port: int | None = Field(default=None, ge=0, le=65535)
     password: str | None = Field(default=None, max_length=4000)
     extra: str | None = Field(default=None, max_length=100_000)
-    team_name: str | None = Field(default=None, max_length=50)
+    team_name: NoTeam = None
 
     @field_validator("extra", mode="after")
     @classmethod
@@ -70,13 +72,6 @@ class ConnectionBody(BaseModel):
             raise ValueError("extra: give a JSON object as text, e.g. '{\"key\": 1}'")
         if problem := strict_json.problem(found, "extra"):
             raise ValueError(problem)
-        return value
-
-    @field_validator("team_name", mode="after")
-    @classmethod
-    def _no_teams(cls, value: str | None) -> str | None:
-        if value is not None:
-            raise ValueError("Conveyor has no teams: leave team_name out")
         return value
 
     def extra_dict(self) -> dict[str, Any]:
@@ -136,24 +131,14 @@ def _response(conn: Connection) -> ConnectionResponse:
     )
 
 
-def _get(request: Request, conn_id: str) -> Connection | None:
-    try:
-        return repository.get_connection(get_store(request), get_settings(request), conn_id)
-    except NotFoundError:
-        return None
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
-
-
-def _not_found(conn_id: str) -> HTTPException:
-    return HTTPException(404, f"The Connection with connection_id: `{conn_id}` was not found")
-
-
-def _stored_or_refuse(request: Request, conn_id: str) -> None:
-    if conn_id not in repository.stored_connection_ids(get_store(request)):
-        raise HTTPException(
-            409, f"connection {conn_id!r} is set in the environment of the server; change it there"
-        )
+CONNECTIONS = EnvEntries[Connection](
+    noun="Connection",
+    key_name="connection_id",
+    read_one=repository.get_connection,
+    read_all=repository.list_connections,
+    stored_keys=repository.stored_connection_ids,
+    remove=repository.delete_connection,
+)
 
 
 def kept_secrets(new: Connection, old: Connection | None) -> Connection:
@@ -179,17 +164,8 @@ def refuse_unless_tests_allowed(request: Request) -> None:
         )
 
 
-def stored_or_none(request: Request, conn_id: str) -> Connection | None:
-    """The connection of ``conn_id`` (the environment's or the store's), if any."""
-    return _get(request, conn_id)
-
-
 def save(request: Request, conn: Connection) -> Connection:
     """Store ``conn`` (422 for one the store refuses), noting its secret fields for the audit."""
-    return _save(request, conn)
-
-
-def _save(request: Request, conn: Connection) -> Connection:
     try:
         stored = repository.set_connection(get_store(request), get_settings(request), conn)
     except ConfigError as exc:
@@ -199,24 +175,9 @@ def _save(request: Request, conn: Connection) -> Connection:
 
 
 def _patched(old: Connection, body: ConnectionBody, update_mask: list[str] | None) -> Connection:
-    fields = set(update_mask) if update_mask else set(FIELDS)
-    if unknown := fields - {*FIELDS, "connection_id"}:
-        raise HTTPException(400, f"update_mask: no field {sorted(unknown)[0]!r} to change")
+    fields = mask_fields(update_mask, FIELDS, ignored=("connection_id",))
     new = body.connection()
-    given = {
-        name: getattr(new, name)
-        for name in (
-            "conn_type",
-            "description",
-            "host",
-            "login",
-            "schema",
-            "port",
-            "password",
-            "extra",
-        )
-        if name in fields
-    }
+    given = {name: getattr(new, name) for name in FIELDS if name in fields}
     return kept_secrets(dataclasses.replace(old, **given), old)
 
 
@@ -242,23 +203,19 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_connections(
     request: Request,
     user: Operator,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("id"))],
     connection_id_pattern: small_lists.Pattern = None,
     connection_id_prefix_pattern: small_lists.PrefixPattern = None,
 ) -> ConnectionCollectionResponse:
-    try:
-        found = repository.list_connections(get_store(request), get_settings(request))
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
-    matches = small_lists.like(connection_id_pattern)
-    starts = small_lists.prefix(connection_id_prefix_pattern)
-    page = Page.of(limit, offset, order_by, "id")
-    found = [c for c in found if matches(c.conn_id) and starts(c.conn_id)]
+    found = small_lists.matching(
+        CONNECTIONS.listed(request),
+        lambda c: c.conn_id,
+        connection_id_pattern,
+        connection_id_prefix_pattern,
+    )
+    shown, total = page.listed(found, ORDER_FIELDS)
     return ConnectionCollectionResponse(
-        connections=[_response(c) for c in page.apply(found, ORDER_FIELDS)],
-        total_entries=len(found),
+        connections=[_response(c) for c in shown], total_entries=total
     )
 
 
@@ -273,10 +230,7 @@ def get_connections(
 def get_connection(
     request: Request, connection_id: ConnectionId, user: Operator
 ) -> ConnectionResponse:
-    found = _get(request, connection_id)
-    if found is None:
-        raise _not_found(connection_id)
-    return _response(found)
+    return _response(CONNECTIONS.existing(request, connection_id))
 
 
 @router.post(
@@ -290,11 +244,11 @@ def get_connection(
 def post_connection(
     request: Request, body: ConnectionBody, user: Administrator
 ) -> ConnectionResponse:
-    if _get(request, body.connection_id) is not None:
+    if CONNECTIONS.get(request, body.connection_id) is not None:
         raise HTTPException(
             409, f"Connection with connection_id: `{body.connection_id}` already exists"
         )
-    return _response(_save(request, body.connection()))
+    return _response(save(request, body.connection()))
 
 
 @router.patch(
@@ -309,17 +263,15 @@ def patch_connection(
     connection_id: ConnectionId,
     body: ConnectionBody,
     user: Administrator,
-    update_mask: Annotated[list[str] | None, Query(max_length=10)] = None,
+    update_mask: UpdateMask = None,
 ) -> ConnectionResponse:
     if body.connection_id != connection_id:
         raise HTTPException(
             400, "The connection_id in the request body does not match the URL parameter"
         )
-    old = _get(request, connection_id)
-    if old is None:
-        raise _not_found(connection_id)
-    _stored_or_refuse(request, connection_id)
-    return _response(_save(request, _patched(old, body, update_mask)))
+    old = CONNECTIONS.existing(request, connection_id)
+    CONNECTIONS.refuse_unless_stored(request, connection_id)
+    return _response(save(request, _patched(old, body, update_mask)))
 
 
 @router.delete(
@@ -330,11 +282,7 @@ def patch_connection(
     name="delete_connection",
 )
 def delete_connection(request: Request, connection_id: ConnectionId, user: Administrator) -> None:
-    if not repository.delete_connection(get_store(request), connection_id):
-        if _get(request, connection_id) is not None:
-            _stored_or_refuse(request, connection_id)
-        raise _not_found(connection_id)
-    audit_note(request, target=connection_id)
+    CONNECTIONS.delete(request, connection_id)
 
 
 @router.post(
@@ -353,32 +301,26 @@ def test_connection(
     masked fields filled from the stored connection of that id). Off unless the setting
     ``api_test_connection`` is on, as Airflow's ``[core] test_connection``."""
     refuse_unless_tests_allowed(request)
-    conn = kept_secrets(body.connection(), _get(request, body.connection_id))
+    conn = kept_secrets(body.connection(), CONNECTIONS.get(request, body.connection_id))
     audit_note(request, target=body.connection_id)
     ok, message = registry.check_connection(conn)
     return ConnectionTestResponse(status=ok, message=message)
 
 
-class _ConnectionBulk(bulk.BulkHandler[ConnectionBody]):
+class _ConnectionBulk(EnvEntriesBulk[ConnectionBody]):
     noun = "connections"
+    entries = CONNECTIONS
 
     def key_of(self, entity: ConnectionBody) -> str:
         return entity.connection_id
 
-    def existing(self, keys: set[str]) -> set[str]:
-        return keys & repository.stored_connection_ids(get_store(self.request))
-
     def create(self, entity: ConnectionBody) -> None:
-        old = _get(self.request, entity.connection_id)
-        _save(self.request, kept_secrets(entity.connection(), old))
+        old = CONNECTIONS.get(self.request, entity.connection_id)
+        save(self.request, kept_secrets(entity.connection(), old))
 
     def update(self, entity: ConnectionBody, update_mask: list[str] | None) -> None:
-        old = _get(self.request, entity.connection_id)
-        assert old is not None  # existing() said so
-        _save(self.request, _patched(old, entity, update_mask))
-
-    def delete(self, key: str) -> None:
-        repository.delete_connection(get_store(self.request), key)
+        old = CONNECTIONS.existing(self.request, entity.connection_id)
+        save(self.request, _patched(old, entity, update_mask))
 
 
 @router.patch(

@@ -3,20 +3,13 @@ them, each once."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from conveyor.store.reads import dags as dag_reads
-from conveyor.web.airflow_api.common import (
-    Limit,
-    Offset,
-    OrderBy,
-    Page,
-    Pattern,
-    Reader,
-    contains,
-    visible_dag_ids,
-)
+from conveyor.web.airflow_api.common import Page, Pattern, Reader, contains, paged, visible_dag_ids
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["DAG"])
@@ -31,15 +24,12 @@ class DAGTagCollectionResponse(BaseModel):
 def get_dag_tags(
     request: Request,
     user: Reader,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("name"))],
     tag_name_pattern: Pattern = None,
     tag_name_prefix_pattern: Pattern = None,
 ) -> DAGTagCollectionResponse:
     """Tags by name; ``tag_name_pattern``: a case-insensitive substring (``%`` and ``_``
     are wildcards), ``tag_name_prefix_pattern``: a case-sensitive prefix."""
-    page = Page.of(limit, offset, order_by, "name")
     with get_store(request).read() as conn:
         rows = dag_reads.list_dag_rows(conn)
     allowed = set(visible_dag_ids(user, [r.dag_id for r in rows]))

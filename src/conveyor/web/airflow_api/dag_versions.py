@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from conveyor.exceptions import NotFoundError
@@ -22,11 +22,9 @@ from conveyor.store.reads import versions as version_reads
 from conveyor.store.reads.versions import VersionRow
 from conveyor.web.airflow_api.common import (
     DagIdPath,
-    Limit,
-    Offset,
-    OrderBy,
     Page,
     Reader,
+    paged,
     require_dag,
     utc,
 )
@@ -102,15 +100,12 @@ def get_dag_versions(
     request: Request,
     dag_id: DagIdPath,
     user: Reader,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    page: Annotated[Page, Depends(paged("id"))],
     version_number: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     bundle_name: Annotated[str | None, Query(max_length=250)] = None,
     bundle_version: Annotated[str | None, Query(max_length=250)] = None,
-    order_by: OrderBy = None,
 ) -> DAGVersionCollectionResponse:
     """``dag_id`` ``~`` (every DAG) is not served: name the DAG."""
-    page = Page.of(limit, offset, order_by, "id")
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
         found = numbered(conn, dag_id)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from conveyor.store import pools, runs
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads import versions as version_reads
-from conveyor.web.airflow_api.common import Limit, Offset, OrderBy, Page, Reader, utc
+from conveyor.web.airflow_api.common import Page, Reader, paged, utc
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.deps import get_store
@@ -81,13 +81,10 @@ ORDER_FIELDS: dict[str, Any] = {
 def list_dag_warnings(
     request: Request,
     user: Reader,
+    page: Annotated[Page, Depends(paged("dag_id"))],
     dag_id: Annotated[str | None, Query(max_length=250)] = None,
     warning_type: WarningType | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
 ) -> DAGWarningCollectionResponse:
-    page = Page.of(limit, offset, order_by, "dag_id")
     found = [
         w
         for w in _warnings(request, user)

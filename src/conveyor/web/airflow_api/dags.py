@@ -3,15 +3,19 @@ history is :mod:`.dag_deletion`."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from conveyor.serialized import SerializedDag
 from conveyor.store import dag_actions, favorites, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dag_files
 from conveyor.store.reads import dags as dag_reads
+from conveyor.store.reads.dags import DagRow
 from conveyor.web import audit_trail, dag_list
 from conveyor.web.airflow_api.common import (
     EDIT,
@@ -19,11 +23,11 @@ from conveyor.web.airflow_api.common import (
     Editor,
     Limit,
     Offset,
-    OrderBy,
     Page,
     Pattern,
     Reader,
     bounds,
+    paged,
     require_dag,
     visible_dag_ids,
 )
@@ -48,26 +52,38 @@ DAG_ORDER = ("dag_id", "dag_display_name", "next_dagrun", "last_run_state", "las
 Words = Annotated[list[str] | None, Query(max_length=100)]
 
 
+@dataclass(frozen=True)
+class DagSelection:
+    """The filters the list and ``PATCH /dags`` share, as Airflow's query parameters (a
+    dependency: ``Annotated[DagSelection, Depends()]``)."""
+
+    tags: Words = None
+    tags_match_mode: Literal["any", "all"] | None = None
+    owners: Words = None
+    dag_id_pattern: Pattern = None
+    dag_id_prefix_pattern: Pattern = None
+    exclude_stale: bool = True
+    paused: bool | None = None
+
+
+Selection = Annotated[DagSelection, Depends()]
+
+
 def _matching(
     conn: Connection,
     user: User,
+    chosen: DagSelection,
     *,
-    tags: list[str] | None,
-    tags_match_mode: str | None,
-    owners: list[str] | None,
-    dag_id_pattern: str | None,
-    dag_id_prefix_pattern: str | None,
-    exclude_stale: bool,
-    paused: bool | None,
     last_dag_run_state: str | None = None,
     action: str = "viewer",
 ) -> list[ListedDag]:
     """The DAGs the filters select, among those ``user`` may see (or act on)."""
-    found = dag_list.list_dags(conn, DagQuery(include_inactive=not exclude_stale)).dags
+    found = dag_list.list_dags(conn, DagQuery(include_inactive=not chosen.exclude_stale)).dags
     allowed = set(visible_dag_ids(user, [d.row.dag_id for d in found], action))
-    wanted_tags = set(tags or ())
-    wanted_owners = set(owners or ())
-    id_match = either(dag_id_pattern, dag_id_prefix_pattern)
+    wanted_tags = set(chosen.tags or ())
+    wanted_owners = set(chosen.owners or ())
+    tags_match_mode, paused = chosen.tags_match_mode, chosen.paused
+    id_match = either(chosen.dag_id_pattern, chosen.dag_id_prefix_pattern)
     selected = []
     for dag in found:
         row = dag.row
@@ -96,6 +112,7 @@ def _matching(
 
 
 def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> list[DAGResponse]:
+    """Each listed DAG as Airflow shows it in a list (its display name, when last parsed)."""
     settings = get_settings(request)
     parsed = dag_files.parsed_times(conn, [d.row.fileloc for d in dags])
     return [
@@ -120,17 +137,10 @@ def get_dags(
     newest_run: Annotated[
         dict[str, Any], Depends(bounds("dag_run_start_date", "dag_run_end_date"))
     ],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    tags: Words = None,
-    tags_match_mode: Literal["any", "all"] | None = None,
-    owners: Words = None,
-    dag_id_pattern: Pattern = None,
-    dag_id_prefix_pattern: Pattern = None,
+    selection: Selection,
+    page: Annotated[Page, Depends(paged("dag_id"))],
     dag_display_name_pattern: Pattern = None,
     dag_display_name_prefix_pattern: Pattern = None,
-    exclude_stale: bool = True,
-    paused: bool | None = None,
     has_import_errors: bool | None = None,
     last_dag_run_state: RunState | None = None,
     dag_run_state: RunState | None = None,
@@ -140,23 +150,10 @@ def get_dags(
     timetable_type: Words = None,
     has_asset_schedule: bool | None = None,
     asset_dependency: Pattern = None,
-    order_by: OrderBy = None,
 ) -> DAGCollectionResponse:
     """DAGs, filtered and ordered as in Airflow; ``total_entries`` counts every match."""
-    page = Page.of(limit, offset, order_by, "dag_id")
     with get_store(request).read() as conn:
-        found = _matching(
-            conn,
-            user,
-            tags=tags,
-            tags_match_mode=tags_match_mode,
-            owners=owners,
-            dag_id_pattern=dag_id_pattern,
-            dag_id_prefix_pattern=dag_id_prefix_pattern,
-            exclude_stale=exclude_stale,
-            paused=paused,
-            last_dag_run_state=last_dag_run_state,
-        )
+        found = _matching(conn, user, selection, last_dag_run_state=last_dag_run_state)
         wanted = DagFilters(
             display_name_pattern=dag_display_name_pattern,
             display_name_prefix_pattern=dag_display_name_prefix_pattern,
@@ -196,26 +193,28 @@ def _newest_run_bounds(given: dict[str, datetime]) -> dict[str, datetime]:
 @router.get("/dags/{dag_id}", response_model=DAGResponse)
 def get_dag(request: Request, dag_id: DagIdPath, user: Reader) -> DAGResponse:
     require_dag(user, dag_id)
-    with get_store(request).read() as conn:
-        row = dag_reads.get_dag(conn, dag_id)
-        dag = runs.serialized_dag(conn, row.version_hash)
-        parsed = _parsed(conn, row.fileloc)
-    return dag_response(row, dag, get_settings(request), last_parsed=parsed)
+    return _dag_response(request, dag_id)
 
 
 @router.get("/dags/{dag_id}/details", response_model=DAGDetailsResponse)
 def get_dag_details(request: Request, dag_id: DagIdPath, user: Reader) -> DAGDetailsResponse:
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
-        row = dag_reads.get_dag(conn, dag_id)
-        dag = runs.serialized_dag(conn, row.version_hash)
-        parsed = _parsed(conn, row.fileloc)
+        row, dag, parsed = _current(conn, dag_id)
     return dag_details(row, dag, get_settings(request), parsed)
 
 
-def _parsed(conn: Connection, fileloc: str) -> datetime | None:
-    """When the DAG's file was last parsed."""
-    return dag_files.parsed_times(conn, [fileloc]).get(fileloc)
+def _current(conn: Connection, dag_id: str) -> tuple[DagRow, SerializedDag, datetime | None]:
+    """The DAG's row, its current version and when its file was last parsed."""
+    row = dag_reads.get_dag(conn, dag_id)
+    parsed = dag_files.parsed_times(conn, [row.fileloc]).get(row.fileloc)
+    return row, runs.serialized_dag(conn, row.version_hash), parsed
+
+
+def _dag_response(request: Request, dag_id: str) -> DAGResponse:
+    with get_store(request).read() as conn:
+        row, dag, parsed = _current(conn, dag_id)
+    return dag_response(row, dag, get_settings(request), last_parsed=parsed)
 
 
 def _check_mask(update_mask: list[str] | None) -> None:
@@ -237,14 +236,9 @@ def patch_dag(
     """Pause or unpause a DAG."""
     _check_mask(update_mask)
     require_dag(user, dag_id, EDIT)
-    store = get_store(request)
-    with store.write() as conn:
+    with get_store(request).write() as conn:
         dag_actions.set_paused(conn, dag_id, body.is_paused)
-    with store.read() as conn:
-        row = dag_reads.get_dag(conn, dag_id)
-        dag = runs.serialized_dag(conn, row.version_hash)
-        parsed = _parsed(conn, row.fileloc)
-    return dag_response(row, dag, get_settings(request), last_parsed=parsed)
+    return _dag_response(request, dag_id)
 
 
 @router.patch("/dags", response_model=DAGCollectionResponse, name="patch_dags")
@@ -252,16 +246,10 @@ def patch_dags(
     request: Request,
     body: DAGPatchBody,
     user: Editor,
+    selection: Selection,
     update_mask: Words = None,
     limit: Limit = 50,
     offset: Offset = 0,
-    tags: Words = None,
-    tags_match_mode: Literal["any", "all"] | None = None,
-    owners: Words = None,
-    dag_id_pattern: Pattern = None,
-    dag_id_prefix_pattern: Pattern = None,
-    exclude_stale: bool = True,
-    paused: bool | None = None,
 ) -> DAGCollectionResponse:
     """Pause or unpause the page of DAGs the filters select (ordered by id), in one
     transaction; the answer lists them as they are after the change."""
@@ -269,33 +257,12 @@ def patch_dags(
     page = Page.of(limit, offset, None, "dag_id")
     store = get_store(request)
     with store.write() as conn:
-        found = _matching(
-            conn,
-            user,
-            tags=tags,
-            tags_match_mode=tags_match_mode,
-            owners=owners,
-            dag_id_pattern=dag_id_pattern,
-            dag_id_prefix_pattern=dag_id_prefix_pattern,
-            exclude_stale=exclude_stale,
-            paused=paused,
-            action=EDIT,
-        )
+        found = _matching(conn, user, selection, action=EDIT)
         chosen = page.apply(found, {"dag_id": lambda d: d.row.dag_id})
         changed = dag_actions.set_paused_many(conn, [d.row.dag_id for d in chosen], body.is_paused)
     audit_trail.note_each(request, changed)
     with store.read() as conn:
         rows = {r.dag_id: r for r in dag_reads.list_dag_rows(conn, include_inactive=True)}
-        settings = get_settings(request)
-        parsed = dag_files.parsed_times(conn, [d.row.fileloc for d in chosen])
-        dags = [
-            dag_response(
-                rows[d.row.dag_id],
-                runs.serialized_dag(conn, d.row.version_hash),
-                settings,
-                d.facts.display_name,
-                parsed.get(d.row.fileloc),
-            )
-            for d in chosen
-        ]
+        changed_rows = [dataclasses.replace(d, row=rows[d.row.dag_id]) for d in chosen]
+        dags = _responses(request, conn, changed_rows)
     return DAGCollectionResponse(dags=dags, total_entries=len(found))

@@ -14,13 +14,13 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from conveyor.store.audit import AuditEntry
 from conveyor.store.reads import event_log
 from conveyor.web import dag_access
-from conveyor.web.airflow_api.common import Editor, Limit, Offset, OrderBy, Page, aware, utc
+from conveyor.web.airflow_api.common import Editor, Page, aware, paged, utc
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.auth import User
 from conveyor.web.deps import get_store
@@ -116,9 +116,7 @@ def _readable(request: Request, user: User) -> list[str] | None:
 def get_event_logs(
     request: Request,
     user: Editor,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("id"))],
     dag_id: Text = None,
     task_id: Text = None,
     run_id: Text = None,
@@ -141,7 +139,6 @@ def get_event_logs(
     owner_prefix_pattern: Text = None,
     event_prefix_pattern: Text = None,
 ) -> EventLogCollectionResponse:
-    page = Page.of(limit, offset, order_by, "id")
     order = page.keys(list(event_log.ORDER_COLUMNS))
     if (map_index is not None and map_index != -1) or try_number is not None:
         # Audit rows name no map index or try: a filter on them matches none.

@@ -14,12 +14,12 @@ from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from conveyor.store.reads import import_errors as error_reads
 from conveyor.store.reads.import_errors import FileError
-from conveyor.web.airflow_api.common import Limit, Offset, OrderBy, Page, Reader, utc
+from conveyor.web.airflow_api.common import Page, Reader, paged, utc
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.small_lists import like, prefix
@@ -97,15 +97,12 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_import_errors(
     request: Request,
     user: Reader,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("id"))],
     filename_pattern: Annotated[str | None, Query(max_length=1000)] = None,
     filename_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
     filename: Annotated[str | None, Query(max_length=1000)] = None,
     bundle_name: Annotated[str | None, Query(max_length=250)] = None,
 ) -> ImportErrorCollectionResponse:
-    page = Page.of(limit, offset, order_by, "id")
     matches, starts = like(filename_pattern), prefix(filename_prefix_pattern)
     found = [
         e

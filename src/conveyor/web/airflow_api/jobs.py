@@ -24,7 +24,7 @@ from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.store.liveness import ProcessBeat, stale_after
 from conveyor.store.reads import cluster
-from conveyor.web.airflow_api.common import Limit, Offset, OrderBy, Page, Reader, bounds, utc
+from conveyor.web.airflow_api.common import Page, Reader, bounds, paged, utc
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.deps import get_settings, get_store
 
@@ -135,10 +135,8 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_jobs(
     request: Request,
     user: Reader,
+    page: Annotated[Page, Depends(paged("id"))],
     ranges: Annotated[dict[str, Any], Depends(bounds("start_date", "end_date"))],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
     job_state: Text = None,
     job_type: Text = None,
     hostname: Text = None,
@@ -147,7 +145,6 @@ def get_jobs(
 ) -> JobCollectionResponse:
     """The jobs the filters select; ``is_alive``: only those whose process is (or is not)
     alive now."""
-    page = Page.of(limit, offset, order_by, "id")
     page.keys(list(ORDER_FIELDS))  # a bad order_by is a 400 even when nothing matches
     wanted = {
         "state": job_state,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.exceptions import NotFoundError
@@ -23,11 +23,12 @@ from conveyor.store.pools import PoolUsage
 from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import (
     Administrator,
-    Limit,
-    Offset,
-    OrderBy,
+    NoTeam,
     Page,
+    UpdateMask,
     Viewer,
+    mask_fields,
+    paged,
     unprocessable,
 )
 from conveyor.web.airflow_api.differences import differs
@@ -49,22 +50,15 @@ def _no_deferred(value: bool | None) -> bool | None:
     return value
 
 
-def _no_teams(value: str | None) -> str | None:
-    if value is not None:
-        raise ValueError("Conveyor has no teams: leave team_name out")
-    return value
-
-
 class PoolBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=250, pattern=r"^[^\x00/]+$")
     slots: int = Field(ge=UNLIMITED, le=MAX_SLOTS, description="-1: no limit")
     description: str | None = Field(default=None, max_length=4000)
     include_deferred: bool = False
-    team_name: str | None = Field(default=None, max_length=50)
+    team_name: NoTeam = None
 
     _deferred = field_validator("include_deferred")(_no_deferred)
-    _teams = field_validator("team_name")(_no_teams)
 
 
 class PoolPatchBody(BaseModel):
@@ -73,10 +67,9 @@ class PoolPatchBody(BaseModel):
     slots: int | None = Field(default=None, ge=UNLIMITED, le=MAX_SLOTS)
     description: str | None = Field(default=None, max_length=4000)
     include_deferred: bool | None = None
-    team_name: str | None = Field(default=None, max_length=50)
+    team_name: NoTeam = None
 
     _deferred = field_validator("include_deferred")(_no_deferred)
-    _teams = field_validator("team_name")(_no_teams)
 
 
 class PoolResponse(BaseModel):
@@ -176,22 +169,17 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_pools(
     request: Request,
     user: Viewer,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("id"))],
     pool_name_pattern: small_lists.Pattern = None,
     pool_name_prefix_pattern: small_lists.PrefixPattern = None,
 ) -> PoolCollectionResponse:
     with get_store(request).read() as conn:
-        found = [_sized(request, p) for p in pools.list_pools(conn)]
-    matches = small_lists.like(pool_name_pattern)
-    starts = small_lists.prefix(pool_name_prefix_pattern)
-    page = Page.of(limit, offset, order_by, "id")
-    found = [p for p in found if matches(p.name) and starts(p.name)]
-    return PoolCollectionResponse(
-        pools=[_response(p) for p in page.apply(found, ORDER_FIELDS)],
-        total_entries=len(found),
+        every = [_sized(request, p) for p in pools.list_pools(conn)]
+    found = small_lists.matching(
+        every, lambda p: p.name, pool_name_pattern, pool_name_prefix_pattern
     )
+    shown, total = page.listed(found, ORDER_FIELDS)
+    return PoolCollectionResponse(pools=[_response(p) for p in shown], total_entries=total)
 
 
 @router.get(
@@ -238,14 +226,12 @@ def patch_pool(
     pool_name: PoolName,
     body: PoolPatchBody,
     user: Administrator,
-    update_mask: Annotated[list[str] | None, Query(max_length=10)] = None,
+    update_mask: UpdateMask = None,
 ) -> PoolResponse:
     old = _get(request, pool_name)
-    fields = set(update_mask) if update_mask else body.model_fields_set
     # team_name: a null one (airflowctl sends every field) changes nothing; a team is a 422.
-    known = {"pool", "name", "slots", "description", "include_deferred", "team_name"}
-    if unknown := fields - known:
-        raise HTTPException(400, f"update_mask: no field {sorted(unknown)[0]!r} to change")
+    known = ("pool", "name", "slots", "description", "include_deferred", "team_name")
+    fields = mask_fields(update_mask, known) if update_mask else body.model_fields_set
     if body.pool is not None and body.pool != pool_name and ({"pool", "name"} & fields):
         raise HTTPException(400, "Conveyor does not rename pools: create the new one instead")
     if pool_name == DEFAULT_POOL and fields - {"slots", "include_deferred", "description"}:

@@ -8,8 +8,8 @@ prefix. Paging and ordering are ``common.Page``'s.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Iterable
+from typing import Annotated, TypeVar
 
 from fastapi import Query
 
@@ -18,6 +18,8 @@ Pattern = Annotated[
     Query(max_length=500, description="case-insensitive substring; % and _ as in SQL LIKE"),
 ]
 PrefixPattern = Annotated[str | None, Query(max_length=500, description="case-sensitive prefix")]
+
+T = TypeVar("T")
 
 
 def _terms(pattern: str) -> list[str]:
@@ -44,3 +46,14 @@ def prefix(pattern: str | None) -> Callable[[str | None], bool]:
         return lambda _value: True
     terms = _terms(pattern)
     return lambda value: value is not None and any(value.startswith(t) for t in terms)
+
+
+def matching(
+    items: Iterable[T],
+    name: Callable[[T], str | None],
+    pattern: str | None,
+    prefix_pattern: str | None,
+) -> list[T]:
+    """The ``items`` whose ``name`` matches both a ``*_pattern`` and a ``*_prefix_pattern``."""
+    matches, starts = like(pattern), prefix(prefix_pattern)
+    return [item for item in items if matches(name(item)) and starts(name(item))]

@@ -9,10 +9,11 @@ need the instance, else 404. Keys may hold ``/``. ``expires_at`` of a PUT: ``"de
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from conveyor.airflow_compat.configuration import conf
@@ -22,7 +23,6 @@ from conveyor.store import state_store
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
-from conveyor.store.state_store import TaskStateEntry
 from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
@@ -30,9 +30,10 @@ from conveyor.web.airflow_api.common import (
     Offset,
     Page,
     Reader,
+    RowShape,
     RunIdPath,
     TaskIdPath,
-    utc,
+    UtcTime,
 )
 from conveyor.web.airflow_api.state_values import KeyPath, checked_value, key_not_found
 from conveyor.web.airflow_api.ti_lookup import MapIndexQuery
@@ -45,11 +46,11 @@ BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/state-store"
 KEY = BASE + "/{key:path}"
 
 
-class TaskStateStoreResponse(BaseModel):
+class TaskStateStoreResponse(RowShape):
     key: str
     value: Any
-    updated_at: datetime
-    expires_at: datetime | None
+    updated_at: UtcTime
+    expires_at: UtcTime | None
 
 
 class TaskStateStoreCollectionResponse(BaseModel):
@@ -67,35 +68,38 @@ class TaskStateStoreBody(TaskStateStorePatchBody):
     expires_at: AwareDatetime | Literal["default"] | None = "default"
 
 
-def _response(entry: TaskStateEntry) -> TaskStateStoreResponse:
-    return TaskStateStoreResponse(
-        key=entry.key,
-        value=entry.value,
-        updated_at=utc(entry.updated_at) or entry.updated_at,
-        expires_at=utc(entry.expires_at),
-    )
+@dataclass(frozen=True)
+class InstanceAt:
+    """The task instance a route's path and ``map_index`` name (a dependency)."""
+
+    dag_id: DagIdPath
+    dag_run_id: RunIdPath
+    task_id: TaskIdPath
+    map_index: MapIndexQuery = -1
 
 
-def _run_pk(conn: Connection, dag_id: str, run_id: str) -> int | None:
+Instance = Annotated[InstanceAt, Depends()]
+
+
+def _run_pk(conn: Connection, at: InstanceAt) -> int | None:
     try:
-        return run_reads.get_run(conn, dag_id, run_id).id
+        return run_reads.get_run(conn, at.dag_id, at.dag_run_id).id
     except NotFoundError:
         return None
 
 
-def _instance_run_pk(
-    conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int | None
-) -> int:
-    """The run of the task instance (``map_index`` None: any instance of the task); 404 in
+def _instance_run_pk(conn: Connection, at: InstanceAt, every_index: bool = False) -> int:
+    """The run of the task instance (``every_index``: of any instance of the task); 404 in
     Airflow's words when there is none."""
-    run_pk = _run_pk(conn, dag_id, run_id)
-    if run_pk is not None and task_reads.instance(conn, run_pk, task_id, map_index) is not None:
+    map_index = None if every_index else at.map_index
+    run_pk = _run_pk(conn, at)
+    if run_pk is not None and task_reads.instance(conn, run_pk, at.task_id, map_index) is not None:
         return run_pk
     addressed = "all_map_indices=True" if map_index is None else f"map_index={map_index}"
     raise HTTPException(
         404,
-        f"Task instance not found for dag_id={dag_id!r}, run_id={run_id!r}, "
-        f"task_id={task_id!r}, {addressed}",
+        f"Task instance not found for dag_id={at.dag_id!r}, run_id={at.dag_run_id!r}, "
+        f"task_id={at.task_id!r}, {addressed}",
     )
 
 
@@ -115,122 +119,109 @@ def _expiry(given: datetime | Literal["default"] | None) -> datetime | None:
 @router.get(BASE, response_model=TaskStateStoreCollectionResponse)
 def list_task_state_store(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
+    at: Instance,
     user: Reader,
-    map_index: MapIndexQuery = -1,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> TaskStateStoreCollectionResponse:
     """The instance's values in key order."""
     page = Page.of(limit, offset, None, "key")
     with get_store(request).read() as conn:
-        run_pk = _run_pk(conn, dag_id, dag_run_id)
+        run_pk = _run_pk(conn, at)
         entries, total = (
             ([], 0)
             if run_pk is None
-            else state_store.task_entries(conn, run_pk, task_id, map_index, page.limit, page.offset)
+            else state_store.task_entries(
+                conn, run_pk, at.task_id, at.map_index, page.limit, page.offset
+            )
         )
     return TaskStateStoreCollectionResponse(
-        task_state_store=[_response(e) for e in entries], total_entries=total
+        task_state_store=[TaskStateStoreResponse.model_validate(e) for e in entries],
+        total_entries=total,
     )
 
 
 @router.get(KEY, response_model=TaskStateStoreResponse)
 def get_task_state_store(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
+    at: Instance,
     key: KeyPath,
     user: Reader,
-    map_index: MapIndexQuery = -1,
 ) -> TaskStateStoreResponse:
     with get_store(request).read() as conn:
-        run_pk = _run_pk(conn, dag_id, dag_run_id)
+        run_pk = _run_pk(conn, at)
         found = (
             None
             if run_pk is None
-            else state_store.task_entry(conn, run_pk, task_id, map_index, key)
+            else state_store.task_entry(conn, run_pk, at.task_id, at.map_index, key)
         )
     if found is None:
         raise key_not_found("Task", key)
-    return _response(found)
+    return TaskStateStoreResponse.model_validate(found)
 
 
 @router.put(KEY, status_code=204)
 def set_task_state_store(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
+    at: Instance,
     key: KeyPath,
     body: TaskStateStoreBody,
     user: Editor,
-    map_index: MapIndexQuery = -1,
 ) -> Response:
     """Create or overwrite the key."""
     value = checked_value(body.value)
     expires_at = _expiry(body.expires_at)
     with get_store(request).write() as conn:
-        run_pk = _instance_run_pk(conn, dag_id, dag_run_id, task_id, map_index)
-        state_store.set_task_value(conn, run_pk, task_id, map_index, key, value, expires_at)
+        run_pk = _instance_run_pk(conn, at)
+        state_store.set_task_value(conn, run_pk, at.task_id, at.map_index, key, value, expires_at)
     return Response(status_code=204)
 
 
 @router.patch(KEY, response_model=None)
 def patch_task_state_store(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
+    at: Instance,
     key: KeyPath,
     body: TaskStateStorePatchBody,
     user: Editor,
-    map_index: MapIndexQuery = -1,
 ) -> None:
     """Change the value of a key the instance has, keeping when it expires."""
     value = checked_value(body.value)
     with get_store(request).write() as conn:
-        run_pk = _instance_run_pk(conn, dag_id, dag_run_id, task_id, map_index)
-        found = state_store.task_entry(conn, run_pk, task_id, map_index, key)
+        run_pk = _instance_run_pk(conn, at)
+        found = state_store.task_entry(conn, run_pk, at.task_id, at.map_index, key)
         if found is None:
             raise key_not_found("Task", key)
-        state_store.set_task_value(conn, run_pk, task_id, map_index, key, value, found.expires_at)
+        state_store.set_task_value(
+            conn, run_pk, at.task_id, at.map_index, key, value, found.expires_at
+        )
 
 
 @router.delete(KEY, status_code=204)
 def delete_task_state_store(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
+    at: Instance,
     key: KeyPath,
     user: Editor,
-    map_index: MapIndexQuery = -1,
 ) -> Response:
     """Delete one key; nothing happens when the instance has none."""
     with get_store(request).write() as conn:
-        run_pk = _instance_run_pk(conn, dag_id, dag_run_id, task_id, map_index)
-        state_store.delete_task_value(conn, run_pk, task_id, map_index, key)
+        run_pk = _instance_run_pk(conn, at)
+        state_store.delete_task_value(conn, run_pk, at.task_id, at.map_index, key)
     return Response(status_code=204)
 
 
 @router.delete(BASE, status_code=204)
 def clear_task_state_store(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
+    at: Instance,
     user: Editor,
-    map_index: MapIndexQuery = -1,
     all_map_indices: Annotated[bool, Query()] = False,
 ) -> Response:
     """Delete every key of the instance; ``all_map_indices``: of every instance of the
     task (``map_index`` is then ignored)."""
-    chosen = None if all_map_indices else map_index
+    chosen = None if all_map_indices else at.map_index
     with get_store(request).write() as conn:
-        run_pk = _instance_run_pk(conn, dag_id, dag_run_id, task_id, chosen)
-        state_store.clear_task_values(conn, run_pk, task_id, chosen)
+        run_pk = _instance_run_pk(conn, at, every_index=all_map_indices)
+        state_store.clear_task_values(conn, run_pk, at.task_id, chosen)
     return Response(status_code=204)

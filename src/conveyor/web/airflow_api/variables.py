@@ -11,26 +11,26 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from conveyor.config import Settings
 from conveyor.connections import repository
 from conveyor.connections.repository import VariableEntry
 from conveyor.exceptions import ConfigError
-from conveyor.store.engine import Store
 from conveyor.web import strict_json
 from conveyor.web.airflow_api import bulk, small_lists
 from conveyor.web.airflow_api.common import (
     Administrator,
-    Limit,
-    Offset,
+    NoTeam,
     Operator,
-    OrderBy,
     Page,
+    UpdateMask,
+    mask_fields,
+    paged,
     unprocessable,
 )
 from conveyor.web.airflow_api.differences import differs
+from conveyor.web.airflow_api.env_entries import EnvEntries, EnvEntriesBulk
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
@@ -39,7 +39,6 @@ router = APIRouter(prefix="/variables", tags=["Variable"])
 VariableKey = Annotated[
     str, Path(max_length=250, pattern=r"^[A-Za-z0-9_.\-]+$", description="the variable's key")
 ]
-UpdateMask = Annotated[list[str] | None, Query(max_length=10)]
 
 
 class VariableBody(BaseModel):
@@ -47,7 +46,7 @@ class VariableBody(BaseModel):
     key: str = Field(max_length=250)
     value: JsonValue
     description: str | None = Field(default=None, max_length=4000)
-    team_name: str | None = Field(default=None, max_length=50)
+    team_name: NoTeam = None
 
     @field_validator("value", mode="after")
     @classmethod
@@ -58,13 +57,6 @@ class VariableBody(BaseModel):
         if len(text) > 1_000_000:
             raise ValueError("at most 1,000,000 characters")
         return text
-
-    @field_validator("team_name", mode="after")
-    @classmethod
-    def _no_teams(cls, value: str | None) -> str | None:
-        if value is not None:
-            raise ValueError("Conveyor has no teams: leave team_name out")
-        return value
 
 
 class VariableResponse(BaseModel):
@@ -87,33 +79,20 @@ def _response(entry: VariableEntry) -> VariableResponse:
     )
 
 
-def _read(request: Request) -> tuple[Store, Settings]:
-    return get_store(request), get_settings(request)
-
-
-def _entry(request: Request, key: str) -> VariableEntry | None:
-    try:
-        return repository.get_variable_entry(*_read(request), key)
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
-
-
-def _not_found(key: str) -> HTTPException:
-    return HTTPException(404, f"The Variable with key: `{key}` was not found")
-
-
-def _stored_or_refuse(request: Request, key: str) -> None:
-    """409 for a variable the environment sets: a stored value would never be read."""
-    if key not in repository.stored_variable_keys(get_store(request)):
-        raise HTTPException(
-            409,
-            f"variable {key!r} is set in the environment of the server; change it there",
-        )
+VARIABLES = EnvEntries[VariableEntry](
+    noun="Variable",
+    key_name="key",
+    read_one=repository.get_variable_entry,
+    read_all=repository.list_variables,
+    stored_keys=repository.stored_variable_keys,
+    remove=repository.delete_variable,
+)
 
 
 def _set(request: Request, key: str, value: str, description: str | None) -> VariableEntry:
     try:
-        secret = repository.set_variable(*_read(request), key, value, description)
+        store, settings = get_store(request), get_settings(request)
+        secret = repository.set_variable(store, settings, key, value, description)
     except ConfigError as exc:
         raise unprocessable(str(exc), "body", "key") from None
     return VariableEntry(key, value, description, secret)
@@ -141,26 +120,18 @@ ORDER_FIELDS: dict[str, Any] = {
 def get_variables(
     request: Request,
     user: Operator,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("id"))],
     variable_key_pattern: small_lists.Pattern = None,
     variable_key_prefix_pattern: small_lists.PrefixPattern = None,
 ) -> VariableCollectionResponse:
-    try:
-        found = repository.list_variables(*_read(request))
-    except ConfigError as exc:
-        raise HTTPException(409, str(exc)) from None
-    matches, starts = (
-        small_lists.like(variable_key_pattern),
-        small_lists.prefix(variable_key_prefix_pattern),
+    found = small_lists.matching(
+        VARIABLES.listed(request),
+        lambda v: v.key,
+        variable_key_pattern,
+        variable_key_prefix_pattern,
     )
-    page = Page.of(limit, offset, order_by, "id")
-    found = [v for v in found if matches(v.key) and starts(v.key)]
-    return VariableCollectionResponse(
-        variables=[_response(v) for v in page.apply(found, ORDER_FIELDS)],
-        total_entries=len(found),
-    )
+    shown, total = page.listed(found, ORDER_FIELDS)
+    return VariableCollectionResponse(variables=[_response(v) for v in shown], total_entries=total)
 
 
 @router.get(
@@ -170,10 +141,7 @@ def get_variables(
     openapi_extra=differs("the op role reads variables; secret ones show ***"),
 )
 def get_variable(request: Request, variable_key: VariableKey, user: Operator) -> VariableResponse:
-    entry = _entry(request, variable_key)
-    if entry is None:
-        raise _not_found(variable_key)
-    return _response(entry)
+    return _response(VARIABLES.existing(request, variable_key))
 
 
 @router.post(
@@ -185,7 +153,7 @@ def get_variable(request: Request, variable_key: VariableKey, user: Operator) ->
     name="put_variable",  # audited as variable.set, as on /api/v1
 )
 def post_variable(request: Request, body: VariableBody, user: Administrator) -> VariableResponse:
-    if _entry(request, body.key) is not None:
+    if VARIABLES.get(request, body.key) is not None:
         raise HTTPException(409, f"The Variable with key: `{body.key}` already exists")
     audit_note(request, target=body.key)
     return _response(_set(request, body.key, str(body.value), body.description))
@@ -209,10 +177,8 @@ def patch_variable(
 ) -> VariableResponse:
     if body.key != variable_key:
         raise HTTPException(400, "Invalid body, key from request body doesn't match uri parameter")
-    old = _entry(request, variable_key)
-    if old is None:
-        raise _not_found(variable_key)
-    _stored_or_refuse(request, variable_key)
+    old = VARIABLES.existing(request, variable_key)
+    VARIABLES.refuse_unless_stored(request, variable_key)
     value, description = _masked_update(old, body, update_mask)
     audit_note(request, target=variable_key)
     return _response(_set(request, variable_key, value, description))
@@ -222,9 +188,7 @@ def _masked_update(
     old: VariableEntry, body: VariableBody, update_mask: list[str] | None
 ) -> tuple[str, str | None]:
     """The value and description after a patch that changes only ``update_mask``'s fields."""
-    fields = set(update_mask) if update_mask else {"value", "description"}
-    if unknown := fields - {"value", "description", "key"}:
-        raise HTTPException(400, f"update_mask: no field {sorted(unknown)[0]!r} to change")
+    fields = mask_fields(update_mask, ("value", "description"), ignored=("key",))
     value = str(body.value) if "value" in fields else old.value
     description = body.description if "description" in fields else old.description
     return value, description
@@ -240,32 +204,22 @@ def _masked_update(
     name="delete_variable",
 )
 def delete_variable(request: Request, variable_key: VariableKey, user: Administrator) -> None:
-    if not repository.delete_variable(get_store(request), variable_key):
-        if _entry(request, variable_key) is not None:
-            _stored_or_refuse(request, variable_key)
-        raise _not_found(variable_key)
-    audit_note(request, target=variable_key)
+    VARIABLES.delete(request, variable_key)
 
 
-class _VariableBulk(bulk.BulkHandler[VariableBody]):
+class _VariableBulk(EnvEntriesBulk[VariableBody]):
     noun = "variables"
+    entries = VARIABLES
 
     def key_of(self, entity: VariableBody) -> str:
         return entity.key
-
-    def existing(self, keys: set[str]) -> set[str]:
-        return keys & repository.stored_variable_keys(get_store(self.request))
 
     def create(self, entity: VariableBody) -> None:
         _set(self.request, entity.key, str(entity.value), entity.description)
 
     def update(self, entity: VariableBody, update_mask: list[str] | None) -> None:
-        old = _entry(self.request, entity.key)
-        assert old is not None  # existing() said so
+        old = VARIABLES.existing(self.request, entity.key)
         _set(self.request, entity.key, *_masked_update(old, entity, update_mask))
-
-    def delete(self, key: str) -> None:
-        repository.delete_variable(get_store(self.request), key)
 
 
 @router.patch(

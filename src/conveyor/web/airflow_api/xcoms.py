@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import xcom as xcom_rows
-from conveyor.store.engine import Connection
+from conveyor.store.engine import Connection, Store
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads import xcom_entries
@@ -25,14 +25,13 @@ from conveyor.web.airflow_api.common import (
     EDIT,
     DagIdPath,
     Editor,
-    Limit,
-    Offset,
     Page,
     Pattern,
     Reader,
     RunIdPath,
     TaskIdPath,
     bounds,
+    paged,
     require_dag,
     unprocessable,
     utc,
@@ -128,10 +127,9 @@ def get_xcom_entries(
     task_id: TaskIdPath,
     user: Reader,
     dates: Annotated[dict[str, Any], Depends(bounds("logical_date", "run_after"))],
+    page: Annotated[Page, Depends(paged("dag_id"))],
     xcom_key: Annotated[str | None, Query(max_length=512)] = None,
     map_index: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
     xcom_key_pattern: Pattern = None,
     xcom_key_prefix_pattern: Pattern = None,
     dag_display_name_pattern: Pattern = None,
@@ -141,13 +139,11 @@ def get_xcom_entries(
     task_id_pattern: Pattern = None,
     task_id_prefix_pattern: Pattern = None,
     map_index_filter: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
-    order_by: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> XComCollectionResponse:
     """XCom entries of a task instance; ``~`` for the DAG, run or task lists across them,
     with Airflow's patterns and date ranges."""
     if dag_id != ALL:
         require_dag(user, dag_id)
-    page = Page.of(limit, offset, order_by, "dag_id")
     given = {
         "xcom_key": (xcom_key_pattern, xcom_key_prefix_pattern),
         "dag_display_name": (dag_display_name_pattern, dag_display_name_prefix_pattern),
@@ -230,6 +226,17 @@ def _store_value(
         raise unprocessable(str(exc), "body", "value") from None
 
 
+def _written(
+    store: Store, dag_id: str, run_id: str, task_id: str, key: str, map_index: int
+) -> XComResponseNative:
+    """The entry a write stored, read back as Airflow answers the write: with its value."""
+    with store.read() as conn:
+        row = _entry(conn, dag_id, run_id, task_id, key, map_index)
+        answer = _Described(conn).response(row, with_value=True)
+    assert isinstance(answer, XComResponseNative)
+    return answer
+
+
 @router.post(BASE, response_model=XComResponseNative, status_code=201)
 def create_xcom_entry(
     request: Request,
@@ -250,11 +257,7 @@ def create_xcom_entry(
                 f"The XCom with key: `{body.key}` with mentioned task instance already exists.",
             )
         _store_value(conn, run_pk, task_id, body.key, body.value, body.map_index)
-    with store.read() as conn:
-        row = _entry(conn, dag_id, dag_run_id, task_id, body.key, body.map_index)
-        answer = _Described(conn).response(row, with_value=True)
-    assert isinstance(answer, XComResponseNative)
-    return answer
+    return _written(store, dag_id, dag_run_id, task_id, body.key, body.map_index)
 
 
 @router.patch(BASE + "/{xcom_key}", response_model=XComResponseNative)
@@ -274,11 +277,7 @@ def update_xcom_entry(
         _entry(conn, dag_id, dag_run_id, task_id, xcom_key, body.map_index)
         run_pk = _instance_pk(conn, dag_id, dag_run_id, task_id, body.map_index)
         _store_value(conn, run_pk, task_id, xcom_key, body.value, body.map_index)
-    with store.read() as conn:
-        row = _entry(conn, dag_id, dag_run_id, task_id, xcom_key, body.map_index)
-        answer = _Described(conn).response(row, with_value=True)
-    assert isinstance(answer, XComResponseNative)
-    return answer
+    return _written(store, dag_id, dag_run_id, task_id, xcom_key, body.map_index)
 
 
 @router.delete(BASE + "/{xcom_key}", status_code=204)

@@ -17,19 +17,27 @@ from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["dags"], responses=AUTH)
 
+#: The DAG list's filters that ``PATCH /dags`` takes too.
+Tags = Annotated[list[str] | None, Query(description="repeat for several: DAGs with any of them")]
+Search = Annotated[
+    str | None,
+    Query(max_length=200, description="every word in the id, description, tags or owners"),
+]
+
+
+def _check_tags(tags: list[str] | None) -> None:
+    for value in tags or []:
+        if len(value) > 200:
+            raise HTTPException(422, "tag: at most 200 characters")
+
 
 @router.get("/dags", response_model=schemas.DagList)
 def list_dags(
     request: Request,
     user: DagViewer,
     include_inactive: bool = False,
-    tag: Annotated[
-        list[str] | None, Query(description="repeat for several: DAGs with any of them")
-    ] = None,
-    search: Annotated[
-        str | None,
-        Query(max_length=200, description="every word in the id, description, tags or owners"),
-    ] = None,
+    tag: Tags = None,
+    search: Search = None,
     state: Annotated[
         DagState | None,
         Query(
@@ -43,9 +51,7 @@ def list_dags(
 ) -> schemas.DagList:
     """DAGs with their schedule, pause state and most recent runs; ``total`` counts every
     DAG that matches, ``counts`` how many of those are in each state."""
-    for value in tag or []:
-        if len(value) > 200:
-            raise HTTPException(422, "tag: at most 200 characters")
+    _check_tags(tag)
     query = DagQuery(
         include_inactive=include_inactive,
         tags=tuple(tag or ()),
@@ -105,13 +111,8 @@ def patch_dags(
             "% any text, _ one character (e.g. %customer_%)",
         ),
     ] = None,
-    tag: Annotated[
-        list[str] | None, Query(description="repeat for several: DAGs with any of them")
-    ] = None,
-    search: Annotated[
-        str | None,
-        Query(max_length=200, description="every word in the id, description, tags or owners"),
-    ] = None,
+    tag: Tags = None,
+    search: Search = None,
     state: Annotated[
         DagState | None,
         Query(description="as in GET /dags: the newest run's state, or paused or active"),
@@ -120,9 +121,7 @@ def patch_dags(
     """Pause or unpause every active DAG the filter matches, as the DAG list filters (op),
     in one transaction; no filter: every DAG, as in Airflow 3. The audit log gets an entry
     for each DAG changed."""
-    for value in tag or []:
-        if len(value) > 200:
-            raise HTTPException(422, "tag: at most 200 characters")
+    _check_tags(tag)
     editable = dag_scope(request, user).editable
     query = DagQuery(tags=tuple(tag or ()), search=search, state=state, dag_ids=editable)
     ids, pattern = set(dag_id or ()), like(dag_id_pattern) if dag_id_pattern else None
