@@ -74,6 +74,7 @@ NEEDS = {
     "prov_ssh_": "ssh",
     "prov_s3_": "s3",
     "prov_aws_": "s3",
+    "prov_objectstorage_s3": "s3",
     "prov_sftp_": "ssh",
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
     "prov_slack_": "http",
@@ -83,6 +84,11 @@ NEEDS = {
     "prov_spark_": "spark",
     "prov_docker_": "docker",
 }
+
+
+#: The DAGs that need s3fs on Airflow (its s3:// ObjectStoragePath): the recording runs them
+#: in a pass of their own, with s3fs and the botocore it accepts first on the path.
+NEEDS_S3FS = {"prov_objectstorage_s3"}
 
 
 def needed_by(dag_id: str) -> str | None:

@@ -30,7 +30,6 @@ EXPECTED = HERE / "expected"
 MODULE_ROWS_OF_PROVIDERS = "Supported modules and names: provider modules"
 PROVIDER_SECTIONS: tuple[str, ...] = (
     "Beyond S3",
-    "ObjectStoragePath",
     "Google provider",
     "Kubernetes provider",
     MODULE_ROWS_OF_PROVIDERS,
