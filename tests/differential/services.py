@@ -15,8 +15,9 @@ venvs and are imported when a database is made.
 - SSH and SFTP: Debian's OpenSSH server (``/usr/sbin/sshd``, as ``scripts/services.sh``
   ensures) on a free port with a config and keys of its own in a temporary folder, logging
   in the user running it with a key; ``DIFFSUITE_SSH_DIR`` is a folder the DAGs may write.
-- S3: moto's server in a process of its own on a free port (with this Python when it has
-  moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no moto).
+- S3 and the other AWS services: moto's server in a process of its own on a free port (with
+  this Python when it has moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no
+  moto), Lambda's Docker off (an invocation answers moto's fixed payload).
 - JDBC: the PostgreSQL database above through Debian's driver jar (``JDBC_JAR``,
   ``scripts/services.sh`` ensure_postgresql_jdbc) and a Java runtime.
 - SMB: Debian's smbd (``scripts/services.sh`` ensure_smbd) as root, with a config, a user
@@ -459,6 +460,8 @@ def _start_moto(services: Services) -> None:
     else:
         services.unavailable["s3"] = f"moto's server did not answer on port {port}"
         return
+    # A Lambda invocation answers moto's fixed payload: no container runs the function.
+    _moto_api(port, "config", {"lambda": {"use_docker": False}})
     services.env["AIRFLOW_CONN_DIFFSUITE_AWS"] = json.dumps(
         {
             "conn_type": "aws",
@@ -467,6 +470,20 @@ def _start_moto(services: Services) -> None:
             "extra": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
         }
     )
+
+
+def _moto_api(port: int, path: str, body: dict[str, Any]) -> None:
+    """A setting of moto's own (``/moto-api/<path>``)."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/moto-api/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
 
 
 def _start_sqlite(services: Services) -> None:
