@@ -26,6 +26,8 @@ venvs and are imported when a database is made.
   writes the command line and environment it was started with into ``DIFFSUITE_SPARK_DIR``
   (a file per ``--name``) for a DAG's later task to read, prints a few lines, and exits 3
   when its application is ``fail.py``: what is measured is the command the operator builds.
+- Cloud Storage: gcp-storage-emulator in memory, in a process of its own on a free port
+  (with this Python or ``DIFFSUITE_MOTO_PYTHON``'s), named by ``STORAGE_EMULATOR_HOST``.
 - Docker: podman's Docker-compatible service (``podman system service``, as
   ``scripts/services.sh`` ensure_podman installs it) on a socket of its own, named by
   ``DOCKER_HOST``, and a busybox image made here (``DOCKER_IMAGE``; no registry is reached).
@@ -76,6 +78,7 @@ NEEDS = {
     "prov_s3_": "s3",
     "prov_aws_": "s3",
     "prov_objectstorage_s3": "s3",
+    "prov_google_gcs": "gcs",
     "prov_sftp_": "ssh",
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
     "prov_slack_": "http",
@@ -259,6 +262,7 @@ def start() -> Services:
     _start_smtp(services)
     _start_sshd(services)
     _start_moto(services)
+    _start_gcs(services)
     _start_sqlite(services)
     _start_postgres(services, name)
     _start_mysql(services, name)
@@ -468,6 +472,56 @@ def _start_moto(services: Services) -> None:
             "login": "testing",
             "password": "testing",
             "extra": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
+        }
+    )
+
+
+def _python_with(module: str) -> str | None:
+    """This Python when it has ``module``, else ``DIFFSUITE_MOTO_PYTHON`` (the project's
+    venv, which has the stand-ins Airflow's venv lacks); None when neither can run."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec(module) is not None:
+        return sys.executable
+    python = os.environ.get("DIFFSUITE_MOTO_PYTHON", "")
+    return python if python and os.access(python, os.X_OK) else None
+
+
+def _start_gcs(services: Services) -> None:
+    """gcp-storage-emulator in memory, in a process of its own; Google's client finds it
+    through ``STORAGE_EMULATOR_HOST``, the connection sends no credentials."""
+    python = _python_with("gcp_storage_emulator")
+    if python is None:
+        services.unavailable["gcs"] = "no Python with gcp-storage-emulator"
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [python, "-m", "gcp_storage_emulator", "start", "-H", "127.0.0.1"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--in-memory", "-q"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    services._stops.append(lambda: _stop_sshd(server))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        services.unavailable["gcs"] = f"gcp-storage-emulator did not answer on port {port}"
+        return
+    services.env["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
+    services.env["AIRFLOW_CONN_DIFFSUITE_GCP"] = json.dumps(
+        {
+            "conn_type": "google_cloud_platform",
+            "extra": {"project": "diffsuite", "is_anonymous": True},
         }
     )
 
