@@ -29,6 +29,11 @@ def main() -> None:
     parser.add_argument("--spelling", action="append", required=True, help="af3 and/or af2")
     parser.add_argument("--only", action="append", default=[], help="DAG ids to record")
     parser.add_argument("--files-only", action="store_true", help="only which DAGs files define")
+    parser.add_argument(
+        "--s3fs",
+        action="store_true",
+        help="s3fs is on the path: record only the DAGs that need it (without: all others)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
 
@@ -62,6 +67,8 @@ def _record(args: Any, airflow: Any, cli_parser: Any, unavailable: dict[str, str
             files_path.write_text(json.dumps(files, indent=1, sort_keys=True) + "\n")
             for dag_id in defined or []:
                 if args.files_only or (args.only and dag_id not in args.only):
+                    continue
+                if (dag_id in services.NEEDS_S3FS) != args.s3fs:
                     continue
                 if unavailable.get(services.needed_by(dag_id) or ""):
                     reason = unavailable[services.needed_by(dag_id) or ""]

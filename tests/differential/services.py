@@ -15,8 +15,9 @@ venvs and are imported when a database is made.
 - SSH and SFTP: Debian's OpenSSH server (``/usr/sbin/sshd``, as ``scripts/services.sh``
   ensures) on a free port with a config and keys of its own in a temporary folder, logging
   in the user running it with a key; ``DIFFSUITE_SSH_DIR`` is a folder the DAGs may write.
-- S3: moto's server in a process of its own on a free port (with this Python when it has
-  moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no moto).
+- S3 and the other AWS services: moto's server in a process of its own on a free port (with
+  this Python when it has moto, else ``DIFFSUITE_MOTO_PYTHON``'s: Airflow's venv has no
+  moto), Lambda's Docker off (an invocation answers moto's fixed payload).
 - JDBC: the PostgreSQL database above through Debian's driver jar (``JDBC_JAR``,
   ``scripts/services.sh`` ensure_postgresql_jdbc) and a Java runtime.
 - SMB: Debian's smbd (``scripts/services.sh`` ensure_smbd) as root, with a config, a user
@@ -25,6 +26,8 @@ venvs and are imported when a database is made.
   writes the command line and environment it was started with into ``DIFFSUITE_SPARK_DIR``
   (a file per ``--name``) for a DAG's later task to read, prints a few lines, and exits 3
   when its application is ``fail.py``: what is measured is the command the operator builds.
+- Cloud Storage: gcp-storage-emulator in memory, in a process of its own on a free port
+  (with this Python or ``DIFFSUITE_MOTO_PYTHON``'s), named by ``STORAGE_EMULATOR_HOST``.
 - Docker: podman's Docker-compatible service (``podman system service``, as
   ``scripts/services.sh`` ensure_podman installs it) on a socket of its own, named by
   ``DOCKER_HOST``, and a busybox image made here (``DOCKER_IMAGE``; no registry is reached).
@@ -74,6 +77,8 @@ NEEDS = {
     "prov_ssh_": "ssh",
     "prov_s3_": "s3",
     "prov_aws_": "s3",
+    "prov_objectstorage_s3": "s3",
+    "prov_google_gcs": "gcs",
     "prov_sftp_": "ssh",
     "prov_exception_": "postgres",  # and http, which runs wherever Python does
     "prov_slack_": "http",
@@ -83,6 +88,11 @@ NEEDS = {
     "prov_spark_": "spark",
     "prov_docker_": "docker",
 }
+
+
+#: The DAGs that need s3fs on Airflow (its s3:// ObjectStoragePath): the recording runs them
+#: in a pass of their own, with s3fs and the botocore it accepts first on the path.
+NEEDS_S3FS = {"prov_objectstorage_s3"}
 
 
 def needed_by(dag_id: str) -> str | None:
@@ -252,6 +262,7 @@ def start() -> Services:
     _start_smtp(services)
     _start_sshd(services)
     _start_moto(services)
+    _start_gcs(services)
     _start_sqlite(services)
     _start_postgres(services, name)
     _start_mysql(services, name)
@@ -453,6 +464,8 @@ def _start_moto(services: Services) -> None:
     else:
         services.unavailable["s3"] = f"moto's server did not answer on port {port}"
         return
+    # A Lambda invocation answers moto's fixed payload: no container runs the function.
+    _moto_api(port, "config", {"lambda": {"use_docker": False}})
     services.env["AIRFLOW_CONN_DIFFSUITE_AWS"] = json.dumps(
         {
             "conn_type": "aws",
@@ -461,6 +474,70 @@ def _start_moto(services: Services) -> None:
             "extra": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
         }
     )
+
+
+def _python_with(module: str) -> str | None:
+    """This Python when it has ``module``, else ``DIFFSUITE_MOTO_PYTHON`` (the project's
+    venv, which has the stand-ins Airflow's venv lacks); None when neither can run."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec(module) is not None:
+        return sys.executable
+    python = os.environ.get("DIFFSUITE_MOTO_PYTHON", "")
+    return python if python and os.access(python, os.X_OK) else None
+
+
+def _start_gcs(services: Services) -> None:
+    """gcp-storage-emulator in memory, in a process of its own; Google's client finds it
+    through ``STORAGE_EMULATOR_HOST``, the connection sends no credentials."""
+    python = _python_with("gcp_storage_emulator")
+    if python is None:
+        services.unavailable["gcs"] = "no Python with gcp-storage-emulator"
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [python, "-m", "gcp_storage_emulator", "start", "-H", "127.0.0.1"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--in-memory", "-q"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    services._stops.append(lambda: _stop_sshd(server))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        services.unavailable["gcs"] = f"gcp-storage-emulator did not answer on port {port}"
+        return
+    services.env["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
+    services.env["AIRFLOW_CONN_DIFFSUITE_GCP"] = json.dumps(
+        {
+            "conn_type": "google_cloud_platform",
+            "extra": {"project": "diffsuite", "is_anonymous": True},
+        }
+    )
+
+
+def _moto_api(port: int, path: str, body: dict[str, Any]) -> None:
+    """A setting of moto's own (``/moto-api/<path>``)."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/moto-api/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
 
 
 def _start_sqlite(services: Services) -> None:

@@ -29,8 +29,6 @@ EXPECTED = HERE / "expected"
 #: every name maps into ``conveyor.providers``.
 MODULE_ROWS_OF_PROVIDERS = "Supported modules and names: provider modules"
 PROVIDER_SECTIONS: tuple[str, ...] = (
-    "Beyond S3",
-    "ObjectStoragePath",
     "Google provider",
     "Kubernetes provider",
     MODULE_ROWS_OF_PROVIDERS,

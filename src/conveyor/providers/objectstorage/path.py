@@ -1,7 +1,9 @@
 """``ObjectStoragePath``: Airflow's path to a file in object storage or on local disk,
-``ObjectStoragePath("s3://bucket/data/", conn_id="aws_default")``, with pathlib's joining
-(``/``) and names, and the file operations Airflow documents, on the fsspec filesystem
-``filesystems.py`` gives its scheme. A path without a scheme, or ``file://``, is local.
+``ObjectStoragePath("s3://bucket/data/", conn_id="aws_default")`` (or
+``"s3://aws_default@bucket/data/"``, as ``str`` writes a path with a connection), with
+pathlib's joining (``/``) and names, and the file operations Airflow documents, on the fsspec
+filesystem ``filesystems.py`` gives its scheme. A path without a scheme, or ``file://``, is
+local.
 
 ``key`` is the path inside the bucket, ``bucket`` (``container``) the bucket; ``stat()``
 answers ``st_size``/``st_mtime`` and the filesystem's own fields; ``copy`` and ``move`` work
@@ -67,6 +69,13 @@ class ObjectStoragePath:
         for part in parts[1:]:
             text = posixpath.join(text, str(part))
         split = urlsplit(text)
+        # ``s3://conn_id@bucket/key``: the connection named in the URL (as ``str`` writes
+        # it), unless one is given.
+        userinfo, named, host = split.netloc.rpartition("@")
+        if named:
+            conn_id = conn_id if conn_id is not None else (userinfo or None)
+            split = split._replace(netloc=host)
+            text = split.geturl() if split.scheme else text
         self.protocol = (split.scheme or "file").lower()
         if self.protocol in _LOCAL:
             self._bucket = ""
@@ -81,6 +90,10 @@ class ObjectStoragePath:
     # -- names ---------------------------------------------------------------------------
 
     def __str__(self) -> str:
+        if self.conn_id:
+            # The connection travels with the text: ``ObjectStoragePath(str(path))`` is
+            # the same path on the same connection.
+            return f"{self.protocol}://{self.conn_id}@{self.path}"
         if self.protocol in _LOCAL:
             return f"file://{self._path}"
         return f"{self.protocol}://{self._bucket}{'' if self._path == '/' else self._path}"
