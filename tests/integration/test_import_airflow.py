@@ -1,9 +1,10 @@
 """`conveyor db import-airflow` against metadata databases real Airflow releases made.
 
 tests/fixtures/airflow_dbs holds them (scripts/make-airflow-fixture-dbs made them with
-Airflow's CLI and models) and facts.json, what they hold. Each test imports one into a fresh
-store (SQLite and PostgreSQL) in which Conveyor parsed the same DAG file, at the moment
-facts.json names: the switch, a few days after Airflow's last runs.
+Airflow's CLI and models: SQLite files, and dumps of PostgreSQL and MariaDB databases) and
+facts.json, what they hold. Each test imports one into a fresh store (SQLite and
+PostgreSQL) in which Conveyor parsed the same DAG file, at the moment facts.json names: the
+switch, a few days after Airflow's last runs.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import psycopg
 import pytest
+import sql_servers
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from sql_servers import mysql_connect, mysql_rows
 from sqlalchemy import func, select
 
 from api.api_helpers import login
@@ -68,17 +72,22 @@ DATABASES = [
         pytest.param(p.name, marks=pytest.mark.postgres)
         for p in sorted(FIXTURES.glob("airflow-*.pg.sql.gz"))
     ),
+    *sorted(p.name for p in FIXTURES.glob("airflow-*.mysql.sql.gz")),
 ]
 _restored = itertools.count(1)
+mysql_url = sql_servers.mysql_url  # the fixture, for the MySQL dump
 
 
 @pytest.fixture(params=DATABASES)
 def airflow_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A copy of one kept Airflow database: a SQLite file, or a PostgreSQL dump restored into
-    a database of its own (the import opens either read-only anyway)."""
+    """A copy of one kept Airflow database: a SQLite file, or a PostgreSQL or MySQL dump
+    restored into a database of its own (the import opens each read-only anyway)."""
     name: str = request.param
     if name.endswith(".pg.sql.gz"):
         yield from _restored_dump(request, name)
+        return
+    if name.endswith(".mysql.sql.gz"):
+        yield from _restored_mysql_dump(request, name)
         return
     target = tmp_path / name.removesuffix(".gz")
     with gzip.open(FIXTURES / name) as src, target.open("wb") as out:
@@ -103,6 +112,29 @@ def _restored_dump(request: pytest.FixtureRequest, name: str) -> Iterator[str]:
         yield url
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+def _restored_mysql_dump(request: pytest.FixtureRequest, name: str) -> Iterator[str]:
+    server: str = request.getfixturevalue("mysql_url")
+    parts = urlsplit(server)
+    database = f"airflow_src_{os.getpid()}_{next(_restored)}"
+    mysql_rows(server, f"CREATE DATABASE {database}")
+    try:
+        restore = subprocess.run(
+            [
+                *("mysql", "-h", parts.hostname or "127.0.0.1", "-P", str(parts.port or 3306)),
+                *("-u", parts.username or "root", database),
+            ],
+            input=gzip.decompress((FIXTURES / name).read_bytes()),
+            capture_output=True,
+            check=False,
+        )
+        assert restore.returncode == 0, restore.stderr.decode()
+        # A server whose sessions are not in UTC: Airflow wrote its times in UTC sessions.
+        zone = urlencode({"init_command": "SET time_zone = '+05:00'"})
+        yield parts._replace(path=f"/{database}", query=zone).geturl()
+    finally:
+        mysql_rows(server, f"DROP DATABASE IF EXISTS {database}")
 
 
 @pytest.fixture
@@ -396,6 +428,11 @@ def test_an_unknown_schema_revision_is_refused_by_name(
     if airflow_url.startswith("sqlite:"):
         with sqlite3.connect(airflow_url.removeprefix("sqlite:///")) as db:
             db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    elif airflow_url.startswith("mysql:"):
+        db = mysql_connect(airflow_url)
+        with db.cursor() as cursor:
+            cursor.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+        db.close()
     else:
         with psycopg.connect(airflow_url, autocommit=True) as db:
             db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")

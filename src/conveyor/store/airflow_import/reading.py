@@ -2,7 +2,9 @@
 
 The tables are reflected (SQLAlchemy Core), so a column one release added or dropped is read
 where it exists; the Alembic revision decides which of Airflow 2's and Airflow 3's keys and
-names apply. SQLite is opened read-only; PostgreSQL in read-only transactions.
+names apply. SQLite is opened read-only; PostgreSQL and MySQL in read-only transactions,
+MySQL's sessions in UTC as Airflow's own are (its TIMESTAMP columns convert to the session's
+time zone).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Table,
     and_,
     create_engine,
+    event,
     func,
     inspect,
     or_,
@@ -87,6 +90,8 @@ def engine_url(url: str) -> str:
 def airflow_database(url: str) -> Iterator[tuple[Connection, dict[str, Table]]]:
     """A read-only connection to the Airflow database and its reflected tables."""
     engine = create_engine(engine_url(url))
+    if engine.dialect.name == "mysql":
+        event.listen(engine, "connect", _mysql_session)
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
@@ -98,6 +103,14 @@ def airflow_database(url: str) -> Iterator[tuple[Connection, dict[str, Table]]]:
             conn.rollback()
     finally:
         engine.dispose()
+
+
+def _mysql_session(dbapi_conn: Any, _record: Any) -> None:
+    """Each MySQL session in UTC, as Airflow sets its own, so a TIMESTAMP reads as the UTC
+    time Airflow stored whatever the server's zone; and read-only, so nothing is written."""
+    with dbapi_conn.cursor() as cursor:
+        cursor.execute("SET time_zone = '+00:00'")
+        cursor.execute("SET SESSION TRANSACTION READ ONLY")
 
 
 def read_revision(conn: Connection, tables: dict[str, Table]) -> str | None:
