@@ -27,6 +27,8 @@ import pytest
 import sql_servers
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from jinja2 import TemplateError
+from jinja2.exceptions import SecurityError
 from sql_servers import mysql_connect, mysql_rows
 from sqlalchemy import func, select
 
@@ -34,6 +36,7 @@ from api.api_helpers import login
 from conftest import _with_database, make_settings
 from conveyor.airflow_import.apply import apply_plan, plan_import
 from conveyor.airflow_import.fernet import AirflowSecrets
+from conveyor.airflow_import.logs import airflow_log_path, copy_logs
 from conveyor.airflow_import.plan import make_plan
 from conveyor.cli.common import settings as cli_settings
 from conveyor.clock import frozen_at
@@ -41,6 +44,7 @@ from conveyor.config import Settings
 from conveyor.connections import repository
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.logs import read_try_log
 from conveyor.scheduler.datasets import create_dataset_runs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store import datasets
@@ -438,3 +442,75 @@ def test_an_unknown_schema_revision_is_refused_by_name(
             db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
     with pytest.raises(UnknownAirflowSchema, match="'f00dfeed1234'"):
         plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
+
+
+def airflow_log_name(dag_id: str, run_id: str, task_id: str, map_index: int, n: int) -> str:
+    """Where Airflow 2.3 and later keep a try's log below base_log_folder by default."""
+    mapped = f"map_index={map_index}/" if map_index >= 0 else ""
+    return f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}/{mapped}attempt={n}.log"
+
+
+def test_logs_airflow_kept_are_copied_for_the_imported_tries(
+    parsed: Store, settings: Settings, airflow_url: str, tmp_path: Path
+) -> None:
+    """Imported first without --logs, then again with them: every try whose log Airflow
+    kept gets a copy that Conveyor's log readers show; a third import copies nothing."""
+    do_import(parsed, settings, airflow_url)
+    with parsed.read() as conn:
+        tries = conn.execute(
+            select(
+                task_try.c.id,
+                dag_run.c.dag_id,
+                dag_run.c.run_id,
+                task_instance.c.task_id,
+                task_instance.c.map_index,
+                task_try.c.try_number,
+            )
+            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+            .join(dag_run, dag_run.c.id == task_instance.c.run_pk)
+            .order_by(task_try.c.id)
+        ).all()
+    assert len(tries) > 5
+    folder = tmp_path / "airflow-logs"
+    kept, lost = tries[1:], tries[0]  # Airflow's log of the first try is gone
+    for t in kept:
+        path = folder / airflow_log_name(t.dag_id, t.run_id, t.task_id, t.map_index, t.try_number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"log of {t.dag_id}/{t.run_id}/{t.task_id} try {t.try_number}\n")
+    (folder / "dag_id=elsewhere").mkdir()  # what no imported try names is not read
+    plan = plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
+    assert not plan.runs  # everything came over before; only the logs are new
+    copied = copy_logs(parsed, settings, plan, folder)
+    assert (copied.copied, copied.not_found, copied.unrendered) == (len(kept), 1, [])
+    with parsed.read() as conn:
+        paths = dict(conn.execute(select(task_try.c.id, task_try.c.log_path)).all())
+    assert paths[lost.id] is None
+    for t in kept:
+        shown = read_try_log(settings, paths[t.id])
+        assert shown == f"log of {t.dag_id}/{t.run_id}/{t.task_id} try {t.try_number}\n".encode()
+        assert Path(paths[t.id]).is_relative_to(settings.logs_path)
+    again = copy_logs(parsed, settings, plan, folder)
+    assert (again.copied, again.not_found) == (0, 1)
+
+
+def test_a_log_template_renders_as_airflow_names_its_tries_logs() -> None:
+    """The templates Airflow records per run: 2.3 and later (3.x keeps a default for the try
+    number), and 2.2 and older, dated by ``ts``."""
+    at = datetime(2026, 1, 3, tzinfo=UTC)
+    current = (
+        "dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id={{ ti.task_id }}/"
+        "{% if ti.map_index >= 0 %}map_index={{ ti.map_index }}/{% endif %}"
+        "attempt={{ try_number|default(ti.try_number) }}.log"
+    )
+    assert airflow_log_path(current, "d", "scheduled__x", "t", -1, 2, at) == (
+        "dag_id=d/run_id=scheduled__x/task_id=t/attempt=2.log"
+    )
+    assert airflow_log_path(current, "d", "r", "t", 3, 1, None) == (
+        "dag_id=d/run_id=r/task_id=t/map_index=3/attempt=1.log"
+    )
+    old = "{{ ti.dag_id }}/{{ ti.task_id }}/{{ ts }}/{{ try_number }}.log"
+    assert airflow_log_path(old, "d", "r", "t", -1, 1, at) == "d/t/2026-01-03T00:00:00+00:00/1.log"
+    with pytest.raises(TemplateError):
+        airflow_log_path("{{ ti.hostname }}/{{ try_number }}.log", "d", "r", "t", -1, 1, at)
+    with pytest.raises(SecurityError):
+        airflow_log_path("{{ ti.__class__.__mro__ }}", "d", "r", "t", -1, 1, at)

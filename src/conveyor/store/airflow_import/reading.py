@@ -60,6 +60,7 @@ TABLES = (
     "task_instance",
     "task_instance_note",
     "task_instance_history",
+    "log_template",
     "ab_user",
     "ab_role",
     "ab_user_role",
@@ -248,7 +249,7 @@ def _dags(conn: Connection, t: Table) -> list[AirflowDag]:
 _RUN_COLUMNS = (
     "id", "dag_id", "run_id", "run_type", "state", "logical_date", "execution_date",
     "data_interval_start", "data_interval_end", "run_after", "queued_at", "start_date",
-    "end_date", "conf", "triggered_by",
+    "end_date", "conf", "triggered_by", "log_template_id",
 )  # fmt: skip
 _TI_COLUMNS = (
     "dag_id", "run_id", "task_id", "map_index", "state", "try_number", "max_tries", "pool",
@@ -291,6 +292,7 @@ def _read_history(
             notes, notes.c.dag_run_id == run.c.id
         )
     rows = conn.execute(query.where(taken).order_by(run.c.dag_id, run.c.id)).mappings().all()
+    log_templates = _log_templates(conn, tables)
     by_key: dict[tuple[str, str], AirflowRun] = {}
     run_ids: list[int] = []
     for r in rows:
@@ -312,6 +314,7 @@ def _read_history(
             conf=conf,
             note=r.get("note"),
             triggered_by=r.get("triggered_by"),
+            log_template=log_templates.get(r.get("log_template_id")),
         )
         into.runs.append(found)
         if (found.dag_id, found.run_id) not in already:
@@ -319,6 +322,14 @@ def _read_history(
             run_ids.append(r["id"])
     for first in range(0, len(run_ids), _CHUNK):
         _read_task_instances(conn, tables, v3, run_ids[first : first + _CHUNK], by_key)
+
+
+def _log_templates(conn: Connection, tables: dict[str, Table]) -> dict[Any, str]:
+    """The log path templates runs recorded, by id."""
+    t = tables.get("log_template")
+    if t is None:
+        return {}
+    return {r.id: r.filename for r in conn.execute(select(t.c.id, t.c.filename))}
 
 
 def _read_task_instances(

@@ -119,6 +119,9 @@ class AirflowRun:
     note: str | None
     triggered_by: str | None
     task_instances: list[AirflowTaskInstance] = field(default_factory=list)
+    #: The Jinja template of its tries' log paths below Airflow's log folder, as the run
+    #: recorded it (``log_template``): the setting may have changed since.
+    log_template: str | None = None
 
 
 @dataclass(frozen=True)
