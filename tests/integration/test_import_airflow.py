@@ -45,6 +45,7 @@ from conveyor.connections import repository
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.logs import read_try_log
+from conveyor.model.datasets import ALIAS_PREFIX
 from conveyor.scheduler.datasets import create_dataset_runs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store import datasets
@@ -514,3 +515,39 @@ def test_a_log_template_renders_as_airflow_names_its_tries_logs() -> None:
         airflow_log_path("{{ ti.hostname }}/{{ try_number }}.log", "d", "r", "t", -1, 1, at)
     with pytest.raises(SecurityError):
         airflow_log_path("{{ ti.__class__.__mro__ }}", "d", "r", "t", -1, 1, at)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("airflow-*.db.gz")))
+def test_the_alias_an_event_went_through_is_imported_with_it(
+    parsed: Store, settings: Settings, tmp_path: Path, name: str
+) -> None:
+    """The fixture's last update of orders, as if its task had emitted it through two
+    aliases (the rows Airflow's alias tables hold then): Conveyor keeps the first by name,
+    and shows the event under that alias as it shows events its own tasks emit so."""
+    target = tmp_path / name.removesuffix(".gz")
+    target.write_bytes(gzip.decompress((FIXTURES / name).read_bytes()))
+    word = "dataset" if name.startswith("airflow-2") else "asset"
+    with sqlite3.connect(target) as db:
+        event_id = db.execute(
+            f"SELECT id FROM {word}_event WHERE source_run_id = 'publish_2026-01-07'"
+        ).fetchone()[0]
+        for alias_id, alias in ((7, "lake_writes"), (8, "z_other")):
+            if word == "asset":
+                db.execute(
+                    "INSERT INTO asset_alias (id, name, \"group\") VALUES (?, ?, 'asset')",
+                    (alias_id, alias),
+                )
+            else:
+                db.execute("INSERT INTO dataset_alias (id, name) VALUES (?, ?)", (alias_id, alias))
+            db.execute(
+                f"INSERT INTO {word}_alias_{word}_event (alias_id, event_id) VALUES (?, ?)",
+                (alias_id, event_id),
+            )
+    do_import(parsed, settings, f"sqlite:///{target}")
+    with parsed.read() as conn:
+        assert datasets.alias_uris(conn, "lake_writes") == ["s3://lake/orders"]
+        (through,) = datasets.events_of(conn, ALIAS_PREFIX + "lake_writes")
+        others = datasets.events_of(conn, "s3://lake/customers")
+    assert through.source_run_id == "publish_2026-01-07"
+    assert through.as_conf()["source_aliases"] == ["lake_writes"]
+    assert all(e.source_alias is None for e in others)

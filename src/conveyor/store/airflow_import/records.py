@@ -136,6 +136,9 @@ class AirflowAssetEvent:
     source_map_index: int
     at: datetime
     partition_key: str | None
+    #: The alias the task emitted it through (Airflow keeps a list; Conveyor one, the
+    #: first by name), None: emitted to the asset itself.
+    source_alias: str | None = None
 
 
 @dataclass(frozen=True)
