@@ -452,10 +452,16 @@ def airflow_log_name(dag_id: str, run_id: str, task_id: str, map_index: int, n: 
 
 
 def test_logs_airflow_kept_are_copied_for_the_imported_tries(
-    parsed: Store, settings: Settings, airflow_url: str, tmp_path: Path
+    parsed: Store,
+    settings: Settings,
+    airflow_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Imported first without --logs, then again with them: every try whose log Airflow
-    kept gets a copy that Conveyor's log readers show; a third import copies nothing."""
+    """Imported first without --logs, then again with them (the command): every try whose
+    log Airflow kept gets a copy that Conveyor's log readers show; a third copies nothing."""
+    from conveyor.cli.main import cli
+
     do_import(parsed, settings, airflow_url)
     with parsed.read() as conn:
         tries = conn.execute(
@@ -479,10 +485,19 @@ def test_logs_airflow_kept_are_copied_for_the_imported_tries(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"log of {t.dag_id}/{t.run_id}/{t.task_id} try {t.try_number}\n")
     (folder / "dag_id=elsewhere").mkdir()  # what no imported try names is not read
-    plan = plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
-    assert not plan.runs  # everything came over before; only the logs are new
-    copied = copy_logs(parsed, settings, plan, folder)
-    assert (copied.copied, copied.not_found, copied.unrendered) == (len(kept), 1, [])
+    monkeypatch.setenv("CONVEYOR_HOME", str(settings.home))
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", parsed.url)
+    monkeypatch.setenv("CONVEYOR_LOG_FOLDER", str(settings.logs_path))
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", FACTS["fernet_key"])
+    cli_settings.cache_clear()  # the command reads these, not an earlier test's settings
+    try:
+        args = ["db", "import-airflow", airflow_url, "--since", "2025-01-01", "--logs", folder]
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+    finally:
+        cli_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert f"logs: {len(kept)} tries' logs copied from {folder}; 1 tries had none there" in said
     with parsed.read() as conn:
         paths = dict(conn.execute(select(task_try.c.id, task_try.c.log_path)).all())
     assert paths[lost.id] is None
@@ -490,6 +505,8 @@ def test_logs_airflow_kept_are_copied_for_the_imported_tries(
         shown = read_try_log(settings, paths[t.id])
         assert shown == f"log of {t.dag_id}/{t.run_id}/{t.task_id} try {t.try_number}\n".encode()
         assert Path(paths[t.id]).is_relative_to(settings.logs_path)
+    plan = plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
+    assert not plan.runs  # everything came over before
     again = copy_logs(parsed, settings, plan, folder)
     assert (again.copied, again.not_found) == (0, 1)
 
