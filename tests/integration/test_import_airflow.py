@@ -51,7 +51,7 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.store import datasets
 from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
-from conveyor.store.airflow_import import writing
+from conveyor.store.airflow_import import reading, writing
 from conveyor.store.airflow_import.records import AirflowContents, AirflowDag, AirflowRun
 from conveyor.store.airflow_import.revisions import UnknownAirflowSchema
 from conveyor.store.engine import Store
@@ -568,3 +568,21 @@ def test_the_alias_an_event_went_through_is_imported_with_it(
     assert through.source_run_id == "publish_2026-01-07"
     assert through.as_conf()["source_aliases"] == ["lake_writes"]
     assert all(e.source_alias is None for e in others)
+
+
+def test_a_run_that_recorded_no_log_template_used_the_oldest(tmp_path: Path) -> None:
+    """A run made before Airflow recorded templates per run (its log_template_id NULL) named
+    its logs by the first template; the others by the one they recorded."""
+    target = tmp_path / "airflow.db"
+    target.write_bytes(gzip.decompress((FIXTURES / "airflow-3.3.2.db.gz").read_bytes()))
+    with sqlite3.connect(target) as db:
+        oldest, newest = (
+            row[0] for row in db.execute("SELECT filename FROM log_template ORDER BY id")
+        )
+        db.execute("UPDATE dag_run SET log_template_id = NULL WHERE run_id = 'left_queued'")
+    with reading.airflow_database(f"sqlite:///{target}") as (conn, tables):
+        contents = reading.read_all(conn, tables, SINCE)
+    templates = {r.run_id: r.log_template for r in contents.runs}
+    assert templates.pop("left_queued") == oldest
+    assert set(templates.values()) == {newest}
+    assert "{{ ts }}" in oldest and "attempt=" in newest

@@ -333,11 +333,16 @@ def _read_history(
 
 
 def _log_templates(conn: Connection, tables: dict[str, Table]) -> dict[Any, str]:
-    """The log path templates runs recorded, by id."""
+    """The log path templates runs recorded, by id; under None the oldest, which a run
+    made before Airflow recorded templates (its id NULL) used."""
     t = tables.get("log_template")
     if t is None:
         return {}
-    return {r.id: r.filename for r in conn.execute(select(t.c.id, t.c.filename))}
+    rows = conn.execute(select(t.c.id, t.c.filename).order_by(t.c.id)).all()
+    found: dict[Any, str] = {r.id: r.filename for r in rows}
+    if rows:
+        found[None] = rows[0].filename
+    return found
 
 
 def _read_task_instances(
