@@ -10,13 +10,14 @@ has a log is left alone, so the import can be run again with ``--logs`` after on
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from conveyor.airflow_import.plan import ImportPlan
@@ -58,7 +59,13 @@ def airflow_log_path(
     names: dict[str, object] = {"ti": ti, "try_number": try_number}
     if logical_date is not None:
         names["ts"] = logical_date.isoformat()
-    return _TEMPLATES.from_string(template).render(names)
+    return _compiled(template).render(names)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(template: str) -> Template:
+    # A history holds a few templates and many tries: each is compiled once.
+    return _TEMPLATES.from_string(template)
 
 
 def copy_logs(store: Store, settings: Settings, plan: ImportPlan, airflow_logs: Path) -> CopiedLogs:
