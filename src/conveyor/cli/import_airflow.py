@@ -62,6 +62,8 @@ def import_airflow(
     store = open_store(config)
     plan = plan_import(store, url, fernet_key, since)
     print_plan(console, plan, dry_run=dry_run)
+    if dry_run and airflow_logs is not None:
+        console.print("--logs: no log is copied in a dry run")
     if not dry_run:
         apply_plan(store, config, plan)
         if airflow_logs is not None:
