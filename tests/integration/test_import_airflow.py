@@ -1,9 +1,10 @@
 """`conveyor db import-airflow` against metadata databases real Airflow releases made.
 
 tests/fixtures/airflow_dbs holds them (scripts/make-airflow-fixture-dbs made them with
-Airflow's CLI and models) and facts.json, what they hold. Each test imports one into a fresh
-store (SQLite and PostgreSQL) in which Conveyor parsed the same DAG file, at the moment
-facts.json names: the switch, a few days after Airflow's last runs.
+Airflow's CLI and models: SQLite files, and dumps of PostgreSQL and MariaDB databases) and
+facts.json, what they hold. Each test imports one into a fresh store (SQLite and
+PostgreSQL) in which Conveyor parsed the same DAG file, at the moment facts.json names: the
+switch, a few days after Airflow's last runs.
 """
 
 from __future__ import annotations
@@ -19,17 +20,23 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import psycopg
 import pytest
+import sql_servers
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from jinja2 import TemplateError
+from jinja2.exceptions import SecurityError
+from sql_servers import mysql_connect, mysql_rows
 from sqlalchemy import func, select
 
 from api.api_helpers import login
 from conftest import _with_database, make_settings
 from conveyor.airflow_import.apply import apply_plan, plan_import
 from conveyor.airflow_import.fernet import AirflowSecrets
+from conveyor.airflow_import.logs import airflow_log_path, copy_logs
 from conveyor.airflow_import.plan import make_plan
 from conveyor.cli.common import settings as cli_settings
 from conveyor.clock import frozen_at
@@ -37,12 +44,14 @@ from conveyor.config import Settings
 from conveyor.connections import repository
 from conveyor.executors.local import LocalExecutor
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.logs import read_try_log
+from conveyor.model.datasets import ALIAS_PREFIX
 from conveyor.scheduler.datasets import create_dataset_runs
 from conveyor.scheduler.loop import Scheduler
 from conveyor.store import datasets
 from conveyor.store import roles as role_rows
 from conveyor.store import users as user_rows
-from conveyor.store.airflow_import import writing
+from conveyor.store.airflow_import import reading, writing
 from conveyor.store.airflow_import.records import AirflowContents, AirflowDag, AirflowRun
 from conveyor.store.airflow_import.revisions import UnknownAirflowSchema
 from conveyor.store.engine import Store
@@ -68,17 +77,22 @@ DATABASES = [
         pytest.param(p.name, marks=pytest.mark.postgres)
         for p in sorted(FIXTURES.glob("airflow-*.pg.sql.gz"))
     ),
+    *sorted(p.name for p in FIXTURES.glob("airflow-*.mysql.sql.gz")),
 ]
 _restored = itertools.count(1)
+mysql_url = sql_servers.mysql_url  # the fixture, for the MySQL dump
 
 
 @pytest.fixture(params=DATABASES)
 def airflow_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A copy of one kept Airflow database: a SQLite file, or a PostgreSQL dump restored into
-    a database of its own (the import opens either read-only anyway)."""
+    """A copy of one kept Airflow database: a SQLite file, or a PostgreSQL or MySQL dump
+    restored into a database of its own (the import opens each read-only anyway)."""
     name: str = request.param
     if name.endswith(".pg.sql.gz"):
         yield from _restored_dump(request, name)
+        return
+    if name.endswith(".mysql.sql.gz"):
+        yield from _restored_mysql_dump(request, name)
         return
     target = tmp_path / name.removesuffix(".gz")
     with gzip.open(FIXTURES / name) as src, target.open("wb") as out:
@@ -103,6 +117,29 @@ def _restored_dump(request: pytest.FixtureRequest, name: str) -> Iterator[str]:
         yield url
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+def _restored_mysql_dump(request: pytest.FixtureRequest, name: str) -> Iterator[str]:
+    server: str = request.getfixturevalue("mysql_url")
+    parts = urlsplit(server)
+    database = f"airflow_src_{os.getpid()}_{next(_restored)}"
+    mysql_rows(server, f"CREATE DATABASE {database}")
+    try:
+        restore = subprocess.run(
+            [
+                *("mysql", "-h", parts.hostname or "127.0.0.1", "-P", str(parts.port or 3306)),
+                *("-u", parts.username or "root", database),
+            ],
+            input=gzip.decompress((FIXTURES / name).read_bytes()),
+            capture_output=True,
+            check=False,
+        )
+        assert restore.returncode == 0, restore.stderr.decode()
+        # A server whose sessions are not in UTC: Airflow wrote its times in UTC sessions.
+        zone = urlencode({"init_command": "SET time_zone = '+05:00'"})
+        yield parts._replace(path=f"/{database}", query=zone).geturl()
+    finally:
+        mysql_rows(server, f"DROP DATABASE IF EXISTS {database}")
 
 
 @pytest.fixture
@@ -396,8 +433,156 @@ def test_an_unknown_schema_revision_is_refused_by_name(
     if airflow_url.startswith("sqlite:"):
         with sqlite3.connect(airflow_url.removeprefix("sqlite:///")) as db:
             db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    elif airflow_url.startswith("mysql:"):
+        db = mysql_connect(airflow_url)
+        with db.cursor() as cursor:
+            cursor.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+        db.close()
     else:
         with psycopg.connect(airflow_url, autocommit=True) as db:
             db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
     with pytest.raises(UnknownAirflowSchema, match="'f00dfeed1234'"):
         plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
+
+
+def airflow_log_name(dag_id: str, run_id: str, task_id: str, map_index: int, n: int) -> str:
+    """Where Airflow 2.3 and later keep a try's log below base_log_folder by default."""
+    mapped = f"map_index={map_index}/" if map_index >= 0 else ""
+    return f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}/{mapped}attempt={n}.log"
+
+
+def test_logs_airflow_kept_are_copied_for_the_imported_tries(
+    parsed: Store,
+    settings: Settings,
+    airflow_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Imported first without --logs, then again with them (the command): every try whose
+    log Airflow kept gets a copy that Conveyor's log readers show; a third copies nothing."""
+    from conveyor.cli.main import cli
+
+    do_import(parsed, settings, airflow_url)
+    with parsed.read() as conn:
+        tries = conn.execute(
+            select(
+                task_try.c.id,
+                dag_run.c.dag_id,
+                dag_run.c.run_id,
+                task_instance.c.task_id,
+                task_instance.c.map_index,
+                task_try.c.try_number,
+            )
+            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+            .join(dag_run, dag_run.c.id == task_instance.c.run_pk)
+            .order_by(task_try.c.id)
+        ).all()
+    assert len(tries) > 5
+    folder = tmp_path / "airflow-logs"
+    kept, lost = tries[1:], tries[0]  # Airflow's log of the first try is gone
+    for t in kept:
+        path = folder / airflow_log_name(t.dag_id, t.run_id, t.task_id, t.map_index, t.try_number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"log of {t.dag_id}/{t.run_id}/{t.task_id} try {t.try_number}\n")
+    (folder / "dag_id=elsewhere").mkdir()  # what no imported try names is not read
+    monkeypatch.setenv("CONVEYOR_HOME", str(settings.home))
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", parsed.url)
+    monkeypatch.setenv("CONVEYOR_LOG_FOLDER", str(settings.logs_path))
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", FACTS["fernet_key"])
+    cli_settings.cache_clear()  # the command reads these, not an earlier test's settings
+    try:
+        args = ["db", "import-airflow", airflow_url, "--since", "2025-01-01", "--logs", folder]
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+    finally:
+        cli_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert f"logs: {len(kept)} tries' logs copied from {folder}; 1 tries had none there" in said
+    with parsed.read() as conn:
+        paths = dict(conn.execute(select(task_try.c.id, task_try.c.log_path)).all())
+    assert paths[lost.id] is None
+    for t in kept:
+        shown = read_try_log(settings, paths[t.id])
+        assert shown == f"log of {t.dag_id}/{t.run_id}/{t.task_id} try {t.try_number}\n".encode()
+        assert Path(paths[t.id]).is_relative_to(settings.logs_path)
+    plan = plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
+    assert not plan.runs  # everything came over before
+    again = copy_logs(parsed, settings, plan, folder)
+    assert (again.copied, again.not_found) == (0, 1)
+
+
+def test_a_log_template_renders_as_airflow_names_its_tries_logs() -> None:
+    """The templates Airflow records per run: 2.3 and later (3.x keeps a default for the try
+    number), and 2.2 and older, dated by ``ts``."""
+    at = datetime(2026, 1, 3, tzinfo=UTC)
+    current = (
+        "dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id={{ ti.task_id }}/"
+        "{% if ti.map_index >= 0 %}map_index={{ ti.map_index }}/{% endif %}"
+        "attempt={{ try_number|default(ti.try_number) }}.log"
+    )
+    assert airflow_log_path(current, "d", "scheduled__x", "t", -1, 2, at) == (
+        "dag_id=d/run_id=scheduled__x/task_id=t/attempt=2.log"
+    )
+    assert airflow_log_path(current, "d", "r", "t", 3, 1, None) == (
+        "dag_id=d/run_id=r/task_id=t/map_index=3/attempt=1.log"
+    )
+    old = "{{ ti.dag_id }}/{{ ti.task_id }}/{{ ts }}/{{ try_number }}.log"
+    assert airflow_log_path(old, "d", "r", "t", -1, 1, at) == "d/t/2026-01-03T00:00:00+00:00/1.log"
+    with pytest.raises(TemplateError):
+        airflow_log_path("{{ ti.hostname }}/{{ try_number }}.log", "d", "r", "t", -1, 1, at)
+    with pytest.raises(SecurityError):
+        airflow_log_path("{{ ti.__class__.__mro__ }}", "d", "r", "t", -1, 1, at)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("airflow-*.db.gz")))
+def test_the_alias_an_event_went_through_is_imported_with_it(
+    parsed: Store, settings: Settings, tmp_path: Path, name: str
+) -> None:
+    """The fixture's last update of orders, as if its task had emitted it through two
+    aliases (the rows Airflow's alias tables hold then): Conveyor keeps the first by name,
+    and shows the event under that alias as it shows events its own tasks emit so."""
+    target = tmp_path / name.removesuffix(".gz")
+    target.write_bytes(gzip.decompress((FIXTURES / name).read_bytes()))
+    word = "dataset" if name.startswith("airflow-2") else "asset"
+    with sqlite3.connect(target) as db:
+        event_id = db.execute(
+            f"SELECT id FROM {word}_event WHERE source_run_id = 'publish_2026-01-07'"
+        ).fetchone()[0]
+        for alias_id, alias in ((7, "lake_writes"), (8, "z_other")):
+            if word == "asset":
+                db.execute(
+                    "INSERT INTO asset_alias (id, name, \"group\") VALUES (?, ?, 'asset')",
+                    (alias_id, alias),
+                )
+            else:
+                db.execute("INSERT INTO dataset_alias (id, name) VALUES (?, ?)", (alias_id, alias))
+            db.execute(
+                f"INSERT INTO {word}_alias_{word}_event (alias_id, event_id) VALUES (?, ?)",
+                (alias_id, event_id),
+            )
+    do_import(parsed, settings, f"sqlite:///{target}")
+    with parsed.read() as conn:
+        assert datasets.alias_uris(conn, "lake_writes") == ["s3://lake/orders"]
+        (through,) = datasets.events_of(conn, ALIAS_PREFIX + "lake_writes")
+        others = datasets.events_of(conn, "s3://lake/customers")
+    assert through.source_run_id == "publish_2026-01-07"
+    assert through.as_conf()["source_aliases"] == ["lake_writes"]
+    assert all(e.source_alias is None for e in others)
+
+
+def test_a_run_that_recorded_no_log_template_used_the_oldest(tmp_path: Path) -> None:
+    """A run made before Airflow recorded templates per run (its log_template_id NULL) named
+    its logs by the first template; the others by the one they recorded."""
+    target = tmp_path / "airflow.db"
+    target.write_bytes(gzip.decompress((FIXTURES / "airflow-3.3.2.db.gz").read_bytes()))
+    with sqlite3.connect(target) as db:
+        oldest, newest = (
+            row[0] for row in db.execute("SELECT filename FROM log_template ORDER BY id")
+        )
+        db.execute("UPDATE dag_run SET log_template_id = NULL WHERE run_id = 'left_queued'")
+    with reading.airflow_database(f"sqlite:///{target}") as (conn, tables):
+        contents = reading.read_all(conn, tables, SINCE)
+    templates = {r.run_id: r.log_template for r in contents.runs}
+    assert templates.pop("left_queued") == oldest
+    assert set(templates.values()) == {newest}
+    assert "{{ ts }}" in oldest and "attempt=" in newest

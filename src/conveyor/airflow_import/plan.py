@@ -97,6 +97,9 @@ class ImportPlan:
     dags: list[DagPlan] = field(default_factory=list)
     asset_events: list[AirflowAssetEvent] = field(default_factory=list)
     asset_queue: list[QueuedUpdate] = field(default_factory=list)  # updates DAGs wait for
+    #: Each run's log path template and logical date, by (dag_id, run_id), for --logs: every
+    #: run read of a DAG Conveyor has, the ones imported before too.
+    log_templates: dict[tuple[str, str], tuple[str, datetime | None]] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)  # in Conveyor already, left as they are
     problems: list[str] = field(default_factory=list)  # what was not taken, and why
 
@@ -125,6 +128,11 @@ def make_plan(
     _plan_pools(plan, contents, here)
     _plan_roles_and_users(plan, contents, here)
     _plan_history(conn, plan, contents, here)
+    plan.log_templates = {
+        (r.dag_id, r.run_id): (r.log_template, r.logical_date)
+        for r in contents.runs
+        if r.log_template and r.dag_id in here.dags
+    }
     plan.asset_events = contents.asset_events
     plan.asset_queue, problems = pending_updates(contents, set(here.dags))
     plan.problems.extend(problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -37,7 +38,16 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
     help=f"Take runs from this date on (default: the last {DEFAULT_HISTORY_DAYS} days); "
     "each DAG's latest scheduled run is taken whatever its age.",
 )
-def import_airflow(url: str, fernet_key: str | None, dry_run: bool, since: datetime) -> None:
+@click.option(
+    "--logs",
+    "airflow_logs",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Airflow's log folder (its base_log_folder): copy the imported tries' logs from it.",
+)
+def import_airflow(
+    url: str, fernet_key: str | None, dry_run: bool, since: datetime, airflow_logs: Path | None
+) -> None:
     """Import an Airflow 2.7-3.3 metadata database (its SQLAlchemy URL; read, never written):
     connections, variables, pools, users and roles, pause states, the run history and asset
     events, so that each schedule continues where Airflow left off. Run it again to take what
@@ -52,6 +62,13 @@ def import_airflow(url: str, fernet_key: str | None, dry_run: bool, since: datet
     store = open_store(config)
     plan = plan_import(store, url, fernet_key, since)
     print_plan(console, plan, dry_run=dry_run)
+    if dry_run and airflow_logs is not None:
+        console.print("--logs: no log is copied in a dry run")
     if not dry_run:
         apply_plan(store, config, plan)
+        if airflow_logs is not None:
+            from conveyor.airflow_import.logs import copy_logs
+            from conveyor.cli.import_airflow_output import print_logs
+
+            print_logs(console, copy_logs(store, config, plan, airflow_logs), airflow_logs)
         console.print("import done: start the scheduler with Airflow stopped")

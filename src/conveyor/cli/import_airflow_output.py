@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from conveyor.airflow_import.logs import CopiedLogs
 from conveyor.airflow_import.plan import DagPlan, ImportPlan
 from conveyor.model.schedules import DataInterval
 
@@ -96,3 +98,13 @@ def print_plan(console: Console, plan: ImportPlan, *, dry_run: bool) -> None:
         console.print(f"kept (already in Conveyor): {item}")
     for problem in plan.problems:
         console.print(f"not taken: {problem}")
+
+
+def print_logs(console: Console, copied: CopiedLogs, folder: Path) -> None:
+    """What --logs copied, and what it could not."""
+    console.print(
+        f"logs: {copied.copied} tries' logs copied from {folder}; "
+        f"{copied.not_found} tries had none there"
+    )
+    for template in copied.unrendered:
+        console.print(f"  log path template not rendered, its tries' logs not copied: {template}")

@@ -1,6 +1,7 @@
 """Read Airflow's asset events and the updates its asset-scheduled DAGs had not consumed.
 
-Airflow 3 names the tables ``asset``, ``asset_event`` and ``asset_dag_run_queue``; Airflow 2
+Airflow 3 names the tables ``asset``, ``asset_event``, ``asset_dag_run_queue`` and, for the
+aliases events went through, ``asset_alias`` and ``asset_alias_asset_event``; Airflow 2
 says dataset where 3 says asset. A queue row says a DAG has an update of the asset it has
 not run on yet; which update, Airflow works out from the times, and so does this reader.
 """
@@ -28,6 +29,10 @@ TABLES = (
     "dataset",
     "dataset_event",
     "dataset_dag_run_queue",
+    "asset_alias",
+    "asset_alias_asset_event",
+    "dataset_alias",
+    "dataset_alias_dataset_event",
 )
 
 
@@ -52,9 +57,11 @@ def read_assets(
             )
     oldest = min([since, *(q.since for q in into.asset_queue)])
     bound = oldest if conn.dialect.name == "postgresql" else oldest.replace(tzinfo=None)
+    taken = events.c.timestamp >= bound
     rows = conn.execute(
-        select(events).where(events.c.timestamp >= bound).order_by(events.c.timestamp, events.c.id)
+        select(events).where(taken).order_by(events.c.timestamp, events.c.id)
     ).mappings()
+    aliases = _aliases(conn, tables, word, taken)
     for r in rows:
         at = utc(r["timestamp"])
         assert at is not None
@@ -68,8 +75,28 @@ def read_assets(
                 source_map_index=-1 if r["source_map_index"] is None else r["source_map_index"],
                 at=at,
                 partition_key=r.get("partition_key"),
+                source_alias=aliases.get(r["id"]),
             )
         )
+
+
+def _aliases(conn: Connection, tables: dict[str, Table], word: str, taken: Any) -> dict[Any, str]:
+    """The alias each event taken went through, by event id: the first by name."""
+    aliases, links = tables.get(f"{word}_alias"), tables.get(f"{word}_alias_{word}_event")
+    if aliases is None or links is None:
+        return {}
+    events = tables[f"{word}_event"]
+    rows = conn.execute(
+        select(links.c.event_id, aliases.c.name)
+        .join(aliases, aliases.c.id == links.c.alias_id)
+        .join(events, events.c.id == links.c.event_id)
+        .where(taken)
+        .order_by(links.c.event_id, aliases.c.name)
+    )
+    found: dict[Any, str] = {}
+    for r in rows:
+        found.setdefault(r.event_id, r.name)
+    return found
 
 
 def _extra(value: Any) -> dict[str, Any]:

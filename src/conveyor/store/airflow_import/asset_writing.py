@@ -54,6 +54,7 @@ def put_events(conn: Connection, events: Sequence[AirflowAssetEvent]) -> list[in
                 created_at=found.at,
                 extra=found.extra or None,
                 partition_key=found.partition_key,
+                source_alias=found.source_alias,
             )
             .returning(e.id)
         ).scalar_one()

@@ -2,7 +2,9 @@
 
 The tables are reflected (SQLAlchemy Core), so a column one release added or dropped is read
 where it exists; the Alembic revision decides which of Airflow 2's and Airflow 3's keys and
-names apply. SQLite is opened read-only; PostgreSQL in read-only transactions.
+names apply. SQLite is opened read-only; PostgreSQL and MySQL in read-only transactions,
+MySQL's sessions in UTC as Airflow's own are (its TIMESTAMP columns convert to the session's
+time zone).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,12 +25,14 @@ from sqlalchemy import (
     Table,
     and_,
     create_engine,
+    event,
     func,
     inspect,
     or_,
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SAWarning
 
 from conveyor.store.airflow_import import asset_reading
 from conveyor.store.airflow_import.records import (
@@ -57,6 +62,7 @@ TABLES = (
     "task_instance",
     "task_instance_note",
     "task_instance_history",
+    "log_template",
     "ab_user",
     "ab_role",
     "ab_user_role",
@@ -87,17 +93,33 @@ def engine_url(url: str) -> str:
 def airflow_database(url: str) -> Iterator[tuple[Connection, dict[str, Table]]]:
     """A read-only connection to the Airflow database and its reflected tables."""
     engine = create_engine(engine_url(url))
+    if engine.dialect.name == "mysql":
+        event.listen(engine, "connect", _mysql_session)
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn = conn.execution_options(postgresql_readonly=True)
             present = set(inspect(conn).get_table_names())
             meta = MetaData()
-            meta.reflect(conn, only=[t for t in TABLES if t in present])
+            with warnings.catch_warnings():
+                # Airflow 2.10's SQLite tables of dataset aliases declare each foreign key
+                # twice, which reflection warns of; the reader follows no foreign key.
+                warnings.filterwarnings(
+                    "ignore", ".*SQL-parsed foreign key constraint", category=SAWarning
+                )
+                meta.reflect(conn, only=[t for t in TABLES if t in present])
             yield conn, dict(meta.tables)
             conn.rollback()
     finally:
         engine.dispose()
+
+
+def _mysql_session(dbapi_conn: Any, _record: Any) -> None:
+    """Each MySQL session in UTC, as Airflow sets its own, so a TIMESTAMP reads as the UTC
+    time Airflow stored whatever the server's zone; and read-only, so nothing is written."""
+    with dbapi_conn.cursor() as cursor:
+        cursor.execute("SET time_zone = '+00:00'")
+        cursor.execute("SET SESSION TRANSACTION READ ONLY")
 
 
 def read_revision(conn: Connection, tables: dict[str, Table]) -> str | None:
@@ -235,7 +257,7 @@ def _dags(conn: Connection, t: Table) -> list[AirflowDag]:
 _RUN_COLUMNS = (
     "id", "dag_id", "run_id", "run_type", "state", "logical_date", "execution_date",
     "data_interval_start", "data_interval_end", "run_after", "queued_at", "start_date",
-    "end_date", "conf", "triggered_by",
+    "end_date", "conf", "triggered_by", "log_template_id",
 )  # fmt: skip
 _TI_COLUMNS = (
     "dag_id", "run_id", "task_id", "map_index", "state", "try_number", "max_tries", "pool",
@@ -278,6 +300,7 @@ def _read_history(
             notes, notes.c.dag_run_id == run.c.id
         )
     rows = conn.execute(query.where(taken).order_by(run.c.dag_id, run.c.id)).mappings().all()
+    log_templates = _log_templates(conn, tables)
     by_key: dict[tuple[str, str], AirflowRun] = {}
     run_ids: list[int] = []
     for r in rows:
@@ -299,6 +322,7 @@ def _read_history(
             conf=conf,
             note=r.get("note"),
             triggered_by=r.get("triggered_by"),
+            log_template=log_templates.get(r.get("log_template_id")),
         )
         into.runs.append(found)
         if (found.dag_id, found.run_id) not in already:
@@ -306,6 +330,19 @@ def _read_history(
             run_ids.append(r["id"])
     for first in range(0, len(run_ids), _CHUNK):
         _read_task_instances(conn, tables, v3, run_ids[first : first + _CHUNK], by_key)
+
+
+def _log_templates(conn: Connection, tables: dict[str, Table]) -> dict[Any, str]:
+    """The log path templates runs recorded, by id; under None the oldest, which a run
+    made before Airflow recorded templates (its id NULL) used."""
+    t = tables.get("log_template")
+    if t is None:
+        return {}
+    rows = conn.execute(select(t.c.id, t.c.filename).order_by(t.c.id)).all()
+    found: dict[Any, str] = {r.id: r.filename for r in rows}
+    if rows:
+        found[None] = rows[0].filename
+    return found
 
 
 def _read_task_instances(

@@ -119,6 +119,9 @@ class AirflowRun:
     note: str | None
     triggered_by: str | None
     task_instances: list[AirflowTaskInstance] = field(default_factory=list)
+    #: The Jinja template of its tries' log paths below Airflow's log folder, as the run
+    #: recorded it (``log_template``): the setting may have changed since.
+    log_template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,9 @@ class AirflowAssetEvent:
     source_map_index: int
     at: datetime
     partition_key: str | None
+    #: The alias the task emitted it through (Airflow keeps a list; Conveyor one, the
+    #: first by name), None: emitted to the asset itself.
+    source_alias: str | None = None
 
 
 @dataclass(frozen=True)
