@@ -48,6 +48,7 @@ from conveyor.engine.progress import QueuedTry, queued_tries
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.executors.base import Executor
 from conveyor.states import IN_FLIGHT, ExitKind
+from conveyor.stats import spans
 from conveyor.store import stops, transitions
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner, queued_log_path
@@ -117,7 +118,7 @@ def _runner_main(
     # one, so the round trip that would test each connection before use is saved (on
     # PostgreSQL, a sixth of a runner's time in a workload of small tasks).
     store = Store(settings.db_url, pre_ping=False)
-    runner = TryRunner(settings, store, in_process_timeouts=True)
+    runner = TryRunner(settings, store, in_process_timeouts=True, long_lived=True)
     # Each try starts where a fresh process would: the same working folder and environment.
     folder, environment = os.getcwd(), dict(os.environ)
     streak = _Streak(settings, inbox)
@@ -157,6 +158,7 @@ def _runner_main(
                 fresh_start()
                 result = runner.run_kept(result.kept, keep=streak.may_keep())
     finally:
+        spans.close()  # the tries' spans still batched: a multiprocessing child skips atexit
         store.dispose()
 
 

@@ -49,7 +49,7 @@ from conveyor.engine.hand_back import hand_back
 from conveyor.engine.kept import MayKeep
 from conveyor.engine.progress import QueuedTry
 from conveyor.engine.tries import heartbeat, worker_actor
-from conveyor.stats import emit
+from conveyor.stats import emit, spans
 from conveyor.store import stops, workers
 from conveyor.store.engine import Store
 from conveyor.worker.runner import TryRunner
@@ -161,6 +161,7 @@ def _runner_for(installed: _Installed) -> TryRunner:
             installed.settings,
             store,
             in_process_timeouts=True,
+            long_lived=True,
             # With row locks a receiver can wait for the commit, so the fast path's messages
             # go out before it; on SQLite they go out right after.
             publish=installed.broker.publish if store.supports_row_locks else None,
@@ -480,6 +481,8 @@ def _log_shutdown(**_: Any) -> None:
 
 @worker_process_shutdown.connect
 def _close_metric_sinks(**_: Any) -> None:
-    """A pool process ends: what it gathered for OpenTelemetry since the last export goes out
-    (billiard ends its processes with ``os._exit``, past ``atexit``)."""
+    """A pool process ends: what it gathered for OpenTelemetry since the last export goes out,
+    its metrics and its tries' spans (billiard ends its processes with ``os._exit``, past
+    ``atexit``)."""
     emit.close()
+    spans.close()

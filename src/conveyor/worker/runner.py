@@ -179,8 +179,14 @@ class TryRunner:
         output: str = "fd",
         in_process_timeouts: bool = False,
         publish: Callable[[list[QueuedTry]], None] | None = None,
+        long_lived: bool = False,
     ) -> None:
         self.settings = settings
+        # A process that runs try after try (a local runner, a Celery pool process) leaves
+        # its tries' spans to the SDK's batch, sent from its thread every few seconds and at
+        # the process's end, rather than waiting for an export after each try: one request
+        # for many tries, none on the hop. A process that ends with its try flushes after it.
+        self.long_lived = long_lived
         # Sends what the fast path queues from inside the recording transaction, before its
         # commit, so no crash can fall between the two (see run_lock.wait_for_queuing for
         # how a receiver waits for the commit). Without it, the caller sends TryResult.queued.
@@ -332,7 +338,8 @@ class TryRunner:
                     # another DAG's. (DAG objects handed in, as by conveyor.testing, were
                     # imported by the caller, who keeps what they import.)
                     namespaces.leave()
-        spans.flush()  # as Airflow's task runner at its exit: the try's spans, the run's
+        if not self.long_lived:
+            spans.flush()  # as Airflow's task runner at its exit: the try's spans, the run's
         upload_try_log(self.settings, log_file)  # to remote_logs_url, when set; never raises
         return result
 
