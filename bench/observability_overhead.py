@@ -67,6 +67,10 @@ class Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keeps its connections, as a collector or Marquez does: a client opens none per
+            # request.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 sink.received += 1

@@ -10,8 +10,10 @@ that raises is logged; the event goes without its datasets.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
+from types import CodeType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,6 +67,22 @@ def lineage_of(
     return found
 
 
+def _source_of(callable_: Any) -> str | None:
+    try:
+        return inspect.getsource(callable_)
+    except (OSError, TypeError):  # made at run time, or a builtin: no source to send
+        return None
+
+
+@functools.lru_cache(maxsize=512)
+def _source_of_code(code: CodeType) -> str | None:
+    """A function's source, read once a process for the same code: each try's START and
+    end event send it, and ``inspect`` reads and tokenizes its file each time (about a
+    millisecond a read). Equal code objects (the same function of a DAG file imported again)
+    have the same source."""
+    return _source_of(code)
+
+
 def _source_code(task: Any) -> OperatorLineage | None:
     """A Python task's function or a Bash task's command, as Airflow's Python and Bash
     extractors send them."""
@@ -73,11 +91,12 @@ def _source_code(task: Any) -> OperatorLineage | None:
     callable_ = getattr(task, "python_callable", None)
     command = getattr(task, "bash_command", None)
     if callable(callable_):
-        try:
-            text = inspect.getsource(callable_)
-        except (OSError, TypeError):  # made at run time, or a builtin: no source to send
+        # As inspect reads a function: its decorators' wrapped function, then its code.
+        code = getattr(inspect.unwrap(callable_), "__code__", None)
+        found = _source_of_code(code) if code is not None else _source_of(callable_)
+        if found is None:
             return None
-        language = "python"
+        text, language = found, "python"
     elif isinstance(command, str) and command:
         text, language = command, "bash"
     else:
