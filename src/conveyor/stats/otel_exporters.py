@@ -82,10 +82,11 @@ def span_exporter(settings: Settings) -> SpanExporter:
         )
     exporter_class = next(iter(found)).load()
     endpoint = traces_endpoint(settings)
-    if endpoint and "endpoint" in inspect.signature(exporter_class).parameters:
-        exported: SpanExporter = exporter_class(endpoint=endpoint)
-        return exported
-    exported = exporter_class()
+    # Airflow hands [traces]'s endpoint over through the environment; an exporter that
+    # takes no endpoint (console) ignores it there, as here.
+    takes_endpoint = "endpoint" in inspect.signature(exporter_class).parameters
+    kwargs = {"endpoint": endpoint} if endpoint and takes_endpoint else {}
+    exported: SpanExporter = exporter_class(**kwargs)
     return exported
 
 
