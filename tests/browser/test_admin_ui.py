@@ -289,3 +289,34 @@ def test_dark_mode_follows_the_system_and_the_toggle_sticks(
     light.context.close()
     assert not [m for m in console if "Content Security Policy" in m], console
     assert hosts == {urlsplit(conveyor.url).netloc}, hosts
+
+
+def test_the_theme_toggle_answers_while_the_page_scripts_still_load(
+    page: Page, conveyor: Conveyor
+) -> None:
+    """The button is shown as soon as the header is parsed; a click then, before the DAG
+    list's module script has arrived (so before DOMContentLoaded), still switches the theme."""
+    log_in(page, conveyor, "admin")
+    start = page.evaluate("document.documentElement.dataset.theme")
+    held: list[object] = []
+    page.route("**/js/dags.js*", lambda route: held.append(route))
+    page.add_init_script(
+        "window.__loaded = false;"
+        "document.addEventListener('DOMContentLoaded', () => { window.__loaded = true; });"
+    )
+    page.goto(f"{conveyor.url}/", wait_until="commit")
+    expect(page.locator("#theme-toggle")).to_be_visible(timeout=WAIT_MS)
+    page.wait_for_function("() => document.readyState !== 'loading'", timeout=WAIT_MS)
+    assert held, "the DAG list's script was not requested"
+    assert page.evaluate("window.__loaded") is False
+    page.click("#theme-toggle")
+    flipped = "light" if start == "dark" else "dark"
+    assert page.evaluate("document.documentElement.dataset.theme") == flipped
+    assert page.get_attribute("#theme-toggle", "aria-pressed") == str(flipped == "dark").lower()
+    for route in held:
+        route.continue_()  # type: ignore[attr-defined]
+    page.unroute("**/js/dags.js*")
+    page.wait_for_function("() => window.__loaded", timeout=WAIT_MS)
+    expect(page.locator("#dag-table")).to_be_visible(timeout=WAIT_MS)
+    page.click("#theme-toggle")  # back as it was, for the module's other tests
+    assert page.evaluate("document.documentElement.dataset.theme") == start
