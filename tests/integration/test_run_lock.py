@@ -16,6 +16,7 @@ import typing
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 import conveyor
 from conveyor.engine import mapping, progress
@@ -28,6 +29,7 @@ from conveyor.store import pools, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.hop.run_lock import LockedRun
+from conveyor.store.tables import dag_run
 
 PAIR = """
     from conveyor import DAG, EmptyOperator
@@ -128,5 +130,36 @@ def test_a_second_advance_of_a_locked_run_waits_or_skips(
         assert len(waited) == 1 and not waited[0].skipped
         assert [work.task_id for work in waited[0].queued] == ["first"]
         assert first_state() is TaskState.QUEUED
+    finally:
+        store.dispose()
+
+
+def test_a_lock_sent_together_rides_in_front_on_postgresql_only(
+    tmp_path: Path, store_url: str
+) -> None:
+    """``lock_run_then(sent_together=True)``: on PostgreSQL the lock goes in front of the
+    statement (``then`` is handed a pending lock); on SQLite the run is locked first."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "pair.py").write_text(textwrap.dedent(PAIR))
+    store = Store(store_url)
+    try:
+        DagFileProcessor(store, dags, timeout=10, scan_every=1).sync()
+        with store.write() as conn:
+            run_pk = runs.create_manual_run(conn, "pair", created_by="test")
+            assert run_pk is not None
+        handed: list[object] = []
+        with store.write() as conn:
+
+            def then(lock: object) -> int:
+                handed.append(lock)
+                return conn.execute(select(func.count()).select_from(dag_run)).scalar_one()
+
+            locked, counted = run_lock.lock_run_then(conn, run_pk, then, sent_together=True)
+        assert counted == 1
+        assert locked.id == run_pk and locked.state is RunState.QUEUED
+        on_postgresql = store_url.startswith("postgresql")
+        expected = run_lock.PendingLock if on_postgresql else LockedRun
+        assert [type(lock) for lock in handed] == [expected]
     finally:
         store.dispose()

@@ -168,3 +168,18 @@ def test_a_read_command_imports_no_executor_scheduler_or_hop(
     reads_dags = args[1] == "list" and args[0] in ("dags", "tasks")
     allowed = ("alembic", "conveyor.loading.processor") if reads_dags else ("alembic",)
     assert imported(found["modules"], tuple(m for m in HEAVY if m not in allowed)) == []
+    # The home is SQLite: PostgreSQL's driver is not loaded.
+    assert imported(found["modules"], ("psycopg",)) == []
+
+
+def test_the_why_of_a_task_loads_no_postgresql_driver() -> None:
+    """`tasks why` on SQLite reads the scheduler's rules (scheduler.explain): they reach the
+    run lock, whose pipelined form is PostgreSQL's alone."""
+    code = (
+        "import sys, conveyor.scheduler.explain, conveyor.engine.mapping;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Dialect, bindparam, select
 from sqlalchemy.exc import NoResultFound
 
-from conveyor.store.hop import pipeline, prepared
+from conveyor.store.hop import prepared
 from conveyor.store.runs import RUN, RunRow, run_row
 from conveyor.store.tables import UtcDateTime, dag_run, task_instance
 
@@ -92,7 +92,13 @@ def lock_run_then(
     taken once the lock is granted, so it sees everything committed under the lock before.
     ``then`` is then given a :class:`PendingLock`: the run's row comes back with the
     statement's results, as the :class:`LockedRun` returned here."""
-    if not (sent_together and pipeline.supported()):
+    if not (sent_together and conn.dialect.name == "postgresql"):
+        locked = lock_run(conn, run_pk)
+        return locked, then(locked)
+    # Imported here: psycopg is loaded only where PostgreSQL is the store.
+    from conveyor.store.hop import pipeline
+
+    if not pipeline.supported():
         locked = lock_run(conn, run_pk)
         return locked, then(locked)
     with pipeline.in_front(conn, _lock_run_text(conn.dialect), {"run_pk": run_pk}) as lock:
