@@ -225,11 +225,24 @@ def run_dag(
         with store.write() as conn:
             run_pk = runs.create_manual_run(conn, dag_id, created_by="bench")
         assert run_pk is not None
+        # As a scheduler process starts: its executor starts the fork server once the metric,
+        # span and lineage sinks are configured, with what they import preloaded. The sync
+        # above started one without them (and an earlier case of this process, with its own).
+        _stop_fork_server()
         scheduler = Scheduler(settings, store, LocalExecutor(settings), processor)
-        scheduler.run(until=_finished_or_late(store, run_pk, time.monotonic() + timeout))
+        try:
+            scheduler.run(until=_finished_or_late(store, run_pk, time.monotonic() + timeout))
+        finally:
+            _stop_fork_server()
         timing = _read_timing(store, run_pk, marks)
         store.dispose()
     return timing
+
+
+def _stop_fork_server() -> None:
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()  # type: ignore[attr-defined]
 
 
 def _finished_or_late(store: Store, run_pk: int, deadline: float) -> Callable[[], bool]:

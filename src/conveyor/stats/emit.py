@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
+from conveyor._processes import preload_also
 from conveyor.config import Settings
 from conveyor.stats.names import NameFilter
 
@@ -76,7 +77,11 @@ def _open(settings: Settings, key: tuple[object, ...]) -> None:
     if settings.otel_on:
         from conveyor.stats.otel_sink import OtelSink
 
-        sinks.append(OtelSink(settings))
+        otel = OtelSink(settings)
+        sinks.append(otel)
+        # Each try's runner sends its metrics: its fork server imports the SDK and the
+        # exporter once for all.
+        preload_also("opentelemetry.sdk.metrics", otel.exporter_module)
     _filter = NameFilter(settings.metrics_allow_list, settings.metrics_block_list)
     _sinks, _configured = tuple(sinks), key
     _holding = tuple(sink for sink in sinks if isinstance(sink, Holding))

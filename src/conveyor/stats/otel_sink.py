@@ -42,6 +42,7 @@ class OtelSink:
                 f"{pip_install('otel')}"
             ) from exc
         self.where = f"OpenTelemetry {self.where}"
+        self.exporter_module = type(exporter).__module__
         interval = otel_exporters.metrics_interval_millis(settings)
         readers: list[MetricReader] = [
             PeriodicExportingMetricReader(exporter, export_interval_millis=interval)

@@ -69,6 +69,7 @@ class OtelTracer:
         endpoint = otel_exporters.traces_endpoint(settings) or "at OTEL_EXPORTER_OTLP_*ENDPOINT"
         self.where = f"OpenTelemetry ({otel_exporters.traces_exporter_name()}) {endpoint}"
         exporter = otel_exporters.span_exporter(settings)
+        self.exporter_module = type(exporter).__module__
         self.provider = TracerProvider(id_generator=_ChosenIds(), resource=_resource(settings))
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         if settings.traces_otel_debugging_on:

@@ -61,9 +61,10 @@ def configure(settings: Settings) -> None:
         if settings.traces_otel_on:
             from conveyor.stats.otel_traces import OtelTracer
 
-            # Each try's runner sends a span: its fork server imports the SDK once for all.
-            preload_also("conveyor.stats.otel_traces")
             _tracer = OtelTracer(settings)
+            # Each try's runner sends a span: its fork server imports the SDK and the chosen
+            # exporter (its protocol's client) once for all.
+            preload_also("conveyor.stats.otel_traces", _tracer.exporter_module)
             atexit.register(close)
             log.info("sending DAG run and task spans to %s", _tracer.where)
 
