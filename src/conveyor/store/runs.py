@@ -360,14 +360,14 @@ class TraceTimes:
     shown_try: int = 0  # the instance's try, as Airflow numbers it
 
 
-def trace_times(conn: Connection, run_pk: int, ti_id: int) -> TraceTimes | None:
+def _trace_times_statement() -> Any:
     ti = task_instance.c
     try_start = (
         select(func.min(task_try.c.start_date))
         .where(task_try.c.ti_id == ti.id, try_numbers.ROW_TRY == try_numbers.SHOWN_TRY)
         .scalar_subquery()
     )
-    row = conn.execute(
+    return (
         select(
             dag_run.c.start_date,
             dag_run.c.run_type,
@@ -378,8 +378,16 @@ def trace_times(conn: Connection, run_pk: int, ti_id: int) -> TraceTimes | None:
             try_numbers.SHOWN_TRY,
         )
         .select_from(dag_run.join(task_instance, ti.run_pk == dag_run.c.id))
-        .where(dag_run.c.id == run_pk, ti.id == ti_id)
-    ).first()
+        .where(dag_run.c.id == bindparam("run_pk"), ti.id == bindparam("ti_id"))
+    )
+
+
+#: Built once: every try's runner reads it when spans are sent.
+_TRACE_TIMES = _trace_times_statement()
+
+
+def trace_times(conn: Connection, run_pk: int, ti_id: int) -> TraceTimes | None:
+    row = prepared.execute(conn, _TRACE_TIMES, {"run_pk": run_pk, "ti_id": ti_id}).first()
     return TraceTimes(*row) if row is not None else None
 
 
