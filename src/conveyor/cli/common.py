@@ -70,6 +70,11 @@ STATE_STYLES = {
 }
 
 
+def instance_name(task_id: str, map_index: int) -> str:
+    """A task instance as the CLI names it: ``task``, or ``task[3]`` for a mapped task's."""
+    return task_id if map_index < 0 else f"{task_id}[{map_index}]"
+
+
 def styled(state: str) -> str:
     return f"[{STATE_STYLES.get(state, 'white')}]{state}[/]"
 

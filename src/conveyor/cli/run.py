@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -45,6 +47,26 @@ from conveyor.store.runs import RunRow
 from conveyor.triggerer.process import beside as triggerer_beside
 
 
+@contextmanager
+def throwaway_store(base: Settings, name: str) -> Iterator[tuple[Settings, Store]]:
+    """``base`` with a migrated SQLite store of its own in a temporary folder (``name``
+    names the folder and the file) and a quick scheduler loop: a one-off run's settings.
+    The store is closed and the folder removed at the end."""
+    with tempfile.TemporaryDirectory(prefix=f"conveyor-{name}-") as tmp:
+        config = base.model_copy(
+            update={
+                "database_url": f"sqlite:///{Path(tmp) / f'{name}.db'}",
+                "scheduler_loop_seconds": 0.1,
+            }
+        )
+        store = Store(config.db_url)
+        try:
+            schema.migrate(store)
+            yield config, store
+        finally:
+            store.dispose()
+
+
 @click.command("run")
 @click.argument("target")
 @click.argument("dag_id", required=False)
@@ -62,15 +84,7 @@ def run_command(target: str, dag_id: str | None, conf: str | None, no_retry_dela
     interrupts.install()  # Ctrl-C stops between two steps; a second one at once
     path = Path(target)
     source = path.resolve() if path.is_file() else base.dags_path
-    with tempfile.TemporaryDirectory(prefix="conveyor-run-") as tmp:
-        config = base.model_copy(
-            update={
-                "database_url": f"sqlite:///{Path(tmp) / 'run.db'}",
-                "scheduler_loop_seconds": 0.1,
-            }
-        )
-        store = Store(config.db_url)
-        schema.migrate(store)
+    with throwaway_store(base, "run") as (config, store):
         # A throwaway store: the DAG it is told to run runs, paused or not. A FILE inside
         # the DAG folder is parsed as the folder's, its root importable as on Airflow.
         processor_for(config, store, target=source, throwaway=True).sync()

@@ -7,16 +7,17 @@ table to look at, so every change of a task's state becomes one line instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
 from conveyor.callbacks import DAG_HOOKS
-from conveyor.cli.common import styled
+from conveyor.cli.common import instance_name, styled
 from conveyor.executors.local import log_tail
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import callback_requests, retries, timeline
@@ -67,7 +68,7 @@ class RunWatcher:
             if seen == (r.state, r.try_number):
                 continue
             self._states[key] = (r.state, r.try_number)
-            name = r.task_id if r.map_index < 0 else f"{r.task_id}[{r.map_index}]"
+            name = instance_name(r.task_id, r.map_index)
             if r.rendered_map_index:  # the instance's name from its map_index_template
                 name += f" {r.rendered_map_index}"
             line = (
@@ -80,11 +81,8 @@ class RunWatcher:
     def _print_failed_tries(self) -> None:
         with self.store.read() as conn:
             rows = task_reads.failed_tries(conn, self.run_pk)
-        for row in rows:
-            if row.try_id in self._reported:
-                continue
-            self._reported.add(row.try_id)
-            name = row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"
+        for row in _unseen(rows, self._reported, lambda r: r.try_id):
+            name = instance_name(row.task_id, row.map_index)
             self.console.print(
                 f"\n[bold red]{escape(name)} failed[/] on try {row.try_number} of "
                 f"{row.max_tries} ({row.exit_kind}):"
@@ -106,20 +104,14 @@ class RunWatcher:
         """A task callback that raised (its try's timeline says so), as it is recorded."""
         with self.store.read() as conn:
             found = timeline.run_events(conn, self.run_pk, timeline.CALLBACK_FAILED)
-        for event in found:
-            if event.id in self._callback_errors:
-                continue
-            self._callback_errors.add(event.id)
-            name = event.task_id if event.map_index < 0 else f"{event.task_id}[{event.map_index}]"
+        for event in _unseen(found, self._callback_errors, lambda e: e.id):
+            name = instance_name(event.task_id, event.map_index)
             self.console.print(
                 Text(f"{name} try {event.try_number}: {event.message}", style="bold red")
             )
         with self.store.read() as conn:
             failed = callback_requests.failed_of_run(conn, self.run_pk)
-        for request in failed:
-            if request.id in self._dag_callback_errors:
-                continue
-            self._dag_callback_errors.add(request.id)
+        for request in _unseen(failed, self._dag_callback_errors, lambda r: r.id):
             for line in request.error.splitlines():
                 hook = DAG_HOOKS.get(request.kind, f"{request.kind} alert")  # a deadline's
                 self.console.print(Text(f"DAG {hook} {line}", style="bold red"))
@@ -135,6 +127,18 @@ class RunWatcher:
         and the scheduler starts a retry as soon as its time has come."""
         with self.store.write() as conn:
             retries.make_retries_due(conn, self.run_pk)
+
+
+_T = TypeVar("_T")
+
+
+def _unseen(items: Iterable[_T], seen: set[int], key: Callable[[_T], int]) -> Iterator[_T]:
+    """The items whose ``key`` is not in ``seen``, each added to it as it is given: what the
+    watch has not printed yet."""
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            yield item
 
 
 def _tail_before_traceback(log_path: str | None, exit_kind: str | None) -> str:

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from conveyor.cli.common import (
     console,
+    instance_name,
     open_store,
     parse_moment,
     seconds,
@@ -182,7 +183,7 @@ def show(dag_id: str, run_id: str, output: str) -> None:
     failures = []
     for ti in tis:
         last = tries.get((ti.id, ti.try_number))
-        name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        name = instance_name(ti.task_id, ti.map_index)
         if ti.rendered_map_index:  # the instance's name from its map_index_template
             name += f" {ti.rendered_map_index}"
         rows.append(

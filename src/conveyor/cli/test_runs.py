@@ -8,7 +8,6 @@ so the task runs whatever its upstream's state, and nothing after it runs.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,13 +17,13 @@ import click
 
 from conveyor import lifecycle
 from conveyor.cli.common import CliError, console, parse_conf, settings, styled
-from conveyor.cli.run import DagsTestScheduler, _pick_dag, _report, _run_live
+from conveyor.cli.run import DagsTestScheduler, _pick_dag, _report, _run_live, throwaway_store
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.engine import manual
 from conveyor.loading.builder import processor_for
 from conveyor.states import RunState, TaskState
-from conveyor.store import pools, runs, schema, trigger
+from conveyor.store import pools, runs, trigger
 from conveyor.store.engine import Store
 from conveyor.store.reads import dag_files
 from conveyor.store.reads import dags as dag_reads
@@ -41,23 +40,12 @@ def _throwaway(source: Path, dag_id: str) -> Iterator[tuple[Settings, Store]]:
     one that still does (a folder of 200 files took 30 s and more to parse whole)."""
     configured = settings()
     only = stored_file(configured, dag_id) if source.is_dir() else None
-    with tempfile.TemporaryDirectory(prefix="conveyor-test-") as tmp:
-        config = configured.model_copy(
-            update={
-                "database_url": f"sqlite:///{Path(tmp) / 'test.db'}",
-                "scheduler_loop_seconds": 0.1,
-            }
-        )
-        store = Store(config.db_url)
-        try:
-            schema.migrate(store)
-            if only is not None:
-                _parse(config, store, source, only)
-            if only is None or not _defines(store, dag_id):  # not known, or moved since
-                _parse(config, store, source, None)
-            yield config, store
-        finally:
-            store.dispose()
+    with throwaway_store(configured, "test") as (config, store):
+        if only is not None:
+            _parse(config, store, source, only)
+        if only is None or not _defines(store, dag_id):  # not known, or moved since
+            _parse(config, store, source, None)
+        yield config, store
 
 
 def _parse(config: Settings, store: Store, source: Path, only: Path | None) -> None:

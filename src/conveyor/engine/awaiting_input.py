@@ -30,16 +30,14 @@ from datetime import datetime
 from typing import Any
 
 from conveyor.clock import utcnow
-from conveyor.engine.policy import follow
 from conveyor.engine.policy_table import AWAITING_INPUT
 from conveyor.engine.report import AwaitingInput, Raised
-from conveyor.engine.tries import TryResult
-from conveyor.engine.try_move import Finishing, lock_and_read
+from conveyor.engine.tries import TryResult, record_parked
 from conveyor.exceptions import TaskAwaitingInput
 from conveyor.lifecycle import Actor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import hitl, transitions
-from conveyor.store.engine import Store, retrying
+from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.strict_json import NotStrictJson, check
 from conveyor.triggers import serialization
@@ -75,24 +73,18 @@ def record_wait(
     """``running -> awaiting_input`` with the question stored: the run locked, then
     :data:`AWAITING_INPUT`, in order, in one transaction."""
 
-    def record() -> TryResult:
-        with store.write() as conn:
-            asking = Finishing(
-                conn=conn,
-                actor=actor,
-                run_pk=run_pk,
-                ti_id=ti_id,
-                try_number=try_number,
-                happened=waiting,
-                started_at=started_at,
-            )
-            lock_and_read(asking)
-            follow(AWAITING_INPUT, asking)
-        if not asking.moved:
-            return TryResult(started=True, state=None)  # a person or a timeout was first
-        return TryResult(started=True, state=_AWAITING)
-
-    return retrying(record, what="recording a try awaiting input")
+    return record_parked(
+        store,
+        AWAITING_INPUT,
+        _AWAITING,
+        run_pk=run_pk,
+        ti_id=ti_id,
+        try_number=try_number,
+        happened=waiting,
+        actor=actor,
+        started_at=started_at,
+        what="recording a try awaiting input",
+    )
 
 
 class AnswerRefused(Exception):

@@ -31,13 +31,13 @@ from conveyor.clock import utcnow
 from conveyor.engine.policy import follow
 from conveyor.engine.policy_table import DEFERRAL, DEFERRAL_TIMEOUT
 from conveyor.engine.report import Deferral, Deferred, Raised
-from conveyor.engine.tries import TryResult
-from conveyor.engine.try_move import Finishing, TimingOut, lock_and_read
+from conveyor.engine.tries import TryResult, record_parked
+from conveyor.engine.try_move import TimingOut, lock_and_read
 from conveyor.exceptions import TaskDeferred
 from conveyor.lifecycle import Actor
 from conveyor.states import ExitKind, TaskState
 from conveyor.store import runs, transitions, triggers
-from conveyor.store.engine import Connection, Store, retrying
+from conveyor.store.engine import Connection, Store
 from conveyor.store.hop import run_lock
 from conveyor.triggers import serialization
 
@@ -69,24 +69,18 @@ def record_deferral(
     :data:`DEFERRAL`, in order, in one transaction. The run is not advanced: a deferred try
     makes nothing ready, and its resumption is a trigger's (:func:`fire`)."""
 
-    def record() -> TryResult:
-        with store.write() as conn:
-            deferring = Finishing(
-                conn=conn,
-                actor=actor,
-                run_pk=run_pk,
-                ti_id=ti_id,
-                try_number=try_number,
-                happened=Deferred(deferral),
-                started_at=started_at,
-            )
-            lock_and_read(deferring)
-            follow(DEFERRAL, deferring)
-        if not deferring.moved:
-            return TryResult(started=True, state=None)  # a timeout or a person was first
-        return TryResult(started=True, state=TaskState.DEFERRED)
-
-    return retrying(record, what="recording a try's deferral")
+    return record_parked(
+        store,
+        DEFERRAL,
+        TaskState.DEFERRED,
+        run_pk=run_pk,
+        ti_id=ti_id,
+        try_number=try_number,
+        happened=Deferred(deferral),
+        actor=actor,
+        started_at=started_at,
+        what="recording a try's deferral",
+    )
 
 
 @dataclass(frozen=True)

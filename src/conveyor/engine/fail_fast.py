@@ -16,7 +16,7 @@ state).
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from conveyor.lifecycle import STOP_UNFINISHED, Actor
 from conveyor.serialized import SerializedDag
@@ -81,16 +81,4 @@ def stop_others(
 
 
 def _with_state(ti: TiRow, state: TaskState) -> TiRow:
-    return TiRow(
-        id=ti.id,
-        task_id=ti.task_id,
-        state=state,
-        try_number=ti.try_number,
-        max_tries=ti.max_tries,
-        retry_at=None,
-        queue=ti.queue,
-        priority_weight=ti.priority_weight,
-        pool=ti.pool,
-        pool_slots=ti.pool_slots,
-        map_index=ti.map_index,
-    )
+    return replace(ti, state=state, retry_at=None)

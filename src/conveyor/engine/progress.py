@@ -535,16 +535,10 @@ def _schedule_due_retries(
 def _bumped(ti: TiRow, state: TaskState) -> TiRow:
     """``ti`` as its move to ``state`` left it: its next dispatch numbered, and granted for
     itself when it continues a poke's try (``store/moves.py``)."""
-    return TiRow(
-        id=ti.id,
-        task_id=ti.task_id,
+    return replace(
+        ti,
         state=state,
         try_number=ti.try_number + 1,
         max_tries=ti.max_tries + (ti.state in NOT_A_RETRY),
         retry_at=None,
-        queue=ti.queue,
-        priority_weight=ti.priority_weight,
-        pool=ti.pool,
-        pool_slots=ti.pool_slots,
-        map_index=ti.map_index,
     )

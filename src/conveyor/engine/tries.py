@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 from conveyor.engine import frontier, try_spans
 from conveyor.engine.kept import Handoff, Keeper, Publish
@@ -32,9 +33,9 @@ from conveyor.engine.own_report import (
     move_reading_run,
     move_sending_lock,
 )
-from conveyor.engine.policy import follow
+from conveyor.engine.policy import Rule, follow
 from conveyor.engine.policy_table import OUTSIDE_END, TRY_ENDED
-from conveyor.engine.report import Raised
+from conveyor.engine.report import Happened, Raised
 from conveyor.engine.try_move import Finishing, lock_and_read
 from conveyor.lifecycle import Actor, StartedTry
 from conveyor.model.airflow_operators import airflow_operator_class
@@ -42,7 +43,7 @@ from conveyor.states import ExitKind, TaskState
 from conveyor.stats import airflow as stats
 from conveyor.stats import spans
 from conveyor.store import runs, transitions
-from conveyor.store.engine import Connection, Store
+from conveyor.store.engine import Connection, Store, retrying
 from conveyor.store.hop import steps
 
 # What the try's process reports, and what recording it answers, are ``own_report``'s; named
@@ -56,6 +57,7 @@ __all__ = [
     "end_from_outside",
     "heartbeat",
     "own_start",
+    "record_parked",
     "start_try",
     "try_ended",
     "worker_actor",
@@ -101,6 +103,44 @@ def heartbeat(
     """Refresh the heartbeat of the running tries a process supervises (no move: the try
     stays running); their task instance ids (``transitions.heartbeat``)."""
     return transitions.heartbeat(conn, ti_ids, hostname, pids)
+
+
+def record_parked(
+    store: Store,
+    policy: Sequence[Rule[Finishing]],
+    parked: TaskState,
+    *,
+    run_pk: int,
+    ti_id: int,
+    try_number: int,
+    happened: Happened,
+    actor: Actor,
+    started_at: datetime | None,
+    what: str,
+) -> TryResult:
+    """A running try's move to ``parked`` (deferred, awaiting input), as its own process
+    reported it: the run locked, then ``policy``, in order, in one transaction, retried
+    while the store is unreachable (``what`` names it in the log). ``TryResult.state`` is
+    ``parked``, or None when another move (a timeout, a person) came first."""
+
+    def record() -> TryResult:
+        with store.write() as conn:
+            parking = Finishing(
+                conn=conn,
+                actor=actor,
+                run_pk=run_pk,
+                ti_id=ti_id,
+                try_number=try_number,
+                happened=happened,
+                started_at=started_at,
+            )
+            lock_and_read(parking)
+            follow(policy, parking)
+        if not parking.moved:
+            return TryResult(started=True, state=None)
+        return TryResult(started=True, state=parked)
+
+    return retrying(record, what=what)
 
 
 def try_ended(

@@ -12,7 +12,7 @@ expanded over (``task.expand(x=numbers.map(f))``) or passed whole.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.dependencies import DependencyMixin, DependencyTarget
@@ -171,19 +171,16 @@ def _first_output(method: str, args: list[XComArg]) -> XComArg:
     return args[0].references()[0]
 
 
-class ZipXComArg(XComArg):
-    """``a.zip(b, ...)``: the values of several tasks, taken index by index."""
+class _JoinedXComArg(XComArg):
+    """The values of several tasks made into one list (``zip()``, ``concat()``)."""
 
-    def __init__(self, args: list[XComArg], *, fillvalue: Any = NOTSET) -> None:
-        ref = _first_output("zip", args)
+    #: The method that makes it, named in errors.
+    _method: ClassVar[str]
+
+    def __init__(self, args: list[XComArg]) -> None:
+        ref = _first_output(self._method, args)
         super().__init__(ref.operator, ref.key)
         self.args = args
-        self.fillvalue = fillvalue
-
-    @property
-    def filled(self) -> bool:
-        """Given a ``fillvalue``: as long as the longest list."""
-        return self.fillvalue is not NOTSET
 
     def references(self) -> list[XComArg]:
         return [ref for arg in self.args for ref in arg.references()]
@@ -194,15 +191,36 @@ class ZipXComArg(XComArg):
     def map(self, function: Callable[[Any], Any]) -> MapXComArg:
         return MapXComArg(self, [function])
 
+    def _values(self, pull: Callable[[str, str], Any]) -> list[Any]:
+        """Each argument's value, each checked to be a list or a dict."""
+        values = [arg.resolve(pull) for arg in self.args]
+        for value in values:
+            if not isinstance(value, Sequence | dict) or isinstance(value, str | bytes):
+                raise TaskError(
+                    f"{self._method}() needs lists or dicts, got {type(value).__name__}"
+                )
+        return values
+
+
+class ZipXComArg(_JoinedXComArg):
+    """``a.zip(b, ...)``: the values of several tasks, taken index by index."""
+
+    _method = "zip"
+
+    def __init__(self, args: list[XComArg], *, fillvalue: Any = NOTSET) -> None:
+        super().__init__(args)
+        self.fillvalue = fillvalue
+
+    @property
+    def filled(self) -> bool:
+        """Given a ``fillvalue``: as long as the longest list."""
+        return self.fillvalue is not NOTSET
+
     def zip(self, *others: XComArg, fillvalue: Any = NOTSET) -> ZipXComArg:
         return ZipXComArg([self, *others], fillvalue=fillvalue)
 
     def resolve(self, pull: Callable[[str, str], Any]) -> Any:
-        values = [arg.resolve(pull) for arg in self.args]
-        for value in values:
-            if not isinstance(value, Sequence | dict) or isinstance(value, str | bytes):
-                raise TaskError(f"zip() needs lists or dicts, got {type(value).__name__}")
-        return ZippedValues(values, self.fillvalue)
+        return ZippedValues(self._values(pull), self.fillvalue)
 
     def __getitem__(self, key: str) -> XComArg:
         raise DagDefinitionError(f"{self!r}[{key!r}]: a zipped value has no other XCom keys")
@@ -215,32 +233,16 @@ class ZipXComArg(XComArg):
     __str__ = __repr__
 
 
-class ConcatXComArg(XComArg):
+class ConcatXComArg(_JoinedXComArg):
     """``a.concat(b, ...)``: the values of several tasks, one after the other."""
 
-    def __init__(self, args: list[XComArg]) -> None:
-        ref = _first_output("concat", args)
-        super().__init__(ref.operator, ref.key)
-        self.args = args
-
-    def references(self) -> list[XComArg]:
-        return [ref for arg in self.args for ref in arg.references()]
-
-    def dependency_ends(self, downstream: bool) -> list[BaseOperator]:
-        return [ref.operator for ref in self.references()]
-
-    def map(self, function: Callable[[Any], Any]) -> MapXComArg:
-        return MapXComArg(self, [function])
+    _method = "concat"
 
     def concat(self, *others: XComArg) -> ConcatXComArg:
         return ConcatXComArg([*self.args, *others])
 
     def resolve(self, pull: Callable[[str, str], Any]) -> Any:
-        values = [arg.resolve(pull) for arg in self.args]
-        for value in values:
-            if not isinstance(value, Sequence | dict) or isinstance(value, str | bytes):
-                raise TaskError(f"concat() needs lists or dicts, got {type(value).__name__}")
-        return ConcatenatedValues(values)
+        return ConcatenatedValues(self._values(pull))
 
     def __getitem__(self, key: str) -> XComArg:
         raise DagDefinitionError(f"{self!r}[{key!r}]: a joined value has no other XCom keys")

@@ -18,6 +18,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import quote_plus
 
 from conveyor.connections import Connection
 from conveyor.connections.masking import MASK
@@ -45,6 +46,26 @@ def cursor_choice(conn: Connection, choices: Mapping[str, Any]) -> Any:
             f"{', '.join(sorted(choices))}"
         )
     return choices[cursor]
+
+
+def url_authority(
+    conn: Connection,
+    *,
+    default_host: str = "localhost",
+    quote: Callable[[str], str] = quote_plus,
+) -> str:
+    """The ``login:password@host:port`` part of a SQLAlchemy URL of ``conn``: login and
+    password escaped with ``quote``, each part left out when the connection has none."""
+    auth = ""
+    if conn.login:
+        auth = quote(conn.login)
+        if conn.password:
+            auth += ":" + quote(conn.password)
+        auth += "@"
+    host = conn.host or default_host
+    if conn.port:
+        host += f":{conn.port}"
+    return auth + host
 
 
 class DatabaseConnectionError(TaskError):

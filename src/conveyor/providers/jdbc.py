@@ -30,7 +30,7 @@ from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._extras import load
 from conveyor.providers._hook import HookNames
-from conveyor.providers.dbapi import DbApiHook
+from conveyor.providers.dbapi import DbApiHook, url_authority
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
 jaydebeapi = load("jaydebeapi", "jdbc", "jdbc")
@@ -145,16 +145,9 @@ class JdbcHook(DbApiHook):
             return str(conn.host)
         driver = conn.extra.get("sqlalchemy_driver")
         prefix = f"{scheme}+{driver}" if driver else str(scheme)
-        auth = ""
-        if conn.login:
-            auth = quote_plus(conn.login)
-            if conn.password:
-                auth += ":" + quote_plus(conn.password)
-            auth += "@"
-        host = conn.host or "localhost"
-        if conn.port:
-            host += f":{conn.port}"
-        uri = f"{prefix}://{auth}{host}" + (f"/{quote_plus(conn.schema)}" if conn.schema else "")
+        uri = f"{prefix}://{url_authority(conn)}" + (
+            f"/{quote_plus(conn.schema)}" if conn.schema else ""
+        )
         query = conn.extra.get("sqlalchemy_query") or {}
         if isinstance(query, dict):
             text = urlencode({k: str(v) for k, v in query.items() if v is not None})

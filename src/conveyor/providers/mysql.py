@@ -21,7 +21,7 @@ from urllib.parse import quote_plus, urlencode
 from conveyor.connections import Connection
 from conveyor.providers._extras import load
 from conveyor.providers._hook import HookNames
-from conveyor.providers.dbapi import DbApiHook, cursor_choice
+from conveyor.providers.dbapi import DbApiHook, cursor_choice, url_authority
 from conveyor.providers.openlineage.sql import DatabaseInfo, authority_of
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
 
@@ -139,17 +139,10 @@ class MySqlHook(DbApiHook):
         """``mysql+pymysql://login:password@host:port/schema``: SQLAlchemy's URL for the
         driver installed, extras (but ``cursor``) as query parameters."""
         conn = self.connection
-        auth = ""
-        if conn.login:
-            auth = quote_plus(conn.login)
-            if conn.password:
-                auth += ":" + quote_plus(conn.password)
-            auth += "@"
-        host = conn.host or "localhost"
-        if conn.port:
-            host += f":{conn.port}"
         schema = self.schema or conn.schema or ""
-        uri = f"mysql+pymysql://{auth}{host}" + (f"/{quote_plus(schema)}" if schema else "")
+        uri = f"mysql+pymysql://{url_authority(conn)}" + (
+            f"/{quote_plus(schema)}" if schema else ""
+        )
         query = {
             k: v
             for k, v in conn.extra.items()

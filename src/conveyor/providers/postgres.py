@@ -20,9 +20,15 @@ from psycopg.types.json import Json
 from conveyor.connections import Connection
 from conveyor.exceptions import TaskError
 from conveyor.providers._hook import HookNames
-from conveyor.providers.dbapi import DbApiHook, cursor_choice
+from conveyor.providers.dbapi import DbApiHook, cursor_choice, url_authority
 from conveyor.providers.openlineage.sql import DatabaseInfo, authority_of
 from conveyor.providers.sql_operators import SQLExecuteQueryOperator
+
+
+def _quote_all(text: str) -> str:
+    """``text`` escaped for a URL, ``/`` too (a space as ``%20``, not ``+``)."""
+    return quote(text, safe="")
+
 
 #: The connection extra ``cursor``: what each row is.
 _ROW_FACTORIES = {
@@ -103,17 +109,9 @@ class PostgresHook(DbApiHook):
         the driver installed (``sqlalchemy_scheme`` in the extra overrides the scheme)."""
         conn = self.connection
         scheme = conn.extra.get("sqlalchemy_scheme") or "postgresql+psycopg"
-        auth = ""
-        if conn.login:
-            auth = quote(conn.login, safe="")
-            if conn.password:
-                auth += ":" + quote(conn.password, safe="")
-            auth += "@"
-        host = conn.host or ""
-        if conn.port:
-            host += f":{conn.port}"
         database = self._database(conn)
-        uri = f"{scheme}://{auth}{host}/{quote(database, safe='') if database else ''}"
+        authority = url_authority(conn, default_host="", quote=_quote_all)
+        uri = f"{scheme}://{authority}/{_quote_all(database) if database else ''}"
         query = conn.extra.get("sqlalchemy_query")
         if isinstance(query, dict) and query:
             uri += "?" + urlencode(query)

@@ -87,19 +87,17 @@ def _read_only_is_unreachable(engine: Engine) -> None:
     @event.listens_for(engine, "handle_error")
     def on_error(context: Any) -> Any:
         sqlstate = getattr(context.original_exception, "sqlstate", None)
+        unreachable: type[OperationalError]
         if sqlstate in _SESSION_ENDED_SQLSTATES:
-            context.is_disconnect = True
-            return StoreSessionEnded(
-                context.statement,
-                context.parameters,
-                context.original_exception,
-                connection_invalidated=True,
-            )
-        if sqlstate != _READ_ONLY_SQLSTATE:
+            unreachable = StoreSessionEnded
+        elif sqlstate == _READ_ONLY_SQLSTATE:
+            unreachable = StoreReadOnly
+        else:
             return None
-        # The pool forgets the connection: the next one may reach the new primary.
+        # The pool forgets the connection: the next one may reach the new primary (read
+        # only), or one the server has not ended (session ended).
         context.is_disconnect = True
-        return StoreReadOnly(
+        return unreachable(
             context.statement,
             context.parameters,
             context.original_exception,

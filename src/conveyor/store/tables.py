@@ -99,6 +99,35 @@ def _updated_at() -> Column[datetime]:
     return Column("updated_at", UtcDateTime, nullable=False)
 
 
+def _dataset_id(**keywords: Any) -> Column[Any]:
+    """``dataset_id``: the dataset the row is about; the row goes with the dataset."""
+    return Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), **keywords)
+
+
+def _event_id() -> Column[Any]:
+    """``event_id``: the dataset event the row carries; it goes with the event."""
+    return Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False)
+
+
+def _process() -> tuple[Column[Any], ...]:
+    """A scheduler's or triggerer's ``id`` and where it runs (``hostname``, ``pid``)."""
+    return (
+        Column("id", String(64), primary_key=True),
+        Column("hostname", String(255), nullable=False),
+        Column("pid", Integer, nullable=False),
+    )
+
+
+def _process_liveness() -> tuple[Column[datetime], ...]:
+    """When a scheduler or triggerer started, last beat, and stopped (NULL: it runs), as the
+    liveness rule (store/liveness.py) reads them."""
+    return (
+        Column("started_at", UtcDateTime, nullable=False),
+        Column("heartbeat_at", UtcDateTime, nullable=False),
+        Column("stopped_at", UtcDateTime),
+    )
+
+
 dag = Table(
     "dag",
     metadata,
@@ -370,12 +399,8 @@ xcom = Table(
 scheduler = Table(
     "scheduler",
     metadata,
-    Column("id", String(64), primary_key=True),
-    Column("hostname", String(255), nullable=False),
-    Column("pid", Integer, nullable=False),
-    Column("started_at", UtcDateTime, nullable=False),
-    Column("heartbeat_at", UtcDateTime, nullable=False),
-    Column("stopped_at", UtcDateTime),
+    *_process(),
+    *_process_liveness(),
 )
 
 # A unit of a scheduler's loop (a DAG's new runs, a run's advance, a try's dispatch...) that
@@ -620,7 +645,7 @@ dataset_event = Table(
     "dataset_event",
     metadata,
     _serial_id(),
-    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False),
+    _dataset_id(nullable=False),
     Column("source_dag_id", String(ID), nullable=False),
     Column("source_run_id", String(ID), nullable=False),
     Column("source_task_id", String(ID), nullable=False),
@@ -656,7 +681,7 @@ task_state_store = Table(
 asset_state_store = Table(
     "asset_state_store",
     metadata,
-    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    _dataset_id(primary_key=True),
     Column("key", String(512), primary_key=True),
     Column("value", JSON, nullable=False),
     _updated_at(),
@@ -673,9 +698,9 @@ asset_state_store = Table(
 dataset_dag_queue = Table(
     "dataset_dag_queue",
     metadata,
-    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    _dataset_id(primary_key=True),
     Column("target_dag_id", String(ID), primary_key=True),
-    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    _event_id(),
     _created_at(),
 )
 
@@ -685,10 +710,10 @@ dataset_dag_queue = Table(
 partition_dag_queue = Table(
     "partition_dag_queue",
     metadata,
-    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    _dataset_id(primary_key=True),
     Column("target_dag_id", String(ID), primary_key=True),
     Column("partition_key", String(PARTITION_KEY), primary_key=True),
-    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    _event_id(),
     # The producing run's partition_date, carried when the mapper keeps the key as it is
     # (the identity's key tells no date of its own to decode); NULL: none.
     Column("partition_date", UtcDateTime),
@@ -704,11 +729,11 @@ partition_dag_queue = Table(
 partition_key_log = Table(
     "partition_key_log",
     metadata,
-    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    _dataset_id(primary_key=True),
     Column("target_dag_id", String(ID), primary_key=True),
     Column("partition_key", String(PARTITION_KEY), primary_key=True),
     Column("source_key", String(PARTITION_KEY), primary_key=True),
-    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    _event_id(),
     _created_at(),
 )
 
@@ -719,7 +744,7 @@ asset_watcher = Table(
     "asset_watcher",
     metadata,
     _serial_id(),
-    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False),
+    _dataset_id(nullable=False),
     Column("name", String(ID), nullable=False),
     Column("dag_id", String(ID), nullable=False),
     Column("version_hash", String(64), nullable=False),
@@ -736,10 +761,10 @@ asset_watcher = Table(
 asset_watcher_message = Table(
     "asset_watcher_message",
     metadata,
-    Column("dataset_id", ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True),
+    _dataset_id(primary_key=True),
     Column("watcher_name", String(ID), primary_key=True),
     Column("message_id", String(512), primary_key=True),
-    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), nullable=False),
+    _event_id(),
     _created_at(),
 )
 
@@ -795,14 +820,10 @@ hitl_detail = Table(
 triggerer = Table(
     "triggerer",
     metadata,
-    Column("id", String(64), primary_key=True),
-    Column("hostname", String(255), nullable=False),
-    Column("pid", Integer, nullable=False),
+    *_process(),
     Column("capacity", Integer, nullable=False),
     Column("running", Integer, nullable=False, default=0),
-    Column("started_at", UtcDateTime, nullable=False),
-    Column("heartbeat_at", UtcDateTime, nullable=False),
-    Column("stopped_at", UtcDateTime),
+    *_process_liveness(),
 )
 
 # Who did what, when, from where: one row per action a person (or a script with their token)

@@ -16,6 +16,27 @@ from conveyor.providers.amazon._operator import (
 from conveyor.providers.amazon.base_aws import AwsBaseHook, names_the_connection
 
 
+def receive_messages(
+    client: Any,
+    queue_url: str,
+    *,
+    max_messages: int,
+    wait_time_seconds: int,
+    visibility_timeout: int | None,
+) -> list[dict[str, Any]]:
+    """One ``ReceiveMessage`` of boto3's SQS ``client`` (a long poll of ``wait_time_seconds``):
+    the messages, each invisible to other receivers for ``visibility_timeout`` (the queue's
+    own when None)."""
+    params: dict[str, Any] = {
+        "QueueUrl": queue_url,
+        "MaxNumberOfMessages": max_messages,
+        "WaitTimeSeconds": wait_time_seconds,
+    }
+    if visibility_timeout is not None:
+        params["VisibilityTimeout"] = visibility_timeout
+    return list(client.receive_message(**params).get("Messages", []))
+
+
 class SqsHook(AwsBaseHook):
     """``get_conn()`` is boto3's SQS client."""
 
@@ -159,14 +180,13 @@ class SqsSensor(AwsBaseSensor[SqsHook]):
 
     def _receive(self) -> list[dict[str, Any]]:
         client = self.hook.get_conn()
-        params: dict[str, Any] = {
-            "QueueUrl": self.sqs_queue,
-            "MaxNumberOfMessages": self.max_messages,
-            "WaitTimeSeconds": self.wait_time_seconds,
-        }
-        if self.visibility_timeout is not None:
-            params["VisibilityTimeout"] = self.visibility_timeout
-        messages = client.receive_message(**params).get("Messages", [])
+        messages = receive_messages(
+            client,
+            self.sqs_queue,
+            max_messages=self.max_messages,
+            wait_time_seconds=self.wait_time_seconds,
+            visibility_timeout=self.visibility_timeout,
+        )
         if self.message_filtering == "literal":
             wanted = self.message_filtering_match_values
             messages = [m for m in messages if m["Body"] in wanted]

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from conveyor.providers.amazon.sqs import SqsHook
+from conveyor.providers.amazon.sqs import SqsHook, receive_messages
 from conveyor.triggers.base import BaseEventTrigger, QueueMessage, TriggerEvent
 
 
@@ -65,14 +65,13 @@ class SqsQueueTrigger(BaseEventTrigger):
         if self._client is None:
             hook = SqsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
             self._client = hook.get_conn()
-        params: dict[str, Any] = {
-            "QueueUrl": self.sqs_queue,
-            "MaxNumberOfMessages": self.max_messages,
-            "WaitTimeSeconds": self.wait_time_seconds,
-        }
-        if self.visibility_timeout is not None:
-            params["VisibilityTimeout"] = self.visibility_timeout
-        return list(self._client.receive_message(**params).get("Messages", []))
+        return receive_messages(
+            self._client,
+            self.sqs_queue,
+            max_messages=self.max_messages,
+            wait_time_seconds=self.wait_time_seconds,
+            visibility_timeout=self.visibility_timeout,
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         while True:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from conveyor.exceptions import TaskError
 from conveyor.providers.google.bigquery import BigQueryHook, api_errors
@@ -38,6 +38,44 @@ def job_id_for(
     when = context.get("logical_date") or context.get("run_id") or ""
     stamp = when.isoformat() if hasattr(when, "isoformat") else str(when)
     return re.sub(r"[:\-+.]", "_", f"airflow_{dag_id}_{task_id}_{stamp}_{suffix}")
+
+
+class JobOptions(Protocol):
+    """What an operator that runs one BigQuery job carries (Airflow's keywords)."""
+
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def job_id(self) -> str | None: ...
+    @property
+    def force_rerun(self) -> bool: ...
+    @property
+    def location(self) -> str | None: ...
+    @property
+    def reattach_states(self) -> set[str] | None: ...
+    @property
+    def result_timeout(self) -> float | None: ...
+
+
+def run_operator_job(
+    operator: JobOptions,
+    hook: BigQueryHook,
+    configuration: dict[str, Any],
+    context: dict[str, Any],
+    *,
+    project_id: str | None,
+) -> Any:
+    """:func:`run_job` with the id :func:`job_id_for` gives ``operator`` in the run of
+    ``context``, and the operator's location, reattach states and timeout."""
+    return run_job(
+        hook,
+        configuration,
+        job_id_for(configuration, operator.task_id, context, operator.job_id, operator.force_rerun),
+        project_id=project_id,
+        location=operator.location,
+        reattach_states=operator.reattach_states,
+        timeout=operator.result_timeout,
+    )
 
 
 def run_job(

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from conveyor.exceptions import Skip, TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
-from conveyor.providers.google._jobs import job_id_for, run_job
+from conveyor.providers.google._jobs import run_operator_job
 from conveyor.providers.google._waiting import drop_waiting
 from conveyor.providers.google.base_google import refuse_impersonation
 from conveyor.providers.google.bigquery import BigQueryHook, api_errors, split_tablename
@@ -96,15 +96,7 @@ class BigQueryInsertJobOperator(_BigQueryOperator):
                     "file holding it; got text that is not JSON"
                 ) from None
         hook = self._hook(location=self.location)
-        job = run_job(
-            hook,
-            self.configuration,
-            job_id_for(self.configuration, self.task_id, context, self.job_id, self.force_rerun),
-            project_id=self.project_id,
-            location=self.location,
-            reattach_states=self.reattach_states,
-            timeout=self.result_timeout,
-        )
+        job = run_operator_job(self, hook, self.configuration, context, project_id=self.project_id)
         self.job_id = job.job_id
         print(f"BigQuery job {job.job_id} is {job.state}", flush=True)
         return str(job.job_id)

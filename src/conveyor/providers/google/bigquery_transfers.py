@@ -6,16 +6,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
-from conveyor.providers.google._jobs import job_id_for, run_job
+from conveyor.providers.google._jobs import JobOptions, run_operator_job
 from conveyor.providers.google._waiting import drop_waiting
 from conveyor.providers.google.base_google import refuse_impersonation
 from conveyor.providers.google.bigquery import BigQueryHook, split_tablename
 from conveyor.providers.google.gcs import GCSHook
+
+
+class _ConfiguredJob(JobOptions, Protocol):
+    """A transfer operator whose job's configuration is built from its fields."""
+
+    @property
+    def gcp_conn_id(self) -> str: ...
+    @property
+    def project_id(self) -> str | None: ...
+    def configuration(self, hook: BigQueryHook) -> dict[str, Any]: ...
+
+
+def _run_configured_job(
+    operator: _ConfiguredJob, context: dict[str, Any]
+) -> tuple[BigQueryHook, Any]:
+    """Run the job of ``operator``'s configuration (in the connection's project unless the
+    operator names one); the hook and the finished job."""
+    hook = BigQueryHook(gcp_conn_id=operator.gcp_conn_id, location=operator.location)
+    configuration = operator.configuration(hook)
+    job = run_operator_job(
+        operator, hook, configuration, context, project_id=operator.project_id or hook.project_id
+    )
+    print(f"Job {job.job_id} is {job.state}", flush=True)
+    return hook, job
 
 
 class BigQueryToGCSOperator(BaseOperator):
@@ -104,18 +128,7 @@ class BigQueryToGCSOperator(BaseOperator):
             f"{self.destination_cloud_storage_uris}",
             flush=True,
         )
-        hook = BigQueryHook(gcp_conn_id=self.gcp_conn_id, location=self.location)
-        configuration = self.configuration(hook)
-        job = run_job(
-            hook,
-            configuration,
-            job_id_for(configuration, self.task_id, context, self.job_id, self.force_rerun),
-            project_id=self.project_id or hook.project_id,
-            location=self.location,
-            reattach_states=self.reattach_states,
-            timeout=self.result_timeout,
-        )
-        print(f"Job {job.job_id} is {job.state}", flush=True)
+        _, job = _run_configured_job(self, context)
         return str(job.job_id)
 
 
@@ -303,18 +316,7 @@ class GCSToBigQueryOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> Any:
         refuse_impersonation(self.impersonation_chain, f"task {self.task_id!r}")
-        hook = BigQueryHook(gcp_conn_id=self.gcp_conn_id, location=self.location)
-        configuration = self.configuration(hook)
-        job = run_job(
-            hook,
-            configuration,
-            job_id_for(configuration, self.task_id, context, self.job_id, self.force_rerun),
-            project_id=self.project_id or hook.project_id,
-            location=self.location,
-            reattach_states=self.reattach_states,
-            timeout=self.result_timeout,
-        )
-        print(f"Job {job.job_id} is {job.state}", flush=True)
+        hook, _ = _run_configured_job(self, context)
         if not self.max_id_key:
             return None
         project, dataset, table = split_tablename(

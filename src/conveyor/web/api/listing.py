@@ -12,6 +12,7 @@ from conveyor.store.reads.runs import Window
 from conveyor.web.api.common import MAX_INT
 
 Part = Annotated[str | None, Query(max_length=250, description="a part of the id, any case")]
+OneDag = Annotated[str | None, Query(max_length=250, description="one DAG")]
 States = Annotated[list[str] | None, Query(description="repeat (or comma-separate) for several")]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many")]
 Bound = Annotated[datetime | None, Query(description="ISO 8601 with a time zone")]

@@ -23,7 +23,7 @@ def list_task_instances(
     user: DagViewer,
     dates: Annotated[Window, Depends(listing.window)],
     state: listing.States = None,
-    dag_id: Annotated[str | None, Query(max_length=250, description="one DAG")] = None,
+    dag_id: listing.OneDag = None,
     dag_id_pattern: listing.Part = None,
     run_id: Annotated[str | None, Query(max_length=250, description="one run")] = None,
     task_id_pattern: listing.Part = None,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import pairwise
 from typing import Any
 
@@ -45,6 +45,11 @@ FAN_GAP = 14.0  # horizontal gap between the parts of a wrapped column, inside i
 FAN_PAD = 8.0  # room between a fan's frame and its tasks
 FAN_HEADER = 16.0  # room for the fan's label above its tasks
 POSITION_ROUNDS = 8
+
+
+def _fields_of(placed: Any) -> dict[str, Any]:
+    """A placed shape as the page reads it: each field of the dataclass by its name, in order."""
+    return {f.name: getattr(placed, f.name) for f in fields(placed)}
 
 
 class LayoutError(ValueError):
@@ -66,19 +71,7 @@ class PlacedNode:
     members: list[str] = field(default_factory=list)  # a collapsed group's task ids
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "layer": self.layer,
-            "order": self.order,
-            "x": self.x,
-            "y": self.y,
-            "width": self.width,
-            "height": self.height,
-            "label": self.label,
-            "sublabel": self.sublabel,
-            "kind": self.kind,
-            "members": self.members,
-        }
+        return _fields_of(self)
 
 
 @dataclass
@@ -111,14 +104,7 @@ class PlacedFan:
     height: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "tasks": self.tasks,
-            "x": self.x,
-            "y": self.y,
-            "width": self.width,
-            "height": self.height,
-        }
+        return _fields_of(self)
 
 
 @dataclass
@@ -135,16 +121,7 @@ class PlacedGroup:
     height: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "label": self.label,
-            "tooltip": self.tooltip,
-            "depth": self.depth,
-            "x": self.x,
-            "y": self.y,
-            "width": self.width,
-            "height": self.height,
-        }
+        return _fields_of(self)
 
 
 @dataclass
