@@ -10,6 +10,7 @@ default is gRPC) and the lineage events (HTTP transport) to an HTTP server of th
 that counts the requests. Traces and lineage need ``conveyor[otel,lineage]``.
 
     .venv/bin/python bench/observability_overhead.py [--chain 50] [--fanout 200] [--rounds 3]
+        [--cases lineage]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import os
 import socket
 import statistics
@@ -27,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from local_executor import CHAIN_DAG, FANOUT_DAG, chain_metrics, fanout_metrics, run_dag
+
+from conveyor._processes import preload_also
 
 
 class Counter:
@@ -59,40 +63,61 @@ class Counter:
         self.sock.close()
 
 
+def _serve_sink(port: Any, received: Any) -> None:
+    """The sink's process: an HTTP server answering every POST with a 200."""
+
+    class Handler(BaseHTTPRequestHandler):
+        # Keeps its connections, as a collector or Marquez does: a client opens none per
+        # request.
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with received.get_lock():
+                received.value += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port.value = int(server.server_address[1])
+    server.serve_forever()
+
+
 class Sink:
     """An HTTP server on a free port of 127.0.0.1 taking every POST (OTLP spans, OpenLineage
-    events) with a 200, counting the requests."""
+    events) with a 200, counting the requests. It runs in a process of its own, as a
+    collector does: in the bench's process, its threads took the interpreter's lock from
+    the scheduler loop, which a hop waits for, and made the sending look dearer."""
 
     def __init__(self) -> None:
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            # Keeps its connections, as a collector or Marquez does: a client opens none per
-            # request.
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                sink.received += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.received = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        context = multiprocessing.get_context("spawn")
+        self._port = context.Value("i", 0)
+        self._received = context.Value("q", 0)
+        self._process = context.Process(
+            target=_serve_sink, args=(self._port, self._received), daemon=True
+        )
+        self._process.start()
+        deadline = time.monotonic() + 30
+        while not self._port.value:
+            if time.monotonic() > deadline or not self._process.is_alive():
+                raise SystemExit("the bench's HTTP sink did not start")
+            time.sleep(0.01)
 
     @property
     def port(self) -> int:
-        return int(self.server.server_address[1])
+        return int(self._port.value)
+
+    @property
+    def received(self) -> int:
+        return int(self._received.value)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._process.terminate()
+        self._process.join()
 
 
 def per_try_cost(port: int, datadog: bool, calls: int = 20_000) -> float:
@@ -149,13 +174,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fanout", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--parallelism", type=int, default=8)
+    parser.add_argument(
+        "--cases",
+        default="",
+        help="the cases to run, comma-separated (off is always run): statsd, dogstatsd, "
+        "traces, lineage, all; all of them by default",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ["OTEL_TRACES_EXPORTER"] = "otlp_proto_http"  # to the counting HTTP server
+    # As a scheduler with lineage or traces on preloads them in its fork server (it starts
+    # its listeners before its executor): here one fork server serves every case, started
+    # by the first, so every case has them preloaded, as production has.
+    preload_also("conveyor.lineage.listener", "openlineage.client.transport.http")
+    preload_also("conveyor.stats.otel_traces")
     counter = Counter()
     http = Sink()
     options: dict[str, Any] = {"parallelism": args.parallelism, "loop_seconds": 1.0, "timeout": 600}
-    found: dict[str, list[dict[str, float]]] = {name: [] for name in cases(counter.port, http.port)}
+    wanted = {"off", *filter(None, args.cases.split(","))}
+    found: dict[str, list[dict[str, float]]] = {
+        name: [] for name in cases(counter.port, http.port) if not args.cases or name in wanted
+    }
     sent: dict[str, list[int]] = {name: [] for name in found}
     try:
         for round_ in range(args.rounds):
@@ -202,6 +241,8 @@ def main(argv: list[str] | None = None) -> None:
         hop = statistics.median(s["chain_hop_median"] for s in found[name])
         rate = statistics.median(s["fanout_tasks_per_second"] for s in found[name])
         print(f"{name}: hop {hop / off_hop:.3f} of off, fan-out {rate / off_rate:.3f} of off")
+    if args.cases and not wanted & {"statsd", "dogstatsd"}:
+        return
     counter = Counter()
     try:
         for name, datadog in (("statsd", False), ("dogstatsd", True)):

@@ -14,6 +14,8 @@ the runs up, and what the scheduler could not queue is counted as dropped.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -577,3 +579,91 @@ def test_a_mysql_statements_tables_are_named_as_openlineage_names_mysqls(
     assert [(d.namespace, d.name) for d in found.outputs] == [(namespace, f"{database}.{target}")]
     columns = [(f.name, f.type) for f in found.outputs[0].facets["schema"].fields]
     assert columns == [("id", "int(11)"), ("label", "varchar(20)")]
+
+
+_EXITING = """
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+
+from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+from openlineage.client.serde import Serde
+
+from conveyor import lineage
+from conveyor.config import load_config
+from conveyor.lineage import events
+
+
+def submit_all(home, url, count):
+    settings = load_config(
+        {"CONVEYOR_HOME": home},
+        home=home,
+        openlineage_transport=json.dumps({"type": "http", "url": url}),
+    ).settings
+    assert lineage.start(settings)
+    emitter = lineage._started.emitter
+    logical = datetime(2026, 1, 1, tzinfo=UTC)
+    sent = []
+    for i in range(count):
+        run_id = events.task_run_id("ns", "exiting", f"t{i}", 1, -1, logical)
+        state = RunState.START if i % 2 == 0 else RunState.COMPLETE
+        event = RunEvent(
+            eventType=state,
+            eventTime=(logical + timedelta(seconds=i)).isoformat(),
+            run=Run(runId=run_id),
+            job=Job(namespace="ns", name=f"exiting.t{i}"),
+            producer=events.PRODUCER,
+        )
+        assert emitter.submit(event)
+        sent.append(Serde.to_json(event))
+    return sent
+
+
+def child(home, url, count, out):
+    with open(out, "w") as handle:
+        json.dump(submit_all(home, url, count), handle)
+    # and the child ends at once: multiprocessing's end, without atexit
+
+
+if __name__ == "__main__":
+    home, url, count, how, out = sys.argv[1:]
+    if how == "child":
+        import multiprocessing
+
+        process = multiprocessing.get_context("fork").Process(
+            target=child, args=(home, url, int(count), out)
+        )
+        process.start()
+        process.join()
+        sys.exit(process.exitcode)
+    child(home, url, int(count), out)
+    # the interpreter ends at once: atexit's close
+"""
+
+
+@pytest.mark.parametrize("how", ["interpreter", "child"])
+def test_a_process_that_ends_right_after_its_events_sends_each_once_in_order(
+    tmp_path: Path, endpoint: Recorder, how: str
+) -> None:
+    """What the sending thread still holds when its process ends goes before it ends: every
+    event once, in the order given, each body the client's serialization of the event (an
+    interpreter's end, and a multiprocessing child's, which skips atexit)."""
+    script = tmp_path / "exiting.py"
+    script.write_text(_EXITING)
+    out = tmp_path / "sent.json"
+    count = 40
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path), endpoint.url, str(count), how, str(out)],
+        check=True,
+        timeout=120,
+    )
+    sent = [json.loads(text) for text in json.loads(out.read_text())]
+    received = [seen.json() for seen in endpoint.requests("POST", "/api/v1/lineage")]
+    for event in received:  # the client's own tag, added as it sends
+        assert event["run"]["facets"].pop("tags")["tags"][0]["key"] == (
+            "openlineage_client_version"
+        )
+        event["run"]["facets"] = event["run"]["facets"] or {}
+    assert len(sent) == count
+    assert [e["job"]["name"] for e in received] == [f"exiting.t{i}" for i in range(count)]
+    assert received == sent

@@ -4,6 +4,8 @@ form, lists and sets as Airflow writes them: their text)."""
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,9 +42,36 @@ def operator_class_path(task: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+#: A DAG's fields and owner, worked out once a process for each DAG object (a try's runner
+#: keeps the DAG of each version it ran): its owner walks all its tasks, for every event.
+_of_dag: weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _dag_facts(dag: Any) -> tuple[dict[str, Any], str | None]:
+    with contextlib.suppress(KeyError, TypeError):  # not yet, or a DAG that cannot be a key
+        return _of_dag[dag]
+    found = _read_dag_info(dag), attribute_or_none(dag, "owner")
+    with contextlib.suppress(TypeError):
+        _of_dag[dag] = found
+    return found
+
+
+def dag_owner(dag: Any) -> Any:
+    """``dag.owner`` (a walk over its tasks), once a process for a DAG object."""
+    return _dag_facts(dag)[1] if dag is not None else None
+
+
 def dag_info(dag: Any | None, dag_id: str) -> dict[str, Any]:
+    """The ``dag`` part of the ``airflow`` facets: a copy of what was read of the DAG object
+    the first time (redaction changes an event's dicts in place)."""
     if dag is None:
         return {"dag_id": dag_id}
+    return dict(_dag_facts(dag)[0])
+
+
+def _read_dag_info(dag: Any) -> dict[str, Any]:
     found = _fields(dag, ("dag_id", "description", "fileloc", "owner", "start_date", "tags"))
     summary = getattr(dag, "timetable_summary", None)
     if summary is None:  # a DAG object: its schedule says it

@@ -120,7 +120,7 @@ def _owners(task: Any, dag: Any) -> list[str] | None:
     """The task's owners, or its DAG's when the task has Airflow's default owner."""
     owner = getattr(task, "owner", None)
     if not owner or owner == "airflow":
-        owner = getattr(dag, "owner", None)
+        owner = describe.dag_owner(dag)
     return [o.strip() for o in owner.split(",") if o.strip()] if owner else None
 
 
