@@ -30,8 +30,6 @@ from typing import Any
 
 from local_executor import CHAIN_DAG, FANOUT_DAG, chain_metrics, fanout_metrics, run_dag
 
-from conveyor._processes import preload_also
-
 
 class Counter:
     """A UDP socket on a free port of 127.0.0.1 counting the datagrams that arrive."""
@@ -183,11 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ["OTEL_TRACES_EXPORTER"] = "otlp_proto_http"  # to the counting HTTP server
-    # As a scheduler with lineage or traces on preloads them in its fork server (it starts
-    # its listeners before its executor): here one fork server serves every case, started
-    # by the first, so every case has them preloaded, as production has.
-    preload_also("conveyor.lineage.listener", "openlineage.client.transport.http")
-    preload_also("conveyor.stats.otel_traces")
+    # Each case's fork server starts where a scheduler's does, once its sinks are configured,
+    # with what they import preloaded (local_executor.run_dag stops the one before).
     counter = Counter()
     http = Sink()
     options: dict[str, Any] = {"parallelism": args.parallelism, "loop_seconds": 1.0, "timeout": 600}
