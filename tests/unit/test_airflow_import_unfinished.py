@@ -85,3 +85,12 @@ def test_a_task_between_tries_and_a_finished_one_are_left_as_they_are() -> None:
     switched = at_switch(a_run(waiting, done), NOW)
     assert switched.run.task_instances == [waiting, done]
     assert switched.between_tries == 1
+
+
+def test_an_instance_queued_for_a_later_try_keeps_the_number_of_the_tries_begun() -> None:
+    """Before 2.10 Airflow kept no row of an instance's earlier tries: one queued for its
+    third try (its number read as 2.10's) is still two tries in, and Conveyor runs the third."""
+    queued = an_instance("t", "queued", 3)
+    switched = at_switch(a_run(queued), NOW)
+    (ti,) = switched.run.task_instances
+    assert (ti.state, ti.try_number, ti.tries) == (None, 2, ())

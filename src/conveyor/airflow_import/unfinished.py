@@ -5,7 +5,8 @@ be running there (a worker finishes what it holds; a deferred try's job goes on 
 nothing reports its end to Conveyor. So, per Airflow state:
 
 - not started (no state, ``scheduled``, ``queued``: handed to an executor that never began
-  it): taken as not yet scheduled, numbered after the tries that did start; Conveyor's
+  it): taken as not yet scheduled, numbered after the tries that did start (those before
+  the try it was scheduled for, whether or not Airflow kept their rows); Conveyor's
   scheduler runs it, as Airflow's own does after a restart with a queued try its executor lost.
 - between tries (``up_for_retry``, ``up_for_reschedule``): that try ended; Conveyor runs the
   next one, at once (Airflow keeps no time for it).
@@ -77,12 +78,16 @@ def at_switch(found: AirflowRun, now: datetime) -> Switched:
             ti = _failed(ti, now)
         elif ti.state in NOT_STARTED:
             started = tuple(t for t in ti.tries if t.try_number < ti.try_number)
+            begun = max((t.try_number for t in started), default=0)
             if ti.state is not None and ti.state != "none":
                 not_started += 1
+                # Its number is the try it waits to start: the ones before it began, whether
+                # or not Airflow kept them (before 2.10 it kept only an instance's latest).
+                begun = max(begun, ti.try_number - 1)
             ti = replace(
                 ti,
                 state=None,
-                try_number=max((t.try_number for t in started), default=0),
+                try_number=begun,
                 tries=started,
                 start_date=None,
                 end_date=None,
