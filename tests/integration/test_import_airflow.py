@@ -331,9 +331,11 @@ def test_runs_airflow_left_midway_go_on_without_running_a_started_try_again(
 
 
 #: Rows of ``left_running`` as each release stores them when the switch comes with
-#: ``second`` deferred in its first try, ``side`` waiting for its first try's next poke and
-#: ``waiting`` queued for its second try: (task, state, try_number before 2.10, from 2.10).
+#: ``first`` cleared after its first try, ``second`` deferred in its first try, ``side``
+#: waiting for its first try's next poke and ``waiting`` queued for its second try:
+#: (task, state, try_number before 2.10, from 2.10).
 AT_A_TRY = [
+    ("first", None, 1, 1),
     ("second", "deferred", 0, 1),
     ("side", "up_for_reschedule", 0, 1),
     ("waiting", "queued", 1, 2),
@@ -344,8 +346,9 @@ AT_A_TRY = [
 def test_each_release_s_try_numbers_are_read_as_the_try_each_instance_is_at(
     parsed: Store, settings: Settings, tmp_path: Path, name: str
 ) -> None:
-    """Airflow before 2.10 stored the number of the try before in these states: imported
-    from any release, each instance is at the same try, and the queued one runs try 2."""
+    """Airflow before 2.10 stored the number of the try before in some of these states:
+    imported from any release, each instance is at the same try, and the cleared and the
+    queued ones run try 2, as Airflow would have."""
     target = tmp_path / name.removesuffix(".gz")
     target.write_bytes(gzip.decompress((FIXTURES / name).read_bytes()))
     before_2_10 = name.startswith("airflow-2.9.")
@@ -362,12 +365,22 @@ def test_each_release_s_try_numbers_are_read_as_the_try_each_instance_is_at(
         "left_running/second (try 1, deferred on airflow-worker-1 since 2026-01-07 20:01)"
     ]
     found = instances(parsed, "midway")
+    assert found["left_running/first"] == ["running", "none", 1]
     assert found["left_running/second"] == ["running", "failed", 1]
     assert found["left_running/side"] == ["running", "up_for_reschedule", 1]
     assert found["left_running/waiting"] == ["running", "none", 1]
     scheduler = Scheduler(settings, parsed, LocalExecutor(settings), None)
     scheduler.advance_running_runs(SWITCH)
-    assert instances(parsed, "midway")["left_running/waiting"] == ["running", "scheduled", 2]
+    after = instances(parsed, "midway")
+    assert (
+        after["left_running/first"]
+        == after["left_running/waiting"]
+        == [
+            "running",
+            "scheduled",
+            2,
+        ]
+    )
 
 
 def instances(store: Store, dag_id: str) -> dict[str, list[Any]]:

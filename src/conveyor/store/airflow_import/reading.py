@@ -372,9 +372,7 @@ def _read_task_instances(
         key = (r["dag_id"], r["run_id"], r["task_id"], r["map_index"])
         # Before 2.10 some states held the number of the try before: read as 2.10's.
         current = _try_of(r, try_number(release, r["state"], r["try_number"]))
-        tries = [t for t in earlier.get(key, []) if t.try_number < current.try_number]
-        if current.try_number > 0 and current.start_date is not None:
-            tries.append(current)
+        tries = _tries_up_to(current, earlier.get(key, []))
         runs[(r["dag_id"], r["run_id"])].task_instances.append(
             AirflowTaskInstance(
                 task_id=r["task_id"],
@@ -394,9 +392,20 @@ def _read_task_instances(
                 heartbeat_at=utc(r.get("last_heartbeat_at")),
                 note=r.get("note"),
                 rendered_map_index=r.get("rendered_map_index"),
-                tries=tuple(sorted(tries, key=lambda t: t.try_number)),
+                tries=tries,
             )
         )
+
+
+def _tries_up_to(current: AirflowTry, earlier: list[AirflowTry]) -> tuple[AirflowTry, ...]:
+    """An instance's tries up to its row's, ``current``, by number. A cleared instance's row
+    keeps its last try's times under no state, and the history (2.10 on) that try with its
+    outcome; otherwise the row has the latest word on its try."""
+    tries = {t.try_number: t for t in earlier if t.try_number <= current.try_number}
+    cleared = current.state in (None, "none") and current.try_number in tries
+    if current.try_number > 0 and current.start_date is not None and not cleared:
+        tries[current.try_number] = current
+    return tuple(tries[number] for number in sorted(tries))
 
 
 def _same_instance(a: Table, b: Table) -> Any:
