@@ -163,6 +163,11 @@ def of_release(plan: Any, facts: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in facts.items() if v.get("airflow", major) == major}
 
 
+def minor(plan: Any) -> str:
+    """The release ``plan`` read as facts.json names one: ``2.9``."""
+    return ".".join(plan.release.split(".")[:2])
+
+
 def do_import(store: Store, settings: Settings, url: str) -> Any:
     plan = plan_import(store, url, FACTS["fernet_key"], SINCE, now=SWITCH)
     apply_plan(store, settings, plan)
@@ -226,7 +231,8 @@ def test_every_fact_of_the_airflow_database_is_imported(
             assert (run.end_date is not None) == (run.state in ("success", "failed")), key
         tis = conn.execute(select(task_instance)).all()
         assert len(tis) == FACTS["task_instance_count"][plan.release.split(".")[0]]
-        for key, expected in FACTS["task_instances"].items():
+        for key, facts in FACTS["task_instances"].items():
+            expected = {**facts, **facts.get(minor(plan), {})}
             run_part, task_id = key.rsplit("/", 1)
             run_pk = runs[run_part].id
             ti = next(t for t in tis if (t.run_pk, t.task_id) == (run_pk, task_id))
@@ -240,6 +246,7 @@ def test_every_fact_of_the_airflow_database_is_imported(
                 select(task_try).where(task_try.c.ti_id == ti.id).order_by(task_try.c.try_number)
             ).all()
             assert [t.state for t in tries] == expected["tries"]
+            assert tries[-1].try_number == ti.try_number  # the latest keeps Airflow's number
             assert all(t.duration and t.duration > 0 for t in tries)
 
 
@@ -321,6 +328,59 @@ def test_runs_airflow_left_midway_go_on_without_running_a_started_try_again(
     scheduler.advance_running_runs(SWITCH)
     # The started try is not run again; the rest of both runs goes on.
     assert instances(parsed, "midway") == facts["planned"]
+
+
+#: Rows of ``left_running`` as each release stores them when the switch comes with
+#: ``first`` cleared after its first try, ``second`` deferred in its first try, ``side``
+#: waiting for its first try's next poke and ``waiting`` queued for its second try:
+#: (task, state, try_number before 2.10, from 2.10).
+AT_A_TRY = [
+    ("first", None, 1, 1),
+    ("second", "deferred", 0, 1),
+    ("side", "up_for_reschedule", 0, 1),
+    ("waiting", "queued", 1, 2),
+]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("airflow-*.db.gz")))
+def test_each_release_s_try_numbers_are_read_as_the_try_each_instance_is_at(
+    parsed: Store, settings: Settings, tmp_path: Path, name: str
+) -> None:
+    """Airflow before 2.10 stored the number of the try before in some of these states:
+    imported from any release, each instance is at the same try, and the cleared and the
+    queued ones run try 2, as Airflow would have."""
+    target = tmp_path / name.removesuffix(".gz")
+    target.write_bytes(gzip.decompress((FIXTURES / name).read_bytes()))
+    before_2_10 = name.startswith("airflow-2.9.")
+    with sqlite3.connect(target) as db:
+        for task_id, state, older, newer in AT_A_TRY:
+            db.execute(
+                "UPDATE task_instance SET state = ?, try_number = ? "
+                "WHERE run_id = 'left_running' AND task_id = ?",
+                (state, older if before_2_10 else newer, task_id),
+            )
+    plan = do_import(parsed, settings, f"sqlite:///{target}")
+    midway = next(d for d in plan.dags if d.dag_id == "midway")
+    assert [str(u) for u in midway.unknown] == [
+        "left_running/second (try 1, deferred on airflow-worker-1 since 2026-01-07 20:01)"
+    ]
+    found = instances(parsed, "midway")
+    assert found["left_running/first"] == ["running", "none", 1]
+    assert found["left_running/second"] == ["running", "failed", 1]
+    assert found["left_running/side"] == ["running", "up_for_reschedule", 1]
+    assert found["left_running/waiting"] == ["running", "none", 1]
+    scheduler = Scheduler(settings, parsed, LocalExecutor(settings), None)
+    scheduler.advance_running_runs(SWITCH)
+    after = instances(parsed, "midway")
+    assert (
+        after["left_running/first"]
+        == after["left_running/waiting"]
+        == [
+            "running",
+            "scheduled",
+            2,
+        ]
+    )
 
 
 def instances(store: Store, dag_id: str) -> dict[str, list[Any]]:
@@ -534,7 +594,18 @@ def test_a_log_template_renders_as_airflow_names_its_tries_logs() -> None:
         airflow_log_path("{{ ti.__class__.__mro__ }}", "d", "r", "t", -1, 1, at)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("airflow-*.db.gz")))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            p.name,
+            marks=pytest.mark.skip(reason="Airflow 2.9 has no dataset aliases (2.10 added them)"),
+        )
+        if p.name.startswith("airflow-2.9.")
+        else p.name
+        for p in sorted(FIXTURES.glob("airflow-*.db.gz"))
+    ],
+)
 def test_the_alias_an_event_went_through_is_imported_with_it(
     parsed: Store, settings: Settings, tmp_path: Path, name: str
 ) -> None:

@@ -12,7 +12,7 @@ NOW = datetime(2026, 1, 8, 3, 30, tzinfo=UTC)
 BEGAN = datetime(2026, 1, 8, 1, tzinfo=UTC)
 
 
-def a_try(number: int, state: str, ended: bool = True) -> AirflowTry:
+def a_try(number: int, state: str | None, ended: bool = True) -> AirflowTry:
     start = BEGAN + timedelta(minutes=number)
     end = start + timedelta(seconds=30) if ended else None
     return AirflowTry(number, state, start, end, 30.0 if ended else None, "worker-1", 7)
@@ -85,3 +85,22 @@ def test_a_task_between_tries_and_a_finished_one_are_left_as_they_are() -> None:
     switched = at_switch(a_run(waiting, done), NOW)
     assert switched.run.task_instances == [waiting, done]
     assert switched.between_tries == 1
+
+
+def test_an_instance_queued_for_a_later_try_keeps_the_number_of_the_tries_begun() -> None:
+    """Before 2.10 Airflow kept no row of an instance's earlier tries: one queued for its
+    third try (its number read as 2.10's) is still two tries in, and Conveyor runs the third."""
+    queued = an_instance("t", "queued", 3)
+    switched = at_switch(a_run(queued), NOW)
+    (ti,) = switched.run.task_instances
+    assert (ti.state, ti.try_number, ti.tries) == (None, 2, ())
+
+
+def test_a_cleared_instance_keeps_its_tries_and_runs_the_next() -> None:
+    """Cleared after its second try: from 2.10 the history kept both tries (the row holds
+    the second's times under no state); before, only the row, whose try's outcome is gone."""
+    kept = an_instance("t", None, 2, a_try(1, "failed"), a_try(2, "success"))
+    row_only = an_instance("t", None, 2, a_try(2, None))
+    for cleared, tries in ((kept, [1, 2]), (row_only, [])):
+        (ti,) = at_switch(a_run(cleared), NOW).run.task_instances
+        assert (ti.state, ti.try_number, [t.try_number for t in ti.tries]) == (None, 2, tries)

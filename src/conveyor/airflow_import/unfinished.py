@@ -5,7 +5,9 @@ be running there (a worker finishes what it holds; a deferred try's job goes on 
 nothing reports its end to Conveyor. So, per Airflow state:
 
 - not started (no state, ``scheduled``, ``queued``: handed to an executor that never began
-  it): taken as not yet scheduled, numbered after the tries that did start; Conveyor's
+  it): taken as not yet scheduled, numbered after the tries that did start (those before
+  the try it was scheduled for, or those before it was cleared, whether or not Airflow kept
+  their rows); Conveyor's
   scheduler runs it, as Airflow's own does after a restart with a queued try its executor lost.
 - between tries (``up_for_retry``, ``up_for_reschedule``): that try ended; Conveyor runs the
   next one, at once (Airflow keeps no time for it).
@@ -76,24 +78,35 @@ def at_switch(found: AirflowRun, now: datetime) -> Switched:
             unknown.append(_unknown(found, ti))
             ti = _failed(ti, now)
         elif ti.state in NOT_STARTED:
-            started = tuple(t for t in ti.tries if t.try_number < ti.try_number)
             if ti.state is not None and ti.state != "none":
                 not_started += 1
-            ti = replace(
-                ti,
-                state=None,
-                try_number=max((t.try_number for t in started), default=0),
-                tries=started,
-                start_date=None,
-                end_date=None,
-                queued_at=None,
-                pid=None,
-                reason=NOT_STARTED_REASON.format(state=ti.state) if ti.state else None,
-            )
+            ti = _not_started(ti)
         elif ti.state in ("up_for_retry", "up_for_reschedule"):
             between += 1
         instances.append(ti)
     return Switched(replace(found, task_instances=instances), unknown, not_started, between)
+
+
+def _not_started(ti: AirflowTaskInstance) -> AirflowTaskInstance:
+    """``ti`` with no state, numbered by the tries that began before it: an instance
+    scheduled or queued is at the try it waits to start (Airflow 2.10's number, read so from
+    older releases), one with no state holds the tries begun (none, or those before it was
+    cleared). They began whether or not Airflow kept their rows (before 2.10 it kept only an
+    instance's latest), so Conveyor's next try is the one Airflow's would have been."""
+    waiting = ti.state in ("scheduled", "queued")
+    begun = max(ti.try_number - 1 if waiting else ti.try_number, 0)
+    started = tuple(t for t in ti.tries if t.try_number <= begun and t.state not in NOT_STARTED)
+    return replace(
+        ti,
+        state=None,
+        try_number=max([begun, *(t.try_number for t in started)]),
+        tries=started,
+        start_date=None,
+        end_date=None,
+        queued_at=None,
+        pid=None,
+        reason=NOT_STARTED_REASON.format(state=ti.state) if ti.state else None,
+    )
 
 
 def _unknown(found: AirflowRun, ti: AirflowTaskInstance) -> UnknownTry:

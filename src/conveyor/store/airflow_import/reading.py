@@ -49,6 +49,7 @@ from conveyor.store.airflow_import.records import (
 )
 from conveyor.store.airflow_import.revisions import airflow_release, is_airflow_3
 from conveyor.store.airflow_import.times import utc
+from conveyor.store.airflow_import.try_numbers import try_number
 
 #: The tables read, where they exist (the FAB ones only with FAB's auth manager).
 TABLES = (
@@ -156,7 +157,7 @@ def read_all(
         dags=_dags(conn, tables["dag"]),
         runs=[],
     )
-    _read_history(conn, tables, is_airflow_3(release), since, already, contents)
+    _read_history(conn, tables, release, since, already, contents)
     asset_reading.read_assets(conn, tables, since, contents)
     return contents
 
@@ -273,11 +274,12 @@ def _columns(table: Table, names: Sequence[str]) -> list[Any]:
 def _read_history(
     conn: Connection,
     tables: dict[str, Table],
-    v3: bool,
+    release: str,
     since: datetime,
     already: frozenset[tuple[str, str]],
     into: AirflowContents,
 ) -> None:
+    v3 = is_airflow_3(release)
     run = tables["dag_run"]
     when = run.c.logical_date if v3 else run.c.execution_date
     latest = (
@@ -329,7 +331,7 @@ def _read_history(
             by_key[(found.dag_id, found.run_id)] = found
             run_ids.append(r["id"])
     for first in range(0, len(run_ids), _CHUNK):
-        _read_task_instances(conn, tables, v3, run_ids[first : first + _CHUNK], by_key)
+        _read_task_instances(conn, tables, release, run_ids[first : first + _CHUNK], by_key)
 
 
 def _log_templates(conn: Connection, tables: dict[str, Table]) -> dict[Any, str]:
@@ -348,10 +350,11 @@ def _log_templates(conn: Connection, tables: dict[str, Table]) -> dict[Any, str]
 def _read_task_instances(
     conn: Connection,
     tables: dict[str, Table],
-    v3: bool,
+    release: str,
     run_ids: Sequence[int],
     runs: dict[tuple[str, str], AirflowRun],
 ) -> None:
+    v3 = is_airflow_3(release)
     run, ti = tables["dag_run"], tables["task_instance"]
     of_runs = and_(ti.c.dag_id == run.c.dag_id, ti.c.run_id == run.c.run_id)
     notes = tables.get("task_instance_note")
@@ -367,16 +370,15 @@ def _read_task_instances(
     rows = conn.execute(select(*columns).select_from(query_from).where(run.c.id.in_(run_ids)))
     for r in rows.mappings():
         key = (r["dag_id"], r["run_id"], r["task_id"], r["map_index"])
-        current = _try_of(r)
-        tries = [t for t in earlier.get(key, []) if t.try_number < current.try_number]
-        if current.try_number > 0 and current.start_date is not None:
-            tries.append(current)
+        # Before 2.10 some states held the number of the try before: read as 2.10's.
+        current = _try_of(r, try_number(release, r["state"], r["try_number"]))
+        tries = _tries_up_to(current, earlier.get(key, []))
         runs[(r["dag_id"], r["run_id"])].task_instances.append(
             AirflowTaskInstance(
                 task_id=r["task_id"],
                 map_index=r["map_index"],
                 state=r["state"],
-                try_number=r["try_number"],
+                try_number=current.try_number,
                 max_tries=r["max_tries"],
                 pool=r["pool"],
                 pool_slots=r["pool_slots"],
@@ -390,9 +392,20 @@ def _read_task_instances(
                 heartbeat_at=utc(r.get("last_heartbeat_at")),
                 note=r.get("note"),
                 rendered_map_index=r.get("rendered_map_index"),
-                tries=tuple(sorted(tries, key=lambda t: t.try_number)),
+                tries=tries,
             )
         )
+
+
+def _tries_up_to(current: AirflowTry, earlier: list[AirflowTry]) -> tuple[AirflowTry, ...]:
+    """An instance's tries up to its row's, ``current``, by number. A cleared instance's row
+    keeps its last try's times under no state, and the history (2.10 on) that try with its
+    outcome; otherwise the row has the latest word on its try."""
+    tries = {t.try_number: t for t in earlier if t.try_number <= current.try_number}
+    cleared = current.state in (None, "none") and current.try_number in tries
+    if current.try_number > 0 and current.start_date is not None and not cleared:
+        tries[current.try_number] = current
+    return tuple(tries[number] for number in sorted(tries))
 
 
 def _same_instance(a: Table, b: Table) -> Any:
@@ -414,14 +427,16 @@ def _earlier_tries(
         .where(run.c.id.in_(run_ids))
     ).mappings()
     for r in rows:
-        found[(r["dag_id"], r["run_id"], r["task_id"], r["map_index"])].append(_try_of(r))
+        key = (r["dag_id"], r["run_id"], r["task_id"], r["map_index"])
+        found[key].append(_try_of(r, r["try_number"]))
     return found
 
 
-def _try_of(row: Any) -> AirflowTry:
-    """One try of a ``task_instance`` or ``task_instance_history`` row (the same columns)."""
+def _try_of(row: Any, number: int) -> AirflowTry:
+    """Try ``number`` of a ``task_instance`` or ``task_instance_history`` row (the same
+    columns)."""
     return AirflowTry(
-        try_number=row["try_number"],
+        try_number=number,
         state=row["state"],
         start_date=utc(row["start_date"]),
         end_date=utc(row["end_date"]),
