@@ -35,6 +35,8 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "min_file_process_interval",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "min_file_process_interval",
     "AIRFLOW__SCHEDULER__PARSING_PROCESSES": "dag_parse_processes",
+    "AIRFLOW__SCHEDULER__MAX_DAGRUNS_TO_CREATE_PER_LOOP": "max_dagruns_to_create_per_loop",
+    "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE": "max_dagruns_per_loop_to_schedule",
     "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "dag_parse_processes",
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER": "log_folder",
     "AIRFLOW__CELERY__BROKER_URL": "broker_url",

@@ -201,6 +201,21 @@ class Settings(AuthSettings):
         "itself, without the broker, for up to this long after taking a message; then it "
         "sends that try through the broker and takes the next message (0: always the broker)",
     )
+    max_dagruns_to_create_per_loop: int = Field(
+        default=10,
+        ge=1,
+        description="the most DAGs a scheduler loop creates scheduled runs for (Airflow's "
+        "name, meaning and default); when more are due at once, the longest overdue go "
+        "first and the next loop, which starts at once, takes the rest, so the first tasks "
+        "of the runs made are queued while the burst is still worked through",
+    )
+    max_dagruns_per_loop_to_schedule: int = Field(
+        default=20,
+        ge=1,
+        description="the most running runs a scheduler loop plans whole (Airflow's name, "
+        "meaning and default: the runs it examines to schedule their tasks); those left go "
+        "first in the next loop, which starts at once",
+    )
     run_sweep_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -38,6 +38,29 @@ def test_airflow_variables_set_the_same_settings(tmp_path: Path) -> None:
     assert loaded.sources["parallelism"] == "env AIRFLOW__CORE__PARALLELISM"
 
 
+def test_the_schedulers_per_loop_bounds_are_airflows_and_read_through_conf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.airflow_compat.configuration import conf
+
+    defaults = load_config({"CONVEYOR_HOME": str(tmp_path)}).settings
+    assert (defaults.max_dagruns_to_create_per_loop, defaults.max_dagruns_per_loop_to_schedule) == (
+        10,
+        20,
+    )
+    environ = {
+        "CONVEYOR_HOME": str(tmp_path),
+        "AIRFLOW__SCHEDULER__MAX_DAGRUNS_TO_CREATE_PER_LOOP": "3",
+        "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE": "7",
+    }
+    s = load_config(environ).settings
+    assert (s.max_dagruns_to_create_per_loop, s.max_dagruns_per_loop_to_schedule) == (3, 7)
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path))
+    monkeypatch.setenv("CONVEYOR_MAX_DAGRUNS_TO_CREATE_PER_LOOP", "4")
+    assert conf.getint("scheduler", "max_dagruns_to_create_per_loop") == 4
+    assert conf.getint("scheduler", "max_dagruns_per_loop_to_schedule") == 20
+
+
 def test_conveyor_variables_win_and_the_file_loses(tmp_path: Path) -> None:
     (tmp_path / "conveyor.toml").write_text("parallelism = 2\nmin_file_process_interval = 5\n")
     loaded = load_config(

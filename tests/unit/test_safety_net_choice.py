@@ -66,3 +66,20 @@ def test_runs_no_longer_running_are_forgotten() -> None:
     net = _planned(SafetyNet(30))
     net.choose(Seen([], set(), set(), set()), T0)
     assert _choice(net, _seen()) == [Why.NEW]
+
+
+def test_runs_a_loop_had_no_room_to_plan_come_first_in_the_next() -> None:
+    net = SafetyNet(30)
+    old = [RunningSince(pk, "d", "v", T0) for pk in (5, 6, 7)]
+    seen = Seen(old, set(), set(), set())
+    assert [run.id for run, _ in net.choose(seen, T0)] == [5, 6, 7]
+    net.planned(old[0], seen, T0, idle=False)  # a loop with room for one
+    # Newer runs, with lower ids (the order of the read), come after the two left waiting.
+    later = T0 + timedelta(seconds=1)
+    new = [RunningSince(pk, "e", "v", later) for pk in (1, 2)]
+    seen = Seen([*new, *old], set(), set(), set())
+    assert [run.id for run, _ in net.choose(seen, later)] == [6, 7, 1, 2]
+    # Planned, they leave the queue.
+    net.planned(old[1], seen, later, idle=False)
+    net.planned(old[2], seen, later, idle=False)
+    assert [run.id for run, _ in net.choose(seen, later)] == [1, 2]

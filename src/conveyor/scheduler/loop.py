@@ -6,6 +6,11 @@ that came due, changes made outside a try's end, the periodic sweep: ``safety_ne
 scheduled tries to the executor, sends again tries that stayed queued too long, and fails
 tries whose heartbeat stopped. Between loops it waits on the executor, which starts the
 tasks that finishing tries queued through the fast path at once.
+
+A loop makes runs for at most ``max_dagruns_to_create_per_loop`` DAGs and plans at most
+``max_dagruns_per_loop_to_schedule`` runs whole; when it left some, the next loop starts at
+once, so a burst of DAGs due together is worked through in slices whose tries are handed
+over as each slice is made, and no loop holds the executor's refills up for long.
 """
 
 from __future__ import annotations
@@ -96,6 +101,9 @@ class Scheduler:
         self._store_failures = 0
         #: The last dispatch ran out of executor slots: tries may wait for the next free one.
         self._tries_wait_for_slots = False
+        #: The last loop left due DAGs or runs to plan for the next (its per-loop bounds):
+        #: the next loop starts at once instead of after ``scheduler_loop_seconds``.
+        self._work_left = False
         self._next_gauges = 0.0
 
     # -- life cycle ------------------------------------------------------------------------
@@ -143,7 +151,8 @@ class Scheduler:
             while not self._should_stop():
                 if time.monotonic() >= next_step:
                     pause = self._step_or_wait_for_the_store()
-                    next_step = time.monotonic() + max(self.settings.scheduler_loop_seconds, pause)
+                    wait = 0.0 if self._work_left else self.settings.scheduler_loop_seconds
+                    next_step = time.monotonic() + max(wait, pause)
                     if until is not None and until():
                         break
                 ended = self._poll_executor(max(next_step - time.monotonic(), 0.0))
@@ -226,6 +235,7 @@ class Scheduler:
                 self.send_gauges()
 
     def _step(self, now: datetime | None) -> None:
+        self._work_left = False
         if self.processor is not None:
             with self.problems.guard("parse_dags"):
                 self.processor.poll()
@@ -310,11 +320,28 @@ class Scheduler:
         with self.store.read() as conn:
             due_now = {row.dag_id: row for row in due_times.due_dags(conn, now)}
         held: dict[str, int] = {}  # the DAGs held in this loop, with their max_active_runs
-        made = self._each_dag_in_batches(
-            "create_scheduled_runs",
-            list(due_now),
-            lambda conn, dag_id: self._create_due_runs_of(conn, due_now[dag_id], now, held),
-        )
+        done: set[str] = set()  # the DAGs this loop made runs for (or held)
+
+        def create(conn: Connection, dag_id: str) -> int:
+            made = self._create_due_runs_of(conn, due_now[dag_id], now, held)
+            if made is None:
+                return 0
+            done.add(dag_id)  # not reached by a DAG that raises: rolled back, not counted
+            return made
+
+        # At most max_dagruns_to_create_per_loop DAGs, the longest overdue first: those left
+        # keep their due time, so the next loop (at once: ``_work_left``) takes them first.
+        # A DAG another scheduler holds right now is not counted, nor one that raised (it
+        # stays the longest overdue: counted, a few such would take every loop's places).
+        budget = self.settings.max_dagruns_to_create_per_loop
+        pending = list(due_now)
+        made = 0
+        while pending and len(done) < budget:
+            batch, pending = pending[: budget - len(done)], pending[budget - len(done) :]
+            made += self._each_dag_in_batches("create_scheduled_runs", batch, create)
+        if pending:
+            self._work_left = True
+            log.debug("%d DAGs due are left for the next loop", len(pending))
         self._wake_if_room_came(held)
         return made
 
@@ -333,10 +360,15 @@ class Scheduler:
                 due_times.wake(conn, room)
 
     def _create_due_runs_of(
-        self, conn: Connection, row: due_times.DueDag, now: datetime, held: dict[str, int]
-    ) -> int:
+        self,
+        conn: Connection,
+        row: due_times.DueDag,
+        now: datetime,
+        held: dict[str, int],
+    ) -> int | None:
+        """The runs made for the DAG; None when another scheduler is making them now."""
         if self.store.supports_row_locks and not runs.claim_dag(conn, row.dag_id):
-            return 0  # another scheduler is making this DAG's runs right now
+            return None
         structure = runs.serialized_dag(conn, row.version_hash)
         room = max(structure.max_active_runs - row.active_runs, 0)
         due, next_after = self._due_runs(conn, row, structure, now, room)
@@ -489,7 +521,12 @@ class Scheduler:
             )
         if stats.on():
             stats.dagruns_running(len({run.dag_id for run in running}))
-        for run, why in self.safety_net.choose(seen, at):
+        chosen = self.safety_net.choose(seen, at)
+        limit = self.settings.max_dagruns_per_loop_to_schedule
+        if len(chosen) > limit:  # the rest first in the next loop, which starts at once
+            log.debug("%d runs to plan are left for the next loop", len(chosen) - limit)
+            self._work_left = True
+        for run, why in chosen[:limit]:
             with self.problems.guard("advance_run", dag_id=run.dag_id, run_pk=run.id):
                 log.debug("planning run %s of %s whole: %s", run.id, run.dag_id, why)
                 planning = time.monotonic()

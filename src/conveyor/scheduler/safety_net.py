@@ -61,9 +61,15 @@ class SafetyNet:
         self.sweep = timedelta(seconds=sweep_seconds)
         self._planned: dict[int, _Planned] = {}
         self._planned_quiet: set[int] = set()  # planned while quiet, and quiet since
+        #: When each run chosen and not planned yet was first chosen: a loop plans at most
+        #: ``max_dagruns_per_loop_to_schedule`` of them, and those left go first next time.
+        self._chosen_since: dict[int, datetime] = {}
 
     def choose(self, seen: Seen, now: datetime) -> list[tuple[RunningSince, Why]]:
-        """The runs to plan whole now, each with why, in the order of ``seen.running``."""
+        """The runs to plan whole now, each with why: those chosen in an earlier loop and
+        not planned since first (the longest waiting first), then in the order of
+        ``seen.running``. The loop plans the first ones it has room for; none waits behind
+        runs chosen after it, so none starves."""
         running = {run.id for run in seen.running}
         self._planned = {pk: p for pk, p in self._planned.items() if pk in running}
         self._planned_quiet &= seen.quiet
@@ -73,6 +79,10 @@ class SafetyNet:
             why = self._why(run, requested, seen, now)
             if why is not None:
                 chosen.append((run, why))
+        # A run no longer chosen (its reason went, or it ended) forgets its wait.
+        self._chosen_since = {run.id: self._chosen_since.get(run.id, now) for run, _ in chosen}
+        order = {run.id: n for n, run in enumerate(seen.running)}
+        chosen.sort(key=lambda c: (self._chosen_since[c[0].id], order[c[0].id]))
         return chosen
 
     def _why(self, run: RunningSince, requested: set[int], seen: Seen, now: datetime) -> Why | None:
@@ -94,5 +104,6 @@ class SafetyNet:
         found nothing of it that could move. A quiet run planned idle stays so until one of
         the other reasons comes; one whose plan moved something is looked at again."""
         self._planned[run.id] = _Planned(run.start_date, now)
+        self._chosen_since.pop(run.id, None)
         if idle and run.id in seen.quiet:
             self._planned_quiet.add(run.id)

@@ -1,0 +1,213 @@
+"""A burst of DAGs due at once is worked through a bounded slice a loop.
+
+One loop creates runs for at most ``max_dagruns_to_create_per_loop`` DAGs, the longest
+overdue first, and plans at most ``max_dagruns_per_loop_to_schedule`` running runs whole;
+what is left goes first in the next loop, which the loop starts at once. So the first tasks
+of the runs made are handed to the executor while the rest of the burst still waits for its
+runs, and every due run is still created exactly once, with two schedulers racing on
+PostgreSQL too. Each test runs on a real store; the executor records what it is handed and
+starts nothing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from conftest import make_settings
+from conveyor.clock import utcnow
+from conveyor.engine.progress import QueuedTry
+from conveyor.executors.base import Executor
+from conveyor.loading.processor import DagFileProcessor
+from conveyor.scheduler.loop import Scheduler
+from conveyor.store import due_times
+from conveyor.store.engine import Store
+from conveyor.store.tables import dag, dag_run, task_instance
+
+DAG_FILE = """\
+    from datetime import datetime
+    from conveyor import DAG, EmptyOperator
+
+    with DAG({dag_id!r}, schedule="@hourly", start_date=datetime(2024, 1, 1), catchup=False):
+        EmptyOperator(task_id="first") >> EmptyOperator(task_id="second")
+"""
+
+
+class Recording(Executor):
+    """Starts nothing; remembers the tries it was handed, by the loop that handed them."""
+
+    def __init__(self) -> None:
+        self.handed: list[QueuedTry] = []
+
+    def start(self) -> None: ...
+
+    def submit(self, tries: list[QueuedTry]) -> None:
+        self.handed.extend(tries)
+
+    def poll(self, timeout: float) -> int:
+        return 0
+
+    def holds(self, ti_id: int) -> bool:
+        return True
+
+    def free_slots(self) -> int:
+        return 10_000
+
+    def stop(self, grace: float) -> None: ...
+
+
+def burst(tmp_path: Path, store: Store, count: int) -> list[str]:
+    """``count`` DAGs, registered and all due; each overdue a second longer than the next,
+    so the order they are due in is known. Their ids, the longest overdue first."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    names = [f"burst_{n:02d}" for n in range(count)]
+    for dag_id in names:
+        (folder / f"{dag_id}.py").write_text(textwrap.dedent(DAG_FILE.format(dag_id=dag_id)))
+    DagFileProcessor(store, folder, timeout=30, scan_every=0.05, paused_at_creation=False).sync()
+    # Due in the reverse of their names' order: the loop must follow the due time.
+    now = utcnow()
+    with store.write() as conn:
+        for n, dag_id in enumerate(names):
+            conn.execute(
+                update(dag)
+                .where(dag.c.dag_id == dag_id)
+                .values(next_dagrun_create_after=now - timedelta(seconds=n + 1))
+            )
+    return names[::-1]
+
+
+def scheduler(tmp_path: Path, store: Store, executor: Executor, **settings: Any) -> Scheduler:
+    values = make_settings(tmp_path, tmp_path / "dags", store.url, parallelism=100, **settings)
+    return Scheduler(values, store, executor, None)
+
+
+def runs_by_dag(store: Store) -> dict[str, int]:
+    with store.read() as conn:
+        rows = conn.execute(
+            select(dag_run.c.dag_id, func.count())
+            .where(dag_run.c.run_type == "scheduled")
+            .group_by(dag_run.c.dag_id)
+        ).all()
+    return {dag_id: int(n) for dag_id, n in rows}
+
+
+def handed_dags(executor: Recording, store: Store) -> list[str]:
+    """The DAGs whose tries the executor was handed, in the order it got them."""
+    ids = [t.ti_id for t in executor.handed]
+    with store.read() as conn:
+        rows = dict(
+            conn.execute(
+                select(task_instance.c.id, dag_run.c.dag_id)
+                .join(dag_run, dag_run.c.id == task_instance.c.run_pk)
+                .where(task_instance.c.id.in_(ids))
+            ).all()
+        )
+    return [rows[i] for i in ids]
+
+
+def test_a_burst_is_created_a_slice_a_loop_and_its_first_tasks_queued_meanwhile(
+    tmp_path: Path, store: Store
+) -> None:
+    ids = burst(tmp_path, store, 25)
+    executor = Recording()
+    sched = scheduler(
+        tmp_path,
+        store,
+        executor,
+        max_dagruns_to_create_per_loop=10,
+        max_dagruns_per_loop_to_schedule=100,
+    )
+    sched.step()
+    # The ten longest overdue have their runs, and their first tasks are with the executor
+    # while fifteen DAGs still wait for theirs.
+    assert set(runs_by_dag(store)) == set(ids[:10])
+    assert set(handed_dags(executor, store)) == set(ids[:10])
+    assert sched._work_left  # the next loop starts at once
+    sched.step()
+    assert set(runs_by_dag(store)) == set(ids[:20])
+    assert set(handed_dags(executor, store)) == set(ids[:20])
+    sched.step()
+    assert runs_by_dag(store) == dict.fromkeys(ids, 1)  # each due run once
+    assert sorted(handed_dags(executor, store)) == sorted(ids)
+    assert not sched._work_left
+    sched.step()
+    assert runs_by_dag(store) == dict.fromkeys(ids, 1)
+
+
+def test_runs_to_plan_beyond_the_bound_wait_for_the_next_loop_and_go_first_in_it(
+    tmp_path: Path, store: Store
+) -> None:
+    ids = burst(tmp_path, store, 12)
+    executor = Recording()
+    sched = scheduler(
+        tmp_path,
+        store,
+        executor,
+        max_dagruns_to_create_per_loop=100,
+        max_dagruns_per_loop_to_schedule=5,
+    )
+    sched.step()
+    assert runs_by_dag(store) == dict.fromkeys(ids, 1)  # every run made in one loop
+    first = handed_dags(executor, store)
+    assert len(first) == 5  # but five planned: their first tasks handed over
+    assert sched._work_left
+    sched.step()
+    second = handed_dags(executor, store)[5:]
+    assert len(second) == 5 and not set(first) & set(second)
+    sched.step()
+    assert sorted(handed_dags(executor, store)) == sorted(ids)  # none left behind
+    assert not sched._work_left
+
+
+def test_dags_whose_runs_fail_to_be_made_do_not_take_the_places_of_the_others(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = burst(tmp_path, store, 9)
+    broken = set(ids[:3])  # the longest overdue: first in every loop while they fail
+    set_due_time = due_times.set_due_time
+
+    def fails_for_broken(conn: Any, dag_id: str, **kwargs: Any) -> None:
+        if dag_id in broken:
+            raise RuntimeError(f"no due time for {dag_id}")
+        set_due_time(conn, dag_id, **kwargs)
+
+    monkeypatch.setattr(due_times, "set_due_time", fails_for_broken)
+    sched = scheduler(tmp_path, store, Recording(), max_dagruns_to_create_per_loop=3)
+    sched.create_scheduled_runs(utcnow())
+    assert set(runs_by_dag(store)) == set(ids[3:6])
+    sched.create_scheduled_runs(utcnow())
+    assert runs_by_dag(store) == dict.fromkeys(ids[3:], 1)
+
+
+@pytest.mark.postgres
+def test_two_bounded_schedulers_racing_create_each_due_run_once(
+    tmp_path: Path, pg_database_url: str
+) -> None:
+    stores = [Store(pg_database_url), Store(pg_database_url)]
+    try:
+        ids = burst(tmp_path, stores[0], 40)
+        schedulers = [
+            scheduler(tmp_path / name, s, Recording(), max_dagruns_to_create_per_loop=3)
+            for name, s in zip(("a", "b"), stores, strict=True)
+        ]
+
+        def loops(n: int) -> None:
+            for _ in range(30):
+                schedulers[n].create_scheduled_runs(utcnow())
+
+        threads = [threading.Thread(target=loops, args=(n,)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert runs_by_dag(stores[0]) == dict.fromkeys(ids, 1)
+    finally:
+        for s in stores:
+            s.dispose()
