@@ -2,9 +2,10 @@
 
     python tests/differential/update_coverage.py
 
-A row of "Supported modules and names" is measured by every recorded DAG whose file imports
-from its module (or probes it: a ``names_*`` file's ``MODULES``); one no DAG measures is an
-"instead" row (Airflow internals) or a module neither recorded Airflow has. Every other
+A row of "Supported modules and names" (its provider modules' rows too) is measured by every
+recorded DAG whose file imports from its module (or probes it: a ``names_*`` file's
+``MODULES``); one no DAG measures is an "instead" row (Airflow internals) or a module neither
+recorded Airflow has. Every other
 entry is kept as written; a new row of another table gets its section's reason when
 ``SECTION_REASONS`` has one, else ``"?"``, which test_coverage.py refuses until someone
 writes the DAGs or the reason. Entries of rows that are gone are dropped; those of the
@@ -69,7 +70,7 @@ def updated(text: str, old: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
     for section, rows in sorted(test_coverage._rows_to_check(text).items()):
         for row in sorted(rows):
             entry = old.get(section, {}).get(row)
-            if section == MODULES_SECTION:
+            if section in (MODULES_SECTION, test_coverage.MODULE_ROWS_OF_PROVIDERS):
                 dags = sorted(uses.get(row.strip("`"), ()))
                 if dags:
                     entry = {"dags": dags}

@@ -126,13 +126,15 @@ def use_hook():
 
 
 with DAG("mail_provider", start_date=datetime(2024, 1, 1), schedule=None, catchup=False,
-         params={"team": "data"},
+         params={"team": "data", "mail": "mail"},
          on_success_callback=send_smtp_notification(
-             smtp_conn_id="mail", to="runs@example.com",
+             smtp_conn_id="{{ params.mail }}", to="runs@example.com",
+             custom_headers={"X-Team": "{{ params.team }}"},
              subject="{{ dag.dag_id }} succeeded", html_content="run {{ run_id }}",
          )) as dag:
     report = EmailOperator(
-        task_id="report", conn_id="mail",
+        task_id="report", conn_id="{{ params.mail }}",
+        custom_headers={"X-Team": "{{ params.team }}"},
         to=["a@example.com", "b@example.com"], cc="c@example.com", bcc=["d@example.com"],
         subject="Report for {{ params.team }} ({{ task.task_id }})",
         html_content="<h1>{{ dag.dag_id }}</h1>",
@@ -194,6 +196,7 @@ def test_a_dag_mails_through_every_path(tmp_path: Path, mailbox: Mailbox) -> Non
     assert report.message["To"] == "a@example.com, b@example.com"
     assert report.message["CC"] == "c@example.com" and report.message["BCC"] is None
     assert report.html() == "<h1>mail_provider</h1>"
+    assert report.message["X-Team"] == "data"  # the connection and headers are templated
     assert report.attachments() == {"report.csv": b"day,rows\n2024-01-01,42\n"}
 
     core = mailbox.by_subject("core path")
@@ -210,6 +213,7 @@ def test_a_dag_mails_through_every_path(tmp_path: Path, mailbox: Mailbox) -> Non
     notified = mailbox.by_subject("mail_provider succeeded")  # the DAG's callback
     assert notified.recipients == ["runs@example.com"]
     assert notified.html().startswith("run manual__")
+    assert notified.message["X-Team"] == "data"
 
 
 BAD_DAG = """

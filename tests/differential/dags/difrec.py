@@ -52,6 +52,26 @@ def kind_of(value: Any) -> str:
     return "object"
 
 
+#: What ``describe`` reads of a class: what a DAG author names or templates with it.
+CLASS_ATTRIBUTES = ("template_fields", "conn_name_attr", "default_conn_name", "conn_type")
+
+
+def describe(value: Any) -> Any:
+    """``kind_of``, and for a class its own name and those of ``CLASS_ATTRIBUTES`` it has
+    (``template_fields`` sorted: their order is no behaviour)."""
+    kind = kind_of(value)
+    if kind != "class":
+        return kind
+    seen: dict[str, Any] = {"kind": kind, "name": value.__name__}
+    for attribute in CLASS_ATTRIBUTES:
+        if hasattr(value, attribute):
+            found = getattr(value, attribute)
+            if attribute == "template_fields":
+                found = sorted(found) if isinstance(found, (list, tuple, set)) else str(found)
+            seen[attribute] = found
+    return seen
+
+
 def write(run_id: str, dag_id: str, task_id: str, map_index: int, key: str, value: Any) -> None:
     folder = os.environ.get("DIFFSUITE_RECORDS")
     if not folder:

@@ -90,7 +90,7 @@ class EmrCreateJobFlowOperator(AwsBaseOperator[EmrHook]):
 
     aws_hook_class = EmrHook
     template_fields: ClassVar[tuple[str, ...]] = aws_template_fields(
-        "job_flow_overrides", "waiter_delay", "waiter_max_attempts"
+        "emr_conn_id", "job_flow_overrides", "waiter_delay", "waiter_max_attempts"
     )
     template_ext = (".json",)
     ui_color = "#f9c915"

@@ -18,7 +18,7 @@ from conveyor.providers.openlineage.datasets import s3_object
 from conveyor.providers.openlineage.operator_lineage import OperatorLineage
 
 #: The template fields every S3 operator has, after its own.
-_AWS_FIELDS = ("aws_conn_id", "region_name")
+_AWS_FIELDS = ("aws_conn_id", "region_name", "verify")
 
 
 class S3Operator(S3HookSettings, BaseOperator):

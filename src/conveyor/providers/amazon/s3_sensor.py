@@ -28,6 +28,7 @@ class S3KeySensor(S3HookSettings, BaseSensor):
         "bucket_name",
         "aws_conn_id",
         "region_name",
+        "verify",
     )
     ui_color = "#ffd700"
 

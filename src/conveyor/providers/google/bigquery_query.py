@@ -209,6 +209,7 @@ class BigQueryUpsertTableOperator(_BigQueryOperator):
         "table_resource",
         "impersonation_chain",
         "project_id",
+        "gcp_conn_id",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"table_resource": "json"}
 

@@ -19,9 +19,14 @@ from conveyor.sensors.base import BaseSensor
 
 class HttpSensor(BaseSensor):
     """Wait for ``endpoint`` on ``http_conn_id``; templated: ``endpoint``,
-    ``request_params``, ``headers``."""
+    ``request_params``, ``headers``, ``http_conn_id``."""
 
-    template_fields: ClassVar[tuple[str, ...]] = ("endpoint", "request_params", "headers")
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "endpoint",
+        "request_params",
+        "headers",
+        "http_conn_id",
+    )
 
     endpoint: str
     http_conn_id: str

@@ -84,6 +84,7 @@ class SlackNotifier(SlackApiSettings, Notifier):
         "username",
         "attachments",
         "blocks",
+        "slack_conn_id",
     )
     conn_attr: ClassVar[str] = "slack_conn_id"
 

@@ -1,6 +1,7 @@
 """``SmtpNotifier`` (``send_smtp_notification``): a callback that mails when a task or a run
-ends, as Airflow's. ``to``, ``from_email``, ``subject``, ``html_content``, ``files``, ``cc``
-and ``bcc`` are rendered with the callback's context; a subject or body left out says what
+ends, as Airflow's. ``to``, ``from_email``, ``subject``, ``html_content``, ``files``, ``cc``,
+``bcc``, ``custom_headers``, ``mime_charset``, ``mime_subtype`` and ``smtp_conn_id`` are
+rendered with the callback's context; a subject or body left out says what
 ended, how and where (the connection's ``subject_template`` / ``html_content_template``
 extras, when set, are used instead)."""
 
@@ -24,6 +25,10 @@ class SmtpNotifier(MailSettings, Notifier):
         "files",
         "cc",
         "bcc",
+        "custom_headers",
+        "mime_charset",
+        "mime_subtype",
+        "smtp_conn_id",
     )
     conn_attr: ClassVar[str] = "smtp_conn_id"
 
@@ -58,13 +63,13 @@ class SmtpNotifier(MailSettings, Notifier):
     def notify(self, context: dict[str, Any]) -> None:
         # The default message names these; a context without one renders it as None.
         context = message_values(context)
-        with self.smtp_hook(self.smtp_conn_id) as hook:
+        found = self.render(context)  # the MIME settings and headers too
+        with self.smtp_hook(found.pop("smtp_conn_id")) as hook:
             subject = self.subject or hook.subject_template or DEFAULT_MESSAGE
             body = self.html_content or hook.html_content_template or DEFAULT_MESSAGE
-            found = self.render(context)
             found["subject"] = str(self.render_one(subject, context)).strip().splitlines()[0][:200]
             found["html_content"] = self.render_one(body, context)
-            hook.send_email_smtp(**found, **self.mime_options)
+            hook.send_email_smtp(**found)
 
 
 #: Airflow's lower-case name of the notifier.

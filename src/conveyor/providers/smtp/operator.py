@@ -1,6 +1,7 @@
 """``EmailOperator``: send an email, as Airflow's (the smtp provider's, and the core one of
 ``airflow.operators.email`` / 1.10's ``email_operator``). Templated: ``to``, ``from_email``,
-``subject``, ``html_content`` (a ``.html`` file name is read as a template) and ``files``."""
+``subject``, ``html_content`` (a ``.html`` file name is read as a template), ``files``,
+``cc``, ``bcc``, ``conn_id``, ``custom_headers``, ``mime_charset`` and ``mime_subtype``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ class EmailOperator(MailSettings, BaseOperator):
         "files",
         "cc",
         "bcc",
+        "conn_id",
+        "custom_headers",
+        "mime_charset",
+        "mime_subtype",
     )
     template_ext: Sequence[str] = (".html",)
     ui_color = "#e6faf9"

@@ -1,0 +1,31 @@
+"""What a DAG author sees of the ssh provider's names, with no service.
+
+The names of docs/airflow.md's supported-modules table that map into Conveyor's
+providers and that Airflow 3.3.2 has, of
+airflow.providers.sftp.hooks.sftp to
+airflow.providers.ssh.operators.ssh:
+each name's kind, and of a class its name, template_fields and connection attributes
+(difrec.describe)."""
+
+import importlib
+
+from airflow.sdk import DAG, task
+from difrec import START, describe, rec
+
+MODULES = {
+    "airflow.providers.sftp.hooks.sftp": ["SFTPHook", "SFTPOperation"],
+    "airflow.providers.sftp.operators.sftp": ["SFTPOperation", "SFTPOperator"],
+    "airflow.providers.sftp.sensors.sftp": ["SFTPSensor"],
+    "airflow.providers.ssh.hooks.ssh": ["SSHHook"],
+    "airflow.providers.ssh.operators.ssh": ["SSHOperator"],
+}
+
+with DAG("names_prov_ssh", schedule=None, start_date=START, catchup=False):
+
+    @task
+    def probe(**context):
+        for module, names in MODULES.items():
+            loaded = importlib.import_module(module)
+            rec(context, module, {name: describe(getattr(loaded, name)) for name in names})
+
+    probe()
