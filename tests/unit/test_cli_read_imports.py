@@ -98,6 +98,7 @@ WEB_READ_MODEL = {
     "conveyor.web",
     "conveyor.web.queries",
     "conveyor.web.schemas",
+    "conveyor.web.row_shapes",
     "conveyor.web.bulk_schemas",
     "conveyor.web.strict_json",
     "conveyor.web.dag_list",

@@ -535,7 +535,8 @@ def _mapped_whole(
     start = min(starts) if starts else None
     end = max(ends) if ends and len(ends) == len(instances) else None
     first = instances[0]
-    return schemas.TaskInstanceDetail(
+    # By name, as from a row: its fields are the row's (a type checker sees none of them).
+    whole = dict(
         task_id=task_id,
         state=aggregate(states).value,
         try_number=0,
@@ -562,6 +563,7 @@ def _mapped_whole(
         mapped=True,
         instance_states=dict(Counter(i.state for i in instances)),
     )
+    return schemas.TaskInstanceDetail.model_validate(whole)
 
 
 def _instances(conn: Connection, run: RunRow, task_id: str) -> list[schemas.TaskInstance]:

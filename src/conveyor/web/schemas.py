@@ -1,10 +1,12 @@
 """The JSON shapes of the API (pydantic), shared with the pages through ``queries``.
 
-A row the API, the UI and the CLI show is declared twice, each declaration saying one thing:
-the store's read row (``conveyor.store.reads``) what is read, the model here what is shown:
-which fields, in which order, with which descriptions (the OpenAPI document). Nothing copies
-one into the other field by field: :func:`from_row` fills a model from a row by name, and the
-caller names only what the row does not hold as it is shown (a duration, a mask, liveness).
+A row the API, the UI and the CLI show is declared by the store's read row
+(``conveyor.store.reads``), what is read, and by the model here, what is shown: which
+fields, in which order, with which descriptions (the OpenAPI document). A run and a task
+instance are declared once, by their rows: their models here only say how they show them
+(``__row__``, ``row_shapes.FromRow``), as ``/api/v2``'s do. Nothing copies one into the other
+field by field: :func:`from_row` fills a model from a row by name, and the caller names only
+what the row does not hold as it is shown (a duration, a mask, liveness).
 """
 
 from __future__ import annotations
@@ -14,10 +16,16 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.store.reads.runs import RunListing
+from conveyor.store.reads.task_lists import ListedInstance
+from conveyor.store.reads.tasks import InstanceRow
 from conveyor.web.bulk_schemas import InstanceChange, RunStateChange
+from conveyor.web.row_shapes import FromRow, RowAnswer, fill
 from conveyor.web.strict_json import StrictDict
 
 M = TypeVar("M", bound=BaseModel)
+#: An answer filled from a read row (``row_shapes.fill``), as every caller here names it.
+from_row = fill
 
 
 class Shape(BaseModel):
@@ -31,17 +39,6 @@ class RequestBody(BaseModel):
     """A request's body: built at import, since FastAPI wraps a body model in a TypeAdapter
     with the parameter's alias, and building a deferred model there warns that the alias
     has no effect (pydantic 2.14 on Python 3.11)."""
-
-
-def from_row(model: type[M], row: object, **computed: Any) -> M:
-    """``model`` filled from ``row``: each field from ``computed`` when given there, else
-    from the row's attribute of the same name; a field the row lacks keeps its default (a
-    required one is a validation error, never a silent gap)."""
-    values = dict(computed)
-    for name in model.model_fields:
-        if name not in values and hasattr(row, name):
-            values[name] = getattr(row, name)
-    return model.model_validate(values)
 
 
 class RecentRun(Shape):
@@ -187,26 +184,13 @@ class InvalidRequest(Problem):
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class Run(Shape):
-    dag_id: str
-    run_id: str
-    run_type: str
-    state: str
-    logical_date: datetime
-    data_interval_start: datetime
-    data_interval_end: datetime
-    conf: dict[str, Any]
-    created_by: str | None
-    queued_at: datetime
-    start_date: datetime | None
-    end_date: datetime | None
-    note: str | None = Field(description="the system's reason for the run's state")
-    user_note: str | None = Field(None, description="the note a person wrote on the run")
-    version_hash: str | None = Field(
-        None, description="the DAG version the run is pinned to (see /dags/{dag_id}/versions)"
-    )
-    partition_key: str | None = Field(
-        None, description="the partition of data the run is for (Airflow 3.2's asset partitions)"
+class Run(Shape, RowAnswer):
+    # A run: its read row, less its key, the last change of its row and the partition's
+    # date (no docstring: it would describe the shape in the OpenAPI document).
+    __row__ = FromRow(
+        RunListing,
+        hidden=("id", "updated_at", "partition_date"),
+        defaults={"user_note": None, "version_hash": None},
     )
 
 
@@ -252,27 +236,32 @@ class TriggerRun(RequestBody):
     run_id: str | None = Field(default=None, min_length=1, max_length=250)
 
 
-class TaskInstance(Shape):
-    task_id: str
-    state: str
-    try_number: int
-    max_tries: int
-    queue: str
-    hostname: str | None
-    pid: int | None
-    scheduled_at: datetime | None
-    queued_at: datetime | None
-    start_date: datetime | None
-    end_date: datetime | None
-    retry_at: datetime | None
-    duration: float | None
-    map_index: int = Field(-1, description="instance of a mapped task: 0..n-1; else -1")
-    user_note: str | None = Field(None, description="the note a person wrote on it")
-    rendered_map_index: str | None = Field(
-        None,
-        description="the task's map_index_template as the instance's last try rendered it "
-        "(shown instead of map_index)",
+class TaskInstance(Shape, RowAnswer):
+    # A task instance: its read row, with its duration and its task's display name.
+    __row__ = FromRow(
+        InstanceRow,
+        shown=(
+            "task_id",
+            "state",
+            "try_number",
+            "max_tries",
+            "queue",
+            "hostname",
+            "pid",
+            "scheduled_at",
+            "queued_at",
+            "start_date",
+            "end_date",
+            "retry_at",
+            "duration",
+            "map_index",
+            "user_note",
+            "rendered_map_index",
+            "task_display_name",
+        ),
+        defaults={"map_index": -1, "user_note": None, "rendered_map_index": None},
     )
+    duration: float | None
     task_display_name: str | None = Field(
         None, description="the task's task_display_name, or its id"
     )
@@ -287,10 +276,7 @@ class TaskInstanceList(Shape):
 class ListedTaskInstance(TaskInstance):
     """A task instance in a list across DAGs and runs: which run, and that run's state."""
 
-    dag_id: str
-    run_id: str
-    run_state: str
-    logical_date: datetime
+    __row__ = FromRow(ListedInstance, shown=("dag_id", "run_id", "run_state", "logical_date"))
 
 
 class ListedTaskInstances(Shape):

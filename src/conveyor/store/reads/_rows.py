@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, TypeVar
 
@@ -20,3 +21,9 @@ def row_as(cls: type[T], row: Any, **given: Any) -> T:
     field in ``given`` takes that value instead (one the row lacks, or holds otherwise)."""
     names = _names(cls)  # type: ignore[arg-type]
     return cls(**{name: given[name] if name in given else getattr(row, name) for name in names})
+
+
+def description(text: str) -> Mapping[str, str]:
+    """A field's metadata saying what it holds (``field(metadata=description(...))``): the
+    answers made from the row (``web/row_shapes.py``) describe the field with it."""
+    return {"description": text}

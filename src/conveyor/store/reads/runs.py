@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
-from conveyor.store.reads._rows import row_as
+from conveyor.store.reads._rows import description, row_as
 from conveyor.store.runs import run_by_key
 from conveyor.store.tables import dag_run, task_instance
 from conveyor.strict_json import shown
@@ -17,6 +17,9 @@ from conveyor.strict_json import shown
 
 @dataclass(frozen=True)
 class RunListing:
+    """A run as it is shown: the one row type of a run, which ``/api/v1`` (the UI, the CLI)
+    and ``/api/v2`` show under their names (``web/row_shapes.py``)."""
+
     id: int
     dag_id: str
     run_id: str
@@ -30,11 +33,18 @@ class RunListing:
     queued_at: datetime
     start_date: datetime | None
     end_date: datetime | None
-    note: str | None
-    user_note: str | None
-    version_hash: str
+    note: str | None = field(metadata=description("the system's reason for the run's state"))
+    user_note: str | None = field(metadata=description("the note a person wrote on the run"))
+    version_hash: str = field(
+        metadata=description("the DAG version the run is pinned to (see /dags/{dag_id}/versions)")
+    )
     updated_at: datetime | None = None  # the last change of its row (migration 0026)
-    partition_key: str | None = None  # the partition of data it is for (migration 0034)
+    partition_key: str | None = field(  # migration 0034
+        default=None,
+        metadata=description(
+            "the partition of data the run is for (Airflow 3.2's asset partitions)"
+        ),
+    )
     partition_date: datetime | None = None  # the moment that partition starts (migration 0035)
 
 

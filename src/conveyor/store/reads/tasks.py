@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, case, func, select
 
 from conveyor.lifecycle import FAILED_TRY
 from conveyor.states import TaskState
-from conveyor.store.reads._rows import row_as
+from conveyor.store.reads._rows import description, row_as
 from conveyor.store.tables import task_instance, task_try, xcom
 from conveyor.store.try_numbers import (
     ROW_TRY,
@@ -26,10 +26,14 @@ from conveyor.strict_json import shown
 
 @dataclass(frozen=True)
 class InstanceRow:
+    """A task instance as it is shown: the one row type of a task instance, which
+    ``/api/v1`` (the UI, the CLI) and ``/api/v2`` show under their names
+    (``web/row_shapes.py``)."""
+
     id: int
     run_pk: int
     task_id: str
-    map_index: int  # -1, or 0..n-1 for an instance of a mapped task
+    map_index: int = field(metadata=description("instance of a mapped task: 0..n-1; else -1"))
     state: str
     try_number: int
     max_tries: int
@@ -41,8 +45,13 @@ class InstanceRow:
     start_date: datetime | None
     end_date: datetime | None
     retry_at: datetime | None
-    user_note: str | None
-    rendered_map_index: str | None  # its map_index_template, as its last try rendered it
+    user_note: str | None = field(metadata=description("the note a person wrote on it"))
+    rendered_map_index: str | None = field(
+        metadata=description(
+            "the task's map_index_template as the instance's last try rendered it "
+            "(shown instead of map_index)"
+        )
+    )
     updated_at: datetime  # the last change of its row
 
 

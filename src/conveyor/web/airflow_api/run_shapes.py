@@ -12,7 +12,8 @@ from conveyor.store.engine import Connection
 from conveyor.store.reads.runs import RunListing
 from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.batch_bounds import BatchBounds
-from conveyor.web.airflow_api.common import utc
+from conveyor.web.airflow_api.common import UtcTime, utc
+from conveyor.web.row_shapes import FromRow, RowAnswer, fill
 from conveyor.web.strict_json import StrictDict
 
 RunState = Literal["queued", "running", "success", "failed"]
@@ -24,29 +25,49 @@ RUN_TYPES = {
 Note = Annotated[str | None, Field(max_length=1000)]
 
 
-class DAGRunResponse(BaseModel):
-    dag_run_id: str
-    dag_id: str
-    logical_date: datetime | None
-    queued_at: datetime | None
-    start_date: datetime | None
-    end_date: datetime | None
+class DAGRunResponse(RowAnswer):
+    # A run's read row under Airflow's names and in its order; the fields the row does not
+    # hold as Airflow shows them are declared below.
+    __row__ = FromRow(
+        RunListing,
+        shown=(
+            "dag_run_id",
+            "dag_id",
+            "logical_date",
+            "queued_at",
+            "start_date",
+            "end_date",
+            "duration",
+            "data_interval_start",
+            "data_interval_end",
+            "run_after",
+            "last_scheduling_decision",
+            "run_type",
+            "state",
+            "triggered_by",
+            "triggering_user_name",
+            "conf",
+            "note",
+            "dag_versions",
+            "bundle_version",
+            "dag_display_name",
+            "partition_key",
+            "partition_date",
+        ),
+        renamed={"dag_run_id": "run_id", "note": "user_note"},
+        nullable=("logical_date", "queued_at", "data_interval_start", "data_interval_end", "conf"),
+        time=UtcTime,
+        described=False,
+    )
     duration: float | None
-    data_interval_start: datetime | None
-    data_interval_end: datetime | None
     run_after: datetime
     last_scheduling_decision: datetime | None = None
-    run_type: str
     state: RunState
     triggered_by: str | None
     triggering_user_name: str | None
-    conf: dict[str, Any] | None
-    note: str | None
     dag_versions: list[dict[str, Any]] = Field(default_factory=list)
     bundle_version: str | None = None
     dag_display_name: str
-    partition_key: str | None = None
-    partition_date: datetime | None = None
 
 
 class DAGRunCollectionResponse(BaseModel):
@@ -155,24 +176,14 @@ def duration(start: datetime | None, end: datetime | None) -> float | None:
 def dag_run_response(conn: Connection, run: RunListing) -> DAGRunResponse:
     by, user = triggered_by(run)
     dag = serialized_dag(conn, run.version_hash)
-    return DAGRunResponse(
-        dag_run_id=run.run_id,
-        dag_id=run.dag_id,
-        logical_date=utc(run.logical_date),
-        queued_at=utc(run.queued_at),
-        start_date=utc(run.start_date),
-        end_date=utc(run.end_date),
+    return fill(
+        DAGRunResponse,
+        run,
         duration=duration(run.start_date, run.end_date),
-        data_interval_start=utc(run.data_interval_start),
-        data_interval_end=utc(run.data_interval_end),
         run_after=run_after(run),
         run_type=RUN_TYPES.get(run.run_type, run.run_type),
-        state=run.state,  # type: ignore[arg-type]  # Conveyor's run states are Airflow's
         triggered_by=by,
         triggering_user_name=user,
         conf=run.conf or {},
-        note=run.user_note,
         dag_display_name=dag.display_name or run.dag_id,
-        partition_key=run.partition_key,
-        partition_date=utc(run.partition_date),
     )

@@ -19,45 +19,95 @@ from conveyor.store.reads.runs import RunListing
 from conveyor.store.reads.tasks import InstanceRow, TryRow
 from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.batch_bounds import BatchBounds, Bound
-from conveyor.web.airflow_api.common import utc
+from conveyor.web.airflow_api.common import UtcTime
 from conveyor.web.airflow_api.operator_names import operator_class, operator_name
 from conveyor.web.airflow_api.run_shapes import duration, run_after
+from conveyor.web.row_shapes import FromRow, RowAnswer, fill
 
 #: Conveyor's task state with no Airflow name (created, waiting for its upstream): null.
 NO_STATE = "none"
 
 
-class TaskInstanceResponse(BaseModel):
+#: A task instance's fields as Airflow shows them, in its order.
+_INSTANCE_FIELDS = (
+    "id",
+    "task_id",
+    "dag_id",
+    "dag_run_id",
+    "map_index",
+    "logical_date",
+    "run_after",
+    "start_date",
+    "end_date",
+    "duration",
+    "state",
+    "try_number",
+    "max_tries",
+    "task_display_name",
+    "dag_display_name",
+    "hostname",
+    "unixname",
+    "pool",
+    "pool_slots",
+    "queue",
+    "priority_weight",
+    "operator",
+    "operator_name",
+    "queued_when",
+    "scheduled_when",
+    "pid",
+    "executor",
+    "executor_config",
+    "note",
+    "rendered_map_index",
+    "rendered_fields",
+    "trigger",
+    "triggerer_job",
+    "dag_version",
+)
+#: Those a try does not show (Airflow's task instance history).
+_INSTANCE_ONLY = {
+    "id",
+    "logical_date",
+    "run_after",
+    "note",
+    "rendered_map_index",
+    "rendered_fields",
+    "trigger",
+    "triggerer_job",
+}
+#: Conveyor's names of a task instance's row under Airflow's, its times in UTC.
+_AIRFLOW_NAMES = {"queued_when": "queued_at", "scheduled_when": "scheduled_at", "note": "user_note"}
+
+
+class TaskInstanceResponse(RowAnswer):
+    # A task instance's read row under Airflow's names; what the row does not hold as
+    # Airflow shows it (its run's, its task's, Airflow's constants) is declared below.
+    __row__ = FromRow(
+        InstanceRow,
+        shown=_INSTANCE_FIELDS,
+        renamed=_AIRFLOW_NAMES,
+        nullable=("queue",),
+        time=UtcTime,
+        described=False,
+    )
     id: str
-    task_id: str
     dag_id: str
     dag_run_id: str
-    map_index: int
-    logical_date: datetime | None
+    logical_date: UtcTime | None
     run_after: datetime
-    start_date: datetime | None
-    end_date: datetime | None
     duration: float | None
     state: str | None
-    try_number: int
-    max_tries: int
     task_display_name: str
     dag_display_name: str
-    hostname: str | None
     unixname: str | None = None
     pool: str
     pool_slots: int
-    queue: str | None
     priority_weight: int | None
     operator: str | None
     operator_name: str | None
-    queued_when: datetime | None
-    scheduled_when: datetime | None
-    pid: int | None
     executor: str | None = None
     executor_config: str = "{}"
-    note: str | None
-    rendered_map_index: str | None
     rendered_fields: dict[str, Any] = {}
     trigger: dict[str, Any] | None = None
     triggerer_job: dict[str, Any] | None = None
@@ -77,33 +127,15 @@ class ClearTaskInstanceCollectionResponse(BaseModel):
     total_entries: int
 
 
-class TaskInstanceHistoryResponse(BaseModel):
-    task_id: str
-    dag_id: str
-    dag_run_id: str
-    map_index: int
-    start_date: datetime | None
-    end_date: datetime | None
-    duration: float | None
-    state: str | None
-    try_number: int
-    max_tries: int
-    task_display_name: str
-    dag_display_name: str
-    hostname: str | None
-    unixname: str | None = None
-    pool: str
-    pool_slots: int
-    queue: str | None
-    priority_weight: int | None
-    operator: str | None
-    operator_name: str | None
-    queued_when: datetime | None
-    scheduled_when: datetime | None
-    pid: int | None
-    executor: str | None = None
-    executor_config: str = "{}"
-    dag_version: dict[str, Any] | None = None
+class TaskInstanceHistoryResponse(RowAnswer):
+    # A try: what its task instance shows, less what only the instance has; the try's own
+    # values (its dates, state, number, host and process) are given when it is made.
+    __row__ = FromRow(
+        InstanceRow,
+        shown=tuple(name for name in _INSTANCE_FIELDS if name not in _INSTANCE_ONLY),
+        renamed=_AIRFLOW_NAMES,
+        like=TaskInstanceResponse,
+    )
 
 
 class TaskInstanceHistoryCollectionResponse(BaseModel):
@@ -153,22 +185,15 @@ def _instance_fields(run: RunListing, dag: SerializedDag, row: InstanceRow) -> d
 
 
 def ti_response(run: RunListing, dag: SerializedDag, row: InstanceRow) -> TaskInstanceResponse:
-    return TaskInstanceResponse(
+    return fill(
+        TaskInstanceResponse,
+        row,
         **_instance_fields(run, dag, row),
         id=instance_uuid(row.id),
-        logical_date=utc(run.logical_date),
+        logical_date=run.logical_date,
         run_after=run_after(run),
-        start_date=utc(row.start_date),
-        end_date=utc(row.end_date),
         duration=duration(row.start_date, row.end_date),
         state=airflow_state(row.state),
-        try_number=row.try_number,
-        hostname=row.hostname,
-        queued_when=utc(row.queued_at),
-        scheduled_when=utc(row.scheduled_at),
-        pid=row.pid,
-        note=row.user_note,
-        rendered_map_index=row.rendered_map_index,
     )
 
 
@@ -178,18 +203,20 @@ def try_response(
     """A try, as Airflow's task instance history shows it; the current try as its
     instance is now."""
     current = attempt.try_number == row.try_number
-    return TaskInstanceHistoryResponse(
+    return fill(
+        TaskInstanceHistoryResponse,
+        row,
         **_instance_fields(run, dag, row),
-        start_date=utc(attempt.start_date),
-        end_date=utc(attempt.end_date),
+        start_date=attempt.start_date,
+        end_date=attempt.end_date,
         duration=attempt.duration
         if attempt.duration is not None
         else duration(attempt.start_date, attempt.end_date),
         state=airflow_state(attempt.state),
         try_number=attempt.try_number,
         hostname=attempt.hostname,
-        queued_when=utc(row.queued_at) if current else None,
-        scheduled_when=utc(row.scheduled_at) if current else None,
+        queued_when=row.queued_at if current else None,
+        scheduled_when=row.scheduled_at if current else None,
         pid=attempt.pid,
     )
 
