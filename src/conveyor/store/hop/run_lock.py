@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from types import ModuleType
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, bindparam, select
@@ -92,18 +93,23 @@ def lock_run_then(
     taken once the lock is granted, so it sees everything committed under the lock before.
     ``then`` is then given a :class:`PendingLock`: the run's row comes back with the
     statement's results, as the :class:`LockedRun` returned here."""
-    if not (sent_together and conn.dialect.name == "postgresql"):
-        locked = lock_run(conn, run_pk)
-        return locked, then(locked)
-    # Imported here: psycopg is loaded only where PostgreSQL is the store.
-    from conveyor.store.hop import pipeline
-
-    if not pipeline.supported():
+    pipeline = _pipeline_of(conn) if sent_together else None
+    if pipeline is None:
         locked = lock_run(conn, run_pk)
         return locked, then(locked)
     with pipeline.in_front(conn, _lock_run_text(conn.dialect), {"run_pk": run_pk}) as lock:
         done = then(PendingLock(run_pk))
     return _locked_run_from_driver(lock.fetchone(), run_pk, conn.dialect), done
+
+
+def _pipeline_of(conn: Connection) -> ModuleType | None:
+    """``store.hop.pipeline`` where the store is PostgreSQL and its libpq pipelines, else
+    None. Imported here: psycopg is loaded only where PostgreSQL is the store."""
+    if conn.dialect.name != "postgresql":
+        return None
+    from conveyor.store.hop import pipeline
+
+    return pipeline if pipeline.supported() else None
 
 
 @functools.lru_cache(maxsize=4)
