@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from airflow_hook_on import assert_paths_give
+from conveyor.exceptions import TaskError
 from conveyor.providers.discord import hook as discord_hook
 from conveyor.providers.discord import notifier as discord_notifier
 from conveyor.providers.discord import operator as discord_operator
@@ -120,3 +121,9 @@ def test_the_discord_payload_is_discords_json() -> None:
     assert found._build_discord_payload() == '{"content": "hi", "tts": false, "username": "bot"}'
     with pytest.raises(ValueError, match="2000 or fewer"):
         discord_hook.DiscordWebhookHook(message="x" * 2001)._build_discord_payload()
+
+
+def test_a_discord_embed_is_refused_where_the_notifier_sends_not_dropped() -> None:
+    notifier = discord_notifier.DiscordNotifier(text="done", embed={"title": "run"})
+    with pytest.raises(TaskError, match="embed is not supported by Conveyor"):
+        notifier.notify({})

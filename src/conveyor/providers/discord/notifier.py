@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from conveyor.exceptions import TaskError
 from conveyor.providers._fields import keep_fields
 from conveyor.providers._notifier import Notifier
 from conveyor.providers.discord.hook import DiscordWebhookHook
+
+#: Arguments of Airflow's DiscordNotifier that Conveyor's webhook does not send.
+_NOT_SENT = frozenset({"embed"})
 
 ICON_URL = "https://raw.githubusercontent.com/apache/airflow/main/airflow-core/src/airflow/ui/public/pin_100.png"
 
@@ -39,8 +43,15 @@ class DiscordNotifier(Notifier):
         **kwargs: Any,
     ) -> None:
         keep_fields(self, DiscordNotifier, locals())
+        # Airflow's newer providers take these; sending without them would drop them silently.
+        self.unsupported = sorted(set(kwargs) & _NOT_SENT)
 
     def notify(self, context: dict[str, Any]) -> None:
+        if self.unsupported:
+            raise TaskError(
+                f"DiscordNotifier: {', '.join(self.unsupported)} is not supported by Conveyor: "
+                "put what it says in text"
+            )
         found = self.render(context)
         DiscordWebhookHook(
             http_conn_id=found["discord_conn_id"],
