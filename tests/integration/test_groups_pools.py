@@ -266,6 +266,65 @@ def test_priority_orders_scarce_slots_across_runs_and_dags(
     assert peak_slots(tries(store)) == 1
 
 
+def test_a_freed_executor_slot_goes_to_the_highest_priority_waiting_in_any_run(
+    tmp_path: Path, dags: Path, store: Store
+) -> None:
+    """With every slot under ``parallelism`` taken, a try's end frees one: another run's
+    waiting try of higher priority gets it, not the ending try's own downstream (which the
+    fast path, and the runner that would keep it, leave scheduled)."""
+    release = tmp_path / "release"
+    write_dag(
+        dags,
+        "contest.py",
+        f"""
+        import os
+
+        with DAG("chain"):
+            @task(priority_weight=1, weight_rule="absolute")
+            def hold():
+                while not os.path.exists({str(release)!r}):
+                    time.sleep(0.02)
+
+            @task(priority_weight=1, weight_rule="absolute")
+            def after():
+                pass
+
+            hold() >> after()
+
+        with DAG("urgent"):
+            @task(priority_weight=10, weight_rule="absolute")
+            def first():
+                pass
+
+            first()
+        """,
+    )
+    sync(store, dags)
+    chain = trigger(store, "chain")
+    settings = make_settings(tmp_path, dags, store.url, parallelism=1)
+    urgent: list[int] = []
+
+    def state_of(task_id: str) -> TaskState:
+        with store.read() as conn:
+            found = conn.execute(
+                select(task_instance.c.state).where(task_instance.c.task_id == task_id)
+            ).scalar()
+        return TaskState(found or TaskState.NONE.value)
+
+    def contest() -> bool:
+        # Once `hold` takes the one slot, `urgent` is triggered; once its try waits for the
+        # slot, `hold` is let go, and its end frees the slot both `after` and `first` want.
+        if not urgent and state_of("hold") is TaskState.RUNNING:
+            urgent.append(trigger(store, "urgent"))
+        if urgent and state_of("first") is TaskState.SCHEDULED:
+            release.touch()
+        return bool(urgent) and runs_finished(store, [chain, *urgent])()
+
+    run_scheduler(settings, store, contest, what="both runs")
+    started = {r.task_id: r.start_date for r in tries(store)}
+    assert started["first"] < started["after"], f"the lower priority went first: {started}"
+
+
 def test_a_missing_pool_keeps_the_task_waiting_and_says_why(
     tmp_path: Path, dags: Path, store: Store
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conveyor.engine.admission import admit, by_priority, run_room
+from conveyor.engine.admission import AheadElsewhere, admit, by_priority, run_room
 from conveyor.states import TaskState
 from conveyor.store.pools import PoolCounts
 from conveyor.store.runs import TiRow
@@ -81,6 +81,23 @@ def test_higher_priorities_waiting_elsewhere_go_first() -> None:
     # a lower priority elsewhere holds nobody back
     pools = PoolCounts(slots={"db": 2}, waiting_elsewhere={"db": [(1, 2)]})
     assert _ids(admit([_ti(1, pool="db", priority=5)], 5, pools).now) == [1]
+
+
+def test_executor_slots_go_to_higher_priorities_of_other_runs_first() -> None:
+    # One slot left under parallelism, wanted by another run's try of priority 10.
+    admitted = admit([_ti(1, priority=5)], 5, UNLIMITED, elsewhere=AheadElsewhere(1, [10]))
+    assert admitted.now == [] and _ids(admitted.later) == [1]
+    # A tie goes to the try at hand.
+    elsewhere = AheadElsewhere(1, [10])
+    admitted = admit([_ti(1, priority=5), _ti(2, priority=10)], 5, UNLIMITED, elsewhere=elsewhere)
+    assert _ids(admitted.now) == [2] and _ids(admitted.later) == [1]
+    # Two slots: the other run's try takes one, the highest here the other.
+    elsewhere = AheadElsewhere(2, [10])
+    admitted = admit([_ti(1, priority=5), _ti(2, priority=11)], 5, UNLIMITED, elsewhere=elsewhere)
+    assert _ids(admitted.now) == [2] and _ids(admitted.later) == [1]
+    # Lower priorities elsewhere hold nobody back.
+    elsewhere = AheadElsewhere(1, [1, 2])
+    assert _ids(admit([_ti(1, priority=5)], 5, UNLIMITED, elsewhere=elsewhere).now) == [1]
 
 
 def test_a_try_asking_for_more_than_its_pool_has_holds_nobody_back() -> None:

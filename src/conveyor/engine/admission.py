@@ -12,6 +12,9 @@ the scheduler loop's dispatch (``progress.queue_scheduled``). The rules:
   them after the slots held by tries in flight and those asked for by scheduled tries of
   higher priority elsewhere (a try asking for more than its pool has holds nobody back);
 - a try that does not fit its pool waits, and lower priorities must not take its slots;
+- the room under ``parallelism`` goes first to scheduled tries of other runs with a higher
+  priority (:class:`AheadElsewhere`), as Airflow's scheduler hands a freed slot to the
+  highest priority waiting anywhere: the fast path leaves its own lower tries scheduled;
 - a task with ``max_active_tis_per_dag`` / ``max_active_tis_per_dagrun`` has at most that
   many instances queued, running or deferred across its DAG's runs / in the run
   (``store.task_limits`` counts them under its lock); a try over its task's limit waits,
@@ -66,6 +69,25 @@ class PoolRoom:
     def wait(self, name: str, slots: int, priority: int) -> None:
         """A try that did not fit: lower priorities must not take its slots before it."""
         self._waiting.setdefault(name, []).append((priority, slots))
+
+
+class AheadElsewhere:
+    """The room under ``parallelism`` (``cap``) and the priorities of scheduled tries of
+    other runs that want it; a try takes a place only if those of higher priority would
+    still find theirs. Ties go to the try at hand (Airflow's next key, the run's logical
+    date, is not read here)."""
+
+    def __init__(self, cap: int, priorities: Iterable[int]) -> None:
+        self.cap = cap
+        self.priorities = sorted(priorities, reverse=True)
+        self.taken = 0
+
+    def leaves_room(self, priority: int) -> bool:
+        ahead = sum(1 for p in self.priorities if p > priority)
+        return self.taken + ahead < self.cap
+
+    def take(self) -> None:
+        self.taken += 1
 
 
 class TaskRoom:
@@ -123,17 +145,24 @@ def admit(
     room: int,
     pools: PoolCounts,
     tasks: TaskRoom | None = None,
+    elsewhere: AheadElsewhere | None = None,
 ) -> Admitted:
     """Which ``candidates`` may be queued now, given the run's ``room`` (see
-    :func:`run_room`), the ``pools`` they use and their tasks' own limits (``tasks``)."""
+    :func:`run_room`), the ``pools`` they use, their tasks' own limits (``tasks``) and the
+    other runs' tries waiting for the same executor slots (``elsewhere``)."""
     room_in = PoolRoom(pools)
     admitted = Admitted()
     for ti in by_priority(candidates):
         if tasks is not None and not tasks.fits(ti.task_id):
             admitted.later.append(ti)  # over its task's limit: it holds nothing back
             continue
+        if elsewhere is not None and not elsewhere.leaves_room(ti.priority_weight):
+            admitted.later.append(ti)  # a higher try of another run comes first
+            continue
         if room > 0 and room_in.fits(ti.pool, ti.pool_slots, ti.priority_weight):
             room -= 1
+            if elsewhere is not None:
+                elsewhere.take()
             room_in.take(ti.pool, ti.pool_slots)
             if tasks is not None:
                 tasks.take(ti.task_id)

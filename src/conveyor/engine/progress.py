@@ -26,7 +26,15 @@ from conveyor.engine.runs import end_run
 from conveyor.lifecycle import NOT_A_RETRY, WAITING_FOR_TIME, Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
-from conveyor.store import frontier_reads, plan_requests, pools, runs, task_limits, transitions
+from conveyor.store import (
+    frontier_reads,
+    plan_requests,
+    pools,
+    runs,
+    scheduling,
+    task_limits,
+    transitions,
+)
 from conveyor.store.engine import Connection
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.hop.run_lock import LockedRun
@@ -162,7 +170,7 @@ def _advance_and_queue(
     if not candidates:
         return Advance([], None)
     room = admission.run_room(structure.max_active_tasks, tis.values(), cap)
-    admitting = _Admitting(run, structure, reasons, read.limits)
+    admitting = _Admitting(run, structure, reasons, read.limits, cap)
     return Advance(_queue_admitted(conn, admitting, candidates, room, mover), None)
 
 
@@ -320,12 +328,12 @@ def advance_from_frontier(
     waiting_ids = {w.id for w in hop_read.waiting}
     waiting = [*hop_read.waiting, *(ti for ti in retried if ti.id not in waiting_ids)]
     candidates = [*waiting, *fresh]
-    room = _frontier_room(conn, run, structure, hop_read, mover.parallelism)
+    room, cap = _frontier_room(conn, run, structure, hop_read, mover.parallelism)
     # Every candidate's row came with its pool's slots, unless a cascade read it afterwards.
     limits = hop_read.limits if all(ti.pool in hop_read.limits for ti in candidates) else None
     queued = []
     if (waiting or fresh) and (room > 0 or fresh):
-        admitting = _Admitting(run, structure, reasons, limits)
+        admitting = _Admitting(run, structure, reasons, limits, cap)
         queued = _queue_admitted(conn, admitting, candidates, room, mover)
     if (
         not reasons
@@ -360,16 +368,17 @@ def _frontier_room(
     structure: SerializedDag,
     hop_read: frontier_reads.HopRead,
     parallelism: int | None,
-) -> int:
-    """How many more tries of the run may be in flight, in the run and across the store."""
+) -> tuple[int, int | None]:
+    """How many more tries of the run may be in flight, in the run and across the store;
+    and across the store alone (None: no ``parallelism``)."""
     in_flight_of_run = hop_read.in_flight_of_run
     if in_flight_of_run is None:  # no row came back to carry the counts
         in_flight_of_run = frontier_reads.in_flight_of_run(conn, run.id)
     room = structure.max_active_tasks - in_flight_of_run
-    if parallelism is not None:
-        busy = hop_read.in_flight if hop_read.in_flight is not None else runs.in_flight(conn)
-        room = min(room, parallelism - busy)
-    return room
+    if parallelism is None:
+        return room, None
+    busy = hop_read.in_flight if hop_read.in_flight is not None else runs.in_flight(conn)
+    return min(room, parallelism - busy), parallelism - busy
 
 
 def waiting_bound(structure: SerializedDag, parallelism: int | None) -> int:
@@ -399,12 +408,14 @@ def _finish_unrun(conn: Connection, plan: RunPlan, tis: Mapping[str, TiRow], act
 @dataclass(frozen=True)
 class _Admitting:
     """A run's tries being admitted: the newly ready ones are named in ``reasons`` (task id
-    -> why), ``limits`` are the pools' slots when read with the rows."""
+    -> why), ``limits`` are the pools' slots when read with the rows, ``cap`` the room
+    left under ``parallelism`` (None: no limit)."""
 
     run: LockedRun
     structure: SerializedDag
     reasons: dict[str, str]
     limits: dict[str, int | None] | None
+    cap: int | None = None
 
 
 def _queue_admitted(
@@ -414,7 +425,10 @@ def _queue_admitted(
     ready ones) into ``room``, by priority; queue the admitted (newly ready ones in a single
     move), schedule the newly ready rest for the scheduler loop."""
     run, reasons = admitting.run, admitting.reasons
-    admitted = _admit_into(conn, run, admitting.structure, candidates, room, admitting.limits)
+    elsewhere = _ahead_elsewhere(conn, run, candidates, room, admitting.cap)
+    admitted = _admit_into(
+        conn, run, admitting.structure, candidates, room, admitting.limits, elsewhere
+    )
     fresh = [ti for ti in admitted.now if ti_key(ti) in reasons]  # queued below in one move
     waiting_fits = [ti for ti in admitted.now if ti_key(ti) not in reasons]
     later = [  # fresh ones without room: scheduled below in one move
@@ -444,6 +458,21 @@ def _queue_admitted(
                 if ready.ti_id == kept_id and handoff.start(conn, run, ready, from_state, actor):
                     moved.add(ready.ti_id)
     return [work for work in queued if work.ti_id in moved]
+
+
+def _ahead_elsewhere(
+    conn: Connection, run: LockedRun, candidates: list[TiRow], room: int, cap: int | None
+) -> admission.AheadElsewhere | None:
+    """Other runs' scheduled tries that a freed executor slot goes to before these
+    candidates, when the slot is contested: read only when no more than one slot is left
+    under ``parallelism`` (the one the ending try freed). With more left before the end,
+    tries of other runs still scheduled wait for something else (their pool, their run's
+    room), or for the dispatch the scheduler makes as soon as a slot frees."""
+    if cap is None or cap > 1 or room <= 0 or not candidates:
+        return None
+    lowest = min(ti.priority_weight for ti in candidates)
+    above = scheduling.scheduled_priorities_elsewhere(conn, run.id, lowest, cap)
+    return admission.AheadElsewhere(cap, above) if above else None
 
 
 def queue_scheduled(
@@ -483,6 +512,7 @@ def _admit_into(
     candidates: list[TiRow],
     room: int,
     limits: dict[str, int | None] | None = None,
+    elsewhere: admission.AheadElsewhere | None = None,
 ) -> admission.Admitted:
     """Admit ``candidates`` under the locks admission needs, in the order every queuer takes
     them after the run's: the tasks' own limits (``store.task_limits``), then the pools."""
@@ -494,7 +524,7 @@ def _admit_into(
             tasks = admission.TaskRoom(structure, counts)
     wanted = {ti.pool for ti in candidates} if room > 0 else set()
     pool_counts = pools.lock_pools(conn, wanted, run, limits=limits)
-    return admission.admit(candidates, room, pool_counts, tasks)
+    return admission.admit(candidates, room, pool_counts, tasks, elsewhere)
 
 
 def _queued_try_of(structure: SerializedDag, run: LockedRun, ti: TiRow) -> QueuedTry:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, exists, func, or_, select, update
+from sqlalchemy import Connection, Select, exists, func, or_, select, union_all, update
 
 from conveyor.lifecycle import WAITING_FOR_TIME
 from conveyor.states import FINISHED, RUN_ACTIVE, RunState, TaskState
@@ -178,6 +179,34 @@ def runs_with_scheduled_tries(conn: Connection) -> list[tuple[int, str]]:
             .order_by(func.max(ti.priority_weight).desc(), dag_run.c.logical_date, ti.run_pk)
         )
     ]
+
+
+def scheduled_priorities_elsewhere(
+    conn: Connection, run_pk: int, above: int, limit: int
+) -> list[int]:
+    """The priorities above ``above`` of scheduled tries in other running runs of unpaused
+    DAGs, highest first, at most ``limit``: the tries a freed executor slot goes to before
+    one of run ``run_pk`` of priority ``above``. Read as two ranges of run keys on the
+    ``(state, run_pk, ...)`` index, so a wide run's own scheduled tries are never scanned."""
+    ti = task_instance.c
+
+    def side(*where: Any) -> Select[tuple[int]]:
+        return (
+            select(ti.priority_weight)
+            .join(dag_run, dag_run.c.id == ti.run_pk)
+            .join(dag, dag.c.dag_id == dag_run.c.dag_id)
+            .where(
+                ti.state == TaskState.SCHEDULED.value,
+                *where,
+                ti.priority_weight > above,
+                dag_run.c.state == RunState.RUNNING.value,
+                dag.c.is_paused.is_(False),
+            )
+        )
+
+    both = union_all(side(ti.run_pk < run_pk), side(ti.run_pk > run_pk)).subquery()
+    found = select(both.c.priority_weight).order_by(both.c.priority_weight.desc()).limit(limit)
+    return [int(p) for p in conn.execute(found).scalars()]
 
 
 def active_dag_version(conn: Connection, dag_id: str) -> tuple[str, bool] | None:
