@@ -333,7 +333,7 @@ def advance_from_frontier(
     limits = hop_read.limits if all(ti.pool in hop_read.limits for ti in candidates) else None
     queued = []
     if (waiting or fresh) and (room > 0 or fresh):
-        admitting = _Admitting(run, structure, reasons, limits, cap)
+        admitting = _Admitting(run, structure, reasons, limits, cap, _Elsewhere.of(hop_read))
         queued = _queue_admitted(conn, admitting, candidates, room, mover)
     if (
         not reasons
@@ -409,13 +409,29 @@ def _finish_unrun(conn: Connection, plan: RunPlan, tis: Mapping[str, TiRow], act
 class _Admitting:
     """A run's tries being admitted: the newly ready ones are named in ``reasons`` (task id
     -> why), ``limits`` are the pools' slots when read with the rows, ``cap`` the room
-    left under ``parallelism`` (None: no limit)."""
+    left under ``parallelism`` (None: no limit), ``elsewhere`` what the hop's read saw of
+    other runs' scheduled tries."""
 
     run: LockedRun
     structure: SerializedDag
     reasons: dict[str, str]
     limits: dict[str, int | None] | None
     cap: int | None = None
+    elsewhere: _Elsewhere | None = None
+
+
+@dataclass(frozen=True)
+class _Elsewhere:
+    """The highest priority of another run's scheduled try, as the hop's one read saw it
+    (of any run and DAG: the engine asks again which of them run, only when one is higher
+    than the candidates)."""
+
+    highest: int | None
+
+    @staticmethod
+    def of(read: frontier_reads.HopRead) -> _Elsewhere | None:
+        counted = read.in_flight is not None  # the counts come with every row read
+        return _Elsewhere(read.scheduled_elsewhere) if counted else None
 
 
 def _queue_admitted(
@@ -425,7 +441,7 @@ def _queue_admitted(
     ready ones) into ``room``, by priority; queue the admitted (newly ready ones in a single
     move), schedule the newly ready rest for the scheduler loop."""
     run, reasons = admitting.run, admitting.reasons
-    elsewhere = _ahead_elsewhere(conn, run, candidates, room, admitting.cap)
+    elsewhere = _ahead_elsewhere(conn, admitting, candidates, room)
     admitted = _admit_into(
         conn, run, admitting.structure, candidates, room, admitting.limits, elsewhere
     )
@@ -461,18 +477,23 @@ def _queue_admitted(
 
 
 def _ahead_elsewhere(
-    conn: Connection, run: LockedRun, candidates: list[TiRow], room: int, cap: int | None
+    conn: Connection, admitting: _Admitting, candidates: list[TiRow], room: int
 ) -> admission.AheadElsewhere | None:
-    """Other runs' scheduled tries that a freed executor slot goes to before these
-    candidates, when the slot is contested: read only when no more than one slot is left
-    under ``parallelism`` (the one the ending try freed). With more left before the end,
-    tries of other runs still scheduled wait for something else (their pool, their run's
-    room), or for the dispatch the scheduler makes as soon as a slot frees."""
-    if cap is None or cap > 1 or room <= 0 or not candidates:
+    """Another run's scheduled try that the freed executor slot goes to before these
+    candidates, when the slot is contested: read only when one slot is left under
+    ``parallelism`` (the one the ending try freed). With more left before the end, tries of
+    other runs still scheduled wait for something else (their pool, their run's room), or
+    for the dispatch the scheduler makes as soon as a slot frees."""
+    cap = admitting.cap
+    if cap != 1 or room <= 0 or not candidates:
         return None
     lowest = min(ti.priority_weight for ti in candidates)
-    above = scheduling.scheduled_priorities_elsewhere(conn, run.id, lowest, cap)
-    return admission.AheadElsewhere(cap, above) if above else None
+    seen = admitting.elsewhere
+    if seen is not None and (seen.highest is None or seen.highest <= lowest):
+        return None  # the hop's read saw no higher try in another run: nothing to ask
+    run_pk = admitting.run.id
+    highest = scheduling.highest_scheduled_elsewhere(conn, run_pk, lowest, looked=seen is not None)
+    return None if highest is None else admission.AheadElsewhere(cap, [highest])
 
 
 def queue_scheduled(

@@ -41,10 +41,11 @@ _ACTIVE = [s for s in _UNFINISHED if s != TaskState.NONE.value]
 _IN_FLIGHT_STATES = [s.value for s in IN_FLIGHT]
 
 
-def _state_in(states: Collection[str]) -> ColumnElement[bool]:
+def _state_in(states: Collection[str], columns: Any = _TI) -> ColumnElement[bool]:
     """``state IN (...)`` with the states written into the statement: an expanding parameter
     is rendered into the statement again on every execution, and these lists never change."""
-    return _TI.state.in_([literal_column(f"'{state}'", String) for state in states])
+    state: ColumnElement[str] = columns.state
+    return state.in_([literal_column(f"'{state}'", String) for state in states])
 
 
 #: Bound parameters per statement when naming instances (SQLite allows 32,766 by default).
@@ -89,17 +90,39 @@ _WAITING_FOR_ROOM = (
 NAMED_PART, DUE_PART, WAITING_PART, SAMPLE_PART, FINISHED_PART = 0, 1, 2, 3, 4
 # Counted once per statement, not once per part: each subquery adds to the statement's
 # planning, which was most of the read's time while PostgreSQL planned it on every hop (it
-# now runs on its generic plan: see ``steps._FINISH_AND_READ_HOP``'s shape).
+# now runs on its generic plan: see ``steps._FINISH_AND_READ_HOP``'s shape). With them, the
+# highest priority of the other runs' scheduled tries, on either side of this run's key in
+# the ``(state, run_pk, ...)`` index (so this run's own are never scanned): what a freed
+# executor slot may go to first (``progress._ahead_elsewhere``).
+_COUNTED = task_instance.alias("c")
+_C = _COUNTED.c
+_C_SCHEDULED = _C.state == literal_column(f"'{TaskState.SCHEDULED.value}'", String)
+# Written without the labels SQLAlchemy gives an aggregate, and with short names: the text's
+# length is what psycopg's cache of parsed statements measures.
+_COUNT = literal_column("count(*)", Integer)
+_HIGHEST = literal_column("max(c.priority_weight)", Integer)
 _COUNTS = (
     select(
-        select(func.count())
-        .where(_TI.run_pk == bindparam("of_run"), _state_in(_IN_FLIGHT_STATES))
+        select(_COUNT)
+        .select_from(_COUNTED)
+        .where(_C.run_pk == bindparam("of_run"), _state_in(_IN_FLIGHT_STATES, _C))
         .scalar_subquery()
-        .label("in_flight_of_run"),
-        select(func.count())
-        .where(_state_in(_IN_FLIGHT_STATES))
+        .label("n_run"),
+        select(_COUNT)
+        .select_from(_COUNTED)
+        .where(_state_in(_IN_FLIGHT_STATES, _C))
         .scalar_subquery()
-        .label("in_flight"),
+        .label("n_all"),
+        select(_HIGHEST)
+        .select_from(_COUNTED)
+        .where(_C_SCHEDULED, _C.run_pk < bindparam("of_run"))
+        .scalar_subquery()
+        .label("lo"),
+        select(_HIGHEST)
+        .select_from(_COUNTED)
+        .where(_C_SCHEDULED, _C.run_pk > bindparam("of_run"))
+        .scalar_subquery()
+        .label("hi"),
     )
 ).cte("counts")
 # The parts read a short alias of the table, and the counts and pools are joined once, to
@@ -108,6 +131,10 @@ _COUNTS = (
 HOP_TI = task_instance.alias("ti")
 _H = HOP_TI.c
 _HOP_COLUMNS = [_H[c.name] for c in TI_COLUMNS]
+# The same columns without the labels SQLAlchemy writes after each (`ti.id AS id`): a UNION
+# takes its columns' names from its first member, and the labels of the others made up an
+# eighth of the statement's text.
+_HOP_COLUMNS_UNLABELLED = [literal_column(f"ti.{c.name}", c.type) for c in TI_COLUMNS]
 
 
 def _hop_state_in(states: Collection[str]) -> ColumnElement[bool]:
@@ -119,9 +146,14 @@ _TOP_LEVEL = literal_column("-1", Integer)
 _SCHEDULED = literal_column(f"'{TaskState.SCHEDULED.value}'", String)
 
 
-def hop_part(part: int, *where: ColumnElement[bool]) -> Select[Any]:
-    """One part of the hop's read: the task instances ``where`` says, tagged ``part``."""
-    return select(*_HOP_COLUMNS, literal_column(str(part), Integer).label("part")).where(*where)
+def hop_part(part: int, *where: ColumnElement[bool], labelled: bool = True) -> Select[Any]:
+    """One part of the hop's read: the task instances ``where`` says, tagged ``part``.
+    ``labelled``: its columns named, as the first member of the read's UNION must be, and
+    a member read from a subquery of its own."""
+    tag = literal_column(str(part), Integer)
+    if labelled:
+        return select(*_HOP_COLUMNS, tag.label("part")).where(*where)
+    return select(*_HOP_COLUMNS_UNLABELLED, tag).select_from(HOP_TI).where(*where)
 
 
 def hop_parts(*, limits_in_subqueries: bool) -> tuple[Select[Any], ...]:
@@ -147,6 +179,7 @@ def hop_parts(*, limits_in_subqueries: bool) -> tuple[Select[Any], ...]:
             _H.run_pk == bindparam("of_run"),
             _hop_state_in([state.value for state in WAITING_FOR_TIME]),
             (_H.retry_at.is_(None)) | (_H.retry_at <= bindparam("now")),
+            labelled=limits_in_subqueries,
         ),
         limited(
             hop_part(
@@ -154,6 +187,7 @@ def hop_parts(*, limits_in_subqueries: bool) -> tuple[Select[Any], ...]:
                 _H.run_pk == bindparam("of_run"),
                 _H.state == _SCHEDULED,
                 _H.map_index == _TOP_LEVEL,
+                labelled=limits_in_subqueries,
             )
             .order_by(_H.priority_weight.desc(), _H.id)
             .limit(bindparam("room", type_=Integer))
@@ -163,6 +197,7 @@ def hop_parts(*, limits_in_subqueries: bool) -> tuple[Select[Any], ...]:
                 SAMPLE_PART,
                 _H.run_pk == bindparam("of_run"),
                 _hop_state_in(_IN_FLIGHT_STATES),
+                labelled=limits_in_subqueries,
             ).limit(bindparam("sample_size"))
         ),
     )
@@ -189,6 +224,9 @@ class HopRead:
     waiting: list[TiRow] = field(default_factory=list)
     in_flight_of_run: int | None = None
     in_flight: int | None = None
+    #: The highest priority of a scheduled try of another run (of any run's state, paused or
+    #: not): None if there is none.
+    scheduled_elsewhere: int | None = None
     #: The slots of the pools of the rows read (None: no limit); a missing pool is absent.
     limits: dict[str, int | None] = field(default_factory=dict)
     #: The finished try's instance as its finish left it (the one-statement finish only).
@@ -254,7 +292,10 @@ class FrontierReads:
         width = len(TI_COLUMNS)
         for row in prepared.execute(self.conn, statement, values):
             ti = ti_row(row[:width])
-            part, found.in_flight_of_run, found.in_flight, pool_found, pool_limit = row[width:]
+            part, found.in_flight_of_run, found.in_flight, lo, hi, pool_found, pool_limit = row[
+                width:
+            ]
+            found.scheduled_elsewhere = max((p for p in (lo, hi) if p is not None), default=None)
             if pool_found is not None:
                 found.limits[pool_found] = pool_limit
             if part == NAMED_PART:

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, exists, func, or_, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from conveyor.lifecycle import WAITING_FOR_TIME
 from conveyor.states import FINISHED, RUN_ACTIVE, RunState, TaskState
@@ -181,32 +191,51 @@ def runs_with_scheduled_tries(conn: Connection) -> list[tuple[int, str]]:
     ]
 
 
-def scheduled_priorities_elsewhere(
-    conn: Connection, run_pk: int, above: int, limit: int
-) -> list[int]:
-    """The priorities above ``above`` of scheduled tries in other running runs of unpaused
-    DAGs, highest first, at most ``limit``: the tries a freed executor slot goes to before
-    one of run ``run_pk`` of priority ``above``. Read as two ranges of run keys on the
-    ``(state, run_pk, ...)`` index, so a wide run's own scheduled tries are never scanned."""
+def _scheduled_above_elsewhere() -> tuple[Select[Any], Select[tuple[int]]]:
+    """Two statements: a quick look at the index alone, on the fast path at every end that
+    frees the last slot; and, only when it finds something, the same tries in running runs
+    of unpaused DAGs."""
     ti = task_instance.c
+    run_pk, above = bindparam("run_pk", type_=Integer), bindparam("above", type_=Integer)
 
-    def side(*where: Any) -> Select[tuple[int]]:
-        return (
-            select(ti.priority_weight)
-            .join(dag_run, dag_run.c.id == ti.run_pk)
-            .join(dag, dag.c.dag_id == dag_run.c.dag_id)
-            .where(
-                ti.state == TaskState.SCHEDULED.value,
-                *where,
-                ti.priority_weight > above,
-                dag_run.c.state == RunState.RUNNING.value,
-                dag.c.is_paused.is_(False),
+    def side(joined: bool, *where: Any) -> Select[tuple[int]]:
+        found = select(func.max(ti.priority_weight))
+        if joined:
+            found = (
+                found.join(dag_run, dag_run.c.id == ti.run_pk)
+                .join(dag, dag.c.dag_id == dag_run.c.dag_id)
+                .where(dag_run.c.state == RunState.RUNNING.value, dag.c.is_paused.is_(False))
             )
+        return found.where(
+            ti.state == TaskState.SCHEDULED.value, *where, ti.priority_weight > above
         )
 
-    both = union_all(side(ti.run_pk < run_pk), side(ti.run_pk > run_pk)).subquery()
-    found = select(both.c.priority_weight).order_by(both.c.priority_weight.desc()).limit(limit)
-    return [int(p) for p in conn.execute(found).scalars()]
+    # Two ranges of run keys on the (state, run_pk, ...) index: a wide run's own scheduled
+    # tries are never scanned.
+    def both(joined: bool) -> Select[Any]:
+        lower = side(joined, ti.run_pk < run_pk).scalar_subquery()
+        upper = side(joined, ti.run_pk > run_pk).scalar_subquery()
+        return select(lower, upper)
+
+    return both(False), both(True)
+
+
+#: Built once (the fast path asks them often).
+_ANY_ABOVE_ELSEWHERE, _ABOVE_ELSEWHERE_RUNNING = _scheduled_above_elsewhere()
+
+
+def highest_scheduled_elsewhere(
+    conn: Connection, run_pk: int, above: int, *, looked: bool = False
+) -> int | None:
+    """The highest priority above ``above`` of a scheduled try in another running run of an
+    unpaused DAG, if any: the try a freed executor slot goes to before one of run
+    ``run_pk`` of priority ``above``. ``looked``: the caller's read found such a try in some
+    run already (the hop's counts), so the quick look is skipped."""
+    values = {"run_pk": run_pk, "above": above}
+    if not looked and all(v is None for v in conn.execute(_ANY_ABOVE_ELSEWHERE, values).one()):
+        return None
+    found = [v for v in conn.execute(_ABOVE_ELSEWHERE_RUNNING, values).one() if v is not None]
+    return max(found) if found else None
 
 
 def active_dag_version(conn: Connection, dag_id: str) -> tuple[str, bool] | None:

@@ -215,6 +215,7 @@ _FINISH_AND_READ_HOP = frontier_reads.hop_read(
     frontier_reads.hop_part(
         frontier_reads.FINISHED_PART,
         frontier_reads.HOP_TI.c.id.in_(select(_FINISHED_TI.c.id)),  # as the snapshot saw it
+        labelled=False,
     ),
 ).add_cte(_CLOSED_TRY, _FINISH_EVENT)
 
