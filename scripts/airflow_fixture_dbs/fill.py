@@ -168,9 +168,21 @@ def asset_history(session):
         from airflow.datasets.manager import dataset_manager
 
         def changed(ti, uri):
-            return dataset_manager.register_dataset_change(
+            from airflow.models.dataset import DatasetEvent, DatasetModel
+
+            event = dataset_manager.register_dataset_change(
                 task_instance=ti, dataset=Dataset(uri), session=session
             )
+            if event is None:  # Airflow 2.8 returns nothing: its newest event of the dataset
+                session.flush()
+                event = (
+                    session.query(DatasetEvent)
+                    .join(DatasetModel, DatasetModel.id == DatasetEvent.dataset_id)
+                    .filter(DatasetModel.uri == uri)
+                    .order_by(DatasetEvent.id.desc())
+                    .first()
+                )
+            return event
 
         triggered = DagRunType.DATASET_TRIGGERED
 
@@ -259,7 +271,10 @@ def zero_length_runs(session):
 
 def main() -> None:
     if not V3:  # Airflow 2's notes name their user in FAB's table: its model must be known
-        import airflow.providers.fab.auth_manager.models  # noqa: F401
+        try:
+            import airflow.providers.fab.auth_manager.models  # noqa: F401
+        except ModuleNotFoundError:  # Airflow 2.8 kept FAB inside itself
+            import airflow.auth.managers.fab.models  # noqa: F401
 
     with create_session() as session:
         # The backfill of two days before the schedule's first run (made by the CLI on 3.x).
