@@ -277,6 +277,11 @@ def main() -> None:
             import airflow.auth.managers.fab.models  # noqa: F401
 
     with create_session() as session:
+        from airflow.models.variable import Variable
+
+        # Airflow 2.7's CLI sets no description: the one the other releases' CLI gave.
+        region = session.query(Variable).filter(Variable.key == "region").one()
+        region.description = region.description or "where the data lives"
         # The backfill of two days before the schedule's first run (made by the CLI on 3.x).
         if not V3:
             for day in ("2025-12-30", "2025-12-31"):
