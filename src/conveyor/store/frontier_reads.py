@@ -96,7 +96,9 @@ NAMED_PART, DUE_PART, WAITING_PART, SAMPLE_PART, FINISHED_PART = 0, 1, 2, 3, 4
 # executor slot may go to first (``progress._ahead_elsewhere``).
 _COUNTED = task_instance.alias("c")
 _C = _COUNTED.c
-_C_SCHEDULED = _C.state == literal_column(f"'{TaskState.SCHEDULED.value}'", String)
+#: Written into the statement, as ``_state_in`` writes its states.
+_SCHEDULED = literal_column(f"'{TaskState.SCHEDULED.value}'", String)
+_C_SCHEDULED = _C.state == _SCHEDULED
 # Written without the labels SQLAlchemy gives an aggregate, and with short names: the text's
 # length is what psycopg's cache of parsed statements measures.
 _COUNT = literal_column("count(*)", Integer)
@@ -141,9 +143,8 @@ def _hop_state_in(states: Collection[str]) -> ColumnElement[bool]:
     return _H.state.in_([literal_column(f"'{state}'", String) for state in states])
 
 
-#: Constants written into the statement, as ``_hop_state_in`` writes its states.
+#: A constant written into the statement, as ``_hop_state_in`` writes its states.
 _TOP_LEVEL = literal_column("-1", Integer)
-_SCHEDULED = literal_column(f"'{TaskState.SCHEDULED.value}'", String)
 
 
 def hop_part(part: int, *where: ColumnElement[bool], labelled: bool = True) -> Select[Any]:
