@@ -65,5 +65,7 @@ def test_hook_and_operators_on_a_sqlite_file(db: Path) -> None:
         )
     result = run_dag(dag)
     assert result.xcom("total") == [[5.5]]
+    # The hook's own lines show in the try's log, as on Airflow (its logger is Airflow's name).
+    assert "Running statement: SELECT sum(price) FROM items" in result.tasks["total"].log
     assert result.task_state("prices") is TaskState.FAILED
     assert sqlite3.connect(db).execute("SELECT count(*) FROM items").fetchone() == (2,)

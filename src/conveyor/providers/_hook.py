@@ -54,5 +54,8 @@ class ProviderHook:
 
     @functools.cached_property
     def log(self) -> logging.Logger:
-        """The hook's logger: ``conveyor.providers.<class name>``."""
-        return logging.getLogger(f"conveyor.providers.{type(self).__name__}")
+        """The hook's logger, named as Airflow names a hook's
+        (``airflow.task.hooks.<module>.<class>``): what it says shows in the try's log, as
+        there (records of ``conveyor.*`` loggers stay in the process's log)."""
+        cls = type(self)
+        return logging.getLogger(f"airflow.task.hooks.{cls.__module__}.{cls.__name__}")
