@@ -81,8 +81,9 @@ class TaskFunction:
         if mapped is not None:
             return mapped
         operator = self.operator_class(
-            # The DAG the task will join: an explicit dag= option, else the open one.
-            _unique_task_id(task_id, options.get("dag") or DagContext.current()),
+            # The DAG the task will join: an explicit dag= option, else the open one. By
+            # keyword, so that a mapped task group maps it (BaseOperator.__new__).
+            task_id=_unique_task_id(task_id, options.get("dag") or DagContext.current()),
             python_callable=self.function,
             op_args=list(args),
             op_kwargs=kwargs,

@@ -231,6 +231,58 @@ def test_a_task_group_mapped_over_a_list_runs_its_tasks_per_element(env: Env) ->
     assert sorted(i.map_index for i in instances) == [0, 1, 2]
 
 
+def test_every_task_of_a_mapped_task_group_runs_per_element(env: Env) -> None:
+    """As in Airflow, a classic operator made inside the group is mapped too: given the
+    group's argument or a group task's output it gets that instance's element; given none,
+    it runs once per element, each instance with its own map index."""
+    env.write_dag(
+        "groups.py",
+        """
+        from conveyor import task_group
+
+        with DAG("mapped_classic", start_date=START):
+            @task
+            def commands():
+                return ["echo one", "echo two", "echo three"]
+
+            @task
+            def again(command):
+                return command + " again"
+
+            @task
+            def unmapped_args():
+                return "same"
+
+            @task_group
+            def per_command(command):
+                more = again(command)
+                more >> BashOperator(task_id="plain", bash_command="echo {{ ti.map_index }}")
+                BashOperator(task_id="given_arg", bash_command=command)
+                BashOperator(task_id="given_output", bash_command=more)
+                BashOperator(task_id="inside", bash_command='echo "[$C]"', env={"C": command})
+                unmapped_args()
+
+            per_command.expand(command=commands())
+        """,
+    )
+    run_pk = run_one(env, "mapped_classic")
+    assert env.run_state(run_pk) is RunState.SUCCESS
+    assert xcom_value_list(env, run_pk, "per_command.plain") == ["0", "1", "2"]
+    assert xcom_value_list(env, run_pk, "per_command.given_arg") == ["one", "two", "three"]
+    assert xcom_value_list(env, run_pk, "per_command.given_output") == [
+        "one again",
+        "two again",
+        "three again",
+    ]
+    assert xcom_value_list(env, run_pk, "per_command.unmapped_args") == ["same"] * 3
+    # Inside a container, each instance's element too.
+    assert xcom_value_list(env, run_pk, "per_command.inside") == [
+        "[echo one]",
+        "[echo two]",
+        "[echo three]",
+    ]
+
+
 def xcom_value_list(env: Env, run_pk: int, task_id: str) -> list[Any]:
     with env.store.read() as conn:
         rows = conn.execute(

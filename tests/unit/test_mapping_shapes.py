@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conveyor import DAG, BashOperator, task
+from conveyor import DAG, BashOperator, task, task_group
 from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.mapping import expansion_length, unmap
@@ -160,3 +160,35 @@ def test_a_dict_counts_its_keys_in_map_zip_and_concat_but_not_in_a_plain_expand(
     assert expansion_length({"x": {"map": {"xcom": ["d", "return_value"]}}}, value_of) == 2
     plain = expansion_length({"x": {"xcom": ["d", "return_value"]}}, value_of)
     assert isinstance(plain, str) and "is dict, not a list" in plain
+
+
+def test_every_task_made_in_a_mapped_task_group_is_mapped_over_the_group() -> None:
+    """Over literal lists (a cross product) and over an upstream output: a classic operator
+    given nothing of the group is as many instances as the group; one given the group's
+    argument, even inside a container, gets its instance's element."""
+    with DAG("groups") as d:
+
+        @task
+        def letters() -> list[str]:
+            return ["a", "b", "c"]
+
+        @task_group
+        def pairs(x: Any, y: Any) -> None:
+            BashOperator(task_id="plain", bash_command="echo hi")
+            BashOperator(task_id="nested", bash_command="echo $X", env={"X": x, "Y": [y, "k"]})
+
+        @task_group
+        def per_letter(letter: Any) -> None:
+            BashOperator(task_id="given", bash_command=letter, env={"L": letter})
+
+        pairs.expand(x=[1, 2], y=["p", "q"])
+        per_letter.expand(letter=letters())
+
+    assert expansion_length(expand_spec(d, "pairs.plain")["expand"], pull, zipped=True) == 4
+    third = unmap(d.get_task("pairs.nested"), 2, pull)
+    assert isinstance(third, BashOperator)
+    assert (third.bash_command, third.env) == ("echo $X", {"X": 2, "Y": ["p", "k"]})
+    assert expansion_length(expand_spec(d, "per_letter.given")["expand"], pull, zipped=True) == 3
+    given = unmap(d.get_task("per_letter.given"), 1, pull)
+    assert (given.bash_command, given.env) == ("b", {"L": "b"})  # type: ignore[attr-defined]
+    assert "letters" in d.get_task("per_letter.given").upstream_task_ids

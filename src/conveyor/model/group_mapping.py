@@ -8,24 +8,34 @@
     per_file.expand(path=["a.csv", "b.csv"])
     per_file.expand_kwargs([{"path": "a.csv"}, {"path": "b.csv"}])
 
-The function runs once, with a :class:`MappedArg` standing for each expanded argument. A
-``@task`` called inside with a MappedArg, or with the output of a task mapped this way,
-becomes a mapped task whose lists are taken index by index ("zipped"): instance i of every
-task of the group works on element i. Each task of the group waits for all instances of the
-tasks it depends on (not only its own index), so one failed instance stops that task of the
-group for every index (its trigger rule decides). Classic operators made inside the group
-are not mapped: they run once.
+The function runs once, with a :class:`MappedArg` standing for each expanded argument. Every
+task made inside becomes a mapped task over the group, as in Airflow: a ``@task`` called with
+a MappedArg, or with the output of a task mapped this way, takes its lists index by index
+("zipped"), so instance i of every task of the group works on element i; a classic operator
+(``BashOperator(task_id=..., bash_command=...)``) is mapped the same way, a MappedArg or such
+an output given to it being that instance's element; a task that takes none of them is as
+many instances as the group's list is long. Each task of the group waits for all instances
+of the tasks it depends on (not only its own index), so one failed instance stops that task
+of the group for every index (its trigger rule decides).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from conveyor.exceptions import DagDefinitionError
-from conveyor.model.task import ExpandSource, MappedOperator
+from conveyor.model.task import (
+    GROUP_INDEX_INPUT,
+    GROUP_MAPPERS,
+    BaseOperator,
+    ExpandSource,
+    MappedOperator,
+    _mapped_operator,
+)
 from conveyor.model.xcom_arg import XComArg
 
 
@@ -59,13 +69,73 @@ _building = [0]
 
 
 @contextlib.contextmanager
-def building_mapped_group() -> Iterator[None]:
-    """While a mapped group's function runs, its @task calls may become mapped."""
+def building_mapped_group(length: ExpandSource) -> Iterator[None]:
+    """While a mapped group's function runs, the tasks made in it become mapped; ``length``
+    is the list the group expands over (as long as each of its arguments' lists)."""
+
+    def map_operator(operator_class: type[BaseOperator], kwargs: dict[str, Any]) -> BaseOperator:
+        constants, lists = split_mapped(kwargs)
+        for name, value in list(constants.items()):
+            inside = _mapped_args_in(value)
+            if inside:  # env={"P": path}: that argument becomes one value per instance
+                lists[name] = _per_instance(constants.pop(name), inside)
+        mapped = _mapped_operator(
+            operator_class, constants, lists or {GROUP_INDEX_INPUT: length}, None
+        )
+        mapped.zip_lists = True
+        return mapped
+
     _building[0] += 1
+    GROUP_MAPPERS.append(map_operator)
     try:
         yield
     finally:
+        GROUP_MAPPERS.pop()
         _building[0] -= 1
+
+
+def _mapped_args_in(value: Any) -> list[MappedArg]:
+    """The MappedArgs inside ``value``'s dicts, lists and tuples (not ``value`` itself)."""
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        return []
+    found: list[MappedArg] = []
+    for item in items:
+        found.extend([item] if isinstance(item, MappedArg) else _mapped_args_in(item))
+    return found
+
+
+def _with_elements(value: Any, elements: dict[int, Any]) -> Any:
+    """``value`` with each MappedArg inside replaced by its element (``elements`` by id)."""
+    if isinstance(value, MappedArg):
+        return elements[id(value)]
+    if isinstance(value, dict):
+        return {key: _with_elements(item, elements) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_with_elements(item, elements) for item in value)
+    return value
+
+
+def _per_instance(value: Any, inside: list[MappedArg]) -> ExpandSource:
+    """The list of ``value`` as each instance of the group sees it: its MappedArgs replaced
+    by that instance's elements (literal lists), or, over an upstream output, that output
+    mapped to such values as each instance reads it."""
+    if all(isinstance(arg.source, list | tuple) for arg in inside):
+        count = len(inside[0].source)  # type: ignore[arg-type]
+        return [
+            _with_elements(value, {id(arg): arg.source[i] for arg in inside})  # type: ignore[index]
+            for i in range(count)
+        ]
+    (arg,) = {id(a): a for a in inside}.values()  # an output is expanded alone
+    assert isinstance(arg.source, XComArg)
+    return arg.source.map(functools.partial(_element_into, value, arg))
+
+
+def _element_into(value: Any, arg: MappedArg, element: Any) -> Any:
+    return _with_elements(value, {id(arg): element})
 
 
 def split_mapped(arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, ExpandSource]]:

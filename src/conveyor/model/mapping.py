@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from conveyor.exceptions import TaskError
-from conveyor.model.task import KWARGS_INPUT, BaseOperator, MappedOperator
+from conveyor.model.task import GROUP_INDEX_INPUT, KWARGS_INPUT, BaseOperator, MappedOperator
 from conveyor.model.xcom_arg import (
     ConcatXComArg,
     LazyValues,
@@ -56,6 +56,7 @@ def unmap(task: BaseOperator, map_index: int, pull: Callable[[str, str], Any]) -
     else:
         indexes = instance_indexes(map_index, [len(values) for values in lists.values()])
     chosen = {name: values[i] for (name, values), i in zip(lists.items(), indexes, strict=True)}
+    chosen.pop(GROUP_INDEX_INPUT, None)  # the group's length, no argument of the operator
     if task.kwargs_mapped:
         chosen = _instance_kwargs(task, map_index, chosen[KWARGS_INPUT], pull)
     kwargs = resolve_xcom_args(dict(task.partial_kwargs), pull)

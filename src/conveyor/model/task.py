@@ -212,6 +212,12 @@ def as_weight_rule(value: Any, task_id: str) -> str:
     )
 
 
+#: While a mapped task group's function runs, how an operator made there becomes mapped over
+#: the group (innermost group last; conveyor.model.group_mapping opens and closes them).
+GroupMapper = Callable[[type["BaseOperator"], dict[str, Any]], "BaseOperator"]
+GROUP_MAPPERS: list[GroupMapper] = []
+
+
 class BaseOperator(DependencyMixin):
     """One task of a DAG. Subclasses implement :meth:`execute`.
 
@@ -234,6 +240,14 @@ class BaseOperator(DependencyMixin):
     #: The decorator that made the task from a function (``@task``, ``@task.bash`` ...), as
     #: Airflow names it; None for an operator built directly.
     decorated_as: str | None = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Inside a mapped task group every task is mapped over the group, as in Airflow: an
+        # operator made there comes back as a MappedOperator (whose __init__ Python then
+        # skips, it being no instance of ``cls``). Positional arguments have no name to map.
+        if GROUP_MAPPERS and not args and "task_id" in kwargs and _mappable(cls):
+            return GROUP_MAPPERS[-1](cls, kwargs)
+        return super().__new__(cls)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -455,6 +469,10 @@ BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[m
 ExpandSource = list[Any] | tuple[Any, ...] | XComArg
 #: The name ``expand_kwargs``' list goes by in a mapped task's ``expand_input``.
 KWARGS_INPUT = "<expand_kwargs>"
+#: The name, in the ``expand_input`` of a task of a mapped task group that takes none of the
+#: group's arguments, of the list the group expands over: it sets how many instances there
+#: are, and gives the operator no argument.
+GROUP_INDEX_INPUT = "<group index>"
 
 
 class MappedOperator(BaseOperator):
@@ -560,6 +578,12 @@ class PartialTask:
         mapped = _mapped_operator(self.operator_class, self.kwargs, lists, self.expand_into)
         mapped.zip_lists = _zip
         return self._returns(mapped) if self._returns else mapped
+
+
+def _mappable(cls: type[BaseOperator]) -> bool:
+    """An operator class a mapped task group maps (not the mapped task itself, nor the bare
+    base class, which a MappedOperator would be an instance of)."""
+    return cls is not BaseOperator and not issubclass(cls, MappedOperator)
 
 
 def _mapped_operator(

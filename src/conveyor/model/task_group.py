@@ -236,12 +236,12 @@ class GroupFunction:
         if not lists:
             raise DagDefinitionError(f"task group {self._func.__name__!r}: expand() needs a list")
         arguments = group_arguments(self._func.__name__, lists)
-        with building_mapped_group():
+        with building_mapped_group(next(iter(arguments.values())).source):
             return self._build(**self._constants, **arguments)
 
     def expand_kwargs(self, items: Any) -> Any:
         arguments = kwargs_arguments(self._func.__name__, items)
-        with building_mapped_group():
+        with building_mapped_group(items):
             return self._build(**self._constants, **arguments)
 
 
