@@ -104,7 +104,8 @@ class _Answers(BaseHTTPRequestHandler):
     """Fixed answers: JSON, plain text, any status, three pages, and an echo of the request;
     and the chat services' stand-ins, each keeping the requests posted to it."""
 
-    #: By stand-in (``slack-hooks``, ``slack-api``, ``discord-webhooks``): the requests
+    #: By stand-in (``slack-hooks``, ``slack-api``, ``discord-webhooks``,
+    #: ``discord-embed-webhooks``): the requests
     #: posted to it, until read.
     inboxes: dict[str, list[dict[str, Any]]] = {}
     inbox_lock = threading.Lock()
@@ -138,7 +139,7 @@ class _Answers(BaseHTTPRequestHandler):
             page = int(query.get("page", "1"))
             following = page + 1 if page < 3 else None
             self._send(200, {"page": page, "items": [page * 10, page * 10 + 1], "next": following})
-        elif parts[0] in ("slack", "discord"):
+        elif parts[0] in ("slack", "discord", "discord-embed"):
             self._chat(parts, url.path, body)
         elif parts[0] == "inbox" and len(parts) == 2:
             with self.inbox_lock:
@@ -161,7 +162,8 @@ class _Answers(BaseHTTPRequestHandler):
     def _chat(self, parts: list[str], path: str, body: str) -> None:
         """``/slack/hooks/...``: an incoming webhook (``ok``, or ``/slack/hooks-gone/...``: a
         404 ``no_service``); ``/slack/api/<method>``: the Web API (``/slack/api-fail/``:
-        ``channel_not_found``); ``/discord/webhooks/<id>/<token>``: 204, as Discord answers."""
+        ``channel_not_found``); ``/discord/webhooks/<id>/<token>`` (and ``/discord-embed/...``,
+        an inbox of its own): 204, as Discord answers."""
         try:
             posted: Any = json.loads(body) if body else None
         except ValueError:
@@ -305,6 +307,12 @@ def _start_http(services: Services) -> None:
             "conn_type": "discord",
             "host": f"{base}/discord",
             "extra": {"webhook_endpoint": "webhooks/111/first-token"},
+        },
+        # A stand-in of its own (its inbox apart), for a DAG that may run beside the above.
+        "DIFFSUITE_DISCORD_EMBED": {
+            "conn_type": "discord",
+            "host": f"{base}/discord-embed",
+            "extra": {"webhook_endpoint": "webhooks/333/embed-token"},
         },
     }
     for name, connection in chat.items():

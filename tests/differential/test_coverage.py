@@ -8,9 +8,6 @@ show: a schedule, a cluster, the web UI, a service, a setting of the installatio
 
 ``python tests/differential/update_coverage.py`` brings the file up to date (the module
 rows from what the suite's files import; every other entry is kept as written).
-
-The sections named in ``PROVIDER_SECTIONS`` are not checked yet: their rows are measured
-by the provider DAGs, and a section leaves the list when its entries are in the file.
 """
 
 from __future__ import annotations
@@ -28,11 +25,6 @@ EXPECTED = HERE / "expected"
 #: ``conveyor.providers`` are checked under a section of their own (the ``names_prov_*``
 #: and ``a2_names_prov_*`` DAGs measure them).
 MODULE_ROWS_OF_PROVIDERS = "Supported modules and names: provider modules"
-#: Section headings (by their start) whose rows the coverage map does not hold yet.
-PROVIDER_SECTIONS: tuple[str, ...] = (
-    "Google provider",
-    "Kubernetes provider",
-)
 NOT_RUN_SECTION = "Differences the differential suite does not run"
 
 
@@ -74,10 +66,6 @@ def _section_of(section: str, first: str, rest: list[str]) -> str:
     return section
 
 
-def _skipped(section: str) -> bool:
-    return any(section.startswith(name) for name in PROVIDER_SECTIONS)
-
-
 def _reasons(text: str) -> set[str]:
     """The bold leads of the bullets of the section listing what the suite does not run."""
     part = text.split(f"\n## {NOT_RUN_SECTION}\n", 1)[1].split("\n## ", 1)[0]
@@ -91,9 +79,7 @@ def _recorded() -> set[str]:
 def _rows_to_check(text: str) -> dict[str, set[str]]:
     wanted: dict[str, set[str]] = {}
     for section, first, rest in table_rows(text):
-        checked = _section_of(section, first, rest)
-        if not _skipped(checked):
-            wanted.setdefault(checked, set()).add(first)
+        wanted.setdefault(_section_of(section, first, rest), set()).add(first)
     return wanted
 
 

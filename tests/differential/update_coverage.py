@@ -8,8 +8,7 @@ recorded DAG whose file imports from its module (or probes it: a ``names_*`` fil
 recorded Airflow has. Every other
 entry is kept as written; a new row of another table gets its section's reason when
 ``SECTION_REASONS`` has one, else ``"?"``, which test_coverage.py refuses until someone
-writes the DAGs or the reason. Entries of rows that are gone are dropped; those of the
-sections ``PROVIDER_SECTIONS`` still skips are kept as they are.
+writes the DAGs or the reason. Entries of rows that are gone are dropped.
 """
 
 from __future__ import annotations
@@ -81,9 +80,6 @@ def updated(text: str, old: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
             elif entry is None:
                 entry = {"not_measured": SECTION_REASONS.get(section, "?")}
             coverage.setdefault(section, {})[row] = entry
-    for section, rows in old.items():  # the provider sections' entries, not checked yet
-        if test_coverage._skipped(section):
-            coverage[section] = rows
     return dict(sorted(coverage.items()))
 
 

@@ -38,6 +38,8 @@ def use_hook():
 with DAG("discord_provider", start_date=datetime(2024, 1, 1), schedule=None, catchup=False,
          on_success_callback=DiscordNotifier(
              discord_conn_id="discord_hook", text="{{ dag.dag_id }} succeeded",
+             embed={"title": "{{ dag.dag_id }}", "color": 5763719,
+                    "fields": [{"name": "run", "value": "{{ run_id }}", "inline": True}]},
          )) as dag:
     announce = DiscordWebhookOperator(
         task_id="announce", http_conn_id="discord_hook",
@@ -90,6 +92,11 @@ def test_a_discord_dag_posts_to_the_webhook(tmp_path: Path, discord: Recorder) -
     assert {"content": "from the hook", "tts": True} in posted
     assert posted[-1]["content"] == "discord_provider succeeded"  # the DAG's callback
     assert posted[-1]["username"] == "Airflow"
+    # The embed's strings are rendered with the callback's context, each where it stands.
+    (embed,) = posted[-1]["embeds"]
+    assert embed["title"] == "discord_provider" and embed["color"] == 5763719
+    (field,) = embed["fields"]
+    assert field["name"] == "run" and field["value"].startswith("manual__") and field["inline"]
     (other,) = discord.requests("POST", f"/api/{OTHER}")
     assert other.json() == {"content": "to the other webhook", "tts": False}
     assert other.headers["content-type"] == "application/json"

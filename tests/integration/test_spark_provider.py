@@ -1,5 +1,5 @@
 """SparkSubmitOperator with a stand-in spark-submit script that shows the process tree the
-operator must end, and the keywords and connections it refuses.
+operator must end, its post-submit commands, and the keywords and connections it refuses.
 
 The real Spark job (pyspark's own spark-submit, about 20 s) is the seed pipeline's Spark
 step, in test_seed_pipelines.py: one job for the suite.
@@ -32,6 +32,7 @@ echo $! > "$STAND_IN_DIR/child.pid"
 echo $$ > "$STAND_IN_DIR/self.pid"
 for last; do :; done
 if [ "$last" = fail ]; then echo "Exception in thread main: boom"; exit 3; fi
+if [ "$last" = ok ]; then exit 0; fi
 wait
 """
 
@@ -73,8 +74,31 @@ def test_failure_and_timeout_end_the_whole_spark_submit_tree(
             application_args=["fail"],
             conf={"spark.db.password": "hunter2"},
             py_files="a.zip,b.zip",
+            post_submit_commands=["touch {{ params.folder }}/after-fail"],
+            params={"folder": str(tmp_path)},
         )
-    result = run_dag(dag)
+        # A failing post-submit command, one that is not there, one badly quoted: warnings.
+        SparkSubmitOperator(
+            task_id="succeeds",
+            conn_id="spark_yarn",
+            application="job.py",
+            application_args=["ok"],
+            post_submit_commands=[
+                "false",
+                "no-such-command-here",
+                "echo 'unclosed",
+                f"touch {tmp_path}/after-ok-{{{{ ds_nodash }}}}",
+            ],
+        )
+    result = run_dag(dag, logical_date=datetime(2024, 1, 2))
+    # The commands ran after spark-submit ended, failed or not, rendered, each once.
+    assert (tmp_path / "after-fail").exists()
+    assert (tmp_path / "after-ok-20240102").exists()
+    succeeded = result.tasks["succeeds"]
+    assert succeeded.state is TaskState.SUCCESS, succeeded.error
+    assert "Post-submit command exited with non-zero code 1: false" in succeeded.log
+    assert "Post-submit command could not run: no-such-command-here" in succeeded.log
+    assert "Post-submit command could not run: echo 'unclosed" in succeeded.log
     failed = result.tasks["fails"]
     assert failed.state is TaskState.FAILED
     assert "Error code is: 3" in (failed.error or "") and "boom" in (failed.error or "")
@@ -91,11 +115,14 @@ def test_failure_and_timeout_end_the_whole_spark_submit_tree(
             application="job.py",
             application_args=["wait"],
             execution_timeout=timedelta(seconds=2),
+            post_submit_commands=[f"sh -c 'echo ran >> {tmp_path}/after-timeout'"],
         )
     started = time.monotonic()
     result = run_dag(dag)
     assert result.task_state("slow") is TaskState.FAILED
     assert time.monotonic() - started < 30
+    # A stopped try runs them too, once though both the submit's end and on_kill ask.
+    assert (tmp_path / "after-timeout").read_text() == "ran\n"
     for name in ("self.pid", "child.pid"):
         assert not _alive(int((tmp_path / name).read_text())), name
 
@@ -108,8 +135,8 @@ def test_refused_keywords_and_connection_extras(
     from conveyor.providers.spark.operator import SparkSubmitOperator
 
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    with pytest.raises(TaskError, match="post_submit_commands"):
-        SparkSubmitOperator(task_id="x", application="a.py", post_submit_commands=["echo"])
+    with pytest.raises(TaskError, match="track_driver_via_k8s_api"):
+        SparkSubmitOperator(task_id="x", application="a.py", track_driver_via_k8s_api=True)
     monkeypatch.setenv(
         "AIRFLOW_CONN_SPARK_HOME_SET",
         json.dumps({"conn_type": "spark", "host": "local", "extra": {"spark-home": "/opt/x"}}),

@@ -4,12 +4,13 @@ extra secures the link, the message a mail is built into, and the Discord endpoi
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from airflow_hook_on import assert_paths_give
-from conveyor.exceptions import TaskError
 from conveyor.providers.discord import hook as discord_hook
 from conveyor.providers.discord import notifier as discord_notifier
 from conveyor.providers.discord import operator as discord_operator
@@ -123,7 +124,41 @@ def test_the_discord_payload_is_discords_json() -> None:
         discord_hook.DiscordWebhookHook(message="x" * 2001)._build_discord_payload()
 
 
-def test_a_discord_embed_is_refused_where_the_notifier_sends_not_dropped() -> None:
-    notifier = discord_notifier.DiscordNotifier(text="done", embed={"title": "run"})
-    with pytest.raises(TaskError, match="embed is not supported by Conveyor"):
-        notifier.notify({})
+def test_a_discord_embed_goes_as_the_messages_one_embed() -> None:
+    embed = {"title": "run", "fields": [{"name": "dag", "value": "etl", "inline": True}]}
+    found = discord_hook.DiscordWebhookHook(message="hi", embed=embed)
+    assert json.loads(found._build_discord_payload()) == {
+        "content": "hi",
+        "tts": False,
+        "embeds": [embed],
+    }
+
+
+@pytest.mark.parametrize(
+    ("embed", "named"),
+    [
+        ({"title": "t" * 257}, "title must be 256"),
+        ({"description": "d" * 4097}, "description must be 4096"),
+        ({"footer": {"text": "f" * 2049}}, "footer text must be 2048"),
+        ({"author": {"name": "a" * 257}}, "author name must be 256"),
+        ({"fields": [{"name": "n", "value": "v"}] * 26}, "fields must be 25 or fewer"),
+        ({"fields": [{"name": "n" * 257, "value": "v"}]}, "field name must be 256"),
+        ({"fields": [{"name": "n", "value": "v" * 1025}]}, "field value must be 1024"),
+    ],
+)
+def test_an_embed_past_discords_limits_fails_before_sending(
+    embed: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ValueError, match=named):
+        discord_hook.DiscordWebhookHook(message="hi", embed=embed)._build_discord_payload()
+
+
+def test_an_embed_at_discords_limits_is_taken() -> None:
+    embed = {
+        "title": "t" * 256,
+        "description": "d" * 4096,
+        "footer": {"text": "f" * 2048},
+        "author": {"name": "a" * 256},
+        "fields": [{"name": "n" * 256, "value": "v" * 1024}] * 25,
+    }
+    assert discord_hook.validate_embed(embed) is embed

@@ -1,5 +1,10 @@
 """``DiscordWebhookHook``: post a message to a Discord webhook, as Airflow's.
 
+An ``embed`` (Discord's embed object, a dict) goes as the message's one embed, checked first
+against the limits Discord sets (and Airflow's provider checks): a title or an author's or a
+field's name of at most 256 characters, a description of 4096, a footer of 2048, at most 25
+fields of values of 1024. A longer one is a ``ValueError`` before anything is sent.
+
 The connection (type ``discord``, or an ``http`` one) gives the base URL (host; Discord's
 ``https://discord.com/api/`` when it has none) and, in its extra, ``webhook_endpoint``
 (``webhooks/{id}/{token}``); an endpoint given to the hook wins. The endpoint holds the
@@ -26,11 +31,43 @@ DEFAULT_BASE_URL = "https://discord.com/api/"
 ENDPOINT = re.compile(r"^webhooks/[0-9]+/[a-zA-Z0-9_-]+$")
 #: What Discord takes in one message.
 MAX_LENGTH = 2000
+#: An embed's limits: (where, the most characters).
+_EMBED_LIMITS = (
+    ("title", 256),
+    ("description", 4096),
+    ("footer text", 2048),
+    ("author name", 256),
+)
+MAX_EMBED_FIELDS = 25
+_FIELD_LIMITS = (("name", 256), ("value", 1024))
+
+
+def validate_embed(embed: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``embed`` itself when it keeps within Discord's limits, else a ``ValueError`` naming
+    the part that does not."""
+    parts = {
+        "title": embed.get("title"),
+        "description": embed.get("description"),
+        "footer text": (embed.get("footer") or {}).get("text"),
+        "author name": (embed.get("author") or {}).get("name"),
+    }
+    for where, most in _EMBED_LIMITS:
+        value = parts[where]
+        if value is not None and len(value) > most:
+            raise ValueError(f"Discord embed {where} must be {most} or fewer characters")
+    fields = embed.get("fields") or []
+    if len(fields) > MAX_EMBED_FIELDS:
+        raise ValueError(f"Discord embed fields must be {MAX_EMBED_FIELDS} or fewer items")
+    for field in fields:
+        for key, most in _FIELD_LIMITS:
+            if len(field[key]) > most:
+                raise ValueError(f"Discord embed field {key} must be {most} or fewer characters")
+    return embed
 
 
 class DiscordWebhookHook(HttpHook):
     """``DiscordWebhookHook(http_conn_id=, webhook_endpoint=, message=, username=,
-    avatar_url=, tts=, proxy=)``; ``execute()`` posts the message."""
+    avatar_url=, tts=, proxy=, embed=)``; ``execute()`` posts the message."""
 
     names = HookNames("http_conn_id", "discord_default", "discord", "Discord")
     conn_types: ClassVar[tuple[str, ...]] = ("discord", "http", "https")
@@ -40,6 +77,7 @@ class DiscordWebhookHook(HttpHook):
     avatar_url: str | None
     tts: bool
     proxy: str | None
+    embed: Mapping[str, Any] | None
 
     def __init__(
         self,
@@ -50,6 +88,7 @@ class DiscordWebhookHook(HttpHook):
         avatar_url: str | None = None,
         tts: bool = False,
         proxy: str | None = None,
+        embed: Mapping[str, Any] | None = None,
         *args: Any,
         **kwargs: Any,
     ) -> None:
@@ -96,6 +135,8 @@ class DiscordWebhookHook(HttpHook):
             payload["username"] = self.username
         if self.avatar_url:
             payload["avatar_url"] = self.avatar_url
+        if self.embed:
+            payload["embeds"] = [validate_embed(self.embed)]
         return json.dumps(payload)
 
     def execute(self) -> None:

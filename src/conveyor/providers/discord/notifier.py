@@ -1,18 +1,15 @@
 """``DiscordNotifier`` (``send_discord_notification``): a callback that posts to a Discord
 webhook when a task or a run ends, as Airflow's. ``discord_conn_id``, ``text``,
-``username``, ``avatar_url`` and ``tts`` are rendered with the callback's context."""
+``username``, ``avatar_url``, ``tts`` and ``embed`` (Discord's embed object, each string in
+it) are rendered with the callback's context."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from conveyor.exceptions import TaskError
 from conveyor.providers._fields import keep_fields
 from conveyor.providers._notifier import Notifier
 from conveyor.providers.discord.hook import DiscordWebhookHook
-
-#: Arguments of Airflow's DiscordNotifier that Conveyor's webhook does not send.
-_NOT_SENT = frozenset({"embed"})
 
 ICON_URL = "https://raw.githubusercontent.com/apache/airflow/main/airflow-core/src/airflow/ui/public/pin_100.png"
 
@@ -24,6 +21,7 @@ class DiscordNotifier(Notifier):
         "username",
         "avatar_url",
         "tts",
+        "embed",
     )
     conn_attr: ClassVar[str] = "discord_conn_id"
 
@@ -32,26 +30,21 @@ class DiscordNotifier(Notifier):
     username: str
     avatar_url: str
     tts: bool
+    embed: dict[str, Any] | None
 
     def __init__(
         self,
         discord_conn_id: str = "discord_webhook_default",
-        text: str = "This is a default message",
+        text: str = "",
         username: str = "Airflow",
         avatar_url: str = ICON_URL,
         tts: bool = False,
+        embed: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         keep_fields(self, DiscordNotifier, locals())
-        # Airflow's newer providers take these; sending without them would drop them silently.
-        self.unsupported = sorted(set(kwargs) & _NOT_SENT)
 
     def notify(self, context: dict[str, Any]) -> None:
-        if self.unsupported:
-            raise TaskError(
-                f"DiscordNotifier: {', '.join(self.unsupported)} is not supported by Conveyor: "
-                "put what it says in text"
-            )
         found = self.render(context)
         DiscordWebhookHook(
             http_conn_id=found["discord_conn_id"],
@@ -59,6 +52,7 @@ class DiscordNotifier(Notifier):
             username=found["username"],
             avatar_url=found["avatar_url"],
             tts=found["tts"],
+            embed=found["embed"],
         ).execute()
 
 

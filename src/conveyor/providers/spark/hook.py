@@ -17,9 +17,14 @@ its own, which ``on_kill`` ends (SIGTERM, then SIGKILL after 5 s), so the JVM an
 workers it started go too; in YARN cluster mode ``on_kill`` also runs ``yarn application
 -kill`` on the application id read from the output, as Airflow does.
 
+``post_submit_commands`` run once after spark-submit exits, whether it succeeded or not, and
+when the try is stopped (``on_kill``): each split as a shell would split it but run without
+one, for at most 30 s, its output in the log; one that fails or times out is a warning, never
+the try's failure (Airflow's meaning: cleaning up a sidecar such as Istio's).
+
 Not here (refused when asked, naming what to do instead): cluster deploy mode on a
 standalone (``spark://``) or Kubernetes master (Airflow polls the driver there), a
-``keytab`` extra, ``post_submit_commands``, ``track_driver_via_k8s_api``,
+``keytab`` extra, ``track_driver_via_k8s_api``,
 ``yarn_track_via_rm_api``, ``use_krb5ccache``.
 """
 
@@ -30,6 +35,7 @@ import contextlib
 import ctypes
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -47,6 +53,8 @@ DEFAULT_SPARK_BINARY = "spark-submit"
 ALLOWED_SPARK_BINARIES = [DEFAULT_SPARK_BINARY, "spark2-submit", "spark3-submit"]
 #: Seconds spark-submit's process group gets after SIGTERM before SIGKILL.
 KILL_GRACE_SECONDS = 5.0
+#: Seconds one post-submit command may take.
+POST_SUBMIT_TIMEOUT_SECONDS = 30
 _SECRET = re.compile(r"(\S*?(?:secret|password)\S*?(?:=|\s+)(['\"]?))(?:(?!\2\s)\S)*(\2)", re.I)
 _YARN_APP = re.compile(r"application[0-9_]+")
 
@@ -111,6 +119,7 @@ class SparkSubmitHook(ProviderHook):
         properties_file: str | None = None,
         yarn_queue: str | None = None,
         deploy_mode: str | None = None,
+        post_submit_commands: list[str] | None = None,
         **refused: Any,
     ) -> None:
         _refuse(refused)
@@ -142,6 +151,8 @@ class SparkSubmitHook(ProviderHook):
         self._properties_file = properties_file
         self._yarn_queue = yarn_queue
         self._deploy_mode = deploy_mode
+        self._post_submit_commands = list(post_submit_commands or ())
+        self._post_submit_commands_done = False
         self._submit_sp: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         self._yarn_application_id: str | None = None
@@ -293,6 +304,19 @@ class SparkSubmitHook(ProviderHook):
         if self._env:
             kwargs["env"] = {**os.environ, **self._env}
         sys.stdout.flush()
+        try:
+            code = self._run_spark_submit(command, kwargs)
+        finally:
+            self._run_post_submit_commands()
+        if code:
+            tail = "\n".join(mask_secrets(line) for line in self._last_lines)
+            raise SparkSubmitError(
+                f"Cannot execute: {shown}. Error code is: {code}.\n"
+                f"Last spark-submit output:\n{tail}"
+            )
+
+    def _run_spark_submit(self, command: list[str], kwargs: dict[str, Any]) -> int:
+        """spark-submit's exit status, its output copied into the log meanwhile."""
         self._submit_sp = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
@@ -312,12 +336,42 @@ class SparkSubmitHook(ProviderHook):
         # Whatever of its process group outlives spark-submit is ended with it.
         _end_group(self._submit_sp.pid, reader)
         self._finish_reading()
-        if code:
-            tail = "\n".join(mask_secrets(line) for line in self._last_lines)
-            raise SparkSubmitError(
-                f"Cannot execute: {shown}. Error code is: {code}.\n"
-                f"Last spark-submit output:\n{tail}"
-            )
+        return code
+
+    def _run_post_submit_commands(self) -> None:
+        """Run ``post_submit_commands``, once for the hook however often asked (the end of
+        spark-submit and a stop may both ask); a failing one is a warning."""
+        if self._post_submit_commands_done:
+            return
+        self._post_submit_commands_done = True
+        for command in self._post_submit_commands:
+            self.log.info("Running post-submit command: %s", command)
+            try:
+                done = subprocess.run(
+                    shlex.split(command),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    errors="replace",
+                    check=False,
+                    timeout=POST_SUBMIT_TIMEOUT_SECONDS,
+                )
+            except subprocess.TimeoutExpired:
+                self.log.warning(
+                    "Post-submit command timed out (%ss): %s", POST_SUBMIT_TIMEOUT_SECONDS, command
+                )
+                continue
+            except (OSError, ValueError) as error:  # not found, not runnable, bad quoting
+                self.log.warning("Post-submit command could not run: %s: %s", command, error)
+                continue
+            if done.stdout:
+                self.log.info("Post-submit command output:\n%s", done.stdout[:2000])
+            if done.returncode != 0:
+                self.log.warning(
+                    "Post-submit command exited with non-zero code %d: %s",
+                    done.returncode,
+                    command,
+                )
 
     def _finish_reading(self) -> None:
         if self._reader is not None:
@@ -344,6 +398,12 @@ class SparkSubmitHook(ProviderHook):
     def on_kill(self) -> None:
         """Stop spark-submit's process group (its JVM and workers); in YARN cluster mode, kill
         the application too."""
+        try:
+            self._stop_spark_submit()
+        finally:
+            self._run_post_submit_commands()
+
+    def _stop_spark_submit(self) -> None:
         process = self._submit_sp
         if process is None or process.poll() is not None:
             return
@@ -380,7 +440,6 @@ def _end_group(pgid: int, running: threading.Thread | subprocess.Popen[str]) -> 
 
 
 _REFUSED = {
-    "post_submit_commands": "run the commands in a task after this one",
     "track_driver_via_k8s_api": "use client deploy mode",
     "yarn_track_via_rm_api": "leave it out: spark-submit waits for the application",
     "yarn_rm_auth": "leave it out: spark-submit waits for the application",

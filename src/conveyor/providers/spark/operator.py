@@ -33,6 +33,7 @@ class SparkSubmitOperator(BaseOperator):
         "application_args",
         "env_vars",
         "properties_file",
+        "post_submit_commands",
     )
     ui_color = "#FF9933"
 
@@ -69,6 +70,7 @@ class SparkSubmitOperator(BaseOperator):
         properties_file: str | None = None,
         yarn_queue: str | None = None,
         deploy_mode: str | None = None,
+        post_submit_commands: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         # Airflow's keywords Conveyor does not carry out fail when the DAG file loads.
@@ -102,6 +104,7 @@ class SparkSubmitOperator(BaseOperator):
         self.properties_file = properties_file
         self._yarn_queue = yarn_queue
         self._deploy_mode = deploy_mode
+        self.post_submit_commands = post_submit_commands
         self._conn_id = conn_id
         self._hook: SparkSubmitHook | None = None
 
@@ -149,4 +152,5 @@ class SparkSubmitOperator(BaseOperator):
             properties_file=self.properties_file,
             yarn_queue=self._yarn_queue,
             deploy_mode=self._deploy_mode,
+            post_submit_commands=self.post_submit_commands,
         )

@@ -21,6 +21,7 @@ MODULES = {
     "airflow.contrib.operators.kubernetes_pod_operator": ["KubernetesPodOperator"],
     "airflow.contrib.operators.sftp_operator": ["SFTPOperator"],
     "airflow.contrib.operators.slack_webhook_operator": ["SlackWebhookOperator"],
+    "airflow.contrib.operators.spark_submit_operator": ["SparkSubmitOperator"],
     "airflow.contrib.operators.ssh_operator": ["SSHOperator"],
     "airflow.contrib.sensors.gcs_sensor": ["GoogleCloudStorageObjectSensor"],
     "airflow.contrib.sensors.sftp_sensor": ["SFTPSensor"],

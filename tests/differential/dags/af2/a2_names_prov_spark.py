@@ -3,7 +3,7 @@
 The names of docs/airflow.md's supported-modules table that map into Conveyor's
 providers and that Airflow 2.10.5 has and 3.3.2 does not, of
 airflow.contrib.hooks.spark_submit_hook to
-airflow.contrib.operators.spark_submit_operator:
+airflow.contrib.hooks.spark_submit_hook:
 each name's kind, and of a class its name, template_fields and connection attributes
 (difrec.describe)."""
 
@@ -15,7 +15,6 @@ from difrec import START, describe, rec
 
 MODULES = {
     "airflow.contrib.hooks.spark_submit_hook": ["SparkSubmitHook"],
-    "airflow.contrib.operators.spark_submit_operator": ["SparkSubmitOperator"],
 }
 
 with DAG("a2_names_prov_spark", schedule=None, start_date=START, catchup=False):

@@ -16,10 +16,8 @@ MODULES = {
     "airflow.providers.amazon.aws.hooks.emr": ["EmrHook"],
     "airflow.providers.amazon.aws.operators.emr": ["EmrServerlessCreateApplicationOperator"],
     "airflow.providers.amazon.aws.operators.s3": ["S3CreateBucketOperator"],
-    "airflow.providers.apache.spark.operators.spark_submit": ["SparkSubmitOperator"],
     "airflow.providers.cncf.kubernetes.operators.pod": ["KubernetesPodOperator"],
     "airflow.providers.common.sql.hooks.sql": ["DbApiHook"],
-    "airflow.providers.discord.notifications.discord": ["DiscordNotifier"],
     "airflow.providers.smtp.hooks.smtp": ["SmtpHook"],
 }
 

@@ -14,6 +14,7 @@ from difrec import START, describe, rec
 
 MODULES = {
     "airflow.providers.discord.hooks.discord_webhook": ["DiscordWebhookHook"],
+    "airflow.providers.discord.notifications.discord": ["DiscordNotifier"],
     "airflow.providers.discord.operators.discord_webhook": ["DiscordWebhookOperator"],
 }
 

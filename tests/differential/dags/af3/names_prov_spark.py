@@ -3,7 +3,7 @@
 The names of docs/airflow.md's supported-modules table that map into Conveyor's
 providers and that Airflow 3.3.2 has, of
 airflow.providers.apache.spark.hooks.spark_submit to
-airflow.providers.apache.spark.hooks.spark_submit:
+airflow.providers.apache.spark.operators.spark_submit:
 each name's kind, and of a class its name, template_fields and connection attributes
 (difrec.describe)."""
 
@@ -14,6 +14,7 @@ from difrec import START, describe, rec
 
 MODULES = {
     "airflow.providers.apache.spark.hooks.spark_submit": ["SparkSubmitHook"],
+    "airflow.providers.apache.spark.operators.spark_submit": ["SparkSubmitOperator"],
 }
 
 with DAG("names_prov_spark", schedule=None, start_date=START, catchup=False):
