@@ -83,10 +83,13 @@ _restored = itertools.count(1)
 mysql_url = sql_servers.mysql_url  # the fixture, for the MySQL dump
 
 
-@pytest.fixture(params=DATABASES)
-def airflow_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module", params=DATABASES)
+def airflow_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A copy of one kept Airflow database: a SQLite file, or a PostgreSQL or MySQL dump
-    restored into a database of its own (the import opens each read-only anyway)."""
+    restored into a database of its own. One copy serves the module's tests: the import
+    opens it read-only (the one test that changes it puts it back)."""
     name: str = request.param
     if name.endswith(".pg.sql.gz"):
         yield from _restored_dump(request, name)
@@ -94,7 +97,7 @@ def airflow_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     if name.endswith(".mysql.sql.gz"):
         yield from _restored_mysql_dump(request, name)
         return
-    target = tmp_path / name.removesuffix(".gz")
+    target = tmp_path_factory.mktemp("airflow_db") / name.removesuffix(".gz")
     with gzip.open(FIXTURES / name) as src, target.open("wb") as out:
         shutil.copyfileobj(src, out)
     yield f"sqlite:///{target}"
@@ -494,22 +497,35 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(
     assert "2026-01-02 00:00 (no interval)" in said  # once_only's one run
 
 
-def test_an_unknown_schema_revision_is_refused_by_name(
-    parsed: Store, airflow_url: str, tmp_path: Path
-) -> None:
+def _set_revision(airflow_url: str, revision: str) -> str:
+    """Set the Airflow database's schema revision; the one it had."""
+    change = "UPDATE alembic_version SET version_num = %s"
     if airflow_url.startswith("sqlite:"):
         with sqlite3.connect(airflow_url.removeprefix("sqlite:///")) as db:
-            db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+            (before,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+            db.execute(change.replace("%s", "?"), (revision,))
     elif airflow_url.startswith("mysql:"):
         db = mysql_connect(airflow_url)
         with db.cursor() as cursor:
-            cursor.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+            cursor.execute("SELECT version_num FROM alembic_version")
+            (before,) = cursor.fetchone()
+            cursor.execute(change, (revision,))
+        db.commit()
         db.close()
     else:
         with psycopg.connect(airflow_url, autocommit=True) as db:
-            db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
-    with pytest.raises(UnknownAirflowSchema, match="'f00dfeed1234'"):
-        plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
+            (before,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+            db.execute(change, (revision,))
+    return str(before)
+
+
+def test_an_unknown_schema_revision_is_refused_by_name(parsed: Store, airflow_url: str) -> None:
+    before = _set_revision(airflow_url, "f00dfeed1234")
+    try:
+        with pytest.raises(UnknownAirflowSchema, match="'f00dfeed1234'"):
+            plan_import(parsed, airflow_url, FACTS["fernet_key"], SINCE, now=SWITCH)
+    finally:
+        _set_revision(airflow_url, before)  # the module's other tests read this copy
 
 
 def airflow_log_name(dag_id: str, run_id: str, task_id: str, map_index: int, n: int) -> str:
