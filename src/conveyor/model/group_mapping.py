@@ -64,10 +64,6 @@ def _is_group_mapped(value: Any) -> bool:
     )
 
 
-#: How many mapped groups' functions are running now (nested groups count each).
-_building = [0]
-
-
 @contextlib.contextmanager
 def building_mapped_group(length: ExpandSource) -> Iterator[None]:
     """While a mapped group's function runs, the tasks made in it become mapped; ``length``
@@ -85,13 +81,11 @@ def building_mapped_group(length: ExpandSource) -> Iterator[None]:
         mapped.zip_lists = True
         return mapped
 
-    _building[0] += 1
     GROUP_MAPPERS.append(map_operator)
     try:
         yield
     finally:
         GROUP_MAPPERS.pop()
-        _building[0] -= 1
 
 
 def _mapped_args_in(value: Any) -> list[MappedArg]:
@@ -142,7 +136,7 @@ def split_mapped(arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, E
     """``(constants, lists)`` of a @task call inside a mapped group; ``lists`` is empty when
     the call uses no mapped group argument (the task is then an ordinary one), and always
     outside a mapped group's function (a task after the group gets the list of results)."""
-    if not _building[0]:
+    if not GROUP_MAPPERS:  # no mapped group's function is running
         return arguments, {}
     constants: dict[str, Any] = {}
     lists: dict[str, ExpandSource] = {}

@@ -31,13 +31,6 @@ DEFAULT_BASE_URL = "https://discord.com/api/"
 ENDPOINT = re.compile(r"^webhooks/[0-9]+/[a-zA-Z0-9_-]+$")
 #: What Discord takes in one message.
 MAX_LENGTH = 2000
-#: An embed's limits: (where, the most characters).
-_EMBED_LIMITS = (
-    ("title", 256),
-    ("description", 4096),
-    ("footer text", 2048),
-    ("author name", 256),
-)
 MAX_EMBED_FIELDS = 25
 _FIELD_LIMITS = (("name", 256), ("value", 1024))
 
@@ -45,14 +38,13 @@ _FIELD_LIMITS = (("name", 256), ("value", 1024))
 def validate_embed(embed: Mapping[str, Any]) -> Mapping[str, Any]:
     """``embed`` itself when it keeps within Discord's limits, else a ``ValueError`` naming
     the part that does not."""
-    parts = {
-        "title": embed.get("title"),
-        "description": embed.get("description"),
-        "footer text": (embed.get("footer") or {}).get("text"),
-        "author name": (embed.get("author") or {}).get("name"),
-    }
-    for where, most in _EMBED_LIMITS:
-        value = parts[where]
+    limited = (
+        ("title", embed.get("title"), 256),
+        ("description", embed.get("description"), 4096),
+        ("footer text", (embed.get("footer") or {}).get("text"), 2048),
+        ("author name", (embed.get("author") or {}).get("name"), 256),
+    )
+    for where, value, most in limited:
         if value is not None and len(value) > most:
             raise ValueError(f"Discord embed {where} must be {most} or fewer characters")
     fields = embed.get("fields") or []

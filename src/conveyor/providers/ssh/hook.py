@@ -142,10 +142,6 @@ class SSHHook(ProviderHook):
         self.look_for_keys = True
         #: The client ``get_conn`` made, kept while it is connected.
         self.client: Any = None
-        # Named as Airflow names a hook's logger: the try's log shows what it says (records
-        # of "conveyor.*" loggers stay in the process log), output lines among them.
-        cls = type(self)
-        self.log = logging.getLogger(f"airflow.task.hooks.{cls.__module__}.{cls.__name__}")
         if ssh_conn_id is not None:
             self._apply_connection(get_connection(ssh_conn_id))
         if no_host_key_check is not None:
