@@ -19,8 +19,8 @@ from typing import Any
 from conveyor.exceptions import DagDefinitionError
 from conveyor.model.context import DagContext, current_prefix
 from conveyor.model.dag import DAG
-from conveyor.model.group_mapping import split_mapped
-from conveyor.model.task import BaseOperator, PartialTask
+from conveyor.model.group_mapping import made_in_group, split_mapped
+from conveyor.model.task import BaseOperator, MappedOperator, PartialTask
 from conveyor.model.xcom_arg import XComArg
 from conveyor.operators.python import BranchPythonOperator, PythonOperator
 from conveyor.operators.short_circuit import ShortCircuitOperator
@@ -115,6 +115,8 @@ class TaskFunction:
                 f"@{self.role[0]} {self.function.__name__!r} cannot be mapped in a task group"
             )
         result: XComArg = self.partial(**constants).expand_zipped(**lists)
+        assert isinstance(result.operator, MappedOperator)
+        made_in_group(result.operator)
         return result
 
     def partial(self, **constants: Any) -> PartialTask:

@@ -240,6 +240,21 @@ class SerializedDag:
         )
 
     @functools.cached_property
+    def group_upstream(self) -> dict[str, tuple[str, ...]]:
+        """Of each task of a mapped task group, its direct upstream tasks of the same group:
+        instance i waits for their instance i alone (tasks without any are left out)."""
+        groups = {
+            tid: self.tasks[tid].raw["mapped"].get("group")
+            for tid in self.mapped
+            if self.tasks[tid].raw["mapped"].get("group") is not None
+        }
+        found = {
+            tid: tuple(up for up in self.tasks[tid].upstream if groups.get(up) == group)
+            for tid, group in groups.items()
+        }
+        return {tid: ups for tid, ups in found.items() if ups}
+
+    @functools.cached_property
     def topological_index(self) -> dict[str, int]:
         """Each task's place in ``tasks`` (a topological order), for planning in that order."""
         return {task_id: index for index, task_id in enumerate(self.tasks)}

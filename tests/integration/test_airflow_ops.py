@@ -7,12 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from conftest import run_scheduler
 from conveyor.clock import utcnow
+from conveyor.scheduler.explain import explain
 from conveyor.states import RunState, TaskState
-from conveyor.store.tables import xcom
+from conveyor.store import mapping, runs
+from conveyor.store.tables import dag_run, task_instance, xcom
 from run_env import Env, run_one
 
 S, F, SK, UF = (
@@ -281,6 +283,105 @@ def test_every_task_of_a_mapped_task_group_runs_per_element(env: Env) -> None:
         "[echo two]",
         "[echo three]",
     ]
+
+
+def test_one_failed_element_of_a_mapped_task_group_stops_only_its_own_index(env: Env) -> None:
+    """As in Airflow, instance i of a group's task follows instance i of the group's task
+    before it: element 2 fails, its ``load`` fails upstream, the others load what their own
+    ``extract`` returned; the task after the group waits for every instance."""
+    env.write_dag(
+        "group_fails.py",
+        """
+        from conveyor import task_group
+
+        with DAG("group_one_fails", start_date=START):
+            @task
+            def extract(n):
+                if n == 2:
+                    raise ValueError("element 2 is bad")
+                return n * 10
+
+            @task
+            def load(value):
+                return value + 1
+
+            @task(trigger_rule="all_done")
+            def report(values):
+                return sorted(values)
+
+            @task_group
+            def each(n):
+                return load(extract(n))
+
+            report(each.expand(n=[1, 2, 3]))
+        """,
+    )
+    run_pk = run_one(env, "group_one_fails")
+    assert env.run_state(run_pk) is RunState.SUCCESS  # its leaf, all_done, succeeded
+    with env.store.read() as conn:
+        rows = runs.task_instances(conn, run_pk)
+    states = {(r.task_id, r.map_index): r.state for r in rows if r.task_id.startswith("each.")}
+    assert states == {
+        ("each.extract", 0): TaskState.SUCCESS,
+        ("each.extract", 1): TaskState.FAILED,
+        ("each.extract", 2): TaskState.SUCCESS,
+        ("each.load", 0): TaskState.SUCCESS,
+        ("each.load", 1): TaskState.UPSTREAM_FAILED,
+        ("each.load", 2): TaskState.SUCCESS,
+    }
+    assert xcom_value_list(env, run_pk, "each.load") == [11, 31]  # index 2 read 30, not 10
+    assert xcom_value_list(env, run_pk, "report") == [[11, 31]]
+
+
+def test_why_a_mapped_group_task_waits_names_the_instance_at_its_own_index(env: Env) -> None:
+    """``conveyor tasks why`` (and /api/v2's dependencies): instance 1 of ``after`` waits for
+    instance 1 of ``check``, instance 0 is ready since ``check``'s instance 0 succeeded."""
+    env.write_dag(
+        "group_why.py",
+        """
+        from conveyor import task_group
+
+        with DAG("group_why", start_date=START):
+            @task
+            def check(n):
+                return n
+
+            @task
+            def after(value):
+                return value
+
+            @task_group
+            def each(n):
+                after(check(n))
+
+            each.expand(n=[1, 2])
+        """,
+    )
+    env.sync()
+    run_pk = env.trigger("group_why")
+    with env.store.write() as conn:
+        placeholders = {ti.task_id: ti.id for ti in runs.task_instances(conn, run_pk)}
+        for task_id in ("each.check", "each.after"):
+            assert mapping.expand_instances(conn, placeholders[task_id], 2) is not None
+        for index, state in ((0, TaskState.SUCCESS), (1, TaskState.RUNNING)):
+            conn.execute(
+                update(task_instance)
+                .where(
+                    task_instance.c.run_pk == run_pk,
+                    task_instance.c.task_id == "each.check",
+                    task_instance.c.map_index == index,
+                )
+                .values(state=state.value)
+            )
+        conn.execute(
+            update(dag_run).where(dag_run.c.id == run_pk).values(state=RunState.RUNNING.value)
+        )
+    with env.store.read() as conn:
+        run = runs.get_run(conn, run_pk)
+        second = explain(conn, run, "each.after", 1).waiting_for
+        first = explain(conn, run, "each.after", 0).waiting_for
+    assert len(second) == 1 and "waiting for each.check[1]" in second[0], second
+    assert first == ["ready: the scheduler will schedule it on its next loop"]
 
 
 def xcom_value_list(env: Env, run_pk: int, task_id: str) -> list[Any]:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from conveyor import DAG, BashOperator, EmptyOperator, PythonOperator, task
+from conveyor import DAG, BashOperator, EmptyOperator, PythonOperator, task, task_group
 from conveyor.datasets import Dataset
-from conveyor.engine.mapping import aggregate, per_instance, task_states, ti_key
-from conveyor.engine.planning import plan_run
+from conveyor.engine.mapping import per_instance, task_states, ti_key
+from conveyor.engine.planning import aggregate, plan_run
 from conveyor.exceptions import DagDefinitionError
 from conveyor.loading.serialize import serialize_dag
 from conveyor.model.mapping import expansion_length, instance_indexes, unmap
@@ -253,3 +253,78 @@ def test_many_datasets_keep_the_description_within_the_stored_200_characters() -
 def test_bad_datasets_are_refused_with_a_clear_error(build: Any, message: str) -> None:
     with pytest.raises(DagDefinitionError, match=message):
         build()
+
+
+# -- mapped task groups: instance i follows instance i ------------------------------------
+
+
+def group_dag(trigger_rule: str = "all_success") -> SerializedDag:
+    with DAG("g") as d:
+
+        @task
+        def check(x: int) -> int:
+            return x
+
+        @task(trigger_rule=trigger_rule)
+        def after(y: int) -> None:
+            return None
+
+        @task_group
+        def each(x: Any) -> None:
+            after(check(x))
+
+        each.expand(x=[1, 2, 3])
+    return structure(d)
+
+
+def test_a_group_task_instance_follows_only_the_same_index_upstream() -> None:
+    """check[1] failed: after[1] fails upstream, after[0] and after[2] run (as Airflow);
+    after[2] waits while check[2] still runs."""
+    sd = group_dag()
+    tis = keyed(
+        ti("each.check", S, 0, 1),
+        ti("each.check", F, 1, 2),
+        ti("each.check", R, 2, 3),
+        ti("each.after", N, 0, 4),
+        ti("each.after", N, 1, 5),
+        ti("each.after", N, 2, 6),
+    )
+    states, instances = task_states(tis)
+    plan = per_instance(plan_run(sd, states, instances=instances), tis)
+    assert plan.to_schedule == [("each.after[0]", plan.to_schedule[0][1])]
+    assert [key for key, _ in plan.to_upstream_fail] == ["each.after[1]"]
+    assert "each.check[2]" in plan.waiting["each.after[2]"]
+    assert plan.run_state is None
+
+
+def test_a_group_task_expands_once_its_group_upstream_has() -> None:
+    sd = group_dag()
+    before = keyed(ti("each.check", N), ti("each.after", N))
+    states, instances = task_states(before)
+    plan = plan_run(sd, states, instances=instances)
+    assert [t for t, _ in plan.to_schedule] == ["each.check"]  # after waits for its expansion
+    expanded = keyed(*(ti("each.check", N, i) for i in range(3)), ti("each.after", N))
+    states, instances = task_states(expanded)
+    plan = plan_run(sd, states, instances=instances)
+    assert sorted(t for t, _ in plan.to_schedule) == ["each.after", "each.check"]
+
+
+def test_a_group_task_whose_group_upstream_never_expanded_follows_its_rule_whole() -> None:
+    """An empty list: check ended skipped without instances; after is skipped as a whole."""
+    sd = group_dag()
+    states, instances = task_states(keyed(ti("each.check", SK), ti("each.after", N)))
+    plan = plan_run(sd, states, instances=instances)
+    assert [t for t, _ in plan.to_skip] == ["each.after"]
+    assert plan.run_state is RunState.SUCCESS
+
+
+def test_the_run_ends_when_every_index_has_ended_its_own_way() -> None:
+    sd = group_dag("all_done")
+    tis = keyed(
+        *(ti("each.check", state, i) for i, state in enumerate((S, F, S))),
+        *(ti("each.after", state, i) for i, state in enumerate((S, N, S))),
+    )
+    states, instances = task_states(tis)
+    plan = per_instance(plan_run(sd, states, instances=instances), tis)
+    assert [key for key, _ in plan.to_schedule] == ["each.after[1]"]  # all_done runs it
+    assert plan.run_state is None

@@ -192,3 +192,73 @@ def test_every_task_made_in_a_mapped_task_group_is_mapped_over_the_group() -> No
     given = unmap(d.get_task("per_letter.given"), 1, pull)
     assert (given.bash_command, given.env) == ("b", {"L": "b"})  # type: ignore[attr-defined]
     assert "letters" in d.get_task("per_letter.given").upstream_task_ids
+
+
+def group_chain_dag() -> DAG:
+    """A mapped group of three: check -> after (given check's output) -> last (given
+    after's inside a container), and a task after the group that gets every ``after``."""
+    with DAG("group_chain") as d:
+
+        @task
+        def check(x: int) -> int:
+            return x
+
+        @task
+        def after(y: int) -> int:
+            return y
+
+        @task
+        def total(values: list[int]) -> int:
+            return sum(values)
+
+        @task_group
+        def each(x: Any) -> Any:
+            done = after(check(x))
+            BashOperator(task_id="last", bash_command="echo $V", env={"V": [done, "k"]})
+            return done
+
+        total(each.expand(x=[1, 2, 3]))
+    return d
+
+
+def test_the_tasks_of_a_mapped_group_share_one_key_and_name_their_group_upstream() -> None:
+    d = group_chain_dag()
+    specs = {tid: expand_spec(d, tid) for tid in ("each.check", "each.after", "each.last")}
+    assert {spec["group"] for spec in specs.values()} == {"each.check"}
+    sd = SerializedDag.from_dict(json.loads(json.dumps(serialize_dag(d))))
+    assert sd.group_upstream == {"each.after": ("each.check",), "each.last": ("each.after",)}
+    assert "mapped" not in sd.tasks["total"].raw  # after the group: one task, every value
+
+
+def test_a_group_task_reads_its_group_upstream_at_its_own_index_only() -> None:
+    """Instance 2 of ``after`` gets what ``check``'s instance 2 returned, though instance 1
+    failed and left no value (the list of values would be one short)."""
+    d = group_chain_dag()
+    stored = {0: 10, 2: 30}
+    asked: list[int] = []
+
+    def pull_at(task_id: str, key: str, map_index: int) -> Any:
+        assert (task_id, key) == ("each.check", "return_value")
+        asked.append(map_index)
+        return stored.get(map_index)
+
+    def whole(task_id: str, key: str) -> Any:
+        raise AssertionError(f"{task_id} is read whole")
+
+    third = unmap(d.get_task("each.after"), 2, whole, pull_at)
+    assert third.op_kwargs == {"y": 30}  # type: ignore[attr-defined]
+    assert asked == [2]
+
+
+def test_a_group_task_output_inside_a_container_is_that_instance_s_value() -> None:
+    d = group_chain_dag()
+
+    def pull_at(task_id: str, key: str, map_index: int) -> Any:
+        assert task_id == "each.after"
+        return {0: "zero", 2: "two"}.get(map_index)
+
+    def whole(task_id: str, key: str) -> Any:
+        raise AssertionError(f"{task_id} is read whole")
+
+    last = unmap(d.get_task("each.last"), 2, whole, pull_at)
+    assert last.env == {"V": ["two", "k"]}  # type: ignore[attr-defined]

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from conveyor.engine.planning import RunPlan, plan_run
-from conveyor.lifecycle import WORST_FIRST, Actor
+from conveyor.engine.planning import RunPlan, aggregate, plan_run
+from conveyor.lifecycle import Actor
 from conveyor.model.mapping import expansion_length
 from conveyor.serialized import SerializedDag
-from conveyor.states import FINISHED, TaskState
+from conveyor.states import TaskState
 from conveyor.store import mapping, transitions
 from conveyor.store.engine import Connection
 from conveyor.store.hop.run_lock import LockedRun
@@ -30,21 +30,6 @@ S = TaskState
 def ti_key(ti: TiRow) -> str:
     """How a run's task instances are keyed while planning: ``task`` or ``task[3]``."""
     return ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-
-
-def aggregate(states: Sequence[TaskState]) -> TaskState:
-    """The state of a mapped task as a whole, from its instances' states."""
-    if S.NONE in states:
-        return S.NONE  # an instance still to schedule: the task's trigger rule is asked again
-    for state in states:
-        if state not in FINISHED:
-            return state
-    for worst in WORST_FIRST:
-        if worst in states:
-            return worst
-    if all(state is S.SKIPPED for state in states):
-        return S.SKIPPED
-    return S.SUCCESS
 
 
 def task_states(
@@ -74,7 +59,12 @@ def per_instance(plan: RunPlan, tis: Mapping[str, TiRow]) -> RunPlan:
             keys[ti.task_id].append(key)
 
     def spread(moves: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        return [(key, reason) for task_id, reason in moves for key in keys[task_id]]
+        # A move of one instance (a mapped group's task, decided index by index) stays one.
+        return [
+            (key, reason)
+            for name, reason in moves
+            for key in ([name] if name in tis and tis[name].map_index >= 0 else keys[name])
+        ]
 
     return dataclasses.replace(
         plan,
@@ -106,7 +96,15 @@ def plan_mapped_run(
         if not ready:
             break
         for task_id in ready:
-            count = _expansion_length(conn, run.id, structure.tasks[task_id].raw["mapped"])
+            # A group's task is as long as the group's tasks before it (what they output
+            # may be shorter: an instance that failed left no value).
+            group = structure.group_upstream.get(task_id, ())
+            lengths = [len(instances[up]) for up in group if up in instances]
+            count = (
+                lengths[0]
+                if lengths
+                else _expansion_length(conn, run.id, structure.tasks[task_id].raw["mapped"])
+            )
             if not _expand(conn, tis, task_id, count, actor):
                 blocked.add(task_id)
     plan.to_schedule = [(t, r) for t, r in plan.to_schedule if t not in blocked]

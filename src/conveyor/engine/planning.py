@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from conveyor.lifecycle import SUCCEEDED_LIKE
+from conveyor.lifecycle import SUCCEEDED_LIKE, WORST_FIRST
 from conveyor.model.trigger_rules import (
     Decision,
     TriggerRule,
@@ -76,8 +76,15 @@ def plan_run(
     plan = RunPlan()
     current = dict(states)
     absent = absent_tasks(dag, states)
+    in_groups = dag.group_upstream if instances is not None else {}
+    if in_groups and instances is not None:  # decided index by index below: a copy to move
+        instances = {task_id: list(found) for task_id, found in instances.items()}
     for task_id, task in dag.tasks.items():
         if current.get(task_id, TaskState.NONE) is not TaskState.NONE or task_id in absent:
+            continue
+        if task_id in in_groups:
+            assert isinstance(instances, dict)
+            _decide_group_task(task, dag, current, plan, past_states, instances, explain)
             continue
         decide_task(task, dag, current, plan, past_states, instances, explain)
     plan.run_state, plan.run_reason = run_outcome(dag, current, plan)
@@ -112,28 +119,127 @@ def decide_task(
     decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
     if task_id in dag.setup_constrained:
         decision = _setup_constraints(task, current, decision)
+    pending = [up for up in task.upstream if current.get(up) not in FINISHED]
+    moved = _move(task, task_id, decision, pending, plan, past_states)
+    if moved is not None:
+        current[task_id] = moved
+    return moved
+
+
+def _move(
+    task: SerializedTask,
+    key: str,
+    decision: Decision,
+    pending: list[str],
+    plan: RunPlan,
+    past_states: Mapping[str, TaskState] | None,
+) -> TaskState | None:
+    """Add the move ``decision`` says for ``key`` (a task, or one instance of it) to
+    ``plan``; the state it moves to (None: it waits, for ``pending`` among others)."""
     if decision.verdict is Verdict.WAIT:
-        pending = [up for up in task.upstream if current.get(up) not in FINISHED]
-        plan.waiting[task_id] = (
+        plan.waiting[key] = (
             f"{decision.reason}: waiting for {', '.join(pending)}" if pending else decision.reason
         )
         return None
     if decision.verdict is Verdict.SKIP:
-        plan.to_skip.append((task_id, f"trigger rule {task.trigger_rule}: {decision.reason}"))
-        current[task_id] = TaskState.SKIPPED
-    elif decision.verdict is Verdict.UPSTREAM_FAILED:
-        plan.to_upstream_fail.append(
-            (task_id, f"trigger rule {task.trigger_rule}: {decision.reason}")
-        )
-        current[task_id] = TaskState.UPSTREAM_FAILED
-    else:
-        blocked = _past_allows(task, past_states) if task.depends_on_past else None
-        if blocked:
-            plan.waiting[task_id] = blocked
-            return None
-        plan.to_schedule.append((task_id, f"trigger rule {task.trigger_rule}: {decision.reason}"))
+        plan.to_skip.append((key, f"trigger rule {task.trigger_rule}: {decision.reason}"))
+        return TaskState.SKIPPED
+    if decision.verdict is Verdict.UPSTREAM_FAILED:
+        plan.to_upstream_fail.append((key, f"trigger rule {task.trigger_rule}: {decision.reason}"))
+        return TaskState.UPSTREAM_FAILED
+    blocked = _past_allows(task, past_states) if task.depends_on_past else None
+    if blocked:
+        plan.waiting[key] = blocked
+        return None
+    plan.to_schedule.append((key, f"trigger rule {task.trigger_rule}: {decision.reason}"))
+    return TaskState.SCHEDULED
+
+
+def _decide_group_task(
+    task: SerializedTask,
+    dag: SerializedDag,
+    current: dict[str, TaskState],
+    plan: RunPlan,
+    past_states: Mapping[str, TaskState] | None,
+    instances: dict[str, list[TaskState]],
+    explain: bool,
+) -> None:
+    """A task of a mapped task group with upstream tasks of its group: instance i follows
+    its trigger rule over their instance i (and every instance of its other upstream), as in
+    Airflow. It expands once those group tasks have and its other upstream tasks finished;
+    when one of those group tasks ended without instances, the task follows its rule whole."""
+    task_id = task.task_id
+    group = dag.group_upstream[task_id]
+    mine = instances.get(task_id)
+    if mine is None:
+        if any(up not in instances and current.get(up) in FINISHED for up in group):
+            decide_task(task, dag, current, plan, past_states, instances, explain)
+            return
+        pending = [up for up in group if up not in instances] + [
+            up for up in task.upstream if up not in group and current.get(up) not in FINISHED
+        ]
+        if pending:
+            plan.waiting[task_id] = f"waiting for {', '.join(pending)}"
+            return
+        plan.to_schedule.append((task_id, "expands with the tasks of its mapped task group"))
         current[task_id] = TaskState.SCHEDULED
-    return current[task_id]
+        return
+    for index, state in enumerate(mine):
+        if state is not TaskState.NONE:
+            continue
+        upstream = _at_index(task.upstream, group, index, current, instances)
+        setups: list[TaskState] = []
+        if task.trigger_rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:
+            setup_ids = [up for up in task.upstream if dag.tasks[up].is_setup]
+            setups = _at_index(setup_ids, group, index, current, instances)
+        decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
+        if task_id in dag.setup_constrained:
+            decision = _setup_constraints(task, current, decision)
+        pending = [
+            f"{up}[{index}]" if up in group else up
+            for up in task.upstream
+            if _at_index([up], group, index, current, instances)[0] not in FINISHED
+        ]
+        moved = _move(task, f"{task_id}[{index}]", decision, pending, plan, past_states)
+        if moved is not None:
+            mine[index] = moved
+    current[task_id] = aggregate(mine)
+
+
+def _at_index(
+    upstream: Sequence[str],
+    group: Sequence[str],
+    index: int,
+    current: Mapping[str, TaskState],
+    instances: Mapping[str, Sequence[TaskState]],
+) -> list[TaskState]:
+    """The states instance ``index`` of a group task counts: the same index of its group's
+    tasks, every instance of the others."""
+    found: list[TaskState] = []
+    for up in upstream:
+        if up in group and up in instances:
+            theirs = instances[up]
+            found.append(theirs[index] if index < len(theirs) else TaskState.NONE)
+        elif up in instances:
+            found.extend(instances[up])
+        else:
+            found.append(current.get(up, TaskState.NONE))
+    return found
+
+
+def aggregate(states: Sequence[TaskState]) -> TaskState:
+    """The state of a mapped task as a whole, from its instances' states."""
+    if TaskState.NONE in states:
+        return TaskState.NONE  # an instance still to schedule: its rule is asked again
+    for state in states:
+        if state not in FINISHED:
+            return state
+    for worst in WORST_FIRST:
+        if worst in states:
+            return worst
+    if all(state is TaskState.SKIPPED for state in states):
+        return TaskState.SKIPPED
+    return TaskState.SUCCESS
 
 
 def _setup_constraints(

@@ -14,9 +14,11 @@ a MappedArg, or with the output of a task mapped this way, takes its lists index
 ("zipped"), so instance i of every task of the group works on element i; a classic operator
 (``BashOperator(task_id=..., bash_command=...)``) is mapped the same way, a MappedArg or such
 an output given to it being that instance's element; a task that takes none of them is as
-many instances as the group's list is long. Each task of the group waits for all instances
-of the tasks it depends on (not only its own index), so one failed instance stops that task
-of the group for every index (its trigger rule decides).
+many instances as the group's list is long. Instance i of a task of the group waits for
+instance i of the group's tasks upstream of it, not for their other instances (a failed
+element stops its own index, the others run on), and reads their output at index i, as in
+Airflow; a task upstream outside the group counts with all its instances. The group's tasks
+share one key, ``MappedOperator.mapped_group``, which tells the scheduler so.
 """
 
 from __future__ import annotations
@@ -79,32 +81,52 @@ def building_mapped_group(length: ExpandSource) -> Iterator[None]:
             operator_class, constants, lists or {GROUP_INDEX_INPUT: length}, None
         )
         mapped.zip_lists = True
+        made.append(mapped)
         return mapped
 
+    made: list[MappedOperator] = []
     GROUP_MAPPERS.append(map_operator)
+    _MADE.append(made)
     try:
         yield
     finally:
         GROUP_MAPPERS.pop()
+        _MADE.pop()
+    # One key for the group's tasks (a group mapped inside this one kept its own).
+    for operator in made:
+        if operator.mapped_group is None:
+            operator.mapped_group = made[0].task_id
 
 
-def _mapped_args_in(value: Any) -> list[MappedArg]:
-    """The MappedArgs inside ``value``'s dicts, lists and tuples (not ``value`` itself)."""
+#: The tasks made so far by each open mapped group's function (innermost last).
+_MADE: list[list[MappedOperator]] = []
+
+
+def made_in_group(operator: MappedOperator) -> None:
+    """A @task the open mapped group mapped through its arguments (not through
+    ``BaseOperator.__new__``): one of the group's tasks too."""
+    if _MADE:
+        _MADE[-1].append(operator)
+
+
+def _mapped_args_in(value: Any) -> list[Any]:
+    """The group's values inside ``value``'s dicts, lists and tuples (not ``value`` itself):
+    MappedArgs, and outputs of the group's tasks."""
     if isinstance(value, dict):
         items = list(value.values())
     elif isinstance(value, list | tuple):
         items = list(value)
     else:
         return []
-    found: list[MappedArg] = []
+    found: list[Any] = []
     for item in items:
-        found.extend([item] if isinstance(item, MappedArg) else _mapped_args_in(item))
+        found.extend([item] if _is_group_mapped(item) else _mapped_args_in(item))
     return found
 
 
 def _with_elements(value: Any, elements: dict[int, Any]) -> Any:
-    """``value`` with each MappedArg inside replaced by its element (``elements`` by id)."""
-    if isinstance(value, MappedArg):
+    """``value`` with each group value inside replaced by its element (``elements`` by id)."""
+    if id(value) in elements:
         return elements[id(value)]
     if isinstance(value, dict):
         return {key: _with_elements(item, elements) for key, item in value.items()}
@@ -113,22 +135,29 @@ def _with_elements(value: Any, elements: dict[int, Any]) -> Any:
     return value
 
 
-def _per_instance(value: Any, inside: list[MappedArg]) -> ExpandSource:
-    """The list of ``value`` as each instance of the group sees it: its MappedArgs replaced
-    by that instance's elements (literal lists), or, over an upstream output, that output
-    mapped to such values as each instance reads it."""
-    if all(isinstance(arg.source, list | tuple) for arg in inside):
-        count = len(inside[0].source)  # type: ignore[arg-type]
+def _per_instance(value: Any, inside: list[Any]) -> ExpandSource:
+    """The list of ``value`` as each instance of the group sees it: its group values
+    replaced by that instance's elements (literal lists), or, over one output (an upstream
+    task's, or a task's of the group), that output mapped to such values as each instance
+    reads it."""
+    if all(isinstance(arg, MappedArg) and isinstance(arg.source, list | tuple) for arg in inside):
+        count = len(inside[0].source)
         return [
-            _with_elements(value, {id(arg): arg.source[i] for arg in inside})  # type: ignore[index]
-            for i in range(count)
+            _with_elements(value, {id(arg): arg.source[i] for arg in inside}) for i in range(count)
         ]
-    (arg,) = {id(a): a for a in inside}.values()  # an output is expanded alone
-    assert isinstance(arg.source, XComArg)
-    return arg.source.map(functools.partial(_element_into, value, arg))
+    distinct = list({id(arg): arg for arg in inside}.values())
+    if len(distinct) > 1:
+        raise DagDefinitionError(
+            f"a mapped task group's values inside one argument ({value!r}) are either its "
+            "literal lists or one task's output: give the others as arguments of their own"
+        )
+    (arg,) = distinct
+    source = arg.source if isinstance(arg, MappedArg) else arg
+    assert isinstance(source, XComArg)
+    return source.map(functools.partial(_element_into, value, arg))
 
 
-def _element_into(value: Any, arg: MappedArg, element: Any) -> Any:
+def _element_into(value: Any, arg: Any, element: Any) -> Any:
     return _with_elements(value, {id(arg): element})
 
 

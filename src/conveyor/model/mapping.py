@@ -25,6 +25,7 @@ from typing import Any
 from conveyor.exceptions import TaskError
 from conveyor.model.task import GROUP_INDEX_INPUT, KWARGS_INPUT, BaseOperator, MappedOperator
 from conveyor.model.xcom_arg import (
+    RETURN_VALUE,
     ConcatXComArg,
     LazyValues,
     MapXComArg,
@@ -43,14 +44,22 @@ def instance_indexes(map_index: int, lengths: list[int]) -> list[int]:
     return indexes[::-1]
 
 
-def unmap(task: BaseOperator, map_index: int, pull: Callable[[str, str], Any]) -> BaseOperator:
+def unmap(
+    task: BaseOperator,
+    map_index: int,
+    pull: Callable[[str, str], Any],
+    pull_at: Callable[[str, str, int], Any] | None = None,
+) -> BaseOperator:
     """The real operator of one instance of a mapped task (any other task comes back as is).
 
-    ``pull(task_id, key)`` reads an upstream XCom (a list of results for a mapped upstream).
+    ``pull(task_id, key)`` reads an upstream XCom (a list of results for a mapped upstream);
+    ``pull_at(task_id, key, map_index)`` one instance's, which a task of a mapped task group
+    reads of the group's other tasks (index i from instance i, whichever instances failed).
     """
     if not isinstance(task, MappedOperator):
         return task
-    lists = {name: _elements(source, pull) for name, source in task.expand_input.items()}
+    reads = pull if pull_at is None else _group_pull(task, map_index, pull, pull_at)
+    lists = {name: _elements(source, reads) for name, source in task.expand_input.items()}
     if task.zip_lists:
         indexes = [map_index] * len(lists)
     else:
@@ -70,6 +79,51 @@ def unmap(task: BaseOperator, map_index: int, pull: Callable[[str, str], Any]) -
     concrete.upstream_task_ids = set(task.upstream_task_ids)
     concrete.downstream_task_ids = set(task.downstream_task_ids)
     return concrete
+
+
+def _group_pull(
+    task: MappedOperator,
+    map_index: int,
+    pull: Callable[[str, str], Any],
+    pull_at: Callable[[str, str, int], Any],
+) -> Callable[[str, str], Any]:
+    """``pull``, but the output of a task of ``task``'s own mapped group is the value of its
+    instance ``map_index`` (in a list read at that index only)."""
+    group = task.mapped_group
+    tasks = task.dag.task_dict if group is not None and task.dag is not None else {}
+
+    def read(task_id: str, key: str) -> Any:
+        upstream = tasks.get(task_id)
+        if not isinstance(upstream, MappedOperator) or upstream.mapped_group != group:
+            return pull(task_id, key)
+        value = pull_at(task_id, key, map_index)
+        if value is None and key != RETURN_VALUE:  # result["key"] of a returned dict
+            returned = pull_at(task_id, RETURN_VALUE, map_index)
+            if isinstance(returned, dict):
+                value = returned.get(key)
+        return _AtIndex(map_index, value, task_id)
+
+    return read
+
+
+class _AtIndex(LazyValues):
+    """A group task's output as one instance of the group reads it: its own index only."""
+
+    def __init__(self, index: int, value: Any, task_id: str) -> None:
+        self._index = index
+        self._value = value
+        self._task_id = task_id
+
+    def _element(self, index: int) -> Any:
+        if index != self._index:
+            raise TaskError(
+                f"instance {self._index} of a mapped task group reads {self._task_id!r} at "
+                f"its own index, not at {index}"
+            )
+        return self._value
+
+    def __len__(self) -> int:
+        return self._index + 1
 
 
 def _elements(source: Any, pull: Callable[[str, str], Any]) -> Any:
@@ -113,6 +167,8 @@ def serialize_expand_input(task: BaseOperator) -> dict[str, Any]:
     if not isinstance(task, MappedOperator):
         return {}
     sources = {name: _serialize_source(source) for name, source in task.expand_input.items()}
+    if task.mapped_group is not None:
+        return {"mapped": {"expand": sources, "zip": True, "group": task.mapped_group}}
     if task.zip_lists:
         return {"mapped": {"expand": sources, "zip": True}}
     return {"mapped": {"expand": sources}}

@@ -490,6 +490,10 @@ class MappedOperator(BaseOperator):
     #: Instance i takes element i of every list (they must be as long), instead of the cross
     #: product: the tasks of a mapped task group (conveyor.model.group_mapping).
     zip_lists: bool = False
+    #: The tasks of one mapped task group share this key (the id of its first task): instance
+    #: i of such a task waits for instance i of the group's tasks upstream of it, and reads
+    #: their output at index i. None outside a mapped group.
+    mapped_group: str | None = None
     #: ``expand_kwargs(...)``: the one list (under :data:`KWARGS_INPUT`) holds a dict of
     #: arguments per instance.
     kwargs_mapped: bool = False

@@ -152,12 +152,15 @@ def _blockers(conn: Connection, run: RunRow, ti: InstanceRow, state: TaskState) 
                 past_states=runs.previous_run_states(conn, run),
                 instances=instances,
             )
-            if ti.task_id in plan.waiting:
-                reason = plan.waiting[ti.task_id]
+            # A mapped group's task is planned per instance ("task[2]"), any other whole.
+            names = {ti.task_id, f"{ti.task_id}[{ti.map_index}]"}
+            waits = [plan.waiting[name] for name in names if name in plan.waiting]
+            if waits:
+                reason = waits[0]
                 # The planner words a depends_on_past hold this way (planning._past_allows).
                 past = reason.startswith("depends_on_past")
                 found.append(Blocker(PREVIOUS_DAGRUN_STATE if past else TRIGGER_RULE, reason))
-            elif any(tid == ti.task_id for tid, _ in plan.to_schedule):
+            elif any(name in names for name, _ in plan.to_schedule):
                 found.append(
                     Blocker(
                         TASK_INSTANCE_STATE,

@@ -347,7 +347,7 @@ def grid(
         states[group.run_pk].update(dict.fromkeys(group.task_ids, group.state))
         for task_id in group.mapped:  # an instance of a mapped task
             mapped[group.run_pk].setdefault(task_id, []).append(group.state)
-    from conveyor.engine.mapping import aggregate
+    from conveyor.engine.planning import aggregate
 
     for run_pk, by_task in mapped.items():  # a mapped task's cell: its aggregate state
         for task_id, found in by_task.items():
@@ -527,7 +527,7 @@ def _mapped_whole(
     run: RunRow, task_id: str, instances: list[schemas.TaskInstance]
 ) -> schemas.TaskInstanceDetail:
     """A mapped task as a whole: the aggregate of its instances, never one of them."""
-    from conveyor.engine.mapping import aggregate
+    from conveyor.engine.planning import aggregate
 
     states = [TaskState(i.state) for i in instances]
     starts = [i.start_date for i in instances if i.start_date is not None]

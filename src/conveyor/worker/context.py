@@ -35,7 +35,7 @@ from conveyor.store.engine import Store, retrying
 from conveyor.store.mapping import xcom_value
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
-from conveyor.store.xcom import upsert_xcom
+from conveyor.store.xcom import instance_xcom, upsert_xcom
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
 from conveyor.worker.xcom_masking import shown_xcom
 from conveyor.worker.xcom_pulls import ALL_INDEXES, PullRequest, pull
@@ -217,6 +217,11 @@ class TaskInstanceHandle:
         if value is None and self._is_mapped(task_id):
             return []
         return value
+
+    def xcom_pull_at(self, task_id: str, key: str, map_index: int) -> Any:
+        """The XCom of one instance of a task (None when it pushed none)."""
+        with self._store.read() as conn:
+            return instance_xcom(conn, self._run.id, task_id, map_index, key)
 
     def _is_mapped(self, task_id: str) -> bool:
         dag = self.task.dag

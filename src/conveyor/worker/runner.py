@@ -502,7 +502,9 @@ class TryRunner:
             max_conf_bytes=self.settings.max_conf_bytes,
             web_url=self.settings.public_web_url,
         )
-        task = call.task = ti.task = unmap(task, started.map_index, ti.xcom_pull_one)
+        task = call.task = ti.task = unmap(
+            task, started.map_index, ti.xcom_pull_one, ti.xcom_pull_at
+        )
         context = call.context = build_context(dag, task, run, ti)
         started_at = time.monotonic()
         with (
