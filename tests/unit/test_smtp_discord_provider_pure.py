@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_hook_on import assert_paths_give
+from conveyor.exceptions import AirflowException
 from conveyor.providers.discord import hook as discord_hook
 from conveyor.providers.discord import notifier as discord_notifier
 from conveyor.providers.discord import operator as discord_operator
@@ -162,3 +163,12 @@ def test_an_embed_at_discords_limits_is_taken() -> None:
         "fields": [{"name": "n" * 256, "value": "v" * 1024}] * 25,
     }
     assert discord_hook.validate_embed(embed) is embed
+
+
+def test_the_discord_operator_needs_a_connection_as_airflow_s_does() -> None:
+    """Airflow's operator has no default connection and refuses the DAG without one."""
+    operator = discord_operator.DiscordWebhookOperator
+    with pytest.raises(AirflowException, match="'post': No valid Discord http_conn_id"):
+        operator(task_id="post", message="hi")
+    given = operator(task_id="posted", http_conn_id="mine", message="hi")
+    assert given.http_conn_id == "mine"

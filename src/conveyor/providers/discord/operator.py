@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from conveyor.exceptions import AirflowException
 from conveyor.model.task import BaseOperator
 from conveyor.providers._fields import keep_fields
 from conveyor.providers.discord.hook import DiscordWebhookHook
@@ -36,7 +37,11 @@ class DiscordWebhookOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.http_conn_id = http_conn_id or DiscordWebhookHook.default_conn_name
+        if not http_conn_id:  # as Airflow's: no default connection, the DAG is refused
+            raise AirflowException(
+                f"DiscordWebhookOperator {task_id!r}: No valid Discord http_conn_id supplied."
+            )
+        self.http_conn_id = http_conn_id
         keep_fields(self, DiscordWebhookOperator, locals())
 
     @property
