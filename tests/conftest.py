@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import os
 import sqlite3
 import time
@@ -26,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 import cli_processes
+import pg_clones
 from conveyor._processes import fork_context
 from conveyor.config import Settings, load_config
 from conveyor.executors.local import LocalExecutor
@@ -180,18 +180,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], last))
 
 
-_clone_numbers = itertools.count(1)
+@pytest.fixture(scope="session")
+def pg_spare_clones(
+    pg_url: str, pg_admin: psycopg.Connection[Any], pg_template: str
+) -> Iterator[tuple[pg_clones.TemplateState, list[str]]]:
+    """The template's state, and this worker's clones emptied back to it, for the next tests
+    (tests/pg_clones.py); dropped at the end."""
+    spares: list[str] = []
+    yield pg_clones.read_template(_with_database(pg_url, pg_template)), spares
+    for name in spares:
+        pg_clones.drop(pg_admin, name)
 
 
 @pytest.fixture
 def pg_database_url(
-    pg_url: str, pg_admin: psycopg.Connection[Any], pg_template: str
+    pg_url: str,
+    pg_admin: psycopg.Connection[Any],
+    pg_template: str,
+    pg_spare_clones: tuple[pg_clones.TemplateState, list[str]],
 ) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for one test, dropped afterwards."""
-    name = f"conveyor_t_{os.getpid()}_{next(_clone_numbers)}"
-    pg_admin.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    """A fresh, migrated PostgreSQL database for one test, emptied afterwards for the next
+    (dropped if the test changed its schema)."""
+    template, spares = pg_spare_clones
+    name = spares.pop() if spares else pg_clones.clone(pg_admin, pg_template)
     yield _with_database(pg_url, name)
-    pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    emptied = pg_clones.reset(pg_admin, lambda db: _with_database(pg_url, db), name, template)
+    if emptied is None:
+        pg_clones.drop(pg_admin, name)
+    else:
+        spares.append(emptied)
 
 
 @pytest.fixture(
