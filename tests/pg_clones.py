@@ -9,7 +9,7 @@ clone is emptied back to the template's state instead, and the next test takes i
   pooled connection) can reach it under the name the next test gets;
 - its schema is checked against the template's (tables, columns, indexes, constraints, types):
   a test that changed it (a migration run down, a table of its own) gets its clone dropped;
-- every table is truncated, the rows the migrations seed are put back, and every sequence is
+- every table is emptied, the rows the migrations seed are put back, and every sequence is
   set where the template's stands.
 """
 
@@ -147,13 +147,16 @@ def _ended_connections(admin: psycopg.Connection[Any], name: str) -> bool:
 
 
 def _empty(conn: psycopg.Connection[Any], template: TemplateState) -> None:
-    """Every table truncated, the seeded rows back, every sequence where the template's is."""
+    """Every row deleted, the seeded rows back, every sequence where the template's is.
+    DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE's new files for 43 tables
+    and their indexes cost a quarter of a second to commit. Foreign keys are not checked
+    while the tables empty (the superuser's ``session_replication_role``)."""
+    deletes = sql.SQL("; ").join(
+        sql.SQL("DELETE FROM {}").format(sql.Identifier(table)) for table in template.tables
+    )
     with conn.transaction():
-        conn.execute(
-            sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
-                sql.SQL(", ").join(sql.Identifier(t) for t in template.tables)
-            )
-        )
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute(deletes)
         for table, rows in template.rows.items():
             seeded = sql.SQL("INSERT INTO {0} SELECT * FROM json_populate_recordset(NULL::{0}, %s)")
             conn.execute(seeded.format(sql.Identifier(table)), (rows,))
