@@ -19,7 +19,7 @@ from conveyor.states import RunState, TaskState
 from conveyor.store.engine import Store
 from conveyor.store.tables import callback_request, dag_run
 from conveyor.worker.runner import log_path_for
-from run_env import Env
+from run_env import Env, run_one
 
 
 @pytest.fixture
@@ -176,3 +176,35 @@ def test_a_run_past_dagrun_timeout_fails_and_an_sla_miss_alerts_by_email(
     assert subjects[0].startswith(f"Conveyor: DAG slow run {run.run_id} failed: run timed out")
     assert subjects[1].startswith("Conveyor: SLA missed in slow: task 'crawl' has not succeeded")
     assert all(to == ["oncall@example.com"] for to, _, _ in box.messages)
+
+
+RETRY_AT_ONCE = """
+with DAG("retry_at_once", start_date=START):
+    @task(retries=1, retry_delay=0, on_retry_callback=lambda context: print("retrying"))
+    def flaky(ti=None):
+        if ti.try_number == 1:
+            raise ValueError("first try fails")
+        return ti.try_number
+
+    flaky()
+"""
+
+
+@pytest.mark.parametrize("reuse", [True, False], ids=["runners", "a_process_a_try"])
+def test_a_retry_due_at_once_starts_while_its_try_s_callback_still_runs(
+    env: Env, reuse: bool
+) -> None:
+    """A try with a callback hands out what it queued before the callback runs; its own
+    retry, due at once, is the same task instance's next try and must be taken then, not
+    left for the scheduler to find queued and send again (it used to wait the whole
+    ``requeue_after_seconds``, 30 s by default)."""
+    env.write_dag("retry_at_once.py", RETRY_AT_ONCE)
+    run_pk = run_one(
+        env,
+        "retry_at_once",
+        requeue_after_seconds=1.0,
+        local_reuse_processes=reuse,
+    )
+    assert env.states(run_pk) == {"flaky": TaskState.SUCCESS}
+    kinds = [event.kind for event in env.events(run_pk, "flaky")]
+    assert "requeued" not in kinds, env.events(run_pk, "flaky")

@@ -258,7 +258,9 @@ class LocalExecutor(Executor):
         self._backlog: deque[QueuedTry] = deque()
         self._running: dict[int, _Running] = {}  # by sentinel
         self._reports: dict[Connection, int] = {}  # report pipe -> sentinel of its try
-        self._held: set[int] = set()
+        #: The try of each task instance this executor has (backlogged or running), by ti id:
+        #: a try whose callbacks still run has handed out its retry, the same instance's next.
+        self._held: dict[int, int] = {}
         self._idle: list[_Runner] = []  # long-lived runners waiting for a try
         self._next_heartbeat = 0.0
         self._next_stop_check = 0.0
@@ -348,9 +350,15 @@ class LocalExecutor(Executor):
 
     def submit(self, tries: list[QueuedTry]) -> None:
         for work in tries:
-            if work.ti_id not in self._held:
-                self._held.add(work.ti_id)
+            held = self._held.get(work.ti_id)
+            if held is None or held < work.try_number:
+                self._held[work.ti_id] = work.try_number
                 self._backlog.append(work)
+
+    def _release(self, work: QueuedTry) -> None:
+        """``work`` is over here; a later try of its instance this executor has stays held."""
+        if self._held.get(work.ti_id) == work.try_number:
+            del self._held[work.ti_id]
 
     def holds(self, ti_id: int) -> bool:
         return ti_id in self._held
@@ -423,7 +431,7 @@ class LocalExecutor(Executor):
 
     def _run_on(self, runner: _Runner, work: QueuedTry) -> None:
         """Time and heartbeat ``work`` as the try ``runner`` runs now."""
-        self._held.add(work.ti_id)
+        self._held[work.ti_id] = work.try_number
         runner.dag_ids.add(work.dag_id)
         sentinel = runner.process.sentinel
         self._running[sentinel] = _Running(
@@ -493,7 +501,7 @@ class LocalExecutor(Executor):
         runner = entry.runner
         assert runner is not None
         self._running.pop(runner.process.sentinel, None)
-        self._held.discard(entry.work.ti_id)
+        self._release(entry.work)
         runner.tries += 1
         if entry.kept is not None:
             # Started and committed already: it is this runner's now, timed from here. A
@@ -564,7 +572,7 @@ class LocalExecutor(Executor):
             log.exception("could not record how the try of %s ended; carrying on", what)
             self._running.pop(sentinel, None)
             if entry is not None:
-                self._held.discard(entry.work.ti_id)
+                self._release(entry.work)
                 if entry.report is not None:
                     self._reports.pop(entry.report, None)
                     entry.report.close()
@@ -634,7 +642,7 @@ class LocalExecutor(Executor):
             entry.runner.outbox.close()
         code = entry.process.exitcode
         work = entry.work
-        self._held.discard(work.ti_id)
+        self._release(work)
         if entry.stopping:
             self._stopped(entry)  # ended in the store already, as the person chose
         elif entry.killed_for_timeout:
