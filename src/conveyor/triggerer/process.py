@@ -291,6 +291,14 @@ class Triggerer:
                 continue
             if recorded is not None:
                 self.watched += 1
+            else:
+                log.info(
+                    "watcher %s of %s: message %s was recorded before (or its asset is gone): "
+                    "acknowledged without a new event",
+                    delivery.watcher.name,
+                    delivery.watcher.uri,
+                    delivery.message_id,
+                )
             watchers.pause_here("before_ack")
             delivery.done.set_result(True)
 
