@@ -328,3 +328,13 @@ def test_the_run_ends_when_every_index_has_ended_its_own_way() -> None:
     plan = per_instance(plan_run(sd, states, instances=instances), tis)
     assert [key for key, _ in plan.to_schedule] == ["each.after[1]"]  # all_done runs it
     assert plan.run_state is None
+
+
+def test_a_group_task_expanded_whole_counts_its_group_upstream_whole() -> None:
+    """all_done after a group task that ended without instances: the task expanded by its
+    own lists, and each instance counts that upstream's one state."""
+    sd = group_dag("all_done")
+    tis = keyed(ti("each.check", SK), ti("each.after", N, 0), ti("each.after", N, 1))
+    states, instances = task_states(tis)
+    plan = per_instance(plan_run(sd, states, instances=instances), tis)
+    assert [key for key, _ in plan.to_schedule] == ["each.after[0]", "each.after[1]"]

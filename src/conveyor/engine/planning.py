@@ -198,7 +198,12 @@ def _decide_group_task(
         pending = [
             f"{up}[{index}]" if up in group else up
             for up in task.upstream
-            if _at_index([up], group, index, current, instances)[0] not in FINISHED
+            if (
+                _own_index(up, index, instances)
+                if up in group and up in instances
+                else current.get(up)
+            )
+            not in FINISHED
         ]
         moved = _move(task, f"{task_id}[{index}]", decision, pending, plan, past_states)
         if moved is not None:
@@ -218,13 +223,18 @@ def _at_index(
     found: list[TaskState] = []
     for up in upstream:
         if up in group and up in instances:
-            theirs = instances[up]
-            found.append(theirs[index] if index < len(theirs) else TaskState.NONE)
+            found.append(_own_index(up, index, instances))
         elif up in instances:
             found.extend(instances[up])
         else:
             found.append(current.get(up, TaskState.NONE))
     return found
+
+
+def _own_index(up: str, index: int, instances: Mapping[str, Sequence[TaskState]]) -> TaskState:
+    """The state of instance ``index`` of the group task ``up`` (none while it has none)."""
+    theirs = instances.get(up, ())
+    return theirs[index] if index < len(theirs) else TaskState.NONE
 
 
 def aggregate(states: Sequence[TaskState]) -> TaskState:
