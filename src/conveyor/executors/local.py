@@ -258,9 +258,10 @@ class LocalExecutor(Executor):
         self._backlog: deque[QueuedTry] = deque()
         self._running: dict[int, _Running] = {}  # by sentinel
         self._reports: dict[Connection, int] = {}  # report pipe -> sentinel of its try
-        #: The try of each task instance this executor has (backlogged or running), by ti id:
-        #: a try whose callbacks still run has handed out its retry, the same instance's next.
-        self._held: dict[int, int] = {}
+        #: The try of each task instance this executor has, backlogged or running, by ti id.
+        #: A try's hold ends with its report (its outcome is recorded): the retry or next poke
+        #: of the same instance that the report hands out is the instance's new try.
+        self._held: dict[int, QueuedTry] = {}
         self._idle: list[_Runner] = []  # long-lived runners waiting for a try
         self._next_heartbeat = 0.0
         self._next_stop_check = 0.0
@@ -350,14 +351,13 @@ class LocalExecutor(Executor):
 
     def submit(self, tries: list[QueuedTry]) -> None:
         for work in tries:
-            held = self._held.get(work.ti_id)
-            if held is None or held < work.try_number:
-                self._held[work.ti_id] = work.try_number
+            if work.ti_id not in self._held:
+                self._held[work.ti_id] = work
                 self._backlog.append(work)
 
     def _release(self, work: QueuedTry) -> None:
-        """``work`` is over here; a later try of its instance this executor has stays held."""
-        if self._held.get(work.ti_id) == work.try_number:
+        """``work`` is over here; another try of its instance taken since stays held."""
+        if self._held.get(work.ti_id) is work:
             del self._held[work.ti_id]
 
     def holds(self, ti_id: int) -> bool:
@@ -431,7 +431,7 @@ class LocalExecutor(Executor):
 
     def _run_on(self, runner: _Runner, work: QueuedTry) -> None:
         """Time and heartbeat ``work`` as the try ``runner`` runs now."""
-        self._held[work.ti_id] = work.try_number
+        self._held[work.ti_id] = work
         runner.dag_ids.add(work.dag_id)
         sentinel = runner.process.sentinel
         self._running[sentinel] = _Running(
@@ -592,6 +592,7 @@ class LocalExecutor(Executor):
                 if entry.runner is None:
                     report.close()
                 return  # it ended without reporting: the reap looks at how
+            self._release(entry.work)  # recorded: what it queued may be its instance's next
             if not told.busy:
                 break
             # Recorded, its listeners still to run: hand out what it queued; the try's end
