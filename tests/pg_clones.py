@@ -9,8 +9,9 @@ clone is emptied back to the template's state instead, and the next test takes i
   pooled connection) can reach it under the name the next test gets;
 - its schema is checked against the template's (tables, columns, indexes, constraints, types):
   a test that changed it (a migration run down, a table of its own) gets its clone dropped;
-- every table is emptied, the rows the migrations seed are put back, and every sequence is
-  set where the template's stands.
+- every table is emptied, the rows the migrations seed are put back, every sequence is set
+  where the template's stands, and the planner's and autovacuum's view of the tables (sizes,
+  column statistics, counts of changes) is the template's again.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class TemplateState:
     #: The seeded rows of each table that has any, as JSON (every type round-trips).
     rows: dict[str, str]
     sequences: dict[str, tuple[int, bool]]
+    #: Each relation's size as the planner knows it (``pg_class``), as JSON: a clone a test
+    #: analyzed must look as unanalyzed as a new one.
+    sizes: str
 
 
 def _schema_of(conn: psycopg.Connection[Any]) -> str:
@@ -84,7 +88,13 @@ def read_template(url: str) -> TemplateState:
                 "SELECT schemaname, sequencename, last_value, start_value FROM pg_sequences"
             )
         }
-        return TemplateState(_schema_of(conn), tables, rows, sequences)
+        sizes = conn.execute(
+            "SELECT json_agg(json_build_object('relname', relname, 'relpages', relpages,"
+            " 'reltuples', reltuples, 'relallvisible', relallvisible))::text"
+            " FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ).fetchone()
+        assert sizes is not None
+        return TemplateState(_schema_of(conn), tables, rows, sequences, sizes[0])
 
 
 def fresh_name() -> str:
@@ -162,3 +172,18 @@ def _empty(conn: psycopg.Connection[Any], template: TemplateState) -> None:
             conn.execute(seeded.format(sql.Identifier(table)), (rows,))
         for sequence, (value, called) in template.sequences.items():
             conn.execute("SELECT setval(%s, %s, %s)", (sequence, value, called))
+        # What the planner and autovacuum know of the tables, as in a new clone: no column
+        # statistics, the template's sizes, no counts of changes since an analyze.
+        conn.execute(
+            "DELETE FROM pg_statistic WHERE starelid IN"
+            " (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)"
+        )
+        conn.execute(
+            "UPDATE pg_class c SET relpages = v.relpages, reltuples = v.reltuples,"
+            " relallvisible = v.relallvisible"
+            " FROM json_to_recordset(%s::json)"
+            " AS v(relname name, relpages int, reltuples real, relallvisible int)"
+            " WHERE c.relname = v.relname AND c.relnamespace = 'public'::regnamespace",
+            (template.sizes,),
+        )
+        conn.execute("SELECT pg_stat_reset()")

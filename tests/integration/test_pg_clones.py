@@ -23,6 +23,10 @@ def template(pg_url: str, pg_template: str) -> pg_clones.TemplateState:
 NEW_ASSET = "INSERT INTO dataset (uri, extra, created_at) VALUES (%s, '{}', now()) RETURNING id"
 
 
+SIZE = "SELECT reltuples FROM pg_class WHERE oid = 'dataset'::regclass"
+COLUMN_STATISTICS = "SELECT count(*) FROM pg_statistic WHERE starelid = 'dataset'::regclass"
+
+
 def _exists(admin: psycopg.Connection[Any], name: str) -> bool:
     found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     return found is not None
@@ -40,6 +44,9 @@ def test_a_reused_clone_is_as_the_template_left_it(
         seeded = conn.execute("SELECT name, slots FROM pool ORDER BY name").fetchall()
         conn.execute("UPDATE pool SET slots = 99")
         conn.execute(NEW_ASSET, ("s3://first",))
+        fresh_size = conn.execute(SIZE).fetchone()
+        conn.execute("ANALYZE dataset")  # as the scheduler does when a big run starts
+        assert conn.execute(SIZE).fetchone() != fresh_size
         revision = conn.execute("SELECT version_num FROM alembic_version").fetchall()
     left_open = psycopg.connect(url)  # as a test's leftover pooled connection would be
     emptied = pg_clones.reset(pg_admin, lambda db: _with_database(pg_url, db), name, template)
@@ -50,6 +57,9 @@ def test_a_reused_clone_is_as_the_template_left_it(
         assert conn.execute("SELECT name, slots FROM pool ORDER BY name").fetchall() == seeded
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == revision
         assert conn.execute("SELECT count(*) FROM dataset").fetchone() == (0,)
+        # Unanalyzed again: the planner and autovacuum see it as in a new clone.
+        assert conn.execute(SIZE).fetchone() == fresh_size
+        assert conn.execute(COLUMN_STATISTICS).fetchone() == (0,)
         # Its ids start where the template's would.
         assert conn.execute(NEW_ASSET, ("s3://next",)).fetchone() == (1,)
     pg_clones.drop(pg_admin, emptied)
