@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 import cli_processes
 import pg_clones
+from conveyor import clock
 from conveyor._processes import fork_context
 from conveyor.config import Settings, load_config
 from conveyor.executors.local import LocalExecutor
@@ -33,7 +34,7 @@ from conveyor.loading import namespaces
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
-from conveyor.store import schema
+from conveyor.store import schema, server_clock
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance
 
@@ -93,6 +94,16 @@ def no_leftover_cli_processes() -> Iterator[None]:
     left = cli_processes.end_leftovers()
     gc.collect()
     assert not left, f"the test left conveyor processes running: {left}"
+
+
+@pytest.fixture(autouse=True)
+def host_clock() -> None:
+    """Each test starts on this host's clock. A PostgreSQL store used by an earlier test of
+    the process measured the server's clock and set Conveyor's offset to it (a fraction of a
+    millisecond on this host), and a SQLite test comparing Conveyor's times with the host's
+    would carry it; a PostgreSQL store measures again at its first checkout."""
+    clock.set_offset(0)
+    server_clock.forget_measure()
 
 
 @pytest.fixture(autouse=True)

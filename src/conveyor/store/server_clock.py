@@ -52,6 +52,11 @@ def measure(dbapi_connection: Any) -> float:
     return server - (sent + received) / 2
 
 
+def forget_measure() -> None:
+    """The next checkout measures again (a process that changes stores, and tests)."""
+    _measures.last = float("-inf")
+
+
 def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     now = time.monotonic()
     if now - _measures.last < REMEASURE_SECONDS or not _measures.lock.acquire(blocking=False):
