@@ -8,7 +8,8 @@ guarded transitions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from conveyor.lifecycle import SUCCEEDED_LIKE, WORST_FIRST
@@ -119,7 +120,10 @@ def decide_task(
     decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
     if task_id in dag.setup_constrained:
         decision = _setup_constraints(task, current, decision)
-    pending = [up for up in task.upstream if current.get(up) not in FINISHED]
+
+    def pending() -> list[str]:
+        return [up for up in task.upstream if current.get(up) not in FINISHED]
+
     moved = _move(task, task_id, decision, pending, plan, past_states)
     if moved is not None:
         current[task_id] = moved
@@ -130,15 +134,19 @@ def _move(
     task: SerializedTask,
     key: str,
     decision: Decision,
-    pending: list[str],
+    pending: Callable[[], list[str]],
     plan: RunPlan,
     past_states: Mapping[str, TaskState] | None,
 ) -> TaskState | None:
     """Add the move ``decision`` says for ``key`` (a task, or one instance of it) to
-    ``plan``; the state it moves to (None: it waits, for ``pending`` among others)."""
+    ``plan``; the state it moves to (None: it waits, for what ``pending()`` names among
+    others: asked only then, the hop decides most tasks without it)."""
     if decision.verdict is Verdict.WAIT:
+        unfinished = pending()
         plan.waiting[key] = (
-            f"{decision.reason}: waiting for {', '.join(pending)}" if pending else decision.reason
+            f"{decision.reason}: waiting for {', '.join(unfinished)}"
+            if unfinished
+            else decision.reason
         )
         return None
     if decision.verdict is Verdict.SKIP:
@@ -195,17 +203,8 @@ def _decide_group_task(
         decision = evaluate(task.trigger_rule, UpstreamSummary.of(upstream, setups))
         if task_id in dag.setup_constrained:
             decision = _setup_constraints(task, current, decision)
-        pending = [
-            f"{up}[{index}]" if up in group else up
-            for up in task.upstream
-            if (
-                _own_index(up, index, instances)
-                if up in group and up in instances
-                else current.get(up)
-            )
-            not in FINISHED
-        ]
-        moved = _move(task, f"{task_id}[{index}]", decision, pending, plan, past_states)
+        waits_for = functools.partial(_pending_at, task, group, index, current, instances)
+        moved = _move(task, f"{task_id}[{index}]", decision, waits_for, plan, past_states)
         if moved is not None:
             mine[index] = moved
     current[task_id] = aggregate(mine)
@@ -228,6 +227,24 @@ def _at_index(
             found.extend(instances[up])
         else:
             found.append(current.get(up, TaskState.NONE))
+    return found
+
+
+def _pending_at(
+    task: SerializedTask,
+    group: Sequence[str],
+    index: int,
+    current: Mapping[str, TaskState],
+    instances: Mapping[str, Sequence[TaskState]],
+) -> list[str]:
+    """What instance ``index`` of a group task still waits for, by name."""
+    found = []
+    for up in task.upstream:
+        if up in group and up in instances:
+            if _own_index(up, index, instances) not in FINISHED:
+                found.append(f"{up}[{index}]")
+        elif current.get(up) not in FINISHED:
+            found.append(up)
     return found
 
 

@@ -58,7 +58,9 @@ def unmap(
     """
     if not isinstance(task, MappedOperator):
         return task
-    reads = pull if pull_at is None else _group_pull(task, map_index, pull, pull_at)
+    reads = pull
+    if pull_at is not None and task.mapped_group is not None:
+        reads = _group_pull(task, map_index, pull, pull_at)
     lists = {name: _elements(source, reads) for name, source in task.expand_input.items()}
     if task.zip_lists:
         indexes = [map_index] * len(lists)
@@ -90,7 +92,7 @@ def _group_pull(
     """``pull``, but the output of a task of ``task``'s own mapped group is the value of its
     instance ``map_index`` (in a list read at that index only)."""
     group = task.mapped_group
-    tasks = task.dag.task_dict if group is not None and task.dag is not None else {}
+    tasks = task.dag.task_dict if task.dag is not None else {}
 
     def read(task_id: str, key: str) -> Any:
         upstream = tasks.get(task_id)
