@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,3 +144,34 @@ def test_validating_a_folder_leaves_the_process_as_it_found_it(tmp_path: Path) -
     assert sys.path == path_before
     assert "common" not in sys.modules
     assert namespaces._entered is None
+
+
+def test_which_of_a_folders_modules_a_shared_one_may_also_have(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The names a namespace's modules share with modules of the shared path: a module file,
+    a package, an extension module's file and a built-in module's name; not a name only the
+    folder has, nor one that is only a data file elsewhere. A shared entry that cannot be
+    listed (a zip archive) has every name asked about, and answers the same."""
+    shared = tmp_path / "site"
+    (shared / "pkg_only_here").mkdir(parents=True)
+    (shared / "pkg_only_here" / "__init__.py").write_text("")
+    (shared / "plain_mod.py").write_text("")
+    (shared / "fast_mod.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    (shared / "notes.txt").write_text("")
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    for name in ("pkg_only_here", "plain_mod", "fast_mod", "notes", "mine_alone", "sys"):
+        (folder / f"{name}.py").write_text("")
+    monkeypatch.setattr(sys, "path", [str(shared)])
+    space = namespaces.Namespace((str(folder),))
+    namespaces.refresh(space)
+    assert space.shadows == {"pkg_only_here", "plain_mod", "fast_mod", "sys"}
+
+    archive = tmp_path / "more.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("mine_alone.py", "")
+    monkeypatch.setattr(sys, "path", [str(shared), str(archive)])
+    again = namespaces.Namespace((str(folder),))
+    namespaces.refresh(again)
+    assert again.shadows == {"pkg_only_here", "plain_mod", "fast_mod", "sys", "mine_alone"}

@@ -6,6 +6,9 @@ process it forks starts warm. Importing this module anywhere else does that work
   and the SQLite engine code (URL parsing, dialect set-up) is warm.
 - A PostgreSQL store built (never connected) where its driver is preloaded, so a child makes
   its own in about 2 ms instead of 5.
+- The real paths of the folders its modules came from
+  (:func:`conveyor.loading.shipping.remember_module_folders`): a parse child resolves only
+  those of the modules its DAG file loads.
 - Everything it made, frozen (:func:`gc.freeze`): about 110,000 objects that live as long as
   each child does. Otherwise every full collection in a child walked them all (about 60 ms on
   a 2-core machine, now and then inside a try) and wrote to each one's header, unsharing the
@@ -15,10 +18,12 @@ process it forks starts warm. Importing this module anywhere else does that work
 import gc
 import sys
 
+from conveyor.loading.shipping import remember_module_folders
 from conveyor.store.engine import Store
 from conveyor.worker.rehearsal import rehearse_hop
 
 rehearse_hop()
 if "psycopg" in sys.modules:
     Store("postgresql://warm@localhost/warm").dispose()
+remember_module_folders()
 gc.freeze()  # last: nothing made after it is left out

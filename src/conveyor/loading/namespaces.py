@@ -107,12 +107,36 @@ def refresh(namespace: Namespace) -> None:
                 names.add(entry)
     process_path = _entered.path if _entered is not None else sys.path
     shared = [p for p in process_path if p not in namespace.folders]
+    # Asking the import system about each name cost a parse child 1,000 lookups in a folder
+    # of 1,000 DAG files (a third of its time): only the names some shared folder lists are
+    # asked about.
+    listed = _listed_names(shared)
     namespace.shadows = frozenset(
         name
         for name in names
         if name in sys.builtin_module_names
-        or importlib.machinery.PathFinder.find_spec(name, shared) is not None
+        or ((listed is None or name in listed) and _found_in(name, shared))
     )
+
+
+def _listed_names(entries: Sequence[str]) -> set[str] | None:
+    """Every name a module found on ``entries`` could have (each entry's file and folder
+    names up to their first dot: a superset); None when an entry is not a folder that can
+    be listed (a zip archive), so that every name is asked about."""
+    names: set[str] = set()
+    for entry in entries:
+        try:
+            found = os.listdir(entry or ".")
+        except FileNotFoundError:
+            continue  # nothing is found on a folder that is not there
+        except OSError:
+            return None
+        names.update(item.partition(".")[0] for item in found)
+    return names
+
+
+def _found_in(name: str, entries: Sequence[str]) -> bool:
+    return importlib.machinery.PathFinder.find_spec(name, list(entries)) is not None
 
 
 def _drop_changed(namespace: Namespace) -> None:
