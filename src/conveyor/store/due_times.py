@@ -70,6 +70,25 @@ def due_dags(conn: Connection, now: datetime) -> list[DueDag]:
     return [DueDag(r.dag_id, r.version_hash, r.next_run_after, int(r.active)) for r in rows]
 
 
+_NEXT_DUE = (
+    select(dag.c.next_dagrun_create_after)
+    .where(
+        dag.c.next_dagrun_create_after > bindparam("now", type_=UtcDateTime),
+        dag.c.is_active.is_(True),
+        dag.c.is_paused.is_(False),
+    )
+    .order_by(dag.c.next_dagrun_create_after)
+    .limit(1)
+)
+
+
+def next_due(conn: Connection, now: datetime) -> datetime | None:
+    """The earliest due time after ``now`` of an active, unpaused DAG (an indexed read):
+    when the scheduler next has runs to make, if nothing else wakes it first."""
+    found: datetime | None = conn.execute(_NEXT_DUE, {"now": now}).scalar()
+    return found
+
+
 def last_scheduled_interval(conn: Connection, dag_id: str) -> tuple[datetime, datetime] | None:
     """The data interval of a DAG's latest scheduled run; None before its first."""
     row = conn.execute(
