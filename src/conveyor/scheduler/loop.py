@@ -328,6 +328,7 @@ class Scheduler:
         apart, manual ones counted) fill its ``max_active_runs``: the DAG is held
         (``due_times.hold``) until one of them ends, and then goes on from the run that
         waited, so a catchup DAG fills its intervals in order and none is skipped."""
+        self._next_due = None  # a loop whose read fails waits a whole loop, as before
         with self.store.read() as conn:
             due_now = {row.dag_id: row for row in due_times.due_dags(conn, now)}
             self._next_due = due_times.next_due(conn, now)
