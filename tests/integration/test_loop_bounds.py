@@ -249,3 +249,28 @@ def test_the_loop_that_makes_a_run_starts_at_the_run_s_due_time_not_a_loop_later
     assert made >= due[soon]
     assert made - due[soon] < timedelta(seconds=20)  # a loop later would be 60 s
     assert set(runs_by_dag(store)) == {soon, past}
+
+
+def test_a_loop_whose_due_time_read_fails_waits_a_whole_loop(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The due time an earlier loop read is not kept past a loop that could not read it:
+    once it has passed it would have the loops follow each other at once."""
+    (soon,) = burst(tmp_path, store, 1)
+    sched = scheduler(tmp_path, store, Recording(), scheduler_loop_seconds=30)
+    with store.write() as conn:
+        conn.execute(
+            update(dag)
+            .where(dag.c.dag_id == soon)
+            .values(next_dagrun_create_after=utcnow() + timedelta(seconds=0.2))
+        )
+    sched.step()
+    assert 0 <= sched._seconds_to_next_loop() <= 0.2
+
+    def unreadable(*_: Any) -> None:
+        raise RuntimeError("the due-time read failed")
+
+    monkeypatch.setattr(due_times, "due_dags", unreadable)
+    time.sleep(0.3)
+    sched.step()  # the failure is recorded as the loop's problem, and the loop goes on
+    assert sched._seconds_to_next_loop() == 30
