@@ -448,6 +448,17 @@ class DagFileProcessor:
             queued |= {j.path for j in self._parsing.values()}
         asked = self._asked_to_parse()
         changed: list[str] = []
+        again = self._parsed_elsewhere_lately(
+            [
+                path
+                for path, stat in files.items()
+                if path not in queued
+                and not (every_file or path in asked)
+                and self._stats.get(path) == stat
+                and now - self._parsed_at.get(path, now) >= self.reparse_every
+            ],
+            now,
+        )
         for path, stat in files.items():
             if path in queued:
                 continue
@@ -455,8 +466,8 @@ class DagFileProcessor:
                 self._stats[path] = stat
                 self._known_hashes.pop(path, None)
             elif self._stats.get(path) == stat:
-                if now - self._parsed_at.get(path, now) < self.reparse_every:
-                    continue  # unchanged, and parsed lately
+                if path not in again:
+                    continue  # unchanged, and parsed lately (here or by another scheduler)
             else:
                 self._stats[path] = stat
                 known = self._known_hashes.pop(path, None)
@@ -483,6 +494,31 @@ class DagFileProcessor:
             with self.store.write() as conn:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
+
+    def _parsed_elsewhere_lately(self, due: list[str], now: float) -> set[str]:
+        """Of the unchanged files ``due`` a parse again, those to parse now: on a store that
+        several schedulers share, a file another one parsed within ``reparse_every`` waits
+        for the interval from that parse instead (every scheduler parsed the whole folder
+        each interval: two schedulers, two parses of each file). The interval is the file's,
+        whoever parsed it last, as Airflow's is its last parse time.
+
+        A scheduler that waits for another's parse looks again half an interval after that
+        one's next parse is due, not at the same moment (when both would find it due and
+        parse it): while the other parses the file in time it keeps waiting, and when the
+        other stops, it parses the file at most one and a half intervals after its last
+        parse."""
+        if not due or not self.store.supports_row_locks:
+            return set(due)
+        with self.store.read() as conn:
+            ages = dag_store.parse_ages(conn, due)
+        again: set[str] = set()
+        for path in due:
+            age = ages.get(path)
+            if age is not None and 0 <= age < self.reparse_every:
+                self._parsed_at[path] = now - age + self.reparse_every / 2
+            else:
+                again.add(path)
+        return again
 
     def _asked_to_parse(self) -> set[str]:
         """The files someone asked to have parsed now (``store.parse_requests``); the

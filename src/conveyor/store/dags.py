@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,6 +232,21 @@ def folder_counts(conn: Connection) -> tuple[int, int]:
     dags = conn.execute(select(func.count()).select_from(dag).where(dag.c.is_active)).scalar()
     errors = conn.execute(select(func.count()).select_from(import_error)).scalar()
     return int(dags or 0), int(errors or 0)
+
+
+def parse_ages(conn: Connection, paths: Sequence[str]) -> dict[str, float]:
+    """fileloc -> seconds since any process last saved a parse of it, for those of
+    ``paths`` parsed so far (on the store's clock, as each parse's time is)."""
+    now = utcnow()
+    found: dict[str, float] = {}
+    for first in range(0, len(paths), 500):  # a bound on the statement's parameters
+        rows = conn.execute(
+            select(dag_file.c.fileloc, dag_file.c.parsed_at).where(
+                dag_file.c.fileloc.in_(paths[first : first + 500])
+            )
+        )
+        found.update({row.fileloc: (now - row.parsed_at).total_seconds() for row in rows})
+    return found
 
 
 def known_files(conn: Connection) -> dict[str, str]:
