@@ -6,6 +6,7 @@ cluster)."""
 from __future__ import annotations
 
 import importlib
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -128,6 +129,48 @@ def test_docker_operator_arguments_read_as_airflows() -> None:
     env = DockerOperator.unpack_environment_variables("# note\nA=1\n\nB = two=2\n")
     assert env == {"A": "1", "B": "two=2"}
     assert list(lines_of([b"on", b"e\ntw", "o\n", b"three"])) == ["one", "two", "three"]
+
+
+class _EngineEndingTheStreamEarly:
+    """A container engine whose follow stream ends before the container's last line (as
+    podman's Docker API does now and then), while its whole log has every line."""
+
+    def __init__(self, output: bytes, streamed: bytes) -> None:
+        self.output, self.streamed = output, streamed
+        self.removed: list[str] = []
+
+    def create_host_config(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+    def create_container(self, **_: Any) -> dict[str, str]:
+        return {"Id": "c1"}
+
+    def start(self, container_id: str) -> None: ...
+
+    def logs(self, container_id: str, *, stream: bool, **_: Any) -> Any:
+        return iter([self.streamed]) if stream else self.output
+
+    def wait(self, container_id: str) -> dict[str, int]:
+        return {"StatusCode": 0}
+
+    def remove_container(self, container_id: str, force: bool) -> None:
+        self.removed.append(container_id)
+
+
+def test_the_xcom_is_the_containers_last_line_when_the_stream_ended_before_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="airflow.task.operators")
+    engine = _EngineEndingTheStreamEarly(b"one\ntwo\n", streamed=b"one\n")
+    last = DockerOperator(task_id="greet", image="i", auto_remove="success")
+    assert last._run(engine, []) == "two"
+    assert "two" in caplog.messages  # in the try's log too
+    every = DockerOperator(task_id="all", image="i", xcom_all=True)
+    assert every._run(engine, []) == ["one", "two"]
+    assert engine.removed == ["c1"]
+    # A whole log that does not go on from what was streamed is not taken over it.
+    other = _EngineEndingTheStreamEarly(b"two\none\n", streamed=b"one\n")
+    assert DockerOperator(task_id="odd", image="i")._run(other, []) == "one"
 
 
 # -- kubernetes --------------------------------------------------------------------------

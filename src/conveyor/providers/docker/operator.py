@@ -52,6 +52,18 @@ def lines_of(chunks: Iterable[bytes | str]) -> Iterator[str]:
         yield pending.rstrip()
 
 
+def _whole_output(cli: Any, container_id: str, streamed: list[str]) -> list[str]:
+    """The exited container's output: what the follow stream gave, and the lines it ended
+    before (podman's Docker API ends the stream now and then before the last lines reach it,
+    and the XCom is the last line), logged now."""
+    whole = list(lines_of([cli.logs(container_id, stdout=True, stderr=True, stream=False)]))
+    if len(whole) <= len(streamed) or whole[: len(streamed)] != streamed:
+        return streamed
+    for line in whole[len(streamed) :]:
+        _log.info("%s", line)
+    return whole
+
+
 def _auto_remove(value: Any, task_id: str) -> str:
     # Airflow before provider 3.0 took a bool: True removed the container once it exited.
     if value is True:
@@ -306,6 +318,7 @@ class DockerOperator(BaseOperator):
                 _log.info("%s", line)
                 log_lines.append(line)
             status = int(cli.wait(container_id)["StatusCode"])
+            log_lines = _whole_output(cli, container_id, log_lines)
             exited_ok = status == 0
             self._check_status(status, log_lines)
             if not getattr(self, "do_xcom_push", True) or not log_lines:
