@@ -32,10 +32,10 @@ PLUGINS_PREFIX = ".plugins/"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: The modules the process had before any DAG file was loaded, by name: the module's id
 #: and the real path of its file's folder, "" if it has no Python file
-#: (:func:`remember_module_folders`). A parse child
-#: of the fork server looks up and resolves only what it loaded itself: reading a thousand
-#: modules' files and resolving a hundred library folders again in every parse child was
-#: half of its time, with a folder of 1,000 DAG files parsed every 30 s.
+#: (:func:`remember_module_folders`). A parse child of the fork server looks up and
+#: resolves only what it loaded itself: reading a thousand modules' files and resolving a
+#: hundred library folders again in every parse child was half of its time, with a folder of
+#: 1,000 DAG files parsed every 30 s.
 _preloaded: dict[str, tuple[int, str]] = {}
 
 
