@@ -6,6 +6,7 @@ a runner does, with ``namespaces.leave()`` where a try ends.
 
 from __future__ import annotations
 
+import importlib.machinery
 import sys
 import textwrap
 import zipfile
@@ -157,7 +158,7 @@ def test_which_of_a_folders_modules_a_shared_one_may_also_have(
     (shared / "pkg_only_here").mkdir(parents=True)
     (shared / "pkg_only_here" / "__init__.py").write_text("")
     (shared / "plain_mod.py").write_text("")
-    (shared / "fast_mod.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    (shared / f"fast_mod{importlib.machinery.EXTENSION_SUFFIXES[0]}").write_bytes(b"")
     (shared / "notes.txt").write_text("")
     folder = tmp_path / "dags"
     folder.mkdir()
