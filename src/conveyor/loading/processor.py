@@ -448,17 +448,7 @@ class DagFileProcessor:
             queued |= {j.path for j in self._parsing.values()}
         asked = self._asked_to_parse()
         changed: list[str] = []
-        again = self._parsed_elsewhere_lately(
-            [
-                path
-                for path, stat in files.items()
-                if path not in queued
-                and not (every_file or path in asked)
-                and self._stats.get(path) == stat
-                and now - self._parsed_at.get(path, now) >= self.reparse_every
-            ],
-            now,
-        )
+        interval_over: list[str] = []  # unchanged, their interval from this parse ended
         for path, stat in files.items():
             if path in queued:
                 continue
@@ -466,8 +456,9 @@ class DagFileProcessor:
                 self._stats[path] = stat
                 self._known_hashes.pop(path, None)
             elif self._stats.get(path) == stat:
-                if path not in again:
-                    continue  # unchanged, and parsed lately (here or by another scheduler)
+                if now - self._parsed_at.get(path, now) >= self.reparse_every:
+                    interval_over.append(path)
+                continue  # unchanged, and parsed lately
             else:
                 self._stats[path] = stat
                 known = self._known_hashes.pop(path, None)
@@ -477,6 +468,7 @@ class DagFileProcessor:
                     continue
             self._parsed_at[path] = now
             changed.append(path)
+        stale |= set(self._parsed_elsewhere_lately(interval_over, now))
         stale |= self._importers_of_changed_modules()
         stale = {p for p in stale if p in files and p not in queued and p not in changed}
         for path in sorted(stale):
@@ -495,7 +487,7 @@ class DagFileProcessor:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
 
-    def _parsed_elsewhere_lately(self, due: list[str], now: float) -> set[str]:
+    def _parsed_elsewhere_lately(self, due: list[str], now: float) -> list[str]:
         """Of the unchanged files ``due`` a parse again, those to parse now: on a store that
         several schedulers share, a file another one parsed within ``reparse_every`` waits
         for the interval from that parse instead (every scheduler parsed the whole folder
@@ -508,16 +500,16 @@ class DagFileProcessor:
         other stops, it parses the file at most one and a half intervals after its last
         parse."""
         if not due or not self.store.supports_row_locks:
-            return set(due)
+            return due
         with self.store.read() as conn:
             ages = dag_store.parse_ages(conn, due)
-        again: set[str] = set()
+        again: list[str] = []
         for path in due:
             age = ages.get(path)
             if age is not None and 0 <= age < self.reparse_every:
                 self._parsed_at[path] = now - age + self.reparse_every / 2
             else:
-                again.add(path)
+                again.append(path)
         return again
 
     def _asked_to_parse(self) -> set[str]:
