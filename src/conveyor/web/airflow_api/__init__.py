@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from conveyor import __version__
 from conveyor.exceptions import NotFoundError
@@ -140,6 +141,8 @@ def airflow_api(state: Any) -> FastAPI:
         # The document's paths are full (/api/v2/...): its server is the web app's prefix,
         # never the mount point (set in _prefixed_openapi).
         root_path_in_servers=False,
+        # A route's operation id is its function's name, which is Airflow's operation id.
+        generate_unique_id_function=_endpoint_name,
     )
     api.state = state
     for router in RESOURCE_ROUTERS:
@@ -148,6 +151,10 @@ def airflow_api(state: Any) -> FastAPI:
     _add_error_handlers(api)
     _prefixed_openapi(api)
     return api
+
+
+def _endpoint_name(route: APIRoute) -> str:
+    return route.endpoint.__name__
 
 
 def _prefixed_openapi(api: FastAPI) -> None:

@@ -58,9 +58,6 @@ def materializing_dags(conn: Connection, asset_id: int) -> list[str]:
 
 @router.post(
     "/assets/{asset_id}/materialize",
-    response_model=DAGRunResponse,
-    operation_id="materialize_asset",
-    name="materialize_asset",
     openapi_extra=differs(
         "data_interval_start, data_interval_end and run_after are refused "
         "(400), as in a trigger: Conveyor sets them from logical_date; run_type is "

@@ -63,7 +63,7 @@ def _asset_or_404(conn: Connection, asset_id: int) -> int:
     return asset_id
 
 
-@router.get(BASE, response_model=AssetStateStoreCollectionResponse)
+@router.get(BASE)
 def list_asset_state_store(
     request: Request,
     asset_id: AssetIdPath,
@@ -82,7 +82,7 @@ def list_asset_state_store(
     )
 
 
-@router.get(KEY, response_model=AssetStateStoreResponse)
+@router.get(KEY)
 def get_asset_state_store(
     request: Request, asset_id: AssetIdPath, key: KeyPath, user: Reader
 ) -> AssetStateStoreResponse:

@@ -213,8 +213,6 @@ ORDER_FIELDS: dict[str, Any] = {
 
 @router.get(
     "/assets",
-    response_model=AssetCollectionResponse,
-    operation_id="get_assets",
     openapi_extra=differs(
         "name is the URI, group asset; consuming_tasks and aliases are empty; "
         "a watcher's trigger_id is its own id"
@@ -257,11 +255,7 @@ def get_assets(
     )
 
 
-@router.get(
-    "/assets/aliases",
-    response_model=AssetAliasCollectionResponse,
-    operation_id="get_asset_aliases",
-)
+@router.get("/assets/aliases")
 def get_asset_aliases(
     request: Request,
     user: Reader,
@@ -281,11 +275,7 @@ def _alias(row: AssetRow) -> AssetAliasResponse:
     return AssetAliasResponse(id=row.id, name=row.uri[len(ALIAS_PREFIX) :], group=GROUP)
 
 
-@router.get(
-    "/assets/aliases/{asset_alias_id}",
-    response_model=AssetAliasResponse,
-    operation_id="get_asset_alias",
-)
+@router.get("/assets/aliases/{asset_alias_id}")
 def get_asset_alias(request: Request, asset_alias_id: AssetId, user: Reader) -> AssetAliasResponse:
     with get_store(request).read() as conn:
         rows = [r for r in asset_reads.asset_rows(conn) if r.is_alias and r.id == asset_alias_id]
@@ -312,12 +302,7 @@ def event_response(row: EventRow) -> AssetEventResponse:
     )
 
 
-@router.get(
-    "/assets/events",
-    response_model=AssetEventCollectionResponse,
-    operation_id="get_asset_events",
-    openapi_extra=differs("created_dagruns is empty"),
-)
+@router.get("/assets/events", openapi_extra=differs("created_dagruns is empty"))
 def get_asset_events(
     request: Request,
     user: Reader,
@@ -371,10 +356,7 @@ def get_asset_events(
 
 @router.post(
     "/assets/events",
-    response_model=AssetEventResponse,
-    operation_id="create_asset_event",
     openapi_extra=differs("access_control is refused (422); the event has no source task"),
-    name="create_asset_event",
 )
 def create_asset_event(
     request: Request, body: CreateAssetEventsBody, user: Operator
@@ -398,8 +380,6 @@ def create_asset_event(
 
 @router.get(
     "/assets/{asset_id}",
-    response_model=AssetResponse,
-    operation_id="get_asset",
     openapi_extra=differs(
         "name is the URI, group asset; consuming_tasks and aliases are empty; "
         "a watcher's trigger_id is its own id"
@@ -445,34 +425,21 @@ def _forget(request: Request, user: User, **where: Any) -> None:
     audit_note(request, deleted=gone)
 
 
-@router.get(
-    "/assets/{asset_id}/queuedEvents",
-    response_model=QueuedEventCollectionResponse,
-    operation_id="get_asset_queued_events",
-)
+@router.get("/assets/{asset_id}/queuedEvents")
 def get_asset_queued_events(
     request: Request, asset_id: AssetId, user: Reader, before: Before = None
 ) -> QueuedEventCollectionResponse:
     return _read_queued(request, user, asset_id=asset_id, before=aware("before", before))
 
 
-@router.delete(
-    "/assets/{asset_id}/queuedEvents",
-    status_code=204,
-    operation_id="delete_asset_queued_events",
-    name="delete_asset_queued_events",
-)
+@router.delete("/assets/{asset_id}/queuedEvents", status_code=204)
 def delete_asset_queued_events(
     request: Request, asset_id: AssetId, user: Editor, before: Before = None
 ) -> None:
     _forget(request, user, asset_id=asset_id, before=aware("before", before))
 
 
-@router.get(
-    "/dags/{dag_id}/assets/queuedEvents",
-    response_model=QueuedEventCollectionResponse,
-    operation_id="get_dag_asset_queued_events",
-)
+@router.get("/dags/{dag_id}/assets/queuedEvents")
 def get_dag_asset_queued_events(
     request: Request, dag_id: DagIdPath, user: Reader, before: Before = None
 ) -> QueuedEventCollectionResponse:
@@ -480,12 +447,7 @@ def get_dag_asset_queued_events(
     return _read_queued(request, user, dag_id=dag_id, before=aware("before", before))
 
 
-@router.delete(
-    "/dags/{dag_id}/assets/queuedEvents",
-    status_code=204,
-    operation_id="delete_dag_asset_queued_events",
-    name="delete_dag_asset_queued_events",
-)
+@router.delete("/dags/{dag_id}/assets/queuedEvents", status_code=204)
 def delete_dag_asset_queued_events(
     request: Request, dag_id: DagIdPath, user: Editor, before: Before = None
 ) -> None:
@@ -493,11 +455,7 @@ def delete_dag_asset_queued_events(
     _forget(request, user, dag_id=dag_id, before=aware("before", before))
 
 
-@router.get(
-    "/dags/{dag_id}/assets/{asset_id}/queuedEvents",
-    response_model=QueuedEventResponse,
-    operation_id="get_dag_asset_queued_event",
-)
+@router.get("/dags/{dag_id}/assets/{asset_id}/queuedEvents")
 def get_dag_asset_queued_event(
     request: Request, dag_id: DagIdPath, asset_id: AssetId, user: Reader, before: Before = None
 ) -> QueuedEventResponse:
@@ -512,12 +470,7 @@ def get_dag_asset_queued_event(
     return found.queued_events[0]
 
 
-@router.delete(
-    "/dags/{dag_id}/assets/{asset_id}/queuedEvents",
-    status_code=204,
-    operation_id="delete_dag_asset_queued_event",
-    name="delete_dag_asset_queued_event",
-)
+@router.delete("/dags/{dag_id}/assets/{asset_id}/queuedEvents", status_code=204)
 def delete_dag_asset_queued_event(
     request: Request, dag_id: DagIdPath, asset_id: AssetId, user: Editor, before: Before = None
 ) -> None:

@@ -46,7 +46,6 @@ REDIRECT: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "/auth/login",
-    operation_id="login",
     status_code=307,
     response_class=RedirectResponse,
     responses=REDIRECT,
@@ -64,7 +63,6 @@ def login(
 
 @router.get(
     "/auth/logout",
-    operation_id="logout",
     status_code=307,
     response_class=RedirectResponse,
     responses=REDIRECT,

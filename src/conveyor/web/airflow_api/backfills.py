@@ -129,7 +129,7 @@ _SORTABLE = (
 ORDER_FIELDS: dict[str, Any] = {name: (lambda b, name=name: getattr(b, name)) for name in _SORTABLE}
 
 
-@router.get("", response_model=BackfillCollectionResponse, operation_id="list_backfills")
+@router.get("")
 def list_backfills(
     request: Request,
     user: Reader,
@@ -143,7 +143,7 @@ def list_backfills(
     return BackfillCollectionResponse(backfills=[_response(b) for b in shown], total_entries=total)
 
 
-@router.get("/{backfill_id}", response_model=BackfillResponse, operation_id="get_backfill")
+@router.get("/{backfill_id}")
 def get_backfill(request: Request, backfill_id: BackfillId, user: Reader) -> BackfillResponse:
     return _response(_found(request, backfill_id, user))
 
@@ -166,26 +166,19 @@ def _act(
     return _response(done)
 
 
-@router.put("/{backfill_id}/pause", response_model=BackfillResponse, operation_id="pause_backfill")
+@router.put("/{backfill_id}/pause")
 def pause_backfill(request: Request, backfill_id: BackfillId, user: Editor) -> BackfillResponse:
     """Its queued runs wait; those running go on."""
     return _act(request, backfill_id, user, backfill.pause)
 
 
-@router.put(
-    "/{backfill_id}/unpause", response_model=BackfillResponse, operation_id="unpause_backfill"
-)
+@router.put("/{backfill_id}/unpause")
 def unpause_backfill(request: Request, backfill_id: BackfillId, user: Editor) -> BackfillResponse:
     """Its queued runs start again, ``max_active_runs`` at a time."""
     return _act(request, backfill_id, user, backfill.unpause)
 
 
-@router.put(
-    "/{backfill_id}/cancel",
-    response_model=BackfillResponse,
-    operation_id="cancel_backfill",
-    name="cancel_backfill",
-)
+@router.put("/{backfill_id}/cancel")
 def cancel_backfill(request: Request, backfill_id: BackfillId, user: Editor) -> BackfillResponse:
     """As Airflow's cancel: the backfill is paused, its runs that have not started (queued)
     are marked failed, those running go on, and it is completed now."""
@@ -258,14 +251,11 @@ def _check_conf(
 
 @router.post(
     "",
-    response_model=BackfillResponse,
-    operation_id="create_backfill",
     openapi_extra=differs(
         "the runs run on the DAG's newest version; "
         "run_backwards and run_on_latest_version false are refused (422); a range whose dates"
         " all have runs is refused (409)"
     ),
-    name="create_backfill",
 )
 def create_backfill(request: Request, body: BackfillPostBody, user: Editor) -> BackfillResponse:
     job = _plan(request, body, user)
@@ -295,10 +285,7 @@ def create_backfill(request: Request, body: BackfillPostBody, user: Editor) -> B
 
 
 @router.post(
-    "/dry_run",
-    response_model=DryRunBackfillCollectionResponse,
-    operation_id="create_backfill_dry_run",
-    openapi_extra=differs("lists the dates that would be created or run again"),
+    "/dry_run", openapi_extra=differs("lists the dates that would be created or run again")
 )
 def create_backfill_dry_run(
     request: Request, body: BackfillPostBody, user: Editor

@@ -68,11 +68,7 @@ def _refs(conn: Connection, dag_id: str, body: ClearTaskInstancesBody) -> list[T
     return refs
 
 
-@router.post(
-    "/dags/{dag_id}/clearTaskInstances",
-    response_model=TaskInstanceCollectionResponse,
-    name="clear_task",
-)
+@router.post("/dags/{dag_id}/clearTaskInstances", name="clear_task")
 def post_clear_task_instances(
     request: Request, dag_id: DagIdPath, body: ClearTaskInstancesBody, user: Editor
 ) -> TaskInstanceCollectionResponse:

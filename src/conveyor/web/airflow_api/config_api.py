@@ -104,7 +104,6 @@ Accept = Annotated[str, Header(max_length=1000)]
 @router.get(
     "",
     response_model=Config,
-    operation_id="get_config",
     openapi_extra=differs(
         "admins only, and 403 unless the setting api_expose_config is on; Airflow's keys "
         "that Conveyor's settings stand for (sensitive ones as < hidden >), then a section "
@@ -131,7 +130,6 @@ def get_config(
 @router.get(
     "/section/{section}/option/{option}",
     response_model=Config,
-    operation_id="get_config_value",
     openapi_extra=differs("as GET /config: Airflow's keys Conveyor's settings stand for"),
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )

@@ -17,7 +17,6 @@ router = APIRouter(prefix="/connections", tags=["Connection"])
 @router.post(
     "/defaults",
     status_code=204,
-    name="create_default_connections",
     openapi_extra=differs(
         "Conveyor's defaults: aws_default, fs_default, google_cloud_default, mysql_default, "
         "postgres_default, sftp_default, smtp_default, sqlite_default, ssh_default"

@@ -71,8 +71,6 @@ def _without_secrets(message: str, conn: Connection) -> str:
 @router.post(
     "/enqueue-test",
     status_code=202,
-    response_model=ConnectionTestQueuedResponse,
-    name="enqueue_connection_test",
     openapi_extra=differs(
         "tested in the web server when asked (state is already success or failed), under "
         "the setting api_test_connection; executor and queue refused (400)"
@@ -109,7 +107,7 @@ def enqueue_connection_test(
     )
 
 
-@router.get("/enqueue-test", response_model=AsyncConnectionTestResponse, name="get_connection_test")
+@router.get("/enqueue-test")
 def get_connection_test(
     request: Request,
     user: Operator,

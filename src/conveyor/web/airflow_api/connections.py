@@ -194,8 +194,6 @@ ORDER_FIELDS: dict[str, Any] = {
 
 @router.get(
     "",
-    response_model=ConnectionCollectionResponse,
-    operation_id="get_connections",
     openapi_extra=differs(
         "the op role reads connections; passwords, marked fields and secret extra keys show ***"
     ),
@@ -221,8 +219,6 @@ def get_connections(
 
 @router.get(
     "/{connection_id}",
-    response_model=ConnectionResponse,
-    operation_id="get_connection",
     openapi_extra=differs(
         "the op role reads connections; passwords, marked fields and secret extra keys show ***"
     ),
@@ -233,14 +229,7 @@ def get_connection(
     return _response(CONNECTIONS.existing(request, connection_id))
 
 
-@router.post(
-    "",
-    response_model=ConnectionResponse,
-    status_code=201,
-    operation_id="post_connection",
-    openapi_extra=differs("admins only"),
-    name="put_connection",  # audited as connection.set, as on /api/v1
-)
+@router.post("", status_code=201, openapi_extra=differs("admins only"), name="put_connection")
 def post_connection(
     request: Request, body: ConnectionBody, user: Administrator
 ) -> ConnectionResponse:
@@ -253,8 +242,6 @@ def post_connection(
 
 @router.patch(
     "/{connection_id}",
-    response_model=ConnectionResponse,
-    operation_id="patch_connection",
     openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret"),
     name="put_connection",
 )
@@ -274,25 +261,16 @@ def patch_connection(
     return _response(save(request, _patched(old, body, update_mask)))
 
 
-@router.delete(
-    "/{connection_id}",
-    status_code=204,
-    operation_id="delete_connection",
-    openapi_extra=differs("admins only"),
-    name="delete_connection",
-)
+@router.delete("/{connection_id}", status_code=204, openapi_extra=differs("admins only"))
 def delete_connection(request: Request, connection_id: ConnectionId, user: Administrator) -> None:
     CONNECTIONS.delete(request, connection_id)
 
 
 @router.post(
     "/test",
-    response_model=ConnectionTestResponse,
-    operation_id="test_connection",
     openapi_extra=differs(
         "403 unless the setting api_test_connection is on; tests the SQL, HTTP, SSH and SFTP types"
     ),
-    name="test_connection",
 )
 def test_connection(
     request: Request, body: ConnectionBody, user: Administrator
@@ -324,11 +302,7 @@ class _ConnectionBulk(EnvEntriesBulk[ConnectionBody]):
 
 
 @router.patch(
-    "",
-    response_model=bulk.BulkResponse,
-    operation_id="bulk_connections",
-    openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret"),
-    name="bulk_connections",
+    "", openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret")
 )
 def bulk_connections(
     request: Request, body: bulk.BulkBody[ConnectionBody], user: Administrator

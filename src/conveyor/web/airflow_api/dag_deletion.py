@@ -23,7 +23,6 @@ router = APIRouter(tags=["DAG"])
 @router.delete(
     "/dags/{dag_id}",
     status_code=204,
-    name="delete_dag",
     openapi_extra=differs(
         "deletes the DAG's runs, backfills and queued dataset updates; the DAG itself "
         "stays while its file is in the folder"

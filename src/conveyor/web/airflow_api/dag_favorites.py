@@ -17,7 +17,6 @@ router = APIRouter(tags=["DAG"])
 @router.post(
     "/dags/{dag_id}/favorite",
     status_code=204,
-    name="favorite_dag",
     openapi_extra=differs("marking a favourite again is no error"),
 )
 def favorite_dag(request: Request, dag_id: DagIdPath, user: Reader) -> Response:
@@ -29,7 +28,7 @@ def favorite_dag(request: Request, dag_id: DagIdPath, user: Reader) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/dags/{dag_id}/unfavorite", status_code=204, name="unfavorite_dag")
+@router.post("/dags/{dag_id}/unfavorite", status_code=204)
 def unfavorite_dag(request: Request, dag_id: DagIdPath, user: Reader) -> Response:
     """Unmark it; 409 when it was not one of the caller's favourites."""
     with get_store(request).write() as conn:

@@ -30,7 +30,6 @@ FileToken = Annotated[str, Path(max_length=3000)]
 @router.put(
     "/parseDagFile/{file_token}",
     status_code=201,
-    operation_id="reparse_dag_file",
     openapi_extra=differs(
         "parsed at the schedulers' next scan (dag_scan_seconds); needs edit rights on every "
         "DAG the file defines"

@@ -70,7 +70,7 @@ def _dag_ids(conn: Connection, user: User, dag_id: str) -> tuple[str, ...] | Non
     return (dag_id,)
 
 
-@router.get("/dags/{dag_id}/dagRuns", response_model=DAGRunCollectionResponse)
+@router.get("/dags/{dag_id}/dagRuns")
 def get_dag_runs(
     request: Request,
     dag_id: DagIdPath,
@@ -180,7 +180,7 @@ def _states(given: list[str] | None) -> tuple[str, ...]:
     return found
 
 
-@router.post("/dags/{dag_id}/dagRuns/list", response_model=DAGRunCollectionResponse)
+@router.post("/dags/{dag_id}/dagRuns/list")
 def get_list_dag_runs_batch(
     request: Request, dag_id: DagIdPath, body: DAGRunsBatchBody, user: Reader
 ) -> DAGRunCollectionResponse:
@@ -205,7 +205,7 @@ def get_list_dag_runs_batch(
         )
 
 
-@router.get("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DAGRunResponse)
+@router.get("/dags/{dag_id}/dagRuns/{dag_run_id}")
 def get_dag_run(
     request: Request, dag_id: DagIdPath, dag_run_id: RunIdPath, user: Reader
 ) -> DAGRunResponse:
@@ -214,7 +214,7 @@ def get_dag_run(
         return dag_run_response(conn, run_reads.get_run(conn, dag_id, dag_run_id))
 
 
-@router.post("/dags/{dag_id}/dagRuns", response_model=DAGRunResponse, name="trigger_run")
+@router.post("/dags/{dag_id}/dagRuns", name="trigger_run")
 def trigger_dag_run(
     request: Request, dag_id: DagIdPath, body: TriggerDAGRunPostBody, user: Editor
 ) -> DAGRunResponse:
@@ -304,7 +304,7 @@ def queue_on_demand_run(
     return run.run_id
 
 
-@router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DAGRunResponse)
+@router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}")
 def patch_dag_run(
     request: Request,
     dag_id: DagIdPath,

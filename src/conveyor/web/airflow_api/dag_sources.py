@@ -39,7 +39,6 @@ def _wants_text(accept: str) -> bool:
 @router.get(
     "/dagSources/{dag_id}",
     response_model=DAGSourceResponse,
-    operation_id="get_dag_source",
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 def get_dag_source(

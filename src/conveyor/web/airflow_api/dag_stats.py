@@ -34,7 +34,7 @@ class DagStatsCollectionResponse(BaseModel):
     total_entries: int
 
 
-@router.get("/dagStats", response_model=DagStatsCollectionResponse, operation_id="get_dag_stats")
+@router.get("/dagStats")
 def get_dag_stats(
     request: Request,
     user: Reader,

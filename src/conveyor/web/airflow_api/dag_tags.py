@@ -20,7 +20,7 @@ class DAGTagCollectionResponse(BaseModel):
     total_entries: int
 
 
-@router.get("/dagTags", response_model=DAGTagCollectionResponse, operation_id="get_dag_tags")
+@router.get("/dagTags")
 def get_dag_tags(
     request: Request,
     user: Reader,

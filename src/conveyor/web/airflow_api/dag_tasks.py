@@ -148,9 +148,7 @@ def _sort_key(name: str) -> Any:
 
 @router.get(
     "/dags/{dag_id}/tasks",
-    response_model=TaskCollectionResponse,
     response_model_by_alias=True,
-    operation_id="get_tasks",
     openapi_extra=differs(
         "class_ref's module_path is the Conveyor module of the task's operator; "
         "each task's params are its DAG's; extra_links is empty"
@@ -177,9 +175,7 @@ def get_tasks(
 
 @router.get(
     "/dags/{dag_id}/tasks/{task_id}",
-    response_model=TaskResponse,
     response_model_by_alias=True,
-    operation_id="get_task",
     openapi_extra=differs(
         "class_ref's module_path is the Conveyor module of the task's operator; "
         "the task's params are its DAG's; extra_links is empty"

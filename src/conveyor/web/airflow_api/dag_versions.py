@@ -89,8 +89,6 @@ ORDER_FIELDS: dict[str, Any] = {
 
 @router.get(
     "/dags/{dag_id}/dagVersions",
-    response_model=DAGVersionCollectionResponse,
-    operation_id="get_dag_versions",
     openapi_extra=differs(
         "version_number counts the versions in the order the store saw them; id is derived "
         "from the version's hash"
@@ -124,8 +122,6 @@ def get_dag_versions(
 
 @router.get(
     "/dags/{dag_id}/dagVersions/{version_number}",
-    response_model=DagVersionResponse,
-    operation_id="get_dag_version",
     openapi_extra=differs("version_number counts the versions in the order the store saw them"),
 )
 def get_dag_version(

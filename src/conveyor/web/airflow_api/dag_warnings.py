@@ -74,8 +74,6 @@ ORDER_FIELDS: dict[str, Any] = {
 
 @router.get(
     "/dagWarnings",
-    response_model=DAGWarningCollectionResponse,
-    operation_id="list_dag_warnings",
     openapi_extra=differs("only non-existent pool warnings, worked out on each request"),
 )
 def list_dag_warnings(

@@ -130,7 +130,7 @@ def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> lis
 RunState = Literal["queued", "running", "success", "failed"]
 
 
-@router.get("/dags", response_model=DAGCollectionResponse)
+@router.get("/dags")
 def get_dags(
     request: Request,
     user: Reader,
@@ -190,13 +190,13 @@ def _newest_run_bounds(given: dict[str, datetime]) -> dict[str, datetime]:
     return {k.removeprefix("dag_run_"): v for k, v in given.items()}
 
 
-@router.get("/dags/{dag_id}", response_model=DAGResponse)
+@router.get("/dags/{dag_id}")
 def get_dag(request: Request, dag_id: DagIdPath, user: Reader) -> DAGResponse:
     require_dag(user, dag_id)
     return _dag_response(request, dag_id)
 
 
-@router.get("/dags/{dag_id}/details", response_model=DAGDetailsResponse)
+@router.get("/dags/{dag_id}/details")
 def get_dag_details(request: Request, dag_id: DagIdPath, user: Reader) -> DAGDetailsResponse:
     require_dag(user, dag_id)
     with get_store(request).read() as conn:
@@ -225,7 +225,7 @@ def _check_mask(update_mask: list[str] | None) -> None:
             )
 
 
-@router.patch("/dags/{dag_id}", response_model=DAGResponse, name="patch_dag")
+@router.patch("/dags/{dag_id}")
 def patch_dag(
     request: Request,
     dag_id: DagIdPath,
@@ -241,7 +241,7 @@ def patch_dag(
     return _dag_response(request, dag_id)
 
 
-@router.patch("/dags", response_model=DAGCollectionResponse, name="patch_dags")
+@router.patch("/dags")
 def patch_dags(
     request: Request,
     body: DAGPatchBody,

@@ -93,12 +93,7 @@ def _patch(
 SUCCESS_OR_FAILED = differs("new_state success or failed only, as a single task instance's")
 
 
-@router.patch(
-    BASE,
-    response_model=TaskInstanceCollectionResponse,
-    name="mark_task",
-    openapi_extra=SUCCESS_OR_FAILED,
-)
+@router.patch(BASE, openapi_extra=SUCCESS_OR_FAILED, name="mark_task")
 def patch_task_group_instances(
     request: Request,
     dag_id: DagIdPath,
@@ -111,11 +106,7 @@ def patch_task_group_instances(
     return _patch(request, user, dag_id, dag_run_id, group_id, body, update_mask, False)
 
 
-@router.patch(
-    BASE + "/dry_run",
-    response_model=TaskInstanceCollectionResponse,
-    openapi_extra=SUCCESS_OR_FAILED,
-)
+@router.patch(BASE + "/dry_run", openapi_extra=SUCCESS_OR_FAILED)
 def patch_task_group_instances_dry_run(
     request: Request,
     dag_id: DagIdPath,

@@ -143,7 +143,7 @@ def _detail(conn: Connection, q: hitl.Question) -> HITLDetail:
     return HITLDetail(task_instance=ti_response(run, dag, row), **_question_fields(q))
 
 
-@router.get(ONE, response_model=HITLDetail)
+@router.get(ONE)
 def get_hitl_detail(
     request: Request,
     dag_id: DagIdPath,
@@ -162,7 +162,7 @@ def get_hitl_detail(
         return _detail(conn, question)
 
 
-@router.get(ONE + "/tries/{try_number}", response_model=HITLDetailHistory)
+@router.get(ONE + "/tries/{try_number}")
 def get_hitl_detail_try_detail(
     request: Request,
     dag_id: DagIdPath,
@@ -233,10 +233,7 @@ def answer_question(
 
 
 @router.patch(
-    ONE,
-    response_model=HITLDetailResponse,
-    name="update_hitl_detail",
-    openapi_extra=differs("the responder's id and name are both the Conveyor user name"),
+    ONE, openapi_extra=differs("the responder's id and name are both the Conveyor user name")
 )
 async def update_hitl_detail(
     request: Request,
@@ -312,7 +309,7 @@ def _in_range(value: datetime, limits: dict[str, Any]) -> bool:
     return all(checks[name](bound) for name, bound in limits.items())
 
 
-@router.get(RUN + "/hitlDetails", response_model=HITLDetailCollection)
+@router.get(RUN + "/hitlDetails")
 def get_hitl_details(
     request: Request,
     dag_id: str,

@@ -89,10 +89,7 @@ ORDER_FIELDS: dict[str, Any] = {
 
 
 @router.get(
-    "",
-    response_model=ImportErrorCollectionResponse,
-    operation_id="get_import_errors",
-    openapi_extra=differs("import_error_id is derived from the file's path; bundle dags-folder"),
+    "", openapi_extra=differs("import_error_id is derived from the file's path; bundle dags-folder")
 )
 def get_import_errors(
     request: Request,
@@ -119,10 +116,7 @@ def get_import_errors(
 
 
 @router.get(
-    "/{import_error_id}",
-    response_model=ImportErrorResponse,
-    operation_id="get_import_error",
-    openapi_extra=differs("import_error_id is derived from the file's path"),
+    "/{import_error_id}", openapi_extra=differs("import_error_id is derived from the file's path")
 )
 def get_import_error(
     request: Request, user: Reader, import_error_id: Annotated[int, Path(ge=0, le=2**31 - 1)]

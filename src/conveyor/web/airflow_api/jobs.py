@@ -125,8 +125,6 @@ ORDER_FIELDS: dict[str, Any] = {
 
 @router.get(
     "/jobs",
-    response_model=JobCollectionResponse,
-    operation_id="get_jobs",
     openapi_extra=differs(
         "the schedulers, triggerers and Celery workers (WorkerJob) that record heartbeats; "
         "no DAG processor or task jobs"

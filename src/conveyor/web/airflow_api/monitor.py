@@ -110,8 +110,6 @@ def _health(request: Request, settings: Settings) -> HealthInfoResponse:
 
 @router.get(
     "/monitor/health",
-    response_model=HealthInfoResponse,
-    operation_id="get_health",
     openapi_extra=differs("dag_processor reports the scheduler, which parses the DAG files"),
 )
 async def get_health(request: Request) -> HealthInfoResponse:
@@ -120,8 +118,6 @@ async def get_health(request: Request) -> HealthInfoResponse:
 
 @version_router.get(
     "/version",
-    response_model=VersionInfo,
-    operation_id="get_version",
     openapi_extra=differs(
         f"adds conveyor_version, Conveyor's own release, also in the {CONVEYOR_VERSION_HEADER} "
         "header; git_version is null (Conveyor's packages record no commit)"

@@ -94,8 +94,6 @@ def _response(folder: Path, plugin: PluginListing) -> PluginResponse:
 
 @router.get(
     "/plugins",
-    response_model=PluginCollectionResponse,
-    operation_id="get_plugins",
     openapi_extra=differs(
         "read from the plugins' source text, never imported; lists of objects (apps, "
         "views, menu items) are empty; ops and admins only"
@@ -115,7 +113,6 @@ def get_plugins(
 
 @router.get(
     "/plugins/importErrors",
-    response_model=PluginImportErrorCollectionResponse,
     operation_id="import_errors",
     openapi_extra=differs(
         "files that are not valid Python, and plugins declaring what Conveyor refuses; "

@@ -159,8 +159,6 @@ ORDER_FIELDS: dict[str, Any] = {
 
 @router.get(
     "",
-    response_model=PoolCollectionResponse,
-    operation_id="get_pools",
     openapi_extra=differs(
         "slots -1 is a pool without a limit of its own (default_pool's: parallelism); "
         "deferred_slots is 0 (deferred tries hold no slots)"
@@ -184,8 +182,6 @@ def get_pools(
 
 @router.get(
     "/{pool_name}",
-    response_model=PoolResponse,
-    operation_id="get_pool",
     openapi_extra=differs(
         "slots -1 is a pool without a limit of its own (default_pool's: parallelism); "
         "deferred_slots is 0 (deferred tries hold no slots)"
@@ -197,9 +193,7 @@ def get_pool(request: Request, pool_name: PoolName, user: Viewer) -> PoolRespons
 
 @router.post(
     "",
-    response_model=PoolResponse,
     status_code=201,
-    operation_id="post_pool",
     openapi_extra=differs("admins only; include_deferred true is refused (422)"),
     name="put_pool",
 )
@@ -216,8 +210,6 @@ def post_pool(request: Request, body: PoolBody, user: Administrator) -> PoolResp
 
 @router.patch(
     "/{pool_name}",
-    response_model=PoolResponse,
-    operation_id="patch_pool",
     openapi_extra=differs("admins only; a pool is not renamed (400)"),
     name="put_pool",
 )
@@ -249,11 +241,9 @@ def patch_pool(
 @router.delete(
     "/{pool_name}",
     status_code=204,
-    operation_id="delete_pool",
     openapi_extra=differs(
         "admins only; a pool with tries scheduled, queued or running is refused (409)"
     ),
-    name="delete_pool",
 )
 def delete_pool(request: Request, pool_name: PoolName, user: Administrator) -> None:
     _delete(request, pool_name)
@@ -284,13 +274,7 @@ class _PoolBulk(bulk.BulkHandler[PoolBody]):
         _delete(self.request, key)
 
 
-@router.patch(
-    "",
-    response_model=bulk.BulkResponse,
-    operation_id="bulk_pools",
-    openapi_extra=differs("admins only"),
-    name="bulk_pools",
-)
+@router.patch("", openapi_extra=differs("admins only"))
 def bulk_pools(
     request: Request, body: bulk.BulkBody[PoolBody], user: Administrator
 ) -> bulk.BulkResponse:

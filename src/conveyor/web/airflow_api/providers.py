@@ -44,8 +44,6 @@ class ProviderCollectionResponse(BaseModel):
 
 @router.get(
     "",
-    response_model=ProviderCollectionResponse,
-    operation_id="get_providers",
     openapi_extra=differs(
         "the Airflow provider packages Conveyor carries itself, at Conveyor's version"
     ),

@@ -38,7 +38,6 @@ def consumed_event_ids(run_type: str, conf: dict[str, Any]) -> list[int]:
 
 @router.get(
     "/dags/{dag_id}/dagRuns/{dag_run_id}/upstreamAssetEvents",
-    response_model=AssetEventCollectionResponse,
     openapi_extra=differs("created_dagruns is empty"),
 )
 def get_upstream_asset_events(

@@ -122,8 +122,6 @@ class _RunBulk(bulk.BulkHandler[BulkDAGRunBody]):
 
 @router.patch(
     "/dags/{dag_id}/dagRuns",
-    response_model=bulk.BulkResponse,
-    name="bulk_dag_runs",
     openapi_extra=differs(
         "state queued is refused (clear the run instead); a queued or running run is not "
         "deleted (409) and stops its delete action; an entity's dag_id must be the path's"

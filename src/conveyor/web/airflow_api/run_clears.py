@@ -145,11 +145,11 @@ def clear_or_preview(
 @router.post(
     "/dags/{dag_id}/clearDagRuns",
     response_model=ClearTaskInstanceCollectionResponse | DAGRunCollectionResponse,
-    name="clear_runs",
     openapi_extra=differs(
         "only_new and run_on_latest_version are refused; the preview lists the instances "
         "that would change"
     ),
+    name="clear_runs",
 )
 def clear_dag_runs(
     request: Request, dag_id: DagIdPath, body: BulkDAGRunClearBody, user: Editor
@@ -178,7 +178,6 @@ def clear_dag_runs(
 
 @router.post(
     "/dags/{dag_id}/clearPartitions",
-    response_model=ClearPartitionsResponse,
     openapi_extra=differs("task_instances_cleared counts the instances whose state changes"),
 )
 def clear_dag_run_partitions(

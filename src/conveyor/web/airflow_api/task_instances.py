@@ -223,7 +223,7 @@ def _check_group(conn: Connection, dag_id: str | None, group_id: str | None) -> 
         raise HTTPException(404, f"Task group {group_id} not found")
 
 
-@router.get(BASE, response_model=TaskInstanceCollectionResponse)
+@router.get(BASE)
 def get_task_instances(
     request: Request,
     dag_id: DagIdPath,
@@ -253,7 +253,7 @@ def get_task_instances(
         return _collection(list_instances(conn, user, query, page, cursor))
 
 
-@router.post(BASE + "/list", response_model=TaskInstanceCollectionResponse)
+@router.post(BASE + "/list")
 def get_task_instances_batch(
     request: Request,
     dag_id: DagIdPath,
@@ -309,14 +309,14 @@ def _one(
     return found
 
 
-@router.get(BASE + "/{task_id}", response_model=TaskInstanceResponse)
+@router.get(BASE + "/{task_id}")
 def get_task_instance(
     request: Request, dag_id: DagIdPath, dag_run_id: RunIdPath, task_id: TaskIdPath, user: Reader
 ) -> TaskInstanceResponse:
     return _one(request, user, dag_id, dag_run_id, task_id, -1)
 
 
-@router.get(BASE + "/{task_id}/listMapped", response_model=TaskInstanceCollectionResponse)
+@router.get(BASE + "/{task_id}/listMapped")
 def get_mapped_task_instances(
     request: Request,
     dag_id: DagIdPath,
@@ -373,7 +373,7 @@ def _try(
         return try_response(run, serialized_dag(conn, run.version_hash), row, attempt)
 
 
-@router.get(BASE + "/{task_id}/tries", response_model=TaskInstanceHistoryCollectionResponse)
+@router.get(BASE + "/{task_id}/tries")
 def get_task_instance_tries(
     request: Request,
     dag_id: DagIdPath,
@@ -385,7 +385,7 @@ def get_task_instance_tries(
     return _tries(request, user, dag_id, dag_run_id, task_id, map_index)
 
 
-@router.get(BASE + "/{task_id}/tries/{task_try_number}", response_model=TaskInstanceHistoryResponse)
+@router.get(BASE + "/{task_id}/tries/{task_try_number}")
 def get_task_instance_try_details(
     request: Request,
     dag_id: DagIdPath,
@@ -398,10 +398,7 @@ def get_task_instance_try_details(
     return _try(request, user, dag_id, dag_run_id, task_id, map_index, task_try_number)
 
 
-@router.get(
-    BASE + "/{task_id}/{map_index:map_index}/tries",
-    response_model=TaskInstanceHistoryCollectionResponse,
-)
+@router.get(BASE + "/{task_id}/{map_index:map_index}/tries")
 def get_mapped_task_instance_tries(
     request: Request,
     dag_id: DagIdPath,
@@ -413,10 +410,7 @@ def get_mapped_task_instance_tries(
     return _tries(request, user, dag_id, dag_run_id, task_id, map_index)
 
 
-@router.get(
-    BASE + "/{task_id}/{map_index:map_index}/tries/{task_try_number}",
-    response_model=TaskInstanceHistoryResponse,
-)
+@router.get(BASE + "/{task_id}/{map_index:map_index}/tries/{task_try_number}")
 def get_mapped_task_instance_try_details(
     request: Request,
     dag_id: DagIdPath,
@@ -429,7 +423,7 @@ def get_mapped_task_instance_try_details(
     return _try(request, user, dag_id, dag_run_id, task_id, map_index, task_try_number)
 
 
-@router.get(BASE + "/{task_id}/{map_index:map_index}", response_model=TaskInstanceResponse)
+@router.get(BASE + "/{task_id}/{map_index:map_index}")
 def get_mapped_task_instance(
     request: Request,
     dag_id: DagIdPath,
@@ -514,7 +508,7 @@ Mask = Annotated[list[str] | None, Query(max_length=10)]
 MapIndexQuery = Annotated[int | None, Query(ge=-1, le=2**31 - 1)]
 
 
-@router.patch(BASE + "/{task_id}", response_model=TaskInstanceCollectionResponse, name="mark_task")
+@router.patch(BASE + "/{task_id}", name="mark_task")
 def patch_task_instance(
     request: Request,
     dag_id: DagIdPath,
@@ -528,7 +522,7 @@ def patch_task_instance(
     return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, False)
 
 
-@router.patch(BASE + "/{task_id}/dry_run", response_model=TaskInstanceCollectionResponse)
+@router.patch(BASE + "/{task_id}/dry_run")
 def patch_task_instance_dry_run(
     request: Request,
     dag_id: DagIdPath,
@@ -542,11 +536,7 @@ def patch_task_instance_dry_run(
     return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, True)
 
 
-@router.patch(
-    BASE + "/{task_id}/{map_index:map_index}",
-    response_model=TaskInstanceCollectionResponse,
-    name="mark_task",
-)
+@router.patch(BASE + "/{task_id}/{map_index:map_index}", name="mark_task")
 def patch_task_instance_by_map_index(
     request: Request,
     dag_id: DagIdPath,
@@ -560,9 +550,7 @@ def patch_task_instance_by_map_index(
     return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, False)
 
 
-@router.patch(
-    BASE + "/{task_id}/{map_index:map_index}/dry_run", response_model=TaskInstanceCollectionResponse
-)
+@router.patch(BASE + "/{task_id}/{map_index:map_index}/dry_run")
 def patch_task_instance_dry_run_by_map_index(
     request: Request,
     dag_id: DagIdPath,

@@ -116,7 +116,7 @@ def _expiry(given: datetime | Literal["default"] | None) -> datetime | None:
     return None if days == 0 else utcnow() + timedelta(days=days)
 
 
-@router.get(BASE, response_model=TaskStateStoreCollectionResponse)
+@router.get(BASE)
 def list_task_state_store(
     request: Request,
     at: Instance,
@@ -141,7 +141,7 @@ def list_task_state_store(
     )
 
 
-@router.get(KEY, response_model=TaskStateStoreResponse)
+@router.get(KEY)
 def get_task_state_store(
     request: Request,
     at: Instance,
@@ -177,7 +177,7 @@ def set_task_state_store(
     return Response(status_code=204)
 
 
-@router.patch(KEY, response_model=None)
+@router.patch(KEY)
 def patch_task_state_store(
     request: Request,
     at: Instance,

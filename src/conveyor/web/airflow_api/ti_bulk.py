@@ -87,8 +87,6 @@ class _TaskInstanceBulk(bulk.BulkHandler[BulkTaskInstanceBody]):
 
 @router.patch(
     "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
-    response_model=bulk.BulkResponse,
-    name="bulk_task_instances",
     openapi_extra=differs(
         "new_state success or failed only; create and delete answer 405 entries (clear "
         "instead, or delete the run); an entity without map_index is listed once, as its task"

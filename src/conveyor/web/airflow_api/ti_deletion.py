@@ -27,7 +27,6 @@ router = APIRouter(tags=["Task Instance"])
 @router.delete(
     "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
     response_model=None,
-    name="delete_task_instance",
     openapi_extra=differs(
         "refused (409) while the run is queued or running, which Airflow allows: a try may "
         "be running against the instance and the tasks downstream would wait for it; a "

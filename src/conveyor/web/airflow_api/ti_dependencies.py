@@ -70,11 +70,7 @@ def _dependencies(
     )
 
 
-@router.get(
-    BASE + "/dependencies",
-    response_model=TaskDependencyCollectionResponse,
-    openapi_extra=DIFFERENCE,
-)
+@router.get(BASE + "/dependencies", openapi_extra=DIFFERENCE)
 def get_task_instance_dependencies(
     request: Request,
     dag_id: DagIdPath,
@@ -89,10 +85,9 @@ def get_task_instance_dependencies(
 
 @router.get(
     BASE + "/{map_index:map_index}/dependencies",
-    response_model=TaskDependencyCollectionResponse,
     openapi_extra=DIFFERENCE,
 )
-def get_mapped_task_instance_dependencies(
+def get_task_instance_dependencies_by_map_index(
     request: Request,
     dag_id: DagIdPath,
     dag_run_id: RunIdPath,

@@ -42,7 +42,6 @@ class ExternalLogUrlResponse(BaseModel):
 
 @router.get(
     BASE + "/links",
-    response_model=ExtraLinkCollectionResponse,
     openapi_extra=differs(
         "the links the try made when it ran: none before (Airflow: each name, null)"
     ),
@@ -77,7 +76,6 @@ def get_extra_links(
 
 @router.get(
     BASE + "/externalLogUrl/{try_number}",
-    response_model=ExternalLogUrlResponse,
     tags=["Task Instance"],
     openapi_extra=differs("always 400: Conveyor's logs have no external viewer"),
 )

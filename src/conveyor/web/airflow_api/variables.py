@@ -110,8 +110,6 @@ ORDER_FIELDS: dict[str, Any] = {
 
 @router.get(
     "",
-    response_model=VariableCollectionResponse,
-    operation_id="get_variables",
     openapi_extra=differs(
         "the op role reads variables (as on /api/v1); secret ones show ***; those set in the "
         "server's environment are listed too"
@@ -135,23 +133,13 @@ def get_variables(
 
 
 @router.get(
-    "/{variable_key}",
-    response_model=VariableResponse,
-    operation_id="get_variable",
-    openapi_extra=differs("the op role reads variables; secret ones show ***"),
+    "/{variable_key}", openapi_extra=differs("the op role reads variables; secret ones show ***")
 )
 def get_variable(request: Request, variable_key: VariableKey, user: Operator) -> VariableResponse:
     return _response(VARIABLES.existing(request, variable_key))
 
 
-@router.post(
-    "",
-    response_model=VariableResponse,
-    status_code=201,
-    operation_id="post_variable",
-    openapi_extra=differs("admins only"),
-    name="put_variable",  # audited as variable.set, as on /api/v1
-)
+@router.post("", status_code=201, openapi_extra=differs("admins only"), name="put_variable")
 def post_variable(request: Request, body: VariableBody, user: Administrator) -> VariableResponse:
     if VARIABLES.get(request, body.key) is not None:
         raise HTTPException(409, f"The Variable with key: `{body.key}` already exists")
@@ -161,8 +149,6 @@ def post_variable(request: Request, body: VariableBody, user: Administrator) -> 
 
 @router.patch(
     "/{variable_key}",
-    response_model=VariableResponse,
-    operation_id="patch_variable",
     openapi_extra=differs(
         "admins only; a variable set in the server's environment is refused (409)"
     ),
@@ -197,11 +183,9 @@ def _masked_update(
 @router.delete(
     "/{variable_key}",
     status_code=204,
-    operation_id="delete_variable",
     openapi_extra=differs(
         "admins only; a variable set in the server's environment is refused (409)"
     ),
-    name="delete_variable",
 )
 def delete_variable(request: Request, variable_key: VariableKey, user: Administrator) -> None:
     VARIABLES.delete(request, variable_key)
@@ -222,13 +206,7 @@ class _VariableBulk(EnvEntriesBulk[VariableBody]):
         _set(self.request, entity.key, *_masked_update(old, entity, update_mask))
 
 
-@router.patch(
-    "",
-    response_model=bulk.BulkResponse,
-    operation_id="bulk_variables",
-    openapi_extra=differs("admins only"),
-    name="bulk_variables",
-)
+@router.patch("", openapi_extra=differs("admins only"))
 def bulk_variables(
     request: Request, body: bulk.BulkBody[VariableBody], user: Administrator
 ) -> bulk.BulkResponse:

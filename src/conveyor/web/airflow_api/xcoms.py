@@ -119,7 +119,7 @@ def _any(value: str) -> str | None:
     return None if value == ALL else value
 
 
-@router.get(BASE, response_model=XComCollectionResponse)
+@router.get(BASE)
 def get_xcom_entries(
     request: Request,
     dag_id: DagIdPath,
@@ -237,7 +237,7 @@ def _written(
     return answer
 
 
-@router.post(BASE, response_model=XComResponseNative, status_code=201)
+@router.post(BASE, status_code=201)
 def create_xcom_entry(
     request: Request,
     dag_id: DagIdPath,
@@ -260,7 +260,7 @@ def create_xcom_entry(
     return _written(store, dag_id, dag_run_id, task_id, body.key, body.map_index)
 
 
-@router.patch(BASE + "/{xcom_key}", response_model=XComResponseNative)
+@router.patch(BASE + "/{xcom_key}")
 def update_xcom_entry(
     request: Request,
     dag_id: DagIdPath,
