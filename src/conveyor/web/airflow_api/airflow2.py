@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Match, Mount
 from starlette.types import Scope
@@ -177,7 +177,7 @@ def _instance(found: TaskInstanceResponse) -> dict[str, Any]:
 # -- DAG runs -----------------------------------------------------------------------------
 
 
-@router.post("/dags/{dag_id}/dagRuns", response_model=DAGRun, name="trigger_run")
+@router.post("/dags/{dag_id}/dagRuns", name="trigger_run")
 def post_dag_run(request: Request, dag_id: DagIdPath, body: TriggerBody, user: Editor) -> DAGRun:
     """Queue a run; ``logical_date`` (or the older ``execution_date``) left out: now."""
     if body.logical_date and body.execution_date and body.logical_date != body.execution_date:
@@ -193,7 +193,7 @@ def post_dag_run(request: Request, dag_id: DagIdPath, body: TriggerBody, user: E
     return _run(dag_runs.trigger_dag_run(request, dag_id, given, user))
 
 
-@router.get("/dags/{dag_id}/dagRuns", response_model=DAGRunCollection)
+@router.get("/dags/{dag_id}/dagRuns")
 def get_dag_runs(
     request: Request,
     dag_id: DagIdPath,
@@ -212,12 +212,12 @@ def get_dag_runs(
     )
 
 
-@router.get("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DAGRun)
+@router.get("/dags/{dag_id}/dagRuns/{dag_run_id}")
 def get_dag_run(request: Request, dag_id: DagIdPath, dag_run_id: RunIdPath, user: Reader) -> DAGRun:
     return _run(dag_runs.get_dag_run(request, dag_id, dag_run_id, user))
 
 
-@router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DAGRun, name="mark_run")
+@router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}", name="mark_run")
 def patch_dag_run(
     request: Request, dag_id: DagIdPath, dag_run_id: RunIdPath, body: RunStateBody, user: Editor
 ) -> DAGRun:
@@ -241,15 +241,14 @@ def clear_dag_run(
     }
 
 
-@router.delete("/dags/{dag_id}/dagRuns/{dag_run_id}", status_code=204, name="delete_run")
-def delete_dag_run(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    user: Editor,
-    after: BackgroundTasks,
-) -> Response:
-    return dag_runs.delete_dag_run(request, dag_id, dag_run_id, user, after)
+# Airflow 2's delete is Airflow 3's, to the letter: the same route function.
+router.add_api_route(
+    "/dags/{dag_id}/dagRuns/{dag_run_id}",
+    dag_runs.delete_dag_run,
+    methods=["DELETE"],
+    status_code=204,
+    name="delete_run",
+)
 
 
 # -- task instances -----------------------------------------------------------------------
@@ -287,11 +286,7 @@ def get_task_instance(
     return _instance(task_instances.get_task_instance(request, dag_id, dag_run_id, task_id, user))
 
 
-@router.post(
-    "/dags/{dag_id}/clearTaskInstances",
-    response_model=TaskInstanceReferenceCollection,
-    name="clear_task",
-)
+@router.post("/dags/{dag_id}/clearTaskInstances", name="clear_task")
 def post_clear_task_instances(
     request: Request, dag_id: DagIdPath, body: ClearBody, user: Editor
 ) -> TaskInstanceReferenceCollection:
@@ -344,7 +339,7 @@ def get_dag(request: Request, dag_id: DagIdPath, user: Reader) -> dict[str, Any]
     return _dag(dags.get_dag(request, dag_id, user))
 
 
-@router.patch("/dags/{dag_id}", name="patch_dag")
+@router.patch("/dags/{dag_id}")
 def patch_dag(
     request: Request,
     dag_id: DagIdPath,
@@ -362,7 +357,7 @@ def _variable(found: variables.VariableResponse) -> Variable:
     return Variable.model_validate(dict(found))
 
 
-@router.get("/variables", response_model=VariableCollection)
+@router.get("/variables")
 def get_variables(
     request: Request,
     user: Operator,
@@ -377,12 +372,12 @@ def get_variables(
     )
 
 
-@router.get("/variables/{variable_key}", response_model=Variable)
+@router.get("/variables/{variable_key}")
 def get_variable(request: Request, variable_key: variables.VariableKey, user: Operator) -> Variable:
     return _variable(variables.get_variable(request, variable_key, user))
 
 
-@router.post("/variables", response_model=Variable, name="put_variable")
+@router.post("/variables", name="put_variable")
 def post_variable(request: Request, body: VariableBody, user: Administrator) -> Variable:
     """Create or replace the variable, as Airflow 2's ``POST /variables`` does."""
     given = variables.VariableBody(**body.model_dump())
@@ -391,7 +386,7 @@ def post_variable(request: Request, body: VariableBody, user: Administrator) -> 
     return _variable(variables.patch_variable(request, body.key, given, user, None))
 
 
-@router.patch("/variables/{variable_key}", response_model=Variable, name="put_variable")
+@router.patch("/variables/{variable_key}", name="put_variable")
 def patch_variable(
     request: Request,
     variable_key: variables.VariableKey,
@@ -403,7 +398,7 @@ def patch_variable(
     return _variable(variables.patch_variable(request, variable_key, given, user, update_mask))
 
 
-@router.delete("/variables/{variable_key}", status_code=204, name="delete_variable")
+@router.delete("/variables/{variable_key}", status_code=204)
 def delete_variable(
     request: Request, variable_key: variables.VariableKey, user: Administrator
 ) -> None:

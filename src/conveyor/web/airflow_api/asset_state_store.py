@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import state_store
 from conveyor.store.datasets import asset_uri
 from conveyor.store.engine import Connection
 from conveyor.store.state_store import API_WRITER, WriterKind
-from conveyor.web.airflow_api.common import Editor, Limit, Offset, Page, Reader, RowShape, UtcTime
+from conveyor.web.airflow_api.common import Editor, Page, Reader, RowShape, UtcTime, fixed_order
 from conveyor.web.airflow_api.state_values import KeyPath, checked_value, key_not_found
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_store
@@ -68,11 +68,9 @@ def list_asset_state_store(
     request: Request,
     asset_id: AssetIdPath,
     user: Reader,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    page: Annotated[Page, Depends(fixed_order("key"))],
 ) -> AssetStateStoreCollectionResponse:
     """The asset's values in key order."""
-    page = Page.of(limit, offset, None, "key")
     with get_store(request).read() as conn:
         _asset_or_404(conn, asset_id)
         entries, total = state_store.asset_entries(conn, asset_id, page.limit, page.offset)

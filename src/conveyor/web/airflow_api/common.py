@@ -213,6 +213,16 @@ def paged(default_order: str) -> Callable[..., Page]:
     return page
 
 
+def fixed_order(order: str) -> Callable[..., Page]:
+    """A dependency taking a list's ``limit`` and ``offset`` as its :class:`Page`, for the
+    lists Airflow always orders by ``order`` (no ``order_by`` parameter)."""
+
+    def page(limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Page:
+        return Page.of(limit, offset, None, order)
+
+    return page
+
+
 def _by(get: Callable[[T], Any]) -> Callable[[T], tuple[int, Any]]:
     def key(item: T) -> tuple[int, Any]:
         return _sort_key(get(item))

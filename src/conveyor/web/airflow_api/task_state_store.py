@@ -26,14 +26,13 @@ from conveyor.store.reads import tasks as task_reads
 from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
-    Limit,
-    Offset,
     Page,
     Reader,
     RowShape,
     RunIdPath,
     TaskIdPath,
     UtcTime,
+    fixed_order,
 )
 from conveyor.web.airflow_api.state_values import KeyPath, checked_value, key_not_found
 from conveyor.web.airflow_api.ti_lookup import MapIndexQuery
@@ -103,6 +102,14 @@ def _instance_run_pk(conn: Connection, at: InstanceAt, every_index: bool = False
     )
 
 
+def _entry(conn: Connection, run_pk: int, at: InstanceAt, key: str) -> state_store.TaskStateEntry:
+    """The key's entry in the instance's store; Airflow's 404 when it holds none."""
+    found = state_store.task_entry(conn, run_pk, at.task_id, at.map_index, key)
+    if found is None:
+        raise key_not_found("Task", key)
+    return found
+
+
 def _expiry(given: datetime | Literal["default"] | None) -> datetime | None:
     if given != "default":
         return given
@@ -121,11 +128,9 @@ def list_task_state_store(
     request: Request,
     at: Instance,
     user: Reader,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    page: Annotated[Page, Depends(fixed_order("key"))],
 ) -> TaskStateStoreCollectionResponse:
     """The instance's values in key order."""
-    page = Page.of(limit, offset, None, "key")
     with get_store(request).read() as conn:
         run_pk = _run_pk(conn, at)
         entries, total = (
@@ -143,30 +148,18 @@ def list_task_state_store(
 
 @router.get(KEY)
 def get_task_state_store(
-    request: Request,
-    at: Instance,
-    key: KeyPath,
-    user: Reader,
+    request: Request, at: Instance, key: KeyPath, user: Reader
 ) -> TaskStateStoreResponse:
     with get_store(request).read() as conn:
         run_pk = _run_pk(conn, at)
-        found = (
-            None
-            if run_pk is None
-            else state_store.task_entry(conn, run_pk, at.task_id, at.map_index, key)
-        )
-    if found is None:
-        raise key_not_found("Task", key)
-    return TaskStateStoreResponse.model_validate(found)
+        if run_pk is None:
+            raise key_not_found("Task", key)
+        return TaskStateStoreResponse.model_validate(_entry(conn, run_pk, at, key))
 
 
 @router.put(KEY, status_code=204)
 def set_task_state_store(
-    request: Request,
-    at: Instance,
-    key: KeyPath,
-    body: TaskStateStoreBody,
-    user: Editor,
+    request: Request, at: Instance, key: KeyPath, body: TaskStateStoreBody, user: Editor
 ) -> Response:
     """Create or overwrite the key."""
     value = checked_value(body.value)
@@ -179,31 +172,18 @@ def set_task_state_store(
 
 @router.patch(KEY)
 def patch_task_state_store(
-    request: Request,
-    at: Instance,
-    key: KeyPath,
-    body: TaskStateStorePatchBody,
-    user: Editor,
+    request: Request, at: Instance, key: KeyPath, body: TaskStateStorePatchBody, user: Editor
 ) -> None:
     """Change the value of a key the instance has, keeping when it expires."""
     value = checked_value(body.value)
     with get_store(request).write() as conn:
         run_pk = _instance_run_pk(conn, at)
-        found = state_store.task_entry(conn, run_pk, at.task_id, at.map_index, key)
-        if found is None:
-            raise key_not_found("Task", key)
-        state_store.set_task_value(
-            conn, run_pk, at.task_id, at.map_index, key, value, found.expires_at
-        )
+        expires_at = _entry(conn, run_pk, at, key).expires_at
+        state_store.set_task_value(conn, run_pk, at.task_id, at.map_index, key, value, expires_at)
 
 
 @router.delete(KEY, status_code=204)
-def delete_task_state_store(
-    request: Request,
-    at: Instance,
-    key: KeyPath,
-    user: Editor,
-) -> Response:
+def delete_task_state_store(request: Request, at: Instance, key: KeyPath, user: Editor) -> Response:
     """Delete one key; nothing happens when the instance has none."""
     with get_store(request).write() as conn:
         run_pk = _instance_run_pk(conn, at)

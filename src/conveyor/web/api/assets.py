@@ -16,18 +16,14 @@ from conveyor.web.deps import get_store
 router = APIRouter(tags=["assets"], responses={**AUTH})
 
 
-@router.get("/assets", response_model=asset_graph.AssetList)
+@router.get("/assets")
 def list_assets(request: Request, user: DagViewer) -> asset_graph.AssetList:
     """Every asset an active DAG names or an event updated, with who produces and consumes it."""
     with get_store(request).read() as conn:
         return asset_graph.list_assets(conn, readable_dag_ids(request, user))
 
 
-@router.get(
-    "/assets/detail",
-    response_model=asset_graph.AssetDetail,
-    responses={404: {"description": "no such asset"}},
-)
+@router.get("/assets/detail", responses={404: {"description": "no such asset"}})
 def get_asset(
     request: Request,
     user: DagViewer,
@@ -39,7 +35,7 @@ def get_asset(
         return asset_graph.get_asset(conn, uri, limit, readable_dag_ids(request, user))
 
 
-@router.get("/dag-dependencies", response_model=asset_graph.DagDependencies)
+@router.get("/dag-dependencies")
 def dag_dependencies(request: Request, user: DagViewer) -> asset_graph.DagDependencies:
     """DAGs and assets as a graph: producers, consumers, triggered and awaited DAGs."""
     with get_store(request).read() as conn:

@@ -45,7 +45,7 @@ def audit_filter(
     return audit.AuditFilter(actor or None, action or None, dag_id or None, since, until)
 
 
-@router.get("/audit", response_model=AuditList)
+@router.get("/audit")
 def list_audit(
     request: Request,
     user: DagViewer,

@@ -100,7 +100,6 @@ def _check_conf(request: Request, dag_id: str, conf: dict[str, Any], structure: 
 
 @router.post(
     "/dags/{dag_id}/backfills",
-    response_model=BackfillResult,
     status_code=201,
     responses={**NOT_FOUND, 422: {"description": "bad dates, range, conf, or no schedule"}},
 )
@@ -176,7 +175,7 @@ def _result(
     )
 
 
-@router.get("/dags/{dag_id}/backfills", response_model=schemas.BackfillList, responses=NOT_FOUND)
+@router.get("/dags/{dag_id}/backfills", responses=NOT_FOUND)
 def list_backfills(request: Request, dag_id: DagId, user: DagViewer) -> schemas.BackfillList:
     """The DAG's backfills, newest first, with their runs counted by state."""
     with get_store(request).read() as conn:
@@ -208,11 +207,7 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post(
-    "/dags/{dag_id}/backfills/{backfill_id}/pause",
-    response_model=schemas.BackfillInfo,
-    responses={**NOT_FOUND, **_CONFLICT},
-)
+@router.post("/dags/{dag_id}/backfills/{backfill_id}/pause", responses={**NOT_FOUND, **_CONFLICT})
 def pause_backfill(
     request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
 ) -> schemas.BackfillInfo:
@@ -220,11 +215,7 @@ def pause_backfill(
     return _act(request, dag_id, backfill_id, backfill.pause)
 
 
-@router.post(
-    "/dags/{dag_id}/backfills/{backfill_id}/unpause",
-    response_model=schemas.BackfillInfo,
-    responses={**NOT_FOUND, **_CONFLICT},
-)
+@router.post("/dags/{dag_id}/backfills/{backfill_id}/unpause", responses={**NOT_FOUND, **_CONFLICT})
 def unpause_backfill(
     request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
 ) -> schemas.BackfillInfo:
@@ -232,11 +223,7 @@ def unpause_backfill(
     return _act(request, dag_id, backfill_id, backfill.unpause)
 
 
-@router.post(
-    "/dags/{dag_id}/backfills/{backfill_id}/cancel",
-    response_model=schemas.BackfillInfo,
-    responses={**NOT_FOUND, **_CONFLICT},
-)
+@router.post("/dags/{dag_id}/backfills/{backfill_id}/cancel", responses={**NOT_FOUND, **_CONFLICT})
 def cancel_backfill(
     request: Request, dag_id: DagId, backfill_id: BackfillId, user: DagOp
 ) -> schemas.BackfillInfo:

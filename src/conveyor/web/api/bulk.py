@@ -80,7 +80,7 @@ def _runs(request: Request, user: User, body: shapes.ClearRuns | shapes.MarkRuns
     return [RunRef(r.dag_id, r.run_id) for r in body.runs]
 
 
-@router.post("/task-instances/clear", response_model=shapes.BulkResult, responses=TOO_MANY)
+@router.post("/task-instances/clear", responses=TOO_MANY)
 def clear_task_instances(
     request: Request, body: shapes.ClearTaskInstances, user: DagOp
 ) -> shapes.BulkResult:
@@ -106,7 +106,7 @@ def clear_task_instances(
     )
 
 
-@router.post("/task-instances/mark", response_model=shapes.BulkResult, responses=TOO_MANY)
+@router.post("/task-instances/mark", responses=TOO_MANY)
 def mark_task_instances(
     request: Request, body: shapes.MarkTaskInstances, user: DagOp
 ) -> shapes.BulkResult:
@@ -132,7 +132,7 @@ def mark_task_instances(
     )
 
 
-@router.post("/runs/clear", response_model=shapes.BulkResult, responses=TOO_MANY)
+@router.post("/runs/clear", responses=TOO_MANY)
 def clear_runs(request: Request, body: shapes.ClearRuns, user: DagOp) -> shapes.BulkResult:
     """Clear every task instance of these runs, or only the failed ones (op)."""
     refs = _runs(request, user, body)
@@ -145,7 +145,7 @@ def clear_runs(request: Request, body: shapes.ClearRuns, user: DagOp) -> shapes.
     )
 
 
-@router.post("/runs/mark", response_model=shapes.BulkResult, responses=TOO_MANY)
+@router.post("/runs/mark", responses=TOO_MANY)
 def mark_runs(request: Request, body: shapes.MarkRuns, user: DagOp) -> shapes.BulkResult:
     """Mark runs success (every task) or failed (every unfinished task) (op)."""
     refs = _runs(request, user, body)

@@ -18,21 +18,21 @@ from conveyor.web.deps import get_settings, get_store
 router = APIRouter(tags=["cluster"], responses=AUTH)
 
 
-@router.get("/workers", response_model=schemas.WorkerList)
+@router.get("/workers")
 def list_workers(request: Request, user: DagViewer) -> schemas.WorkerList:
     """Celery workers seen by the store; alive: a heartbeat within 3 heartbeat periods."""
     with get_store(request).read() as conn:
         return queries.list_workers(conn, get_settings(request).heartbeat_seconds)
 
 
-@router.get("/schedulers", response_model=schemas.SchedulerList)
+@router.get("/schedulers")
 def list_schedulers(request: Request, user: DagViewer) -> schemas.SchedulerList:
     """Scheduler processes (the newest 100); alive: a heartbeat within 3 heartbeat periods."""
     with get_store(request).read() as conn:
         return queries.list_schedulers(conn, get_settings(request).heartbeat_seconds)
 
 
-@router.get("/triggerers", response_model=schemas.TriggererList)
+@router.get("/triggerers")
 def list_triggerers(request: Request, user: DagViewer) -> schemas.TriggererList:
     """Triggerer processes (the newest 100), with the triggers each runs; alive: a heartbeat
     within 3 heartbeat periods."""
@@ -40,7 +40,7 @@ def list_triggerers(request: Request, user: DagViewer) -> schemas.TriggererList:
         return queries.list_triggerers(conn, get_settings(request).heartbeat_seconds)
 
 
-@router.get("/scheduler-problems", response_model=schemas.SchedulerProblemList)
+@router.get("/scheduler-problems")
 def list_scheduler_problems(
     request: Request,
     user: DagViewer,

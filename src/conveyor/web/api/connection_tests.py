@@ -33,7 +33,7 @@ class ConnectionTestResult(BaseModel):
     message: str
 
 
-@router.post("/connections/{conn_id}/test", response_model=ConnectionTestResult)
+@router.post("/connections/{conn_id}/test")
 def test_connection(request: Request, conn_id: ConnId, user: Op) -> ConnectionTestResult:
     """Open the stored connection with its type's hook and run the hook's check (op), when
     the setting ``api_test_connection`` is on (off by default, as Airflow's ``[core]

@@ -107,14 +107,14 @@ def _stored(
         raise HTTPException(409, str(exc)) from None
 
 
-@router.get("/connections", response_model=schemas.ConnectionList)
+@router.get("/connections")
 def list_connections(request: Request, user: Op, reveal: Reveal = False) -> schemas.ConnectionList:
     reveal = _may_reveal(reveal, user)
     found = _stored(request, repository.list_connections)
     return schemas.ConnectionList(connections=[queries.connection_info(c, reveal) for c in found])
 
 
-@router.get("/connections/{conn_id}", response_model=schemas.ConnectionInfo)
+@router.get("/connections/{conn_id}")
 def get_connection(
     request: Request, conn_id: ConnId, user: Op, reveal: Reveal = False
 ) -> schemas.ConnectionInfo:
@@ -123,7 +123,7 @@ def get_connection(
     return queries.connection_info(conn, reveal)
 
 
-@router.put("/connections/{conn_id}", response_model=schemas.ConnectionInfo)
+@router.put("/connections/{conn_id}")
 def put_connection(
     request: Request, conn_id: ConnId, body: ConnectionBody, user: Admin
 ) -> schemas.ConnectionInfo:
@@ -178,14 +178,14 @@ def delete_connection(request: Request, conn_id: ConnId, user: Admin) -> None:
         raise HTTPException(404, f"no connection {conn_id!r} in the store")
 
 
-@router.get("/variables", response_model=schemas.VariableList)
+@router.get("/variables")
 def list_variables(request: Request, user: Op, reveal: Reveal = False) -> schemas.VariableList:
     reveal = _may_reveal(reveal, user)
     found = _stored(request, repository.list_variables)
     return queries.list_variables(found, reveal)
 
 
-@router.get("/variables/{key}", response_model=schemas.VariableInfo)
+@router.get("/variables/{key}")
 def get_variable(
     request: Request, key: VarKey, user: Op, reveal: Reveal = False
 ) -> schemas.VariableInfo:
@@ -196,7 +196,7 @@ def get_variable(
     return queries.variable_info(entry, reveal)
 
 
-@router.put("/variables/{key}", response_model=schemas.VariableInfo)
+@router.put("/variables/{key}")
 def put_variable(
     request: Request, key: VarKey, body: VariableBody, user: Admin
 ) -> schemas.VariableInfo:

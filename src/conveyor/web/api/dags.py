@@ -31,7 +31,7 @@ def _check_tags(tags: list[str] | None) -> None:
             raise HTTPException(422, "tag: at most 200 characters")
 
 
-@router.get("/dags", response_model=schemas.DagList)
+@router.get("/dags")
 def list_dags(
     request: Request,
     user: DagViewer,
@@ -66,7 +66,7 @@ def list_dags(
         return queries.list_dags(conn, query)
 
 
-@router.get("/import-errors", response_model=schemas.ImportErrorList)
+@router.get("/import-errors")
 def import_errors(request: Request, user: DagViewer) -> schemas.ImportErrorList:
     """DAG files that fail to load: file, line and message (for a user who may read only
     some DAGs: the files of those DAGs)."""
@@ -76,14 +76,14 @@ def import_errors(request: Request, user: DagViewer) -> schemas.ImportErrorList:
         )
 
 
-@router.get("/dags/{dag_id}", response_model=schemas.DagDetail, responses=NOT_FOUND)
+@router.get("/dags/{dag_id}", responses=NOT_FOUND)
 def get_dag(request: Request, dag_id: DagId, user: DagViewer) -> schemas.DagDetail:
     """One DAG: its tasks (operator, upstream, queue, retries, trigger rule) and params."""
     with get_store(request).read() as conn:
         return queries.get_dag(conn, dag_id)
 
 
-@router.patch("/dags/{dag_id}", response_model=schemas.DagDetail, responses=NOT_FOUND)
+@router.patch("/dags/{dag_id}", responses=NOT_FOUND)
 def patch_dag(
     request: Request, dag_id: DagId, body: schemas.DagPatch, user: DagOp
 ) -> schemas.DagDetail:
@@ -95,7 +95,7 @@ def patch_dag(
         return queries.get_dag(conn, dag_id)
 
 
-@router.patch("/dags", response_model=schemas.DagsPatched)
+@router.patch("/dags")
 def patch_dags(
     request: Request,
     body: schemas.DagPatch,
@@ -139,14 +139,14 @@ def patch_dags(
     )
 
 
-@router.get("/dags/{dag_id}/source", response_model=schemas.DagSource, responses=NOT_FOUND)
+@router.get("/dags/{dag_id}/source", responses=NOT_FOUND)
 def get_source(request: Request, dag_id: DagId, user: DagViewer) -> schemas.DagSource:
     """The source file of the DAG's current version, as the store keeps it."""
     with get_store(request).read() as conn:
         return queries.get_source(conn, dag_id)
 
 
-@router.get("/dags/{dag_id}/grid", response_model=schemas.Grid, responses=NOT_FOUND)
+@router.get("/dags/{dag_id}/grid", responses=NOT_FOUND)
 def get_grid(
     request: Request,
     dag_id: DagId,

@@ -44,7 +44,7 @@ class DatasetList(BaseModel):
     datasets: list[DatasetInfo]
 
 
-@router.get("/datasets", response_model=DatasetList)
+@router.get("/datasets")
 def list_datasets(request: Request, user: DagViewer) -> DatasetList:
     """Every dataset; of a user who may read only some DAGs, those these DAGs consume or
     emitted events of, with only their events and their consumers."""

@@ -40,12 +40,12 @@ async def health(request: Request) -> Any:
     return await health_response(request)
 
 
-@router.get("/version", response_model=Version)
+@router.get("/version")
 def version() -> Version:
     return Version(version=__version__)
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me")
 def me(request: Request, user: Annotated[User, Depends(authenticated)]) -> Me:
     """The calling user, and the CSRF token of a browser session."""
     token = None if user.via_token else csrf_token(request)

@@ -13,7 +13,7 @@ from conveyor.web.deps import get_store
 router = APIRouter(tags=["runs"], responses=AUTH)
 
 
-@router.put("/dags/{dag_id}/runs/{run_id}/note", response_model=schemas.Note, responses=NOT_FOUND)
+@router.put("/dags/{dag_id}/runs/{run_id}/note", responses=NOT_FOUND)
 def set_run_note(
     request: Request, dag_id: DagId, run_id: RunId, body: schemas.NoteRequest, user: DagOp
 ) -> schemas.Note:

@@ -23,19 +23,19 @@ class PoolBody(BaseModel):
     description: str | None = Field(default=None, max_length=4000)
 
 
-@router.get("/pools", response_model=schemas.PoolList)
+@router.get("/pools")
 def list_pools(request: Request, user: Viewer) -> schemas.PoolList:
     with get_store(request).read() as conn:
         return queries.list_pools(conn)
 
 
-@router.get("/pools/{name}", response_model=schemas.PoolInfo)
+@router.get("/pools/{name}")
 def get_pool(request: Request, name: PoolName, user: Viewer) -> schemas.PoolInfo:
     with get_store(request).read() as conn:
         return queries.pool_info(pools.get_pool(conn, name))
 
 
-@router.put("/pools/{name}", response_model=schemas.PoolInfo)
+@router.put("/pools/{name}")
 def put_pool(request: Request, name: PoolName, body: PoolBody, user: Admin) -> schemas.PoolInfo:
     """Create the pool or change its slots (and description, when given)."""
     try:

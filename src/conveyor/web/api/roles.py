@@ -63,18 +63,13 @@ def _refused(exc: roles.RoleError) -> HTTPException:
     return HTTPException(404 if str(exc).startswith("no role") else 422, str(exc))
 
 
-@router.get("/roles", response_model=RoleList)
+@router.get("/roles")
 def list_roles(request: Request, user: Admin) -> RoleList:
     found = roles.list_roles(get_store(request))
     return RoleList(roles=[_info(r) for r in found], built_in=["admin", "op", "viewer", "public"])
 
 
-@router.post(
-    "/roles",
-    response_model=RoleInfo,
-    status_code=201,
-    responses={409: {"description": "the role exists"}},
-)
+@router.post("/roles", status_code=201, responses={409: {"description": "the role exists"}})
 def create_role(request: Request, body: NewRole, user: Admin) -> RoleInfo:
     store = get_store(request)
     try:
@@ -85,7 +80,7 @@ def create_role(request: Request, body: NewRole, user: Admin) -> RoleInfo:
     return _info(roles.get_role(store, body.name))
 
 
-@router.get("/roles/{name}", response_model=RoleInfo, responses=NO_ROLE)
+@router.get("/roles/{name}", responses=NO_ROLE)
 def get_role(request: Request, name: RoleName, user: Admin) -> RoleInfo:
     try:
         return _info(roles.get_role(get_store(request), name))
@@ -103,7 +98,7 @@ def delete_role(request: Request, name: RoleName, user: Admin) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/roles/{name}/permissions", response_model=RoleInfo, responses=NO_ROLE)
+@router.post("/roles/{name}/permissions", responses=NO_ROLE)
 def add_permission(request: Request, name: RoleName, body: Permission, user: Admin) -> RoleInfo:
     """Grant the role ``can_read`` or ``can_edit`` on one DAG or on every DAG."""
     try:
@@ -112,7 +107,7 @@ def add_permission(request: Request, name: RoleName, body: Permission, user: Adm
         raise _refused(exc) from None
 
 
-@router.delete("/roles/{name}/permissions", response_model=RoleInfo, responses=NO_ROLE)
+@router.delete("/roles/{name}/permissions", responses=NO_ROLE)
 def remove_permission(request: Request, name: RoleName, body: Permission, user: Admin) -> RoleInfo:
     try:
         return _info(roles.remove_permission(get_store(request), name, body.action, body.resource))
@@ -122,7 +117,6 @@ def remove_permission(request: Request, name: RoleName, body: Permission, user: 
 
 @router.put(
     "/users/{username}/roles",
-    response_model=HeldRoles,
     responses={404: {"description": "no such user"}, 422: {"description": "unknown role"}},
 )
 def set_user_roles(

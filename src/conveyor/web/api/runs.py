@@ -30,7 +30,7 @@ Limit = Annotated[int, Query(ge=1, le=500, description="at most this many runs")
 Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many (newest first)")]
 
 
-@router.get("/runs", response_model=schemas.RunList)
+@router.get("/runs")
 def list_all_runs(
     request: Request,
     user: DagViewer,
@@ -65,7 +65,7 @@ def list_all_runs(
         return queries.list_runs(conn, None, where=where, order=order, limit=limit, offset=offset)
 
 
-@router.get("/dags/{dag_id}/runs", response_model=schemas.RunList, responses=NOT_FOUND)
+@router.get("/dags/{dag_id}/runs", responses=NOT_FOUND)
 def list_runs(
     request: Request,
     dag_id: DagId,
@@ -81,7 +81,6 @@ def list_runs(
 
 @router.post(
     "/dags/{dag_id}/runs",
-    response_model=schemas.RunDetail,
     status_code=201,
     responses={
         **NOT_FOUND,
@@ -118,7 +117,7 @@ def trigger_run(
         return queries.get_run(conn, dag_id, run.run_id)
 
 
-@router.get("/dags/{dag_id}/runs/{run_id}", response_model=schemas.RunDetail, responses=NOT_FOUND)
+@router.get("/dags/{dag_id}/runs/{run_id}", responses=NOT_FOUND)
 def get_run(request: Request, dag_id: DagId, run_id: RunId, user: DagViewer) -> schemas.RunDetail:
     """One run, with how many of its task instances are in each state."""
     with get_store(request).read() as conn:
@@ -127,7 +126,6 @@ def get_run(request: Request, dag_id: DagId, run_id: RunId, user: DagViewer) -> 
 
 @router.delete(
     "/dags/{dag_id}/runs/{run_id}",
-    response_model=schemas.DeletedRun,
     responses={**NOT_FOUND, 409: {"description": "the run is queued or running"}},
 )
 def delete_run(

@@ -17,7 +17,7 @@ from conveyor.web.deps import get_store
 router = APIRouter(tags=["task instances"], responses=AUTH)
 
 
-@router.get("/task-instances", response_model=schemas.ListedTaskInstances)
+@router.get("/task-instances")
 def list_task_instances(
     request: Request,
     user: DagViewer,

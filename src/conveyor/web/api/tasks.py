@@ -56,11 +56,7 @@ def each_instance(method: str, suffix: str, **options: Any) -> Callable[[Endpoin
     return register
 
 
-@router.get(
-    "/dags/{dag_id}/runs/{run_id}/tasks",
-    response_model=schemas.TaskInstanceList,
-    responses=NOT_FOUND,
-)
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks", responses=NOT_FOUND)
 def list_task_instances(
     request: Request, dag_id: DagId, run_id: RunId, user: DagViewer
 ) -> schemas.TaskInstanceList:
@@ -69,7 +65,7 @@ def list_task_instances(
         return queries.list_task_instances(conn, dag_id, run_id)
 
 
-@router.get(TASK, response_model=schemas.TaskInstanceDetail, responses=NOT_FOUND)
+@router.get(TASK, responses=NOT_FOUND)
 def get_task_instance(
     request: Request, dag_id: DagId, run_id: RunId, task_id: TaskId, user: DagViewer
 ) -> schemas.TaskInstanceDetail:
@@ -79,7 +75,7 @@ def get_task_instance(
         return queries.get_task_instance(conn, dag_id, run_id, task_id)
 
 
-@router.get(MAPPED, response_model=schemas.TaskInstanceDetail, responses=NOT_FOUND)
+@router.get(MAPPED, responses=NOT_FOUND)
 def get_mapped_instance(
     request: Request,
     dag_id: DagId,

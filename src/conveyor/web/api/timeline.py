@@ -13,14 +13,14 @@ from conveyor.web.deps import get_store
 router = APIRouter(tags=["timeline"], responses={**AUTH, **NOT_FOUND})
 
 
-@router.get("/dags/{dag_id}/runs/{run_id}/gantt", response_model=timeline.Gantt)
+@router.get("/dags/{dag_id}/runs/{run_id}/gantt")
 def run_gantt(request: Request, dag_id: DagId, run_id: RunId, user: DagViewer) -> timeline.Gantt:
     """Every try of every task instance of the run, with when it was queued, started, ended."""
     with get_store(request).read() as conn:
         return timeline.gantt(conn, dag_id, run_id)
 
 
-@router.get("/dags/{dag_id}/landing-times", response_model=timeline.LandingTimes)
+@router.get("/dags/{dag_id}/landing-times")
 def landing_times(
     request: Request,
     dag_id: DagId,
@@ -32,7 +32,7 @@ def landing_times(
         return timeline.landing_times(conn, dag_id, limit)
 
 
-@router.get("/dags/{dag_id}/calendar", response_model=timeline.Calendar)
+@router.get("/dags/{dag_id}/calendar")
 def calendar(
     request: Request,
     dag_id: DagId,

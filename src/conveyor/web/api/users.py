@@ -60,18 +60,13 @@ class CreatedToken(schemas.TokenInfo):
     token: str = Field(description="send as 'Authorization: Bearer <token>'; shown once")
 
 
-@router.get("/users", response_model=schemas.UserList)
+@router.get("/users")
 def list_users(request: Request, user: Admin) -> schemas.UserList:
     with get_store(request).read() as conn:
         return queries.list_users(conn)
 
 
-@router.post(
-    "/users",
-    response_model=CreatedUser,
-    status_code=201,
-    responses={409: {"description": "the user exists"}},
-)
+@router.post("/users", status_code=201, responses={409: {"description": "the user exists"}})
 def create_user(request: Request, response: Response, body: NewUser, user: Admin) -> CreatedUser:
     response.headers["Cache-Control"] = NO_STORE
     try:
@@ -83,7 +78,6 @@ def create_user(request: Request, response: Response, body: NewUser, user: Admin
 
 @router.patch(
     "/users/{username}",
-    response_model=schemas.UserInfo,
     responses={404: {"description": "no such user"}, 409: {"description": "the last admin"}},
 )
 def change_user(
@@ -119,7 +113,7 @@ def delete_user(request: Request, username: Username, user: Admin) -> None:
         raise HTTPException(409, str(exc)) from None
 
 
-@router.post("/tokens", response_model=CreatedToken, status_code=201)
+@router.post("/tokens", status_code=201)
 def create_token(
     request: Request, response: Response, body: NewToken, user: Viewer
 ) -> CreatedToken:
@@ -144,7 +138,7 @@ def create_token(
     return CreatedToken(**queries.token_info(row).model_dump(), token=token)
 
 
-@router.get("/tokens", response_model=schemas.TokenList, responses=NO_USER)
+@router.get("/tokens", responses=NO_USER)
 def list_tokens(
     request: Request,
     user: Viewer,

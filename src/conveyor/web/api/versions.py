@@ -26,7 +26,7 @@ NO_VERSION: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/dags/{dag_id}/versions", response_model=versions.DagVersionList, responses=NO_VERSION)
+@router.get("/dags/{dag_id}/versions", responses=NO_VERSION)
 def list_versions(
     request: Request,
     dag_id: DagId,
@@ -40,11 +40,7 @@ def list_versions(
         return versions.list_versions(conn, dag_id, limit, offset)
 
 
-@router.get(
-    "/dags/{dag_id}/versions/{version}",
-    response_model=versions.DagVersionCode,
-    responses=NO_VERSION,
-)
+@router.get("/dags/{dag_id}/versions/{version}", responses=NO_VERSION)
 def get_version(
     request: Request, dag_id: DagId, version: VersionId, user: DagViewer
 ) -> versions.DagVersionCode:
@@ -53,11 +49,7 @@ def get_version(
         return versions.version_code(conn, dag_id, version)
 
 
-@router.get(
-    "/dags/{dag_id}/versions/{version}/diff/{other}",
-    response_model=versions.DagVersionDiff,
-    responses=NO_VERSION,
-)
+@router.get("/dags/{dag_id}/versions/{version}/diff/{other}", responses=NO_VERSION)
 def diff_versions(
     request: Request, dag_id: DagId, version: VersionId, other: VersionId, user: DagViewer
 ) -> versions.DagVersionDiff:
