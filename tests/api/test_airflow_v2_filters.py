@@ -275,6 +275,9 @@ def test_dag_list_filters_split_errors_runs_bundles_and_assets(world: World) -> 
     assert dags(dag_run_state="failed") == {"failing"}
     assert dags(dag_run_state="success") == {"pipeline", "fan"}  # total runs all_done
     assert dags(dag_run_state="running") == set()
+    # A list, as Airflow's: a DAG with a run in any of the states (not only the last one).
+    assert dags(dag_run_state=["failed", "success"]) == {"failing", "pipeline", "fan"}
+    assert dags(dag_run_state=["running", "failed"]) == {"failing"}
     between = world.run_ids["between"]
     assert dags(dag_run_start_date_gte=between) == {"fan"}
     assert dags(dag_run_end_date_lt=between) == {"pipeline", "failing"}

@@ -5,7 +5,7 @@ dates are in a range."""
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +27,9 @@ def with_import_errors(conn: Connection) -> set[str]:
     return set(conn.execute(query).scalars())
 
 
-def with_run_in_state(conn: Connection, state: str) -> set[str]:
-    """The DAGs with at least one run in ``state``."""
-    query = select(dag_run.c.dag_id).where(dag_run.c.state == state).distinct()
+def with_run_in_states(conn: Connection, states: Sequence[str]) -> set[str]:
+    """The DAGs with at least one run in one of ``states``."""
+    query = select(dag_run.c.dag_id).where(dag_run.c.state.in_(states)).distinct()
     return set(conn.execute(query).scalars())
 
 

@@ -37,7 +37,7 @@ class DagFilters:
     display_name_pattern: str | None = None
     display_name_prefix_pattern: str | None = None
     has_import_errors: bool | None = None
-    dag_run_state: str | None = None  # a run in this state, any of them
+    dag_run_states: tuple[str, ...] = ()  # a run in one of these states
     newest_run: dict[str, datetime] = field(default_factory=dict)  # "start_date_gte" ...
     bundle_name: str | None = None
     bundle_version: str | None = None
@@ -68,8 +68,8 @@ def apply(conn: Connection, dags: list[ListedDag], wanted: DagFilters) -> list[L
     if wanted.has_import_errors is not None:
         broken = dag_filters.with_import_errors(conn)
         keep = keep & broken if wanted.has_import_errors else keep - broken
-    if wanted.dag_run_state:
-        keep &= dag_filters.with_run_in_state(conn, wanted.dag_run_state)
+    if wanted.dag_run_states:
+        keep &= dag_filters.with_run_in_states(conn, wanted.dag_run_states)
     if wanted.newest_run:
         keep &= dag_filters.newest_run_within(conn, wanted.newest_run)
     name = either(wanted.display_name_pattern, wanted.display_name_prefix_pattern)

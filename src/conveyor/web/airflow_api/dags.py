@@ -143,7 +143,8 @@ def get_dags(
     dag_display_name_prefix_pattern: Pattern = None,
     has_import_errors: bool | None = None,
     last_dag_run_state: RunState | None = None,
-    dag_run_state: RunState | None = None,
+    # Airflow's list: a DAG with a run in any of the states given.
+    dag_run_state: Annotated[list[RunState] | None, Query()] = None,
     bundle_name: Pattern = None,
     bundle_version: Pattern = None,
     is_favorite: bool | None = None,
@@ -158,7 +159,7 @@ def get_dags(
             display_name_pattern=dag_display_name_pattern,
             display_name_prefix_pattern=dag_display_name_prefix_pattern,
             has_import_errors=has_import_errors,
-            dag_run_state=dag_run_state,
+            dag_run_states=tuple(dag_run_state or ()),
             newest_run=_newest_run_bounds(newest_run),
             bundle_name=bundle_name,
             bundle_version=bundle_version,
