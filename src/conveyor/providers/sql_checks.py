@@ -71,6 +71,9 @@ class _CheckOperator(BaseSQLOperator):
             raise SQLCheckFailed(f"task {self.task_id!r}: {message}")
         raise Fail(f"task {self.task_id!r}: {message}")
 
+    def _raise_zero_rows(self, sql: str) -> NoReturn:
+        self._raise_exception(f"The following query returned zero rows: {sql}")
+
 
 class SQLCheckOperator(_CheckOperator):
     """Fail unless every value of the query's first row is true (a dict row: every value)."""
@@ -97,7 +100,7 @@ class SQLCheckOperator(_CheckOperator):
         record = self.get_db_hook().get_first(self.sql, self.parameters)
         print(f"Record: {record}", flush=True)
         if not record:
-            self._raise_exception(f"The following query returned zero rows: {self.sql}")
+            self._raise_zero_rows(self.sql)
         values = record.values() if isinstance(record, dict) else record
         if not all(values):
             self._raise_exception(f"Test failed.\nQuery:\n{self.sql}\nResults:\n{record!s}")
@@ -137,7 +140,7 @@ class SQLValueCheckOperator(_CheckOperator):
 
     def check_value(self, records: Any) -> None:
         if not records:
-            self._raise_exception(f"The following query returned zero rows: {self.sql}")
+            self._raise_zero_rows(self.sql)
         expected = _float_or_text(self.pass_value)
         tolerance = f"{self.tol:.1%}" if self.tol is not None else None
         message = (
@@ -224,9 +227,9 @@ class SQLIntervalCheckOperator(_CheckOperator):
         print(f"Executing SQL check: {self.sql1}", flush=True)
         current = hook.get_first(self.sql1)
         if not past:
-            self._raise_exception(f"The following query returned zero rows: {self.sql2}")
+            self._raise_zero_rows(self.sql2)
         if not current:
-            self._raise_exception(f"The following query returned zero rows: {self.sql1}")
+            self._raise_zero_rows(self.sql1)
         formula = _RATIOS[str(self.ratio_formula)]
         failed: list[str] = []
         for metric, cur, ref in zip(self.metrics_sorted, current, past, strict=False):
@@ -288,7 +291,7 @@ class SQLThresholdCheckOperator(_CheckOperator):
         try:
             result = row[0]
         except (TypeError, IndexError):
-            self._raise_exception(f"The following query returned zero rows: {self.sql}")
+            self._raise_zero_rows(self.sql)
         lower = self._bound(hook, self.min_threshold)
         upper = self._bound(hook, self.max_threshold)
         meta = {
@@ -310,6 +313,42 @@ class SQLThresholdCheckOperator(_CheckOperator):
     def push(self, meta_data: dict[str, Any]) -> None:
         """Where the check's figures go; Airflow's (and this) default prints them."""
         print("\n".join(f"{key}: {value}" for key, value in meta_data.items()), flush=True)
+
+
+class _TableChecksOperator(_CheckOperator):
+    """What the column and table checks share: checks on ``table``, each narrowed by the
+    ``partition_clause`` of them all and by its own, run as one ``UNION ALL`` query. The
+    keywords both take are here (``conn_id`` and ``database`` with the SQL operators')."""
+
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "table",
+        "partition_clause",
+        "sql",
+        *BaseSQLOperator.template_fields,
+    )
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        table: str,
+        accept_none: bool,
+        partition_clause: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        self.table = table
+        self.partition_clause = _partition(partition_clause)
+        self.accept_none = accept_none
+
+    def _subquery_where(self, check: Mapping[str, Any]) -> str:
+        """The WHERE of one check's subquery."""
+        return _where(self.partition_clause, check.get("partition_clause"))
+
+
+def _union_all(columns: str, selects: Iterable[str], alias: str) -> str:
+    """One query of the checks' ``selects``, answering ``columns``."""
+    return f"SELECT {columns} FROM ({' UNION ALL '.join(selects)}) AS {alias}"
 
 
 _COLUMN_CHECKS = {
@@ -348,18 +387,12 @@ def _validate_column_check(check: str, values: Mapping[str, Any]) -> None:
         )
 
 
-class SQLColumnCheckOperator(_CheckOperator):
+class SQLColumnCheckOperator(_TableChecksOperator):
     """Run ``column_mapping``'s checks (``null_check``, ``distinct_check``,
     ``unique_check``, ``min``, ``max``) with their bounds (``equal_to``, ``greater_than``,
     ``geq_to``, ``less_than``, ``leq_to``, ``tolerance``, ``partition_clause``) in one
     query; any check out of bounds fails the try."""
 
-    template_fields: ClassVar[tuple[str, ...]] = (
-        "table",
-        "partition_clause",
-        "sql",
-        *BaseSQLOperator.template_fields,
-    )
     column_checks = _COLUMN_CHECKS
 
     def __init__(
@@ -368,17 +401,11 @@ class SQLColumnCheckOperator(_CheckOperator):
         *,
         table: str,
         column_mapping: dict[str, dict[str, Any]],
-        partition_clause: str | None = None,
-        conn_id: str | None = None,
-        database: str | None = None,
         accept_none: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(task_id, conn_id=conn_id, database=database, **kwargs)
-        self.table = table
+        super().__init__(task_id, table=table, accept_none=accept_none, **kwargs)
         self.column_mapping = column_mapping
-        self.partition_clause = _partition(partition_clause)
-        self.accept_none = accept_none
         parts = []
         for column, checks in column_mapping.items():
             for check, values in checks.items():
@@ -387,13 +414,9 @@ class SQLColumnCheckOperator(_CheckOperator):
                     f"SELECT '{column}' AS col_name, '{check}' AS check_type, "
                     f"{column}_{check} AS check_result FROM (SELECT "
                     f"{_COLUMN_CHECKS[check].format(column=column)} AS {column}_{check} "
-                    f"FROM {table} "
-                    f"{_where(self.partition_clause, values.get('partition_clause'))}) AS sq"
+                    f"FROM {table} {self._subquery_where(values)}) AS sq"
                 )
-        self.sql = (
-            f"SELECT col_name, check_type, check_result FROM ({' UNION ALL '.join(parts)}) "
-            "AS check_columns"
-        )
+        self.sql = _union_all("col_name, check_type, check_result", parts, "check_columns")
 
     def _get_match(self, values: Mapping[str, Any], result: Any, tolerance: Any = None) -> bool:
         if result is None and self.accept_none:
@@ -425,7 +448,7 @@ class SQLColumnCheckOperator(_CheckOperator):
     def execute(self, context: dict[str, Any]) -> None:
         records = self.get_db_hook().get_records(self.sql)
         if not records:
-            self._raise_exception(f"The following query returned zero rows: {self.sql}")
+            self._raise_zero_rows(self.sql)
         print(f"Record: {records}", flush=True)
         for column, check, result in records:
             values = self.column_mapping[column][check]
@@ -445,17 +468,10 @@ class SQLColumnCheckOperator(_CheckOperator):
         print("All tests have passed", flush=True)
 
 
-class SQLTableCheckOperator(_CheckOperator):
+class SQLTableCheckOperator(_TableChecksOperator):
     """Run ``checks`` (each ``{"check_statement": ..., "partition_clause": ...}``, a
     condition every row must meet) in one query; any false check fails the try, and so does
     an empty table unless ``accept_none``."""
-
-    template_fields: ClassVar[tuple[str, ...]] = (
-        "table",
-        "partition_clause",
-        "sql",
-        *BaseSQLOperator.template_fields,
-    )
 
     def __init__(
         self,
@@ -463,26 +479,18 @@ class SQLTableCheckOperator(_CheckOperator):
         *,
         table: str,
         checks: dict[str, dict[str, Any]],
-        partition_clause: str | None = None,
-        conn_id: str | None = None,
-        database: str | None = None,
         accept_none: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(task_id, conn_id=conn_id, database=database, **kwargs)
-        self.table = table
+        super().__init__(task_id, table=table, accept_none=accept_none, **kwargs)
         self.checks = checks
-        self.partition_clause = _partition(partition_clause)
-        self.accept_none = accept_none
         parts = [
             f"SELECT '{name}' AS check_name, MIN({name}) AS check_result FROM (SELECT CASE "
             f"WHEN {check['check_statement']} THEN 1 ELSE 0 END AS {name} FROM {table} "
-            f"{_where(self.partition_clause, check.get('partition_clause'))}) AS sq"
+            f"{self._subquery_where(check)}) AS sq"
             for name, check in checks.items()
         ]
-        self.sql = (
-            f"SELECT check_name, check_result FROM ({' UNION ALL '.join(parts)}) AS check_table"
-        )
+        self.sql = _union_all("check_name, check_result", parts, "check_table")
 
     def execute(self, context: dict[str, Any]) -> None:
         records = self.get_db_hook().get_records(self.sql)
@@ -494,7 +502,7 @@ class SQLTableCheckOperator(_CheckOperator):
             if self.accept_none:
                 print(f"No records found for table: {self.table}, accept_none=True", flush=True)
                 return
-            self._raise_exception(f"The following query returned zero rows: {self.sql}")
+            self._raise_zero_rows(self.sql)
         failed = [
             f"\tCheck: {name},\n\tCheck Values: {values}\n"
             for name, values in self.checks.items()

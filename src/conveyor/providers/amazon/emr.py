@@ -242,26 +242,29 @@ class EmrTerminateJobFlowOperator(AwsBaseOperator[EmrHook]):
 
 
 class _EmrStateSensor(AwsBaseSensor[EmrHook]):
-    """Pokes a state until it is one of ``target_states``; one of ``failed_states`` fails."""
+    """Pokes a state until it is one of ``target_states``; one of ``failed_states`` fails.
+    Either not given (or empty) is the sensor's default, as in Airflow."""
 
     aws_hook_class = EmrHook
     ui_color = "#66c3ff"
     what = ""
+    default_target_states: ClassVar[tuple[str, ...]] = ()
+    default_failed_states: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
         task_id: str,
         *,
         job_flow_id: str,
-        target_states: Iterable[str],
-        failed_states: Iterable[str],
+        target_states: Iterable[str] | None = None,
+        failed_states: Iterable[str] | None = None,
         max_attempts: int = 60,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
         self.job_flow_id = job_flow_id
-        self.target_states = list(target_states)
-        self.failed_states = list(failed_states)
+        self.target_states = list(target_states or self.default_target_states)
+        self.failed_states = list(failed_states or self.default_failed_states)
         self.max_attempts = max_attempts
 
     def state(self) -> tuple[str, str]:
@@ -290,23 +293,11 @@ class EmrJobFlowSensor(_EmrStateSensor):
     template_fields: ClassVar[tuple[str, ...]] = aws_template_fields(
         "job_flow_id", "target_states", "failed_states"
     )
+    default_target_states = ("TERMINATED",)
+    default_failed_states = ("TERMINATED_WITH_ERRORS",)
 
-    def __init__(
-        self,
-        task_id: str,
-        *,
-        job_flow_id: str,
-        target_states: Iterable[str] | None = None,
-        failed_states: Iterable[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            task_id,
-            job_flow_id=job_flow_id,
-            target_states=target_states or ["TERMINATED"],
-            failed_states=failed_states or ["TERMINATED_WITH_ERRORS"],
-            **kwargs,
-        )
+    def __init__(self, task_id: str, *, job_flow_id: str, **kwargs: Any) -> None:
+        super().__init__(task_id, job_flow_id=job_flow_id, **kwargs)
         self.what = f"job flow {job_flow_id}"
 
     def state(self) -> tuple[str, str]:
@@ -323,24 +314,11 @@ class EmrStepSensor(_EmrStateSensor):
     template_fields: ClassVar[tuple[str, ...]] = aws_template_fields(
         "job_flow_id", "step_id", "target_states", "failed_states"
     )
+    default_target_states = ("COMPLETED",)
+    default_failed_states = ("CANCELLED", "FAILED", "INTERRUPTED")
 
-    def __init__(
-        self,
-        task_id: str,
-        *,
-        job_flow_id: str,
-        step_id: str,
-        target_states: Iterable[str] | None = None,
-        failed_states: Iterable[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            task_id,
-            job_flow_id=job_flow_id,
-            target_states=target_states or ["COMPLETED"],
-            failed_states=failed_states or ["CANCELLED", "FAILED", "INTERRUPTED"],
-            **kwargs,
-        )
+    def __init__(self, task_id: str, *, job_flow_id: str, step_id: str, **kwargs: Any) -> None:
+        super().__init__(task_id, job_flow_id=job_flow_id, **kwargs)
         self.step_id = step_id
         self.what = f"step {step_id}"
 

@@ -424,7 +424,8 @@ class BigQueryDeleteTableOperator(_BigQueryOperator):
 
 
 class _BigQuerySqlOperator(_BigQueryOperator):
-    """A query's first row, on the operator's connection and SQL dialect."""
+    """A query's first row, on the operator's connection and SQL dialect: the keywords
+    the check operators share are here."""
 
     sql: str
     gcp_conn_id: str
@@ -432,6 +433,23 @@ class _BigQuerySqlOperator(_BigQueryOperator):
     location: str | None
     labels: dict[str, str] | None
     impersonation_chain: str | Sequence[str] | None
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        sql: str,
+        gcp_conn_id: str = "google_cloud_default",
+        use_legacy_sql: bool = True,
+        location: str | None = None,
+        impersonation_chain: str | Sequence[str] | None = None,
+        labels: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        refuse_encryption(task_id, kwargs)
+        super().__init__(task_id, **kwargs)
+        keep_fields(self, _BigQuerySqlOperator, locals())
+        self.conn_id = gcp_conn_id  # Airflow's SQL operators' name for it, templated too
 
     def _first(self, query_params: list[dict[str, Any]] | None = None) -> tuple[Any, ...] | None:
         """The first row of ``sql``, with BigQuery's own ``@name`` parameters, as Airflow."""
@@ -463,19 +481,11 @@ class BigQueryCheckOperator(_BigQuerySqlOperator):
         task_id: str,
         *,
         sql: str,
-        gcp_conn_id: str = "google_cloud_default",
-        use_legacy_sql: bool = True,
-        location: str | None = None,
-        impersonation_chain: str | Sequence[str] | None = None,
-        labels: dict[str, str] | None = None,
         query_params: list[dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
-        refuse_encryption(task_id, kwargs)
-        super().__init__(task_id, **kwargs)
-        keep_fields(self, _BigQuerySqlOperator, locals())
+        super().__init__(task_id, sql=sql, **kwargs)
         self.query_params = query_params
-        self.conn_id = gcp_conn_id  # Airflow's SQL operators' name for it, templated too
 
     def execute(self, context: dict[str, Any]) -> None:
         records = self._first(self.query_params)
@@ -502,23 +512,9 @@ class BigQueryValueCheckOperator(_BigQuerySqlOperator):
     template_ext: Sequence[str] = (".sql",)
 
     def __init__(
-        self,
-        task_id: str,
-        *,
-        sql: str,
-        pass_value: Any,
-        tolerance: Any = None,
-        gcp_conn_id: str = "google_cloud_default",
-        use_legacy_sql: bool = True,
-        location: str | None = None,
-        impersonation_chain: str | Sequence[str] | None = None,
-        labels: dict[str, str] | None = None,
-        **kwargs: Any,
+        self, task_id: str, *, sql: str, pass_value: Any, tolerance: Any = None, **kwargs: Any
     ) -> None:
-        refuse_encryption(task_id, kwargs)
-        super().__init__(task_id, **kwargs)
-        keep_fields(self, _BigQuerySqlOperator, locals())
-        self.conn_id = gcp_conn_id  # Airflow's SQL operators' name for it, templated too
+        super().__init__(task_id, sql=sql, **kwargs)
         self.pass_value = str(pass_value)
         self.tol = float(tolerance) if tolerance is not None else None
         self.has_tolerance = self.tol is not None

@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from conveyor.providers.declaration import ConnectionType, Provider, same_names
-from conveyor.providers.ssh import SSH_EXTRAS, SSH_FIELDS
+from conveyor.providers.declaration import Provider, same_names
+from conveyor.providers.ssh import ssh_server_connection
 
 _F = "conveyor.providers.sftp"
 _SFTP_OPERATION = same_names(f"{_F}.hook", "SFTPOperation")
@@ -19,17 +19,7 @@ _SFTP_SENSOR = same_names(f"{_F}.sensor", "SFTPSensor")
 PROVIDER = Provider(
     name="sftp",
     extra="ssh",  # paramiko, shared with the ssh provider
-    connection_types=(
-        ConnectionType(
-            "sftp",
-            f"{_F}.hook:SFTPHook",
-            "SFTP",
-            testable=True,
-            fields=SSH_FIELDS,
-            hidden=("schema",),
-            extras=SSH_EXTRAS,
-        ),
-    ),
+    connection_types=(ssh_server_connection("sftp", f"{_F}.hook:SFTPHook", "SFTP"),),
     airflow_modules={
         "airflow.providers.sftp.hooks.sftp": _SFTP_HOOK,
         "airflow.providers.sftp.operators.sftp": _SFTP_OPERATOR,

@@ -11,31 +11,33 @@ from __future__ import annotations
 
 from conveyor.providers.declaration import ConnectionType, FormField, Provider, same_names
 
-#: The form of an SSH server's connection (the sftp provider's too: it reads the same).
-SSH_FIELDS = (FormField("host", "Host", "files.example.com"), FormField("port", "Port", "22"))
-SSH_EXTRAS = (
-    FormField("key_file", "Private key file", "/home/conveyor/.ssh/id_ed25519"),
-    FormField("host_key", "Host key", "ssh-ed25519 AAAA…"),
-    FormField("no_host_key_check", "Skip the host key check", "false"),
-    FormField("conn_timeout", "Connect timeout (seconds)", "10"),
-)
+
+def ssh_server_connection(name: str, hook: str, label: str) -> ConnectionType:
+    """The connection type ``name`` of an SSH server, served by ``hook``: the ssh
+    provider's, and the sftp provider's too (its hook reads the connection the same way)."""
+    return ConnectionType(
+        name,
+        hook,
+        label,
+        testable=True,
+        fields=(FormField("host", "Host", "files.example.com"), FormField("port", "Port", "22")),
+        hidden=("schema",),
+        extras=(
+            FormField("key_file", "Private key file", "/home/conveyor/.ssh/id_ed25519"),
+            FormField("host_key", "Host key", "ssh-ed25519 AAAA…"),
+            FormField("no_host_key_check", "Skip the host key check", "false"),
+            FormField("conn_timeout", "Connect timeout (seconds)", "10"),
+        ),
+    )
+
+
 _SSH_HOOK = same_names("conveyor.providers.ssh.hook", "SSHHook")
 _SSH_OPERATOR = same_names("conveyor.providers.ssh.operator", "SSHOperator")
 
 PROVIDER = Provider(
     name="ssh",
     extra="ssh",  # paramiko, shared with the sftp provider
-    connection_types=(
-        ConnectionType(
-            "ssh",
-            "conveyor.providers.ssh.hook:SSHHook",
-            "SSH",
-            testable=True,
-            fields=SSH_FIELDS,
-            hidden=("schema",),
-            extras=SSH_EXTRAS,
-        ),
-    ),
+    connection_types=(ssh_server_connection("ssh", "conveyor.providers.ssh.hook:SSHHook", "SSH"),),
     airflow_modules={
         "airflow.providers.ssh.hooks.ssh": _SSH_HOOK,
         "airflow.providers.ssh.operators.ssh": _SSH_OPERATOR,
