@@ -13,7 +13,7 @@ import dataclasses
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.connections import repository
@@ -22,28 +22,26 @@ from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
 from conveyor.providers import registry
 from conveyor.web import strict_json
-from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import (
-    Administrator,
-    NoTeam,
-    Operator,
-    Page,
-    UpdateMask,
-    mask_fields,
-    paged,
-    unprocessable,
-)
+from conveyor.web.airflow_api import bulk
+from conveyor.web.airflow_api.common import Administrator, NoTeam, Operator, Page, UpdateMask
 from conveyor.web.airflow_api.differences import differs
-from conveyor.web.airflow_api.env_entries import EnvEntries, EnvEntriesBulk
+from conveyor.web.airflow_api.env_entries import EnvEntries, key_path
+from conveyor.web.airflow_api.keyed_entries import EntriesBulk, keyed_page
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(prefix="/connections", tags=["Connection"])
 
-ConnectionId = Annotated[
-    str, Path(max_length=250, pattern=r"^[A-Za-z0-9_.\-]+$", description="the connection's id")
-]
-FIELDS = ("conn_type", "description", "host", "login", "schema", "port", "password", "extra")
+ConnectionId = Annotated[str, key_path("the connection's id")]
+ConnectionPage = Annotated[Page, Depends(keyed_page("connection_id"))]
+#: The fields Airflow's connection bodies and Conveyor's connections name alike; ``extra``,
+#: JSON text in the bodies, is the other field a PATCH may change.
+SAME_FIELDS = ("conn_type", "description", "host", "login", "schema", "port", "password")
+FIELDS = (*SAME_FIELDS, "extra")
+MASKED_READ = differs(
+    "the op role reads connections; passwords, marked fields and secret extra keys show ***"
+)
+SECRETS_KEPT = differs("admins only; a field sent back as *** keeps the stored secret")
 
 
 class ConnectionBody(BaseModel):
@@ -78,17 +76,9 @@ class ConnectionBody(BaseModel):
         return json.loads(self.extra) if self.extra else {}
 
     def connection(self) -> Connection:
-        return Connection(
-            conn_id=self.connection_id,
-            conn_type=self.conn_type,
-            host=self.host,
-            port=self.port,
-            login=self.login,
-            password=self.password,
-            schema=self.schema_,
-            extra=self.extra_dict(),
-            description=self.description,
-        )
+        given = self.model_dump(by_alias=True)
+        same = {name: given[name] for name in SAME_FIELDS}
+        return Connection(conn_id=self.connection_id, extra=self.extra_dict(), **same)
 
 
 class ConnectionResponse(BaseModel):
@@ -118,26 +108,29 @@ class ConnectionTestResponse(BaseModel):
 
 def _response(conn: Connection) -> ConnectionResponse:
     shown = conn.masked()
-    return ConnectionResponse(
-        connection_id=conn.conn_id,
-        conn_type=conn.conn_type,
-        description=conn.description,
-        host=shown.host,
-        login=shown.login,
-        schema=shown.schema,
-        port=conn.port,
-        password=shown.password,
-        extra=json.dumps(shown.extra) if shown.extra else None,
-    )
+    same = {name: getattr(shown, name) for name in SAME_FIELDS}
+    extra = json.dumps(shown.extra) if shown.extra else None
+    return ConnectionResponse(connection_id=conn.conn_id, extra=extra, **same)
 
 
 CONNECTIONS = EnvEntries[Connection](
     noun="Connection",
     key_name="connection_id",
+    key_of=lambda c: c.conn_id,
+    order_fields={
+        "connection_id": lambda c: c.conn_id,
+        "id": lambda c: c.conn_id,
+        "conn_type": lambda c: c.conn_type,
+        "description": lambda c: c.description,
+        "host": lambda c: c.masked().host,
+        "port": lambda c: c.port,
+        "team_name": lambda c: None,
+    },
     read_one=repository.get_connection,
     read_all=repository.list_connections,
     stored_keys=repository.stored_connection_ids,
     remove=repository.delete_connection,
+    other_key="The connection_id in the request body does not match the URL parameter",
 )
 
 
@@ -169,60 +162,29 @@ def save(request: Request, conn: Connection) -> Connection:
     try:
         stored = repository.set_connection(get_store(request), get_settings(request), conn)
     except ConfigError as exc:
-        raise unprocessable(str(exc), "body", "connection_id") from None
+        raise CONNECTIONS.unstorable(exc) from None
     audit_note(request, target=conn.conn_id, secret_fields=list(stored.secret_fields))
     return stored
 
 
 def _patched(old: Connection, body: ConnectionBody, update_mask: list[str] | None) -> Connection:
-    fields = mask_fields(update_mask, FIELDS, ignored=("connection_id",))
     new = body.connection()
-    given = {name: getattr(new, name) for name in FIELDS if name in fields}
-    return kept_secrets(dataclasses.replace(old, **given), old)
+    given = {name: getattr(new, name) for name in FIELDS}
+    changed = CONNECTIONS.masked_changes(given, update_mask)
+    return kept_secrets(dataclasses.replace(old, **changed), old)
 
 
-ORDER_FIELDS: dict[str, Any] = {
-    "connection_id": lambda c: c.conn_id,
-    "id": lambda c: c.conn_id,
-    "conn_type": lambda c: c.conn_type,
-    "description": lambda c: c.description,
-    "host": lambda c: c.masked().host,
-    "port": lambda c: c.port,
-    "team_name": lambda c: None,
-}
-
-
-@router.get(
-    "",
-    openapi_extra=differs(
-        "the op role reads connections; passwords, marked fields and secret extra keys show ***"
-    ),
-)
+@router.get("", openapi_extra=MASKED_READ)
 def get_connections(
-    request: Request,
-    user: Operator,
-    page: Annotated[Page, Depends(paged("id"))],
-    connection_id_pattern: small_lists.Pattern = None,
-    connection_id_prefix_pattern: small_lists.PrefixPattern = None,
+    request: Request, user: Operator, page: ConnectionPage
 ) -> ConnectionCollectionResponse:
-    found = small_lists.matching(
-        CONNECTIONS.listed(request),
-        lambda c: c.conn_id,
-        connection_id_pattern,
-        connection_id_prefix_pattern,
-    )
-    shown, total = page.listed(found, ORDER_FIELDS)
+    shown, total = CONNECTIONS.page(request, page)
     return ConnectionCollectionResponse(
         connections=[_response(c) for c in shown], total_entries=total
     )
 
 
-@router.get(
-    "/{connection_id}",
-    openapi_extra=differs(
-        "the op role reads connections; passwords, marked fields and secret extra keys show ***"
-    ),
-)
+@router.get("/{connection_id}", openapi_extra=MASKED_READ)
 def get_connection(
     request: Request, connection_id: ConnectionId, user: Operator
 ) -> ConnectionResponse:
@@ -233,18 +195,11 @@ def get_connection(
 def post_connection(
     request: Request, body: ConnectionBody, user: Administrator
 ) -> ConnectionResponse:
-    if CONNECTIONS.get(request, body.connection_id) is not None:
-        raise HTTPException(
-            409, f"Connection with connection_id: `{body.connection_id}` already exists"
-        )
+    CONNECTIONS.refuse_existing(request, body.connection_id)
     return _response(save(request, body.connection()))
 
 
-@router.patch(
-    "/{connection_id}",
-    openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret"),
-    name="put_connection",
-)
+@router.patch("/{connection_id}", openapi_extra=SECRETS_KEPT, name="put_connection")
 def patch_connection(
     request: Request,
     connection_id: ConnectionId,
@@ -252,12 +207,7 @@ def patch_connection(
     user: Administrator,
     update_mask: UpdateMask = None,
 ) -> ConnectionResponse:
-    if body.connection_id != connection_id:
-        raise HTTPException(
-            400, "The connection_id in the request body does not match the URL parameter"
-        )
-    old = CONNECTIONS.existing(request, connection_id)
-    CONNECTIONS.refuse_unless_stored(request, connection_id)
+    old = CONNECTIONS.changeable(request, connection_id, body.connection_id)
     return _response(save(request, _patched(old, body, update_mask)))
 
 
@@ -285,12 +235,9 @@ def test_connection(
     return ConnectionTestResponse(status=ok, message=message)
 
 
-class _ConnectionBulk(EnvEntriesBulk[ConnectionBody]):
+class _ConnectionBulk(EntriesBulk[ConnectionBody]):
     noun = "connections"
     entries = CONNECTIONS
-
-    def key_of(self, entity: ConnectionBody) -> str:
-        return entity.connection_id
 
     def create(self, entity: ConnectionBody) -> None:
         old = CONNECTIONS.get(self.request, entity.connection_id)
@@ -301,9 +248,7 @@ class _ConnectionBulk(EnvEntriesBulk[ConnectionBody]):
         save(self.request, _patched(old, entity, update_mask))
 
 
-@router.patch(
-    "", openapi_extra=differs("admins only; a field sent back as *** keeps the stored secret")
-)
+@router.patch("", openapi_extra=SECRETS_KEPT)
 def bulk_connections(
     request: Request, body: bulk.BulkBody[ConnectionBody], user: Administrator
 ) -> bulk.BulkResponse:

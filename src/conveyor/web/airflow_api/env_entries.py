@@ -11,33 +11,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import HTTPException, Request
-from pydantic import BaseModel
+from fastapi import HTTPException, Path, Request
 
 from conveyor.config import Settings
 from conveyor.exceptions import ConfigError, NotFoundError
 from conveyor.store.engine import Store
-from conveyor.web.airflow_api import bulk
+from conveyor.web.airflow_api.common import unprocessable
+from conveyor.web.airflow_api.keyed_entries import KeyedEntries
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
 T = TypeVar("T")
-B = TypeVar("B", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class EnvEntries(Generic[T]):
-    """One kind of entry: how it is read, listed and deleted, and the words of its errors."""
+def key_path(description: str) -> Any:
+    """The path parameter of a connection's or variable's key: the letters either takes."""
+    return Path(max_length=250, pattern=r"^[A-Za-z0-9_.\-]+$", description=description)
 
-    #: Airflow's name of the kind ("Connection") and of its key ("connection_id").
-    noun: str
-    key_name: str
+
+@dataclass(frozen=True, kw_only=True)
+class EnvEntries(KeyedEntries[T]):
+    """A kind of entry the environment may set: how it is read, listed and deleted."""
+
     read_one: Callable[[Store, Settings, str], T | None]
     read_all: Callable[[Store, Settings], list[T]]
     stored_keys: Callable[[Store], set[str]]
     remove: Callable[[Store, str], bool]
+    #: Airflow's 400 to a change whose body names another key than its path.
+    other_key: str
 
     def get(self, request: Request, key: str) -> T | None:
         """The entry of ``key`` (the environment's or the store's), if any."""
@@ -48,21 +51,30 @@ class EnvEntries(Generic[T]):
         except ConfigError as exc:
             raise HTTPException(409, str(exc)) from None
 
-    def existing(self, request: Request, key: str) -> T:
-        """The entry of ``key``; Airflow's 404 when there is none."""
-        found = self.get(request, key)
-        if found is None:
-            raise self.not_found(key)
-        return found
-
     def listed(self, request: Request) -> list[T]:
         try:
             return self.read_all(get_store(request), get_settings(request))
         except ConfigError as exc:
             raise HTTPException(409, str(exc)) from None
 
-    def not_found(self, key: str) -> HTTPException:
-        return HTTPException(404, f"The {self.noun} with {self.key_name}: `{key}` was not found")
+    def bulk_existing(self, request: Request, keys: set[str]) -> set[str]:
+        return keys & self.stored_keys(get_store(request))
+
+    def bulk_delete(self, request: Request, key: str) -> None:
+        self.remove(get_store(request), key)
+
+    def unstorable(self, exc: ConfigError) -> HTTPException:
+        """The 422 for an entry the store refuses, pointing at the body's key."""
+        return unprocessable(str(exc), "body", self.key_name)
+
+    def changeable(self, request: Request, key: str, body_key: str) -> T:
+        """The entry of ``key`` to change as a body naming ``body_key`` asks: 400 when that
+        is another key, 404 when there is no entry, 409 for the environment's."""
+        if body_key != key:
+            raise HTTPException(400, self.other_key)
+        found = self.existing(request, key)
+        self.refuse_unless_stored(request, key)
+        return found
 
     def refuse_unless_stored(self, request: Request, key: str) -> None:
         """409 for an entry the environment sets: a stored value would never be read."""
@@ -80,15 +92,3 @@ class EnvEntries(Generic[T]):
                 self.refuse_unless_stored(request, key)
             raise self.not_found(key)
         audit_note(request, target=key)
-
-
-class EnvEntriesBulk(bulk.BulkHandler[B]):
-    """A bulk body over :class:`EnvEntries`: the existence test and the delete are theirs."""
-
-    entries: ClassVar[EnvEntries[Any]]
-
-    def existing(self, keys: set[str]) -> set[str]:
-        return keys & self.entries.stored_keys(get_store(self.request))
-
-    def delete(self, key: str) -> None:
-        self.entries.remove(get_store(self.request), key)

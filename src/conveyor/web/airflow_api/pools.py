@@ -11,7 +11,7 @@ A pool with tries scheduled, queued or running is not deleted (409), nor ``defau
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -20,7 +20,7 @@ from conveyor.exceptions import NotFoundError
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.store import pools
 from conveyor.store.pools import PoolUsage
-from conveyor.web.airflow_api import bulk, small_lists
+from conveyor.web.airflow_api import bulk
 from conveyor.web.airflow_api.common import (
     Administrator,
     NoTeam,
@@ -28,16 +28,17 @@ from conveyor.web.airflow_api.common import (
     UpdateMask,
     Viewer,
     mask_fields,
-    paged,
     unprocessable,
 )
 from conveyor.web.airflow_api.differences import differs
+from conveyor.web.airflow_api.keyed_entries import EntriesBulk, KeyedEntries, keyed_page
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(prefix="/pools", tags=["Pool"])
 
 PoolName = Annotated[str, Path(pattern=r"^[^\x00/]{1,250}$", description="the pool's name")]
+PoolPage = Annotated[Page, Depends(keyed_page("pool_name"))]
 UNLIMITED = -1
 MAX_SLOTS = 2**31 - 1
 
@@ -119,14 +120,6 @@ def _slots(slots: int) -> int | None:
     return None if slots == UNLIMITED else slots
 
 
-def _get(request: Request, name: str) -> PoolUsage:
-    with get_store(request).read() as conn:
-        try:
-            return pools.get_pool(conn, name)
-        except NotFoundError:
-            raise HTTPException(404, f"The Pool with name: `{name}` was not found") from None
-
-
 def _set(request: Request, name: str, slots: int | None, description: str | None) -> PoolUsage:
     try:
         with get_store(request).write() as conn:
@@ -136,59 +129,66 @@ def _set(request: Request, name: str, slots: int | None, description: str | None
         raise unprocessable(str(exc), "body", "slots" if "slots" in str(exc) else "name") from None
 
 
-def _delete(request: Request, name: str) -> None:
-    try:
-        with get_store(request).write() as conn:
-            pools.delete_pool(conn, name)
-    except NotFoundError:
-        raise HTTPException(404, f"The Pool with name: `{name}` was not found") from None
-    except pools.PoolError as exc:
-        status = 400 if name == DEFAULT_POOL else 409
-        raise HTTPException(status, str(exc)) from None
+class _Pools(KeyedEntries[PoolUsage]):
+    """The store's pools: all of them are stored, so a bulk body finds every one."""
+
+    def get(self, request: Request, key: str) -> PoolUsage | None:
+        """The pool as stored (``slots`` None without a limit of its own)."""
+        with get_store(request).read() as conn:
+            try:
+                return pools.get_pool(conn, key)
+            except NotFoundError:
+                return None
+
+    def listed(self, request: Request) -> list[PoolUsage]:
+        """Every pool, ``default_pool`` sized as a list shows and orders it."""
+        with get_store(request).read() as conn:
+            return [_sized(request, p) for p in pools.list_pools(conn)]
+
+    def delete(self, request: Request, key: str) -> None:
+        """Delete the pool of ``key``: 404 when there is none, 409 while tries hold or wait
+        for its slots, 400 for ``default_pool``."""
+        try:
+            with get_store(request).write() as conn:
+                pools.delete_pool(conn, key)
+        except NotFoundError:
+            raise self.not_found(key) from None
+        except pools.PoolError as exc:
+            status = 400 if key == DEFAULT_POOL else 409
+            raise HTTPException(status, str(exc)) from None
+
+    #: A bulk body's delete is refused as the route's is.
+    bulk_delete = delete
 
 
-ORDER_FIELDS: dict[str, Any] = {
-    "id": lambda p: p.name,
-    "pool": lambda p: p.name,
-    "name": lambda p: p.name,
-    "slots": lambda p: UNLIMITED if p.slots is None else p.slots,
-    "description": lambda p: p.description,
-    "include_deferred": lambda p: False,
-}
-
-
-@router.get(
-    "",
-    openapi_extra=differs(
-        "slots -1 is a pool without a limit of its own (default_pool's: parallelism); "
-        "deferred_slots is 0 (deferred tries hold no slots)"
-    ),
+POOLS = _Pools(
+    noun="Pool",
+    key_name="name",
+    key_of=lambda p: p.name,
+    order_fields={
+        "id": lambda p: p.name,
+        "pool": lambda p: p.name,
+        "name": lambda p: p.name,
+        "slots": lambda p: UNLIMITED if p.slots is None else p.slots,
+        "description": lambda p: p.description,
+        "include_deferred": lambda p: False,
+    },
 )
-def get_pools(
-    request: Request,
-    user: Viewer,
-    page: Annotated[Page, Depends(paged("id"))],
-    pool_name_pattern: small_lists.Pattern = None,
-    pool_name_prefix_pattern: small_lists.PrefixPattern = None,
-) -> PoolCollectionResponse:
-    with get_store(request).read() as conn:
-        every = [_sized(request, p) for p in pools.list_pools(conn)]
-    found = small_lists.matching(
-        every, lambda p: p.name, pool_name_pattern, pool_name_prefix_pattern
-    )
-    shown, total = page.listed(found, ORDER_FIELDS)
+SIZES_READ = differs(
+    "slots -1 is a pool without a limit of its own (default_pool's: parallelism); "
+    "deferred_slots is 0 (deferred tries hold no slots)"
+)
+
+
+@router.get("", openapi_extra=SIZES_READ)
+def get_pools(request: Request, user: Viewer, page: PoolPage) -> PoolCollectionResponse:
+    shown, total = POOLS.page(request, page)
     return PoolCollectionResponse(pools=[_response(p) for p in shown], total_entries=total)
 
 
-@router.get(
-    "/{pool_name}",
-    openapi_extra=differs(
-        "slots -1 is a pool without a limit of its own (default_pool's: parallelism); "
-        "deferred_slots is 0 (deferred tries hold no slots)"
-    ),
-)
+@router.get("/{pool_name}", openapi_extra=SIZES_READ)
 def get_pool(request: Request, pool_name: PoolName, user: Viewer) -> PoolResponse:
-    return _response(_sized(request, _get(request, pool_name)))
+    return _response(_sized(request, POOLS.existing(request, pool_name)))
 
 
 @router.post(
@@ -198,10 +198,7 @@ def get_pool(request: Request, pool_name: PoolName, user: Viewer) -> PoolRespons
     name="put_pool",
 )
 def post_pool(request: Request, body: PoolBody, user: Administrator) -> PoolResponse:
-    with get_store(request).read() as conn:
-        exists = any(p.name == body.name for p in pools.list_pools(conn))
-    if exists:
-        raise HTTPException(409, f"Pool with name: `{body.name}` already exists")
+    POOLS.refuse_existing(request, body.name)
     audit_note(request, target=body.name)
     return _response(
         _sized(request, _set(request, body.name, _slots(body.slots), body.description))
@@ -220,7 +217,7 @@ def patch_pool(
     user: Administrator,
     update_mask: UpdateMask = None,
 ) -> PoolResponse:
-    old = _get(request, pool_name)
+    old = POOLS.existing(request, pool_name)
     # team_name: a null one (airflowctl sends every field) changes nothing; a team is a 422.
     known = ("pool", "name", "slots", "description", "include_deferred", "team_name")
     fields = mask_fields(update_mask, known) if update_mask else body.model_fields_set
@@ -246,32 +243,23 @@ def patch_pool(
     ),
 )
 def delete_pool(request: Request, pool_name: PoolName, user: Administrator) -> None:
-    _delete(request, pool_name)
+    POOLS.delete(request, pool_name)
     audit_note(request, target=pool_name)
 
 
-class _PoolBulk(bulk.BulkHandler[PoolBody]):
+class _PoolBulk(EntriesBulk[PoolBody]):
     noun = "pools"
-
-    def key_of(self, entity: PoolBody) -> str:
-        return entity.name
-
-    def existing(self, keys: set[str]) -> set[str]:
-        with get_store(self.request).read() as conn:
-            return keys & {p.name for p in pools.list_pools(conn)}
+    entries = POOLS
 
     def create(self, entity: PoolBody) -> None:
         _set(self.request, entity.name, _slots(entity.slots), entity.description)
 
     def update(self, entity: PoolBody, update_mask: list[str] | None) -> None:
         fields = set(update_mask) if update_mask else {"slots", "description"}
-        old = _get(self.request, entity.name)
+        old = POOLS.existing(self.request, entity.name)
         slots = _slots(entity.slots) if "slots" in fields else old.slots
         description = entity.description if "description" in fields else old.description
         _set(self.request, entity.name, slots, description)
-
-    def delete(self, key: str) -> None:
-        _delete(self.request, key)
 
 
 @router.patch("", openapi_extra=differs("admins only"))

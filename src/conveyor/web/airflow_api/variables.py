@@ -11,34 +11,27 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from conveyor.connections import repository
 from conveyor.connections.repository import VariableEntry
 from conveyor.exceptions import ConfigError
 from conveyor.web import strict_json
-from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import (
-    Administrator,
-    NoTeam,
-    Operator,
-    Page,
-    UpdateMask,
-    mask_fields,
-    paged,
-    unprocessable,
-)
+from conveyor.web.airflow_api import bulk
+from conveyor.web.airflow_api.common import Administrator, NoTeam, Operator, Page, UpdateMask
 from conveyor.web.airflow_api.differences import differs
-from conveyor.web.airflow_api.env_entries import EnvEntries, EnvEntriesBulk
+from conveyor.web.airflow_api.env_entries import EnvEntries, key_path
+from conveyor.web.airflow_api.keyed_entries import EntriesBulk, keyed_page
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(prefix="/variables", tags=["Variable"])
 
-VariableKey = Annotated[
-    str, Path(max_length=250, pattern=r"^[A-Za-z0-9_.\-]+$", description="the variable's key")
-]
+VariableKey = Annotated[str, key_path("the variable's key")]
+VariablePage = Annotated[Page, Depends(keyed_page("variable_key"))]
+#: What ``PATCH`` and ``DELETE`` say of a variable set in the server's environment.
+ENV_REFUSED = differs("admins only; a variable set in the server's environment is refused (409)")
 
 
 class VariableBody(BaseModel):
@@ -57,6 +50,9 @@ class VariableBody(BaseModel):
         if len(text) > 1_000_000:
             raise ValueError("at most 1,000,000 characters")
         return text
+
+    def entry(self) -> VariableEntry:
+        return VariableEntry(self.key, str(self.value), self.description)
 
 
 class VariableResponse(BaseModel):
@@ -82,30 +78,41 @@ def _response(entry: VariableEntry) -> VariableResponse:
 VARIABLES = EnvEntries[VariableEntry](
     noun="Variable",
     key_name="key",
+    key_of=lambda v: v.key,
+    order_fields={
+        "key": lambda v: v.key,
+        "id": lambda v: v.key,
+        "_val": lambda v: v.shown,
+        "description": lambda v: v.description,
+        "is_encrypted": lambda v: True,
+        "team_name": lambda v: None,
+    },
+    # Airflow's words, which differ here from its connections' and pools'.
+    already_exists="The {noun} with {key_name}: `{key}` already exists",
     read_one=repository.get_variable_entry,
     read_all=repository.list_variables,
     stored_keys=repository.stored_variable_keys,
     remove=repository.delete_variable,
+    other_key="Invalid body, key from request body doesn't match uri parameter",
 )
 
 
-def _set(request: Request, key: str, value: str, description: str | None) -> VariableEntry:
+def _set(request: Request, entry: VariableEntry) -> VariableEntry:
     try:
         store, settings = get_store(request), get_settings(request)
-        secret = repository.set_variable(store, settings, key, value, description)
+        secret = repository.set_variable(store, settings, entry.key, entry.value, entry.description)
     except ConfigError as exc:
-        raise unprocessable(str(exc), "body", "key") from None
-    return VariableEntry(key, value, description, secret)
+        raise VARIABLES.unstorable(exc) from None
+    return entry._replace(secret=secret)
 
 
-ORDER_FIELDS: dict[str, Any] = {
-    "key": lambda v: v.key,
-    "id": lambda v: v.key,
-    "_val": lambda v: v.shown,
-    "description": lambda v: v.description,
-    "is_encrypted": lambda v: True,
-    "team_name": lambda v: None,
-}
+def _patched(
+    old: VariableEntry, body: VariableBody, update_mask: list[str] | None
+) -> VariableEntry:
+    """``old`` with ``body``'s value and description where ``update_mask`` names them."""
+    new = body.entry()
+    given: dict[str, Any] = {"value": new.value, "description": new.description}
+    return old._replace(**VARIABLES.masked_changes(given, update_mask))
 
 
 @router.get(
@@ -116,19 +123,9 @@ ORDER_FIELDS: dict[str, Any] = {
     ),
 )
 def get_variables(
-    request: Request,
-    user: Operator,
-    page: Annotated[Page, Depends(paged("id"))],
-    variable_key_pattern: small_lists.Pattern = None,
-    variable_key_prefix_pattern: small_lists.PrefixPattern = None,
+    request: Request, user: Operator, page: VariablePage
 ) -> VariableCollectionResponse:
-    found = small_lists.matching(
-        VARIABLES.listed(request),
-        lambda v: v.key,
-        variable_key_pattern,
-        variable_key_prefix_pattern,
-    )
-    shown, total = page.listed(found, ORDER_FIELDS)
+    shown, total = VARIABLES.page(request, page)
     return VariableCollectionResponse(variables=[_response(v) for v in shown], total_entries=total)
 
 
@@ -141,19 +138,12 @@ def get_variable(request: Request, variable_key: VariableKey, user: Operator) ->
 
 @router.post("", status_code=201, openapi_extra=differs("admins only"), name="put_variable")
 def post_variable(request: Request, body: VariableBody, user: Administrator) -> VariableResponse:
-    if VARIABLES.get(request, body.key) is not None:
-        raise HTTPException(409, f"The Variable with key: `{body.key}` already exists")
+    VARIABLES.refuse_existing(request, body.key)
     audit_note(request, target=body.key)
-    return _response(_set(request, body.key, str(body.value), body.description))
+    return _response(_set(request, body.entry()))
 
 
-@router.patch(
-    "/{variable_key}",
-    openapi_extra=differs(
-        "admins only; a variable set in the server's environment is refused (409)"
-    ),
-    name="put_variable",
-)
+@router.patch("/{variable_key}", openapi_extra=ENV_REFUSED, name="put_variable")
 def patch_variable(
     request: Request,
     variable_key: VariableKey,
@@ -161,49 +151,27 @@ def patch_variable(
     user: Administrator,
     update_mask: UpdateMask = None,
 ) -> VariableResponse:
-    if body.key != variable_key:
-        raise HTTPException(400, "Invalid body, key from request body doesn't match uri parameter")
-    old = VARIABLES.existing(request, variable_key)
-    VARIABLES.refuse_unless_stored(request, variable_key)
-    value, description = _masked_update(old, body, update_mask)
+    old = VARIABLES.changeable(request, variable_key, body.key)
+    new = _patched(old, body, update_mask)
     audit_note(request, target=variable_key)
-    return _response(_set(request, variable_key, value, description))
+    return _response(_set(request, new))
 
 
-def _masked_update(
-    old: VariableEntry, body: VariableBody, update_mask: list[str] | None
-) -> tuple[str, str | None]:
-    """The value and description after a patch that changes only ``update_mask``'s fields."""
-    fields = mask_fields(update_mask, ("value", "description"), ignored=("key",))
-    value = str(body.value) if "value" in fields else old.value
-    description = body.description if "description" in fields else old.description
-    return value, description
-
-
-@router.delete(
-    "/{variable_key}",
-    status_code=204,
-    openapi_extra=differs(
-        "admins only; a variable set in the server's environment is refused (409)"
-    ),
-)
+@router.delete("/{variable_key}", status_code=204, openapi_extra=ENV_REFUSED)
 def delete_variable(request: Request, variable_key: VariableKey, user: Administrator) -> None:
     VARIABLES.delete(request, variable_key)
 
 
-class _VariableBulk(EnvEntriesBulk[VariableBody]):
+class _VariableBulk(EntriesBulk[VariableBody]):
     noun = "variables"
     entries = VARIABLES
 
-    def key_of(self, entity: VariableBody) -> str:
-        return entity.key
-
     def create(self, entity: VariableBody) -> None:
-        _set(self.request, entity.key, str(entity.value), entity.description)
+        _set(self.request, entity.entry())
 
     def update(self, entity: VariableBody, update_mask: list[str] | None) -> None:
         old = VARIABLES.existing(self.request, entity.key)
-        _set(self.request, entity.key, *_masked_update(old, entity, update_mask))
+        _set(self.request, _patched(old, entity, update_mask))
 
 
 @router.patch("", openapi_extra=differs("admins only"))
