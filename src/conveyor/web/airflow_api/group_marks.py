@@ -4,9 +4,10 @@ success or failed and/or set their notes, as the single task instance's PATCH do
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from conveyor.engine.bulk_manual import TaskRef
 from conveyor.lifecycle import Actor
@@ -37,6 +38,18 @@ GroupIdPath = Annotated[str, Path(max_length=250, pattern=ID_PATTERN)]
 Mask = Annotated[list[str] | None, Query(max_length=10)]
 
 
+@dataclass(frozen=True)
+class GroupAt:
+    """The task group of a run that the path names (a dependency)."""
+
+    dag_id: DagIdPath
+    dag_run_id: RunIdPath
+    group_id: GroupIdPath
+
+
+Group = Annotated[GroupAt, Depends()]
+
+
 def group_tasks(dag: SerializedDag, group_id: str) -> list[str]:
     """The tasks of the group and of the groups nested in it, in the DAG's order; 404 for a
     group the DAG version does not have."""
@@ -51,29 +64,27 @@ def group_tasks(dag: SerializedDag, group_id: str) -> list[str]:
     return [task_id for task_id in dag.tasks if task_id in inside]
 
 
-def _group_refs(conn: Connection, dag_id: str, run_id: str, group_id: str) -> list[TaskRef]:
-    run = run_reads.get_run(conn, dag_id, run_id)
+def _group_refs(conn: Connection, group: GroupAt) -> list[TaskRef]:
+    run = run_reads.get_run(conn, group.dag_id, group.dag_run_id)
     present = {r.task_id for r in task_reads.instances(conn, run.id)}
-    tasks = group_tasks(serialized_dag(conn, run.version_hash), group_id)
-    return [TaskRef(dag_id, run_id, t) for t in tasks if t in present]
+    tasks = group_tasks(serialized_dag(conn, run.version_hash), group.group_id)
+    return [TaskRef(group.dag_id, group.dag_run_id, t) for t in tasks if t in present]
 
 
 def _patch(
     request: Request,
     user: User,
-    dag_id: str,
-    run_id: str,
-    group_id: str,
+    group: GroupAt,
     body: PatchTaskInstanceBody,
     update_mask: list[str] | None,
     preview: bool,
 ) -> TaskInstanceCollectionResponse:
-    require_dag(user, dag_id, EDIT)
+    require_dag(user, group.dag_id, EDIT)
     how = ti_marks.marking(body, update_mask)
     store = get_store(request)
     actor = Actor(f"user:{user.username}")
     with store.read() as conn:
-        refs = _group_refs(conn, dag_id, run_id, group_id)
+        refs = _group_refs(conn, group)
         named = ti_marks.named_instances(conn, refs)
 
     def change(conn: Connection) -> list[ti_marks.InstanceKey]:
@@ -96,23 +107,16 @@ SUCCESS_OR_FAILED = differs("new_state success or failed only, as a single task 
 @router.patch(BASE, openapi_extra=SUCCESS_OR_FAILED, name="mark_task")
 def patch_task_group_instances(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    group_id: GroupIdPath,
+    group: Group,
     body: PatchTaskInstanceBody,
     user: Editor,
     update_mask: Mask = None,
 ) -> TaskInstanceCollectionResponse:
-    return _patch(request, user, dag_id, dag_run_id, group_id, body, update_mask, False)
+    return _patch(request, user, group, body, update_mask, preview=False)
 
 
 @router.patch(BASE + "/dry_run", openapi_extra=SUCCESS_OR_FAILED)
 def patch_task_group_instances_dry_run(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    group_id: GroupIdPath,
-    body: PatchTaskInstanceBody,
-    user: Editor,
+    request: Request, group: Group, body: PatchTaskInstanceBody, user: Editor
 ) -> TaskInstanceCollectionResponse:
-    return _patch(request, user, dag_id, dag_run_id, group_id, body, None, True)
+    return _patch(request, user, group, body, None, preview=True)

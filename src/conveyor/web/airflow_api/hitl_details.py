@@ -29,17 +29,12 @@ from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.common import (
     ALL,
     EDIT,
-    DagIdPath,
     Limit,
-    MapIndexPath,
     Offset,
     OrderBy,
     Page,
     Pattern,
     Reader,
-    RunIdPath,
-    TaskIdPath,
-    TryNumberPath,
     bounds,
     dag_visible,
     require_dag,
@@ -49,7 +44,8 @@ from conveyor.web.airflow_api.common import (
 )
 from conveyor.web.airflow_api.differences import differs
 from conveyor.web.airflow_api.text_match import Match, either, search
-from conveyor.web.airflow_api.ti_lookup import MapIndexQuery, instance_or_404
+from conveyor.web.airflow_api.ti_lookup import MapIndexQuery
+from conveyor.web.airflow_api.ti_paths import HitlTry, MappedInstance, TaskAt, reading
 from conveyor.web.airflow_api.ti_shapes import (
     TaskInstanceHistoryResponse,
     TaskInstanceResponse,
@@ -144,18 +140,9 @@ def _detail(conn: Connection, q: hitl.Question) -> HITLDetail:
 
 
 @router.get(ONE)
-def get_hitl_detail(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    user: Reader,
-) -> HITLDetail:
+def get_hitl_detail(request: Request, at: MappedInstance, user: Reader) -> HITLDetail:
     """The task instance's newest question, and its answer once given."""
-    require_dag(user, dag_id)
-    with get_store(request).read() as conn:
-        _run, row = instance_or_404(conn, dag_id, dag_run_id, task_id, map_index)
+    with reading(request, user, at) as (conn, _run, row):
         question = hitl.latest(conn, row.id)
         if question is None:
             raise _no_question(row.id)
@@ -163,22 +150,12 @@ def get_hitl_detail(
 
 
 @router.get(ONE + "/tries/{try_number}")
-def get_hitl_detail_try_detail(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    try_number: TryNumberPath,
-    user: Reader,
-) -> HITLDetailHistory:
+def get_hitl_detail_try_detail(request: Request, at: HitlTry, user: Reader) -> HITLDetailHistory:
     """The question try ``try_number`` asked, and its answer once given (the answer resumes
     the same try)."""
-    require_dag(user, dag_id)
-    with get_store(request).read() as conn:
-        run, row = instance_or_404(conn, dag_id, dag_run_id, task_id, map_index)
-        question = hitl.asked_in_try(conn, row.id, try_number)
-        attempt = task_reads.get_try(conn, row.id, try_number) if question else None
+    with reading(request, user, at) as (conn, run, row):
+        question = hitl.asked_in_try(conn, row.id, at.try_number)
+        attempt = task_reads.get_try(conn, row.id, at.try_number) if question else None
         if question is None or attempt is None:
             raise _no_question(row.id)
         shown = try_response(run, serialized_dag(conn, run.version_hash), row, attempt)
@@ -200,18 +177,13 @@ def may_answer(user: User, dag_id: str, question: hitl.Question) -> str | None:
 def answer_question(
     request: Request,
     user: User,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    map_index: MapIndexPath,
+    at: TaskAt,
     chosen_options: list[str],
     params_input: dict[str, Any],
 ) -> awaiting_input.Answered:
     """Check access and answer: the one way the API and the UI's form answer."""
-    require_dag(user, dag_id)
-    store = get_store(request)
-    with store.read() as conn:
-        _run, row = instance_or_404(conn, dag_id, run_id, task_id, map_index)
+    dag_id = at.dag_id
+    with reading(request, user, at) as (conn, _run, row):
         question = hitl.latest(conn, row.id)
     if question is None:
         raise _no_question(row.id)
@@ -223,6 +195,7 @@ def answer_question(
     refusal = may_answer(user, dag_id, question)
     if refusal is not None:
         raise HTTPException(403, refusal)
+    store = get_store(request)
     person = {"id": user.username, "name": user.username}
     try:
         return awaiting_input.answer(
@@ -236,25 +209,11 @@ def answer_question(
     ONE, openapi_extra=differs("the responder's id and name are both the Conveyor user name")
 )
 async def update_hitl_detail(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    body: UpdateHITLDetailPayload,
-    user: Reader,
+    request: Request, at: MappedInstance, body: UpdateHITLDetailPayload, user: Reader
 ) -> HITLDetailResponse:
     """Answer the question: the chosen options and the params; the task goes on."""
     answered = await run_in_threadpool(
-        answer_question,
-        request,
-        user,
-        dag_id,
-        dag_run_id,
-        task_id,
-        map_index,
-        body.chosen_options,
-        body.params_input,
+        answer_question, request, user, at, body.chosen_options, body.params_input
     )
     assert answered.responded_by is not None
     return HITLDetailResponse(

@@ -4,7 +4,7 @@ or run), batch list, get (per map index), mapped instances, tries, patch state a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -32,7 +32,6 @@ from conveyor.web.airflow_api.common import (
     Reader,
     RunIdPath,
     TaskIdPath,
-    TryNumberPath,
     bounds,
     dry_run,
     require_dag,
@@ -47,6 +46,15 @@ from conveyor.web.airflow_api.ti_listing import (
 )
 from conveyor.web.airflow_api.ti_lookup import instance_or_404
 from conveyor.web.airflow_api.ti_marks import FIELDS as MARK_FIELDS
+from conveyor.web.airflow_api.ti_paths import (
+    MappedInstance,
+    MappedTry,
+    QueriedInstance,
+    QueriedTry,
+    Task,
+    TaskAt,
+    reading,
+)
 from conveyor.web.airflow_api.ti_shapes import (
     PatchTaskInstanceBody,
     TaskInstanceCollectionResponse,
@@ -188,16 +196,8 @@ def ti_filters(
     run_id_prefix_pattern: Pattern = None,
 ) -> TiFilters:
     """The filters of a task instance list, each as Airflow names it."""
-    return replace(
-        shared,
-        task_display_name_pattern=task_display_name_pattern,
-        task_display_name_prefix_pattern=task_display_name_prefix_pattern,
-        task_group_id=task_group_id,
-        dag_id_pattern=dag_id_pattern,
-        dag_id_prefix_pattern=dag_id_prefix_pattern,
-        run_id_pattern=run_id_pattern,
-        run_id_prefix_pattern=run_id_prefix_pattern,
-    )
+    narrower = {k: v for k, v in locals().items() if k != "shared"}
+    return replace(shared, **narrower)
 
 
 Filters = Annotated[TiFilters, Depends(ti_filters)]
@@ -295,12 +295,8 @@ def get_task_instances_batch(
         )
 
 
-def _one(
-    request: Request, user: User, dag_id: str, run_id: str, task_id: str, map_index: int
-) -> TaskInstanceResponse:
-    require_dag(user, dag_id)
-    with get_store(request).read() as conn:
-        run, row = instance_or_404(conn, dag_id, run_id, task_id, map_index)
+def _one(request: Request, user: User, at: TaskAt) -> TaskInstanceResponse:
+    with reading(request, user, at) as (conn, run, row):
         found = ti_response(run, serialized_dag(conn, run.version_hash), row)
         # The template fields its latest try rendered, masked (a list leaves them out).
         rendered = task_reads.rendered_fields(conn, row.id, row.try_number)
@@ -313,15 +309,21 @@ def _one(
 def get_task_instance(
     request: Request, dag_id: DagIdPath, dag_run_id: RunIdPath, task_id: TaskIdPath, user: Reader
 ) -> TaskInstanceResponse:
-    return _one(request, user, dag_id, dag_run_id, task_id, -1)
+    # The path's own parameters, not a bundle: airflow2.py's route calls this one with them.
+    return _one(request, user, TaskAt(dag_id, dag_run_id, task_id))
+
+
+@router.get(BASE + "/{task_id}/{map_index:map_index}")
+def get_mapped_task_instance(
+    request: Request, at: MappedInstance, user: Reader
+) -> TaskInstanceResponse:
+    return _one(request, user, at)
 
 
 @router.get(BASE + "/{task_id}/listMapped")
 def get_mapped_task_instances(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
+    task: Task,
     user: Reader,
     filters: Annotated[TiFilters, Depends(mapped_filters)],
     limit: Limit = 50,
@@ -329,127 +331,94 @@ def get_mapped_task_instances(
     order_by: OrderBy = None,
 ) -> TaskInstanceCollectionResponse:
     """The instances of a mapped task, by map index, with the filters of the list."""
-    require_dag(user, dag_id)
+    require_dag(user, task.dag_id)
     page = Page.of(limit, offset, order_by, "map_index")
-    query = filters.query(dag_id, dag_run_id, task_ids=(task_id,), mapped_only=True)
+    query = filters.query(task.dag_id, task.dag_run_id, task_ids=(task.task_id,), mapped_only=True)
     with get_store(request).read() as conn:
-        run = run_reads.get_run(conn, dag_id, dag_run_id)
-        if not task_reads.count_mapped(conn, run.id, task_id):
-            raise HTTPException(404, f"Task id {task_id} is not mapped")
+        run = run_reads.get_run(conn, task.dag_id, task.dag_run_id)
+        if not task_reads.count_mapped(conn, run.id, task.task_id):
+            raise HTTPException(404, f"Task id {task.task_id} is not mapped")
         return _collection(list_instances(conn, user, query, page))
 
 
-def _tries(
-    request: Request, user: User, dag_id: str, run_id: str, task_id: str, map_index: int
+@router.get(BASE + "/{task_id}/tries")
+def get_task_instance_tries(
+    request: Request, at: QueriedInstance, user: Reader
 ) -> TaskInstanceHistoryCollectionResponse:
-    require_dag(user, dag_id)
-    with get_store(request).read() as conn:
-        run, row = instance_or_404(conn, dag_id, run_id, task_id, map_index)
+    with reading(request, user, at) as (conn, run, row):
         dag = serialized_dag(conn, run.version_hash)
         found = sorted(task_reads.tries(conn, [row.id]), key=lambda t: t.try_number)
     shown = [try_response(run, dag, row, attempt) for attempt in found]
     return TaskInstanceHistoryCollectionResponse(task_instances=shown, total_entries=len(shown))
 
 
-def _try(
-    request: Request,
-    user: User,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    map_index: int,
-    number: int,
-) -> TaskInstanceHistoryResponse:
-    require_dag(user, dag_id)
-    with get_store(request).read() as conn:
-        run, row = instance_or_404(conn, dag_id, run_id, task_id, map_index)
-        attempt = task_reads.get_try(conn, row.id, number)
-        if attempt is None:
-            raise HTTPException(
-                404,
-                f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: "
-                f"`{task_id}`, try_number: `{number}` and map_index: `{map_index}` was not found",
-            )
-        return try_response(run, serialized_dag(conn, run.version_hash), row, attempt)
-
-
-@router.get(BASE + "/{task_id}/tries")
-def get_task_instance_tries(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    user: Reader,
-    map_index: Annotated[int, Query(ge=-1, le=2**31 - 1)] = -1,
+@router.get(BASE + "/{task_id}/{map_index:map_index}/tries")
+def get_mapped_task_instance_tries(
+    request: Request, at: MappedInstance, user: Reader
 ) -> TaskInstanceHistoryCollectionResponse:
-    return _tries(request, user, dag_id, dag_run_id, task_id, map_index)
+    return get_task_instance_tries(request, at, user)
 
 
 @router.get(BASE + "/{task_id}/tries/{task_try_number}")
 def get_task_instance_try_details(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    task_try_number: TryNumberPath,
-    user: Reader,
-    map_index: Annotated[int, Query(ge=-1, le=2**31 - 1)] = -1,
+    request: Request, at: QueriedTry, user: Reader
 ) -> TaskInstanceHistoryResponse:
-    return _try(request, user, dag_id, dag_run_id, task_id, map_index, task_try_number)
-
-
-@router.get(BASE + "/{task_id}/{map_index:map_index}/tries")
-def get_mapped_task_instance_tries(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    user: Reader,
-) -> TaskInstanceHistoryCollectionResponse:
-    return _tries(request, user, dag_id, dag_run_id, task_id, map_index)
+    number = at.task_try_number
+    with reading(request, user, at) as (conn, run, row):
+        attempt = task_reads.get_try(conn, row.id, number)
+        if attempt is None:
+            raise HTTPException(
+                404,
+                f"The Task Instance with dag_id: `{at.dag_id}`, run_id: `{at.dag_run_id}`, "
+                f"task_id: `{at.task_id}`, try_number: `{number}` and map_index: "
+                f"`{at.map_index}` was not found",
+            )
+        return try_response(run, serialized_dag(conn, run.version_hash), row, attempt)
 
 
 @router.get(BASE + "/{task_id}/{map_index:map_index}/tries/{task_try_number}")
 def get_mapped_task_instance_try_details(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    task_try_number: TryNumberPath,
-    user: Reader,
+    request: Request, at: MappedTry, user: Reader
 ) -> TaskInstanceHistoryResponse:
-    return _try(request, user, dag_id, dag_run_id, task_id, map_index, task_try_number)
+    return get_task_instance_try_details(request, at, user)
 
 
-@router.get(BASE + "/{task_id}/{map_index:map_index}")
-def get_mapped_task_instance(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    user: Reader,
-) -> TaskInstanceResponse:
-    return _one(request, user, dag_id, dag_run_id, task_id, map_index)
+#: ``map_index`` of a PATCH without one in its path: None marks every instance of the task.
+EveryIndexQuery = Annotated[int | None, Query(ge=-1, le=2**31 - 1)]
+Mask = Annotated[list[str] | None, Query(max_length=10)]
+
+
+@dataclass(frozen=True)
+class MarkAt:
+    """What a PATCH marks and its ``update_mask``: the route's parameters, in the order
+    Airflow's document lists them."""
+
+    dag_id: DagIdPath
+    dag_run_id: RunIdPath
+    task_id: TaskIdPath
+    map_index: EveryIndexQuery = None
+    update_mask: Mask = None
+
+
+@dataclass(frozen=True)
+class MappedMarkAt(MarkAt):
+    """What a PATCH with a map index in its path marks."""
+
+    map_index: MapIndexPath = field()  # no default: not the base's None (a class attribute)
+
+
+Marked = Annotated[MarkAt, Depends()]
+MappedMarked = Annotated[MappedMarkAt, Depends()]
 
 
 def _patch(
-    request: Request,
-    user: User,
-    dag_id: str,
-    run_id: str,
-    task_id: str,
-    map_index: int | None,
-    body: PatchTaskInstanceBody,
-    update_mask: list[str] | None,
-    preview: bool,
+    request: Request, user: User, at: MarkAt, body: PatchTaskInstanceBody, preview: bool
 ) -> TaskInstanceCollectionResponse:
     """Mark the task instance (every instance of a mapped task, without ``map_index``)
     success or failed, and/or set its note; ``preview``: only say which would change."""
+    dag_id, run_id, task_id, map_index = at.dag_id, at.dag_run_id, at.task_id, at.map_index
     require_dag(user, dag_id, EDIT)
-    fields = set(update_mask) if update_mask else body.model_fields_set
+    fields = set(at.update_mask) if at.update_mask else body.model_fields_set
     unknown = fields - MARK_FIELDS
     if unknown:
         raise HTTPException(400, f"Invalid fields to update: {sorted(unknown)}")
@@ -504,61 +473,29 @@ def _patch(
     return TaskInstanceCollectionResponse(task_instances=shown, total_entries=len(shown))
 
 
-Mask = Annotated[list[str] | None, Query(max_length=10)]
-MapIndexQuery = Annotated[int | None, Query(ge=-1, le=2**31 - 1)]
-
-
 @router.patch(BASE + "/{task_id}", name="mark_task")
 def patch_task_instance(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    body: PatchTaskInstanceBody,
-    user: Editor,
-    map_index: MapIndexQuery = None,
-    update_mask: Mask = None,
+    request: Request, at: Marked, body: PatchTaskInstanceBody, user: Editor
 ) -> TaskInstanceCollectionResponse:
-    return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, False)
-
-
-@router.patch(BASE + "/{task_id}/dry_run")
-def patch_task_instance_dry_run(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    body: PatchTaskInstanceBody,
-    user: Editor,
-    map_index: MapIndexQuery = None,
-    update_mask: Mask = None,
-) -> TaskInstanceCollectionResponse:
-    return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, True)
+    return _patch(request, user, at, body, preview=False)
 
 
 @router.patch(BASE + "/{task_id}/{map_index:map_index}", name="mark_task")
 def patch_task_instance_by_map_index(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    body: PatchTaskInstanceBody,
-    user: Editor,
-    update_mask: Mask = None,
+    request: Request, at: MappedMarked, body: PatchTaskInstanceBody, user: Editor
 ) -> TaskInstanceCollectionResponse:
-    return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, False)
+    return patch_task_instance(request, at, body, user)
+
+
+@router.patch(BASE + "/{task_id}/dry_run")
+def patch_task_instance_dry_run(
+    request: Request, at: Marked, body: PatchTaskInstanceBody, user: Editor
+) -> TaskInstanceCollectionResponse:
+    return _patch(request, user, at, body, preview=True)
 
 
 @router.patch(BASE + "/{task_id}/{map_index:map_index}/dry_run")
 def patch_task_instance_dry_run_by_map_index(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    body: PatchTaskInstanceBody,
-    user: Editor,
-    update_mask: Mask = None,
+    request: Request, at: MappedMarked, body: PatchTaskInstanceBody, user: Editor
 ) -> TaskInstanceCollectionResponse:
-    return _patch(request, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, True)
+    return patch_task_instance_dry_run(request, at, body, user)

@@ -9,7 +9,6 @@ need the instance, else 404. Keys may hold ``/``. ``expires_at`` of a PUT: ``"de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -24,18 +23,15 @@ from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.web.airflow_api.common import (
-    DagIdPath,
     Editor,
     Page,
     Reader,
     RowShape,
-    RunIdPath,
-    TaskIdPath,
     UtcTime,
     fixed_order,
 )
 from conveyor.web.airflow_api.state_values import KeyPath, checked_value, key_not_found
-from conveyor.web.airflow_api.ti_lookup import MapIndexQuery
+from conveyor.web.airflow_api.ti_paths import QueriedInstanceAt
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["Task State Store"])
@@ -67,27 +63,17 @@ class TaskStateStoreBody(TaskStateStorePatchBody):
     expires_at: AwareDatetime | Literal["default"] | None = "default"
 
 
-@dataclass(frozen=True)
-class InstanceAt:
-    """The task instance a route's path and ``map_index`` name (a dependency)."""
-
-    dag_id: DagIdPath
-    dag_run_id: RunIdPath
-    task_id: TaskIdPath
-    map_index: MapIndexQuery = -1
+Instance = Annotated[QueriedInstanceAt, Depends()]
 
 
-Instance = Annotated[InstanceAt, Depends()]
-
-
-def _run_pk(conn: Connection, at: InstanceAt) -> int | None:
+def _run_pk(conn: Connection, at: QueriedInstanceAt) -> int | None:
     try:
         return run_reads.get_run(conn, at.dag_id, at.dag_run_id).id
     except NotFoundError:
         return None
 
 
-def _instance_run_pk(conn: Connection, at: InstanceAt, every_index: bool = False) -> int:
+def _instance_run_pk(conn: Connection, at: QueriedInstanceAt, every_index: bool = False) -> int:
     """The run of the task instance (``every_index``: of any instance of the task); 404 in
     Airflow's words when there is none."""
     map_index = None if every_index else at.map_index
@@ -102,7 +88,9 @@ def _instance_run_pk(conn: Connection, at: InstanceAt, every_index: bool = False
     )
 
 
-def _entry(conn: Connection, run_pk: int, at: InstanceAt, key: str) -> state_store.TaskStateEntry:
+def _entry(
+    conn: Connection, run_pk: int, at: QueriedInstanceAt, key: str
+) -> state_store.TaskStateEntry:
     """The key's entry in the instance's store; Airflow's 404 when it holds none."""
     found = state_store.task_entry(conn, run_pk, at.task_id, at.map_index, key)
     if found is None:

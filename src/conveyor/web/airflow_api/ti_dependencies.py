@@ -15,15 +15,9 @@ from pydantic import BaseModel
 from conveyor.lifecycle import NOT_YET_QUEUED, RUN_UNFINISHED
 from conveyor.scheduler.explain import DAGRUN_RUNNING, Blocker, explain
 from conveyor.store import runs
-from conveyor.web.airflow_api.common import (
-    DagIdPath,
-    MapIndexPath,
-    Reader,
-    RunIdPath,
-    TaskIdPath,
-)
+from conveyor.web.airflow_api.common import Reader
 from conveyor.web.airflow_api.differences import differs
-from conveyor.web.airflow_api.ti_lookup import MapIndexQuery, instance_or_404
+from conveyor.web.airflow_api.ti_paths import MappedInstance, QueriedInstance, TaskAt
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["Task Instance"])
@@ -46,13 +40,11 @@ DIFFERENCE = differs(
 )
 
 
-def _dependencies(
-    request: Request, dag_id: str, run_id: str, task_id: str, map_index: int
-) -> TaskDependencyCollectionResponse:
+def _dependencies(request: Request, at: TaskAt) -> TaskDependencyCollectionResponse:
     with get_store(request).read() as conn:
-        instance_or_404(conn, dag_id, run_id, task_id, map_index)  # 404 in Airflow's words
-        run = runs.find_run(conn, dag_id, run_id)
-        story = explain(conn, run, task_id, map_index)
+        at.find(conn)  # 404 in Airflow's words
+        run = runs.find_run(conn, at.dag_id, at.dag_run_id)
+        story = explain(conn, run, at.task_id, at.map_index)
     blockers = list(story.blockers)
     if story.state in NOT_YET_QUEUED and story.run_state not in RUN_UNFINISHED:
         blockers.append(
@@ -72,28 +64,15 @@ def _dependencies(
 
 @router.get(BASE + "/dependencies", openapi_extra=DIFFERENCE)
 def get_task_instance_dependencies(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    user: Reader,
-    map_index: MapIndexQuery = -1,
+    request: Request, at: QueriedInstance, user: Reader
 ) -> TaskDependencyCollectionResponse:
     """What keeps the task instance from being queued, each under Airflow's name for it."""
-    return _dependencies(request, dag_id, dag_run_id, task_id, map_index)
+    return _dependencies(request, at)
 
 
-@router.get(
-    BASE + "/{map_index:map_index}/dependencies",
-    openapi_extra=DIFFERENCE,
-)
+@router.get(BASE + "/{map_index:map_index}/dependencies", openapi_extra=DIFFERENCE)
 def get_task_instance_dependencies_by_map_index(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    map_index: MapIndexPath,
-    user: Reader,
+    request: Request, at: MappedInstance, user: Reader
 ) -> TaskDependencyCollectionResponse:
     """As :func:`get_task_instance_dependencies`, for one instance of a mapped task."""
-    return _dependencies(request, dag_id, dag_run_id, task_id, map_index)
+    return _dependencies(request, at)
