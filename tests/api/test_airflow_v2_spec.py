@@ -109,8 +109,13 @@ def test_served_routes_match_the_spec(
             problems.append(f"{key}: not in Airflow's spec")
             continue
         if operation["operationId"] != theirs["operationId"]:
-            # Clients generated from either document name their methods by it.
+            # Clients generated from either document name their methods by it, and their
+            # classes by the tags.
             problems.append(f"{key}: operation id {operation['operationId']} != Airflow's")
+        if operation.get("tags") != theirs.get("tags"):
+            problems.append(
+                f"{key}: tags {operation.get('tags')} != Airflow's {theirs.get('tags')}"
+            )
         names = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
         their_names = {(p["in"], p["name"]) for p in theirs.get("parameters", [])}
         extra = {n for n in names if n not in their_names}

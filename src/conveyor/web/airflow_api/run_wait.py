@@ -23,7 +23,7 @@ from conveyor.store.reads import tasks as task_reads
 from conveyor.web.airflow_api.common import DagIdPath, Reader, RunIdPath, require_dag
 from conveyor.web.deps import get_store
 
-router = APIRouter(tags=["DagRun"])
+router = APIRouter(tags=["DagRun", "experimental"])
 
 FINISHED = ("success", "failed")
 #: The shortest wait between two looks at the run, whatever ``interval`` asks.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel
 
 from conveyor.airflow_compat import extra_links
@@ -23,10 +23,12 @@ from conveyor.store import xcom
 from conveyor.store.reads import tasks as task_reads
 from conveyor.web.airflow_api.common import DagIdPath, Reader, RunIdPath, TaskIdPath
 from conveyor.web.airflow_api.differences import differs
-from conveyor.web.airflow_api.ti_lookup import MapIndexQuery, instance_or_404
+from conveyor.web.airflow_api.ti_lookup import MapIndexQuery
+from conveyor.web.airflow_api.ti_paths import Links
 from conveyor.web.deps import get_store
 
-router = APIRouter(tags=["Extra Links"])
+# Airflow tags the links "Extra Links" and "Task Instance", the external log URL only the latter.
+router = APIRouter()
 
 BASE = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"
 
@@ -42,23 +44,17 @@ class ExternalLogUrlResponse(BaseModel):
 
 @router.get(
     BASE + "/links",
+    tags=["Extra Links", "Task Instance"],
     openapi_extra=differs(
         "the links the try made when it ran: none before (Airflow: each name, null)"
     ),
 )
-def get_extra_links(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    user: Reader,
-    map_index: MapIndexQuery = -1,
-    try_number: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-) -> ExtraLinkCollectionResponse:
+def get_extra_links(request: Request, at: Links, user: Reader) -> ExtraLinkCollectionResponse:
     """The task instance's extra links by name, as its try made them."""
+    try_number = at.try_number
     with get_store(request).read() as conn:
-        run, row = instance_or_404(conn, dag_id, dag_run_id, task_id, map_index)
-        kept = xcom.instance_xcom(conn, run.id, task_id, map_index, extra_links.XCOM_KEY)
+        run, row = at.find(conn)
+        kept = xcom.instance_xcom(conn, run.id, at.task_id, at.map_index, extra_links.XCOM_KEY)
         unknown_try = (
             try_number is not None
             and try_number != row.try_number
@@ -66,7 +62,7 @@ def get_extra_links(
         )
         if unknown_try:
             raise HTTPException(
-                404, f"task instance {task_id!r} has no try {try_number} in this run"
+                404, f"task instance {at.task_id!r} has no try {try_number} in this run"
             )
     links = {
         str(name): (str(url) if url else None) for name, url in sorted(dict(kept or {}).items())
