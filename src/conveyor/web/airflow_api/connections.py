@@ -191,6 +191,7 @@ def get_connection(
     return _response(CONNECTIONS.existing(request, connection_id))
 
 
+# Audited as connection.set, as on /api/v1 (the route name is the audit action).
 @router.post("", status_code=201, openapi_extra=differs("admins only"), name="put_connection")
 def post_connection(
     request: Request, body: ConnectionBody, user: Administrator

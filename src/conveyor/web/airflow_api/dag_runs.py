@@ -70,22 +70,6 @@ def _dag_ids(conn: Connection, user: User, dag_id: str) -> tuple[str, ...] | Non
     return (dag_id,)
 
 
-#: The list's filters :class:`RunQuery` takes as the request gives them, by the same names.
-_AS_GIVEN = (
-    "run_id_pattern",
-    "run_id_prefix_pattern",
-    "dag_id_pattern",
-    "dag_id_prefix_pattern",
-    "triggering_user_name_pattern",
-    "triggering_user_name_prefix_pattern",
-    "conf_contains",
-    "bundle_version",
-    "partition_key_pattern",
-    "partition_key_prefix_pattern",
-    "consuming_asset_pattern",
-)
-
-
 @router.get("/dags/{dag_id}/dagRuns")
 def get_dag_runs(
     request: Request,
@@ -119,7 +103,6 @@ def get_dag_runs(
 ) -> DAGRunCollectionResponse:
     """A DAG's runs, or with ``~`` every DAG's, filtered and ordered as Airflow's; paged by
     ``offset`` or, with ``cursor``, by keyset."""
-    given = dict(locals())
     page = Page.of(limit, offset, order_by, "id")
     with get_store(request).read() as conn:
         dag_ids = _dag_ids(conn, user, dag_id)
@@ -134,8 +117,18 @@ def get_dag_runs(
             bounds=dates,
             durations=durations,
             run_types=tuple(run_type or ()),
+            run_id_pattern=run_id_pattern,
+            run_id_prefix_pattern=run_id_prefix_pattern,
+            dag_id_pattern=dag_id_pattern,
+            dag_id_prefix_pattern=dag_id_prefix_pattern,
+            triggering_user_name_pattern=triggering_user_name_pattern,
+            triggering_user_name_prefix_pattern=triggering_user_name_prefix_pattern,
+            conf_contains=conf_contains,
             dag_versions=tuple(dag_version or ()),
-            **{name: given[name] for name in _AS_GIVEN},
+            bundle_version=bundle_version,
+            partition_key_pattern=partition_key_pattern,
+            partition_key_prefix_pattern=partition_key_prefix_pattern,
+            consuming_asset_pattern=consuming_asset_pattern,
         )
         found = list_runs(conn, user, query, page, cursor)
         return DAGRunCollectionResponse(

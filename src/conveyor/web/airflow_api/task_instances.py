@@ -196,8 +196,16 @@ def ti_filters(
     run_id_prefix_pattern: Pattern = None,
 ) -> TiFilters:
     """The filters of a task instance list, each as Airflow names it."""
-    narrower = {k: v for k, v in locals().items() if k != "shared"}
-    return replace(shared, **narrower)
+    return replace(
+        shared,
+        task_display_name_pattern=task_display_name_pattern,
+        task_display_name_prefix_pattern=task_display_name_prefix_pattern,
+        task_group_id=task_group_id,
+        dag_id_pattern=dag_id_pattern,
+        dag_id_prefix_pattern=dag_id_prefix_pattern,
+        run_id_pattern=run_id_pattern,
+        run_id_prefix_pattern=run_id_prefix_pattern,
+    )
 
 
 Filters = Annotated[TiFilters, Depends(ti_filters)]

@@ -136,6 +136,7 @@ def get_variable(request: Request, variable_key: VariableKey, user: Operator) ->
     return _response(VARIABLES.existing(request, variable_key))
 
 
+# Audited as variable.set, as on /api/v1 (the route name is the audit action).
 @router.post("", status_code=201, openapi_extra=differs("admins only"), name="put_variable")
 def post_variable(request: Request, body: VariableBody, user: Administrator) -> VariableResponse:
     VARIABLES.refuse_existing(request, body.key)
