@@ -66,6 +66,9 @@ __all__ = [
 
 #: A processor keyword's default: the value of the process's settings.
 FROM_SETTINGS: Final = "settings"
+#: Parses finished and not saved yet, at the most: a result holds a whole DAG file's
+#: serialized DAGs, and a loop slower than the parsing thread saves fewer than it makes.
+MAX_UNSAVED: Final = 64
 
 
 def loader_for(path: str) -> Callable[[str], list[Any]]:
@@ -191,6 +194,7 @@ class DagFileProcessor:
         timeout: float,
         scan_every: float,
         max_parallel: int = 2,
+        max_unsaved: int = MAX_UNSAVED,
         loop_budget: float = 0.5,
         paused_at_creation: bool | Literal["settings"] | None = FROM_SETTINGS,
         reparse_every: float | Literal["settings"] = FROM_SETTINGS,
@@ -202,7 +206,8 @@ class DagFileProcessor:
         ``store.dags.save_parsed_file``; None: never paused, for throwaway stores);
         ``reparse_every``: seconds after which an unchanged file is parsed again. By default
         both come from the settings ``dags_are_paused_at_creation`` and
-        ``min_file_process_interval``."""
+        ``min_file_process_interval``; ``max_unsaved``: parses finished and not saved yet
+        past which no new one starts."""
         if paused_at_creation == FROM_SETTINGS or reparse_every == FROM_SETTINGS:
             from conveyor.config import load_config
 
@@ -221,6 +226,7 @@ class DagFileProcessor:
         self.timeout = timeout
         self.scan_every = scan_every
         self.max_parallel = max_parallel
+        self.max_unsaved = max_unsaved
         self.loop_budget = loop_budget
         self._context = fork_context()
         self._stats: dict[str, tuple[int, int]] = {}
@@ -243,12 +249,17 @@ class DagFileProcessor:
         self._pending: deque[str] = deque()
         self._starting: set[str] = set()
         self._parsing: dict[int, _Parsing] = {}
-        self._done: deque[ParsedFile] = deque()
+        self._done: deque[tuple[str, ParsedFile]] = deque()  # (path parsed, its result)
         self._thread: threading.Thread | None = None
         self._stopped = False  # see stop()
         self._wake_r, self._wake_w = os.pipe()  # wakes the thread for new files
         os.set_blocking(self._wake_w, False)
         weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
+
+    def unsaved(self) -> int:
+        """Parses finished and waiting for a loop to save them."""
+        with self._lock:
+            return len(self._done)
 
     def busy(self) -> bool:
         with self._lock:
@@ -357,6 +368,10 @@ class DagFileProcessor:
                 in_flight = len(self._parsing) + len(self._starting)
                 if not self._pending or in_flight >= self.max_parallel:
                     return
+                # A loop slower than the parses (a loaded machine) must not make the
+                # results it has not saved yet pile up: the rest wait as paths.
+                if in_flight + len(self._done) >= self.max_unsaved:
+                    return
                 path = self._pending.popleft()
                 self._starting.add(path)
             receiver, sender = self._context.Pipe(duplex=False)
@@ -396,13 +411,17 @@ class DagFileProcessor:
                 job.process.join()
             with self._lock:
                 self._parsing = {k: j for k, j in self._parsing.items() if j is not job}
-                self._done.append(result)
+                self._done.append((job.path, result))
 
     # -- the loop's thread -----------------------------------------------------------------
 
     def _take_done(self, limit: int) -> list[ParsedFile]:
         with self._lock:
-            return [self._done.popleft() for _ in range(min(limit, len(self._done)))]
+            taken = [self._done.popleft()[1] for _ in range(min(limit, len(self._done)))]
+        if taken:  # room again for the parsing thread, if it waits for some
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._wake_w, b"x")
+        return taken
 
     def _save(self, results: list[ParsedFile]) -> None:
         """Save parses in one transaction."""
@@ -446,6 +465,7 @@ class DagFileProcessor:
         with self._lock:
             queued = set(self._pending) | self._starting
             queued |= {j.path for j in self._parsing.values()}
+            queued |= {path for path, _ in self._done}  # parsed, not saved yet
         asked = self._asked_to_parse()
         changed: list[str] = []
         interval_over: list[str] = []  # unchanged, their interval from this parse ended
