@@ -31,12 +31,23 @@ def store_url(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def folder_of(tmp_path: Path, files: int) -> Path:
+def processor_of(
+    tmp_path: Path, store: Store, *, files: int, reparse_every: float, **options: int
+) -> DagFileProcessor:
+    """A processor of a folder of ``files`` one-task DAG files, scanning at every poll."""
     folder = tmp_path / "dags"
     folder.mkdir()
     for n in range(files):
         (folder / f"backlog_{n}.py").write_text(DAG_FILE.format(dag_id=f"backlog_{n}"))
-    return folder
+    return DagFileProcessor(
+        store,
+        folder,
+        timeout=30,
+        scan_every=0,
+        reparse_every=reparse_every,
+        paused_at_creation=False,
+        **options,
+    )
 
 
 def wait_for_unsaved(processor: DagFileProcessor, count: int) -> None:
@@ -49,15 +60,7 @@ def wait_for_unsaved(processor: DagFileProcessor, count: int) -> None:
 
 
 def test_parses_a_slow_loop_has_not_saved_stay_bounded(tmp_path: Path, store: Store) -> None:
-    processor = DagFileProcessor(
-        store,
-        folder_of(tmp_path, 8),
-        timeout=30,
-        scan_every=0,
-        reparse_every=3600,
-        max_unsaved=3,
-        paused_at_creation=False,
-    )
+    processor = processor_of(tmp_path, store, files=8, reparse_every=3600, max_unsaved=3)
     assert processor.poll() == 0  # scans: every file queued, nothing parsed yet
     wait_for_unsaved(processor, 3)
 
@@ -73,14 +76,8 @@ def test_parses_a_slow_loop_has_not_saved_stay_bounded(tmp_path: Path, store: St
 
 
 def test_a_file_is_not_parsed_again_while_its_parse_waits(tmp_path: Path, store: Store) -> None:
-    processor = DagFileProcessor(
-        store,
-        folder_of(tmp_path, 4),
-        timeout=30,
-        scan_every=0,
-        reparse_every=0,  # every scan finds every file due again
-        paused_at_creation=False,
-    )
+    # Every scan finds every file due again.
+    processor = processor_of(tmp_path, store, files=4, reparse_every=0)
     processor.poll()
     wait_for_unsaved(processor, 4)
     assert processor.unsaved() == 4

@@ -328,6 +328,10 @@ class DagFileProcessor:
                 )
                 self._thread.start()
                 return
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake the parsing thread: new files, or room for more parses."""
         with contextlib.suppress(BlockingIOError):  # a byte is there already: it is awake
             os.write(self._wake_w, b"x")
 
@@ -419,8 +423,7 @@ class DagFileProcessor:
         with self._lock:
             taken = [self._done.popleft()[1] for _ in range(min(limit, len(self._done)))]
         if taken:  # room again for the parsing thread, if it waits for some
-            with contextlib.suppress(BlockingIOError):
-                os.write(self._wake_w, b"x")
+            self._wake()
         return taken
 
     def _save(self, results: list[ParsedFile]) -> None:
