@@ -10,6 +10,9 @@ import re
 from typing import Any
 
 from api_helpers import World, fresh_fixture, world_fixture  # noqa: F401  (fixtures)
+from sqlalchemy import update
+
+from conveyor.store.tables import task_instance
 
 
 def _summary(answer: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +197,23 @@ def test_clear_upstream_also_clears_what_the_task_depends_on(fresh: World) -> No
         "run_state": "queued",
     }
     assert _task(client, fresh, "failing", run_id, "explode")["state"] == "none"
+
+
+def test_a_whole_runs_mark_lists_its_tasks_in_the_dags_order(fresh: World) -> None:
+    # Both failed, the upstream task with the lower priority: the store's index on a run's
+    # instances (state, priority) returns the downstream one first. The answer keeps the
+    # DAG's order all the same.
+    with fresh.store.write() as conn:
+        conn.execute(update(task_instance).values(state="failed"))
+        conn.execute(
+            update(task_instance)
+            .where(task_instance.c.task_id == "explode")
+            .values(priority_weight=task_instance.c.priority_weight - 100)
+        )
+    run = f"/api/v1/dags/failing/runs/{fresh.run_ids['failing']}"
+    marked = fresh.client("op").post(f"{run}/mark", json={"state": "success"})
+    assert marked.status_code == 200, marked.text
+    assert marked.json()["changed"] == ["explode", "after"]
 
 
 def test_clear_and_mark_a_whole_run(fresh: World) -> None:

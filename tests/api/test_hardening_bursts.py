@@ -68,9 +68,13 @@ def web_fixture(request: pytest.FixtureRequest, fresh: World, tmp_path: Path) ->
 
 
 def _client(base: str, address: str = "127.0.0.1") -> httpx.Client:
+    # A connection per request: a kept-alive one idle as long as the server's keep-alive
+    # (5 s, as long as the loaded machine may take to fetch the flood's forms) can be closed
+    # by the server just as a request goes out on it: the client's race, not the flood's.
+    no_keep_alive = httpx.Limits(max_keepalive_connections=0)
     return httpx.Client(
         base_url=base,
-        transport=httpx.HTTPTransport(local_address=address),
+        transport=httpx.HTTPTransport(local_address=address, limits=no_keep_alive),
         timeout=HANG,
     )
 

@@ -351,9 +351,13 @@ def _choose_marked(h: _ByHand) -> None:
 
 
 def _choose_whole_run(h: _ByHand) -> None:
-    """Success: every instance; failed: those not finished yet (what ended is kept)."""
-    for instances in manual.instances_by_task(h.conn, h.locked()).values():
-        for ti in instances:
+    """Success: every instance; failed: those not finished yet (what ended is kept). In the
+    DAG's order, as a mark of chosen tasks lists them (the store returns rows in any order)."""
+    run = h.locked()
+    tis = manual.instances_by_task(h.conn, run)
+    structure = runs.serialized_dag(h.conn, run.version_hash)
+    for tid in related_tasks(structure, list(tis)):
+        for ti in tis[tid]:
             if ti.state is not h.to and (h.to is TaskState.SUCCESS or ti.state not in FINISHED):
                 h.targets.append(ti)
 

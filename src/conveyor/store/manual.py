@@ -29,9 +29,10 @@ def locked_run(conn: Connection, dag_id: str, run_id: str) -> RunRow:
 
 
 def instances_by_task(conn: Connection, run: RunRow) -> dict[str, list[TiRow]]:
-    """Each task's instances: one, or one per map index for a mapped task."""
+    """Each task's instances: one, or one per map index for a mapped task, by map index
+    (the store returns rows in any order; an action's answer lists them in this one)."""
     found: dict[str, list[TiRow]] = {}
-    for ti in runs.task_instances(conn, run.id):
+    for ti in sorted(runs.task_instances(conn, run.id), key=lambda ti: ti.map_index):
         found.setdefault(ti.task_id, []).append(ti)
     return found
 
