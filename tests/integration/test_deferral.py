@@ -73,6 +73,8 @@ class WaitForGo(BaseOperator):
     def go(self, context, event, extra):
         with open("@TMP@/resumed", "w") as f:
             f.write(str(context["ti"].try_number))
+        with open("@TMP@/resumed_start", "w") as f:
+            f.write(context["ti"].start_date.isoformat())
         return f"{event['content']}-{extra}"
 
 
@@ -244,6 +246,18 @@ def test_an_airflow_dag_defers_and_resumes_through_the_triggerer(
     assert left == []  # every trigger went with its event
     # The writer ran (in the only slot) while ``wait`` was deferred, before it resumed.
     assert writer_started < wait_resumed
+    # As Airflow keeps a resumed task instance's start_date, its start is its first
+    # dispatch's, and its duration covers the wait for the trigger.
+    with env.store.read() as conn:
+        wait = task_reads.instance(conn, run_pk, "wait")
+        first_dispatch = conn.execute(
+            select(task_try.c.start_date)
+            .join(task_instance, task_instance.c.id == task_try.c.ti_id)
+            .where(task_instance.c.task_id == "wait", task_try.c.try_number == 1)
+        ).scalar_one()
+    assert wait is not None and wait.start_date == first_dispatch
+    assert (env.tmp / "resumed_start").read_text() == first_dispatch.isoformat()  # its ti's too
+    assert wait.end_date is not None and wait.end_date > wait_resumed
 
 
 def test_a_killed_triggerers_trigger_is_taken_over(

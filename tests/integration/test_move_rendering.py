@@ -227,6 +227,57 @@ def test_the_hop_form_of_schedule_writes_what_the_single_move_writes(
     _same_rows(store, single, folded, tried=False)
 
 
+EARLIER = datetime(2024, 3, 1, 11, 0, 0, 125000, tzinfo=UTC)
+
+
+def _as(store: Store, ti_ids: tuple[int, ...], **values: Any) -> None:
+    with store.write() as conn:
+        conn.execute(task_instance.update().where(task_instance.c.id.in_(ti_ids)).values(values))
+
+
+def _started_at(store: Store, ti_id: int) -> datetime | None:
+    with store.read() as conn:
+        return conn.execute(
+            select(task_instance.c.start_date).where(task_instance.c.id == ti_id)
+        ).scalar_one()
+
+
+def test_a_dispatch_resuming_at_a_method_keeps_its_tries_start_in_every_form(
+    store: Store, pair: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deferral's resumption keeps the task instance's start (Airflow's ``start_date`` of a
+    resumed task), whether started alone, in the hop's start or kept by the hop; a dispatch
+    scheduled anew from ``none`` starts now, whatever method a cleared row still holds."""
+    run_pk, single, folded = pair
+    _at(monkeypatch, NOW)
+    resumed = {"next_method": "execute_complete", "start_date": EARLIER, "try_number": 1}
+    _as(store, (single, folded), state=TaskState.QUEUED.value, **resumed)
+    with store.write() as conn:
+        assert transitions.start_try(conn, single, 1, hostname="h", pid=9, actor=ACTOR)
+        assert steps.start_and_read(
+            conn, folded, 1, hostname="h", pid=9, actor=ACTOR, log_path=lambda _: None
+        )
+    assert _started_at(store, single) == _started_at(store, folded) == EARLIER
+
+    _as(store, (folded,), state=TaskState.SCHEDULED.value, **{**resumed, "try_number": 2})
+    with store.write() as conn:
+        run = run_lock.lock_run(conn, run_pk)
+        ready = steps.Ready(folded, 2, "the trigger fired", "etl")
+        kept = steps.queue_and_start(
+            conn, run, ready, TaskState.SCHEDULED, hostname="h", pid=9, actor=ACTOR, log_path=""
+        )
+    assert kept is not None and _started_at(store, folded) == EARLIER
+
+    _as(store, (folded,), state="none", next_method="stale", start_date=None, try_number=2)
+    with store.write() as conn:
+        run = run_lock.lock_run(conn, run_pk)
+        ready = steps.Ready(folded, 2, "upstream done", "etl")
+        kept = steps.queue_and_start(
+            conn, run, ready, TaskState.NONE, hostname="h", pid=9, actor=ACTOR, log_path=""
+        )
+    assert kept is not None and _started_at(store, folded) == NOW
+
+
 def test_a_lost_race_returns_and_logs_the_state_it_found(
     store: Store, pair: tuple[int, int, int], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -90,6 +90,8 @@ def _expected(value: moves.ColumnValue, before: Any, start: TaskState, to: TaskS
         return GIVEN[value.name]
     if isinstance(value, moves.CountedIfContinued):  # a dispatch that continues its try
         return getattr(before, value.name) + (start in lifecycle.NOT_A_RETRY)
+    if value is moves.START_UNLESS_RESUMING:  # a resumption keeps its try's start
+        return before.start_date if before.next_method is not None else NOW
     return {
         moves.NOW: NOW,
         moves.NULL: None,

@@ -183,8 +183,11 @@ def call_task(
         with store.read() as conn:
             found = triggers.next_call(conn, ti_id)
         if found is not None:
-            method, kwargs = resume_call(task, *found)
-            print(f"[conveyor] resuming at {found[0]} after a deferral", flush=True)
+            method, kwargs = resume_call(task, found.method, found.kwargs)
+            ti = context.get("ti")
+            if ti is not None and found.try_started is not None:
+                ti.start_date = found.try_started  # the try's, as Airflow's resumed task has
+            print(f"[conveyor] resuming at {found.method} after a deferral", flush=True)
             return method(context, **kwargs)
     return execute()
 

@@ -50,6 +50,10 @@ class Value(Enum):
     TO = "to"  # the state the move reaches (a try row's state)
     DURATION = "duration"  # seconds from the try row's start_date to NOW
     ONE_MORE_TRY = "one_more_try"  # max_tries + 1: a try granted back, not the task's fault
+    #: NOW, but a dispatch that resumes its try at a method (a deferral's, an answer's) keeps
+    #: the try's start: Airflow keeps a resumed task instance's ``start_date``, so its
+    #: duration covers the wait (a reschedule's poke starts anew, as in Airflow 3).
+    START_UNLESS_RESUMING = "start_unless_resuming"
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,14 @@ _CONTINUING: dict[str, ColumnValue] = {
 }
 
 
-NOW, NULL, NEXT_TRY, TO, DURATION, ONE_MORE_TRY = (
+NOW, NULL, NEXT_TRY, TO, DURATION, ONE_MORE_TRY, START_UNLESS_RESUMING = (
     Value.NOW,
     Value.NULL,
     Value.NEXT_TRY,
     Value.TO,
     Value.DURATION,
     Value.ONE_MORE_TRY,
+    Value.START_UNLESS_RESUMING,
 )
 
 
@@ -106,7 +111,7 @@ class Columns:
 _SCHEDULING: dict[str, ColumnValue] = {"scheduled_at": NOW, "retry_at": NULL}
 _STARTING = Columns(
     {
-        "start_date": NOW,
+        "start_date": START_UNLESS_RESUMING,
         "end_date": NULL,
         "hostname": Given("hostname"),
         "pid": Given("pid"),
@@ -137,8 +142,13 @@ _QUEUE = Columns({"queued_at": NOW})
 
 
 def _then_start(queueing: Columns) -> Columns:
-    """The columns of a queueing folded with the start (``lifecycle.then_start``)."""
-    return Columns({**queueing.sets, **_STARTING.sets}, opens_try=_STARTING.opens_try)
+    """The columns of a queueing folded with the start (``lifecycle.then_start``). A
+    queueing that schedules a dispatch anew (it clears the method) resumes nothing: its
+    start is now, whatever method a cleared row still held."""
+    sets = {**queueing.sets, **_STARTING.sets}
+    if queueing.sets.get("next_method") is NULL:
+        sets["start_date"] = NOW
+    return Columns(sets, opens_try=_STARTING.opens_try)
 
 
 #: The columns of every move of a task instance, keyed by the move's name in
@@ -253,6 +263,9 @@ def renderer(
             return next_try if next_try is not None else _TI.try_number + 1
         if value is ONE_MORE_TRY:
             return _TI.max_tries + 1
+        if value is START_UNLESS_RESUMING:
+            # The row before the update: a resumption still holds its method.
+            return case((_TI.next_method.is_not(None), _TI.start_date), else_=now)
         if duration is None:
             raise ValueError("this rendering has no duration")
         return duration

@@ -89,12 +89,24 @@ def _waiting() -> Any:
     )
 
 
-def next_call(conn: Connection, ti_id: int) -> tuple[str, dict[str, Any] | None] | None:
+@dataclass(frozen=True)
+class NextCall:
+    """What a try resuming a deferral calls, and when the try started (the task instance
+    keeps its first dispatch's start through the wait, as Airflow does)."""
+
+    method: str
+    kwargs: dict[str, Any] | None
+    try_started: datetime | None
+
+
+def next_call(conn: Connection, ti_id: int) -> NextCall | None:
     """The method and arguments a try resuming a deferral calls (None: it runs ``execute``)."""
-    row = conn.execute(select(_TI.next_method, _TI.next_kwargs).where(_TI.id == ti_id)).first()
+    row = conn.execute(
+        select(_TI.next_method, _TI.next_kwargs, _TI.start_date).where(_TI.id == ti_id)
+    ).first()
     if row is None or row.next_method is None:
         return None
-    return row.next_method, row.next_kwargs
+    return NextCall(row.next_method, row.next_kwargs, row.start_date)
 
 
 def remove_orphans(conn: Connection) -> int:
