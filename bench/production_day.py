@@ -416,16 +416,21 @@ class StoreWatch:
             ).scalar_one()
             held = conn.execute(select(func.count()).select_from(task_instance)).scalar_one()
         delays, hops = [], []
-        for run_pk, task_id, map_index, try_number, start, end, run_type, interval_end in rows:
-            if start is None or try_number != 1:
+        # In the order the dispatches ended: a task's upstream's last dispatch (a sensor's
+        # last poke, a deferral's resumption) is remembered before the task's start is read.
+        by_end = sorted(rows, key=lambda row: row.end_date)
+        for run_pk, task_id, map_index, try_number, start, end, run_type, interval_end in by_end:
+            if start is None:
+                continue
+            if map_index < 0:  # every dispatch: the hop counts from the upstream's last one
+                self.ends[(run_pk, task_id)] = end
+            if try_number != 1:
                 continue
             if task_id == "t0" and run_type == "scheduled" and interval_end is not None:
                 delays.append((start - interval_end).total_seconds())
             upstream = self.ends.get((run_pk, f"t{int(task_id[1:]) - 1}"))
             if task_id != "t0" and map_index < 0 and upstream is not None:
                 hops.append((start - upstream).total_seconds())
-            if map_index < 0:
-                self.ends[(run_pk, task_id)] = end
         cutoff = until - timedelta(minutes=5)
         self.ends = {k: v for k, v in self.ends.items() if v >= cutoff}
         return Window(len(rows), delays, hops, waiting, held, self.size(), self.log_size())
