@@ -242,6 +242,17 @@ def _started_at(store: Store, ti_id: int) -> datetime | None:
         ).scalar_one()
 
 
+def _keep(store: Store, run_pk: int, ti_id: int, from_state: TaskState) -> None:
+    """The hop's queue_and_start of try 2's next dispatch (a try the hop's process keeps)."""
+    with store.write() as conn:
+        run = run_lock.lock_run(conn, run_pk)
+        ready = steps.Ready(ti_id, 2, "ready", "etl")
+        kept = steps.queue_and_start(
+            conn, run, ready, from_state, hostname="h", pid=9, actor=ACTOR, log_path=""
+        )
+    assert kept is not None
+
+
 def test_a_dispatch_resuming_at_a_method_keeps_its_tries_start_in_every_form(
     store: Store, pair: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -260,22 +271,12 @@ def test_a_dispatch_resuming_at_a_method_keeps_its_tries_start_in_every_form(
     assert _started_at(store, single) == _started_at(store, folded) == EARLIER
 
     _as(store, (folded,), state=TaskState.SCHEDULED.value, **{**resumed, "try_number": 2})
-    with store.write() as conn:
-        run = run_lock.lock_run(conn, run_pk)
-        ready = steps.Ready(folded, 2, "the trigger fired", "etl")
-        kept = steps.queue_and_start(
-            conn, run, ready, TaskState.SCHEDULED, hostname="h", pid=9, actor=ACTOR, log_path=""
-        )
-    assert kept is not None and _started_at(store, folded) == EARLIER
+    _keep(store, run_pk, folded, TaskState.SCHEDULED)
+    assert _started_at(store, folded) == EARLIER
 
     _as(store, (folded,), state="none", next_method="stale", start_date=None, try_number=2)
-    with store.write() as conn:
-        run = run_lock.lock_run(conn, run_pk)
-        ready = steps.Ready(folded, 2, "upstream done", "etl")
-        kept = steps.queue_and_start(
-            conn, run, ready, TaskState.NONE, hostname="h", pid=9, actor=ACTOR, log_path=""
-        )
-    assert kept is not None and _started_at(store, folded) == NOW
+    _keep(store, run_pk, folded, TaskState.NONE)
+    assert _started_at(store, folded) == NOW
 
 
 def test_a_lost_race_returns_and_logs_the_state_it_found(
