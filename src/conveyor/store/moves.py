@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Update,
+    and_,
     bindparam,
     case,
     null,
@@ -142,13 +143,8 @@ _QUEUE = Columns({"queued_at": NOW})
 
 
 def _then_start(queueing: Columns) -> Columns:
-    """The columns of a queueing folded with the start (``lifecycle.then_start``). A
-    queueing that schedules a dispatch anew (it clears the method) resumes nothing: its
-    start is now, whatever method a cleared row still held."""
-    sets = {**queueing.sets, **_STARTING.sets}
-    if queueing.sets.get("next_method") is NULL:
-        sets["start_date"] = NOW
-    return Columns(sets, opens_try=_STARTING.opens_try)
+    """The columns of a queueing folded with the start (``lifecycle.then_start``)."""
+    return Columns({**queueing.sets, **_STARTING.sets}, opens_try=_STARTING.opens_try)
 
 
 #: The columns of every move of a task instance, keyed by the move's name in
@@ -234,6 +230,9 @@ _CONTINUES: ColumnElement[int] = case(
     (_TI.state.in_(sorted(state.value for state in lifecycle.NOT_A_RETRY)), 1), else_=0
 )
 
+#: A dispatch that resumes its try at a method, read from the row before the update.
+_RESUMING: ColumnElement[bool] = and_(_TI.next_method.is_not(None), _TI.state != S.NONE.value)
+
 Render = Callable[[ColumnValue], ColumnElement[Any]]
 
 
@@ -264,8 +263,9 @@ def renderer(
         if value is ONE_MORE_TRY:
             return _TI.max_tries + 1
         if value is START_UNLESS_RESUMING:
-            # The row before the update: a resumption still holds its method.
-            return case((_TI.next_method.is_not(None), _TI.start_date), else_=now)
+            # The row before the update: a resumption still holds its method; a row in none
+            # (cleared) starts anew, whatever method it still holds.
+            return case((_RESUMING, _TI.start_date), else_=now)
         if duration is None:
             raise ValueError("this rendering has no duration")
         return duration
