@@ -143,6 +143,7 @@ export function listPage({ path, itemsKey, key, cells, attrs, noun, columns, bul
   }
 
   formFromQuery(form, query);
+  document.getElementById("filter-fields").disabled = false;
   form.addEventListener("submit", (event) => { event.preventDefault(); go(queryFromForm(form)); });
   form.addEventListener("change", (event) => { if (event.target.tagName === "SELECT" && event.target.name !== "date_field") go(queryFromForm(form)); });
   document.getElementById("pager").addEventListener("click", (event) => {
