@@ -87,6 +87,11 @@ ensure_venv() {
     # where PYTHONDONTWRITEBYTECODE is set, every `conveyor` process (each CLI command, worker,
     # scheduler and the tests' hundreds of them) would otherwise compile all of it again, about
     # a third of its start. Up-to-date files are skipped; a stale file is recompiled in memory.
+    # VENV_COMPILE=0 leaves it to the caller (a build beside running tests: see scripts/test).
+    [[ "${VENV_COMPILE:-1}" == 0 ]] || compile_sources
+}
+
+compile_sources() {
     "$VENV/bin/python" -m compileall -q -j 0 "$REPO/src" >/dev/null || true
 }
 
