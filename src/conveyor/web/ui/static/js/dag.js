@@ -90,7 +90,9 @@ document.getElementById("grid-runs")?.addEventListener("change", (event) => {
 });
 const filterBox = document.getElementById("grid-filter");
 if (filterBox) {
+  // Enabled only now (the page serves it disabled): what was typed before would be wiped.
   filterBox.value = view.filter;
+  filterBox.disabled = false;
   let typing = null;
   filterBox.addEventListener("input", () => {
     clearTimeout(typing);
