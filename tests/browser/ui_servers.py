@@ -195,8 +195,11 @@ def chromium_missing_reason() -> str | None:
 @contextlib.contextmanager
 def launched_chromium() -> Iterator[Any]:
     """Debian's chromium under Playwright, for a module's ``browser`` fixture."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # An assertion waits up to 5 s by default: a loaded CI machine answered some pages
+    # slower than that. A test that must wait longer still says so itself (WAIT_MS).
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
