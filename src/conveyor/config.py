@@ -437,6 +437,14 @@ class Settings(AuthSettings):
         ge=0,
         description="how long a try's process waits, after the try, for its spans to be sent",
     )
+    web_keep_alive_seconds: int = Field(
+        default=65,
+        ge=1,
+        description="how long the web server keeps an idle HTTP connection open for its next "
+        "request: longer than the idle timeout of a proxy or load balancer in front of it "
+        "(60 s on most), so that the proxy closes first (a server that closes first races "
+        "the proxy's next request on that connection, which the client sees as a 502)",
+    )
     web_plugins: bool = Field(
         default=True,
         description="the web server imports the plugins folder at start and serves its "

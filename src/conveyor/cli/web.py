@@ -21,7 +21,14 @@ def make_server(config: Settings, store: Store, host: str, port: int) -> Any:
 
     app = create_app(config, store)
     return uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=True)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=True,
+            timeout_keep_alive=config.web_keep_alive_seconds,  # uvicorn's own is 5 s
+        )
     )
 
 
