@@ -445,6 +445,13 @@ class Settings(AuthSettings):
         "(60 s on most), so that the proxy closes first (a server that closes first races "
         "the proxy's next request on that connection, which the client sees as a 502)",
     )
+    web_shutdown_grace_seconds: int = Field(
+        default=5,
+        ge=0,
+        description="at a stop, how long the web server lets the answers in progress finish "
+        "before it cuts them: a client waiting on a run's end (`.../wait`) would otherwise "
+        "hold the stop until the run ended",
+    )
     web_plugins: bool = Field(
         default=True,
         description="the web server imports the plugins folder at start and serves its "

@@ -134,6 +134,56 @@ def test_web_serves_health_login_and_the_api(
     assert (script.json()["total"], script.json()["dags"]) == (0, [])
 
 
+WAITED = """
+from datetime import datetime
+from conveyor import DAG, BashOperator
+
+with DAG("waited", schedule=None, start_date=datetime(2024, 1, 1)):
+    BashOperator(task_id="never", bash_command="true")
+"""
+
+
+def test_web_stops_within_its_grace_while_a_client_waits_on_a_run(
+    env: dict[str, str], processes: list[subprocess.Popen[str]]
+) -> None:
+    (Path(env["CONVEYOR_DAGS_FOLDER"]) / "waited.py").write_text(WAITED)
+    assert conveyor(env, "dags", "list").returncode == 0  # parses the file
+    # No scheduler runs here: the run stays queued, and its waiting client with it.
+    assert conveyor(env, "dags", "trigger", "waited", "--run-id", "held").returncode == 0
+    made = conveyor(
+        env, "users", "create", "ann", "--role", "op", "--password-stdin", stdin="ann-password\n"
+    )
+    assert made.returncode == 0, made.stderr
+    token = conveyor(env, "users", "token", "ann", "--name", "test").stdout.strip()
+    port = free_port()
+    web = subprocess.Popen(
+        [CONVEYOR, "web", "--port", str(port)],
+        env={**env, "CONVEYOR_WEB_SHUTDOWN_GRACE_SECONDS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    processes.append(web)
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base}/health", web)
+    with httpx.stream(
+        "GET",
+        f"{base}/api/v2/dags/waited/dagRuns/held/wait",
+        params={"interval": 1},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ) as waiting:
+        lines = waiting.iter_lines()
+        assert next(lines) == '{"state": "queued"}'  # the stream is open, the run not ended
+        stopping = time.monotonic()
+        web.send_signal(signal.SIGTERM)
+        web.wait(timeout=20)
+        took = time.monotonic() - stopping
+    # Its grace (1 s) and the process's own ending; without the grace it waited for the run.
+    assert took < 8, f"conveyor web took {took:.1f} s to stop"
+    assert web.returncode == -signal.SIGTERM  # uvicorn ends by the signal it caught, not killed
+
+
 def test_standalone_serves_the_web_and_prints_a_generated_admin_password_once(
     env: dict[str, str], processes: list[subprocess.Popen[str]]
 ) -> None:

@@ -28,6 +28,7 @@ def make_server(config: Settings, store: Store, host: str, port: int) -> Any:
             log_level="warning",
             proxy_headers=True,
             timeout_keep_alive=config.web_keep_alive_seconds,  # uvicorn's own is 5 s
+            timeout_graceful_shutdown=config.web_shutdown_grace_seconds,  # uvicorn's: none
         )
     )
 
