@@ -177,10 +177,10 @@ def test_web_stops_within_its_grace_while_a_client_waits_on_a_run(
         assert next(lines) == '{"state": "queued"}'  # the stream is open, the run not ended
         stopping = time.monotonic()
         web.send_signal(signal.SIGTERM)
-        web.wait(timeout=20)
+        web.wait(timeout=30)
         took = time.monotonic() - stopping
     # Its grace (1 s) and the process's own ending; without the grace it waited for the run.
-    assert took < 8, f"conveyor web took {took:.1f} s to stop"
+    assert took < 15, f"conveyor web took {took:.1f} s to stop"
     assert web.returncode == -signal.SIGTERM  # uvicorn ends by the signal it caught, not killed
 
 
