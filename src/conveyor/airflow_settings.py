@@ -93,6 +93,7 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__TRACES__TASK_RUNNER_FLUSH_TIMEOUT_MILLISECONDS": (
         "traces_task_runner_flush_timeout_milliseconds"
     ),
+    "AIRFLOW__API__WORKER_TIMEOUT": "web_timeout_seconds",
     "AIRFLOW__SECRETS__BACKEND": "secrets_backend",
     "AIRFLOW__SECRETS__BACKEND_KWARGS": "secrets_backend_kwargs",
     "AIRFLOW__SECRETS__USE_CACHE": "secrets_use_cache",

@@ -437,20 +437,13 @@ class Settings(AuthSettings):
         ge=0,
         description="how long a try's process waits, after the try, for its spans to be sent",
     )
-    web_keep_alive_seconds: int = Field(
-        default=65,
+    web_timeout_seconds: int = Field(
+        default=120,
         ge=1,
-        description="how long the web server keeps an idle HTTP connection open for its next "
-        "request: longer than the idle timeout of a proxy or load balancer in front of it "
-        "(60 s on most), so that the proxy closes first (a server that closes first races "
-        "the proxy's next request on that connection, which the client sees as a 502)",
-    )
-    web_shutdown_grace_seconds: int = Field(
-        default=5,
-        ge=0,
-        description="at a stop, how long the web server lets the answers in progress finish "
-        "before it cuts them: a client waiting on a run's end (`.../wait`) would otherwise "
-        "hold the stop until the run ended",
+        description="as Airflow's [api] worker_timeout: how long the web server keeps an idle "
+        "connection open for its next request (longer than the idle timeout of a proxy or "
+        "load balancer in front, so that the proxy closes first), and how long a stop lets "
+        "the answers in progress finish before it cuts them",
     )
     web_plugins: bool = Field(
         default=True,

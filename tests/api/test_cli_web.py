@@ -158,7 +158,7 @@ def test_web_stops_within_its_grace_while_a_client_waits_on_a_run(
     port = free_port()
     web = subprocess.Popen(
         [CONVEYOR, "web", "--port", str(port)],
-        env={**env, "CONVEYOR_WEB_SHUTDOWN_GRACE_SECONDS": "1"},
+        env={**env, "CONVEYOR_WEB_TIMEOUT_SECONDS": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

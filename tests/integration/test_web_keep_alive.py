@@ -1,4 +1,4 @@
-"""The web server keeps an idle connection open for ``web_keep_alive_seconds``, then closes
+"""The web server keeps an idle connection open for ``web_timeout_seconds``, then closes
 it: a proxy in front, whose own idle timeout is shorter, closes first (docs/deploy.md,
 "Scaling")."""
 
@@ -27,7 +27,7 @@ def port(tmp_path: Path) -> Iterator[int]:
     dags = tmp_path / "dags"
     dags.mkdir()
     settings = make_settings(
-        tmp_path, dags, f"sqlite:///{tmp_path}/conveyor.db", web_keep_alive_seconds=KEEP_ALIVE
+        tmp_path, dags, f"sqlite:///{tmp_path}/conveyor.db", web_timeout_seconds=KEEP_ALIVE
     )
     store = Store(settings.db_url)
     schema.migrate(store)
@@ -83,7 +83,11 @@ def test_an_idle_connection_serves_again_within_the_keep_alive_and_is_closed_aft
     assert KEEP_ALIVE - 0.5 < closed_after < 4.5, closed_after
 
 
-def test_the_default_outlasts_a_load_balancers_idle_timeout(tmp_path: Path) -> None:
+def test_the_default_is_airflows_and_outlasts_a_load_balancers_idle_timeout(
+    tmp_path: Path,
+) -> None:
     # 60 s is the idle timeout of most load balancers; uvicorn's own default is 5 s.
     settings = load_config({"CONVEYOR_HOME": str(tmp_path)}).settings
-    assert settings.web_keep_alive_seconds > 60
+    assert settings.web_timeout_seconds == 120 > 60
+    moved = load_config({"CONVEYOR_HOME": str(tmp_path), "AIRFLOW__API__WORKER_TIMEOUT": "75"})
+    assert moved.settings.web_timeout_seconds == 75  # a deployment moved from Airflow keeps it

@@ -86,6 +86,7 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("providers.jdbc", "allow_driver_class_in_extra"): "providers_jdbc_allow_driver_class_in_extra",
     ("api", "base_url"): "web_url",
     ("webserver", "base_url"): "web_url",
+    ("api", "worker_timeout"): "web_timeout_seconds",
     ("metrics", "statsd_on"): "statsd_on",
     ("metrics", "statsd_host"): "statsd_host",
     ("metrics", "statsd_port"): "statsd_port",

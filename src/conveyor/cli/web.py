@@ -27,8 +27,9 @@ def make_server(config: Settings, store: Store, host: str, port: int) -> Any:
             port=port,
             log_level="warning",
             proxy_headers=True,
-            timeout_keep_alive=config.web_keep_alive_seconds,  # uvicorn's own is 5 s
-            timeout_graceful_shutdown=config.web_shutdown_grace_seconds,  # uvicorn's: none
+            # As Airflow's API server; uvicorn's own are 5 s and no limit.
+            timeout_keep_alive=config.web_timeout_seconds,
+            timeout_graceful_shutdown=config.web_timeout_seconds,
         )
     )
 
