@@ -19,6 +19,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -241,6 +242,13 @@ def started_count() -> int:
 
 
 _started = [0]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import httpx2 as httpx
 import pytest
 from api_helpers import csrf_from
 
-from cli_processes import cli_env, run_cli
+from cli_processes import cli_env, free_port, run_cli
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
@@ -26,12 +25,6 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 conveyor = run_cli
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_http(url: str, process: subprocess.Popen[str], limit: float = 30) -> httpx.Response:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_processes import free_port
 from conftest import make_settings
 from conveyor.cli.web import make_server, serve_in_thread
 from conveyor.config import load_config
@@ -31,9 +32,7 @@ def port(tmp_path: Path) -> Iterator[int]:
     )
     store = Store(settings.db_url)
     schema.migrate(store)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free = int(probe.getsockname()[1])
+    free = free_port()
     server = make_server(settings, store, "127.0.0.1", free)
     thread = serve_in_thread(server)
     deadline = time.monotonic() + 30
