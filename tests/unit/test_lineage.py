@@ -22,7 +22,7 @@ from openlineage.client.event_v2 import Dataset, RunState
 from openlineage.client.serde import Serde
 from prometheus_client import REGISTRY
 
-from conveyor import DAG, BashOperator, EmptyOperator
+from conveyor import DAG, BashOperator, EmptyOperator, hot_path
 from conveyor.config import load_config, mask
 from conveyor.connections import masking
 from conveyor.exceptions import ConfigError
@@ -170,6 +170,35 @@ def test_events_go_in_order_and_a_failing_transport_is_counted() -> None:
     assert failing.submit("a") and failing.submit("b")
     failing.close()
     assert _count("transport_error") - before == 2
+
+
+def test_an_event_waits_while_a_try_of_its_process_is_in_its_hop() -> None:
+    client = _Client()
+    client.release.set()
+    emitter = Emitter(lambda: client, queue_size=10, close_timeout=5)
+    with hot_path.hop():  # a try's end being recorded
+        assert emitter.submit("complete")
+        time.sleep(0.1)
+        assert client.sent == []  # not beside the record
+    deadline = time.monotonic() + 5
+    while not client.sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client.sent == ["complete"]
+    emitter.close()
+
+
+def test_a_process_always_in_a_hop_still_sends_its_events() -> None:
+    client = _Client()
+    client.release.set()
+    emitter = Emitter(lambda: client, queue_size=10, close_timeout=5)
+    with hot_path.hop():
+        for i in range(5):
+            assert emitter.submit(f"event-{i}")
+        deadline = time.monotonic() + 5
+        while len(client.sent) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.sent == [f"event-{i}" for i in range(5)]
+    emitter.close()
 
 
 # -- run ids and events --------------------------------------------------------------------

@@ -5,7 +5,9 @@ thread per process that hands each event to the OpenLineage client.
 The thread sends one event at a time; a transport error is counted and logged, and the
 next event goes. At the process's end (``close``: interpreter exit, a multiprocessing
 child's end) what is still queued gets ``execution_timeout`` seconds to go; what is left
-then is dropped and counted. A task's own time never includes any of it.
+then is dropped and counted. A task's own time never includes any of it, and the thread
+sends nothing while a try of its process is being started or recorded
+(:mod:`conveyor.hot_path`), where its share of the interpreter's lock would delay the next task.
 
 ``conveyor_lineage_events_emitted_total{event_type}`` and
 ``conveyor_lineage_events_dropped_total{reason}`` (``queue_full``, ``transport_error``,
@@ -27,6 +29,8 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from conveyor import hot_path
+
 log = logging.getLogger(__name__)
 
 EMITTED = Counter(
@@ -42,6 +46,8 @@ DROPPED = Counter(
 )
 
 _STOP = object()
+#: Seconds an event waits at most for this process's tries to leave their hop.
+_HOP_WAIT = 0.25
 #: A warning per this many drops of one reason, not one per event.
 _WARN_EVERY = 100
 
@@ -90,8 +96,15 @@ class Emitter:
 
     def _drain(self) -> None:
         client = None
+        unwaited = 0  # events that go without waiting: queued while a wait ran out
         while True:
             event = self._queue.get()
+            # Not while a try of this process is in its hop: the next task would wait. Once a
+            # wait runs out, what is queued goes, so a process always in a hop still sends.
+            if unwaited:
+                unwaited -= 1
+            elif not hot_path.wait_for_quiet(_HOP_WAIT):
+                unwaited = self._queue.qsize()
             try:
                 if event is _STOP:
                     return

@@ -34,6 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO, TypeVar, cast
 
+from conveyor import hot_path
 from conveyor.airflow_compat import extra_links, listeners
 from conveyor.callbacks import (
     TASK_HOOKS,
@@ -224,6 +225,10 @@ class TryRunner:
         the caller to run next with :meth:`run_kept` (or :meth:`run_streak`), having
         handed out ``TryResult.queued``. Without a ``publish`` hook, only a caller that hands
         out each result's ``queued`` before running the kept try should pass ``keep``."""
+        with hot_path.hop():
+            return self._run(ti_id, try_number, keep)
+
+    def _run(self, ti_id: int, try_number: int, keep: MayKeep | None) -> TryResult:
         won, attempts = _retrying_counted(
             lambda: self._start(ti_id, try_number), what="starting a try"
         )
@@ -250,7 +255,8 @@ class TryRunner:
 
     def run_kept(self, kept: KeptTry, *, keep: MayKeep | None = None) -> TryResult:
         """Run a try the last one's record started here (``TryResult.kept``)."""
-        return self._run_keeping(kept.started, kept.run, keep)
+        with hot_path.hop():
+            return self._run_keeping(kept.started, kept.run, keep)
 
     def run_streak(self, ti_id: int, try_number: int, *, keep: MayKeep | None = None) -> TryResult:
         """Run the try, then each try its record kept, while ``keep`` allows; the last
@@ -733,14 +739,15 @@ def _masked(happened: Happened) -> Happened:
 
 def _call_execute(task: Any, context: dict[str, Any]) -> Any:
     """``execute``, between Airflow's ``pre_execute=`` and ``post_execute=`` when given."""
-    pre = getattr(task, "airflow_pre_execute", None)
-    if pre is not None:
-        pre(context)
-    value = task.execute(context)
-    post = getattr(task, "airflow_post_execute", None)
-    if post is not None:
-        post(context, value)
-    return value
+    with hot_path.task_code():
+        pre = getattr(task, "airflow_pre_execute", None)
+        if pre is not None:
+            pre(context)
+        value = task.execute(context)
+        post = getattr(task, "airflow_post_execute", None)
+        if post is not None:
+            post(context, value)
+        return value
 
 
 @contextlib.contextmanager
