@@ -81,7 +81,16 @@ class Settings(AuthSettings):
         "registration: a DAG already known keeps its pause state",
     )
     dag_parse_processes: int = Field(
-        default=2, ge=1, description="DAG files parsed at once, each in a process of its own"
+        default=2, ge=1, description="DAG parse processes at once, each parsing one file at a time"
+    )
+    dag_parse_files_per_process: int = Field(
+        default=20,
+        ge=1,
+        description="DAG files a parse process imports one after another when several wait "
+        "(a folder parsed again each min_file_process_interval): between two files the "
+        "modules of the DAG and plugins folders, sys.path, the environment and the working "
+        "folder are put back, what a file changes in a library it imported is not; 1 gives "
+        "every file a process of its own, as Airflow's processor does",
     )
     dag_parse_loop_seconds: float = Field(
         default=0.5,

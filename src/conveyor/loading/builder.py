@@ -46,6 +46,7 @@ def processor_for(
         timeout=config.parse_timeout_seconds,
         scan_every=1.0 if throwaway else config.dag_scan_seconds,
         max_parallel=config.dag_parse_processes,
+        files_per_child=config.dag_parse_files_per_process,
         loop_budget=config.dag_parse_loop_seconds,
         paused_at_creation=None if throwaway else config.dags_are_paused_at_creation,
         reparse_every=config.min_file_process_interval,

@@ -228,6 +228,13 @@ def forget(namespace: Namespace) -> None:
     namespace.modules.clear()
 
 
+def forget_entered() -> None:
+    """Leave the entered namespace and let it go, so that the next DAG file imports its
+    helpers anew: a parse child's files one after another, each as a fresh process sees it."""
+    if _entered is not None:
+        forget(_entered.namespace)
+
+
 class _Finder(importlib.abc.MetaPathFinder):
     """Notes each module found on a ``sys.path`` entry added since the namespace was entered
     (or below a module so found), so that ``leave`` knows it for the namespace's own."""
