@@ -1,7 +1,9 @@
-"""Finding DAG files and parsing each in a process of its own, with a time limit.
+"""Finding DAG files and parsing them in child processes, with a time limit for each file.
 
-A file that hangs, crashes the interpreter or calls ``sys.exit`` at import becomes an import
-error for that file alone; the scheduler keeps scheduling everything else meanwhile, because
+A child takes one waiting file after another (``dag_parse_files_per_process``), and between
+two files puts back the DAG folder's modules, ``sys.path``, the environment and the working
+folder. A file that hangs, crashes the interpreter or calls ``sys.exit`` at import becomes an
+import error for that file alone; the scheduler keeps scheduling everything else meanwhile, because
 parsing runs on the processor's own thread, up to ``dag_parse_processes`` files at once, and
 each loop only saves what finished (for at most ``dag_parse_loop_seconds``). Files are found
 by a cheap stat scan every ``dag_scan_seconds``, so a new file shows up within about a
