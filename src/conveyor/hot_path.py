@@ -59,7 +59,7 @@ def wait_for_quiet(timeout: float) -> bool:
                 settling = _code_since + SETTLE - now
                 if settling <= 0:
                     return True
-                left = min(left, settling) if left > 0 else left
+                left = min(left, settling)
             if left <= 0:
                 return False
             _changed.wait(left)

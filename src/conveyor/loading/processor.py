@@ -468,13 +468,7 @@ class DagFileProcessor:
             self._let_go(job)
 
     def _receive(self, job: _Parsing) -> None:
-        """The result of the file the child parses, if it has sent it; then its next file.
-
-        A child's start costs about 20 ms of CPU on these machines (the fork of a 100 MiB
-        server, then the pages its first import copies), a small file's parse 2 to 3: a
-        folder of 1,000 files parsed again every 30 s spent 0.7 of a core starting children.
-        So a child that is done asks for the next waiting file, up to ``files_per_child``;
-        a file that hangs holds up only its own child."""
+        """The result of the file the child parses, if it has sent it."""
         try:
             if not job.pipe.poll():
                 return
@@ -487,7 +481,13 @@ class DagFileProcessor:
             job.path = None
 
     def _give_next(self, job: _Parsing) -> bool:
-        """Hand a child that finished its file the next one; False: let it go."""
+        """Hand a child that finished its file the next one; False: let it go.
+
+        A child's start costs about 20 ms of CPU on these machines (the fork of a 100 MiB
+        server, then the pages its first import copies), a small file's parse 2 to 3: a
+        folder of 1,000 files parsed again every 30 s spent 0.7 of a core starting children.
+        So a child that is done takes the next waiting file, up to ``files_per_child``; a
+        file that hangs holds up only its own child."""
         if job.given >= self.files_per_child or not job.process.is_alive():
             return False
         with self._lock:
