@@ -13,10 +13,12 @@ import re
 import textwrap
 import threading
 import typing
+from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import conveyor
 from conveyor.engine import mapping, progress
@@ -29,6 +31,7 @@ from conveyor.store import pools, runs, transitions
 from conveyor.store.engine import Store
 from conveyor.store.hop import run_lock
 from conveyor.store.hop.run_lock import LockedRun
+from conveyor.store.runs import RunRow
 from conveyor.store.tables import dag_run
 
 PAIR = """
@@ -148,6 +151,16 @@ def test_a_lock_sent_together_rides_in_front_on_postgresql_only(
         with store.write() as conn:
             run_pk = runs.create_manual_run(conn, "pair", created_by="test")
             assert run_pk is not None
+            transitions.move_run(conn, run_pk, expected=[RunState.QUEUED], to=RunState.RUNNING)
+            partition = datetime(2026, 5, 1, 6, 30, tzinfo=UTC)
+            started = datetime(2026, 5, 1, 7, 0, 0, 123456, tzinfo=UTC)
+            conn.execute(
+                update(dag_run)
+                .where(dag_run.c.id == run_pk)
+                .values(partition_date=partition, start_date=started)
+            )
+        with store.read() as conn:
+            read = runs.get_run(conn, run_pk)
         handed: list[object] = []
         with store.write() as conn:
 
@@ -157,7 +170,12 @@ def test_a_lock_sent_together_rides_in_front_on_postgresql_only(
 
             locked, counted = run_lock.lock_run_then(conn, run_pk, then, sent_together=True)
         assert counted == 1
-        assert locked.id == run_pk and locked.state is RunState.QUEUED
+        assert locked.id == run_pk and locked.state is RunState.RUNNING
+        # Whichever way the row came back, its dates are the store's, zone and all.
+        assert (read.start_date, read.partition_date) == (started, partition)
+        assert {f.name: getattr(locked, f.name) for f in fields(RunRow)} == {
+            f.name: getattr(read, f.name) for f in fields(RunRow)
+        }
         on_postgresql = store_url.startswith("postgresql")
         expected = run_lock.PendingLock if on_postgresql else LockedRun
         assert [type(lock) for lock in handed] == [expected]

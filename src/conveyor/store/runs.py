@@ -38,6 +38,7 @@ class RunRow:
     data_interval_end: datetime
     conf: dict[str, Any]
     version_hash: str
+    start_date: datetime | None  # when it last started running: names its trace (spans)
     dag_paused: bool = False
     partition_key: str | None = None  # the partition of data it is for (Airflow 3.2)
     partition_date: datetime | None = None  # the moment that partition starts (Airflow 3.3)
@@ -418,6 +419,7 @@ def run_row(row: Any) -> RunRow:
         data_interval_end=row.data_interval_end,
         conf=shown(row.conf or {}),  # a row stored before strict JSON: its bad parts marked
         version_hash=row.version_hash,
+        start_date=row.start_date,
         dag_paused=bool(getattr(row, "is_paused", False)),
         partition_key=getattr(row, "partition_key", None),
         partition_date=getattr(row, "partition_date", None),

@@ -120,6 +120,9 @@ def _lock_run_text(dialect: Dialect) -> str:
 
 
 _UTC = UtcDateTime()
+#: The run's columns the driver returns without their zone: every one of them, so a date a
+#: run row gains later is not handed on naive by this path alone.
+_RUN_DATES = tuple(c.name for c in dag_run.columns if isinstance(c.type, UtcDateTime))
 
 
 def _locked_run_from_driver(row: Any, run_pk: int, dialect: Dialect) -> LockedRun:
@@ -127,10 +130,7 @@ def _locked_run_from_driver(row: Any, run_pk: int, dialect: Dialect) -> LockedRu
     SQLAlchemy's types); raises as :func:`lock_run` does when the run is gone."""
     if row is None:
         raise NoResultFound(f"run {run_pk} does not exist")
-    dates = {
-        name: _UTC.process_result_value(getattr(row, name), dialect)
-        for name in ("logical_date", "data_interval_start", "data_interval_end")
-    }
+    dates = {name: _UTC.process_result_value(getattr(row, name), dialect) for name in _RUN_DATES}
     return _locked(run_row(row._replace(**dates)))
 
 
