@@ -182,6 +182,7 @@ class StartedTry:
     run_pk: int
     max_tries: int
     start_date: datetime
+    queued_at: datetime | None  # the instance's: its try's spans start there
     map_index: int = -1  # an instance of a mapped task: 0..n-1
     resumptions: int = 0
 

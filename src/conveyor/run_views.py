@@ -149,8 +149,8 @@ class DagRunView(RunRow):
     """``context["dag_run"]``: the run with Airflow's ``DagRun`` attributes.
 
     It is a :class:`RunRow` (``id``, ``run_id``, ``run_type``, ``state``, ``logical_date``,
-    the data interval, ``conf``, ``partition_key`` ...); the run's dates and maker are read
-    when first asked.
+    the data interval, ``conf``, ``partition_key``, ``start_date`` ...); the run's other dates
+    and its maker are read when first asked.
     """
 
     _store: Store | None
@@ -185,11 +185,6 @@ class DagRunView(RunRow):
     def external_trigger(self) -> bool:
         """Airflow's: made by a person or a trigger, not by the schedule or a dataset."""
         return self.run_type == "manual"
-
-    @property
-    def start_date(self) -> datetime | None:
-        listing = self._read()
-        return listing.start_date if listing else None
 
     @property
     def end_date(self) -> datetime | None:

@@ -139,6 +139,7 @@ class Handoff:
             work.run_pk,
             found.max_tries,
             found.start_date,
+            found.queued_at,
             work.map_index,
             found.resumptions,
         )

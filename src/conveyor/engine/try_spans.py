@@ -1,16 +1,46 @@
-"""The spans of a try (``stats/spans.py``), from the store: one read, only when spans are
-sent. The try runner makes its ``worker`` span and, once the try's end is recorded, its
-instance's ``task_run`` span; ``tries.end_from_outside`` the ``task_run`` span of a try
-whose process could not report; the triggerer a deferred try's ``trigger`` span."""
+"""The spans of a try (``stats/spans.py``): from what its start read, or from the store (one
+read), only when spans are sent. The try runner makes its ``worker`` span and, once the
+try's end is recorded, its instance's ``task_run`` span; ``tries.end_from_outside`` the
+``task_run`` span of a try whose process could not report; the triggerer a deferred try's
+``trigger`` span."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from conveyor.clock import utcnow
+from conveyor.lifecycle import StartedTry
 from conveyor.stats import spans
 from conveyor.store import runs
 from conveyor.store.engine import Store
+
+
+def of_started(store: Store, started: StartedTry, run: runs.RunRow) -> spans.TrySpan | None:
+    """The spans of a try this process just started, named from what its start read: no
+    query on the hop. A dispatch that continues its try (a poke, a deferral's or an
+    answer's resumption) reads the store, for its span starts at the try's first dispatch."""
+    if not spans.on():
+        return None
+    if started.resumptions:
+        return read(
+            store,
+            ti_id=started.ti_id,
+            run_pk=started.run_pk,
+            dag_id=started.dag_id,
+            run_id=started.run_id,
+            task_id=started.task_id,
+            try_number=started.shown_try,
+            start_date=started.start_date,
+        )
+    return spans.TrySpan(
+        spans.RunSpan(started.dag_id, started.run_id, run.run_type, run.start_date),
+        started.ti_id,
+        started.task_id,
+        started.map_index,
+        started.shown_try,
+        started.queued_at,
+        started.start_date,
+    )
 
 
 def read(

@@ -304,6 +304,7 @@ _START = moves.update_of(
     _TI.max_tries,
     _TI.map_index,
     _TI.resumptions,
+    _TI.queued_at,
 )
 _OPEN_TRY = insert(task_try).values(
     ti_id=_ID, try_number=_TRY_NUMBER, **moves.columns(moves.opens_try(lifecycle.START), _SINGLE)
@@ -578,6 +579,7 @@ def start_try(
         row.run_pk,
         row.max_tries,
         now,
+        row.queued_at,
         row.map_index,
         row.resumptions,
     )

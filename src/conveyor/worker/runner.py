@@ -318,16 +318,7 @@ class TryRunner:
                 parallelism=self.settings.parallelism,
             )
         stats.ti_started(started.dag_id, started.task_id)
-        span = try_spans.read(
-            self.store,
-            ti_id=started.ti_id,
-            run_pk=started.run_pk,
-            dag_id=started.dag_id,
-            run_id=started.run_id,
-            task_id=started.task_id,
-            try_number=started.shown_try,
-            start_date=started.start_date,
-        )
+        span = try_spans.of_started(self.store, started, run)
         # try_scope: connections and variables read this store; secrets read are masked.
         with output, _task_logging(), try_scope(self.store, self.settings):
             if span is not None and (refused := spans.finer_detail_refused(run.conf)):

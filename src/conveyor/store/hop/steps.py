@@ -456,7 +456,9 @@ _STARTED = (
         try_number=bindparam("s_try", type_=Integer),
         from_states=[S.QUEUED],
     )
-    .returning(_TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index, _TI.resumptions)
+    .returning(
+        _TI.task_id, _TI.run_pk, _TI.max_tries, _TI.map_index, _TI.resumptions, _TI.queued_at
+    )
     .cte("started")
 )
 _START_AND_READ = (
@@ -465,6 +467,7 @@ _START_AND_READ = (
         _STARTED.c.max_tries.label("started_max_tries"),
         _STARTED.c.map_index.label("started_map_index"),
         _STARTED.c.resumptions.label("started_resumptions"),
+        _STARTED.c.queued_at.label("started_queued_at"),
         dag_run,
         dag.c.is_paused,
     )
@@ -544,6 +547,7 @@ def start_and_read(
         run.id,
         row.started_max_tries,
         now,
+        row.started_queued_at,
         row.started_map_index,
         row.started_resumptions,
     )
@@ -565,6 +569,7 @@ def own_start(
             task_instance.c.start_date,
             task_instance.c.map_index,
             task_instance.c.resumptions,
+            task_instance.c.queued_at,
         ).where(
             task_instance.c.id == ti_id,
             task_instance.c.state == S.RUNNING,
@@ -585,6 +590,7 @@ def own_start(
         run.id,
         row.max_tries,
         row.start_date,
+        row.queued_at,
         row.map_index,
         row.resumptions,
     )
@@ -724,6 +730,11 @@ class Started:
     max_tries: int
     start_date: datetime
     resumptions: int = 0
+
+    @property
+    def queued_at(self) -> datetime:
+        """Queued and started by one statement, at one moment."""
+        return self.start_date
 
 
 def queue_and_start(
