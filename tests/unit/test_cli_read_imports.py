@@ -223,6 +223,19 @@ def test_a_read_command_imports_no_heavy_module(
         assert "reads" in found["stdout"]
 
 
+#: A command that reads no store loads no database library at all.
+STORELESS = (["version"], ["config", "get-value", "core", "dags_folder"])
+
+
+@pytest.mark.parametrize("args", STORELESS, ids=[" ".join(a) for a in STORELESS])
+def test_a_command_that_reads_no_store_loads_no_database_library(
+    home: tuple[Path, str], tmp_path: Path, args: list[str]
+) -> None:
+    found = _conveyor(home[0], tmp_path / "found.json", *args)
+    assert [m for m in found["modules"] if m.split(".")[0] == "sqlalchemy"] == []
+    assert [m for m in found["modules"] if m.startswith("conveyor.store.")] == []
+
+
 def test_a_new_dag_file_is_parsed_by_the_next_listing(
     home: tuple[Path, str], tmp_path: Path
 ) -> None:

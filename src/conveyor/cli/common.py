@@ -7,7 +7,7 @@ import re
 import sys
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
@@ -16,8 +16,9 @@ from rich.markup import escape
 from conveyor import lifecycle, strict_json
 from conveyor.config import Settings, load_config
 from conveyor.exceptions import StoreError
-from conveyor.store import schema_version
-from conveyor.store.engine import Store
+
+if TYPE_CHECKING:
+    from conveyor.store.engine import Store
 
 #: Without a terminal (a pipe, a file, a script) nothing is wrapped or cut to 80 columns:
 #: a line is as long as its content, so ids, paths and error lines survive ``grep``.
@@ -103,6 +104,11 @@ def settings() -> Settings:
 
 def open_store(config: Settings | None = None) -> Store:
     """The configured store; an embedded SQLite store is created or upgraded on first use."""
+    # Imported here: a command that reads no store (`version`, `config get-value`) loads no
+    # SQLAlchemy, a third of a read command's start.
+    from conveyor.store import schema_version
+    from conveyor.store.engine import Store
+
     config = config or settings()
     store = Store(config.db_url)
     command = click.get_current_context(silent=True)
