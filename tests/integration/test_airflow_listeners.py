@@ -129,7 +129,14 @@ PLUGIN = """
 
         @hookimpl
         def on_dag_run_running(self, dag_run, msg):
-            _write("on_dag_run_running", run=dag_run.run_id, dag=dag_run.dag_id, msg=msg)
+            started = dag_run.start_date.isoformat() if dag_run.start_date else None
+            _write(
+                "on_dag_run_running",
+                run=dag_run.run_id,
+                dag=dag_run.dag_id,
+                msg=msg,
+                started=started,
+            )
 
         @hookimpl
         def on_dag_run_success(self, dag_run, msg):
@@ -198,8 +205,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
         made.dispose()
 
 
-def _check_run_events(events: list[dict[str, Any]], run_id: str, scheduler_pid: int) -> None:
-    """Every event of the run, in order: the scheduler's, and each try's in its process."""
+def _check_run_events(
+    events: list[dict[str, Any]], run: tuple[str, str], scheduler_pid: int
+) -> None:
+    """Every event of the run (its id and start), in order: the scheduler's, and each try's in
+    its process."""
+    run_id, run_start = run
     everything = events
     assets = [e for e in events if e["event"].startswith("on_asset_")]
     events = [e for e in events if not e["event"].startswith("on_asset_")]
@@ -239,6 +250,7 @@ def _check_run_events(events: list[dict[str, Any]], run_id: str, scheduler_pid: 
     assert names.index("on_dag_run_failed") > names.index("on_task_instance_failed")
     running = next(e for e in events if e["event"] == "on_dag_run_running")
     assert (running["pid"], running["msg"], running["dag"]) == (scheduler_pid, "started", "watched")
+    assert running["started"] == run_start  # the run as it started, as Airflow hands it over
     end = next(e for e in events if e["event"] == "on_dag_run_failed")
     assert (end["msg"], end["state"]) == ("task_failure", "failed")
     assert "on_dag_run_success" not in names
@@ -259,6 +271,16 @@ def _run_id(store: Store, run_pk: int) -> str:
         return str(conn.execute(select(dag_run.c.run_id).where(dag_run.c.id == run_pk)).scalar())
 
 
+def _run(store: Store, run_pk: int) -> tuple[str, str]:
+    """The run's id and its start, as a listener writes it."""
+    with store.read() as conn:
+        row = conn.execute(
+            select(dag_run.c.run_id, dag_run.c.start_date).where(dag_run.c.id == run_pk)
+        ).one()
+    assert row.start_date is not None
+    return row.run_id, row.start_date.isoformat()
+
+
 def test_a_plugin_listener_sees_every_event_of_a_run_on_the_local_executor(
     tmp_path: Path, store: Store
 ) -> None:
@@ -277,7 +299,7 @@ def test_a_plugin_listener_sees_every_event_of_a_run_on_the_local_executor(
     own = [e["event"] for e in found if e["pid"] == scheduler_pid]
     assert own[0] == "on_starting" and own[-1] == "before_stopping", own
     assert found[0]["component"] == "Scheduler"
-    _check_run_events(found, _run_id(store, run_pk), scheduler_pid)
+    _check_run_events(found, _run(store, run_pk), scheduler_pid)
 
     # The broken listener: in the try's log, and nothing else changed (ok succeeded, the
     # recorder was called, the next task ran).
@@ -396,6 +418,6 @@ def test_a_plugin_listener_sees_every_event_of_a_run_on_a_celery_worker(
             deadline = time.monotonic() + 90
             scheduler.run(until=lambda: done() or time.monotonic() > deadline)
         assert done(), f"the run did not finish; the worker said:\n{log.read_text()[-3000:]}"
-        _check_run_events(_events(events), _run_id(store, run_pk), os.getpid())
+        _check_run_events(_events(events), _run(store, run_pk), os.getpid())
     finally:
         store.dispose()
