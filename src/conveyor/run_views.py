@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from conveyor.exceptions import AirflowException
 from conveyor.store.engine import Store
-from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
 
@@ -149,13 +148,12 @@ class DagRunView(RunRow):
     """``context["dag_run"]``: the run with Airflow's ``DagRun`` attributes.
 
     It is a :class:`RunRow` (``id``, ``run_id``, ``run_type``, ``state``, ``logical_date``,
-    the data interval, ``conf``, ``partition_key``, ``start_date`` ...); the run's other dates
-    and its maker are read when first asked.
+    the data interval, ``conf``, ``partition_key``, its dates and ``created_by`` ...), as it
+    was when read: a try's context has the run as the try started, as Airflow's has.
     """
 
     _store: Store | None
     _web_url: str
-    _listing: run_reads.RunListing | None
 
     @classmethod
     def of(cls, row: RunRow, store: Store | None, web_url: str) -> DagRunView:
@@ -163,15 +161,7 @@ class DagRunView(RunRow):
         object.__setattr__(view, "run_type", _RUN_TYPES.get(row.run_type, row.run_type))
         object.__setattr__(view, "_store", store)
         object.__setattr__(view, "_web_url", web_url)
-        object.__setattr__(view, "_listing", None)
         return view
-
-    def _read(self) -> run_reads.RunListing | None:
-        if self._listing is None and self._store is not None:
-            with self._store.read() as conn:
-                found = run_reads.get_run(conn, self.dag_id, self.run_id)
-            object.__setattr__(self, "_listing", found)
-        return self._listing
 
     @property
     def execution_date(self) -> datetime:
@@ -185,21 +175,6 @@ class DagRunView(RunRow):
     def external_trigger(self) -> bool:
         """Airflow's: made by a person or a trigger, not by the schedule or a dataset."""
         return self.run_type == "manual"
-
-    @property
-    def end_date(self) -> datetime | None:
-        listing = self._read()
-        return listing.end_date if listing else None
-
-    @property
-    def queued_at(self) -> datetime | None:
-        listing = self._read()
-        return listing.queued_at if listing else None
-
-    @property
-    def created_by(self) -> str | None:
-        listing = self._read()
-        return listing.created_by if listing else None
 
     def get_task_instances(self, state: Any = None) -> list[TaskInstanceView]:
         """The run's task instances; ``state``: one state or a list of them to keep."""

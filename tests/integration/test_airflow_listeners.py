@@ -144,7 +144,13 @@ PLUGIN = """
 
         @hookimpl
         def on_dag_run_failed(self, dag_run, msg):
-            _write("on_dag_run_failed", run=dag_run.run_id, msg=msg, state=str(dag_run.state))
+            _write(
+                "on_dag_run_failed",
+                run=dag_run.run_id,
+                msg=msg,
+                state=str(dag_run.state),
+                ended=dag_run.end_date.isoformat() if dag_run.end_date else None,
+            )
 
 
     class Broken:
@@ -206,11 +212,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def _check_run_events(
-    events: list[dict[str, Any]], run: tuple[str, str], scheduler_pid: int
+    events: list[dict[str, Any]], run: tuple[str, str, str], scheduler_pid: int
 ) -> None:
     """Every event of the run (its id and start), in order: the scheduler's, and each try's in
     its process."""
-    run_id, run_start = run
+    run_id, run_start, run_end = run
     everything = events
     assets = [e for e in events if e["event"].startswith("on_asset_")]
     events = [e for e in events if not e["event"].startswith("on_asset_")]
@@ -252,7 +258,7 @@ def _check_run_events(
     assert (running["pid"], running["msg"], running["dag"]) == (scheduler_pid, "started", "watched")
     assert running["started"] == run_start  # the run as it started, as Airflow hands it over
     end = next(e for e in events if e["event"] == "on_dag_run_failed")
-    assert (end["msg"], end["state"]) == ("task_failure", "failed")
+    assert (end["msg"], end["state"], end["ended"]) == ("task_failure", "failed", run_end)
     assert "on_dag_run_success" not in names
     # ok's outlet: told in ok's process once its record committed, before ok's success hook.
     assert [(e["event"], e["uri"]) for e in assets] == [
@@ -271,14 +277,16 @@ def _run_id(store: Store, run_pk: int) -> str:
         return str(conn.execute(select(dag_run.c.run_id).where(dag_run.c.id == run_pk)).scalar())
 
 
-def _run(store: Store, run_pk: int) -> tuple[str, str]:
-    """The run's id and its start, as a listener writes it."""
+def _run(store: Store, run_pk: int) -> tuple[str, str, str]:
+    """The run's id, start and end, as a listener writes them."""
     with store.read() as conn:
         row = conn.execute(
-            select(dag_run.c.run_id, dag_run.c.start_date).where(dag_run.c.id == run_pk)
+            select(dag_run.c.run_id, dag_run.c.start_date, dag_run.c.end_date).where(
+                dag_run.c.id == run_pk
+            )
         ).one()
-    assert row.start_date is not None
-    return row.run_id, row.start_date.isoformat()
+    assert row.start_date is not None and row.end_date is not None
+    return row.run_id, row.start_date.isoformat(), row.end_date.isoformat()
 
 
 def test_a_plugin_listener_sees_every_event_of_a_run_on_the_local_executor(

@@ -67,6 +67,8 @@ def alert(context):
         "external_trigger": run.external_trigger,
         "conf": run.conf,
         "run_started": run.start_date is not None,
+        "queued_before_started": run.queued_at <= run.start_date,
+        "run_end": run.end_date,
         "upstream_state": run.get_task_instance("first").state,
         "exception": [type(context["exception"]).__name__, str(context["exception"])],
         "exception_is_airflow": isinstance(context["exception"], AirflowException),
@@ -143,6 +145,10 @@ def test_a_failure_alert_reads_the_try_and_run_and_a_callback_error_is_on_the_ti
         "external_trigger": True,
         "conf": {"who": "ops"},
         "run_started": True,
+        "queued_before_started": True,
+        # The run as the try started, as Airflow's task runner has it: the end this try's
+        # record gave it is not there.
+        "run_end": None,
         "upstream_state": "success",
         # The very exception the task raised: the callback runs in the try's process.
         "exception": ["AirflowException", "the API said 503"],

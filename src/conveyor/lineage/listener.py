@@ -137,7 +137,7 @@ class OpenLineageListener:
             if self.store is not None:
                 with self.store.read() as conn:
                     dag = StoredDag(runs.serialized_dag(conn, dag_run.version_hash).raw)
-                dag_run = DagRunView.of(dag_run, self.store, "")  # its dates, read when asked
+                dag_run = DagRunView.of(dag_run, self.store, "")  # its instances, read below
                 if state is not RunState.START:
                     task_states = [
                         (ti.task_id, ti.state, ti.duration or 0.0)

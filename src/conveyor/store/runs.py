@@ -38,7 +38,12 @@ class RunRow:
     data_interval_end: datetime
     conf: dict[str, Any]
     version_hash: str
+    # Its row's dates and maker as read: a try's context, a listener and a callback see the
+    # run as it was when read, as Airflow hands its DagRun over.
+    queued_at: datetime | None
     start_date: datetime | None  # when it last started running: names its trace (spans)
+    end_date: datetime | None
+    created_by: str | None
     dag_paused: bool = False
     partition_key: str | None = None  # the partition of data it is for (Airflow 3.2)
     partition_date: datetime | None = None  # the moment that partition starts (Airflow 3.3)
@@ -419,7 +424,10 @@ def run_row(row: Any) -> RunRow:
         data_interval_end=row.data_interval_end,
         conf=shown(row.conf or {}),  # a row stored before strict JSON: its bad parts marked
         version_hash=row.version_hash,
+        queued_at=row.queued_at,
         start_date=row.start_date,
+        end_date=row.end_date,
+        created_by=row.created_by,
         dag_paused=bool(getattr(row, "is_paused", False)),
         partition_key=getattr(row, "partition_key", None),
         partition_date=getattr(row, "partition_date", None),
