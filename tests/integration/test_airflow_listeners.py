@@ -86,7 +86,8 @@ PLUGIN = """
 
 
     def _ti(ti):
-        return {"task": ti.task_id, "try": ti.try_number, "run": ti.run_id}
+        ended = ti.end_date.isoformat() if ti.end_date else None
+        return {"task": ti.task_id, "try": ti.try_number, "run": ti.run_id, "ended": ended}
 
 
     class Recorder:
@@ -212,11 +213,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def _check_run_events(
-    events: list[dict[str, Any]], run: tuple[str, str, str], scheduler_pid: int
+    events: list[dict[str, Any]], run: tuple[str, str, str, dict[str, str]], scheduler_pid: int
 ) -> None:
     """Every event of the run (its id and start), in order: the scheduler's, and each try's in
     its process."""
-    run_id, run_start, run_end = run
+    run_id, run_start, run_end, try_ends = run
     everything = events
     assets = [e for e in events if e["event"].startswith("on_asset_")]
     events = [e for e in events if not e["event"].startswith("on_asset_")]
@@ -236,6 +237,10 @@ def _check_run_events(
         "ok": ["on_task_instance_running", "on_task_instance_success"],
         "skip": ["on_task_instance_running", "on_task_instance_skipped"],
         "boom": ["on_task_instance_running", "on_task_instance_failed"],
+    }
+    # A try's hooks see the end its record gave it; none while it runs.
+    assert {task: [e["ended"] for e in found] for task, found in by_task.items()} == {
+        task: [None, try_ends[task]] for task in ("ok", "skip", "boom")
     }
     failed = by_task["boom"][1]
     assert "boom went the task" in failed["error"]
@@ -277,16 +282,23 @@ def _run_id(store: Store, run_pk: int) -> str:
         return str(conn.execute(select(dag_run.c.run_id).where(dag_run.c.id == run_pk)).scalar())
 
 
-def _run(store: Store, run_pk: int) -> tuple[str, str, str]:
-    """The run's id, start and end, as a listener writes them."""
+def _run(store: Store, run_pk: int) -> tuple[str, str, str, dict[str, str]]:
+    """The run's id, start and end, and each task's try's recorded end, as a listener writes
+    them."""
     with store.read() as conn:
         row = conn.execute(
             select(dag_run.c.run_id, dag_run.c.start_date, dag_run.c.end_date).where(
                 dag_run.c.id == run_pk
             )
         ).one()
+        ends = conn.execute(
+            select(task_instance.c.task_id, task_try.c.end_date)
+            .join(task_try, task_try.c.ti_id == task_instance.c.id)
+            .where(task_instance.c.run_pk == run_pk)
+        ).all()
     assert row.start_date is not None and row.end_date is not None
-    return row.run_id, row.start_date.isoformat(), row.end_date.isoformat()
+    tries = {task_id: end.isoformat() for task_id, end in ends}
+    return row.run_id, row.start_date.isoformat(), row.end_date.isoformat(), tries
 
 
 def test_a_plugin_listener_sees_every_event_of_a_run_on_the_local_executor(

@@ -98,10 +98,13 @@ def test_a_hop_records_the_try_and_queues_what_became_ready(
     with store.read() as conn:
         states = {t.task_id: (t.state, t.try_number) for t in runs.task_instances(conn, run_pk)}
         closed = conn.execute(
-            select(task_try.c.state, task_try.c.exit_kind, task_try.c.duration).where(
-                task_try.c.ti_id == first_id
-            )
+            select(
+                task_try.c.state, task_try.c.exit_kind, task_try.c.duration, task_try.c.end_date
+            ).where(task_try.c.ti_id == first_id)
         ).one()
+        ti_end = conn.execute(
+            select(task_instance.c.end_date).where(task_instance.c.id == first_id)
+        ).scalar()
     assert states == {
         "first": (TaskState.SUCCESS, 1),
         "left": (TaskState.QUEUED, 1),
@@ -109,6 +112,8 @@ def test_a_hop_records_the_try_and_queues_what_became_ready(
     }
     assert closed.state == "success" and closed.exit_kind == "return"
     assert closed.duration is not None and closed.duration >= 0
+    # The result says the end the record gave the try: its listeners need not read it.
+    assert result.ended_at is not None and result.ended_at == closed.end_date == ti_end
     timeline = _timeline(store, run_pk)
     assert [(n, kind) for n, kind, _ in timeline["first"]] == [
         (1, "scheduled"),

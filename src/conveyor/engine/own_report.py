@@ -20,6 +20,7 @@ from conveyor.engine.planning import branch_skips, short_circuit_skips
 from conveyor.engine.progress import Mover, QueuedTry, advance_from_frontier, waiting_bound
 from conveyor.engine.report import Happened
 from conveyor.engine.try_move import TryMove
+from conveyor.lifecycle import NOT_A_RETRY
 from conveyor.model.assets import Emitted
 from conveyor.model.xcom_arg import RETURN_VALUE
 from conveyor.serialized import SerializedDag
@@ -42,6 +43,8 @@ class TryResult:
     kept: KeptTry | None = None
     #: The runner's ``recorded`` hook was given this result already (before the listeners).
     reported: bool = False
+    #: The end the record gave the try (None where it records none: a deferral, a poke).
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class Ending(TryMove):
     mover: Mover | None = None
     #: What the hop plans with (a run the frontier plans), read with the move.
     hop: _HopRead | None = None
+    #: The finish the move records, made once (its end time with it).
+    finish: steps.Finish | None = None
     result: TryResult | None = None
 
     def make_move(self) -> bool:
@@ -174,8 +179,10 @@ def _frontier_finish(e: Ending) -> Callable[[run_lock.RunLock], _HopRead | None]
 
 
 def _finish(e: Ending) -> steps.Finish:
-    end = e.end
-    return steps.Finish(end.ti_id, end.try_number, e.decided, e.actor, end.started_at)
+    if e.finish is None:
+        end = e.end
+        e.finish = steps.Finish(end.ti_id, end.try_number, e.decided, e.actor, end.started_at)
+    return e.finish
 
 
 # -- when ----------------------------------------------------------------------------------
@@ -257,12 +264,13 @@ def hand_off(e: Ending) -> None:
     assert e.advance is not None
     queued = e.advance.queued
     started = None if e.handoff is None else e.handoff.started
+    ended_at = _finish(e).at if outcome.state not in NOT_A_RETRY else None
     if started is None:
-        e.result = TryResult(True, outcome.state, queued, outcome.error, run)
+        e.result = TryResult(True, outcome.state, queued, outcome.error, run, ended_at=ended_at)
         return
     queued = [work for work in queued if work.ti_id != started[0].ti_id]
     kept = KeptTry(started[0], run, started[1])
-    e.result = TryResult(True, outcome.state, queued, outcome.error, run, kept)
+    e.result = TryResult(True, outcome.state, queued, outcome.error, run, kept, ended_at=ended_at)
 
 
 def keep_rendered_fields(e: Ending) -> None:

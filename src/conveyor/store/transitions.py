@@ -601,13 +601,15 @@ def finish(
     *,
     expected: Iterable[TaskState] = (S.RUNNING,),
     started_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> Moved:
     """running -> success / failed / up_for_retry / skipped / up_for_reschedule, closing the
     try's record. ``run``: the try's run, locked in this transaction (the move relies on it).
 
-    ``started_at``: when the try started, if the caller knows (saves reading it back).
+    ``started_at``: when the try started, if the caller knows (saves reading it back);
+    ``now``: the end to record (the moment of the call, if not given).
     """
-    now = utcnow()
+    now = now or utcnow()
     moved = make_move(
         conn,
         lifecycle.FINISH,

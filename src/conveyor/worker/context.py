@@ -180,12 +180,19 @@ class TaskInstanceHandle:
             raise RuntimeError("the try's context is not built yet")
         return self._context
 
-    def ended(self, state: TaskState | None, rendered_map_index: str | None = None) -> None:
-        """After the try's outcome is recorded: its state and its ``map_index_template`` as
-        rendered, for callbacks (its recorded end is read when asked: most tries have no
-        callback that asks)."""
+    def ended(
+        self,
+        state: TaskState | None,
+        rendered_map_index: str | None = None,
+        *,
+        ended_at: datetime | None = None,
+    ) -> None:
+        """After the try's outcome is recorded: its state, its ``map_index_template`` as
+        rendered and the end the record gave it, for callbacks and listeners (an end not
+        given is read when asked)."""
         self.state = state.value if state is not None else None
         self.rendered_map_index = rendered_map_index
+        self._end_date = ended_at
         self._ended = True
 
     @property

@@ -405,7 +405,9 @@ class TryRunner:
                 self.recorded(result)
                 result.reported = True
             if call.context is not None:
-                call.context["ti"].ended(result.state, call.final_map_index_label())
+                call.context["ti"].ended(
+                    result.state, call.final_map_index_label(), ended_at=result.ended_at
+                )
                 if result.state is TaskState.SUCCESS:
                     clear_on_success(call.context)
             after_try(  # task callbacks, and the DAG callbacks of a run this try ended

@@ -28,7 +28,7 @@ goes. On SQLite the same functions make the moves one statement at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -138,14 +138,14 @@ _FINISH_AND_READ = (
 )
 
 
-def _finish_params(finish: Finish, now: datetime) -> dict[str, Any]:
+def _finish_params(finish: Finish) -> dict[str, Any]:
     """The values of the finish CTEs (``fin_*``)."""
     outcome, actor = finish.outcome, finish.actor
     return {
         "fin_ti": finish.ti_id,
         "fin_try": finish.try_number,
         "fin_state": outcome.state.value,
-        "fin_now": now,
+        "fin_now": finish.at,
         "fin_retry_at": outcome.retry_at,
         "fin_exit_kind": outcome.exit_kind,
         "fin_error": outcome.error,
@@ -158,13 +158,15 @@ def _finish_params(finish: Finish, now: datetime) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Finish:
     """A running try's end, as its own process records it: ``transitions.finish``'s values.
-    ``started_at``: when the try started, if the caller knows (saves reading it back)."""
+    ``started_at``: when the try started, if the caller knows (saves reading it back);
+    ``at``: the end it records, chosen once, so the caller knows it without reading it."""
 
     ti_id: int
     try_number: int
     outcome: Outcome
     actor: Actor
     started_at: datetime | None = None
+    at: datetime = field(default_factory=utcnow)
 
 
 def _finish_alone(conn: Connection, run: LockedRun, finish: Finish) -> moves.Moved:
@@ -177,6 +179,7 @@ def _finish_alone(conn: Connection, run: LockedRun, finish: Finish) -> moves.Mov
         finish.outcome,
         finish.actor,
         started_at=finish.started_at,
+        now=finish.at,
     )
 
 
@@ -190,11 +193,7 @@ def finish_and_read(conn: Connection, run: LockedRun, finish: Finish) -> runs.Ta
             return None
         return runs.task_instances_and_room(conn, run.id)
     lifecycle.check_step([S.RUNNING], outcome.state)
-    now = utcnow()
-    rows = conn.execute(
-        _FINISH_AND_READ,
-        {"room_of_run": run.id, **_finish_params(finish, now)},
-    ).all()
+    rows = conn.execute(_FINISH_AND_READ, {"room_of_run": run.id, **_finish_params(finish)}).all()
     if not rows or not rows[0].finished:
         moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
         return None
@@ -248,7 +247,7 @@ def finish_and_read_hop(
         waiting_bound,
         sample=sample,
         statement=_FINISH_AND_READ_HOP,
-        params=_finish_params(finish, utcnow()),
+        params=_finish_params(finish),
     )
     if read.finished is None:
         moves.lost(conn, ti_id, [S.RUNNING], outcome.state, try_number)
