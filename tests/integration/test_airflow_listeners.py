@@ -151,6 +151,7 @@ PLUGIN = """
                 msg=msg,
                 state=str(dag_run.state),
                 ended=dag_run.end_date.isoformat() if dag_run.end_date else None,
+                tasks={ti.task_id: ti.state for ti in dag_run.get_task_instances()},
             )
 
 
@@ -264,6 +265,8 @@ def _check_run_events(
     assert running["started"] == run_start  # the run as it started, as Airflow hands it over
     end = next(e for e in events if e["event"] == "on_dag_run_failed")
     assert (end["msg"], end["state"], end["ended"]) == ("task_failure", "failed", run_end)
+    # Its run reads its task instances, as Airflow's DagRun does.
+    assert end["tasks"] == {"ok": "success", "skip": "skipped", "boom": "failed"}
     assert "on_dag_run_success" not in names
     # ok's outlet: told in ok's process once its record committed, before ok's success hook.
     assert [(e["event"], e["uri"]) for e in assets] == [

@@ -53,10 +53,10 @@ def start(settings: Settings, store: Store | None = None) -> None:
     nothing more)."""
     listeners.load_plugin_listeners(str(settings.plugins_path))
     lineage.start(settings, store)
-    transitions.on_run_moves(_run_moved)
+    transitions.on_run_moves(lambda to, read: _run_moved(store, to, read))
     datasets.on_asset_events(_assets_changed)
     manual.on_marks(lambda read, to: _marked(store, read, to))
-    manual.on_run_marks(_run_marked)
+    manual.on_run_marks(lambda read, to: _run_marked(store, read, to))
 
 
 def start_for_marks(settings: Settings, store: Store, *, plugins: bool = True) -> None:
@@ -67,7 +67,7 @@ def start_for_marks(settings: Settings, store: Store, *, plugins: bool = True) -
         listeners.load_plugin_listeners(str(settings.plugins_path))
     lineage.start(settings, store)
     manual.on_marks(lambda read, to: _marked(store, read, to))
-    manual.on_run_marks(_run_marked)
+    manual.on_run_marks(lambda read, to: _run_marked(store, read, to))
 
 
 #: Airflow's words for a task instance a person marked failed (its listener's ``error``).
@@ -91,8 +91,9 @@ def _marked(store: Store | None, read: Callable[[], manual.MarkedRows], to: Task
             )
 
 
-def _run_marked(read: Callable[[], RunRow], to: RunState) -> None:
-    """Airflow's DAG run hook for a run a person marked ``to``, with its API's ``msg``."""
+def _run_marked(store: Store | None, read: Callable[[], RunRow], to: RunState) -> None:
+    """Airflow's DAG run hook for a run a person marked ``to``, with its API's ``msg``; its
+    ``dag_run`` reads its task instances through ``store``, as Airflow's ORM run does."""
     hook = _HOOKS.get(to)
     if hook is None or not listeners.has_listeners():
         return
@@ -100,7 +101,7 @@ def _run_marked(read: Callable[[], RunRow], to: RunState) -> None:
     if run.state is not to:  # moved again since: that move tells its own
         return
     msg = f"Dag Run's state was manually set to `{to.value}`."
-    listeners.notify(hook, dag_run=DagRunView.of(run, None, ""), msg=msg)
+    listeners.notify(hook, dag_run=DagRunView.of(run, store, ""), msg=msg)
 
 
 def _assets_changed(events: list[datasets.RecordedEvent]) -> None:
@@ -129,7 +130,7 @@ def _assets_changed(events: list[datasets.RecordedEvent]) -> None:
 
 #: While a try's process ends its try: the run moves its record committed, told after the
 #: task instance's own hook (Airflow's scheduler sees a run end after its last task did).
-_held: list[tuple[RunState, Callable[[], tuple[RunRow, str | None]]]] | None = None
+_held: list[Callable[[], None]] | None = None
 
 
 @contextmanager
@@ -141,21 +142,26 @@ def after_the_try() -> Iterator[None]:
         yield
     finally:
         held, _held = _held, outer
-        for to, read in held:
-            _run_moved(to, read)
+        for tell in held:
+            tell()
 
 
-def _run_moved(to: RunState, read: Callable[[], tuple[RunRow, str | None]]) -> None:
+def _run_moved(
+    store: Store | None, to: RunState, read: Callable[[], tuple[RunRow, str | None]]
+) -> None:
+    """Airflow's DAG run hook for a run move this process committed; its ``dag_run`` reads
+    its task instances through ``store``, as Airflow's ORM run does."""
     hook = _HOOKS.get(to)
     if hook is None or not listeners.has_listeners():
         return
     if _held is not None:
-        _held.append((to, read))
+        _held.append(lambda: _run_moved(store, to, read))
         return
     run, note = read()
     if run.state is not to:  # moved again since: that move tells its own
         return
-    listeners.notify(hook, dag_run=DagRunView.of(run, None, ""), msg=message(run.state, note))
+    dag_run = DagRunView.of(run, store, "")
+    listeners.notify(hook, dag_run=dag_run, msg=message(run.state, note))
 
 
 def message(state: RunState, note: str | None) -> str:
