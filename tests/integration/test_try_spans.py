@@ -6,7 +6,8 @@ record kept), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import textwrap
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,11 @@ def test_a_started_try_names_its_spans_as_the_store_does(store: Store) -> None:
         with store.read() as conn:  # the answer lost: the start read again
             again = tries.own_start(conn, first.id, first.try_number, hostname="h", pid=1)
         assert again is not None and _same_as_read(store, *again) == span
+        # A dispatch that continues its try: its spans start at the try's first dispatch.
+        started, run = found
+        later = replace(started, resumptions=1, start_date=started.start_date + timedelta(1))
+        resumed = of_started(store, later, run)
+        assert resumed is not None and resumed.start_date == started.start_date
     finally:
         store.dispose()
 

@@ -18,20 +18,15 @@ from conveyor.store.engine import Store
 def of_started(store: Store, started: StartedTry, run: runs.RunRow) -> spans.TrySpan | None:
     """The spans of a try this process just started, named from what its start read: no
     query on the hop. A dispatch that continues its try (a poke, a deferral's or an
-    answer's resumption) reads the store, for its span starts at the try's first dispatch."""
+    answer's resumption) reads the try's first dispatch's start, where its span starts."""
     if not spans.on():
         return None
+    try_start = started.start_date
     if started.resumptions:
-        return read(
-            store,
-            ti_id=started.ti_id,
-            run_pk=started.run_pk,
-            dag_id=started.dag_id,
-            run_id=started.run_id,
-            task_id=started.task_id,
-            try_number=started.shown_try,
-            start_date=started.start_date,
-        )
+        with store.read() as conn:
+            found = runs.trace_times(conn, started.run_pk, started.ti_id)
+        if found is not None and found.try_start is not None:
+            try_start = found.try_start
     return spans.TrySpan(
         spans.RunSpan(started.dag_id, started.run_id, run.run_type, run.start_date),
         started.ti_id,
@@ -39,7 +34,7 @@ def of_started(store: Store, started: StartedTry, run: runs.RunRow) -> spans.Try
         started.map_index,
         started.shown_try,
         started.queued_at,
-        started.start_date,
+        try_start,
     )
 
 
