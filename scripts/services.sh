@@ -430,29 +430,38 @@ ensure_oidc_provider() {
     echo "==> oidc-provider-mock is installed" >&2
 }
 
-# ensure_airflow_spec: Airflow's published OpenAPI spec of its REST API (/api/v2), taken from
-# the released apache-airflow-core wheel (never copied into the repository) into the gitignored
-# $(_tools_dir)/airflow-spec. Exports CONVEYOR_TEST_AIRFLOW_SPEC, the YAML's path, for the tests
-# that compare what Conveyor serves at /api/v2 with it (tests/api/airflow_v2/).
+# ensure_airflow_spec: Airflow's published OpenAPI spec of its REST API (/api/v2) and its
+# registry of metric names, taken from the released apache-airflow-core wheel (never copied into
+# the repository) into the gitignored $(_tools_dir)/airflow-spec. Exports
+# CONVEYOR_TEST_AIRFLOW_SPEC, the spec's path, for the tests that compare what Conveyor serves at
+# /api/v2 with it (tests/api/airflow_v2/), and CONVEYOR_TEST_AIRFLOW_METRICS, the registry's, for
+# those that hold docs/metrics.md and Conveyor's legacy metric names to it.
 ensure_airflow_spec() {
     local version="3.3.2" cache="$(_tools_dir)/airflow-spec"
     local spec="$cache/$version/v2-rest-api-generated.yaml"
-    if [[ ! -s "$spec" ]]; then
-        echo "==> fetching Airflow $version's REST API spec into $cache" >&2
+    local metrics="$cache/$version/metrics_template.yaml"
+    if [[ ! -s "$spec" || ! -s "$metrics" ]]; then
+        echo "==> fetching Airflow $version's REST API spec and metric names into $cache" >&2
         mkdir -p "$cache/$version"
         "$VENV/bin/python" -m pip download -q --no-deps -d "$cache/$version" \
             "apache-airflow-core==$version" >&2 &&
-            "$VENV/bin/python" - "$cache/$version" "$spec" <<'PY' || {
+            "$VENV/bin/python" - "$cache/$version" <<'PY' || {
 import pathlib, sys, zipfile
-folder, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+folder = pathlib.Path(sys.argv[1])
 wheel = next(folder.glob("apache_airflow_core-*.whl"))
-member = "airflow/api_fastapi/core_api/openapi/v2-rest-api-generated.yaml"
-target.write_bytes(zipfile.ZipFile(wheel).read(member))
+members = {
+    "v2-rest-api-generated.yaml": "airflow/api_fastapi/core_api/openapi/v2-rest-api-generated.yaml",
+    "metrics_template.yaml": "airflow/_shared/observability/metrics/metrics_template.yaml",
+}
+with zipfile.ZipFile(wheel) as archive:
+    for name, member in members.items():
+        (folder / name).write_bytes(archive.read(member))
 wheel.unlink()
 PY
-            _svc_warn "could not fetch Airflow's spec: the /api/v2 spec tests will fail"
+            _svc_warn "could not fetch Airflow's spec: the /api/v2 spec and metric name tests will fail"
             return 0
         }
     fi
     export CONVEYOR_TEST_AIRFLOW_SPEC="$spec"
+    export CONVEYOR_TEST_AIRFLOW_METRICS="$metrics"
 }

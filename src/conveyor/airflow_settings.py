@@ -66,6 +66,7 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__WEBSERVER__BASE_URL": "base_url",
     "AIRFLOW__API__BASE_URL": "base_url",
     "AIRFLOW__METRICS__STATSD_ON": "statsd_on",
+    "AIRFLOW__METRICS__LEGACY_NAMES_ON": "legacy_names_on",
     "AIRFLOW__METRICS__STATSD_HOST": "statsd_host",
     "AIRFLOW__METRICS__STATSD_PORT": "statsd_port",
     "AIRFLOW__METRICS__STATSD_PREFIX": "statsd_prefix",

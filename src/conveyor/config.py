@@ -382,6 +382,12 @@ class Settings(AuthSettings):
         default="job_id,run_id",
         description="tag names never sent over DogStatsD (comma-separated; Airflow's default)",
     )
+    legacy_names_on: bool = Field(
+        default=True,
+        description="send each metric that had a legacy name under it too, the tags it holds "
+        "written into it (ti.finish.<dag_id>.<task_id>.<state> beside ti.finish), as Airflow "
+        "3.3 does",
+    )
     metrics_allow_list: str = Field(
         default="",
         description="comma-separated patterns (regular expressions, searched anywhere in the "

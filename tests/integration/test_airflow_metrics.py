@@ -115,7 +115,9 @@ EXPECTED = {
     "dagrun.duration.failed.measured": "ms",
     "dagrun.duration.failed": "ms",
     "dagrun.dependency-check.measured": "ms",
-    "ti.finish.measured.nap.success": "c",  # deferred, then resumed: finished once
+    # deferred, then resumed: its process's each end counted, as Airflow 3.3's task runner
+    "ti.finish.measured.nap.deferred": "c",
+    "ti.finish.measured.nap.success": "c",
     "ti.finish.measured.crash.failed": "c",  # sent by the executor, which saw it end
     # the triggerer's
     "TriggererJob_start": "c",
@@ -132,6 +134,7 @@ EXPECTED = {
     "executor.open_slots": "g",
     "executor.queued_tasks": "g",
     "executor.running_tasks": "g",
+    "executor.open_slots.LocalExecutor": "g",
     "pool.open_slots.default_pool": "g",
     "pool.queued_slots.default_pool": "g",
     "pool.running_slots.default_pool": "g",
@@ -141,7 +144,8 @@ EXPECTED = {
     "dag_processing.file_path_queue_size": "g",
     "dagbag_size": "g",
     "dag_processing.import_errors": "g",
-    "dag_processing.last_duration.measured": "ms",
+    "dag_processing.last_duration.dags-folder.measured": "ms",
+    "dag_processing.last_duration": "ms",
 }
 
 
@@ -293,7 +297,7 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
         assert len(statsd.named("airflow.ti_successes")) == 3
         assert len(statsd.named("airflow.ti_failures")) == 2
         assert len(statsd.named("airflow.ti.start")) == 6  # nap's two tries
-        assert not statsd.named("airflow.ti.finish.measured.nap.deferred")
+        assert len(statsd.named("airflow.ti.finish.measured.nap.deferred")) == 1
         assert sum(p.value for p in statsd.named("airflow.triggers.succeeded")) == 1
         assert _one_value(statsd.named("airflow.pool.open_slots.default_pool")) <= 8
         assert _one_value(statsd.named("airflow.dagbag_size")) == 1
@@ -399,13 +403,22 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
             "env": "test",
         }
         (failure,) = statsd.named("airflow.operator_failures")
-        assert failure.tags["operator"] == "PythonOperator"
+        assert failure.tags["operator_name"] == "PythonOperator"
+        # A legacy name keeps only the tags it does not hold: here the task's.
+        (legacy_failure,) = statsd.named("airflow.operator_failures_PythonOperator")
+        assert legacy_failure.tags == {"dag_id": "measured", "task_id": "boom", "env": "test"}
+        (legacy_finish,) = statsd.named("airflow.ti.finish.measured.boom.failed")
+        assert legacy_finish.tags == {"env": "test"}
         statsd.wait_for("airflow.dagrun.duration.failed")
         (ended,) = statsd.named("airflow.dagrun.duration.failed")
         assert ended.tags == {"dag_id": "measured", "run_type": "scheduled", "env": "test"}
         slots = statsd.named("airflow.executor.open_slots")
         assert slots
-        assert slots[0].tags == {"status": "open", "name": "CeleryExecutor", "env": "test"}
+        assert slots[0].tags == {
+            "status": "open",
+            "executor_class_name": "CeleryExecutor",
+            "env": "test",
+        }
         queued = statsd.named("airflow.pool.queued_slots")
         assert queued and queued[0].tags == {"pool_name": "default_pool", "env": "test"}
         # The tries' metrics came from the worker, not from the scheduler in this process.

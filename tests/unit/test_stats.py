@@ -59,16 +59,57 @@ def test_a_successful_try_is_sent_under_airflows_legacy_and_tagged_names(
     airflow.ti_started("etl", "load")
     airflow.ti_finished("etl", "load", "success", "PythonOperator", 1.5)
     tags = {"dag_id": "etl", "task_id": "load"}
+    # The legacy name holds the tags it names; it keeps only the others (Airflow 3.3's rule).
     assert recorder.sent == [
-        ("c", "ti.start.etl.load", 1, tags),
+        ("c", "ti.start.etl.load", 1, {}),
         ("c", "ti.start", 1, tags),
-        ("c", "ti.finish.etl.load.success", 1, tags),
+        ("c", "ti.finish.etl.load.success", 1, {}),
         ("c", "ti.finish", 1, {**tags, "state": "success"}),
-        ("ms", "dag.etl.load.duration", 1500.0, tags),
+        ("ms", "dag.etl.load.duration", 1500.0, {}),
         ("ms", "task.duration", 1500.0, tags),
         ("c", "operator_successes_PythonOperator", 1, tags),
-        ("c", "operator_successes", 1, {**tags, "operator": "PythonOperator"}),
+        ("c", "operator_successes", 1, {**tags, "operator_name": "PythonOperator"}),
         ("c", "ti_successes", 1, tags),
+    ]
+
+
+def test_a_task_groups_dot_stays_one_segment_of_a_legacy_name(recorder: Recorder) -> None:
+    airflow.ti_finished("etl.v2", "extract.load", "success", "PythonOperator", 1.0)
+    airflow.pool_slots("team pool/1", 4, 0, 0, 0, 0)
+    names = [name for _, name, _, _ in recorder.sent]
+    assert "ti.finish.etl__v2.extract__load.success" in names
+    assert "dag.etl__v2.extract__load.duration" in names
+    # The plain name's tags keep the value as it is.
+    (finish,) = [tags for _, name, _, tags in recorder.sent if name == "ti.finish"]
+    assert finish == {"dag_id": "etl.v2", "task_id": "extract.load", "state": "success"}
+    # A pool's name is put into a metric with each character outside Airflow's rule as "_".
+    assert "pool.open_slots.team_pool_1" in names
+
+
+def test_legacy_names_off_sends_only_the_plain_names(
+    tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    off = _settings(tmp_path, {"AIRFLOW__METRICS__LEGACY_NAMES_ON": "False"})
+    assert off.legacy_names_on is False
+    monkeypatch.setattr(emit, "_legacy_names", off.legacy_names_on)
+    airflow.ti_finished("etl", "load", "success", "PythonOperator", 1.0)
+    assert [name for _, name, _, _ in recorder.sent] == [
+        "ti.finish",
+        "task.duration",
+        "operator_successes",
+        "ti_successes",
+    ]
+
+
+def test_a_wait_is_a_finish_without_a_duration_or_a_count(recorder: Recorder) -> None:
+    for state in ("deferred", "up_for_reschedule", "awaiting_input", "skipped"):
+        airflow.ti_finished("etl", "wait", state, "PythonSensor", 2.0)
+    assert [name for _, name, _, _ in recorder.sent if "." in name and "finish" not in name] == []
+    assert [tags["state"] for _, name, _, tags in recorder.sent if name == "ti.finish"] == [
+        "deferred",
+        "up_for_reschedule",
+        "awaiting_input",
+        "skipped",
     ]
 
 
@@ -96,12 +137,13 @@ def test_dag_run_metrics(recorder: Recorder) -> None:
     airflow.dag_run_ended("etl", "scheduled", "failed", 60)
     airflow.dependency_check("etl", 0.004)
     tags = {"dag_id": "etl", "run_type": "scheduled"}
+    kept = {"run_type": "scheduled"}
     assert recorder.sent == [
-        ("ms", "dagrun.schedule_delay.etl", 2250.0, tags),
+        ("ms", "dagrun.schedule_delay.etl", 2250.0, kept),
         ("ms", "dagrun.schedule_delay", 2250.0, tags),
-        ("ms", "dagrun.duration.failed.etl", 60000.0, tags),
+        ("ms", "dagrun.duration.failed.etl", 60000.0, kept),
         ("ms", "dagrun.duration.failed", 60000.0, tags),
-        ("ms", "dagrun.dependency-check.etl", 4.0, {"dag_id": "etl"}),
+        ("ms", "dagrun.dependency-check.etl", 4.0, {}),
         ("ms", "dagrun.dependency-check", 4.0, {"dag_id": "etl"}),
     ]
 
@@ -113,10 +155,12 @@ def test_scheduler_executor_and_pool_gauges(recorder: Recorder) -> None:
     airflow.pool_slots("unlimited", None, 0, 1, 0, 0)
     sent = {(name, value): tags for _, name, value, tags in recorder.sent}
     assert ("scheduler_heartbeat", 1) in sent
-    assert sent["executor.open_slots", 6] == {"status": "open", "name": "LocalExecutor"}
-    assert sent["executor.queued_tasks", 1] == {"status": "queued", "name": "LocalExecutor"}
-    assert sent["executor.running_tasks", 2] == {"status": "running", "name": "LocalExecutor"}
-    assert sent["pool.open_slots.default_pool", 5] == {"pool_name": "default_pool"}
+    executor = {"executor_class_name": "LocalExecutor"}
+    assert sent["executor.open_slots", 6] == {"status": "open", **executor}
+    assert sent["executor.queued_tasks", 1] == {"status": "queued", **executor}
+    assert sent["executor.running_tasks", 2] == {"status": "running", **executor}
+    assert sent["executor.open_slots.LocalExecutor", 6] == {"status": "open"}
+    assert sent["pool.open_slots.default_pool", 5] == {}
     assert sent["pool.open_slots", 5] == {"pool_name": "default_pool"}
     assert ("pool.scheduled_slots.default_pool", 3) in sent
     assert ("pool.running_slots.unlimited", 1) in sent
@@ -327,7 +371,10 @@ def test_opentelemetry_over_otlp_http(tmp_path: Path) -> None:
         )
         (slots,) = receiver.named("airflow.executor.open_slots")
         assert (slots.kind, slots.value) == ("gauge", 4)
-        assert slots.attributes == {"status": "open", "name": "CeleryExecutor"}
+        assert slots.attributes == {"status": "open", "executor_class_name": "CeleryExecutor"}
+        # OpenTelemetry's instrument names are not case-sensitive: the SDK sends them lowered.
+        (legacy_slots,) = receiver.named("airflow.executor.open_slots.celeryexecutor")
+        assert legacy_slots.attributes == {"status": "open"}
     finally:
         emit.close()
         receiver.close()

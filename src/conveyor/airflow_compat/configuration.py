@@ -88,6 +88,7 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("webserver", "base_url"): "web_url",
     ("api", "worker_timeout"): "web_timeout_seconds",
     ("metrics", "statsd_on"): "statsd_on",
+    ("metrics", "legacy_names_on"): "legacy_names_on",
     ("metrics", "statsd_host"): "statsd_host",
     ("metrics", "statsd_port"): "statsd_port",
     ("metrics", "statsd_prefix"): "statsd_prefix",

@@ -1,10 +1,10 @@
 """Each fact Conveyor has, sent under Airflow's names, from the process Airflow sends it from.
 
-Airflow sends most facts twice: under a legacy name that carries the DAG, task or pool in
-the name itself (``ti.finish.<dag_id>.<task_id>.<state>``), and under a plain name whose
-tags carry them (``ti.finish`` with ``dag_id``, ``task_id``, ``state``); plain StatsD drops
-the tags, DogStatsD and OpenTelemetry keep them. Both are sent here, as Airflow 3 does with
-``legacy_names_on`` (its default). Timers are in milliseconds, as Airflow's.
+Each is sent under its plain name with Airflow's tags (``ti.finish`` with ``dag_id``,
+``task_id``, ``state``); plain StatsD drops the tags, DogStatsD and OpenTelemetry keep them.
+A metric that had a legacy name (``ti.finish.<dag_id>.<task_id>.<state>``) is sent under it
+too, made from the tags as Airflow 3.3 makes it (``legacy_names.py``). Timers are in
+milliseconds, as Airflow's.
 
 Every function returns at once when no sink is open (:func:`on`); the metrics one call sends
 leave together (``emit.together``).
@@ -20,6 +20,7 @@ from typing import ParamSpec
 from conveyor.stats.emit import gauge, incr, timing
 from conveyor.stats.emit import on as on  # callers ask it before gathering a figure
 from conveyor.stats.emit import together as together  # several facts in few datagrams
+from conveyor.stats.legacy_names import stats_name
 
 P = ParamSpec("P")
 
@@ -42,31 +43,30 @@ def _together(send: Callable[P, None]) -> Callable[P, None]:
 
 @_together
 def ti_started(dag_id: str, task_id: str) -> None:
-    tags = {"dag_id": dag_id, "task_id": task_id}
-    incr(f"ti.start.{dag_id}.{task_id}", tags)
-    incr("ti.start", tags)
+    incr("ti.start", {"dag_id": dag_id, "task_id": task_id})
+
+
+#: The ends whose try Airflow's task runner gives an end date, so a duration.
+_TIMED_ENDS = frozenset({"success", "failed", "up_for_retry"})
 
 
 @_together
 def ti_finished(
     dag_id: str, task_id: str, state: str, operator: str, duration_seconds: float | None
 ) -> None:
-    """A try ended as ``state`` (success, failed, up_for_retry, skipped, ...): ``ti.finish``,
-    the task's duration, and the success or failure counts of the try and its operator."""
+    """A try's process ended it as ``state`` (success, failed, up_for_retry, skipped, or a
+    wait: deferred, up_for_reschedule, awaiting_input): ``ti.finish``; for the three ends
+    with an end date the task's duration; the success or failure counts of the try and its
+    operator (``operator`` as Airflow names its class)."""
     tags = {"dag_id": dag_id, "task_id": task_id}
-    incr(f"ti.finish.{dag_id}.{task_id}.{state}", tags)
     incr("ti.finish", {**tags, "state": state})
-    if duration_seconds is not None:
-        ms = duration_seconds * 1000
-        timing(f"dag.{dag_id}.{task_id}.duration", ms, tags)
-        timing("task.duration", ms, tags)
+    if duration_seconds is not None and state in _TIMED_ENDS:
+        timing("task.duration", duration_seconds * 1000, tags)
     if state == "success":
-        incr(f"operator_successes_{operator}", tags)
-        incr("operator_successes", {**tags, "operator": operator})
+        incr("operator_successes", {**tags, "operator_name": operator})
         incr("ti_successes", tags)
     elif state in ("failed", "up_for_retry"):
-        incr(f"operator_failures_{operator}", tags)
-        incr("operator_failures", {**tags, "operator": operator})
+        incr("operator_failures", {**tags, "operator_name": operator})
         incr("ti_failures", tags)
 
 
@@ -79,9 +79,7 @@ def dag_run_started(dag_id: str, run_type: str, delay_seconds: float | None) -> 
     if delay_seconds is None:
         return
     ms = max(delay_seconds, 0.0) * 1000
-    tags = {"dag_id": dag_id, "run_type": run_type}
-    timing(f"dagrun.schedule_delay.{dag_id}", ms, tags)
-    timing("dagrun.schedule_delay", ms, tags)
+    timing("dagrun.schedule_delay", ms, {"dag_id": dag_id, "run_type": run_type})
 
 
 @_together
@@ -89,17 +87,13 @@ def dag_run_ended(dag_id: str, run_type: str, state: str, duration_seconds: floa
     if state not in ("success", "failed"):
         return
     ms = duration_seconds * 1000
-    tags = {"dag_id": dag_id, "run_type": run_type}
-    timing(f"dagrun.duration.{state}.{dag_id}", ms, tags)
-    timing(f"dagrun.duration.{state}", ms, tags)
+    timing(f"dagrun.duration.{state}", ms, {"dag_id": dag_id, "run_type": run_type})
 
 
 @_together
 def dependency_check(dag_id: str, seconds: float) -> None:
     """The time planning one run whole took (Airflow's ``DagRun.update_state``)."""
-    tags = {"dag_id": dag_id}
-    timing(f"dagrun.dependency-check.{dag_id}", seconds * 1000, tags)
-    timing("dagrun.dependency-check", seconds * 1000, tags)
+    timing("dagrun.dependency-check", seconds * 1000, {"dag_id": dag_id})
 
 
 # -- the scheduler ---------------------------------------------------------------------------
@@ -140,9 +134,10 @@ def scheduler_loop(seconds: float) -> None:
 @_together
 def executor_slots(executor: str, open_slots: int, queued: int, running: int) -> None:
     """``executor`` as Airflow names its class: LocalExecutor, CeleryExecutor."""
-    gauge("executor.open_slots", open_slots, {"status": "open", "name": executor})
-    gauge("executor.queued_tasks", queued, {"status": "queued", "name": executor})
-    gauge("executor.running_tasks", running, {"status": "running", "name": executor})
+    tags = {"executor_class_name": executor}
+    gauge("executor.open_slots", open_slots, {"status": "open", **tags})
+    gauge("executor.queued_tasks", queued, {"status": "queued", **tags})
+    gauge("executor.running_tasks", running, {"status": "running", **tags})
 
 
 @_together
@@ -150,7 +145,7 @@ def pool_slots(
     pool: str, open_slots: int | None, queued: int, running: int, scheduled: int, starving: int
 ) -> None:
     """One pool's slots; ``open_slots`` None for a pool without a limit (not sent)."""
-    tags = {"pool_name": pool}
+    tags = {"pool_name": stats_name(pool)}
     figures = {
         "open_slots": open_slots,
         "queued_slots": queued,
@@ -161,7 +156,6 @@ def pool_slots(
     }
     for figure, value in figures.items():
         if value is not None:
-            gauge(f"pool.{figure}.{pool}", value, tags)
             gauge(f"pool.{figure}", value, tags)
 
 
@@ -195,11 +189,15 @@ def file_queue_size(waiting: int) -> None:
     gauge("dag_processing.file_path_queue_size", waiting)
 
 
+#: The one bundle Conveyor has, the DAG folder, by Airflow's name for it.
+_BUNDLE = "dags-folder"
+
+
 @_together
 def dag_file_parsed(file_name: str, seconds: float) -> None:
-    """One file's parse, by its name without the ``.py`` (Airflow's ``{dag_file}``)."""
-    timing(f"dag_processing.last_duration.{file_name}", seconds * 1000)
-    timing("dag_processing.last_duration", seconds * 1000, {"file_name": file_name})
+    """One file's parse, by its name without the ``.py`` (Airflow's ``{file_name}``)."""
+    tags = {"bundle_name": _BUNDLE, "file_name": stats_name(file_name)}
+    timing("dag_processing.last_duration", seconds * 1000, tags)
 
 
 @_together
@@ -215,9 +213,7 @@ def parse_timed_out(file_path: str) -> None:
 def triggerer_heartbeat(hostname: str, running: int, capacity_left: int) -> None:
     incr("triggerer_heartbeat")
     tags = {"hostname": hostname}
-    gauge(f"triggers.running.{hostname}", running, tags)
     gauge("triggers.running", running, tags)
-    gauge(f"triggerer.capacity_left.{hostname}", capacity_left, tags)
     gauge("triggerer.capacity_left", capacity_left, tags)
 
 

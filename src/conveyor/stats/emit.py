@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from conveyor._processes import preload_also
 from conveyor.config import Settings
+from conveyor.stats.legacy_names import legacy_of
 from conveyor.stats.names import NameFilter
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Holding(Protocol):
 _sinks: tuple[Sink, ...] = ()
 _holding: tuple[Holding, ...] = ()  # those of the sinks that can
 _filter = NameFilter()
+_legacy_names = True  # [metrics] legacy_names_on
 _configured: tuple[object, ...] | None = None
 _configuring = threading.RLock()
 
@@ -54,7 +56,7 @@ def _key(settings: Settings) -> tuple[object, ...]:
     return tuple(
         getattr(settings, name)
         for name in type(settings).model_fields
-        if name.startswith(("statsd_", "otel_", "metrics_allow", "metrics_block"))
+        if name.startswith(("statsd_", "otel_", "metrics_allow", "metrics_block", "legacy_names"))
     )
 
 
@@ -67,7 +69,7 @@ def configure(settings: Settings) -> None:
 
 
 def _open(settings: Settings, key: tuple[object, ...]) -> None:
-    global _sinks, _holding, _filter, _configured
+    global _sinks, _holding, _filter, _legacy_names, _configured
     close()
     sinks: list[Sink] = []
     if settings.statsd_on:
@@ -83,6 +85,7 @@ def _open(settings: Settings, key: tuple[object, ...]) -> None:
         # exporter once for all.
         preload_also("opentelemetry.sdk.metrics", otel.exporter_module)
     _filter = NameFilter(settings.metrics_allow_list, settings.metrics_block_list)
+    _legacy_names = settings.legacy_names_on
     _sinks, _configured = tuple(sinks), key
     _holding = tuple(sink for sink in sinks if isinstance(sink, Holding))
     if sinks:
@@ -142,7 +145,16 @@ def on() -> bool:
 
 
 def send(kind: str, name: str, value: float, tags: Mapping[str, str] = _NO_TAGS) -> None:
-    if not _sinks or not _filter.allows(name):
+    """``name`` with its tags, after its legacy name (``legacy_names.py``) when it has one."""
+    if not _sinks:
+        return
+    if _legacy_names and (legacy := legacy_of(name, tags)) is not None:
+        _send(kind, legacy[0], value, legacy[1])
+    _send(kind, name, value, tags)
+
+
+def _send(kind: str, name: str, value: float, tags: Mapping[str, str]) -> None:
+    if not _filter.allows(name):
         return
     for sink in _sinks:
         try:

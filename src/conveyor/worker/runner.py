@@ -607,14 +607,16 @@ class TryRunner:
             )
 
 
-#: A try that ends waiting (for a trigger, a poke, a person) has not finished, for Airflow.
+#: A try that ends waiting (for a trigger, a poke, a person): its span goes on.
 _WAITS = NOT_A_RETRY
 
 
 def _finish_metrics(started: StartedTry, task: Any, state: TaskState | None) -> None:
     """Airflow's ``ti.finish``, ``task.duration`` and success and failure counts, once the
-    try's end is committed (None: another process ended it, and counts it)."""
-    if state is None or state in _WAITS or not stats.on():
+    try's end is committed (None: another process ended it, and counts it). A try that ends
+    waiting (for a trigger, a poke, a person) is finished too, as Airflow 3.3's task runner
+    counts its process's end: ``ti.finish`` with that state, then again when it ends."""
+    if state is None or not stats.on():
         return
     operator = airflow_operator_class(
         getattr(task, "decorated_as", None), type(task).__name__ if task else "BaseOperator"
