@@ -29,6 +29,7 @@ from celery_workers import (
     spawn_worker,
     stop_workers,
     wait_for_worker,
+    wait_for_workers,
 )
 from conftest import describe_runs, make_settings, runs_finished
 from conveyor.config import Settings
@@ -175,7 +176,9 @@ def cluster(tmp_path: Path, pg_database_url: str, broker_url: str) -> Iterator[C
     workers: dict[str, subprocess.Popen[bytes]] = {}
     handles = []
 
-    def start_worker(name: str, queue: str, **extra_env: str) -> subprocess.Popen[bytes]:
+    def start_worker(
+        name: str, queue: str, *, wait: bool = True, **extra_env: str
+    ) -> subprocess.Popen[bytes]:
         logs[name] = tmp_path / f"{name}.log"
         handle = logs[name].open("w")
         handles.append(handle)
@@ -183,12 +186,15 @@ def cluster(tmp_path: Path, pg_database_url: str, broker_url: str) -> Iterator[C
         workers[name] = spawn_worker(
             queue, f"{name}@test", {**env, "TEST_WORKER": name, **extra_env}, handle
         )
-        wait_for_worker(settings.db_url, f"{name}@test")
+        if wait:
+            wait_for_worker(settings.db_url, f"{name}@test")
         return workers[name]
 
     try:
-        start_worker("w_default", "default")
-        start_worker("w_etl", "etl")
+        # Both start at once: each start is seconds of imports and a broker connection.
+        start_worker("w_default", "default", wait=False)
+        start_worker("w_etl", "etl", wait=False)
+        wait_for_workers(settings.db_url, ["w_default@test", "w_etl@test"])
         yield Cluster(settings, logs, workers, start_worker, env)
     finally:
         stop_workers(workers.values())
@@ -594,7 +600,8 @@ def test_parallelism_caps_tries_in_flight_across_the_cluster(cluster: Cluster) -
     cluster.workers["w_default"].send_signal(signal.SIGTERM)
     cluster.workers["w_default"].wait(timeout=30)
     for name in ("w_cap1", "w_cap2"):
-        cluster.start_worker(name, "default", CONVEYOR_PARALLELISM="2")
+        cluster.start_worker(name, "default", wait=False, CONVEYOR_PARALLELISM="2")
+    wait_for_workers(cluster.settings.db_url, ["w_cap1@test", "w_cap2@test"])
     settings = cluster.settings.model_copy(update={"parallelism": 2})
     store = Store(settings.db_url)
     try:
@@ -644,8 +651,9 @@ def test_a_pool_process_runs_the_next_try_of_its_chain_without_the_broker(
     # scheduled runs go to w_default. w_keep's streak is 30 s, not the default 1 s: what is
     # checked here is which tries a pool process may take itself, and on a loaded machine
     # 1 s from a message's start can pass before the chain's next step is ready.
-    cluster.start_worker("w_keep", "keep", CONVEYOR_WORKER_STREAK_SECONDS="30")
-    cluster.start_worker("w_plain", "plain", CONVEYOR_WORKER_STREAK_SECONDS="0")
+    cluster.start_worker("w_keep", "keep", wait=False, CONVEYOR_WORKER_STREAK_SECONDS="30")
+    cluster.start_worker("w_plain", "plain", wait=False, CONVEYOR_WORKER_STREAK_SECONDS="0")
+    wait_for_workers(cluster.settings.db_url, ["w_keep@test", "w_plain@test"])
     (cluster.settings.dags_path / "streaks.py").write_text(textwrap.dedent(STREAKS))
     settings = cluster.settings
     store = Store(settings.db_url)
