@@ -45,6 +45,8 @@ from conveyor.model.task import BaseOperator
 from conveyor.run_views import DagRunView, as_exception
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
+from conveyor.stats import airflow as airflow_stats
+from conveyor.stats import emit
 from conveyor.store import callback_requests, deadlines, runs, transitions
 from conveyor.store.engine import Connection, Store
 from conveyor.store.runs import RunRow
@@ -273,7 +275,10 @@ def _call_dag_hook(
         context["task_id"] = row.task_id
         context["sla"] = dag.get_task(row.task_id).sla
     hook = DAG_HOOKS[row.kind]
-    return call_all(getattr(dag, hook, None), context, f"{hook} of DAG {dag.dag_id!r}")
+    errors = call_all(getattr(dag, hook, None), context, f"{hook} of DAG {dag.dag_id!r}")
+    for _ in errors:
+        airflow_stats.dag_callback_failed(dag.dag_id)
+    return errors
 
 
 def after_try(
@@ -313,6 +318,7 @@ def _child_main(settings: Settings, environ: dict[str, str]) -> None:
     from conveyor.loading.code_cache import load_pinned_dag, local_folders
 
     adopt_environment(environ)
+    emit.configure(settings)  # a failed DAG callback is counted (dag.callback_exceptions)
     store = Store(settings.db_url, pool=False)
 
     def resolve(conn: Connection, version_hash: str, dag_id: str) -> DAG:

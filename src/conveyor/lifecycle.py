@@ -138,6 +138,8 @@ POOLED: frozenset[TaskState] = IN_FLIGHT | {S.SCHEDULED}
 #: one awaiting a person's input, holds no worker slot, yet still counts towards its task's
 #: limit (``max_active_tis_per_dag``).
 ACTIVE: frozenset[TaskState] = IN_FLIGHT | {S.DEFERRED, S.AWAITING_INPUT}
+#: The states Airflow's scheduler counts by DAG, task and queue (its ``ti.<state>`` gauges).
+GAUGED: frozenset[TaskState] = ACTIVE | {S.SCHEDULED}
 #: A try that failed, with tries left or none: what failure listeners and the failed-tries
 #: views read.
 FAILED_TRY: frozenset[TaskState] = frozenset({S.FAILED, S.UP_FOR_RETRY})

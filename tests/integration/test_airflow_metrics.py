@@ -20,19 +20,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from celery_workers import celery_settings, require_redis, start_worker, worker_env
 from conftest import make_settings, run_scheduler
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
+from conveyor.lifecycle import GAUGED
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.stats import emit, spans
-from conveyor.store import pools, schema, transitions
+from conveyor.store import figures, pools, runs, schema, transitions
 from conveyor.store.engine import Store
-from conveyor.store.tables import dag_run
+from conveyor.store.tables import dag_run, task_instance
 from conveyor.triggerer.process import beside as triggerer_beside
 from metric_receivers import OtlpReceiver, OtlpSpan, Packet, StatsdReceiver
 
@@ -58,6 +59,10 @@ DAG_FILE = """
         os._exit(3)  # no report: the executor records the end
 
 
+    def broken_callback(context):
+        raise RuntimeError("the on-call channel is down")
+
+
     class Nap(BaseOperator):
         def execute(self, context):
             self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=0.1)), method_name="woke")
@@ -72,6 +77,7 @@ DAG_FILE = """
         start_date=datetime(2026, 1, 1),
         catchup=False,
         is_paused_upon_creation=False,
+        on_failure_callback=broken_callback,
     ) as dag:
 
         @task
@@ -115,6 +121,8 @@ EXPECTED = {
     "dagrun.duration.failed.measured": "ms",
     "dagrun.duration.failed": "ms",
     "dagrun.dependency-check.measured": "ms",
+    # the process that ran the failed run's DAG callback, which raised
+    "dag.callback_exceptions": "c",
     # deferred, then resumed: its process's each end counted, as Airflow 3.3's task runner
     "ti.finish.measured.nap.deferred": "c",
     "ti.finish.measured.nap.success": "c",
@@ -131,6 +139,7 @@ EXPECTED = {
     "scheduler_heartbeat": "c",
     "scheduler.scheduler_loop_duration": "ms",
     "scheduler.tasks.starving": "g",
+    "scheduler.tasks.executable": "g",
     "executor.open_slots": "g",
     "executor.queued_tasks": "g",
     "executor.running_tasks": "g",
@@ -259,6 +268,36 @@ def _check_trace(
 def _one_value(packets: list[Packet]) -> float:
     assert packets, "not received"
     return packets[-1].value
+
+
+def test_the_instance_gauges_count_the_store_by_state_dag_task_and_queue(
+    tmp_path: Path, store: Store
+) -> None:
+    settings = make_settings(tmp_path, tmp_path / "dags", store.url)
+    _write_dags(settings)
+    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    with store.write() as conn:
+        one = runs.create_manual_run(conn, "measured", created_by="test")
+        two = runs.create_manual_run(conn, "measured", created_by="test")
+        ti = task_instance.c
+        # States set by hand: what is counted, not how the instances got there.
+        for run_pk, task_id, state, queue in [
+            (one, "ok", "running", "default"),
+            (two, "ok", "running", "default"),
+            (one, "double", "queued", "etl"),
+            (two, "boom", "success", "default"),  # a state the gauges do not count
+        ]:
+            conn.execute(
+                update(task_instance)
+                .where(ti.run_pk == run_pk, ti.task_id == task_id)
+                .values(state=state, queue=queue)
+            )
+    with store.read() as conn:
+        counts = figures.instances_by_task(conn, GAUGED)
+    assert counts == {
+        ("running", "measured", "ok", "default"): 2,
+        ("queued", "measured", "double", "etl"): 1,
+    }
 
 
 def test_a_run_on_the_local_executor_sends_airflows_metrics(

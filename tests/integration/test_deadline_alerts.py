@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from conftest import run_scheduler
@@ -19,6 +20,7 @@ from conveyor.engine import manual
 from conveyor.lifecycle import Actor
 from conveyor.scheduler import deadlines as scheduler_deadlines
 from conveyor.states import RunState
+from conveyor.stats import emit
 from conveyor.store import deadlines
 from conveyor.store.engine import Store
 from conveyor.store.tables import callback_request, run_deadline
@@ -147,18 +149,48 @@ def test_a_run_that_misses_its_deadline_gets_its_callback_once_with_airflows_con
     assert "deadline 'one second' (DagRunQueuedAtDeadline) passed at" in requests[0].reason
 
 
-def test_a_run_that_succeeds_in_time_never_gets_the_callback(env: Env) -> None:
+class _Recorder:
+    """A metrics sink that keeps what it is sent: Airflow's deadline_alerts.* counters."""
+
+    where = "a test's list"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, float, dict[str, str]]] = []
+
+    def send(self, kind: str, name: str, value: float, tags: Any) -> None:
+        self.sent.append((name, value, dict(tags)))
+
+    def close(self) -> None:
+        pass
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch) -> _Recorder:
+    recorder = _Recorder()
+    monkeypatch.setattr(emit, "_sinks", (recorder,))
+    return recorder
+
+
+def test_a_run_that_succeeds_in_time_never_gets_the_callback(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env.write_dag("deadlines.py", DAGS, header=False)
     env.sync()
+    made = _recording(monkeypatch)
     run_pk = env.trigger("quick_run")
+    assert made.sent == [("deadline_alerts.deadline_created", 1, {"dag_id": "quick_run"})]
     env.run(run_pk, limit=30)
     assert env.run_state(run_pk) is RunState.SUCCESS
 
     # The hour passes: the loop's check decides the deadline, which the run met.
     with env.store.read() as conn:
         assert deadlines.due(conn, utcnow()) == []  # not yet due: nothing read
+    decided = _recording(monkeypatch)
     (decision,) = scheduler_deadlines.check(env.store, utcnow() + timedelta(hours=2))
     assert (decision.run_pk, decision.state) == (run_pk, "met")
+    run_id = env.dag_runs("quick_run")[0].run_id
+    assert decided.sent == [
+        ("deadline_alerts.deadline_not_missed", 1, {"dag_id": "quick_run", "dagrun_id": run_id})
+    ]
     assert scheduler_deadlines.check(env.store, utcnow() + timedelta(hours=3)) == []
     with env.store.read() as conn:
         (deadline,) = deadlines.of_run(conn, run_pk)
@@ -169,14 +201,21 @@ def test_a_run_that_succeeds_in_time_never_gets_the_callback(env: Env) -> None:
     assert _calls(env) == []
 
 
-def test_a_run_that_succeeded_in_time_and_is_cleared_keeps_its_deadline_met(env: Env) -> None:
+def test_a_run_that_succeeded_in_time_and_is_cleared_keeps_its_deadline_met(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env.write_dag("deadlines.py", DAGS, header=False)
     env.sync()
     run_pk = env.trigger("quick_run")
     env.run(run_pk, limit=30)
     run_id = env.dag_runs("quick_run")[0].run_id
+    settled = _recording(monkeypatch)
     with env.store.write() as conn:
         manual.clear_tasks(conn, "quick_run", run_id, None, Actor("person"))
+    # Met when the run succeeded in time, as Airflow counts it then.
+    assert settled.sent == [
+        ("deadline_alerts.deadline_not_missed", 1, {"dag_id": "quick_run", "dagrun_id": run_id})
+    ]
     assert env.run_state(run_pk) is RunState.QUEUED
     with env.store.read() as conn:
         (deadline,) = deadlines.of_run(conn, run_pk)

@@ -53,6 +53,25 @@ def test_each_legacy_name_is_airflows(registry: dict[str, dict[str, Any]]) -> No
         assert registry[name].get("legacy_name") == template, name
 
 
+def test_every_airflow_metric_is_said_sent_or_why_not(
+    registry: dict[str, dict[str, Any]],
+) -> None:
+    documented = _documented()
+    wildcards = [name.removesuffix("*") for name in documented if name.endswith(".*")]
+    missing = [
+        name
+        for name in registry
+        if name not in documented and not any(name.startswith(w) for w in wildcards)
+    ]
+    assert missing == [], f"docs/metrics.md does not say whether these are sent: {missing}"
+    unsaid = {
+        name: said
+        for name, said in documented.items()
+        if name in registry and not said.startswith(("sent", "not sent"))
+    }
+    assert unsaid == {}, "each row says `sent` or `not sent: why`"
+
+
 def test_a_sent_metric_with_a_legacy_name_is_sent_under_it(
     registry: dict[str, dict[str, Any]],
 ) -> None:

@@ -36,6 +36,7 @@ from conveyor.providers.amazon.s3_operators import S3CopyObjectOperator
 from conveyor.providers.openlineage.selective import disable_lineage, enable_lineage
 from conveyor.providers.openlineage.sql import lineage_of_sql
 from conveyor.providers.sqlite import SqliteHook
+from conveyor.stats import emit
 
 
 def _settings(tmp_path: Path, **values: Any) -> Any:
@@ -170,6 +171,47 @@ def test_events_go_in_order_and_a_failing_transport_is_counted() -> None:
     assert failing.submit("a") and failing.submit("b")
     failing.close()
     assert _count("transport_error") - before == 2
+
+
+class _Event:
+    def __init__(self, kind: str) -> None:
+        self.eventType = SimpleNamespace(value=kind)
+
+
+def test_each_send_is_timed_and_a_failure_counted_under_airflows_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, str, dict[str, str]]] = []
+
+    class Sink:
+        where = "a list"
+
+        def send(self, kind: str, name: str, value: float, tags: Any) -> None:
+            sent.append((kind, name, dict(tags)))
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(emit, "_sinks", (Sink(),))
+    client = _Client()
+    client.release.set()
+    client.transport = SimpleNamespace(kind="http")  # type: ignore[attr-defined]
+    working = Emitter(lambda: client, queue_size=10, close_timeout=5)
+    working.submit(_Event("START"))
+    working.close()
+    failing_client = _Client(fail=True)
+    failing_client.transport = SimpleNamespace(kind="http")  # type: ignore[attr-defined]
+    failing = Emitter(lambda: failing_client, queue_size=10, close_timeout=5)
+    failing.submit(_Event("COMPLETE"))
+    failing.close()
+    assert [(kind, name) for kind, name, _ in sent] == [
+        ("ms", "ol.emit.attempts.start.http"),
+        ("ms", "ol.emit.attempts"),
+        ("ms", "ol.emit.attempts.complete.http"),
+        ("ms", "ol.emit.attempts"),
+        ("c", "ol.emit.failed"),
+    ]
+    assert sent[1][2] == {"event_type": "start", "transport_type": "http"}
 
 
 def test_an_event_waits_while_a_try_of_its_process_is_in_its_hop() -> None:

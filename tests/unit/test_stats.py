@@ -195,6 +195,56 @@ def test_heartbeat_failures_triggers_and_the_folders_queue(recorder: Recorder) -
     ]
 
 
+def test_instance_gauges_count_by_task_and_set_what_went_to_zero_once(
+    recorder: Recorder,
+) -> None:
+    gauges = airflow.InstanceGauges()
+    gauges.send({("queued", "etl", "load", "default"): 2, ("running", "etl", "x.y", "big"): 1})
+    gauges.send({("running", "etl", "x.y", "big"): 3})
+    gauges.send({})
+    gauges.send({})
+    sent = [(name, value) for _, name, value, _ in recorder.sent]
+    assert sent == [
+        ("ti.queued.default.etl.load", 2),
+        ("ti.queued", 2),
+        ("ti.running.big.etl.x__y", 1),
+        ("ti.running", 1),
+        ("ti.running.big.etl.x__y", 3),
+        ("ti.running", 3),
+        ("ti.queued.default.etl.load", 0),  # gone: set to 0 once
+        ("ti.queued", 0),
+        ("ti.running.big.etl.x__y", 0),
+        ("ti.running", 0),
+    ]
+    tags = [tags for _, name, _, tags in recorder.sent if name == "ti.queued"]
+    assert tags[0] == {"queue": "default", "dag_id": "etl", "task_id": "load"}
+
+
+def test_a_loops_queued_tries_a_failed_dag_callback_and_lineage_sends(
+    recorder: Recorder,
+) -> None:
+    airflow.tasks_executable(4)
+    airflow.dag_callback_failed("etl")
+    airflow.lineage_sent("start", "http", 0.0125, failed=False)
+    airflow.lineage_sent("complete", "http", 0.5, failed=True)
+    airflow.deadlines_decided("etl", "manual__1", missed=True)
+    assert recorder.sent[-1] == (
+        "c",
+        "deadline_alerts.deadline_missed",
+        1,
+        {"dag_id": "etl", "dagrun_id": "manual__1"},
+    )
+    assert recorder.sent[:-1] == [
+        ("g", "scheduler.tasks.executable", 4, {}),
+        ("c", "dag.callback_exceptions", 1, {"dag_id": "etl"}),
+        ("ms", "ol.emit.attempts.start.http", 12.5, {}),
+        ("ms", "ol.emit.attempts", 12.5, {"event_type": "start", "transport_type": "http"}),
+        ("ms", "ol.emit.attempts.complete.http", 500.0, {}),
+        ("ms", "ol.emit.attempts", 500.0, {"event_type": "complete", "transport_type": "http"}),
+        ("c", "ol.emit.failed", 1, {}),
+    ]
+
+
 def test_nothing_is_gathered_when_no_sink_is_open() -> None:
     assert not emit.on()
     airflow.ti_finished("etl", "load", "success", "PythonOperator", 1.0)  # returns at once

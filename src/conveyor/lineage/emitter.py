@@ -30,6 +30,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from conveyor import hot_path
+from conveyor.stats import airflow as airflow_stats
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class Emitter:
                     continue
                 if client is None:
                     client = self._make_client()
-                client.emit(event)
+                _emit(client, event)
                 EMITTED.labels(_event_type(event)).inc()
             except Exception as exc:
                 self._dropped("transport_error", exc)
@@ -153,6 +154,22 @@ class Emitter:
             self._dropped("shutdown")
         if not left_over:
             self._queue.put_nowait(_STOP)
+
+
+def _emit(client: Any, event: Any) -> None:
+    """Send ``event``, and Airflow's ``ol.emit.attempts`` and ``ol.emit.failed`` of it."""
+    if not airflow_stats.on():
+        client.emit(event)
+        return
+    transport = str(getattr(getattr(client, "transport", None), "kind", "") or "").lower()
+    started = time.perf_counter()
+    failed = True
+    try:
+        client.emit(event)
+        failed = False
+    finally:
+        elapsed = time.perf_counter() - started
+        airflow_stats.lineage_sent(_event_type(event), transport, elapsed, failed)
 
 
 def _event_type(event: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from conveyor.stats import airflow as stats
 from conveyor.store import deadlines
 from conveyor.store.engine import Store
 
@@ -28,6 +29,8 @@ def check(store: Store, now: datetime) -> list[deadlines.Decision]:
         if decision is None:
             continue  # another scheduler decided it
         decided.append(decision)
+        missed = decision.state == deadlines.MISSED
+        stats.deadlines_decided(decision.dag_id, decision.run_id, missed)
         if decision.state == deadlines.MISSED:
             log.warning(
                 "deadline missed: DAG %s run %s (alert %d, due %s); its callback is requested",

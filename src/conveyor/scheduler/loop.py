@@ -37,7 +37,7 @@ from conveyor.engine.runs import start_run
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.exceptions import ConveyorError
 from conveyor.executors.base import Executor
-from conveyor.lifecycle import Actor
+from conveyor.lifecycle import GAUGED, Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.partitioned_timetables import CronPartitionTimetable
 from conveyor.model.schedules import DataInterval, RunInfo
@@ -71,6 +71,9 @@ DAGS_PER_TRANSACTION = 50
 #: How often the pool and executor gauges are read and sent, when metrics are on (Airflow's
 #: [scheduler] pool_metrics_interval).
 GAUGES_SECONDS = 5.0
+#: How often the task instances are counted by state, DAG, task and queue for Airflow's
+#: ``ti.<state>`` gauges (its [scheduler] ti_metrics_interval).
+INSTANCE_GAUGES_SECONDS = 30.0
 #: Airflow's executor class names, as its executor gauges are tagged.
 _EXECUTOR_NAMES = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 
@@ -107,6 +110,10 @@ class Scheduler:
         #: The earliest due time after the last loop's: the next loop starts by then.
         self._next_due: datetime | None = None
         self._next_gauges = 0.0
+        self._next_instance_gauges = 0.0
+        self._instance_gauges = stats.InstanceGauges()
+        #: Tries this loop's dispatch queued (Airflow's ``scheduler.tasks.executable``).
+        self._queued_this_loop = 0
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -244,6 +251,10 @@ class Scheduler:
             self._next_gauges = time.monotonic() + GAUGES_SECONDS
             with self.problems.guard("metrics"):
                 self.send_gauges()
+        if stats.on() and time.monotonic() >= self._next_instance_gauges:
+            self._next_instance_gauges = time.monotonic() + INSTANCE_GAUGES_SECONDS
+            with self.problems.guard("metrics"):
+                self.send_instance_gauges()
 
     def _step(self, now: datetime | None) -> None:
         self._work_left = False
@@ -264,8 +275,10 @@ class Scheduler:
             self.advance_running_runs(now)
         with self.problems.guard("complete_backfills"):
             self.complete_backfills(now or utcnow())
+        self._queued_this_loop = 0
         with self.problems.guard("dispatch"):
             self.dispatch()
+        stats.tasks_executable(self._queued_this_loop)
         with self.problems.guard("requeue_stuck"):
             self.requeue_stuck(now or utcnow())
         with self.problems.guard("reap_zombies"):
@@ -294,6 +307,12 @@ class Scheduler:
         with stats.heartbeat_failures("SchedulerJob"), self.store.write() as conn:
             scheduling.record_heartbeat(conn, self.id, self.hostname, os.getpid(), utcnow())
         stats.scheduler_heartbeat()
+
+    def send_instance_gauges(self) -> None:
+        """Airflow's ``ti.<state>`` gauges, from the store (every scheduler sends the same)."""
+        with self.store.read() as conn:
+            counts = figures.instances_by_task(conn, GAUGED)
+        self._instance_gauges.send(counts)
 
     def send_gauges(self) -> None:
         """Airflow's executor and pool gauges, from the store (cluster-wide: every queued
@@ -583,6 +602,7 @@ class Scheduler:
             # Handed over before the commit: a scheduler killed after it cannot leave a
             # try queued that no executor got (a receiver waits for the commit).
             self.executor.submit(tries)
+        self._queued_this_loop += len(tries)
         return len(tries)
 
     def requeue_stuck(self, now: datetime) -> None:

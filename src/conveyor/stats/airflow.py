@@ -13,7 +13,7 @@ leave together (``emit.together``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import ParamSpec
 
@@ -163,6 +163,30 @@ def tasks_starving(count: int) -> None:
     gauge("scheduler.tasks.starving", count)
 
 
+def tasks_executable(count: int) -> None:
+    """The tries one loop of the scheduler queued (Airflow's: its critical section's)."""
+    gauge("scheduler.tasks.executable", count)
+
+
+class InstanceGauges:
+    """Airflow's ``ti.scheduled``, ``ti.queued``, ``ti.running``, ``ti.deferred`` and
+    ``ti.awaiting_input``: each (state, DAG, task, queue) counted, and one counted before that
+    has none now set to 0, once, as Airflow's scheduler does."""
+
+    def __init__(self) -> None:
+        self._sent: set[tuple[str, str, str, str]] = set()
+
+    def send(self, counts: Mapping[tuple[str, str, str, str], int]) -> None:
+        if not on():
+            return
+        with together():
+            for key in [*counts, *(self._sent - counts.keys())]:
+                state, dag_id, task_id, queue = key
+                tags = {"queue": queue, "dag_id": dag_id, "task_id": task_id}
+                gauge(f"ti.{state}", counts.get(key, 0), tags)
+        self._sent = set(counts)
+
+
 @_together
 def heartbeat_lost(dag_id: str, task_id: str) -> None:
     """A try declared lost because its heartbeat stopped: Airflow 3's name, and Airflow 2's
@@ -204,6 +228,41 @@ def dag_file_parsed(file_name: str, seconds: float) -> None:
 def parse_timed_out(file_path: str) -> None:
     incr("dag_processing.processor_timeouts", {"file_path": file_path})
     incr("dag_file_processor_timeouts")
+
+
+# -- DAG callbacks, in the process that calls them --------------------------------------------
+
+
+def dag_callback_failed(dag_id: str) -> None:
+    """A DAG's success or failure callback raised."""
+    incr("dag.callback_exceptions", {"dag_id": dag_id})
+
+
+# -- deadline alerts, from the process that makes or decides them -----------------------------
+
+
+def deadlines_made(dag_id: str, count: int) -> None:
+    """A run was made with ``count`` deadlines (one per alert with a time for it)."""
+    incr("deadline_alerts.deadline_created", {"dag_id": dag_id}, count)
+
+
+def deadlines_decided(dag_id: str, run_id: str, missed: bool, count: int = 1) -> None:
+    tags = {"dag_id": dag_id, "dagrun_id": run_id}
+    name = "deadline_missed" if missed else "deadline_not_missed"
+    incr(f"deadline_alerts.{name}", tags, count)
+
+
+# -- OpenLineage, from the thread that sends a process's events ------------------------------
+
+
+@_together
+def lineage_sent(event_type: str, transport_type: str, seconds: float, failed: bool) -> None:
+    """One attempt to send an OpenLineage event (``event_type`` lower case: start,
+    complete, ...), timed whether or not it failed, as Airflow's OpenLineage provider does."""
+    tags = {"event_type": event_type, "transport_type": transport_type}
+    timing("ol.emit.attempts", seconds * 1000, tags)
+    if failed:
+        incr("ol.emit.failed")
 
 
 # -- the triggerer ---------------------------------------------------------------------------

@@ -51,6 +51,7 @@ TEMPLATES: Mapping[str, str] = {
     "ti.queued": "ti.queued.{queue}.{dag_id}.{task_id}",
     "ti.running": "ti.running.{queue}.{dag_id}.{task_id}",
     "ti.deferred": "ti.deferred.{queue}.{dag_id}.{task_id}",
+    "ol.emit.attempts": "ol.emit.attempts.{event_type}.{transport_type}",
 }
 
 

@@ -24,7 +24,9 @@ from sqlalchemy import Connection, String, and_, cast, insert, select, update
 from conveyor.clock import utcnow
 from conveyor.model.deadlines import REFERENCE_TYPE_FIELD, Facts, deadline_time, needs_durations
 from conveyor.states import RunState
+from conveyor.stats import airflow as stats
 from conveyor.store import callback_requests
+from conveyor.store.engine import after_commit
 from conveyor.store.tables import callback_request, dag_run, run_deadline
 
 #: The ``callback_request.kind`` of a missed deadline's callback.
@@ -67,6 +69,7 @@ def add_for_run(
         )
     if rows:
         conn.execute(insert(run_deadline), rows)
+        after_commit(conn, lambda: stats.deadlines_made(dag_id, len(rows)))
     return len(rows)
 
 
@@ -93,11 +96,15 @@ def settle_met(conn: Connection, run_pk: int) -> int:
     again never misses them. How many."""
     d, r = run_deadline.c, dag_run.c
     ended = select(r.end_date).where(r.id == run_pk, r.state == RunState.SUCCESS.value)
-    return conn.execute(
+    settled: int = conn.execute(
         update(run_deadline)
         .where(d.run_pk == run_pk, d.state == PENDING, d.deadline_at >= ended.scalar_subquery())
         .values(state=MET, decided_at=utcnow())
     ).rowcount
+    if settled:
+        dag_id, run_id = conn.execute(select(r.dag_id, r.run_id).where(r.id == run_pk)).one()
+        after_commit(conn, lambda: stats.deadlines_decided(dag_id, run_id, False, settled))
+    return settled
 
 
 def due(conn: Connection, now: datetime, limit: int = 200) -> list[int]:

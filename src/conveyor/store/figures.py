@@ -107,6 +107,20 @@ def try_starts(conn: Connection, since: datetime) -> list[TryStart]:
     return [TryStart(queue, ready_at, start) for queue, start, ready_at in rows]
 
 
+def instances_by_task(
+    conn: Connection, states: Collection[TaskState]
+) -> dict[tuple[str, str, str, str], int]:
+    """How many task instances are in each of ``states`` now, by (state, DAG, task, queue):
+    Airflow's ``ti.<state>`` gauges."""
+    ti = task_instance.c
+    rows = conn.execute(
+        select(ti.state, ti.dag_id, ti.task_id, ti.queue, func.count())
+        .where(ti.state.in_(sorted(state.value for state in states)))
+        .group_by(ti.state, ti.dag_id, ti.task_id, ti.queue)
+    )
+    return {(state, dag_id, task_id, queue): int(n) for state, dag_id, task_id, queue, n in rows}
+
+
 def in_flight_by_state(conn: Connection) -> tuple[int, int]:
     """Task instances queued and running now, in every run (the executor's gauges)."""
     found = dict.fromkeys(sorted(state.value for state in IN_FLIGHT), 0)
