@@ -20,6 +20,7 @@ from conveyor.engine.outlets import record_task_outlets
 from conveyor.lifecycle import Actor
 from conveyor.scheduler.datasets import RUN_TYPE, create_dataset_runs
 from conveyor.states import RUN_FINISHED, RunState
+from conveyor.stats import emit
 from conveyor.store import datasets, runs
 from conveyor.store.engine import Store
 from conveyor.store.mapping import xcom_value
@@ -191,6 +192,44 @@ with DAG("consumer_{n}", start_date=START, schedule=[Dataset("s3://race/data")])
     finally:
         for s in (*stores, store):
             s.dispose()
+
+
+class _Recorder:
+    """A metrics sink keeping Airflow's asset counters it is sent."""
+
+    where = "a test's list"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, float]] = []
+
+    def send(self, kind: str, name: str, value: float, tags: Any) -> None:
+        self.sent.append((name, value))
+
+    def close(self) -> None:
+        pass
+
+
+def test_asset_updates_and_the_runs_they_make_are_counted_under_airflows_names(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env.write_dag(
+        "assets.py",
+        "from conveyor.datasets import Dataset\n"
+        'with DAG("maker", start_date=START):\n'
+        '    EmptyOperator(task_id="make", outlets=[Dataset("s3://counted/a")])\n'
+        'with DAG("user", start_date=START, schedule=[Dataset("s3://counted/a")]):\n'
+        '    EmptyOperator(task_id="use")\n',
+    )
+    env.sync()
+    maker = env.trigger("maker")
+    recorder = _Recorder()
+    monkeypatch.setattr(emit, "_sinks", (recorder,))
+    with env.store.write() as conn:
+        run = runs.get_run(conn, maker)
+        datasets.record_updates(conn, run, "make", -1, ["s3://counted/a", "s3://counted/b"])
+    assert recorder.sent == [("asset.updates", 2)]  # after the commit
+    assert create_dataset_runs(env.store, Actor("test"), runs.utcnow()) == 1
+    assert recorder.sent[1:] == [("asset.triggered_dagruns", 1)]
 
 
 def test_the_api_lists_datasets_and_shows_dataset_schedules(env: Env) -> None:

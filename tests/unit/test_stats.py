@@ -227,6 +227,13 @@ def test_a_loops_queued_tries_a_failed_dag_callback_and_lineage_sends(
     airflow.dag_callback_failed("etl")
     airflow.lineage_sent("start", "http", 0.0125, failed=False)
     airflow.lineage_sent("complete", "http", 0.5, failed=True)
+    airflow.asset_updates(3)
+    airflow.asset_runs_made(2)
+    assert recorder.sent[-2:] == [
+        ("c", "asset.updates", 3, {}),
+        ("c", "asset.triggered_dagruns", 2, {}),
+    ]
+    del recorder.sent[-2:]
     airflow.deadlines_decided("etl", "manual__1", missed=True)
     assert recorder.sent[-1] == (
         "c",

@@ -18,6 +18,8 @@ from conveyor.model.partitioned_timetables import PartitionedAssetTimetable, run
 from conveyor.model.schedules import DataInterval, DatasetSchedule
 from conveyor.run_ids import run_id_problem
 from conveyor.scheduler.problems import Problems
+from conveyor.serialized import SerializedDag
+from conveyor.stats import airflow as stats
 from conveyor.store import datasets, runs, scheduling
 from conveyor.store.datasets import PendingUpdate
 from conveyor.store.engine import Connection, Store
@@ -39,23 +41,40 @@ def create_dataset_runs(
     made = 0
     for dag_id in dag_ids:
         unit = problems.guard("dataset_run", dag_id=dag_id) if problems else nullcontext()
+        runs_made = 0
         with unit, store.write() as conn:
-            if _create_run(conn, store.supports_row_locks, dag_id, actor, now):
-                made += 1
+            runs_made = _create_runs(conn, store.supports_row_locks, dag_id, actor, now)
+        if runs_made:
+            made += 1
+            stats.asset_runs_made(runs_made)
     return made
 
 
-def _create_run(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: datetime) -> bool:
+def _create_runs(conn: Connection, lock: bool, dag_id: str, actor: Actor, now: datetime) -> int:
+    """The DAG's runs its assets' updates call for: a partitioned DAG's, one a partition;
+    how many."""
     if lock and not runs.claim_dag(conn, dag_id):
-        return False  # another scheduler is on it; its updates wait for the next loop
+        return 0  # another scheduler is on it; its updates wait for the next loop
     found = scheduling.active_dag_version(conn, dag_id)
     if found is None or found[1]:
-        return False  # updates stay queued: a paused DAG runs once it is unpaused
+        return 0  # updates stay queued: a paused DAG runs once it is unpaused
     version_hash = found[0]
     structure = runs.serialized_dag(conn, version_hash)
     schedule = structure.schedule
     if isinstance(schedule, PartitionedAssetTimetable):
-        return _create_partition_runs(conn, dag_id, version_hash, schedule, actor, now) > 0
+        return _create_partition_runs(conn, dag_id, version_hash, schedule, actor, now)
+    return int(_create_run(conn, dag_id, version_hash, structure, schedule, actor, now))
+
+
+def _create_run(
+    conn: Connection,
+    dag_id: str,
+    version_hash: str,
+    structure: SerializedDag,
+    schedule: object,
+    actor: Actor,
+    now: datetime,
+) -> bool:
     if not isinstance(schedule, DatasetSchedule):
         return False
     pending = datasets.pending_updates(conn, dag_id)

@@ -238,6 +238,19 @@ def dag_callback_failed(dag_id: str) -> None:
     incr("dag.callback_exceptions", {"dag_id": dag_id})
 
 
+# -- assets ---------------------------------------------------------------------------------
+
+
+def asset_updates(count: int) -> None:
+    """Asset events recorded (a task's outlets, or one posted through the API)."""
+    incr("asset.updates", count=count)
+
+
+def asset_runs_made(count: int) -> None:
+    """Runs the scheduler made for assets' updates (Airflow's asset-triggered runs)."""
+    incr("asset.triggered_dagruns", count=count)
+
+
 # -- deadline alerts, from the process that makes or decides them -----------------------------
 
 

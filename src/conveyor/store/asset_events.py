@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from conveyor.clock import utcnow
+from conveyor.stats import airflow as stats
 from conveyor.store.datasets import (
     RecordedEvent,
     consumer_schedules,
     queue_event,
     tell_after_commit,
 )
+from conveyor.store.engine import after_commit
 from conveyor.store.reads.assets import queued_where
 from conveyor.store.sql import upsert
 from conveyor.store.tables import dataset, dataset_dag_queue, dataset_event
@@ -50,6 +52,7 @@ def record_external_event(
     )
     told = RecordedEvent(str(uri), extra or {}, None, None, None, None, None, partition_key)
     tell_after_commit(conn, [told])
+    after_commit(conn, lambda: stats.asset_updates(1))
     schedules = consumer_schedules(conn)
     queue_event(conn, schedules, str(uri), lambda: asset_id, event_id, partition_key, now)
     return event_id

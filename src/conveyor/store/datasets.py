@@ -15,6 +15,7 @@ from conveyor.model.datasets import ALIAS_PREFIX
 from conveyor.model.partition_mappers import PartitionMapper, as_keys, fan_out_cap
 from conveyor.model.partitioned_timetables import PartitionedAssetTimetable
 from conveyor.model.schedules import DatasetSchedule
+from conveyor.stats import airflow as stats
 from conveyor.store import runs
 from conveyor.store.engine import after_commit
 from conveyor.store.runs import RunRow
@@ -240,6 +241,8 @@ def record_updates(
         for alias, uri, extra, key in emitted
     ]
     tell_after_commit(conn, told)
+    if emitted:
+        after_commit(conn, lambda: stats.asset_updates(len(emitted)))
     for alias, uri, extra, partition_key in emitted:
         ds_id = dataset_id(conn, uri)
         event_id = conn.execute(
