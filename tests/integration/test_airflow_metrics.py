@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select, update
 
 from celery_workers import celery_settings, require_redis, start_worker, worker_env
-from conftest import make_settings, run_scheduler
+from conftest import make_settings, run_scheduler, token_clients
 from conveyor.config import Settings
 from conveyor.executors.celery_executor import CeleryExecutor
 from conveyor.lifecycle import GAUGED
@@ -35,6 +35,7 @@ from conveyor.store import figures, pools, runs, schema, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance
 from conveyor.triggerer.process import beside as triggerer_beside
+from conveyor.web.app import create_app
 from metric_receivers import OtlpReceiver, OtlpSpan, Packet, StatsdReceiver
 
 BROKER = "redis://127.0.0.1:6379/12"
@@ -135,6 +136,9 @@ EXPECTED = {
     "triggerer.capacity_left": "g",
     # the scheduler's
     "SchedulerJob_start": "c",
+    "task_instance_created": "c",  # the scheduled run's instances, by operator class
+    "task_instance_created_PythonOperator": "c",
+    "task_instance_created__PythonDecoratedOperator": "c",
     "scheduler.dagruns.running": "g",
     "scheduler_heartbeat": "c",
     "scheduler.scheduler_loop_duration": "ms",
@@ -298,6 +302,29 @@ def test_the_instance_gauges_count_the_store_by_state_dag_task_and_queue(
         ("running", "measured", "ok", "default"): 2,
         ("queued", "measured", "double", "etl"): 1,
     }
+
+
+def test_the_web_server_counts_the_instances_of_a_run_it_triggers(
+    tmp_path: Path, store: Store, statsd: StatsdReceiver
+) -> None:
+    settings = make_settings(
+        tmp_path, tmp_path / "dags", store.url, statsd_on=True, statsd_port=statsd.port
+    )
+    _write_dags(settings)
+    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    op = token_clients(create_app(settings, store), store)["op"]
+    made = op.post("/api/v1/dags/measured/dagRuns", json={})
+    assert made.status_code in (200, 201), made.text
+    statsd.wait_for("airflow.task_instance_created")
+    created = sorted(
+        (p.name, p.value) for p in statsd.seen() if p.name.startswith("airflow.task_instance_")
+    )
+    assert created == [
+        ("airflow.task_instance_created", 1),  # the plain name, once by operator class
+        ("airflow.task_instance_created", 2),
+        ("airflow.task_instance_created_PythonOperator", 2),  # ok, boom
+        ("airflow.task_instance_created__PythonDecoratedOperator", 1),  # double
+    ]
 
 
 def test_a_run_on_the_local_executor_sends_airflows_metrics(

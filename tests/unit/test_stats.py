@@ -227,6 +227,15 @@ def test_a_loops_queued_tries_a_failed_dag_callback_and_lineage_sends(
     airflow.dag_callback_failed("etl")
     airflow.lineage_sent("start", "http", 0.0125, failed=False)
     airflow.lineage_sent("complete", "http", 0.5, failed=True)
+    airflow.instances_made("etl", "manual", {"PythonOperator": 2, "_PythonDecoratedOperator": 1})
+    made = {"dag_id": "etl", "run_type": "manual"}
+    assert recorder.sent[-4:] == [
+        ("c", "task_instance_created_PythonOperator", 2, made),
+        ("c", "task_instance_created", 2, {**made, "task_type": "PythonOperator"}),
+        ("c", "task_instance_created__PythonDecoratedOperator", 1, made),
+        ("c", "task_instance_created", 1, {**made, "task_type": "_PythonDecoratedOperator"}),
+    ]
+    del recorder.sent[-4:]
     airflow.asset_updates(3)
     airflow.asset_runs_made(2)
     assert recorder.sent[-2:] == [

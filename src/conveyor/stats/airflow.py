@@ -238,6 +238,17 @@ def dag_callback_failed(dag_id: str) -> None:
     incr("dag.callback_exceptions", {"dag_id": dag_id})
 
 
+# -- a run's making, in the process that makes it ---------------------------------------------
+
+
+@_together
+def instances_made(dag_id: str, run_type: str, by_type: Mapping[str, int]) -> None:
+    """A new run's task instances, counted by operator class (Airflow's ``task_type``)."""
+    for task_type, count in by_type.items():
+        tags = {"dag_id": dag_id, "run_type": run_type, "task_type": task_type}
+        incr("task_instance_created", tags, count)
+
+
 # -- assets ---------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +14,13 @@ from sqlalchemy.exc import IntegrityError
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
+from conveyor.model.airflow_operators import airflow_operator_class
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
 from conveyor.states import IN_FLIGHT, RunState, TaskState
+from conveyor.stats import airflow as stats
 from conveyor.store import deadlines, try_numbers
+from conveyor.store.engine import after_commit
 from conveyor.store.hop import prepared
 from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance, task_try
 from conveyor.strict_json import check, shown
@@ -200,6 +203,9 @@ def create_run(
     rows = instance_rows(run_pk, dag_id, run_id, run_type, structure, logical_date, now)
     if rows:  # none: a DAG without tasks (for this date); the scheduler finishes its run
         conn.execute(insert(task_instance), rows)
+        if stats.on():
+            made = _made_by_type(structure, rows)
+            after_commit(conn, lambda: stats.instances_made(dag_id, run_type, made))
     alerts = structure.raw.get("deadlines")
     if alerts:  # deadline alerts: the run's need-by times, from the moment it is queued
         deadlines.add_for_run(conn, run_pk, dag_id, alerts, now=now, logical_date=logical_date)
@@ -249,6 +255,15 @@ def instance_rows(
         if run_type == "backfill"
         or (task.runs_at(logical_date) and _in_window(structure, logical_date))
     ]
+
+
+def _made_by_type(structure: SerializedDag, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """How many of a new run's instances each operator class has, as Airflow names it."""
+    made: Counter[str] = Counter()
+    for row in rows:
+        task = structure.tasks[row["task_id"]]
+        made[airflow_operator_class(task.decorated_as, task.operator_name)] += 1
+    return dict(made)
 
 
 def _in_window(structure: SerializedDag, logical_date: datetime) -> bool:

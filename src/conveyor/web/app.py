@@ -27,6 +27,7 @@ from conveyor.config import Settings
 from conveyor.engine import run_listeners
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import IllegalMove
+from conveyor.stats import emit
 from conveyor.store.engine import STORE_BAD_VALUE, STORE_CONFLICT, Store
 from conveyor.web.airflow_api import AIRFLOW_API_PREFIX, airflow_api, token_router
 from conveyor.web.airflow_api.airflow2 import BasicAuthMount, OwnPathsMount, airflow2_api
@@ -67,6 +68,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # A task instance or run a person marks here tells the plugins' listeners and
     # OpenLineage, as Airflow's API server does (the plugins only with web_plugins).
     run_listeners.start_for_marks(settings, app.state.store, plugins=settings.web_plugins)
+    # What a request makes is counted as Airflow's API server counts it: a triggered run's
+    # instances and deadlines, a posted asset event (statsd_on, otel_on; docs/metrics.md).
+    emit.configure(settings)
     # Middlewares run outermost last-added: headers and the body cap see every request; the
     # request's transaction commits inside them, once the app's handlers set the status.
     # The audit trail records each action inside the transaction that commits it.
