@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from conveyor.cli import common
 from conveyor.cli.common import settings
 from conveyor.cli.main import cli
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.states import RunState, TaskState
+from conveyor.store import engine as store_engine
 from conveyor.store import runs, trigger
 from conveyor.store.engine import Store
 
@@ -69,5 +69,7 @@ def make_cli(tmp_path: Path, store_url: str, store: Store, monkeypatch: pytest.M
             super().__init__(*args, **kwargs)
             made.opened.append(self)
 
-    monkeypatch.setattr(common, "Store", Tracked)
+    # open_store imports the store's class when a command opens it (so that a command that
+    # reads none loads no SQLAlchemy): the class is swapped where it is taken from.
+    monkeypatch.setattr(store_engine, "Store", Tracked)
     return made

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,7 +42,8 @@ with DAG("team_once", schedule="@once", start_date=datetime(2024, 1, 1), tags=["
 def _read(env: dict[str, str], query: str) -> list[tuple[str, object]]:
     """Rows of the standalone's SQLite store, read-only (never created here)."""
     database = Path(env["CONVEYOR_HOME"]) / "conveyor.db"
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+    # closing: a connection's own `with` ends its transaction, not the connection.
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
         return [(str(a), b) for a, b in conn.execute(query)]
 
 
