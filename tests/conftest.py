@@ -346,6 +346,7 @@ def run_scheduler(
         scan_every=settings.dag_scan_seconds,
         paused_at_creation=settings.dags_are_paused_at_creation,
         reparse_every=settings.min_file_process_interval,
+        stats_every=settings.dag_processor_stats_seconds,
     )
     scheduler = Scheduler(settings, store, LocalExecutor(settings), processor)
     started = time.monotonic()

@@ -34,6 +34,7 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "parse_timeout_seconds",
     "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "min_file_process_interval",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "min_file_process_interval",
+    "AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL": "dag_processor_stats_seconds",
     "AIRFLOW__SCHEDULER__PARSING_PROCESSES": "dag_parse_processes",
     "AIRFLOW__SCHEDULER__MAX_DAGRUNS_TO_CREATE_PER_LOOP": "max_dagruns_to_create_per_loop",
     "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE": "max_dagruns_per_loop_to_schedule",

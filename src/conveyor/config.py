@@ -92,6 +92,13 @@ class Settings(AuthSettings):
         "folder are put back, what a file changes in a library it imported is not; 1 gives "
         "every file a process of its own, as Airflow's processor does",
     )
+    dag_processor_stats_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="how often the DAG file processor sends each parsed file's age, "
+        "dag_processing.last_run.seconds_ago, when metrics are on (Airflow's [dag_processor] "
+        "print_stats_interval); 0: never",
+    )
     dag_parse_loop_seconds: float = Field(
         default=0.5,
         gt=0,

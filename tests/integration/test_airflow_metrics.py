@@ -159,6 +159,8 @@ EXPECTED = {
     "dag_processing.import_errors": "g",
     "dag_processing.last_duration.dags-folder.measured": "ms",
     "dag_processing.last_duration": "ms",
+    "dag_processing.last_run.seconds_ago.measured": "g",
+    "dag_processing.last_run.seconds_ago": "g",
 }
 
 
@@ -346,6 +348,7 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
             traces_otel_on=True,
             traces_otel_host="127.0.0.1",
             traces_otel_port=otlp_traces.port,
+            dag_processor_stats_seconds=1,
         )
         _write_dags(settings, local=True)
         with store.write() as conn:  # Airflow's default pool has slots, and so open slots
@@ -451,7 +454,9 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
         )
         log = tmp_path / "worker.log"
         with start_worker("default", "w_metrics@test", environ, log, db_url=store.url):
-            processor = DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=0.5)
+            processor = DagFileProcessor(
+                store, settings.dags_path, timeout=10, scan_every=0.5, stats_every=0.5
+            )
             scheduler = Scheduler(settings, store, CeleryExecutor(settings), processor)
             ended = _run_ended(store)
             deadline = time.monotonic() + 90
@@ -483,6 +488,25 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
         assert slots[0].tags == {
             "status": "open",
             "executor_class_name": "CeleryExecutor",
+            "env": "test",
+        }
+        # Each file's parse age, by its path in the folder, as Airflow's processor tags it.
+        ages = {
+            p.tags["file_path"]: p
+            for p in statsd.named("airflow.dag_processing.last_run.seconds_ago")
+        }
+        assert ages["measured.py"].tags == {
+            "file_path": "measured.py",
+            "bundle_name": "dags-folder",
+            "file_name": "measured",
+            "env": "test",
+        }
+        assert 0 <= ages["measured.py"].value < 90
+        assert "broken_airflow_dag.py" in ages  # an import error is a parse too
+        legacy_age = statsd.named("airflow.dag_processing.last_run.seconds_ago.measured")
+        assert legacy_age[0].tags == {
+            "file_path": "measured.py",
+            "bundle_name": "dags-folder",
             "env": "test",
         }
         queued = statsd.named("airflow.pool.queued_slots")

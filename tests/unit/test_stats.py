@@ -195,6 +195,25 @@ def test_heartbeat_failures_triggers_and_the_folders_queue(recorder: Recorder) -
     ]
 
 
+def test_file_ages_are_tagged_by_path_bundle_and_name(recorder: Recorder) -> None:
+    airflow.dag_file_ages({"team a/etl.py": 12.5})
+    # Airflow's path tag has each character outside a stat name's (the / too) as _.
+    assert recorder.sent == [
+        (
+            "g",
+            "dag_processing.last_run.seconds_ago.etl",
+            12.5,
+            {"file_path": "team_a_etl.py", "bundle_name": "dags-folder"},
+        ),
+        (
+            "g",
+            "dag_processing.last_run.seconds_ago",
+            12.5,
+            {"file_path": "team_a_etl.py", "bundle_name": "dags-folder", "file_name": "etl"},
+        ),
+    ]
+
+
 def test_instance_gauges_count_by_task_and_set_what_went_to_zero_once(
     recorder: Recorder,
 ) -> None:

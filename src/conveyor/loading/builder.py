@@ -50,6 +50,7 @@ def processor_for(
         loop_budget=config.dag_parse_loop_seconds,
         paused_at_creation=None if throwaway else config.dags_are_paused_at_creation,
         reparse_every=config.min_file_process_interval,
+        stats_every=config.dag_processor_stats_seconds,
         plugins_folder=config.plugins_path,
         only=only,
     )

@@ -240,6 +240,7 @@ class DagFileProcessor:
         loop_budget: float = 0.5,
         paused_at_creation: bool | Literal["settings"] | None = FROM_SETTINGS,
         reparse_every: float | Literal["settings"] = FROM_SETTINGS,
+        stats_every: float | Literal["settings"] = FROM_SETTINGS,
         plugins_folder: Path | None = None,
         only: Path | None = None,
     ) -> None:
@@ -250,8 +251,10 @@ class DagFileProcessor:
         both come from the settings ``dags_are_paused_at_creation`` and
         ``min_file_process_interval``; ``files_per_child``: files a parse child imports one
         after another, at most (``dag_parse_files_per_process``); ``max_unsaved``: parses
-        finished and not saved yet past which no new one starts."""
-        if FROM_SETTINGS in (paused_at_creation, reparse_every, files_per_child):
+        finished and not saved yet past which no new one starts; ``stats_every``: seconds
+        between two sends of each file's parse age, when metrics are on
+        (``dag_processor_stats_seconds``; 0: never)."""
+        if FROM_SETTINGS in (paused_at_creation, reparse_every, files_per_child, stats_every):
             from conveyor.config import load_config
 
             configured = load_config().settings
@@ -261,8 +264,11 @@ class DagFileProcessor:
                 reparse_every = configured.min_file_process_interval
             if files_per_child == FROM_SETTINGS:
                 files_per_child = configured.dag_parse_files_per_process
+            if stats_every == FROM_SETTINGS:
+                stats_every = configured.dag_processor_stats_seconds
         assert not isinstance(paused_at_creation, str) and not isinstance(reparse_every, str)
-        assert not isinstance(files_per_child, str)
+        assert not isinstance(files_per_child, str) and not isinstance(stats_every, str)
+        self.stats_every: float = stats_every
         self.files_per_child = files_per_child
         self.paused_at_creation: bool | None = paused_at_creation
         self.reparse_every: float = reparse_every
@@ -286,6 +292,10 @@ class DagFileProcessor:
         self._known_hashes: dict[str, str] | None = None
         #: path -> when (monotonic) it was last handed to the parsing thread.
         self._parsed_at: dict[str, float] = {}
+        #: path -> when (epoch seconds) its last parse was saved, for Airflow's
+        #: dag_processing.last_run.seconds_ago; sent again at ``_next_stats`` (monotonic).
+        self._saved_at: dict[str, float] = {}
+        self._next_stats = 0.0
         # What each DAG file imported from the DAG folder and the plugins folder when it was
         # last parsed: a change to one of those modules parses its importers again.
         self._imported: dict[str, frozenset[str]] = {}  # DAG file -> module files
@@ -329,6 +339,9 @@ class DagFileProcessor:
                 break
             self._save(batch)
             saved += len(batch)
+        if self.stats_every > 0 and self._next_stats <= started:
+            self._send_ages()
+            self._next_stats = started + self.stats_every
         return saved
 
     def sync(self, *, every_file: bool = False) -> None:
@@ -537,6 +550,9 @@ class DagFileProcessor:
         for result in results:
             if result.error:
                 log.warning("DAG file %s: %s", result.fileloc, result.error["message"])
+        saved_at = time.time()
+        for result in results:
+            self._saved_at[result.fileloc] = saved_at
         self._send_metrics(results)
 
     def _send_metrics(self, results: list[ParsedFile]) -> None:
@@ -552,6 +568,21 @@ class DagFileProcessor:
                 dags, errors = dag_store.folder_counts(conn)
             stats.dag_files_parsed(time.monotonic() - self._batch_started, dags, errors)
             self._batch_started = None
+
+    def _send_ages(self) -> None:
+        """How long ago each file of the folder was last parsed, as Airflow's processor
+        sends it with its table of files: a file never parsed by this process is left out."""
+        if not stats.on():
+            return
+        now = time.time()
+        root = self._root()
+        ages: dict[str, float] = {}
+        for path, saved_at in self._saved_at.items():
+            where = Path(path)
+            ages[str(where.relative_to(root) if where.is_relative_to(root) else where)] = (
+                now - saved_at
+            )
+        stats.dag_file_ages(ages)
 
     def _scan(self, *, every_file: bool = False) -> None:
         files = self._dag_files()
@@ -606,6 +637,7 @@ class DagFileProcessor:
         for path in [p for p in self._stats if p not in files]:
             del self._stats[path]
             self._parsed_at.pop(path, None)
+            self._saved_at.pop(path, None)
             with self.store.write() as conn:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)

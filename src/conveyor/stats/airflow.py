@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import ParamSpec
 
 from conveyor.stats.emit import gauge, incr, timing
@@ -222,6 +223,19 @@ def dag_file_parsed(file_name: str, seconds: float) -> None:
     """One file's parse, by its name without the ``.py`` (Airflow's ``{file_name}``)."""
     tags = {"bundle_name": _BUNDLE, "file_name": stats_name(file_name)}
     timing("dag_processing.last_duration", seconds * 1000, tags)
+
+
+@_together
+def dag_file_ages(seconds_ago: Mapping[str, float]) -> None:
+    """Seconds since each file was last parsed, by its path in the folder (Airflow's
+    ``file_path``) and its name without the ``.py`` (``file_name``)."""
+    for relative_path, age in seconds_ago.items():
+        tags = {
+            "file_path": stats_name(relative_path),
+            "bundle_name": _BUNDLE,
+            "file_name": stats_name(Path(relative_path).stem),
+        }
+        gauge("dag_processing.last_run.seconds_ago", age, tags)
 
 
 @_together
