@@ -17,6 +17,7 @@ from __future__ import annotations
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.stats import emit, spans
-from conveyor.store import figures, pools, runs, schema, transitions
+from conveyor.store import figures, pools, runs, scheduling, schema, transitions
 from conveyor.store.engine import Store
 from conveyor.store.tables import dag_run, task_instance
 from conveyor.triggerer.process import beside as triggerer_beside
@@ -117,6 +118,8 @@ EXPECTED = {
     "dag.measured.ok.duration": "ms",
     "task.duration": "ms",
     # the run's, from the process that moved it
+    "task.scheduled_duration": "ms",  # each first try, from the process that queued it
+    "dag.measured.ok.scheduled_duration": "ms",
     "dagrun.schedule_delay.measured": "ms",
     "dagrun.schedule_delay": "ms",
     "dagrun.duration.failed.measured": "ms",
@@ -306,6 +309,37 @@ def test_the_instance_gauges_count_the_store_by_state_dag_task_and_queue(
     }
 
 
+def test_a_first_try_is_timed_from_scheduled_to_queued_and_a_retry_is_not(
+    tmp_path: Path, store: Store
+) -> None:
+    settings = make_settings(tmp_path, tmp_path / "dags", store.url)
+    _write_dags(settings)
+    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    scheduled = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "measured", created_by="test")
+        ti = task_instance.c
+        for task_id, try_number, resumptions, waited in [
+            ("ok", 1, 0, 2.5),  # its first try, queued after waiting for a pool slot
+            ("double", 2, 1, 0.0),  # its first try resumed after a deferral
+            ("boom", 2, 0, 4.0),  # a retry: Airflow times only the first round
+        ]:
+            conn.execute(
+                update(task_instance)
+                .where(ti.run_pk == run_pk, ti.task_id == task_id)
+                .values(
+                    state="queued",
+                    try_number=try_number,
+                    resumptions=resumptions,
+                    scheduled_at=scheduled,
+                    queued_at=scheduled + timedelta(seconds=waited),
+                )
+            )
+        ids = list(conn.execute(select(ti.id).where(ti.run_pk == run_pk)).scalars())
+        waits = scheduling.first_round_waits(conn, ids)
+    assert sorted(waits) == [("double", "default", 0.0), ("ok", "default", 2.5)]
+
+
 def test_the_web_server_counts_the_instances_of_a_run_it_triggers(
     tmp_path: Path, store: Store, statsd: StatsdReceiver
 ) -> None:
@@ -369,6 +403,11 @@ def test_a_run_on_the_local_executor_sends_airflows_metrics(
         assert len(statsd.named("airflow.ti.finish.measured.nap.deferred")) == 1
         assert sum(p.value for p in statsd.named("airflow.triggers.succeeded")) == 1
         assert _one_value(statsd.named("airflow.pool.open_slots.default_pool")) <= 8
+        # Each task's first try, the time it spent scheduled before it was queued; nap's
+        # twice, as in Airflow: its try was scheduled again when its trigger fired.
+        waits = statsd.named("airflow.task.scheduled_duration")
+        assert len(waits) == 6 and all(0 <= p.value < 60_000 for p in waits)
+        assert len(statsd.named("airflow.dag.measured.nap.scheduled_duration")) == 2
         assert _one_value(statsd.named("airflow.dagbag_size")) == 1
         assert _one_value(statsd.named("airflow.dag_processing.import_errors")) == 1
         # The scheduled run started hours after its data interval ended (catchup=False).
@@ -490,6 +529,17 @@ def test_a_celery_worker_speaks_dogstatsd_from_airflows_variables(
             "executor_class_name": "CeleryExecutor",
             "env": "test",
         }
+        # Queued by the worker that ran double (the next of the chain): its first try's wait.
+        waits = {p.tags["task_id"]: p for p in statsd.named("airflow.task.scheduled_duration")}
+        assert set(waits) == {"ok", "double", "boom"}
+        assert waits["boom"].tags == {
+            "dag_id": "measured",
+            "task_id": "boom",
+            "queue": "default",
+            "env": "test",
+        }
+        (legacy_wait,) = statsd.named("airflow.dag.measured.boom.scheduled_duration")
+        assert legacy_wait.tags == {"queue": "default", "env": "test"}
         # Each file's parse age, by its path in the folder, as Airflow's processor tags it.
         ages = {
             p.tags["file_path"]: p

@@ -26,6 +26,7 @@ from conveyor.engine.runs import end_run
 from conveyor.lifecycle import NOT_A_RETRY, WAITING_FOR_TIME, Actor
 from conveyor.serialized import SerializedDag
 from conveyor.states import RunState, TaskState
+from conveyor.stats import airflow as stats
 from conveyor.store import (
     frontier_reads,
     plan_requests,
@@ -35,7 +36,7 @@ from conveyor.store import (
     task_limits,
     transitions,
 )
-from conveyor.store.engine import Connection
+from conveyor.store.engine import Connection, after_commit
 from conveyor.store.hop import run_lock, steps
 from conveyor.store.hop.run_lock import LockedRun
 from conveyor.store.runs import TiRow
@@ -473,7 +474,23 @@ def _queue_admitted(
             for ready in readies:
                 if ready.ti_id == kept_id and handoff.start(conn, run, ready, from_state, actor):
                     moved.add(ready.ti_id)
-    return [work for work in queued if work.ti_id in moved]
+    queued = [work for work in queued if work.ti_id in moved]
+    _time_scheduled(conn, run, queued, fresh={ready.ti_id for ready in fresh_ready})
+    return queued
+
+
+def _time_scheduled(
+    conn: Connection, run: LockedRun, queued: list[QueuedTry], fresh: set[int]
+) -> None:
+    """Airflow's ``task.scheduled_duration`` of each first try of ``queued``, sent once the
+    transaction commits: a try queued the moment it was ready (``fresh``) spent no time
+    scheduled; how long one that waited for room did is read."""
+    if not queued or not stats.on():
+        return
+    waits = [(w.task_id, w.queue, 0.0) for w in queued if w.ti_id in fresh and w.try_number == 1]
+    waits += scheduling.first_round_waits(conn, [w.ti_id for w in queued if w.ti_id not in fresh])
+    if waits:
+        after_commit(conn, lambda: stats.scheduled_durations(run.dag_id, waits))
 
 
 def _ahead_elsewhere(
@@ -523,7 +540,9 @@ def queue_scheduled(
     moved = steps.queue_waiting(
         conn, run, [steps.Ready(ti.id, ti.try_number, "", ti.queue) for ti in admitted.now], actor
     )
-    return [_queued_try_of(structure, run, ti) for ti in admitted.now if ti.id in moved]
+    queued = [_queued_try_of(structure, run, ti) for ti in admitted.now if ti.id in moved]
+    _time_scheduled(conn, run, queued, fresh=set())
+    return queued
 
 
 def _admit_into(

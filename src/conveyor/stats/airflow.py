@@ -169,6 +169,15 @@ def tasks_executable(count: int) -> None:
     gauge("scheduler.tasks.executable", count)
 
 
+@_together
+def scheduled_durations(dag_id: str, waits: list[tuple[str, str, float]]) -> None:
+    """Airflow's ``task.scheduled_duration`` of first tries just queued: (task id, queue,
+    seconds each spent scheduled)."""
+    for task_id, queue, seconds in waits:
+        tags = {"dag_id": dag_id, "task_id": task_id, "queue": queue}
+        timing("task.scheduled_duration", max(seconds, 0.0) * 1000, tags)
+
+
 class InstanceGauges:
     """Airflow's ``ti.scheduled``, ``ti.queued``, ``ti.running``, ``ti.deferred`` and
     ``ti.awaiting_input``: each (state, DAG, task, queue) counted, and one counted before that

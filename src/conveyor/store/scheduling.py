@@ -277,6 +277,25 @@ def queued_at(conn: Connection, ti_ids: list[int]) -> dict[int, datetime]:
     }
 
 
+def first_round_waits(conn: Connection, ti_ids: list[int]) -> list[tuple[str, str, float]]:
+    """Of these task instances just queued, those on their first try (try 1 as users number
+    tries: a deferred try resumed is still on it, as Airflow, whose test is an end date, which
+    a deferral does not set): (task id, queue, seconds from scheduled to queued), both times
+    set by the store in the statements that moved them."""
+    if not ti_ids:
+        return []
+    ti = task_instance.c
+    rows = conn.execute(
+        select(ti.task_id, ti.queue, ti.scheduled_at, ti.queued_at).where(
+            ti.id.in_(ti_ids),
+            ti.try_number - ti.resumptions == 1,
+            ti.scheduled_at.is_not(None),
+            ti.queued_at.is_not(None),
+        )
+    )
+    return [(r.task_id, r.queue, (r.queued_at - r.scheduled_at).total_seconds()) for r in rows]
+
+
 def running_tries(conn: Connection) -> list[RunningTry]:
     """Every running try with its host, pid and last heartbeat: what the zombie check reads."""
     ti = task_instance.c
