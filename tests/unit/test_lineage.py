@@ -214,6 +214,49 @@ def test_each_send_is_timed_and_a_failure_counted_under_airflows_names(
     assert sent[1][2] == {"event_type": "start", "transport_type": "http"}
 
 
+def test_each_extraction_is_timed_under_airflows_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, str, dict[str, str]]] = []
+
+    class Sink:
+        where = "a list"
+
+        def send(self, kind: str, name: str, value: float, tags: Any) -> None:
+            if name.startswith("ol.extract"):
+                sent.append((kind, name, dict(tags)))
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(emit, "_sinks", (Sink(),))
+    with DAG("timed", schedule=None, start_date=datetime(2026, 1, 1)):
+        bash = BashOperator(task_id="bash", bash_command="true")
+    run = SimpleNamespace(
+        logical_date=datetime(2026, 1, 2, tzinfo=UTC),
+        data_interval_start=datetime(2026, 1, 2, tzinfo=UTC),
+        data_interval_end=datetime(2026, 1, 3, tzinfo=UTC),
+        conf={},
+        dag_id="timed",
+        run_id="manual__1",
+        run_type="manual",
+    )
+    ti = SimpleNamespace(
+        task=bash, dag_run=run, dag_id="timed", task_id="bash", try_number=1, map_index=-1
+    )
+    listener = _listener(tmp_path)
+    listener.on_task_instance_running(None, ti)
+    listener.on_task_instance_failed(None, ti, "boom")
+    listener.emitter.close()
+    # Airflow's listener calls a START's extraction "running".
+    assert sent == [
+        ("ms", "ol.extract.running.bashoperator", {}),
+        ("ms", "ol.extract", {"event_type": "running", "operator_name": "bashoperator"}),
+        ("ms", "ol.extract.fail.bashoperator", {}),
+        ("ms", "ol.extract", {"event_type": "fail", "operator_name": "bashoperator"}),
+    ]
+
+
 def test_an_event_waits_while_a_try_of_its_process_is_in_its_hop() -> None:
     client = _Client()
     client.release.set()

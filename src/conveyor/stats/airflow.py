@@ -303,6 +303,11 @@ def deadlines_decided(dag_id: str, run_id: str, missed: bool, count: int = 1) ->
 
 
 @_together
+def lineage_extracted(event_type: str, operator_name: str, seconds: float) -> None:
+    """The inputs and outputs of an OpenLineage event gathered from a task's operator."""
+    timing("ol.extract", seconds * 1000, {"event_type": event_type, "operator_name": operator_name})
+
+
 def lineage_sent(event_type: str, transport_type: str, seconds: float, failed: bool) -> None:
     """One attempt to send an OpenLineage event (``event_type`` lower case: start,
     complete, ...), timed whether or not it failed, as Airflow's OpenLineage provider does."""

@@ -52,6 +52,7 @@ TEMPLATES: Mapping[str, str] = {
     "ti.running": "ti.running.{queue}.{dag_id}.{task_id}",
     "ti.deferred": "ti.deferred.{queue}.{dag_id}.{task_id}",
     "ol.emit.attempts": "ol.emit.attempts.{event_type}.{transport_type}",
+    "ol.extract": "ol.extract.{event_type}.{operator_name}",
 }
 
 
