@@ -23,6 +23,7 @@ from conveyor.executors.kubernetes.pod_spec import (
     pod_override,
     pod_to_dict,
 )
+from conveyor.stats import emit
 
 WORK = QueuedTry(
     41, 2, "default", 7, "etl", "manual__2024-01-01T00:00:00+00:00", "load.rows", None, 3
@@ -281,6 +282,41 @@ def test_a_refused_pod_says_why_and_all_namespaces_are_listed_when_asked(
     assert transport.calls[1][1:] == (
         "https://cluster.example/api/v1/pods",
         {"labelSelector": "kubernetes_executor=True"},
+    )
+
+
+def test_each_call_to_the_cluster_is_timed_and_counted_by_status_under_airflows_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, str, dict[str, str]]] = []
+
+    class Sink:
+        where = "a list"
+
+        def send(self, kind: str, name: str, value: float, tags: Any) -> None:
+            sent.append((kind, name, dict(tags)))
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(emit, "_sinks", (Sink(),))
+    pod = build_pod(_settings(tmp_path, kubernetes_namespace="tries"), WORK, TaskPodSettings())
+    transport = _Transport((201, pod_to_dict(pod)), (409, {}), (200, {}), (404, {}))
+    launcher = _launcher(transport)
+    assert launcher.create(pod) is None
+    assert launcher.create(pod) is not None  # the name is taken
+    launcher.delete(pod.metadata.name, "tries", grace=5)
+    launcher.delete("gone-already", "tries", grace=5)
+    counted = [(name, tags["status"]) for kind, name, tags in sent if kind == "c"]
+    assert counted == [
+        ("kubernetes_executor.pod_creation_status", "200"),  # Airflow's word for any success
+        ("kubernetes_executor.pod_creation_status", "409"),
+        ("kubernetes_executor.pod_deletion_status", "200"),
+        ("kubernetes_executor.pod_deletion_status", "404"),
+    ]
+    timed = [name for kind, name, _ in sent if kind == "ms"]
+    assert (
+        timed == ["kubernetes_executor.pod_creation"] * 2 + ["kubernetes_executor.pod_deletion"] * 2
     )
 
 

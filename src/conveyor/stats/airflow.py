@@ -317,6 +317,21 @@ def lineage_sent(event_type: str, transport_type: str, seconds: float, failed: b
         incr("ol.emit.failed")
 
 
+# -- the Kubernetes executor, in the scheduler's process --------------------------------------
+
+
+@_together
+def pod_call(call: str, seconds: float, status: str) -> None:
+    """A call to the cluster's API (``pod_creation``, ``pod_deletion``): its time, and its
+    outcome counted by HTTP status (200 whatever the API answered on success, as Airflow)."""
+    timing(f"kubernetes_executor.{call}", seconds * 1000)
+    incr(f"kubernetes_executor.{call}_status", {"status": status})
+
+
+def pods_adopted(seconds: float) -> None:
+    timing("kubernetes_executor.adopt_task_instances.duration", seconds * 1000)
+
+
 # -- the triggerer ---------------------------------------------------------------------------
 
 

@@ -46,6 +46,7 @@ from conveyor.executors.kubernetes.launchers import (
 )
 from conveyor.executors.kubernetes.pod_spec import TI_LABEL, TRY_LABEL, TaskPodSettings, build_pod
 from conveyor.states import IN_FLIGHT, ExitKind
+from conveyor.stats import airflow as stats
 from conveyor.store import runs, stops
 from conveyor.store.engine import Store
 from conveyor.worker.runner import queued_log_path
@@ -94,7 +95,10 @@ class KubernetesExecutor(Executor):
     # -- the contract ----------------------------------------------------------------------
 
     def start(self) -> None:
+        started = time.perf_counter()
         self._adopt(self.launcher.pods())
+        if stats.on():
+            stats.pods_adopted(time.perf_counter() - started)
 
     def submit(self, tries: list[QueuedTry]) -> None:
         held = {work.ti_id for work in self._backlog}

@@ -14,7 +14,9 @@ import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +25,7 @@ from conveyor.config import Settings
 from conveyor.exceptions import ConfigError
 from conveyor.executors.kubernetes.pod_spec import EXECUTOR_LABEL
 from conveyor.providers.kubernetes.pod import BASE_CONTAINER_NAME
+from conveyor.stats import airflow as airflow_stats
 
 #: Container states in which a pod will never start (Airflow's
 #: ``worker_pod_pending_fatal_container_state_reasons``): the try fails at once.
@@ -139,7 +142,8 @@ class ClusterLauncher:
         from kubernetes.client import ApiException
 
         try:
-            self.api.create_namespaced_pod(namespace=pod.metadata.namespace, body=pod)
+            with _call_measured("pod_creation"):
+                self.api.create_namespaced_pod(namespace=pod.metadata.namespace, body=pod)
         except ApiException as exc:
             return f"the cluster refused pod {pod.metadata.name}: {exc.status} {exc.reason}"
         return None
@@ -167,10 +171,32 @@ class ClusterLauncher:
         from kubernetes.client import ApiException
 
         try:
-            self.api.delete_namespaced_pod(name, namespace, grace_period_seconds=int(grace))
+            with _call_measured("pod_deletion"):
+                self.api.delete_namespaced_pod(name, namespace, grace_period_seconds=int(grace))
         except ApiException as exc:
             if exc.status != 404:  # gone already is what was wanted
                 raise
+
+
+@contextmanager
+def _call_measured(call: str) -> Iterator[None]:
+    """Airflow's ``kubernetes_executor.<call>`` (how long a call to the cluster took) and
+    ``<call>_status`` (200, the refusal's HTTP status, or ``error``)."""
+    if not airflow_stats.on():
+        yield
+        return
+    from kubernetes.client import ApiException
+
+    started = time.perf_counter()
+    status = "error"
+    try:
+        yield
+        status = "200"
+    except ApiException as exc:
+        status = str(exc.status)
+        raise
+    finally:
+        airflow_stats.pod_call(call, time.perf_counter() - started, status)
 
 
 # -- podman ----------------------------------------------------------------------------------
