@@ -142,6 +142,28 @@ def test_a_burst_is_created_a_slice_a_loop_and_its_first_tasks_queued_meanwhile(
     assert runs_by_dag(store) == dict.fromkeys(ids, 1)
 
 
+def test_the_slices_of_a_burst_check_time_passing_once_a_loop_second(
+    tmp_path: Path, store: Store
+) -> None:
+    burst(tmp_path, store, 25)
+    sched = scheduler(
+        tmp_path, store, Recording(), max_dagruns_to_create_per_loop=5, scheduler_loop_seconds=30
+    )
+    checked: list[int] = []
+    sched.requeue_stuck = lambda now: checked.append(len(runs_by_dag(store)))  # type: ignore[method-assign]
+    while True:
+        sched.step()
+        if not sched._work_left:
+            break
+    assert checked == [5]  # the first slice's loop; the four slices after it skip the checks
+    sched.step()  # a loop that follows no burst checks as ever
+    assert checked == [5, 25]
+    sched._work_left = True  # in a burst again, once a loop-second has passed
+    sched._next_checks = 0.0
+    sched.step()
+    assert checked == [5, 25, 25]
+
+
 def test_runs_to_plan_beyond_the_bound_wait_for_the_next_loop_and_go_first_in_it(
     tmp_path: Path, store: Store
 ) -> None:
