@@ -26,8 +26,9 @@ from sqlalchemy import select, update
 from celery_workers import celery_settings, require_redis, start_worker, worker_env
 from conftest import make_settings, run_scheduler, token_clients
 from conveyor.config import Settings
+from conveyor.engine import manual
 from conveyor.executors.celery_executor import CeleryExecutor
-from conveyor.lifecycle import GAUGED
+from conveyor.lifecycle import GAUGED, Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
@@ -125,6 +126,9 @@ EXPECTED = {
     "dagrun.duration.failed.measured": "ms",
     "dagrun.duration.failed": "ms",
     "dagrun.dependency-check.measured": "ms",
+    "dagrun.first_task_scheduling_delay": "ms",  # the scheduled run, never cleared
+    "dagrun.measured.first_task_scheduling_delay": "ms",
+    "dagrun.first_task_start_delay": "ms",
     # the process that ran the failed run's DAG callback, which raised
     "dag.callback_exceptions": "c",
     # deferred, then resumed: its process's each end counted, as Airflow 3.3's task runner
@@ -338,6 +342,32 @@ def test_a_first_try_is_timed_from_scheduled_to_queued_and_a_retry_is_not(
         ids = list(conn.execute(select(ti.id).where(ti.run_pk == run_pk)).scalars())
         waits = scheduling.first_round_waits(conn, ids)
     assert sorted(waits) == [("double", "default", 0.0), ("ok", "default", 2.5)]
+
+
+def test_an_ended_run_reads_its_first_task_start_and_whether_it_was_cleared(
+    tmp_path: Path, store: Store
+) -> None:
+    settings = make_settings(tmp_path, tmp_path / "dags", store.url)
+    _write_dags(settings)
+    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    started = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    with store.write() as conn:
+        run_pk = runs.create_manual_run(conn, "measured", created_by="test")
+        ti = task_instance.c
+        for task_id, state, offset in [("ok", "success", 5), ("double", "failed", 2)]:
+            conn.execute(
+                update(task_instance)
+                .where(ti.run_pk == run_pk, ti.task_id == task_id)
+                .values(state=state, start_date=started + timedelta(seconds=offset))
+            )
+        ended = runs.run_times(conn, run_pk, ended=True)
+        assert (ended.first_task_start, ended.cleared) == (started + timedelta(seconds=2), False)
+        assert runs.run_times(conn, run_pk).first_task_start is None  # read only at an end
+        run_id = conn.execute(select(dag_run.c.run_id).where(dag_run.c.id == run_pk)).scalar()
+    with store.write() as conn:  # a person's clear, its timeline written at its commit
+        manual.clear(conn, "measured", run_id, "ok", Actor("test"))
+    with store.read() as conn:
+        assert runs.run_times(conn, run_pk, ended=True).cleared
 
 
 def test_the_web_server_counts_the_instances_of_a_run_it_triggers(

@@ -50,4 +50,18 @@ def _run_moved(to: RunState, times: RunTimes) -> None:
     elif to in RUN_FINISHED and times.end_date is not None:
         seconds = (times.end_date - times.start_date).total_seconds()
         airflow.dag_run_ended(times.dag_id, times.run_type, to.value, seconds)
+        _first_task_delays(times)
         spans.run_ended(run_span(times), to.value)
+
+
+def _first_task_delays(times: RunTimes) -> None:
+    """Airflow's ``dagrun.first_task_scheduling_delay`` (from the run's due time to the first
+    start of its finished tasks) and ``dagrun.first_task_start_delay`` (from its queueing),
+    sent as Airflow sends them: for a scheduled run none of whose tasks was cleared, each
+    only when above 0."""
+    first = times.first_task_start
+    if times.run_type != "scheduled" or times.cleared or first is None:
+        return
+    due = (first - times.data_interval_end).total_seconds()
+    queued = None if times.queued_at is None else (first - times.queued_at).total_seconds()
+    airflow.first_task_delays(times.dag_id, times.run_type, due, queued)

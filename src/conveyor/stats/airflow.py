@@ -92,6 +92,18 @@ def dag_run_ended(dag_id: str, run_type: str, state: str, duration_seconds: floa
 
 
 @_together
+def first_task_delays(
+    dag_id: str, run_type: str, since_due: float, since_queued: float | None
+) -> None:
+    """An ended run's first task start against its due time and its queueing, in seconds."""
+    tags = {"dag_id": dag_id, "run_type": run_type}
+    if since_due > 0:
+        timing("dagrun.first_task_scheduling_delay", since_due * 1000, tags)
+    if since_queued is not None and since_queued > 0:
+        timing("dagrun.first_task_start_delay", since_queued * 1000, tags)
+
+
+@_together
 def dependency_check(dag_id: str, seconds: float) -> None:
     """The time planning one run whole took (Airflow's ``DagRun.update_state``)."""
     timing("dagrun.dependency-check", seconds * 1000, {"dag_id": dag_id})

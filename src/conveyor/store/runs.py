@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +17,20 @@ from conveyor.exceptions import NotFoundError
 from conveyor.model.airflow_operators import airflow_operator_class
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
-from conveyor.states import IN_FLIGHT, RunState, TaskState
+from conveyor.states import FINISHED, IN_FLIGHT, RunState, TaskState
 from conveyor.stats import airflow as stats
 from conveyor.store import deadlines, try_numbers
 from conveyor.store.engine import after_commit
 from conveyor.store.hop import prepared
-from conveyor.store.tables import dag, dag_run, dag_version, pool, task_instance, task_try
+from conveyor.store.tables import (
+    dag,
+    dag_run,
+    dag_version,
+    pool,
+    task_event,
+    task_instance,
+    task_try,
+)
 from conveyor.strict_json import check, shown
 
 if TYPE_CHECKING:  # the DAG model's schedules and timetables: loaded by the first read of one
@@ -347,9 +355,35 @@ class RunTimes:
     queued_at: datetime | None = None
     logical_date: datetime | None = None
     partition_key: str | None = None
+    #: Read when a run ends: its finished tasks' first start, and whether a person cleared
+    #: any of its tasks (Airflow's ``clear_number`` above 0).
+    first_task_start: datetime | None = None
+    cleared: bool = False
 
 
-def run_times(conn: Connection, run_pk: int) -> RunTimes:
+def run_times(conn: Connection, run_pk: int, *, ended: bool = False) -> RunTimes:
+    """The run's times; with ``ended``, its first task's start and whether it was cleared."""
+    times = _run_times(conn, run_pk)
+    if not ended:
+        return times
+    ti = task_instance.c
+    of_run = ti.run_pk == run_pk
+    first_start = (
+        select(func.min(ti.start_date))
+        .where(of_run, ti.state.in_([state.value for state in FINISHED]))
+        .scalar_subquery()
+    )
+    cleared = (
+        select(task_event.c.id)
+        .join(task_instance, ti.id == task_event.c.ti_id)
+        .where(of_run, task_event.c.kind == "cleared")
+        .exists()
+    )
+    first, was_cleared = conn.execute(select(first_start, cleared)).one()
+    return replace(times, first_task_start=first, cleared=bool(was_cleared))
+
+
+def _run_times(conn: Connection, run_pk: int) -> RunTimes:
     c = dag_run.c
     row = conn.execute(
         select(

@@ -142,7 +142,7 @@ def _moved(conn: Connection, run_pk: int, to: RunState, *, by_hand: bool = False
         due_times.wake_held(conn, run_pk)
     timed = _run_timed
     if timed is not None:
-        times = run_times(conn, run_pk)
+        times = run_times(conn, run_pk, ended=to not in RUN_ACTIVE)
         after_commit(conn, lambda: timed(to, times))
     hook = _run_moved
     if hook is None or by_hand:  # a person's move is told by its own rules (engine/manual.py)
