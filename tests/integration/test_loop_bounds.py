@@ -142,7 +142,7 @@ def test_a_burst_is_created_a_slice_a_loop_and_its_first_tasks_queued_meanwhile(
     assert runs_by_dag(store) == dict.fromkeys(ids, 1)
 
 
-def test_the_slices_of_a_burst_check_time_passing_once_a_loop_second(
+def test_the_slices_of_a_burst_check_timeouts_once_a_loop_second(
     tmp_path: Path, store: Store
 ) -> None:
     burst(tmp_path, store, 25)
@@ -150,12 +150,15 @@ def test_the_slices_of_a_burst_check_time_passing_once_a_loop_second(
         tmp_path, store, Recording(), max_dagruns_to_create_per_loop=5, scheduler_loop_seconds=30
     )
     checked: list[int] = []
-    sched.requeue_stuck = lambda now: checked.append(len(runs_by_dag(store)))  # type: ignore[method-assign]
+    sched.check_run_timeouts = lambda now: checked.append(len(runs_by_dag(store)))  # type: ignore[method-assign]
+    requeued: list[int] = []
+    sched.requeue_stuck = lambda now: requeued.append(1)  # type: ignore[method-assign]
     while True:
         sched.step()
         if not sched._work_left:
             break
     assert checked == [5]  # the first slice's loop; the four slices after it skip the checks
+    assert len(requeued) == 5  # a dead scheduler's tries are looked for in every slice
     sched.step()  # a loop that follows no burst checks as ever
     assert checked == [5, 25]
     sched._work_left = True  # in a burst again, once a loop-second has passed

@@ -94,7 +94,10 @@ def test_the_hop_forms_of_queue_start_and_finish_write_what_the_single_moves_wri
     with store.write() as conn:
         run = run_lock.lock_run(conn, run_pk)
         assert transitions.finish(conn, run, single, 1, outcome, ACTOR)
-        assert steps.finish_and_read(conn, run, steps.Finish(folded, 1, outcome, ACTOR)) is not None
+        assert (
+            steps.finish_and_read(conn, run, steps.Finish(folded, 1, outcome, ACTOR, at=LATER))
+            is not None
+        )
     _same_rows(store, single, folded)
 
 
@@ -196,7 +199,7 @@ def test_a_finish_folded_into_the_hops_read_writes_and_reads_what_the_two_steps_
         run = run_lock.lock_run(conn, run_pk)
         assert transitions.finish(conn, run, single, 1, outcome, ACTOR)
         reads = frontier_reads.FrontierReads(conn, run_pk)
-        finish = steps.Finish(folded, 1, outcome, ACTOR)
+        finish = steps.Finish(folded, 1, outcome, ACTOR, at=LATER)
         read = steps.finish_and_read_hop(
             conn, run, reads, finish, task_ids=["single"], waiting_bound=8, now=LATER
         )

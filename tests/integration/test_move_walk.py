@@ -171,7 +171,7 @@ def test_every_finish_of_a_running_try_folded_writes_what_the_single_finish_writ
     with store.write() as conn:
         run = run_lock.lock_run(conn, run_pk)
         assert transitions.finish(conn, run, single, 1, outcome, ACTOR)
-        finish = steps.Finish(folded, 1, outcome, ACTOR)
+        finish = steps.Finish(folded, 1, outcome, ACTOR, at=LATER)
         if hop:
             reads = frontier_reads.FrontierReads(conn, run_pk)
             assert steps.finish_and_read_hop(

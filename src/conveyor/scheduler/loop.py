@@ -107,8 +107,8 @@ class Scheduler:
         #: The last loop left due DAGs or runs to plan for the next (its per-loop bounds):
         #: the next loop starts at once instead of after ``scheduler_loop_seconds``.
         self._work_left = False
-        #: When (monotonic) the time-based checks (stuck and lost tries, timeouts, deadlines)
-        #: run next: every loop, but once a loop-second while a burst is worked through.
+        #: When (monotonic) the timeout checks (runs, deferrals, waits, deadlines) run next:
+        #: every loop, but once a loop-second while a burst is worked through.
         self._next_checks = 0.0
         #: The earliest due time after the last loop's: the next loop starts by then.
         self._next_due: datetime | None = None
@@ -261,8 +261,8 @@ class Scheduler:
 
     def _step(self, now: datetime | None) -> None:
         # A loop that follows one which left work (a burst of DAGs due together, made in
-        # slices of max_dagruns_to_create_per_loop) skips the checks that are about time
-        # passing, until a loop-second went by: they were a seventh of each slice's time.
+        # slices of max_dagruns_to_create_per_loop) skips the timeout checks until a
+        # loop-second went by: they were a tenth of each slice's time.
         in_burst = self._work_left and time.monotonic() < self._next_checks
         self._work_left = False
         if self.processor is not None:
@@ -286,19 +286,21 @@ class Scheduler:
         with self.problems.guard("dispatch"):
             self.dispatch()
         stats.tasks_executable(self._queued_this_loop)
-        if not in_burst:
-            self._next_checks = time.monotonic() + self.settings.scheduler_loop_seconds
-            self._check_time_passing(now)
-        with self.problems.guard("callbacks"):
-            self.callbacks.poll()
-
-    def _check_time_passing(self, now: datetime | None) -> None:
-        """What depends on time passing rather than on a move: tries queued too long or
-        lost, runs past their timeout, deferrals and waits past theirs, deadlines."""
+        # Every loop, a burst's slices too: a scheduler that takes over from a dead one
+        # finds the tries it left this way.
         with self.problems.guard("requeue_stuck"):
             self.requeue_stuck(now or utcnow())
         with self.problems.guard("reap_zombies"):
             self.reap_zombies(now or utcnow())
+        if not in_burst:
+            self._next_checks = time.monotonic() + self.settings.scheduler_loop_seconds
+            self._check_timeouts(now)
+        with self.problems.guard("callbacks"):
+            self.callbacks.poll()
+
+    def _check_timeouts(self, now: datetime | None) -> None:
+        """Runs past their timeout, deferrals and waits for a person past theirs, deadline
+        alerts that came due: what depends on time passing alone."""
         with self.problems.guard("check_timeouts"):  # dagrun_timeout, SLA misses
             self.check_run_timeouts(now or utcnow())
         with self.problems.guard("check_deferral_timeouts"):
