@@ -364,8 +364,12 @@ class RunTimes:
 def run_times(conn: Connection, run_pk: int, *, ended: bool = False) -> RunTimes:
     """The run's times; with ``ended``, its first task's start and whether it was cleared."""
     times = _run_times(conn, run_pk)
-    if not ended:
-        return times
+    return with_first_task(conn, run_pk, times) if ended else times
+
+
+def with_first_task(conn: Connection, run_pk: int, times: RunTimes) -> RunTimes:
+    """``times`` with the first start of the run's finished tasks and whether a person
+    cleared any of them (what Airflow's first-task delays of an ended run need)."""
     ti = task_instance.c
     of_run = ti.run_pk == run_pk
     first_start = (

@@ -48,12 +48,13 @@ from conveyor.lifecycle import (
     started_note,
 )
 from conveyor.states import RUN_ACTIVE, ExitKind, RunState, TaskState
+from conveyor.stats import airflow as stats
 from conveyor.store import due_times, moves
 from conveyor.store.engine import after_commit
 from conveyor.store.hop import prepared
 from conveyor.store.hop.run_lock import LockedRun, wait_for_queuing
 from conveyor.store.moves import Moved
-from conveyor.store.runs import RunRow, RunTimes, get_run, run_times
+from conveyor.store.runs import RunRow, RunTimes, get_run, run_times, with_first_task
 from conveyor.store.sql import insert_later
 from conveyor.store.tables import (
     UtcDateTime,
@@ -142,7 +143,9 @@ def _moved(conn: Connection, run_pk: int, to: RunState, *, by_hand: bool = False
         due_times.wake_held(conn, run_pk)
     timed = _run_timed
     if timed is not None:
-        times = run_times(conn, run_pk, ended=to not in RUN_ACTIVE)
+        times = run_times(conn, run_pk)
+        if to not in RUN_ACTIVE and times.run_type == "scheduled" and stats.on():
+            times = with_first_task(conn, run_pk, times)  # only such a run's end sends them
         after_commit(conn, lambda: timed(to, times))
     hook = _run_moved
     if hook is None or by_hand:  # a person's move is told by its own rules (engine/manual.py)
