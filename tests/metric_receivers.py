@@ -309,3 +309,31 @@ class OtlpReceiver:
             return
         self.server.shutdown()
         self.server.server_close()
+
+
+class SinkRecorder:
+    """A metric sink that keeps what it is sent, in order: (kind, name, value, tags)."""
+
+    where = "a test's list"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, float, dict[str, str]]] = []
+
+    def send(self, kind: str, name: str, value: float, tags: Any) -> None:
+        self.sent.append((kind, name, value, dict(tags)))
+
+    def close(self) -> None:
+        pass
+
+    def named(self, prefix: str = "") -> list[tuple[str, str, dict[str, str]]]:
+        """(kind, name, tags) of each metric sent whose name starts with ``prefix``."""
+        return [(kind, name, tags) for kind, name, _, tags in self.sent if name.startswith(prefix)]
+
+
+def record_metrics(monkeypatch: Any) -> SinkRecorder:
+    """This process's metrics go to a :class:`SinkRecorder` (and nowhere else) for the test."""
+    from conveyor.stats import emit
+
+    found = SinkRecorder()
+    monkeypatch.setattr(emit, "_sinks", (found,))
+    return found

@@ -209,6 +209,13 @@ def _write_dags(settings: Settings, *, local: bool = False) -> None:
     (settings.dags_path / "broken_airflow_dag.py").write_text(textwrap.dedent(BROKEN_FILE))
 
 
+def _parsed(settings: Settings, store: Store) -> Settings:
+    """The DAG files written and parsed into ``store``."""
+    _write_dags(settings)
+    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    return settings
+
+
 def _run_ended(store: Store) -> Callable[[], bool]:
     def check() -> bool:
         with store.read() as conn:
@@ -286,9 +293,7 @@ def _one_value(packets: list[Packet]) -> float:
 def test_the_instance_gauges_count_the_store_by_state_dag_task_and_queue(
     tmp_path: Path, store: Store
 ) -> None:
-    settings = make_settings(tmp_path, tmp_path / "dags", store.url)
-    _write_dags(settings)
-    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    _parsed(make_settings(tmp_path, tmp_path / "dags", store.url), store)
     with store.write() as conn:
         one = runs.create_manual_run(conn, "measured", created_by="test")
         two = runs.create_manual_run(conn, "measured", created_by="test")
@@ -316,9 +321,7 @@ def test_the_instance_gauges_count_the_store_by_state_dag_task_and_queue(
 def test_a_first_try_is_timed_from_scheduled_to_queued_and_a_retry_is_not(
     tmp_path: Path, store: Store
 ) -> None:
-    settings = make_settings(tmp_path, tmp_path / "dags", store.url)
-    _write_dags(settings)
-    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    _parsed(make_settings(tmp_path, tmp_path / "dags", store.url), store)
     scheduled = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     with store.write() as conn:
         run_pk = runs.create_manual_run(conn, "measured", created_by="test")
@@ -347,9 +350,7 @@ def test_a_first_try_is_timed_from_scheduled_to_queued_and_a_retry_is_not(
 def test_an_ended_run_reads_its_first_task_start_and_whether_it_was_cleared(
     tmp_path: Path, store: Store
 ) -> None:
-    settings = make_settings(tmp_path, tmp_path / "dags", store.url)
-    _write_dags(settings)
-    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    _parsed(make_settings(tmp_path, tmp_path / "dags", store.url), store)
     started = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     with store.write() as conn:
         run_pk = runs.create_manual_run(conn, "measured", created_by="test")

@@ -23,7 +23,7 @@ from conveyor.executors.kubernetes.pod_spec import (
     pod_override,
     pod_to_dict,
 )
-from conveyor.stats import emit
+from metric_receivers import record_metrics
 
 WORK = QueuedTry(
     41, 2, "default", 7, "etl", "manual__2024-01-01T00:00:00+00:00", "load.rows", None, 3
@@ -288,18 +288,7 @@ def test_a_refused_pod_says_why_and_all_namespaces_are_listed_when_asked(
 def test_each_call_to_the_cluster_is_timed_and_counted_by_status_under_airflows_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[tuple[str, str, dict[str, str]]] = []
-
-    class Sink:
-        where = "a list"
-
-        def send(self, kind: str, name: str, value: float, tags: Any) -> None:
-            sent.append((kind, name, dict(tags)))
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(emit, "_sinks", (Sink(),))
+    recorder = record_metrics(monkeypatch)
     pod = build_pod(_settings(tmp_path, kubernetes_namespace="tries"), WORK, TaskPodSettings())
     transport = _Transport((201, pod_to_dict(pod)), (409, {}), (200, {}), (404, {}))
     launcher = _launcher(transport)
@@ -307,6 +296,7 @@ def test_each_call_to_the_cluster_is_timed_and_counted_by_status_under_airflows_
     assert launcher.create(pod) is not None  # the name is taken
     launcher.delete(pod.metadata.name, "tries", grace=5)
     launcher.delete("gone-already", "tries", grace=5)
+    sent = recorder.named()
     counted = [(name, tags["status"]) for kind, name, tags in sent if kind == "c"]
     assert counted == [
         ("kubernetes_executor.pod_creation_status", "200"),  # Airflow's word for any success

@@ -36,7 +36,7 @@ from conveyor.providers.amazon.s3_operators import S3CopyObjectOperator
 from conveyor.providers.openlineage.selective import disable_lineage, enable_lineage
 from conveyor.providers.openlineage.sql import lineage_of_sql
 from conveyor.providers.sqlite import SqliteHook
-from conveyor.stats import emit
+from metric_receivers import record_metrics
 
 
 def _settings(tmp_path: Path, **values: Any) -> Any:
@@ -181,18 +181,7 @@ class _Event:
 def test_each_send_is_timed_and_a_failure_counted_under_airflows_names(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sent: list[tuple[str, str, dict[str, str]]] = []
-
-    class Sink:
-        where = "a list"
-
-        def send(self, kind: str, name: str, value: float, tags: Any) -> None:
-            sent.append((kind, name, dict(tags)))
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(emit, "_sinks", (Sink(),))
+    recorder = record_metrics(monkeypatch)
     client = _Client()
     client.release.set()
     client.transport = SimpleNamespace(kind="http")  # type: ignore[attr-defined]
@@ -204,6 +193,7 @@ def test_each_send_is_timed_and_a_failure_counted_under_airflows_names(
     failing = Emitter(lambda: failing_client, queue_size=10, close_timeout=5)
     failing.submit(_Event("COMPLETE"))
     failing.close()
+    sent = recorder.named()
     assert [(kind, name) for kind, name, _ in sent] == [
         ("ms", "ol.emit.attempts.start.http"),
         ("ms", "ol.emit.attempts"),
@@ -217,19 +207,7 @@ def test_each_send_is_timed_and_a_failure_counted_under_airflows_names(
 def test_each_extraction_is_timed_under_airflows_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[tuple[str, str, dict[str, str]]] = []
-
-    class Sink:
-        where = "a list"
-
-        def send(self, kind: str, name: str, value: float, tags: Any) -> None:
-            if name.startswith("ol.extract"):
-                sent.append((kind, name, dict(tags)))
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(emit, "_sinks", (Sink(),))
+    recorder = record_metrics(monkeypatch)
     with DAG("timed", schedule=None, start_date=datetime(2026, 1, 1)):
         bash = BashOperator(task_id="bash", bash_command="true")
     run = SimpleNamespace(
@@ -249,7 +227,7 @@ def test_each_extraction_is_timed_under_airflows_name(
     listener.on_task_instance_failed(None, ti, "boom")
     listener.emitter.close()
     # Airflow's listener calls a START's extraction "running".
-    assert sent == [
+    assert recorder.named("ol.extract") == [
         ("ms", "ol.extract.running.bashoperator", {}),
         ("ms", "ol.extract", {"event_type": "running", "operator_name": "bashoperator"}),
         ("ms", "ol.extract.fail.bashoperator", {}),
