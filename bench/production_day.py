@@ -223,6 +223,8 @@ def make_cluster(args: argparse.Namespace, root: Path) -> Cluster:
         CONVEYOR_DAGS_FOLDER=str(root / "dags"),
         CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION="false",
     )
+    if args.tracemalloc:
+        env["CONVEYOR_SCHEDULER_TRACEMALLOC"] = "true"
     if args.mode == "cluster":
         env.update(
             CONVEYOR_DATABASE_URL=args.pg_url,
@@ -533,6 +535,7 @@ def run(args: argparse.Namespace) -> None:
         began = time.monotonic()
         end = began + args.minutes * 60
         last_minute, last_clean = datetime.now(UTC), time.monotonic()
+        last_trace = began
         cpu_before = 0.0
         print(_minute_heading(), flush=True)
         while not stopping.is_set() and time.monotonic() < end:
@@ -549,6 +552,9 @@ def run(args: argparse.Namespace) -> None:
                 # A process of its own, as cron would start it: the sampling goes on meanwhile.
                 cluster.start("db clean", "db", "clean", "--older-than", f"{args.retention}m")
                 last_clean = now
+            if args.tracemalloc and now - last_trace >= args.tracemalloc * 60:
+                _report_memory(cluster)
+                last_trace = now
             if datetime.now(UTC) - last_minute >= timedelta(minutes=1):
                 until = datetime.now(UTC)
                 found = watch.window(last_minute, until)
@@ -564,6 +570,14 @@ def run(args: argparse.Namespace) -> None:
     finally:
         codes = cluster.stop()
         print(f"stopped: {json.dumps(codes)} (None: killed after 30 s); home {root}")
+
+
+def _report_memory(cluster: Cluster) -> None:
+    """Ask each scheduler to log the lines holding and gaining memory (its own log)."""
+    for label in ("standalone", "scheduler1", "scheduler2"):
+        proc = cluster.processes.get(label)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGUSR1)
 
 
 def _wait_for_web(base: str, cluster: Cluster) -> None:
@@ -731,6 +745,13 @@ def main() -> None:
         "--from-midnight",
         action="store_true",
         help="every DAG's first run due at the start, as every cron schedule at midnight",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        type=float,
+        default=0,
+        help="minutes: trace the schedulers' memory and log what grew every that often "
+        "(SIGUSR1, into the scheduler's log in the run's folder); 0: off",
     )
     parser.add_argument("--under", type=Path, default=None, help="folder for the run's home")
     parser.add_argument(

@@ -33,6 +33,7 @@ SAME_SETTING: dict[str, str] = {
     "AIRFLOW__CORE__KILLED_TASK_CLEANUP_TIME": "kill_grace_seconds",
     "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "parse_timeout_seconds",
     "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "min_file_process_interval",
+    "AIRFLOW__SCHEDULER__ENABLE_TRACEMALLOC": "scheduler_tracemalloc",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "min_file_process_interval",
     "AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL": "dag_processor_stats_seconds",
     "AIRFLOW__SCHEDULER__PARSING_PROCESSES": "dag_parse_processes",

@@ -62,6 +62,11 @@ class Settings(AuthSettings):
     parallelism: int = Field(default=8, ge=1, description="tries queued or running at once")
     log_folder: Path | None = Field(default=None, description="default: $home/logs")
     scheduler_loop_seconds: float = Field(default=1.0, gt=0, le=60)
+    scheduler_tracemalloc: bool = Field(
+        default=False,
+        description="trace the scheduler's memory and log the lines holding and gaining the "
+        "most on SIGUSR1 (Airflow's [scheduler] enable_tracemalloc); costly, for finding a leak",
+    )
     dag_scan_seconds: float = Field(
         default=1.0, gt=0, description="how often to look for changed DAG files"
     )

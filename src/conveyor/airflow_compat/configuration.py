@@ -56,6 +56,7 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("dag_processor", "min_file_process_interval"): "min_file_process_interval",
     ("dag_processor", "print_stats_interval"): "dag_processor_stats_seconds",
     ("scheduler", "max_dagruns_to_create_per_loop"): "max_dagruns_to_create_per_loop",
+    ("scheduler", "enable_tracemalloc"): "scheduler_tracemalloc",
     ("scheduler", "max_dagruns_per_loop_to_schedule"): "max_dagruns_per_loop_to_schedule",
     ("core", "sql_alchemy_conn"): "database_url",
     ("database", "sql_alchemy_conn"): "database_url",

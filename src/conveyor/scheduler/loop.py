@@ -41,7 +41,7 @@ from conveyor.lifecycle import GAUGED, Actor
 from conveyor.loading.processor import DagFileProcessor
 from conveyor.model.partitioned_timetables import CronPartitionTimetable
 from conveyor.model.schedules import DataInterval, RunInfo
-from conveyor.scheduler import datasets, deadlines, safety_net, timeouts
+from conveyor.scheduler import datasets, deadlines, memory_trace, safety_net, timeouts
 from conveyor.scheduler.due import due_runs
 from conveyor.scheduler.problems import Problems
 from conveyor.serialized import SerializedDag
@@ -123,6 +123,8 @@ class Scheduler:
     def start(self) -> None:
         if self.store.is_sqlite and not self.store.in_memory:
             self._refuse_second_sqlite_scheduler()
+        if self.settings.scheduler_tracemalloc:
+            memory_trace.start()
         self._heartbeat(force=True)
         # The plugins' listeners, as Airflow's scheduler loads them, and OpenLineage's; told
         # it starts.
@@ -235,6 +237,8 @@ class Scheduler:
             log.warning("could not record this scheduler's stop; its heartbeat will go stale")
         listeners.notify("before_stopping", component=self)
         stats.job_ended("SchedulerJob")
+        if self.settings.scheduler_tracemalloc:
+            memory_trace.stop()
 
     # -- one loop --------------------------------------------------------------------------
 
