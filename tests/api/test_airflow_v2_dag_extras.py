@@ -123,6 +123,13 @@ def test_dag_tags_are_listed_once_filtered_and_paged(world: World) -> None:
     assert found["tags"] == ["numbers"]
     prefixed = _ok(viewer.get("/api/v2/dagTags", params={"tag_name_prefix_pattern": "a"}))
     assert prefixed["tags"] == ["api"]
+    # Airflow's text filters, as on every other list: `|` between terms, `~` for all.
+    either = _ok(viewer.get("/api/v2/dagTags", params={"tag_name_pattern": "zzz|PI"}))
+    assert either["tags"] == ["api"]
+    every = _ok(viewer.get("/api/v2/dagTags", params={"tag_name_prefix_pattern": "~"}))
+    assert every["tags"] == ["api", "numbers"]
+    both = {"tag_name_prefix_pattern": "nu|ap", "tag_name_pattern": "ers"}
+    assert _ok(viewer.get("/api/v2/dagTags", params=both))["tags"] == ["numbers"]
     paged = _ok(viewer.get("/api/v2/dagTags", params={"order_by": "-name", "limit": 1}))
     assert paged == {"tags": ["numbers"], "total_entries": 2}
     assert viewer.get("/api/v2/dagTags", params={"order_by": "dag_id"}).status_code == 400

@@ -69,6 +69,10 @@ def test_xcom_entries_across_everything_with_airflows_filters(world: World) -> N
     assert _ids(client.get(path, params={"task_id_pattern": "xtra"}), *fields) == [
         e for e in every if e[1] == "extract"
     ]
+    # `|` between terms and `~` for every value, as Airflow's text filters of every list.
+    either = client.get(path, params={"xcom_key_pattern": "nothing|RETURN"})
+    assert _ids(either, *fields) == [e for e in every if e[2] == "return_value"]
+    assert _ids(client.get(path, params={"task_id_prefix_pattern": "~"}), *fields) == every
     prefixed = client.get(path, params={"run_id_prefix_pattern": "manual__"})
     assert _ids(prefixed, *fields) == every
     future = client.get(path, params={"logical_date_gt": "2999-01-01T00:00:00Z"})

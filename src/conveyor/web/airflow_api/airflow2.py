@@ -204,9 +204,8 @@ def get_dag_runs(
     state: Annotated[list[str] | None, Query(max_length=10)] = None,
 ) -> DAGRunCollection:
     order = [order_by.replace("execution_date", "logical_date")] if order_by else None
-    found = dag_runs.get_dag_runs(
-        request, dag_id, user, {}, {}, limit=limit, offset=offset, order_by=order, state=state
-    )
+    page = Page.of(limit, offset, order, "id")
+    found = dag_runs.get_dag_runs(request, dag_id, user, {}, {}, {}, page, state=state)
     return DAGRunCollection(
         dag_runs=[_run(r) for r in found.dag_runs], total_entries=found.total_entries or 0
     )
@@ -269,9 +268,8 @@ def get_task_instances(
         dag_id,
         dag_run_id,
         user,
-        task_instances.TiFilters({}, {}, state=state),
-        limit=limit,
-        offset=offset,
+        task_instances.TiFilters({}, {}, {}, state=state),
+        Page.of(limit, offset, None, "map_index"),
     )
     return {
         "task_instances": [_instance(ti) for ti in found.task_instances],
@@ -330,7 +328,7 @@ def get_dags(
     chosen = dags.DagSelection(
         tags=tags, dag_id_pattern=dag_id_pattern, exclude_stale=only_active, paused=paused
     )
-    found = dags.get_dags(request, user, {}, chosen, Page.of(limit, offset, None, "dag_id"))
+    found = dags.get_dags(request, user, {}, chosen, Page.of(limit, offset, None, "dag_id"), {})
     return {"dags": [_dag(d) for d in found.dags], "total_entries": found.total_entries}
 
 

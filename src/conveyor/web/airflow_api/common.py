@@ -30,6 +30,7 @@ from conveyor.web.airflow_api.access import (
     sees_every_dag,
     visible_dag_ids,
 )
+from conveyor.web.airflow_api.text_match import Match, either
 from conveyor.web.dag_selection import like
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "mask_fields",
     "require_dag",
     "sees_every_dag",
+    "text_filters",
     "unprocessable",
     "utc",
     "visible_dag_ids",
@@ -262,6 +264,39 @@ def bounds(*prefixes: str, kind: type = datetime) -> Callable[..., dict[str, Any
                 name, inspect.Parameter.KEYWORD_ONLY, default=Query(None), annotation=kind | None
             )
             for name in names
+        ]
+    )
+    return dependency
+
+
+#: Field -> the predicate its ``*_pattern`` and ``*_prefix_pattern`` filters make (only the
+#: fields given either).
+TextFilters = dict[str, Match]
+
+
+def text_filters(*fields: str) -> Callable[..., TextFilters]:
+    """A dependency taking Airflow's text filters ``<field>_pattern`` and
+    ``<field>_prefix_pattern`` for each field (:mod:`.text_match` says what they match) and
+    answering one predicate for each field given either."""
+
+    def dependency(**given: str | None) -> TextFilters:
+        found = {}
+        for name in fields:
+            match = either(given[f"{name}_pattern"], given[f"{name}_prefix_pattern"])
+            if match is not None:
+                found[name] = match
+        return found
+
+    dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                f"{name}{suffix}",
+                inspect.Parameter.KEYWORD_ONLY,
+                default=Query(None, max_length=250),
+                annotation=str | None,
+            )
+            for name in fields
+            for suffix in ("_pattern", "_prefix_pattern")
         ]
     )
     return dependency

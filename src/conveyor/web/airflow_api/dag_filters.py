@@ -11,8 +11,8 @@ from conveyor.model.schedules import DatasetSchedule
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dag_filters
 from conveyor.store.runs import serialized_dag
+from conveyor.web.airflow_api.common import TextFilters
 from conveyor.web.airflow_api.dag_shapes import BUNDLE_NAME
-from conveyor.web.airflow_api.text_match import either
 from conveyor.web.dag_list import ListedDag
 
 #: Conveyor's kinds of schedule by the name Airflow gives its timetable (``timetable_type``).
@@ -34,8 +34,7 @@ TIMETABLE_TYPES = {
 
 @dataclass(frozen=True)
 class DagFilters:
-    display_name_pattern: str | None = None
-    display_name_prefix_pattern: str | None = None
+    texts: TextFilters = field(default_factory=dict)  # "dag_display_name" only
     has_import_errors: bool | None = None
     dag_run_states: tuple[str, ...] = ()  # a run in one of these states
     newest_run: dict[str, datetime] = field(default_factory=dict)  # "start_date_gte" ...
@@ -72,7 +71,7 @@ def apply(conn: Connection, dags: list[ListedDag], wanted: DagFilters) -> list[L
         keep &= dag_filters.with_run_in_states(conn, wanted.dag_run_states)
     if wanted.newest_run:
         keep &= dag_filters.newest_run_within(conn, wanted.newest_run)
-    name = either(wanted.display_name_pattern, wanted.display_name_prefix_pattern)
+    name = wanted.texts.get("dag_display_name")
     found = []
     for dag in dags:
         row = dag.row

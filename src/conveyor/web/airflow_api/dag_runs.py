@@ -25,20 +25,20 @@ from conveyor.web.airflow_api.common import (
     EDIT,
     DagIdPath,
     Editor,
-    Limit,
-    Offset,
-    OrderBy,
     Page,
     Pattern,
     Reader,
     RunIdPath,
+    TextFilters,
     aware,
     bounds,
+    paged,
     require_dag,
+    text_filters,
     unprocessable,
 )
 from conveyor.web.airflow_api.run_clears import clear_or_preview
-from conveyor.web.airflow_api.run_listing import RunQuery, list_runs
+from conveyor.web.airflow_api.run_listing import TEXT_FIELDS, RunQuery, list_runs
 from conveyor.web.airflow_api.run_shapes import (
     DAGRunClearBody,
     DAGRunCollectionResponse,
@@ -80,22 +80,13 @@ def get_dag_runs(
         Depends(bounds("run_after", "logical_date", "start_date", "end_date", "updated_at")),
     ],
     durations: Annotated[dict[str, Any], Depends(bounds("duration", kind=float))],
-    limit: Limit = 50,
-    offset: Offset = 0,
+    texts: Annotated[TextFilters, Depends(text_filters(*TEXT_FIELDS))],
+    page: Annotated[Page, Depends(paged("id"))],
     conf_contains: Annotated[str | None, Query(max_length=1000)] = None,
     run_type: Names = None,
     state: Names = None,
-    order_by: OrderBy = None,
-    run_id_pattern: Pattern = None,
-    run_id_prefix_pattern: Pattern = None,
-    triggering_user_name_pattern: Pattern = None,
-    triggering_user_name_prefix_pattern: Pattern = None,
-    dag_id_pattern: Pattern = None,
-    dag_id_prefix_pattern: Pattern = None,
     dag_version: Annotated[list[int] | None, Query()] = None,
     bundle_version: Pattern = None,
-    partition_key_pattern: Pattern = None,
-    partition_key_prefix_pattern: Pattern = None,
     consuming_asset_pattern: Pattern = None,
     partition_date_gte: date | None = None,
     partition_date_lte: date | None = None,
@@ -103,7 +94,6 @@ def get_dag_runs(
 ) -> DAGRunCollectionResponse:
     """A DAG's runs, or with ``~`` every DAG's, filtered and ordered as Airflow's; paged by
     ``offset`` or, with ``cursor``, by keyset."""
-    page = Page.of(limit, offset, order_by, "id")
     with get_store(request).read() as conn:
         dag_ids = _dag_ids(conn, user, dag_id)
         if partition_date_gte is not None or partition_date_lte is not None:
@@ -117,17 +107,10 @@ def get_dag_runs(
             bounds=dates,
             durations=durations,
             run_types=tuple(run_type or ()),
-            run_id_pattern=run_id_pattern,
-            run_id_prefix_pattern=run_id_prefix_pattern,
-            dag_id_pattern=dag_id_pattern,
-            dag_id_prefix_pattern=dag_id_prefix_pattern,
-            triggering_user_name_pattern=triggering_user_name_pattern,
-            triggering_user_name_prefix_pattern=triggering_user_name_prefix_pattern,
+            texts=texts,
             conf_contains=conf_contains,
             dag_versions=tuple(dag_version or ()),
             bundle_version=bundle_version,
-            partition_key_pattern=partition_key_pattern,
-            partition_key_prefix_pattern=partition_key_prefix_pattern,
             consuming_asset_pattern=consuming_asset_pattern,
         )
         found = list_runs(conn, user, query, page, cursor)

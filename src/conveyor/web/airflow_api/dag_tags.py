@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from conveyor.store.reads import dags as dag_reads
-from conveyor.web.airflow_api.common import Page, Pattern, Reader, contains, paged, visible_dag_ids
+from conveyor.web.airflow_api.common import (
+    Page,
+    Reader,
+    TextFilters,
+    paged,
+    text_filters,
+    visible_dag_ids,
+)
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["DAG"])
@@ -25,20 +32,16 @@ def get_dag_tags(
     request: Request,
     user: Reader,
     page: Annotated[Page, Depends(paged("name"))],
-    tag_name_pattern: Pattern = None,
-    tag_name_prefix_pattern: Pattern = None,
+    texts: Annotated[TextFilters, Depends(text_filters("tag_name"))],
 ) -> DAGTagCollectionResponse:
-    """Tags by name; ``tag_name_pattern``: a case-insensitive substring (``%`` and ``_``
-    are wildcards), ``tag_name_prefix_pattern``: a case-sensitive prefix."""
+    """Tags by name, filtered by ``tag_name_pattern`` and ``tag_name_prefix_pattern`` as
+    Airflow's other lists (:mod:`.text_match`)."""
     with get_store(request).read() as conn:
         rows = dag_reads.list_dag_rows(conn)
     allowed = set(visible_dag_ids(user, [r.dag_id for r in rows]))
     names = {tag for r in rows if r.dag_id in allowed for tag in r.tags}
-    if tag_name_pattern:
-        match = contains(tag_name_pattern)
-        names = {n for n in names if match.search(n)}
-    if tag_name_prefix_pattern:
-        names = {n for n in names if n.startswith(tag_name_prefix_pattern)}
+    if (match := texts.get("tag_name")) is not None:
+        names = {n for n in names if match(n)}
     found = sorted(names)
     return DAGTagCollectionResponse(
         tags=page.apply(found, {"name": lambda n: n}), total_entries=len(found)

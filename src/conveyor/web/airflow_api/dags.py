@@ -26,9 +26,11 @@ from conveyor.web.airflow_api.common import (
     Page,
     Pattern,
     Reader,
+    TextFilters,
     bounds,
     paged,
     require_dag,
+    text_filters,
     visible_dag_ids,
 )
 from conveyor.web.airflow_api.dag_filters import DagFilters
@@ -139,8 +141,7 @@ def get_dags(
     ],
     selection: Selection,
     page: Annotated[Page, Depends(paged("dag_id"))],
-    dag_display_name_pattern: Pattern = None,
-    dag_display_name_prefix_pattern: Pattern = None,
+    texts: Annotated[TextFilters, Depends(text_filters("dag_display_name"))],
     has_import_errors: bool | None = None,
     last_dag_run_state: RunState | None = None,
     # Airflow's list: a DAG with a run in any of the states given.
@@ -156,8 +157,7 @@ def get_dags(
     with get_store(request).read() as conn:
         found = _matching(conn, user, selection, last_dag_run_state=last_dag_run_state)
         wanted = DagFilters(
-            display_name_pattern=dag_display_name_pattern,
-            display_name_prefix_pattern=dag_display_name_prefix_pattern,
+            texts=texts,
             has_import_errors=has_import_errors,
             dag_run_states=tuple(dag_run_state or ()),
             newest_run=_newest_run_bounds(newest_run),

@@ -29,21 +29,21 @@ from conveyor.store.runs import serialized_dag
 from conveyor.web.airflow_api.common import (
     ALL,
     EDIT,
-    Limit,
-    Offset,
-    OrderBy,
     Page,
     Pattern,
     Reader,
+    TextFilters,
     bounds,
     dag_visible,
+    paged,
     require_dag,
     sees_every_dag,
+    text_filters,
     utc,
     visible_dag_ids,
 )
 from conveyor.web.airflow_api.differences import differs
-from conveyor.web.airflow_api.text_match import Match, either, search
+from conveyor.web.airflow_api.text_match import Match, search
 from conveyor.web.airflow_api.ti_lookup import MapIndexQuery
 from conveyor.web.airflow_api.ti_paths import HitlTry, MappedInstance, TaskAt, reading
 from conveyor.web.airflow_api.ti_shapes import (
@@ -275,14 +275,9 @@ def get_hitl_details(
     dag_run_id: str,
     user: Reader,
     created: Annotated[dict[str, Any], Depends(bounds("created_at"))],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
-    dag_id_pattern: Pattern = None,
-    dag_id_prefix_pattern: Pattern = None,
+    ids: Annotated[TextFilters, Depends(text_filters("dag_id", "task_id"))],
+    page: Annotated[Page, Depends(paged("ti_id"))],
     task_id: Annotated[str | None, Query(max_length=250)] = None,
-    task_id_pattern: Pattern = None,
-    task_id_prefix_pattern: Pattern = None,
     map_index: MapIndexQuery | None = None,
     state: Annotated[list[str] | None, Query(max_length=20)] = None,
     response_received: bool | None = None,
@@ -293,7 +288,6 @@ def get_hitl_details(
 ) -> HITLDetailCollection:
     """The questions of a run (``~``: of every run, of every DAG the caller may read),
     each task instance's newest, ordered by ``order_by`` (``ti_id`` as Airflow's default)."""
-    page = Page.of(limit, offset, order_by, "ti_id")
     page.keys(list(_ORDER))  # 400 for an order Airflow does not offer, before reading
     if dag_id != ALL:
         require_dag(user, dag_id)
@@ -308,8 +302,7 @@ def get_hitl_details(
         )
         shown = [_detail(conn, q) for q in hitl.listing(conn, where)]
     text = {
-        "dag_id": either(dag_id_pattern, dag_id_prefix_pattern),
-        "task_id": either(task_id_pattern, task_id_prefix_pattern),
+        **ids,
         "subject": search(subject_search) if subject_search else None,
         "body": search(body_search) if body_search else None,
     }

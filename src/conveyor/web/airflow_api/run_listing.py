@@ -23,10 +23,9 @@ from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import versions as version_reads
 from conveyor.store.reads.runs import RunFilter, RunListing, Window
 from conveyor.store.runs import serialized_dag
-from conveyor.web.airflow_api.common import Page, utc, visible_dag_ids
+from conveyor.web.airflow_api.common import Page, TextFilters, utc, visible_dag_ids
 from conveyor.web.airflow_api.cursors import COUNT_LIMIT, ListPage, cursor_page, cursored
 from conveyor.web.airflow_api.run_shapes import RUN_TYPES, duration, run_after, triggered_by
-from conveyor.web.airflow_api.text_match import either
 from conveyor.web.auth import User
 
 #: Airflow's names to order runs by -> how to read them from a run.
@@ -60,17 +59,10 @@ class RunQuery:
     bounds: dict[str, datetime] = field(default_factory=dict)  # e.g. "start_date_gte"
     durations: dict[str, float] = field(default_factory=dict)  # e.g. "duration_lt"
     run_types: tuple[str, ...] = ()
-    run_id_pattern: str | None = None
-    run_id_prefix_pattern: str | None = None
-    dag_id_pattern: str | None = None
-    dag_id_prefix_pattern: str | None = None
-    triggering_user_name_pattern: str | None = None
-    triggering_user_name_prefix_pattern: str | None = None
+    texts: TextFilters = field(default_factory=dict)  # by TEXT_FIELDS' names
     conf_contains: str | None = None
     dag_versions: tuple[int, ...] = ()  # the versions' numbers (see store/reads/versions.py)
     bundle_version: str | None = None  # the DAG folder has no versions: a given one matches none
-    partition_key_pattern: str | None = None
-    partition_key_prefix_pattern: str | None = None
     consuming_asset_pattern: str | None = None
 
     def store_only(self) -> bool:
@@ -81,17 +73,10 @@ class RunQuery:
         )
         here = (
             self.durations,
-            self.run_id_pattern,
-            self.run_id_prefix_pattern,
-            self.dag_id_pattern,
-            self.dag_id_prefix_pattern,
-            self.triggering_user_name_pattern,
-            self.triggering_user_name_prefix_pattern,
+            self.texts,
             self.conf_contains,
             self.dag_versions,
             self.bundle_version is not None,
-            self.partition_key_pattern,
-            self.partition_key_prefix_pattern,
             self.consuming_asset_pattern,
         )
         return not (strict or any(here))
@@ -141,22 +126,17 @@ class _Facts:
         return any(text.lower() in uri.lower() for uri in uris)
 
 
+#: What each of Airflow's text filters of a run list reads.
+TEXT_FIELDS: dict[str, Callable[[RunListing], str | None]] = {
+    "run_id": lambda run: run.run_id,
+    "dag_id": lambda run: run.dag_id,
+    "triggering_user_name": lambda run: triggered_by(run)[1],
+    "partition_key": lambda run: run.partition_key,
+}
+
+
 def _texts_match(query: RunQuery, run: RunListing) -> bool:
-    pairs = (
-        (query.run_id_pattern, query.run_id_prefix_pattern, run.run_id),
-        (query.dag_id_pattern, query.dag_id_prefix_pattern, run.dag_id),
-        (
-            query.triggering_user_name_pattern,
-            query.triggering_user_name_prefix_pattern,
-            triggered_by(run)[1],
-        ),
-        (query.partition_key_pattern, query.partition_key_prefix_pattern, run.partition_key),
-    )
-    for pattern, prefix, value in pairs:
-        match = either(pattern, prefix)
-        if match is not None and not match(value):
-            return False
-    return True
+    return all(match(TEXT_FIELDS[name](run)) for name, match in query.texts.items())
 
 
 def _keeps(query: RunQuery, run: RunListing, facts: _Facts) -> bool:

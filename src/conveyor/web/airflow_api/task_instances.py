@@ -23,22 +23,23 @@ from conveyor.web.airflow_api.common import (
     EDIT,
     DagIdPath,
     Editor,
-    Limit,
     MapIndexPath,
-    Offset,
-    OrderBy,
     Page,
     Pattern,
     Reader,
     RunIdPath,
     TaskIdPath,
+    TextFilters,
     bounds,
     dry_run,
+    paged,
     require_dag,
+    text_filters,
     unprocessable,
 )
 from conveyor.web.airflow_api.cursors import ListPage
 from conveyor.web.airflow_api.ti_listing import (
+    TEXT_FIELDS,
     TI_FIELDS,
     TiQuery,
     find_instances,
@@ -101,29 +102,16 @@ class TiFilters:
 
     dates: dict[str, Any]
     durations: dict[str, Any]
-    task_display_name_pattern: str | None = None
-    task_display_name_prefix_pattern: str | None = None
+    texts: TextFilters
     task_group_id: str | None = None
-    dag_id_pattern: str | None = None
-    dag_id_prefix_pattern: str | None = None
-    run_id_pattern: str | None = None
-    run_id_prefix_pattern: str | None = None
     state: list[str] | None = None
     pool: list[str] | None = None
-    pool_name_pattern: str | None = None
-    pool_name_prefix_pattern: str | None = None
     queue: list[str] | None = None
-    queue_name_pattern: str | None = None
-    queue_name_prefix_pattern: str | None = None
     executor: list[str] | None = None
     version_number: list[int] | None = None
     try_number: list[int] | None = None
     operator: list[str] | None = None
-    operator_name_pattern: str | None = None
-    operator_name_prefix_pattern: str | None = None
     map_index: list[int] | None = None
-    rendered_map_index_pattern: str | None = None
-    rendered_map_index_prefix_pattern: str | None = None
 
     def query(self, dag_id: str | None, run_id: str | None, **more: Any) -> TiQuery:
         return TiQuery(
@@ -137,25 +125,16 @@ class TiFilters:
             map_indexes=tuple(self.map_index or ()),
             try_numbers=tuple(self.try_number or ()),
             operators=tuple(self.operator or ()),
-            dag_id_pattern=self.dag_id_pattern,
-            dag_id_prefix_pattern=self.dag_id_prefix_pattern,
-            run_id_pattern=self.run_id_pattern,
-            run_id_prefix_pattern=self.run_id_prefix_pattern,
-            task_display_name_pattern=self.task_display_name_pattern,
-            task_display_name_prefix_pattern=self.task_display_name_prefix_pattern,
-            pool_name_pattern=self.pool_name_pattern,
-            pool_name_prefix_pattern=self.pool_name_prefix_pattern,
-            queue_name_pattern=self.queue_name_pattern,
-            queue_name_prefix_pattern=self.queue_name_prefix_pattern,
-            operator_name_pattern=self.operator_name_pattern,
-            operator_name_prefix_pattern=self.operator_name_prefix_pattern,
-            rendered_map_index_pattern=self.rendered_map_index_pattern,
-            rendered_map_index_prefix_pattern=self.rendered_map_index_prefix_pattern,
+            texts=self.texts,
             task_group_id=self.task_group_id,
             version_numbers=tuple(self.version_number or ()),
             executors=tuple(self.executor or ()),
             **more,
         )
+
+
+#: The text filters of listMapped; a task instance list takes the others of TEXT_FIELDS too.
+MAPPED_TEXTS = ("pool_name", "queue_name", "operator_name", "rendered_map_index")
 
 
 def mapped_filters(
@@ -164,22 +143,15 @@ def mapped_filters(
         Depends(bounds("run_after", "logical_date", "start_date", "end_date", "updated_at")),
     ],
     durations: Annotated[dict[str, Any], Depends(bounds("duration", kind=float))],
+    texts: Annotated[TextFilters, Depends(text_filters(*MAPPED_TEXTS))],
     state: Names = None,
     pool: Names = None,
-    pool_name_pattern: Pattern = None,
-    pool_name_prefix_pattern: Pattern = None,
     queue: Names = None,
-    queue_name_pattern: Pattern = None,
-    queue_name_prefix_pattern: Pattern = None,
     executor: Names = None,
     version_number: Annotated[list[int] | None, Query()] = None,
     try_number: Annotated[list[int] | None, Query()] = None,
     operator: Names = None,
-    operator_name_pattern: Pattern = None,
-    operator_name_prefix_pattern: Pattern = None,
     map_index: Annotated[list[int] | None, Query()] = None,
-    rendered_map_index_pattern: Pattern = None,
-    rendered_map_index_prefix_pattern: Pattern = None,
 ) -> TiFilters:
     """The filters of listMapped, each as Airflow names it; the list's take more."""
     return TiFilters(**{k: v for k, v in locals().items()})
@@ -187,25 +159,13 @@ def mapped_filters(
 
 def ti_filters(
     shared: Annotated[TiFilters, Depends(mapped_filters)],
-    task_display_name_pattern: Pattern = None,
-    task_display_name_prefix_pattern: Pattern = None,
+    texts: Annotated[
+        TextFilters, Depends(text_filters(*(f for f in TEXT_FIELDS if f not in MAPPED_TEXTS)))
+    ],
     task_group_id: Pattern = None,
-    dag_id_pattern: Pattern = None,
-    dag_id_prefix_pattern: Pattern = None,
-    run_id_pattern: Pattern = None,
-    run_id_prefix_pattern: Pattern = None,
 ) -> TiFilters:
     """The filters of a task instance list, each as Airflow names it."""
-    return replace(
-        shared,
-        task_display_name_pattern=task_display_name_pattern,
-        task_display_name_prefix_pattern=task_display_name_prefix_pattern,
-        task_group_id=task_group_id,
-        dag_id_pattern=dag_id_pattern,
-        dag_id_prefix_pattern=dag_id_prefix_pattern,
-        run_id_pattern=run_id_pattern,
-        run_id_prefix_pattern=run_id_prefix_pattern,
-    )
+    return replace(shared, texts={**shared.texts, **texts}, task_group_id=task_group_id)
 
 
 Filters = Annotated[TiFilters, Depends(ti_filters)]
@@ -238,17 +198,14 @@ def get_task_instances(
     dag_run_id: RunIdPath,
     user: Reader,
     filters: Filters,
+    page: Annotated[Page, Depends(paged("map_index"))],
     task_id: Annotated[str | None, Query(max_length=250)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
     cursor: Cursor = None,
 ) -> TaskInstanceCollectionResponse:
     """Task instances of a run; ``~`` for the DAG, the run or both lists across them; paged
     by ``offset`` or, with ``cursor``, by keyset."""
     if dag_id != ALL:
         require_dag(user, dag_id)
-    page = Page.of(limit, offset, order_by, "map_index")
     query = filters.query(
         None if dag_id == ALL else dag_id,
         None if dag_run_id == ALL else dag_run_id,
@@ -334,13 +291,10 @@ def get_mapped_task_instances(
     task: Task,
     user: Reader,
     filters: Annotated[TiFilters, Depends(mapped_filters)],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
+    page: Annotated[Page, Depends(paged("map_index"))],
 ) -> TaskInstanceCollectionResponse:
     """The instances of a mapped task, by map index, with the filters of the list."""
     require_dag(user, task.dag_id)
-    page = Page.of(limit, offset, order_by, "map_index")
     query = filters.query(task.dag_id, task.dag_run_id, task_ids=(task.task_id,), mapped_only=True)
     with get_store(request).read() as conn:
         run = run_reads.get_run(conn, task.dag_id, task.dag_run_id)

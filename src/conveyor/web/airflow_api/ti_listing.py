@@ -24,11 +24,10 @@ from conveyor.store.reads.runs import RunFilter, RunListing, Window
 from conveyor.store.reads.task_lists import TaskInstanceFilter
 from conveyor.store.reads.tasks import InstanceRow
 from conveyor.store.runs import serialized_dag
-from conveyor.web.airflow_api.common import Page, utc, visible_dag_ids
+from conveyor.web.airflow_api.common import Page, TextFilters, utc, visible_dag_ids
 from conveyor.web.airflow_api.cursors import ListPage, cursor_page, cursored
 from conveyor.web.airflow_api.operator_names import operator_class
 from conveyor.web.airflow_api.run_shapes import duration, run_after
-from conveyor.web.airflow_api.text_match import either
 from conveyor.web.airflow_api.ti_shapes import (
     NO_STATE,
     TaskInstanceResponse,
@@ -100,42 +99,11 @@ class TiQuery:
     map_indexes: tuple[int, ...] = ()
     try_numbers: tuple[int, ...] = ()
     operators: tuple[str, ...] = ()
-    dag_id_pattern: str | None = None
-    dag_id_prefix_pattern: str | None = None
-    run_id_pattern: str | None = None
-    run_id_prefix_pattern: str | None = None
-    task_display_name_pattern: str | None = None
-    task_display_name_prefix_pattern: str | None = None
-    pool_name_pattern: str | None = None
-    pool_name_prefix_pattern: str | None = None
-    queue_name_pattern: str | None = None
-    queue_name_prefix_pattern: str | None = None
-    operator_name_pattern: str | None = None
-    operator_name_prefix_pattern: str | None = None
-    rendered_map_index_pattern: str | None = None
-    rendered_map_index_prefix_pattern: str | None = None
+    texts: TextFilters = field(default_factory=dict)  # by TEXT_FIELDS' names
     task_group_id: str | None = None  # the instances of the group's tasks, nested ones too
     version_numbers: tuple[int, ...] = ()  # of the run's DAG version
     executors: tuple[str, ...] = ()  # no task names its executor: a given one matches none
     mapped_only: bool = False  # listMapped: only the instances of a mapped task
-
-    def texts(self) -> tuple[str | None, ...]:
-        return (
-            self.dag_id_pattern,
-            self.dag_id_prefix_pattern,
-            self.run_id_pattern,
-            self.run_id_prefix_pattern,
-            self.task_display_name_pattern,
-            self.task_display_name_prefix_pattern,
-            self.pool_name_pattern,
-            self.pool_name_prefix_pattern,
-            self.queue_name_pattern,
-            self.queue_name_prefix_pattern,
-            self.operator_name_pattern,
-            self.operator_name_prefix_pattern,
-            self.rendered_map_index_pattern,
-            self.rendered_map_index_prefix_pattern,
-        )
 
 
 def _compare(value: Any, op: str, bound: Any) -> bool:
@@ -169,34 +137,20 @@ def _group_tasks(dag: SerializedDag, group_id: str) -> set[str] | None:
     return found
 
 
+#: What each of Airflow's text filters of a task instance list reads.
+TEXT_FIELDS: dict[str, Callable[[Found], str | None]] = {
+    "dag_id": lambda found: found.run.dag_id,
+    "run_id": lambda found: found.run.run_id,
+    "task_display_name": lambda found: _task(found, "display_name") or found.row.task_id,
+    "pool_name": lambda found: _task(found, "pool"),
+    "queue_name": lambda found: found.row.queue,
+    "operator_name": lambda found: _task(found, "operator_name"),
+    "rendered_map_index": lambda found: found.row.rendered_map_index,
+}
+
+
 def _texts_match(query: TiQuery, found: Found) -> bool:
-    row = found.row
-    pairs = (
-        (query.dag_id_pattern, query.dag_id_prefix_pattern, found.run.dag_id),
-        (query.run_id_pattern, query.run_id_prefix_pattern, found.run.run_id),
-        (
-            query.task_display_name_pattern,
-            query.task_display_name_prefix_pattern,
-            _task(found, "display_name") or row.task_id,
-        ),
-        (query.pool_name_pattern, query.pool_name_prefix_pattern, _task(found, "pool")),
-        (query.queue_name_pattern, query.queue_name_prefix_pattern, row.queue),
-        (
-            query.operator_name_pattern,
-            query.operator_name_prefix_pattern,
-            _task(found, "operator_name"),
-        ),
-        (
-            query.rendered_map_index_pattern,
-            query.rendered_map_index_prefix_pattern,
-            row.rendered_map_index,
-        ),
-    )
-    for pattern, prefix, value in pairs:
-        match = either(pattern, prefix)
-        if match is not None and not match(value):
-            return False
-    return True
+    return all(match(TEXT_FIELDS[name](found)) for name, match in query.texts.items())
 
 
 def _keeps(query: TiQuery, found: Found, numbers: dict[tuple[str, str], int]) -> bool:
@@ -303,7 +257,7 @@ def _store_only(query: TiQuery) -> bool:
         or query.executors
         or query.mapped_only
         or query.task_group_id is not None
-        or any(query.texts())
+        or bool(query.texts)
     )
 
 

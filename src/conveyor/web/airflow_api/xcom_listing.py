@@ -19,7 +19,7 @@ from conveyor.store.reads import xcom_entries
 from conveyor.store.reads.runs import RunFilter, RunListing
 from conveyor.store.reads.xcom_entries import XComEntryFilter, XComEntryRow
 from conveyor.store.runs import serialized_dag
-from conveyor.web.airflow_api.common import Page, contains, utc, visible_dag_ids
+from conveyor.web.airflow_api.common import Page, TextFilters, utc, visible_dag_ids
 from conveyor.web.airflow_api.run_shapes import run_after
 from conveyor.web.auth import User
 
@@ -36,16 +36,15 @@ XCOM_FIELDS: dict[str, Callable[[XComEntryRow], Any]] = {
 
 @dataclass(frozen=True)
 class XComListQuery:
-    """Airflow's filters applied here: ``<field>_pattern`` (contains, any case),
-    ``<field>_prefix_pattern`` (starts with), ``map_index_filter``, date ranges."""
+    """Airflow's filters applied here: the text filters (``<field>_pattern`` and
+    ``<field>_prefix_pattern``), ``map_index_filter``, date ranges."""
 
-    patterns: dict[str, str] = field(default_factory=dict)  # field -> pattern
-    prefixes: dict[str, str] = field(default_factory=dict)  # field -> prefix
+    texts: TextFilters = field(default_factory=dict)  # by TEXT_FIELDS' names
     map_index: int | None = None
     bounds: dict[str, datetime] = field(default_factory=dict)  # e.g. "logical_date_gte"
 
     def is_empty(self) -> bool:
-        return not (self.patterns or self.prefixes or self.map_index is not None or self.bounds)
+        return not (self.texts or self.map_index is not None or self.bounds)
 
 
 def _compare(value: Any, op: str, bound: Any) -> bool:
@@ -74,20 +73,23 @@ class _Runs:
         return self.found[key]
 
 
-def _text(conn: Connection, runs: _Runs, row: XComEntryRow, name: str) -> str:
-    if name == "dag_display_name":
-        return serialized_dag(conn, runs.of(row).version_hash).display_name or row.dag_id
-    return str({"xcom_key": row.key, "run_id": row.run_id, "task_id": row.task_id}[name])
+#: What each of Airflow's text filters of an XCom list reads (the run's DAG version
+#: names the DAG's display name).
+TEXT_FIELDS: dict[str, Callable[[Connection, _Runs, XComEntryRow], str]] = {
+    "xcom_key": lambda conn, runs, row: row.key,
+    "dag_display_name": lambda conn, runs, row: (
+        serialized_dag(conn, runs.of(row).version_hash).display_name or row.dag_id
+    ),
+    "run_id": lambda conn, runs, row: row.run_id,
+    "task_id": lambda conn, runs, row: row.task_id,
+}
 
 
 def _keeps(conn: Connection, runs: _Runs, query: XComListQuery, row: XComEntryRow) -> bool:
     if query.map_index is not None and row.map_index != query.map_index:
         return False
-    for name, pattern in query.patterns.items():
-        if not contains(pattern).search(_text(conn, runs, row, name)):
-            return False
-    for name, prefix in query.prefixes.items():
-        if not _text(conn, runs, row, name).startswith(prefix):
+    for name, match in query.texts.items():
+        if not match(TEXT_FIELDS[name](conn, runs, row)):
             return False
     for name, bound in query.bounds.items():
         column, _, op = name.rpartition("_")

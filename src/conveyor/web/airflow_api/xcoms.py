@@ -26,18 +26,19 @@ from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
     Page,
-    Pattern,
     Reader,
     RunIdPath,
     TaskIdPath,
+    TextFilters,
     bounds,
     paged,
     require_dag,
+    text_filters,
     unprocessable,
     utc,
 )
 from conveyor.web.airflow_api.run_shapes import run_after
-from conveyor.web.airflow_api.xcom_listing import XComListQuery, list_xcoms
+from conveyor.web.airflow_api.xcom_listing import TEXT_FIELDS, XComListQuery, list_xcoms
 from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["XCom"])
@@ -128,31 +129,17 @@ def get_xcom_entries(
     user: Reader,
     dates: Annotated[dict[str, Any], Depends(bounds("logical_date", "run_after"))],
     page: Annotated[Page, Depends(paged("dag_id"))],
+    texts: Annotated[TextFilters, Depends(text_filters(*TEXT_FIELDS))],
     xcom_key: Annotated[str | None, Query(max_length=512)] = None,
     map_index: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
-    xcom_key_pattern: Pattern = None,
-    xcom_key_prefix_pattern: Pattern = None,
-    dag_display_name_pattern: Pattern = None,
-    dag_display_name_prefix_pattern: Pattern = None,
-    run_id_pattern: Pattern = None,
-    run_id_prefix_pattern: Pattern = None,
-    task_id_pattern: Pattern = None,
-    task_id_prefix_pattern: Pattern = None,
     map_index_filter: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
 ) -> XComCollectionResponse:
     """XCom entries of a task instance; ``~`` for the DAG, run or task lists across them,
     with Airflow's patterns and date ranges."""
     if dag_id != ALL:
         require_dag(user, dag_id)
-    given = {
-        "xcom_key": (xcom_key_pattern, xcom_key_prefix_pattern),
-        "dag_display_name": (dag_display_name_pattern, dag_display_name_prefix_pattern),
-        "run_id": (run_id_pattern, run_id_prefix_pattern),
-        "task_id": (task_id_pattern, task_id_prefix_pattern),
-    }
     query = XComListQuery(
-        patterns={name: both[0] for name, both in given.items() if both[0]},
-        prefixes={name: both[1] for name, both in given.items() if both[1]},
+        texts=texts,
         map_index=map_index_filter,
         bounds=dates,
     )
