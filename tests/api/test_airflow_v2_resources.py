@@ -113,6 +113,17 @@ def test_variables_are_created_read_changed_and_deleted_as_airflow_does(world: W
     listed = _ok(op.get("/api/v2/variables", params={"variable_key_pattern": "reg"}))
     assert [v["key"] for v in listed["variables"]] == ["region"]
     assert listed["total_entries"] == 1
+
+    def keys(**params: str) -> list[str]:
+        found = _ok(op.get("/api/v2/variables", params=params))["variables"]
+        return sorted(v["key"] for v in found)
+
+    # Airflow's prefix filter: `~` is every key, `|` separates terms, and a term's trailing
+    # punctuation is cut (`lim_` finds `limits`); case counts.
+    assert keys(variable_key_prefix_pattern="~") == ["limits", "region"]
+    assert keys(variable_key_prefix_pattern="lim_") == ["limits"]
+    assert keys(variable_key_prefix_pattern="zz|reg") == ["region"]
+    assert keys(variable_key_prefix_pattern="REG") == []
     ordered = _ok(op.get("/api/v2/variables", params={"order_by": "-key", "limit": 1}))
     assert ordered["variables"][0]["key"] == "region" and ordered["total_entries"] == 2
     # Viewers do not read variables, ops do not change them: as on /api/v1.

@@ -23,22 +23,23 @@ from conveyor.store import asset_events
 from conveyor.store.reads import assets as asset_reads
 from conveyor.store.reads.assets import AssetRow, EventRow, QueuedRow
 from conveyor.web import asset_graph
-from conveyor.web.airflow_api import small_lists
 from conveyor.web.airflow_api.common import (
     DagIdPath,
     Editor,
     Operator,
     Page,
     Reader,
+    TextFilters,
     aware,
     paged,
     require_dag,
+    text_filters,
     unprocessable,
     utc,
 )
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
 from conveyor.web.airflow_api.differences import differs
-from conveyor.web.airflow_api.small_lists import like, prefix
+from conveyor.web.airflow_api.text_match import kept
 from conveyor.web.audit_trail import note as audit_note
 from conveyor.web.auth import User
 from conveyor.web.deps import get_store
@@ -222,24 +223,16 @@ def get_assets(
     request: Request,
     user: Reader,
     page: Annotated[Page, Depends(paged("id"))],
-    name_pattern: Annotated[str | None, Query(max_length=1000)] = None,
-    name_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
-    uri_pattern: Annotated[str | None, Query(max_length=1000)] = None,
-    uri_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    texts: Annotated[TextFilters, Depends(text_filters("name", "uri", max_length=1000))],
     dag_ids: Annotated[list[str] | None, Query(max_length=100)] = None,
     only_active: bool = True,
 ) -> AssetCollectionResponse:
     """``only_active`` false lists the same: Conveyor keeps no inactive mark on assets."""
     rows, summaries, hidden = _assets(request, user)
-    tests = [
-        like(name_pattern),
-        prefix(name_prefix_pattern),
-        like(uri_pattern),
-        prefix(uri_prefix_pattern),
-    ]
     found = []
     for row in rows:
-        if row.is_alias or not all(test(row.uri) for test in tests):
+        # An asset's name is its URI.
+        if row.is_alias or not all(match(row.uri) for match in texts.values()):
             continue
         summary = summaries.get(row.uri)
         named = {
@@ -260,12 +253,11 @@ def get_asset_aliases(
     request: Request,
     user: Reader,
     page: Annotated[Page, Depends(paged("id"))],
-    name_pattern: Annotated[str | None, Query(max_length=1000)] = None,
-    name_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    texts: Annotated[TextFilters, Depends(text_filters("name", max_length=1000))],
 ) -> AssetAliasCollectionResponse:
     with get_store(request).read() as conn:
         every = [_alias(r) for r in asset_reads.asset_rows(conn) if r.is_alias]
-    found = small_lists.matching(every, lambda a: a.name, name_pattern, name_prefix_pattern)
+    found = kept(every, lambda a: a.name, texts.get("name"))
     fields: dict[str, Any] = {"id": lambda a: a.id, "name": lambda a: a.name}
     shown, total = page.listed(found, fields)
     return AssetAliasCollectionResponse(asset_aliases=shown, total_entries=total)
@@ -307,13 +299,12 @@ def get_asset_events(
     request: Request,
     user: Reader,
     page: Annotated[Page, Depends(paged("timestamp"))],
+    texts: Annotated[TextFilters, Depends(text_filters("name", max_length=1000))],
     asset_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     source_dag_id: Annotated[str | None, Query(max_length=250)] = None,
     source_task_id: Annotated[str | None, Query(max_length=250)] = None,
     source_run_id: Annotated[str | None, Query(max_length=250)] = None,
     source_map_index: Annotated[int | None, Query(ge=-1, le=2**31 - 1)] = None,
-    name_pattern: Annotated[str | None, Query(max_length=1000)] = None,
-    name_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
     timestamp_gte: datetime | None = None,
     timestamp_gt: datetime | None = None,
     timestamp_lte: datetime | None = None,
@@ -335,12 +326,11 @@ def get_asset_events(
         before=aware("timestamp_lt", timestamp_lt),
         hidden_dag_ids=sorted(hidden),
     )
-    if name_pattern or name_prefix_pattern:
+    if (match := texts.get("name")) is not None:
         # The name is the URI: matched here, over every page (few assets, many events).
-        matches, starts = like(name_pattern), prefix(name_prefix_pattern)
         with store.read() as conn:
             events, _total = asset_reads.list_events(conn, found, order, 2**31 - 1, 0)
-        events = [e for e in events if matches(e.uri) and starts(e.uri)]
+        events = kept(events, lambda e: e.uri, match)
         return AssetEventCollectionResponse(
             asset_events=[
                 event_response(e) for e in events[page.offset : page.offset + page.limit]

@@ -274,7 +274,7 @@ def bounds(*prefixes: str, kind: type = datetime) -> Callable[..., dict[str, Any
 TextFilters = dict[str, Match]
 
 
-def text_filters(*fields: str) -> Callable[..., TextFilters]:
+def text_filters(*fields: str, max_length: int = 250) -> Callable[..., TextFilters]:
     """A dependency taking Airflow's text filters ``<field>_pattern`` and
     ``<field>_prefix_pattern`` for each field (:mod:`.text_match` says what they match) and
     answering one predicate for each field given either."""
@@ -292,7 +292,7 @@ def text_filters(*fields: str) -> Callable[..., TextFilters]:
             inspect.Parameter(
                 f"{name}{suffix}",
                 inspect.Parameter.KEYWORD_ONLY,
-                default=Query(None, max_length=250),
+                default=Query(None, max_length=max_length),
                 annotation=str | None,
             )
             for name in fields

@@ -19,10 +19,9 @@ from pydantic import BaseModel
 
 from conveyor.store.reads import import_errors as error_reads
 from conveyor.store.reads.import_errors import FileError
-from conveyor.web.airflow_api.common import Page, Reader, paged, utc
+from conveyor.web.airflow_api.common import Page, Reader, TextFilters, paged, text_filters, utc
 from conveyor.web.airflow_api.dag_scope import hidden_dag_ids
 from conveyor.web.airflow_api.differences import differs
-from conveyor.web.airflow_api.small_lists import like, prefix
 from conveyor.web.auth import User
 from conveyor.web.deps import get_settings, get_store
 
@@ -95,17 +94,15 @@ def get_import_errors(
     request: Request,
     user: Reader,
     page: Annotated[Page, Depends(paged("id"))],
-    filename_pattern: Annotated[str | None, Query(max_length=1000)] = None,
-    filename_prefix_pattern: Annotated[str | None, Query(max_length=1000)] = None,
+    texts: Annotated[TextFilters, Depends(text_filters("filename", max_length=1000))],
     filename: Annotated[str | None, Query(max_length=1000)] = None,
     bundle_name: Annotated[str | None, Query(max_length=250)] = None,
 ) -> ImportErrorCollectionResponse:
-    matches, starts = like(filename_pattern), prefix(filename_prefix_pattern)
+    match = texts.get("filename")
     found = [
         e
         for e in _visible(request, user)
-        if matches(_relative(request, e.fileloc))
-        and starts(_relative(request, e.fileloc))
+        if (match is None or match(_relative(request, e.fileloc)))
         and (filename is None or filename in (e.fileloc, _relative(request, e.fileloc)))
         and (bundle_name is None or bundle_name == BUNDLE)
     ]

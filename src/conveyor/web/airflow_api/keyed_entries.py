@@ -16,8 +16,9 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel
 
-from conveyor.web.airflow_api import bulk, small_lists
-from conveyor.web.airflow_api.common import Page, mask_fields, paged
+from conveyor.web.airflow_api import bulk
+from conveyor.web.airflow_api.common import Page, TextFilters, mask_fields, paged, text_filters
+from conveyor.web.airflow_api.text_match import Match, kept
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -26,30 +27,27 @@ B = TypeVar("B", bound=BaseModel)
 
 @dataclass(frozen=True)
 class KeyedPage(Page):
-    """A page of a keyed list with the filters of its key (``small_lists.matching``)."""
+    """A page of a keyed list with the text filters of its key (None: none given)."""
 
-    pattern: str | None = None
-    prefix_pattern: str | None = None
+    match: Match | None = None
 
 
 def keyed_page(key: str) -> Callable[..., Page]:
     """A dependency taking a list's ``<key>_pattern`` and ``<key>_prefix_pattern`` with its
     paging (ordered by ``id`` unless the request says otherwise), as a :class:`KeyedPage`."""
-    pattern, prefix_pattern = f"{key}_pattern", f"{key}_prefix_pattern"
 
-    def dependency(page: Page, **filters: str | None) -> Page:
-        return KeyedPage(
-            page.limit, page.offset, page.order_by, filters[pattern], filters[prefix_pattern]
-        )
+    def dependency(page: Page, texts: TextFilters) -> Page:
+        return KeyedPage(page.limit, page.offset, page.order_by, texts.get(key))
 
-    # The parameters are named after the key, as Airflow's are (as common.bounds does).
+    # Built here, not written as annotations: they name this call's own dependencies.
     keyword = inspect.Parameter.KEYWORD_ONLY
     dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter("page", keyword, annotation=Annotated[Page, Depends(paged("id"))]),
-            inspect.Parameter(pattern, keyword, default=None, annotation=small_lists.Pattern),
             inspect.Parameter(
-                prefix_pattern, keyword, default=None, annotation=small_lists.PrefixPattern
+                "texts",
+                keyword,
+                annotation=Annotated[TextFilters, Depends(text_filters(key, max_length=500))],
             ),
         ]
     )
@@ -116,7 +114,7 @@ class KeyedEntries(Generic[T]):
         found = self.listed(request)
         # Airflow 2's list (``airflow2``) asks with a plain Page: nothing to filter.
         if isinstance(page, KeyedPage):
-            found = small_lists.matching(found, self.key_of, page.pattern, page.prefix_pattern)
+            found = kept(found, self.key_of, page.match)
         return page.listed(found, self.order_fields)
 
 

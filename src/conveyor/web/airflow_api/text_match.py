@@ -10,11 +10,13 @@ matches neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from conveyor.web.dag_selection import like
 
 Match = Callable[[str | None], bool]
+T = TypeVar("T")
 
 
 def _terms(pattern: str) -> list[str]:
@@ -51,3 +53,8 @@ def either(pattern: str | None, prefix_pattern: str | None) -> Match | None:
     if not tests:
         return None
     return lambda value: all(t(value) for t in tests)
+
+
+def kept(items: Iterable[T], value: Callable[[T], str | None], match: Match | None) -> list[T]:
+    """The ``items`` whose ``value`` ``match`` keeps (all of them when no filter was given)."""
+    return list(items) if match is None else [item for item in items if match(value(item))]
