@@ -320,6 +320,18 @@ def test_the_event_log_is_the_audit_log(world: World) -> None:
     ]
     one = _ok(admin.get(f"/api/v2/eventLogs/{variable['event_log_id']}"))
     assert one["event"] == "variable.set"
+
+    def named(**params: str) -> set[str | None]:
+        found = _ok(admin.get("/api/v2/eventLogs", params=params))["event_logs"]
+        return {e["dag_id"] for e in found}
+
+    # Airflow's text filters, read in SQL here: `~` is every value that is set, a prefix
+    # term loses its trailing punctuation, `|` separates terms.
+    assert named(dag_id_pattern="~") == {"nightly"}
+    assert named(dag_id_prefix_pattern="~") == {"nightly"}
+    assert named(dag_id_prefix_pattern="night_") == {"nightly"}
+    assert named(dag_id_pattern="nope|IGHT") == {"nightly"}
+    assert None in named()  # the variable's entry names no DAG
     assert _as(world, "viewer").get("/api/v2/eventLogs").status_code == 403
     assert (
         admin.get("/api/v2/eventLogs", params={"after": "2024-01-01T00:00:00"}).status_code == 422

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select
 
 from conveyor.store.audit import AuditEntry
+from conveyor.store.reads.text_terms import EVERY, prefix_terms, terms
 from conveyor.store.tables import audit_log
 
 #: Order fields Airflow names -> the column.
@@ -75,15 +76,19 @@ def _pattern_clauses(found: EventFilter) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     for name, pattern, prefix in found.patterns:
         column = _text_column(name)
-        if pattern and pattern != "~":
-            terms = [t.strip() for t in pattern.split("|") if t.strip()] or [pattern]
-            clauses.append(or_(*(func.lower(column).like(_like(t.lower())) for t in terms)))
+        if pattern == EVERY:
+            clauses.append(column.is_not(None))
+        elif pattern:
+            words = terms(pattern)
+            clauses.append(or_(*(func.lower(column).like(_like(t.lower())) for t in words)))
         if prefix:
-            terms = [t.strip() for t in prefix.split("|") if t.strip()] or [prefix]
+            starts = prefix_terms(prefix)
             if name in ("task_id", "run_id"):  # inside the target: dag/<run>[/task]
-                clauses.append(or_(*(column.like(f"%/{_escaped(t)}%", escape="\\") for t in terms)))
+                clauses.append(
+                    or_(*(column.like(f"%/{_escaped(t)}%", escape="\\") for t in starts))
+                )
             else:
-                clauses.append(or_(*(column.startswith(t, autoescape=True) for t in terms)))
+                clauses.append(or_(*(column.startswith(t, autoescape=True) for t in starts)))
     return clauses
 
 

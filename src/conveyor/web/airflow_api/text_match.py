@@ -13,34 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from conveyor.store.reads.text_terms import EVERY, prefix_terms, terms
 from conveyor.web.dag_selection import like
 
 Match = Callable[[str | None], bool]
 T = TypeVar("T")
 
 
-def _terms(pattern: str) -> list[str]:
-    found = [t.strip() for t in pattern.split("|") if t.strip()] if "|" in pattern else []
-    return found or [pattern]
-
-
 def search(pattern: str) -> Match:
     """The values holding a term of ``pattern`` (``~``: every value)."""
-    if pattern == "~":
+    if pattern == EVERY:
         return lambda value: value is not None
-    found = [like(f"%{term}%") for term in _terms(pattern)]
+    found = [like(f"%{term}%") for term in terms(pattern)]
     return lambda value: value is not None and any(p.search(value) for p in found)
-
-
-def _prefix(term: str) -> str:
-    while term and not term[-1].isalnum():
-        term = term[:-1]
-    return term
 
 
 def prefix(pattern: str) -> Match:
     """The values starting with a term of ``pattern`` (``~``: every value)."""
-    starts = tuple(_prefix(t) for t in _terms("" if pattern == "~" else pattern))
+    starts = tuple(prefix_terms(pattern))
     return lambda value: value is not None and value.startswith(starts)
 
 
