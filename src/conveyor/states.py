@@ -7,6 +7,7 @@ names them and their sets.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 
 class TaskState(StrEnum):
@@ -68,3 +69,13 @@ RUN_FINISHED: frozenset[RunState] = frozenset({RunState.SUCCESS, RunState.FAILED
 #: A run in these counts against its DAG's max_active_runs (a backfill's against its own):
 #: no scheduled run is made while they fill it, and one that leaves them frees room.
 RUN_ACTIVE: frozenset[RunState] = frozenset({RunState.QUEUED, RunState.RUNNING})
+
+# Where a type must spell the names out (a request's body or query, Airflow's API), these
+# aliases do, once; tests/unit/test_lifecycle.py holds each to the enums and sets above.
+#: Every run state, by name.
+RunStateName = Literal["queued", "running", "success", "failed"]
+#: What a person marks a task instance or a run with (``MARK_TARGETS``, ``RUN_FINISHED``).
+MarkStateName = Literal["success", "failed"]
+#: What a person sets a run to: a mark, or ``queued`` (its tasks cleared), as Airflow's
+#: ``DAGRunPatchStates``.
+RunPatchStateName = Literal["queued", "success", "failed"]

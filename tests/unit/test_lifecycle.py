@@ -10,13 +10,24 @@ import ast
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 import conveyor
 from conveyor import lifecycle, metrics
 from conveyor.airflow_compat.shims import State
-from conveyor.states import FAILED_LIKE, FINISHED, IN_FLIGHT, RUN_FINISHED, RunState, TaskState
+from conveyor.states import (
+    FAILED_LIKE,
+    FINISHED,
+    IN_FLIGHT,
+    RUN_FINISHED,
+    MarkStateName,
+    RunPatchStateName,
+    RunState,
+    RunStateName,
+    TaskState,
+)
 from conveyor.web.ui import state_views
 
 UI = Path(state_views.__file__).parent
@@ -234,3 +245,60 @@ def test_no_python_module_spells_out_a_set_of_states() -> None:
         if ("TaskState" in text or "RunState" in text) and (spelled := python_state_sets(text))
     }
     assert found == {}, "name these sets in lifecycle.py"
+
+
+#: Every state's name, as the store, the API and a request's body spell it.
+STATE_NAMES = {s.value for s in TaskState} | {s.value for s in RunState}
+#: Modules that spell out another system's states: an Airflow database's, read from its rows.
+AIRFLOWS_OWN_STATES = {
+    PACKAGE / "airflow_import" / "unfinished.py",
+    PACKAGE / "store" / "airflow_import" / "try_numbers.py",
+}
+
+
+def python_state_names(source: str) -> list[str]:
+    """The tuples, lists, sets and ``Literal[...]`` in ``source`` made of two or more state
+    names as strings (and perhaps None) and nothing else: a list of columns or of options
+    that holds a state's name among other words is not one."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("Literal"):
+            elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            elts = node.elts
+        else:
+            continue
+        values = [e.value if isinstance(e, ast.Constant) else e for e in elts]
+        words = [v for v in values if isinstance(v, str)]
+        others = [v for v in values if not isinstance(v, str)]
+        if len(words) >= 2 and set(words) <= STATE_NAMES and all(v is None for v in others):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_check_finds_state_names_spelled_out() -> None:
+    assert python_state_names('x in ("failed", "up_for_retry")')
+    assert python_state_names('state: Literal["success", "failed"]')
+    assert python_state_names('S = frozenset({None, "none", "queued"})')
+    assert not python_state_names('COLUMNS = ["pool", "queued", "running"]')
+    assert not python_state_names('REPROCESS = ("none", "failed", "completed")')
+    assert not python_state_names('x = Literal[RunStateName, "paused"]')
+
+
+def test_no_python_module_spells_out_state_names() -> None:
+    """Where a type must spell the names (a body's ``Literal``), states.py names the alias
+    (``RunStateName``, ``MarkStateName`` ...); a check at run time reads the enum's sets."""
+    paths = sorted(set(PACKAGE.rglob("*.py")) - STATE_HOMES - AIRFLOWS_OWN_STATES)
+    found = {
+        str(path.relative_to(PACKAGE)): spelled
+        for path in paths
+        if (spelled := python_state_names(path.read_text()))
+    }
+    assert found == {}, "name these in states.py or lifecycle.py"
+
+
+def test_the_name_aliases_are_the_enums_sets() -> None:
+    assert set(get_args(RunStateName)) == {s.value for s in RunState}
+    assert set(get_args(MarkStateName)) == {s.value for s in lifecycle.MARK_TARGETS}
+    assert set(get_args(MarkStateName)) == {s.value for s in RUN_FINISHED}
+    assert set(get_args(RunPatchStateName)) == {*get_args(MarkStateName), RunState.QUEUED.value}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Sequence
 from datetime import datetime
+from typing import get_args
 
 import click
 from rich.markup import escape
@@ -19,10 +20,10 @@ from conveyor.cli.common import console, open_store, parse_moment, settings, sty
 from conveyor.cli.runs import resolve_run
 from conveyor.engine import manual, run_listeners
 from conveyor.lifecycle import Actor
-from conveyor.states import TaskState
+from conveyor.states import MarkStateName, TaskState
 from conveyor.store.engine import Store
 
-_STATE = click.Choice(["success", "failed"])
+_STATE = click.Choice(get_args(MarkStateName))
 
 
 def _actor() -> Actor:

@@ -21,6 +21,7 @@ from conveyor.cli.common import (
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
 from conveyor.exceptions import NotFoundError
+from conveyor.lifecycle import FAILED_TRY
 from conveyor.states import RunState
 from conveyor.store import runs
 from conveyor.store.engine import Connection, Store
@@ -195,7 +196,7 @@ def show(dag_id: str, run_id: str, output: str) -> None:
                 seconds(last.duration) if last and last.duration is not None else None,
             ]
         )
-        if last is not None and last.error and ti.state in ("failed", "up_for_retry"):
+        if last is not None and last.error and ti.state in FAILED_TRY:
             failures.append((name, last))
     columns = ["task", "state", "try", "host", "duration"]
     if output == "plain":

@@ -19,6 +19,7 @@ from conveyor.cli.common import (
 from conveyor.cli.lazy import Lazy, LazyGroup
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.cli.runs import resolve_run, run_by_id_or_date
+from conveyor.lifecycle import FAILED_TRY
 from conveyor.states import ExitKind
 from conveyor.store import runs, timeline
 from conveyor.store.engine import Connection
@@ -281,7 +282,7 @@ def why(dag_id: str, run_id: str, task_id: str, map_index: int | None, output: s
                 f"  {ev['at']:%H:%M:%S.%f}"[:-3] + f"  {ev['kind']:<15} {ev['actor']:<28} ", end=""
             )
             console.print(ev["message"], markup=False)
-        if t.error and t.state in ("failed", "up_for_retry"):
+        if t.error and t.state in FAILED_TRY:
             console.print("  [red]error:[/]")
             console.print(
                 "\n".join("    " + line for line in t.error.splitlines()[-15:]), markup=False

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError, Fail
 from conveyor.sensors.base import BaseSensor
-from conveyor.states import TaskState
+from conveyor.states import FAILED_LIKE, TaskState
 
 
 class ExternalTaskSensor(BaseSensor):
@@ -49,9 +49,7 @@ class ExternalTaskSensor(BaseSensor):
         self.external_task_group_id = external_task_group_id
         self.execution_delta = execution_delta or timedelta(0)
         self.allowed_states = [TaskState(s).value for s in allowed_states or ["success"]]
-        self.failed_states = [
-            TaskState(s).value for s in failed_states or ["failed", "upstream_failed"]
-        ]
+        self.failed_states = [TaskState(s).value for s in failed_states or sorted(FAILED_LIKE)]
 
     def poke(self, context: dict[str, Any]) -> Any:
         when = context["logical_date"] - self.execution_delta

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec
 
+from conveyor.lifecycle import FAILED_TRY
+from conveyor.states import RUN_FINISHED, TaskState
 from conveyor.stats.emit import gauge, incr, timing
 from conveyor.stats.emit import on as on  # callers ask it before gathering a figure
 from conveyor.stats.emit import together as together  # several facts in few datagrams
@@ -48,7 +50,7 @@ def ti_started(dag_id: str, task_id: str) -> None:
 
 
 #: The ends whose try Airflow's task runner gives an end date, so a duration.
-_TIMED_ENDS = frozenset({"success", "failed", "up_for_retry"})
+_TIMED_ENDS = FAILED_TRY | {TaskState.SUCCESS}
 
 
 @_together
@@ -66,7 +68,7 @@ def ti_finished(
     if state == "success":
         incr("operator_successes", {**tags, "operator_name": operator})
         incr("ti_successes", tags)
-    elif state in ("failed", "up_for_retry"):
+    elif state in FAILED_TRY:
         incr("operator_failures", {**tags, "operator_name": operator})
         incr("ti_failures", tags)
 
@@ -85,7 +87,7 @@ def dag_run_started(dag_id: str, run_type: str, delay_seconds: float | None) -> 
 
 @_together
 def dag_run_ended(dag_id: str, run_type: str, state: str, duration_seconds: float) -> None:
-    if state not in ("success", "failed"):
+    if state not in RUN_FINISHED:
         return
     ms = duration_seconds * 1000
     timing(f"dagrun.duration.{state}", ms, {"dag_id": dag_id, "run_type": run_type})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from conveyor.states import MarkStateName
 
 Id = Annotated[str, Field(min_length=1, max_length=250, pattern=r"^[^\x00]+$")]
 MAX_ITEMS = 500
@@ -52,7 +54,7 @@ class ClearTaskInstances(_Reach):
 
 
 class MarkTaskInstances(_Reach):
-    state: Literal["success", "failed"]
+    state: MarkStateName
 
 
 class ClearRuns(_Action):
@@ -62,7 +64,7 @@ class ClearRuns(_Action):
 
 class MarkRuns(_Action):
     runs: list[RunRef] = Field(min_length=1, max_length=MAX_ITEMS)
-    state: Literal["success", "failed"]
+    state: MarkStateName
 
 
 class InstanceChange(BaseModel):

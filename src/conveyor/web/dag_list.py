@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from conveyor.states import RunStateName
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
 from conveyor.store.reads.dags import DagRow, RecentRun
@@ -21,7 +22,7 @@ from conveyor.store.reads.dags import DagRow, RecentRun
 DAG_ORDERS = ("dag_id", "last_run", "next_run")
 DagOrder = Literal["dag_id", "-dag_id", "last_run", "-last_run", "next_run", "-next_run"]
 #: The state filter: the state of the DAG's newest run, or whether it is paused.
-DagState = Literal["failed", "success", "running", "queued", "paused", "active"]
+DagState = Literal[RunStateName, "paused", "active"]
 
 
 @dataclass(frozen=True)

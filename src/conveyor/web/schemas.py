@@ -12,10 +12,11 @@ what the row does not hold as it is shown (a duration, a mask, liveness).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.states import MarkStateName
 from conveyor.store.reads.runs import RunListing
 from conveyor.store.reads.task_lists import ListedInstance
 from conveyor.store.reads.tasks import InstanceRow
@@ -382,7 +383,7 @@ class RunClearRequest(RequestBody):
 
 class MarkRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
-    state: Literal["success", "failed"]
+    state: MarkStateName
     dry_run: bool = DRY_RUN
 
 

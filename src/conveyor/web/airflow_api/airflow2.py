@@ -19,7 +19,7 @@ checks and audit of the two are one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +27,7 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from conveyor import __version__
+from conveyor.states import RunPatchStateName
 from conveyor.web.airflow_api import (
     _add_error_handlers,
     clear_task_instances,
@@ -96,7 +97,7 @@ class TriggerBody(BaseModel):
 
 class RunStateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    state: Literal["success", "failed", "queued"]
+    state: RunPatchStateName
 
 
 class ClearRunBody(BaseModel):

@@ -13,7 +13,7 @@ from conveyor.engine.bulk_manual import RunRef
 from conveyor.lifecycle import Actor
 from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
-from conveyor.states import TaskState
+from conveyor.states import RunState, TaskState
 from conveyor.store import notes, run_deletion, trigger
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dags as dag_reads
@@ -153,10 +153,10 @@ def _partition_days(
 
 def _states(given: list[str] | None) -> tuple[str, ...]:
     found = tuple(s for value in given or () for s in value.split(",") if s)
-    wrong = [s for s in found if s not in ("queued", "running", "success", "failed")]
+    wrong = [s for s in found if s not in frozenset(RunState)]
     if wrong:
         raise unprocessable(
-            f"{', '.join(wrong)} is not a DAG run state (queued, running, success, failed)",
+            f"{', '.join(wrong)} is not a DAG run state ({', '.join(RunState)})",
             "query",
             "state",
         )

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from conveyor.serialized import SerializedDag
+from conveyor.states import RunStateName
 from conveyor.store import dag_actions, favorites, runs
 from conveyor.store.engine import Connection
 from conveyor.store.reads import dag_files
@@ -129,7 +130,7 @@ def _responses(request: Request, conn: Connection, dags: list[ListedDag]) -> lis
     ]
 
 
-RunState = Literal["queued", "running", "success", "failed"]
+RunState = RunStateName
 
 
 @router.get("/dags")

@@ -31,7 +31,9 @@ from conveyor.web.deps import get_settings, get_store
 router = APIRouter(tags=["Job"])
 
 SCHEDULER, TRIGGERER, WORKER = "SchedulerJob", "TriggererJob", "WorkerJob"
-RUNNING, SUCCESS = "running", "success"
+#: A job's states (Airflow's ``JobState``), not a run's or a task's.
+RUNNING = "running"
+SUCCESS = "success"
 #: The executor each scheduler runs tasks with, by Conveyor's setting, as Airflow names it.
 EXECUTOR_CLASSES = {name: airflow for airflow, name in EXECUTORS.items()}
 

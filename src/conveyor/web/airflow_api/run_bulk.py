@@ -6,7 +6,7 @@ its note, as ``PATCH .../dagRuns/{dag_run_id}`` does; ``delete`` deletes finishe
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,7 @@ from conveyor.engine import manual
 from conveyor.exceptions import NotFoundError
 from conveyor.lifecycle import Actor
 from conveyor.logs import delete_try_logs
-from conveyor.states import TaskState
+from conveyor.states import RunPatchStateName, TaskState
 from conveyor.store import notes, run_deletion
 from conveyor.store.reads import runs as run_reads
 from conveyor.web.airflow_api import bulk
@@ -35,7 +35,7 @@ class BulkDAGRunBody(BaseModel):
 
     dag_run_id: Name
     dag_id: Name | None = None
-    state: Literal["queued", "success", "failed"] | None = None
+    state: RunPatchStateName | None = None
     note: Note = None
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.states import RunPatchStateName, RunStateName
 from conveyor.store.engine import Connection
 from conveyor.store.reads.runs import RunListing
 from conveyor.store.runs import serialized_dag
@@ -16,7 +17,7 @@ from conveyor.web.airflow_api.common import UtcTime, utc
 from conveyor.web.row_shapes import FromRow, RowAnswer, fill
 from conveyor.web.strict_json import StrictDict
 
-RunState = Literal["queued", "running", "success", "failed"]
+RunState = RunStateName
 #: Conveyor's run types under Airflow's names.
 RUN_TYPES = {
     "dataset_triggered": "asset_triggered",
@@ -96,7 +97,7 @@ class TriggerDAGRunPostBody(BaseModel):
 class DAGRunPatchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    state: Literal["queued", "success", "failed"] | None = None
+    state: RunPatchStateName | None = None
     note: Note = None
 
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from conveyor.states import RUN_FINISHED as FINISHED
 from conveyor.store.engine import Store
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
@@ -25,7 +26,6 @@ from conveyor.web.deps import get_store
 
 router = APIRouter(tags=["DagRun", "experimental"])
 
-FINISHED = ("success", "failed")
 #: The shortest wait between two looks at the run, whatever ``interval`` asks.
 SHORTEST_INTERVAL = 0.1
 

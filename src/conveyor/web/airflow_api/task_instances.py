@@ -47,6 +47,7 @@ from conveyor.web.airflow_api.ti_listing import (
 )
 from conveyor.web.airflow_api.ti_lookup import instance_or_404
 from conveyor.web.airflow_api.ti_marks import FIELDS as MARK_FIELDS
+from conveyor.web.airflow_api.ti_marks import marked_state
 from conveyor.web.airflow_api.ti_paths import (
     MappedInstance,
     MappedTry,
@@ -395,17 +396,13 @@ def _patch(
             f"{', '.join(related)}: Conveyor marks the task instance alone; mark the others "
             "too, or clear with POST /api/v2/dags/{dag_id}/clearTaskInstances",
         )
-    state = body.new_state if "new_state" in fields else None
-    if state is not None and state not in ("success", "failed"):
-        raise HTTPException(
-            400, f"new_state: Conveyor marks a task instance success or failed, not {state!r}"
-        )
+    state = marked_state(body.new_state if "new_state" in fields else None)
     store = get_store(request)
     actor = Actor(f"user:{user.username}")
 
     def change(conn: Connection) -> None:
         if state is not None:
-            manual.mark(conn, dag_id, run_id, task_id, TaskState(state), actor, map_index)
+            manual.mark(conn, dag_id, run_id, task_id, state, actor, map_index)
         if "note" in fields:
             notes.set_task_note(
                 conn, dag_id, run_id, task_id, body.note, -1 if map_index is None else map_index

@@ -12,7 +12,7 @@ from fastapi import HTTPException
 
 from conveyor.engine import bulk_manual
 from conveyor.engine.bulk_manual import Outcome, TaskRef
-from conveyor.lifecycle import Actor
+from conveyor.lifecycle import MARK_TARGETS, Actor
 from conveyor.states import TaskState
 from conveyor.store import notes
 from conveyor.store.engine import Connection
@@ -59,13 +59,8 @@ def marking(body: PatchTaskInstanceBody, update_mask: Iterable[str] | None) -> M
     unknown = fields - FIELDS
     if unknown:
         raise HTTPException(400, f"Invalid fields to update: {sorted(unknown)}")
-    state = body.new_state if "new_state" in fields else None
-    if state is not None and state not in ("success", "failed"):
-        raise HTTPException(
-            400, f"new_state: Conveyor marks a task instance success or failed, not {state!r}"
-        )
     return Marking(
-        state=TaskState(state) if state else None,
+        state=marked_state(body.new_state if "new_state" in fields else None),
         set_note="note" in fields,
         note=body.note,
         upstream=body.include_upstream,
@@ -73,6 +68,18 @@ def marking(body: PatchTaskInstanceBody, update_mask: Iterable[str] | None) -> M
         past=body.include_past,
         future=body.include_future,
     )
+
+
+def marked_state(given: str | None) -> TaskState | None:
+    """A body's ``new_state`` as the state a person marks a task instance with (None: not
+    given); 400 for any other state."""
+    if given is None:
+        return None
+    if given not in MARK_TARGETS:
+        raise HTTPException(
+            400, f"new_state: Conveyor marks a task instance success or failed, not {given!r}"
+        )
+    return TaskState(given)
 
 
 def named_instances(conn: Connection, refs: Sequence[TaskRef]) -> list[InstanceKey]:

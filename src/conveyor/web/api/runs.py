@@ -3,7 +3,7 @@ clear and mark."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request
 
@@ -11,7 +11,7 @@ from conveyor.engine import manual
 from conveyor.engine.bulk_manual import RunRef
 from conveyor.logs import delete_try_logs
 from conveyor.run_ids import RULE, InvalidRunId, run_id_problem
-from conveyor.states import RunState, TaskState
+from conveyor.states import RunStateName, TaskState
 from conveyor.store import run_deletion, trigger
 from conveyor.store.reads.runs import RUN_ORDERS, RunFilter, Window
 from conveyor.web import queries, schemas
@@ -24,8 +24,7 @@ from conveyor.web.deps import get_settings, get_store
 
 router = APIRouter(tags=["runs"], responses=AUTH)
 
-StateFilter = Literal["queued", "running", "success", "failed"]
-assert set(StateFilter.__args__) == {s.value for s in RunState}  # type: ignore[attr-defined]
+StateFilter = RunStateName
 Limit = Annotated[int, Query(ge=1, le=500, description="at most this many runs")]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="skip this many (newest first)")]
 

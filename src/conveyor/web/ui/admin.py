@@ -20,6 +20,7 @@ from conveyor.clock import utcnow
 from conveyor.connections import repository
 from conveyor.exceptions import ConfigError
 from conveyor.providers import registry
+from conveyor.states import RUN_FINISHED
 from conveyor.store import audit, figures
 from conveyor.store import roles as role_rows
 from conveyor.web import queries, roles
@@ -202,7 +203,7 @@ def audit_page(
 
 def _last_finished(recent: list[dict[str, Any]]) -> str | None:
     """The state of the newest finished run of these (newest first), if any."""
-    return next((r["state"] for r in recent if r["state"] in ("success", "failed")), None)
+    return next((r["state"] for r in recent if r["state"] in RUN_FINISHED), None)
 
 
 @pages.page("/home", "home.html", nav="home")
