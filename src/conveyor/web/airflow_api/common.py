@@ -4,7 +4,6 @@ path parameters and the role dependencies (from :mod:`.access`)."""
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +30,6 @@ from conveyor.web.airflow_api.access import (
     visible_dag_ids,
 )
 from conveyor.web.airflow_api.text_match import Match, either
-from conveyor.web.dag_selection import like
 
 __all__ = [
     "ADMIN",
@@ -50,7 +48,6 @@ __all__ = [
     "TryNumberPath",
     "UtcTime",
     "Viewer",
-    "contains",
     "dag_visible",
     "invalid",
     "mask_fields",
@@ -238,12 +235,6 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, datetime):
         return (1, utc(value))
     return (1, value)
-
-
-def contains(pattern: str) -> re.Pattern[str]:
-    """Airflow's ``*_pattern`` filters: a case-insensitive SQL ``ILIKE '%pattern%'`` (``%``
-    and ``_`` in it are wildcards), as a regular expression to search with."""
-    return like(f"%{pattern}%")
 
 
 def bounds(*prefixes: str, kind: type = datetime) -> Callable[..., dict[str, Any]]:
