@@ -157,7 +157,7 @@ def test_an_airflow_file_sees_airflows_values(env: Env) -> None:
         "DagRunType.MANUAL",
         "2",  # the retries, not the tries
         "None",  # no successful run before this one
-        "True",
+        "False",  # Airflow's value is a proxy of None, which is not None itself
         "no home",  # env= alone is the whole environment
     ]
 

@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lazy_object_proxy import Proxy
+
 from conveyor.callbacks import DEFAULT_WEB_URL, run_dates
 from conveyor.clock import context_moment, utcnow
 from conveyor.connections import template_context
@@ -404,11 +406,14 @@ DATASET_TRIGGERED = "dataset_triggered"
 #: before this one ends while it runs is seen by this run's tries in a fresh process only).
 _PREVIOUS_SUCCESS: OrderedDict[tuple[str, int], dict[str, datetime | None]] = OrderedDict()
 _PREVIOUS_KEPT = 256
+_PREVIOUS_SUCCESS_COLUMNS = ("start_date", "end_date", "data_interval_start", "data_interval_end")
+#: The context's names of the last successful run's dates, in the order of those columns.
+PREVIOUS_SUCCESS_NAMES = tuple(f"prev_{column}_success" for column in _PREVIOUS_SUCCESS_COLUMNS)
 
 
 def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
-    """The ``prev_*_success`` values: dates of the DAG's last successful run before this
-    one, None for each when there is none."""
+    """The ``prev_*_success`` values, read now: dates of the DAG's last successful run
+    before this one, None for each when there is none."""
     key = (str(store.url), run.id)
     known = _PREVIOUS_SUCCESS.get(key)
     if known is not None:
@@ -422,15 +427,25 @@ def previous_success(store: Store, run: RunRow) -> dict[str, datetime | None]:
     # On every try's path, so it outlasts a store that is briefly away, as the try's other
     # transactions do (a try that failed here would be lost work, not the task's failure).
     found = retrying(read, what="reading the DAG's last successful run")
-    names = ("start_date", "end_date", "data_interval_start", "data_interval_end")
     values = {
-        f"prev_{name}_success": context_moment(found[name]) if found is not None else None
-        for name in names
+        name: context_moment(found[column]) if found is not None else None
+        for name, column in zip(PREVIOUS_SUCCESS_NAMES, _PREVIOUS_SUCCESS_COLUMNS, strict=True)
     }
     _PREVIOUS_SUCCESS[key] = values
     if len(_PREVIOUS_SUCCESS) > _PREVIOUS_KEPT:
         _PREVIOUS_SUCCESS.popitem(last=False)
     return values
+
+
+def lazy_previous_success(store: Store, run: RunRow) -> dict[str, Any]:
+    """The ``prev_*_success`` values as Airflow's task runner gives them: proxies that read
+    the DAG's last successful run when a task first uses one, so a try that uses none reads
+    nothing. As on Airflow, a proxy is never ``None`` itself (``is None`` is False, ``== None``
+    and ``not`` see the value)."""
+    return {
+        name: Proxy(lambda name=name: previous_success(store, run)[name])
+        for name in PREVIOUS_SUCCESS_NAMES
+    }
 
 
 def build_context(
@@ -466,7 +481,7 @@ def build_context(
             else []
         ),
         "task_state_store": TaskStateStore(ti),
-        **previous_success(ti._store, run),
+        **lazy_previous_success(ti._store, run),
         **template_context(),  # conn and var: read lazily, only when a template uses them
     }
     asset_stores = asset_state_stores(ti)
