@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Integer, bindparam, func, select, update
 
 from conveyor.states import RUN_ACTIVE
+from conveyor.store.hop import prepared
 from conveyor.store.tables import UtcDateTime, dag, dag_run
 
 #: What a DAG's ``max_active_runs`` counts before a scheduled run is made: its queued and
@@ -192,4 +193,4 @@ def wake(conn: Connection, dag_ids: Sequence[str]) -> None:
 def wake_held(conn: Connection, run_pk: int) -> None:
     """A run left queued or running: if its DAG was held at ``max_active_runs``, make it due
     again at its waiting run's time. Writes nothing (and locks nothing) when it was not held."""
-    conn.execute(_WAKE, {"run_pk": run_pk})
+    prepared.execute(conn, _WAKE, {"run_pk": run_pk})

@@ -510,6 +510,7 @@ _STATES = {state.value: state for state in TaskState}
 IN_FLIGHT_COUNT = (
     select(func.count()).where(_TI.state.in_([s.value for s in IN_FLIGHT])).scalar_subquery()
 )
+_IN_FLIGHT = select(IN_FLIGHT_COUNT)
 #: The fast path's read in one round trip: the run's task instances, with the tries in flight
 #: in the whole store (for ``parallelism``) and the limit of each instance's pool beside them.
 TASK_INSTANCES_AND_ROOM = (
@@ -548,7 +549,9 @@ class TasksAndRoom:
 
 
 def task_instances_and_room(conn: Connection, run_pk: int) -> TasksAndRoom:
-    return TasksAndRoom.from_rows(conn.execute(TASK_INSTANCES_AND_ROOM, {"room_of_run": run_pk}))
+    return TasksAndRoom.from_rows(
+        prepared.execute(conn, TASK_INSTANCES_AND_ROOM, {"room_of_run": run_pk})
+    )
 
 
 def ti_row(values: Any) -> TiRow:
@@ -597,7 +600,7 @@ def previous_success(conn: Connection, run: RunRow) -> dict[str, datetime | None
 
 def in_flight(conn: Connection) -> int:
     """Tries queued or running, in every run of every DAG: what ``parallelism`` caps."""
-    return int(conn.execute(select(IN_FLIGHT_COUNT)).scalar_one())
+    return int(prepared.execute(conn, _IN_FLIGHT).scalar_one())
 
 
 @dataclass(frozen=True)
