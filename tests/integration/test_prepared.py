@@ -116,6 +116,22 @@ def test_a_text_made_for_a_list_s_length_is_bound_with_each_call_s_values(
             assert sorted(row.task_id for row in found) == sorted(task_ids)
 
 
+_HELD_LIST = select(task_instance.c.task_id).where(
+    task_instance.c.run_pk == bindparam("of_run"), task_instance.c.task_id.in_(["t2", "t4"])
+)
+
+
+def test_a_list_the_statement_holds_is_expanded_once_and_bound(sqlite_store: Store) -> None:
+    with sqlite_store.read() as conn:
+        for _ in range(2):
+            fast, slow = _both(conn, _HELD_LIST, {"of_run": 1})
+            assert isinstance(fast, prepared.Rows)
+            assert sorted(fast.all()) == sorted(tuple(row) for row in slow.all())
+            assert sorted(row.task_id for row in fast) == ["t2", "t4"]
+        plan = prepared._prepared_for(conn, _HELD_LIST, {"of_run": 1})
+        assert plan is not None and list(plan.shapes) == [(2,)]  # one text for its two values
+
+
 def test_an_update_returns_its_rows_and_counts_them(sqlite_store: Store) -> None:
     later = AT + timedelta(minutes=5)
     with sqlite_store.write() as conn:

@@ -110,6 +110,8 @@ class _Prepared:
     lists: tuple[str, ...]
     row: type | None  # of the rows it returns; None: it returns none
     converting: tuple[tuple[int, Any], ...]  # the columns' result processors, where needed
+    #: The IN lists whose values the statement holds (``in_([...])``), by parameter.
+    held_lists: dict[str, Any] = field(default_factory=dict)
     #: The texts made for the IN lists, by their numbers of values (None: not reusable).
     shapes: dict[tuple[int, ...], _Expanded | None] = field(default_factory=dict)
 
@@ -118,6 +120,8 @@ class _Prepared:
         if not self.lists:
             values = self.compiled.construct_params(params)
             return self.sql, _bound(values, self.names, self.binds)
+        if not all(n in params for n in self.lists):  # a list the statement holds itself
+            params = {**self.held_lists, **params}
         expanded = self._expanded(params) if all(n in params for n in self.lists) else None
         if expanded is None:
             state = self.compiled.construct_expanded_state(params)
@@ -260,6 +264,11 @@ def _prepare(
     if any(bind.literal_execute for bind in compiled.bind_names):
         return None  # values written into the text itself, anew for each execution
     lists = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
+    held_lists = {
+        name: bind.value
+        for bind, name in compiled.bind_names.items()
+        if bind.expanding and not bind.required and isinstance(bind.value, list | tuple)
+    }
     columns = _result_columns(statement)
     row: type | None = None
     converting = []
@@ -279,6 +288,7 @@ def _prepare(
         lists,
         row,
         tuple(converting),
+        held_lists,
     )
 
 
