@@ -20,13 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from conveyor.clock import utcnow
 from conveyor.exceptions import ConveyorError, NotFoundError
 from conveyor.lifecycle import POOLED
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.states import IN_FLIGHT, RunState, TaskState
+from conveyor.store.hop import prepared
 from conveyor.store.tables import dag, dag_run, pool, task_instance
 
 if TYPE_CHECKING:  # the hop's lock brings psycopg's pipeline: a pool listing needs neither
@@ -74,6 +75,12 @@ class PoolCounts:
     waiting_elsewhere: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
+#: The slots of the pools named (None: no limit): read on every queueing, so built once.
+_SLOTS = select(pool.c.name, pool.c.slots).where(
+    pool.c.name.in_(bindparam("names", expanding=True))
+)
+
+
 def lock_pools(
     conn: Connection,
     names: Iterable[str],
@@ -95,9 +102,7 @@ def lock_pools(
     slots: dict[str, int | None] = (
         {name: size for name, size in limits.items() if name in wanted}
         if limits is not None
-        else dict(
-            conn.execute(select(pool.c.name, pool.c.slots).where(pool.c.name.in_(wanted))).all()
-        )
+        else dict(prepared.execute(conn, _SLOTS, {"names": wanted}).all())
     )
     wanted = sorted(name for name, size in slots.items() if size is not None)
     if not wanted:

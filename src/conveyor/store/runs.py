@@ -99,6 +99,11 @@ _cache: OrderedDict[str, SerializedDag] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+_SERIALIZED = select(dag_version.c.serialized).where(
+    dag_version.c.version_hash == bindparam("version_hash")
+)
+
+
 def serialized_dag(conn: Connection, version_hash: str) -> SerializedDag:
     """The DAG structure of a version; versions never change, so each is parsed once here."""
     with _cache_lock:  # the web app reads from several threads
@@ -106,9 +111,7 @@ def serialized_dag(conn: Connection, version_hash: str) -> SerializedDag:
         if found is not None:
             _cache.move_to_end(version_hash)
             return found
-    data = conn.execute(
-        select(dag_version.c.serialized).where(dag_version.c.version_hash == version_hash)
-    ).scalar_one()
+    data = prepared.execute(conn, _SERIALIZED, {"version_hash": version_hash}).scalar_one()
     return keep_serialized(version_hash, data)
 
 
@@ -141,6 +144,11 @@ def latest_version(conn: Connection, dag_id: str) -> tuple[str, SerializedDag]:
     return version, serialized_dag(conn, version)
 
 
+#: Built once: the scheduler makes a run of every due DAG with them.
+_INSERT_RUN = insert(dag_run).returning(dag_run.c.id)
+_INSERT_INSTANCE = insert(task_instance)
+
+
 def create_run(
     conn: Connection,
     *,
@@ -169,25 +177,25 @@ def create_run(
     check(conf or {}, f"run {run_id!r} of DAG {dag_id!r}", "conf")
     try:
         with conn.begin_nested():  # a lost race on the unique tick leaves the rest intact
-            run_pk: int = conn.execute(
-                insert(dag_run)
-                .values(
-                    dag_id=dag_id,
-                    run_id=run_id,
-                    run_type=run_type,
-                    state=RunState.QUEUED.value,
-                    logical_date=logical_date,
-                    data_interval_start=interval[0],
-                    data_interval_end=interval[1],
-                    conf=conf or {},
-                    version_hash=version_hash,
-                    created_by=created_by,
-                    queued_at=now,
-                    updated_at=now,
-                    partition_key=partition_key,
-                    partition_date=partition_date,
-                )
-                .returning(dag_run.c.id)
+            run_pk: int = prepared.execute(
+                conn,
+                _INSERT_RUN,
+                {
+                    "dag_id": dag_id,
+                    "run_id": run_id,
+                    "run_type": run_type,
+                    "state": RunState.QUEUED.value,
+                    "logical_date": logical_date,
+                    "data_interval_start": interval[0],
+                    "data_interval_end": interval[1],
+                    "conf": conf or {},
+                    "version_hash": version_hash,
+                    "created_by": created_by,
+                    "queued_at": now,
+                    "updated_at": now,
+                    "partition_key": partition_key,
+                    "partition_date": partition_date,
+                },
             ).scalar_one()
     except IntegrityError:
         if named or run_type != "scheduled" or _same_tick(conn, dag_id, run_id, interval):
@@ -210,7 +218,7 @@ def create_run(
         )
     rows = instance_rows(run_pk, dag_id, run_id, run_type, structure, logical_date, now)
     if rows:  # none: a DAG without tasks (for this date); the scheduler finishes its run
-        conn.execute(insert(task_instance), rows)
+        prepared.execute_many(conn, _INSERT_INSTANCE, rows)
         if stats.on():
             made = _made_by_type(structure, rows)
             after_commit(conn, lambda: stats.instances_made(dag_id, run_type, made))

@@ -78,7 +78,7 @@ def lock_run(conn: Connection, run_pk: int) -> LockedRun:
 def claim_run(conn: Connection, run_pk: int) -> LockedRun | None:
     """The run, its row locked for this transaction; None if another writer holds it now (or
     it is gone): for the scheduler, which comes back to the run in its next loop."""
-    row = conn.execute(_RUN_CLAIMED, {"run_pk": run_pk}).first()
+    row = prepared.execute(conn, _RUN_CLAIMED, {"run_pk": run_pk}).first()
     return None if row is None else _locked(run_row(row))
 
 
