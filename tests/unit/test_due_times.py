@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from conveyor import DAG, EmptyOperator
@@ -96,12 +97,15 @@ def test_a_schedule_is_built_once_for_every_version_that_has_it() -> None:
 
 
 class _Rows:
-    """A connection stand-in that hands out one serialized DAG per query."""
+    """A connection stand-in that hands out one serialized DAG per query (not SQLite's: the
+    store's statements go through ``execute``, not the driver)."""
+
+    dialect = SimpleNamespace(name="postgresql")
 
     def __init__(self) -> None:
         self.queries = 0
 
-    def execute(self, _: Any) -> _Rows:
+    def execute(self, *_: Any) -> _Rows:
         self.queries += 1
         return self
 

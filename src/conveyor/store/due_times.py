@@ -90,17 +90,30 @@ def next_due(conn: Connection, now: datetime) -> datetime | None:
     return found
 
 
+_LAST_SCHEDULED = (
+    select(dag_run.c.data_interval_start, dag_run.c.data_interval_end)
+    .where(dag_run.c.dag_id == bindparam("of_dag"), dag_run.c.run_type == "scheduled")
+    # Of two runs of one logical date (an imported Airflow 3 run of no length, and the
+    # interval from it), the later end: the schedule goes on from it.
+    .order_by(dag_run.c.logical_date.desc(), dag_run.c.data_interval_end.desc())
+    .limit(1)
+)
+
+
 def last_scheduled_interval(conn: Connection, dag_id: str) -> tuple[datetime, datetime] | None:
     """The data interval of a DAG's latest scheduled run; None before its first."""
-    row = conn.execute(
-        select(dag_run.c.data_interval_start, dag_run.c.data_interval_end)
-        .where(dag_run.c.dag_id == dag_id, dag_run.c.run_type == "scheduled")
-        # Of two runs of one logical date (an imported Airflow 3 run of no length, and the
-        # interval from it), the later end: the schedule goes on from it.
-        .order_by(dag_run.c.logical_date.desc(), dag_run.c.data_interval_end.desc())
-        .limit(1)
-    ).first()
+    row = prepared.execute(conn, _LAST_SCHEDULED, {"of_dag": dag_id}).first()
     return (row.data_interval_start, row.data_interval_end) if row else None
+
+
+_SET_DUE_TIME = (
+    update(dag)
+    .where(dag.c.dag_id == bindparam("of_dag"), dag.c.version_hash == bindparam("at_version"))
+    .values(
+        next_dagrun_create_after=bindparam("after", type_=UtcDateTime),
+        next_run_after=bindparam("next", type_=UtcDateTime),
+    )
+)
 
 
 def set_due_time(
@@ -115,10 +128,15 @@ def set_due_time(
     next run's time shown to users. Only while the DAG is still at ``version_hash``: a DAG
     changed meanwhile keeps the "due now" its registration set, so its new schedule is
     worked out in the next loop. Returns whether the DAG was still at that version."""
-    done = conn.execute(
-        update(dag)
-        .where(dag.c.dag_id == dag_id, dag.c.version_hash == version_hash)
-        .values(next_dagrun_create_after=create_after, next_run_after=next_run_after)
+    done = prepared.execute(
+        conn,
+        _SET_DUE_TIME,
+        {
+            "of_dag": dag_id,
+            "at_version": version_hash,
+            "after": create_after,
+            "next": next_run_after,
+        },
     )
     return done.rowcount > 0
 

@@ -264,6 +264,10 @@ def instance_rows(
             "pool": task.pool,
             "pool_slots": task.pool_slots,
             "updated_at": now,
+            # Every column with a default given, so that no default is computed per row
+            # (store/hop/prepared.py inserts the rows on the driver only then).
+            "map_index": -1,
+            "resumptions": 0,
         }
         for task in structure.tasks.values()
         # As Airflow: no instance for a run outside the task's own dates or its DAG's (a

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from conveyor.lifecycle import WAITING_FOR_TIME
 from conveyor.states import FINISHED, RUN_ACTIVE, RunState, TaskState
+from conveyor.store.hop import prepared
 from conveyor.store.sql import column_values, upsert
 from conveyor.store.tables import callback_request, dag, dag_run, scheduler, task_instance
 
@@ -92,26 +93,27 @@ def queued_runs(conn: Connection, dag_id: str) -> list[QueuedRun]:
     """A DAG's queued runs, oldest logical date first: the order they start in."""
     return [
         QueuedRun(row.id, dag_id, row.version_hash, row.backfill_id)
-        for row in conn.execute(
-            select(dag_run.c.id, dag_run.c.version_hash, dag_run.c.backfill_id)
-            .where(dag_run.c.dag_id == dag_id, dag_run.c.state == RunState.QUEUED.value)
-            .order_by(dag_run.c.logical_date, dag_run.c.id)
-        )
+        for row in prepared.execute(conn, _QUEUED_RUNS, {"of_dag": dag_id})
     ]
 
 
 def count_running_runs(conn: Connection, dag_id: str) -> int:
     """What the DAG's ``max_active_runs`` caps: its running runs that belong to no backfill
     (a backfill's runs count against its own ``max_active_runs``, as in Airflow 3)."""
-    return int(
-        conn.execute(
-            select(func.count()).where(
-                dag_run.c.dag_id == dag_id,
-                dag_run.c.state == RunState.RUNNING.value,
-                dag_run.c.backfill_id.is_(None),
-            )
-        ).scalar_one()
-    )
+    return int(prepared.execute(conn, _RUNNING_RUNS, {"of_dag": dag_id}).scalar_one())
+
+
+# Read for every DAG with queued runs in each loop: built once.
+_QUEUED_RUNS = (
+    select(dag_run.c.id, dag_run.c.version_hash, dag_run.c.backfill_id)
+    .where(dag_run.c.dag_id == bindparam("of_dag"), dag_run.c.state == RunState.QUEUED.value)
+    .order_by(dag_run.c.logical_date, dag_run.c.id)
+)
+_RUNNING_RUNS = select(func.count()).where(
+    dag_run.c.dag_id == bindparam("of_dag"),
+    dag_run.c.state == RunState.RUNNING.value,
+    dag_run.c.backfill_id.is_(None),
+)
 
 
 def active_run_count(conn: Connection, dag_id: str) -> int:
