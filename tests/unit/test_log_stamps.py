@@ -34,6 +34,29 @@ def test_a_line_written_in_parts_is_one_line_with_its_first_parts_time(tmp_path:
     assert lines[1][:26] == lines[2][:26]  # one chunk, one time
 
 
+def test_pipes_open_together_are_each_copied_to_their_own_file(tmp_path: Path) -> None:
+    pipes = [StampingPipe(os.open(tmp_path / f"log{n}", os.O_WRONLY | os.O_CREAT)) for n in (0, 1)]
+    os.write(pipes[0].write_fd, b"first\n")
+    os.write(pipes[1].write_fd, b"second\n")
+    pipes[0].finish(wait=10)  # one ends while the other stays open and is still copied
+    os.write(pipes[1].write_fd, b"later\n")
+    pipes[1].finish(wait=10)
+    assert [line[26:] for line in (tmp_path / "log0").read_bytes().splitlines()] == [b"first"]
+    second = [line[26:] for line in (tmp_path / "log1").read_bytes().splitlines()]
+    assert second == [b"second", b"later"]
+
+
+def test_a_writer_left_holding_the_pipe_is_copied_after_the_wait(tmp_path: Path) -> None:
+    pipe = StampingPipe(os.open(tmp_path / "log", os.O_WRONLY | os.O_CREAT))
+    left = os.dup(pipe.write_fd)  # a background process's copy of the descriptor
+    started = time.monotonic()
+    pipe.finish(wait=0.2)
+    assert 0.15 < time.monotonic() - started < 5  # waited, then let the try end
+    os.write(left, b"after the try\n")
+    _wait_for(tmp_path / "log", b"after the try\n")
+    os.close(left)
+
+
 def test_the_stamping_stream_stamps_python_writes_the_same_way() -> None:
     inner = io.StringIO()
     stream = StampingStream(inner)

@@ -4,9 +4,10 @@
 A line written in several parts is one line, stamped with the time of its first part. Two
 ways in, one per output mode of the try (``worker/runner.py``):
 
-- :class:`StampingPipe`: the try's file descriptors 1 and 2 point at a pipe, and a thread
-  copies what arrives into the log file, stamping each line as its first bytes arrive; so
-  the output of subprocesses that write straight to the descriptors is stamped too;
+- :class:`StampingPipe`: the try's file descriptors 1 and 2 point at a pipe, and the
+  process's copying thread copies what arrives into the log file, stamping each line as its
+  first bytes arrive; so the output of subprocesses that write straight to the descriptors
+  is stamped too;
 - :class:`StampingStream`: a text stream that stamps what Python code writes to it, for
   tries that only swap ``sys.stdout`` and ``sys.stderr``.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import threading
 import time
 from typing import Any, TextIO
@@ -109,15 +111,17 @@ class StampingPipe:
     takes over) stamped with the time its first bytes arrived.
 
     Point descriptors at :attr:`write_fd` (``os.dup2``), then :meth:`close` it; once every
-    copy of the write end is closed, :meth:`finish` waits for the copy to end.
+    copy of the write end is closed, :meth:`finish` waits for the copy to end. The copying is
+    done by one thread of the process for all its pipes (:class:`_Copier`): a try costs no
+    thread of its own.
     """
 
     def __init__(self, target: int) -> None:
         self._read_fd, self.write_fd = os.pipe()
         self._target = target
         self._lines = _Lines()
-        self._thread = threading.Thread(target=self._copy, name="conveyor-log-stamps", daemon=True)
-        self._thread.start()
+        self._ended = threading.Event()
+        _copier().add(self)
 
     def close(self) -> None:
         """Close this object's copy of the write end (the descriptors pointed at it stay)."""
@@ -127,26 +131,72 @@ class StampingPipe:
 
     def finish(self, wait: float = DRAIN_SECONDS) -> None:
         """Wait until everything written has been copied (the pipe's end), at most ``wait``
-        seconds: a background process still holding the pipe keeps the thread copying."""
+        seconds: a background process still holding the pipe keeps its copy going."""
         self.close()
-        self._thread.join(wait)
+        self._ended.wait(wait)
 
-    def _copy(self) -> None:
+    def copy_some(self) -> bool:
+        """Copy what the pipe holds now; False once it has ended (every writer closed it, or
+        the log file cannot be written: a full disk, which the try's own writes report)."""
         try:
-            while True:
-                try:
-                    data = os.read(self._read_fd, _READ_BYTES)
-                except InterruptedError:
-                    continue
-                if not data:
-                    return
+            data = os.read(self._read_fd, _READ_BYTES)
+            if data:
                 _write_all(self._target, self._lines.stamped_bytes(data, time.time()))
+                return True
+        except InterruptedError:
+            return True
         except OSError:
-            return  # the log file cannot be written (a full disk): the try's own writes say so
-        finally:
-            for fd in (self._read_fd, self._target):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            pass
+        for fd in (self._read_fd, self._target):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._ended.set()
+        return False
+
+
+class _Copier:
+    """The thread that copies every pipe of this process: it waits on all of them at once
+    and copies from each as its bytes arrive, until every writer of it has closed it."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._selector = selectors.DefaultSelector()
+        self._wake_read, self._wake_write = os.pipe()
+        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
+        self._lock = threading.Lock()
+        self._joining: list[StampingPipe] = []
+        threading.Thread(target=self._run, name="conveyor-log-stamps", daemon=True).start()
+
+    def add(self, pipe: StampingPipe) -> None:
+        with self._lock:
+            self._joining.append(pipe)
+        os.write(self._wake_write, b"+")
+
+    def _run(self) -> None:
+        while True:
+            for key, _events in self._selector.select():
+                if key.data is None:  # pipes to add
+                    os.read(self._wake_read, _READ_BYTES)
+                    with self._lock:
+                        joining, self._joining = self._joining, []
+                    for pipe in joining:
+                        self._selector.register(pipe._read_fd, selectors.EVENT_READ, pipe)
+                elif not key.data.copy_some():
+                    self._selector.unregister(key.fd)
+
+
+_shared: _Copier | None = None
+_shared_lock = threading.Lock()
+
+
+def _copier() -> _Copier:
+    """This process's copier, made on first use (a forked child makes its own: the thread
+    of its parent's is not in it)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared.pid != os.getpid():
+            _shared = _Copier()
+        return _shared
 
 
 def _write_all(fd: int, data: bytes) -> None:
