@@ -573,7 +573,7 @@ def ti_row(values: Any) -> TiRow:
 
 
 def task_instances(conn: Connection, run_pk: int) -> list[TiRow]:
-    return [ti_row(row) for row in conn.execute(_TASK_INSTANCES, {"run_pk": run_pk})]
+    return [ti_row(row) for row in prepared.execute(conn, _TASK_INSTANCES, {"run_pk": run_pk})]
 
 
 def previous_run_states(conn: Connection, run: RunRow) -> dict[str, TaskState] | None:

@@ -177,20 +177,24 @@ def quiet_runs(conn: Connection) -> set[int]:
 def runs_with_scheduled_tries(conn: Connection) -> list[tuple[int, str]]:
     """(run pk, dag id) of running runs with scheduled tries, the highest priority first,
     then the earliest logical date (Airflow's order)."""
-    ti = task_instance.c
-    return [
-        (row.run_pk, row.dag_id)
-        for row in conn.execute(
-            select(ti.run_pk, dag_run.c.dag_id)
-            .join(dag_run, dag_run.c.id == ti.run_pk)
-            .where(
-                ti.state == TaskState.SCHEDULED.value,
-                dag_run.c.state == RunState.RUNNING.value,
-            )
-            .group_by(ti.run_pk, dag_run.c.dag_id, dag_run.c.logical_date)
-            .order_by(func.max(ti.priority_weight).desc(), dag_run.c.logical_date, ti.run_pk)
-        )
-    ]
+    return [(row.run_pk, row.dag_id) for row in prepared.execute(conn, _WITH_SCHEDULED_TRIES)]
+
+
+# Read each time a slot frees: built once.
+_WITH_SCHEDULED_TRIES = (
+    select(task_instance.c.run_pk, dag_run.c.dag_id)
+    .join(dag_run, dag_run.c.id == task_instance.c.run_pk)
+    .where(
+        task_instance.c.state == TaskState.SCHEDULED.value,
+        dag_run.c.state == RunState.RUNNING.value,
+    )
+    .group_by(task_instance.c.run_pk, dag_run.c.dag_id, dag_run.c.logical_date)
+    .order_by(
+        func.max(task_instance.c.priority_weight).desc(),
+        dag_run.c.logical_date,
+        task_instance.c.run_pk,
+    )
+)
 
 
 def _scheduled_above_elsewhere() -> tuple[Select[Any], Select[tuple[int]]]:
