@@ -9,6 +9,7 @@ with "database is locked" instead of waiting.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from conveyor.exceptions import ConfigError
 from conveyor.private_files import private_file
+from conveyor.store import sqlite_writer
 from conveyor.store.server_clock import follow_server_clock
 from conveyor.store.sql import deferring_inserts, savepoint
 
@@ -155,14 +157,28 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={sqlite_writer.BUSY_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
-        read_only = conn.get_execution_options().get(_READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(_READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        dispatch = conn.engine.dispatch
+        if in_memory or dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+            # One connection, no other writer; or tests counting statements, which see it.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        if sqlite_writer.begin_write(driver):
+            return
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last attempt, raising as SQLite does
+        finally:
+            sqlite_writer.restore_busy_timeout(driver)
 
 
 class SharedTransaction:
