@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -202,7 +203,11 @@ def _wait_for_its_heartbeat(
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
-            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:  # never creates it
+            with (
+                # Read-only: never creates it.
+                closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn,
+                conn,
+            ):
                 found = "SELECT count(*) FROM scheduler WHERE pid = ?"
                 if conn.execute(found, (process.pid,)).fetchone()[0]:
                     return

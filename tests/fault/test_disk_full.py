@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
@@ -194,7 +194,7 @@ def test_a_full_sqlite_store_is_waited_out_and_stays_whole(
         states = runs_by_state(cluster.store)
         counted = tally(cluster)
         scheduler_alive = cluster.schedulers["s1"].poll() is None
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database)) as conn, conn:
         integrity = conn.execute("PRAGMA integrity_check").fetchall()
     report(
         "the SQLite store full",

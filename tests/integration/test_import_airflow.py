@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -362,7 +363,7 @@ def test_each_release_s_try_numbers_are_read_as_the_try_each_instance_is_at(
     target = tmp_path / name.removesuffix(".gz")
     target.write_bytes(gzip.decompress((FIXTURES / name).read_bytes()))
     older_numbers = before_2_10(name)
-    with sqlite3.connect(target) as db:
+    with closing(sqlite3.connect(target)) as db, db:
         for task_id, state, older, newer in AT_A_TRY:
             db.execute(
                 "UPDATE task_instance SET state = ?, try_number = ? "
@@ -501,7 +502,7 @@ def _set_revision(airflow_url: str, revision: str) -> str:
     """Set the Airflow database's schema revision; the one it had."""
     change = "UPDATE alembic_version SET version_num = %s"
     if airflow_url.startswith("sqlite:"):
-        with sqlite3.connect(airflow_url.removeprefix("sqlite:///")) as db:
+        with closing(sqlite3.connect(airflow_url.removeprefix("sqlite:///"))) as db, db:
             (before,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
             db.execute(change.replace("%s", "?"), (revision,))
     elif airflow_url.startswith("mysql:"):
@@ -638,7 +639,7 @@ def test_the_alias_an_event_went_through_is_imported_with_it(
     target = tmp_path / name.removesuffix(".gz")
     target.write_bytes(gzip.decompress((FIXTURES / name).read_bytes()))
     word = "dataset" if name.startswith("airflow-2") else "asset"
-    with sqlite3.connect(target) as db:
+    with closing(sqlite3.connect(target)) as db, db:
         event_id = db.execute(
             f"SELECT id FROM {word}_event WHERE source_run_id = 'publish_2026-01-07'"
         ).fetchone()[0]
@@ -669,7 +670,7 @@ def test_a_run_that_recorded_no_log_template_used_the_oldest(tmp_path: Path) -> 
     its logs by the first template; the others by the one they recorded."""
     target = tmp_path / "airflow.db"
     target.write_bytes(gzip.decompress((FIXTURES / "airflow-3.3.2.db.gz").read_bytes()))
-    with sqlite3.connect(target) as db:
+    with closing(sqlite3.connect(target)) as db, db:
         oldest, newest = (
             row[0] for row in db.execute("SELECT filename FROM log_template ORDER BY id")
         )
