@@ -117,7 +117,7 @@ class StampingPipe:
     """
 
     def __init__(self, target: int) -> None:
-        self._read_fd, self.write_fd = os.pipe()
+        self.read_fd, self.write_fd = os.pipe()
         self._target = target
         self._lines = _Lines()
         self._ended = threading.Event()
@@ -139,7 +139,7 @@ class StampingPipe:
         """Copy what the pipe holds now; False once it has ended (every writer closed it, or
         the log file cannot be written: a full disk, which the try's own writes report)."""
         try:
-            data = os.read(self._read_fd, _READ_BYTES)
+            data = os.read(self.read_fd, _READ_BYTES)
             if data:
                 _write_all(self._target, self._lines.stamped_bytes(data, time.time()))
                 return True
@@ -147,7 +147,7 @@ class StampingPipe:
             return True
         except OSError:
             pass
-        for fd in (self._read_fd, self._target):
+        for fd in (self.read_fd, self._target):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._ended.set()
@@ -180,7 +180,7 @@ class _Copier:
                     with self._lock:
                         joining, self._joining = self._joining, []
                     for pipe in joining:
-                        self._selector.register(pipe._read_fd, selectors.EVENT_READ, pipe)
+                        self._selector.register(pipe.read_fd, selectors.EVENT_READ, pipe)
                 elif not key.data.copy_some():
                     self._selector.unregister(key.fd)
 

@@ -31,6 +31,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 from conveyor.exceptions import ConfigError
 from conveyor.private_files import private_file
 from conveyor.store import sqlite_writer
+from conveyor.store.hop import prepared
 from conveyor.store.server_clock import follow_server_clock
 from conveyor.store.sql import deferring_inserts, savepoint
 
@@ -166,19 +167,13 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         if conn.get_execution_options().get(_READ_ONLY, False):
             conn.exec_driver_sql("BEGIN")
             return
-        dispatch = conn.engine.dispatch
-        if in_memory or dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+        if in_memory or prepared.cursor_listened(conn):
             # One connection, no other writer; or tests counting statements, which see it.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             return
         driver = conn.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
-        if sqlite_writer.begin_write(driver):
-            return
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last attempt, raising as SQLite does
-        finally:
-            sqlite_writer.restore_busy_timeout(driver)
+        sqlite_writer.begin_write(driver, lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"))
 
 
 class SharedTransaction:

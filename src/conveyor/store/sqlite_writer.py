@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 
 #: The connection's busy timeout: how long a statement waits for a lock before it fails.
 BUSY_MS = 30_000
@@ -23,32 +24,34 @@ _LONGEST_PAUSE = 0.002
 _LAST_WAIT_MS = 1_000
 
 
-def begin_write(driver: sqlite3.Connection) -> bool:
+def begin_write(
+    driver: sqlite3.Connection, last_attempt: Callable[[], object] | None = None
+) -> bool:
     """``BEGIN IMMEDIATE`` on ``driver``, asking again at short intervals while another
-    connection holds the write lock. False when nothing was begun (still busy after the busy
-    timeout less a second, or another error): the busy timeout is left at a second for the
-    caller's own ``BEGIN IMMEDIATE``, which raises as SQLite would, and
-    :func:`restore_busy_timeout` puts it back after that."""
+    connection holds the write lock; True when one of those began it. Still busy after the
+    busy timeout less a second (or failing otherwise), the last attempt is left to the busy
+    handler with a second to wait: ``last_attempt`` (the same ``BEGIN IMMEDIATE`` through
+    SQLAlchemy, so that its error is SQLAlchemy's), by default on the driver; False then, or
+    it raises as SQLite would."""
     deadline = time.monotonic() + (BUSY_MS - _LAST_WAIT_MS) / 1000
     pause = _FIRST_PAUSE
     driver.execute("PRAGMA busy_timeout=0")
-    while True:
-        try:
+    try:
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() >= deadline:
+                    break
+            time.sleep(pause)
+            pause = min(pause * 1.5, _LONGEST_PAUSE)
+        driver.execute(f"PRAGMA busy_timeout={_LAST_WAIT_MS}")
+        if last_attempt is None:
             driver.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-            if busy and time.monotonic() < deadline:
-                time.sleep(pause)
-                pause = min(pause * 1.5, _LONGEST_PAUSE)
-                continue
-            driver.execute(f"PRAGMA busy_timeout={_LAST_WAIT_MS}")
-            return False
-        except BaseException:
-            restore_busy_timeout(driver)
-            raise
-        restore_busy_timeout(driver)
-        return True
-
-
-def restore_busy_timeout(driver: sqlite3.Connection) -> None:
-    driver.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        else:
+            last_attempt()
+        return False
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={BUSY_MS}")

@@ -120,7 +120,7 @@ class _Prepared:
         if not self.lists:
             values = self.compiled.construct_params(params)
             return self.sql, _bound(values, self.names, self.binds)
-        if not all(n in params for n in self.lists):  # a list the statement holds itself
+        if self.held_lists:  # lists the statement holds itself, unless the call gives them
             params = {**self.held_lists, **params}
         expanded = self._expanded(params) if all(n in params for n in self.lists) else None
         if expanded is None:
@@ -223,7 +223,7 @@ def _bound(
 def _prepared_for(
     conn: Connection, statement: Executable, params: Mapping[str, Any]
 ) -> _Prepared | None:
-    if conn.dialect.name != "sqlite" or not conn.in_transaction() or _listened(conn):
+    if conn.dialect.name != "sqlite" or not conn.in_transaction() or cursor_listened(conn):
         return None
     # A DML statement's text depends on the columns it is given values for.
     keys = tuple(params) if isinstance(statement, UpdateBase) else None
@@ -238,7 +238,9 @@ def _prepared_for(
     return prepared
 
 
-def _listened(conn: Connection) -> bool:
+def cursor_listened(conn: Connection) -> bool:
+    """Whether the engine has cursor listeners (tests count statements with them): then every
+    statement goes through SQLAlchemy, where they see it."""
     dispatch = conn.engine.dispatch
     return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
 
