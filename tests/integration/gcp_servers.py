@@ -45,6 +45,8 @@ PROJECT = "conveyor-test"
 REPO = Path(__file__).resolve().parents[2]
 #: The files the storage emulator keeps beside the objects, never objects themselves.
 _NOT_OBJECTS = (".meta", "_resumable", "_softdelete")
+#: Held while files are adopted: requests are served in threads of their own.
+_ADOPTING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -65,25 +67,35 @@ class GcpEmulators:
 
 
 def adopt_files(storage: Storage, base_url: str) -> None:
-    """Make each file under a bucket's folder that the emulator does not know an object."""
+    """Make each file under a bucket's folder that the emulator does not know an object.
+
+    Only the emulator's metadata is written: the file stays as the other process left it.
+    Rewriting the same bytes through the emulator (``create_file``) truncates the file first,
+    and a download another request's thread served in that moment read nothing. One thread
+    adopts at a time, so a file is settled and registered once.
+    """
     root = Path(storage.get_storage_base()) / gcs_settings.STORAGE_DIR
-    for bucket in list(storage.buckets):
-        folder = root / bucket
-        if not folder.is_dir():
-            continue
-        known = storage.objects.get(bucket, {})
-        for path in folder.rglob("*"):
-            name = path.relative_to(folder).as_posix()
-            if not path.is_file() or name.startswith(_NOT_OBJECTS):
+    with _ADOPTING:
+        adopted = False
+        for bucket in list(storage.buckets):
+            folder = root / bucket
+            if not folder.is_dir():
                 continue
-            size = path.stat().st_size
-            if name in known and int(known[name].get("size", -1)) == size:
-                continue
-            content = _settled_content(path)
-            resource = gcs_objects._make_object_resource(
-                base_url, bucket, name, "application/octet-stream", size
-            )
-            storage.create_file(bucket, name, content, gcs_objects._checksums(content, resource))
+            known = storage.objects.setdefault(bucket, {})
+            for path in folder.rglob("*"):
+                name = path.relative_to(folder).as_posix()
+                if not path.is_file() or name.startswith(_NOT_OBJECTS):
+                    continue
+                if name in known and int(known[name].get("size", -1)) == path.stat().st_size:
+                    continue
+                content = _settled_content(path)
+                resource = gcs_objects._make_object_resource(
+                    base_url, bucket, name, "application/octet-stream", len(content)
+                )
+                known[name] = gcs_objects._checksums(content, resource)
+                adopted = True
+        if adopted:
+            storage._write_config_to_file()
 
 
 def _settled_content(path: Path, limit: float = 10.0) -> bytes:
