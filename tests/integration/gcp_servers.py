@@ -86,9 +86,12 @@ def adopt_files(storage: Storage, base_url: str) -> None:
                 name = path.relative_to(folder).as_posix()
                 if not path.is_file() or name.startswith(_NOT_OBJECTS):
                     continue
-                if name in known and int(known[name].get("size", -1)) == path.stat().st_size:
+                try:
+                    if name in known and int(known[name].get("size", -1)) == path.stat().st_size:
+                        continue
+                    content = _settled_content(path)
+                except FileNotFoundError:  # deleted meanwhile through another request
                     continue
-                content = _settled_content(path)
                 resource = gcs_objects._make_object_resource(
                     base_url, bucket, name, "application/octet-stream", len(content)
                 )
