@@ -92,6 +92,14 @@ class LinksAt(QueriedInstanceAt):
     try_number: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None
 
 
+@dataclass(frozen=True)
+class XComAt(TaskAt):
+    """An XCom key of a task's instances (``.../xcomEntries/{xcom_key}``); which instance,
+    the route's query or body says (its ``map_index``)."""
+
+    xcom_key: str
+
+
 @contextmanager
 def reading(
     request: Request, user: User, at: TaskAt
@@ -111,3 +119,4 @@ QueriedTry = Annotated[QueriedTryAt, Depends()]
 MappedTry = Annotated[MappedTryAt, Depends()]
 HitlTry = Annotated[HitlTryAt, Depends()]
 Links = Annotated[LinksAt, Depends()]
+XCom = Annotated[XComAt, Depends()]

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from conveyor.store import xcom as xcom_rows
-from conveyor.store.engine import Connection, Store
+from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.reads import xcom_entries
@@ -38,6 +38,7 @@ from conveyor.web.airflow_api.common import (
     utc,
 )
 from conveyor.web.airflow_api.run_shapes import run_after
+from conveyor.web.airflow_api.ti_paths import Task, TaskAt, XCom, XComAt
 from conveyor.web.airflow_api.xcom_listing import TEXT_FIELDS, XComListQuery, list_xcoms
 from conveyor.web.deps import get_store
 
@@ -158,34 +159,33 @@ def get_xcom_entries(
         )
 
 
-def _entry(
-    conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int
-) -> XComEntryRow:
+def _entry(conn: Connection, at: XComAt, map_index: int) -> XComEntryRow:
     where = XComEntryFilter(
-        dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index
+        dag_id=at.dag_id,
+        run_id=at.dag_run_id,
+        task_id=at.task_id,
+        key=at.xcom_key,
+        map_index=map_index,
     )
     found = xcom_entries.list_entries(conn, where)
     if not found:
-        raise HTTPException(404, f"XCom entry with key: `{key}` not found")
+        raise HTTPException(404, f"XCom entry with key: `{at.xcom_key}` not found")
     return found[0]
 
 
 @router.get(BASE + "/{xcom_key}", response_model=XComResponseNative)
 def get_xcom_entry(
     request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    xcom_key: str,
+    at: XCom,
     user: Reader,
     map_index: MapIndex = -1,
     deserialize: bool = False,
     stringify: bool = False,
 ) -> Any:
     """One XCom value: as JSON, or with ``stringify`` as its text."""
-    require_dag(user, dag_id)
+    require_dag(user, at.dag_id)
     with get_store(request).read() as conn:
-        row = _entry(conn, dag_id, dag_run_id, task_id, xcom_key, map_index)
+        row = _entry(conn, at, map_index)
         answer = _Described(conn).response(row, with_value=True)
     if stringify:
         value = row.value if isinstance(row.value, str) else json.dumps(row.value)
@@ -193,93 +193,69 @@ def get_xcom_entry(
     return answer
 
 
-def _instance_pk(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int) -> int:
-    run = run_reads.get_run(conn, dag_id, run_id)
-    if task_reads.instance(conn, run.id, task_id, map_index) is None:
+def _instance_pk(conn: Connection, at: TaskAt, map_index: int) -> int:
+    run = run_reads.get_run(conn, at.dag_id, at.dag_run_id)
+    if task_reads.instance(conn, run.id, at.task_id, map_index) is None:
         raise HTTPException(
             404,
-            f"Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}, "
-            f"map_index={map_index}",
+            f"Task Instance not found for dag_id={at.dag_id}, run_id={at.dag_run_id}, "
+            f"task_id={at.task_id}, map_index={map_index}",
         )
     return run.id
 
 
-def _store_value(
-    conn: Connection, run_pk: int, task_id: str, key: str, value: Any, map_index: int
-) -> None:
-    try:
-        xcom_rows.upsert_xcom(conn, run_pk, task_id, key, value, map_index)
-    except NotStrictJson as exc:
-        raise unprocessable(str(exc), "body", "value") from None
-
-
-def _written(
-    store: Store, dag_id: str, run_id: str, task_id: str, key: str, map_index: int
+def _put(
+    request: Request, at: XComAt, value: Any, map_index: int, *, adding: bool
 ) -> XComResponseNative:
-    """The entry a write stored, read back as Airflow answers the write: with its value."""
+    """Store ``value`` under the key (``adding``: a new key, 409 when the instance has it;
+    else a key it has, 404 when it has not) and answer as Airflow does, with the value."""
+    store = get_store(request)
+    with store.write() as conn:
+        if not adding:
+            _entry(conn, at, map_index)
+        run_pk = _instance_pk(conn, at, map_index)
+        held = xcom_rows.instance_xcom(conn, run_pk, at.task_id, map_index, at.xcom_key)
+        if adding and held is not None:
+            raise HTTPException(
+                409,
+                f"The XCom with key: `{at.xcom_key}` with mentioned task instance already exists.",
+            )
+        try:
+            xcom_rows.upsert_xcom(conn, run_pk, at.task_id, at.xcom_key, value, map_index)
+        except NotStrictJson as exc:
+            raise unprocessable(str(exc), "body", "value") from None
     with store.read() as conn:
-        row = _entry(conn, dag_id, run_id, task_id, key, map_index)
-        answer = _Described(conn).response(row, with_value=True)
+        answer = _Described(conn).response(_entry(conn, at, map_index), with_value=True)
     assert isinstance(answer, XComResponseNative)
     return answer
 
 
 @router.post(BASE, status_code=201)
 def create_xcom_entry(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    body: XComCreateBody,
-    user: Editor,
+    request: Request, task: Task, body: XComCreateBody, user: Editor
 ) -> XComResponseNative:
     """Add an XCom value to a task instance; 409 when it has one under the key."""
-    require_dag(user, dag_id, EDIT)
-    store = get_store(request)
-    with store.write() as conn:
-        run_pk = _instance_pk(conn, dag_id, dag_run_id, task_id, body.map_index)
-        if xcom_rows.instance_xcom(conn, run_pk, task_id, body.map_index, body.key) is not None:
-            raise HTTPException(
-                409,
-                f"The XCom with key: `{body.key}` with mentioned task instance already exists.",
-            )
-        _store_value(conn, run_pk, task_id, body.key, body.value, body.map_index)
-    return _written(store, dag_id, dag_run_id, task_id, body.key, body.map_index)
+    require_dag(user, task.dag_id, EDIT)
+    at = XComAt(task.dag_id, task.dag_run_id, task.task_id, body.key)
+    return _put(request, at, body.value, body.map_index, adding=True)
 
 
 @router.patch(BASE + "/{xcom_key}")
 def update_xcom_entry(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    xcom_key: str,
-    body: XComUpdateBody,
-    user: Editor,
+    request: Request, at: XCom, body: XComUpdateBody, user: Editor
 ) -> XComResponseNative:
     """Replace an XCom value; 404 when there is none under the key."""
-    require_dag(user, dag_id, EDIT)
-    store = get_store(request)
-    with store.write() as conn:
-        _entry(conn, dag_id, dag_run_id, task_id, xcom_key, body.map_index)
-        run_pk = _instance_pk(conn, dag_id, dag_run_id, task_id, body.map_index)
-        _store_value(conn, run_pk, task_id, xcom_key, body.value, body.map_index)
-    return _written(store, dag_id, dag_run_id, task_id, xcom_key, body.map_index)
+    require_dag(user, at.dag_id, EDIT)
+    return _put(request, at, body.value, body.map_index, adding=False)
 
 
 @router.delete(BASE + "/{xcom_key}", status_code=204)
 def delete_xcom_entry(
-    request: Request,
-    dag_id: DagIdPath,
-    dag_run_id: RunIdPath,
-    task_id: TaskIdPath,
-    xcom_key: str,
-    user: Editor,
-    map_index: MapIndex = -1,
+    request: Request, at: XCom, user: Editor, map_index: MapIndex = -1
 ) -> Response:
-    require_dag(user, dag_id, EDIT)
+    require_dag(user, at.dag_id, EDIT)
     with get_store(request).write() as conn:
-        _entry(conn, dag_id, dag_run_id, task_id, xcom_key, map_index)
-        run_pk = _instance_pk(conn, dag_id, dag_run_id, task_id, map_index)
-        xcom_rows.delete_instance_xcom(conn, run_pk, task_id, map_index, xcom_key)
+        _entry(conn, at, map_index)
+        run_pk = _instance_pk(conn, at, map_index)
+        xcom_rows.delete_instance_xcom(conn, run_pk, at.task_id, map_index, at.xcom_key)
     return Response(status_code=204)
