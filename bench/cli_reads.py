@@ -146,10 +146,12 @@ def _bench(name: str, db_url: str | None, rounds: int, trees: dict[str, Path | N
                     walls[tree, label].append(wall)
                     cpus[tree, label].append(cpu)
             order.reverse()  # what one run leaves behind does not always favour the same tree
-        delays = {
-            tree: _new_dag_delay(home, env, max(3, rounds // 3), str(n))
-            for n, (tree, env) in enumerate(envs.items())
-        }
+        # One new file a tree in turn, alternating which goes first, as the reads above.
+        delays: dict[str, list[float]] = {tree: [] for tree in trees}
+        for n in range(max(3, rounds // 3)):
+            for tree in order:
+                delays[tree] += _new_dag_delay(home, envs[tree], 1, f"{tree}_{n}")
+            order.reverse()
     floor = statistics.median(floors)
     print(f"\n{name}: python -c pass {floor * 1000:.1f} ms (median of {rounds} rounds)")
     heading = "".join(f" {t + ' wall':>14} {'cpu':>7} {'x floor':>7}" for t in trees)

@@ -18,6 +18,17 @@ from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import Any
 
+#: What parsing a DAG file needs: the processor imports it only in its parse children, so
+#: that a process that only scans the folder (the command line's reads) does without.
+PARSE_MODULES = (
+    "conveyor.loading.processor",
+    "conveyor.loading.importer",
+    "conveyor.loading.namespaces",
+    "conveyor.airflow_compat.plugins",
+    "conveyor.operators",
+    "conveyor.decorators",
+)
+
 PRELOAD = [
     # Ignored by Python 3.11 and 3.12 (CPython gh-126631, fixed in later 3.13 releases);
     # children skip re-running the main script anyway (see _Popen).
@@ -30,14 +41,7 @@ PRELOAD = [
     "psycopg",
     "conveyor.worker.runner",
     "conveyor.executors.local",  # where a try's entry point lives: unpickled by each child
-    "conveyor.loading.processor",
-    # What parsing a DAG file needs (the processor imports it only in its parse children, so
-    # that a process that only scans the folder, the command line's reads, does without).
-    "conveyor.loading.importer",
-    "conveyor.loading.namespaces",
-    "conveyor.airflow_compat.plugins",
-    "conveyor.operators",
-    "conveyor.decorators",
+    *PARSE_MODULES,
     "sqlalchemy.dialects.sqlite",
     "sqlalchemy.dialects.postgresql",
     # Where installed (the airflow extra), a try's context dates are pendulum's

@@ -236,17 +236,40 @@ def test_a_command_that_reads_no_store_loads_no_database_library(
     assert [m for m in found["modules"] if m.startswith("conveyor.store.")] == []
 
 
+def _what_a_parse_imports() -> set[str]:
+    """The modules a parse child needs (``PARSE_MODULES`` and all they import)."""
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import importlib, json, sys; from conveyor._processes import PARSE_MODULES; "
+            "[importlib.import_module(m) for m in PARSE_MODULES]; "
+            "print(json.dumps(list(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(listed.stdout))
+
+
 def test_a_new_dag_file_is_parsed_by_the_next_listing(
     home: tuple[Path, str], tmp_path: Path
 ) -> None:
-    """The scan still finds what changed, and the fork server's child parses it."""
+    """The scan still finds what changed and a fork of the command parses it: the command
+    imports what a parse needs then (once, for all its children), and nothing else heavy;
+    the next listing, with nothing changed, none of it."""
     folder, _ = home
     (folder / "dags" / "added.py").write_text(DAG_FILE.replace('"reads"', '"added"'))
+    parsing = _what_a_parse_imports()
     try:
-        for attempt in ("found", "again"):
-            found = _conveyor(folder, tmp_path / f"{attempt}.json", "dags", "list", "-o", "plain")
-            assert "added" in found["stdout"].split(), attempt
-            assert _heavy(found["modules"], SAVES if attempt == "found" else ()) == []
+        found = _conveyor(folder, tmp_path / "found.json", "dags", "list", "-o", "plain")
+        assert "added" in found["stdout"].split()
+        assert "conveyor.loading.importer" in found["modules"]
+        assert _heavy([m for m in found["modules"] if m not in parsing], SAVES) == []
+        again = _conveyor(folder, tmp_path / "again.json", "dags", "list", "-o", "plain")
+        assert "added" in again["stdout"].split()
+        assert _heavy(again["modules"], ()) == []
     finally:
         (folder / "dags" / "added.py").unlink()
 

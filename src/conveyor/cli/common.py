@@ -135,7 +135,7 @@ def sync_dags(store: Store, config: Settings | None = None) -> None:
 
     config = config or settings()
     if config.dags_path.is_dir():
-        processor_for(config, store).sync()
+        processor_for(config, store, one_off=True).sync()
 
 
 def parse_conf(text: str | None) -> dict[str, Any]:

@@ -387,7 +387,7 @@ def reserialize() -> None:
     store = open_store(config)
     if not config.dags_path.is_dir():
         raise CliError(f"no DAG folder at {config.dags_path}")
-    processor_for(config, store).sync(every_file=True)
+    processor_for(config, store, one_off=True).sync(every_file=True)
     with store.read() as conn:
         count = len(dag_reads.active_dag_ids(conn))
         errors = dag_reads.count_import_errors(conn)

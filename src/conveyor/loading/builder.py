@@ -24,6 +24,7 @@ def processor_for(
     target: Path | None = None,
     only: Path | None = None,
     throwaway: bool = False,
+    one_off: bool = False,
 ) -> DagFileProcessor:
     """The processor of ``config``'s DAG folder on ``store``.
 
@@ -31,7 +32,9 @@ def processor_for(
     DAG folder is parsed as the folder's own (its root stays importable); any other file or
     folder is its own root. ``only``: parse that one file of the DAG folder. ``throwaway``:
     the store of one command's run (``conveyor run``, ``dags test``), where nothing starts
-    paused and the folder is scanned again every second.
+    paused and the folder is scanned again every second. ``one_off``: for a command that
+    parses what changed and goes on (``sync``), forking its parses from itself
+    (``DagFileProcessor``'s ``one_off``).
     """
     folder = config.dags_path
     if target is not None:
@@ -53,4 +56,5 @@ def processor_for(
         stats_every=config.dag_processor_stats_seconds,
         plugins_folder=config.plugins_path,
         only=only,
+        one_off=one_off,
     )

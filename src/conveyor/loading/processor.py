@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from conveyor import interrupts
-from conveyor._processes import adopt_environment, fork_context
+from conveyor._processes import PARSE_MODULES, adopt_environment, fork_context
 from conveyor.exceptions import DagImportError
 from conveyor.loading import shipping
 from conveyor.loading.discovery import (
@@ -72,6 +74,8 @@ FROM_SETTINGS: Final = "settings"
 #: Parses finished and not saved yet, at the most: a result holds a whole DAG file's
 #: serialized DAGs, and a loop slower than the parsing thread saves fewer than it makes.
 MAX_UNSAVED: Final = 64
+#: How a command's own parse (``one_off``) starts its children: a plain fork of the command.
+_FORK = multiprocessing.get_context("fork")
 
 
 def loader_for(path: str) -> Callable[[str], list[Any]]:
@@ -206,6 +210,25 @@ def _parse_apart(
                 os.chdir(folder_before)
 
 
+def _parse_forked(inherited: tuple[int, ...], *args: Any) -> None:
+    """:func:`_parse_child` in a plain fork of a command: first close the copies of the
+    command's pipes that a fork server's child would not have (a copy of another child's
+    end would keep that child's pipe open after the command died, and it would wait on it
+    for ever), and take SIGTERM's default back from the command's handler."""
+    _close_fds(*inherited)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _parse_child(*args)
+
+
+def _ready_to_fork(store: Store) -> None:
+    """Import here, once, what a parse needs, so that every child forked after has it; and
+    close the store's pooled connections, so that no child holds a copy of one (a child's
+    copy closed at its end would end the command's database session)."""
+    for name in PARSE_MODULES:
+        importlib.import_module(name)
+    store.dispose()
+
+
 @dataclass
 class _Parsing:
     """A parse child: the file it parses now (None: it is being let go), how many it was
@@ -243,9 +266,15 @@ class DagFileProcessor:
         stats_every: float | Literal["settings"] = FROM_SETTINGS,
         plugins_folder: Path | None = None,
         only: Path | None = None,
+        one_off: bool = False,
     ) -> None:
         """``only``: parse this one file of ``folder`` and no other (``folder`` stays the
-        root its imports see); ``paused_at_creation``: a new DAG's first pause state (see
+        root its imports see); ``one_off``: a command's own parse of what changed (its
+        :meth:`sync`), whose children are plain forks of the command, which has most of
+        what a parse imports loaded already, not children of the fork server, which the
+        command would start for them with the whole preload of a try's runner (a second or
+        more); from a process running other threads, the fork server's all the same;
+        ``paused_at_creation``: a new DAG's first pause state (see
         ``store.dags.save_parsed_file``; None: never paused, for throwaway stores);
         ``reparse_every``: seconds after which an unchanged file is parsed again. By default
         both come from the settings ``dags_are_paused_at_creation`` and
@@ -276,6 +305,8 @@ class DagFileProcessor:
         self.folder = folder
         self.plugins_folder = plugins_folder  # importable with the folder, as in Airflow
         self.only = only
+        self.one_off = one_off
+        self._ready_to_fork = False
         self.timeout = timeout
         self.scan_every = scan_every
         self.max_parallel = max_parallel
@@ -436,11 +467,7 @@ class DagFileProcessor:
                     return
                 self._starting.add(path)
             receiver, sender = self._context.Pipe(duplex=True)
-            process = self._context.Process(
-                target=_parse_child,
-                args=(path, sender, environ, root, self.plugins_folder),
-                name="conveyor-parse",
-            )
+            process = self._child((path, sender, environ, root, self.plugins_folder), receiver)
             _start_unlisted(process)
             sender.close()
             with self._lock:
@@ -451,6 +478,19 @@ class DagFileProcessor:
                 if self._stopped:  # stop() came while it started: it missed this one
                     process.kill()
                     return
+
+    def _child(self, args: tuple[Any, ...], receiver: Pipe) -> Any:
+        """The process that runs ``_parse_child(*args)``, not started: a plain fork of this
+        process for a one-off parse with no other thread running, else a fork server's."""
+        if not self.one_off or threading.active_count() > 1:
+            return self._context.Process(target=_parse_child, args=args, name="conveyor-parse")
+        if not self._ready_to_fork:
+            _ready_to_fork(self.store)
+            self._ready_to_fork = True
+        with self._lock:
+            others = [job.pipe.fileno() for job in self._parsing.values()]
+        inherited = (receiver.fileno(), self._wake_r, self._wake_w, *others)
+        return _FORK.Process(target=_parse_forked, args=(inherited, *args), name="conveyor-parse")
 
     def _next_path(self) -> str | None:
         """The next file to parse, if there is room for its result; under _lock."""
