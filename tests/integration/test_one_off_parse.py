@@ -87,24 +87,29 @@ def notes_of(path: Path) -> list[dict]:
 def test_a_read_parses_new_files_in_forks_of_itself_and_lists_them(
     tmp_path: Path, store_url: str
 ) -> None:
-    env = cli_env(tmp_path, CONVEYOR_DATABASE_URL=store_url, CONVEYOR_DAG_PARSE_PROCESSES="2")
+    # Two children at once, one file each: the later ones are forked after the first
+    # results were saved (through the store's connections).
+    env = cli_env(
+        tmp_path,
+        CONVEYOR_DATABASE_URL=store_url,
+        CONVEYOR_DAG_PARSE_PROCESSES="2",
+        CONVEYOR_DAG_PARSE_FILES_PER_PROCESS="1",
+    )
     folder, notes = Path(env["CONVEYOR_DAGS_FOLDER"]), tmp_path / "notes.jsonl"
-    for n in range(3):
-        (folder / f"noted_{n}.py").write_text(noting_dag(f"noted_{n}", notes))
+    names = [f"noted_{n}" for n in range(5)]
+    for name in names:
+        (folder / f"{name}.py").write_text(noting_dag(name, notes))
 
     report, listed = probe(tmp_path, env, "dags", "list", "-o", "plain")
 
     assert report["code"] == 0
-    assert [line.split("\t")[0] for line in listed.splitlines()[1:]] == [
-        "noted_0",
-        "noted_1",
-        "noted_2",
-    ]
+    assert [line.split("\t")[0] for line in listed.splitlines()[1:]] == names
     # Each file was parsed in a child of the command itself, none of the fork server's,
     # which the command never started.
     seen = notes_of(notes)
-    assert sorted(n["dag"] for n in seen) == ["noted_0", "noted_1", "noted_2"]
+    assert sorted(n["dag"] for n in seen) == names
     assert {n["parent"] for n in seen} == {report["pid"]}
+    assert len({n["pid"] for n in seen}) == len(names)
     assert report["fork_server"] is None
     # A child holds one socket: its own end to the command. Not a copy of another child's
     # end (which would keep that pipe open after the command died), nor of the command's

@@ -220,13 +220,10 @@ def _parse_forked(inherited: tuple[int, ...], *args: Any) -> None:
     _parse_child(*args)
 
 
-def _ready_to_fork(store: Store) -> None:
-    """Import here, once, what a parse needs, so that every child forked after has it; and
-    close the store's pooled connections, so that no child holds a copy of one (a child's
-    copy closed at its end would end the command's database session)."""
+def _import_what_a_parse_needs() -> None:
+    """Import here what a parse needs, so that every child forked after has it."""
     for name in PARSE_MODULES:
         importlib.import_module(name)
-    store.dispose()
 
 
 @dataclass
@@ -485,8 +482,11 @@ class DagFileProcessor:
         if not self.one_off or threading.active_count() > 1:
             return self._context.Process(target=_parse_child, args=args, name="conveyor-parse")
         if not self._ready_to_fork:
-            _ready_to_fork(self.store)
+            _import_what_a_parse_needs()
             self._ready_to_fork = True
+        # No child may hold a copy of a pooled connection (its copy closed at its end would
+        # end the command's database session); the saves between two forks open new ones.
+        self.store.dispose()
         with self._lock:
             others = [job.pipe.fileno() for job in self._parsing.values()]
         inherited = (receiver.fileno(), self._wake_r, self._wake_w, *others)
