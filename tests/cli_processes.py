@@ -22,12 +22,37 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
+
+#: Runs ``conveyor ARGS`` through its console entry point, then writes to argv[1] its exit
+#: status, its pid, the modules it imported and whether it started a fork server.
+PROBE = textwrap.dedent(
+    """
+    import json, os, sys
+    report, args = sys.argv[1], sys.argv[2:]
+    sys.argv = ["conveyor", *args]
+    from multiprocessing import forkserver
+    from conveyor.cli.main import main
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    with open(report, "w") as out:
+        json.dump(
+            {"code": code, "pid": os.getpid(), "modules": sorted(sys.modules),
+             "fork_server": server},
+            out,
+        )
+    """
+)
 
 #: What Conveyor promises: Ctrl-C stops a command within this many seconds, whatever it does.
 CTRL_C_LIMIT_SECONDS = 5.0
@@ -176,6 +201,12 @@ def _stat_fields(pid: int) -> list[str] | None:
         return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def _group_of(pid: int) -> int | None:

@@ -19,27 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_processes import cli_env
-
-#: Runs ``conveyor ARGS`` through its entry point, then writes to argv[1] its pid, its exit
-#: status and whether it started a fork server.
-PROBE = textwrap.dedent(
-    """
-    import json, os, sys
-    report, args = sys.argv[1], sys.argv[2:]
-    sys.argv = ["conveyor", *args]
-    from multiprocessing import forkserver
-    from conveyor.cli.main import main
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
-    with open(report, "w") as out:
-        json.dump({"pid": os.getpid(), "code": code, "fork_server": server}, out)
-    """
-)
+from cli_processes import PROBE, alive, cli_env, descendants
 
 
 def noting_dag(dag_id: str, notes: Path, *, sleep: float = 0.0) -> str:
@@ -153,7 +133,7 @@ def test_the_children_of_a_command_killed_mid_parse_end_with_it(tmp_path: Path) 
         deadline = time.monotonic() + 60
         while not notes.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        children = _children(command.pid)
+        children = descendants(command.pid)
         assert children, "the command started no parse child"
         command.kill()  # as the OOM killer or a `kill -9` would
         command.wait(timeout=10)
@@ -161,34 +141,12 @@ def test_the_children_of_a_command_killed_mid_parse_end_with_it(tmp_path: Path) 
         # Each child finds its pipe closed when it hands its file's result over, and ends,
         # rather than waiting for a next file for ever.
         deadline = time.monotonic() + 20
-        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [pid for pid in children if _alive(pid)]
+        assert not [pid for pid in children if alive(pid)]
     finally:
         command.kill()
         command.wait(timeout=10)
         for pid in children:
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

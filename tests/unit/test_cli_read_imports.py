@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +20,12 @@ import click
 import pytest
 from sqlalchemy import text
 
+from cli_processes import PROBE
 from conveyor.cli.common import open_store
 from conveyor.config import load_config
 from conveyor.exceptions import StoreError
 from conveyor.store import schema, schema_version
 from conveyor.store.engine import Store
-
-#: Runs ``conveyor ARGS`` through its console entry point and writes its exit status and the
-#: modules it imported to argv[1].
-PROBE = textwrap.dedent(
-    """
-    import json, sys
-    report, args = sys.argv[1], sys.argv[2:]
-    sys.argv = ["conveyor", *args]
-    from conveyor.cli.main import main
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    with open(report, "w") as out:
-        json.dump({"code": code, "modules": sorted(sys.modules)}, out)
-    """
-)
 
 #: No read command may import these (a name covers its submodules).
 HEAVY = (
