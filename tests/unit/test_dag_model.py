@@ -391,8 +391,8 @@ def test_get_task_names_the_dag_when_missing() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"retries": -1}, "retries must be a whole number >= 0, got -1"),
-        ({"retries": True}, "retries must be a whole number >= 0, got True"),
+        ({"retries": "two"}, "retries must be a whole number, got 'two'"),
+        ({"retries": [1]}, "retries must be a whole number, got [1]"),
         ({"retry_delay": "5m"}, "retry_delay must be a timedelta or a number of seconds"),
         ({"trigger_rule": "sometimes"}, "unknown trigger_rule 'sometimes'; expected one of"),
     ],
@@ -402,6 +402,24 @@ def test_bad_task_arguments_name_the_task(kwargs: dict[str, Any], fragment: str)
         EmptyOperator(task_id="t", **kwargs)
     assert "task 't'" in str(err.value)
     assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [(None, 0), (2, 2), ("3", 3), (2.0, 2), (True, 1), (-1, 0)],
+)
+def test_retries_are_read_as_airflow_reads_them(given: Any, read: int) -> None:
+    """None is no retry (a DAG's ``default_args={"retries": None}`` loads on Airflow), other
+    types go through ``int()``, and a negative number retries never, as on Airflow."""
+    with DAG("d", default_args={"retries": given}) as d:
+        EmptyOperator(task_id="t")
+    assert d.get_task("t").retries == read
+
+
+def test_retries_read_by_int_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="conveyor.model.task"):
+        EmptyOperator(task_id="t", retries="3")
+    assert "task 't': retries '3' read as 3" in caplog.text
 
 
 def test_numbers_of_seconds_become_timedeltas() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -35,6 +36,8 @@ from conveyor.model.xcom_arg import XComArg, find_xcom_args
 if TYPE_CHECKING:
     from conveyor.model.dag import DAG
     from conveyor.model.task_group import TaskGroup
+
+log = logging.getLogger(__name__)
 
 
 class WeightRule(StrEnum):
@@ -171,6 +174,24 @@ def _as_timedelta(value: timedelta | float | int | None, name: str) -> timedelta
     raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
 
 
+def _retries(value: object, task_id: str) -> int:
+    """``retries`` as Airflow reads it: None is no retry, a value of another type is read by
+    ``int()`` (``"3"``, ``2.0``, ``True``) with a warning, and a negative number is no retry
+    (Airflow keeps it and never retries); only what ``int()`` cannot read is refused."""
+    if value is None:
+        return 0
+    if type(value) is int:
+        return max(value, 0)
+    try:
+        read: int = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise DagDefinitionError(
+            f"task {task_id!r}: retries must be a whole number, got {value!r}"
+        ) from None
+    log.warning("task %r: retries %r read as %d", task_id, value, read)
+    return max(read, 0)
+
+
 def _limit(value: int | None, task_id: str, name: str) -> int | None:
     if value is None:
         return None
@@ -259,7 +280,7 @@ class BaseOperator(DependencyMixin):
         task_id: str,
         *,
         dag: DAG | None = None,
-        retries: int = 0,
+        retries: int | None = 0,
         retry_delay: timedelta | float = timedelta(seconds=300),
         retry_exponential_backoff: bool = False,
         max_retry_delay: timedelta | float | None = None,
@@ -297,11 +318,7 @@ class BaseOperator(DependencyMixin):
                 "(at most 250 characters)"
             )
         self.task_id = task_id
-        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-            raise DagDefinitionError(
-                f"task {task_id!r}: retries must be a whole number >= 0, got {retries!r}"
-            )
-        self.retries = retries
+        self.retries = _retries(retries, task_id)
         self.retry_delay = _as_timedelta(retry_delay, f"task {task_id!r}: retry_delay")
         self.retry_exponential_backoff = bool(retry_exponential_backoff)
         self.max_retry_delay = _as_timedelta(max_retry_delay, f"task {task_id!r}: max_retry_delay")
