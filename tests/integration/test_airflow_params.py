@@ -57,7 +57,7 @@ def test_trigger_dagrun_operator_applies_the_same_check(tmp_path: Path, store: S
     assert "conf.n" in bad_try.error and "integer" in bad_try.error
 
 
-def test_testing_run_dag_refuses_bad_conf_and_a_bad_default_fails_at_definition() -> None:
+def test_testing_run_dag_refuses_bad_conf_and_a_bad_default_of_a_scheduled_dag() -> None:
     with DAG("t", params={"n": Param(2, type="integer", minimum=1)}) as d:
 
         @task
@@ -69,7 +69,22 @@ def test_testing_run_dag_refuses_bad_conf_and_a_bad_default_fails_at_definition(
         run_dag(d, conf={"n": 1.5})
     assert run_dag(d, conf={"n": 4}).xcom("double") == 8
     with pytest.raises(Exception, match="default of param 'n' \\(0\\) does not match"):
-        DAG("bad", params={"n": Param(0, type="integer", minimum=1)})
+        DAG("bad", schedule="@daily", params={"n": Param(0, type="integer", minimum=1)})
+
+
+def test_a_manual_dag_may_keep_a_default_its_trigger_must_replace() -> None:
+    """As on Airflow, a DAG without a schedule may hold a default its schema refuses (a
+    ``None`` for a date to fill in): it loads, and a run needs the param in its conf."""
+    with DAG("manual", params={"since": Param(None, type="string", format="date")}) as d:
+
+        @task
+        def since(params=None):
+            return params["since"]
+
+        since()
+    with pytest.raises(ValueError, match=r"conf\.since: param 'since' is not in the conf"):
+        run_dag(d)
+    assert run_dag(d, conf={"since": "2025-01-01"}).xcom("since") == "2025-01-01"
 
 
 def test_cli_trigger_refuses_conf_the_web_refuses(tmp_path: Path) -> None:

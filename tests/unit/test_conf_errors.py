@@ -21,3 +21,15 @@ def test_a_value_its_param_schema_refuses_is_quoted_as_json() -> None:
     specs = {"when": {"schema": {"type": "string", "format": "date"}}, "on": {"schema": {}}}
     [error] = conf_errors("d", {"when": "2026-01-01", "on": True}, {"when": True}, specs)
     assert error.startswith("conf.when: true does not match its schema: ")
+
+
+def test_a_default_its_schema_refuses_must_be_replaced_by_the_conf() -> None:
+    """A DAG without a schedule may keep such a default (Airflow's meaning): its trigger
+    must give the param, and is refused, naming it, when it does not."""
+    specs = {"since": {"schema": {"type": "string"}, "required": False}}
+    [error] = conf_errors("d", {"since": None}, {}, specs)
+    assert error.startswith(
+        "conf.since: param 'since' is not in the conf and its default null does not match "
+        "its schema: "
+    )
+    assert conf_errors("d", {"since": None}, {"since": "2025-01-01"}, specs) == []

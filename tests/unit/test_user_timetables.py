@@ -202,3 +202,54 @@ def test_a_timetable_on_pendulum_gets_pendulum_times_and_airflows_clock_frozen(
         sys.modules.pop("pendulum_today", None)
         while str(tmp_path) in sys.path:
             sys.path.remove(str(tmp_path))
+
+
+BY_HAND_MODULE = """
+from airflow.timetables.base import Timetable
+
+
+class ByHand(Timetable):
+    can_be_scheduled = {can_be_scheduled}
+
+    def infer_manual_data_interval(self, *, run_after):
+        return None
+
+    def next_dagrun_info(self, *, last_automated_data_interval, restriction):
+        return None
+"""
+
+BY_HAND_DAG = """
+from airflow import DAG
+from airflow.models.param import Param
+from airflow.operators.empty import EmptyOperator
+
+from {module} import ByHand
+
+with DAG("by_hand", timetable=ByHand(), params={{"since": Param(None, type="string"),
+                                               "until": Param(type="string")}}):
+    EmptyOperator(task_id="work")
+"""
+
+
+@pytest.mark.parametrize("can_be_scheduled", [False, True])
+def test_params_a_trigger_must_give_are_checked_only_where_runs_come_by_themselves(
+    tmp_path: Path, can_be_scheduled: bool
+) -> None:
+    """Airflow checks a DAG's param defaults at parse only when its timetable can be
+    scheduled: one that says it cannot may hold defaults its trigger must replace."""
+    module = f"by_hand_timetable_{str(can_be_scheduled).lower()}"
+    (tmp_path / f"{module}.py").write_text(BY_HAND_MODULE.format(can_be_scheduled=can_be_scheduled))
+    dag_file = tmp_path / "by_hand.py"
+    dag_file.write_text(BY_HAND_DAG.format(module=module))
+    try:
+        if can_be_scheduled:
+            with pytest.raises(DagImportError, match="does not match its schema"):
+                import_dag_file(str(dag_file))
+            return
+        (dag,) = import_dag_file(str(dag_file))
+        assert dag.param_specs["until"]["required"]
+        assert dag.params["since"] is None
+    finally:
+        sys.modules.pop(module, None)
+        while str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))

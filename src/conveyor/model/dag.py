@@ -24,7 +24,7 @@ from conveyor.model.context import DagContext
 from conveyor.model.datasets import Dataset
 from conveyor.model.deadlines import DeadlineAlert, as_alerts
 from conveyor.model.params import DagParam, split_params
-from conveyor.model.schedules import NoSchedule, Schedule, schedule_from_arg
+from conveyor.model.schedules import Schedule, schedule_from_arg
 from conveyor.model.task import BaseOperator, Callback, _as_timedelta
 from conveyor.model.timetable_protocol import as_schedule
 from conveyor.model.trigger_rules import TriggerRule
@@ -130,9 +130,13 @@ class DAG:
         self.max_active_runs = max_active_runs
         self.max_active_tasks = max_active_tasks
         # Plain defaults (what templates and tasks see) and the specs of Param(...) params.
-        self.params, self.param_specs = split_params(dag_id, dict(params or {}))
+        # As on Airflow, a DAG no schedule runs may hold params that only a person's trigger
+        # makes valid (a default of None for a string): checked when it is triggered.
+        self.params, self.param_specs = split_params(
+            dag_id, dict(params or {}), check_defaults=self.schedule.can_be_scheduled
+        )
         required = [name for name, spec in self.param_specs.items() if spec["required"]]
-        if required and not isinstance(self.schedule, NoSchedule):
+        if required and self.schedule.can_be_scheduled:
             raise DagDefinitionError(
                 f"DAG {dag_id!r}: params {', '.join(required)} have no default, so only a "
                 "person can give them: use schedule=None, or give each a default"

@@ -71,9 +71,12 @@ class Param:
         return f"Param({self.value!r}, {self.schema!r})"
 
 
-def split_params(dag_id: str, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_params(
+    dag_id: str, params: dict[str, Any], *, check_defaults: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(defaults, specs)``: the plain default of each param, and the serialized spec of
-    each :class:`Param`. A Param whose default breaks its own schema is refused here."""
+    each :class:`Param`. With ``check_defaults``, a Param whose default breaks its own schema
+    is refused here."""
     defaults: dict[str, Any] = {}
     specs: dict[str, Any] = {}
     for name, value in params.items():
@@ -82,7 +85,7 @@ def split_params(dag_id: str, params: dict[str, Any]) -> tuple[dict[str, Any], d
             continue
         defaults[name] = value.value if value.has_default else None
         specs[name] = value.serialize()
-        if value.has_default:
+        if check_defaults and value.has_default:
             problem = schema_error(value.schema, value.value)
             if problem:
                 raise DagDefinitionError(
@@ -157,8 +160,18 @@ def conf_errors(
             f"(like its default {default}), got {got or 'null'} {typed}"[:500]
         )
     for name, spec in specs.items():
-        if spec.get("required") and name not in conf:
+        if name in conf:
+            continue
+        if spec.get("required"):
             errors.append(f"conf.{name}: param {name!r} has no default; the conf must give it")
+        elif problem := schema_error(spec["schema"], params.get(name)):
+            # A DAG no schedule runs may keep a default its schema refuses (as on Airflow):
+            # the trigger must then give the param.
+            default = _as_typed(params.get(name))
+            errors.append(
+                f"conf.{name}: param {name!r} is not in the conf and its default {default} "
+                f"{problem}"[:500]
+            )
     return errors
 
 

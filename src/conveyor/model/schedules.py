@@ -123,6 +123,9 @@ class Schedule(ABC):
     details: str = ""
     #: True for a user's own timetable, which may read the clock (scheduler/due.py sets it).
     reads_clock: bool = False
+    #: Airflow's ``timetable.can_be_scheduled``: whether runs come without a person (False
+    #: for ``schedule=None``); a DAG's param defaults are checked at parse only when they do.
+    can_be_scheduled: bool = True
 
     @abstractmethod
     def next_run(
@@ -470,6 +473,7 @@ class NoSchedule(_IntervalFree):
 
     description = "None"
     kind = "none"
+    can_be_scheduled = False
 
     def next_run(self, **_: Any) -> RunInfo | None:
         return None  # whatever it is asked: no run comes from the clock

@@ -203,6 +203,7 @@ class UserTimetable(Schedule):
         self.timezone = _as_zone(data.get("timezone"))
         self.description = str(data.get("summary") or data["class"].rpartition(":")[2])
         self.details = str(data.get("description") or "")
+        self.can_be_scheduled = bool(data.get("can_be_scheduled", True))
 
     @classmethod
     def wrap(cls, timetable: Any) -> UserTimetable:
