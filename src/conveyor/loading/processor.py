@@ -628,14 +628,8 @@ class DagFileProcessor:
         files = self._dag_files()
         now = time.monotonic()
         stale: set[str] = set()
-        if self._known_hashes is None:  # first scan: compare with what the store has
-            with self.store.read() as conn:
-                self._known_hashes = dag_store.known_files(conn)
-                shipped = dag_store.shipped_by_file(conn)
-            for path in [p for p in self._known_hashes if p not in files and self._owns(p)]:
-                with self.store.write() as conn:  # removed while nobody was watching
-                    dag_store.forget_file(conn, path)
-            stale = self._stored_imports(shipped, files)
+        if self._known_hashes is None:
+            self._known_hashes, stale = self._first_scan(files)
         with self._lock:
             queued = set(self._pending) | self._starting
             queued |= {j.path for j in self._parsing.values() if j.path is not None}
@@ -681,6 +675,25 @@ class DagFileProcessor:
             with self.store.write() as conn:
                 dag_store.forget_file(conn, path)
             log.info("DAG file removed: %s", path)
+
+    def _first_scan(self, files: dict[str, tuple[int, int]]) -> tuple[dict[str, str], set[str]]:
+        """What the store has: the files parsed so far with their hashes (those removed
+        while nobody was watching forgotten), and the files to parse again for what they
+        import (``_stored_imports``)."""
+        with self.store.read() as conn:
+            known = dag_store.known_files(conn)
+            shipped = dag_store.shipped_by_file(conn)
+            # A file that failed, unchanged since, is parsed again now if its interval is
+            # over, as a running processor would: what it lacked (a package, a module beside
+            # it, a fixed Conveyor) may be there now. So `dags list` after `pip install`
+            # shows the file load, as a scheduler would within its interval.
+            failed = dag_store.failed_before(conn, self.reparse_every)
+        for path in failed:
+            known.pop(path, None)
+        for path in [p for p in known if p not in files and self._owns(p)]:
+            with self.store.write() as conn:
+                dag_store.forget_file(conn, path)
+        return known, self._stored_imports(shipped, files)
 
     def _parsed_elsewhere_lately(self, due: list[str], now: float) -> list[str]:
         """Of the unchanged files ``due`` a parse again, those to parse now: on a store that

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -247,6 +248,13 @@ def parse_ages(conn: Connection, paths: Sequence[str]) -> dict[str, float]:
         )
         found.update({row.fileloc: (now - row.parsed_at).total_seconds() for row in rows})
     return found
+
+
+def failed_before(conn: Connection, seconds_ago: float) -> set[str]:
+    """The files whose last parse failed more than ``seconds_ago`` seconds ago."""
+    moment = utcnow() - timedelta(seconds=seconds_ago)
+    found = conn.execute(select(import_error.c.fileloc).where(import_error.c.created_at < moment))
+    return set(found.scalars())
 
 
 def known_files(conn: Connection) -> dict[str, str]:
