@@ -341,7 +341,10 @@ MODULES: dict[str, dict[str, str]] = {
         k: v for k, v in _PYTHON.items() if k != "ExternalPythonOperator"
     },
     "airflow.operators.dummy_operator": _DUMMY,
-    "airflow.operators.dagrun_operator": _TRIGGER,
+    "airflow.operators.dagrun_operator": {
+        **_TRIGGER,
+        **same_names("conveyor.airflow_compat.trigger_dagrun", "DagRunOrder"),
+    },
     "airflow.operators.latest_only_operator": _LATEST_ONLY,
     "airflow.sensors.external_task_sensor": _EXTERNAL,
     "airflow.hooks.base_hook": {"BaseHook": _HOOK},

@@ -95,10 +95,21 @@ class TriggerDagRunOperator(BaseOperator):
     taken_run_id_is_final: ClassVar[bool] = False
 
     def execute(self, context: dict[str, Any]) -> Any:
-        ti = context["ti"]
         logical_date = self._logical_date()
-        run_id = check_run_id(self.trigger_run_id or self.default_run_id(context, logical_date))
-        run_pk = self._create_run(ti, run_id, logical_date)
+        run_id = self.trigger_run_id or self.default_run_id(context, logical_date)
+        return self.trigger(context, run_id, self.conf, logical_date)
+
+    def trigger(
+        self,
+        context: dict[str, Any],
+        run_id: str,
+        conf: dict[str, Any],
+        logical_date: datetime | None,
+    ) -> dict[str, Any]:
+        """Make (or find, or clear) the run ``run_id`` with ``conf``, wait for it if asked."""
+        ti = context["ti"]
+        run_id = check_run_id(run_id)
+        run_pk = self._create_run(ti, run_id, conf, logical_date)
         verb = "triggered"
         if run_pk is None:
             verb = self._when_it_exists(ti, run_id)
@@ -163,7 +174,9 @@ class TriggerDagRunOperator(BaseOperator):
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
-    def _create_run(self, ti: Any, run_id: str, logical_date: datetime | None) -> int | None:
+    def _create_run(
+        self, ti: Any, run_id: str, conf: dict[str, Any], logical_date: datetime | None
+    ) -> int | None:
         """Make the run, waiting up to ``TARGET_WAIT_SECONDS`` for a target DAG not parsed
         yet: at scheduler start an ``@once`` DAG can run before the folder is all parsed."""
         deadline = time.monotonic() + TARGET_WAIT_SECONDS
@@ -172,7 +185,7 @@ class TriggerDagRunOperator(BaseOperator):
                 made: int | None = ti.trigger_dag_run(
                     self.trigger_dag_id,
                     run_id=run_id,
-                    conf=self.conf,
+                    conf=conf,
                     logical_date=logical_date,
                 )
                 return made
