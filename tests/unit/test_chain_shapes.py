@@ -87,3 +87,26 @@ def test_chain_linear_refuses_what_links_nothing(args: tuple[str, ...], message:
         given = {"one list": [[a, b]], "label": [a, Label("x"), b]}
         with pytest.raises(DagDefinitionError, match=message):
             chain_linear(*(given[args[0]] if args else []))
+
+
+def test_a_dag_on_either_side_of_a_shift_makes_the_task_join_it() -> None:
+    """Airflow 1.10's ``dag >> task`` (a team's 1.10 folder writes it after each task made
+    with ``dag=dag``): the task joins the DAG, or stays in it, and no edge is made."""
+    d = DAG("d")
+    a = EmptyOperator(task_id="a", dag=d)
+    b, c, e = tasks("bce")  # of no DAG yet
+    assert (d >> a) is a
+    d >> b
+    c << d
+    e >> d
+    assert sorted(t.task_id for t in d.tasks) == ["a", "b", "c", "e"]
+    assert edges(d) == set()
+    a >> b
+    assert edges(d) == {("a", "b")}
+
+
+def test_a_task_of_another_dag_cannot_join_by_a_shift() -> None:
+    other = DAG("other")
+    a = EmptyOperator(task_id="a", dag=other)
+    with pytest.raises(DagDefinitionError, match="task 'a' belongs to DAG 'other'"):
+        DAG("d") >> a

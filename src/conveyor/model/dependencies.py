@@ -72,22 +72,43 @@ class DependencyMixin:
             link(source, task, edge_modifier)
 
     def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
+        if not self._joins(other):
+            self.set_downstream(other)
         return other
 
     def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
+        if not self._joins(other):
+            self.set_upstream(other)
         return other
 
     def __rrshift__(self, other: Any) -> Any:
-        for task in tasks_of(other, downstream=False):  # [a, b] >> self
-            self.add_upstream(task)
+        if not self._joins(other):
+            for task in tasks_of(other, downstream=False):  # [a, b] >> self
+                self.add_upstream(task)
         return self
 
     def __rlshift__(self, other: Any) -> Any:
-        for task in tasks_of(other, downstream=True):  # [a, b] << self
-            self.add_downstream(task)
+        if not self._joins(other):
+            for task in tasks_of(other, downstream=True):  # [a, b] << self
+                self.add_downstream(task)
         return self
+
+    def _joins(self, other: Any) -> bool:
+        """Airflow 1.10's ``dag >> task`` (or ``task << dag``, ``task >> dag``): the task
+        joins the DAG and no edge is made; a task of another DAG is refused, as 1.10 did."""
+        from conveyor.model.dag import DAG  # the DAG module imports this one
+
+        if not isinstance(other, DAG):
+            return False
+        for task in self.dependency_ends(downstream=True):
+            if task.dag is None:
+                other.add_task(task)
+            elif task.dag is not other:
+                raise DagDefinitionError(
+                    f"task {task.task_id!r} belongs to DAG {task.dag.dag_id!r}: it cannot "
+                    f"join DAG {other.dag_id!r} through >> or <<"
+                )
+        return True
 
 
 #: What ``>>`` takes: a task, an output, a group, or a list of them.
