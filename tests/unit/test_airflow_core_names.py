@@ -273,3 +273,13 @@ def test_an_execute_callback_that_raises_is_logged_and_the_try_goes_on(home: Pat
     assert outcome.xcom("work") == 7
     assert "on_execute_callback" in outcome.tasks["work"].log
     assert "callback broke" in outcome.tasks["work"].log
+
+
+def test_airflow_3_top_level_asset_is_the_sdk_asset(home: Path) -> None:
+    """Airflow 3 gives ``from airflow import Asset`` (a lazy name of its package) as
+    ``airflow.sdk.Asset``: a real team's folder imports it so."""
+    from airflow import Asset
+    from airflow.sdk import Asset as SdkAsset
+
+    assert Asset is SdkAsset
+    assert Asset("s3://bucket/raw").uri == "s3://bucket/raw"

@@ -160,6 +160,7 @@ MODULES: dict[str, dict[str, str]] = {
     # -- Airflow 2.x ------------------------------------------------------------------------
     "airflow": {
         "DAG": f"{_SHIMS}:DAG",
+        "Asset": f"{_ASSETS}:Asset",  # Airflow 3's lazy name, as airflow.sdk's
         "Dataset": "conveyor:Dataset",
         "XComArg": "conveyor.model.xcom_arg:XComArg",
         "AirflowException": f"{_EXC}:AirflowException",
