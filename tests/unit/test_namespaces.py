@@ -6,10 +6,9 @@ a runner does, with ``namespaces.leave()`` where a try ends.
 
 from __future__ import annotations
 
-import importlib.machinery
+import importlib.util
 import sys
 import textwrap
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,17 +102,38 @@ def test_a_folder_a_dag_file_puts_on_sys_path_itself(tmp_path: Path) -> None:
     assert sys.path == path_before  # put back at the end of each try
 
 
-def test_a_helper_named_like_a_standard_module_stands_in_for_it_in_its_own_folder_only(
-    tmp_path: Path,
-) -> None:
+def test_a_helper_named_like_a_standard_module_never_stands_in_for_it(tmp_path: Path) -> None:
+    """As on Airflow, whose processes append the DAG folder to ``sys.path``: ``import wave``
+    is the standard module in every folder, whether or not a DAG imported it before."""
     assert "wave" not in sys.modules, "this test needs a standard module nobody imported"
     (tmp_path / "team_a").mkdir()
     (tmp_path / "team_a" / "wave.py").write_text("WHO = 'team_a'\n")
     seen = "getattr(wave, 'WHO', 'the standard wave')"
     a = _dag_file(tmp_path / "team_a", "a", "import wave", seen)
     b = _dag_file(tmp_path / "team_b", "b", "import wave", seen)
-    # team_b first: the standard module is loaded, and shared, before team_a's folder is.
-    assert [_seen(p) for p in (b, a, b, a)] == ["the standard wave", "team_a"] * 2
+    assert [_seen(p) for p in (a, b, a, b)] == ["the standard wave"] * 4
+
+
+def test_a_plugins_package_named_like_an_installed_one_leaves_it_alone(tmp_path: Path) -> None:
+    """A real team's plugins folder holds a ``pandas/`` package of its own helpers, imported
+    as ``plugins.pandas``; ``import pandas`` is still the installed one (here: another
+    installed package nobody imported yet), as on Airflow."""
+    name = next(
+        n
+        for n in ("text_unidecode", "sortedcontainers", "tabulate", "mdurl")
+        if n not in sys.modules and importlib.util.find_spec(n) is not None
+    )
+    plugins = tmp_path / "plugins"
+    (plugins / name).mkdir(parents=True)
+    (plugins / name / "__init__.py").write_text("WHO = 'the plugins folder'\n")
+    path = _dag_file(
+        tmp_path / "dags", "t", f"import {name}", f"getattr({name}, 'WHO', 'installed')"
+    )
+    (found,) = import_dag_file(
+        str(path), folders=[str(tmp_path / "dags"), str(plugins)], plugins_folder=str(plugins)
+    )
+    namespaces.leave()
+    assert found.doc_md == "installed"
 
 
 def test_a_new_version_of_a_dag_file_imports_a_helper_that_changed_anew(tmp_path: Path) -> None:
@@ -145,34 +165,3 @@ def test_validating_a_folder_leaves_the_process_as_it_found_it(tmp_path: Path) -
     assert sys.path == path_before
     assert "common" not in sys.modules
     assert namespaces._entered is None
-
-
-def test_which_of_a_folders_modules_a_shared_one_may_also_have(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The names a namespace's modules share with modules of the shared path: a module file,
-    a package, an extension module's file and a built-in module's name; not a name only the
-    folder has, nor one that is only a data file elsewhere. A shared entry that cannot be
-    listed (a zip archive) has every name asked about, and answers the same."""
-    shared = tmp_path / "site"
-    (shared / "pkg_only_here").mkdir(parents=True)
-    (shared / "pkg_only_here" / "__init__.py").write_text("")
-    (shared / "plain_mod.py").write_text("")
-    (shared / f"fast_mod{importlib.machinery.EXTENSION_SUFFIXES[0]}").write_bytes(b"")
-    (shared / "notes.txt").write_text("")
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    for name in ("pkg_only_here", "plain_mod", "fast_mod", "notes", "mine_alone", "sys"):
-        (folder / f"{name}.py").write_text("")
-    monkeypatch.setattr(sys, "path", [str(shared)])
-    space = namespaces.Namespace((str(folder),))
-    namespaces.refresh(space)
-    assert space.shadows == {"pkg_only_here", "plain_mod", "fast_mod", "sys"}
-
-    archive = tmp_path / "more.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("mine_alone.py", "")
-    monkeypatch.setattr(sys, "path", [str(shared), str(archive)])
-    again = namespaces.Namespace((str(folder),))
-    namespaces.refresh(again)
-    assert again.shadows == {"pkg_only_here", "plain_mod", "fast_mod", "sys", "mine_alone"}

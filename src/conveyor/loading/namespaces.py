@@ -17,11 +17,12 @@ DAGs is loaded or run. The rule for what is whose:
 - a module found on an entry added for the DAG (its folder, its bundle, or one its own code
   adds to ``sys.path``) is its namespace's, and so are that module's submodules.
 
-A namespace that has a module named like a shared one that some other DAG imported since the
-process started hides the shared one while it is entered, so a helper that shadows a standard
-module does so for its own DAGs only, whatever ran before. ``leave`` (the end of every try)
-takes the namespace's modules out again, puts ``sys.path`` back as it was, and undoes what
-DAG code rebound in the ``airflow.*`` modules (``airflow_compat.rebinding``).
+The folders go after the entries the process had, as Airflow appends its DAG and plugins
+folders to ``sys.path``: a module of the folder named like an installed or standard one (a
+plugins folder's ``pandas/`` package, meant as ``plugins.pandas``) never stands in for it.
+``leave`` (the end of every try) takes the namespace's modules out again, puts ``sys.path``
+back as it was, and undoes what DAG code rebound in the ``airflow.*`` modules
+(``airflow_compat.rebinding``).
 """
 
 from __future__ import annotations
@@ -48,16 +49,11 @@ class Namespace:
     plugins: str | None = None
     #: Its modules by name, while it is not entered (and what it had, while it is).
     modules: dict[str, types.ModuleType] = field(default_factory=dict)
-    #: Top-level names of its folders' modules that a shared module may also have.
-    shadows: frozenset[str] = frozenset()
-    stamps: tuple[int, ...] = ()  # its folders' modification times when shadows was made
     #: By module: its file's (modification time, size) when the module joined it.
     files: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 _namespaces: dict[tuple[str, ...], Namespace] = {}
-#: The modules the process had before it entered any namespace: what a fresh process has.
-_baseline: frozenset[str] | None = None
 
 
 class _Entered:
@@ -68,15 +64,17 @@ class _Entered:
         self.path = list(sys.path)
         self.shared_entries = frozenset(self.path)
         self.found: set[str] = set()  # names found in the namespace's folders since
-        self.hidden: dict[str, types.ModuleType] = {}  # shared modules its own stand in for
+        #: Shared modules named like one of its own (found when no shared entry had it).
+        self.hidden: dict[str, types.ModuleType] = {}
 
 
 _entered: _Entered | None = None
 
 
 def for_folders(folders: Sequence[str], plugins_folder: str | None = None) -> Namespace:
-    """The namespace of DAG files imported from ``folders`` (first on ``sys.path``, in order),
-    of which ``plugins_folder`` (if given) is the plugins folder."""
+    """The namespace of DAG files imported from ``folders`` (on ``sys.path`` in order, after
+    the process's own entries), of which ``plugins_folder`` (if given) is the plugins
+    folder."""
     key = tuple(folders)
     found = _namespaces.get(key)
     if found is None:
@@ -85,58 +83,10 @@ def for_folders(folders: Sequence[str], plugins_folder: str | None = None) -> Na
 
 
 def refresh(namespace: Namespace) -> None:
-    """Look at the namespace's folders again, as a DAG file is imported into it (a new
+    """Look at the namespace's modules again, as a DAG file is imported into it (a new
     version, perhaps with new helpers): a module whose file changed since it was imported is
-    let go, to be imported anew; and, if the folders changed, which of their top-level
-    modules a shared one may also have."""
+    let go, to be imported anew."""
     _drop_changed(namespace)
-    stamps = tuple(_mtime(folder) for folder in namespace.folders)
-    if stamps == namespace.stamps:
-        return
-    namespace.stamps = stamps
-    names: set[str] = set()
-    for folder in namespace.folders:
-        try:
-            entries = os.listdir(folder)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.endswith(".py"):
-                names.add(entry[:-3])
-            elif os.path.isfile(os.path.join(folder, entry, "__init__.py")):
-                names.add(entry)
-    process_path = _entered.path if _entered is not None else sys.path
-    shared = [p for p in process_path if p not in namespace.folders]
-    # Asking the import system about each name cost a parse child 1,000 lookups in a folder
-    # of 1,000 DAG files (a third of its time): only the names some shared folder lists are
-    # asked about.
-    listed = _listed_names(shared)
-    namespace.shadows = frozenset(
-        name
-        for name in names
-        if name in sys.builtin_module_names
-        or ((listed is None or name in listed) and _found_in(name, shared))
-    )
-
-
-def _listed_names(entries: Sequence[str]) -> set[str] | None:
-    """Every name a module found on ``entries`` could have (each entry's file and folder
-    names up to their first dot: a superset); None when an entry is not a folder that can
-    be listed (a zip archive), so that every name is asked about."""
-    names: set[str] = set()
-    for entry in entries:
-        try:
-            found = os.listdir(entry or ".")
-        except FileNotFoundError:
-            continue  # nothing is found on a folder that is not there
-        except OSError:
-            return None
-        names.update(item.partition(".")[0] for item in found)
-    return names
-
-
-def _found_in(name: str, entries: Sequence[str]) -> bool:
-    return importlib.machinery.PathFinder.find_spec(name, list(entries)) is not None
 
 
 def _drop_changed(namespace: Namespace) -> None:
@@ -162,34 +112,21 @@ def _file_stamp(module: types.ModuleType) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def _mtime(folder: str) -> int:
-    try:
-        return os.stat(folder).st_mtime_ns
-    except OSError:
-        return -1
-
-
 def enter(namespace: Namespace) -> None:
     """Make ``namespace``'s modules the ones ``import`` finds, leaving any other first."""
-    global _entered, _baseline
+    global _entered
     if _entered is not None:
         if _entered.namespace is namespace:
             return
         leave()
-    if _baseline is None:
-        _baseline = frozenset(sys.modules)
     _install_finder()
     entered = _Entered(namespace)
-    for name in namespace.shadows:
-        shared = sys.modules.get(name)
-        if shared is not None and name not in _baseline and name not in namespace.modules:
-            entered.hidden[name] = sys.modules.pop(name)
     for name, module in namespace.modules.items():
         shared = sys.modules.get(name)
         if shared is not None and shared is not module:
             entered.hidden[name] = shared
     sys.modules.update(namespace.modules)
-    sys.path[:0] = namespace.folders
+    sys.path.extend(namespace.folders)  # after the process's own entries, as on Airflow
     rebinding.start()
     plugins.enter(namespace.plugins)
     _entered = entered
