@@ -10,6 +10,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from cli_processes import cli_env, run_cli
 
 NEEDS_HELPER = textwrap.dedent(
@@ -29,10 +31,11 @@ def listed(env: dict[str, str]) -> tuple[str, str]:
     return done.stdout, done.stderr
 
 
-def test_a_failed_file_loads_once_what_it_lacked_is_there(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
+def test_a_failed_file_loads_once_what_it_lacked_is_there(tmp_path: Path, store_url: str) -> None:
     library = tmp_path / "library"
     library.mkdir()
-    env = cli_env(tmp_path, PYTHONPATH=str(library))
+    env = cli_env(tmp_path, PYTHONPATH=str(library), CONVEYOR_DATABASE_URL=store_url)
     (tmp_path / "dags" / "needs_helper.py").write_text(NEEDS_HELPER)
     out, err = listed(env)
     assert "from_helper" not in out
