@@ -86,6 +86,20 @@ class Connection:
         return name in self.secret_fields or name in TYPE_SECRET_FIELDS.get(self.conn_type, ())
 
     @classmethod
+    def get(cls, conn_id: str) -> Connection:
+        """The connection ``conn_id`` as a try sees it (secrets backend, environment, store):
+        Airflow 3's ``Connection.get``; a missing one raises ``NotFoundError`` (Airflow's
+        ``AirflowNotFoundException``)."""
+        from conveyor.connections import get_connection  # that module imports this one
+
+        return get_connection(conn_id)
+
+    @classmethod
+    def get_connection_from_secrets(cls, conn_id: str) -> Connection:
+        """Airflow 2's name for :meth:`get`."""
+        return cls.get(conn_id)
+
+    @classmethod
     def from_uri(cls, conn_id: str, uri: str, description: str | None = None) -> Connection:
         """``postgresql://user:pass@host:5432/db?sslmode=require`` -> a Connection.
 
