@@ -101,6 +101,19 @@ def test_a_shipped_provider_stays_conveyors_unless_the_setting_names_it(
     assert real.__file__ == str(site / "airflow/providers/http/hooks/http.py")
 
 
+def test_a_shipped_providers_missing_name_says_how_to_install_airflows_package(
+    site: Path,
+) -> None:
+    """Not installed here (the fixture's site has http's package, not slack's): the error
+    names the package to install and the setting that makes its modules answer."""
+    with pytest.raises(ImportError) as missing:
+        exec("from airflow.providers.slack.transfers.sql_to_slack import SqlToSlackApiFileOperator")
+    assert (
+        "Airflow's package of it has the rest: `conveyor providers install "
+        'apache-airflow-providers-slack`, then set airflow_installed_providers = "slack"'
+    ) in str(missing.value)
+
+
 def test_the_recipe_leaves_out_airflows_core_and_follows_extras() -> None:
     requires = [
         "apache-airflow>=2.11.0",

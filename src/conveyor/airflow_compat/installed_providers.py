@@ -71,9 +71,13 @@ def _read_preferred(variable: str, config_file: str, stamp: int | None) -> froze
 
 def override_hint(provider: str) -> str:
     """For an error about a shipped provider's missing name: how to use Airflow's package of
-    it instead, when that package is installed here; else nothing."""
+    it instead, which has every name of it (installed here or not)."""
     if not package_dirs(f"{_PREFIX}{provider}"):
-        return ""
+        package = "apache-airflow-providers-" + provider.replace(".", "-").replace("_", "-")
+        return (
+            f"; Airflow's package of it has the rest: `conveyor providers install {package}`, "
+            f'then set airflow_installed_providers = "{provider}" to import that one instead'
+        )
     return (
         f"; Airflow's package of it is installed: set airflow_installed_providers = "
         f'"{provider}" to import that one instead'
