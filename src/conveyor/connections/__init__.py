@@ -137,12 +137,13 @@ class Variable:
     def get(
         key: str,
         default: Any = _MISSING,
-        *,
         deserialize_json: bool = False,
+        *,
         default_var: Any = _MISSING,
     ) -> Any:
         """The variable's text (parsed, with ``deserialize_json``); ``default`` (Airflow's
-        ``default_var``) when it is not set, else an error that says how to set it."""
+        ``default_var``) when it is not set, else an error that says how to set it. The
+        arguments' order is Airflow's: ``Variable.get("cfg", {}, True)``."""
         if default is _MISSING:
             default = default_var
         store, settings = _active()
@@ -177,12 +178,13 @@ class Variable:
     def set(
         key: str,
         value: Any,
-        *,
-        serialize_json: bool = False,
         description: str | None = None,
+        serialize_json: bool = False,
+        *,
         secret: bool | None = None,
     ) -> None:
-        """Store a variable; ``secret=None`` keeps the secret mark it has."""
+        """Store a variable; ``secret=None`` keeps the secret mark it has. The arguments'
+        order is Airflow's: ``Variable.set("cfg", {...}, "what it is", True)``."""
         store, settings = _active()
         text = json.dumps(value) if serialize_json else value
         repository.set_variable(store, settings, key, text, description, secret=secret)
