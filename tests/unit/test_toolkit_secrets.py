@@ -16,6 +16,14 @@ from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError
 
 
+def test_airflow_3s_argument_order_reads_the_same_connection() -> None:
+    """``airflow.sdk.Connection.from_uri(uri, conn_id)``: Airflow 3's files give the URI
+    first; a connection id never holds ``://``, so both orders read alike."""
+    uri = "postgresql://etl:pw@db.local:5433/sales"
+    assert Connection.from_uri(uri, "db") == Connection.from_uri("db", uri)
+    assert Connection.from_uri(uri=uri, conn_id="db").port == 5433
+
+
 def test_uri_round_trips_with_quoted_password_port_schema_and_extra() -> None:
     conn = Connection.from_uri(
         "db", "postgres://etl:p%40ss%2Fw@db.local:6543/sales?sslmode=require"

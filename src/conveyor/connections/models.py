@@ -104,8 +104,11 @@ class Connection:
         """``postgresql://user:pass@host:5432/db?sslmode=require`` -> a Connection.
 
         Query parameters become ``extra``; a parameter ``__extra__`` holds a JSON object, and
-        ``__secret__`` names fields to mask (comma-separated).
+        ``__secret__`` names fields to mask (comma-separated). Airflow 3's order,
+        ``Connection.from_uri(uri, conn_id)``, is read too: a connection id has no ``://``.
         """
+        if "://" in conn_id and "://" not in uri:
+            conn_id, uri = uri, conn_id
         where = f"connection {conn_id!r}: {_hide(uri)!r}"
         try:
             parts = urlsplit(uri)
