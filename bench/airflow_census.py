@@ -10,8 +10,10 @@ rebuilds a stand-in source from those names (each import as written, each keywor
 nothing: every Airflow name it imports and every keyword it uses is one Conveyor takes.
 
 It prints the share of files accepted, the files blocked by providers alone, by the core alone
-and by both, and the refused names ranked by the number of files that use them. No network,
-a second or two.
+and by both, and the refused names ranked by the number of files that use them. Then the files
+that import only at the price of a stand-in (a name Conveyor lacks, of the core or of a
+provider it ships, imports and refuses at its first use): they import, and stop where they use
+it. No network, a second or two.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from conveyor.airflow_compat.lint import check_source
+from conveyor.airflow_compat.lint import check_source, refused_at_use
 
 DATA = Path(__file__).parent / "data" / "airflow_census.json"
 #: A refusal names the Airflow path it refuses.
@@ -69,6 +71,8 @@ class FileVerdict:
     repository: str
     path: str
     refused: tuple[str, ...]  # one entry per finding: the name it refuses, or its message
+    #: Names it imports as stand-ins that refuse at first use (it imports; a use stops).
+    stand_ins: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -99,7 +103,11 @@ def judge(record: dict) -> FileVerdict:
         refused_name(finding.message, lines[finding.line - 1])
         for finding in check_source(source, record["path"])
     )
-    return FileVerdict(record["repository"], record["path"], names)
+    stand_ins = tuple(
+        refused_name(finding.message, lines[finding.line - 1])
+        for finding in refused_at_use(source, record["path"])
+    )
+    return FileVerdict(record["repository"], record["path"], names, stand_ins)
 
 
 def is_provider(name: str) -> bool:
@@ -127,8 +135,14 @@ def report(verdicts: list[FileVerdict], top: int) -> dict:
         else:
             both += 1
         by_files.update(set(verdict.refused))
+    with_stand_ins = [v for v in verdicts if v.accepted and v.stand_ins]
+    stand_in_names: Counter[str] = Counter()
+    for verdict in with_stand_ins:
+        stand_in_names.update(set(verdict.stand_ins))
     return {
         "files": len(verdicts),
+        "accepted_without_stand_ins": accepted - len(with_stand_ins),
+        "stand_in_names": stand_in_names.most_common(top),
         "repositories": len({v.repository for v in verdicts}),
         "accepted": accepted,
         "share_accepted": round(accepted / len(verdicts), 3) if verdicts else 0.0,
@@ -161,6 +175,12 @@ def main() -> None:
     )
     print("\nrefused names, by files that use them:")
     for name, files in result["refused_names"]:
+        print(f"  {files:4d}  {name}")
+    print(
+        f"\nof the accepted, {result['accepted_without_stand_ins']} import no stand-in; the "
+        "others import these, which refuse at their first use:"
+    )
+    for name, files in result["stand_in_names"]:
         print(f"  {files:4d}  {name}")
 
 

@@ -18,6 +18,7 @@ import pytest
 import conveyor
 from conveyor import airflow_compat
 from conveyor.airflow_compat.lint import check_source
+from conveyor.exceptions import DagImportError
 from conveyor.loading.importer import import_dag_file
 from conveyor.model.context import DagContext
 
@@ -283,3 +284,46 @@ def test_airflow_3_top_level_asset_is_the_sdk_asset(home: Path) -> None:
 
     assert Asset is SdkAsset
     assert Asset("s3://bucket/raw").uri == "s3://bucket/raw"
+
+
+HELPER = """
+from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
+
+
+def executor_config(pod_override=None):
+    if pod_override is None:
+        return {}
+    return {"pod_override": PodGenerator.deserialize_model_dict(pod_override)}
+"""
+
+USES_HELPER = """
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+from team_config import executor_config
+
+with DAG("{dag_id}", schedule=None):
+    EmptyOperator(task_id="t", executor_config=executor_config({override}))
+"""
+
+
+def test_a_helper_importing_a_name_a_shipped_provider_lacks_takes_down_only_its_users(
+    home: Path, tmp_path: Path
+) -> None:
+    """A real team's shared helper imports ``PodGenerator`` (cncf.kubernetes, which Conveyor
+    ships with its pod operator only) for some DAGs' ``executor_config``: the DAGs that do not
+    use it load, and the one that does fails naming the provider and how to get the name."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "team_config.py").write_text(HELPER)
+    plain = folder / "plain.py"
+    plain.write_text(USES_HELPER.format(dag_id="plain", override="None"))
+    with_pod = folder / "with_pod.py"
+    with_pod.write_text(USES_HELPER.format(dag_id="with_pod", override="{'spec': {}}"))
+    (dag,) = import_dag_file(str(plain), folders=[str(folder)])
+    assert dag.dag_id == "plain"
+    with pytest.raises(DagImportError) as refused:
+        import_dag_file(str(with_pod), folders=[str(folder)])
+    message = str(refused.value)
+    assert "pod_generator.PodGenerator is not provided by Conveyor" in message
+    assert "conveyor providers install apache-airflow-providers-cncf-kubernetes" in message

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from airflow_hook_on import assert_import_names_the_extra, assert_paths_give
 from conveyor.airflow_compat import AirflowNameError, table
+from conveyor.airflow_compat.fallback import AirflowNotProvidedError
 from conveyor.airflow_compat.lint import check_source
 from conveyor.cli.common import settings
 from conveyor.cli.main import cli
@@ -98,12 +99,20 @@ def test_every_path_users_import_from_gives_conveyors_class(airflow_hook: None) 
 
 
 def test_a_name_the_shipped_provider_lacks_lists_what_it_has(airflow_hook: None) -> None:
-    with pytest.raises(AirflowNameError) as missing:
-        from airflow.providers.common.sql.operators.sql import (  # noqa: F401
-            SQLInsertRowsOperator,
-        )
+    # It imports, as Airflow with the provider's package imports it, and refuses at use.
+    from airflow.providers.common.sql.operators.sql import SQLInsertRowsOperator
+
+    with pytest.raises(AirflowNotProvidedError) as missing:
+        SQLInsertRowsOperator(task_id="t")
     assert "'common.sql' provider it has" in str(missing.value)
     assert "SQLExecuteQueryOperator" in str(missing.value)
+    with pytest.raises(AirflowNameError):  # a probe gets the ImportError it expects
+        try:
+            from airflow.providers.common.sql.operators.sql import (  # noqa: F401
+                SQLInsertRowsOperator as Probed,
+            )
+        except ImportError:
+            raise
     found = check_source(
         "from airflow.providers.postgres.hooks.postgres import PostgresHook\n"
         "from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook\n"
