@@ -327,3 +327,17 @@ def test_a_helper_importing_a_name_a_shipped_provider_lacks_takes_down_only_its_
     message = str(refused.value)
     assert "pod_generator.PodGenerator is not provided by Conveyor" in message
     assert "conveyor providers install apache-airflow-providers-cncf-kubernetes" in message
+
+
+def test_an_orm_column_read_from_dagrun_or_taskinstance_says_why(home: Path) -> None:
+    """The well-known database cleanup DAG reads ``DagRun.execution_date`` and the like
+    from the classes at import, to query Airflow's database: refused with the reason."""
+    from airflow.models import DagRun, TaskInstance
+
+    for model, column in ((DagRun, "execution_date"), (TaskInstance, "queued_by_job_id")):
+        with pytest.raises(AttributeError) as refused:
+            getattr(model, column)
+        message = str(refused.value)
+        assert "is not a model of Airflow's database" in message
+        assert "conveyor db clean" in message
+    assert getattr(DagRun, "no_such_column", "absent") == "absent"  # as on any class

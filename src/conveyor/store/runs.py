@@ -7,7 +7,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from conveyor.clock import utcnow
 from conveyor.exceptions import NotFoundError
 from conveyor.model.airflow_operators import airflow_operator_class
+from conveyor.model.airflow_rows import AirflowRowType
 from conveyor.model.task import DEFAULT_POOL
 from conveyor.run_ids import check_run_id
 from conveyor.states import FINISHED, IN_FLIGHT, RunState, TaskState
@@ -38,7 +39,9 @@ if TYPE_CHECKING:  # the DAG model's schedules and timetables: loaded by the fir
 
 
 @dataclass(frozen=True)
-class RunRow:
+class RunRow(metaclass=AirflowRowType):
+    airflow_name: ClassVar[str] = "DagRun"
+
     id: int
     dag_id: str
     run_id: str

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from lazy_object_proxy import Proxy
 
@@ -18,6 +18,7 @@ from conveyor.connections import template_context
 from conveyor.engine import manual
 from conveyor.exceptions import TaskError
 from conveyor.lifecycle import Actor, StartedTry
+from conveyor.model.airflow_rows import AirflowRowType
 from conveyor.model.assets import (
     Asset,
     AssetEvent,
@@ -60,12 +61,14 @@ def check_json(value: Any, what: str) -> Any:
     return value
 
 
-class TaskInstanceHandle:
+class TaskInstanceHandle(metaclass=AirflowRowType):
     """``context["ti"]``: the running try, with XCom push and pull, and Airflow's task
     instance attributes (``log_url``, ``start_date``, ``state``, ``dag_run`` ...). In a
     callback that runs after the try ended, ``state``, ``end_date`` and ``duration`` are
     the recorded ones. An Airflow attribute Conveyor cannot give raises an AttributeError
     that says what to use instead."""
+
+    airflow_name: ClassVar[str] = "TaskInstance"
 
     def __init__(
         self,
