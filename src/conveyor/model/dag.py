@@ -70,6 +70,10 @@ class DAG:
     #: XCom (False for an Airflow 3 file's DAG, as there: see ``model/branch_value.py``).
     skipping_branch_keeps_value: ClassVar[bool] = True
 
+    #: ``dag >> task`` (and ``task << dag``, ``task >> dag``) makes the task join the DAG, as
+    #: in Airflow 1.10 (``model/dependencies.py``).
+    joins_tasks_by_shift: ClassVar[bool] = True
+
     def __init__(
         self,
         dag_id: str,
