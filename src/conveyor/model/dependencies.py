@@ -11,7 +11,7 @@ it, and links them on with the label on each edge (conveyor.model.edges).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from conveyor.exceptions import DagDefinitionError
@@ -99,13 +99,14 @@ class DependencyMixin:
         if not getattr(type(other), "joins_tasks_by_shift", False):  # a DAG (not imported here)
             return False
         for task in self.dependency_ends(downstream=True):
-            if task.dag is None:
-                other.add_task(task)
-            elif task.dag is not other:
-                raise DagDefinitionError(
-                    f"task {task.task_id!r} belongs to DAG {task.dag.dag_id!r}: it cannot "
+            _join(
+                task,
+                other,
+                lambda t: (
+                    f"task {t.task_id!r} belongs to DAG {t.dag and t.dag.dag_id!r}: it cannot "
                     f"join DAG {other.dag_id!r} through >> or <<"
-                )
+                ),
+            )
         return True
 
 
@@ -138,17 +139,27 @@ def link(
             "neither task belongs to a DAG"
         )
     for task in (upstream, downstream):
-        if task.dag is None:
-            dag.add_task(task)
-        elif task.dag is not dag:
-            raise DagDefinitionError(
+        _join(
+            task,
+            dag,
+            lambda _: (
                 f"cannot link tasks of different DAGs: {upstream.task_id!r} "
                 f"({upstream.dag and upstream.dag.dag_id}) >> {downstream.task_id!r} "
                 f"({downstream.dag and downstream.dag.dag_id})"
-            )
+            ),
+        )
     dag.add_edge(upstream.task_id, downstream.task_id)
     if edge_modifier is not None:
         dag.edge_labels.setdefault(downstream.task_id, {})[upstream.task_id] = edge_modifier.label
+
+
+def _join(task: BaseOperator, dag: Any, refusal: Callable[[BaseOperator], str]) -> None:
+    """``task`` in ``dag``: a task of no DAG joins it, one of another DAG is refused with
+    ``refusal(task)`` (made only then: a DAG of thousands of tasks links each one)."""
+    if task.dag is None:
+        dag.add_task(task)
+    elif task.dag is not dag:
+        raise DagDefinitionError(refusal(task))
 
 
 def chain(*targets: DependencyTarget | Label) -> None:
