@@ -730,7 +730,8 @@ def report(
         print(f"  {label:<22} {p50:.3f} {p99:.3f} {max(t for t, _ in times):.3f} {bad}")
     print(
         "\nprocesses: CPU (% of a core, over the run), RSS and PSS (MiB, main process) "
-        "first/last, tree PSS last, PSS slope over the second half (MiB/h and %/h)"
+        "first/last, tree PSS last, PSS and RSS slopes over the second half (MiB/h and %/h; "
+        "RSS is what other processes sharing pages cannot move)"
     )
     for label, found in samples.items():
         if len(found) < 2:
@@ -740,13 +741,23 @@ def report(
         slope = slope_per_hour([(s.at, mib(s.pss_kib)) for s in half])
         mean = statistics.mean(mib(s.pss_kib) for s in half)
         tree_slope = slope_per_hour([(s.at, mib(s.tree_pss_kib)) for s in half])
+        rss_slope = slope_per_hour([(s.at, mib(s.rss_kib)) for s in half])
+        rss_mean = statistics.mean(mib(s.rss_kib) for s in half)
         print(
             f"  {label:<11} {cpu:5.1f} %  RSS {mib(found[0].rss_kib):.0f}->"
             f"{mib(found[-1].rss_kib):.0f}  PSS {mib(found[0].pss_kib):.0f}->"
             f"{mib(found[-1].pss_kib):.0f}  tree {mib(found[-1].tree_pss_kib):.0f}  "
             f"slope {slope:+.1f} MiB/h ({slope / mean * 100:+.1f} %/h), tree "
-            f"{tree_slope:+.1f} MiB/h"
+            f"{tree_slope:+.1f} MiB/h, RSS {rss_slope:+.1f} MiB/h "
+            f"({rss_slope / rss_mean * 100:+.1f} %/h)"
         )
+    print("\nRSS (MiB, main process) every ten minutes")
+    for label, found in samples.items():
+        start = found[0].at if found else 0
+        marks: dict[int, float] = {}
+        for sample in found:
+            marks.setdefault(int((sample.at - start) // 600), mib(sample.rss_kib))
+        print(f"  {label:<11} " + ", ".join(f"{rss:.0f}" for _, rss in sorted(marks.items())))
     for line in watch.slowest():
         print(f"  {line}")
 
