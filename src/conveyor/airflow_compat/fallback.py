@@ -17,8 +17,13 @@ that would break at use. That is how the hook tells the two apart without a copy
 Airflow's surface: outside a probe it cannot tell a name Airflow has from a misspelling, and
 the stand-in's message at first use names it either way.
 
-Paths of providers other than the standard one still refuse at import: on Airflow they exist
-only when their package is installed.
+A provider Conveyor ships answers the same way: Airflow with that provider's package imports
+every name of it, so a name Conveyor's version lacks (a shared helper's
+``from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator``, used only for
+some DAGs' ``executor_config``) is a stand-in too, whose message says what the provider has
+and how to install Airflow's package of it. Paths of providers Conveyor does not ship still
+refuse at import: on Airflow they exist only when their package is installed, and the
+refusal says how to install it.
 """
 
 from __future__ import annotations
@@ -48,13 +53,17 @@ _CORE_PROVIDERS = ("airflow.providers.standard", "airflow.providers.common.compa
 
 
 def refuses_at_import(what: str) -> bool:
-    """Whether ``what`` (a module or ``module.name``) is refused at import: a provider's path
-    (Airflow has it only with the provider's package installed)."""
+    """Whether ``what`` (a module or ``module.name``) is refused at import: a path of a
+    provider Conveyor does not ship (Airflow has it only with the provider's package)."""
     if not what.startswith("airflow.providers."):
         from conveyor.airflow_compat import providers_refused
 
         return providers_refused.refused_provider(what) is not None
-    return not any(what == p or what.startswith(p + ".") for p in _CORE_PROVIDERS)
+    if any(what == p or what.startswith(p + ".") for p in _CORE_PROVIDERS):
+        return False
+    from conveyor.airflow_compat import table_providers
+
+    return table_providers.provider_of(what) not in table_providers.PROVIDERS
 
 
 class _Refusing(type):
