@@ -81,7 +81,7 @@ class WebhookNotifier:
             return self.url
         assert self.conn_id is not None
         conn = get_connection(self.conn_id)  # http(s)://host/path, or any type with extra url
-        found = conn.extra.get("webhook_url") or conn.extra.get("url")
+        found = conn.extra_dejson.get("webhook_url") or conn.extra_dejson.get("url")
         # The URI without its marks: "__secret__" is Conveyor's, not the webhook's.
         return str(found or dataclasses.replace(conn, secret_fields=()).get_uri())
 
@@ -147,8 +147,8 @@ class EmailNotifier:
             found.update(host=conn.host or self.host, port=conn.port or self.port)
             found.update(login=conn.login, password=conn.password)
             for key in ("from", "starttls", "ssl"):
-                if key in conn.extra:
-                    value = conn.extra[key]
+                if key in conn.extra_dejson:
+                    value = conn.extra_dejson[key]
                     found[key] = value in (True, "true", "1", "yes") if key != "from" else value
         return found
 

@@ -137,9 +137,9 @@ def test_connections_add_in_airflows_three_forms(cli: Cli) -> None:
     assert (f.conn_type, f.host, f.login, f.password, f.schema, f.port) == (
         "http", "api.example", "bot", "s3cret", "https", 8443,
     )  # fmt: skip
-    assert f.extra == {"timeout": 5} and f.description == "the API"
+    assert f.extra_dejson == {"timeout": 5} and f.description == "the API"
     assert (found["by_json"].conn_type, found["by_json"].port) == ("mysql", 3306)
-    assert found["by_json"].extra == {"a": 1}
+    assert found["by_json"].extra_dejson == {"a": 1}
 
 
 @pytest.mark.parametrize(

@@ -200,7 +200,11 @@ def test_connections_are_masked_and_a_masked_value_sent_back_keeps_the_secret(
         from conveyor.connections import repository
 
         stored = repository.get_connection(world.store, world.settings, "warehouse")
-    assert (stored.password, stored.port, stored.extra["api_token"]) == ("s3cret", 6432, "tok")
+    assert (stored.password, stored.port, stored.extra_dejson["api_token"]) == (
+        "s3cret",
+        6432,
+        "tok",
+    )
     assert admin.post("/api/v2/connections", json=CONN).status_code == 409
     listed = _ok(op.get("/api/v2/connections", params={"connection_id_prefix_pattern": "ware"}))
     assert [c["connection_id"] for c in listed["connections"]] == ["warehouse"]

@@ -95,7 +95,7 @@ def test_unit_nested_extra_is_masked_and_registered() -> None:
     assert shown["headers"] == {"Authorization": "***", "X-Tenant": "acme"}
     assert shown["kube_config"] == "***"  # a kubeconfig is a secret whole
     assert shown["clients"] == [{"name": "one", "client_key": "***"}]
-    assert conn.extra == EXTRA  # the connection itself is untouched
+    assert conn.extra_dejson == EXTRA  # the connection itself is untouched
     registered = json.dumps(conn.secret_values())
     assert all(secret in registered for secret in SECRETS[:4])
     assert "acme" not in registered and "http://s3.local" not in registered

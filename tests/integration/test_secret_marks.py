@@ -62,7 +62,7 @@ SECRET_KEYS = [
 def test_secret_looking_keys_are_masked_whatever_their_spelling(key: str) -> None:
     assert looks_secret(key)
     conn = Connection("c", "http", extra={key: "value-123456", "region": "eu"})
-    assert conn.masked().extra == {key: "***", "region": "eu"}
+    assert conn.masked().extra_dejson == {key: "***", "region": "eu"}
     assert "value-123456" in conn.secret_values()
     assert "value-123456" not in conn.get_uri(reveal=False)
 
@@ -88,7 +88,7 @@ def test_marked_fields_survive_the_uri_and_the_store(tmp_path: Path, store: Stor
     read = repository.get_connection(store, settings, "svc")
     assert read.secret_fields == ("login", "tenant")
     assert sorted(read.secret_values()) == ["acme-42917", "robot-7788"]
-    assert read.masked().extra == {"tenant": "***", "x": "1"}
+    assert read.masked().extra_dejson == {"tenant": "***", "x": "1"}
 
 
 MARKED = """
@@ -98,8 +98,8 @@ MARKED = """
         @task
         def show():
             svc = get_connection("svc")
-            print(f"tenant={svc.extra['tenant']} seed={Variable.get('seed')}")
-            print(f"ssh={svc.extra['ssh-key']} login={svc.login}")
+            print(f"tenant={svc.extra_dejson['tenant']} seed={Variable.get('seed')}")
+            print(f"ssh={svc.extra_dejson['ssh-key']} login={svc.login}")
         show()
 """
 

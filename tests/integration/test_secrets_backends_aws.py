@@ -140,7 +140,7 @@ def test_secrets_manager_comes_before_the_environment_and_the_store(
         3306,
         "crm",
     )
-    assert crm.password == "crm-Pass-9" and crm.extra == {"charset": "utf8mb4"}
+    assert crm.password == "crm-Pass-9" and crm.extra_dejson == {"charset": "utf8mb4"}
     assert repository.get_connection(store, settings, "only_stored").host == "h"
     entry = repository.get_variable_entry(store, settings, "region")
     assert entry is not None and entry.value == "eu-west-3"

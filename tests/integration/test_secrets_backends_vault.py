@@ -96,7 +96,7 @@ def test_kv2_connections_and_variables_with_a_token(
         "vault-Pw-1",
     )
     api = repository.get_connection(store, settings, "api")
-    assert (api.conn_type, api.password, api.extra) == ("http", "api-Pw-2", {"timeout": 3})
+    assert (api.conn_type, api.password, api.extra_dejson) == ("http", "api-Pw-2", {"timeout": 3})
     assert repository.get_variable(store, settings, "region") == "eu-north-1"
     # A secret without a value key is no variable (as in Airflow): the store answers.
     assert repository.get_variable(store, settings, "no_value") == "stored"

@@ -43,7 +43,7 @@ USES_SECRETS = """
             cfg = Variable.get("cfg", deserialize_json=True)
             pinned = get_connection("pinned")
             return {
-                "host": wh.host, "port": wh.port, "schema": wh.schema, "extra": wh.extra,
+                "host": wh.host, "port": wh.port, "schema": wh.schema, "extra": wh.extra_dejson,
                 "rows": cfg["limits"]["rows"], "pinned_host": pinned.host,
                 "missing": Variable.get("nope", default="fallback"),
                 "region": Variable.get("region"),

@@ -181,9 +181,9 @@ def test_connections_from_a_json_file_as_uri_or_object(tmp_path: Path) -> None:
         5432,
     )
     assert (warehouse.login, warehouse.password, warehouse.schema) == ("etl", "p@ss", "dw")
-    assert warehouse.extra == {"sslmode": "require"}
+    assert warehouse.extra_dejson == {"sslmode": "require"}
     api = backends.find_connection(settings, "api")
-    assert api is not None and api.password == "tok-123" and api.extra == {"timeout": 5}
+    assert api is not None and api.password == "tok-123" and api.extra_dejson == {"timeout": 5}
     assert backends.find_connection(settings, "absent") is None
 
 

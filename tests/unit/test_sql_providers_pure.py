@@ -22,7 +22,8 @@ from conveyor.cli.common import settings
 from conveyor.cli.main import cli
 from conveyor.connections import files, repository
 from conveyor.connections.forms import connection_from_text
-from conveyor.exceptions import ConfigError
+from conveyor.connections.models import Connection
+from conveyor.exceptions import ConfigError, TaskError
 from conveyor.install_hint import pip_install
 from conveyor.providers import mysql, postgres, sql_operators, sql_sensor
 from conveyor.providers._extras import MissingExtraError, require
@@ -161,14 +162,18 @@ def test_uris_and_the_json_form_read_as_airflow_writes_them() -> None:
             }
         ),
     )
-    assert (as_json.conn_type, as_json.port, as_json.extra) == (
+    assert (as_json.conn_type, as_json.port, as_json.extra_dejson) == (
         "mysql",
         3307,
         {"charset": "utf8mb4"},
     )
     assert as_json.description == "shop" and as_json.get_extra() == '{"charset": "utf8mb4"}'
     with_uri = connection_from_text("u", '{"uri": "mysql://a:b@h/db", "extra": {"ssl": "x"}}')
-    assert (with_uri.conn_type, with_uri.password, with_uri.extra) == ("mysql", "b", {"ssl": "x"})
+    assert (with_uri.conn_type, with_uri.password, with_uri.extra_dejson) == (
+        "mysql",
+        "b",
+        {"ssl": "x"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -248,7 +253,7 @@ def test_exported_connection_files_read_in_each_format(tmp_path: Path) -> None:
         found = files.read_connections(path)
         assert sorted(found) == ["my_main", "pg_main"], path
         pg, my = found["pg_main"], found["my_main"]
-        assert (pg.conn_type, pg.password, pg.schema, pg.extra) == (
+        assert (pg.conn_type, pg.password, pg.schema, pg.extra_dejson) == (
             "postgres",
             "p@ss",
             "warehouse",
@@ -373,3 +378,20 @@ def test_base_hook_gives_the_hook_of_the_connections_type(
     assert isinstance(found, postgres.PostgresHook) and found.database == "other"
     assert found.get_conn_id() == "some_db" and found.connection.host == "h"
     assert isinstance(BaseHook.get_hook("some_shop"), mysql.MySqlHook)
+
+
+def test_a_connections_get_hook_gives_the_hook_of_its_type(
+    airflow_hook: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``BaseHook.get_connection("db").get_hook()``, as DAG files write it."""
+    from airflow.hooks.base import BaseHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_SOME_DB", "postgres://u:pw@h:5432/db")
+    monkeypatch.setenv("AIRFLOW_CONN_SOME_MAIL", "smtp://u:pw@mail.local:2525")
+    found = BaseHook.get_connection("some_db").get_hook(hook_params={"database": "other"})
+    assert isinstance(found, postgres.PostgresHook) and found.database == "other"
+    assert found.get_conn_id() == "some_db" and found.connection.port == 5432
+    mail = BaseHook.get_connection("some_mail").get_hook()
+    assert type(mail).__name__ == "SmtpHook" and mail.smtp_conn_id == "some_mail"
+    with pytest.raises(TaskError, match="connection 'odd' has type 'odd'"):
+        Connection("odd", "odd").get_hook()

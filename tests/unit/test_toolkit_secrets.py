@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
 from pathlib import Path
@@ -24,6 +25,60 @@ def test_airflow_3s_argument_order_reads_the_same_connection() -> None:
     assert Connection.from_uri(uri=uri, conn_id="db").port == 5433
 
 
+def test_extra_is_json_text_as_airflow_keeps_it() -> None:
+    """Airflow's ``conn.extra`` is the JSON text of an object: DAG code reads it with
+    ``json.loads(conn.extra)``, and builds connections with ``extra=json.dumps({...})``."""
+    given_dict = Connection("api", "http", extra={"timeout": 5, "verify": False})
+    given_text = Connection("api", "http", extra='{"timeout": 5, "verify": false}')
+    for conn in (given_dict, given_text):
+        assert isinstance(conn.extra, str)
+        assert json.loads(conn.extra) == {"timeout": 5, "verify": False}
+        assert conn.extra_dejson == {"timeout": 5, "verify": False}
+        assert conn.get_extra() == conn.extra
+    assert given_dict.get_uri() == given_text.get_uri()
+    # No extra is None, as in Airflow: ``json.loads(conn.extra) if conn.extra else {}``.
+    assert Connection("api", "http").extra is None
+    assert Connection("api", "http", extra={}).extra is None
+    assert Connection.from_uri("db", "postgres://h/d").extra is None
+    # extra_dejson is a new dict each time: changing it changes no connection.
+    given_dict.extra_dejson["timeout"] = 99
+    assert given_dict.extra_dejson["timeout"] == 5
+
+
+def test_extra_that_is_not_a_json_object_reads_as_empty_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="conveyor.connections.models"):
+        assert Connection("api", "http", extra="{not json").extra_dejson == {}
+        assert Connection("api", "http", extra="[1, 2]").extra_dejson == {}
+    assert [r.getMessage()[:33] for r in caplog.records] == [
+        "connection 'api': its extra is no",
+        "connection 'api': its extra is no",
+    ]
+    with pytest.raises(ConfigError, match="JSON object or its text"):
+        Connection("api", "http", extra=[1, 2])  # type: ignore[arg-type]
+
+
+def test_airflow_2s_uri_keyword_builds_the_connection() -> None:
+    """``Connection(conn_id=..., uri=...)``, Airflow 2's constructor; the URI and the fields
+    together are refused, as Airflow refuses them."""
+    conn = Connection(conn_id="db", uri="postgresql://etl:pw@db.local:5433/sales?sslmode=require")
+    assert conn == Connection.from_uri(
+        "db", "postgresql://etl:pw@db.local:5433/sales?sslmode=require"
+    )
+    assert (conn.conn_type, conn.port, conn.extra_dejson) == (
+        "postgres",
+        5433,
+        {"sslmode": "require"},
+    )
+    with pytest.raises(
+        ConfigError, match=r"give either uri or the fields, not both \(uri and host\)"
+    ):
+        Connection(conn_id="db", host="elsewhere", uri="postgres://h/d")
+    with pytest.raises(TypeError, match="conn_type is required"):
+        Connection(conn_id="db")
+
+
 def test_uri_round_trips_with_quoted_password_port_schema_and_extra() -> None:
     conn = Connection.from_uri(
         "db", "postgres://etl:p%40ss%2Fw@db.local:6543/sales?sslmode=require"
@@ -34,7 +89,11 @@ def test_uri_round_trips_with_quoted_password_port_schema_and_extra() -> None:
         6543,
         "etl",
     )
-    assert (conn.password, conn.schema, conn.extra) == ("p@ss/w", "sales", {"sslmode": "require"})
+    assert (conn.password, conn.schema, conn.extra_dejson) == (
+        "p@ss/w",
+        "sales",
+        {"sslmode": "require"},
+    )
     assert Connection.from_uri("db", conn.get_uri()) == conn
     # As Airflow's: a postgresql:// URI is a "postgres" connection, written back so; the
     # SQLAlchemy URL names the dialect.
@@ -46,9 +105,9 @@ def test_uri_round_trips_with_quoted_password_port_schema_and_extra() -> None:
 
 def test_json_extra_and_sqlite_paths() -> None:
     conn = Connection.from_uri("x", 'http://h?__extra__={"retries": 3, "token": "abcd1234"}')
-    assert conn.extra == {"retries": 3, "token": "abcd1234"}
+    assert conn.extra_dejson == {"retries": 3, "token": "abcd1234"}
     assert conn.secret_values() == ["abcd1234"]
-    assert conn.masked().extra == {"retries": 3, "token": "***"}
+    assert conn.masked().extra_dejson == {"retries": 3, "token": "***"}
     lite = Connection.from_uri("lite", "sqlite:////tmp/data/x.db")
     assert lite.sqlalchemy_url() == "sqlite:////tmp/data/x.db"
     assert Connection.from_uri("lite", lite.get_uri()) == lite

@@ -17,7 +17,7 @@ from conveyor.cli.common import CliError, console, json_object, open_store, sett
 from conveyor.cli.export_files import write_json
 from conveyor.cli.output import output_option, write_data, write_rows
 from conveyor.connections import forms, repository
-from conveyor.connections.models import Connection
+from conveyor.connections.models import Connection, extra_text
 from conveyor.exceptions import NotFoundError
 from conveyor.web import queries, schemas
 
@@ -94,7 +94,7 @@ def _connection_given(conn_id: str, given: dict[str, Any]) -> Connection:
     if uri:
         conn = Connection.from_uri(conn_id, uri, given["description"])
         if given["extra"] is not None:  # Airflow: --conn-extra replaces the URI's extras
-            conn = replace(conn, extra=json_object(given["extra"], "--extra"))
+            conn = replace(conn, extra=extra_text(json_object(given["extra"], "--extra")))
         return conn
     if as_json:
         if given["extra"] is not None:

@@ -118,7 +118,7 @@ def connections_document(conns: list[Connection], *, reveal: bool) -> dict[str, 
             "password": shown.password,
             "schema": shown.schema,
             "port": conn.port,
-            "extra": json.dumps(shown.extra) if shown.extra else None,
+            "extra": shown.extra,
         }
     return found
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from conveyor.connections.models import Connection
+from conveyor.connections.models import Connection, extra_text
 from conveyor.exceptions import ConfigError
 
 #: Airflow reads PostgreSQL's type "postgresql" as "postgres", its own name for it.
@@ -76,7 +76,7 @@ def connection_from_dict(conn_id: str, data: dict[str, Any]) -> Connection:
     extra = _extra(conn_id, data.get("extra", data.get("extra_dejson")))
     if data.get("uri"):
         base = Connection.from_uri(conn_id, str(data["uri"]))
-        extra = {**base.extra, **extra}
+        extra = {**base.extra_dejson, **extra}
     else:
         conn_type = data.get("conn_type")
         if not conn_type or not isinstance(conn_type, str):
@@ -88,7 +88,7 @@ def connection_from_dict(conn_id: str, data: dict[str, Any]) -> Connection:
         base,
         **given,
         port=_port(conn_id, data["port"]) if data.get("port") not in (None, "") else base.port,
-        extra=extra,
+        extra=extra_text(extra),
         description=data.get("description") or base.description,
     )
 

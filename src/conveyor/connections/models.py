@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -31,10 +33,14 @@ TYPE_SECRET_FIELDS: dict[str, tuple[str, ...]] = {"slackwebhook": ("schema",)}
 #: Fields that never hold a secret worth masking: naming them is a mistake, refused.
 _NEVER_SECRET = ("conn_id", "conn_type", "port", "description", "extra")
 
+_log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Connection:
-    """One connection. ``extra`` holds anything else the system needs (JSON object)."""
+    """One connection, with Airflow's attributes: ``extra`` is the JSON text of an object (or
+    ``None``), as Airflow keeps it, so ``json.loads(conn.extra)`` reads it; ``extra_dejson``
+    is that object as a dict."""
 
     conn_id: str
     conn_type: str
@@ -43,20 +49,73 @@ class Connection:
     login: str | None = None
     password: str | None = field(default=None, repr=False)
     schema: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    extra: str | None = field(default=None, repr=False)
     description: str | None = None
     #: Fields masked whatever their name: ``login`` or keys of ``extra`` (the password is
     #: always secret, and so are extra keys that look secret: see ``masking.looks_secret``).
     secret_fields: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
-        fields = self.secret_fields
+    def __init__(
+        self,
+        conn_id: str,
+        conn_type: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        login: str | None = None,
+        password: str | None = None,
+        schema: str | None = None,
+        extra: str | Mapping[str, Any] | None = None,
+        description: str | None = None,
+        secret_fields: Iterable[str] = (),
+        *,
+        uri: str | None = None,
+    ) -> None:
+        """The fields by name, or Airflow 2's ``Connection(conn_id=..., uri=...)``. ``extra``
+        may be the JSON text of an object (Airflow's form) or a dict, kept as its JSON text;
+        an empty one is ``None``, as in Airflow."""
+        if uri is not None:
+            fields_given = {
+                "conn_type": conn_type,
+                "host": host,
+                "port": port,
+                "login": login,
+                "password": password,
+                "schema": schema,
+                "extra": extra,
+                "secret_fields": tuple(secret_fields),
+            }
+            given = [name for name, value in fields_given.items() if value]
+            if given:
+                raise ConfigError(
+                    f"connection {conn_id!r}: give either uri or the fields, not both "
+                    f"(uri and {', '.join(given)})"
+                )
+            parsed = Connection.from_uri(conn_id, uri, description)
+            conn_type, host, port = parsed.conn_type, parsed.host, parsed.port
+            login, password, schema = parsed.login, parsed.password, parsed.schema
+            extra, secret_fields = parsed.extra, parsed.secret_fields
+        if conn_type is None:
+            raise TypeError(f"Connection({conn_id!r}): conn_type is required (or uri=...)")
+        fields = secret_fields
         if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
             raise ConfigError(
-                f"connection {self.conn_id!r}: secret_fields must be a list of field names, "
+                f"connection {conn_id!r}: secret_fields must be a list of field names, "
                 f"got {fields!r}"
             )
-        object.__setattr__(self, "secret_fields", tuple(sorted(set(fields))))
+        values = {
+            "conn_id": conn_id,
+            "conn_type": conn_type,
+            "host": host,
+            "port": port,
+            "login": login,
+            "password": password,
+            "schema": schema,
+            "extra": extra_text(extra),
+            "description": description,
+            "secret_fields": tuple(sorted(set(fields))),
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     def check_secret_fields(self) -> None:
         """Refuse a mark that would mask nothing: a field that holds no secret, or a name that
@@ -69,9 +128,10 @@ class Connection:
                 f"connection {self.conn_id!r}: secret_fields cannot mask {', '.join(never)}; "
                 f"they name {', '.join(SECRET_MAY_BE)} or keys of extra"
             )
-        unknown = [f for f in self.secret_fields if f not in SECRET_MAY_BE and f not in self.extra]
+        extra = self.extra_dejson
+        unknown = [f for f in self.secret_fields if f not in SECRET_MAY_BE and f not in extra]
         if unknown:
-            keys = ", ".join(sorted(self.extra)) or "none"
+            keys = ", ".join(sorted(extra)) or "none"
             raise ConfigError(
                 f"connection {self.conn_id!r}: secret_fields names {', '.join(unknown)}, which "
                 f"is neither one of {', '.join(SECRET_MAY_BE)} nor a key of extra ({keys})"
@@ -165,7 +225,7 @@ class Connection:
             hidden = not reveal and self._marked("schema")
             uri += lead + (MASK if hidden else quote(self.schema, safe="/"))
         if self.extra or self.secret_fields:
-            shown = self.extra if reveal else self.masked_extra()
+            shown = self.extra_dejson if reveal else self.masked_extra()
             marks = {"__secret__": ",".join(self.secret_fields)} if self.secret_fields else {}
             if all(isinstance(v, str) for v in shown.values()):
                 uri += "?" + urlencode({**shown, **marks})
@@ -180,21 +240,41 @@ class Connection:
     # Airflow's spellings, which DAG code and hooks written for Airflow call.
     @property
     def extra_dejson(self) -> dict[str, Any]:
-        """``extra`` as a dict (Airflow keeps it as JSON text and parses it here)."""
-        return dict(self.extra)
+        """``extra`` as a new dict each time. Text that is not a JSON object is logged and
+        read as ``{}``, as Airflow reads it."""
+        if not self.extra:
+            return {}
+        try:
+            found = json.loads(self.extra)
+        except ValueError as exc:
+            _log.error("connection %r: its extra is not JSON (%s); read as {}", self.conn_id, exc)
+            return {}
+        if not isinstance(found, dict):
+            _log.error("connection %r: its extra is not a JSON object; read as {}", self.conn_id)
+            return {}
+        return found
 
-    def get_extra(self) -> str:
-        """``extra`` as JSON text."""
-        return json.dumps(self.extra)
+    def get_extra(self) -> str | None:
+        """``extra``: its JSON text, ``None`` when it has none (Airflow's ``get_extra``)."""
+        return self.extra
 
     def get_password(self) -> str | None:
         return self.password
+
+    def get_hook(self, *, hook_params: dict[str, Any] | None = None) -> Any:
+        """The hook of this connection's type, made for its id (Airflow's ``get_hook``:
+        ``BaseHook.get_connection("db").get_hook()`` is a ``PostgresHook`` for a postgres
+        connection)."""
+        from conveyor.providers.registry import hook_of  # the providers import this module
+
+        return hook_of(self, hook_params)
 
     def masked_extra(self) -> dict[str, Any]:
         """``extra`` as it may be shown: a secret key's value is ``***`` whole, and so is
         whatever sits under a secret-looking key deeper inside an object or a list (a
         ``service_config``'s keys, a ``headers`` object's ``Authorization``)."""
-        return {k: (MASK if self.is_secret(k) else mask_nested(v)) for k, v in self.extra.items()}
+        extra = self.extra_dejson.items()
+        return {k: (MASK if self.is_secret(k) else mask_nested(v)) for k, v in extra}
 
     def secret_values(self) -> list[Any]:
         """What must never be printed: the password, the values of secret fields (an extra
@@ -204,7 +284,7 @@ class Connection:
         for name in ("login", "host", "schema"):
             if getattr(self, name) and self._marked(name):
                 values.append(getattr(self, name))
-        for key, value in self.extra.items():
+        for key, value in self.extra_dejson.items():
             if self.is_secret(key):
                 values += [value] if value else []
             else:
@@ -222,7 +302,7 @@ class Connection:
             host=hide("host"),
             schema=hide("schema"),
             password=MASK if self.password else None,
-            extra=self.masked_extra(),
+            extra=extra_text(self.masked_extra()),
         )
 
     def sqlalchemy_url(self) -> str:
@@ -234,6 +314,16 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<Connection {self.conn_id} {self.get_uri(reveal=False)}>"
+
+
+def extra_text(extra: str | Mapping[str, Any] | None) -> str | None:
+    """``extra`` as Airflow keeps it: JSON text, ``None`` for none. Text is kept as given
+    (read at first use, as Airflow reads it)."""
+    if extra is None or isinstance(extra, str):
+        return extra or None
+    if not isinstance(extra, Mapping):
+        raise ConfigError(f"a connection's extra is a JSON object or its text, not {extra!r}")
+    return json.dumps(dict(extra)) if extra else None
 
 
 def _reason(exc: ValueError) -> str:

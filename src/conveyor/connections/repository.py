@@ -108,13 +108,14 @@ def set_connection(
     with store.write() as db:
         stored = secrets.get_connection(db, conn.conn_id) if keep_marks else None
         if stored is not None and stored.secret_fields:
-            kept = [f for f in stored.secret_fields if f in SECRET_MAY_BE or f in conn.extra]
+            kept = [f for f in stored.secret_fields if f in SECRET_MAY_BE or f in conn.extra_dejson]
             conn = replace(conn, secret_fields=(*conn.secret_fields, *kept))
         conn.check_secret_fields()
+        extra = conn.extra_dejson
         row = StoredConnection(
             **{name: getattr(conn, name) for name in _STORED_AS_IS},
             password=crypto.encrypt(settings, conn.password) if conn.password else None,
-            extra=crypto.encrypt(settings, json.dumps(conn.extra)) if conn.extra else None,
+            extra=crypto.encrypt(settings, json.dumps(extra)) if extra else None,
             secret_fields=list(conn.secret_fields) or None,
         )
         secrets.put_connection(db, row)

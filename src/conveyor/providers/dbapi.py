@@ -37,7 +37,7 @@ Parameters = Iterable[Any] | Mapping[str, Any] | None
 def cursor_choice(conn: Connection, choices: Mapping[str, Any]) -> Any:
     """What the connection's extra ``cursor`` names among ``choices`` (None without one); a
     name not among them fails, naming the connection and the names there are."""
-    cursor = str(conn.extra.get("cursor", "")).lower()
+    cursor = str(conn.extra_dejson.get("cursor", "")).lower()
     if not cursor:
         return None
     if cursor not in choices:
@@ -121,7 +121,7 @@ class DbApiHook(ProviderHook):
 
     @property
     def connection_extra(self) -> dict[str, Any]:
-        return dict(self.connection.extra)
+        return self.connection.extra_dejson
 
     def _connect(self, conn: Connection) -> Any:
         """A new DB-API connection to ``conn``; each driver's hook implements it."""
@@ -367,7 +367,7 @@ class DbApiHook(ProviderHook):
     def _connection_placeholder(self) -> str:
         """The connection's extra ``placeholder`` when it is ``%s`` or ``?`` (a JDBC driver
         wants ``?``), as Airflow's hooks read it; else the hook's own."""
-        wanted = self.connection.extra.get("placeholder")
+        wanted = self.connection.extra_dejson.get("placeholder")
         if wanted in _PLACEHOLDERS:
             return str(wanted)
         if wanted is not None:

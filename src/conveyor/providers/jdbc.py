@@ -70,7 +70,7 @@ class JdbcHook(DbApiHook):
         self._driver_class = driver_class
 
     def _from_extra(self, key: str, current: str | None) -> str | None:
-        lowered = {str(k).lower(): v for k, v in self.connection.extra.items()}
+        lowered = {str(k).lower(): v for k, v in self.connection.extra_dejson.items()}
         found = lowered.get(key)
         if found:
             if _allowed(f"allow_{key}_in_extra"):
@@ -140,15 +140,15 @@ class JdbcHook(DbApiHook):
         """The JDBC URL (the host), or with the extra ``sqlalchemy_scheme`` (and
         ``sqlalchemy_driver``, ``sqlalchemy_query``) a SQLAlchemy URL, as Airflow writes it."""
         conn = self.connection
-        scheme = conn.extra.get("sqlalchemy_scheme")
+        scheme = conn.extra_dejson.get("sqlalchemy_scheme")
         if not scheme:
             return str(conn.host)
-        driver = conn.extra.get("sqlalchemy_driver")
+        driver = conn.extra_dejson.get("sqlalchemy_driver")
         prefix = f"{scheme}+{driver}" if driver else str(scheme)
         uri = f"{prefix}://{url_authority(conn)}" + (
             f"/{quote_plus(conn.schema)}" if conn.schema else ""
         )
-        query = conn.extra.get("sqlalchemy_query") or {}
+        query = conn.extra_dejson.get("sqlalchemy_query") or {}
         if isinstance(query, dict):
             text = urlencode({k: str(v) for k, v in query.items() if v is not None})
             if text:
@@ -158,7 +158,7 @@ class JdbcHook(DbApiHook):
     def get_sqlalchemy_engine(self, engine_kwargs: dict[str, Any] | None = None) -> Any:
         """A SQLAlchemy engine whose connections are this hook's (needs the extra
         ``sqlalchemy_scheme`` naming the dialect, as in Airflow)."""
-        if not self.connection.extra.get("sqlalchemy_scheme"):
+        if not self.connection.extra_dejson.get("sqlalchemy_scheme"):
             raise ValueError(
                 "The parameter 'sqlalchemy_scheme' must be defined in extra for JDBC connections!"
             )

@@ -56,7 +56,7 @@ class MySqlHook(DbApiHook):
         self.init_command = init_command
 
     def _connect_args(self, conn: Connection) -> dict[str, Any]:
-        extra = conn.extra
+        extra = conn.extra_dejson
         args: dict[str, Any] = {
             "user": conn.login,
             "password": conn.password or "",
@@ -145,7 +145,7 @@ class MySqlHook(DbApiHook):
         )
         query = {
             k: v
-            for k, v in conn.extra.items()
+            for k, v in conn.extra_dejson.items()
             if k in ("charset", "unix_socket") and isinstance(v, str)
         }
         return uri + ("?" + urlencode(query) if query else "")

@@ -78,7 +78,7 @@ class PostgresHook(DbApiHook):
         }
         if self.options:
             args["options"] = self.options
-        args.update({k: v for k, v in conn.extra.items() if k not in _NOT_CONNECT_ARGS})
+        args.update({k: v for k, v in conn.extra_dejson.items() if k not in _NOT_CONNECT_ARGS})
         row_factory = cursor_choice(conn, _ROW_FACTORIES)
         if row_factory is not None:
             args["row_factory"] = row_factory
@@ -108,11 +108,11 @@ class PostgresHook(DbApiHook):
         """``postgresql+psycopg://login:password@host:port/database``: SQLAlchemy's URL for
         the driver installed (``sqlalchemy_scheme`` in the extra overrides the scheme)."""
         conn = self.connection
-        scheme = conn.extra.get("sqlalchemy_scheme") or "postgresql+psycopg"
+        scheme = conn.extra_dejson.get("sqlalchemy_scheme") or "postgresql+psycopg"
         database = self._database(conn)
         authority = url_authority(conn, default_host="", quote=_quote_all)
         uri = f"{scheme}://{authority}/{_quote_all(database) if database else ''}"
-        query = conn.extra.get("sqlalchemy_query")
+        query = conn.extra_dejson.get("sqlalchemy_query")
         if isinstance(query, dict) and query:
             uri += "?" + urlencode(query)
         return uri

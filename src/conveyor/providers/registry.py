@@ -55,15 +55,18 @@ def hook_class(conn_type: str) -> type[DbApiHook] | None:
 
 def get_hook(conn_id: str, hook_params: dict[str, Any] | None = None) -> DbApiHook:
     """The SQL hook for connection ``conn_id``, made with ``hook_params``."""
-    conn = get_connection(conn_id)
+    return _sql_hook(get_connection(conn_id), hook_params)
+
+
+def _sql_hook(conn: Connection, hook_params: dict[str, Any] | None) -> DbApiHook:
     found_class = hook_class(conn.conn_type)
     if found_class is None:
         raise TaskError(
-            f"connection {conn_id!r} has type {conn.conn_type!r}, which Conveyor's SQL "
+            f"connection {conn.conn_id!r} has type {conn.conn_type!r}, which Conveyor's SQL "
             f"operators and sensors cannot use (they take {', '.join(sql_types())}; see "
             f"docs/airflow.md)"
         )
-    params: dict[str, Any] = {**(hook_params or {}), found_class.conn_name_attr: conn_id}
+    params: dict[str, Any] = {**(hook_params or {}), found_class.conn_name_attr: conn.conn_id}
     hook = found_class(**params)
     hook.connection = conn
     return hook
@@ -71,12 +74,17 @@ def get_hook(conn_id: str, hook_params: dict[str, Any] | None = None) -> DbApiHo
 
 def any_hook(conn_id: str, hook_params: dict[str, Any] | None = None) -> Any:
     """``BaseHook.get_hook``: the hook of ``conn_id``'s type, made with ``hook_params``."""
-    conn = get_connection(conn_id)
+    return hook_of(get_connection(conn_id), hook_params)
+
+
+def hook_of(conn: Connection, hook_params: dict[str, Any] | None = None) -> Any:
+    """``Connection.get_hook``: the hook of ``conn``'s type for its id, made with
+    ``hook_params``; a type no hook serves is refused, naming it."""
     kind = connection_type(conn.conn_type)
     if kind is None or kind.sql:
-        return get_hook(conn_id, hook_params)
+        return _sql_hook(conn, hook_params)
     found_class = load(kind.hook)
-    return found_class(**{**(hook_params or {}), found_class.conn_name_attr: conn_id})
+    return found_class(**{**(hook_params or {}), found_class.conn_name_attr: conn.conn_id})
 
 
 def check_connection(conn: Connection) -> tuple[bool, str]:

@@ -36,7 +36,7 @@ class SqliteHook(DbApiHook):
                 "sqlite://%2Fdata%2Fapp.db (the path URL-encoded, as Airflow reads it) or "
                 'the JSON form {"conn_type": "sqlite", "host": "/data/app.db"}'
             )
-        query = urlencode({k: str(v) for k, v in conn.extra.items() if v is not None})
+        query = urlencode({k: str(v) for k, v in conn.extra_dejson.items() if v is not None})
         return conn.host, f"?{query}" if query else ""
 
     def _connect(self, conn: Connection) -> Any:

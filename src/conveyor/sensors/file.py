@@ -26,7 +26,7 @@ def connection_path(fs_conn_id: str) -> str:
         if fs_conn_id == DEFAULT_FS_CONNECTION:
             return ""
         raise
-    return str(connection.extra.get("path") or "")
+    return str(connection.extra_dejson.get("path") or "")
 
 
 class FSHook:

@@ -785,7 +785,11 @@ def connection_info(found: ConnectionModel, reveal: bool) -> schemas.ConnectionI
     """A connection with its password and secret extras masked unless ``reveal``."""
     shown = found if reveal else found.masked()
     return from_row(
-        schemas.ConnectionInfo, shown, schema_=shown.schema, uri=found.get_uri(reveal=reveal)
+        schemas.ConnectionInfo,
+        shown,
+        schema_=shown.schema,
+        extra=shown.extra_dejson,
+        uri=found.get_uri(reveal=reveal),
     )
 
 

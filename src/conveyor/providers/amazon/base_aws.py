@@ -102,7 +102,7 @@ def settings_of(conn: Connection | None, conn_id: str | None) -> AwsSettings:
     """The settings an ``aws`` connection holds; ``conn`` None: boto3's defaults."""
     if conn is None:
         return AwsSettings(conn_id=conn_id)
-    extra = conn.extra
+    extra = conn.extra_dejson
     access, secret = conn.login, conn.password
     if not (access and secret):  # Airflow reads the keys from extra when login is empty
         access, secret = extra.get("aws_access_key_id"), extra.get("aws_secret_access_key")

@@ -36,7 +36,7 @@ class EmrHook(AwsBaseHook):
         config: dict[str, Any] = {}
         if self.emr_conn_id:
             try:
-                config = dict(self.get_connection(self.emr_conn_id).extra)
+                config = self.get_connection(self.emr_conn_id).extra_dejson
             except NotFoundError:
                 self.log.warning(
                     "no connection %r: the job flow is job_flow_overrides alone", self.emr_conn_id

@@ -103,7 +103,7 @@ class DiscordWebhookHook(HttpHook):
         """The endpoint (given, or the connection's), checked and registered as a secret."""
         found = self.given_endpoint
         if not found:
-            found = self._connection().extra.get("webhook_endpoint", "")
+            found = self._connection().extra_dejson.get("webhook_endpoint", "")
         found = str(found or "").strip().strip("/")
         # A plain ValueError here and for a long message, as Airflow's provider raises.
         if not ENDPOINT.match(found):

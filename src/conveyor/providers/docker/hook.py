@@ -147,8 +147,8 @@ class DockerHook(ProviderHook):
                 username=conn.login,
                 password=conn.password,
                 registry=registry,
-                email=conn.extra.get("email") or None,
-                reauth=str(conn.extra.get("reauth", "true")).lower() != "false",
+                email=conn.extra_dejson.get("email") or None,
+                reauth=str(conn.extra_dejson.get("reauth", "true")).lower() != "false",
             )
         except docker.errors.APIError as exc:
             reason = getattr(exc, "explanation", None) or type(exc).__name__

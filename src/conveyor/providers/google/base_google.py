@@ -132,7 +132,7 @@ class GoogleBaseHook(ProviderHook):
                     f"its type is {self._connection.conn_type!r}; a Google hook reads a "
                     f"connection of type {' or '.join(CONN_TYPES)}"
                 )
-            self._extra = dict(self._connection.extra)
+            self._extra = self._connection.extra_dejson
         return self._extra
 
     def _get_field(self, name: str, default: Any = None) -> Any:

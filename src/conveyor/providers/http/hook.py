@@ -126,8 +126,8 @@ class HttpHook(ProviderHook):
         self, conn: Connection, extra_options: Mapping[str, Any]
     ) -> tuple[dict[str, str], dict[str, Any]]:
         """The connection's extra as headers and options; ``extra_options`` win."""
-        headers = {str(k): str(v) for k, v in conn.extra.items() if k not in OPTION_KEYS}
-        options = {k: v for k, v in conn.extra.items() if k in OPTION_KEYS}
+        headers = {str(k): str(v) for k, v in conn.extra_dejson.items() if k not in OPTION_KEYS}
+        options = {k: v for k, v in conn.extra_dejson.items() if k in OPTION_KEYS}
         return headers, {**options, **extra_options}
 
     def get_conn(

@@ -207,7 +207,7 @@ class KubernetesPodOperator(BaseOperator):
         if not self.kubernetes_conn_id:
             return None
         try:
-            return dict(get_connection(self.kubernetes_conn_id).extra)
+            return get_connection(self.kubernetes_conn_id).extra_dejson
         except NotFoundError:
             return None
 

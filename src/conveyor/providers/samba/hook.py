@@ -41,7 +41,7 @@ class SambaHook(ProviderHook):
         auth_protocol: str | None = None,
     ) -> None:
         conn = self.get_connection(samba_conn_id)
-        extra = conn.extra
+        extra = conn.extra_dejson
         legacy = extra.get("auth")
         default_auth = legacy if legacy in _AUTH_PROTOCOLS else "negotiate"
         self._auth_protocol = str(auth_protocol or extra.get("auth_protocol", default_auth))

@@ -83,7 +83,7 @@ class SlackHook(ProviderHook):
         return conn
 
     def _api_url(self, conn: Connection) -> str:
-        found = self.base_url or conn.extra.get("base_url")
+        found = self.base_url or conn.extra_dejson.get("base_url")
         if not found and conn.host:
             found = base_url(conn, default_scheme="https")
         return str(found or DEFAULT_BASE_URL)
@@ -108,8 +108,8 @@ class SlackHook(ProviderHook):
         elif data is not None:
             request["data"] = dict(data)
         options = {
-            "timeout": self.timeout or conn.extra.get("timeout"),
-            "proxy": self.proxy or conn.extra.get("proxy"),
+            "timeout": self.timeout or conn.extra_dejson.get("timeout"),
+            "proxy": self.proxy or conn.extra_dejson.get("proxy"),
         }
         answer = send(
             http_verb.upper(),

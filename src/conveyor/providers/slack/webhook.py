@@ -106,9 +106,9 @@ class SlackWebhookHook(ProviderHook):
         if not isinstance(body, dict):
             raise TaskError(f"Body expected dictionary, got {type(body).__name__}.")
         conn = self._connection()
-        options = {"timeout": self.timeout or conn.extra.get("timeout"), "proxy": self.proxy}
+        options = {"timeout": self.timeout or conn.extra_dejson.get("timeout"), "proxy": self.proxy}
         if options["proxy"] is None:
-            options["proxy"] = conn.extra.get("proxy")
+            options["proxy"] = conn.extra_dejson.get("proxy")
         url = self.webhook_url(conn)
         response = send(
             "POST",

@@ -119,7 +119,7 @@ class SmtpHook(ProviderHook):
 
     def _switch(self, name: str, off_name: str) -> bool:
         """The extra ``name``, else the opposite of ``off_name`` (older providers' spelling)."""
-        extra = self.conn.extra
+        extra = self.conn.extra_dejson
         if name in extra:
             return _flag(extra[name])
         return not _flag(extra.get(off_name, False))
@@ -146,24 +146,24 @@ class SmtpHook(ProviderHook):
 
     @property
     def timeout(self) -> float:
-        return float(self.conn.extra.get("timeout", 30))
+        return float(self.conn.extra_dejson.get("timeout", 30))
 
     @property
     def retry_limit(self) -> int:
-        return max(1, int(self.conn.extra.get("retry_limit", 5)))
+        return max(1, int(self.conn.extra_dejson.get("retry_limit", 5)))
 
     @property
     def from_email(self) -> str | None:
-        found = self.conn.extra.get("from_email") or self.conn.extra.get("from")
+        found = self.conn.extra_dejson.get("from_email") or self.conn.extra_dejson.get("from")
         return str(found) if found else None
 
     @property
     def subject_template(self) -> str | None:
-        return self.conn.extra.get("subject_template")
+        return self.conn.extra_dejson.get("subject_template")
 
     @property
     def html_content_template(self) -> str | None:
-        return self.conn.extra.get("html_content_template")
+        return self.conn.extra_dejson.get("html_content_template")
 
     # -- the link --------------------------------------------------------------------------
     def _where(self) -> str:

@@ -196,7 +196,7 @@ class SparkSubmitHook(ProviderHook):
         else:
             master = f"{conn.conn_type}://{host}"
         data["master"] = f"{master}:{conn.port}" if conn.port else master
-        extra = conn.extra
+        extra = conn.extra_dejson
         data["queue"] = self._yarn_queue or extra.get("queue")
         data["deploy_mode"] = self._deploy_mode or extra.get("deploy-mode")
         if not self.spark_binary:

@@ -156,7 +156,7 @@ class SSHHook(ProviderHook):
         self.password = self.password if self.password is not None else conn.password
         self.remote_host = self.remote_host or conn.host or ""
         self.port = self.port if self.port is not None else conn.port
-        extra = conn.extra
+        extra = conn.extra_dejson
         if self.key_file is None and extra.get("key_file"):
             self.key_file = str(extra["key_file"])
         if extra.get("private_key"):

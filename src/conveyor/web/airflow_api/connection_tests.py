@@ -62,7 +62,7 @@ class AsyncConnectionTestResponse(BaseModel):
 
 def _without_secrets(message: str, conn: Connection) -> str:
     """The hook's message with the connection's secrets masked: it is kept in the store."""
-    for secret in [conn.password, *secrets_in(conn.extra)]:
+    for secret in [conn.password, *secrets_in(conn.extra_dejson)]:
         if isinstance(secret, str) and secret:
             message = message.replace(secret, MASK)
     return message

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conveyor.connections import repository
 from conveyor.connections.masking import MASK
-from conveyor.connections.models import Connection
+from conveyor.connections.models import Connection, extra_text
 from conveyor.exceptions import ConfigError
 from conveyor.providers import registry
 from conveyor.web import strict_json
@@ -109,8 +109,7 @@ class ConnectionTestResponse(BaseModel):
 def _response(conn: Connection) -> ConnectionResponse:
     shown = conn.masked()
     same = {name: getattr(shown, name) for name in SAME_FIELDS}
-    extra = json.dumps(shown.extra) if shown.extra else None
-    return ConnectionResponse(connection_id=conn.conn_id, extra=extra, **same)
+    return ConnectionResponse(connection_id=conn.conn_id, extra=shown.extra, **same)
 
 
 CONNECTIONS = EnvEntries[Connection](
@@ -143,8 +142,9 @@ def kept_secrets(new: Connection, old: Connection | None) -> Connection:
         for name in ("host", "login", "schema", "password")
         if getattr(new, name) == MASK
     }
-    extra = {k: old.extra.get(k) if v == MASK else v for k, v in new.extra.items()}
-    return dataclasses.replace(new, extra=extra, **kept)
+    kept_extra = old.extra_dejson
+    extra = {k: kept_extra.get(k) if v == MASK else v for k, v in new.extra_dejson.items()}
+    return dataclasses.replace(new, extra=extra_text(extra), **kept)
 
 
 def refuse_unless_tests_allowed(request: Request) -> None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from conveyor.config import Settings
 from conveyor.connections import repository
 from conveyor.connections.masking import MASK
-from conveyor.connections.models import Connection
+from conveyor.connections.models import Connection, extra_text
 from conveyor.exceptions import ConfigError
 from conveyor.store.engine import Store
 from conveyor.web import queries, schemas, strict_json
@@ -143,7 +143,7 @@ def put_connection(
             raise HTTPException(422, "give 'uri', or 'conn_type' and the other fields")
         if body.keep_secrets:
             conn = _kept_secrets(request, conn, body.password is None)
-        if found := strict_json.problem(conn.extra, "extra"):  # also what a URI's query held
+        if found := strict_json.problem(conn.extra_dejson, "extra"):  # also what a URI's query held
             raise HTTPException(422, found)
         conn = repository.set_connection(
             get_store(request), get_settings(request), conn, keep_marks=body.secret_fields is None
@@ -166,10 +166,12 @@ def _kept_secrets(request: Request, conn: Connection, keep_password: bool) -> Co
     for name in ("host", "login", "schema", "password"):
         if getattr(conn, name) == MASK or (name == "password" and keep_password):
             kept[name] = getattr(stored, name)
+    kept_extra = stored.extra_dejson
     extra = {
-        key: stored.extra.get(key) if value == MASK else value for key, value in conn.extra.items()
+        key: kept_extra.get(key) if value == MASK else value
+        for key, value in conn.extra_dejson.items()
     }
-    return dataclasses.replace(conn, extra=extra, **kept)  # type: ignore[arg-type]
+    return dataclasses.replace(conn, extra=extra_text(extra), **kept)  # type: ignore[arg-type]
 
 
 @router.delete("/connections/{conn_id}", status_code=204)
