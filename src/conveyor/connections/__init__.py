@@ -186,8 +186,39 @@ class Variable:
         """Store a variable; ``secret=None`` keeps the secret mark it has. The arguments'
         order is Airflow's: ``Variable.set("cfg", {...}, "what it is", True)``."""
         store, settings = _active()
-        text = json.dumps(value) if serialize_json else value
+        # As Airflow stores it: JSON indented by two, anything else as its str().
+        text = json.dumps(value, indent=2) if serialize_json else str(value)
         repository.set_variable(store, settings, key, text, description, secret=secret)
+
+    @staticmethod
+    def setdefault(
+        key: str, default: Any, description: str | None = None, deserialize_json: bool = False
+    ) -> Any:
+        """Airflow's: the variable's value if it is set, else ``default``, stored first (a
+        ``default`` of None is refused, as Airflow refuses it)."""
+        found = Variable.get(key, None, deserialize_json)
+        if found is not None:
+            return found
+        if default is None:
+            raise ValueError(f"Variable.setdefault({key!r}): the default value must be set")
+        Variable.set(key, default, description, deserialize_json)
+        return default
+
+    @staticmethod
+    def update(key: str, value: Any, serialize_json: bool = False) -> None:
+        """Airflow's: a new value for a variable the store holds, its description kept. A
+        variable that is not set raises ``KeyError``; one set only by the environment or a
+        secrets backend raises ``AttributeError``, as in Airflow."""
+        store, settings = _active()
+        if Variable.get(key, None) is None:
+            raise VariableNotFoundError(key, f"variable {key!r} does not exist")
+        stored = repository.stored_variable(store, settings, key)
+        if stored is None:
+            raise AttributeError(
+                f"variable {key!r} is not in the store (the environment or the secrets "
+                "backend sets it) and cannot be updated"
+            )
+        Variable.set(key, value, stored.description, serialize_json)
 
     @staticmethod
     def delete(key: str) -> bool:
@@ -224,10 +255,17 @@ class _VariableValues:
 
 
 class VariableAccessor:
-    """``context["var"]``: ``var.value.<key>`` is the text, ``var.json.<key>`` the parsed JSON."""
+    """``context["var"]``: ``var.value.<key>`` is the text, ``var.json.<key>`` the parsed JSON;
+    ``context["var"]["value"]`` too, as Airflow's context holds a dict of the two."""
 
     value = _VariableValues(deserialize_json=False)
     json = _VariableValues(deserialize_json=True)
+
+    def __getitem__(self, kind: str) -> _VariableValues:
+        if kind not in ("value", "json"):
+            raise KeyError(f"context['var'] holds 'value' and 'json', not {kind!r}")
+        found: _VariableValues = getattr(self, kind)
+        return found
 
 
 def template_context() -> dict[str, Any]:

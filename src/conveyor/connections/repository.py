@@ -281,8 +281,11 @@ def _env_or_stored_variable(
         from_env = os.environ.get(AIRFLOW_VAR_ENV_PREFIX + key.upper())
     if from_env is not None:
         return VariableEntry(key, from_env, None)
-    if store is None:
-        return None
+    return None if store is None else stored_variable(store, settings, key)
+
+
+def stored_variable(store: Store, settings: Settings, key: str) -> VariableEntry | None:
+    """The store's variable ``key`` (not the environment's nor a backend's), or None."""
     with store.read() as db:
         row = secrets.get_variable(db, key)
     if row is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -119,6 +120,11 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
         return self._dispatch
 
     # -- Airflow's attributes ---------------------------------------------------------------
+
+    @property
+    def log(self) -> logging.Logger:
+        """Airflow's ``ti.log``: the ``airflow.task`` logger, whose lines go to the try's log."""
+        return logging.getLogger("airflow.task")
 
     @property
     def logical_date(self) -> datetime:
