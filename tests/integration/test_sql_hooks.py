@@ -148,8 +148,13 @@ def test_connections_uris_engines_and_overrides(
         engine.dispose()
 
     database = pg_sql_url.rsplit("/", 1)[1] if isinstance(hook, PostgresHook) else "test"
+    # Airflow's sqlalchemy_url property: SQLAlchemy's URL of the same database.
+    port = 5432 if isinstance(hook, PostgresHook) else 3306
+    assert (hook.sqlalchemy_url.database, hook.sqlalchemy_url.port) == (database, port)
     if isinstance(hook, PostgresHook):
         assert hook.get_uri().startswith("postgresql+psycopg://postgres@127.0.0.1:5432/")
+        assert hook.get_table_primary_key(table) == ["id"]
+        assert hook.get_table_primary_key(table, schema="elsewhere") is None
         other = PostgresHook(postgres_conn_id="warehouse", database="postgres")
         assert other.get_first("SELECT current_database()") == ("postgres",)
         assert PostgresHook("warehouse").get_first("SELECT current_database()") == (database,)

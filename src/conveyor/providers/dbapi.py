@@ -173,6 +173,13 @@ class DbApiHook(ProviderHook):
         """The connection as a SQLAlchemy URL (with the password)."""
         return self.connection.sqlalchemy_url()
 
+    @property
+    def sqlalchemy_url(self) -> Any:
+        """:meth:`get_uri` as SQLAlchemy's ``URL`` object (Airflow's property)."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.get_uri())
+
     def get_sqlalchemy_engine(self, engine_kwargs: dict[str, Any] | None = None) -> Any:
         """A SQLAlchemy engine on :meth:`get_uri`."""
         import sqlalchemy

@@ -166,6 +166,22 @@ class PostgresHook(DbApiHook):
         """Write ``table`` to a tab-separated file."""
         self.copy_expert(f"COPY {table} TO STDOUT", tmp_file)
 
+    def get_table_primary_key(self, table: str, schema: str | None = "public") -> list[str] | None:
+        """The columns of ``table``'s primary key in their order, None when it has none."""
+        rows = self.get_records(_PRIMARY_KEY, parameters=(schema, table))
+        return [row[0] for row in rows] or None
+
+
+#: The columns of a table's primary key, in the key's order.
+_PRIMARY_KEY = """
+SELECT kcu.column_name
+FROM information_schema.table_constraints AS tc
+JOIN information_schema.key_column_usage AS kcu
+  ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name
+WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = %s AND tc.table_name = %s
+ORDER BY kcu.ordinal_position
+"""
+
 
 class PostgresOperator(SQLExecuteQueryOperator):
     """Airflow's ``PostgresOperator``: SQL on ``postgres_conn_id`` (``database`` overrides
