@@ -22,7 +22,6 @@ from conveyor.cli.common import settings
 from conveyor.cli.main import cli
 from conveyor.connections import files, repository
 from conveyor.connections.forms import connection_from_text
-from conveyor.connections.models import Connection
 from conveyor.exceptions import ConfigError, TaskError
 from conveyor.install_hint import pip_install
 from conveyor.providers import mysql, postgres, sql_operators, sql_sensor
@@ -388,10 +387,11 @@ def test_a_connections_get_hook_gives_the_hook_of_its_type(
 
     monkeypatch.setenv("AIRFLOW_CONN_SOME_DB", "postgres://u:pw@h:5432/db")
     monkeypatch.setenv("AIRFLOW_CONN_SOME_MAIL", "smtp://u:pw@mail.local:2525")
+    monkeypatch.setenv("AIRFLOW_CONN_ODD", "odd://h")
     found = BaseHook.get_connection("some_db").get_hook(hook_params={"database": "other"})
     assert isinstance(found, postgres.PostgresHook) and found.database == "other"
     assert found.get_conn_id() == "some_db" and found.connection.port == 5432
     mail = BaseHook.get_connection("some_mail").get_hook()
     assert type(mail).__name__ == "SmtpHook" and mail.smtp_conn_id == "some_mail"
     with pytest.raises(TaskError, match="connection 'odd' has type 'odd'"):
-        Connection("odd", "odd").get_hook()
+        BaseHook.get_connection("odd").get_hook()

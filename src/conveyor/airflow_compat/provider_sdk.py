@@ -38,6 +38,14 @@ class ProviderConnection(Connection):
         values = {f.name: getattr(connection, f.name) for f in dataclasses.fields(connection)}
         return cls(**copy.deepcopy(values))
 
+    def get_hook(self, *, hook_params: dict[str, Any] | None = None) -> Any:
+        """The hook of this connection's type, made for its id (Airflow's ``get_hook``:
+        ``BaseHook.get_connection("db").get_hook()`` is a ``PostgresHook`` for a postgres
+        connection); a type no hook serves is refused, naming it."""
+        from conveyor.providers.registry import hook_of  # the providers' hooks import this
+
+        return hook_of(self, hook_params)
+
 
 class BaseHook(_ConnectionLookup):
     """Airflow's hook base: ``get_connection`` (Conveyor's connections), a ``log`` named as

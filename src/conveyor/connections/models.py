@@ -261,14 +261,6 @@ class Connection:
     def get_password(self) -> str | None:
         return self.password
 
-    def get_hook(self, *, hook_params: dict[str, Any] | None = None) -> Any:
-        """The hook of this connection's type, made for its id (Airflow's ``get_hook``:
-        ``BaseHook.get_connection("db").get_hook()`` is a ``PostgresHook`` for a postgres
-        connection)."""
-        from conveyor.providers.registry import hook_of  # the providers import this module
-
-        return hook_of(self, hook_params)
-
     def masked_extra(self) -> dict[str, Any]:
         """``extra`` as it may be shown: a secret key's value is ``***`` whole, and so is
         whatever sits under a secret-looking key deeper inside an object or a list (a
