@@ -7,19 +7,20 @@ what it printed, as a script would read it.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cli_helpers import Cli, make_cli
-from sqlalchemy import update
+from sqlalchemy import Table, insert, select, update
 
 from conveyor.cli.common import settings
 from conveyor.connections import repository
 from conveyor.states import RunState, TaskState
 from conveyor.store import pools, runs, transitions
 from conveyor.store.engine import Store
-from conveyor.store.tables import task_instance
+from conveyor.store.tables import dag_run, scheduler, task_instance, triggerer
 
 S = TaskState
 
@@ -364,3 +365,89 @@ def test_db_init_migrates_with_a_note(cli: Cli) -> None:
     result = cli("db", "init")
     assert result.exit_code == 0, result.output
     assert "Airflow's old name" in result.stderr and "is current" in result.stdout
+
+
+def _beat(cli: Cli, table: Table, name: str, host: str, age: timedelta) -> None:
+    """A scheduler or triggerer row whose last heartbeat is ``age`` old."""
+    now = datetime.now(UTC)
+    values: dict[str, object] = {"id": name, "hostname": host, "pid": 1}
+    if table is triggerer:
+        values["capacity"] = 1000
+    with cli.store.write() as conn:
+        conn.execute(insert(table).values(**values, started_at=now, heartbeat_at=now - age))
+
+
+def test_jobs_check_answers_as_airflows_liveness_probe(cli: Cli) -> None:
+    """``airflow jobs check --job-type SchedulerJob --local``, as Kubernetes probes call it:
+    exit 0 with a live job by its heartbeat, 1 without; Airflow's messages."""
+    none = cli("jobs", "check", "--job-type", "SchedulerJob")
+    assert none.exit_code == 1 and "No alive jobs found." in none.output
+    _beat(cli, scheduler, "old", socket.gethostname(), timedelta(hours=1))  # lost
+    assert cli("jobs", "check").exit_code == 1
+    _beat(cli, scheduler, "here", socket.gethostname(), timedelta(0))
+    found = cli("jobs", "check", "--job-type", "SchedulerJob", "--local")
+    assert (found.exit_code, found.output) == (0, "Found one alive job.\n")
+    assert cli("jobs", "check", "--job-type", "DagProcessorJob").exit_code == 0
+    assert cli("jobs", "check", "--job-type", "TriggererJob").exit_code == 1
+    assert cli("jobs", "check", "--hostname", "elsewhere").exit_code == 1
+    _beat(cli, scheduler, "there", "elsewhere", timedelta(0))
+    _beat(cli, triggerer, "trig", "elsewhere", timedelta(0))
+    assert (
+        cli("jobs", "check", "--hostname", "elsewhere", "--job-type", "TriggererJob").exit_code == 0
+    )
+    two = cli("jobs", "check", "--job-type", "SchedulerJob", "--limit", "5")
+    assert two.exit_code == 1 and "Found 2 alive jobs. Expected only one." in two.output
+    many = cli("jobs", "check", "--limit", "5", "--allow-multiple")
+    assert (many.exit_code, many.output) == (0, "Found 3 alive jobs.\n")
+    assert cli("jobs", "check", "--allow-multiple").exit_code == 1  # needs --limit above 1
+    assert cli("jobs", "check", "--local", "--hostname", "x").exit_code == 1
+
+
+def test_tasks_states_for_dag_run_by_date_or_run_id(cli: Cli) -> None:
+    run_id = _run_at(cli, "2024-01-05")
+    _set(cli, run_id, {"load_a": S.FAILED, "load_b": S.UPSTREAM_FAILED})
+    by_date = cli("tasks", "states-for-dag-run", "etl", "2024-01-05", "-o", "plain")
+    assert by_date.exit_code == 0, by_date.output
+    rows = [line.split("\t") for line in by_date.output.splitlines()]
+    assert rows[0] == ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date"]
+    assert {row[2]: row[3] for row in rows[1:]} == {
+        "extract": "success",
+        "load_a": "failed",
+        "load_b": "upstream_failed",
+        "report": "success",
+    }
+    by_id = cli("tasks", "states-for-dag-run", "etl", run_id, "-o", "json")
+    assert len(json.loads(by_id.output)["task_instances"]) == 4
+
+
+def test_db_clean_takes_airflows_flags(cli: Cli) -> None:
+    """``airflow db clean --clean-before-timestamp TS --skip-archive -y``: the finished runs
+    that ended before TS go; ``--tables`` is refused; no --skip-archive says there is no
+    archive."""
+    old, new = _run_at(cli, "2024-01-01"), _run_at(cli, "2024-01-05")
+    with cli.store.write() as conn:
+        for run_id, ended in ((old, "2024-01-02"), (new, "2024-03-01")):
+            pk = runs.find_run(conn, "etl", run_id).id
+            transitions.move_run(conn, pk, expected=[RunState.QUEUED], to=RunState.SUCCESS)
+            at = datetime.fromisoformat(ended).replace(tzinfo=UTC)
+            conn.execute(update(dag_run).where(dag_run.c.id == pk).values(end_date=at))
+    refused = cli("db", "clean", "--clean-before-timestamp", "2024-02-01", "--tables", "xcom")
+    assert refused.exit_code == 2 and "leave --tables out" in refused.output
+    both = cli("db", "clean", "--older-than", "30d", "--clean-before-timestamp", "2024-02-01")
+    assert both.exit_code == 2
+    done = cli("db", "clean", "--clean-before-timestamp", "2024-02-01", "--skip-archive", "-y")
+    assert done.exit_code == 0, done.output
+    assert "deleted: 1 runs" in done.stdout and "ended before 2024-02-01 00:00 UTC" in done.stdout
+    assert "archive" not in done.stderr
+    with cli.store.read() as conn:
+        kept = set(
+            conn.execute(select(dag_run.c.run_id).where(dag_run.c.dag_id == "etl")).scalars()
+        )
+    assert kept == {new}
+    noted = cli("db", "clean", "--clean-before-timestamp", "2024-02-01T00:00:00+01:00")
+    assert noted.exit_code == 0 and "keeps no archive" in noted.stderr
+
+
+def test_db_check_migrations_waits_for_a_current_schema(cli: Cli) -> None:
+    result = cli("db", "check-migrations", "--migration-wait-timeout", "0")
+    assert result.exit_code == 0 and "schema is current" in result.output

@@ -51,6 +51,10 @@ COMMANDS = {
         "conveyor.cli.info:info_command",
         "Version, Python, platform, home, store, executor, broker, DAG folder and extras.",
     ),
+    "jobs": Lazy(
+        "conveyor.cli.jobs:jobs_group",
+        "Airflow's `jobs check`: whether a scheduler or triggerer is alive (a liveness probe).",
+    ),
     "plugins": Lazy(
         "conveyor.cli.plugins:plugins_command",
         "The plugins folder's plugins as processes load them, and the modules that failed.",
@@ -184,13 +188,13 @@ def completion(ctx: click.Context, shell: str) -> None:
     click.echo(script.source())
 
 
-def main() -> None:
+def main(prog_name: str = "conveyor") -> None:
     common = sys.modules.get("conveyor.cli.common")
     if common is not None:  # a command ran in this process before: read the settings again
         common.settings.cache_clear()
     collector.pause()  # until the command's module is loaded: collector.py
     try:
-        cli(prog_name="conveyor")
+        cli(prog_name=prog_name)
     except SystemExit as exc:
         if quick_exit.work_done():  # its last line is printed: skip the interpreter's teardown
             quick_exit.leave(exc.code)

@@ -160,6 +160,34 @@ def list_command(dag_id: str, run_id: str | None, tree: bool, output: str) -> No
     )
 
 
+@tasks.command("states-for-dag-run")
+@click.argument("dag_id")
+@click.argument("logical_date_or_run_id")
+@output_option
+def states_for_dag_run_command(dag_id: str, logical_date_or_run_id: str, output: str) -> None:
+    """A run's task instances with their states, start and end (Airflow: tasks
+    states-for-dag-run); -o json gives the run's instances as the REST API does.
+
+    LOGICAL_DATE_OR_RUN_ID is a run id or a run's logical date (YYYY-MM-DD or ISO, UTC).
+    """
+    store = open_store()
+    with store.read() as conn:
+        run = _required_run(conn, dag_id, logical_date_or_run_id)
+        found = queries.list_task_instances(conn, dag_id, run.run_id)
+    if write_data(output, found):
+        return
+    write_rows(
+        output,
+        ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date"],
+        [
+            [dag_id, run.logical_date, t.task_id, t.state, t.start_date, t.end_date]
+            for t in found.task_instances
+        ],
+        styles={"state": styled},
+        empty=f"run {run.run_id} has no task instances yet",
+    )
+
+
 def _list_tasks(dag_id: str, tree: bool, output: str) -> None:
     """The DAG's task ids, sorted, one a line (as Airflow prints them); --tree: each task
     under the tasks upstream of it."""
