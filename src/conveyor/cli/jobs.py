@@ -26,7 +26,7 @@ JOB_TYPES = {
 
 @click.group("jobs")
 def jobs_group() -> None:
-    """Airflow's `jobs check`: whether a scheduler or triggerer is alive."""
+    """Airflow's `jobs check`: whether a scheduler or triggerer is alive (a liveness probe)."""
 
 
 @jobs_group.command("check")
