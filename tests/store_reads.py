@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from conveyor.store import mapping
 from conveyor.store.engine import Connection, Store
 from conveyor.store.tables import task_instance, task_try, xcom
+from conveyor.xcom_serde import decode
 
 
 def task_states(conn: Connection, run_pk: int) -> dict[str, str]:
@@ -48,3 +50,9 @@ def returned(store: Store, run_pk: int, task_id: str) -> Any:
                 xcom.c.run_pk == run_pk, xcom.c.task_id == task_id, xcom.c.key == "return_value"
             )
         ).scalar_one()
+
+
+def xcom_value(conn: Connection, run_pk: int, task_id: str, key: str) -> Any:
+    """A task's XCom as downstream tasks read it: a tuple, a datetime... as itself
+    (``xcom_serde``), any class read back; of a mapped task, the list of its instances'."""
+    return decode(mapping.xcom_value(conn, run_pk, task_id, key), lambda _name: True)

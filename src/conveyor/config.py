@@ -490,6 +490,17 @@ class Settings(AuthSettings):
         "'http,slack') whose installed apache-airflow-providers-* package is imported instead "
         'of Conveyor\'s version (docs/airflow.md, "Providers Conveyor does not ship")',
     )
+    allowed_deserialization_classes: str = Field(
+        default="airflow.*",
+        description="classes an XCom value may be read back as beyond the builtin kinds "
+        "(datetimes, sets, Decimal...): space-separated glob patterns of their module paths, "
+        "'my_team.models.*' (Airflow's [core] allowed_deserialization_classes)",
+    )
+    allowed_deserialization_classes_regexp: str = Field(
+        default="",
+        description="the same as regular expressions, each matching a whole class path "
+        "(Airflow's [core] allowed_deserialization_classes_regexp)",
+    )
     dag_discovery_safe_mode: bool = Field(
         default=True,
         description="only the Python files of the DAG folder that mention conveyor or airflow, "

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conveyor import airflow_compat
+from conveyor import airflow_compat, xcom_serde
 from conveyor.clock import utcnow
 from conveyor.config import load_config
 from conveyor.exceptions import ConveyorError
@@ -67,7 +67,9 @@ class DagRunResult:
         return self.tasks[task_id].state
 
     def xcom(self, task_id: str, key: str = "return_value") -> Any:
-        return self.xcoms.get((task_id, key))
+        """The XCom read back as its type (a datetime as a datetime; any class: a test reads
+        its own tasks' values). ``xcoms`` holds them as the store keeps them."""
+        return xcom_serde.decode(self.xcoms.get((task_id, key)), lambda _name: True)
 
     def raise_for_failure(self) -> None:
         """Raise AssertionError naming each failed task with its error, if the run failed."""

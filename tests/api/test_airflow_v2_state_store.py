@@ -27,9 +27,9 @@ from sqlalchemy import select
 
 from cli_processes import run_cli
 from conveyor.loading.processor import DagFileProcessor
-from conveyor.store.mapping import xcom_value
 from conveyor.store.reads import runs as run_reads
 from conveyor.store.tables import audit_log, dataset
+from store_reads import xcom_value
 
 RESUMABLE = """
     from datetime import datetime
@@ -139,7 +139,7 @@ def test_a_retry_resumes_from_the_task_and_asset_state_its_failed_try_stored(
         "tries": [1, 2],
     }
     # The consumer (another DAG, another run) reads what the producer's try wrote.
-    assert _xcom(world, "reader", "read") == [7, 0]
+    assert _xcom(world, "reader", "read") == (7, 0)  # the task returned a tuple
     assert _xcom(world, "reader", "read_through_alias") == 7
 
 

@@ -73,7 +73,7 @@ def inspect():
     first = XCom.get_many(key="rows", dag_ids=["af_target"], run_id=run_id).first()
     facts["first"] = [first.task_id, first.map_index, first.value, len(rows.all())]
     try:
-        XCom.set(key="bad", value={1, 2}, task_id="produce", dag_id="af_target", run_id=run_id)
+        XCom.set(key="bad", value=b"raw", task_id="produce", dag_id="af_target", run_id=run_id)
     except ValueError as exc:
         facts["not_json"] = "XCom values are JSON" in str(exc)
     XCom.delete([r for r in rows if r.key == "rows"])

@@ -21,8 +21,8 @@ from conveyor.loading.processor import DagFileProcessor
 from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store.engine import Store
-from conveyor.store.mapping import xcom_value
 from conveyor.store.tables import dag_run
+from store_reads import xcom_value
 
 BROKER = "redis://127.0.0.1:6379/1"
 QUEUE = "partitions"
@@ -118,6 +118,6 @@ def test_a_partition_key_travels_from_a_scheduled_run_to_its_consumer_on_a_worke
     key = load_run.partition_key
     assert key == (fire - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
     assert (load_run.run_type, load_run.state) == ("scheduled", "success")
-    assert loaded == [key, "w_partitions"], worker_log.read_text()[-3000:]
+    assert loaded == (key, "w_partitions"), worker_log.read_text()[-3000:]
     assert report_run.partition_key == key[:7] and report_run.state == "success"
-    assert reported == [key[:7], "w_partitions"]
+    assert reported == (key[:7], "w_partitions")

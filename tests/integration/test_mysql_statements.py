@@ -82,7 +82,7 @@ def test_operator_runs_a_delete_insert_script(table: str, mysql_url: str) -> Non
     result = run_dag(dag, logical_date=datetime(2024, 1, 2))
     result.raise_for_failure()
     assert result.task_state("reload") is TaskState.SUCCESS
-    assert result.xcom("split") == [[101]]
+    assert result.xcom("split") == ((101,),)  # PyMySQL's tuple of tuples, as on Airflow
     assert mysql_rows(mysql_url, f"SELECT day, n FROM {table} WHERE day = '2024-01-02'") == [
         (datetime(2024, 1, 2).date(), 5)
     ]

@@ -55,10 +55,10 @@ def check(ti):
         assert dump.read() == "ant\\nbee\\n"
     old = PostgresHook110(postgres_conn_id="warehouse_json")  # the JSON form of a connection
     assert old.get_first("SELECT current_database()") == ("@DATABASE@",)
-    counted = ti.xcom_pull(task_ids="count_rows")
-    assert counted == [[2]], counted
+    counted = ti.xcom_pull(task_ids="count_rows")  # rows are tuples, as on Airflow
+    assert counted == [(2,)], counted
     setting = ti.xcom_pull(task_ids="with_settings")
-    assert setting == [["3s"]], setting
+    assert setting == [("3s",)], setting
     hook.run(f"INSERT INTO {TABLE}_seen VALUES (%(what)s)", parameters={"what": "checked"})
 
 
@@ -154,7 +154,7 @@ def check(ti):
     other = MySqlHook110(mysql_conn_id="shop", schema="information_schema")
     assert other.get_first("SELECT DATABASE()") == ("information_schema",)
     pulled = ti.xcom_pull(task_ids="names")
-    assert pulled == [["ant"], ["bee"]], pulled
+    assert pulled == (("ant",), ("bee",)), pulled  # the driver's tuple of tuples
     hook.run(f"INSERT INTO {TABLE}_seen VALUES (%s)", parameters=["checked"])
 
 
@@ -246,8 +246,9 @@ def record(ti):
     hook = PostgresHook(postgres_conn_id="warehouse")
     assert isinstance(hook, DbApiHook)
     for task_id in ("every_result", "first_row", "from_file", "on_mysql", "quiet", "columns"):
-        hook.insert_rows(f"{TABLE}_xcom", [(task_id, __import__("json").dumps(
-            ti.xcom_pull(task_ids=task_id)))])
+        pulled = ti.xcom_pull(task_ids=task_id)
+        typed = __import__("json").dumps(pulled, default=lambda v: [type(v).__name__, str(v)])
+        hook.insert_rows(f"{TABLE}_xcom", [(task_id, typed)])
 
 
 with DAG("common_sql", start_date=datetime(2024, 1, 1), schedule=None,
@@ -345,8 +346,8 @@ def test_a_common_sql_dag_runs_to_success(tmp_path: Path, pg_sql_url: str, mysql
     assert {t for _, t in rescheduled} == {"1"} and len(rescheduled) >= 2
     xcoms = {t: json.loads(v) for t, v in pg_rows(pg_sql_url, f"SELECT * FROM {table}_xcom")}
     assert xcoms == {
-        # return_last=False: one result per statement; a timestamp is ISO text in the XCom.
-        "every_result": [[[2]], [["ant", "2024-01-02T03:04:05+00:00"]]],
+        # return_last=False: one result per statement; a timestamp comes back a datetime.
+        "every_result": [[[2]], [["ant", ["datetime", "2024-01-02 03:04:05+00:00"]]]],
         "first_row": [2, "bee"],
         "from_file": [["ant"], ["bee"], ["cat"]],
         "on_mysql": [[2, "x"]],

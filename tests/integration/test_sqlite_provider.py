@@ -3,6 +3,7 @@ operators and check operators take a ``sqlite`` connection as they take the othe
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -64,8 +65,9 @@ def test_hook_and_operators_on_a_sqlite_file(db: Path) -> None:
             column_mapping={"price": {"min": {"geq_to": 2}}},
         )
     result = run_dag(dag)
-    assert result.xcom("total") == [[5.5]]
+    assert result.xcom("total") == [(5.5,)]  # sqlite3's rows, as on Airflow
     # The hook's own lines show in the try's log, as on Airflow (its logger is Airflow's name).
     assert "Running statement: SELECT sum(price) FROM items" in result.tasks["total"].log
     assert result.task_state("prices") is TaskState.FAILED
-    assert sqlite3.connect(db).execute("SELECT count(*) FROM items").fetchone() == (2,)
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # closed: no ResourceWarning later
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (2,)

@@ -24,8 +24,8 @@ from conveyor.scheduler.loop import Scheduler
 from conveyor.states import RUN_FINISHED, RunState
 from conveyor.store import runs
 from conveyor.store.engine import Store
-from conveyor.store.mapping import xcom_value
 from conveyor.store.tables import dag_run, task_instance
+from store_reads import xcom_value
 
 BROKER = "redis://127.0.0.1:6379/1"
 QUEUE = "state_store"
@@ -119,4 +119,4 @@ def test_a_retry_on_a_worker_resumes_from_the_state_its_failed_try_stored(
     assert tuple(tries) == ("success", 2), worker_log.read_text()[-3000:]
     assert loaded == {"resumed_with": [1, 2], "watermark": "2026-01-02", "worker": "w_state"}
     assert consumer.run_type == "dataset_triggered" and consumer.state == "success"
-    assert read == ["2026-01-02", "w_state"]
+    assert read == ("2026-01-02", "w_state")  # the task returned a tuple

@@ -51,6 +51,8 @@ SETTINGS: dict[tuple[str, str], str] = {
     ("core", "killed_task_cleanup_time"): "kill_grace_seconds",
     ("core", "dags_are_paused_at_creation"): "dags_are_paused_at_creation",
     ("core", "dag_discovery_safe_mode"): "dag_discovery_safe_mode",
+    ("core", "allowed_deserialization_classes"): "allowed_deserialization_classes",
+    ("core", "allowed_deserialization_classes_regexp"): "allowed_deserialization_classes_regexp",
     ("core", "dag_ignore_file_syntax"): "dag_ignore_file_syntax",
     ("scheduler", "min_file_process_interval"): "min_file_process_interval",
     ("dag_processor", "min_file_process_interval"): "min_file_process_interval",

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from conveyor import xcom_serde
 from conveyor.airflow_compat.exceptions import DagRunNotFound
 from conveyor.airflow_compat.task_instance_lookup import as_utc
-from conveyor.connections import current_store, masking
+from conveyor.connections import current_settings, current_store, masking
 from conveyor.exceptions import AirflowException, NotFoundError
 from conveyor.store import xcom as xcom_store
 from conveyor.store.reads import runs as run_reads
@@ -66,14 +67,26 @@ def _indexes(value: int | Iterable[int] | None) -> tuple[int, ...] | None:
     return (value,) if isinstance(value, int) else tuple(value)
 
 
-def _strict(value: Any, what: str) -> None:
-    """NotStrictJson unless the store can keep ``value`` as an XCom (strict JSON)."""
-    rule = "XCom values are JSON in Conveyor: dicts, lists, strings, finite numbers, booleans, None"
+def _strict(value: Any, what: str) -> Any:
+    """``value`` as the store keeps it as an XCom (``xcom_serde``'s writing of what JSON has
+    no type for, then strict JSON); NotStrictJson for a value neither can keep."""
+    rule = "XCom values are JSON, or of the kinds Airflow's serialization writes"
     try:
-        json.dumps(value, allow_nan=False)
+        written = xcom_serde.encode(value)
+        json.dumps(written, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise NotStrictJson(f"{what} is not JSON ({exc}); {rule}") from None
-    check(value, what)
+    check(written, what)
+    return written
+
+
+def _read_back(value: Any) -> Any:
+    """A stored value as its type, by the classes the settings allow to be read back."""
+    settings = current_settings()
+    readable = xcom_serde.allowed_classes(
+        settings.allowed_deserialization_classes, settings.allowed_deserialization_classes_regexp
+    )
+    return xcom_serde.decode(value, readable)
 
 
 class XCom:
@@ -94,7 +107,7 @@ class XCom:
     ) -> None:
         """Store ``value`` under ``key`` for that task of that run (replacing what was there)."""
         _strict(key, f"the key of XCom {key!r} of task {dag_id}.{task_id}")
-        _strict(value, f"XCom {key!r} of task {dag_id}.{task_id}")
+        value = _strict(value, f"XCom {key!r} of task {dag_id}.{task_id}")
         store, _settings = current_store()
         with store.write() as conn:
             run = _run(conn, dag_id, run_id, execution_date)
@@ -172,7 +185,7 @@ class XCom:
             limit=1,
             run_id=run_id,
         )
-        return found[0].value if found else None
+        return _read_back(found[0].value) if found else None
 
     @classmethod
     def get_value(cls, *, ti_key: Any, key: str | None = None, session: Any = None) -> Any:
@@ -222,16 +235,15 @@ class XCom:
 
     @staticmethod
     def serialize_value(value: Any, **_where: Any) -> str:
-        """The JSON text stored for ``value`` (strict JSON: no pickles, no objects)."""
-        _strict(value, "an XCom value")
-        return json.dumps(value)
+        """The JSON text stored for ``value`` (Airflow's serialization; no pickles)."""
+        return json.dumps(_strict(value, "an XCom value"))
 
     @staticmethod
     def deserialize_value(result: Any) -> Any:
         """The value of an XCom row (or of the JSON text ``serialize_value`` made)."""
         if isinstance(result, xcom_store.XComEntry):
-            return result.value
-        return json.loads(result) if isinstance(result, str | bytes) else result
+            return _read_back(result.value)
+        return _read_back(json.loads(result) if isinstance(result, str | bytes) else result)
 
     @classmethod
     def purge(cls, xcom: Any, session: Any = None) -> None:

@@ -21,7 +21,7 @@ from conveyor.connections.models import Connection
 from conveyor.exceptions import AirflowRuntimeError, ErrorResponse, ErrorType, NotFoundError
 from conveyor.store.engine import Store
 
-__all__ = ["Connection", "Variable", "current_store", "get_connection"]
+__all__ = ["Connection", "Variable", "current_settings", "current_store", "get_connection"]
 
 T = TypeVar("T")
 _bound: list[tuple[Store, Settings]] = []
@@ -60,6 +60,13 @@ def current_store() -> tuple[Store, Settings]:
     """The store the running try reads and writes (else the configured one), and its
     settings: for helpers that act on runs, such as Airflow's ``trigger_dag``."""
     return _active()
+
+
+def current_settings() -> Settings:
+    """The settings of the running try (else the configured ones), without opening a store."""
+    if _bound:
+        return _bound[-1][1]
+    return _default[1] if _default is not None else load_config().settings
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from conveyor import xcom_serde
 from conveyor.engine.planning import RunPlan, aggregate, plan_run
 from conveyor.lifecycle import Actor
 from conveyor.model.mapping import expansion_length
@@ -116,7 +117,7 @@ def _expansion_length(conn: Connection, run_pk: int, mapped: Mapping[str, Any]) 
     cannot expand (a message); the lists are read from the upstream tasks' XComs."""
     return expansion_length(
         mapped["expand"],
-        lambda up, key: mapping.xcom_value(conn, run_pk, up, key),
+        lambda up, key: xcom_serde.as_collection(mapping.xcom_value(conn, run_pk, up, key)),
         zipped=bool(mapped.get("zip")),
     )
 

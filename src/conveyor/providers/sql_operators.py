@@ -15,8 +15,6 @@ from __future__ import annotations
 import ast
 import base64
 import datetime
-import decimal
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -32,17 +30,18 @@ from conveyor.providers.openlineage.sql import lineage_of_sql
 
 
 def json_ready(value: Any) -> Any:
-    """``value`` with every cell JSON cannot hold turned into text."""
-    if isinstance(value, list | tuple):
+    """``value`` as an XCom can hold it: the cells Airflow's XComs cannot hold either turned
+    into text (bytes in hex, a ``time`` in ISO form), where Airflow would fail the try. A
+    date, a ``Decimal``, a ``UUID``, a row's tuple stay as they are: XComs keep them
+    (``xcom_serde``), as Airflow's do."""
+    if isinstance(value, list):
         return [json_ready(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(json_ready(item) for item in value)
     if isinstance(value, dict):
         return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, datetime.date | datetime.time):
+    if isinstance(value, datetime.time):
         return value.isoformat()
-    if isinstance(value, datetime.timedelta):
-        return value.total_seconds()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b16encode(bytes(value)).decode().lower()
     return value

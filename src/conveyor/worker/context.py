@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from lazy_object_proxy import Proxy
 
+from conveyor import xcom_serde
 from conveyor.callbacks import DEFAULT_WEB_URL, run_dates
 from conveyor.clock import context_moment, utcnow
 from conveyor.connections import template_context
@@ -43,6 +44,18 @@ from conveyor.store.xcom import instance_xcom, upsert_xcom
 from conveyor.strict_json import DEFAULT_MAX_CONF_BYTES, problem
 from conveyor.worker.xcom_masking import shown_xcom
 from conveyor.worker.xcom_pulls import ALL_INDEXES, PullRequest, pull
+
+
+def xcom_json(value: Any, what: str) -> Any:
+    """``value`` as the store keeps it as an XCom: what JSON has no type for (a datetime, a
+    set, a Decimal, a dataclass...) written as Airflow writes it (``xcom_serde``), then
+    checked as strict JSON; TaskError, which fails the try with the reason, for a value
+    neither can keep."""
+    try:
+        written = xcom_serde.encode(value)
+    except (TypeError, ValueError) as exc:
+        raise TaskError(f"{what} cannot be kept as an XCom: {exc}") from exc
+    return check_json(written, what)
 
 
 def check_json(value: Any, what: str) -> Any:
@@ -83,8 +96,11 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
         home: Path | None = None,
         max_conf_bytes: int = DEFAULT_MAX_CONF_BYTES,
         web_url: str = DEFAULT_WEB_URL,
+        readable: xcom_serde.Allowed | None = None,
     ) -> None:
         map_index = started.map_index
+        #: The classes an XCom may be read back as (allowed_deserialization_classes).
+        self._readable = readable or xcom_serde.allowed_classes()
         self._store = store
         self._max_conf_bytes = max_conf_bytes  # for the runs this try triggers
         self._web_url = web_url
@@ -222,7 +238,7 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
         raise missing("task_instance", name, TI_HINTS)
 
     def xcom_push(self, key: str, value: Any) -> None:
-        check_json(value, f"XCom {key!r} of task {self.task_id!r}")
+        value = xcom_json(value, f"XCom {key!r} of task {self.task_id!r}")
         with self._store.write() as conn:
             shown = shown_xcom(value)  # what readers see: the secrets this try read masked
             upsert_xcom(conn, self._run.id, self.task_id, key, value, self.map_index, shown=shown)
@@ -234,12 +250,13 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
             value = xcom_value(conn, self._run.id, task_id, key)
         if value is None and self._is_mapped(task_id):
             return []
-        return value
+        return xcom_serde.decode(value, self._readable)
 
     def xcom_pull_at(self, task_id: str, key: str, map_index: int) -> Any:
         """The XCom of one instance of a task (None when it pushed none)."""
         with self._store.read() as conn:
-            return instance_xcom(conn, self._run.id, task_id, map_index, key)
+            value = instance_xcom(conn, self._run.id, task_id, map_index, key)
+        return xcom_serde.decode(value, self._readable)
 
     def _is_mapped(self, task_id: str) -> bool:
         dag = self.task.dag
@@ -281,7 +298,7 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
             run_id_given=run_id is not None,
         )
         with self._store.read() as conn:
-            value = pull(conn, request)
+            value = xcom_serde.decode(pull(conn, request), self._readable)
         this_run = request.dag_id == self.dag_id and request.run_id == self.run_id
         if value is None and single and this_run and key != RETURN_VALUE:
             returned = self.xcom_pull_one(ids[0], RETURN_VALUE)

@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO, TypeVar, cast
 
-from conveyor import hot_path
+from conveyor import hot_path, xcom_serde
 from conveyor.airflow_compat import extra_links, listeners
 from conveyor.callbacks import (
     TASK_HOOKS,
@@ -104,8 +104,8 @@ from conveyor.store.runs import RunRow
 from conveyor.worker.context import (
     TaskInstanceHandle,
     build_context,
-    check_json,
     push_each_key,
+    xcom_json,
 )
 from conveyor.worker.rendered import render_map_index, rendered_fields
 from conveyor.worker.stopping import call_on_kill, stopped_by_sigterm
@@ -500,6 +500,10 @@ class TryRunner:
             home=self.settings.home,
             max_conf_bytes=self.settings.max_conf_bytes,
             web_url=self.settings.public_web_url,
+            readable=xcom_serde.allowed_classes(
+                self.settings.allowed_deserialization_classes,
+                self.settings.allowed_deserialization_classes_regexp,
+            ),
         )
         task = call.task = ti.task = unmap(
             task, started.map_index, ti.xcom_pull_one, ti.xcom_pull_at
@@ -545,9 +549,10 @@ class TryRunner:
         call.value = kept_value(dag, task, call.value, call.chosen, started.map_index)
         if not getattr(task, "do_xcom_push", True):
             call.value = None  # Airflow's do_xcom_push=False: the return value is not kept
-        check_json(call.value, f"the return value of task {task_id!r}")
+        kept = xcom_json(call.value, f"the return value of task {task_id!r}")
         if getattr(task, "multiple_outputs", False):
             push_each_key(ti, call.value, task_id)
+        call.value = kept  # as the store keeps it (xcom_serde)
         print(f"[conveyor] returned after {time.monotonic() - started_at:.3f}s", flush=True)
         call.emitted = context["outlet_events"].emitted(task.outlets)
         call.map_index_label = render_map_index(task, context)  # with what execute added
