@@ -73,46 +73,39 @@ class Connection:
         """The fields by name, or Airflow 2's ``Connection(conn_id=..., uri=...)``. ``extra``
         may be the JSON text of an object (Airflow's form) or a dict, kept as its JSON text;
         an empty one is ``None``, as in Airflow."""
-        if uri is not None:
-            fields_given = {
-                "conn_type": conn_type,
-                "host": host,
-                "port": port,
-                "login": login,
-                "password": password,
-                "schema": schema,
-                "extra": extra,
-                "secret_fields": tuple(secret_fields),
-            }
-            given = [name for name, value in fields_given.items() if value]
-            if given:
-                raise ConfigError(
-                    f"connection {conn_id!r}: give either uri or the fields, not both "
-                    f"(uri and {', '.join(given)})"
-                )
-            parsed = Connection.from_uri(conn_id, uri, description)
-            conn_type, host, port = parsed.conn_type, parsed.host, parsed.port
-            login, password, schema = parsed.login, parsed.password, parsed.schema
-            extra, secret_fields = parsed.extra, parsed.secret_fields
-        if conn_type is None:
-            raise TypeError(f"Connection({conn_id!r}): conn_type is required (or uri=...)")
-        fields = secret_fields
-        if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
-            raise ConfigError(
-                f"connection {conn_id!r}: secret_fields must be a list of field names, "
-                f"got {fields!r}"
-            )
-        values = {
-            "conn_id": conn_id,
+        fields: dict[str, Any] = {
             "conn_type": conn_type,
             "host": host,
             "port": port,
             "login": login,
             "password": password,
             "schema": schema,
-            "extra": extra_text(extra),
+            "extra": extra,
+        }
+        marks = secret_fields
+        if uri is not None:
+            given = [name for name, value in fields.items() if value]
+            if given or tuple(marks):
+                raise ConfigError(
+                    f"connection {conn_id!r}: give either uri or the fields, not both "
+                    f"(uri and {', '.join(given or ['secret_fields'])})"
+                )
+            parsed = Connection.from_uri(conn_id, uri, description)
+            fields = {name: getattr(parsed, name) for name in fields}
+            marks = parsed.secret_fields
+        if fields["conn_type"] is None:
+            raise TypeError(f"Connection({conn_id!r}): conn_type is required (or uri=...)")
+        if isinstance(marks, str) or not all(isinstance(f, str) and f for f in marks):
+            raise ConfigError(
+                f"connection {conn_id!r}: secret_fields must be a list of field names, "
+                f"got {marks!r}"
+            )
+        values = {
+            "conn_id": conn_id,
+            **fields,
+            "extra": extra_text(fields["extra"]),
             "description": description,
-            "secret_fields": tuple(sorted(set(fields))),
+            "secret_fields": tuple(sorted(set(marks))),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
