@@ -153,5 +153,5 @@ def test_sql_operators_take_a_jdbc_connection(env: str) -> None:
         create >> read >> check
     result = run_dag(dag, logical_date=datetime(2024, 5, 6))
     result.raise_for_failure()
-    assert result.xcom("read") == [["2024-05-06", 3]]
+    assert result.xcom("read") == [("2024-05-06", 3)]  # the driver's rows, as on Airflow
     assert result.task_state("check") is TaskState.SUCCESS
