@@ -27,6 +27,7 @@ from collections.abc import Callable
 from fnmatch import fnmatch
 from typing import Any
 
+from conveyor.config import Settings
 from conveyor.strict_json import MAX_DEPTH
 
 CLASSNAME = "__classname__"
@@ -65,6 +66,13 @@ def allowed_classes(globs: str = "airflow.*", regexps: str = "") -> Allowed:
     compiled = [re.compile(p) for p in regexps.split()]
     return lambda name: (
         any(fnmatch(name, p) for p in patterns) or any(p.fullmatch(name) for p in compiled)
+    )
+
+
+def allowed_by(settings: Settings) -> Allowed:
+    """The classes the settings let an XCom value be read back as."""
+    return allowed_classes(
+        settings.allowed_deserialization_classes, settings.allowed_deserialization_classes_regexp
     )
 
 

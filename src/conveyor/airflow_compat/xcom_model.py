@@ -82,11 +82,7 @@ def _strict(value: Any, what: str) -> Any:
 
 def _read_back(value: Any) -> Any:
     """A stored value as its type, by the classes the settings allow to be read back."""
-    settings = current_settings()
-    readable = xcom_serde.allowed_classes(
-        settings.allowed_deserialization_classes, settings.allowed_deserialization_classes_regexp
-    )
-    return xcom_serde.decode(value, readable)
+    return xcom_serde.decode(value, xcom_serde.allowed_by(current_settings()))
 
 
 class XCom:

@@ -55,14 +55,7 @@ def init() -> None:
 @db.command()
 def check() -> None:
     """Exit 0 if the schema is current, 1 if it needs `conveyor db migrate`."""
-    store = Store(settings().db_url)
-    current, head = schema.current_revision(store), schema.head_revision()
-    if current != head:
-        raise CliError(
-            f"schema of {store.describe()} is at {current or 'empty'}, expected {head}: "
-            "run `conveyor db migrate`"
-        )
-    console.print(f"schema is current (revision {head})")
+    _schema_current(wait_seconds=0)
 
 
 @db.command("check-migrations")
@@ -78,17 +71,23 @@ def check() -> None:
 def check_migrations(timeout: int) -> None:
     """Airflow's: wait for another process's `conveyor db migrate` (an init container's,
     say) until the schema is current, then exit 0; exit 1 if it is not by the timeout."""
+    _schema_current(wait_seconds=timeout)
+
+
+def _schema_current(wait_seconds: int) -> None:
+    """Say the schema is current, waiting up to ``wait_seconds`` for it; CliError if not."""
     store = Store(settings().db_url)
     click.get_current_context().call_on_close(store.dispose)
-    head, deadline = schema.head_revision(), time.monotonic() + timeout
+    head, deadline = schema.head_revision(), time.monotonic() + wait_seconds
     current = schema.current_revision(store)
     while current != head and time.monotonic() < deadline:
         time.sleep(1)
         current = schema.current_revision(store)
     if current != head:
+        waited = f" after {wait_seconds}s" if wait_seconds else ""
         raise CliError(
-            f"schema of {store.describe()} is at {current or 'empty'} after {timeout}s, "
-            f"expected {head}: run `conveyor db migrate`"
+            f"schema of {store.describe()} is at {current or 'empty'}{waited}, expected "
+            f"{head}: run `conveyor db migrate`"
         )
     console.print(f"schema is current (revision {head})")
 

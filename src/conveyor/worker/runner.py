@@ -500,10 +500,7 @@ class TryRunner:
             home=self.settings.home,
             max_conf_bytes=self.settings.max_conf_bytes,
             web_url=self.settings.public_web_url,
-            readable=xcom_serde.allowed_classes(
-                self.settings.allowed_deserialization_classes,
-                self.settings.allowed_deserialization_classes_regexp,
-            ),
+            readable=xcom_serde.allowed_by(self.settings),
         )
         task = call.task = ti.task = unmap(
             task, started.map_index, ti.xcom_pull_one, ti.xcom_pull_at
